@@ -1,0 +1,100 @@
+# mailsim build. One Makefile, no generated build system.
+#
+#   make            build ./mailsim and build/libmailsim.a
+#   make demo       install missing packages, build, run the default scenario
+#   make check      install missing packages, build, run every test suite
+#   make asan       the test suites under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      benchmark figures (engine, ...)
+#   make lint       layering and no-global-state rules
+#   make install PREFIX=/usr/local
+#
+# Sources are found by wildcard: every sim/*.c and viz/*.c except sim/main.c
+# goes into the library, and every tests/test_*.c is one CUnit test program.
+
+PREFIX  ?= /usr/local
+BUILD   ?= build
+CC      ?= cc
+PKGS     = glib-2.0 gio-2.0 libxml-2.0 cairo pangocairo
+TESTPKGS = cunit
+
+WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+          -Wformat=2 -Wimplicit-fallthrough -Wvla -Werror
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS  += -std=c11 -D_DEFAULT_SOURCE $(WARN) $(OPT) $(SAN) -Iinclude \
+           $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
+TEST_CFLAGS = $(shell pkg-config --cflags $(TESTPKGS))
+TEST_LIBS   = $(shell pkg-config --libs $(TESTPKGS))
+
+LIB_SRC  = $(filter-out sim/main.c,$(wildcard sim/*.c)) $(wildcard viz/*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC = $(wildcard tests/test_*.c)
+TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TESTLIB_OBJ = $(BUILD)/tests/testlib.o
+HEADERS  = $(wildcard include/mailsim/*.h sim/*-private.h)
+BIN      = $(if $(filter build,$(BUILD)),mailsim,$(BUILD)/mailsim)
+
+.PHONY: all deps demo check asan bench lint clean install tests run-tests fuzz
+
+all: $(BIN)
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/libmailsim.a: $(LIB_OBJ)
+	@rm -f $@
+	@echo "  AR      $@"
+	@$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN): $(BUILD)/sim/main.o $(BUILD)/libmailsim.a
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(TESTLIB_OBJ): tests/testlib.c tests/testlib.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	@$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/tests/%: tests/%.c $(TESTLIB_OBJ) $(BUILD)/libmailsim.a tests/testlib.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itests $< $(TESTLIB_OBJ) $(BUILD)/libmailsim.a -o $@ $(LDLIBS) $(TEST_LIBS)
+
+tests: $(TEST_BIN) $(BIN)
+
+# Runs every suite (even after a failure) and prints one total line.
+run-tests: tests
+	@MAILSIM=$(abspath $(BIN)) sh tests/run-all.sh $(TEST_BIN)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	./mailsim run
+
+check: deps
+	@sh tools/lint.sh
+	@$(MAKE) --no-print-directory run-tests
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" run-tests
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/bench.sh
+
+lint:
+	@sh tools/lint.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/mailsim
+	install -m 755 mailsim $(DESTDIR)$(PREFIX)/bin/mailsim
+	install -m 644 $(BUILD)/libmailsim.a $(DESTDIR)$(PREFIX)/lib/libmailsim.a
+	install -m 644 include/mailsim/*.h $(DESTDIR)$(PREFIX)/include/mailsim/
+
+clean:
+	rm -rf build build-asan build-fuzz mailsim

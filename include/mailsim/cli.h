@@ -1,0 +1,34 @@
+/* The mailsim command line: `mailsim CMD [OPTIONS] [ARGS]`. Each command is
+ * a function with a main()-like signature, listed in one table in
+ * sim/cli.c; options are parsed with GOptionContext. Exit status: 0 success,
+ * 1 a run that failed (an expectation, a lost message), 2 bad usage or bad
+ * input. */
+#pragma once
+
+#include <glib.h>
+#include "mailsim/time.h"
+
+G_BEGIN_DECLS
+
+enum {
+    MS_EXIT_OK = 0,
+    MS_EXIT_FAILED = 1,
+    MS_EXIT_USAGE = 2,
+};
+
+/* Entry point of the mailsim binary. */
+int ms_cli_main(int argc, char **argv);
+
+/* Helpers shared by the commands. Each prints one clear line naming the
+ * command and the argument on error and returns FALSE. */
+gboolean ms_cli_parse(GOptionContext *ctx, const char *cmd, int *argc, char ***argv);
+gboolean ms_cli_arg_time(const char *cmd, const char *opt, const char *value, MsTime *out);
+gboolean ms_cli_arg_count(const char *cmd, const char *opt, const char *value, guint64 *out);
+gboolean ms_cli_arg_fraction(const char *cmd, const char *opt, const char *value, double *out);
+/* Prints "mailsim CMD: MESSAGE" and a hint to --help; returns MS_EXIT_USAGE. */
+int ms_cli_usage(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* The commands (sim/cmd_*.c). */
+int ms_cmd_bench(int argc, char **argv);
+
+G_END_DECLS

@@ -1,0 +1,110 @@
+/* The command table and argument helpers of the mailsim CLI (see
+ * include/mailsim/cli.h). Only commands that work are listed. */
+#include "mailsim/cli.h"
+#include "mailsim/units.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    int (*main)(int argc, char **argv);
+} Command;
+
+static const Command commands[] = {
+    { "bench", "benchmark the engine (PHOLD) and print figures", ms_cmd_bench },
+};
+
+static void
+print_help(FILE *out)
+{
+    fprintf(out, "Usage: mailsim COMMAND [OPTIONS] [ARGS]\n\n"
+                 "A discrete-event network simulator of email delivery.\n\nCommands:\n");
+    for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun 'mailsim COMMAND --help' for the options of a command.\n");
+}
+
+int
+ms_cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return MS_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        print_help(stdout);
+        return MS_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("mailsim 0.1\n");
+        return MS_EXIT_OK;
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "mailsim: unknown command '%s'\n", cmd);
+    print_help(stderr);
+    return MS_EXIT_USAGE;
+}
+
+int
+ms_cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "mailsim %s: %s\nTry 'mailsim %s --help'.\n", cmd, msg, cmd);
+    return MS_EXIT_USAGE;
+}
+
+gboolean
+ms_cli_parse(GOptionContext *ctx, const char *cmd, int *argc, char ***argv)
+{
+    g_autoptr(GError) error = NULL;
+    if (!g_option_context_parse(ctx, argc, argv, &error)) {
+        ms_cli_usage(cmd, "%s", error->message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
+ms_cli_arg_time(const char *cmd, const char *opt, const char *value, MsTime *out)
+{
+    g_autoptr(GError) error = NULL;
+    if (!ms_units_parse_time(value, out, &error)) {
+        ms_cli_usage(cmd, "%s: %s", opt, error->message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
+ms_cli_arg_count(const char *cmd, const char *opt, const char *value, guint64 *out)
+{
+    g_autoptr(GError) error = NULL;
+    if (!ms_units_parse_count(value, out, &error)) {
+        ms_cli_usage(cmd, "%s: %s", opt, error->message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
+ms_cli_arg_fraction(const char *cmd, const char *opt, const char *value, double *out)
+{
+    char *end = NULL;
+    double v = value ? g_ascii_strtod(value, &end) : 0;
+    if (!value || end == value || *end != '\0' || !(v >= 0.0 && v <= 1.0)) {
+        ms_cli_usage(cmd, "%s: '%s' is not a valid fraction: expected a number from 0 to 1",
+                     opt, value ? value : "");
+        return FALSE;
+    }
+    *out = v;
+    return TRUE;
+}

@@ -1,0 +1,104 @@
+/* `mailsim bench`: benchmark workloads that print one line of figures each.
+ * For now the engine's PHOLD; `make bench` (tools/bench.sh) runs the cases,
+ * repeats them and prints medians and ratios. */
+#include "mailsim/cli.h"
+#include "mailsim/phold.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+static long
+peak_rss_kb(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return ru.ru_maxrss; /* kilobytes on Linux */
+}
+
+static int
+bench_phold(int argc, char **argv)
+{
+    const char *cmd = "bench phold";
+    g_autofree char *nodes_s = NULL, *pop_s = NULL, *remote_s = NULL, *la_s = NULL,
+                    *mean_s = NULL, *end_s = NULL, *seed_s = NULL;
+    gboolean bare = FALSE;
+    GOptionEntry entries[] = {
+        { "nodes", 0, 0, G_OPTION_ARG_STRING, &nodes_s, "number of hosts N (default 1000)", "N" },
+        { "pop", 0, 0, G_OPTION_ARG_STRING, &pop_s, "initial events per host P (default 1)", "P" },
+        { "remote", 0, 0, G_OPTION_ARG_STRING, &remote_s, "probability R of a remote event (default 0.9)", "R" },
+        { "lookahead", 0, 0, G_OPTION_ARG_STRING, &la_s, "minimum delay L (default 1ms)", "TIME" },
+        { "mean", 0, 0, G_OPTION_ARG_STRING, &mean_s, "mean M of the exponential delay (default 1ms)", "TIME" },
+        { "end", 0, 0, G_OPTION_ARG_STRING, &end_s, "simulated end time T (default 10s)", "TIME" },
+        { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default 1)", "S" },
+        { "bare", 0, 0, G_OPTION_ARG_NONE, &bare, "run on a bare 4-ary heap instead of the engine", NULL },
+        { NULL, 0, 0, 0, NULL, NULL, NULL },
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- the PHOLD benchmark");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_description(ctx,
+        "Prints: phold nodes=N pop=P events=E wall_s=W events_per_s=X peak_rss_kb=K\n");
+    if (!ms_cli_parse(ctx, cmd, &argc, &argv))
+        return MS_EXIT_USAGE;
+    if (argc > 1)
+        return ms_cli_usage(cmd, "unexpected argument '%s'", argv[1]);
+
+    MsPholdParams p = { 1000, 1, 0.9, MS_TIME_MS, MS_TIME_MS, 10 * MS_TIME_S, 1 };
+    guint64 v;
+    if (nodes_s) {
+        if (!ms_cli_arg_count(cmd, "--nodes", nodes_s, &v))
+            return MS_EXIT_USAGE;
+        if (v < 1 || v > G_MAXUINT32 / 2)
+            return ms_cli_usage(cmd, "--nodes: '%s' out of range: expected 1 to %u", nodes_s, G_MAXUINT32 / 2);
+        p.nodes = (guint32) v;
+    }
+    if (pop_s) {
+        if (!ms_cli_arg_count(cmd, "--pop", pop_s, &v))
+            return MS_EXIT_USAGE;
+        if (v < 1 || v * p.nodes > G_MAXUINT32 / 4)
+            return ms_cli_usage(cmd, "--pop: '%s' out of range: expected at least 1, and nodes*pop below %u",
+                                pop_s, G_MAXUINT32 / 4);
+        p.pop = (guint32) v;
+    }
+    if (remote_s && !ms_cli_arg_fraction(cmd, "--remote", remote_s, &p.remote))
+        return MS_EXIT_USAGE;
+    if (la_s && !ms_cli_arg_time(cmd, "--lookahead", la_s, &p.lookahead))
+        return MS_EXIT_USAGE;
+    if (mean_s) {
+        if (!ms_cli_arg_time(cmd, "--mean", mean_s, &p.mean))
+            return MS_EXIT_USAGE;
+        if (p.mean <= 0)
+            return ms_cli_usage(cmd, "--mean: must be greater than zero");
+    }
+    if (end_s && !ms_cli_arg_time(cmd, "--end", end_s, &p.end))
+        return MS_EXIT_USAGE;
+    if (seed_s && !ms_cli_arg_count(cmd, "--seed", seed_s, &p.seed))
+        return MS_EXIT_USAGE;
+
+    MsPholdResult r;
+    if (bare)
+        ms_phold_run_bare(&p, &r);
+    else
+        ms_phold_run_engine(&p, &r);
+    printf("%s nodes=%u pop=%u events=%" G_GUINT64_FORMAT " wall_s=%.3f events_per_s=%.0f peak_rss_kb=%ld\n",
+           bare ? "phold-bare" : "phold", p.nodes, p.pop, r.events, r.wall_s,
+           r.wall_s > 0 ? (double) r.events / r.wall_s : 0.0, peak_rss_kb());
+    return MS_EXIT_OK;
+}
+
+int
+ms_cmd_bench(int argc, char **argv)
+{
+    if (argc < 2 || argv[1][0] == '-') {
+        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+            printf("Usage: mailsim bench WORKLOAD [OPTIONS]\n\nWorkloads:\n"
+                   "  phold      the PHOLD engine benchmark (mailsim bench phold --help)\n");
+            return MS_EXIT_OK;
+        }
+        return ms_cli_usage("bench", "missing workload: expected 'phold'");
+    }
+    if (strcmp(argv[1], "phold") == 0)
+        return bench_phold(argc - 1, argv + 1);
+    return ms_cli_usage("bench", "unknown workload '%s': expected 'phold'", argv[1]);
+}

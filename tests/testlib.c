@@ -1,0 +1,48 @@
+/* Test runner shared by every CUnit program (see testlib.h). */
+#include "testlib.h"
+
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int
+ms_test_main(const char *suite, const MsTestCase *cases)
+{
+    /* Warnings and criticals from GLib are bugs in a test run. */
+    g_log_set_always_fatal(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    CU_pSuite s = CU_add_suite(suite, NULL, NULL);
+    for (const MsTestCase *c = cases; c->name; c++)
+        CU_add_test(s, c->name, c->func);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned ran = CU_get_number_of_tests_run();
+    unsigned failed = CU_get_number_of_tests_failed();
+    printf("suite-result: %s passed=%u failed=%u\n", suite, ran - failed, failed);
+    CU_cleanup_registry();
+    return failed == 0 ? 0 : 1;
+}
+
+const char *
+ms_test_mailsim_path(void)
+{
+    const char *p = g_getenv("MAILSIM");
+    return p ? p : "./mailsim";
+}
+
+int
+ms_test_spawn(const char *const *argv, char **out, char **err)
+{
+    int status = 0;
+    GError *error = NULL;
+    if (!g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                      out, err, &status, &error)) {
+        fprintf(stderr, "spawn %s: %s\n", argv[0], error->message);
+        g_error_free(error);
+        return -1;
+    }
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}

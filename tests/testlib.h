@@ -1,0 +1,25 @@
+/* Shared scaffolding of the CUnit test programs: each tests/test_<module>.c
+ * declares a table of MsTestCase and calls ms_test_main() from its main().
+ * The runner prints CUnit's summary and one "suite-result:" line that
+ * tests/run-all.sh adds up. */
+#pragma once
+
+#include <CUnit/CUnit.h>
+#include <glib.h>
+
+typedef struct {
+    const char *name;
+    void (*func)(void);
+} MsTestCase;
+
+/* Runs the NULL-terminated table `cases` as one suite named `suite`;
+ * returns the process exit status (0 when every test passed). */
+int ms_test_main(const char *suite, const MsTestCase *cases);
+
+/* Path of the built mailsim binary (from $MAILSIM, else "./mailsim"). */
+const char *ms_test_mailsim_path(void);
+
+/* Runs argv (NULL-terminated) with the working directory unchanged; stores
+ * its stdout and stderr (caller frees) and returns the exit status, or -1
+ * when it could not be started. */
+int ms_test_spawn(const char *const *argv, char **out, char **err);

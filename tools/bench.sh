@@ -1,0 +1,26 @@
+#!/bin/sh
+# `make bench`: runs each benchmark case REPS times (default 5) and prints
+# the median line of each, plus engine/bare ratios. Machines here are shared
+# and noisy: read medians and ratios, not single runs.
+set -eu
+REPS=${REPS:-5}
+M=./mailsim
+
+# median_of CMD...: runs CMD REPS times, prints the line whose events_per_s
+# is the median.
+median_of() {
+    for _ in $(seq "$REPS"); do "$@"; done |
+        awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^events_per_s=/) { split($i, a, "="); print a[2], $0 } }' |
+        sort -n | awk -v n="$REPS" 'NR == int((n + 1) / 2) { $1 = ""; sub(/^ /, ""); print }'
+}
+rate() { echo "$1" | sed 's/.*events_per_s=\([0-9]*\).*/\1/'; }
+
+echo "== engine: PHOLD (R=0.9, L=1ms, M=1ms), median of $REPS runs"
+for c in "1000 1 10s" "100000 10 20ms"; do
+    set -- $c
+    e=$(median_of $M bench phold --nodes "$1" --pop "$2" --remote 0.9 --lookahead 1ms --mean 1ms --end "$3")
+    b=$(median_of $M bench phold --nodes "$1" --pop "$2" --remote 0.9 --lookahead 1ms --mean 1ms --end "$3" --bare)
+    echo "$e"
+    echo "$b"
+    echo "ratio engine/bare nodes=$1 pop=$2: $(awk -v a="$(rate "$e")" -v b="$(rate "$b")" 'BEGIN { printf "%.2f", a / b }')"
+done

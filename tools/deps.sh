@@ -1,0 +1,48 @@
+#!/bin/sh
+# Dependency step shared by `make demo`, `make check` and CI: checks for the
+# libraries and tools mailsim's build and tests use, and installs the Debian
+# packages that are missing. On a machine that has them all it only runs a few
+# pkg-config and command -v probes.
+set -eu
+
+missing=""
+need_pkg() { # $1 = pkg-config module, $2 = Debian package
+    pkg-config --exists "$1" 2>/dev/null || missing="$missing $2"
+}
+need_cmd() { # $1 = command, $2 = Debian package
+    command -v "$1" >/dev/null 2>&1 || missing="$missing $2"
+}
+
+command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
+command -v cc >/dev/null 2>&1 || missing="$missing build-essential"
+need_pkg glib-2.0 libglib2.0-dev
+need_pkg gio-2.0 libglib2.0-dev
+need_pkg libxml-2.0 libxml2-dev
+need_pkg cairo libcairo2-dev
+need_pkg cunit libcunit1-dev
+need_pkg pangocairo libpango1.0-dev
+need_cmd tshark tshark
+need_cmd python3 python3
+need_cmd swaks swaks
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+missing=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
+echo "deps: installing missing Debian packages:$missing" >&2 
+if [ "$(id -u)" = 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "deps: not root and no sudo; please install:$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no, non-interactively.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections 2>/dev/null || true
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
+echo "deps: done" >&2
