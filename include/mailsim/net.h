@@ -1,0 +1,161 @@
+/* The network layer: hosts with IPv4-style addresses and roles,
+ * point-to-point links (latency, bandwidth, MTU, loss, drop-tail queue),
+ * shortest-path routing, hop-by-hop forwarding with TTL, and UDP. TCP-lite
+ * (include/mailsim/tcp.h) sits on top of it; the mail layer above that.
+ *
+ * A packet of S bytes on a link of bandwidth B waits for the link to be free
+ * (drop-tail: dropped when the bytes waiting would exceed the queue size),
+ * takes S*8/B to serialise, then `latency` to propagate. Loss is drawn from
+ * the sending host's random stream. Packets in flight on a link that goes
+ * down are lost; routes are recomputed after any up/down change. */
+#pragma once
+
+#include <glib.h>
+#include "mailsim/engine.h"
+#include "mailsim/trace.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+    MS_ROLE_CLIENT,
+    MS_ROLE_MAILSERVER,
+    MS_ROLE_DNS,
+    MS_ROLE_RELAY,
+    MS_ROLE_ROUTER,
+    MS_ROLE_COUNT
+} MsHostRole;
+
+typedef enum {
+    MS_ROUTE_BY_LATENCY,
+    MS_ROUTE_BY_HOPS,
+} MsRouteMetric;
+
+#define MS_NET_ERROR (ms_net_error_quark())
+GQuark ms_net_error_quark(void);
+typedef enum { MS_NET_ERROR_INVALID } MsNetError;
+
+#define MS_IPPROTO_TCP 6
+#define MS_IPPROTO_UDP 17
+#define MS_IPV4_HEADER 20
+#define MS_TCP_HEADER  20
+#define MS_UDP_HEADER  8
+#define MS_DEFAULT_TTL 64
+
+typedef struct {
+    MsTime  latency;        /* propagation delay, >= 0 */
+    guint64 bandwidth_bps;  /* > 0 */
+    guint32 mtu;            /* bytes, >= 68 (RFC 791) */
+    double  loss;           /* probability in [0, 1] */
+    guint64 queue_bytes;    /* drop-tail limit on bytes waiting, per direction */
+} MsLinkParams;
+
+/* A packet as the simulation carries it: the header fields a capture needs
+ * and a slice of shared payload bytes. */
+struct _MsPacket {
+    guint32  src_addr, dst_addr;
+    MsHostId src, dst;       /* the end hosts (not the current hop) */
+    guint8   proto, ttl, flags;
+    guint16  sport, dport, window, ip_id, mss;   /* mss: option on SYNs, 0 if none */
+    guint32  seq, ack;
+    GBytes  *payload;        /* may be NULL; owned by the packet */
+    guint32  size;           /* bytes on the wire: IP + transport headers + payload */
+    guint32  message;        /* mail message id this packet carries part of, or 0 */
+};
+
+typedef struct _MsNet MsNet;
+
+/* Receives datagrams or segments for a protocol on a host (used by the
+ * transport modules to attach themselves). The packet is valid during the
+ * call only; take a ref of its payload to keep it. */
+typedef void (*MsNetReceiveFunc)(MsNet *net, MsHostId host, const MsPacket *packet, gpointer user_data);
+
+/* A new, empty network on `engine` (borrowed; must outlive the network).
+ * Returns a new object (caller frees). */
+MsNet *ms_net_new(MsEngine *engine);
+void ms_net_free(MsNet *net);
+
+MsEngine *ms_net_engine(MsNet *net);
+MsTrace *ms_net_trace(MsNet *net);   /* the network's trace; add sinks to it */
+
+void ms_net_set_metric(MsNet *net, MsRouteMetric metric);
+
+/* Adds a host. Names and addresses must be unique; returns its id (ids are
+ * dense, from 0), or G_MAXUINT32 with `error` set. */
+MsHostId ms_net_add_host(MsNet *net, const char *name, guint32 addr, MsHostRole role, GError **error);
+
+/* Adds a link between two distinct existing hosts; returns its index, or
+ * G_MAXUINT32 with `error` set for bad parameters. */
+guint32 ms_net_add_link(MsNet *net, MsHostId a, MsHostId b, const MsLinkParams *params, GError **error);
+
+guint ms_net_n_hosts(const MsNet *net);
+guint ms_net_n_links(const MsNet *net);
+const char *ms_net_host_name(const MsNet *net, MsHostId host);
+guint32 ms_net_host_addr(const MsNet *net, MsHostId host);
+MsHostRole ms_net_host_role(const MsNet *net, MsHostId host);
+/* Host id by name or address, or G_MAXUINT32. */
+MsHostId ms_net_host_by_name(const MsNet *net, const char *name);
+MsHostId ms_net_host_by_addr(const MsNet *net, guint32 addr);
+void ms_net_link_ends(const MsNet *net, guint32 link, MsHostId *a, MsHostId *b);
+const MsLinkParams *ms_net_link_params(const MsNet *net, guint32 link);
+
+/* Takes a host or a link down or up now. A down host neither sends, receives
+ * nor forwards; packets on a link that goes down are lost. */
+void ms_net_set_host_up(MsNet *net, MsHostId host, gboolean up);
+void ms_net_set_link_up(MsNet *net, guint32 link, gboolean up);
+gboolean ms_net_host_is_up(const MsNet *net, MsHostId host);
+gboolean ms_net_link_is_up(const MsNet *net, guint32 link);
+
+/* The path from `from` to `to` as host ids, both ends included; an empty
+ * array when no route exists. Caller frees the array. */
+GArray *ms_net_route_path(MsNet *net, MsHostId from, MsHostId to);
+
+/* Pins the next hop from `at` towards `dst` to `link`, overriding the
+ * computed route (static routes; also how tests build a routing loop). */
+void ms_net_pin_route(MsNet *net, MsHostId at, MsHostId dst, guint32 link);
+
+/* The smallest MTU along the path (the path MTU), or 0 with no route. */
+guint32 ms_net_path_mtu(MsNet *net, MsHostId from, MsHostId to);
+
+/* Sends a packet from host `from` towards packet->dst_addr. Takes ownership
+ * of packet->payload. The network fills src/dst ids, ttl, ip_id and size.
+ * Returns FALSE when it was dropped at once (host down, no route). */
+gboolean ms_net_send(MsNet *net, MsHostId from, MsPacket *packet);
+
+/* Registers the receiver of protocol `proto` (TCP or UDP) on every host. */
+void ms_net_set_receiver(MsNet *net, guint8 proto, MsNetReceiveFunc func, gpointer user_data);
+
+/* Per-link counters, for statistics. */
+typedef struct {
+    guint64 packets[2], bytes[2];   /* sent per direction (0: a->b, 1: b->a) */
+    guint64 drops_queue, drops_loss, drops_down;
+    MsTime  busy[2];                /* total serialisation time per direction */
+} MsLinkStats;
+void ms_net_link_stats(const MsNet *net, guint32 link, MsLinkStats *stats);
+
+/* Network totals. */
+typedef struct {
+    guint64 sent, forwarded, delivered, dropped;
+    guint64 drops[8];               /* by MsDropReason */
+} MsNetStats;
+void ms_net_get_stats(const MsNet *net, MsNetStats *stats);
+
+/* --- UDP ------------------------------------------------------------- */
+
+typedef void (*MsUdpReceiveFunc)(MsNet *net, MsHostId host, guint16 port, guint32 src_addr,
+                                 guint16 src_port, GBytes *payload, gpointer user_data);
+
+/* Binds `port` on `host`; datagrams to it go to func. FALSE if taken. */
+gboolean ms_udp_bind(MsNet *net, MsHostId host, guint16 port, MsUdpReceiveFunc func, gpointer user_data);
+void ms_udp_unbind(MsNet *net, MsHostId host, guint16 port);
+/* An unused ephemeral port on `host` (49152-65535, round robin). */
+guint16 ms_net_ephemeral_port(MsNet *net, MsHostId host);
+/* Sends a datagram (payload borrowed: a ref is taken). */
+gboolean ms_udp_send(MsNet *net, MsHostId host, guint16 sport, guint32 dst_addr, guint16 dport, GBytes *payload);
+
+/* Dotted-quad helpers. */
+char *ms_ipv4_to_string(guint32 addr);
+gboolean ms_ipv4_parse(const char *text, guint32 *out);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsNet, ms_net_free)
+
+G_END_DECLS

@@ -1,0 +1,86 @@
+/* TCP-lite: the stream transport of the simulated hosts, on top of the
+ * network layer (include/mailsim/net.h), under the mail protocols. It keeps
+ * what makes TCP's behaviour visible and measurable: the three-way
+ * handshake, MSS from the path MTU, segmentation, cumulative ACKs, slow start
+ * and congestion avoidance, fast retransmit on three duplicate ACKs (halving
+ * the window), a retransmission timeout estimated as in RFC 6298 with
+ * exponential backoff and a give-up limit, FIN close, RST for a port nobody
+ * listens on, and timeouts when the far host is down. Left out on purpose:
+ * window scaling, SACK, delayed ACKs, TIME_WAIT, half-close (a FIN from the
+ * peer closes both directions).
+ *
+ * Apps see an ordered byte stream through callbacks; they never see packets.
+ * Rules for apps: after `closed` has been called, or after the app called
+ * ms_tcp_close(), the connection id is dead for the app and no callback
+ * comes for it any more. */
+#pragma once
+
+#include <glib.h>
+#include "mailsim/net.h"
+
+G_BEGIN_DECLS
+
+typedef struct _MsTcp MsTcp;
+typedef guint32 MsTcpConnId;   /* 0 is never a valid id */
+
+typedef enum {
+    MS_TCP_CLOSE_NORMAL,        /* the peer closed (FIN) */
+    MS_TCP_CLOSE_REFUSED,       /* RST in answer to our SYN: nothing listens */
+    MS_TCP_CLOSE_TIMEOUT,       /* retransmissions gave up: the far end is down or cut off */
+    MS_TCP_CLOSE_RESET,         /* RST on an established connection */
+    MS_TCP_CLOSE_UNREACHABLE,   /* no route to the destination */
+} MsTcpCloseReason;
+
+typedef struct {
+    /* Active open: the handshake completed. Passive open: a connection was
+     * accepted on a listening port (then `user_data` is the listener's; call
+     * ms_tcp_set_callbacks() to attach a session). */
+    void (*connected)(MsTcp *tcp, MsTcpConnId conn, gpointer user_data);
+    /* In-order bytes from the peer; valid during the call only. */
+    void (*data)(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer user_data);
+    /* The connection ended (see MsTcpCloseReason); the id is dead after. */
+    void (*closed)(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason reason, gpointer user_data);
+} MsTcpCallbacks;
+
+typedef struct {
+    guint64 connections, established, refused, timeouts;
+    guint64 segments, retransmits, bytes;
+} MsTcpStats;
+
+/* Creates the TCP layer of `net` (borrowed) and registers it as the
+ * network's TCP receiver. Returns a new object (caller frees). */
+MsTcp *ms_tcp_new(MsNet *net);
+void ms_tcp_free(MsTcp *tcp);
+MsNet *ms_tcp_net(MsTcp *tcp);
+
+/* Listens on host:port. `callbacks` must outlive the listener. */
+gboolean ms_tcp_listen(MsTcp *tcp, MsHostId host, guint16 port,
+                       const MsTcpCallbacks *callbacks, gpointer user_data);
+void ms_tcp_unlisten(MsTcp *tcp, MsHostId host, guint16 port);
+
+/* Opens a connection from `host` to dst_addr:dport. Failures are reported
+ * later through `closed`, never synchronously. */
+MsTcpConnId ms_tcp_connect(MsTcp *tcp, MsHostId host, guint32 dst_addr, guint16 dport,
+                           const MsTcpCallbacks *callbacks, gpointer user_data);
+
+void ms_tcp_set_callbacks(MsTcp *tcp, MsTcpConnId conn, const MsTcpCallbacks *callbacks, gpointer user_data);
+
+/* Queues bytes for sending (copied). */
+void ms_tcp_send(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len);
+
+/* Closes gracefully: queued bytes are still delivered, then FIN. */
+void ms_tcp_close(MsTcp *tcp, MsTcpConnId conn);
+
+/* Tags the connection's packets with a mail message id (for traces). */
+void ms_tcp_set_message(MsTcp *tcp, MsTcpConnId conn, guint32 message);
+
+MsHostId ms_tcp_conn_host(MsTcp *tcp, MsTcpConnId conn);
+guint32 ms_tcp_conn_peer_addr(MsTcp *tcp, MsTcpConnId conn);
+
+void ms_tcp_get_stats(const MsTcp *tcp, MsTcpStats *stats);
+
+const char *ms_tcp_close_reason_to_string(MsTcpCloseReason reason);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsTcp, ms_tcp_free)
+
+G_END_DECLS

@@ -1,0 +1,716 @@
+/* The network layer (see include/mailsim/net.h): hosts, links, packets in
+ * flight, forwarding, routing tables and UDP.
+ *
+ * Design. Hosts and links are dense arrays indexed by id. A packet in flight
+ * lives in a pooled slot; its arrival at the next hop is one engine event
+ * carrying (slot, link, link epoch). A link direction keeps only the time it
+ * becomes free: the bytes still waiting are (busy_until - now) * bandwidth,
+ * so a drop-tail queue needs no list and no departure events. A link going
+ * down bumps its epoch: arrivals stamped with an older epoch are lost.
+ *
+ * Routing: for each destination, a next-hop table (one link per host) from a
+ * Dijkstra run rooted at the destination, built on first use and cached in an
+ * array indexed by destination; any up/down change drops the cache. Ties in
+ * distance break by host id, so routes are deterministic. Cost: O(E log V)
+ * per destination used, 4 bytes per host per destination used.
+ *
+ * Ownership: the network owns packets from ms_net_send() until they are
+ * delivered or dropped. Threading: one engine, one thread. */
+#include "mailsim/net.h"
+
+#include <stdio.h>
+#include <string.h>
+
+G_DEFINE_QUARK(ms-net-error-quark, ms_net_error)
+
+#define NO_LINK G_MAXUINT32
+#define NO_HOST G_MAXUINT32
+
+typedef struct {
+    guint16          port;
+    MsUdpReceiveFunc func;
+    gpointer         user_data;
+} UdpBinding;
+
+typedef struct {
+    char       *name;
+    guint32     addr;
+    MsHostRole  role;
+    gboolean    up;
+    guint16     next_port;
+    guint16     ip_id;
+    GArray     *links;      /* guint32 link indices */
+    GArray     *udp;        /* UdpBinding; few per host, scanned */
+} Host;
+
+typedef struct {
+    MsHostId     a, b;
+    MsLinkParams p;
+    gboolean     up;
+    guint32      epoch;
+    MsTime       busy_until[2];
+    MsLinkStats  st;
+} Link;
+
+typedef struct {
+    MsPacket pkt;
+    guint32  next_free;
+} Slot;
+
+typedef struct {
+    MsNetReceiveFunc func;
+    gpointer         user_data;
+} Receiver;
+
+struct _MsNet {
+    MsEngine     *engine;
+    MsTrace      *trace;
+    GArray       *hosts;          /* Host */
+    GArray       *links;          /* Link */
+    GHashTable   *by_name;        /* name -> id+1; set-up and lookups only */
+    GHashTable   *by_addr;        /* addr -> id+1 */
+    GArray       *slots;          /* Slot */
+    guint32       free_slot;
+    guint32     **routes;         /* per destination: next-hop link per host, or NULL */
+    guint         n_routes;
+    MsRouteMetric metric;
+    GHashTable   *pinned;         /* (host << 32 | dst) -> link + 1: routes set by hand */
+    guint16       ev_arrive;
+    Receiver      recv_tcp, recv_udp;
+    MsNetStats    stats;
+};
+
+static void on_arrive(MsEngine *engine, const MsEvent *ev, gpointer user_data);
+static void udp_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data);
+
+MsNet *
+ms_net_new(MsEngine *engine)
+{
+    MsNet *n = g_new0(MsNet, 1);
+    n->engine = engine;
+    n->trace = ms_trace_new();
+    n->hosts = g_array_new(FALSE, TRUE, sizeof(Host));
+    n->links = g_array_new(FALSE, TRUE, sizeof(Link));
+    n->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    n->by_addr = g_hash_table_new(g_direct_hash, g_direct_equal);
+    n->slots = g_array_new(FALSE, TRUE, sizeof(Slot));
+    n->free_slot = G_MAXUINT32;
+    n->metric = MS_ROUTE_BY_LATENCY;
+    n->pinned = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    n->ev_arrive = ms_engine_register(engine, "net-arrive", on_arrive, n);
+    n->recv_udp = (Receiver) { udp_receive, NULL };
+    return n;
+}
+
+static void
+drop_routes(MsNet *n)
+{
+    for (guint i = 0; i < n->n_routes; i++)
+        g_clear_pointer(&n->routes[i], g_free);
+}
+
+void
+ms_net_free(MsNet *n)
+{
+    if (!n)
+        return;
+    for (guint i = 0; i < n->hosts->len; i++) {
+        Host *h = &g_array_index(n->hosts, Host, i);
+        g_free(h->name);
+        g_array_free(h->links, TRUE);
+        g_array_free(h->udp, TRUE);
+    }
+    for (guint i = 0; i < n->slots->len; i++) {
+        Slot *s = &g_array_index(n->slots, Slot, i);
+        g_clear_pointer(&s->pkt.payload, g_bytes_unref);
+    }
+    drop_routes(n);
+    g_free(n->routes);
+    g_array_free(n->slots, TRUE);
+    g_array_free(n->hosts, TRUE);
+    g_array_free(n->links, TRUE);
+    g_hash_table_destroy(n->by_name);
+    g_hash_table_destroy(n->by_addr);
+    g_hash_table_destroy(n->pinned);
+    ms_trace_free(n->trace);
+    g_free(n);
+}
+
+MsEngine *ms_net_engine(MsNet *n) { return n->engine; }
+MsTrace *ms_net_trace(MsNet *n) { return n->trace; }
+void ms_net_set_metric(MsNet *n, MsRouteMetric m) { n->metric = m; drop_routes(n); }
+guint ms_net_n_hosts(const MsNet *n) { return n->hosts->len; }
+guint ms_net_n_links(const MsNet *n) { return n->links->len; }
+
+static inline Host *
+host_at(const MsNet *n, MsHostId id)
+{
+    return &g_array_index(n->hosts, Host, id);
+}
+
+static inline Link *
+link_at(const MsNet *n, guint32 id)
+{
+    return &g_array_index(n->links, Link, id);
+}
+
+const char *ms_net_host_name(const MsNet *n, MsHostId h) { return host_at(n, h)->name; }
+guint32 ms_net_host_addr(const MsNet *n, MsHostId h) { return host_at(n, h)->addr; }
+MsHostRole ms_net_host_role(const MsNet *n, MsHostId h) { return host_at(n, h)->role; }
+gboolean ms_net_host_is_up(const MsNet *n, MsHostId h) { return host_at(n, h)->up; }
+gboolean ms_net_link_is_up(const MsNet *n, guint32 l) { return link_at(n, l)->up; }
+const MsLinkParams *ms_net_link_params(const MsNet *n, guint32 l) { return &link_at(n, l)->p; }
+
+void
+ms_net_link_ends(const MsNet *n, guint32 l, MsHostId *a, MsHostId *b)
+{
+    *a = link_at(n, l)->a;
+    *b = link_at(n, l)->b;
+}
+
+void
+ms_net_link_stats(const MsNet *n, guint32 l, MsLinkStats *st)
+{
+    *st = link_at(n, l)->st;
+}
+
+void
+ms_net_get_stats(const MsNet *n, MsNetStats *st)
+{
+    *st = n->stats;
+}
+
+MsHostId
+ms_net_host_by_name(const MsNet *n, const char *name)
+{
+    gpointer v = g_hash_table_lookup(n->by_name, name);
+    return v ? (MsHostId) (GPOINTER_TO_UINT(v) - 1) : NO_HOST;
+}
+
+MsHostId
+ms_net_host_by_addr(const MsNet *n, guint32 addr)
+{
+    gpointer v = g_hash_table_lookup(n->by_addr, GUINT_TO_POINTER(addr));
+    return v ? (MsHostId) (GPOINTER_TO_UINT(v) - 1) : NO_HOST;
+}
+
+MsHostId
+ms_net_add_host(MsNet *n, const char *name, guint32 addr, MsHostRole role, GError **error)
+{
+    g_return_val_if_fail(name != NULL, NO_HOST);
+    if (g_hash_table_contains(n->by_name, name)) {
+        g_set_error(error, MS_NET_ERROR, MS_NET_ERROR_INVALID, "duplicate host name '%s'", name);
+        return NO_HOST;
+    }
+    if (addr == 0 || g_hash_table_contains(n->by_addr, GUINT_TO_POINTER(addr))) {
+        g_autofree char *a = ms_ipv4_to_string(addr);
+        g_set_error(error, MS_NET_ERROR, MS_NET_ERROR_INVALID,
+                    "host '%s': address %s is %s", name, a, addr ? "already in use" : "not valid");
+        return NO_HOST;
+    }
+    Host h = { g_strdup(name), addr, role, TRUE, 49152, 1,
+               g_array_new(FALSE, FALSE, sizeof(guint32)), g_array_new(FALSE, FALSE, sizeof(UdpBinding)) };
+    g_array_append_val(n->hosts, h);
+    MsHostId id = n->hosts->len - 1;
+    g_hash_table_insert(n->by_name, g_strdup(name), GUINT_TO_POINTER(id + 1));
+    g_hash_table_insert(n->by_addr, GUINT_TO_POINTER(addr), GUINT_TO_POINTER(id + 1));
+    n->routes = g_renew(guint32 *, n->routes, n->hosts->len);
+    n->routes[id] = NULL;
+    n->n_routes = n->hosts->len;
+    drop_routes(n);
+    return id;
+}
+
+guint32
+ms_net_add_link(MsNet *n, MsHostId a, MsHostId b, const MsLinkParams *p, GError **error)
+{
+    if (a >= n->hosts->len || b >= n->hosts->len) {
+        g_set_error(error, MS_NET_ERROR, MS_NET_ERROR_INVALID, "link: unknown host id %u",
+                    a >= n->hosts->len ? a : b);
+        return NO_LINK;
+    }
+    const char *an = host_at(n, a)->name, *bn = host_at(n, b)->name;
+    const char *why = NULL;
+    if (a == b)
+        why = "a link must join two different hosts";
+    else if (p->bandwidth_bps == 0)
+        why = "bandwidth must be greater than zero";
+    else if (p->mtu < 68)
+        why = "MTU below 68 bytes (RFC 791 minimum)";
+    else if (!(p->loss >= 0.0 && p->loss <= 1.0))
+        why = "loss must be in [0, 1]";
+    else if (p->latency < 0)
+        why = "latency cannot be negative";
+    if (why) {
+        g_set_error(error, MS_NET_ERROR, MS_NET_ERROR_INVALID, "link '%s'~'%s': %s", an, bn, why);
+        return NO_LINK;
+    }
+    Link l = { 0 };
+    l.a = a;
+    l.b = b;
+    l.p = *p;
+    l.up = TRUE;
+    g_array_append_val(n->links, l);
+    guint32 id = n->links->len - 1;
+    g_array_append_val(host_at(n, a)->links, id);
+    g_array_append_val(host_at(n, b)->links, id);
+    drop_routes(n);
+    return id;
+}
+
+/* --- routing ----------------------------------------------------------- */
+
+typedef struct {
+    gint64  dist;
+    guint32 node;
+} QItem;
+
+static gboolean
+qitem_less(const QItem *x, const QItem *y)
+{
+    return x->dist < y->dist || (x->dist == y->dist && x->node < y->node);
+}
+
+static void
+q_push(GArray *q, QItem it)
+{
+    g_array_append_val(q, it);
+    QItem *a = (QItem *) q->data;
+    guint i = q->len - 1;
+    while (i > 0 && qitem_less(&it, &a[(i - 1) / 2])) {
+        a[i] = a[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    a[i] = it;
+}
+
+static QItem
+q_pop(GArray *q)
+{
+    QItem *a = (QItem *) q->data;
+    QItem top = a[0], last = a[q->len - 1];
+    g_array_set_size(q, q->len - 1);
+    guint n = q->len, i = 0;
+    for (;;) {
+        guint c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && qitem_less(&a[c + 1], &a[c]))
+            c++;
+        if (!qitem_less(&a[c], &last))
+            break;
+        a[i] = a[c];
+        i = c;
+    }
+    if (n > 0)
+        a[i] = last;
+    return top;
+}
+
+/* Next-hop table towards `dst`: for every host, the link to take. */
+static guint32 *
+build_routes(MsNet *n, MsHostId dst)
+{
+    guint nh = n->hosts->len;
+    guint32 *next = g_new(guint32, nh);
+    gint64 *dist = g_new(gint64, nh);
+    for (guint i = 0; i < nh; i++) {
+        next[i] = NO_LINK;
+        dist[i] = G_MAXINT64;
+    }
+    GArray *q = g_array_new(FALSE, FALSE, sizeof(QItem));
+    dist[dst] = 0;
+    q_push(q, (QItem) { 0, dst });
+    while (q->len > 0) {
+        QItem it = q_pop(q);
+        if (it.dist != dist[it.node])
+            continue;
+        Host *h = host_at(n, it.node);
+        /* A down host forwards nothing (the destination itself may be down:
+         * packets then die on arrival, which is what really happens). */
+        if (!h->up && it.node != dst)
+            continue;
+        for (guint k = 0; k < h->links->len; k++) {
+            guint32 li = g_array_index(h->links, guint32, k);
+            Link *l = link_at(n, li);
+            if (!l->up)
+                continue;
+            MsHostId other = l->a == it.node ? l->b : l->a;
+            gint64 w = n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1);
+            gint64 d = it.dist + w;
+            if (d < dist[other]) {
+                dist[other] = d;
+                next[other] = li;
+                q_push(q, (QItem) { d, other });
+            }
+        }
+    }
+    g_array_free(q, TRUE);
+    g_free(dist);
+    return next;
+}
+
+static inline guint32
+next_link(MsNet *n, MsHostId at, MsHostId dst)
+{
+    if (G_UNLIKELY(g_hash_table_size(n->pinned) > 0)) {
+        gint64 k = (gint64) at << 32 | dst;
+        gpointer v = g_hash_table_lookup(n->pinned, &k);
+        if (v)
+            return GPOINTER_TO_UINT(v) - 1;
+    }
+    if (G_UNLIKELY(!n->routes[dst]))
+        n->routes[dst] = build_routes(n, dst);
+    return n->routes[dst][at];
+}
+
+GArray *
+ms_net_route_path(MsNet *n, MsHostId from, MsHostId to)
+{
+    GArray *path = g_array_new(FALSE, FALSE, sizeof(MsHostId));
+    MsHostId cur = from;
+    g_array_append_val(path, cur);
+    while (cur != to) {
+        guint32 li = next_link(n, cur, to);
+        if (li == NO_LINK || path->len > n->hosts->len) {
+            g_array_set_size(path, 0);
+            break;
+        }
+        Link *l = link_at(n, li);
+        cur = l->a == cur ? l->b : l->a;
+        g_array_append_val(path, cur);
+    }
+    return path;
+}
+
+guint32
+ms_net_path_mtu(MsNet *n, MsHostId from, MsHostId to)
+{
+    guint32 mtu = G_MAXUINT32;
+    MsHostId cur = from;
+    for (guint steps = 0; cur != to; steps++) {
+        guint32 li = next_link(n, cur, to);
+        if (li == NO_LINK || steps > n->hosts->len)
+            return 0;
+        Link *l = link_at(n, li);
+        mtu = MIN(mtu, l->p.mtu);
+        cur = l->a == cur ? l->b : l->a;
+    }
+    return mtu == G_MAXUINT32 ? 65535 : mtu;
+}
+
+void
+ms_net_pin_route(MsNet *n, MsHostId at, MsHostId dst, guint32 link)
+{
+    gint64 k = (gint64) at << 32 | dst;
+    g_hash_table_insert(n->pinned, g_memdup2(&k, sizeof k), GUINT_TO_POINTER(link + 1));
+}
+
+void
+ms_net_set_host_up(MsNet *n, MsHostId h, gboolean up)
+{
+    if (host_at(n, h)->up == up)
+        return;
+    host_at(n, h)->up = up;
+    drop_routes(n);
+    ms_trace_emitf(n->trace, ms_engine_now(n->engine), MS_TRACE_NOTE, h, MS_HOST_WORLD, 0, "net",
+                   "%s goes %s", host_at(n, h)->name, up ? "up" : "down");
+}
+
+void
+ms_net_set_link_up(MsNet *n, guint32 li, gboolean up)
+{
+    Link *l = link_at(n, li);
+    if (l->up == up)
+        return;
+    l->up = up;
+    if (!up) {
+        l->epoch++;
+        MsTime now = ms_engine_now(n->engine);
+        l->busy_until[0] = MIN(l->busy_until[0], now);
+        l->busy_until[1] = MIN(l->busy_until[1], now);
+    }
+    drop_routes(n);
+    ms_trace_emitf(n->trace, ms_engine_now(n->engine), MS_TRACE_NOTE, l->a, l->b, 0, "net",
+                   "link %s~%s goes %s", host_at(n, l->a)->name, host_at(n, l->b)->name,
+                   up ? "up" : "down");
+}
+
+/* --- packets ---------------------------------------------------------- */
+
+static guint32
+slot_alloc(MsNet *n, const MsPacket *p)
+{
+    guint32 s;
+    if (n->free_slot != G_MAXUINT32) {
+        s = n->free_slot;
+        n->free_slot = g_array_index(n->slots, Slot, s).next_free;
+    } else {
+        g_array_set_size(n->slots, n->slots->len + 1);
+        s = n->slots->len - 1;
+    }
+    g_array_index(n->slots, Slot, s).pkt = *p;
+    return s;
+}
+
+static void
+slot_free(MsNet *n, guint32 s)
+{
+    Slot *sl = &g_array_index(n->slots, Slot, s);
+    g_clear_pointer(&sl->pkt.payload, g_bytes_unref);
+    sl->next_free = n->free_slot;
+    n->free_slot = s;
+}
+
+static void
+drop(MsNet *n, guint32 s, MsHostId at, MsDropReason why)
+{
+    n->stats.dropped++;
+    n->stats.drops[why]++;
+    if (ms_trace_enabled(n->trace)) {
+        MsTraceRecord r = { 0 };
+        r.at = ms_engine_now(n->engine);
+        r.kind = MS_TRACE_PACKET_DROP;
+        r.host = at;
+        r.peer = MS_HOST_WORLD;
+        r.code = why;
+        r.packet = &g_array_index(n->slots, Slot, s).pkt;
+        r.message = r.packet->message;
+        r.text = ms_drop_reason_to_string(why);
+        ms_trace_emit(n->trace, &r);
+    }
+    slot_free(n, s);
+}
+
+/* Puts the packet in slot s on the next link from host `from`. */
+static gboolean
+transmit(MsNet *n, MsHostId from, guint32 s)
+{
+    MsPacket *p = &g_array_index(n->slots, Slot, s).pkt;
+    guint32 li = next_link(n, from, p->dst);
+    if (li == NO_LINK) {
+        drop(n, s, from, MS_DROP_NO_ROUTE);
+        return FALSE;
+    }
+    Link *l = link_at(n, li);
+    int dir = l->a == from ? 0 : 1;
+    MsHostId to = dir == 0 ? l->b : l->a;
+    MsTime now = ms_engine_now(n->engine);
+    MsTime start = MAX(now, l->busy_until[dir]);
+    /* Bytes waiting ahead of this packet, from the time the link stays busy. */
+    guint64 waiting = (guint64) ((double) (start - now) * (double) l->p.bandwidth_bps / 8e9);
+    if (waiting + p->size > l->p.queue_bytes && start > now) {
+        l->st.drops_queue++;
+        drop(n, s, from, MS_DROP_QUEUE_FULL);
+        return FALSE;
+    }
+    /* Serialisation: size * 8 bits at bandwidth, rounded up to a nanosecond. */
+    MsTime tx = (MsTime) (((guint64) p->size * 8 * 1000000000ULL + l->p.bandwidth_bps - 1) / l->p.bandwidth_bps);
+    l->busy_until[dir] = start + tx;
+    l->st.packets[dir]++;
+    l->st.bytes[dir] += p->size;
+    l->st.busy[dir] += tx;
+    if (ms_trace_enabled(n->trace)) {
+        MsTraceRecord r = { 0 };
+        r.at = start;
+        r.kind = MS_TRACE_PACKET_SEND;
+        r.host = from;
+        r.peer = to;
+        r.packet = p;
+        r.message = p->message;
+        r.link = li;
+        ms_trace_emit(n->trace, &r);
+    }
+    if (l->p.loss > 0 && ms_rng_bernoulli(ms_engine_host_rng(n->engine, from), l->p.loss)) {
+        l->st.drops_loss++;
+        drop(n, s, from, MS_DROP_LOSS);
+        return TRUE;   /* it left the host; the link lost it */
+    }
+    MsEventData d = { { 0 } };
+    d.u32[0] = s;
+    d.u32[1] = li;
+    d.u32[2] = l->epoch;
+    ms_engine_schedule(n->engine, l->busy_until[dir] + l->p.latency, to, n->ev_arrive, d);
+    return TRUE;
+}
+
+static void
+on_arrive(MsEngine *engine, const MsEvent *ev, gpointer user_data)
+{
+    MsNet *n = user_data;
+    (void) engine;
+    guint32 s = ev->data.u32[0];
+    Link *l = link_at(n, ev->data.u32[1]);
+    MsHostId at = ev->host;
+    if (l->epoch != ev->data.u32[2]) {
+        l->st.drops_down++;
+        drop(n, s, at, MS_DROP_LINK_DOWN);
+        return;
+    }
+    if (!host_at(n, at)->up) {
+        drop(n, s, at, MS_DROP_HOST_DOWN);
+        return;
+    }
+    MsPacket *p = &g_array_index(n->slots, Slot, s).pkt;
+    if (p->dst == at) {
+        n->stats.delivered++;
+        if (ms_trace_enabled(n->trace)) {
+            MsTraceRecord r = { 0 };
+            r.at = ev->at;
+            r.kind = MS_TRACE_PACKET_DELIVER;
+            r.host = at;
+            r.peer = p->src;
+            r.packet = p;
+            r.message = p->message;
+            ms_trace_emit(n->trace, &r);
+        }
+        Receiver *rc = p->proto == MS_IPPROTO_TCP ? &n->recv_tcp : &n->recv_udp;
+        if (rc->func) {
+            /* The receiver may send (and so grow the slot array): hand it a
+             * copy of the header, and free the slot after. */
+            MsPacket copy = *p;
+            rc->func(n, at, &copy, rc->user_data);
+        }
+        slot_free(n, s);
+        return;
+    }
+    if (--p->ttl == 0) {
+        drop(n, s, at, MS_DROP_TTL);
+        return;
+    }
+    n->stats.forwarded++;
+    transmit(n, at, s);
+}
+
+gboolean
+ms_net_send(MsNet *n, MsHostId from, MsPacket *p)
+{
+    Host *h = host_at(n, from);
+    p->src = from;
+    p->src_addr = h->addr;
+    p->dst = ms_net_host_by_addr(n, p->dst_addr);
+    p->ttl = p->ttl ? p->ttl : MS_DEFAULT_TTL;
+    p->ip_id = h->ip_id++;
+    gsize len = p->payload ? g_bytes_get_size(p->payload) : 0;
+    p->size = (guint32) (MS_IPV4_HEADER + len +
+                         (p->proto == MS_IPPROTO_TCP ? MS_TCP_HEADER + (p->mss ? 4 : 0) : MS_UDP_HEADER));
+    guint32 s = slot_alloc(n, p);
+    p->payload = NULL;  /* ownership moved into the slot */
+    n->stats.sent++;
+    if (!h->up) {
+        drop(n, s, from, MS_DROP_HOST_DOWN);
+        return FALSE;
+    }
+    if (g_array_index(n->slots, Slot, s).pkt.dst == NO_HOST) {
+        drop(n, s, from, MS_DROP_NO_ROUTE);
+        return FALSE;
+    }
+    return transmit(n, from, s);
+}
+
+void
+ms_net_set_receiver(MsNet *n, guint8 proto, MsNetReceiveFunc func, gpointer user_data)
+{
+    Receiver r = { func, user_data };
+    if (proto == MS_IPPROTO_TCP)
+        n->recv_tcp = r;
+    else
+        n->recv_udp = r;
+}
+
+/* --- UDP --------------------------------------------------------------- */
+
+guint16
+ms_net_ephemeral_port(MsNet *n, MsHostId host)
+{
+    Host *h = host_at(n, host);
+    guint16 p = h->next_port;
+    h->next_port = h->next_port == 65535 ? 49152 : h->next_port + 1;
+    return p;
+}
+
+gboolean
+ms_udp_bind(MsNet *n, MsHostId host, guint16 port, MsUdpReceiveFunc func, gpointer user_data)
+{
+    Host *h = host_at(n, host);
+    for (guint i = 0; i < h->udp->len; i++)
+        if (g_array_index(h->udp, UdpBinding, i).port == port)
+            return FALSE;
+    UdpBinding b = { port, func, user_data };
+    g_array_append_val(h->udp, b);
+    return TRUE;
+}
+
+void
+ms_udp_unbind(MsNet *n, MsHostId host, guint16 port)
+{
+    Host *h = host_at(n, host);
+    for (guint i = 0; i < h->udp->len; i++)
+        if (g_array_index(h->udp, UdpBinding, i).port == port) {
+            g_array_remove_index_fast(h->udp, i);
+            return;
+        }
+}
+
+gboolean
+ms_udp_send(MsNet *n, MsHostId host, guint16 sport, guint32 dst_addr, guint16 dport, GBytes *payload)
+{
+    MsPacket p = { 0 };
+    p.proto = MS_IPPROTO_UDP;
+    p.sport = sport;
+    p.dport = dport;
+    p.dst_addr = dst_addr;
+    p.payload = payload ? g_bytes_ref(payload) : NULL;
+    return ms_net_send(n, host, &p);
+}
+
+static void
+udp_receive(MsNet *n, MsHostId host, const MsPacket *p, gpointer user_data)
+{
+    (void) user_data;
+    Host *h = host_at(n, host);
+    for (guint i = 0; i < h->udp->len; i++) {
+        UdpBinding *b = &g_array_index(h->udp, UdpBinding, i);
+        if (b->port == p->dport) {
+            /* Copy what we need: the callback may bind or unbind ports. */
+            UdpBinding bb = *b;
+            g_autoptr(GBytes) payload = p->payload ? g_bytes_ref(p->payload) : g_bytes_new(NULL, 0);
+            bb.func(n, host, p->dport, p->src_addr, p->sport, payload, bb.user_data);
+            return;
+        }
+    }
+    n->stats.drops[MS_DROP_NO_LISTENER]++;
+}
+
+/* --- addresses --------------------------------------------------------- */
+
+char *
+ms_ipv4_to_string(guint32 a)
+{
+    return g_strdup_printf("%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+gboolean
+ms_ipv4_parse(const char *text, guint32 *out)
+{
+    guint32 v = 0;
+    const char *p = text;
+    for (int i = 0; i < 4; i++) {
+        if (!g_ascii_isdigit(*p))
+            return FALSE;
+        guint part = 0;
+        int digits = 0;
+        while (g_ascii_isdigit(*p)) {
+            part = part * 10 + (guint) (*p++ - '0');
+            if (++digits > 3 || part > 255)
+                return FALSE;
+        }
+        v = v << 8 | part;
+        if (i < 3 && *p++ != '.')
+            return FALSE;
+    }
+    if (*p)
+        return FALSE;
+    *out = v;
+    return TRUE;
+}

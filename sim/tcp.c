@@ -1,0 +1,682 @@
+/* TCP-lite (see include/mailsim/tcp.h): connections as records in an array
+ * indexed by id, found on arrival through a hash of (host, local port,
+ * remote address, remote port).
+ *
+ * Sender: bytes the app queued wait in a send buffer that starts at snd_una;
+ * segments of at most MSS bytes are cut from it while the bytes in flight
+ * stay below min(cwnd, peer window). A timeout or three duplicate ACKs go
+ * back to snd_una and send again (the receiver keeps only in-order data, so
+ * this is go-back-N, which is what makes loss visible as a burst of
+ * retransmissions in the capture). RTO per RFC 6298: SRTT/RTTVAR from one
+ * timed segment at a time (Karn: never a retransmitted one), RTO =
+ * SRTT + 4 RTTVAR, at least 200 ms (as Linux), at most 60 s, initially 1 s,
+ * doubled on each timeout; SYNs give up after 5 retries (63 s), data after 8.
+ *
+ * Costs: one engine event per segment per hop (in the network) plus one
+ * timer reschedule per ACK; payload bytes are copied once per segment sent.
+ * The connection lookup is a hash on the per-packet path, which STYLE.md
+ * would rather avoid: a later change can carry the receiver's index in the
+ * simulated packet. */
+#include "mailsim/tcp.h"
+
+#include <string.h>
+
+#define RWND 65535u
+#define RTO_INIT (1 * MS_TIME_S)
+#define RTO_MIN (200 * MS_TIME_MS)
+#define RTO_MAX (60 * MS_TIME_S)
+#define SYN_RETRIES 5
+#define DATA_RETRIES 8
+
+#define SEQ_LT(a, b) ((gint32) ((a) - (b)) < 0)
+#define SEQ_LE(a, b) ((gint32) ((a) - (b)) <= 0)
+#define SEQ_GT(a, b) ((gint32) ((a) - (b)) > 0)
+
+enum { ST_FREE, ST_SYN_SENT, ST_SYN_RCVD, ST_ESTABLISHED };
+
+#define FL_FIN 0x01
+#define FL_SYN 0x02
+#define FL_RST 0x04
+#define FL_PSH 0x08
+#define FL_ACK 0x10
+
+typedef struct {
+    guint32 host, raddr;
+    guint16 lport, rport;
+} ConnKey;
+
+typedef struct {
+    int        state;
+    ConnKey   *key;           /* owned; also the hash table's key */
+    guint32    laddr;
+    gboolean   app_closed;    /* the app called close (or the peer's FIN closed it) */
+    gboolean   detached;      /* no more callbacks to the app */
+    gboolean   fin_sent, fin_acked, fin_rcvd;
+    guint32    iss, snd_una, snd_nxt, snd_max, snd_wnd;
+    GByteArray *sbuf;          /* bytes from seq sbuf_seq onward, from sbuf_head */
+    guint      sbuf_head;
+    guint32    sbuf_seq;
+    guint32    rcv_nxt;
+    guint32    cwnd, ssthresh, mss;
+    guint      dupacks, retries;
+    MsTime     srtt, rttvar, rto;
+    gboolean   timing;
+    guint32    timed_seq;
+    MsTime     timed_at;
+    MsEventId  timer;
+    const MsTcpCallbacks *cb;
+    gpointer   ud;
+    guint32    message;
+    guint32    next_free;
+} Conn;
+
+typedef struct {
+    const MsTcpCallbacks *cb;
+    gpointer ud;
+} Listener;
+
+struct _MsTcp {
+    MsNet      *net;
+    MsEngine   *engine;
+    GArray     *conns;       /* Conn; id = index + 1 */
+    guint32     free_conn;
+    GHashTable *by_key;      /* ConnKey* -> id */
+    GHashTable *listeners;   /* (host << 16 | port) -> Listener* */
+    guint16     ev_timer, ev_fail;
+    MsTcpStats  stats;
+};
+
+static guint
+key_hash(gconstpointer p)
+{
+    const ConnKey *k = p;
+    guint64 h = ((guint64) k->host * 0x9e3779b97f4a7c15ULL) ^ ((guint64) k->raddr << 32 | (guint32) k->lport << 16 | k->rport);
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    return (guint) (h ^ (h >> 32));
+}
+
+static gboolean
+key_equal(gconstpointer a, gconstpointer b)
+{
+    const ConnKey *x = a, *y = b;
+    return x->host == y->host && x->raddr == y->raddr && x->lport == y->lport && x->rport == y->rport;
+}
+
+static inline Conn *
+conn_at(MsTcp *t, MsTcpConnId id)
+{
+    g_assert(id > 0 && id <= t->conns->len);
+    return &g_array_index(t->conns, Conn, id - 1);
+}
+
+static void on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data);
+static void on_timer(MsEngine *e, const MsEvent *ev, gpointer user_data);
+static void on_fail(MsEngine *e, const MsEvent *ev, gpointer user_data);
+
+MsTcp *
+ms_tcp_new(MsNet *net)
+{
+    MsTcp *t = g_new0(MsTcp, 1);
+    t->net = net;
+    t->engine = ms_net_engine(net);
+    t->conns = g_array_new(FALSE, TRUE, sizeof(Conn));
+    t->free_conn = 0;
+    t->by_key = g_hash_table_new(key_hash, key_equal);
+    t->listeners = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    t->ev_timer = ms_engine_register(t->engine, "tcp-rto", on_timer, t);
+    t->ev_fail = ms_engine_register(t->engine, "tcp-fail", on_fail, t);
+    ms_net_set_receiver(net, MS_IPPROTO_TCP, on_receive, t);
+    return t;
+}
+
+void
+ms_tcp_free(MsTcp *t)
+{
+    if (!t)
+        return;
+    for (guint i = 0; i < t->conns->len; i++) {
+        Conn *c = &g_array_index(t->conns, Conn, i);
+        if (c->state != ST_FREE) {
+            g_free(c->key);
+            g_byte_array_unref(c->sbuf);
+        }
+    }
+    g_array_free(t->conns, TRUE);
+    g_hash_table_destroy(t->by_key);
+    g_hash_table_destroy(t->listeners);
+    g_free(t);
+}
+
+MsNet *ms_tcp_net(MsTcp *t) { return t->net; }
+void ms_tcp_get_stats(const MsTcp *t, MsTcpStats *s) { *s = t->stats; }
+MsHostId ms_tcp_conn_host(MsTcp *t, MsTcpConnId c) { return conn_at(t, c)->key->host; }
+guint32 ms_tcp_conn_peer_addr(MsTcp *t, MsTcpConnId c) { return conn_at(t, c)->key->raddr; }
+void ms_tcp_set_message(MsTcp *t, MsTcpConnId c, guint32 m) { conn_at(t, c)->message = m; }
+
+const char *
+ms_tcp_close_reason_to_string(MsTcpCloseReason r)
+{
+    static const char *const names[] = { "closed", "refused", "timed out", "reset", "unreachable" };
+    return (guint) r < G_N_ELEMENTS(names) ? names[r] : "?";
+}
+
+static gint64
+listener_key(MsHostId host, guint16 port)
+{
+    return (gint64) host << 16 | port;
+}
+
+gboolean
+ms_tcp_listen(MsTcp *t, MsHostId host, guint16 port, const MsTcpCallbacks *cb, gpointer ud)
+{
+    gint64 k = listener_key(host, port);
+    if (g_hash_table_contains(t->listeners, &k))
+        return FALSE;
+    Listener *l = g_new(Listener, 1);
+    l->cb = cb;
+    l->ud = ud;
+    g_hash_table_insert(t->listeners, g_memdup2(&k, sizeof k), l);
+    return TRUE;
+}
+
+void
+ms_tcp_unlisten(MsTcp *t, MsHostId host, guint16 port)
+{
+    gint64 k = listener_key(host, port);
+    g_hash_table_remove(t->listeners, &k);
+}
+
+static MsTcpConnId
+conn_new(MsTcp *t, MsHostId host, guint16 lport, guint32 raddr, guint16 rport)
+{
+    MsTcpConnId id;
+    if (t->free_conn) {
+        id = t->free_conn;
+        t->free_conn = conn_at(t, id)->next_free;
+    } else {
+        g_array_set_size(t->conns, t->conns->len + 1);
+        id = t->conns->len;
+    }
+    Conn *c = conn_at(t, id);
+    memset(c, 0, sizeof *c);
+    c->key = g_new(ConnKey, 1);
+    *c->key = (ConnKey) { host, raddr, lport, rport };
+    c->laddr = ms_net_host_addr(t->net, host);
+    c->sbuf = g_byte_array_new();
+    c->iss = (guint32) ms_rng_next(ms_engine_host_rng(t->engine, host));
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->sbuf_seq = c->iss + 1;
+    c->snd_wnd = RWND;
+    c->rto = RTO_INIT;
+    c->ssthresh = G_MAXUINT32;
+    g_hash_table_insert(t->by_key, c->key, GUINT_TO_POINTER(id));
+    t->stats.connections++;
+    return id;
+}
+
+static void
+conn_free(MsTcp *t, MsTcpConnId id)
+{
+    Conn *c = conn_at(t, id);
+    if (c->timer)
+        ms_engine_cancel(t->engine, c->timer);
+    g_hash_table_remove(t->by_key, c->key);
+    g_free(c->key);
+    g_byte_array_unref(c->sbuf);
+    memset(c, 0, sizeof *c);
+    c->state = ST_FREE;
+    c->next_free = t->free_conn;
+    t->free_conn = id;
+}
+
+static void
+trace(MsTcp *t, Conn *c, MsTraceKind kind, const char *text)
+{
+    MsTrace *tr = ms_net_trace(t->net);
+    if (!ms_trace_enabled(tr))
+        return;
+    MsTraceRecord r = { 0 };
+    r.at = ms_engine_now(t->engine);
+    r.kind = kind;
+    r.host = c->key->host;
+    r.peer = ms_net_host_by_addr(t->net, c->key->raddr);
+    r.message = c->message;
+    r.proto = "tcp";
+    r.text = text;
+    ms_trace_emit(tr, &r);
+}
+
+/* Tells the app the connection ended, once, unless it already let go. */
+static void
+notify_closed(MsTcp *t, MsTcpConnId id, MsTcpCloseReason why)
+{
+    Conn *c = conn_at(t, id);
+    g_autofree char *text = g_strdup_printf("%s:%u -> %u: %s", ms_net_host_name(t->net, c->key->host),
+                                            c->key->lport, c->key->rport, ms_tcp_close_reason_to_string(why));
+    trace(t, c, MS_TRACE_TCP_CLOSE, text);
+    if (c->detached)
+        return;
+    c->detached = TRUE;
+    const MsTcpCallbacks *cb = c->cb;
+    gpointer ud = c->ud;
+    if (cb && cb->closed)
+        cb->closed(t, id, why, ud);
+}
+
+static void
+send_segment(MsTcp *t, Conn *c, guint32 seq, guint8 flags, const guint8 *data, gsize len)
+{
+    MsPacket p = { 0 };
+    p.proto = MS_IPPROTO_TCP;
+    p.sport = c->key->lport;
+    p.dport = c->key->rport;
+    p.dst_addr = c->key->raddr;
+    p.seq = seq;
+    p.flags = flags;
+    if (flags & FL_ACK)
+        p.ack = c->rcv_nxt;
+    p.window = RWND;
+    if (flags & FL_SYN)
+        p.mss = (guint16) c->mss;
+    p.payload = len ? g_bytes_new(data, len) : NULL;
+    p.message = c->message;
+    t->stats.segments++;
+    ms_net_send(t->net, c->key->host, &p);
+}
+
+static void
+arm_timer(MsTcp *t, MsTcpConnId id)
+{
+    Conn *c = conn_at(t, id);
+    if (c->timer)
+        ms_engine_cancel(t->engine, c->timer);
+    MsEventData d = { { 0 } };
+    d.u32[0] = id;
+    c->timer = ms_engine_schedule_in(t->engine, c->rto, c->key->host, t->ev_timer, d);
+}
+
+static void
+stop_timer(MsTcp *t, Conn *c)
+{
+    if (c->timer)
+        ms_engine_cancel(t->engine, c->timer);
+    c->timer = 0;
+}
+
+/* Sends what the windows allow, then the FIN when everything is out. */
+static void
+output(MsTcp *t, MsTcpConnId id)
+{
+    Conn *c = conn_at(t, id);
+    if (c->state != ST_ESTABLISHED)
+        return;
+    guint32 end_seq = c->sbuf_seq + (c->sbuf->len - c->sbuf_head);
+    guint32 wnd = MIN(c->cwnd, c->snd_wnd);
+    gboolean sent = FALSE;
+    while (SEQ_LT(c->snd_nxt, end_seq)) {
+        guint32 flight = c->snd_nxt - c->snd_una;
+        if (flight >= wnd)
+            break;
+        guint32 len = MIN(MIN(c->mss, end_seq - c->snd_nxt), wnd - flight);
+        const guint8 *data = c->sbuf->data + c->sbuf_head + (c->snd_nxt - c->sbuf_seq);
+        if (SEQ_LT(c->snd_nxt, c->snd_max)) {
+            t->stats.retransmits++;
+            g_autofree char *text = g_strdup_printf("retransmit seq %u (%u bytes)", c->snd_nxt - c->iss, len);
+            trace(t, c, MS_TRACE_TCP_RETRANSMIT, text);
+        } else if (!c->timing) {
+            c->timing = TRUE;
+            c->timed_seq = c->snd_nxt + len;
+            c->timed_at = ms_engine_now(t->engine);
+        }
+        gboolean last = c->snd_nxt + len == end_seq;
+        send_segment(t, c, c->snd_nxt, FL_ACK | (last ? FL_PSH : 0), data, len);
+        c->snd_nxt += len;
+        if (SEQ_GT(c->snd_nxt, c->snd_max))
+            c->snd_max = c->snd_nxt;
+        t->stats.bytes += len;
+        sent = TRUE;
+    }
+    if (c->app_closed && !c->fin_sent && c->snd_nxt == end_seq && (c->snd_nxt - c->snd_una) < wnd) {
+        send_segment(t, c, c->snd_nxt, FL_FIN | FL_ACK, NULL, 0);
+        c->fin_sent = TRUE;
+        c->snd_nxt++;
+        if (SEQ_GT(c->snd_nxt, c->snd_max))
+            c->snd_max = c->snd_nxt;
+        sent = TRUE;
+    }
+    if (sent && !c->timer)
+        arm_timer(t, id);
+}
+
+MsTcpConnId
+ms_tcp_connect(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport,
+               const MsTcpCallbacks *cb, gpointer ud)
+{
+    guint16 lport = ms_net_ephemeral_port(t->net, host);
+    MsTcpConnId id = conn_new(t, host, lport, dst_addr, dport);
+    Conn *c = conn_at(t, id);
+    c->cb = cb;
+    c->ud = ud;
+    c->state = ST_SYN_SENT;
+    MsHostId dst = ms_net_host_by_addr(t->net, dst_addr);
+    guint32 pmtu = dst == G_MAXUINT32 ? 0 : ms_net_path_mtu(t->net, host, dst);
+    if (pmtu == 0) {
+        MsEventData d = { { 0 } };
+        d.u32[0] = id;
+        d.u32[1] = MS_TCP_CLOSE_UNREACHABLE;
+        /* Kept in the timer slot so that conn_free() cancels it. */
+        c->timer = ms_engine_schedule_in(t->engine, 0, host, t->ev_fail, d);
+        return id;
+    }
+    c->mss = MAX(pmtu, 68u) - MS_IPV4_HEADER - MS_TCP_HEADER;
+    c->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u));   /* RFC 3390 initial window */
+    send_segment(t, c, c->iss, FL_SYN, NULL, 0);
+    c->snd_nxt = c->snd_max = c->iss + 1;
+    arm_timer(t, id);
+    g_autofree char *text = g_strdup_printf("%s:%u connects to port %u", ms_net_host_name(t->net, host), lport, dport);
+    trace(t, c, MS_TRACE_TCP_CONNECT, text);
+    return id;
+}
+
+void
+ms_tcp_set_callbacks(MsTcp *t, MsTcpConnId id, const MsTcpCallbacks *cb, gpointer ud)
+{
+    Conn *c = conn_at(t, id);
+    c->cb = cb;
+    c->ud = ud;
+}
+
+void
+ms_tcp_send(MsTcp *t, MsTcpConnId id, const guint8 *data, gsize len)
+{
+    Conn *c = conn_at(t, id);
+    g_return_if_fail(c->state != ST_FREE && !c->app_closed);
+    g_byte_array_append(c->sbuf, data, (guint) len);
+    output(t, id);
+}
+
+void
+ms_tcp_close(MsTcp *t, MsTcpConnId id)
+{
+    Conn *c = conn_at(t, id);
+    if (c->state == ST_FREE)
+        return;
+    c->detached = TRUE;
+    c->app_closed = TRUE;   /* in SYN_SENT: the FIN follows the handshake and the data */
+    output(t, id);
+    if (c->fin_rcvd && c->fin_acked)
+        conn_free(t, id);
+}
+
+static void
+send_rst(MsTcp *t, MsHostId host, const MsPacket *p)
+{
+    MsPacket r = { 0 };
+    r.proto = MS_IPPROTO_TCP;
+    r.sport = p->dport;
+    r.dport = p->sport;
+    r.dst_addr = p->src_addr;
+    r.flags = FL_RST | FL_ACK;
+    r.seq = (p->flags & FL_ACK) ? p->ack : 0;
+    gsize len = p->payload ? g_bytes_get_size(p->payload) : 0;
+    r.ack = p->seq + (guint32) len + ((p->flags & FL_SYN) ? 1 : 0) + ((p->flags & FL_FIN) ? 1 : 0);
+    t->stats.segments++;
+    ms_net_send(t->net, host, &r);
+}
+
+/* A SYN for a listening port: a new connection in SYN_RCVD. */
+static void
+accept_syn(MsTcp *t, MsHostId host, const MsPacket *p, Listener *l)
+{
+    MsTcpConnId id = conn_new(t, host, p->dport, p->src_addr, p->sport);
+    Conn *c = conn_at(t, id);
+    c->state = ST_SYN_RCVD;
+    c->cb = l->cb;
+    c->ud = l->ud;
+    c->rcv_nxt = p->seq + 1;
+    guint32 pmtu = ms_net_path_mtu(t->net, host, p->src);
+    guint32 my_mss = (pmtu ? pmtu : 576) - MS_IPV4_HEADER - MS_TCP_HEADER;
+    c->mss = p->mss ? MIN(my_mss, p->mss) : MIN(my_mss, 536u);
+    c->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u));
+    send_segment(t, c, c->iss, FL_SYN | FL_ACK, NULL, 0);
+    c->snd_nxt = c->snd_max = c->iss + 1;
+    arm_timer(t, id);
+}
+
+static void
+rtt_sample(Conn *c, MsTime r)
+{
+    if (c->srtt == 0) {
+        c->srtt = r;
+        c->rttvar = r / 2;
+    } else {
+        MsTime err = c->srtt > r ? c->srtt - r : r - c->srtt;
+        c->rttvar = (3 * c->rttvar + err) / 4;
+        c->srtt = (7 * c->srtt + r) / 8;
+    }
+    c->rto = CLAMP(c->srtt + MAX(4 * c->rttvar, MS_TIME_MS), RTO_MIN, RTO_MAX);
+}
+
+/* Handles the ACK field of an arriving segment. */
+static void
+process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
+{
+    Conn *c = conn_at(t, id);
+    if (SEQ_GT(p->ack, c->snd_una) && SEQ_LE(p->ack, c->snd_max)) {
+        guint32 acked = p->ack - c->snd_una;
+        /* Drop acknowledged data from the send buffer (not SYN/FIN octets). */
+        guint32 data_end = c->sbuf_seq + (c->sbuf->len - c->sbuf_head);
+        guint32 upto = SEQ_LT(p->ack, data_end) ? p->ack : data_end;
+        if (SEQ_GT(upto, c->sbuf_seq)) {
+            c->sbuf_head += upto - c->sbuf_seq;
+            c->sbuf_seq = upto;
+            if (c->sbuf_head > 65536 && c->sbuf_head * 2 > c->sbuf->len) {
+                g_byte_array_remove_range(c->sbuf, 0, c->sbuf_head);
+                c->sbuf_head = 0;
+            }
+        }
+        c->snd_una = p->ack;
+        if (SEQ_LT(c->snd_nxt, c->snd_una))
+            c->snd_nxt = c->snd_una;
+        if (c->timing && SEQ_LE(c->timed_seq, p->ack)) {
+            c->timing = FALSE;
+            rtt_sample(c, ms_engine_now(t->engine) - c->timed_at);
+        }
+        if (c->cwnd < c->ssthresh)
+            c->cwnd += MIN(acked, c->mss);                       /* slow start */
+        else
+            c->cwnd += MAX(1u, c->mss * c->mss / c->cwnd);        /* congestion avoidance */
+        c->dupacks = 0;
+        c->retries = 0;
+        if (c->fin_sent && p->ack == c->snd_max)
+            c->fin_acked = TRUE;
+        if (c->snd_una == c->snd_max)
+            stop_timer(t, c);
+        else
+            arm_timer(t, id);
+    } else if (p->ack == c->snd_una && len == 0 && !(p->flags & (FL_SYN | FL_FIN)) &&
+               c->snd_max != c->snd_una) {
+        if (++c->dupacks == 3) {
+            /* Fast retransmit: halve the window and go back to snd_una. */
+            guint32 flight = c->snd_max - c->snd_una;
+            c->ssthresh = MAX(flight / 2, 2 * c->mss);
+            c->cwnd = c->ssthresh;
+            c->snd_nxt = c->snd_una;
+            c->timing = FALSE;
+            if (c->fin_sent && !c->fin_acked)
+                c->fin_sent = FALSE;
+        }
+    }
+    (void) len;
+}
+
+static void
+on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
+{
+    MsTcp *t = user_data;
+    (void) net;
+    ConnKey k = { host, p->src_addr, p->dport, p->sport };
+    MsTcpConnId id = GPOINTER_TO_UINT(g_hash_table_lookup(t->by_key, &k));
+    gsize len = p->payload ? g_bytes_get_size(p->payload) : 0;
+    if (!id) {
+        if (p->flags & FL_RST)
+            return;
+        if ((p->flags & FL_SYN) && !(p->flags & FL_ACK)) {
+            gint64 lk = listener_key(host, p->dport);
+            Listener *l = g_hash_table_lookup(t->listeners, &lk);
+            if (l) {
+                accept_syn(t, host, p, l);
+                return;
+            }
+        }
+        send_rst(t, host, p);   /* RFC 793 3.4: nothing here: reset */
+        return;
+    }
+    Conn *c = conn_at(t, id);
+    if (p->flags & FL_RST) {
+        gboolean refused = c->state == ST_SYN_SENT;
+        if (refused)
+            t->stats.refused++;
+        notify_closed(t, id, refused ? MS_TCP_CLOSE_REFUSED : MS_TCP_CLOSE_RESET);
+        conn_free(t, id);
+        return;
+    }
+    if (c->state == ST_SYN_SENT) {
+        if ((p->flags & (FL_SYN | FL_ACK)) != (FL_SYN | FL_ACK) || p->ack != c->iss + 1)
+            return;
+        c->rcv_nxt = p->seq + 1;
+        c->snd_una = p->ack;
+        if (p->mss)
+            c->mss = MIN(c->mss, p->mss);
+        c->state = ST_ESTABLISHED;
+        c->retries = 0;
+        stop_timer(t, c);
+        send_segment(t, c, c->snd_nxt, FL_ACK, NULL, 0);
+        t->stats.established++;
+        trace(t, c, MS_TRACE_TCP_ESTABLISHED, "established");
+        if (!c->detached && c->cb && c->cb->connected)
+            c->cb->connected(t, id, c->ud);
+        if (conn_at(t, id)->state == ST_ESTABLISHED)
+            output(t, id);
+        return;
+    }
+    if (c->state == ST_SYN_RCVD) {
+        if ((p->flags & FL_SYN) && !(p->flags & FL_ACK)) {
+            send_segment(t, c, c->iss, FL_SYN | FL_ACK, NULL, 0);   /* our SYN-ACK was lost */
+            return;
+        }
+        if (!(p->flags & FL_ACK) || p->ack != c->iss + 1)
+            return;
+        c->snd_una = p->ack;
+        c->state = ST_ESTABLISHED;
+        c->retries = 0;
+        stop_timer(t, c);
+        t->stats.established++;
+        trace(t, c, MS_TRACE_TCP_ESTABLISHED, "accepted");
+        if (c->cb && c->cb->connected)
+            c->cb->connected(t, id, c->ud);
+        c = conn_at(t, id);
+        if (c->state == ST_FREE)
+            return;
+    } else if ((p->flags & FL_SYN)) {
+        /* A retransmitted SYN-ACK: our ACK was lost. */
+        send_segment(t, c, c->snd_nxt, FL_ACK, NULL, 0);
+        return;
+    }
+    if (p->flags & FL_ACK) {
+        process_ack(t, id, p, len);
+        c = conn_at(t, id);
+    }
+    gboolean ack_needed = FALSE;
+    if (len > 0) {
+        ack_needed = TRUE;
+        if (p->seq == c->rcv_nxt) {
+            c->rcv_nxt += (guint32) len;
+            if (!c->detached && c->cb && c->cb->data) {
+                gsize n = 0;
+                const guint8 *d = g_bytes_get_data(p->payload, &n);
+                c->cb->data(t, id, d, n, c->ud);
+                c = conn_at(t, id);
+                if (c->state == ST_FREE)
+                    return;
+            }
+        }
+    }
+    if ((p->flags & FL_FIN) && p->seq + (guint32) len == c->rcv_nxt && !c->fin_rcvd) {
+        c->rcv_nxt++;
+        c->fin_rcvd = TRUE;
+        ack_needed = TRUE;
+        send_segment(t, c, c->snd_nxt, FL_ACK, NULL, 0);
+        ack_needed = FALSE;
+        notify_closed(t, id, MS_TCP_CLOSE_NORMAL);
+        c = conn_at(t, id);
+        if (c->state == ST_FREE)
+            return;
+        c->app_closed = TRUE;   /* no half-close: answer with our FIN */
+    } else if (p->flags & FL_FIN) {
+        ack_needed = TRUE;      /* a repeated FIN: our ACK was lost */
+    }
+    if (ack_needed)
+        send_segment(t, c, c->snd_nxt, FL_ACK, NULL, 0);
+    output(t, id);
+    c = conn_at(t, id);
+    if (c->state != ST_FREE && c->fin_rcvd && c->fin_acked)
+        conn_free(t, id);
+}
+
+static void
+on_timer(MsEngine *e, const MsEvent *ev, gpointer user_data)
+{
+    MsTcp *t = user_data;
+    (void) e;
+    MsTcpConnId id = ev->data.u32[0];
+    Conn *c = conn_at(t, id);
+    c->timer = 0;
+    if (c->state == ST_FREE)
+        return;
+    guint limit = c->state == ST_ESTABLISHED ? DATA_RETRIES : SYN_RETRIES;
+    if (++c->retries > limit) {
+        t->stats.timeouts++;
+        notify_closed(t, id, MS_TCP_CLOSE_TIMEOUT);
+        conn_free(t, id);
+        return;
+    }
+    c->rto = MIN(c->rto * 2, RTO_MAX);
+    c->timing = FALSE;
+    if (c->state == ST_SYN_SENT) {
+        t->stats.retransmits++;
+        trace(t, c, MS_TRACE_TCP_RETRANSMIT, "SYN again");
+        send_segment(t, c, c->iss, FL_SYN, NULL, 0);
+        arm_timer(t, id);
+        return;
+    }
+    if (c->state == ST_SYN_RCVD) {
+        t->stats.retransmits++;
+        send_segment(t, c, c->iss, FL_SYN | FL_ACK, NULL, 0);
+        arm_timer(t, id);
+        return;
+    }
+    guint32 flight = c->snd_max - c->snd_una;
+    c->ssthresh = MAX(flight / 2, 2 * c->mss);
+    c->cwnd = c->mss;
+    c->snd_nxt = c->snd_una;
+    c->dupacks = 0;
+    if (c->fin_sent && !c->fin_acked)
+        c->fin_sent = FALSE;
+    output(t, id);
+    c = conn_at(t, id);
+    if (c->state != ST_FREE && !c->timer)
+        arm_timer(t, id);
+}
+
+static void
+on_fail(MsEngine *e, const MsEvent *ev, gpointer user_data)
+{
+    MsTcp *t = user_data;
+    (void) e;
+    MsTcpConnId id = ev->data.u32[0];
+    conn_at(t, id)->timer = 0;
+    notify_closed(t, id, (MsTcpCloseReason) ev->data.u32[1]);
+    conn_free(t, id);
+}

@@ -1,0 +1,454 @@
+/* Tests of the network layer and TCP-lite: delay arithmetic, drop-tail
+ * queues, seeded loss, routing (around a downed link, TTL on a loop made on
+ * purpose), segmentation by MTU, a 5 MB stream over a lossy 5-hop path,
+ * connection refused, timeouts and unreachable destinations. */
+#include "testlib.h"
+#include "mailsim/net.h"
+#include "mailsim/tcp.h"
+
+#include <string.h>
+
+typedef struct {
+    MsEngine *engine;
+    MsNet *net;
+    MsTcp *tcp;
+    MsHostId h[8];
+    guint32 l[8];
+} World;
+
+static const MsLinkParams base_link = { MS_TIME_MS, 8000000, 1500, 0.0, 65536 };
+
+static guint32
+addr_of(int i)
+{
+    return 0x0A000001u + (guint32) i;
+}
+
+/* A chain of n hosts h0 - h1 - ... - h(n-1); link i joins h(i) and h(i+1). */
+static void
+chain(World *w, int n, const MsLinkParams *lp, guint64 seed)
+{
+    w->engine = ms_engine_new(seed);
+    w->net = ms_net_new(w->engine);
+    w->tcp = ms_tcp_new(w->net);
+    for (int i = 0; i < n; i++) {
+        g_autofree char *name = g_strdup_printf("h%d", i);
+        w->h[i] = ms_net_add_host(w->net, name, addr_of(i), i == 0 || i == n - 1 ? MS_ROLE_CLIENT : MS_ROLE_ROUTER, NULL);
+    }
+    for (int i = 0; i + 1 < n; i++)
+        w->l[i] = ms_net_add_link(w->net, w->h[i], w->h[i + 1], lp, NULL);
+}
+
+static void
+world_free(World *w)
+{
+    ms_tcp_free(w->tcp);
+    ms_net_free(w->net);
+    ms_engine_free(w->engine);
+}
+
+typedef struct {
+    GArray *times;
+    GArray *ids;
+} UdpLog;
+
+static void
+on_udp(MsNet *net, MsHostId host, guint16 port, guint32 src, guint16 sport, GBytes *payload, gpointer ud)
+{
+    UdpLog *log = ud;
+    MsTime now = ms_engine_now(ms_net_engine(net));
+    g_array_append_val(log->times, now);
+    gsize n;
+    const guint8 *d = g_bytes_get_data(payload, &n);
+    guint32 id = n >= 4 ? (guint32) d[0] << 24 | d[1] << 16 | d[2] << 8 | d[3] : 0;
+    g_array_append_val(log->ids, id);
+    (void) host; (void) port; (void) src; (void) sport;
+}
+
+static GBytes *
+payload_with_id(guint32 id, gsize size)
+{
+    guint8 *d = g_malloc0(size);
+    d[0] = id >> 24; d[1] = id >> 16; d[2] = id >> 8; d[3] = id;
+    return g_bytes_new_take(d, size);
+}
+
+static void
+test_delay_arithmetic(void)
+{
+    World w;
+    MsLinkParams lp = base_link;
+    chain(&w, 4, &lp, 1);
+    /* latencies 1, 2, 3 ms; 8 Mbps = 1 us per byte */
+    MsLinkParams *p1 = (MsLinkParams *) ms_net_link_params(w.net, w.l[1]);
+    MsLinkParams *p2 = (MsLinkParams *) ms_net_link_params(w.net, w.l[2]);
+    p1->latency = 2 * MS_TIME_MS;
+    p2->latency = 3 * MS_TIME_MS;
+    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)), g_array_new(FALSE, FALSE, sizeof(guint32)) };
+    ms_udp_bind(w.net, w.h[3], 9, on_udp, &log);
+    g_autoptr(GBytes) b = payload_with_id(1, 100);
+    ms_udp_send(w.net, w.h[0], 1000, addr_of(3), 9, b);
+    ms_engine_run(w.engine, MS_TIME_INFINITE);
+    CU_ASSERT_EQUAL_FATAL(log.times->len, 1);
+    /* 128 wire bytes (20 IP + 8 UDP + 100) take 128 us on each of 3 links. */
+    CU_ASSERT_EQUAL(g_array_index(log.times, MsTime, 0), 6 * MS_TIME_MS + 3 * 128 * MS_TIME_US);
+    GArray *path = ms_net_route_path(w.net, w.h[0], w.h[3]);
+    CU_ASSERT_EQUAL(path->len, 4);
+    g_array_free(path, TRUE);
+    g_array_free(log.times, TRUE);
+    g_array_free(log.ids, TRUE);
+    world_free(&w);
+}
+
+static void
+test_queue_overflow(void)
+{
+    World w;
+    MsLinkParams lp = base_link;
+    lp.bandwidth_bps = 1000000;
+    lp.queue_bytes = 3000;
+    chain(&w, 2, &lp, 1);
+    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)), g_array_new(FALSE, FALSE, sizeof(guint32)) };
+    ms_udp_bind(w.net, w.h[1], 9, on_udp, &log);
+    for (guint i = 0; i < 10; i++) {
+        g_autoptr(GBytes) b = payload_with_id(i, 1000);
+        ms_udp_send(w.net, w.h[0], 1000, addr_of(1), 9, b);
+    }
+    ms_engine_run(w.engine, MS_TIME_INFINITE);
+    MsLinkStats st;
+    ms_net_link_stats(w.net, w.l[0], &st);
+    /* One on the wire, one waiting (2056 bytes); a third would make 3084 > 3000. */
+    CU_ASSERT_EQUAL(log.times->len, 2);
+    CU_ASSERT_EQUAL(st.drops_queue, 8);
+    g_array_free(log.times, TRUE);
+    g_array_free(log.ids, TRUE);
+    world_free(&w);
+}
+
+static GArray *
+lossy_run(guint64 seed)
+{
+    World w;
+    MsLinkParams lp = base_link;
+    lp.loss = 0.3;
+    chain(&w, 3, &lp, seed);
+    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)), g_array_new(FALSE, FALSE, sizeof(guint32)) };
+    ms_udp_bind(w.net, w.h[2], 9, on_udp, &log);
+    for (guint i = 0; i < 200; i++) {
+        g_autoptr(GBytes) b = payload_with_id(i, 50);
+        ms_udp_send(w.net, w.h[0], 1000, addr_of(2), 9, b);
+    }
+    ms_engine_run(w.engine, MS_TIME_INFINITE);
+    g_array_free(log.times, TRUE);
+    world_free(&w);
+    return log.ids;
+}
+
+static void
+test_seeded_loss(void)
+{
+    GArray *a = lossy_run(5), *b = lossy_run(5), *c = lossy_run(6);
+    CU_ASSERT_EQUAL(a->len, b->len);
+    CU_ASSERT(memcmp(a->data, b->data, a->len * sizeof(guint32)) == 0);
+    /* two links at 30 % loss: about 49 % arrive */
+    CU_ASSERT(a->len > 70 && a->len < 130);
+    CU_ASSERT(a->len != c->len || memcmp(a->data, c->data, a->len * sizeof(guint32)) != 0);
+    g_array_free(a, TRUE);
+    g_array_free(b, TRUE);
+    g_array_free(c, TRUE);
+}
+
+/* A square: h0-h1-h3 fast, h0-h2-h3 slow. */
+static void
+test_route_around_down_link(void)
+{
+    World w = { 0 };
+    w.engine = ms_engine_new(1);
+    w.net = ms_net_new(w.engine);
+    w.tcp = ms_tcp_new(w.net);
+    for (int i = 0; i < 4; i++) {
+        g_autofree char *name = g_strdup_printf("r%d", i);
+        w.h[i] = ms_net_add_host(w.net, name, addr_of(i), MS_ROLE_ROUTER, NULL);
+    }
+    MsLinkParams fast = base_link, slow = base_link;
+    slow.latency = 10 * MS_TIME_MS;
+    guint32 l01 = ms_net_add_link(w.net, w.h[0], w.h[1], &fast, NULL);
+    guint32 l13 = ms_net_add_link(w.net, w.h[1], w.h[3], &fast, NULL);
+    ms_net_add_link(w.net, w.h[0], w.h[2], &slow, NULL);
+    ms_net_add_link(w.net, w.h[2], w.h[3], &slow, NULL);
+    (void) l01;
+    GArray *p = ms_net_route_path(w.net, w.h[0], w.h[3]);
+    CU_ASSERT_EQUAL(g_array_index(p, MsHostId, 1), w.h[1]);
+    g_array_free(p, TRUE);
+    ms_net_set_link_up(w.net, l13, FALSE);
+    p = ms_net_route_path(w.net, w.h[0], w.h[3]);
+    CU_ASSERT_EQUAL_FATAL(p->len, 3);
+    CU_ASSERT_EQUAL(g_array_index(p, MsHostId, 1), w.h[2]);
+    g_array_free(p, TRUE);
+    /* Delivery still works, via the slow side. */
+    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)), g_array_new(FALSE, FALSE, sizeof(guint32)) };
+    ms_udp_bind(w.net, w.h[3], 9, on_udp, &log);
+    g_autoptr(GBytes) b = payload_with_id(1, 10);
+    ms_udp_send(w.net, w.h[0], 1000, addr_of(3), 9, b);
+    ms_engine_run(w.engine, MS_TIME_INFINITE);
+    CU_ASSERT_EQUAL(log.times->len, 1);
+    CU_ASSERT(g_array_index(log.times, MsTime, 0) > 20 * MS_TIME_MS);
+    /* Route back when the link returns; the router going down reroutes too. */
+    ms_net_set_link_up(w.net, l13, TRUE);
+    ms_net_set_host_up(w.net, w.h[1], FALSE);
+    p = ms_net_route_path(w.net, w.h[0], w.h[3]);
+    CU_ASSERT_EQUAL(g_array_index(p, MsHostId, 1), w.h[2]);
+    g_array_free(p, TRUE);
+    g_array_free(log.times, TRUE);
+    g_array_free(log.ids, TRUE);
+    world_free(&w);
+}
+
+static void
+test_packets_in_flight_lost_when_link_goes_down(void)
+{
+    World w;
+    MsLinkParams lp = base_link;
+    lp.latency = 50 * MS_TIME_MS;
+    chain(&w, 2, &lp, 1);
+    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)), g_array_new(FALSE, FALSE, sizeof(guint32)) };
+    ms_udp_bind(w.net, w.h[1], 9, on_udp, &log);
+    g_autoptr(GBytes) b = payload_with_id(1, 10);
+    ms_udp_send(w.net, w.h[0], 1000, addr_of(1), 9, b);
+    ms_engine_run(w.engine, 10 * MS_TIME_MS);
+    ms_net_set_link_up(w.net, w.l[0], FALSE);
+    ms_net_set_link_up(w.net, w.l[0], TRUE);
+    ms_engine_run(w.engine, MS_TIME_INFINITE);
+    CU_ASSERT_EQUAL(log.times->len, 0);
+    MsNetStats st;
+    ms_net_get_stats(w.net, &st);
+    CU_ASSERT_EQUAL(st.drops[MS_DROP_LINK_DOWN], 1);
+    g_array_free(log.times, TRUE);
+    g_array_free(log.ids, TRUE);
+    world_free(&w);
+}
+
+static void
+test_ttl_on_routing_loop(void)
+{
+    World w;
+    MsLinkParams lp = base_link;
+    chain(&w, 4, &lp, 1);
+    /* h1 sends traffic for h3 back to h0, and h0 sends it to h1: a loop. */
+    ms_net_pin_route(w.net, w.h[1], w.h[3], w.l[0]);
+    g_autoptr(GBytes) b = payload_with_id(1, 10);
+    ms_udp_send(w.net, w.h[0], 1000, addr_of(3), 9, b);
+    ms_engine_run(w.engine, MS_TIME_INFINITE);
+    MsNetStats st;
+    ms_net_get_stats(w.net, &st);
+    CU_ASSERT_EQUAL(st.drops[MS_DROP_TTL], 1);
+    CU_ASSERT_EQUAL(st.delivered, 0);
+    CU_ASSERT_EQUAL(st.forwarded, MS_DEFAULT_TTL - 1);
+    world_free(&w);
+}
+
+/* --- TCP ------------------------------------------------------------- */
+
+typedef struct {
+    GByteArray *got;
+    gboolean connected, closed;
+    MsTcpCloseReason reason;
+    MsTcpConnId conn;
+} Side;
+
+static void
+srv_connected(MsTcp *tcp, MsTcpConnId c, gpointer ud)
+{
+    Side *s = ud;
+    s->connected = TRUE;
+    s->conn = c;
+    (void) tcp;
+}
+
+static void
+side_data(MsTcp *tcp, MsTcpConnId c, const guint8 *d, gsize n, gpointer ud)
+{
+    Side *s = ud;
+    g_byte_array_append(s->got, d, (guint) n);
+    (void) tcp; (void) c;
+}
+
+static void
+side_closed(MsTcp *tcp, MsTcpConnId c, MsTcpCloseReason r, gpointer ud)
+{
+    Side *s = ud;
+    s->closed = TRUE;
+    s->reason = r;
+    (void) tcp; (void) c;
+}
+
+static const MsTcpCallbacks side_cb = { srv_connected, side_data, side_closed };
+
+typedef struct {
+    guint data_segments;
+    guint retransmits;
+} SegCount;
+
+static void
+count_sink(const MsTraceRecord *r, gpointer ud)
+{
+    SegCount *sc = ud;
+    if (r->kind == MS_TRACE_PACKET_SEND && r->packet->proto == MS_IPPROTO_TCP &&
+        r->host == r->packet->src && r->packet->payload && g_bytes_get_size(r->packet->payload) > 0)
+        sc->data_segments++;
+    if (r->kind == MS_TRACE_TCP_RETRANSMIT)
+        sc->retransmits++;
+}
+
+static void
+stream_over(World *w, int n, gsize size, SegCount *sc, gboolean *byte_exact)
+{
+    ms_trace_add_sink(ms_net_trace(w->net), count_sink, sc, NULL);
+    Side srv = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
+    Side cli = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
+    ms_tcp_listen(w->tcp, w->h[n - 1], 25, &side_cb, &srv);
+    MsTcpConnId c = ms_tcp_connect(w->tcp, w->h[0], addr_of(n - 1), 25, &side_cb, &cli);
+    guint8 *data = g_malloc(size);
+    MsRng r;
+    ms_rng_init(&r, 1, 1);
+    for (gsize i = 0; i < size; i++)
+        data[i] = (guint8) ms_rng_next(&r);
+    ms_tcp_send(w->tcp, c, data, size);
+    ms_tcp_close(w->tcp, c);
+    ms_engine_run(w->engine, MS_TIME_INFINITE);
+    *byte_exact = srv.got->len == size && memcmp(srv.got->data, data, size) == 0;
+    CU_ASSERT_TRUE(srv.connected);
+    CU_ASSERT_TRUE(srv.closed);
+    CU_ASSERT_EQUAL(srv.reason, MS_TCP_CLOSE_NORMAL);
+    g_free(data);
+    g_byte_array_unref(srv.got);
+    g_byte_array_unref(cli.got);
+}
+
+static void
+test_segmentation_by_mtu(void)
+{
+    World w;
+    MsLinkParams lp = base_link;
+    lp.mtu = 576;
+    chain(&w, 3, &lp, 1);
+    SegCount sc = { 0, 0 };
+    gboolean exact = FALSE;
+    stream_over(&w, 3, 10000, &sc, &exact);
+    CU_ASSERT_TRUE(exact);
+    /* MSS = 576 - 40 = 536: ceil(10000 / 536) = 19 segments, none resent. */
+    CU_ASSERT_EQUAL(sc.data_segments, 19);
+    CU_ASSERT_EQUAL(sc.retransmits, 0);
+    world_free(&w);
+}
+
+static void
+test_5mb_over_lossy_5_hops(void)
+{
+    World w;
+    MsLinkParams lp = base_link;
+    lp.bandwidth_bps = 100000000;
+    lp.loss = 0.01;
+    lp.latency = 2 * MS_TIME_MS;
+    chain(&w, 6, &lp, 3);
+    SegCount sc = { 0, 0 };
+    gboolean exact = FALSE;
+    stream_over(&w, 6, 5 * 1000 * 1000, &sc, &exact);
+    CU_ASSERT_TRUE(exact);
+    CU_ASSERT(sc.retransmits > 0);
+    MsTcpStats st;
+    ms_tcp_get_stats(w.tcp, &st);
+    CU_ASSERT_EQUAL(st.retransmits, sc.retransmits);
+    world_free(&w);
+}
+
+static void
+test_refused_timeout_unreachable(void)
+{
+    World w;
+    MsLinkParams lp = base_link;
+    chain(&w, 3, &lp, 1);
+    MsHostId lonely = ms_net_add_host(w.net, "lonely", addr_of(7), MS_ROLE_CLIENT, NULL);
+    (void) lonely;
+    Side a = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
+    Side b = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
+    Side c = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
+    ms_tcp_connect(w.tcp, w.h[0], addr_of(2), 25, &side_cb, &a);   /* nobody listens */
+    ms_tcp_connect(w.tcp, w.h[0], addr_of(7), 25, &side_cb, &c);   /* no route */
+    ms_engine_run(w.engine, MS_TIME_S);
+    CU_ASSERT_TRUE(a.closed);
+    CU_ASSERT_EQUAL(a.reason, MS_TCP_CLOSE_REFUSED);
+    CU_ASSERT_TRUE(c.closed);
+    CU_ASSERT_EQUAL(c.reason, MS_TCP_CLOSE_UNREACHABLE);
+    /* A down host answers nothing: SYN retries give up after 1+2+4+8+16+32 s. */
+    ms_net_set_host_up(w.net, w.h[2], FALSE);
+    MsTime t0 = ms_engine_now(w.engine);
+    ms_tcp_connect(w.tcp, w.h[0], addr_of(2), 25, &side_cb, &b);
+    ms_engine_run(w.engine, t0 + 62 * MS_TIME_S);
+    CU_ASSERT_FALSE(b.closed);
+    ms_engine_run(w.engine, t0 + 64 * MS_TIME_S);
+    CU_ASSERT_TRUE(b.closed);
+    CU_ASSERT_EQUAL(b.reason, MS_TCP_CLOSE_TIMEOUT);
+    g_byte_array_unref(a.got);
+    g_byte_array_unref(b.got);
+    g_byte_array_unref(c.got);
+    world_free(&w);
+}
+
+static void
+test_bad_links_refused(void)
+{
+    g_autoptr(MsEngine) e = ms_engine_new(1);
+    g_autoptr(MsNet) n = ms_net_new(e);
+    MsHostId a = ms_net_add_host(n, "a", addr_of(0), MS_ROLE_CLIENT, NULL);
+    MsHostId b = ms_net_add_host(n, "b", addr_of(1), MS_ROLE_CLIENT, NULL);
+    GError *error = NULL;
+    CU_ASSERT_EQUAL(ms_net_add_host(n, "a", addr_of(5), MS_ROLE_CLIENT, &error), G_MAXUINT32);
+    g_clear_error(&error);
+    CU_ASSERT_EQUAL(ms_net_add_host(n, "c", addr_of(1), MS_ROLE_CLIENT, &error), G_MAXUINT32);
+    g_clear_error(&error);
+    MsLinkParams bad[4];
+    for (int i = 0; i < 4; i++)
+        bad[i] = base_link;
+    bad[0].bandwidth_bps = 0;
+    bad[1].mtu = 67;
+    bad[2].loss = 1.5;
+    bad[3].loss = -0.1;
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(ms_net_add_link(n, a, b, &bad[i], &error), G_MAXUINT32);
+        CU_ASSERT(error && strstr(error->message, "'a'~'b'"));
+        g_clear_error(&error);
+    }
+    MsLinkParams ok = base_link;
+    ok.mtu = 68;
+    CU_ASSERT_NOT_EQUAL(ms_net_add_link(n, a, b, &ok, NULL), G_MAXUINT32);
+    CU_ASSERT_EQUAL(ms_net_add_link(n, a, a, &ok, &error), G_MAXUINT32);
+    g_clear_error(&error);
+    CU_ASSERT_EQUAL(ms_net_add_link(n, a, 99, &ok, &error), G_MAXUINT32);
+    g_clear_error(&error);
+    guint32 v;
+    CU_ASSERT_TRUE(ms_ipv4_parse("192.0.2.10", &v));
+    CU_ASSERT_EQUAL(v, 0xC000020A);
+    CU_ASSERT_FALSE(ms_ipv4_parse("256.0.0.1", &v));
+    CU_ASSERT_FALSE(ms_ipv4_parse("1.2.3", &v));
+    CU_ASSERT_FALSE(ms_ipv4_parse("1.2.3.4.5", &v));
+}
+
+int
+main(void)
+{
+    static const MsTestCase cases[] = {
+        { "delay arithmetic on a chain", test_delay_arithmetic },
+        { "queue overflow drops", test_queue_overflow },
+        { "seeded loss", test_seeded_loss },
+        { "route around a down link", test_route_around_down_link },
+        { "in-flight packets lost on link down", test_packets_in_flight_lost_when_link_goes_down },
+        { "TTL on a routing loop", test_ttl_on_routing_loop },
+        { "segmentation by MTU", test_segmentation_by_mtu },
+        { "5 MB over a lossy 5-hop path", test_5mb_over_lossy_5_hops },
+        { "refused, timeout, unreachable", test_refused_timeout_unreachable },
+        { "bad links refused", test_bad_links_refused },
+        { NULL, NULL },
+    };
+    return ms_test_main("net", cases);
+}
