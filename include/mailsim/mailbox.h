@@ -1,0 +1,70 @@
+/* Mailboxes: the store of a mail server's users, where the final MTA puts a
+ * message (RFC 5321 4.4: with a Return-Path: header naming the envelope
+ * sender) and from which the POP3 server serves it. One MsMailStore per
+ * server; users are the local parts it accepts ("feedback" and "service"
+ * are different boxes). Pure data: no engine, no network. */
+#pragma once
+
+#include <glib.h>
+#include "mailsim/time.h"
+
+G_BEGIN_DECLS
+
+typedef struct _MsMailStore MsMailStore;
+
+typedef enum {
+    MS_STORE_OK,
+    MS_STORE_NO_USER,      /* 550 5.1.1 at RCPT */
+    MS_STORE_OVER_QUOTA,   /* 552 5.2.2 */
+} MsStoreResult;
+
+/* One stored message, as POP3 sees it. */
+typedef struct {
+    GBytes  *data;       /* CRLF line ends, Return-Path: first; owned by the store */
+    char    *uid;        /* unique id, stable across sessions (RFC 1939 7 UIDL) */
+    guint32  message;    /* the simulation's message id (accounting), or 0 */
+    MsTime   stored_at;
+    gboolean deleted;    /* removed by a POP3 session's UPDATE */
+} MsStoredMessage;
+
+/* Returns a new empty store (caller frees). */
+MsMailStore *ms_mail_store_new(void);
+void ms_mail_store_free(MsMailStore *store);
+
+/* Adds a user (local part, case-insensitive) with a password and a quota in
+ * bytes (0: unlimited). FALSE if the user exists. */
+gboolean ms_mail_store_add_user(MsMailStore *store, const char *user, const char *password, guint64 quota);
+gboolean ms_mail_store_has_user(const MsMailStore *store, const char *user);
+gboolean ms_mail_store_check_password(const MsMailStore *store, const char *user, const char *password);
+/* The user's password (for APOP), or NULL. */
+const char *ms_mail_store_password(const MsMailStore *store, const char *user);
+
+/* Would a message of `size` bytes fit? */
+MsStoreResult ms_mail_store_can_accept(const MsMailStore *store, const char *user, guint64 size);
+
+/* Stores `data` (a ref is taken) for `user`. */
+MsStoreResult ms_mail_store_deliver(MsMailStore *store, const char *user, GBytes *data,
+                                    guint32 message, MsTime at);
+
+/* Sets a user's quota to what the box holds now (the "mailbox full" fault),
+ * or back to `quota`. */
+void ms_mail_store_set_quota(MsMailStore *store, const char *user, guint64 quota);
+void ms_mail_store_fill(MsMailStore *store, const char *user);
+
+/* POP3 access: a maildrop is locked while a session holds it (RFC 1939 8). */
+gboolean ms_mail_store_lock(MsMailStore *store, const char *user);
+void ms_mail_store_unlock(MsMailStore *store, const char *user);
+
+/* The user's live messages (not deleted), oldest first. The array and its
+ * elements belong to the store; valid until the next change. */
+GPtrArray *ms_mail_store_messages(MsMailStore *store, const char *user);
+
+/* Marks the message with this uid deleted (POP3 UPDATE). */
+gboolean ms_mail_store_delete(MsMailStore *store, const char *user, const char *uid);
+
+/* Totals over all users: messages stored ever, messages deleted, bytes now. */
+void ms_mail_store_totals(const MsMailStore *store, guint *stored, guint *deleted, guint64 *bytes);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMailStore, ms_mail_store_free)
+
+G_END_DECLS

@@ -1,0 +1,209 @@
+/* Mailboxes of one mail server (see include/mailsim/mailbox.h). Users are
+ * kept in a hash by lower-cased local part (set-up and per-message lookups,
+ * not per packet); each holds its messages in arrival order. Deleted
+ * messages stay as tombstones so the accounting can tell "retrieved and
+ * deleted" from "never delivered". UIDs are "<user>.<n>" with n counting
+ * deliveries to that box: unique and stable, as RFC 1939 7 asks. */
+#include "mailsim/mailbox.h"
+
+typedef struct {
+    char      *password;
+    guint64    quota;      /* 0: unlimited */
+    guint64    bytes;      /* live bytes */
+    guint      next_uid;
+    gboolean   locked;
+    GPtrArray *all;        /* MsStoredMessage*, deleted ones included */
+    GPtrArray *live;       /* view handed out by ms_mail_store_messages */
+} Box;
+
+struct _MsMailStore {
+    GHashTable *boxes;     /* lower-cased user -> Box* */
+    guint       stored, deleted;
+};
+
+static void
+stored_free(gpointer p)
+{
+    MsStoredMessage *m = p;
+    g_bytes_unref(m->data);
+    g_free(m->uid);
+    g_free(m);
+}
+
+static void
+box_free(gpointer p)
+{
+    Box *b = p;
+    g_free(b->password);
+    g_ptr_array_unref(b->all);
+    g_ptr_array_unref(b->live);
+    g_free(b);
+}
+
+MsMailStore *
+ms_mail_store_new(void)
+{
+    MsMailStore *s = g_new0(MsMailStore, 1);
+    s->boxes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, box_free);
+    return s;
+}
+
+void
+ms_mail_store_free(MsMailStore *s)
+{
+    if (!s)
+        return;
+    g_hash_table_destroy(s->boxes);
+    g_free(s);
+}
+
+static Box *
+box(const MsMailStore *s, const char *user)
+{
+    g_autofree char *k = g_ascii_strdown(user, -1);
+    return g_hash_table_lookup(s->boxes, k);
+}
+
+gboolean
+ms_mail_store_add_user(MsMailStore *s, const char *user, const char *password, guint64 quota)
+{
+    if (box(s, user))
+        return FALSE;
+    Box *b = g_new0(Box, 1);
+    b->password = g_strdup(password ? password : "");
+    b->quota = quota;
+    b->all = g_ptr_array_new_with_free_func(stored_free);
+    b->live = g_ptr_array_new();
+    g_hash_table_insert(s->boxes, g_ascii_strdown(user, -1), b);
+    return TRUE;
+}
+
+gboolean ms_mail_store_has_user(const MsMailStore *s, const char *user) { return box(s, user) != NULL; }
+
+gboolean
+ms_mail_store_check_password(const MsMailStore *s, const char *user, const char *password)
+{
+    Box *b = box(s, user);
+    return b && password && g_strcmp0(b->password, password) == 0;
+}
+
+const char *
+ms_mail_store_password(const MsMailStore *s, const char *user)
+{
+    Box *b = box(s, user);
+    return b ? b->password : NULL;
+}
+
+MsStoreResult
+ms_mail_store_can_accept(const MsMailStore *s, const char *user, guint64 size)
+{
+    Box *b = box(s, user);
+    if (!b)
+        return MS_STORE_NO_USER;
+    if (b->quota && b->bytes + size > b->quota)
+        return MS_STORE_OVER_QUOTA;
+    return MS_STORE_OK;
+}
+
+MsStoreResult
+ms_mail_store_deliver(MsMailStore *s, const char *user, GBytes *data, guint32 message, MsTime at)
+{
+    MsStoreResult r = ms_mail_store_can_accept(s, user, g_bytes_get_size(data));
+    if (r != MS_STORE_OK)
+        return r;
+    Box *b = box(s, user);
+    MsStoredMessage *m = g_new0(MsStoredMessage, 1);
+    m->data = g_bytes_ref(data);
+    g_autofree char *lower = g_ascii_strdown(user, -1);
+    m->uid = g_strdup_printf("%s.%u", lower, ++b->next_uid);
+    m->message = message;
+    m->stored_at = at;
+    g_ptr_array_add(b->all, m);
+    b->bytes += g_bytes_get_size(data);
+    s->stored++;
+    return MS_STORE_OK;
+}
+
+void
+ms_mail_store_set_quota(MsMailStore *s, const char *user, guint64 quota)
+{
+    Box *b = box(s, user);
+    if (b)
+        b->quota = quota;
+}
+
+void
+ms_mail_store_fill(MsMailStore *s, const char *user)
+{
+    Box *b = box(s, user);
+    if (b)
+        b->quota = MAX(b->bytes, 1);
+}
+
+gboolean
+ms_mail_store_lock(MsMailStore *s, const char *user)
+{
+    Box *b = box(s, user);
+    if (!b || b->locked)
+        return FALSE;
+    b->locked = TRUE;
+    return TRUE;
+}
+
+void
+ms_mail_store_unlock(MsMailStore *s, const char *user)
+{
+    Box *b = box(s, user);
+    if (b)
+        b->locked = FALSE;
+}
+
+GPtrArray *
+ms_mail_store_messages(MsMailStore *s, const char *user)
+{
+    Box *b = box(s, user);
+    if (!b)
+        return NULL;
+    g_ptr_array_set_size(b->live, 0);
+    for (guint i = 0; i < b->all->len; i++) {
+        MsStoredMessage *m = g_ptr_array_index(b->all, i);
+        if (!m->deleted)
+            g_ptr_array_add(b->live, m);
+    }
+    return b->live;
+}
+
+gboolean
+ms_mail_store_delete(MsMailStore *s, const char *user, const char *uid)
+{
+    Box *b = box(s, user);
+    if (!b)
+        return FALSE;
+    for (guint i = 0; i < b->all->len; i++) {
+        MsStoredMessage *m = g_ptr_array_index(b->all, i);
+        if (!m->deleted && g_strcmp0(m->uid, uid) == 0) {
+            m->deleted = TRUE;
+            b->bytes -= g_bytes_get_size(m->data);
+            s->deleted++;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+void
+ms_mail_store_totals(const MsMailStore *s, guint *stored, guint *deleted, guint64 *bytes)
+{
+    guint64 total = 0;
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, s->boxes);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        total += ((Box *) v)->bytes;   /* a sum: iteration order does not matter */
+    if (stored)
+        *stored = s->stored;
+    if (deleted)
+        *deleted = s->deleted;
+    if (bytes)
+        *bytes = total;
+}
