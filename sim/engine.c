@@ -154,6 +154,17 @@ ms_engine_register(MsEngine *e, const char *name, MsEventHandler handler, gpoint
     return (guint16) (e->handlers->len - 1);
 }
 
+guint16
+ms_engine_register_shared(MsEngine *e, const char *name, MsEventHandler handler)
+{
+    for (guint i = 1; i < e->handlers->len; i++) {
+        Handler *h = &g_array_index(e->handlers, Handler, i);
+        if (h->handler == handler && g_strcmp0(h->name, name) == 0)
+            return (guint16) i;
+    }
+    return ms_engine_register(e, name, handler, NULL);
+}
+
 const char *
 ms_engine_type_name(const MsEngine *e, guint16 type)
 {
@@ -414,8 +425,11 @@ ms_engine_run(MsEngine *e, MsTime until)
             return MS_ENGINE_STOPPED;
         }
         const HeapKey *top = live_head(e);
-        if (!top)
+        if (!top) {
+            if (until != MS_TIME_INFINITE)
+                e->now = until;
             return MS_ENGINE_IDLE;
+        }
         if (top->at > until) {
             e->now = until;
             return MS_ENGINE_UNTIL;

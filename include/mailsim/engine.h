@@ -76,6 +76,11 @@ guint64 ms_engine_seed(const MsEngine *engine);
 /* Registers a handler and returns the event type that names it (>= 1). */
 guint16 ms_engine_register(MsEngine *engine, const char *name,
                            MsEventHandler handler, gpointer user_data);
+/* Returns the type registered under `name`, registering `handler` (with
+ * NULL user_data) if there is none yet: for modules with many instances,
+ * whose events carry the instance in their payload. */
+guint16 ms_engine_register_shared(MsEngine *engine, const char *name, MsEventHandler handler);
+
 const char *ms_engine_type_name(const MsEngine *engine, guint16 type);
 
 MsTime ms_engine_now(const MsEngine *engine);
@@ -104,7 +109,8 @@ MsEventId ms_engine_schedule_from(MsEngine *engine, MsHostId src, MsTime at,
 gboolean ms_engine_cancel(MsEngine *engine, MsEventId id);
 
 /* Runs events with time <= until, until none is left or ms_engine_stop().
- * When it returns MS_ENGINE_UNTIL the clock stands at `until`. */
+ * Unless stopped, the clock then stands at `until` (when finite; with
+ * MS_TIME_INFINITE it stays at the last event run). */
 MsEngineResult ms_engine_run(MsEngine *engine, MsTime until);
 
 /* Runs the next event if there is one; FALSE when the queue is empty. */
