@@ -633,6 +633,9 @@ trace_command(MsPop3Server *srv, const char *line, gsize n, const Command *c)
 static void
 handle_line(MsPop3Server *srv, const guint8 *p, gsize n)
 {
+    /* RFC 1939 7: PASS is valid only right after USER; any other line in
+     * between forgets the name. */
+    g_autofree char *pending = g_steal_pointer(&srv->pending_user);
     if (memchr(p, '\0', n)) {
         trace(srv, TRUE, (const char *) p, n);
         reply(srv, "-ERR NUL byte in command");
@@ -672,8 +675,10 @@ handle_line(MsPop3Server *srv, const guint8 *p, gsize n)
         args[nargs++] = *w;
     }
     /* PASS takes the rest of the line as one argument (RFC 1939 7). */
-    if (c->func == cmd_pass)
+    if (c->func == cmd_pass) {
         too_many = FALSE;
+        srv->pending_user = g_steal_pointer(&pending);
+    }
     if (nargs < c->min_args || too_many || (c->max_args != G_MAXUINT && nargs > c->max_args)) {
         reply(srv, "-ERR syntax error in %s", c->name);
         return;

@@ -276,6 +276,9 @@ test_user_pass(void)
         { "USER other\r\nPASS secret pw\r\n", "-ERR [AUTH] invalid credentials", 1000 },
         { "PASS secret pw\r\n", "-ERR send USER first", 0 },
         { "USER mrose\r\nPASS wrong\r\nPASS secret pw\r\n", "-ERR send USER first", 1000 },
+        { "USER mrose\r\nCAPA\r\nPASS secret pw\r\n", "-ERR send USER first", 0 },
+        { "USER mrose\r\nXXXX\r\nPASS secret pw\r\n", "-ERR send USER first", 0 },
+        { "USER a\r\nUSER mrose\r\nPASS secret pw\r\n", "+OK maildrop has 3 messages (", 0 },
         { "USER mrose\r\nPASS\r\n", "-ERR syntax error in PASS", 0 },
         { "USER\r\n", "-ERR syntax error in USER", 0 },
         { "user mrose\r\npass secret pw\r\n", "+OK maildrop has 3 messages (", 0 },
@@ -582,7 +585,8 @@ test_split_invariance(void)
     g_string_append(in, "USER mrose\r\nPASS secret pw\r\nSTAT\r\nLIST\r\nUIDL\r\n");
     for (int k = 0; k < 300; k++)
         g_string_append_c(in, 'x');
-    g_string_append(in, "\r\nRETR 2\r\nTOP 1 1\r\nDELE 3\r\nstat\0\r\n\xfe\r\nRSET\r\n");
+    static const char mid[] = "\r\nRETR 2\r\nTOP 1 1\r\nDELE 3\r\nstat\0\r\n\xfe\r\nRSET\r\n";
+    g_string_append_len(in, mid, sizeof mid - 1);
     g_string_append(in, "DELE 1\nQUIT\r\nSTAT\r\n");
     Box *box = box_new();
     Run r0 = { 0 };
@@ -602,6 +606,8 @@ test_split_invariance(void)
         box_free(box);
     }
     CU_ASSERT(g_str_has_suffix(whole->str, "+OK bye, 1 messages deleted\r\n"));
+    CU_ASSERT(strstr(whole->str, "\r\n-ERR NUL byte in command\r\n-ERR unknown command\r\n"
+                                 "+OK maildrop has 3 messages") != NULL);
     g_string_free(in, TRUE);
 }
 
