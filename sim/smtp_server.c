@@ -1,0 +1,1019 @@
+/* The SMTP server protocol core (see include/mailsim/smtp_server.h). In the
+ * data flow it sits between a byte stream (simulated TCP or a bridge socket)
+ * and the MTA's policy and queue, which it reaches only through hooks.
+ *
+ * Design. Input is appended to one buffer and consumed by a loop that is in
+ * one of three modes: command lines, AUTH continuation lines, or message
+ * content. Lines are only acted on once complete, and the content parser is
+ * a byte-level state machine whose state survives between feeds, so any
+ * split of the stream (one octet at a time included) produces the same
+ * replies. Replies are appended to one output buffer in command order, which
+ * is all PIPELINING (RFC 2920) asks of a server.
+ *
+ * Choices where the RFCs leave room, all strict, because the same code
+ * faces hostile peers behind the bridge:
+ *  - Command lines must end in CRLF (RFC 5321 2.3.8, 4.1.1). A line that
+ *    ends in a bare LF gets 500 5.5.2 and is not executed. A line over 512
+ *    octets including CRLF (RFC 5321 4.5.3.1.4) is discarded up to its LF
+ *    and answered with one 500 5.5.6, so the stream stays in step. Octets
+ *    below 0x20, DEL and 8-bit octets in a command (no SMTPUTF8) get
+ *    500 5.5.2. AUTH continuation lines may reach 12288 octets (RFC 4954 4).
+ *  - Only CRLF "." CRLF ends message content (RFC 5321 4.1.1.4, 4.5.2); the
+ *    354 reply counts as the first CRLF. A bare CR or bare LF never ends a
+ *    line, so "<LF>.<LF>" and "<CR>.<CR>" (SMTP smuggling probes) are plain
+ *    content and nothing after them is read as a command. A message holding
+ *    a bare CR or LF (forbidden by RFC 5321 2.3.8) or a NUL octet is read to
+ *    its real end and then refused with 554 5.6.0, not repaired: a relay
+ *    that silently normalised it could be made to forward a message that
+ *    differs from what the sender's side saw.
+ *  - Text lines may be 1000 octets including CRLF (RFC 5321 4.5.3.1.6),
+ *    counted after un-stuffing (a stuffed line of 998 octets of text is
+ *    legal at the RFC 5322 level). A longer line makes the message refused
+ *    with 554 5.6.0 after its end, rather than folded or split, because
+ *    splitting would change a signed body.
+ *  - Content beyond max_size is counted but not stored, and the message is
+ *    refused with 552 5.3.4 at its end (RFC 1870 6.3).
+ *  - After max_errors protocol errors (5xx for syntax or sequence) the
+ *    session ends with 421 4.7.0, like Postfix's smtpd_hard_error_limit.
+ *  - Enhanced status codes are sent once the client said EHLO, on 2xx, 4xx
+ *    and 5xx replies except the greeting and the replies to HELO/EHLO
+ *    (RFC 2034 3).
+ *
+ * Invariants: replies leave in the order of the commands; nothing is read
+ * after 221 or 421. Ownership: the server owns its buffers and copies of the
+ * configuration; the message GBytes handed to the data hook is released after
+ * the hook (the hook may ref it). Costs: O(n) in input octets; memory is the
+ * unprocessed input (at most one line, 512 or 12288 octets, plus what the
+ * caller fed in one go) and the message up to max_size. */
+#include "mailsim/smtp_server.h"
+
+#include <string.h>
+
+#define CMD_LINE_MAX   512     /* RFC 5321 4.5.3.1.4, including CRLF */
+#define AUTH_LINE_MAX  12288   /* RFC 4954 4 */
+#define TEXT_LINE_MAX  998     /* RFC 5321 4.5.3.1.6: 1000 with CRLF */
+#define LOCAL_PART_MAX 64      /* RFC 5321 4.5.3.1.1 */
+#define DOMAIN_MAX     255     /* RFC 5321 4.5.3.1.2 */
+#define PATH_MAX_LEN   256     /* RFC 5321 4.5.3.1.3, with the brackets */
+
+typedef enum { MODE_COMMAND, MODE_AUTH, MODE_DATA } Mode;
+typedef enum { AUTH_NONE, AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS } AuthStep;
+/* Message content parser: where we are relative to line starts. */
+typedef enum { D_LINE_START, D_DOT, D_DOT_CR, D_TEXT, D_CR } DataState;
+
+struct _MsSmtpServer {
+    char    *hostname;
+    char    *greeting_text;
+    guint    greeting_code;
+    guint64  max_size;
+    guint    max_rcpts;
+    guint    max_errors;
+    gboolean offer_auth;
+    gboolean pipelining;
+    MsSmtpServerHooks hooks;
+    gpointer user_data;
+
+    gboolean started;
+    gboolean closed;
+    gboolean refusing;       /* 554 greeting: only QUIT is served */
+    guint    errors;
+    guint    accepted;
+
+    char    *helo;
+    gboolean esmtp;
+    char    *auth_user;
+
+    /* The mail transaction. */
+    gboolean   in_mail;
+    char      *mail_from;
+    guint64    declared_size;
+    gboolean   body_8bit;
+    GPtrArray *rcpts;        /* char *, NULL-terminated for the envelope */
+
+    /* Input. */
+    GByteArray *in;
+    Mode        mode;
+    gboolean    discarding;  /* inside an overlong line, waiting for its LF */
+    AuthStep    auth_step;
+    char       *login_user;
+
+    /* Message content. */
+    GByteArray *msg;
+    guint64     msg_octets;
+    DataState   dstate;
+    gsize       line_len;
+    gboolean    bad_newline, bad_nul, long_line;
+
+    GByteArray *out;
+};
+
+/* ---- output ---------------------------------------------------------- */
+
+static void
+trace(MsSmtpServer *srv, MsSmtpTraceDir dir, const guint8 *line, gsize len)
+{
+    if (!srv->hooks.trace)
+        return;
+    g_autofree char *esc = ms_smtp_escape_line(line, len);
+    srv->hooks.trace(dir, esc, srv->user_data);
+}
+
+/* Queues a reply; enhanced codes unless told otherwise. 421 closes. */
+static void
+send_reply_full(MsSmtpServer *srv, const MsSmtpReply *r, gboolean allow_enhanced)
+{
+    if (srv->closed)
+        return;
+    g_autoptr(GString) s = g_string_new(NULL);
+    ms_smtp_reply_format(r, allow_enhanced && srv->esmtp, s);
+    g_byte_array_append(srv->out, (const guint8 *) s->str, (guint) s->len);
+    if (srv->hooks.trace) {
+        const char *p = s->str;
+        while (*p) {
+            const char *e = strstr(p, "\r\n");
+            trace(srv, MS_SMTP_TRACE_OUT, (const guint8 *) p, (gsize) (e - p));
+            p = e + 2;
+        }
+    }
+    if (r->code == 421 || r->code == 221)
+        srv->closed = TRUE;
+}
+
+static void
+send_reply(MsSmtpServer *srv, const MsSmtpReply *r)
+{
+    send_reply_full(srv, r, TRUE);
+}
+
+static void
+reply(MsSmtpServer *srv, guint code, const char *enh, const char *text)
+{
+    MsSmtpReply r = { code, { 0 }, (char *) text };
+    g_strlcpy(r.enhanced, enh ? enh : "", sizeof r.enhanced);
+    send_reply(srv, &r);
+}
+
+/* A 5xx for a syntax or sequence error: counted against max_errors. */
+static void
+protocol_error(MsSmtpServer *srv, guint code, const char *enh, const char *text)
+{
+    reply(srv, code, enh, text);
+    if (++srv->errors >= srv->max_errors)
+        reply(srv, 421, "4.7.0", "Too many errors, closing connection");
+}
+
+static MsSmtpSession
+session_view(const MsSmtpServer *srv)
+{
+    MsSmtpSession s = { srv->helo, srv->auth_user, srv->esmtp };
+    return s;
+}
+
+/* ---- life cycle ------------------------------------------------------ */
+
+static void
+reset_transaction(MsSmtpServer *srv)
+{
+    srv->in_mail = FALSE;
+    g_clear_pointer(&srv->mail_from, g_free);
+    srv->declared_size = 0;
+    srv->body_8bit = FALSE;
+    g_ptr_array_set_size(srv->rcpts, 0);
+}
+
+MsSmtpServer *
+ms_smtp_server_new(const MsSmtpServerConfig *cfg, const MsSmtpServerHooks *hooks, gpointer user_data)
+{
+    MsSmtpServer *srv = g_new0(MsSmtpServer, 1);
+    MsSmtpServerConfig none = { 0 };
+    if (!cfg)
+        cfg = &none;
+    srv->hostname = g_strdup(cfg->hostname ? cfg->hostname : "localhost");
+    srv->greeting_code = cfg->greeting_code ? cfg->greeting_code : 220;
+    srv->greeting_text = cfg->greeting_text ? g_strdup(cfg->greeting_text)
+                                            : g_strdup_printf("%s ESMTP mailsim", srv->hostname);
+    srv->max_size = cfg->max_size ? cfg->max_size : MS_SMTP_SERVER_DEFAULT_MAX_SIZE;
+    srv->max_rcpts = cfg->max_recipients ? cfg->max_recipients : MS_SMTP_SERVER_DEFAULT_MAX_RCPTS;
+    srv->max_errors = cfg->max_errors ? cfg->max_errors : MS_SMTP_SERVER_DEFAULT_MAX_ERRORS;
+    srv->offer_auth = cfg->offer_auth;
+    srv->pipelining = !cfg->no_pipelining;
+    if (hooks)
+        srv->hooks = *hooks;
+    srv->user_data = user_data;
+    srv->rcpts = g_ptr_array_new_with_free_func(g_free);
+    srv->in = g_byte_array_new();
+    srv->out = g_byte_array_new();
+    return srv;
+}
+
+void
+ms_smtp_server_free(MsSmtpServer *srv)
+{
+    if (!srv)
+        return;
+    g_free(srv->hostname);
+    g_free(srv->greeting_text);
+    g_free(srv->helo);
+    g_free(srv->auth_user);
+    g_free(srv->mail_from);
+    g_free(srv->login_user);
+    g_ptr_array_unref(srv->rcpts);
+    g_byte_array_unref(srv->in);
+    g_byte_array_unref(srv->out);
+    if (srv->msg)
+        g_byte_array_unref(srv->msg);
+    g_free(srv);
+}
+
+void
+ms_smtp_server_start(MsSmtpServer *srv)
+{
+    g_return_if_fail(srv != NULL && !srv->started);
+    srv->started = TRUE;
+    MsSmtpReply r = { srv->greeting_code, { 0 }, srv->greeting_text };
+    if (srv->greeting_code == 554)
+        srv->refusing = TRUE;   /* RFC 5321 3.1: wait for QUIT, 503 otherwise */
+    send_reply_full(srv, &r, FALSE);
+}
+
+GBytes *
+ms_smtp_server_take_output(MsSmtpServer *srv)
+{
+    g_return_val_if_fail(srv != NULL, NULL);
+    if (srv->out->len == 0)
+        return NULL;
+    GBytes *b = g_byte_array_free_to_bytes(srv->out);
+    srv->out = g_byte_array_new();
+    return b;
+}
+
+gboolean
+ms_smtp_server_is_closed(const MsSmtpServer *srv)
+{
+    g_return_val_if_fail(srv != NULL, TRUE);
+    return srv->closed;
+}
+
+guint
+ms_smtp_server_messages_accepted(const MsSmtpServer *srv)
+{
+    g_return_val_if_fail(srv != NULL, 0);
+    return srv->accepted;
+}
+
+/* ---- address syntax (RFC 5321 4.1.2) ---------------------------------- */
+
+static gboolean
+is_atext(guchar c)
+{
+    return g_ascii_isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/* Domain or address literal at p; returns the end or NULL. */
+static const char *
+parse_domain(const char *p)
+{
+    const char *start = p;
+    if (*p == '[') {
+        p++;
+        while (*p && *p != ']') {
+            guchar c = (guchar) *p;
+            if (c < 33 || c > 126 || c == '[' || c == '\\')
+                return NULL;
+            p++;
+        }
+        if (*p != ']' || p == start + 1)
+            return NULL;
+        return p + 1;
+    }
+    for (;;) {
+        if (!g_ascii_isalnum(*p))
+            return NULL;
+        while (g_ascii_isalnum(*p) || *p == '-')
+            p++;
+        if (p[-1] == '-')
+            return NULL;
+        if (*p != '.')
+            break;
+        p++;
+    }
+    return (gsize) (p - start) <= DOMAIN_MAX ? p : NULL;
+}
+
+/* Parses "<path>" at s. The null path "<>" is allowed when allow_null and
+ * "<Postmaster>" when allow_postmaster (RFC 5321 4.5.1). A source route is
+ * accepted and dropped (RFC 5321 4.1.1.3). Sets *out to the path without
+ * brackets (caller frees); returns the end or NULL. */
+static const char *
+parse_path(const char *s, gboolean allow_null, gboolean allow_postmaster, char **out)
+{
+    const char *open = s;
+    if (*s != '<')
+        return NULL;
+    const char *p = s + 1;
+    if (*p == '>') {
+        if (!allow_null)
+            return NULL;
+        *out = g_strdup("");
+        return p + 1;
+    }
+    if (*p == '@') {    /* A-d-l ":" */
+        for (;;) {
+            p = parse_domain(p + 1);
+            if (!p)
+                return NULL;
+            if (*p == ',' && p[1] == '@') {
+                p++;
+                continue;
+            }
+            break;
+        }
+        if (*p != ':')
+            return NULL;
+        p++;
+    }
+    const char *mailbox = p;
+    if (*p == '"') {
+        p++;
+        while (*p != '"') {
+            guchar c = (guchar) *p;
+            if (c == '\\') {
+                guchar n = (guchar) p[1];
+                if (n < 32 || n > 126)
+                    return NULL;
+                p += 2;
+            } else if (c >= 32 && c <= 126) {
+                p++;
+            } else {
+                return NULL;
+            }
+        }
+        p++;
+    } else {
+        for (;;) {
+            if (!is_atext((guchar) *p))
+                return NULL;
+            while (is_atext((guchar) *p))
+                p++;
+            if (*p != '.')
+                break;
+            p++;
+        }
+    }
+    if ((gsize) (p - mailbox) > LOCAL_PART_MAX)
+        return NULL;
+    if (*p == '>' && allow_postmaster && p - mailbox == 10 &&
+        g_ascii_strncasecmp(mailbox, "postmaster", 10) == 0) {
+        *out = g_strndup(mailbox, 10);
+        return p + 1;
+    }
+    if (*p != '@')
+        return NULL;
+    p = parse_domain(p + 1);
+    if (!p || *p != '>' || (gsize) (p + 1 - open) > PATH_MAX_LEN)
+        return NULL;
+    *out = g_strndup(mailbox, (gsize) (p - mailbox));
+    return p + 1;
+}
+
+/* ---- commands ------------------------------------------------------- */
+
+static void
+cmd_helo(MsSmtpServer *srv, const char *arg, gboolean ehlo)
+{
+    if (!*arg) {
+        /* Replies to HELO/EHLO carry no enhanced code (RFC 2034 3). */
+        MsSmtpReply r = { 501, { 0 }, ehlo ? "Syntax: EHLO hostname" : "Syntax: HELO hostname" };
+        send_reply_full(srv, &r, FALSE);
+        if (++srv->errors >= srv->max_errors)
+            reply(srv, 421, "4.7.0", "Too many errors, closing connection");
+        return;
+    }
+    reset_transaction(srv);   /* RFC 5321 4.1.4: EHLO implies RSET */
+    g_free(srv->helo);
+    srv->helo = g_strdup(arg);
+    srv->esmtp = ehlo;
+    g_autoptr(GString) t = g_string_new(srv->hostname);
+    if (ehlo) {
+        if (srv->pipelining)
+            g_string_append(t, "\nPIPELINING");
+        g_string_append_printf(t, "\nSIZE %" G_GUINT64_FORMAT, srv->max_size);
+        g_string_append(t, "\n8BITMIME\nENHANCEDSTATUSCODES");
+        if (srv->offer_auth)
+            g_string_append(t, "\nAUTH PLAIN LOGIN");
+        g_string_append(t, "\nHELP");
+    }
+    MsSmtpReply r = { 250, { 0 }, t->str };
+    send_reply_full(srv, &r, FALSE);
+}
+
+/* Parses ESMTP parameters of MAIL (RFC 5321 4.1.2 Mail-parameters). */
+static gboolean
+parse_mail_params(MsSmtpServer *srv, const char *p)
+{
+    g_auto(GStrv) words = g_strsplit(p, " ", -1);
+    for (char **w = words; *w; w++) {
+        if (!**w)
+            continue;
+        char *eq = strchr(*w, '=');
+        const char *val = eq ? eq + 1 : NULL;
+        if (eq)
+            *eq = '\0';
+        if (!srv->esmtp) {
+            protocol_error(srv, 555, "5.5.4", "Parameters need EHLO");
+            return FALSE;
+        }
+        if (g_ascii_strcasecmp(*w, "SIZE") == 0) {
+            guint64 n = 0;
+            if (!val || !*val || strlen(val) > 20 ||
+                !g_ascii_string_to_unsigned(val, 10, 0, G_MAXUINT64, &n, NULL)) {
+                protocol_error(srv, 501, "5.5.4", "Bad SIZE parameter");
+                return FALSE;
+            }
+            srv->declared_size = n;
+        } else if (g_ascii_strcasecmp(*w, "BODY") == 0) {
+            if (val && g_ascii_strcasecmp(val, "8BITMIME") == 0) {
+                srv->body_8bit = TRUE;
+            } else if (!val || g_ascii_strcasecmp(val, "7BIT") != 0) {
+                protocol_error(srv, 501, "5.5.4", "Bad BODY parameter");
+                return FALSE;
+            }
+        } else if (g_ascii_strcasecmp(*w, "AUTH") == 0 && srv->offer_auth) {
+            if (!val || !*val) {   /* RFC 4954 5: xtext or <>; accepted, not used */
+                protocol_error(srv, 501, "5.5.4", "Bad AUTH parameter");
+                return FALSE;
+            }
+        } else {
+            protocol_error(srv, 555, "5.5.4", "Unsupported parameter");
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* Skips "FROM:" / "TO:" and optional spaces (liberal: many clients send
+ * "MAIL FROM: <a@b>"). */
+static const char *
+skip_keyword(const char *arg, const char *kw)
+{
+    gsize n = strlen(kw);
+    if (g_ascii_strncasecmp(arg, kw, n) != 0)
+        return NULL;
+    arg += n;
+    while (*arg == ' ')
+        arg++;
+    return arg;
+}
+
+static void
+cmd_mail(MsSmtpServer *srv, const char *arg)
+{
+    if (!srv->helo) {
+        protocol_error(srv, 503, "5.5.1", "Send HELO/EHLO first");
+        return;
+    }
+    if (srv->in_mail) {
+        protocol_error(srv, 503, "5.5.1", "Nested MAIL command");
+        return;
+    }
+    const char *p = skip_keyword(arg, "FROM:");
+    g_autofree char *path = NULL;
+    const char *end = p ? parse_path(p, TRUE, FALSE, &path) : NULL;
+    if (!end || (*end && *end != ' ')) {
+        protocol_error(srv, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
+        return;
+    }
+    srv->declared_size = 0;
+    srv->body_8bit = FALSE;
+    if (!parse_mail_params(srv, end))
+        return;
+    if (srv->declared_size > srv->max_size) {   /* RFC 1870 6.2 */
+        reply(srv, 552, "5.3.4", "Message size exceeds fixed maximum message size");
+        return;
+    }
+    MsSmtpReply r = MS_SMTP_REPLY_INIT;
+    ms_smtp_reply_set(&r, 250, "2.1.0", "Ok");
+    if (srv->hooks.mail_from) {
+        MsSmtpSession s = session_view(srv);
+        srv->hooks.mail_from(&s, path, srv->declared_size, &r, srv->user_data);
+    }
+    if (r.code / 100 == 2) {
+        srv->in_mail = TRUE;
+        srv->mail_from = g_steal_pointer(&path);
+    }
+    send_reply(srv, &r);
+    ms_smtp_reply_clear(&r);
+}
+
+static void
+cmd_rcpt(MsSmtpServer *srv, const char *arg)
+{
+    if (!srv->in_mail) {
+        protocol_error(srv, 503, "5.5.1", "Need MAIL command");
+        return;
+    }
+    const char *p = skip_keyword(arg, "TO:");
+    g_autofree char *path = NULL;
+    const char *end = p ? parse_path(p, FALSE, TRUE, &path) : NULL;
+    if (!end || (*end && *end != ' ')) {
+        protocol_error(srv, 501, "5.5.4", "Syntax: RCPT TO:<address>");
+        return;
+    }
+    while (*end == ' ')
+        end++;
+    if (*end) {
+        protocol_error(srv, 555, "5.5.4", "Unsupported parameter");
+        return;
+    }
+    if (srv->rcpts->len >= srv->max_rcpts) {   /* RFC 5321 4.5.3.1.10 */
+        reply(srv, 452, "4.5.3", "Too many recipients");
+        return;
+    }
+    MsSmtpReply r = MS_SMTP_REPLY_INIT;
+    ms_smtp_reply_set(&r, 250, "2.1.5", "Ok");
+    if (srv->hooks.rcpt) {
+        MsSmtpSession s = session_view(srv);
+        srv->hooks.rcpt(&s, path, &r, srv->user_data);
+    }
+    if (r.code / 100 == 2)
+        g_ptr_array_add(srv->rcpts, g_steal_pointer(&path));
+    send_reply(srv, &r);
+    ms_smtp_reply_clear(&r);
+}
+
+static void
+cmd_data(MsSmtpServer *srv, const char *arg)
+{
+    if (*arg) {
+        protocol_error(srv, 501, "5.5.4", "Syntax: DATA");
+        return;
+    }
+    if (!srv->in_mail) {
+        protocol_error(srv, 503, "5.5.1", "Need MAIL command");
+        return;
+    }
+    if (srv->rcpts->len == 0) {   /* RFC 5321 3.3, RFC 2920 3.1 */
+        reply(srv, 554, "5.5.1", "No valid recipients");
+        return;
+    }
+    reply(srv, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+    srv->mode = MODE_DATA;
+    srv->dstate = D_LINE_START;   /* the CRLF ending "DATA" starts a line */
+    srv->msg = g_byte_array_new();
+    srv->msg_octets = 0;
+    srv->line_len = 0;
+    srv->bad_newline = srv->bad_nul = srv->long_line = FALSE;
+}
+
+/* Checks credentials and sends 235 or the refusal (RFC 4954 4, 6). */
+static void
+auth_finish(MsSmtpServer *srv, const char *user, const char *password)
+{
+    srv->mode = MODE_COMMAND;
+    srv->auth_step = AUTH_NONE;
+    MsSmtpReply r = MS_SMTP_REPLY_INIT;
+    ms_smtp_reply_set(&r, 535, "5.7.8", "Authentication credentials invalid");
+    gboolean ok = FALSE;
+    if (srv->hooks.auth && *user) {
+        MsSmtpSession s = session_view(srv);
+        ok = srv->hooks.auth(&s, user, password, &r, srv->user_data);
+    }
+    if (ok) {
+        srv->auth_user = g_strdup(user);
+        reply(srv, 235, "2.7.0", "Authentication successful");
+    } else {
+        if (r.code / 100 == 2)   /* a hook that refused must not say 2xx */
+            ms_smtp_reply_set(&r, 535, "5.7.8", "Authentication credentials invalid");
+        send_reply(srv, &r);
+    }
+    ms_smtp_reply_clear(&r);
+}
+
+/* PLAIN response: authzid NUL authcid NUL passwd (RFC 4616 2). Only an
+ * empty authzid or one equal to authcid is accepted (no proxy auth). */
+static void
+auth_plain(MsSmtpServer *srv, const char *b64)
+{
+    gsize n = 0;
+    g_autofree guint8 *raw = strcmp(b64, "=") == 0 ? (guint8 *) g_strdup("")
+                                                    : ms_smtp_base64_decode_strict(b64, &n);
+    srv->mode = MODE_COMMAND;
+    srv->auth_step = AUTH_NONE;
+    if (!raw) {
+        protocol_error(srv, 501, "5.5.2", "Cannot decode response");
+        return;
+    }
+    const char *zid = (const char *) raw;
+    const char *nul1 = memchr(raw, 0, n);
+    const char *nul2 = nul1 ? memchr(nul1 + 1, 0, n - (gsize) (nul1 + 1 - zid)) : NULL;
+    if (!nul1 || !nul2 || memchr(nul2 + 1, 0, n - (gsize) (nul2 + 1 - zid))) {
+        protocol_error(srv, 501, "5.5.2", "Malformed PLAIN response");
+        return;
+    }
+    const char *cid = nul1 + 1, *pw = nul2 + 1;
+    if (*zid && strcmp(zid, cid) != 0) {
+        auth_finish(srv, "", "");
+        return;
+    }
+    auth_finish(srv, cid, pw);
+}
+
+static void
+cmd_auth(MsSmtpServer *srv, const char *arg)
+{
+    if (!srv->offer_auth) {
+        protocol_error(srv, 502, "5.5.1", "AUTH not available");
+        return;
+    }
+    if (!srv->esmtp) {
+        protocol_error(srv, 503, "5.5.1", "Send EHLO first");
+        return;
+    }
+    if (srv->auth_user) {
+        protocol_error(srv, 503, "5.5.1", "Already authenticated");
+        return;
+    }
+    if (srv->in_mail) {   /* RFC 4954 4 */
+        protocol_error(srv, 503, "5.5.1", "AUTH not permitted during a mail transaction");
+        return;
+    }
+    g_auto(GStrv) w = g_strsplit(arg, " ", 3);
+    if (!w[0] || !*w[0] || (w[1] && (!*w[1] || w[2]))) {
+        protocol_error(srv, 501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
+        return;
+    }
+    if (g_ascii_strcasecmp(w[0], "PLAIN") == 0) {
+        if (w[1]) {
+            auth_plain(srv, w[1]);
+            return;
+        }
+        srv->mode = MODE_AUTH;
+        srv->auth_step = AUTH_PLAIN;
+        reply(srv, 334, NULL, "");
+    } else if (g_ascii_strcasecmp(w[0], "LOGIN") == 0) {
+        srv->mode = MODE_AUTH;
+        if (w[1]) {
+            gsize n = 0;
+            guint8 *u = ms_smtp_base64_decode_strict(w[1], &n);
+            if (!u) {
+                srv->mode = MODE_COMMAND;
+                protocol_error(srv, 501, "5.5.2", "Cannot decode response");
+                return;
+            }
+            g_free(srv->login_user);
+            srv->login_user = (char *) u;
+            srv->auth_step = AUTH_LOGIN_PASS;
+            reply(srv, 334, NULL, "UGFzc3dvcmQ6");   /* "Password:" */
+        } else {
+            srv->auth_step = AUTH_LOGIN_USER;
+            reply(srv, 334, NULL, "VXNlcm5hbWU6");   /* "Username:" */
+        }
+    } else {
+        protocol_error(srv, 504, "5.5.4", "Unrecognized authentication type");
+    }
+}
+
+static void
+auth_line(MsSmtpServer *srv, const char *line)
+{
+    if (strcmp(line, "*") == 0) {   /* RFC 4954 4: the client cancels */
+        srv->mode = MODE_COMMAND;
+        srv->auth_step = AUTH_NONE;
+        g_clear_pointer(&srv->login_user, g_free);
+        reply(srv, 501, "5.7.0", "Authentication cancelled");
+        return;
+    }
+    if (srv->auth_step == AUTH_PLAIN) {
+        auth_plain(srv, line);
+        return;
+    }
+    gsize n = 0;
+    guint8 *v = ms_smtp_base64_decode_strict(line, &n);
+    if (!v) {
+        srv->mode = MODE_COMMAND;
+        srv->auth_step = AUTH_NONE;
+        g_clear_pointer(&srv->login_user, g_free);
+        protocol_error(srv, 501, "5.5.2", "Cannot decode response");
+        return;
+    }
+    if (srv->auth_step == AUTH_LOGIN_USER) {
+        g_free(srv->login_user);
+        srv->login_user = (char *) v;
+        srv->auth_step = AUTH_LOGIN_PASS;
+        reply(srv, 334, NULL, "UGFzc3dvcmQ6");
+        return;
+    }
+    g_autofree char *user = g_steal_pointer(&srv->login_user);
+    g_autofree char *pw = (char *) v;
+    auth_finish(srv, user ? user : "", pw);
+}
+
+typedef enum {
+    V_UNKNOWN, V_HELO, V_EHLO, V_MAIL, V_RCPT, V_DATA, V_RSET, V_NOOP, V_VRFY,
+    V_EXPN, V_HELP, V_QUIT, V_AUTH,
+} Verb;
+
+static const struct {
+    const char *name;
+    Verb        verb;
+} verbs[] = {
+    { "HELO", V_HELO }, { "EHLO", V_EHLO }, { "MAIL", V_MAIL }, { "RCPT", V_RCPT },
+    { "DATA", V_DATA }, { "RSET", V_RSET }, { "NOOP", V_NOOP }, { "VRFY", V_VRFY },
+    { "EXPN", V_EXPN }, { "HELP", V_HELP }, { "QUIT", V_QUIT }, { "AUTH", V_AUTH },
+};
+
+static void
+command(MsSmtpServer *srv, char *line)
+{
+    char *sp = strchr(line, ' ');
+    const char *arg = "";
+    if (sp) {
+        *sp = '\0';
+        arg = sp + 1;
+    }
+    /* Trailing spaces are tolerated (RFC 5321 4.1.1 asks servers to be
+     * lenient here); the argument is otherwise kept as sent. */
+    g_autofree char *argc = g_strdup(arg);
+    g_strchomp(argc);
+    g_autofree char *verb = g_ascii_strup(line, -1);
+    Verb v = V_UNKNOWN;
+    for (gsize i = 0; i < G_N_ELEMENTS(verbs); i++)
+        if (strcmp(verb, verbs[i].name) == 0)
+            v = verbs[i].verb;
+
+    if (srv->refusing && v != V_QUIT) {
+        protocol_error(srv, 503, "5.5.1", "Service refused, send QUIT");
+        return;
+    }
+    if (srv->hooks.command) {
+        MsSmtpReply r = MS_SMTP_REPLY_INIT;
+        MsSmtpSession s = session_view(srv);
+        srv->hooks.command(&s, verb, argc, &r, srv->user_data);
+        if (r.code != 0) {
+            send_reply_full(srv, &r, v != V_HELO && v != V_EHLO);
+            ms_smtp_reply_clear(&r);
+            return;
+        }
+        ms_smtp_reply_clear(&r);
+    }
+    switch (v) {
+    case V_HELO: cmd_helo(srv, argc, FALSE); break;
+    case V_EHLO: cmd_helo(srv, argc, TRUE); break;
+    case V_MAIL: cmd_mail(srv, argc); break;
+    case V_RCPT: cmd_rcpt(srv, argc); break;
+    case V_DATA: cmd_data(srv, argc); break;
+    case V_AUTH: cmd_auth(srv, argc); break;
+    case V_RSET:
+        if (*argc) {
+            protocol_error(srv, 501, "5.5.4", "Syntax: RSET");
+            break;
+        }
+        reset_transaction(srv);
+        reply(srv, 250, "2.0.0", "Ok");
+        break;
+    case V_NOOP:
+        reply(srv, 250, "2.0.0", "Ok");
+        break;
+    case V_VRFY:
+        if (!*argc) {
+            protocol_error(srv, 501, "5.5.4", "Syntax: VRFY address");
+            break;
+        }
+        /* RFC 5321 3.5.3: neither confirm nor deny. */
+        reply(srv, 252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery");
+        break;
+    case V_EXPN:
+        protocol_error(srv, 502, "5.5.1", "EXPN not implemented");
+        break;
+    case V_HELP:
+        reply(srv, 214, "2.0.0", srv->offer_auth
+                  ? "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT AUTH"
+                  : "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT");
+        break;
+    case V_QUIT: {
+        g_autofree char *t = g_strdup_printf("%s closing connection", srv->hostname);
+        reply(srv, 221, "2.0.0", t);
+        break;
+    }
+    case V_UNKNOWN:
+    default:
+        protocol_error(srv, 500, "5.5.2", "Command unrecognized");
+        break;
+    }
+}
+
+/* One complete line of n octets, the last being LF. */
+static void
+handle_line(MsSmtpServer *srv, const guint8 *raw, gsize n)
+{
+    gsize len = n - 1;
+    gboolean crlf = len > 0 && raw[len - 1] == '\r';
+    if (crlf)
+        len--;
+    trace(srv, MS_SMTP_TRACE_IN, raw, len);
+    if (!crlf) {
+        protocol_error(srv, 500, "5.5.2", "Line must end with CRLF");
+        if (srv->mode == MODE_AUTH) {
+            srv->mode = MODE_COMMAND;
+            srv->auth_step = AUTH_NONE;
+            g_clear_pointer(&srv->login_user, g_free);
+        }
+        return;
+    }
+    for (gsize i = 0; i < len; i++) {
+        if (raw[i] < 0x20 || raw[i] >= 0x7f) {
+            protocol_error(srv, 500, "5.5.2", "Invalid character in command");
+            if (srv->mode == MODE_AUTH) {
+                srv->mode = MODE_COMMAND;
+                srv->auth_step = AUTH_NONE;
+                g_clear_pointer(&srv->login_user, g_free);
+            }
+            return;
+        }
+    }
+    g_autofree char *line = g_strndup((const char *) raw, len);
+    if (srv->mode == MODE_AUTH)
+        auth_line(srv, line);
+    else
+        command(srv, line);
+}
+
+/* ---- message content ------------------------------------------------ */
+
+static void
+msg_put(MsSmtpServer *srv, const guint8 *p, gsize n)
+{
+    srv->msg_octets += n;
+    if (srv->msg->len + n <= srv->max_size)
+        g_byte_array_append(srv->msg, p, (guint) n);
+}
+
+static void
+text_octets(MsSmtpServer *srv, const guint8 *p, gsize n)
+{
+    msg_put(srv, p, n);
+    srv->line_len += n;
+    if (srv->line_len > TEXT_LINE_MAX)
+        srv->long_line = TRUE;
+}
+
+static void
+end_of_data(MsSmtpServer *srv)
+{
+    srv->mode = MODE_COMMAND;
+    if (srv->hooks.trace) {
+        g_autofree char *sum = g_strdup_printf("<message content: %" G_GUINT64_FORMAT " octets>",
+                                               srv->msg_octets);
+        srv->hooks.trace(MS_SMTP_TRACE_IN, sum, srv->user_data);
+        srv->hooks.trace(MS_SMTP_TRACE_IN, ".", srv->user_data);
+    }
+    g_autoptr(GBytes) message = g_byte_array_free_to_bytes(g_steal_pointer(&srv->msg));
+    MsSmtpReply r = MS_SMTP_REPLY_INIT;
+    MsSmtpSession s = session_view(srv);
+    if (srv->hooks.command)
+        srv->hooks.command(&s, ".", "", &r, srv->user_data);
+    if (r.code == 0) {
+        if (srv->msg_octets > srv->max_size)
+            ms_smtp_reply_set(&r, 552, "5.3.4", "Message size exceeds fixed maximum message size");
+        else if (srv->bad_newline)
+            ms_smtp_reply_set(&r, 554, "5.6.0", "Message contains bare CR or LF");
+        else if (srv->bad_nul)
+            ms_smtp_reply_set(&r, 554, "5.6.0", "Message contains NUL octets");
+        else if (srv->long_line)
+            ms_smtp_reply_set(&r, 554, "5.6.0", "Message has a line longer than 998 octets");
+    }
+    if (r.code == 0) {
+        ms_smtp_reply_set(&r, 250, "2.0.0", "Ok: queued");
+        if (srv->hooks.data) {
+            g_ptr_array_add(srv->rcpts, NULL);
+            MsSmtpEnvelope env = { srv->mail_from, (const char *const *) srv->rcpts->pdata,
+                                   srv->rcpts->len - 1, srv->declared_size, srv->body_8bit };
+            srv->hooks.data(&s, &env, message, &r, srv->user_data);
+            g_ptr_array_set_size(srv->rcpts, srv->rcpts->len - 1);
+        }
+        if (r.code / 100 == 2)
+            srv->accepted++;
+    }
+    reset_transaction(srv);   /* RFC 5321 4.1.1.4: whatever the reply */
+    send_reply(srv, &r);
+    ms_smtp_reply_clear(&r);
+}
+
+/* Consumes content octets; returns how many, stopping just after the
+ * CRLF.CRLF that ends the content (RFC 5321 4.5.2 un-stuffing). */
+static gsize
+data_consume(MsSmtpServer *srv, const guint8 *p, gsize n)
+{
+    static const guint8 crlf[2] = { '\r', '\n' };
+    static const guint8 cr[1] = { '\r' };
+    for (gsize i = 0; i < n; i++) {
+        guint8 c = p[i];
+        switch (srv->dstate) {
+        case D_LINE_START:
+            if (c == '.') {
+                srv->dstate = D_DOT;
+                continue;
+            }
+            break;
+        case D_DOT:   /* the leading dot is dropped whatever follows */
+            if (c == '\r') {
+                srv->dstate = D_DOT_CR;
+                continue;
+            }
+            break;
+        case D_DOT_CR:
+            if (c == '\n') {
+                end_of_data(srv);
+                return i + 1;
+            }
+            srv->bad_newline = TRUE;   /* ".<CR>x": a bare CR */
+            text_octets(srv, cr, 1);
+            break;
+        case D_CR:
+            if (c == '\n') {
+                msg_put(srv, crlf, 2);
+                srv->line_len = 0;
+                srv->dstate = D_LINE_START;
+                continue;
+            }
+            srv->bad_newline = TRUE;
+            text_octets(srv, cr, 1);
+            break;
+        case D_TEXT:
+        default:
+            break;
+        }
+        srv->dstate = D_TEXT;
+        if (c == '\r') {
+            srv->dstate = D_CR;
+        } else if (c == '\n') {
+            /* A bare LF: kept, flagged, and not a line start, so "<LF>.<LF>"
+             * cannot end the content. */
+            srv->bad_newline = TRUE;
+            msg_put(srv, p + i, 1);
+            srv->line_len = 0;
+        } else {
+            gsize j = i;
+            while (j < n && p[j] != '\r' && p[j] != '\n' && p[j] != 0)
+                j++;
+            if (j == i) {   /* NUL */
+                srv->bad_nul = TRUE;
+                j = i + 1;
+            }
+            text_octets(srv, p + i, j - i);
+            i = j - 1;
+        }
+    }
+    return n;
+}
+
+/* ---- input loop ----------------------------------------------------- */
+
+void
+ms_smtp_server_feed(MsSmtpServer *srv, const guint8 *data, gsize len)
+{
+    g_return_if_fail(srv != NULL && (data != NULL || len == 0));
+    g_return_if_fail(srv->started);
+    if (srv->closed || len == 0)
+        return;
+    g_byte_array_append(srv->in, data, (guint) len);
+    gsize pos = 0;
+    while (!srv->closed && pos < srv->in->len) {
+        const guint8 *p = srv->in->data + pos;
+        gsize avail = srv->in->len - pos;
+        if (srv->mode == MODE_DATA) {
+            pos += data_consume(srv, p, avail);
+            continue;
+        }
+        gsize limit = srv->mode == MODE_AUTH ? AUTH_LINE_MAX : CMD_LINE_MAX;
+        const guint8 *lf = memchr(p, '\n', avail);
+        if (!lf) {
+            if (srv->discarding || avail >= limit) {
+                srv->discarding = TRUE;
+                pos = srv->in->len;
+            }
+            break;
+        }
+        gsize n = (gsize) (lf - p) + 1;
+        pos += n;
+        if (srv->discarding || n > limit) {
+            srv->discarding = FALSE;
+            if (srv->hooks.trace)
+                srv->hooks.trace(MS_SMTP_TRACE_IN, "<overlong line discarded>", srv->user_data);
+            if (srv->mode == MODE_AUTH) {
+                srv->mode = MODE_COMMAND;
+                srv->auth_step = AUTH_NONE;
+                g_clear_pointer(&srv->login_user, g_free);
+                protocol_error(srv, 500, "5.5.6", "Authentication exchange line is too long");
+            } else {
+                protocol_error(srv, 500, "5.5.6", "Line too long");
+            }
+            continue;
+        }
+        handle_line(srv, p, n);
+    }
+    if (srv->closed)
+        g_byte_array_set_size(srv->in, 0);
+    else
+        g_byte_array_remove_range(srv->in, 0, (guint) pos);
+}

@@ -1,0 +1,634 @@
+/* Tests of the POP3 client core: wired to the server core in memory (the
+ * whole session with any split of the bytes, byte-exact retrieval of dotted,
+ * 8-bit and 2 MB messages, deletion only at QUIT, a dropped session, wrong
+ * passwords, APOP, a locked maildrop, leave-on-server mode), and against
+ * scripted hostile servers (bad, overlong and NUL lines, missing
+ * terminators, malformed listings). */
+#include "testlib.h"
+#include "mailsim/pop3_client.h"
+#include "mailsim/pop3_server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- the server side: an in-memory maildrop -------------------------- */
+
+typedef struct {
+    const char *user, *password, *secret;
+    GPtrArray *msgs;  /* GBytes */
+    GPtrArray *uids;  /* char * */
+    gboolean held_elsewhere;
+    guint locks, unlocks, commits;
+} Box;
+
+static gboolean
+box_auth(gpointer ud, const char *user, const char *password)
+{
+    Box *b = ud;
+    return strcmp(user, b->user) == 0 && strcmp(password, b->password) == 0;
+}
+
+static char *
+box_secret(gpointer ud, const char *user)
+{
+    Box *b = ud;
+    return strcmp(user, b->user) == 0 ? g_strdup(b->secret) : NULL;
+}
+
+static gboolean
+box_lock(gpointer ud, const char *user)
+{
+    Box *b = ud;
+    (void) user;
+    if (b->held_elsewhere)
+        return FALSE;
+    b->locks++;
+    return TRUE;
+}
+
+static void
+box_unlock(gpointer ud, const char *user)
+{
+    Box *b = ud;
+    (void) user;
+    b->unlocks++;
+}
+
+static gboolean
+box_list(gpointer ud, const char *user, GArray *out)
+{
+    Box *b = ud;
+    (void) user;
+    for (guint i = 0; i < b->msgs->len; i++) {
+        MsPop3MessageInfo info = { .size = g_bytes_get_size(b->msgs->pdata[i]) };
+        g_strlcpy(info.uid, b->uids->pdata[i], sizeof info.uid);
+        g_array_append_val(out, info);
+    }
+    return TRUE;
+}
+
+static GBytes *
+box_retrieve(gpointer ud, const char *user, guint index)
+{
+    Box *b = ud;
+    (void) user;
+    return index < b->msgs->len ? g_bytes_ref(b->msgs->pdata[index]) : NULL;
+}
+
+static gboolean
+box_commit(gpointer ud, const char *user, const guint *idx, guint n)
+{
+    Box *b = ud;
+    (void) user;
+    b->commits++;
+    for (guint k = n; k-- > 0;) { /* highest index first */
+        g_ptr_array_remove_index(b->msgs, idx[k]);
+        g_ptr_array_remove_index(b->uids, idx[k]);
+    }
+    return TRUE;
+}
+
+static const MsPop3ServerHooks box_hooks = {
+    .authenticate = box_auth, .apop_secret = box_secret, .lock = box_lock,
+    .list = box_list, .retrieve = box_retrieve, .commit = box_commit, .unlock = box_unlock,
+};
+
+static GBytes *
+big_message(gsize target)
+{
+    GString *s = g_string_new("From: a@example.org\r\nSubject: big\r\n\r\n");
+    for (guint k = 0; s->len < target; k++) {
+        if (k % 17 == 0)
+            g_string_append(s, ".");
+        if (k % 101 == 0)
+            g_string_append(s, ".\r\n");
+        g_string_append_printf(s, "line %u \xc3\xa9t\xc3\xa9 with some words\r\n", k);
+    }
+    return g_string_free_to_bytes(s);
+}
+
+static Box *
+box_new(void)
+{
+    static const char *const texts[] = {
+        /* Lines that start with '.', one that is only ".", one ". ". */
+        "From: a@example.org\r\nSubject: dots\r\n\r\n.\r\n..\r\n.hidden\r\nnormal\r\n. \r\n",
+        /* 8-bit UTF-8 body. */
+        "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\nGr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln \xe2\x80\x94 "
+        "\xe2\x9c\x93\r\n\xff\xfe raw octets\r\n",
+    };
+    Box *b = g_new0(Box, 1);
+    b->user = "mrose";
+    b->password = "tanstaaf";
+    b->secret = "tanstaaf";
+    b->msgs = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
+    b->uids = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < G_N_ELEMENTS(texts); i++)
+        g_ptr_array_add(b->msgs, g_bytes_new_static(texts[i], strlen(texts[i])));
+    g_ptr_array_add(b->msgs, big_message(2u << 20)); /* 2 MiB */
+    for (guint i = 0; i < b->msgs->len; i++)
+        g_ptr_array_add(b->uids, g_strdup_printf("uid-%u", i + 1));
+    return b;
+}
+
+static void
+box_free(Box *b)
+{
+    g_ptr_array_unref(b->msgs);
+    g_ptr_array_unref(b->uids);
+    g_free(b);
+}
+
+/* ---- the client side ------------------------------------------------- */
+
+typedef struct {
+    Box *box;
+    GPtrArray *got;        /* GBytes, in order */
+    GPtrArray *got_uids;   /* char * or NULL */
+    GArray *got_nos;       /* guint */
+    guint commits_before;  /* box commits seen when any message arrived */
+    guint boxlen_min;      /* smallest box size seen when a message arrived */
+    guint done_calls;
+    MsPop3ClientResult result;
+    char *text;
+    guint drop_after;      /* drop the connection at this many messages */
+    gboolean dropped;
+    GString *trace;
+} Fix;
+
+static void
+on_message(gpointer ud, guint msgno, const char *uid, GBytes *message)
+{
+    Fix *f = ud;
+    g_ptr_array_add(f->got, g_bytes_ref(message));
+    g_ptr_array_add(f->got_uids, g_strdup(uid));
+    g_array_append_val(f->got_nos, msgno);
+    if (f->box) {
+        f->commits_before += f->box->commits;
+        f->boxlen_min = MIN(f->boxlen_min, f->box->msgs->len);
+    }
+    if (f->drop_after && f->got->len == f->drop_after)
+        f->dropped = TRUE;
+}
+
+static void
+on_done(gpointer ud, MsPop3ClientResult result, const char *text)
+{
+    Fix *f = ud;
+    f->done_calls++;
+    f->result = result;
+    g_free(f->text);
+    f->text = g_strdup(text);
+}
+
+static void
+on_trace(gpointer ud, gboolean from_client, const char *line)
+{
+    Fix *f = ud;
+    g_string_append_printf(f->trace, "%s %s\n", from_client ? "C:" : "S:", line);
+}
+
+static const MsPop3ClientHooks fix_hooks = {
+    .message = on_message, .done = on_done, .trace = on_trace,
+};
+
+static Fix *
+fix_new(Box *box)
+{
+    Fix *f = g_new0(Fix, 1);
+    f->box = box;
+    f->got = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
+    f->got_uids = g_ptr_array_new_with_free_func(g_free);
+    f->got_nos = g_array_new(FALSE, FALSE, sizeof(guint));
+    f->boxlen_min = G_MAXUINT;
+    f->trace = g_string_new(NULL);
+    return f;
+}
+
+static void
+fix_free(Fix *f)
+{
+    g_ptr_array_unref(f->got);
+    g_ptr_array_unref(f->got_uids);
+    g_array_unref(f->got_nos);
+    g_free(f->text);
+    g_string_free(f->trace, TRUE);
+    g_free(f);
+}
+
+typedef void (*FeedFunc)(gpointer obj, const guint8 *data, gsize len);
+
+static void
+feed_client(gpointer obj, const guint8 *d, gsize n)
+{
+    ms_pop3_client_feed(obj, d, n);
+}
+
+static void
+feed_server(gpointer obj, const guint8 *d, gsize n)
+{
+    ms_pop3_server_feed(obj, d, n);
+}
+
+static void
+feed_chunks(FeedFunc feed, gpointer obj, GBytes *b, gsize chunk)
+{
+    gsize n;
+    const guint8 *p = g_bytes_get_data(b, &n);
+    if (chunk == 0)
+        chunk = n;
+    for (gsize i = 0; i < n; i += chunk)
+        feed(obj, p + i, MIN(chunk, n - i));
+}
+
+/* Moves bytes both ways until the session ends, stalls, or the fixture
+ * asks to drop the connection. Returns the sum of the delays asked for. */
+static guint64
+pump(MsPop3Client *cl, MsPop3Server *srv, Fix *f, gsize chunk)
+{
+    guint64 delays = 0;
+    ms_pop3_server_start(srv);
+    for (;;) {
+        gboolean progress = FALSE;
+        GBytes *b;
+        while ((b = ms_pop3_server_take_output(srv))) {
+            feed_chunks(feed_client, cl, b, chunk);
+            g_bytes_unref(b);
+            progress = TRUE;
+        }
+        if (ms_pop3_server_is_held(srv)) {
+            delays += ms_pop3_server_take_delay_ms(srv);
+            ms_pop3_server_resume(srv);
+            progress = TRUE;
+        }
+        if (f->dropped)
+            break;
+        while ((b = ms_pop3_client_take_output(cl))) {
+            feed_chunks(feed_server, srv, b, chunk);
+            g_bytes_unref(b);
+            progress = TRUE;
+        }
+        if (ms_pop3_client_is_closed(cl))
+            break;
+        if (ms_pop3_server_is_closed(srv) && !progress) {
+            ms_pop3_client_eof(cl);
+            break;
+        }
+        if (!progress)
+            break;
+    }
+    return delays;
+}
+
+static MsPop3Server *
+server_new(Box *box)
+{
+    MsPop3ServerConfig cfg;
+    ms_pop3_server_config_init(&cfg);
+    cfg.hostname = "dbc.mtview.ca.us";
+    cfg.apop_token = "1896.697170952";
+    return ms_pop3_server_new(&cfg, &box_hooks, box);
+}
+
+/* ---- wired tests ------------------------------------------------------ */
+
+static void
+test_retrieve_all(void)
+{
+    static const struct {
+        gsize chunk;
+        gboolean apop, dele;
+    } cases[] = {
+        { 0, FALSE, TRUE }, { 1, FALSE, TRUE }, { 3, TRUE, TRUE }, { 1460, TRUE, FALSE },
+        { 65536, FALSE, FALSE },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        Box *box = box_new();
+        Fix *f = fix_new(box);
+        MsPop3ClientConfig cfg;
+        ms_pop3_client_config_init(&cfg);
+        cfg.user = "mrose";
+        cfg.password = "tanstaaf";
+        cfg.use_apop = cases[i].apop;
+        cfg.delete_after_retrieve = cases[i].dele;
+        cfg.trace_secrets = TRUE;
+        g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
+        g_autoptr(MsPop3Server) srv = server_new(box);
+        guint64 delays = pump(cl, srv, f, cases[i].chunk);
+        CU_ASSERT_EQUAL(delays, 0);
+        CU_ASSERT_EQUAL(f->done_calls, 1);
+        CU_ASSERT_EQUAL(f->result, MS_POP3_CLIENT_OK);
+        CU_ASSERT(ms_pop3_client_is_closed(cl) && ms_pop3_server_is_closed(srv));
+        CU_ASSERT_EQUAL(ms_pop3_client_retrieved(cl), 3);
+        CU_ASSERT_EQUAL(f->got->len, 3);
+        /* Byte-exact, with the ids and numbers the server gave. */
+        Box *orig = box_new();
+        for (guint k = 0; k < f->got->len && k < 3; k++) {
+            CU_ASSERT(g_bytes_equal(f->got->pdata[k], orig->msgs->pdata[k]));
+            CU_ASSERT_STRING_EQUAL(f->got_uids->pdata[k], orig->uids->pdata[k]);
+            CU_ASSERT_EQUAL(g_array_index(f->got_nos, guint, k), k + 1);
+        }
+        box_free(orig);
+        /* Nothing was removed before QUIT; all of it after, when asked. */
+        CU_ASSERT_EQUAL(f->commits_before, 0);
+        CU_ASSERT_EQUAL(f->boxlen_min, 3);
+        CU_ASSERT_EQUAL(box->msgs->len, cases[i].dele ? 0 : 3);
+        CU_ASSERT_EQUAL(box->commits, cases[i].dele ? 1 : 0);
+        CU_ASSERT_EQUAL(box->locks, 1);
+        CU_ASSERT_EQUAL(box->unlocks, 1);
+        const char *login = cases[i].apop ? "C: APOP mrose c4c9334bac560ecc979e58001b3e22fb\n"
+                                          : "C: PASS tanstaaf\n";
+        CU_ASSERT(strstr(f->trace->str, login) != NULL);
+        CU_ASSERT(strstr(f->trace->str, "S: [2097") != NULL); /* the big one, summarised */
+        fix_free(f);
+        box_free(box);
+    }
+}
+
+/* STAT and LIST sizes are the octets RETR carries before byte-stuffing. */
+static void
+test_sizes_match_retr(void)
+{
+    Box *box = box_new();
+    Fix *f = fix_new(box);
+    MsPop3ClientConfig cfg;
+    ms_pop3_client_config_init(&cfg);
+    cfg.user = "mrose";
+    cfg.password = "tanstaaf";
+    g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
+    g_autoptr(MsPop3Server) srv = server_new(box);
+    pump(cl, srv, f, 4096);
+    CU_ASSERT_EQUAL(f->got->len, 3);
+
+    g_autoptr(MsPop3Server) raw = server_new(box);
+    ms_pop3_server_start(raw);
+    const char *in = "USER mrose\r\nPASS tanstaaf\r\nSTAT\r\nLIST\r\nQUIT\r\n";
+    ms_pop3_server_feed(raw, (const guint8 *) in, strlen(in));
+    GString *out = g_string_new(NULL);
+    GBytes *b;
+    while ((b = ms_pop3_server_take_output(raw))) {
+        g_string_append_len(out, g_bytes_get_data(b, NULL), (gssize) g_bytes_get_size(b));
+        g_bytes_unref(b);
+    }
+    g_auto(GStrv) lines = g_strsplit(out->str, "\r\n", -1);
+    guint64 total = 0;
+    for (guint k = 0; k < 3; k++)
+        total += g_bytes_get_size(f->got->pdata[k]);
+    g_autofree char *stat = g_strdup_printf("+OK 3 %" G_GUINT64_FORMAT, total);
+    CU_ASSERT_STRING_EQUAL(lines[3], stat);
+    for (guint k = 0; k < 3; k++) {
+        g_autofree char *want = g_strdup_printf("%u %" G_GSIZE_FORMAT, k + 1,
+                                                g_bytes_get_size(f->got->pdata[k]));
+        CU_ASSERT_STRING_EQUAL(lines[5 + k], want);
+    }
+    g_string_free(out, TRUE);
+    fix_free(f);
+    box_free(box);
+}
+
+static void
+test_login_failures(void)
+{
+    static const struct {
+        const char *password;
+        gboolean apop, locked;
+        MsPop3ClientResult result;
+        const char *text;
+        guint64 delay;
+    } cases[] = {
+        { "wrong", FALSE, FALSE, MS_POP3_CLIENT_AUTH_FAILED, "[AUTH] invalid credentials", 2000 },
+        { "wrong", TRUE, FALSE, MS_POP3_CLIENT_AUTH_FAILED, "[AUTH] invalid credentials", 2000 },
+        { "tanstaaf", FALSE, TRUE, MS_POP3_CLIENT_LOCKED, "[IN-USE] ", 0 },
+        { "tanstaaf", TRUE, TRUE, MS_POP3_CLIENT_LOCKED, "[IN-USE] ", 0 },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        Box *box = box_new();
+        box->held_elsewhere = cases[i].locked;
+        Fix *f = fix_new(box);
+        MsPop3ClientConfig cfg;
+        ms_pop3_client_config_init(&cfg);
+        cfg.user = "mrose";
+        cfg.password = cases[i].password;
+        cfg.use_apop = cases[i].apop;
+        g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
+        g_autoptr(MsPop3Server) srv = server_new(box);
+        guint64 delays = pump(cl, srv, f, 0);
+        CU_ASSERT_EQUAL(delays, cases[i].delay);
+        CU_ASSERT_EQUAL(f->done_calls, 1);
+        CU_ASSERT_EQUAL(f->result, cases[i].result);
+        CU_ASSERT(f->text && g_str_has_prefix(f->text, cases[i].text));
+        CU_ASSERT_EQUAL(f->got->len, 0);
+        CU_ASSERT(ms_pop3_server_is_closed(srv)); /* the client said QUIT */
+        CU_ASSERT_EQUAL(box->locks, 0);
+        CU_ASSERT(strstr(f->trace->str, "wrong") == NULL); /* secrets hidden */
+        fix_free(f);
+        box_free(box);
+    }
+}
+
+static void
+test_leave_on_server(void)
+{
+    static const char *const seen[] = { "uid-2", "uid-9", NULL };
+    Box *box = box_new();
+    Fix *f = fix_new(box);
+    MsPop3ClientConfig cfg;
+    ms_pop3_client_config_init(&cfg);
+    cfg.user = "mrose";
+    cfg.password = "tanstaaf";
+    cfg.delete_after_retrieve = TRUE;
+    cfg.skip_uids = seen;
+    g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
+    g_autoptr(MsPop3Server) srv = server_new(box);
+    pump(cl, srv, f, 512);
+    CU_ASSERT_EQUAL(f->result, MS_POP3_CLIENT_OK);
+    CU_ASSERT_EQUAL(f->got->len, 2);
+    CU_ASSERT_EQUAL(g_array_index(f->got_nos, guint, 0), 1);
+    CU_ASSERT_EQUAL(g_array_index(f->got_nos, guint, 1), 3);
+    CU_ASSERT_EQUAL(box->msgs->len, 1);
+    CU_ASSERT_STRING_EQUAL(box->uids->pdata[0], "uid-2");
+    fix_free(f);
+    box_free(box);
+}
+
+/* A connection dropped after DELE 1 was acknowledged commits nothing. */
+static void
+test_dropped_session(void)
+{
+    Box *box = box_new();
+    Fix *f = fix_new(box);
+    f->drop_after = 2;
+    MsPop3ClientConfig cfg;
+    ms_pop3_client_config_init(&cfg);
+    cfg.user = "mrose";
+    cfg.password = "tanstaaf";
+    cfg.delete_after_retrieve = TRUE;
+    MsPop3Client *cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
+    MsPop3Server *srv = server_new(box);
+    pump(cl, srv, f, 0);
+    CU_ASSERT(f->dropped);
+    CU_ASSERT(strstr(f->trace->str, "C: DELE 1\nS: +OK message 1 deleted\n") != NULL);
+    ms_pop3_server_free(srv); /* the connection is gone */
+    ms_pop3_client_eof(cl);
+    CU_ASSERT_EQUAL(f->result, MS_POP3_CLIENT_DISCONNECTED);
+    CU_ASSERT_EQUAL(f->done_calls, 1);
+    ms_pop3_client_free(cl);
+    CU_ASSERT_EQUAL(box->commits, 0);
+    CU_ASSERT_EQUAL(box->msgs->len, 3);
+    CU_ASSERT_EQUAL(box->unlocks, 1);
+    fix_free(f);
+    box_free(box);
+}
+
+/* ---- scripted hostile servers ----------------------------------------- */
+
+#define LOGGED_IN "+OK hi\r\n+OK\r\n+OK\r\n"
+
+static void
+test_scripted_servers(void)
+{
+    g_autofree char *a506 = g_strnfill(506, 'a'), *a507 = g_strnfill(507, 'a');
+    g_autofree char *u70 = g_strnfill(70, 'u'), *u71 = g_strnfill(71, 'u');
+    g_autofree char *d1022 = g_strnfill(1022, 'd'), *d1023 = g_strnfill(1023, 'd');
+    g_autofree char *status512 = g_strdup_printf("+OK %s\r\n", a506);
+    g_autofree char *status513 = g_strdup_printf("+OK %s\r\n", a507);
+    g_autofree char *x100 = g_strnfill(100, 'x');
+    g_autofree char *toobig = g_strdup_printf(LOGGED_IN "+OK 1 5\r\n+OK\r\n1 a\r\n.\r\n"
+                                              "+OK\r\n%s\r\n%s\r\n.\r\n", d1022, x100);
+    g_autofree char *nolf600 = g_strnfill(600, 'A');
+    g_autofree char *uid71 = g_strdup_printf(LOGGED_IN "+OK 1 5\r\n+OK\r\n1 %s\r\n.\r\n", u71);
+    g_autofree char *uid70 = g_strdup_printf(LOGGED_IN "+OK 1 5\r\n+OK\r\n1 %s\r\n.\r\n", u70);
+    g_autofree char *longdata = g_strdup_printf(LOGGED_IN "+OK 1 5\r\n+OK\r\n1 a\r\n.\r\n"
+                                                "+OK\r\n%s\r\n", d1023);
+    g_autofree char *okdata = g_strdup_printf(LOGGED_IN "+OK 1 5\r\n+OK\r\n1 a\r\n.\r\n"
+                                              "+OK\r\n%s\r\n.\r\n+OK\r\n", d1022);
+    const struct {
+        const char *script;
+        gsize len;          /* 0: strlen */
+        gboolean eof;       /* the server closes after the script */
+        MsPop3ClientResult result;
+        gboolean closed;
+        const char *sent;   /* everything the client said */
+        guint messages;
+    } cases[] = {
+        { LOGGED_IN "+OK 1 5\r\n-ERR no UIDL\r\n+OK\r\n1 5\r\n.\r\n+OK 5 octets\r\nab\r\n..c\r\n"
+          ".\r\n+OK bye\r\n", 0, FALSE, MS_POP3_CLIENT_OK, TRUE,
+          "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nLIST\r\nRETR 1\r\nQUIT\r\n", 1 },
+        { LOGGED_IN "+OK 0 0\r\n+OK\r\n", 0, FALSE, MS_POP3_CLIENT_OK, TRUE,
+          "USER u\r\nPASS p w\r\nSTAT\r\nQUIT\r\n", 0 },
+        { "-ERR busy\r\n+OK\r\n", 0, FALSE, MS_POP3_CLIENT_SERVER_ERROR, TRUE, "QUIT\r\n", 0 },
+        { "+OK\r\n-ERR [IN-USE] locked\r\n+OK\r\n", 0, FALSE, MS_POP3_CLIENT_LOCKED, TRUE,
+          "USER u\r\nQUIT\r\n", 0 },
+        { "+OK\r\n+OK\r\n-ERR [AUTH] no\r\n", 0, TRUE, MS_POP3_CLIENT_AUTH_FAILED, TRUE,
+          "USER u\r\nPASS p w\r\nQUIT\r\n", 0 },
+        { "HELLO\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE, "", 0 },
+        { "+OKAY\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE, "", 0 },
+        { "+ok\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE, "", 0 },
+        { "+OK\0\r\n", 6, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE, "", 0 },
+        { status512, 0, FALSE, MS_POP3_CLIENT_OK, FALSE, "USER u\r\n", 0 },
+        { status513, 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE, "", 0 },
+        { nolf600, 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE, "", 0 },
+        { LOGGED_IN "+OK x y\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE,
+          "USER u\r\nPASS p w\r\nSTAT\r\n", 0 },
+        { LOGGED_IN "+OK 9999999 1\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE,
+          "USER u\r\nPASS p w\r\nSTAT\r\n", 0 },
+        { LOGGED_IN "+OK 2 10\r\n+OK\r\nx y\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE,
+          "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\n", 0 },
+        { LOGGED_IN "+OK 1 10\r\n+OK\r\n2 abc\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR,
+          TRUE, "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\n", 0 },
+        { LOGGED_IN "+OK 2 10\r\n+OK\r\n1 a\r\n1 b\r\n", 0, FALSE,
+          MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE, "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\n", 0 },
+        { LOGGED_IN "+OK 1 10\r\n+OK\r\n1 a b\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR,
+          TRUE, "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\n", 0 },
+        { uid71, 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE,
+          "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\n", 0 },
+        { uid70, 0, FALSE, MS_POP3_CLIENT_OK, FALSE,
+          "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nRETR 1\r\n", 0 },
+        /* A missing terminator: the session waits, then the server leaves. */
+        { LOGGED_IN "+OK 1 5\r\n+OK\r\n1 a\r\n.\r\n+OK\r\nabc\r\n", 0, TRUE,
+          MS_POP3_CLIENT_DISCONNECTED, TRUE, "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nRETR 1\r\n", 0 },
+        { LOGGED_IN "+OK 1 5\r\n+OK\r\n1 a\r\n.\r\n-ERR gone\r\n+OK\r\n", 0, FALSE,
+          MS_POP3_CLIENT_SERVER_ERROR, TRUE,
+          "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nRETR 1\r\nQUIT\r\n", 0 },
+        /* max_message is 1100 here: 1024 octets are fine (okdata), 1126 are not. */
+        { toobig,
+          0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE,
+          "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nRETR 1\r\n", 0 },
+        /* max_line is 1024 here: 1023 octets + CRLF is one too many. */
+        { longdata, 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE,
+          "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nRETR 1\r\n", 0 },
+        { okdata, 0, FALSE, MS_POP3_CLIENT_OK, TRUE,
+          "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nRETR 1\r\nQUIT\r\n", 1 },
+        { LOGGED_IN "+OK 1 5\r\n+OK\r\n1 a\r\n.\r\n+OK\r\n.\r\n-ERR cannot\r\n", 0, FALSE,
+          MS_POP3_CLIENT_SERVER_ERROR, TRUE,
+          "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nRETR 1\r\nQUIT\r\n", 1 },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        static const gsize chunks[] = { 0, 1, 5 };
+        for (gsize c = 0; c < G_N_ELEMENTS(chunks); c++) {
+            Fix *f = fix_new(NULL);
+            MsPop3ClientConfig cfg;
+            ms_pop3_client_config_init(&cfg);
+            cfg.user = "u";
+            cfg.password = "p w";
+            cfg.max_message = 1100;
+            cfg.max_line = 1024;
+            g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
+            gsize len = cases[i].len ? cases[i].len : strlen(cases[i].script);
+            g_autoptr(GBytes) script = g_bytes_new(cases[i].script, len);
+            feed_chunks(feed_client, cl, script, chunks[c]);
+            if (cases[i].eof)
+                ms_pop3_client_eof(cl);
+            g_autoptr(GBytes) sent = ms_pop3_client_take_output(cl);
+            g_autofree char *s = sent ? g_strndup(g_bytes_get_data(sent, NULL),
+                                                  g_bytes_get_size(sent)) : g_strdup("");
+            gboolean ok = ms_pop3_client_result(cl) == cases[i].result &&
+                          ms_pop3_client_is_closed(cl) == cases[i].closed &&
+                          strcmp(s, cases[i].sent) == 0 && f->got->len == cases[i].messages &&
+                          f->done_calls == (cases[i].closed ? 1u : 0u);
+            CU_ASSERT(ok);
+            if (!ok)
+                fprintf(stderr, "script %zu chunk %zu: result %s sent '%s' got %u\n", i,
+                        chunks[c], ms_pop3_client_result_to_string(ms_pop3_client_result(cl)),
+                        s, f->got->len);
+            fix_free(f);
+        }
+    }
+}
+
+static void
+test_scripted_uid_null_message(void)
+{
+    Fix *f = fix_new(NULL);
+    MsPop3ClientConfig cfg;
+    ms_pop3_client_config_init(&cfg);
+    cfg.user = "u";
+    cfg.password = "p";
+    g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
+    const char *s = LOGGED_IN "+OK 1 5\r\n-ERR\r\n+OK\r\n1 9\r\n.\r\n+OK\r\nab\r\n..c\n.\r\n+OK\r\n";
+    ms_pop3_client_feed(cl, (const guint8 *) s, strlen(s));
+    CU_ASSERT_EQUAL(f->got->len, 1);
+    CU_ASSERT(f->got_uids->pdata[0] == NULL);
+    gsize n;
+    const char *m = g_bytes_get_data(f->got->pdata[0], &n);
+    CU_ASSERT(n == 8 && memcmp(m, "ab\r\n.c\r\n", 8) == 0);
+    CU_ASSERT_EQUAL(f->result, MS_POP3_CLIENT_OK);
+    fix_free(f);
+}
+
+int
+main(void)
+{
+    static const MsTestCase cases[] = {
+        { "retrieve all, byte-exact, any split", test_retrieve_all },
+        { "STAT/LIST sizes equal RETR octets", test_sizes_match_retr },
+        { "wrong password, APOP, locked", test_login_failures },
+        { "leave on server", test_leave_on_server },
+        { "dropped session commits nothing", test_dropped_session },
+        { "scripted hostile servers", test_scripted_servers },
+        { "LIST fallback, bare LF", test_scripted_uid_null_message },
+        { NULL, NULL },
+    };
+    return ms_test_main("pop3_client", cases);
+}
