@@ -1,0 +1,133 @@
+/* Structures shared by the files of the mail layer (sim/mail*.c): the
+ * world's servers, clients, queue entries and sessions. Not public. */
+#pragma once
+
+#include "mailsim/mail.h"
+#include "mailsim/smtp_server.h"
+#include "mailsim/smtp_client.h"
+#include "mailsim/pop3_server.h"
+#include "mailsim/pop3_client.h"
+
+#define MS_NO_SERVER G_MAXUINT
+#define MS_NO_HOST_ID G_MAXUINT32
+/* RFC 5321 6.3: a message with this many Received: headers is looping. */
+#define MS_MAIL_LOOP_LIMIT 100
+/* Postfix smtp_mx_address_limit: addresses tried per delivery attempt. */
+#define MS_MX_ADDRESS_LIMIT 5
+/* postgrey's default delay. */
+#define MS_GREYLIST_DELAY (300 * MS_TIME_S)
+
+typedef struct _QueueEntry QueueEntry;
+typedef struct _Server Server;
+
+/* What a listening port's callbacks get as user data. */
+typedef struct {
+    MsMail  *mail;
+    Server  *server;
+    guint16  port;
+} ListenCtx;
+
+struct _Server {
+    guint         index;
+    MsHostId      host;
+    ListenCtx     lsn_smtp, lsn_submission, lsn_pop3;
+    char         *hostname;
+    GPtrArray    *domains;       /* char*, lower case */
+    MsMtaPolicy   policy;
+    MsResolver   *resolver;      /* owned, may be NULL */
+    MsMailStore  *store;
+    MsHostId      smarthost;     /* MS_NO_HOST_ID: deliver by MX */
+    GArray       *trusted;       /* MsHostId allowed to relay through us */
+    GPtrArray    *queue;         /* QueueEntry*, in arrival order */
+    guint         next_qid;
+    guint         peak_queue;
+    GHashTable   *greylist;      /* "ip/from/rcpt" -> MsTime* first seen */
+};
+
+typedef struct {
+    guint      index;
+    MsHostId   host;
+    char      *address;          /* user@domain */
+    char      *user, *domain;
+    char      *password;
+    guint      smtp_server, pop3_server;
+    gboolean   keep;
+    GPtrArray *seen_uids;        /* char*, for keep-on-server */
+    gboolean   checking;         /* a POP3 session is running */
+} Client;
+
+struct _QueueEntry {
+    MsMail     *mail;
+    Server     *server;
+    guint32     message;
+    char        qid[16];
+    char       *from;            /* envelope sender, "" for a DSN */
+    GPtrArray  *rcpts;           /* char*, all in `domain` */
+    char       *domain;
+    GBytes     *data;            /* the message, with this server's Received: on top */
+    MsTime      queued_at;
+    guint       attempts;        /* delivery attempts made */
+    MsEventId   timer;           /* retry timer */
+    gboolean    busy;            /* an attempt is running */
+    /* the running attempt */
+    GArray     *addrs;           /* guint32 addresses to try, in order */
+    GArray     *addr_hosts;      /* MsHostId per address (for traces) */
+    guint       next_addr;
+    char       *last_error;      /* for deferral and bounce text */
+    char        last_status[12];
+};
+
+struct _MsMail {
+    MsNet      *net;
+    MsTcp      *tcp;
+    MsEngine   *engine;
+    MsTrace    *trace;
+    GPtrArray  *servers;         /* Server* */
+    GPtrArray  *clients;         /* Client* */
+    GArray     *messages;        /* MsMessageRecord, id = index + 1 */
+    GHashTable *by_message_id;   /* Message-ID header -> id */
+    guint16     ev_submit, ev_check, ev_retry, ev_pop3_resume;
+    guint       n_dsn;
+    guint64     smtp_sessions, pop3_sessions;
+};
+
+/* mail.c */
+guint32 ms__mail_new_record(MsMail *mail, const char *label, const char *from, const char *const *rcpts,
+                            const char *subject, MsHostId origin, guint32 parent);
+MsMessageRecord *ms__mail_record(MsMail *mail, guint32 id);
+MsRcptRecord *ms__mail_rcpt(MsMail *mail, guint32 id, const char *address);
+void ms__mail_note(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+void ms__mail_aside(MsMail *mail, MsHostId host, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+void ms__mail_proto_line(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *proto,
+                         gboolean outgoing, const char *line);
+char *ms__mail_date(MsTime t);
+gboolean ms__server_is_local(const Server *s, const char *domain);
+const char *ms__address_domain(const char *address);
+char *ms__address_local(const char *address);
+guint32 ms__mail_message_from_data(MsMail *mail, GBytes *data);
+guint ms__count_received(GBytes *data);
+GBytes *ms__prepend_header(GBytes *data, const char *header);
+/* Creates a DSN for `rcpt` of entry-like arguments and queues it at s. */
+void ms__mail_bounce(MsMail *mail, Server *s, guint32 message, const char *from, const char *rcpt,
+                     const char *status, const char *diagnostic, GBytes *original);
+
+/* mail_smtpd.c */
+void ms__smtpd_listen(MsMail *mail, Server *s);
+/* Accepts a message into s's care: local recipients to mailboxes, others
+ * to the queue. Returns FALSE (reply filled) when it cannot. */
+void ms__server_accept(MsMail *mail, Server *s, guint32 message, const char *from,
+                       const char *const *rcpts, guint n_rcpts, GBytes *data);
+
+/* mail_mta.c */
+void ms__mta_enqueue(MsMail *mail, Server *s, guint32 message, const char *from, GPtrArray *rcpts,
+                     const char *domain, GBytes *data);
+void ms__mta_init(MsMail *mail);
+void ms__queue_entry_free(QueueEntry *e);
+
+/* mail_pop3.c */
+void ms__pop3d_listen(MsMail *mail, Server *s);
+void ms__pop3_init(MsMail *mail);
+void ms__mua_check(MsMail *mail, Client *c);
+
+/* mail_mua.c */
+void ms__mua_init(MsMail *mail);

@@ -1,0 +1,617 @@
+/* The mail layer's core (see include/mailsim/mail.h): servers and clients,
+ * the message life records and their accounting, the retry schedules of the
+ * MTA profiles, and composing what MTAs write (Received: headers, dates,
+ * DSN bounces of RFC 3464). The protocol sessions live in mail_smtpd.c,
+ * mail_mta.c, mail_pop3.c and mail_mua.c.
+ *
+ * Records: one MsMessageRecord per message (submitted or a DSN), one
+ * MsRcptRecord per recipient, indexed by id; the Message-ID header maps back
+ * to the id when a copy arrives somewhere (a hash on a per-message path).
+ * Dates in headers are simulated time counted from 2026-11-29 00:00:00 UTC,
+ * written with fixed English names so no locale can change a byte. */
+#include "mail-private.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static void
+rcpt_clear(gpointer p)
+{
+    MsRcptRecord *r = p;
+    g_free(r->address);
+    g_free(r->detail);
+}
+
+static void
+record_clear(gpointer p)
+{
+    MsMessageRecord *m = p;
+    g_free(m->label);
+    g_free(m->from);
+    g_free(m->subject);
+    g_free(m->message_id);
+    g_array_free(m->rcpts, TRUE);
+}
+
+static void
+server_free(gpointer p)
+{
+    Server *s = p;
+    g_free(s->hostname);
+    g_ptr_array_unref(s->domains);
+    ms_resolver_free(s->resolver);
+    ms_mail_store_free(s->store);
+    g_array_free(s->trusted, TRUE);
+    for (guint i = 0; i < s->queue->len; i++)
+        ms__queue_entry_free(g_ptr_array_index(s->queue, i));
+    g_ptr_array_unref(s->queue);
+    g_hash_table_destroy(s->greylist);
+    g_free(s);
+}
+
+static void
+client_free(gpointer p)
+{
+    Client *c = p;
+    g_free(c->address);
+    g_free(c->user);
+    g_free(c->domain);
+    g_free(c->password);
+    g_ptr_array_unref(c->seen_uids);
+    g_free(c);
+}
+
+MsMail *
+ms_mail_new(MsNet *net, MsTcp *tcp)
+{
+    MsMail *m = g_new0(MsMail, 1);
+    m->net = net;
+    m->tcp = tcp;
+    m->engine = ms_net_engine(net);
+    m->trace = ms_net_trace(net);
+    m->servers = g_ptr_array_new_with_free_func(server_free);
+    m->clients = g_ptr_array_new_with_free_func(client_free);
+    m->messages = g_array_new(FALSE, TRUE, sizeof(MsMessageRecord));
+    g_array_set_clear_func(m->messages, record_clear);
+    m->by_message_id = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    ms__mta_init(m);
+    ms__pop3_init(m);
+    ms__mua_init(m);
+    return m;
+}
+
+void
+ms_mail_free(MsMail *m)
+{
+    if (!m)
+        return;
+    g_ptr_array_unref(m->servers);
+    g_ptr_array_unref(m->clients);
+    g_array_free(m->messages, TRUE);
+    g_hash_table_destroy(m->by_message_id);
+    g_free(m);
+}
+
+/* --- policies ---------------------------------------------------------- */
+
+void
+ms_mta_policy_defaults(MsMtaProfile profile, MsMtaPolicy *p)
+{
+    memset(p, 0, sizeof *p);
+    p->profile = profile;
+    switch (profile) {
+    case MS_MTA_POSTFIX:
+        /* Postfix: minimal_backoff_time 300s, maximal_backoff_time 4000s,
+         * maximal_queue_lifetime 5d, message_size_limit 10240000,
+         * smtpd_recipient_limit 1000. */
+        p->retry_first = 300 * MS_TIME_S;
+        p->retry_max = 4000 * MS_TIME_S;
+        p->give_up = 5 * MS_TIME_DAY;
+        p->max_size = 10240000;
+        p->max_recipients = 1000;
+        break;
+    case MS_MTA_EXIM:
+        /* Exim's default retry rule: F,2h,15m; G,16h,1h,1.5; F,4d,6h. */
+        p->retry_first = 15 * MS_TIME_MIN;
+        p->retry_max = 6 * MS_TIME_H;
+        p->give_up = 4 * MS_TIME_DAY;
+        p->max_size = 50 * 1024 * 1024;
+        p->max_recipients = 1000;
+        break;
+    case MS_MTA_OPENSMTPD:
+        /* OpenSMTPD: retry at creation + 400 s x n^2, expire after 4 d. */
+        p->retry_first = 400 * MS_TIME_S;
+        p->retry_max = 0;
+        p->give_up = 4 * MS_TIME_DAY;
+        p->max_size = 35 * 1024 * 1024;
+        p->max_recipients = 1000;
+        break;
+    }
+}
+
+const char *
+ms_mta_profile_to_string(MsMtaProfile p)
+{
+    static const char *const names[] = { "postfix", "exim", "opensmtpd" };
+    return (guint) p < G_N_ELEMENTS(names) ? names[p] : "?";
+}
+
+MsTime
+ms_mta_next_retry(const MsMtaPolicy *p, guint attempt, MsTime queued_at, MsTime now)
+{
+    MsTime next;
+    switch (p->profile) {
+    case MS_MTA_EXIM: {
+        MsTime age = now - queued_at;
+        if (age < 2 * MS_TIME_H) {
+            next = now + p->retry_first;
+        } else if (age < 16 * MS_TIME_H) {
+            /* geometric from 1 h by 1.5, counted from the end of the first phase */
+            guint k = attempt > 9 ? attempt - 9 : 0;
+            double d = 3600.0;
+            for (guint i = 0; i < k && d < 16 * 3600.0; i++)
+                d *= 1.5;
+            next = now + ms_time_from_seconds(d);
+        } else {
+            next = now + p->retry_max;
+        }
+        break;
+    }
+    case MS_MTA_OPENSMTPD:
+        next = queued_at + p->retry_first * (MsTime) attempt * (MsTime) attempt;
+        if (next <= now)
+            next = now + p->retry_first;
+        break;
+    case MS_MTA_POSTFIX:
+    default: {
+        MsTime d = p->retry_first;
+        for (guint i = 1; i < attempt && d < p->retry_max; i++)
+            d *= 2;
+        next = now + MIN(d, p->retry_max ? p->retry_max : d);
+        break;
+    }
+    }
+    if (next - queued_at > p->give_up)
+        return MS_TIME_INFINITE;
+    return next;
+}
+
+/* --- servers and clients ------------------------------------------------ */
+
+guint
+ms_mail_add_server(MsMail *m, MsHostId host, const char *const *domains, const MsMtaPolicy *policy,
+                   MsResolver *resolver)
+{
+    Server *s = g_new0(Server, 1);
+    s->index = m->servers->len;
+    s->host = host;
+    s->hostname = g_strdup(ms_net_host_name(m->net, host));
+    s->domains = g_ptr_array_new_with_free_func(g_free);
+    for (const char *const *d = domains; d && *d; d++)
+        g_ptr_array_add(s->domains, g_ascii_strdown(*d, -1));
+    if (policy)
+        s->policy = *policy;
+    else
+        ms_mta_policy_defaults(MS_MTA_POSTFIX, &s->policy);
+    MsMtaPolicy def;
+    ms_mta_policy_defaults(s->policy.profile, &def);
+    if (!s->policy.retry_first) s->policy.retry_first = def.retry_first;
+    if (!s->policy.retry_max) s->policy.retry_max = def.retry_max;
+    if (!s->policy.give_up) s->policy.give_up = def.give_up;
+    if (!s->policy.max_size) s->policy.max_size = def.max_size;
+    if (!s->policy.max_recipients) s->policy.max_recipients = def.max_recipients;
+    s->resolver = resolver;
+    s->store = ms_mail_store_new();
+    s->smarthost = MS_NO_HOST_ID;
+    s->trusted = g_array_new(FALSE, FALSE, sizeof(MsHostId));
+    s->queue = g_ptr_array_new();
+    s->greylist = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_ptr_array_add(m->servers, s);
+    ms__smtpd_listen(m, s);
+    ms__pop3d_listen(m, s);
+    return s->index;
+}
+
+void
+ms_mail_set_smarthost(MsMail *m, guint server, MsHostId relay_host)
+{
+    Server *s = g_ptr_array_index(m->servers, server);
+    s->smarthost = relay_host;
+    guint r = ms_mail_server_by_host(m, relay_host);
+    if (r != MS_NO_SERVER) {
+        Server *relay = g_ptr_array_index(m->servers, r);
+        g_array_append_val(relay->trusted, s->host);
+    }
+}
+
+gboolean
+ms_mail_add_user(MsMail *m, guint server, const char *user, const char *password, guint64 quota)
+{
+    Server *s = g_ptr_array_index(m->servers, server);
+    return ms_mail_store_add_user(s->store, user, password, quota);
+}
+
+MsMailStore *
+ms_mail_server_store(MsMail *m, guint server)
+{
+    return ((Server *) g_ptr_array_index(m->servers, server))->store;
+}
+
+guint
+ms_mail_server_by_host(MsMail *m, MsHostId host)
+{
+    for (guint i = 0; i < m->servers->len; i++)
+        if (((Server *) g_ptr_array_index(m->servers, i))->host == host)
+            return i;
+    return MS_NO_SERVER;
+}
+
+guint
+ms_mail_add_client(MsMail *m, MsHostId host, const char *address, const char *password,
+                   guint smtp_server, guint pop3_server, gboolean keep)
+{
+    Client *c = g_new0(Client, 1);
+    c->index = m->clients->len;
+    c->host = host;
+    c->address = g_strdup(address);
+    c->user = ms__address_local(address);
+    c->domain = g_ascii_strdown(ms__address_domain(address), -1);
+    c->password = g_strdup(password ? password : "");
+    c->smtp_server = smtp_server;
+    c->pop3_server = pop3_server;
+    c->keep = keep;
+    c->seen_uids = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(m->clients, c);
+    return c->index;
+}
+
+/* --- records ------------------------------------------------------------- */
+
+guint ms_mail_n_messages(const MsMail *m) { return m->messages->len; }
+
+const MsMessageRecord *
+ms_mail_message(const MsMail *m, guint32 id)
+{
+    g_return_val_if_fail(id >= 1 && id <= m->messages->len, NULL);
+    return &g_array_index(m->messages, MsMessageRecord, id - 1);
+}
+
+MsMessageRecord *
+ms__mail_record(MsMail *m, guint32 id)
+{
+    if (id < 1 || id > m->messages->len)
+        return NULL;
+    return &g_array_index(m->messages, MsMessageRecord, id - 1);
+}
+
+const MsMessageRecord *
+ms_mail_message_by_label(const MsMail *m, const char *label)
+{
+    for (guint i = 0; i < m->messages->len; i++) {
+        const MsMessageRecord *r = &g_array_index(m->messages, MsMessageRecord, i);
+        if (g_strcmp0(r->label, label) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+MsRcptRecord *
+ms__mail_rcpt(MsMail *m, guint32 id, const char *address)
+{
+    MsMessageRecord *r = ms__mail_record(m, id);
+    if (!r)
+        return NULL;
+    for (guint i = 0; i < r->rcpts->len; i++) {
+        MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, i);
+        if (g_ascii_strcasecmp(rr->address, address) == 0)
+            return rr;
+    }
+    return NULL;
+}
+
+/* Creates a record; used by the client (submission) and by bounces. */
+guint32
+ms__mail_new_record(MsMail *m, const char *label, const char *from, const char *const *rcpts,
+                    const char *subject, MsHostId origin, guint32 parent)
+{
+    MsMessageRecord r = { 0 };
+    r.id = m->messages->len + 1;
+    r.label = g_strdup(label);
+    r.from = g_strdup(from);
+    r.subject = g_strdup(subject ? subject : "");
+    r.created_at = ms_engine_now(m->engine);
+    r.parent = parent;
+    r.is_dsn = parent != 0;
+    r.origin = origin;
+    r.rcpts = g_array_new(FALSE, TRUE, sizeof(MsRcptRecord));
+    g_array_set_clear_func(r.rcpts, rcpt_clear);
+    for (const char *const *p = rcpts; p && *p; p++) {
+        MsRcptRecord rr = { 0 };
+        rr.address = g_strdup(*p);
+        rr.state = MS_RCPT_WITH_CLIENT;
+        rr.where = origin;
+        g_array_append_val(r.rcpts, rr);
+    }
+    r.message_id = g_strdup_printf("<%s.%u@%s>", label, r.id, ms_net_host_name(m->net, origin));
+    g_hash_table_insert(m->by_message_id, g_strdup(r.message_id), GUINT_TO_POINTER(r.id));
+    g_array_append_val(m->messages, r);
+    return r.id;
+}
+
+/* Finds the Message-ID header of a message and maps it to our id. */
+guint32
+ms__mail_message_from_data(MsMail *m, GBytes *data)
+{
+    gsize n;
+    const char *d = g_bytes_get_data(data, &n);
+    const char *end = d + n;
+    for (const char *p = d; p && p < end;) {
+        if (p + 2 <= end && p[0] == '\r' && p[1] == '\n')
+            break;   /* end of the header section */
+        if ((gsize) (end - p) > 11 && g_ascii_strncasecmp(p, "Message-ID:", 11) == 0) {
+            const char *v = p + 11;
+            while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+            const char *e = v;
+            while (e < end && *e != '\r' && *e != '\n')
+                e++;
+            g_autofree char *id = g_strndup(v, (gsize) (e - v));
+            return GPOINTER_TO_UINT(g_hash_table_lookup(m->by_message_id, id));
+        }
+        const char *nl = memchr(p, '\n', (gsize) (end - p));
+        p = nl ? nl + 1 : NULL;
+    }
+    return 0;
+}
+
+guint
+ms__count_received(GBytes *data)
+{
+    gsize n;
+    const char *d = g_bytes_get_data(data, &n);
+    const char *end = d + n;
+    guint count = 0;
+    for (const char *p = d; p && p < end;) {
+        if (p + 2 <= end && p[0] == '\r' && p[1] == '\n')
+            break;
+        if ((gsize) (end - p) > 9 && g_ascii_strncasecmp(p, "Received:", 9) == 0)
+            count++;
+        const char *nl = memchr(p, '\n', (gsize) (end - p));
+        p = nl ? nl + 1 : NULL;
+    }
+    return count;
+}
+
+GBytes *
+ms__prepend_header(GBytes *data, const char *header)
+{
+    gsize n, h = strlen(header);
+    const guint8 *d = g_bytes_get_data(data, &n);
+    guint8 *out = g_malloc(h + n);
+    memcpy(out, header, h);
+    memcpy(out + h, d, n);
+    return g_bytes_new_take(out, h + n);
+}
+
+const char *
+ms__address_domain(const char *address)
+{
+    const char *at = strrchr(address, '@');
+    return at ? at + 1 : "";
+}
+
+char *
+ms__address_local(const char *address)
+{
+    const char *at = strrchr(address, '@');
+    return at ? g_strndup(address, (gsize) (at - address)) : g_strdup(address);
+}
+
+gboolean
+ms__server_is_local(const Server *s, const char *domain)
+{
+    for (guint i = 0; i < s->domains->len; i++)
+        if (g_ascii_strcasecmp(g_ptr_array_index(s->domains, i), domain) == 0)
+            return TRUE;
+    return FALSE;
+}
+
+char *
+ms__mail_date(MsTime t)
+{
+    static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+    static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    g_autoptr(GDateTime) base = g_date_time_new_utc(2026, 11, 29, 0, 0, 0);
+    g_autoptr(GDateTime) dt = g_date_time_add_seconds(base, (gdouble) (t / MS_TIME_S));
+    return g_strdup_printf("%s, %02d %s %04d %02d:%02d:%02d +0000", days[g_date_time_get_day_of_week(dt) - 1],
+                           g_date_time_get_day_of_month(dt), months[g_date_time_get_month(dt) - 1],
+                           g_date_time_get_year(dt), g_date_time_get_hour(dt), g_date_time_get_minute(dt),
+                           g_date_time_get_second(dt));
+}
+
+/* --- trace helpers -------------------------------------------------------- */
+
+static void
+emit(MsMail *m, MsTraceKind kind, MsHostId host, MsHostId peer, guint32 message, const char *proto,
+     gboolean outgoing, const char *text)
+{
+    if (!ms_trace_enabled(m->trace))
+        return;
+    MsTraceRecord r = { 0 };
+    r.at = ms_engine_now(m->engine);
+    r.kind = kind;
+    r.host = host;
+    r.peer = peer;
+    r.message = message;
+    r.proto = proto;
+    r.outgoing = outgoing;
+    r.text = text;
+    ms_trace_emit(m->trace, &r);
+}
+
+void
+ms__mail_note(MsMail *m, MsHostId host, MsHostId peer, guint32 message, const char *fmt, ...)
+{
+    if (!ms_trace_enabled(m->trace))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    emit(m, MS_TRACE_MAIL, host, peer, message, "mail", FALSE, text);
+}
+
+void
+ms__mail_aside(MsMail *m, MsHostId host, guint32 message, const char *fmt, ...)
+{
+    if (!ms_trace_enabled(m->trace))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    emit(m, MS_TRACE_NOTE, host, MS_HOST_WORLD, message, NULL, FALSE, text);
+}
+
+void
+ms__mail_proto_line(MsMail *m, MsHostId host, MsHostId peer, guint32 message, const char *proto,
+                    gboolean outgoing, const char *line)
+{
+    emit(m, MS_TRACE_PROTO_LINE, host, peer, message, proto, outgoing, line);
+}
+
+/* --- bounces ------------------------------------------------------------- */
+
+void
+ms__mail_bounce(MsMail *m, Server *s, guint32 message, const char *from, const char *rcpt,
+                const char *status, const char *diagnostic, GBytes *original)
+{
+    MsTime now = ms_engine_now(m->engine);
+    MsRcptRecord *rr = ms__mail_rcpt(m, message, rcpt);
+    if (rr && rr->state != MS_RCPT_DELIVERED && rr->state != MS_RCPT_BOUNCED) {
+        rr->state = MS_RCPT_BOUNCED;
+        rr->done_at = now;
+        rr->where = s->host;
+        g_strlcpy(rr->status, status, sizeof rr->status);
+        g_free(rr->detail);
+        rr->detail = g_strdup(diagnostic);
+    }
+    if (!from || !*from) {
+        /* RFC 5321 4.5.5 / 6.1: never bounce a bounce. */
+        ms__mail_note(m, s->host, MS_HOST_WORLD, message,
+                      "%s gives up on %s (%s) and sends no bounce: the sender is empty, this was a bounce itself",
+                      s->hostname, rcpt, status);
+        return;
+    }
+    ms__mail_note(m, s->host, MS_HOST_WORLD, message, "%s gives up on %s (%s %s) and bounces it to %s",
+                  s->hostname, rcpt, status, diagnostic, from);
+    g_autofree char *label = g_strdup_printf("dsn-%u", ++m->n_dsn);
+    const char *rcpts[] = { from, NULL };
+    guint32 id = ms__mail_new_record(m, label, "", rcpts, "Undelivered Mail Returned to Sender", s->host, message);
+    MsMessageRecord *rec = ms__mail_record(m, id);
+    MsRcptRecord *dr = &g_array_index(rec->rcpts, MsRcptRecord, 0);
+    dr->state = MS_RCPT_QUEUED;
+    dr->where = s->host;
+    g_autofree char *date = ms__mail_date(now);
+    g_autofree char *boundary = g_strdup_printf("%u.%u/%s", id, message, s->hostname);
+    /* The original's header section, for text/rfc822-headers (RFC 3462). */
+    gsize n;
+    const char *od = original ? g_bytes_get_data(original, &n) : "";
+    if (!original)
+        n = 0;
+    const char *hend = g_strstr_len(od, (gssize) n, "\r\n\r\n");
+    gsize hlen = hend ? (gsize) (hend - od) + 2 : n;
+    GString *b = g_string_new(NULL);
+    g_string_append_printf(b, "From: MAILER-DAEMON@%s\r\nTo: %s\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+                              "Date: %s\r\nMessage-ID: %s\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+                              "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"%s\"\r\n\r\n",
+                           s->hostname, from, date, rec->message_id, boundary);
+    g_string_append_printf(b, "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+                              "This is the mail system at host %s.\r\n\r\n"
+                              "Your message could not be delivered to one or more recipients.\r\n\r\n"
+                              "<%s>: %s\r\n\r\n",
+                           boundary, s->hostname, rcpt, diagnostic);
+    g_string_append_printf(b, "--%s\r\nContent-Type: message/delivery-status\r\n\r\n"
+                              "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n\r\n"
+                              "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n"
+                              "Diagnostic-Code: smtp; %s\r\n\r\n",
+                           boundary, s->hostname, date, rcpt, status, diagnostic);
+    g_string_append_printf(b, "--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n", boundary);
+    g_string_append_len(b, od, (gssize) hlen);
+    g_string_append_printf(b, "\r\n--%s--\r\n", boundary);
+    gsize len = b->len;
+    g_autoptr(GBytes) data = g_bytes_new_take(g_string_free(b, FALSE), len);
+    ms__server_accept(m, s, id, "", rcpts, 1, data);
+}
+
+/* --- statistics ------------------------------------------------------------ */
+
+const char *
+ms_rcpt_state_to_string(MsRcptState s)
+{
+    static const char *const names[] = { "with-client", "refused", "queued", "delivered", "bounced" };
+    return (guint) s < G_N_ELEMENTS(names) ? names[s] : "?";
+}
+
+void
+ms_mail_get_stats(const MsMail *m, MsMailStats *st)
+{
+    memset(st, 0, sizeof *st);
+    for (guint i = 0; i < m->messages->len; i++) {
+        const MsMessageRecord *r = &g_array_index(m->messages, MsMessageRecord, i);
+        if (r->is_dsn)
+            st->dsns++;
+        else
+            st->messages++;
+        for (guint k = 0; k < r->rcpts->len; k++) {
+            const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
+            switch (rr->state) {
+            case MS_RCPT_WITH_CLIENT: st->with_client++; break;
+            case MS_RCPT_REFUSED: st->refused++; break;
+            case MS_RCPT_QUEUED: st->queued++; st->rcpts_accepted++; break;
+            case MS_RCPT_DELIVERED: st->delivered++; st->rcpts_accepted++; break;
+            case MS_RCPT_BOUNCED: st->bounced++; st->rcpts_accepted++; break;
+            }
+            if (rr->retrieved_at)
+                st->retrieved++;
+            st->deferrals += rr->deferrals;
+            st->attempts += rr->attempts;
+        }
+    }
+    st->smtp_sessions = m->smtp_sessions;
+    st->pop3_sessions = m->pop3_sessions;
+}
+
+gboolean
+ms_mail_check_balance(const MsMail *m, GString *report)
+{
+    gboolean ok = TRUE;
+    for (guint i = 0; i < m->messages->len; i++) {
+        const MsMessageRecord *r = &g_array_index(m->messages, MsMessageRecord, i);
+        for (guint k = 0; k < r->rcpts->len; k++) {
+            const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
+            if (rr->state == MS_RCPT_QUEUED) {
+                /* Queued must mean: some server really holds it. */
+                gboolean held = FALSE;
+                for (guint s = 0; s < m->servers->len && !held; s++) {
+                    Server *sv = g_ptr_array_index(m->servers, s);
+                    for (guint q = 0; q < sv->queue->len && !held; q++) {
+                        QueueEntry *e = g_ptr_array_index(sv->queue, q);
+                        if (e->message != r->id)
+                            continue;
+                        for (guint x = 0; x < e->rcpts->len; x++)
+                            if (g_ascii_strcasecmp(g_ptr_array_index(e->rcpts, x), rr->address) == 0)
+                                held = TRUE;
+                    }
+                }
+                if (!held) {
+                    ok = FALSE;
+                    g_string_append_printf(report, "message %s to %s: marked queued but no server holds it\n",
+                                           r->label, rr->address);
+                }
+            }
+        }
+    }
+    return ok;
+}

@@ -1,0 +1,534 @@
+/* The sending side of a mail server: the MTA queue and its delivery
+ * attempts. A queue entry is one message for the recipients of one domain
+ * (as Postfix splits a message per destination). An attempt:
+ *   1. the next hop: the smarthost if there is one; else the domain's MX
+ *      records by preference (equal preferences shuffled from the host's
+ *      random stream), a null MX (RFC 7505) bounces at once, no MX means the
+ *      domain's own address (RFC 5321 5.1), NXDOMAIN bounces (5.1.2), a DNS
+ *      failure defers;
+ *   2. the exchanges' addresses, from the glue the answer carried or an A
+ *      lookup each; at most MS_MX_ADDRESS_LIMIT of them;
+ *   3. for each address in turn: TCP to port 25 and an SMTP client session;
+ *      a refused or timed-out connection, a refused greeting or a 421 moves
+ *      on to the next address; a 4xx to the transaction defers; 5xx bounces
+ *      (RFC 3464 DSN from the null sender, never for a bounce).
+ * A deferred entry is tried again by the profile's schedule and bounced
+ * (4.4.7) when it would pass the give-up age.
+ *
+ * Ownership: the server's queue owns its entries; an attempt in progress
+ * holds a session that points at its entry, and entries are never freed
+ * while busy. Timer events carry the entry and are cancelled with it. */
+#include "mail-private.h"
+
+#include <string.h>
+
+typedef struct {
+    MsMail        *mail;
+    QueueEntry    *entry;
+    MsTcpConnId    conn;
+    MsHostId       peer;
+    MsSmtpClient  *core;
+    GArray        *rcpt_codes;      /* guint reply code per rcpt, 0 = none */
+    GPtrArray     *rcpt_texts;      /* char* reply per rcpt */
+    int            txn_status;      /* -1: none */
+    char          *txn_reply;
+    guint          txn_code;
+    MsSmtpSessionStatus session_status;
+    gboolean       session_done;
+    gboolean       finished;
+} Attempt;
+
+static void try_next_address(MsMail *m, QueueEntry *e);
+static void start_attempt(MsMail *m, QueueEntry *e);
+
+void
+ms__queue_entry_free(QueueEntry *e)
+{
+    if (!e)
+        return;
+    if (e->timer)
+        ms_engine_cancel(e->mail->engine, e->timer);
+    g_free(e->from);
+    g_ptr_array_unref(e->rcpts);
+    g_free(e->domain);
+    g_bytes_unref(e->data);
+    if (e->addrs)
+        g_array_free(e->addrs, TRUE);
+    if (e->addr_hosts)
+        g_array_free(e->addr_hosts, TRUE);
+    g_free(e->last_error);
+    g_free(e);
+}
+
+static void
+entry_remove(MsMail *m, QueueEntry *e)
+{
+    if (e->timer)
+        ms_engine_cancel(m->engine, e->timer);
+    e->timer = 0;
+    g_ptr_array_remove(e->server->queue, e);
+    ms__queue_entry_free(e);
+}
+
+static void
+on_retry(MsEngine *engine, const MsEvent *ev, gpointer user_data)
+{
+    MsMail *m = user_data;
+    QueueEntry *e = ev->data.ptr[0];
+    (void) engine;
+    e->timer = 0;
+    start_attempt(m, e);
+}
+
+void
+ms__mta_init(MsMail *m)
+{
+    m->ev_retry = ms_engine_register(m->engine, "mta-attempt", on_retry, m);
+}
+
+static void
+schedule_attempt(MsMail *m, QueueEntry *e, MsTime at)
+{
+    MsEventData d = { { 0 } };
+    d.ptr[0] = e;
+    e->timer = ms_engine_schedule(m->engine, at, e->server->host, m->ev_retry, d);
+}
+
+void
+ms__mta_enqueue(MsMail *m, Server *s, guint32 message, const char *from, GPtrArray *rcpts,
+                const char *domain, GBytes *data)
+{
+    QueueEntry *e = g_new0(QueueEntry, 1);
+    e->mail = m;
+    e->server = s;
+    e->message = message;
+    g_snprintf(e->qid, sizeof e->qid, "%X%04X", s->host, ++s->next_qid);
+    e->from = g_strdup(from);
+    e->rcpts = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < rcpts->len; i++)
+        g_ptr_array_add(e->rcpts, g_strdup(g_ptr_array_index(rcpts, i)));
+    e->domain = g_strdup(domain);
+    e->data = g_bytes_ref(data);
+    e->queued_at = ms_engine_now(m->engine);
+    g_ptr_array_add(s->queue, e);
+    s->peak_queue = MAX(s->peak_queue, s->queue->len);
+    schedule_attempt(m, e, ms_engine_now(m->engine));
+}
+
+/* Bounces every remaining recipient of e, then drops e. */
+static void
+bounce_all(MsMail *m, QueueEntry *e, const char *status, const char *diagnostic)
+{
+    for (guint i = 0; i < e->rcpts->len; i++)
+        ms__mail_bounce(m, e->server, e->message, e->from, g_ptr_array_index(e->rcpts, i), status,
+                        diagnostic, e->data);
+    entry_remove(m, e);
+}
+
+static void
+defer(MsMail *m, QueueEntry *e, const char *status, const char *why)
+{
+    MsTime now = ms_engine_now(m->engine);
+    e->busy = FALSE;
+    g_free(e->last_error);
+    e->last_error = g_strdup(why);
+    g_strlcpy(e->last_status, status, sizeof e->last_status);
+    for (guint i = 0; i < e->rcpts->len; i++) {
+        MsRcptRecord *rr = ms__mail_rcpt(m, e->message, g_ptr_array_index(e->rcpts, i));
+        if (rr) {
+            rr->deferrals++;
+            g_free(rr->detail);
+            rr->detail = g_strdup_printf("deferred at %s: %s", e->server->hostname, why);
+        }
+    }
+    MsTime next = ms_mta_next_retry(&e->server->policy, e->attempts, e->queued_at, now);
+    if (next == MS_TIME_INFINITE) {
+        g_autofree char *diag = g_strdup_printf("delivery time expired; last error: %s", why);
+        bounce_all(m, e, "4.4.7", diag);
+        return;
+    }
+    g_autofree char *when = ms_time_to_string(next - now);
+    ms__mail_note(m, e->server->host, MS_HOST_WORLD, e->message,
+                  "%s keeps the message for %s in its queue (%s) and will try again in %s",
+                  e->server->hostname, e->domain, why, when);
+    schedule_attempt(m, e, next);
+}
+
+static void
+add_address(QueueEntry *e, guint32 addr, MsHostId host)
+{
+    if (e->addrs->len >= MS_MX_ADDRESS_LIMIT)
+        return;
+    for (guint i = 0; i < e->addrs->len; i++)
+        if (g_array_index(e->addrs, guint32, i) == addr)
+            return;
+    g_array_append_val(e->addrs, addr);
+    g_array_append_val(e->addr_hosts, host);
+}
+
+/* Pending A lookups of exchanges without glue, in MX order. */
+typedef struct {
+    MsMail     *mail;
+    QueueEntry *entry;
+    GPtrArray  *names;   /* char*, exchanges still to resolve, in order */
+    guint       next;
+} ALookup;
+
+static void a_lookup_next(ALookup *al);
+
+static void
+on_a(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboolean cached, gpointer ud)
+{
+    ALookup *al = ud;
+    (void) r; (void) add; (void) cached;
+    if (st == MS_RESOLVE_OK)
+        for (guint i = 0; i < recs->len; i++) {
+            MsDnsRecord *a = g_ptr_array_index(recs, i);
+            add_address(al->entry, a->rdata.a, ms_net_host_by_addr(al->mail->net, a->rdata.a));
+        }
+    a_lookup_next(al);
+}
+
+static void
+a_lookup_next(ALookup *al)
+{
+    if (al->next < al->names->len && al->entry->addrs->len < MS_MX_ADDRESS_LIMIT) {
+        const char *name = g_ptr_array_index(al->names, al->next++);
+        ms_resolver_lookup(al->entry->server->resolver, name, MS_DNS_TYPE_A, al->entry->message, on_a, al);
+        return;
+    }
+    MsMail *m = al->mail;
+    QueueEntry *e = al->entry;
+    g_ptr_array_unref(al->names);
+    g_free(al);
+    if (e->addrs->len == 0) {
+        defer(m, e, "4.4.4", "no address found for the mail exchangers");
+        return;
+    }
+    try_next_address(m, e);
+}
+
+static gint
+mx_cmp(gconstpointer a, gconstpointer b)
+{
+    const MsDnsRecord *x = *(MsDnsRecord *const *) a, *y = *(MsDnsRecord *const *) b;
+    return (int) x->rdata.mx.preference - (int) y->rdata.mx.preference;
+}
+
+static void
+on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboolean cached, gpointer ud)
+{
+    QueueEntry *e = ud;
+    MsMail *m = e->mail;
+    Server *s = e->server;
+    (void) r; (void) cached;
+    if (st == MS_RESOLVE_NXDOMAIN) {
+        g_autofree char *diag = g_strdup_printf("Host or domain name not found: %s (NXDOMAIN)", e->domain);
+        bounce_all(m, e, "5.1.2", diag);
+        return;
+    }
+    if (st == MS_RESOLVE_TIMEOUT || st == MS_RESOLVE_SERVFAIL) {
+        g_autofree char *why = g_strdup_printf("DNS lookup of the MX of %s failed (%s)", e->domain,
+                                               ms_resolve_status_to_string(st));
+        defer(m, e, "4.4.3", why);
+        return;
+    }
+    ALookup *al = g_new0(ALookup, 1);
+    al->mail = m;
+    al->entry = e;
+    al->names = g_ptr_array_new_with_free_func(g_free);
+    if (st == MS_RESOLVE_NODATA || recs->len == 0) {
+        ms__mail_note(m, s->host, MS_HOST_WORLD, e->message,
+                      "%s has no MX record: %s uses its address directly (RFC 5321 5.1)", e->domain, s->hostname);
+        g_ptr_array_add(al->names, g_strdup(e->domain));
+    } else {
+        for (guint i = 0; i < recs->len; i++)
+            if (ms_dns_record_is_null_mx(g_ptr_array_index(recs, i))) {
+                g_ptr_array_unref(al->names);
+                g_free(al);
+                bounce_all(m, e, "5.1.10", "556 5.1.10 Recipient address has null MX (RFC 7505)");
+                return;
+            }
+        GPtrArray *mx = g_ptr_array_new();
+        for (guint i = 0; i < recs->len; i++)
+            g_ptr_array_add(mx, g_ptr_array_index(recs, i));
+        g_ptr_array_sort(mx, mx_cmp);   /* stable: keeps the answer's order within a preference */
+        /* Shuffle equal preferences with the host's stream (RFC 5321 5.1). */
+        MsRng *rng = ms_engine_host_rng(m->engine, s->host);
+        for (guint i = 0; i < mx->len;) {
+            guint j = i;
+            guint16 pref = ((MsDnsRecord *) mx->pdata[i])->rdata.mx.preference;
+            while (j < mx->len && ((MsDnsRecord *) mx->pdata[j])->rdata.mx.preference == pref)
+                j++;
+            for (guint k = j - 1; k > i; k--) {
+                guint pick = i + (guint) ms_rng_below(rng, k - i + 1);
+                gpointer t = mx->pdata[k];
+                mx->pdata[k] = mx->pdata[pick];
+                mx->pdata[pick] = t;
+            }
+            i = j;
+        }
+        GString *list = g_string_new(NULL);
+        for (guint i = 0; i < mx->len; i++) {
+            MsDnsRecord *x = mx->pdata[i];
+            g_string_append_printf(list, "%s%s (preference %u)", i ? ", " : "", x->rdata.mx.exchange,
+                                   x->rdata.mx.preference);
+            gboolean glued = FALSE;
+            for (guint k = 0; k < add->len; k++) {
+                MsDnsRecord *a = g_ptr_array_index(add, k);
+                if (ms_dns_name_equal(a->name, x->rdata.mx.exchange)) {
+                    add_address(e, a->rdata.a, ms_net_host_by_addr(m->net, a->rdata.a));
+                    glued = TRUE;
+                }
+            }
+            if (!glued)
+                g_ptr_array_add(al->names, g_strdup(x->rdata.mx.exchange));
+        }
+        ms__mail_note(m, s->host, MS_HOST_WORLD, e->message, "mail for %s goes to %s", e->domain, list->str);
+        g_string_free(list, TRUE);
+        g_ptr_array_free(mx, TRUE);
+    }
+    a_lookup_next(al);
+}
+
+static void
+start_attempt(MsMail *m, QueueEntry *e)
+{
+    Server *s = e->server;
+    e->busy = TRUE;
+    e->attempts++;
+    e->next_addr = 0;
+    if (e->addrs)
+        g_array_set_size(e->addrs, 0);
+    else
+        e->addrs = g_array_new(FALSE, FALSE, sizeof(guint32));
+    if (e->addr_hosts)
+        g_array_set_size(e->addr_hosts, 0);
+    else
+        e->addr_hosts = g_array_new(FALSE, FALSE, sizeof(MsHostId));
+    for (guint i = 0; i < e->rcpts->len; i++) {
+        MsRcptRecord *rr = ms__mail_rcpt(m, e->message, g_ptr_array_index(e->rcpts, i));
+        if (rr)
+            rr->attempts++;
+    }
+    if (s->smarthost != MS_NO_HOST_ID) {
+        add_address(e, ms_net_host_addr(m->net, s->smarthost), s->smarthost);
+        ms__mail_note(m, s->host, s->smarthost, e->message, "%s relays mail for %s through its smarthost %s",
+                      s->hostname, e->domain, ms_net_host_name(m->net, s->smarthost));
+        try_next_address(m, e);
+        return;
+    }
+    if (!s->resolver) {
+        defer(m, e, "4.3.5", "no resolver configured");
+        return;
+    }
+    ms__mail_note(m, s->host, MS_HOST_WORLD, e->message, "%s asks DNS for the MX records of %s%s",
+                  s->hostname, e->domain, e->attempts > 1 ? " (delivery attempt again)" : "");
+    ms_resolver_lookup(s->resolver, e->domain, MS_DNS_TYPE_MX, e->message, on_mx, e);
+}
+
+/* --- one SMTP session to one address -------------------------------- */
+
+static void attempt_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
+static void attempt_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud);
+static const MsTcpCallbacks attempt_cb = { NULL, attempt_data, attempt_closed };
+
+static void
+hook_rcpt_result(guint txn, guint rcpt, const MsSmtpReply *reply, gpointer ud)
+{
+    Attempt *a = ud;
+    (void) txn;
+    if (rcpt < a->rcpt_codes->len) {
+        g_array_index(a->rcpt_codes, guint, rcpt) = reply->code;
+        g_free(a->rcpt_texts->pdata[rcpt]);
+        a->rcpt_texts->pdata[rcpt] = g_strdup_printf("%u %s %s", reply->code, reply->enhanced,
+                                                     reply->text ? reply->text : "");
+    }
+}
+
+static void
+hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointer ud)
+{
+    Attempt *a = ud;
+    (void) txn;
+    a->txn_status = (int) st;
+    a->txn_code = reply ? reply->code : 0;
+    g_free(a->txn_reply);
+    a->txn_reply = reply && reply->code ? g_strdup_printf("%u %s %s", reply->code, reply->enhanced,
+                                                          reply->text ? reply->text : "")
+                                        : g_strdup("connection lost");
+}
+
+static void
+hook_session_result(MsSmtpSessionStatus st, const MsSmtpReply *reply, gpointer ud)
+{
+    Attempt *a = ud;
+    (void) reply;
+    a->session_status = st;
+    a->session_done = TRUE;
+}
+
+static void
+hook_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
+{
+    Attempt *a = ud;
+    ms__mail_proto_line(a->mail, a->entry->server->host, a->peer, a->entry->message, "smtp",
+                        dir == MS_SMTP_TRACE_OUT, line);
+}
+
+static const MsSmtpClientHooks client_hooks = { hook_rcpt_result, hook_txn_result, hook_session_result, hook_trace };
+
+static const char *
+enhanced_of(const char *reply_text, char *buf, gsize len)
+{
+    /* "550 5.1.1 text" -> "5.1.1" */
+    const char *p = strchr(reply_text, ' ');
+    if (p && g_ascii_isdigit(p[1]) && p[2] == '.') {
+        gsize n = strcspn(p + 1, " ");
+        g_strlcpy(buf, p + 1, MIN(len, n + 1));
+        return buf;
+    }
+    g_snprintf(buf, len, "%c.0.0", reply_text[0]);
+    return buf;
+}
+
+/* Decides what the finished session means for the entry. Called once. */
+static void
+attempt_finish(Attempt *a, const char *conn_error)
+{
+    MsMail *m = a->mail;
+    QueueEntry *e = a->entry;
+    Server *s = e->server;
+    a->finished = TRUE;
+    gboolean conn_level = a->txn_status < 0 || !a->session_done ||
+                          a->session_status == MS_SMTP_SESSION_GREETING_REFUSED ||
+                          a->session_status == MS_SMTP_SESSION_CONNECTION_LOST ||
+                          a->session_status == MS_SMTP_SESSION_SERVER_CLOSED ||
+                          a->session_status == MS_SMTP_SESSION_HELO_REFUSED ||
+                          a->session_status == MS_SMTP_SESSION_PROTOCOL_ERROR;
+    if (a->txn_status == MS_SMTP_TXN_ACCEPTED || a->txn_status == MS_SMTP_TXN_PERMFAIL)
+        conn_level = FALSE;
+    const char *peer_name = a->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, a->peer) : "?";
+    GPtrArray *keep = g_ptr_array_new_with_free_func(g_free);
+    if (!conn_level) {
+        for (guint i = 0; i < e->rcpts->len; i++) {
+            const char *rcpt = g_ptr_array_index(e->rcpts, i);
+            guint code = g_array_index(a->rcpt_codes, guint, i);
+            const char *text = a->rcpt_texts->pdata[i];
+            if (code >= 500 || (code < 400 && a->txn_status == MS_SMTP_TXN_PERMFAIL)) {
+                const char *diag = code >= 500 ? text : a->txn_reply;
+                char st[12];
+                g_autofree char *full = g_strdup_printf("host %s said: %s", peer_name, diag);
+                ms__mail_bounce(m, s, e->message, e->from, rcpt, enhanced_of(diag, st, sizeof st), full, e->data);
+            } else if (code >= 200 && code < 300 && a->txn_status == MS_SMTP_TXN_ACCEPTED) {
+                ms__mail_note(m, s->host, a->peer, e->message, "%s has handed the message for %s to %s",
+                              s->hostname, rcpt, peer_name);
+            } else {
+                g_ptr_array_add(keep, g_strdup(rcpt));
+            }
+        }
+        g_ptr_array_unref(e->rcpts);
+        e->rcpts = keep;
+        if (e->rcpts->len == 0) {
+            entry_remove(m, e);
+            return;
+        }
+        g_autofree char *why = g_strdup_printf("host %s said: %s", peer_name,
+                                               a->txn_reply ? a->txn_reply : "temporary failure");
+        char st[12];
+        defer(m, e, enhanced_of(a->txn_reply ? a->txn_reply : "4", st, sizeof st), why);
+        return;
+    }
+    g_ptr_array_unref(keep);
+    g_free(e->last_error);
+    e->last_error = g_strdup_printf("connection to %s: %s", peer_name,
+                                    conn_error ? conn_error :
+                                    a->session_done ? ms_smtp_session_status_to_string(a->session_status) : "lost");
+    ms__mail_note(m, s->host, a->peer, e->message, "%s could not deliver to %s (%s); next address",
+                  s->hostname, peer_name, e->last_error);
+    try_next_address(m, e);
+}
+
+static void
+attempt_free(Attempt *a)
+{
+    ms_smtp_client_free(a->core);
+    g_array_free(a->rcpt_codes, TRUE);
+    g_ptr_array_unref(a->rcpt_texts);
+    g_free(a->txn_reply);
+    g_free(a);
+}
+
+static gboolean
+attempt_pump(Attempt *a)
+{
+    GBytes *out;
+    while ((out = ms_smtp_client_take_output(a->core))) {
+        gsize n;
+        const guint8 *d = g_bytes_get_data(out, &n);
+        ms_tcp_send(a->mail->tcp, a->conn, d, n);
+        g_bytes_unref(out);
+    }
+    if (ms_smtp_client_is_closed(a->core)) {
+        ms_tcp_close(a->mail->tcp, a->conn);
+        attempt_finish(a, NULL);
+        attempt_free(a);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void
+attempt_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud)
+{
+    Attempt *a = ud;
+    (void) tcp; (void) conn;
+    ms_smtp_client_feed(a->core, data, len);
+    attempt_pump(a);
+}
+
+static void
+attempt_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
+{
+    Attempt *a = ud;
+    (void) tcp; (void) conn;
+    ms_smtp_client_connection_lost(a->core);
+    attempt_finish(a, why == MS_TCP_CLOSE_NORMAL ? NULL : ms_tcp_close_reason_to_string(why));
+    attempt_free(a);
+}
+
+static void
+try_next_address(MsMail *m, QueueEntry *e)
+{
+    Server *s = e->server;
+    if (e->next_addr >= e->addrs->len) {
+        defer(m, e, "4.4.1", e->last_error ? e->last_error : "no mail exchanger reachable");
+        return;
+    }
+    guint32 addr = g_array_index(e->addrs, guint32, e->next_addr);
+    MsHostId peer = g_array_index(e->addr_hosts, MsHostId, e->next_addr);
+    e->next_addr++;
+    Attempt *a = g_new0(Attempt, 1);
+    a->mail = m;
+    a->entry = e;
+    a->peer = peer;
+    a->txn_status = -1;
+    a->rcpt_codes = g_array_new(FALSE, TRUE, sizeof(guint));
+    g_array_set_size(a->rcpt_codes, e->rcpts->len);
+    a->rcpt_texts = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_set_size(a->rcpt_texts, (gint) e->rcpts->len);
+    MsSmtpClientConfig cfg = { 0 };
+    cfg.helo_name = s->hostname;
+    a->core = ms_smtp_client_new(&cfg, &client_hooks, a);
+    const char **rcpts = g_new0(const char *, e->rcpts->len + 1);
+    for (guint i = 0; i < e->rcpts->len; i++)
+        rcpts[i] = g_ptr_array_index(e->rcpts, i);
+    ms_smtp_client_add_message(a->core, e->from, rcpts, e->data);
+    ms_smtp_client_finish(a->core);
+    g_free(rcpts);
+    g_autofree char *ip = ms_ipv4_to_string(addr);
+    ms__mail_note(m, s->host, peer, e->message, "%s opens an SMTP connection to %s [%s] port 25",
+                  s->hostname, peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, peer) : ip, ip);
+    a->conn = ms_tcp_connect(m->tcp, s->host, addr, MS_SMTP_PORT, &attempt_cb, a);
+    ms_tcp_set_message(m->tcp, a->conn, e->message);
+}

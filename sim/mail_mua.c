@@ -1,0 +1,278 @@
+/* The mail client (MUA) of a simulated host: composing a message (RFC 5322
+ * headers, a Message-ID the accounting follows) and submitting it to its
+ * ISP's server on port 587 with SMTP AUTH (RFC 6409, RFC 4954). A refused
+ * login (535) or a refused message leaves the message with the client, which
+ * reports it. Also the scheduled mail checks (mail_pop3.c does the POP3). */
+#include "mail-private.h"
+
+#include <string.h>
+
+typedef struct {
+    MsMail       *mail;
+    Client       *client;
+    Server       *server;
+    guint32       message;
+    MsTcpConnId   conn;
+    MsSmtpClient *core;
+    gboolean      finished;
+} Submit;
+
+static void submit_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
+static void submit_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud);
+static const MsTcpCallbacks submit_cb = { NULL, submit_data, submit_closed };
+
+static void
+refuse_all(Submit *x, const char *why)
+{
+    MsMessageRecord *r = ms__mail_record(x->mail, x->message);
+    for (guint i = 0; i < r->rcpts->len; i++) {
+        MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, i);
+        if (rr->state == MS_RCPT_WITH_CLIENT) {
+            rr->state = MS_RCPT_REFUSED;
+            g_free(rr->detail);
+            rr->detail = g_strdup(why);
+        }
+    }
+    ms__mail_note(x->mail, x->client->host, x->server->host, x->message,
+                  "%s could not send %s: %s; the message stays in the outbox",
+                  ms_net_host_name(x->mail->net, x->client->host), r->label, why);
+}
+
+static void
+h_rcpt(guint txn, guint rcpt, const MsSmtpReply *reply, gpointer ud)
+{
+    Submit *x = ud;
+    (void) txn;
+    MsMessageRecord *r = ms__mail_record(x->mail, x->message);
+    if (reply->code >= 400 && rcpt < r->rcpts->len) {
+        MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, rcpt);
+        rr->state = MS_RCPT_REFUSED;
+        g_free(rr->detail);
+        rr->detail = g_strdup_printf("submission server said: %u %s %s", reply->code, reply->enhanced,
+                                     reply->text ? reply->text : "");
+    }
+}
+
+static void
+h_txn(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointer ud)
+{
+    Submit *x = ud;
+    (void) txn;
+    if (st == MS_SMTP_TXN_ACCEPTED) {
+        ms__mail_note(x->mail, x->client->host, x->server->host, x->message,
+                      "%s has handed the message to its ISP's server %s",
+                      ms_net_host_name(x->mail->net, x->client->host), x->server->hostname);
+        return;
+    }
+    g_autofree char *why = reply && reply->code
+        ? g_strdup_printf("the server said %u %s %s", reply->code, reply->enhanced, reply->text ? reply->text : "")
+        : g_strdup("the connection was lost");
+    refuse_all(x, why);
+}
+
+static void
+h_session(MsSmtpSessionStatus st, const MsSmtpReply *reply, gpointer ud)
+{
+    Submit *x = ud;
+    if (st == MS_SMTP_SESSION_AUTH_FAILED) {
+        g_autofree char *why = g_strdup_printf("login refused (%u %s %s)", reply ? reply->code : 0,
+                                               reply ? reply->enhanced : "", reply && reply->text ? reply->text : "");
+        refuse_all(x, why);
+    }
+}
+
+static void
+h_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
+{
+    Submit *x = ud;
+    ms__mail_proto_line(x->mail, x->client->host, x->server->host, x->message, "smtp", dir == MS_SMTP_TRACE_OUT, line);
+}
+
+static const MsSmtpClientHooks submit_hooks = { h_rcpt, h_txn, h_session, h_trace };
+
+static void
+submit_free(Submit *x)
+{
+    ms_smtp_client_free(x->core);
+    g_free(x);
+}
+
+static void
+submit_pump(Submit *x)
+{
+    GBytes *out;
+    while ((out = ms_smtp_client_take_output(x->core))) {
+        gsize n;
+        const guint8 *d = g_bytes_get_data(out, &n);
+        ms_tcp_send(x->mail->tcp, x->conn, d, n);
+        g_bytes_unref(out);
+    }
+    if (ms_smtp_client_is_closed(x->core)) {
+        ms_tcp_close(x->mail->tcp, x->conn);
+        submit_free(x);
+    }
+}
+
+static void
+submit_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud)
+{
+    Submit *x = ud;
+    (void) tcp; (void) conn;
+    ms_smtp_client_feed(x->core, data, len);
+    submit_pump(x);
+}
+
+static void
+submit_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
+{
+    Submit *x = ud;
+    (void) tcp; (void) conn;
+    if (why != MS_TCP_CLOSE_NORMAL) {
+        g_autofree char *text = g_strdup_printf("connection to %s %s", x->server->hostname,
+                                                ms_tcp_close_reason_to_string(why));
+        refuse_all(x, text);
+    }
+    ms_smtp_client_connection_lost(x->core);
+    submit_free(x);
+}
+
+/* The message as the client writes it (RFC 5322), CRLF line ends. */
+static GBytes *
+compose(MsMail *m, Client *c, const MsMessageRecord *r, const char *const *to, const char *const *cc,
+        const char *body, guint64 size)
+{
+    GString *s = g_string_new(NULL);
+    g_autofree char *date = ms__mail_date(ms_engine_now(m->engine));
+    g_autofree char *to_list = g_strjoinv(", ", (char **) to);
+    g_string_append_printf(s, "From: %s\r\nTo: %s\r\n", c->address, to_list);
+    if (cc && cc[0]) {
+        g_autofree char *cc_list = g_strjoinv(", ", (char **) cc);
+        g_string_append_printf(s, "Cc: %s\r\n", cc_list);
+    }
+    g_string_append_printf(s, "Subject: %s\r\nDate: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n"
+                              "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+                           r->subject, date, r->message_id);
+    if (body) {
+        /* Normalise the body's line ends to CRLF. */
+        for (const char *p = body; *p; p++) {
+            if (*p == '\r')
+                continue;
+            if (*p == '\n')
+                g_string_append(s, "\r\n");
+            else
+                g_string_append_c(s, *p);
+        }
+        if (s->len < 2 || s->str[s->len - 1] != '\n')
+            g_string_append(s, "\r\n");
+    } else {
+        /* Filler text up to `size` bytes of body, 72-character lines. */
+        static const char line[] = "Simulated message text: the quick brown fox jumps over the lazy dog.   ";
+        guint64 written = 0;
+        guint n = 0;
+        while (written < size) {
+            g_string_append_printf(s, "%04u %.*s\r\n", n++ % 10000, 65, line);
+            written += 72;
+        }
+    }
+    gsize len = s->len;
+    return g_bytes_new_take(g_string_free(s, FALSE), len);
+}
+
+typedef struct {
+    guint32  message;
+    guint    client;
+    GBytes  *data;
+    char   **rcpts;
+} Pending;
+
+static void
+on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
+{
+    MsMail *m = user_data;
+    (void) e;
+    Pending *p = ev->data.ptr[0];
+    Client *c = g_ptr_array_index(m->clients, p->client);
+    const MsMessageRecord *r = ms_mail_message(m, p->message);
+    if (c->smtp_server == MS_NO_SERVER) {
+        g_strfreev(p->rcpts);
+        g_bytes_unref(p->data);
+        g_free(p);
+        return;
+    }
+    Server *s = g_ptr_array_index(m->servers, c->smtp_server);
+    Submit *x = g_new0(Submit, 1);
+    x->mail = m;
+    x->client = c;
+    x->server = s;
+    x->message = p->message;
+    MsSmtpClientConfig cfg = { 0 };
+    cfg.helo_name = ms_net_host_name(m->net, c->host);
+    cfg.auth_user = c->address;
+    cfg.auth_password = c->password;
+    x->core = ms_smtp_client_new(&cfg, &submit_hooks, x);
+    ms_smtp_client_add_message(x->core, c->address, (const char *const *) p->rcpts, p->data);
+    ms_smtp_client_finish(x->core);
+    ms__mail_note(m, c->host, s->host, p->message,
+                  "%s sends message %s (\"%s\", %" G_GSIZE_FORMAT " bytes) from %s: SMTP to %s port 587, logging in as %s",
+                  ms_net_host_name(m->net, c->host), r->label, r->subject, g_bytes_get_size(p->data),
+                  c->address, s->hostname, c->address);
+    x->conn = ms_tcp_connect(m->tcp, c->host, ms_net_host_addr(m->net, s->host), MS_SUBMISSION_PORT, &submit_cb, x);
+    ms_tcp_set_message(m->tcp, x->conn, p->message);
+    g_strfreev(p->rcpts);
+    g_bytes_unref(p->data);
+    g_free(p);
+}
+
+guint32
+ms_mail_submit(MsMail *m, guint client, const char *label, const char *const *to, const char *const *cc,
+               const char *subject, const char *body, guint64 size, MsTime at)
+{
+    Client *c = g_ptr_array_index(m->clients, client);
+    GPtrArray *all = g_ptr_array_new();
+    for (const char *const *p = to; p && *p; p++)
+        g_ptr_array_add(all, (gpointer) *p);
+    for (const char *const *p = cc; p && *p; p++)
+        g_ptr_array_add(all, (gpointer) *p);
+    g_ptr_array_add(all, NULL);
+    guint32 id = ms__mail_new_record(m, label, c->address, (const char *const *) all->pdata, subject, c->host, 0);
+    MsMessageRecord *r = ms__mail_record(m, id);
+    r->created_at = at;
+    Pending *p = g_new0(Pending, 1);
+    p->message = id;
+    p->client = client;
+    p->data = compose(m, c, r, to, cc, body, size);
+    p->rcpts = g_strdupv((char **) all->pdata);
+    g_ptr_array_free(all, TRUE);
+    MsEventData d = { { 0 } };
+    d.ptr[0] = p;
+    ms_engine_schedule_from(m->engine, c->host, at, c->host, m->ev_submit, d);
+    return id;
+}
+
+static void
+on_check(MsEngine *e, const MsEvent *ev, gpointer user_data)
+{
+    MsMail *m = user_data;
+    Client *c = g_ptr_array_index(m->clients, ev->data.u32[0]);
+    ms__mua_check(m, c);
+    MsTime every = ev->data.i64[1];
+    if (every > 0)
+        ms_engine_schedule_in(e, every, c->host, m->ev_check, ev->data);
+}
+
+void
+ms_mail_check(MsMail *m, guint client, MsTime at, MsTime every)
+{
+    Client *c = g_ptr_array_index(m->clients, client);
+    MsEventData d = { { 0 } };
+    d.u32[0] = client;
+    d.i64[1] = every;
+    ms_engine_schedule_from(m->engine, c->host, at, c->host, m->ev_check, d);
+}
+
+void
+ms__mua_init(MsMail *m)
+{
+    m->ev_submit = ms_engine_register(m->engine, "mua-submit", on_submit, m);
+    m->ev_check = ms_engine_register(m->engine, "mua-check", on_check, m);
+}

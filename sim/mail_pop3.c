@@ -1,0 +1,344 @@
+/* POP3 on simulated hosts: the server side on port 110 of each mail server
+ * (an MsPop3Server core per connection, its maildrop hooks backed by the
+ * server's MsMailStore) and the client side of a mail check (an
+ * MsPop3Client core per check). Retrievals are recorded in the message
+ * records through the Message-ID header of what arrives.
+ *
+ * A failed login is answered after the delay the core asks for (an engine
+ * event carrying the session; cancelled if the session ends first). */
+#include "mail-private.h"
+
+#include <string.h>
+
+typedef struct {
+    MsMail        *mail;
+    Server        *server;
+    MsTcpConnId    conn;
+    MsHostId       peer;
+    MsPop3Server  *core;
+    MsEventId      resume;
+    guint          serial;
+} Pop3d;
+
+static void pop3d_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
+static void pop3d_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud);
+static const MsTcpCallbacks pop3d_cb = { NULL, pop3d_data, pop3d_closed };
+
+static void
+pop3d_free(Pop3d *x)
+{
+    if (x->resume)
+        ms_engine_cancel(x->mail->engine, x->resume);
+    ms_pop3_server_free(x->core);   /* releases a held lock (RFC 1939: no UPDATE) */
+    g_free(x);
+}
+
+static void
+pop3d_pump(Pop3d *x)
+{
+    GBytes *out;
+    while ((out = ms_pop3_server_take_output(x->core))) {
+        gsize n;
+        const guint8 *d = g_bytes_get_data(out, &n);
+        ms_tcp_send(x->mail->tcp, x->conn, d, n);
+        g_bytes_unref(out);
+    }
+    guint64 delay = ms_pop3_server_take_delay_ms(x->core);
+    if (delay) {
+        MsEventData d = { { 0 } };
+        d.ptr[0] = x;
+        x->resume = ms_engine_schedule_in(x->mail->engine, (MsTime) delay * MS_TIME_MS, x->server->host,
+                                          x->mail->ev_pop3_resume, d);
+        return;
+    }
+    if (ms_pop3_server_is_closed(x->core)) {
+        ms_tcp_close(x->mail->tcp, x->conn);
+        pop3d_free(x);
+    }
+}
+
+static void
+on_resume(MsEngine *e, const MsEvent *ev, gpointer user_data)
+{
+    Pop3d *x = ev->data.ptr[0];
+    (void) e; (void) user_data;
+    x->resume = 0;
+    ms_pop3_server_resume(x->core);
+    pop3d_pump(x);
+}
+
+static gboolean
+h_auth(gpointer ud, const char *user, const char *password)
+{
+    Pop3d *x = ud;
+    return ms_mail_store_check_password(x->server->store, user, password);
+}
+
+static char *
+h_apop_secret(gpointer ud, const char *user)
+{
+    Pop3d *x = ud;
+    return g_strdup(ms_mail_store_password(x->server->store, user));
+}
+
+static gboolean
+h_lock(gpointer ud, const char *user)
+{
+    Pop3d *x = ud;
+    return ms_mail_store_lock(x->server->store, user);
+}
+
+static gboolean
+h_list(gpointer ud, const char *user, GArray *out)
+{
+    Pop3d *x = ud;
+    GPtrArray *msgs = ms_mail_store_messages(x->server->store, user);
+    if (!msgs)
+        return FALSE;
+    for (guint i = 0; i < msgs->len; i++) {
+        MsStoredMessage *sm = g_ptr_array_index(msgs, i);
+        MsPop3MessageInfo info = { 0 };
+        info.size = g_bytes_get_size(sm->data);
+        g_strlcpy(info.uid, sm->uid, sizeof info.uid);
+        g_array_append_val(out, info);
+    }
+    return TRUE;
+}
+
+static GBytes *
+h_retrieve(gpointer ud, const char *user, guint index)
+{
+    Pop3d *x = ud;
+    GPtrArray *msgs = ms_mail_store_messages(x->server->store, user);
+    if (!msgs || index >= msgs->len)
+        return NULL;
+    return g_bytes_ref(((MsStoredMessage *) g_ptr_array_index(msgs, index))->data);
+}
+
+static gboolean
+h_commit(gpointer ud, const char *user, const guint *indices, guint n)
+{
+    Pop3d *x = ud;
+    GPtrArray *msgs = ms_mail_store_messages(x->server->store, user);
+    if (!msgs)
+        return FALSE;
+    /* Collect the uids first: deleting changes the live view. */
+    g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < n; i++)
+        if (indices[i] < msgs->len)
+            g_ptr_array_add(uids, g_strdup(((MsStoredMessage *) g_ptr_array_index(msgs, indices[i]))->uid));
+    for (guint i = 0; i < uids->len; i++)
+        ms_mail_store_delete(x->server->store, user, g_ptr_array_index(uids, i));
+    if (n > 0)
+        ms__mail_note(x->mail, x->server->host, x->peer, 0, "%s deletes %u message%s of %s, as the client asked",
+                      x->server->hostname, n, n == 1 ? "" : "s", user);
+    return TRUE;
+}
+
+static void
+h_unlock(gpointer ud, const char *user)
+{
+    Pop3d *x = ud;
+    ms_mail_store_unlock(x->server->store, user);
+}
+
+static void
+h_trace(gpointer ud, gboolean from_client, const char *line)
+{
+    Pop3d *x = ud;
+    ms__mail_proto_line(x->mail, x->server->host, x->peer, 0, "pop3", !from_client, line);
+}
+
+static const MsPop3ServerHooks pop3d_hooks = { h_auth, h_apop_secret, h_lock, h_list, h_retrieve,
+                                               h_commit, h_unlock, h_trace };
+
+static void
+pop3d_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
+{
+    ListenCtx *l = ud;
+    Pop3d *x = g_new0(Pop3d, 1);
+    x->mail = l->mail;
+    x->server = l->server;
+    x->conn = conn;
+    x->peer = ms_net_host_by_addr(l->mail->net, ms_tcp_conn_peer_addr(tcp, conn));
+    MsPop3ServerConfig cfg;
+    ms_pop3_server_config_init(&cfg);
+    cfg.hostname = l->server->hostname;
+    g_autofree char *token = g_strdup_printf("%u.%" G_GINT64_FORMAT, conn, ms_engine_now(l->mail->engine));
+    cfg.apop_token = token;
+    x->core = ms_pop3_server_new(&cfg, &pop3d_hooks, x);
+    l->mail->pop3_sessions++;
+    ms_tcp_set_callbacks(tcp, conn, &pop3d_cb, x);
+    ms_pop3_server_start(x->core);
+    pop3d_pump(x);
+}
+
+static const MsTcpCallbacks pop3_listen_cb = { pop3d_accept, NULL, NULL };
+
+static void
+pop3d_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud)
+{
+    Pop3d *x = ud;
+    (void) tcp; (void) conn;
+    ms_pop3_server_feed(x->core, data, len);
+    if (!x->resume)
+        pop3d_pump(x);
+}
+
+static void
+pop3d_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
+{
+    (void) tcp; (void) conn; (void) why;
+    pop3d_free(ud);
+}
+
+void
+ms__pop3d_listen(MsMail *m, Server *s)
+{
+    s->lsn_pop3 = (ListenCtx) { m, s, MS_POP3_PORT };
+    ms_tcp_listen(m->tcp, s->host, MS_POP3_PORT, &pop3_listen_cb, &s->lsn_pop3);
+}
+
+/* --- the client side: a mail check ------------------------------------ */
+
+typedef struct {
+    MsMail       *mail;
+    Client       *client;
+    Server       *server;
+    MsTcpConnId   conn;
+    MsPop3Client *core;
+    gboolean      done;
+} Pop3c;
+
+static void pop3c_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
+static void pop3c_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud);
+static const MsTcpCallbacks pop3c_cb = { NULL, pop3c_data, pop3c_closed };
+
+static void
+c_message(gpointer ud, guint msgno, const char *uid, GBytes *message)
+{
+    Pop3c *x = ud;
+    MsMail *m = x->mail;
+    (void) msgno;
+    if (uid && x->client->keep)
+        g_ptr_array_add(x->client->seen_uids, g_strdup(uid));
+    guint32 id = ms__mail_message_from_data(m, message);
+    MsRcptRecord *rr = id ? ms__mail_rcpt(m, id, x->client->address) : NULL;
+    if (rr && !rr->retrieved_at) {
+        rr->retrieved_at = ms_engine_now(m->engine);
+        rr->retrieved_by = x->client->host;
+    }
+    const MsMessageRecord *rec = id ? ms_mail_message(m, id) : NULL;
+    ms__mail_note(m, x->client->host, x->server->host, id, "%s downloads message %s (\"%s\", %" G_GSIZE_FORMAT " bytes) for %s",
+                  ms_net_host_name(m->net, x->client->host), rec ? rec->label : "?",
+                  rec ? rec->subject : "", g_bytes_get_size(message), x->client->address);
+}
+
+static void
+c_done(gpointer ud, MsPop3ClientResult result, const char *text)
+{
+    Pop3c *x = ud;
+    MsMail *m = x->mail;
+    x->done = TRUE;
+    x->client->checking = FALSE;
+    if (result == MS_POP3_CLIENT_OK)
+        ms__mail_note(m, x->client->host, x->server->host, 0, "%s has checked the mailbox of %s: %u new message%s",
+                      ms_net_host_name(m->net, x->client->host), x->client->address,
+                      ms_pop3_client_retrieved(x->core), ms_pop3_client_retrieved(x->core) == 1 ? "" : "s");
+    else
+        ms__mail_note(m, x->client->host, x->server->host, 0, "%s could not check the mailbox of %s: %s (%s)",
+                      ms_net_host_name(m->net, x->client->host), x->client->address,
+                      ms_pop3_client_result_to_string(result), text);
+}
+
+static void
+c_trace(gpointer ud, gboolean from_client, const char *line)
+{
+    Pop3c *x = ud;
+    ms__mail_proto_line(x->mail, x->client->host, x->server->host, 0, "pop3", from_client, line);
+}
+
+static const MsPop3ClientHooks pop3c_hooks = { c_message, c_done, c_trace };
+
+static void
+pop3c_free(Pop3c *x)
+{
+    ms_pop3_client_free(x->core);
+    g_free(x);
+}
+
+static void
+pop3c_pump(Pop3c *x)
+{
+    GBytes *out;
+    while ((out = ms_pop3_client_take_output(x->core))) {
+        gsize n;
+        const guint8 *d = g_bytes_get_data(out, &n);
+        ms_tcp_send(x->mail->tcp, x->conn, d, n);
+        g_bytes_unref(out);
+    }
+    if (ms_pop3_client_is_closed(x->core)) {
+        ms_tcp_close(x->mail->tcp, x->conn);
+        pop3c_free(x);
+    }
+}
+
+static void
+pop3c_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud)
+{
+    Pop3c *x = ud;
+    (void) tcp; (void) conn;
+    ms_pop3_client_feed(x->core, data, len);
+    pop3c_pump(x);
+}
+
+static void
+pop3c_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
+{
+    Pop3c *x = ud;
+    (void) tcp; (void) conn;
+    if (!x->done && why != MS_TCP_CLOSE_NORMAL) {
+        x->done = TRUE;
+        x->client->checking = FALSE;
+        ms__mail_note(x->mail, x->client->host, x->server->host, 0, "%s could not reach %s for POP3: %s",
+                      ms_net_host_name(x->mail->net, x->client->host), x->server->hostname,
+                      ms_tcp_close_reason_to_string(why));
+    }
+    ms_pop3_client_eof(x->core);
+    pop3c_free(x);
+}
+
+void
+ms__mua_check(MsMail *m, Client *c)
+{
+    if (c->pop3_server == MS_NO_SERVER || c->checking)
+        return;
+    Server *s = g_ptr_array_index(m->servers, c->pop3_server);
+    Pop3c *x = g_new0(Pop3c, 1);
+    x->mail = m;
+    x->client = c;
+    x->server = s;
+    MsPop3ClientConfig cfg;
+    ms_pop3_client_config_init(&cfg);
+    cfg.user = c->user;
+    cfg.password = c->password;
+    cfg.delete_after_retrieve = !c->keep;
+    g_autofree const char **skip = NULL;
+    if (c->keep && c->seen_uids->len) {
+        skip = g_new0(const char *, c->seen_uids->len + 1);
+        for (guint i = 0; i < c->seen_uids->len; i++)
+            skip[i] = g_ptr_array_index(c->seen_uids, i);
+        cfg.skip_uids = skip;
+    }
+    x->core = ms_pop3_client_new(&cfg, &pop3c_hooks, x);
+    c->checking = TRUE;
+    ms__mail_note(m, c->host, s->host, 0, "%s checks for new mail: POP3 to %s as user %s",
+                  ms_net_host_name(m->net, c->host), s->hostname, c->user);
+    x->conn = ms_tcp_connect(m->tcp, c->host, ms_net_host_addr(m->net, s->host), MS_POP3_PORT, &pop3c_cb, x);
+}
+
+void
+ms__pop3_init(MsMail *m)
+{
+    m->ev_pop3_resume = ms_engine_register(m->engine, "pop3-resume", on_resume, m);
+}

@@ -1,0 +1,269 @@
+/* The receiving side of SMTP on a simulated mail server: port 587
+ * (submission, RFC 6409: AUTH required) and port 25 (MX and relay). Each
+ * TCP connection gets an MsSmtpServer protocol core; its policy hooks apply
+ * the server's rules:
+ *   - RCPT for a local domain: the user must exist (else 550 5.1.1);
+ *   - RCPT elsewhere: only for an authenticated user or a host that uses
+ *     this server as its smarthost (else 554 5.7.1: never an open relay);
+ *   - optional greylisting of (client address, sender, recipient) triples;
+ *   - DATA: 100 Received: headers mean a loop (554 5.4.6, RFC 5321 6.3);
+ *     otherwise this server's Received: header goes on top and the message
+ *     is in the server's care before the 250 goes out.
+ * Accepted mail goes to ms__server_accept(): local recipients to mailboxes
+ * (with Return-Path:, RFC 5321 4.4), others to the MTA queue. */
+#include "mail-private.h"
+
+#include <string.h>
+
+typedef struct {
+    MsMail        *mail;
+    Server        *server;
+    MsTcpConnId    conn;
+    guint16        port;
+    MsHostId       peer;
+    guint32        peer_addr;
+    MsSmtpServer  *core;
+    guint32        message;   /* the last message seen, for traces */
+} Session;
+
+static void session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
+static void session_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud);
+static const MsTcpCallbacks session_cb = { NULL, session_data, session_closed };
+
+static void
+session_free(Session *x)
+{
+    ms_smtp_server_free(x->core);
+    g_free(x);
+}
+
+/* Sends what the core has to say; closes when the core is done. Returns
+ * FALSE when the session is gone. */
+static gboolean
+pump(Session *x)
+{
+    GBytes *out;
+    while ((out = ms_smtp_server_take_output(x->core))) {
+        gsize n;
+        const guint8 *d = g_bytes_get_data(out, &n);
+        ms_tcp_send(x->mail->tcp, x->conn, d, n);
+        g_bytes_unref(out);
+    }
+    if (ms_smtp_server_is_closed(x->core)) {
+        ms_tcp_close(x->mail->tcp, x->conn);
+        session_free(x);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+hook_auth(const MsSmtpSession *ss, const char *user, const char *password, MsSmtpReply *reply, gpointer ud)
+{
+    Session *x = ud;
+    (void) ss; (void) reply;
+    g_autofree char *local = ms__address_local(user);
+    const char *dom = ms__address_domain(user);
+    if (*dom && !ms__server_is_local(x->server, dom))
+        return FALSE;
+    return ms_mail_store_check_password(x->server->store, local, password);
+}
+
+static void
+hook_mail_from(const MsSmtpSession *ss, const char *from, guint64 size, MsSmtpReply *reply, gpointer ud)
+{
+    Session *x = ud;
+    (void) from; (void) size;
+    if (x->port == MS_SUBMISSION_PORT && !ss->auth_user)
+        ms_smtp_reply_set(reply, 530, "5.7.0", "Authentication required");   /* RFC 4954 6 */
+}
+
+static gboolean
+trusted(const Server *s, MsHostId peer)
+{
+    for (guint i = 0; i < s->trusted->len; i++)
+        if (g_array_index(s->trusted, MsHostId, i) == peer)
+            return TRUE;
+    return FALSE;
+}
+
+static void
+hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointer ud)
+{
+    Session *x = ud;
+    Server *s = x->server;
+    const char *dom = ms__address_domain(rcpt);
+    if (ms__server_is_local(s, dom)) {
+        g_autofree char *local = ms__address_local(rcpt);
+        if (!ms_mail_store_has_user(s->store, local)) {
+            ms_smtp_reply_set(reply, 550, "5.1.1", "Recipient address rejected: User unknown in local recipient table");
+            return;
+        }
+    } else if (!ss->auth_user && !trusted(s, x->peer)) {
+        ms_smtp_reply_set(reply, 554, "5.7.1", "Relay access denied");
+        return;
+    }
+    if (s->policy.greylist && !ss->auth_user && x->port == MS_SMTP_PORT) {
+        g_autofree char *key = g_strdup_printf("%u/%s/%s", x->peer_addr, "", rcpt);
+        MsTime now = ms_engine_now(x->mail->engine);
+        MsTime *first = g_hash_table_lookup(s->greylist, key);
+        if (!first) {
+            first = g_new(MsTime, 1);
+            *first = now;
+            g_hash_table_insert(s->greylist, g_steal_pointer(&key), first);
+        }
+        if (now - *first < MS_GREYLIST_DELAY)
+            ms_smtp_reply_set(reply, 450, "4.2.0", "Recipient address rejected: Greylisted, try again later");
+    }
+}
+
+static void
+hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, MsSmtpReply *reply, gpointer ud)
+{
+    Session *x = ud;
+    MsMail *m = x->mail;
+    Server *s = x->server;
+    guint32 id = ms__mail_message_from_data(m, message);
+    if (!id) {
+        /* A message from outside the scenario's clients: give it a record. */
+        g_autofree char *label = g_strdup_printf("ext-%u", m->messages->len + 1);
+        id = ms__mail_new_record(m, label, env->mail_from, env->rcpts, "", x->peer, 0);
+        for (guint i = 0; i < env->n_rcpts; i++)
+            g_array_index(ms__mail_record(m, id)->rcpts, MsRcptRecord, i).state = MS_RCPT_QUEUED;
+    }
+    x->message = id;
+    if (ms__count_received(message) >= MS_MAIL_LOOP_LIMIT) {
+        ms_smtp_reply_set(reply, 554, "5.4.6", "Too many hops: mail loop detected");
+        return;
+    }
+    g_autofree char *qid = g_strdup_printf("%X%04X", s->host, ++s->next_qid);
+    g_autofree char *date = ms__mail_date(ms_engine_now(m->engine));
+    g_autofree char *peer_ip = ms_ipv4_to_string(x->peer_addr);
+    const char *with = ss->auth_user ? "ESMTPA" : (ss->esmtp ? "ESMTP" : "SMTP");   /* RFC 3848 */
+    g_autofree char *hdr = g_strdup_printf("Received: from %s (%s [%s])\r\n\tby %s (mailsim) with %s id %s\r\n\tfor <%s>; %s\r\n",
+                                           ss->helo ? ss->helo : "unknown",
+                                           x->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, x->peer) : "unknown",
+                                           peer_ip, s->hostname, with, qid, env->n_rcpts ? env->rcpts[0] : "",
+                                           date);
+    g_autoptr(GBytes) stamped = ms__prepend_header(message, hdr);
+    ms__mail_note(m, s->host, x->peer, id, "%s accepts the message from %s for %u recipient%s (queue id %s)",
+                  s->hostname, ms_net_host_name(m->net, x->peer), env->n_rcpts, env->n_rcpts == 1 ? "" : "s", qid);
+    ms__server_accept(m, s, id, env->mail_from, env->rcpts, env->n_rcpts, stamped);
+    g_autofree char *text = g_strdup_printf("Ok: queued as %s", qid);
+    ms_smtp_reply_set(reply, 250, "2.0.0", text);
+}
+
+static void
+hook_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
+{
+    Session *x = ud;
+    ms__mail_proto_line(x->mail, x->server->host, x->peer, x->message, "smtp", dir == MS_SMTP_TRACE_OUT, line);
+}
+
+static const MsSmtpServerHooks hooks = { hook_auth, hook_mail_from, hook_rcpt, hook_data, NULL, hook_trace };
+
+static void
+on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
+{
+    ListenCtx *l = ud;
+    Session *x = g_new0(Session, 1);
+    x->mail = l->mail;
+    x->server = l->server;
+    x->conn = conn;
+    x->port = l->port;
+    x->peer_addr = ms_tcp_conn_peer_addr(tcp, conn);
+    x->peer = ms_net_host_by_addr(l->mail->net, x->peer_addr);
+    MsSmtpServerConfig cfg = { 0 };
+    cfg.hostname = l->server->hostname;
+    cfg.max_size = l->server->policy.max_size;
+    cfg.max_recipients = l->server->policy.max_recipients;
+    cfg.offer_auth = TRUE;
+    x->core = ms_smtp_server_new(&cfg, &hooks, x);
+    l->mail->smtp_sessions++;
+    ms_tcp_set_callbacks(tcp, conn, &session_cb, x);
+    ms_smtp_server_start(x->core);
+    pump(x);
+}
+
+static const MsTcpCallbacks listen_cb = { on_accept, NULL, NULL };
+
+static void
+session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud)
+{
+    Session *x = ud;
+    (void) tcp; (void) conn;
+    ms_smtp_server_feed(x->core, data, len);
+    pump(x);
+}
+
+static void
+session_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
+{
+    (void) tcp; (void) conn; (void) why;
+    /* A half-received message was never handed to hook_data: nothing to undo. */
+    session_free(ud);
+}
+
+void
+ms__smtpd_listen(MsMail *m, Server *s)
+{
+    s->lsn_smtp = (ListenCtx) { m, s, MS_SMTP_PORT };
+    s->lsn_submission = (ListenCtx) { m, s, MS_SUBMISSION_PORT };
+    ms_tcp_listen(m->tcp, s->host, MS_SMTP_PORT, &listen_cb, &s->lsn_smtp);
+    ms_tcp_listen(m->tcp, s->host, MS_SUBMISSION_PORT, &listen_cb, &s->lsn_submission);
+}
+
+void
+ms__server_accept(MsMail *m, Server *s, guint32 id, const char *from, const char *const *rcpts,
+                  guint n, GBytes *data)
+{
+    MsTime now = ms_engine_now(m->engine);
+    GHashTable *by_domain = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+    GPtrArray *order = g_ptr_array_new();   /* domains in first-seen order: deterministic */
+    for (guint i = 0; i < n; i++) {
+        const char *rcpt = rcpts[i];
+        MsRcptRecord *rr = ms__mail_rcpt(m, id, rcpt);
+        if (rr) {
+            rr->hops++;
+            rr->state = MS_RCPT_QUEUED;
+            rr->where = s->host;
+        }
+        const char *dom = ms__address_domain(rcpt);
+        if (ms__server_is_local(s, dom)) {
+            g_autofree char *local = ms__address_local(rcpt);
+            g_autofree char *rp = g_strdup_printf("Return-Path: <%s>\r\n", from);
+            g_autoptr(GBytes) stored = ms__prepend_header(data, rp);
+            MsStoreResult r = ms_mail_store_deliver(s->store, local, stored, id, now);
+            if (r == MS_STORE_OK) {
+                if (rr) {
+                    rr->state = MS_RCPT_DELIVERED;
+                    rr->done_at = now;
+                    rr->received_headers = ms__count_received(stored);
+                    g_free(rr->detail);
+                    rr->detail = g_strdup_printf("stored in mailbox %s at %s", rcpt, s->hostname);
+                }
+                ms__mail_note(m, s->host, MS_HOST_WORLD, id, "%s stores the message in the mailbox of %s",
+                              s->hostname, rcpt);
+            } else {
+                ms__mail_bounce(m, s, id, from, rcpt, r == MS_STORE_OVER_QUOTA ? "5.2.2" : "5.1.1",
+                                r == MS_STORE_OVER_QUOTA ? "552 5.2.2 Mailbox full" : "550 5.1.1 User unknown", data);
+            }
+            continue;
+        }
+        g_autofree char *key = g_ascii_strdown(dom, -1);
+        GPtrArray *list = g_hash_table_lookup(by_domain, key);
+        if (!list) {
+            list = g_ptr_array_new_with_free_func(g_free);
+            g_ptr_array_add(order, g_strdup(key));
+            g_hash_table_insert(by_domain, g_strdup(key), list);
+        }
+        g_ptr_array_add(list, g_strdup(rcpt));
+    }
+    for (guint i = 0; i < order->len; i++) {
+        const char *dom = g_ptr_array_index(order, i);
+        ms__mta_enqueue(m, s, id, from, g_hash_table_lookup(by_domain, dom), dom, data);
+        g_free(order->pdata[i]);
+    }
+    g_ptr_array_free(order, TRUE);
+    g_hash_table_destroy(by_domain);
+}
