@@ -144,12 +144,14 @@ diag_to_gerror(MsScenarioDiag *d, GError **error)
     g_set_error_literal(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_INVALID, out->str);
 }
 
-/* libxml2 messages end with a newline; some quote names with %s only. */
+/* libxml2 messages end with a newline and some span two lines ("...
+ * encoding !\nBytes: 0xE9"): keep one error per line. */
 static char *
 clean_message(const char *msg)
 {
     char *s = g_strdup(msg ? msg : "unknown error");
     g_strstrip(s);
+    g_strdelimit(s, "\r\n", ' ');
     return s;
 }
 
