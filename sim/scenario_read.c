@@ -747,6 +747,11 @@ read_mailserver(Reader *R, xmlNode *n)
             if (!d)
                 continue;
             gint other = domain_server(R, d);
+            if (other == self) {
+                err(R, n, "domains", "domain '%s' is listed twice: expected each domain once", d);
+                g_free(d);
+                continue;
+            }
             if (other >= 0) {
                 err(R, n, "domains", "domain '%s' is already served by mailserver '%s' (line %u): "
                                      "expected each domain on one mailserver",
