@@ -29,6 +29,10 @@ TEST_LIBS   = $(shell pkg-config --libs $(TESTPKGS))
 
 LIB_SRC  = $(filter-out sim/main.c,$(wildcard sim/*.c)) $(wildcard viz/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+# Files compiled into the library (tools/embed.sh), read back with
+# ms_embedded_get("path/relative/to/repo") from include/mailsim/embedded.h.
+EMBED_FILES = scenarios/schema/scenario.rng
+LIB_OBJ += $(BUILD)/gen/embedded.o
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ = $(BUILD)/tests/testlib.o
@@ -49,6 +53,15 @@ $(BUILD)/libmailsim.a: $(LIB_OBJ)
 
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/embedded.c: $(EMBED_FILES) tools/embed.sh
+	@mkdir -p $(dir $@)
+	@echo "  EMBED   $@"
+	@sh tools/embed.sh $(EMBED_FILES) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c $(HEADERS)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 

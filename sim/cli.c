@@ -15,6 +15,7 @@ typedef struct {
 
 static const Command commands[] = {
     { "bench", "benchmark the engine (PHOLD) and print figures", ms_cmd_bench },
+    { "validate", "check scenario files against the schema and for meaning", ms_cmd_validate },
 };
 
 static void

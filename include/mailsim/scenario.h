@@ -1,0 +1,317 @@
+/* Scenario files: the XML description of a simulated world (hosts, links,
+ * DNS zones, mail servers, clients, messages, workloads, faults, expected
+ * outcomes), read with libxml2, validated against the RELAX NG schema
+ * scenarios/schema/scenario.rng (compiled into the binary) and then checked
+ * for meaning. The result, MsScenario, is plain data exposed on purpose: the
+ * world builder walks its arrays and never looks anything up by name.
+ *
+ * Conventions of every element struct below:
+ *  - `line` is the line of the element in the file (1-based);
+ *  - strings are owned by the scenario, never NULL unless documented;
+ *  - times are MsTime (ns), rates bits per second, sizes bytes;
+ *  - IPv4 addresses are guint32 in host byte order (192.0.2.1 = 0xC0000201);
+ *  - cross references are indices into the scenario's arrays; an optional
+ *    reference that is absent is -1;
+ *  - host names, domains and e-mail domains are stored in lower case.
+ *
+ * Limits on input (hostile files are refused, never obeyed): see the
+ * MS_SCENARIO_MAX_* constants. No DOCTYPE may declare entities, nothing is
+ * fetched from the network, external entities are never substituted. */
+#pragma once
+
+#include <glib.h>
+#include "mailsim/time.h"
+
+G_BEGIN_DECLS
+
+#define MS_SCENARIO_ERROR (ms_scenario_error_quark())
+GQuark ms_scenario_error_quark(void);
+
+typedef enum {
+    MS_SCENARIO_ERROR_IO,       /* cannot read the file, or it is too large */
+    MS_SCENARIO_ERROR_INVALID,  /* malformed, hostile, schema or meaning errors */
+} MsScenarioError;
+
+/* The version this loader reads (attribute version= of <scenario>). */
+#define MS_SCENARIO_VERSION 1
+
+/* Bounds on input. A file above MAX_FILE_SIZE is refused before parsing;
+ * attribute values above MAX_ATTR_LEN and text above MAX_TEXT_LEN are
+ * refused; elements nested deeper than MAX_DEPTH stop the parser (the format
+ * needs 3 levels). */
+#define MS_SCENARIO_MAX_FILE_SIZE (32u * 1024 * 1024)
+#define MS_SCENARIO_MAX_ATTR_LEN  (16u * 1024)
+#define MS_SCENARIO_MAX_TEXT_LEN  (1024u * 1024)
+#define MS_SCENARIO_MAX_DEPTH     16
+/* At most this many error lines are reported; one more says how many were
+ * left out. */
+#define MS_SCENARIO_MAX_ERRORS    100
+
+typedef enum {
+    MS_HOST_CLIENT,
+    MS_HOST_MAILSERVER,
+    MS_HOST_DNS,
+    MS_HOST_RELAY,
+    MS_HOST_ROUTER,
+} MsHostRole;
+
+typedef struct {
+    guint line;
+    char *id;            /* unique in the file */
+    char *name;          /* host name (FQDN); defaults to id */
+    MsHostRole role;
+    guint32 address;     /* IPv4, host byte order; unique */
+    gboolean has_position;
+    double x, y;         /* diagram position, when has_position */
+    gint mailserver;     /* index into mailservers of this host's <mailserver>, or -1 */
+    gint client;         /* index into clients of this host's <client>, or -1 */
+} MsScenarioHost;
+
+typedef struct {
+    guint line;
+    guint a, b;              /* host indices, a != b */
+    MsTime latency;          /* > 0; default 1ms */
+    guint64 bandwidth_bps;   /* > 0; default 100Mbps */
+    guint32 mtu;             /* bytes, 68..65535; default 1500 */
+    double loss;             /* probability in [0,1]; default 0 */
+    guint64 queue_bytes;     /* drop-tail limit in bytes (default 64KiB), or 0 ... */
+    guint32 queue_packets;   /* ... when the limit is in packets (queue-packets=) */
+} MsScenarioLink;
+
+typedef enum { MS_ROUTING_LATENCY, MS_ROUTING_HOPS } MsRoutingMetric;
+typedef enum { MS_DNS_NONE, MS_DNS_FLAT, MS_DNS_HIERARCHY } MsDnsMode;
+
+typedef enum {
+    MS_RECORD_MX,
+    MS_RECORD_A,
+    MS_RECORD_NS,
+    MS_RECORD_NULLMX,   /* RFC 7505: MX 0 "." — the domain accepts no mail */
+} MsRecordType;
+
+typedef struct {
+    guint line;
+    MsRecordType type;
+    char *name;          /* owner: the zone name for MX, NS and NULLMX; the name= of an A */
+    char *target;        /* MX exchange, NS server name, "." for NULLMX; NULL for A */
+    guint16 preference;  /* MX only (0 for NULLMX) */
+    guint32 address;     /* A: the address; NS: glue address when host= is given, else 0 */
+    gint host;           /* A/NS: host index when given as host=, else -1 */
+    MsTime ttl;          /* the record's TTL (the zone's unless an A sets its own) */
+} MsScenarioRecord;
+
+typedef struct {
+    guint line;
+    char *name;          /* the zone apex, e.g. "diversicomcorp.com" */
+    guint server;        /* host index of the DNS server that is authoritative */
+    MsTime ttl;          /* default TTL; 1h when absent */
+    GArray *records;     /* of MsScenarioRecord, in file order */
+} MsScenarioZone;
+
+typedef enum { MS_MTA_POSTFIX, MS_MTA_EXIM, MS_MTA_OPENSMTPD } MsMtaProfile;
+
+typedef struct {
+    guint line;
+    char *name;          /* local part */
+    char *password;      /* "" when absent */
+    guint64 quota;       /* bytes; 0 = no quota */
+} MsScenarioUser;
+
+/* Which policy fields the file set; the others take the profile's defaults. */
+typedef enum {
+    MS_POLICY_RETRY_FIRST    = 1 << 0,
+    MS_POLICY_RETRY_MAX      = 1 << 1,
+    MS_POLICY_GIVE_UP        = 1 << 2,
+    MS_POLICY_MAX_SIZE       = 1 << 3,
+    MS_POLICY_MAX_RECIPIENTS = 1 << 4,
+    MS_POLICY_GREYLIST       = 1 << 5,
+    MS_POLICY_COMMAND_DELAY  = 1 << 6,
+} MsPolicyField;
+
+typedef struct {
+    guint line;              /* of <policy>, 0 when absent */
+    guint set;               /* MsPolicyField bits of the fields given */
+    MsTime retry_first;
+    MsTime retry_max;
+    MsTime give_up;
+    guint64 max_size;
+    guint32 max_recipients;
+    gboolean greylist;
+    MsTime command_delay;
+} MsScenarioPolicy;
+
+static inline gboolean
+ms_scenario_policy_has(const MsScenarioPolicy *p, MsPolicyField f)
+{
+    return (p->set & (guint) f) != 0;
+}
+
+/* The SMTP command a scripted reply answers (EOD = the end of DATA,
+ * RFC 5321 4.1.1.4). */
+typedef enum {
+    MS_REPLY_CONNECT, MS_REPLY_HELO, MS_REPLY_EHLO, MS_REPLY_MAIL,
+    MS_REPLY_RCPT, MS_REPLY_DATA, MS_REPLY_EOD,
+} MsReplyCommand;
+
+typedef struct {
+    guint line;
+    MsReplyCommand command;
+    guint16 code;        /* 200..599 (RFC 5321 4.2) */
+    char *enhanced;      /* RFC 3463 "class.subject.detail" whose class matches code, or NULL */
+    char *text;          /* "" when absent */
+    char *from;          /* envelope sender pattern; "*" = any */
+    char *to;            /* recipient pattern; "*" = any */
+    MsTime start, end;   /* active window; end MS_TIME_INFINITE when absent */
+    double rate;         /* probability of replying so, in [0,1]; default 1 */
+} MsScenarioReply;
+
+typedef struct {
+    guint line;
+    guint host;          /* host index (role mailserver or relay) */
+    GPtrArray *domains;  /* of char*, lower case; empty for a relay */
+    MsMtaProfile profile;
+    gint resolver;       /* host index of a dns host, or -1 (builder's default) */
+    gint smarthost;      /* host index of a host that has a <mailserver>, or -1 */
+    GArray *users;       /* of MsScenarioUser */
+    MsScenarioPolicy policy;
+    GArray *replies;     /* of MsScenarioReply */
+} MsScenarioMailserver;
+
+typedef struct {
+    guint line;
+    guint host;          /* host index (role client) */
+    char *user;          /* e-mail address, "alice@isp-a.net" */
+    char *password;      /* "" when absent */
+    gint smtp;           /* host index of the submission server, or -1 */
+    gint pop3;           /* host index of the POP3 server, or -1 */
+    gint mailbox_server; /* mailserver index holding the user's mailbox, or -1 */
+    gint mailbox_user;   /* user index in that mailserver, or -1 */
+    MsTime check_every;  /* 0 = only at <check> */
+    gboolean keep;       /* leave retrieved mail on the server */
+} MsScenarioClient;
+
+typedef struct {
+    guint line;
+    char *id;
+    char *from;          /* e-mail address */
+    GPtrArray *to;       /* of char*, at least one */
+    GPtrArray *cc;       /* of char*, may be empty */
+    char *subject;       /* "" when absent */
+    MsTime at;           /* submission time; default 0 */
+    guint64 size;        /* bytes wanted; 0 = the body as given */
+    char *body;          /* the element's text, or NULL */
+    guint sender_client; /* client index whose user is from (or client= when given) */
+} MsScenarioMessage;
+
+typedef struct {
+    guint line;
+    guint client;        /* client index */
+    MsTime at;
+} MsScenarioCheck;
+
+typedef enum { MS_SIZE_FIXED, MS_SIZE_LOGNORMAL, MS_SIZE_EXPONENTIAL } MsSizeDist;
+
+typedef struct {
+    guint line;
+    char *from;          /* sender domain, served by from_server */
+    char *to;            /* recipient domain */
+    gint from_server;    /* mailserver index serving from */
+    gint to_server;      /* mailserver index serving to, or -1 (mail leaves the world or bounces) */
+    MsTime start, end;   /* end > start; end defaults to the run's until */
+    double rate_per_s;   /* messages per second (> 0) */
+    MsSizeDist size_dist;
+    double size_a, size_b; /* FIXED: bytes; LOGNORMAL: mu, sigma (of ln bytes);
+                            * EXPONENTIAL: mean bytes */
+} MsScenarioWorkload;
+
+typedef enum {
+    MS_FAULT_HOST_DOWN, MS_FAULT_LINK_DOWN, MS_FAULT_LOSS, MS_FAULT_DNS_DOWN,
+    MS_FAULT_MAILBOX_FULL,
+} MsFaultKind;
+
+typedef struct {
+    guint line;
+    MsFaultKind kind;
+    char *target;        /* as written */
+    gint host;           /* HOST_DOWN, DNS_DOWN: host index; else -1 */
+    gint link;           /* LINK_DOWN, LOSS: link index; else -1 */
+    gint mailserver;     /* MAILBOX_FULL: mailserver index ... */
+    gint user;           /* ... and user index; else -1 */
+    MsTime at;
+    MsTime duration;     /* MS_TIME_INFINITE when absent */
+    double rate;         /* LOSS: loss probability in [0,1] */
+} MsScenarioFault;
+
+typedef enum {
+    MS_EXPECT_DELIVERED, MS_EXPECT_BOUNCED, MS_EXPECT_DSN, MS_EXPECT_RECEIVED_HEADERS,
+    MS_EXPECT_ATTEMPTS, MS_EXPECT_RETRIEVED, MS_EXPECT_NO_LOSS,
+} MsExpectKind;
+
+typedef struct {
+    guint line;
+    MsExpectKind kind;
+    gint message;        /* message index, or -1 */
+    char *to;            /* recipient, or NULL */
+    MsTime within;       /* MS_TIME_INFINITE when absent */
+    char *status;        /* RFC 3463 status, or NULL */
+    gint64 count;        /* -1 when absent */
+    gint client;         /* client index, or -1 */
+} MsScenarioExpect;
+
+typedef struct {
+    guint line;
+    char *trace;         /* JSON Lines path, or NULL */
+    char *pcap;          /* pcapng path, or NULL */
+    char *stats;         /* statistics path, or NULL */
+} MsScenarioOutput;
+
+typedef struct {
+    char *path;          /* the display name given to the loader */
+    guint version;
+    char *name;
+    guint64 seed;        /* default 1 */
+    MsTime until;        /* MS_TIME_INFINITE = until idle */
+    char *title;         /* "" when absent */
+    char *description;   /* "" when absent */
+    MsRoutingMetric routing;  /* default LATENCY */
+    MsDnsMode dns_mode;  /* NONE when there is no <dns> */
+    gint dns_server;     /* FLAT: host index of the registry */
+    gint dns_root;       /* HIERARCHY: host index of the root server */
+    GArray *hosts;       /* of MsScenarioHost */
+    GArray *links;       /* of MsScenarioLink */
+    GArray *zones;       /* of MsScenarioZone */
+    GArray *mailservers; /* of MsScenarioMailserver */
+    GArray *clients;     /* of MsScenarioClient */
+    GArray *messages;    /* of MsScenarioMessage */
+    GArray *checks;      /* of MsScenarioCheck */
+    GArray *workloads;   /* of MsScenarioWorkload */
+    GArray *faults;      /* of MsScenarioFault */
+    GArray *expects;     /* of MsScenarioExpect */
+    GArray *outputs;     /* of MsScenarioOutput */
+} MsScenario;
+
+/* Reads, validates and checks a scenario file. On any error returns NULL and
+ * sets one MS_SCENARIO_ERROR whose message holds every error found, one per
+ * line, "FILE:LINE: element 'x' attribute 'y': what is wrong, what was
+ * expected", sorted by line. The caller owns the result (ms_scenario_free). */
+MsScenario *ms_scenario_load_file(const char *path, GError **error);
+
+/* The same from memory; display_name names the input in errors. data need
+ * not be NUL-terminated. */
+MsScenario *ms_scenario_load_memory(const char *data, gsize len, const char *display_name,
+                                    GError **error);
+
+void ms_scenario_free(MsScenario *sc);
+
+/* Index of the host with this id, or -1. O(hosts). */
+gint ms_scenario_find_host(const MsScenario *sc, const char *id);
+
+const char *ms_host_role_to_string(MsHostRole role);
+const char *ms_mta_profile_to_string(MsMtaProfile profile);
+const char *ms_fault_kind_to_string(MsFaultKind kind);
+const char *ms_expect_kind_to_string(MsExpectKind kind);
+const char *ms_record_type_to_string(MsRecordType type);
+const char *ms_reply_command_to_string(MsReplyCommand command);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsScenario, ms_scenario_free)
+
+G_END_DECLS

@@ -1,0 +1,47 @@
+/* Shared by the files of the scenario loader (sim/scenario*.c): the error
+ * collector, the reader that turns a validated libxml2 tree into MsScenario,
+ * and the syntax checks of names and addresses. Not a public interface. */
+#pragma once
+
+#include <libxml/tree.h>
+#include "mailsim/scenario.h"
+
+G_BEGIN_DECLS
+
+/* Where an error came from: the XML parser and the schema report first; a
+ * meaning check on the same line says more, so it hides schema errors
+ * there (see sim/scenario.c). */
+typedef enum {
+    MS__SCENARIO_FROM_PARSER,
+    MS__SCENARIO_FROM_SCHEMA,
+    MS__SCENARIO_FROM_MEANING,
+} MsScenarioErrorOrigin;
+
+typedef struct {
+    const char *path;       /* display name, borrowed */
+    GPtrArray *errors;      /* of ScenarioErrorLine (sim/scenario.c) */
+    guint seq;              /* insertion counter: a stable sort key */
+    gboolean stopped;       /* the parser was stopped on hostile input */
+} MsScenarioDiag;
+
+/* Records one error at `line` (0 = no line known); fmt is the text after
+ * "FILE:LINE: ". */
+void ms__scenario_diag_add(MsScenarioDiag *d, MsScenarioErrorOrigin origin, guint line,
+                           const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+guint ms__scenario_diag_count(const MsScenarioDiag *d);
+
+/* Builds the scenario from a document that passed the schema (or not: the
+ * reader never trusts the schema and checks each value it uses), adding
+ * every meaning error to d. Returns the scenario (caller frees) even when
+ * errors were added; the caller decides. */
+MsScenario *ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc);
+
+/* Syntax checks (sim/scenario_syntax.c). Each returns TRUE when text is
+ * valid; on FALSE *why (static string) says what was expected. */
+gboolean ms__scenario_parse_ipv4(const char *text, guint32 *out, const char **why);
+gboolean ms__scenario_check_hostname(const char *text, const char **why);
+gboolean ms__scenario_check_email(const char *text, const char **why);
+gboolean ms__scenario_check_status(const char *text, const char **why);
+gboolean ms__scenario_check_id(const char *text, const char **why);
+
+G_END_DECLS

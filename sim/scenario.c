@@ -1,0 +1,621 @@
+/* Scenario loading: scenario.xml -> libxml2 tree -> RELAX NG -> MsScenario
+ * (see include/mailsim/scenario.h). This file is the front door: it reads
+ * the bytes, parses them with guards against hostile XML, validates against
+ * the embedded schema, hands the tree to the reader (sim/scenario_read.c)
+ * and turns every error collected on the way into one GError.
+ *
+ * Design. Errors are gathered, never thrown: the parser's and the schema
+ * validator's structured error callbacks and the reader's meaning checks all
+ * append to one MsScenarioDiag, so a user sees every mistake at once. Lines
+ * are sorted by line number (stable). A schema error on a line where the
+ * reader also found a problem is dropped, because the reader's message says
+ * what was expected and libxml2's ("Element host failed to validate
+ * attributes") does not; schema errors about unknown attributes and
+ * elements are always kept, since the reader does not look for those.
+ *
+ * Hostile input. The file size is checked before reading; the parser runs
+ * with XML_PARSE_NONET and without XML_PARSE_NOENT / XML_PARSE_DTDLOAD /
+ * XML_PARSE_HUGE, so external entities are never fetched nor substituted and
+ * libxml2's own limits stay on. On top of that, SAX hooks stop the parser at
+ * the first entity declaration (no billion laughs: nothing is ever expanded)
+ * and at an element nested deeper than MS_SCENARIO_MAX_DEPTH; after parsing,
+ * one walk refuses attribute values and texts above their limits before
+ * anything else looks at them. Encoding errors come from the parser with
+ * their line.
+ *
+ * No state outside the call: libxml2's per-context handlers are used, never
+ * its global error functions, so loads may run in parallel threads.
+ * Costs: the schema (~10 KB) is compiled on every load (well under a
+ * millisecond); parsing and checking are linear in the file size. */
+#include "scenario-private.h"
+#include "mailsim/embedded.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/relaxng.h>
+#include <libxml/SAX2.h>
+
+G_DEFINE_QUARK(ms-scenario-error-quark, ms_scenario_error)
+
+#define SCHEMA_NAME "scenarios/schema/scenario.rng"
+
+typedef struct {
+    guint line;
+    guint seq;
+    MsScenarioErrorOrigin origin;
+    char *text;
+} ScenarioErrorLine;
+
+static void
+error_line_free(gpointer p)
+{
+    ScenarioErrorLine *e = p;
+    g_free(e->text);
+    g_free(e);
+}
+
+void
+ms__scenario_diag_add(MsScenarioDiag *d, MsScenarioErrorOrigin origin, guint line,
+                      const char *fmt, ...)
+{
+    ScenarioErrorLine *e = g_new0(ScenarioErrorLine, 1);
+    va_list ap;
+    va_start(ap, fmt);
+    e->text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    e->line = line;
+    e->seq = d->seq++;
+    e->origin = origin;
+    g_ptr_array_add(d->errors, e);
+}
+
+guint
+ms__scenario_diag_count(const MsScenarioDiag *d)
+{
+    return d->errors->len;
+}
+
+static gint
+error_line_cmp(gconstpointer a, gconstpointer b)
+{
+    const ScenarioErrorLine *x = *(ScenarioErrorLine *const *) a;
+    const ScenarioErrorLine *y = *(ScenarioErrorLine *const *) b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->seq < y->seq ? -1 : (x->seq > y->seq);
+}
+
+/* Schema errors that name something the reader does not look at (an
+ * unknown attribute or element) are kept even next to a reader's error. */
+static gboolean
+specific_schema_error(const char *text)
+{
+    return strstr(text, "Invalid attribute") != NULL || strstr(text, "Did not expect element") != NULL;
+}
+
+/* Sorts, drops schema errors hidden by a meaning error on the same line and
+ * exact duplicates, caps the count, and sets one GError. */
+static void
+diag_to_gerror(MsScenarioDiag *d, GError **error)
+{
+    g_ptr_array_sort(d->errors, error_line_cmp);
+    g_autoptr(GString) out = g_string_new(NULL);
+    guint shown = 0, hidden = 0;
+    for (guint i = 0; i < d->errors->len; i++) {
+        const ScenarioErrorLine *e = d->errors->pdata[i];
+        gboolean skip = FALSE;
+        for (guint j = i; j < d->errors->len && !skip; j++) {
+            const ScenarioErrorLine *o = d->errors->pdata[j];
+            if (o->line != e->line)
+                break;
+            if (e->origin == MS__SCENARIO_FROM_SCHEMA && o->origin == MS__SCENARIO_FROM_MEANING &&
+                !specific_schema_error(e->text))
+                skip = TRUE;
+        }
+        for (guint j = i; j > 0 && !skip; j--) {
+            const ScenarioErrorLine *o = d->errors->pdata[j - 1];
+            if (o->line != e->line)
+                break;
+            if (strcmp(o->text, e->text) == 0)
+                skip = TRUE;
+        }
+        if (skip)
+            continue;
+        if (shown == MS_SCENARIO_MAX_ERRORS) {
+            hidden++;
+            continue;
+        }
+        if (out->len)
+            g_string_append_c(out, '\n');
+        if (e->line)
+            g_string_append_printf(out, "%s:%u: %s", d->path, e->line, e->text);
+        else
+            g_string_append_printf(out, "%s: %s", d->path, e->text);
+        shown++;
+    }
+    if (hidden)
+        g_string_append_printf(out, "\n%s: %u more errors not shown", d->path, hidden);
+    g_set_error_literal(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_INVALID, out->str);
+}
+
+/* libxml2 messages end with a newline and some span two lines ("...
+ * encoding !\nBytes: 0xE9"): keep one error per line. */
+static char *
+clean_message(const char *msg)
+{
+    char *s = g_strdup(msg ? msg : "unknown error");
+    g_strstrip(s);
+    g_strdelimit(s, "\r\n", ' ');
+    return s;
+}
+
+/* ---- parsing with guards ------------------------------------------------ */
+
+static void
+on_parser_error(void *user, xmlErrorPtr e)
+{
+    xmlParserCtxtPtr ctxt = user;
+    MsScenarioDiag *d = ctxt->_private;
+    if (e->level == XML_ERR_WARNING)
+        return;
+    g_autofree char *msg = clean_message(e->message);
+    ms__scenario_diag_add(d, MS__SCENARIO_FROM_PARSER, e->line > 0 ? (guint) e->line : 0,
+                          "malformed XML: %s", msg);
+}
+
+static void refuse(xmlParserCtxtPtr ctxt, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Records why the input is refused and stops the parser. */
+static void
+refuse(xmlParserCtxtPtr ctxt, const char *fmt, ...)
+{
+    MsScenarioDiag *d = ctxt->_private;
+    if (d->stopped)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    int line = xmlSAX2GetLineNumber(ctxt);
+    ms__scenario_diag_add(d, MS__SCENARIO_FROM_PARSER, line > 0 ? (guint) line : 0, "%s", msg);
+    d->stopped = TRUE;
+    xmlStopParser(ctxt);
+}
+
+static void
+guard_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *public_id,
+                  const xmlChar *system_id, xmlChar *content)
+{
+    (void) type, (void) public_id, (void) system_id, (void) content;
+    refuse(ctx, "DOCTYPE declares entity '%s': entity declarations are refused "
+                "(scenario files take no DTD entities)", (const char *) name);
+}
+
+static void
+guard_unparsed_entity_decl(void *ctx, const xmlChar *name, const xmlChar *public_id,
+                           const xmlChar *system_id, const xmlChar *notation)
+{
+    (void) public_id, (void) system_id, (void) notation;
+    refuse(ctx, "DOCTYPE declares entity '%s': entity declarations are refused "
+                "(scenario files take no DTD entities)", (const char *) name);
+}
+
+static void
+guard_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                    const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+                    int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    /* nameNr counts the open ancestors of this element. */
+    if (ctxt->nameNr >= MS_SCENARIO_MAX_DEPTH) {
+        refuse(ctxt, "element '%s': nested too deeply: at most "
+                     G_STRINGIFY(MS_SCENARIO_MAX_DEPTH) " levels are accepted",
+               (const char *) localname);
+        return;
+    }
+    xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces,
+                          nb_attributes, nb_defaulted, attributes);
+}
+
+/* Refuses oversized attribute values and texts; returns FALSE on any. */
+static gboolean
+check_sizes(MsScenarioDiag *d, xmlNode *node)
+{
+    gboolean ok = TRUE;
+    for (xmlNode *n = node; n; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE) {
+            for (xmlAttr *a = n->properties; a; a = a->next) {
+                gsize len = 0;
+                for (xmlNode *t = a->children; t; t = t->next)
+                    if (t->content)
+                        len += strlen((const char *) t->content);
+                if (len > MS_SCENARIO_MAX_ATTR_LEN) {
+                    ms__scenario_diag_add(d, MS__SCENARIO_FROM_PARSER, (guint) xmlGetLineNo(n),
+                                          "element '%s' attribute '%s': value of %" G_GSIZE_FORMAT
+                                          " bytes is too long: at most %u bytes are accepted",
+                                          (const char *) n->name, (const char *) a->name, len,
+                                          MS_SCENARIO_MAX_ATTR_LEN);
+                    ok = FALSE;
+                }
+            }
+            if (!check_sizes(d, n->children))
+                ok = FALSE;
+        } else if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) && n->content) {
+            gsize len = strlen((const char *) n->content);
+            if (len > MS_SCENARIO_MAX_TEXT_LEN) {
+                ms__scenario_diag_add(d, MS__SCENARIO_FROM_PARSER, (guint) xmlGetLineNo(n),
+                                      "text of %" G_GSIZE_FORMAT " bytes is too long: at most %u "
+                                      "bytes are accepted", len, MS_SCENARIO_MAX_TEXT_LEN);
+                ok = FALSE;
+            }
+        }
+    }
+    return ok;
+}
+
+static xmlDoc *
+parse_guarded(MsScenarioDiag *d, const char *data, gsize len)
+{
+    if (len == 0) {
+        ms__scenario_diag_add(d, MS__SCENARIO_FROM_PARSER, 0, "empty file: expected a <scenario> document");
+        return NULL;
+    }
+    if (len > MS_SCENARIO_MAX_FILE_SIZE) {
+        ms__scenario_diag_add(d, MS__SCENARIO_FROM_PARSER, 0,
+                              "%" G_GSIZE_FORMAT " bytes is too large: at most %u bytes are accepted",
+                              len, MS_SCENARIO_MAX_FILE_SIZE);
+        return NULL;
+    }
+    xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(data, (int) len);
+    if (!ctxt) {
+        ms__scenario_diag_add(d, MS__SCENARIO_FROM_PARSER, 0, "cannot create an XML parser");
+        return NULL;
+    }
+    ctxt->_private = d;
+    ctxt->sax->serror = on_parser_error;
+    ctxt->sax->error = NULL;
+    ctxt->sax->warning = NULL;
+    ctxt->vctxt.error = NULL;
+    ctxt->vctxt.warning = NULL;
+    ctxt->sax->entityDecl = guard_entity_decl;
+    ctxt->sax->unparsedEntityDecl = guard_unparsed_entity_decl;
+    ctxt->sax->startElementNs = guard_start_element;
+    /* Not NOENT (no entity substitution), not DTDLOAD/DTDATTR (no external
+     * subset), not HUGE (keep libxml2's size limits). */
+    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_NOCDATA);
+    xmlParseDocument(ctxt);
+    xmlDoc *doc = ctxt->myDoc;
+    gboolean ok = ctxt->wellFormed && !d->stopped && doc != NULL;
+    ctxt->myDoc = NULL;
+    xmlFreeParserCtxt(ctxt);
+    if (!ok) {
+        if (ms__scenario_diag_count(d) == 0)
+            ms__scenario_diag_add(d, MS__SCENARIO_FROM_PARSER, 0, "malformed XML");
+        xmlFreeDoc(doc);
+        return NULL;
+    }
+    if (!check_sizes(d, doc->children)) {
+        xmlFreeDoc(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* ---- schema ------------------------------------------------------------- */
+
+static void
+on_schema_error(void *user, xmlErrorPtr e)
+{
+    MsScenarioDiag *d = user;
+    if (e->level == XML_ERR_WARNING)
+        return;
+    g_autofree char *msg = clean_message(e->message);
+    xmlNode *node = e->node;
+    guint line = node ? (guint) xmlGetLineNo(node) : (e->line > 0 ? (guint) e->line : 0);
+    if (node && node->type == XML_ELEMENT_NODE)
+        ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, line,
+                              "element '%s': not allowed by the schema: %s",
+                              (const char *) node->name, msg);
+    else
+        ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, line, "not allowed by the schema: %s", msg);
+}
+
+static void
+on_schema_compile_error(void *user, xmlErrorPtr e)
+{
+    MsScenarioDiag *d = user;
+    if (e->level == XML_ERR_WARNING)
+        return;
+    g_autofree char *msg = clean_message(e->message);
+    ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, 0,
+                          "internal error: the embedded schema " SCHEMA_NAME " does not compile: %s", msg);
+}
+
+static void
+validate_schema(MsScenarioDiag *d, xmlDoc *doc)
+{
+    gsize len = 0;
+    const guint8 *rng = ms_embedded_get(SCHEMA_NAME, &len);
+    if (!rng) {
+        ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, 0,
+                              "internal error: " SCHEMA_NAME " is not embedded in this binary");
+        return;
+    }
+    xmlRelaxNGParserCtxtPtr pctxt = xmlRelaxNGNewMemParserCtxt((const char *) rng, (int) len);
+    xmlRelaxNGSetParserStructuredErrors(pctxt, on_schema_compile_error, d);
+    xmlRelaxNGPtr schema = xmlRelaxNGParse(pctxt);
+    xmlRelaxNGFreeParserCtxt(pctxt);
+    if (!schema) {
+        if (ms__scenario_diag_count(d) == 0)
+            ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, 0, "internal error: the embedded schema does not compile");
+        return;
+    }
+    xmlRelaxNGValidCtxtPtr vctxt = xmlRelaxNGNewValidCtxt(schema);
+    xmlRelaxNGSetValidStructuredErrors(vctxt, on_schema_error, d);
+    int rc = xmlRelaxNGValidateDoc(vctxt, doc);
+    if (rc != 0 && ms__scenario_diag_count(d) == 0)
+        ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, 0, "the document does not match the schema");
+    xmlRelaxNGFreeValidCtxt(vctxt);
+    xmlRelaxNGFree(schema);
+}
+
+/* ---- front door --------------------------------------------------------- */
+
+/* A version other than ours means a different format: say only that. */
+static gboolean
+check_version(MsScenarioDiag *d, xmlDoc *doc)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    if (!root || strcmp((const char *) root->name, "scenario") != 0) {
+        ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, root ? (guint) xmlGetLineNo(root) : 0,
+                              "element '%s': the root element must be <scenario>",
+                              root ? (const char *) root->name : "");
+        return FALSE;
+    }
+    xmlChar *v = xmlGetNoNsProp(root, (const xmlChar *) "version");
+    gboolean ok = TRUE;
+    if (v && strcmp((const char *) v, G_STRINGIFY(MS_SCENARIO_VERSION)) != 0) {
+        ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, (guint) xmlGetLineNo(root),
+                              "element 'scenario' attribute 'version': version %s is not supported; "
+                              "this mailsim reads version " G_STRINGIFY(MS_SCENARIO_VERSION),
+                              (const char *) v);
+        ok = FALSE;
+    }
+    xmlFree(v);
+    return ok;
+}
+
+MsScenario *
+ms_scenario_load_memory(const char *data, gsize len, const char *display_name, GError **error)
+{
+    g_return_val_if_fail(data != NULL || len == 0, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    if (!display_name)
+        display_name = "(memory)";
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(error_line_free);
+    MsScenarioDiag d = { display_name, errors, 0, FALSE };
+
+    xmlDoc *doc = parse_guarded(&d, data ? data : "", len);
+    if (!doc) {
+        diag_to_gerror(&d, error);
+        return NULL;
+    }
+    if (!check_version(&d, doc)) {
+        xmlFreeDoc(doc);
+        diag_to_gerror(&d, error);
+        return NULL;
+    }
+    validate_schema(&d, doc);
+    g_autoptr(MsScenario) sc = ms__scenario_read(&d, doc);
+    xmlFreeDoc(doc);
+    if (ms__scenario_diag_count(&d) > 0) {
+        diag_to_gerror(&d, error);
+        return NULL;
+    }
+    g_free(sc->path);
+    sc->path = g_strdup(display_name);
+    return g_steal_pointer(&sc);
+}
+
+MsScenario *
+ms_scenario_load_file(const char *path, GError **error)
+{
+    g_return_val_if_fail(path != NULL, NULL);
+    /* Check the size on the open descriptor before reading, so /dev/zero or
+     * a huge file is refused without being read. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO, "%s: cannot open: %s",
+                    path, g_strerror(e));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO,
+                    "%s: not a regular file: expected a scenario XML file", path);
+        return NULL;
+    }
+    if ((guint64) st.st_size > MS_SCENARIO_MAX_FILE_SIZE) {
+        close(fd);
+        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO,
+                    "%s: %" G_GUINT64_FORMAT " bytes is too large: at most %u bytes are accepted",
+                    path, (guint64) st.st_size, MS_SCENARIO_MAX_FILE_SIZE);
+        return NULL;
+    }
+    gsize size = (gsize) st.st_size;
+    g_autofree char *buf = g_malloc(size + 1);
+    gsize got = 0;
+    while (got < size) {
+        ssize_t n = read(fd, buf + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (gsize) n;
+    }
+    int read_errno = errno;
+    close(fd);
+    if (got != size) {
+        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO, "%s: cannot read: %s",
+                    path, got < size ? g_strerror(read_errno) : "file changed size");
+        return NULL;
+    }
+    buf[size] = '\0';
+    return ms_scenario_load_memory(buf, size, path, error);
+}
+
+/* ---- freeing and names -------------------------------------------------- */
+
+static void
+free_strv_array(GPtrArray *a)
+{
+    if (a)
+        g_ptr_array_unref(a);
+}
+
+void
+ms_scenario_free(MsScenario *sc)
+{
+    if (!sc)
+        return;
+    for (guint i = 0; sc->hosts && i < sc->hosts->len; i++) {
+        MsScenarioHost *h = &g_array_index(sc->hosts, MsScenarioHost, i);
+        g_free(h->id);
+        g_free(h->name);
+    }
+    for (guint i = 0; sc->zones && i < sc->zones->len; i++) {
+        MsScenarioZone *z = &g_array_index(sc->zones, MsScenarioZone, i);
+        for (guint j = 0; z->records && j < z->records->len; j++) {
+            MsScenarioRecord *r = &g_array_index(z->records, MsScenarioRecord, j);
+            g_free(r->name);
+            g_free(r->target);
+        }
+        if (z->records)
+            g_array_unref(z->records);
+        g_free(z->name);
+    }
+    for (guint i = 0; sc->mailservers && i < sc->mailservers->len; i++) {
+        MsScenarioMailserver *m = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
+        free_strv_array(m->domains);
+        for (guint j = 0; m->users && j < m->users->len; j++) {
+            MsScenarioUser *u = &g_array_index(m->users, MsScenarioUser, j);
+            g_free(u->name);
+            g_free(u->password);
+        }
+        for (guint j = 0; m->replies && j < m->replies->len; j++) {
+            MsScenarioReply *r = &g_array_index(m->replies, MsScenarioReply, j);
+            g_free(r->enhanced);
+            g_free(r->text);
+            g_free(r->from);
+            g_free(r->to);
+        }
+        if (m->users)
+            g_array_unref(m->users);
+        if (m->replies)
+            g_array_unref(m->replies);
+    }
+    for (guint i = 0; sc->clients && i < sc->clients->len; i++) {
+        MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, i);
+        g_free(c->user);
+        g_free(c->password);
+    }
+    for (guint i = 0; sc->messages && i < sc->messages->len; i++) {
+        MsScenarioMessage *m = &g_array_index(sc->messages, MsScenarioMessage, i);
+        g_free(m->id);
+        g_free(m->from);
+        free_strv_array(m->to);
+        free_strv_array(m->cc);
+        g_free(m->subject);
+        g_free(m->body);
+    }
+    for (guint i = 0; sc->workloads && i < sc->workloads->len; i++) {
+        MsScenarioWorkload *w = &g_array_index(sc->workloads, MsScenarioWorkload, i);
+        g_free(w->from);
+        g_free(w->to);
+    }
+    for (guint i = 0; sc->faults && i < sc->faults->len; i++)
+        g_free(g_array_index(sc->faults, MsScenarioFault, i).target);
+    for (guint i = 0; sc->expects && i < sc->expects->len; i++) {
+        MsScenarioExpect *e = &g_array_index(sc->expects, MsScenarioExpect, i);
+        g_free(e->to);
+        g_free(e->status);
+    }
+    for (guint i = 0; sc->outputs && i < sc->outputs->len; i++) {
+        MsScenarioOutput *o = &g_array_index(sc->outputs, MsScenarioOutput, i);
+        g_free(o->trace);
+        g_free(o->pcap);
+        g_free(o->stats);
+    }
+    GArray *arrays[] = { sc->hosts, sc->links, sc->zones, sc->mailservers, sc->clients,
+                         sc->messages, sc->checks, sc->workloads, sc->faults, sc->expects,
+                         sc->outputs };
+    for (gsize i = 0; i < G_N_ELEMENTS(arrays); i++)
+        if (arrays[i])
+            g_array_unref(arrays[i]);
+    g_free(sc->path);
+    g_free(sc->name);
+    g_free(sc->title);
+    g_free(sc->description);
+    g_free(sc);
+}
+
+gint
+ms_scenario_find_host(const MsScenario *sc, const char *id)
+{
+    g_return_val_if_fail(sc != NULL && id != NULL, -1);
+    for (guint i = 0; i < sc->hosts->len; i++)
+        if (strcmp(g_array_index(sc->hosts, MsScenarioHost, i).id, id) == 0)
+            return (gint) i;
+    return -1;
+}
+
+const char *
+ms_host_role_to_string(MsHostRole role)
+{
+    static const char *const names[] = { "client", "mailserver", "dns", "relay", "router" };
+    return (guint) role < G_N_ELEMENTS(names) ? names[role] : "?";
+}
+
+const char *
+ms_mta_profile_to_string(MsMtaProfile profile)
+{
+    static const char *const names[] = { "postfix", "exim", "opensmtpd" };
+    return (guint) profile < G_N_ELEMENTS(names) ? names[profile] : "?";
+}
+
+const char *
+ms_fault_kind_to_string(MsFaultKind kind)
+{
+    static const char *const names[] = { "host-down", "link-down", "loss", "dns-down", "mailbox-full" };
+    return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
+}
+
+const char *
+ms_expect_kind_to_string(MsExpectKind kind)
+{
+    static const char *const names[] = { "delivered", "bounced", "dsn", "received-headers",
+                                         "attempts", "retrieved", "no-loss" };
+    return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
+}
+
+const char *
+ms_record_type_to_string(MsRecordType type)
+{
+    static const char *const names[] = { "mx", "a", "ns", "nullmx" };
+    return (guint) type < G_N_ELEMENTS(names) ? names[type] : "?";
+}
+
+const char *
+ms_reply_command_to_string(MsReplyCommand command)
+{
+    static const char *const names[] = { "CONNECT", "HELO", "EHLO", "MAIL", "RCPT", "DATA", "EOD" };
+    return (guint) command < G_N_ELEMENTS(names) ? names[command] : "?";
+}

@@ -1,0 +1,644 @@
+/* Tests of the scenario loader (include/mailsim/scenario.h) and of
+ * `mailsim validate`: good files load with the expected contents; each file
+ * of the bad corpus (tests/scenarios/bad/, expected "LINE: text" in a comment
+ * on its first line) fails with that text at that line; hostile inputs are
+ * refused without a crash; boundaries are tested on both sides. Run from the
+ * repository root. */
+#include "testlib.h"
+#include "mailsim/embedded.h"
+#include "mailsim/scenario.h"
+#include "mailsim/units.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GOOD_DIR "tests/scenarios/good"
+#define BAD_DIR "tests/scenarios/bad"
+
+static MsScenario *
+load_string(const char *xml, GError **error)
+{
+    return ms_scenario_load_memory(xml, strlen(xml), "mem.xml", error);
+}
+
+/* A scenario of two routers r1, r2 plus `extra` elements. */
+static char *
+with_routers(const char *extra)
+{
+    return g_strdup_printf("<scenario version=\"1\" name=\"t\">\n"
+                           "<host id=\"r1\" role=\"router\" address=\"10.0.0.1\"/>\n"
+                           "<host id=\"r2\" role=\"router\" address=\"10.0.0.2\"/>\n%s\n</scenario>\n",
+                           extra);
+}
+
+static gboolean
+loads(const char *extra)
+{
+    g_autofree char *xml = with_routers(extra);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = load_string(xml, &error);
+    if (!sc && g_getenv("MS_TEST_VERBOSE"))
+        fprintf(stderr, "%s\n", error->message);
+    return sc != NULL;
+}
+
+static const MsScenarioHost *
+host(const MsScenario *sc, guint i)
+{
+    return &g_array_index(sc->hosts, MsScenarioHost, i);
+}
+
+static void
+test_first_email(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_file(GOOD_DIR "/first-email.xml", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    CU_ASSERT_STRING_EQUAL(sc->name, "first-email");
+    CU_ASSERT_STRING_EQUAL(sc->title, "The first email");
+    CU_ASSERT_EQUAL(sc->seed, 7);
+    CU_ASSERT_EQUAL(sc->until, MS_TIME_H);
+    CU_ASSERT_EQUAL(sc->routing, MS_ROUTING_HOPS);
+    CU_ASSERT_EQUAL(sc->dns_mode, MS_DNS_FLAT);
+    CU_ASSERT_EQUAL(sc->dns_server, ms_scenario_find_host(sc, "dns-reg"));
+    /* counts */
+    CU_ASSERT_EQUAL(sc->hosts->len, 7);
+    CU_ASSERT_EQUAL(sc->links->len, 6);
+    CU_ASSERT_EQUAL(sc->zones->len, 2);
+    CU_ASSERT_EQUAL(sc->mailservers->len, 3);
+    CU_ASSERT_EQUAL(sc->clients->len, 2);
+    CU_ASSERT_EQUAL(sc->messages->len, 2);
+    CU_ASSERT_EQUAL(sc->checks->len, 1);
+    CU_ASSERT_EQUAL(sc->workloads->len, 2);
+    CU_ASSERT_EQUAL(sc->faults->len, 5);
+    CU_ASSERT_EQUAL(sc->expects->len, 7);
+    CU_ASSERT_EQUAL(sc->outputs->len, 1);
+    /* hosts */
+    const MsScenarioHost *alice = host(sc, 0);
+    CU_ASSERT_STRING_EQUAL(alice->id, "pc-alice");
+    CU_ASSERT_STRING_EQUAL(alice->name, "pc.alice-home.example");
+    CU_ASSERT_EQUAL(alice->role, MS_HOST_CLIENT);
+    CU_ASSERT_EQUAL(alice->address, 0xC000020Au);
+    CU_ASSERT(alice->has_position && alice->x == 40 && alice->y == 300);
+    CU_ASSERT_EQUAL(alice->line, 5);
+    CU_ASSERT_EQUAL(alice->client, 0);
+    CU_ASSERT_STRING_EQUAL(host(sc, 1)->name, "pc-bob"); /* name defaults to id */
+    CU_ASSERT_FALSE(host(sc, 1)->has_position);
+    /* links: units converted, defaults applied, ends resolved */
+    const MsScenarioLink *l0 = &g_array_index(sc->links, MsScenarioLink, 0);
+    CU_ASSERT_EQUAL(l0->a, 0);
+    CU_ASSERT_EQUAL(l0->b, (guint) ms_scenario_find_host(sc, "r1"));
+    CU_ASSERT_EQUAL(l0->latency, 5 * MS_TIME_MS);
+    CU_ASSERT_EQUAL(l0->bandwidth_bps, 10000000);
+    CU_ASSERT_EQUAL(l0->mtu, 1500);
+    CU_ASSERT_EQUAL(l0->queue_bytes, 65536);
+    CU_ASSERT_EQUAL(l0->line, 12);
+    const MsScenarioLink *l1 = &g_array_index(sc->links, MsScenarioLink, 1);
+    CU_ASSERT_EQUAL(l1->latency, 2500 * MS_TIME_US);
+    CU_ASSERT_EQUAL(l1->bandwidth_bps, 1000000000);
+    CU_ASSERT_EQUAL(l1->queue_packets, 100);
+    CU_ASSERT_EQUAL(l1->queue_bytes, 0);
+    const MsScenarioLink *l2 = &g_array_index(sc->links, MsScenarioLink, 2);
+    CU_ASSERT_EQUAL(l2->latency, MS_TIME_MS);
+    CU_ASSERT_EQUAL(l2->bandwidth_bps, 100000000);
+    CU_ASSERT_DOUBLE_EQUAL(g_array_index(sc->links, MsScenarioLink, 3).loss, 0.01, 1e-12);
+    CU_ASSERT_EQUAL(g_array_index(sc->links, MsScenarioLink, 5).mtu, 576);
+    /* zones and records */
+    const MsScenarioZone *z = &g_array_index(sc->zones, MsScenarioZone, 0);
+    CU_ASSERT_STRING_EQUAL(z->name, "diversicomcorp.com"); /* lower-cased */
+    CU_ASSERT_EQUAL(z->ttl, 30 * MS_TIME_MIN);
+    CU_ASSERT_EQUAL(z->records->len, 4);
+    const MsScenarioRecord *mx = &g_array_index(z->records, MsScenarioRecord, 0);
+    CU_ASSERT_EQUAL(mx->type, MS_RECORD_MX);
+    CU_ASSERT_EQUAL(mx->preference, 10);
+    CU_ASSERT_STRING_EQUAL(mx->target, "mx.diversicomcorp.com");
+    const MsScenarioRecord *a = &g_array_index(z->records, MsScenarioRecord, 1);
+    CU_ASSERT_EQUAL(a->host, ms_scenario_find_host(sc, "mx-corp"));
+    CU_ASSERT_EQUAL(a->address, 0xCB007119u); /* 203.0.113.25 taken from the host */
+    const MsScenarioRecord *www = &g_array_index(z->records, MsScenarioRecord, 2);
+    CU_ASSERT_EQUAL(www->host, -1);
+    CU_ASSERT_EQUAL(www->address, 0xCB007150u);
+    CU_ASSERT_EQUAL(www->ttl, 5 * MS_TIME_MIN);
+    const MsScenarioRecord *ns = &g_array_index(z->records, MsScenarioRecord, 3);
+    CU_ASSERT_EQUAL(ns->type, MS_RECORD_NS);
+    CU_ASSERT_STRING_EQUAL(ns->target, "ns1.diversicomcorp.com");
+    const MsScenarioZone *z2 = &g_array_index(sc->zones, MsScenarioZone, 1);
+    CU_ASSERT_EQUAL(g_array_index(z2->records, MsScenarioRecord, 0).type, MS_RECORD_NULLMX);
+    /* mail servers: users, policy with unset fields, replies */
+    const MsScenarioMailserver *isp = &g_array_index(sc->mailservers, MsScenarioMailserver, 0);
+    CU_ASSERT_EQUAL(isp->host, (guint) ms_scenario_find_host(sc, "smtp-isp"));
+    CU_ASSERT_EQUAL(host(sc, isp->host)->mailserver, 0);
+    CU_ASSERT_EQUAL(isp->domains->len, 2);
+    CU_ASSERT_STRING_EQUAL(isp->domains->pdata[1], "isp-a.com");
+    CU_ASSERT_EQUAL(isp->profile, MS_MTA_POSTFIX);
+    CU_ASSERT_EQUAL(isp->resolver, ms_scenario_find_host(sc, "dns-reg"));
+    CU_ASSERT_EQUAL(isp->smarthost, ms_scenario_find_host(sc, "relay1"));
+    CU_ASSERT_EQUAL(g_array_index(isp->users, MsScenarioUser, 0).quota, 10000000);
+    CU_ASSERT(ms_scenario_policy_has(&isp->policy, MS_POLICY_RETRY_FIRST));
+    CU_ASSERT_EQUAL(isp->policy.retry_first, 5 * MS_TIME_MIN);
+    CU_ASSERT_EQUAL(isp->policy.give_up, 5 * MS_TIME_DAY);
+    CU_ASSERT(ms_scenario_policy_has(&isp->policy, MS_POLICY_GREYLIST));
+    CU_ASSERT_FALSE(isp->policy.greylist);
+    CU_ASSERT_FALSE(ms_scenario_policy_has(&isp->policy, MS_POLICY_RETRY_MAX));
+    CU_ASSERT_FALSE(ms_scenario_policy_has(&isp->policy, MS_POLICY_MAX_SIZE));
+    const MsScenarioReply *r = &g_array_index(isp->replies, MsScenarioReply, 0);
+    CU_ASSERT_EQUAL(r->command, MS_REPLY_RCPT);
+    CU_ASSERT_EQUAL(r->code, 451);
+    CU_ASSERT_STRING_EQUAL(r->enhanced, "4.3.0");
+    CU_ASSERT_STRING_EQUAL(r->from, "*");
+    CU_ASSERT_EQUAL(r->end, 10 * MS_TIME_MIN);
+    CU_ASSERT_DOUBLE_EQUAL(r->rate, 0.5, 1e-12);
+    const MsScenarioMailserver *relay = &g_array_index(sc->mailservers, MsScenarioMailserver, 2);
+    CU_ASSERT_EQUAL(relay->domains->len, 0);
+    CU_ASSERT_EQUAL(relay->policy.line, 0);
+    CU_ASSERT_EQUAL(relay->policy.set, 0);
+    CU_ASSERT_EQUAL(relay->profile, MS_MTA_OPENSMTPD);
+    /* clients */
+    const MsScenarioClient *c0 = &g_array_index(sc->clients, MsScenarioClient, 0);
+    CU_ASSERT_STRING_EQUAL(c0->user, "alice@isp-a.net"); /* domain lowered */
+    CU_ASSERT_EQUAL(c0->mailbox_server, 0);
+    CU_ASSERT_EQUAL(c0->mailbox_user, 0);
+    CU_ASSERT_EQUAL(c0->pop3, ms_scenario_find_host(sc, "smtp-isp"));
+    CU_ASSERT_EQUAL(c0->check_every, 5 * MS_TIME_MIN);
+    CU_ASSERT_TRUE(c0->keep);
+    const MsScenarioClient *c1 = &g_array_index(sc->clients, MsScenarioClient, 1);
+    CU_ASSERT_EQUAL(c1->mailbox_user, 1);
+    CU_ASSERT_EQUAL(c1->pop3, -1);
+    /* messages */
+    const MsScenarioMessage *m1 = &g_array_index(sc->messages, MsScenarioMessage, 0);
+    CU_ASSERT_EQUAL(m1->to->len, 2);
+    CU_ASSERT_STRING_EQUAL(m1->to->pdata[1], "bob@diversicomcorp.com");
+    CU_ASSERT_EQUAL(m1->cc->len, 0);
+    CU_ASSERT_EQUAL(m1->size, 2048);
+    CU_ASSERT_EQUAL(m1->sender_client, 0);
+    CU_ASSERT_STRING_EQUAL(m1->body, "Hello sales, & hello Bob.");
+    const MsScenarioMessage *m2 = &g_array_index(sc->messages, MsScenarioMessage, 1);
+    CU_ASSERT_EQUAL(m2->at, 1500 * MS_TIME_MS);
+    CU_ASSERT_PTR_NULL(m2->body);
+    CU_ASSERT_EQUAL(g_array_index(sc->checks, MsScenarioCheck, 0).client, 1);
+    /* workloads */
+    const MsScenarioWorkload *w0 = &g_array_index(sc->workloads, MsScenarioWorkload, 0);
+    CU_ASSERT_DOUBLE_EQUAL(w0->rate_per_s, 120.0 / 3600, 1e-12);
+    CU_ASSERT_EQUAL(w0->size_dist, MS_SIZE_LOGNORMAL);
+    CU_ASSERT_DOUBLE_EQUAL(w0->size_a, 8, 1e-12);
+    CU_ASSERT_EQUAL(w0->from_server, 0);
+    CU_ASSERT_EQUAL(w0->to_server, 1);
+    const MsScenarioWorkload *w1 = &g_array_index(sc->workloads, MsScenarioWorkload, 1);
+    CU_ASSERT_EQUAL(w1->to_server, -1);
+    CU_ASSERT_EQUAL(w1->end, MS_TIME_H); /* the run's until */
+    CU_ASSERT_EQUAL(w1->size_dist, MS_SIZE_FIXED);
+    /* faults */
+    const MsScenarioFault *f0 = &g_array_index(sc->faults, MsScenarioFault, 0);
+    CU_ASSERT_EQUAL(f0->kind, MS_FAULT_HOST_DOWN);
+    CU_ASSERT_EQUAL(f0->host, ms_scenario_find_host(sc, "mx-corp"));
+    CU_ASSERT_EQUAL(f0->duration, 20 * MS_TIME_MIN);
+    const MsScenarioFault *f1 = &g_array_index(sc->faults, MsScenarioFault, 1);
+    CU_ASSERT_EQUAL(f1->link, 3); /* relay1~r1 written backwards */
+    CU_ASSERT_EQUAL(f1->duration, MS_TIME_INFINITE);
+    CU_ASSERT_DOUBLE_EQUAL(g_array_index(sc->faults, MsScenarioFault, 2).rate, 0.3, 1e-12);
+    const MsScenarioFault *f4 = &g_array_index(sc->faults, MsScenarioFault, 4);
+    CU_ASSERT(f4->mailserver == 1 && f4->user == 0);
+    /* expectations */
+    const MsScenarioExpect *e0 = &g_array_index(sc->expects, MsScenarioExpect, 0);
+    CU_ASSERT(e0->kind == MS_EXPECT_DELIVERED && e0->message == 0 && e0->within == 2 * MS_TIME_S);
+    CU_ASSERT_EQUAL(e0->count, -1);
+    const MsScenarioExpect *e1 = &g_array_index(sc->expects, MsScenarioExpect, 1);
+    CU_ASSERT(e1->message == 1 && strcmp(e1->status, "5.1.1") == 0);
+    CU_ASSERT_EQUAL(g_array_index(sc->expects, MsScenarioExpect, 3).count, 3);
+    CU_ASSERT_EQUAL(g_array_index(sc->expects, MsScenarioExpect, 5).client, 1);
+    const MsScenarioOutput *o = &g_array_index(sc->outputs, MsScenarioOutput, 0);
+    CU_ASSERT_STRING_EQUAL(o->pcap, "run.pcapng");
+}
+
+static void
+test_defaults(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_file(GOOD_DIR "/minimal.xml", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    CU_ASSERT_EQUAL(sc->seed, 1);
+    CU_ASSERT_EQUAL(sc->until, MS_TIME_INFINITE);
+    CU_ASSERT_EQUAL(sc->dns_mode, MS_DNS_NONE);
+    CU_ASSERT_EQUAL(sc->routing, MS_ROUTING_LATENCY);
+    CU_ASSERT_STRING_EQUAL(sc->title, "");
+    const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, 0);
+    CU_ASSERT_EQUAL(l->latency, MS_TIME_MS);
+    CU_ASSERT_EQUAL(l->bandwidth_bps, 100000000);
+    CU_ASSERT_EQUAL(l->mtu, 1500);
+    CU_ASSERT_EQUAL(l->queue_bytes, 64 * 1024);
+    CU_ASSERT_EQUAL(l->loss, 0.0);
+}
+
+static void
+test_all_good_files(void)
+{
+    g_autoptr(GDir) dir = g_dir_open(GOOD_DIR, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    guint n = 0;
+    for (const char *name; (name = g_dir_read_name(dir));) {
+        if (!g_str_has_suffix(name, ".xml"))
+            continue;
+        g_autofree char *path = g_build_filename(GOOD_DIR, name, NULL);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsScenario) sc = ms_scenario_load_file(path, &error);
+        CU_ASSERT_PTR_NOT_NULL(sc);
+        if (!sc)
+            fprintf(stderr, "%s\n", error->message);
+        n++;
+    }
+    CU_ASSERT(n >= 2);
+}
+
+/* Each bad file starts with "<!-- expect: LINE: TEXT -->"; loading it must
+ * fail with an error line "PATH:LINE: ..." that contains TEXT. */
+static void
+test_bad_corpus(void)
+{
+    g_autoptr(GDir) dir = g_dir_open(BAD_DIR, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    guint n = 0;
+    for (const char *name; (name = g_dir_read_name(dir));) {
+        if (!g_str_has_suffix(name, ".xml"))
+            continue;
+        g_autofree char *path = g_build_filename(BAD_DIR, name, NULL);
+        g_autofree char *text = NULL;
+        CU_ASSERT_FATAL(g_file_get_contents(path, &text, NULL, NULL));
+        guint line = 0;
+        char want[512] = "";
+        int got = sscanf(text, "<!-- expect: %u: %511[^\n]", &line, want);
+        CU_ASSERT_EQUAL(got, 2);
+        char *end = strstr(want, " -->");
+        if (end)
+            *end = '\0';
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsScenario) sc = ms_scenario_load_file(path, &error);
+        CU_ASSERT_PTR_NULL(sc);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(error);
+        CU_ASSERT(g_error_matches(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_INVALID));
+        g_autofree char *prefix = g_strdup_printf("%s:%u: ", path, line);
+        gboolean found = FALSE;
+        g_auto(GStrv) lines = g_strsplit(error->message, "\n", -1);
+        for (char **l = lines; *l; l++) {
+            CU_ASSERT(g_str_has_prefix(*l, path)); /* every line names the file */
+            if (g_str_has_prefix(*l, prefix) && strstr(*l, want))
+                found = TRUE;
+        }
+        CU_ASSERT(found);
+        if (!found)
+            fprintf(stderr, "%s: want line %u '%s', got:\n%s\n", name, line, want, error->message);
+        n++;
+    }
+    CU_ASSERT(n >= 15);
+}
+
+static void
+test_all_errors_at_once(void)
+{
+    const char *xml =
+        "<scenario version=\"1\" name=\"x\">\n"                       /* 1 */
+        "<host id=\"a\" role=\"router\" address=\"10.0.0.1\"/>\n"      /* 2 */
+        "<host id=\"a\" role=\"router\" address=\"10.0.0.9\"/>\n"      /* 3 duplicate id */
+        "<host id=\"c\" role=\"router\" address=\"10.0.0.1\"/>\n"      /* 4 duplicate address */
+        "<link a=\"a\" b=\"zz\"/>\n"                                    /* 5 unknown host */
+        "<link a=\"a\" b=\"c\" loss=\"-0.1\" mtu=\"10\"/>\n"            /* 6 two errors */
+        "<bogus/>\n"                                                    /* 7 schema */
+        "</scenario>\n";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = load_string(xml, &error);
+    CU_ASSERT_PTR_NULL(sc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(error);
+    g_auto(GStrv) lines = g_strsplit(error->message, "\n", -1);
+    CU_ASSERT_EQUAL(g_strv_length(lines), 6);
+    static const char *const prefixes[] = { "mem.xml:3: ", "mem.xml:4: ", "mem.xml:5: ",
+                                            "mem.xml:6: ", "mem.xml:6: ", "mem.xml:7: " };
+    for (guint i = 0; i < 6 && lines[i]; i++)
+        CU_ASSERT(g_str_has_prefix(lines[i], prefixes[i]));
+}
+
+/* ---- hostile input -------------------------------------------------------- */
+
+static void
+expect_refused(const char *data, gsize len, const char *want)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_memory(data, len, "hostile.xml", &error);
+    CU_ASSERT_PTR_NULL(sc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(error);
+    CU_ASSERT(strstr(error->message, want) != NULL);
+    if (!strstr(error->message, want))
+        fprintf(stderr, "want '%s', got: %.300s\n", want, error->message);
+}
+
+static void
+test_billion_laughs(void)
+{
+    g_autoptr(GString) s = g_string_new("<!DOCTYPE scenario [\n<!ENTITY l0 \"lol\">\n");
+    for (int i = 1; i <= 10; i++) {
+        g_string_append_printf(s, "<!ENTITY l%d \"", i);
+        for (int j = 0; j < 10; j++)
+            g_string_append_printf(s, "&l%d;", i - 1);
+        g_string_append(s, "\">\n");
+    }
+    g_string_append(s, "]>\n<scenario version=\"1\" name=\"&l10;\"><title>&l10;</title></scenario>\n");
+    expect_refused(s->str, s->len, "hostile.xml:2: DOCTYPE declares entity 'l0'");
+    /* a parameter entity is refused the same way */
+    const char *pe = "<!DOCTYPE scenario [\n<!ENTITY % p \"x\">\n]>\n<scenario version=\"1\" name=\"x\"/>";
+    expect_refused(pe, strlen(pe), "entity declarations are refused");
+}
+
+static void
+test_external_entity(void)
+{
+    const char *xxe = "<?xml version=\"1.0\"?>\n<!DOCTYPE scenario [\n"
+                      "<!ENTITY xxe SYSTEM \"file:///etc/passwd\">\n]>\n"
+                      "<scenario version=\"1\" name=\"&xxe;\"/>\n";
+    expect_refused(xxe, strlen(xxe), "hostile.xml:3: DOCTYPE declares entity 'xxe'");
+    /* an external DTD is neither fetched nor read */
+    const char *dtd = "<!DOCTYPE scenario SYSTEM \"http://127.0.0.1:1/x.dtd\">\n"
+                      "<scenario version=\"1\" name=\"&undeclared;\"/>\n";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_memory(dtd, strlen(dtd), "h.xml", &error);
+    CU_ASSERT_PTR_NULL(sc);
+    CU_ASSERT_PTR_NOT_NULL(error);
+    /* nor does a general entity reference to /etc/passwd leak into errors */
+    CU_ASSERT(error && !strstr(error->message, "root:"));
+}
+
+static void
+test_deep_nesting(void)
+{
+    g_autoptr(GString) s = g_string_new("<scenario version=\"1\" name=\"x\">\n");
+    for (int i = 0; i < 100000; i++)
+        g_string_append(s, "<a>");
+    expect_refused(s->str, s->len, "nested too deeply");
+    /* just inside the bound: refused by the schema, not by the guard */
+    g_autoptr(GString) ok = g_string_new("<scenario version=\"1\" name=\"x\">");
+    for (int i = 1; i < MS_SCENARIO_MAX_DEPTH; i++)
+        g_string_append(ok, "<title>");
+    for (int i = 1; i < MS_SCENARIO_MAX_DEPTH; i++)
+        g_string_append(ok, "</title>");
+    g_string_append(ok, "</scenario>");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_memory(ok->str, ok->len, "d.xml", &error);
+    CU_ASSERT_PTR_NULL(sc);
+    CU_ASSERT(error && !strstr(error->message, "nested too deeply"));
+}
+
+static void
+test_huge_values(void)
+{
+    /* a 10 MB attribute value */
+    gsize n = 10 * 1024 * 1024;
+    g_autoptr(GString) s = g_string_sized_new(n + 200);
+    g_string_append(s, "<scenario version=\"1\" name=\"");
+    for (gsize i = 0; i < n; i++)
+        g_string_append_c(s, 'a');
+    g_string_append(s, "\"/>");
+    expect_refused(s->str, s->len, "too long");
+    /* an attribute of exactly MS_SCENARIO_MAX_ATTR_LEN bytes passes the guard,
+     * one more does not */
+    for (guint extra = 0; extra <= 1; extra++) {
+        g_autofree char *name = g_strnfill(MS_SCENARIO_MAX_ATTR_LEN + extra, 'n');
+        g_autofree char *xml = g_strdup_printf("<scenario version=\"1\" name=\"%s\"/>", name);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsScenario) sc = load_string(xml, &error);
+        CU_ASSERT_EQUAL(sc != NULL, extra == 0);
+    }
+    /* a file above the size limit is refused before parsing */
+    gsize big = MS_SCENARIO_MAX_FILE_SIZE + 1;
+    g_autofree char *blob = g_malloc(big);
+    memset(blob, ' ', big);
+    expect_refused(blob, big, "too large");
+}
+
+static void
+test_bad_bytes(void)
+{
+    const char utf8[] = "<scenario version=\"1\" name=\"x\">\n<title>\xff\xfe</title></scenario>";
+    expect_refused(utf8, sizeof utf8 - 1, "hostile.xml:2: malformed XML");
+    const char nul[] = "<scenario version=\"1\"\0 name=\"x\"/>";
+    expect_refused(nul, sizeof nul - 1, "malformed XML");
+    expect_refused("", 0, "empty file");
+    expect_refused("<", 1, "malformed XML");
+    const char *latin1 = "<?xml version=\"1.0\" encoding=\"nonsense-42\"?><scenario/>";
+    expect_refused(latin1, strlen(latin1), "hostile.xml:1:");
+    /* truncations of a good file never crash and never load */
+    g_autofree char *good = NULL;
+    gsize len = 0;
+    CU_ASSERT_FATAL(g_file_get_contents(GOOD_DIR "/first-email.xml", &good, &len, NULL));
+    for (gsize cut = 0; cut < len - 20; cut += 97) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsScenario) sc = ms_scenario_load_memory(good, cut, "cut.xml", &error);
+        CU_ASSERT_PTR_NULL(sc);
+    }
+}
+
+static void
+test_files(void)
+{
+    g_autoptr(GError) e1 = NULL;
+    CU_ASSERT_PTR_NULL(ms_scenario_load_file("tests/scenarios/no-such-file.xml", &e1));
+    CU_ASSERT(g_error_matches(e1, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO));
+    g_autoptr(GError) e2 = NULL;
+    CU_ASSERT_PTR_NULL(ms_scenario_load_file("/dev/zero", &e2));
+    CU_ASSERT(e2 && strstr(e2->message, "not a regular file"));
+    g_autoptr(GError) e3 = NULL;
+    CU_ASSERT_PTR_NULL(ms_scenario_load_file("tests", &e3));
+    CU_ASSERT_PTR_NOT_NULL(e3);
+}
+
+/* The schema is in the binary: loading works from another directory. */
+static void
+test_embedded_schema(void)
+{
+    gsize len = 0;
+    const guint8 *rng = ms_embedded_get("scenarios/schema/scenario.rng", &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rng);
+    CU_ASSERT(len > 1000 && rng[len] == '\0');
+    CU_ASSERT(g_str_has_prefix((const char *) rng, "<?xml"));
+    CU_ASSERT_PTR_NULL(ms_embedded_get("no/such/file", &len));
+    CU_ASSERT_EQUAL(len, 0);
+    g_autofree char *cwd = g_get_current_dir();
+    g_autofree char *path = g_build_filename(cwd, GOOD_DIR, "first-email.xml", NULL);
+    CU_ASSERT_FATAL(chdir("/") == 0);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_file(path, &error);
+    CU_ASSERT_FATAL(chdir(cwd) == 0);
+    CU_ASSERT_PTR_NOT_NULL(sc);
+}
+
+/* ---- boundaries ----------------------------------------------------------- */
+
+typedef struct {
+    const char *extra;
+    gboolean ok;
+} Boundary;
+
+static void
+test_boundaries(void)
+{
+    static const Boundary cases[] = {
+        { "<link a=\"r1\" b=\"r2\" mtu=\"68\"/>", TRUE },
+        { "<link a=\"r1\" b=\"r2\" mtu=\"67\"/>", FALSE },
+        { "<link a=\"r1\" b=\"r2\" mtu=\"65535\" queue=\"64KiB\"/>", TRUE },
+        { "<link a=\"r1\" b=\"r2\" mtu=\"65536\"/>", FALSE },
+        { "<link a=\"r1\" b=\"r2\" loss=\"0\"/>", TRUE },
+        { "<link a=\"r1\" b=\"r2\" loss=\"1\"/>", TRUE },
+        { "<link a=\"r1\" b=\"r2\" loss=\"1.0001\"/>", FALSE },
+        { "<link a=\"r1\" b=\"r2\" loss=\"-0\"/>", TRUE },
+        { "<link a=\"r1\" b=\"r2\" loss=\"nan\"/>", FALSE },
+        { "<link a=\"r1\" b=\"r2\" latency=\"1ns\"/>", TRUE },
+        { "<link a=\"r1\" b=\"r2\" latency=\"0s\"/>", FALSE },
+        { "<link a=\"r1\" b=\"r2\" bandwidth=\"1bps\"/>", TRUE },
+        { "<link a=\"r1\" b=\"r2\" bandwidth=\"0bps\"/>", FALSE },
+        { "<link a=\"r1\" b=\"r2\" queue=\"1500B\"/>", TRUE },
+        { "<link a=\"r1\" b=\"r2\" queue=\"1499B\"/>", FALSE },
+        { "<link a=\"r1\" b=\"r2\" queue-packets=\"1\"/>", TRUE },
+        { "<link a=\"r1\" b=\"r2\" queue-packets=\"0\"/>", FALSE },
+        { "<link a=\"r1\" b=\"r2\"/><link a=\"r2\" b=\"r1\"/>", FALSE },
+        { "<host id=\"h\" role=\"router\" address=\"255.255.255.254\"/>", TRUE },
+        { "<host id=\"h\" role=\"router\" address=\"255.255.255.255\"/>", FALSE },
+        { "<host id=\"h\" role=\"router\" address=\"0.0.0.1\"/>", TRUE },
+        { "<host id=\"h\" role=\"router\" address=\"0.0.0.0\"/>", FALSE },
+        { "<host id=\"h\" role=\"router\" address=\"10.0.0.01\"/>", FALSE },
+        { "<host id=\"h\" role=\"router\" address=\"10.0.0\"/>", FALSE },
+        { "<host id=\"h\" role=\"router\" address=\"10.0.0.3.4\"/>", FALSE },
+        { "<host id=\"h\" role=\"router\" address=\" 10.0.0.3\"/>", FALSE },
+        { "<host id=\"h\" name=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.x\" role=\"router\" address=\"10.0.0.3\"/>", TRUE },
+        { "<host id=\"h\" name=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.x\" role=\"router\" address=\"10.0.0.3\"/>", FALSE },
+        { "<host id=\"h\" name=\"a..b\" role=\"router\" address=\"10.0.0.3\"/>", FALSE },
+        { "<host id=\"h\" name=\"R1\" role=\"router\" address=\"10.0.0.3\"/>", FALSE }, /* same as r1 */
+        { "<host id=\"h\" role=\"router\" address=\"10.0.0.3\" x=\"1\"/>", FALSE },
+        { "<fault kind=\"host-down\" target=\"r1\" at=\"0\"/>", TRUE },
+        { "<fault kind=\"host-down\" target=\"r1\" at=\"0\" duration=\"0s\"/>", FALSE },
+        { "<fault kind=\"dns-down\" target=\"r1\" at=\"0\"/>", FALSE },
+        { "<fault kind=\"loss\" target=\"r1~r2\" at=\"0\" rate=\"0.5\"/>", FALSE }, /* no link */
+        { "<link a=\"r1\" b=\"r2\"/><fault kind=\"loss\" target=\"r2~r1\" at=\"0\" rate=\"0.5\"/>", TRUE },
+        { "<link a=\"r1\" b=\"r2\"/><fault kind=\"loss\" target=\"r2~r1\" at=\"0\"/>", FALSE },
+        { "<title>a</title><title>b</title>", FALSE },
+        { "<routing metric=\"hops\"/><routing/>", FALSE },
+        { "<zone name=\"x.com\" server=\"r1\"/>", FALSE },
+        { "<output/>", FALSE },
+        { "<expect kind=\"no-loss\"/>", TRUE },
+        { "<expect kind=\"attempts\"/>", FALSE },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        gboolean ok = loads(cases[i].extra);
+        CU_ASSERT_EQUAL(ok, cases[i].ok);
+        if (ok != cases[i].ok)
+            fprintf(stderr, "boundary case %" G_GSIZE_FORMAT ": %s\n", i, cases[i].extra);
+    }
+}
+
+/* Mail-related boundaries need a server and a client. */
+static void
+test_mail_boundaries(void)
+{
+    static const Boundary cases[] = {
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/>", TRUE },
+        { "<message id=\"m\" from=\"Alice@ex.com\" to=\"b@ex.com\"/>", FALSE }, /* local part is case-sensitive */
+        { "<message id=\"m\" from=\"alice@EX.com\" to=\"b@ex.com\"/>", TRUE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\" , \"/>", FALSE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/>", FALSE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\" at=\"1h\"/>", TRUE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\" at=\"3601s\"/>", FALSE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@ex.com\"/>", TRUE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@ex.com\"/>", FALSE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><expect kind=\"delivered\" message=\"m\" to=\"c@ex.com\"/>", FALSE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><expect kind=\"bounced\" message=\"m\" status=\"2.0.0\"/>", FALSE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><expect kind=\"retrieved\" message=\"m\" client=\"pc\"/>", TRUE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><expect kind=\"retrieved\" message=\"m\" client=\"mx\"/>", FALSE },
+        { "<check client=\"pc\" at=\"0\"/>", TRUE },
+        { "<check client=\"mx\" at=\"0\"/>", FALSE },
+        { "<workload from=\"ex.com\" to=\"other.org\" rate=\"1/s\"/>", TRUE },
+        { "<workload from=\"other.org\" to=\"ex.com\" rate=\"1/s\"/>", FALSE },
+        { "<workload from=\"ex.com\" to=\"other.org\" rate=\"0/s\"/>", FALSE },
+        { "<workload from=\"ex.com\" to=\"other.org\" rate=\"5\"/>", FALSE },
+        { "<workload from=\"ex.com\" to=\"other.org\" rate=\"1/s\" start=\"1h\" end=\"1h\"/>", FALSE },
+        { "<workload from=\"ex.com\" to=\"other.org\" rate=\"1/s\" size=\"exponential:mean=4KiB\"/>", TRUE },
+        { "<workload from=\"ex.com\" to=\"other.org\" rate=\"1/s\" size=\"zipf:1\"/>", FALSE },
+        { "<fault kind=\"mailbox-full\" target=\"alice@ex.com\" at=\"1s\"/>", TRUE },
+        { "<fault kind=\"mailbox-full\" target=\"zed@ex.com\" at=\"1s\"/>", FALSE },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *xml = g_strdup_printf(
+            "<scenario version=\"1\" name=\"t\" until=\"1h\">\n"
+            "<host id=\"mx\" role=\"mailserver\" address=\"10.0.0.25\"/>\n"
+            "<host id=\"pc\" role=\"client\" address=\"10.0.0.10\"/>\n"
+            "<mailserver host=\"mx\" domains=\"ex.com\"><user name=\"alice\"/></mailserver>\n"
+            "<client host=\"pc\" user=\"alice@ex.com\"/>\n%s\n</scenario>\n", cases[i].extra);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsScenario) sc = load_string(xml, &error);
+        CU_ASSERT_EQUAL(sc != NULL, cases[i].ok);
+        if ((sc != NULL) != cases[i].ok)
+            fprintf(stderr, "mail case %" G_GSIZE_FORMAT ": %s\n%s\n", i, cases[i].extra,
+                    error ? error->message : "(loaded)");
+    }
+}
+
+/* ---- mailsim validate ----------------------------------------------------- */
+
+static void
+test_validate_command(void)
+{
+    const char *bin = ms_test_mailsim_path();
+    g_autofree char *out = NULL, *err = NULL;
+    const char *good[] = { bin, "validate", GOOD_DIR "/first-email.xml", GOOD_DIR "/minimal.xml", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(good, &out, &err), 0);
+    CU_ASSERT(out && strstr(out, GOOD_DIR "/first-email.xml: ok\n") && strstr(out, "minimal.xml: ok"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    const char *mixed[] = { bin, "validate", GOOD_DIR "/minimal.xml", BAD_DIR "/link-to-itself.xml", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(mixed, &out, &err), 2);
+    CU_ASSERT(out && strstr(out, "minimal.xml: ok"));
+    CU_ASSERT(err && strstr(err, BAD_DIR "/link-to-itself.xml:5: "));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    const char *help[] = { bin, "validate", "--help", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(help, &out, &err), 0);
+    CU_ASSERT(out && strstr(out, "FILE"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    const char *none[] = { bin, "validate", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(none, &out, &err), 2);
+    CU_ASSERT(err && strstr(err, "missing FILE"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    const char *missing[] = { bin, "validate", "no-such.xml", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(missing, &out, &err), 2);
+    CU_ASSERT(err && strstr(err, "no-such.xml: cannot open"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    const char *badopt[] = { bin, "validate", "--frobnicate", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(badopt, &out, &err), 2);
+}
+
+int
+main(void)
+{
+    static const MsTestCase cases[] = {
+        { "first-email loads with contents", test_first_email },
+        { "defaults of a minimal file", test_defaults },
+        { "every good file loads", test_all_good_files },
+        { "bad corpus: line and message", test_bad_corpus },
+        { "all errors reported at once", test_all_errors_at_once },
+        { "billion laughs refused", test_billion_laughs },
+        { "external entities refused", test_external_entity },
+        { "deep nesting refused", test_deep_nesting },
+        { "huge values refused", test_huge_values },
+        { "bad bytes refused", test_bad_bytes },
+        { "files that cannot be read", test_files },
+        { "schema embedded in the binary", test_embedded_schema },
+        { "boundaries: network", test_boundaries },
+        { "boundaries: mail", test_mail_boundaries },
+        { "mailsim validate", test_validate_command },
+        { NULL, NULL },
+    };
+    return ms_test_main("scenario", cases);
+}
