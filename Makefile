@@ -31,7 +31,7 @@ LIB_SRC  = $(filter-out sim/main.c,$(wildcard sim/*.c)) $(wildcard viz/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 # Files compiled into the library (tools/embed.sh), read back with
 # ms_embedded_get("path/relative/to/repo") from include/mailsim/embedded.h.
-EMBED_FILES = scenarios/schema/scenario.rng
+EMBED_FILES = scenarios/schema/scenario.rng scenarios/teaching/01-first-email.xml
 LIB_OBJ += $(BUILD)/gen/embedded.o
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -84,11 +84,10 @@ tests: $(TEST_BIN) $(BIN)
 run-tests: tests
 	@MAILSIM=$(abspath $(BIN)) sh tests/run-all.sh $(TEST_BIN)
 
-# Until the teaching scenarios land, the demo is the engine benchmark at a
-# size that runs in about a second.
+# The demo is the first lesson, the seed article's story end to end.
 demo: deps
 	@$(MAKE) --no-print-directory all
-	./mailsim bench phold --nodes 1000 --pop 1 --end 10s
+	./mailsim run
 
 check: deps
 	@sh tools/lint.sh

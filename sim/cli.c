@@ -14,8 +14,9 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
-    { "bench", "benchmark the engine (PHOLD) and print figures", ms_cmd_bench },
+    { "run", "run a scenario (default: the first lesson) and tell what happens", ms_cmd_run },
     { "validate", "check scenario files against the schema and for meaning", ms_cmd_validate },
+    { "bench", "benchmark the engine (PHOLD) and print figures", ms_cmd_bench },
 };
 
 static void

@@ -129,13 +129,6 @@ ms_mta_policy_defaults(MsMtaProfile profile, MsMtaPolicy *p)
     }
 }
 
-const char *
-ms_mta_profile_to_string(MsMtaProfile p)
-{
-    static const char *const names[] = { "postfix", "exim", "opensmtpd" };
-    return (guint) p < G_N_ELEMENTS(names) ? names[p] : "?";
-}
-
 MsTime
 ms_mta_next_retry(const MsMtaPolicy *p, guint attempt, MsTime queued_at, MsTime now)
 {

@@ -578,7 +578,7 @@ ms_scenario_find_host(const MsScenario *sc, const char *id)
 }
 
 const char *
-ms_host_role_to_string(MsHostRole role)
+ms_host_role_to_string(MsScenarioRole role)
 {
     static const char *const names[] = { "client", "mailserver", "dns", "relay", "router" };
     return (guint) role < G_N_ELEMENTS(names) ? names[role] : "?";

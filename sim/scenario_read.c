@@ -420,7 +420,7 @@ read_host(Reader *R, xmlNode *n, GHashTable *addresses, GHashTable *names)
     if (prev)
         err(R, n, "name", "duplicate host name '%s': also host '%s'", h.name,
             host_at(R, GPOINTER_TO_INT(prev) - 1)->id);
-    h.role = (MsHostRole) get_enum(R, n, "role", role_names, MS_HOST_ROUTER);
+    h.role = (MsScenarioRole) get_enum(R, n, "role", role_names, MS_HOST_ROUTER);
     if (!attr(R, n, "role"))
         err(R, n, "role", "missing: expected one of client, mailserver, dns, relay, router");
     const char *addr = need(R, n, "address", "an IPv4 address, e.g. 192.0.2.10");

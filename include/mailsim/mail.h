@@ -14,6 +14,7 @@
 #include "mailsim/tcp.h"
 #include "mailsim/dns_resolver.h"
 #include "mailsim/mailbox.h"
+#include "mailsim/mta_profile.h"
 
 G_BEGIN_DECLS
 
@@ -23,11 +24,6 @@ typedef struct _MsMail MsMail;
 #define MS_SUBMISSION_PORT 587
 #define MS_POP3_PORT 110
 
-typedef enum {
-    MS_MTA_POSTFIX,     /* retry after 300 s, doubling to 4000 s, give up after 5 d */
-    MS_MTA_EXIM,        /* every 15 min for 2 h, then x1.5 from 1 h to 16 h, then 6 h; 4 d */
-    MS_MTA_OPENSMTPD,   /* at creation + 400 s x n^2; give up after 4 d */
-} MsMtaProfile;
 
 /* A server's policy; a field left 0 takes the profile's default. */
 typedef struct {
@@ -44,7 +40,6 @@ void ms_mta_policy_defaults(MsMtaProfile profile, MsMtaPolicy *policy);
  * `attempt` (1 = the first) has just failed at `now`, is tried again, by
  * the profile's schedule; MS_TIME_INFINITE when it is past give-up. */
 MsTime ms_mta_next_retry(const MsMtaPolicy *policy, guint attempt, MsTime queued_at, MsTime now);
-const char *ms_mta_profile_to_string(MsMtaProfile profile);
 
 typedef enum {
     MS_RCPT_WITH_CLIENT,   /* not accepted by any server (yet) */

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <glib.h>
+#include "mailsim/mta_profile.h"
 #include "mailsim/time.h"
 
 G_BEGIN_DECLS
@@ -53,13 +54,13 @@ typedef enum {
     MS_HOST_DNS,
     MS_HOST_RELAY,
     MS_HOST_ROUTER,
-} MsHostRole;
+} MsScenarioRole;
 
 typedef struct {
     guint line;
     char *id;            /* unique in the file */
     char *name;          /* host name (FQDN); defaults to id */
-    MsHostRole role;
+    MsScenarioRole role;
     guint32 address;     /* IPv4, host byte order; unique */
     gboolean has_position;
     double x, y;         /* diagram position, when has_position */
@@ -107,7 +108,7 @@ typedef struct {
     GArray *records;     /* of MsScenarioRecord, in file order */
 } MsScenarioZone;
 
-typedef enum { MS_MTA_POSTFIX, MS_MTA_EXIM, MS_MTA_OPENSMTPD } MsMtaProfile;
+
 
 typedef struct {
     guint line;
@@ -305,7 +306,7 @@ void ms_scenario_free(MsScenario *sc);
 /* Index of the host with this id, or -1. O(hosts). */
 gint ms_scenario_find_host(const MsScenario *sc, const char *id);
 
-const char *ms_host_role_to_string(MsHostRole role);
+const char *ms_host_role_to_string(MsScenarioRole role);
 const char *ms_mta_profile_to_string(MsMtaProfile profile);
 const char *ms_fault_kind_to_string(MsFaultKind kind);
 const char *ms_expect_kind_to_string(MsExpectKind kind);

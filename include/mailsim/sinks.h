@@ -1,0 +1,43 @@
+/* Trace sinks that turn trace records (include/mailsim/trace.h) into
+ * output: a narration for people, JSON Lines for programs, and a pcapng
+ * capture for Wireshark. Each is attached to an MsTrace with
+ * ms_trace_add_sink(trace, ms_sink_*_record, sink, ms_sink_*_free). */
+#pragma once
+
+#include <stdio.h>
+#include <glib.h>
+#include "mailsim/net.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+    MS_NARRATE_MAIL,       /* mail-level steps and asides */
+    MS_NARRATE_PROTOCOL,   /* + every SMTP/POP3 line and DNS exchange */
+    MS_NARRATE_PACKETS,    /* + every packet sent and dropped */
+} MsNarrateLevel;
+
+typedef struct _MsNarrator MsNarrator;
+/* A narrator writing to `out` (borrowed). Returns a new sink (freed by the
+ * trace it is added to). */
+MsNarrator *ms_narrator_new(MsNet *net, FILE *out, MsNarrateLevel level, gboolean colour);
+void ms_narrator_record(const MsTraceRecord *record, gpointer narrator);
+void ms_narrator_free(gpointer narrator);
+
+typedef struct _MsJsonSink MsJsonSink;
+/* Writes one JSON object per record to `path`; NULL with `error` set if
+ * the file cannot be opened. */
+MsJsonSink *ms_json_sink_new(MsNet *net, const char *path, GError **error);
+void ms_json_sink_record(const MsTraceRecord *record, gpointer sink);
+void ms_json_sink_free(gpointer sink);
+
+typedef struct _MsPcapSink MsPcapSink;
+/* Captures every packet once, as it leaves the host that sent it (so a
+ * retransmission in the file is a real one), on one interface. */
+MsPcapSink *ms_pcap_sink_new(MsNet *net, const char *path, GError **error);
+void ms_pcap_sink_record(const MsTraceRecord *record, gpointer sink);
+/* Flushes and closes the file (records after that are ignored); FALSE with
+ * `error` on a write error. The sink itself is freed by its trace. */
+gboolean ms_pcap_sink_close(MsPcapSink *sink, GError **error);
+void ms_pcap_sink_free(gpointer sink);
+
+G_END_DECLS

@@ -1,0 +1,44 @@
+/* A runnable world built from a scenario description: the engine, the
+ * network with its TCP-lite, the DNS registries and resolvers, the mail
+ * servers and clients, the scheduled messages, checks and faults. After a
+ * run it checks the scenario's <expect> elements and the accounting. */
+#pragma once
+
+#include <glib.h>
+#include "mailsim/scenario.h"
+#include "mailsim/engine.h"
+#include "mailsim/net.h"
+#include "mailsim/tcp.h"
+#include "mailsim/mail.h"
+
+G_BEGIN_DECLS
+
+typedef struct _MsWorld MsWorld;
+
+#define MS_WORLD_ERROR (ms_world_error_quark())
+GQuark ms_world_error_quark(void);
+
+/* Builds the world of `scenario` (borrowed; must outlive the world) with
+ * `seed` (the scenario's own when 0). Returns a new world (caller frees), or
+ * NULL with `error` set for a scenario the simulation cannot build. */
+MsWorld *ms_world_new(const MsScenario *scenario, guint64 seed, GError **error);
+void ms_world_free(MsWorld *world);
+
+MsEngine *ms_world_engine(MsWorld *world);
+MsNet *ms_world_net(MsWorld *world);
+MsTcp *ms_world_tcp(MsWorld *world);
+MsMail *ms_world_mail(MsWorld *world);
+const MsScenario *ms_world_scenario(MsWorld *world);
+
+/* Runs until `until` (the scenario's when MS_TIME_INFINITE is not wanted:
+ * pass ms_world_default_until()). */
+MsEngineResult ms_world_run(MsWorld *world, MsTime until);
+MsTime ms_world_default_until(const MsWorld *world);
+
+/* Checks every <expect> and the accounting balance; appends one
+ * "PASS ..." or "FAIL ..." line each to `out`. Returns TRUE when all pass. */
+gboolean ms_world_check(MsWorld *world, GString *out);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsWorld, ms_world_free)
+
+G_END_DECLS

@@ -1,0 +1,170 @@
+/* `mailsim run [FILE]`: loads a scenario (the built-in first lesson when no
+ * file is given), builds its world, runs it with the outputs asked for,
+ * prints the narration and a summary, and checks the scenario's
+ * expectations. Exit 0 when all pass, 1 when one fails or mail is
+ * unaccounted for, 2 for bad usage or a bad scenario. */
+#include "mailsim/cli.h"
+#include "mailsim/embedded.h"
+#include "mailsim/scenario.h"
+#include "mailsim/sinks.h"
+#include "mailsim/units.h"
+#include "mailsim/world.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_SCENARIO "scenarios/teaching/01-first-email.xml"
+
+static void
+print_summary(MsWorld *w, FILE *out)
+{
+    MsMail *m = ms_world_mail(w);
+    MsMailStats st;
+    ms_mail_get_stats(m, &st);
+    MsEngineStats es;
+    ms_engine_get_stats(ms_world_engine(w), &es);
+    MsNetStats ns;
+    ms_net_get_stats(ms_world_net(w), &ns);
+    MsTcpStats ts;
+    ms_tcp_get_stats(ms_world_tcp(w), &ts);
+    g_autofree char *now = ms_time_to_string(ms_engine_now(ms_world_engine(w)));
+    fprintf(out, "\nSummary at t=%s\n", now);
+    fprintf(out, "  messages: %u submitted, %u bounce%s (DSN)\n", st.messages, st.dsns, st.dsns == 1 ? "" : "s");
+    fprintf(out, "  recipients: %u delivered, %u bounced, %u still queued, %u refused at submission\n",
+            st.delivered, st.bounced, st.queued, st.refused);
+    fprintf(out, "  retrieved by POP3: %u; delivery attempts: %u; deferrals: %u\n", st.retrieved, st.attempts, st.deferrals);
+    fprintf(out, "  sessions: %" G_GUINT64_FORMAT " SMTP, %" G_GUINT64_FORMAT " POP3; TCP: %" G_GUINT64_FORMAT
+                 " connections, %" G_GUINT64_FORMAT " segments, %" G_GUINT64_FORMAT " retransmitted\n",
+            st.smtp_sessions, st.pop3_sessions, ts.connections, ts.segments, ts.retransmits);
+    fprintf(out, "  packets: %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT " forwarded by routers, %" G_GUINT64_FORMAT
+                 " delivered, %" G_GUINT64_FORMAT " dropped\n", ns.sent, ns.forwarded, ns.delivered, ns.dropped);
+    for (guint id = 1; id <= ms_mail_n_messages(m); id++) {
+        const MsMessageRecord *r = ms_mail_message(m, id);
+        for (guint k = 0; k < r->rcpts->len; k++) {
+            const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
+            g_autofree char *took = rr->done_at ? ms_time_to_string(rr->done_at - r->created_at) : g_strdup("-");
+            fprintf(out, "  %-8s -> %-28s %-9s after %-10s hops %u, attempts %u%s%s\n", r->label, rr->address,
+                    ms_rcpt_state_to_string(rr->state), took, rr->hops, rr->attempts,
+                    rr->state == MS_RCPT_BOUNCED ? ", status " : "", rr->state == MS_RCPT_BOUNCED ? rr->status : "");
+        }
+    }
+    fprintf(out, "  run fingerprint: %016" G_GINT64_MODIFIER "x (%" G_GUINT64_FORMAT " events)\n",
+            ms_engine_fingerprint(ms_world_engine(w)), es.processed);
+}
+
+int
+ms_cmd_run(int argc, char **argv)
+{
+    const char *cmd = "run";
+    g_autofree char *seed_s = NULL, *until_s = NULL, *trace_path = NULL, *pcap_path = NULL, *level_s = NULL;
+    gboolean quiet = FALSE, no_colour = FALSE;
+    GOptionEntry entries[] = {
+        { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)", "N" },
+        { "until", 0, 0, G_OPTION_ARG_STRING, &until_s, "stop at this simulated time (default: the scenario's)", "TIME" },
+        { "trace", 0, 0, G_OPTION_ARG_FILENAME, &trace_path, "write every trace record as JSON Lines", "FILE.jsonl" },
+        { "pcap", 0, 0, G_OPTION_ARG_FILENAME, &pcap_path, "write a pcapng capture of every packet", "FILE.pcapng" },
+        { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s, "narration detail: mail, protocol (default) or packets", "LEVEL" },
+        { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no narration, only the summary and checks", NULL },
+        { "no-colour", 0, 0, G_OPTION_ARG_NONE, &no_colour, "plain text even on a terminal", NULL },
+        { NULL, 0, 0, 0, NULL, NULL, NULL },
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("[FILE] - run a scenario and tell what happens");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_description(ctx, "Without FILE, runs the built-in first lesson (" DEFAULT_SCENARIO ").\n"
+                                           "Exit status: 0 all expectations pass, 1 one fails, 2 bad usage or input.\n");
+    if (!ms_cli_parse(ctx, cmd, &argc, &argv))
+        return MS_EXIT_USAGE;
+    if (argc > 2)
+        return ms_cli_usage(cmd, "unexpected argument '%s'", argv[2]);
+    guint64 seed = 0;
+    if (seed_s && !ms_cli_arg_count(cmd, "--seed", seed_s, &seed))
+        return MS_EXIT_USAGE;
+    MsTime until = 0;
+    if (until_s && !ms_cli_arg_time(cmd, "--until", until_s, &until))
+        return MS_EXIT_USAGE;
+    MsNarrateLevel level = MS_NARRATE_PROTOCOL;
+    if (level_s) {
+        if (strcmp(level_s, "mail") == 0)
+            level = MS_NARRATE_MAIL;
+        else if (strcmp(level_s, "protocol") == 0)
+            level = MS_NARRATE_PROTOCOL;
+        else if (strcmp(level_s, "packets") == 0)
+            level = MS_NARRATE_PACKETS;
+        else
+            return ms_cli_usage(cmd, "--level: '%s' is not a level: expected mail, protocol or packets", level_s);
+    }
+
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = NULL;
+    if (argc == 2) {
+        sc = ms_scenario_load_file(argv[1], &error);
+    } else {
+        gsize len = 0;
+        const guint8 *data = ms_embedded_get(DEFAULT_SCENARIO, &len);
+        sc = data ? ms_scenario_load_memory((const char *) data, len, DEFAULT_SCENARIO, &error) : NULL;
+        if (!data) {
+            fprintf(stderr, "mailsim run: the built-in scenario is missing from this build\n");
+            return MS_EXIT_USAGE;
+        }
+    }
+    if (!sc) {
+        fprintf(stderr, "%s\n", error->message);
+        return MS_EXIT_USAGE;
+    }
+    g_autoptr(MsWorld) w = ms_world_new(sc, seed, &error);
+    if (!w) {
+        fprintf(stderr, "%s\n", error->message);
+        return MS_EXIT_USAGE;
+    }
+    MsNet *net = ms_world_net(w);
+    MsTrace *trace = ms_net_trace(net);
+    if (!quiet) {
+        gboolean colour = !no_colour && isatty(STDOUT_FILENO);
+        ms_trace_add_sink(trace, ms_narrator_record, ms_narrator_new(net, stdout, level, colour), ms_narrator_free);
+    }
+    /* Outputs named in the file apply when the command line names none. */
+    const MsScenarioOutput *o = sc->outputs->len ? &g_array_index(sc->outputs, MsScenarioOutput, 0) : NULL;
+    if (!trace_path && o && o->trace)
+        trace_path = g_strdup(o->trace);
+    if (!pcap_path && o && o->pcap)
+        pcap_path = g_strdup(o->pcap);
+    if (trace_path) {
+        MsJsonSink *js = ms_json_sink_new(net, trace_path, &error);
+        if (!js) {
+            fprintf(stderr, "mailsim run: --trace: %s\n", error->message);
+            return MS_EXIT_USAGE;
+        }
+        ms_trace_add_sink(trace, ms_json_sink_record, js, ms_json_sink_free);
+    }
+    MsPcapSink *pcap = NULL;
+    if (pcap_path) {
+        pcap = ms_pcap_sink_new(net, pcap_path, &error);
+        if (!pcap) {
+            fprintf(stderr, "mailsim run: --pcap: %s\n", error->message);
+            return MS_EXIT_USAGE;
+        }
+        ms_trace_add_sink(trace, ms_pcap_sink_record, pcap, ms_pcap_sink_free);
+    }
+    if (!quiet) {
+        printf("%s\n", sc->title[0] ? sc->title : sc->name);
+        if (sc->description[0]) {
+            g_autofree char *d = g_strstrip(g_strdup(sc->description));
+            printf("%s\n", d);
+        }
+        printf("\n");
+    }
+    ms_world_run(w, until ? until : ms_world_default_until(w));
+    int rc = MS_EXIT_OK;
+    if (pcap && !ms_pcap_sink_close(pcap, &error)) {
+        fprintf(stderr, "mailsim run: --pcap: %s\n", error->message);
+        rc = MS_EXIT_FAILED;
+    }
+    print_summary(w, stdout);
+    g_autoptr(GString) checks = g_string_new(NULL);
+    gboolean ok = ms_world_check(w, checks);
+    if (checks->len)
+        printf("\nChecks\n%s", checks->str);
+    fflush(stdout);
+    return ok ? rc : MS_EXIT_FAILED;
+}

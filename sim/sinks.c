@@ -1,0 +1,240 @@
+/* Trace sinks (see include/mailsim/sinks.h): narration, JSON Lines, pcapng.
+ * Each formats only what it is given, in the order given, so outputs are as
+ * deterministic as the run. */
+#include "mailsim/sinks.h"
+#include "mailsim/pcapng.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* --- narration ---------------------------------------------------------- */
+
+struct _MsNarrator {
+    MsNet         *net;
+    FILE          *out;
+    MsNarrateLevel level;
+    gboolean       colour;
+    guint          step;
+};
+
+MsNarrator *
+ms_narrator_new(MsNet *net, FILE *out, MsNarrateLevel level, gboolean colour)
+{
+    MsNarrator *n = g_new0(MsNarrator, 1);
+    n->net = net;
+    n->out = out;
+    n->level = level;
+    n->colour = colour;
+    return n;
+}
+
+void
+ms_narrator_free(gpointer p)
+{
+    g_free(p);
+}
+
+static const char *
+host_name(MsNet *net, MsHostId h)
+{
+    return h < ms_net_n_hosts(net) ? ms_net_host_name(net, h) : "?";
+}
+
+void
+ms_narrator_record(const MsTraceRecord *r, gpointer p)
+{
+    MsNarrator *n = p;
+    char t[32];
+    ms_time_format_seconds(r->at, t, sizeof t);
+    const char *b = n->colour ? "\033[1m" : "", *dim = n->colour ? "\033[2m" : "",
+               *cy = n->colour ? "\033[36m" : "", *end = n->colour ? "\033[0m" : "";
+    switch (r->kind) {
+    case MS_TRACE_MAIL:
+        fprintf(n->out, "%s%3u%s  t=%s s  %s\n", b, ++n->step, end, t, r->text);
+        break;
+    case MS_TRACE_NOTE:
+        if (r->proto && n->level < MS_NARRATE_PACKETS)
+            break;   /* network up/down notes: shown with packets */
+        fprintf(n->out, "%s     t=%s s  %s%s\n", cy, t, r->text, end);
+        break;
+    case MS_TRACE_PROTO_LINE:
+        if (n->level < MS_NARRATE_PROTOCOL)
+            break;
+        /* Both ends trace each SMTP/POP3 line; tell it once, as it is sent. */
+        if (!r->outgoing && g_strcmp0(r->proto, "dns") != 0)
+            break;
+        if (g_strcmp0(r->proto, "dns") == 0 && r->peer == MS_HOST_WORLD)
+            fprintf(n->out, "%s     t=%s s    %s  %s%s\n", dim, t, host_name(n->net, r->host), r->text, end);
+        else
+            fprintf(n->out, "%s     t=%s s    %-5s %s %s %s: %s%s\n", dim, t, r->proto ? r->proto : "",
+                    host_name(n->net, r->outgoing ? r->host : r->peer), "->",
+                    host_name(n->net, r->outgoing ? r->peer : r->host), r->text, end);
+        break;
+    case MS_TRACE_PACKET_SEND:
+    case MS_TRACE_PACKET_DROP:
+    case MS_TRACE_TCP_RETRANSMIT:
+    case MS_TRACE_TCP_CLOSE:
+        if (n->level < MS_NARRATE_PACKETS)
+            break;
+        if (r->packet) {
+            gsize len = r->packet->payload ? g_bytes_get_size(r->packet->payload) : 0;
+            fprintf(n->out, "%s     t=%s s      %s %s -> %s: %s %u->%u, %" G_GSIZE_FORMAT " bytes of data%s%s%s\n",
+                    dim, t, r->kind == MS_TRACE_PACKET_DROP ? "DROP" : "packet", host_name(n->net, r->host),
+                    r->kind == MS_TRACE_PACKET_DROP ? (r->text ? r->text : "") : host_name(n->net, r->peer),
+                    r->packet->proto == MS_IPPROTO_TCP ? "TCP" : "UDP", r->packet->sport, r->packet->dport, len,
+                    r->kind == MS_TRACE_PACKET_DROP ? "" : "", "", end);
+        } else {
+            fprintf(n->out, "%s     t=%s s      %s %s%s\n", dim, t, host_name(n->net, r->host), r->text ? r->text : "", end);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* --- JSON Lines ------------------------------------------------------------ */
+
+struct _MsJsonSink {
+    MsNet *net;
+    FILE  *f;
+    GString *buf;
+};
+
+MsJsonSink *
+ms_json_sink_new(MsNet *net, const char *path, GError **error)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", path, g_strerror(errno));
+        return NULL;
+    }
+    MsJsonSink *s = g_new0(MsJsonSink, 1);
+    s->net = net;
+    s->f = f;
+    s->buf = g_string_new(NULL);
+    return s;
+}
+
+static void
+json_string(GString *b, const char *s)
+{
+    g_string_append_c(b, '"');
+    for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++) {
+        switch (*p) {
+        case '"': g_string_append(b, "\\\""); break;
+        case '\\': g_string_append(b, "\\\\"); break;
+        case '\n': g_string_append(b, "\\n"); break;
+        case '\r': g_string_append(b, "\\r"); break;
+        case '\t': g_string_append(b, "\\t"); break;
+        default:
+            if (*p < 0x20)
+                g_string_append_printf(b, "\\u%04x", *p);
+            else
+                g_string_append_c(b, (char) *p);
+        }
+    }
+    g_string_append_c(b, '"');
+}
+
+void
+ms_json_sink_record(const MsTraceRecord *r, gpointer p)
+{
+    MsJsonSink *s = p;
+    GString *b = s->buf;
+    g_string_truncate(b, 0);
+    g_string_append_printf(b, "{\"t_ns\":%" G_GINT64_FORMAT ",\"kind\":", r->at);
+    json_string(b, ms_trace_kind_to_string(r->kind));
+    g_string_append(b, ",\"host\":");
+    json_string(b, host_name(s->net, r->host));
+    if (r->peer != MS_HOST_WORLD) {
+        g_string_append(b, ",\"peer\":");
+        json_string(b, host_name(s->net, r->peer));
+    }
+    if (r->message)
+        g_string_append_printf(b, ",\"message\":%u", r->message);
+    if (r->proto) {
+        g_string_append(b, ",\"proto\":");
+        json_string(b, r->proto);
+    }
+    if (r->kind == MS_TRACE_PROTO_LINE)
+        g_string_append_printf(b, ",\"dir\":\"%s\"", r->outgoing ? "out" : "in");
+    if (r->packet) {
+        const MsPacket *k = r->packet;
+        g_string_append_printf(b, ",\"packet\":{\"proto\":\"%s\",\"sport\":%u,\"dport\":%u,\"size\":%u,\"seq\":%u,\"ack\":%u,\"flags\":%u}",
+                               k->proto == MS_IPPROTO_TCP ? "tcp" : "udp", k->sport, k->dport, k->size, k->seq,
+                               k->ack, k->flags);
+    }
+    if (r->kind == MS_TRACE_PACKET_DROP)
+        g_string_append_printf(b, ",\"reason\":\"%s\"", ms_drop_reason_to_string((MsDropReason) r->code));
+    if (r->text) {
+        g_string_append(b, ",\"text\":");
+        json_string(b, r->text);
+    }
+    g_string_append(b, "}\n");
+    fwrite(b->str, 1, b->len, s->f);
+}
+
+void
+ms_json_sink_free(gpointer p)
+{
+    MsJsonSink *s = p;
+    if (!s)
+        return;
+    fclose(s->f);
+    g_string_free(s->buf, TRUE);
+    g_free(s);
+}
+
+/* --- pcapng ---------------------------------------------------------------- */
+
+struct _MsPcapSink {
+    MsPcapWriter *w;
+};
+
+MsPcapSink *
+ms_pcap_sink_new(MsNet *net, const char *path, GError **error)
+{
+    (void) net;
+    MsPcapWriter *w = ms_pcap_writer_new(path, error);
+    if (!w)
+        return NULL;
+    MsPcapSink *s = g_new0(MsPcapSink, 1);
+    s->w = w;
+    ms_pcap_writer_add_interface(w, "mailsim");
+    return s;
+}
+
+void
+ms_pcap_sink_record(const MsTraceRecord *r, gpointer p)
+{
+    MsPcapSink *s = p;
+    if (!s->w || r->kind != MS_TRACE_PACKET_SEND || !r->packet || r->host != r->packet->src)
+        return;
+    const MsPacket *k = r->packet;
+    gsize len = 0;
+    const guint8 *data = k->payload ? g_bytes_get_data(k->payload, &len) : NULL;
+    if (k->proto == MS_IPPROTO_TCP) {
+        MsPcapTcp seg = { k->src_addr, k->dst_addr, k->sport, k->dport, k->seq, k->ack, k->flags,
+                          k->window, k->ttl, k->ip_id, k->mss };
+        ms_pcap_writer_tcp_segment(s->w, 0, r->at, &seg, data, len);
+    } else {
+        ms_pcap_writer_udp(s->w, 0, r->at, k->src_addr, k->dst_addr, k->sport, k->dport, k->ttl, k->ip_id, data, len);
+    }
+}
+
+gboolean
+ms_pcap_sink_close(MsPcapSink *s, GError **error)
+{
+    MsPcapWriter *w = g_steal_pointer(&s->w);
+    return w ? ms_pcap_writer_close(w, error) : TRUE;
+}
+
+void
+ms_pcap_sink_free(gpointer p)
+{
+    MsPcapSink *s = p;
+    if (!s)
+        return;
+    ms_pcap_writer_free(s->w);
+    g_free(s);
+}

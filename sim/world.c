@@ -1,0 +1,409 @@
+/* Building a world from a scenario (see include/mailsim/world.h), and
+ * checking its expectations after a run. The scenario's host indices become
+ * the network's host ids (same order), so the description and the world
+ * name hosts alike.
+ *
+ * DNS: every zone goes to its server. In hierarchy mode the delegations are
+ * made from the zones themselves: each zone is delegated (NS + glue A) from
+ * the closest enclosing zone of the file, or from the root, which is created
+ * on the root server when the file does not declare it. Resolvers of mail
+ * servers ask the flat registry with recursion desired, or start at the root
+ * and iterate. */
+#include "mailsim/world.h"
+#include "mailsim/dns_server.h"
+#include "mailsim/dns_resolver.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK(ms-world-error-quark, ms_world_error)
+
+struct _MsWorld {
+    const MsScenario *sc;
+    MsEngine   *engine;
+    MsNet      *net;
+    MsTcp      *tcp;
+    MsMail     *mail;
+    GPtrArray  *dns;         /* MsDnsServer* per host index, or NULL */
+    GArray     *server_of;   /* mailserver index -> MsMail server index */
+    guint16     ev_fault;
+    guint32    *msg_ids;     /* scenario message index -> mail message id */
+};
+
+static MsHostRole
+role_of(MsScenarioRole r)
+{
+    switch (r) {
+    case MS_HOST_CLIENT: return MS_ROLE_CLIENT;
+    case MS_HOST_MAILSERVER: return MS_ROLE_MAILSERVER;
+    case MS_HOST_DNS: return MS_ROLE_DNS;
+    case MS_HOST_RELAY: return MS_ROLE_RELAY;
+    case MS_HOST_ROUTER: default: return MS_ROLE_ROUTER;
+    }
+}
+
+static guint32
+ttl_seconds(MsTime t)
+{
+    return (guint32) MIN(t / MS_TIME_S, (MsTime) G_MAXINT32);
+}
+
+static MsDnsServer *
+dns_at(MsWorld *w, guint host)
+{
+    if (!g_ptr_array_index(w->dns, host))
+        w->dns->pdata[host] = ms_dns_server_new(w->net, host);
+    return g_ptr_array_index(w->dns, host);
+}
+
+static void
+on_fault(MsEngine *e, const MsEvent *ev, gpointer user_data)
+{
+    MsWorld *w = user_data;
+    (void) e;
+    const MsScenarioFault *f = &g_array_index(w->sc->faults, MsScenarioFault, ev->data.u32[0]);
+    gboolean begin = ev->data.u32[1] == 0;
+    switch (f->kind) {
+    case MS_FAULT_HOST_DOWN:
+    case MS_FAULT_DNS_DOWN:
+        ms_net_set_host_up(w->net, (MsHostId) f->host, !begin);
+        break;
+    case MS_FAULT_LINK_DOWN:
+        ms_net_set_link_up(w->net, (guint32) f->link, !begin);
+        break;
+    case MS_FAULT_LOSS: {
+        MsLinkParams *p = (MsLinkParams *) ms_net_link_params(w->net, (guint32) f->link);
+        p->loss = begin ? f->rate : g_array_index(w->sc->links, MsScenarioLink, f->link).loss;
+        break;
+    }
+    case MS_FAULT_MAILBOX_FULL: {
+        const MsScenarioMailserver *ms = &g_array_index(w->sc->mailservers, MsScenarioMailserver, f->mailserver);
+        const MsScenarioUser *u = &g_array_index(ms->users, MsScenarioUser, f->user);
+        MsMailStore *store = ms_mail_server_store(w->mail, g_array_index(w->server_of, guint, f->mailserver));
+        if (begin)
+            ms_mail_store_fill(store, u->name);
+        else
+            ms_mail_store_set_quota(store, u->name, u->quota);
+        break;
+    }
+    }
+}
+
+static gboolean
+build_dns(MsWorld *w, GError **error)
+{
+    const MsScenario *sc = w->sc;
+    for (guint i = 0; i < sc->zones->len; i++) {
+        const MsScenarioZone *z = &g_array_index(sc->zones, MsScenarioZone, i);
+        MsDnsServer *s = dns_at(w, z->server);
+        ms_dns_server_add_zone(s, z->name, ttl_seconds(z->ttl));
+        gboolean has_ns = FALSE;
+        for (guint k = 0; k < z->records->len; k++) {
+            const MsScenarioRecord *r = &g_array_index(z->records, MsScenarioRecord, k);
+            guint32 ttl = ttl_seconds(r->ttl);
+            switch (r->type) {
+            case MS_RECORD_MX:
+                ms_dns_server_add_record(s, ms_dns_record_new_mx(z->name, ttl, r->preference, r->target));
+                break;
+            case MS_RECORD_NULLMX:
+                ms_dns_server_add_record(s, ms_dns_record_new_mx(z->name, ttl, 0, ""));
+                break;
+            case MS_RECORD_A:
+                ms_dns_server_add_record(s, ms_dns_record_new_a(r->name, ttl, r->address));
+                break;
+            case MS_RECORD_NS:
+                has_ns = TRUE;
+                ms_dns_server_add_record(s, ms_dns_record_new_ns(z->name, ttl, r->target));
+                if (r->address && ms_dns_name_in_zone(r->target, z->name))
+                    ms_dns_server_add_record(s, ms_dns_record_new_a(r->target, ttl, r->address));
+                break;
+            }
+        }
+        if (sc->dns_mode != MS_DNS_HIERARCHY)
+            continue;
+        /* Delegate this zone from its parent. */
+        const MsScenarioZone *parent = NULL;
+        for (guint k = 0; k < sc->zones->len; k++) {
+            const MsScenarioZone *p = &g_array_index(sc->zones, MsScenarioZone, k);
+            if (p != z && strlen(p->name) < strlen(z->name) && ms_dns_name_in_zone(z->name, p->name) &&
+                (!parent || strlen(p->name) > strlen(parent->name)))
+                parent = p;
+        }
+        if (z->name[0] == '\0')
+            continue;   /* the root itself */
+        guint parent_host = parent ? parent->server : (guint) sc->dns_root;
+        if (sc->dns_root < 0 && !parent) {
+            g_set_error(error, MS_WORLD_ERROR, 0, "%s:%u: zone '%s': hierarchy mode needs a root server",
+                        sc->path, z->line, z->name);
+            return FALSE;
+        }
+        MsDnsServer *ps = dns_at(w, parent_host);
+        if (!parent)
+            ms_dns_server_add_zone(ps, "", 86400);
+        const char *ns_name = ms_net_host_name(w->net, z->server);
+        guint32 ns_addr = ms_net_host_addr(w->net, z->server);
+        if (has_ns) {
+            for (guint k = 0; k < z->records->len; k++) {
+                const MsScenarioRecord *r = &g_array_index(z->records, MsScenarioRecord, k);
+                if (r->type == MS_RECORD_NS) {
+                    ns_name = r->target;
+                    if (r->address)
+                        ns_addr = r->address;
+                    break;
+                }
+            }
+        }
+        /* Registry data: TLD delegations last two days, as .com's do. */
+        ms_dns_server_add_record(ps, ms_dns_record_new_ns(z->name, 172800, ns_name));
+        ms_dns_server_add_record(ps, ms_dns_record_new_a(ns_name, 172800, ns_addr));
+    }
+    return TRUE;
+}
+
+MsWorld *
+ms_world_new(const MsScenario *sc, guint64 seed, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    MsWorld *w = g_new0(MsWorld, 1);
+    w->sc = sc;
+    w->engine = ms_engine_new(seed ? seed : sc->seed);
+    w->net = ms_net_new(w->engine);
+    w->tcp = ms_tcp_new(w->net);
+    ms_net_set_metric(w->net, sc->routing == MS_ROUTING_HOPS ? MS_ROUTE_BY_HOPS : MS_ROUTE_BY_LATENCY);
+    w->dns = g_ptr_array_new_with_free_func((GDestroyNotify) ms_dns_server_free);
+    g_ptr_array_set_size(w->dns, (gint) sc->hosts->len);
+    w->server_of = g_array_new(FALSE, FALSE, sizeof(guint));
+    w->ev_fault = ms_engine_register(w->engine, "fault", on_fault, w);
+    for (guint i = 0; i < sc->hosts->len; i++) {
+        const MsScenarioHost *h = &g_array_index(sc->hosts, MsScenarioHost, i);
+        if (ms_net_add_host(w->net, h->name, h->address, role_of(h->role), &local) == G_MAXUINT32) {
+            g_set_error(error, MS_WORLD_ERROR, 0, "%s:%u: host '%s': %s", sc->path, h->line, h->id, local->message);
+            ms_world_free(w);
+            return NULL;
+        }
+    }
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        MsLinkParams p = { l->latency, l->bandwidth_bps, l->mtu, l->loss,
+                           l->queue_packets ? (guint64) l->queue_packets * l->mtu : l->queue_bytes };
+        if (ms_net_add_link(w->net, l->a, l->b, &p, &local) == G_MAXUINT32) {
+            g_set_error(error, MS_WORLD_ERROR, 0, "%s:%u: %s", sc->path, l->line, local->message);
+            ms_world_free(w);
+            return NULL;
+        }
+    }
+    if (!build_dns(w, error)) {
+        ms_world_free(w);
+        return NULL;
+    }
+    w->mail = ms_mail_new(w->net, w->tcp);
+    for (guint i = 0; i < sc->mailservers->len; i++) {
+        const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
+        MsMtaPolicy pol;
+        ms_mta_policy_defaults(ms->profile, &pol);
+        const MsScenarioPolicy *sp = &ms->policy;
+        if (ms_scenario_policy_has(sp, MS_POLICY_RETRY_FIRST)) pol.retry_first = sp->retry_first;
+        if (ms_scenario_policy_has(sp, MS_POLICY_RETRY_MAX)) pol.retry_max = sp->retry_max;
+        if (ms_scenario_policy_has(sp, MS_POLICY_GIVE_UP)) pol.give_up = sp->give_up;
+        if (ms_scenario_policy_has(sp, MS_POLICY_MAX_SIZE)) pol.max_size = sp->max_size;
+        if (ms_scenario_policy_has(sp, MS_POLICY_MAX_RECIPIENTS)) pol.max_recipients = sp->max_recipients;
+        if (ms_scenario_policy_has(sp, MS_POLICY_GREYLIST)) pol.greylist = sp->greylist;
+        MsResolver *res = NULL;
+        gint dns_host = ms->resolver >= 0 ? ms->resolver
+                        : sc->dns_mode == MS_DNS_FLAT ? sc->dns_server
+                        : sc->dns_mode == MS_DNS_HIERARCHY ? sc->dns_root : -1;
+        if (dns_host >= 0) {
+            gboolean iterative = sc->dns_mode == MS_DNS_HIERARCHY && ms->resolver < 0;
+            res = ms_resolver_new(w->net, ms->host, ms_net_host_addr(w->net, (MsHostId) dns_host), iterative);
+        }
+        const char **domains = g_new0(const char *, ms->domains->len + 1);
+        for (guint k = 0; k < ms->domains->len; k++)
+            domains[k] = g_ptr_array_index(ms->domains, k);
+        guint idx = ms_mail_add_server(w->mail, ms->host, domains, &pol, res);
+        g_free(domains);
+        g_array_append_val(w->server_of, idx);
+        for (guint k = 0; k < ms->users->len; k++) {
+            const MsScenarioUser *u = &g_array_index(ms->users, MsScenarioUser, k);
+            ms_mail_add_user(w->mail, idx, u->name, u->password, u->quota);
+        }
+    }
+    for (guint i = 0; i < sc->mailservers->len; i++) {
+        const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
+        if (ms->smarthost >= 0)
+            ms_mail_set_smarthost(w->mail, g_array_index(w->server_of, guint, i), (MsHostId) ms->smarthost);
+    }
+    for (guint i = 0; i < sc->clients->len; i++) {
+        const MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, i);
+        guint smtp = c->smtp >= 0 ? ms_mail_server_by_host(w->mail, (MsHostId) c->smtp) : G_MAXUINT;
+        guint pop3 = c->pop3 >= 0 ? ms_mail_server_by_host(w->mail, (MsHostId) c->pop3) : G_MAXUINT;
+        guint ci = ms_mail_add_client(w->mail, c->host, c->user, c->password, smtp, pop3, c->keep);
+        if (c->check_every > 0)
+            ms_mail_check(w->mail, ci, c->check_every, c->check_every);
+    }
+    w->msg_ids = g_new0(guint32, sc->messages->len + 1);
+    for (guint i = 0; i < sc->messages->len; i++) {
+        const MsScenarioMessage *m = &g_array_index(sc->messages, MsScenarioMessage, i);
+        g_autoptr(GPtrArray) to = g_ptr_array_new();
+        for (guint k = 0; k < m->to->len; k++)
+            g_ptr_array_add(to, g_ptr_array_index(m->to, k));
+        g_ptr_array_add(to, NULL);
+        g_autoptr(GPtrArray) cc = g_ptr_array_new();
+        for (guint k = 0; k < m->cc->len; k++)
+            g_ptr_array_add(cc, g_ptr_array_index(m->cc, k));
+        g_ptr_array_add(cc, NULL);
+        const char *body = m->size ? NULL : (m->body ? m->body : "");
+        w->msg_ids[i] = ms_mail_submit(w->mail, m->sender_client, m->id, (const char *const *) to->pdata,
+                                       (const char *const *) cc->pdata, m->subject, body, m->size, m->at);
+    }
+    for (guint i = 0; i < sc->checks->len; i++) {
+        const MsScenarioCheck *c = &g_array_index(sc->checks, MsScenarioCheck, i);
+        ms_mail_check(w->mail, c->client, c->at, 0);
+    }
+    for (guint i = 0; i < sc->faults->len; i++) {
+        const MsScenarioFault *f = &g_array_index(sc->faults, MsScenarioFault, i);
+        MsEventData d = { { 0 } };
+        d.u32[0] = i;
+        ms_engine_schedule_from(w->engine, MS_HOST_WORLD, f->at, 0, w->ev_fault, d);
+        if (f->duration != MS_TIME_INFINITE) {
+            d.u32[1] = 1;
+            ms_engine_schedule_from(w->engine, MS_HOST_WORLD, ms_time_add(f->at, f->duration), 0, w->ev_fault, d);
+        }
+    }
+    return w;
+}
+
+void
+ms_world_free(MsWorld *w)
+{
+    if (!w)
+        return;
+    ms_mail_free(w->mail);
+    g_ptr_array_unref(w->dns);
+    g_array_free(w->server_of, TRUE);
+    g_free(w->msg_ids);
+    ms_tcp_free(w->tcp);
+    ms_net_free(w->net);
+    ms_engine_free(w->engine);
+    g_free(w);
+}
+
+MsEngine *ms_world_engine(MsWorld *w) { return w->engine; }
+MsNet *ms_world_net(MsWorld *w) { return w->net; }
+MsTcp *ms_world_tcp(MsWorld *w) { return w->tcp; }
+MsMail *ms_world_mail(MsWorld *w) { return w->mail; }
+const MsScenario *ms_world_scenario(MsWorld *w) { return w->sc; }
+
+MsTime
+ms_world_default_until(const MsWorld *w)
+{
+    return w->sc->until;
+}
+
+MsEngineResult
+ms_world_run(MsWorld *w, MsTime until)
+{
+    return ms_engine_run(w->engine, until);
+}
+
+/* --- expectations --------------------------------------------------------- */
+
+static const MsRcptRecord *
+find_rcpt(const MsMessageRecord *r, const char *to)
+{
+    for (guint i = 0; i < r->rcpts->len; i++) {
+        const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, i);
+        if (!to || g_ascii_strcasecmp(rr->address, to) == 0)
+            return rr;
+    }
+    return NULL;
+}
+
+gboolean
+ms_world_check(MsWorld *w, GString *out)
+{
+    const MsScenario *sc = w->sc;
+    gboolean all = TRUE;
+    for (guint i = 0; i < sc->expects->len; i++) {
+        const MsScenarioExpect *x = &g_array_index(sc->expects, MsScenarioExpect, i);
+        const MsMessageRecord *r = x->message >= 0 ? ms_mail_message(w->mail, w->msg_ids[x->message]) : NULL;
+        const MsRcptRecord *rr = r ? find_rcpt(r, x->to) : NULL;
+        gboolean ok = FALSE;
+        g_autofree char *what = NULL, *got = NULL;
+        const char *label = r ? r->label : "";
+        switch (x->kind) {
+        case MS_EXPECT_DELIVERED: {
+            /* every named (or every) recipient delivered, within the limit */
+            ok = r != NULL;
+            MsTime worst = 0;
+            for (guint k = 0; r && k < r->rcpts->len; k++) {
+                const MsRcptRecord *q = &g_array_index(r->rcpts, MsRcptRecord, k);
+                if (x->to && g_ascii_strcasecmp(q->address, x->to) != 0)
+                    continue;
+                ok &= q->state == MS_RCPT_DELIVERED;
+                worst = MAX(worst, q->done_at - r->created_at);
+            }
+            if (ok && x->within != MS_TIME_INFINITE)
+                ok = worst <= x->within;
+            g_autofree char *within = x->within != MS_TIME_INFINITE ? ms_time_to_string(x->within) : NULL;
+            g_autofree char *took = ms_time_to_string(worst);
+            what = g_strdup_printf("mail %s is delivered to %s%s%s", label, x->to ? x->to : "every recipient",
+                                   within ? " within " : "", within ? within : "");
+            got = rr ? g_strdup_printf("%s after %s", ms_rcpt_state_to_string(rr->state), took) : g_strdup("no such recipient");
+            break;
+        }
+        case MS_EXPECT_BOUNCED:
+            ok = rr && rr->state == MS_RCPT_BOUNCED && (!x->status || g_str_has_prefix(rr->status, x->status));
+            what = g_strdup_printf("mail %s to %s bounces%s%s", label, x->to ? x->to : "its recipient",
+                                   x->status ? " with status " : "", x->status ? x->status : "");
+            got = rr ? g_strdup_printf("%s %s", ms_rcpt_state_to_string(rr->state), rr->status) : g_strdup("no such recipient");
+            break;
+        case MS_EXPECT_DSN: {
+            guint n = 0;
+            for (guint id = 1; id <= ms_mail_n_messages(w->mail); id++) {
+                const MsMessageRecord *d = ms_mail_message(w->mail, id);
+                const MsRcptRecord *q = d->is_dsn ? find_rcpt(d, x->to) : NULL;
+                if (q && q->state == MS_RCPT_DELIVERED)
+                    n++;
+            }
+            ok = x->count >= 0 ? n == (guint) x->count : n > 0;
+            what = g_strdup_printf("a bounce (DSN) reaches %s", x->to);
+            got = g_strdup_printf("%u delivered", n);
+            break;
+        }
+        case MS_EXPECT_RECEIVED_HEADERS:
+            ok = rr && rr->state == MS_RCPT_DELIVERED && rr->received_headers == (guint) x->count;
+            what = g_strdup_printf("mail %s reaches %s with exactly %" G_GINT64_FORMAT " Received: headers", label,
+                                   x->to ? x->to : "its recipient", x->count);
+            got = rr ? g_strdup_printf("%u", rr->received_headers) : g_strdup("no such recipient");
+            break;
+        case MS_EXPECT_ATTEMPTS:
+            ok = rr && rr->attempts == (guint) x->count;
+            what = g_strdup_printf("mail %s takes %" G_GINT64_FORMAT " delivery attempts", label, x->count);
+            got = rr ? g_strdup_printf("%u", rr->attempts) : g_strdup("no such recipient");
+            break;
+        case MS_EXPECT_RETRIEVED: {
+            const MsScenarioClient *c = x->client >= 0 ? &g_array_index(sc->clients, MsScenarioClient, x->client) : NULL;
+            const MsRcptRecord *q = r && c ? find_rcpt(r, c->user) : rr;
+            ok = q && q->retrieved_at > 0 && (!c || q->retrieved_by == c->host);
+            what = g_strdup_printf("mail %s is downloaded by %s", label,
+                                   c ? g_array_index(sc->hosts, MsScenarioHost, c->host).id : "its recipient");
+            got = q && q->retrieved_at ? ms_time_to_string(q->retrieved_at) : g_strdup("never");
+            break;
+        }
+        case MS_EXPECT_NO_LOSS: {
+            g_autoptr(GString) rep = g_string_new(NULL);
+            ok = ms_mail_check_balance(w->mail, rep);
+            what = g_strdup("no message is lost");
+            got = g_strdup(ok ? "all accounted for" : rep->str);
+            break;
+        }
+        }
+        g_string_append_printf(out, "%s  %s:%u: %s (got: %s)\n", ok ? "PASS" : "FAIL", sc->path, x->line, what, got);
+        all &= ok;
+    }
+    g_autoptr(GString) rep = g_string_new(NULL);
+    if (!ms_mail_check_balance(w->mail, rep)) {
+        g_string_append_printf(out, "FAIL  accounting: %s", rep->str);
+        all = FALSE;
+    }
+    return all;
+}
