@@ -339,7 +339,7 @@ test_auth(void)
     }
     /* Not offered: no AUTH keyword, command refused. */
     cfg.offer_auth = FALSE;
-    g_autofree char *out = run_both(&cfg, EH "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", strlen(EH) + 35);
+    g_autofree char *out = run_both(&cfg, EH "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", strlen(EH "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"));
     CU_ASSERT(strstr(out, "AUTH PLAIN LOGIN") == NULL);
     CU_ASSERT(g_str_has_suffix(out, "502 5.5.1 AUTH not available\r\n"));
     /* An AUTH continuation of 12288 octets is a line; 12289 is too long. */
@@ -363,10 +363,10 @@ test_size_limit(void)
     cfg.max_size = 1000;
     g_autofree char *kw = run_both(&cfg, EH, strlen(EH));
     CU_ASSERT(strstr(kw, "250-SIZE 1000\r\n") != NULL);
-    expect(&cfg, EH "MAIL FROM:<a@b.test> SIZE=1000\r\n", strlen(EH) + 33,
+    expect(&cfg, EH "MAIL FROM:<a@b.test> SIZE=1000\r\n", strlen(EH "MAIL FROM:<a@b.test> SIZE=1000\r\n"),
            "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n"
            "250-ENHANCEDSTATUSCODES\r\n250-AUTH PLAIN LOGIN\r\n250 HELP\r\n" OKM);
-    g_autofree char *o = run_both(&cfg, EH "MAIL FROM:<a@b.test> SIZE=1001\r\n", strlen(EH) + 33);
+    g_autofree char *o = run_both(&cfg, EH "MAIL FROM:<a@b.test> SIZE=1001\r\n", strlen(EH "MAIL FROM:<a@b.test> SIZE=1001\r\n"));
     CU_ASSERT(g_str_has_suffix(o, "552 5.3.4 Message size exceeds fixed maximum message size\r\n"));
     /* Content: exactly 1000 octets accepted, 1001 refused at the end. */
     for (gsize n = 1000; n <= 1001; n++) {
