@@ -337,6 +337,14 @@ test_auth(void)
         g_autofree char *want = g_strconcat(E, c->expect, NULL);
         expect(&cfg, in, strlen(in), want);
     }
+    /* Credentials are not traced. */
+    TkPolicy p;
+    tk_policy_init(&p);
+    const char *login = EH "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n";
+    g_autofree char *o1 = run(&cfg, &p, login, strlen(login), FALSE);
+    CU_ASSERT(strstr(p.trace->str, "> AUTH PLAIN <initial response>\n< 235 2.7.0") != NULL);
+    CU_ASSERT(strstr(p.trace->str, "AGFsaWNl") == NULL);
+    tk_policy_clear(&p);
     /* Not offered: no AUTH keyword, command refused. */
     cfg.offer_auth = FALSE;
     g_autofree char *out = run_both(&cfg, EH "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", strlen(EH "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"));
