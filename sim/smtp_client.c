@@ -206,7 +206,14 @@ send_cmd(MsSmtpClient *c, PendKind kind, guint txn, guint rcpt, const char *line
     gsize n = strlen(line);
     g_byte_array_append(c->out, (const guint8 *) line, (guint) n);
     g_byte_array_append(c->out, (const guint8 *) "\r\n", 2);
-    trace(c, MS_SMTP_TRACE_OUT, line, n);
+    /* Credentials stay out of traces (the bridge may log real ones). */
+    if (kind == P_AUTH_USER || kind == P_AUTH_FINAL) {
+        const char *masked = g_str_has_prefix(line, "AUTH PLAIN ") ? "AUTH PLAIN <initial response>"
+                                                                   : "<AUTH response>";
+        trace(c, MS_SMTP_TRACE_OUT, masked, strlen(masked));
+    } else {
+        trace(c, MS_SMTP_TRACE_OUT, line, n);
+    }
     Pending *p = g_new0(Pending, 1);
     p->kind = kind;
     p->txn = txn;
@@ -462,6 +469,8 @@ parse_ehlo(MsSmtpClient *c, const char *text)
 {
     c->esmtp = TRUE;
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    if (!lines[0])   /* "250" with no text at all */
+        return;
     for (guint i = 1; lines[i]; i++) {
         g_auto(GStrv) w = g_strsplit_set(lines[i], " =", -1);
         if (!w[0])

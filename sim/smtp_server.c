@@ -810,7 +810,22 @@ handle_line(MsSmtpServer *srv, const guint8 *raw, gsize n)
     gboolean crlf = len > 0 && raw[len - 1] == '\r';
     if (crlf)
         len--;
-    trace(srv, MS_SMTP_TRACE_IN, raw, len);
+    /* Credentials stay out of traces (the bridge may log real ones): an
+     * AUTH response, and an initial response after "AUTH mech ", are
+     * replaced by a placeholder. */
+    const guint8 *ir = len > 5 && g_ascii_strncasecmp((const char *) raw, "AUTH ", 5) == 0
+                           ? memchr(raw + 5, ' ', len - 5) : NULL;
+    if (srv->mode == MODE_AUTH) {
+        trace(srv, MS_SMTP_TRACE_IN, (const guint8 *) "<AUTH response>", 15);
+    } else if (ir) {
+        GByteArray *m = g_byte_array_new();
+        g_byte_array_append(m, raw, (guint) (ir + 1 - raw));
+        g_byte_array_append(m, (const guint8 *) "<initial response>", 18);
+        trace(srv, MS_SMTP_TRACE_IN, m->data, m->len);
+        g_byte_array_unref(m);
+    } else {
+        trace(srv, MS_SMTP_TRACE_IN, raw, len);
+    }
     if (!crlf) {
         protocol_error(srv, 500, "5.5.2", "Line must end with CRLF");
         if (srv->mode == MODE_AUTH) {
@@ -973,7 +988,7 @@ void
 ms_smtp_server_feed(MsSmtpServer *srv, const guint8 *data, gsize len)
 {
     g_return_if_fail(srv != NULL && (data != NULL || len == 0));
-    g_return_if_fail(srv->started);
+    g_return_if_fail(srv->started && len <= G_MAXUINT);
     if (srv->closed || len == 0)
         return;
     g_byte_array_append(srv->in, data, (guint) len);
