@@ -88,6 +88,7 @@ struct _MsMail {
     GHashTable *by_message_id;   /* Message-ID header -> id */
     guint16     ev_submit, ev_check, ev_retry, ev_pop3_resume;
     guint       n_dsn;
+    gboolean    told_dns, told_routing;   /* asides given once per run */
     guint64     smtp_sessions, pop3_sessions;
 };
 

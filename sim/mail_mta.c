@@ -324,6 +324,14 @@ start_attempt(MsMail *m, QueueEntry *e)
     }
     ms__mail_note(m, s->host, MS_HOST_WORLD, e->message, "%s asks DNS for the MX records of %s%s",
                   s->hostname, e->domain, e->attempts > 1 ? " (delivery attempt again)" : "");
+    if (!m->told_dns) {
+        m->told_dns = TRUE;
+        ms__mail_aside(m, s->host, e->message,
+                       "(what really happens: the server does not look the domain up \"at the registry\". Its "
+                       "resolver asks DNS servers: a root server, which refers it to the servers of the top-level "
+                       "domain that the registry runs, which refer it to the domain's own name servers, which "
+                       "answer. Registrars only sell names; they answer no queries.)");
+    }
     ms_resolver_lookup(s->resolver, e->domain, MS_DNS_TYPE_MX, e->message, on_mx, e);
 }
 
@@ -529,6 +537,18 @@ try_next_address(MsMail *m, QueueEntry *e)
     g_autofree char *ip = ms_ipv4_to_string(addr);
     ms__mail_note(m, s->host, peer, e->message, "%s opens an SMTP connection to %s [%s] port 25",
                   s->hostname, peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, peer) : ip, ip);
+    if (!m->told_routing) {
+        m->told_routing = TRUE;
+        GArray *path = peer != MS_NO_HOST_ID ? ms_net_route_path(m->net, s->host, peer) : NULL;
+        guint routers = path && path->len > 2 ? path->len - 2 : 0;
+        ms__mail_aside(m, s->host, e->message,
+                       "(what really happens: nothing sorts packets by domain. The mail server chose the next "
+                       "mail server from the MX records; the %u router%s on the way forward each packet only by its "
+                       "destination IP address, %s, and never look at the mail inside.)",
+                       routers, routers == 1 ? "" : "s", ip);
+        if (path)
+            g_array_free(path, TRUE);
+    }
     a->conn = ms_tcp_connect(m->tcp, s->host, addr, MS_SMTP_PORT, &attempt_cb, a);
     ms_tcp_set_message(m->tcp, a->conn, e->message);
 }

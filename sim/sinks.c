@@ -70,6 +70,11 @@ ms_narrator_record(const MsTraceRecord *r, gpointer p)
                     host_name(n->net, r->outgoing ? r->host : r->peer), "->",
                     host_name(n->net, r->outgoing ? r->peer : r->host), r->text, end);
         break;
+    case MS_TRACE_TCP_STREAM:
+        /* How a message's bytes crossed the network: told with the mail. */
+        if (r->message && g_strcmp0(r->proto, "tcp") == 0)
+            fprintf(n->out, "%s     t=%s s  %s%s\n", dim, t, r->text, end);
+        break;
     case MS_TRACE_PACKET_SEND:
     case MS_TRACE_PACKET_DROP:
     case MS_TRACE_TCP_RETRANSMIT:

@@ -68,6 +68,8 @@ typedef struct {
     gpointer   ud;
     guint32    message;
     guint32    next_free;
+    guint32    data_segments, resent;   /* data segments sent, of which again */
+    guint64    data_bytes;              /* distinct payload bytes sent */
 } Conn;
 
 typedef struct {
@@ -215,10 +217,22 @@ conn_new(MsTcp *t, MsHostId host, guint16 lport, guint32 raddr, guint16 rport)
     return id;
 }
 
+static void trace(MsTcp *t, Conn *c, MsTraceKind kind, const char *text);
+
 static void
 conn_free(MsTcp *t, MsTcpConnId id)
 {
     Conn *c = conn_at(t, id);
+    if (c->data_segments > 0) {
+        g_autofree char *text = g_strdup_printf(
+            "%" G_GUINT64_FORMAT " bytes left %s as %u TCP segment%s of at most %u bytes%s%u resent",
+            c->data_bytes, ms_net_host_name(t->net, c->key->host), c->data_segments,
+            c->data_segments == 1 ? "" : "s", c->mss, c->resent ? ", " : " (", c->resent);
+        char *fix = c->resent ? NULL : strstr(text, " (0 resent");
+        if (fix)
+            *fix = '\0';
+        trace(t, c, MS_TRACE_TCP_STREAM, text);
+    }
     if (c->timer)
         ms_engine_cancel(t->engine, c->timer);
     g_hash_table_remove(t->by_key, c->key);
@@ -329,6 +343,11 @@ output(MsTcp *t, MsTcpConnId id)
             c->timed_seq = c->snd_nxt + len;
             c->timed_at = ms_engine_now(t->engine);
         }
+        c->data_segments++;
+        if (SEQ_LT(c->snd_nxt, c->snd_max))
+            c->resent++;
+        else
+            c->data_bytes += len;
         gboolean last = c->snd_nxt + len == end_seq;
         send_segment(t, c, c->snd_nxt, FL_ACK | (last ? FL_PSH : 0), data, len);
         c->snd_nxt += len;
