@@ -7,6 +7,7 @@
 #include "mailsim/embedded.h"
 #include "mailsim/scenario.h"
 #include "mailsim/sinks.h"
+#include "mailsim/stats.h"
 #include "mailsim/units.h"
 #include "mailsim/world.h"
 
@@ -37,10 +38,21 @@ print_summary(MsWorld *w, FILE *out)
     fprintf(out, "  sessions: %" G_GUINT64_FORMAT " SMTP, %" G_GUINT64_FORMAT " POP3; TCP: %" G_GUINT64_FORMAT
                  " connections, %" G_GUINT64_FORMAT " segments, %" G_GUINT64_FORMAT " retransmitted\n",
             st.smtp_sessions, st.pop3_sessions, ts.connections, ts.segments, ts.retransmits);
+    MsLatencyStats lat;
+    ms_stats_latency(w, &lat);
+    if (lat.n)
+        fprintf(out, "  delivery latency over %u recipient%s: mean %.3f s, p50 %.3f s, p95 %.3f s, p99 %.3f s, max %.3f s\n",
+                lat.n, lat.n == 1 ? "" : "s", lat.mean, lat.p50, lat.p95, lat.p99, lat.max);
     fprintf(out, "  packets: %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT " forwarded by routers, %" G_GUINT64_FORMAT
                  " delivered, %" G_GUINT64_FORMAT " dropped\n", ns.sent, ns.forwarded, ns.delivered, ns.dropped);
+    guint shown = 0, limit = 20;
     for (guint id = 1; id <= ms_mail_n_messages(m); id++) {
         const MsMessageRecord *r = ms_mail_message(m, id);
+        if (++shown > limit) {
+            fprintf(out, "  ... and %u more message%s (--stats FILE for all figures)\n", ms_mail_n_messages(m) - limit,
+                    ms_mail_n_messages(m) - limit == 1 ? "" : "s");
+            break;
+        }
         for (guint k = 0; k < r->rcpts->len; k++) {
             const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
             g_autofree char *took = rr->done_at ? ms_time_to_string(rr->done_at - r->created_at) : g_strdup("-");
@@ -57,13 +69,15 @@ int
 ms_cmd_run(int argc, char **argv)
 {
     const char *cmd = "run";
-    g_autofree char *seed_s = NULL, *until_s = NULL, *trace_path = NULL, *pcap_path = NULL, *level_s = NULL;
+    g_autofree char *seed_s = NULL, *until_s = NULL, *trace_path = NULL, *pcap_path = NULL, *level_s = NULL,
+                    *stats_path = NULL;
     gboolean quiet = FALSE, no_colour = FALSE;
     GOptionEntry entries[] = {
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)", "N" },
         { "until", 0, 0, G_OPTION_ARG_STRING, &until_s, "stop at this simulated time (default: the scenario's)", "TIME" },
         { "trace", 0, 0, G_OPTION_ARG_FILENAME, &trace_path, "write every trace record as JSON Lines", "FILE.jsonl" },
         { "pcap", 0, 0, G_OPTION_ARG_FILENAME, &pcap_path, "write a pcapng capture of every packet", "FILE.pcapng" },
+        { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path, "write the run's statistics (.json or .csv)", "FILE" },
         { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s, "narration detail: mail, protocol (default) or packets", "LEVEL" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no narration, only the summary and checks", NULL },
         { "no-colour", 0, 0, G_OPTION_ARG_NONE, &no_colour, "plain text even on a terminal", NULL },
@@ -129,6 +143,10 @@ ms_cmd_run(int argc, char **argv)
         trace_path = g_strdup(o->trace);
     if (!pcap_path && o && o->pcap)
         pcap_path = g_strdup(o->pcap);
+    if (!stats_path && o && o->stats)
+        stats_path = g_strdup(o->stats);
+    if (stats_path && !g_str_has_suffix(stats_path, ".json") && !g_str_has_suffix(stats_path, ".csv"))
+        return ms_cli_usage(cmd, "--stats: '%s': expected a file name ending in .json or .csv", stats_path);
     if (trace_path) {
         MsJsonSink *js = ms_json_sink_new(net, trace_path, &error);
         if (!js) {
@@ -159,6 +177,11 @@ ms_cmd_run(int argc, char **argv)
     if (pcap && !ms_pcap_sink_close(pcap, &error)) {
         fprintf(stderr, "mailsim run: --pcap: %s\n", error->message);
         rc = MS_EXIT_FAILED;
+    }
+    if (stats_path && !ms_stats_write(w, stats_path, &error)) {
+        fprintf(stderr, "mailsim run: --stats: %s\n", error->message);
+        rc = MS_EXIT_FAILED;
+        g_clear_error(&error);
     }
     print_summary(w, stdout);
     g_autoptr(GString) checks = g_string_new(NULL);

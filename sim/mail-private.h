@@ -131,4 +131,6 @@ void ms__pop3_init(MsMail *mail);
 void ms__mua_check(MsMail *mail, Client *c);
 
 /* mail_mua.c */
+GBytes *ms__mail_compose(MsMail *mail, const char *from, const MsMessageRecord *record, const char *const *to,
+                         const char *const *cc, const char *body, guint64 size);
 void ms__mua_init(MsMail *mail);

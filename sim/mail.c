@@ -540,6 +540,26 @@ ms__mail_bounce(MsMail *m, Server *s, guint32 message, const char *from, const c
 
 /* --- statistics ------------------------------------------------------------ */
 
+guint ms_mail_n_servers(const MsMail *m) { return m->servers->len; }
+
+void
+ms_mail_server_stats(const MsMail *m, guint server, MsMailServerStats *st)
+{
+    const Server *s = g_ptr_array_index(m->servers, server);
+    memset(st, 0, sizeof *st);
+    st->host = s->host;
+    st->queue_len = s->queue->len;
+    st->peak_queue = s->peak_queue;
+    if (s->resolver) {
+        MsResolverStats rs;
+        ms_resolver_get_stats(s->resolver, &rs);
+        st->dns_lookups = rs.lookups;
+        st->dns_cache_hits = rs.cache_hits;
+        st->dns_queries = rs.queries_sent;
+        st->dns_timeouts = rs.timeouts;
+    }
+}
+
 const char *
 ms_rcpt_state_to_string(MsRcptState s)
 {

@@ -136,15 +136,15 @@ submit_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
     submit_free(x);
 }
 
-/* The message as the client writes it (RFC 5322), CRLF line ends. */
-static GBytes *
-compose(MsMail *m, Client *c, const MsMessageRecord *r, const char *const *to, const char *const *cc,
-        const char *body, guint64 size)
+/* The message as a client writes it (RFC 5322), CRLF line ends. */
+GBytes *
+ms__mail_compose(MsMail *m, const char *from, const MsMessageRecord *r, const char *const *to,
+                 const char *const *cc, const char *body, guint64 size)
 {
     GString *s = g_string_new(NULL);
     g_autofree char *date = ms__mail_date(ms_engine_now(m->engine));
     g_autofree char *to_list = g_strjoinv(", ", (char **) to);
-    g_string_append_printf(s, "From: %s\r\nTo: %s\r\n", c->address, to_list);
+    g_string_append_printf(s, "From: %s\r\nTo: %s\r\n", from, to_list);
     if (cc && cc[0]) {
         g_autofree char *cc_list = g_strjoinv(", ", (char **) cc);
         g_string_append_printf(s, "Cc: %s\r\n", cc_list);
@@ -240,7 +240,7 @@ ms_mail_submit(MsMail *m, guint client, const char *label, const char *const *to
     Pending *p = g_new0(Pending, 1);
     p->message = id;
     p->client = client;
-    p->data = compose(m, c, r, to, cc, body, size);
+    p->data = ms__mail_compose(m, c->address, r, to, cc, body, size);
     p->rcpts = g_strdupv((char **) all->pdata);
     g_ptr_array_free(all, TRUE);
     MsEventData d = { { 0 } };

@@ -6,6 +6,8 @@
  * deliveries to that box: unique and stable, as RFC 1939 7 asks. */
 #include "mailsim/mailbox.h"
 
+#include <string.h>
+
 typedef struct {
     char      *password;
     guint64    quota;      /* 0: unlimited */
@@ -189,6 +191,25 @@ ms_mail_store_delete(MsMailStore *s, const char *user, const char *uid)
         }
     }
     return FALSE;
+}
+
+static gint
+cmp_str(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+GPtrArray *
+ms_mail_store_users(const MsMailStore *s)
+{
+    GPtrArray *out = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, s->boxes);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        g_ptr_array_add(out, k);
+    g_ptr_array_sort(out, cmp_str);   /* hash order must not reach behaviour */
+    return out;
 }
 
 void

@@ -12,6 +12,7 @@
 #include "mailsim/world.h"
 #include "mailsim/dns_server.h"
 #include "mailsim/dns_resolver.h"
+#include "mailsim/workload.h"
 
 #include <string.h>
 
@@ -27,6 +28,7 @@ struct _MsWorld {
     GArray     *server_of;   /* mailserver index -> MsMail server index */
     guint16     ev_fault;
     guint32    *msg_ids;     /* scenario message index -> mail message id */
+    MsWorkloads *workloads;
 };
 
 static MsHostRole
@@ -92,6 +94,10 @@ static gboolean
 build_dns(MsWorld *w, GError **error)
 {
     const MsScenario *sc = w->sc;
+    /* A flat registry stands for the whole DNS: names outside its zones do
+     * not exist (NXDOMAIN from its root zone), rather than being refused. */
+    if (sc->dns_mode == MS_DNS_FLAT && sc->dns_server >= 0)
+        ms_dns_server_add_zone(dns_at(w, (guint) sc->dns_server), "", 86400);
     for (guint i = 0; i < sc->zones->len; i++) {
         const MsScenarioZone *z = &g_array_index(sc->zones, MsScenarioZone, i);
         MsDnsServer *s = dns_at(w, z->server);
@@ -258,6 +264,7 @@ ms_world_new(const MsScenario *sc, guint64 seed, GError **error)
         const MsScenarioCheck *c = &g_array_index(sc->checks, MsScenarioCheck, i);
         ms_mail_check(w->mail, c->client, c->at, 0);
     }
+    w->workloads = ms_workloads_start(w->mail, sc, (const guint *) w->server_of->data, ms_engine_seed(w->engine));
     for (guint i = 0; i < sc->faults->len; i++) {
         const MsScenarioFault *f = &g_array_index(sc->faults, MsScenarioFault, i);
         MsEventData d = { { 0 } };
@@ -276,6 +283,7 @@ ms_world_free(MsWorld *w)
 {
     if (!w)
         return;
+    ms_workloads_free(w->workloads);
     ms_mail_free(w->mail);
     g_ptr_array_unref(w->dns);
     g_array_free(w->server_of, TRUE);

@@ -128,6 +128,15 @@ void ms_mail_get_stats(const MsMail *mail, MsMailStats *stats);
  * appends a line per problem to `report`. TRUE when balanced. */
 gboolean ms_mail_check_balance(const MsMail *mail, GString *report);
 
+/* Per-server figures, for statistics. */
+typedef struct {
+    MsHostId host;
+    guint    queue_len, peak_queue;
+    guint64  dns_lookups, dns_cache_hits, dns_queries, dns_timeouts;
+} MsMailServerStats;
+guint ms_mail_n_servers(const MsMail *mail);
+void ms_mail_server_stats(const MsMail *mail, guint server, MsMailServerStats *stats);
+
 const char *ms_rcpt_state_to_string(MsRcptState state);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMail, ms_mail_free)

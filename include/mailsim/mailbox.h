@@ -62,6 +62,10 @@ GPtrArray *ms_mail_store_messages(MsMailStore *store, const char *user);
 /* Marks the message with this uid deleted (POP3 UPDATE). */
 gboolean ms_mail_store_delete(MsMailStore *store, const char *user, const char *uid);
 
+/* The users' names, sorted (a new array of borrowed strings; caller frees
+ * the array). */
+GPtrArray *ms_mail_store_users(const MsMailStore *store);
+
 /* Totals over all users: messages stored ever, messages deleted, bytes now. */
 void ms_mail_store_totals(const MsMailStore *store, guint *stored, guint *deleted, guint64 *bytes);
 

@@ -1,0 +1,29 @@
+/* Run statistics: what a researcher compares between runs. Delivery latency
+ * (submission to mailbox) over every delivered recipient of submitted
+ * messages, with mean, p50, p95, p99 and max; hops, attempts, deferrals,
+ * bounces; DNS lookups and cache hits; per-link utilisation and drops;
+ * per-MTA queue peaks. Written as text, JSON or CSV. */
+#pragma once
+
+#include <stdio.h>
+#include <glib.h>
+#include "mailsim/world.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    guint   n;                        /* delivered recipients measured */
+    double  mean, p50, p95, p99, max; /* seconds */
+} MsLatencyStats;
+
+/* Percentile by the nearest-rank method (the smallest value with at least
+ * p of the values at or below it), over `values` (sorted in place). */
+double ms_stats_percentile(double *values, guint n, double p);
+
+void ms_stats_latency(MsWorld *world, MsLatencyStats *out);
+
+/* Writes the statistics to `path`: JSON when it ends in .json, CSV (one
+ * "section,name,value" row per figure) when it ends in .csv. */
+gboolean ms_stats_write(MsWorld *world, const char *path, GError **error);
+
+G_END_DECLS

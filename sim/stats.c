@@ -1,0 +1,196 @@
+/* Run statistics (see include/mailsim/stats.h), computed after a run from
+ * the message records, the network's link counters and the servers'
+ * figures. One writer builds a list of (section, name, value) rows; JSON
+ * and CSV are two renderings of it, so they never disagree. */
+#include "mailsim/stats.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static gint
+cmp_double(gconstpointer a, gconstpointer b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+double
+ms_stats_percentile(double *v, guint n, double p)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof(double), (int (*)(const void *, const void *)) cmp_double);
+    double rank = ceil(p * n);
+    guint i = rank < 1 ? 0 : (guint) rank - 1;
+    return v[MIN(i, n - 1)];
+}
+
+void
+ms_stats_latency(MsWorld *w, MsLatencyStats *out)
+{
+    MsMail *m = ms_world_mail(w);
+    GArray *v = g_array_new(FALSE, FALSE, sizeof(double));
+    double sum = 0;
+    for (guint id = 1; id <= ms_mail_n_messages(m); id++) {
+        const MsMessageRecord *r = ms_mail_message(m, id);
+        if (r->is_dsn)
+            continue;
+        for (guint k = 0; k < r->rcpts->len; k++) {
+            const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
+            if (rr->state != MS_RCPT_DELIVERED)
+                continue;
+            double s = ms_time_to_seconds(rr->done_at - r->created_at);
+            g_array_append_val(v, s);
+            sum += s;
+        }
+    }
+    memset(out, 0, sizeof *out);
+    out->n = v->len;
+    if (v->len) {
+        double *d = (double *) v->data;
+        out->mean = sum / v->len;
+        out->p50 = ms_stats_percentile(d, v->len, 0.50);
+        out->p95 = ms_stats_percentile(d, v->len, 0.95);
+        out->p99 = ms_stats_percentile(d, v->len, 0.99);
+        out->max = d[v->len - 1];
+    }
+    g_array_free(v, TRUE);
+}
+
+typedef struct {
+    char  *section, *name;
+    double value;
+    gboolean integer;
+} Row;
+
+static void
+row_clear(gpointer p)
+{
+    Row *r = p;
+    g_free(r->section);
+    g_free(r->name);
+}
+
+static void
+add(GArray *rows, const char *section, const char *name, double value, gboolean integer)
+{
+    Row r = { g_strdup(section), g_strdup(name), value, integer };
+    g_array_append_val(rows, r);
+}
+
+static GArray *
+collect(MsWorld *w)
+{
+    GArray *rows = g_array_new(FALSE, TRUE, sizeof(Row));
+    g_array_set_clear_func(rows, row_clear);
+    MsMail *m = ms_world_mail(w);
+    MsNet *net = ms_world_net(w);
+    MsMailStats ms;
+    ms_mail_get_stats(m, &ms);
+    MsTime now = ms_engine_now(ms_world_engine(w));
+    add(rows, "run", "simulated_seconds", ms_time_to_seconds(now), FALSE);
+    MsEngineStats es;
+    ms_engine_get_stats(ms_world_engine(w), &es);
+    add(rows, "run", "events", (double) es.processed, TRUE);
+    add(rows, "mail", "messages", ms.messages, TRUE);
+    add(rows, "mail", "dsns", ms.dsns, TRUE);
+    add(rows, "mail", "delivered", ms.delivered, TRUE);
+    add(rows, "mail", "bounced", ms.bounced, TRUE);
+    add(rows, "mail", "queued", ms.queued, TRUE);
+    add(rows, "mail", "refused", ms.refused, TRUE);
+    add(rows, "mail", "retrieved", ms.retrieved, TRUE);
+    add(rows, "mail", "attempts", ms.attempts, TRUE);
+    add(rows, "mail", "deferrals", ms.deferrals, TRUE);
+    MsLatencyStats lat;
+    ms_stats_latency(w, &lat);
+    add(rows, "latency", "n", lat.n, TRUE);
+    add(rows, "latency", "mean_s", lat.mean, FALSE);
+    add(rows, "latency", "p50_s", lat.p50, FALSE);
+    add(rows, "latency", "p95_s", lat.p95, FALSE);
+    add(rows, "latency", "p99_s", lat.p99, FALSE);
+    add(rows, "latency", "max_s", lat.max, FALSE);
+    MsTcpStats ts;
+    ms_tcp_get_stats(ms_world_tcp(w), &ts);
+    add(rows, "tcp", "connections", (double) ts.connections, TRUE);
+    add(rows, "tcp", "segments", (double) ts.segments, TRUE);
+    add(rows, "tcp", "retransmits", (double) ts.retransmits, TRUE);
+    MsNetStats ns;
+    ms_net_get_stats(net, &ns);
+    add(rows, "net", "packets_sent", (double) ns.sent, TRUE);
+    add(rows, "net", "packets_forwarded", (double) ns.forwarded, TRUE);
+    add(rows, "net", "packets_dropped", (double) ns.dropped, TRUE);
+    for (guint i = 0; i < ms_mail_n_servers(m); i++) {
+        MsMailServerStats ss;
+        ms_mail_server_stats(m, i, &ss);
+        g_autofree char *sec = g_strdup_printf("mta:%s", ms_net_host_name(net, ss.host));
+        add(rows, sec, "queue_peak", ss.peak_queue, TRUE);
+        add(rows, sec, "queue_now", ss.queue_len, TRUE);
+        add(rows, sec, "dns_lookups", (double) ss.dns_lookups, TRUE);
+        add(rows, sec, "dns_cache_hits", (double) ss.dns_cache_hits, TRUE);
+        add(rows, sec, "dns_queries", (double) ss.dns_queries, TRUE);
+    }
+    for (guint l = 0; l < ms_net_n_links(net); l++) {
+        MsLinkStats st;
+        ms_net_link_stats(net, l, &st);
+        MsHostId a, b;
+        ms_net_link_ends(net, l, &a, &b);
+        g_autofree char *sec = g_strdup_printf("link:%s~%s", ms_net_host_name(net, a), ms_net_host_name(net, b));
+        double t = now > 0 ? (double) now : 1;
+        add(rows, sec, "utilization_ab", (double) st.busy[0] / t, FALSE);
+        add(rows, sec, "utilization_ba", (double) st.busy[1] / t, FALSE);
+        add(rows, sec, "packets", (double) (st.packets[0] + st.packets[1]), TRUE);
+        add(rows, sec, "drops", (double) (st.drops_queue + st.drops_loss + st.drops_down), TRUE);
+    }
+    return rows;
+}
+
+static void
+append_value(GString *s, const Row *r)
+{
+    if (r->integer)
+        g_string_append_printf(s, "%.0f", r->value);
+    else {
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+        g_string_append(s, g_ascii_formatd(buf, sizeof buf, "%.9g", r->value));
+    }
+}
+
+gboolean
+ms_stats_write(MsWorld *w, const char *path, GError **error)
+{
+    g_autoptr(GArray) rows = collect(w);
+    GString *s = g_string_new(NULL);
+    if (g_str_has_suffix(path, ".json")) {
+        g_string_append(s, "{");
+        const char *open = NULL;
+        for (guint i = 0; i < rows->len; i++) {
+            const Row *r = &g_array_index(rows, Row, i);
+            if (!open || strcmp(open, r->section) != 0) {
+                g_string_append_printf(s, "%s\n  \"%s\": {", open ? "\n  }," : "", r->section);
+                open = r->section;
+            } else {
+                g_string_append_c(s, ',');
+            }
+            g_string_append_printf(s, "\n    \"%s\": ", r->name);
+            append_value(s, r);
+        }
+        g_string_append(s, open ? "\n  }\n}\n" : "}\n");
+    } else if (g_str_has_suffix(path, ".csv")) {
+        g_string_append(s, "section,name,value\n");
+        for (guint i = 0; i < rows->len; i++) {
+            const Row *r = &g_array_index(rows, Row, i);
+            g_string_append_printf(s, "%s,%s,", r->section, r->name);
+            append_value(s, r);
+            g_string_append_c(s, '\n');
+        }
+    } else {
+        g_string_free(s, TRUE);
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: expected a .json or .csv file name", path);
+        return FALSE;
+    }
+    gboolean ok = g_file_set_contents(path, s->str, (gssize) s->len, error);
+    g_string_free(s, TRUE);
+    return ok;
+}

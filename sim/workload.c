@@ -1,0 +1,124 @@
+/* Stochastic workloads (see include/mailsim/workload.h). One engine event
+ * per arrival: it injects the message and schedules the next arrival at
+ * now + Exp(1 / rate) while that is before the workload's end. Senders and
+ * recipients are drawn uniformly from the users of the two servers (sorted
+ * names, so hash order never reaches the draws); a domain the world does not
+ * serve gets "user@domain", which bounces or leaves the world like any mail
+ * to an unknown place. */
+#include "mailsim/workload.h"
+#include "mail-private.h"
+
+#include <math.h>
+
+typedef struct {
+    const MsScenarioWorkload *w;
+    guint       index;
+    Server     *from, *to;     /* to may be NULL */
+    GPtrArray  *senders, *rcpts;   /* borrowed user names */
+    MsRng       rng;
+    guint       n;
+} Gen;
+
+struct _MsWorkloads {
+    MsMail  *mail;
+    GArray  *gens;   /* Gen */
+    guint16  ev;
+    guint64  generated;
+};
+
+guint64
+ms_workload_draw_size(const MsScenarioWorkload *w, MsRng *rng)
+{
+    double v;
+    switch (w->size_dist) {
+    case MS_SIZE_LOGNORMAL: v = ms_rng_lognormal(rng, w->size_a, w->size_b); break;
+    case MS_SIZE_EXPONENTIAL: v = ms_rng_exponential(rng, w->size_a); break;
+    case MS_SIZE_FIXED: default: v = w->size_a; break;
+    }
+    if (!(v >= 1))
+        v = 1;
+    return (guint64) MIN(v, 64.0 * 1024 * 1024);   /* heavy tails are cut at 64 MiB */
+}
+
+static void
+schedule_next(MsWorkloads *ws, guint i, MsTime from)
+{
+    Gen *g = &g_array_index(ws->gens, Gen, i);
+    double gap = ms_rng_exponential(&g->rng, 1.0 / g->w->rate_per_s);
+    MsTime at = ms_time_add(from, ms_time_from_seconds(gap));
+    if (at >= g->w->end)
+        return;
+    MsEventData d = { { 0 } };
+    d.u32[0] = i;
+    ms_engine_schedule_from(ws->mail->engine, g->from->host, at, g->from->host, ws->ev, d);
+}
+
+static void
+on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
+{
+    MsWorkloads *ws = user_data;
+    MsMail *m = ws->mail;
+    Gen *g = &g_array_index(ws->gens, Gen, ev->data.u32[0]);
+    (void) e;
+    const char *su = g->senders->len ? g_ptr_array_index(g->senders, ms_rng_below(&g->rng, g->senders->len)) : "user";
+    const char *ru = g->rcpts && g->rcpts->len ? g_ptr_array_index(g->rcpts, ms_rng_below(&g->rng, g->rcpts->len)) : "user";
+    g_autofree char *from = g_strdup_printf("%s@%s", su, g->w->from);
+    g_autofree char *to = g_strdup_printf("%s@%s", ru, g->w->to);
+    guint64 size = ms_workload_draw_size(g->w, &g->rng);
+    g_autofree char *label = g_strdup_printf("w%u.%u", g->index, ++g->n);
+    const char *rcpts[] = { to, NULL };
+    guint32 id = ms__mail_new_record(m, label, from, rcpts, "workload message", g->from->host, 0);
+    MsMessageRecord *r = ms__mail_record(m, id);
+    g_autoptr(GBytes) data = ms__mail_compose(m, from, r, rcpts, NULL, NULL, size);
+    g_autofree char *date = ms__mail_date(ms_engine_now(m->engine));
+    g_autofree char *hdr = g_strdup_printf("Received: from localhost by %s (mailsim) with ESMTPA id W%u\r\n\tfor <%s>; %s\r\n",
+                                           g->from->hostname, id, to, date);
+    g_autoptr(GBytes) stamped = ms__prepend_header(data, hdr);
+    ms__server_accept(m, g->from, id, from, rcpts, 1, stamped);
+    ws->generated++;
+    schedule_next(ws, ev->data.u32[0], ev->at);
+}
+
+MsWorkloads *
+ms_workloads_start(MsMail *m, const MsScenario *sc, const guint *server_of, guint64 seed)
+{
+    MsWorkloads *ws = g_new0(MsWorkloads, 1);
+    ws->mail = m;
+    ws->gens = g_array_new(FALSE, TRUE, sizeof(Gen));
+    ws->ev = ms_engine_register(m->engine, "workload-arrival", on_arrival, ws);
+    for (guint i = 0; i < sc->workloads->len; i++) {
+        const MsScenarioWorkload *w = &g_array_index(sc->workloads, MsScenarioWorkload, i);
+        if (w->from_server < 0)
+            continue;
+        Gen g = { 0 };
+        g.w = w;
+        g.index = i + 1;
+        g.from = g_ptr_array_index(m->servers, server_of[w->from_server]);
+        g.to = w->to_server >= 0 ? g_ptr_array_index(m->servers, server_of[w->to_server]) : NULL;
+        g.senders = ms_mail_store_users(g.from->store);
+        g.rcpts = g.to ? ms_mail_store_users(g.to->store) : NULL;
+        g_autofree char *purpose = g_strdup_printf("workload-%u", i);
+        ms_rng_init_named(&g.rng, seed, purpose);
+        g_array_append_val(ws->gens, g);
+    }
+    for (guint i = 0; i < ws->gens->len; i++)
+        schedule_next(ws, i, g_array_index(ws->gens, Gen, i).w->start);
+    return ws;
+}
+
+void
+ms_workloads_free(MsWorkloads *ws)
+{
+    if (!ws)
+        return;
+    for (guint i = 0; i < ws->gens->len; i++) {
+        Gen *g = &g_array_index(ws->gens, Gen, i);
+        g_ptr_array_unref(g->senders);
+        if (g->rcpts)
+            g_ptr_array_unref(g->rcpts);
+    }
+    g_array_free(ws->gens, TRUE);
+    g_free(ws);
+}
+
+guint64 ms_workloads_generated(const MsWorkloads *ws) { return ws->generated; }
