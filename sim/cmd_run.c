@@ -65,6 +65,30 @@ print_summary(MsWorld *w, FILE *out)
             ms_engine_fingerprint(ms_world_engine(w)), es.processed);
 }
 
+/* A host by scenario id or by hostname, or G_MAXUINT32. */
+static MsHostId
+find_host(const MsScenario *sc, MsNet *net, const char *name)
+{
+    gint i = ms_scenario_find_host(sc, name);
+    return i >= 0 ? (MsHostId) i : ms_net_host_by_name(net, name);
+}
+
+static guint32
+find_link(const MsScenario *sc, MsNet *net, const char *spec)
+{
+    g_auto(GStrv) ends = g_strsplit(spec, "~", 2);
+    if (!ends[0] || !ends[1])
+        return G_MAXUINT32;
+    MsHostId a = find_host(sc, net, ends[0]), b = find_host(sc, net, ends[1]);
+    for (guint32 l = 0; l < ms_net_n_links(net); l++) {
+        MsHostId x, y;
+        ms_net_link_ends(net, l, &x, &y);
+        if ((x == a && y == b) || (x == b && y == a))
+            return l;
+    }
+    return G_MAXUINT32;
+}
+
 int
 ms_cmd_run(int argc, char **argv)
 {
@@ -72,11 +96,15 @@ ms_cmd_run(int argc, char **argv)
     g_autofree char *seed_s = NULL, *until_s = NULL, *trace_path = NULL, *pcap_path = NULL, *level_s = NULL,
                     *stats_path = NULL;
     gboolean quiet = FALSE, no_colour = FALSE;
+    g_autofree char *pcap_host = NULL;
+    g_auto(GStrv) pcap_links = NULL;
     GOptionEntry entries[] = {
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)", "N" },
         { "until", 0, 0, G_OPTION_ARG_STRING, &until_s, "stop at this simulated time (default: the scenario's)", "TIME" },
         { "trace", 0, 0, G_OPTION_ARG_FILENAME, &trace_path, "write every trace record as JSON Lines", "FILE.jsonl" },
         { "pcap", 0, 0, G_OPTION_ARG_FILENAME, &pcap_path, "write a pcapng capture of every packet", "FILE.pcapng" },
+        { "pcap-host", 0, 0, G_OPTION_ARG_STRING, &pcap_host, "capture on one host (id or hostname) instead", "HOST" },
+        { "pcap-link", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pcap_links, "tap a link instead (repeatable: one interface each)", "A~B" },
         { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path, "write the run's statistics (.json or .csv)", "FILE" },
         { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s, "narration detail: mail, protocol (default) or packets", "LEVEL" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no narration, only the summary and checks", NULL },
@@ -163,6 +191,21 @@ ms_cmd_run(int argc, char **argv)
             return MS_EXIT_USAGE;
         }
         ms_trace_add_sink(trace, ms_pcap_sink_record, pcap, ms_pcap_sink_free);
+        if (pcap_host) {
+            MsHostId h = find_host(sc, net, pcap_host);
+            if (h == G_MAXUINT32)
+                return ms_cli_usage(cmd, "--pcap-host: no host '%s' in %s", pcap_host, sc->path);
+            ms_pcap_sink_set_host(pcap, h);
+        }
+        for (char **l = pcap_links; l && *l; l++) {
+            guint32 link = find_link(sc, net, *l);
+            if (link == G_MAXUINT32)
+                return ms_cli_usage(cmd, "--pcap-link: no link '%s' in %s: expected A~B with two host ids or names",
+                                    *l, sc->path);
+            ms_pcap_sink_add_link(pcap, link);
+        }
+    } else if (pcap_host || pcap_links) {
+        return ms_cli_usage(cmd, "--pcap-host and --pcap-link need --pcap FILE");
     }
     if (!quiet) {
         printf("%s\n", sc->title[0] ? sc->title : sc->name);

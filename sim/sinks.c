@@ -194,6 +194,10 @@ ms_json_sink_free(gpointer p)
 
 struct _MsPcapSink {
     MsPcapWriter *w;
+    MsNet        *net;
+    MsHostId      host;       /* MS_HOST_WORLD: capture at each sender */
+    GArray       *links;      /* guint32 tapped links; interface i = links[i] */
+    gboolean      iface_made;
 };
 
 MsPcapSink *
@@ -205,31 +209,84 @@ ms_pcap_sink_new(MsNet *net, const char *path, GError **error)
         return NULL;
     MsPcapSink *s = g_new0(MsPcapSink, 1);
     s->w = w;
-    ms_pcap_writer_add_interface(w, "mailsim");
+    s->net = net;
+    s->host = MS_HOST_WORLD;
+    s->links = g_array_new(FALSE, FALSE, sizeof(guint32));
     return s;
+}
+
+void
+ms_pcap_sink_set_host(MsPcapSink *s, MsHostId host)
+{
+    s->host = host;
+}
+
+void
+ms_pcap_sink_add_link(MsPcapSink *s, guint32 link)
+{
+    MsHostId a, b;
+    ms_net_link_ends(s->net, link, &a, &b);
+    g_autofree char *name = g_strdup_printf("%s~%s", ms_net_host_name(s->net, a), ms_net_host_name(s->net, b));
+    ms_pcap_writer_add_interface(s->w, name);
+    g_array_append_val(s->links, link);
+}
+
+/* Which interface (if any) records r. */
+static gboolean
+pcap_wants(MsPcapSink *s, const MsTraceRecord *r, guint *iface)
+{
+    if (!r->packet)
+        return FALSE;
+    if (s->links->len > 0) {
+        if (r->kind != MS_TRACE_PACKET_SEND)
+            return FALSE;
+        for (guint i = 0; i < s->links->len; i++)
+            if (g_array_index(s->links, guint32, i) == r->link) {
+                *iface = i;
+                return TRUE;
+            }
+        return FALSE;
+    }
+    *iface = 0;
+    if (s->host != MS_HOST_WORLD)
+        return (r->kind == MS_TRACE_PACKET_SEND && r->host == s->host) ||
+               (r->kind == MS_TRACE_PACKET_DELIVER && r->host == s->host);
+    return r->kind == MS_TRACE_PACKET_SEND && r->host == r->packet->src;
 }
 
 void
 ms_pcap_sink_record(const MsTraceRecord *r, gpointer p)
 {
     MsPcapSink *s = p;
-    if (!s->w || r->kind != MS_TRACE_PACKET_SEND || !r->packet || r->host != r->packet->src)
+    guint iface = 0;
+    if (!s->w || !pcap_wants(s, r, &iface))
         return;
+    if (!s->iface_made) {
+        /* One interface for host or per-sender capture, made on first use
+         * so that link taps (added after creation) get their own. */
+        s->iface_made = TRUE;
+        if (s->links->len == 0)
+            ms_pcap_writer_add_interface(s->w, s->host != MS_HOST_WORLD ? ms_net_host_name(s->net, s->host) : "mailsim");
+    }
     const MsPacket *k = r->packet;
     gsize len = 0;
     const guint8 *data = k->payload ? g_bytes_get_data(k->payload, &len) : NULL;
     if (k->proto == MS_IPPROTO_TCP) {
         MsPcapTcp seg = { k->src_addr, k->dst_addr, k->sport, k->dport, k->seq, k->ack, k->flags,
                           k->window, k->ttl, k->ip_id, k->mss };
-        ms_pcap_writer_tcp_segment(s->w, 0, r->at, &seg, data, len);
+        ms_pcap_writer_tcp_segment(s->w, iface, r->at, &seg, data, len);
     } else {
-        ms_pcap_writer_udp(s->w, 0, r->at, k->src_addr, k->dst_addr, k->sport, k->dport, k->ttl, k->ip_id, data, len);
+        ms_pcap_writer_udp(s->w, iface, r->at, k->src_addr, k->dst_addr, k->sport, k->dport, k->ttl, k->ip_id, data, len);
     }
 }
 
 gboolean
 ms_pcap_sink_close(MsPcapSink *s, GError **error)
 {
+    if (s->w && !s->iface_made && s->links->len == 0) {
+        s->iface_made = TRUE;   /* an empty capture is still a valid file */
+        ms_pcap_writer_add_interface(s->w, "mailsim");
+    }
     MsPcapWriter *w = g_steal_pointer(&s->w);
     return w ? ms_pcap_writer_close(w, error) : TRUE;
 }
@@ -241,5 +298,6 @@ ms_pcap_sink_free(gpointer p)
     if (!s)
         return;
     ms_pcap_writer_free(s->w);
+    g_array_free(s->links, TRUE);
     g_free(s);
 }

@@ -57,6 +57,7 @@ typedef struct {
     guint      sbuf_head;
     guint32    sbuf_seq;
     guint32    rcv_nxt;
+    guint32    ack_sent;      /* the ACK number our last segment carried */
     guint32    cwnd, ssthresh, mss;
     guint      dupacks, retries;
     MsTime     srtt, rttvar, rto;
@@ -288,8 +289,10 @@ send_segment(MsTcp *t, Conn *c, guint32 seq, guint8 flags, const guint8 *data, g
     p.dst_addr = c->key->raddr;
     p.seq = seq;
     p.flags = flags;
-    if (flags & FL_ACK)
+    if (flags & FL_ACK) {
         p.ack = c->rcv_nxt;
+        c->ack_sent = c->rcv_nxt;
+    }
     p.window = RWND;
     if (flags & FL_SYN)
         p.mss = (guint16) c->mss;
@@ -607,9 +610,11 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         process_ack(t, id, p, len);
         c = conn_at(t, id);
     }
-    gboolean ack_needed = FALSE;
+    /* must_ack: a segment that did not advance rcv_nxt (out of order or a
+     * duplicate) is answered with a duplicate ACK at once; new data is
+     * acknowledged by whatever we send next, or by a pure ACK below. */
+    gboolean must_ack = FALSE;
     if (len > 0) {
-        ack_needed = TRUE;
         if (p->seq == c->rcv_nxt) {
             c->rcv_nxt += (guint32) len;
             if (!c->detached && c->cb && c->cb->data) {
@@ -620,26 +625,27 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
                 if (c->state == ST_FREE)
                     return;
             }
+        } else {
+            must_ack = TRUE;
         }
     }
     if ((p->flags & FL_FIN) && p->seq + (guint32) len == c->rcv_nxt && !c->fin_rcvd) {
         c->rcv_nxt++;
         c->fin_rcvd = TRUE;
-        ack_needed = TRUE;
         send_segment(t, c, c->snd_nxt, FL_ACK, NULL, 0);
-        ack_needed = FALSE;
         notify_closed(t, id, MS_TCP_CLOSE_NORMAL);
         c = conn_at(t, id);
         if (c->state == ST_FREE)
             return;
         c->app_closed = TRUE;   /* no half-close: answer with our FIN */
     } else if (p->flags & FL_FIN) {
-        ack_needed = TRUE;      /* a repeated FIN: our ACK was lost */
+        must_ack = TRUE;        /* a repeated FIN: our ACK was lost */
     }
-    if (ack_needed)
-        send_segment(t, c, c->snd_nxt, FL_ACK, NULL, 0);
+    /* Data the app sent in answer already carries the ACK (piggybacking). */
     output(t, id);
     c = conn_at(t, id);
+    if (c->state != ST_FREE && (must_ack || c->ack_sent != c->rcv_nxt))
+        send_segment(t, c, c->snd_nxt, FL_ACK, NULL, 0);
     if (c->state != ST_FREE && c->fin_rcvd && c->fin_acked)
         conn_free(t, id);
 }

@@ -35,6 +35,13 @@ typedef struct _MsPcapSink MsPcapSink;
  * retransmission in the file is a real one), on one interface. */
 MsPcapSink *ms_pcap_sink_new(MsNet *net, const char *path, GError **error);
 void ms_pcap_sink_record(const MsTraceRecord *record, gpointer sink);
+/* Moves the capture point to one host: packets it sends (its own and,
+ * for a router, those it forwards) and packets delivered to it. */
+void ms_pcap_sink_set_host(MsPcapSink *sink, MsHostId host);
+/* Taps a link instead (may be called several times: one pcapng interface
+ * per link): every packet put on that link, in either direction. */
+void ms_pcap_sink_add_link(MsPcapSink *sink, guint32 link);
+
 /* Flushes and closes the file (records after that are ignored); FALSE with
  * `error` on a write error. The sink itself is freed by its trace. */
 gboolean ms_pcap_sink_close(MsPcapSink *sink, GError **error);
