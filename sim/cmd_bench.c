@@ -3,6 +3,7 @@
  * repeats them and prints medians and ratios. */
 #include "mailsim/cli.h"
 #include "mailsim/phold.h"
+#include "mailsim/bench_net.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -87,18 +88,78 @@ bench_phold(int argc, char **argv)
     return MS_EXIT_OK;
 }
 
+static int
+bench_net(int argc, char **argv)
+{
+    const char *cmd = "bench net";
+    g_autofree char *routers_s = NULL, *flows_s = NULL, *dests_s = NULL, *end_s = NULL, *seed_s = NULL;
+    GOptionEntry entries[] = {
+        { "routers", 0, 0, G_OPTION_ARG_STRING, &routers_s, "routers in the random topology (default 10000)", "N" },
+        { "flows", 0, 0, G_OPTION_ARG_STRING, &flows_s, "packets kept in flight (default 100000)", "F" },
+        { "dests", 0, 0, G_OPTION_ARG_STRING, &dests_s, "destination routers (default 1000)", "D" },
+        { "end", 0, 0, G_OPTION_ARG_STRING, &end_s, "simulated end time (default 1s)", "TIME" },
+        { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default 1)", "S" },
+        { NULL, 0, 0, 0, NULL, NULL, NULL },
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- packets forwarded per second on a random router graph");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    if (!ms_cli_parse(ctx, cmd, &argc, &argv))
+        return MS_EXIT_USAGE;
+    if (argc > 1)
+        return ms_cli_usage(cmd, "unexpected argument '%s'", argv[1]);
+    MsBenchNetParams p = { 10000, 100000, 1000, MS_TIME_S, 1 };
+    guint64 v;
+    if (routers_s) {
+        if (!ms_cli_arg_count(cmd, "--routers", routers_s, &v))
+            return MS_EXIT_USAGE;
+        if (v < 2 || v > 10000000)
+            return ms_cli_usage(cmd, "--routers: '%s' out of range: expected 2 to 10000000", routers_s);
+        p.routers = (guint32) v;
+    }
+    if (flows_s) {
+        if (!ms_cli_arg_count(cmd, "--flows", flows_s, &v))
+            return MS_EXIT_USAGE;
+        if (v > 100000000)
+            return ms_cli_usage(cmd, "--flows: '%s' out of range: expected at most 100000000", flows_s);
+        p.flows = (guint32) v;
+    }
+    if (dests_s) {
+        if (!ms_cli_arg_count(cmd, "--dests", dests_s, &v))
+            return MS_EXIT_USAGE;
+        if (v < 2 || v > p.routers)
+            return ms_cli_usage(cmd, "--dests: '%s' out of range: expected 2 to the number of routers", dests_s);
+        p.dests = (guint32) v;
+    }
+    if (end_s && !ms_cli_arg_time(cmd, "--end", end_s, &p.end))
+        return MS_EXIT_USAGE;
+    if (seed_s && !ms_cli_arg_count(cmd, "--seed", seed_s, &p.seed))
+        return MS_EXIT_USAGE;
+    MsBenchNetResult r;
+    ms_bench_net_run(&p, &r);
+    long rss = peak_rss_kb();
+    printf("net routers=%u flows=%u dests=%u events=%" G_GUINT64_FORMAT " forwarded=%" G_GUINT64_FORMAT
+           " setup_s=%.3f wall_s=%.3f forwarded_per_s=%.0f events_per_s=%.0f peak_rss_kb=%ld bytes_per_inflight=%.0f\n",
+           p.routers, p.flows, p.dests, r.events, r.forwarded, r.setup_s, r.wall_s,
+           r.wall_s > 0 ? (double) r.forwarded / r.wall_s : 0.0, r.wall_s > 0 ? (double) r.events / r.wall_s : 0.0,
+           rss, p.flows ? (double) rss * 1024.0 / p.flows : 0.0);
+    return MS_EXIT_OK;
+}
+
 int
 ms_cmd_bench(int argc, char **argv)
 {
     if (argc < 2 || argv[1][0] == '-') {
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
             printf("Usage: mailsim bench WORKLOAD [OPTIONS]\n\nWorkloads:\n"
-                   "  phold      the PHOLD engine benchmark (mailsim bench phold --help)\n");
+                   "  phold      the PHOLD engine benchmark (mailsim bench phold --help)\n"
+                   "  net        packets forwarded per second on a random router graph (mailsim bench net --help)\n");
             return MS_EXIT_OK;
         }
-        return ms_cli_usage("bench", "missing workload: expected 'phold'");
+        return ms_cli_usage("bench", "missing workload: expected 'phold' or 'net'");
     }
     if (strcmp(argv[1], "phold") == 0)
         return bench_phold(argc - 1, argv + 1);
-    return ms_cli_usage("bench", "unknown workload '%s': expected 'phold'", argv[1]);
+    if (strcmp(argv[1], "net") == 0)
+        return bench_net(argc - 1, argv + 1);
+    return ms_cli_usage("bench", "unknown workload '%s': expected 'phold' or 'net'", argv[1]);
 }

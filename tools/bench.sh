@@ -24,3 +24,7 @@ for c in "1000 1 10s" "100000 10 20ms"; do
     echo "$b"
     echo "ratio engine/bare nodes=$1 pop=$2: $(awk -v a="$(rate "$e")" -v b="$(rate "$b")" 'BEGIN { printf "%.2f", a / b }')"
 done
+
+echo
+echo "== network: packets forwarded on a random graph (10,000 routers, 100,000 packets in flight, 1,000 destinations), median of $REPS runs"
+median_of $M bench net --routers 10000 --flows 100000 --dests 1000 --end 200ms
