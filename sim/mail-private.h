@@ -42,6 +42,8 @@ struct _Server {
     guint         next_qid;
     guint         peak_queue;
     GHashTable   *greylist;      /* "ip/from/rcpt" -> MsTime* first seen */
+    GArray       *rules;         /* MsReplyRule with owned strings */
+    MsTime        command_delay;
 };
 
 typedef struct {
@@ -86,7 +88,7 @@ struct _MsMail {
     GPtrArray  *clients;         /* Client* */
     GArray     *messages;        /* MsMessageRecord, id = index + 1 */
     GHashTable *by_message_id;   /* Message-ID header -> id */
-    guint16     ev_submit, ev_check, ev_retry, ev_pop3_resume;
+    guint16     ev_submit, ev_check, ev_retry, ev_pop3_resume, ev_smtpd_flush;
     guint       n_dsn;
     gboolean    told_dns, told_routing;   /* asides given once per run */
     guint64     smtp_sessions, pop3_sessions;
@@ -111,6 +113,12 @@ GBytes *ms__prepend_header(GBytes *data, const char *header);
 /* Creates a DSN for `rcpt` of entry-like arguments and queues it at s. */
 void ms__mail_bounce(MsMail *mail, Server *s, guint32 message, const char *from, const char *rcpt,
                      const char *status, const char *diagnostic, GBytes *original);
+
+/* mail_faults.c */
+void ms__rules_free(GArray *rules);
+/* Fills `reply` when a rule of s matches (command, sender, recipient) now. */
+gboolean ms__rules_match(MsMail *mail, Server *s, MsFaultCommand command, const char *from, const char *to,
+                         MsSmtpReply *reply);
 
 /* mail_smtpd.c */
 void ms__smtpd_listen(MsMail *mail, Server *s);

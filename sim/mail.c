@@ -46,6 +46,7 @@ server_free(gpointer p)
         ms__queue_entry_free(g_ptr_array_index(s->queue, i));
     g_ptr_array_unref(s->queue);
     g_hash_table_destroy(s->greylist);
+    ms__rules_free(s->rules);
     g_free(s);
 }
 
@@ -199,6 +200,7 @@ ms_mail_add_server(MsMail *m, MsHostId host, const char *const *domains, const M
     s->trusted = g_array_new(FALSE, FALSE, sizeof(MsHostId));
     s->queue = g_ptr_array_new();
     s->greylist = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    s->rules = g_array_new(FALSE, TRUE, sizeof(MsReplyRule));
     g_ptr_array_add(m->servers, s);
     ms__smtpd_listen(m, s);
     ms__pop3d_listen(m, s);

@@ -24,6 +24,10 @@ typedef struct {
     guint32        peer_addr;
     MsSmtpServer  *core;
     guint32        message;   /* the last message seen, for traces */
+    char          *txn_from;  /* MAIL FROM of the open transaction, for fault rules */
+    char          *txn_rcpt;  /* its first RCPT TO */
+    GByteArray    *pending;   /* replies held back by a command delay */
+    MsEventId      flush;
 } Session;
 
 static void session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
@@ -33,28 +37,94 @@ static const MsTcpCallbacks session_cb = { NULL, session_data, session_closed };
 static void
 session_free(Session *x)
 {
+    if (x->flush)
+        ms_engine_cancel(x->mail->engine, x->flush);
     ms_smtp_server_free(x->core);
+    g_free(x->txn_from);
+    g_free(x->txn_rcpt);
+    g_byte_array_unref(x->pending);
     g_free(x);
 }
 
-/* Sends what the core has to say; closes when the core is done. Returns
+/* Sends what the core has to say, at once or after the server's command
+ * delay; closes when the core is done and nothing is held back. Returns
  * FALSE when the session is gone. */
 static gboolean
 pump(Session *x)
 {
     GBytes *out;
+    MsTime delay = x->server->command_delay;
     while ((out = ms_smtp_server_take_output(x->core))) {
         gsize n;
         const guint8 *d = g_bytes_get_data(out, &n);
-        ms_tcp_send(x->mail->tcp, x->conn, d, n);
+        if (delay > 0)
+            g_byte_array_append(x->pending, d, (guint) n);
+        else
+            ms_tcp_send(x->mail->tcp, x->conn, d, n);
         g_bytes_unref(out);
     }
-    if (ms_smtp_server_is_closed(x->core)) {
+    if (x->pending->len > 0 && !x->flush) {
+        MsEventData ev = { { 0 } };
+        ev.ptr[0] = x;
+        x->flush = ms_engine_schedule_in(x->mail->engine, delay, x->server->host, x->mail->ev_smtpd_flush, ev);
+    }
+    if (ms_smtp_server_is_closed(x->core) && x->pending->len == 0) {
         ms_tcp_close(x->mail->tcp, x->conn);
         session_free(x);
         return FALSE;
     }
     return TRUE;
+}
+
+static void
+on_flush(MsEngine *e, const MsEvent *ev, gpointer user_data)
+{
+    Session *x = ev->data.ptr[0];
+    (void) e; (void) user_data;
+    x->flush = 0;
+    ms_tcp_send(x->mail->tcp, x->conn, x->pending->data, x->pending->len);
+    g_byte_array_set_size(x->pending, 0);
+    pump(x);
+}
+
+/* "FROM:<a@b> SIZE=1" -> "a@b" (NULL when there are no brackets). */
+static char *
+path_of(const char *arg)
+{
+    const char *lt = strchr(arg, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+    return gt ? g_strndup(lt + 1, (gsize) (gt - lt - 1)) : NULL;
+}
+
+static void
+hook_command(const MsSmtpSession *ss, const char *verb, const char *arg, MsSmtpReply *reply, gpointer ud)
+{
+    Session *x = ud;
+    (void) ss;
+    if (x->server->rules->len == 0)
+        return;
+    MsFaultCommand cmd;
+    if (!strcmp(verb, "HELO") || !strcmp(verb, "EHLO")) {
+        cmd = MS_FAULT_CMD_HELO;
+    } else if (!strcmp(verb, "MAIL")) {
+        g_free(x->txn_from);
+        x->txn_from = path_of(arg);
+        g_clear_pointer(&x->txn_rcpt, g_free);
+        cmd = MS_FAULT_CMD_MAIL;
+    } else if (!strcmp(verb, "RCPT")) {
+        g_autofree char *to = path_of(arg);
+        if (ms__rules_match(x->mail, x->server, MS_FAULT_CMD_RCPT, x->txn_from, to, reply))
+            return;
+        if (!x->txn_rcpt)
+            x->txn_rcpt = g_steal_pointer(&to);
+        return;
+    } else if (!strcmp(verb, "DATA")) {
+        cmd = MS_FAULT_CMD_DATA;
+    } else if (!strcmp(verb, ".")) {
+        cmd = MS_FAULT_CMD_EOD;
+    } else {
+        return;
+    }
+    ms__rules_match(x->mail, x->server, cmd, x->txn_from, x->txn_rcpt, reply);
 }
 
 static gboolean
@@ -160,7 +230,7 @@ hook_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
     ms__mail_proto_line(x->mail, x->server->host, x->peer, x->message, "smtp", dir == MS_SMTP_TRACE_OUT, line);
 }
 
-static const MsSmtpServerHooks hooks = { hook_auth, hook_mail_from, hook_rcpt, hook_data, NULL, hook_trace };
+static const MsSmtpServerHooks hooks = { hook_auth, hook_mail_from, hook_rcpt, hook_data, hook_command, hook_trace };
 
 static void
 on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
@@ -178,7 +248,14 @@ on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
     cfg.max_size = l->server->policy.max_size;
     cfg.max_recipients = l->server->policy.max_recipients;
     cfg.offer_auth = TRUE;
+    x->pending = g_byte_array_new();
+    MsSmtpReply greet = MS_SMTP_REPLY_INIT;
+    if (ms__rules_match(l->mail, l->server, MS_FAULT_CMD_CONNECT, NULL, NULL, &greet)) {
+        cfg.greeting_code = greet.code;
+        cfg.greeting_text = greet.text;
+    }
     x->core = ms_smtp_server_new(&cfg, &hooks, x);
+    ms_smtp_reply_clear(&greet);
     l->mail->smtp_sessions++;
     ms_tcp_set_callbacks(tcp, conn, &session_cb, x);
     ms_smtp_server_start(x->core);
@@ -207,6 +284,8 @@ session_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 void
 ms__smtpd_listen(MsMail *m, Server *s)
 {
+    if (!m->ev_smtpd_flush)
+        m->ev_smtpd_flush = ms_engine_register(m->engine, "smtpd-flush", on_flush, m);
     s->lsn_smtp = (ListenCtx) { m, s, MS_SMTP_PORT };
     s->lsn_submission = (ListenCtx) { m, s, MS_SUBMISSION_PORT };
     ms_tcp_listen(m->tcp, s->host, MS_SMTP_PORT, &listen_cb, &s->lsn_smtp);

@@ -231,6 +231,20 @@ ms_world_new(const MsScenario *sc, guint64 seed, GError **error)
             const MsScenarioUser *u = &g_array_index(ms->users, MsScenarioUser, k);
             ms_mail_add_user(w->mail, idx, u->name, u->password, u->quota);
         }
+        if (ms_scenario_policy_has(sp, MS_POLICY_COMMAND_DELAY))
+            ms_mail_set_command_delay(w->mail, idx, sp->command_delay);
+        for (guint k = 0; k < ms->replies->len; k++) {
+            const MsScenarioReply *rp = &g_array_index(ms->replies, MsScenarioReply, k);
+            static const MsFaultCommand cmds[] = {
+                [MS_REPLY_CONNECT] = MS_FAULT_CMD_CONNECT, [MS_REPLY_HELO] = MS_FAULT_CMD_HELO,
+                [MS_REPLY_EHLO] = MS_FAULT_CMD_HELO, [MS_REPLY_MAIL] = MS_FAULT_CMD_MAIL,
+                [MS_REPLY_RCPT] = MS_FAULT_CMD_RCPT, [MS_REPLY_DATA] = MS_FAULT_CMD_DATA,
+                [MS_REPLY_EOD] = MS_FAULT_CMD_EOD,
+            };
+            MsReplyRule rule = { cmds[rp->command], rp->code, rp->enhanced, rp->text, rp->from, rp->to,
+                                 rp->start, rp->end, rp->rate };
+            ms_mail_add_reply_rule(w->mail, idx, &rule);
+        }
     }
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);

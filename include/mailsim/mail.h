@@ -128,6 +128,35 @@ void ms_mail_get_stats(const MsMail *mail, MsMailStats *stats);
  * appends a line per problem to `report`. TRUE when balanced. */
 gboolean ms_mail_check_balance(const MsMail *mail, GString *report);
 
+/* Scripted faults at the mail level: a server answers `code` to a command
+ * for matching senders and recipients (shell-style globs, "*" = any),
+ * inside a time window, with a probability drawn from the server's random
+ * stream. What users of mail test servers ask for most, here deterministic
+ * and per hop. */
+typedef enum {
+    MS_FAULT_CMD_CONNECT,   /* the greeting (421 closes, 554 refuses the session) */
+    MS_FAULT_CMD_HELO,      /* HELO and EHLO */
+    MS_FAULT_CMD_MAIL,
+    MS_FAULT_CMD_RCPT,
+    MS_FAULT_CMD_DATA,
+    MS_FAULT_CMD_EOD,       /* the end of the message content */
+} MsFaultCommand;
+
+typedef struct {
+    MsFaultCommand command;
+    guint          code;
+    const char    *enhanced;   /* or NULL */
+    const char    *text;       /* or NULL */
+    const char    *from, *to;  /* globs; NULL = any */
+    MsTime         start, end;
+    double         rate;       /* in [0, 1] */
+} MsReplyRule;
+
+/* Adds a rule to `server` (strings copied). */
+void ms_mail_add_reply_rule(MsMail *mail, guint server, const MsReplyRule *rule);
+/* Delays every reply of `server`'s SMTP service by `delay` (a slow server). */
+void ms_mail_set_command_delay(MsMail *mail, guint server, MsTime delay);
+
 /* Per-server figures, for statistics. */
 typedef struct {
     MsHostId host;

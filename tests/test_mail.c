@@ -1,0 +1,105 @@
+/* Tests of the mail layer: the MTA profiles' retry schedules (exact
+ * times), and scenario files under tests/scenarios/mail/ run in-process
+ * whose <expect> elements must all hold (scripted SMTP faults and command
+ * delays, Poisson workloads with bounces to a domain that does not exist). */
+#include "testlib.h"
+#include "mailsim/world.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void
+test_postfix_schedule(void)
+{
+    MsMtaPolicy p;
+    ms_mta_policy_defaults(MS_MTA_POSTFIX, &p);
+    MsTime q = 0, now = 0;
+    /* 300 s, then doubling, capped at 4000 s */
+    MsTime expect[] = { 300, 600, 1200, 2400, 4000, 4000 };
+    for (guint n = 1; n <= G_N_ELEMENTS(expect); n++) {
+        MsTime next = ms_mta_next_retry(&p, n, q, now);
+        CU_ASSERT_EQUAL(next - now, expect[n - 1] * MS_TIME_S);
+        now = next;
+    }
+    /* give up: a retry that would land past 5 days is refused */
+    CU_ASSERT_EQUAL(ms_mta_next_retry(&p, 99, 0, 5 * MS_TIME_DAY - 100 * MS_TIME_S), MS_TIME_INFINITE);
+    CU_ASSERT_NOT_EQUAL(ms_mta_next_retry(&p, 99, 0, 5 * MS_TIME_DAY - 4000 * MS_TIME_S), MS_TIME_INFINITE);
+}
+
+static void
+test_exim_schedule(void)
+{
+    MsMtaPolicy p;
+    ms_mta_policy_defaults(MS_MTA_EXIM, &p);
+    /* every 15 min during the first 2 h */
+    CU_ASSERT_EQUAL(ms_mta_next_retry(&p, 1, 0, 0), 15 * MS_TIME_MIN);
+    CU_ASSERT_EQUAL(ms_mta_next_retry(&p, 8, 0, 105 * MS_TIME_MIN), 120 * MS_TIME_MIN);
+    /* then growing from 1 h by 1.5 */
+    MsTime a = ms_mta_next_retry(&p, 9, 0, 2 * MS_TIME_H) - 2 * MS_TIME_H;
+    MsTime b = ms_mta_next_retry(&p, 10, 0, 3 * MS_TIME_H) - 3 * MS_TIME_H;
+    MsTime c = ms_mta_next_retry(&p, 11, 0, 5 * MS_TIME_H) - 5 * MS_TIME_H;
+    CU_ASSERT_EQUAL(a, MS_TIME_H);
+    CU_ASSERT_EQUAL(b, 3 * MS_TIME_H / 2);
+    CU_ASSERT_EQUAL(c, 9 * MS_TIME_H / 4);
+    /* every 6 h after 16 h; give up after 4 days */
+    CU_ASSERT_EQUAL(ms_mta_next_retry(&p, 20, 0, 17 * MS_TIME_H) - 17 * MS_TIME_H, 6 * MS_TIME_H);
+    CU_ASSERT_EQUAL(ms_mta_next_retry(&p, 30, 0, 4 * MS_TIME_DAY - MS_TIME_H), MS_TIME_INFINITE);
+}
+
+static void
+test_opensmtpd_schedule(void)
+{
+    MsMtaPolicy p;
+    ms_mta_policy_defaults(MS_MTA_OPENSMTPD, &p);
+    /* creation + 400 s x n^2 */
+    for (guint n = 1; n <= 5; n++)
+        CU_ASSERT_EQUAL(ms_mta_next_retry(&p, n, 1000, 1000 + 1), 1000 + 400 * MS_TIME_S * (MsTime) (n * n));
+    CU_ASSERT_EQUAL(ms_mta_next_retry(&p, 30, 0, MS_TIME_S), MS_TIME_INFINITE);   /* 400 s x 900 > 4 d */
+}
+
+static void
+run_file(const char *path)
+{
+    GError *error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_file(path, &error);
+    if (!sc) {
+        fprintf(stderr, "%s\n", error->message);
+        g_error_free(error);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    g_autoptr(MsWorld) w = ms_world_new(sc, 0, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    ms_world_run(w, ms_world_default_until(w));
+    g_autoptr(GString) out = g_string_new(NULL);
+    gboolean ok = ms_world_check(w, out);
+    if (!ok)
+        fprintf(stderr, "%s", out->str);
+    CU_ASSERT_TRUE(ok);
+    CU_ASSERT(strstr(out->str, "PASS") != NULL);
+}
+
+static void
+test_scripted_faults(void)
+{
+    run_file("tests/scenarios/mail/scripted-faults.xml");
+}
+
+static void
+test_workload(void)
+{
+    run_file("tests/scenarios/mail/workload.xml");
+}
+
+int
+main(void)
+{
+    static const MsTestCase cases[] = {
+        { "postfix retry schedule", test_postfix_schedule },
+        { "exim retry schedule", test_exim_schedule },
+        { "opensmtpd retry schedule", test_opensmtpd_schedule },
+        { "scripted SMTP faults and a slow server", test_scripted_faults },
+        { "Poisson workload with bounces", test_workload },
+        { NULL, NULL },
+    };
+    return ms_test_main("mail", cases);
+}
