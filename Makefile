@@ -39,7 +39,7 @@ TESTLIB_OBJ = $(BUILD)/tests/testlib.o
 HEADERS  = $(wildcard include/mailsim/*.h sim/*-private.h)
 BIN      = $(if $(filter build,$(BUILD)),mailsim,$(BUILD)/mailsim)
 
-.PHONY: all deps demo check asan bench lint clean install tests run-tests fuzz
+.PHONY: all deps demo check asan bench lint clean install tests run-tests fuzz fuzz-build
 
 all: $(BIN)
 
@@ -103,6 +103,33 @@ bench: deps
 
 lint:
 	@sh tools/lint.sh
+
+# libFuzzer targets (tests/fuzz/*.c), built with clang against the whole
+# library, each run for FUZZ_SECONDS (default 60) on a corpus kept in
+# build-fuzz/corpus-NAME. Not part of `make check`.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+
+fuzz-build: deps
+	@command -v clang >/dev/null || { echo "fuzz: installing clang"; sh tools/deps.sh clang; }
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" SAN="$(FUZZ_SAN)" build-fuzz/libmailsim.a
+	@$(MAKE) --no-print-directory CC=clang $(FUZZ_BIN)
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libmailsim.a
+	@echo "  FUZZ    $@"
+	@clang -std=c11 -D_DEFAULT_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Itests \
+	    $(shell pkg-config --cflags $(PKGS)) $< build-fuzz/libmailsim.a -o $@ $(LDLIBS)
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_BIN); do \
+	    n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	    echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	    seeds=""; [ $$n = fuzz_scenario ] && seeds=tests/scenarios; \
+	    (cd build-fuzz && ./$$n -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -print_final_stats=1 \
+	        corpus-$$n $${seeds:+../$$seeds} 2>&1 | tail -4) || exit 1; \
+	done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/mailsim
