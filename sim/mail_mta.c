@@ -130,8 +130,12 @@ defer(MsMail *m, QueueEntry *e, const char *status, const char *why)
 {
     MsTime now = ms_engine_now(m->engine);
     e->busy = FALSE;
+    /* `why` may be e->last_error itself (try_next_address passes it when
+     * every address failed): copy before freeing the old text. */
+    char *copy = g_strdup(why);
     g_free(e->last_error);
-    e->last_error = g_strdup(why);
+    e->last_error = copy;
+    why = copy;
     g_strlcpy(e->last_status, status, sizeof e->last_status);
     for (guint i = 0; i < e->rcpts->len; i++) {
         MsRcptRecord *rr = ms__mail_rcpt(m, e->message, g_ptr_array_index(e->rcpts, i));
@@ -452,8 +456,9 @@ attempt_finish(Attempt *a, const char *conn_error)
     e->last_error = g_strdup_printf("connection to %s: %s", peer_name,
                                     conn_error ? conn_error :
                                     a->session_done ? ms_smtp_session_status_to_string(a->session_status) : "lost");
-    ms__mail_note(m, s->host, a->peer, e->message, "%s could not deliver to %s (%s); next address",
-                  s->hostname, peer_name, e->last_error);
+    ms__mail_note(m, s->host, a->peer, e->message, "%s could not deliver to %s (%s)%s",
+                  s->hostname, peer_name, e->last_error,
+                  e->next_addr < e->addrs->len ? "; it tries the next address" : "");
     try_next_address(m, e);
 }
 
