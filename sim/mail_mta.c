@@ -272,6 +272,41 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
             }
             i = j;
         }
+        /* RFC 5321 5.1: a server that finds itself in the list (a backup
+         * MX) keeps only the exchanges more preferred than itself; when
+         * none is left the mail would loop back to it, and it bounces
+         * (5.4.6, as Postfix's "mail for ... loops back to myself"). */
+        gint own_pref = -1;
+        guint32 own_addr = ms_net_host_addr(m->net, s->host);
+        for (guint i = 0; i < mx->len && own_pref < 0; i++) {
+            MsDnsRecord *x = mx->pdata[i];
+            gboolean self = ms_dns_name_equal(x->rdata.mx.exchange, s->hostname);
+            for (guint k = 0; k < add->len && !self; k++) {
+                MsDnsRecord *a = g_ptr_array_index(add, k);
+                self = a->type == MS_DNS_TYPE_A && ms_dns_name_equal(a->name, x->rdata.mx.exchange) &&
+                       a->rdata.a == own_addr;
+            }
+            if (self)
+                own_pref = x->rdata.mx.preference;
+        }
+        if (own_pref >= 0) {
+            guint keep = 0;
+            while (keep < mx->len && ((MsDnsRecord *) mx->pdata[keep])->rdata.mx.preference < own_pref)
+                keep++;
+            g_ptr_array_set_size(mx, (gint) keep);
+            if (keep == 0) {
+                g_ptr_array_free(mx, TRUE);
+                g_ptr_array_unref(al->names);
+                g_free(al);
+                g_autofree char *diag = g_strdup_printf("554 5.4.6 mail for %s loops back to myself", e->domain);
+                bounce_all(m, e, "5.4.6", diag);
+                return;
+            }
+            ms__mail_note(m, s->host, MS_HOST_WORLD, e->message,
+                          "%s is itself a mail exchanger of %s (preference %d): it passes the message only to "
+                          "a more preferred one",
+                          s->hostname, e->domain, own_pref);
+        }
         GString *list = g_string_new(NULL);
         for (guint i = 0; i < mx->len; i++) {
             MsDnsRecord *x = mx->pdata[i];

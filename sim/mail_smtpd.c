@@ -3,6 +3,9 @@
  * TCP connection gets an MsSmtpServer protocol core; its policy hooks apply
  * the server's rules:
  *   - RCPT for a local domain: the user must exist (else 550 5.1.1);
+ *   - RCPT for a domain this server is a backup MX for: accepted from
+ *     anyone (any local part: the primary knows the users, as a Postfix
+ *     backup MX without relay_recipient_maps), queued for the primary;
  *   - RCPT elsewhere: only for an authenticated user or a host that uses
  *     this server as its smarthost (else 554 5.7.1: never an open relay);
  *   - optional greylisting of (client address, sender, recipient) triples;
@@ -99,7 +102,7 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
             ms_smtp_reply_set(reply, 550, "5.1.1", "Recipient address rejected: User unknown in local recipient table");
             return;
         }
-    } else if (!ss->auth_user && !trusted(s, x->peer)) {
+    } else if (!ss->auth_user && !trusted(s, x->peer) && !ms__server_is_backup_for(s, dom)) {
         ms_smtp_reply_set(reply, 554, "5.7.1", "Relay access denied");
         return;
     }
