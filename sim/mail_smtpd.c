@@ -27,6 +27,7 @@ typedef struct {
     guint32        peer_addr;
     MsSmtpServer  *core;
     guint32        message;   /* the last message seen, for traces */
+    char          *mail_from; /* reverse path of the current MAIL, for the greylist triple */
 } Session;
 
 static void session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
@@ -37,6 +38,7 @@ static void
 session_free(Session *x)
 {
     ms_smtp_server_free(x->core);
+    g_free(x->mail_from);
     g_free(x);
 }
 
@@ -76,7 +78,9 @@ static void
 hook_mail_from(const MsSmtpSession *ss, const char *from, guint64 size, MsSmtpReply *reply, gpointer ud)
 {
     Session *x = ud;
-    (void) from; (void) size;
+    (void) size;
+    g_free(x->mail_from);
+    x->mail_from = g_strdup(from);
     if (x->port == MS_SUBMISSION_PORT && !ss->auth_user)
         ms_smtp_reply_set(reply, 530, "5.7.0", "Authentication required");   /* RFC 4954 6 */
 }
@@ -107,7 +111,10 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
         return;
     }
     if (s->policy.greylist && !ss->auth_user && x->port == MS_SMTP_PORT) {
-        g_autofree char *key = g_strdup_printf("%u/%s/%s", x->peer_addr, "", rcpt);
+        /* postgrey's triple: client address, envelope sender, recipient
+         * (the sender was left out before, so one sender's pass let every
+         * other sender from that address through). */
+        g_autofree char *key = g_strdup_printf("%u/%s/%s", x->peer_addr, x->mail_from ? x->mail_from : "", rcpt);
         MsTime now = ms_engine_now(x->mail->engine);
         MsTime *first = g_hash_table_lookup(s->greylist, key);
         if (!first) {
