@@ -298,7 +298,7 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
                 g_ptr_array_free(mx, TRUE);
                 g_ptr_array_unref(al->names);
                 g_free(al);
-                g_autofree char *diag = g_strdup_printf("554 5.4.6 mail for %s loops back to myself", e->domain);
+                g_autofree char *diag = g_strdup_printf("mail for %s loops back to myself (RFC 5321 5.1)", e->domain);
                 bounce_all(m, e, "5.4.6", diag);
                 return;
             }

@@ -21,6 +21,8 @@
 
 #define TEACHING_DIR "scenarios/teaching"
 #define GOLDEN_DIR "tests/golden"
+/* Scenarios that pin down a fixed bug: each must pass all its checks. */
+#define REGRESSION_DIR "tests/scenarios/run"
 #define TSHARK "/usr/bin/tshark"
 
 static gint
@@ -29,16 +31,17 @@ cmp_str(gconstpointer a, gconstpointer b)
     return g_strcmp0(*(char *const *) a, *(char *const *) b);
 }
 
-/* The lessons, sorted by name (GDir order is not). Caller frees. */
+/* The scenario files of `dir`, sorted by name (GDir order is not). Caller
+ * frees. */
 static GPtrArray *
-lessons(void)
+scenarios_in(const char *dirname)
 {
     GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GDir) dir = g_dir_open(TEACHING_DIR, 0, NULL);
+    g_autoptr(GDir) dir = g_dir_open(dirname, 0, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     for (const char *name; (name = g_dir_read_name(dir));)
         if (g_str_has_suffix(name, ".xml"))
-            g_ptr_array_add(a, g_build_filename(TEACHING_DIR, name, NULL));
+            g_ptr_array_add(a, g_build_filename(dirname, name, NULL));
     g_ptr_array_sort(a, cmp_str);
     return a;
 }
@@ -70,13 +73,11 @@ count_lines_with_prefix(const char *text, const char *prefix)
     return n;
 }
 
-/* Every lesson exits 0 with at least one PASS and no FAIL, and says
+/* Every file exits 0 with at least two PASS lines and no FAIL, and says
  * nothing on stderr (a sanitizer report would land there). */
 static void
-test_lessons_pass(void)
+check_all_pass(GPtrArray *files)
 {
-    g_autoptr(GPtrArray) files = lessons();
-    CU_ASSERT(files->len >= 8);
     for (guint i = 0; i < files->len; i++) {
         const char *f = files->pdata[i];
         g_autofree char *out = NULL, *err = NULL;
@@ -92,12 +93,28 @@ test_lessons_pass(void)
     }
 }
 
+static void
+test_lessons_pass(void)
+{
+    g_autoptr(GPtrArray) files = scenarios_in(TEACHING_DIR);
+    CU_ASSERT(files->len >= 8);
+    check_all_pass(files);
+}
+
+static void
+test_regressions_pass(void)
+{
+    g_autoptr(GPtrArray) files = scenarios_in(REGRESSION_DIR);
+    CU_ASSERT(files->len >= 1);
+    check_all_pass(files);
+}
+
 /* One scenario, one seed, one output: twice, byte for byte, with the full
  * narration (which prints every protocol line and time). */
 static void
 test_lessons_deterministic(void)
 {
-    g_autoptr(GPtrArray) files = lessons();
+    g_autoptr(GPtrArray) files = scenarios_in(TEACHING_DIR);
     for (guint i = 0; i < files->len; i++) {
         const char *f = files->pdata[i];
         g_autofree char *out1 = NULL, *err1 = NULL, *out2 = NULL, *err2 = NULL;
@@ -303,6 +320,7 @@ main(void)
 {
     static const MsTestCase cases[] = {
         { "every lesson passes its checks", test_lessons_pass },
+        { "every regression scenario passes", test_regressions_pass },
         { "every lesson is deterministic", test_lessons_deterministic },
         { "golden narration: lesson 1", test_golden_first_email },
         { "golden narration: lesson 5", test_golden_server_down },
