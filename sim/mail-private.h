@@ -33,6 +33,7 @@ struct _Server {
     ListenCtx     lsn_smtp, lsn_submission, lsn_pop3;
     char         *hostname;
     GPtrArray    *domains;       /* char*, lower case */
+    GPtrArray    *backup_for;    /* char*, lower case: domains relayed as a backup MX */
     MsMtaPolicy   policy;
     MsResolver   *resolver;      /* owned, may be NULL */
     MsMailStore  *store;
@@ -105,6 +106,7 @@ void ms__mail_proto_line(MsMail *mail, MsHostId host, MsHostId peer, guint32 mes
                          gboolean outgoing, const char *line);
 char *ms__mail_date(MsTime t);
 gboolean ms__server_is_local(const Server *s, const char *domain);
+gboolean ms__server_is_backup_for(const Server *s, const char *domain);
 const char *ms__address_domain(const char *address);
 char *ms__address_local(const char *address);
 guint32 ms__mail_message_from_data(MsMail *mail, GBytes *data);

@@ -39,6 +39,7 @@ server_free(gpointer p)
     Server *s = p;
     g_free(s->hostname);
     g_ptr_array_unref(s->domains);
+    g_ptr_array_unref(s->backup_for);
     ms_resolver_free(s->resolver);
     ms_mail_store_free(s->store);
     g_array_free(s->trusted, TRUE);
@@ -194,6 +195,7 @@ ms_mail_add_server(MsMail *m, MsHostId host, const char *const *domains, const M
     if (!s->policy.give_up) s->policy.give_up = def.give_up;
     if (!s->policy.max_size) s->policy.max_size = def.max_size;
     if (!s->policy.max_recipients) s->policy.max_recipients = def.max_recipients;
+    s->backup_for = g_ptr_array_new_with_free_func(g_free);
     s->resolver = resolver;
     s->store = ms_mail_store_new();
     s->smarthost = MS_NO_HOST_ID;
@@ -217,6 +219,15 @@ ms_mail_set_smarthost(MsMail *m, guint server, MsHostId relay_host)
         Server *relay = g_ptr_array_index(m->servers, r);
         g_array_append_val(relay->trusted, s->host);
     }
+}
+
+void
+ms_mail_add_backup_domain(MsMail *m, guint server, const char *domain)
+{
+    Server *s = g_ptr_array_index(m->servers, server);
+    g_return_if_fail(!ms__server_is_local(s, domain));
+    if (!ms__server_is_backup_for(s, domain))
+        g_ptr_array_add(s->backup_for, g_ascii_strdown(domain, -1));
 }
 
 gboolean
@@ -407,6 +418,15 @@ ms__server_is_local(const Server *s, const char *domain)
 {
     for (guint i = 0; i < s->domains->len; i++)
         if (g_ascii_strcasecmp(g_ptr_array_index(s->domains, i), domain) == 0)
+            return TRUE;
+    return FALSE;
+}
+
+gboolean
+ms__server_is_backup_for(const Server *s, const char *domain)
+{
+    for (guint i = 0; i < s->backup_for->len; i++)
+        if (g_ascii_strcasecmp(g_ptr_array_index(s->backup_for, i), domain) == 0)
             return TRUE;
     return FALSE;
 }

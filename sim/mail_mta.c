@@ -130,8 +130,12 @@ defer(MsMail *m, QueueEntry *e, const char *status, const char *why)
 {
     MsTime now = ms_engine_now(m->engine);
     e->busy = FALSE;
+    /* `why` may be e->last_error itself (try_next_address passes it when
+     * every address failed): copy before freeing the old text. */
+    char *copy = g_strdup(why);
     g_free(e->last_error);
-    e->last_error = g_strdup(why);
+    e->last_error = copy;
+    why = copy;
     g_strlcpy(e->last_status, status, sizeof e->last_status);
     for (guint i = 0; i < e->rcpts->len; i++) {
         MsRcptRecord *rr = ms__mail_rcpt(m, e->message, g_ptr_array_index(e->rcpts, i));
@@ -267,6 +271,41 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
                 mx->pdata[pick] = t;
             }
             i = j;
+        }
+        /* RFC 5321 5.1: a server that finds itself in the list (a backup
+         * MX) keeps only the exchanges more preferred than itself; when
+         * none is left the mail would loop back to it, and it bounces
+         * (5.4.6, as Postfix's "mail for ... loops back to myself"). */
+        gint own_pref = -1;
+        guint32 own_addr = ms_net_host_addr(m->net, s->host);
+        for (guint i = 0; i < mx->len && own_pref < 0; i++) {
+            MsDnsRecord *x = mx->pdata[i];
+            gboolean self = ms_dns_name_equal(x->rdata.mx.exchange, s->hostname);
+            for (guint k = 0; k < add->len && !self; k++) {
+                MsDnsRecord *a = g_ptr_array_index(add, k);
+                self = a->type == MS_DNS_TYPE_A && ms_dns_name_equal(a->name, x->rdata.mx.exchange) &&
+                       a->rdata.a == own_addr;
+            }
+            if (self)
+                own_pref = x->rdata.mx.preference;
+        }
+        if (own_pref >= 0) {
+            guint keep = 0;
+            while (keep < mx->len && ((MsDnsRecord *) mx->pdata[keep])->rdata.mx.preference < own_pref)
+                keep++;
+            g_ptr_array_set_size(mx, (gint) keep);
+            if (keep == 0) {
+                g_ptr_array_free(mx, TRUE);
+                g_ptr_array_unref(al->names);
+                g_free(al);
+                g_autofree char *diag = g_strdup_printf("mail for %s loops back to myself (RFC 5321 5.1)", e->domain);
+                bounce_all(m, e, "5.4.6", diag);
+                return;
+            }
+            ms__mail_note(m, s->host, MS_HOST_WORLD, e->message,
+                          "%s is itself a mail exchanger of %s (preference %d): it passes the message only to "
+                          "a more preferred one",
+                          s->hostname, e->domain, own_pref);
         }
         GString *list = g_string_new(NULL);
         for (guint i = 0; i < mx->len; i++) {
@@ -452,8 +491,9 @@ attempt_finish(Attempt *a, const char *conn_error)
     e->last_error = g_strdup_printf("connection to %s: %s", peer_name,
                                     conn_error ? conn_error :
                                     a->session_done ? ms_smtp_session_status_to_string(a->session_status) : "lost");
-    ms__mail_note(m, s->host, a->peer, e->message, "%s could not deliver to %s (%s); next address",
-                  s->hostname, peer_name, e->last_error);
+    ms__mail_note(m, s->host, a->peer, e->message, "%s could not deliver to %s (%s)%s",
+                  s->hostname, peer_name, e->last_error,
+                  e->next_addr < e->addrs->len ? "; it tries the next address" : "");
     try_next_address(m, e);
 }
 

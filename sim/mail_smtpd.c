@@ -3,6 +3,9 @@
  * TCP connection gets an MsSmtpServer protocol core; its policy hooks apply
  * the server's rules:
  *   - RCPT for a local domain: the user must exist (else 550 5.1.1);
+ *   - RCPT for a domain this server is a backup MX for: accepted from
+ *     anyone (any local part: the primary knows the users, as a Postfix
+ *     backup MX without relay_recipient_maps), queued for the primary;
  *   - RCPT elsewhere: only for an authenticated user or a host that uses
  *     this server as its smarthost (else 554 5.7.1: never an open relay);
  *   - optional greylisting of (client address, sender, recipient) triples;
@@ -24,10 +27,11 @@ typedef struct {
     guint32        peer_addr;
     MsSmtpServer  *core;
     guint32        message;   /* the last message seen, for traces */
-    char          *txn_from;  /* MAIL FROM of the open transaction, for fault rules */
+    char          *txn_from;  /* MAIL FROM as the command arrives, for fault rules */
     char          *txn_rcpt;  /* its first RCPT TO */
     GByteArray    *pending;   /* replies held back by a command delay */
     MsEventId      flush;
+    char          *mail_from; /* reverse path of the accepted MAIL, for the greylist triple */
 } Session;
 
 static void session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
@@ -43,6 +47,7 @@ session_free(Session *x)
     g_free(x->txn_from);
     g_free(x->txn_rcpt);
     g_byte_array_unref(x->pending);
+    g_free(x->mail_from);
     g_free(x);
 }
 
@@ -143,7 +148,9 @@ static void
 hook_mail_from(const MsSmtpSession *ss, const char *from, guint64 size, MsSmtpReply *reply, gpointer ud)
 {
     Session *x = ud;
-    (void) from; (void) size;
+    (void) size;
+    g_free(x->mail_from);
+    x->mail_from = g_strdup(from);
     if (x->port == MS_SUBMISSION_PORT && !ss->auth_user)
         ms_smtp_reply_set(reply, 530, "5.7.0", "Authentication required");   /* RFC 4954 6 */
 }
@@ -169,12 +176,15 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
             ms_smtp_reply_set(reply, 550, "5.1.1", "Recipient address rejected: User unknown in local recipient table");
             return;
         }
-    } else if (!ss->auth_user && !trusted(s, x->peer)) {
+    } else if (!ss->auth_user && !trusted(s, x->peer) && !ms__server_is_backup_for(s, dom)) {
         ms_smtp_reply_set(reply, 554, "5.7.1", "Relay access denied");
         return;
     }
     if (s->policy.greylist && !ss->auth_user && x->port == MS_SMTP_PORT) {
-        g_autofree char *key = g_strdup_printf("%u/%s/%s", x->peer_addr, "", rcpt);
+        /* postgrey's triple: client address, envelope sender, recipient
+         * (the sender was left out before, so one sender's pass let every
+         * other sender from that address through). */
+        g_autofree char *key = g_strdup_printf("%u/%s/%s", x->peer_addr, x->mail_from ? x->mail_from : "", rcpt);
         MsTime now = ms_engine_now(x->mail->engine);
         MsTime *first = g_hash_table_lookup(s->greylist, key);
         if (!first) {

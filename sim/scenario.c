@@ -505,6 +505,7 @@ ms_scenario_free(MsScenario *sc)
     for (guint i = 0; sc->mailservers && i < sc->mailservers->len; i++) {
         MsScenarioMailserver *m = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
         free_strv_array(m->domains);
+        free_strv_array(m->backup_for);
         for (guint j = 0; m->users && j < m->users->len; j++) {
             MsScenarioUser *u = &g_array_index(m->users, MsScenarioUser, j);
             g_free(u->name);

@@ -763,6 +763,32 @@ read_mailserver(Reader *R, xmlNode *n)
             g_hash_table_insert(R->domains, d, GINT_TO_POINTER(self + 1));
         }
     }
+    /* backup-for: domains whose mail this server takes in when their
+     * primary MX cannot, and relays on (Postfix's relay_domains). Not one
+     * of its own domains: those it delivers to mailboxes. */
+    m.backup_for = g_ptr_array_new_with_free_func(g_free);
+    const char *backups = attr(R, n, "backup-for");
+    if (backups) {
+        g_auto(GStrv) parts = g_strsplit_set(backups, ", \t\r\n", -1);
+        for (char **p = parts; *p; p++) {
+            if (**p == '\0')
+                continue;
+            char *d = get_hostname(R, n, "backup-for", *p);
+            if (!d)
+                continue;
+            gboolean dup = FALSE;
+            for (guint k = 0; k < m.backup_for->len && !dup; k++)
+                dup = strcmp(g_ptr_array_index(m.backup_for, k), d) == 0;
+            if (dup || domain_server(R, d) == self) {
+                err(R, n, "backup-for", dup ? "domain '%s' is listed twice: expected each domain once"
+                                            : "domain '%s' is one of this server's own domains: expected a "
+                                              "domain served by another mail server", d);
+                g_free(d);
+                continue;
+            }
+            g_ptr_array_add(m.backup_for, d);
+        }
+    }
     if (host >= 0 && host_at(R, host)->role == MS_HOST_RELAY && m.domains->len > 0)
         err(R, n, "domains", "host '%s' is a relay: a relay serves no domains (give it role "
                              "mailserver to accept mail for domains)", host_at(R, host)->id);

@@ -227,6 +227,8 @@ ms_world_new(const MsScenario *sc, guint64 seed, GError **error)
         guint idx = ms_mail_add_server(w->mail, ms->host, domains, &pol, res);
         g_free(domains);
         g_array_append_val(w->server_of, idx);
+        for (guint k = 0; k < ms->backup_for->len; k++)
+            ms_mail_add_backup_domain(w->mail, idx, g_ptr_array_index(ms->backup_for, k));
         for (guint k = 0; k < ms->users->len; k++) {
             const MsScenarioUser *u = &g_array_index(ms->users, MsScenarioUser, k);
             ms_mail_add_user(w->mail, idx, u->name, u->password, u->quota);

@@ -134,6 +134,12 @@ test_first_email(void)
     CU_ASSERT_EQUAL(isp->profile, MS_MTA_POSTFIX);
     CU_ASSERT_EQUAL(isp->resolver, ms_scenario_find_host(sc, "dns-reg"));
     CU_ASSERT_EQUAL(isp->smarthost, ms_scenario_find_host(sc, "relay1"));
+    CU_ASSERT_EQUAL(isp->backup_for->len, 0);
+    /* a relay as backup MX: backup-for= lowered, in file order */
+    const MsScenarioMailserver *backup = &g_array_index(sc->mailservers, MsScenarioMailserver, 2);
+    CU_ASSERT_EQUAL_FATAL(backup->backup_for->len, 2);
+    CU_ASSERT_STRING_EQUAL(backup->backup_for->pdata[0], "elsewhere.example");
+    CU_ASSERT_STRING_EQUAL(backup->backup_for->pdata[1], "diversicomcorp.com");
     CU_ASSERT_EQUAL(g_array_index(isp->users, MsScenarioUser, 0).quota, 10000000);
     CU_ASSERT(ms_scenario_policy_has(&isp->policy, MS_POLICY_RETRY_FIRST));
     CU_ASSERT_EQUAL(isp->policy.retry_first, 5 * MS_TIME_MIN);

@@ -91,6 +91,11 @@ guint ms_mail_add_server(MsMail *mail, MsHostId host, const char *const *domains
 /* All non-local mail of `server` goes through `relay_host` (a smarthost);
  * the relay trusts it (as Postfix's mynetworks). */
 void ms_mail_set_smarthost(MsMail *mail, guint server, MsHostId relay_host);
+/* Makes `server` a backup MX for `domain` (not one of its own): its port 25
+ * accepts mail for any recipient there from anyone, queues it and delivers
+ * it to the domain's MX hosts that are more preferred than itself (RFC 5321
+ * 5.1), as Postfix does for its relay_domains. */
+void ms_mail_add_backup_domain(MsMail *mail, guint server, const char *domain);
 gboolean ms_mail_add_user(MsMail *mail, guint server, const char *user, const char *password, guint64 quota);
 MsMailStore *ms_mail_server_store(MsMail *mail, guint server);
 guint ms_mail_server_by_host(MsMail *mail, MsHostId host);   /* G_MAXUINT if none */

@@ -169,6 +169,9 @@ typedef struct {
     guint line;
     guint host;          /* host index (role mailserver or relay) */
     GPtrArray *domains;  /* of char*, lower case; empty for a relay */
+    GPtrArray *backup_for; /* of char*, lower case: domains this server is a backup
+                            * MX for (it accepts their mail and relays it to a
+                            * more preferred MX, RFC 5321 5.1); may be empty */
     MsMtaProfile profile;
     gint resolver;       /* host index of a dns host, or -1 (builder's default) */
     gint smarthost;      /* host index of a host that has a <mailserver>, or -1 */

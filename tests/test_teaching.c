@@ -1,0 +1,335 @@
+/* The teaching library end to end: every lesson in scenarios/teaching/ is run by
+ * the built mailsim binary (ms_test_mailsim_path(), so `make asan` runs the
+ * sanitised one) and must pass all its <expect> checks, deterministically;
+ * two lessons are compared with golden narrations; lesson 1's capture must
+ * decode cleanly in tshark; lesson 3's trace must show the resolver cache at
+ * work; broken files must exit 2 naming file and line.
+ *
+ * Golden files: tests/golden/<lesson>.txt hold the exact stdout of
+ * `mailsim run scenarios/teaching/<lesson>.xml --no-colour`. After a change
+ * that alters the narration on purpose, regenerate them from the repo root:
+ *     UPDATE_GOLDEN=1 build/tests/test_teaching
+ * and review the diff before committing.
+ *
+ * Tests run from the repository root (as `make run-tests` does). */
+#include "testlib.h"
+
+#include <glib/gstdio.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TEACHING_DIR "scenarios/teaching"
+#define GOLDEN_DIR "tests/golden"
+/* Scenarios that pin down a fixed bug: each must pass all its checks. */
+#define REGRESSION_DIR "tests/scenarios/run"
+#define TSHARK "/usr/bin/tshark"
+
+static gint
+cmp_str(gconstpointer a, gconstpointer b)
+{
+    return g_strcmp0(*(char *const *) a, *(char *const *) b);
+}
+
+/* The scenario files of `dir`, sorted by name (GDir order is not). Caller
+ * frees. */
+static GPtrArray *
+scenarios_in(const char *dirname)
+{
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GDir) dir = g_dir_open(dirname, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    for (const char *name; (name = g_dir_read_name(dir));)
+        if (g_str_has_suffix(name, ".xml"))
+            g_ptr_array_add(a, g_build_filename(dirname, name, NULL));
+    g_ptr_array_sort(a, cmp_str);
+    return a;
+}
+
+/* Runs mailsim with the given arguments (NULL-terminated, after the
+ * program name); returns the exit status, stdout and stderr. */
+static int
+run_mailsim(char **out, char **err, ...)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (gpointer) ms_test_mailsim_path());
+    va_list ap;
+    va_start(ap, err);
+    for (const char *a; (a = va_arg(ap, const char *));)
+        g_ptr_array_add(argv, (gpointer) a);
+    va_end(ap);
+    g_ptr_array_add(argv, NULL);
+    return ms_test_spawn((const char *const *) argv->pdata, out, err);
+}
+
+static guint
+count_lines_with_prefix(const char *text, const char *prefix)
+{
+    guint n = 0;
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++)
+        if (g_str_has_prefix(*l, prefix))
+            n++;
+    return n;
+}
+
+/* Every file exits 0 with at least two PASS lines and no FAIL, and says
+ * nothing on stderr (a sanitizer report would land there). */
+static void
+check_all_pass(GPtrArray *files)
+{
+    for (guint i = 0; i < files->len; i++) {
+        const char *f = files->pdata[i];
+        g_autofree char *out = NULL, *err = NULL;
+        int rc = run_mailsim(&out, &err, "run", f, "-q", NULL);
+        CU_ASSERT_EQUAL(rc, 0);
+        guint pass = count_lines_with_prefix(out, "PASS ");
+        guint fail = count_lines_with_prefix(out, "FAIL ");
+        CU_ASSERT(pass >= 2);
+        CU_ASSERT_EQUAL(fail, 0);
+        CU_ASSERT_STRING_EQUAL(err, "");
+        if (rc != 0 || fail || pass < 2 || err[0])
+            fprintf(stderr, "\n%s: rc=%d\n%s%s", f, rc, out, err);
+    }
+}
+
+static void
+test_lessons_pass(void)
+{
+    g_autoptr(GPtrArray) files = scenarios_in(TEACHING_DIR);
+    CU_ASSERT(files->len >= 8);
+    check_all_pass(files);
+}
+
+static void
+test_regressions_pass(void)
+{
+    g_autoptr(GPtrArray) files = scenarios_in(REGRESSION_DIR);
+    CU_ASSERT(files->len >= 1);
+    check_all_pass(files);
+}
+
+/* One scenario, one seed, one output: twice, byte for byte, with the full
+ * narration (which prints every protocol line and time). */
+static void
+test_lessons_deterministic(void)
+{
+    g_autoptr(GPtrArray) files = scenarios_in(TEACHING_DIR);
+    for (guint i = 0; i < files->len; i++) {
+        const char *f = files->pdata[i];
+        g_autofree char *out1 = NULL, *err1 = NULL, *out2 = NULL, *err2 = NULL;
+        int rc1 = run_mailsim(&out1, &err1, "run", f, "--no-colour", NULL);
+        int rc2 = run_mailsim(&out2, &err2, "run", f, "--no-colour", NULL);
+        CU_ASSERT_EQUAL(rc1, rc2);
+        CU_ASSERT_STRING_EQUAL(out1, out2);
+        CU_ASSERT(strstr(out1, "run fingerprint: ") != NULL);
+        if (strcmp(out1, out2) != 0)
+            fprintf(stderr, "\n%s: two runs differ\n", f);
+    }
+}
+
+static void
+check_golden(const char *lesson)
+{
+    g_autofree char *xml = g_strdup_printf(TEACHING_DIR "/%s.xml", lesson);
+    g_autofree char *golden = g_strdup_printf(GOLDEN_DIR "/%s.txt", lesson);
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = run_mailsim(&out, &err, "run", xml, "--no-colour", NULL);
+    CU_ASSERT_EQUAL(rc, 0);
+    if (g_getenv("UPDATE_GOLDEN")) {
+        CU_ASSERT(g_file_set_contents(golden, out, -1, NULL));
+        fprintf(stderr, "\nwrote %s\n", golden);
+        return;
+    }
+    g_autofree char *want = NULL;
+    gboolean have = g_file_get_contents(golden, &want, NULL, NULL);
+    CU_ASSERT(have);
+    if (!have)
+        return;
+    CU_ASSERT_STRING_EQUAL(out, want);
+    if (strcmp(out, want) != 0) {
+        /* Show where they part, to make the failure readable. */
+        gsize k = 0;
+        while (out[k] && out[k] == want[k])
+            k++;
+        gsize from = k > 200 ? k - 200 : 0;
+        fprintf(stderr, "\n%s differs from %s at byte %" G_GSIZE_FORMAT "; got:\n%.400s\n(regenerate with "
+                        "UPDATE_GOLDEN=1 build/tests/test_teaching if the change is intended)\n",
+                xml, golden, k, out + from);
+    }
+}
+
+static void test_golden_first_email(void) { check_golden("01-first-email"); }
+static void test_golden_server_down(void) { check_golden("05-server-down"); }
+
+/* Lesson 1's capture opens in Wireshark as SMTP, POP3 and DNS, with
+ * correct checksums and nothing malformed. */
+static void
+test_pcap_decodes(void)
+{
+    if (!g_file_test(TSHARK, G_FILE_TEST_IS_EXECUTABLE)) {
+        printf("SKIPPED: %s is not installed\n", TSHARK);
+        return;
+    }
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("mailsim-teaching-XXXXXX", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    g_autofree char *pcap = g_build_filename(dir, "01.pcapng", NULL);
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = run_mailsim(&out, &err, "run", TEACHING_DIR "/01-first-email.xml", "-q", "--pcap", pcap, NULL);
+    CU_ASSERT_EQUAL(rc, 0);
+    static const struct {
+        const char *filter;
+        gboolean want_some;
+    } cases[] = {
+        { "smtp", TRUE },
+        { "pop", TRUE },
+        { "dns", TRUE },
+        { "_ws.malformed || _ws.expert.severity >= error", FALSE },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        const char *argv[] = { TSHARK, "-n", "-r", pcap, "-Y", cases[i].filter,
+                               "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
+                               "-o", "udp.check_checksum:TRUE", NULL };
+        g_autofree char *tout = NULL, *terr = NULL;
+        int trc = ms_test_spawn(argv, &tout, &terr);
+        CU_ASSERT_EQUAL(trc, 0);
+        gboolean some = tout && tout[0] != '\0';
+        CU_ASSERT_EQUAL(some, cases[i].want_some);
+        if (some != cases[i].want_some)
+            fprintf(stderr, "\ntshark -Y '%s': %s\n%.2000s%s\n", cases[i].filter,
+                    cases[i].want_some ? "no packets" : "unexpected packets", tout, terr);
+    }
+    g_unlink(pcap);
+    g_rmdir(dir);
+}
+
+/* Lesson 3: the first MX lookup walks root, TLD and the company's server
+ * (three queries); the second, ten seconds later, is answered from the
+ * resolver's cache and sends no query at all. Read from the JSON Lines
+ * trace: proto-line records of proto "dns", direction "out". */
+static void
+test_dns_cache_in_trace(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("mailsim-teaching-XXXXXX", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    g_autofree char *trace = g_build_filename(dir, "03.jsonl", NULL);
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = run_mailsim(&out, &err, "run", TEACHING_DIR "/03-dns.xml", "-q", "--trace", trace, NULL);
+    CU_ASSERT_EQUAL(rc, 0);
+    g_autofree char *text = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents(trace, &text, NULL, NULL));
+    guint queries[3] = { 0, 0, 0 };   /* by message id 1, 2; [0] = other */
+    guint cached2 = 0;
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        if (!strstr(*l, "\"proto\":\"dns\""))
+            continue;
+        guint msg = strstr(*l, "\"message\":1,") ? 1 : strstr(*l, "\"message\":2,") ? 2 : 0;
+        if (strstr(*l, "\"dir\":\"out\""))
+            queries[msg]++;
+        else if (msg == 2 && strstr(*l, "cache"))
+            cached2++;
+    }
+    CU_ASSERT_EQUAL(queries[1], 3);   /* root, com, diversicomcorp.com */
+    CU_ASSERT_EQUAL(queries[2], 0);
+    CU_ASSERT_EQUAL(queries[0], 0);
+    CU_ASSERT(cached2 >= 1);
+    g_unlink(trace);
+    g_rmdir(dir);
+}
+
+/* Regression (lesson 5): when every address of a delivery attempt failed,
+ * defer() freed the error text it had been handed and printed freed memory
+ * in "keeps the message ... in its queue (...)". */
+static void
+test_deferral_reason_intact(void)
+{
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = run_mailsim(&out, &err, "run", TEACHING_DIR "/05-server-down.xml", "--level", "mail",
+                         "--no-colour", NULL);
+    CU_ASSERT_EQUAL(rc, 0);
+    const char *want = "keeps the message for diversicomcorp.com in its queue "
+                       "(connection to mx.diversicomcorp.com: timed out) and will try again in ";
+    guint n = 0;
+    for (const char *p = out; (p = strstr(p, want)); p++)
+        n++;
+    CU_ASSERT_EQUAL(n, 3);   /* three failed attempts before the fourth gets through */
+}
+
+/* Lesson 7: the wrong password is refused and sees nothing; the right one
+ * downloads and deletes, so the next check finds the box empty. */
+static void
+test_pop3_lesson_story(void)
+{
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = run_mailsim(&out, &err, "run", TEACHING_DIR "/07-checking-mail.xml", "--level", "mail",
+                         "--no-colour", NULL);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(strstr(out, "laptop.diversicomcorp.com could not check the mailbox of sales@diversicomcorp.com: "
+                          "auth-failed") != NULL);
+    CU_ASSERT(strstr(out, "mx.diversicomcorp.com deletes 1 message of sales") != NULL);
+    CU_ASSERT(strstr(out, "has checked the mailbox of sales@diversicomcorp.com: 0 new messages") != NULL);
+}
+
+/* Bad input: exit 2, and stderr names the file and the line. */
+static void
+test_broken_files_exit_2(void)
+{
+    static const struct {
+        const char *body;
+        guint line;
+    } cases[] = {
+        /* not well-formed: the tag is never closed */
+        { "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"x\">\n  <host id=\"a\"\n", 4 },
+        /* well-formed, but a link names a host that does not exist */
+        { "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"x\">\n"
+          "  <host id=\"a\" role=\"router\" address=\"10.0.0.1\"/>\n"
+          "  <link a=\"a\" b=\"nowhere\"/>\n</scenario>\n", 4 },
+        /* an element the format does not have */
+        { "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"x\">\n\n  <teleport/>\n</scenario>\n", 4 },
+    };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("mailsim-teaching-XXXXXX", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *name = g_strdup_printf("broken-%u.xml", i);
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        CU_ASSERT_FATAL(g_file_set_contents(path, cases[i].body, -1, NULL));
+        g_autofree char *out = NULL, *err = NULL;
+        int rc = run_mailsim(&out, &err, "run", path, "-q", NULL);
+        CU_ASSERT_EQUAL(rc, 2);
+        g_autofree char *want = g_strdup_printf("%s:%u:", path, cases[i].line);
+        CU_ASSERT(strstr(err, want) != NULL);
+        if (!strstr(err, want))
+            fprintf(stderr, "\ncase %u: want '%s' in stderr, got:\n%s\n", i, want, err);
+        CU_ASSERT_EQUAL(count_lines_with_prefix(out, "PASS "), 0);
+        g_unlink(path);
+    }
+    /* A file that is not there: bad input too. */
+    g_autofree char *missing = g_build_filename(dir, "no-such-file.xml", NULL);
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(run_mailsim(&out, &err, "run", missing, "-q", NULL), 2);
+    CU_ASSERT(strstr(err, "no-such-file.xml") != NULL);
+    g_rmdir(dir);
+}
+
+int
+main(void)
+{
+    static const MsTestCase cases[] = {
+        { "every lesson passes its checks", test_lessons_pass },
+        { "every regression scenario passes", test_regressions_pass },
+        { "every lesson is deterministic", test_lessons_deterministic },
+        { "golden narration: lesson 1", test_golden_first_email },
+        { "golden narration: lesson 5", test_golden_server_down },
+        { "lesson 1 capture decodes in tshark", test_pcap_decodes },
+        { "lesson 3: second lookup from the cache", test_dns_cache_in_trace },
+        { "lesson 5: deferral reason not freed", test_deferral_reason_intact },
+        { "lesson 7: wrong password, download, delete", test_pop3_lesson_story },
+        { "broken files exit 2 with file:line", test_broken_files_exit_2 },
+        { NULL, NULL },
+    };
+    return ms_test_main("teaching", cases);
+}
