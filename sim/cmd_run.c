@@ -34,7 +34,7 @@ print_summary(MsWorld *w, FILE *out)
     fprintf(out, "  messages: %u submitted, %u bounce%s (DSN)\n", st.messages, st.dsns, st.dsns == 1 ? "" : "s");
     fprintf(out, "  recipients: %u delivered, %u bounced, %u still queued, %u refused at submission\n",
             st.delivered, st.bounced, st.queued, st.refused);
-    fprintf(out, "  retrieved by POP3: %u; delivery attempts: %u; deferrals: %u\n", st.retrieved, st.attempts, st.deferrals);
+    fprintf(out, "  retrieved by POP3: %u; delivery attempts (all servers): %u; deferrals: %u\n", st.retrieved, st.attempts, st.deferrals);
     fprintf(out, "  sessions: %" G_GUINT64_FORMAT " SMTP, %" G_GUINT64_FORMAT " POP3; TCP: %" G_GUINT64_FORMAT
                  " connections, %" G_GUINT64_FORMAT " segments, %" G_GUINT64_FORMAT " retransmitted\n",
             st.smtp_sessions, st.pop3_sessions, ts.connections, ts.segments, ts.retransmits);

@@ -92,6 +92,7 @@ struct _MsMail {
     guint16     ev_submit, ev_check, ev_retry, ev_pop3_resume, ev_smtpd_flush;
     guint       n_dsn;
     gboolean    told_dns, told_routing;   /* asides given once per run */
+    gboolean    flat_dns;
     guint64     smtp_sessions, pop3_sessions;
 };
 

@@ -173,6 +173,8 @@ ms_mta_next_retry(const MsMtaPolicy *p, guint attempt, MsTime queued_at, MsTime 
 
 /* --- servers and clients ------------------------------------------------ */
 
+void ms_mail_set_flat_dns(MsMail *m, gboolean flat) { m->flat_dns = flat; }
+
 guint
 ms_mail_add_server(MsMail *m, MsHostId host, const char *const *domains, const MsMtaPolicy *policy,
                    MsResolver *resolver)

@@ -365,11 +365,18 @@ start_attempt(MsMail *m, QueueEntry *e)
                   s->hostname, e->domain, e->attempts > 1 ? " (delivery attempt again)" : "");
     if (!m->told_dns) {
         m->told_dns = TRUE;
-        ms__mail_aside(m, s->host, e->message,
-                       "(what really happens: the server does not look the domain up \"at the registry\". Its "
-                       "resolver asks DNS servers: a root server, which refers it to the servers of the top-level "
-                       "domain that the registry runs, which refer it to the domain's own name servers, which "
-                       "answer. Registrars only sell names; they answer no queries.)");
+        if (m->flat_dns)
+            ms__mail_aside(m, s->host, e->message,
+                           "(what really happens: in this small world one registry answers for every domain. On "
+                           "the Internet the server's resolver asks a root server, which refers it to the servers "
+                           "of the top-level domain that the registry runs, which refer it to the domain's own "
+                           "name servers, which answer. Registrars only sell names; they answer no queries.)");
+        else
+            ms__mail_aside(m, s->host, e->message,
+                           "(what really happens: the server does not look the domain up \"at the registry\". Its "
+                           "resolver asks DNS servers: a root server, which refers it to the servers of the "
+                           "top-level domain that the registry runs, which refer it to the domain's own name "
+                           "servers, which answer. Registrars only sell names; they answer no queries.)");
     }
     ms_resolver_lookup(s->resolver, e->domain, MS_DNS_TYPE_MX, e->message, on_mx, e);
 }

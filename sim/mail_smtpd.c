@@ -331,8 +331,9 @@ ms__server_accept(MsMail *m, Server *s, guint32 id, const char *from, const char
                     g_free(rr->detail);
                     rr->detail = g_strdup_printf("stored in mailbox %s at %s", rcpt, s->hostname);
                 }
-                ms__mail_note(m, s->host, MS_HOST_WORLD, id, "%s stores the message in the mailbox of %s",
-                              s->hostname, rcpt);
+                const MsMessageRecord *rec = ms__mail_record(m, id);
+                ms__mail_note(m, s->host, MS_HOST_WORLD, id, "%s stores the %s in the mailbox of %s", s->hostname,
+                              rec && rec->is_dsn ? "bounce (DSN)" : "message", rcpt);
             } else {
                 ms__mail_bounce(m, s, id, from, rcpt, r == MS_STORE_OVER_QUOTA ? "5.2.2" : "5.1.1",
                                 r == MS_STORE_OVER_QUOTA ? "552 5.2.2 Mailbox full" : "550 5.1.1 User unknown", data);

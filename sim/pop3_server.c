@@ -234,7 +234,7 @@ open_maildrop(MsPop3Server *srv, const char *user)
     guint n;
     guint64 octets;
     count_live(srv, &n, &octets);
-    reply(srv, "+OK maildrop has %u messages (%" G_GUINT64_FORMAT " octets)", n, octets);
+    reply(srv, "+OK maildrop has %u message%s (%" G_GUINT64_FORMAT " octets)", n, n == 1 ? "" : "s", octets);
 }
 
 /* A failed PASS or APOP: the -ERR is held for the delay (RFC 1939 13
@@ -425,7 +425,7 @@ list_or_uidl(MsPop3Server *srv, char **args, guint nargs, gboolean uidl)
     if (uidl)
         reply(srv, "+OK unique-id listing follows");
     else
-        reply(srv, "+OK %u messages (%" G_GUINT64_FORMAT " octets)", n, octets);
+        reply(srv, "+OK %u message%s (%" G_GUINT64_FORMAT " octets)", n, n == 1 ? "" : "s", octets);
     for (guint i = 0; i < srv->entries->len; i++) {
         const Entry *e = &g_array_index(srv->entries, Entry, i);
         if (e->deleted)
@@ -558,7 +558,7 @@ cmd_rset(MsPop3Server *srv, char **args, guint nargs, const char *rest)
     guint n;
     guint64 octets;
     count_live(srv, &n, &octets);
-    reply(srv, "+OK maildrop has %u messages (%" G_GUINT64_FORMAT " octets)", n, octets);
+    reply(srv, "+OK maildrop has %u message%s (%" G_GUINT64_FORMAT " octets)", n, n == 1 ? "" : "s", octets);
 }
 
 static void
@@ -584,7 +584,7 @@ cmd_quit(MsPop3Server *srv, char **args, guint nargs, const char *rest)
     unlock(srv);
     srv->state = ST_CLOSED;
     if (ok)
-        reply(srv, "+OK bye, %u messages deleted", gone->len);
+        reply(srv, "+OK bye, %u message%s deleted", gone->len, gone->len == 1 ? "" : "s");
     else
         reply(srv, "-ERR [SYS/TEMP] some deleted messages not removed");
 }

@@ -202,6 +202,7 @@ ms_world_new(const MsScenario *sc, guint64 seed, GError **error)
         return NULL;
     }
     w->mail = ms_mail_new(w->net, w->tcp);
+    ms_mail_set_flat_dns(w->mail, sc->dns_mode != MS_DNS_HIERARCHY);
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
         MsMtaPolicy pol;
@@ -401,7 +402,8 @@ ms_world_check(MsWorld *w, GString *out)
             break;
         case MS_EXPECT_ATTEMPTS:
             ok = rr && rr->attempts == (guint) x->count;
-            what = g_strdup_printf("mail %s takes %" G_GINT64_FORMAT " delivery attempts", label, x->count);
+            what = g_strdup_printf("mail %s takes %" G_GINT64_FORMAT " delivery attempt%s", label, x->count,
+                                   x->count == 1 ? "" : "s");
             got = rr ? g_strdup_printf("%u", rr->attempts) : g_strdup("no such recipient");
             break;
         case MS_EXPECT_RETRIEVED: {

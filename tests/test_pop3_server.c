@@ -462,7 +462,7 @@ test_dele_rset_quit(void)
     } cases[] = {
         /* Deletions are committed only by QUIT from TRANSACTION (RFC 1939 6). */
         { "DELE 1\r\nDELE 3\r\nQUIT\r\n", "+OK bye, 2 messages deleted", 1, { 0, 2 }, 2 },
-        { "DELE 1\r\nDELE 1\r\nQUIT\r\n", "+OK bye, 1 messages deleted", 1, { 0 }, 1 },
+        { "DELE 1\r\nDELE 1\r\nQUIT\r\n", "+OK bye, 1 message deleted", 1, { 0 }, 1 },
         { "DELE 1\r\nRSET\r\nQUIT\r\n", "+OK bye, 0 messages deleted", 0, { 0 }, 0 },
         { "DELE 2\r\nRETR 2\r\n", "-ERR message 2 already deleted", 0, { 0 }, 0 },
         { "DELE 2\r\nLIST 2\r\n", "-ERR message 2 already deleted", 0, { 0 }, 0 },
@@ -605,7 +605,7 @@ test_split_invariance(void)
         CU_ASSERT_EQUAL(box->committed->len, 1);
         box_free(box);
     }
-    CU_ASSERT(g_str_has_suffix(whole->str, "+OK bye, 1 messages deleted\r\n"));
+    CU_ASSERT(g_str_has_suffix(whole->str, "+OK bye, 1 message deleted\r\n"));
     CU_ASSERT(strstr(whole->str, "\r\n-ERR NUL byte in command\r\n-ERR unknown command\r\n"
                                  "+OK maildrop has 3 messages") != NULL);
     g_string_free(in, TRUE);

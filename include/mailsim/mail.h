@@ -83,6 +83,10 @@ typedef struct {
 MsMail *ms_mail_new(MsNet *net, MsTcp *tcp);
 void ms_mail_free(MsMail *mail);
 
+/* Tells the narration that the world's DNS is one flat registry (its
+ * asides then say how the real Internet differs). */
+void ms_mail_set_flat_dns(MsMail *mail, gboolean flat);
+
 /* Adds a mail server on `host` for the given domains (may be empty: a
  * relay) using `resolver` (owned, may be NULL for a relay with a
  * smarthost). Returns the server index. */
