@@ -72,7 +72,8 @@ struct _MsNet {
     GArray       *slots;          /* Slot */
     guint32       free_slot;
     guint32     **routes;         /* per destination: next-hop link per host, or NULL */
-    guint         n_routes;
+    guint         n_routes;       /* length of routes (= hosts) */
+    GArray       *cached;         /* MsHostId destinations whose table is built */
     MsRouteMetric metric;
     GHashTable   *pinned;         /* (host << 32 | dst) -> link + 1: routes set by hand */
     guint16       ev_arrive;
@@ -97,16 +98,20 @@ ms_net_new(MsEngine *engine)
     n->free_slot = G_MAXUINT32;
     n->metric = MS_ROUTE_BY_LATENCY;
     n->pinned = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    n->cached = g_array_new(FALSE, FALSE, sizeof(MsHostId));
     n->ev_arrive = ms_engine_register(engine, "net-arrive", on_arrive, n);
     n->recv_udp = (Receiver) { udp_receive, NULL };
     return n;
 }
 
+/* Forgets every next-hop table: O(tables built), not O(hosts), so that
+ * building a large world host by host stays linear. */
 static void
 drop_routes(MsNet *n)
 {
-    for (guint i = 0; i < n->n_routes; i++)
-        g_clear_pointer(&n->routes[i], g_free);
+    for (guint i = 0; i < n->cached->len; i++)
+        g_clear_pointer(&n->routes[g_array_index(n->cached, MsHostId, i)], g_free);
+    g_array_set_size(n->cached, 0);
 }
 
 void
@@ -125,6 +130,7 @@ ms_net_free(MsNet *n)
         g_clear_pointer(&s->pkt.payload, g_bytes_unref);
     }
     drop_routes(n);
+    g_array_free(n->cached, TRUE);
     g_free(n->routes);
     g_array_free(n->slots, TRUE);
     g_array_free(n->hosts, TRUE);
@@ -214,10 +220,13 @@ ms_net_add_host(MsNet *n, const char *name, guint32 addr, MsHostRole role, GErro
     MsHostId id = n->hosts->len - 1;
     g_hash_table_insert(n->by_name, g_strdup(name), GUINT_TO_POINTER(id + 1));
     g_hash_table_insert(n->by_addr, GUINT_TO_POINTER(addr), GUINT_TO_POINTER(id + 1));
-    n->routes = g_renew(guint32 *, n->routes, n->hosts->len);
-    n->routes[id] = NULL;
-    n->n_routes = n->hosts->len;
     drop_routes(n);
+    if (n->hosts->len > n->n_routes) {
+        guint cap = MAX(16u, n->n_routes * 2);
+        n->routes = g_renew(guint32 *, n->routes, cap);
+        memset(n->routes + n->n_routes, 0, (cap - n->n_routes) * sizeof(guint32 *));
+        n->n_routes = cap;
+    }
     return id;
 }
 
@@ -359,8 +368,10 @@ next_link(MsNet *n, MsHostId at, MsHostId dst)
         if (v)
             return GPOINTER_TO_UINT(v) - 1;
     }
-    if (G_UNLIKELY(!n->routes[dst]))
+    if (G_UNLIKELY(!n->routes[dst])) {
         n->routes[dst] = build_routes(n, dst);
+        g_array_append_val(n->cached, dst);
+    }
     return n->routes[dst][at];
 }
 
