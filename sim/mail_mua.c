@@ -25,6 +25,11 @@ static void
 refuse_all(Submit *x, const char *why)
 {
     MsMessageRecord *r = ms__mail_record(x->mail, x->message);
+    gboolean any = FALSE;
+    for (guint i = 0; i < r->rcpts->len; i++)
+        any |= g_array_index(r->rcpts, MsRcptRecord, i).state == MS_RCPT_WITH_CLIENT;
+    if (!any)
+        return;   /* already told (the transaction and the session both end) */
     for (guint i = 0; i < r->rcpts->len; i++) {
         MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, i);
         if (rr->state == MS_RCPT_WITH_CLIENT) {

@@ -90,6 +90,38 @@ test_workload(void)
     run_file("tests/scenarios/mail/workload.xml");
 }
 
+/* Before the POP3 check, look at what the mailbox holds: the DSNs in the
+ * RFC 3464 format; and at the message whose login failed. */
+static void
+test_edge_cases(void)
+{
+    run_file("tests/scenarios/mail/edge-cases.xml");
+    g_autoptr(MsScenario) sc = ms_scenario_load_file("tests/scenarios/mail/edge-cases.xml", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+    ms_world_run(w, 5 * MS_TIME_MIN);
+    MsMail *m = ms_world_mail(w);
+    const MsMessageRecord *bad = ms_mail_message_by_label(m, "badpass");
+    CU_ASSERT_EQUAL(g_array_index(bad->rcpts, MsRcptRecord, 0).state, MS_RCPT_REFUSED);
+    CU_ASSERT(strstr(g_array_index(bad->rcpts, MsRcptRecord, 0).detail, "535") != NULL);
+    guint server = ms_mail_server_by_host(m, (MsHostId) ms_scenario_find_host(sc, "a"));
+    GPtrArray *box = ms_mail_store_messages(ms_mail_server_store(m, server), "alice");
+    CU_ASSERT_EQUAL_FATAL(box->len, 2);
+    const char *need[] = { "Return-Path: <>\r\n", "From: MAILER-DAEMON@mail.a.example",
+                           "Content-Type: multipart/report; report-type=delivery-status",
+                           "Content-Type: message/delivery-status", "Reporting-MTA: dns; mail.a.example",
+                           "Final-Recipient: rfc822; info@nomail.example", "Action: failed", "Status: 5.1.10",
+                           "Content-Type: text/rfc822-headers", "Subject: Undelivered Mail Returned to Sender",
+                           "Auto-Submitted: auto-replied" };
+    MsStoredMessage *dsn = g_ptr_array_index(box, 0);
+    g_autofree char *text = g_strndup(g_bytes_get_data(dsn->data, NULL), g_bytes_get_size(dsn->data));
+    for (gsize i = 0; i < G_N_ELEMENTS(need); i++) {
+        if (!strstr(text, need[i]))
+            fprintf(stderr, "DSN lacks: %s\n", need[i]);
+        CU_ASSERT(strstr(text, need[i]) != NULL);
+    }
+}
+
 int
 main(void)
 {
@@ -99,6 +131,7 @@ main(void)
         { "opensmtpd retry schedule", test_opensmtpd_schedule },
         { "scripted SMTP faults and a slow server", test_scripted_faults },
         { "Poisson workload with bounces", test_workload },
+        { "AUTH failure, null MX, NXDOMAIN, relay loop, DSN format", test_edge_cases },
         { NULL, NULL },
     };
     return ms_test_main("mail", cases);
