@@ -29,6 +29,8 @@
  * millisecond); parsing and checking are linear in the file size. */
 #include "scenario-private.h"
 #include "mailsim/embedded.h"
+#include "mailsim/generate.h"
+#include "mailsim/units.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -307,6 +309,106 @@ parse_guarded(MsScenarioDiag *d, const char *data, gsize len)
     return doc;
 }
 
+/* ---- generated worlds ----------------------------------------------------- */
+
+/* Errors in generated elements name the <generate> line. */
+static void
+set_lines(xmlNode *n, guint line)
+{
+    for (; n; n = n->next) {
+        n->line = (unsigned short) MIN(line, 65535u);
+        if (n->children)
+            set_lines(n->children, line);
+    }
+}
+
+/* Replaces each <generate> child of the root by the elements it stands for
+ * (include/mailsim/generate.h), before the schema sees the document, so a
+ * generated world is checked like a written one. Bad attributes are errors
+ * with the element's line. */
+static void
+expand_generate(MsScenarioDiag *d, xmlDoc *doc)
+{
+    xmlNode *root = xmlDocGetRootElement(doc);
+    xmlNode *next = NULL;
+    for (xmlNode *n = root ? root->children : NULL; n; n = next) {
+        next = n->next;
+        if (n->type != XML_ELEMENT_NODE || xmlStrcmp(n->name, BAD_CAST "generate") != 0)
+            continue;
+        guint line = (guint) xmlGetLineNo(n);
+        MsGenParams p = { 0 };
+        static const char *const counts[] = { "domains", "routers", "users", "messages", "seed", "outages" };
+        guint64 values[G_N_ELEMENTS(counts)] = { 0 };
+        gboolean ok = TRUE;
+        for (gsize i = 0; i < G_N_ELEMENTS(counts); i++) {
+            xmlChar *v = xmlGetProp(n, BAD_CAST counts[i]);
+            g_autoptr(GError) e = NULL;
+            if (v && !ms_units_parse_count((const char *) v, &values[i], &e)) {
+                ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line, "element 'generate' attribute '%s': %s",
+                                      counts[i], e->message);
+                ok = FALSE;
+            }
+            xmlFree(v);
+        }
+        p.domains = (guint32) MIN(values[0], 1000000);
+        p.routers = (guint32) MIN(values[1], 10000000);
+        p.users = values[2];
+        p.messages = values[3];
+        p.seed = values[4];
+        p.outages = (guint32) MIN(values[5], 1000000);
+        xmlChar *topo = xmlGetProp(n, BAD_CAST "topology");
+        if (topo && xmlStrcmp(topo, BAD_CAST "scale-free") == 0)
+            p.topology = MS_GEN_SCALE_FREE;
+        else if (topo && xmlStrcmp(topo, BAD_CAST "transit-stub") != 0) {
+            ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line, "element 'generate' attribute 'topology': "
+                                  "'%s' is not a topology: expected transit-stub or scale-free", (const char *) topo);
+            ok = FALSE;
+        }
+        xmlFree(topo);
+        xmlChar *dur = xmlGetProp(n, BAD_CAST "duration");
+        if (dur) {
+            g_autoptr(GError) e = NULL;
+            if (!ms_units_parse_time((const char *) dur, &p.duration, &e) || p.duration <= 0) {
+                ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line, "element 'generate' attribute 'duration': %s",
+                                      e ? e->message : "must be greater than zero");
+                ok = FALSE;
+            }
+        }
+        xmlFree(dur);
+        if (p.users > 100000000 || p.messages > 1000000000) {
+            ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line,
+                                  "element 'generate': at most 100,000,000 users and 1,000,000,000 messages");
+            ok = FALSE;
+        }
+        xmlUnlinkNode(n);
+        xmlFreeNode(n);
+        if (!ok)
+            continue;
+        GString *s = g_string_new("<scenario>\n");
+        ms_generate_elements(&p, s);
+        g_string_append(s, "</scenario>\n");
+        /* Our own text: no entities, so the plain parser is safe; HUGE lifts
+         * libxml2's size limits for large worlds. */
+        xmlDoc *gen = xmlReadMemory(s->str, (int) s->len, "generated", NULL, XML_PARSE_NONET | XML_PARSE_HUGE);
+        g_string_free(s, TRUE);
+        if (!gen) {
+            ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line, "element 'generate': internal error");
+            continue;
+        }
+        xmlNode *groot = xmlDocGetRootElement(gen);
+        for (xmlNode *c = groot->children; c;) {
+            xmlNode *cn = c->next;
+            if (c->type == XML_ELEMENT_NODE) {
+                xmlNode *copy = xmlDocCopyNode(c, doc, 1);
+                set_lines(copy, line);
+                xmlAddChild(root, copy);
+            }
+            c = cn;
+        }
+        xmlFreeDoc(gen);
+    }
+}
+
 /* ---- schema ------------------------------------------------------------- */
 
 static void
@@ -411,6 +513,7 @@ ms_scenario_load_memory(const char *data, gsize len, const char *display_name, G
         diag_to_gerror(&d, error);
         return NULL;
     }
+    expand_generate(&d, doc);
     validate_schema(&d, doc);
     g_autoptr(MsScenario) sc = ms__scenario_read(&d, doc);
     xmlFreeDoc(doc);

@@ -820,6 +820,21 @@ read_mailserver(Reader *R, xmlNode *n)
             read_reply(R, c, m.replies);
         }
     }
+    /* generated-users="N": users u1..uN with password "pw", for generated
+     * worlds (no duplicate check: the names are distinct by construction). */
+    const char *gen = attr(R, n, "generated-users");
+    if (gen) {
+        guint64 count = 0;
+        if (!ms_units_parse_count(gen, &count, NULL) || count > 10000000)
+            err(R, n, "generated-users", "'%s' is not a user count: expected 0 to 10000000", gen);
+        else
+            for (guint64 k = 1; k <= count; k++) {
+                MsScenarioUser gu = { .line = line_of(n) };
+                gu.name = g_strdup_printf("u%" G_GUINT64_FORMAT, k);
+                gu.password = g_strdup("pw");
+                g_array_append_val(m.users, gu);
+            }
+    }
     if (m.users->len > 0 && m.domains->len == 0)
         err(R, n, NULL, "has users but no domains: expected domains= for the users' mailboxes");
     m.host = host >= 0 ? (guint) host : G_MAXUINT; /* only in a scenario with errors */
@@ -1085,14 +1100,15 @@ read_workload(Reader *R, xmlNode *n)
     const char *from = need(R, n, "from", "a sender domain served by a <mailserver>");
     const char *to = need(R, n, "to", "a recipient domain");
     w.from = from ? get_hostname(R, n, "from", from) : NULL;
-    w.to = to ? get_hostname(R, n, "to", to) : NULL;
+    /* to="*": a random domain of the world for each message */
+    w.to = to ? (strcmp(to, "*") == 0 ? g_strdup("*") : get_hostname(R, n, "to", to)) : NULL;
     if (w.from) {
         w.from_server = domain_server(R, w.from);
         if (w.from_server < 0)
             err(R, n, "from", "no mailserver serves domain '%s': expected a domain listed in a "
                               "<mailserver domains=...>", w.from);
     }
-    if (w.to)
+    if (w.to && strcmp(w.to, "*") != 0)
         w.to_server = domain_server(R, w.to);
     w.start = get_time(R, n, "start", 0);
     check_time_in_run(R, n, "start", w.start);

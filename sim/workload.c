@@ -17,10 +17,13 @@ typedef struct {
     GPtrArray  *senders, *rcpts;   /* borrowed user names */
     MsRng       rng;
     guint       n;
+    gboolean    to_any;
 } Gen;
 
 struct _MsWorkloads {
     MsMail  *mail;
+    GPtrArray *any_servers;   /* Server* with domains, for to="*" */
+    GPtrArray *any_users;     /* GPtrArray* of their user names, same order */
     GArray  *gens;   /* Gen */
     guint16  ev;
     guint64  generated;
@@ -61,9 +64,20 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
     Gen *g = &g_array_index(ws->gens, Gen, ev->data.u32[0]);
     (void) e;
     const char *su = g->senders->len ? g_ptr_array_index(g->senders, ms_rng_below(&g->rng, g->senders->len)) : "user";
-    const char *ru = g->rcpts && g->rcpts->len ? g_ptr_array_index(g->rcpts, ms_rng_below(&g->rng, g->rcpts->len)) : "user";
+    const char *to_domain = g->w->to;
+    GPtrArray *rcpts_pool = g->rcpts;
+    if (g->to_any && ws->any_servers->len > 0) {
+        /* a random other domain of the world */
+        guint k = (guint) ms_rng_below(&g->rng, ws->any_servers->len);
+        if (g_ptr_array_index(ws->any_servers, k) == (gpointer) g->from && ws->any_servers->len > 1)
+            k = (k + 1 + (guint) ms_rng_below(&g->rng, ws->any_servers->len - 1)) % ws->any_servers->len;
+        Server *ts = g_ptr_array_index(ws->any_servers, k);
+        to_domain = g_ptr_array_index(ts->domains, 0);
+        rcpts_pool = g_ptr_array_index(ws->any_users, k);
+    }
+    const char *ru = rcpts_pool && rcpts_pool->len ? g_ptr_array_index(rcpts_pool, ms_rng_below(&g->rng, rcpts_pool->len)) : "user";
     g_autofree char *from = g_strdup_printf("%s@%s", su, g->w->from);
-    g_autofree char *to = g_strdup_printf("%s@%s", ru, g->w->to);
+    g_autofree char *to = g_strdup_printf("%s@%s", ru, to_domain);
     guint64 size = ms_workload_draw_size(g->w, &g->rng);
     g_autofree char *label = g_strdup_printf("w%u.%u", g->index, ++g->n);
     const char *rcpts[] = { to, NULL };
@@ -86,6 +100,15 @@ ms_workloads_start(MsMail *m, const MsScenario *sc, const guint *server_of, guin
     ws->mail = m;
     ws->gens = g_array_new(FALSE, TRUE, sizeof(Gen));
     ws->ev = ms_engine_register(m->engine, "workload-arrival", on_arrival, ws);
+    ws->any_servers = g_ptr_array_new();
+    ws->any_users = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
+    for (guint i = 0; i < m->servers->len; i++) {
+        Server *s = g_ptr_array_index(m->servers, i);
+        if (s->domains->len == 0)
+            continue;
+        g_ptr_array_add(ws->any_servers, s);
+        g_ptr_array_add(ws->any_users, ms_mail_store_users(s->store));
+    }
     for (guint i = 0; i < sc->workloads->len; i++) {
         const MsScenarioWorkload *w = &g_array_index(sc->workloads, MsScenarioWorkload, i);
         if (w->from_server < 0)
@@ -95,6 +118,7 @@ ms_workloads_start(MsMail *m, const MsScenario *sc, const guint *server_of, guin
         g.index = i + 1;
         g.from = g_ptr_array_index(m->servers, server_of[w->from_server]);
         g.to = w->to_server >= 0 ? g_ptr_array_index(m->servers, server_of[w->to_server]) : NULL;
+        g.to_any = g_strcmp0(w->to, "*") == 0;
         g.senders = ms_mail_store_users(g.from->store);
         g.rcpts = g.to ? ms_mail_store_users(g.to->store) : NULL;
         g_autofree char *purpose = g_strdup_printf("workload-%u", i);
@@ -118,6 +142,8 @@ ms_workloads_free(MsWorkloads *ws)
             g_ptr_array_unref(g->rcpts);
     }
     g_array_free(ws->gens, TRUE);
+    g_ptr_array_unref(ws->any_servers);
+    g_ptr_array_unref(ws->any_users);
     g_free(ws);
 }
 

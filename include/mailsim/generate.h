@@ -1,0 +1,46 @@
+/* Generated worlds for benchmarks: a router graph (transit-stub or
+ * scale-free), D mail domains each with its MX (a share with a backup MX, a
+ * share relaying through smarthosts), users, Poisson traffic from every
+ * domain to random others with heavy-tailed sizes, and a few MX outages.
+ * The result is scenario XML (so `mailsim gen` can write it out and a
+ * `<generate>` element can stand for it inside a file); the same parameters
+ * and seed always give the same bytes. */
+#pragma once
+
+#include <glib.h>
+#include "mailsim/time.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+    MS_GEN_TRANSIT_STUB,   /* a well-connected transit core with stub trees hanging off it */
+    MS_GEN_SCALE_FREE,     /* preferential attachment (Barabasi-Albert, two links per new router) */
+} MsGenTopology;
+
+typedef struct {
+    MsGenTopology topology;
+    guint32  domains;       /* >= 1 */
+    guint32  routers;       /* >= 4 */
+    guint64  users;         /* spread evenly over the domains */
+    guint64  messages;      /* expected messages over `duration` */
+    MsTime   duration;      /* traffic lasts this long; the run lasts 2 h more to drain retries */
+    guint64  seed;
+    double   backup_mx;     /* share of domains with a backup MX (default 0.2) */
+    double   relays;        /* share of domains sending through a smarthost relay (default 0.1) */
+    guint32  outages;       /* MX outages of 30 min (default domains / 50) */
+} MsGenParams;
+
+/* Sets the defaults above for the fields not given (zeros) . */
+void ms_gen_params_defaults(MsGenParams *params);
+
+/* Appends the generated elements (hosts, links, dns, zones, mailservers,
+ * workloads, faults, one no-loss expectation) to `out`, without the root
+ * element. */
+void ms_generate_elements(const MsGenParams *params, GString *out);
+
+/* A whole scenario document named `name`. Returns a new string (caller frees). */
+char *ms_generate_scenario(const MsGenParams *params, const char *name);
+
+const char *ms_gen_topology_to_string(MsGenTopology topology);
+
+G_END_DECLS
