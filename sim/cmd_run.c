@@ -65,6 +65,43 @@ print_summary(MsWorld *w, FILE *out)
             ms_engine_fingerprint(ms_world_engine(w)), es.processed);
 }
 
+/* Runs the world to `until`, in slices of simulated time so that a long run
+ * can show a progress line on a terminal (the slicing does not change the
+ * order of events). */
+static void
+run_with_progress(MsWorld *w, MsTime until, gboolean progress)
+{
+    MsEngine *e = ms_world_engine(w);
+    if (!progress) {
+        ms_world_run(w, until);
+        return;
+    }
+    gint64 start = g_get_monotonic_time(), last = start;
+    gboolean shown = FALSE;
+    for (;;) {
+        MsTime next = ms_engine_next_time(e);
+        if (next == MS_TIME_INFINITE || next > until)
+            break;
+        MsTime slice = ms_time_add(next, 10 * MS_TIME_S);
+        ms_engine_run(e, MIN(slice, until));
+        gint64 now = g_get_monotonic_time();
+        if (now - last >= G_USEC_PER_SEC) {
+            last = now;
+            shown = TRUE;
+            MsEngineStats st;
+            ms_engine_get_stats(e, &st);
+            MsMailStats ms;
+            ms_mail_get_stats(ms_world_mail(w), &ms);
+            g_autofree char *t = ms_time_to_string(ms_engine_now(e));
+            fprintf(stderr, "\r  t=%s  %.0f events/s  %u delivered, %u bounced, %u queued   ", t,
+                    (double) st.processed / ((double) (now - start) / 1e6), ms.delivered, ms.bounced, ms.queued);
+        }
+    }
+    if (shown)
+        fprintf(stderr, "\n");
+    ms_world_run(w, until);
+}
+
 /* A host by scenario id or by hostname, or G_MAXUINT32. */
 static MsHostId
 find_host(const MsScenario *sc, MsNet *net, const char *name)
@@ -215,7 +252,7 @@ ms_cmd_run(int argc, char **argv)
         }
         printf("\n");
     }
-    ms_world_run(w, until ? until : ms_world_default_until(w));
+    run_with_progress(w, until ? until : ms_world_default_until(w), isatty(STDERR_FILENO));
     int rc = MS_EXIT_OK;
     if (pcap && !ms_pcap_sink_close(pcap, &error)) {
         fprintf(stderr, "mailsim run: --pcap: %s\n", error->message);
