@@ -162,10 +162,15 @@ check_golden(const char *lesson)
 static void test_golden_first_email(void) { check_golden("01-first-email"); }
 static void test_golden_server_down(void) { check_golden("05-server-down"); }
 
-/* Lesson 1's capture opens in Wireshark as SMTP, POP3 and DNS, with
- * correct checksums and nothing malformed. */
+typedef struct {
+    const char *filter;
+    gboolean want_some;
+} CaptureCase;
+
+/* Runs a lesson with --pcap and checks tshark's view of the capture: each
+ * display filter matches some packets, or none, as the table says. */
 static void
-test_pcap_decodes(void)
+check_capture(const char *lesson, const CaptureCase *cases, guint n)
 {
     if (!g_file_test(TSHARK, G_FILE_TEST_IS_EXECUTABLE)) {
         printf("SKIPPED: %s is not installed\n", TSHARK);
@@ -174,20 +179,12 @@ test_pcap_decodes(void)
     g_autoptr(GError) error = NULL;
     g_autofree char *dir = g_dir_make_tmp("mailsim-teaching-XXXXXX", &error);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-    g_autofree char *pcap = g_build_filename(dir, "01.pcapng", NULL);
+    g_autofree char *pcap = g_build_filename(dir, "run.pcapng", NULL);
+    g_autofree char *file = g_strdup_printf(TEACHING_DIR "/%s.xml", lesson);
     g_autofree char *out = NULL, *err = NULL;
-    int rc = run_mailsim(&out, &err, "run", TEACHING_DIR "/01-first-email.xml", "-q", "--pcap", pcap, NULL);
+    int rc = run_mailsim(&out, &err, "run", file, "-q", "--pcap", pcap, NULL);
     CU_ASSERT_EQUAL(rc, 0);
-    static const struct {
-        const char *filter;
-        gboolean want_some;
-    } cases[] = {
-        { "smtp", TRUE },
-        { "pop", TRUE },
-        { "dns", TRUE },
-        { "_ws.malformed || _ws.expert.severity >= error", FALSE },
-    };
-    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    for (guint i = 0; i < n; i++) {
         const char *argv[] = { TSHARK, "-n", "-r", pcap, "-Y", cases[i].filter,
                                "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
                                "-o", "udp.check_checksum:TRUE", NULL };
@@ -197,11 +194,40 @@ test_pcap_decodes(void)
         gboolean some = tout && tout[0] != '\0';
         CU_ASSERT_EQUAL(some, cases[i].want_some);
         if (some != cases[i].want_some)
-            fprintf(stderr, "\ntshark -Y '%s': %s\n%.2000s%s\n", cases[i].filter,
+            fprintf(stderr, "\n%s: tshark -Y '%s': %s\n%.2000s%s\n", lesson, cases[i].filter,
                     cases[i].want_some ? "no packets" : "unexpected packets", tout, terr);
     }
     g_unlink(pcap);
     g_rmdir(dir);
+}
+
+/* Lesson 1's capture opens in Wireshark as SMTP, POP3 and DNS, with
+ * correct checksums and nothing malformed. */
+static void
+test_pcap_decodes(void)
+{
+    static const CaptureCase cases[] = {
+        { "smtp", TRUE },
+        { "pop", TRUE },
+        { "dns", TRUE },
+        { "tcp.flags.syn == 1 && tcp.flags.ack == 0", TRUE },
+        { "_ws.malformed || _ws.expert.severity >= error", FALSE },
+        { "tcp.analysis.retransmission || tcp.analysis.duplicate_ack", FALSE },
+    };
+    check_capture("01-first-email", cases, G_N_ELEMENTS(cases));
+}
+
+/* Lesson 2's lossy line: Wireshark's own TCP analysis sees the
+ * retransmissions, and the capture is still well formed. */
+static void
+test_pcap_retransmissions(void)
+{
+    static const CaptureCase cases[] = {
+        { "tcp.analysis.retransmission", TRUE },
+        { "smtp", TRUE },
+        { "_ws.malformed || _ws.expert.severity >= error", FALSE },
+    };
+    check_capture("02-packets", cases, G_N_ELEMENTS(cases));
 }
 
 /* Lesson 3: the first MX lookup walks root, TLD and the company's server
@@ -325,6 +351,7 @@ main(void)
         { "golden narration: lesson 1", test_golden_first_email },
         { "golden narration: lesson 5", test_golden_server_down },
         { "lesson 1 capture decodes in tshark", test_pcap_decodes },
+        { "lesson 2 capture shows retransmissions", test_pcap_retransmissions },
         { "lesson 3: second lookup from the cache", test_dns_cache_in_trace },
         { "lesson 5: deferral reason not freed", test_deferral_reason_intact },
         { "lesson 7: wrong password, download, delete", test_pop3_lesson_story },
