@@ -176,6 +176,12 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
             ms_smtp_reply_set(reply, 550, "5.1.1", "Recipient address rejected: User unknown in local recipient table");
             return;
         }
+        /* A box already full takes nothing more (RFC 3463 X.2.2); one that
+         * a large message would overflow bounces it at delivery instead. */
+        if (ms_mail_store_can_accept(s->store, local, 1) == MS_STORE_OVER_QUOTA) {
+            ms_smtp_reply_set(reply, 552, "5.2.2", "Mailbox full");
+            return;
+        }
     } else if (!ss->auth_user && !trusted(s, x->peer) && !ms__server_is_backup_for(s, dom)) {
         ms_smtp_reply_set(reply, 554, "5.7.1", "Relay access denied");
         return;

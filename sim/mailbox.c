@@ -14,6 +14,7 @@ typedef struct {
     guint64    bytes;      /* live bytes */
     guint      next_uid;
     gboolean   locked;
+    gboolean   full;       /* the "mailbox full" fault: takes nothing */
     GPtrArray *all;        /* MsStoredMessage*, deleted ones included */
     GPtrArray *live;       /* view handed out by ms_mail_store_messages */
 } Box;
@@ -102,7 +103,7 @@ ms_mail_store_can_accept(const MsMailStore *s, const char *user, guint64 size)
     Box *b = box(s, user);
     if (!b)
         return MS_STORE_NO_USER;
-    if (b->quota && b->bytes + size > b->quota)
+    if (b->full || (b->quota && b->bytes + size > b->quota))
         return MS_STORE_OVER_QUOTA;
     return MS_STORE_OK;
 }
@@ -130,8 +131,10 @@ void
 ms_mail_store_set_quota(MsMailStore *s, const char *user, guint64 quota)
 {
     Box *b = box(s, user);
-    if (b)
+    if (b) {
         b->quota = quota;
+        b->full = FALSE;
+    }
 }
 
 void
@@ -139,7 +142,7 @@ ms_mail_store_fill(MsMailStore *s, const char *user)
 {
     Box *b = box(s, user);
     if (b)
-        b->quota = MAX(b->bytes, 1);
+        b->full = TRUE;
 }
 
 gboolean

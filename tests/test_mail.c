@@ -85,6 +85,12 @@ test_scripted_faults(void)
 }
 
 static void
+test_mailbox_full(void)
+{
+    run_file("tests/scenarios/mail/mailbox-full.xml");
+}
+
+static void
 test_workload(void)
 {
     run_file("tests/scenarios/mail/workload.xml");
@@ -131,6 +137,7 @@ main(void)
         { "opensmtpd retry schedule", test_opensmtpd_schedule },
         { "scripted SMTP faults and a slow server", test_scripted_faults },
         { "Poisson workload with bounces", test_workload },
+        { "mailbox full: 552 5.2.2, then accepted again", test_mailbox_full },
         { "AUTH failure, null MX, NXDOMAIN, relay loop, DSN format", test_edge_cases },
         { NULL, NULL },
     };

@@ -46,8 +46,8 @@ MsStoreResult ms_mail_store_can_accept(const MsMailStore *store, const char *use
 MsStoreResult ms_mail_store_deliver(MsMailStore *store, const char *user, GBytes *data,
                                     guint32 message, MsTime at);
 
-/* Sets a user's quota to what the box holds now (the "mailbox full" fault),
- * or back to `quota`. */
+/* Sets a user's quota (and ends a "mailbox full" fault); marks the box full
+ * (the fault: it takes nothing until the quota is set again). */
 void ms_mail_store_set_quota(MsMailStore *store, const char *user, guint64 quota);
 void ms_mail_store_fill(MsMailStore *store, const char *user);
 
