@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-MAILSIM = os.environ.get("MAILSIM") or (sys.argv[1] if len(sys.argv) > 1 else "./mailsim")
+MAILSIM = (sys.argv[1] if len(sys.argv) > 1 else None) or os.environ.get("MAILSIM") or "./mailsim"
 TIMEOUT = 20
 
 
