@@ -655,7 +655,6 @@ ms_mail_check_balance(const MsMail *m, GString *report)
 
 /* --- access for the bridge ---------------------------------------------------- */
 
-guint ms_mail_n_servers(const MsMail *m) { return m->servers->len; }
 
 static const Server *
 server_at(const MsMail *m, guint server)

@@ -178,7 +178,6 @@ void ms_mail_server_stats(const MsMail *mail, guint server, MsMailServerStats *s
 
 /* --- access for the bridge (real sockets attached to simulated servers) --- */
 
-guint ms_mail_n_servers(const MsMail *mail);
 MsHostId ms_mail_server_host(const MsMail *mail, guint server);
 const char *ms_mail_server_hostname(const MsMail *mail, guint server);
 const MsMtaPolicy *ms_mail_server_policy(const MsMail *mail, guint server);
