@@ -17,6 +17,7 @@ static const Command commands[] = {
     { "run", "run a scenario (default: the first lesson) and tell what happens", ms_cmd_run },
     { "validate", "check scenario files against the schema and for meaning", ms_cmd_validate },
     { "gen", "write a generated benchmark world as a scenario file", ms_cmd_gen },
+    { "bridge", "let real SMTP/POP3 clients into a running simulation", ms_cmd_bridge },
     { "bench", "benchmark the engine (PHOLD) and print figures", ms_cmd_bench },
 };
 

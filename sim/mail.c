@@ -652,3 +652,140 @@ ms_mail_check_balance(const MsMail *m, GString *report)
     }
     return ok;
 }
+
+/* --- access for the bridge ---------------------------------------------------- */
+
+
+static const Server *
+server_at(const MsMail *m, guint server)
+{
+    g_return_val_if_fail(server < m->servers->len, NULL);
+    return g_ptr_array_index(m->servers, server);
+}
+
+MsHostId
+ms_mail_server_host(const MsMail *m, guint server)
+{
+    const Server *s = server_at(m, server);
+    return s ? s->host : MS_NO_HOST_ID;
+}
+
+const char *
+ms_mail_server_hostname(const MsMail *m, guint server)
+{
+    const Server *s = server_at(m, server);
+    return s ? s->hostname : NULL;
+}
+
+const MsMtaPolicy *
+ms_mail_server_policy(const MsMail *m, guint server)
+{
+    const Server *s = server_at(m, server);
+    return s ? &s->policy : NULL;
+}
+
+gboolean
+ms_mail_server_is_local(const MsMail *m, guint server, const char *domain)
+{
+    const Server *s = server_at(m, server);
+    return s && ms__server_is_local(s, domain);
+}
+
+guint
+ms_mail_server_for_domain(const MsMail *m, const char *domain)
+{
+    for (guint i = 0; i < m->servers->len; i++)
+        if (ms__server_is_local(g_ptr_array_index(m->servers, i), domain))
+            return i;
+    return MS_NO_SERVER;
+}
+
+/* The value of the first `name` header field (unfolded lines only), or NULL. */
+static char *
+header_value(GBytes *data, const char *name)
+{
+    gsize n, k = strlen(name);
+    const char *d = g_bytes_get_data(data, &n);
+    const char *end = d + n;
+    for (const char *p = d; p && p < end;) {
+        if (p + 2 <= end && p[0] == '\r' && p[1] == '\n')
+            break;
+        if ((gsize) (end - p) > k && g_ascii_strncasecmp(p, name, k) == 0 && p[k] == ':') {
+            const char *v = p + k + 1;
+            while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+            const char *e = v;
+            while (e < end && *e != '\r' && *e != '\n')
+                e++;
+            return g_strndup(v, (gsize) (e - v));
+        }
+        const char *nl = memchr(p, '\n', (gsize) (end - p));
+        p = nl ? nl + 1 : NULL;
+    }
+    return NULL;
+}
+
+guint32
+ms_mail_inject(MsMail *m, guint server, const char *from, const char *const *rcpts, GBytes *data,
+               const MsMailInjectInfo *info, char **queue_id)
+{
+    g_return_val_if_fail(server < m->servers->len, 0);
+    g_return_val_if_fail(from && rcpts && rcpts[0] && data, 0);
+    Server *s = g_ptr_array_index(m->servers, server);
+    MsMailInjectInfo none = { 0 };
+    if (!info)
+        info = &none;
+    g_autofree char *label = g_strdup_printf("%s-%u", info->label_prefix ? info->label_prefix : "bridge",
+                                             m->messages->len + 1);
+    g_autofree char *subject = header_value(data, "Subject");
+    guint32 id = ms__mail_new_record(m, label, from, rcpts, subject, s->host, 0);
+    MsMessageRecord *rec = ms__mail_record(m, id);
+    for (guint i = 0; i < rec->rcpts->len; i++) {
+        MsRcptRecord *rr = &g_array_index(rec->rcpts, MsRcptRecord, i);
+        rr->state = MS_RCPT_QUEUED;
+        rr->where = s->host;
+    }
+    /* Later hops find the record by the Message-ID header (see
+     * ms__mail_message_from_data): map the client's, or add ours. A
+     * Message-ID seen before is mapped to the newest message. */
+    g_autofree char *mid = header_value(data, "Message-ID");
+    g_autoptr(GBytes) body = NULL;
+    if (mid && *mid) {
+        g_hash_table_replace(m->by_message_id, g_strdup(mid), GUINT_TO_POINTER(id));
+        body = g_bytes_ref(data);
+    } else {
+        g_autofree char *h = g_strdup_printf("Message-ID: %s\r\n", rec->message_id);
+        body = ms__prepend_header(data, h);
+    }
+    guint n = 0;
+    while (rcpts[n])
+        n++;
+    g_autofree char *qid = g_strdup_printf("%X%04X", s->host, ++s->next_qid);
+    g_autofree char *date = ms__mail_date(ms_engine_now(m->engine));
+    const char *with = info->authenticated ? "ESMTPA" : (info->esmtp ? "ESMTP" : "SMTP");   /* RFC 3848 */
+    g_autofree char *hdr = g_strdup_printf("Received: from %s ([%s])\r\n\tby %s (mailsim bridge) with %s id %s\r\n"
+                                           "\tfor <%s>; %s\r\n",
+                                           info->helo ? info->helo : "unknown", info->peer ? info->peer : "unknown",
+                                           s->hostname, with, qid, rcpts[0], date);
+    g_autoptr(GBytes) stamped = ms__prepend_header(body, hdr);
+    ms__mail_note(m, s->host, MS_HOST_WORLD, id,
+                  "%s accepts a message from a real client at %s, over the bridge, for %u recipient%s (queue id %s)",
+                  s->hostname, info->peer ? info->peer : "?", n, n == 1 ? "" : "s", qid);
+    ms__server_accept(m, s, id, from, rcpts, n, stamped);
+    if (queue_id)
+        *queue_id = g_steal_pointer(&qid);
+    return id;
+}
+
+gboolean
+ms_mail_message_settled(const MsMail *m, guint32 id)
+{
+    g_return_val_if_fail(id >= 1 && id <= m->messages->len, FALSE);
+    const MsMessageRecord *r = &g_array_index(m->messages, MsMessageRecord, id - 1);
+    for (guint i = 0; i < r->rcpts->len; i++) {
+        MsRcptState st = g_array_index(r->rcpts, MsRcptRecord, i).state;
+        if (st != MS_RCPT_DELIVERED && st != MS_RCPT_BOUNCED)
+            return FALSE;
+    }
+    return TRUE;
+}

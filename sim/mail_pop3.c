@@ -5,7 +5,10 @@
  * records through the Message-ID header of what arrives.
  *
  * A failed login is answered after the delay the core asks for (an engine
- * event carrying the session; cancelled if the session ends first). */
+ * event carrying the session; cancelled if the session ends first).
+ *
+ * The maildrop hooks (MsMailDrop, declared in mail.h) are shared with the
+ * bridge, whose real POP3 listener serves the same stores. */
 #include "mail-private.h"
 
 #include <string.h>
@@ -16,8 +19,8 @@ typedef struct {
     MsTcpConnId    conn;
     MsHostId       peer;
     MsPop3Server  *core;
+    MsMailDrop    *drop;
     MsEventId      resume;
-    guint          serial;
 } Pop3d;
 
 static void pop3d_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
@@ -30,6 +33,7 @@ pop3d_free(Pop3d *x)
     if (x->resume)
         ms_engine_cancel(x->mail->engine, x->resume);
     ms_pop3_server_free(x->core);   /* releases a held lock (RFC 1939: no UPDATE) */
+    ms_mail_drop_free(x->drop);
     g_free(x);
 }
 
@@ -67,31 +71,57 @@ on_resume(MsEngine *e, const MsEvent *ev, gpointer user_data)
     pop3d_pump(x);
 }
 
+/* --- the maildrop: POP3 hooks on a server's store (shared with the bridge) --- */
+
+struct _MsMailDrop {
+    MsMail   *mail;
+    Server   *server;
+    MsHostId  peer;
+};
+
+MsMailDrop *
+ms_mail_drop_new(MsMail *m, guint server, MsHostId peer)
+{
+    g_return_val_if_fail(server < m->servers->len, NULL);
+    MsMailDrop *d = g_new0(MsMailDrop, 1);
+    d->mail = m;
+    d->server = g_ptr_array_index(m->servers, server);
+    d->peer = peer;
+    m->pop3_sessions++;
+    return d;
+}
+
+void
+ms_mail_drop_free(MsMailDrop *d)
+{
+    g_free(d);
+}
+
 static gboolean
 h_auth(gpointer ud, const char *user, const char *password)
 {
-    Pop3d *x = ud;
+    MsMailDrop *x = ud;
     return ms_mail_store_check_password(x->server->store, user, password);
 }
 
 static char *
 h_apop_secret(gpointer ud, const char *user)
 {
-    Pop3d *x = ud;
+    MsMailDrop *x = ud;
     return g_strdup(ms_mail_store_password(x->server->store, user));
 }
 
 static gboolean
 h_lock(gpointer ud, const char *user)
 {
-    Pop3d *x = ud;
+    MsMailDrop *x = ud;
     return ms_mail_store_lock(x->server->store, user);
 }
 
 static gboolean
 h_list(gpointer ud, const char *user, GArray *out)
 {
-    Pop3d *x = ud;
+    MsMailDrop *x = ud;
     GPtrArray *msgs = ms_mail_store_messages(x->server->store, user);
     if (!msgs)
         return FALSE;
@@ -108,7 +138,7 @@ h_list(gpointer ud, const char *user, GArray *out)
 static GBytes *
 h_retrieve(gpointer ud, const char *user, guint index)
 {
-    Pop3d *x = ud;
+    MsMailDrop *x = ud;
     GPtrArray *msgs = ms_mail_store_messages(x->server->store, user);
     if (!msgs || index >= msgs->len)
         return NULL;
@@ -118,7 +148,7 @@ h_retrieve(gpointer ud, const char *user, guint index)
 static gboolean
 h_commit(gpointer ud, const char *user, const guint *indices, guint n)
 {
-    Pop3d *x = ud;
+    MsMailDrop *x = ud;
     GPtrArray *msgs = ms_mail_store_messages(x->server->store, user);
     if (!msgs)
         return FALSE;
@@ -138,19 +168,25 @@ h_commit(gpointer ud, const char *user, const guint *indices, guint n)
 static void
 h_unlock(gpointer ud, const char *user)
 {
-    Pop3d *x = ud;
+    MsMailDrop *x = ud;
     ms_mail_store_unlock(x->server->store, user);
 }
 
 static void
 h_trace(gpointer ud, gboolean from_client, const char *line)
 {
-    Pop3d *x = ud;
+    MsMailDrop *x = ud;
     ms__mail_proto_line(x->mail, x->server->host, x->peer, 0, "pop3", !from_client, line);
 }
 
-static const MsPop3ServerHooks pop3d_hooks = { h_auth, h_apop_secret, h_lock, h_list, h_retrieve,
-                                               h_commit, h_unlock, h_trace };
+static const MsPop3ServerHooks drop_hooks = { h_auth, h_apop_secret, h_lock, h_list, h_retrieve,
+                                              h_commit, h_unlock, h_trace };
+
+const MsPop3ServerHooks *
+ms_mail_drop_hooks(void)
+{
+    return &drop_hooks;
+}
 
 static void
 pop3d_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
@@ -166,8 +202,8 @@ pop3d_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
     cfg.hostname = l->server->hostname;
     g_autofree char *token = g_strdup_printf("%u.%" G_GINT64_FORMAT, conn, ms_engine_now(l->mail->engine));
     cfg.apop_token = token;
-    x->core = ms_pop3_server_new(&cfg, &pop3d_hooks, x);
-    l->mail->pop3_sessions++;
+    x->drop = ms_mail_drop_new(l->mail, l->server->index, x->peer);
+    x->core = ms_pop3_server_new(&cfg, ms_mail_drop_hooks(), x->drop);
     ms_tcp_set_callbacks(tcp, conn, &pop3d_cb, x);
     ms_pop3_server_start(x->core);
     pop3d_pump(x);

@@ -15,6 +15,7 @@
 #include "mailsim/dns_resolver.h"
 #include "mailsim/mailbox.h"
 #include "mailsim/mta_profile.h"
+#include "mailsim/pop3_server.h"
 
 G_BEGIN_DECLS
 
@@ -175,8 +176,54 @@ typedef struct {
 guint ms_mail_n_servers(const MsMail *mail);
 void ms_mail_server_stats(const MsMail *mail, guint server, MsMailServerStats *stats);
 
+/* --- access for the bridge (real sockets attached to simulated servers) --- */
+
+MsHostId ms_mail_server_host(const MsMail *mail, guint server);
+const char *ms_mail_server_hostname(const MsMail *mail, guint server);
+const MsMtaPolicy *ms_mail_server_policy(const MsMail *mail, guint server);
+/* Whether `server` takes mail for `domain` (case-insensitive). */
+gboolean ms_mail_server_is_local(const MsMail *mail, guint server, const char *domain);
+/* The first server that takes mail for `domain`, or G_MAXUINT: a domain of
+ * no server is outside the simulated world. */
+guint ms_mail_server_for_domain(const MsMail *mail, const char *domain);
+
+/* How a message came in from outside the world, for its Received: header. */
+typedef struct {
+    const char *helo;            /* the client's EHLO/HELO name, or NULL */
+    const char *peer;            /* the client's real address, e.g. "127.0.0.1" */
+    gboolean    esmtp;
+    gboolean    authenticated;   /* "with ESMTPA" (RFC 3848) */
+    const char *label_prefix;    /* record label prefix; NULL: "bridge" */
+} MsMailInjectInfo;
+
+/* Puts a message from outside the world into the care of `server`, as if
+ * it had arrived over SMTP: a message record is created (every recipient
+ * queued), the server's Received: header goes on top (and a Message-ID:
+ * when the message has none, so later hops find the record), then local
+ * recipients go to mailboxes and the others to the server's MTA queue. Call
+ * between engine runs, not from a handler. `rcpts` is NULL-terminated, at
+ * least one; `data` has CRLF line ends. Returns the message id; `queue_id`
+ * (may be NULL) receives the server's queue id (caller frees). */
+guint32 ms_mail_inject(MsMail *mail, guint server, const char *from, const char *const *rcpts,
+                       GBytes *data, const MsMailInjectInfo *info, char **queue_id);
+
+/* TRUE when every recipient of message `id` is delivered or bounced. */
+gboolean ms_mail_message_settled(const MsMail *mail, guint32 id);
+
+/* A maildrop: the POP3 view of one server's mailbox store, shared by the
+ * simulated POP3 servers and the bridge. Create one per connection, build
+ * the core with ms_pop3_server_new(cfg, ms_mail_drop_hooks(), drop), and
+ * free the core before the drop. `peer` names the client in traces
+ * (MS_HOST_WORLD for a real one). Counts a POP3 session. Returns a new
+ * object (caller frees). */
+typedef struct _MsMailDrop MsMailDrop;
+MsMailDrop *ms_mail_drop_new(MsMail *mail, guint server, MsHostId peer);
+void ms_mail_drop_free(MsMailDrop *drop);
+const MsPop3ServerHooks *ms_mail_drop_hooks(void);
+
 const char *ms_rcpt_state_to_string(MsRcptState state);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMail, ms_mail_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMailDrop, ms_mail_drop_free)
 
 G_END_DECLS

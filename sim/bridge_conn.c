@@ -1,0 +1,281 @@
+/* One real socket of the bridge (a client of the SMTP or POP3 listener, or
+ * the relay's own connection to a real SMTP server): non-blocking reads and
+ * writes driven by GSocket sources on the main context, an output queue of
+ * GBytes, back-pressure and the idle and command timers.
+ *
+ * Design: a connection owns its GSocketConnection and calls its session
+ * through a small class of callbacks. Sessions never free a connection:
+ * they ask for conn_close (send what is queued, then close) or conn_abort.
+ * A connection is freed only at the end of its own source dispatch (or by
+ * the housekeeping timer, or at shutdown), so no callback ever runs on a
+ * freed object.
+ *
+ * Back-pressure: above BRIDGE_OUT_HIGH octets of unsent output the
+ * connection stops reading; a client that pipelines commands without
+ * reading replies cannot make the bridge buffer without bound.
+ *
+ * Timers (checked every housekeeping tick, not one GSource per socket):
+ * idle = no octet from the peer for idle_timeout_ms (RFC 5321 4.5.3.2.7);
+ * command = input arrived but no reply for command_timeout_ms, which stops
+ * a client that trickles one octet at a time from holding a slot forever.
+ * Costs: O(1) per read/write; O(connections) per housekeeping tick. */
+#include "bridge-private.h"
+
+#include <string.h>
+
+static gboolean on_readable(GSocket *sock, GIOCondition cond, gpointer ud);
+static gboolean on_writable(GSocket *sock, GIOCondition cond, gpointer ud);
+
+static void
+start_reading(BridgeConn *c)
+{
+    if (c->in_src || c->closing || c->dead)
+        return;
+    c->in_src = g_socket_create_source(c->sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+    g_source_set_callback(c->in_src, (GSourceFunc) (GCallback) on_readable, c, NULL);
+    g_source_attach(c->in_src, NULL);
+}
+
+static void
+stop_reading(BridgeConn *c)
+{
+    if (c->in_src) {
+        g_source_destroy(c->in_src);
+        g_clear_pointer(&c->in_src, g_source_unref);
+    }
+}
+
+BridgeConn *
+ms__bridge_conn_new(MsBridge *b, GSocketConnection *conn, const BridgeConnClass *klass, gpointer session,
+                    gboolean counted)
+{
+    BridgeConn *c = g_new0(BridgeConn, 1);
+    c->bridge = b;
+    c->klass = klass;
+    c->session = session;
+    c->conn = g_object_ref(conn);
+    c->sock = g_socket_connection_get_socket(conn);
+    g_socket_set_blocking(c->sock, FALSE);
+    g_queue_init(&c->out);
+    c->counted = counted;
+    if (counted)
+        b->n_counted++;
+    c->last_input_us = c->last_reply_us = g_get_monotonic_time();
+    g_autoptr(GSocketAddress) sa = g_socket_get_remote_address(c->sock, NULL);
+    if (sa && G_IS_INET_SOCKET_ADDRESS(sa)) {
+        g_autofree char *ip = g_inet_address_to_string(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(sa)));
+        g_strlcpy(c->peer, ip, sizeof c->peer);
+    } else {
+        g_strlcpy(c->peer, "unknown", sizeof c->peer);
+    }
+    c->link.data = c;
+    g_queue_push_tail_link(&b->conns, &c->link);
+    start_reading(c);
+    return c;
+}
+
+void
+ms__bridge_conn_free(BridgeConn *c)
+{
+    if (!c)
+        return;
+    MsBridge *b = c->bridge;
+    stop_reading(c);
+    if (c->out_src) {
+        g_source_destroy(c->out_src);
+        g_clear_pointer(&c->out_src, g_source_unref);
+    }
+    c->klass->destroy(c);
+    g_queue_unlink(&b->conns, &c->link);
+    if (c->counted)
+        b->n_counted--;
+    g_queue_clear_full(&c->out, (GDestroyNotify) g_bytes_unref);
+    g_socket_close(c->sock, NULL);
+    g_object_unref(c->conn);
+    g_free(c);
+}
+
+/* Frees a connection that is done, unless one of its callbacks is running
+ * (then the dispatch frees it on the way out). Returns TRUE when freed. */
+static gboolean
+finish_if_done(BridgeConn *c)
+{
+    if (!c->dead && c->closing && c->out_bytes == 0)
+        c->dead = TRUE;
+    if (c->dead && !c->in_dispatch) {
+        ms__bridge_conn_free(c);
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* Writes as much as the socket takes now. FALSE when the socket failed. */
+static gboolean
+flush(BridgeConn *c)
+{
+    while (!g_queue_is_empty(&c->out)) {
+        GBytes *head = g_queue_peek_head(&c->out);
+        gsize n;
+        const guint8 *d = g_bytes_get_data(head, &n);
+        g_autoptr(GError) err = NULL;
+        gssize w = g_socket_send(c->sock, (const char *) d + c->out_off, n - c->out_off, NULL, &err);
+        if (w < 0) {
+            if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+                break;
+            return FALSE;
+        }
+        c->out_off += (gsize) w;
+        c->out_bytes -= (gsize) w;
+        if (c->out_off == n) {
+            g_bytes_unref(g_queue_pop_head(&c->out));
+            c->out_off = 0;
+        }
+    }
+    if (!g_queue_is_empty(&c->out) && !c->out_src) {
+        c->out_src = g_socket_create_source(c->sock, G_IO_OUT | G_IO_HUP | G_IO_ERR, NULL);
+        g_source_set_callback(c->out_src, (GSourceFunc) (GCallback) on_writable, c, NULL);
+        g_source_attach(c->out_src, NULL);
+    }
+    return TRUE;
+}
+
+static void
+after_output_change(BridgeConn *c)
+{
+    if (c->out_bytes > BRIDGE_OUT_HIGH)
+        stop_reading(c);
+    else if (c->out_bytes < BRIDGE_OUT_LOW && !c->closing)
+        start_reading(c);
+}
+
+void
+ms__bridge_conn_send(BridgeConn *c, GBytes *data)
+{
+    if (c->dead || !data || g_bytes_get_size(data) == 0)
+        return;
+    c->last_reply_us = g_get_monotonic_time();
+    c->out_bytes += g_bytes_get_size(data);
+    g_queue_push_tail(&c->out, g_bytes_ref(data));
+    if (!c->out_src && !flush(c)) {
+        c->dead = TRUE;
+        return;
+    }
+    after_output_change(c);
+}
+
+void
+ms__bridge_conn_send_str(BridgeConn *c, const char *text)
+{
+    g_autoptr(GBytes) b = g_bytes_new(text, strlen(text));
+    ms__bridge_conn_send(c, b);
+}
+
+void
+ms__bridge_conn_close(BridgeConn *c)
+{
+    c->closing = TRUE;
+    stop_reading(c);
+    finish_if_done(c);
+}
+
+void
+ms__bridge_conn_abort(BridgeConn *c)
+{
+    c->dead = TRUE;
+    stop_reading(c);
+    finish_if_done(c);
+}
+
+gboolean
+ms__bridge_conn_output_full(const BridgeConn *c)
+{
+    return c->out_bytes > BRIDGE_OUT_HIGH;
+}
+
+static gboolean
+on_readable(GSocket *sock, GIOCondition cond, gpointer ud)
+{
+    BridgeConn *c = ud;
+    (void) cond;
+    guint8 buf[BRIDGE_READ_CHUNK];
+    g_autoptr(GError) err = NULL;
+    gssize n = g_socket_receive(sock, (char *) buf, sizeof buf, NULL, &err);
+    if (n < 0 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return G_SOURCE_CONTINUE;
+    c->in_dispatch = TRUE;
+    if (n > 0) {
+        c->last_input_us = g_get_monotonic_time();
+        if (c->klass->input)
+            c->klass->input(c, buf, (gsize) n);
+    } else {
+        /* End of stream or a reset: the session decides what it means. */
+        stop_reading(c);
+        if (c->klass->eof)
+            c->klass->eof(c);
+        c->closing = TRUE;
+    }
+    c->in_dispatch = FALSE;
+    gboolean keep = c->in_src != NULL;
+    if (finish_if_done(c))
+        return G_SOURCE_REMOVE;
+    return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_writable(GSocket *sock, GIOCondition cond, gpointer ud)
+{
+    BridgeConn *c = ud;
+    (void) sock; (void) cond;
+    g_clear_pointer(&c->out_src, g_source_unref);   /* flush makes a new one if needed */
+    gboolean was_full = c->out_bytes >= BRIDGE_OUT_LOW;
+    if (!flush(c)) {
+        c->dead = TRUE;
+    } else {
+        after_output_change(c);
+        if (was_full && c->out_bytes < BRIDGE_OUT_LOW && c->klass->drained && !c->closing) {
+            c->in_dispatch = TRUE;
+            c->klass->drained(c);
+            c->in_dispatch = FALSE;
+        }
+    }
+    finish_if_done(c);
+    return G_SOURCE_REMOVE;
+}
+
+void
+ms__bridge_conns_check_timeouts(MsBridge *b, gint64 now)
+{
+    /* Connections that failed outside a dispatch (a send from a timer). */
+    g_autoptr(GPtrArray) done = g_ptr_array_new();
+    for (GList *l = b->conns.head; l; l = l->next) {
+        BridgeConn *c = l->data;
+        if (c->dead || (c->closing && c->out_bytes == 0))
+            g_ptr_array_add(done, c);
+    }
+    for (guint i = 0; i < done->len; i++)
+        finish_if_done(g_ptr_array_index(done, i));
+    /* Collect first: a timeout may free its connection. */
+    g_autoptr(GPtrArray) due = g_ptr_array_new();
+    g_autoptr(GArray) idle = g_array_new(FALSE, FALSE, sizeof(gboolean));
+    gint64 idle_us = (gint64) b->cfg.idle_timeout_ms * 1000;
+    gint64 cmd_us = (gint64) b->cfg.command_timeout_ms * 1000;
+    for (GList *l = b->conns.head; l; l = l->next) {
+        BridgeConn *c = l->data;
+        if (c->closing || c->dead || !c->klass->timeout)
+            continue;
+        gboolean is_idle = idle_us > 0 && now - c->last_input_us > idle_us;
+        gboolean is_slow = cmd_us > 0 && c->last_input_us > c->last_reply_us && now - c->last_reply_us > cmd_us;
+        if (is_idle || is_slow) {
+            g_ptr_array_add(due, c);
+            g_array_append_val(idle, is_idle);
+        }
+    }
+    for (guint i = 0; i < due->len; i++) {
+        BridgeConn *c = g_ptr_array_index(due, i);
+        b->stats.timeouts++;
+        c->in_dispatch = TRUE;
+        c->klass->timeout(c, g_array_index(idle, gboolean, i));
+        c->in_dispatch = FALSE;
+        finish_if_done(c);
+    }
+}

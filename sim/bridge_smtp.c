@@ -1,0 +1,212 @@
+/* The bridge's SMTP listener: one MsSmtpServer core (the same one the
+ * simulated hosts run) per real connection, with policy hooks that mirror
+ * the simulated receiving side (sim/mail_smtpd.c):
+ *   - AUTH PLAIN/LOGIN checks the scenario's users of the bridged server;
+ *   - RCPT for a domain of the simulated world is taken without AUTH, as an
+ *     MX takes mail for its domains, if that domain's server has the user
+ *     (else 550 5.1.1);
+ *   - RCPT for any other domain only after AUTH and only with --relay-out
+ *     (else 554 5.7.1): never an open relay;
+ *   - DATA: the message is spooled (written and fsync'd) when there is a
+ *     spool, then put into the simulation (ms_mail_inject) and/or the relay
+ *     queue, and only then is 250 sent (RFC 5321 4.5.3.2.6 / 6.1: a 250
+ *     means responsibility was taken). A spool failure answers 451 4.3.0
+ *     and nothing is queued.
+ * Limits: line lengths, message size, recipients per message, NUL octets
+ * and bad sequences are the core's (see sim/smtp_server.c); connections,
+ * idle and command timeouts (421 4.4.2) are the bridge's. A client that
+ * disconnects mid-DATA never reached the data hook: nothing to undo. */
+#include "bridge-private.h"
+
+#include <string.h>
+
+typedef struct {
+    MsBridge     *b;
+    BridgeConn   *conn;
+    MsSmtpServer *core;
+} SmtpSession;
+
+static const char *
+domain_of(const char *address)
+{
+    const char *at = strrchr(address, '@');
+    return at ? at + 1 : "";
+}
+
+static char *
+local_of(const char *address)
+{
+    const char *at = strrchr(address, '@');
+    return at ? g_strndup(address, (gsize) (at - address)) : g_strdup(address);
+}
+
+static gboolean
+hook_auth(const MsSmtpSession *ss, const char *user, const char *password, MsSmtpReply *reply, gpointer ud)
+{
+    SmtpSession *x = ud;
+    MsMail *m = x->b->mail;
+    (void) ss; (void) reply;
+    const char *dom = domain_of(user);
+    if (*dom && !ms_mail_server_is_local(m, x->b->smtp_server, dom))
+        return FALSE;
+    g_autofree char *local = local_of(user);
+    return ms_mail_store_check_password(ms_mail_server_store(m, x->b->smtp_server), local, password);
+}
+
+static void
+hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointer ud)
+{
+    SmtpSession *x = ud;
+    MsMail *m = x->b->mail;
+    const char *dom = domain_of(rcpt);
+    guint server = *dom ? ms_mail_server_for_domain(m, dom) : x->b->smtp_server;
+    if (server != G_MAXUINT) {
+        g_autofree char *local = local_of(rcpt);
+        /* RFC 5321 4.5.1: postmaster of a local domain is always taken. */
+        if (!ms_mail_store_has_user(ms_mail_server_store(m, server), local) &&
+            g_ascii_strcasecmp(local, "postmaster") != 0)
+            ms_smtp_reply_set(reply, 550, "5.1.1", "Recipient address rejected: User unknown in the simulated world");
+        else if (!*dom)
+            ms_smtp_reply_set(reply, 550, "5.1.3", "Recipient address rejected: need a fully-qualified address");
+        return;
+    }
+    if (!ss->auth_user)
+        ms_smtp_reply_set(reply, 554, "5.7.1", "Relay access denied");
+    else if (!x->b->relay)
+        ms_smtp_reply_set(reply, 554, "5.7.1", "Relay access denied: this bridge has no way out of the simulated world");
+}
+
+static void
+hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, MsSmtpReply *reply, gpointer ud)
+{
+    SmtpSession *x = ud;
+    MsBridge *b = x->b;
+    g_autoptr(GPtrArray) world = g_ptr_array_new();
+    g_autoptr(GPtrArray) out = g_ptr_array_new();
+    for (guint i = 0; i < env->n_rcpts; i++) {
+        const char *dom = domain_of(env->rcpts[i]);
+        gboolean inside = ms_mail_server_for_domain(b->mail, dom) != G_MAXUINT;
+        g_ptr_array_add(inside ? world : out, (gpointer) env->rcpts[i]);
+    }
+    g_ptr_array_add(world, NULL);
+    g_ptr_array_add(out, NULL);
+    const char *const *wr = (const char *const *) world->pdata;
+    const char *const *orr = (const char *const *) out->pdata;
+    g_autofree char *wpath = NULL, *opath = NULL;
+    if (b->cfg.spool_dir) {
+        g_autoptr(GError) err = NULL;
+        if (wr[0] && !(wpath = ms__bridge_spool_write(b, 'w', env->mail_from, wr, message, &err))) {
+            g_printerr("mailsim bridge: spool: %s\n", err->message);
+            ms_smtp_reply_set(reply, 451, "4.3.0", "Local error: cannot write the spool, try again later");
+            return;
+        }
+        if (orr[0] && !(opath = ms__bridge_spool_write(b, 'r', env->mail_from, orr, message, &err))) {
+            g_printerr("mailsim bridge: spool: %s\n", err->message);
+            ms__bridge_spool_remove(b, wpath);
+            ms_smtp_reply_set(reply, 451, "4.3.0", "Local error: cannot write the spool, try again later");
+            return;
+        }
+    }
+    g_autofree char *qid = NULL;
+    if (wr[0]) {
+        MsMailInjectInfo info = { ss->helo, x->conn->peer, ss->esmtp, ss->auth_user != NULL, "bridge" };
+        ms__bridge_inject(b, env->mail_from, wr, message, &info, wpath, &qid);
+    }
+    if (orr[0]) {
+        ms__bridge_relay_queue(b->relay, env->mail_from, orr, message, opath);
+        for (const char *const *r = orr; *r; r++)
+            b->stats.rcpts_relay++;
+    }
+    b->stats.messages++;
+    b->stats.bytes += g_bytes_get_size(message);
+    g_autofree char *text = g_strdup_printf("Ok: queued as %s", qid ? qid : "relay");
+    ms_smtp_reply_set(reply, 250, "2.0.0", text);
+}
+
+static const MsSmtpServerHooks hooks = { hook_auth, NULL, hook_rcpt, hook_data, NULL, NULL };
+
+static void
+pump(SmtpSession *x)
+{
+    GBytes *out;
+    while ((out = ms_smtp_server_take_output(x->core))) {
+        ms__bridge_conn_send(x->conn, out);
+        g_bytes_unref(out);
+    }
+    if (ms_smtp_server_is_closed(x->core))
+        ms__bridge_conn_close(x->conn);
+}
+
+static void
+s_input(BridgeConn *c, const guint8 *data, gsize len)
+{
+    SmtpSession *x = c->session;
+    ms_smtp_server_feed(x->core, data, len);
+    pump(x);
+}
+
+static void
+s_eof(BridgeConn *c)
+{
+    SmtpSession *x = c->session;
+    if (!ms_smtp_server_is_closed(x->core))
+        x->b->stats.aborted++;   /* a half-received message is simply dropped */
+}
+
+static void
+s_timeout(BridgeConn *c, gboolean idle)
+{
+    SmtpSession *x = c->session;
+    /* RFC 5321 4.5.3.2 timeouts; 421 then close (RFC 5321 3.8). */
+    g_autofree char *line = g_strdup_printf("421 4.4.2 %s Error: %s\r\n", ms_mail_server_hostname(x->b->mail, x->b->smtp_server),
+                                            idle ? "timeout exceeded" : "command too slow");
+    ms__bridge_conn_send_str(c, line);
+    ms__bridge_conn_close(c);
+}
+
+static void
+s_destroy(BridgeConn *c)
+{
+    SmtpSession *x = c->session;
+    ms_smtp_server_free(x->core);
+    g_free(x);
+}
+
+static const BridgeConnClass smtp_class = { s_input, s_eof, s_timeout, NULL, s_destroy };
+
+static void
+r_destroy(BridgeConn *c)
+{
+    (void) c;
+}
+
+static const BridgeConnClass refuse_class = { NULL, NULL, NULL, NULL, r_destroy };
+
+void
+ms__bridge_smtp_accept(MsBridge *b, GSocketConnection *conn)
+{
+    const char *hostname = ms_mail_server_hostname(b->mail, b->smtp_server);
+    if (b->n_counted >= b->cfg.max_connections) {
+        b->stats.refused++;
+        BridgeConn *c = ms__bridge_conn_new(b, conn, &refuse_class, NULL, FALSE);
+        g_autofree char *line = g_strdup_printf("421 4.7.0 %s Error: too many connections, try again later\r\n", hostname);
+        ms__bridge_conn_send_str(c, line);
+        ms__bridge_conn_close(c);
+        return;
+    }
+    const MsMtaPolicy *pol = ms_mail_server_policy(b->mail, b->smtp_server);
+    SmtpSession *x = g_new0(SmtpSession, 1);
+    x->b = b;
+    MsSmtpServerConfig cfg = { 0 };
+    cfg.hostname = hostname;
+    cfg.max_size = b->cfg.max_size ? b->cfg.max_size : pol->max_size;
+    cfg.max_recipients = b->cfg.max_recipients ? b->cfg.max_recipients : pol->max_recipients;
+    cfg.offer_auth = TRUE;
+    g_autofree char *greeting = g_strdup_printf("%s ESMTP mailsim bridge", hostname);
+    cfg.greeting_text = greeting;
+    x->core = ms_smtp_server_new(&cfg, &hooks, x);
+    x->conn = ms__bridge_conn_new(b, conn, &smtp_class, x, TRUE);
+    b->stats.smtp_sessions++;
+    ms_smtp_server_start(x->core);
+    pump(x);
+}

@@ -1,0 +1,256 @@
+/* `mailsim bridge [FILE]`: builds the world of a scenario (the built-in
+ * first lesson by default), attaches real SMTP and POP3 listeners to its
+ * mail servers (include/mailsim/bridge.h) and runs a GMainLoop until
+ * SIGINT or SIGTERM, then prints the bridge's and the simulation's
+ * statistics and whether the accounting balances. The bound addresses are
+ * printed first, on one line, so scripts can use port 0. Exit 0 after a
+ * clean stop with balanced accounting, 1 when mail is unaccounted for, 2
+ * for bad usage or a scenario or socket that cannot be set up. */
+#include "mailsim/bridge.h"
+#include "mailsim/cli.h"
+#include "mailsim/embedded.h"
+#include "mailsim/sinks.h"
+
+#include <glib-unix.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_SCENARIO "scenarios/teaching/01-first-email.xml"
+
+static gboolean
+on_signal(gpointer ud)
+{
+    g_main_loop_quit(ud);
+    return G_SOURCE_CONTINUE;
+}
+
+static void
+print_stats(MsBridge *b, MsWorld *w, FILE *out)
+{
+    MsBridgeStats bs;
+    ms_bridge_get_stats(b, &bs);
+    MsMailStats st;
+    ms_mail_get_stats(ms_world_mail(w), &st);
+    g_autofree char *now = ms_time_to_string(ms_engine_now(ms_world_engine(w)));
+    fprintf(out, "bridge-stats: connections=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT
+                 " smtp_sessions=%" G_GUINT64_FORMAT " pop3_sessions=%" G_GUINT64_FORMAT
+                 " timeouts=%" G_GUINT64_FORMAT " aborted=%" G_GUINT64_FORMAT "\n",
+            bs.connections, bs.refused, bs.smtp_sessions, bs.pop3_sessions, bs.timeouts, bs.aborted);
+    fprintf(out, "bridge-mail: accepted=%" G_GUINT64_FORMAT " bytes=%" G_GUINT64_FORMAT " rcpts_world=%" G_GUINT64_FORMAT
+                 " rcpts_relay=%" G_GUINT64_FORMAT " relay_sent=%" G_GUINT64_FORMAT " relay_failed=%" G_GUINT64_FORMAT
+                 " relay_queued=%" G_GUINT64_FORMAT " relay_attempts=%" G_GUINT64_FORMAT "\n",
+            bs.messages, bs.bytes, bs.rcpts_world, bs.rcpts_relay, bs.relay_sent, bs.relay_failed,
+            bs.relay_queued, bs.relay_attempts);
+    fprintf(out, "bridge-spool: spooled=%" G_GUINT64_FORMAT " recovered=%" G_GUINT64_FORMAT " pending=%" G_GUINT64_FORMAT "\n",
+            bs.spooled, bs.recovered, bs.spool_pending);
+    fprintf(out, "sim-mail: t=%s messages=%u dsns=%u delivered=%u bounced=%u queued=%u refused=%u retrieved=%u"
+                 " smtp_sessions=%" G_GUINT64_FORMAT " pop3_sessions=%" G_GUINT64_FORMAT "\n",
+            now, st.messages, st.dsns, st.delivered, st.bounced, st.queued, st.refused, st.retrieved,
+            st.smtp_sessions, st.pop3_sessions);
+    MsMail *m = ms_world_mail(w);
+    for (guint i = 0; i < ms_mail_n_servers(m); i++) {
+        guint stored = 0, deleted = 0;
+        guint64 bytes = 0;
+        ms_mail_store_totals(ms_mail_server_store(m, i), &stored, &deleted, &bytes);
+        fprintf(out, "sim-store: %s stored=%u deleted=%u bytes=%" G_GUINT64_FORMAT "\n",
+                ms_mail_server_hostname(m, i), stored, deleted, bytes);
+    }
+}
+
+int
+ms_cmd_bridge(int argc, char **argv)
+{
+    const char *cmd = "bridge";
+    g_autofree char *smtp_s = NULL, *pop3_s = NULL, *speed_s = NULL, *relay_s = NULL, *spool_s = NULL;
+    g_autofree char *maxconn_s = NULL, *maxrcpt_s = NULL, *maxsize_s = NULL, *idle_s = NULL, *cmdto_s = NULL;
+    g_autofree char *level_s = NULL, *seed_s = NULL, *retry_s = NULL;
+    gboolean quiet = FALSE;
+    GOptionEntry entries[] = {
+        { "smtp", 0, 0, G_OPTION_ARG_STRING, &smtp_s, "listen for SMTP (port 0: any free port); HOST: the scenario's mail server", "[ADDR:]PORT[=HOST]" },
+        { "pop3", 0, 0, G_OPTION_ARG_STRING, &pop3_s, "listen for POP3 (default HOST: the SMTP one)", "[ADDR:]PORT[=HOST]" },
+        { "speed", 0, 0, G_OPTION_ARG_STRING, &speed_s, "simulated seconds per wall second (default 1), or max", "X|max" },
+        { "relay-out", 0, 0, G_OPTION_ARG_STRING, &relay_s, "hand mail for domains outside the world to this SMTP server", "HOST:PORT" },
+        { "spool", 0, 0, G_OPTION_ARG_FILENAME, &spool_s, "keep accepted mail here until delivered (fsync'd before 250)", "DIR" },
+        { "max-connections", 0, 0, G_OPTION_ARG_STRING, &maxconn_s, "connections at once, both listeners (default 100)", "N" },
+        { "max-recipients", 0, 0, G_OPTION_ARG_STRING, &maxrcpt_s, "recipients per message (default: the server's policy)", "N" },
+        { "max-size", 0, 0, G_OPTION_ARG_STRING, &maxsize_s, "message size in octets (default: the server's policy)", "N" },
+        { "idle-timeout", 0, 0, G_OPTION_ARG_STRING, &idle_s, "close a silent client after this long (default 5min)", "TIME" },
+        { "command-timeout", 0, 0, G_OPTION_ARG_STRING, &cmdto_s, "close a client that completes no command this long (default 10min)", "TIME" },
+        { "relay-retry", 0, 0, G_OPTION_ARG_STRING, &retry_s, "first retry of a failed relay-out (default 1s, doubling)", "TIME" },
+        { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)", "N" },
+        { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s, "narration detail: mail (default), protocol or packets", "LEVEL" },
+        { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no narration", NULL },
+        { NULL, 0, 0, 0, NULL, NULL, NULL },
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("[FILE] - let real mail clients into a running simulation");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_description(ctx,
+        "Without FILE, bridges the built-in first lesson (" DEFAULT_SCENARIO ").\n"
+        "Addresses default to 127.0.0.1. Prints 'bridge: smtp ADDR:PORT pop3 ADDR:PORT' once listening;\n"
+        "stops on SIGINT or SIGTERM and prints statistics.\n"
+        "Exit status: 0 stopped cleanly, 1 mail unaccounted for, 2 bad usage or input.\n");
+    if (!ms_cli_parse(ctx, cmd, &argc, &argv))
+        return MS_EXIT_USAGE;
+    if (argc > 2)
+        return ms_cli_usage(cmd, "unexpected argument '%s'", argv[2]);
+    if (!smtp_s && !pop3_s)
+        return ms_cli_usage(cmd, "give --smtp, --pop3 or both");
+
+    MsBridgeConfig cfg;
+    ms_bridge_config_init(&cfg);
+    g_autoptr(GError) error = NULL;
+    int rc = MS_EXIT_OK;
+    guint64 n = 0;
+    MsTime t = 0;
+    if (smtp_s) {
+        cfg.smtp = TRUE;
+        if (!ms_bridge_parse_endpoint(smtp_s, &cfg.smtp_addr, &cfg.smtp_port, &cfg.smtp_host, &error)) {
+            rc = ms_cli_usage(cmd, "--smtp: %s", error->message);
+            goto done;
+        }
+    }
+    if (pop3_s) {
+        cfg.pop3 = TRUE;
+        if (!ms_bridge_parse_endpoint(pop3_s, &cfg.pop3_addr, &cfg.pop3_port, &cfg.pop3_host, &error)) {
+            rc = ms_cli_usage(cmd, "--pop3: %s", error->message);
+            goto done;
+        }
+    }
+    if (speed_s) {
+        char *end = NULL;
+        double v = g_ascii_strtod(speed_s, &end);
+        if (strcmp(speed_s, "max") == 0) {
+            cfg.speed = 0.0;
+        } else if (end == speed_s || *end || !(v > 0.0 && v <= 1e9)) {
+            rc = ms_cli_usage(cmd, "--speed: '%s' is not a positive number or 'max'", speed_s);
+            goto done;
+        } else {
+            cfg.speed = v;
+        }
+    }
+    cfg.relay_out = g_strdup(relay_s);
+    cfg.spool_dir = g_strdup(spool_s);
+    if (maxconn_s) {
+        if (!ms_cli_arg_count(cmd, "--max-connections", maxconn_s, &n) || n == 0 || n > 100000) {
+            rc = n == 0 && maxconn_s ? ms_cli_usage(cmd, "--max-connections: from 1 to 100000") : MS_EXIT_USAGE;
+            goto done;
+        }
+        cfg.max_connections = (guint) n;
+    }
+    if (maxrcpt_s) {
+        if (!ms_cli_arg_count(cmd, "--max-recipients", maxrcpt_s, &n)) {
+            rc = MS_EXIT_USAGE;
+            goto done;
+        }
+        cfg.max_recipients = (guint) MIN(n, G_MAXUINT);
+    }
+    if (maxsize_s) {
+        if (!ms_cli_arg_count(cmd, "--max-size", maxsize_s, &n)) {
+            rc = MS_EXIT_USAGE;
+            goto done;
+        }
+        cfg.max_size = n;
+    }
+    if (idle_s) {
+        if (!ms_cli_arg_time(cmd, "--idle-timeout", idle_s, &t)) {
+            rc = MS_EXIT_USAGE;
+            goto done;
+        }
+        cfg.idle_timeout_ms = (guint) MIN(t / MS_TIME_MS, G_MAXUINT);
+    }
+    if (cmdto_s) {
+        if (!ms_cli_arg_time(cmd, "--command-timeout", cmdto_s, &t)) {
+            rc = MS_EXIT_USAGE;
+            goto done;
+        }
+        cfg.command_timeout_ms = (guint) MIN(t / MS_TIME_MS, G_MAXUINT);
+    }
+    if (retry_s) {
+        if (!ms_cli_arg_time(cmd, "--relay-retry", retry_s, &t)) {
+            rc = MS_EXIT_USAGE;
+            goto done;
+        }
+        cfg.relay_retry_ms = (guint) MAX(1, MIN(t / MS_TIME_MS, G_MAXUINT));
+    }
+    guint64 seed = 0;
+    if (seed_s && !ms_cli_arg_count(cmd, "--seed", seed_s, &seed)) {
+        rc = MS_EXIT_USAGE;
+        goto done;
+    }
+    MsNarrateLevel level = MS_NARRATE_MAIL;
+    if (level_s) {
+        if (strcmp(level_s, "mail") == 0)
+            level = MS_NARRATE_MAIL;
+        else if (strcmp(level_s, "protocol") == 0)
+            level = MS_NARRATE_PROTOCOL;
+        else if (strcmp(level_s, "packets") == 0)
+            level = MS_NARRATE_PACKETS;
+        else {
+            rc = ms_cli_usage(cmd, "--level: '%s' is not a level: expected mail, protocol or packets", level_s);
+            goto done;
+        }
+    }
+
+    {
+        g_autoptr(MsScenario) sc = NULL;
+        if (argc == 2) {
+            sc = ms_scenario_load_file(argv[1], &error);
+        } else {
+            gsize len = 0;
+            const guint8 *data = ms_embedded_get(DEFAULT_SCENARIO, &len);
+            sc = data ? ms_scenario_load_memory((const char *) data, len, DEFAULT_SCENARIO, &error) : NULL;
+            if (!data)
+                g_set_error(&error, MS_BRIDGE_ERROR, 0, "the built-in scenario is missing from this build");
+        }
+        if (!sc) {
+            fprintf(stderr, "mailsim bridge: %s\n", error->message);
+            rc = MS_EXIT_USAGE;
+            goto done;
+        }
+        g_autoptr(MsWorld) w = ms_world_new(sc, seed, &error);
+        if (!w) {
+            fprintf(stderr, "mailsim bridge: %s\n", error->message);
+            rc = MS_EXIT_USAGE;
+            goto done;
+        }
+        if (!quiet)
+            ms_trace_add_sink(ms_net_trace(ms_world_net(w)), ms_narrator_record,
+                              ms_narrator_new(ms_world_net(w), stdout, level, isatty(STDOUT_FILENO)), ms_narrator_free);
+        /* A client that vanishes must not kill the bridge with SIGPIPE. */
+        signal(SIGPIPE, SIG_IGN);
+        g_autoptr(MsBridge) b = ms_bridge_new(w, &cfg, &error);
+        if (!b) {
+            fprintf(stderr, "mailsim bridge: %s\n", error->message);
+            rc = MS_EXIT_USAGE;
+            goto done;
+        }
+        g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+        guint s1 = g_unix_signal_add(SIGINT, on_signal, loop);
+        guint s2 = g_unix_signal_add(SIGTERM, on_signal, loop);
+        printf("bridge:");
+        if (cfg.smtp)
+            printf(" smtp %s:%u", ms_bridge_smtp_address(b), ms_bridge_smtp_port(b));
+        if (cfg.pop3)
+            printf(" pop3 %s:%u", ms_bridge_pop3_address(b), ms_bridge_pop3_port(b));
+        printf(" speed %s\n", cfg.speed > 0 ? speed_s ? speed_s : "1" : "max");
+        fflush(stdout);
+        g_main_loop_run(loop);
+        g_source_remove(s1);
+        g_source_remove(s2);
+        ms_bridge_pace_now(b);
+        printf("bridge: stopping\n");
+        print_stats(b, w, stdout);
+        g_autoptr(GString) report = g_string_new(NULL);
+        gboolean ok = ms_mail_check_balance(ms_world_mail(w), report);
+        printf("accounting: %s\n%s", ok ? "balanced" : "NOT balanced", report->str);
+        fflush(stdout);
+        g_clear_pointer(&b, ms_bridge_free);
+        if (!ok)
+            rc = MS_EXIT_FAILED;
+    }
+done:
+    ms_bridge_config_clear(&cfg);
+    return rc;
+}
