@@ -90,6 +90,7 @@ struct _MsMail {
     GArray     *messages;        /* MsMessageRecord, id = index + 1 */
     GHashTable *by_message_id;   /* Message-ID header -> id */
     guint16     ev_submit, ev_check, ev_retry, ev_pop3_resume, ev_smtpd_flush;
+    GPtrArray  *pending;         /* submissions not yet made (mail_mua.c) */
     guint       n_dsn;
     gboolean    told_dns, told_routing;   /* asides given once per run */
     gboolean    flat_dns;

@@ -87,6 +87,7 @@ ms_mail_free(MsMail *m)
 {
     if (!m)
         return;
+    g_ptr_array_unref(m->pending);
     g_ptr_array_unref(m->servers);
     g_ptr_array_unref(m->clients);
     g_array_free(m->messages, TRUE);

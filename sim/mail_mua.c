@@ -190,18 +190,28 @@ typedef struct {
     char   **rcpts;
 } Pending;
 
+/* Pending submissions are owned by the mail layer (m->pending) until their
+ * event runs, so a world freed before then frees them too. */
+static void
+pending_free(gpointer data)
+{
+    Pending *p = data;
+    g_strfreev(p->rcpts);
+    g_bytes_unref(p->data);
+    g_free(p);
+}
+
 static void
 on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
 {
     MsMail *m = user_data;
     (void) e;
     Pending *p = ev->data.ptr[0];
+    g_ptr_array_remove_fast(m->pending, p);   /* now ours to free */
     Client *c = g_ptr_array_index(m->clients, p->client);
     const MsMessageRecord *r = ms_mail_message(m, p->message);
     if (c->smtp_server == MS_NO_SERVER) {
-        g_strfreev(p->rcpts);
-        g_bytes_unref(p->data);
-        g_free(p);
+        pending_free(p);
         return;
     }
     Server *s = g_ptr_array_index(m->servers, c->smtp_server);
@@ -223,9 +233,7 @@ on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
                   c->address, s->hostname, c->address);
     x->conn = ms_tcp_connect(m->tcp, c->host, ms_net_host_addr(m->net, s->host), MS_SUBMISSION_PORT, &submit_cb, x);
     ms_tcp_set_message(m->tcp, x->conn, p->message);
-    g_strfreev(p->rcpts);
-    g_bytes_unref(p->data);
-    g_free(p);
+    pending_free(p);
 }
 
 guint32
@@ -248,6 +256,7 @@ ms_mail_submit(MsMail *m, guint client, const char *label, const char *const *to
     p->data = ms__mail_compose(m, c->address, r, to, cc, body, size);
     p->rcpts = g_strdupv((char **) all->pdata);
     g_ptr_array_free(all, TRUE);
+    g_ptr_array_add(m->pending, p);
     MsEventData d = { { 0 } };
     d.ptr[0] = p;
     ms_engine_schedule_from(m->engine, c->host, at, c->host, m->ev_submit, d);
@@ -279,5 +288,6 @@ void
 ms__mua_init(MsMail *m)
 {
     m->ev_submit = ms_engine_register(m->engine, "mua-submit", on_submit, m);
+    m->pending = g_ptr_array_new_with_free_func(pending_free);
     m->ev_check = ms_engine_register(m->engine, "mua-check", on_check, m);
 }
