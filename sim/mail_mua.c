@@ -207,7 +207,9 @@ on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
     MsMail *m = user_data;
     (void) e;
     Pending *p = ev->data.ptr[0];
-    g_ptr_array_remove_fast(m->pending, p);   /* now ours to free */
+    guint at;
+    if (g_ptr_array_find(m->pending, p, &at))
+        g_ptr_array_steal_index_fast(m->pending, at);   /* now ours to free */
     Client *c = g_ptr_array_index(m->clients, p->client);
     const MsMessageRecord *r = ms_mail_message(m, p->message);
     if (c->smtp_server == MS_NO_SERVER) {
