@@ -98,6 +98,9 @@ struct _MsMail {
 };
 
 /* mail.c */
+/* Sends `out` (consumed) on conn: what every session does with the bytes
+ * its protocol core produces. */
+void ms__send_bytes(MsMail *mail, MsTcpConnId conn, GBytes *out);
 guint32 ms__mail_new_record(MsMail *mail, const char *label, const char *from, const char *const *rcpts,
                             const char *subject, MsHostId origin, guint32 parent);
 MsMessageRecord *ms__mail_record(MsMail *mail, guint32 id);

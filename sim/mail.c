@@ -448,6 +448,15 @@ ms__mail_date(MsTime t)
                            g_date_time_get_second(dt));
 }
 
+void
+ms__send_bytes(MsMail *m, MsTcpConnId conn, GBytes *out)
+{
+    gsize n;
+    const guint8 *d = g_bytes_get_data(out, &n);
+    ms_tcp_send(m->tcp, conn, d, n);
+    g_bytes_unref(out);
+}
+
 /* --- trace helpers -------------------------------------------------------- */
 
 static void

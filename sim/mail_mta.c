@@ -518,12 +518,8 @@ static gboolean
 attempt_pump(Attempt *a)
 {
     GBytes *out;
-    while ((out = ms_smtp_client_take_output(a->core))) {
-        gsize n;
-        const guint8 *d = g_bytes_get_data(out, &n);
-        ms_tcp_send(a->mail->tcp, a->conn, d, n);
-        g_bytes_unref(out);
-    }
+    while ((out = ms_smtp_client_take_output(a->core)))
+        ms__send_bytes(a->mail, a->conn, out);
     if (ms_smtp_client_is_closed(a->core)) {
         ms_tcp_close(a->mail->tcp, a->conn);
         attempt_finish(a, NULL);

@@ -106,12 +106,8 @@ static void
 submit_pump(Submit *x)
 {
     GBytes *out;
-    while ((out = ms_smtp_client_take_output(x->core))) {
-        gsize n;
-        const guint8 *d = g_bytes_get_data(out, &n);
-        ms_tcp_send(x->mail->tcp, x->conn, d, n);
-        g_bytes_unref(out);
-    }
+    while ((out = ms_smtp_client_take_output(x->core)))
+        ms__send_bytes(x->mail, x->conn, out);
     if (ms_smtp_client_is_closed(x->core)) {
         ms_tcp_close(x->mail->tcp, x->conn);
         submit_free(x);

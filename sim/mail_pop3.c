@@ -41,12 +41,8 @@ static void
 pop3d_pump(Pop3d *x)
 {
     GBytes *out;
-    while ((out = ms_pop3_server_take_output(x->core))) {
-        gsize n;
-        const guint8 *d = g_bytes_get_data(out, &n);
-        ms_tcp_send(x->mail->tcp, x->conn, d, n);
-        g_bytes_unref(out);
-    }
+    while ((out = ms_pop3_server_take_output(x->core)))
+        ms__send_bytes(x->mail, x->conn, out);
     guint64 delay = ms_pop3_server_take_delay_ms(x->core);
     if (delay) {
         MsEventData d = { { 0 } };
@@ -307,12 +303,8 @@ static void
 pop3c_pump(Pop3c *x)
 {
     GBytes *out;
-    while ((out = ms_pop3_client_take_output(x->core))) {
-        gsize n;
-        const guint8 *d = g_bytes_get_data(out, &n);
-        ms_tcp_send(x->mail->tcp, x->conn, d, n);
-        g_bytes_unref(out);
-    }
+    while ((out = ms_pop3_client_take_output(x->core)))
+        ms__send_bytes(x->mail, x->conn, out);
     if (ms_pop3_client_is_closed(x->core)) {
         ms_tcp_close(x->mail->tcp, x->conn);
         pop3c_free(x);

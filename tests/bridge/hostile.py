@@ -129,7 +129,8 @@ s.close()
 
 # 10. POP3 abuse: a command before login, an overlong line, a wrong password (delayed).
 p = b.connect(b.pop3_port)
-recv_reply_pop = lambda: p.recv(4096).decode("latin-1")
+pf = p.makefile("rb")   # one reply line at a time, whatever the segment boundaries
+recv_reply_pop = lambda: pf.readline().decode("latin-1")
 check(recv_reply_pop().startswith("+OK"), "POP3 greeting")
 p.sendall(b"RETR 1\r\n")
 check(recv_reply_pop().startswith("-ERR"), "POP3 RETR before login: -ERR")
@@ -139,7 +140,8 @@ p.sendall(b"USER alice\r\nPASS nope\r\n")
 check(recv_reply_pop().startswith("+OK"), "USER alice")
 t0 = time.time()
 r = recv_reply_pop()
-check(r.startswith("-ERR") and time.time() - t0 >= 1.5, "wrong password: -ERR after the failed-login delay (%.1f s)" % (time.time() - t0))
+check(r.startswith("-ERR") and time.time() - t0 >= 1.5, "wrong password: -ERR after the failed-login delay (%.1f s): %r" % (time.time() - t0, r[:60]))
+pf.close()
 p.close()
 
 # 11. After all that, a normal session works and only it delivered mail.
