@@ -2,6 +2,7 @@
  * include/mailsim/cli.h). Only commands that work are listed. */
 #include "mailsim/cli.h"
 #include "mailsim/units.h"
+#include "mailsim/embedded.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,4 +112,34 @@ ms_cli_arg_fraction(const char *cmd, const char *opt, const char *value, double 
     }
     *out = v;
     return TRUE;
+}
+
+MsScenario *
+ms_cli_load_scenario(const char *file, GError **error)
+{
+    if (file)
+        return ms_scenario_load_file(file, error);
+    gsize len = 0;
+    const guint8 *data = ms_embedded_get(MS_CLI_DEFAULT_SCENARIO, &len);
+    if (!data) {
+        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO,
+                    "the built-in scenario %s is missing from this build", MS_CLI_DEFAULT_SCENARIO);
+        return NULL;
+    }
+    return ms_scenario_load_memory((const char *) data, len, MS_CLI_DEFAULT_SCENARIO, error);
+}
+
+gboolean
+ms_cli_arg_level(const char *cmd, const char *value, MsNarrateLevel *out)
+{
+    static const struct { const char *name; MsNarrateLevel level; } levels[] = {
+        { "mail", MS_NARRATE_MAIL }, { "protocol", MS_NARRATE_PROTOCOL }, { "packets", MS_NARRATE_PACKETS },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(levels); i++)
+        if (g_strcmp0(value, levels[i].name) == 0) {
+            *out = levels[i].level;
+            return TRUE;
+        }
+    ms_cli_usage(cmd, "--level: '%s' is not a level: expected mail, protocol or packets", value ? value : "");
+    return FALSE;
 }

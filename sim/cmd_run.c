@@ -4,7 +4,6 @@
  * expectations. Exit 0 when all pass, 1 when one fails or mail is
  * unaccounted for, 2 for bad usage or a bad scenario. */
 #include "mailsim/cli.h"
-#include "mailsim/embedded.h"
 #include "mailsim/scenario.h"
 #include "mailsim/sinks.h"
 #include "mailsim/stats.h"
@@ -15,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_SCENARIO "scenarios/teaching/01-first-email.xml"
 
 static void
 print_summary(MsWorld *w, FILE *out)
@@ -150,7 +148,7 @@ ms_cmd_run(int argc, char **argv)
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("[FILE] - run a scenario and tell what happens");
     g_option_context_add_main_entries(ctx, entries, NULL);
-    g_option_context_set_description(ctx, "Without FILE, runs the built-in first lesson (" DEFAULT_SCENARIO ").\n"
+    g_option_context_set_description(ctx, "Without FILE, runs the built-in first lesson (" MS_CLI_DEFAULT_SCENARIO ").\n"
                                            "Exit status: 0 all expectations pass, 1 one fails, 2 bad usage or input.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
@@ -163,30 +161,11 @@ ms_cmd_run(int argc, char **argv)
     if (until_s && !ms_cli_arg_time(cmd, "--until", until_s, &until))
         return MS_EXIT_USAGE;
     MsNarrateLevel level = MS_NARRATE_PROTOCOL;
-    if (level_s) {
-        if (strcmp(level_s, "mail") == 0)
-            level = MS_NARRATE_MAIL;
-        else if (strcmp(level_s, "protocol") == 0)
-            level = MS_NARRATE_PROTOCOL;
-        else if (strcmp(level_s, "packets") == 0)
-            level = MS_NARRATE_PACKETS;
-        else
-            return ms_cli_usage(cmd, "--level: '%s' is not a level: expected mail, protocol or packets", level_s);
-    }
+    if (level_s && !ms_cli_arg_level(cmd, level_s, &level))
+        return MS_EXIT_USAGE;
 
     g_autoptr(GError) error = NULL;
-    g_autoptr(MsScenario) sc = NULL;
-    if (argc == 2) {
-        sc = ms_scenario_load_file(argv[1], &error);
-    } else {
-        gsize len = 0;
-        const guint8 *data = ms_embedded_get(DEFAULT_SCENARIO, &len);
-        sc = data ? ms_scenario_load_memory((const char *) data, len, DEFAULT_SCENARIO, &error) : NULL;
-        if (!data) {
-            fprintf(stderr, "mailsim run: the built-in scenario is missing from this build\n");
-            return MS_EXIT_USAGE;
-        }
-    }
+    g_autoptr(MsScenario) sc = ms_cli_load_scenario(argc == 2 ? argv[1] : NULL, &error);
     if (!sc) {
         fprintf(stderr, "%s\n", error->message);
         return MS_EXIT_USAGE;

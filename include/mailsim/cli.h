@@ -7,6 +7,8 @@
 
 #include <glib.h>
 #include "mailsim/time.h"
+#include "mailsim/scenario.h"
+#include "mailsim/sinks.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +27,16 @@ gboolean ms_cli_parse(GOptionContext *ctx, const char *cmd, int *argc, char ***a
 gboolean ms_cli_arg_time(const char *cmd, const char *opt, const char *value, MsTime *out);
 gboolean ms_cli_arg_count(const char *cmd, const char *opt, const char *value, guint64 *out);
 gboolean ms_cli_arg_fraction(const char *cmd, const char *opt, const char *value, double *out);
+/* The scenario a command uses without FILE: the first lesson, compiled in. */
+#define MS_CLI_DEFAULT_SCENARIO "scenarios/teaching/01-first-email.xml"
+
+/* Loads `file`, or the built-in default when it is NULL. Returns a new
+ * scenario (caller frees) or NULL with `error` set. */
+MsScenario *ms_cli_load_scenario(const char *file, GError **error);
+
+/* Parses a narration level: mail, protocol or packets. */
+gboolean ms_cli_arg_level(const char *cmd, const char *value, MsNarrateLevel *out);
+
 /* Prints "mailsim CMD: MESSAGE" and a hint to --help; returns MS_EXIT_USAGE. */
 int ms_cli_usage(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
