@@ -27,7 +27,7 @@
 #include <string.h>
 
 #define MARGIN   24.0
-#define PANEL_W  420.0
+#define PANEL_W  400.0
 #define TITLE_H  78.0
 #define LEGEND_H 70.0
 #define LANE_W   8.0

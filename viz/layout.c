@@ -33,7 +33,7 @@
 #define SHAPE_W 44.0
 #define SHAPE_H 34.0
 #define LABEL_GAP 4.0
-#define COL_GAP 36.0
+#define COL_GAP 28.0
 #define ROW_GAP 34.0
 #define BAND_GAP 40.0
 
