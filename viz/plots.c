@@ -46,7 +46,9 @@ ax_y(const Axes *a, double v)
 static void
 fmt_tick(char *buf, gsize len, double v, double step)
 {
-    int decimals = step >= 1 ? 0 : (int) ceil(-log10(step) - 1e-9);
+    int decimals = 0;
+    while (decimals < 3 && fabs(step * pow(10, decimals) - round(step * pow(10, decimals))) > 1e-6)
+        decimals++;
     g_ascii_formatd(buf, (int) len, decimals == 0 ? "%.0f" : decimals == 1 ? "%.1f" : decimals == 2 ? "%.2f" : "%.3f", v);
 }
 
@@ -170,13 +172,16 @@ ms_viz_plots(MsWorld *w, MsVizFormat format, double width, double height)
     ms_viz_canvas_group_end(c);
 
     /* histogram */
-    guint bins = MAX(1, (guint) ceil(sqrt((double) n)));
-    double bw = xmax / bins;
+    /* bins: the square-root rule, between 5 and 40, on nice boundaries */
+    double target = CLAMP(sqrt((double) n), 5, 40);
+    double bw = nice_step(xmax, (int) target);
+    guint bins = MAX(1, (guint) ceil(xmax / bw - 1e-9));
     g_autofree guint *count = g_new0(guint, bins);
     guint cmax = 0;
     for (guint i = 0; i < n; i++) {
         guint b = MIN(bins - 1, (guint) (g_array_index(lat, double, i) / bw));
-        cmax = MAX(cmax, ++count[b]);
+        count[b]++;
+        cmax = MAX(cmax, count[b]);
     }
     double ystep = MAX(1, nice_step(MAX(cmax, 1), 5));
     double ymax = ceil(MAX(cmax, 1) / ystep) * ystep;

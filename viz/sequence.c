@@ -321,10 +321,13 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
         MsVizStyle box = { 0xF2F2F2u, 1, 0x777777u, 1, 1.2, FALSE };
         ms_viz_canvas_round_rect(c, x - pitch / 2 + 6, HEAD_Y, pitch - 12, HEAD_H, 6);
         ms_viz_canvas_paint(c, &box);
-        g_auto(GStrv) name = ms_viz_canvas_wrap(c, &hf, ms_net_host_name(net, h), pitch - 20);
-        g_autofree char *nm = shorten(name[0]);
-        ms_viz_canvas_text(c, x, HEAD_Y + 5, MS_VIZ_ANCHOR_MIDDLE, &hf, 0x222222u,
-                           g_strv_length(name) > 1 ? ms_net_host_name(net, h) : nm);
+        /* the name in one line, smaller when the lane is narrow */
+        MsVizFont nf = hf;
+        double nw = 0;
+        ms_viz_canvas_measure(c, &nf, ms_net_host_name(net, h), &nw, NULL);
+        if (nw > pitch - 20)
+            nf.size = MAX(7.5, nf.size * (pitch - 20) / nw);
+        ms_viz_canvas_text(c, x, HEAD_Y + 5, MS_VIZ_ANCHOR_MIDDLE, &nf, 0x222222u, ms_net_host_name(net, h));
         g_autofree char *addr = ms_ipv4_to_string(ms_net_host_addr(net, h));
         ms_viz_canvas_text(c, x, HEAD_Y + 24, MS_VIZ_ANCHOR_MIDDLE, &af, 0x555555u, addr);
         ms_viz_canvas_group_end(c);
