@@ -502,5 +502,7 @@ main(void)
         { "mailsim render", test_cli },
         { NULL, NULL },
     };
-    return ms_test_main("viz", cases);
+    int rc = ms_test_main("viz", cases);
+    ms_viz_release_fonts();
+    return rc;
 }

@@ -14,10 +14,12 @@
  * Pango layout per text call; an SVG canvas holds its whole document in
  * memory (a few hundred KB for a large picture). cairo's status is sticky:
  * it is checked once, when the picture is written. */
+#include "mailsim/viz.h"
 #include "mailsim/viz_canvas.h"
 
 #include <cairo.h>
 #include <cairo-pdf.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <pango/pangocairo.h>
 #include <string.h>
@@ -459,4 +461,18 @@ ms_viz_canvas_write(MsVizCanvas *c, const char *path, GError **error)
     if (pdf)
         return g_file_set_contents(path, (const char *) pdf->data, (gssize) pdf->len, error);
     return TRUE;
+}
+
+void
+ms_viz_release_fonts(void)
+{
+    pango_cairo_font_map_set_default(NULL);
+    cairo_debug_reset_static_data();
+    /* fontconfig came in with Pango but is not on our link line: find its
+     * FcFini() in the process rather than link it by name */
+    void (*fc_fini)(void) = NULL;
+    void *sym = dlsym(RTLD_DEFAULT, "FcFini");
+    memcpy(&fc_fini, &sym, sizeof fc_fini);
+    if (fc_fini)
+        fc_fini();
 }
