@@ -100,7 +100,6 @@ ms_cmd_render(int argc, char **argv)
             return ms_cli_usage(cmd, "%s", error->message);
     }
     gboolean ok = ms_viz_render(w, rec, &opt, out, &error);
-    ms_viz_release_fonts();
     if (!ok) {
         fprintf(stderr, "mailsim render: %s\n", error->message);
         return MS_EXIT_USAGE;

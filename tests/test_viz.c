@@ -502,7 +502,5 @@ main(void)
         { "mailsim render", test_cli },
         { NULL, NULL },
     };
-    int rc = ms_test_main("viz", cases);
-    ms_viz_release_fonts();
-    return rc;
+    return ms_test_main("viz", cases);
 }

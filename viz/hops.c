@@ -700,7 +700,7 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
 
     /* what is not shown */
     if (layout->hidden_hosts) {
-        g_autofree char *s = g_strdup_printf("Showing the %u hosts on this journey and their neighbours; "
+        g_autofree char *s = g_strdup_printf("Showing %u hosts: those on this journey and their neighbours; "
                                              "%u other hosts and %u links are not drawn.",
                                              layout->n_hosts - layout->hidden_hosts, layout->hidden_hosts,
                                              layout->hidden_links);

@@ -36,6 +36,7 @@
 #define COL_GAP 28.0
 #define ROW_GAP 34.0
 #define BAND_GAP 40.0
+#define CELL_ROWS 6u
 
 void
 ms_viz_layout_fonts(MsVizFont *name_font, MsVizFont *addr_font)
@@ -239,22 +240,36 @@ auto_layout(MsVizLayout *l, MsNet *net, const MsVizRect *area, MsHostId origin, 
     for (guint h = 0; h < n; h++)
         if (l->shown[h])
             ncol = MAX(ncol, final_col[h] + 1);
-    /* cells: count per (column, band), and each host's row in its cell */
+    /* cells: count per (column, band); a cell holds at most CELL_ROWS rows
+     * and spills into more slots side by side within its column */
     g_autofree guint *cell = g_new0(guint, (gsize) ncol * 3);
+    g_autofree guint *total = g_new0(guint, (gsize) ncol * 3);
     g_autofree guint *row = g_new0(guint, n);
+    g_autofree guint *slot = g_new0(guint, n);
+    g_autofree guint *slots = g_new0(guint, ncol);
+    g_autofree double *slotw = g_new0(double, ncol);
     g_autofree double *colw = g_new0(double, ncol);
     double rowh = 0;
     guint rows[3] = { 0, 0, 0 };
+    for (guint h = 0; h < n; h++)
+        if (l->shown[h])
+            total[final_col[h] * 3 + band_of(ms_net_host_role(net, h))]++;
     for (guint h = 0; h < n; h++) {
         if (!l->shown[h])
             continue;
         guint b = band_of(ms_net_host_role(net, h));
         guint c = (guint) final_col[h];
-        row[h] = cell[c * 3 + b]++;
-        rows[b] = MAX(rows[b], cell[c * 3 + b]);
-        colw[c] = MAX(colw[c], foot_w(lw, h));
+        guint per = MIN(CELL_ROWS, total[c * 3 + b]);
+        guint idx = cell[c * 3 + b]++;
+        row[h] = idx % per;
+        slot[h] = idx / per;
+        slots[c] = MAX(slots[c], slot[h] + 1);
+        rows[b] = MAX(rows[b], per);
+        slotw[c] = MAX(slotw[c], foot_w(lw, h));
         rowh = MAX(rowh, foot_h(lh, h));
     }
+    for (gint c = 0; c < ncol; c++)
+        colw[c] = slots[c] * slotw[c] + (slots[c] ? slots[c] - 1 : 0) * COL_GAP;
     /* spread the grid over the area when it is smaller: at most 120 px
      * more between columns and 90 px more between rows */
     guint nrows = rows[0] + rows[1] + rows[2];
@@ -289,7 +304,9 @@ auto_layout(MsVizLayout *l, MsNet *net, const MsVizRect *area, MsHostId origin, 
         if (!l->shown[h])
             continue;
         guint b = band_of(ms_net_host_role(net, h));
-        place(l, h, round(ox + colx[final_col[h]]), round(oy + band_y[b] + row[h] * pitch_y + SHAPE_H / 2), lw, lh);
+        gint c = final_col[h];
+        double sx = colx[c] - colw[c] / 2 + slot[h] * (slotw[c] + COL_GAP) + slotw[c] / 2;
+        place(l, h, round(ox + sx), round(oy + band_y[b] + row[h] * pitch_y + SHAPE_H / 2), lw, lh);
     }
 }
 
@@ -297,7 +314,7 @@ auto_layout(MsVizLayout *l, MsNet *net, const MsVizRect *area, MsHostId origin, 
  * below (the default), above, right or left, keeping a move only when the
  * label then overlaps nothing. */
 static void
-choose_label_sides(MsVizLayout *l, MsNet *net)
+choose_label_sides(MsVizLayout *l, MsNet *net, const MsVizRect *area)
 {
     guint nl = ms_net_n_links(net);
     for (guint h = 0; h < l->n_hosts; h++) {
@@ -326,7 +343,7 @@ choose_label_sides(MsVizLayout *l, MsNet *net)
             { sh->x - LABEL_GAP - 2 - keep.w, l->cy[h] - keep.h / 2, keep.w, keep.h },
         };
         for (guint i = 0; i < 3; i++) {
-            if (busy[i + 1])
+            if (busy[i + 1] || cand[i].y < area->y || cand[i].x < area->x)
                 continue;
             l->label[h] = cand[i];
             if (ms_viz_layout_check(l, net, NULL))
@@ -400,7 +417,7 @@ ms_viz_layout_new(MsNet *net, const MsScenario *sc, MsVizCanvas *measure, const 
         l->from_scenario = FALSE;
         auto_layout(l, net, area, origin, lw, lh);
     }
-    choose_label_sides(l, net);
+    choose_label_sides(l, net, area);
     compute_bounds(l);
     return l;
 }

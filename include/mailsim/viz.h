@@ -64,12 +64,6 @@ MsVizCanvas *ms_viz_plots(MsWorld *world, MsVizFormat format, double width, doub
 /* The story page as one self-contained HTML document (caller frees). */
 char *ms_viz_story_html(MsWorld *world, const MsVizJourney *journey);
 
-/* Releases the process-wide font caches that Pango, cairo and fontconfig
- * keep after text was drawn (so that leak checkers see a clean exit). Call
- * once, at the end, when no canvas is left; drawing afterwards sets them up
- * again. */
-void ms_viz_release_fonts(void);
-
 /* Colour (0xRRGGBB, Okabe-Ito) of a journey step's arrows. */
 guint32 ms_viz_step_colour(MsVizStepKind kind);
 /* "1.094 s", "60.021 s": a time as the pictures print it. */
