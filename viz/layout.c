@@ -13,10 +13,13 @@
  *    hosts; a host unreachable from it starts a search of its own. A server
  *    or DNS host hanging off one neighbour takes that neighbour's column,
  *    so it sits right above or below its router. Rows come in three bands:
- *    DNS servers on top, routers, relays and clients in the middle, mail
- *    servers below. Hosts sharing a (column, band) cell are stacked in id
- *    order. Column widths follow the widest footprint in the column; row
- *    heights the tallest; so footprints never overlap, by construction,
+ *    DNS servers on top, routers and clients in the middle, mail servers
+ *    and relays below. Hosts sharing a cell of the middle band are stacked
+ *    in id order, at most CELL_ROWS to a slot, further slots side by side;
+ *    in the top and bottom bands they stand side by side, so that no link
+ *    to one of them runs through another. Slot widths follow the widest
+ *    footprint in the column, row heights the tallest; so footprints
+ *    never overlap, by construction,
  *    whatever the names. The grid is centred in the area, or overflows it
  *    (bounds says by how much: the renderer grows its page).
  *
@@ -175,7 +178,7 @@ try_positions(MsVizLayout *l, MsNet *net, const MsScenario *sc, const MsVizRect 
 static guint
 band_of(MsHostRole role)
 {
-    return role == MS_ROLE_DNS ? 0 : role == MS_ROLE_MAILSERVER ? 2 : 1;
+    return role == MS_ROLE_DNS ? 0 : (role == MS_ROLE_MAILSERVER || role == MS_ROLE_RELAY) ? 2 : 1;
 }
 
 static void
@@ -259,7 +262,10 @@ auto_layout(MsVizLayout *l, MsNet *net, const MsVizRect *area, MsHostId origin, 
             continue;
         guint b = band_of(ms_net_host_role(net, h));
         guint c = (guint) final_col[h];
-        guint per = MIN(CELL_ROWS, total[c * 3 + b]);
+        /* the middle band stacks a cell's hosts; the top and bottom bands
+         * set them side by side, so that no link to one of them runs
+         * through another */
+        guint per = b == 1 ? MIN(CELL_ROWS, total[c * 3 + b]) : (total[c * 3 + b] + CELL_ROWS - 1) / CELL_ROWS;
         guint idx = cell[c * 3 + b]++;
         row[h] = idx % per;
         slot[h] = idx / per;

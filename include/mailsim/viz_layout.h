@@ -1,7 +1,7 @@
 /* Where the hop diagram puts each host: the scenario's own positions when
  * every host has one and they leave no two hosts overlapping, otherwise an
  * automatic layered layout (senders left, recipients right, DNS servers in
- * a band above, mail servers in a band below, routers and clients between).
+ * a band above, mail servers and relays in a band below, routers and clients between).
  * Above MS_VIZ_LAYOUT_MAX_HOSTS hosts only the hosts of the journey (the
  * `focus`) and their neighbours are placed, up to that many; the rest are
  * counted, for the picture to summarise. */
