@@ -3,6 +3,7 @@
 #   make            build ./mailsim and build/libmailsim.a
 #   make demo       install missing packages, build, run the default scenario
 #   make check      install missing packages, build, run every test suite
+#   make check-browser  the step-through story page in headless Chromium
 #   make asan       the test suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmark figures (engine, ...)
 #   make lint       layering and no-global-state rules
@@ -39,7 +40,7 @@ TESTLIB_OBJ = $(BUILD)/tests/testlib.o
 HEADERS  = $(wildcard include/mailsim/*.h sim/*-private.h)
 BIN      = $(if $(filter build,$(BUILD)),mailsim,$(BUILD)/mailsim)
 
-.PHONY: all deps demo check asan bench lint clean install tests run-tests fuzz fuzz-build
+.PHONY: all deps demo check asan bench lint clean install tests run-tests fuzz fuzz-build check-browser
 
 all: $(BIN)
 
@@ -92,6 +93,10 @@ demo: deps
 check: deps
 	@sh tools/lint.sh
 	@$(MAKE) --no-print-directory run-tests
+
+# The story page in headless Chromium (installed on demand; skips without it).
+check-browser: all
+	@MAILSIM=$(abspath $(BIN)) sh tests/test_story.sh
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \

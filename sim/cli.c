@@ -16,6 +16,7 @@ typedef struct {
 
 static const Command commands[] = {
     { "run", "run a scenario (default: the first lesson) and tell what happens", ms_cmd_run },
+    { "render", "draw a run: hop diagram, sequence chart, plots or a step-through HTML story", ms_cmd_render },
     { "validate", "check scenario files against the schema and for meaning", ms_cmd_validate },
     { "gen", "write a generated benchmark world as a scenario file", ms_cmd_gen },
     { "bridge", "let real SMTP/POP3 clients into a running simulation", ms_cmd_bridge },

@@ -43,6 +43,7 @@ int ms_cli_usage(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* The commands (sim/cmd_*.c). */
 int ms_cmd_bench(int argc, char **argv);
 int ms_cmd_bridge(int argc, char **argv);
+int ms_cmd_render(int argc, char **argv);
 int ms_cmd_run(int argc, char **argv);
 int ms_cmd_gen(int argc, char **argv);
 int ms_cmd_validate(int argc, char **argv);

@@ -1,0 +1,72 @@
+/* mailsim's pictures: the hop diagram (the topology with one message's
+ * journey as numbered, timed arrows), the sequence chart (the exchanges of
+ * that journey between host lanes, time downwards), plots (delivery
+ * latency CDF and histogram) and the story page (a self-contained HTML
+ * file that steps through the journey). PNG, SVG or PDF by the output
+ * file's extension; HTML for the story.
+ *
+ * The pictures read a world that has run with an in-memory recorder
+ * (include/mailsim/recorder.h, no filter) attached to its trace before the
+ * run. Only viz/ draws (cairo, Pango); this header names no cairo type. */
+#pragma once
+
+#include <glib.h>
+#include "mailsim/recorder.h"
+#include "mailsim/viz_canvas.h"
+#include "mailsim/viz_journey.h"
+#include "mailsim/viz_layout.h"
+#include "mailsim/world.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+    MS_VIZ_HOPS,
+    MS_VIZ_SEQUENCE,
+    MS_VIZ_PLOTS,
+    MS_VIZ_STORY,
+} MsVizKind;
+
+/* Default page of the hop diagram and the plots. */
+#define MS_VIZ_DEFAULT_WIDTH  1600
+#define MS_VIZ_DEFAULT_HEIGHT 1000
+
+typedef struct {
+    MsVizKind kind;
+    guint32   message;    /* 1..n; 0 = the first */
+    double    width;      /* 0 = the default; a picture may grow past it to fit */
+    double    height;
+} MsVizOptions;
+
+/* Renders the picture `opt` asks for of the run of `world` to `path`,
+ * whose extension chooses the format (.png, .svg, .pdf; .html for the
+ * story). Returns FALSE with `error` set for a bad path, kind/format pair,
+ * message or a file that cannot be written. */
+gboolean ms_viz_render(MsWorld *world, const MsRecorder *recorder, const MsVizOptions *opt, const char *path,
+                       GError **error);
+
+/* The format of `path` by its extension, or FALSE with `error` set. */
+gboolean ms_viz_format_from_path(const char *path, MsVizFormat *format, GError **error);
+/* "hops", "sequence", "plots", "story". */
+gboolean ms_viz_kind_parse(const char *text, MsVizKind *kind, GError **error);
+const char *ms_viz_kind_to_string(MsVizKind kind);
+
+/* The pieces, for tests and other front ends. Each returns a new canvas
+ * (caller frees) holding the finished picture. */
+MsVizCanvas *ms_viz_hops(MsWorld *world, const MsVizJourney *journey, MsVizFormat format, double width,
+                         double height);
+/* The host placement ms_viz_hops() uses on a page of width x height (it
+ * may grow the page to the layout's bounds). Returns a new layout. */
+MsVizLayout *ms_viz_hops_layout(MsWorld *world, const MsVizJourney *journey, MsVizCanvas *measure, double width,
+                                double height);
+MsVizCanvas *ms_viz_sequence(MsWorld *world, const MsRecorder *recorder, const MsVizJourney *journey,
+                             MsVizFormat format, double width);
+MsVizCanvas *ms_viz_plots(MsWorld *world, MsVizFormat format, double width, double height);
+/* The story page as one self-contained HTML document (caller frees). */
+char *ms_viz_story_html(MsWorld *world, const MsVizJourney *journey);
+
+/* Colour (0xRRGGBB, Okabe-Ito) of a journey step's arrows. */
+guint32 ms_viz_step_colour(MsVizStepKind kind);
+/* "1.094 s", "60.021 s": a time as the pictures print it. */
+char *ms_viz_time_label(MsTime t);
+
+G_END_DECLS

@@ -1,0 +1,506 @@
+/* Tests of mailsim's pictures (include/mailsim/viz.h): lesson 1 drawn as
+ * PNG, SVG and PDF (sizes, structure, one labelled arrow per journey step,
+ * the PDF magic, byte-identical SVG on a second render); the journey's
+ * steps; layouts with no overlapping hosts, from the scenario's positions,
+ * automatic (40 hosts) and summarised (above 60); every teaching scenario;
+ * the sequence chart, plots and story page; bad names and kinds; and
+ * `mailsim render` itself. Run from the repository root. */
+#include "testlib.h"
+#include "mailsim/embedded.h"
+#include "mailsim/scenario.h"
+#include "mailsim/viz.h"
+
+#include <cairo.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LESSON1 "scenarios/teaching/01-first-email.xml"
+
+/* A scenario, its world after the run, and the recorder. */
+typedef struct {
+    MsScenario *sc;
+    MsWorld *world;
+    MsRecorder *rec;
+} Run;
+
+static void
+run_clear(Run *r)
+{
+    ms_world_free(r->world);
+    ms_recorder_free(r->rec);
+    ms_scenario_free(r->sc);
+}
+
+static gboolean
+run_scenario(Run *r, MsScenario *sc)
+{
+    r->sc = sc;
+    r->world = NULL;
+    r->rec = NULL;
+    if (!sc)
+        return FALSE;
+    g_autoptr(GError) error = NULL;
+    r->world = ms_world_new(sc, 0, &error);
+    if (!r->world) {
+        fprintf(stderr, "world: %s\n", error->message);
+        return FALSE;
+    }
+    r->rec = ms_recorder_new(0, 0, FALSE);
+    ms_recorder_attach(r->rec, ms_net_trace(ms_world_net(r->world)));
+    ms_world_run(r->world, ms_world_default_until(r->world));
+    return TRUE;
+}
+
+static gboolean
+run_file(Run *r, const char *path)
+{
+    g_autoptr(GError) error = NULL;
+    MsScenario *sc = ms_scenario_load_file(path, &error);
+    if (!sc)
+        fprintf(stderr, "%s\n", error->message);
+    return run_scenario(r, sc);
+}
+
+static gboolean
+run_xml(Run *r, const char *xml)
+{
+    g_autoptr(GError) error = NULL;
+    MsScenario *sc = ms_scenario_load_memory(xml, strlen(xml), "gen.xml", &error);
+    if (!sc)
+        fprintf(stderr, "%s\n", error->message);
+    return run_scenario(r, sc);
+}
+
+static char *
+tmp_path(const char *dir, const char *name)
+{
+    return g_build_filename(dir, name, NULL);
+}
+
+static gboolean
+render(Run *r, MsVizKind kind, const char *path)
+{
+    MsVizOptions opt = { kind, 0, 0, 0 };
+    g_autoptr(GError) error = NULL;
+    gboolean ok = ms_viz_render(r->world, r->rec, &opt, path, &error);
+    if (!ok)
+        fprintf(stderr, "render %s: %s\n", path, error->message);
+    return ok;
+}
+
+static guint
+xpath_count(xmlDoc *doc, const char *expr)
+{
+    xmlXPathContext *ctx = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(ctx, BAD_CAST "s", BAD_CAST "http://www.w3.org/2000/svg");
+    xmlXPathObject *o = xmlXPathEvalExpression(BAD_CAST expr, ctx);
+    guint n = (o && o->nodesetval) ? (guint) o->nodesetval->nodeNr : 0;
+    xmlXPathFreeObject(o);
+    xmlXPathFreeContext(ctx);
+    return n;
+}
+
+static void
+test_lesson1_journey(void)
+{
+    Run r;
+    CU_ASSERT_FATAL(run_file(&r, LESSON1));
+    g_autoptr(MsVizJourney) j = ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
+    static const MsVizStepKind want[] = {
+        MS_VIZ_STEP_SUBMIT, MS_VIZ_STEP_DNS, MS_VIZ_STEP_DNS, MS_VIZ_STEP_DNS,
+        MS_VIZ_STEP_SMTP, MS_VIZ_STEP_STORE, MS_VIZ_STEP_POP3,
+    };
+    CU_ASSERT_EQUAL_FATAL(j->steps->len, G_N_ELEMENTS(want));
+    MsNet *net = ms_world_net(r.world);
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        CU_ASSERT_EQUAL(s->kind, want[k]);
+        if (k > 0)
+            CU_ASSERT(s->at >= g_array_index(j->steps, MsVizStep, k - 1).at);
+        CU_ASSERT(s->detail && *s->detail);
+    }
+    const MsVizStep *s0 = &g_array_index(j->steps, MsVizStep, 0);
+    CU_ASSERT_STRING_EQUAL(ms_net_host_name(net, s0->from), "pc.alice-home.example");
+    CU_ASSERT_STRING_EQUAL(ms_net_host_name(net, s0->to), "smtp.isp-a.net");
+    /* the submission carries its SMTP lines, from the greeting to QUIT's reply */
+    CU_ASSERT(s0->lines->len >= 10);
+    CU_ASSERT(g_str_has_prefix(g_array_index(s0->lines, MsVizLine, 0).text, "220 "));
+    const MsVizStep *dns = &g_array_index(j->steps, MsVizStep, 1);
+    CU_ASSERT_STRING_EQUAL(ms_net_host_name(net, dns->to), "a.root-servers.net");
+    CU_ASSERT_EQUAL(dns->lines->len, 2);   /* the query and the referral */
+    const MsVizStep *pop = &g_array_index(j->steps, MsVizStep, 6);
+    CU_ASSERT_STRING_EQUAL(ms_net_host_name(net, pop->to), "pc.sales.diversicomcorp.com");
+    gboolean retr = FALSE;
+    for (guint i = 0; i < pop->lines->len; i++)
+        retr |= g_str_has_prefix(g_array_index(pop->lines, MsVizLine, i).text, "RETR ");
+    CU_ASSERT(retr);
+    /* message lookups: label, id, and refusals on both sides of the range */
+    g_autoptr(GError) error = NULL;
+    CU_ASSERT_EQUAL(ms_viz_message_lookup(ms_world_mail(r.world), "m1", NULL), 1);
+    CU_ASSERT_EQUAL(ms_viz_message_lookup(ms_world_mail(r.world), "1", NULL), 1);
+    CU_ASSERT_EQUAL(ms_viz_message_lookup(ms_world_mail(r.world), "0", &error), 0);
+    CU_ASSERT(error && strstr(error->message, "'0'"));
+    g_clear_error(&error);
+    CU_ASSERT_EQUAL(ms_viz_message_lookup(ms_world_mail(r.world), "2", &error), 0);
+    g_clear_error(&error);
+    CU_ASSERT_EQUAL(ms_viz_message_lookup(ms_world_mail(r.world), "m1x", &error), 0);
+    run_clear(&r);
+}
+
+static void
+test_lesson1_formats(void)
+{
+    Run r;
+    CU_ASSERT_FATAL(run_file(&r, LESSON1));
+    g_autofree char *dir = g_dir_make_tmp("mailsim-viz-XXXXXX", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    g_autofree char *png = tmp_path(dir, "h.png"), *svg = tmp_path(dir, "h.svg"), *svg2 = tmp_path(dir, "h2.svg"),
+                    *pdf = tmp_path(dir, "h.pdf");
+    CU_ASSERT(render(&r, MS_VIZ_HOPS, png));
+    CU_ASSERT(render(&r, MS_VIZ_HOPS, svg));
+    CU_ASSERT(render(&r, MS_VIZ_HOPS, svg2));
+    CU_ASSERT(render(&r, MS_VIZ_HOPS, pdf));
+
+    /* PNG: the default page */
+    cairo_surface_t *img = cairo_image_surface_create_from_png(png);
+    CU_ASSERT_EQUAL(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
+    CU_ASSERT_EQUAL(cairo_image_surface_get_width(img), MS_VIZ_DEFAULT_WIDTH);
+    CU_ASSERT_EQUAL(cairo_image_surface_get_height(img), MS_VIZ_DEFAULT_HEIGHT);
+    cairo_surface_destroy(img);
+
+    /* SVG: well formed, one labelled arrow per step */
+    g_autoptr(MsVizJourney) j = ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
+    xmlDoc *doc = xmlReadFile(svg, NULL, XML_PARSE_NONET);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    guint n = j->steps->len;
+    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[starts-with(@class,'arrow')]"), n);
+    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@class='badge']"), n);
+    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@class='panel-step']"), n);
+    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@class='host']"), ms_net_n_hosts(ms_world_net(r.world)));
+    for (guint k = 1; k <= n; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k - 1);
+        g_autofree char *t = ms_viz_time_label(s->at);
+        g_autofree char *q1 = g_strdup_printf("//s:g[starts-with(@class,'arrow')][@data-step='%u'][@id='arrow-%u']", k, k);
+        g_autofree char *q2 = g_strdup_printf("//s:g[@class='badge'][@data-step='%u']/s:text[.='%u']", k, k);
+        g_autofree char *q3 = g_strdup_printf("//s:g[@class='badge'][@data-step='%u']/s:text[.='%s']", k, t);
+        CU_ASSERT_EQUAL(xpath_count(doc, q1), 1);
+        CU_ASSERT_EQUAL(xpath_count(doc, q2), 1);
+        CU_ASSERT_EQUAL(xpath_count(doc, q3), 1);
+    }
+    CU_ASSERT_EQUAL(xpath_count(doc, "//s:text[.='pc.alice-home.example']"), 1);
+    CU_ASSERT_EQUAL(xpath_count(doc, "//s:text[.='192.0.2.10']"), 1);
+    CU_ASSERT(xpath_count(doc, "//s:text[.='12 ms']") >= 1);   /* core1 - core2 latency */
+    xmlFreeDoc(doc);
+
+    /* deterministic: the same bytes twice */
+    g_autofree char *a = NULL, *b = NULL;
+    gsize la = 0, lb = 0;
+    CU_ASSERT(g_file_get_contents(svg, &a, &la, NULL));
+    CU_ASSERT(g_file_get_contents(svg2, &b, &lb, NULL));
+    CU_ASSERT(la == lb && la > 0 && memcmp(a, b, la) == 0);
+
+    /* PDF */
+    g_autofree char *p = NULL;
+    gsize lp = 0;
+    CU_ASSERT(g_file_get_contents(pdf, &p, &lp, NULL));
+    CU_ASSERT(lp > 5 && memcmp(p, "%PDF-", 5) == 0);
+
+    g_unlink(png);
+    g_unlink(svg);
+    g_unlink(svg2);
+    g_unlink(pdf);
+    g_rmdir(dir);
+    run_clear(&r);
+}
+
+static void
+check_layout(Run *r, guint *hidden, gboolean *from_scenario)
+{
+    g_autoptr(MsVizJourney) j = ms_viz_journey_new(ms_world_net(r->world), ms_world_mail(r->world), r->rec, 1);
+    g_autoptr(MsVizCanvas) m = ms_viz_canvas_new(MS_VIZ_FORMAT_SVG, 1, 1);
+    g_autoptr(MsVizLayout) l = ms_viz_hops_layout(r->world, j, m, MS_VIZ_DEFAULT_WIDTH, MS_VIZ_DEFAULT_HEIGHT);
+    g_autofree char *why = NULL;
+    gboolean ok = ms_viz_layout_check(l, ms_world_net(r->world), &why);
+    CU_ASSERT(ok);
+    if (!ok)
+        fprintf(stderr, "layout: %s\n", why);
+    /* every host of the journey is drawn */
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        CU_ASSERT(l->shown[s->from] && l->shown[s->to]);
+    }
+    guint shown = 0;
+    for (guint h = 0; h < l->n_hosts; h++)
+        shown += l->shown[h];
+    CU_ASSERT(shown <= MAX(MS_VIZ_LAYOUT_MAX_HOSTS, l->n_hosts <= MS_VIZ_LAYOUT_MAX_HOSTS ? l->n_hosts : 0));
+    CU_ASSERT_EQUAL(shown + l->hidden_hosts, l->n_hosts);
+    *hidden = l->hidden_hosts;
+    *from_scenario = l->from_scenario;
+}
+
+/* Lesson 1 with `extra` routers hung as a ternary tree under core1, with
+ * no positions (so the layout is automatic) when `drop_positions`. */
+static char *
+lesson_with_routers(guint extra, gboolean drop_positions)
+{
+    gsize len = 0;
+    const char *base = (const char *) ms_embedded_get(LESSON1, &len);
+    g_autoptr(GString) s = g_string_new_len(base, (gssize) len);
+    g_autoptr(GString) add = g_string_new(NULL);
+    for (guint i = 0; i < extra; i++) {
+        g_string_append_printf(add, "<host id=\"x%u\" name=\"edge%u.transit.example\" role=\"router\" address=\"10.1.%u.%u\"/>\n",
+                               i, i, i / 250, i % 250 + 1);
+        if (i == 0)
+            g_string_append(add, "<link a=\"r-core1\" b=\"x0\" latency=\"2ms\" bandwidth=\"1Gbps\"/>\n");
+        else
+            g_string_append_printf(add, "<link a=\"x%u\" b=\"x%u\" latency=\"2ms\" bandwidth=\"1Gbps\"/>\n", (i - 1) / 3, i);
+    }
+    const char *mark = strstr(s->str, "  <dns ");
+    g_string_insert(s, mark - s->str, add->str);
+    if (drop_positions) {
+        g_autoptr(GRegex) re = g_regex_new(" x=\"[0-9]+\" y=\"[0-9]+\"", 0, 0, NULL);
+        return g_regex_replace_literal(re, s->str, -1, 0, "", 0, NULL);
+    }
+    return g_strdup(s->str);
+}
+
+static void
+test_layouts(void)
+{
+    guint hidden = 0;
+    gboolean from_sc = FALSE;
+    /* lesson 1: its positions make labels collide at this page size, so
+     * the automatic layout is used; either way nothing overlaps */
+    Run r;
+    CU_ASSERT_FATAL(run_file(&r, LESSON1));
+    check_layout(&r, &hidden, &from_sc);
+    CU_ASSERT_EQUAL(hidden, 0);
+    run_clear(&r);
+
+    /* positions far apart are used as given */
+    gsize len = 0;
+    const char *base = (const char *) ms_embedded_get(LESSON1, &len);
+    g_autoptr(GRegex) re = g_regex_new(" x=\"([0-9]+)\"", 0, 0, NULL);
+    g_autofree char *wide = g_regex_replace(re, base, -1, 0, " x=\"\\1\\1\"", 0, NULL);   /* 80 -> 8080 */
+    CU_ASSERT_FATAL(run_xml(&r, wide));
+    check_layout(&r, &hidden, &from_sc);
+    (void) from_sc;
+    run_clear(&r);
+
+    /* 41 hosts, automatic */
+    g_autofree char *x30 = lesson_with_routers(30, TRUE);
+    CU_ASSERT_FATAL(run_xml(&r, x30));
+    check_layout(&r, &hidden, &from_sc);
+    CU_ASSERT_EQUAL(hidden, 0);
+    CU_ASSERT_FALSE(from_sc);
+    run_clear(&r);
+
+    /* 131 hosts: the journey and its neighbours, the rest summarised */
+    g_autofree char *x120 = lesson_with_routers(120, FALSE);
+    CU_ASSERT_FATAL(run_xml(&r, x120));
+    check_layout(&r, &hidden, &from_sc);
+    CU_ASSERT(hidden > 0);
+    g_autofree char *dir = g_dir_make_tmp("mailsim-viz-XXXXXX", NULL);
+    g_autofree char *svg = tmp_path(dir, "big.svg");
+    CU_ASSERT(render(&r, MS_VIZ_HOPS, svg));
+    g_autofree char *text = NULL;
+    CU_ASSERT(g_file_get_contents(svg, &text, NULL, NULL));
+    CU_ASSERT(text && strstr(text, "other hosts and"));
+    g_unlink(svg);
+    g_rmdir(dir);
+    run_clear(&r);
+
+    /* the overlap check itself: two hosts on one spot */
+    MsVizRect a = { 0, 0, 10, 10 }, b = { 10, 0, 10, 10 }, c = { 9.5, 9.5, 3, 3 };
+    CU_ASSERT_FALSE(ms_viz_rect_overlap(&a, &b));   /* touching edges do not overlap */
+    CU_ASSERT(ms_viz_rect_overlap(&a, &c));
+}
+
+static void
+test_teaching_scenarios(void)
+{
+    g_autoptr(GDir) d = g_dir_open("scenarios/teaching", 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    g_autofree char *dir = g_dir_make_tmp("mailsim-viz-XXXXXX", NULL);
+    guint count = 0;
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    for (const char *n; (n = g_dir_read_name(d));)
+        if (g_str_has_suffix(n, ".xml"))
+            g_ptr_array_add(names, g_strdup(n));
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *path = g_build_filename("scenarios/teaching", names->pdata[i], NULL);
+        Run r;
+        CU_ASSERT_FATAL(run_file(&r, path));
+        static const struct {
+            MsVizKind kind;
+            const char *name;
+        } outs[] = {
+            { MS_VIZ_HOPS, "h.svg" }, { MS_VIZ_SEQUENCE, "s.svg" }, { MS_VIZ_PLOTS, "p.svg" },
+            { MS_VIZ_STORY, "story.html" }, { MS_VIZ_SEQUENCE, "s.png" },
+        };
+        for (gsize k = 0; k < G_N_ELEMENTS(outs); k++) {
+            g_autofree char *out = tmp_path(dir, outs[k].name);
+            gboolean ok = render(&r, outs[k].kind, out);
+            CU_ASSERT(ok);
+            if (!ok)
+                fprintf(stderr, "%s: %s failed\n", path, outs[k].name);
+            if (g_str_has_suffix(out, ".svg")) {
+                xmlDoc *doc = xmlReadFile(out, NULL, XML_PARSE_NONET);
+                CU_ASSERT_PTR_NOT_NULL(doc);
+                xmlFreeDoc(doc);
+            }
+            g_unlink(out);
+        }
+        guint hidden;
+        gboolean from_sc;
+        check_layout(&r, &hidden, &from_sc);
+        run_clear(&r);
+        count++;
+    }
+    CU_ASSERT(count >= 1);
+    g_rmdir(dir);
+}
+
+static void
+test_sequence_and_story(void)
+{
+    Run r;
+    CU_ASSERT_FATAL(run_file(&r, LESSON1));
+    g_autoptr(MsVizJourney) j = ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
+    g_autoptr(MsVizCanvas) c = ms_viz_sequence(r.world, r.rec, j, MS_VIZ_FORMAT_SVG, 0);
+    g_autofree char *svg = ms_viz_canvas_svg_string(c, TRUE);
+    xmlDoc *doc = xmlReadMemory(svg, (int) strlen(svg), "seq.svg", NULL, XML_PARSE_NONET);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    /* lanes for the five hosts that speak, and exchanges in SMTP, DNS, POP3 */
+    CU_ASSERT(xpath_count(doc, "//s:g[@class='lane']") >= 5);
+    CU_ASSERT(xpath_count(doc, "//s:g[@class='msg smtp']") >= 10);
+    CU_ASSERT(xpath_count(doc, "//s:g[@class='msg dns']") >= 6);
+    CU_ASSERT(xpath_count(doc, "//s:g[@class='msg pop3']") >= 8);
+    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@class='cut']"), 1);   /* the minute before the POP3 check */
+    CU_ASSERT(xpath_count(doc, "//s:text[starts-with(.,'EHLO pc.alice-home.example')]") >= 1);
+    xmlFreeDoc(doc);
+
+    g_autofree char *html = ms_viz_story_html(r.world, j);
+    CU_ASSERT(g_str_has_prefix(html, "<!DOCTYPE html>"));
+    CU_ASSERT(strstr(html, "<svg") != NULL);
+    CU_ASSERT(strstr(html, "id=\"next\"") != NULL && strstr(html, "id=\"prev\"") != NULL);
+    CU_ASSERT(strstr(html, "id=\"play\"") != NULL);
+    /* self-contained: nothing fetched */
+    CU_ASSERT(strstr(html, "src=\"http") == NULL && strstr(html, "href=\"http") == NULL);
+    CU_ASSERT(strstr(html, "MAIL FROM:&lt;alice@isp-a.net&gt;") != NULL ||
+              strstr(html, "MAIL FROM:\\u003calice@isp-a.net\\u003e") != NULL);
+    run_clear(&r);
+}
+
+static void
+test_bad_names(void)
+{
+    static const struct {
+        const char *path;
+        gboolean ok;
+        MsVizFormat format;
+    } cases[] = {
+        { "a.png", TRUE, MS_VIZ_FORMAT_PNG }, { "A.SVG", TRUE, MS_VIZ_FORMAT_SVG },
+        { "dir/x.pdf", TRUE, MS_VIZ_FORMAT_PDF }, { "s.html", TRUE, MS_VIZ_FORMAT_HTML },
+        { "a.gif", FALSE, 0 }, { ".png", FALSE, 0 }, { "png", FALSE, 0 }, { "", FALSE, 0 },
+        { "a.png.txt", FALSE, 0 },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        MsVizFormat f = MS_VIZ_FORMAT_PNG;
+        GError *error = NULL;
+        gboolean ok = ms_viz_format_from_path(cases[i].path, &f, &error);
+        CU_ASSERT_EQUAL(ok, cases[i].ok);
+        if (ok) {
+            CU_ASSERT_EQUAL(f, cases[i].format);
+        } else {
+            CU_ASSERT(error && strstr(error->message, ".png"));
+        }
+        g_clear_error(&error);
+    }
+    MsVizKind k;
+    CU_ASSERT(ms_viz_kind_parse("sequence", &k, NULL) && k == MS_VIZ_SEQUENCE);
+    g_autoptr(GError) error = NULL;
+    CU_ASSERT_FALSE(ms_viz_kind_parse("pie", &k, &error));
+    CU_ASSERT(error && strstr(error->message, "'pie'"));
+
+    Run r;
+    CU_ASSERT_FATAL(run_file(&r, LESSON1));
+    MsVizOptions story_png = { MS_VIZ_STORY, 0, 0, 0 }, hops_html = { MS_VIZ_HOPS, 0, 0, 0 },
+                 no_msg = { MS_VIZ_HOPS, 9, 0, 0 };
+    g_clear_error(&error);
+    CU_ASSERT_FALSE(ms_viz_render(r.world, r.rec, &story_png, "x.png", &error));
+    g_clear_error(&error);
+    CU_ASSERT_FALSE(ms_viz_render(r.world, r.rec, &hops_html, "x.html", &error));
+    g_clear_error(&error);
+    CU_ASSERT_FALSE(ms_viz_render(r.world, r.rec, &no_msg, "x.svg", &error));
+    g_clear_error(&error);
+    CU_ASSERT_FALSE(ms_viz_render(r.world, r.rec, &hops_html, "/nonexistent-dir/x.svg", &error));
+    CU_ASSERT(error != NULL);
+    run_clear(&r);
+}
+
+static void
+test_canvas(void)
+{
+    g_autoptr(MsVizCanvas) c = ms_viz_canvas_new(MS_VIZ_FORMAT_SVG, 200, 100);
+    MsVizFont f = { 12, FALSE, FALSE };
+    ms_viz_canvas_group_begin(c, "g<1>", "a&b", 3);
+    ms_viz_canvas_text(c, 10, 10, MS_VIZ_ANCHOR_START, &f, 0, "<tag> & \"quote\"");
+    /* an unclosed group is closed by the writer */
+    g_autofree char *svg = ms_viz_canvas_svg_string(c, FALSE);
+    xmlDoc *doc = xmlReadMemory(svg, (int) strlen(svg), "c.svg", NULL, XML_PARSE_NONET);
+    CU_ASSERT_PTR_NOT_NULL(doc);
+    xmlFreeDoc(doc);
+    g_auto(GStrv) lines = ms_viz_canvas_wrap(c, &f, "one two three four five six seven eight", 60);
+    CU_ASSERT(g_strv_length(lines) >= 3);
+    g_auto(GStrv) one = ms_viz_canvas_wrap(c, &f, "averyveryverylongwordthatdoesnotfit", 10);
+    CU_ASSERT_EQUAL(g_strv_length(one), 1);
+    g_auto(GStrv) none = ms_viz_canvas_wrap(c, &f, "", 10);
+    CU_ASSERT_EQUAL(g_strv_length(none), 1);
+}
+
+static void
+test_cli(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("mailsim-viz-XXXXXX", NULL);
+    g_autofree char *png = tmp_path(dir, "cli.png");
+    const char *ok[] = { ms_test_mailsim_path(), "render", "-o", png, "--message", "m1", NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(ok, &out, &err), 0);
+    CU_ASSERT(out && strstr(out, "cli.png"));
+    CU_ASSERT(g_file_test(png, G_FILE_TEST_EXISTS));
+    g_unlink(png);
+    static const char *const bad[][3] = {
+        { "--kind", "pie", NULL }, { "-o", "x.gif", NULL }, { "--message", "m9", NULL },
+        { "--width", "10", NULL }, { "no-such-file.xml", NULL, NULL },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        const char *argv[6] = { ms_test_mailsim_path(), "render", bad[i][0], bad[i][1], NULL, NULL };
+        g_autofree char *o = NULL, *e = NULL;
+        CU_ASSERT_EQUAL(ms_test_spawn(argv, &o, &e), 2);
+        CU_ASSERT(e && *e);
+    }
+    g_rmdir(dir);
+}
+
+int
+main(void)
+{
+    static const MsTestCase cases[] = {
+        { "lesson 1 journey", test_lesson1_journey },
+        { "lesson 1 as PNG, SVG, PDF", test_lesson1_formats },
+        { "layouts without overlaps", test_layouts },
+        { "every teaching scenario", test_teaching_scenarios },
+        { "sequence chart and story", test_sequence_and_story },
+        { "bad names and kinds", test_bad_names },
+        { "canvas", test_canvas },
+        { "mailsim render", test_cli },
+        { NULL, NULL },
+    };
+    return ms_test_main("viz", cases);
+}

@@ -1,0 +1,720 @@
+/* The hop diagram (include/mailsim/viz.h): the topology of a world with one
+ * message's journey drawn on top as numbered, timed arrows, a side panel
+ * listing the steps, and a legend.
+ *
+ * Design. Hosts are placed by viz/layout.c inside the left part of the
+ * page; the page grows when an automatic layout needs more room. An arrow
+ * follows the network's route between its two hosts (through the routers,
+ * as the packets go), offset sideways into a lane so that arrows sharing a
+ * link stay apart: each step takes the lane nearest the link's centre line
+ * (0, +1, -1, +2, ...) that no earlier step on any of its links uses. A
+ * store or a bounce is a small loop beside its host. Drawing order: links,
+ * arrows, hosts (so arrows pass under routers), link latencies, then the
+ * number badges with their times, each placed at the first point along its
+ * arrow where it overlaps no host, label or earlier badge.
+ *
+ * In SVG every arrow is a <g class="arrow" data-step="N" id="arrow-N">,
+ * every badge a <g class="badge" data-step="N">, every side panel entry a
+ * <g class="panel-step" data-step="N">: tests count them, the story page
+ * highlights them.
+ *
+ * Palette: Okabe-Ito (safe for the common forms of colour blindness), and
+ * roles differ by shape as well as colour. Costs: one route per step, one
+ * text measurement per label. */
+#include "mailsim/viz.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MARGIN   24.0
+#define PANEL_W  400.0
+#define TITLE_H  78.0
+#define LEGEND_H 70.0
+#define LANE_W   8.0
+#define BADGE_R  11.0
+#define TRIM     27.0
+
+#define INK      0x222222u
+#define INK_SOFT 0x555555u
+#define LINK_C   0xA0A0A0u
+
+typedef struct {
+    double x, y;
+} Pt;
+
+guint32
+ms_viz_step_colour(MsVizStepKind kind)
+{
+    switch (kind) {
+    case MS_VIZ_STEP_SUBMIT:
+    case MS_VIZ_STEP_SMTP:
+        return 0xD55E00u;   /* vermillion */
+    case MS_VIZ_STEP_DNS:
+        return 0x0072B2u;   /* blue */
+    case MS_VIZ_STEP_STORE:
+        return 0x000000u;   /* black */
+    case MS_VIZ_STEP_POP3:
+        return 0xCC79A7u;   /* reddish purple */
+    case MS_VIZ_STEP_BOUNCE:
+    case MS_VIZ_STEP_KIND_COUNT:
+        break;
+    }
+    return 0x7F3F00u;
+}
+
+char *
+ms_viz_time_label(MsTime t)
+{
+    char buf[32];
+    return g_strdup_printf("%s s", ms_time_format_seconds(t, buf, sizeof buf));
+}
+
+static guint32
+role_colour(MsHostRole role)
+{
+    static const guint32 colours[] = { 0x56B4E9u, 0x009E73u, 0xE69F00u, 0xF0E442u, 0xD9D9D9u };
+    return (guint) role < G_N_ELEMENTS(colours) ? colours[role] : 0xFFFFFFu;
+}
+
+static const char *
+role_name(MsHostRole role)
+{
+    static const char *const names[] = { "mail client", "mail server", "DNS server", "relay", "router" };
+    return (guint) role < G_N_ELEMENTS(names) ? names[role] : "host";
+}
+
+/* The symbol of a role, centred at (x, y), scaled by s. */
+static void
+draw_symbol(MsVizCanvas *c, MsHostRole role, double x, double y, double s, gboolean on_path)
+{
+    double w = 44 * s, h = 34 * s;
+    MsVizStyle body = { role_colour(role), 1, 0x333333u, 1, on_path ? 2.2 : 1.3, FALSE };
+    MsVizStyle detail = { 0, 0, 0x333333u, 0.9, 1.2, FALSE };
+    switch (role) {
+    case MS_ROLE_CLIENT:
+        ms_viz_canvas_round_rect(c, x - w / 2, y - h / 2, w, h * 0.78, 5 * s);
+        ms_viz_canvas_paint(c, &body);
+        ms_viz_canvas_rect(c, x - w * 0.3, y + h * 0.36, w * 0.6, h * 0.1);
+        ms_viz_canvas_paint(c, &body);
+        break;
+    case MS_ROLE_MAILSERVER:
+        ms_viz_canvas_rect(c, x - w / 2, y - h / 2, w, h);
+        ms_viz_canvas_paint(c, &body);
+        /* an envelope */
+        detail.stroke = 0xFFFFFFu;
+        detail.width = 1.6;
+        ms_viz_canvas_rect(c, x - w * 0.3, y - h * 0.25, w * 0.6, h * 0.5);
+        ms_viz_canvas_paint(c, &detail);
+        ms_viz_canvas_move_to(c, x - w * 0.3, y - h * 0.25);
+        ms_viz_canvas_line_to(c, x, y + h * 0.05);
+        ms_viz_canvas_line_to(c, x + w * 0.3, y - h * 0.25);
+        ms_viz_canvas_paint(c, &detail);
+        break;
+    case MS_ROLE_DNS:
+        ms_viz_canvas_move_to(c, x, y - h / 2 - 3 * s);
+        ms_viz_canvas_line_to(c, x + w / 2, y);
+        ms_viz_canvas_line_to(c, x, y + h / 2 + 3 * s);
+        ms_viz_canvas_line_to(c, x - w / 2, y);
+        ms_viz_canvas_close(c);
+        ms_viz_canvas_paint(c, &body);
+        break;
+    case MS_ROLE_RELAY:
+        for (int i = 0; i < 6; i++) {
+            double a = G_PI / 3 * i;
+            double px = x + w / 2 * cos(a), py = y + h / 2 * sin(a);
+            if (i == 0)
+                ms_viz_canvas_move_to(c, px, py);
+            else
+                ms_viz_canvas_line_to(c, px, py);
+        }
+        ms_viz_canvas_close(c);
+        ms_viz_canvas_paint(c, &body);
+        break;
+    case MS_ROLE_ROUTER:
+    case MS_ROLE_COUNT:
+    default:
+        ms_viz_canvas_circle(c, x, y, h / 2);
+        ms_viz_canvas_paint(c, &body);
+        /* the classic router cross */
+        for (int i = 0; i < 2; i++) {
+            double d = h * 0.24;
+            ms_viz_canvas_move_to(c, x - d, y + (i ? d : -d));
+            ms_viz_canvas_line_to(c, x + d, y + (i ? -d : d));
+            ms_viz_canvas_paint(c, &detail);
+        }
+        break;
+    }
+}
+
+static gboolean
+spot_free(const GArray *obstacles, const MsVizRect *r)
+{
+    for (guint i = 0; i < obstacles->len; i++)
+        if (ms_viz_rect_overlap(&g_array_index(obstacles, MsVizRect, i), r))
+            return FALSE;
+    return TRUE;
+}
+
+static void
+add_obstacle(GArray *obstacles, double x, double y, double w, double h)
+{
+    MsVizRect r = { x, y, w, h };
+    g_array_append_val(obstacles, r);
+}
+
+/* The point at fraction f of the polyline's length, and the direction there. */
+static Pt
+along(const GArray *pts, double f, Pt *dir)
+{
+    double total = 0;
+    for (guint i = 1; i < pts->len; i++) {
+        Pt a = g_array_index(pts, Pt, i - 1), b = g_array_index(pts, Pt, i);
+        total += hypot(b.x - a.x, b.y - a.y);
+    }
+    double want = total * f, acc = 0;
+    for (guint i = 1; i < pts->len; i++) {
+        Pt a = g_array_index(pts, Pt, i - 1), b = g_array_index(pts, Pt, i);
+        double len = hypot(b.x - a.x, b.y - a.y);
+        if (acc + len >= want && len > 0) {
+            double t = (want - acc) / len;
+            if (dir)
+                *dir = (Pt) { (b.x - a.x) / len, (b.y - a.y) / len };
+            return (Pt) { a.x + t * (b.x - a.x), a.y + t * (b.y - a.y) };
+        }
+        acc += len;
+    }
+    if (dir)
+        *dir = (Pt) { 1, 0 };
+    return pts->len ? g_array_index(pts, Pt, pts->len - 1) : (Pt) { 0, 0 };
+}
+
+/* Offsets the polyline sideways by `off` (mitred joins) and trims `trim`
+ * from both ends. Returns a new array. */
+static GArray *
+offset_and_trim(const GArray *in, double off, double trim)
+{
+    GArray *out = g_array_new(FALSE, FALSE, sizeof(Pt));
+    guint n = in->len;
+    for (guint i = 0; i < n; i++) {
+        Pt p = g_array_index(in, Pt, i);
+        Pt n1 = { 0, 0 }, n2 = { 0, 0 };
+        if (i > 0) {
+            Pt a = g_array_index(in, Pt, i - 1);
+            double l = hypot(p.x - a.x, p.y - a.y);
+            if (l > 0)
+                n1 = (Pt) { -(p.y - a.y) / l, (p.x - a.x) / l };
+        }
+        if (i + 1 < n) {
+            Pt b = g_array_index(in, Pt, i + 1);
+            double l = hypot(b.x - p.x, b.y - p.y);
+            if (l > 0)
+                n2 = (Pt) { -(b.y - p.y) / l, (b.x - p.x) / l };
+        }
+        if (i == 0)
+            n1 = n2;
+        if (i + 1 == n)
+            n2 = n1;
+        Pt m = { n1.x + n2.x, n1.y + n2.y };
+        double ml = hypot(m.x, m.y);
+        if (ml < 1e-9) {
+            m = n1;
+            ml = 1;
+        }
+        m.x /= ml;
+        m.y /= ml;
+        double cosh_ = MAX(0.5, m.x * n1.x + m.y * n1.y);
+        Pt q = { p.x + off * m.x / cosh_, p.y + off * m.y / cosh_ };
+        g_array_append_val(out, q);
+    }
+    if (out->len >= 2) {
+        Pt *a = &g_array_index(out, Pt, 0), *b = &g_array_index(out, Pt, 1);
+        double l = hypot(b->x - a->x, b->y - a->y), t = MIN(trim, l * 0.45);
+        if (l > 0) {
+            a->x += (b->x - a->x) * t / l;
+            a->y += (b->y - a->y) * t / l;
+        }
+        Pt *z = &g_array_index(out, Pt, out->len - 1), *y = &g_array_index(out, Pt, out->len - 2);
+        l = hypot(z->x - y->x, z->y - y->y);
+        t = MIN(trim, l * 0.45);
+        if (l > 0) {
+            z->x += (y->x - z->x) * t / l;
+            z->y += (y->y - z->y) * t / l;
+        }
+    }
+    return out;
+}
+
+static void
+draw_arrow_line(MsVizCanvas *c, const GArray *pts, guint32 colour, gboolean dashed)
+{
+    if (pts->len < 2)
+        return;
+    Pt z = g_array_index(pts, Pt, pts->len - 1), y = g_array_index(pts, Pt, pts->len - 2);
+    double l = hypot(z.x - y.x, z.y - y.y);
+    Pt d = l > 0 ? (Pt) { (z.x - y.x) / l, (z.y - y.y) / l } : (Pt) { 1, 0 };
+    Pt base = { z.x - d.x * 11, z.y - d.y * 11 };
+    for (int pass = 0; pass < 2; pass++) {
+        MsVizStyle st = { 0, 0, pass ? colour : 0xFFFFFFu, pass ? 1 : 0.85, pass ? 3.0 : 6.5, pass && dashed };
+        for (guint i = 0; i + 1 < pts->len; i++) {
+            Pt p = g_array_index(pts, Pt, i);
+            if (i == 0)
+                ms_viz_canvas_move_to(c, p.x, p.y);
+            else
+                ms_viz_canvas_line_to(c, p.x, p.y);
+        }
+        ms_viz_canvas_line_to(c, base.x, base.y);
+        ms_viz_canvas_paint(c, &st);
+    }
+    MsVizStyle head = { colour, 1, 0xFFFFFFu, 1, 1.0, FALSE };
+    ms_viz_canvas_move_to(c, z.x, z.y);
+    ms_viz_canvas_line_to(c, z.x - d.x * 14 - d.y * 6.5, z.y - d.y * 14 + d.x * 6.5);
+    ms_viz_canvas_line_to(c, z.x - d.x * 14 + d.y * 6.5, z.y - d.y * 14 - d.x * 6.5);
+    ms_viz_canvas_close(c);
+    ms_viz_canvas_paint(c, &head);
+}
+
+/* A loop beside a host for a store or a bounce: three quarters of a circle
+ * with a head, right of the symbol. */
+static void
+draw_loop(MsVizCanvas *c, double cx, double cy, guint32 colour)
+{
+    double r = 10, ox = cx + 22 + 14, oy = cy - 4;
+    for (int pass = 0; pass < 2; pass++) {
+        MsVizStyle st = { 0, 0, pass ? colour : 0xFFFFFFu, 1, pass ? 2.6 : 6, FALSE };
+        for (int i = 0; i <= 18; i++) {
+            double a = G_PI * 0.75 + i * (G_PI * 1.5 / 18);
+            double px = ox + r * cos(a), py = oy + r * sin(a);
+            if (i == 0)
+                ms_viz_canvas_move_to(c, px, py);
+            else
+                ms_viz_canvas_line_to(c, px, py);
+        }
+        ms_viz_canvas_paint(c, &st);
+    }
+    /* head pointing into the host */
+    MsVizStyle head = { colour, 1, 0, 0, 0, FALSE };
+    double hx = ox - r * cos(G_PI * 0.25), hy = oy + r * sin(G_PI * 0.25);
+    ms_viz_canvas_move_to(c, hx - 2, hy);
+    ms_viz_canvas_line_to(c, hx + 7, hy - 6);
+    ms_viz_canvas_line_to(c, hx + 7, hy + 6);
+    ms_viz_canvas_close(c);
+    ms_viz_canvas_paint(c, &head);
+}
+
+static void
+draw_badge(MsVizCanvas *c, double x, double y, guint n, guint32 colour)
+{
+    MsVizStyle st = { colour, 1, 0xFFFFFFu, 1, 1.5, FALSE };
+    ms_viz_canvas_circle(c, x, y, BADGE_R);
+    ms_viz_canvas_paint(c, &st);
+    g_autofree char *num = g_strdup_printf("%u", n);
+    MsVizFont f = { 12, TRUE, FALSE };
+    double h = 0;
+    ms_viz_canvas_measure(c, &f, num, NULL, &h);
+    ms_viz_canvas_text(c, x, y - h / 2, MS_VIZ_ANCHOR_MIDDLE, &f, 0xFFFFFFu, num);
+}
+
+/* Host ids along the route of each step, for the layout's focus. */
+static GArray *
+journey_hosts(MsNet *net, const MsVizJourney *j)
+{
+    GArray *focus = g_array_new(FALSE, FALSE, sizeof(MsHostId));
+    for (guint k = 0; j && k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        g_array_append_val(focus, s->from);
+        if (s->to != s->from) {
+            g_autoptr(GArray) path = ms_net_route_path(net, s->from, s->to);
+            g_array_append_vals(focus, path->data, path->len);
+            g_array_append_val(focus, s->to);
+        }
+    }
+    return focus;
+}
+
+static MsHostId
+journey_origin(MsWorld *w, const MsVizJourney *j)
+{
+    if (j && j->steps->len)
+        return g_array_index(j->steps, MsVizStep, 0).from;
+    MsMail *mail = ms_world_mail(w);
+    if (j && ms_mail_message(mail, j->message))
+        return ms_mail_message(mail, j->message)->origin;
+    return MS_HOST_WORLD;
+}
+
+MsVizLayout *
+ms_viz_hops_layout(MsWorld *w, const MsVizJourney *j, MsVizCanvas *measure, double width, double height)
+{
+    MsNet *net = ms_world_net(w);
+    g_autoptr(GArray) focus = journey_hosts(net, j);
+    MsVizRect area = { MARGIN, TITLE_H + 10, width - PANEL_W - 3 * MARGIN, height - TITLE_H - 10 - LEGEND_H - 2 * MARGIN };
+    return ms_viz_layout_new(net, ms_world_scenario(w), measure, &area, focus, journey_origin(w, j));
+}
+
+/* Lanes: for each step, the lane nearest the centre that no earlier step
+ * sharing one of its links uses. */
+static gint *
+assign_lanes(MsNet *net, const MsVizJourney *j)
+{
+    guint ns = j->steps->len, nh = ms_net_n_hosts(net);
+    gint *lane = g_new0(gint, MAX(ns, 1));
+    g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func((GDestroyNotify) g_array_unref);
+    for (guint k = 0; k < ns; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        GArray *mine = g_array_new(FALSE, FALSE, sizeof(guint64));
+        if (s->from != s->to) {
+            g_autoptr(GArray) path = ms_net_route_path(net, s->from, s->to);
+            for (guint i = 1; i < path->len; i++) {
+                guint64 a = g_array_index(path, MsHostId, i - 1), b = g_array_index(path, MsHostId, i);
+                guint64 key = MIN(a, b) * nh + MAX(a, b);
+                g_array_append_val(mine, key);
+            }
+        }
+        for (guint t = 0;; t++) {
+            gint cand = (t % 2) ? (gint) (t + 1) / 2 : -(gint) (t / 2);
+            gboolean clash = FALSE;
+            for (guint o = 0; o < k && !clash; o++) {
+                if (lane[o] != cand)
+                    continue;
+                GArray *theirs = g_ptr_array_index(keys, o);
+                for (guint a = 0; a < mine->len && !clash; a++)
+                    for (guint b = 0; b < theirs->len && !clash; b++)
+                        clash = g_array_index(mine, guint64, a) == g_array_index(theirs, guint64, b);
+            }
+            if (!clash) {
+                lane[k] = cand;
+                break;
+            }
+        }
+        g_ptr_array_add(keys, mine);
+    }
+    return lane;
+}
+
+/* Height the side panel needs. */
+static double
+panel_layout(MsVizCanvas *c, const MsVizJourney *j, gboolean draw, double x, double y, double width)
+{
+    MsVizFont head = { 17, TRUE, FALSE }, sub = { 12.5, FALSE, FALSE }, bold = { 12.5, TRUE, FALSE },
+              body = { 12, FALSE, FALSE };
+    double y0 = y;
+    if (draw) {
+        g_autofree char *h = g_strdup_printf("The journey of %s", j->label);
+        ms_viz_canvas_text(c, x + 16, y + 14, MS_VIZ_ANCHOR_START, &head, INK, h);
+    }
+    y += 40;
+    if (j->subject[0]) {
+        g_autofree char *s = g_strdup_printf("\u201c%s\u201d", j->subject);
+        if (draw)
+            ms_viz_canvas_text(c, x + 16, y, MS_VIZ_ANCHOR_START, &sub, INK_SOFT, s);
+        y += 24;
+    }
+    y += 6;
+    if (j->steps->len == 0) {
+        if (draw)
+            ms_viz_canvas_text(c, x + 16, y, MS_VIZ_ANCHOR_START, &body, INK_SOFT, "No step was recorded.");
+        y += 20;
+    }
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        g_autofree char *t = ms_viz_time_label(s->at);
+        g_autofree char *h = g_strdup_printf("%s  \u00b7  %s", t, s->title);
+        g_auto(GStrv) lines = ms_viz_canvas_wrap(c, &body, s->detail, width - 62);
+        if (draw) {
+            g_autofree char *id = g_strdup_printf("panel-step-%u", k + 1);
+            ms_viz_canvas_group_begin(c, id, "panel-step", k + 1);
+            draw_badge(c, x + 16 + BADGE_R, y + 9, k + 1, ms_viz_step_colour(s->kind));
+            ms_viz_canvas_text(c, x + 46, y, MS_VIZ_ANCHOR_START, &bold, INK, h);
+        }
+        y += 19;
+        for (guint i = 0; lines[i]; i++) {
+            if (draw)
+                ms_viz_canvas_text(c, x + 46, y, MS_VIZ_ANCHOR_START, &body, INK_SOFT, lines[i]);
+            y += 16;
+        }
+        if (draw)
+            ms_viz_canvas_group_end(c);
+        y += 10;
+    }
+    return y - y0 + 8;
+}
+
+static void
+draw_legend(MsVizCanvas *c, double x, double y, double width)
+{
+    MsVizFont f = { 12, FALSE, FALSE }, b = { 12, TRUE, FALSE };
+    ms_viz_canvas_group_begin(c, "legend", "legend", 0);
+    double cx = x;
+    ms_viz_canvas_text(c, cx, y + 2, MS_VIZ_ANCHOR_START, &b, INK, "Hosts");
+    cx += 52;
+    for (MsHostRole r = 0; r < MS_ROLE_COUNT; r++) {
+        draw_symbol(c, r, cx + 12, y + 10, 0.55, FALSE);
+        double w = 0;
+        ms_viz_canvas_measure(c, &f, role_name(r), &w, NULL);
+        ms_viz_canvas_text(c, cx + 30, y + 2, MS_VIZ_ANCHOR_START, &f, INK, role_name(r));
+        cx += 30 + w + 22;
+    }
+    static const struct {
+        MsVizStepKind kind;
+        const char *name;
+    } arrows[] = {
+        { MS_VIZ_STEP_SMTP, "SMTP hand-off" },
+        { MS_VIZ_STEP_DNS, "DNS query" },
+        { MS_VIZ_STEP_POP3, "POP3 download" },
+        { MS_VIZ_STEP_STORE, "mailbox store" },
+    };
+    double ay = y + 34;
+    cx = x;
+    ms_viz_canvas_text(c, cx, ay + 2, MS_VIZ_ANCHOR_START, &b, INK, "Steps");
+    cx += 52;
+    for (gsize i = 0; i < G_N_ELEMENTS(arrows); i++) {
+        g_autoptr(GArray) pts = g_array_new(FALSE, FALSE, sizeof(Pt));
+        Pt a = { cx, ay + 10 }, z = { cx + 40, ay + 10 };
+        g_array_append_val(pts, a);
+        g_array_append_val(pts, z);
+        draw_arrow_line(c, pts, ms_viz_step_colour(arrows[i].kind), arrows[i].kind == MS_VIZ_STEP_DNS);
+        double w = 0;
+        ms_viz_canvas_measure(c, &f, arrows[i].name, &w, NULL);
+        ms_viz_canvas_text(c, cx + 48, ay + 2, MS_VIZ_ANCHOR_START, &f, INK, arrows[i].name);
+        cx += 48 + w + 22;
+    }
+    const char *note = "numbered badge: step and simulated time;  link label: one-way latency";
+    ms_viz_canvas_text(c, cx + 8, ay + 2, MS_VIZ_ANCHOR_START, &f, INK_SOFT, note);
+    (void) width;
+    ms_viz_canvas_group_end(c);
+}
+
+MsVizCanvas *
+ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, double height)
+{
+    MsNet *net = ms_world_net(w);
+    const MsScenario *sc = ms_world_scenario(w);
+    if (width <= 0)
+        width = MS_VIZ_DEFAULT_WIDTH;
+    if (height <= 0)
+        height = MS_VIZ_DEFAULT_HEIGHT;
+    /* measure first: the layout and the panel may need a larger page */
+    g_autoptr(MsVizCanvas) scratch = ms_viz_canvas_new(MS_VIZ_FORMAT_SVG, 1, 1);
+    g_autoptr(MsVizLayout) layout = ms_viz_hops_layout(w, j, scratch, width, height);
+    double area_right = width - PANEL_W - 2 * MARGIN;
+    double area_bottom = height - LEGEND_H - MARGIN;
+    double grow_w = MAX(0, layout->bounds.x + layout->bounds.w - area_right);
+    double grow_h = MAX(0, layout->bounds.y + layout->bounds.h - area_bottom);
+    double panel_h = panel_layout(scratch, j, FALSE, 0, 0, PANEL_W);
+    grow_h = MAX(grow_h, TITLE_H + panel_h + MARGIN - height);
+    width = ceil(width + grow_w);
+    height = ceil(height + grow_h);
+    MsVizCanvas *c = ms_viz_canvas_new(format, width, height);
+
+    /* title */
+    MsVizFont title = { 22, TRUE, FALSE }, sub = { 13.5, FALSE, FALSE };
+    ms_viz_canvas_text(c, MARGIN, MARGIN - 4, MS_VIZ_ANCHOR_START, &title, INK, sc->title[0] ? sc->title : sc->name);
+    {
+        g_autofree char *s = NULL;
+        if (j->steps->len) {
+            g_autofree char *t0 = ms_viz_time_label(g_array_index(j->steps, MsVizStep, 0).at);
+            g_autofree char *t1 = ms_viz_time_label(g_array_index(j->steps, MsVizStep, j->steps->len - 1).at);
+            s = g_strdup_printf("Hop diagram of message %s: %u steps from t = %s to t = %s. Arrows follow the "
+                                "routes the packets take.", j->label, j->steps->len, t0, t1);
+        } else {
+            s = g_strdup_printf("Hop diagram of message %s: no step was recorded.", j->label);
+        }
+        ms_viz_canvas_text(c, MARGIN, MARGIN + 28, MS_VIZ_ANCHOR_START, &sub, INK_SOFT, s);
+    }
+
+    /* links */
+    MsVizFont lat_f = { 10.5, FALSE, FALSE };
+    ms_viz_canvas_group_begin(c, "links", "links", 0);
+    for (guint k = 0; k < ms_net_n_links(net); k++) {
+        MsHostId a, b;
+        ms_net_link_ends(net, k, &a, &b);
+        if (!layout->shown[a] || !layout->shown[b])
+            continue;
+        MsVizStyle st = { 0, 0, LINK_C, 1, 2.0, !ms_net_link_is_up(net, k) };
+        ms_viz_canvas_move_to(c, layout->cx[a], layout->cy[a]);
+        ms_viz_canvas_line_to(c, layout->cx[b], layout->cy[b]);
+        ms_viz_canvas_paint(c, &st);
+    }
+    ms_viz_canvas_group_end(c);
+
+    /* arrows */
+    g_autofree gint *lane = assign_lanes(net, j);
+    g_autoptr(GPtrArray) polys = g_ptr_array_new_with_free_func((GDestroyNotify) g_array_unref);
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        g_autofree char *id = g_strdup_printf("arrow-%u", k + 1);
+        g_autofree char *cls = g_strdup_printf("arrow %s", ms_viz_step_kind_to_string(s->kind));
+        ms_viz_canvas_group_begin(c, id, cls, k + 1);
+        GArray *pts = g_array_new(FALSE, FALSE, sizeof(Pt));
+        if (s->from == s->to) {
+            draw_loop(c, layout->cx[s->from], layout->cy[s->from], ms_viz_step_colour(s->kind));
+            Pt p = { layout->cx[s->from] + 36, layout->cy[s->from] - 4 };
+            g_array_append_val(pts, p);
+        } else {
+            g_autoptr(GArray) path = ms_net_route_path(net, s->from, s->to);
+            g_autoptr(GArray) raw = g_array_new(FALSE, FALSE, sizeof(Pt));
+            if (path->len < 2) {
+                Pt a = { layout->cx[s->from], layout->cy[s->from] }, b = { layout->cx[s->to], layout->cy[s->to] };
+                g_array_append_val(raw, a);
+                g_array_append_val(raw, b);
+            }
+            for (guint i = 0; i < path->len; i++) {
+                MsHostId h = g_array_index(path, MsHostId, i);
+                Pt p = { layout->cx[h], layout->cy[h] };
+                g_array_append_val(raw, p);
+            }
+            g_array_unref(pts);
+            pts = offset_and_trim(raw, lane[k] * LANE_W, TRIM);
+            draw_arrow_line(c, pts, ms_viz_step_colour(s->kind), s->kind == MS_VIZ_STEP_DNS);
+        }
+        ms_viz_canvas_group_end(c);
+        g_ptr_array_add(polys, pts);
+    }
+
+    /* hosts */
+    g_autoptr(GArray) obstacles = g_array_new(FALSE, FALSE, sizeof(MsVizRect));
+    g_autoptr(GArray) focus = journey_hosts(net, j);
+    g_autofree gboolean *on_path = g_new0(gboolean, MAX(layout->n_hosts, 1));
+    for (guint i = 0; i < focus->len; i++)
+        on_path[g_array_index(focus, MsHostId, i)] = TRUE;
+    MsVizFont nf, af;
+    ms_viz_layout_fonts(&nf, &af);
+    for (guint h = 0; h < layout->n_hosts; h++) {
+        if (!layout->shown[h])
+            continue;
+        g_autofree char *id = g_strdup_printf("host-%s", ms_net_host_name(net, h));
+        ms_viz_canvas_group_begin(c, id, "host", 0);
+        draw_symbol(c, ms_net_host_role(net, h), layout->cx[h], layout->cy[h], 1.0, on_path[h]);
+        g_autofree char *addr = ms_ipv4_to_string(ms_net_host_addr(net, h));
+        double nh = 0;
+        ms_viz_canvas_measure(c, &nf, ms_net_host_name(net, h), NULL, &nh);
+        const MsVizRect *lr = &layout->label[h];
+        const MsVizRect *sr = &layout->shape[h];
+        MsVizAnchor an = MS_VIZ_ANCHOR_MIDDLE;
+        double lx = lr->x + lr->w / 2;
+        if (lr->x >= sr->x + sr->w) {
+            an = MS_VIZ_ANCHOR_START;
+            lx = lr->x;
+        } else if (lr->x + lr->w <= sr->x) {
+            an = MS_VIZ_ANCHOR_END;
+            lx = lr->x + lr->w;
+        }
+        ms_viz_canvas_text(c, lx, lr->y, an, &nf, INK, ms_net_host_name(net, h));
+        ms_viz_canvas_text(c, lx, lr->y + nh, an, &af, INK_SOFT, addr);
+        ms_viz_canvas_group_end(c);
+        g_array_append_val(obstacles, layout->shape[h]);
+        g_array_append_val(obstacles, layout->label[h]);
+    }
+    /* store loops take room beside their host */
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        if (s->from == s->to)
+            add_obstacle(obstacles, layout->cx[s->from] + 23, layout->cy[s->from] - 16, 25, 25);
+    }
+
+    /* link latencies */
+    ms_viz_canvas_group_begin(c, "latencies", "latencies", 0);
+    for (guint k = 0; k < ms_net_n_links(net); k++) {
+        MsHostId a, b;
+        ms_net_link_ends(net, k, &a, &b);
+        if (!layout->shown[a] || !layout->shown[b])
+            continue;
+        g_autofree char *lat = ms_time_to_string(ms_net_link_params(net, k)->latency);
+        double tw = 0, th = 0;
+        ms_viz_canvas_measure(c, &lat_f, lat, &tw, &th);
+        static const double fr[] = { 0.5, 0.38, 0.62, 0.28, 0.72 };
+        MsVizRect box = { 0 };
+        gboolean found = FALSE;
+        for (gsize i = 0; i < G_N_ELEMENTS(fr) && !found; i++) {
+            double x = layout->cx[a] + fr[i] * (layout->cx[b] - layout->cx[a]);
+            double y = layout->cy[a] + fr[i] * (layout->cy[b] - layout->cy[a]);
+            box = (MsVizRect) { x - tw / 2 - 3, y - th / 2 - 1, tw + 6, th + 2 };
+            found = spot_free(obstacles, &box);
+        }
+        if (!found) {
+            double x = (layout->cx[a] + layout->cx[b]) / 2, y = (layout->cy[a] + layout->cy[b]) / 2;
+            box = (MsVizRect) { x - tw / 2 - 3, y - th / 2 - 1, tw + 6, th + 2 };
+        }
+        MsVizStyle bg = { 0xFFFFFFu, 0.92, LINK_C, 1, 0.8, FALSE };
+        ms_viz_canvas_round_rect(c, box.x, box.y, box.w, box.h, 3);
+        ms_viz_canvas_paint(c, &bg);
+        ms_viz_canvas_text(c, box.x + box.w / 2, box.y + 1, MS_VIZ_ANCHOR_MIDDLE, &lat_f, INK_SOFT, lat);
+        g_array_append_val(obstacles, box);
+    }
+    ms_viz_canvas_group_end(c);
+
+    /* badges with their times */
+    MsVizFont tf = { 11.5, TRUE, FALSE };
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        GArray *pts = g_ptr_array_index(polys, k);
+        g_autofree char *t = ms_viz_time_label(s->at);
+        double tw = 0, th = 0;
+        ms_viz_canvas_measure(c, &tf, t, &tw, &th);
+        static const double fr[] = { 0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82, 0.1, 0.9 };
+        static const Pt loop_off[] = { { 26, 0 }, { 0, -28 }, { 0, 28 }, { 40, 0 }, { 26, -26 }, { 26, 26 } };
+        Pt best = { 0, 0 };
+        MsVizRect tx = { 0 };
+        guint best_score = G_MAXUINT;
+        for (gsize i = 0; i < G_N_ELEMENTS(fr) && best_score > 0; i++) {
+            Pt p;
+            if (pts->len > 1) {
+                p = along(pts, fr[i], NULL);
+            } else {
+                p = g_array_index(pts, Pt, 0);
+                p.x += loop_off[i % G_N_ELEMENTS(loop_off)].x;
+                p.y += loop_off[i % G_N_ELEMENTS(loop_off)].y;
+            }
+            /* the time right, left, above or below the badge */
+            MsVizRect sides[4] = {
+                { p.x + BADGE_R + 2, p.y - th / 2 - 2, tw + 8, th + 4 },
+                { p.x - BADGE_R - 10 - tw, p.y - th / 2 - 2, tw + 8, th + 4 },
+                { p.x - tw / 2 - 4, p.y - BADGE_R - th - 6, tw + 8, th + 4 },
+                { p.x - tw / 2 - 4, p.y + BADGE_R + 2, tw + 8, th + 4 },
+            };
+            MsVizRect bx = { p.x - BADGE_R - 1, p.y - BADGE_R - 1, 2 * BADGE_R + 2, 2 * BADGE_R + 2 };
+            for (guint side = 0; side < 4 && best_score > 0; side++) {
+                guint score = 0;
+                for (guint o = 0; o < obstacles->len; o++) {
+                    const MsVizRect *r = &g_array_index(obstacles, MsVizRect, o);
+                    score += ms_viz_rect_overlap(r, &bx) * 2 + ms_viz_rect_overlap(r, &sides[side]);
+                }
+                if (score < best_score) {
+                    best_score = score;
+                    best = p;
+                    tx = sides[side];
+                }
+            }
+        }
+        g_autofree char *id = g_strdup_printf("badge-%u", k + 1);
+        ms_viz_canvas_group_begin(c, id, "badge", k + 1);
+        MsVizStyle bg = { 0xFFFFFFu, 0.94, ms_viz_step_colour(s->kind), 1, 1.0, FALSE };
+        ms_viz_canvas_round_rect(c, tx.x, tx.y, tx.w, tx.h, 4);
+        ms_viz_canvas_paint(c, &bg);
+        ms_viz_canvas_text(c, tx.x + 4, tx.y + 2, MS_VIZ_ANCHOR_START, &tf, INK, t);
+        draw_badge(c, best.x, best.y, k + 1, ms_viz_step_colour(s->kind));
+        ms_viz_canvas_group_end(c);
+        add_obstacle(obstacles, best.x - BADGE_R - 1, best.y - BADGE_R - 1, 2 * BADGE_R + 2, 2 * BADGE_R + 2);
+        g_array_append_val(obstacles, tx);
+    }
+
+    /* what is not shown */
+    if (layout->hidden_hosts) {
+        g_autofree char *s = g_strdup_printf("Showing %u hosts: those on this journey and their neighbours; "
+                                             "%u other hosts and %u links are not drawn.",
+                                             layout->n_hosts - layout->hidden_hosts, layout->hidden_hosts,
+                                             layout->hidden_links);
+        MsVizFont f = { 12.5, FALSE, FALSE };
+        ms_viz_canvas_text(c, MARGIN, height - LEGEND_H - MARGIN - 22, MS_VIZ_ANCHOR_START, &f, 0x7F3F00u, s);
+    }
+
+    /* side panel */
+    double px = width - PANEL_W - MARGIN, py = TITLE_H;
+    MsVizStyle panel = { 0xF6F6F6u, 1, 0xDDDDDDu, 1, 1, FALSE };
+    ms_viz_canvas_round_rect(c, px, py, PANEL_W, height - py - MARGIN, 8);
+    ms_viz_canvas_paint(c, &panel);
+    panel_layout(c, j, TRUE, px, py + 4, PANEL_W);
+
+    draw_legend(c, MARGIN, height - LEGEND_H - 6, width - PANEL_W - 3 * MARGIN);
+    return c;
+}

@@ -1,0 +1,259 @@
+/* The journey of one message (include/mailsim/viz_journey.h): reads the
+ * recorded trace of a run and the mail layer's records and lists the steps
+ * the hop diagram, the sequence chart and the story page number.
+ *
+ * Design: steps are found from protocol facts, not from the narration's
+ * wording. An SMTP hand-off is a 2xx reply a server sends, tagged with the
+ * message, right after it received the lone "." that ends DATA (RFC 5321
+ * 4.1.1.4: the reply to the end of data is the acceptance of
+ * responsibility); it is a submission when the sender is a client host. A
+ * DNS step is one query line the resolver host sends for the message,
+ * paired with the next answer line from the same server. The store, the
+ * POP3 download and a bounce come from the recipient records (done_at,
+ * where, retrieved_at, retrieved_by). Steps are sorted by time, stably, so
+ * a store follows the hand-off it belongs to.
+ *
+ * The protocol lines of an SMTP or POP3 step are those sent between the
+ * two hosts from the TCP connect before the step to the close after it.
+ *
+ * Costs: one pass over the records, plus a bounded scan back and forth per
+ * hand-off. Ownership: the journey owns its steps and their strings. */
+#include "mailsim/viz_journey.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+G_DEFINE_QUARK(ms-viz-error-quark, ms_viz_error)
+
+const char *
+ms_viz_step_kind_to_string(MsVizStepKind kind)
+{
+    static const char *const names[] = { "submit", "dns", "smtp", "store", "pop3", "bounce" };
+    return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
+}
+
+static void
+line_clear(gpointer p)
+{
+    MsVizLine *l = p;
+    g_free(l->proto);
+    g_free(l->text);
+}
+
+static void
+step_clear(gpointer p)
+{
+    MsVizStep *s = p;
+    g_free(s->title);
+    g_free(s->detail);
+    if (s->lines)
+        g_array_free(s->lines, TRUE);
+}
+
+void
+ms_viz_journey_free(MsVizJourney *j)
+{
+    if (!j)
+        return;
+    g_array_free(j->steps, TRUE);
+    g_free(j->label);
+    g_free(j->subject);
+    g_free(j);
+}
+
+static MsVizStep *
+add_step(MsVizJourney *j, MsVizStepKind kind, MsTime at, MsHostId from, MsHostId to)
+{
+    MsVizStep s = { 0 };
+    s.kind = kind;
+    s.at = at;
+    s.from = from;
+    s.to = to;
+    s.lines = g_array_new(FALSE, TRUE, sizeof(MsVizLine));
+    g_array_set_clear_func(s.lines, line_clear);
+    g_array_append_val(j->steps, s);
+    return &g_array_index(j->steps, MsVizStep, j->steps->len - 1);
+}
+
+static void
+add_line(MsVizStep *s, const MsRecord *r)
+{
+    MsVizLine l = { r->at, r->host, r->peer, g_strdup(r->proto ? r->proto : ""), g_strdup(r->text ? r->text : "") };
+    g_array_append_val(s->lines, l);
+}
+
+static gboolean
+is_line(const MsRecord *r, const char *proto)
+{
+    return r->kind == MS_TRACE_PROTO_LINE && r->proto && strcmp(r->proto, proto) == 0 && r->text;
+}
+
+/* The last line `host` received from `peer` before index i, or NULL. */
+static const MsRecord *
+last_received(const MsRecorder *rec, guint i, MsHostId host, MsHostId peer, const char *proto)
+{
+    for (guint k = i; k-- > 0;) {
+        const MsRecord *r = ms_recorder_get(rec, k);
+        if (is_line(r, proto) && !r->outgoing && r->host == host && r->peer == peer)
+            return r;
+    }
+    return NULL;
+}
+
+/* Adds to `s` the lines sent either way between client and server during
+ * the TCP connection around record index i. */
+static void
+session_lines(const MsRecorder *rec, guint i, MsHostId client, MsHostId server, const char *proto, MsVizStep *s)
+{
+    guint n = ms_recorder_len(rec);
+    guint start = 0, end = n;
+    for (guint k = MIN(i + 1, n); k-- > 0;) {
+        const MsRecord *r = ms_recorder_get(rec, k);
+        if (r->kind == MS_TRACE_TCP_CONNECT && r->host == client && r->peer == server) {
+            start = k;
+            break;
+        }
+    }
+    for (guint k = i; k < n; k++) {
+        const MsRecord *r = ms_recorder_get(rec, k);
+        if (r->kind == MS_TRACE_TCP_CLOSE && r->host == client && r->peer == server) {
+            end = k + 1;
+            break;
+        }
+    }
+    for (guint k = start; k < end; k++) {
+        const MsRecord *r = ms_recorder_get(rec, k);
+        if (is_line(r, proto) && r->outgoing &&
+            ((r->host == client && r->peer == server) || (r->host == server && r->peer == client)))
+            add_line(s, r);
+    }
+}
+
+/* Index of the first record at or after `at`. */
+static guint
+index_at(const MsRecorder *rec, MsTime at)
+{
+    guint lo = 0, hi = ms_recorder_len(rec);
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (ms_recorder_get(rec, mid)->at < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int
+step_cmp(const void *a, const void *b)
+{
+    const MsVizStep *x = a, *y = b;
+    if (x->at != y->at)
+        return x->at < y->at ? -1 : 1;
+    /* equal times: the hand-off before the store, the store before the download */
+    if (x->kind != y->kind)
+        return (int) x->kind - (int) y->kind;
+    return 0;
+}
+
+MsVizJourney *
+ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 message)
+{
+    g_return_val_if_fail(net && mail && rec, NULL);
+    const MsMessageRecord *m = ms_mail_message(mail, message);
+    g_return_val_if_fail(m != NULL, NULL);
+    MsVizJourney *j = g_new0(MsVizJourney, 1);
+    j->message = message;
+    j->label = g_strdup(m->label);
+    j->subject = g_strdup(m->subject ? m->subject : "");
+    j->steps = g_array_new(FALSE, TRUE, sizeof(MsVizStep));
+    g_array_set_clear_func(j->steps, step_clear);
+
+    guint n = ms_recorder_len(rec);
+    for (guint i = 0; i < n; i++) {
+        const MsRecord *r = ms_recorder_get(rec, i);
+        if (r->message != message || r->kind != MS_TRACE_PROTO_LINE || !r->text || !r->proto)
+            continue;
+        if (strcmp(r->proto, "smtp") == 0 && r->outgoing && r->text[0] == '2') {
+            const MsRecord *prev = last_received(rec, i, r->host, r->peer, "smtp");
+            if (!prev || strcmp(prev->text, ".") != 0)
+                continue;
+            gboolean submit = ms_net_host_role(net, r->peer) == MS_ROLE_CLIENT;
+            MsVizStep *s = add_step(j, submit ? MS_VIZ_STEP_SUBMIT : MS_VIZ_STEP_SMTP, r->at, r->peer, r->host);
+            s->title = g_strdup(submit ? "submission (SMTP)" : "SMTP hand-off");
+            s->detail = g_strdup_printf("%s %s the message to %s, which answers \"%s\"",
+                                        ms_net_host_name(net, r->peer), submit ? "submits" : "passes",
+                                        ms_net_host_name(net, r->host), r->text);
+            session_lines(rec, i, r->peer, r->host, "smtp", s);
+        } else if (strcmp(r->proto, "dns") == 0 && r->outgoing) {
+            MsVizStep *s = add_step(j, MS_VIZ_STEP_DNS, r->at, r->host, r->peer);
+            s->title = g_strdup("DNS query");
+            add_line(s, r);
+            const char *answer = "no answer";
+            for (guint k = i + 1; k < n; k++) {
+                const MsRecord *a = ms_recorder_get(rec, k);
+                if (is_line(a, "dns") && !a->outgoing && a->host == r->host && a->peer == r->peer) {
+                    /* the answer travels from the server to the asking host */
+                    MsVizLine l = { a->at, a->peer, a->host, g_strdup("dns"), g_strdup(a->text) };
+                    g_array_append_val(s->lines, l);
+                    answer = a->text;
+                    break;
+                }
+                if (is_line(a, "dns") && a->outgoing && a->host == r->host && a->peer == r->peer)
+                    break;   /* asked again first: a retry after a timeout */
+            }
+            s->detail = g_strdup_printf("%s asks %s \"%s\"; %s", ms_net_host_name(net, r->host),
+                                        ms_net_host_name(net, r->peer), r->text, answer);
+        }
+    }
+    for (guint k = 0; k < m->rcpts->len; k++) {
+        const MsRcptRecord *rr = &g_array_index(m->rcpts, MsRcptRecord, k);
+        if (rr->state == MS_RCPT_DELIVERED && rr->where != MS_HOST_WORLD) {
+            MsVizStep *s = add_step(j, MS_VIZ_STEP_STORE, rr->done_at, rr->where, rr->where);
+            s->title = g_strdup("mailbox store");
+            s->detail = g_strdup_printf("%s stores it in the mailbox of %s", ms_net_host_name(net, rr->where),
+                                        rr->address);
+        } else if (rr->state == MS_RCPT_BOUNCED && rr->where != MS_HOST_WORLD) {
+            MsVizStep *s = add_step(j, MS_VIZ_STEP_BOUNCE, rr->done_at, rr->where, rr->where);
+            s->title = g_strdup("bounce");
+            s->detail = g_strdup_printf("%s gives up on %s: %s", ms_net_host_name(net, rr->where), rr->address,
+                                        rr->detail ? rr->detail : "");
+        }
+        if (rr->retrieved_at > 0 && rr->retrieved_by != MS_HOST_WORLD && rr->where != MS_HOST_WORLD) {
+            MsVizStep *s = add_step(j, MS_VIZ_STEP_POP3, rr->retrieved_at, rr->where, rr->retrieved_by);
+            s->title = g_strdup("POP3 download");
+            s->detail = g_strdup_printf("%s downloads it from the mailbox of %s on %s over POP3",
+                                        ms_net_host_name(net, rr->retrieved_by), rr->address,
+                                        ms_net_host_name(net, rr->where));
+            guint i = index_at(rec, rr->retrieved_at);
+            session_lines(rec, MIN(i, n ? n - 1 : 0), rr->retrieved_by, rr->where, "pop3", s);
+        }
+    }
+    /* g_array_sort is stable (GLib >= 2.32): equal (time, kind) steps keep
+     * the order the trace gave them. */
+    g_array_sort(j->steps, step_cmp);
+    return j;
+}
+
+guint32
+ms_viz_message_lookup(MsMail *mail, const char *text, GError **error)
+{
+    guint n = ms_mail_n_messages(mail);
+    if (n == 0) {
+        g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "the scenario sends no message");
+        return 0;
+    }
+    if (!text || !*text)
+        return 1;
+    const MsMessageRecord *m = ms_mail_message_by_label(mail, text);
+    if (m)
+        return m->id;
+    char *end = NULL;
+    guint64 v = g_ascii_strtoull(text, &end, 10);
+    if (end && *end == '\0' && end != text && v >= 1 && v <= n)
+        return (guint32) v;
+    g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
+                "--message: no message '%s' (give a label such as '%s' or an id from 1 to %u)", text,
+                ms_mail_message(mail, 1)->label, n);
+    return 0;
+}

@@ -1,0 +1,206 @@
+/* Plots of a run (include/mailsim/viz.h): the delivery latency of every
+ * delivered recipient (stored in its mailbox, minus submitted) as an
+ * empirical CDF and as a histogram, side by side, with axes, ticks and
+ * units. Queue length over time per MTA is not drawn yet: the mail layer
+ * does not trace queue sizes (the page says so).
+ *
+ * Design: "nice" ticks (1, 2 or 5 times a power of ten); the unit of the
+ * time axis follows the largest latency (ms below 2 s, s below 5 min,
+ * min above); histogram bins by the square-root rule, at least one.
+ * Costs: O(n log n) in the number of recipients. */
+#include "mailsim/viz.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define INK 0x222222u
+#define SOFT 0x555555u
+#define GRID 0xE3E3E3u
+
+typedef struct {
+    double x, y, w, h;      /* plot area */
+    double x0, x1, y0, y1;  /* data range */
+} Axes;
+
+static double
+nice_step(double range, int target)
+{
+    if (range <= 0)
+        return 1;
+    double raw = range / target, p = pow(10, floor(log10(raw))), m = raw / p;
+    return p * (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10);
+}
+
+static double
+ax_x(const Axes *a, double v)
+{
+    return a->x + (v - a->x0) / (a->x1 - a->x0) * a->w;
+}
+
+static double
+ax_y(const Axes *a, double v)
+{
+    return a->y + a->h - (v - a->y0) / (a->y1 - a->y0) * a->h;
+}
+
+static void
+fmt_tick(char *buf, gsize len, double v, double step)
+{
+    int decimals = 0;
+    while (decimals < 3 && fabs(step * pow(10, decimals) - round(step * pow(10, decimals))) > 1e-6)
+        decimals++;
+    g_ascii_formatd(buf, (int) len, decimals == 0 ? "%.0f" : decimals == 1 ? "%.1f" : decimals == 2 ? "%.2f" : "%.3f", v);
+}
+
+static void
+draw_axes(MsVizCanvas *c, const Axes *a, double xstep, double ystep, const char *xlabel, const char *ylabel,
+          const char *title)
+{
+    MsVizFont tf = { 11.5, FALSE, FALSE }, lf = { 13, FALSE, FALSE }, hf = { 16, TRUE, FALSE };
+    MsVizStyle grid = { 0, 0, GRID, 1, 1, FALSE }, axis = { 0, 0, INK, 1, 1.3, FALSE };
+    char buf[64];
+    for (double v = a->y0; v <= a->y1 + ystep * 1e-6; v += ystep) {
+        double y = ax_y(a, v);
+        ms_viz_canvas_move_to(c, a->x, y);
+        ms_viz_canvas_line_to(c, a->x + a->w, y);
+        ms_viz_canvas_paint(c, &grid);
+        fmt_tick(buf, sizeof buf, v, ystep);
+        double th = 0;
+        ms_viz_canvas_measure(c, &tf, buf, NULL, &th);
+        ms_viz_canvas_text(c, a->x - 8, y - th / 2, MS_VIZ_ANCHOR_END, &tf, SOFT, buf);
+    }
+    for (double v = a->x0; v <= a->x1 + xstep * 1e-6; v += xstep) {
+        double x = ax_x(a, v);
+        ms_viz_canvas_move_to(c, x, a->y + a->h);
+        ms_viz_canvas_line_to(c, x, a->y + a->h + 5);
+        ms_viz_canvas_paint(c, &axis);
+        fmt_tick(buf, sizeof buf, v, xstep);
+        ms_viz_canvas_text(c, x, a->y + a->h + 8, MS_VIZ_ANCHOR_MIDDLE, &tf, SOFT, buf);
+    }
+    ms_viz_canvas_move_to(c, a->x, a->y);
+    ms_viz_canvas_line_to(c, a->x, a->y + a->h);
+    ms_viz_canvas_line_to(c, a->x + a->w, a->y + a->h);
+    ms_viz_canvas_paint(c, &axis);
+    ms_viz_canvas_text(c, a->x + a->w / 2, a->y + a->h + 30, MS_VIZ_ANCHOR_MIDDLE, &lf, INK, xlabel);
+    ms_viz_canvas_text(c, a->x, a->y - 24, MS_VIZ_ANCHOR_START, &lf, INK, ylabel);
+    ms_viz_canvas_text(c, a->x, a->y - 54, MS_VIZ_ANCHOR_START, &hf, INK, title);
+}
+
+static int
+double_cmp(const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+MsVizCanvas *
+ms_viz_plots(MsWorld *w, MsVizFormat format, double width, double height)
+{
+    if (width <= 0)
+        width = MS_VIZ_DEFAULT_WIDTH;
+    if (height <= 0)
+        height = MS_VIZ_DEFAULT_HEIGHT * 0.7;
+    MsMail *mail = ms_world_mail(w);
+    const MsScenario *sc = ms_world_scenario(w);
+    g_autoptr(GArray) lat = g_array_new(FALSE, FALSE, sizeof(double));
+    for (guint id = 1; id <= ms_mail_n_messages(mail); id++) {
+        const MsMessageRecord *m = ms_mail_message(mail, id);
+        for (guint k = 0; k < m->rcpts->len; k++) {
+            const MsRcptRecord *r = &g_array_index(m->rcpts, MsRcptRecord, k);
+            if (r->state == MS_RCPT_DELIVERED) {
+                double s = ms_time_to_seconds(r->done_at - m->created_at);
+                g_array_append_val(lat, s);
+            }
+        }
+    }
+    g_array_sort(lat, double_cmp);
+    guint n = lat->len;
+    double maxv = n ? g_array_index(lat, double, n - 1) : 1;
+    double unit = 1;
+    const char *uname = "s";
+    if (maxv < 2) {
+        unit = 1e-3;
+        uname = "ms";
+    } else if (maxv > 300) {
+        unit = 60;
+        uname = "min";
+    }
+    for (guint i = 0; i < n; i++)
+        g_array_index(lat, double, i) /= unit;
+    double vmax = n ? g_array_index(lat, double, n - 1) : 1;
+
+    MsVizCanvas *c = ms_viz_canvas_new(format, width, height);
+    MsVizFont title = { 22, TRUE, FALSE }, sub = { 13.5, FALSE, FALSE };
+    ms_viz_canvas_text(c, 24, 20, MS_VIZ_ANCHOR_START, &title, INK, sc->title[0] ? sc->title : sc->name);
+    g_autofree char *st = g_strdup_printf("Delivery latency of %u delivered recipient%s: from submission to the "
+                                          "mailbox store. Queue length over time per MTA is not drawn yet.",
+                                          n, n == 1 ? "" : "s");
+    ms_viz_canvas_text(c, 24, 48, MS_VIZ_ANCHOR_START, &sub, SOFT, st);
+
+    double top = 170, bottom = height - 80, gap = 110;
+    double pw = (width - 2 * 90 - gap) / 2;
+    double xstep = nice_step(vmax > 0 ? vmax : 1, 6);
+    double xmax = ceil((vmax > 0 ? vmax : 1) / xstep) * xstep;
+    if (xmax <= vmax)
+        xmax += xstep;
+    g_autofree char *xlabel = g_strdup_printf("delivery latency (%s)", uname);
+
+    /* CDF */
+    Axes a = { 90, top, pw, bottom - top, 0, xmax, 0, 1 };
+    ms_viz_canvas_group_begin(c, "cdf", "plot", 0);
+    draw_axes(c, &a, xstep, 0.25, xlabel, "fraction delivered within", "Cumulative distribution (CDF)");
+    if (n) {
+        MsVizStyle line = { 0, 0, 0x0072B2u, 1, 2.4, FALSE };
+        ms_viz_canvas_move_to(c, ax_x(&a, 0), ax_y(&a, 0));
+        for (guint i = 0; i < n; i++) {
+            double v = g_array_index(lat, double, i);
+            ms_viz_canvas_line_to(c, ax_x(&a, v), ax_y(&a, (double) i / n));
+            ms_viz_canvas_line_to(c, ax_x(&a, v), ax_y(&a, (double) (i + 1) / n));
+        }
+        ms_viz_canvas_line_to(c, ax_x(&a, xmax), ax_y(&a, 1));
+        ms_viz_canvas_paint(c, &line);
+        /* the median and the 95th percentile */
+        MsVizFont f = { 12, FALSE, FALSE };
+        double p50 = g_array_index(lat, double, (guint) ceil(0.50 * n) - 1);
+        double p95 = g_array_index(lat, double, (guint) ceil(0.95 * n) - 1);
+        char b1[32], b2[32];
+        g_ascii_formatd(b1, sizeof b1, "%.3g", p50);
+        g_ascii_formatd(b2, sizeof b2, "%.3g", p95);
+        g_autofree char *t = g_strdup_printf("median %s %s, 95th percentile %s %s", b1, uname, b2, uname);
+        ms_viz_canvas_text(c, a.x + a.w, a.y - 24, MS_VIZ_ANCHOR_END, &f, SOFT, t);
+    }
+    ms_viz_canvas_group_end(c);
+
+    /* histogram */
+    /* bins: the square-root rule, between 5 and 40, on nice boundaries */
+    double target = CLAMP(sqrt((double) n), 5, 40);
+    double bw = nice_step(xmax, (int) target);
+    guint bins = MAX(1, (guint) ceil(xmax / bw - 1e-9));
+    g_autofree guint *count = g_new0(guint, bins);
+    guint cmax = 0;
+    for (guint i = 0; i < n; i++) {
+        guint b = MIN(bins - 1, (guint) (g_array_index(lat, double, i) / bw));
+        count[b]++;
+        cmax = MAX(cmax, count[b]);
+    }
+    double ystep = MAX(1, nice_step(MAX(cmax, 1), 5));
+    double ymax = ceil(MAX(cmax, 1) / ystep) * ystep;
+    Axes b = { 90 + pw + gap, top, pw, bottom - top, 0, xmax, 0, ymax };
+    ms_viz_canvas_group_begin(c, "histogram", "plot", 0);
+    draw_axes(c, &b, xstep, ystep, xlabel, "recipients", "Histogram");
+    MsVizStyle bar = { 0x56B4E9u, 1, 0x0072B2u, 1, 1, FALSE };
+    for (guint i = 0; i < bins; i++) {
+        if (!count[i])
+            continue;
+        double x0 = ax_x(&b, i * bw), x1 = ax_x(&b, (i + 1) * bw);
+        ms_viz_canvas_rect(c, x0 + 1, ax_y(&b, count[i]), x1 - x0 - 2, ax_y(&b, 0) - ax_y(&b, count[i]));
+        ms_viz_canvas_paint(c, &bar);
+    }
+    ms_viz_canvas_group_end(c);
+    if (n == 0) {
+        MsVizFont f = { 15, FALSE, FALSE };
+        ms_viz_canvas_text(c, width / 2, (top + bottom) / 2, MS_VIZ_ANCHOR_MIDDLE, &f, SOFT,
+                           "No message was delivered in this run.");
+    }
+    return c;
+}

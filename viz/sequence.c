@@ -1,0 +1,422 @@
+/* The sequence chart (include/mailsim/viz.h): one lane per host of the
+ * journey, time downwards, an arrow per exchange of the journey's steps
+ * (each SMTP or POP3 command and reply, DNS queries and answers, the TCP
+ * handshake of each session summarised in three thin arrows), labelled with
+ * the protocol text.
+ *
+ * Design. Each line a step lists was sent at a known time; its arrival is
+ * the matching received line in the trace (same hosts, protocol and text,
+ * the first not yet matched at or after the sending). DNS servers do not
+ * trace their lines, so a query is drawn arriving halfway between the query
+ * and its answer, which is where the server answered on a symmetric path.
+ * Lines sent together (one host, one peer, one instant: a multi-line reply,
+ * a pipelined MAIL/RCPT/DATA, the message content and its ".") make one
+ * arrow. Time maps to height piecewise: every distinct instant gets a row
+ * at least MIN_GAP below the previous one and the scale is linear beyond
+ * that, up to MAX_GAP; a longer pause is cut to CUT_H and marked with its
+ * length, so a minute of idling costs no page. The time of each arrow's
+ * start is printed in the left margin.
+ *
+ * Costs: O(lines x search window) to match arrivals; the page is as tall as
+ * the exchanges need. Ownership: all temporary; the canvas goes to the
+ * caller. */
+#include "mailsim/viz.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SEQ_MARGIN 24.0
+#define TIME_COL   92.0
+#define HEAD_Y     86.0
+#define HEAD_H     44.0
+#define MIN_GAP    22.0
+#define MAX_GAP    70.0
+#define CUT_H      56.0
+#define LABEL_MAX  46
+
+typedef struct {
+    MsTime   sent, recv;
+    MsHostId from, to;
+    const char *proto;    /* "smtp", "dns", "pop3", "tcp" */
+    char    *label;
+    guint    step;        /* 1-based step it belongs to */
+} Arrow;
+
+static void
+arrow_clear(gpointer p)
+{
+    g_free(((Arrow *) p)->label);
+}
+
+static guint32
+proto_colour(const char *proto)
+{
+    if (strcmp(proto, "smtp") == 0)
+        return ms_viz_step_colour(MS_VIZ_STEP_SMTP);
+    if (strcmp(proto, "dns") == 0)
+        return ms_viz_step_colour(MS_VIZ_STEP_DNS);
+    if (strcmp(proto, "pop3") == 0)
+        return ms_viz_step_colour(MS_VIZ_STEP_POP3);
+    return 0x8A8A8Au;
+}
+
+static char *
+shorten(const char *text)
+{
+    if (g_utf8_strlen(text, -1) <= LABEL_MAX)
+        return g_strdup(text);
+    g_autofree char *head = g_utf8_substring(text, 0, LABEL_MAX - 1);
+    return g_strconcat(head, "\u2026", NULL);
+}
+
+/* Index of the first record at or after `at`. */
+static guint
+first_at(const MsRecorder *rec, MsTime at)
+{
+    guint lo = 0, hi = ms_recorder_len(rec);
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (ms_recorder_get(rec, mid)->at < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* When the line `l` arrived, or -1. Marks the record used. */
+static MsTime
+arrival(const MsRecorder *rec, const MsVizLine *l, guint8 *used)
+{
+    guint n = ms_recorder_len(rec);
+    for (guint k = first_at(rec, l->at), seen = 0; k < n && seen < 20000; k++, seen++) {
+        const MsRecord *r = ms_recorder_get(rec, k);
+        if (used[k] || r->kind != MS_TRACE_PROTO_LINE || r->outgoing || r->host != l->to || r->peer != l->from ||
+            !r->proto || strcmp(r->proto, l->proto) != 0 || !r->text || strcmp(r->text, l->text) != 0)
+            continue;
+        used[k] = 1;
+        return r->at;
+    }
+    return -1;
+}
+
+static void
+add_arrow(GArray *arrows, MsTime sent, MsTime recv, MsHostId from, MsHostId to, const char *proto, char *label,
+          guint step)
+{
+    Arrow a = { sent, recv, from, to, proto, label, step };
+    g_array_append_val(arrows, a);
+}
+
+/* The TCP handshake before a session's first line, as three arrows. */
+static void
+add_handshake(GArray *arrows, const MsRecorder *rec, MsHostId client, MsHostId server, MsTime before, guint step)
+{
+    MsTime t_syn = -1, t_est = -1, t_acc = -1;
+    for (guint k = first_at(rec, before); k-- > 0;) {
+        const MsRecord *r = ms_recorder_get(rec, k);
+        if (r->kind == MS_TRACE_TCP_ESTABLISHED && r->host == server && r->peer == client && t_acc < 0)
+            t_acc = r->at;
+        if (r->kind == MS_TRACE_TCP_ESTABLISHED && r->host == client && r->peer == server && t_est < 0)
+            t_est = r->at;
+        if (r->kind == MS_TRACE_TCP_CONNECT && r->host == client && r->peer == server) {
+            t_syn = r->at;
+            break;
+        }
+    }
+    if (t_syn < 0 || t_est < 0)
+        return;
+    MsTime mid = t_syn + (t_est - t_syn) / 2;
+    add_arrow(arrows, t_syn, mid, client, server, "tcp", g_strdup("TCP SYN"), step);
+    add_arrow(arrows, mid, t_est, server, client, "tcp", g_strdup("SYN-ACK"), step);
+    if (t_acc > t_est)
+        add_arrow(arrows, t_est, t_acc, client, server, "tcp", g_strdup("ACK"), step);
+}
+
+static int
+arrow_cmp(const void *a, const void *b)
+{
+    const Arrow *x = a, *y = b;
+    if (x->sent != y->sent)
+        return x->sent < y->sent ? -1 : 1;
+    return 0;
+}
+
+static int
+time_cmp(const void *a, const void *b)
+{
+    MsTime x = *(const MsTime *) a, y = *(const MsTime *) b;
+    return x < y ? -1 : x > y;
+}
+
+static GArray *
+collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
+{
+    GArray *arrows = g_array_new(FALSE, TRUE, sizeof(Arrow));
+    g_array_set_clear_func(arrows, arrow_clear);
+    g_autofree guint8 *used = g_new0(guint8, ms_recorder_len(rec) + 1);
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        if (s->kind == MS_VIZ_STEP_DNS) {
+            if (s->lines->len == 0)
+                continue;
+            const MsVizLine *q = &g_array_index(s->lines, MsVizLine, 0);
+            const MsVizLine *a = s->lines->len > 1 ? &g_array_index(s->lines, MsVizLine, 1) : NULL;
+            MsTime mid = a ? q->at + (a->at - q->at) / 2 : q->at + MS_TIME_MS;
+            add_arrow(arrows, q->at, mid, q->from, q->to, "dns", shorten(q->text), k + 1);
+            if (a)
+                add_arrow(arrows, mid, a->at, a->from, a->to, "dns", shorten(a->text), k + 1);
+            continue;
+        }
+        if (s->lines->len == 0)
+            continue;
+        const MsVizLine *first = &g_array_index(s->lines, MsVizLine, 0);
+        MsHostId client = s->kind == MS_VIZ_STEP_POP3 ? s->to : s->from;
+        MsHostId server = s->kind == MS_VIZ_STEP_POP3 ? s->from : s->to;
+        add_handshake(arrows, rec, client, server, first->at, k + 1);
+        for (guint i = 0; i < s->lines->len;) {
+            const MsVizLine *l = &g_array_index(s->lines, MsVizLine, i);
+            guint e = i + 1;
+            while (e < s->lines->len) {
+                const MsVizLine *m = &g_array_index(s->lines, MsVizLine, e);
+                if (m->at != l->at || m->from != l->from || m->to != l->to)
+                    break;
+                e++;
+            }
+            MsTime recv = -1;
+            for (guint x = i; x < e; x++) {
+                MsTime t = arrival(rec, &g_array_index(s->lines, MsVizLine, x), used);
+                recv = MAX(recv, t);
+            }
+            if (recv < 0)
+                recv = l->at;   /* not received: drawn flat */
+            g_autofree char *label = NULL;
+            const MsVizLine *last = &g_array_index(s->lines, MsVizLine, e - 1);
+            if (e - i == 1)
+                label = g_strdup(l->text);
+            else if (e - i <= 3) {
+                GString *g = g_string_new(NULL);
+                for (guint x = i; x < e; x++)
+                    g_string_append_printf(g, "%s%s", x > i ? " \u00b7 " : "", g_array_index(s->lines, MsVizLine, x).text);
+                label = g_string_free(g, FALSE);
+            } else {
+                label = g_strdup_printf("%s \u2026 %s (%u lines)", l->text, last->text, e - i);
+            }
+            add_arrow(arrows, l->at, recv, l->from, l->to, s->kind == MS_VIZ_STEP_POP3 ? "pop3" : "smtp",
+                      shorten(label), k + 1);
+            i = e;
+        }
+    }
+    g_array_sort(arrows, arrow_cmp);
+    return arrows;
+}
+
+MsVizCanvas *
+ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizFormat format, double width)
+{
+    MsNet *net = ms_world_net(w);
+    const MsScenario *sc = ms_world_scenario(w);
+    if (width <= 0)
+        width = MS_VIZ_DEFAULT_WIDTH;
+    g_autoptr(GArray) arrows = collect_arrows(rec, j);
+
+    /* lanes, by first appearance in the journey */
+    g_autoptr(GArray) lanes = g_array_new(FALSE, FALSE, sizeof(MsHostId));
+    guint nh = ms_net_n_hosts(net);
+    g_autofree gint *lane_of = g_new(gint, MAX(nh, 1));
+    for (guint h = 0; h < nh; h++)
+        lane_of[h] = -1;
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        MsHostId hs[2] = { s->from, s->to };
+        for (guint i = 0; i < 2; i++) {
+            if (hs[i] < nh && lane_of[hs[i]] < 0) {
+                lane_of[hs[i]] = (gint) lanes->len;
+                g_array_append_val(lanes, hs[i]);
+            }
+        }
+    }
+    for (guint i = 0; i < arrows->len; i++) {
+        const Arrow *a = &g_array_index(arrows, Arrow, i);
+        MsHostId hs[2] = { a->from, a->to };
+        for (guint x = 0; x < 2; x++) {
+            if (hs[x] < nh && lane_of[hs[x]] < 0) {
+                lane_of[hs[x]] = (gint) lanes->len;
+                g_array_append_val(lanes, hs[x]);
+            }
+        }
+    }
+    guint nl = MAX(lanes->len, 1);
+    double left = SEQ_MARGIN + TIME_COL, right = width - SEQ_MARGIN;
+    double pitch = (right - left) / nl;
+
+    /* time -> height */
+    g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(MsTime));
+    for (guint i = 0; i < arrows->len; i++) {
+        const Arrow *a = &g_array_index(arrows, Arrow, i);
+        g_array_append_val(times, a->sent);
+        g_array_append_val(times, a->recv);
+    }
+    g_array_sort(times, time_cmp);
+    guint nt = 0;
+    for (guint i = 0; i < times->len; i++)
+        if (nt == 0 || g_array_index(times, MsTime, i) != g_array_index(times, MsTime, nt - 1))
+            g_array_index(times, MsTime, nt++) = g_array_index(times, MsTime, i);
+    g_array_set_size(times, nt);
+    /* px per second: the median gap maps to MIN_GAP * 1.5 */
+    double px_per_s = 1000;
+    if (nt > 2) {
+        g_autofree double *gaps = g_new(double, nt - 1);
+        for (guint i = 1; i < nt; i++)
+            gaps[i - 1] = ms_time_to_seconds(g_array_index(times, MsTime, i) - g_array_index(times, MsTime, i - 1));
+        for (guint a = 1; a < nt - 1; a++)   /* insertion sort: a few hundred values */
+            for (guint b = a; b > 0 && gaps[b - 1] > gaps[b]; b--) {
+                double t = gaps[b];
+                gaps[b] = gaps[b - 1];
+                gaps[b - 1] = t;
+            }
+        double med = gaps[(nt - 1) / 2];
+        if (med > 0)
+            px_per_s = MIN_GAP * 1.5 / med;
+    }
+    g_autofree double *ty = g_new0(double, MAX(nt, 1));
+    g_autoptr(GArray) cuts = g_array_new(FALSE, FALSE, sizeof(guint));   /* index i: cut between i-1 and i */
+    double y = HEAD_Y + HEAD_H + 30;
+    for (guint i = 0; i < nt; i++) {
+        if (i > 0) {
+            double dt = ms_time_to_seconds(g_array_index(times, MsTime, i) - g_array_index(times, MsTime, i - 1));
+            double gap = dt * px_per_s;
+            if (gap > MAX_GAP * 3) {
+                y += CUT_H;
+                g_array_append_val(cuts, i);
+            } else {
+                y += CLAMP(gap, MIN_GAP, MAX_GAP);
+            }
+        }
+        ty[i] = y;
+    }
+    double height = ceil(y + 70);
+    MsVizCanvas *c = ms_viz_canvas_new(format, width, MAX(height, 400));
+
+    /* title */
+    MsVizFont title = { 22, TRUE, FALSE }, sub = { 13.5, FALSE, FALSE };
+    ms_viz_canvas_text(c, SEQ_MARGIN, SEQ_MARGIN - 4, MS_VIZ_ANCHOR_START, &title, 0x222222u,
+                       sc->title[0] ? sc->title : sc->name);
+    g_autofree char *subtitle = g_strdup_printf(
+        "Sequence chart of message %s: %u exchanges between %u hosts, time downwards (s). "
+        "Long pauses are cut.", j->label, arrows->len, lanes->len);
+    ms_viz_canvas_text(c, SEQ_MARGIN, SEQ_MARGIN + 28, MS_VIZ_ANCHOR_START, &sub, 0x555555u, subtitle);
+
+    /* lanes */
+    MsVizFont hf = { 12, TRUE, FALSE }, af = { 10.5, FALSE, TRUE };
+    for (guint i = 0; i < lanes->len; i++) {
+        MsHostId h = g_array_index(lanes, MsHostId, i);
+        double x = left + pitch * (i + 0.5);
+        g_autofree char *id = g_strdup_printf("lane-%s", ms_net_host_name(net, h));
+        ms_viz_canvas_group_begin(c, id, "lane", 0);
+        MsVizStyle life = { 0, 0, 0xBBBBBBu, 1, 1.2, TRUE };
+        ms_viz_canvas_move_to(c, x, HEAD_Y + HEAD_H);
+        ms_viz_canvas_line_to(c, x, height - 40);
+        ms_viz_canvas_paint(c, &life);
+        MsVizStyle box = { 0xF2F2F2u, 1, 0x777777u, 1, 1.2, FALSE };
+        ms_viz_canvas_round_rect(c, x - pitch / 2 + 6, HEAD_Y, pitch - 12, HEAD_H, 6);
+        ms_viz_canvas_paint(c, &box);
+        /* the name in one line, smaller when the lane is narrow */
+        MsVizFont nf = hf;
+        double nw = 0;
+        ms_viz_canvas_measure(c, &nf, ms_net_host_name(net, h), &nw, NULL);
+        if (nw > pitch - 20)
+            nf.size = MAX(7.5, nf.size * (pitch - 20) / nw);
+        ms_viz_canvas_text(c, x, HEAD_Y + 5, MS_VIZ_ANCHOR_MIDDLE, &nf, 0x222222u, ms_net_host_name(net, h));
+        g_autofree char *addr = ms_ipv4_to_string(ms_net_host_addr(net, h));
+        ms_viz_canvas_text(c, x, HEAD_Y + 24, MS_VIZ_ANCHOR_MIDDLE, &af, 0x555555u, addr);
+        ms_viz_canvas_group_end(c);
+    }
+
+    /* cuts */
+    MsVizFont cf = { 12, FALSE, FALSE };
+    for (guint i = 0; i < cuts->len; i++) {
+        guint k = g_array_index(cuts, guint, i);
+        double y0 = ty[k - 1], y1 = ty[k], ym = (y0 + y1) / 2;
+        ms_viz_canvas_group_begin(c, NULL, "cut", 0);
+        MsVizStyle band = { 0xFFFFFFu, 1, 0, 0, 0, FALSE };
+        ms_viz_canvas_rect(c, left - 8, ym - 12, right - left + 16, 24);
+        ms_viz_canvas_paint(c, &band);
+        MsVizStyle zig = { 0, 0, 0x999999u, 1, 1.2, FALSE };
+        for (int e = -1; e <= 1; e += 2) {
+            for (double x = left - 8; x < right + 8; x += 16) {
+                double yy = ym + e * 9;
+                if (x == left - 8)
+                    ms_viz_canvas_move_to(c, x, yy);
+                ms_viz_canvas_line_to(c, x + 8, yy - 4);
+                ms_viz_canvas_line_to(c, x + 16, yy);
+            }
+            ms_viz_canvas_paint(c, &zig);
+        }
+        g_autofree char *len = ms_time_to_string(g_array_index(times, MsTime, k) - g_array_index(times, MsTime, k - 1));
+        g_autofree char *msg = g_strdup_printf("\u2026 %s with nothing on these lanes \u2026", len);
+        double tw = 0, th = 0;
+        ms_viz_canvas_measure(c, &cf, msg, &tw, &th);
+        MsVizStyle lbl = { 0xFFFFFFu, 1, 0, 0, 0, FALSE };
+        ms_viz_canvas_rect(c, (left + right) / 2 - tw / 2 - 8, ym - th / 2 - 1, tw + 16, th + 2);
+        ms_viz_canvas_paint(c, &lbl);
+        ms_viz_canvas_text(c, (left + right) / 2, ym - th / 2, MS_VIZ_ANCHOR_MIDDLE, &cf, 0x555555u, msg);
+        ms_viz_canvas_group_end(c);
+    }
+
+    /* arrows */
+    MsVizFont lf = { 10.5, FALSE, TRUE }, tf = { 10.5, FALSE, TRUE };
+    MsTime last_label_t = -1;
+    for (guint i = 0; i < arrows->len; i++) {
+        const Arrow *a = &g_array_index(arrows, Arrow, i);
+        if (lane_of[a->from] < 0 || lane_of[a->to] < 0)
+            continue;
+        MsTime key = a->sent;
+        guint ks = 0, kr = 0;
+        for (guint x = 0; x < nt; x++) {
+            if (g_array_index(times, MsTime, x) == key)
+                ks = x;
+            if (g_array_index(times, MsTime, x) == a->recv)
+                kr = x;
+        }
+        double x0 = left + pitch * (lane_of[a->from] + 0.5), x1 = left + pitch * (lane_of[a->to] + 0.5);
+        double y0 = ty[ks], y1 = ty[kr];
+        guint32 col = proto_colour(a->proto);
+        gboolean tcp = strcmp(a->proto, "tcp") == 0;
+        g_autofree char *cls = g_strdup_printf("msg %s", a->proto);
+        ms_viz_canvas_group_begin(c, NULL, cls, a->step);
+        MsVizStyle line = { 0, 0, col, 1, tcp ? 1.0 : 1.8, strcmp(a->proto, "dns") == 0 };
+        double dir = x1 > x0 ? 1 : -1;
+        double len = hypot(x1 - x0, y1 - y0), ux = (x1 - x0) / len, uy = (y1 - y0) / len;
+        ms_viz_canvas_move_to(c, x0, y0);
+        ms_viz_canvas_line_to(c, x1 - ux * 8, y1 - uy * 8);
+        ms_viz_canvas_paint(c, &line);
+        MsVizStyle head = { col, 1, 0, 0, 0, FALSE };
+        ms_viz_canvas_move_to(c, x1, y1);
+        ms_viz_canvas_line_to(c, x1 - ux * 10 - uy * 4, y1 - uy * 10 + ux * 4);
+        ms_viz_canvas_line_to(c, x1 - ux * 10 + uy * 4, y1 - uy * 10 - ux * 4);
+        ms_viz_canvas_close(c);
+        ms_viz_canvas_paint(c, &head);
+        /* the label just above the start of the arrow, on its side */
+        double tw = 0, th = 0;
+        ms_viz_canvas_measure(c, &lf, a->label, &tw, &th);
+        double lx = x0 + dir * 8;
+        MsVizStyle bg = { 0xFFFFFFu, 0.85, 0, 0, 0, FALSE };
+        ms_viz_canvas_rect(c, dir > 0 ? lx - 1 : lx - tw - 1, y0 - th - 1, tw + 2, th);
+        ms_viz_canvas_paint(c, &bg);
+        ms_viz_canvas_text(c, lx, y0 - th - 1, dir > 0 ? MS_VIZ_ANCHOR_START : MS_VIZ_ANCHOR_END, &lf,
+                           tcp ? 0x777777u : 0x222222u, a->label);
+        ms_viz_canvas_group_end(c);
+        if (a->sent != last_label_t) {
+            g_autofree char *t = ms_viz_time_label(a->sent);
+            ms_viz_canvas_text(c, SEQ_MARGIN + TIME_COL - 12, y0 - th / 2, MS_VIZ_ANCHOR_END, &tf, 0x777777u, t);
+            last_label_t = a->sent;
+        }
+    }
+    if (arrows->len == 0) {
+        MsVizFont f = { 14, FALSE, FALSE };
+        ms_viz_canvas_text(c, width / 2, HEAD_Y + HEAD_H + 40, MS_VIZ_ANCHOR_MIDDLE, &f, 0x555555u,
+                           "No exchange of this message was recorded.");
+    }
+    return c;
+}

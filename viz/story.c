@@ -1,0 +1,161 @@
+/* The story page (include/mailsim/viz.h): one self-contained HTML file
+ * with the hop diagram as inline SVG, the journey's steps as JSON, and a
+ * few lines of script with Previous / Play / Pause / Next buttons (and the
+ * arrow keys) that step through the journey: the current step's arrow,
+ * badge and side panel entry stay bright, the others fade, and the step's
+ * protocol lines are listed under the picture.
+ *
+ * Nothing is fetched: no external script, style, font or image. The page
+ * honours a URL fragment "#step=N" (open at step N) and "&press=next,prev"
+ * (press those buttons after loading), and keeps <body data-current-step>
+ * up to date, so a headless browser can check it (tests/test_story.sh).
+ * JSON strings escape <, > and & so that no text can close the script. */
+#include "mailsim/viz.h"
+
+#include <string.h>
+
+static void
+json_string(GString *out, const char *s)
+{
+    g_string_append_c(out, '"');
+    for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++) {
+        switch (*p) {
+        case '"':
+            g_string_append(out, "\\\"");
+            break;
+        case '\\':
+            g_string_append(out, "\\\\");
+            break;
+        case '\n':
+            g_string_append(out, "\\n");
+            break;
+        case '<':
+        case '>':
+        case '&':
+            g_string_append_printf(out, "\\u%04x", *p);
+            break;
+        default:
+            if (*p < 0x20)
+                g_string_append_printf(out, "\\u%04x", *p);
+            else
+                g_string_append_c(out, (char) *p);
+        }
+    }
+    g_string_append_c(out, '"');
+}
+
+static const char story_css[] =
+    "body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:16px 24px;color:#222;background:#fff}\n"
+    "h1{font-size:24px;margin:0 0 4px}\n"
+    "p.lead{margin:0 0 12px;max-width:1100px;color:#444}\n"
+    "#controls{margin:8px 0;display:flex;align-items:center;gap:8px}\n"
+    "#controls button{font-size:15px;padding:6px 14px;border:1px solid #888;border-radius:6px;background:#f4f4f4;cursor:pointer}\n"
+    "#controls button:hover{background:#e6e6e6}\n"
+    "#step-label{font-weight:bold;margin-left:12px}\n"
+    "#step-text{min-height:1.5em;margin:4px 0 8px;font-size:15px}\n"
+    "#figure svg{width:100%;height:auto;max-width:1600px;border:1px solid #ddd}\n"
+    "#figure g.arrow,#figure g.badge,#figure g.panel-step{transition:opacity .25s}\n"
+    "body.stepping #figure g.arrow:not(.active),body.stepping #figure g.badge:not(.active),"
+    "body.stepping #figure g.panel-step:not(.active){opacity:.13}\n"
+    "#lines{font-family:'DejaVu Sans Mono',monospace;font-size:13px;white-space:pre;background:#f6f6f6;"
+    "border:1px solid #ddd;padding:10px;max-height:340px;overflow:auto;margin:10px 0}\n";
+
+static const char story_js[] =
+    "(function(){\n"
+    "var cur=0,timer=null;\n"
+    "function el(id){return document.getElementById(id);}\n"
+    "function show(n){\n"
+    "  cur=Math.max(0,Math.min(STEPS.length,n));\n"
+    "  document.body.setAttribute('data-current-step',String(cur));\n"
+    "  document.body.classList.toggle('stepping',cur>0);\n"
+    "  var els=document.querySelectorAll('#figure [data-step]');\n"
+    "  for(var i=0;i<els.length;i++){var e=els[i];\n"
+    "    if(Number(e.getAttribute('data-step'))===cur)e.classList.add('active');else e.classList.remove('active');}\n"
+    "  if(cur===0){el('step-label').textContent='Overview: '+STEPS.length+' steps';\n"
+    "    el('step-text').textContent='Press Next (or the right arrow key) to follow the message hop by hop.';\n"
+    "    el('lines').textContent='';}\n"
+    "  else{var s=STEPS[cur-1];el('step-label').textContent='Step '+cur+' of '+STEPS.length;\n"
+    "    el('step-text').textContent='t = '+s.time+' \\u00b7 '+s.title+': '+s.detail;\n"
+    "    el('lines').textContent=s.lines.length?s.lines.map(function(l){\n"
+    "      return l.t+'  '+l.from+' \\u2192 '+l.to+'  '+l.proto.toUpperCase()+'  '+l.text;}).join('\\n')\n"
+    "      :'(no protocol lines: this step happens inside one host)';}\n"
+    "  try{history.replaceState(null,'','#step='+cur);}catch(e){}\n"
+    "}\n"
+    "function stop(){if(timer){clearInterval(timer);timer=null;}}\n"
+    "function play(){stop();if(cur>=STEPS.length)show(0);\n"
+    "  timer=setInterval(function(){if(cur>=STEPS.length)stop();else show(cur+1);},1600);}\n"
+    "el('next').addEventListener('click',function(){stop();show(cur+1);});\n"
+    "el('prev').addEventListener('click',function(){stop();show(cur-1);});\n"
+    "el('play').addEventListener('click',play);\n"
+    "el('pause').addEventListener('click',stop);\n"
+    "document.addEventListener('keydown',function(e){\n"
+    "  if(e.key==='ArrowRight')el('next').click();else if(e.key==='ArrowLeft')el('prev').click();\n"
+    "  else if(e.key===' '){e.preventDefault();if(timer)stop();else play();}});\n"
+    "var start=0,press=[];\n"
+    "location.hash.replace(/^#/,'').split('&').forEach(function(kv){var p=kv.split('=');\n"
+    "  if(p[0]==='step')start=parseInt(p[1],10)||0;\n"
+    "  if(p[0]==='press'&&p[1])press=p[1].split(',');});\n"
+    "show(start);\n"
+    "press.forEach(function(id){var b=el(id);if(b)b.click();});\n"
+    "})();\n";
+
+char *
+ms_viz_story_html(MsWorld *w, const MsVizJourney *j)
+{
+    g_return_val_if_fail(w && j, NULL);
+    MsNet *net = ms_world_net(w);
+    const MsScenario *sc = ms_world_scenario(w);
+    g_autoptr(MsVizCanvas) c = ms_viz_hops(w, j, MS_VIZ_FORMAT_SVG, 0, 0);
+    g_autofree char *svg = ms_viz_canvas_svg_string(c, FALSE);
+    const char *title = sc->title[0] ? sc->title : sc->name;
+    g_autofree char *title_e = g_markup_escape_text(title, -1);
+    g_autofree char *desc = g_strstrip(g_strdup(sc->description));
+    g_autofree char *desc_e = g_markup_escape_text(desc, -1);
+    g_autofree char *label_e = g_markup_escape_text(j->label, -1);
+
+    GString *h = g_string_new("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    g_string_append_printf(h, "<title>%s \u2014 the journey of %s</title>\n", title_e, label_e);
+    g_string_append_printf(h, "<style>\n%s</style>\n</head>\n<body data-current-step=\"0\">\n", story_css);
+    g_string_append_printf(h, "<h1>%s</h1>\n<p class=\"lead\">%s</p>\n", title_e, desc_e);
+    g_string_append(h, "<div id=\"controls\">"
+                       "<button id=\"prev\" type=\"button\">\u25c0 Previous</button>"
+                       "<button id=\"play\" type=\"button\">\u25b6 Play</button>"
+                       "<button id=\"pause\" type=\"button\">\u275a\u275a Pause</button>"
+                       "<button id=\"next\" type=\"button\">Next \u25b6</button>"
+                       "<span id=\"step-label\"></span></div>\n"
+                       "<div id=\"step-text\"></div>\n<div id=\"figure\">\n");
+    g_string_append(h, svg);
+    g_string_append(h, "</div>\n<pre id=\"lines\"></pre>\n<script>\nvar STEPS=[");
+    char buf[32];
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        g_string_append(h, k ? ",\n{" : "\n{");
+        g_string_append_printf(h, "\"n\":%u,\"kind\":", k + 1);
+        json_string(h, ms_viz_step_kind_to_string(s->kind));
+        g_string_append(h, ",\"time\":");
+        g_autofree char *t = ms_viz_time_label(s->at);
+        json_string(h, t);
+        g_string_append(h, ",\"title\":");
+        json_string(h, s->title);
+        g_string_append(h, ",\"detail\":");
+        json_string(h, s->detail);
+        g_string_append(h, ",\"lines\":[");
+        for (guint i = 0; i < s->lines->len; i++) {
+            const MsVizLine *l = &g_array_index(s->lines, MsVizLine, i);
+            g_string_append(h, i ? ",{\"t\":" : "{\"t\":");
+            json_string(h, ms_time_format_seconds(l->at, buf, sizeof buf));
+            g_string_append(h, ",\"from\":");
+            json_string(h, ms_net_host_name(net, l->from));
+            g_string_append(h, ",\"to\":");
+            json_string(h, ms_net_host_name(net, l->to));
+            g_string_append(h, ",\"proto\":");
+            json_string(h, l->proto);
+            g_string_append(h, ",\"text\":");
+            json_string(h, l->text);
+            g_string_append_c(h, '}');
+        }
+        g_string_append(h, "]}");
+    }
+    g_string_append_printf(h, "\n];\n%s</script>\n</body>\n</html>\n", story_js);
+    return g_string_free(h, FALSE);
+}

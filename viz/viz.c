@@ -1,0 +1,97 @@
+/* The entry point of mailsim's pictures (include/mailsim/viz.h): picks the
+ * format from the output name, builds the chosen message's journey from
+ * the recorded trace, draws the picture asked for, writes it.
+ * Ownership: everything made here is freed here; the world and the
+ * recorder are borrowed. */
+#include "mailsim/viz.h"
+
+#include <string.h>
+
+static const char *const kind_names[] = { "hops", "sequence", "plots", "story" };
+
+const char *
+ms_viz_kind_to_string(MsVizKind kind)
+{
+    return (guint) kind < G_N_ELEMENTS(kind_names) ? kind_names[kind] : "?";
+}
+
+gboolean
+ms_viz_kind_parse(const char *text, MsVizKind *kind, GError **error)
+{
+    for (guint i = 0; text && i < G_N_ELEMENTS(kind_names); i++) {
+        if (strcmp(text, kind_names[i]) == 0) {
+            *kind = (MsVizKind) i;
+            return TRUE;
+        }
+    }
+    g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
+                "--kind: '%s' is not a picture: expected hops, sequence, plots or story", text ? text : "");
+    return FALSE;
+}
+
+gboolean
+ms_viz_format_from_path(const char *path, MsVizFormat *format, GError **error)
+{
+    static const struct {
+        const char *ext;
+        MsVizFormat format;
+    } exts[] = {
+        { ".png", MS_VIZ_FORMAT_PNG }, { ".svg", MS_VIZ_FORMAT_SVG },
+        { ".pdf", MS_VIZ_FORMAT_PDF }, { ".html", MS_VIZ_FORMAT_HTML },
+    };
+    g_autofree char *lower = g_ascii_strdown(path ? path : "", -1);
+    for (gsize i = 0; i < G_N_ELEMENTS(exts); i++) {
+        if (g_str_has_suffix(lower, exts[i].ext) && strlen(lower) > strlen(exts[i].ext)) {
+            *format = exts[i].format;
+            return TRUE;
+        }
+    }
+    g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
+                "'%s': the output name must end in .png, .svg or .pdf (.html for the story)", path ? path : "");
+    return FALSE;
+}
+
+gboolean
+ms_viz_render(MsWorld *w, const MsRecorder *rec, const MsVizOptions *opt, const char *path, GError **error)
+{
+    g_return_val_if_fail(w && rec && opt && path, FALSE);
+    MsVizFormat format;
+    if (!ms_viz_format_from_path(path, &format, error))
+        return FALSE;
+    if ((opt->kind == MS_VIZ_STORY) != (format == MS_VIZ_FORMAT_HTML)) {
+        g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
+                    opt->kind == MS_VIZ_STORY ? "'%s': the story is an HTML page: name it FILE.html"
+                                              : "'%s': this picture is drawn as .png, .svg or .pdf; only the story is .html",
+                    path);
+        return FALSE;
+    }
+    MsMail *mail = ms_world_mail(w);
+    guint32 message = opt->message ? opt->message : 1;
+    g_autoptr(MsVizJourney) j = NULL;
+    if (opt->kind != MS_VIZ_PLOTS) {
+        if (message > ms_mail_n_messages(mail)) {
+            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "the run has no message %u to draw", message);
+            return FALSE;
+        }
+        j = ms_viz_journey_new(ms_world_net(w), mail, rec, message);
+    }
+    if (opt->kind == MS_VIZ_STORY) {
+        g_autofree char *html = ms_viz_story_html(w, j);
+        return g_file_set_contents(path, html, -1, error);
+    }
+    g_autoptr(MsVizCanvas) c = NULL;
+    switch (opt->kind) {
+    case MS_VIZ_HOPS:
+        c = ms_viz_hops(w, j, format, opt->width, opt->height);
+        break;
+    case MS_VIZ_SEQUENCE:
+        c = ms_viz_sequence(w, rec, j, format, opt->width);
+        break;
+    case MS_VIZ_PLOTS:
+    case MS_VIZ_STORY:
+    default:
+        c = ms_viz_plots(w, format, opt->width, opt->height);
+        break;
+    }
+    return ms_viz_canvas_write(c, path, error);
+}
