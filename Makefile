@@ -89,6 +89,11 @@ run-tests: tests
 demo: deps
 	@$(MAKE) --no-print-directory all
 	./mailsim run
+	@mkdir -p out
+	@./mailsim render --kind hops -o out/first-email-hops.png >/dev/null
+	@./mailsim render --kind sequence -o out/first-email-sequence.png >/dev/null
+	@./mailsim render --kind story -o out/first-email-story.html >/dev/null
+	@echo "pictures: out/first-email-hops.png out/first-email-sequence.png out/first-email-story.html (open in a browser)"
 
 check: deps
 	@sh tools/lint.sh
