@@ -24,6 +24,8 @@ need_pkg pangocairo libpango1.0-dev
 need_cmd tshark tshark
 need_cmd python3 python3
 need_cmd swaks swaks
+# Pictures need a font with real glyphs (pango falls back to boxes without).
+if ! fc-list 2>/dev/null | grep -qi dejavu; then missing="$missing fonts-dejavu-core"; fi
 
 if [ -z "$missing" ]; then
     exit 0
