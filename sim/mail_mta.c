@@ -60,14 +60,31 @@ ms__queue_entry_free(QueueEntry *e)
     g_free(e);
 }
 
+/* Reports the server's queue length (for plots of queue length over time). */
+static void
+trace_queue(MsMail *m, Server *s)
+{
+    if (!ms_trace_enabled(m->trace))
+        return;
+    MsTraceRecord r = { 0 };
+    r.at = ms_engine_now(m->engine);
+    r.kind = MS_TRACE_QUEUE;
+    r.host = s->host;
+    r.peer = MS_HOST_WORLD;
+    r.code = s->queue->len;
+    ms_trace_emit(m->trace, &r);
+}
+
 static void
 entry_remove(MsMail *m, QueueEntry *e)
 {
     if (e->timer)
         ms_engine_cancel(m->engine, e->timer);
     e->timer = 0;
-    g_ptr_array_remove(e->server->queue, e);
+    Server *s = e->server;
+    g_ptr_array_remove(s->queue, e);
     ms__queue_entry_free(e);
+    trace_queue(m, s);
 }
 
 static void
@@ -112,6 +129,7 @@ ms__mta_enqueue(MsMail *m, Server *s, guint32 message, const char *from, GPtrArr
     e->queued_at = ms_engine_now(m->engine);
     g_ptr_array_add(s->queue, e);
     s->peak_queue = MAX(s->peak_queue, s->queue->len);
+    trace_queue(m, s);
     schedule_attempt(m, e, ms_engine_now(m->engine));
 }
 

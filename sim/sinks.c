@@ -171,6 +171,8 @@ ms_json_sink_record(const MsTraceRecord *r, gpointer p)
     }
     if (r->kind == MS_TRACE_PACKET_DROP)
         g_string_append_printf(b, ",\"reason\":\"%s\"", ms_drop_reason_to_string((MsDropReason) r->code));
+    if (r->kind == MS_TRACE_QUEUE)
+        g_string_append_printf(b, ",\"length\":%u", r->code);
     if (r->text) {
         g_string_append(b, ",\"text\":");
         json_string(b, r->text);

@@ -87,7 +87,7 @@ ms_trace_kind_to_string(MsTraceKind kind)
 {
     static const char *const names[MS_TRACE_KIND_COUNT] = {
         "packet-send", "packet-drop", "packet-deliver", "tcp-connect", "tcp-established",
-        "tcp-retransmit", "tcp-close", "tcp-stream", "proto-line", "mail", "note",
+        "tcp-retransmit", "tcp-close", "tcp-stream", "proto-line", "mail", "note", "queue",
     };
     return (guint) kind < MS_TRACE_KIND_COUNT ? names[kind] : "?";
 }

@@ -1,8 +1,9 @@
 /* Plots of a run (include/mailsim/viz.h): the delivery latency of every
  * delivered recipient (stored in its mailbox, minus submitted) as an
- * empirical CDF and as a histogram, side by side, with axes, ticks and
- * units. Queue length over time per MTA is not drawn yet: the mail layer
- * does not trace queue sizes (the page says so).
+ * empirical CDF and as a histogram, side by side; below them the queue
+ * length over time of the (at most six) MTAs whose queues grew most, as
+ * step lines from the recorder's queue records, and the utilisation of the
+ * (at most ten) busiest link directions as bars. Axes, ticks and units.
  *
  * Design: "nice" ticks (1, 2 or 5 times a power of ten); the unit of the
  * time axis follows the largest latency (ms below 2 s, s below 5 min,
@@ -16,6 +17,7 @@
 #define INK 0x222222u
 #define SOFT 0x555555u
 #define GRID 0xE3E3E3u
+#define SWAP_HOSTS(a, b) do { MsHostId t_ = (a); (a) = (b); (b) = t_; } while (0)
 
 typedef struct {
     double x, y, w, h;      /* plot area */
@@ -47,9 +49,10 @@ static void
 fmt_tick(char *buf, gsize len, double v, double step)
 {
     int decimals = 0;
-    while (decimals < 3 && fabs(step * pow(10, decimals) - round(step * pow(10, decimals))) > 1e-6)
+    while (decimals < 6 && fabs(step * pow(10, decimals) - round(step * pow(10, decimals))) > 1e-6 * step * pow(10, decimals))
         decimals++;
-    g_ascii_formatd(buf, (int) len, decimals == 0 ? "%.0f" : decimals == 1 ? "%.1f" : decimals == 2 ? "%.2f" : "%.3f", v);
+    static const char *const fmts[] = { "%.0f", "%.1f", "%.2f", "%.3f", "%.4f", "%.5f", "%.6f" };
+    g_ascii_formatd(buf, (int) len, fmts[decimals], v);
 }
 
 static void
@@ -64,6 +67,8 @@ draw_axes(MsVizCanvas *c, const Axes *a, double xstep, double ystep, const char 
         ms_viz_canvas_move_to(c, a->x, y);
         ms_viz_canvas_line_to(c, a->x + a->w, y);
         ms_viz_canvas_paint(c, &grid);
+        if (!ylabel[0])
+            continue;   /* a bar chart: its rows are labelled instead */
         fmt_tick(buf, sizeof buf, v, ystep);
         double th = 0;
         ms_viz_canvas_measure(c, &tf, buf, NULL, &th);
@@ -93,13 +98,166 @@ double_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Okabe-Ito colours for the queue lines. */
+static const guint32 line_colours[] = { 0x0072B2u, 0xD55E00u, 0x009E73u, 0xCC79A7u, 0xE69F00u, 0x56B4E9u };
+
+typedef struct {
+    MsHostId host;
+    guint    peak;
+} QueuePeak;
+
+static gint
+peak_cmp(gconstpointer a, gconstpointer b)
+{
+    const QueuePeak *x = a, *y = b;
+    if (x->peak != y->peak)
+        return x->peak > y->peak ? -1 : 1;
+    return x->host < y->host ? -1 : x->host > y->host;
+}
+
+/* Queue length over time per MTA, for the six whose queues grew most. */
+static void
+draw_queues(MsVizCanvas *c, MsWorld *w, const MsRecorder *rec, const Axes *frame)
+{
+    MsNet *net = ms_world_net(w);
+    MsTime end = ms_engine_now(ms_world_engine(w));
+    g_autoptr(GArray) peaks = g_array_new(FALSE, FALSE, sizeof(QueuePeak));
+    for (guint i = 0; rec && i < ms_recorder_len(rec); i++) {
+        const MsRecord *r = ms_recorder_get(rec, i);
+        if (r->kind != MS_TRACE_QUEUE)
+            continue;
+        guint k;
+        for (k = 0; k < peaks->len && g_array_index(peaks, QueuePeak, k).host != r->host; k++)
+            ;
+        if (k == peaks->len) {
+            QueuePeak q = { r->host, 0 };
+            g_array_append_val(peaks, q);
+        }
+        QueuePeak *q = &g_array_index(peaks, QueuePeak, k);
+        q->peak = MAX(q->peak, r->code);
+    }
+    g_array_sort(peaks, peak_cmp);
+    guint shown = MIN(peaks->len, G_N_ELEMENTS(line_colours));
+    guint ymaxv = shown ? g_array_index(peaks, QueuePeak, 0).peak : 1;
+    double tmax_s = MAX(ms_time_to_seconds(end), 1e-3);
+    double unit = tmax_s > 7200 ? 3600 : tmax_s > 300 ? 60 : 1;
+    const char *uname = unit == 3600 ? "h" : unit == 60 ? "min" : "s";
+    double xmax_v = tmax_s / unit;
+    double xstep = nice_step(xmax_v, 6);
+    double xmax = ceil(xmax_v / xstep) * xstep;
+    double ystep = MAX(1, nice_step(MAX(ymaxv, 1), 4));
+    double ymax = ceil(MAX(ymaxv, 1) / ystep) * ystep;
+    Axes a = *frame;
+    a.x0 = 0;
+    a.x1 = xmax;
+    a.y0 = 0;
+    a.y1 = ymax;
+    g_autofree char *xlabel = g_strdup_printf("simulated time (%s)", uname);
+    ms_viz_canvas_group_begin(c, "queues", "plot", 0);
+    draw_axes(c, &a, xstep, ystep, xlabel, "messages in the queue", "Queue length over time per MTA");
+    MsVizFont f = { 12, FALSE, FALSE };
+    for (guint k = 0; k < shown; k++) {
+        MsHostId host = g_array_index(peaks, QueuePeak, k).host;
+        MsVizStyle line = { 0, 0, line_colours[k], 1, 2, FALSE };
+        double len = 0;
+        ms_viz_canvas_move_to(c, ax_x(&a, 0), ax_y(&a, 0));
+        for (guint i = 0; i < ms_recorder_len(rec); i++) {
+            const MsRecord *r = ms_recorder_get(rec, i);
+            if (r->kind != MS_TRACE_QUEUE || r->host != host)
+                continue;
+            double x = ax_x(&a, ms_time_to_seconds(r->at) / unit);
+            ms_viz_canvas_line_to(c, x, ax_y(&a, len));
+            len = r->code;
+            ms_viz_canvas_line_to(c, x, ax_y(&a, len));
+        }
+        ms_viz_canvas_line_to(c, ax_x(&a, tmax_s / unit), ax_y(&a, len));
+        ms_viz_canvas_paint(c, &line);
+        MsVizStyle key = { line_colours[k], 1, line_colours[k], 1, 1, FALSE };
+        double ky = a.y + 8 + 18 * k;
+        ms_viz_canvas_rect(c, a.x + a.w - 190, ky + 4, 14, 4);
+        ms_viz_canvas_paint(c, &key);
+        g_autofree char *label = g_strdup_printf("%s (peak %u)", ms_net_host_name(net, host),
+                                                 g_array_index(peaks, QueuePeak, k).peak);
+        ms_viz_canvas_text(c, a.x + a.w - 170, ky - 2, MS_VIZ_ANCHOR_START, &f, INK, label);
+    }
+    if (shown == 0)
+        ms_viz_canvas_text(c, a.x + a.w / 2, a.y + a.h / 2, MS_VIZ_ANCHOR_MIDDLE, &f, SOFT,
+                           "No MTA queued anything in this run.");
+    ms_viz_canvas_group_end(c);
+}
+
+typedef struct {
+    guint32 link;
+    int     dir;
+    double  util;
+} LinkUse;
+
+static gint
+use_cmp(gconstpointer a, gconstpointer b)
+{
+    const LinkUse *x = a, *y = b;
+    if (x->util != y->util)
+        return x->util > y->util ? -1 : 1;
+    return x->link != y->link ? (x->link < y->link ? -1 : 1) : x->dir - y->dir;
+}
+
+/* Utilisation (busy time / run time) of the ten busiest link directions. */
+static void
+draw_links(MsVizCanvas *c, MsWorld *w, const Axes *frame)
+{
+    MsNet *net = ms_world_net(w);
+    double run = MAX((double) ms_engine_now(ms_world_engine(w)), 1.0);
+    g_autoptr(GArray) uses = g_array_new(FALSE, FALSE, sizeof(LinkUse));
+    for (guint32 l = 0; l < ms_net_n_links(net); l++) {
+        MsLinkStats st;
+        ms_net_link_stats(net, l, &st);
+        for (int d = 0; d < 2; d++) {
+            LinkUse u = { l, d, (double) st.busy[d] / run };
+            if (st.packets[d] > 0)
+                g_array_append_val(uses, u);
+        }
+    }
+    g_array_sort(uses, use_cmp);
+    guint shown = MIN(uses->len, 10u);
+    double umax = shown ? g_array_index(uses, LinkUse, 0).util * 100 : 1;
+    double xstep = nice_step(MAX(umax, 1e-4), 5);
+    double xmax = ceil(MAX(umax, 1e-4) / xstep) * xstep;
+    Axes a = *frame;
+    a.x += 170;
+    a.w -= 170;
+    a.x0 = 0;
+    a.x1 = xmax;
+    a.y0 = 0;
+    a.y1 = 1;
+    ms_viz_canvas_group_begin(c, "links", "plot", 0);
+    draw_axes(c, &a, xstep, 1, "utilisation over the whole run (%)", "", "Busiest links (one direction each)");
+    MsVizFont f = { 12, FALSE, FALSE };
+    MsVizStyle bar = { 0x56B4E9u, 1, 0x0072B2u, 1, 1, FALSE };
+    double slot = a.h / MAX(shown, 1u);
+    for (guint k = 0; k < shown; k++) {
+        const LinkUse *u = &g_array_index(uses, LinkUse, k);
+        MsHostId x, y;
+        ms_net_link_ends(net, u->link, &x, &y);
+        if (u->dir)
+            SWAP_HOSTS(x, y);
+        double top = a.y + slot * k + slot * 0.18, h = slot * 0.64;
+        ms_viz_canvas_rect(c, a.x, top, MAX(ax_x(&a, u->util * 100) - a.x, 1), h);
+        ms_viz_canvas_paint(c, &bar);
+        g_autofree char *label = g_strdup_printf("%s > %s", ms_net_host_name(net, x), ms_net_host_name(net, y));
+        double th = 0;
+        ms_viz_canvas_measure(c, &f, label, NULL, &th);
+        ms_viz_canvas_text(c, a.x - 8, top + h / 2 - th / 2, MS_VIZ_ANCHOR_END, &f, INK, label);
+    }
+    ms_viz_canvas_group_end(c);
+}
+
 MsVizCanvas *
-ms_viz_plots(MsWorld *w, MsVizFormat format, double width, double height)
+ms_viz_plots(MsWorld *w, const MsRecorder *rec, MsVizFormat format, double width, double height)
 {
     if (width <= 0)
         width = MS_VIZ_DEFAULT_WIDTH;
     if (height <= 0)
-        height = MS_VIZ_DEFAULT_HEIGHT * 0.7;
+        height = MS_VIZ_DEFAULT_HEIGHT * 1.4;
     MsMail *mail = ms_world_mail(w);
     const MsScenario *sc = ms_world_scenario(w);
     g_autoptr(GArray) lat = g_array_new(FALSE, FALSE, sizeof(double));
@@ -132,12 +290,11 @@ ms_viz_plots(MsWorld *w, MsVizFormat format, double width, double height)
     MsVizCanvas *c = ms_viz_canvas_new(format, width, height);
     MsVizFont title = { 22, TRUE, FALSE }, sub = { 13.5, FALSE, FALSE };
     ms_viz_canvas_text(c, 24, 20, MS_VIZ_ANCHOR_START, &title, INK, sc->title[0] ? sc->title : sc->name);
-    g_autofree char *st = g_strdup_printf("Delivery latency of %u delivered recipient%s: from submission to the "
-                                          "mailbox store. Queue length over time per MTA is not drawn yet.",
-                                          n, n == 1 ? "" : "s");
+    g_autofree char *st = g_strdup_printf("Delivery latency of %u delivered recipient%s, from submission to the "
+                                          "mailbox store; MTA queues; link utilisation.", n, n == 1 ? "" : "s");
     ms_viz_canvas_text(c, 24, 48, MS_VIZ_ANCHOR_START, &sub, SOFT, st);
 
-    double top = 170, bottom = height - 80, gap = 110;
+    double top = 170, bottom = top + (height - 170 - 80 - 130) / 2, gap = 110;
     double pw = (width - 2 * 90 - gap) / 2;
     double xstep = nice_step(vmax > 0 ? vmax : 1, 6);
     double xmax = ceil((vmax > 0 ? vmax : 1) / xstep) * xstep;
@@ -202,5 +359,10 @@ ms_viz_plots(MsWorld *w, MsVizFormat format, double width, double height)
         ms_viz_canvas_text(c, width / 2, (top + bottom) / 2, MS_VIZ_ANCHOR_MIDDLE, &f, SOFT,
                            "No message was delivered in this run.");
     }
+    double top2 = bottom + 130, bottom2 = height - 80;
+    Axes q = { 90, top2, pw, bottom2 - top2, 0, 1, 0, 1 };
+    draw_queues(c, w, rec, &q);
+    Axes l = { 90 + pw + gap, top2, pw, bottom2 - top2, 0, 1, 0, 1 };
+    draw_links(c, w, &l);
     return c;
 }

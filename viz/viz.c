@@ -90,7 +90,7 @@ ms_viz_render(MsWorld *w, const MsRecorder *rec, const MsVizOptions *opt, const 
     case MS_VIZ_PLOTS:
     case MS_VIZ_STORY:
     default:
-        c = ms_viz_plots(w, format, opt->width, opt->height);
+        c = ms_viz_plots(w, rec, format, opt->width, opt->height);
         break;
     }
     return ms_viz_canvas_write(c, path, error);

@@ -26,6 +26,7 @@ typedef enum {
     MS_TRACE_PROTO_LINE,       /* one SMTP/POP3 command or reply line, or a DNS query/answer */
     MS_TRACE_MAIL,             /* a mail-level step (submitted, queued, MX chosen, delivered, ...) */
     MS_TRACE_NOTE,             /* an aside for people: what really happens */
+    MS_TRACE_QUEUE,            /* an MTA's queue length changed: `code` is the new length */
     MS_TRACE_KIND_COUNT
 } MsTraceKind;
 

@@ -60,7 +60,11 @@ MsVizLayout *ms_viz_hops_layout(MsWorld *world, const MsVizJourney *journey, MsV
                                 double height);
 MsVizCanvas *ms_viz_sequence(MsWorld *world, const MsRecorder *recorder, const MsVizJourney *journey,
                              MsVizFormat format, double width);
-MsVizCanvas *ms_viz_plots(MsWorld *world, MsVizFormat format, double width, double height);
+/* Delivery latency CDF and histogram; queue length over time of the MTAs
+ * whose queues grew most (from the recorder's MS_TRACE_QUEUE records); the
+ * busiest links' utilisation. */
+MsVizCanvas *ms_viz_plots(MsWorld *world, const MsRecorder *recorder, MsVizFormat format, double width,
+                          double height);
 /* The story page as one self-contained HTML document (caller frees). */
 char *ms_viz_story_html(MsWorld *world, const MsVizJourney *journey);
 
