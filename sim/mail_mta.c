@@ -610,6 +610,5 @@ try_next_address(MsMail *m, QueueEntry *e)
         if (path)
             g_array_free(path, TRUE);
     }
-    a->conn = ms_tcp_connect(m->tcp, s->host, addr, MS_SMTP_PORT, &attempt_cb, a);
-    ms_tcp_set_message(m->tcp, a->conn, e->message);
+    a->conn = ms_tcp_connect_tagged(m->tcp, s->host, addr, MS_SMTP_PORT, &attempt_cb, a, e->message);
 }

@@ -229,8 +229,8 @@ on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
                   "%s sends message %s (\"%s\", %" G_GSIZE_FORMAT " bytes) from %s: SMTP to %s port 587, logging in as %s",
                   ms_net_host_name(m->net, c->host), r->label, r->subject, g_bytes_get_size(p->data),
                   c->address, s->hostname, c->address);
-    x->conn = ms_tcp_connect(m->tcp, c->host, ms_net_host_addr(m->net, s->host), MS_SUBMISSION_PORT, &submit_cb, x);
-    ms_tcp_set_message(m->tcp, x->conn, p->message);
+    x->conn = ms_tcp_connect_tagged(m->tcp, c->host, ms_net_host_addr(m->net, s->host), MS_SUBMISSION_PORT,
+                                    &submit_cb, x, p->message);
     pending_free(p);
 }
 

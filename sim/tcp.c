@@ -375,9 +375,17 @@ MsTcpConnId
 ms_tcp_connect(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport,
                const MsTcpCallbacks *cb, gpointer ud)
 {
+    return ms_tcp_connect_tagged(t, host, dst_addr, dport, cb, ud, 0);
+}
+
+MsTcpConnId
+ms_tcp_connect_tagged(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport,
+                      const MsTcpCallbacks *cb, gpointer ud, guint32 message)
+{
     guint16 lport = ms_net_ephemeral_port(t->net, host);
     MsTcpConnId id = conn_new(t, host, lport, dst_addr, dport);
     Conn *c = conn_at(t, id);
+    c->message = message;
     c->cb = cb;
     c->ud = ud;
     c->state = ST_SYN_SENT;

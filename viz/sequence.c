@@ -2,7 +2,9 @@
  * journey, time downwards, an arrow per exchange of the journey's steps
  * (each SMTP or POP3 command and reply, DNS queries and answers, the TCP
  * handshake of each session summarised in three thin arrows), labelled with
- * the protocol text.
+ * the protocol text; failed tries of the message (SYNs sent again,
+ * connections that timed out or were refused, deferrals) are marked with a
+ * red ring on the lane of the host that tried.
  *
  * Design. Each line a step lists was sent at a known time; its arrival is
  * the matching received line in the trace (same hosts, protocol and text,
@@ -149,6 +151,40 @@ time_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Failed tries of the journey's message: SYNs sent again, connections that
+ * timed out or were refused, deferrals. Each becomes a mark (from == to) on
+ * the lane of the host that tried, labelled in words. */
+static void
+add_failure_marks(GArray *arrows, const MsRecorder *rec, const MsVizJourney *j)
+{
+    for (guint i = 0; i < ms_recorder_len(rec); i++) {
+        const MsRecord *r = ms_recorder_get(rec, i);
+        if (r->message != j->message || !r->text)
+            continue;
+        const char *what = NULL;
+        if (r->kind == MS_TRACE_TCP_RETRANSMIT && g_str_has_prefix(r->text, "SYN"))
+            what = "no answer: SYN sent again";
+        else if (r->kind == MS_TRACE_TCP_CLOSE && !g_str_has_suffix(r->text, ": closed"))
+            what = g_strrstr(r->text, ": ") ? g_strrstr(r->text, ": ") + 2 : r->text;
+        else if (r->kind == MS_TRACE_MAIL && strstr(r->text, "will try again in"))
+            what = strstr(r->text, "will try again in");
+        if (!what)
+            continue;
+        g_autofree char *label = r->kind == MS_TRACE_TCP_CLOSE ? g_strdup_printf("✗ connection %s", what)
+                                 : r->kind == MS_TRACE_MAIL ? g_strdup_printf("↻ deferred: %s", what)
+                                                            : g_strdup_printf("✗ %s", what);
+        /* Marks of one host at one instant share a line. */
+        Arrow *prev = arrows->len ? &g_array_index(arrows, Arrow, arrows->len - 1) : NULL;
+        if (prev && prev->from == prev->to && prev->from == r->host && prev->sent == r->at) {
+            char *joined = g_strdup_printf("%s \u00b7 %s", prev->label, label);
+            g_free(prev->label);
+            prev->label = joined;   /* our own words: not cut */
+            continue;
+        }
+        add_arrow(arrows, r->at, r->at, r->host, r->host, "fail", g_strdup(label), 0);
+    }
+}
+
 static GArray *
 collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
 {
@@ -207,6 +243,7 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
             i = e;
         }
     }
+    add_failure_marks(arrows, rec, j);
     g_array_sort(arrows, arrow_cmp);
     return arrows;
 }
@@ -381,6 +418,23 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
         }
         double x0 = left + pitch * (lane_of[a->from] + 0.5), x1 = left + pitch * (lane_of[a->to] + 0.5);
         double y0 = ty[ks], y1 = ty[kr];
+        if (a->from == a->to) {
+            /* a failed try: a ring on the lane and the words beside it */
+            ms_viz_canvas_group_begin(c, NULL, "mark fail", 0);
+            MsVizStyle ring = { 0xFFFFFFu, 1, 0xB2182Bu, 1, 1.8, FALSE };
+            ms_viz_canvas_circle(c, x0, y0, 5);
+            ms_viz_canvas_paint(c, &ring);
+            double tw = 0, th = 0;
+            ms_viz_canvas_measure(c, &lf, a->label, &tw, &th);
+            ms_viz_canvas_text(c, x0 + 10, y0 - th / 2, MS_VIZ_ANCHOR_START, &lf, 0xB2182Bu, a->label);
+            ms_viz_canvas_group_end(c);
+            if (a->sent != last_label_t) {
+                g_autofree char *t = ms_viz_time_label(a->sent);
+                ms_viz_canvas_text(c, SEQ_MARGIN + TIME_COL - 12, y0 - th / 2, MS_VIZ_ANCHOR_END, &tf, 0x777777u, t);
+                last_label_t = a->sent;
+            }
+            continue;
+        }
         guint32 col = proto_colour(a->proto);
         gboolean tcp = strcmp(a->proto, "tcp") == 0;
         g_autofree char *cls = g_strdup_printf("msg %s", a->proto);

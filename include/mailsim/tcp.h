@@ -63,6 +63,11 @@ void ms_tcp_unlisten(MsTcp *tcp, MsHostId host, guint16 port);
 MsTcpConnId ms_tcp_connect(MsTcp *tcp, MsHostId host, guint32 dst_addr, guint16 dport,
                            const MsTcpCallbacks *callbacks, gpointer user_data);
 
+/* The same, with every packet and trace record of the connection tagged
+ * with mail message `message` from the SYN on. */
+MsTcpConnId ms_tcp_connect_tagged(MsTcp *tcp, MsHostId host, guint32 dst_addr, guint16 dport,
+                                  const MsTcpCallbacks *callbacks, gpointer user_data, guint32 message);
+
 void ms_tcp_set_callbacks(MsTcp *tcp, MsTcpConnId conn, const MsTcpCallbacks *callbacks, gpointer user_data);
 
 /* Queues bytes for sending (copied). */
