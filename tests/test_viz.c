@@ -383,6 +383,7 @@ test_sequence_and_story(void)
     CU_ASSERT(xpath_count(doc, "//s:g[@class='msg pop3']") >= 8);
     CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@class='cut']"), 1);   /* the minute before the POP3 check */
     CU_ASSERT(xpath_count(doc, "//s:text[starts-with(.,'EHLO pc.alice-home.example')]") >= 1);
+    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@class='mark fail']"), 0);   /* nothing failed */
     xmlFreeDoc(doc);
 
     g_autofree char *html = ms_viz_story_html(r.world, j);
@@ -394,6 +395,26 @@ test_sequence_and_story(void)
     CU_ASSERT(strstr(html, "src=\"http") == NULL && strstr(html, "href=\"http") == NULL);
     CU_ASSERT(strstr(html, "MAIL FROM:&lt;alice@isp-a.net&gt;") != NULL ||
               strstr(html, "MAIL FROM:\\u003calice@isp-a.net\\u003e") != NULL);
+    run_clear(&r);
+}
+
+/* Lesson 5: the MX is down for 20 minutes; the chart marks each SYN sent
+ * again, each connection that timed out and each deferral. */
+static void
+test_sequence_marks_failures(void)
+{
+    Run r;
+    CU_ASSERT_FATAL(run_file(&r, "scenarios/teaching/05-server-down.xml"));
+    g_autoptr(MsVizJourney) j = ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
+    g_autoptr(MsVizCanvas) c = ms_viz_sequence(r.world, r.rec, j, MS_VIZ_FORMAT_SVG, 0);
+    g_autofree char *svg = ms_viz_canvas_svg_string(c, TRUE);
+    xmlDoc *doc = xmlReadMemory(svg, (int) strlen(svg), "seq.svg", NULL, XML_PARSE_NONET);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT(xpath_count(doc, "//s:g[@class='mark fail']") >= 6);
+    /* three failed attempts: three "timed out" connections and three deferrals */
+    CU_ASSERT_EQUAL(xpath_count(doc, "//s:text[contains(.,'connection timed out')]"), 3);
+    CU_ASSERT_EQUAL(xpath_count(doc, "//s:text[contains(.,'deferred')]"), 3);
+    xmlFreeDoc(doc);
     run_clear(&r);
 }
 
@@ -497,6 +518,7 @@ main(void)
         { "layouts without overlaps", test_layouts },
         { "every teaching scenario", test_teaching_scenarios },
         { "sequence chart and story", test_sequence_and_story },
+        { "sequence chart marks failed tries", test_sequence_marks_failures },
         { "bad names and kinds", test_bad_names },
         { "canvas", test_canvas },
         { "mailsim render", test_cli },
