@@ -74,6 +74,12 @@ struct _MsNet {
     guint32     **routes;         /* per destination: next-hop link per host, or NULL */
     guint         n_routes;       /* length of routes (= hosts) */
     GArray       *cached;         /* MsHostId destinations whose table is built */
+    /* Adjacency in compressed rows for the route searches: the links of
+     * host h are adj[adj_off[h] .. adj_off[h + 1]); rebuilt after hosts or
+     * links are added. */
+    guint32      *adj_off;
+    struct Adj { MsHostId other; guint32 link; } *adj;
+    gboolean      adj_valid;
     MsRouteMetric metric;
     GHashTable   *pinned;         /* (host << 32 | dst) -> link + 1: routes set by hand */
     guint16       ev_arrive;
@@ -132,6 +138,8 @@ ms_net_free(MsNet *n)
     drop_routes(n);
     g_array_free(n->cached, TRUE);
     g_free(n->routes);
+    g_free(n->adj_off);
+    g_free(n->adj);
     g_array_free(n->slots, TRUE);
     g_array_free(n->hosts, TRUE);
     g_array_free(n->links, TRUE);
@@ -220,6 +228,7 @@ ms_net_add_host(MsNet *n, const char *name, guint32 addr, MsHostRole role, GErro
     MsHostId id = n->hosts->len - 1;
     g_hash_table_insert(n->by_name, g_strdup(name), GUINT_TO_POINTER(id + 1));
     g_hash_table_insert(n->by_addr, GUINT_TO_POINTER(addr), GUINT_TO_POINTER(id + 1));
+    n->adj_valid = FALSE;
     drop_routes(n);
     if (n->hosts->len > n->n_routes) {
         guint cap = MAX(16u, n->n_routes * 2);
@@ -263,6 +272,7 @@ ms_net_add_link(MsNet *n, MsHostId a, MsHostId b, const MsLinkParams *p, GError 
     guint32 id = n->links->len - 1;
     g_array_append_val(host_at(n, a)->links, id);
     g_array_append_val(host_at(n, b)->links, id);
+    n->adj_valid = FALSE;
     drop_routes(n);
     return id;
 }
@@ -273,6 +283,31 @@ typedef struct {
     gint64  dist;
     guint32 node;
 } QItem;
+
+static void
+build_adjacency(MsNet *n)
+{
+    guint nh = n->hosts->len;
+    g_free(n->adj_off);
+    g_free(n->adj);
+    n->adj_off = g_new0(guint32, nh + 1);
+    for (guint32 l = 0; l < n->links->len; l++) {
+        n->adj_off[link_at(n, l)->a + 1]++;
+        n->adj_off[link_at(n, l)->b + 1]++;
+    }
+    for (guint h = 0; h < nh; h++)
+        n->adj_off[h + 1] += n->adj_off[h];
+    n->adj = g_new(struct Adj, MAX(n->adj_off[nh], 1u));
+    g_autofree guint32 *fill = g_memdup2(n->adj_off, sizeof(guint32) * nh);
+    /* Links in index order per host, as the per-host lists hold them: the
+     * same tie-breaks as before. */
+    for (guint32 l = 0; l < n->links->len; l++) {
+        Link *k = link_at(n, l);
+        n->adj[fill[k->a]++] = (struct Adj) { k->b, l };
+        n->adj[fill[k->b]++] = (struct Adj) { k->a, l };
+    }
+    n->adj_valid = TRUE;
+}
 
 static gboolean
 qitem_less(const QItem *x, const QItem *y)
@@ -327,24 +362,25 @@ build_routes(MsNet *n, MsHostId dst)
         next[i] = NO_LINK;
         dist[i] = G_MAXINT64;
     }
-    GArray *q = g_array_new(FALSE, FALSE, sizeof(QItem));
+    if (!n->adj_valid)
+        build_adjacency(n);
+    GArray *q = g_array_sized_new(FALSE, FALSE, sizeof(QItem), 1024);
     dist[dst] = 0;
     q_push(q, (QItem) { 0, dst });
     while (q->len > 0) {
         QItem it = q_pop(q);
         if (it.dist != dist[it.node])
             continue;
-        Host *h = host_at(n, it.node);
         /* A down host forwards nothing (the destination itself may be down:
          * packets then die on arrival, which is what really happens). */
-        if (!h->up && it.node != dst)
+        if (it.node != dst && !host_at(n, it.node)->up)
             continue;
-        for (guint k = 0; k < h->links->len; k++) {
-            guint32 li = g_array_index(h->links, guint32, k);
+        for (guint32 k = n->adj_off[it.node]; k < n->adj_off[it.node + 1]; k++) {
+            guint32 li = n->adj[k].link;
             Link *l = link_at(n, li);
             if (!l->up)
                 continue;
-            MsHostId other = l->a == it.node ? l->b : l->a;
+            MsHostId other = n->adj[k].other;
             gint64 w = n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1);
             gint64 d = it.dist + w;
             if (d < dist[other]) {
