@@ -117,3 +117,5 @@ void ms__bridge_relay_free(Relay *r);
 /* Queues a message for the real SMTP server (the relay refs data). */
 void ms__bridge_relay_queue(Relay *r, const char *from, const char *const *rcpts, GBytes *data,
                             const char *spool_path);
+/* The mail layer's way out (MsMailOutboundFunc; user data: the Relay). */
+void ms__bridge_relay_outbound(const MsMailOutbound *job, gpointer relay);

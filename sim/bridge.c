@@ -37,6 +37,7 @@ ms_bridge_config_init(MsBridgeConfig *cfg)
     cfg->idle_timeout_ms = MS_BRIDGE_DEFAULT_IDLE_MS;
     cfg->command_timeout_ms = MS_BRIDGE_DEFAULT_COMMAND_MS;
     cfg->relay_retry_ms = 1000;
+    cfg->relay_give_up_ms = MS_BRIDGE_DEFAULT_RELAY_GIVE_UP_MS;
 }
 
 void
@@ -291,6 +292,8 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
         b->relay = ms__bridge_relay_new(b, cfg->relay_out, error);
         if (!b->relay)
             return NULL;
+        /* Simulated servers' mail for outside the world leaves through it. */
+        ms_mail_set_outbound(b->mail, ms__bridge_relay_outbound, b->relay);
     }
     if (cfg->spool_dir) {
         if (g_mkdir_with_parents(cfg->spool_dir, 0700) != 0) {
@@ -345,6 +348,8 @@ ms_bridge_free(MsBridge *b)
     stop_service(&b->pop3_svc);
     while (b->conns.head)
         ms__bridge_conn_free(b->conns.head->data);
+    if (b->relay)
+        ms_mail_set_outbound(b->mail, NULL, NULL);
     ms__bridge_relay_free(b->relay);
     g_ptr_array_unref(b->pending);
     g_free(b->smtp_bound);

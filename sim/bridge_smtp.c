@@ -24,6 +24,7 @@ typedef struct {
     MsBridge     *b;
     BridgeConn   *conn;
     MsSmtpServer *core;
+    guint32       message;   /* the last message put into the world, for traces */
 } SmtpSession;
 
 static const char *
@@ -110,7 +111,7 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
     g_autofree char *qid = NULL;
     if (wr[0]) {
         MsMailInjectInfo info = { ss->helo, x->conn->peer, ss->esmtp, ss->auth_user != NULL, "bridge" };
-        ms__bridge_inject(b, env->mail_from, wr, message, &info, wpath, &qid);
+        x->message = ms__bridge_inject(b, env->mail_from, wr, message, &info, wpath, &qid);
     }
     if (orr[0]) {
         ms__bridge_relay_queue(b->relay, env->mail_from, orr, message, opath);
@@ -123,7 +124,16 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
     ms_smtp_reply_set(reply, 250, "2.0.0", text);
 }
 
-static const MsSmtpServerHooks hooks = { hook_auth, NULL, hook_rcpt, hook_data, NULL, NULL };
+/* The session's lines go into the trace like a simulated server's: the
+ * narration at --level protocol shows them, and the JSON trace has them. */
+static void
+hook_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
+{
+    SmtpSession *x = ud;
+    ms_mail_trace_line(x->b->mail, x->b->smtp_server, x->message, "smtp", dir == MS_SMTP_TRACE_OUT, line);
+}
+
+static const MsSmtpServerHooks hooks = { hook_auth, NULL, hook_rcpt, hook_data, NULL, hook_trace };
 
 static void
 pump(SmtpSession *x)

@@ -59,13 +59,48 @@ print_stats(MsBridge *b, MsWorld *w, FILE *out)
     }
 }
 
+/* Runs a bridge on `w` until SIGINT or SIGTERM; the exit status. */
+static int
+run_bridge(MsWorld *w, const MsBridgeConfig *cfg, const char *speed_s)
+{
+    g_autoptr(GError) error = NULL;
+    /* A client that vanishes must not kill the bridge with SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+    g_autoptr(MsBridge) b = ms_bridge_new(w, cfg, &error);
+    if (!b) {
+        fprintf(stderr, "mailsim bridge: %s\n", error->message);
+        return MS_EXIT_USAGE;
+    }
+    g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+    guint s1 = g_unix_signal_add(SIGINT, on_signal, loop);
+    guint s2 = g_unix_signal_add(SIGTERM, on_signal, loop);
+    printf("bridge:");
+    if (cfg->smtp)
+        printf(" smtp %s:%u", ms_bridge_smtp_address(b), ms_bridge_smtp_port(b));
+    if (cfg->pop3)
+        printf(" pop3 %s:%u", ms_bridge_pop3_address(b), ms_bridge_pop3_port(b));
+    printf(" speed %s\n", cfg->speed > 0 ? speed_s ? speed_s : "1" : "max");
+    fflush(stdout);
+    g_main_loop_run(loop);
+    g_source_remove(s1);
+    g_source_remove(s2);
+    ms_bridge_pace_now(b);
+    printf("bridge: stopping\n");
+    print_stats(b, w, stdout);
+    g_autoptr(GString) report = g_string_new(NULL);
+    gboolean ok = ms_mail_check_balance(ms_world_mail(w), report);
+    printf("accounting: %s\n%s", ok ? "balanced" : "NOT balanced", report->str);
+    fflush(stdout);
+    return ok ? MS_EXIT_OK : MS_EXIT_FAILED;
+}
+
 int
 ms_cmd_bridge(int argc, char **argv)
 {
     const char *cmd = "bridge";
     g_autofree char *smtp_s = NULL, *pop3_s = NULL, *speed_s = NULL, *relay_s = NULL, *spool_s = NULL;
     g_autofree char *maxconn_s = NULL, *maxrcpt_s = NULL, *maxsize_s = NULL, *idle_s = NULL, *cmdto_s = NULL;
-    g_autofree char *level_s = NULL, *seed_s = NULL, *retry_s = NULL;
+    g_autofree char *level_s = NULL, *seed_s = NULL, *retry_s = NULL, *giveup_s = NULL;
     gboolean quiet = FALSE;
     GOptionEntry entries[] = {
         { "smtp", 0, 0, G_OPTION_ARG_STRING, &smtp_s, "listen for SMTP (port 0: any free port); HOST: the scenario's mail server", "[ADDR:]PORT[=HOST]" },
@@ -79,6 +114,7 @@ ms_cmd_bridge(int argc, char **argv)
         { "idle-timeout", 0, 0, G_OPTION_ARG_STRING, &idle_s, "close a silent client after this long (default 5min)", "TIME" },
         { "command-timeout", 0, 0, G_OPTION_ARG_STRING, &cmdto_s, "close a client that completes no command this long (default 10min)", "TIME" },
         { "relay-retry", 0, 0, G_OPTION_ARG_STRING, &retry_s, "first retry of a failed relay-out (default 1s, doubling)", "TIME" },
+        { "relay-give-up", 0, 0, G_OPTION_ARG_STRING, &giveup_s, "bounce a real client's relay-out mail still undelivered after this long, wall clock (default 5d)", "TIME" },
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)", "N" },
         { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s, "narration detail: mail (default), protocol or packets", "LEVEL" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no narration", NULL },
@@ -98,159 +134,101 @@ ms_cmd_bridge(int argc, char **argv)
     if (!smtp_s && !pop3_s)
         return ms_cli_usage(cmd, "give --smtp, --pop3 or both");
 
-    MsBridgeConfig cfg;
+    g_auto(MsBridgeConfig) cfg;
     ms_bridge_config_init(&cfg);
     g_autoptr(GError) error = NULL;
-    int rc = MS_EXIT_OK;
     guint64 n = 0;
     MsTime t = 0;
     if (smtp_s) {
         cfg.smtp = TRUE;
-        if (!ms_bridge_parse_endpoint(smtp_s, &cfg.smtp_addr, &cfg.smtp_port, &cfg.smtp_host, &error)) {
-            rc = ms_cli_usage(cmd, "--smtp: %s", error->message);
-            goto done;
-        }
+        if (!ms_bridge_parse_endpoint(smtp_s, &cfg.smtp_addr, &cfg.smtp_port, &cfg.smtp_host, &error))
+            return ms_cli_usage(cmd, "--smtp: %s", error->message);
     }
     if (pop3_s) {
         cfg.pop3 = TRUE;
-        if (!ms_bridge_parse_endpoint(pop3_s, &cfg.pop3_addr, &cfg.pop3_port, &cfg.pop3_host, &error)) {
-            rc = ms_cli_usage(cmd, "--pop3: %s", error->message);
-            goto done;
-        }
+        if (!ms_bridge_parse_endpoint(pop3_s, &cfg.pop3_addr, &cfg.pop3_port, &cfg.pop3_host, &error))
+            return ms_cli_usage(cmd, "--pop3: %s", error->message);
     }
-    if (speed_s) {
+    if (speed_s && strcmp(speed_s, "max") == 0) {
+        cfg.speed = 0.0;
+    } else if (speed_s) {
         char *end = NULL;
         double v = g_ascii_strtod(speed_s, &end);
-        if (strcmp(speed_s, "max") == 0) {
-            cfg.speed = 0.0;
-        } else if (end == speed_s || *end || !(v > 0.0 && v <= 1e9)) {
-            rc = ms_cli_usage(cmd, "--speed: '%s' is not a positive number or 'max'", speed_s);
-            goto done;
-        } else {
-            cfg.speed = v;
-        }
+        if (end == speed_s || *end || !(v > 0.0 && v <= 1e9))
+            return ms_cli_usage(cmd, "--speed: '%s' is not a positive number or 'max'", speed_s);
+        cfg.speed = v;
     }
     cfg.relay_out = g_strdup(relay_s);
     cfg.spool_dir = g_strdup(spool_s);
     if (maxconn_s) {
-        if (!ms_cli_arg_count(cmd, "--max-connections", maxconn_s, &n) || n == 0 || n > 100000) {
-            rc = n == 0 && maxconn_s ? ms_cli_usage(cmd, "--max-connections: from 1 to 100000") : MS_EXIT_USAGE;
-            goto done;
-        }
+        if (!ms_cli_arg_count(cmd, "--max-connections", maxconn_s, &n))
+            return MS_EXIT_USAGE;
+        if (n == 0 || n > 100000)
+            return ms_cli_usage(cmd, "--max-connections: from 1 to 100000");
         cfg.max_connections = (guint) n;
     }
     if (maxrcpt_s) {
-        if (!ms_cli_arg_count(cmd, "--max-recipients", maxrcpt_s, &n)) {
-            rc = MS_EXIT_USAGE;
-            goto done;
-        }
+        if (!ms_cli_arg_count(cmd, "--max-recipients", maxrcpt_s, &n))
+            return MS_EXIT_USAGE;
         cfg.max_recipients = (guint) MIN(n, G_MAXUINT);
     }
     if (maxsize_s) {
-        if (!ms_cli_arg_count(cmd, "--max-size", maxsize_s, &n)) {
-            rc = MS_EXIT_USAGE;
-            goto done;
-        }
+        if (!ms_cli_arg_count(cmd, "--max-size", maxsize_s, &n))
+            return MS_EXIT_USAGE;
         cfg.max_size = n;
     }
     if (idle_s) {
-        if (!ms_cli_arg_time(cmd, "--idle-timeout", idle_s, &t)) {
-            rc = MS_EXIT_USAGE;
-            goto done;
-        }
+        if (!ms_cli_arg_time(cmd, "--idle-timeout", idle_s, &t))
+            return MS_EXIT_USAGE;
         cfg.idle_timeout_ms = (guint) MIN(t / MS_TIME_MS, G_MAXUINT);
     }
     if (cmdto_s) {
-        if (!ms_cli_arg_time(cmd, "--command-timeout", cmdto_s, &t)) {
-            rc = MS_EXIT_USAGE;
-            goto done;
-        }
+        if (!ms_cli_arg_time(cmd, "--command-timeout", cmdto_s, &t))
+            return MS_EXIT_USAGE;
         cfg.command_timeout_ms = (guint) MIN(t / MS_TIME_MS, G_MAXUINT);
     }
     if (retry_s) {
-        if (!ms_cli_arg_time(cmd, "--relay-retry", retry_s, &t)) {
-            rc = MS_EXIT_USAGE;
-            goto done;
-        }
+        if (!ms_cli_arg_time(cmd, "--relay-retry", retry_s, &t))
+            return MS_EXIT_USAGE;
         cfg.relay_retry_ms = (guint) MAX(1, MIN(t / MS_TIME_MS, G_MAXUINT));
     }
+    if (giveup_s) {
+        if (!ms_cli_arg_time(cmd, "--relay-give-up", giveup_s, &t))
+            return MS_EXIT_USAGE;
+        cfg.relay_give_up_ms = t / MS_TIME_MS;
+    }
     guint64 seed = 0;
-    if (seed_s && !ms_cli_arg_count(cmd, "--seed", seed_s, &seed)) {
-        rc = MS_EXIT_USAGE;
-        goto done;
-    }
+    if (seed_s && !ms_cli_arg_count(cmd, "--seed", seed_s, &seed))
+        return MS_EXIT_USAGE;
     MsNarrateLevel level = MS_NARRATE_MAIL;
-    if (level_s) {
-        if (strcmp(level_s, "mail") == 0)
-            level = MS_NARRATE_MAIL;
-        else if (strcmp(level_s, "protocol") == 0)
-            level = MS_NARRATE_PROTOCOL;
-        else if (strcmp(level_s, "packets") == 0)
-            level = MS_NARRATE_PACKETS;
-        else {
-            rc = ms_cli_usage(cmd, "--level: '%s' is not a level: expected mail, protocol or packets", level_s);
-            goto done;
-        }
-    }
+    if (level_s && strcmp(level_s, "protocol") == 0)
+        level = MS_NARRATE_PROTOCOL;
+    else if (level_s && strcmp(level_s, "packets") == 0)
+        level = MS_NARRATE_PACKETS;
+    else if (level_s && strcmp(level_s, "mail") != 0)
+        return ms_cli_usage(cmd, "--level: '%s' is not a level: expected mail, protocol or packets", level_s);
 
-    {
-        g_autoptr(MsScenario) sc = NULL;
-        if (argc == 2) {
-            sc = ms_scenario_load_file(argv[1], &error);
-        } else {
-            gsize len = 0;
-            const guint8 *data = ms_embedded_get(DEFAULT_SCENARIO, &len);
-            sc = data ? ms_scenario_load_memory((const char *) data, len, DEFAULT_SCENARIO, &error) : NULL;
-            if (!data)
-                g_set_error(&error, MS_BRIDGE_ERROR, 0, "the built-in scenario is missing from this build");
-        }
-        if (!sc) {
-            fprintf(stderr, "mailsim bridge: %s\n", error->message);
-            rc = MS_EXIT_USAGE;
-            goto done;
-        }
-        g_autoptr(MsWorld) w = ms_world_new(sc, seed, &error);
-        if (!w) {
-            fprintf(stderr, "mailsim bridge: %s\n", error->message);
-            rc = MS_EXIT_USAGE;
-            goto done;
-        }
-        if (!quiet)
-            ms_trace_add_sink(ms_net_trace(ms_world_net(w)), ms_narrator_record,
-                              ms_narrator_new(ms_world_net(w), stdout, level, isatty(STDOUT_FILENO)), ms_narrator_free);
-        /* A client that vanishes must not kill the bridge with SIGPIPE. */
-        signal(SIGPIPE, SIG_IGN);
-        g_autoptr(MsBridge) b = ms_bridge_new(w, &cfg, &error);
-        if (!b) {
-            fprintf(stderr, "mailsim bridge: %s\n", error->message);
-            rc = MS_EXIT_USAGE;
-            goto done;
-        }
-        g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-        guint s1 = g_unix_signal_add(SIGINT, on_signal, loop);
-        guint s2 = g_unix_signal_add(SIGTERM, on_signal, loop);
-        printf("bridge:");
-        if (cfg.smtp)
-            printf(" smtp %s:%u", ms_bridge_smtp_address(b), ms_bridge_smtp_port(b));
-        if (cfg.pop3)
-            printf(" pop3 %s:%u", ms_bridge_pop3_address(b), ms_bridge_pop3_port(b));
-        printf(" speed %s\n", cfg.speed > 0 ? speed_s ? speed_s : "1" : "max");
-        fflush(stdout);
-        g_main_loop_run(loop);
-        g_source_remove(s1);
-        g_source_remove(s2);
-        ms_bridge_pace_now(b);
-        printf("bridge: stopping\n");
-        print_stats(b, w, stdout);
-        g_autoptr(GString) report = g_string_new(NULL);
-        gboolean ok = ms_mail_check_balance(ms_world_mail(w), report);
-        printf("accounting: %s\n%s", ok ? "balanced" : "NOT balanced", report->str);
-        fflush(stdout);
-        g_clear_pointer(&b, ms_bridge_free);
-        if (!ok)
-            rc = MS_EXIT_FAILED;
+    g_autoptr(MsScenario) sc = NULL;
+    if (argc == 2) {
+        sc = ms_scenario_load_file(argv[1], &error);
+    } else {
+        gsize len = 0;
+        const guint8 *data = ms_embedded_get(DEFAULT_SCENARIO, &len);
+        sc = data ? ms_scenario_load_memory((const char *) data, len, DEFAULT_SCENARIO, &error) : NULL;
+        if (!data)
+            g_set_error(&error, MS_BRIDGE_ERROR, 0, "the built-in scenario is missing from this build");
     }
-done:
-    ms_bridge_config_clear(&cfg);
-    return rc;
+    if (!sc) {
+        fprintf(stderr, "mailsim bridge: %s\n", error->message);
+        return MS_EXIT_USAGE;
+    }
+    g_autoptr(MsWorld) w = ms_world_new(sc, seed, &error);
+    if (!w) {
+        fprintf(stderr, "mailsim bridge: %s\n", error->message);
+        return MS_EXIT_USAGE;
+    }
+    if (!quiet)
+        ms_trace_add_sink(ms_net_trace(ms_world_net(w)), ms_narrator_record,
+                          ms_narrator_new(ms_world_net(w), stdout, level, isatty(STDOUT_FILENO)), ms_narrator_free);
+    return run_bridge(w, &cfg, speed_s);
 }

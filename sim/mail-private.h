@@ -72,6 +72,7 @@ struct _QueueEntry {
     guint       attempts;        /* delivery attempts made */
     MsEventId   timer;           /* retry timer */
     gboolean    busy;            /* an attempt is running */
+    gboolean    outbound;        /* the attempt is a handoff out of the world */
     /* the running attempt */
     GArray     *addrs;           /* guint32 addresses to try, in order */
     GArray     *addr_hosts;      /* MsHostId per address (for traces) */
@@ -95,6 +96,8 @@ struct _MsMail {
     gboolean    told_dns, told_routing;   /* asides given once per run */
     gboolean    flat_dns;
     guint64     smtp_sessions, pop3_sessions;
+    MsMailOutboundFunc outbound;  /* the way out of the world, or NULL */
+    gpointer    outbound_data;
 };
 
 /* mail.c */
@@ -138,6 +141,8 @@ void ms__server_accept(MsMail *mail, Server *s, guint32 message, const char *fro
 void ms__mta_enqueue(MsMail *mail, Server *s, guint32 message, const char *from, GPtrArray *rcpts,
                      const char *domain, GBytes *data);
 void ms__mta_init(MsMail *mail);
+/* Whether some server of the world takes or backs up mail for `domain`. */
+gboolean ms__mail_domain_in_world(MsMail *mail, const char *domain);
 void ms__queue_entry_free(QueueEntry *e);
 
 /* mail_pop3.c */

@@ -799,3 +799,41 @@ ms_mail_message_settled(const MsMail *m, guint32 id)
     }
     return TRUE;
 }
+
+/* --- the way out of the world (the bridge's --relay-out) ----------------------- */
+
+void
+ms_mail_trace_line(MsMail *m, guint server, guint32 message, const char *proto, gboolean outgoing, const char *line)
+{
+    const Server *s = server_at(m, server);
+    if (s)
+        ms__mail_proto_line(m, s->host, MS_HOST_WORLD, message, proto, outgoing, line);
+}
+
+void
+ms_mail_set_outbound(MsMail *m, MsMailOutboundFunc fn, gpointer user_data)
+{
+    m->outbound = fn;
+    m->outbound_data = fn ? user_data : NULL;
+}
+
+gboolean
+ms__mail_domain_in_world(MsMail *m, const char *domain)
+{
+    for (guint i = 0; i < m->servers->len; i++) {
+        const Server *s = g_ptr_array_index(m->servers, i);
+        if (ms__server_is_local(s, domain) || ms__server_is_backup_for(s, domain))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+guint32
+ms_mail_bounce_external(MsMail *m, guint server, const char *from, const char *rcpt, const char *status,
+                        const char *diagnostic, GBytes *original)
+{
+    g_return_val_if_fail(server < m->servers->len && rcpt && status && diagnostic, 0);
+    guint before = m->messages->len;
+    ms__mail_bounce(m, g_ptr_array_index(m->servers, server), 0, from, rcpt, status, diagnostic, original);
+    return m->messages->len > before ? m->messages->len : 0;
+}

@@ -348,6 +348,92 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
     a_lookup_next(al);
 }
 
+/* The domain is outside the world and a way out is set: the entry waits,
+ * busy, for ms_mail_outbound_result(). */
+static void
+hand_out(MsMail *m, QueueEntry *e)
+{
+    Server *s = e->server;
+    e->outbound = TRUE;
+    ms__mail_note(m, s->host, MS_HOST_WORLD, e->message,
+                  "%s hands the message for %s to the real Internet through the bridge (--relay-out)%s",
+                  s->hostname, e->domain, e->attempts > 1 ? ", again" : "");
+    g_autoptr(GPtrArray) rcpts = g_ptr_array_new();
+    for (guint i = 0; i < e->rcpts->len; i++)
+        g_ptr_array_add(rcpts, g_ptr_array_index(e->rcpts, i));
+    g_ptr_array_add(rcpts, NULL);
+    MsMailOutbound job = { s->index, e->qid, e->message, e->from, (const char *const *) rcpts->pdata,
+                           e->domain, e->data, e->attempts };
+    m->outbound(&job, m->outbound_data);
+}
+
+/* Settles recipient i of an outbound entry as delivered to the real world. */
+static void
+outbound_delivered(MsMail *m, QueueEntry *e, guint i, const char *reply)
+{
+    Server *s = e->server;
+    const char *rcpt = g_ptr_array_index(e->rcpts, i);
+    MsRcptRecord *rr = ms__mail_rcpt(m, e->message, rcpt);
+    if (rr) {
+        rr->state = MS_RCPT_DELIVERED;
+        rr->done_at = ms_engine_now(m->engine);
+        rr->where = s->host;
+        g_free(rr->detail);
+        rr->detail = g_strdup_printf("handed to the real Internet by %s: %s", s->hostname, reply);
+    }
+    ms__mail_note(m, s->host, MS_HOST_WORLD, e->message,
+                  "the real server takes the message for %s from %s (%s): it has left the simulated world", rcpt,
+                  s->hostname, reply);
+}
+
+gboolean
+ms_mail_outbound_result(MsMail *m, guint server, const char *queue_id, const char *rcpt, guint code,
+                        const char *status, const char *text)
+{
+    g_return_val_if_fail(server < m->servers->len && queue_id, FALSE);
+    Server *s = g_ptr_array_index(m->servers, server);
+    QueueEntry *e = NULL;
+    for (guint i = 0; i < s->queue->len && !e; i++) {
+        QueueEntry *q = g_ptr_array_index(s->queue, i);
+        if (q->busy && q->outbound && strcmp(q->qid, queue_id) == 0)
+            e = q;
+    }
+    guint which = G_MAXUINT;
+    for (guint i = 0; e && rcpt && i < e->rcpts->len && which == G_MAXUINT; i++)
+        if (g_ascii_strcasecmp(g_ptr_array_index(e->rcpts, i), rcpt) == 0)
+            which = i;
+    if (!e || (rcpt && which == G_MAXUINT))
+        return FALSE;
+    g_autofree char *reply = code ? g_strdup_printf("%u %s%s%s", code, status ? status : "", status && *status ? " " : "",
+                                                    text ? text : "")
+                                  : g_strdup(text ? text : "the real server could not be reached");
+    const char *st = status && *status ? status : code >= 500 ? "5.0.0" : "4.4.1";
+    gboolean done = code >= 200 && code < 300, failed = code >= 500 && code < 600;
+    if (rcpt) {
+        if (!done && !failed)
+            return TRUE;
+        if (done)
+            outbound_delivered(m, e, which, reply);
+        else
+            ms__mail_bounce(m, s, e->message, e->from, rcpt, st, reply, e->data);
+        g_ptr_array_remove_index(e->rcpts, which);
+        if (e->rcpts->len == 0)
+            entry_remove(m, e);
+        return TRUE;
+    }
+    e->outbound = FALSE;
+    if (done) {
+        for (guint i = 0; i < e->rcpts->len; i++)
+            outbound_delivered(m, e, i, reply);
+        entry_remove(m, e);
+    } else if (failed) {
+        bounce_all(m, e, st, reply);
+    } else {
+        defer(m, e, st, reply);
+    }
+    return TRUE;
+}
+
 static void
 start_attempt(MsMail *m, QueueEntry *e)
 {
@@ -373,6 +459,10 @@ start_attempt(MsMail *m, QueueEntry *e)
         ms__mail_note(m, s->host, s->smarthost, e->message, "%s relays mail for %s through its smarthost %s",
                       s->hostname, e->domain, ms_net_host_name(m->net, s->smarthost));
         try_next_address(m, e);
+        return;
+    }
+    if (m->outbound && !ms__mail_domain_in_world(m, e->domain)) {
+        hand_out(m, e);
         return;
     }
     if (!s->resolver) {

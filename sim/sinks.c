@@ -40,6 +40,13 @@ host_name(MsNet *net, MsHostId h)
     return h < ms_net_n_hosts(net) ? ms_net_host_name(net, h) : "?";
 }
 
+/* One end of a protocol line: a real peer of the bridge is MS_HOST_WORLD. */
+static const char *
+line_end(MsNet *net, MsHostId h)
+{
+    return h == MS_HOST_WORLD ? "real-peer" : host_name(net, h);
+}
+
 void
 ms_narrator_record(const MsTraceRecord *r, gpointer p)
 {
@@ -67,8 +74,8 @@ ms_narrator_record(const MsTraceRecord *r, gpointer p)
             fprintf(n->out, "%s     t=%s s    %s  %s%s\n", dim, t, host_name(n->net, r->host), r->text, end);
         else
             fprintf(n->out, "%s     t=%s s    %-5s %s %s %s: %s%s\n", dim, t, r->proto ? r->proto : "",
-                    host_name(n->net, r->outgoing ? r->host : r->peer), "->",
-                    host_name(n->net, r->outgoing ? r->peer : r->host), r->text, end);
+                    line_end(n->net, r->outgoing ? r->host : r->peer), "->",
+                    line_end(n->net, r->outgoing ? r->peer : r->host), r->text, end);
         break;
     case MS_TRACE_TCP_STREAM:
         /* How a message's bytes crossed the network: told with the mail. */

@@ -28,6 +28,8 @@ GQuark ms_bridge_error_quark(void);
 /* RFC 5321 4.5.3.2.6: 10 minutes for the data block; we allow a client that
  * long between two replies, however it trickles its bytes. */
 #define MS_BRIDGE_DEFAULT_COMMAND_MS (10u * 60u * 1000u)
+/* Postfix's maximal_queue_lifetime, 5 days. */
+#define MS_BRIDGE_DEFAULT_RELAY_GIVE_UP_MS (5ull * 24u * 3600u * 1000u)
 /* Postfix's default_process_limit. */
 #define MS_BRIDGE_DEFAULT_MAX_CONNECTIONS 100u
 
@@ -49,6 +51,7 @@ typedef struct {
     guint       idle_timeout_ms;  /* no byte from the client this long: 421 4.4.2 */
     guint       command_timeout_ms; /* no complete command this long: 421 4.4.2 */
     guint       relay_retry_ms;   /* first retry of a failed relay attempt (doubles, at most 64x) */
+    guint64     relay_give_up_ms; /* a real client's relay mail undelivered this long (wall clock) bounces */
 } MsBridgeConfig;
 
 /* Fills cfg with the defaults named above (strings NULL). */
@@ -101,5 +104,6 @@ void ms_bridge_get_stats(const MsBridge *bridge, MsBridgeStats *stats);
 void ms_bridge_pace_now(MsBridge *bridge);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsBridge, ms_bridge_free)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(MsBridgeConfig, ms_bridge_config_clear)
 
 G_END_DECLS

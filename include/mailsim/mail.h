@@ -221,6 +221,52 @@ MsMailDrop *ms_mail_drop_new(MsMail *mail, guint server, MsHostId peer);
 void ms_mail_drop_free(MsMailDrop *drop);
 const MsPop3ServerHooks *ms_mail_drop_hooks(void);
 
+/* Traces one protocol line of a real connection at `server` (peer
+ * MS_HOST_WORLD: the real client or server), as the simulated sessions
+ * trace theirs; `message` may be 0. */
+void ms_mail_trace_line(MsMail *mail, guint server, guint32 message, const char *proto, gboolean outgoing,
+                        const char *line);
+
+/* The world's way out to the real Internet (the bridge's --relay-out).
+ * While a function is set, a server's MTA hands each queue entry for a
+ * domain that no server of the world serves (or backs up), unless it has a
+ * smarthost, to that function instead of asking DNS. The entry stays in
+ * the server's queue, busy, until ms_mail_outbound_result() gives the
+ * outcome: so the accounting still sees the recipients held. Strings and
+ * data of `job` are borrowed for the call (ref or copy them). */
+typedef struct {
+    guint              server;
+    const char        *queue_id;
+    guint32            message;
+    const char        *from;      /* "" for a DSN */
+    const char *const *rcpts;     /* NULL-terminated, all in `domain` */
+    const char        *domain;
+    GBytes            *data;
+    guint              attempt;   /* 1 for the first try */
+} MsMailOutbound;
+typedef void (*MsMailOutboundFunc)(const MsMailOutbound *job, gpointer user_data);
+/* fn NULL: no way out (the default; outside domains then meet DNS). */
+void ms_mail_set_outbound(MsMail *mail, MsMailOutboundFunc fn, gpointer user_data);
+/* The outcome of a handoff for recipient `rcpt` of the entry, or for every
+ * recipient still in it when `rcpt` is NULL: a 2xx code delivers them; a
+ * 5xx bounces them to the sender (an RFC 3464 DSN from the server, none for
+ * a bounce); anything else (a 4xx, or 0 when the real server could not be
+ * reached) defers the whole entry by the server's retry schedule in
+ * simulated time, which gives up (4.4.7) past the profile's maximum queue
+ * age (only with rcpt NULL; for one recipient it is a no-op: that one stays
+ * for the entry's outcome). An entry with no recipient left is removed.
+ * `status` (enhanced code, may be NULL) and `text` describe the reply. Call
+ * between engine runs. FALSE when the server has no busy entry `queue_id`
+ * holding `rcpt` (already settled). */
+gboolean ms_mail_outbound_result(MsMail *mail, guint server, const char *queue_id, const char *rcpt, guint code,
+                                 const char *status, const char *text);
+/* A DSN from `server` to `from` about `rcpt` of mail the world never held
+ * (a real client's message that the real server refused): created and
+ * queued like any bounce, nothing when `from` is empty. Call between engine
+ * runs. Returns the DSN's message id, or 0. */
+guint32 ms_mail_bounce_external(MsMail *mail, guint server, const char *from, const char *rcpt, const char *status,
+                                const char *diagnostic, GBytes *original);
+
 const char *ms_rcpt_state_to_string(MsRcptState state);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMail, ms_mail_free)
