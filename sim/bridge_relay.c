@@ -150,7 +150,8 @@ ms__bridge_relay_outbound(const MsMailOutbound *job, gpointer ud)
     j->message = job->message;
     g_ptr_array_add(r->waiting, j);
     r->b->stats.relay_queued++;
-    r->b->stats.rcpts_relay += g_strv_length(j->rcpts);
+    if (job->attempt <= 1)
+        r->b->stats.rcpts_relay += g_strv_length(j->rcpts);
     kick(r);
 }
 

@@ -67,8 +67,10 @@ ms_narrator_record(const MsTraceRecord *r, gpointer p)
     case MS_TRACE_PROTO_LINE:
         if (n->level < MS_NARRATE_PROTOCOL)
             break;
-        /* Both ends trace each SMTP/POP3 line; tell it once, as it is sent. */
-        if (!r->outgoing && g_strcmp0(r->proto, "dns") != 0)
+        /* Both ends trace each SMTP/POP3 line; tell it once, as it is sent.
+         * A real peer of the bridge traces nothing: its lines are told as
+         * the simulated end receives them. */
+        if (!r->outgoing && r->peer != MS_HOST_WORLD && g_strcmp0(r->proto, "dns") != 0)
             break;
         if (g_strcmp0(r->proto, "dns") == 0 && r->peer == MS_HOST_WORLD)
             fprintf(n->out, "%s     t=%s s    %s  %s%s\n", dim, t, host_name(n->net, r->host), r->text, end);

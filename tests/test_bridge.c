@@ -2,7 +2,8 @@
  * sides of each boundary), the mail layer's injection and its accounting,
  * building a bridge in process (bad hosts, port 0), and the integration
  * scripts in tests/bridge/ that drive `mailsim bridge` with real clients
- * (smtplib, poplib, swaks), hostile ones, a relay sink and the spool. */
+ * (smtplib, poplib, swaks, msmtp, fetchmail), hostile ones, a relay sink,
+ * the spool, and simulated mail leaving the world through --relay-out. */
 #include "testlib.h"
 #include "mailsim/bridge.h"
 #include "mailsim/embedded.h"
@@ -179,6 +180,8 @@ run_script(const char *name)
 static void test_clients(void) { run_script("clients.py"); }
 static void test_hostile(void) { run_script("hostile.py"); }
 static void test_relay_spool(void) { run_script("relay_spool.py"); }
+static void test_outbound(void) { run_script("outbound.py"); }
+static void test_programs(void) { run_script("programs.py"); }
 
 int
 main(void)
@@ -191,6 +194,8 @@ main(void)
         { "clients", test_clients },
         { "hostile", test_hostile },
         { "relay_spool", test_relay_spool },
+        { "outbound", test_outbound },
+        { "programs", test_programs },
         { NULL, NULL },
     };
     return ms_test_main("bridge", cases);

@@ -7,8 +7,10 @@ import re
 import select
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 
 MAILSIM = (sys.argv[1] if len(sys.argv) > 1 else None) or os.environ.get("MAILSIM") or "./mailsim"
@@ -39,6 +41,21 @@ class Bridge:
         if not m:
             raise SystemExit("no ports in %r" % self.head)
         self.smtp_port, self.pop3_port = int(m.group(1)), int(m.group(2))
+        # Drain the narration as it comes: a full pipe would block the bridge.
+        self.chunks = []
+        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.reader.start()
+
+    def _drain(self):
+        while True:
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                return
+            self.chunks.append(chunk)
+
+    def output(self):
+        """The narration printed so far."""
+        return (self.head + b"".join(self.chunks)).decode("utf-8", "replace")
 
     def connect(self, port=None, timeout=10):
         s = socket.create_connection(("127.0.0.1", port or self.smtp_port), timeout=timeout)
@@ -47,8 +64,10 @@ class Bridge:
     def stop(self, sig=signal.SIGTERM):
         """Stops the bridge; returns (exit status, stdout text, stats dict)."""
         self.proc.send_signal(sig)
-        out, err = self.proc.communicate(timeout=TIMEOUT)
-        text = (self.head + out).decode("utf-8", "replace")
+        self.proc.wait(timeout=TIMEOUT)
+        self.reader.join(timeout=TIMEOUT)
+        err = self.proc.stderr.read()
+        text = self.output()
         stats = {}
         for line in text.splitlines():
             m = re.match(r"(bridge-\w+|sim-mail): (.*)", line)
@@ -120,3 +139,81 @@ def wait_for(fn, timeout=TIMEOUT, every=0.1):
             return v
         time.sleep(every)
     return fn()
+
+
+class Sink(socketserver.ThreadingTCPServer):
+    """A small real SMTP server on loopback: takes what it is sent and keeps
+    it; fail_first answers the first N transactions with 451; rcpt_replies
+    maps a recipient domain to the reply its RCPT gets."""
+
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self, fail_first=0, rcpt_replies=None):
+        super().__init__(("127.0.0.1", 0), SinkHandler)
+        self.fail_left = fail_first
+        self.rcpt_replies = rcpt_replies or {}
+        self.got = []   # (from, [rcpts], data)
+        self.sessions = 0
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+class SinkHandler(socketserver.StreamRequestHandler):
+    timeout = 10
+
+    def handle(self):
+        srv = self.server
+        srv.sessions += 1
+        w = lambda s: self.wfile.write(s.encode() + b"\r\n")
+        w("220 sink.example ESMTP")
+        frm, rcpts = None, []
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            cmd = line.decode("latin-1").strip()
+            up = cmd.upper()
+            if up.startswith("EHLO"):
+                w("250-sink.example\r\n250 PIPELINING")
+            elif up.startswith("HELO"):
+                w("250 sink.example")
+            elif up.startswith("MAIL"):
+                frm, rcpts = cmd[10:].strip("<>"), []
+                w("250 ok")
+            elif up.startswith("RCPT"):
+                rcpt = cmd[8:].strip("<>")
+                reply = srv.rcpt_replies.get(rcpt.rsplit("@", 1)[-1].lower())
+                if reply:
+                    w(reply)
+                else:
+                    rcpts.append(rcpt)
+                    w("250 ok")
+            elif up == "DATA" and not rcpts:
+                w("554 5.5.1 no valid recipients")
+            elif up == "DATA":
+                w("354 go on")
+                data = b""
+                while True:
+                    l = self.rfile.readline()
+                    if l == b".\r\n" or not l:
+                        break
+                    data += l[1:] if l.startswith(b"..") else l
+                if srv.fail_left > 0:
+                    srv.fail_left -= 1
+                    w("451 4.3.0 try again later")
+                else:
+                    srv.got.append((frm, rcpts, data))
+                    w("250 2.0.0 accepted")
+            elif up == "QUIT":
+                w("221 bye")
+                return
+            else:
+                w("250 ok")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p

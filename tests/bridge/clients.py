@@ -79,7 +79,7 @@ if swaks:
                        capture_output=True, timeout=TIMEOUT)
     check(r.returncode == 0 and b"250 2.0.0 Ok: queued" in r.stdout, "swaks: AUTH LOGIN and a message accepted")
 else:
-    print("skip swaks: not installed")
+    print("SKIPPED: swaks not installed (tools/deps.sh installs the Debian package swaks)")
 
 if swaks:
     fb = wait_for(lambda: pop3_fetch_all(b.pop3_port, "feedback", "suggestion-box"))

@@ -6,81 +6,11 @@ import glob
 import shutil
 import signal
 import smtplib
-import socket
-import socketserver
 import tempfile
-import threading
-import time
 
-from bridgelib import Bridge, arm, check, pop3_fetch_all, wait_for, TIMEOUT
+from bridgelib import Bridge, Sink, arm, check, free_port, pop3_fetch_all, wait_for, TIMEOUT
 
 arm(150)
-
-
-class Sink(socketserver.ThreadingTCPServer):
-    allow_reuse_address = True
-    daemon_threads = True
-
-    def __init__(self, fail_first=0):
-        super().__init__(("127.0.0.1", 0), SinkHandler)
-        self.fail_left = fail_first
-        self.got = []   # (from, [rcpts], data)
-        self.sessions = 0
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
-class SinkHandler(socketserver.StreamRequestHandler):
-    timeout = 10
-
-    def handle(self):
-        srv = self.server
-        srv.sessions += 1
-        w = lambda s: self.wfile.write(s.encode() + b"\r\n")
-        w("220 sink.example ESMTP")
-        frm, rcpts = None, []
-        while True:
-            line = self.rfile.readline()
-            if not line:
-                return
-            cmd = line.decode("latin-1").strip()
-            up = cmd.upper()
-            if up.startswith("EHLO"):
-                w("250-sink.example\r\n250 PIPELINING")
-            elif up.startswith("HELO"):
-                w("250 sink.example")
-            elif up.startswith("MAIL"):
-                frm, rcpts = cmd[10:].strip("<>"), []
-                w("250 ok")
-            elif up.startswith("RCPT"):
-                rcpts.append(cmd[8:].strip("<>"))
-                w("250 ok")
-            elif up == "DATA":
-                w("354 go on")
-                data = b""
-                while True:
-                    l = self.rfile.readline()
-                    if l == b".\r\n" or not l:
-                        break
-                    data += l[1:] if l.startswith(b"..") else l
-                if srv.fail_left > 0:
-                    srv.fail_left -= 1
-                    w("451 4.3.0 try again later")
-                else:
-                    srv.got.append((frm, rcpts, data))
-                    w("250 2.0.0 accepted")
-            elif up == "QUIT":
-                w("221 bye")
-                return
-            else:
-                w("250 ok")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 OUT = b"From: alice@isp-a.net\r\nTo: friend@elsewhere.example\r\nSubject: out\r\nMessage-ID: <out-1@isp-a.net>\r\n\r\nto the real world\r\n.dot line\r\n"
@@ -117,7 +47,7 @@ try:
     files = glob.glob(spool + "/w*.msg")
     check(len(files) == 1, "a 250 means the message is in the spool")
     b.proc.send_signal(signal.SIGKILL)
-    b.proc.communicate(timeout=TIMEOUT)
+    b.proc.wait(timeout=TIMEOUT)
     b = Bridge("--speed", "max", "--spool", spool, pop3="0=mx-corp")
     # (feedback@: lesson 1's own client fetches, and deletes, sales@ mail)
     got = wait_for(lambda: pop3_fetch_all(b.pop3_port, "feedback", "suggestion-box"))
@@ -133,7 +63,7 @@ try:
         c.sendmail("alice@isp-a.net", ["friend@elsewhere.example"], OUT)
     check(len(glob.glob(spool + "/r*.msg")) == 1, "relay mail waits in the spool while the real server is down")
     b.proc.send_signal(signal.SIGKILL)
-    b.proc.communicate(timeout=TIMEOUT)
+    b.proc.wait(timeout=TIMEOUT)
     sink2 = Sink()
     b = Bridge("--speed", "max", "--spool", spool, "--relay-out", "127.0.0.1:%d" % sink2.server_address[1])
     check(wait_for(lambda: sink2.got) and sink2.got[0][2] == OUT, "after a restart it reaches the real server, byte-exact")
