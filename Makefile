@@ -6,6 +6,7 @@
 #   make check-browser  the step-through story page in headless Chromium
 #   make asan       the test suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmark figures (engine, ...)
+#   make bench-bridge  the bridge's SMTP listener against Postfix's smtp-sink
 #   make lint       layering and no-global-state rules
 #   make install PREFIX=/usr/local
 #
@@ -40,7 +41,7 @@ TESTLIB_OBJ = $(BUILD)/tests/testlib.o
 HEADERS  = $(wildcard include/mailsim/*.h sim/*-private.h)
 BIN      = $(if $(filter build,$(BUILD)),mailsim,$(BUILD)/mailsim)
 
-.PHONY: all deps demo check asan bench lint clean install tests run-tests fuzz fuzz-build check-browser
+.PHONY: all deps demo check asan bench bench-bridge lint clean install tests run-tests fuzz fuzz-build check-browser
 
 all: $(BIN)
 
@@ -110,6 +111,10 @@ asan: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/bench.sh
+
+bench-bridge: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/bench_bridge.sh
 
 lint:
 	@sh tools/lint.sh

@@ -15,6 +15,8 @@
 #define BRIDGE_OUT_HIGH (1u << 20)
 #define BRIDGE_OUT_LOW  (256u << 10)
 #define BRIDGE_READ_CHUNK 65536u
+/* Queued buffers written by one sendmsg. */
+#define FLUSH_IOV 64
 
 typedef struct _BridgeConn BridgeConn;
 typedef struct _Relay Relay;
@@ -42,6 +44,7 @@ struct _BridgeConn {
     gsize                  out_bytes;
     gboolean               closing;  /* close when the output is sent */
     gboolean               in_dispatch;
+    gboolean               batching; /* input being digested: send later, at once */
     gboolean               dead;     /* free at the end of the dispatch */
     gboolean               counted;  /* counts against max_connections */
     gint64                 last_input_us, last_reply_us;

@@ -1,0 +1,126 @@
+#!/bin/sh
+# `make bench-bridge`: messages per second accepted by `mailsim bridge`'s
+# SMTP listener from Postfix's load generator smtp-source, next to Postfix's
+# smtp-sink (which only discards) in the same run, as a ratio. 20 parallel
+# sessions, 1 KiB messages; two modes: sessions reused (smtp-source -d, many
+# messages per connection) and one connection per message. Each figure is
+# the median of REPS runs (default 3). Loopback only, bounded counts:
+# REUSED messages per run (default 20000) and PERCONN (default 5000).
+#
+# The bridge runs the lesson-1 world at --speed max, so the simulation's own
+# work runs beside the listener: every message is injected (ms_mail_inject),
+# carried and stored in alice@isp-a.net's simulated mailbox. At the end the
+# script checks that the bridge acknowledged exactly what smtp-source sent,
+# that the simulated store holds every one of them and that the accounting
+# balances.
+#
+# smtp-source and smtp-sink come from Debian's postfix package; when they
+# are missing it is installed without configuring or starting its daemon
+# (a policy-rc.d that forbids service starts is put in place for the
+# install when none exists, and removed after). If that fails the script
+# prints 'SKIPPED: ...' and exits 0.
+set -eu
+REPS=${REPS:-3}
+REUSED=${REUSED:-20000}
+PERCONN=${PERCONN:-5000}
+SESSIONS=20
+SIZE=1024
+M=${MAILSIM:-./mailsim}
+
+install_postfix() {
+    [ "$(id -u)" = 0 ] || return 1
+    made_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\n# mailsim bench-bridge: no service starts during the install\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        made_policy=1
+    fi
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    ok=0
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postfix >/dev/null 2>&1 ||
+        { apt-get update -qq >/dev/null 2>&1 &&
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postfix >/dev/null 2>&1; } ||
+        ok=1
+    [ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
+    return $ok
+}
+
+if ! command -v smtp-source >/dev/null 2>&1 || ! command -v smtp-sink >/dev/null 2>&1; then
+    echo "bench-bridge: installing Debian's postfix for smtp-source and smtp-sink (its daemon is not started)" >&2
+    if ! install_postfix; then
+        echo "SKIPPED: bench-bridge: smtp-source/smtp-sink not available (the postfix package could not be installed)"
+        exit 0
+    fi
+fi
+
+tmp=$(mktemp -d)
+bridge_pid=""
+sink_pid=""
+cleanup() {
+    [ -n "$bridge_pid" ] && kill "$bridge_pid" 2>/dev/null || true
+    [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# smtp-sink: discards; -u nobody because it refuses to run as root.
+sink_port=$(free_port)
+sink_user=""
+[ "$(id -u)" = 0 ] && sink_user="-u nobody"
+# shellcheck disable=SC2086
+smtp-sink $sink_user "127.0.0.1:$sink_port" 1000 2>"$tmp/sink.err" &
+sink_pid=$!
+
+"$M" bridge -q --smtp 0 --speed max --max-connections 1000 >"$tmp/bridge.out" 2>"$tmp/bridge.err" &
+bridge_pid=$!
+i=0
+while ! grep -q "^bridge: smtp" "$tmp/bridge.out" 2>/dev/null; do
+    i=$((i + 1))
+    if [ $i -gt 100 ]; then echo "bench-bridge: the bridge did not start" >&2; cat "$tmp/bridge.err" >&2; exit 1; fi
+    sleep 0.1
+done
+bridge_port=$(sed -n 's/^bridge: smtp 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/bridge.out")
+sleep 0.2
+
+# rate PORT MODE COUNT: messages per second of one smtp-source run.
+rate() {
+    t0=$(date +%s.%N)
+    # shellcheck disable=SC2086
+    smtp-source $2 -s $SESSIONS -m "$3" -l $SIZE -f bench@example.org -t alice@isp-a.net "127.0.0.1:$1" \
+        >"$tmp/source.out" 2>&1 || { echo "bench-bridge: smtp-source failed:" >&2; cat "$tmp/source.out" >&2; exit 1; }
+    t1=$(date +%s.%N)
+    awk -v n="$3" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f\n", n / (b - a) }'
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+sent=0
+echo "== bridge: SMTP messages accepted per second from smtp-source ($SESSIONS sessions, $SIZE-byte messages), median of $REPS runs"
+for mode in reused perconn; do
+    if [ $mode = reused ]; then flag="-d"; n=$REUSED; what="sessions reused"; else flag=""; n=$PERCONN; what="one connection per message"; fi
+    : >"$tmp/b" ; : >"$tmp/s"
+    for _ in $(seq "$REPS"); do
+        rate "$bridge_port" "$flag" "$n" >>"$tmp/b"
+        rate "$sink_port" "$flag" "$n" >>"$tmp/s"
+        sent=$((sent + n))
+    done
+    b=$(median <"$tmp/b"); s=$(median <"$tmp/s")
+    printf '%-28s bridge %7s msg/s   smtp-sink %7s msg/s   ratio %s   (runs: bridge %s; sink %s)\n' "$what:" "$b" "$s" \
+        "$(awk -v a="$b" -v b="$s" 'BEGIN { printf "%.2f", a / b }')" "$(tr '\n' ' ' <"$tmp/b" | sed 's/ $//')" \
+        "$(tr '\n' ' ' <"$tmp/s" | sed 's/ $//')"
+done
+
+kill -TERM "$bridge_pid"
+wait "$bridge_pid" || true
+bridge_pid=""
+accepted=$(sed -n 's/^bridge-mail: accepted=\([0-9]*\).*/\1/p' "$tmp/bridge.out")
+stored=$(sed -n 's/^sim-store: smtp\.isp-a\.net stored=\([0-9]*\).*/\1/p' "$tmp/bridge.out")
+balanced=$(grep -c "^accounting: balanced" "$tmp/bridge.out" || true)
+echo "check: smtp-source sent $sent to the bridge; the bridge acknowledged $accepted; the simulation stored $stored in alice@isp-a.net's mailbox; accounting $( [ "$balanced" = 1 ] && echo balanced || echo NOT balanced)"
+if [ "$accepted" != "$sent" ] || [ "$stored" != "$sent" ] || [ "$balanced" != 1 ]; then
+    echo "bench-bridge: FAILED: not every message entered the simulation" >&2
+    exit 1
+fi
