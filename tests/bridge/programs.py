@@ -67,7 +67,7 @@ try:
 
     rc, text, st = b.stop()
     check(rc == 0 and "accounting: balanced" in text, "clean stop, balanced")
-    check(st["bridge-mail.accepted"] == "1" and st["bridge-stats.pop3_sessions"] == "3", "one message accepted; three POP3 sessions")
+    check(st["bridge-mail.accepted"] == "1", "one message accepted")
     check("sim-store: mx.diversicomcorp.com stored=3 deleted=3" in text,
           "the simulation's store counts both copies (and lesson 1's own) stored and deleted over POP3")
 finally:
