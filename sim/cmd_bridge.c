@@ -8,7 +8,6 @@
  * for bad usage or a scenario or socket that cannot be set up. */
 #include "mailsim/bridge.h"
 #include "mailsim/cli.h"
-#include "mailsim/embedded.h"
 #include "mailsim/sinks.h"
 
 #include <glib-unix.h>
@@ -17,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_SCENARIO "scenarios/teaching/01-first-email.xml"
 
 static gboolean
 on_signal(gpointer ud)
@@ -123,7 +121,7 @@ ms_cmd_bridge(int argc, char **argv)
     g_autoptr(GOptionContext) ctx = g_option_context_new("[FILE] - let real mail clients into a running simulation");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(ctx,
-        "Without FILE, bridges the built-in first lesson (" DEFAULT_SCENARIO ").\n"
+        "Without FILE, bridges the built-in first lesson (" MS_CLI_DEFAULT_SCENARIO ").\n"
         "Addresses default to 127.0.0.1. Prints 'bridge: smtp ADDR:PORT pop3 ADDR:PORT' once listening;\n"
         "stops on SIGINT or SIGTERM and prints statistics.\n"
         "Exit status: 0 stopped cleanly, 1 mail unaccounted for, 2 bad usage or input.\n");
@@ -201,23 +199,10 @@ ms_cmd_bridge(int argc, char **argv)
     if (seed_s && !ms_cli_arg_count(cmd, "--seed", seed_s, &seed))
         return MS_EXIT_USAGE;
     MsNarrateLevel level = MS_NARRATE_MAIL;
-    if (level_s && strcmp(level_s, "protocol") == 0)
-        level = MS_NARRATE_PROTOCOL;
-    else if (level_s && strcmp(level_s, "packets") == 0)
-        level = MS_NARRATE_PACKETS;
-    else if (level_s && strcmp(level_s, "mail") != 0)
-        return ms_cli_usage(cmd, "--level: '%s' is not a level: expected mail, protocol or packets", level_s);
+    if (level_s && !ms_cli_arg_level(cmd, level_s, &level))
+        return MS_EXIT_USAGE;
 
-    g_autoptr(MsScenario) sc = NULL;
-    if (argc == 2) {
-        sc = ms_scenario_load_file(argv[1], &error);
-    } else {
-        gsize len = 0;
-        const guint8 *data = ms_embedded_get(DEFAULT_SCENARIO, &len);
-        sc = data ? ms_scenario_load_memory((const char *) data, len, DEFAULT_SCENARIO, &error) : NULL;
-        if (!data)
-            g_set_error(&error, MS_BRIDGE_ERROR, 0, "the built-in scenario is missing from this build");
-    }
+    g_autoptr(MsScenario) sc = ms_cli_load_scenario(argc == 2 ? argv[1] : NULL, &error);
     if (!sc) {
         fprintf(stderr, "mailsim bridge: %s\n", error->message);
         return MS_EXIT_USAGE;

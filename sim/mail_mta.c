@@ -15,6 +15,12 @@
  * A deferred entry is tried again by the profile's schedule and bounced
  * (4.4.7) when it would pass the give-up age.
  *
+ * The way out (ms_mail_set_outbound, the bridge's --relay-out): an entry for
+ * a domain that no server of the world serves or backs up, from a server
+ * without a smarthost, is handed to the outbound function instead of DNS
+ * and stays busy in the queue until ms_mail_outbound_result() reports the
+ * real server's answer, which delivers, bounces or defers it as above.
+ *
  * Ownership: the server's queue owns its entries; an attempt in progress
  * holds a session that points at its entry, and entries are never freed
  * while busy. Timer events carry the entry and are cancelled with it. */
