@@ -160,6 +160,97 @@ test_new_errors(void)
     ms_world_run(w, ms_world_default_until(w));
 }
 
+typedef struct {
+    guint server;
+    guint attempt;
+    char *qid;
+    GStrv rcpts;
+} Handoff;
+
+static void
+handoff_free(gpointer p)
+{
+    Handoff *h = p;
+    g_free(h->qid);
+    g_strfreev(h->rcpts);
+    g_free(h);
+}
+
+static void
+capture_outbound(const MsMailOutbound *job, gpointer ud)
+{
+    Handoff *h = g_new0(Handoff, 1);
+    h->server = job->server;
+    h->attempt = job->attempt;
+    h->qid = g_strdup(job->queue_id);
+    h->rcpts = g_strdupv((char **) job->rcpts);
+    g_ptr_array_add(ud, h);
+}
+
+/* The mail layer's way out, without sockets: a handoff per attempt, the
+ * outcome per recipient or for the rest, the server's own retry schedule,
+ * a bounce for a 5xx; unknown or settled entries refused. */
+static void
+test_outbound_api(void)
+{
+    g_autoptr(MsScenario) sc = lesson1();
+    g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    MsMail *m = ms_world_mail(w);
+    g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func(handoff_free);
+    ms_mail_set_outbound(m, capture_outbound, jobs);
+    guint isp = ms_mail_server_for_domain(m, "isp-a.net");
+    const char *rcpts[] = { "a@out.example", "b@out.example", NULL };
+    g_autoptr(GBytes) data = g_bytes_new_static("Subject: out\r\n\r\nbody\r\n", 23);
+    guint32 id = ms_mail_inject(m, isp, "alice@isp-a.net", rcpts, data, NULL, NULL);
+    ms_world_run(w, 2 * MS_TIME_S);
+    CU_ASSERT_EQUAL_FATAL(jobs->len, 1);
+    Handoff *h = g_ptr_array_index(jobs, 0);
+    CU_ASSERT_EQUAL(h->server, isp);
+    CU_ASSERT_EQUAL(h->attempt, 1);
+    CU_ASSERT_EQUAL(g_strv_length(h->rcpts), 2);
+    /* unknown entry, unknown recipient */
+    CU_ASSERT_FALSE(ms_mail_outbound_result(m, isp, "NOPE", NULL, 250, NULL, "ok"));
+    CU_ASSERT_FALSE(ms_mail_outbound_result(m, isp, h->qid, "c@out.example", 250, NULL, "ok"));
+    /* a delivered, b's 4xx waits for the entry's outcome, which defers */
+    CU_ASSERT_TRUE(ms_mail_outbound_result(m, isp, h->qid, "a@out.example", 250, "2.0.0", "ok"));
+    CU_ASSERT_TRUE(ms_mail_outbound_result(m, isp, h->qid, "b@out.example", 451, "4.3.0", "later"));
+    CU_ASSERT_FALSE(ms_mail_message_settled(m, id));
+    CU_ASSERT_TRUE(ms_mail_outbound_result(m, isp, h->qid, NULL, 451, "4.3.0", "later"));
+    g_autoptr(GString) rep = g_string_new(NULL);
+    CU_ASSERT_TRUE(ms_mail_check_balance(m, rep));   /* b still held by the server */
+    /* not before the profile's retry (Postfix: 300 s) */
+    ms_world_run(w, 200 * MS_TIME_S);
+    CU_ASSERT_EQUAL(jobs->len, 1);
+    ms_world_run(w, 400 * MS_TIME_S);
+    CU_ASSERT_EQUAL_FATAL(jobs->len, 2);
+    h = g_ptr_array_index(jobs, 1);
+    CU_ASSERT_EQUAL(h->attempt, 2);
+    CU_ASSERT_EQUAL(g_strv_length(h->rcpts), 1);
+    CU_ASSERT_STRING_EQUAL(h->rcpts[0], "b@out.example");
+    /* a 5xx for the rest bounces it to the sender */
+    CU_ASSERT_TRUE(ms_mail_outbound_result(m, isp, h->qid, NULL, 550, "5.1.1", "no such user"));
+    CU_ASSERT_TRUE(ms_mail_message_settled(m, id));
+    CU_ASSERT_FALSE(ms_mail_outbound_result(m, isp, h->qid, NULL, 250, NULL, "late"));
+    const MsMessageRecord *r = ms_mail_message(m, id);
+    CU_ASSERT_EQUAL(g_array_index(r->rcpts, MsRcptRecord, 0).state, MS_RCPT_DELIVERED);
+    CU_ASSERT_EQUAL(g_array_index(r->rcpts, MsRcptRecord, 1).state, MS_RCPT_BOUNCED);
+    CU_ASSERT_STRING_EQUAL(g_array_index(r->rcpts, MsRcptRecord, 1).status, "5.1.1");
+    ms_world_run(w, 500 * MS_TIME_S);
+    MsMailStats st;
+    ms_mail_get_stats(m, &st);
+    CU_ASSERT_EQUAL(st.dsns, 1);
+    /* an external bounce: a DSN for a sender, none for the null sender */
+    CU_ASSERT(ms_mail_bounce_external(m, isp, "alice@isp-a.net", "x@out.example", "5.0.0", "refused", data) > id);
+    CU_ASSERT_EQUAL(ms_mail_bounce_external(m, isp, "", "x@out.example", "5.0.0", "refused", data), 0);
+    ms_world_run(w, ms_world_default_until(w) + 600 * MS_TIME_S);
+    g_string_truncate(rep, 0);
+    CU_ASSERT_TRUE(ms_mail_check_balance(m, rep));
+    GPtrArray *box = ms_mail_store_messages(ms_mail_server_store(m, isp), "alice");
+    CU_ASSERT_EQUAL(box->len, 2);   /* both DSNs */
+    ms_mail_set_outbound(m, NULL, NULL);
+}
+
 static void
 run_script(const char *name)
 {
@@ -191,6 +282,7 @@ main(void)
         { "pace", test_pace },
         { "inject_accounting", test_inject_accounting },
         { "new_errors", test_new_errors },
+        { "outbound_api", test_outbound_api },
         { "clients", test_clients },
         { "hostile", test_hostile },
         { "relay_spool", test_relay_spool },
