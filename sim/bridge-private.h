@@ -47,6 +47,7 @@ struct _BridgeConn {
     gboolean               batching; /* input being digested: send later, at once */
     gboolean               dead;     /* free at the end of the dispatch */
     gboolean               counted;  /* counts against max_connections */
+    gboolean               reply_due; /* the session holds a reply back (a delay): not idle */
     gint64                 last_input_us, last_reply_us;
     GList                  link;     /* in bridge->conns */
     char                   peer[64];

@@ -301,7 +301,8 @@ ms__bridge_conns_check_timeouts(MsBridge *b, gint64 now)
         /* Idle means the peer owes us the next move: while a reply is due
          * (a failed login's delay, a slow command) only the command
          * timeout applies. */
-        gboolean is_idle = idle_us > 0 && now - c->last_input_us > idle_us && c->last_reply_us >= c->last_input_us;
+        gboolean is_idle = idle_us > 0 && now - c->last_input_us > idle_us && c->last_reply_us >= c->last_input_us &&
+                           !c->reply_due;
         gboolean is_slow = cmd_us > 0 && c->last_input_us > c->last_reply_us && now - c->last_reply_us > cmd_us;
         if (is_idle || is_slow) {
             g_ptr_array_add(due, c);

@@ -31,7 +31,11 @@ pump(Pop3Session *x)
     }
     guint64 delay = ms_pop3_server_take_delay_ms(x->core);
     if (delay) {
+        /* A pipelined "USER\r\nPASS" has its USER reply sent after the
+         * input arrived: only this flag tells the idle timer that the
+         * client is waiting for us. */
         x->resume = g_timeout_add((guint) MIN(delay, G_MAXUINT), on_resume, x);
+        x->conn->reply_due = TRUE;
         return;
     }
     if (ms_pop3_server_is_closed(x->core) && !ms_pop3_server_is_held(x->core))
@@ -43,6 +47,7 @@ on_resume(gpointer ud)
 {
     Pop3Session *x = ud;
     x->resume = 0;
+    x->conn->reply_due = FALSE;
     ms_pop3_server_resume(x->core);
     pump(x);
     return G_SOURCE_REMOVE;
