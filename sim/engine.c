@@ -1,34 +1,78 @@
 /* The discrete-event engine (see include/mailsim/engine.h): the clock, the
  * future-event set and the dispatcher every simulated host runs inside.
  *
- * Design. The future-event set is split in two, for the cache:
- *   - a 4-ary min-heap of 16-byte keys {at, src, slot}. Four keys fill one
- *     64-byte cache line, and the heap is laid out with three entries of
- *     padding in front so that the four children of any node share one
- *     line: a sift-down touches one line per level.
- *   - a pool of 40-byte event records (sequence number, target host, type,
- *     payload), indexed by slot, recycled through a LIFO free list threaded
- *     through the records themselves, so the slot an event frees is the one
- *     its handler's next schedule reuses, still in cache.
- * Ties in time compare the scheduling host (in the key) and then that host's
- * counter (in the record, looked up only on a tie of both).
+ * Records. Every pending event is one 48-byte record in a pool indexed by
+ * slot: time, scheduling host and its counter, target host, type, payload,
+ * a state (free, live, cancelled) and a `next` link. Free slots form a LIFO
+ * list through `next`, so the slot an event frees is the one its handler's
+ * next schedule reuses, still in cache. Generations live in a separate array
+ * of 32-bit counters (4 more bytes per slot), bumped when a slot is handed
+ * out and read only by schedule (to build the handle) and cancel, never on
+ * the dispatch path. A handle is (generation, slot): a stale handle never
+ * cancels a later event that reuses the slot.
  *
- * Cancellation is lazy: a cancelled record is marked and skipped when its key
- * reaches the top. Handles carry a per-slot generation, so a stale handle
- * never cancels a later event that reuses the slot.
+ * Future-event set. Time is cut into buckets of 2^shift ns; bucket number
+ * b = at >> shift. Three tiers, each event in exactly one:
+ *   - near: a 4-ary min-heap of 16-byte keys {at, src, slot} holding every
+ *     event with b <= cur (the bucket being drained). Keys are cache-line
+ *     aligned in groups of four children; ties of (at, src) read the seq of
+ *     the records, which for a small heap are in cache.
+ *   - wheel: a circular array of n_buckets singly linked lists (through the
+ *     records' `next`) for cur < b < cur + n_buckets, with a bitmap of the
+ *     non-empty ones. Insertion is O(1) and touches one list head.
+ *   - far: a second key heap for b >= cur + n_buckets (a long tail, timers
+ *     far in the future). Its events move into the wheel as cur advances.
+ * Every near event precedes every wheel event, which precedes every far
+ * event, so the run order is the near heap's order: (at, src, seq), exact.
+ * When the near heap is empty, cur moves to the next non-empty bucket (found
+ * through the bitmap, or the far heap's top when the wheel is empty), far
+ * events now within the window move into the wheel, and that bucket's list
+ * is pushed into the near heap.
  *
- * Costs: schedule and run are O(log4 n); cancel is O(1). Memory: 56 bytes per
- * pending event (16 key + 40 record), arrays grown by doubling.
+ * Tuning. With fewer than WHEEL_MIN pending events the wheel is off
+ * (shift 63: every event is in bucket 0, so the near heap is the whole set,
+ * the fastest choice while it fits in cache). Above that, a rebuild chooses
+ * the bucket width so that about BUCKET_TARGET events share a bucket near
+ * the head of the queue, and the number of buckets so that the window covers
+ * twice the spread of most pending events (at most 4 * pending /
+ * BUCKET_TARGET buckets), from a sample of up to 1024 pending times. A cheap
+ * check every CHECK_EVERY operations asks for a rebuild when the set has
+ * crossed WHEEL_MIN, when buckets run much fuller or emptier than the
+ * target, or when the far heap holds more than an eighth of the events. A
+ * rebuild visits every pending record, so it is allowed only after at least
+ * pending/2 operations since the last one (times a back-off that doubles
+ * when a rebuild changes nothing): its cost is O(1) amortised per operation.
  *
- * Invariants: time never goes backwards; no event is scheduled in the past.
- * Threading: an engine belongs to one thread at a time; no global state. */
+ * Cancellation is lazy: a cancelled record is marked and dropped when it is
+ * met (top of a heap, a bucket moved into the near heap, a rebuild).
+ *
+ * Costs, measured on PHOLD (tools/bench.sh): with the wheel on, schedule is
+ * O(1) (a list push; a heap push for the far tail) and run is O(log T) in a
+ * near heap of about T keys that stays in L1, plus one cache miss per event
+ * to walk its bucket's list. Memory: 52 bytes per pending slot (48 record +
+ * 4 generation), plus 4 bytes and 1 bit per bucket (at most 16 per 64
+ * events) and 16 bytes per near or far key; arrays grow by doubling.
+ *
+ * Invariants: time never goes backwards; no event is scheduled in the past;
+ * now >> shift <= cur. Threading: an engine belongs to one thread at a time;
+ * no global state. */
 #include "mailsim/engine.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 #define HEAP_PAD 3          /* logical node k lives at keys[k + HEAP_PAD] */
 #define RNG_BLOCK_BITS 10   /* host random streams in blocks of 1024 */
 #define RNG_BLOCK (1u << RNG_BLOCK_BITS)
+#define NO_SLOT G_MAXUINT32
+
+#define WHEEL_MIN      4096u   /* pending events below which the wheel is off */
+#define BUCKET_TARGET  64u     /* events per bucket the width aims at */
+#define CHECK_EVERY    4096u   /* operations between two tuning checks */
+#define SAMPLE_MAX     1024u   /* pending times sampled by a rebuild */
+#define BUCKETS_MIN    64u
+#define BUCKETS_MAX    (1u << 22)
+#define SHIFT_OFF      63u     /* bucket width 2^63: the wheel is off */
 
 typedef struct {
     MsTime   at;
@@ -36,16 +80,27 @@ typedef struct {
     guint32  slot;
 } HeapKey;
 
+typedef struct {
+    HeapKey *keys;          /* keys[HEAP_PAD .. HEAP_PAD + n), 64-byte aligned */
+    gpointer raw;           /* the allocation keys points into */
+    guint32  n;
+    guint32  cap;
+} Heap;
+
 enum { REC_FREE = 0, REC_LIVE = 1, REC_CANCELLED = 2 };
 
 typedef struct {
-    guint64     seq;        /* when free: index of the next free slot */
+    MsTime      at;
+    guint64     seq;
+    MsEventData data;
+    MsHostId    src;
     MsHostId    host;
-    guint32     gen;
+    guint32     next;       /* wheel list or free list link */
     guint16     type;
     guint16     state;
-    MsEventData data;
 } Record;
+
+G_STATIC_ASSERT(sizeof(Record) == 48);
 
 typedef struct {
     char          *name;
@@ -58,15 +113,26 @@ struct _MsEngine {
     guint64   seed;
     MsHostId  current;
 
-    HeapKey  *keys;         /* keys[HEAP_PAD .. HEAP_PAD + n_keys), 64-byte aligned */
-    gpointer  keys_raw;     /* the allocation keys points into */
-    guint32   n_keys;       /* includes cancelled entries not yet popped */
-    guint32   cap_keys;
-
     Record   *recs;
+    guint32  *gens;         /* generation of each slot's current use */
     guint32   n_recs;       /* slots ever handed out */
     guint32   cap_recs;
-    guint32   free_head;    /* G_MAXUINT32 when the free list is empty */
+    guint32   free_head;    /* NO_SLOT when the free list is empty */
+
+    Heap      near;
+    Heap      far;
+    guint32  *heads;        /* wheel lists, NO_SLOT when empty */
+    guint64  *bits;         /* non-empty wheel buckets */
+    guint32   n_buckets;    /* a power of two, or 0 when the wheel is off */
+    guint32   shift;        /* bucket width 2^shift ns */
+    guint64   cur;          /* bucket being drained */
+    guint64   wheel_count;  /* records in wheel lists, cancelled included */
+
+    guint64   next_check;     /* operation count of the next tuning check */
+    guint64   rebuild_ops;    /* operation count at the last rebuild */
+    guint32   backoff;        /* multiplies the rebuild spacing */
+    guint64   moved;          /* records moved bucket -> near since the check */
+    guint64   transfers;      /* non-empty buckets moved since the check */
 
     guint64  *host_seq;     /* per-host scheduling counters */
     guint32   n_host_seq;
@@ -82,22 +148,403 @@ struct _MsEngine {
     MsEngineStats stats;
 };
 
-#define NO_SLOT G_MAXUINT32
+/* ---- key heaps ---------------------------------------------------------- */
 
-/* (Re)allocates the key array with room for `cap` keys, aligned so that each
- * group of four children starts a cache line. */
+/* (Re)allocates a heap with room for `cap` keys, aligned so that each group
+ * of four children starts a cache line. */
 static void
-keys_grow(MsEngine *e, guint32 cap)
+heap_grow(Heap *h, guint32 cap)
 {
     gpointer raw = g_malloc((gsize) (cap + HEAP_PAD) * sizeof(HeapKey) + 64);
     HeapKey *keys = (HeapKey *) (((guintptr) raw + 63) & ~(guintptr) 63);
-    if (e->keys)
-        memcpy(keys, e->keys, (gsize) (e->n_keys + HEAP_PAD) * sizeof(HeapKey));
-    g_free(e->keys_raw);
-    e->keys_raw = raw;
-    e->keys = keys;
-    e->cap_keys = cap;
+    if (h->keys)
+        memcpy(keys + HEAP_PAD, h->keys + HEAP_PAD, (gsize) h->n * sizeof(HeapKey));
+    g_free(h->raw);
+    h->raw = raw;
+    h->keys = keys;
+    h->cap = cap;
 }
+
+static void
+heap_clear(Heap *h)
+{
+    g_free(h->raw);
+    h->raw = NULL;
+    h->keys = NULL;
+    h->n = h->cap = 0;
+}
+
+static inline const HeapKey *
+heap_top(const Heap *h)
+{
+    return &h->keys[HEAP_PAD];
+}
+
+/* Is key a before key b in run order? */
+static inline gboolean
+key_less(const Record *recs, const HeapKey *a, const HeapKey *b)
+{
+    if (G_LIKELY(a->at != b->at))
+        return a->at < b->at;
+    if (a->src != b->src)
+        return a->src < b->src;
+    return recs[a->slot].seq < recs[b->slot].seq;
+}
+
+static void
+heap_push(const Record *recs, Heap *h, HeapKey key)
+{
+    if (G_UNLIKELY(h->n == h->cap)) {
+        g_assert(h->cap < G_MAXUINT32 / 4);
+        heap_grow(h, MAX(h->cap * 2, 256));
+    }
+    HeapKey *k = h->keys + HEAP_PAD;
+    guint32 i = h->n++;
+    while (i > 0) {
+        guint32 parent = (i - 1) >> 2;
+        if (!key_less(recs, &key, &k[parent]))
+            break;
+        k[i] = k[parent];
+        i = parent;
+    }
+    k[i] = key;
+}
+
+/* Removes the top key. Bottom-up ("Floyd") deletion: the hole left at the
+ * root walks down along least children to a leaf without comparing with the
+ * displaced last key, which then sifts up from there. The last key comes from
+ * the bottom and usually belongs near it, so this saves about one compare
+ * (and one mispredicted branch) per level. */
+static void
+heap_pop(const Record *recs, Heap *h)
+{
+    HeapKey *k = h->keys + HEAP_PAD;
+    guint32 n = --h->n;
+    if (n == 0)
+        return;
+    HeapKey last = k[n];
+    guint32 i = 0;
+    for (;;) {
+        guint32 c = 4 * i + 1;
+        if (c >= n)
+            break;
+        guint32 best = c;
+        guint32 end = MIN(c + 4, n);
+        for (guint32 j = c + 1; j < end; j++)
+            if (key_less(recs, &k[j], &k[best]))
+                best = j;
+        k[i] = k[best];
+        i = best;
+    }
+    while (i > 0) {
+        guint32 parent = (i - 1) >> 2;
+        if (!key_less(recs, &last, &k[parent]))
+            break;
+        k[i] = k[parent];
+        i = parent;
+    }
+    k[i] = last;
+}
+
+/* ---- record pool -------------------------------------------------------- */
+
+static void
+advise_huge(gpointer p, gsize len)
+{
+#ifdef MADV_HUGEPAGE
+    guintptr a = ((guintptr) p + 4095) & ~(guintptr) 4095;
+    guintptr b = ((guintptr) p + len) & ~(guintptr) 4095;
+    if (len >= (gsize) 4 << 20 && b > a)
+        madvise((void *) a, b - a, MADV_HUGEPAGE);
+#else
+    (void) p; (void) len;
+#endif
+}
+
+static guint32
+rec_alloc(MsEngine *e)
+{
+    guint32 slot;
+    if (e->free_head != NO_SLOT) {
+        slot = e->free_head;
+        e->free_head = e->recs[slot].next;
+    } else {
+        if (e->n_recs == e->cap_recs) {
+            g_assert(e->cap_recs < G_MAXUINT32 / 2);
+            e->cap_recs *= 2;
+            e->recs = g_renew(Record, e->recs, e->cap_recs);
+            e->gens = g_renew(guint32, e->gens, e->cap_recs);
+            advise_huge(e->recs, (gsize) e->cap_recs * sizeof(Record));
+            advise_huge(e->gens, (gsize) e->cap_recs * sizeof(guint32));
+        }
+        slot = e->n_recs++;
+        e->gens[slot] = 0;
+    }
+    e->gens[slot]++;
+    return slot;
+}
+
+static inline void
+rec_release(MsEngine *e, guint32 slot)
+{
+    Record *r = &e->recs[slot];
+    r->state = REC_FREE;
+    r->next = e->free_head;
+    e->free_head = slot;
+}
+
+/* ---- the three tiers ---------------------------------------------------- */
+
+/* Files a live record in the tier its bucket belongs to. */
+static inline void
+fes_insert(MsEngine *e, guint32 slot)
+{
+    Record *r = &e->recs[slot];
+    guint64 b = (guint64) r->at >> e->shift;
+    if (b <= e->cur) {
+        heap_push(e->recs, &e->near, (HeapKey) { r->at, r->src, slot });
+    } else if (b - e->cur < e->n_buckets) {
+        guint32 i = (guint32) b & (e->n_buckets - 1);
+        r->next = e->heads[i];
+        e->heads[i] = slot;
+        e->bits[i >> 6] |= (guint64) 1 << (i & 63);
+        e->wheel_count++;
+    } else {
+        heap_push(e->recs, &e->far, (HeapKey) { r->at, r->src, slot });
+    }
+}
+
+/* Moves far events whose bucket is now inside the window into the wheel (or
+ * the near heap), dropping cancelled ones. */
+static void
+far_migrate(MsEngine *e)
+{
+    while (e->far.n > 0) {
+        const HeapKey *top = heap_top(&e->far);
+        if (((guint64) top->at >> e->shift) - e->cur >= e->n_buckets)
+            break;
+        guint32 slot = top->slot;
+        heap_pop(e->recs, &e->far);
+        if (e->recs[slot].state == REC_LIVE)
+            fes_insert(e, slot);
+        else
+            rec_release(e, slot);
+    }
+}
+
+/* Distance from cur to the next non-empty wheel bucket (the wheel is not
+ * empty, and cur's own bucket is). */
+static guint64
+wheel_next_distance(const MsEngine *e)
+{
+    guint32 mask = e->n_buckets - 1;
+    guint32 from = (guint32) (e->cur + 1) & mask;
+    guint32 wi = from >> 6;
+    guint32 n_words = MAX(e->n_buckets >> 6, 1);
+    guint64 w = e->bits[wi] & (~(guint64) 0 << (from & 63));
+    while (w == 0) {
+        wi = (wi + 1) & (n_words - 1);
+        w = e->bits[wi];
+    }
+    guint32 i = (wi << 6) | (guint32) __builtin_ctzll(w);
+    return (guint64) ((i - (guint32) e->cur) & mask);
+}
+
+/* Pushes the records of wheel bucket cur into the near heap. */
+static void
+bucket_transfer(MsEngine *e)
+{
+    guint32 i = (guint32) e->cur & (e->n_buckets - 1);
+    guint32 slot = e->heads[i];
+    e->heads[i] = NO_SLOT;
+    e->bits[i >> 6] &= ~((guint64) 1 << (i & 63));
+    guint64 count = 0;
+    while (slot != NO_SLOT) {
+        Record *r = &e->recs[slot];
+        guint32 next = r->next;
+        count++;
+        if (r->state == REC_LIVE)
+            heap_push(e->recs, &e->near, (HeapKey) { r->at, r->src, slot });
+        else
+            rec_release(e, slot);
+        slot = next;
+    }
+    e->wheel_count -= count;
+    e->moved += count;
+    e->transfers += count > 0;
+}
+
+/* With the near heap empty, moves cur to the next bucket that holds events
+ * and fills the near heap from it. FALSE when no event is left. */
+static gboolean
+fes_advance(MsEngine *e)
+{
+    while (e->near.n == 0) {
+        if (e->wheel_count > 0) {
+            e->cur += wheel_next_distance(e);
+        } else if (e->far.n > 0) {
+            e->cur = (guint64) heap_top(&e->far)->at >> e->shift;
+        } else {
+            return FALSE;
+        }
+        far_migrate(e);
+        if (e->n_buckets > 0)
+            bucket_transfer(e);
+    }
+    return TRUE;
+}
+
+/* ---- tuning ------------------------------------------------------------- */
+
+static gint
+cmp_time(gconstpointer a, gconstpointer b)
+{
+    MsTime x = *(const MsTime *) a, y = *(const MsTime *) b;
+    return x < y ? -1 : x > y;
+}
+
+static guint32
+pow2_ceil(guint64 v)
+{
+    guint32 p = 1;
+    while (p < v && p < BUCKETS_MAX)
+        p <<= 1;
+    return p;
+}
+
+/* Chooses shift and n_buckets for `live` events from a sorted sample of
+ * their times. */
+static void
+choose_layout(const MsEngine *e, const MsTime *s, guint ns, guint64 live,
+              guint32 *shift, guint32 *n_buckets)
+{
+    if (live < WHEEL_MIN || ns < 16) {
+        *shift = SHIFT_OFF;
+        *n_buckets = 0;
+        return;
+    }
+    /* Density near the head: the lowest quarter of the sample spans about
+     * live/4 events. */
+    guint j = ns / 4;
+    double span = (double) (s[j] - s[0]);
+    double per_event = span * ns / ((double) j * (double) live);
+    double width = per_event * BUCKET_TARGET;
+    guint32 sh = 0;
+    while (sh < 62 && (double) ((guint64) 1 << (sh + 1)) <= width)
+        sh++;
+    /* Window: twice the spread of all but the top sixteenth of the sample. */
+    MsTime lo = MAX(s[0], e->now);
+    double reach = 2.0 * (double) (s[ns - 1 - ns / 16] - lo) / (double) ((guint64) 1 << sh) + 2;
+    guint32 cap = MAX(pow2_ceil(4 * live / BUCKET_TARGET), BUCKETS_MIN);
+    guint32 nb = reach >= (double) cap ? cap : MAX(pow2_ceil((guint64) reach), BUCKETS_MIN);
+    *shift = sh;
+    *n_buckets = nb;
+}
+
+/* Takes every pending record out of the three tiers, chooses a new layout
+ * from a sample of their times and files them again. */
+static void
+fes_rebuild(MsEngine *e)
+{
+    MsTime sample[SAMPLE_MAX];
+    guint ns = 0;
+    guint64 total = (guint64) e->near.n + e->far.n + e->wheel_count;
+    guint64 stride = total / SAMPLE_MAX + 1, k = 0, live = 0;
+    guint32 list = NO_SLOT;
+    MsTime lo = MS_TIME_INFINITE;
+
+#define TAKE(slot_expr)                                                   \
+    do {                                                                  \
+        guint32 s_ = (slot_expr);                                         \
+        Record *r_ = &e->recs[s_];                                        \
+        if (r_->state != REC_LIVE) {                                      \
+            rec_release(e, s_);                                           \
+        } else {                                                          \
+            r_->next = list;                                              \
+            list = s_;                                                    \
+            live++;                                                       \
+            lo = MIN(lo, r_->at);                                         \
+            if (k++ % stride == 0 && ns < SAMPLE_MAX)                     \
+                sample[ns++] = r_->at;                                    \
+        }                                                                 \
+    } while (0)
+
+    for (guint32 i = 0; i < e->near.n; i++)
+        TAKE(e->near.keys[HEAP_PAD + i].slot);
+    for (guint32 i = 0; i < e->far.n; i++)
+        TAKE(e->far.keys[HEAP_PAD + i].slot);
+    for (guint32 i = 0; i < e->n_buckets; i++) {
+        guint32 s = e->heads[i];
+        while (s != NO_SLOT) {
+            guint32 next = e->recs[s].next;
+            TAKE(s);
+            s = next;
+        }
+    }
+#undef TAKE
+
+    qsort(sample, ns, sizeof(MsTime), cmp_time);
+    if (ns > 0)
+        sample[0] = lo; /* the true minimum, not a sampled one */
+    guint32 shift, nb;
+    choose_layout(e, sample, ns, live, &shift, &nb);
+    if (shift == e->shift && nb == e->n_buckets)
+        e->backoff = MIN(e->backoff * 2, 64);
+    else
+        e->backoff = 1;
+
+    e->near.n = 0;
+    if (e->far.cap > 4096)
+        heap_clear(&e->far);
+    e->far.n = 0;
+    e->wheel_count = 0;
+    if (nb != e->n_buckets) {
+        g_free(e->heads);
+        g_free(e->bits);
+        e->heads = nb ? g_new(guint32, nb) : NULL;
+        e->bits = nb ? g_new(guint64, MAX(nb / 64, 1)) : NULL;
+        e->n_buckets = nb;
+    }
+    if (nb) {
+        memset(e->heads, 0xff, nb * sizeof(guint32));
+        memset(e->bits, 0, MAX(nb / 64, 1) * sizeof(guint64));
+    }
+    e->shift = shift;
+    /* cur may start at the earliest pending bucket: anything scheduled
+     * before it lands in the near heap, which keeps the order exact. */
+    e->cur = (guint64) (live > 0 ? MAX(lo, e->now) : e->now) >> shift;
+    while (list != NO_SLOT) {
+        guint32 next = e->recs[list].next;
+        fes_insert(e, list);
+        list = next;
+    }
+    e->rebuild_ops = e->stats.scheduled + e->stats.processed;
+    e->moved = e->transfers = 0;
+}
+
+/* The periodic tuning check (see the header comment). */
+static void
+fes_check(MsEngine *e)
+{
+    guint64 ops = e->stats.scheduled + e->stats.processed;
+    e->next_check = ops + CHECK_EVERY;
+    guint64 total = (guint64) e->near.n + e->far.n + e->wheel_count;
+    if (ops - e->rebuild_ops < (total / 2 + WHEEL_MIN / 4) * e->backoff)
+        return;
+    gboolean want;
+    if (e->n_buckets == 0)
+        want = total >= WHEEL_MIN;
+    else
+        want = total < WHEEL_MIN / 4
+            || e->far.n > total / 8 + 256
+            || e->moved > e->transfers * BUCKET_TARGET * 4
+            || (e->transfers > 64 && e->moved * 8 < e->transfers * BUCKET_TARGET);
+    e->moved = e->transfers = 0;
+    if (want)
+        fes_rebuild(e);
+}
+
+/* ---- engine ------------------------------------------------------------- */
 
 MsEngine *
 ms_engine_new(guint64 seed)
@@ -105,10 +552,14 @@ ms_engine_new(guint64 seed)
     MsEngine *e = g_new0(MsEngine, 1);
     e->seed = seed;
     e->current = MS_HOST_WORLD;
-    keys_grow(e, 1024);
     e->cap_recs = 1024;
     e->recs = g_new(Record, e->cap_recs);
+    e->gens = g_new(guint32, e->cap_recs);
     e->free_head = NO_SLOT;
+    heap_grow(&e->near, 1024);
+    e->shift = SHIFT_OFF;
+    e->backoff = 1;
+    e->next_check = CHECK_EVERY;
     e->handlers = g_array_new(FALSE, TRUE, sizeof(Handler));
     g_array_set_size(e->handlers, 1);
     e->fingerprint = 0xcbf29ce484222325ULL;
@@ -128,8 +579,12 @@ ms_engine_free(MsEngine *e)
         g_free(e->rng_blocks[i]);
     g_free(e->rng_blocks);
     g_free(e->host_seq);
+    g_free(e->heads);
+    g_free(e->bits);
+    heap_clear(&e->near);
+    heap_clear(&e->far);
+    g_free(e->gens);
     g_free(e->recs);
-    g_free(e->keys_raw);
     g_free(e);
 }
 
@@ -191,108 +646,6 @@ next_seq(MsEngine *e, MsHostId src)
     return e->host_seq[src]++;
 }
 
-/* Is key a before key b in run order? */
-static inline gboolean
-key_less(const MsEngine *e, const HeapKey *a, const HeapKey *b)
-{
-    if (G_LIKELY(a->at != b->at))
-        return a->at < b->at;
-    if (a->src != b->src)
-        return a->src < b->src;
-    return e->recs[a->slot].seq < e->recs[b->slot].seq;
-}
-
-static void
-heap_push(MsEngine *e, HeapKey key)
-{
-    if (e->n_keys == e->cap_keys) {
-        g_assert(e->cap_keys < G_MAXUINT32 / 4);
-        keys_grow(e, e->cap_keys * 2);
-    }
-    HeapKey *k = e->keys + HEAP_PAD;
-    guint32 i = e->n_keys++;
-    while (i > 0) {
-        guint32 parent = (i - 1) >> 2;
-        if (!key_less(e, &key, &k[parent]))
-            break;
-        k[i] = k[parent];
-        i = parent;
-    }
-    k[i] = key;
-}
-
-/* Index of the least of the keys k[c .. end). */
-static inline guint32
-least_child(const MsEngine *e, const HeapKey *k, guint32 c, guint32 end)
-{
-    guint32 best = c;
-    for (guint32 j = c + 1; j < end; j++)
-        if (key_less(e, &k[j], &k[best]))
-            best = j;
-    return best;
-}
-
-/* Removes the top key. Bottom-up ("Floyd") deletion: the hole left at the
- * root walks down along least children to a leaf without comparing with the
- * displaced last key, which then sifts up from there. The last key comes from
- * the bottom and usually belongs near it, so this saves about one compare
- * (and one mispredicted branch) per level. */
-static void
-heap_pop(MsEngine *e)
-{
-    HeapKey *k = e->keys + HEAP_PAD;
-    guint32 n = --e->n_keys;
-    if (n == 0)
-        return;
-    HeapKey last = k[n];
-    guint32 i = 0;
-    for (;;) {
-        guint32 c = 4 * i + 1;
-        if (c >= n)
-            break;
-        guint32 best = least_child(e, k, c, MIN(c + 4, n));
-        k[i] = k[best];
-        i = best;
-    }
-    while (i > 0) {
-        guint32 parent = (i - 1) >> 2;
-        if (!key_less(e, &last, &k[parent]))
-            break;
-        k[i] = k[parent];
-        i = parent;
-    }
-    k[i] = last;
-}
-
-static guint32
-rec_alloc(MsEngine *e)
-{
-    guint32 slot;
-    if (e->free_head != NO_SLOT) {
-        slot = e->free_head;
-        e->free_head = (guint32) e->recs[slot].seq;
-    } else {
-        if (e->n_recs == e->cap_recs) {
-            g_assert(e->cap_recs < G_MAXUINT32 / 2);
-            e->cap_recs *= 2;
-            e->recs = g_renew(Record, e->recs, e->cap_recs);
-        }
-        slot = e->n_recs++;
-        e->recs[slot].gen = 0;
-    }
-    return slot;
-}
-
-static void
-rec_release(MsEngine *e, guint32 slot)
-{
-    Record *r = &e->recs[slot];
-    r->state = REC_FREE;
-    r->gen++;
-    r->seq = e->free_head;
-    e->free_head = slot;
-}
-
 MsEventId
 ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host,
                         guint16 type, MsEventData data)
@@ -300,18 +653,22 @@ ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host,
     g_return_val_if_fail(e != NULL, 0);
     g_return_val_if_fail(at >= e->now, 0);
     g_return_val_if_fail(type > 0 && type < e->handlers->len, 0);
+    if (G_UNLIKELY(e->stats.scheduled + e->stats.processed >= e->next_check))
+        fes_check(e);
     guint32 slot = rec_alloc(e);
     Record *r = &e->recs[slot];
+    r->at = at;
     r->seq = next_seq(e, src);
+    r->data = data;
+    r->src = src;
     r->host = host;
     r->type = type;
     r->state = REC_LIVE;
-    r->data = data;
-    heap_push(e, (HeapKey) { at, src, slot });
+    fes_insert(e, slot);
     e->stats.scheduled++;
     if (++e->stats.pending > e->stats.peak_pending)
         e->stats.peak_pending = e->stats.pending;
-    return ((guint64) r->gen << 32 | slot) + 1;
+    return ((guint64) e->gens[slot] << 32 | slot) + 1;
 }
 
 MsEventId
@@ -339,7 +696,7 @@ ms_engine_cancel(MsEngine *e, MsEventId id)
     if (slot >= e->n_recs)
         return FALSE;
     Record *r = &e->recs[slot];
-    if (r->gen != gen || r->state != REC_LIVE)
+    if (e->gens[slot] != gen || r->state != REC_LIVE)
         return FALSE;
     r->state = REC_CANCELLED;
     e->stats.cancelled++;
@@ -347,20 +704,23 @@ ms_engine_cancel(MsEngine *e, MsEventId id)
     return TRUE;
 }
 
-/* Drops cancelled records from the top of the heap; returns the live head
- * or NULL. */
+/* Drops cancelled records from the top of the near heap, refilling it from
+ * the wheel and the far heap as needed; returns the live head or NULL. */
 static const HeapKey *
 live_head(MsEngine *e)
 {
-    while (e->n_keys > 0) {
-        const HeapKey *top = &e->keys[HEAP_PAD];
-        if (e->recs[top->slot].state == REC_LIVE)
-            return top;
-        guint32 slot = top->slot;
-        heap_pop(e);
-        rec_release(e, slot);
+    for (;;) {
+        while (G_LIKELY(e->near.n > 0)) {
+            const HeapKey *top = heap_top(&e->near);
+            if (G_LIKELY(e->recs[top->slot].state == REC_LIVE))
+                return top;
+            guint32 slot = top->slot;
+            heap_pop(e->recs, &e->near);
+            rec_release(e, slot);
+        }
+        if (!fes_advance(e))
+            return NULL;
     }
-    return NULL;
 }
 
 MsTime
@@ -376,12 +736,17 @@ run_head(MsEngine *e, const HeapKey *top)
     HeapKey key = *top;
     Record *r = &e->recs[key.slot];
     MsEvent ev = { key.at, r->host, key.src, r->seq, r->type, r->data };
-    heap_pop(e);
+    heap_pop(e->recs, &e->near);
+    if (e->near.n > 0)
+        __builtin_prefetch(&e->recs[heap_top(&e->near)->slot]);
+    __builtin_prefetch(&e->gens[key.slot], 1);
     rec_release(e, key.slot);
     g_assert(ev.at >= e->now);
     e->now = ev.at;
     e->stats.pending--;
     e->stats.processed++;
+    if (G_UNLIKELY(e->stats.scheduled + e->stats.processed >= e->next_check))
+        fes_check(e);
     fingerprint_mix(e, (guint64) ev.at);
     fingerprint_mix(e, ((guint64) ev.host << 32) ^ ((guint64) ev.type << 16) ^ ev.src);
     fingerprint_mix(e, ev.seq);
