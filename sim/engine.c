@@ -60,19 +60,32 @@
 
 #include <string.h>
 #include <sys/mman.h>
+#ifdef FES_DEBUG
+#include <stdio.h>
+#endif
 
 #define HEAP_PAD 3          /* logical node k lives at keys[k + HEAP_PAD] */
+#ifndef NO_HUGE
+#define NO_HUGE 0
+#endif
 #define RNG_BLOCK_BITS 10   /* host random streams in blocks of 1024 */
 #define RNG_BLOCK (1u << RNG_BLOCK_BITS)
 #define NO_SLOT G_MAXUINT32
 
 #define WHEEL_MIN      4096u   /* pending events below which the wheel is off */
-#define BUCKET_TARGET  64u     /* events per bucket the width aims at */
+#ifndef BUCKET_TARGET
+#define BUCKET_TARGET  16u
+#endif
+#define BUCKET_TARGET_      /* events per bucket the width aims at */
 #define CHECK_EVERY    4096u   /* operations between two tuning checks */
 #define SAMPLE_MAX     1024u   /* pending times sampled by a rebuild */
 #define BUCKETS_MIN    64u
 #define BUCKETS_MAX    (1u << 22)
 #define SHIFT_OFF      63u     /* bucket width 2^63: the wheel is off */
+#ifndef BATCH
+#define BATCH          8u
+#endif
+#define BATCH_      /* buckets moved to the near heap at a time */
 
 typedef struct {
     MsTime   at;
@@ -87,18 +100,19 @@ typedef struct {
     guint32  cap;
 } Heap;
 
-enum { REC_FREE = 0, REC_LIVE = 1, REC_CANCELLED = 2 };
-
+/* The first 16 bytes are all a bucket walk reads, and with 48-byte records
+ * they never straddle a cache line; host usually shares their line. */
 typedef struct {
     MsTime      at;
+    MsHostId    src;
+    guint32     next;       /* wheel list or free list link */
+    MsHostId    host;
+    guint32     gen;        /* odd while the event is live */
     guint64     seq;
     MsEventData data;
-    MsHostId    src;
-    MsHostId    host;
-    guint32     next;       /* wheel list or free list link */
-    guint16     type;
-    guint16     state;
 } Record;
+
+#define REC_LIVE(r) (((r)->gen & 1) != 0)
 
 G_STATIC_ASSERT(sizeof(Record) == 48);
 
@@ -114,7 +128,7 @@ struct _MsEngine {
     MsHostId  current;
 
     Record   *recs;
-    guint32  *gens;         /* generation of each slot's current use */
+    guint16  *types;        /* event type of each slot, apart to keep records at 48 bytes */
     guint32   n_recs;       /* slots ever handed out */
     guint32   cap_recs;
     guint32   free_head;    /* NO_SLOT when the free list is empty */
@@ -254,7 +268,7 @@ advise_huge(gpointer p, gsize len)
 #ifdef MADV_HUGEPAGE
     guintptr a = ((guintptr) p + 4095) & ~(guintptr) 4095;
     guintptr b = ((guintptr) p + len) & ~(guintptr) 4095;
-    if (len >= (gsize) 4 << 20 && b > a)
+    if (!NO_HUGE && len >= (gsize) 4 << 20 && b > a)
         madvise((void *) a, b - a, MADV_HUGEPAGE);
 #else
     (void) p; (void) len;
@@ -273,14 +287,13 @@ rec_alloc(MsEngine *e)
             g_assert(e->cap_recs < G_MAXUINT32 / 2);
             e->cap_recs *= 2;
             e->recs = g_renew(Record, e->recs, e->cap_recs);
-            e->gens = g_renew(guint32, e->gens, e->cap_recs);
+            e->types = g_renew(guint16, e->types, e->cap_recs);
             advise_huge(e->recs, (gsize) e->cap_recs * sizeof(Record));
-            advise_huge(e->gens, (gsize) e->cap_recs * sizeof(guint32));
         }
         slot = e->n_recs++;
-        e->gens[slot] = 0;
+        e->recs[slot].gen = 0;
     }
-    e->gens[slot]++;
+    e->recs[slot].gen++;
     return slot;
 }
 
@@ -288,7 +301,7 @@ static inline void
 rec_release(MsEngine *e, guint32 slot)
 {
     Record *r = &e->recs[slot];
-    r->state = REC_FREE;
+    r->gen += r->gen & 1;   /* even: no longer live */
     r->next = e->free_head;
     e->free_head = slot;
 }
@@ -325,7 +338,7 @@ far_migrate(MsEngine *e)
             break;
         guint32 slot = top->slot;
         heap_pop(e->recs, &e->far);
-        if (e->recs[slot].state == REC_LIVE)
+        if (REC_LIVE(&e->recs[slot]))
             fes_insert(e, slot);
         else
             rec_release(e, slot);
@@ -350,28 +363,75 @@ wheel_next_distance(const MsEngine *e)
     return (guint64) ((i - (guint32) e->cur) & mask);
 }
 
-/* Pushes the records of wheel bucket cur into the near heap. */
+/* Restores the heap property below node i. */
 static void
-bucket_transfer(MsEngine *e)
+heap_sift_down(const Record *recs, Heap *h, guint32 i)
 {
-    guint32 i = (guint32) e->cur & (e->n_buckets - 1);
-    guint32 slot = e->heads[i];
-    e->heads[i] = NO_SLOT;
-    e->bits[i >> 6] &= ~((guint64) 1 << (i & 63));
-    guint64 count = 0;
-    while (slot != NO_SLOT) {
-        Record *r = &e->recs[slot];
-        guint32 next = r->next;
-        count++;
-        if (r->state == REC_LIVE)
-            heap_push(e->recs, &e->near, (HeapKey) { r->at, r->src, slot });
-        else
-            rec_release(e, slot);
-        slot = next;
+    HeapKey *k = h->keys + HEAP_PAD;
+    guint32 n = h->n;
+    HeapKey x = k[i];
+    for (;;) {
+        guint32 c = 4 * i + 1;
+        if (c >= n)
+            break;
+        guint32 best = c;
+        guint32 end = MIN(c + 4, n);
+        for (guint32 j = c + 1; j < end; j++)
+            if (key_less(recs, &k[j], &k[best]))
+                best = j;
+        if (!key_less(recs, &k[best], &x))
+            break;
+        k[i] = k[best];
+        i = best;
     }
+    k[i] = x;
+}
+
+/* Moves the lists of the BATCH wheel buckets first .. first + BATCH - 1
+ * into the (empty) near heap. The lists are walked in lock-step, so their
+ * cache misses overlap instead of following one another; the keys are
+ * gathered first and heapified once (Floyd, O(n)). */
+static void
+batch_transfer(MsEngine *e, guint64 first)
+{
+    guint32 cursor[BATCH];
+    guint32 m = 0;
+    guint32 mask = e->n_buckets - 1;
+    for (guint32 j = 0; j < BATCH; j++) {
+        guint32 i = (guint32) (first + j) & mask;
+        if (e->heads[i] != NO_SLOT) {
+            cursor[m++] = e->heads[i];
+            e->heads[i] = NO_SLOT;
+            e->bits[i >> 6] &= ~((guint64) 1 << (i & 63));
+        }
+    }
+    Heap *h = &e->near;
+    guint32 n = h->n;
+    while (m > 0) {
+        if (G_UNLIKELY(h->cap - n < BATCH)) {
+            h->n = n;
+            heap_grow(h, h->cap * 2);
+        }
+        HeapKey *k = h->keys + HEAP_PAD;
+        for (guint32 j = 0; j < m;) {
+            guint32 slot = cursor[j];
+            const Record *r = &e->recs[slot];
+            k[n++] = (HeapKey) { r->at, r->src, slot };
+            guint32 next = r->next;
+            if (next == NO_SLOT)
+                cursor[j] = cursor[--m];
+            else
+                cursor[j++] = next;
+        }
+    }
+    guint64 count = n - h->n;
+    h->n = n;
+    if (n > 1)
+        for (guint32 i = (n - 2) / 4 + 1; i-- > 0;)
+            heap_sift_down(e->recs, h, i);
     e->wheel_count -= count;
     e->moved += count;
-    e->transfers += count > 0;
+    e->transfers++;
 }
 
 /* With the near heap empty, moves cur to the next bucket that holds events
@@ -381,15 +441,21 @@ fes_advance(MsEngine *e)
 {
     while (e->near.n == 0) {
         if (e->wheel_count > 0) {
-            e->cur += wheel_next_distance(e);
+            /* The next non-empty bucket and the BATCH - 1 after it. Their
+             * wheel positions hold nothing else: a position holds one
+             * bucket of (cur, cur + n_buckets), and those before the next
+             * non-empty one are empty. */
+            guint64 first = e->cur + wheel_next_distance(e);
+            batch_transfer(e, first);
+            e->cur = first + BATCH - 1;
         } else if (e->far.n > 0) {
             e->cur = (guint64) heap_top(&e->far)->at >> e->shift;
         } else {
             return FALSE;
         }
+        /* After the transfer: far events now at or before cur go to the
+         * near heap, the others into wheel positions just emptied. */
         far_migrate(e);
-        if (e->n_buckets > 0)
-            bucket_transfer(e);
     }
     return TRUE;
 }
@@ -457,7 +523,7 @@ fes_rebuild(MsEngine *e)
     do {                                                                  \
         guint32 s_ = (slot_expr);                                         \
         Record *r_ = &e->recs[s_];                                        \
-        if (r_->state != REC_LIVE) {                                      \
+        if (!REC_LIVE(r_)) {                                              \
             rec_release(e, s_);                                           \
         } else {                                                          \
             r_->next = list;                                              \
@@ -520,6 +586,11 @@ fes_rebuild(MsEngine *e)
     }
     e->rebuild_ops = e->stats.scheduled + e->stats.processed;
     e->moved = e->transfers = 0;
+#ifdef FES_DEBUG
+    fprintf(stderr, "rebuild ops=%lu live=%lu shift=%u nb=%u near=%u far=%u wheel=%lu now=%ld\n",
+            (unsigned long) e->rebuild_ops, (unsigned long) live, shift, nb, e->near.n, e->far.n,
+            (unsigned long) e->wheel_count, (long) e->now);
+#endif
 }
 
 /* The periodic tuning check (see the header comment). */
@@ -537,8 +608,9 @@ fes_check(MsEngine *e)
     else
         want = total < WHEEL_MIN / 4
             || e->far.n > total / 8 + 256
-            || e->moved > e->transfers * BUCKET_TARGET * 4
-            || (e->transfers > 64 && e->moved * 8 < e->transfers * BUCKET_TARGET);
+            || e->wheel_count > (guint64) e->n_buckets * BUCKET_TARGET * 4
+            || e->moved > e->transfers * BATCH * BUCKET_TARGET * 4
+            || (e->transfers > 64 && e->moved * 8 < e->transfers * BATCH * BUCKET_TARGET);
     e->moved = e->transfers = 0;
     if (want)
         fes_rebuild(e);
@@ -554,7 +626,7 @@ ms_engine_new(guint64 seed)
     e->current = MS_HOST_WORLD;
     e->cap_recs = 1024;
     e->recs = g_new(Record, e->cap_recs);
-    e->gens = g_new(guint32, e->cap_recs);
+    e->types = g_new(guint16, e->cap_recs);
     e->free_head = NO_SLOT;
     heap_grow(&e->near, 1024);
     e->shift = SHIFT_OFF;
@@ -583,7 +655,7 @@ ms_engine_free(MsEngine *e)
     g_free(e->bits);
     heap_clear(&e->near);
     heap_clear(&e->far);
-    g_free(e->gens);
+    g_free(e->types);
     g_free(e->recs);
     g_free(e);
 }
@@ -662,13 +734,12 @@ ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host,
     r->data = data;
     r->src = src;
     r->host = host;
-    r->type = type;
-    r->state = REC_LIVE;
+    e->types[slot] = type;
     fes_insert(e, slot);
     e->stats.scheduled++;
     if (++e->stats.pending > e->stats.peak_pending)
         e->stats.peak_pending = e->stats.pending;
-    return ((guint64) e->gens[slot] << 32 | slot) + 1;
+    return ((guint64) r->gen << 32 | slot) + 1;
 }
 
 MsEventId
@@ -696,9 +767,9 @@ ms_engine_cancel(MsEngine *e, MsEventId id)
     if (slot >= e->n_recs)
         return FALSE;
     Record *r = &e->recs[slot];
-    if (e->gens[slot] != gen || r->state != REC_LIVE)
+    if (r->gen != gen || !REC_LIVE(r))
         return FALSE;
-    r->state = REC_CANCELLED;
+    r->gen++;
     e->stats.cancelled++;
     e->stats.pending--;
     return TRUE;
@@ -712,7 +783,7 @@ live_head(MsEngine *e)
     for (;;) {
         while (G_LIKELY(e->near.n > 0)) {
             const HeapKey *top = heap_top(&e->near);
-            if (G_LIKELY(e->recs[top->slot].state == REC_LIVE))
+            if (G_LIKELY(REC_LIVE(&e->recs[top->slot])))
                 return top;
             guint32 slot = top->slot;
             heap_pop(e->recs, &e->near);
@@ -730,16 +801,33 @@ ms_engine_next_time(MsEngine *e)
     return top ? top->at : MS_TIME_INFINITE;
 }
 
+/* Warms the cache for the event that will most likely run next: the rest
+ * of its record, and the scheduling counter and random stream of its host,
+ * which its handler will most likely use. The walk that brought it into
+ * the near heap read the record's first line, host included (usually). */
+static inline void
+prefetch_event(const MsEngine *e, guint32 slot)
+{
+    const Record *r = &e->recs[slot];
+    __builtin_prefetch((const char *) r + sizeof(Record) - 1);
+    __builtin_prefetch(&e->types[slot]);
+    MsHostId host = r->host;
+    if (host < e->n_host_seq)
+        __builtin_prefetch(&e->host_seq[host], 1);
+    guint32 b = host >> RNG_BLOCK_BITS;
+    if (b < e->n_rng_blocks && e->rng_blocks[b])
+        __builtin_prefetch(&e->rng_blocks[b][host & (RNG_BLOCK - 1)], 1);
+}
+
 static void
 run_head(MsEngine *e, const HeapKey *top)
 {
     HeapKey key = *top;
     Record *r = &e->recs[key.slot];
-    MsEvent ev = { key.at, r->host, key.src, r->seq, r->type, r->data };
+    MsEvent ev = { key.at, r->host, key.src, r->seq, e->types[key.slot], r->data };
     heap_pop(e->recs, &e->near);
     if (e->near.n > 0)
-        __builtin_prefetch(&e->recs[heap_top(&e->near)->slot]);
-    __builtin_prefetch(&e->gens[key.slot], 1);
+        prefetch_event(e, heap_top(&e->near)->slot);
     rec_release(e, key.slot);
     g_assert(ev.at >= e->now);
     e->now = ev.at;
