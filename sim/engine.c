@@ -29,15 +29,15 @@
  * events now within the window move into the wheel, and that bucket's list
  * is pushed into the near heap.
  *
- * Tuning. With fewer than WHEEL_MIN pending events the wheel is off
+ * Tuning. With fewer than FES_WHEEL_MIN pending events the wheel is off
  * (shift 63: every event is in bucket 0, so the near heap is the whole set,
  * the fastest choice while it fits in cache). Above that, a rebuild chooses
- * the bucket width so that about BUCKET_TARGET events share a bucket near
+ * the bucket width so that about FES_BUCKET_TARGET events share a bucket near
  * the head of the queue, and the number of buckets so that the window covers
  * twice the spread of most pending events (at most 4 * pending /
- * BUCKET_TARGET buckets), from a sample of up to 1024 pending times. A cheap
+ * FES_BUCKET_TARGET buckets), from a sample of up to 1024 pending times. A cheap
  * check every CHECK_EVERY operations asks for a rebuild when the set has
- * crossed WHEEL_MIN, when buckets run much fuller or emptier than the
+ * crossed FES_WHEEL_MIN, when buckets run much fuller or emptier than the
  * target, or when the far heap holds more than an eighth of the events. A
  * rebuild visits every pending record, so it is allowed only after at least
  * pending/2 operations since the last one (times a back-off that doubles
@@ -65,27 +65,29 @@
 #endif
 
 #define HEAP_PAD 3          /* logical node k lives at keys[k + HEAP_PAD] */
-#ifndef NO_HUGE
-#define NO_HUGE 0
-#endif
 #define RNG_BLOCK_BITS 10   /* host random streams in blocks of 1024 */
 #define RNG_BLOCK (1u << RNG_BLOCK_BITS)
 #define NO_SLOT G_MAXUINT32
 
-#define WHEEL_MIN      4096u   /* pending events below which the wheel is off */
-#ifndef BUCKET_TARGET
-#define BUCKET_TARGET  16u
+/* Tuning knobs of the future-event set; each can be set with -D for an
+ * experiment (FES_WHEEL_MIN=G_MAXUINT32 keeps the set a plain heap). */
+#ifndef FES_WHEEL_MIN
+#define FES_WHEEL_MIN 256u      /* pending events below which the wheel is off */
 #endif
-#define BUCKET_TARGET_      /* events per bucket the width aims at */
-#define CHECK_EVERY    4096u   /* operations between two tuning checks */
-#define SAMPLE_MAX     1024u   /* pending times sampled by a rebuild */
+#ifndef FES_BUCKET_TARGET
+#define FES_BUCKET_TARGET 16u   /* events per bucket the width aims at */
+#endif
+#ifndef FES_BATCH
+#define FES_BATCH 8u            /* buckets moved to the near heap at a time */
+#endif
+#ifndef FES_HUGE_PAGES
+#define FES_HUGE_PAGES 1        /* advise huge pages for the record pool */
+#endif
+#define CHECK_EVERY    4096u    /* operations between two tuning checks */
+#define SAMPLE_MAX     1024u    /* pending times sampled by a rebuild */
 #define BUCKETS_MIN    64u
 #define BUCKETS_MAX    (1u << 22)
-#define SHIFT_OFF      63u     /* bucket width 2^63: the wheel is off */
-#ifndef BATCH
-#define BATCH          8u
-#endif
-#define BATCH_      /* buckets moved to the near heap at a time */
+#define SHIFT_OFF      63u      /* bucket width 2^63: the wheel is off */
 
 typedef struct {
     MsTime   at;
@@ -268,7 +270,7 @@ advise_huge(gpointer p, gsize len)
 #ifdef MADV_HUGEPAGE
     guintptr a = ((guintptr) p + 4095) & ~(guintptr) 4095;
     guintptr b = ((guintptr) p + len) & ~(guintptr) 4095;
-    if (!NO_HUGE && len >= (gsize) 4 << 20 && b > a)
+    if (FES_HUGE_PAGES && len >= (gsize) 4 << 20 && b > a)
         madvise((void *) a, b - a, MADV_HUGEPAGE);
 #else
     (void) p; (void) len;
@@ -387,17 +389,17 @@ heap_sift_down(const Record *recs, Heap *h, guint32 i)
     k[i] = x;
 }
 
-/* Moves the lists of the BATCH wheel buckets first .. first + BATCH - 1
+/* Moves the lists of the FES_BATCH wheel buckets first .. first + FES_BATCH - 1
  * into the (empty) near heap. The lists are walked in lock-step, so their
  * cache misses overlap instead of following one another; the keys are
  * gathered first and heapified once (Floyd, O(n)). */
 static void
 batch_transfer(MsEngine *e, guint64 first)
 {
-    guint32 cursor[BATCH];
+    guint32 cursor[FES_BATCH];
     guint32 m = 0;
     guint32 mask = e->n_buckets - 1;
-    for (guint32 j = 0; j < BATCH; j++) {
+    for (guint32 j = 0; j < FES_BATCH; j++) {
         guint32 i = (guint32) (first + j) & mask;
         if (e->heads[i] != NO_SLOT) {
             cursor[m++] = e->heads[i];
@@ -408,7 +410,7 @@ batch_transfer(MsEngine *e, guint64 first)
     Heap *h = &e->near;
     guint32 n = h->n;
     while (m > 0) {
-        if (G_UNLIKELY(h->cap - n < BATCH)) {
+        if (G_UNLIKELY(h->cap - n < FES_BATCH)) {
             h->n = n;
             heap_grow(h, h->cap * 2);
         }
@@ -441,13 +443,13 @@ fes_advance(MsEngine *e)
 {
     while (e->near.n == 0) {
         if (e->wheel_count > 0) {
-            /* The next non-empty bucket and the BATCH - 1 after it. Their
+            /* The next non-empty bucket and the FES_BATCH - 1 after it. Their
              * wheel positions hold nothing else: a position holds one
              * bucket of (cur, cur + n_buckets), and those before the next
              * non-empty one are empty. */
             guint64 first = e->cur + wheel_next_distance(e);
             batch_transfer(e, first);
-            e->cur = first + BATCH - 1;
+            e->cur = first + FES_BATCH - 1;
         } else if (e->far.n > 0) {
             e->cur = (guint64) heap_top(&e->far)->at >> e->shift;
         } else {
@@ -484,7 +486,7 @@ static void
 choose_layout(const MsEngine *e, const MsTime *s, guint ns, guint64 live,
               guint32 *shift, guint32 *n_buckets)
 {
-    if (live < WHEEL_MIN || ns < 16) {
+    if (live < FES_WHEEL_MIN || ns < 16) {
         *shift = SHIFT_OFF;
         *n_buckets = 0;
         return;
@@ -494,14 +496,14 @@ choose_layout(const MsEngine *e, const MsTime *s, guint ns, guint64 live,
     guint j = ns / 4;
     double span = (double) (s[j] - s[0]);
     double per_event = span * ns / ((double) j * (double) live);
-    double width = per_event * BUCKET_TARGET;
+    double width = per_event * FES_BUCKET_TARGET;
     guint32 sh = 0;
     while (sh < 62 && (double) ((guint64) 1 << (sh + 1)) <= width)
         sh++;
     /* Window: twice the spread of all but the top sixteenth of the sample. */
     MsTime lo = MAX(s[0], e->now);
     double reach = 2.0 * (double) (s[ns - 1 - ns / 16] - lo) / (double) ((guint64) 1 << sh) + 2;
-    guint32 cap = MAX(pow2_ceil(4 * live / BUCKET_TARGET), BUCKETS_MIN);
+    guint32 cap = MAX(pow2_ceil(4 * live / FES_BUCKET_TARGET), BUCKETS_MIN);
     guint32 nb = reach >= (double) cap ? cap : MAX(pow2_ceil((guint64) reach), BUCKETS_MIN);
     *shift = sh;
     *n_buckets = nb;
@@ -600,17 +602,17 @@ fes_check(MsEngine *e)
     guint64 ops = e->stats.scheduled + e->stats.processed;
     e->next_check = ops + CHECK_EVERY;
     guint64 total = (guint64) e->near.n + e->far.n + e->wheel_count;
-    if (ops - e->rebuild_ops < (total / 2 + WHEEL_MIN / 4) * e->backoff)
+    if (ops - e->rebuild_ops < (total / 2 + FES_WHEEL_MIN / 4) * e->backoff)
         return;
     gboolean want;
     if (e->n_buckets == 0)
-        want = total >= WHEEL_MIN;
+        want = total >= FES_WHEEL_MIN;
     else
-        want = total < WHEEL_MIN / 4
+        want = total < FES_WHEEL_MIN / 4
             || e->far.n > total / 8 + 256
-            || e->wheel_count > (guint64) e->n_buckets * BUCKET_TARGET * 4
-            || e->moved > e->transfers * BATCH * BUCKET_TARGET * 4
-            || (e->transfers > 64 && e->moved * 8 < e->transfers * BATCH * BUCKET_TARGET);
+            || e->wheel_count > (guint64) e->n_buckets * FES_BUCKET_TARGET * 4
+            || e->moved > e->transfers * FES_BATCH * FES_BUCKET_TARGET * 4
+            || (e->transfers > 64 && e->moved * 8 < e->transfers * FES_BATCH * FES_BUCKET_TARGET);
     e->moved = e->transfers = 0;
     if (want)
         fes_rebuild(e);
