@@ -408,7 +408,7 @@ batch_transfer(MsEngine *e, guint64 first)
         }
     }
     Heap *h = &e->near;
-    guint32 n = h->n;
+    guint32 n0 = h->n, n = n0;
     while (m > 0) {
         if (G_UNLIKELY(h->cap - n < FES_BATCH)) {
             h->n = n;
@@ -426,7 +426,7 @@ batch_transfer(MsEngine *e, guint64 first)
                 cursor[j++] = next;
         }
     }
-    guint64 count = n - h->n;
+    guint64 count = n - n0;
     h->n = n;
     if (n > 1)
         for (guint32 i = (n - 2) / 4 + 1; i-- > 0;)
