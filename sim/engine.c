@@ -58,6 +58,7 @@
  * no global state. */
 #include "mailsim/engine.h"
 
+#include <math.h>
 #include <string.h>
 #include <sys/mman.h>
 #ifdef FES_DEBUG
@@ -149,6 +150,7 @@ struct _MsEngine {
     guint32   backoff;        /* multiplies the rebuild spacing */
     guint64   moved;          /* records moved bucket -> near since the check */
     guint64   transfers;      /* non-empty buckets moved since the check */
+    guint32   delay_log[65];  /* schedules by bit length of (at - now), since the rebuild */
 
     guint64  *host_seq;     /* per-host scheduling counters */
     guint32   n_host_seq;
@@ -500,10 +502,29 @@ choose_layout(const MsEngine *e, const MsTime *s, guint ns, guint64 live,
     guint32 sh = 0;
     while (sh < 62 && (double) ((guint64) 1 << (sh + 1)) <= width)
         sh++;
-    /* Window: twice the spread of all but the top sixteenth of the sample. */
+    /* Window: twice the spread of all but the top sixteenth of the sample,
+     * and at least twice the median delay of recent schedules, so that new
+     * events land in the wheel even when the pending ones crowd together
+     * (waves: every event due in the same few ns, each scheduling the next
+     * one a millisecond later). When the cap on buckets cannot give both,
+     * buckets widen: a full near heap beats events churning through the
+     * far heap. */
     MsTime lo = MAX(s[0], e->now);
-    double reach = 2.0 * (double) (s[ns - 1 - ns / 16] - lo) / (double) ((guint64) 1 << sh) + 2;
+    double spread = 2.0 * (double) (s[ns - 1 - ns / 16] - lo);
+    guint64 n_delays = 0, seen = 0;
+    for (guint k = 0; k < G_N_ELEMENTS(e->delay_log); k++)
+        n_delays += e->delay_log[k];
+    for (guint k = 0; k < G_N_ELEMENTS(e->delay_log) && n_delays > 0; k++) {
+        seen += e->delay_log[k];
+        if (2 * seen >= n_delays) {
+            spread = MAX(spread, 2.0 * ldexp(1.0, (int) k));
+            break;
+        }
+    }
     guint32 cap = MAX(pow2_ceil(4 * live / FES_BUCKET_TARGET), BUCKETS_MIN);
+    while (sh < 62 && spread / ldexp(1.0, (int) sh) > (double) cap)
+        sh++;
+    double reach = spread / ldexp(1.0, (int) sh) + 2;
     guint32 nb = reach >= (double) cap ? cap : MAX(pow2_ceil((guint64) reach), BUCKETS_MIN);
     *shift = sh;
     *n_buckets = nb;
@@ -557,7 +578,7 @@ fes_rebuild(MsEngine *e)
     guint32 shift, nb;
     choose_layout(e, sample, ns, live, &shift, &nb);
     if (shift == e->shift && nb == e->n_buckets)
-        e->backoff = MIN(e->backoff * 2, 64);
+        e->backoff = MIN(e->backoff * 2, 1024);
     else
         e->backoff = 1;
 
@@ -588,6 +609,7 @@ fes_rebuild(MsEngine *e)
     }
     e->rebuild_ops = e->stats.scheduled + e->stats.processed;
     e->moved = e->transfers = 0;
+    memset(e->delay_log, 0, sizeof(e->delay_log));
 #ifdef FES_DEBUG
     fprintf(stderr, "rebuild ops=%lu live=%lu shift=%u nb=%u near=%u far=%u wheel=%lu now=%ld\n",
             (unsigned long) e->rebuild_ops, (unsigned long) live, shift, nb, e->near.n, e->far.n,
@@ -729,6 +751,8 @@ ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host,
     g_return_val_if_fail(type > 0 && type < e->handlers->len, 0);
     if (G_UNLIKELY(e->stats.scheduled + e->stats.processed >= e->next_check))
         fes_check(e);
+    guint64 delay = (guint64) (at - e->now);
+    e->delay_log[delay ? 64 - __builtin_clzll(delay) : 0]++;
     guint32 slot = rec_alloc(e);
     Record *r = &e->recs[slot];
     r->at = at;
