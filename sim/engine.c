@@ -2,21 +2,24 @@
  * future-event set and the dispatcher every simulated host runs inside.
  *
  * Records. Every pending event is one 48-byte record in a pool indexed by
- * slot: time, scheduling host and its counter, target host, type, payload,
- * a state (free, live, cancelled) and a `next` link. Free slots form a LIFO
- * list through `next`, so the slot an event frees is the one its handler's
- * next schedule reuses, still in cache. Generations live in a separate array
- * of 32-bit counters (4 more bytes per slot), bumped when a slot is handed
- * out and read only by schedule (to build the handle) and cancel, never on
- * the dispatch path. A handle is (generation, slot): a stale handle never
- * cancels a later event that reuses the slot.
+ * slot: time, scheduling host, a `next` link, target host, generation,
+ * the scheduling host's counter and the payload. The first 16 bytes (time,
+ * source, link) are all a bucket walk reads, and they never straddle a
+ * cache line. The event type lives in a side array of 16-bit values (read
+ * at dispatch, prefetched), which keeps the record at 48 bytes. Free slots
+ * form a LIFO list through `next`, so the slot an event frees is the one
+ * its handler's next schedule reuses, still in cache. The generation is
+ * odd while the event is live: schedule makes it odd, running or
+ * cancelling makes it even. A handle is (generation, slot), so a stale
+ * handle never cancels a later event that reuses the slot (until the slot's
+ * 32-bit generation wraps, after 2^31 reuses).
  *
  * Future-event set. Time is cut into buckets of 2^shift ns; bucket number
- * b = at >> shift. Three tiers, each event in exactly one:
+ * b = at >> shift. Three tiers, each pending event in exactly one:
  *   - near: a 4-ary min-heap of 16-byte keys {at, src, slot} holding every
- *     event with b <= cur (the bucket being drained). Keys are cache-line
- *     aligned in groups of four children; ties of (at, src) read the seq of
- *     the records, which for a small heap are in cache.
+ *     event with b <= cur. Keys are cache-line aligned in groups of four
+ *     children; ties of (at, src) read the seq of the records (in cache:
+ *     the near heap is small).
  *   - wheel: a circular array of n_buckets singly linked lists (through the
  *     records' `next`) for cur < b < cur + n_buckets, with a bitmap of the
  *     non-empty ones. Insertion is O(1) and touches one list head.
@@ -24,46 +27,55 @@
  *     far in the future). Its events move into the wheel as cur advances.
  * Every near event precedes every wheel event, which precedes every far
  * event, so the run order is the near heap's order: (at, src, seq), exact.
- * When the near heap is empty, cur moves to the next non-empty bucket (found
- * through the bitmap, or the far heap's top when the wheel is empty), far
- * events now within the window move into the wheel, and that bucket's list
- * is pushed into the near heap.
+ * When the near heap is empty, the next non-empty bucket (from the bitmap;
+ * or the far heap's top when the wheel is empty) and the FES_BATCH - 1
+ * after it move into the near heap, and cur becomes the last of them; far
+ * events now inside the window then move into the wheel (or straight into
+ * the near heap). The lists of a batch are walked in lock-step, so their
+ * cache misses overlap, and their keys are heapified at once (Floyd, O(k)).
+ * While an event runs, the engine prefetches what the next one will touch:
+ * the rest of its record, its type, and its host's counter and random
+ * stream (a handler mostly draws from its host's stream and schedules).
  *
  * Tuning. With fewer than FES_WHEEL_MIN pending events the wheel is off
- * (shift 63: every event is in bucket 0, so the near heap is the whole set,
- * the fastest choice while it fits in cache). Above that, a rebuild chooses
- * the bucket width so that about FES_BUCKET_TARGET events share a bucket near
- * the head of the queue, and the number of buckets so that the window covers
- * twice the spread of most pending events (at most 4 * pending /
- * FES_BUCKET_TARGET buckets), from a sample of up to 1024 pending times. A cheap
- * check every CHECK_EVERY operations asks for a rebuild when the set has
- * crossed FES_WHEEL_MIN, when buckets run much fuller or emptier than the
- * target, or when the far heap holds more than an eighth of the events. A
- * rebuild visits every pending record, so it is allowed only after at least
- * pending/2 operations since the last one (times a back-off that doubles
- * when a rebuild changes nothing): its cost is O(1) amortised per operation.
+ * (shift 63: every event is in bucket 0, so the near heap is the whole
+ * set). Above that, a rebuild chooses the bucket width so that about
+ * FES_BUCKET_TARGET events share a bucket near the head of the queue, from
+ * a sample of up to 1024 pending times, and the number of buckets (at most
+ * 4 * pending / FES_BUCKET_TARGET) so that the window covers twice the
+ * spread of most pending events and twice the median delay of recent
+ * schedules; when the cap cannot give both, buckets widen. A cheap check
+ * every CHECK_EVERY operations asks for a rebuild when the set crosses
+ * FES_WHEEL_MIN either way, when batches run much fuller or emptier than
+ * the target, or when the far heap holds more than an eighth of the events.
+ * A rebuild visits every pending record, so it is allowed only after
+ * pending/2 operations since the last one, times a back-off that doubles
+ * (up to 1024) when a rebuild changes nothing: O(1) amortised per operation.
  *
- * Cancellation is lazy: a cancelled record is marked and dropped when it is
- * met (top of a heap, a bucket moved into the near heap, a rebuild).
+ * Cancellation is lazy: a cancelled record is marked and dropped when it
+ * is met (top of a heap, the far heap's migration, a rebuild).
  *
- * Costs, measured on PHOLD (tools/bench.sh): with the wheel on, schedule is
- * O(1) (a list push; a heap push for the far tail) and run is O(log T) in a
- * near heap of about T keys that stays in L1, plus one cache miss per event
- * to walk its bucket's list. Memory: 52 bytes per pending slot (48 record +
- * 4 generation), plus 4 bytes and 1 bit per bucket (at most 16 per 64
- * events) and 16 bytes per near or far key; arrays grow by doubling.
+ * Costs. Schedule is O(1) with the wheel on (a list push; a heap push for
+ * the far tail), O(log n) with it off; running an event is O(log k) in a
+ * near heap of about k = FES_BATCH * FES_BUCKET_TARGET keys, plus about one
+ * cache miss per event in the batch walk (overlapped FES_BATCH ways).
+ * Memory: 50 bytes per slot (record and type), 4 bytes and one bit per
+ * bucket (at most 1 byte per pending event with the default knobs), 16 bytes
+ * per near or far key; arrays grow by doubling. The record pool is advised
+ * to use huge pages (fewer TLB misses on a random walk over tens of MB; up
+ * to 2 MB more resident at the end of the pool). Worst cases: every event
+ * at one time, or waves of events a few ns apart separated by long gaps,
+ * fill the near heap and cost what a plain heap costs, plus the checks.
+ * Figures (PHOLD, tools/bench.sh): see the commit that made this design.
  *
  * Invariants: time never goes backwards; no event is scheduled in the past;
- * now >> shift <= cur. Threading: an engine belongs to one thread at a time;
- * no global state. */
+ * now >> shift <= cur; near < wheel < far in run order.
+ * Threading: an engine belongs to one thread at a time; no global state. */
 #include "mailsim/engine.h"
 
 #include <math.h>
 #include <string.h>
 #include <sys/mman.h>
-#ifdef FES_DEBUG
-#include <stdio.h>
-#endif
 
 #define HEAP_PAD 3          /* logical node k lives at keys[k + HEAP_PAD] */
 #define RNG_BLOCK_BITS 10   /* host random streams in blocks of 1024 */
@@ -266,6 +278,8 @@ heap_pop(const Record *recs, Heap *h)
 
 /* ---- record pool -------------------------------------------------------- */
 
+/* Asks the kernel for transparent huge pages over the whole pages of a
+ * large array (a hint: where THP is off or unsupported nothing changes). */
 static void
 advise_huge(gpointer p, gsize len)
 {
@@ -610,11 +624,6 @@ fes_rebuild(MsEngine *e)
     e->rebuild_ops = e->stats.scheduled + e->stats.processed;
     e->moved = e->transfers = 0;
     memset(e->delay_log, 0, sizeof(e->delay_log));
-#ifdef FES_DEBUG
-    fprintf(stderr, "rebuild ops=%lu live=%lu shift=%u nb=%u near=%u far=%u wheel=%lu now=%ld\n",
-            (unsigned long) e->rebuild_ops, (unsigned long) live, shift, nb, e->near.n, e->far.n,
-            (unsigned long) e->wheel_count, (long) e->now);
-#endif
 }
 
 /* The periodic tuning check (see the header comment). */
