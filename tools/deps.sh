@@ -28,6 +28,9 @@ need_pkg cunit libcunit1-dev
 need_pkg pangocairo libpango1.0-dev
 need_cmd tshark tshark
 need_cmd python3 python3
+# Distributed runs (issue 9): the 2- and 4-rank tests run with mpirun.
+need_cmd mpirun openmpi-bin
+need_cmd mpicc libopenmpi-dev
 # Pictures need a font with real glyphs (pango falls back to boxes without).
 if ! fc-list 2>/dev/null | grep -qi dejavu; then missing="$missing fonts-dejavu-core"; fi
 for p in "$@"; do missing="$missing $p"; done
