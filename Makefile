@@ -27,6 +27,15 @@ CFLAGS  += -std=c11 -D_DEFAULT_SOURCE $(WARN) $(OPT) $(SAN) -Iinclude \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 TEST_CFLAGS = $(shell pkg-config --cflags $(TESTPKGS))
+
+# Open MPI is optional. With mpicc, sim/mpi_*.c build against it and
+# `mpirun -np K mailsim bench phold --mpi` runs partitioned; without it (or
+# with MPICC=false) they report the distributed mode as unavailable. Only
+# sim/mpi_*.c see mpi.h and MAILSIM_HAVE_MPI.
+MPICC     ?= mpicc
+MPI_LIBS  := $(shell $(MPICC) --showme:link 2>/dev/null)
+MPI_CFLAGS = $(if $(strip $(MPI_LIBS)),$(shell $(MPICC) --showme:compile 2>/dev/null) -DMAILSIM_HAVE_MPI)
+LDLIBS    += $(MPI_LIBS)
 TEST_LIBS   = $(shell pkg-config --libs $(TESTPKGS))
 
 LIB_SRC  = $(filter-out sim/main.c,$(wildcard sim/*.c)) $(wildcard viz/*.c)
@@ -41,7 +50,7 @@ TESTLIB_OBJ = $(BUILD)/tests/testlib.o
 HEADERS  = $(wildcard include/mailsim/*.h sim/*-private.h)
 BIN      = $(if $(filter build,$(BUILD)),mailsim,$(BUILD)/mailsim)
 
-.PHONY: all deps demo check asan bench bench-bridge lint clean install tests run-tests fuzz fuzz-build check-browser
+.PHONY: FORCE all deps demo check asan bench bench-bridge lint clean install tests run-tests fuzz fuzz-build check-browser
 
 all: $(BIN)
 
@@ -57,6 +66,13 @@ $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/sim/mpi_%.o: CFLAGS += $(MPI_CFLAGS)
+# Rebuilt when Open MPI comes or goes (the flags are remembered in a stamp).
+$(patsubst %.c,$(BUILD)/%.o,$(wildcard sim/mpi_*.c)): $(BUILD)/mpi-flags
+$(BUILD)/mpi-flags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(MPI_CFLAGS)' | cmp -s - $@ || echo '$(MPI_CFLAGS)' > $@
 
 $(BUILD)/gen/embedded.c: $(EMBED_FILES) tools/embed.sh
 	@mkdir -p $(dir $@)

@@ -4,6 +4,7 @@
 #include "mailsim/cli.h"
 #include "mailsim/phold.h"
 #include "mailsim/bench_net.h"
+#include "mailsim/mpi_run.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,13 +19,61 @@ peak_rss_kb(void)
     return ru.ru_maxrss; /* kilobytes on Linux */
 }
 
+/* PHOLD split over the ranks of `mpirun -np K`: rank r runs the hosts the
+ * partition gives part r. Rank 0 prints the sequential line's fields (events,
+ * digest and wall_s over all ranks) plus the distributed figures. */
+static int
+bench_phold_mpi(const MsPholdParams *p, MsPartitionScheme scheme)
+{
+    const char *cmd = "bench phold";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsMpi) mpi = ms_mpi_new(&error);
+    if (!mpi) {
+        fprintf(stderr, "mailsim %s: distributed mode (--mpi) unavailable: %s\n", cmd, error->message);
+        return MS_EXIT_USAGE;
+    }
+    guint32 ranks = ms_mpi_size(mpi), rank = ms_mpi_rank(mpi);
+    g_autoptr(MsPartition) part = ms_partition_new(p->nodes, ranks, scheme);
+    g_autoptr(MsEngine) engine = ms_engine_new(p->seed);
+    g_autoptr(MsShard) shard = ms_shard_new(engine, part, rank, p->lookahead);
+    g_autoptr(MsPhold) ph = ms_phold_new(p, engine, shard);
+    MsMpiStats st;
+    gboolean ok = ms_mpi_run(mpi, shard, p->end, &st, &error);
+    MsEngineStats es;
+    ms_engine_get_stats(engine, &es);
+    guint64 events = ms_mpi_sum_u64(mpi, es.processed);
+    guint64 digest = ms_mpi_sum_u64(mpi, ms_phold_digest(ph));
+    guint64 bytes = ms_mpi_sum_u64(mpi, st.bytes_sent);
+    double wall = ms_mpi_max_double(mpi, st.wall_s);
+    double wall_sum = ms_mpi_sum_double(mpi, st.wall_s);
+    double wait = ms_mpi_sum_double(mpi, st.wait_s);
+    double exch = ms_mpi_sum_double(mpi, st.exchange_s);
+    double rss = ms_mpi_max_double(mpi, (double) peak_rss_kb());
+    if (!ok) {
+        fprintf(stderr, "mailsim %s: %s\n", cmd, error->message);
+        return MS_EXIT_FAILED;
+    }
+    if (rank == 0) {
+        double sim_s = ms_time_to_seconds(p->end);
+        printf("phold nodes=%u pop=%u events=%" G_GUINT64_FORMAT " wall_s=%.3f events_per_s=%.0f"
+               " peak_rss_kb=%.0f digest=%016" G_GINT64_MODIFIER "x ranks=%u partition=%s windows=%"
+               G_GUINT64_FORMAT " wait_share=%.3f exchange_share=%.3f bytes_per_sim_s=%.0f\n",
+               p->nodes, p->pop, events, wall, wall > 0 ? (double) events / wall : 0.0, rss, digest,
+               ranks, ms_partition_scheme_to_string(scheme), st.windows,
+               wall_sum > 0 ? wait / wall_sum : 0.0, wall_sum > 0 ? exch / wall_sum : 0.0,
+               sim_s > 0 ? (double) bytes / sim_s : 0.0);
+    }
+    return MS_EXIT_OK;
+}
+
 static int
 bench_phold(int argc, char **argv)
 {
     const char *cmd = "bench phold";
     g_autofree char *nodes_s = NULL, *pop_s = NULL, *remote_s = NULL, *la_s = NULL,
                     *mean_s = NULL, *end_s = NULL, *seed_s = NULL;
-    gboolean bare = FALSE;
+    g_autofree char *partition_s = NULL;
+    gboolean bare = FALSE, mpi = FALSE;
     GOptionEntry entries[] = {
         { "nodes", 0, 0, G_OPTION_ARG_STRING, &nodes_s, "number of hosts N (default 1000)", "N" },
         { "pop", 0, 0, G_OPTION_ARG_STRING, &pop_s, "initial events per host P (default 1)", "P" },
@@ -34,12 +83,18 @@ bench_phold(int argc, char **argv)
         { "end", 0, 0, G_OPTION_ARG_STRING, &end_s, "simulated end time T (default 10s)", "TIME" },
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default 1)", "S" },
         { "bare", 0, 0, G_OPTION_ARG_NONE, &bare, "run on a bare 4-ary heap instead of the engine", NULL },
+        { "mpi", 0, 0, G_OPTION_ARG_NONE, &mpi, "run split over the ranks of mpirun (needs L > 0)", NULL },
+        { "partition", 0, 0, G_OPTION_ARG_STRING, &partition_s,
+          "with --mpi: hosts i mod K ('mod', default) or contiguous blocks ('block')", "SCHEME" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("- the PHOLD benchmark");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(ctx,
-        "Prints: phold nodes=N pop=P events=E wall_s=W events_per_s=X peak_rss_kb=K\n");
+        "Prints: phold nodes=N pop=P events=E wall_s=W events_per_s=X peak_rss_kb=K digest=D\n"
+        "D does not depend on how hosts are split. With --mpi (under mpirun -np K) rank 0\n"
+        "prints the same fields over all ranks, then ranks=K partition=SCHEME windows=W\n"
+        "wait_share=S exchange_share=X bytes_per_sim_s=B.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc > 1)
@@ -77,14 +132,26 @@ bench_phold(int argc, char **argv)
     if (seed_s && !ms_cli_arg_count(cmd, "--seed", seed_s, &p.seed))
         return MS_EXIT_USAGE;
 
+    MsPartitionScheme scheme = MS_PARTITION_MODULO;
+    if (partition_s && !ms_partition_scheme_from_string(partition_s, &scheme))
+        return ms_cli_usage(cmd, "--partition: '%s' is not a scheme: expected 'mod' or 'block'", partition_s);
+    if (mpi) {
+        if (bare)
+            return ms_cli_usage(cmd, "--mpi and --bare do not go together");
+        if (p.lookahead <= 0)
+            return ms_cli_usage(cmd, "--mpi needs a lookahead --lookahead greater than zero");
+        return bench_phold_mpi(&p, scheme);
+    }
+
     MsPholdResult r;
     if (bare)
         ms_phold_run_bare(&p, &r);
     else
         ms_phold_run_engine(&p, &r);
-    printf("%s nodes=%u pop=%u events=%" G_GUINT64_FORMAT " wall_s=%.3f events_per_s=%.0f peak_rss_kb=%ld\n",
+    printf("%s nodes=%u pop=%u events=%" G_GUINT64_FORMAT " wall_s=%.3f events_per_s=%.0f peak_rss_kb=%ld"
+           " digest=%016" G_GINT64_MODIFIER "x\n",
            bare ? "phold-bare" : "phold", p.nodes, p.pop, r.events, r.wall_s,
-           r.wall_s > 0 ? (double) r.events / r.wall_s : 0.0, peak_rss_kb());
+           r.wall_s > 0 ? (double) r.events / r.wall_s : 0.0, peak_rss_kb(), r.digest);
     return MS_EXIT_OK;
 }
 

@@ -28,3 +28,19 @@ done
 echo
 echo "== network: packets forwarded on a random graph (10,000 routers, 100,000 packets in flight, 1,000 destinations), median of $REPS runs"
 median_of $M bench net --routers 10000 --flows 100000 --dests 1000 --end 200ms
+
+# Distributed PHOLD (issue 9): 1 and 2 ranks with mpirun on this machine,
+# when mailsim was built with Open MPI. Same events and digest as above.
+if command -v mpirun >/dev/null 2>&1 && $M bench phold --nodes 2 --end 1ms --mpi >/dev/null 2>&1; then
+    echo
+    echo "== distributed: PHOLD N=10000 P=10 R=0.9 L=1ms M=1ms T=200ms under mpirun, median of $REPS runs"
+    MPIRUN="mpirun --allow-run-as-root --oversubscribe"
+    A="--nodes 10000 --pop 10 --remote 0.9 --lookahead 1ms --mean 1ms --end 200ms"
+    s=$(median_of $M bench phold $A)
+    echo "$s"
+    for k in 1 2; do
+        r=$(median_of $MPIRUN -np $k $M bench phold $A --mpi)
+        echo "$r"
+        echo "speed-up of $k rank(s) over the sequential run: $(awk -v a="$(rate "$r")" -v b="$(rate "$s")" 'BEGIN { printf "%.2f", a / b }')"
+    done
+fi

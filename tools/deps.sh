@@ -39,6 +39,10 @@ need_opt() { # $1 = command, $2 = Debian package
 need_opt swaks swaks
 need_opt msmtp msmtp
 need_opt fetchmail fetchmail
+# Open MPI, for distributed runs (issue 9) and their 2- and 4-rank tests;
+# without it mailsim builds with --mpi reported as unavailable.
+need_opt mpirun openmpi-bin
+need_opt mpicc libopenmpi-dev
 
 if [ -z "$missing" ] && [ -z "$optional" ]; then
     exit 0

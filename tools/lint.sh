@@ -3,6 +3,7 @@
 #  - sim/ never includes cairo or pango; only the scenario loader includes libxml2.
 #  - no g_random_* (one global generator) in sim/ or viz/.
 #  - no mutable file-scope statics in sim/ or viz/ (static const is fine).
+#  - only sim/mpi_*.c include mpi.h (Open MPI is optional).
 set -u
 rc=0
 bad() { echo "lint: $*"; rc=1; }
@@ -13,6 +14,11 @@ for f in sim/*.c sim/*.h include/mailsim/*.h; do
         sim/scenario*) ;;
         *) grep -n '#include <libxml' "$f" >/dev/null && bad "$f includes libxml2 (scenario loader only)" ;;
     esac
+done
+# Open MPI is optional: only sim/mpi_*.c may include it.
+for f in sim/*.c sim/*.h include/mailsim/*.h viz/*.c tests/*.c; do
+    case "$f" in sim/mpi_*.c) continue ;; esac
+    grep -n '#include <mpi' "$f" >/dev/null && bad "$f includes mpi.h (sim/mpi_*.c only)"
 done
 for f in sim/*.c viz/*.c; do
     [ -e "$f" ] || continue

@@ -9,6 +9,8 @@
 
 #include <glib.h>
 #include "mailsim/time.h"
+#include "mailsim/engine.h"
+#include "mailsim/shard.h"
 
 G_BEGIN_DECLS
 
@@ -27,9 +29,30 @@ typedef struct {
     double  wall_s;       /* wall-clock seconds of the event loop alone */
     guint64 fingerprint;  /* identical for identical runs */
     guint64 peak_pending;
+    guint64 digest;       /* ms_phold_digest(): the same however hosts are split */
 } MsPholdResult;
 
-/* Runs PHOLD on an MsEngine. */
+typedef struct _MsPhold MsPhold;
+
+/* Sets PHOLD up on `engine`: registers its handler and schedules the first
+ * P events of each host, or with a shard (may be NULL) of each of the
+ * shard's own hosts, whose events then go through ms_shard_schedule().
+ * Borrows params, engine and shard. Returns a new workload (caller frees
+ * with ms_phold_free). */
+MsPhold *ms_phold_new(const MsPholdParams *params, MsEngine *engine, MsShard *shard);
+void ms_phold_free(MsPhold *phold);
+
+/* A digest of the run so far that does not depend on how hosts are split:
+ * each host keeps a hash chain over (time, scheduling host) of the events it
+ * ran, in order, and the digest is the sum (mod 2^64) over this engine's
+ * hosts of a hash of (host, chain). The sum over the parts of a partitioned
+ * run equals the sequential run's exactly when every host ran the same
+ * events in the same order. */
+guint64 ms_phold_digest(const MsPhold *phold);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsPhold, ms_phold_free)
+
+/* Runs PHOLD on an MsEngine (ms_phold_new() with no shard). */
 void ms_phold_run_engine(const MsPholdParams *params, MsPholdResult *result);
 
 /* Runs the same workload on a bare 4-ary heap of (time, sequence, host)

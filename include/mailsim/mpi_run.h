@@ -1,0 +1,57 @@
+/* The MPI driver of partitioned runs: each rank of `mpirun -np K` runs one
+ * shard (include/mailsim/shard.h), and the ranks move outboxes and agree on
+ * windows with MPI collectives. Open MPI is optional: without it mailsim
+ * still builds, ms_mpi_available() is FALSE and ms_mpi_new() fails with
+ * MS_MPI_ERROR_UNAVAILABLE. Only sim/mpi_*.c include mpi.h. */
+#pragma once
+
+#include <glib.h>
+#include "mailsim/shard.h"
+
+G_BEGIN_DECLS
+
+#define MS_MPI_ERROR (ms_mpi_error_quark())
+GQuark ms_mpi_error_quark(void);
+typedef enum {
+    MS_MPI_ERROR_UNAVAILABLE,   /* built without Open MPI */
+    MS_MPI_ERROR_TOO_LARGE,     /* one exchange over 2 GiB (MPI int counts) */
+} MsMpiError;
+
+typedef struct _MsMpi MsMpi;
+
+typedef struct {
+    guint32 ranks;
+    guint64 windows;
+    double  wall_s;       /* this rank, the whole windowed loop */
+    double  compute_s;    /* running events */
+    double  wait_s;       /* in the first collective of each boundary: mostly
+                             waiting for the slowest rank to end its window */
+    double  exchange_s;   /* moving events and agreeing on the next window */
+    guint64 bytes_sent;   /* event bytes this rank sent to others */
+} MsMpiStats;
+
+/* Whether this mailsim was built with Open MPI. */
+gboolean ms_mpi_available(void);
+
+/* Initialises MPI (once per process). Returns a new handle (caller frees
+ * with ms_mpi_free, which finalises MPI) or NULL with `error` set. */
+MsMpi *ms_mpi_new(GError **error);
+void ms_mpi_free(MsMpi *mpi);
+
+guint32 ms_mpi_rank(const MsMpi *mpi);
+guint32 ms_mpi_size(const MsMpi *mpi);
+
+/* Runs `shard` (part ms_mpi_rank() of a partition into ms_mpi_size()
+ * parts) to `end` in windows, with every other rank doing the same. Fills
+ * `stats`. FALSE with `error` set when an exchange is too large. */
+gboolean ms_mpi_run(MsMpi *mpi, MsShard *shard, MsTime end, MsMpiStats *stats, GError **error);
+
+/* Collectives every rank calls: the sum (mod 2^64) and the maximum of one
+ * value per rank, returned on every rank. */
+guint64 ms_mpi_sum_u64(MsMpi *mpi, guint64 value);
+double ms_mpi_sum_double(MsMpi *mpi, double value);
+double ms_mpi_max_double(MsMpi *mpi, double value);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMpi, ms_mpi_free)
+
+G_END_DECLS

@@ -1,0 +1,95 @@
+/* One part of a partitioned run: an MsEngine that holds only the events of
+ * the hosts its part owns, plus outboxes of the events those hosts schedule
+ * for hosts of other parts. The run advances in conservative windows of
+ * length `lookahead`: no event a host schedules for another part may be
+ * earlier than now + lookahead, so within [start, start + lookahead) every
+ * part can run its own events without hearing from the others.
+ *
+ * The driver that moves outboxes between parts is separate: in one process
+ * (ms_shard_run_local(), the reference and the unit tests' tool) or over MPI
+ * (include/mailsim/mpi_run.h). A window step is:
+ *     deliver what the others sent (sender order 0..K-1, each in its order),
+ *     agree on start = the minimum over parts of ms_shard_next_time(),
+ *     stop when start > end, else ms_shard_run_window(start, end).
+ *
+ * Rules for models run this way: every schedule by a model host for any
+ * host goes through ms_shard_schedule*(); payloads hold ids and numbers,
+ * never pointers; handler types are registered in the same order on every
+ * part (type numbers travel); set-up events by MS_HOST_WORLD stay local. */
+#pragma once
+
+#include <glib.h>
+#include "mailsim/engine.h"
+#include "mailsim/partition.h"
+
+G_BEGIN_DECLS
+
+/* An event on its way to another part, as it travels (48 bytes, no
+ * pointers). `seq` is src's scheduling counter: the order key it had. */
+typedef struct {
+    MsTime      at;
+    guint64     seq;
+    MsEventData data;
+    MsHostId    src;
+    MsHostId    host;
+    guint16     type;
+    guint16     pad[3];
+} MsShardEvent;
+
+typedef struct {
+    guint64 windows;    /* windows run */
+    guint64 sent;       /* events sent to other parts */
+    guint64 received;   /* events received from other parts */
+    guint64 late;       /* sent earlier than the window's end: lookahead broken */
+} MsShardStats;
+
+typedef struct _MsShard MsShard;
+
+/* Part `self` of `partition`, running on `engine` with the given lookahead
+ * (> 0). Borrows engine and partition, which must outlive the shard.
+ * Returns a new shard (caller frees with ms_shard_free). */
+MsShard *ms_shard_new(MsEngine *engine, const MsPartition *partition, guint32 self,
+                      MsTime lookahead);
+void ms_shard_free(MsShard *shard);
+
+MsEngine *ms_shard_engine(const MsShard *shard);
+guint32 ms_shard_self(const MsShard *shard);
+guint32 ms_shard_parts(const MsShard *shard);
+MsTime ms_shard_lookahead(const MsShard *shard);
+gboolean ms_shard_is_local(const MsShard *shard, MsHostId host);
+
+/* Schedules an event for `host` at `at`, as scheduled by `src` (which must
+ * be local, or MS_HOST_WORLD for a local target): into the engine when host
+ * is local, else into the outbox of host's part. */
+void ms_shard_schedule_from(MsShard *shard, MsHostId src, MsTime at, MsHostId host,
+                            guint16 type, MsEventData data);
+/* The same as scheduled by the host whose event is running. */
+void ms_shard_schedule(MsShard *shard, MsTime at, MsHostId host, guint16 type, MsEventData data);
+
+/* Runs this part's events with time in [now, min(start + lookahead, end + 1)),
+ * start being the agreed window start (<= every part's next event time).
+ * Returns the last time the window covered. */
+MsTime ms_shard_run_window(MsShard *shard, MsTime start, MsTime end);
+
+/* The events waiting for part `to`, in the order they were scheduled;
+ * valid until the next ms_shard_clear_outboxes() or schedule. */
+const MsShardEvent *ms_shard_outbox(const MsShard *shard, guint32 to, gsize *n_events);
+void ms_shard_clear_outboxes(MsShard *shard);
+
+/* Inserts `n_events` events another part sent (each for a local host, no
+ * earlier than now), in the given order. */
+void ms_shard_deliver(MsShard *shard, const MsShardEvent *events, gsize n_events);
+
+/* Time of this part's next event, or MS_TIME_INFINITE. */
+MsTime ms_shard_next_time(MsShard *shard);
+
+void ms_shard_get_stats(const MsShard *shard, MsShardStats *stats);
+
+/* Runs the K = ms_shard_parts() shards shards[0..K-1] (shards[i] being part
+ * i of one partition) to `end` in this thread, window by window, moving
+ * outboxes by copying; leaves every clock at `end` like ms_engine_run(). */
+void ms_shard_run_local(MsShard *const *shards, guint32 n_shards, MsTime end);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsShard, ms_shard_free)
+
+G_END_DECLS

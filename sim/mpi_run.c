@@ -1,0 +1,212 @@
+/* The MPI driver of partitioned runs (see include/mailsim/mpi_run.h and
+ * the design notes atop sim/shard.c). Role: the only file that talks to
+ * Open MPI; everything else sees the shard interface.
+ *
+ * Each boundary between windows costs three collectives on MPI_COMM_WORLD:
+ *   MPI_Alltoall of byte counts (where a rank that finished its window early
+ *   waits for the others: the wait share we report),
+ *   MPI_Alltoallv of the events (48-byte MsShardEvent records, as bytes:
+ *   every rank runs the same binary on one machine or identical ones),
+ *   MPI_Allreduce(MIN) of the next event time after delivery: the start of
+ *   the next window, so all ranks agree on it and on when to stop.
+ * Received events are delivered in sender-rank order, each sender's in its
+ * scheduling order, which is what the shard's ordering argument needs.
+ * A null-message protocol or a combined count+time reduction could cut a
+ * collective per window; with windows of ~L and thousands of events per
+ * window the three are cheap next to the events (see the wait share).
+ *
+ * Limits: MPI counts are int, so one rank may send at most 2 GiB / K per
+ * window (about 22 million events with K = 2); more gives
+ * MS_MPI_ERROR_TOO_LARGE (all ranks stop at that boundary).
+ * Without MAILSIM_HAVE_MPI (no Open MPI at build time) the functions report
+ * the distributed mode as unavailable. */
+#include "mailsim/mpi_run.h"
+
+G_DEFINE_QUARK(ms-mpi-error-quark, ms_mpi_error)
+
+#ifdef MAILSIM_HAVE_MPI
+
+#include <mpi.h>
+#include <string.h>
+
+struct _MsMpi {
+    int rank;
+    int size;
+};
+
+gboolean ms_mpi_available(void) { return TRUE; }
+
+MsMpi *
+ms_mpi_new(GError **error)
+{
+    (void) error;
+    int inited = 0;
+    MPI_Initialized(&inited);
+    g_return_val_if_fail(!inited, NULL);
+    MPI_Init(NULL, NULL);
+    MsMpi *m = g_new0(MsMpi, 1);
+    MPI_Comm_rank(MPI_COMM_WORLD, &m->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &m->size);
+    return m;
+}
+
+void
+ms_mpi_free(MsMpi *m)
+{
+    if (!m)
+        return;
+    MPI_Finalize();
+    g_free(m);
+}
+
+guint32 ms_mpi_rank(const MsMpi *m) { return (guint32) m->rank; }
+guint32 ms_mpi_size(const MsMpi *m) { return (guint32) m->size; }
+
+static double
+seconds_since(gint64 t0)
+{
+    return (double) (g_get_monotonic_time() - t0) / 1e6;
+}
+
+gboolean
+ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
+{
+    g_return_val_if_fail(ms_shard_self(shard) == (guint32) m->rank, FALSE);
+    g_return_val_if_fail(ms_shard_parts(shard) == (guint32) m->size, FALSE);
+    memset(st, 0, sizeof *st);
+    st->ranks = (guint32) m->size;
+    int k = m->size;
+    g_autofree int *scount = g_new0(int, k), *rcount = g_new0(int, k);
+    g_autofree int *sdispl = g_new0(int, k), *rdispl = g_new0(int, k);
+    g_autoptr(GArray) sendbuf = g_array_new(FALSE, FALSE, sizeof(MsShardEvent));
+    g_autoptr(GArray) recvbuf = g_array_new(FALSE, FALSE, sizeof(MsShardEvent));
+    const gsize ev_size = sizeof(MsShardEvent);
+    /* Per rank and window, so that no receiver gets more than G_MAXINT bytes. */
+    const gsize limit = (gsize) G_MAXINT / ev_size / (gsize) k;
+    gboolean ok = TRUE;
+
+    MPI_Barrier(MPI_COMM_WORLD);
+    gint64 t_begin = g_get_monotonic_time();
+    for (;;) {
+        /* Pack the outboxes by destination rank. */
+        g_array_set_size(sendbuf, 0);
+        for (int r = 0; r < k; r++) {
+            gsize n = 0;
+            const MsShardEvent *evs = ms_shard_outbox(shard, (guint32) r, &n);
+            sdispl[r] = (int) (sendbuf->len * ev_size);
+            if (sendbuf->len + n > limit) {
+                /* Keep going (with nothing sent) so the others do not hang
+                 * in a collective; report once everyone has stopped. */
+                ok = FALSE;
+                n = 0;
+            }
+            g_array_append_vals(sendbuf, evs, (guint) n);
+            scount[r] = (int) (n * ev_size);
+            st->bytes_sent += n * ev_size;
+        }
+        ms_shard_clear_outboxes(shard);
+        gint64 t0 = g_get_monotonic_time();
+        MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, MPI_COMM_WORLD);
+        gint64 t1 = g_get_monotonic_time();
+        gsize total = 0;
+        for (int r = 0; r < k; r++) {
+            rdispl[r] = (int) total;
+            total += (gsize) rcount[r];
+        }
+        g_array_set_size(recvbuf, (guint) (total / ev_size));
+        MPI_Alltoallv(sendbuf->data, scount, sdispl, MPI_BYTE,
+                      recvbuf->data, rcount, rdispl, MPI_BYTE, MPI_COMM_WORLD);
+        ms_shard_deliver(shard, (const MsShardEvent *) (gpointer) recvbuf->data, recvbuf->len);
+        gint64 next = ms_shard_next_time(shard), start = 0;
+        int failed = ok ? 0 : 1, any_failed = 0;
+        MPI_Allreduce(&next, &start, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
+        MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        gint64 t2 = g_get_monotonic_time();
+        st->wait_s += (double) (t1 - t0) / 1e6;
+        st->exchange_s += (double) (t2 - t1) / 1e6;
+        if (any_failed || start > end || start == MS_TIME_INFINITE)
+            break;
+        gint64 t3 = g_get_monotonic_time();
+        ms_shard_run_window(shard, start, end);
+        st->compute_s += seconds_since(t3);
+        st->windows++;
+    }
+    ms_engine_run(ms_shard_engine(shard), end);
+    st->wall_s = seconds_since(t_begin);
+    if (!ok) {
+        g_set_error(error, MS_MPI_ERROR, MS_MPI_ERROR_TOO_LARGE,
+                    "rank %d: more than %" G_GSIZE_FORMAT " events to send in one window", m->rank, limit);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+guint64
+ms_mpi_sum_u64(MsMpi *m, guint64 value)
+{
+    /* Gathered and added here: MPI_SUM says nothing about wrapping. */
+    g_autofree guint64 *all = g_new0(guint64, m->size);
+    MPI_Allgather(&value, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, MPI_COMM_WORLD);
+    guint64 sum = 0;
+    for (int r = 0; r < m->size; r++)
+        sum += all[r];
+    return sum;
+}
+
+double
+ms_mpi_sum_double(MsMpi *m, double value)
+{
+    (void) m;
+    double out = 0;
+    MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    return out;
+}
+
+double
+ms_mpi_max_double(MsMpi *m, double value)
+{
+    (void) m;
+    double out = 0;
+    MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    return out;
+}
+
+#else /* !MAILSIM_HAVE_MPI */
+
+struct _MsMpi {
+    int unused;
+};
+
+gboolean ms_mpi_available(void) { return FALSE; }
+
+MsMpi *
+ms_mpi_new(GError **error)
+{
+    g_set_error(error, MS_MPI_ERROR, MS_MPI_ERROR_UNAVAILABLE,
+                "this mailsim was built without Open MPI (install openmpi-bin and "
+                "libopenmpi-dev, then rebuild)");
+    return NULL;
+}
+
+void
+ms_mpi_free(MsMpi *m)
+{
+    g_free(m);
+}
+
+guint32 ms_mpi_rank(const MsMpi *m) { (void) m; return 0; }
+guint32 ms_mpi_size(const MsMpi *m) { (void) m; return 1; }
+
+gboolean
+ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
+{
+    (void) m; (void) shard; (void) end; (void) st;
+    g_set_error(error, MS_MPI_ERROR, MS_MPI_ERROR_UNAVAILABLE, "built without Open MPI");
+    return FALSE;
+}
+
+guint64 ms_mpi_sum_u64(MsMpi *m, guint64 value) { (void) m; return value; }
+double ms_mpi_sum_double(MsMpi *m, double value) { (void) m; return value; }
+double ms_mpi_max_double(MsMpi *m, double value) { (void) m; return value; }
+
+#endif

@@ -1,0 +1,245 @@
+/* The partitioned engine driver (see include/mailsim/shard.h): one part's
+ * engine, its outboxes, and the window step that both the in-process driver
+ * below and the MPI driver (sim/mpi_run.c) repeat.
+ *
+ * Order. The sequential engine runs events by (time, scheduling host, that
+ * host's counter). Here each part's engine runs the events of its own hosts
+ * in that order, provided two things hold: (1) every event reaches its
+ * engine before the engine's clock passes it, which the windows guarantee:
+ * an event scheduled at time t >= start is for t + lookahead or later, so it
+ * falls in a later window and is delivered at the boundary; (2) among equal
+ * (time, src) the engine sees src's events in src's order. With the engine
+ * functions of include/mailsim/engine_remote.h the real counter travels
+ * with the event and is used as the key. Without them (today) the receiving
+ * engine numbers a remote src's events itself, and since one src's events
+ * reach one engine only by one path and in src's order (sender order is
+ * kept by the exchange), its numbers rise exactly as src's real counter
+ * does: the same order, other numbers. last_seq checks that on delivery.
+ *
+ * Random streams are per host and each host runs in one part, so a host
+ * draws the same numbers in the same order as in the sequential run.
+ *
+ * Costs: a local schedule costs one partition lookup more than
+ * ms_engine_schedule(); a remote one appends 48 bytes to an outbox. Memory:
+ * two counters per host of the world (16 bytes each), per part.
+ *
+ * Next: partitioning the network and mail layers (issue 9).
+ *   Per host already: random streams and scheduling counters (the engine);
+ *   a host's ports, UDP bindings, IP ids; TCP connections (keyed by host);
+ *   an MTA's queue, greylist, resolver and cache, mailbox store (Server);
+ *   a client's POP3 state (Client); DNS servers (one MsDnsServer per host).
+ *   Per link: busy_until and statistics per direction. The sending side owns
+ *   a direction (it serialises onto it), so a cut link's direction a->b
+ *   lives with a, and b only ever sees arrivals.
+ *   Global today: MsNet's packet slot pool (net-arrive events carry a slot
+ *   index), routing tables (computed, so each rank can recompute the same
+ *   ones; faults change them, so every rank must see every fault), MsNet and
+ *   mail statistics, the mail layer's message and recipient records with
+ *   their accounting and the Message-ID -> id map, message id counters,
+ *   world-scheduled faults (MS_HOST_WORLD to host 0), and the MsTrace with
+ *   its sinks (narration, JSON Lines, pcapng, recorder).
+ *   Plan. Packets crossing a cut link are the only cross-rank events: the
+ *   net-arrive event for a host of another rank is serialised (header
+ *   fields + payload bytes + link + epoch) instead of a slot index, and the
+ *   receiver puts it in a slot of its own. The lookahead is the smallest
+ *   latency of a cut link (the window bound ms_shard_run_window uses), and
+ *   the partitioner should cut long links. Fault events are scheduled on
+ *   every rank (each applies them to its own hosts and links and recomputes
+ *   routes the same way). Message ids are made per origin host (host id in
+ *   the high bits, the host's own counter below) so no rank needs another's
+ *   counter; each rank keeps records for the messages its hosts touched and
+ *   `mailsim merge` (or the end of the run, through a gather) merges them by
+ *   message id: the outcome is the latest state by simulated time, hop and
+ *   retry counts add up, and the "nothing lost" balance is checked on the
+ *   merged set. Statistics are sums (counters) or merged samples (latency
+ *   quantiles from the merged records). Each rank writes its own trace files
+ *   (name.rankN.jsonl, .pcapng); `mailsim merge` merges them in (time,
+ *   host, counter) order, which is the sequential order of emission.
+ *
+ * Threading: a shard belongs to one thread, like its engine. */
+#include "mailsim/shard.h"
+#include "mailsim/engine_remote.h"
+
+G_STATIC_ASSERT(sizeof(MsShardEvent) == 48);
+
+struct _MsShard {
+    MsEngine          *engine;      /* borrowed */
+    const MsPartition *partition;   /* borrowed */
+    guint32            self;
+    guint32            hosts;
+    MsTime             lookahead;
+    MsTime             window_end;  /* events for other parts must be at or after it */
+    GArray           **outbox;      /* per part: MsShardEvent in scheduling order */
+    guint64           *next_seq;    /* per host: its scheduling counter (fallback) */
+    guint64           *last_seq;    /* per host: last seq delivered from it + 1 */
+    MsShardStats       stats;
+};
+
+MsShard *
+ms_shard_new(MsEngine *engine, const MsPartition *partition, guint32 self, MsTime lookahead)
+{
+    g_return_val_if_fail(engine != NULL && partition != NULL, NULL);
+    g_return_val_if_fail(self < ms_partition_parts(partition), NULL);
+    g_return_val_if_fail(lookahead > 0, NULL);
+    MsShard *s = g_new0(MsShard, 1);
+    s->engine = engine;
+    s->partition = partition;
+    s->self = self;
+    s->hosts = ms_partition_hosts(partition);
+    s->lookahead = lookahead;
+    guint32 k = ms_partition_parts(partition);
+    s->outbox = g_new0(GArray *, k);
+    for (guint32 i = 0; i < k; i++)
+        s->outbox[i] = g_array_new(FALSE, FALSE, sizeof(MsShardEvent));
+    s->next_seq = g_new0(guint64, s->hosts);
+    s->last_seq = g_new0(guint64, s->hosts);
+    return s;
+}
+
+void
+ms_shard_free(MsShard *s)
+{
+    if (!s)
+        return;
+    for (guint32 i = 0; i < ms_partition_parts(s->partition); i++)
+        g_array_free(s->outbox[i], TRUE);
+    g_free(s->outbox);
+    g_free(s->next_seq);
+    g_free(s->last_seq);
+    g_free(s);
+}
+
+MsEngine *ms_shard_engine(const MsShard *s) { return s->engine; }
+guint32 ms_shard_self(const MsShard *s) { return s->self; }
+guint32 ms_shard_parts(const MsShard *s) { return ms_partition_parts(s->partition); }
+MsTime ms_shard_lookahead(const MsShard *s) { return s->lookahead; }
+
+gboolean
+ms_shard_is_local(const MsShard *s, MsHostId host)
+{
+    return host < s->hosts && ms_partition_owner(s->partition, host) == s->self;
+}
+
+void
+ms_shard_schedule_from(MsShard *s, MsHostId src, MsTime at, MsHostId host, guint16 type,
+                       MsEventData data)
+{
+    g_return_if_fail(host < s->hosts);
+    g_return_if_fail(src == MS_HOST_WORLD || ms_shard_is_local(s, src));
+    guint32 owner = ms_partition_owner(s->partition, host);
+    g_return_if_fail(src != MS_HOST_WORLD || owner == s->self);
+#if MS_ENGINE_REMOTE_NATIVE
+    guint64 seq = ms_engine_take_seq(s->engine, src);
+    if (owner == s->self) {
+        ms_engine_schedule_remote(s->engine, src, seq, at, host, type, data);
+        return;
+    }
+#else
+    if (owner == s->self) {
+        if (src != MS_HOST_WORLD)
+            s->next_seq[src]++;
+        ms_engine_schedule_from(s->engine, src, at, host, type, data);
+        return;
+    }
+    guint64 seq = s->next_seq[src]++;
+#endif
+    if (at < s->window_end) {
+        s->stats.late++;
+        g_critical("shard %u: event for host %u at %" G_GINT64_FORMAT " ns is inside the window "
+                   "ending at %" G_GINT64_FORMAT " ns: the model broke the lookahead",
+                   s->self, host, at, s->window_end);
+    }
+    MsShardEvent ev = { at, seq, data, src, host, type, { 0, 0, 0 } };
+    g_array_append_val(s->outbox[owner], ev);
+    s->stats.sent++;
+}
+
+void
+ms_shard_schedule(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data)
+{
+    ms_shard_schedule_from(s, ms_engine_current_host(s->engine), at, host, type, data);
+}
+
+MsTime
+ms_shard_run_window(MsShard *s, MsTime start, MsTime end)
+{
+    g_return_val_if_fail(start >= ms_engine_now(s->engine), ms_engine_now(s->engine));
+    MsTime until = MIN(ms_time_add(start, s->lookahead) - 1, end);
+    s->window_end = ms_time_add(until, 1);
+    ms_engine_run(s->engine, until);
+    s->stats.windows++;
+    return until;
+}
+
+const MsShardEvent *
+ms_shard_outbox(const MsShard *s, guint32 to, gsize *n_events)
+{
+    g_return_val_if_fail(to < ms_partition_parts(s->partition), NULL);
+    *n_events = s->outbox[to]->len;
+    return (const MsShardEvent *) (gpointer) s->outbox[to]->data;
+}
+
+void
+ms_shard_clear_outboxes(MsShard *s)
+{
+    for (guint32 i = 0; i < ms_partition_parts(s->partition); i++)
+        g_array_set_size(s->outbox[i], 0);
+}
+
+void
+ms_shard_deliver(MsShard *s, const MsShardEvent *events, gsize n_events)
+{
+    for (gsize i = 0; i < n_events; i++) {
+        const MsShardEvent *ev = &events[i];
+        g_return_if_fail(ms_shard_is_local(s, ev->host));
+        g_return_if_fail(ev->src < s->hosts && !ms_shard_is_local(s, ev->src));
+        /* One src's events arrive in its scheduling order (see the top). */
+        g_assert(ev->seq + 1 > s->last_seq[ev->src]);
+        s->last_seq[ev->src] = ev->seq + 1;
+#if MS_ENGINE_REMOTE_NATIVE
+        ms_engine_schedule_remote(s->engine, ev->src, ev->seq, ev->at, ev->host, ev->type, ev->data);
+#else
+        ms_engine_schedule_from(s->engine, ev->src, ev->at, ev->host, ev->type, ev->data);
+#endif
+    }
+    s->stats.received += n_events;
+}
+
+MsTime
+ms_shard_next_time(MsShard *s)
+{
+    return ms_engine_next_time(s->engine);
+}
+
+void
+ms_shard_get_stats(const MsShard *s, MsShardStats *stats)
+{
+    *stats = s->stats;
+}
+
+void
+ms_shard_run_local(MsShard *const *shards, guint32 n, MsTime end)
+{
+    g_return_if_fail(n >= 1 && ms_shard_parts(shards[0]) == n);
+    for (guint32 i = 0; i < n; i++)
+        g_return_if_fail(shards[i]->self == i && shards[i]->partition == shards[0]->partition);
+    for (;;) {
+        for (guint32 to = 0; to < n; to++)
+            for (guint32 from = 0; from < n; from++) {
+                gsize k = 0;
+                const MsShardEvent *evs = ms_shard_outbox(shards[from], to, &k);
+                ms_shard_deliver(shards[to], evs, k);
+            }
+        for (guint32 i = 0; i < n; i++)
+            ms_shard_clear_outboxes(shards[i]);
+        MsTime start = MS_TIME_INFINITE;
+        for (guint32 i = 0; i < n; i++)
+            start = MIN(start, ms_shard_next_time(shards[i]));
+        if (start > end || start == MS_TIME_INFINITE)
+            break;
+        for (guint32 i = 0; i < n; i++)
+            ms_shard_run_window(shards[i], start, end);
+    }
+    for (guint32 i = 0; i < n; i++)
+        ms_engine_run(shards[i]->engine, end);
+}

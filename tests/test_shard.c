@@ -1,0 +1,425 @@
+/* Tests of partitioned runs without MPI: host partitions, and shards run in
+ * one process window by window (ms_shard_run_local), which must reproduce
+ * the sequential run exactly, event for event, for any number of parts and
+ * either scheme, including runs full of equal times. tests/test_mpi.c does
+ * the same through mpirun. */
+#include "testlib.h"
+#include "mailsim/partition.h"
+#include "mailsim/shard.h"
+#include "mailsim/phold.h"
+
+/* --- partitions --------------------------------------------------------- */
+
+static void
+test_partition_owner_table(void)
+{
+    static const struct {
+        guint32 hosts, parts;
+        MsPartitionScheme scheme;
+        MsHostId host;
+        guint32 owner;
+    } cases[] = {
+        { 10, 1, MS_PARTITION_MODULO, 9, 0 },
+        { 10, 1, MS_PARTITION_BLOCKS, 9, 0 },
+        { 10, 3, MS_PARTITION_MODULO, 0, 0 },
+        { 10, 3, MS_PARTITION_MODULO, 4, 1 },
+        { 10, 3, MS_PARTITION_MODULO, 9, 0 },
+        { 10, 3, MS_PARTITION_BLOCKS, 3, 0 },   /* blocks of 4: 0-3, 4-7, 8-9 */
+        { 10, 3, MS_PARTITION_BLOCKS, 4, 1 },
+        { 10, 3, MS_PARTITION_BLOCKS, 7, 1 },
+        { 10, 3, MS_PARTITION_BLOCKS, 8, 2 },
+        { 10, 3, MS_PARTITION_BLOCKS, 9, 2 },
+        { 3, 4, MS_PARTITION_BLOCKS, 2, 2 },    /* fewer hosts than parts */
+        { 3, 4, MS_PARTITION_MODULO, 2, 2 },
+        { G_MAXUINT32, 2, MS_PARTITION_BLOCKS, G_MAXUINT32 - 1, 1 },
+        { G_MAXUINT32, 2, MS_PARTITION_BLOCKS, G_MAXUINT32 / 2, 0 },
+        { G_MAXUINT32, 2, MS_PARTITION_BLOCKS, G_MAXUINT32 / 2 + 1, 1 },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(MsPartition) p = ms_partition_new(cases[i].hosts, cases[i].parts, cases[i].scheme);
+        CU_ASSERT_EQUAL(ms_partition_owner(p, cases[i].host), cases[i].owner);
+    }
+}
+
+/* Every host has one owner, and the counts of all parts add up to N. */
+static void
+test_partition_counts_add_up(void)
+{
+    for (guint32 n = 1; n <= 20; n++)
+        for (guint32 k = 1; k <= 6; k++)
+            for (int s = 0; s < 2; s++) {
+                MsPartitionScheme scheme = s ? MS_PARTITION_BLOCKS : MS_PARTITION_MODULO;
+                g_autoptr(MsPartition) p = ms_partition_new(n, k, scheme);
+                guint32 seen[6] = { 0 }, total = 0;
+                for (MsHostId h = 0; h < n; h++) {
+                    guint32 o = ms_partition_owner(p, h);
+                    CU_ASSERT_FATAL(o < k);
+                    seen[o]++;
+                    /* blocks are contiguous: owners never go down */
+                    if (scheme == MS_PARTITION_BLOCKS && h > 0)
+                        CU_ASSERT(o >= ms_partition_owner(p, h - 1));
+                }
+                for (guint32 i = 0; i < k; i++) {
+                    CU_ASSERT_EQUAL(seen[i], ms_partition_count(p, i));
+                    total += ms_partition_count(p, i);
+                }
+                CU_ASSERT_EQUAL(total, n);
+            }
+}
+
+static void
+test_partition_scheme_names(void)
+{
+    static const struct {
+        const char *s;
+        gboolean ok;
+        MsPartitionScheme scheme;
+    } cases[] = {
+        { "mod", TRUE, MS_PARTITION_MODULO },
+        { "block", TRUE, MS_PARTITION_BLOCKS },
+        { "", FALSE, 0 },
+        { "Mod", FALSE, 0 },
+        { "blocks", FALSE, 0 },
+        { NULL, FALSE, 0 },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        MsPartitionScheme s = 99;
+        CU_ASSERT_EQUAL(ms_partition_scheme_from_string(cases[i].s, &s), cases[i].ok);
+        if (cases[i].ok) {
+            CU_ASSERT_EQUAL(s, cases[i].scheme);
+            CU_ASSERT_STRING_EQUAL(ms_partition_scheme_to_string(s), cases[i].s);
+        }
+    }
+}
+
+/* --- PHOLD, sequential against split ------------------------------------ */
+
+typedef struct {
+    guint64 events;
+    guint64 digest;
+    guint64 sent;
+    guint64 late;
+    guint64 windows;
+} SplitResult;
+
+static void
+phold_split(const MsPholdParams *p, guint32 k, MsPartitionScheme scheme, SplitResult *out)
+{
+    g_autoptr(MsPartition) part = ms_partition_new(p->nodes, k, scheme);
+    MsEngine **engines = g_new0(MsEngine *, k);
+    MsShard **shards = g_new0(MsShard *, k);
+    MsPhold **pholds = g_new0(MsPhold *, k);
+    for (guint32 i = 0; i < k; i++) {
+        engines[i] = ms_engine_new(p->seed);
+        shards[i] = ms_shard_new(engines[i], part, i, p->lookahead);
+        pholds[i] = ms_phold_new(p, engines[i], shards[i]);
+    }
+    ms_shard_run_local(shards, k, p->end);
+    memset(out, 0, sizeof *out);
+    for (guint32 i = 0; i < k; i++) {
+        MsEngineStats es;
+        MsShardStats ss;
+        ms_engine_get_stats(engines[i], &es);
+        ms_shard_get_stats(shards[i], &ss);
+        out->events += es.processed;
+        out->digest += ms_phold_digest(pholds[i]);
+        out->sent += ss.sent;
+        out->late += ss.late;
+        out->windows = ss.windows;
+        CU_ASSERT_EQUAL(ms_engine_now(engines[i]), p->end);
+        CU_ASSERT(ms_engine_next_time(engines[i]) > p->end);
+        ms_phold_free(pholds[i]);
+        ms_shard_free(shards[i]);
+        ms_engine_free(engines[i]);
+    }
+    g_free(pholds);
+    g_free(shards);
+    g_free(engines);
+}
+
+static void
+test_phold_split_matches_sequential(void)
+{
+    static const struct {
+        guint32 nodes, pop;
+        double remote;
+        MsTime mean, end;
+    } worlds[] = {
+        { 64, 4, 0.9, MS_TIME_MS, 100 * MS_TIME_MS },
+        { 64, 2, 0.0, MS_TIME_MS, 50 * MS_TIME_MS },     /* nothing crosses */
+        { 50, 3, 1.0, MS_TIME_MS, 50 * MS_TIME_MS },     /* everything does */
+        /* Exp(1 ns) truncates to 0 most of the time: events land exactly at
+         * the window's end, and equal times abound. */
+        { 40, 4, 0.9, MS_TIME_NS, 60 * MS_TIME_MS },
+        { 3, 2, 0.9, MS_TIME_MS, 50 * MS_TIME_MS },      /* fewer hosts than parts */
+    };
+    for (guint w = 0; w < G_N_ELEMENTS(worlds); w++) {
+        MsPholdParams p = { worlds[w].nodes, worlds[w].pop, worlds[w].remote, MS_TIME_MS,
+                            worlds[w].mean, worlds[w].end, 7 + w };
+        MsPholdResult seq;
+        ms_phold_run_engine(&p, &seq);
+        CU_ASSERT(seq.events > 100);
+        for (guint32 k = 1; k <= 5; k++)
+            for (int s = 0; s < 2; s++) {
+                SplitResult r;
+                phold_split(&p, k, s ? MS_PARTITION_BLOCKS : MS_PARTITION_MODULO, &r);
+                CU_ASSERT_EQUAL(r.events, seq.events);
+                CU_ASSERT_EQUAL(r.digest, seq.digest);
+                CU_ASSERT_EQUAL(r.late, 0);
+                if (k == 1 || p.remote == 0.0) {
+                    CU_ASSERT_EQUAL(r.sent, 0);
+                } else {
+                    CU_ASSERT(r.sent > 0);
+                }
+                CU_ASSERT(r.windows > 0);
+            }
+    }
+}
+
+/* The digest tells different runs apart. */
+static void
+test_phold_digest_differs(void)
+{
+    MsPholdParams p = { 32, 2, 0.9, MS_TIME_MS, MS_TIME_MS, 50 * MS_TIME_MS, 1 };
+    MsPholdResult a, b;
+    ms_phold_run_engine(&p, &a);
+    p.seed = 2;
+    ms_phold_run_engine(&p, &b);
+    CU_ASSERT_NOT_EQUAL(a.digest, b.digest);
+}
+
+/* --- a model made of ties ----------------------------------------------- */
+
+/* Every delay is L or 2L, so every event time is a multiple of L and many
+ * events reach one host at one time. A host's next target, delay and
+ * payload come from a hash of the events it ran in order, so any change in
+ * the order of equal times changes everything after it. */
+typedef struct {
+    MsShard *shard;     /* NULL: sequential */
+    guint32  nodes;
+    MsTime   lookahead;
+    guint16  type;
+    guint64 *state;
+    MsTime  *last_at;
+    guint64  ties;      /* events at the same time as their host's previous one */
+} Ties;
+
+static guint64
+mix(guint64 x)
+{
+    x ^= x >> 31;
+    x *= 0x7fb5d329728ea185ULL;
+    x ^= x >> 27;
+    x *= 0x81dadef4bc2dd44dULL;
+    return x ^ (x >> 33);
+}
+
+static void
+on_tie(MsEngine *e, const MsEvent *ev, gpointer ud)
+{
+    Ties *t = ud;
+    guint64 *h = &t->state[ev->host];
+    *h = mix(*h + (guint64) ev->at) ^ ev->src ^ ((guint64) ev->data.u32[0] << 32);
+    if (t->last_at[ev->host] == ev->at)
+        t->ties++;
+    t->last_at[ev->host] = ev->at;
+    MsEventData d = { { 0 } };
+    d.u32[0] = ev->data.u32[0] + 1;
+    MsHostId target = (MsHostId) (*h % t->nodes);
+    MsTime at = ev->at + t->lookahead * (MsTime) (1 + ((*h >> 40) & 1));
+    if (t->shard)
+        ms_shard_schedule(t->shard, at, target, t->type, d);
+    else
+        ms_engine_schedule(e, at, target, t->type, d);
+}
+
+static void
+ties_setup(Ties *t, MsEngine *e, MsShard *shard, guint32 nodes, MsTime la)
+{
+    *t = (Ties) { shard, nodes, la, 0, g_new0(guint64, nodes), g_new0(MsTime, nodes), 0 };
+    for (guint32 h = 0; h < nodes; h++)
+        t->last_at[h] = -1;
+    t->type = ms_engine_register(e, "tie", on_tie, t);
+    for (guint32 h = 0; h < nodes; h++) {
+        if (shard && !ms_shard_is_local(shard, h))
+            continue;
+        for (guint32 k = 0; k < 3; k++) {
+            MsEventData d = { { 0 } };
+            d.u32[0] = k;
+            MsTime at = la * (MsTime) (h % 2);
+            if (shard)
+                ms_shard_schedule_from(shard, h, at, h, t->type, d);
+            else
+                ms_engine_schedule_from(e, h, at, h, t->type, d);
+        }
+    }
+}
+
+static guint64
+ties_digest(const Ties *t)
+{
+    guint64 sum = 0;
+    for (guint32 h = 0; h < t->nodes; h++)
+        if (!t->shard || ms_shard_is_local(t->shard, h))
+            sum += mix(h * 0x9e3779b97f4a7c15ULL ^ t->state[h]);
+    return sum;
+}
+
+static void
+ties_clear(Ties *t)
+{
+    g_free(t->state);
+    g_free(t->last_at);
+}
+
+static void
+test_ties_split_matches_sequential(void)
+{
+    const guint32 nodes = 30;
+    const MsTime la = MS_TIME_MS, end = 150 * MS_TIME_MS;
+    g_autoptr(MsEngine) se = ms_engine_new(1);
+    Ties st;
+    ties_setup(&st, se, NULL, nodes, la);
+    ms_engine_run(se, end);
+    MsEngineStats ses;
+    ms_engine_get_stats(se, &ses);
+    guint64 want = ties_digest(&st);
+    /* The model does what it is for: most events share their time. */
+    CU_ASSERT(st.ties > ses.processed / 2);
+    for (guint32 k = 2; k <= 6; k++)
+        for (int s = 0; s < 2; s++) {
+            g_autoptr(MsPartition) part = ms_partition_new(nodes, k, s ? MS_PARTITION_BLOCKS : MS_PARTITION_MODULO);
+            MsEngine *engines[6];
+            MsShard *shards[6];
+            Ties ts[6];
+            for (guint32 i = 0; i < k; i++) {
+                engines[i] = ms_engine_new(1);
+                shards[i] = ms_shard_new(engines[i], part, i, la);
+                ties_setup(&ts[i], engines[i], shards[i], nodes, la);
+            }
+            ms_shard_run_local(shards, k, end);
+            guint64 got = 0, events = 0, ties = 0;
+            for (guint32 i = 0; i < k; i++) {
+                MsEngineStats es;
+                ms_engine_get_stats(engines[i], &es);
+                events += es.processed;
+                got += ties_digest(&ts[i]);
+                ties += ts[i].ties;
+                ties_clear(&ts[i]);
+                ms_shard_free(shards[i]);
+                ms_engine_free(engines[i]);
+            }
+            CU_ASSERT_EQUAL(events, ses.processed);
+            CU_ASSERT_EQUAL(ties, st.ties);
+            CU_ASSERT_EQUAL(got, want);
+        }
+    ties_clear(&st);
+}
+
+/* --- the shard's plumbing ----------------------------------------------- */
+
+/* An event for another part waits in that part's outbox with its sender's
+ * counter, payload and type; delivered, it runs there at its time. */
+static void
+test_outbox_and_deliver(void)
+{
+    g_autoptr(MsPartition) part = ms_partition_new(4, 2, MS_PARTITION_MODULO);
+    g_autoptr(MsEngine) e0 = ms_engine_new(1);
+    g_autoptr(MsEngine) e1 = ms_engine_new(1);
+    g_autoptr(MsShard) s0 = ms_shard_new(e0, part, 0, 10);
+    g_autoptr(MsShard) s1 = ms_shard_new(e1, part, 1, 10);
+    CU_ASSERT(ms_shard_is_local(s0, 2));
+    CU_ASSERT(!ms_shard_is_local(s0, 3));
+    CU_ASSERT(!ms_shard_is_local(s0, 4));   /* not a host of this world */
+    CU_ASSERT_EQUAL(ms_shard_parts(s1), 2);
+    CU_ASSERT_EQUAL(ms_shard_self(s1), 1);
+    CU_ASSERT_EQUAL(ms_shard_lookahead(s1), 10);
+    guint16 t0 = ms_engine_register(e0, "x", on_tie, NULL);
+    guint16 t1 = ms_engine_register(e1, "x", on_tie, NULL);
+    CU_ASSERT_EQUAL(t0, t1);
+    MsEventData d = { { 0 } };
+    d.u64[1] = 0xabcdef;
+    ms_shard_schedule_from(s0, 2, 50, 2, t0, d);   /* local: into e0 */
+    ms_shard_schedule_from(s0, 2, 60, 3, t0, d);   /* remote: seq 1 of host 2 */
+    ms_shard_schedule_from(s0, 0, 70, 1, t0, d);   /* remote: seq 0 of host 0 */
+    CU_ASSERT_EQUAL(ms_shard_next_time(s0), 50);
+    CU_ASSERT_EQUAL(ms_shard_next_time(s1), MS_TIME_INFINITE);
+    gsize n = 99;
+    const MsShardEvent *box = ms_shard_outbox(s0, 0, &n);
+    CU_ASSERT_EQUAL(n, 0);
+    box = ms_shard_outbox(s0, 1, &n);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_EQUAL(box[0].at, 60);
+    CU_ASSERT_EQUAL(box[0].src, 2);
+    CU_ASSERT_EQUAL(box[0].seq, 1);
+    CU_ASSERT_EQUAL(box[0].host, 3);
+    CU_ASSERT_EQUAL(box[0].type, t0);
+    CU_ASSERT_EQUAL(box[0].data.u64[1], 0xabcdef);
+    CU_ASSERT_EQUAL(box[1].src, 0);
+    CU_ASSERT_EQUAL(box[1].seq, 0);
+    ms_shard_deliver(s1, box, n);
+    ms_shard_clear_outboxes(s0);
+    box = ms_shard_outbox(s0, 1, &n);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(ms_shard_next_time(s1), 60);
+    MsShardStats st;
+    ms_shard_get_stats(s0, &st);
+    CU_ASSERT_EQUAL(st.sent, 2);
+    ms_shard_get_stats(s1, &st);
+    CU_ASSERT_EQUAL(st.received, 2);
+    CU_ASSERT_EQUAL(st.windows, 0);
+}
+
+static void
+on_log(MsEngine *e, const MsEvent *ev, gpointer ud)
+{
+    (void) e;
+    g_array_append_val((GArray *) ud, ev->at);
+}
+
+/* A window [start, start + L) runs events at start + L - 1 and leaves those
+ * at start + L; the end of the run cuts a window short. */
+static void
+test_window_bounds(void)
+{
+    g_autoptr(MsPartition) part = ms_partition_new(1, 1, MS_PARTITION_MODULO);
+    g_autoptr(MsEngine) e = ms_engine_new(1);
+    g_autoptr(MsShard) s = ms_shard_new(e, part, 0, 10);
+    g_autoptr(GArray) log = g_array_new(FALSE, FALSE, sizeof(MsTime));
+    guint16 type = ms_engine_register(e, "log", on_log, log);
+    static const MsTime times[] = { 0, 9, 10, 25, 30 };
+    for (guint i = 0; i < G_N_ELEMENTS(times); i++)
+        ms_shard_schedule_from(s, 0, times[i], 0, type, (MsEventData) { { 0 } });
+    CU_ASSERT_EQUAL(ms_shard_run_window(s, 0, MS_TIME_INFINITE), 9);
+    CU_ASSERT_EQUAL(log->len, 2);
+    CU_ASSERT_EQUAL(ms_engine_now(e), 9);
+    CU_ASSERT_EQUAL(ms_shard_next_time(s), 10);
+    CU_ASSERT_EQUAL(ms_shard_run_window(s, 10, 24), 19);
+    CU_ASSERT_EQUAL(log->len, 3);
+    CU_ASSERT_EQUAL(ms_shard_run_window(s, 25, 27), 27);   /* cut by the end */
+    CU_ASSERT_EQUAL(log->len, 4);
+    CU_ASSERT_EQUAL(ms_shard_next_time(s), 30);
+    /* A window near the end of time saturates instead of wrapping. */
+    CU_ASSERT_EQUAL(ms_shard_run_window(s, MS_TIME_INFINITE - 5, MS_TIME_INFINITE), MS_TIME_INFINITE - 1);
+    CU_ASSERT_EQUAL(log->len, 5);
+    MsShardStats st;
+    ms_shard_get_stats(s, &st);
+    CU_ASSERT_EQUAL(st.windows, 4);
+}
+
+int
+main(void)
+{
+    static const MsTestCase cases[] = {
+        { "partition owners", test_partition_owner_table },
+        { "partition counts add up", test_partition_counts_add_up },
+        { "partition scheme names", test_partition_scheme_names },
+        { "PHOLD split 1..5 ways = sequential", test_phold_split_matches_sequential },
+        { "PHOLD digest tells runs apart", test_phold_digest_differs },
+        { "equal times split 2..6 ways = sequential", test_ties_split_matches_sequential },
+        { "outbox and deliver", test_outbox_and_deliver },
+        { "window bounds", test_window_bounds },
+        { NULL, NULL },
+    };
+    return ms_test_main("shard", cases);
+}
