@@ -72,6 +72,7 @@
  * now >> shift <= cur; near < wheel < far in run order.
  * Threading: an engine belongs to one thread at a time; no global state. */
 #include "mailsim/engine.h"
+#include "mailsim/engine_remote.h"
 
 #include <math.h>
 #include <string.h>
@@ -762,13 +763,10 @@ next_seq(MsEngine *e, MsHostId src)
     return e->host_seq[src]++;
 }
 
-MsEventId
-ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host,
-                        guint16 type, MsEventData data)
+/* Inserts an event with the order key (src, seq). */
+static MsEventId
+insert_event(MsEngine *e, MsHostId src, guint64 seq, MsTime at, MsHostId host, guint16 type, MsEventData data)
 {
-    g_return_val_if_fail(e != NULL, 0);
-    g_return_val_if_fail(at >= e->now, 0);
-    g_return_val_if_fail(type > 0 && type < e->handlers->len, 0);
     if (G_UNLIKELY(e->stats.scheduled + e->stats.processed >= e->next_check))
         fes_check(e);
     guint64 delay = (guint64) (at - e->now);
@@ -776,7 +774,7 @@ ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host,
     guint32 slot = rec_alloc(e);
     Record *r = &e->recs[slot];
     r->at = at;
-    r->seq = next_seq(e, src);
+    r->seq = seq;
     r->data = data;
     r->src = src;
     r->host = host;
@@ -786,6 +784,33 @@ ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host,
     if (++e->stats.pending > e->stats.peak_pending)
         e->stats.peak_pending = e->stats.pending;
     return ((guint64) r->gen << 32 | slot) + 1;
+}
+
+MsEventId
+ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host,
+                        guint16 type, MsEventData data)
+{
+    g_return_val_if_fail(e != NULL, 0);
+    g_return_val_if_fail(at >= e->now, 0);
+    g_return_val_if_fail(type > 0 && type < e->handlers->len, 0);
+    return insert_event(e, src, next_seq(e, src), at, host, type, data);
+}
+
+guint64
+ms_engine_take_seq(MsEngine *e, MsHostId src)
+{
+    g_return_val_if_fail(e != NULL, 0);
+    return next_seq(e, src);
+}
+
+MsEventId
+ms_engine_schedule_remote(MsEngine *e, MsHostId src, guint64 seq, MsTime at, MsHostId host,
+                          guint16 type, MsEventData data)
+{
+    g_return_val_if_fail(e != NULL, 0);
+    g_return_val_if_fail(at >= e->now, 0);
+    g_return_val_if_fail(type > 0 && type < e->handlers->len, 0);
+    return insert_event(e, src, seq, at, host, type, data);
 }
 
 MsEventId

@@ -6,10 +6,10 @@
  * src's rank; an event src schedules for a host of another rank must carry
  * that counter value, and the receiving engine must order it by it.
  *
- * The two functions below are a request to the engine (sim/engine.c), not
- * yet implemented there; MS_ENGINE_REMOTE_NATIVE says whether they are.
+ * The two functions below are implemented in sim/engine.c;
+ * MS_ENGINE_REMOTE_NATIVE says so to sim/shard.c.
  *
- * Until then, sim/shard.c falls back on ms_engine_schedule_from(), and the
+ * Without them, sim/shard.c falls back on ms_engine_schedule_from(), and the
  * run order is still exactly the sequential one, because ties only ever
  * compare counters of the same `src`, and every event a given `src`
  * schedules reaches a given engine by one path, in src's scheduling order:
@@ -26,8 +26,8 @@
 
 G_BEGIN_DECLS
 
-/* Flip to 1 when sim/engine.c defines the two functions below. */
-#define MS_ENGINE_REMOTE_NATIVE 0
+/* 1: sim/engine.c defines the two functions below. */
+#define MS_ENGINE_REMOTE_NATIVE 1
 
 #if MS_ENGINE_REMOTE_NATIVE
 /* Takes the next value of `src`'s scheduling counter, as a schedule by src
