@@ -99,6 +99,34 @@ ms_cli_arg_count(const char *cmd, const char *opt, const char *value, guint64 *o
 }
 
 gboolean
+ms_cli_arg_fidelity(const char *cmd, const char *opt, const char *value, gint *out)
+{
+    if (g_strcmp0(value, "packet") == 0)
+        *out = 0;
+    else if (g_strcmp0(value, "flow") == 0)
+        *out = 1;
+    else {
+        ms_cli_usage(cmd, "%s: '%s' is not a fidelity: expected packet or flow", opt, value ? value : "");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
+ms_cli_arg_yes_no(const char *cmd, const char *opt, const char *value, gint *out)
+{
+    if (g_strcmp0(value, "yes") == 0 || g_strcmp0(value, "true") == 0)
+        *out = 1;
+    else if (g_strcmp0(value, "no") == 0 || g_strcmp0(value, "false") == 0)
+        *out = 0;
+    else {
+        ms_cli_usage(cmd, "%s: '%s': expected yes or no", opt, value ? value : "");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
 ms_cli_arg_fraction(const char *cmd, const char *opt, const char *value, double *out)
 {
     char *end = NULL;

@@ -5,8 +5,11 @@
  * mail_mta.c, mail_pop3.c and mail_mua.c.
  *
  * Records: one MsMessageRecord per message (submitted or a DSN), one
- * MsRcptRecord per recipient, indexed by id; the Message-ID header maps back
- * to the id when a copy arrives somewhere (a hash on a per-message path).
+ * MsRcptRecord per recipient, indexed by id. The Message-ID we write is
+ * "<label.ID@origin>": when a copy arrives somewhere, the id is read back
+ * from it and the whole string compared with the record's, so no table maps
+ * Message-IDs to ids (it cost ~100 bytes per message). Headers written by
+ * others simply match no record.
  * Dates in headers are simulated time counted from 2026-11-29 00:00:00 UTC,
  * written with fixed English names so no locale can change a byte. */
 #include "mail-private.h"
@@ -75,7 +78,7 @@ ms_mail_new(MsNet *net, MsTcp *tcp)
     m->clients = g_ptr_array_new_with_free_func(client_free);
     m->messages = g_array_new(FALSE, TRUE, sizeof(MsMessageRecord));
     g_array_set_clear_func(m->messages, record_clear);
-    m->by_message_id = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    m->keep_bodies = TRUE;
     ms__mta_init(m);
     ms__pop3_init(m);
     ms__mua_init(m);
@@ -90,7 +93,6 @@ ms_mail_free(MsMail *m)
     g_ptr_array_unref(m->servers);
     g_ptr_array_unref(m->clients);
     g_array_free(m->messages, TRUE);
-    g_hash_table_destroy(m->by_message_id);
     g_free(m);
 }
 
@@ -174,6 +176,13 @@ ms_mta_next_retry(const MsMtaPolicy *p, guint attempt, MsTime queued_at, MsTime 
 /* --- servers and clients ------------------------------------------------ */
 
 void ms_mail_set_flat_dns(MsMail *m, gboolean flat) { m->flat_dns = flat; }
+void ms_mail_set_keep_bodies(MsMail *m, gboolean keep) { m->keep_bodies = keep; }
+
+gboolean
+ms__server_keeps_bodies(const MsMail *m, const Server *s)
+{
+    return m->keep_bodies || s->has_readers;
+}
 
 guint
 ms_mail_add_server(MsMail *m, MsHostId host, const char *const *domains, const MsMtaPolicy *policy,
@@ -269,6 +278,8 @@ ms_mail_add_client(MsMail *m, MsHostId host, const char *address, const char *pa
     c->pop3_server = pop3_server;
     c->keep = keep;
     c->seen_uids = g_ptr_array_new_with_free_func(g_free);
+    if (pop3_server != MS_NO_SERVER && pop3_server < m->servers->len)
+        ((Server *) g_ptr_array_index(m->servers, pop3_server))->has_readers = TRUE;
     g_ptr_array_add(m->clients, c);
     return c->index;
 }
@@ -341,7 +352,6 @@ ms__mail_new_record(MsMail *m, const char *label, const char *from, const char *
         g_array_append_val(r.rcpts, rr);
     }
     r.message_id = g_strdup_printf("<%s.%u@%s>", label, r.id, ms_net_host_name(m->net, origin));
-    g_hash_table_insert(m->by_message_id, g_strdup(r.message_id), GUINT_TO_POINTER(r.id));
     g_array_append_val(m->messages, r);
     return r.id;
 }
@@ -363,8 +373,22 @@ ms__mail_message_from_data(MsMail *m, GBytes *data)
             const char *e = v;
             while (e < end && *e != '\r' && *e != '\n')
                 e++;
-            g_autofree char *id = g_strndup(v, (gsize) (e - v));
-            return GPOINTER_TO_UINT(g_hash_table_lookup(m->by_message_id, id));
+            /* "<label.ID@host>": the digits before the last '@'. */
+            const char *at = e;
+            while (at > v && *at != '@')
+                at--;
+            const char *dig = at;
+            while (dig > v && g_ascii_isdigit(dig[-1]))
+                dig--;
+            if (*at != '@' || dig == at || dig[-1] != '.' || at - dig > 9)
+                return 0;
+            guint32 id = 0;
+            for (const char *q = dig; q < at; q++)
+                id = id * 10 + (guint32) (*q - '0');
+            const MsMessageRecord *r = ms__mail_record(m, id);
+            if (!r || strlen(r->message_id) != (gsize) (e - v) || memcmp(r->message_id, v, (gsize) (e - v)) != 0)
+                return 0;
+            return id;
         }
         const char *nl = memchr(p, '\n', (gsize) (end - p));
         p = nl ? nl + 1 : NULL;

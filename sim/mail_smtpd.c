@@ -321,15 +321,23 @@ ms__server_accept(MsMail *m, Server *s, guint32 id, const char *from, const char
         if (ms__server_is_local(s, dom)) {
             g_autofree char *local = ms__address_local(rcpt);
             g_autofree char *rp = g_strdup_printf("Return-Path: <%s>\r\n", from);
-            g_autoptr(GBytes) stored = ms__prepend_header(data, rp);
-            MsStoreResult r = ms_mail_store_deliver(s->store, local, stored, id, now);
+            gboolean keep = ms__server_keeps_bodies(m, s);
+            MsStoreResult r;
+            if (keep) {
+                g_autoptr(GBytes) stored = ms__prepend_header(data, rp);
+                r = ms_mail_store_deliver(s->store, local, stored, id, now);
+            } else {
+                /* Lean: nobody reads this store; count what would be kept. */
+                r = ms_mail_store_count(s->store, local, strlen(rp) + g_bytes_get_size(data), id, now);
+            }
             if (r == MS_STORE_OK) {
                 if (rr) {
                     rr->state = MS_RCPT_DELIVERED;
                     rr->done_at = now;
-                    rr->received_headers = ms__count_received(stored);
-                    g_free(rr->detail);
-                    rr->detail = g_strdup_printf("stored in mailbox %s at %s", rcpt, s->hostname);
+                    rr->received_headers = ms__count_received(data);   /* Return-Path: is not one */
+                    g_clear_pointer(&rr->detail, g_free);
+                    if (keep)
+                        rr->detail = g_strdup_printf("stored in mailbox %s at %s", rcpt, s->hostname);
                 }
                 const MsMessageRecord *rec = ms__mail_record(m, id);
                 ms__mail_note(m, s->host, MS_HOST_WORLD, id, "%s stores the %s in the mailbox of %s", s->hostname,

@@ -3,7 +3,11 @@
  * not per packet); each holds its messages in arrival order. Deleted
  * messages stay as tombstones so the accounting can tell "retrieved and
  * deleted" from "never delivered". UIDs are "<user>.<n>" with n counting
- * deliveries to that box: unique and stable, as RFC 1939 7 asks. */
+ * deliveries to that box: unique and stable, as RFC 1939 7 asks.
+ *
+ * Cost: a stored message keeps its whole body until a POP3 session deletes
+ * it. Worlds where nobody reads a store use ms_mail_store_count() instead,
+ * which keeps nothing per message (see ms_mail_set_keep_bodies()). */
 #include "mailsim/mailbox.h"
 
 #include <string.h>
@@ -122,6 +126,20 @@ ms_mail_store_deliver(MsMailStore *s, const char *user, GBytes *data, guint32 me
     m->stored_at = at;
     g_ptr_array_add(b->all, m);
     b->bytes += g_bytes_get_size(data);
+    s->stored++;
+    return MS_STORE_OK;
+}
+
+MsStoreResult
+ms_mail_store_count(MsMailStore *s, const char *user, guint64 size, guint32 message, MsTime at)
+{
+    (void) message; (void) at;
+    MsStoreResult r = ms_mail_store_can_accept(s, user, size);
+    if (r != MS_STORE_OK)
+        return r;
+    Box *b = box(s, user);
+    b->next_uid++;
+    b->bytes += size;
     s->stored++;
     return MS_STORE_OK;
 }

@@ -24,6 +24,9 @@ int ms_cli_main(int argc, char **argv);
 gboolean ms_cli_parse(GOptionContext *ctx, const char *cmd, int *argc, char ***argv);
 gboolean ms_cli_arg_time(const char *cmd, const char *opt, const char *value, MsTime *out);
 gboolean ms_cli_arg_count(const char *cmd, const char *opt, const char *value, guint64 *out);
+/* "packet" or "flow" -> an MsFidelity; "yes"/"no" (or true/false) -> 1/0. */
+gboolean ms_cli_arg_fidelity(const char *cmd, const char *opt, const char *value, gint *out);
+gboolean ms_cli_arg_yes_no(const char *cmd, const char *opt, const char *value, gint *out);
 gboolean ms_cli_arg_fraction(const char *cmd, const char *opt, const char *value, double *out);
 /* Prints "mailsim CMD: MESSAGE" and a hint to --help; returns MS_EXIT_USAGE. */
 int ms_cli_usage(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

@@ -87,6 +87,15 @@ void ms_mail_free(MsMail *mail);
  * asides then say how the real Internet differs). */
 void ms_mail_set_flat_dns(MsMail *mail, gboolean flat);
 
+/* Whether delivered messages are kept in full (TRUE, the default: what
+ * lessons and POP3 need). With FALSE, a server that no simulated client
+ * checks over POP3 only counts what it delivers (quota, totals and the
+ * accounting stay exact; nothing of the message is kept), delivered
+ * recipients get no `detail` text (their `where` says where), and the memory
+ * of a run is the queues' content, not every message ever sent. Servers
+ * some client checks keep bodies either way. Set before the run. */
+void ms_mail_set_keep_bodies(MsMail *mail, gboolean keep);
+
 /* Adds a mail server on `host` for the given domains (may be empty: a
  * relay) using `resolver` (owned, may be NULL for a relay with a
  * smarthost). Returns the server index. */
