@@ -14,6 +14,14 @@
  * distance break by host id, so routes are deterministic. Cost: O(E log V)
  * per destination used, 4 bytes per host per destination used.
  *
+ * A host with a single link (a mail server, client or DNS server at the edge)
+ * forwards for nobody, so its going down or up changes no table: only
+ * changes to routers and links drop the cache (the benchmark worlds' MX
+ * outages would otherwise rebuild every table twice per outage).
+ *
+ * Express mode (flow level, ms_net_set_express): a packet crosses its whole
+ * path in one event; see include/mailsim/net.h.
+ *
  * Ownership: the network owns packets from ms_net_send() until they are
  * delivered or dropped. Threading: one engine, one thread. */
 #include "mailsim/net.h"
@@ -77,6 +85,8 @@ struct _MsNet {
     MsRouteMetric metric;
     GHashTable   *pinned;         /* (host << 32 | dst) -> link + 1: routes set by hand */
     guint16       ev_arrive;
+    guint64       route_epoch;    /* bumped by drop_routes() */
+    gboolean      express;
     Receiver      recv_tcp, recv_udp;
     MsNetStats    stats;
 };
@@ -109,6 +119,7 @@ ms_net_new(MsEngine *engine)
 static void
 drop_routes(MsNet *n)
 {
+    n->route_epoch++;
     for (guint i = 0; i < n->cached->len; i++)
         g_clear_pointer(&n->routes[g_array_index(n->cached, MsHostId, i)], g_free);
     g_array_set_size(n->cached, 0);
@@ -394,6 +405,37 @@ ms_net_route_path(MsNet *n, MsHostId from, MsHostId to)
     return path;
 }
 
+gboolean
+ms_net_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
+{
+    g_array_set_size(links, 0);
+    MsHostId cur = from;
+    while (cur != to) {
+        guint32 li = next_link(n, cur, to);
+        if (li == NO_LINK || links->len > n->hosts->len) {
+            g_array_set_size(links, 0);
+            return FALSE;
+        }
+        g_array_append_val(links, li);
+        Link *l = link_at(n, li);
+        cur = l->a == cur ? l->b : l->a;
+    }
+    return TRUE;
+}
+
+guint64 ms_net_route_epoch(const MsNet *n) { return n->route_epoch; }
+void ms_net_set_express(MsNet *n, gboolean express) { n->express = express; }
+
+void
+ms_net_link_account(MsNet *n, guint32 li, MsHostId from, guint64 packets, guint64 bytes, MsTime busy)
+{
+    Link *l = link_at(n, li);
+    int dir = l->a == from ? 0 : 1;
+    l->st.packets[dir] += packets;
+    l->st.bytes[dir] += bytes;
+    l->st.busy[dir] += busy;
+}
+
 guint32
 ms_net_path_mtu(MsNet *n, MsHostId from, MsHostId to)
 {
@@ -423,7 +465,12 @@ ms_net_set_host_up(MsNet *n, MsHostId h, gboolean up)
     if (host_at(n, h)->up == up)
         return;
     host_at(n, h)->up = up;
-    drop_routes(n);
+    /* A host with one link is never on anyone else's path (build_routes
+     * relaxes through it only as a destination): no table changes. */
+    if (host_at(n, h)->links->len > 1)
+        drop_routes(n);
+    else
+        n->route_epoch++;
     ms_trace_emitf(n->trace, ms_engine_now(n->engine), MS_TRACE_NOTE, h, MS_HOST_WORLD, 0, "net",
                    "%s goes %s", host_at(n, h)->name, up ? "up" : "down");
 }
@@ -545,6 +592,71 @@ transmit(MsNet *n, MsHostId from, guint32 s)
     return TRUE;
 }
 
+/* Express: the packet in slot s crosses its whole path now, as a chain of
+ * store-and-forward hops computed here; one arrival event at the end. */
+static gboolean
+express(MsNet *n, MsHostId from, guint32 s)
+{
+    MsPacket *p = &g_array_index(n->slots, Slot, s).pkt;
+    MsTime t = ms_engine_now(n->engine);
+    MsHostId at = from;
+    guint32 li = NO_LINK;
+    guint hops = 0;
+    while (at != p->dst) {
+        li = next_link(n, at, p->dst);
+        if (li == NO_LINK) {
+            drop(n, s, at, MS_DROP_NO_ROUTE);
+            return hops > 0;
+        }
+        if (hops > 0 && --p->ttl == 0) {
+            drop(n, s, at, MS_DROP_TTL);
+            return TRUE;
+        }
+        if (hops > 0)
+            n->stats.forwarded++;
+        Link *l = link_at(n, li);
+        int dir = l->a == at ? 0 : 1;
+        MsHostId to = dir == 0 ? l->b : l->a;
+        MsTime start = MAX(t, l->busy_until[dir]);
+        guint64 waiting = (guint64) ((double) (start - t) * (double) l->p.bandwidth_bps / 8e9);
+        if (waiting + p->size > l->p.queue_bytes && start > t) {
+            l->st.drops_queue++;
+            drop(n, s, at, MS_DROP_QUEUE_FULL);
+            return TRUE;
+        }
+        MsTime tx = (MsTime) (((guint64) p->size * 8 * 1000000000ULL + l->p.bandwidth_bps - 1) / l->p.bandwidth_bps);
+        l->busy_until[dir] = start + tx;
+        l->st.packets[dir]++;
+        l->st.bytes[dir] += p->size;
+        l->st.busy[dir] += tx;
+        if (hops == 0 && ms_trace_enabled(n->trace)) {
+            MsTraceRecord r = { 0 };
+            r.at = start;
+            r.kind = MS_TRACE_PACKET_SEND;
+            r.host = at;
+            r.peer = to;
+            r.packet = p;
+            r.message = p->message;
+            r.link = li;
+            ms_trace_emit(n->trace, &r);
+        }
+        if (l->p.loss > 0 && ms_rng_bernoulli(ms_engine_host_rng(n->engine, at), l->p.loss)) {
+            l->st.drops_loss++;
+            drop(n, s, at, MS_DROP_LOSS);
+            return TRUE;
+        }
+        t = start + tx + l->p.latency;
+        at = to;
+        hops++;
+    }
+    MsEventData d = { { 0 } };
+    d.u32[0] = s;
+    d.u32[1] = li;
+    d.u32[2] = link_at(n, li)->epoch;
+    ms_engine_schedule(n->engine, t, p->dst, n->ev_arrive, d);
+    return TRUE;
+}
+
 static void
 on_arrive(MsEngine *engine, const MsEvent *ev, gpointer user_data)
 {
@@ -612,10 +724,13 @@ ms_net_send(MsNet *n, MsHostId from, MsPacket *p)
         drop(n, s, from, MS_DROP_HOST_DOWN);
         return FALSE;
     }
-    if (g_array_index(n->slots, Slot, s).pkt.dst == NO_HOST) {
+    MsHostId dst = g_array_index(n->slots, Slot, s).pkt.dst;
+    if (dst == NO_HOST) {
         drop(n, s, from, MS_DROP_NO_ROUTE);
         return FALSE;
     }
+    if (n->express && dst != from)
+        return express(n, from, s);
     return transmit(n, from, s);
 }
 

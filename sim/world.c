@@ -186,7 +186,12 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
     w->fidelity = opts->fidelity >= 0 ? (MsFidelity) opts->fidelity : sc->fidelity;
     w->engine = ms_engine_new(opts->seed ? opts->seed : sc->seed);
     w->net = ms_net_new(w->engine);
-    w->tcp = ms_tcp_new(w->net);
+    if (w->fidelity == MS_FIDELITY_FLOW) {
+        w->tcp = ms_tcp_new_flow(w->net);
+        ms_net_set_express(w->net, TRUE);   /* datagrams (DNS) as one event each */
+    } else {
+        w->tcp = ms_tcp_new(w->net);
+    }
     ms_net_set_metric(w->net, sc->routing == MS_ROUTING_HOPS ? MS_ROUTE_BY_HOPS : MS_ROUTE_BY_LATENCY);
     w->dns = g_ptr_array_new_with_free_func((GDestroyNotify) ms_dns_server_free);
     g_ptr_array_set_size(w->dns, (gint) sc->hosts->len);
