@@ -82,6 +82,8 @@ typedef struct {
     guint       seg_head;
     GArray     *links;           /* the path, guint32 link ids; valid for `epoch` */
     guint64     epoch;
+    gboolean    routed;          /* a route exists (links may be empty: to itself) */
+    guint32     mtu;             /* the path MTU (65535 without links) */
     GArray     *hop_free;        /* MsTime per hop: when our last segment left that link */
     MsTime      last_arrival;
     GArray     *chunks;          /* Chunk on their way, oldest at chunk_head */
@@ -136,6 +138,7 @@ struct _MsFlow {
 };
 
 static void on_event(MsEngine *e, const MsEvent *ev, gpointer user_data);
+static void active_free(gpointer p);
 
 static inline Conn *
 conn_at(MsFlow *f, guint32 idx)
@@ -159,13 +162,6 @@ static inline MsTcpConnId
 id_of(guint32 idx, int end)
 {
     return idx * 2 + (guint32) end + 1;
-}
-
-static void
-active_free(gpointer p)
-{
-    if (p)
-        g_array_unref(p);
 }
 
 MsFlow *
@@ -375,7 +371,10 @@ path_ok(MsFlow *f, Conn *c, int e)
             d->links = g_array_new(FALSE, FALSE, sizeof(guint32));
             d->hop_free = g_array_new(FALSE, TRUE, sizeof(MsTime));
         }
-        ms_net_route_links(f->net, from, to, d->links);
+        d->routed = ms_net_route_links(f->net, from, to, d->links);
+        d->mtu = d->routed ? 65535 : 0;
+        for (guint i = 0; i < d->links->len; i++)
+            d->mtu = MIN(d->mtu, ms_net_link_params(f->net, g_array_index(d->links, guint32, i))->mtu);
         g_array_set_size(d->hop_free, 0);
         g_array_set_size(d->hop_free, d->links->len);
         d->epoch = epoch;
@@ -441,20 +440,42 @@ link_dir(MsFlow *f, guint32 link, MsHostId from)
     return 2 * link + (end_a(f, link) == from ? 0 : 1);
 }
 
+/* Transfers active on a link direction: a binary min-heap of their end
+ * times; those that ended are popped when the link is next used. */
+static void
+active_free(gpointer p)
+{
+    if (p)
+        g_array_unref(p);
+}
+
 /* Transfers active on a link direction at `now` (ends after now). */
 static guint
 active_on(MsFlow *f, guint ld, MsTime now)
 {
-    if (ld >= f->active->len || !g_ptr_array_index(f->active, ld))
+    GArray *h = ld < f->active->len ? g_ptr_array_index(f->active, ld) : NULL;
+    if (!h)
         return 0;
-    GArray *ends = g_ptr_array_index(f->active, ld);
-    for (guint i = 0; i < ends->len;) {
-        if (g_array_index(ends, MsTime, i) <= now)
-            g_array_remove_index_fast(ends, i);
-        else
-            i++;
+    MsTime *a = (MsTime *) h->data;
+    while (h->len > 0 && a[0] <= now) {
+        MsTime last = a[h->len - 1];
+        guint n = h->len - 1, i = 0;
+        for (;;) {
+            guint c = 2 * i + 1;
+            if (c >= n)
+                break;
+            if (c + 1 < n && a[c + 1] < a[c])
+                c++;
+            if (a[c] >= last)
+                break;
+            a[i] = a[c];
+            i = c;
+        }
+        if (n > 0)
+            a[i] = last;
+        g_array_set_size(h, n);
     }
-    return ends->len;
+    return h->len;
 }
 
 static void
@@ -462,12 +483,19 @@ add_active(MsFlow *f, guint ld, MsTime end)
 {
     if (ld >= f->active->len)
         g_ptr_array_set_size(f->active, (gint) (ld + 1));
-    GArray *ends = g_ptr_array_index(f->active, ld);
-    if (!ends) {
-        ends = g_array_new(FALSE, FALSE, sizeof(MsTime));
-        f->active->pdata[ld] = ends;
+    GArray *h = g_ptr_array_index(f->active, ld);
+    if (!h) {
+        h = g_array_new(FALSE, FALSE, sizeof(MsTime));
+        f->active->pdata[ld] = h;
     }
-    g_array_append_val(ends, end);
+    g_array_append_val(h, end);
+    MsTime *a = (MsTime *) h->data;
+    guint i = h->len - 1;
+    while (i > 0 && end < a[(i - 1) / 2]) {
+        a[i] = a[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    a[i] = end;
 }
 
 static MsTime
@@ -690,12 +718,15 @@ ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport, cons
     c->d[0].open = TRUE;
     (void) ms_rng_next(ms_engine_host_rng(f->engine, host));   /* sim/tcp.c's initial sequence number */
     f->stats.connections++;
-    guint32 pmtu = c->host[1] == G_MAXUINT32 ? 0 : ms_net_path_mtu(f->net, host, c->host[1]);
+    if (c->host[1] != G_MAXUINT32)
+        path_ok(f, c, 0);
+    guint32 pmtu = c->host[1] == G_MAXUINT32 ? 0 : c->d[0].mtu;
     if (pmtu == 0) {
         schedule(f, ms_engine_now(f->engine), host, idx, EV_FAIL, MS_TCP_CLOSE_UNREACHABLE);
         return id_of(idx, 0);
     }
-    guint32 back = ms_net_path_mtu(f->net, c->host[1], host);
+    path_ok(f, c, 1);
+    guint32 back = c->d[1].mtu;
     c->mss = MAX(MIN(pmtu, back ? back : pmtu), 68u) - HDR;
     c->syn_rto = RTO_INIT;
     g_autofree char *text = g_strdup_printf("%s:%u connects to port %u", ms_net_host_name(f->net, host), lport, dport);

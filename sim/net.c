@@ -14,6 +14,24 @@
  * distance break by host id, so routes are deterministic. Cost: O(E log V)
  * per destination used, 4 bytes per host per destination used.
  *
+ * Trees: most hosts of a large world hang off the meshed part of the graph
+ * in trees (edge hosts; the stub routers of a transit-stub graph). Peeling
+ * hosts of degree one until none is left splits the graph into a core and a
+ * forest rooted at core hosts. A shortest path from or to a tree host is
+ * forced inside its tree (up to the root, or down towards the destination),
+ * and between roots it is the core's own shortest path: a tree hangs off one
+ * host, so no shorter way passes through it, and the Dijkstra run rooted at
+ * a tree host pops the core hosts in the same order, with the same ties, as
+ * the run rooted at its root does (every distance shifted alike), so it picks
+ * the same links. Hence while every link and every host with two or more
+ * links is up, next hops come from the forest (parent links, Euler-tour
+ * intervals for "is the destination below me") and from tables over core
+ * hosts only, one per root a destination hangs off: exactly the routes of
+ * the per-destination tables, for O(core) memory per table instead of
+ * O(hosts) (a transit-stub world of 100,000 routers has 5,000 core hosts).
+ * Otherwise (something is down, or the graph has no trees) the generic
+ * tables above are used.
+ *
  * A host with a single link (a mail server, client or DNS server at the edge)
  * forwards for nobody, so its going down or up changes no table: only
  * changes to routers and links drop the cache (the benchmark worlds' MX
@@ -82,6 +100,17 @@ struct _MsNet {
     guint32     **routes;         /* per destination: next-hop link per host, or NULL */
     guint         n_routes;       /* length of routes (= hosts) */
     GArray       *cached;         /* MsHostId destinations whose table is built */
+    /* tree routing (see above); tree_state 0: not built, 1: in use, -1: not usable now */
+    int           tree_state;
+    guint32      *t_parent_link;  /* per host: link towards its root; NO_LINK for core hosts */
+    MsHostId     *t_parent;
+    MsHostId     *t_attach;       /* the root (core host) of the tree holding the host; itself for core */
+    guint32      *t_tin, *t_tout; /* Euler-tour interval of the host's subtree */
+    guint32      *t_cidx;         /* per host: index among core hosts, or NO_HOST */
+    MsHostId     *t_core;         /* core hosts by index */
+    guint32       t_ncore;
+    guint32     **t_routes;       /* per core index: next link per core index, or NULL */
+    GArray       *t_built;        /* core indices whose table is built */
     MsRouteMetric metric;
     GHashTable   *pinned;         /* (host << 32 | dst) -> link + 1: routes set by hand */
     guint16       ev_arrive;
@@ -117,9 +146,31 @@ ms_net_new(MsEngine *engine)
 /* Forgets every next-hop table: O(tables built), not O(hosts), so that
  * building a large world host by host stays linear. */
 static void
+drop_tree(MsNet *n)
+{
+    if (n->t_built) {
+        for (guint i = 0; i < n->t_built->len; i++)
+            g_free(n->t_routes[g_array_index(n->t_built, guint32, i)]);
+        g_array_free(n->t_built, TRUE);
+    }
+    g_clear_pointer(&n->t_routes, g_free);
+    g_clear_pointer(&n->t_parent_link, g_free);
+    g_clear_pointer(&n->t_parent, g_free);
+    g_clear_pointer(&n->t_attach, g_free);
+    g_clear_pointer(&n->t_tin, g_free);
+    g_clear_pointer(&n->t_tout, g_free);
+    g_clear_pointer(&n->t_cidx, g_free);
+    g_clear_pointer(&n->t_core, g_free);
+    n->t_built = NULL;
+    n->tree_state = 0;
+}
+
+static void
 drop_routes(MsNet *n)
 {
     n->route_epoch++;
+    if (n->tree_state != 0)
+        drop_tree(n);
     for (guint i = 0; i < n->cached->len; i++)
         g_clear_pointer(&n->routes[g_array_index(n->cached, MsHostId, i)], g_free);
     g_array_set_size(n->cached, 0);
@@ -141,6 +192,7 @@ ms_net_free(MsNet *n)
         g_clear_pointer(&s->pkt.payload, g_bytes_unref);
     }
     drop_routes(n);
+    drop_tree(n);
     g_array_free(n->cached, TRUE);
     g_free(n->routes);
     g_array_free(n->slots, TRUE);
@@ -370,6 +422,198 @@ build_routes(MsNet *n, MsHostId dst)
     return next;
 }
 
+/* Peels the graph into core and forest (see the design comment); sets
+ * tree_state to 1, or to -1 when something is down or nothing peels. */
+static void
+build_tree(MsNet *n)
+{
+    guint nh = n->hosts->len;
+    for (guint i = 0; i < n->links->len; i++)
+        if (!link_at(n, i)->up) {
+            n->tree_state = -1;
+            return;
+        }
+    for (guint i = 0; i < nh; i++)
+        if (!host_at(n, i)->up && host_at(n, i)->links->len > 1) {
+            n->tree_state = -1;
+            return;
+        }
+    guint32 *deg = g_new(guint32, nh);
+    gboolean *gone = g_new0(gboolean, nh);
+    n->t_parent_link = g_new(guint32, nh);
+    n->t_parent = g_new(MsHostId, nh);
+    GArray *queue = g_array_new(FALSE, FALSE, sizeof(MsHostId));
+    for (guint i = 0; i < nh; i++) {
+        deg[i] = host_at(n, i)->links->len;
+        n->t_parent_link[i] = NO_LINK;
+        n->t_parent[i] = NO_HOST;
+        if (deg[i] <= 1)
+            g_array_append_val(queue, i);
+    }
+    guint peeled = 0;
+    for (guint q = 0; q < queue->len; q++) {
+        MsHostId v = g_array_index(queue, MsHostId, q);
+        Host *h = host_at(n, v);
+        guint32 up_link = NO_LINK;
+        MsHostId up = NO_HOST;
+        for (guint k = 0; k < h->links->len; k++) {
+            guint32 li = g_array_index(h->links, guint32, k);
+            Link *l = link_at(n, li);
+            MsHostId o = l->a == v ? l->b : l->a;
+            if (!gone[o]) {
+                up_link = li;
+                up = o;
+                break;
+            }
+        }
+        if (up == NO_HOST)
+            continue;   /* the last host of a tree component: it stays, as a root */
+        gone[v] = TRUE;
+        peeled++;
+        n->t_parent_link[v] = up_link;
+        n->t_parent[v] = up;
+        if (--deg[up] == 1)
+            g_array_append_val(queue, up);
+    }
+    g_array_free(queue, TRUE);
+    g_free(deg);
+    if (peeled == 0) {
+        g_free(gone);
+        g_clear_pointer(&n->t_parent_link, g_free);
+        g_clear_pointer(&n->t_parent, g_free);
+        n->tree_state = -1;
+        return;
+    }
+    /* Core indices, children lists (CSR), and an iterative DFS per root. */
+    n->t_cidx = g_new(guint32, nh);
+    n->t_ncore = 0;
+    for (guint i = 0; i < nh; i++)
+        n->t_cidx[i] = gone[i] ? NO_HOST : n->t_ncore++;
+    n->t_core = g_new(MsHostId, MAX(n->t_ncore, 1u));
+    for (guint i = 0; i < nh; i++)
+        if (!gone[i])
+            n->t_core[n->t_cidx[i]] = i;
+    guint32 *first = g_new0(guint32, nh + 1);
+    for (guint i = 0; i < nh; i++)
+        if (gone[i])
+            first[n->t_parent[i] + 1]++;
+    for (guint i = 0; i < nh; i++)
+        first[i + 1] += first[i];
+    guint32 *fill = g_memdup2(first, (nh + 1) * sizeof(guint32));
+    MsHostId *kids = g_new(MsHostId, MAX(peeled, 1u));
+    for (guint i = 0; i < nh; i++)
+        if (gone[i])
+            kids[fill[n->t_parent[i]]++] = i;
+    g_free(fill);
+    n->t_attach = g_new(MsHostId, nh);
+    n->t_tin = g_new(guint32, nh);
+    n->t_tout = g_new(guint32, nh);
+    guint32 clock = 0;
+    GArray *stack = g_array_new(FALSE, FALSE, sizeof(guint64));   /* host << 32 | next child */
+    for (guint r = 0; r < n->t_ncore; r++) {
+        MsHostId root = n->t_core[r];
+        guint64 top = (guint64) root << 32;
+        g_array_append_val(stack, top);
+        n->t_attach[root] = root;
+        n->t_tin[root] = clock++;
+        while (stack->len > 0) {
+            guint64 *e = &g_array_index(stack, guint64, stack->len - 1);
+            MsHostId v = (MsHostId) (*e >> 32);
+            guint32 c = (guint32) *e;
+            if (first[v] + c < first[v + 1]) {
+                (*e)++;
+                MsHostId k = kids[first[v] + c];
+                n->t_attach[k] = root;
+                n->t_tin[k] = clock++;
+                guint64 pushed = (guint64) k << 32;
+                g_array_append_val(stack, pushed);
+            } else {
+                n->t_tout[v] = clock;
+                g_array_set_size(stack, stack->len - 1);
+            }
+        }
+    }
+    g_array_free(stack, TRUE);
+    g_free(kids);
+    g_free(first);
+    g_free(gone);
+    n->t_routes = g_new0(guint32 *, MAX(n->t_ncore, 1u));
+    n->t_built = g_array_new(FALSE, FALSE, sizeof(guint32));
+    n->tree_state = 1;
+}
+
+/* build_routes() over core hosts only, rooted at core host `dst`; entries
+ * by core index. */
+static guint32 *
+build_core_routes(MsNet *n, MsHostId dst)
+{
+    guint nc = n->t_ncore;
+    guint32 *next = g_new(guint32, nc);
+    gint64 *dist = g_new(gint64, nc);
+    for (guint i = 0; i < nc; i++) {
+        next[i] = NO_LINK;
+        dist[i] = G_MAXINT64;
+    }
+    GArray *q = g_array_new(FALSE, FALSE, sizeof(QItem));
+    dist[n->t_cidx[dst]] = 0;
+    q_push(q, (QItem) { 0, dst });
+    while (q->len > 0) {
+        QItem it = q_pop(q);
+        if (it.dist != dist[n->t_cidx[it.node]])
+            continue;
+        Host *h = host_at(n, it.node);
+        for (guint k = 0; k < h->links->len; k++) {
+            guint32 li = g_array_index(h->links, guint32, k);
+            Link *l = link_at(n, li);
+            MsHostId other = l->a == it.node ? l->b : l->a;
+            guint32 oc = n->t_cidx[other];
+            if (oc == NO_HOST)
+                continue;   /* a tree: a dead end for every other destination */
+            gint64 w = n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1);
+            gint64 d = it.dist + w;
+            if (d < dist[oc]) {
+                dist[oc] = d;
+                next[oc] = li;
+                q_push(q, (QItem) { d, other });
+            }
+        }
+    }
+    g_array_free(q, TRUE);
+    g_free(dist);
+    return next;
+}
+
+/* The link from tree host or root `at` down towards `dst` below it. */
+static guint32
+link_down(MsNet *n, MsHostId at, MsHostId dst)
+{
+    MsHostId x = dst;
+    while (n->t_parent[x] != at)
+        x = n->t_parent[x];
+    return n->t_parent_link[x];
+}
+
+static guint32
+tree_next_link(MsNet *n, MsHostId at, MsHostId dst)
+{
+    if (at == dst)
+        return NO_LINK;
+    if (n->t_cidx[at] == NO_HOST) {
+        if (n->t_tin[at] < n->t_tin[dst] && n->t_tout[dst] <= n->t_tout[at])
+            return link_down(n, at, dst);
+        return n->t_parent_link[at];
+    }
+    MsHostId root = n->t_attach[dst];
+    if (root == at)
+        return link_down(n, at, dst);
+    guint32 rc = n->t_cidx[root];
+    if (G_UNLIKELY(!n->t_routes[rc])) {
+        n->t_routes[rc] = build_core_routes(n, root);
+        g_array_append_val(n->t_built, rc);
+    }
+    return n->t_routes[rc][n->t_cidx[at]];
+}
+
 static inline guint32
 next_link(MsNet *n, MsHostId at, MsHostId dst)
 {
@@ -379,6 +623,10 @@ next_link(MsNet *n, MsHostId at, MsHostId dst)
         if (v)
             return GPOINTER_TO_UINT(v) - 1;
     }
+    if (G_UNLIKELY(n->tree_state == 0))
+        build_tree(n);
+    if (n->tree_state > 0)
+        return tree_next_link(n, at, dst);
     if (G_UNLIKELY(!n->routes[dst])) {
         n->routes[dst] = build_routes(n, dst);
         g_array_append_val(n->cached, dst);

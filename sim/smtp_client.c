@@ -334,7 +334,15 @@ has_8bit(GBytes *msg)
 {
     gsize n = 0;
     const guint8 *p = g_bytes_get_data(msg, &n);
-    for (gsize i = 0; i < n; i++)
+    gsize i = 0;
+    /* eight octets at a time: bodies of large worlds are megabytes a second */
+    for (; i + 8 <= n; i += 8) {
+        guint64 w;
+        memcpy(&w, p + i, 8);
+        if (w & G_GUINT64_CONSTANT(0x8080808080808080))
+            return TRUE;
+    }
+    for (; i < n; i++)
         if (p[i] & 0x80)
             return TRUE;
     return FALSE;
