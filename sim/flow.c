@@ -117,6 +117,11 @@ typedef struct {
     gpointer ud;
 } Listener;
 
+typedef struct {
+    MsTime  first;   /* earliest end in heap, MS_TIME_INFINITE when empty */
+    GArray *heap;    /* MsTime, or NULL */
+} Active;
+
 /* One hop of a transfer being computed. */
 typedef struct {
     guint64 bw;      /* this transfer's share of the bandwidth */
@@ -131,14 +136,14 @@ struct _MsFlow {
     GArray     *conns;           /* Conn, index = (id - 1) / 2 */
     guint32     free_conn;       /* index + 1 of a free record, 0 if none */
     GHashTable *listeners;       /* (host << 16 | port) -> Listener* */
-    GPtrArray  *active;          /* per link direction (2 * link + dir): GArray of MsTime ends, or NULL */
+    Active     *act;             /* per link direction (2 * link + dir) */
+    guint       n_active;
     GArray     *hops;            /* Hop scratch for transfer() */
     guint16     ev;
     MsTcpStats  stats;
 };
 
 static void on_event(MsEngine *e, const MsEvent *ev, gpointer user_data);
-static void active_free(gpointer p);
 
 static inline Conn *
 conn_at(MsFlow *f, guint32 idx)
@@ -173,7 +178,6 @@ ms__flow_new(MsTcp *owner, MsNet *net)
     f->engine = ms_net_engine(net);
     f->conns = g_array_new(FALSE, TRUE, sizeof(Conn));
     f->listeners = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-    f->active = g_ptr_array_new_with_free_func(active_free);
     f->hops = g_array_new(FALSE, FALSE, sizeof(Hop));
     f->ev = ms_engine_register(f->engine, "tcp-flow", on_event, f);
     return f;
@@ -212,7 +216,10 @@ ms__flow_free(MsFlow *f)
     }
     g_array_free(f->conns, TRUE);
     g_hash_table_destroy(f->listeners);
-    g_ptr_array_unref(f->active);
+    for (guint i = 0; i < f->n_active; i++)
+        if (f->act[i].heap)
+            g_array_unref(f->act[i].heap);
+    g_free(f->act);
     g_array_free(f->hops, TRUE);
     g_free(f);
 }
@@ -440,22 +447,20 @@ link_dir(MsFlow *f, guint32 link, MsHostId from)
     return 2 * link + (end_a(f, link) == from ? 0 : 1);
 }
 
-/* Transfers active on a link direction: a binary min-heap of their end
- * times; those that ended are popped when the link is next used. */
-static void
-active_free(gpointer p)
-{
-    if (p)
-        g_array_unref(p);
-}
+/* Transfers active on a link direction: a flat record per direction (the
+ * earliest end and the count, so most look-ups touch one cache line) and a
+ * binary min-heap of end times, popped only when the earliest has passed. */
 
 /* Transfers active on a link direction at `now` (ends after now). */
 static guint
 active_on(MsFlow *f, guint ld, MsTime now)
 {
-    GArray *h = ld < f->active->len ? g_ptr_array_index(f->active, ld) : NULL;
-    if (!h)
+    if (ld >= f->n_active)
         return 0;
+    Active *ac = &f->act[ld];
+    if (now < ac->first)
+        return ac->heap ? ac->heap->len : 0;
+    GArray *h = ac->heap;
     MsTime *a = (MsTime *) h->data;
     while (h->len > 0 && a[0] <= now) {
         MsTime last = a[h->len - 1];
@@ -475,19 +480,24 @@ active_on(MsFlow *f, guint ld, MsTime now)
             a[i] = last;
         g_array_set_size(h, n);
     }
+    ac->first = h->len ? a[0] : MS_TIME_INFINITE;
     return h->len;
 }
 
 static void
 add_active(MsFlow *f, guint ld, MsTime end)
 {
-    if (ld >= f->active->len)
-        g_ptr_array_set_size(f->active, (gint) (ld + 1));
-    GArray *h = g_ptr_array_index(f->active, ld);
-    if (!h) {
-        h = g_array_new(FALSE, FALSE, sizeof(MsTime));
-        f->active->pdata[ld] = h;
+    if (ld >= f->n_active) {
+        guint n = MAX(ld + 1, 2 * f->n_active);
+        f->act = g_renew(Active, f->act, n);
+        for (guint i = f->n_active; i < n; i++)
+            f->act[i] = (Active) { MS_TIME_INFINITE, NULL };
+        f->n_active = n;
     }
+    Active *ac = &f->act[ld];
+    if (!ac->heap)
+        ac->heap = g_array_new(FALSE, FALSE, sizeof(MsTime));
+    GArray *h = ac->heap;
     g_array_append_val(h, end);
     MsTime *a = (MsTime *) h->data;
     guint i = h->len - 1;
@@ -496,6 +506,7 @@ add_active(MsFlow *f, guint ld, MsTime end)
         i = (i - 1) / 2;
     }
     a[i] = end;
+    ac->first = a[0];
 }
 
 static MsTime
@@ -557,7 +568,10 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len)
         guint32 li = g_array_index(d->links, guint32, i);
         const MsLinkParams *p = ms_net_link_params(f->net, li);
         hop[i].ld = link_dir(f, li, at);
-        hop[i].bw = MAX(1u, p->bandwidth_bps / (1 + active_on(f, hop[i].ld, now)));
+        /* Fair share. A lone segment on a fast link is not worth the look-up
+         * (12 us at 1 Gbps however many share it): most sends are commands. */
+        gboolean lone = len <= c->mss && serialise(c->mss + HDR, p->bandwidth_bps) < MS_TIME_MS;
+        hop[i].bw = lone ? p->bandwidth_bps : MAX(1u, p->bandwidth_bps / (1 + active_on(f, hop[i].ld, now)));
         hop[i].lat = p->latency;
         hop[i].busy = 0;
         at = (hop[i].ld & 1) ? end_a(f, li) : end_b(f, li);

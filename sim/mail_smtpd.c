@@ -241,6 +241,8 @@ hook_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
 }
 
 static const MsSmtpServerHooks hooks = { hook_auth, hook_mail_from, hook_rcpt, hook_data, hook_command, hook_trace };
+/* Without trace sinks the core need not format protocol lines. */
+static const MsSmtpServerHooks hooks_quiet = { hook_auth, hook_mail_from, hook_rcpt, hook_data, hook_command, NULL };
 
 static void
 on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
@@ -264,7 +266,7 @@ on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
         cfg.greeting_code = greet.code;
         cfg.greeting_text = greet.text;
     }
-    x->core = ms_smtp_server_new(&cfg, &hooks, x);
+    x->core = ms_smtp_server_new(&cfg, ms_trace_enabled(l->mail->trace) ? &hooks : &hooks_quiet, x);
     ms_smtp_reply_clear(&greet);
     l->mail->smtp_sessions++;
     ms_tcp_set_callbacks(tcp, conn, &session_cb, x);

@@ -83,6 +83,15 @@ typedef struct {
     guint32  next_free;
 } Slot;
 
+/* A host in tree routing. */
+typedef struct {
+    guint32  parent_link;   /* link towards its root; NO_LINK for core hosts */
+    MsHostId parent;
+    MsHostId attach;        /* the root (core host) of its tree; itself for core */
+    guint32  tin, tout;     /* Euler-tour interval of its subtree */
+    guint32  cidx;          /* index among core hosts, or NO_HOST */
+} TreeNode;
+
 typedef struct {
     MsNetReceiveFunc func;
     gpointer         user_data;
@@ -102,11 +111,7 @@ struct _MsNet {
     GArray       *cached;         /* MsHostId destinations whose table is built */
     /* tree routing (see above); tree_state 0: not built, 1: in use, -1: not usable now */
     int           tree_state;
-    guint32      *t_parent_link;  /* per host: link towards its root; NO_LINK for core hosts */
-    MsHostId     *t_parent;
-    MsHostId     *t_attach;       /* the root (core host) of the tree holding the host; itself for core */
-    guint32      *t_tin, *t_tout; /* Euler-tour interval of the host's subtree */
-    guint32      *t_cidx;         /* per host: index among core hosts, or NO_HOST */
+    TreeNode     *tree;           /* per host, one cache line for a routing step */
     MsHostId     *t_core;         /* core hosts by index */
     guint32       t_ncore;
     guint32     **t_routes;       /* per core index: next link per core index, or NULL */
@@ -154,12 +159,7 @@ drop_tree(MsNet *n)
         g_array_free(n->t_built, TRUE);
     }
     g_clear_pointer(&n->t_routes, g_free);
-    g_clear_pointer(&n->t_parent_link, g_free);
-    g_clear_pointer(&n->t_parent, g_free);
-    g_clear_pointer(&n->t_attach, g_free);
-    g_clear_pointer(&n->t_tin, g_free);
-    g_clear_pointer(&n->t_tout, g_free);
-    g_clear_pointer(&n->t_cidx, g_free);
+    g_clear_pointer(&n->tree, g_free);
     g_clear_pointer(&n->t_core, g_free);
     n->t_built = NULL;
     n->tree_state = 0;
@@ -440,13 +440,12 @@ build_tree(MsNet *n)
         }
     guint32 *deg = g_new(guint32, nh);
     gboolean *gone = g_new0(gboolean, nh);
-    n->t_parent_link = g_new(guint32, nh);
-    n->t_parent = g_new(MsHostId, nh);
+    TreeNode *t = n->tree = g_new(TreeNode, MAX(nh, 1u));
     GArray *queue = g_array_new(FALSE, FALSE, sizeof(MsHostId));
     for (guint i = 0; i < nh; i++) {
         deg[i] = host_at(n, i)->links->len;
-        n->t_parent_link[i] = NO_LINK;
-        n->t_parent[i] = NO_HOST;
+        t[i].parent_link = NO_LINK;
+        t[i].parent = NO_HOST;
         if (deg[i] <= 1)
             g_array_append_val(queue, i);
     }
@@ -470,8 +469,8 @@ build_tree(MsNet *n)
             continue;   /* the last host of a tree component: it stays, as a root */
         gone[v] = TRUE;
         peeled++;
-        n->t_parent_link[v] = up_link;
-        n->t_parent[v] = up;
+        t[v].parent_link = up_link;
+        t[v].parent = up;
         if (--deg[up] == 1)
             g_array_append_val(queue, up);
     }
@@ -479,43 +478,38 @@ build_tree(MsNet *n)
     g_free(deg);
     if (peeled == 0) {
         g_free(gone);
-        g_clear_pointer(&n->t_parent_link, g_free);
-        g_clear_pointer(&n->t_parent, g_free);
+        g_clear_pointer(&n->tree, g_free);
         n->tree_state = -1;
         return;
     }
     /* Core indices, children lists (CSR), and an iterative DFS per root. */
-    n->t_cidx = g_new(guint32, nh);
     n->t_ncore = 0;
     for (guint i = 0; i < nh; i++)
-        n->t_cidx[i] = gone[i] ? NO_HOST : n->t_ncore++;
+        t[i].cidx = gone[i] ? NO_HOST : n->t_ncore++;
     n->t_core = g_new(MsHostId, MAX(n->t_ncore, 1u));
     for (guint i = 0; i < nh; i++)
         if (!gone[i])
-            n->t_core[n->t_cidx[i]] = i;
+            n->t_core[t[i].cidx] = i;
     guint32 *first = g_new0(guint32, nh + 1);
     for (guint i = 0; i < nh; i++)
         if (gone[i])
-            first[n->t_parent[i] + 1]++;
+            first[t[i].parent + 1]++;
     for (guint i = 0; i < nh; i++)
         first[i + 1] += first[i];
     guint32 *fill = g_memdup2(first, (nh + 1) * sizeof(guint32));
     MsHostId *kids = g_new(MsHostId, MAX(peeled, 1u));
     for (guint i = 0; i < nh; i++)
         if (gone[i])
-            kids[fill[n->t_parent[i]]++] = i;
+            kids[fill[t[i].parent]++] = i;
     g_free(fill);
-    n->t_attach = g_new(MsHostId, nh);
-    n->t_tin = g_new(guint32, nh);
-    n->t_tout = g_new(guint32, nh);
     guint32 clock = 0;
     GArray *stack = g_array_new(FALSE, FALSE, sizeof(guint64));   /* host << 32 | next child */
     for (guint r = 0; r < n->t_ncore; r++) {
         MsHostId root = n->t_core[r];
         guint64 top = (guint64) root << 32;
         g_array_append_val(stack, top);
-        n->t_attach[root] = root;
-        n->t_tin[root] = clock++;
+        t[root].attach = root;
+        t[root].tin = clock++;
         while (stack->len > 0) {
             guint64 *e = &g_array_index(stack, guint64, stack->len - 1);
             MsHostId v = (MsHostId) (*e >> 32);
@@ -523,12 +517,12 @@ build_tree(MsNet *n)
             if (first[v] + c < first[v + 1]) {
                 (*e)++;
                 MsHostId k = kids[first[v] + c];
-                n->t_attach[k] = root;
-                n->t_tin[k] = clock++;
+                t[k].attach = root;
+                t[k].tin = clock++;
                 guint64 pushed = (guint64) k << 32;
                 g_array_append_val(stack, pushed);
             } else {
-                n->t_tout[v] = clock;
+                t[v].tout = clock;
                 g_array_set_size(stack, stack->len - 1);
             }
         }
@@ -555,18 +549,18 @@ build_core_routes(MsNet *n, MsHostId dst)
         dist[i] = G_MAXINT64;
     }
     GArray *q = g_array_new(FALSE, FALSE, sizeof(QItem));
-    dist[n->t_cidx[dst]] = 0;
+    dist[n->tree[dst].cidx] = 0;
     q_push(q, (QItem) { 0, dst });
     while (q->len > 0) {
         QItem it = q_pop(q);
-        if (it.dist != dist[n->t_cidx[it.node]])
+        if (it.dist != dist[n->tree[it.node].cidx])
             continue;
         Host *h = host_at(n, it.node);
         for (guint k = 0; k < h->links->len; k++) {
             guint32 li = g_array_index(h->links, guint32, k);
             Link *l = link_at(n, li);
             MsHostId other = l->a == it.node ? l->b : l->a;
-            guint32 oc = n->t_cidx[other];
+            guint32 oc = n->tree[other].cidx;
             if (oc == NO_HOST)
                 continue;   /* a tree: a dead end for every other destination */
             gint64 w = n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1);
@@ -588,9 +582,9 @@ static guint32
 link_down(MsNet *n, MsHostId at, MsHostId dst)
 {
     MsHostId x = dst;
-    while (n->t_parent[x] != at)
-        x = n->t_parent[x];
-    return n->t_parent_link[x];
+    while (n->tree[x].parent != at)
+        x = n->tree[x].parent;
+    return n->tree[x].parent_link;
 }
 
 static guint32
@@ -598,20 +592,21 @@ tree_next_link(MsNet *n, MsHostId at, MsHostId dst)
 {
     if (at == dst)
         return NO_LINK;
-    if (n->t_cidx[at] == NO_HOST) {
-        if (n->t_tin[at] < n->t_tin[dst] && n->t_tout[dst] <= n->t_tout[at])
+    const TreeNode *a = &n->tree[at], *d = &n->tree[dst];
+    if (a->cidx == NO_HOST) {
+        if (a->tin < d->tin && d->tout <= a->tout)
             return link_down(n, at, dst);
-        return n->t_parent_link[at];
+        return a->parent_link;
     }
-    MsHostId root = n->t_attach[dst];
+    MsHostId root = d->attach;
     if (root == at)
         return link_down(n, at, dst);
-    guint32 rc = n->t_cidx[root];
+    guint32 rc = n->tree[root].cidx;
     if (G_UNLIKELY(!n->t_routes[rc])) {
         n->t_routes[rc] = build_core_routes(n, root);
         g_array_append_val(n->t_built, rc);
     }
-    return n->t_routes[rc][n->t_cidx[at]];
+    return n->t_routes[rc][a->cidx];
 }
 
 static inline guint32

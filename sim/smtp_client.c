@@ -228,9 +228,13 @@ send_content(MsSmtpClient *c, GBytes *msg)
     gsize n = 0;
     const guint8 *p = msg ? g_bytes_get_data(msg, &n) : NULL;
     gsize start = 0;
-    for (gsize i = 0; i < n; i++) {
-        /* RFC 5321 4.5.2: a line starting with "." gets one more. */
-        if (p[i] == '.' && (i == 0 || p[i - 1] == '\n')) {
+    /* RFC 5321 4.5.2: a line starting with "." gets one more. Lines are
+     * found with memchr (vectorised), not octet by octet. */
+    if (n > 0 && p[0] == '.')
+        g_byte_array_append(c->out, (const guint8 *) ".", 1);
+    for (const guint8 *q = p; n > 0 && (q = memchr(q, '\n', n - (gsize) (q - p))) && q + 1 < p + n; q++) {
+        if (q[1] == '.') {
+            gsize i = (gsize) (q + 1 - p);
             g_byte_array_append(c->out, p + start, (guint) (i - start));
             g_byte_array_append(c->out, (const guint8 *) ".", 1);
             start = i;
