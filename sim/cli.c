@@ -18,6 +18,7 @@ static const Command commands[] = {
     { "validate", "check scenario files against the schema and for meaning", ms_cmd_validate },
     { "gen", "write a generated benchmark world as a scenario file", ms_cmd_gen },
     { "bench", "benchmark the engine (PHOLD) and print figures", ms_cmd_bench },
+    { "sweep", "replications over seeds and a grid of settings, with confidence intervals", ms_cmd_sweep },
 };
 
 static void

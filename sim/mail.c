@@ -644,6 +644,24 @@ ms_mail_get_stats(const MsMail *m, MsMailStats *st)
     st->pop3_sessions = m->pop3_sessions;
 }
 
+void
+ms_mail_queue_footprint(const MsMail *m, guint *entries, guint64 *bytes)
+{
+    guint n = 0;
+    guint64 b = 0;
+    for (guint s = 0; s < m->servers->len; s++) {
+        const Server *sv = g_ptr_array_index(m->servers, s);
+        for (guint q = 0; q < sv->queue->len; q++) {
+            const QueueEntry *e = g_ptr_array_index(sv->queue, q);
+            n++;
+            b += sizeof *e + g_bytes_get_size(e->data) + strlen(e->from) + strlen(e->domain) + 2 +
+                 sizeof(GPtrArray) + e->rcpts->len * (sizeof(gpointer) + 32);
+        }
+    }
+    *entries = n;
+    *bytes = b;
+}
+
 gboolean
 ms_mail_check_balance(const MsMail *m, GString *report)
 {

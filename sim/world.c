@@ -226,7 +226,20 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
         MsMtaPolicy pol;
         ms_mta_policy_defaults(ms->profile, &pol);
-        const MsScenarioPolicy *sp = &ms->policy;
+        /* The file's policy, with the options' fields laid over it. */
+        MsScenarioPolicy merged = ms->policy;
+        const MsScenarioPolicy *over = opts->policy;
+        if (over && (opts->policy_host < 0 || (guint) opts->policy_host == ms->host)) {
+            if (ms_scenario_policy_has(over, MS_POLICY_RETRY_FIRST)) merged.retry_first = over->retry_first;
+            if (ms_scenario_policy_has(over, MS_POLICY_RETRY_MAX)) merged.retry_max = over->retry_max;
+            if (ms_scenario_policy_has(over, MS_POLICY_GIVE_UP)) merged.give_up = over->give_up;
+            if (ms_scenario_policy_has(over, MS_POLICY_MAX_SIZE)) merged.max_size = over->max_size;
+            if (ms_scenario_policy_has(over, MS_POLICY_MAX_RECIPIENTS)) merged.max_recipients = over->max_recipients;
+            if (ms_scenario_policy_has(over, MS_POLICY_GREYLIST)) merged.greylist = over->greylist;
+            if (ms_scenario_policy_has(over, MS_POLICY_COMMAND_DELAY)) merged.command_delay = over->command_delay;
+            merged.set |= over->set;
+        }
+        const MsScenarioPolicy *sp = &merged;
         if (ms_scenario_policy_has(sp, MS_POLICY_RETRY_FIRST)) pol.retry_first = sp->retry_first;
         if (ms_scenario_policy_has(sp, MS_POLICY_RETRY_MAX)) pol.retry_max = sp->retry_max;
         if (ms_scenario_policy_has(sp, MS_POLICY_GIVE_UP)) pol.give_up = sp->give_up;

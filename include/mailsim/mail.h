@@ -142,6 +142,11 @@ typedef struct {
 } MsMailStats;
 void ms_mail_get_stats(const MsMail *mail, MsMailStats *stats);
 
+/* What the queues of all servers hold now: entries (one message for one
+ * destination domain at one server) and the bytes they keep (the message
+ * itself, the entry and its strings). For benchmarks. O(queued). */
+void ms_mail_queue_footprint(const MsMail *mail, guint *entries, guint64 *bytes);
+
 /* Checks that every accepted recipient is delivered, bounced or queued;
  * appends a line per problem to `report`. TRUE when balanced. */
 gboolean ms_mail_check_balance(const MsMail *mail, GString *report);

@@ -29,8 +29,12 @@ typedef struct {
     guint64 seed;          /* 0: the scenario's */
     gint    fidelity;      /* -1: the scenario's; else an MsFidelity */
     gint    keep_bodies;   /* -1: the scenario's; 0 or 1 (ms_mail_set_keep_bodies) */
+    /* Policy fields to impose (those in policy->set), on every mail server
+     * or, when policy_host >= 0, on the one on that scenario host. */
+    const MsScenarioPolicy *policy;
+    gint    policy_host;
 } MsWorldOptions;
-#define MS_WORLD_OPTIONS_INIT { 0, -1, -1 }
+#define MS_WORLD_OPTIONS_INIT { 0, -1, -1, NULL, -1 }
 
 /* ms_world_new() with options (NULL: all defaults). The scenario is only
  * read, never written, so threads may build worlds from one scenario at
