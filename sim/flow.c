@@ -71,6 +71,15 @@ typedef struct {
     GBytes *data;
 } Chunk;
 
+/* A link of a path as transfers need it, read once per route change. */
+typedef struct {
+    guint32  link;
+    guint    ld;          /* link direction: 2 * link + (0 when leaving end a) */
+    guint64  bw;          /* bits per second */
+    MsTime   lat;
+    MsTime   tx_hdr;      /* serialisation of a bare 40-byte segment */
+} PathHop;
+
 /* What one end sends. */
 typedef struct {
     gboolean    est;             /* this end may send (its side of the handshake is done) */
@@ -81,6 +90,8 @@ typedef struct {
     GArray     *segs;            /* Seg not yet acknowledged, oldest at seg_head */
     guint       seg_head;
     GArray     *links;           /* the path, guint32 link ids; valid for `epoch` */
+    GArray     *hops;            /* PathHop per link of the path, same epoch */
+    MsTime      ack_delay;       /* one-way delay of a bare 40-byte segment on the path */
     guint64     epoch;
     gboolean    routed;          /* a route exists (links may be empty: to itself) */
     guint32     mtu;             /* the path MTU (65535 without links) */
@@ -190,6 +201,8 @@ dir_clear(Dir *d)
         g_array_unref(d->segs);
     if (d->links)
         g_array_unref(d->links);
+    if (d->hops)
+        g_array_unref(d->hops);
     if (d->hop_free)
         g_array_unref(d->hop_free);
     if (d->chunks) {
@@ -363,6 +376,12 @@ notify_closed(MsFlow *f, guint32 idx, int e, MsTcpCloseReason why)
 
 /* --- paths --------------------------------------------------------------- */
 
+static inline MsTime
+serialise(guint64 bytes, guint64 bps)
+{
+    return (MsTime) ((bytes * 8 * 1000000000ULL + bps - 1) / bps);
+}
+
 /* Brings the path of direction e up to date. TRUE when a packet could
  * cross it now: a route, both ends up. */
 static gboolean
@@ -380,8 +399,26 @@ path_ok(MsFlow *f, Conn *c, int e)
         }
         d->routed = ms_net_route_links(f->net, from, to, d->links);
         d->mtu = d->routed ? 65535 : 0;
-        for (guint i = 0; i < d->links->len; i++)
-            d->mtu = MIN(d->mtu, ms_net_link_params(f->net, g_array_index(d->links, guint32, i))->mtu);
+        if (!d->hops)
+            d->hops = g_array_new(FALSE, FALSE, sizeof(PathHop));
+        g_array_set_size(d->hops, d->links->len);
+        d->ack_delay = 0;
+        MsHostId at = from;
+        for (guint i = 0; i < d->links->len; i++) {
+            guint32 li = g_array_index(d->links, guint32, i);
+            const MsLinkParams *p = ms_net_link_params(f->net, li);
+            MsHostId a, b;
+            ms_net_link_ends(f->net, li, &a, &b);
+            PathHop *hp = &g_array_index(d->hops, PathHop, i);
+            hp->link = li;
+            hp->ld = 2 * li + (a == at ? 0 : 1);
+            hp->bw = p->bandwidth_bps;
+            hp->lat = p->latency;
+            hp->tx_hdr = serialise(HDR, p->bandwidth_bps);
+            d->ack_delay += hp->tx_hdr + hp->lat;
+            d->mtu = MIN(d->mtu, p->mtu);
+            at = a == at ? b : a;
+        }
         g_array_set_size(d->hop_free, 0);
         g_array_set_size(d->hop_free, d->links->len);
         d->epoch = epoch;
@@ -389,20 +426,17 @@ path_ok(MsFlow *f, Conn *c, int e)
     return d->links->len > 0 && ms_net_host_is_up(f->net, from) && ms_net_host_is_up(f->net, to);
 }
 
-static inline MsTime
-serialise(guint64 bytes, guint64 bps)
-{
-    return (MsTime) ((bytes * 8 * 1000000000ULL + bps - 1) / bps);
-}
-
 /* One-way delay of a lone packet of `size` bytes along direction e's path. */
 static MsTime
 lone_delay(MsFlow *f, Dir *d, guint32 size)
 {
+    (void) f;
+    if (size == HDR)
+        return d->ack_delay;
     MsTime t = 0;
-    for (guint i = 0; i < d->links->len; i++) {
-        const MsLinkParams *p = ms_net_link_params(f->net, g_array_index(d->links, guint32, i));
-        t += serialise(size, p->bandwidth_bps) + p->latency;
+    for (guint i = 0; i < d->hops->len; i++) {
+        const PathHop *hp = &g_array_index(d->hops, PathHop, i);
+        t += serialise(size, hp->bw) + hp->lat;
     }
     return t;
 }
@@ -440,12 +474,6 @@ end_b(MsFlow *f, guint32 link)
     return b;
 }
 
-/* The link direction index of hop i of direction e (leaving `from`). */
-static guint
-link_dir(MsFlow *f, guint32 link, MsHostId from)
-{
-    return 2 * link + (end_a(f, link) == from ? 0 : 1);
-}
 
 /* Transfers active on a link direction: a flat record per direction (the
  * earliest end and the count, so most look-ups touch one cache line) and a
@@ -563,18 +591,15 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len)
     /* per hop: bandwidth share, latency, link direction */
     g_array_set_size(f->hops, h);
     Hop *hop = (Hop *) f->hops->data;
-    MsHostId at = c->host[e];
+    const PathHop *ph = (const PathHop *) d->hops->data;
     for (guint i = 0; i < h; i++) {
-        guint32 li = g_array_index(d->links, guint32, i);
-        const MsLinkParams *p = ms_net_link_params(f->net, li);
-        hop[i].ld = link_dir(f, li, at);
+        hop[i].ld = ph[i].ld;
         /* Fair share. A lone segment on a fast link is not worth the look-up
          * (12 us at 1 Gbps however many share it): most sends are commands. */
-        gboolean lone = len <= c->mss && serialise(c->mss + HDR, p->bandwidth_bps) < MS_TIME_MS;
-        hop[i].bw = lone ? p->bandwidth_bps : MAX(1u, p->bandwidth_bps / (1 + active_on(f, hop[i].ld, now)));
-        hop[i].lat = p->latency;
+        gboolean lone = len <= c->mss && serialise(c->mss + HDR, ph[i].bw) < MS_TIME_MS;
+        hop[i].bw = lone ? ph[i].bw : MAX(1u, ph[i].bw / (1 + active_on(f, ph[i].ld, now)));
+        hop[i].lat = ph[i].lat;
         hop[i].busy = 0;
-        at = (hop[i].ld & 1) ? end_a(f, li) : end_b(f, li);
     }
     MsTime ack_delay = lone_delay(f, d, HDR);
     double ploss = path_loss(f, d);
@@ -636,7 +661,7 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len)
         last = MAX(last, x);
     }
     for (guint i = 0; i < h; i++) {
-        guint32 li = g_array_index(d->links, guint32, i);
+        guint32 li = ph[i].link;
         ms_net_link_account(f->net, li, (hop[i].ld & 1) ? end_b(f, li) : end_a(f, li),
                             nseg, len + (guint64) nseg * HDR, hop[i].busy);
         if (nseg > 1)

@@ -460,15 +460,23 @@ ms__server_is_backup_for(const Server *s, const char *domain)
 char *
 ms__mail_date(MsTime t)
 {
+    /* Civil date from a day count (the proleptic Gregorian calendar, by
+     * 400-year eras), not GDateTime: every Received: header writes one. */
     static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
     static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-    g_autoptr(GDateTime) base = g_date_time_new_utc(2026, 11, 29, 0, 0, 0);
-    g_autoptr(GDateTime) dt = g_date_time_add_seconds(base, (gdouble) (t / MS_TIME_S));
-    return g_strdup_printf("%s, %02d %s %04d %02d:%02d:%02d +0000", days[g_date_time_get_day_of_week(dt) - 1],
-                           g_date_time_get_day_of_month(dt), months[g_date_time_get_month(dt) - 1],
-                           g_date_time_get_year(dt), g_date_time_get_hour(dt), g_date_time_get_minute(dt),
-                           g_date_time_get_second(dt));
+    gint64 secs = t / MS_TIME_S;
+    if (secs < 0)
+        secs = 0;
+    /* The epoch 2026-11-29 (a Sunday) is day 20786 after 1970-01-01. */
+    gint64 day = 20786 + secs / 86400, sod = secs % 86400;
+    guint weekday = (guint) ((day + 3) % 7);   /* 1970-01-01 was a Thursday: index 3 */
+    gint64 z = day + 719468, era = z / 146097, doe = z - era * 146097;
+    gint64 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    gint64 doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    gint64 d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+    return g_strdup_printf("%s, %02d %s %04d %02d:%02d:%02d +0000", days[weekday], (int) d, months[m - 1], (int) y,
+                           (int) (sod / 3600), (int) (sod / 60 % 60), (int) (sod % 60));
 }
 
 /* --- trace helpers -------------------------------------------------------- */

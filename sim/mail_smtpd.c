@@ -309,8 +309,10 @@ ms__server_accept(MsMail *m, Server *s, guint32 id, const char *from, const char
                   guint n, GBytes *data)
 {
     MsTime now = ms_engine_now(m->engine);
-    GHashTable *by_domain = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
-    GPtrArray *order = g_ptr_array_new();   /* domains in first-seen order: deterministic */
+    /* Remote recipients grouped by domain, domains in first-seen order
+     * (deterministic); a linear search: messages have few recipients. */
+    GPtrArray *order = g_ptr_array_new_with_free_func(g_free);    /* lower-cased domains */
+    GPtrArray *lists = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
     for (guint i = 0; i < n; i++) {
         const char *rcpt = rcpts[i];
         MsRcptRecord *rr = ms__mail_rcpt(m, id, rcpt);
@@ -350,20 +352,19 @@ ms__server_accept(MsMail *m, Server *s, guint32 id, const char *from, const char
             }
             continue;
         }
-        g_autofree char *key = g_ascii_strdown(dom, -1);
-        GPtrArray *list = g_hash_table_lookup(by_domain, key);
+        GPtrArray *list = NULL;
+        for (guint k = 0; k < order->len && !list; k++)
+            if (g_ascii_strcasecmp(g_ptr_array_index(order, k), dom) == 0)
+                list = g_ptr_array_index(lists, k);
         if (!list) {
             list = g_ptr_array_new_with_free_func(g_free);
-            g_ptr_array_add(order, g_strdup(key));
-            g_hash_table_insert(by_domain, g_strdup(key), list);
+            g_ptr_array_add(order, g_ascii_strdown(dom, -1));
+            g_ptr_array_add(lists, list);
         }
         g_ptr_array_add(list, g_strdup(rcpt));
     }
-    for (guint i = 0; i < order->len; i++) {
-        const char *dom = g_ptr_array_index(order, i);
-        ms__mta_enqueue(m, s, id, from, g_hash_table_lookup(by_domain, dom), dom, data);
-        g_free(order->pdata[i]);
-    }
-    g_ptr_array_free(order, TRUE);
-    g_hash_table_destroy(by_domain);
+    for (guint i = 0; i < order->len; i++)
+        ms__mta_enqueue(m, s, id, from, g_ptr_array_index(lists, i), g_ptr_array_index(order, i), data);
+    g_ptr_array_unref(order);
+    g_ptr_array_unref(lists);
 }

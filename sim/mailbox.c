@@ -36,6 +36,9 @@ stored_free(gpointer p)
     g_free(m);
 }
 
+static guint ci_hash(gconstpointer p);
+static gboolean ci_equal(gconstpointer a, gconstpointer b);
+
 static void
 box_free(gpointer p)
 {
@@ -50,7 +53,7 @@ MsMailStore *
 ms_mail_store_new(void)
 {
     MsMailStore *s = g_new0(MsMailStore, 1);
-    s->boxes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, box_free);
+    s->boxes = g_hash_table_new_full(ci_hash, ci_equal, g_free, box_free);
     return s;
 }
 
@@ -66,8 +69,23 @@ ms_mail_store_free(MsMailStore *s)
 static Box *
 box(const MsMailStore *s, const char *user)
 {
-    g_autofree char *k = g_ascii_strdown(user, -1);
-    return g_hash_table_lookup(s->boxes, k);
+    return g_hash_table_lookup(s->boxes, user);   /* case-insensitive hash: no copy per look-up */
+}
+
+/* The keys are stored lower case; look-ups may come in any case. */
+static guint
+ci_hash(gconstpointer p)
+{
+    guint h = 5381;
+    for (const char *c = p; *c; c++)
+        h = h * 33 + (guint) g_ascii_tolower(*c);
+    return h;
+}
+
+static gboolean
+ci_equal(gconstpointer a, gconstpointer b)
+{
+    return g_ascii_strcasecmp(a, b) == 0;
 }
 
 gboolean
