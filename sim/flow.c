@@ -20,13 +20,15 @@
  *     serialises at the link's bandwidth divided among the transfers active
  *     on that link direction (per-link fair share, counted when the transfer
  *     starts), then propagates;
- *   - on a lossy path a segment is lost with 1 - prod(1 - loss) (drawn from
- *     the sender's stream); it is resent one RTT later when three more
- *     segments could follow it (fast retransmit), else after the RTO, and
- *     the window collapses as sim/tcp.c does.
+ *   - a segment that finds a hop's drop-tail queue full (the bytes ahead of
+ *     it, from the time the link stays busy) is dropped; on a lossy path a
+ *     segment is also lost with 1 - prod(1 - loss) (drawn from the sender's
+ *     stream). Either way sending goes back to it one RTT later when three
+ *     more segments follow it in the window (fast retransmit), else after
+ *     the RTO, and the window shrinks as sim/tcp.c's does.
  * The bytes arrive in one piece when the last segment does; sends in one
- * direction arrive in order. Queueing behind other traffic beyond the fair
- * share, drop-tail losses and the peer's window are not modelled.
+ * direction arrive in order. Queueing behind other connections' packets
+ * beyond the fair share, and the peer's window, are not modelled.
  *
  * Faults, checked when a packet would leave and when data arrives: no route
  * at connect is "unreachable" at once; a down destination (or no route)
@@ -78,6 +80,7 @@ typedef struct {
     guint64  bw;          /* bits per second */
     MsTime   lat;
     MsTime   tx_hdr;      /* serialisation of a bare 40-byte segment */
+    guint64  queue;       /* drop-tail limit on bytes waiting */
 } PathHop;
 
 /* What one end sends. */
@@ -415,6 +418,7 @@ path_ok(MsFlow *f, Conn *c, int e)
             hp->bw = p->bandwidth_bps;
             hp->lat = p->latency;
             hp->tx_hdr = serialise(HDR, p->bandwidth_bps);
+            hp->queue = p->queue_bytes;
             d->ack_delay += hp->tx_hdr + hp->lat;
             d->mtu = MIN(d->mtu, p->mtu);
             at = a == at ? b : a;
@@ -619,9 +623,28 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len)
             continue;
         }
         guint32 seg = (guint32) MIN(MIN((gsize) c->mss, left), (gsize) (wnd - d->flight));
-        if (ploss > 0 && ms_rng_bernoulli(rng, ploss)) {
-            /* Lost: fast retransmit when three more segments could follow
-             * (three duplicate ACKs), else the retransmission timer. */
+        /* Store and forward along the path; a hop whose queue (the time the
+         * link stays busy, in bytes at its full rate: every flow's bytes
+         * ahead) has no room drops the segment, as sim/net.c's drop-tail. */
+        MsTime x = t;
+        gboolean dropped = FALSE;
+        for (guint i = 0; i < h; i++) {
+            MsTime start = MAX(x, hop_free[i]);
+            if (start > x &&
+                (guint64) ((double) (start - x) * (double) ph[i].bw / 8e9) + seg + HDR > ph[i].queue) {
+                dropped = TRUE;
+                break;
+            }
+            MsTime tx = serialise(seg + HDR, hop[i].bw);
+            hop_free[i] = start + tx;
+            hop[i].busy += tx;
+            x = start + tx + hop[i].lat;
+        }
+        if (dropped || (ploss > 0 && ms_rng_bernoulli(rng, ploss))) {
+            /* Lost: fast retransmit when three more segments follow it
+             * within the window (their ACKs are the three duplicates), else
+             * the retransmission timer. Either way sending goes back to this
+             * segment (go-back-N, as sim/tcp.c). */
             nseg++;
             d->resent++;
             f->stats.retransmits++;
@@ -629,8 +652,17 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len)
                 schedule(f, t + d->rto, c->host[e], idx, EV_TIMEOUT, e);
                 return;
             }
-            gboolean fast = MIN((gsize) (wnd - d->flight - seg), left - seg) >= 3 * (gsize) c->mss;
+            gboolean fast = wnd >= 4 * c->mss && left - seg >= 3 * (gsize) c->mss;
             MsTime rtt = lone_delay(f, d, HDR + seg) + ack_delay;
+            /* The window's worth sent after it goes for nothing (the receiver
+             * keeps only in-order data) but still occupies every link. */
+            gsize waste = MIN((gsize) (wnd - d->flight - seg), left - seg);
+            guint wsegs = (guint) ((waste + c->mss - 1) / c->mss);
+            for (guint i = 0; i < h && waste > 0; i++) {
+                MsTime tx = serialise(waste + (guint64) wsegs * HDR, hop[i].bw);
+                hop_free[i] = MAX(hop_free[i], t) + tx;
+                hop[i].busy += tx;
+            }
             t += fast ? rtt : d->rto;
             d->ssthresh = MAX(d->flight / 2, 2 * c->mss);
             d->cwnd = fast ? d->ssthresh : c->mss;
@@ -644,14 +676,6 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len)
         if (losses) {
             losses = 0;
             d->rto = rto_of(f, c, e);
-        }
-        MsTime x = t;
-        for (guint i = 0; i < h; i++) {
-            MsTime tx = serialise(seg + HDR, hop[i].bw);
-            x = MAX(x, hop_free[i]) + tx;
-            hop_free[i] = x;
-            hop[i].busy += tx;
-            x += hop[i].lat;
         }
         Seg s = { x + ack_delay, seg };
         g_array_append_val(d->segs, s);
