@@ -585,7 +585,7 @@ static void send_fin(MsFlow *f, guint32 idx, int e);
 /* Computes the crossing of `len` bytes from end e now and schedules their
  * arrival. The path must be usable (path_ok). */
 static void
-transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len)
+transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *bytes)
 {
     Conn *c = conn_at(f, idx);
     Dir *d = &c->d[e];
@@ -696,7 +696,7 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len)
     f->stats.segments += nseg;
     f->stats.bytes += len;
     d->last_arrival = last;
-    Chunk ch = { last, g_bytes_new(data, len) };
+    Chunk ch = { last, bytes ? g_bytes_ref(bytes) : g_bytes_new(data, len) };
     g_array_append_val(d->chunks, ch);
     schedule(f, last, c->host[1 - e], idx, EV_DATA, e);
 }
@@ -713,7 +713,7 @@ flush_held(MsFlow *f, guint32 idx, int e)
             return;
         }
         g_autoptr(GByteArray) held = g_steal_pointer(&d->held);
-        transfer(f, idx, e, held->data, held->len);
+        transfer(f, idx, e, held->data, held->len, NULL);
         c = conn_at(f, idx);
         d = &c->d[e];
     }
@@ -838,7 +838,26 @@ ms__flow_send(MsFlow *f, MsTcpConnId id, const guint8 *data, gsize len)
         start_stall(f, idx, e);
         return;
     }
-    transfer(f, idx, e, data, len);
+    transfer(f, idx, e, data, len, NULL);
+}
+
+void
+ms__flow_send_bytes(MsFlow *f, MsTcpConnId id, GBytes *bytes)
+{
+    guint32 idx = idx_of(id);
+    int e = end_of(id);
+    Conn *c = conn_at(f, idx);
+    Dir *d = &c->d[e];
+    gsize len;
+    const guint8 *data = g_bytes_get_data(bytes, &len);
+    g_return_if_fail(c->state != ST_FREE && d->open);
+    if (len == 0)
+        return;
+    if (!d->est || d->stalled || (d->held && d->held->len > 0) || !path_ok(f, c, e)) {
+        ms__flow_send(f, id, data, len);   /* held: copied */
+        return;
+    }
+    transfer(f, idx, e, data, len, bytes);
 }
 
 void

@@ -522,9 +522,7 @@ attempt_pump(Attempt *a)
 {
     GBytes *out;
     while ((out = ms_smtp_client_take_output(a->core))) {
-        gsize n;
-        const guint8 *d = g_bytes_get_data(out, &n);
-        ms_tcp_send(a->mail->tcp, a->conn, d, n);
+        ms_tcp_send_bytes(a->mail->tcp, a->conn, out);
         g_bytes_unref(out);
     }
     if (ms_smtp_client_is_closed(a->core)) {

@@ -107,9 +107,7 @@ submit_pump(Submit *x)
 {
     GBytes *out;
     while ((out = ms_smtp_client_take_output(x->core))) {
-        gsize n;
-        const guint8 *d = g_bytes_get_data(out, &n);
-        ms_tcp_send(x->mail->tcp, x->conn, d, n);
+        ms_tcp_send_bytes(x->mail->tcp, x->conn, out);
         g_bytes_unref(out);
     }
     if (ms_smtp_client_is_closed(x->core)) {

@@ -228,6 +228,13 @@ send_content(MsSmtpClient *c, GBytes *msg)
     gsize n = 0;
     const guint8 *p = msg ? g_bytes_get_data(msg, &n) : NULL;
     gsize start = 0;
+    /* Reserve room for the content once (a few stuffed dots of slack)
+     * rather than letting appends double the buffer. */
+    guint have = c->out->len;
+    if (n < G_MAXUINT / 2) {
+        g_byte_array_set_size(c->out, have + (guint) n + 64);
+        g_byte_array_set_size(c->out, have);
+    }
     /* RFC 5321 4.5.2: a line starting with "." gets one more. Lines are
      * found with memchr (vectorised), not octet by octet. */
     if (n > 0 && p[0] == '.')

@@ -559,7 +559,11 @@ cmd_data(MsSmtpServer *srv, const char *arg)
     reply(srv, 354, NULL, "End data with <CR><LF>.<CR><LF>");
     srv->mode = MODE_DATA;
     srv->dstate = D_LINE_START;   /* the CRLF ending "DATA" starts a line */
-    srv->msg = g_byte_array_new();
+    /* RFC 1870 SIZE, when declared and acceptable, sizes the buffer once
+     * (a Received: header or two of slack) instead of doubling it. */
+    srv->msg = srv->declared_size > 0 && srv->declared_size <= srv->max_size
+                   ? g_byte_array_sized_new((guint) MIN(srv->declared_size + 1024, (guint64) G_MAXUINT32))
+                   : g_byte_array_new();
     srv->msg_octets = 0;
     srv->line_len = 0;
     srv->bad_newline = srv->bad_nul = srv->long_line = FALSE;
@@ -996,6 +1000,16 @@ ms_smtp_server_feed(MsSmtpServer *srv, const guint8 *data, gsize len)
 {
     g_return_if_fail(srv != NULL && (data != NULL || len == 0));
     g_return_if_fail(srv->started && len <= G_MAXUINT);
+    if (srv->closed || len == 0)
+        return;
+    /* Message content arriving with nothing buffered is consumed where it
+     * lies: bodies are the bulk of the bytes, and copying each into `in`
+     * first is a copy of every message per hop. */
+    while (srv->in->len == 0 && srv->mode == MODE_DATA && len > 0 && !srv->closed) {
+        gsize n = data_consume(srv, data, len);
+        data += n;
+        len -= n;
+    }
     if (srv->closed || len == 0)
         return;
     g_byte_array_append(srv->in, data, (guint) len);

@@ -21,6 +21,7 @@ MsTcpConnId ms__flow_connect(MsFlow *flow, MsHostId host, guint32 dst_addr, guin
                              const MsTcpCallbacks *callbacks, gpointer user_data);
 void ms__flow_set_callbacks(MsFlow *flow, MsTcpConnId conn, const MsTcpCallbacks *callbacks, gpointer user_data);
 void ms__flow_send(MsFlow *flow, MsTcpConnId conn, const guint8 *data, gsize len);
+void ms__flow_send_bytes(MsFlow *flow, MsTcpConnId conn, GBytes *bytes);
 void ms__flow_close(MsFlow *flow, MsTcpConnId conn);
 void ms__flow_set_message(MsFlow *flow, MsTcpConnId conn, guint32 message);
 MsHostId ms__flow_conn_host(MsFlow *flow, MsTcpConnId conn);

@@ -481,6 +481,18 @@ ms_tcp_send(MsTcp *t, MsTcpConnId id, const guint8 *data, gsize len)
 }
 
 void
+ms_tcp_send_bytes(MsTcp *t, MsTcpConnId id, GBytes *bytes)
+{
+    if (t->flow) {
+        ms__flow_send_bytes(t->flow, id, bytes);
+        return;
+    }
+    gsize n;
+    const guint8 *d = g_bytes_get_data(bytes, &n);
+    ms_tcp_send(t, id, d, n);
+}
+
+void
 ms_tcp_close(MsTcp *t, MsTcpConnId id)
 {
     if (t->flow) {

@@ -75,6 +75,9 @@ void ms_tcp_set_callbacks(MsTcp *tcp, MsTcpConnId conn, const MsTcpCallbacks *ca
 
 /* Queues bytes for sending (copied). */
 void ms_tcp_send(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len);
+/* The same for bytes the caller has as GBytes: at flow level a ref is
+ * taken instead of a copy (message bodies are most of the bytes). */
+void ms_tcp_send_bytes(MsTcp *tcp, MsTcpConnId conn, GBytes *bytes);
 
 /* Closes gracefully: queued bytes are still delivered, then FIN. */
 void ms_tcp_close(MsTcp *tcp, MsTcpConnId conn);
