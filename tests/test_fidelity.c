@@ -240,6 +240,17 @@ test_generated_levels_agree(void)
     check_levels_agree("generated world", sc);
 }
 
+/* The benchmark world "small" (100,000 messages, ~40 s for both levels):
+ * only with MS_FIDELITY_SMALL=1, to keep `make check` short. */
+static void
+test_bench_small_levels_agree(void)
+{
+    if (!g_getenv("MS_FIDELITY_SMALL"))
+        return;
+    g_autoptr(MsScenario) sc = load_file("scenarios/bench/small.xml");
+    check_levels_agree("scenarios/bench/small.xml", sc);
+}
+
 /* With loss the levels differ (flow level draws one loss per segment for
  * the whole path and recovers by a formula): the outcomes still pass the
  * lessons' checks; the latency difference is printed with
@@ -271,6 +282,7 @@ static const MsTestCase cases[] = {
     { "teaching lessons: same outcomes at both levels", test_teaching_levels_agree },
     { "generated world: same outcomes at both levels", test_generated_levels_agree },
     { "lossy lessons pass at flow level", test_lossy_lessons_pass },
+    { "bench small: same outcomes (MS_FIDELITY_SMALL=1)", test_bench_small_levels_agree },
     { NULL, NULL },
 };
 
