@@ -455,7 +455,7 @@ summarise(const MsSweep *sw, guint point, guint stat)
         double d = sw->results[base + k].v[stat] - s.mean;
         ss += d * d;
     }
-    if (s.n > 1) {
+    if (s.n > 1 && s.min < s.max) {   /* equal values: exactly 0, not rounding noise */
         s.sd = sqrt(ss / (s.n - 1));
         s.ci = ms_sweep_t975(s.n - 1) * s.sd / sqrt(s.n);
     }
