@@ -21,6 +21,7 @@ static const Command commands[] = {
     { "gen", "write a generated benchmark world as a scenario file", ms_cmd_gen },
     { "bridge", "let real SMTP/POP3 clients into a running simulation", ms_cmd_bridge },
     { "bench", "benchmark the engine (PHOLD) and print figures", ms_cmd_bench },
+    { "sweep", "replications over seeds and a grid of settings, with confidence intervals", ms_cmd_sweep },
 };
 
 static void
@@ -96,6 +97,34 @@ ms_cli_arg_count(const char *cmd, const char *opt, const char *value, guint64 *o
     g_autoptr(GError) error = NULL;
     if (!ms_units_parse_count(value, out, &error)) {
         ms_cli_usage(cmd, "%s: %s", opt, error->message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
+ms_cli_arg_fidelity(const char *cmd, const char *opt, const char *value, gint *out)
+{
+    if (g_strcmp0(value, "packet") == 0)
+        *out = 0;
+    else if (g_strcmp0(value, "flow") == 0)
+        *out = 1;
+    else {
+        ms_cli_usage(cmd, "%s: '%s' is not a fidelity: expected packet or flow", opt, value ? value : "");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
+ms_cli_arg_yes_no(const char *cmd, const char *opt, const char *value, gint *out)
+{
+    if (g_strcmp0(value, "yes") == 0 || g_strcmp0(value, "true") == 0)
+        *out = 1;
+    else if (g_strcmp0(value, "no") == 0 || g_strcmp0(value, "false") == 0)
+        *out = 0;
+    else {
+        ms_cli_usage(cmd, "%s: '%s': expected yes or no", opt, value ? value : "");
         return FALSE;
     }
     return TRUE;

@@ -1,7 +1,12 @@
-/* `mailsim bench`: benchmark workloads that print one line of figures each.
- * For now the engine's PHOLD; `make bench` (tools/bench.sh) runs the cases,
- * repeats them and prints medians and ratios. */
+/* `mailsim bench`: benchmark workloads that print one line of figures each:
+ * the engine's PHOLD, packet forwarding, and whole worlds (a scenario run
+ * at either fidelity, with time per message and memory figures). `make
+ * bench` (tools/bench.sh) runs the cases, repeats them and prints medians and
+ * ratios. Wall-clock and rusage readings are the benchmark's business only;
+ * the model never sees them. */
 #include "mailsim/cli.h"
+#include "mailsim/scenario.h"
+#include "mailsim/world.h"
 #include "mailsim/phold.h"
 #include "mailsim/bench_net.h"
 #include "mailsim/mpi_run.h"
@@ -9,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 static long
 peak_rss_kb(void)
@@ -212,6 +218,115 @@ bench_net(int argc, char **argv)
     return MS_EXIT_OK;
 }
 
+static double
+cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double) ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double) ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Resident set size now, from /proc (0 when unavailable). */
+static long
+rss_now_kb(void)
+{
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents("/proc/self/statm", &text, NULL, NULL))
+        return 0;
+    long pages = 0, resident = 0;
+    if (sscanf(text, "%ld %ld", &pages, &resident) != 2)
+        return 0;
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static int
+bench_world(int argc, char **argv)
+{
+    const char *cmd = "bench world";
+    g_autofree char *fidelity_s = NULL, *until_s = NULL, *sample_s = NULL, *keep_s = NULL;
+    GOptionEntry entries[] = {
+        { "fidelity", 0, 0, G_OPTION_ARG_STRING, &fidelity_s, "packet or flow (default: the scenario's)", "LEVEL" },
+        { "keep-bodies", 0, 0, G_OPTION_ARG_STRING, &keep_s, "yes or no (default: the scenario's)", "yes|no" },
+        { "until", 0, 0, G_OPTION_ARG_STRING, &until_s, "stop at this simulated time (default: the scenario's)", "TIME" },
+        { "sample", 0, 0, G_OPTION_ARG_STRING, &sample_s, "sample the queues every TIME of simulated time (default 10min)", "TIME" },
+        { NULL, 0, 0, 0, NULL, NULL, NULL },
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("FILE - run a scenario's world and print its costs");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    if (!ms_cli_parse(ctx, cmd, &argc, &argv))
+        return MS_EXIT_USAGE;
+    if (argc != 2)
+        return ms_cli_usage(cmd, argc < 2 ? "missing FILE" : "unexpected argument '%s'", argc < 2 ? "" : argv[2]);
+    MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+    if (fidelity_s && !ms_cli_arg_fidelity(cmd, "--fidelity", fidelity_s, &o.fidelity))
+        return MS_EXIT_USAGE;
+    if (keep_s && !ms_cli_arg_yes_no(cmd, "--keep-bodies", keep_s, &o.keep_bodies))
+        return MS_EXIT_USAGE;
+    MsTime until = 0, sample = 10 * MS_TIME_MIN;
+    if (until_s && !ms_cli_arg_time(cmd, "--until", until_s, &until))
+        return MS_EXIT_USAGE;
+    if (sample_s && (!ms_cli_arg_time(cmd, "--sample", sample_s, &sample) || sample <= 0))
+        return sample_s && sample <= 0 ? ms_cli_usage(cmd, "--sample: expected a time > 0") : MS_EXIT_USAGE;
+    gint64 t0 = g_get_monotonic_time();
+    double c0 = cpu_seconds();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_file(argv[1], &error);
+    if (!sc) {
+        fprintf(stderr, "%s\n", error->message);
+        return MS_EXIT_USAGE;
+    }
+    g_autoptr(MsWorld) w = ms_world_new_full(sc, &o, &error);
+    if (!w) {
+        fprintf(stderr, "%s\n", error->message);
+        return MS_EXIT_USAGE;
+    }
+    double build_s = (double) (g_get_monotonic_time() - t0) / 1e6;
+    long base_kb = rss_now_kb();
+    gint64 t1 = g_get_monotonic_time();
+    double c1 = cpu_seconds();
+    if (!until)
+        until = ms_world_default_until(w);
+    /* Run in slices to sample the queues; slicing does not change the run
+     * (the clock only moves on to each slice's end). */
+    guint q_peak = 0;
+    guint64 q_bytes_at_peak = 0;
+    MsEngine *e = ms_world_engine(w);
+    for (MsTime t = 0; t < until && ms_engine_next_time(e) != MS_TIME_INFINITE;) {
+        t = until == MS_TIME_INFINITE ? ms_time_add(ms_engine_now(e), sample) : MIN(until, ms_time_add(t, sample));
+        ms_world_run(w, t);
+        guint queued;
+        guint64 bytes;
+        ms_mail_queue_footprint(ms_world_mail(w), &queued, &bytes);
+        if (queued > q_peak) {
+            q_peak = queued;
+            q_bytes_at_peak = bytes;
+        }
+    }
+    double run_s = (double) (g_get_monotonic_time() - t1) / 1e6;
+    double cpu_s = cpu_seconds() - c1;
+    (void) c0;
+    MsEngineStats es;
+    ms_engine_get_stats(e, &es);
+    MsMailStats ms;
+    ms_mail_get_stats(ms_world_mail(w), &ms);
+    guint n = ms.messages + ms.dsns;
+    long peak = peak_rss_kb();
+    g_autofree char *base = g_path_get_basename(argv[1]);
+    char *dot = strrchr(base, '.');
+    if (dot)
+        *dot = '\0';
+    printf("world=%s fidelity=%s messages=%u events=%" G_GUINT64_FORMAT " build_s=%.2f wall_s=%.2f cpu_s=%.2f "
+           "us_per_message=%.1f events_per_s=%.0f messages_per_s=%.0f peak_rss_kb=%ld rss_per_message=%.0f "
+           "queued_peak=%u bytes_per_queued=%.0f fingerprint=%016" G_GINT64_MODIFIER "x\n",
+           base, ms_world_fidelity(w) == MS_FIDELITY_FLOW ? "flow" : "packet", n, es.processed, build_s, run_s,
+           cpu_s, n ? cpu_s * 1e6 / n : 0.0, cpu_s > 0 ? es.processed / cpu_s : 0.0, cpu_s > 0 ? n / cpu_s : 0.0, peak,
+           n ? (double) (peak - base_kb) * 1024.0 / n : 0.0, q_peak, q_peak ? (double) q_bytes_at_peak / q_peak : 0.0,
+           ms_engine_fingerprint(e));
+    return MS_EXIT_OK;
+}
+
 int
 ms_cmd_bench(int argc, char **argv)
 {
@@ -219,14 +334,17 @@ ms_cmd_bench(int argc, char **argv)
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
             printf("Usage: mailsim bench WORKLOAD [OPTIONS]\n\nWorkloads:\n"
                    "  phold      the PHOLD engine benchmark (mailsim bench phold --help)\n"
-                   "  net        packets forwarded per second on a random router graph (mailsim bench net --help)\n");
+                   "  net        packets forwarded per second on a random router graph (mailsim bench net --help)\n"
+                   "  world      a scenario's whole run: time per message, events/s, memory (mailsim bench world --help)\n");
             return MS_EXIT_OK;
         }
-        return ms_cli_usage("bench", "missing workload: expected 'phold' or 'net'");
+        return ms_cli_usage("bench", "missing workload: expected 'phold', 'net' or 'world'");
     }
     if (strcmp(argv[1], "phold") == 0)
         return bench_phold(argc - 1, argv + 1);
     if (strcmp(argv[1], "net") == 0)
         return bench_net(argc - 1, argv + 1);
-    return ms_cli_usage("bench", "unknown workload '%s': expected 'phold' or 'net'", argv[1]);
+    if (strcmp(argv[1], "world") == 0)
+        return bench_world(argc - 1, argv + 1);
+    return ms_cli_usage("bench", "unknown workload '%s': expected 'phold', 'net' or 'world'", argv[1]);
 }

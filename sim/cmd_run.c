@@ -131,7 +131,7 @@ ms_cmd_run(int argc, char **argv)
     g_autofree char *seed_s = NULL, *until_s = NULL, *trace_path = NULL, *pcap_path = NULL, *level_s = NULL,
                     *stats_path = NULL;
     gboolean quiet = FALSE, no_colour = FALSE;
-    g_autofree char *pcap_host = NULL;
+    g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL;
     g_auto(GStrv) pcap_links = NULL;
     GOptionEntry entries[] = {
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)", "N" },
@@ -144,6 +144,8 @@ ms_cmd_run(int argc, char **argv)
         { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s, "narration detail: mail, protocol (default) or packets", "LEVEL" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no narration, only the summary and checks", NULL },
         { "no-colour", 0, 0, G_OPTION_ARG_NONE, &no_colour, "plain text even on a terminal", NULL },
+        { "fidelity", 0, 0, G_OPTION_ARG_STRING, &fidelity_s, "packet (every segment) or flow (computed transfer times); default: the scenario's", "LEVEL" },
+        { "keep-bodies", 0, 0, G_OPTION_ARG_STRING, &keep_s, "yes: keep delivered messages; no: only where a client reads them (default: the scenario's)", "yes|no" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("[FILE] - run a scenario and tell what happens");
@@ -170,7 +172,13 @@ ms_cmd_run(int argc, char **argv)
         fprintf(stderr, "%s\n", error->message);
         return MS_EXIT_USAGE;
     }
-    g_autoptr(MsWorld) w = ms_world_new(sc, seed, &error);
+    MsWorldOptions wo = MS_WORLD_OPTIONS_INIT;
+    wo.seed = seed;
+    if (fidelity_s && !ms_cli_arg_fidelity(cmd, "--fidelity", fidelity_s, &wo.fidelity))
+        return MS_EXIT_USAGE;
+    if (keep_s && !ms_cli_arg_yes_no(cmd, "--keep-bodies", keep_s, &wo.keep_bodies))
+        return MS_EXIT_USAGE;
+    g_autoptr(MsWorld) w = ms_world_new_full(sc, &wo, &error);
     if (!w) {
         fprintf(stderr, "%s\n", error->message);
         return MS_EXIT_USAGE;

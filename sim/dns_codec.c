@@ -158,6 +158,18 @@ gboolean
 ms_dns_name_equal(const char *a, const char *b)
 {
     g_return_val_if_fail(a != NULL && b != NULL, FALSE);
+    /* Fast path: without escapes, names that differ as text (ignoring case
+     * and one trailing dot) differ on the wire too. Resolvers and servers
+     * compare many names that differ, so reject those without encoding. */
+    if (!strchr(a, '\\') && !strchr(b, '\\')) {
+        gsize na = strlen(a), nb = strlen(b);
+        if (na > 0 && a[na - 1] == '.')
+            na--;   /* "." is the root, as "" is */
+        if (nb > 0 && b[nb - 1] == '.')
+            nb--;
+        if (na != nb || g_ascii_strncasecmp(a, b, na) != 0)
+            return FALSE;
+    }
     guint8 wa[MS_DNS_MAX_NAME_WIRE], wb[MS_DNS_MAX_NAME_WIRE];
     gsize la, lb;
     if (!name_to_wire(a, wa, &la, NULL) || !name_to_wire(b, wb, &lb, NULL) || la != lb)

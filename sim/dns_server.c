@@ -1,8 +1,14 @@
 /* DNS registries (see include/mailsim/dns_server.h): zones as arrays of
  * records, answered by scanning the zone that holds the query name. Zones
  * in a teaching or benchmark world have a handful of records each, so a scan
- * beats an index; a root or TLD server of a large generated world holds one
- * NS set per child, and wants a hash by owner name (noted, not yet needed).
+ * within a zone beats an index; but a flat registry of a generated world
+ * holds thousands of zones, so finding the zone and the glue (A records of
+ * any zone) goes through two hashes keyed by the lower-cased name without
+ * its trailing dot: zones by name (the longest enclosing zone is the first
+ * suffix of the query name found), A records by owner, each list in (zone,
+ * record) order as a scan would find them. Names with backslash escapes
+ * take the scans, which handle them exactly. A root or TLD server of a
+ * hierarchy holds one NS set per child and still scans its zone for cuts.
  *
  * Answering a query for (name, type) at a server, following RFC 1034 4.3.2:
  *   1. pick the longest zone held that contains `name`; none: REFUSED;
@@ -23,12 +29,35 @@ typedef struct {
     GPtrArray   *records;   /* MsDnsRecord*, owned */
 } Zone;
 
+typedef struct {
+    guint        zone, seq;
+    MsDnsRecord *rec;
+} GlueRef;
+
 struct _MsDnsServer {
-    MsNet     *net;
-    MsHostId   host;
-    GPtrArray *zones;       /* Zone* */
-    guint64    queries;
+    MsNet      *net;
+    MsHostId    host;
+    GPtrArray  *zones;       /* Zone* */
+    guint64     queries;
+    GHashTable *zone_index;  /* key(zone name) -> zone index + 1 */
+    GHashTable *a_index;     /* key(owner) -> GArray of GlueRef */
+    gboolean    escaped;     /* some name has a backslash: use the scans */
+    guint       next_seq;
 };
+
+/* The index key of a name: lower case, no trailing dot; NULL (scan) for
+ * names with escapes. */
+static char *
+index_key(const char *name)
+{
+    if (strchr(name, '\\'))
+        return NULL;
+    gsize n = strlen(name);
+    if (n > 0 && name[n - 1] == '.')
+        n--;
+    char *k = g_ascii_strdown(name, (gssize) n);
+    return k;
+}
 
 static void
 zone_free(gpointer p)
@@ -54,6 +83,20 @@ ms_dns_name_in_zone(const char *name, const char *zone)
 static Zone *
 zone_for(const MsDnsServer *s, const char *name)
 {
+    g_autofree char *key = s->escaped ? NULL : index_key(name);
+    if (key) {
+        /* ms_dns_name_in_zone() is a textual suffix at a label boundary:
+         * try the name, then each suffix after a dot, then the root. */
+        for (const char *p = key;; ) {
+            gpointer v = g_hash_table_lookup(s->zone_index, p);
+            if (v)
+                return g_ptr_array_index(s->zones, GPOINTER_TO_UINT(v) - 1);
+            if (*p == '\0')
+                return NULL;
+            const char *dot = strchr(p, '.');
+            p = dot ? dot + 1 : p + strlen(p);
+        }
+    }
     Zone *best = NULL;
     for (guint i = 0; i < s->zones->len; i++) {
         Zone *z = g_ptr_array_index(s->zones, i);
@@ -73,6 +116,8 @@ ms_dns_server_new(MsNet *net, MsHostId host)
     s->net = net;
     s->host = host;
     s->zones = g_ptr_array_new_with_free_func(zone_free);
+    s->zone_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    s->a_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
     ms_udp_bind(net, host, MS_DNS_PORT, on_query, s);
     return s;
 }
@@ -83,6 +128,8 @@ ms_dns_server_free(MsDnsServer *s)
     if (!s)
         return;
     g_ptr_array_unref(s->zones);
+    g_hash_table_destroy(s->zone_index);
+    g_hash_table_destroy(s->a_index);
     g_free(s);
 }
 
@@ -110,6 +157,11 @@ ms_dns_server_add_zone(MsDnsServer *s, const char *zone, guint32 ttl)
     z->soa = ms_dns_record_new_soa(zone, ttl, me, rname, 2026112901, 7200, 3600, 1209600, ttl);
     z->records = g_ptr_array_new_with_free_func((GDestroyNotify) ms_dns_record_free);
     g_ptr_array_add(s->zones, z);
+    char *key = index_key(zone);
+    if (key)
+        g_hash_table_insert(s->zone_index, key, GUINT_TO_POINTER(s->zones->len));
+    else
+        s->escaped = TRUE;
 }
 
 gboolean
@@ -121,6 +173,28 @@ ms_dns_server_add_record(MsDnsServer *s, MsDnsRecord *rec)
         return FALSE;
     }
     g_ptr_array_add(z->records, rec);
+    if (rec->type == MS_DNS_TYPE_A) {
+        char *key = index_key(rec->name);
+        if (!key) {
+            s->escaped = TRUE;
+            return TRUE;
+        }
+        guint zi = 0;
+        while (g_ptr_array_index(s->zones, zi) != z)
+            zi++;
+        GArray *list = g_hash_table_lookup(s->a_index, key);
+        if (!list) {
+            list = g_array_new(FALSE, FALSE, sizeof(GlueRef));
+            g_hash_table_insert(s->a_index, key, list);
+        } else {
+            g_free(key);
+        }
+        GlueRef ref = { zi, s->next_seq++, rec };
+        guint at = list->len;
+        while (at > 0 && g_array_index(list, GlueRef, at - 1).zone > zi)
+            at--;   /* keep (zone, record) order, as the scan finds them */
+        g_array_insert_val(list, at, ref);
+    }
     return TRUE;
 }
 
@@ -128,6 +202,16 @@ ms_dns_server_add_record(MsDnsServer *s, MsDnsRecord *rec)
 static void
 add_glue(const MsDnsServer *s, const char *name, GPtrArray *section)
 {
+    g_autofree char *key = s->escaped ? NULL : index_key(name);
+    if (key) {
+        GArray *list = g_hash_table_lookup(s->a_index, key);
+        for (guint i = 0; list && i < list->len; i++) {
+            MsDnsRecord *r = g_array_index(list, GlueRef, i).rec;
+            if (ms_dns_name_equal(r->name, name))
+                g_ptr_array_add(section, ms_dns_record_copy(r));
+        }
+        return;
+    }
     for (guint i = 0; i < s->zones->len; i++) {
         Zone *z = g_ptr_array_index(s->zones, i);
         for (guint k = 0; k < z->records->len; k++) {

@@ -45,6 +45,7 @@ struct _Server {
     GHashTable   *greylist;      /* "ip/from/rcpt" -> MsTime* first seen */
     GArray       *rules;         /* MsReplyRule with owned strings */
     MsTime        command_delay;
+    gboolean      has_readers;   /* a simulated client checks this server's mail over POP3 */
 };
 
 typedef struct {
@@ -89,9 +90,10 @@ struct _MsMail {
     GPtrArray  *servers;         /* Server* */
     GPtrArray  *clients;         /* Client* */
     GArray     *messages;        /* MsMessageRecord, id = index + 1 */
-    GHashTable *by_message_id;   /* Message-ID header -> id */
+    gboolean    keep_bodies;     /* FALSE: stores nobody reads only count deliveries */
     guint16     ev_submit, ev_check, ev_retry, ev_pop3_resume, ev_smtpd_flush;
     GPtrArray  *pending;         /* submissions not yet made (mail_mua.c) */
+    GHashTable *by_message_id;   /* foreign Message-ID header -> id (bridge injections only) */
     guint       n_dsn;
     gboolean    told_dns, told_routing;   /* asides given once per run */
     gboolean    flat_dns;
@@ -118,6 +120,8 @@ gboolean ms__server_is_backup_for(const Server *s, const char *domain);
 const char *ms__address_domain(const char *address);
 char *ms__address_local(const char *address);
 guint32 ms__mail_message_from_data(MsMail *mail, GBytes *data);
+/* Does a delivery to s keep the message (someone may read it)? */
+gboolean ms__server_keeps_bodies(const MsMail *mail, const Server *s);
 guint ms__count_received(GBytes *data);
 GBytes *ms__prepend_header(GBytes *data, const char *header);
 /* Creates a DSN for `rcpt` of entry-like arguments and queues it at s. */

@@ -5,8 +5,11 @@
  * mail_mta.c, mail_pop3.c and mail_mua.c.
  *
  * Records: one MsMessageRecord per message (submitted or a DSN), one
- * MsRcptRecord per recipient, indexed by id; the Message-ID header maps back
- * to the id when a copy arrives somewhere (a hash on a per-message path).
+ * MsRcptRecord per recipient, indexed by id. The Message-ID we write is
+ * "<label.ID@origin>": when a copy arrives somewhere, the id is read back
+ * from it and the whole string compared with the record's, so no table maps
+ * Message-IDs to ids (it cost ~100 bytes per message). Headers written by
+ * others simply match no record.
  * Dates in headers are simulated time counted from 2026-11-29 00:00:00 UTC,
  * written with fixed English names so no locale can change a byte. */
 #include "mail-private.h"
@@ -74,8 +77,9 @@ ms_mail_new(MsNet *net, MsTcp *tcp)
     m->servers = g_ptr_array_new_with_free_func(server_free);
     m->clients = g_ptr_array_new_with_free_func(client_free);
     m->messages = g_array_new(FALSE, TRUE, sizeof(MsMessageRecord));
-    g_array_set_clear_func(m->messages, record_clear);
     m->by_message_id = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_array_set_clear_func(m->messages, record_clear);
+    m->keep_bodies = TRUE;
     ms__mta_init(m);
     ms__pop3_init(m);
     ms__mua_init(m);
@@ -88,10 +92,10 @@ ms_mail_free(MsMail *m)
     if (!m)
         return;
     g_ptr_array_unref(m->pending);
+    g_hash_table_destroy(m->by_message_id);
     g_ptr_array_unref(m->servers);
     g_ptr_array_unref(m->clients);
     g_array_free(m->messages, TRUE);
-    g_hash_table_destroy(m->by_message_id);
     g_free(m);
 }
 
@@ -175,6 +179,13 @@ ms_mta_next_retry(const MsMtaPolicy *p, guint attempt, MsTime queued_at, MsTime 
 /* --- servers and clients ------------------------------------------------ */
 
 void ms_mail_set_flat_dns(MsMail *m, gboolean flat) { m->flat_dns = flat; }
+void ms_mail_set_keep_bodies(MsMail *m, gboolean keep) { m->keep_bodies = keep; }
+
+gboolean
+ms__server_keeps_bodies(const MsMail *m, const Server *s)
+{
+    return m->keep_bodies || s->has_readers;
+}
 
 guint
 ms_mail_add_server(MsMail *m, MsHostId host, const char *const *domains, const MsMtaPolicy *policy,
@@ -270,6 +281,8 @@ ms_mail_add_client(MsMail *m, MsHostId host, const char *address, const char *pa
     c->pop3_server = pop3_server;
     c->keep = keep;
     c->seen_uids = g_ptr_array_new_with_free_func(g_free);
+    if (pop3_server != MS_NO_SERVER && pop3_server < m->servers->len)
+        ((Server *) g_ptr_array_index(m->servers, pop3_server))->has_readers = TRUE;
     g_ptr_array_add(m->clients, c);
     return c->index;
 }
@@ -342,7 +355,6 @@ ms__mail_new_record(MsMail *m, const char *label, const char *from, const char *
         g_array_append_val(r.rcpts, rr);
     }
     r.message_id = g_strdup_printf("<%s.%u@%s>", label, r.id, ms_net_host_name(m->net, origin));
-    g_hash_table_insert(m->by_message_id, g_strdup(r.message_id), GUINT_TO_POINTER(r.id));
     g_array_append_val(m->messages, r);
     return r.id;
 }
@@ -364,8 +376,25 @@ ms__mail_message_from_data(MsMail *m, GBytes *data)
             const char *e = v;
             while (e < end && *e != '\r' && *e != '\n')
                 e++;
-            g_autofree char *id = g_strndup(v, (gsize) (e - v));
-            return GPOINTER_TO_UINT(g_hash_table_lookup(m->by_message_id, id));
+            /* "<label.ID@host>": the digits before the last '@'. */
+            const char *at = e;
+            while (at > v && *at != '@')
+                at--;
+            const char *dig = at;
+            while (dig > v && g_ascii_isdigit(dig[-1]))
+                dig--;
+            guint32 id = 0;
+            if (*at == '@' && dig != at && dig[-1] == '.' && at - dig <= 9)
+                for (const char *q = dig; q < at; q++)
+                    id = id * 10 + (guint32) (*q - '0');
+            const MsMessageRecord *r = ms__mail_record(m, id);
+            if (r && strlen(r->message_id) == (gsize) (e - v) && memcmp(r->message_id, v, (gsize) (e - v)) == 0)
+                return id;
+            /* Not one of ours: a real client's Message-ID (the bridge maps those). */
+            if (g_hash_table_size(m->by_message_id) == 0)
+                return 0;
+            g_autofree char *key = g_strndup(v, (gsize) (e - v));
+            return GPOINTER_TO_UINT(g_hash_table_lookup(m->by_message_id, key));
         }
         const char *nl = memchr(p, '\n', (gsize) (end - p));
         p = nl ? nl + 1 : NULL;
@@ -437,23 +466,29 @@ ms__server_is_backup_for(const Server *s, const char *domain)
 char *
 ms__mail_date(MsTime t)
 {
+    /* Civil date from a day count (the proleptic Gregorian calendar, by
+     * 400-year eras), not GDateTime: every Received: header writes one. */
     static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
     static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-    g_autoptr(GDateTime) base = g_date_time_new_utc(2026, 11, 29, 0, 0, 0);
-    g_autoptr(GDateTime) dt = g_date_time_add_seconds(base, (gdouble) (t / MS_TIME_S));
-    return g_strdup_printf("%s, %02d %s %04d %02d:%02d:%02d +0000", days[g_date_time_get_day_of_week(dt) - 1],
-                           g_date_time_get_day_of_month(dt), months[g_date_time_get_month(dt) - 1],
-                           g_date_time_get_year(dt), g_date_time_get_hour(dt), g_date_time_get_minute(dt),
-                           g_date_time_get_second(dt));
+    gint64 secs = t / MS_TIME_S;
+    if (secs < 0)
+        secs = 0;
+    /* The epoch 2026-11-29 (a Sunday) is day 20786 after 1970-01-01. */
+    gint64 day = 20786 + secs / 86400, sod = secs % 86400;
+    guint weekday = (guint) ((day + 3) % 7);   /* 1970-01-01 was a Thursday: index 3 */
+    gint64 z = day + 719468, era = z / 146097, doe = z - era * 146097;
+    gint64 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    gint64 doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    gint64 d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+    return g_strdup_printf("%s, %02d %s %04d %02d:%02d:%02d +0000", days[weekday], (int) d, months[m - 1], (int) y,
+                           (int) (sod / 3600), (int) (sod / 60 % 60), (int) (sod % 60));
 }
 
 void
 ms__send_bytes(MsMail *m, MsTcpConnId conn, GBytes *out)
 {
-    gsize n;
-    const guint8 *d = g_bytes_get_data(out, &n);
-    ms_tcp_send(m->tcp, conn, d, n);
+    ms_tcp_send_bytes(m->tcp, conn, out);   /* the flow level keeps a ref instead of a copy */
     g_bytes_unref(out);
 }
 
@@ -628,6 +663,24 @@ ms_mail_get_stats(const MsMail *m, MsMailStats *st)
     }
     st->smtp_sessions = m->smtp_sessions;
     st->pop3_sessions = m->pop3_sessions;
+}
+
+void
+ms_mail_queue_footprint(const MsMail *m, guint *entries, guint64 *bytes)
+{
+    guint n = 0;
+    guint64 b = 0;
+    for (guint s = 0; s < m->servers->len; s++) {
+        const Server *sv = g_ptr_array_index(m->servers, s);
+        for (guint q = 0; q < sv->queue->len; q++) {
+            const QueueEntry *e = g_ptr_array_index(sv->queue, q);
+            n++;
+            b += sizeof *e + g_bytes_get_size(e->data) + strlen(e->from) + strlen(e->domain) + 2 +
+                 sizeof(GPtrArray) + e->rcpts->len * (sizeof(gpointer) + 32);
+        }
+    }
+    *entries = n;
+    *bytes = b;
 }
 
 gboolean

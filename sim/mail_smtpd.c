@@ -247,6 +247,8 @@ hook_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
 }
 
 static const MsSmtpServerHooks hooks = { hook_auth, hook_mail_from, hook_rcpt, hook_data, hook_command, hook_trace };
+/* Without trace sinks the core need not format protocol lines. */
+static const MsSmtpServerHooks hooks_quiet = { hook_auth, hook_mail_from, hook_rcpt, hook_data, hook_command, NULL };
 
 static void
 on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
@@ -270,7 +272,7 @@ on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
         cfg.greeting_code = greet.code;
         cfg.greeting_text = greet.text;
     }
-    x->core = ms_smtp_server_new(&cfg, &hooks, x);
+    x->core = ms_smtp_server_new(&cfg, ms_trace_enabled(l->mail->trace) ? &hooks : &hooks_quiet, x);
     ms_smtp_reply_clear(&greet);
     l->mail->smtp_sessions++;
     ms_tcp_set_callbacks(tcp, conn, &session_cb, x);
@@ -313,8 +315,10 @@ ms__server_accept(MsMail *m, Server *s, guint32 id, const char *from, const char
                   guint n, GBytes *data)
 {
     MsTime now = ms_engine_now(m->engine);
-    GHashTable *by_domain = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
-    GPtrArray *order = g_ptr_array_new();   /* domains in first-seen order: deterministic */
+    /* Remote recipients grouped by domain, domains in first-seen order
+     * (deterministic); a linear search: messages have few recipients. */
+    GPtrArray *order = g_ptr_array_new_with_free_func(g_free);    /* lower-cased domains */
+    GPtrArray *lists = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
     for (guint i = 0; i < n; i++) {
         const char *rcpt = rcpts[i];
         MsRcptRecord *rr = ms__mail_rcpt(m, id, rcpt);
@@ -327,15 +331,23 @@ ms__server_accept(MsMail *m, Server *s, guint32 id, const char *from, const char
         if (ms__server_is_local(s, dom)) {
             g_autofree char *local = ms__address_local(rcpt);
             g_autofree char *rp = g_strdup_printf("Return-Path: <%s>\r\n", from);
-            g_autoptr(GBytes) stored = ms__prepend_header(data, rp);
-            MsStoreResult r = ms_mail_store_deliver(s->store, local, stored, id, now);
+            gboolean keep = ms__server_keeps_bodies(m, s);
+            MsStoreResult r;
+            if (keep) {
+                g_autoptr(GBytes) stored = ms__prepend_header(data, rp);
+                r = ms_mail_store_deliver(s->store, local, stored, id, now);
+            } else {
+                /* Lean: nobody reads this store; count what would be kept. */
+                r = ms_mail_store_count(s->store, local, strlen(rp) + g_bytes_get_size(data), id, now);
+            }
             if (r == MS_STORE_OK) {
                 if (rr) {
                     rr->state = MS_RCPT_DELIVERED;
                     rr->done_at = now;
-                    rr->received_headers = ms__count_received(stored);
-                    g_free(rr->detail);
-                    rr->detail = g_strdup_printf("stored in mailbox %s at %s", rcpt, s->hostname);
+                    rr->received_headers = ms__count_received(data);   /* Return-Path: is not one */
+                    g_clear_pointer(&rr->detail, g_free);
+                    if (keep)
+                        rr->detail = g_strdup_printf("stored in mailbox %s at %s", rcpt, s->hostname);
                 }
                 const MsMessageRecord *rec = ms__mail_record(m, id);
                 ms__mail_note(m, s->host, MS_HOST_WORLD, id, "%s stores the %s in the mailbox of %s", s->hostname,
@@ -346,20 +358,19 @@ ms__server_accept(MsMail *m, Server *s, guint32 id, const char *from, const char
             }
             continue;
         }
-        g_autofree char *key = g_ascii_strdown(dom, -1);
-        GPtrArray *list = g_hash_table_lookup(by_domain, key);
+        GPtrArray *list = NULL;
+        for (guint k = 0; k < order->len && !list; k++)
+            if (g_ascii_strcasecmp(g_ptr_array_index(order, k), dom) == 0)
+                list = g_ptr_array_index(lists, k);
         if (!list) {
             list = g_ptr_array_new_with_free_func(g_free);
-            g_ptr_array_add(order, g_strdup(key));
-            g_hash_table_insert(by_domain, g_strdup(key), list);
+            g_ptr_array_add(order, g_ascii_strdown(dom, -1));
+            g_ptr_array_add(lists, list);
         }
         g_ptr_array_add(list, g_strdup(rcpt));
     }
-    for (guint i = 0; i < order->len; i++) {
-        const char *dom = g_ptr_array_index(order, i);
-        ms__mta_enqueue(m, s, id, from, g_hash_table_lookup(by_domain, dom), dom, data);
-        g_free(order->pdata[i]);
-    }
-    g_ptr_array_free(order, TRUE);
-    g_hash_table_destroy(by_domain);
+    for (guint i = 0; i < order->len; i++)
+        ms__mta_enqueue(m, s, id, from, g_ptr_array_index(lists, i), g_ptr_array_index(order, i), data);
+    g_ptr_array_unref(order);
+    g_ptr_array_unref(lists);
 }

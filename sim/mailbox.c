@@ -3,7 +3,11 @@
  * not per packet); each holds its messages in arrival order. Deleted
  * messages stay as tombstones so the accounting can tell "retrieved and
  * deleted" from "never delivered". UIDs are "<user>.<n>" with n counting
- * deliveries to that box: unique and stable, as RFC 1939 7 asks. */
+ * deliveries to that box: unique and stable, as RFC 1939 7 asks.
+ *
+ * Cost: a stored message keeps its whole body until a POP3 session deletes
+ * it. Worlds where nobody reads a store use ms_mail_store_count() instead,
+ * which keeps nothing per message (see ms_mail_set_keep_bodies()). */
 #include "mailsim/mailbox.h"
 
 #include <string.h>
@@ -33,6 +37,9 @@ stored_free(gpointer p)
     g_free(m);
 }
 
+static guint ci_hash(gconstpointer p);
+static gboolean ci_equal(gconstpointer a, gconstpointer b);
+
 static void
 box_free(gpointer p)
 {
@@ -47,7 +54,7 @@ MsMailStore *
 ms_mail_store_new(void)
 {
     MsMailStore *s = g_new0(MsMailStore, 1);
-    s->boxes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, box_free);
+    s->boxes = g_hash_table_new_full(ci_hash, ci_equal, g_free, box_free);
     return s;
 }
 
@@ -63,8 +70,23 @@ ms_mail_store_free(MsMailStore *s)
 static Box *
 box(const MsMailStore *s, const char *user)
 {
-    g_autofree char *k = g_ascii_strdown(user, -1);
-    return g_hash_table_lookup(s->boxes, k);
+    return g_hash_table_lookup(s->boxes, user);   /* case-insensitive hash: no copy per look-up */
+}
+
+/* The keys are stored lower case; look-ups may come in any case. */
+static guint
+ci_hash(gconstpointer p)
+{
+    guint h = 5381;
+    for (const char *c = p; *c; c++)
+        h = h * 33 + (guint) g_ascii_tolower(*c);
+    return h;
+}
+
+static gboolean
+ci_equal(gconstpointer a, gconstpointer b)
+{
+    return g_ascii_strcasecmp(a, b) == 0;
 }
 
 gboolean
@@ -123,6 +145,20 @@ ms_mail_store_deliver(MsMailStore *s, const char *user, GBytes *data, guint32 me
     m->stored_at = at;
     g_ptr_array_add(b->all, m);
     b->bytes += g_bytes_get_size(data);
+    s->stored++;
+    return MS_STORE_OK;
+}
+
+MsStoreResult
+ms_mail_store_count(MsMailStore *s, const char *user, guint64 size, guint32 message, MsTime at)
+{
+    (void) message; (void) at;
+    MsStoreResult r = ms_mail_store_can_accept(s, user, size);
+    if (r != MS_STORE_OK)
+        return r;
+    Box *b = box(s, user);
+    b->next_uid++;
+    b->bytes += size;
     s->stored++;
     return MS_STORE_OK;
 }

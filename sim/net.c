@@ -14,6 +14,32 @@
  * distance break by host id, so routes are deterministic. Cost: O(E log V)
  * per destination used, 4 bytes per host per destination used.
  *
+ * Trees: most hosts of a large world hang off the meshed part of the graph
+ * in trees (edge hosts; the stub routers of a transit-stub graph). Peeling
+ * hosts of degree one until none is left splits the graph into a core and a
+ * forest rooted at core hosts. A shortest path from or to a tree host is
+ * forced inside its tree (up to the root, or down towards the destination),
+ * and between roots it is the core's own shortest path: a tree hangs off one
+ * host, so no shorter way passes through it, and the Dijkstra run rooted at
+ * a tree host pops the core hosts in the same order, with the same ties, as
+ * the run rooted at its root does (every distance shifted alike), so it picks
+ * the same links. Hence while every link and every host with two or more
+ * links is up, next hops come from the forest (parent links, Euler-tour
+ * intervals for "is the destination below me") and from tables over core
+ * hosts only, one per root a destination hangs off: exactly the routes of
+ * the per-destination tables, for O(core) memory per table instead of
+ * O(hosts) (a transit-stub world of 100,000 routers has 5,000 core hosts).
+ * Otherwise (something is down, or the graph has no trees) the generic
+ * tables above are used.
+ *
+ * A host with a single link (a mail server, client or DNS server at the edge)
+ * forwards for nobody, so its going down or up changes no table: only
+ * changes to routers and links drop the cache (the benchmark worlds' MX
+ * outages would otherwise rebuild every table twice per outage).
+ *
+ * Express mode (flow level, ms_net_set_express): a packet crosses its whole
+ * path in one event; see include/mailsim/net.h.
+ *
  * Ownership: the network owns packets from ms_net_send() until they are
  * delivered or dropped. Threading: one engine, one thread. */
 #include "mailsim/net.h"
@@ -57,6 +83,15 @@ typedef struct {
     guint32  next_free;
 } Slot;
 
+/* A host in tree routing. */
+typedef struct {
+    guint32  parent_link;   /* link towards its root; NO_LINK for core hosts */
+    MsHostId parent;
+    MsHostId attach;        /* the root (core host) of its tree; itself for core */
+    guint32  tin, tout;     /* Euler-tour interval of its subtree */
+    guint32  cidx;          /* index among core hosts, or NO_HOST */
+} TreeNode;
+
 typedef struct {
     MsNetReceiveFunc func;
     gpointer         user_data;
@@ -80,9 +115,18 @@ struct _MsNet {
     guint32      *adj_off;
     struct Adj { MsHostId other; guint32 link; } *adj;
     gboolean      adj_valid;
+    /* tree routing (see above); tree_state 0: not built, 1: in use, -1: not usable now */
+    int           tree_state;
+    TreeNode     *tree;           /* per host, one cache line for a routing step */
+    MsHostId     *t_core;         /* core hosts by index */
+    guint32       t_ncore;
+    guint32     **t_routes;       /* per core index: next link per core index, or NULL */
+    GArray       *t_built;        /* core indices whose table is built */
     MsRouteMetric metric;
     GHashTable   *pinned;         /* (host << 32 | dst) -> link + 1: routes set by hand */
     guint16       ev_arrive;
+    guint64       route_epoch;    /* bumped by drop_routes() */
+    gboolean      express;
     Receiver      recv_tcp, recv_udp;
     MsNetStats    stats;
 };
@@ -113,8 +157,26 @@ ms_net_new(MsEngine *engine)
 /* Forgets every next-hop table: O(tables built), not O(hosts), so that
  * building a large world host by host stays linear. */
 static void
+drop_tree(MsNet *n)
+{
+    if (n->t_built) {
+        for (guint i = 0; i < n->t_built->len; i++)
+            g_free(n->t_routes[g_array_index(n->t_built, guint32, i)]);
+        g_array_free(n->t_built, TRUE);
+    }
+    g_clear_pointer(&n->t_routes, g_free);
+    g_clear_pointer(&n->tree, g_free);
+    g_clear_pointer(&n->t_core, g_free);
+    n->t_built = NULL;
+    n->tree_state = 0;
+}
+
+static void
 drop_routes(MsNet *n)
 {
+    n->route_epoch++;
+    if (n->tree_state != 0)
+        drop_tree(n);
     for (guint i = 0; i < n->cached->len; i++)
         g_clear_pointer(&n->routes[g_array_index(n->cached, MsHostId, i)], g_free);
     g_array_set_size(n->cached, 0);
@@ -136,6 +198,7 @@ ms_net_free(MsNet *n)
         g_clear_pointer(&s->pkt.payload, g_bytes_unref);
     }
     drop_routes(n);
+    drop_tree(n);
     g_array_free(n->cached, TRUE);
     g_free(n->routes);
     g_free(n->adj_off);
@@ -395,6 +458,193 @@ build_routes(MsNet *n, MsHostId dst)
     return next;
 }
 
+/* Peels the graph into core and forest (see the design comment); sets
+ * tree_state to 1, or to -1 when something is down or nothing peels. */
+static void
+build_tree(MsNet *n)
+{
+    guint nh = n->hosts->len;
+    for (guint i = 0; i < n->links->len; i++)
+        if (!link_at(n, i)->up) {
+            n->tree_state = -1;
+            return;
+        }
+    for (guint i = 0; i < nh; i++)
+        if (!host_at(n, i)->up && host_at(n, i)->links->len > 1) {
+            n->tree_state = -1;
+            return;
+        }
+    guint32 *deg = g_new(guint32, nh);
+    gboolean *gone = g_new0(gboolean, nh);
+    TreeNode *t = n->tree = g_new(TreeNode, MAX(nh, 1u));
+    GArray *queue = g_array_new(FALSE, FALSE, sizeof(MsHostId));
+    for (guint i = 0; i < nh; i++) {
+        deg[i] = host_at(n, i)->links->len;
+        t[i].parent_link = NO_LINK;
+        t[i].parent = NO_HOST;
+        if (deg[i] <= 1)
+            g_array_append_val(queue, i);
+    }
+    guint peeled = 0;
+    for (guint q = 0; q < queue->len; q++) {
+        MsHostId v = g_array_index(queue, MsHostId, q);
+        Host *h = host_at(n, v);
+        guint32 up_link = NO_LINK;
+        MsHostId up = NO_HOST;
+        for (guint k = 0; k < h->links->len; k++) {
+            guint32 li = g_array_index(h->links, guint32, k);
+            Link *l = link_at(n, li);
+            MsHostId o = l->a == v ? l->b : l->a;
+            if (!gone[o]) {
+                up_link = li;
+                up = o;
+                break;
+            }
+        }
+        if (up == NO_HOST)
+            continue;   /* the last host of a tree component: it stays, as a root */
+        gone[v] = TRUE;
+        peeled++;
+        t[v].parent_link = up_link;
+        t[v].parent = up;
+        if (--deg[up] == 1)
+            g_array_append_val(queue, up);
+    }
+    g_array_free(queue, TRUE);
+    g_free(deg);
+    if (peeled == 0) {
+        g_free(gone);
+        g_clear_pointer(&n->tree, g_free);
+        n->tree_state = -1;
+        return;
+    }
+    /* Core indices, children lists (CSR), and an iterative DFS per root. */
+    n->t_ncore = 0;
+    for (guint i = 0; i < nh; i++)
+        t[i].cidx = gone[i] ? NO_HOST : n->t_ncore++;
+    n->t_core = g_new(MsHostId, MAX(n->t_ncore, 1u));
+    for (guint i = 0; i < nh; i++)
+        if (!gone[i])
+            n->t_core[t[i].cidx] = i;
+    guint32 *first = g_new0(guint32, nh + 1);
+    for (guint i = 0; i < nh; i++)
+        if (gone[i])
+            first[t[i].parent + 1]++;
+    for (guint i = 0; i < nh; i++)
+        first[i + 1] += first[i];
+    guint32 *fill = g_memdup2(first, (nh + 1) * sizeof(guint32));
+    MsHostId *kids = g_new(MsHostId, MAX(peeled, 1u));
+    for (guint i = 0; i < nh; i++)
+        if (gone[i])
+            kids[fill[t[i].parent]++] = i;
+    g_free(fill);
+    guint32 clock = 0;
+    GArray *stack = g_array_new(FALSE, FALSE, sizeof(guint64));   /* host << 32 | next child */
+    for (guint r = 0; r < n->t_ncore; r++) {
+        MsHostId root = n->t_core[r];
+        guint64 top = (guint64) root << 32;
+        g_array_append_val(stack, top);
+        t[root].attach = root;
+        t[root].tin = clock++;
+        while (stack->len > 0) {
+            guint64 *e = &g_array_index(stack, guint64, stack->len - 1);
+            MsHostId v = (MsHostId) (*e >> 32);
+            guint32 c = (guint32) *e;
+            if (first[v] + c < first[v + 1]) {
+                (*e)++;
+                MsHostId k = kids[first[v] + c];
+                t[k].attach = root;
+                t[k].tin = clock++;
+                guint64 pushed = (guint64) k << 32;
+                g_array_append_val(stack, pushed);
+            } else {
+                t[v].tout = clock;
+                g_array_set_size(stack, stack->len - 1);
+            }
+        }
+    }
+    g_array_free(stack, TRUE);
+    g_free(kids);
+    g_free(first);
+    g_free(gone);
+    n->t_routes = g_new0(guint32 *, MAX(n->t_ncore, 1u));
+    n->t_built = g_array_new(FALSE, FALSE, sizeof(guint32));
+    n->tree_state = 1;
+}
+
+/* build_routes() over core hosts only, rooted at core host `dst`; entries
+ * by core index. */
+static guint32 *
+build_core_routes(MsNet *n, MsHostId dst)
+{
+    guint nc = n->t_ncore;
+    guint32 *next = g_new(guint32, nc);
+    gint64 *dist = g_new(gint64, nc);
+    for (guint i = 0; i < nc; i++) {
+        next[i] = NO_LINK;
+        dist[i] = G_MAXINT64;
+    }
+    GArray *q = g_array_new(FALSE, FALSE, sizeof(QItem));
+    dist[n->tree[dst].cidx] = 0;
+    q_push(q, (QItem) { 0, dst });
+    while (q->len > 0) {
+        QItem it = q_pop(q);
+        if (it.dist != dist[n->tree[it.node].cidx])
+            continue;
+        Host *h = host_at(n, it.node);
+        for (guint k = 0; k < h->links->len; k++) {
+            guint32 li = g_array_index(h->links, guint32, k);
+            Link *l = link_at(n, li);
+            MsHostId other = l->a == it.node ? l->b : l->a;
+            guint32 oc = n->tree[other].cidx;
+            if (oc == NO_HOST)
+                continue;   /* a tree: a dead end for every other destination */
+            gint64 w = n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1);
+            gint64 d = it.dist + w;
+            if (d < dist[oc]) {
+                dist[oc] = d;
+                next[oc] = li;
+                q_push(q, (QItem) { d, other });
+            }
+        }
+    }
+    g_array_free(q, TRUE);
+    g_free(dist);
+    return next;
+}
+
+/* The link from tree host or root `at` down towards `dst` below it. */
+static guint32
+link_down(MsNet *n, MsHostId at, MsHostId dst)
+{
+    MsHostId x = dst;
+    while (n->tree[x].parent != at)
+        x = n->tree[x].parent;
+    return n->tree[x].parent_link;
+}
+
+static guint32
+tree_next_link(MsNet *n, MsHostId at, MsHostId dst)
+{
+    if (at == dst)
+        return NO_LINK;
+    const TreeNode *a = &n->tree[at], *d = &n->tree[dst];
+    if (a->cidx == NO_HOST) {
+        if (a->tin < d->tin && d->tout <= a->tout)
+            return link_down(n, at, dst);
+        return a->parent_link;
+    }
+    MsHostId root = d->attach;
+    if (root == at)
+        return link_down(n, at, dst);
+    guint32 rc = n->tree[root].cidx;
+    if (G_UNLIKELY(!n->t_routes[rc])) {
+        n->t_routes[rc] = build_core_routes(n, root);
+        g_array_append_val(n->t_built, rc);
+    }
+    return n->t_routes[rc][a->cidx];
+}
+
 static inline guint32
 next_link(MsNet *n, MsHostId at, MsHostId dst)
 {
@@ -404,6 +654,10 @@ next_link(MsNet *n, MsHostId at, MsHostId dst)
         if (v)
             return GPOINTER_TO_UINT(v) - 1;
     }
+    if (G_UNLIKELY(n->tree_state == 0))
+        build_tree(n);
+    if (n->tree_state > 0)
+        return tree_next_link(n, at, dst);
     if (G_UNLIKELY(!n->routes[dst])) {
         n->routes[dst] = build_routes(n, dst);
         g_array_append_val(n->cached, dst);
@@ -428,6 +682,37 @@ ms_net_route_path(MsNet *n, MsHostId from, MsHostId to)
         g_array_append_val(path, cur);
     }
     return path;
+}
+
+gboolean
+ms_net_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
+{
+    g_array_set_size(links, 0);
+    MsHostId cur = from;
+    while (cur != to) {
+        guint32 li = next_link(n, cur, to);
+        if (li == NO_LINK || links->len > n->hosts->len) {
+            g_array_set_size(links, 0);
+            return FALSE;
+        }
+        g_array_append_val(links, li);
+        Link *l = link_at(n, li);
+        cur = l->a == cur ? l->b : l->a;
+    }
+    return TRUE;
+}
+
+guint64 ms_net_route_epoch(const MsNet *n) { return n->route_epoch; }
+void ms_net_set_express(MsNet *n, gboolean express) { n->express = express; }
+
+void
+ms_net_link_account(MsNet *n, guint32 li, MsHostId from, guint64 packets, guint64 bytes, MsTime busy)
+{
+    Link *l = link_at(n, li);
+    int dir = l->a == from ? 0 : 1;
+    l->st.packets[dir] += packets;
+    l->st.bytes[dir] += bytes;
+    l->st.busy[dir] += busy;
 }
 
 guint32
@@ -459,7 +744,12 @@ ms_net_set_host_up(MsNet *n, MsHostId h, gboolean up)
     if (host_at(n, h)->up == up)
         return;
     host_at(n, h)->up = up;
-    drop_routes(n);
+    /* A host with one link is never on anyone else's path (build_routes
+     * relaxes through it only as a destination): no table changes. */
+    if (host_at(n, h)->links->len > 1)
+        drop_routes(n);
+    else
+        n->route_epoch++;
     ms_trace_emitf(n->trace, ms_engine_now(n->engine), MS_TRACE_NOTE, h, MS_HOST_WORLD, 0, "net",
                    "%s goes %s", host_at(n, h)->name, up ? "up" : "down");
 }
@@ -581,6 +871,71 @@ transmit(MsNet *n, MsHostId from, guint32 s)
     return TRUE;
 }
 
+/* Express: the packet in slot s crosses its whole path now, as a chain of
+ * store-and-forward hops computed here; one arrival event at the end. */
+static gboolean
+express(MsNet *n, MsHostId from, guint32 s)
+{
+    MsPacket *p = &g_array_index(n->slots, Slot, s).pkt;
+    MsTime t = ms_engine_now(n->engine);
+    MsHostId at = from;
+    guint32 li = NO_LINK;
+    guint hops = 0;
+    while (at != p->dst) {
+        li = next_link(n, at, p->dst);
+        if (li == NO_LINK) {
+            drop(n, s, at, MS_DROP_NO_ROUTE);
+            return hops > 0;
+        }
+        if (hops > 0 && --p->ttl == 0) {
+            drop(n, s, at, MS_DROP_TTL);
+            return TRUE;
+        }
+        if (hops > 0)
+            n->stats.forwarded++;
+        Link *l = link_at(n, li);
+        int dir = l->a == at ? 0 : 1;
+        MsHostId to = dir == 0 ? l->b : l->a;
+        MsTime start = MAX(t, l->busy_until[dir]);
+        guint64 waiting = (guint64) ((double) (start - t) * (double) l->p.bandwidth_bps / 8e9);
+        if (waiting + p->size > l->p.queue_bytes && start > t) {
+            l->st.drops_queue++;
+            drop(n, s, at, MS_DROP_QUEUE_FULL);
+            return TRUE;
+        }
+        MsTime tx = (MsTime) (((guint64) p->size * 8 * 1000000000ULL + l->p.bandwidth_bps - 1) / l->p.bandwidth_bps);
+        l->busy_until[dir] = start + tx;
+        l->st.packets[dir]++;
+        l->st.bytes[dir] += p->size;
+        l->st.busy[dir] += tx;
+        if (hops == 0 && ms_trace_enabled(n->trace)) {
+            MsTraceRecord r = { 0 };
+            r.at = start;
+            r.kind = MS_TRACE_PACKET_SEND;
+            r.host = at;
+            r.peer = to;
+            r.packet = p;
+            r.message = p->message;
+            r.link = li;
+            ms_trace_emit(n->trace, &r);
+        }
+        if (l->p.loss > 0 && ms_rng_bernoulli(ms_engine_host_rng(n->engine, at), l->p.loss)) {
+            l->st.drops_loss++;
+            drop(n, s, at, MS_DROP_LOSS);
+            return TRUE;
+        }
+        t = start + tx + l->p.latency;
+        at = to;
+        hops++;
+    }
+    MsEventData d = { { 0 } };
+    d.u32[0] = s;
+    d.u32[1] = li;
+    d.u32[2] = link_at(n, li)->epoch;
+    ms_engine_schedule(n->engine, t, p->dst, n->ev_arrive, d);
+    return TRUE;
+}
+
 static void
 on_arrive(MsEngine *engine, const MsEvent *ev, gpointer user_data)
 {
@@ -648,10 +1003,13 @@ ms_net_send(MsNet *n, MsHostId from, MsPacket *p)
         drop(n, s, from, MS_DROP_HOST_DOWN);
         return FALSE;
     }
-    if (g_array_index(n->slots, Slot, s).pkt.dst == NO_HOST) {
+    MsHostId dst = g_array_index(n->slots, Slot, s).pkt.dst;
+    if (dst == NO_HOST) {
         drop(n, s, from, MS_DROP_NO_ROUTE);
         return FALSE;
     }
+    if (n->express && dst != from)
+        return express(n, from, s);
     return transmit(n, from, s);
 }
 

@@ -370,6 +370,9 @@ read_root(Reader *R, xmlNode *root)
                               "(or no until= to run until idle)");
         sc->until = MS_TIME_INFINITE;
     }
+    static const char *const fidelities[] = { "packet", "flow", NULL };
+    sc->fidelity = (MsFidelity) get_enum(R, root, "fidelity", fidelities, MS_FIDELITY_PACKET);
+    sc->keep_bodies = get_bool(R, root, "keep-bodies", TRUE, NULL);
     guint ntitle = 0, ndesc = 0;
     for (xmlNode *n = root->children; n; n = n->next) {
         if (is(n, "title") || is(n, "description")) {

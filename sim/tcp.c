@@ -16,8 +16,12 @@
  * timer reschedule per ACK; payload bytes are copied once per segment sent.
  * The connection lookup is a hash on the per-packet path, which STYLE.md
  * would rather avoid: a later change can carry the receiver's index in the
- * simulated packet. */
-#include "mailsim/tcp.h"
+ * simulated packet.
+ *
+ * Two fidelities: an MsTcp from ms_tcp_new_flow() carries an MsFlow
+ * (sim/flow.c) and each public function below hands the call over to it
+ * first; the packet machinery of this file then stays idle. */
+#include "tcp-private.h"
 
 #include <string.h>
 
@@ -87,6 +91,7 @@ struct _MsTcp {
     GHashTable *listeners;   /* (host << 16 | port) -> Listener* */
     guint16     ev_timer, ev_fail;
     MsTcpStats  stats;
+    MsFlow     *flow;        /* flow level: every call goes there */
 };
 
 static guint
@@ -133,11 +138,25 @@ ms_tcp_new(MsNet *net)
     return t;
 }
 
+MsTcp *
+ms_tcp_new_flow(MsNet *net)
+{
+    MsTcp *t = g_new0(MsTcp, 1);
+    t->net = net;
+    t->engine = ms_net_engine(net);
+    t->conns = g_array_new(FALSE, TRUE, sizeof(Conn));
+    t->by_key = g_hash_table_new(key_hash, key_equal);
+    t->listeners = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    t->flow = ms__flow_new(t, net);
+    return t;
+}
+
 void
 ms_tcp_free(MsTcp *t)
 {
     if (!t)
         return;
+    ms__flow_free(t->flow);
     for (guint i = 0; i < t->conns->len; i++) {
         Conn *c = &g_array_index(t->conns, Conn, i);
         if (c->state != ST_FREE) {
@@ -152,10 +171,37 @@ ms_tcp_free(MsTcp *t)
 }
 
 MsNet *ms_tcp_net(MsTcp *t) { return t->net; }
-void ms_tcp_get_stats(const MsTcp *t, MsTcpStats *s) { *s = t->stats; }
-MsHostId ms_tcp_conn_host(MsTcp *t, MsTcpConnId c) { return conn_at(t, c)->key->host; }
-guint32 ms_tcp_conn_peer_addr(MsTcp *t, MsTcpConnId c) { return conn_at(t, c)->key->raddr; }
-void ms_tcp_set_message(MsTcp *t, MsTcpConnId c, guint32 m) { conn_at(t, c)->message = m; }
+gboolean ms_tcp_is_flow(const MsTcp *t) { return t->flow != NULL; }
+
+void
+ms_tcp_get_stats(const MsTcp *t, MsTcpStats *s)
+{
+    if (t->flow)
+        ms__flow_get_stats(t->flow, s);
+    else
+        *s = t->stats;
+}
+
+MsHostId
+ms_tcp_conn_host(MsTcp *t, MsTcpConnId c)
+{
+    return t->flow ? ms__flow_conn_host(t->flow, c) : conn_at(t, c)->key->host;
+}
+
+guint32
+ms_tcp_conn_peer_addr(MsTcp *t, MsTcpConnId c)
+{
+    return t->flow ? ms__flow_conn_peer_addr(t->flow, c) : conn_at(t, c)->key->raddr;
+}
+
+void
+ms_tcp_set_message(MsTcp *t, MsTcpConnId c, guint32 m)
+{
+    if (t->flow)
+        ms__flow_set_message(t->flow, c, m);
+    else
+        conn_at(t, c)->message = m;
+}
 
 const char *
 ms_tcp_close_reason_to_string(MsTcpCloseReason r)
@@ -173,6 +219,8 @@ listener_key(MsHostId host, guint16 port)
 gboolean
 ms_tcp_listen(MsTcp *t, MsHostId host, guint16 port, const MsTcpCallbacks *cb, gpointer ud)
 {
+    if (t->flow)
+        return ms__flow_listen(t->flow, host, port, cb, ud);
     gint64 k = listener_key(host, port);
     if (g_hash_table_contains(t->listeners, &k))
         return FALSE;
@@ -186,6 +234,10 @@ ms_tcp_listen(MsTcp *t, MsHostId host, guint16 port, const MsTcpCallbacks *cb, g
 void
 ms_tcp_unlisten(MsTcp *t, MsHostId host, guint16 port)
 {
+    if (t->flow) {
+        ms__flow_unlisten(t->flow, host, port);
+        return;
+    }
     gint64 k = listener_key(host, port);
     g_hash_table_remove(t->listeners, &k);
 }
@@ -382,6 +434,12 @@ MsTcpConnId
 ms_tcp_connect_tagged(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport,
                       const MsTcpCallbacks *cb, gpointer ud, guint32 message)
 {
+    if (t->flow) {
+        MsTcpConnId fc = ms__flow_connect(t->flow, host, dst_addr, dport, cb, ud);
+        if (fc && message)
+            ms__flow_set_message(t->flow, fc, message);
+        return fc;
+    }
     guint16 lport = ms_net_ephemeral_port(t->net, host);
     MsTcpConnId id = conn_new(t, host, lport, dst_addr, dport);
     Conn *c = conn_at(t, id);
@@ -412,6 +470,10 @@ ms_tcp_connect_tagged(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport,
 void
 ms_tcp_set_callbacks(MsTcp *t, MsTcpConnId id, const MsTcpCallbacks *cb, gpointer ud)
 {
+    if (t->flow) {
+        ms__flow_set_callbacks(t->flow, id, cb, ud);
+        return;
+    }
     Conn *c = conn_at(t, id);
     c->cb = cb;
     c->ud = ud;
@@ -420,6 +482,10 @@ ms_tcp_set_callbacks(MsTcp *t, MsTcpConnId id, const MsTcpCallbacks *cb, gpointe
 void
 ms_tcp_send(MsTcp *t, MsTcpConnId id, const guint8 *data, gsize len)
 {
+    if (t->flow) {
+        ms__flow_send(t->flow, id, data, len);
+        return;
+    }
     Conn *c = conn_at(t, id);
     g_return_if_fail(c->state != ST_FREE && !c->app_closed);
     g_byte_array_append(c->sbuf, data, (guint) len);
@@ -427,8 +493,24 @@ ms_tcp_send(MsTcp *t, MsTcpConnId id, const guint8 *data, gsize len)
 }
 
 void
+ms_tcp_send_bytes(MsTcp *t, MsTcpConnId id, GBytes *bytes)
+{
+    if (t->flow) {
+        ms__flow_send_bytes(t->flow, id, bytes);
+        return;
+    }
+    gsize n;
+    const guint8 *d = g_bytes_get_data(bytes, &n);
+    ms_tcp_send(t, id, d, n);
+}
+
+void
 ms_tcp_close(MsTcp *t, MsTcpConnId id)
 {
+    if (t->flow) {
+        ms__flow_close(t->flow, id);
+        return;
+    }
     Conn *c = conn_at(t, id);
     if (c->state == ST_FREE)
         return;

@@ -29,6 +29,7 @@ struct _MsWorld {
     guint16     ev_fault;
     guint32    *msg_ids;     /* scenario message index -> mail message id */
     MsWorkloads *workloads;
+    MsFidelity  fidelity;
 };
 
 static MsHostRole
@@ -168,12 +169,29 @@ build_dns(MsWorld *w, GError **error)
 MsWorld *
 ms_world_new(const MsScenario *sc, guint64 seed, GError **error)
 {
+    MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+    o.seed = seed;
+    return ms_world_new_full(sc, &o, error);
+}
+
+MsWorld *
+ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **error)
+{
     g_autoptr(GError) local = NULL;
+    MsWorldOptions defaults = MS_WORLD_OPTIONS_INIT;
+    if (!opts)
+        opts = &defaults;
     MsWorld *w = g_new0(MsWorld, 1);
     w->sc = sc;
-    w->engine = ms_engine_new(seed ? seed : sc->seed);
+    w->fidelity = opts->fidelity >= 0 ? (MsFidelity) opts->fidelity : sc->fidelity;
+    w->engine = ms_engine_new(opts->seed ? opts->seed : sc->seed);
     w->net = ms_net_new(w->engine);
-    w->tcp = ms_tcp_new(w->net);
+    if (w->fidelity == MS_FIDELITY_FLOW) {
+        w->tcp = ms_tcp_new_flow(w->net);
+        ms_net_set_express(w->net, TRUE);   /* datagrams (DNS) as one event each */
+    } else {
+        w->tcp = ms_tcp_new(w->net);
+    }
     ms_net_set_metric(w->net, sc->routing == MS_ROUTING_HOPS ? MS_ROUTE_BY_HOPS : MS_ROUTE_BY_LATENCY);
     w->dns = g_ptr_array_new_with_free_func((GDestroyNotify) ms_dns_server_free);
     g_ptr_array_set_size(w->dns, (gint) sc->hosts->len);
@@ -203,11 +221,25 @@ ms_world_new(const MsScenario *sc, guint64 seed, GError **error)
     }
     w->mail = ms_mail_new(w->net, w->tcp);
     ms_mail_set_flat_dns(w->mail, sc->dns_mode != MS_DNS_HIERARCHY);
+    ms_mail_set_keep_bodies(w->mail, opts->keep_bodies >= 0 ? opts->keep_bodies != 0 : sc->keep_bodies);
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
         MsMtaPolicy pol;
         ms_mta_policy_defaults(ms->profile, &pol);
-        const MsScenarioPolicy *sp = &ms->policy;
+        /* The file's policy, with the options' fields laid over it. */
+        MsScenarioPolicy merged = ms->policy;
+        const MsScenarioPolicy *over = opts->policy;
+        if (over && (opts->policy_host < 0 || (guint) opts->policy_host == ms->host)) {
+            if (ms_scenario_policy_has(over, MS_POLICY_RETRY_FIRST)) merged.retry_first = over->retry_first;
+            if (ms_scenario_policy_has(over, MS_POLICY_RETRY_MAX)) merged.retry_max = over->retry_max;
+            if (ms_scenario_policy_has(over, MS_POLICY_GIVE_UP)) merged.give_up = over->give_up;
+            if (ms_scenario_policy_has(over, MS_POLICY_MAX_SIZE)) merged.max_size = over->max_size;
+            if (ms_scenario_policy_has(over, MS_POLICY_MAX_RECIPIENTS)) merged.max_recipients = over->max_recipients;
+            if (ms_scenario_policy_has(over, MS_POLICY_GREYLIST)) merged.greylist = over->greylist;
+            if (ms_scenario_policy_has(over, MS_POLICY_COMMAND_DELAY)) merged.command_delay = over->command_delay;
+            merged.set |= over->set;
+        }
+        const MsScenarioPolicy *sp = &merged;
         if (ms_scenario_policy_has(sp, MS_POLICY_RETRY_FIRST)) pol.retry_first = sp->retry_first;
         if (ms_scenario_policy_has(sp, MS_POLICY_RETRY_MAX)) pol.retry_max = sp->retry_max;
         if (ms_scenario_policy_has(sp, MS_POLICY_GIVE_UP)) pol.give_up = sp->give_up;
@@ -316,6 +348,7 @@ MsNet *ms_world_net(MsWorld *w) { return w->net; }
 MsTcp *ms_world_tcp(MsWorld *w) { return w->tcp; }
 MsMail *ms_world_mail(MsWorld *w) { return w->mail; }
 const MsScenario *ms_world_scenario(MsWorld *w) { return w->sc; }
+MsFidelity ms_world_fidelity(const MsWorld *w) { return w->fidelity; }
 
 MsTime
 ms_world_default_until(const MsWorld *w)

@@ -44,3 +44,50 @@ if command -v mpirun >/dev/null 2>&1 && $M bench phold --nodes 2 --end 1ms --mpi
         echo "speed-up of $k rank(s) over the sequential run: $(awk -v a="$(rate "$r")" -v b="$(rate "$s")" 'BEGIN { printf "%.2f", a / b }')"
     done
 fi
+
+# --- whole worlds ------------------------------------------------------------
+# `mailsim bench world` runs a benchmark world and prints time per message
+# (CPU seconds of the run divided by messages: steadier than wall time on a
+# shared machine), events/s, messages/s, peak RSS, RSS per message and the
+# bytes a queued message holds. Small at both fidelities and medium at flow
+# level always; BENCH=medium-packet adds medium at packet level (minutes),
+# BENCH=large adds large at flow level (an hour or more, ~20 GiB).
+# WREPS (default 3) sets the repetitions of the world runs.
+WREPS=${WREPS:-3}
+BENCH=${BENCH:-}
+
+# wmedian CMD...: runs CMD WREPS times, prints the line whose us_per_message
+# is the median.
+wmedian() {
+    for _ in $(seq "$WREPS"); do "$@"; done |
+        awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^us_per_message=/) { split($i, a, "="); print a[2], $0 } }' |
+        sort -n | awk -v n="$WREPS" 'NR == int((n + 1) / 2) { $1 = ""; sub(/^ /, ""); print }'
+}
+upm() { echo "$1" | sed 's/.*us_per_message=\([0-9.]*\).*/\1/'; }
+
+echo
+echo "== worlds: whole runs (time per message = CPU s / messages), median of $WREPS runs"
+sp=$(wmedian $M bench world scenarios/bench/small.xml --fidelity packet)
+echo "$sp"
+sf=$(wmedian $M bench world scenarios/bench/small.xml --fidelity flow)
+echo "$sf"
+mf=$(wmedian $M bench world scenarios/bench/medium.xml --fidelity flow)
+echo "$mf"
+echo "ratio small packet/flow us_per_message: $(awk -v a="$(upm "$sp")" -v b="$(upm "$sf")" 'BEGIN { printf "%.1f", a / b }')"
+# n log n in messages (and hosts, which grow alike) predicts
+# log(1e6)/log(1e5) = 1.20 for medium/small; linear cost would give 1.00.
+echo "ratio medium/small flow us_per_message: $(awk -v a="$(upm "$mf")" -v b="$(upm "$sf")" 'BEGIN { printf "%.2f", a / b }') (n log n predicts 1.20)"
+case " $BENCH " in
+*medium-packet*)
+    mp=$(WREPS=1 wmedian $M bench world scenarios/bench/medium.xml --fidelity packet)
+    echo "$mp"
+    echo "ratio medium/small packet us_per_message: $(awk -v a="$(upm "$mp")" -v b="$(upm "$sp")" 'BEGIN { printf "%.2f", a / b }')"
+    ;;
+esac
+case " $BENCH " in
+*large*)
+    lf=$(WREPS=1 wmedian $M bench world scenarios/bench/large.xml --fidelity flow --sample 1h)
+    echo "$lf"
+    echo "ratio large/medium flow us_per_message: $(awk -v a="$(upm "$lf")" -v b="$(upm "$mf")" 'BEGIN { printf "%.2f", a / b }') (n log n predicts 1.17)"
+    ;;
+esac

@@ -26,6 +26,9 @@ int ms_cli_main(int argc, char **argv);
 gboolean ms_cli_parse(GOptionContext *ctx, const char *cmd, int *argc, char ***argv);
 gboolean ms_cli_arg_time(const char *cmd, const char *opt, const char *value, MsTime *out);
 gboolean ms_cli_arg_count(const char *cmd, const char *opt, const char *value, guint64 *out);
+/* "packet" or "flow" -> an MsFidelity; "yes"/"no" (or true/false) -> 1/0. */
+gboolean ms_cli_arg_fidelity(const char *cmd, const char *opt, const char *value, gint *out);
+gboolean ms_cli_arg_yes_no(const char *cmd, const char *opt, const char *value, gint *out);
 gboolean ms_cli_arg_fraction(const char *cmd, const char *opt, const char *value, double *out);
 /* The scenario a command uses without FILE: the first lesson, compiled in. */
 #define MS_CLI_DEFAULT_SCENARIO "scenarios/teaching/01-first-email.xml"
@@ -47,5 +50,6 @@ int ms_cmd_render(int argc, char **argv);
 int ms_cmd_run(int argc, char **argv);
 int ms_cmd_gen(int argc, char **argv);
 int ms_cmd_validate(int argc, char **argv);
+int ms_cmd_sweep(int argc, char **argv);
 
 G_END_DECLS

@@ -88,6 +88,15 @@ void ms_mail_free(MsMail *mail);
  * asides then say how the real Internet differs). */
 void ms_mail_set_flat_dns(MsMail *mail, gboolean flat);
 
+/* Whether delivered messages are kept in full (TRUE, the default: what
+ * lessons and POP3 need). With FALSE, a server that no simulated client
+ * checks over POP3 only counts what it delivers (quota, totals and the
+ * accounting stay exact; nothing of the message is kept), delivered
+ * recipients get no `detail` text (their `where` says where), and the memory
+ * of a run is the queues' content, not every message ever sent. Servers
+ * some client checks keep bodies either way. Set before the run. */
+void ms_mail_set_keep_bodies(MsMail *mail, gboolean keep);
+
 /* Adds a mail server on `host` for the given domains (may be empty: a
  * relay) using `resolver` (owned, may be NULL for a relay with a
  * smarthost). Returns the server index. */
@@ -133,6 +142,11 @@ typedef struct {
     guint64 smtp_sessions, pop3_sessions;
 } MsMailStats;
 void ms_mail_get_stats(const MsMail *mail, MsMailStats *stats);
+
+/* What the queues of all servers hold now: entries (one message for one
+ * destination domain at one server) and the bytes they keep (the message
+ * itself, the entry and its strings). For benchmarks. O(queued). */
+void ms_mail_queue_footprint(const MsMail *mail, guint *entries, guint64 *bytes);
 
 /* Checks that every accepted recipient is delivered, bounced or queued;
  * appends a line per problem to `report`. TRUE when balanced. */

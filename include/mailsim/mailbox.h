@@ -46,6 +46,13 @@ MsStoreResult ms_mail_store_can_accept(const MsMailStore *store, const char *use
 MsStoreResult ms_mail_store_deliver(MsMailStore *store, const char *user, GBytes *data,
                                     guint32 message, MsTime at);
 
+/* Counts a delivery of `size` bytes for `user` without keeping the
+ * message (a lean world where nobody reads this store): the quota, the
+ * totals and the UID counter move exactly as ms_mail_store_deliver() would
+ * move them, but POP3 will never list it and nothing of it is stored, so
+ * quota bytes are never given back (nobody deletes it). */
+MsStoreResult ms_mail_store_count(MsMailStore *store, const char *user, guint64 size, guint32 message, MsTime at);
+
 /* Sets a user's quota (and ends a "mailbox full" fault); marks the box full
  * (the fault: it takes nothing until the quota is set again). */
 void ms_mail_store_set_quota(MsMailStore *store, const char *user, guint64 quota);

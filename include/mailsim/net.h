@@ -109,6 +109,30 @@ gboolean ms_net_link_is_up(const MsNet *net, guint32 link);
  * array when no route exists. Caller frees the array. */
 GArray *ms_net_route_path(MsNet *net, MsHostId from, MsHostId to);
 
+/* The links of the path from `from` to `to`, in order, into `links`
+ * (cleared first; guint32 link ids). FALSE, with `links` empty, when no
+ * route exists. For transports that compute a transfer instead of sending
+ * packets (sim/flow.c). O(hops) once the destination's table is built. */
+gboolean ms_net_route_links(MsNet *net, MsHostId from, MsHostId to, GArray *links);
+
+/* A number that changes whenever routes may have changed (a host or link
+ * went up or down, a host or link was added): cache paths against it. */
+guint64 ms_net_route_epoch(const MsNet *net);
+
+/* Counts traffic that a flow-level transfer put on `link` in the direction
+ * leaving `from` (the per-link statistics then cover both fidelities). */
+void ms_net_link_account(MsNet *net, guint32 link, MsHostId from, guint64 packets, guint64 bytes, MsTime busy);
+
+/* Express datagrams (flow level): a packet sent with ms_net_send() is one
+ * engine event, delivered after the store-and-forward delay of its whole
+ * path (each link's serialisation, queueing behind earlier packets, and
+ * latency) instead of one event per hop. Loss is drawn per link from the
+ * forwarding host's stream, as at packet level; a host or link that goes
+ * down while the packet is on its way loses it only when it is the last
+ * link or the destination. Captures then see each packet once, at its
+ * source and at its destination. */
+void ms_net_set_express(MsNet *net, gboolean express);
+
 /* Pins the next hop from `at` towards `dst` to `link`, overriding the
  * computed route (static routes; also how tests build a routing loop). */
 void ms_net_pin_route(MsNet *net, MsHostId at, MsHostId dst, guint32 link);

@@ -268,12 +268,18 @@ typedef struct {
     char *stats;         /* statistics path, or NULL */
 } MsScenarioOutput;
 
+/* How the transport is simulated: every segment on every link, or each
+ * transfer's duration computed from its path (sim/flow.c). */
+typedef enum { MS_FIDELITY_PACKET, MS_FIDELITY_FLOW } MsFidelity;
+
 typedef struct {
     char *path;          /* the display name given to the loader */
     guint version;
     char *name;
     guint64 seed;        /* default 1 */
     MsTime until;        /* MS_TIME_INFINITE = until idle */
+    MsFidelity fidelity; /* fidelity= on <scenario>, default PACKET */
+    gboolean keep_bodies;/* keep-bodies= on <scenario>, default TRUE (see ms_mail_set_keep_bodies) */
     char *title;         /* "" when absent */
     char *description;   /* "" when absent */
     MsRoutingMetric routing;  /* default LATENCY */

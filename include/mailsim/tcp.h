@@ -50,6 +50,14 @@ typedef struct {
 /* Creates the TCP layer of `net` (borrowed) and registers it as the
  * network's TCP receiver. Returns a new object (caller frees). */
 MsTcp *ms_tcp_new(MsNet *net);
+/* The same API at flow level (sim/flow.c): no segments are simulated; each
+ * send arrives in one piece after a delay computed from the path (latency,
+ * bandwidth shared among concurrent transfers, slow start, the handshake),
+ * and down hosts or links still refuse or time connections out. Nothing is
+ * registered with the network, so UDP (and the network's express mode) is
+ * the world's business. Returns a new object (caller frees). */
+MsTcp *ms_tcp_new_flow(MsNet *net);
+gboolean ms_tcp_is_flow(const MsTcp *tcp);
 void ms_tcp_free(MsTcp *tcp);
 MsNet *ms_tcp_net(MsTcp *tcp);
 
@@ -72,6 +80,9 @@ void ms_tcp_set_callbacks(MsTcp *tcp, MsTcpConnId conn, const MsTcpCallbacks *ca
 
 /* Queues bytes for sending (copied). */
 void ms_tcp_send(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len);
+/* The same for bytes the caller has as GBytes: at flow level a ref is
+ * taken instead of a copy (message bodies are most of the bytes). */
+void ms_tcp_send_bytes(MsTcp *tcp, MsTcpConnId conn, GBytes *bytes);
 
 /* Closes gracefully: queued bytes are still delivered, then FIN. */
 void ms_tcp_close(MsTcp *tcp, MsTcpConnId conn);

@@ -22,6 +22,27 @@ GQuark ms_world_error_quark(void);
  * `seed` (the scenario's own when 0). Returns a new world (caller frees), or
  * NULL with `error` set for a scenario the simulation cannot build. */
 MsWorld *ms_world_new(const MsScenario *scenario, guint64 seed, GError **error);
+
+/* What a run may change without touching the (read-only, shareable)
+ * scenario: the command line of `mailsim run` and each job of a sweep. */
+typedef struct {
+    guint64 seed;          /* 0: the scenario's */
+    gint    fidelity;      /* -1: the scenario's; else an MsFidelity */
+    gint    keep_bodies;   /* -1: the scenario's; 0 or 1 (ms_mail_set_keep_bodies) */
+    /* Policy fields to impose (those in policy->set), on every mail server
+     * or, when policy_host >= 0, on the one on that scenario host. */
+    const MsScenarioPolicy *policy;
+    gint    policy_host;
+} MsWorldOptions;
+#define MS_WORLD_OPTIONS_INIT { 0, -1, -1, NULL, -1 }
+
+/* ms_world_new() with options (NULL: all defaults). The scenario is only
+ * read, never written, so threads may build worlds from one scenario at
+ * once. Returns a new world (caller frees) or NULL with `error` set. */
+MsWorld *ms_world_new_full(const MsScenario *scenario, const MsWorldOptions *options, GError **error);
+
+/* The transport fidelity the world was built with. */
+MsFidelity ms_world_fidelity(const MsWorld *world);
 void ms_world_free(MsWorld *world);
 
 MsEngine *ms_world_engine(MsWorld *world);

@@ -1,0 +1,1134 @@
+/* Flow-level TCP (see ms_tcp_new_flow in include/mailsim/tcp.h): the stream
+ * transport of the simulated hosts when no segment is simulated. The mail
+ * layer's sessions, protocol cores and timers are the same as at packet
+ * level; only how long bytes take to cross changes.
+ *
+ * Model. A connection has two ends (0: the one that connected, 1: the
+ * listener's) and one direction per sending end. The handshake is three
+ * events (SYN at the server, SYN-ACK at the client, ACK at the server), each
+ * after the one-way delay of a 40- or 44-byte packet on the routed path
+ * (each link's serialisation plus latency). Every ms_tcp_send() is a
+ * transfer computed at once, segment by segment, without engine events:
+ *   - segments of at most MSS (path MTU - 40) bytes leave while the bytes in
+ *     flight stay below min(cwnd, 65535), with the initial window of RFC 3390
+ *     and slow start / congestion avoidance exactly as sim/tcp.c grows them;
+ *   - an ACK comes back one small-packet delay after each segment arrives
+ *     (no delayed ACKs, as sim/tcp.c), and opens the window when the
+ *     computation reaches its time;
+ *   - each segment crosses the path store-and-forward: at each hop it waits
+ *     for this direction's previous segment to leave the link, then
+ *     serialises at the link's bandwidth divided among the transfers active
+ *     on that link direction (per-link fair share, counted when the transfer
+ *     starts), then propagates;
+ *   - a segment that finds a hop's drop-tail queue full (the bytes ahead of
+ *     it, from the time the link stays busy) is dropped; on a lossy path a
+ *     segment is also lost with 1 - prod(1 - loss) (drawn from the sender's
+ *     stream). Either way sending goes back to it one RTT later when three
+ *     more segments follow it in the window (fast retransmit), else after
+ *     the RTO, and the window shrinks as sim/tcp.c's does.
+ * The bytes arrive in one piece when the last segment does; sends in one
+ * direction arrive in order. Queueing behind other connections' packets
+ * beyond the fair share, and the peer's window, are not modelled.
+ *
+ * Faults, checked when a packet would leave and when data arrives: no route
+ * at connect is "unreachable" at once; a down destination (or no route)
+ * makes SYNs time out after 1+2+4+8+16+32 s (63 s, as sim/tcp.c) unless it
+ * comes back in between; nobody listening answers RST ("refused"); data
+ * that cannot cross waits, retried with the RTO doubling, and the sender is
+ * told "timed out" after 8 tries. Every random draw sim/tcp.c makes from a
+ * host's stream (one initial sequence number per end) is made here too, at
+ * the same moment, so the other users of those streams (MX shuffles, fault
+ * rates) draw the same numbers at both fidelities.
+ *
+ * Costs: about five engine events per connection plus one per send, against
+ * one per segment per hop at packet level; a transfer costs O(segments x
+ * hops) arithmetic. Memory: one record per open connection, reused.
+ *
+ * Ownership: the flow owns connection records and the bytes in flight;
+ * events name connections by (index, generation), so stale ones are
+ * ignored after a record is reused. Threading: one engine, one thread. */
+#include "tcp-private.h"
+
+#include <string.h>
+
+#define RWND 65535u
+#define RTO_INIT (1 * MS_TIME_S)
+#define RTO_MIN (200 * MS_TIME_MS)
+#define RTO_MAX (60 * MS_TIME_S)
+#define SYN_RETRIES 5
+#define DATA_RETRIES 8
+#define HDR (MS_IPV4_HEADER + MS_TCP_HEADER)
+#define SYN_SIZE (HDR + 4)   /* with the MSS option */
+
+enum { EV_SYN, EV_SYNACK, EV_ACK, EV_DATA, EV_FIN, EV_RST, EV_SYN_RETRY, EV_STALL, EV_FAIL, EV_TIMEOUT };
+enum { ST_FREE, ST_SYN_SENT, ST_SYN_RCVD, ST_ESTABLISHED };
+
+typedef struct {
+    MsTime  ack_at;
+    guint32 len;
+} Seg;
+
+typedef struct {
+    MsTime  at;
+    GBytes *data;
+} Chunk;
+
+/* A link of a path as transfers need it, read once per route change. */
+typedef struct {
+    guint32  link;
+    guint    ld;          /* link direction: 2 * link + (0 when leaving end a) */
+    guint64  bw;          /* bits per second */
+    MsTime   lat;
+    MsTime   tx_hdr;      /* serialisation of a bare 40-byte segment */
+    guint64  queue;       /* drop-tail limit on bytes waiting */
+} PathHop;
+
+/* What one end sends. */
+typedef struct {
+    gboolean    est;             /* this end may send (its side of the handshake is done) */
+    gboolean    open;            /* the app holds this end: not closed by it, not told closed */
+    gboolean    fin;             /* the app closed: a FIN follows the data */
+    gboolean    stalled;         /* waiting for the path to come back (EV_STALL pending) */
+    guint32     cwnd, ssthresh, flight;
+    GArray     *segs;            /* Seg not yet acknowledged, oldest at seg_head */
+    guint       seg_head;
+    GArray     *links;           /* the path, guint32 link ids; valid for `epoch` */
+    GArray     *hops;            /* PathHop per link of the path, same epoch */
+    MsTime      ack_delay;       /* one-way delay of a bare 40-byte segment on the path */
+    guint64     epoch;
+    gboolean    routed;          /* a route exists (links may be empty: to itself) */
+    guint32     mtu;             /* the path MTU (65535 without links) */
+    GArray     *hop_free;        /* MsTime per hop: when our last segment left that link */
+    MsTime      last_arrival;
+    GArray     *chunks;          /* Chunk on their way, oldest at chunk_head */
+    guint       chunk_head;
+    GByteArray *held;            /* sent while the path was down or before the handshake */
+    guint       retries;
+    MsTime      rto;
+    guint32     segments, resent;
+    guint64     bytes;
+} Dir;
+
+typedef struct {
+    int         state;
+    guint32     gen;
+    MsHostId    host[2];
+    guint32     addr[2];
+    guint16     port[2];
+    const MsTcpCallbacks *cb[2];
+    gpointer    ud[2];
+    gboolean    alive1;          /* the listener's end exists (a SYN arrived) */
+    guint32     mss;
+    guint       syn_retries;
+    MsTime      syn_rto, syn_sent_at;
+    guint32     message;
+    Dir         d[2];
+    guint32     next_free;
+} Conn;
+
+typedef struct {
+    const MsTcpCallbacks *cb;
+    gpointer ud;
+} Listener;
+
+typedef struct {
+    MsTime  first;   /* earliest end in heap, MS_TIME_INFINITE when empty */
+    GArray *heap;    /* MsTime, or NULL */
+} Active;
+
+/* One hop of a transfer being computed. */
+typedef struct {
+    guint64 bw;      /* this transfer's share of the bandwidth */
+    MsTime  lat, busy;
+    guint   ld;      /* link direction */
+} Hop;
+
+struct _MsFlow {
+    MsTcp      *owner;
+    MsNet      *net;
+    MsEngine   *engine;
+    GArray     *conns;           /* Conn, index = (id - 1) / 2 */
+    guint32     free_conn;       /* index + 1 of a free record, 0 if none */
+    GHashTable *listeners;       /* (host << 16 | port) -> Listener* */
+    Active     *act;             /* per link direction (2 * link + dir) */
+    guint       n_active;
+    GArray     *hops;            /* Hop scratch for transfer() */
+    guint16     ev;
+    MsTcpStats  stats;
+};
+
+static void on_event(MsEngine *e, const MsEvent *ev, gpointer user_data);
+
+static inline Conn *
+conn_at(MsFlow *f, guint32 idx)
+{
+    return &g_array_index(f->conns, Conn, idx);
+}
+
+static inline guint32
+idx_of(MsTcpConnId id)
+{
+    return (id - 1) / 2;
+}
+
+static inline int
+end_of(MsTcpConnId id)
+{
+    return (int) ((id - 1) & 1);
+}
+
+static inline MsTcpConnId
+id_of(guint32 idx, int end)
+{
+    return idx * 2 + (guint32) end + 1;
+}
+
+MsFlow *
+ms__flow_new(MsTcp *owner, MsNet *net)
+{
+    MsFlow *f = g_new0(MsFlow, 1);
+    f->owner = owner;
+    f->net = net;
+    f->engine = ms_net_engine(net);
+    f->conns = g_array_new(FALSE, TRUE, sizeof(Conn));
+    f->listeners = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    f->hops = g_array_new(FALSE, FALSE, sizeof(Hop));
+    f->ev = ms_engine_register(f->engine, "tcp-flow", on_event, f);
+    return f;
+}
+
+static void
+dir_clear(Dir *d)
+{
+    if (d->segs)
+        g_array_unref(d->segs);
+    if (d->links)
+        g_array_unref(d->links);
+    if (d->hops)
+        g_array_unref(d->hops);
+    if (d->hop_free)
+        g_array_unref(d->hop_free);
+    if (d->chunks) {
+        for (guint i = d->chunk_head; i < d->chunks->len; i++)
+            g_bytes_unref(g_array_index(d->chunks, Chunk, i).data);
+        g_array_unref(d->chunks);
+    }
+    if (d->held)
+        g_byte_array_unref(d->held);
+    memset(d, 0, sizeof *d);
+}
+
+void
+ms__flow_free(MsFlow *f)
+{
+    if (!f)
+        return;
+    for (guint i = 0; i < f->conns->len; i++) {
+        Conn *c = conn_at(f, i);
+        if (c->state != ST_FREE) {
+            dir_clear(&c->d[0]);
+            dir_clear(&c->d[1]);
+        }
+    }
+    g_array_free(f->conns, TRUE);
+    g_hash_table_destroy(f->listeners);
+    for (guint i = 0; i < f->n_active; i++)
+        if (f->act[i].heap)
+            g_array_unref(f->act[i].heap);
+    g_free(f->act);
+    g_array_free(f->hops, TRUE);
+    g_free(f);
+}
+
+void ms__flow_get_stats(const MsFlow *f, MsTcpStats *s) { *s = f->stats; }
+
+static gint64
+listener_key(MsHostId host, guint16 port)
+{
+    return (gint64) host << 16 | port;
+}
+
+gboolean
+ms__flow_listen(MsFlow *f, MsHostId host, guint16 port, const MsTcpCallbacks *cb, gpointer ud)
+{
+    gint64 k = listener_key(host, port);
+    if (g_hash_table_contains(f->listeners, &k))
+        return FALSE;
+    Listener *l = g_new(Listener, 1);
+    l->cb = cb;
+    l->ud = ud;
+    g_hash_table_insert(f->listeners, g_memdup2(&k, sizeof k), l);
+    return TRUE;
+}
+
+void
+ms__flow_unlisten(MsFlow *f, MsHostId host, guint16 port)
+{
+    gint64 k = listener_key(host, port);
+    g_hash_table_remove(f->listeners, &k);
+}
+
+static void
+trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *text)
+{
+    MsTrace *tr = ms_net_trace(f->net);
+    if (!ms_trace_enabled(tr))
+        return;
+    MsTraceRecord r = { 0 };
+    r.at = ms_engine_now(f->engine);
+    r.kind = kind;
+    r.host = c->host[end];
+    r.peer = c->host[1 - end];
+    r.message = c->message;
+    r.proto = "tcp";
+    r.text = text;
+    ms_trace_emit(tr, &r);
+}
+
+static void
+schedule(MsFlow *f, MsTime at, MsHostId host, guint32 idx, int kind, int end)
+{
+    MsEventData d = { { 0 } };
+    d.u32[0] = idx;
+    d.u32[1] = conn_at(f, idx)->gen;
+    d.u32[2] = (guint32) kind;
+    d.u32[3] = (guint32) end;
+    ms_engine_schedule(f->engine, MAX(at, ms_engine_now(f->engine)), host, f->ev, d);
+}
+
+static guint32
+conn_new(MsFlow *f)
+{
+    guint32 idx;
+    if (f->free_conn) {
+        idx = f->free_conn - 1;
+        f->free_conn = conn_at(f, idx)->next_free;
+    } else {
+        g_array_set_size(f->conns, f->conns->len + 1);
+        idx = f->conns->len - 1;
+    }
+    Conn *c = conn_at(f, idx);
+    guint32 gen = c->gen + 1;
+    memset(c, 0, sizeof *c);
+    c->gen = gen;
+    return idx;
+}
+
+static void
+summary(MsFlow *f, Conn *c, int e)
+{
+    Dir *d = &c->d[e];
+    if (d->segments == 0)
+        return;
+    g_autofree char *text = g_strdup_printf(
+        "%" G_GUINT64_FORMAT " bytes left %s as a flow of %u segment%s of at most %u bytes%s%u resent (flow level)",
+        d->bytes, ms_net_host_name(f->net, c->host[e]), d->segments, d->segments == 1 ? "" : "s", c->mss,
+        d->resent ? ", " : " (", d->resent);
+    char *fix = d->resent ? NULL : strstr(text, " (0 resent");
+    if (fix)
+        memcpy(fix, " (flow level)", sizeof " (flow level)");
+    trace(f, c, e, MS_TRACE_TCP_STREAM, text);
+}
+
+static void
+conn_free(MsFlow *f, guint32 idx)
+{
+    Conn *c = conn_at(f, idx);
+    if (ms_trace_enabled(ms_net_trace(f->net))) {
+        summary(f, c, 0);
+        summary(f, c, 1);
+    }
+    dir_clear(&c->d[0]);
+    dir_clear(&c->d[1]);
+    guint32 gen = c->gen;
+    memset(c, 0, sizeof *c);
+    c->gen = gen + 1;   /* pending events of the old record go stale */
+    c->state = ST_FREE;
+    c->next_free = f->free_conn;
+    f->free_conn = idx + 1;
+}
+
+static void
+maybe_free(MsFlow *f, guint32 idx)
+{
+    Conn *c = conn_at(f, idx);
+    if (c->state != ST_FREE && !c->d[0].open && !c->d[1].open)
+        conn_free(f, idx);
+}
+
+/* Tells end e's app that the connection ended, once. Returns FALSE when
+ * the record was freed or reused meanwhile. */
+static gboolean
+notify_closed(MsFlow *f, guint32 idx, int e, MsTcpCloseReason why)
+{
+    Conn *c = conn_at(f, idx);
+    guint32 gen = c->gen;
+    g_autofree char *text = g_strdup_printf("%s:%u -> %u: %s", ms_net_host_name(f->net, c->host[e]), c->port[e],
+                                            c->port[1 - e], ms_tcp_close_reason_to_string(why));
+    trace(f, c, e, MS_TRACE_TCP_CLOSE, text);
+    if (!c->d[e].open)
+        return TRUE;
+    c->d[e].open = FALSE;
+    const MsTcpCallbacks *cb = c->cb[e];
+    gpointer ud = c->ud[e];
+    if (cb && cb->closed)
+        cb->closed(f->owner, id_of(idx, e), why, ud);
+    c = conn_at(f, idx);
+    return c->gen == gen && c->state != ST_FREE;
+}
+
+/* --- paths --------------------------------------------------------------- */
+
+static inline MsTime
+serialise(guint64 bytes, guint64 bps)
+{
+    return (MsTime) ((bytes * 8 * 1000000000ULL + bps - 1) / bps);
+}
+
+/* Brings the path of direction e up to date. TRUE when a packet could
+ * cross it now: a route, both ends up. */
+static gboolean
+path_ok(MsFlow *f, Conn *c, int e)
+{
+    Dir *d = &c->d[e];
+    MsHostId from = c->host[e], to = c->host[1 - e];
+    if (to == G_MAXUINT32)
+        return FALSE;
+    guint64 epoch = ms_net_route_epoch(f->net);
+    if (!d->links || d->epoch != epoch) {
+        if (!d->links) {
+            d->links = g_array_new(FALSE, FALSE, sizeof(guint32));
+            d->hop_free = g_array_new(FALSE, TRUE, sizeof(MsTime));
+        }
+        d->routed = ms_net_route_links(f->net, from, to, d->links);
+        d->mtu = d->routed ? 65535 : 0;
+        if (!d->hops)
+            d->hops = g_array_new(FALSE, FALSE, sizeof(PathHop));
+        g_array_set_size(d->hops, d->links->len);
+        d->ack_delay = 0;
+        MsHostId at = from;
+        for (guint i = 0; i < d->links->len; i++) {
+            guint32 li = g_array_index(d->links, guint32, i);
+            const MsLinkParams *p = ms_net_link_params(f->net, li);
+            MsHostId a, b;
+            ms_net_link_ends(f->net, li, &a, &b);
+            PathHop *hp = &g_array_index(d->hops, PathHop, i);
+            hp->link = li;
+            hp->ld = 2 * li + (a == at ? 0 : 1);
+            hp->bw = p->bandwidth_bps;
+            hp->lat = p->latency;
+            hp->tx_hdr = serialise(HDR, p->bandwidth_bps);
+            hp->queue = p->queue_bytes;
+            d->ack_delay += hp->tx_hdr + hp->lat;
+            d->mtu = MIN(d->mtu, p->mtu);
+            at = a == at ? b : a;
+        }
+        g_array_set_size(d->hop_free, 0);
+        g_array_set_size(d->hop_free, d->links->len);
+        d->epoch = epoch;
+    }
+    return d->links->len > 0 && ms_net_host_is_up(f->net, from) && ms_net_host_is_up(f->net, to);
+}
+
+/* One-way delay of a lone packet of `size` bytes along direction e's path. */
+static MsTime
+lone_delay(MsFlow *f, Dir *d, guint32 size)
+{
+    (void) f;
+    if (size == HDR)
+        return d->ack_delay;
+    MsTime t = 0;
+    for (guint i = 0; i < d->hops->len; i++) {
+        const PathHop *hp = &g_array_index(d->hops, PathHop, i);
+        t += serialise(size, hp->bw) + hp->lat;
+    }
+    return t;
+}
+
+/* Probability that a packet is lost on direction e's path. */
+static double
+path_loss(MsFlow *f, Dir *d)
+{
+    double ok = 1.0;
+    for (guint i = 0; i < d->links->len; i++)
+        ok *= 1.0 - ms_net_link_params(f->net, g_array_index(d->links, guint32, i))->loss;
+    return 1.0 - ok;
+}
+
+static gboolean
+lost(MsFlow *f, Conn *c, int e)
+{
+    double p = path_loss(f, &c->d[e]);
+    return p > 0 && ms_rng_bernoulli(ms_engine_host_rng(f->engine, c->host[e]), p);
+}
+
+static inline MsHostId
+end_a(MsFlow *f, guint32 link)
+{
+    MsHostId a, b;
+    ms_net_link_ends(f->net, link, &a, &b);
+    return a;
+}
+
+static inline MsHostId
+end_b(MsFlow *f, guint32 link)
+{
+    MsHostId a, b;
+    ms_net_link_ends(f->net, link, &a, &b);
+    return b;
+}
+
+
+/* Transfers active on a link direction: a flat record per direction (the
+ * earliest end and the count, so most look-ups touch one cache line) and a
+ * binary min-heap of end times, popped only when the earliest has passed. */
+
+/* Transfers active on a link direction at `now` (ends after now). */
+static guint
+active_on(MsFlow *f, guint ld, MsTime now)
+{
+    if (ld >= f->n_active)
+        return 0;
+    Active *ac = &f->act[ld];
+    if (now < ac->first)
+        return ac->heap ? ac->heap->len : 0;
+    GArray *h = ac->heap;
+    MsTime *a = (MsTime *) h->data;
+    while (h->len > 0 && a[0] <= now) {
+        MsTime last = a[h->len - 1];
+        guint n = h->len - 1, i = 0;
+        for (;;) {
+            guint c = 2 * i + 1;
+            if (c >= n)
+                break;
+            if (c + 1 < n && a[c + 1] < a[c])
+                c++;
+            if (a[c] >= last)
+                break;
+            a[i] = a[c];
+            i = c;
+        }
+        if (n > 0)
+            a[i] = last;
+        g_array_set_size(h, n);
+    }
+    ac->first = h->len ? a[0] : MS_TIME_INFINITE;
+    return h->len;
+}
+
+static void
+add_active(MsFlow *f, guint ld, MsTime end)
+{
+    if (ld >= f->n_active) {
+        guint n = MAX(ld + 1, 2 * f->n_active);
+        f->act = g_renew(Active, f->act, n);
+        for (guint i = f->n_active; i < n; i++)
+            f->act[i] = (Active) { MS_TIME_INFINITE, NULL };
+        f->n_active = n;
+    }
+    Active *ac = &f->act[ld];
+    if (!ac->heap)
+        ac->heap = g_array_new(FALSE, FALSE, sizeof(MsTime));
+    GArray *h = ac->heap;
+    g_array_append_val(h, end);
+    MsTime *a = (MsTime *) h->data;
+    guint i = h->len - 1;
+    while (i > 0 && end < a[(i - 1) / 2]) {
+        a[i] = a[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    a[i] = end;
+    ac->first = a[0];
+}
+
+static MsTime
+rto_of(MsFlow *f, Conn *c, int e)
+{
+    Dir *d = &c->d[e];
+    MsTime rtt = lone_delay(f, d, HDR + c->mss) + lone_delay(f, d, HDR);
+    /* RFC 6298 after one sample: SRTT = R, RTTVAR = R/2, RTO = SRTT + 4 RTTVAR */
+    return CLAMP(rtt + MAX(2 * rtt, MS_TIME_MS), RTO_MIN, RTO_MAX);
+}
+
+static void
+window_init(MsFlow *f, Conn *c, int e)
+{
+    Dir *d = &c->d[e];
+    d->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u));   /* RFC 3390 initial window */
+    d->ssthresh = G_MAXUINT32;
+    d->segs = g_array_new(FALSE, FALSE, sizeof(Seg));
+    d->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
+    d->rto = rto_of(f, c, e);
+}
+
+/* An ACK reaches the sender: the window opens and grows as sim/tcp.c's. */
+static void
+ack_one(Conn *c, Dir *d)
+{
+    Seg s = g_array_index(d->segs, Seg, d->seg_head++);
+    d->flight -= s.len;
+    if (d->cwnd < d->ssthresh)
+        d->cwnd += MIN(s.len, c->mss);
+    else
+        d->cwnd += MAX(1u, c->mss * c->mss / d->cwnd);
+    if (d->seg_head == d->segs->len) {
+        g_array_set_size(d->segs, 0);
+        d->seg_head = 0;
+    }
+}
+
+/* --- transfers ------------------------------------------------------------ */
+
+static void start_stall(MsFlow *f, guint32 idx, int e);
+static void send_fin(MsFlow *f, guint32 idx, int e);
+
+/* Computes the crossing of `len` bytes from end e now and schedules their
+ * arrival. The path must be usable (path_ok). */
+static void
+transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *bytes)
+{
+    Conn *c = conn_at(f, idx);
+    Dir *d = &c->d[e];
+    MsTime now = ms_engine_now(f->engine);
+    guint h = d->links->len;
+    MsTime *hop_free = (MsTime *) d->hop_free->data;
+    /* per hop: bandwidth share, latency, link direction */
+    g_array_set_size(f->hops, h);
+    Hop *hop = (Hop *) f->hops->data;
+    const PathHop *ph = (const PathHop *) d->hops->data;
+    for (guint i = 0; i < h; i++) {
+        hop[i].ld = ph[i].ld;
+        /* Fair share. A lone segment on a fast link is not worth the look-up
+         * (12 us at 1 Gbps however many share it): most sends are commands. */
+        gboolean lone = len <= c->mss && serialise(c->mss + HDR, ph[i].bw) < MS_TIME_MS;
+        hop[i].bw = lone ? ph[i].bw : MAX(1u, ph[i].bw / (1 + active_on(f, ph[i].ld, now)));
+        hop[i].lat = ph[i].lat;
+        hop[i].busy = 0;
+    }
+    MsTime ack_delay = lone_delay(f, d, HDR);
+    double ploss = path_loss(f, d);
+    MsRng *rng = ms_engine_host_rng(f->engine, c->host[e]);
+    MsTime t = now;
+    MsTime last = d->last_arrival;
+    gsize left = len;
+    guint32 nseg = 0;
+    guint losses = 0;
+    while (left > 0) {
+        while (d->seg_head < d->segs->len && g_array_index(d->segs, Seg, d->seg_head).ack_at <= t)
+            ack_one(c, d);
+        guint32 wnd = MIN(d->cwnd, RWND);
+        if (d->flight >= wnd) {
+            t = MAX(t, g_array_index(d->segs, Seg, d->seg_head).ack_at);
+            ack_one(c, d);
+            continue;
+        }
+        guint32 seg = (guint32) MIN(MIN((gsize) c->mss, left), (gsize) (wnd - d->flight));
+        /* Store and forward along the path; a hop whose queue (the time the
+         * link stays busy, in bytes at its full rate: every flow's bytes
+         * ahead) has no room drops the segment, as sim/net.c's drop-tail. */
+        MsTime x = t;
+        gboolean dropped = FALSE;
+        for (guint i = 0; i < h; i++) {
+            MsTime start = MAX(x, hop_free[i]);
+            if (start > x &&
+                (guint64) ((double) (start - x) * (double) ph[i].bw / 8e9) + seg + HDR > ph[i].queue) {
+                dropped = TRUE;
+                break;
+            }
+            MsTime tx = serialise(seg + HDR, hop[i].bw);
+            hop_free[i] = start + tx;
+            hop[i].busy += tx;
+            x = start + tx + hop[i].lat;
+        }
+        if (dropped || (ploss > 0 && ms_rng_bernoulli(rng, ploss))) {
+            /* Lost: fast retransmit when three more segments follow it
+             * within the window (their ACKs are the three duplicates), else
+             * the retransmission timer. Either way sending goes back to this
+             * segment (go-back-N, as sim/tcp.c). */
+            nseg++;
+            d->resent++;
+            f->stats.retransmits++;
+            if (++losses > DATA_RETRIES) {
+                schedule(f, t + d->rto, c->host[e], idx, EV_TIMEOUT, e);
+                return;
+            }
+            gboolean fast = wnd >= 4 * c->mss && left - seg >= 3 * (gsize) c->mss;
+            MsTime rtt = lone_delay(f, d, HDR + seg) + ack_delay;
+            /* The window's worth sent after it goes for nothing (the receiver
+             * keeps only in-order data) but still occupies every link. */
+            gsize waste = MIN((gsize) (wnd - d->flight - seg), left - seg);
+            guint wsegs = (guint) ((waste + c->mss - 1) / c->mss);
+            for (guint i = 0; i < h && waste > 0; i++) {
+                MsTime tx = serialise(waste + (guint64) wsegs * HDR, hop[i].bw);
+                hop_free[i] = MAX(hop_free[i], t) + tx;
+                hop[i].busy += tx;
+            }
+            t += fast ? rtt : d->rto;
+            d->ssthresh = MAX(d->flight / 2, 2 * c->mss);
+            d->cwnd = fast ? d->ssthresh : c->mss;
+            if (!fast)
+                d->rto = MIN(d->rto * 2, RTO_MAX);
+            g_array_set_size(d->segs, 0);   /* what was in flight is resent with it */
+            d->seg_head = 0;
+            d->flight = 0;
+            continue;
+        }
+        if (losses) {
+            losses = 0;
+            d->rto = rto_of(f, c, e);
+        }
+        Seg s = { x + ack_delay, seg };
+        g_array_append_val(d->segs, s);
+        d->flight += seg;
+        left -= seg;
+        nseg++;
+        last = MAX(last, x);
+    }
+    for (guint i = 0; i < h; i++) {
+        guint32 li = ph[i].link;
+        ms_net_link_account(f->net, li, (hop[i].ld & 1) ? end_b(f, li) : end_a(f, li),
+                            nseg, len + (guint64) nseg * HDR, hop[i].busy);
+        if (nseg > 1)
+            add_active(f, hop[i].ld, hop_free[i]);
+    }
+    d->segments += nseg;
+    d->bytes += len;
+    f->stats.segments += nseg;
+    f->stats.bytes += len;
+    d->last_arrival = last;
+    Chunk ch = { last, bytes ? g_bytes_ref(bytes) : g_bytes_new(data, len) };
+    g_array_append_val(d->chunks, ch);
+    schedule(f, last, c->host[1 - e], idx, EV_DATA, e);
+}
+
+/* Sends what end e holds, if the path lets it; else waits for the path. */
+static void
+flush_held(MsFlow *f, guint32 idx, int e)
+{
+    Conn *c = conn_at(f, idx);
+    Dir *d = &c->d[e];
+    if (d->held && d->held->len > 0) {
+        if (!path_ok(f, c, e)) {
+            start_stall(f, idx, e);
+            return;
+        }
+        g_autoptr(GByteArray) held = g_steal_pointer(&d->held);
+        transfer(f, idx, e, held->data, held->len, NULL);
+        c = conn_at(f, idx);
+        d = &c->d[e];
+    }
+    if (d->fin)
+        send_fin(f, idx, e);
+}
+
+static void
+hold(Dir *d, const guint8 *data, gsize len)
+{
+    if (!d->held)
+        d->held = g_byte_array_new();
+    g_byte_array_append(d->held, data, (guint) len);
+}
+
+static void
+start_stall(MsFlow *f, guint32 idx, int e)
+{
+    Conn *c = conn_at(f, idx);
+    Dir *d = &c->d[e];
+    if (d->stalled)
+        return;
+    d->stalled = TRUE;
+    d->retries = 0;
+    schedule(f, ms_engine_now(f->engine) + d->rto, c->host[e], idx, EV_STALL, e);
+}
+
+/* The FIN of end e leaves after its data: the peer learns of the close when
+ * it arrives. */
+static void
+send_fin(MsFlow *f, guint32 idx, int e)
+{
+    Conn *c = conn_at(f, idx);
+    Dir *d = &c->d[e];
+    if (d->stalled || (d->held && d->held->len > 0) || !d->est)
+        return;   /* after the data, once it can go */
+    d->fin = FALSE;
+    f->stats.segments++;
+    if (!path_ok(f, c, e))
+        return;   /* lost with the path: the peer finds out no sooner than at packet level */
+    MsTime at = MAX(ms_engine_now(f->engine) + lone_delay(f, d, HDR), d->last_arrival);
+    schedule(f, at, c->host[1 - e], idx, EV_FIN, e);
+}
+
+/* --- the API ------------------------------------------------------------- */
+
+static void syn_try(MsFlow *f, guint32 idx);
+
+MsTcpConnId
+ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport, const MsTcpCallbacks *cb,
+                 gpointer ud)
+{
+    guint16 lport = ms_net_ephemeral_port(f->net, host);
+    guint32 idx = conn_new(f);
+    Conn *c = conn_at(f, idx);
+    c->state = ST_SYN_SENT;
+    c->host[0] = host;
+    c->addr[0] = ms_net_host_addr(f->net, host);
+    c->port[0] = lport;
+    c->addr[1] = dst_addr;
+    c->port[1] = dport;
+    c->host[1] = ms_net_host_by_addr(f->net, dst_addr);
+    c->cb[0] = cb;
+    c->ud[0] = ud;
+    c->d[0].open = TRUE;
+    (void) ms_rng_next(ms_engine_host_rng(f->engine, host));   /* sim/tcp.c's initial sequence number */
+    f->stats.connections++;
+    if (c->host[1] != G_MAXUINT32)
+        path_ok(f, c, 0);
+    guint32 pmtu = c->host[1] == G_MAXUINT32 ? 0 : c->d[0].mtu;
+    if (pmtu == 0) {
+        schedule(f, ms_engine_now(f->engine), host, idx, EV_FAIL, MS_TCP_CLOSE_UNREACHABLE);
+        return id_of(idx, 0);
+    }
+    path_ok(f, c, 1);
+    guint32 back = c->d[1].mtu;
+    c->mss = MAX(MIN(pmtu, back ? back : pmtu), 68u) - HDR;
+    c->syn_rto = RTO_INIT;
+    g_autofree char *text = g_strdup_printf("%s:%u connects to port %u", ms_net_host_name(f->net, host), lport, dport);
+    trace(f, c, 0, MS_TRACE_TCP_CONNECT, text);
+    syn_try(f, idx);
+    return id_of(idx, 0);
+}
+
+static void
+syn_try(MsFlow *f, guint32 idx)
+{
+    Conn *c = conn_at(f, idx);
+    MsTime now = ms_engine_now(f->engine);
+    c->syn_sent_at = now;
+    f->stats.segments++;
+    if (path_ok(f, c, 0) && !lost(f, c, 0))
+        schedule(f, now + lone_delay(f, &c->d[0], SYN_SIZE), c->host[1], idx, EV_SYN, 0);
+    else
+        schedule(f, now + c->syn_rto, c->host[0], idx, EV_SYN_RETRY, 0);
+}
+
+void
+ms__flow_set_callbacks(MsFlow *f, MsTcpConnId id, const MsTcpCallbacks *cb, gpointer ud)
+{
+    Conn *c = conn_at(f, idx_of(id));
+    c->cb[end_of(id)] = cb;
+    c->ud[end_of(id)] = ud;
+}
+
+void
+ms__flow_send(MsFlow *f, MsTcpConnId id, const guint8 *data, gsize len)
+{
+    guint32 idx = idx_of(id);
+    int e = end_of(id);
+    Conn *c = conn_at(f, idx);
+    Dir *d = &c->d[e];
+    g_return_if_fail(c->state != ST_FREE && d->open);
+    if (len == 0)
+        return;
+    if (!d->est || d->stalled || (d->held && d->held->len > 0)) {
+        hold(d, data, len);
+        return;
+    }
+    if (!path_ok(f, c, e)) {
+        hold(d, data, len);
+        start_stall(f, idx, e);
+        return;
+    }
+    transfer(f, idx, e, data, len, NULL);
+}
+
+void
+ms__flow_send_bytes(MsFlow *f, MsTcpConnId id, GBytes *bytes)
+{
+    guint32 idx = idx_of(id);
+    int e = end_of(id);
+    Conn *c = conn_at(f, idx);
+    Dir *d = &c->d[e];
+    gsize len;
+    const guint8 *data = g_bytes_get_data(bytes, &len);
+    g_return_if_fail(c->state != ST_FREE && d->open);
+    if (len == 0)
+        return;
+    if (!d->est || d->stalled || (d->held && d->held->len > 0) || !path_ok(f, c, e)) {
+        ms__flow_send(f, id, data, len);   /* held: copied */
+        return;
+    }
+    transfer(f, idx, e, data, len, bytes);
+}
+
+void
+ms__flow_close(MsFlow *f, MsTcpConnId id)
+{
+    guint32 idx = idx_of(id);
+    int e = end_of(id);
+    Conn *c = conn_at(f, idx);
+    if (c->state == ST_FREE || !c->d[e].open)
+        return;
+    c->d[e].open = FALSE;
+    c->d[e].fin = TRUE;
+    send_fin(f, idx, e);
+    maybe_free(f, idx);
+}
+
+void ms__flow_set_message(MsFlow *f, MsTcpConnId id, guint32 m) { conn_at(f, idx_of(id))->message = m; }
+MsHostId ms__flow_conn_host(MsFlow *f, MsTcpConnId id) { return conn_at(f, idx_of(id))->host[end_of(id)]; }
+guint32 ms__flow_conn_peer_addr(MsFlow *f, MsTcpConnId id) { return conn_at(f, idx_of(id))->addr[1 - end_of(id)]; }
+
+/* --- events ---------------------------------------------------------------- */
+
+/* A SYN reaches the listener's host. */
+static void
+on_syn(MsFlow *f, guint32 idx)
+{
+    Conn *c = conn_at(f, idx);
+    MsTime now = ms_engine_now(f->engine);
+    if (c->state == ST_ESTABLISHED)
+        return;
+    if (!ms_net_host_is_up(f->net, c->host[1])) {
+        /* It died on arrival: the client's timer sends it again. */
+        schedule(f, c->syn_sent_at + c->syn_rto, c->host[0], idx, EV_SYN_RETRY, 0);
+        return;
+    }
+    if (!c->alive1) {
+        gint64 k = listener_key(c->host[1], c->port[1]);
+        Listener *l = g_hash_table_lookup(f->listeners, &k);
+        f->stats.segments++;
+        if (!l) {
+            /* RFC 793 3.4: nobody listens: reset. */
+            if (path_ok(f, c, 1))
+                schedule(f, now + lone_delay(f, &c->d[1], HDR), c->host[0], idx, EV_RST, 0);
+            return;
+        }
+        (void) ms_rng_next(ms_engine_host_rng(f->engine, c->host[1]));   /* sim/tcp.c's ISS */
+        f->stats.connections++;
+        c->alive1 = TRUE;
+        c->d[1].open = TRUE;
+        c->cb[1] = l->cb;
+        c->ud[1] = l->ud;
+        c->state = ST_SYN_RCVD;
+    } else {
+        f->stats.segments++;
+    }
+    if (path_ok(f, c, 1) && !lost(f, c, 1))
+        schedule(f, now + lone_delay(f, &c->d[1], SYN_SIZE), c->host[0], idx, EV_SYNACK, 1);
+    else
+        schedule(f, c->syn_sent_at + c->syn_rto, c->host[0], idx, EV_SYN_RETRY, 0);
+}
+
+/* The SYN-ACK reaches the client: its end is established. */
+static void
+on_synack(MsFlow *f, guint32 idx)
+{
+    Conn *c = conn_at(f, idx);
+    guint32 gen = c->gen;
+    if (c->state != ST_SYN_RCVD || c->d[0].est)
+        return;
+    path_ok(f, c, 0);
+    path_ok(f, c, 1);
+    window_init(f, c, 0);
+    window_init(f, c, 1);
+    c->d[0].est = TRUE;
+    f->stats.established++;
+    f->stats.segments++;
+    trace(f, c, 0, MS_TRACE_TCP_ESTABLISHED, "established");
+    schedule(f, ms_engine_now(f->engine) + lone_delay(f, &c->d[0], HDR), c->host[1], idx, EV_ACK, 0);
+    if (c->d[0].open && c->cb[0] && c->cb[0]->connected) {
+        c->cb[0]->connected(f->owner, id_of(idx, 0), c->ud[0]);
+        c = conn_at(f, idx);
+        if (c->gen != gen || c->state == ST_FREE)
+            return;
+    }
+    flush_held(f, idx, 0);
+}
+
+/* The handshake's ACK reaches the server: the connection is accepted. */
+static void
+on_ack(MsFlow *f, guint32 idx)
+{
+    Conn *c = conn_at(f, idx);
+    guint32 gen = c->gen;
+    if (c->state != ST_SYN_RCVD)
+        return;
+    c->state = ST_ESTABLISHED;
+    c->d[1].est = TRUE;
+    f->stats.established++;
+    trace(f, c, 1, MS_TRACE_TCP_ESTABLISHED, "accepted");
+    if (c->cb[1] && c->cb[1]->connected) {
+        c->cb[1]->connected(f->owner, id_of(idx, 1), c->ud[1]);
+        c = conn_at(f, idx);
+        if (c->gen != gen || c->state == ST_FREE)
+            return;
+    }
+    flush_held(f, idx, 1);
+}
+
+/* Bytes from end e reach the other end: every chunk whose time has come. */
+static void
+on_data(MsFlow *f, guint32 idx, int e)
+{
+    Conn *c = conn_at(f, idx);
+    guint32 gen = c->gen;
+    MsTime now = ms_engine_now(f->engine);
+    int r = 1 - e;
+    if (!ms_net_host_is_up(f->net, c->host[r])) {
+        /* The receiver went down meanwhile: everything still on its way is
+         * lost and sent again when the path is back. */
+        Dir *d = &c->d[e];
+        GByteArray *again = g_byte_array_new();
+        for (guint i = d->chunk_head; i < d->chunks->len; i++) {
+            GBytes *b = g_array_index(d->chunks, Chunk, i).data;
+            gsize n;
+            const guint8 *p = g_bytes_get_data(b, &n);
+            g_byte_array_append(again, p, (guint) n);
+            g_bytes_unref(b);
+        }
+        g_array_set_size(d->chunks, 0);
+        d->chunk_head = 0;
+        if (d->held)
+            g_byte_array_append(again, d->held->data, d->held->len);
+        g_clear_pointer(&d->held, g_byte_array_unref);
+        d->held = again;
+        d->last_arrival = now;
+        g_array_set_size(d->segs, 0);
+        d->seg_head = 0;
+        d->flight = 0;
+        d->resent++;
+        start_stall(f, idx, e);
+        return;
+    }
+    for (;;) {
+        Dir *d = &c->d[e];
+        if (d->chunk_head >= d->chunks->len || g_array_index(d->chunks, Chunk, d->chunk_head).at > now)
+            break;
+        Chunk ch = g_array_index(d->chunks, Chunk, d->chunk_head++);
+        if (d->chunk_head == d->chunks->len) {
+            g_array_set_size(d->chunks, 0);
+            d->chunk_head = 0;
+        }
+        if (c->d[r].open && c->cb[r] && c->cb[r]->data) {
+            gsize n;
+            const guint8 *p = g_bytes_get_data(ch.data, &n);
+            c->cb[r]->data(f->owner, id_of(idx, r), p, n, c->ud[r]);
+        }
+        g_bytes_unref(ch.data);
+        c = conn_at(f, idx);
+        if (c->gen != gen || c->state == ST_FREE)
+            return;
+    }
+}
+
+static void
+on_fin(MsFlow *f, guint32 idx, int e)
+{
+    int r = 1 - e;
+    if (!notify_closed(f, idx, r, MS_TCP_CLOSE_NORMAL))
+        return;
+    /* No half-close: the other end answers with its FIN, which nobody
+     * needs to hear (end e has let go). */
+    maybe_free(f, idx);
+}
+
+static void
+on_stall(MsFlow *f, guint32 idx, int e)
+{
+    Conn *c = conn_at(f, idx);
+    Dir *d = &c->d[e];
+    d->stalled = FALSE;
+    if (++d->retries > DATA_RETRIES) {
+        f->stats.timeouts++;
+        g_clear_pointer(&d->held, g_byte_array_unref);
+        d->fin = FALSE;
+        if (notify_closed(f, idx, e, MS_TCP_CLOSE_TIMEOUT))
+            maybe_free(f, idx);
+        return;
+    }
+    d->rto = MIN(d->rto * 2, RTO_MAX);
+    if (!path_ok(f, c, e)) {
+        d->stalled = TRUE;
+        schedule(f, ms_engine_now(f->engine) + d->rto, c->host[e], idx, EV_STALL, e);
+        return;
+    }
+    /* A timeout collapses the window (RFC 5681 3.1). */
+    d->ssthresh = MAX(d->flight / 2, 2 * c->mss);
+    d->cwnd = c->mss;
+    g_array_set_size(d->segs, 0);
+    d->seg_head = 0;
+    d->flight = 0;
+    d->retries = 0;
+    flush_held(f, idx, e);
+}
+
+static void
+on_event(MsEngine *engine, const MsEvent *ev, gpointer user_data)
+{
+    MsFlow *f = user_data;
+    (void) engine;
+    guint32 idx = ev->data.u32[0];
+    if (idx >= f->conns->len)
+        return;
+    Conn *c = conn_at(f, idx);
+    if (c->gen != ev->data.u32[1] || c->state == ST_FREE)
+        return;   /* the connection ended meanwhile */
+    int e = (int) ev->data.u32[3];
+    switch (ev->data.u32[2]) {
+    case EV_SYN:
+        on_syn(f, idx);
+        break;
+    case EV_SYNACK:
+        on_synack(f, idx);
+        break;
+    case EV_ACK:
+        on_ack(f, idx);
+        break;
+    case EV_DATA:
+        on_data(f, idx, e);
+        break;
+    case EV_FIN:
+        on_fin(f, idx, e);
+        break;
+    case EV_RST:
+        if (c->state == ST_SYN_SENT) {
+            f->stats.refused++;
+            notify_closed(f, idx, 0, MS_TCP_CLOSE_REFUSED);
+            c = conn_at(f, idx);
+            if (c->gen == ev->data.u32[1] && c->state != ST_FREE)
+                conn_free(f, idx);
+        }
+        break;
+    case EV_SYN_RETRY:
+        if (c->state == ST_ESTABLISHED || c->d[0].est || ms_engine_now(f->engine) < c->syn_sent_at + c->syn_rto)
+            break;   /* answered meanwhile, or a duplicate of a later timer */
+        if (++c->syn_retries > SYN_RETRIES) {
+            f->stats.timeouts++;
+            c->d[1].open = FALSE;   /* a half-open listener's end goes quietly */
+            if (notify_closed(f, idx, 0, MS_TCP_CLOSE_TIMEOUT))
+                maybe_free(f, idx);
+            break;
+        }
+        c->syn_rto = MIN(c->syn_rto * 2, RTO_MAX);
+        f->stats.retransmits++;
+        trace(f, c, 0, MS_TRACE_TCP_RETRANSMIT, "SYN again");
+        syn_try(f, idx);
+        break;
+    case EV_STALL:
+        on_stall(f, idx, e);
+        break;
+    case EV_TIMEOUT:
+        f->stats.timeouts++;
+        if (notify_closed(f, idx, e, MS_TCP_CLOSE_TIMEOUT))
+            maybe_free(f, idx);
+        break;
+    case EV_FAIL:
+        notify_closed(f, idx, 0, (MsTcpCloseReason) e);
+        c = conn_at(f, idx);
+        if (c->gen == ev->data.u32[1] && c->state != ST_FREE)
+            conn_free(f, idx);
+        break;
+    default:
+        g_assert_not_reached();
+    }
+}

@@ -1,0 +1,293 @@
+/* Scale features end to end, in process (no child mailsim):
+ *   - lean worlds (keep-bodies no): the same run, event for event, as a
+ *     world that keeps every message, with stores that only count;
+ *     a server some client reads over POP3 keeps its messages anyway;
+ *   - flow level against packet level: on every loss-free teaching lesson
+ *     and on a small generated world, each recipient's outcome (state, the
+ *     host that stored or bounced it, the status, the attempts) is the same
+ *     at both levels, and delivery latency medians and p95 agree within
+ *     10 %; flow level stays cheaper in events;
+ *   - flow level keeps faults: a down host times out, a port nobody
+ *     listens on refuses.
+ * Tests run from the repository root (as `make run-tests` does). */
+#include "testlib.h"
+#include "mailsim/scenario.h"
+#include "mailsim/stats.h"
+#include "mailsim/world.h"
+
+#include <math.h>
+#include <string.h>
+
+/* A small generated world: 12 domains, 120 routers, 3000 messages in 4 h,
+ * three MX outages. Big enough for backup MXs, relays and outages to show. */
+static const char gen_small[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<scenario version=\"1\" name=\"gen-test\" seed=\"3\" until=\"5h\">\n"
+    "  <generate topology=\"transit-stub\" domains=\"12\" routers=\"120\" users=\"240\" messages=\"3000\" "
+    "duration=\"4h\" seed=\"3\" outages=\"3\"/>\n"
+    "</scenario>\n";
+
+static MsScenario *
+load_memory(const char *text)
+{
+    g_autoptr(GError) error = NULL;
+    MsScenario *sc = ms_scenario_load_memory(text, strlen(text), "gen-test.xml", &error);
+    if (!sc)
+        g_printerr("%s\n", error->message);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    return sc;
+}
+
+static MsScenario *
+load_file(const char *path)
+{
+    g_autoptr(GError) error = NULL;
+    MsScenario *sc = ms_scenario_load_file(path, &error);
+    if (!sc)
+        g_printerr("%s\n", error->message);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    return sc;
+}
+
+static MsWorld *
+run_world(const MsScenario *sc, gint fidelity, gint keep)
+{
+    g_autoptr(GError) error = NULL;
+    MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+    o.fidelity = fidelity;
+    o.keep_bodies = keep;
+    MsWorld *w = ms_world_new_full(sc, &o, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    ms_world_run(w, ms_world_default_until(w));
+    return w;
+}
+
+/* --- lean worlds ------------------------------------------------------------ */
+
+static void
+test_lean_same_run(void)
+{
+    g_autoptr(MsScenario) sc = load_memory(gen_small);
+    g_autoptr(MsWorld) full = run_world(sc, MS_FIDELITY_PACKET, 1);
+    g_autoptr(MsWorld) lean = run_world(sc, MS_FIDELITY_PACKET, 0);
+    CU_ASSERT_EQUAL(ms_engine_fingerprint(ms_world_engine(full)), ms_engine_fingerprint(ms_world_engine(lean)));
+    MsMail *mf = ms_world_mail(full), *ml = ms_world_mail(lean);
+    MsMailStats a, b;
+    ms_mail_get_stats(mf, &a);
+    ms_mail_get_stats(ml, &b);
+    CU_ASSERT(a.delivered > 2500);
+    CU_ASSERT_EQUAL(a.delivered, b.delivered);
+    CU_ASSERT_EQUAL(a.bounced, b.bounced);
+    CU_ASSERT_EQUAL(a.queued, b.queued);
+    guint kept = 0;
+    for (guint s = 0; s < ms_mail_n_servers(mf); s++) {
+        guint sf, sl;
+        guint64 bf, bl;
+        ms_mail_store_totals(ms_mail_server_store(mf, s), &sf, NULL, &bf);
+        ms_mail_store_totals(ms_mail_server_store(ml, s), &sl, NULL, &bl);
+        CU_ASSERT_EQUAL(sf, sl);
+        CU_ASSERT_EQUAL(bf, bl);   /* quota sees the same bytes */
+        MsMailStore *st = ms_mail_server_store(ml, s);
+        g_autoptr(GPtrArray) users = ms_mail_store_users(st);
+        for (guint u = 0; u < users->len; u++)
+            kept += ms_mail_store_messages(st, g_ptr_array_index(users, u))->len;
+    }
+    CU_ASSERT_EQUAL(kept, 0);   /* nobody reads these stores: nothing kept */
+    /* received_headers is still counted in the lean world */
+    for (guint id = 1; id <= ms_mail_n_messages(ml); id++) {
+        const MsMessageRecord *x = ms_mail_message(mf, id), *y = ms_mail_message(ml, id);
+        const MsRcptRecord *rx = &g_array_index(x->rcpts, MsRcptRecord, 0);
+        const MsRcptRecord *ry = &g_array_index(y->rcpts, MsRcptRecord, 0);
+        CU_ASSERT_EQUAL(rx->received_headers, ry->received_headers);
+    }
+}
+
+/* Lesson 7 reads its mail over POP3: lean or not, it passes. */
+static void
+test_lean_keeps_what_clients_read(void)
+{
+    g_autoptr(MsScenario) sc = load_file("scenarios/teaching/07-checking-mail.xml");
+    g_autoptr(MsWorld) w = run_world(sc, MS_FIDELITY_PACKET, 0);
+    g_autoptr(GString) out = g_string_new(NULL);
+    gboolean ok = ms_world_check(w, out);
+    if (!ok)
+        g_printerr("%s", out->str);
+    CU_ASSERT(ok);
+}
+
+/* --- flow level against packet level ------------------------------------- */
+
+static const MsMessageRecord *
+by_label(MsMail *m, GHashTable *index, const char *label)
+{
+    if (g_hash_table_size(index) == 0)
+        for (guint id = 1; id <= ms_mail_n_messages(m); id++)
+            g_hash_table_insert(index, ms_mail_message(m, id)->label, GUINT_TO_POINTER(id));
+    guint id = GPOINTER_TO_UINT(g_hash_table_lookup(index, label));
+    return id ? ms_mail_message(m, id) : NULL;
+}
+
+static double
+percentile(GArray *v, double p)
+{
+    return v->len ? ms_stats_percentile((double *) v->data, v->len, p) : 0;   /* sorts */
+}
+
+/* Compares every recipient of every message of two runs of one scenario;
+ * returns the number of differences (printed) and fills the latencies. */
+static guint
+compare_runs(const char *name, MsWorld *pw, MsWorld *fw, double *p50, double *f50, double *p95, double *f95)
+{
+    MsMail *pm = ms_world_mail(pw), *fm = ms_world_mail(fw);
+    g_autoptr(GHashTable) index = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GArray) pl = g_array_new(FALSE, FALSE, sizeof(double));
+    g_autoptr(GArray) fl = g_array_new(FALSE, FALSE, sizeof(double));
+    guint diffs = 0;
+    if (ms_mail_n_messages(pm) != ms_mail_n_messages(fm)) {
+        g_printerr("%s: %u messages at packet level, %u at flow level\n", name, ms_mail_n_messages(pm),
+                   ms_mail_n_messages(fm));
+        diffs++;
+    }
+    for (guint id = 1; id <= ms_mail_n_messages(pm); id++) {
+        const MsMessageRecord *a = ms_mail_message(pm, id);
+        const MsMessageRecord *b = by_label(fm, index, a->label);
+        if (!b || b->rcpts->len != a->rcpts->len) {
+            g_printerr("%s: message %s missing at flow level\n", name, a->label);
+            diffs++;
+            continue;
+        }
+        for (guint k = 0; k < a->rcpts->len; k++) {
+            const MsRcptRecord *x = &g_array_index(a->rcpts, MsRcptRecord, k);
+            const MsRcptRecord *y = &g_array_index(b->rcpts, MsRcptRecord, k);
+            if (x->state != y->state || x->where != y->where || strcmp(x->status, y->status) != 0 ||
+                x->attempts != y->attempts) {
+                if (diffs++ < 10)
+                    g_printerr("%s: %s to %s: packet %s at %u status '%s' attempts %u; flow %s at %u status '%s' "
+                               "attempts %u\n", name, a->label, x->address, ms_rcpt_state_to_string(x->state),
+                               x->where, x->status, x->attempts, ms_rcpt_state_to_string(y->state), y->where,
+                               y->status, y->attempts);
+            }
+            if (!a->is_dsn && x->state == MS_RCPT_DELIVERED && y->state == MS_RCPT_DELIVERED) {
+                double s1 = ms_time_to_seconds(x->done_at - a->created_at);
+                double s2 = ms_time_to_seconds(y->done_at - b->created_at);
+                g_array_append_val(pl, s1);
+                g_array_append_val(fl, s2);
+            }
+        }
+    }
+    *p50 = percentile(pl, 0.5);
+    *f50 = percentile(fl, 0.5);
+    *p95 = percentile(pl, 0.95);
+    *f95 = percentile(fl, 0.95);
+    return diffs;
+}
+
+static gboolean
+within(double a, double b, double rel)
+{
+    return fabs(a - b) <= rel * MAX(fabs(a), 1e-9);
+}
+
+static void
+check_levels_agree(const char *name, const MsScenario *sc)
+{
+    g_autoptr(MsWorld) pw = run_world(sc, MS_FIDELITY_PACKET, -1);
+    g_autoptr(MsWorld) fw = run_world(sc, MS_FIDELITY_FLOW, -1);
+    double p50, f50, p95, f95;
+    guint diffs = compare_runs(name, pw, fw, &p50, &f50, &p95, &f95);
+    CU_ASSERT_EQUAL(diffs, 0);
+    gboolean ok = within(p50, f50, 0.10) && within(p95, f95, 0.10);
+    if (!ok || g_getenv("MS_FIDELITY_VERBOSE"))
+        g_printerr("%s: latency p50 %.4f s packet, %.4f s flow; p95 %.4f s packet, %.4f s flow\n", name, p50, f50,
+                   p95, f95);
+    CU_ASSERT(ok);
+    /* Both worlds pass the scenario's own checks. */
+    g_autoptr(GString) out = g_string_new(NULL);
+    CU_ASSERT(ms_world_check(fw, out));
+    MsEngineStats ps, fs;
+    ms_engine_get_stats(ms_world_engine(pw), &ps);
+    ms_engine_get_stats(ms_world_engine(fw), &fs);
+    CU_ASSERT(fs.processed < ps.processed);
+}
+
+/* Lessons with lossy links (02, 10) are compared in test_fidelity_lossy. */
+static gboolean
+lossy(const char *path)
+{
+    return strstr(path, "02-") || strstr(path, "10-");
+}
+
+static void
+test_teaching_levels_agree(void)
+{
+    g_autoptr(GDir) dir = g_dir_open("scenarios/teaching", 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
+    for (const char *n; (n = g_dir_read_name(dir));)
+        if (g_str_has_suffix(n, ".xml") && !lossy(n))
+            g_ptr_array_add(files, g_build_filename("scenarios/teaching", n, NULL));
+    CU_ASSERT(files->len >= 8);
+    for (guint i = 0; i < files->len; i++) {
+        g_autoptr(MsScenario) sc = load_file(g_ptr_array_index(files, i));
+        check_levels_agree(g_ptr_array_index(files, i), sc);
+    }
+}
+
+static void
+test_generated_levels_agree(void)
+{
+    g_autoptr(MsScenario) sc = load_memory(gen_small);
+    check_levels_agree("generated world", sc);
+}
+
+/* The benchmark world "small" (100,000 messages, ~40 s for both levels):
+ * only with MS_FIDELITY_SMALL=1, to keep `make check` short. */
+static void
+test_bench_small_levels_agree(void)
+{
+    if (!g_getenv("MS_FIDELITY_SMALL"))
+        return;
+    g_autoptr(MsScenario) sc = load_file("scenarios/bench/small.xml");
+    check_levels_agree("scenarios/bench/small.xml", sc);
+}
+
+/* With loss the levels differ (flow level draws one loss per segment for
+ * the whole path and recovers by a formula): the outcomes still pass the
+ * lessons' checks; the latency difference is printed with
+ * MS_FIDELITY_VERBOSE=1 (see the README's table). */
+static void
+test_lossy_lessons_pass(void)
+{
+    const char *files[] = { "scenarios/teaching/02-packets.xml", "scenarios/teaching/10-slow-link.xml" };
+    for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+        g_autoptr(MsScenario) sc = load_file(files[i]);
+        g_autoptr(MsWorld) pw = run_world(sc, MS_FIDELITY_PACKET, -1);
+        g_autoptr(MsWorld) fw = run_world(sc, MS_FIDELITY_FLOW, -1);
+        double p50, f50, p95, f95;
+        guint diffs = compare_runs(files[i], pw, fw, &p50, &f50, &p95, &f95);
+        if (g_getenv("MS_FIDELITY_VERBOSE"))
+            g_printerr("%s: %u outcome differences; latency p50 %.3f s packet, %.3f s flow; p95 %.3f s packet, "
+                       "%.3f s flow\n", files[i], diffs, p50, f50, p95, f95);
+        g_autoptr(GString) out = g_string_new(NULL);
+        gboolean ok = ms_world_check(fw, out);
+        if (!ok)
+            g_printerr("%s", out->str);
+        CU_ASSERT(ok);
+    }
+}
+
+static const MsTestCase cases[] = {
+    { "lean world runs the same", test_lean_same_run },
+    { "lean world keeps what clients read", test_lean_keeps_what_clients_read },
+    { "teaching lessons: same outcomes at both levels", test_teaching_levels_agree },
+    { "generated world: same outcomes at both levels", test_generated_levels_agree },
+    { "lossy lessons pass at flow level", test_lossy_lessons_pass },
+    { "bench small: same outcomes (MS_FIDELITY_SMALL=1)", test_bench_small_levels_agree },
+    { NULL, NULL },
+};
+
+int
+main(void)
+{
+    return ms_test_main("fidelity", cases);
+}
