@@ -38,7 +38,8 @@
  * outages would otherwise rebuild every table twice per outage).
  *
  * Express mode (flow level, ms_net_set_express): a packet crosses its whole
- * path in one event; see include/mailsim/net.h.
+ * path in one event, store-and-forward without queueing; see
+ * include/mailsim/net.h.
  *
  * Ownership: the network owns packets from ms_net_send() until they are
  * delivered or dropped. Threading: one engine, one thread. */
@@ -860,15 +861,12 @@ express(MsNet *n, MsHostId from, guint32 s)
         Link *l = link_at(n, li);
         int dir = l->a == at ? 0 : 1;
         MsHostId to = dir == 0 ? l->b : l->a;
-        MsTime start = MAX(t, l->busy_until[dir]);
-        guint64 waiting = (guint64) ((double) (start - t) * (double) l->p.bandwidth_bps / 8e9);
-        if (waiting + p->size > l->p.queue_bytes && start > t) {
-            l->st.drops_queue++;
-            drop(n, s, at, MS_DROP_QUEUE_FULL);
-            return TRUE;
-        }
+        /* No queueing: the times at which the packet reaches later hops lie
+         * in the future, and a link's busy_until, set by packets computed
+         * earlier for their own future times, says nothing about who is
+         * ahead then (datagrams are small; a queue would be a guess). */
+        MsTime start = t;
         MsTime tx = (MsTime) (((guint64) p->size * 8 * 1000000000ULL + l->p.bandwidth_bps - 1) / l->p.bandwidth_bps);
-        l->busy_until[dir] = start + tx;
         l->st.packets[dir]++;
         l->st.bytes[dir] += p->size;
         l->st.busy[dir] += tx;
