@@ -138,6 +138,9 @@ guint64 ms_dns_server_queries(const MsDnsServer *s) { return s->queries; }
 gboolean
 ms_dns_server_has_zone(const MsDnsServer *s, const char *zone)
 {
+    g_autofree char *key = s->escaped ? NULL : index_key(zone);
+    if (key)
+        return g_hash_table_contains(s->zone_index, key);
     for (guint i = 0; i < s->zones->len; i++)
         if (ms_dns_name_equal(((Zone *) g_ptr_array_index(s->zones, i))->name, zone))
             return TRUE;

@@ -223,6 +223,12 @@ ms__flow_free(MsFlow *f)
 {
     if (!f)
         return;
+    if (g_getenv("MS_FLOW_DEBUG")) {
+        guint live = 0;
+        for (guint i = 0; i < f->conns->len; i++)
+            live += conn_at(f, i)->state != ST_FREE;
+        g_printerr("flow: %u records, %u live\n", f->conns->len, live);
+    }
     for (guint i = 0; i < f->conns->len; i++) {
         Conn *c = conn_at(f, i);
         if (c->state != ST_FREE) {

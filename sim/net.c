@@ -38,7 +38,8 @@
  * outages would otherwise rebuild every table twice per outage).
  *
  * Express mode (flow level, ms_net_set_express): a packet crosses its whole
- * path in one event; see include/mailsim/net.h.
+ * path in one event, store-and-forward without queueing; see
+ * include/mailsim/net.h.
  *
  * Ownership: the network owns packets from ms_net_send() until they are
  * delivered or dropped. Threading: one engine, one thread. */
@@ -83,6 +84,13 @@ typedef struct {
     guint32  next_free;
 } Slot;
 
+/* A link between two core hosts, as seen from one of them. */
+typedef struct {
+    guint32 link;
+    guint32 other;   /* core index */
+    gint64  weight;
+} CoreEdge;
+
 /* A host in tree routing. */
 typedef struct {
     guint32  parent_link;   /* link towards its root; NO_LINK for core hosts */
@@ -121,6 +129,8 @@ struct _MsNet {
     MsHostId     *t_core;         /* core hosts by index */
     guint32       t_ncore;
     guint32     **t_routes;       /* per core index: next link per core index, or NULL */
+    guint32      *t_adj_first;    /* CSR of links between core hosts: per core index + 1 */
+    CoreEdge     *t_adj;
     GArray       *t_built;        /* core indices whose table is built */
     MsRouteMetric metric;
     GHashTable   *pinned;         /* (host << 32 | dst) -> link + 1: routes set by hand */
@@ -167,6 +177,8 @@ drop_tree(MsNet *n)
     g_clear_pointer(&n->t_routes, g_free);
     g_clear_pointer(&n->tree, g_free);
     g_clear_pointer(&n->t_core, g_free);
+    g_clear_pointer(&n->t_adj_first, g_free);
+    g_clear_pointer(&n->t_adj, g_free);
     n->t_built = NULL;
     n->tree_state = 0;
 }
@@ -567,13 +579,33 @@ build_tree(MsNet *n)
     g_free(kids);
     g_free(first);
     g_free(gone);
+    /* Links among core hosts, in each host's link order (so relaxations,
+     * and ties, go as in build_routes). */
+    n->t_adj_first = g_new0(guint32, n->t_ncore + 1);
+    GArray *adj = g_array_new(FALSE, FALSE, sizeof(CoreEdge));
+    for (guint c = 0; c < n->t_ncore; c++) {
+        MsHostId v = n->t_core[c];
+        Host *h = host_at(n, v);
+        for (guint k = 0; k < h->links->len; k++) {
+            guint32 li = g_array_index(h->links, guint32, k);
+            Link *l = link_at(n, li);
+            MsHostId o = l->a == v ? l->b : l->a;
+            if (t[o].cidx == NO_HOST)
+                continue;
+            CoreEdge ce = { li, t[o].cidx, n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1) };
+            g_array_append_val(adj, ce);
+        }
+        n->t_adj_first[c + 1] = adj->len;
+    }
+    n->t_adj = (CoreEdge *) g_array_free(adj, FALSE);
     n->t_routes = g_new0(guint32 *, MAX(n->t_ncore, 1u));
     n->t_built = g_array_new(FALSE, FALSE, sizeof(guint32));
     n->tree_state = 1;
 }
 
 /* build_routes() over core hosts only, rooted at core host `dst`; entries
- * by core index. */
+ * by core index. Queue items carry core indices; since core indices follow
+ * host ids, ties break in the same order as there. */
 static guint32 *
 build_core_routes(MsNet *n, MsHostId dst)
 {
@@ -585,26 +617,20 @@ build_core_routes(MsNet *n, MsHostId dst)
         dist[i] = G_MAXINT64;
     }
     GArray *q = g_array_new(FALSE, FALSE, sizeof(QItem));
-    dist[n->tree[dst].cidx] = 0;
-    q_push(q, (QItem) { 0, dst });
+    guint32 root = n->tree[dst].cidx;
+    dist[root] = 0;
+    q_push(q, (QItem) { 0, root });
     while (q->len > 0) {
         QItem it = q_pop(q);
-        if (it.dist != dist[n->tree[it.node].cidx])
+        if (it.dist != dist[it.node])
             continue;
-        Host *h = host_at(n, it.node);
-        for (guint k = 0; k < h->links->len; k++) {
-            guint32 li = g_array_index(h->links, guint32, k);
-            Link *l = link_at(n, li);
-            MsHostId other = l->a == it.node ? l->b : l->a;
-            guint32 oc = n->tree[other].cidx;
-            if (oc == NO_HOST)
-                continue;   /* a tree: a dead end for every other destination */
-            gint64 w = n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1);
-            gint64 d = it.dist + w;
-            if (d < dist[oc]) {
-                dist[oc] = d;
-                next[oc] = li;
-                q_push(q, (QItem) { d, other });
+        for (guint32 k = n->t_adj_first[it.node]; k < n->t_adj_first[it.node + 1]; k++) {
+            const CoreEdge *ce = &n->t_adj[k];
+            gint64 d = it.dist + ce->weight;
+            if (d < dist[ce->other]) {
+                dist[ce->other] = d;
+                next[ce->other] = ce->link;
+                q_push(q, (QItem) { d, ce->other });
             }
         }
     }
@@ -896,15 +922,12 @@ express(MsNet *n, MsHostId from, guint32 s)
         Link *l = link_at(n, li);
         int dir = l->a == at ? 0 : 1;
         MsHostId to = dir == 0 ? l->b : l->a;
-        MsTime start = MAX(t, l->busy_until[dir]);
-        guint64 waiting = (guint64) ((double) (start - t) * (double) l->p.bandwidth_bps / 8e9);
-        if (waiting + p->size > l->p.queue_bytes && start > t) {
-            l->st.drops_queue++;
-            drop(n, s, at, MS_DROP_QUEUE_FULL);
-            return TRUE;
-        }
+        /* No queueing: the times at which the packet reaches later hops lie
+         * in the future, and a link's busy_until, set by packets computed
+         * earlier for their own future times, says nothing about who is
+         * ahead then (datagrams are small; a queue would be a guess). */
+        MsTime start = t;
         MsTime tx = (MsTime) (((guint64) p->size * 8 * 1000000000ULL + l->p.bandwidth_bps - 1) / l->p.bandwidth_bps);
-        l->busy_until[dir] = start + tx;
         l->st.packets[dir]++;
         l->st.bytes[dir] += p->size;
         l->st.busy[dir] += tx;

@@ -15,6 +15,9 @@ median_of() {
 }
 rate() { echo "$1" | sed 's/.*events_per_s=\([0-9]*\).*/\1/'; }
 
+BENCH=${BENCH:-}
+# BENCH=worlds: only the whole-world figures below.
+if [ "$BENCH" != worlds ]; then
 echo "== engine: PHOLD (R=0.9, L=1ms, M=1ms), median of $REPS runs"
 for c in "1000 1 10s" "100000 10 20ms"; do
     set -- $c
@@ -28,6 +31,7 @@ done
 echo
 echo "== network: packets forwarded on a random graph (10,000 routers, 100,000 packets in flight, 1,000 destinations), median of $REPS runs"
 median_of $M bench net --routers 10000 --flows 100000 --dests 1000 --end 200ms
+fi
 
 # Distributed PHOLD (issue 9): 1 and 2 ranks with mpirun on this machine,
 # when mailsim was built with Open MPI. Same events and digest as above.
@@ -51,10 +55,10 @@ fi
 # shared machine), events/s, messages/s, peak RSS, RSS per message and the
 # bytes a queued message holds. Small at both fidelities and medium at flow
 # level always; BENCH=medium-packet adds medium at packet level (minutes),
-# BENCH=large adds large at flow level (an hour or more, ~20 GiB).
+# BENCH=large adds large at flow level (half an hour or more, ~15 GiB);
+# several may be given ("BENCH='medium-packet large'").
 # WREPS (default 3) sets the repetitions of the world runs.
 WREPS=${WREPS:-3}
-BENCH=${BENCH:-}
 
 # wmedian CMD...: runs CMD WREPS times, prints the line whose us_per_message
 # is the median.

@@ -125,8 +125,8 @@ void ms_net_link_account(MsNet *net, guint32 link, MsHostId from, guint64 packet
 
 /* Express datagrams (flow level): a packet sent with ms_net_send() is one
  * engine event, delivered after the store-and-forward delay of its whole
- * path (each link's serialisation, queueing behind earlier packets, and
- * latency) instead of one event per hop. Loss is drawn per link from the
+ * path (each link's serialisation and latency, no queueing: datagrams are
+ * DNS queries and answers, small and few) instead of one event per hop. Loss is drawn per link from the
  * forwarding host's stream, as at packet level; a host or link that goes
  * down while the packet is on its way loses it only when it is the last
  * link or the destination. Captures then see each packet once, at its
