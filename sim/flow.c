@@ -17,15 +17,18 @@
  *     computation reaches its time;
  *   - each segment crosses the path store-and-forward: at each hop it waits
  *     for this direction's previous segment to leave the link, then
- *     serialises at the link's bandwidth divided among the transfers active
- *     on that link direction (per-link fair share, counted when the transfer
- *     starts), then propagates;
+ *     serialises at the link's bandwidth divided among the multi-segment
+ *     transfers active on that link direction (per-link fair share, counted
+ *     when the transfer starts; a lone segment on a link faster than ~12
+ *     Mbit/s skips the count, its 12 us at 1 Gbit/s would not change), then
+ *     propagates;
  *   - a segment that finds a hop's drop-tail queue full (the bytes ahead of
  *     it, from the time the link stays busy) is dropped; on a lossy path a
  *     segment is also lost with 1 - prod(1 - loss) (drawn from the sender's
  *     stream). Either way sending goes back to it one RTT later when three
  *     more segments follow it in the window (fast retransmit), else after
- *     the RTO, and the window shrinks as sim/tcp.c's does.
+ *     the RTO, the window shrinks as sim/tcp.c's does, and the rest of the
+ *     window, sent in vain (go-back-N), still occupies the links.
  * The bytes arrive in one piece when the last segment does; sends in one
  * direction arrive in order. Queueing behind other connections' packets
  * beyond the fair share, and the peer's window, are not modelled.
@@ -41,8 +44,10 @@
  * rates) draw the same numbers at both fidelities.
  *
  * Costs: about five engine events per connection plus one per send, against
- * one per segment per hop at packet level; a transfer costs O(segments x
- * hops) arithmetic. Memory: one record per open connection, reused.
+ * one per segment per hop at packet level (the medium world: 20 M events
+ * instead of 355 M); a transfer costs O(segments x hops) arithmetic, its
+ * path is read once per route change. Memory: one record per open
+ * connection, reused; MS_FLOW_DEBUG=1 prints how many at the end.
  *
  * Ownership: the flow owns connection records and the bytes in flight;
  * events name connections by (index, generation), so stale ones are
