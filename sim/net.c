@@ -845,6 +845,34 @@ drop(MsNet *n, guint32 s, MsHostId at, MsDropReason why)
     slot_free(n, s);
 }
 
+/* Serialisation time of p on l (size * 8 bits at the bandwidth, rounded up
+ * to a nanosecond), counted in the link's statistics for direction dir. */
+static MsTime
+link_account(Link *l, int dir, const MsPacket *p)
+{
+    MsTime tx = (MsTime) (((guint64) p->size * 8 * 1000000000ULL + l->p.bandwidth_bps - 1) / l->p.bandwidth_bps);
+    l->st.packets[dir]++;
+    l->st.bytes[dir] += p->size;
+    l->st.busy[dir] += tx;
+    return tx;
+}
+
+static void
+trace_send(MsNet *n, MsTime at, MsHostId from, MsHostId to, const MsPacket *p, guint32 li)
+{
+    if (!ms_trace_enabled(n->trace))
+        return;
+    MsTraceRecord r = { 0 };
+    r.at = at;
+    r.kind = MS_TRACE_PACKET_SEND;
+    r.host = from;
+    r.peer = to;
+    r.packet = p;
+    r.message = p->message;
+    r.link = li;
+    ms_trace_emit(n->trace, &r);
+}
+
 /* Puts the packet in slot s on the next link from host `from`. */
 static gboolean
 transmit(MsNet *n, MsHostId from, guint32 s)
@@ -867,23 +895,9 @@ transmit(MsNet *n, MsHostId from, guint32 s)
         drop(n, s, from, MS_DROP_QUEUE_FULL);
         return FALSE;
     }
-    /* Serialisation: size * 8 bits at bandwidth, rounded up to a nanosecond. */
-    MsTime tx = (MsTime) (((guint64) p->size * 8 * 1000000000ULL + l->p.bandwidth_bps - 1) / l->p.bandwidth_bps);
+    MsTime tx = link_account(l, dir, p);
     l->busy_until[dir] = start + tx;
-    l->st.packets[dir]++;
-    l->st.bytes[dir] += p->size;
-    l->st.busy[dir] += tx;
-    if (ms_trace_enabled(n->trace)) {
-        MsTraceRecord r = { 0 };
-        r.at = start;
-        r.kind = MS_TRACE_PACKET_SEND;
-        r.host = from;
-        r.peer = to;
-        r.packet = p;
-        r.message = p->message;
-        r.link = li;
-        ms_trace_emit(n->trace, &r);
-    }
+    trace_send(n, start, from, to, p, li);
     if (l->p.loss > 0 && ms_rng_bernoulli(ms_engine_host_rng(n->engine, from), l->p.loss)) {
         l->st.drops_loss++;
         drop(n, s, from, MS_DROP_LOSS);
@@ -927,21 +941,9 @@ express(MsNet *n, MsHostId from, guint32 s)
          * earlier for their own future times, says nothing about who is
          * ahead then (datagrams are small; a queue would be a guess). */
         MsTime start = t;
-        MsTime tx = (MsTime) (((guint64) p->size * 8 * 1000000000ULL + l->p.bandwidth_bps - 1) / l->p.bandwidth_bps);
-        l->st.packets[dir]++;
-        l->st.bytes[dir] += p->size;
-        l->st.busy[dir] += tx;
-        if (hops == 0 && ms_trace_enabled(n->trace)) {
-            MsTraceRecord r = { 0 };
-            r.at = start;
-            r.kind = MS_TRACE_PACKET_SEND;
-            r.host = at;
-            r.peer = to;
-            r.packet = p;
-            r.message = p->message;
-            r.link = li;
-            ms_trace_emit(n->trace, &r);
-        }
+        MsTime tx = link_account(l, dir, p);
+        if (hops == 0)
+            trace_send(n, start, at, to, p, li);
         if (l->p.loss > 0 && ms_rng_bernoulli(ms_engine_host_rng(n->engine, at), l->p.loss)) {
             l->st.drops_loss++;
             drop(n, s, at, MS_DROP_LOSS);
