@@ -142,6 +142,13 @@ struct _MsEngine {
     MsTime    now;
     guint64   seed;
     MsHostId  current;
+    MsHostId  current_src;   /* order key of the running event */
+    guint64   current_seq;
+    guint32   in_handler;    /* > 0 while a handler runs */
+    /* Partitioned runs: which hosts this engine runs (NULL: all). */
+    MsEngineLocalFunc local_func;
+    gconstpointer     local_data;
+    guint64           foreign_dropped;
 
     Record   *recs;
     guint16  *types;        /* event type of each slot, apart to keep records at 48 bytes */
@@ -658,6 +665,7 @@ ms_engine_new(guint64 seed)
     MsEngine *e = g_new0(MsEngine, 1);
     e->seed = seed;
     e->current = MS_HOST_WORLD;
+    e->current_src = MS_HOST_WORLD;
     e->cap_recs = 1024;
     e->recs = g_new(Record, e->cap_recs);
     e->types = g_new(guint16, e->cap_recs);
@@ -793,7 +801,34 @@ ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host,
     g_return_val_if_fail(e != NULL, 0);
     g_return_val_if_fail(at >= e->now, 0);
     g_return_val_if_fail(type > 0 && type < e->handlers->len, 0);
-    return insert_event(e, src, next_seq(e, src), at, host, type, data);
+    guint64 seq = next_seq(e, src);
+    if (G_UNLIKELY(e->local_func != NULL) && host != MS_HOST_WORLD && !e->local_func(e->local_data, host)) {
+        /* Another part runs this host. Set-up code schedules every host's
+         * first events on every part: the counter moved as it would have,
+         * and the owner schedules the event itself. From a handler this is
+         * a model bug: cross-part events travel through the shard. */
+        if (e->current != MS_HOST_WORLD)
+            g_critical("engine: host %u schedules an event (%s) for host %u of another part", e->current,
+                       ms_engine_type_name(e, type), host);
+        e->foreign_dropped++;
+        return 0;
+    }
+    return insert_event(e, src, seq, at, host, type, data);
+}
+
+void
+ms_engine_set_local_filter(MsEngine *e, MsEngineLocalFunc func, gconstpointer user_data)
+{
+    e->local_func = func;
+    e->local_data = user_data;
+}
+
+gboolean
+ms_engine_current_key(const MsEngine *e, MsHostId *src, guint64 *seq)
+{
+    *src = e->current_src;
+    *seq = e->current_seq;
+    return e->in_handler > 0;
 }
 
 guint64
@@ -908,10 +943,17 @@ run_head(MsEngine *e, const HeapKey *top)
     fingerprint_mix(e, ((guint64) ev.host << 32) ^ ((guint64) ev.type << 16) ^ ev.src);
     fingerprint_mix(e, ev.seq);
     const Handler *h = &g_array_index(e->handlers, Handler, ev.type);
-    MsHostId saved = e->current;
+    MsHostId saved = e->current, saved_src = e->current_src;
+    guint64 saved_seq = e->current_seq;
     e->current = ev.host;
+    e->current_src = ev.src;
+    e->current_seq = ev.seq;
+    e->in_handler++;
     h->handler(e, &ev, h->user_data);
+    e->in_handler--;
     e->current = saved;
+    e->current_src = saved_src;
+    e->current_seq = saved_seq;
 }
 
 gboolean

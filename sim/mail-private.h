@@ -41,6 +41,7 @@ struct _Server {
     GArray       *trusted;       /* MsHostId allowed to relay through us */
     GPtrArray    *queue;         /* QueueEntry*, in arrival order */
     guint         next_qid;
+    guint         n_dsn;         /* bounces this server made: their labels */
     guint         peak_queue;
     GHashTable   *greylist;      /* "ip/from/rcpt" -> MsTime* first seen */
     GArray       *rules;         /* MsReplyRule with owned strings */
@@ -94,7 +95,16 @@ struct _MsMail {
     guint16     ev_submit, ev_check, ev_retry, ev_pop3_resume, ev_smtpd_flush;
     GPtrArray  *pending;         /* submissions not yet made (mail_mua.c) */
     GHashTable *by_message_id;   /* foreign Message-ID header -> id (bridge injections only) */
-    guint       n_dsn;
+    GHashTable *by_mid;          /* our records' Message-ID (borrowed) -> id */
+    guint32    *origin_count;    /* per host: messages it originated (Message-ID numbers) */
+    guint       n_origin_count;
+    gboolean    partitioned;     /* one part of a partitioned world: shadows for others' messages */
+    gboolean    merged;          /* records are the merge of every part's (queues are elsewhere) */
+    /* the creation key of the last record made (see MsMessageRecord) */
+    MsTime      last_create_t;
+    MsHostId    last_create_src;
+    guint64     last_create_seq;
+    guint32     last_create_idx;
     gboolean    told_dns, told_routing;   /* asides given once per run */
     gboolean    flat_dns;
     guint64     smtp_sessions, pop3_sessions;
@@ -109,7 +119,12 @@ void ms__send_bytes(MsMail *mail, MsTcpConnId conn, GBytes *out);
 guint32 ms__mail_new_record(MsMail *mail, const char *label, const char *from, const char *const *rcpts,
                             const char *subject, MsHostId origin, guint32 parent);
 MsMessageRecord *ms__mail_record(MsMail *mail, guint32 id);
+/* The record of `address` in message id; a shadow record gets one made. */
 MsRcptRecord *ms__mail_rcpt(MsMail *mail, guint32 id, const char *address);
+/* Frees a recipient record's strings (a GArray clear function). */
+void ms__rcpt_clear(gpointer rcpt);
+/* Stamps a change of a recipient's state, where or detail (merging partitioned runs). */
+void ms__rcpt_touch(MsMail *mail, MsRcptRecord *rr);
 void ms__mail_note(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
 void ms__mail_aside(MsMail *mail, MsHostId host, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 void ms__mail_proto_line(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *proto,

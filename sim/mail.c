@@ -17,8 +17,8 @@
 #include <stdarg.h>
 #include <string.h>
 
-static void
-rcpt_clear(gpointer p)
+void
+ms__rcpt_clear(gpointer p)
 {
     MsRcptRecord *r = p;
     g_free(r->address);
@@ -78,6 +78,7 @@ ms_mail_new(MsNet *net, MsTcp *tcp)
     m->clients = g_ptr_array_new_with_free_func(client_free);
     m->messages = g_array_new(FALSE, TRUE, sizeof(MsMessageRecord));
     m->by_message_id = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    m->by_mid = g_hash_table_new(g_str_hash, g_str_equal);
     g_array_set_clear_func(m->messages, record_clear);
     m->keep_bodies = TRUE;
     ms__mta_init(m);
@@ -93,6 +94,8 @@ ms_mail_free(MsMail *m)
         return;
     g_ptr_array_unref(m->pending);
     g_hash_table_destroy(m->by_message_id);
+    g_hash_table_destroy(m->by_mid);
+    g_free(m->origin_count);
     g_ptr_array_unref(m->servers);
     g_ptr_array_unref(m->clients);
     g_array_free(m->messages, TRUE);
@@ -328,16 +331,58 @@ ms__mail_rcpt(MsMail *m, guint32 id, const char *address)
         if (g_ascii_strcasecmp(rr->address, address) == 0)
             return rr;
     }
-    return NULL;
+    if (!r->shadow)
+        return NULL;
+    MsRcptRecord rr = { 0 };
+    rr.address = g_strdup(address);
+    rr.state = MS_RCPT_WITH_CLIENT;
+    rr.updated_at = -1;
+    g_array_append_val(r->rcpts, rr);
+    return &g_array_index(r->rcpts, MsRcptRecord, r->rcpts->len - 1);
+}
+
+void
+ms__rcpt_touch(MsMail *m, MsRcptRecord *rr)
+{
+    rr->updated_at = ms_engine_now(m->engine);
 }
 
 /* Creates a record; used by the client (submission) and by bounces. */
+/* Appends r (taken) as a new record and indexes it. */
+static guint32
+add_record(MsMail *m, MsMessageRecord *r)
+{
+    r->id = m->messages->len + 1;
+    MsHostId src;
+    guint64 seq;
+    if (ms_engine_current_key(m->engine, &src, &seq)) {
+        r->create_t = ms_engine_now(m->engine);
+        r->create_src = src;
+        r->create_seq = seq;
+    } else {
+        r->create_t = -1;
+        r->create_src = MS_HOST_WORLD;
+        r->create_seq = 0;
+    }
+    if (m->messages->len > 0 && r->create_t == m->last_create_t && src == m->last_create_src &&
+        r->create_seq == m->last_create_seq)
+        r->create_idx = ++m->last_create_idx;
+    else
+        r->create_idx = m->last_create_idx = 0;
+    m->last_create_t = r->create_t;
+    m->last_create_src = r->create_src;
+    m->last_create_seq = r->create_seq;
+    g_array_append_val(m->messages, *r);
+    MsMessageRecord *in = &g_array_index(m->messages, MsMessageRecord, r->id - 1);
+    g_hash_table_insert(m->by_mid, in->message_id, GUINT_TO_POINTER(r->id));
+    return r->id;
+}
+
 guint32
 ms__mail_new_record(MsMail *m, const char *label, const char *from, const char *const *rcpts,
                     const char *subject, MsHostId origin, guint32 parent)
 {
     MsMessageRecord r = { 0 };
-    r.id = m->messages->len + 1;
     r.label = g_strdup(label);
     r.from = g_strdup(from);
     r.subject = g_strdup(subject ? subject : "");
@@ -346,17 +391,81 @@ ms__mail_new_record(MsMail *m, const char *label, const char *from, const char *
     r.is_dsn = parent != 0;
     r.origin = origin;
     r.rcpts = g_array_new(FALSE, TRUE, sizeof(MsRcptRecord));
-    g_array_set_clear_func(r.rcpts, rcpt_clear);
+    g_array_set_clear_func(r.rcpts, ms__rcpt_clear);
     for (const char *const *p = rcpts; p && *p; p++) {
         MsRcptRecord rr = { 0 };
         rr.address = g_strdup(*p);
         rr.state = MS_RCPT_WITH_CLIENT;
         rr.where = origin;
+        rr.updated_at = -1;
         g_array_append_val(r.rcpts, rr);
     }
-    r.message_id = g_strdup_printf("<%s.%u@%s>", label, r.id, ms_net_host_name(m->net, origin));
-    g_array_append_val(m->messages, r);
-    return r.id;
+    /* Numbered per origin host, so that no part of a partitioned run needs
+     * another's counter and the bytes on the wire do not depend on the split. */
+    if (origin >= m->n_origin_count) {
+        guint n = MAX(origin + 1, MAX(ms_net_n_hosts(m->net), m->n_origin_count * 2));
+        m->origin_count = g_renew(guint32, m->origin_count, n);
+        memset(m->origin_count + m->n_origin_count, 0, (n - m->n_origin_count) * sizeof(guint32));
+        m->n_origin_count = n;
+    }
+    r.origin_n = ++m->origin_count[origin];
+    r.message_id = g_strdup_printf("<%s.%u@%s>", label, r.origin_n, ms_net_host_name(m->net, origin));
+    return add_record(m, &r);
+}
+
+/* The value of header `name` in the header section of d[0..n), or NULL. */
+static char *
+header_in(const char *d, gsize n, const char *name)
+{
+    gsize k = strlen(name);
+    const char *end = d + n;
+    for (const char *p = d; p && p < end;) {
+        if (p + 2 <= end && p[0] == '\r' && p[1] == '\n')
+            break;
+        if ((gsize) (end - p) > k && p[k] == ':' && g_ascii_strncasecmp(p, name, k) == 0) {
+            const char *v = p + k + 1;
+            while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+            const char *e = v;
+            while (e < end && *e != '\r' && *e != '\n')
+                e++;
+            return g_strndup(v, (gsize) (e - v));
+        }
+        const char *nl = memchr(p, '\n', (gsize) (end - p));
+        p = nl ? nl + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* A partitioned run meets a message another part created: a shadow record
+ * with what the message itself says (label and number from "<label.N@host>",
+ * the Subject: header); recipients are added as they are met. */
+static guint32
+add_shadow(MsMail *m, const char *mid, const char *d, gsize n)
+{
+    const char *at = strrchr(mid, '@'), *dot = NULL;
+    for (const char *q = at; q && q > mid; q--)
+        if (*q == '.') {
+            dot = q;
+            break;
+        }
+    if (!at || !dot || mid[0] != '<')
+        return 0;
+    MsMessageRecord r = { 0 };
+    r.shadow = TRUE;
+    r.label = g_strndup(mid + 1, (gsize) (dot - mid - 1));
+    r.origin_n = (guint32) g_ascii_strtoull(dot + 1, NULL, 10);
+    g_autofree char *host = g_strndup(at + 1, strcspn(at + 1, ">"));
+    r.origin = ms_net_host_by_name(m->net, host);
+    r.is_dsn = g_str_has_prefix(r.label, "dsn-");
+    r.from = g_strdup("");
+    r.subject = header_in(d, n, "Subject");
+    if (!r.subject)
+        r.subject = g_strdup("");
+    r.message_id = g_strdup(mid);
+    r.rcpts = g_array_new(FALSE, TRUE, sizeof(MsRcptRecord));
+    g_array_set_clear_func(r.rcpts, ms__rcpt_clear);
+    return add_record(m, &r);
 }
 
 /* Finds the Message-ID header of a message and maps it to our id. */
@@ -365,41 +474,17 @@ ms__mail_message_from_data(MsMail *m, GBytes *data)
 {
     gsize n;
     const char *d = g_bytes_get_data(data, &n);
-    const char *end = d + n;
-    for (const char *p = d; p && p < end;) {
-        if (p + 2 <= end && p[0] == '\r' && p[1] == '\n')
-            break;   /* end of the header section */
-        if ((gsize) (end - p) > 11 && g_ascii_strncasecmp(p, "Message-ID:", 11) == 0) {
-            const char *v = p + 11;
-            while (v < end && (*v == ' ' || *v == '\t'))
-                v++;
-            const char *e = v;
-            while (e < end && *e != '\r' && *e != '\n')
-                e++;
-            /* "<label.ID@host>": the digits before the last '@'. */
-            const char *at = e;
-            while (at > v && *at != '@')
-                at--;
-            const char *dig = at;
-            while (dig > v && g_ascii_isdigit(dig[-1]))
-                dig--;
-            guint32 id = 0;
-            if (*at == '@' && dig != at && dig[-1] == '.' && at - dig <= 9)
-                for (const char *q = dig; q < at; q++)
-                    id = id * 10 + (guint32) (*q - '0');
-            const MsMessageRecord *r = ms__mail_record(m, id);
-            if (r && strlen(r->message_id) == (gsize) (e - v) && memcmp(r->message_id, v, (gsize) (e - v)) == 0)
-                return id;
-            /* Not one of ours: a real client's Message-ID (the bridge maps those). */
-            if (g_hash_table_size(m->by_message_id) == 0)
-                return 0;
-            g_autofree char *key = g_strndup(v, (gsize) (e - v));
-            return GPOINTER_TO_UINT(g_hash_table_lookup(m->by_message_id, key));
-        }
-        const char *nl = memchr(p, '\n', (gsize) (end - p));
-        p = nl ? nl + 1 : NULL;
-    }
-    return 0;
+    g_autofree char *mid = header_in(d, n, "Message-ID");
+    if (!mid)
+        return 0;
+    gpointer v = g_hash_table_lookup(m->by_mid, mid);
+    if (v)
+        return GPOINTER_TO_UINT(v);
+    /* Not one of ours: a real client's Message-ID (the bridge maps those). */
+    v = g_hash_table_lookup(m->by_message_id, mid);
+    if (v)
+        return GPOINTER_TO_UINT(v);
+    return m->partitioned ? add_shadow(m, mid, d, n) : 0;
 }
 
 guint
@@ -553,6 +638,7 @@ ms__mail_bounce(MsMail *m, Server *s, guint32 message, const char *from, const c
     MsRcptRecord *rr = ms__mail_rcpt(m, message, rcpt);
     if (rr && rr->state != MS_RCPT_DELIVERED && rr->state != MS_RCPT_BOUNCED) {
         rr->state = MS_RCPT_BOUNCED;
+        ms__rcpt_touch(m, rr);
         rr->done_at = now;
         rr->where = s->host;
         g_strlcpy(rr->status, status, sizeof rr->status);
@@ -568,15 +654,18 @@ ms__mail_bounce(MsMail *m, Server *s, guint32 message, const char *from, const c
     }
     ms__mail_note(m, s->host, MS_HOST_WORLD, message, "%s gives up on %s (%s %s) and bounces it to %s",
                   s->hostname, rcpt, status, diagnostic, from);
-    g_autofree char *label = g_strdup_printf("dsn-%u", ++m->n_dsn);
+    g_autofree char *label = g_strdup_printf("dsn-%u", ++s->n_dsn);
     const char *rcpts[] = { from, NULL };
     guint32 id = ms__mail_new_record(m, label, "", rcpts, "Undelivered Mail Returned to Sender", s->host, message);
     MsMessageRecord *rec = ms__mail_record(m, id);
     MsRcptRecord *dr = &g_array_index(rec->rcpts, MsRcptRecord, 0);
     dr->state = MS_RCPT_QUEUED;
+    ms__rcpt_touch(m, dr);
     dr->where = s->host;
     g_autofree char *date = ms__mail_date(now);
-    g_autofree char *boundary = g_strdup_printf("%u.%u/%s", id, message, s->hostname);
+    /* Numbers that do not depend on how a run is partitioned. */
+    const MsMessageRecord *orig = ms__mail_record(m, message);
+    g_autofree char *boundary = g_strdup_printf("%u.%u/%s", rec->origin_n, orig ? orig->origin_n : 0, s->hostname);
     /* The original's header section, for text/rfc822-headers (RFC 3462). */
     gsize n;
     const char *od = original ? g_bytes_get_data(original, &n) : "";
@@ -691,7 +780,14 @@ ms_mail_check_balance(const MsMail *m, GString *report)
         const MsMessageRecord *r = &g_array_index(m->messages, MsMessageRecord, i);
         for (guint k = 0; k < r->rcpts->len; k++) {
             const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
-            if (rr->state == MS_RCPT_QUEUED) {
+            if (rr->state == MS_RCPT_QUEUED && m->merged) {
+                /* The part that queued it last said whether it holds it. */
+                if (!rr->held) {
+                    ok = FALSE;
+                    g_string_append_printf(report, "message %s to %s: marked queued but no server holds it\n",
+                                           r->label, rr->address);
+                }
+            } else if (rr->state == MS_RCPT_QUEUED) {
                 /* Queued must mean: some server really holds it. */
                 gboolean held = FALSE;
                 for (guint s = 0; s < m->servers->len && !held; s++) {
@@ -806,6 +902,7 @@ ms_mail_inject(MsMail *m, guint server, const char *from, const char *const *rcp
     for (guint i = 0; i < rec->rcpts->len; i++) {
         MsRcptRecord *rr = &g_array_index(rec->rcpts, MsRcptRecord, i);
         rr->state = MS_RCPT_QUEUED;
+        ms__rcpt_touch(m, rr);
         rr->where = s->host;
     }
     /* Later hops find the record by the Message-ID header (see

@@ -165,6 +165,7 @@ defer(MsMail *m, QueueEntry *e, const char *status, const char *why)
         MsRcptRecord *rr = ms__mail_rcpt(m, e->message, g_ptr_array_index(e->rcpts, i));
         if (rr) {
             rr->deferrals++;
+            ms__rcpt_touch(m, rr);
             g_free(rr->detail);
             rr->detail = g_strdup_printf("deferred at %s: %s", e->server->hostname, why);
         }
@@ -382,6 +383,7 @@ outbound_delivered(MsMail *m, QueueEntry *e, guint i, const char *reply)
     MsRcptRecord *rr = ms__mail_rcpt(m, e->message, rcpt);
     if (rr) {
         rr->state = MS_RCPT_DELIVERED;
+        ms__rcpt_touch(m, rr);
         rr->done_at = ms_engine_now(m->engine);
         rr->where = s->host;
         g_free(rr->detail);

@@ -34,6 +34,7 @@ refuse_all(Submit *x, const char *why)
         MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, i);
         if (rr->state == MS_RCPT_WITH_CLIENT) {
             rr->state = MS_RCPT_REFUSED;
+            ms__rcpt_touch(x->mail, rr);
             g_free(rr->detail);
             rr->detail = g_strdup(why);
         }
@@ -52,6 +53,7 @@ h_rcpt(guint txn, guint rcpt, const MsSmtpReply *reply, gpointer ud)
     if (reply->code >= 400 && rcpt < r->rcpts->len) {
         MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, rcpt);
         rr->state = MS_RCPT_REFUSED;
+        ms__rcpt_touch(x->mail, rr);
         g_free(rr->detail);
         rr->detail = g_strdup_printf("submission server said: %u %s %s", reply->code, reply->enhanced,
                                      reply->text ? reply->text : "");

@@ -214,8 +214,11 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
         /* A message from outside the scenario's clients: give it a record. */
         g_autofree char *label = g_strdup_printf("ext-%u", m->messages->len + 1);
         id = ms__mail_new_record(m, label, env->mail_from, env->rcpts, "", x->peer, 0);
-        for (guint i = 0; i < env->n_rcpts; i++)
-            g_array_index(ms__mail_record(m, id)->rcpts, MsRcptRecord, i).state = MS_RCPT_QUEUED;
+        for (guint i = 0; i < env->n_rcpts; i++) {
+            MsRcptRecord *er = &g_array_index(ms__mail_record(m, id)->rcpts, MsRcptRecord, i);
+            er->state = MS_RCPT_QUEUED;
+            ms__rcpt_touch(m, er);
+        }
     }
     x->message = id;
     if (ms__count_received(message) >= MS_MAIL_LOOP_LIMIT) {
@@ -325,6 +328,7 @@ ms__server_accept(MsMail *m, Server *s, guint32 id, const char *from, const char
         if (rr) {
             rr->hops++;
             rr->state = MS_RCPT_QUEUED;
+            ms__rcpt_touch(m, rr);
             rr->where = s->host;
         }
         const char *dom = ms__address_domain(rcpt);
@@ -343,6 +347,7 @@ ms__server_accept(MsMail *m, Server *s, guint32 id, const char *from, const char
             if (r == MS_STORE_OK) {
                 if (rr) {
                     rr->state = MS_RCPT_DELIVERED;
+                    ms__rcpt_touch(m, rr);
                     rr->done_at = now;
                     rr->received_headers = ms__count_received(data);   /* Return-Path: is not one */
                     g_clear_pointer(&rr->detail, g_free);

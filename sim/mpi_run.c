@@ -5,8 +5,9 @@
  * Each boundary between windows costs three collectives on MPI_COMM_WORLD:
  *   MPI_Alltoall of byte counts (where a rank that finished its window early
  *   waits for the others: the wait share we report),
- *   MPI_Alltoallv of the events (48-byte MsShardEvent records, as bytes:
- *   every rank runs the same binary on one machine or identical ones),
+ *   MPI_Alltoallv of the outboxes (48-byte MsShardEvent records, each with
+ *   its blob, as bytes: every rank runs the same binary on one machine or
+ *   identical ones),
  *   MPI_Allreduce(MIN) of the next event time after delivery: the start of
  *   the next window, so all ranks agree on it and on when to stop.
  * Received events are delivered in sender-rank order, each sender's in its
@@ -78,31 +79,30 @@ ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
     int k = m->size;
     g_autofree int *scount = g_new0(int, k), *rcount = g_new0(int, k);
     g_autofree int *sdispl = g_new0(int, k), *rdispl = g_new0(int, k);
-    g_autoptr(GArray) sendbuf = g_array_new(FALSE, FALSE, sizeof(MsShardEvent));
-    g_autoptr(GArray) recvbuf = g_array_new(FALSE, FALSE, sizeof(MsShardEvent));
-    const gsize ev_size = sizeof(MsShardEvent);
+    g_autoptr(GByteArray) sendbuf = g_byte_array_new();
+    g_autoptr(GByteArray) recvbuf = g_byte_array_new();
     /* Per rank and window, so that no receiver gets more than G_MAXINT bytes. */
-    const gsize limit = (gsize) G_MAXINT / ev_size / (gsize) k;
+    const gsize limit = (gsize) G_MAXINT / (gsize) k;
     gboolean ok = TRUE;
 
     MPI_Barrier(MPI_COMM_WORLD);
     gint64 t_begin = g_get_monotonic_time();
     for (;;) {
         /* Pack the outboxes by destination rank. */
-        g_array_set_size(sendbuf, 0);
+        g_byte_array_set_size(sendbuf, 0);
         for (int r = 0; r < k; r++) {
             gsize n = 0;
-            const MsShardEvent *evs = ms_shard_outbox(shard, (guint32) r, &n);
-            sdispl[r] = (int) (sendbuf->len * ev_size);
+            const guint8 *bytes = ms_shard_outbox(shard, (guint32) r, &n);
+            sdispl[r] = (int) sendbuf->len;
             if (sendbuf->len + n > limit) {
                 /* Keep going (with nothing sent) so the others do not hang
                  * in a collective; report once everyone has stopped. */
                 ok = FALSE;
                 n = 0;
             }
-            g_array_append_vals(sendbuf, evs, (guint) n);
-            scount[r] = (int) (n * ev_size);
-            st->bytes_sent += n * ev_size;
+            g_byte_array_append(sendbuf, bytes, (guint) n);
+            scount[r] = (int) n;
+            st->bytes_sent += n;
         }
         ms_shard_clear_outboxes(shard);
         gint64 t0 = g_get_monotonic_time();
@@ -113,10 +113,11 @@ ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
             rdispl[r] = (int) total;
             total += (gsize) rcount[r];
         }
-        g_array_set_size(recvbuf, (guint) (total / ev_size));
+        g_byte_array_set_size(recvbuf, (guint) total);
         MPI_Alltoallv(sendbuf->data, scount, sdispl, MPI_BYTE,
                       recvbuf->data, rcount, rdispl, MPI_BYTE, MPI_COMM_WORLD);
-        ms_shard_deliver(shard, (const MsShardEvent *) (gpointer) recvbuf->data, recvbuf->len);
+        if (!ms_shard_deliver(shard, recvbuf->data, recvbuf->len))
+            g_error("rank %d: malformed events received", m->rank);
         gint64 next = ms_shard_next_time(shard), start = 0;
         int failed = ok ? 0 : 1, any_failed = 0;
         MPI_Allreduce(&next, &start, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
@@ -135,7 +136,7 @@ ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
     st->wall_s = seconds_since(t_begin);
     if (!ok) {
         g_set_error(error, MS_MPI_ERROR, MS_MPI_ERROR_TOO_LARGE,
-                    "rank %d: more than %" G_GSIZE_FORMAT " events to send in one window", m->rank, limit);
+                    "rank %d: more than %" G_GSIZE_FORMAT " bytes to send in one window", m->rank, limit);
         return FALSE;
     }
     return TRUE;

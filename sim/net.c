@@ -44,6 +44,7 @@
  * Ownership: the network owns packets from ms_net_send() until they are
  * delivered or dropped. Threading: one engine, one thread. */
 #include "mailsim/net.h"
+#include "mailsim/shard.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -137,6 +138,7 @@ struct _MsNet {
     guint16       ev_arrive;
     guint64       route_epoch;    /* bumped by drop_routes() */
     gboolean      express;
+    MsShard      *shard;          /* partitioned run: this part's shard, or NULL */
     Receiver      recv_tcp, recv_udp;
     MsNetStats    stats;
 };
@@ -873,6 +875,53 @@ trace_send(MsNet *n, MsTime at, MsHostId from, MsHostId to, const MsPacket *p, g
     ms_trace_emit(n->trace, &r);
 }
 
+/* --- partitioned runs ---------------------------------------------------- */
+
+/* A packet crossing a cut link leaves this part as a blob: its header (the
+ * payload pointer cleared) followed by its payload bytes. The mail message
+ * tag is dropped: message ids are per part (it only labels traces). */
+static void
+export_packet(MsNet *n, guint32 s, MsTime at, MsHostId to, MsEventData d)
+{
+    MsPacket hdr = g_array_index(n->slots, Slot, s).pkt;
+    gsize len = hdr.payload ? g_bytes_get_size(hdr.payload) : 0;
+    g_autofree guint8 *blob = g_malloc(sizeof hdr + len);
+    const void *payload = hdr.payload ? g_bytes_get_data(hdr.payload, NULL) : NULL;
+    hdr.payload = hdr.payload ? GUINT_TO_POINTER(1) : NULL;   /* NULL and empty differ */
+    hdr.message = 0;
+    memcpy(blob, &hdr, sizeof hdr);
+    if (len)
+        memcpy(blob + sizeof hdr, payload, len);
+    d.u32[0] = G_MAXUINT32;
+    ms_shard_send(n->shard, at, to, n->ev_arrive, d, blob, sizeof hdr + len);
+    slot_free(n, s);
+}
+
+static void
+import_packet(gpointer user_data, MsShardEvent *ev, const guint8 *blob, gsize len)
+{
+    MsNet *n = user_data;
+    MsPacket p;
+    g_return_if_fail(len >= sizeof p);
+    memcpy(&p, blob, sizeof p);
+    p.payload = p.payload ? g_bytes_new(blob + sizeof p, len - sizeof p) : NULL;
+    ev->data.u32[0] = slot_alloc(n, &p);
+}
+
+void
+ms_net_attach_shard(MsNet *n, MsShard *shard)
+{
+    g_return_if_fail(!n->express);
+    n->shard = shard;
+    ms_shard_set_import(shard, n->ev_arrive, import_packet, n);
+}
+
+gboolean
+ms_net_is_local(const MsNet *n, MsHostId host)
+{
+    return n->shard == NULL || ms_shard_is_local(n->shard, host);
+}
+
 /* Puts the packet in slot s on the next link from host `from`. */
 static gboolean
 transmit(MsNet *n, MsHostId from, guint32 s)
@@ -907,6 +956,10 @@ transmit(MsNet *n, MsHostId from, guint32 s)
     d.u32[0] = s;
     d.u32[1] = li;
     d.u32[2] = l->epoch;
+    if (G_UNLIKELY(n->shard != NULL) && !ms_shard_is_local(n->shard, to)) {
+        export_packet(n, s, l->busy_until[dir] + l->p.latency, to, d);
+        return TRUE;
+    }
     ms_engine_schedule(n->engine, l->busy_until[dir] + l->p.latency, to, n->ev_arrive, d);
     return TRUE;
 }

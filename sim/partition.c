@@ -4,6 +4,8 @@
  *
  * BLOCKS uses blocks of ceil(N/K) hosts, so the first parts are full and the
  * last may be short (or empty when N < K): host h belongs to h / ceil(N/K).
+ * MAP holds an owner per host (4 bytes each): automatic splits and
+ * partition files (sim/world_partition.c).
  * Invariants: every host has exactly one owner < K; the counts of all parts
  * add up to N. Costs: O(1) per lookup, no per-host memory. */
 #include "mailsim/partition.h"
@@ -13,6 +15,7 @@ struct _MsPartition {
     guint32 parts;
     guint32 block;        /* BLOCKS: hosts per part, ceil(hosts / parts) */
     MsPartitionScheme scheme;
+    guint32 *owner;       /* MAP: per host */
 };
 
 MsPartition *
@@ -28,9 +31,26 @@ ms_partition_new(guint32 n_hosts, guint32 n_parts, MsPartitionScheme scheme)
     return p;
 }
 
+MsPartition *
+ms_partition_new_map(guint32 n_hosts, guint32 n_parts, const guint32 *owners)
+{
+    g_return_val_if_fail(n_hosts >= 1 && n_parts >= 1 && owners != NULL, NULL);
+    for (guint32 h = 0; h < n_hosts; h++)
+        g_return_val_if_fail(owners[h] < n_parts, NULL);
+    MsPartition *p = g_new0(MsPartition, 1);
+    p->hosts = n_hosts;
+    p->parts = n_parts;
+    p->scheme = MS_PARTITION_MAP;
+    p->owner = g_memdup2(owners, sizeof(guint32) * n_hosts);
+    return p;
+}
+
 void
 ms_partition_free(MsPartition *p)
 {
+    if (!p)
+        return;
+    g_free(p->owner);
     g_free(p);
 }
 
@@ -42,13 +62,23 @@ guint32
 ms_partition_owner(const MsPartition *p, MsHostId host)
 {
     g_return_val_if_fail(host < p->hosts, 0);
-    return p->scheme == MS_PARTITION_MODULO ? host % p->parts : host / p->block;
+    switch (p->scheme) {
+    case MS_PARTITION_MODULO: return host % p->parts;
+    case MS_PARTITION_BLOCKS: return host / p->block;
+    case MS_PARTITION_MAP: default: return p->owner[host];
+    }
 }
 
 guint32
 ms_partition_count(const MsPartition *p, guint32 part)
 {
     g_return_val_if_fail(part < p->parts, 0);
+    if (p->scheme == MS_PARTITION_MAP) {
+        guint32 n = 0;
+        for (guint32 h = 0; h < p->hosts; h++)
+            n += p->owner[h] == part;
+        return n;
+    }
     if (p->scheme == MS_PARTITION_MODULO)
         return p->hosts / p->parts + (part < p->hosts % p->parts ? 1 : 0);
     guint64 first = (guint64) part * p->block;
@@ -74,5 +104,5 @@ ms_partition_scheme_from_string(const char *s, MsPartitionScheme *out)
 const char *
 ms_partition_scheme_to_string(MsPartitionScheme scheme)
 {
-    return scheme == MS_PARTITION_BLOCKS ? "block" : "mod";
+    return scheme == MS_PARTITION_BLOCKS ? "block" : scheme == MS_PARTITION_MAP ? "map" : "mod";
 }

@@ -60,7 +60,18 @@
 #include "mailsim/shard.h"
 #include "mailsim/engine_remote.h"
 
+#include <string.h>
+
 G_STATIC_ASSERT(sizeof(MsShardEvent) == 48);
+
+/* Blobs follow their event in an outbox, padded to 8 bytes so that the next
+ * event stays aligned. */
+#define BLOB_ALIGN(n) (((n) + 7u) & ~(gsize) 7u)
+
+typedef struct {
+    MsShardImportFunc func;
+    gpointer          user_data;
+} Importer;
 
 struct _MsShard {
     MsEngine          *engine;      /* borrowed */
@@ -69,11 +80,17 @@ struct _MsShard {
     guint32            hosts;
     MsTime             lookahead;
     MsTime             window_end;  /* events for other parts must be at or after it */
-    GArray           **outbox;      /* per part: MsShardEvent in scheduling order */
-    guint64           *next_seq;    /* per host: its scheduling counter (fallback) */
+    GByteArray       **outbox;      /* per part: MsShardEvent (+ blob) in scheduling order */
     guint64           *last_seq;    /* per host: last seq delivered from it + 1 */
+    GArray            *importers;   /* Importer, by event type */
     MsShardStats       stats;
 };
+
+static gboolean
+is_local_cb(gconstpointer user_data, MsHostId host)
+{
+    return ms_shard_is_local(user_data, host);
+}
 
 MsShard *
 ms_shard_new(MsEngine *engine, const MsPartition *partition, guint32 self, MsTime lookahead)
@@ -88,11 +105,12 @@ ms_shard_new(MsEngine *engine, const MsPartition *partition, guint32 self, MsTim
     s->hosts = ms_partition_hosts(partition);
     s->lookahead = lookahead;
     guint32 k = ms_partition_parts(partition);
-    s->outbox = g_new0(GArray *, k);
+    s->outbox = g_new0(GByteArray *, k);
     for (guint32 i = 0; i < k; i++)
-        s->outbox[i] = g_array_new(FALSE, FALSE, sizeof(MsShardEvent));
-    s->next_seq = g_new0(guint64, s->hosts);
+        s->outbox[i] = g_byte_array_new();
     s->last_seq = g_new0(guint64, s->hosts);
+    s->importers = g_array_new(FALSE, TRUE, sizeof(Importer));
+    ms_engine_set_local_filter(engine, is_local_cb, s);
     return s;
 }
 
@@ -101,11 +119,12 @@ ms_shard_free(MsShard *s)
 {
     if (!s)
         return;
+    ms_engine_set_local_filter(s->engine, NULL, NULL);
     for (guint32 i = 0; i < ms_partition_parts(s->partition); i++)
-        g_array_free(s->outbox[i], TRUE);
+        g_byte_array_unref(s->outbox[i]);
     g_free(s->outbox);
-    g_free(s->next_seq);
     g_free(s->last_seq);
+    g_array_free(s->importers, TRUE);
     g_free(s);
 }
 
@@ -113,11 +132,43 @@ MsEngine *ms_shard_engine(const MsShard *s) { return s->engine; }
 guint32 ms_shard_self(const MsShard *s) { return s->self; }
 guint32 ms_shard_parts(const MsShard *s) { return ms_partition_parts(s->partition); }
 MsTime ms_shard_lookahead(const MsShard *s) { return s->lookahead; }
+const MsPartition *ms_shard_partition(const MsShard *s) { return s->partition; }
 
 gboolean
 ms_shard_is_local(const MsShard *s, MsHostId host)
 {
     return host < s->hosts && ms_partition_owner(s->partition, host) == s->self;
+}
+
+void
+ms_shard_set_import(MsShard *s, guint16 type, MsShardImportFunc func, gpointer user_data)
+{
+    if (type >= s->importers->len)
+        g_array_set_size(s->importers, type + 1u);
+    g_array_index(s->importers, Importer, type) = (Importer) { func, user_data };
+}
+
+/* Appends an event (and its blob) for another part. */
+static void
+post(MsShard *s, guint32 owner, MsShardEvent *ev, const void *blob, gsize len)
+{
+    if (ev->at < s->window_end) {
+        s->stats.late++;
+        g_critical("shard %u: event for host %u at %" G_GINT64_FORMAT " ns is inside the window "
+                   "ending at %" G_GINT64_FORMAT " ns: the model broke the lookahead",
+                   s->self, ev->host, ev->at, s->window_end);
+    }
+    g_return_if_fail(len <= G_MAXUINT32);
+    ev->blob_len = (guint32) len;
+    GByteArray *box = s->outbox[owner];
+    g_byte_array_append(box, (const guint8 *) ev, sizeof *ev);
+    if (len > 0) {
+        static const guint8 zeros[8] = { 0 };
+        g_byte_array_append(box, blob, (guint) len);
+        g_byte_array_append(box, zeros, (guint) (BLOB_ALIGN(len) - len));
+    }
+    s->stats.sent++;
+    s->stats.bytes_sent += sizeof *ev + BLOB_ALIGN(len);
 }
 
 void
@@ -128,36 +179,30 @@ ms_shard_schedule_from(MsShard *s, MsHostId src, MsTime at, MsHostId host, guint
     g_return_if_fail(src == MS_HOST_WORLD || ms_shard_is_local(s, src));
     guint32 owner = ms_partition_owner(s->partition, host);
     g_return_if_fail(src != MS_HOST_WORLD || owner == s->self);
-#if MS_ENGINE_REMOTE_NATIVE
     guint64 seq = ms_engine_take_seq(s->engine, src);
     if (owner == s->self) {
         ms_engine_schedule_remote(s->engine, src, seq, at, host, type, data);
         return;
     }
-#else
-    if (owner == s->self) {
-        if (src != MS_HOST_WORLD)
-            s->next_seq[src]++;
-        ms_engine_schedule_from(s->engine, src, at, host, type, data);
-        return;
-    }
-    guint64 seq = s->next_seq[src]++;
-#endif
-    if (at < s->window_end) {
-        s->stats.late++;
-        g_critical("shard %u: event for host %u at %" G_GINT64_FORMAT " ns is inside the window "
-                   "ending at %" G_GINT64_FORMAT " ns: the model broke the lookahead",
-                   s->self, host, at, s->window_end);
-    }
-    MsShardEvent ev = { at, seq, data, src, host, type, { 0, 0, 0 } };
-    g_array_append_val(s->outbox[owner], ev);
-    s->stats.sent++;
+    MsShardEvent ev = { at, seq, data, src, host, type, 0, 0 };
+    post(s, owner, &ev, NULL, 0);
 }
 
 void
 ms_shard_schedule(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data)
 {
     ms_shard_schedule_from(s, ms_engine_current_host(s->engine), at, host, type, data);
+}
+
+void
+ms_shard_send(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data,
+              const void *blob, gsize len)
+{
+    MsHostId src = ms_engine_current_host(s->engine);
+    g_return_if_fail(host < s->hosts && !ms_shard_is_local(s, host));
+    g_return_if_fail(src != MS_HOST_WORLD && ms_shard_is_local(s, src));
+    MsShardEvent ev = { at, ms_engine_take_seq(s->engine, src), data, src, host, type, 0, 0 };
+    post(s, ms_partition_owner(s->partition, host), &ev, blob, len);
 }
 
 MsTime
@@ -171,38 +216,64 @@ ms_shard_run_window(MsShard *s, MsTime start, MsTime end)
     return until;
 }
 
-const MsShardEvent *
-ms_shard_outbox(const MsShard *s, guint32 to, gsize *n_events)
+const guint8 *
+ms_shard_outbox(const MsShard *s, guint32 to, gsize *n_bytes)
 {
     g_return_val_if_fail(to < ms_partition_parts(s->partition), NULL);
-    *n_events = s->outbox[to]->len;
-    return (const MsShardEvent *) (gpointer) s->outbox[to]->data;
+    *n_bytes = s->outbox[to]->len;
+    return s->outbox[to]->data;
 }
 
 void
 ms_shard_clear_outboxes(MsShard *s)
 {
     for (guint32 i = 0; i < ms_partition_parts(s->partition); i++)
-        g_array_set_size(s->outbox[i], 0);
+        g_byte_array_set_size(s->outbox[i], 0);
 }
 
-void
-ms_shard_deliver(MsShard *s, const MsShardEvent *events, gsize n_events)
+/* Whether bytes[0..n) is a sequence of whole events with their blobs. */
+static gboolean
+well_formed(const guint8 *bytes, gsize n)
 {
-    for (gsize i = 0; i < n_events; i++) {
-        const MsShardEvent *ev = &events[i];
-        g_return_if_fail(ms_shard_is_local(s, ev->host));
-        g_return_if_fail(ev->src < s->hosts && !ms_shard_is_local(s, ev->src));
-        /* One src's events arrive in its scheduling order (see the top). */
-        g_assert(ev->seq + 1 > s->last_seq[ev->src]);
-        s->last_seq[ev->src] = ev->seq + 1;
-#if MS_ENGINE_REMOTE_NATIVE
-        ms_engine_schedule_remote(s->engine, ev->src, ev->seq, ev->at, ev->host, ev->type, ev->data);
-#else
-        ms_engine_schedule_from(s->engine, ev->src, ev->at, ev->host, ev->type, ev->data);
-#endif
+    gsize off = 0;
+    while (off < n) {
+        MsShardEvent ev;
+        if (n - off < sizeof ev)
+            return FALSE;
+        memcpy(&ev, bytes + off, sizeof ev);
+        off += sizeof ev;
+        if (BLOB_ALIGN((gsize) ev.blob_len) > n - off)
+            return FALSE;
+        off += BLOB_ALIGN((gsize) ev.blob_len);
     }
-    s->stats.received += n_events;
+    return TRUE;
+}
+
+gboolean
+ms_shard_deliver(MsShard *s, const guint8 *bytes, gsize n_bytes)
+{
+    if (!well_formed(bytes, n_bytes))
+        return FALSE;
+    for (gsize off = 0; off < n_bytes;) {
+        MsShardEvent ev;
+        memcpy(&ev, bytes + off, sizeof ev);
+        off += sizeof ev;
+        const guint8 *blob = bytes + off;
+        off += BLOB_ALIGN((gsize) ev.blob_len);
+        g_return_val_if_fail(ms_shard_is_local(s, ev.host), FALSE);
+        g_return_val_if_fail(ev.src < s->hosts && !ms_shard_is_local(s, ev.src), FALSE);
+        /* One src's events arrive in its scheduling order (see the top). */
+        g_return_val_if_fail(ev.seq + 1 > s->last_seq[ev.src], FALSE);
+        s->last_seq[ev.src] = ev.seq + 1;
+        if (ev.type < s->importers->len) {
+            const Importer *im = &g_array_index(s->importers, Importer, ev.type);
+            if (im->func)
+                im->func(im->user_data, &ev, blob, ev.blob_len);
+        }
+        ms_engine_schedule_remote(s->engine, ev.src, ev.seq, ev.at, ev.host, ev.type, ev.data);
+        s->stats.received++;
+    }
+    return TRUE;
 }
 
 MsTime
@@ -227,8 +298,9 @@ ms_shard_run_local(MsShard *const *shards, guint32 n, MsTime end)
         for (guint32 to = 0; to < n; to++)
             for (guint32 from = 0; from < n; from++) {
                 gsize k = 0;
-                const MsShardEvent *evs = ms_shard_outbox(shards[from], to, &k);
-                ms_shard_deliver(shards[to], evs, k);
+                const guint8 *bytes = ms_shard_outbox(shards[from], to, &k);
+                if (!ms_shard_deliver(shards[to], bytes, k))
+                    g_error("shard %u: malformed outbox from part %u", to, from);
             }
         for (guint32 i = 0; i < n; i++)
             ms_shard_clear_outboxes(shards[i]);

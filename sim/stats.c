@@ -63,7 +63,12 @@ typedef struct {
     char  *section, *name;
     double value;
     gboolean integer;
+    gboolean per_part;   /* a partitioned run adds the parts' values */
 } Row;
+
+struct _MsStatsTable {
+    GArray *rows;   /* Row */
+};
 
 static void
 row_clear(gpointer p)
@@ -76,7 +81,11 @@ row_clear(gpointer p)
 static void
 add(GArray *rows, const char *section, const char *name, double value, gboolean integer)
 {
-    Row r = { g_strdup(section), g_strdup(name), value, integer };
+    /* Mail and latency figures come from the (merged) message records; the
+     * rest are counters each part keeps for its own hosts and links. */
+    gboolean per_part = strcmp(section, "mail") != 0 && strcmp(section, "latency") != 0 &&
+                        strcmp(name, "simulated_seconds") != 0;
+    Row r = { g_strdup(section), g_strdup(name), value, integer, per_part };
     g_array_append_val(rows, r);
 }
 
@@ -157,10 +166,68 @@ append_value(GString *s, const Row *r)
     }
 }
 
+MsStatsTable *
+ms_stats_collect(MsWorld *w)
+{
+    MsStatsTable *t = g_new0(MsStatsTable, 1);
+    t->rows = collect(w);
+    return t;
+}
+
+void
+ms_stats_table_free(MsStatsTable *t)
+{
+    if (!t)
+        return;
+    g_array_free(t->rows, TRUE);
+    g_free(t);
+}
+
+GBytes *
+ms_stats_table_part_values(const MsStatsTable *t)
+{
+    GArray *v = g_array_new(FALSE, FALSE, sizeof(double));
+    for (guint i = 0; i < t->rows->len; i++) {
+        const Row *r = &g_array_index(t->rows, Row, i);
+        if (r->per_part)
+            g_array_append_val(v, r->value);
+    }
+    gsize n = v->len * sizeof(double);
+    return g_bytes_new_take(g_array_free(v, FALSE), n);
+}
+
+gboolean
+ms_stats_table_add_part(MsStatsTable *t, GBytes *values, GError **error)
+{
+    gsize n;
+    const double *v = g_bytes_get_data(values, &n);
+    gsize k = 0;
+    for (guint i = 0; i < t->rows->len; i++)
+        k += g_array_index(t->rows, Row, i).per_part;
+    if (n != k * sizeof(double)) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "statistics of a part: %" G_GSIZE_FORMAT
+                    " bytes where %" G_GSIZE_FORMAT " were expected", n, k * sizeof(double));
+        return FALSE;
+    }
+    for (guint i = 0, j = 0; i < t->rows->len; i++) {
+        Row *r = &g_array_index(t->rows, Row, i);
+        if (r->per_part)
+            r->value += v[j++];
+    }
+    return TRUE;
+}
+
 gboolean
 ms_stats_write(MsWorld *w, const char *path, GError **error)
 {
-    g_autoptr(GArray) rows = collect(w);
+    g_autoptr(MsStatsTable) t = ms_stats_collect(w);
+    return ms_stats_table_write(t, path, error);
+}
+
+gboolean
+ms_stats_table_write(const MsStatsTable *t, const char *path, GError **error)
+{
+    GArray *rows = t->rows;
     GString *s = g_string_new(NULL);
     if (g_str_has_suffix(path, ".json")) {
         g_string_append(s, "{");

@@ -85,8 +85,8 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
     MsMessageRecord *r = ms__mail_record(m, id);
     g_autoptr(GBytes) data = ms__mail_compose(m, from, r, rcpts, NULL, NULL, size);
     g_autofree char *date = ms__mail_date(ms_engine_now(m->engine));
-    g_autofree char *hdr = g_strdup_printf("Received: from localhost by %s (mailsim) with ESMTPA id W%u\r\n\tfor <%s>; %s\r\n",
-                                           g->from->hostname, id, to, date);
+    g_autofree char *hdr = g_strdup_printf("Received: from localhost by %s (mailsim) with ESMTPA id W%u\r\n\tfor <%s>; %s\r\n",   /* per origin: partition-independent */
+                                           g->from->hostname, r->origin_n, to, date);
     g_autoptr(GBytes) stamped = ms__prepend_header(data, hdr);
     ms__server_accept(m, g->from, id, from, rcpts, 1, stamped);
     ws->generated++;

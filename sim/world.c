@@ -30,6 +30,7 @@ struct _MsWorld {
     guint32    *msg_ids;     /* scenario message index -> mail message id */
     MsWorkloads *workloads;
     MsFidelity  fidelity;
+    MsShard    *shard;       /* partitioned run: this part's, or NULL */
 };
 
 static MsHostRole
@@ -215,11 +216,33 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
             return NULL;
         }
     }
+    if (opts->partition) {
+        /* Before any set-up event: the shard tells the engine which hosts
+         * are this part's. */
+        MsTime lookahead;
+        if (w->fidelity != MS_FIDELITY_PACKET) {
+            g_set_error(error, MS_WORLD_ERROR, 0,
+                        "%s: a partitioned run needs packet level (--fidelity packet): the flow model shares "
+                        "each link among all its flows at once, so no part can run ahead of another", sc->path);
+            ms_world_free(w);
+            return NULL;
+        }
+        if (!ms_world_partition_lookahead(sc, opts->partition, &lookahead, NULL, error)) {
+            ms_world_free(w);
+            return NULL;
+        }
+        /* No cut link: the parts never meet; any window will do. */
+        if (lookahead == MS_TIME_INFINITE)
+            lookahead = MS_TIME_INFINITE / 4;
+        w->shard = ms_shard_new(w->engine, opts->partition, opts->part, lookahead);
+        ms_net_attach_shard(w->net, w->shard);
+    }
     if (!build_dns(w, error)) {
         ms_world_free(w);
         return NULL;
     }
     w->mail = ms_mail_new(w->net, w->tcp);
+    ms_mail_set_partitioned(w->mail, w->shard != NULL);
     ms_mail_set_flat_dns(w->mail, sc->dns_mode != MS_DNS_HIERARCHY);
     ms_mail_set_keep_bodies(w->mail, opts->keep_bodies >= 0 ? opts->keep_bodies != 0 : sc->keep_bodies);
     for (guint i = 0; i < sc->mailservers->len; i++) {
@@ -318,10 +341,14 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         const MsScenarioFault *f = &g_array_index(sc->faults, MsScenarioFault, i);
         MsEventData d = { { 0 } };
         d.u32[0] = i;
-        ms_engine_schedule_from(w->engine, MS_HOST_WORLD, f->at, 0, w->ev_fault, d);
+        /* Addressed to the world itself, which every part of a partitioned
+         * run runs: each applies the fault to its own hosts and links and
+         * recomputes routes alike. */
+        ms_engine_schedule_from(w->engine, MS_HOST_WORLD, f->at, MS_HOST_WORLD, w->ev_fault, d);
         if (f->duration != MS_TIME_INFINITE) {
             d.u32[1] = 1;
-            ms_engine_schedule_from(w->engine, MS_HOST_WORLD, ms_time_add(f->at, f->duration), 0, w->ev_fault, d);
+            ms_engine_schedule_from(w->engine, MS_HOST_WORLD, ms_time_add(f->at, f->duration), MS_HOST_WORLD,
+                                    w->ev_fault, d);
         }
     }
     return w;
@@ -339,6 +366,7 @@ ms_world_free(MsWorld *w)
     g_free(w->msg_ids);
     ms_tcp_free(w->tcp);
     ms_net_free(w->net);
+    ms_shard_free(w->shard);
     ms_engine_free(w->engine);
     g_free(w);
 }
@@ -356,10 +384,28 @@ ms_world_default_until(const MsWorld *w)
     return w->sc->until;
 }
 
+MsShard *ms_world_shard(MsWorld *w) { return w->shard; }
+
 MsEngineResult
 ms_world_run(MsWorld *w, MsTime until)
 {
+    g_return_val_if_fail(w->shard == NULL || ms_shard_parts(w->shard) == 1, MS_ENGINE_IDLE);
     return ms_engine_run(w->engine, until);
+}
+
+gboolean
+ms_world_run_parts(MsWorld *const *parts, guint n, MsTime until, GError **error)
+{
+    g_autofree MsShard **shards = g_new(MsShard *, n);
+    for (guint i = 0; i < n; i++) {
+        g_return_val_if_fail(parts[i]->shard && ms_shard_self(parts[i]->shard) == i, FALSE);
+        shards[i] = parts[i]->shard;
+    }
+    ms_shard_run_local(shards, n, until);
+    g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
+    for (guint i = 0; i < n; i++)
+        g_ptr_array_add(records, ms_mail_export_records(parts[i]->mail));
+    return ms_mail_merge(parts[0]->mail, (GBytes *const *) records->pdata, n, error);
 }
 
 /* --- expectations --------------------------------------------------------- */

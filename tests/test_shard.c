@@ -3,6 +3,7 @@
  * the sequential run exactly, event for event, for any number of parts and
  * either scheme, including runs full of equal times. tests/test_mpi.c does
  * the same through mpirun. */
+#include <string.h>
 #include "testlib.h"
 #include "mailsim/partition.h"
 #include "mailsim/shard.h"
@@ -345,10 +346,12 @@ test_outbox_and_deliver(void)
     CU_ASSERT_EQUAL(ms_shard_next_time(s0), 50);
     CU_ASSERT_EQUAL(ms_shard_next_time(s1), MS_TIME_INFINITE);
     gsize n = 99;
-    const MsShardEvent *box = ms_shard_outbox(s0, 0, &n);
+    const guint8 *bytes = ms_shard_outbox(s0, 0, &n);
     CU_ASSERT_EQUAL(n, 0);
-    box = ms_shard_outbox(s0, 1, &n);
-    CU_ASSERT_EQUAL_FATAL(n, 2);
+    bytes = ms_shard_outbox(s0, 1, &n);
+    CU_ASSERT_EQUAL_FATAL(n, 2 * sizeof(MsShardEvent));
+    MsShardEvent box[2];
+    memcpy(box, bytes, sizeof box);
     CU_ASSERT_EQUAL(box[0].at, 60);
     CU_ASSERT_EQUAL(box[0].src, 2);
     CU_ASSERT_EQUAL(box[0].seq, 1);
@@ -357,9 +360,10 @@ test_outbox_and_deliver(void)
     CU_ASSERT_EQUAL(box[0].data.u64[1], 0xabcdef);
     CU_ASSERT_EQUAL(box[1].src, 0);
     CU_ASSERT_EQUAL(box[1].seq, 0);
-    ms_shard_deliver(s1, box, n);
+    CU_ASSERT(!ms_shard_deliver(s1, bytes, n - 1));   /* truncated: refused */
+    CU_ASSERT(ms_shard_deliver(s1, bytes, n));
     ms_shard_clear_outboxes(s0);
-    box = ms_shard_outbox(s0, 1, &n);
+    bytes = ms_shard_outbox(s0, 1, &n);
     CU_ASSERT_EQUAL(n, 0);
     CU_ASSERT_EQUAL(ms_shard_next_time(s1), 60);
     MsShardStats st;

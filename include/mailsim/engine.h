@@ -116,6 +116,18 @@ MsEngineResult ms_engine_run(MsEngine *engine, MsTime until);
 /* Runs the next event if there is one; FALSE when the queue is empty. */
 gboolean ms_engine_step(MsEngine *engine);
 
+/* The order key (scheduling host, its counter) of the running event.
+ * Returns FALSE outside handlers (set-up code), with (MS_HOST_WORLD, 0). */
+gboolean ms_engine_current_key(const MsEngine *engine, MsHostId *src, guint64 *seq);
+
+/* Partitioned runs: a predicate saying which hosts this engine runs. An
+ * event scheduled for any other host (except MS_HOST_WORLD, which every part
+ * runs) is not inserted: set-up code may schedule every host's first events
+ * on every part and each part keeps its own, with the same scheduling
+ * counters as a sequential run. NULL (the default) runs every host. */
+typedef gboolean (*MsEngineLocalFunc)(gconstpointer user_data, MsHostId host);
+void ms_engine_set_local_filter(MsEngine *engine, MsEngineLocalFunc func, gconstpointer user_data);
+
 /* Asks a running ms_engine_run() to return after the current event. */
 void ms_engine_stop(MsEngine *engine);
 

@@ -64,6 +64,8 @@ typedef struct {
     guint       hops;           /* servers that accepted it */
     MsTime      retrieved_at;   /* by POP3, or 0 */
     MsHostId    retrieved_by;
+    MsTime      updated_at;     /* last change of state, where or detail (-1: never) */
+    gboolean    held;           /* merged records: a server of the part that queued it holds it */
 } MsRcptRecord;
 
 typedef struct {
@@ -76,7 +78,18 @@ typedef struct {
     guint32    parent;          /* for a DSN: the message it reports on, else 0 */
     gboolean   is_dsn;
     MsHostId   origin;          /* client host or bouncing server */
+    guint32    origin_n;        /* the origin's own count of messages: the Message-ID's number */
     GArray    *rcpts;           /* MsRcptRecord */
+    /* Partitioned runs. A shadow is the partial record a part keeps for a
+     * message another part created (it saw it pass); the creation key
+     * (time, scheduling host and counter of the event that created it, rank
+     * within that event; create_t -1 for set-up) orders records as a
+     * sequential run numbers them. */
+    gboolean   shadow;
+    MsTime     create_t;
+    MsHostId   create_src;
+    guint64    create_seq;
+    guint32    create_idx;
 } MsMessageRecord;
 
 /* A new mail layer over net and tcp (borrowed). Returns a new object
@@ -147,6 +160,22 @@ void ms_mail_get_stats(const MsMail *mail, MsMailStats *stats);
  * destination domain at one server) and the bytes they keep (the message
  * itself, the entry and its strings). For benchmarks. O(queued). */
 void ms_mail_queue_footprint(const MsMail *mail, guint *entries, guint64 *bytes);
+
+/* --- partitioned runs (see sim/mail_merge.c) --- */
+
+#define MS_MAIL_ERROR (ms_mail_error_quark())
+GQuark ms_mail_error_quark(void);
+
+/* Says this mail layer runs one part of a partitioned world: a message seen
+ * for the first time (another part created it) gets a shadow record. */
+void ms_mail_set_partitioned(MsMail *mail, gboolean partitioned);
+/* This part's records, serialised (GVariant bytes) for ms_mail_merge(). */
+GBytes *ms_mail_export_records(MsMail *mail);
+/* Replaces mail's records by the merge of every part's export (parts[0..n)):
+ * one record per message, numbered as a sequential run numbers them, each
+ * recipient's latest state with counters summed. FALSE with `error` set on
+ * malformed input. */
+gboolean ms_mail_merge(MsMail *mail, GBytes *const *parts, guint n, GError **error);
 
 /* Checks that every accepted recipient is delivered, bounced or queued;
  * appends a line per problem to `report`. TRUE when balanced. */

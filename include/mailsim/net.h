@@ -133,6 +133,15 @@ void ms_net_link_account(MsNet *net, guint32 link, MsHostId from, guint64 packet
  * source and at its destination. */
 void ms_net_set_express(MsNet *net, gboolean express);
 
+/* Partitioned runs (packet level only): this network simulates the hosts of
+ * one part of `shard` (borrowed, outlives the network); a packet whose next
+ * hop belongs to another part leaves through the shard and arrives there
+ * after the link's latency, which is what bounds the lookahead. */
+typedef struct _MsShard MsShard;
+void ms_net_attach_shard(MsNet *net, MsShard *shard);
+/* Whether this network simulates `host` (always TRUE without a shard). */
+gboolean ms_net_is_local(const MsNet *net, MsHostId host);
+
 /* Pins the next hop from `at` towards `dst` to `link`, overriding the
  * computed route (static routes; also how tests build a routing loop). */
 void ms_net_pin_route(MsNet *net, MsHostId at, MsHostId dst, guint32 link);

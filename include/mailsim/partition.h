@@ -2,12 +2,12 @@
  * in-process shard): which part owns each host. A host's events run only in
  * its owner's engine, so the map must be the same on every rank.
  *
- * Two schemes for now, computed rather than stored (O(1) lookups, no memory
- * per host): MODULO puts host i in part i mod K (good balance for uniform
- * workloads such as PHOLD), BLOCKS puts contiguous runs of about N/K hosts in
- * each part (neighbours in id stay together, as generated worlds number hosts
- * of one domain consecutively). Partition files and a load-balanced automatic
- * split are later work (issue 9). */
+ * Three schemes: MODULO puts host i in part i mod K (good balance for
+ * uniform workloads such as PHOLD), BLOCKS puts contiguous runs of about N/K
+ * hosts in each part (neighbours in id stay together, as generated worlds
+ * number hosts of one domain consecutively); both are computed (O(1), no
+ * memory per host). MAP stores an owner per host: the automatic split of a
+ * world and partition files (include/mailsim/world.h). */
 #pragma once
 
 #include <glib.h>
@@ -18,6 +18,7 @@ G_BEGIN_DECLS
 typedef enum {
     MS_PARTITION_MODULO,
     MS_PARTITION_BLOCKS,
+    MS_PARTITION_MAP,      /* an owner per host, given (ms_partition_new_map) */
 } MsPartitionScheme;
 
 typedef struct _MsPartition MsPartition;
@@ -25,6 +26,8 @@ typedef struct _MsPartition MsPartition;
 /* A partition of hosts 0 .. n_hosts-1 into n_parts parts (both >= 1).
  * Returns a new partition (caller frees with ms_partition_free). */
 MsPartition *ms_partition_new(guint32 n_hosts, guint32 n_parts, MsPartitionScheme scheme);
+/* A partition with the owner of each host given (owners[h] < n_parts; copied). */
+MsPartition *ms_partition_new_map(guint32 n_hosts, guint32 n_parts, const guint32 *owners);
 void ms_partition_free(MsPartition *partition);
 
 guint32 ms_partition_hosts(const MsPartition *partition);

@@ -33,7 +33,8 @@ typedef struct {
     MsHostId    src;
     MsHostId    host;
     guint16     type;
-    guint16     pad[3];
+    guint16     pad;
+    guint32     blob_len;   /* bytes that follow the event in an outbox (padded to 8) */
 } MsShardEvent;
 
 typedef struct {
@@ -41,7 +42,14 @@ typedef struct {
     guint64 sent;       /* events sent to other parts */
     guint64 received;   /* events received from other parts */
     guint64 late;       /* sent earlier than the window's end: lookahead broken */
+    guint64 bytes_sent; /* outbox bytes: events and their blobs */
 } MsShardStats;
+
+/* Turns an event that arrived with a blob into one the local engine can
+ * run: typically stores the blob's content in a local structure and puts
+ * its index into ev->data. Called at delivery, before the event is
+ * scheduled. */
+typedef void (*MsShardImportFunc)(gpointer user_data, MsShardEvent *ev, const guint8 *blob, gsize len);
 
 typedef struct _MsShard MsShard;
 
@@ -57,6 +65,16 @@ guint32 ms_shard_self(const MsShard *shard);
 guint32 ms_shard_parts(const MsShard *shard);
 MsTime ms_shard_lookahead(const MsShard *shard);
 gboolean ms_shard_is_local(const MsShard *shard, MsHostId host);
+const MsPartition *ms_shard_partition(const MsShard *shard);
+
+/* Says how events of `type` that come with a blob are imported. */
+void ms_shard_set_import(MsShard *shard, guint16 type, MsShardImportFunc func, gpointer user_data);
+
+/* Sends an event with a blob (copied) for `host`, which must belong to
+ * another part, as scheduled by the host whose event is running: how a
+ * packet crosses a cut link. */
+void ms_shard_send(MsShard *shard, MsTime at, MsHostId host, guint16 type, MsEventData data,
+                   const void *blob, gsize len);
 
 /* Schedules an event for `host` at `at`, as scheduled by `src` (which must
  * be local, or MS_HOST_WORLD for a local target): into the engine when host
@@ -71,14 +89,16 @@ void ms_shard_schedule(MsShard *shard, MsTime at, MsHostId host, guint16 type, M
  * Returns the last time the window covered. */
 MsTime ms_shard_run_window(MsShard *shard, MsTime start, MsTime end);
 
-/* The events waiting for part `to`, in the order they were scheduled;
- * valid until the next ms_shard_clear_outboxes() or schedule. */
-const MsShardEvent *ms_shard_outbox(const MsShard *shard, guint32 to, gsize *n_events);
+/* The events waiting for part `to`, in the order they were scheduled, as
+ * bytes (MsShardEvent records, each followed by its blob padded to 8
+ * bytes); valid until the next ms_shard_clear_outboxes() or schedule. */
+const guint8 *ms_shard_outbox(const MsShard *shard, guint32 to, gsize *n_bytes);
 void ms_shard_clear_outboxes(MsShard *shard);
 
-/* Inserts `n_events` events another part sent (each for a local host, no
- * earlier than now), in the given order. */
-void ms_shard_deliver(MsShard *shard, const MsShardEvent *events, gsize n_events);
+/* Inserts the events of an outbox another part sent (each for a local
+ * host, no earlier than now), in the given order, importing blobs. FALSE
+ * when the bytes are not a well-formed outbox. */
+gboolean ms_shard_deliver(MsShard *shard, const guint8 *bytes, gsize n_bytes);
 
 /* Time of this part's next event, or MS_TIME_INFINITE. */
 MsTime ms_shard_next_time(MsShard *shard);

@@ -26,4 +26,18 @@ void ms_stats_latency(MsWorld *world, MsLatencyStats *out);
  * "section,name,value" row per figure) when it ends in .csv. */
 gboolean ms_stats_write(MsWorld *world, const char *path, GError **error);
 
+/* The same figures as a table, for partitioned runs: each part collects
+ * its own; the part holding the merged mail records adds the others'
+ * counters (ms_stats_table_part_values() of each) and writes the result. */
+typedef struct _MsStatsTable MsStatsTable;
+MsStatsTable *ms_stats_collect(MsWorld *world);
+void ms_stats_table_free(MsStatsTable *table);
+/* The values of the figures each part counts for itself (all but the mail
+ * and latency figures, which come from the merged records). */
+GBytes *ms_stats_table_part_values(const MsStatsTable *table);
+/* Adds another part's values (from ms_stats_table_part_values()). */
+gboolean ms_stats_table_add_part(MsStatsTable *table, GBytes *values, GError **error);
+gboolean ms_stats_table_write(const MsStatsTable *table, const char *path, GError **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsStatsTable, ms_stats_table_free)
+
 G_END_DECLS

@@ -6,6 +6,8 @@
 
 #include <glib.h>
 #include "mailsim/scenario.h"
+#include "mailsim/partition.h"
+#include "mailsim/shard.h"
 #include "mailsim/engine.h"
 #include "mailsim/net.h"
 #include "mailsim/tcp.h"
@@ -33,8 +35,12 @@ typedef struct {
      * or, when policy_host >= 0, on the one on that scenario host. */
     const MsScenarioPolicy *policy;
     gint    policy_host;
+    /* Partitioned runs: build part `part` of `partition` (borrowed; must
+     * outlive the world), or the whole world when NULL. Packet level only. */
+    const MsPartition *partition;
+    guint32 part;
 } MsWorldOptions;
-#define MS_WORLD_OPTIONS_INIT { 0, -1, -1, NULL, -1 }
+#define MS_WORLD_OPTIONS_INIT { 0, -1, -1, NULL, -1, NULL, 0 }
 
 /* ms_world_new() with options (NULL: all defaults). The scenario is only
  * read, never written, so threads may build worlds from one scenario at
@@ -59,6 +65,30 @@ MsTime ms_world_default_until(const MsWorld *world);
 /* Checks every <expect> and the accounting balance; appends one
  * "PASS ..." or "FAIL ..." line each to `out`. Returns TRUE when all pass. */
 gboolean ms_world_check(MsWorld *world, GString *out);
+
+/* --- partitioned runs (sim/world_partition.c; design atop sim/shard.c) --- */
+
+/* An automatic split into `parts` parts, balanced by expected load, cutting
+ * slow links where it can. Returns a new partition (caller frees). */
+MsPartition *ms_world_partition_auto(const MsScenario *scenario, guint32 parts);
+/* A split read from a partition file ("HOST PART" lines). Returns a new
+ * partition or NULL with `error` set (naming the file and line). */
+MsPartition *ms_world_partition_load(const MsScenario *scenario, const char *path, guint32 parts,
+                                     GError **error);
+/* The lookahead of a split: the smallest latency of a link it cuts
+ * (MS_TIME_INFINITE when it cuts none), and how many it cuts. FALSE with
+ * `error` set when it cuts a link of zero latency. */
+gboolean ms_world_partition_lookahead(const MsScenario *scenario, const MsPartition *partition,
+                                      MsTime *lookahead, guint *cut_links, GError **error);
+
+/* This part's shard (NULL for a whole world). */
+MsShard *ms_world_shard(MsWorld *world);
+
+/* Runs the parts of one partitioned world (parts[i] built as part i) in
+ * this thread, window by window, to `until`; then merges every part's mail
+ * records into parts[0] (see ms_mail_merge()). Returns FALSE with `error`
+ * set if the merge fails. */
+gboolean ms_world_run_parts(MsWorld *const *parts, guint n, MsTime until, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsWorld, ms_world_free)
 

@@ -1,0 +1,220 @@
+/* Splitting a world's hosts into the parts of a partitioned run (see
+ * include/mailsim/world.h): the automatic split, partition files and the
+ * lookahead a split gives. Role: `mailsim run --partition` asks it for the
+ * MsPartition every rank builds its part of the world with.
+ *
+ * Automatic split. Hosts are laid out in depth-first order from host 0
+ * (neighbours in link order), which keeps a subtree (a stub domain with its
+ * routers, servers and clients) contiguous, and the order is cut into K runs
+ * of about equal expected load. A host's load is a guess from its role: a
+ * mail server handles every message of its domain (8), a DNS server or relay
+ * serves many (4), a client sends and reads (2), a router forwards (1). Among
+ * the boundary positions whose load stays within 10 % of the ideal, the one
+ * whose cut links are slowest is taken: the lookahead is the smallest
+ * latency of a cut link, so cutting long links makes windows long.
+ *
+ * Partition files: one "HOST PART" pair per line (HOST the scenario's host
+ * id, PART from 0), '#' starts a comment; every host exactly once.
+ * Costs: O(hosts + links) time and memory. */
+#include "mailsim/world.h"
+#include "mailsim/partition.h"
+
+#include <string.h>
+
+static guint32
+host_load(const MsScenarioHost *h)
+{
+    switch (h->role) {
+    case MS_HOST_MAILSERVER: return 8;
+    case MS_HOST_DNS: case MS_HOST_RELAY: return 4;
+    case MS_HOST_CLIENT: return 2;
+    case MS_HOST_ROUTER: default: return 1;
+    }
+}
+
+/* Depth-first preorder over the whole graph (every component). */
+static guint32 *
+dfs_order(const MsScenario *sc)
+{
+    guint n = sc->hosts->len;
+    g_autofree guint32 *deg = g_new0(guint32, n + 1);
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        deg[l->a + 1]++;
+        deg[l->b + 1]++;
+    }
+    for (guint h = 0; h < n; h++)
+        deg[h + 1] += deg[h];
+    g_autofree guint32 *adj = g_new(guint32, MAX(deg[n], 1u));
+    g_autofree guint32 *fill = g_memdup2(deg, sizeof(guint32) * n);
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        adj[fill[l->a]++] = l->b;
+        adj[fill[l->b]++] = l->a;
+    }
+    guint32 *order = g_new(guint32, n);
+    g_autofree gboolean *seen = g_new0(gboolean, n);
+    g_autoptr(GArray) stack = g_array_new(FALSE, FALSE, sizeof(guint32));
+    guint k = 0;
+    for (guint root = 0; root < n; root++) {
+        if (seen[root])
+            continue;
+        g_array_append_val(stack, root);
+        while (stack->len > 0) {
+            guint32 h = g_array_index(stack, guint32, stack->len - 1);
+            g_array_set_size(stack, stack->len - 1);
+            if (seen[h])
+                continue;
+            seen[h] = TRUE;
+            order[k++] = h;
+            /* Pushed in reverse so the first neighbour is visited first. */
+            for (guint32 e = deg[h + 1]; e > deg[h]; e--)
+                if (!seen[adj[e - 1]])
+                    g_array_append_val(stack, adj[e - 1]);
+        }
+    }
+    return order;
+}
+
+MsPartition *
+ms_world_partition_auto(const MsScenario *sc, guint32 parts)
+{
+    guint n = sc->hosts->len;
+    g_return_val_if_fail(n >= 1 && parts >= 1, NULL);
+    g_autofree guint32 *order = dfs_order(sc);
+    g_autofree guint32 *pos = g_new(guint32, n);
+    g_autofree guint64 *prefix = g_new0(guint64, n + 1);
+    for (guint i = 0; i < n; i++) {
+        pos[order[i]] = i;
+        prefix[i + 1] = prefix[i] + host_load(&g_array_index(sc->hosts, MsScenarioHost, order[i]));
+    }
+    /* cut_min[i]: the smallest latency of a link between order[< i] and
+     * order[>= i] is expensive to know exactly; the links that cross the
+     * boundary right at i (one end at i - 1 or i) stand for it. */
+    g_autofree MsTime *cut_at = g_new(MsTime, n + 1);
+    for (guint i = 0; i <= n; i++)
+        cut_at[i] = MS_TIME_INFINITE;
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        guint32 lo = MIN(pos[l->a], pos[l->b]), hi = MAX(pos[l->a], pos[l->b]);
+        cut_at[lo + 1] = MIN(cut_at[lo + 1], l->latency);
+        cut_at[hi] = MIN(cut_at[hi], l->latency);
+    }
+    g_autofree guint32 *owner = g_new(guint32, n);
+    guint64 total = prefix[n];
+    guint start = 0;
+    for (guint32 p = 0; p < parts; p++) {
+        guint end = n;
+        if (p + 1 < parts) {
+            guint64 ideal = total * (p + 1) / parts, slack = MAX(total / parts / 10, 1);
+            /* The position whose prefix is closest to ideal, then the slowest
+             * cut within the slack. */
+            guint best = start;
+            while (best < n && prefix[best] < ideal)
+                best++;
+            guint pick = best;
+            for (guint i = start + 1; i < n; i++) {
+                if (prefix[i] + slack < ideal || prefix[i] > ideal + slack)
+                    continue;
+                if (cut_at[i] > cut_at[pick] || (cut_at[i] == cut_at[pick] &&
+                                                 ABS((gint64) prefix[i] - (gint64) ideal) <
+                                                 ABS((gint64) prefix[pick] - (gint64) ideal)))
+                    pick = i;
+            }
+            end = MAX(pick, start);
+        }
+        for (guint i = start; i < end; i++)
+            owner[order[i]] = p;
+        start = end;
+    }
+    return ms_partition_new_map(n, parts, owner);
+}
+
+MsPartition *
+ms_world_partition_load(const MsScenario *sc, const char *path, guint32 parts, GError **error)
+{
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, error))
+        return NULL;
+    guint n = sc->hosts->len;
+    g_autoptr(GHashTable) by_id = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < n; i++)
+        g_hash_table_insert(by_id, g_array_index(sc->hosts, MsScenarioHost, i).id, GUINT_TO_POINTER(i + 1));
+    g_autofree guint32 *owner = g_new(guint32, n);
+    g_autofree guint *line_of = g_new0(guint, n);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (guint ln = 0; lines[ln]; ln++) {
+        char *hash = strchr(lines[ln], '#');
+        if (hash)
+            *hash = '\0';
+        g_auto(GStrv) f = g_strsplit_set(g_strstrip(lines[ln]), " \t", -1);
+        guint nf = 0;
+        for (guint k = 0; f[k]; k++)
+            if (*f[k])
+                f[nf++] = f[k];
+        if (nf == 0)
+            continue;
+        guint64 part = 0;
+        if (nf != 2 || !g_ascii_string_to_unsigned(f[1], 10, 0, G_MAXUINT32, &part, NULL)) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s:%u: expected \"HOST PART\"", path, ln + 1);
+            return NULL;
+        }
+        gpointer v = g_hash_table_lookup(by_id, f[0]);
+        if (!v) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s:%u: unknown host '%s'", path, ln + 1, f[0]);
+            return NULL;
+        }
+        if (part >= parts) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                        "%s:%u: part %" G_GUINT64_FORMAT " of host '%s': the run has %u part%s (0 to %u)", path,
+                        ln + 1, part, f[0], parts, parts == 1 ? "" : "s", parts - 1);
+            return NULL;
+        }
+        guint h = GPOINTER_TO_UINT(v) - 1;
+        if (line_of[h]) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s:%u: host '%s' already placed on line %u",
+                        path, ln + 1, f[0], line_of[h]);
+            return NULL;
+        }
+        line_of[h] = ln + 1;
+        owner[h] = (guint32) part;
+    }
+    for (guint h = 0; h < n; h++)
+        if (!line_of[h]) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: host '%s' is in no part", path,
+                        g_array_index(sc->hosts, MsScenarioHost, h).id);
+            return NULL;
+        }
+    return ms_partition_new_map(n, parts, owner);
+}
+
+gboolean
+ms_world_partition_lookahead(const MsScenario *sc, const MsPartition *p, MsTime *lookahead, guint *cut_links,
+                             GError **error)
+{
+    if (ms_partition_hosts(p) != sc->hosts->len) {
+        g_set_error(error, MS_WORLD_ERROR, 0, "the partition covers %u hosts, the scenario has %u",
+                    ms_partition_hosts(p), sc->hosts->len);
+        return FALSE;
+    }
+    MsTime la = MS_TIME_INFINITE;
+    guint cuts = 0;
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        if (ms_partition_owner(p, l->a) == ms_partition_owner(p, l->b))
+            continue;
+        cuts++;
+        if (l->latency <= 0) {
+            g_set_error(error, MS_WORLD_ERROR, 0,
+                        "%s:%u: the partition cuts link %s~%s, whose latency is zero: no lookahead (keep its "
+                        "ends in one part)", sc->path, l->line, g_array_index(sc->hosts, MsScenarioHost, l->a).id,
+                        g_array_index(sc->hosts, MsScenarioHost, l->b).id);
+            return FALSE;
+        }
+        la = MIN(la, l->latency);
+    }
+    *lookahead = la;
+    if (cut_links)
+        *cut_links = cuts;
+    return TRUE;
+}
