@@ -16,7 +16,7 @@
 PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc
-PKGS     = glib-2.0 gio-2.0 libxml-2.0 cairo pangocairo
+PKGS     = glib-2.0 gio-2.0 libxml-2.0 cairo pangocairo json-glib-1.0
 TESTPKGS = cunit
 
 WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
