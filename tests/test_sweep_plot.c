@@ -13,24 +13,11 @@
 #include <cairo.h>
 #include <glib/gstdio.h>
 #include <libxml/parser.h>
-#include <libxml/xpath.h>
-#include <libxml/xpathInternals.h>
 #include <math.h>
 #include <string.h>
 
 #define LESSON2 "scenarios/teaching/02-packets.xml"
 
-static guint
-xpath_count(xmlDoc *doc, const char *expr)
-{
-    xmlXPathContext *ctx = xmlXPathNewContext(doc);
-    xmlXPathRegisterNs(ctx, BAD_CAST "s", BAD_CAST "http://www.w3.org/2000/svg");
-    xmlXPathObject *o = xmlXPathEvalExpression(BAD_CAST expr, ctx);
-    guint n = (o && o->nodesetval) ? (guint) o->nodesetval->nodeNr : 0;
-    xmlXPathFreeObject(o);
-    xmlXPathFreeContext(ctx);
-    return n;
-}
 
 /* The results of lesson 2 over seeds 1..3 and both fidelities. */
 static MsSweepResults *
@@ -105,21 +92,21 @@ test_formats(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
     static const char *const panels[] = { "latency_mean_s", "latency_p50_s", "latency_p95_s",
                                           "delivered",      "bounced",       "queued" };
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@class='panel']"), G_N_ELEMENTS(panels));
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='panel']"), G_N_ELEMENTS(panels));
     for (guint i = 0; i < G_N_ELEMENTS(panels); i++) {
         g_autofree char *q1 = g_strdup_printf("//s:g[@id='panel-%s']//s:g[@class='mean']", panels[i]);
         g_autofree char *q2 = g_strdup_printf("//s:g[@id='panel-%s']//s:g[@class='ci']/s:path", panels[i]);
         g_autofree char *q3 = g_strdup_printf("//s:g[@id='panel-%s']//s:g[@class='replications']/s:path", panels[i]);
         g_autofree char *q4 = g_strdup_printf("//s:g[@id='panel-%s-point-2'][@class='point']", panels[i]);
-        CU_ASSERT_EQUAL(xpath_count(doc, q1), 2);
-        CU_ASSERT_EQUAL(xpath_count(doc, q2), 2);
-        CU_ASSERT_EQUAL(xpath_count(doc, q3), 2 * 3);
-        CU_ASSERT_EQUAL(xpath_count(doc, q4), 1);
+        CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q1), 2);
+        CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q2), 2);
+        CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q3), 2 * 3);
+        CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q4), 1);
     }
-    CU_ASSERT(xpath_count(doc, "//s:text[.='fidelity=packet']") == G_N_ELEMENTS(panels));
-    CU_ASSERT(xpath_count(doc, "//s:text[.='Sweep: Lesson 2: a big message, many small packets']") == 1);
-    CU_ASSERT(xpath_count(doc, "//s:text[contains(., '3 replications (seeds 1..3)')]") == 1);
-    CU_ASSERT(xpath_count(doc, "//s:text[.='latency (s)']") == 3);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[.='fidelity=packet']") == G_N_ELEMENTS(panels));
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[.='Sweep: Lesson 2: a big message, many small packets']") == 1);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[contains(., '3 replications (seeds 1..3)')]") == 1);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[.='latency (s)']") == 3);
     xmlFreeDoc(doc);
 
     /* chosen statistics; an unknown one is refused */
@@ -233,13 +220,13 @@ test_bench_plot(void)
     g_autofree char *svg = ms_viz_canvas_svg_string(c, TRUE);
     xmlDoc *doc = xmlReadMemory(svg, (int) strlen(svg), "bench.svg", NULL, XML_PARSE_NONET);
     CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@class='series']"), 2);
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@id='series-flow']/s:g[@class='bench-point']"), 2);
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@id='series-packet']/s:g[@class='bench-point']"), 1);
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@id='reference']/s:path"), 1);
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:text[.='100k']"), 1);   /* log ticks at decades */
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:text[.='1M']"), 1);
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:text[.='medium 25.9 us']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='series']"), 2);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@id='series-flow']/s:g[@class='bench-point']"), 2);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@id='series-packet']/s:g[@class='bench-point']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@id='reference']/s:path"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='100k']"), 1);   /* log ticks at decades */
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='1M']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='medium 25.9 us']"), 1);
     xmlFreeDoc(doc);
     static const struct {
         const char *csv, *says;

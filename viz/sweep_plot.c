@@ -196,6 +196,20 @@ seeds_text(const MsSweepResults *r)
     return g_string_free(s, FALSE);
 }
 
+/* An error bar from ylo to yhi at x with caps of half-width `cap`. */
+static void
+draw_bar(MsVizCanvas *c, double x, double ylo, double yhi, double cap)
+{
+    MsVizStyle bar = { 0, 0, MEAN_C, 1, 1.8, FALSE };
+    ms_viz_canvas_move_to(c, x, ylo);
+    ms_viz_canvas_line_to(c, x, yhi);
+    ms_viz_canvas_move_to(c, x - cap, ylo);
+    ms_viz_canvas_line_to(c, x + cap, ylo);
+    ms_viz_canvas_move_to(c, x - cap, yhi);
+    ms_viz_canvas_line_to(c, x + cap, yhi);
+    ms_viz_canvas_paint(c, &bar);
+}
+
 /* x page coordinate of point p in panel axes a. */
 static double
 point_x(const Grid *g, const MsVizAxes *a, guint p)
@@ -266,7 +280,7 @@ draw_panel(MsVizCanvas *c, const Grid *g, guint stat, const MsVizAxes *frame)
     ms_viz_canvas_group_begin(c, id, "panel", 0);
     ms_viz_axes_draw(c, &a, xstep, ystep, xlabel, ylabel, d.title);
     MsVizFont tf = { 11.5, FALSE, FALSE };
-    MsVizStyle bar = { 0, 0, MEAN_C, 1, 1.8, FALSE }, mark = { MEAN_C, 1, 0xFFFFFFu, 1, 1.2, FALSE },
+    MsVizStyle mark = { MEAN_C, 1, 0xFFFFFFu, 1, 1.2, FALSE },
                dot = { DOT_C, 0.45, 0, 0, 0, FALSE };
     for (guint p = 0; p < g->n_points; p++) {
         MsSweepSummary s;
@@ -286,13 +300,7 @@ draw_panel(MsVizCanvas *c, const Grid *g, guint stat, const MsVizAxes *frame)
         ms_viz_canvas_group_begin(c, pid, "point", 0);
         double ylo = ms_viz_axes_y(&a, (s.mean - s.ci95) / unit), yhi = ms_viz_axes_y(&a, (s.mean + s.ci95) / unit);
         ms_viz_canvas_group_begin(c, NULL, "ci", 0);
-        ms_viz_canvas_move_to(c, x, ylo);
-        ms_viz_canvas_line_to(c, x, yhi);
-        ms_viz_canvas_move_to(c, x - 6, ylo);
-        ms_viz_canvas_line_to(c, x + 6, ylo);
-        ms_viz_canvas_move_to(c, x - 6, yhi);
-        ms_viz_canvas_line_to(c, x + 6, yhi);
-        ms_viz_canvas_paint(c, &bar);
+        draw_bar(c, x, ylo, yhi, 6);
         ms_viz_canvas_group_end(c);
         ms_viz_canvas_group_begin(c, NULL, "mean", 0);
         ms_viz_canvas_circle(c, x, ms_viz_axes_y(&a, s.mean / unit), 5.5);
@@ -326,14 +334,7 @@ draw_legend(MsVizCanvas *c, double right, double y)
             ms_viz_canvas_circle(c, cx, y, 5.5);
             ms_viz_canvas_paint(c, &mark);
         } else if (i == 1) {
-            MsVizStyle bar = { 0, 0, MEAN_C, 1, 1.8, FALSE };
-            ms_viz_canvas_move_to(c, cx, y - 8);
-            ms_viz_canvas_line_to(c, cx, y + 8);
-            ms_viz_canvas_move_to(c, cx - 5, y - 8);
-            ms_viz_canvas_line_to(c, cx + 5, y - 8);
-            ms_viz_canvas_move_to(c, cx - 5, y + 8);
-            ms_viz_canvas_line_to(c, cx + 5, y + 8);
-            ms_viz_canvas_paint(c, &bar);
+            draw_bar(c, cx, y + 8, y - 8, 5);
         } else {
             MsVizStyle dot = { DOT_C, 0.45, 0, 0, 0, FALSE };
             ms_viz_canvas_circle(c, cx, y, 3);
