@@ -5,7 +5,8 @@
 #   make check      install missing packages, build, run every test suite
 #   make check-browser  the step-through story page in headless Chromium
 #   make asan       the test suites under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make bench      benchmark figures (engine, ...)
+#   make bench      benchmark figures (engine, ...); worlds also to build/bench-worlds.csv
+#   make bench-plot draw build/bench-worlds.csv as build/bench-worlds.svg (after make bench)
 #   make bench-bridge  the bridge's SMTP listener against Postfix's smtp-sink
 #   make lint       layering and no-global-state rules
 #   make install PREFIX=/usr/local
@@ -16,7 +17,7 @@
 PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc
-PKGS     = glib-2.0 gio-2.0 libxml-2.0 cairo pangocairo
+PKGS     = glib-2.0 gio-2.0 libxml-2.0 cairo pangocairo json-glib-1.0
 TESTPKGS = cunit
 
 WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -50,7 +51,7 @@ TESTLIB_OBJ = $(BUILD)/tests/testlib.o
 HEADERS  = $(wildcard include/mailsim/*.h sim/*-private.h)
 BIN      = $(if $(filter build,$(BUILD)),mailsim,$(BUILD)/mailsim)
 
-.PHONY: FORCE all deps demo check asan bench bench-bridge lint clean install tests run-tests fuzz fuzz-build check-browser
+.PHONY: FORCE all deps demo check asan bench bench-plot bench-bridge lint clean install tests run-tests fuzz fuzz-build check-browser
 
 all: $(BIN)
 
@@ -127,6 +128,11 @@ asan: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/bench.sh
+
+# Time per message against messages of the benchmark worlds, log-log.
+bench-plot: all
+	@test -f $(BUILD)/bench-worlds.csv || { echo "bench-plot: no $(BUILD)/bench-worlds.csv: run make bench first"; exit 2; }
+	@./$(BIN) render $(BUILD)/bench-worlds.csv --kind bench -o $(BUILD)/bench-worlds.svg
 
 bench-bridge: deps
 	@$(MAKE) --no-print-directory all

@@ -4,7 +4,10 @@
  * a picture of the run with viz/ (include/mailsim/viz.h). The output's
  * extension picks the format; without -o the picture is NAME-KIND.png
  * (NAME-story.html for the story) in the current directory, NAME being the
- * scenario's name. Prints the path written. Exit 0 on success, 2 for bad
+ * scenario's name. With --kind sweep FILE is the JSON of `mailsim sweep
+ * --json` and with --kind bench the CSV `make bench` writes
+ * (build/bench-worlds.csv); the picture is of those many runs and no
+ * scenario runs. Prints the path written. Exit 0 on success, 2 for bad
  * usage, a bad scenario or an output that cannot be written. */
 #include "mailsim/cli.h"
 #include "mailsim/embedded.h"
@@ -12,6 +15,7 @@
 #include "mailsim/viz.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define DEFAULT_SCENARIO "scenarios/teaching/01-first-email.xml"
 
@@ -23,7 +27,7 @@ ms_cmd_render(int argc, char **argv)
                     *height_s = NULL;
     GOptionEntry entries[] = {
         { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "where to write (.png, .svg, .pdf; .html for the story)", "OUT" },
-        { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_s, "hops (default), sequence, plots or story", "KIND" },
+        { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_s, "hops (default), sequence, plots, story, sweep or bench", "KIND" },
         { "message", 'm', 0, G_OPTION_ARG_STRING, &message_s, "the message to follow: label or id (default: the first)", "ID" },
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)", "N" },
         { "width", 0, 0, G_OPTION_ARG_STRING, &width_s, "page width in pixels (default 1600; grows to fit)", "PX" },
@@ -36,7 +40,10 @@ ms_cmd_render(int argc, char **argv)
         "Without FILE, draws the built-in first lesson (" DEFAULT_SCENARIO ").\n"
         "Kinds: hops = the topology with the message's journey as numbered, timed arrows;\n"
         "sequence = the exchanges between hosts, time downwards; plots = delivery latency\n"
-        "CDF and histogram; story = one HTML page that steps through the journey.\n");
+        "CDF and histogram; story = one HTML page that steps through the journey;\n"
+        "sweep = FILE is a sweep's JSON (mailsim sweep --json): each statistic's mean,\n"
+        "95 % CI and replications per grid point; bench = FILE is the CSV of\n"
+        "`make bench` (build/bench-worlds.csv): time per message against messages.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc > 2)
@@ -63,6 +70,24 @@ ms_cmd_render(int argc, char **argv)
         opt.height = (double) v;
     }
 
+    if (opt.kind == MS_VIZ_SWEEP || opt.kind == MS_VIZ_BENCH) {
+        if (argc != 2)
+            return ms_cli_usage(cmd, "--kind %s: give the %s to draw as FILE", ms_viz_kind_to_string(opt.kind),
+                                opt.kind == MS_VIZ_SWEEP ? "sweep's JSON" : "benchmark CSV");
+        if (!out) {
+            g_autofree char *base = g_path_get_basename(argv[1]);
+            char *dot = strrchr(base, '.');
+            if (dot && dot != base)
+                *dot = '\0';
+            out = g_strdup_printf("%s-%s.png", base, ms_viz_kind_to_string(opt.kind));
+        }
+        if (!ms_viz_render_file(opt.kind, argv[1], out, opt.width, opt.height, &error)) {
+            fprintf(stderr, "mailsim render: %s\n", error->message);
+            return MS_EXIT_USAGE;
+        }
+        printf("%s\n", out);
+        return MS_EXIT_OK;
+    }
     g_autoptr(MsScenario) sc = NULL;
     if (argc == 2) {
         sc = ms_scenario_load_file(argv[1], &error);

@@ -1,10 +1,14 @@
 /* `mailsim sweep FILE`: independent replications of a scenario over seeds
  * and a grid of settings (include/mailsim/sweep.h), on --jobs threads; prints
  * each statistic's mean and 95 % confidence interval per grid point, and
- * writes CSV and JSON when asked. Exit 0 when every run was built and ran,
+ * writes CSV and JSON when asked, and a picture of the results across runs
+ * with --plot (viz/sweep_plot.c; the same picture `mailsim render
+ * SWEEP.json --kind sweep` draws from the JSON). Exit 0 when every run was built and ran,
  * 1 when a file could not be written, 2 on bad usage or input. */
 #include "mailsim/cli.h"
 #include "mailsim/sweep.h"
+#include "mailsim/sweep_results.h"
+#include "mailsim/viz.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,7 +28,8 @@ int
 ms_cmd_sweep(int argc, char **argv)
 {
     const char *cmd = "sweep";
-    g_autofree char *seeds_s = NULL, *jobs_s = NULL, *csv_path = NULL, *json_path = NULL;
+    g_autofree char *seeds_s = NULL, *jobs_s = NULL, *csv_path = NULL, *json_path = NULL,
+                    *plot_path = NULL;
     g_auto(GStrv) sets = NULL;
     gboolean quiet = FALSE;
     GOptionEntry entries[] = {
@@ -33,6 +38,7 @@ ms_cmd_sweep(int argc, char **argv)
         { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, "a grid axis KEY=V1,V2,... (repeatable; see below)", "KEY=VALUES" },
         { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path, "write the summary as CSV", "FILE.csv" },
         { "json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "write the summary as JSON", "FILE.json" },
+        { "plot", 0, 0, G_OPTION_ARG_FILENAME, &plot_path, "draw the results across runs (.png, .svg, .pdf)", "OUT" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no table on standard output", NULL },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
@@ -48,7 +54,10 @@ ms_cmd_sweep(int argc, char **argv)
         "                          retry-first, retry-max, give-up, command-delay (times),\n"
         "                          max-size (size), max-recipients (count), greylist (yes|no)\n"
         "Each statistic is reported as mean +/- the half-width of its 95 % confidence\n"
-        "interval (Student t over the replications). Results do not depend on --jobs.\n");
+        "interval (Student t over the replications). Results do not depend on --jobs.\n"
+        "--plot draws latency mean/p50/p95, delivered, bounced and queued per grid point:\n"
+        "the mean, its 95 % CI bar and every replication (also: mailsim render\n"
+        "SWEEP.json --kind sweep, from a --json file).\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc != 2)
@@ -57,6 +66,9 @@ ms_cmd_sweep(int argc, char **argv)
     if (jobs_s && (!ms_cli_arg_count(cmd, "--jobs", jobs_s, &jobs) || jobs == 0 || jobs > 1024))
         return jobs_s && (jobs == 0 || jobs > 1024) ? ms_cli_usage(cmd, "--jobs: expected 1 to 1024") : MS_EXIT_USAGE;
     g_autoptr(GError) error = NULL;
+    MsVizFormat format;
+    if (plot_path && (!ms_viz_format_from_path(plot_path, &format, &error) || format == MS_VIZ_FORMAT_HTML))
+        return ms_cli_usage(cmd, "--plot: %s", error ? error->message : "expected OUT.png, OUT.svg or OUT.pdf");
     g_autoptr(MsScenario) sc = ms_scenario_load_file(argv[1], &error);
     if (!sc) {
         fprintf(stderr, "%s\n", error->message);
@@ -91,6 +103,16 @@ ms_cmd_sweep(int argc, char **argv)
         ms_sweep_json(sw, t);
         if (!write_file(cmd, "--json", json_path, t))
             rc = MS_EXIT_FAILED;
+    }
+    if (plot_path) {
+        g_autoptr(MsSweepResults) r = ms_sweep_results_from_sweep(sw);
+        g_autoptr(MsVizCanvas) c = ms_viz_sweep(r, NULL, format, 0, 0, &error);
+        if (!c || !ms_viz_canvas_write(c, plot_path, &error)) {
+            fprintf(stderr, "mailsim %s: --plot: %s\n", cmd, error->message);
+            rc = MS_EXIT_FAILED;
+        } else {
+            printf("%s\n", plot_path);
+        }
     }
     fflush(stdout);
     return rc;

@@ -530,12 +530,41 @@ ms_sweep_csv(const MsSweep *sw, GString *out)
         }
 }
 
+/* `text` as a JSON string: quotes, backslashes and control characters
+ * escaped (RFC 8259 7), UTF-8 passed through as it is. */
+static void
+append_json_string(GString *out, const char *text)
+{
+    g_string_append_c(out, '"');
+    for (const char *p = text; *p; p++) {
+        guchar ch = (guchar) *p;
+        if (ch == '"' || ch == '\\')
+            g_string_append_printf(out, "\\%c", ch);
+        else if (ch < 0x20)
+            g_string_append_printf(out, "\\u%04x", ch);
+        else
+            g_string_append_c(out, (char) ch);
+    }
+    g_string_append_c(out, '"');
+}
+
 void
 ms_sweep_json(const MsSweep *sw, GString *out)
 {
     if (!sw->results)
         return;
-    g_string_append(out, "{\"seeds\": [");
+    g_string_append(out, "{\"scenario\": {\"path\": ");
+    append_json_string(out, sw->sc->path ? sw->sc->path : "");
+    g_string_append(out, ", \"name\": ");
+    append_json_string(out, sw->sc->name ? sw->sc->name : "");
+    g_string_append(out, ", \"title\": ");
+    append_json_string(out, sw->sc->title ? sw->sc->title : "");
+    g_string_append(out, "},\n \"axes\": [");
+    for (guint k = 0; k < sw->axes->len; k++) {
+        g_string_append(out, k ? ", " : "");
+        append_json_string(out, ((Axis *) g_ptr_array_index(sw->axes, k))->key);
+    }
+    g_string_append(out, "],\n \"seeds\": [");
     for (guint k = 0; k < sw->seeds->len; k++)
         g_string_append_printf(out, "%s%" G_GUINT64_FORMAT, k ? ", " : "", g_array_index(sw->seeds, guint64, k));
     g_string_append(out, "],\n \"points\": [");
@@ -544,9 +573,10 @@ ms_sweep_json(const MsSweep *sw, GString *out)
         for (guint k = 0; k < sw->axes->len; k++) {
             const Axis *a = g_ptr_array_index(sw->axes, k);
             /* keys and values are the user's own text: escape them */
-            g_autofree char *key = g_strescape(a->key, NULL);
-            g_autofree char *val = g_strescape(g_ptr_array_index(a->texts, value_at(sw, p, k)), NULL);
-            g_string_append_printf(out, "%s\"%s\": \"%s\"", k ? ", " : "", key, val);
+            g_string_append(out, k ? ", " : "");
+            append_json_string(out, a->key);
+            g_string_append(out, ": ");
+            append_json_string(out, g_ptr_array_index(a->texts, value_at(sw, p, k)));
         }
         g_string_append(out, "},\n   \"statistics\": {");
         for (guint st = 0; st < N_STATS; st++) {
@@ -561,7 +591,15 @@ ms_sweep_json(const MsSweep *sw, GString *out)
             append_num(out, s.min);
             g_string_append(out, ", \"max\": ");
             append_num(out, s.max);
-            g_string_append(out, "}");
+            /* every replication in seed order, to ten significant digits
+             * (counts exactly up to 10^10, latencies to 1e-10 of their value) */
+            g_string_append(out, ", \"replications\": [");
+            for (guint k = 0; k < sw->seeds->len; k++) {
+                char buf[G_ASCII_DTOSTR_BUF_SIZE];
+                g_ascii_formatd(buf, sizeof buf, "%.10g", sw->results[p * sw->seeds->len + k].v[st]);
+                g_string_append_printf(out, "%s%s", k ? ", " : "", buf);
+            }
+            g_string_append(out, "]}");
         }
         g_string_append(out, "}}");
     }

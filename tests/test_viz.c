@@ -13,8 +13,6 @@
 #include <cairo.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xpath.h>
-#include <libxml/xpathInternals.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,17 +91,6 @@ render(Run *r, MsVizKind kind, const char *path)
     return ok;
 }
 
-static guint
-xpath_count(xmlDoc *doc, const char *expr)
-{
-    xmlXPathContext *ctx = xmlXPathNewContext(doc);
-    xmlXPathRegisterNs(ctx, BAD_CAST "s", BAD_CAST "http://www.w3.org/2000/svg");
-    xmlXPathObject *o = xmlXPathEvalExpression(BAD_CAST expr, ctx);
-    guint n = (o && o->nodesetval) ? (guint) o->nodesetval->nodeNr : 0;
-    xmlXPathFreeObject(o);
-    xmlXPathFreeContext(ctx);
-    return n;
-}
 
 static void
 test_lesson1_journey(void)
@@ -178,23 +165,23 @@ test_lesson1_formats(void)
     xmlDoc *doc = xmlReadFile(svg, NULL, XML_PARSE_NONET);
     CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
     guint n = j->steps->len;
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[starts-with(@class,'arrow')]"), n);
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@class='badge']"), n);
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@class='panel-step']"), n);
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@class='host']"), ms_net_n_hosts(ms_world_net(r.world)));
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[starts-with(@class,'arrow')]"), n);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='badge']"), n);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='panel-step']"), n);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='host']"), ms_net_n_hosts(ms_world_net(r.world)));
     for (guint k = 1; k <= n; k++) {
         const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k - 1);
         g_autofree char *t = ms_viz_time_label(s->at);
         g_autofree char *q1 = g_strdup_printf("//s:g[starts-with(@class,'arrow')][@data-step='%u'][@id='arrow-%u']", k, k);
         g_autofree char *q2 = g_strdup_printf("//s:g[@class='badge'][@data-step='%u']/s:text[.='%u']", k, k);
         g_autofree char *q3 = g_strdup_printf("//s:g[@class='badge'][@data-step='%u']/s:text[.='%s']", k, t);
-        CU_ASSERT_EQUAL(xpath_count(doc, q1), 1);
-        CU_ASSERT_EQUAL(xpath_count(doc, q2), 1);
-        CU_ASSERT_EQUAL(xpath_count(doc, q3), 1);
+        CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q1), 1);
+        CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q2), 1);
+        CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q3), 1);
     }
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:text[.='pc.alice-home.example']"), 1);
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:text[.='192.0.2.10']"), 1);
-    CU_ASSERT(xpath_count(doc, "//s:text[.='12 ms']") >= 1);   /* core1 - core2 latency */
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='pc.alice-home.example']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='192.0.2.10']"), 1);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[.='12 ms']") >= 1);   /* core1 - core2 latency */
     xmlFreeDoc(doc);
 
     /* deterministic: the same bytes twice */
@@ -377,13 +364,13 @@ test_sequence_and_story(void)
     xmlDoc *doc = xmlReadMemory(svg, (int) strlen(svg), "seq.svg", NULL, XML_PARSE_NONET);
     CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
     /* lanes for the five hosts that speak, and exchanges in SMTP, DNS, POP3 */
-    CU_ASSERT(xpath_count(doc, "//s:g[@class='lane']") >= 5);
-    CU_ASSERT(xpath_count(doc, "//s:g[@class='msg smtp']") >= 10);
-    CU_ASSERT(xpath_count(doc, "//s:g[@class='msg dns']") >= 6);
-    CU_ASSERT(xpath_count(doc, "//s:g[@class='msg pop3']") >= 8);
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@class='cut']"), 1);   /* the minute before the POP3 check */
-    CU_ASSERT(xpath_count(doc, "//s:text[starts-with(.,'EHLO pc.alice-home.example')]") >= 1);
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:g[@class='mark fail']"), 0);   /* nothing failed */
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='lane']") >= 5);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='msg smtp']") >= 10);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='msg dns']") >= 6);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='msg pop3']") >= 8);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='cut']"), 1);   /* the minute before the POP3 check */
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[starts-with(.,'EHLO pc.alice-home.example')]") >= 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='mark fail']"), 0);   /* nothing failed */
     xmlFreeDoc(doc);
 
     g_autofree char *html = ms_viz_story_html(r.world, j);
@@ -410,10 +397,10 @@ test_sequence_marks_failures(void)
     g_autofree char *svg = ms_viz_canvas_svg_string(c, TRUE);
     xmlDoc *doc = xmlReadMemory(svg, (int) strlen(svg), "seq.svg", NULL, XML_PARSE_NONET);
     CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
-    CU_ASSERT(xpath_count(doc, "//s:g[@class='mark fail']") >= 6);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='mark fail']") >= 6);
     /* three failed attempts: three "timed out" connections and three deferrals */
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:text[contains(.,'connection timed out')]"), 3);
-    CU_ASSERT_EQUAL(xpath_count(doc, "//s:text[contains(.,'deferred')]"), 3);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[contains(.,'connection timed out')]"), 3);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[contains(.,'deferred')]"), 3);
     xmlFreeDoc(doc);
     run_clear(&r);
 }

@@ -1,6 +1,9 @@
 /* Test runner shared by every CUnit program (see testlib.h). */
 #include "testlib.h"
 
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,4 +48,16 @@ ms_test_spawn(const char *const *argv, char **out, char **err)
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+guint
+ms_test_xpath_count(struct _xmlDoc *doc, const char *expr)
+{
+    xmlXPathContext *ctx = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(ctx, BAD_CAST "s", BAD_CAST "http://www.w3.org/2000/svg");
+    xmlXPathObject *o = xmlXPathEvalExpression(BAD_CAST expr, ctx);
+    guint n = (o && o->nodesetval) ? (guint) o->nodesetval->nodeNr : 0;
+    xmlXPathFreeObject(o);
+    xmlXPathFreeContext(ctx);
+    return n;
 }

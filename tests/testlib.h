@@ -23,3 +23,8 @@ const char *ms_test_mailsim_path(void);
  * its stdout and stderr (caller frees) and returns the exit status, or -1
  * when it could not be started. */
 int ms_test_spawn(const char *const *argv, char **out, char **err);
+
+/* The number of nodes XPath `expr` selects in `doc` (an xmlDoc *), with
+ * the prefix "s" bound to the SVG namespace; 0 for a bad expression. */
+struct _xmlDoc;
+guint ms_test_xpath_count(struct _xmlDoc *doc, const char *expr);

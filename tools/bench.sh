@@ -4,7 +4,7 @@
 # and noisy: read medians and ratios, not single runs.
 set -eu
 REPS=${REPS:-5}
-M=./mailsim
+M=${MAILSIM:-./mailsim}
 
 # median_of CMD...: runs CMD REPS times, prints the line whose events_per_s
 # is the median.
@@ -69,14 +69,29 @@ wmedian() {
 }
 upm() { echo "$1" | sed 's/.*us_per_message=\([0-9.]*\).*/\1/'; }
 
+# Every world's median line is also a row of $WORLDS_CSV (default
+# build/bench-worlds.csv, written anew), which `make bench-plot` draws:
+# time per message against messages, log-log, with n log n beside it.
+WORLDS_CSV=${WORLDS_CSV:-build/bench-worlds.csv}
+mkdir -p "$(dirname "$WORLDS_CSV")"
+echo "world,fidelity,messages,us_per_message,events_per_s,peak_rss_kb" > "$WORLDS_CSV"
+# csv_row LINE: appends LINE's figures to $WORLDS_CSV.
+csv_row() {
+    echo "$1" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        print v["world"] "," v["fidelity"] "," v["messages"] "," v["us_per_message"] "," v["events_per_s"] "," v["peak_rss_kb"] }' >> "$WORLDS_CSV"
+}
+
 echo
 echo "== worlds: whole runs (time per message = CPU s / messages), median of $WREPS runs"
 sp=$(wmedian $M bench world scenarios/bench/small.xml --fidelity packet)
 echo "$sp"
+csv_row "$sp"
 sf=$(wmedian $M bench world scenarios/bench/small.xml --fidelity flow)
 echo "$sf"
+csv_row "$sf"
 mf=$(wmedian $M bench world scenarios/bench/medium.xml --fidelity flow)
 echo "$mf"
+csv_row "$mf"
 echo "ratio small packet/flow us_per_message: $(awk -v a="$(upm "$sp")" -v b="$(upm "$sf")" 'BEGIN { printf "%.1f", a / b }')"
 # n log n in messages (and hosts, which grow alike) predicts
 # log(1e6)/log(1e5) = 1.20 for medium/small; linear cost would give 1.00.
@@ -85,6 +100,7 @@ case " $BENCH " in
 *medium-packet*)
     mp=$(WREPS=1 wmedian $M bench world scenarios/bench/medium.xml --fidelity packet)
     echo "$mp"
+    csv_row "$mp"
     echo "ratio medium/small packet us_per_message: $(awk -v a="$(upm "$mp")" -v b="$(upm "$sp")" 'BEGIN { printf "%.2f", a / b }')"
     ;;
 esac
@@ -92,6 +108,8 @@ case " $BENCH " in
 *large*)
     lf=$(WREPS=1 wmedian $M bench world scenarios/bench/large.xml --fidelity flow --sample 1h)
     echo "$lf"
+    csv_row "$lf"
     echo "ratio large/medium flow us_per_message: $(awk -v a="$(upm "$lf")" -v b="$(upm "$mf")" 'BEGIN { printf "%.2f", a / b }') (n log n predicts 1.17)"
     ;;
 esac
+echo "worlds: $WORLDS_CSV (make bench-plot draws it)"

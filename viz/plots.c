@@ -5,91 +5,21 @@
  * step lines from the recorder's queue records, and the utilisation of the
  * (at most ten) busiest link directions as bars. Axes, ticks and units.
  *
- * Design: "nice" ticks (1, 2 or 5 times a power of ten); the unit of the
+ * Design: axes and "nice" ticks from viz/axes.c; the unit of the
  * time axis follows the largest latency (ms below 2 s, s below 5 min,
  * min above); histogram bins by the square-root rule, at least one.
  * Costs: O(n log n) in the number of recipients. */
 #include "mailsim/viz.h"
+#include "mailsim/viz_axes.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-#define INK 0x222222u
-#define SOFT 0x555555u
-#define GRID 0xE3E3E3u
+#define INK MS_VIZ_INK
+#define SOFT MS_VIZ_SOFT
 #define SWAP_HOSTS(a, b) do { MsHostId t_ = (a); (a) = (b); (b) = t_; } while (0)
 
-typedef struct {
-    double x, y, w, h;      /* plot area */
-    double x0, x1, y0, y1;  /* data range */
-} Axes;
-
-static double
-nice_step(double range, int target)
-{
-    if (range <= 0)
-        return 1;
-    double raw = range / target, p = pow(10, floor(log10(raw))), m = raw / p;
-    return p * (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10);
-}
-
-static double
-ax_x(const Axes *a, double v)
-{
-    return a->x + (v - a->x0) / (a->x1 - a->x0) * a->w;
-}
-
-static double
-ax_y(const Axes *a, double v)
-{
-    return a->y + a->h - (v - a->y0) / (a->y1 - a->y0) * a->h;
-}
-
-static void
-fmt_tick(char *buf, gsize len, double v, double step)
-{
-    int decimals = 0;
-    while (decimals < 6 && fabs(step * pow(10, decimals) - round(step * pow(10, decimals))) > 1e-6 * step * pow(10, decimals))
-        decimals++;
-    static const char *const fmts[] = { "%.0f", "%.1f", "%.2f", "%.3f", "%.4f", "%.5f", "%.6f" };
-    g_ascii_formatd(buf, (int) len, fmts[decimals], v);
-}
-
-static void
-draw_axes(MsVizCanvas *c, const Axes *a, double xstep, double ystep, const char *xlabel, const char *ylabel,
-          const char *title)
-{
-    MsVizFont tf = { 11.5, FALSE, FALSE }, lf = { 13, FALSE, FALSE }, hf = { 16, TRUE, FALSE };
-    MsVizStyle grid = { 0, 0, GRID, 1, 1, FALSE }, axis = { 0, 0, INK, 1, 1.3, FALSE };
-    char buf[64];
-    for (double v = a->y0; v <= a->y1 + ystep * 1e-6; v += ystep) {
-        double y = ax_y(a, v);
-        ms_viz_canvas_move_to(c, a->x, y);
-        ms_viz_canvas_line_to(c, a->x + a->w, y);
-        ms_viz_canvas_paint(c, &grid);
-        if (!ylabel[0])
-            continue;   /* a bar chart: its rows are labelled instead */
-        fmt_tick(buf, sizeof buf, v, ystep);
-        double th = 0;
-        ms_viz_canvas_measure(c, &tf, buf, NULL, &th);
-        ms_viz_canvas_text(c, a->x - 8, y - th / 2, MS_VIZ_ANCHOR_END, &tf, SOFT, buf);
-    }
-    for (double v = a->x0; v <= a->x1 + xstep * 1e-6; v += xstep) {
-        double x = ax_x(a, v);
-        ms_viz_canvas_move_to(c, x, a->y + a->h);
-        ms_viz_canvas_line_to(c, x, a->y + a->h + 5);
-        ms_viz_canvas_paint(c, &axis);
-        fmt_tick(buf, sizeof buf, v, xstep);
-        ms_viz_canvas_text(c, x, a->y + a->h + 8, MS_VIZ_ANCHOR_MIDDLE, &tf, SOFT, buf);
-    }
-    ms_viz_canvas_move_to(c, a->x, a->y);
-    ms_viz_canvas_line_to(c, a->x, a->y + a->h);
-    ms_viz_canvas_line_to(c, a->x + a->w, a->y + a->h);
-    ms_viz_canvas_paint(c, &axis);
-    ms_viz_canvas_text(c, a->x + a->w / 2, a->y + a->h + 30, MS_VIZ_ANCHOR_MIDDLE, &lf, INK, xlabel);
-    ms_viz_canvas_text(c, a->x, a->y - 24, MS_VIZ_ANCHOR_START, &lf, INK, ylabel);
-    ms_viz_canvas_text(c, a->x, a->y - 54, MS_VIZ_ANCHOR_START, &hf, INK, title);
-}
+typedef MsVizAxes Axes;
 
 static int
 double_cmp(const void *a, const void *b)
@@ -143,9 +73,9 @@ draw_queues(MsVizCanvas *c, MsWorld *w, const MsRecorder *rec, const Axes *frame
     double unit = tmax_s > 7200 ? 3600 : tmax_s > 300 ? 60 : 1;
     const char *uname = unit == 3600 ? "h" : unit == 60 ? "min" : "s";
     double xmax_v = tmax_s / unit;
-    double xstep = nice_step(xmax_v, 6);
+    double xstep = ms_viz_axes_nice_step(xmax_v, 6);
     double xmax = ceil(xmax_v / xstep) * xstep;
-    double ystep = MAX(1, nice_step(MAX(ymaxv, 1), 4));
+    double ystep = MAX(1, ms_viz_axes_nice_step(MAX(ymaxv, 1), 4));
     double ymax = ceil(MAX(ymaxv, 1) / ystep) * ystep;
     Axes a = *frame;
     a.x0 = 0;
@@ -154,23 +84,23 @@ draw_queues(MsVizCanvas *c, MsWorld *w, const MsRecorder *rec, const Axes *frame
     a.y1 = ymax;
     g_autofree char *xlabel = g_strdup_printf("simulated time (%s)", uname);
     ms_viz_canvas_group_begin(c, "queues", "plot", 0);
-    draw_axes(c, &a, xstep, ystep, xlabel, "messages in the queue", "Queue length over time per MTA");
+    ms_viz_axes_draw(c, &a, xstep, ystep, xlabel, "messages in the queue", "Queue length over time per MTA");
     MsVizFont f = { 12, FALSE, FALSE };
     for (guint k = 0; k < shown; k++) {
         MsHostId host = g_array_index(peaks, QueuePeak, k).host;
         MsVizStyle line = { 0, 0, line_colours[k], 1, 2, FALSE };
         double len = 0;
-        ms_viz_canvas_move_to(c, ax_x(&a, 0), ax_y(&a, 0));
+        ms_viz_canvas_move_to(c, ms_viz_axes_x(&a, 0), ms_viz_axes_y(&a, 0));
         for (guint i = 0; i < ms_recorder_len(rec); i++) {
             const MsRecord *r = ms_recorder_get(rec, i);
             if (r->kind != MS_TRACE_QUEUE || r->host != host)
                 continue;
-            double x = ax_x(&a, ms_time_to_seconds(r->at) / unit);
-            ms_viz_canvas_line_to(c, x, ax_y(&a, len));
+            double x = ms_viz_axes_x(&a, ms_time_to_seconds(r->at) / unit);
+            ms_viz_canvas_line_to(c, x, ms_viz_axes_y(&a, len));
             len = r->code;
-            ms_viz_canvas_line_to(c, x, ax_y(&a, len));
+            ms_viz_canvas_line_to(c, x, ms_viz_axes_y(&a, len));
         }
-        ms_viz_canvas_line_to(c, ax_x(&a, tmax_s / unit), ax_y(&a, len));
+        ms_viz_canvas_line_to(c, ms_viz_axes_x(&a, tmax_s / unit), ms_viz_axes_y(&a, len));
         ms_viz_canvas_paint(c, &line);
         MsVizStyle key = { line_colours[k], 1, line_colours[k], 1, 1, FALSE };
         double ky = a.y + 8 + 18 * k;
@@ -220,7 +150,7 @@ draw_links(MsVizCanvas *c, MsWorld *w, const Axes *frame)
     g_array_sort(uses, use_cmp);
     guint shown = MIN(uses->len, 10u);
     double umax = shown ? g_array_index(uses, LinkUse, 0).util * 100 : 1;
-    double xstep = nice_step(MAX(umax, 1e-4), 5);
+    double xstep = ms_viz_axes_nice_step(MAX(umax, 1e-4), 5);
     double xmax = ceil(MAX(umax, 1e-4) / xstep) * xstep;
     Axes a = *frame;
     a.x += 170;
@@ -230,7 +160,7 @@ draw_links(MsVizCanvas *c, MsWorld *w, const Axes *frame)
     a.y0 = 0;
     a.y1 = 1;
     ms_viz_canvas_group_begin(c, "links", "plot", 0);
-    draw_axes(c, &a, xstep, 1, "utilisation over the whole run (%)", "", "Busiest links (one direction each)");
+    ms_viz_axes_draw(c, &a, xstep, 1, "utilisation over the whole run (%)", "", "Busiest links (one direction each)");
     MsVizFont f = { 12, FALSE, FALSE };
     MsVizStyle bar = { 0x56B4E9u, 1, 0x0072B2u, 1, 1, FALSE };
     double slot = a.h / MAX(shown, 1u);
@@ -241,7 +171,7 @@ draw_links(MsVizCanvas *c, MsWorld *w, const Axes *frame)
         if (u->dir)
             SWAP_HOSTS(x, y);
         double top = a.y + slot * k + slot * 0.18, h = slot * 0.64;
-        ms_viz_canvas_rect(c, a.x, top, MAX(ax_x(&a, u->util * 100) - a.x, 1), h);
+        ms_viz_canvas_rect(c, a.x, top, MAX(ms_viz_axes_x(&a, u->util * 100) - a.x, 1), h);
         ms_viz_canvas_paint(c, &bar);
         g_autofree char *label = g_strdup_printf("%s > %s", ms_net_host_name(net, x), ms_net_host_name(net, y));
         double th = 0;
@@ -274,15 +204,9 @@ ms_viz_plots(MsWorld *w, const MsRecorder *rec, MsVizFormat format, double width
     g_array_sort(lat, double_cmp);
     guint n = lat->len;
     double maxv = n ? g_array_index(lat, double, n - 1) : 1;
-    double unit = 1;
-    const char *uname = "s";
-    if (maxv < 2) {
-        unit = 1e-3;
-        uname = "ms";
-    } else if (maxv > 300) {
-        unit = 60;
-        uname = "min";
-    }
+    double unit;
+    const char *uname;
+    ms_viz_axes_time_unit(maxv, &unit, &uname);
     for (guint i = 0; i < n; i++)
         g_array_index(lat, double, i) /= unit;
     double vmax = n ? g_array_index(lat, double, n - 1) : 1;
@@ -296,25 +220,25 @@ ms_viz_plots(MsWorld *w, const MsRecorder *rec, MsVizFormat format, double width
 
     double top = 170, bottom = top + (height - 170 - 80 - 130) / 2, gap = 110;
     double pw = (width - 2 * 90 - gap) / 2;
-    double xstep = nice_step(vmax > 0 ? vmax : 1, 6);
+    double xstep = ms_viz_axes_nice_step(vmax > 0 ? vmax : 1, 6);
     double xmax = ceil((vmax > 0 ? vmax : 1) / xstep) * xstep;
     if (xmax <= vmax)
         xmax += xstep;
     g_autofree char *xlabel = g_strdup_printf("delivery latency (%s)", uname);
 
     /* CDF */
-    Axes a = { 90, top, pw, bottom - top, 0, xmax, 0, 1 };
+    Axes a = { 90, top, pw, bottom - top, 0, xmax, 0, 1, FALSE, FALSE };
     ms_viz_canvas_group_begin(c, "cdf", "plot", 0);
-    draw_axes(c, &a, xstep, 0.25, xlabel, "fraction delivered within", "Cumulative distribution (CDF)");
+    ms_viz_axes_draw(c, &a, xstep, 0.25, xlabel, "fraction delivered within", "Cumulative distribution (CDF)");
     if (n) {
         MsVizStyle line = { 0, 0, 0x0072B2u, 1, 2.4, FALSE };
-        ms_viz_canvas_move_to(c, ax_x(&a, 0), ax_y(&a, 0));
+        ms_viz_canvas_move_to(c, ms_viz_axes_x(&a, 0), ms_viz_axes_y(&a, 0));
         for (guint i = 0; i < n; i++) {
             double v = g_array_index(lat, double, i);
-            ms_viz_canvas_line_to(c, ax_x(&a, v), ax_y(&a, (double) i / n));
-            ms_viz_canvas_line_to(c, ax_x(&a, v), ax_y(&a, (double) (i + 1) / n));
+            ms_viz_canvas_line_to(c, ms_viz_axes_x(&a, v), ms_viz_axes_y(&a, (double) i / n));
+            ms_viz_canvas_line_to(c, ms_viz_axes_x(&a, v), ms_viz_axes_y(&a, (double) (i + 1) / n));
         }
-        ms_viz_canvas_line_to(c, ax_x(&a, xmax), ax_y(&a, 1));
+        ms_viz_canvas_line_to(c, ms_viz_axes_x(&a, xmax), ms_viz_axes_y(&a, 1));
         ms_viz_canvas_paint(c, &line);
         /* the median and the 95th percentile */
         MsVizFont f = { 12, FALSE, FALSE };
@@ -331,7 +255,7 @@ ms_viz_plots(MsWorld *w, const MsRecorder *rec, MsVizFormat format, double width
     /* histogram */
     /* bins: the square-root rule, between 5 and 40, on nice boundaries */
     double target = CLAMP(sqrt((double) n), 5, 40);
-    double bw = nice_step(xmax, (int) target);
+    double bw = ms_viz_axes_nice_step(xmax, (int) target);
     guint bins = MAX(1, (guint) ceil(xmax / bw - 1e-9));
     g_autofree guint *count = g_new0(guint, bins);
     guint cmax = 0;
@@ -340,17 +264,17 @@ ms_viz_plots(MsWorld *w, const MsRecorder *rec, MsVizFormat format, double width
         count[b]++;
         cmax = MAX(cmax, count[b]);
     }
-    double ystep = MAX(1, nice_step(MAX(cmax, 1), 5));
+    double ystep = MAX(1, ms_viz_axes_nice_step(MAX(cmax, 1), 5));
     double ymax = ceil(MAX(cmax, 1) / ystep) * ystep;
-    Axes b = { 90 + pw + gap, top, pw, bottom - top, 0, xmax, 0, ymax };
+    Axes b = { 90 + pw + gap, top, pw, bottom - top, 0, xmax, 0, ymax, FALSE, FALSE };
     ms_viz_canvas_group_begin(c, "histogram", "plot", 0);
-    draw_axes(c, &b, xstep, ystep, xlabel, "recipients", "Histogram");
+    ms_viz_axes_draw(c, &b, xstep, ystep, xlabel, "recipients", "Histogram");
     MsVizStyle bar = { 0x56B4E9u, 1, 0x0072B2u, 1, 1, FALSE };
     for (guint i = 0; i < bins; i++) {
         if (!count[i])
             continue;
-        double x0 = ax_x(&b, i * bw), x1 = ax_x(&b, (i + 1) * bw);
-        ms_viz_canvas_rect(c, x0 + 1, ax_y(&b, count[i]), x1 - x0 - 2, ax_y(&b, 0) - ax_y(&b, count[i]));
+        double x0 = ms_viz_axes_x(&b, i * bw), x1 = ms_viz_axes_x(&b, (i + 1) * bw);
+        ms_viz_canvas_rect(c, x0 + 1, ms_viz_axes_y(&b, count[i]), x1 - x0 - 2, ms_viz_axes_y(&b, 0) - ms_viz_axes_y(&b, count[i]));
         ms_viz_canvas_paint(c, &bar);
     }
     ms_viz_canvas_group_end(c);
@@ -360,9 +284,9 @@ ms_viz_plots(MsWorld *w, const MsRecorder *rec, MsVizFormat format, double width
                            "No message was delivered in this run.");
     }
     double top2 = bottom + 130, bottom2 = height - 80;
-    Axes q = { 90, top2, pw, bottom2 - top2, 0, 1, 0, 1 };
+    Axes q = { 90, top2, pw, bottom2 - top2, 0, 1, 0, 1, FALSE, FALSE };
     draw_queues(c, w, rec, &q);
-    Axes l = { 90 + pw + gap, top2, pw, bottom2 - top2, 0, 1, 0, 1 };
+    Axes l = { 90 + pw + gap, top2, pw, bottom2 - top2, 0, 1, 0, 1, FALSE, FALSE };
     draw_links(c, w, &l);
     return c;
 }

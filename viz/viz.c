@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-static const char *const kind_names[] = { "hops", "sequence", "plots", "story" };
+static const char *const kind_names[] = { "hops", "sequence", "plots", "story", "sweep", "bench" };
 
 const char *
 ms_viz_kind_to_string(MsVizKind kind)
@@ -25,7 +25,7 @@ ms_viz_kind_parse(const char *text, MsVizKind *kind, GError **error)
         }
     }
     g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
-                "--kind: '%s' is not a picture: expected hops, sequence, plots or story", text ? text : "");
+                "--kind: '%s' is not a picture: expected hops, sequence, plots, story, sweep or bench", text ? text : "");
     return FALSE;
 }
 
@@ -65,6 +65,11 @@ ms_viz_render(MsWorld *w, const MsRecorder *rec, const MsVizOptions *opt, const 
                     path);
         return FALSE;
     }
+    if (opt->kind == MS_VIZ_SWEEP || opt->kind == MS_VIZ_BENCH) {
+        g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "a %s picture is drawn from a file of many runs, "
+                    "not from one run", ms_viz_kind_to_string(opt->kind));
+        return FALSE;
+    }
     MsMail *mail = ms_world_mail(w);
     guint32 message = opt->message ? opt->message : 1;
     g_autoptr(MsVizJourney) j = NULL;
@@ -94,4 +99,35 @@ ms_viz_render(MsWorld *w, const MsRecorder *rec, const MsVizOptions *opt, const 
         break;
     }
     return ms_viz_canvas_write(c, path, error);
+}
+
+gboolean
+ms_viz_render_file(MsVizKind kind, const char *input, const char *path, double width, double height,
+                   GError **error)
+{
+    g_return_val_if_fail(input && path && (kind == MS_VIZ_SWEEP || kind == MS_VIZ_BENCH), FALSE);
+    MsVizFormat format;
+    if (!ms_viz_format_from_path(path, &format, error))
+        return FALSE;
+    if (format == MS_VIZ_FORMAT_HTML) {
+        g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "'%s': this picture is drawn as .png, .svg or .pdf",
+                    path);
+        return FALSE;
+    }
+    g_autoptr(MsVizCanvas) c = NULL;
+    if (kind == MS_VIZ_SWEEP) {
+        g_autoptr(MsSweepResults) r = ms_sweep_results_load_file(input, error);
+        if (!r)
+            return FALSE;
+        c = ms_viz_sweep(r, NULL, format, width, height, error);
+    } else {
+        g_autofree char *csv = NULL;
+        g_autoptr(GError) local = NULL;
+        if (!g_file_get_contents(input, &csv, NULL, &local)) {
+            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "%s: cannot read: %s", input, local->message);
+            return FALSE;
+        }
+        c = ms_viz_bench_worlds(csv, input, format, width, height, error);
+    }
+    return c && ms_viz_canvas_write(c, path, error);
 }
