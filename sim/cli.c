@@ -92,6 +92,17 @@ ms_cli_arg_time(const char *cmd, const char *opt, const char *value, MsTime *out
 }
 
 gboolean
+ms_cli_arg_size(const char *cmd, const char *opt, const char *value, guint64 *out)
+{
+    g_autoptr(GError) error = NULL;
+    if (!ms_units_parse_size(value, out, &error)) {
+        ms_cli_usage(cmd, "%s: %s", opt, error->message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
 ms_cli_arg_count(const char *cmd, const char *opt, const char *value, guint64 *out)
 {
     g_autoptr(GError) error = NULL;

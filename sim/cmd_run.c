@@ -16,7 +16,7 @@
 
 
 static void
-print_summary(MsWorld *w, FILE *out)
+print_summary(MsWorld *w, const MsPcapSink *pcap, const char *limit_s, FILE *out)
 {
     MsMail *m = ms_world_mail(w);
     MsMailStats st;
@@ -43,6 +43,18 @@ print_summary(MsWorld *w, FILE *out)
                 lat.n, lat.n == 1 ? "" : "s", lat.mean, lat.p50, lat.p95, lat.p99, lat.max);
     fprintf(out, "  packets: %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT " forwarded by routers, %" G_GUINT64_FORMAT
                  " delivered, %" G_GUINT64_FORMAT " dropped\n", ns.sent, ns.forwarded, ns.delivered, ns.dropped);
+    if (pcap) {
+        MsPcapCounts pc;
+        ms_pcap_sink_get_counts(pcap, &pc);
+        fprintf(out, "  capture: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " B", pc.written, pc.bytes);
+        if (pc.left_out) {
+            char t[32];
+            ms_time_format_seconds(pc.first_left_out, t, sizeof t);
+            fprintf(out, "; %" G_GUINT64_FORMAT " left out from t=%s s on (--pcap-limit %s reached)", pc.left_out, t,
+                    limit_s);
+        }
+        fprintf(out, "\n");
+    }
     guint shown = 0, limit = 20;
     for (guint id = 1; id <= ms_mail_n_messages(m); id++) {
         const MsMessageRecord *r = ms_mail_message(m, id);
@@ -131,7 +143,7 @@ ms_cmd_run(int argc, char **argv)
     g_autofree char *seed_s = NULL, *until_s = NULL, *trace_path = NULL, *pcap_path = NULL, *level_s = NULL,
                     *stats_path = NULL;
     gboolean quiet = FALSE, no_colour = FALSE;
-    g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL;
+    g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL, *pcap_limit_s = NULL;
     g_auto(GStrv) pcap_links = NULL;
     GOptionEntry entries[] = {
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)", "N" },
@@ -140,6 +152,8 @@ ms_cmd_run(int argc, char **argv)
         { "pcap", 0, 0, G_OPTION_ARG_FILENAME, &pcap_path, "write a pcapng capture of every packet", "FILE.pcapng" },
         { "pcap-host", 0, 0, G_OPTION_ARG_STRING, &pcap_host, "capture on one host (id or hostname) instead", "HOST" },
         { "pcap-link", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pcap_links, "tap a link instead (repeatable: one interface each)", "A~B" },
+        { "pcap-links", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pcap_links, "the same as --pcap-link", "A~B" },
+        { "pcap-limit", 0, 0, G_OPTION_ARG_STRING, &pcap_limit_s, "stop capturing before the file passes this size (e.g. 100MB); the summary says what was left out", "SIZE" },
         { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path, "write the run's statistics (.json or .csv)", "FILE" },
         { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s, "narration detail: mail, protocol (default) or packets", "LEVEL" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no narration, only the summary and checks", NULL },
@@ -162,6 +176,11 @@ ms_cmd_run(int argc, char **argv)
     MsTime until = 0;
     if (until_s && !ms_cli_arg_time(cmd, "--until", until_s, &until))
         return MS_EXIT_USAGE;
+    guint64 pcap_limit = 0;
+    if (pcap_limit_s && !ms_cli_arg_size(cmd, "--pcap-limit", pcap_limit_s, &pcap_limit))
+        return MS_EXIT_USAGE;
+    if (pcap_limit_s && pcap_limit == 0)
+        return ms_cli_usage(cmd, "--pcap-limit: '%s': expected a size above 0", pcap_limit_s);
     MsNarrateLevel level = MS_NARRATE_PROTOCOL;
     if (level_s && !ms_cli_arg_level(cmd, level_s, &level))
         return MS_EXIT_USAGE;
@@ -215,6 +234,8 @@ ms_cmd_run(int argc, char **argv)
             return MS_EXIT_USAGE;
         }
         ms_trace_add_sink(trace, ms_pcap_sink_record, pcap, ms_pcap_sink_free);
+        if (pcap_limit && !ms_pcap_sink_set_limit(pcap, pcap_limit, &error))
+            return ms_cli_usage(cmd, "--pcap-limit: '%s': %s", pcap_limit_s, error->message);
         if (pcap_host) {
             MsHostId h = find_host(sc, net, pcap_host);
             if (h == G_MAXUINT32)
@@ -228,8 +249,8 @@ ms_cmd_run(int argc, char **argv)
                                     *l, sc->path);
             ms_pcap_sink_add_link(pcap, link);
         }
-    } else if (pcap_host || pcap_links) {
-        return ms_cli_usage(cmd, "--pcap-host and --pcap-link need --pcap FILE");
+    } else if (pcap_host || pcap_links || pcap_limit_s) {
+        return ms_cli_usage(cmd, "--pcap-host, --pcap-link and --pcap-limit need --pcap FILE");
     }
     if (!quiet) {
         printf("%s\n", sc->title[0] ? sc->title : sc->name);
@@ -244,13 +265,25 @@ ms_cmd_run(int argc, char **argv)
     if (pcap && !ms_pcap_sink_close(pcap, &error)) {
         fprintf(stderr, "mailsim run: --pcap: %s\n", error->message);
         rc = MS_EXIT_FAILED;
+        g_clear_error(&error);
+    }
+    if (pcap) {
+        MsPcapCounts pc;
+        ms_pcap_sink_get_counts(pcap, &pc);
+        if (pc.left_out) {
+            char t[32];
+            ms_time_format_seconds(pc.first_left_out, t, sizeof t);
+            fprintf(stderr, "mailsim run: --pcap: the capture reached --pcap-limit %s at t=%s s: %" G_GUINT64_FORMAT
+                            " packet%s from then on left out of %s (%" G_GUINT64_FORMAT " written)\n",
+                    pcap_limit_s, t, pc.left_out, pc.left_out == 1 ? "" : "s", pcap_path, pc.written);
+        }
     }
     if (stats_path && !ms_stats_write(w, stats_path, &error)) {
         fprintf(stderr, "mailsim run: --stats: %s\n", error->message);
         rc = MS_EXIT_FAILED;
         g_clear_error(&error);
     }
-    print_summary(w, stdout);
+    print_summary(w, pcap, pcap_limit_s, stdout);
     g_autoptr(GString) checks = g_string_new(NULL);
     gboolean ok = ms_world_check(w, checks);
     if (checks->len)

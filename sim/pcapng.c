@@ -17,10 +17,21 @@
  * checksum over the pseudo-header are computed with the one's-complement sum
  * of RFC 1071.
  *
+ * A size limit (ms_pcap_writer_set_limit) bounds the file: each block is
+ * whole in the scratch before it is written, so the writer knows its size
+ * and refuses the first block that would take the file past the limit. From
+ * then on the writer is full and refuses every later block too (a small
+ * packet that would still fit is not written after a large one that did
+ * not), so the file holds a prefix of the capture in time, with no block cut
+ * short; the refused packets are counted, and the time of the first is kept.
+ *
  * Invariants: after the first failed write the writer does nothing more and
- * keeps that error for ms_pcap_writer_close(). Ownership: the writer owns
+ * keeps that error for ms_pcap_writer_close(); `bytes` is the size of the
+ * file as written so far and never exceeds a limit set before the first
+ * packet (the header blocks count). Ownership: the writer owns
  * its FILE and scratch buffer. Threading: one writer, one thread; no global
- * state. Costs: O(packet length) per packet (two checksum passes). */
+ * state. Costs: O(packet length) per packet (two checksum passes); O(1) per
+ * packet once full. */
 #include "mailsim/pcapng.h"
 
 #include <errno.h>
@@ -50,6 +61,11 @@ struct _MsPcapWriter {
     GByteArray *block;       /* scratch for the block being built */
     guint       interfaces;
     guint64     packets;
+    guint64     bytes;       /* octets handed to stdio so far */
+    guint64     limit;       /* 0: none */
+    gboolean    full;        /* a block was refused for the limit */
+    guint64     left_out;    /* packets refused for the limit */
+    gint64      full_at;     /* time of the first packet refused */
     GError     *error;       /* the first write error, sticky */
 };
 
@@ -135,8 +151,10 @@ block_begin(MsPcapWriter *w, guint32 type)
     le32(w->block, 0);   /* total length, patched by block_end() */
 }
 
-/* Closes the block (trailing length) and hands it to stdio. */
-static void
+/* Closes the block (trailing length) and hands it to stdio, unless it
+ * would take the file past the limit: then it is dropped whole, the writer
+ * is full, and FALSE is returned. */
+static gboolean
 block_end(MsPcapWriter *w)
 {
     GByteArray *b = w->block;
@@ -147,13 +165,42 @@ block_end(MsPcapWriter *w)
     b->data[6] = (guint8) (total >> 16);
     b->data[7] = (guint8) (total >> 24);
     le32(b, total);
+    if (w->full || (w->limit && b->len > w->limit - MIN(w->bytes, w->limit))) {
+        w->full = TRUE;
+        return FALSE;
+    }
+    w->bytes += b->len;
     if (w->error)
-        return;
+        return TRUE;
     if (fwrite(b->data, 1, b->len, w->file) != b->len) {
         int saved = errno;
         g_set_error(&w->error, G_FILE_ERROR, g_file_error_from_errno(saved),
                     "cannot write to '%s': %s", w->path, g_strerror(saved));
     }
+    return TRUE;
+}
+
+/* Once full, a packet is counted as left out without being built. */
+static gboolean
+skip_full(MsPcapWriter *w, gint64 time_ns)
+{
+    if (!w->full)
+        return FALSE;
+    if (w->left_out++ == 0)
+        w->full_at = time_ns;
+    return TRUE;
+}
+
+/* Counts a packet block as written or as left out for the limit. */
+static void
+packet_end(MsPcapWriter *w, gint64 time_ns)
+{
+    if (block_end(w)) {
+        w->packets++;
+        return;
+    }
+    if (w->left_out++ == 0)
+        w->full_at = time_ns;
 }
 
 MsPcapWriter *
@@ -181,7 +228,7 @@ ms_pcap_writer_new(const char *path, GError **error)
     le32(w->block, 0xFFFFFFFFu);
     option(w->block, OPT_SHB_USERAPPL, "mailsim", 7);
     option(w->block, OPT_END, NULL, 0);
-    block_end(w);
+    (void) block_end(w);
     return w;
 }
 
@@ -199,7 +246,7 @@ ms_pcap_writer_add_interface(MsPcapWriter *w, const char *name)
     const guint8 nanoseconds = 9;   /* 10^-9 s per tick */
     option(w->block, OPT_IF_TSRESOL, &nanoseconds, 1);
     option(w->block, OPT_END, NULL, 0);
-    block_end(w);
+    (void) block_end(w);
     return w->interfaces++;
 }
 
@@ -259,6 +306,8 @@ ms_pcap_writer_tcp_segment(MsPcapWriter *w, guint iface, gint64 time_ns, const M
     g_return_if_fail(payload != NULL || len == 0);
     gsize hlen = MS_TCP_HEADER_LEN + (seg->mss ? MSS_OPTION_LEN : 0);
     g_return_if_fail(len <= IP_MAXLEN - MS_IPV4_HEADER_LEN - hlen);
+    if (skip_full(w, time_ns))
+        return;
     gsize total = MS_IPV4_HEADER_LEN + hlen + len;
     guint8 *ip = packet_begin(w, iface, time_ns, total);
     ipv4_header(ip, total, MS_IPPROTO_TCP, seg->ttl, seg->ip_id, seg->src_ip, seg->dst_ip);
@@ -280,8 +329,7 @@ ms_pcap_writer_tcp_segment(MsPcapWriter *w, guint iface, gint64 time_ns, const M
         memcpy(t + hlen, payload, len);
     guint32 sum = pseudo_sum(seg->src_ip, seg->dst_ip, MS_IPPROTO_TCP, hlen + len);
     put_be16(t + 16, fold(sum16(sum, t, hlen + len)));
-    block_end(w);
-    w->packets++;
+    packet_end(w, time_ns);
 }
 
 void
@@ -304,6 +352,8 @@ ms_pcap_writer_udp(MsPcapWriter *w, guint iface, gint64 time_ns, guint32 src_ip,
     g_return_if_fail(w != NULL && iface < w->interfaces && time_ns >= 0);
     g_return_if_fail(payload != NULL || len == 0);
     g_return_if_fail(len <= IP_MAXLEN - MS_IPV4_HEADER_LEN - MS_UDP_HEADER_LEN);
+    if (skip_full(w, time_ns))
+        return;
     gsize ulen = MS_UDP_HEADER_LEN + len;
     gsize total = MS_IPV4_HEADER_LEN + ulen;
     guint8 *ip = packet_begin(w, iface, time_ns, total);
@@ -317,8 +367,7 @@ ms_pcap_writer_udp(MsPcapWriter *w, guint iface, gint64 time_ns, guint32 src_ip,
     guint16 c = fold(sum16(pseudo_sum(src_ip, dst_ip, MS_IPPROTO_UDP, ulen), u, ulen));
     /* RFC 768: a computed 0 is sent as all ones; 0 means "no checksum". */
     put_be16(u + 6, c ? c : 0xFFFF);
-    block_end(w);
-    w->packets++;
+    packet_end(w, time_ns);
 }
 
 guint64
@@ -326,6 +375,36 @@ ms_pcap_writer_packets(const MsPcapWriter *w)
 {
     g_return_val_if_fail(w != NULL, 0);
     return w->packets;
+}
+
+gboolean
+ms_pcap_writer_set_limit(MsPcapWriter *w, guint64 limit, GError **error)
+{
+    g_return_val_if_fail(w != NULL, FALSE);
+    if (limit && limit < w->bytes) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "a limit of %" G_GUINT64_FORMAT " B is smaller than the %" G_GUINT64_FORMAT
+                    " B already written to '%s'", limit, w->bytes, w->path);
+        return FALSE;
+    }
+    w->limit = limit;
+    return TRUE;
+}
+
+guint64
+ms_pcap_writer_bytes(const MsPcapWriter *w)
+{
+    g_return_val_if_fail(w != NULL, 0);
+    return w->bytes;
+}
+
+guint64
+ms_pcap_writer_left_out(const MsPcapWriter *w, gint64 *first_ns)
+{
+    g_return_val_if_fail(w != NULL, 0);
+    if (first_ns)
+        *first_ns = w->left_out ? w->full_at : -1;
+    return w->left_out;
 }
 
 gboolean

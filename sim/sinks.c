@@ -209,6 +209,8 @@ struct _MsPcapSink {
     MsHostId      host;       /* MS_HOST_WORLD: capture at each sender */
     GArray       *links;      /* guint32 tapped links; interface i = links[i] */
     gboolean      iface_made;
+    guint64       written, left_out, bytes;   /* kept at close */
+    gint64        first_left_out;
 };
 
 MsPcapSink *
@@ -222,8 +224,32 @@ ms_pcap_sink_new(MsNet *net, const char *path, GError **error)
     s->w = w;
     s->net = net;
     s->host = MS_HOST_WORLD;
+    s->first_left_out = -1;
     s->links = g_array_new(FALSE, FALSE, sizeof(guint32));
     return s;
+}
+
+gboolean
+ms_pcap_sink_set_limit(MsPcapSink *s, guint64 limit, GError **error)
+{
+    g_return_val_if_fail(s != NULL && s->w != NULL, FALSE);
+    return ms_pcap_writer_set_limit(s->w, limit, error);
+}
+
+void
+ms_pcap_sink_get_counts(const MsPcapSink *s, MsPcapCounts *out)
+{
+    g_return_if_fail(s != NULL && out != NULL);
+    if (s->w) {
+        out->written = ms_pcap_writer_packets(s->w);
+        out->bytes = ms_pcap_writer_bytes(s->w);
+        out->left_out = ms_pcap_writer_left_out(s->w, &out->first_left_out);
+    } else {
+        out->written = s->written;
+        out->bytes = s->bytes;
+        out->left_out = s->left_out;
+        out->first_left_out = s->first_left_out;
+    }
 }
 
 void
@@ -297,6 +323,14 @@ ms_pcap_sink_close(MsPcapSink *s, GError **error)
     if (s->w && !s->iface_made && s->links->len == 0) {
         s->iface_made = TRUE;   /* an empty capture is still a valid file */
         ms_pcap_writer_add_interface(s->w, "mailsim");
+    }
+    if (s->w) {
+        MsPcapCounts c;
+        ms_pcap_sink_get_counts(s, &c);
+        s->written = c.written;
+        s->bytes = c.bytes;
+        s->left_out = c.left_out;
+        s->first_left_out = c.first_left_out;
     }
     MsPcapWriter *w = g_steal_pointer(&s->w);
     return w ? ms_pcap_writer_close(w, error) : TRUE;

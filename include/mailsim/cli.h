@@ -26,6 +26,8 @@ int ms_cli_main(int argc, char **argv);
 gboolean ms_cli_parse(GOptionContext *ctx, const char *cmd, int *argc, char ***argv);
 gboolean ms_cli_arg_time(const char *cmd, const char *opt, const char *value, MsTime *out);
 gboolean ms_cli_arg_count(const char *cmd, const char *opt, const char *value, guint64 *out);
+/* A size in bytes with a unit ("100MB", "64KiB"; see ms_units_parse_size). */
+gboolean ms_cli_arg_size(const char *cmd, const char *opt, const char *value, guint64 *out);
 /* "packet" or "flow" -> an MsFidelity; "yes"/"no" (or true/false) -> 1/0. */
 gboolean ms_cli_arg_fidelity(const char *cmd, const char *opt, const char *value, gint *out);
 gboolean ms_cli_arg_yes_no(const char *cmd, const char *opt, const char *value, gint *out);

@@ -68,6 +68,21 @@ void ms_pcap_writer_udp(MsPcapWriter *w, guint iface, gint64 time_ns, guint32 sr
 /* Packets written so far (Enhanced Packet Blocks). */
 guint64 ms_pcap_writer_packets(const MsPcapWriter *w);
 
+/* Bounds the file to `limit` octets (0: no bound), header blocks included.
+ * A packet whose block would take the file past the limit is not written,
+ * nor is anything after it: the file stays a valid capture of the run's
+ * first packets, with no partial block. FALSE with a G_FILE_ERROR when more
+ * than `limit` octets are already written (the Section Header Block is
+ * written by ms_pcap_writer_new, and interface blocks as they are added). */
+gboolean ms_pcap_writer_set_limit(MsPcapWriter *w, guint64 limit, GError **error);
+
+/* Octets written so far (handed to stdio, whole blocks only). */
+guint64 ms_pcap_writer_bytes(const MsPcapWriter *w);
+
+/* Packets left out because of the limit; `first_ns` (may be NULL) gets the
+ * time of the first of them, or -1 when none was. */
+guint64 ms_pcap_writer_left_out(const MsPcapWriter *w, gint64 *first_ns);
+
 /* Flushes and closes the file and frees the writer. Returns FALSE with a
  * G_FILE_ERROR naming the path when any write, the flush or the close
  * failed. `w` is gone either way. */

@@ -42,6 +42,21 @@ void ms_pcap_sink_set_host(MsPcapSink *sink, MsHostId host);
  * per link): every packet put on that link, in either direction. */
 void ms_pcap_sink_add_link(MsPcapSink *sink, guint32 link);
 
+/* Bounds the capture file to `limit` octets (0: none); see
+ * ms_pcap_writer_set_limit(). Call before the first packet. */
+gboolean ms_pcap_sink_set_limit(MsPcapSink *sink, guint64 limit, GError **error);
+
+/* What the capture holds and what a limit left out. */
+typedef struct {
+    guint64 written;          /* packets in the file */
+    guint64 bytes;            /* size of the file */
+    guint64 left_out;         /* packets not written because of the limit */
+    gint64  first_left_out;   /* simulation time (ns) of the first of them, or -1 */
+} MsPcapCounts;
+
+/* Fills `out`; valid before and after ms_pcap_sink_close(). */
+void ms_pcap_sink_get_counts(const MsPcapSink *sink, MsPcapCounts *out);
+
 /* Flushes and closes the file (records after that are ignored); FALSE with
  * `error` on a write error. The sink itself is freed by its trace. */
 gboolean ms_pcap_sink_close(MsPcapSink *sink, GError **error);
