@@ -9,25 +9,23 @@
 #include "mailsim/stats.h"
 #include "mailsim/units.h"
 #include "mailsim/world.h"
+#include "mailsim/mpi_run.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 
+/* The summary reads the statistics table, so a partitioned run (whose
+ * counters are added over the parts) prints the same as a sequential one. */
 static void
-print_summary(MsWorld *w, const MsPcapSink *pcap, const char *limit_s, FILE *out)
+print_summary(MsWorld *w, const MsStatsTable *tab, const MsPcapSink *pcap, const char *limit_s, FILE *out)
 {
     MsMail *m = ms_world_mail(w);
     MsMailStats st;
     ms_mail_get_stats(m, &st);
-    MsEngineStats es;
-    ms_engine_get_stats(ms_world_engine(w), &es);
-    MsNetStats ns;
-    ms_net_get_stats(ms_world_net(w), &ns);
-    MsTcpStats ts;
-    ms_tcp_get_stats(ms_world_tcp(w), &ts);
     g_autofree char *now = ms_time_to_string(ms_engine_now(ms_world_engine(w)));
+#define V(sec, name) ((guint64) ms_stats_table_get(tab, sec, name))
     fprintf(out, "\nSummary at t=%s\n", now);
     fprintf(out, "  messages: %u submitted, %u bounce%s (DSN)\n", st.messages, st.dsns, st.dsns == 1 ? "" : "s");
     fprintf(out, "  recipients: %u delivered, %u bounced, %u still queued, %u refused at submission\n",
@@ -35,14 +33,15 @@ print_summary(MsWorld *w, const MsPcapSink *pcap, const char *limit_s, FILE *out
     fprintf(out, "  retrieved by POP3: %u; delivery attempts (all servers): %u; deferrals: %u\n", st.retrieved, st.attempts, st.deferrals);
     fprintf(out, "  sessions: %" G_GUINT64_FORMAT " SMTP, %" G_GUINT64_FORMAT " POP3; TCP: %" G_GUINT64_FORMAT
                  " connections, %" G_GUINT64_FORMAT " segments, %" G_GUINT64_FORMAT " retransmitted\n",
-            st.smtp_sessions, st.pop3_sessions, ts.connections, ts.segments, ts.retransmits);
+            st.smtp_sessions, st.pop3_sessions, V("tcp", "connections"), V("tcp", "segments"), V("tcp", "retransmits"));
     MsLatencyStats lat;
     ms_stats_latency(w, &lat);
     if (lat.n)
         fprintf(out, "  delivery latency over %u recipient%s: mean %.3f s, p50 %.3f s, p95 %.3f s, p99 %.3f s, max %.3f s\n",
                 lat.n, lat.n == 1 ? "" : "s", lat.mean, lat.p50, lat.p95, lat.p99, lat.max);
     fprintf(out, "  packets: %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT " forwarded by routers, %" G_GUINT64_FORMAT
-                 " delivered, %" G_GUINT64_FORMAT " dropped\n", ns.sent, ns.forwarded, ns.delivered, ns.dropped);
+                 " delivered, %" G_GUINT64_FORMAT " dropped\n", V("net", "packets_sent"), V("net", "packets_forwarded"),
+            V("net", "packets_delivered"), V("net", "packets_dropped"));
     if (pcap) {
         MsPcapCounts pc;
         ms_pcap_sink_get_counts(pcap, &pc);
@@ -71,8 +70,12 @@ print_summary(MsWorld *w, const MsPcapSink *pcap, const char *limit_s, FILE *out
                     rr->state == MS_RCPT_BOUNCED ? ", status " : "", rr->state == MS_RCPT_BOUNCED ? rr->status : "");
         }
     }
-    fprintf(out, "  run fingerprint: %016" G_GINT64_MODIFIER "x (%" G_GUINT64_FORMAT " events)\n",
-            ms_engine_fingerprint(ms_world_engine(w)), es.processed);
+    if (ms_world_shard(w))
+        fprintf(out, "  events: %" G_GUINT64_FORMAT " over all parts (fault events run on each)\n", V("run", "events"));
+    else
+        fprintf(out, "  run fingerprint: %016" G_GINT64_MODIFIER "x (%" G_GUINT64_FORMAT " events)\n",
+                ms_engine_fingerprint(ms_world_engine(w)), V("run", "events"));
+#undef V
 }
 
 /* Runs the world to `until`, in slices of simulated time so that a long run
@@ -136,12 +139,275 @@ find_link(const MsScenario *sc, MsNet *net, const char *spec)
     return G_MAXUINT32;
 }
 
+/* What the command line asks a run to write. */
+typedef struct {
+    const char *trace_path, *pcap_path, *pcap_host, *pcap_limit_s;
+    char      **pcap_links;
+    guint64     pcap_limit;
+    gboolean    narrate, colour;
+    MsNarrateLevel level;
+} Outputs;
+
+/* "out/trace.jsonl" for part 2 -> "out/trace.part2.jsonl". */
+static char *
+part_path(const char *path, gint part)
+{
+    if (part < 0)
+        return g_strdup(path);
+    const char *base = strrchr(path, '/');
+    const char *dot = strrchr(base ? base : path, '.');
+    if (!dot || dot == (base ? base + 1 : path))
+        return g_strdup_printf("%s.part%d", path, part);
+    return g_strdup_printf("%.*s.part%d%s", (int) (dot - path), path, part, dot);
+}
+
+/* Attaches the narration, trace and capture sinks to w (part >= 0: one part
+ * of a partitioned run, whose files get ".partN"). Returns an exit status. */
+static int
+attach_outputs(MsWorld *w, const MsScenario *sc, const Outputs *o, gint part, MsPcapSink **pcap_out)
+{
+    const char *cmd = "run";
+    g_autoptr(GError) error = NULL;
+    MsNet *net = ms_world_net(w);
+    MsTrace *trace = ms_net_trace(net);
+    *pcap_out = NULL;
+    if (o->narrate)
+        ms_trace_add_sink(trace, ms_narrator_record, ms_narrator_new(net, stdout, o->level, o->colour), ms_narrator_free);
+    if (o->trace_path) {
+        g_autofree char *path = part_path(o->trace_path, part);
+        MsJsonSink *js = ms_json_sink_new(net, path, &error);
+        if (!js) {
+            fprintf(stderr, "mailsim run: --trace: %s\n", error->message);
+            return MS_EXIT_USAGE;
+        }
+        ms_trace_add_sink(trace, ms_json_sink_record, js, ms_json_sink_free);
+    }
+    if (!o->pcap_path) {
+        if (o->pcap_host || o->pcap_links || o->pcap_limit_s)
+            return ms_cli_usage(cmd, "--pcap-host, --pcap-link and --pcap-limit need --pcap FILE");
+        return MS_EXIT_OK;
+    }
+    g_autofree char *path = part_path(o->pcap_path, part);
+    MsPcapSink *pcap = ms_pcap_sink_new(net, path, &error);
+    if (!pcap) {
+        fprintf(stderr, "mailsim run: --pcap: %s\n", error->message);
+        return MS_EXIT_USAGE;
+    }
+    ms_trace_add_sink(trace, ms_pcap_sink_record, pcap, ms_pcap_sink_free);
+    *pcap_out = pcap;
+    if (o->pcap_limit && !ms_pcap_sink_set_limit(pcap, o->pcap_limit, &error))
+        return ms_cli_usage(cmd, "--pcap-limit: '%s': %s", o->pcap_limit_s, error->message);
+    if (o->pcap_host) {
+        MsHostId h = find_host(sc, net, o->pcap_host);
+        if (h == G_MAXUINT32)
+            return ms_cli_usage(cmd, "--pcap-host: no host '%s' in %s", o->pcap_host, sc->path);
+        ms_pcap_sink_set_host(pcap, h);
+    }
+    for (char **l = o->pcap_links; l && *l; l++) {
+        guint32 link = find_link(sc, net, *l);
+        if (link == G_MAXUINT32)
+            return ms_cli_usage(cmd, "--pcap-link: no link '%s' in %s: expected A~B with two host ids or names",
+                                *l, sc->path);
+        ms_pcap_sink_add_link(pcap, link);
+    }
+    return MS_EXIT_OK;
+}
+
+/* Closes the capture and says what --pcap-limit left out. */
+static int
+close_pcap(MsPcapSink *pcap, const Outputs *o)
+{
+    if (!pcap)
+        return MS_EXIT_OK;
+    g_autoptr(GError) error = NULL;
+    if (!ms_pcap_sink_close(pcap, &error)) {
+        fprintf(stderr, "mailsim run: --pcap: %s\n", error->message);
+        return MS_EXIT_FAILED;
+    }
+    MsPcapCounts pc;
+    ms_pcap_sink_get_counts(pcap, &pc);
+    if (pc.left_out) {
+        char t[32];
+        ms_time_format_seconds(pc.first_left_out, t, sizeof t);
+        fprintf(stderr, "mailsim run: --pcap: the capture reached --pcap-limit %s at t=%s s: %" G_GUINT64_FORMAT
+                        " packet%s from then on left out of %s (%" G_GUINT64_FORMAT " written)\n",
+                o->pcap_limit_s, t, pc.left_out, pc.left_out == 1 ? "" : "s", o->pcap_path, pc.written);
+    }
+    return MS_EXIT_OK;
+}
+
+/* Statistics, summary and checks of a finished run: w holds the (merged)
+ * records, t the statistics. Returns the exit status. */
+static int
+report(MsWorld *w, const MsStatsTable *t, const MsPcapSink *pcap, const Outputs *o, const char *stats_path, int rc)
+{
+    g_autoptr(GError) error = NULL;
+    if (stats_path && !ms_stats_table_write(t, stats_path, &error)) {
+        fprintf(stderr, "mailsim run: --stats: %s\n", error->message);
+        rc = MS_EXIT_FAILED;
+    }
+    print_summary(w, t, pcap, o->pcap_limit_s, stdout);
+    g_autoptr(GString) checks = g_string_new(NULL);
+    gboolean ok = ms_world_check(w, checks);
+    if (checks->len)
+        printf("\nChecks\n%s", checks->str);
+    fflush(stdout);
+    return ok ? rc : MS_EXIT_FAILED;
+}
+
+/* The split --partition asks for, into `parts` parts. */
+static MsPartition *
+make_partition(const MsScenario *sc, const char *spec, guint32 parts, GError **error)
+{
+    MsPartitionScheme scheme;
+    if (strcmp(spec, "auto") == 0)
+        return ms_world_partition_auto(sc, parts);
+    if (ms_partition_scheme_from_string(spec, &scheme))
+        return ms_partition_new(sc->hosts->len, parts, scheme);
+    return ms_world_partition_load(sc, spec, parts, error);
+}
+
+static void
+say_partition(const MsScenario *sc, const MsPartition *p, MsTime lookahead, guint cuts, const char *how)
+{
+    g_autofree char *la = lookahead == MS_TIME_INFINITE ? g_strdup("none (no link is cut)") : ms_time_to_string(lookahead);
+    printf("Partitioned run: %u parts %s, %u of %u links cut, lookahead %s; hosts per part:", ms_partition_parts(p),
+           how, cuts, sc->links->len, la);
+    for (guint32 i = 0; i < ms_partition_parts(p); i++)
+        printf(" %u", ms_partition_count(p, i));
+    printf("\n");
+}
+
+/* Builds part `part` of the partitioned world with its outputs. */
+static MsWorld *
+build_part(const MsScenario *sc, MsWorldOptions wo, const MsPartition *p, guint32 part, const Outputs *o,
+           MsPcapSink **pcap, int *rc)
+{
+    g_autoptr(GError) error = NULL;
+    wo.partition = p;
+    wo.part = part;
+    MsWorld *w = ms_world_new_full(sc, &wo, &error);
+    if (!w) {
+        fprintf(stderr, "%s\n", error->message);
+        *rc = MS_EXIT_USAGE;
+        return NULL;
+    }
+    Outputs quiet = *o;
+    quiet.narrate = FALSE;   /* each part would tell only its own hosts' side */
+    *rc = attach_outputs(w, sc, &quiet, (gint) part, pcap);
+    if (*rc != MS_EXIT_OK)
+        g_clear_pointer(&w, ms_world_free);
+    return w;
+}
+
+/* `--partition` with `--parts K`: the K parts run in this process, one
+ * window at a time (what MPI ranks do, without MPI). */
+static int
+run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition *p, const Outputs *o,
+               MsTime until, const char *stats_path)
+{
+    guint32 k = ms_partition_parts(p);
+    g_autoptr(GPtrArray) worlds = g_ptr_array_new_with_free_func((GDestroyNotify) ms_world_free);
+    g_autofree MsPcapSink **pcaps = g_new0(MsPcapSink *, k);
+    int rc = MS_EXIT_OK;
+    for (guint32 i = 0; i < k; i++) {
+        MsWorld *w = build_part(sc, *wo, p, i, o, &pcaps[i], &rc);
+        if (!w)
+            return rc;
+        g_ptr_array_add(worlds, w);
+    }
+    g_autoptr(GError) error = NULL;
+    MsWorld *w0 = g_ptr_array_index(worlds, 0);
+    if (!ms_world_run_parts((MsWorld *const *) worlds->pdata, k, until ? until : ms_world_default_until(w0), &error)) {
+        fprintf(stderr, "mailsim run: %s\n", error->message);
+        return MS_EXIT_FAILED;
+    }
+    for (guint32 i = 0; i < k; i++)
+        rc = MAX(rc, close_pcap(pcaps[i], o));
+    g_autoptr(MsStatsTable) t = ms_stats_collect(w0);
+    for (guint32 i = 1; i < k; i++) {
+        g_autoptr(MsStatsTable) ti = ms_stats_collect(g_ptr_array_index(worlds, i));
+        g_autoptr(GBytes) v = ms_stats_table_part_values(ti);
+        ms_stats_table_add_part(t, v, NULL);
+    }
+    return report(w0, t, NULL, o, stats_path, rc);
+}
+
+/* `mpirun -np K mailsim run FILE --partition ...`: this rank runs its part;
+ * rank 0 gathers the records and counters and reports. */
+static int
+run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, const Outputs *o, MsTime until,
+             const char *stats_path)
+{
+    g_autoptr(GError) error = NULL;
+    MsMpi *mpi = ms_mpi_new(&error);
+    if (!mpi)
+        return ms_cli_usage("run", "--partition: %s", error->message);
+    guint32 rank = ms_mpi_rank(mpi), k = ms_mpi_size(mpi);
+    int rc = MS_EXIT_OK;
+    g_autoptr(MsPartition) p = make_partition(sc, spec, k, &error);
+    MsTime lookahead = 0;
+    guint cuts = 0;
+    if (!p || !ms_world_partition_lookahead(sc, p, &lookahead, &cuts, &error)) {
+        if (rank == 0)
+            fprintf(stderr, "mailsim run: --partition: %s\n", error->message);
+        ms_mpi_free(mpi);
+        return MS_EXIT_USAGE;
+    }
+    MsPcapSink *pcap = NULL;
+    MsWorld *w = build_part(sc, *wo, p, rank, o, &pcap, &rc);
+    if (!w) {
+        /* Every rank builds the same world from the same file: all fail alike. */
+        ms_mpi_free(mpi);
+        return rc;
+    }
+    if (rank == 0 && o->narrate)
+        say_partition(sc, p, lookahead, cuts, strcmp(spec, "auto") == 0 ? "(automatic split)" : "");
+    MsMpiStats ms;
+    gboolean ok = ms_mpi_run(mpi, ms_world_shard(w), until ? until : ms_world_default_until(w), &ms, &error);
+    if (!ok)
+        fprintf(stderr, "mailsim run: rank %u: %s\n", rank, error->message);
+    rc = MAX(rc, close_pcap(pcap, o));
+    g_autoptr(GBytes) records = ms_mail_export_records(ms_world_mail(w));
+    g_autoptr(MsStatsTable) t = ms_stats_collect(w);
+    g_autoptr(GBytes) values = ms_stats_table_part_values(t);
+    GBytes **all_records = ms_mpi_gather_bytes(mpi, records);
+    GBytes **all_values = ms_mpi_gather_bytes(mpi, values);
+    double wait = ms_mpi_sum_double(mpi, ms.wait_s), wall = ms_mpi_sum_double(mpi, ms.wall_s);
+    guint64 bytes = ms_mpi_sum_u64(mpi, ms.bytes_sent);
+    if (rank == 0) {
+        if (!ms_mail_merge(ms_world_mail(w), all_records, k, &error)) {
+            fprintf(stderr, "mailsim run: %s\n", error->message);
+            rc = MS_EXIT_FAILED;
+        } else {
+            g_autoptr(MsStatsTable) merged = ms_stats_collect(w);
+            for (guint32 i = 1; i < k; i++)
+                ms_stats_table_add_part(merged, all_values[i], NULL);
+            MsTime now = ms_engine_now(ms_world_engine(w));
+            rc = report(w, merged, NULL, o, stats_path, rc);
+            printf("\nDistribution: %u ranks, %" G_GUINT64_FORMAT " windows, waiting at window ends %.0f %% of rank "
+                   "time, %.3g MB exchanged (%.3g MB per simulated second)\n", k, ms.windows,
+                   wall > 0 ? 100.0 * wait / wall : 0.0, (double) bytes / 1e6,
+                   now > 0 ? (double) bytes / 1e6 / ms_time_to_seconds(now) : 0.0);
+        }
+        for (guint32 i = 0; i < k; i++) {
+            g_bytes_unref(all_records[i]);
+            g_bytes_unref(all_values[i]);
+        }
+    }
+    g_free(all_records);
+    g_free(all_values);
+    ms_world_free(w);
+    ms_mpi_free(mpi);
+    return ok ? rc : MS_EXIT_FAILED;
+}
+
 int
 ms_cmd_run(int argc, char **argv)
 {
     const char *cmd = "run";
     g_autofree char *seed_s = NULL, *until_s = NULL, *trace_path = NULL, *pcap_path = NULL, *level_s = NULL,
-                    *stats_path = NULL;
+                    *stats_path = NULL, *partition_s = NULL, *parts_s = NULL;
     gboolean quiet = FALSE, no_colour = FALSE;
     g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL, *pcap_limit_s = NULL;
     g_auto(GStrv) pcap_links = NULL;
@@ -160,12 +426,17 @@ ms_cmd_run(int argc, char **argv)
         { "no-colour", 0, 0, G_OPTION_ARG_NONE, &no_colour, "plain text even on a terminal", NULL },
         { "fidelity", 0, 0, G_OPTION_ARG_STRING, &fidelity_s, "packet (every segment) or flow (computed transfer times); default: the scenario's", "LEVEL" },
         { "keep-bodies", 0, 0, G_OPTION_ARG_STRING, &keep_s, "yes: keep delivered messages; no: only where a client reads them (default: the scenario's)", "yes|no" },
+        { "partition", 0, 0, G_OPTION_ARG_STRING, &partition_s, "split the world into parts (one per MPI rank): auto, mod, block or a partition file", "HOW" },
+        { "parts", 0, 0, G_OPTION_ARG_STRING, &parts_s, "with --partition: run K parts in this process instead of over MPI", "K" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("[FILE] - run a scenario and tell what happens");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(ctx, "Without FILE, runs the built-in first lesson (" MS_CLI_DEFAULT_SCENARIO ").\n"
-                                           "Exit status: 0 all expectations pass, 1 one fails, 2 bad usage or input.\n");
+                                           "Exit status: 0 all expectations pass, 1 one fails, 2 bad usage or input.\n"
+                                           "Distributed: mpirun -np K mailsim run FILE --partition auto|mod|block|FILE\n"
+                                           "runs each part on its own rank (packet level); trace and capture files\n"
+                                           "get .partN per part (mailsim merge joins the traces).\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc > 2)
@@ -197,61 +468,23 @@ ms_cmd_run(int argc, char **argv)
         return MS_EXIT_USAGE;
     if (keep_s && !ms_cli_arg_yes_no(cmd, "--keep-bodies", keep_s, &wo.keep_bodies))
         return MS_EXIT_USAGE;
-    g_autoptr(MsWorld) w = ms_world_new_full(sc, &wo, &error);
-    if (!w) {
-        fprintf(stderr, "%s\n", error->message);
-        return MS_EXIT_USAGE;
-    }
-    MsNet *net = ms_world_net(w);
-    MsTrace *trace = ms_net_trace(net);
-    if (!quiet) {
-        gboolean colour = !no_colour && isatty(STDOUT_FILENO);
-        ms_trace_add_sink(trace, ms_narrator_record, ms_narrator_new(net, stdout, level, colour), ms_narrator_free);
-    }
+    guint64 parts = 0;
+    if (parts_s && (!ms_cli_arg_count(cmd, "--parts", parts_s, &parts) || parts == 0 || parts > 4096))
+        return parts_s && parts == 0 ? ms_cli_usage(cmd, "--parts: '%s': expected 1 to 4096", parts_s) : MS_EXIT_USAGE;
+    if (parts_s && !partition_s)
+        return ms_cli_usage(cmd, "--parts needs --partition");
     /* Outputs named in the file apply when the command line names none. */
-    const MsScenarioOutput *o = sc->outputs->len ? &g_array_index(sc->outputs, MsScenarioOutput, 0) : NULL;
-    if (!trace_path && o && o->trace)
-        trace_path = g_strdup(o->trace);
-    if (!pcap_path && o && o->pcap)
-        pcap_path = g_strdup(o->pcap);
-    if (!stats_path && o && o->stats)
-        stats_path = g_strdup(o->stats);
+    const MsScenarioOutput *so = sc->outputs->len ? &g_array_index(sc->outputs, MsScenarioOutput, 0) : NULL;
+    if (!trace_path && so && so->trace)
+        trace_path = g_strdup(so->trace);
+    if (!pcap_path && so && so->pcap)
+        pcap_path = g_strdup(so->pcap);
+    if (!stats_path && so && so->stats)
+        stats_path = g_strdup(so->stats);
     if (stats_path && !g_str_has_suffix(stats_path, ".json") && !g_str_has_suffix(stats_path, ".csv"))
         return ms_cli_usage(cmd, "--stats: '%s': expected a file name ending in .json or .csv", stats_path);
-    if (trace_path) {
-        MsJsonSink *js = ms_json_sink_new(net, trace_path, &error);
-        if (!js) {
-            fprintf(stderr, "mailsim run: --trace: %s\n", error->message);
-            return MS_EXIT_USAGE;
-        }
-        ms_trace_add_sink(trace, ms_json_sink_record, js, ms_json_sink_free);
-    }
-    MsPcapSink *pcap = NULL;
-    if (pcap_path) {
-        pcap = ms_pcap_sink_new(net, pcap_path, &error);
-        if (!pcap) {
-            fprintf(stderr, "mailsim run: --pcap: %s\n", error->message);
-            return MS_EXIT_USAGE;
-        }
-        ms_trace_add_sink(trace, ms_pcap_sink_record, pcap, ms_pcap_sink_free);
-        if (pcap_limit && !ms_pcap_sink_set_limit(pcap, pcap_limit, &error))
-            return ms_cli_usage(cmd, "--pcap-limit: '%s': %s", pcap_limit_s, error->message);
-        if (pcap_host) {
-            MsHostId h = find_host(sc, net, pcap_host);
-            if (h == G_MAXUINT32)
-                return ms_cli_usage(cmd, "--pcap-host: no host '%s' in %s", pcap_host, sc->path);
-            ms_pcap_sink_set_host(pcap, h);
-        }
-        for (char **l = pcap_links; l && *l; l++) {
-            guint32 link = find_link(sc, net, *l);
-            if (link == G_MAXUINT32)
-                return ms_cli_usage(cmd, "--pcap-link: no link '%s' in %s: expected A~B with two host ids or names",
-                                    *l, sc->path);
-            ms_pcap_sink_add_link(pcap, link);
-        }
-    } else if (pcap_host || pcap_links || pcap_limit_s) {
-        return ms_cli_usage(cmd, "--pcap-host, --pcap-link and --pcap-limit need --pcap FILE");
-    }
+    Outputs o = { trace_path, pcap_path, pcap_host, pcap_limit_s, pcap_links, pcap_limit,
+                  !quiet, !no_colour && isatty(STDOUT_FILENO), level };
     if (!quiet) {
         printf("%s\n", sc->title[0] ? sc->title : sc->name);
         if (sc->description[0]) {
@@ -260,34 +493,29 @@ ms_cmd_run(int argc, char **argv)
         }
         printf("\n");
     }
+    if (partition_s && !parts_s)
+        return run_part_mpi(sc, &wo, partition_s, &o, until, stats_path);
+    if (partition_s) {
+        g_autoptr(MsPartition) p = make_partition(sc, partition_s, (guint32) parts, &error);
+        MsTime lookahead;
+        guint cuts;
+        if (!p || !ms_world_partition_lookahead(sc, p, &lookahead, &cuts, &error))
+            return ms_cli_usage(cmd, "--partition: %s", error->message);
+        if (!quiet)
+            say_partition(sc, p, lookahead, cuts, "in this process");
+        return run_parts_here(sc, &wo, p, &o, until, stats_path);
+    }
+    g_autoptr(MsWorld) w = ms_world_new_full(sc, &wo, &error);
+    if (!w) {
+        fprintf(stderr, "%s\n", error->message);
+        return MS_EXIT_USAGE;
+    }
+    MsPcapSink *pcap = NULL;
+    int rc = attach_outputs(w, sc, &o, -1, &pcap);
+    if (rc != MS_EXIT_OK)
+        return rc;
     run_with_progress(w, until ? until : ms_world_default_until(w), isatty(STDERR_FILENO));
-    int rc = MS_EXIT_OK;
-    if (pcap && !ms_pcap_sink_close(pcap, &error)) {
-        fprintf(stderr, "mailsim run: --pcap: %s\n", error->message);
-        rc = MS_EXIT_FAILED;
-        g_clear_error(&error);
-    }
-    if (pcap) {
-        MsPcapCounts pc;
-        ms_pcap_sink_get_counts(pcap, &pc);
-        if (pc.left_out) {
-            char t[32];
-            ms_time_format_seconds(pc.first_left_out, t, sizeof t);
-            fprintf(stderr, "mailsim run: --pcap: the capture reached --pcap-limit %s at t=%s s: %" G_GUINT64_FORMAT
-                            " packet%s from then on left out of %s (%" G_GUINT64_FORMAT " written)\n",
-                    pcap_limit_s, t, pc.left_out, pc.left_out == 1 ? "" : "s", pcap_path, pc.written);
-        }
-    }
-    if (stats_path && !ms_stats_write(w, stats_path, &error)) {
-        fprintf(stderr, "mailsim run: --stats: %s\n", error->message);
-        rc = MS_EXIT_FAILED;
-        g_clear_error(&error);
-    }
-    print_summary(w, pcap, pcap_limit_s, stdout);
-    g_autoptr(GString) checks = g_string_new(NULL);
-    gboolean ok = ms_world_check(w, checks);
-    if (checks->len)
-        printf("\nChecks\n%s", checks->str);
-    fflush(stdout);
-    return ok ? rc : MS_EXIT_FAILED;
+    rc = close_pcap(pcap, &o);
+    g_autoptr(MsStatsTable) t = ms_stats_collect(w);
+    return report(w, t, pcap, &o, stats_path, rc);
 }

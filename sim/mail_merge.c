@@ -21,6 +21,8 @@
  * marked queued, whether one of its servers holds them (MsRcptRecord.held),
  * and the merged check reads that flag.
  *
+ * Session counters (SMTP, POP3) travel along and are added.
+ *
  * Format: a GVariant of type RECORDS_TYPE, in the byte order of the machine
  * (every rank runs the same binary). Cost: O(records + recipients), plus a
  * sort of the records. */
@@ -32,7 +34,7 @@ G_DEFINE_QUARK(ms-mail-error-quark, ms_mail_error)
 
 #define RCPT_TYPE "(suxxssuuuuuxub)"
 #define RECORD_TYPE "(sssssxbbuuxutua" RCPT_TYPE ")"
-#define RECORDS_TYPE "a" RECORD_TYPE
+#define RECORDS_TYPE "(tta" RECORD_TYPE ")"   /* SMTP and POP3 sessions, records */
 /* The same for reading, strings borrowed. */
 #define RCPT_GET "(&suxx&s&suuuuuxub)"
 
@@ -64,7 +66,7 @@ ms_mail_export_records(MsMail *m)
 {
     g_autoptr(GHashTable) held = held_set(m);
     GVariantBuilder b;
-    g_variant_builder_init(&b, G_VARIANT_TYPE(RECORDS_TYPE));
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a" RECORD_TYPE));
     for (guint i = 0; i < m->messages->len; i++) {
         const MsMessageRecord *r = &g_array_index(m->messages, MsMessageRecord, i);
         const MsMessageRecord *parent = r->parent ? ms__mail_record(m, r->parent) : NULL;
@@ -87,7 +89,8 @@ ms_mail_export_records(MsMail *m)
                               r->origin, r->origin_n, (gint64) r->create_t, r->create_src,
                               (guint64) r->create_seq, r->create_idx, &rb);
     }
-    g_autoptr(GVariant) v = g_variant_ref_sink(g_variant_builder_end(&b));
+    g_autoptr(GVariant) v = g_variant_ref_sink(g_variant_new("(tt@a" RECORD_TYPE ")", m->smtp_sessions,
+                                                             m->pop3_sessions, g_variant_builder_end(&b)));
     return g_variant_get_data_as_bytes(v);
 }
 
@@ -177,12 +180,18 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
     g_autoptr(GArray) all = g_array_new(FALSE, TRUE, sizeof(Merged));
     g_array_set_clear_func(all, merged_clear);
     g_autoptr(GHashTable) index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    guint64 smtp_sessions = 0, pop3_sessions = 0;
     for (guint p = 0; p < n; p++) {
-        g_autoptr(GVariant) v = g_variant_new_from_bytes(G_VARIANT_TYPE(RECORDS_TYPE), parts[p], FALSE);
-        if (!g_variant_is_normal_form(v)) {
+        g_autoptr(GVariant) whole = g_variant_new_from_bytes(G_VARIANT_TYPE(RECORDS_TYPE), parts[p], FALSE);
+        if (!g_variant_is_normal_form(whole)) {
             g_set_error(error, MS_MAIL_ERROR, 0, "mail records of part %u are malformed", p);
             return FALSE;
         }
+        guint64 ss, ps;
+        g_autoptr(GVariant) v = NULL;
+        g_variant_get(whole, "(tt@a" RECORD_TYPE ")", &ss, &ps, &v);
+        smtp_sessions += ss;
+        pop3_sessions += ps;
         gsize nr = g_variant_n_children(v);
         for (gsize i = 0; i < nr; i++) {
             g_autoptr(GVariant) rv = g_variant_get_child_value(v, i);
@@ -289,5 +298,7 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
                 GPOINTER_TO_UINT(g_hash_table_lookup(m->by_mid, pm));
     }
     m->merged = TRUE;
+    m->smtp_sessions = smtp_sessions;
+    m->pop3_sessions = pop3_sessions;
     return TRUE;
 }

@@ -142,6 +142,32 @@ ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
     return TRUE;
 }
 
+GBytes **
+ms_mpi_gather_bytes(MsMpi *m, GBytes *mine)
+{
+    gsize n = 0;
+    const guint8 *data = g_bytes_get_data(mine, &n);
+    g_return_val_if_fail(n <= G_MAXINT, NULL);
+    int len = (int) n, k = m->size;
+    g_autofree int *lens = g_new0(int, k), *displ = g_new0(int, k);
+    MPI_Gather(&len, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    gsize total = 0;
+    if (m->rank == 0)
+        for (int r = 0; r < k; r++) {
+            displ[r] = (int) total;
+            total += (gsize) lens[r];
+        }
+    g_return_val_if_fail(total <= G_MAXINT, NULL);
+    g_autofree guint8 *all = m->rank == 0 ? g_malloc(MAX(total, 1)) : NULL;
+    MPI_Gatherv(data, len, MPI_BYTE, all, lens, displ, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (m->rank != 0)
+        return NULL;
+    GBytes **out = g_new0(GBytes *, k + 1);
+    for (int r = 0; r < k; r++)
+        out[r] = g_bytes_new(all + displ[r], (gsize) lens[r]);
+    return out;
+}
+
 guint64
 ms_mpi_sum_u64(MsMpi *m, guint64 value)
 {
@@ -204,6 +230,15 @@ ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
     (void) m; (void) shard; (void) end; (void) st;
     g_set_error(error, MS_MPI_ERROR, MS_MPI_ERROR_UNAVAILABLE, "built without Open MPI");
     return FALSE;
+}
+
+GBytes **
+ms_mpi_gather_bytes(MsMpi *m, GBytes *mine)
+{
+    (void) m;
+    GBytes **out = g_new0(GBytes *, 2);
+    out[0] = g_bytes_ref(mine);
+    return out;
 }
 
 guint64 ms_mpi_sum_u64(MsMpi *m, guint64 value) { (void) m; return value; }

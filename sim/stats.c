@@ -129,6 +129,7 @@ collect(MsWorld *w)
     ms_net_get_stats(net, &ns);
     add(rows, "net", "packets_sent", (double) ns.sent, TRUE);
     add(rows, "net", "packets_forwarded", (double) ns.forwarded, TRUE);
+    add(rows, "net", "packets_delivered", (double) ns.delivered, TRUE);
     add(rows, "net", "packets_dropped", (double) ns.dropped, TRUE);
     for (guint i = 0; i < ms_mail_n_servers(m); i++) {
         MsMailServerStats ss;
@@ -181,6 +182,17 @@ ms_stats_table_free(MsStatsTable *t)
         return;
     g_array_free(t->rows, TRUE);
     g_free(t);
+}
+
+double
+ms_stats_table_get(const MsStatsTable *t, const char *section, const char *name)
+{
+    for (guint i = 0; i < t->rows->len; i++) {
+        const Row *r = &g_array_index(t->rows, Row, i);
+        if (strcmp(r->section, section) == 0 && strcmp(r->name, name) == 0)
+            return r->value;
+    }
+    g_return_val_if_reached(0);
 }
 
 GBytes *

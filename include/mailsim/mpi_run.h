@@ -54,4 +54,10 @@ double ms_mpi_max_double(MsMpi *mpi, double value);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMpi, ms_mpi_free)
 
+/* Gathers every rank's bytes on rank 0 (a collective: every rank calls it).
+ * Returns, on rank 0, a NULL-terminated array of ms_mpi_size() GBytes in
+ * rank order (caller frees each and the array); NULL on other ranks. Each
+ * rank's bytes, and their sum, must stay under 2 GiB. */
+GBytes **ms_mpi_gather_bytes(MsMpi *mpi, GBytes *mine);
+
 G_END_DECLS

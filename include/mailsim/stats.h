@@ -32,6 +32,8 @@ gboolean ms_stats_write(MsWorld *world, const char *path, GError **error);
 typedef struct _MsStatsTable MsStatsTable;
 MsStatsTable *ms_stats_collect(MsWorld *world);
 void ms_stats_table_free(MsStatsTable *table);
+/* The value of one figure (0, and a critical warning, when there is none). */
+double ms_stats_table_get(const MsStatsTable *table, const char *section, const char *name);
 /* The values of the figures each part counts for itself (all but the mail
  * and latency figures, which come from the merged records). */
 GBytes *ms_stats_table_part_values(const MsStatsTable *table);
