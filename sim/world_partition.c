@@ -14,7 +14,7 @@
  * latency of a cut link, so cutting long links makes windows long.
  *
  * Partition files: one "HOST PART" pair per line (HOST the scenario's host
- * id, PART from 0), '#' starts a comment; every host exactly once.
+ * id or hostname, PART from 0), '#' starts a comment; every host exactly once.
  * Costs: O(hosts + links) time and memory. */
 #include "mailsim/world.h"
 #include "mailsim/partition.h"
@@ -138,8 +138,11 @@ ms_world_partition_load(const MsScenario *sc, const char *path, guint32 parts, G
         return NULL;
     guint n = sc->hosts->len;
     g_autoptr(GHashTable) by_id = g_hash_table_new(g_str_hash, g_str_equal);
-    for (guint i = 0; i < n; i++)
-        g_hash_table_insert(by_id, g_array_index(sc->hosts, MsScenarioHost, i).id, GUINT_TO_POINTER(i + 1));
+    for (guint i = 0; i < n; i++) {
+        const MsScenarioHost *h = &g_array_index(sc->hosts, MsScenarioHost, i);
+        g_hash_table_insert(by_id, h->name, GUINT_TO_POINTER(i + 1));
+        g_hash_table_insert(by_id, h->id, GUINT_TO_POINTER(i + 1));   /* ids first: they win a clash */
+    }
     g_autofree guint32 *owner = g_new(guint32, n);
     g_autofree guint *line_of = g_new0(guint, n);
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);

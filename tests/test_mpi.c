@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #define MPI_TIMEOUT "120"
 
@@ -156,12 +157,164 @@ test_mpi_ranks_match_sequential(void)
     }
 }
 
+/* Output of `mailsim run` without what differs by design between a
+ * sequential and a partitioned run: the fingerprint line (per part), the
+ * partition and distribution lines. */
+static char *
+comparable(const char *out)
+{
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; lines[i]; i++) {
+        const char *l = lines[i];
+        if (g_str_has_prefix(l, "  run fingerprint:") || g_str_has_prefix(l, "  events:") ||
+            g_str_has_prefix(l, "Distribution:") || g_str_has_prefix(l, "Partitioned run:") || !*l)
+            continue;
+        g_string_append_printf(s, "%s\n", l);
+    }
+    return g_string_free(s, FALSE);
+}
+
+static char *
+read_stats(const char *path)
+{
+    char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return g_strdup("(missing)");
+    char *ev = strstr(text, "run,events,");
+    if (ev) {
+        char *nl = strchr(ev, '\n');
+        memmove(ev, nl + 1, strlen(nl + 1) + 1);
+    }
+    return text;
+}
+
+/* `mailsim run FILE -q --stats F` sequentially and under mpirun -np K with
+ * --partition HOW: same summary, per-message outcomes, checks and
+ * statistics file (counters added over ranks). */
+static void
+test_mpi_world_matches_sequential(void)
+{
+    g_autofree char *mpirun = g_find_program_in_path("mpirun");
+    if (!ms_mpi_available() || !mpirun) {
+        printf("\n  (skipped: %s)\n", mpirun ? "built without Open MPI" : "no mpirun on the PATH");
+        return;
+    }
+    g_autofree char *dir = g_dir_make_tmp("mailsim-mpi-XXXXXX", NULL);
+    g_autofree char *gen = g_build_filename(dir, "gen.xml", NULL);
+    static const char gen_xml[] =
+        "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"gen-mpi\" seed=\"9\" until=\"3h\">\n"
+        "  <generate topology=\"transit-stub\" domains=\"8\" routers=\"60\" users=\"80\" messages=\"300\" "
+        "duration=\"2h\" seed=\"9\" outages=\"2\"/>\n</scenario>\n";
+    CU_ASSERT_FATAL(g_file_set_contents(gen, gen_xml, -1, NULL));
+    g_autofree char *timeout = g_find_program_in_path("timeout");
+    static const struct {
+        const char *file, *how;
+    } cases[] = {
+        { "scenarios/teaching/02-packets.xml", "mod" },
+        { "scenarios/teaching/05-server-down.xml", "block" },
+        { "scenarios/teaching/07-checking-mail.xml", "mod" },
+        { NULL, "auto" },   /* the generated world */
+    };
+    for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
+        const char *file = cases[c].file ? cases[c].file : gen;
+        g_autofree char *seq_stats = g_build_filename(dir, "seq.csv", NULL);
+        const char *argv0[] = { ms_test_mailsim_path(), "run", file, "-q", "--stats", seq_stats, NULL };
+        g_autofree char *out0 = NULL, *err0 = NULL;
+        int rc0 = run(argv0, &out0, &err0);
+        CU_ASSERT(rc0 == 0 || rc0 == 1);
+        g_autofree char *want = comparable(out0), *want_stats = read_stats(seq_stats);
+        for (guint k = 1; k <= 4; k *= 2) {
+            g_autofree char *np = g_strdup_printf("%u", k);
+            g_autofree char *par_stats = g_build_filename(dir, "par.csv", NULL);
+            const char *argv[20];
+            guint n = 0;
+            if (timeout) {
+                argv[n++] = timeout;
+                argv[n++] = MPI_TIMEOUT;
+            }
+            const char *rest[] = { mpirun, "--allow-run-as-root", "--oversubscribe", "-np", np,
+                                   ms_test_mailsim_path(), "run", file, "-q", "--partition", cases[c].how,
+                                   "--stats", par_stats, NULL };
+            for (guint i = 0; rest[i]; i++)
+                argv[n++] = rest[i];
+            argv[n] = NULL;
+            g_autofree char *out = NULL, *err = NULL;
+            int rc = run(argv, &out, &err);
+            CU_ASSERT_EQUAL(rc, rc0);
+            g_autofree char *got = comparable(out ? out : ""), *got_stats = read_stats(par_stats);
+            gboolean same = strcmp(got, want) == 0 && strcmp(got_stats, want_stats) == 0;
+            if (!same)
+                fprintf(stderr, "%s, %u ranks (%s):\n--- sequential\n%s--- partitioned\n%s%s\n", file, k, cases[c].how,
+                        want, got, err ? err : "");
+            CU_ASSERT(same);
+            CU_ASSERT_PTR_NOT_NULL(strstr(out ? out : "", "Distribution:"));
+            g_unlink(par_stats);
+        }
+        g_unlink(seq_stats);
+    }
+    g_unlink(gen);
+    g_rmdir(dir);
+}
+
+/* Bad --partition input: clear messages, exit 2, in process or not. */
+static void
+test_partition_usage_errors(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("mailsim-part-XXXXXX", NULL);
+    g_autofree char *bad = g_build_filename(dir, "bad.part", NULL);
+    CU_ASSERT_FATAL(g_file_set_contents(bad, "# parts\npc-alice 0\nnosuch 1\n", -1, NULL));
+    g_autofree char *dup = g_build_filename(dir, "dup.part", NULL);
+    CU_ASSERT_FATAL(g_file_set_contents(dup, "pc-alice 0\npc.alice-home.example 1\n", -1, NULL));
+    g_autofree char *big = g_build_filename(dir, "big.part", NULL);
+    CU_ASSERT_FATAL(g_file_set_contents(big, "pc-alice 7\n", -1, NULL));
+    g_autofree char *missing = g_build_filename(dir, "nope.part", NULL);
+    const char *lesson = "scenarios/teaching/01-first-email.xml";
+    static const char *const want[] = { ":3: unknown host 'nosuch'", ":2: host 'pc.alice-home.example' already placed on line 1",
+                                        ":1: part 7 of host 'pc-alice'", "nope.part", "packet level",
+                                        "--parts needs --partition", "--parts" };
+    const char *files[] = { bad, dup, big, missing };
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        const char *argv[12] = { ms_test_mailsim_path(), "run", lesson, "-q" };
+        guint n = 4;
+        if (i < 4) {
+            argv[n++] = "--partition";
+            argv[n++] = files[i];
+            argv[n++] = "--parts";
+            argv[n++] = "2";
+        } else if (i == 4) {
+            const char *x[] = { "--partition", "mod", "--parts", "2", "--fidelity", "flow" };
+            for (guint j = 0; j < G_N_ELEMENTS(x); j++)
+                argv[n++] = x[j];
+        } else if (i == 5) {
+            argv[n++] = "--parts";
+            argv[n++] = "2";
+        } else {
+            const char *x[] = { "--partition", "mod", "--parts", "0" };
+            for (guint j = 0; j < G_N_ELEMENTS(x); j++)
+                argv[n++] = x[j];
+        }
+        argv[n] = NULL;
+        g_autofree char *out = NULL, *err = NULL;
+        CU_ASSERT_EQUAL(run(argv, &out, &err), 2);
+        if (!strstr(err ? err : "", want[i]))
+            fprintf(stderr, "case %u: expected '%s' in: %s\n", i, want[i], err ? err : "");
+        CU_ASSERT_PTR_NOT_NULL(strstr(err ? err : "", want[i]));
+    }
+    g_unlink(bad);
+    g_unlink(dup);
+    g_unlink(big);
+    g_rmdir(dir);
+}
+
 int
 main(void)
 {
     static const MsTestCase cases[] = {
         { "--mpi usage errors", test_mpi_usage_errors },
         { "1, 2, 4 ranks = sequential (or unavailable)", test_mpi_ranks_match_sequential },
+        { "mailsim run --partition on 1, 2, 4 ranks = sequential", test_mpi_world_matches_sequential },
+        { "--partition usage errors", test_partition_usage_errors },
         { NULL, NULL },
     };
     return ms_test_main("mpi", cases);
