@@ -22,6 +22,7 @@ static const Command commands[] = {
     { "bridge", "let real SMTP/POP3 clients into a running simulation", ms_cmd_bridge },
     { "bench", "benchmark the engine (PHOLD) and print figures", ms_cmd_bench },
     { "sweep", "replications over seeds and a grid of settings, with confidence intervals", ms_cmd_sweep },
+    { "merge", "join the per-part traces of a partitioned (MPI) run into one", ms_cmd_merge },
 };
 
 static void

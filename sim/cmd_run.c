@@ -163,14 +163,19 @@ part_path(const char *path, gint part)
 
 /* Attaches the narration, trace and capture sinks to w (part >= 0: one part
  * of a partitioned run, whose files get ".partN"). Returns an exit status. */
+typedef struct {
+    MsPcapSink *pcap;   /* owned by the trace */
+    MsJsonSink *json;
+} Sinks;
+
 static int
-attach_outputs(MsWorld *w, const MsScenario *sc, const Outputs *o, gint part, MsPcapSink **pcap_out)
+attach_outputs(MsWorld *w, const MsScenario *sc, const Outputs *o, gint part, Sinks *sinks)
 {
     const char *cmd = "run";
     g_autoptr(GError) error = NULL;
     MsNet *net = ms_world_net(w);
     MsTrace *trace = ms_net_trace(net);
-    *pcap_out = NULL;
+    memset(sinks, 0, sizeof *sinks);
     if (o->narrate)
         ms_trace_add_sink(trace, ms_narrator_record, ms_narrator_new(net, stdout, o->level, o->colour), ms_narrator_free);
     if (o->trace_path) {
@@ -181,6 +186,9 @@ attach_outputs(MsWorld *w, const MsScenario *sc, const Outputs *o, gint part, Ms
             return MS_EXIT_USAGE;
         }
         ms_trace_add_sink(trace, ms_json_sink_record, js, ms_json_sink_free);
+        if (part >= 0)
+            ms_json_sink_set_part(js);
+        sinks->json = js;
     }
     if (!o->pcap_path) {
         if (o->pcap_host || o->pcap_links || o->pcap_limit_s)
@@ -194,7 +202,7 @@ attach_outputs(MsWorld *w, const MsScenario *sc, const Outputs *o, gint part, Ms
         return MS_EXIT_USAGE;
     }
     ms_trace_add_sink(trace, ms_pcap_sink_record, pcap, ms_pcap_sink_free);
-    *pcap_out = pcap;
+    sinks->pcap = pcap;
     if (o->pcap_limit && !ms_pcap_sink_set_limit(pcap, o->pcap_limit, &error))
         return ms_cli_usage(cmd, "--pcap-limit: '%s': %s", o->pcap_limit_s, error->message);
     if (o->pcap_host) {
@@ -281,7 +289,7 @@ say_partition(const MsScenario *sc, const MsPartition *p, MsTime lookahead, guin
 /* Builds part `part` of the partitioned world with its outputs. */
 static MsWorld *
 build_part(const MsScenario *sc, MsWorldOptions wo, const MsPartition *p, guint32 part, const Outputs *o,
-           MsPcapSink **pcap, int *rc)
+           Sinks *sinks, int *rc)
 {
     g_autoptr(GError) error = NULL;
     wo.partition = p;
@@ -294,7 +302,7 @@ build_part(const MsScenario *sc, MsWorldOptions wo, const MsPartition *p, guint3
     }
     Outputs quiet = *o;
     quiet.narrate = FALSE;   /* each part would tell only its own hosts' side */
-    *rc = attach_outputs(w, sc, &quiet, (gint) part, pcap);
+    *rc = attach_outputs(w, sc, &quiet, (gint) part, sinks);
     if (*rc != MS_EXIT_OK)
         g_clear_pointer(&w, ms_world_free);
     return w;
@@ -308,22 +316,26 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
 {
     guint32 k = ms_partition_parts(p);
     g_autoptr(GPtrArray) worlds = g_ptr_array_new_with_free_func((GDestroyNotify) ms_world_free);
-    g_autofree MsPcapSink **pcaps = g_new0(MsPcapSink *, k);
+    g_autofree Sinks *sinks = g_new0(Sinks, k);
     int rc = MS_EXIT_OK;
     for (guint32 i = 0; i < k; i++) {
-        MsWorld *w = build_part(sc, *wo, p, i, o, &pcaps[i], &rc);
+        MsWorld *w = build_part(sc, *wo, p, i, o, &sinks[i], &rc);
         if (!w)
             return rc;
         g_ptr_array_add(worlds, w);
     }
     g_autoptr(GError) error = NULL;
     MsWorld *w0 = g_ptr_array_index(worlds, 0);
-    if (!ms_world_run_parts((MsWorld *const *) worlds->pdata, k, until ? until : ms_world_default_until(w0), &error)) {
+    ms_world_run_parts((MsWorld *const *) worlds->pdata, k, until ? until : ms_world_default_until(w0));
+    for (guint32 i = 0; i < k; i++) {
+        if (sinks[i].json)
+            ms_json_sink_write_ids(sinks[i].json, ms_world_mail(g_ptr_array_index(worlds, i)));
+        rc = MAX(rc, close_pcap(sinks[i].pcap, o));
+    }
+    if (!ms_world_merge_parts((MsWorld *const *) worlds->pdata, k, &error)) {
         fprintf(stderr, "mailsim run: %s\n", error->message);
         return MS_EXIT_FAILED;
     }
-    for (guint32 i = 0; i < k; i++)
-        rc = MAX(rc, close_pcap(pcaps[i], o));
     g_autoptr(MsStatsTable) t = ms_stats_collect(w0);
     for (guint32 i = 1; i < k; i++) {
         g_autoptr(MsStatsTable) ti = ms_stats_collect(g_ptr_array_index(worlds, i));
@@ -354,8 +366,8 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
         ms_mpi_free(mpi);
         return MS_EXIT_USAGE;
     }
-    MsPcapSink *pcap = NULL;
-    MsWorld *w = build_part(sc, *wo, p, rank, o, &pcap, &rc);
+    Sinks sinks;
+    MsWorld *w = build_part(sc, *wo, p, rank, o, &sinks, &rc);
     if (!w) {
         /* Every rank builds the same world from the same file: all fail alike. */
         ms_mpi_free(mpi);
@@ -367,7 +379,9 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
     gboolean ok = ms_mpi_run(mpi, ms_world_shard(w), until ? until : ms_world_default_until(w), &ms, &error);
     if (!ok)
         fprintf(stderr, "mailsim run: rank %u: %s\n", rank, error->message);
-    rc = MAX(rc, close_pcap(pcap, o));
+    rc = MAX(rc, close_pcap(sinks.pcap, o));
+    if (sinks.json)
+        ms_json_sink_write_ids(sinks.json, ms_world_mail(w));
     g_autoptr(GBytes) records = ms_mail_export_records(ms_world_mail(w));
     g_autoptr(MsStatsTable) t = ms_stats_collect(w);
     g_autoptr(GBytes) values = ms_stats_table_part_values(t);
@@ -510,12 +524,12 @@ ms_cmd_run(int argc, char **argv)
         fprintf(stderr, "%s\n", error->message);
         return MS_EXIT_USAGE;
     }
-    MsPcapSink *pcap = NULL;
-    int rc = attach_outputs(w, sc, &o, -1, &pcap);
+    Sinks sinks;
+    int rc = attach_outputs(w, sc, &o, -1, &sinks);
     if (rc != MS_EXIT_OK)
         return rc;
     run_with_progress(w, until ? until : ms_world_default_until(w), isatty(STDERR_FILENO));
-    rc = close_pcap(pcap, &o);
+    rc = close_pcap(sinks.pcap, &o);
     g_autoptr(MsStatsTable) t = ms_stats_collect(w);
-    return report(w, t, pcap, &o, stats_path, rc);
+    return report(w, t, sinks.pcap, &o, stats_path, rc);
 }

@@ -42,6 +42,7 @@ struct _Server {
     GPtrArray    *queue;         /* QueueEntry*, in arrival order */
     guint         next_qid;
     guint         n_dsn;         /* bounces this server made: their labels */
+    guint         pop3_count;    /* POP3 sessions accepted: APOP tokens */
     guint         peak_queue;
     GHashTable   *greylist;      /* "ip/from/rcpt" -> MsTime* first seen */
     GArray       *rules;         /* MsReplyRule with owned strings */
@@ -135,6 +136,9 @@ gboolean ms__server_is_backup_for(const Server *s, const char *domain);
 const char *ms__address_domain(const char *address);
 char *ms__address_local(const char *address);
 guint32 ms__mail_message_from_data(MsMail *mail, GBytes *data);
+/* Our id for a Message-ID; a partitioned run makes a shadow for one it has
+ * not seen (data[0..n), the message, if known, gives its subject). */
+guint32 ms__mail_message_by_mid(MsMail *mail, const char *mid, const char *data, gsize n);
 /* Does a delivery to s keep the message (someone may read it)? */
 gboolean ms__server_keeps_bodies(const MsMail *mail, const Server *s);
 guint ms__count_received(GBytes *data);

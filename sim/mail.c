@@ -459,7 +459,7 @@ add_shadow(MsMail *m, const char *mid, const char *d, gsize n)
     r.origin = ms_net_host_by_name(m->net, host);
     r.is_dsn = g_str_has_prefix(r.label, "dsn-");
     r.from = g_strdup("");
-    r.subject = header_in(d, n, "Subject");
+    r.subject = d ? header_in(d, n, "Subject") : NULL;
     if (!r.subject)
         r.subject = g_strdup("");
     r.message_id = g_strdup(mid);
@@ -475,16 +475,30 @@ ms__mail_message_from_data(MsMail *m, GBytes *data)
     gsize n;
     const char *d = g_bytes_get_data(data, &n);
     g_autofree char *mid = header_in(d, n, "Message-ID");
-    if (!mid)
-        return 0;
+    return mid ? ms__mail_message_by_mid(m, mid, d, n) : 0;
+}
+
+guint32
+ms__mail_message_by_mid(MsMail *m, const char *mid, const char *data, gsize n)
+{
     gpointer v = g_hash_table_lookup(m->by_mid, mid);
-    if (v)
-        return GPOINTER_TO_UINT(v);
+    if (v) {
+        MsMessageRecord *r = ms__mail_record(m, GPOINTER_TO_UINT(v));
+        if (r->shadow && !*r->subject && data) {
+            /* A shadow made from a packet's tag learns its subject here. */
+            char *subject = header_in(data, n, "Subject");
+            if (subject) {
+                g_free(r->subject);
+                r->subject = subject;
+            }
+        }
+        return r->id;
+    }
     /* Not one of ours: a real client's Message-ID (the bridge maps those). */
     v = g_hash_table_lookup(m->by_message_id, mid);
     if (v)
         return GPOINTER_TO_UINT(v);
-    return m->partitioned ? add_shadow(m, mid, d, n) : 0;
+    return m->partitioned ? add_shadow(m, mid, data, n) : 0;
 }
 
 guint

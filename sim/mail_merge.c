@@ -38,10 +38,25 @@ G_DEFINE_QUARK(ms-mail-error-quark, ms_mail_error)
 /* The same for reading, strings borrowed. */
 #define RCPT_GET "(&suxx&s&suuuuuxub)"
 
+static const char *
+tag_out(gpointer user_data, guint32 id)
+{
+    const MsMessageRecord *r = ms__mail_record(user_data, id);
+    return r ? r->message_id : NULL;
+}
+
+static guint32
+tag_in(gpointer user_data, const char *mid)
+{
+    return ms__mail_message_by_mid(user_data, mid, NULL, 0);
+}
+
 void
 ms_mail_set_partitioned(MsMail *m, gboolean partitioned)
 {
     m->partitioned = partitioned;
+    if (partitioned)
+        ms_net_set_tag_codec(m->net, tag_out, tag_in, m);
 }
 
 /* "id\naddress" of every recipient some local queue holds. */

@@ -196,7 +196,9 @@ pop3d_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
     MsPop3ServerConfig cfg;
     ms_pop3_server_config_init(&cfg);
     cfg.hostname = l->server->hostname;
-    g_autofree char *token = g_strdup_printf("%u.%" G_GINT64_FORMAT, conn, ms_engine_now(l->mail->engine));
+    /* The server's own session count: the same however the world is split. */
+    g_autofree char *token = g_strdup_printf("%u.%" G_GINT64_FORMAT, ++l->server->pop3_count,
+                                             ms_engine_now(l->mail->engine));
     cfg.apop_token = token;
     x->drop = ms_mail_drop_new(l->mail, l->server->index, x->peer);
     x->core = ms_pop3_server_new(&cfg, ms_mail_drop_hooks(), x->drop);

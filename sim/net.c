@@ -139,6 +139,9 @@ struct _MsNet {
     guint64       route_epoch;    /* bumped by drop_routes() */
     gboolean      express;
     MsShard      *shard;          /* partitioned run: this part's shard, or NULL */
+    MsNetTagOutFunc tag_out;      /* message tags across parts (the mail layer's) */
+    MsNetTagInFunc  tag_in;
+    gpointer        tag_data;
     Receiver      recv_tcp, recv_udp;
     MsNetStats    stats;
 };
@@ -778,8 +781,9 @@ ms_net_set_host_up(MsNet *n, MsHostId h, gboolean up)
         drop_routes(n);
     else
         n->route_epoch++;
-    ms_trace_emitf(n->trace, ms_engine_now(n->engine), MS_TRACE_NOTE, h, MS_HOST_WORLD, 0, "net",
-                   "%s goes %s", host_at(n, h)->name, up ? "up" : "down");
+    if (ms_net_is_local(n, h))   /* told once, by the part that runs the host */
+        ms_trace_emitf(n->trace, ms_engine_now(n->engine), MS_TRACE_NOTE, h, MS_HOST_WORLD, 0, "net",
+                       "%s goes %s", host_at(n, h)->name, up ? "up" : "down");
 }
 
 void
@@ -796,9 +800,10 @@ ms_net_set_link_up(MsNet *n, guint32 li, gboolean up)
         l->busy_until[1] = MIN(l->busy_until[1], now);
     }
     drop_routes(n);
-    ms_trace_emitf(n->trace, ms_engine_now(n->engine), MS_TRACE_NOTE, l->a, l->b, 0, "net",
-                   "link %s~%s goes %s", host_at(n, l->a)->name, host_at(n, l->b)->name,
-                   up ? "up" : "down");
+    if (ms_net_is_local(n, l->a))
+        ms_trace_emitf(n->trace, ms_engine_now(n->engine), MS_TRACE_NOTE, l->a, l->b, 0, "net",
+                       "link %s~%s goes %s", host_at(n, l->a)->name, host_at(n, l->b)->name,
+                       up ? "up" : "down");
 }
 
 /* --- packets ---------------------------------------------------------- */
@@ -878,22 +883,32 @@ trace_send(MsNet *n, MsTime at, MsHostId from, MsHostId to, const MsPacket *p, g
 /* --- partitioned runs ---------------------------------------------------- */
 
 /* A packet crossing a cut link leaves this part as a blob: its header (the
- * payload pointer cleared) followed by its payload bytes. The mail message
- * tag is dropped: message ids are per part (it only labels traces). */
+ * payload pointer cleared), the tag's name (message ids are per part, so
+ * the mail message a packet belongs to travels as its Message-ID: 16-bit
+ * length, then the bytes), then the payload bytes. */
 static void
 export_packet(MsNet *n, guint32 s, MsTime at, MsHostId to, MsEventData d)
 {
     MsPacket hdr = g_array_index(n->slots, Slot, s).pkt;
     gsize len = hdr.payload ? g_bytes_get_size(hdr.payload) : 0;
-    g_autofree guint8 *blob = g_malloc(sizeof hdr + len);
+    const char *tag = hdr.message && n->tag_out ? n->tag_out(n->tag_data, hdr.message) : NULL;
+    guint16 tag_len = tag ? (guint16) MIN(strlen(tag), G_MAXUINT16) : 0;
+    g_autofree guint8 *blob = g_malloc(sizeof hdr + sizeof tag_len + tag_len + len);
     const void *payload = hdr.payload ? g_bytes_get_data(hdr.payload, NULL) : NULL;
     hdr.payload = hdr.payload ? GUINT_TO_POINTER(1) : NULL;   /* NULL and empty differ */
     hdr.message = 0;
-    memcpy(blob, &hdr, sizeof hdr);
+    guint8 *w = blob;
+    memcpy(w, &hdr, sizeof hdr);
+    w += sizeof hdr;
+    memcpy(w, &tag_len, sizeof tag_len);
+    w += sizeof tag_len;
+    if (tag_len)
+        memcpy(w, tag, tag_len);
+    w += tag_len;
     if (len)
-        memcpy(blob + sizeof hdr, payload, len);
+        memcpy(w, payload, len);
     d.u32[0] = G_MAXUINT32;
-    ms_shard_send(n->shard, at, to, n->ev_arrive, d, blob, sizeof hdr + len);
+    ms_shard_send(n->shard, at, to, n->ev_arrive, d, blob, (gsize) (w - blob) + len);
     slot_free(n, s);
 }
 
@@ -902,10 +917,26 @@ import_packet(gpointer user_data, MsShardEvent *ev, const guint8 *blob, gsize le
 {
     MsNet *n = user_data;
     MsPacket p;
-    g_return_if_fail(len >= sizeof p);
+    guint16 tag_len;
+    g_return_if_fail(len >= sizeof p + sizeof tag_len);
     memcpy(&p, blob, sizeof p);
-    p.payload = p.payload ? g_bytes_new(blob + sizeof p, len - sizeof p) : NULL;
+    memcpy(&tag_len, blob + sizeof p, sizeof tag_len);
+    gsize off = sizeof p + sizeof tag_len + tag_len;
+    g_return_if_fail(len >= off);
+    if (tag_len && n->tag_in) {
+        g_autofree char *tag = g_strndup((const char *) blob + sizeof p + sizeof tag_len, tag_len);
+        p.message = n->tag_in(n->tag_data, tag);
+    }
+    p.payload = p.payload ? g_bytes_new(blob + off, len - off) : NULL;
     ev->data.u32[0] = slot_alloc(n, &p);
+}
+
+void
+ms_net_set_tag_codec(MsNet *n, MsNetTagOutFunc out, MsNetTagInFunc in, gpointer user_data)
+{
+    n->tag_out = out;
+    n->tag_in = in;
+    n->tag_data = user_data;
 }
 
 void

@@ -112,6 +112,7 @@ struct _MsJsonSink {
     MsNet *net;
     FILE  *f;
     GString *buf;
+    gboolean part;   /* one part of a partitioned run: order keys on every record */
 };
 
 MsJsonSink *
@@ -156,7 +157,20 @@ ms_json_sink_record(const MsTraceRecord *r, gpointer p)
     MsJsonSink *s = p;
     GString *b = s->buf;
     g_string_truncate(b, 0);
-    g_string_append_printf(b, "{\"t_ns\":%" G_GINT64_FORMAT ",\"kind\":", r->at);
+    g_string_append_c(b, '{');
+    if (s->part) {
+        /* The order key of the event that emitted the record: what
+         * `mailsim merge` sorts the parts' records by (set-up: -1). */
+        MsEngine *e = ms_net_engine(s->net);
+        MsHostId src;
+        guint64 seq;
+        if (ms_engine_current_key(e, &src, &seq))
+            g_string_append_printf(b, "\"ord\":[%" G_GINT64_FORMAT ",%u,%" G_GUINT64_FORMAT "],",
+                                   ms_engine_now(e), src, seq);
+        else
+            g_string_append(b, "\"ord\":[-1],");
+    }
+    g_string_append_printf(b, "\"t_ns\":%" G_GINT64_FORMAT ",\"kind\":", r->at);
     json_string(b, ms_trace_kind_to_string(r->kind));
     g_string_append(b, ",\"host\":");
     json_string(b, host_name(s->net, r->host));
@@ -187,6 +201,28 @@ ms_json_sink_record(const MsTraceRecord *r, gpointer p)
         json_string(b, r->text);
     }
     g_string_append(b, "}\n");
+    fwrite(b->str, 1, b->len, s->f);
+}
+
+void
+ms_json_sink_set_part(MsJsonSink *s)
+{
+    s->part = TRUE;
+}
+
+void
+ms_json_sink_write_ids(MsJsonSink *s, MsMail *mail)
+{
+    GString *b = s->buf;
+    g_string_assign(b, "{\"ids\":[");
+    for (guint id = 1; id <= ms_mail_n_messages(mail); id++) {
+        const MsMessageRecord *r = ms_mail_message(mail, id);
+        g_string_append_printf(b, "%s[%u,", id > 1 ? "," : "", id);
+        json_string(b, r->message_id);
+        g_string_append_printf(b, ",%d,%" G_GINT64_FORMAT ",%u,%" G_GUINT64_FORMAT ",%u]", r->shadow, r->create_t,
+                               r->create_src, r->create_seq, r->create_idx);
+    }
+    g_string_append(b, "]}\n");
     fwrite(b->str, 1, b->len, s->f);
 }
 

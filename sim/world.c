@@ -394,7 +394,7 @@ ms_world_run(MsWorld *w, MsTime until)
 }
 
 gboolean
-ms_world_run_parts(MsWorld *const *parts, guint n, MsTime until, GError **error)
+ms_world_run_parts(MsWorld *const *parts, guint n, MsTime until)
 {
     g_autofree MsShard **shards = g_new(MsShard *, n);
     for (guint i = 0; i < n; i++) {
@@ -402,6 +402,12 @@ ms_world_run_parts(MsWorld *const *parts, guint n, MsTime until, GError **error)
         shards[i] = parts[i]->shard;
     }
     ms_shard_run_local(shards, n, until);
+    return TRUE;
+}
+
+gboolean
+ms_world_merge_parts(MsWorld *const *parts, guint n, GError **error)
+{
     g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
     for (guint i = 0; i < n; i++)
         g_ptr_array_add(records, ms_mail_export_records(parts[i]->mail));

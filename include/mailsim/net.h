@@ -139,6 +139,12 @@ void ms_net_set_express(MsNet *net, gboolean express);
  * after the link's latency, which is what bounds the lookahead. */
 typedef struct _MsShard MsShard;
 void ms_net_attach_shard(MsNet *net, MsShard *shard);
+/* How packets' message tags (MsPacket.message, ids local to a part) cross
+ * parts: `out` names a tag (NULL: none), `in` turns a name back into this
+ * part's tag. Set by the mail layer. */
+typedef const char *(*MsNetTagOutFunc)(gpointer user_data, guint32 tag);
+typedef guint32 (*MsNetTagInFunc)(gpointer user_data, const char *name);
+void ms_net_set_tag_codec(MsNet *net, MsNetTagOutFunc out, MsNetTagInFunc in, gpointer user_data);
 /* Whether this network simulates `host` (always TRUE without a shard). */
 gboolean ms_net_is_local(const MsNet *net, MsHostId host);
 

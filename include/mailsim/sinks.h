@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <glib.h>
 #include "mailsim/net.h"
+#include "mailsim/mail.h"
 
 G_BEGIN_DECLS
 
@@ -29,6 +30,15 @@ typedef struct _MsJsonSink MsJsonSink;
 MsJsonSink *ms_json_sink_new(MsNet *net, const char *path, GError **error);
 void ms_json_sink_record(const MsTraceRecord *record, gpointer sink);
 void ms_json_sink_free(gpointer sink);
+/* One part of a partitioned run: every record starts with "ord", the order
+ * key of the event that emitted it ([time, scheduling host, its counter];
+ * [-1] for set-up), which `mailsim merge` sorts by. */
+void ms_json_sink_set_part(MsJsonSink *sink);
+/* Ends a part's trace with its message ids: {"ids":[[id, Message-ID,
+ * shadow, created at, by host, counter, rank], ...]}, from which `mailsim
+ * merge` numbers messages as a sequential run does. Before the merge of
+ * records (ms_mail_merge() renumbers them). */
+void ms_json_sink_write_ids(MsJsonSink *sink, MsMail *mail);
 
 typedef struct _MsPcapSink MsPcapSink;
 /* Captures every packet once, as it leaves the host that sent it (so a

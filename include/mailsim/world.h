@@ -85,10 +85,11 @@ gboolean ms_world_partition_lookahead(const MsScenario *scenario, const MsPartit
 MsShard *ms_world_shard(MsWorld *world);
 
 /* Runs the parts of one partitioned world (parts[i] built as part i) in
- * this thread, window by window, to `until`; then merges every part's mail
- * records into parts[0] (see ms_mail_merge()). Returns FALSE with `error`
- * set if the merge fails. */
-gboolean ms_world_run_parts(MsWorld *const *parts, guint n, MsTime until, GError **error);
+ * this thread, window by window, to `until`. */
+gboolean ms_world_run_parts(MsWorld *const *parts, guint n, MsTime until);
+/* Then merges every part's mail records into parts[0] (ms_mail_merge()).
+ * Returns FALSE with `error` set if the merge fails. */
+gboolean ms_world_merge_parts(MsWorld *const *parts, guint n, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsWorld, ms_world_free)
 
