@@ -2,19 +2,21 @@
  * the design notes atop sim/shard.c). Role: the only file that talks to
  * Open MPI; everything else sees the shard interface.
  *
- * Each boundary between windows costs three collectives on MPI_COMM_WORLD:
- *   MPI_Alltoall of byte counts (where a rank that finished its window early
- *   waits for the others: the wait share we report),
+ * Each boundary between windows costs one collective on MPI_COMM_WORLD,
+ * MPI_Allreduce(MIN) of (the earliest of this rank's next event and the
+ * events in its outboxes, "something to send", "failed"): the first is the
+ * next window's start (an event in an outbox becomes its receiver's next),
+ * so all ranks agree on it and on when to stop; a rank that finished its
+ * window early waits here (the wait share we report). Only when some rank
+ * has events to send do two more follow:
+ *   MPI_Alltoall of byte counts,
  *   MPI_Alltoallv of the outboxes (48-byte MsShardEvent records, each with
  *   its blob, as bytes: every rank runs the same binary on one machine or
- *   identical ones),
- *   MPI_Allreduce(MIN) of the next event time after delivery: the start of
- *   the next window, so all ranks agree on it and on when to stop.
+ *   identical ones).
  * Received events are delivered in sender-rank order, each sender's in its
  * scheduling order, which is what the shard's ordering argument needs.
- * A null-message protocol or a combined count+time reduction could cut a
- * collective per window; with windows of ~L and thousands of events per
- * window the three are cheap next to the events (see the wait share).
+ * Worlds whose events are sparse (a few per lookahead) spend most of their
+ * time in these collectives: see the figures in the README.
  *
  * Limits: MPI counts are int, so one rank may send at most 2 GiB / K per
  * window (about 22 million events with K = 2); more gives
@@ -88,44 +90,54 @@ ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
     MPI_Barrier(MPI_COMM_WORLD);
     gint64 t_begin = g_get_monotonic_time();
     for (;;) {
-        /* Pack the outboxes by destination rank. */
-        g_byte_array_set_size(sendbuf, 0);
+        /* One reduction decides the next window and whether anything must
+         * move: the start is the earliest of every rank's next event and of
+         * every event waiting in an outbox (which will be its receiver's). */
+        gsize out_bytes = 0;
         for (int r = 0; r < k; r++) {
             gsize n = 0;
-            const guint8 *bytes = ms_shard_outbox(shard, (guint32) r, &n);
-            sdispl[r] = (int) sendbuf->len;
-            if (sendbuf->len + n > limit) {
-                /* Keep going (with nothing sent) so the others do not hang
-                 * in a collective; report once everyone has stopped. */
-                ok = FALSE;
-                n = 0;
-            }
-            g_byte_array_append(sendbuf, bytes, (guint) n);
-            scount[r] = (int) n;
-            st->bytes_sent += n;
+            ms_shard_outbox(shard, (guint32) r, &n);
+            out_bytes += n;
         }
-        ms_shard_clear_outboxes(shard);
+        if (out_bytes > limit)
+            ok = FALSE;
+        gint64 mine[3] = { MIN(ms_shard_next_time(shard), ms_shard_outbox_min_time(shard)),
+                           out_bytes ? -1 : 0, ok ? 0 : -1 };
+        gint64 all[3];
         gint64 t0 = g_get_monotonic_time();
-        MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, MPI_COMM_WORLD);
+        MPI_Allreduce(mine, all, 3, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
         gint64 t1 = g_get_monotonic_time();
-        gsize total = 0;
-        for (int r = 0; r < k; r++) {
-            rdispl[r] = (int) total;
-            total += (gsize) rcount[r];
-        }
-        g_byte_array_set_size(recvbuf, (guint) total);
-        MPI_Alltoallv(sendbuf->data, scount, sdispl, MPI_BYTE,
-                      recvbuf->data, rcount, rdispl, MPI_BYTE, MPI_COMM_WORLD);
-        if (!ms_shard_deliver(shard, recvbuf->data, recvbuf->len))
-            g_error("rank %d: malformed events received", m->rank);
-        gint64 next = ms_shard_next_time(shard), start = 0;
-        int failed = ok ? 0 : 1, any_failed = 0;
-        MPI_Allreduce(&next, &start, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
-        MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-        gint64 t2 = g_get_monotonic_time();
         st->wait_s += (double) (t1 - t0) / 1e6;
-        st->exchange_s += (double) (t2 - t1) / 1e6;
-        if (any_failed || start > end || start == MS_TIME_INFINITE)
+        gint64 start = all[0];
+        if (all[2] < 0)
+            break;
+        if (all[1] < 0) {
+            /* Pack the outboxes by destination rank and move them. */
+            g_byte_array_set_size(sendbuf, 0);
+            for (int r = 0; r < k; r++) {
+                gsize n = 0;
+                const guint8 *bytes = ms_shard_outbox(shard, (guint32) r, &n);
+                sdispl[r] = (int) sendbuf->len;
+                g_byte_array_append(sendbuf, bytes, (guint) n);
+                scount[r] = (int) n;
+                st->bytes_sent += n;
+            }
+            ms_shard_clear_outboxes(shard);
+            MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, MPI_COMM_WORLD);
+            gsize total = 0;
+            for (int r = 0; r < k; r++) {
+                rdispl[r] = (int) total;
+                total += (gsize) rcount[r];
+            }
+            g_byte_array_set_size(recvbuf, (guint) total);
+            MPI_Alltoallv(sendbuf->data, scount, sdispl, MPI_BYTE,
+                          recvbuf->data, rcount, rdispl, MPI_BYTE, MPI_COMM_WORLD);
+            if (!ms_shard_deliver(shard, recvbuf->data, recvbuf->len))
+                g_error("rank %d: malformed events received", m->rank);
+            st->exchanges++;
+        }
+        st->exchange_s += seconds_since(t1);
+        if (start > end || start == MS_TIME_INFINITE)
             break;
         gint64 t3 = g_get_monotonic_time();
         ms_shard_run_window(shard, start, end);

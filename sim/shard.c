@@ -83,6 +83,7 @@ struct _MsShard {
     GByteArray       **outbox;      /* per part: MsShardEvent (+ blob) in scheduling order */
     guint64           *last_seq;    /* per host: last seq delivered from it + 1 */
     GArray            *importers;   /* Importer, by event type */
+    MsTime             outbox_min;  /* earliest event in the outboxes */
     MsShardStats       stats;
 };
 
@@ -110,6 +111,7 @@ ms_shard_new(MsEngine *engine, const MsPartition *partition, guint32 self, MsTim
         s->outbox[i] = g_byte_array_new();
     s->last_seq = g_new0(guint64, s->hosts);
     s->importers = g_array_new(FALSE, TRUE, sizeof(Importer));
+    s->outbox_min = MS_TIME_INFINITE;
     ms_engine_set_local_filter(engine, is_local_cb, s);
     return s;
 }
@@ -160,6 +162,7 @@ post(MsShard *s, guint32 owner, MsShardEvent *ev, const void *blob, gsize len)
     }
     g_return_if_fail(len <= G_MAXUINT32);
     ev->blob_len = (guint32) len;
+    s->outbox_min = MIN(s->outbox_min, ev->at);
     GByteArray *box = s->outbox[owner];
     g_byte_array_append(box, (const guint8 *) ev, sizeof *ev);
     if (len > 0) {
@@ -229,6 +232,13 @@ ms_shard_clear_outboxes(MsShard *s)
 {
     for (guint32 i = 0; i < ms_partition_parts(s->partition); i++)
         g_byte_array_set_size(s->outbox[i], 0);
+    s->outbox_min = MS_TIME_INFINITE;
+}
+
+MsTime
+ms_shard_outbox_min_time(const MsShard *s)
+{
+    return s->outbox_min;
 }
 
 /* Whether bytes[0..n) is a sequence of whole events with their blobs. */

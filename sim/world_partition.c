@@ -3,15 +3,16 @@
  * lookahead a split gives. Role: `mailsim run --partition` asks it for the
  * MsPartition every rank builds its part of the world with.
  *
- * Automatic split. Hosts are laid out in depth-first order from host 0
- * (neighbours in link order), which keeps a subtree (a stub domain with its
- * routers, servers and clients) contiguous, and the order is cut into K runs
- * of about equal expected load. A host's load is a guess from its role: a
- * mail server handles every message of its domain (8), a DNS server or relay
- * serves many (4), a client sends and reads (2), a router forwards (1). Among
- * the boundary positions whose load stays within 10 % of the ideal, the one
- * whose cut links are slowest is taken: the lookahead is the smallest
- * latency of a cut link, so cutting long links makes windows long.
+ * Automatic split. Hosts that hang off the rest in trees (stub routers with
+ * their servers and clients, found by peeling hosts of degree one) stay with
+ * the core host they hang off: a tree link is short and carries all of its
+ * tree's traffic, the worst link to cut. Hosts are laid out depth-first,
+ * each core host followed by its trees, and the order is cut, at core hosts
+ * only, into K runs of about equal expected load. A host's load is a guess
+ * from its role: a mail server handles every message of its domain (8), a
+ * DNS server or relay serves many (4), a client sends and reads (2), a
+ * router forwards (1). In a transit-stub world the cut links are then
+ * transit links, the longest ones, and the lookahead is theirs.
  *
  * Partition files: one "HOST PART" pair per line (HOST the scenario's host
  * id or hostname, PART from 0), '#' starts a comment; every host exactly once.
@@ -32,26 +33,66 @@ host_load(const MsScenarioHost *h)
     }
 }
 
-/* Depth-first preorder over the whole graph (every component). */
-static guint32 *
-dfs_order(const MsScenario *sc)
+/* Compressed adjacency of the scenario's graph: the neighbours of h are
+ * adj[off[h] .. off[h + 1]). */
+static void
+adjacency(const MsScenario *sc, guint32 **off_out, guint32 **adj_out)
 {
     guint n = sc->hosts->len;
-    g_autofree guint32 *deg = g_new0(guint32, n + 1);
+    guint32 *off = g_new0(guint32, n + 1);
     for (guint i = 0; i < sc->links->len; i++) {
         const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
-        deg[l->a + 1]++;
-        deg[l->b + 1]++;
+        off[l->a + 1]++;
+        off[l->b + 1]++;
     }
     for (guint h = 0; h < n; h++)
-        deg[h + 1] += deg[h];
-    g_autofree guint32 *adj = g_new(guint32, MAX(deg[n], 1u));
-    g_autofree guint32 *fill = g_memdup2(deg, sizeof(guint32) * n);
+        off[h + 1] += off[h];
+    guint32 *adj = g_new(guint32, MAX(off[n], 1u));
+    g_autofree guint32 *fill = g_memdup2(off, sizeof(guint32) * n);
     for (guint i = 0; i < sc->links->len; i++) {
         const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
         adj[fill[l->a]++] = l->b;
         adj[fill[l->b]++] = l->a;
     }
+    *off_out = off;
+    *adj_out = adj;
+}
+
+/* Marks the hosts that hang off the rest in trees: peeled by removing hosts
+ * of degree one until none is left (a tree graph keeps its last host). */
+static gboolean *
+peel(guint n, const guint32 *off, const guint32 *adj)
+{
+    gboolean *peeled = g_new0(gboolean, n);
+    g_autofree guint32 *deg = g_new(guint32, n);
+    g_autoptr(GArray) queue = g_array_new(FALSE, FALSE, sizeof(guint32));
+    guint left = n;
+    for (guint32 h = 0; h < n; h++) {
+        deg[h] = off[h + 1] - off[h];
+        if (deg[h] == 1)
+            g_array_append_val(queue, h);
+    }
+    for (guint q = 0; q < queue->len && left > 1; q++) {
+        guint32 h = g_array_index(queue, guint32, q);
+        if (peeled[h] || deg[h] != 1)
+            continue;
+        peeled[h] = TRUE;
+        left--;
+        for (guint32 e = off[h]; e < off[h + 1]; e++) {
+            guint32 o = adj[e];
+            if (!peeled[o] && --deg[o] == 1)
+                g_array_append_val(queue, o);
+        }
+    }
+    return peeled;
+}
+
+/* Depth-first preorder over the whole graph, entering a host's trees before
+ * its other neighbours: each core host is followed by everything that hangs
+ * off it, so a cut between two core hosts splits no tree. */
+static guint32 *
+dfs_order(guint n, const guint32 *off, const guint32 *adj, const gboolean *peeled)
+{
     guint32 *order = g_new(guint32, n);
     g_autofree gboolean *seen = g_new0(gboolean, n);
     g_autoptr(GArray) stack = g_array_new(FALSE, FALSE, sizeof(guint32));
@@ -67,10 +108,14 @@ dfs_order(const MsScenario *sc)
                 continue;
             seen[h] = TRUE;
             order[k++] = h;
-            /* Pushed in reverse so the first neighbour is visited first. */
-            for (guint32 e = deg[h + 1]; e > deg[h]; e--)
-                if (!seen[adj[e - 1]])
-                    g_array_append_val(stack, adj[e - 1]);
+            /* Last pushed, first visited: core neighbours go in first (in
+             * reverse, so the first listed is visited first among them). */
+            for (int pass = 0; pass < 2; pass++)
+                for (guint32 e = off[h + 1]; e > off[h]; e--) {
+                    guint32 o = adj[e - 1];
+                    if (!seen[o] && peeled[o] == (pass == 1))
+                        g_array_append_val(stack, o);
+                }
         }
     }
     return order;
@@ -81,47 +126,39 @@ ms_world_partition_auto(const MsScenario *sc, guint32 parts)
 {
     guint n = sc->hosts->len;
     g_return_val_if_fail(n >= 1 && parts >= 1, NULL);
-    g_autofree guint32 *order = dfs_order(sc);
-    g_autofree guint32 *pos = g_new(guint32, n);
+    g_autofree guint32 *off = NULL, *adj = NULL;
+    adjacency(sc, &off, &adj);
+    g_autofree gboolean *peeled = peel(n, off, adj);
+    g_autofree guint32 *order = dfs_order(n, off, adj, peeled);
     g_autofree guint64 *prefix = g_new0(guint64, n + 1);
-    for (guint i = 0; i < n; i++) {
-        pos[order[i]] = i;
+    for (guint i = 0; i < n; i++)
         prefix[i + 1] = prefix[i] + host_load(&g_array_index(sc->hosts, MsScenarioHost, order[i]));
-    }
-    /* cut_min[i]: the smallest latency of a link between order[< i] and
-     * order[>= i] is expensive to know exactly; the links that cross the
-     * boundary right at i (one end at i - 1 or i) stand for it. */
-    g_autofree MsTime *cut_at = g_new(MsTime, n + 1);
-    for (guint i = 0; i <= n; i++)
-        cut_at[i] = MS_TIME_INFINITE;
-    for (guint i = 0; i < sc->links->len; i++) {
-        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
-        guint32 lo = MIN(pos[l->a], pos[l->b]), hi = MAX(pos[l->a], pos[l->b]);
-        cut_at[lo + 1] = MIN(cut_at[lo + 1], l->latency);
-        cut_at[hi] = MIN(cut_at[hi], l->latency);
-    }
+    /* Where a part may begin: at a core host (its trees follow it), unless
+     * too few core hosts are left to cut at (a tree-shaped world). */
+    guint cores = 0;
+    for (guint h = 0; h < n; h++)
+        cores += !peeled[h];
+    gboolean any = cores < parts * 2;
     g_autofree guint32 *owner = g_new(guint32, n);
     guint64 total = prefix[n];
     guint start = 0;
     for (guint32 p = 0; p < parts; p++) {
         guint end = n;
         if (p + 1 < parts) {
-            guint64 ideal = total * (p + 1) / parts, slack = MAX(total / parts / 10, 1);
-            /* The position whose prefix is closest to ideal, then the slowest
-             * cut within the slack. */
-            guint best = start;
-            while (best < n && prefix[best] < ideal)
-                best++;
-            guint pick = best;
-            for (guint i = start + 1; i < n; i++) {
-                if (prefix[i] + slack < ideal || prefix[i] > ideal + slack)
+            guint64 ideal = total * (p + 1) / parts;
+            end = start;
+            gint64 best = G_MAXINT64;
+            for (guint i = start; i <= n; i++) {
+                if (i < n && !any && peeled[order[i]])
                     continue;
-                if (cut_at[i] > cut_at[pick] || (cut_at[i] == cut_at[pick] &&
-                                                 ABS((gint64) prefix[i] - (gint64) ideal) <
-                                                 ABS((gint64) prefix[pick] - (gint64) ideal)))
-                    pick = i;
+                gint64 d = ABS((gint64) prefix[i] - (gint64) ideal);
+                if (d < best) {
+                    best = d;
+                    end = i;
+                }
+                if (prefix[i] > ideal)
+                    break;
             }
-            end = MAX(pick, start);
         }
         for (guint i = start; i < end; i++)
             owner[order[i]] = p;

@@ -28,6 +28,7 @@ typedef struct {
                              waiting for the slowest rank to end its window */
     double  exchange_s;   /* moving events and agreeing on the next window */
     guint64 bytes_sent;   /* event bytes this rank sent to others */
+    guint64 exchanges;    /* boundaries at which events moved */
 } MsMpiStats;
 
 /* Whether this mailsim was built with Open MPI. */

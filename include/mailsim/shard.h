@@ -94,6 +94,10 @@ MsTime ms_shard_run_window(MsShard *shard, MsTime start, MsTime end);
  * bytes); valid until the next ms_shard_clear_outboxes() or schedule. */
 const guint8 *ms_shard_outbox(const MsShard *shard, guint32 to, gsize *n_bytes);
 void ms_shard_clear_outboxes(MsShard *shard);
+/* The earliest time of an event in the outboxes (MS_TIME_INFINITE: none).
+ * With ms_shard_next_time() it gives the next window's start without
+ * exchanging first: the minimum over parts of both. */
+MsTime ms_shard_outbox_min_time(const MsShard *shard);
 
 /* Inserts the events of an outbox another part sent (each for a local
  * host, no earlier than now), in the given order, importing blobs. FALSE
