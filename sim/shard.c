@@ -23,38 +23,29 @@
  * ms_engine_schedule(); a remote one appends 48 bytes to an outbox. Memory:
  * two counters per host of the world (16 bytes each), per part.
  *
- * Next: partitioning the network and mail layers (issue 9).
- *   Per host already: random streams and scheduling counters (the engine);
- *   a host's ports, UDP bindings, IP ids; TCP connections (keyed by host);
- *   an MTA's queue, greylist, resolver and cache, mailbox store (Server);
- *   a client's POP3 state (Client); DNS servers (one MsDnsServer per host).
- *   Per link: busy_until and statistics per direction. The sending side owns
- *   a direction (it serialises onto it), so a cut link's direction a->b
- *   lives with a, and b only ever sees arrivals.
- *   Global today: MsNet's packet slot pool (net-arrive events carry a slot
- *   index), routing tables (computed, so each rank can recompute the same
- *   ones; faults change them, so every rank must see every fault), MsNet and
- *   mail statistics, the mail layer's message and recipient records with
- *   their accounting and the Message-ID -> id map, message id counters,
- *   world-scheduled faults (MS_HOST_WORLD to host 0), and the MsTrace with
- *   its sinks (narration, JSON Lines, pcapng, recorder).
- *   Plan. Packets crossing a cut link are the only cross-rank events: the
- *   net-arrive event for a host of another rank is serialised (header
- *   fields + payload bytes + link + epoch) instead of a slot index, and the
- *   receiver puts it in a slot of its own. The lookahead is the smallest
- *   latency of a cut link (the window bound ms_shard_run_window uses), and
- *   the partitioner should cut long links. Fault events are scheduled on
- *   every rank (each applies them to its own hosts and links and recomputes
- *   routes the same way). Message ids are made per origin host (host id in
- *   the high bits, the host's own counter below) so no rank needs another's
- *   counter; each rank keeps records for the messages its hosts touched and
- *   `mailsim merge` (or the end of the run, through a gather) merges them by
- *   message id: the outcome is the latest state by simulated time, hop and
- *   retry counts add up, and the "nothing lost" balance is checked on the
- *   merged set. Statistics are sums (counters) or merged samples (latency
- *   quantiles from the merged records). Each rank writes its own trace files
- *   (name.rankN.jsonl, .pcapng); `mailsim merge` merges them in (time,
- *   host, counter) order, which is the sequential order of emission.
+ * Worlds (issue 9). Every part builds the whole world from the scenario
+ * (hosts, links, routes, DNS data, servers) and runs the events of its own
+ * hosts; the engine's local filter drops set-up events for other parts'
+ * hosts after moving the scheduling counters as a sequential run would.
+ *   Per host: random streams and scheduling counters (the engine); ports,
+ *   UDP bindings, IP ids; TCP connections; an MTA's queue, greylist,
+ *   resolver, cache and mailboxes; a client's POP3 state; DNS servers;
+ *   message numbering (Message-IDs count per origin host, DSN labels per
+ *   bouncing server, APOP tokens per server), so no byte on the wire
+ *   depends on the split.
+ *   Per link direction: busy_until and statistics, owned by the sending
+ *   side (b only ever sees arrivals of a->b).
+ *   Crossing parts: a packet whose next hop is another part's leaves as an
+ *   event with a blob (header, the Message-ID of its tag, payload) through
+ *   ms_shard_send(); the receiver imports it into a packet slot of its own
+ *   (sim/net.c). Nothing else crosses. The lookahead is the smallest latency
+ *   of a cut link (sim/world_partition.c).
+ *   Everywhere: faults are events of the world itself (MS_HOST_WORLD), run
+ *   by every part, each changing its own view of hosts and links and
+ *   recomputing routes alike.
+ *   Merged after the run: mail records (by Message-ID, sim/mail_merge.c),
+ *   statistics (counters added, include/mailsim/stats.h), traces (by the
+ *   emitting event's order key, `mailsim merge`).
  *
  * Threading: a shard belongs to one thread, like its engine. */
 #include "mailsim/shard.h"

@@ -11,8 +11,16 @@
  * only, into K runs of about equal expected load. A host's load is a guess
  * from its role: a mail server handles every message of its domain (8), a
  * DNS server or relay serves many (4), a client sends and reads (2), a
- * router forwards (1). In a transit-stub world the cut links are then
- * transit links, the longest ones, and the lookahead is theirs.
+ * router forwards (1).
+ *
+ * Lookahead first. The lookahead is the shortest cut link, and the number
+ * of windows a run takes falls as it grows, so the split tried first is the
+ * one with the longest lookahead that stays balanced: for each latency x of
+ * the core links, longest first, contract the links shorter than x (and the
+ * trees), pack the groups into parts (heaviest first, into the lightest
+ * part) and accept when no part carries more than 10 % over its share. Only
+ * when no x works does the depth-first split above decide. Cost: one
+ * union-find pass per distinct core latency, O((hosts + links) * distinct).
  *
  * Partition files: one "HOST PART" pair per line (HOST the scenario's host
  * id or hostname, PART from 0), '#' starts a comment; every host exactly once.
@@ -121,6 +129,94 @@ dfs_order(guint n, const guint32 *off, const guint32 *adj, const gboolean *peele
     return order;
 }
 
+static guint32
+uf_find(guint32 *parent, guint32 x)
+{
+    while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    return x;
+}
+
+typedef struct {
+    guint64 load;
+    guint32 first;   /* smallest host id: ties break by it, deterministically */
+    guint32 root;
+} Group;
+
+static gint
+group_heavier(gconstpointer a, gconstpointer b)
+{
+    const Group *x = a, *y = b;
+    if (x->load != y->load)
+        return x->load > y->load ? -1 : 1;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* A split in which every cut link is at least `x` long: tree links and
+ * links shorter than x are contracted into groups, and groups go to parts
+ * by load, heaviest first into the lightest part. Returns the owners, or
+ * NULL when the heaviest part would carry more than 10 % over its share. */
+static guint32 *
+split_at(const MsScenario *sc, const gboolean *peeled, MsTime x, guint32 parts)
+{
+    guint n = sc->hosts->len;
+    g_autofree guint32 *parent = g_new(guint32, n);
+    for (guint32 h = 0; h < n; h++)
+        parent[h] = h;
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        if (l->latency < x || peeled[l->a] || peeled[l->b]) {
+            guint32 ra = uf_find(parent, l->a), rb = uf_find(parent, l->b);
+            if (ra != rb)
+                parent[MAX(ra, rb)] = MIN(ra, rb);
+        }
+    }
+    g_autofree gint32 *gidx = g_new(gint32, n);
+    g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(Group));
+    guint64 total = 0;
+    for (guint32 h = 0; h < n; h++) {
+        guint32 r = uf_find(parent, h);
+        if (r == h) {
+            gidx[h] = (gint32) groups->len;
+            Group g = { 0, h, h };
+            g_array_append_val(groups, g);
+        }
+        guint64 w = host_load(&g_array_index(sc->hosts, MsScenarioHost, h));
+        g_array_index(groups, Group, gidx[r]).load += w;
+        total += w;
+    }
+    if (groups->len < parts)
+        return NULL;
+    g_array_sort(groups, group_heavier);
+    g_autofree guint64 *load = g_new0(guint64, parts);
+    g_autofree guint32 *part_of_root = g_new(guint32, n);
+    for (guint i = 0; i < groups->len; i++) {
+        Group *g = &g_array_index(groups, Group, i);
+        guint32 best = 0;
+        for (guint32 p = 1; p < parts; p++)
+            if (load[p] < load[best])
+                best = p;
+        load[best] += g->load;
+        part_of_root[g->root] = best;
+    }
+    for (guint32 p = 0; p < parts; p++)
+        if ((double) load[p] > 1.10 * (double) total / parts)
+            return NULL;
+    guint32 *owner = g_new(guint32, n);
+    for (guint32 h = 0; h < n; h++)
+        owner[h] = part_of_root[uf_find(parent, h)];
+    return owner;
+}
+
+static gint
+time_desc(gconstpointer a, gconstpointer b)
+{
+    MsTime x = *(const MsTime *) a, y = *(const MsTime *) b;
+    return x > y ? -1 : x < y;
+}
+
 MsPartition *
 ms_world_partition_auto(const MsScenario *sc, guint32 parts)
 {
@@ -129,6 +225,22 @@ ms_world_partition_auto(const MsScenario *sc, guint32 parts)
     g_autofree guint32 *off = NULL, *adj = NULL;
     adjacency(sc, &off, &adj);
     g_autofree gboolean *peeled = peel(n, off, adj);
+    /* First choice: the longest lookahead a balanced split allows. */
+    g_autoptr(GArray) lat = g_array_new(FALSE, FALSE, sizeof(MsTime));
+    for (guint i = 0; i < sc->links->len && parts > 1; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        if (!peeled[l->a] && !peeled[l->b] && l->latency > 0)
+            g_array_append_val(lat, l->latency);
+    }
+    g_array_sort(lat, time_desc);
+    for (guint i = 0; i < lat->len; i++) {
+        if (i > 0 && g_array_index(lat, MsTime, i) == g_array_index(lat, MsTime, i - 1))
+            continue;
+        g_autofree guint32 *owner = split_at(sc, peeled, g_array_index(lat, MsTime, i), parts);
+        if (owner)
+            return ms_partition_new_map(n, parts, owner);
+    }
+    /* Otherwise: contiguous runs of the depth-first order, cut at core hosts. */
     g_autofree guint32 *order = dfs_order(n, off, adj, peeled);
     g_autofree guint64 *prefix = g_new0(guint64, n + 1);
     for (guint i = 0; i < n; i++)
