@@ -801,6 +801,75 @@ test_phold_golden_fingerprints(void)
     }
 }
 
+/* The local filter of partitioned runs: set-up events for other parts'
+ * hosts are not inserted but move the counters as if they were, so the
+ * events kept carry the keys a whole engine would give them; the running
+ * event's key is visible to handlers. */
+static gboolean
+even_hosts(gconstpointer ud, MsHostId host)
+{
+    (void) ud;
+    return host % 2 == 0;
+}
+
+typedef struct {
+    GArray *keys;   /* (src << 32 | seq) of each event run */
+    gboolean in_handler;
+} KeyLog;
+
+static void
+on_key(MsEngine *e, const MsEvent *ev, gpointer ud)
+{
+    KeyLog *k = ud;
+    MsHostId src;
+    guint64 seq;
+    k->in_handler = ms_engine_current_key(e, &src, &seq);
+    CU_ASSERT_EQUAL(src, ev->src);
+    CU_ASSERT_EQUAL(seq, ev->seq);
+    guint64 v = (guint64) src << 32 | seq;
+    g_array_append_val(k->keys, v);
+}
+
+static void
+run_keys(gboolean filtered, GArray *out)
+{
+    g_autoptr(MsEngine) e = ms_engine_new(1);
+    KeyLog k = { out, FALSE };
+    guint16 t = ms_engine_register(e, "k", on_key, &k);
+    if (filtered)
+        ms_engine_set_local_filter(e, even_hosts, NULL);
+    MsHostId src;
+    guint64 seq;
+    CU_ASSERT(!ms_engine_current_key(e, &src, &seq));
+    CU_ASSERT_EQUAL(src, MS_HOST_WORLD);
+    for (guint32 h = 0; h < 6; h++) {
+        MsEventId id = ms_engine_schedule_from(e, 7, 10, h, t, tag(h));
+        CU_ASSERT(filtered && h % 2 ? id == 0 : id != 0);
+    }
+    ms_engine_schedule_from(e, MS_HOST_WORLD, 10, MS_HOST_WORLD, t, tag(9));   /* every part runs it */
+    ms_engine_run(e, MS_TIME_INFINITE);
+    CU_ASSERT(k.in_handler);
+}
+
+static void
+test_local_filter(void)
+{
+    g_autoptr(GArray) all = g_array_new(FALSE, FALSE, sizeof(guint64));
+    g_autoptr(GArray) even = g_array_new(FALSE, FALSE, sizeof(guint64));
+    run_keys(FALSE, all);
+    run_keys(TRUE, even);
+    CU_ASSERT_EQUAL_FATAL(all->len, 7);
+    CU_ASSERT_EQUAL_FATAL(even->len, 4);
+    /* The kept events have the keys they have in the whole engine. */
+    for (guint i = 0, j = 0; i < all->len; i++) {
+        guint64 v = g_array_index(all, guint64, i);
+        if ((v & 0xffffffff) % 2 == 1 && (v >> 32) == 7)
+            continue;
+        CU_ASSERT_EQUAL(g_array_index(even, guint64, j), v);
+        j++;
+    }
+}
+
 int
 main(void)
 {
@@ -823,6 +892,7 @@ main(void)
         { "far future and end of time", test_far_future_and_end_of_time },
         { "burst in one bucket", test_burst_in_one_bucket },
         { "phold golden fingerprints", test_phold_golden_fingerprints },
+        { "local filter of partitioned runs", test_local_filter },
         { NULL, NULL },
     };
     return ms_test_main("engine", cases);

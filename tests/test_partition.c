@@ -264,6 +264,100 @@ test_merged_trace_is_sequential(void)
     g_rmdir(dir);
 }
 
+/* The automatic split of a generated world: every part gets hosts, no part
+ * more than 10 % over its share of the load guess (counted here as hosts
+ * weighted by role), trees are never cut, and its lookahead is at least the
+ * shortest transit link's. (A world with only a handful of transit routers
+ * cannot be split that way; the depth-first fallback then decides.) */
+static void
+test_auto_split(void)
+{
+    /* 20 transit routers (routers / 20), the rest in stub trees; not run. */
+    static const char gen_split[] =
+        "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"gen-split\" seed=\"2\" until=\"1h\">\n"
+        "  <generate topology=\"transit-stub\" domains=\"40\" routers=\"400\" users=\"80\" messages=\"10\" "
+        "duration=\"1h\" seed=\"2\"/>\n</scenario>\n";
+    g_autoptr(MsScenario) sc = load(gen_split);
+    guint n = sc->hosts->len;
+    g_autofree guint *degree = g_new0(guint, n);
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        degree[l->a]++;
+        degree[l->b]++;
+    }
+    for (guint32 k = 2; k <= 4; k++) {
+        g_autoptr(MsPartition) p = ms_world_partition_auto(sc, k);
+        CU_ASSERT_EQUAL_FATAL(ms_partition_parts(p), k);
+        MsTime la = 0;
+        guint cuts = 0;
+        CU_ASSERT_FATAL(ms_world_partition_lookahead(sc, p, &la, &cuts, NULL));
+        CU_ASSERT(cuts > 0 && cuts < sc->links->len / 4);
+        for (guint i = 0; i < sc->links->len; i++) {
+            const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+            gboolean cut = ms_partition_owner(p, l->a) != ms_partition_owner(p, l->b);
+            /* A host with one link is a leaf of a tree: never cut off. */
+            if (degree[l->a] == 1 || degree[l->b] == 1)
+                CU_ASSERT(!cut);
+        }
+        CU_ASSERT(la >= 5 * MS_TIME_MS);   /* transit links are 5-30 ms, stub links 1-5 ms */
+        g_autofree double *load = g_new0(double, k);
+        double total = 0;
+        for (guint h = 0; h < n; h++) {
+            const MsScenarioHost *hh = &g_array_index(sc->hosts, MsScenarioHost, h);
+            double w = hh->role == MS_HOST_MAILSERVER ? 8 : hh->role == MS_HOST_DNS || hh->role == MS_HOST_RELAY ? 4
+                     : hh->role == MS_HOST_CLIENT ? 2 : 1;
+            load[ms_partition_owner(p, h)] += w;
+            total += w;
+        }
+        for (guint32 i = 0; i < k; i++) {
+            CU_ASSERT(ms_partition_count(p, i) > 0);
+            CU_ASSERT(load[i] <= 1.10 * total / k + 1e-9);
+        }
+    }
+    /* One part: everything in it, nothing cut. */
+    g_autoptr(MsPartition) one = ms_world_partition_auto(sc, 1);
+    MsTime la;
+    guint cuts = 9;
+    CU_ASSERT(ms_world_partition_lookahead(sc, one, &la, &cuts, NULL));
+    CU_ASSERT_EQUAL(cuts, 0);
+    CU_ASSERT_EQUAL(la, MS_TIME_INFINITE);
+}
+
+/* A split that cuts a link of zero latency has no lookahead: refused with
+ * the file, line and link named; flow level is refused too. */
+static void
+test_refused_splits(void)
+{
+    static const char text[] =
+        "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"zero\">\n"
+        "  <host id=\"a\" role=\"router\" address=\"10.0.0.1\"/>\n"
+        "  <host id=\"b\" role=\"router\" address=\"10.0.0.2\"/>\n"
+        "  <link a=\"a\" b=\"b\" latency=\"0s\"/>\n"
+        "</scenario>\n";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_memory(text, strlen(text), "zero.xml", &error);
+    if (!sc) {
+        /* The format itself refuses zero latency: then nothing to split. */
+        CU_ASSERT_PTR_NOT_NULL(error);
+    } else {
+        g_autoptr(MsPartition) p = ms_partition_new(2, 2, MS_PARTITION_MODULO);
+        MsTime la;
+        CU_ASSERT(!ms_world_partition_lookahead(sc, p, &la, NULL, &error));
+        CU_ASSERT_PTR_NOT_NULL(strstr(error->message, "zero.xml:5"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(error->message, "a~b"));
+    }
+    g_autoptr(MsScenario) lesson = load("scenarios/teaching/01-first-email.xml");
+    g_autoptr(MsPartition) p2 = ms_partition_new(lesson->hosts->len, 2, MS_PARTITION_MODULO);
+    MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+    o.partition = p2;
+    o.fidelity = MS_FIDELITY_FLOW;
+    g_clear_error(&error);
+    MsWorld *w = ms_world_new_full(lesson, &o, &error);
+    CU_ASSERT_PTR_NULL(w);
+    CU_ASSERT_PTR_NOT_NULL(error && strstr(error->message, "packet level"));
+    ms_world_free(w);
+}
+
 int
 main(void)
 {
@@ -278,6 +372,8 @@ main(void)
         { "lesson 10 (slow link) split: identical", test_lesson_10 },
         { "generated world split: identical", test_generated },
         { "merged per-part traces = the sequential trace", test_merged_trace_is_sequential },
+        { "automatic split: balanced, trees whole, long lookahead", test_auto_split },
+        { "splits without lookahead, flow level: refused", test_refused_splits },
         { NULL, NULL },
     };
     return ms_test_main("partition", cases);
