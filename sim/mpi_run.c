@@ -3,12 +3,13 @@
  * Open MPI; everything else sees the shard interface.
  *
  * Each boundary between windows costs one collective on MPI_COMM_WORLD,
- * MPI_Allreduce(MIN) of (the earliest of this rank's next event and the
- * events in its outboxes, "something to send", "failed"): the first is the
- * next window's start (an event in an outbox becomes its receiver's next),
- * so all ranks agree on it and on when to stop; a rank that finished its
- * window early waits here (the wait share we report). Only when some rank
- * has events to send do two more follow:
+ * MPI_Allgather of (this rank's next event, "failed", the earliest event in
+ * its outbox for each rank): every rank works out each rank's next event
+ * after delivery, and from those how far it may run how far it may run (ms_shard_safe_until(): up to two
+ * lookaheads past the earliest next event for the rank that holds it), and
+ * all agree on when to stop; a rank that finished its window early waits
+ * here (the wait share we report). Only when some rank has events to send
+ * do two more follow:
  *   MPI_Alltoall of byte counts,
  *   MPI_Alltoallv of the outboxes (48-byte MsShardEvent records, each with
  *   its blob, as bytes: every rank runs the same binary on one machine or
@@ -81,6 +82,9 @@ ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
     int k = m->size;
     g_autofree int *scount = g_new0(int, k), *rcount = g_new0(int, k);
     g_autofree int *sdispl = g_new0(int, k), *rdispl = g_new0(int, k);
+    g_autofree gint64 *all = g_new(gint64, (gsize) (k + 2) * (gsize) k);
+    g_autofree gint64 *mine = g_new(gint64, (gsize) k + 2);
+    g_autofree MsTime *next = g_new(MsTime, k);
     g_autoptr(GByteArray) sendbuf = g_byte_array_new();
     g_autoptr(GByteArray) recvbuf = g_byte_array_new();
     /* Per rank and window, so that no receiver gets more than G_MAXINT bytes. */
@@ -101,17 +105,31 @@ ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
         }
         if (out_bytes > limit)
             ok = FALSE;
-        gint64 mine[3] = { MIN(ms_shard_next_time(shard), ms_shard_outbox_min_time(shard)),
-                           out_bytes ? -1 : 0, ok ? 0 : -1 };
-        gint64 all[3];
+        /* (next event, failed, earliest event for rank 0, 1, ...) */
+        const int w = k + 2;
+        mine[0] = ms_shard_next_time(shard);
+        mine[1] = ok ? 0 : 1;
+        for (int r = 0; r < k; r++)
+            mine[2 + r] = ms_shard_outbox_min_time(shard, (guint32) r);
         gint64 t0 = g_get_monotonic_time();
-        MPI_Allreduce(mine, all, 3, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
+        MPI_Allgather(mine, w, MPI_INT64_T, all, w, MPI_INT64_T, MPI_COMM_WORLD);
         gint64 t1 = g_get_monotonic_time();
         st->wait_s += (double) (t1 - t0) / 1e6;
-        gint64 start = all[0];
-        if (all[2] < 0)
+        gint64 start = G_MAXINT64;
+        gboolean any_sent = FALSE, any_failed = FALSE;
+        for (int r = 0; r < k; r++) {
+            /* Rank r's next event once what is on its way has arrived. */
+            next[r] = all[w * r];
+            for (int q = 0; q < k; q++) {
+                next[r] = MIN(next[r], all[w * q + 2 + r]);
+                any_sent |= all[w * q + 2 + r] != MS_TIME_INFINITE;
+            }
+            start = MIN(start, next[r]);
+            any_failed |= all[w * r + 1] != 0;
+        }
+        if (any_failed)
             break;
-        if (all[1] < 0) {
+        if (any_sent) {
             /* Pack the outboxes by destination rank and move them. */
             g_byte_array_set_size(sendbuf, 0);
             for (int r = 0; r < k; r++) {
@@ -140,7 +158,10 @@ ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
         if (start > end || start == MS_TIME_INFINITE)
             break;
         gint64 t3 = g_get_monotonic_time();
-        ms_shard_run_window(shard, start, end);
+        /* Each rank's own bound: wider than [start, start + lookahead) when
+         * the others' next events are later. */
+        ms_shard_run_until(shard, ms_shard_safe_until(next, (guint32) k, (guint32) m->rank,
+                                                      ms_shard_lookahead(shard)), end);
         st->compute_s += seconds_since(t3);
         st->windows++;
     }

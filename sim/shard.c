@@ -70,11 +70,10 @@ struct _MsShard {
     guint32            self;
     guint32            hosts;
     MsTime             lookahead;
-    MsTime             window_end;  /* events for other parts must be at or after it */
     GByteArray       **outbox;      /* per part: MsShardEvent (+ blob) in scheduling order */
     guint64           *last_seq;    /* per host: last seq delivered from it + 1 */
     GArray            *importers;   /* Importer, by event type */
-    MsTime             outbox_min;  /* earliest event in the outboxes */
+    MsTime            *outbox_min;  /* per part: earliest event in its outbox */
     MsShardStats       stats;
 };
 
@@ -102,7 +101,9 @@ ms_shard_new(MsEngine *engine, const MsPartition *partition, guint32 self, MsTim
         s->outbox[i] = g_byte_array_new();
     s->last_seq = g_new0(guint64, s->hosts);
     s->importers = g_array_new(FALSE, TRUE, sizeof(Importer));
-    s->outbox_min = MS_TIME_INFINITE;
+    s->outbox_min = g_new(MsTime, k);
+    for (guint32 i = 0; i < k; i++)
+        s->outbox_min[i] = MS_TIME_INFINITE;
     ms_engine_set_local_filter(engine, is_local_cb, s);
     return s;
 }
@@ -117,6 +118,7 @@ ms_shard_free(MsShard *s)
         g_byte_array_unref(s->outbox[i]);
     g_free(s->outbox);
     g_free(s->last_seq);
+    g_free(s->outbox_min);
     g_array_free(s->importers, TRUE);
     g_free(s);
 }
@@ -145,15 +147,15 @@ ms_shard_set_import(MsShard *s, guint16 type, MsShardImportFunc func, gpointer u
 static void
 post(MsShard *s, guint32 owner, MsShardEvent *ev, const void *blob, gsize len)
 {
-    if (ev->at < s->window_end) {
+    MsTime now = ms_engine_now(s->engine);
+    if (ev->at < ms_time_add(now, s->lookahead) && ev->src != MS_HOST_WORLD) {
         s->stats.late++;
-        g_critical("shard %u: event for host %u at %" G_GINT64_FORMAT " ns is inside the window "
-                   "ending at %" G_GINT64_FORMAT " ns: the model broke the lookahead",
-                   s->self, ev->host, ev->at, s->window_end);
+        g_critical("shard %u: event for host %u at %" G_GINT64_FORMAT " ns, sent at %" G_GINT64_FORMAT
+                   " ns: sooner than the lookahead allows (the model broke it)", s->self, ev->host, ev->at, now);
     }
     g_return_if_fail(len <= G_MAXUINT32);
     ev->blob_len = (guint32) len;
-    s->outbox_min = MIN(s->outbox_min, ev->at);
+    s->outbox_min[owner] = MIN(s->outbox_min[owner], ev->at);
     GByteArray *box = s->outbox[owner];
     g_byte_array_append(box, (const guint8 *) ev, sizeof *ev);
     if (len > 0) {
@@ -200,11 +202,36 @@ ms_shard_send(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData da
 }
 
 MsTime
+ms_shard_safe_until(const MsTime *next, guint32 k, guint32 self, MsTime lookahead)
+{
+    /* The earliest a part q may still run an event: its own next, or an
+     * event another part p sends it, at next_p + lookahead or later. */
+    MsTime bound = MS_TIME_INFINITE;
+    for (guint32 q = 0; q < k; q++) {
+        if (q == self)
+            continue;
+        MsTime ept = next[q];
+        for (guint32 p = 0; p < k; p++)
+            if (p != q)
+                ept = MIN(ept, ms_time_add(next[p], lookahead));
+        /* Whatever q runs from then on reaches self a lookahead later. */
+        bound = MIN(bound, ms_time_add(ept, lookahead));
+    }
+    return bound;
+}
+
+MsTime
 ms_shard_run_window(MsShard *s, MsTime start, MsTime end)
 {
     g_return_val_if_fail(start >= ms_engine_now(s->engine), ms_engine_now(s->engine));
-    MsTime until = MIN(ms_time_add(start, s->lookahead) - 1, end);
-    s->window_end = ms_time_add(until, 1);
+    return ms_shard_run_until(s, ms_time_add(start, s->lookahead), end);
+}
+
+MsTime
+ms_shard_run_until(MsShard *s, MsTime bound, MsTime end)
+{
+    MsTime until = bound == MS_TIME_INFINITE ? end : MIN(bound - 1, end);
+    until = MAX(until, ms_engine_now(s->engine));
     ms_engine_run(s->engine, until);
     s->stats.windows++;
     return until;
@@ -221,15 +248,17 @@ ms_shard_outbox(const MsShard *s, guint32 to, gsize *n_bytes)
 void
 ms_shard_clear_outboxes(MsShard *s)
 {
-    for (guint32 i = 0; i < ms_partition_parts(s->partition); i++)
+    for (guint32 i = 0; i < ms_partition_parts(s->partition); i++) {
         g_byte_array_set_size(s->outbox[i], 0);
-    s->outbox_min = MS_TIME_INFINITE;
+        s->outbox_min[i] = MS_TIME_INFINITE;
+    }
 }
 
 MsTime
-ms_shard_outbox_min_time(const MsShard *s)
+ms_shard_outbox_min_time(const MsShard *s, guint32 to)
 {
-    return s->outbox_min;
+    g_return_val_if_fail(to < ms_partition_parts(s->partition), MS_TIME_INFINITE);
+    return s->outbox_min[to];
 }
 
 /* Whether bytes[0..n) is a sequence of whole events with their blobs. */
@@ -295,6 +324,7 @@ ms_shard_run_local(MsShard *const *shards, guint32 n, MsTime end)
     g_return_if_fail(n >= 1 && ms_shard_parts(shards[0]) == n);
     for (guint32 i = 0; i < n; i++)
         g_return_if_fail(shards[i]->self == i && shards[i]->partition == shards[0]->partition);
+    g_autofree MsTime *next = g_new(MsTime, n);
     for (;;) {
         for (guint32 to = 0; to < n; to++)
             for (guint32 from = 0; from < n; from++) {
@@ -306,12 +336,14 @@ ms_shard_run_local(MsShard *const *shards, guint32 n, MsTime end)
         for (guint32 i = 0; i < n; i++)
             ms_shard_clear_outboxes(shards[i]);
         MsTime start = MS_TIME_INFINITE;
-        for (guint32 i = 0; i < n; i++)
-            start = MIN(start, ms_shard_next_time(shards[i]));
+        for (guint32 i = 0; i < n; i++) {
+            next[i] = ms_shard_next_time(shards[i]);
+            start = MIN(start, next[i]);
+        }
         if (start > end || start == MS_TIME_INFINITE)
             break;
         for (guint32 i = 0; i < n; i++)
-            ms_shard_run_window(shards[i], start, end);
+            ms_shard_run_until(shards[i], ms_shard_safe_until(next, n, i, shards[i]->lookahead), end);
     }
     for (guint32 i = 0; i < n; i++)
         ms_engine_run(shards[i]->engine, end);

@@ -88,16 +88,26 @@ void ms_shard_schedule(MsShard *shard, MsTime at, MsHostId host, guint16 type, M
  * start being the agreed window start (<= every part's next event time).
  * Returns the last time the window covered. */
 MsTime ms_shard_run_window(MsShard *shard, MsTime start, MsTime end);
+/* Runs this part's events with time in [now, min(bound, end + 1)). */
+MsTime ms_shard_run_until(MsShard *shard, MsTime bound, MsTime end);
+/* How far part `self` may run, given every part's next event time next[0..k)
+ * (after delivery, or lower): a part q can still run an event at
+ * min(next_q, next_p + lookahead for p != q) and no sooner, and what it
+ * sends arrives a lookahead later. Wider than the common window
+ * [min next, min next + lookahead) when the others' next events are later:
+ * the part that is ahead in work runs up to two lookaheads. */
+MsTime ms_shard_safe_until(const MsTime *next, guint32 k, guint32 self, MsTime lookahead);
 
 /* The events waiting for part `to`, in the order they were scheduled, as
  * bytes (MsShardEvent records, each followed by its blob padded to 8
  * bytes); valid until the next ms_shard_clear_outboxes() or schedule. */
 const guint8 *ms_shard_outbox(const MsShard *shard, guint32 to, gsize *n_bytes);
 void ms_shard_clear_outboxes(MsShard *shard);
-/* The earliest time of an event in the outboxes (MS_TIME_INFINITE: none).
- * With ms_shard_next_time() it gives the next window's start without
- * exchanging first: the minimum over parts of both. */
-MsTime ms_shard_outbox_min_time(const MsShard *shard);
+/* The earliest time of an event in the outbox for part `to`
+ * (MS_TIME_INFINITE: none): with every part's ms_shard_next_time(), what
+ * part `to`'s next event time will be after delivery, known before the
+ * exchange. */
+MsTime ms_shard_outbox_min_time(const MsShard *shard, guint32 to);
 
 /* Inserts the events of an outbox another part sent (each for a local
  * host, no earlier than now), in the given order, importing blobs. FALSE
