@@ -230,7 +230,7 @@ ms_shard_run_window(MsShard *s, MsTime start, MsTime end)
 MsTime
 ms_shard_run_until(MsShard *s, MsTime bound, MsTime end)
 {
-    MsTime until = bound == MS_TIME_INFINITE ? end : MIN(bound - 1, end);
+    MsTime until = MIN(bound - 1, end);
     until = MAX(until, ms_engine_now(s->engine));
     ms_engine_run(s->engine, until);
     s->stats.windows++;
