@@ -373,7 +373,7 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
         ms_mpi_free(mpi);
         return rc;
     }
-    if (rank == 0 && o->narrate)
+    if (rank == 0)
         say_partition(sc, p, lookahead, cuts, strcmp(spec, "auto") == 0 ? "(automatic split)" : "");
     MsMpiStats ms;
     gboolean ok = ms_mpi_run(mpi, ms_world_shard(w), until ? until : ms_world_default_until(w), &ms, &error);

@@ -113,3 +113,26 @@ case " $BENCH " in
     ;;
 esac
 echo "worlds: $WORLDS_CSV (make bench-plot draws it)"
+
+# BENCH=mpi-world: a whole world run sequentially and over 2 MPI ranks
+# (mailsim run --partition auto, packet level), wall time, MPI_REPS times
+# each (default 1: minutes per run on the medium world; MPI_WORLD picks the
+# world). Prints the median walls, the speed-up, and rank 0's lookahead,
+# windows, wait share and bytes exchanged per simulated second.
+case " $BENCH " in
+*mpi-world*)
+    W=${MPI_WORLD:-scenarios/bench/medium.xml}
+    R=${MPI_REPS:-1}
+    MPIRUN="mpirun --allow-run-as-root --oversubscribe"
+    wall() { s=$(date +%s.%N); "$@" > "$OUT"; e=$(date +%s.%N); awk -v a="$s" -v b="$e" 'BEGIN { printf "%.2f\n", b - a }'; }
+    med() { sort -n | awk -v n="$R" 'NR == int((n + 1) / 2)'; }
+    OUT=$(mktemp)
+    echo
+    echo "== distributed world: $W at packet level, sequential vs 2 ranks, wall s, median of $R"
+    seq_s=$(for _ in $(seq "$R"); do wall $M run "$W" -q; done | med)
+    mpi_s=$(for _ in $(seq "$R"); do wall $MPIRUN -np 2 $M run "$W" -q --partition auto; done | med)
+    grep -E '^(Partitioned run|Distribution):' "$OUT"
+    rm -f "$OUT"
+    echo "sequential ${seq_s} s, 2 ranks ${mpi_s} s, speed-up $(awk -v a="$seq_s" -v b="$mpi_s" 'BEGIN { printf "%.2f", a / b }')"
+    ;;
+esac
