@@ -358,6 +358,48 @@ test_refused_splits(void)
     ms_world_free(w);
 }
 
+/* Hostile record exports: every truncation and corruption of a real one
+ * is refused with an error or merged without harm, never a crash. */
+static void
+test_merge_hostile(void)
+{
+    g_autoptr(MsScenario) sc = load("scenarios/teaching/05-server-down.xml");
+    g_autoptr(MsPartition) p = ms_partition_new(sc->hosts->len, 2, MS_PARTITION_MODULO);
+    MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+    o.partition = p;
+    g_autoptr(MsWorld) w0 = ms_world_new_full(sc, &o, NULL);
+    o.part = 1;
+    g_autoptr(MsWorld) w1 = ms_world_new_full(sc, &o, NULL);
+    CU_ASSERT_FATAL(w0 && w1);
+    MsWorld *ws[] = { w0, w1 };
+    ms_world_run_parts(ws, 2, ms_world_default_until(w0));
+    g_autoptr(GBytes) good0 = ms_mail_export_records(ms_world_mail(w0));
+    g_autoptr(GBytes) good1 = ms_mail_export_records(ms_world_mail(w1));
+    gsize n;
+    const guint8 *d = g_bytes_get_data(good1, &n);
+    guint refused = 0;
+    for (gsize cut = 0; cut < n; cut += 7) {
+        g_autoptr(GBytes) bad = g_bytes_new(d, cut);
+        GBytes *parts[] = { good0, bad };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsWorld) fresh = ms_world_new_full(sc, &o, NULL);
+        gboolean ok = ms_mail_merge(ms_world_mail(fresh), parts, 2, &error);
+        CU_ASSERT(!ok && error && strstr(error->message, "part 1"));
+        refused += !ok;
+    }
+    CU_ASSERT(refused > 10);
+    g_autofree guint8 *flip = g_memdup2(d, n);
+    for (gsize i = 4; i < n; i += 13) {
+        flip[i] ^= 0xff;
+        g_autoptr(GBytes) bad = g_bytes_new(flip, n);
+        GBytes *parts[] = { good0, bad };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsWorld) fresh = ms_world_new_full(sc, &o, NULL);
+        ms_mail_merge(ms_world_mail(fresh), parts, 2, &error);   /* either way, no crash */
+        flip[i] ^= 0xff;
+    }
+}
+
 int
 main(void)
 {
@@ -374,6 +416,7 @@ main(void)
         { "merged per-part traces = the sequential trace", test_merged_trace_is_sequential },
         { "automatic split: balanced, trees whole, long lookahead", test_auto_split },
         { "splits without lookahead, flow level: refused", test_refused_splits },
+        { "hostile record exports: refused, no crash", test_merge_hostile },
         { NULL, NULL },
     };
     return ms_test_main("partition", cases);
