@@ -877,25 +877,9 @@ ms_mail_server_for_domain(const MsMail *m, const char *domain)
 static char *
 header_value(GBytes *data, const char *name)
 {
-    gsize n, k = strlen(name);
+    gsize n;
     const char *d = g_bytes_get_data(data, &n);
-    const char *end = d + n;
-    for (const char *p = d; p && p < end;) {
-        if (p + 2 <= end && p[0] == '\r' && p[1] == '\n')
-            break;
-        if ((gsize) (end - p) > k && g_ascii_strncasecmp(p, name, k) == 0 && p[k] == ':') {
-            const char *v = p + k + 1;
-            while (v < end && (*v == ' ' || *v == '\t'))
-                v++;
-            const char *e = v;
-            while (e < end && *e != '\r' && *e != '\n')
-                e++;
-            return g_strndup(v, (gsize) (e - v));
-        }
-        const char *nl = memchr(p, '\n', (gsize) (end - p));
-        p = nl ? nl + 1 : NULL;
-    }
-    return NULL;
+    return header_in(d, n, name);
 }
 
 guint32
