@@ -263,6 +263,20 @@ report(MsWorld *w, const MsStatsTable *t, const MsPcapSink *pcap, const Outputs 
     return ok ? rc : MS_EXIT_FAILED;
 }
 
+static void
+print_title(const MsScenario *sc, gboolean partitioned)
+{
+    printf("%s\n", sc->title[0] ? sc->title : sc->name);
+    if (sc->description[0]) {
+        g_autofree char *d = g_strstrip(g_strdup(sc->description));
+        printf("%s\n", d);
+    }
+    printf("\n");
+    if (partitioned)
+        printf("(A partitioned run tells no story: each part sees only its own hosts. The trace, written per part\n"
+               "with --trace and joined by mailsim merge, holds every step.)\n\n");
+}
+
 /* The split --partition asks for, into `parts` parts. */
 static MsPartition *
 make_partition(const MsScenario *sc, const char *spec, guint32 parts, GError **error)
@@ -373,6 +387,8 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
         ms_mpi_free(mpi);
         return rc;
     }
+    if (rank == 0 && o->narrate)
+        print_title(sc, TRUE);
     if (rank == 0)
         say_partition(sc, p, lookahead, cuts, strcmp(spec, "auto") == 0 ? "(automatic split)" : "");
     MsMpiStats ms;
@@ -499,14 +515,8 @@ ms_cmd_run(int argc, char **argv)
         return ms_cli_usage(cmd, "--stats: '%s': expected a file name ending in .json or .csv", stats_path);
     Outputs o = { trace_path, pcap_path, pcap_host, pcap_limit_s, pcap_links, pcap_limit,
                   !quiet, !no_colour && isatty(STDOUT_FILENO), level };
-    if (!quiet) {
-        printf("%s\n", sc->title[0] ? sc->title : sc->name);
-        if (sc->description[0]) {
-            g_autofree char *d = g_strstrip(g_strdup(sc->description));
-            printf("%s\n", d);
-        }
-        printf("\n");
-    }
+    if (!quiet && !(partition_s && !parts_s))
+        print_title(sc, partition_s != NULL);
     if (partition_s && !parts_s)
         return run_part_mpi(sc, &wo, partition_s, &o, until, stats_path);
     if (partition_s) {
