@@ -316,43 +316,109 @@ auto_layout(MsVizLayout *l, MsNet *net, const MsVizRect *area, MsHostId origin, 
     }
 }
 
-/* Moves each label to the side of its symbol that no link leaves from:
- * below (the default), above, right or left, keeping a move only when the
- * label then overlaps nothing. */
-static void
-choose_label_sides(MsVizLayout *l, MsNet *net, const MsVizRect *area)
+/* Whether the segment (x0,y0)-(x1,y1) passes through r grown by `m` on
+ * every side (Liang-Barsky clipping). */
+static gboolean
+segment_hits(double x0, double y0, double x1, double y1, const MsVizRect *r, double m)
 {
-    guint nl = ms_net_n_links(net);
+    double dx = x1 - x0, dy = y1 - y0, t0 = 0, t1 = 1;
+    const double p[4] = { -dx, dx, -dy, dy };
+    const double q[4] = { x0 - (r->x - m), (r->x + r->w + m) - x0, y0 - (r->y - m), (r->y + r->h + m) - y0 };
+    for (int i = 0; i < 4; i++) {
+        if (p[i] == 0) {
+            if (q[i] < 0)
+                return FALSE;
+            continue;
+        }
+        double t = q[i] / p[i];
+        if (p[i] < 0)
+            t0 = MAX(t0, t);
+        else
+            t1 = MIN(t1, t);
+        if (t0 > t1)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* Room kept between a label and a link line: journey arrows run beside
+ * the link, a few pixels off it. */
+#define LINK_MARGIN 7.0
+
+/* The first link drawn through rect r (links join shown hosts' centres), or
+ * G_MAXUINT. */
+static guint
+link_through(const MsVizLayout *l, MsNet *net, const MsVizRect *r)
+{
+    for (guint k = 0; k < ms_net_n_links(net); k++) {
+        MsHostId a, b;
+        ms_net_link_ends(net, k, &a, &b);
+        if (l->shown[a] && l->shown[b] && segment_hits(l->cx[a], l->cy[a], l->cx[b], l->cy[b], r, LINK_MARGIN))
+            return k;
+    }
+    return G_MAXUINT;
+}
+
+guint
+ms_viz_layout_crossed_labels(const MsVizLayout *l, MsNet *net, char **why)
+{
+    guint n = 0;
     for (guint h = 0; h < l->n_hosts; h++) {
         if (!l->shown[h])
             continue;
-        gboolean busy[4] = { FALSE, FALSE, FALSE, FALSE };   /* down, up, right, left */
-        for (guint k = 0; k < nl; k++) {
+        guint k = link_through(l, net, &l->label[h]);
+        if (k == G_MAXUINT)
+            continue;
+        if (why && n == 0) {
             MsHostId a, b;
             ms_net_link_ends(net, k, &a, &b);
-            if ((a != h && b != h) || !l->shown[a] || !l->shown[b])
-                continue;
-            MsHostId o = a == h ? b : a;
-            double dx = l->cx[o] - l->cx[h], dy = l->cy[o] - l->cy[h];
-            if (fabs(dy) >= fabs(dx) * 0.5)
-                busy[dy > 0 ? 0 : 1] = TRUE;
-            if (fabs(dx) >= fabs(dy) * 0.3)
-                busy[dx > 0 ? 2 : 3] = TRUE;
+            *why = g_strdup_printf("the label of %s is crossed by link %s~%s", ms_net_host_name(net, h),
+                                   ms_net_host_name(net, a), ms_net_host_name(net, b));
         }
-        if (!busy[0])
+        n++;
+    }
+    return n;
+}
+
+/* Moves each label that a link line crosses to a place around its symbol
+ * where none does: above, right, left, the four corners, then corners a
+ * row further out (clear of a neighbour's label on the same row); a move is
+ * kept only when the label then overlaps nothing and stays in the area. */
+static void
+choose_label_sides(MsVizLayout *l, MsNet *net, const MsVizRect *area)
+{
+    for (guint h = 0; h < l->n_hosts; h++) {
+        if (!l->shown[h] || link_through(l, net, &l->label[h]) == G_MAXUINT)
             continue;
         MsVizRect keep = l->label[h];
         const MsVizRect *sh = &l->shape[h];
-        MsVizRect cand[3] = {
-            { keep.x, sh->y - LABEL_GAP - keep.h, keep.w, keep.h },
-            { sh->x + sh->w + LABEL_GAP + 2, l->cy[h] - keep.h / 2, keep.w, keep.h },
-            { sh->x - LABEL_GAP - 2 - keep.w, l->cy[h] - keep.h / 2, keep.w, keep.h },
+        double above = sh->y - LABEL_GAP - keep.h, below = keep.y;
+        double right = sh->x + sh->w + LABEL_GAP + 2, left = sh->x - LABEL_GAP - 2 - keep.w;
+        double mid = l->cy[h] - keep.h / 2;
+        /* corners: the label's near edge clear of the symbol's centre lines */
+        double cright = l->cx[h] + LINK_MARGIN + 2, cleft = l->cx[h] - LINK_MARGIN - 2 - keep.w;
+        double lower = below + keep.h + LABEL_GAP, higher = above - keep.h - LABEL_GAP;
+        MsVizRect cand[11] = {
+            { keep.x, above, keep.w, keep.h },
+            { right, mid, keep.w, keep.h },
+            { left, mid, keep.w, keep.h },
+            { cright, below, keep.w, keep.h },
+            { cleft, below, keep.w, keep.h },
+            { cright, above, keep.w, keep.h },
+            { cleft, above, keep.w, keep.h },
+            /* a row further out, clear of a neighbour's label */
+            { cright, lower, keep.w, keep.h },
+            { cleft, lower, keep.w, keep.h },
+            { cright, higher, keep.w, keep.h },
+            { cleft, higher, keep.w, keep.h },
         };
-        for (guint i = 0; i < 3; i++) {
-            if (busy[i + 1] || cand[i].y < area->y || cand[i].x < area->x)
+        for (guint i = 0; i < G_N_ELEMENTS(cand); i++) {
+            const MsVizRect *c = &cand[i];
+            if (c->y < area->y || c->x < area->x || c->x + c->w > area->x + area->w ||
+                c->y + c->h > area->y + area->h)
                 continue;
-            l->label[h] = cand[i];
-            if (ms_viz_layout_check(l, net, NULL))
+            l->label[h] = *c;
+            if (link_through(l, net, c) == G_MAXUINT && ms_viz_layout_check(l, net, NULL))
                 break;
             l->label[h] = keep;
         }

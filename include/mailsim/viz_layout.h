@@ -52,6 +52,11 @@ MsVizRect ms_viz_rect_union(const MsVizRect *a, const MsVizRect *b);
  * and, when why is given, a sentence naming the first two (caller frees). */
 gboolean ms_viz_layout_check(const MsVizLayout *layout, MsNet *net, char **why);
 
+/* How many shown hosts' labels a link line crosses (with a few pixels of
+ * room for the journey's arrows beside it); when why is given and there is
+ * one, a sentence naming the first (caller frees). */
+guint ms_viz_layout_crossed_labels(const MsVizLayout *layout, MsNet *net, char **why);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsVizLayout, ms_viz_layout_free)
 
 G_END_DECLS
