@@ -113,6 +113,12 @@ struct _MsNet {
     GArray       *links;          /* Link */
     GHashTable   *by_name;        /* name -> id+1; set-up and lookups only */
     GHashTable   *by_addr;        /* addr -> id+1 */
+    /* The same map as a direct-indexed table while addresses are dense
+     * (the generated worlds number hosts sequentially): entry addr -
+     * addr_base holds id + 1, or 0. NULL while addresses are sparse. */
+    guint32      *addr_ids;
+    guint32       addr_base, addr_cap;  /* the span addr_ids covers */
+    guint32       addr_lo, addr_hi;     /* lowest and highest address in use */
     GArray       *slots;          /* Slot */
     guint32       free_slot;
     guint32     **routes;         /* per destination: next-hop link per host, or NULL */
@@ -225,6 +231,7 @@ ms_net_free(MsNet *n)
     g_array_free(n->links, TRUE);
     g_hash_table_destroy(n->by_name);
     g_hash_table_destroy(n->by_addr);
+    g_free(n->addr_ids);
     g_hash_table_destroy(n->pinned);
     ms_trace_free(n->trace);
     g_free(n);
@@ -281,11 +288,53 @@ ms_net_host_by_name(const MsNet *n, const char *name)
     return v ? (MsHostId) (GPOINTER_TO_UINT(v) - 1) : NO_HOST;
 }
 
+/* One look-up per packet sent and several per message: the dense table
+ * costs one load where the hash table costs three (hash, key, value) from
+ * three arrays. */
 MsHostId
 ms_net_host_by_addr(const MsNet *n, guint32 addr)
 {
+    if (G_LIKELY(n->addr_ids != NULL)) {
+        guint32 off = addr - n->addr_base;   /* wraps below addr_base: out of range */
+        return off < n->addr_cap ? n->addr_ids[off] - 1 : NO_HOST;
+    }
     gpointer v = g_hash_table_lookup(n->by_addr, GUINT_TO_POINTER(addr));
     return v ? (MsHostId) (GPOINTER_TO_UINT(v) - 1) : NO_HOST;
+}
+
+/* Keeps addr_ids in step with a host just added (id, addr). The table
+ * spans addr_base .. addr_base + addr_cap - 1 and is used while that span stays
+ * below four entries per host (plus a floor, for small worlds); it grows
+ * by doubling towards higher addresses, so sequential numbering costs
+ * O(1) amortised per host, and is rebuilt from the host array when an
+ * address falls below it or when a sparse set of addresses becomes dense. */
+static void
+index_addr(MsNet *n, MsHostId id, guint32 addr)
+{
+    guint nh = n->hosts->len;
+    if (nh == 1) {
+        n->addr_lo = n->addr_hi = addr;
+    } else {
+        n->addr_lo = MIN(n->addr_lo, addr);
+        n->addr_hi = MAX(n->addr_hi, addr);
+    }
+    guint64 span = (guint64) n->addr_hi - n->addr_lo + 1;
+    guint64 limit = MAX(4 * (guint64) nh, 1024);
+    if (span > limit) {
+        g_clear_pointer(&n->addr_ids, g_free);
+        n->addr_cap = 0;
+        return;
+    }
+    if (!n->addr_ids || addr < n->addr_base || addr - n->addr_base >= n->addr_cap) {
+        /* Rebuild from the lowest address, with room above for growth. */
+        n->addr_base = n->addr_lo;
+        n->addr_cap = (guint32) MAX(MIN(MAX(2 * span, 64), limit), span);
+        g_free(n->addr_ids);
+        n->addr_ids = g_new0(guint32, n->addr_cap);
+        for (MsHostId h = 0; h + 1 < nh; h++)
+            n->addr_ids[host_at(n, h)->addr - n->addr_base] = h + 1;
+    }
+    n->addr_ids[addr - n->addr_base] = id + 1;
 }
 
 MsHostId
@@ -308,6 +357,7 @@ ms_net_add_host(MsNet *n, const char *name, guint32 addr, MsHostRole role, GErro
     MsHostId id = n->hosts->len - 1;
     g_hash_table_insert(n->by_name, g_strdup(name), GUINT_TO_POINTER(id + 1));
     g_hash_table_insert(n->by_addr, GUINT_TO_POINTER(addr), GUINT_TO_POINTER(id + 1));
+    index_addr(n, id, addr);
     n->adj_valid = FALSE;
     drop_routes(n);
     if (n->hosts->len > n->n_routes) {
