@@ -82,6 +82,7 @@ typedef struct {
 typedef struct {
     guint32  link;
     guint    ld;          /* link direction: 2 * link + (0 when leaving end a) */
+    MsHostId from;        /* the end it leaves */
     guint64  bw;          /* bits per second */
     MsTime   lat;
     MsTime   tx_hdr;      /* serialisation of a bare 40-byte segment */
@@ -136,9 +137,15 @@ typedef struct {
     gpointer ud;
 } Listener;
 
+/* Per link direction, 16 bytes: what a fair-share look-up reads while the
+ * earliest end lies ahead, so one cache line serves four link directions.
+ * A lone transfer lives in `first` alone; the heap (beside, in act_heap)
+ * holds the ends only while two or more are active, so links that carry
+ * one transfer at a time never touch it. */
 typedef struct {
-    MsTime  first;   /* earliest end in heap, MS_TIME_INFINITE when empty */
-    GArray *heap;    /* MsTime, or NULL */
+    MsTime  first;   /* earliest end, MS_TIME_INFINITE when none */
+    guint32 len;     /* transfers active; the heap is valid when len >= 2 */
+    guint32 cap;     /* room in the heap */
 } Active;
 
 /* One hop of a transfer being computed. */
@@ -156,6 +163,7 @@ struct _MsFlow {
     guint32     free_conn;       /* index + 1 of a free record, 0 if none */
     GHashTable *listeners;       /* (host << 16 | port) -> Listener* */
     Active     *act;             /* per link direction (2 * link + dir) */
+    MsTime    **act_heap;        /* per link direction: binary min-heap of end times, or NULL */
     guint       n_active;
     GArray     *hops;            /* Hop scratch for transfer() */
     guint16     ev;
@@ -244,8 +252,8 @@ ms__flow_free(MsFlow *f)
     g_array_free(f->conns, TRUE);
     g_hash_table_destroy(f->listeners);
     for (guint i = 0; i < f->n_active; i++)
-        if (f->act[i].heap)
-            g_array_unref(f->act[i].heap);
+        g_free(f->act_heap[i]);
+    g_free(f->act_heap);
     g_free(f->act);
     g_array_free(f->hops, TRUE);
     g_free(f);
@@ -426,6 +434,7 @@ path_ok(MsFlow *f, Conn *c, int e)
             PathHop *hp = &g_array_index(d->hops, PathHop, i);
             hp->link = li;
             hp->ld = 2 * li + (a == at ? 0 : 1);
+            hp->from = at;
             hp->bw = p->bandwidth_bps;
             hp->lat = p->latency;
             hp->tx_hdr = serialise(HDR, p->bandwidth_bps);
@@ -473,23 +482,6 @@ lost(MsFlow *f, Conn *c, int e)
     return p > 0 && ms_rng_bernoulli(ms_engine_host_rng(f->engine, c->host[e]), p);
 }
 
-static inline MsHostId
-end_a(MsFlow *f, guint32 link)
-{
-    MsHostId a, b;
-    ms_net_link_ends(f->net, link, &a, &b);
-    return a;
-}
-
-static inline MsHostId
-end_b(MsFlow *f, guint32 link)
-{
-    MsHostId a, b;
-    ms_net_link_ends(f->net, link, &a, &b);
-    return b;
-}
-
-
 /* Transfers active on a link direction: a flat record per direction (the
  * earliest end and the count, so most look-ups touch one cache line) and a
  * binary min-heap of end times, popped only when the earliest has passed. */
@@ -502,12 +494,17 @@ active_on(MsFlow *f, guint ld, MsTime now)
         return 0;
     Active *ac = &f->act[ld];
     if (now < ac->first)
-        return ac->heap ? ac->heap->len : 0;
-    GArray *h = ac->heap;
-    MsTime *a = (MsTime *) h->data;
-    while (h->len > 0 && a[0] <= now) {
-        MsTime last = a[h->len - 1];
-        guint n = h->len - 1, i = 0;
+        return ac->len;
+    if (ac->len == 1) {   /* the lone one ended */
+        ac->len = 0;
+        ac->first = MS_TIME_INFINITE;
+        return 0;
+    }
+    MsTime *a = f->act_heap[ld];
+    guint n = ac->len;
+    while (n > 0 && a[0] <= now) {
+        MsTime last = a[--n];
+        guint i = 0;
         for (;;) {
             guint c = 2 * i + 1;
             if (c >= n)
@@ -521,10 +518,10 @@ active_on(MsFlow *f, guint ld, MsTime now)
         }
         if (n > 0)
             a[i] = last;
-        g_array_set_size(h, n);
     }
-    ac->first = h->len ? a[0] : MS_TIME_INFINITE;
-    return h->len;
+    ac->len = n;
+    ac->first = n ? a[0] : MS_TIME_INFINITE;
+    return n;
 }
 
 static void
@@ -533,17 +530,27 @@ add_active(MsFlow *f, guint ld, MsTime end)
     if (ld >= f->n_active) {
         guint n = MAX(ld + 1, 2 * f->n_active);
         f->act = g_renew(Active, f->act, n);
-        for (guint i = f->n_active; i < n; i++)
-            f->act[i] = (Active) { MS_TIME_INFINITE, NULL };
+        f->act_heap = g_renew(MsTime *, f->act_heap, n);
+        for (guint i = f->n_active; i < n; i++) {
+            f->act[i] = (Active) { MS_TIME_INFINITE, 0, 0 };
+            f->act_heap[i] = NULL;
+        }
         f->n_active = n;
     }
     Active *ac = &f->act[ld];
-    if (!ac->heap)
-        ac->heap = g_array_new(FALSE, FALSE, sizeof(MsTime));
-    GArray *h = ac->heap;
-    g_array_append_val(h, end);
-    MsTime *a = (MsTime *) h->data;
-    guint i = h->len - 1;
+    if (ac->len == 0) {
+        ac->len = 1;
+        ac->first = end;
+        return;
+    }
+    if (ac->len + 1 > ac->cap) {   /* room for len + 1 ends */
+        ac->cap = MAX(4u, 2 * ac->cap);
+        f->act_heap[ld] = g_renew(MsTime, f->act_heap[ld], ac->cap);
+    }
+    MsTime *a = f->act_heap[ld];
+    if (ac->len == 1)
+        a[0] = ac->first;   /* the lone one moves into the heap */
+    guint i = ac->len++;
     while (i > 0 && end < a[(i - 1) / 2]) {
         a[i] = a[(i - 1) / 2];
         i = (i - 1) / 2;
@@ -696,9 +703,7 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
         last = MAX(last, x);
     }
     for (guint i = 0; i < h; i++) {
-        guint32 li = ph[i].link;
-        ms_net_link_account(f->net, li, (hop[i].ld & 1) ? end_b(f, li) : end_a(f, li),
-                            nseg, len + (guint64) nseg * HDR, hop[i].busy);
+        ms_net_link_account(f->net, ph[i].link, ph[i].from, nseg, len + (guint64) nseg * HDR, hop[i].busy);
         if (nseg > 1)
             add_active(f, hop[i].ld, hop_free[i]);
     }
