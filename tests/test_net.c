@@ -501,6 +501,83 @@ test_host_by_addr(void)
     }
 }
 
+/* The links ms_net_route_links() returns (read from the forest and core
+ * tables in one walk) are the hops ms_net_route_path() takes one look-up at
+ * a time: for every pair of hosts of a meshed core with trees of depth up
+ * to five hanging off it, a separate two-host component and a lone host
+ * (no route), with the trees in use, with a core link down (generic
+ * tables) and with a route pinned by hand. */
+static void
+check_all_pairs(MsNet *n, guint nh)
+{
+    g_autoptr(GArray) links = g_array_new(FALSE, FALSE, sizeof(guint32));
+    guint mismatches = 0;
+    for (MsHostId from = 0; from < nh; from++)
+        for (MsHostId to = 0; to < nh; to++) {
+            g_autoptr(GArray) path = ms_net_route_path(n, from, to);
+            gboolean ok = ms_net_route_links(n, from, to, links);
+            if (path->len == 0) {
+                mismatches += ok || links->len != 0;
+                continue;
+            }
+            if (!ok || links->len != path->len - 1) {
+                mismatches++;
+                continue;
+            }
+            MsHostId at = from;
+            for (guint i = 0; i < links->len; i++) {
+                MsHostId a, b;
+                ms_net_link_ends(n, g_array_index(links, guint32, i), &a, &b);
+                at = a == at ? b : a;
+                mismatches += at != g_array_index(path, MsHostId, i + 1);
+            }
+        }
+    CU_ASSERT_EQUAL(mismatches, 0);
+}
+
+static void
+test_route_links_match_hops(void)
+{
+    g_autoptr(MsEngine) e = ms_engine_new(1);
+    g_autoptr(MsNet) n = ms_net_new(e);
+    enum { CORE = 8, TREE = 70, NH = CORE + TREE + 3 };
+    guint32 lcg = 12345;
+    for (guint i = 0; i < NH; i++) {
+        g_autofree char *name = g_strdup_printf("h%u", i);
+        ms_net_add_host(n, name, addr_of((int) i), i < CORE ? MS_ROLE_ROUTER : MS_ROLE_CLIENT, NULL);
+    }
+    MsLinkParams lp = base_link;
+    guint32 core_link = 0;
+    for (guint i = 0; i < CORE; i++) {
+        lp.latency = (MsTime) (1 + i % 3) * MS_TIME_MS;   /* equal costs: ties by host id */
+        core_link = ms_net_add_link(n, i, (i + 1) % CORE, &lp, NULL);
+    }
+    lp.latency = 2 * MS_TIME_MS;
+    ms_net_add_link(n, 0, 4, &lp, NULL);
+    ms_net_add_link(n, 2, 6, &lp, NULL);
+    guint depth[NH] = { 0 };
+    for (guint i = CORE; i < CORE + TREE; i++) {
+        MsHostId up;
+        do {
+            lcg = lcg * 1103515245u + 12345u;
+            up = (lcg >> 16) % i;
+        } while (depth[up] >= 5);
+        depth[i] = depth[up] + 1;
+        lp.latency = (MsTime) (1 + (lcg >> 8) % 4) * MS_TIME_MS;
+        ms_net_add_link(n, up, i, &lp, NULL);
+    }
+    ms_net_add_link(n, CORE + TREE, CORE + TREE + 1, &lp, NULL);   /* a pair apart; host NH - 1 alone */
+    check_all_pairs(n, NH);
+    ms_net_set_link_up(n, core_link, FALSE);
+    check_all_pairs(n, NH);
+    ms_net_set_link_up(n, core_link, TRUE);
+    check_all_pairs(n, NH);
+    ms_net_set_host_up(n, CORE + 5, FALSE);   /* one link: the trees stay */
+    check_all_pairs(n, NH);
+    ms_net_pin_route(n, 1, 3, 0);
+    check_all_pairs(n, NH);
+}
+
 int
 main(void)
 {
@@ -516,6 +593,7 @@ main(void)
         { "refused, timeout, unreachable", test_refused_timeout_unreachable },
         { "bad links refused", test_bad_links_refused },
         { "host by address: dense, sparse, edges", test_host_by_addr },
+        { "route links match hop-by-hop routes", test_route_links_match_hops },
         { NULL, NULL },
     };
     return ms_test_main("net", cases);
