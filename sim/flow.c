@@ -47,7 +47,11 @@
  * one per segment per hop at packet level (the medium world: 20 M events
  * instead of 355 M); a transfer costs O(segments x hops) arithmetic, its
  * path is read once per route change. Memory: one record per open
- * connection, reused; MS_FLOW_DEBUG=1 prints how many at the end.
+ * connection, reused with its arrays (path, segments, chunks), so a
+ * connection costs no allocation once the records have grown; per link
+ * direction a 16-byte record (the count and earliest end of the transfers
+ * on it) read by every fair-share look-up. MS_FLOW_DEBUG=1 prints how many
+ * records at the end.
  *
  * Ownership: the flow owns connection records and the bytes in flight;
  * events name connections by (index, generation), so stale ones are
@@ -98,6 +102,7 @@ typedef struct {
     guint32     cwnd, ssthresh, flight;
     GArray     *segs;            /* Seg not yet acknowledged, oldest at seg_head */
     guint       seg_head;
+    gboolean    pathed;          /* links, hops and hop_free hold the path of `epoch` */
     GArray     *links;           /* the path, guint32 link ids; valid for `epoch` */
     GArray     *hops;            /* PathHop per link of the path, same epoch */
     MsTime      ack_delay;       /* one-way delay of a bare 40-byte segment on the path */
@@ -210,25 +215,51 @@ ms__flow_new(MsTcp *owner, MsNet *net)
     return f;
 }
 
+/* Empties a direction for the record's next connection. The arrays stay
+ * (a connection record is reused, and its arrays with it: the per
+ * connection malloc and free of ten arrays would otherwise show in a large
+ * world's profile); the bytes still on their way and the held ones go. */
 static void
-dir_clear(Dir *d)
+dir_reset(Dir *d)
 {
-    if (d->segs)
-        g_array_unref(d->segs);
-    if (d->links)
-        g_array_unref(d->links);
-    if (d->hops)
-        g_array_unref(d->hops);
-    if (d->hop_free)
-        g_array_unref(d->hop_free);
     if (d->chunks) {
         for (guint i = d->chunk_head; i < d->chunks->len; i++)
             g_bytes_unref(g_array_index(d->chunks, Chunk, i).data);
-        g_array_unref(d->chunks);
+        g_array_set_size(d->chunks, 0);
     }
     if (d->held)
         g_byte_array_unref(d->held);
+    GArray *keep[5] = { d->segs, d->links, d->hops, d->hop_free, d->chunks };
+    for (guint i = 0; i < G_N_ELEMENTS(keep); i++)
+        if (keep[i])
+            g_array_set_size(keep[i], 0);
     memset(d, 0, sizeof *d);
+    d->segs = keep[0];
+    d->links = keep[1];
+    d->hops = keep[2];
+    d->hop_free = keep[3];
+    d->chunks = keep[4];
+}
+
+/* Frees a direction's arrays, after dir_reset(). */
+static void
+dir_free(Dir *d)
+{
+    GArray *arrays[5] = { d->segs, d->links, d->hops, d->hop_free, d->chunks };
+    for (guint i = 0; i < G_N_ELEMENTS(arrays); i++)
+        if (arrays[i])
+            g_array_unref(arrays[i]);
+    memset(d, 0, sizeof *d);
+}
+
+/* Clears a record (its directions already reset), keeping their arrays. */
+static void
+conn_wipe(Conn *c)
+{
+    Dir d0 = c->d[0], d1 = c->d[1];
+    memset(c, 0, sizeof *c);
+    c->d[0] = d0;
+    c->d[1] = d1;
 }
 
 void
@@ -244,9 +275,9 @@ ms__flow_free(MsFlow *f)
     }
     for (guint i = 0; i < f->conns->len; i++) {
         Conn *c = conn_at(f, i);
-        if (c->state != ST_FREE) {
-            dir_clear(&c->d[0]);
-            dir_clear(&c->d[1]);
+        for (int e = 0; e < 2; e++) {
+            dir_reset(&c->d[e]);   /* a free record's directions are empty already */
+            dir_free(&c->d[e]);
         }
     }
     g_array_free(f->conns, TRUE);
@@ -328,7 +359,7 @@ conn_new(MsFlow *f)
     }
     Conn *c = conn_at(f, idx);
     guint32 gen = c->gen + 1;
-    memset(c, 0, sizeof *c);
+    conn_wipe(c);
     c->gen = gen;
     return idx;
 }
@@ -357,10 +388,10 @@ conn_free(MsFlow *f, guint32 idx)
         summary(f, c, 0);
         summary(f, c, 1);
     }
-    dir_clear(&c->d[0]);
-    dir_clear(&c->d[1]);
+    dir_reset(&c->d[0]);
+    dir_reset(&c->d[1]);
     guint32 gen = c->gen;
-    memset(c, 0, sizeof *c);
+    conn_wipe(c);
     c->gen = gen + 1;   /* pending events of the old record go stale */
     c->state = ST_FREE;
     c->next_free = f->free_conn;
@@ -414,11 +445,12 @@ path_ok(MsFlow *f, Conn *c, int e)
     if (to == G_MAXUINT32)
         return FALSE;
     guint64 epoch = ms_net_route_epoch(f->net);
-    if (!d->links || d->epoch != epoch) {
+    if (!d->pathed || d->epoch != epoch) {
         if (!d->links) {
             d->links = g_array_new(FALSE, FALSE, sizeof(guint32));
             d->hop_free = g_array_new(FALSE, TRUE, sizeof(MsTime));
         }
+        d->pathed = TRUE;
         d->routed = ms_net_route_links(f->net, from, to, d->links);
         d->mtu = d->routed ? 65535 : 0;
         if (!d->hops)
@@ -574,8 +606,10 @@ window_init(MsFlow *f, Conn *c, int e)
     Dir *d = &c->d[e];
     d->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u));   /* RFC 3390 initial window */
     d->ssthresh = G_MAXUINT32;
-    d->segs = g_array_new(FALSE, FALSE, sizeof(Seg));
-    d->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
+    if (!d->segs)
+        d->segs = g_array_new(FALSE, FALSE, sizeof(Seg));
+    if (!d->chunks)
+        d->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
     d->rto = rto_of(f, c, e);
 }
 
