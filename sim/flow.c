@@ -47,7 +47,11 @@
  * one per segment per hop at packet level (the medium world: 20 M events
  * instead of 355 M); a transfer costs O(segments x hops) arithmetic, its
  * path is read once per route change. Memory: one record per open
- * connection, reused; MS_FLOW_DEBUG=1 prints how many at the end.
+ * connection, reused with its arrays (path, segments, chunks), so a
+ * connection costs no allocation once the records have grown; per link
+ * direction a 16-byte record (the count and earliest end of the transfers
+ * on it) read by every fair-share look-up. MS_FLOW_DEBUG=1 prints how many
+ * records at the end.
  *
  * Ownership: the flow owns connection records and the bytes in flight;
  * events name connections by (index, generation), so stale ones are
@@ -82,6 +86,7 @@ typedef struct {
 typedef struct {
     guint32  link;
     guint    ld;          /* link direction: 2 * link + (0 when leaving end a) */
+    MsHostId from;        /* the end it leaves */
     guint64  bw;          /* bits per second */
     MsTime   lat;
     MsTime   tx_hdr;      /* serialisation of a bare 40-byte segment */
@@ -97,6 +102,7 @@ typedef struct {
     guint32     cwnd, ssthresh, flight;
     GArray     *segs;            /* Seg not yet acknowledged, oldest at seg_head */
     guint       seg_head;
+    gboolean    pathed;          /* links, hops and hop_free hold the path of `epoch` */
     GArray     *links;           /* the path, guint32 link ids; valid for `epoch` */
     GArray     *hops;            /* PathHop per link of the path, same epoch */
     MsTime      ack_delay;       /* one-way delay of a bare 40-byte segment on the path */
@@ -136,9 +142,15 @@ typedef struct {
     gpointer ud;
 } Listener;
 
+/* Per link direction, 16 bytes: what a fair-share look-up reads while the
+ * earliest end lies ahead, so one cache line serves four link directions.
+ * A lone transfer lives in `first` alone; the heap (beside, in act_heap)
+ * holds the ends only while two or more are active, so links that carry
+ * one transfer at a time never touch it. */
 typedef struct {
-    MsTime  first;   /* earliest end in heap, MS_TIME_INFINITE when empty */
-    GArray *heap;    /* MsTime, or NULL */
+    MsTime  first;   /* earliest end, MS_TIME_INFINITE when none */
+    guint32 len;     /* transfers active; the heap is valid when len >= 2 */
+    guint32 cap;     /* room in the heap */
 } Active;
 
 /* One hop of a transfer being computed. */
@@ -156,6 +168,7 @@ struct _MsFlow {
     guint32     free_conn;       /* index + 1 of a free record, 0 if none */
     GHashTable *listeners;       /* (host << 16 | port) -> Listener* */
     Active     *act;             /* per link direction (2 * link + dir) */
+    MsTime    **act_heap;        /* per link direction: binary min-heap of end times, or NULL */
     guint       n_active;
     GArray     *hops;            /* Hop scratch for transfer() */
     guint16     ev;
@@ -202,25 +215,51 @@ ms__flow_new(MsTcp *owner, MsNet *net)
     return f;
 }
 
+/* Empties a direction for the record's next connection. The arrays stay
+ * (a connection record is reused, and its arrays with it: the per
+ * connection malloc and free of ten arrays would otherwise show in a large
+ * world's profile); the bytes still on their way and the held ones go. */
 static void
-dir_clear(Dir *d)
+dir_reset(Dir *d)
 {
-    if (d->segs)
-        g_array_unref(d->segs);
-    if (d->links)
-        g_array_unref(d->links);
-    if (d->hops)
-        g_array_unref(d->hops);
-    if (d->hop_free)
-        g_array_unref(d->hop_free);
     if (d->chunks) {
         for (guint i = d->chunk_head; i < d->chunks->len; i++)
             g_bytes_unref(g_array_index(d->chunks, Chunk, i).data);
-        g_array_unref(d->chunks);
+        g_array_set_size(d->chunks, 0);
     }
     if (d->held)
         g_byte_array_unref(d->held);
+    GArray *keep[5] = { d->segs, d->links, d->hops, d->hop_free, d->chunks };
+    for (guint i = 0; i < G_N_ELEMENTS(keep); i++)
+        if (keep[i])
+            g_array_set_size(keep[i], 0);
     memset(d, 0, sizeof *d);
+    d->segs = keep[0];
+    d->links = keep[1];
+    d->hops = keep[2];
+    d->hop_free = keep[3];
+    d->chunks = keep[4];
+}
+
+/* Frees a direction's arrays, after dir_reset(). */
+static void
+dir_free(Dir *d)
+{
+    GArray *arrays[5] = { d->segs, d->links, d->hops, d->hop_free, d->chunks };
+    for (guint i = 0; i < G_N_ELEMENTS(arrays); i++)
+        if (arrays[i])
+            g_array_unref(arrays[i]);
+    memset(d, 0, sizeof *d);
+}
+
+/* Clears a record (its directions already reset), keeping their arrays. */
+static void
+conn_wipe(Conn *c)
+{
+    Dir d0 = c->d[0], d1 = c->d[1];
+    memset(c, 0, sizeof *c);
+    c->d[0] = d0;
+    c->d[1] = d1;
 }
 
 void
@@ -236,16 +275,16 @@ ms__flow_free(MsFlow *f)
     }
     for (guint i = 0; i < f->conns->len; i++) {
         Conn *c = conn_at(f, i);
-        if (c->state != ST_FREE) {
-            dir_clear(&c->d[0]);
-            dir_clear(&c->d[1]);
+        for (int e = 0; e < 2; e++) {
+            dir_reset(&c->d[e]);   /* a free record's directions are empty already */
+            dir_free(&c->d[e]);
         }
     }
     g_array_free(f->conns, TRUE);
     g_hash_table_destroy(f->listeners);
     for (guint i = 0; i < f->n_active; i++)
-        if (f->act[i].heap)
-            g_array_unref(f->act[i].heap);
+        g_free(f->act_heap[i]);
+    g_free(f->act_heap);
     g_free(f->act);
     g_array_free(f->hops, TRUE);
     g_free(f);
@@ -320,7 +359,7 @@ conn_new(MsFlow *f)
     }
     Conn *c = conn_at(f, idx);
     guint32 gen = c->gen + 1;
-    memset(c, 0, sizeof *c);
+    conn_wipe(c);
     c->gen = gen;
     return idx;
 }
@@ -349,10 +388,10 @@ conn_free(MsFlow *f, guint32 idx)
         summary(f, c, 0);
         summary(f, c, 1);
     }
-    dir_clear(&c->d[0]);
-    dir_clear(&c->d[1]);
+    dir_reset(&c->d[0]);
+    dir_reset(&c->d[1]);
     guint32 gen = c->gen;
-    memset(c, 0, sizeof *c);
+    conn_wipe(c);
     c->gen = gen + 1;   /* pending events of the old record go stale */
     c->state = ST_FREE;
     c->next_free = f->free_conn;
@@ -406,11 +445,12 @@ path_ok(MsFlow *f, Conn *c, int e)
     if (to == G_MAXUINT32)
         return FALSE;
     guint64 epoch = ms_net_route_epoch(f->net);
-    if (!d->links || d->epoch != epoch) {
+    if (!d->pathed || d->epoch != epoch) {
         if (!d->links) {
             d->links = g_array_new(FALSE, FALSE, sizeof(guint32));
             d->hop_free = g_array_new(FALSE, TRUE, sizeof(MsTime));
         }
+        d->pathed = TRUE;
         d->routed = ms_net_route_links(f->net, from, to, d->links);
         d->mtu = d->routed ? 65535 : 0;
         if (!d->hops)
@@ -426,6 +466,7 @@ path_ok(MsFlow *f, Conn *c, int e)
             PathHop *hp = &g_array_index(d->hops, PathHop, i);
             hp->link = li;
             hp->ld = 2 * li + (a == at ? 0 : 1);
+            hp->from = at;
             hp->bw = p->bandwidth_bps;
             hp->lat = p->latency;
             hp->tx_hdr = serialise(HDR, p->bandwidth_bps);
@@ -473,23 +514,6 @@ lost(MsFlow *f, Conn *c, int e)
     return p > 0 && ms_rng_bernoulli(ms_engine_host_rng(f->engine, c->host[e]), p);
 }
 
-static inline MsHostId
-end_a(MsFlow *f, guint32 link)
-{
-    MsHostId a, b;
-    ms_net_link_ends(f->net, link, &a, &b);
-    return a;
-}
-
-static inline MsHostId
-end_b(MsFlow *f, guint32 link)
-{
-    MsHostId a, b;
-    ms_net_link_ends(f->net, link, &a, &b);
-    return b;
-}
-
-
 /* Transfers active on a link direction: a flat record per direction (the
  * earliest end and the count, so most look-ups touch one cache line) and a
  * binary min-heap of end times, popped only when the earliest has passed. */
@@ -502,12 +526,17 @@ active_on(MsFlow *f, guint ld, MsTime now)
         return 0;
     Active *ac = &f->act[ld];
     if (now < ac->first)
-        return ac->heap ? ac->heap->len : 0;
-    GArray *h = ac->heap;
-    MsTime *a = (MsTime *) h->data;
-    while (h->len > 0 && a[0] <= now) {
-        MsTime last = a[h->len - 1];
-        guint n = h->len - 1, i = 0;
+        return ac->len;
+    if (ac->len == 1) {   /* the lone one ended */
+        ac->len = 0;
+        ac->first = MS_TIME_INFINITE;
+        return 0;
+    }
+    MsTime *a = f->act_heap[ld];
+    guint n = ac->len;
+    while (n > 0 && a[0] <= now) {
+        MsTime last = a[--n];
+        guint i = 0;
         for (;;) {
             guint c = 2 * i + 1;
             if (c >= n)
@@ -521,10 +550,10 @@ active_on(MsFlow *f, guint ld, MsTime now)
         }
         if (n > 0)
             a[i] = last;
-        g_array_set_size(h, n);
     }
-    ac->first = h->len ? a[0] : MS_TIME_INFINITE;
-    return h->len;
+    ac->len = n;
+    ac->first = n ? a[0] : MS_TIME_INFINITE;
+    return n;
 }
 
 static void
@@ -533,17 +562,27 @@ add_active(MsFlow *f, guint ld, MsTime end)
     if (ld >= f->n_active) {
         guint n = MAX(ld + 1, 2 * f->n_active);
         f->act = g_renew(Active, f->act, n);
-        for (guint i = f->n_active; i < n; i++)
-            f->act[i] = (Active) { MS_TIME_INFINITE, NULL };
+        f->act_heap = g_renew(MsTime *, f->act_heap, n);
+        for (guint i = f->n_active; i < n; i++) {
+            f->act[i] = (Active) { MS_TIME_INFINITE, 0, 0 };
+            f->act_heap[i] = NULL;
+        }
         f->n_active = n;
     }
     Active *ac = &f->act[ld];
-    if (!ac->heap)
-        ac->heap = g_array_new(FALSE, FALSE, sizeof(MsTime));
-    GArray *h = ac->heap;
-    g_array_append_val(h, end);
-    MsTime *a = (MsTime *) h->data;
-    guint i = h->len - 1;
+    if (ac->len == 0) {
+        ac->len = 1;
+        ac->first = end;
+        return;
+    }
+    if (ac->len + 1 > ac->cap) {   /* room for len + 1 ends */
+        ac->cap = MAX(4u, 2 * ac->cap);
+        f->act_heap[ld] = g_renew(MsTime, f->act_heap[ld], ac->cap);
+    }
+    MsTime *a = f->act_heap[ld];
+    if (ac->len == 1)
+        a[0] = ac->first;   /* the lone one moves into the heap */
+    guint i = ac->len++;
     while (i > 0 && end < a[(i - 1) / 2]) {
         a[i] = a[(i - 1) / 2];
         i = (i - 1) / 2;
@@ -567,8 +606,10 @@ window_init(MsFlow *f, Conn *c, int e)
     Dir *d = &c->d[e];
     d->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u));   /* RFC 3390 initial window */
     d->ssthresh = G_MAXUINT32;
-    d->segs = g_array_new(FALSE, FALSE, sizeof(Seg));
-    d->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
+    if (!d->segs)
+        d->segs = g_array_new(FALSE, FALSE, sizeof(Seg));
+    if (!d->chunks)
+        d->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
     d->rto = rto_of(f, c, e);
 }
 
@@ -696,9 +737,7 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
         last = MAX(last, x);
     }
     for (guint i = 0; i < h; i++) {
-        guint32 li = ph[i].link;
-        ms_net_link_account(f->net, li, (hop[i].ld & 1) ? end_b(f, li) : end_a(f, li),
-                            nseg, len + (guint64) nseg * HDR, hop[i].busy);
+        ms_net_link_account(f->net, ph[i].link, ph[i].from, nseg, len + (guint64) nseg * HDR, hop[i].busy);
         if (nseg > 1)
             add_active(f, hop[i].ld, hop_free[i]);
     }

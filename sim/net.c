@@ -32,6 +32,15 @@
  * Otherwise (something is down, or the graph has no trees) the generic
  * tables above are used.
  *
+ * Locality. Route look-ups grow costly with the world through cache misses,
+ * not steps, so the tree tables are laid out for few loads: a core table
+ * entry is two bytes (the position of the link among the core host's core
+ * links, whose record also names the next core host), and a whole path
+ * (ms_net_route_links(), express()) is read in one walk, up by parent
+ * fields, across by one table row, down by one climb from the destination,
+ * rather than one full look-up per hop. Host addresses map to ids through a
+ * direct-indexed table while they are dense.
+ *
  * A host with a single link (a mail server, client or DNS server at the edge)
  * forwards for nobody, so its going down or up changes no table: only
  * changes to routers and links drop the cache (the benchmark worlds' MX
@@ -89,8 +98,17 @@ typedef struct {
 typedef struct {
     guint32 link;
     guint32 other;   /* core index */
+    guint32 back;    /* the same link's position among other's core links */
     gint64  weight;
 } CoreEdge;
+
+/* A core table entry: the position of the link to take among the core
+ * links of the host (t_adj[t_adj_first[c] + entry]), or CORE_NONE. Two
+ * bytes, so the tables of a world's roots (the medium benchmark world: 432
+ * tables of 500 core hosts) stay small enough for the cache; the links of
+ * a core host are few and read often, so the extra step costs little. */
+typedef guint16 CoreHop;
+#define CORE_NONE G_MAXUINT16
 
 /* A host in tree routing. */
 typedef struct {
@@ -113,6 +131,12 @@ struct _MsNet {
     GArray       *links;          /* Link */
     GHashTable   *by_name;        /* name -> id+1; set-up and lookups only */
     GHashTable   *by_addr;        /* addr -> id+1 */
+    /* The same map as a direct-indexed table while addresses are dense
+     * (the generated worlds number hosts sequentially): entry addr -
+     * addr_base holds id + 1, or 0. NULL while addresses are sparse. */
+    guint32      *addr_ids;
+    guint32       addr_base, addr_cap;  /* the span addr_ids covers */
+    guint32       addr_lo, addr_hi;     /* lowest and highest address in use */
     GArray       *slots;          /* Slot */
     guint32       free_slot;
     guint32     **routes;         /* per destination: next-hop link per host, or NULL */
@@ -129,7 +153,7 @@ struct _MsNet {
     TreeNode     *tree;           /* per host, one cache line for a routing step */
     MsHostId     *t_core;         /* core hosts by index */
     guint32       t_ncore;
-    guint32     **t_routes;       /* per core index: next link per core index, or NULL */
+    CoreHop     **t_routes;       /* per core index: next hop (CoreHop) per core index, or NULL */
     guint32      *t_adj_first;    /* CSR of links between core hosts: per core index + 1 */
     CoreEdge     *t_adj;
     GArray       *t_built;        /* core indices whose table is built */
@@ -137,6 +161,7 @@ struct _MsNet {
     GHashTable   *pinned;         /* (host << 32 | dst) -> link + 1: routes set by hand */
     guint16       ev_arrive;
     guint64       route_epoch;    /* bumped by drop_routes() */
+    GArray       *walk;           /* guint32 links: express()'s path */
     gboolean      express;
     MsShard      *shard;          /* partitioned run: this part's shard, or NULL */
     MsNetTagOutFunc tag_out;      /* message tags across parts (the mail layer's) */
@@ -164,6 +189,7 @@ ms_net_new(MsEngine *engine)
     n->metric = MS_ROUTE_BY_LATENCY;
     n->pinned = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     n->cached = g_array_new(FALSE, FALSE, sizeof(MsHostId));
+    n->walk = g_array_new(FALSE, FALSE, sizeof(guint32));
     n->ev_arrive = ms_engine_register(engine, "net-arrive", on_arrive, n);
     n->recv_udp = (Receiver) { udp_receive, NULL };
     return n;
@@ -217,6 +243,7 @@ ms_net_free(MsNet *n)
     drop_routes(n);
     drop_tree(n);
     g_array_free(n->cached, TRUE);
+    g_array_free(n->walk, TRUE);
     g_free(n->routes);
     g_free(n->adj_off);
     g_free(n->adj);
@@ -225,6 +252,7 @@ ms_net_free(MsNet *n)
     g_array_free(n->links, TRUE);
     g_hash_table_destroy(n->by_name);
     g_hash_table_destroy(n->by_addr);
+    g_free(n->addr_ids);
     g_hash_table_destroy(n->pinned);
     ms_trace_free(n->trace);
     g_free(n);
@@ -281,11 +309,53 @@ ms_net_host_by_name(const MsNet *n, const char *name)
     return v ? (MsHostId) (GPOINTER_TO_UINT(v) - 1) : NO_HOST;
 }
 
+/* One look-up per packet sent and several per message: the dense table
+ * costs one load where the hash table costs three (hash, key, value) from
+ * three arrays. */
 MsHostId
 ms_net_host_by_addr(const MsNet *n, guint32 addr)
 {
+    if (G_LIKELY(n->addr_ids != NULL)) {
+        guint32 off = addr - n->addr_base;   /* wraps below addr_base: out of range */
+        return off < n->addr_cap ? n->addr_ids[off] - 1 : NO_HOST;
+    }
     gpointer v = g_hash_table_lookup(n->by_addr, GUINT_TO_POINTER(addr));
     return v ? (MsHostId) (GPOINTER_TO_UINT(v) - 1) : NO_HOST;
+}
+
+/* Keeps addr_ids in step with a host just added (id, addr). The table
+ * spans addr_base .. addr_base + addr_cap - 1 and is used while that span stays
+ * below four entries per host (plus a floor, for small worlds); it grows
+ * by doubling towards higher addresses, so sequential numbering costs
+ * O(1) amortised per host, and is rebuilt from the host array when an
+ * address falls below it or when a sparse set of addresses becomes dense. */
+static void
+index_addr(MsNet *n, MsHostId id, guint32 addr)
+{
+    guint nh = n->hosts->len;
+    if (nh == 1) {
+        n->addr_lo = n->addr_hi = addr;
+    } else {
+        n->addr_lo = MIN(n->addr_lo, addr);
+        n->addr_hi = MAX(n->addr_hi, addr);
+    }
+    guint64 span = (guint64) n->addr_hi - n->addr_lo + 1;
+    guint64 limit = MAX(4 * (guint64) nh, 1024);
+    if (span > limit) {
+        g_clear_pointer(&n->addr_ids, g_free);
+        n->addr_cap = 0;
+        return;
+    }
+    if (!n->addr_ids || addr < n->addr_base || addr - n->addr_base >= n->addr_cap) {
+        /* Rebuild from the lowest address, with room above for growth. */
+        n->addr_base = n->addr_lo;
+        n->addr_cap = (guint32) MAX(MIN(MAX(2 * span, 64), limit), span);
+        g_free(n->addr_ids);
+        n->addr_ids = g_new0(guint32, n->addr_cap);
+        for (MsHostId h = 0; h + 1 < nh; h++)
+            n->addr_ids[host_at(n, h)->addr - n->addr_base] = h + 1;
+    }
+    n->addr_ids[addr - n->addr_base] = id + 1;
 }
 
 MsHostId
@@ -308,6 +378,7 @@ ms_net_add_host(MsNet *n, const char *name, guint32 addr, MsHostRole role, GErro
     MsHostId id = n->hosts->len - 1;
     g_hash_table_insert(n->by_name, g_strdup(name), GUINT_TO_POINTER(id + 1));
     g_hash_table_insert(n->by_addr, GUINT_TO_POINTER(addr), GUINT_TO_POINTER(id + 1));
+    index_addr(n, id, addr);
     n->adj_valid = FALSE;
     drop_routes(n);
     if (n->hosts->len > n->n_routes) {
@@ -597,13 +668,34 @@ build_tree(MsNet *n)
             MsHostId o = l->a == v ? l->b : l->a;
             if (t[o].cidx == NO_HOST)
                 continue;
-            CoreEdge ce = { li, t[o].cidx, n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1) };
+            CoreEdge ce = { li, t[o].cidx, 0, n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1) };
             g_array_append_val(adj, ce);
         }
         n->t_adj_first[c + 1] = adj->len;
     }
     n->t_adj = (CoreEdge *) g_array_free(adj, FALSE);
-    n->t_routes = g_new0(guint32 *, MAX(n->t_ncore, 1u));
+    for (guint c = 0; c < n->t_ncore; c++)
+        if (n->t_adj_first[c + 1] - n->t_adj_first[c] >= CORE_NONE) {
+            drop_tree(n);   /* too many for a CoreHop: the generic tables serve */
+            n->tree_state = -1;
+            return;
+        }
+    /* Pair the two sides of each core link (each link appears twice). */
+    guint32 *seen = g_new(guint32, MAX(n->links->len, 1u));
+    for (guint i = 0; i < n->links->len; i++)
+        seen[i] = G_MAXUINT32;
+    for (guint32 e = 0; e < n->t_adj_first[n->t_ncore]; e++) {
+        CoreEdge *ce = &n->t_adj[e];
+        guint32 e1 = seen[ce->link];
+        if (e1 == G_MAXUINT32) {
+            seen[ce->link] = e;
+            continue;
+        }
+        n->t_adj[e1].back = e - n->t_adj_first[n->t_adj[e1].other];
+        ce->back = e1 - n->t_adj_first[ce->other];
+    }
+    g_free(seen);
+    n->t_routes = g_new0(CoreHop *, MAX(n->t_ncore, 1u));
     n->t_built = g_array_new(FALSE, FALSE, sizeof(guint32));
     n->tree_state = 1;
 }
@@ -611,14 +703,14 @@ build_tree(MsNet *n)
 /* build_routes() over core hosts only, rooted at core host `dst`; entries
  * by core index. Queue items carry core indices; since core indices follow
  * host ids, ties break in the same order as there. */
-static guint32 *
+static CoreHop *
 build_core_routes(MsNet *n, MsHostId dst)
 {
     guint nc = n->t_ncore;
-    guint32 *next = g_new(guint32, nc);
+    CoreHop *next = g_new(CoreHop, MAX(nc, 1u));
     gint64 *dist = g_new(gint64, nc);
     for (guint i = 0; i < nc; i++) {
-        next[i] = NO_LINK;
+        next[i] = CORE_NONE;
         dist[i] = G_MAXINT64;
     }
     GArray *q = g_array_new(FALSE, FALSE, sizeof(QItem));
@@ -634,7 +726,7 @@ build_core_routes(MsNet *n, MsHostId dst)
             gint64 d = it.dist + ce->weight;
             if (d < dist[ce->other]) {
                 dist[ce->other] = d;
-                next[ce->other] = ce->link;
+                next[ce->other] = (CoreHop) ce->back;
                 q_push(q, (QItem) { d, ce->other });
             }
         }
@@ -673,7 +765,64 @@ tree_next_link(MsNet *n, MsHostId at, MsHostId dst)
         n->t_routes[rc] = build_core_routes(n, root);
         g_array_append_val(n->t_built, rc);
     }
-    return n->t_routes[rc][a->cidx];
+    CoreHop hop = n->t_routes[rc][a->cidx];
+    return hop == CORE_NONE ? NO_LINK : n->t_adj[n->t_adj_first[a->cidx] + hop].link;
+}
+
+/* ms_net_route_links() over the forest and core tables, the same links
+ * tree_next_link() gives hop by hop, read with fewer loads: up the tree by
+ * parent fields, across the core by one table row and the core links, and down
+ * by climbing from the destination once (link_down() climbs once per hop).
+ * Appends to `links`; FALSE when there is no route, with the links as far
+ * as the hop-by-hop look-ups would have gone (express() walks them). */
+static gboolean
+tree_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
+{
+    const TreeNode *t = n->tree;
+    const TreeNode *d = &t[to];
+    MsHostId cur = from;
+    /* Up while the destination is not below. */
+    while (cur != to && t[cur].cidx == NO_HOST) {
+        const TreeNode *a = &t[cur];
+        if (a->tin < d->tin && d->tout <= a->tout)
+            break;
+        g_array_append_val(links, a->parent_link);
+        cur = a->parent;
+    }
+    if (cur == to)
+        return TRUE;
+    if (t[cur].cidx != NO_HOST && cur != d->attach) {
+        /* Across the core to the destination's root. */
+        MsHostId root = d->attach;
+        guint32 rc = t[root].cidx;
+        if (G_UNLIKELY(!n->t_routes[rc])) {
+            n->t_routes[rc] = build_core_routes(n, root);
+            g_array_append_val(n->t_built, rc);
+        }
+        const CoreHop *row = n->t_routes[rc];
+        guint steps = 0;
+        for (guint32 c = t[cur].cidx; c != rc;) {
+            if (row[c] == CORE_NONE || ++steps > n->t_ncore)
+                return FALSE;
+            const CoreEdge *ce = &n->t_adj[n->t_adj_first[c] + row[c]];
+            g_array_append_val(links, ce->link);
+            c = ce->other;
+        }
+        cur = root;
+        if (cur == to)
+            return TRUE;
+    }
+    /* Down: the destination lies below cur. */
+    guint base = links->len;
+    for (MsHostId x = to; x != cur; x = t[x].parent)
+        g_array_append_val(links, t[x].parent_link);
+    guint32 *l = (guint32 *) links->data;
+    for (guint i = base, j = links->len - 1; i < j; i++, j--) {
+        guint32 tmp = l[i];
+        l[i] = l[j];
+        l[j] = tmp;
+    }
+    return TRUE;
 }
 
 static inline guint32
@@ -719,6 +868,16 @@ gboolean
 ms_net_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
 {
     g_array_set_size(links, 0);
+    if (g_hash_table_size(n->pinned) == 0) {
+        if (G_UNLIKELY(n->tree_state == 0))
+            build_tree(n);
+        if (n->tree_state > 0) {
+            if (tree_route_links(n, from, to, links))
+                return TRUE;
+            g_array_set_size(links, 0);
+            return FALSE;
+        }
+    }
     MsHostId cur = from;
     while (cur != to) {
         guint32 li = next_link(n, cur, to);
@@ -1005,8 +1164,20 @@ express(MsNet *n, MsHostId from, guint32 s)
     MsHostId at = from;
     guint32 li = NO_LINK;
     guint hops = 0;
+    /* With the trees in use, the path comes from one walk (as far as a
+     * route goes); else from a look-up per hop. */
+    if (G_UNLIKELY(n->tree_state == 0))
+        build_tree(n);
+    gboolean walk = n->tree_state > 0 && g_hash_table_size(n->pinned) == 0;
+    if (walk) {
+        g_array_set_size(n->walk, 0);
+        tree_route_links(n, from, p->dst, n->walk);
+    }
     while (at != p->dst) {
-        li = next_link(n, at, p->dst);
+        if (walk)
+            li = (guint) hops < n->walk->len ? g_array_index(n->walk, guint32, hops) : NO_LINK;
+        else
+            li = next_link(n, at, p->dst);
         if (li == NO_LINK) {
             drop(n, s, at, MS_DROP_NO_ROUTE);
             return hops > 0;

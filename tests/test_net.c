@@ -434,6 +434,150 @@ test_bad_links_refused(void)
     CU_ASSERT_FALSE(ms_ipv4_parse("1.2.3.4.5", &v));
 }
 
+/* Address look-ups agree with what was added, whichever way addresses come:
+ * ascending (the table grows), descending (it is rebuilt below), sparse
+ * (the hash table answers), sparse then filled in (the table comes back),
+ * at both ends of the address space (offsets that wrap), and dense up to
+ * the last address. */
+typedef enum { SEQ_UP, SEQ_DOWN, SEQ_SPARSE_THEN_DENSE, SEQ_EDGES, SEQ_TOP } AddrSeq;
+
+static guint32
+seq_addr(AddrSeq kind, guint i, guint n)
+{
+    switch (kind) {
+    case SEQ_UP:
+        return 0x0A000001u + i;
+    case SEQ_DOWN:
+        return 0x0A000001u + (n - 1 - i);
+    case SEQ_SPARSE_THEN_DENSE:   /* ten 1000 apart (even), then odd ones between */
+        (void) n;
+        return 0x0A000000u + (i < 10 ? i * 1000u : 2 * (i - 10) + 1);
+    case SEQ_EDGES:
+        return i % 2 ? G_MAXUINT32 - i / 2 : 1 + i / 2;
+    case SEQ_TOP:   /* dense, ending at the last address */
+        return G_MAXUINT32 - (n - 1) + i;
+    }
+    return 0;
+}
+
+static void
+check_addrs(MsNet *n, AddrSeq kind, guint upto, guint total)
+{
+    for (guint i = 0; i < upto; i++)
+        CU_ASSERT_EQUAL(ms_net_host_by_addr(n, seq_addr(kind, i, total)), i);
+    /* Addresses never added, next to ones that were. */
+    for (guint i = 0; i < upto; i++) {
+        guint32 a = seq_addr(kind, i, total);
+        for (int dlt = -1; dlt <= 1; dlt += 2) {
+            guint32 b = a + (guint32) dlt;
+            gboolean used = b == 0;
+            for (guint j = 0; j < upto && !used; j++)
+                used = seq_addr(kind, j, total) == b;
+            if (!used)
+                CU_ASSERT_EQUAL(ms_net_host_by_addr(n, b), G_MAXUINT32);
+        }
+    }
+}
+
+static void
+test_host_by_addr(void)
+{
+    static const struct { AddrSeq kind; guint n; } cases[] = {
+        { SEQ_UP, 3000 }, { SEQ_DOWN, 3000 }, { SEQ_SPARSE_THEN_DENSE, 3000 }, { SEQ_EDGES, 40 }, { SEQ_TOP, 100 },
+    };
+    for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
+        g_autoptr(MsEngine) e = ms_engine_new(1);
+        g_autoptr(MsNet) n = ms_net_new(e);
+        guint total = cases[c].n;
+        CU_ASSERT_EQUAL(ms_net_host_by_addr(n, 0x0A000001u), G_MAXUINT32);
+        for (guint i = 0; i < total; i++) {
+            g_autofree char *name = g_strdup_printf("h%u", i);
+            CU_ASSERT_EQUAL(ms_net_add_host(n, name, seq_addr(cases[c].kind, i, total), MS_ROLE_CLIENT, NULL), i);
+            if (i < 12 || i % 499 == 0)
+                check_addrs(n, cases[c].kind, i + 1, total);
+        }
+        check_addrs(n, cases[c].kind, total, total);
+        CU_ASSERT_EQUAL(ms_net_host_by_addr(n, 0), G_MAXUINT32);
+    }
+}
+
+/* The links ms_net_route_links() returns (read from the forest and core
+ * tables in one walk) are the hops ms_net_route_path() takes one look-up at
+ * a time: for every pair of hosts of a meshed core with trees of depth up
+ * to five hanging off it, a separate two-host component and a lone host
+ * (no route), with the trees in use, with a core link down (generic
+ * tables) and with a route pinned by hand. */
+static void
+check_all_pairs(MsNet *n, guint nh)
+{
+    g_autoptr(GArray) links = g_array_new(FALSE, FALSE, sizeof(guint32));
+    guint mismatches = 0;
+    for (MsHostId from = 0; from < nh; from++)
+        for (MsHostId to = 0; to < nh; to++) {
+            g_autoptr(GArray) path = ms_net_route_path(n, from, to);
+            gboolean ok = ms_net_route_links(n, from, to, links);
+            if (path->len == 0) {
+                mismatches += ok || links->len != 0;
+                continue;
+            }
+            if (!ok || links->len != path->len - 1) {
+                mismatches++;
+                continue;
+            }
+            MsHostId at = from;
+            for (guint i = 0; i < links->len; i++) {
+                MsHostId a, b;
+                ms_net_link_ends(n, g_array_index(links, guint32, i), &a, &b);
+                at = a == at ? b : a;
+                mismatches += at != g_array_index(path, MsHostId, i + 1);
+            }
+        }
+    CU_ASSERT_EQUAL(mismatches, 0);
+}
+
+static void
+test_route_links_match_hops(void)
+{
+    g_autoptr(MsEngine) e = ms_engine_new(1);
+    g_autoptr(MsNet) n = ms_net_new(e);
+    enum { CORE = 8, TREE = 70, NH = CORE + TREE + 3 };
+    guint32 lcg = 12345;
+    for (guint i = 0; i < NH; i++) {
+        g_autofree char *name = g_strdup_printf("h%u", i);
+        ms_net_add_host(n, name, addr_of((int) i), i < CORE ? MS_ROLE_ROUTER : MS_ROLE_CLIENT, NULL);
+    }
+    MsLinkParams lp = base_link;
+    guint32 core_link = 0;
+    for (guint i = 0; i < CORE; i++) {
+        lp.latency = (MsTime) (1 + i % 3) * MS_TIME_MS;   /* equal costs: ties by host id */
+        core_link = ms_net_add_link(n, i, (i + 1) % CORE, &lp, NULL);
+    }
+    lp.latency = 2 * MS_TIME_MS;
+    ms_net_add_link(n, 0, 4, &lp, NULL);
+    ms_net_add_link(n, 2, 6, &lp, NULL);
+    guint depth[NH] = { 0 };
+    for (guint i = CORE; i < CORE + TREE; i++) {
+        MsHostId up;
+        do {
+            lcg = lcg * 1103515245u + 12345u;
+            up = (lcg >> 16) % i;
+        } while (depth[up] >= 5);
+        depth[i] = depth[up] + 1;
+        lp.latency = (MsTime) (1 + (lcg >> 8) % 4) * MS_TIME_MS;
+        ms_net_add_link(n, up, i, &lp, NULL);
+    }
+    ms_net_add_link(n, CORE + TREE, CORE + TREE + 1, &lp, NULL);   /* a pair apart; host NH - 1 alone */
+    check_all_pairs(n, NH);
+    ms_net_set_link_up(n, core_link, FALSE);
+    check_all_pairs(n, NH);
+    ms_net_set_link_up(n, core_link, TRUE);
+    check_all_pairs(n, NH);
+    ms_net_set_host_up(n, CORE + 5, FALSE);   /* one link: the trees stay */
+    check_all_pairs(n, NH);
+    ms_net_pin_route(n, 1, 3, 0);
+    check_all_pairs(n, NH);
+}
+
 int
 main(void)
 {
@@ -448,6 +592,8 @@ main(void)
         { "5 MB over a lossy 5-hop path", test_5mb_over_lossy_5_hops },
         { "refused, timeout, unreachable", test_refused_timeout_unreachable },
         { "bad links refused", test_bad_links_refused },
+        { "host by address: dense, sparse, edges", test_host_by_addr },
+        { "route links match hop-by-hop routes", test_route_links_match_hops },
         { NULL, NULL },
     };
     return ms_test_main("net", cases);
