@@ -504,10 +504,48 @@ test_cli(void)
     g_rmdir(dir);
 }
 
+/* Lesson 5: the receiving server is down, so the journey shows the tries
+ * that failed, grouped per (server, peer), before the hand-off that worked;
+ * the hop diagram draws them as grey dashed lines ending in a cross. */
+static void
+test_failed_tries(void)
+{
+    Run r;
+    CU_ASSERT_FATAL(run_file(&r, "scenarios/teaching/05-server-down.xml"));
+    g_autoptr(MsVizJourney) j = ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
+    MsNet *net = ms_world_net(r.world);
+    guint failed = 0, smtp_after = 0;
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        if (s->kind == MS_VIZ_STEP_FAILED) {
+            failed++;
+            CU_ASSERT_STRING_EQUAL(ms_net_host_name(net, s->from), "smtp.isp-a.net");
+            CU_ASSERT_STRING_EQUAL(ms_net_host_name(net, s->to), "mx.diversicomcorp.com");
+            CU_ASSERT_STRING_EQUAL(s->title, "3 failed tries");
+            CU_ASSERT_PTR_NOT_NULL(strstr(s->detail, "timed out"));
+        } else if (s->kind == MS_VIZ_STEP_SMTP && failed) {
+            smtp_after++;
+        }
+    }
+    CU_ASSERT_EQUAL(failed, 1);
+    CU_ASSERT_EQUAL(smtp_after, 1);
+    g_autofree char *dir = g_dir_make_tmp("mailsim-viz-XXXXXX", NULL);
+    g_autofree char *svg = g_build_filename(dir, "five.svg", NULL);
+    CU_ASSERT_FATAL(render(&r, MS_VIZ_HOPS, svg));
+    xmlDoc *doc = xmlReadFile(svg, NULL, XML_PARSE_NONET);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='arrow failed']"), 1);
+    xmlFreeDoc(doc);
+    g_unlink(svg);
+    g_rmdir(dir);
+    run_clear(&r);
+}
+
 int
 main(void)
 {
     static const MsTestCase cases[] = {
+        { "failed tries in the journey and the hop diagram", test_failed_tries },
         { "lesson 1 journey", test_lesson1_journey },
         { "lesson 1 as PNG, SVG, PDF", test_lesson1_formats },
         { "layouts without overlaps", test_layouts },

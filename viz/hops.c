@@ -55,6 +55,8 @@ ms_viz_step_colour(MsVizStepKind kind)
         return 0x000000u;   /* black */
     case MS_VIZ_STEP_POP3:
         return 0xCC79A7u;   /* reddish purple */
+    case MS_VIZ_STEP_FAILED:
+        return 0x6E6E6Eu;   /* grey: the message did not go this way */
     case MS_VIZ_STEP_BOUNCE:
     case MS_VIZ_STEP_KIND_COUNT:
         break;
@@ -273,6 +275,38 @@ draw_arrow_line(MsVizCanvas *c, const GArray *pts, guint32 colour, gboolean dash
     ms_viz_canvas_paint(c, &head);
 }
 
+/* A try that failed: a dashed line that stops short of the host it could
+ * not reach, ended by a cross. */
+static void
+draw_failed_line(MsVizCanvas *c, const GArray *pts, guint32 colour)
+{
+    if (pts->len < 2)
+        return;
+    Pt z = g_array_index(pts, Pt, pts->len - 1), y = g_array_index(pts, Pt, pts->len - 2);
+    double l = hypot(z.x - y.x, z.y - y.y);
+    Pt d = l > 0 ? (Pt) { (z.x - y.x) / l, (z.y - y.y) / l } : (Pt) { 1, 0 };
+    Pt x = { z.x - d.x * 8, z.y - d.y * 8 };   /* the cross's centre */
+    for (int pass = 0; pass < 2; pass++) {
+        MsVizStyle st = { 0, 0, pass ? colour : 0xFFFFFFu, pass ? 1 : 0.85, pass ? 2.5 : 6.0, pass != 0 };
+        for (guint i = 0; i + 1 < pts->len; i++) {
+            Pt p = g_array_index(pts, Pt, i);
+            if (i == 0)
+                ms_viz_canvas_move_to(c, p.x, p.y);
+            else
+                ms_viz_canvas_line_to(c, p.x, p.y);
+        }
+        ms_viz_canvas_line_to(c, x.x, x.y);
+        ms_viz_canvas_paint(c, &st);
+    }
+    MsVizStyle cross = { 0, 0, colour, 1, 3.0, FALSE };
+    ms_viz_canvas_move_to(c, x.x - 6, x.y - 6);
+    ms_viz_canvas_line_to(c, x.x + 6, x.y + 6);
+    ms_viz_canvas_paint(c, &cross);
+    ms_viz_canvas_move_to(c, x.x - 6, x.y + 6);
+    ms_viz_canvas_line_to(c, x.x + 6, x.y - 6);
+    ms_viz_canvas_paint(c, &cross);
+}
+
 /* A loop beside a host for a store or a bounce: three quarters of a circle
  * with a head, right of the symbol. */
 static void
@@ -454,6 +488,7 @@ draw_legend(MsVizCanvas *c, double x, double y, double width)
         ms_viz_canvas_text(c, cx + 30, y + 2, MS_VIZ_ANCHOR_START, &f, INK, role_name(r));
         cx += 30 + w + 22;
     }
+    double hosts_end = cx;
     static const struct {
         MsVizStepKind kind;
         const char *name;
@@ -462,6 +497,7 @@ draw_legend(MsVizCanvas *c, double x, double y, double width)
         { MS_VIZ_STEP_DNS, "DNS query" },
         { MS_VIZ_STEP_POP3, "POP3 download" },
         { MS_VIZ_STEP_STORE, "mailbox store" },
+        { MS_VIZ_STEP_FAILED, "failed try" },
     };
     double ay = y + 34;
     cx = x;
@@ -472,15 +508,24 @@ draw_legend(MsVizCanvas *c, double x, double y, double width)
         Pt a = { cx, ay + 10 }, z = { cx + 40, ay + 10 };
         g_array_append_val(pts, a);
         g_array_append_val(pts, z);
-        draw_arrow_line(c, pts, ms_viz_step_colour(arrows[i].kind), arrows[i].kind == MS_VIZ_STEP_DNS);
+        if (arrows[i].kind == MS_VIZ_STEP_FAILED)
+            draw_failed_line(c, pts, ms_viz_step_colour(arrows[i].kind));
+        else
+            draw_arrow_line(c, pts, ms_viz_step_colour(arrows[i].kind), arrows[i].kind == MS_VIZ_STEP_DNS);
         double w = 0;
         ms_viz_canvas_measure(c, &f, arrows[i].name, &w, NULL);
         ms_viz_canvas_text(c, cx + 48, ay + 2, MS_VIZ_ANCHOR_START, &f, INK, arrows[i].name);
         cx += 48 + w + 22;
     }
+    /* The note goes where it fits: after the step kinds, else after the
+     * host kinds (the side panel begins at x + width). */
     const char *note = "numbered badge: step and simulated time;  link label: one-way latency";
-    ms_viz_canvas_text(c, cx + 8, ay + 2, MS_VIZ_ANCHOR_START, &f, INK_SOFT, note);
-    (void) width;
+    double nw = 0;
+    ms_viz_canvas_measure(c, &f, note, &nw, NULL);
+    if (cx + 8 + nw <= x + width)
+        ms_viz_canvas_text(c, cx + 8, ay + 2, MS_VIZ_ANCHOR_START, &f, INK_SOFT, note);
+    else
+        ms_viz_canvas_text(c, hosts_end + 8, y + 2, MS_VIZ_ANCHOR_START, &f, INK_SOFT, note);
     ms_viz_canvas_group_end(c);
 }
 
@@ -565,7 +610,10 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
             }
             g_array_unref(pts);
             pts = offset_and_trim(raw, lane[k] * LANE_W, TRIM);
-            draw_arrow_line(c, pts, ms_viz_step_colour(s->kind), s->kind == MS_VIZ_STEP_DNS);
+            if (s->kind == MS_VIZ_STEP_FAILED)
+                draw_failed_line(c, pts, ms_viz_step_colour(s->kind));
+            else
+                draw_arrow_line(c, pts, ms_viz_step_colour(s->kind), s->kind == MS_VIZ_STEP_DNS);
         }
         ms_viz_canvas_group_end(c);
         g_ptr_array_add(polys, pts);

@@ -10,8 +10,11 @@
  * DNS step is one query line the resolver host sends for the message,
  * paired with the next answer line from the same server. The store, the
  * POP3 download and a bounce come from the recipient records (done_at,
- * where, retrieved_at, retrieved_by). Steps are sorted by time, stably, so
- * a store follows the hand-off it belongs to.
+ * where, retrieved_at, retrieved_by). A failed try is a connection of the
+ * message that ended otherwise than closed (timed out, refused, reset);
+ * the tries of one host to one peer make one step, at the first, that
+ * counts them. Steps are sorted by time, stably, so a store follows the
+ * hand-off it belongs to.
  *
  * The protocol lines of an SMTP or POP3 step are those sent between the
  * two hosts from the TCP connect before the step to the close after it.
@@ -19,6 +22,7 @@
  * Costs: one pass over the records, plus a bounded scan back and forth per
  * hand-off. Ownership: the journey owns its steps and their strings. */
 #include "mailsim/viz_journey.h"
+#include "mailsim/viz.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +32,7 @@ G_DEFINE_QUARK(ms-viz-error-quark, ms_viz_error)
 const char *
 ms_viz_step_kind_to_string(MsVizStepKind kind)
 {
-    static const char *const names[] = { "submit", "dns", "smtp", "store", "pop3", "bounce" };
+    static const char *const names[] = { "submit", "dns", "smtp", "store", "pop3", "bounce", "failed" };
     return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
 }
 
@@ -170,8 +174,41 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
     g_array_set_clear_func(j->steps, step_clear);
 
     guint n = ms_recorder_len(rec);
+    /* failed tries so far: (from, to) and their step */
+    typedef struct {
+        MsHostId from, to;
+        guint    step, count;
+    } Tries;
+    g_autoptr(GArray) tries = g_array_new(FALSE, FALSE, sizeof(Tries));
     for (guint i = 0; i < n; i++) {
         const MsRecord *r = ms_recorder_get(rec, i);
+        if (r->message == message && r->kind == MS_TRACE_TCP_CLOSE && r->text && r->peer != MS_HOST_WORLD &&
+            r->host != r->peer && !g_str_has_suffix(r->text, ": closed")) {
+            const char *why = g_strrstr(r->text, ": ");
+            why = why ? why + 2 : r->text;
+            Tries *t = NULL;
+            for (guint k = 0; k < tries->len && !t; k++)
+                if (g_array_index(tries, Tries, k).from == r->host && g_array_index(tries, Tries, k).to == r->peer)
+                    t = &g_array_index(tries, Tries, k);
+            if (t) {
+                MsVizStep *s = &g_array_index(j->steps, MsVizStep, t->step);
+                g_autofree char *when = ms_viz_time_label(r->at);
+                t->count++;
+                g_free(s->title);
+                s->title = g_strdup_printf("%u failed tries", t->count);
+                char *more = g_strdup_printf("%s; again at %s: %s", s->detail, when, why);
+                g_free(s->detail);
+                s->detail = more;
+                continue;
+            }
+            MsVizStep *s = add_step(j, MS_VIZ_STEP_FAILED, r->at, r->host, r->peer);
+            s->title = g_strdup("failed try");
+            s->detail = g_strdup_printf("%s cannot reach %s: %s", ms_net_host_name(net, r->host),
+                                        ms_net_host_name(net, r->peer), why);
+            Tries fresh = { r->host, r->peer, j->steps->len - 1, 1 };
+            g_array_append_val(tries, fresh);
+            continue;
+        }
         if (r->message != message || r->kind != MS_TRACE_PROTO_LINE || !r->text || !r->proto)
             continue;
         if (strcmp(r->proto, "smtp") == 0 && r->outgoing && r->text[0] == '2') {

@@ -25,6 +25,7 @@ typedef enum {
     MS_VIZ_STEP_STORE,    /* the final server stores it in a mailbox (from == to) */
     MS_VIZ_STEP_POP3,     /* a client downloads it over POP3 (from = server, to = client) */
     MS_VIZ_STEP_BOUNCE,   /* a server gives up on a recipient (from == to) */
+    MS_VIZ_STEP_FAILED,   /* tries to reach the next host that failed (timed out, refused): from tried to */
     MS_VIZ_STEP_KIND_COUNT
 } MsVizStepKind;
 
