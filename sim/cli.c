@@ -1,6 +1,8 @@
 /* The command table and argument helpers of the mailsim CLI (see
  * include/mailsim/cli.h). Only commands that work are listed. */
 #include "mailsim/cli.h"
+
+#include <sys/resource.h>
 #include "mailsim/units.h"
 #include "mailsim/embedded.h"
 
@@ -184,4 +186,13 @@ ms_cli_arg_level(const char *cmd, const char *value, MsNarrateLevel *out)
         }
     ms_cli_usage(cmd, "--level: '%s' is not a level: expected mail, protocol or packets", value ? value : "");
     return FALSE;
+}
+
+long
+ms_cli_peak_rss_kb(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return ru.ru_maxrss; /* kilobytes on Linux */
 }

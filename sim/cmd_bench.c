@@ -16,14 +16,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static long
-peak_rss_kb(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return -1;
-    return ru.ru_maxrss; /* kilobytes on Linux */
-}
 
 /* PHOLD split over the ranks of `mpirun -np K`: rank r runs the hosts the
  * partition gives part r. Rank 0 prints the sequential line's fields (events,
@@ -54,7 +46,7 @@ bench_phold_mpi(const MsPholdParams *p, MsPartitionScheme scheme)
     double wall_sum = ms_mpi_sum_double(mpi, st.wall_s);
     double wait = ms_mpi_sum_double(mpi, st.wait_s);
     double exch = ms_mpi_sum_double(mpi, st.exchange_s);
-    double rss = ms_mpi_max_double(mpi, (double) peak_rss_kb());
+    double rss = ms_mpi_max_double(mpi, (double) ms_cli_peak_rss_kb());
     if (!ok) {
         fprintf(stderr, "mailsim %s: %s\n", cmd, error->message);
         return MS_EXIT_FAILED;
@@ -157,7 +149,7 @@ bench_phold(int argc, char **argv)
     printf("%s nodes=%u pop=%u events=%" G_GUINT64_FORMAT " wall_s=%.3f events_per_s=%.0f peak_rss_kb=%ld"
            " digest=%016" G_GINT64_MODIFIER "x\n",
            bare ? "phold-bare" : "phold", p.nodes, p.pop, r.events, r.wall_s,
-           r.wall_s > 0 ? (double) r.events / r.wall_s : 0.0, peak_rss_kb(), r.digest);
+           r.wall_s > 0 ? (double) r.events / r.wall_s : 0.0, ms_cli_peak_rss_kb(), r.digest);
     return MS_EXIT_OK;
 }
 
@@ -209,7 +201,7 @@ bench_net(int argc, char **argv)
         return MS_EXIT_USAGE;
     MsBenchNetResult r;
     ms_bench_net_run(&p, &r);
-    long rss = peak_rss_kb();
+    long rss = ms_cli_peak_rss_kb();
     printf("net routers=%u flows=%u dests=%u events=%" G_GUINT64_FORMAT " forwarded=%" G_GUINT64_FORMAT
            " setup_s=%.3f wall_s=%.3f forwarded_per_s=%.0f events_per_s=%.0f peak_rss_kb=%ld bytes_per_inflight=%.0f\n",
            p.routers, p.flows, p.dests, r.events, r.forwarded, r.setup_s, r.wall_s,
@@ -312,7 +304,7 @@ bench_world(int argc, char **argv)
     MsMailStats ms;
     ms_mail_get_stats(ms_world_mail(w), &ms);
     guint n = ms.messages + ms.dsns;
-    long peak = peak_rss_kb();
+    long peak = ms_cli_peak_rss_kb();
     g_autofree char *base = g_path_get_basename(argv[1]);
     char *dot = strrchr(base, '.');
     if (dot)

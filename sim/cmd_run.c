@@ -393,6 +393,7 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
         say_partition(sc, p, lookahead, cuts, strcmp(spec, "auto") == 0 ? "(automatic split)" : "");
     MsMpiStats ms;
     gboolean ok = ms_mpi_run(mpi, ms_world_shard(w), until ? until : ms_world_default_until(w), &ms, &error);
+    long rss_run = ms_cli_peak_rss_kb();   /* before the records are gathered and merged */
     if (!ok)
         fprintf(stderr, "mailsim run: rank %u: %s\n", rank, error->message);
     rc = MAX(rc, close_pcap(sinks.pcap, o));
@@ -404,6 +405,7 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
     GBytes **all_records = ms_mpi_gather_bytes(mpi, records);
     GBytes **all_values = ms_mpi_gather_bytes(mpi, values);
     double wait = ms_mpi_sum_double(mpi, ms.wait_s), wall = ms_mpi_sum_double(mpi, ms.wall_s);
+    double rss = ms_mpi_max_double(mpi, (double) rss_run);
     guint64 bytes = ms_mpi_sum_u64(mpi, ms.bytes_sent);
     if (rank == 0) {
         if (!ms_mail_merge(ms_world_mail(w), all_records, k, &error)) {
@@ -416,9 +418,9 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
             MsTime now = ms_engine_now(ms_world_engine(w));
             rc = report(w, merged, NULL, o, stats_path, rc);
             printf("\nDistribution: %u ranks, %" G_GUINT64_FORMAT " windows, waiting at window ends %.0f %% of rank "
-                   "time, %.3g MB exchanged (%.3g MB per simulated second)\n", k, ms.windows,
-                   wall > 0 ? 100.0 * wait / wall : 0.0, (double) bytes / 1e6,
-                   now > 0 ? (double) bytes / 1e6 / ms_time_to_seconds(now) : 0.0);
+                   "time, %.3g MB exchanged (%.3g MB per simulated second), peak memory of a rank while running %.0f MB\n", k,
+                   ms.windows, wall > 0 ? 100.0 * wait / wall : 0.0, (double) bytes / 1e6,
+                   now > 0 ? (double) bytes / 1e6 / ms_time_to_seconds(now) : 0.0, rss / 1024.0);
         }
         for (guint32 i = 0; i < k; i++) {
             g_bytes_unref(all_records[i]);

@@ -305,6 +305,10 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
     g_autoptr(GHashTable) index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     guint64 smtp_sessions = 0, pop3_sessions = 0;
     g_autoptr(GArray) rcpts = g_array_new(FALSE, FALSE, sizeof(RcptIn));
+    /* The exports hold everything: this part's own records can go now,
+     * which keeps the merge's peak memory near one copy of the records. */
+    g_hash_table_remove_all(m->by_mid);
+    g_array_set_size(m->messages, 0);
     for (guint p = 0; p < n; p++) {
         gsize len;
         const guint8 *data = g_bytes_get_data(parts[p], &len);
@@ -404,8 +408,6 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
         }
     g_array_sort(all, by_creation);
     /* Install: numbered 1.. in creation order, parents resolved. */
-    g_hash_table_remove_all(m->by_mid);
-    g_array_set_size(m->messages, 0);
     for (guint i = 0; i < all->len; i++) {
         Merged *x = &g_array_index(all, Merged, i);
         MsMessageRecord r = x->rec;

@@ -45,6 +45,9 @@ gboolean ms_cli_arg_level(const char *cmd, const char *value, MsNarrateLevel *ou
 /* Prints "mailsim CMD: MESSAGE" and a hint to --help; returns MS_EXIT_USAGE. */
 int ms_cli_usage(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
+/* This process's peak resident memory in KiB (-1 if unknown). */
+long ms_cli_peak_rss_kb(void);
+
 /* The commands (sim/cmd_*.c). */
 int ms_cmd_bench(int argc, char **argv);
 int ms_cmd_bridge(int argc, char **argv);
