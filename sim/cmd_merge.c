@@ -16,8 +16,9 @@
  * the sequential numbering; every "message":N is rewritten to it.
  *
  * Streaming: one pass reads the id tables, a second merges holding one line
- * per part, so memory does not grow with the trace. Captures (F.partN.pcapng)
- * merge with Wireshark's mergecap, which orders packets by time. */
+ * per part, so memory does not grow with the trace. Captures (F.partN.pcapng,
+ * with -o OUT.pcapng) are handed to Wireshark's mergecap, which orders
+ * packets by time. */
 #include "mailsim/cli.h"
 
 #include <json-glib/json-glib.h>
@@ -169,6 +170,43 @@ key_less(const Part *a, const Part *b)
     return FALSE;
 }
 
+/* Captures: Wireshark's mergecap (installed with tshark) merges pcapng
+ * files by packet time, which is all a partitioned run's captures need. */
+static int
+merge_captures(const char *out_path, int n, char **inputs)
+{
+    g_autofree char *mergecap = g_find_program_in_path("mergecap");
+    if (!mergecap) {
+        fprintf(stderr, "mailsim merge: merging captures needs Wireshark's mergecap (Debian: wireshark-common, "
+                        "which tshark brings)\n");
+        return MS_EXIT_USAGE;
+    }
+    for (int i = 0; i < n; i++)
+        if (!g_file_test(inputs[i], G_FILE_TEST_IS_REGULAR)) {
+            fprintf(stderr, "mailsim merge: %s: no such capture\n", inputs[i]);
+            return MS_EXIT_USAGE;
+        }
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_ptr_array_add(argv, mergecap);
+    g_ptr_array_add(argv, (gpointer) "-w");
+    g_ptr_array_add(argv, (gpointer) out_path);
+    for (int i = 0; i < n; i++)
+        g_ptr_array_add(argv, inputs[i]);
+    g_ptr_array_add(argv, NULL);
+    g_autofree char *err = NULL;
+    int status = 0;
+    g_autoptr(GError) error = NULL;
+    if (!g_spawn_sync(NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                      &status, &error) ||
+        !g_spawn_check_wait_status(status, &error)) {
+        fprintf(stderr, "mailsim merge: mergecap: %s%s%s\n", error ? error->message : "failed", err && *err ? ": " : "",
+                err ? g_strstrip(err) : "");
+        return MS_EXIT_FAILED;
+    }
+    printf("%s: %d capture%s merged by packet time\n", out_path, n, n == 1 ? "" : "s");
+    return MS_EXIT_OK;
+}
+
 int
 ms_cmd_merge(int argc, char **argv)
 {
@@ -178,17 +216,20 @@ ms_cmd_merge(int argc, char **argv)
         { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "the merged trace", "OUT.jsonl" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("PART.jsonl... - join the traces of a partitioned run");
+    g_autoptr(GOptionContext) ctx = g_option_context_new("PART... - join the traces or captures of a partitioned run");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(ctx, "The parts' traces come from mailsim run --partition ... --trace F.jsonl\n"
-                                           "(F.part0.jsonl, F.part1.jsonl, ...), given in part order. Captures merge\n"
-                                           "with Wireshark's mergecap -w all.pcapng F.part*.pcapng.\n");
+                                           "(F.part0.jsonl, F.part1.jsonl, ...), given in part order: the merged\n"
+                                           "trace is the sequential run's. With -o OUT.pcapng the inputs are the\n"
+                                           "parts' captures (--pcap), merged by packet time with Wireshark's mergecap.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (!out_path)
         return ms_cli_usage(cmd, "-o OUT.jsonl is required");
     if (argc < 2)
         return ms_cli_usage(cmd, "expected the parts' trace files");
+    if (g_str_has_suffix(out_path, ".pcapng") || g_str_has_suffix(out_path, ".pcap"))
+        return merge_captures(out_path, argc - 1, argv + 1);
     guint k = (guint) argc - 1;
     g_autoptr(GError) error = NULL;
     /* Pass 1: the sequential numbering. */

@@ -286,8 +286,9 @@ capture_lines(const char *tshark, const char *path)
     return g_strjoinv("\n", lines);
 }
 
-/* Per-part captures merged by Wireshark's mergecap hold exactly the
- * sequential run's packets (ordered by time rather than by emission). */
+/* Per-part captures merged by `mailsim merge -o OUT.pcapng` (Wireshark's
+ * mergecap underneath) hold exactly the sequential run's packets (ordered
+ * by time rather than by emission). */
 static void
 test_merged_capture(void)
 {
@@ -305,7 +306,7 @@ test_merged_capture(void)
     const char *m = ms_test_mailsim_path(), *lesson = "scenarios/teaching/05-server-down.xml";
     const char *a1[] = { m, "run", lesson, "-q", "--pcap", seq, NULL };
     const char *a2[] = { m, "run", lesson, "-q", "--pcap", par, "--partition", "block", "--parts", "3", NULL };
-    const char *a3[] = { mergecap, "-w", merged, parts[0], parts[1], parts[2], NULL };
+    const char *a3[] = { m, "merge", "-o", merged, parts[0], parts[1], parts[2], NULL };
     g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
     CU_ASSERT_EQUAL(ms_test_spawn(a1, &o1, &e1), 0);
     CU_ASSERT_EQUAL(ms_test_spawn(a2, &o2, &e2), 0);
@@ -313,6 +314,11 @@ test_merged_capture(void)
     g_autofree char *want = capture_lines(tshark, seq), *got = capture_lines(tshark, merged);
     CU_ASSERT(strlen(want) > 1000);
     CU_ASSERT_STRING_EQUAL(got, want);
+    g_autofree char *nope = g_build_filename(dir, "nope.pcapng", NULL);
+    const char *a4[] = { m, "merge", "-o", merged, parts[0], nope, NULL };
+    g_autofree char *o4 = NULL, *e4 = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(a4, &o4, &e4), 2);
+    CU_ASSERT_PTR_NOT_NULL(e4 && strstr(e4, "nope.pcapng"));
     for (int i = 0; i < 3; i++) {
         g_unlink(parts[i]);
         g_free(parts[i]);
