@@ -169,7 +169,7 @@ GQuark ms_mail_error_quark(void);
 /* Says this mail layer runs one part of a partitioned world: a message seen
  * for the first time (another part created it) gets a shadow record. */
 void ms_mail_set_partitioned(MsMail *mail, gboolean partitioned);
-/* This part's records, serialised (GVariant bytes) for ms_mail_merge(). */
+/* This part's records, serialised (a length-checked byte format, sim/mail_merge.c) for ms_mail_merge(). */
 GBytes *ms_mail_export_records(MsMail *mail);
 /* Replaces mail's records by the merge of every part's export (parts[0..n)):
  * one record per message, numbered as a sequential run numbers them, each

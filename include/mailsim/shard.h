@@ -9,13 +9,18 @@
  * (ms_shard_run_local(), the reference and the unit tests' tool) or over MPI
  * (include/mailsim/mpi_run.h). A window step is:
  *     deliver what the others sent (sender order 0..K-1, each in its order),
- *     agree on start = the minimum over parts of ms_shard_next_time(),
- *     stop when start > end, else ms_shard_run_window(start, end).
+ *     learn every part's next event time,
+ *     stop when all are past the end, else run this part up to
+ *     ms_shard_safe_until() (ms_shard_run_until()); the simpler common
+ *     window [start, start + lookahead) is ms_shard_run_window().
  *
- * Rules for models run this way: every schedule by a model host for any
- * host goes through ms_shard_schedule*(); payloads hold ids and numbers,
- * never pointers; handler types are registered in the same order on every
- * part (type numbers travel); set-up events by MS_HOST_WORLD stay local. */
+ * Rules for models run this way: every schedule by a model host for a host
+ * of another part goes through ms_shard_schedule*() or ms_shard_send()
+ * (with a blob, imported by the receiver: how packets travel); payloads
+ * hold ids and numbers, never pointers; handler types are registered in
+ * the same order on every part (type numbers travel). The shard installs
+ * the engine's local filter, so set-up code may schedule every host's
+ * events and each part keeps its own. */
 #pragma once
 
 #include <glib.h>
