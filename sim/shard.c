@@ -5,23 +5,20 @@
  * Order. The sequential engine runs events by (time, scheduling host, that
  * host's counter). Here each part's engine runs the events of its own hosts
  * in that order, provided two things hold: (1) every event reaches its
- * engine before the engine's clock passes it, which the windows guarantee:
- * an event scheduled at time t >= start is for t + lookahead or later, so it
- * falls in a later window and is delivered at the boundary; (2) among equal
- * (time, src) the engine sees src's events in src's order. With the engine
- * functions of include/mailsim/engine_remote.h the real counter travels
- * with the event and is used as the key. Without them (today) the receiving
- * engine numbers a remote src's events itself, and since one src's events
- * reach one engine only by one path and in src's order (sender order is
- * kept by the exchange), its numbers rise exactly as src's real counter
- * does: the same order, other numbers. last_seq checks that on delivery.
+ * engine before the engine's clock passes it, which the bounds guarantee:
+ * an event a part sends at time t is for t + lookahead or later, and no
+ * part runs past what the others can still send it
+ * (ms_shard_safe_until()); (2) equal (time, src) events are ordered by
+ * src's real counter, which travels with the event
+ * (include/mailsim/engine_remote.h). last_seq checks on delivery that one
+ * src's events arrive in its order.
  *
  * Random streams are per host and each host runs in one part, so a host
  * draws the same numbers in the same order as in the sequential run.
  *
  * Costs: a local schedule costs one partition lookup more than
- * ms_engine_schedule(); a remote one appends 48 bytes to an outbox. Memory:
- * two counters per host of the world (16 bytes each), per part.
+ * ms_engine_schedule(); a remote one appends 48 bytes (and its blob) to an
+ * outbox. Memory: a counter per host of the world (8 bytes), per part.
  *
  * Worlds (issue 9). Every part builds the whole world from the scenario
  * (hosts, links, routes, DNS data, servers) and runs the events of its own
