@@ -96,7 +96,7 @@ struct _MsMail {
     guint16     ev_submit, ev_check, ev_retry, ev_pop3_resume, ev_smtpd_flush;
     GPtrArray  *pending;         /* submissions not yet made (mail_mua.c) */
     GHashTable *by_message_id;   /* foreign Message-ID header -> id (bridge injections only) */
-    GHashTable *by_mid;          /* our records' Message-ID (borrowed) -> id */
+    GPtrArray  *by_origin;       /* per origin host: GArray of guint32 ids by Message-ID number - 1 */
     guint32    *origin_count;    /* per host: messages it originated (Message-ID numbers) */
     guint       n_origin_count;
     gboolean    partitioned;     /* one part of a partitioned world: shadows for others' messages */
@@ -139,6 +139,11 @@ guint32 ms__mail_message_from_data(MsMail *mail, GBytes *data);
 /* Our id for a Message-ID; a partitioned run makes a shadow for one it has
  * not seen (data[0..n), the message, if known, gives its subject). */
 guint32 ms__mail_message_by_mid(MsMail *mail, const char *mid, const char *data, gsize n);
+/* Makes record id findable by its Message-ID (origin and number). */
+void ms__mail_index(MsMail *mail, guint32 id);
+void ms__mail_index_clear(MsMail *mail);
+/* Our record with this Message-ID, or 0 (never makes one). */
+guint32 ms__mail_lookup_mid(MsMail *mail, const char *mid);
 /* Does a delivery to s keep the message (someone may read it)? */
 gboolean ms__server_keeps_bodies(const MsMail *mail, const Server *s);
 guint ms__count_received(GBytes *data);

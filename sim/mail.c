@@ -66,6 +66,13 @@ client_free(gpointer p)
     g_free(c);
 }
 
+static void
+ids_free(gpointer p)
+{
+    if (p)
+        g_array_unref(p);
+}
+
 MsMail *
 ms_mail_new(MsNet *net, MsTcp *tcp)
 {
@@ -78,7 +85,7 @@ ms_mail_new(MsNet *net, MsTcp *tcp)
     m->clients = g_ptr_array_new_with_free_func(client_free);
     m->messages = g_array_new(FALSE, TRUE, sizeof(MsMessageRecord));
     m->by_message_id = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    m->by_mid = g_hash_table_new(g_str_hash, g_str_equal);
+    m->by_origin = g_ptr_array_new_with_free_func(ids_free);
     g_array_set_clear_func(m->messages, record_clear);
     m->keep_bodies = TRUE;
     ms__mta_init(m);
@@ -94,7 +101,7 @@ ms_mail_free(MsMail *m)
         return;
     g_ptr_array_unref(m->pending);
     g_hash_table_destroy(m->by_message_id);
-    g_hash_table_destroy(m->by_mid);
+    g_ptr_array_unref(m->by_origin);
     g_free(m->origin_count);
     g_ptr_array_unref(m->servers);
     g_ptr_array_unref(m->clients);
@@ -373,8 +380,7 @@ add_record(MsMail *m, MsMessageRecord *r)
     m->last_create_src = r->create_src;
     m->last_create_seq = r->create_seq;
     g_array_append_val(m->messages, *r);
-    MsMessageRecord *in = &g_array_index(m->messages, MsMessageRecord, r->id - 1);
-    g_hash_table_insert(m->by_mid, in->message_id, GUINT_TO_POINTER(r->id));
+    ms__mail_index(m, r->id);
     return r->id;
 }
 
@@ -437,26 +443,99 @@ header_in(const char *d, gsize n, const char *name)
     return NULL;
 }
 
+/* Message-IDs are "<label.N@origin-hostname>", N counted per origin: an
+ * index per origin host finds a record from (origin, N) with one array
+ * access, after a lookup of the host name (a table of hosts, small next to
+ * one of messages). */
+void
+ms__mail_index(MsMail *m, guint32 id)
+{
+    const MsMessageRecord *r = ms__mail_record(m, id);
+    if (!r || r->origin_n == 0 || r->origin >= ms_net_n_hosts(m->net))
+        return;
+    if (m->by_origin->len <= r->origin)
+        g_ptr_array_set_size(m->by_origin, (gint) r->origin + 1);
+    GArray *ids = g_ptr_array_index(m->by_origin, r->origin);
+    if (!ids) {
+        ids = g_array_new(FALSE, TRUE, sizeof(guint32));
+        m->by_origin->pdata[r->origin] = ids;
+    }
+    if (ids->len < r->origin_n)
+        g_array_set_size(ids, r->origin_n);
+    g_array_index(ids, guint32, r->origin_n - 1) = id;
+}
+
+void
+ms__mail_index_clear(MsMail *m)
+{
+    g_ptr_array_set_size(m->by_origin, 0);
+}
+
+/* (origin, N) of a Message-ID of ours, "<label.N@host>"; FALSE if it is not
+ * shaped so or names no host. label_end: where the label ends (the dot). */
+static gboolean
+parse_mid(MsMail *m, const char *mid, MsHostId *origin, guint32 *num, const char **label_end)
+{
+    const char *at = strrchr(mid, '@');
+    if (mid[0] != '<' || !at || at == mid)
+        return FALSE;
+    const char *dot = at;
+    while (dot > mid && g_ascii_isdigit(dot[-1]))
+        dot--;
+    if (dot == at || dot - 1 <= mid || dot[-1] != '.' || at - dot > 9)
+        return FALSE;
+    guint32 n = 0;
+    for (const char *q = dot; q < at; q++)
+        n = n * 10 + (guint32) (*q - '0');
+    gsize hl = strcspn(at + 1, ">");
+    if (at[1 + hl] != '>' || at[2 + hl] != '\0')
+        return FALSE;
+    char host[256];
+    if (hl == 0 || hl >= sizeof host)
+        return FALSE;
+    memcpy(host, at + 1, hl);
+    host[hl] = '\0';
+    MsHostId h = ms_net_host_by_name(m->net, host);
+    if (h == G_MAXUINT32 || n == 0)
+        return FALSE;
+    *origin = h;
+    *num = n;
+    *label_end = dot - 1;
+    return TRUE;
+}
+
+guint32
+ms__mail_lookup_mid(MsMail *m, const char *mid)
+{
+    MsHostId origin;
+    guint32 num;
+    const char *label_end;
+    if (!parse_mid(m, mid, &origin, &num, &label_end) || origin >= m->by_origin->len)
+        return 0;
+    GArray *ids = g_ptr_array_index(m->by_origin, origin);
+    if (!ids || num > ids->len)
+        return 0;
+    guint32 id = g_array_index(ids, guint32, num - 1);
+    const MsMessageRecord *r = ms__mail_record(m, id);
+    return r && strcmp(r->message_id, mid) == 0 ? id : 0;
+}
+
 /* A partitioned run meets a message another part created: a shadow record
  * with what the message itself says (label and number from "<label.N@host>",
  * the Subject: header); recipients are added as they are met. */
 static guint32
 add_shadow(MsMail *m, const char *mid, const char *d, gsize n)
 {
-    const char *at = strrchr(mid, '@'), *dot = NULL;
-    for (const char *q = at; q && q > mid; q--)
-        if (*q == '.') {
-            dot = q;
-            break;
-        }
-    if (!at || !dot || mid[0] != '<')
+    MsHostId origin;
+    guint32 num;
+    const char *label_end;
+    if (!parse_mid(m, mid, &origin, &num, &label_end))
         return 0;
     MsMessageRecord r = { 0 };
     r.shadow = TRUE;
-    r.label = g_strndup(mid + 1, (gsize) (dot - mid - 1));
-    r.origin_n = (guint32) g_ascii_strtoull(dot + 1, NULL, 10);
-    g_autofree char *host = g_strndup(at + 1, strcspn(at + 1, ">"));
-    r.origin = ms_net_host_by_name(m->net, host);
+    r.label = g_strndup(mid + 1, (gsize) (label_end - mid - 1));
+    r.origin_n = num;
+    r.origin = origin;
     r.is_dsn = g_str_has_prefix(r.label, "dsn-");
     r.from = g_strdup("");
     r.subject = d ? header_in(d, n, "Subject") : NULL;
@@ -481,9 +560,10 @@ ms__mail_message_from_data(MsMail *m, GBytes *data)
 guint32
 ms__mail_message_by_mid(MsMail *m, const char *mid, const char *data, gsize n)
 {
-    gpointer v = g_hash_table_lookup(m->by_mid, mid);
-    if (v) {
-        MsMessageRecord *r = ms__mail_record(m, GPOINTER_TO_UINT(v));
+    guint32 found = ms__mail_lookup_mid(m, mid);
+    gpointer v;
+    if (found) {
+        MsMessageRecord *r = ms__mail_record(m, found);
         if (r->shadow && !*r->subject && data) {
             /* A shadow made from a packet's tag learns its subject here. */
             char *subject = header_in(data, n, "Subject");

@@ -307,7 +307,7 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
     g_autoptr(GArray) rcpts = g_array_new(FALSE, FALSE, sizeof(RcptIn));
     /* The exports hold everything: this part's own records can go now,
      * which keeps the merge's peak memory near one copy of the records. */
-    g_hash_table_remove_all(m->by_mid);
+    ms__mail_index_clear(m);
     g_array_set_size(m->messages, 0);
     for (guint p = 0; p < n; p++) {
         gsize len;
@@ -420,14 +420,12 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
                 rr->updated_at = -1;
         }
         g_array_append_val(m->messages, r);
-        MsMessageRecord *in = &g_array_index(m->messages, MsMessageRecord, i);
-        g_hash_table_insert(m->by_mid, in->message_id, GUINT_TO_POINTER(in->id));
+        ms__mail_index(m, r.id);
     }
     for (guint i = 0; i < all->len; i++) {
         const char *pm = g_array_index(all, Merged, i).parent_mid;
         if (pm && *pm)
-            g_array_index(m->messages, MsMessageRecord, i).parent =
-                GPOINTER_TO_UINT(g_hash_table_lookup(m->by_mid, pm));
+            g_array_index(m->messages, MsMessageRecord, i).parent = ms__mail_lookup_mid(m, pm);
     }
     m->merged = TRUE;
     m->smtp_sessions = smtp_sessions;
