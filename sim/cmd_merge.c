@@ -12,8 +12,10 @@
  *
  * Message ids. A part numbers the messages it knows in its own order; its
  * trace ends with {"ids":[[id, Message-ID, shadow, created at, host,
- * counter, rank], ...]}. The creators' entries, sorted by creation key, give
- * the sequential numbering; every "message":N is rewritten to it.
+ * counter, rank], ...]} (with its part number and the number of parts,
+ * checked: a missing or misordered part is refused). The creators'
+ * entries, sorted by creation key, give the sequential numbering; every
+ * "message":N is rewritten to it.
  *
  * Streaming: one pass reads the id tables, a second merges holding one line
  * per part, so memory does not grow with the trace. Captures (F.partN.pcapng,
@@ -57,7 +59,7 @@ creation_cmp(gconstpointer a, gconstpointer b)
 /* Reads the {"ids":...} line of a part: appends the messages it created to
  * `made` and returns its (local id, Message-ID) pairs. */
 static gboolean
-read_ids(const char *path, GArray *made, GPtrArray *pairs_out, GError **error)
+read_ids(const char *path, guint want_part, guint want_parts, GArray *made, GPtrArray *pairs_out, GError **error)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -69,7 +71,7 @@ read_ids(const char *path, GArray *made, GPtrArray *pairs_out, GError **error)
     ssize_t n;
     gboolean found = FALSE, ok = TRUE;
     while (ok && (n = getline(&line, &cap, f)) > 0) {
-        if (strncmp(line, "{\"ids\":", 7) != 0)
+        if (strncmp(line, "{\"part\":", 8) != 0)
             continue;
         found = TRUE;
         g_autoptr(JsonParser) parser = json_parser_new();
@@ -77,7 +79,17 @@ read_ids(const char *path, GArray *made, GPtrArray *pairs_out, GError **error)
             ok = FALSE;
             break;
         }
-        JsonArray *ids = json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)), "ids");
+        JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+        gint64 part = json_object_get_int_member_with_default(o, "part", -1);
+        gint64 parts = json_object_get_int_member_with_default(o, "parts", -1);
+        if (part != (gint64) want_part || parts != (gint64) want_parts) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                        "%s is part %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT ", given as part %u of %u: pass "
+                        "every part's trace, in part order", path, part, parts, want_part, want_parts);
+            ok = FALSE;
+            break;
+        }
+        JsonArray *ids = json_object_get_array_member(o, "ids");
         for (guint i = 0; ids && i < json_array_get_length(ids); i++) {
             JsonArray *e = json_array_get_array_element(ids, i);
             if (!e || json_array_get_length(e) != 7) {
@@ -117,7 +129,7 @@ next_line(Part *p, GError **error)
             return FALSE;
         }
         p->lineno++;
-        if (strncmp(p->line, "{\"ids\":", 7) == 0)
+        if (strncmp(p->line, "{\"part\":", 8) == 0)
             continue;
         if (strncmp(p->line, "{\"ord\":[", 8) != 0) {
             g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s:%" G_GUINT64_FORMAT ": a record without \"ord\"",
@@ -238,7 +250,7 @@ ms_cmd_merge(int argc, char **argv)
     g_autofree guint *pairs_end = g_new0(guint, k);
     int rc = MS_EXIT_OK;
     for (guint i = 0; i < k && rc == MS_EXIT_OK; i++) {
-        if (!read_ids(argv[i + 1], made, pairs, &error)) {
+        if (!read_ids(argv[i + 1], i, k, made, pairs, &error)) {
             fprintf(stderr, "mailsim merge: %s\n", error->message);
             rc = MS_EXIT_USAGE;
         }

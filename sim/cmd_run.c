@@ -343,7 +343,7 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
     ms_world_run_parts((MsWorld *const *) worlds->pdata, k, until ? until : ms_world_default_until(w0));
     for (guint32 i = 0; i < k; i++) {
         if (sinks[i].json)
-            ms_json_sink_write_ids(sinks[i].json, ms_world_mail(g_ptr_array_index(worlds, i)));
+            ms_json_sink_write_ids(sinks[i].json, ms_world_mail(g_ptr_array_index(worlds, i)), i, k);
         rc = MAX(rc, close_pcap(sinks[i].pcap, o));
     }
     if (!ms_world_merge_parts((MsWorld *const *) worlds->pdata, k, &error)) {
@@ -398,7 +398,7 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
         fprintf(stderr, "mailsim run: rank %u: %s\n", rank, error->message);
     rc = MAX(rc, close_pcap(sinks.pcap, o));
     if (sinks.json)
-        ms_json_sink_write_ids(sinks.json, ms_world_mail(w));
+        ms_json_sink_write_ids(sinks.json, ms_world_mail(w), rank, k);
     g_autoptr(GBytes) records = ms_mail_export_records(ms_world_mail(w));
     g_autoptr(MsStatsTable) t = ms_stats_collect(w);
     g_autoptr(GBytes) values = ms_stats_table_part_values(t);

@@ -211,10 +211,10 @@ ms_json_sink_set_part(MsJsonSink *s)
 }
 
 void
-ms_json_sink_write_ids(MsJsonSink *s, MsMail *mail)
+ms_json_sink_write_ids(MsJsonSink *s, MsMail *mail, guint part, guint parts)
 {
     GString *b = s->buf;
-    g_string_assign(b, "{\"ids\":[");
+    g_string_printf(b, "{\"part\":%u,\"parts\":%u,\"ids\":[", part, parts);
     for (guint id = 1; id <= ms_mail_n_messages(mail); id++) {
         const MsMessageRecord *r = ms_mail_message(mail, id);
         g_string_append_printf(b, "%s[%u,", id > 1 ? "," : "", id);

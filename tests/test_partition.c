@@ -248,7 +248,7 @@ test_merged_trace_is_sequential(void)
     /* A sequential trace is not a part's; a missing file is named. */
     const char *bad1[] = { m, "merge", "-o", merged, seq, NULL };
     g_autofree char *nope = g_build_filename(dir, "nope.jsonl", NULL);
-    const char *bad2[] = { m, "merge", "-o", merged, parts[0], nope, NULL };
+    const char *bad2[] = { m, "merge", "-o", merged, parts[0], parts[1], nope, NULL };
     const char *bad3[] = { m, "merge", parts[0], NULL };
     g_autofree char *o = NULL, *e = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
     CU_ASSERT_EQUAL(ms_test_spawn(bad1, &o, &e), 2);
@@ -256,6 +256,14 @@ test_merged_trace_is_sequential(void)
     CU_ASSERT_EQUAL(ms_test_spawn(bad2, &o2, &e2), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(e2, "nope.jsonl"));
     CU_ASSERT_EQUAL(ms_test_spawn(bad3, &o3, &e3), 2);
+    /* a part left out, or the parts out of order: refused, naming the file */
+    const char *bad4[] = { m, "merge", "-o", merged, parts[0], parts[1], NULL };
+    const char *bad5[] = { m, "merge", "-o", merged, parts[1], parts[0], parts[2], NULL };
+    g_autofree char *o4 = NULL, *e4 = NULL, *o5 = NULL, *e5 = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(bad4, &o4, &e4), 2);
+    CU_ASSERT_PTR_NOT_NULL(e4 && strstr(e4, "is part 0 of 3, given as part 0 of 2"));
+    CU_ASSERT_EQUAL(ms_test_spawn(bad5, &o5, &e5), 2);
+    CU_ASSERT_PTR_NOT_NULL(e5 && strstr(e5, "is part 1 of 3, given as part 0 of 3"));
     for (int i = 0; i < 3; i++) {
         g_unlink(parts[i]);
         g_free(parts[i]);

@@ -34,11 +34,12 @@ void ms_json_sink_free(gpointer sink);
  * key of the event that emitted it ([time, scheduling host, its counter];
  * [-1] for set-up), which `mailsim merge` sorts by. */
 void ms_json_sink_set_part(MsJsonSink *sink);
-/* Ends a part's trace with its message ids: {"ids":[[id, Message-ID,
- * shadow, created at, by host, counter, rank], ...]}, from which `mailsim
- * merge` numbers messages as a sequential run does. Before the merge of
- * records (ms_mail_merge() renumbers them). */
-void ms_json_sink_write_ids(MsJsonSink *sink, MsMail *mail);
+/* Ends a part's trace with its message ids: {"part":P,"parts":K,"ids":
+ * [[id, Message-ID, shadow, created at, by host, counter, rank], ...]},
+ * from which `mailsim merge` numbers messages as a sequential run does (and
+ * checks it has every part). Before the merge of records (ms_mail_merge()
+ * renumbers them). */
+void ms_json_sink_write_ids(MsJsonSink *sink, MsMail *mail, guint part, guint parts);
 
 typedef struct _MsPcapSink MsPcapSink;
 /* Captures every packet once, as it leaves the host that sent it (so a
