@@ -1052,22 +1052,23 @@ export_packet(MsNet *n, guint32 s, MsTime at, MsHostId to, MsEventData d)
     gsize len = hdr.payload ? g_bytes_get_size(hdr.payload) : 0;
     const char *tag = hdr.message && n->tag_out ? n->tag_out(n->tag_data, hdr.message) : NULL;
     guint16 tag_len = tag ? (guint16) MIN(strlen(tag), G_MAXUINT16) : 0;
-    g_autofree guint8 *blob = g_malloc(sizeof hdr + sizeof tag_len + tag_len + len);
     const void *payload = hdr.payload ? g_bytes_get_data(hdr.payload, NULL) : NULL;
     hdr.payload = hdr.payload ? GUINT_TO_POINTER(1) : NULL;   /* NULL and empty differ */
     hdr.message = 0;
-    guint8 *w = blob;
-    memcpy(w, &hdr, sizeof hdr);
-    w += sizeof hdr;
-    memcpy(w, &tag_len, sizeof tag_len);
-    w += sizeof tag_len;
-    if (tag_len)
-        memcpy(w, tag, tag_len);
-    w += tag_len;
-    if (len)
-        memcpy(w, payload, len);
     d.u32[0] = G_MAXUINT32;
-    ms_shard_send(n->shard, at, to, n->ev_arrive, d, blob, (gsize) (w - blob) + len);
+    /* Written straight into the outbox. */
+    guint8 *w = ms_shard_send(n->shard, at, to, n->ev_arrive, d, sizeof hdr + sizeof tag_len + tag_len + len);
+    if (w) {
+        memcpy(w, &hdr, sizeof hdr);
+        w += sizeof hdr;
+        memcpy(w, &tag_len, sizeof tag_len);
+        w += sizeof tag_len;
+        if (tag_len)
+            memcpy(w, tag, tag_len);
+        w += tag_len;
+        if (len)
+            memcpy(w, payload, len);
+    }
     slot_free(n, s);
 }
 

@@ -140,9 +140,11 @@ ms_shard_set_import(MsShard *s, guint16 type, MsShardImportFunc func, gpointer u
     g_array_index(s->importers, Importer, type) = (Importer) { func, user_data };
 }
 
-/* Appends an event (and its blob) for another part. */
-static void
-post(MsShard *s, guint32 owner, MsShardEvent *ev, const void *blob, gsize len)
+/* Appends an event for another part with room for a `len`-byte blob after
+ * it (zero padding included); returns the room, to be filled by the caller
+ * before the next post on this shard. */
+static guint8 *
+post(MsShard *s, guint32 owner, MsShardEvent *ev, gsize len)
 {
     MsTime now = ms_engine_now(s->engine);
     if (ev->at < ms_time_add(now, s->lookahead) && ev->src != MS_HOST_WORLD) {
@@ -150,18 +152,18 @@ post(MsShard *s, guint32 owner, MsShardEvent *ev, const void *blob, gsize len)
         g_critical("shard %u: event for host %u at %" G_GINT64_FORMAT " ns, sent at %" G_GINT64_FORMAT
                    " ns: sooner than the lookahead allows (the model broke it)", s->self, ev->host, ev->at, now);
     }
-    g_return_if_fail(len <= G_MAXUINT32);
+    g_return_val_if_fail(len <= G_MAXUINT32, NULL);
     ev->blob_len = (guint32) len;
     s->outbox_min[owner] = MIN(s->outbox_min[owner], ev->at);
     GByteArray *box = s->outbox[owner];
-    g_byte_array_append(box, (const guint8 *) ev, sizeof *ev);
-    if (len > 0) {
-        static const guint8 zeros[8] = { 0 };
-        g_byte_array_append(box, blob, (guint) len);
-        g_byte_array_append(box, zeros, (guint) (BLOB_ALIGN(len) - len));
-    }
+    guint at = box->len;
+    g_byte_array_set_size(box, at + (guint) (sizeof *ev + BLOB_ALIGN(len)));
+    memcpy(box->data + at, ev, sizeof *ev);
+    guint8 *room = box->data + at + sizeof *ev;
+    memset(room + len, 0, BLOB_ALIGN(len) - len);
     s->stats.sent++;
     s->stats.bytes_sent += sizeof *ev + BLOB_ALIGN(len);
+    return room;
 }
 
 void
@@ -178,7 +180,7 @@ ms_shard_schedule_from(MsShard *s, MsHostId src, MsTime at, MsHostId host, guint
         return;
     }
     MsShardEvent ev = { at, seq, data, src, host, type, 0, 0 };
-    post(s, owner, &ev, NULL, 0);
+    post(s, owner, &ev, 0);
 }
 
 void
@@ -187,15 +189,14 @@ ms_shard_schedule(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventDat
     ms_shard_schedule_from(s, ms_engine_current_host(s->engine), at, host, type, data);
 }
 
-void
-ms_shard_send(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data,
-              const void *blob, gsize len)
+guint8 *
+ms_shard_send(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len)
 {
     MsHostId src = ms_engine_current_host(s->engine);
-    g_return_if_fail(host < s->hosts && !ms_shard_is_local(s, host));
-    g_return_if_fail(src != MS_HOST_WORLD && ms_shard_is_local(s, src));
+    g_return_val_if_fail(host < s->hosts && !ms_shard_is_local(s, host), NULL);
+    g_return_val_if_fail(src != MS_HOST_WORLD && ms_shard_is_local(s, src), NULL);
     MsShardEvent ev = { at, ms_engine_take_seq(s->engine, src), data, src, host, type, 0, 0 };
-    post(s, ms_partition_owner(s->partition, host), &ev, blob, len);
+    return post(s, ms_partition_owner(s->partition, host), &ev, len);
 }
 
 MsTime

@@ -75,11 +75,12 @@ const MsPartition *ms_shard_partition(const MsShard *shard);
 /* Says how events of `type` that come with a blob are imported. */
 void ms_shard_set_import(MsShard *shard, guint16 type, MsShardImportFunc func, gpointer user_data);
 
-/* Sends an event with a blob (copied) for `host`, which must belong to
+/* Sends an event with a `len`-byte blob for `host`, which must belong to
  * another part, as scheduled by the host whose event is running: how a
- * packet crosses a cut link. */
-void ms_shard_send(MsShard *shard, MsTime at, MsHostId host, guint16 type, MsEventData data,
-                   const void *blob, gsize len);
+ * packet crosses a cut link. Returns where the blob goes in the outbox: the
+ * caller writes it there (no copy in between) before anything else is sent
+ * or scheduled through this shard. */
+guint8 *ms_shard_send(MsShard *shard, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len);
 
 /* Schedules an event for `host` at `at`, as scheduled by `src` (which must
  * be local, or MS_HOST_WORLD for a local target): into the engine when host
