@@ -310,12 +310,12 @@ bench_world(int argc, char **argv)
     if (dot)
         *dot = '\0';
     printf("world=%s fidelity=%s hosts=%u messages=%u events=%" G_GUINT64_FORMAT " build_s=%.2f wall_s=%.2f cpu_s=%.2f "
-           "us_per_message=%.1f events_per_s=%.0f messages_per_s=%.0f peak_rss_kb=%ld rss_per_message=%.0f "
+           "us_per_message=%.1f events_per_s=%.0f messages_per_s=%.0f peak_rss_kb=%ld huge_pages_kb=%ld rss_per_message=%.0f "
            "queued_peak=%u bytes_per_queued=%.0f fingerprint=%016" G_GINT64_MODIFIER "x\n",
            base, ms_world_fidelity(w) == MS_FIDELITY_FLOW ? "flow" : "packet", ms_net_n_hosts(ms_world_net(w)), n,
            es.processed, build_s, run_s,
            cpu_s, n ? cpu_s * 1e6 / n : 0.0, cpu_s > 0 ? es.processed / cpu_s : 0.0, cpu_s > 0 ? n / cpu_s : 0.0, peak,
-           n ? (double) (peak - base_kb) * 1024.0 / n : 0.0, q_peak, q_peak ? (double) q_bytes_at_peak / q_peak : 0.0,
+           ms_cli_huge_pages_kb(), n ? (double) (peak - base_kb) * 1024.0 / n : 0.0, q_peak, q_peak ? (double) q_bytes_at_peak / q_peak : 0.0,
            ms_engine_fingerprint(e));
     return MS_EXIT_OK;
 }

@@ -106,6 +106,7 @@ typedef struct {
     GArray     *links;           /* the path, guint32 link ids; valid for `epoch` */
     GArray     *hops;            /* PathHop per link of the path, same epoch */
     MsTime      ack_delay;       /* one-way delay of a bare 40-byte segment on the path */
+    double      loss;            /* probability that a packet is lost on the path */
     guint64     epoch;
     gboolean    routed;          /* a route exists (links may be empty: to itself) */
     guint32     mtu;             /* the path MTU (65535 without links) */
@@ -457,6 +458,7 @@ path_ok(MsFlow *f, Conn *c, int e)
             d->hops = g_array_new(FALSE, FALSE, sizeof(PathHop));
         g_array_set_size(d->hops, d->links->len);
         d->ack_delay = 0;
+        double ok = 1.0;
         MsHostId at = from;
         for (guint i = 0; i < d->links->len; i++) {
             guint32 li = g_array_index(d->links, guint32, i);
@@ -473,8 +475,10 @@ path_ok(MsFlow *f, Conn *c, int e)
             hp->queue = p->queue_bytes;
             d->ack_delay += hp->tx_hdr + hp->lat;
             d->mtu = MIN(d->mtu, p->mtu);
+            ok *= 1.0 - p->loss;
             at = a == at ? b : a;
         }
+        d->loss = 1.0 - ok;
         g_array_set_size(d->hop_free, 0);
         g_array_set_size(d->hop_free, d->links->len);
         d->epoch = epoch;
@@ -497,20 +501,10 @@ lone_delay(MsFlow *f, Dir *d, guint32 size)
     return t;
 }
 
-/* Probability that a packet is lost on direction e's path. */
-static double
-path_loss(MsFlow *f, Dir *d)
-{
-    double ok = 1.0;
-    for (guint i = 0; i < d->links->len; i++)
-        ok *= 1.0 - ms_net_link_params(f->net, g_array_index(d->links, guint32, i))->loss;
-    return 1.0 - ok;
-}
-
 static gboolean
 lost(MsFlow *f, Conn *c, int e)
 {
-    double p = path_loss(f, &c->d[e]);
+    double p = c->d[e].loss;
     return p > 0 && ms_rng_bernoulli(ms_engine_host_rng(f->engine, c->host[e]), p);
 }
 
@@ -658,7 +652,7 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
         hop[i].busy = 0;
     }
     MsTime ack_delay = lone_delay(f, d, HDR);
-    double ploss = path_loss(f, d);
+    double ploss = d->loss;
     MsRng *rng = ms_engine_host_rng(f->engine, c->host[e]);
     MsTime t = now;
     MsTime last = d->last_arrival;

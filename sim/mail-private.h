@@ -92,6 +92,7 @@ struct _MsMail {
     GPtrArray  *servers;         /* Server* */
     GPtrArray  *clients;         /* Client* */
     GArray     *messages;        /* MsMessageRecord, id = index + 1 */
+    GStringChunk *texts;         /* the records' fixed strings (ms__mail_text) */
     gboolean    keep_bodies;     /* FALSE: stores nobody reads only count deliveries */
     guint16     ev_submit, ev_check, ev_retry, ev_pop3_resume, ev_smtpd_flush;
     GPtrArray  *pending;         /* submissions not yet made (mail_mua.c) */
@@ -124,6 +125,11 @@ MsMessageRecord *ms__mail_record(MsMail *mail, guint32 id);
 MsRcptRecord *ms__mail_rcpt(MsMail *mail, guint32 id, const char *address);
 /* Frees a recipient record's strings (a GArray clear function). */
 void ms__rcpt_clear(gpointer rcpt);
+/* A copy of `s` (NULL for NULL) that lives as long as the mail layer: what
+ * records hold for their label, sender, subject, Message-ID and recipient
+ * addresses. Packed in large blocks, without a malloc per string: a run of
+ * millions of messages keeps these for every one. */
+char *ms__mail_text(MsMail *m, const char *s);
 /* Stamps a change of a recipient's state, where or detail (merging partitioned runs). */
 void ms__rcpt_touch(MsMail *mail, MsRcptRecord *rr);
 void ms__mail_note(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(5, 6);

@@ -21,19 +21,14 @@ void
 ms__rcpt_clear(gpointer p)
 {
     MsRcptRecord *r = p;
-    g_free(r->address);
-    g_free(r->detail);
+    g_free(r->detail);   /* the address is one of the mail layer's texts */
 }
 
 static void
 record_clear(gpointer p)
 {
     MsMessageRecord *m = p;
-    g_free(m->label);
-    g_free(m->from);
-    g_free(m->subject);
-    g_free(m->message_id);
-    g_array_free(m->rcpts, TRUE);
+    g_array_free(m->rcpts, TRUE);   /* the strings are the mail layer's texts */
 }
 
 static void
@@ -84,6 +79,7 @@ ms_mail_new(MsNet *net, MsTcp *tcp)
     m->servers = g_ptr_array_new_with_free_func(server_free);
     m->clients = g_ptr_array_new_with_free_func(client_free);
     m->messages = g_array_new(FALSE, TRUE, sizeof(MsMessageRecord));
+    m->texts = g_string_chunk_new(64 * 1024);
     m->by_message_id = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     m->by_origin = g_ptr_array_new_with_free_func(ids_free);
     g_array_set_clear_func(m->messages, record_clear);
@@ -106,6 +102,7 @@ ms_mail_free(MsMail *m)
     g_ptr_array_unref(m->servers);
     g_ptr_array_unref(m->clients);
     g_array_free(m->messages, TRUE);
+    g_string_chunk_free(m->texts);
     g_free(m);
 }
 
@@ -327,6 +324,12 @@ ms_mail_message_by_label(const MsMail *m, const char *label)
     return NULL;
 }
 
+char *
+ms__mail_text(MsMail *m, const char *s)
+{
+    return s ? g_string_chunk_insert(m->texts, s) : NULL;
+}
+
 MsRcptRecord *
 ms__mail_rcpt(MsMail *m, guint32 id, const char *address)
 {
@@ -341,7 +344,7 @@ ms__mail_rcpt(MsMail *m, guint32 id, const char *address)
     if (!r->shadow)
         return NULL;
     MsRcptRecord rr = { 0 };
-    rr.address = g_strdup(address);
+    rr.address = ms__mail_text(m, address);
     rr.state = MS_RCPT_WITH_CLIENT;
     rr.updated_at = -1;
     g_array_append_val(r->rcpts, rr);
@@ -389,9 +392,9 @@ ms__mail_new_record(MsMail *m, const char *label, const char *from, const char *
                     const char *subject, MsHostId origin, guint32 parent)
 {
     MsMessageRecord r = { 0 };
-    r.label = g_strdup(label);
-    r.from = g_strdup(from);
-    r.subject = g_strdup(subject ? subject : "");
+    r.label = ms__mail_text(m, label);
+    r.from = ms__mail_text(m, from);
+    r.subject = ms__mail_text(m, subject ? subject : "");
     r.created_at = ms_engine_now(m->engine);
     r.parent = parent;
     r.is_dsn = parent != 0;
@@ -400,7 +403,7 @@ ms__mail_new_record(MsMail *m, const char *label, const char *from, const char *
     g_array_set_clear_func(r.rcpts, ms__rcpt_clear);
     for (const char *const *p = rcpts; p && *p; p++) {
         MsRcptRecord rr = { 0 };
-        rr.address = g_strdup(*p);
+        rr.address = ms__mail_text(m, *p);
         rr.state = MS_RCPT_WITH_CLIENT;
         rr.where = origin;
         rr.updated_at = -1;
@@ -415,7 +418,8 @@ ms__mail_new_record(MsMail *m, const char *label, const char *from, const char *
         m->n_origin_count = n;
     }
     r.origin_n = ++m->origin_count[origin];
-    r.message_id = g_strdup_printf("<%s.%u@%s>", label, r.origin_n, ms_net_host_name(m->net, origin));
+    g_autofree char *mid = g_strdup_printf("<%s.%u@%s>", label, r.origin_n, ms_net_host_name(m->net, origin));
+    r.message_id = ms__mail_text(m, mid);
     return add_record(m, &r);
 }
 
@@ -533,15 +537,15 @@ add_shadow(MsMail *m, const char *mid, const char *d, gsize n)
         return 0;
     MsMessageRecord r = { 0 };
     r.shadow = TRUE;
-    r.label = g_strndup(mid + 1, (gsize) (label_end - mid - 1));
+    g_autofree char *label = g_strndup(mid + 1, (gsize) (label_end - mid - 1));
+    r.label = ms__mail_text(m, label);
     r.origin_n = num;
     r.origin = origin;
     r.is_dsn = g_str_has_prefix(r.label, "dsn-");
-    r.from = g_strdup("");
-    r.subject = d ? header_in(d, n, "Subject") : NULL;
-    if (!r.subject)
-        r.subject = g_strdup("");
-    r.message_id = g_strdup(mid);
+    r.from = ms__mail_text(m, "");
+    g_autofree char *subject = d ? header_in(d, n, "Subject") : NULL;
+    r.subject = ms__mail_text(m, subject ? subject : "");
+    r.message_id = ms__mail_text(m, mid);
     r.rcpts = g_array_new(FALSE, TRUE, sizeof(MsRcptRecord));
     g_array_set_clear_func(r.rcpts, ms__rcpt_clear);
     return add_record(m, &r);
@@ -566,11 +570,9 @@ ms__mail_message_by_mid(MsMail *m, const char *mid, const char *data, gsize n)
         MsMessageRecord *r = ms__mail_record(m, found);
         if (r->shadow && !*r->subject && data) {
             /* A shadow made from a packet's tag learns its subject here. */
-            char *subject = header_in(data, n, "Subject");
-            if (subject) {
-                g_free(r->subject);
-                r->subject = subject;
-            }
+            g_autofree char *subject = header_in(data, n, "Subject");
+            if (subject)
+                r->subject = ms__mail_text(m, subject);
         }
         return r->id;
     }

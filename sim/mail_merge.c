@@ -200,6 +200,16 @@ typedef struct {
     gboolean        have_base;   /* rec's own fields come from a non-shadow */
 } Merged;
 
+/* Merged recipients own their strings until the install moves them into
+ * the mail layer's texts. */
+static void
+merged_rcpt_clear(gpointer p)
+{
+    MsRcptRecord *r = p;
+    g_free(r->address);
+    g_free(r->detail);
+}
+
 static void
 merged_clear(gpointer p)
 {
@@ -344,7 +354,7 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
                 Merged fresh = { 0 };
                 fresh.rec.message_id = g_strdup(key);
                 fresh.rec.rcpts = g_array_new(FALSE, TRUE, sizeof(MsRcptRecord));
-                g_array_set_clear_func(fresh.rec.rcpts, ms__rcpt_clear);
+                g_array_set_clear_func(fresh.rec.rcpts, merged_rcpt_clear);
                 g_array_append_val(all, fresh);
                 at = GUINT_TO_POINTER(all->len);
                 g_hash_table_insert(index, g_steal_pointer(&key), at);
@@ -374,7 +384,7 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
                     /* The creator's recipient order is the record's. */
                     g_autoptr(GArray) old = x->rec.rcpts;
                     x->rec.rcpts = g_array_new(FALSE, TRUE, sizeof(MsRcptRecord));
-                    g_array_set_clear_func(x->rec.rcpts, ms__rcpt_clear);
+                    g_array_set_clear_func(x->rec.rcpts, merged_rcpt_clear);
                     for (guint k = 0; k < rcpts->len; k++)
                         merged_rcpt(x, g_array_index(rcpts, RcptIn, k).address);
                     for (guint k = 0; k < old->len; k++) {
@@ -411,14 +421,25 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
     for (guint i = 0; i < all->len; i++) {
         Merged *x = &g_array_index(all, Merged, i);
         MsMessageRecord r = x->rec;
-        memset(&x->rec, 0, sizeof x->rec);
+        r.label = ms__mail_text(m, x->rec.label);
+        r.from = ms__mail_text(m, x->rec.from);
+        r.subject = ms__mail_text(m, x->rec.subject);
+        r.message_id = ms__mail_text(m, x->rec.message_id);
+        g_free(x->rec.label);
+        g_free(x->rec.from);
+        g_free(x->rec.subject);
+        g_free(x->rec.message_id);
+        memset(&x->rec, 0, sizeof x->rec);   /* the recipients move to r, their addresses below */
         r.id = i + 1;
         r.shadow = FALSE;
         for (guint k = 0; k < r.rcpts->len; k++) {
             MsRcptRecord *rr = &g_array_index(r.rcpts, MsRcptRecord, k);
+            g_autofree char *owned = rr->address;
+            rr->address = ms__mail_text(m, owned);
             if (rr->updated_at == G_MININT64)
                 rr->updated_at = -1;
         }
+        g_array_set_clear_func(r.rcpts, ms__rcpt_clear);
         g_array_append_val(m->messages, r);
         ms__mail_index(m, r.id);
     }

@@ -105,8 +105,6 @@ hook_command(const MsSmtpSession *ss, const char *verb, const char *arg, MsSmtpR
 {
     Session *x = ud;
     (void) ss;
-    if (x->server->rules->len == 0)
-        return;
     MsFaultCommand cmd;
     if (!strcmp(verb, "HELO") || !strcmp(verb, "EHLO")) {
         cmd = MS_FAULT_CMD_HELO;
@@ -250,8 +248,6 @@ hook_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
 }
 
 static const MsSmtpServerHooks hooks = { hook_auth, hook_mail_from, hook_rcpt, hook_data, hook_command, hook_trace };
-/* Without trace sinks the core need not format protocol lines. */
-static const MsSmtpServerHooks hooks_quiet = { hook_auth, hook_mail_from, hook_rcpt, hook_data, hook_command, NULL };
 
 static void
 on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
@@ -275,7 +271,15 @@ on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
         cfg.greeting_code = greet.code;
         cfg.greeting_text = greet.text;
     }
-    x->core = ms_smtp_server_new(&cfg, ms_trace_enabled(l->mail->trace) ? &hooks : &hooks_quiet, x);
+    /* Without trace sinks the core need not format protocol lines; without
+     * reply rules (they are all set before the run) it need not show us
+     * each command. */
+    MsSmtpServerHooks h = hooks;
+    if (!ms_trace_enabled(l->mail->trace))
+        h.trace = NULL;
+    if (l->server->rules->len == 0)
+        h.command = NULL;
+    x->core = ms_smtp_server_new(&cfg, &h, x);
     ms_smtp_reply_clear(&greet);
     l->mail->smtp_sessions++;
     ms_tcp_set_callbacks(tcp, conn, &session_cb, x);

@@ -48,6 +48,14 @@ int ms_cli_usage(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* This process's peak resident memory in KiB (-1 if unknown). */
 long ms_cli_peak_rss_kb(void);
 
+/* Before a command that runs a world: executes the binary again with glibc's
+ * malloc asked for transparent huge pages, when the kernel gives them on
+ * request (sim/huge_pages.c; MAILSIM_HUGE_PAGES=0 turns it off). Returns only
+ * when it does not. */
+void ms_cli_prefer_huge_pages(char **argv);
+/* This process's anonymous memory in huge pages now, in KiB (-1 if unknown). */
+long ms_cli_huge_pages_kb(void);
+
 /* The commands (sim/cmd_*.c). */
 int ms_cmd_bench(int argc, char **argv);
 int ms_cmd_bridge(int argc, char **argv);
