@@ -18,6 +18,15 @@
 #define MS_GREYLIST_DELAY (300 * MS_TIME_S)
 
 typedef struct _QueueEntry QueueEntry;
+
+/* Work in flight that a connection or a DNS look-up holds through its
+ * callback data (SMTP and POP3 sessions, submissions, delivery attempts,
+ * address look-ups). Each links itself into MsMail.live while it lives, so
+ * that a run stopped midway (--until) still frees it with the mail layer. */
+typedef struct {
+    GList          link;      /* in MsMail.live; data: the owner */
+    GDestroyNotify release;   /* the owner's own free function (it unlinks) */
+} MsLive;
 typedef struct _Server Server;
 
 /* What a listening port's callbacks get as user data. */
@@ -93,6 +102,7 @@ struct _MsMail {
     GPtrArray  *clients;         /* Client* */
     GArray     *messages;        /* MsMessageRecord, id = index + 1 */
     GStringChunk *texts;         /* the records' fixed strings (ms__mail_text) */
+    GQueue      live;            /* MsLive: work in flight */
     gboolean    keep_bodies;     /* FALSE: stores nobody reads only count deliveries */
     guint16     ev_submit, ev_check, ev_retry, ev_pop3_resume, ev_smtpd_flush;
     GPtrArray  *pending;         /* submissions not yet made (mail_mua.c) */
@@ -130,6 +140,8 @@ void ms__rcpt_clear(gpointer rcpt);
  * addresses. Packed in large blocks, without a malloc per string: a run of
  * millions of messages keeps these for every one. */
 char *ms__mail_text(MsMail *m, const char *s);
+void ms__live_add(MsMail *m, MsLive *l, gpointer owner, GDestroyNotify release);
+void ms__live_remove(MsMail *m, MsLive *l);
 /* Stamps a change of a recipient's state, where or detail (merging partitioned runs). */
 void ms__rcpt_touch(MsMail *mail, MsRcptRecord *rr);
 void ms__mail_note(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(5, 6);

@@ -95,6 +95,10 @@ ms_mail_free(MsMail *m)
 {
     if (!m)
         return;
+    while (m->live.head) {
+        MsLive *l = (MsLive *) m->live.head;
+        l->release(l->link.data);
+    }
     g_ptr_array_unref(m->pending);
     g_hash_table_destroy(m->by_message_id);
     g_ptr_array_unref(m->by_origin);
@@ -322,6 +326,20 @@ ms_mail_message_by_label(const MsMail *m, const char *label)
             return r;
     }
     return NULL;
+}
+
+void
+ms__live_add(MsMail *m, MsLive *l, gpointer owner, GDestroyNotify release)
+{
+    l->link = (GList) { owner, NULL, NULL };
+    l->release = release;
+    g_queue_push_tail_link(&m->live, &l->link);
+}
+
+void
+ms__live_remove(MsMail *m, MsLive *l)
+{
+    g_queue_unlink(&m->live, &l->link);
 }
 
 char *

@@ -29,6 +29,7 @@
 #include <string.h>
 
 typedef struct {
+    MsLive         live;
     MsMail        *mail;
     QueueEntry    *entry;
     MsTcpConnId    conn;
@@ -197,11 +198,20 @@ add_address(QueueEntry *e, guint32 addr, MsHostId host)
 
 /* Pending A lookups of exchanges without glue, in MX order. */
 typedef struct {
+    MsLive      live;
     MsMail     *mail;
     QueueEntry *entry;
     GPtrArray  *names;   /* char*, exchanges still to resolve, in order */
     guint       next;
 } ALookup;
+
+static void
+alookup_free(ALookup *al)
+{
+    ms__live_remove(al->mail, &al->live);
+    g_ptr_array_unref(al->names);
+    g_free(al);
+}
 
 static void a_lookup_next(ALookup *al);
 
@@ -228,8 +238,7 @@ a_lookup_next(ALookup *al)
     }
     MsMail *m = al->mail;
     QueueEntry *e = al->entry;
-    g_ptr_array_unref(al->names);
-    g_free(al);
+    alookup_free(al);
     if (e->addrs->len == 0) {
         defer(m, e, "4.4.4", "no address found for the mail exchangers");
         return;
@@ -263,6 +272,7 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
         return;
     }
     ALookup *al = g_new0(ALookup, 1);
+    ms__live_add(m, &al->live, al, (GDestroyNotify) alookup_free);
     al->mail = m;
     al->entry = e;
     al->names = g_ptr_array_new_with_free_func(g_free);
@@ -273,8 +283,7 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
     } else {
         for (guint i = 0; i < recs->len; i++)
             if (ms_dns_record_is_null_mx(g_ptr_array_index(recs, i))) {
-                g_ptr_array_unref(al->names);
-                g_free(al);
+                alookup_free(al);
                 bounce_all(m, e, "5.1.10", "556 5.1.10 Recipient address has null MX (RFC 7505)");
                 return;
             }
@@ -321,8 +330,7 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
             g_ptr_array_set_size(mx, (gint) keep);
             if (keep == 0) {
                 g_ptr_array_free(mx, TRUE);
-                g_ptr_array_unref(al->names);
-                g_free(al);
+                alookup_free(al);
                 g_autofree char *diag = g_strdup_printf("mail for %s loops back to myself (RFC 5321 5.1)", e->domain);
                 bounce_all(m, e, "5.4.6", diag);
                 return;
@@ -626,6 +634,7 @@ attempt_finish(Attempt *a, const char *conn_error)
 static void
 attempt_free(Attempt *a)
 {
+    ms__live_remove(a->mail, &a->live);
     ms_smtp_client_free(a->core);
     g_array_free(a->rcpt_codes, TRUE);
     g_ptr_array_unref(a->rcpt_texts);
@@ -679,6 +688,7 @@ try_next_address(MsMail *m, QueueEntry *e)
     MsHostId peer = g_array_index(e->addr_hosts, MsHostId, e->next_addr);
     e->next_addr++;
     Attempt *a = g_new0(Attempt, 1);
+    ms__live_add(m, &a->live, a, (GDestroyNotify) attempt_free);
     a->mail = m;
     a->entry = e;
     a->peer = peer;

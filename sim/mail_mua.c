@@ -8,6 +8,7 @@
 #include <string.h>
 
 typedef struct {
+    MsLive        live;
     MsMail       *mail;
     Client       *client;
     Server       *server;
@@ -100,6 +101,7 @@ static const MsSmtpClientHooks submit_hooks = { h_rcpt, h_txn, h_session, h_trac
 static void
 submit_free(Submit *x)
 {
+    ms__live_remove(x->mail, &x->live);
     ms_smtp_client_free(x->core);
     g_free(x);
 }
@@ -227,6 +229,7 @@ on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
     }
     Server *s = g_ptr_array_index(m->servers, c->smtp_server);
     Submit *x = g_new0(Submit, 1);
+    ms__live_add(m, &x->live, x, (GDestroyNotify) submit_free);
     x->mail = m;
     x->client = c;
     x->server = s;

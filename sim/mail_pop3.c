@@ -14,6 +14,7 @@
 #include <string.h>
 
 typedef struct {
+    MsLive         live;
     MsMail        *mail;
     Server        *server;
     MsTcpConnId    conn;
@@ -30,6 +31,7 @@ static const MsTcpCallbacks pop3d_cb = { NULL, pop3d_data, pop3d_closed };
 static void
 pop3d_free(Pop3d *x)
 {
+    ms__live_remove(x->mail, &x->live);
     if (x->resume)
         ms_engine_cancel(x->mail->engine, x->resume);
     ms_pop3_server_free(x->core);   /* releases a held lock (RFC 1939: no UPDATE) */
@@ -189,6 +191,7 @@ pop3d_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
 {
     ListenCtx *l = ud;
     Pop3d *x = g_new0(Pop3d, 1);
+    ms__live_add(l->mail, &x->live, x, (GDestroyNotify) pop3d_free);
     x->mail = l->mail;
     x->server = l->server;
     x->conn = conn;
@@ -236,6 +239,7 @@ ms__pop3d_listen(MsMail *m, Server *s)
 /* --- the client side: a mail check ------------------------------------ */
 
 typedef struct {
+    MsLive        live;
     MsMail       *mail;
     Client       *client;
     Server       *server;
@@ -297,6 +301,7 @@ static const MsPop3ClientHooks pop3c_hooks = { c_message, c_done, c_trace };
 static void
 pop3c_free(Pop3c *x)
 {
+    ms__live_remove(x->mail, &x->live);
     ms_pop3_client_free(x->core);
     g_free(x);
 }
@@ -345,6 +350,7 @@ ms__mua_check(MsMail *m, Client *c)
         return;
     Server *s = g_ptr_array_index(m->servers, c->pop3_server);
     Pop3c *x = g_new0(Pop3c, 1);
+    ms__live_add(m, &x->live, x, (GDestroyNotify) pop3c_free);
     x->mail = m;
     x->client = c;
     x->server = s;

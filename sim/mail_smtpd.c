@@ -19,6 +19,7 @@
 #include <string.h>
 
 typedef struct {
+    MsLive         live;
     MsMail        *mail;
     Server        *server;
     MsTcpConnId    conn;
@@ -41,6 +42,7 @@ static const MsTcpCallbacks session_cb = { NULL, session_data, session_closed };
 static void
 session_free(Session *x)
 {
+    ms__live_remove(x->mail, &x->live);
     if (x->flush)
         ms_engine_cancel(x->mail->engine, x->flush);
     ms_smtp_server_free(x->core);
@@ -254,6 +256,7 @@ on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
 {
     ListenCtx *l = ud;
     Session *x = g_new0(Session, 1);
+    ms__live_add(l->mail, &x->live, x, (GDestroyNotify) session_free);
     x->mail = l->mail;
     x->server = l->server;
     x->conn = conn;
