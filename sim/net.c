@@ -103,11 +103,14 @@ typedef struct {
 } CoreEdge;
 
 /* A core table entry: the position of the link to take among the core
- * links of the host (t_adj[t_adj_first[c] + entry]), or CORE_NONE. Two
- * bytes, so the tables of a world's roots (the medium benchmark world: 432
- * tables of 500 core hosts) stay small enough for the cache; the links of
- * a core host are few and read often, so the extra step costs little. */
-typedef guint16 CoreHop;
+ * links of the host (t_adj[t_adj_first[c] + entry]), or "none" (all bits
+ * set). Entries are as narrow as the busiest core host allows: 4 bits below
+ * 15 core links, else 8, else 16 (t_hop_bits), so that the tables of a
+ * world's roots stay small enough for the cache (the large benchmark world:
+ * 5,000 tables of 5,000 core hosts, 12.5 MB at 4 bits, 50 MB at 16). The
+ * links of a core host are few and read often, so the extra step costs
+ * little. */
+typedef guint16 CoreHop;   /* an entry while a table is computed */
 #define CORE_NONE G_MAXUINT16
 
 /* A host in tree routing. */
@@ -153,7 +156,8 @@ struct _MsNet {
     TreeNode     *tree;           /* per host, one cache line for a routing step */
     MsHostId     *t_core;         /* core hosts by index */
     guint32       t_ncore;
-    CoreHop     **t_routes;       /* per core index: next hop (CoreHop) per core index, or NULL */
+    guint8      **t_routes;       /* per core index: packed next hops per core index, or NULL */
+    guint         t_hop_bits;     /* 4, 8 or 16: the width of a table entry */
     guint32      *t_adj_first;    /* CSR of links between core hosts: per core index + 1 */
     CoreEdge     *t_adj;
     GArray       *t_built;        /* core indices whose table is built */
@@ -674,12 +678,15 @@ build_tree(MsNet *n)
         n->t_adj_first[c + 1] = adj->len;
     }
     n->t_adj = (CoreEdge *) g_array_free(adj, FALSE);
+    guint32 max_degree = 0;
     for (guint c = 0; c < n->t_ncore; c++)
-        if (n->t_adj_first[c + 1] - n->t_adj_first[c] >= CORE_NONE) {
-            drop_tree(n);   /* too many for a CoreHop: the generic tables serve */
-            n->tree_state = -1;
-            return;
-        }
+        max_degree = MAX(max_degree, n->t_adj_first[c + 1] - n->t_adj_first[c]);
+    if (max_degree >= CORE_NONE) {
+        drop_tree(n);   /* too many for a CoreHop: the generic tables serve */
+        n->tree_state = -1;
+        return;
+    }
+    n->t_hop_bits = max_degree < 0xF ? 4 : max_degree < 0xFF ? 8 : 16;
     /* Pair the two sides of each core link (each link appears twice). */
     guint32 *seen = g_new(guint32, MAX(n->links->len, 1u));
     for (guint i = 0; i < n->links->len; i++)
@@ -695,7 +702,7 @@ build_tree(MsNet *n)
         ce->back = e1 - n->t_adj_first[ce->other];
     }
     g_free(seen);
-    n->t_routes = g_new0(CoreHop *, MAX(n->t_ncore, 1u));
+    n->t_routes = g_new0(guint8 *, MAX(n->t_ncore, 1u));
     n->t_built = g_array_new(FALSE, FALSE, sizeof(guint32));
     n->tree_state = 1;
 }
@@ -703,7 +710,45 @@ build_tree(MsNet *n)
 /* build_routes() over core hosts only, rooted at core host `dst`; entries
  * by core index. Queue items carry core indices; since core indices follow
  * host ids, ties break in the same order as there. */
-static CoreHop *
+/* Entry c of a packed core table: a link position, or `none` (all bits set). */
+static inline guint32
+core_hop(const MsNet *n, const guint8 *row, guint32 c)
+{
+    switch (n->t_hop_bits) {
+    case 4:
+        return (row[c >> 1] >> ((c & 1) << 2)) & 0xF;
+    case 8:
+        return row[c];
+    default:
+        return ((const guint16 *) row)[c];
+    }
+}
+
+static inline guint32
+core_none(const MsNet *n)
+{
+    return (1u << n->t_hop_bits) - 1;
+}
+
+static guint8 *
+pack_core_row(const MsNet *n, const CoreHop *next, guint nc)
+{
+    if (n->t_hop_bits == 16)
+        return g_memdup2(next, MAX(nc, 1u) * sizeof(CoreHop));
+    gsize bytes = n->t_hop_bits == 8 ? nc : (nc + 1) / 2;
+    guint8 *row = g_new0(guint8, MAX(bytes, 1u));
+    guint32 none = core_none(n);
+    for (guint c = 0; c < nc; c++) {
+        guint32 v = next[c] == CORE_NONE ? none : next[c];
+        if (n->t_hop_bits == 8)
+            row[c] = (guint8) v;
+        else
+            row[c >> 1] |= (guint8) (v << ((c & 1) << 2));
+    }
+    return row;
+}
+
+static guint8 *
 build_core_routes(MsNet *n, MsHostId dst)
 {
     guint nc = n->t_ncore;
@@ -733,7 +778,9 @@ build_core_routes(MsNet *n, MsHostId dst)
     }
     g_array_free(q, TRUE);
     g_free(dist);
-    return next;
+    guint8 *row = pack_core_row(n, next, nc);
+    g_free(next);
+    return row;
 }
 
 /* The link from tree host or root `at` down towards `dst` below it. */
@@ -765,8 +812,8 @@ tree_next_link(MsNet *n, MsHostId at, MsHostId dst)
         n->t_routes[rc] = build_core_routes(n, root);
         g_array_append_val(n->t_built, rc);
     }
-    CoreHop hop = n->t_routes[rc][a->cidx];
-    return hop == CORE_NONE ? NO_LINK : n->t_adj[n->t_adj_first[a->cidx] + hop].link;
+    guint32 hop = core_hop(n, n->t_routes[rc], a->cidx);
+    return hop == core_none(n) ? NO_LINK : n->t_adj[n->t_adj_first[a->cidx] + hop].link;
 }
 
 /* ms_net_route_links() over the forest and core tables, the same links
@@ -799,12 +846,14 @@ tree_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
             n->t_routes[rc] = build_core_routes(n, root);
             g_array_append_val(n->t_built, rc);
         }
-        const CoreHop *row = n->t_routes[rc];
+        const guint8 *row = n->t_routes[rc];
+        guint32 none = core_none(n);
         guint steps = 0;
         for (guint32 c = t[cur].cidx; c != rc;) {
-            if (row[c] == CORE_NONE || ++steps > n->t_ncore)
+            guint32 hop = core_hop(n, row, c);
+            if (hop == none || ++steps > n->t_ncore)
                 return FALSE;
-            const CoreEdge *ce = &n->t_adj[n->t_adj_first[c] + row[c]];
+            const CoreEdge *ce = &n->t_adj[n->t_adj_first[c] + hop];
             g_array_append_val(links, ce->link);
             c = ce->other;
         }

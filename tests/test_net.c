@@ -535,28 +535,36 @@ check_all_pairs(MsNet *n, guint nh)
     CU_ASSERT_EQUAL(mismatches, 0);
 }
 
+/* `core` hosts in a ring with two chords, and with `hub` host 0 linked to
+ * every other core host, so that core tables need 4, 8 or 16 bits an entry. */
 static void
-test_route_links_match_hops(void)
+route_links_case(guint core, gboolean hub)
 {
     g_autoptr(MsEngine) e = ms_engine_new(1);
     g_autoptr(MsNet) n = ms_net_new(e);
-    enum { CORE = 8, TREE = 70, NH = CORE + TREE + 3 };
+    const guint tree = 70, nh = core + tree + 3;
     guint32 lcg = 12345;
-    for (guint i = 0; i < NH; i++) {
+    for (guint i = 0; i < nh; i++) {
         g_autofree char *name = g_strdup_printf("h%u", i);
-        ms_net_add_host(n, name, addr_of((int) i), i < CORE ? MS_ROLE_ROUTER : MS_ROLE_CLIENT, NULL);
+        ms_net_add_host(n, name, addr_of((int) i), i < core ? MS_ROLE_ROUTER : MS_ROLE_CLIENT, NULL);
     }
     MsLinkParams lp = base_link;
     guint32 core_link = 0;
-    for (guint i = 0; i < CORE; i++) {
+    for (guint i = 0; i < core; i++) {
         lp.latency = (MsTime) (1 + i % 3) * MS_TIME_MS;   /* equal costs: ties by host id */
-        core_link = ms_net_add_link(n, i, (i + 1) % CORE, &lp, NULL);
+        core_link = ms_net_add_link(n, i, (i + 1) % core, &lp, NULL);
     }
     lp.latency = 2 * MS_TIME_MS;
     ms_net_add_link(n, 0, 4, &lp, NULL);
     ms_net_add_link(n, 2, 6, &lp, NULL);
-    guint depth[NH] = { 0 };
-    for (guint i = CORE; i < CORE + TREE; i++) {
+    for (guint i = 2; hub && i < core - 1; i++) {
+        if (i == 4)
+            continue;
+        lp.latency = (MsTime) (1 + i % 7) * MS_TIME_MS;
+        ms_net_add_link(n, 0, i, &lp, NULL);
+    }
+    g_autofree guint *depth = g_new0(guint, nh);
+    for (guint i = core; i < core + tree; i++) {
         MsHostId up;
         do {
             lcg = lcg * 1103515245u + 12345u;
@@ -566,17 +574,40 @@ test_route_links_match_hops(void)
         lp.latency = (MsTime) (1 + (lcg >> 8) % 4) * MS_TIME_MS;
         ms_net_add_link(n, up, i, &lp, NULL);
     }
-    ms_net_add_link(n, CORE + TREE, CORE + TREE + 1, &lp, NULL);   /* a pair apart; host NH - 1 alone */
-    check_all_pairs(n, NH);
+    guint32 pair_link = ms_net_add_link(n, core + tree, core + tree + 1, &lp, NULL);   /* a pair apart; host nh - 1 alone */
+    check_all_pairs(n, nh);
+    /* The forest and core tables route as the generic tables do: taking the
+     * pair's link down (no other route changes) makes every look-up use
+     * the generic ones. */
+    g_autoptr(GPtrArray) by_tree = g_ptr_array_new_with_free_func((GDestroyNotify) g_array_unref);
+    for (MsHostId from = 0; from < core + tree; from++)
+        for (MsHostId to = 0; to < core + tree; to++)
+            g_ptr_array_add(by_tree, ms_net_route_path(n, from, to));
+    ms_net_set_link_up(n, pair_link, FALSE);
+    guint differ = 0;
+    for (MsHostId from = 0; from < core + tree; from++)
+        for (MsHostId to = 0; to < core + tree; to++) {
+            g_autoptr(GArray) path = ms_net_route_path(n, from, to);
+            GArray *t = g_ptr_array_index(by_tree, from * (core + tree) + to);
+            differ += path->len != t->len || memcmp(path->data, t->data, path->len * sizeof(MsHostId)) != 0;
+        }
+    CU_ASSERT_EQUAL(differ, 0);
+    ms_net_set_link_up(n, pair_link, TRUE);
     ms_net_set_link_up(n, core_link, FALSE);
-    check_all_pairs(n, NH);
+    check_all_pairs(n, nh);
     ms_net_set_link_up(n, core_link, TRUE);
-    check_all_pairs(n, NH);
-    ms_net_set_host_up(n, CORE + 5, FALSE);   /* one link: the trees stay */
-    check_all_pairs(n, NH);
+    check_all_pairs(n, nh);
+    ms_net_set_host_up(n, core + 5, FALSE);   /* one link: the trees stay */
+    check_all_pairs(n, nh);
     ms_net_pin_route(n, 1, 3, 0);
-    check_all_pairs(n, NH);
+    check_all_pairs(n, nh);
 }
+
+static void test_route_links_match_hops(void) { route_links_case(8, FALSE); }
+/* A hub of 18 core links: 8-bit entries. */
+static void test_route_links_match_hops_hub(void) { route_links_case(20, TRUE); }
+/* A hub of 297 core links: 16-bit entries. */
+static void test_route_links_match_hops_big_hub(void) { route_links_case(300, TRUE); }
 
 int
 main(void)
@@ -594,6 +625,8 @@ main(void)
         { "bad links refused", test_bad_links_refused },
         { "host by address: dense, sparse, edges", test_host_by_addr },
         { "route links match hop-by-hop routes", test_route_links_match_hops },
+        { "route links match hop-by-hop routes: a hub (8-bit tables)", test_route_links_match_hops_hub },
+        { "route links match hop-by-hop routes: a big hub (16-bit tables)", test_route_links_match_hops_big_hub },
         { NULL, NULL },
     };
     return ms_test_main("net", cases);
