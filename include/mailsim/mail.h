@@ -50,7 +50,9 @@ typedef enum {
     MS_RCPT_BOUNCED,       /* given up, a DSN sent to the sender (unless the sender was <>) */
 } MsRcptState;
 
-/* What happened to one recipient of one message. */
+/* What happened to one recipient of one message. The address, like a
+ * message record's label, from, subject and message_id, is owned by the
+ * mail layer and lives as long as it; `detail` is the record's own. */
 typedef struct {
     char       *address;
     MsRcptState state;
