@@ -501,6 +501,56 @@ test_host_by_addr(void)
     }
 }
 
+/* At flow level, link counters read while a connection is open count
+ * every data segment on every link of the path, and its end adds nothing
+ * twice. (The handshake's segments are not on the links at this level.) */
+static void
+test_flow_link_counters_while_open(void)
+{
+    World w = { 0 };
+    w.engine = ms_engine_new(1);
+    w.net = ms_net_new(w.engine);
+    w.tcp = ms_tcp_new_flow(w.net);
+    for (int i = 0; i < 4; i++) {
+        g_autofree char *name = g_strdup_printf("h%d", i);
+        w.h[i] = ms_net_add_host(w.net, name, addr_of(i), i == 0 || i == 3 ? MS_ROLE_CLIENT : MS_ROLE_ROUTER, NULL);
+    }
+    for (int i = 0; i < 3; i++)
+        w.l[i] = ms_net_add_link(w.net, w.h[i], w.h[i + 1], &base_link, NULL);
+    Side srv = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
+    Side cli = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
+    ms_tcp_listen(w.tcp, w.h[3], 25, &side_cb, &srv);
+    MsTcpConnId c = ms_tcp_connect(w.tcp, w.h[0], addr_of(3), 25, &side_cb, &cli);
+    g_autofree guint8 *data = g_malloc0(200000);
+    ms_tcp_send(w.tcp, c, data, 200000);
+    ms_engine_run(w.engine, 2 * MS_TIME_S);   /* delivered, still open */
+    CU_ASSERT_EQUAL(srv.got->len, 200000);
+    CU_ASSERT_FALSE(srv.closed);
+    /* The links carry the data segments: the connection's segments but
+     * the handshake's three. */
+    MsTcpStats ts;
+    ms_tcp_get_stats(w.tcp, &ts);
+    CU_ASSERT(ts.segments > 100);
+    guint64 data_segments = ts.segments - 3;
+    for (int i = 0; i < 3; i++) {
+        MsLinkStats st;
+        ms_net_link_stats(w.net, w.l[i], &st);
+        CU_ASSERT_EQUAL(st.packets[0], data_segments);
+        CU_ASSERT(st.busy[0] > 0);
+    }
+    ms_tcp_close(w.tcp, c);
+    ms_engine_run(w.engine, MS_TIME_INFINITE);
+    CU_ASSERT_TRUE(srv.closed);
+    for (int i = 0; i < 3; i++) {
+        MsLinkStats st;
+        ms_net_link_stats(w.net, w.l[i], &st);
+        CU_ASSERT_EQUAL(st.packets[0], data_segments);   /* nothing counted twice */
+    }
+    g_byte_array_unref(srv.got);
+    g_byte_array_unref(cli.got);
+    world_free(&w);
+}
+
 /* The links ms_net_route_links() returns (read from the forest and core
  * tables in one walk) are the hops ms_net_route_path() takes one look-up at
  * a time: for every pair of hosts of a meshed core with trees of depth up
@@ -624,6 +674,7 @@ main(void)
         { "refused, timeout, unreachable", test_refused_timeout_unreachable },
         { "bad links refused", test_bad_links_refused },
         { "host by address: dense, sparse, edges", test_host_by_addr },
+        { "flow level: link counters while a connection is open", test_flow_link_counters_while_open },
         { "route links match hop-by-hop routes", test_route_links_match_hops },
         { "route links match hop-by-hop routes: a hub (8-bit tables)", test_route_links_match_hops_hub },
         { "route links match hop-by-hop routes: a big hub (16-bit tables)", test_route_links_match_hops_big_hub },
