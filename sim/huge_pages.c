@@ -50,7 +50,11 @@ ms_cli_prefer_huge_pages(char **argv)
     g_autofree char *saved = g_strdup(tunables);
     if (!g_setenv("GLIBC_TUNABLES", value, TRUE))
         return;
-    execv("/proc/self/exe", argv);
+    /* The binary's own path rather than /proc/self/exe, which would show
+     * the process as "exe" in ps and top. */
+    g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+    if (self)
+        execv(self, argv);
     /* Still here: no /proc, say. Run as we are. */
     if (saved)
         g_setenv("GLIBC_TUNABLES", saved, TRUE);
