@@ -142,12 +142,20 @@ cache_key(const char *name, guint16 type)
     return g_strdup_printf("%s/%u", lower, type);
 }
 
+/* Formats the text only when a sink listens: most runs have none. */
+static void trace_line(MsResolver *r, guint32 peer_addr, gboolean outgoing, guint32 message, const char *fmt, ...)
+    G_GNUC_PRINTF(5, 6);
+
 static void
-trace_line(MsResolver *r, guint32 peer_addr, gboolean outgoing, guint32 message, const char *text)
+trace_line(MsResolver *r, guint32 peer_addr, gboolean outgoing, guint32 message, const char *fmt, ...)
 {
     MsTrace *tr = ms_net_trace(r->net);
     if (!ms_trace_enabled(tr))
         return;
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
     MsTraceRecord rec = { 0 };
     rec.at = ms_engine_now(r->engine);
     rec.kind = MS_TRACE_PROTO_LINE;
@@ -194,9 +202,8 @@ send_query(MsResolver *r, guint idx)
     g_autoptr(MsDnsMessage) q = ms_dns_message_new_query(l->dns_id, l->name, l->type, !r->iterative);
     g_autoptr(GBytes) b = ms_dns_message_encode(q);
     r->stats.queries_sent++;
-    g_autofree char *text = g_strdup_printf("query %s %s?%s", ms_dns_type_to_string(l->type), l->name,
-                                            l->tries > 0 ? " (again)" : "");
-    trace_line(r, l->server, TRUE, l->message, text);
+    trace_line(r, l->server, TRUE, l->message, "query %s %s?%s", ms_dns_type_to_string(l->type), l->name,
+               l->tries > 0 ? " (again)" : "");
     ms_udp_send(r->net, r->host, r->port, l->server, MS_DNS_PORT, b);
     MsEventData d = { { 0 } };
     d.ptr[0] = r;
@@ -224,9 +231,8 @@ ms_resolver_lookup(MsResolver *r, const char *name, guint16 type, guint32 messag
     if (c && c->expires > ms_engine_now(r->engine)) {
         r->stats.cache_hits++;
         l->from_cache = TRUE;
-        g_autofree char *text = g_strdup_printf("%s %s found in the cache (%s)", ms_dns_type_to_string(type),
-                                                name, ms_resolve_status_to_string(c->status));
-        trace_line(r, 0, FALSE, message, text);
+        trace_line(r, 0, FALSE, message, "%s %s found in the cache (%s)", ms_dns_type_to_string(type), name,
+                   ms_resolve_status_to_string(c->status));
         GPtrArray *recs = records_new(), *add = records_new();
         for (guint i = 0; i < c->records->len; i++)
             g_ptr_array_add(recs, ms_dns_record_copy(g_ptr_array_index(c->records, i)));
@@ -299,20 +305,22 @@ on_response(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 s
             g_ptr_array_add(add, ms_dns_record_copy(rec));
     }
     if (recs->len > 0) {
-        GString *s = g_string_new("answer:");
-        for (guint i = 0; i < recs->len; i++) {
-            MsDnsRecord *rec = g_ptr_array_index(recs, i);
-            if (rec->type == MS_DNS_TYPE_MX)
-                g_string_append_printf(s, " MX %u %s", rec->rdata.mx.preference,
-                                       rec->rdata.mx.exchange[0] ? rec->rdata.mx.exchange : ".");
-            else if (rec->type == MS_DNS_TYPE_A) {
-                g_autofree char *a = ms_ipv4_to_string(rec->rdata.a);
-                g_string_append_printf(s, " A %s", a);
-            } else
-                g_string_append_printf(s, " %s", ms_dns_type_to_string(rec->type));
+        if (ms_trace_enabled(ms_net_trace(r->net))) {
+            GString *s = g_string_new("answer:");
+            for (guint i = 0; i < recs->len; i++) {
+                MsDnsRecord *rec = g_ptr_array_index(recs, i);
+                if (rec->type == MS_DNS_TYPE_MX)
+                    g_string_append_printf(s, " MX %u %s", rec->rdata.mx.preference,
+                                           rec->rdata.mx.exchange[0] ? rec->rdata.mx.exchange : ".");
+                else if (rec->type == MS_DNS_TYPE_A) {
+                    g_autofree char *a = ms_ipv4_to_string(rec->rdata.a);
+                    g_string_append_printf(s, " A %s", a);
+                } else
+                    g_string_append_printf(s, " %s", ms_dns_type_to_string(rec->type));
+            }
+            trace_line(r, src_addr, FALSE, l->message, "%s", s->str);
+            g_string_free(s, TRUE);
         }
-        trace_line(r, src_addr, FALSE, l->message, s->str);
-        g_string_free(s, TRUE);
         cache_store(r, l, MS_RESOLVE_OK, recs, add, ttl);
         finish(r, idx, MS_RESOLVE_OK, recs, add);
         return;
@@ -322,8 +330,7 @@ on_response(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 s
         guint32 neg = 0;
         if (!ms_dns_message_negative_ttl(m, &neg))
             neg = 0;   /* no SOA: do not cache (RFC 2308 5) */
-        g_autofree char *text = g_strdup_printf("answer: %s", ms_resolve_status_to_string(st));
-        trace_line(r, src_addr, FALSE, l->message, text);
+        trace_line(r, src_addr, FALSE, l->message, "answer: %s", ms_resolve_status_to_string(st));
         if (neg > 0)
             cache_store(r, l, st, recs, add, neg);
         finish(r, idx, st, recs, add);
@@ -338,9 +345,8 @@ on_response(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 s
             for (guint k = 0; k < add->len; k++) {
                 MsDnsRecord *a = g_ptr_array_index(add, k);
                 if (ms_dns_name_equal(a->name, ns->rdata.target) && l->referrals < MAX_REFERRALS) {
-                    g_autofree char *text = g_strdup_printf("referral: ask %s (servers for %s)",
-                                                            ns->rdata.target, ns->name[0] ? ns->name : ".");
-                    trace_line(r, src_addr, FALSE, l->message, text);
+                    trace_line(r, src_addr, FALSE, l->message, "referral: ask %s (servers for %s)", ns->rdata.target,
+                               ns->name[0] ? ns->name : ".");
                     l->referrals++;
                     l->tries = 0;
                     l->server = a->rdata.a;
@@ -352,8 +358,7 @@ on_response(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 s
             }
         }
     }
-    g_autofree char *text = g_strdup_printf("answer: %s", ms_dns_rcode_to_string(m->rcode));
-    trace_line(r, src_addr, FALSE, l->message, text);
+    trace_line(r, src_addr, FALSE, l->message, "answer: %s", ms_dns_rcode_to_string(m->rcode));
     finish(r, idx, MS_RESOLVE_SERVFAIL, recs, add);
 }
 

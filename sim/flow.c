@@ -319,12 +319,19 @@ ms__flow_unlisten(MsFlow *f, MsHostId host, guint16 port)
     g_hash_table_remove(f->listeners, &k);
 }
 
+/* Formats the text only when a sink listens: most runs have none. */
+static void trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+
 static void
-trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *text)
+trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *fmt, ...)
 {
     MsTrace *tr = ms_net_trace(f->net);
     if (!ms_trace_enabled(tr))
         return;
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
     MsTraceRecord r = { 0 };
     r.at = ms_engine_now(f->engine);
     r.kind = kind;
@@ -378,7 +385,7 @@ summary(MsFlow *f, Conn *c, int e)
     char *fix = d->resent ? NULL : strstr(text, " (0 resent");
     if (fix)
         memcpy(fix, " (flow level)", sizeof " (flow level)");
-    trace(f, c, e, MS_TRACE_TCP_STREAM, text);
+    trace(f, c, e, MS_TRACE_TCP_STREAM, "%s", text);
 }
 
 static void
@@ -414,9 +421,8 @@ notify_closed(MsFlow *f, guint32 idx, int e, MsTcpCloseReason why)
 {
     Conn *c = conn_at(f, idx);
     guint32 gen = c->gen;
-    g_autofree char *text = g_strdup_printf("%s:%u -> %u: %s", ms_net_host_name(f->net, c->host[e]), c->port[e],
-                                            c->port[1 - e], ms_tcp_close_reason_to_string(why));
-    trace(f, c, e, MS_TRACE_TCP_CLOSE, text);
+    trace(f, c, e, MS_TRACE_TCP_CLOSE, "%s:%u -> %u: %s", ms_net_host_name(f->net, c->host[e]), c->port[e],
+          c->port[1 - e], ms_tcp_close_reason_to_string(why));
     if (!c->d[e].open)
         return TRUE;
     c->d[e].open = FALSE;
@@ -836,8 +842,7 @@ ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport, cons
     guint32 back = c->d[1].mtu;
     c->mss = MAX(MIN(pmtu, back ? back : pmtu), 68u) - HDR;
     c->syn_rto = RTO_INIT;
-    g_autofree char *text = g_strdup_printf("%s:%u connects to port %u", ms_net_host_name(f->net, host), lport, dport);
-    trace(f, c, 0, MS_TRACE_TCP_CONNECT, text);
+    trace(f, c, 0, MS_TRACE_TCP_CONNECT, "%s:%u connects to port %u", ms_net_host_name(f->net, host), lport, dport);
     syn_try(f, idx);
     return id_of(idx, 0);
 }
