@@ -100,6 +100,8 @@ struct _MsMail {
     MsTrace    *trace;
     GPtrArray  *servers;         /* Server* */
     GPtrArray  *clients;         /* Client* */
+    GHashTable *local_domains;   /* lower-case domain -> index + 1 of the first server that takes its mail */
+    GHashTable *backup_domains;  /* lower-case domains some server is a backup MX for (a set) */
     GArray     *messages;        /* MsMessageRecord, id = index + 1 */
     GStringChunk *texts;         /* the records' fixed strings (ms__mail_text) */
     GQueue      live;            /* MsLive: work in flight */

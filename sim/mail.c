@@ -78,6 +78,8 @@ ms_mail_new(MsNet *net, MsTcp *tcp)
     m->trace = ms_net_trace(net);
     m->servers = g_ptr_array_new_with_free_func(server_free);
     m->clients = g_ptr_array_new_with_free_func(client_free);
+    m->local_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    m->backup_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     m->messages = g_array_new(FALSE, TRUE, sizeof(MsMessageRecord));
     m->texts = g_string_chunk_new(64 * 1024);
     m->by_message_id = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -105,6 +107,8 @@ ms_mail_free(MsMail *m)
     g_free(m->origin_count);
     g_ptr_array_unref(m->servers);
     g_ptr_array_unref(m->clients);
+    g_hash_table_destroy(m->local_domains);
+    g_hash_table_destroy(m->backup_domains);
     g_array_free(m->messages, TRUE);
     g_string_chunk_free(m->texts);
     g_free(m);
@@ -207,8 +211,12 @@ ms_mail_add_server(MsMail *m, MsHostId host, const char *const *domains, const M
     s->host = host;
     s->hostname = g_strdup(ms_net_host_name(m->net, host));
     s->domains = g_ptr_array_new_with_free_func(g_free);
-    for (const char *const *d = domains; d && *d; d++)
-        g_ptr_array_add(s->domains, g_ascii_strdown(*d, -1));
+    for (const char *const *d = domains; d && *d; d++) {
+        char *lower = g_ascii_strdown(*d, -1);
+        g_ptr_array_add(s->domains, lower);
+        if (!g_hash_table_contains(m->local_domains, lower))
+            g_hash_table_insert(m->local_domains, g_strdup(lower), GUINT_TO_POINTER(s->index + 1));
+    }
     if (policy)
         s->policy = *policy;
     else
@@ -251,8 +259,10 @@ ms_mail_add_backup_domain(MsMail *m, guint server, const char *domain)
 {
     Server *s = g_ptr_array_index(m->servers, server);
     g_return_if_fail(!ms__server_is_local(s, domain));
-    if (!ms__server_is_backup_for(s, domain))
+    if (!ms__server_is_backup_for(s, domain)) {
         g_ptr_array_add(s->backup_for, g_ascii_strdown(domain, -1));
+        g_hash_table_add(m->backup_domains, g_ascii_strdown(domain, -1));
+    }
 }
 
 gboolean
@@ -967,10 +977,9 @@ ms_mail_server_is_local(const MsMail *m, guint server, const char *domain)
 guint
 ms_mail_server_for_domain(const MsMail *m, const char *domain)
 {
-    for (guint i = 0; i < m->servers->len; i++)
-        if (ms__server_is_local(g_ptr_array_index(m->servers, i), domain))
-            return i;
-    return MS_NO_SERVER;
+    g_autofree char *lower = g_ascii_strdown(domain, -1);
+    guint v = GPOINTER_TO_UINT(g_hash_table_lookup(m->local_domains, lower));
+    return v ? v - 1 : MS_NO_SERVER;
 }
 
 /* The value of the first `name` header field (unfolded lines only), or NULL. */
@@ -1068,12 +1077,8 @@ ms_mail_set_outbound(MsMail *m, MsMailOutboundFunc fn, gpointer user_data)
 gboolean
 ms__mail_domain_in_world(MsMail *m, const char *domain)
 {
-    for (guint i = 0; i < m->servers->len; i++) {
-        const Server *s = g_ptr_array_index(m->servers, i);
-        if (ms__server_is_local(s, domain) || ms__server_is_backup_for(s, domain))
-            return TRUE;
-    }
-    return FALSE;
+    g_autofree char *lower = g_ascii_strdown(domain, -1);
+    return g_hash_table_contains(m->local_domains, lower) || g_hash_table_contains(m->backup_domains, lower);
 }
 
 guint32

@@ -78,6 +78,36 @@ run_file(const char *path)
     CU_ASSERT(strstr(out->str, "PASS") != NULL);
 }
 
+/* Which server takes a domain's mail: case-insensitive, the first server
+ * listed wins, a backup MX does not count, an unknown domain has none. */
+static void
+test_server_for_domain(void)
+{
+    g_autoptr(MsEngine) e = ms_engine_new(1);
+    g_autoptr(MsNet) n = ms_net_new(e);
+    g_autoptr(MsTcp) t = ms_tcp_new(n);
+    g_autoptr(MsMail) m = ms_mail_new(n, t);
+    MsHostId h[3];
+    for (guint i = 0; i < 3; i++) {
+        g_autofree char *name = g_strdup_printf("mx%u.example", i);
+        h[i] = ms_net_add_host(n, name, 0x0A000001u + i, MS_ROLE_MAILSERVER, NULL);
+    }
+    const char *d0[] = { "Alpha.example", "beta.example", NULL };
+    const char *d1[] = { "beta.EXAMPLE", "gamma.example", NULL };
+    guint s0 = ms_mail_add_server(m, h[0], d0, NULL, NULL);
+    guint s1 = ms_mail_add_server(m, h[1], d1, NULL, NULL);
+    guint s2 = ms_mail_add_server(m, h[2], NULL, NULL, NULL);
+    ms_mail_add_backup_domain(m, s2, "delta.example");
+    CU_ASSERT_EQUAL(ms_mail_server_for_domain(m, "alpha.example"), s0);
+    CU_ASSERT_EQUAL(ms_mail_server_for_domain(m, "ALPHA.Example"), s0);
+    CU_ASSERT_EQUAL(ms_mail_server_for_domain(m, "beta.example"), s0);
+    CU_ASSERT_EQUAL(ms_mail_server_for_domain(m, "Gamma.example"), s1);
+    CU_ASSERT_EQUAL(ms_mail_server_for_domain(m, "delta.example"), G_MAXUINT);
+    CU_ASSERT_EQUAL(ms_mail_server_for_domain(m, "nowhere.example"), G_MAXUINT);
+    CU_ASSERT_TRUE(ms_mail_server_is_local(m, s1, "BETA.example"));
+    CU_ASSERT_FALSE(ms_mail_server_is_local(m, s2, "delta.example"));
+}
+
 static void
 test_scripted_faults(void)
 {
@@ -133,6 +163,7 @@ main(void)
 {
     static const MsTestCase cases[] = {
         { "postfix retry schedule", test_postfix_schedule },
+        { "server for a domain", test_server_for_domain },
         { "exim retry schedule", test_exim_schedule },
         { "opensmtpd retry schedule", test_opensmtpd_schedule },
         { "scripted SMTP faults and a slow server", test_scripted_faults },
