@@ -100,6 +100,7 @@ struct _MsMail {
     MsTrace    *trace;
     GPtrArray  *servers;         /* Server* */
     GPtrArray  *clients;         /* Client* */
+    GArray     *server_of_host;  /* guint per host id: index + 1 of its (first) server, 0 for none */
     GHashTable *local_domains;   /* lower-case domain -> index + 1 of the first server that takes its mail */
     GHashTable *backup_domains;  /* lower-case domains some server is a backup MX for (a set) */
     GArray     *messages;        /* MsMessageRecord, id = index + 1 */

@@ -78,6 +78,7 @@ ms_mail_new(MsNet *net, MsTcp *tcp)
     m->trace = ms_net_trace(net);
     m->servers = g_ptr_array_new_with_free_func(server_free);
     m->clients = g_ptr_array_new_with_free_func(client_free);
+    m->server_of_host = g_array_new(FALSE, TRUE, sizeof(guint));
     m->local_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     m->backup_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     m->messages = g_array_new(FALSE, TRUE, sizeof(MsMessageRecord));
@@ -107,6 +108,7 @@ ms_mail_free(MsMail *m)
     g_free(m->origin_count);
     g_ptr_array_unref(m->servers);
     g_ptr_array_unref(m->clients);
+    g_array_free(m->server_of_host, TRUE);
     g_hash_table_destroy(m->local_domains);
     g_hash_table_destroy(m->backup_domains);
     g_array_free(m->messages, TRUE);
@@ -210,6 +212,10 @@ ms_mail_add_server(MsMail *m, MsHostId host, const char *const *domains, const M
     s->index = m->servers->len;
     s->host = host;
     s->hostname = g_strdup(ms_net_host_name(m->net, host));
+    if (host >= m->server_of_host->len)
+        g_array_set_size(m->server_of_host, host + 1);
+    if (g_array_index(m->server_of_host, guint, host) == 0)
+        g_array_index(m->server_of_host, guint, host) = s->index + 1;
     s->domains = g_ptr_array_new_with_free_func(g_free);
     for (const char *const *d = domains; d && *d; d++) {
         char *lower = g_ascii_strdown(*d, -1);
@@ -281,10 +287,8 @@ ms_mail_server_store(MsMail *m, guint server)
 guint
 ms_mail_server_by_host(MsMail *m, MsHostId host)
 {
-    for (guint i = 0; i < m->servers->len; i++)
-        if (((Server *) g_ptr_array_index(m->servers, i))->host == host)
-            return i;
-    return MS_NO_SERVER;
+    guint v = host < m->server_of_host->len ? g_array_index(m->server_of_host, guint, host) : 0;
+    return v ? v - 1 : MS_NO_SERVER;
 }
 
 guint

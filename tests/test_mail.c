@@ -79,7 +79,8 @@ run_file(const char *path)
 }
 
 /* Which server takes a domain's mail: case-insensitive, the first server
- * listed wins, a backup MX does not count, an unknown domain has none. */
+ * listed wins, a backup MX does not count, an unknown domain has none; and
+ * which server runs on a host. */
 static void
 test_server_for_domain(void)
 {
@@ -106,6 +107,10 @@ test_server_for_domain(void)
     CU_ASSERT_EQUAL(ms_mail_server_for_domain(m, "nowhere.example"), G_MAXUINT);
     CU_ASSERT_TRUE(ms_mail_server_is_local(m, s1, "BETA.example"));
     CU_ASSERT_FALSE(ms_mail_server_is_local(m, s2, "delta.example"));
+    CU_ASSERT_EQUAL(ms_mail_server_by_host(m, h[1]), s1);
+    CU_ASSERT_EQUAL(ms_mail_server_by_host(m, h[2]), s2);
+    CU_ASSERT_EQUAL(ms_mail_server_by_host(m, h[2] + 1), G_MAXUINT);
+    CU_ASSERT_EQUAL(ms_mail_server_by_host(m, G_MAXUINT32), G_MAXUINT);
 }
 
 static void
