@@ -707,9 +707,6 @@ build_tree(MsNet *n)
     n->tree_state = 1;
 }
 
-/* build_routes() over core hosts only, rooted at core host `dst`; entries
- * by core index. Queue items carry core indices; since core indices follow
- * host ids, ties break in the same order as there. */
 /* Entry c of a packed core table: a link position, or `none` (all bits set). */
 static inline guint32
 core_hop(const MsNet *n, const guint8 *row, guint32 c)
@@ -748,6 +745,9 @@ pack_core_row(const MsNet *n, const CoreHop *next, guint nc)
     return row;
 }
 
+/* build_routes() over core hosts only, rooted at core host `dst`; entries
+ * by core index, packed. Queue items carry core indices; since core indices
+ * follow host ids, ties break in the same order as there. */
 static guint8 *
 build_core_routes(MsNet *n, MsHostId dst)
 {
