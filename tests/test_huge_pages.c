@@ -32,20 +32,8 @@ bench_line(const char *setting)
 static long
 field_long(const char *line, const char *name)
 {
-    g_autofree char *key = g_strdup_printf(" %s=", name);
-    const char *p = line ? strstr(line, key) : NULL;
-    return p ? strtol(p + strlen(key), NULL, 10) : -2;
-}
-
-static char *
-field_str(const char *line, const char *name)
-{
-    g_autofree char *key = g_strdup_printf(" %s=", name);
-    const char *p = line ? strstr(line, key) : NULL;
-    if (!p)
-        return NULL;
-    p += strlen(key);
-    return g_strndup(p, strcspn(p, " \n"));
+    g_autofree char *v = ms_test_field(line, name);
+    return v ? strtol(v, NULL, 10) : -2;
 }
 
 static gboolean
@@ -71,8 +59,8 @@ test_off_on_same_run(void)
     if (kernel_gives_on_request())
         CU_ASSERT(field_long(on, "huge_pages_kb") > 0);
 #endif
-    g_autofree char *f_off = field_str(off, "fingerprint");
-    g_autofree char *f_on = field_str(on, "fingerprint");
+    g_autofree char *f_off = ms_test_field(off, "fingerprint");
+    g_autofree char *f_on = ms_test_field(on, "fingerprint");
     CU_ASSERT_PTR_NOT_NULL(f_off);
     CU_ASSERT_STRING_EQUAL(f_off, f_on);
 }

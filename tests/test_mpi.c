@@ -35,18 +35,6 @@ run(const char *const *argv, char **out, char **err)
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-/* The value of " name=" in line (caller frees), or NULL. */
-static char *
-field(const char *line, const char *name)
-{
-    g_autofree char *key = g_strdup_printf(" %s=", name);
-    const char *p = line ? strstr(line, key) : NULL;
-    if (!p)
-        return NULL;
-    p += strlen(key);
-    return g_strndup(p, strcspn(p, " \n"));
-}
-
 static void
 test_mpi_usage_errors(void)
 {
@@ -102,14 +90,14 @@ phold(const char *mpirun, guint ranks, const char *const *extra, char **events, 
         return FALSE;
     }
     if (ranks > 0) {
-        g_autofree char *r = field(out, "ranks");
+        g_autofree char *r = ms_test_field(out, "ranks");
         CU_ASSERT_STRING_EQUAL(r ? r : "", np);
         /* One line, from rank 0. */
         const char *nl = strchr(out, '\n');
         CU_ASSERT(nl && nl[1] == '\0');
     }
-    *events = field(out, "events");
-    *digest = field(out, "digest");
+    *events = ms_test_field(out, "events");
+    *digest = ms_test_field(out, "digest");
     return *events && *digest;
 }
 

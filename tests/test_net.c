@@ -508,15 +508,9 @@ static void
 test_flow_link_counters_while_open(void)
 {
     World w = { 0 };
-    w.engine = ms_engine_new(1);
-    w.net = ms_net_new(w.engine);
+    chain(&w, 4, &base_link, 1);
+    ms_tcp_free(w.tcp);   /* the same chain at flow level */
     w.tcp = ms_tcp_new_flow(w.net);
-    for (int i = 0; i < 4; i++) {
-        g_autofree char *name = g_strdup_printf("h%d", i);
-        w.h[i] = ms_net_add_host(w.net, name, addr_of(i), i == 0 || i == 3 ? MS_ROLE_CLIENT : MS_ROLE_ROUTER, NULL);
-    }
-    for (int i = 0; i < 3; i++)
-        w.l[i] = ms_net_add_link(w.net, w.h[i], w.h[i + 1], &base_link, NULL);
     Side srv = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
     Side cli = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
     ms_tcp_listen(w.tcp, w.h[3], 25, &side_cb, &srv);

@@ -222,6 +222,19 @@ expect_refused(const char *const *argv, const char *want)
     CU_ASSERT(said);
 }
 
+/* Removes a three-part run's files (freeing the part names) and their directory. */
+static void
+remove_outputs(const char *dir, char *parts[3], const char *seq, const char *merged)
+{
+    for (int i = 0; i < 3; i++) {
+        g_unlink(parts[i]);
+        g_free(parts[i]);
+    }
+    g_unlink(seq);
+    g_unlink(merged);
+    g_rmdir(dir);
+}
+
 /* `mailsim run --partition mod --parts 3 --trace T` then `mailsim merge`:
  * the merged trace is byte for byte the sequential run's. (Lessons 01 and
  * 04 are left out: the narration's once-per-run asides come once per part
@@ -271,13 +284,7 @@ test_merged_trace_is_sequential(void)
     const char *bad5[] = { m, "merge", "-o", merged, parts[1], parts[0], parts[2], NULL };
     expect_refused(bad4, "is part 0 of 3, given as part 0 of 2");
     expect_refused(bad5, "is part 1 of 3, given as part 0 of 3");
-    for (int i = 0; i < 3; i++) {
-        g_unlink(parts[i]);
-        g_free(parts[i]);
-    }
-    g_unlink(seq);
-    g_unlink(merged);
-    g_rmdir(dir);
+    remove_outputs(dir, parts, seq, merged);
 }
 
 static int
@@ -332,13 +339,7 @@ test_merged_capture(void)
     g_autofree char *nope = g_build_filename(dir, "nope.pcapng", NULL);
     const char *a4[] = { m, "merge", "-o", merged, parts[0], nope, NULL };
     expect_refused(a4, "nope.pcapng");
-    for (int i = 0; i < 3; i++) {
-        g_unlink(parts[i]);
-        g_free(parts[i]);
-    }
-    g_unlink(seq);
-    g_unlink(merged);
-    g_rmdir(dir);
+    remove_outputs(dir, parts, seq, merged);
 }
 
 /* The automatic split of a generated world: every part gets hosts, no part

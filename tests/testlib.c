@@ -7,6 +7,7 @@
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int
 ms_test_main(const char *suite, const MsTestCase *cases)
@@ -32,6 +33,17 @@ ms_test_mailsim_path(void)
 {
     const char *p = g_getenv("MAILSIM");
     return p ? p : "./mailsim";
+}
+
+char *
+ms_test_field(const char *line, const char *name)
+{
+    g_autofree char *key = g_strdup_printf(" %s=", name);
+    const char *p = line ? strstr(line, key) : NULL;
+    if (!p)
+        return NULL;
+    p += strlen(key);
+    return g_strndup(p, strcspn(p, " \n"));
 }
 
 int

@@ -24,6 +24,10 @@ const char *ms_test_mailsim_path(void);
  * when it could not be started. */
 int ms_test_spawn(const char *const *argv, char **out, char **err);
 
+/* The value of " name=" in a "key=value ..." line such as `mailsim bench`
+ * prints (caller frees), or NULL when the line has no such field. */
+char *ms_test_field(const char *line, const char *name);
+
 /* The number of nodes XPath `expr` selects in `doc` (an xmlDoc *), with
  * the prefix "s" bound to the SVG namespace; 0 for a bad expression. */
 struct _xmlDoc;

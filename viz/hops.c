@@ -246,17 +246,24 @@ offset_and_trim(const GArray *in, double off, double trim)
     return out;
 }
 
-static void
-draw_arrow_line(MsVizCanvas *c, const GArray *pts, guint32 colour, gboolean dashed)
+/* The last point of a line of two or more points, and the unit direction
+ * it arrives from. */
+static Pt
+line_end(const GArray *pts, Pt *dir)
 {
-    if (pts->len < 2)
-        return;
     Pt z = g_array_index(pts, Pt, pts->len - 1), y = g_array_index(pts, Pt, pts->len - 2);
     double l = hypot(z.x - y.x, z.y - y.y);
-    Pt d = l > 0 ? (Pt) { (z.x - y.x) / l, (z.y - y.y) / l } : (Pt) { 1, 0 };
-    Pt base = { z.x - d.x * 11, z.y - d.y * 11 };
+    *dir = l > 0 ? (Pt) { (z.x - y.x) / l, (z.y - y.y) / l } : (Pt) { 1, 0 };
+    return z;
+}
+
+/* The line through every point of pts but the last, on to `end`: first a
+ * white halo `halo` wide, then the line itself `width` wide. */
+static void
+stroke_haloed(MsVizCanvas *c, const GArray *pts, Pt end, guint32 colour, double width, double halo, gboolean dashed)
+{
     for (int pass = 0; pass < 2; pass++) {
-        MsVizStyle st = { 0, 0, pass ? colour : 0xFFFFFFu, pass ? 1 : 0.85, pass ? 3.0 : 6.5, pass && dashed };
+        MsVizStyle st = { 0, 0, pass ? colour : 0xFFFFFFu, pass ? 1 : 0.85, pass ? width : halo, pass && dashed };
         for (guint i = 0; i + 1 < pts->len; i++) {
             Pt p = g_array_index(pts, Pt, i);
             if (i == 0)
@@ -264,9 +271,19 @@ draw_arrow_line(MsVizCanvas *c, const GArray *pts, guint32 colour, gboolean dash
             else
                 ms_viz_canvas_line_to(c, p.x, p.y);
         }
-        ms_viz_canvas_line_to(c, base.x, base.y);
+        ms_viz_canvas_line_to(c, end.x, end.y);
         ms_viz_canvas_paint(c, &st);
     }
+}
+
+static void
+draw_arrow_line(MsVizCanvas *c, const GArray *pts, guint32 colour, gboolean dashed)
+{
+    if (pts->len < 2)
+        return;
+    Pt d;
+    Pt z = line_end(pts, &d);
+    stroke_haloed(c, pts, (Pt) { z.x - d.x * 11, z.y - d.y * 11 }, colour, 3.0, 6.5, dashed);
     MsVizStyle head = { colour, 1, 0xFFFFFFu, 1, 1.0, FALSE };
     ms_viz_canvas_move_to(c, z.x, z.y);
     ms_viz_canvas_line_to(c, z.x - d.x * 14 - d.y * 6.5, z.y - d.y * 14 + d.x * 6.5);
@@ -282,22 +299,10 @@ draw_failed_line(MsVizCanvas *c, const GArray *pts, guint32 colour)
 {
     if (pts->len < 2)
         return;
-    Pt z = g_array_index(pts, Pt, pts->len - 1), y = g_array_index(pts, Pt, pts->len - 2);
-    double l = hypot(z.x - y.x, z.y - y.y);
-    Pt d = l > 0 ? (Pt) { (z.x - y.x) / l, (z.y - y.y) / l } : (Pt) { 1, 0 };
+    Pt d;
+    Pt z = line_end(pts, &d);
     Pt x = { z.x - d.x * 8, z.y - d.y * 8 };   /* the cross's centre */
-    for (int pass = 0; pass < 2; pass++) {
-        MsVizStyle st = { 0, 0, pass ? colour : 0xFFFFFFu, pass ? 1 : 0.85, pass ? 2.5 : 6.0, pass != 0 };
-        for (guint i = 0; i + 1 < pts->len; i++) {
-            Pt p = g_array_index(pts, Pt, i);
-            if (i == 0)
-                ms_viz_canvas_move_to(c, p.x, p.y);
-            else
-                ms_viz_canvas_line_to(c, p.x, p.y);
-        }
-        ms_viz_canvas_line_to(c, x.x, x.y);
-        ms_viz_canvas_paint(c, &st);
-    }
+    stroke_haloed(c, pts, x, colour, 2.5, 6.0, TRUE);
     MsVizStyle cross = { 0, 0, colour, 1, 3.0, FALSE };
     ms_viz_canvas_move_to(c, x.x - 6, x.y - 6);
     ms_viz_canvas_line_to(c, x.x + 6, x.y + 6);
