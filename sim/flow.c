@@ -174,6 +174,7 @@ struct _MsFlow {
     GArray     *hops;            /* Hop scratch for transfer() */
     guint16     ev;
     MsTcpStats  stats;
+    guint64     paths, path_links;   /* routes read, and their links (MS_FLOW_DEBUG) */
 };
 
 static void on_event(MsEngine *e, const MsEvent *ev, gpointer user_data);
@@ -272,7 +273,8 @@ ms__flow_free(MsFlow *f)
         guint live = 0;
         for (guint i = 0; i < f->conns->len; i++)
             live += conn_at(f, i)->state != ST_FREE;
-        g_printerr("flow: %u records, %u live\n", f->conns->len, live);
+        g_printerr("flow: %u records, %u live; %" G_GUINT64_FORMAT " paths read, %.2f links each\n",
+                   f->conns->len, live, f->paths, f->paths ? (double) f->path_links / f->paths : 0.0);
     }
     for (guint i = 0; i < f->conns->len; i++) {
         Conn *c = conn_at(f, i);
@@ -459,6 +461,8 @@ path_ok(MsFlow *f, Conn *c, int e)
         }
         d->pathed = TRUE;
         d->routed = ms_net_route_links(f->net, from, to, d->links);
+        f->paths++;
+        f->path_links += d->links->len;
         d->mtu = d->routed ? 65535 : 0;
         if (!d->hops)
             d->hops = g_array_new(FALSE, FALSE, sizeof(PathHop));

@@ -151,7 +151,9 @@ void ms__mail_note(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, 
 void ms__mail_aside(MsMail *mail, MsHostId host, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 void ms__mail_proto_line(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *proto,
                          gboolean outgoing, const char *line);
-char *ms__mail_date(MsTime t);
+/* The RFC 5322 date of simulated time t, written into out; returns out. */
+#define MS_MAIL_DATE_SIZE 32
+char *ms__mail_date(MsTime t, char out[MS_MAIL_DATE_SIZE]);
 gboolean ms__server_is_local(const Server *s, const char *domain);
 gboolean ms__server_is_backup_for(const Server *s, const char *domain);
 const char *ms__address_domain(const char *address);

@@ -676,8 +676,17 @@ ms__server_is_backup_for(const Server *s, const char *domain)
     return FALSE;
 }
 
+/* Writes v as `width` decimal digits, zero-padded, at p; returns the end. */
+static char *
+put_digits(char *p, guint v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char) ('0' + v % 10);
+    return p + width;
+}
+
 char *
-ms__mail_date(MsTime t)
+ms__mail_date(MsTime t, char out[MS_MAIL_DATE_SIZE])
 {
     /* Civil date from a day count (the proleptic Gregorian calendar, by
      * 400-year eras), not GDateTime: every Received: header writes one. */
@@ -694,8 +703,26 @@ ms__mail_date(MsTime t)
     gint64 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     gint64 doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
     gint64 d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
-    return g_strdup_printf("%s, %02d %s %04d %02d:%02d:%02d +0000", days[weekday], (int) d, months[m - 1], (int) y,
-                           (int) (sod / 3600), (int) (sod / 60 % 60), (int) (sod % 60));
+    /* "Sun, 29 Nov 2026 00:00:00 +0000" (RFC 5322 3.3), without printf. */
+    char *p = out;
+    memcpy(p, days[weekday], 3);
+    p += 3;
+    *p++ = ',';
+    *p++ = ' ';
+    p = put_digits(p, (guint) d, 2);
+    *p++ = ' ';
+    memcpy(p, months[m - 1], 3);
+    p += 3;
+    *p++ = ' ';
+    p = put_digits(p, (guint) (y % 10000), 4);
+    *p++ = ' ';
+    p = put_digits(p, (guint) (sod / 3600), 2);
+    *p++ = ':';
+    p = put_digits(p, (guint) (sod / 60 % 60), 2);
+    *p++ = ':';
+    p = put_digits(p, (guint) (sod % 60), 2);
+    memcpy(p, " +0000", sizeof " +0000");
+    return out;
 }
 
 void
@@ -790,7 +817,8 @@ ms__mail_bounce(MsMail *m, Server *s, guint32 message, const char *from, const c
     dr->state = MS_RCPT_QUEUED;
     ms__rcpt_touch(m, dr);
     dr->where = s->host;
-    g_autofree char *date = ms__mail_date(now);
+    char date[MS_MAIL_DATE_SIZE];
+    ms__mail_date(now, date);
     /* Numbers that do not depend on how a run is partitioned. */
     const MsMessageRecord *orig = ms__mail_record(m, message);
     g_autofree char *boundary = g_strdup_printf("%u.%u/%s", rec->origin_n, orig ? orig->origin_n : 0, s->hostname);
@@ -1032,7 +1060,8 @@ ms_mail_inject(MsMail *m, guint server, const char *from, const char *const *rcp
     while (rcpts[n])
         n++;
     g_autofree char *qid = g_strdup_printf("%X%04X", s->host, ++s->next_qid);
-    g_autofree char *date = ms__mail_date(ms_engine_now(m->engine));
+    char date[MS_MAIL_DATE_SIZE];
+    ms__mail_date(ms_engine_now(m->engine), date);
     const char *with = info->authenticated ? "ESMTPA" : (info->esmtp ? "ESMTP" : "SMTP");   /* RFC 3848 */
     g_autofree char *hdr = g_strdup_printf("Received: from %s ([%s])\r\n\tby %s (mailsim bridge) with %s id %s\r\n"
                                            "\tfor <%s>; %s\r\n",

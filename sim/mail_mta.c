@@ -706,7 +706,8 @@ try_next_address(MsMail *m, QueueEntry *e)
     ms_smtp_client_add_message(a->core, e->from, rcpts, e->data);
     ms_smtp_client_finish(a->core);
     g_free(rcpts);
-    g_autofree char *ip = ms_ipv4_to_string(addr);
+    char ip[MS_IPV4_STRLEN];
+    ms_ipv4_format(addr, ip);
     ms__mail_note(m, s->host, peer, e->message, "%s opens an SMTP connection to %s [%s] port 25",
                   s->hostname, peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, peer) : ip, ip);
     if (!m->told_routing) {

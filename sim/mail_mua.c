@@ -147,7 +147,8 @@ ms__mail_compose(MsMail *m, const char *from, const MsMessageRecord *r, const ch
                  const char *const *cc, const char *body, guint64 size)
 {
     GString *s = g_string_new(NULL);
-    g_autofree char *date = ms__mail_date(ms_engine_now(m->engine));
+    char date[MS_MAIL_DATE_SIZE];
+    ms__mail_date(ms_engine_now(m->engine), date);
     g_autofree char *to_list = g_strjoinv(", ", (char **) to);
     g_string_append_printf(s, "From: %s\r\nTo: %s\r\n", from, to_list);
     if (cc && cc[0]) {

@@ -226,8 +226,10 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
         return;
     }
     g_autofree char *qid = g_strdup_printf("%X%04X", s->host, ++s->next_qid);
-    g_autofree char *date = ms__mail_date(ms_engine_now(m->engine));
-    g_autofree char *peer_ip = ms_ipv4_to_string(x->peer_addr);
+    char date[MS_MAIL_DATE_SIZE];
+    ms__mail_date(ms_engine_now(m->engine), date);
+    char peer_ip[MS_IPV4_STRLEN];
+    ms_ipv4_format(x->peer_addr, peer_ip);
     const char *with = ss->auth_user ? "ESMTPA" : (ss->esmtp ? "ESMTP" : "SMTP");   /* RFC 3848 */
     g_autofree char *hdr = g_strdup_printf("Received: from %s (%s [%s])\r\n\tby %s (mailsim) with %s id %s\r\n\tfor <%s>; %s\r\n",
                                            ss->helo ? ss->helo : "unknown",

@@ -166,6 +166,8 @@ struct _MsNet {
     guint16       ev_arrive;
     guint64       route_epoch;    /* bumped by drop_routes() */
     GArray       *walk;           /* guint32 links: express()'s path */
+    guint32      *steps;          /* tree_route_links()' scratch: the links as found */
+    guint         steps_cap;
     gboolean      express;
     MsShard      *shard;          /* partitioned run: this part's shard, or NULL */
     MsNetTagOutFunc tag_out;      /* message tags across parts (the mail layer's) */
@@ -248,6 +250,7 @@ ms_net_free(MsNet *n)
     drop_tree(n);
     g_array_free(n->cached, TRUE);
     g_array_free(n->walk, TRUE);
+    g_free(n->steps);
     g_free(n->routes);
     g_free(n->adj_off);
     g_free(n->adj);
@@ -816,14 +819,26 @@ tree_next_link(MsNet *n, MsHostId at, MsHostId dst)
     return hop == core_none(n) ? NO_LINK : n->t_adj[n->t_adj_first[a->cidx] + hop].link;
 }
 
+/* Appends link li to the walk's scratch (n->steps[0..*len)). */
+static inline void
+step(MsNet *n, guint *len, guint32 li)
+{
+    if (G_UNLIKELY(*len == n->steps_cap)) {
+        n->steps_cap = MAX(64u, 2 * n->steps_cap);
+        n->steps = g_renew(guint32, n->steps, n->steps_cap);
+    }
+    n->steps[(*len)++] = li;
+}
+
 /* ms_net_route_links() over the forest and core tables, the same links
  * tree_next_link() gives hop by hop, read with fewer loads: up the tree by
  * parent fields, across the core by one table row and the core links, and down
  * by climbing from the destination once (link_down() climbs once per hop).
- * Appends to `links`; FALSE when there is no route, with the links as far
- * as the hop-by-hop look-ups would have gone (express() walks them). */
+ * Leaves the links in n->steps[0..*len); FALSE when there is no route, with
+ * the links as far as the hop-by-hop look-ups would have gone (express()
+ * walks them). */
 static gboolean
-tree_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
+tree_route_walk(MsNet *n, MsHostId from, MsHostId to, guint *len)
 {
     const TreeNode *t = n->tree;
     const TreeNode *d = &t[to];
@@ -833,7 +848,7 @@ tree_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
         const TreeNode *a = &t[cur];
         if (a->tin < d->tin && d->tout <= a->tout)
             break;
-        g_array_append_val(links, a->parent_link);
+        step(n, len, a->parent_link);
         cur = a->parent;
     }
     if (cur == to)
@@ -854,7 +869,7 @@ tree_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
             if (hop == none || ++steps > n->t_ncore)
                 return FALSE;
             const CoreEdge *ce = &n->t_adj[n->t_adj_first[c] + hop];
-            g_array_append_val(links, ce->link);
+            step(n, len, ce->link);
             c = ce->other;
         }
         cur = root;
@@ -862,16 +877,26 @@ tree_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
             return TRUE;
     }
     /* Down: the destination lies below cur. */
-    guint base = links->len;
+    guint base = *len;
     for (MsHostId x = to; x != cur; x = t[x].parent)
-        g_array_append_val(links, t[x].parent_link);
-    guint32 *l = (guint32 *) links->data;
-    for (guint i = base, j = links->len - 1; i < j; i++, j--) {
+        step(n, len, t[x].parent_link);
+    guint32 *l = n->steps;
+    for (guint i = base, j = *len - 1; i < j; i++, j--) {
         guint32 tmp = l[i];
         l[i] = l[j];
         l[j] = tmp;
     }
     return TRUE;
+}
+
+/* The walk above, appended to `links` in one copy. */
+static gboolean
+tree_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
+{
+    guint len = 0;
+    gboolean ok = tree_route_walk(n, from, to, &len);
+    g_array_append_vals(links, n->steps, len);
+    return ok;
 }
 
 static inline guint32
@@ -1420,9 +1445,26 @@ udp_receive(MsNet *n, MsHostId host, const MsPacket *p, gpointer user_data)
 /* --- addresses --------------------------------------------------------- */
 
 char *
+ms_ipv4_format(guint32 a, char out[MS_IPV4_STRLEN])
+{
+    char *p = out;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        guint v = (a >> shift) & 255;
+        if (v >= 100)
+            *p++ = (char) ('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char) ('0' + v / 10 % 10);
+        *p++ = (char) ('0' + v % 10);
+        *p++ = shift ? '.' : '\0';
+    }
+    return out;
+}
+
+char *
 ms_ipv4_to_string(guint32 a)
 {
-    return g_strdup_printf("%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+    char buf[MS_IPV4_STRLEN];
+    return g_strdup(ms_ipv4_format(a, buf));
 }
 
 gboolean

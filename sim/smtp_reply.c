@@ -77,7 +77,8 @@ static void
 format_line(GString *out, guint code, char sep, const char *enh, const char *text, gsize len)
 {
     gsize start = out->len;
-    g_string_append_printf(out, "%03u", code);
+    char digits[3] = { (char) ('0' + code / 100), (char) ('0' + code / 10 % 10), (char) ('0' + code % 10) };
+    g_string_append_len(out, digits, 3);
     /* "334 " keeps its space even when empty: SASL clients expect it. */
     if (*enh || len > 0 || sep == '-' || code == 334)
         g_string_append_c(out, sep);

@@ -918,6 +918,49 @@ end_of_data(MsSmtpServer *srv)
     ms_smtp_reply_clear(&r);
 }
 
+/* The first CR, LF or NUL in p[i..n), or n. */
+static gsize
+text_end(const guint8 *p, gsize i, gsize n)
+{
+    const guint8 *cr = memchr(p + i, '\r', n - i);
+    gsize e = cr ? (gsize) (cr - p) : n;
+    const guint8 *lf = memchr(p + i, '\n', e - i);
+    if (lf)
+        e = (gsize) (lf - p);
+    const guint8 *nul = memchr(p + i, 0, e - i);
+    return nul ? (gsize) (nul - p) : e;
+}
+
+/* From p[i], a text octet (not CR, LF or NUL): the text up to the next CR,
+ * LF or NUL and, past it, every whole plain line that follows ("text CRLF",
+ * the next line not starting with a dot), appended in one piece: what the
+ * octet-by-octet states would store, without a call per line. Returns where
+ * it stopped, with dstate, line_len and long_line as those states leave
+ * them there. */
+static gsize
+text_run(MsSmtpServer *srv, const guint8 *p, gsize i, gsize n)
+{
+    gsize j = i;
+    for (;;) {
+        gsize e = text_end(p, j, n);
+        srv->line_len += e - j;
+        if (srv->line_len > TEXT_LINE_MAX)
+            srv->long_line = TRUE;
+        if (e + 1 < n && p[e] == '\r' && p[e + 1] == '\n') {
+            srv->line_len = 0;
+            j = e + 2;
+            if (j < n && p[j] != '.')
+                continue;   /* a plain line follows (empty lines too: text_end stops at once) */
+            msg_put(srv, p + i, j - i);
+            srv->dstate = D_LINE_START;
+            return j;
+        }
+        msg_put(srv, p + i, e - i);
+        srv->dstate = D_TEXT;
+        return e;
+    }
+}
+
 /* Consumes content octets; returns how many, stopping just after the
  * CRLF.CRLF that ends the content (RFC 5321 4.5.2 un-stuffing). */
 static gsize
@@ -971,23 +1014,13 @@ data_consume(MsSmtpServer *srv, const guint8 *p, gsize n)
             srv->bad_newline = TRUE;
             msg_put(srv, p + i, 1);
             srv->line_len = 0;
+        } else if (c == 0) {
+            srv->bad_nul = TRUE;
+            text_octets(srv, p + i, 1);
         } else {
-            /* The run of text up to the next CR, LF or NUL, found with
-             * memchr (vectorised) rather than octet by octet. */
-            const guint8 *next_cr = memchr(p + i, '\r', n - i);
-            gsize j = next_cr ? (gsize) (next_cr - p) : n;
-            const guint8 *lf = memchr(p + i, '\n', j - i);
-            if (lf)
-                j = (gsize) (lf - p);
-            const guint8 *nul = memchr(p + i, 0, j - i);
-            if (nul)
-                j = (gsize) (nul - p);
-            if (j == i) {   /* NUL */
-                srv->bad_nul = TRUE;
-                j = i + 1;
-            }
-            text_octets(srv, p + i, j - i);
-            i = j - 1;
+            /* Runs of text and plain lines found with memchr (vectorised)
+             * rather than octet by octet. */
+            i = text_run(srv, p, i, n) - 1;
         }
     }
     return n;

@@ -84,7 +84,8 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
     guint32 id = ms__mail_new_record(m, label, from, rcpts, "workload message", g->from->host, 0);
     MsMessageRecord *r = ms__mail_record(m, id);
     g_autoptr(GBytes) data = ms__mail_compose(m, from, r, rcpts, NULL, NULL, size);
-    g_autofree char *date = ms__mail_date(ms_engine_now(m->engine));
+    char date[MS_MAIL_DATE_SIZE];
+    ms__mail_date(ms_engine_now(m->engine), date);
     g_autofree char *hdr = g_strdup_printf("Received: from localhost by %s (mailsim) with ESMTPA id W%u\r\n\tfor <%s>; %s\r\n",   /* per origin: partition-independent */
                                            g->from->hostname, r->origin_n, to, date);
     g_autoptr(GBytes) stamped = ms__prepend_header(data, hdr);

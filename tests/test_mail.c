@@ -156,6 +156,14 @@ test_edge_cases(void)
                            "Auto-Submitted: auto-replied" };
     MsStoredMessage *dsn = g_ptr_array_index(box, 0);
     g_autofree char *text = g_strndup(g_bytes_get_data(dsn->data, NULL), g_bytes_get_size(dsn->data));
+    /* RFC 5322 3.3 dates in its Date: and Received: headers (the run starts
+     * on Sunday 2026-11-29 at midnight), and a dotted quad for the peer. */
+    CU_ASSERT(g_regex_match_simple("^Date: Sun, 29 Nov 2026 00:0[0-4]:[0-5][0-9] \\+0000\r$", text,
+                                   G_REGEX_MULTILINE, 0));
+    CU_ASSERT(g_regex_match_simple("^\tfor <[^>]+>; Sun, 29 Nov 2026 00:0[0-4]:[0-5][0-9] \\+0000\r$", text,
+                                   G_REGEX_MULTILINE, 0));
+    CU_ASSERT(g_regex_match_simple("^Received: from \\S+ \\(\\S+ \\[([0-9]{1,3}\\.){3}[0-9]{1,3}\\]\\)\r$", text,
+                                   G_REGEX_MULTILINE, 0));
     for (gsize i = 0; i < G_N_ELEMENTS(need); i++) {
         if (!strstr(text, need[i]))
             fprintf(stderr, "DSN lacks: %s\n", need[i]);

@@ -432,6 +432,16 @@ test_bad_links_refused(void)
     CU_ASSERT_FALSE(ms_ipv4_parse("256.0.0.1", &v));
     CU_ASSERT_FALSE(ms_ipv4_parse("1.2.3", &v));
     CU_ASSERT_FALSE(ms_ipv4_parse("1.2.3.4.5", &v));
+    static const guint32 addrs[] = { 0, 0xC000020A, 0x0A00FF09, 0xFFFFFFFF, 0x64636209 };
+    for (gsize i = 0; i < G_N_ELEMENTS(addrs); i++) {
+        char buf[MS_IPV4_STRLEN];
+        guint32 x = addrs[i];
+        g_autofree char *want = g_strdup_printf("%u.%u.%u.%u", x >> 24, (x >> 16) & 255, (x >> 8) & 255, x & 255);
+        CU_ASSERT_STRING_EQUAL(ms_ipv4_format(x, buf), want);
+        g_autofree char *copy = ms_ipv4_to_string(x);
+        CU_ASSERT_STRING_EQUAL(copy, want);
+        CU_ASSERT_TRUE(ms_ipv4_parse(buf, &v) && v == x);
+    }
 }
 
 /* Address look-ups agree with what was added, whichever way addresses come:

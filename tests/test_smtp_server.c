@@ -552,6 +552,67 @@ test_large_message_chunks(void)
     g_string_free(in, TRUE);
 }
 
+/* What a server makes of `in` fed in pieces of `step` octets (0: whole;
+ * G_MAXSIZE: random sizes from r): its trace, then each message's bytes. */
+static char *
+feed_outcome(const GString *in, gsize step, GRand *r)
+{
+    MsSmtpServerConfig cfg = base_cfg();
+    TkPolicy p;
+    tk_policy_init(&p);
+    MsSmtpServerHooks h = tk_server_hooks();
+    g_autoptr(MsSmtpServer) s = ms_smtp_server_new(&cfg, &h, &p);
+    ms_smtp_server_start(s);
+    for (gsize off = 0, k; off < in->len; off += k) {
+        k = step == 0 ? in->len : step == G_MAXSIZE ? (gsize) g_rand_int_range(r, 1, 40) : step;
+        k = MIN(k, in->len - off);
+        ms_smtp_server_feed(s, (const guint8 *) in->str + off, k);
+    }
+    GString *out = g_string_new(p.trace->str);
+    for (guint i = 0; i < p.msgs->len; i++) {
+        gsize n;
+        const char *d = g_bytes_get_data(g_ptr_array_index(p.msgs, i), &n);
+        g_string_append_printf(out, "\n[message %u: %zu octets]\n", i, n);
+        for (gsize k = 0; k < n; k++) {   /* NULs shown, so that strings compare whole */
+            if (d[k])
+                g_string_append_c(out, d[k]);
+            else
+                g_string_append(out, "\\0");
+        }
+    }
+    tk_policy_clear(&p);
+    return g_string_free(out, FALSE);
+}
+
+/* Content made of the octets that matter to un-stuffing (dots, CR, LF, NUL,
+ * text, now and then a line over 1000 octets): fed whole, an octet at a
+ * time and in random pieces, the server stores and answers the same. */
+static void
+test_random_content_splits(void)
+{
+    static const char alphabet[] = { 'a', 'b', '.', '.', '\r', '\n', '\r', '\n', '\0', ' ' };
+    GRand *r = g_rand_new_with_seed(20261129);
+    for (int round = 0; round < 400; round++) {
+        GString *in = g_string_new(EH M R "DATA\r\n");
+        int len = g_rand_int_range(r, 0, 300);
+        for (int i = 0; i < len; i++) {
+            if (g_rand_int_range(r, 0, 200) == 0) {
+                for (int k = 0; k < 1000; k++)
+                    g_string_append_c(in, 'x');
+            }
+            g_string_append_c(in, alphabet[g_rand_int_range(r, 0, sizeof alphabet)]);
+        }
+        g_string_append(in, "\r\n.\r\n" "QUIT\r\n");
+        g_autofree char *whole = feed_outcome(in, 0, r);
+        g_autofree char *bytewise = feed_outcome(in, 1, r);
+        g_autofree char *pieces = feed_outcome(in, G_MAXSIZE, r);
+        CU_ASSERT_STRING_EQUAL(whole, bytewise);
+        CU_ASSERT_STRING_EQUAL(whole, pieces);
+        g_string_free(in, TRUE);
+    }
+    g_rand_free(r);
+}
+
 static void
 test_reply_format(void)
 {
@@ -604,6 +665,7 @@ main(void)
         { "greetings 554/421", test_greetings },
         { "data hook and trace", test_data_hook_and_trace },
         { "3 MB message in chunks", test_large_message_chunks },
+        { "random content: whole, bytewise, in pieces", test_random_content_splits },
         { "reply format and helpers", test_reply_format },
         { NULL, NULL },
     };

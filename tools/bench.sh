@@ -16,6 +16,48 @@ median_of() {
 rate() { echo "$1" | sed 's/.*events_per_s=\([0-9]*\).*/\1/'; }
 
 BENCH=${BENCH:-}
+
+# BENCH=instructions: the work per message, free of the machine's memory
+# hierarchy. Time per message grows from medium to large mostly because the
+# large world's data no longer fits in the caches (the same instructions wait
+# longer on memory); callgrind counts the instructions the run executes, which
+# is what n log n bounds. One slice of simulated time per world, chosen for a
+# few tens of thousands of messages or more (minutes each under valgrind): the
+# run only (ms_engine_run), without the one-off builds of the core route
+# tables (build_core_routes: each root's table is built once per run, about
+# 0.4 % of a whole large run's instructions). One run each: counts do not
+# vary between runs. About 15 minutes in all, most of it the large world.
+instructions() {
+    command -v valgrind >/dev/null 2>&1 || sh tools/deps.sh valgrind
+    echo
+    echo "== worlds: instructions per message at flow level (callgrind; the run, without core route table builds)"
+    # irun WORLD UNTIL: one slice under callgrind; prints its line.
+    irun() {
+        d=$(mktemp -d)
+        MAILSIM_HUGE_PAGES=0 valgrind --tool=callgrind --toggle-collect=ms_engine_run \
+            --toggle-collect=build_core_routes --callgrind-out-file="$d/cg" \
+            $M bench world "scenarios/bench/$1.xml" --fidelity flow --until "$2" > "$d/log" 2>&1 ||
+            { cat "$d/log" >&2; rm -rf "$d"; exit 1; }
+        awk -v w="$1" -v u="$2" '
+            /^world=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+            /Collected :/ { ir = $NF }
+            END { printf "world=%s until=%s hosts=%s messages=%s instructions=%s instructions_per_message=%.0f\n",
+                         w, u, v["hosts"], v["messages"], ir, ir / v["messages"] }' "$d/log"
+        rm -rf "$d"
+    }
+    ipm() { echo "$1" | sed 's/.*instructions_per_message=\([0-9]*\).*/\1/'; }
+    is=$(irun small 6h)
+    echo "$is"
+    im=$(irun medium 2h)
+    echo "$im"
+    il=$(irun large 20min)
+    echo "$il"
+    echo "ratio medium/small instructions per message: $(awk -v a="$(ipm "$im")" -v b="$(ipm "$is")" 'BEGIN { printf "%.3f", a / b }') (n log n allows 1.20 in messages, 1.33 in hosts)"
+    echo "ratio large/medium instructions per message: $(awk -v a="$(ipm "$il")" -v b="$(ipm "$im")" 'BEGIN { printf "%.3f", a / b }') (n log n allows 1.17 in messages, 1.25 in hosts)"
+}
+# BENCH=instructions alone runs only that; with other words, last.
+if [ "$BENCH" = instructions ]; then instructions; exit 0; fi
+
 # BENCH=worlds: only the whole-world figures below.
 if [ "$BENCH" != worlds ]; then
 echo "== engine: PHOLD (R=0.9, L=1ms, M=1ms), median of $REPS runs"
@@ -122,6 +164,8 @@ case " $BENCH " in
     ;;
 esac
 echo "worlds: $WORLDS_CSV (make bench-plot draws it)"
+case " $BENCH " in *instructions*) instructions ;; esac
+
 
 # BENCH=mpi-world: a whole world run sequentially and over 2 MPI ranks
 # (mailsim run --partition auto, packet level), wall time, MPI_REPS times

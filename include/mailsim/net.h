@@ -191,7 +191,10 @@ guint16 ms_net_ephemeral_port(MsNet *net, MsHostId host);
 /* Sends a datagram (payload borrowed: a ref is taken). */
 gboolean ms_udp_send(MsNet *net, MsHostId host, guint16 sport, guint32 dst_addr, guint16 dport, GBytes *payload);
 
-/* Dotted-quad helpers. */
+/* Dotted-quad helpers. ms_ipv4_format writes into out (with its NUL) and
+ * returns out: no allocation, for every Received: header. */
+#define MS_IPV4_STRLEN 16
+char *ms_ipv4_format(guint32 addr, char out[MS_IPV4_STRLEN]);
 char *ms_ipv4_to_string(guint32 addr);
 gboolean ms_ipv4_parse(const char *text, guint32 *out);
 
