@@ -346,7 +346,18 @@ has_8bit(GBytes *msg)
     gsize n = 0;
     const guint8 *p = g_bytes_get_data(msg, &n);
     gsize i = 0;
-    /* eight octets at a time: bodies of large worlds are megabytes a second */
+    /* 64 octets a test, eight at a time: bodies of large worlds are
+     * megabytes a second (the compiler vectorises the inner loop). */
+    for (; i + 64 <= n; i += 64) {
+        guint64 acc = 0;
+        for (int k = 0; k < 8; k++) {
+            guint64 w;
+            memcpy(&w, p + i + 8 * k, 8);
+            acc |= w;
+        }
+        if (acc & G_GUINT64_CONSTANT(0x8080808080808080))
+            return TRUE;
+    }
     for (; i + 8 <= n; i += 8) {
         guint64 w;
         memcpy(&w, p + i, 8);

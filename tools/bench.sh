@@ -26,31 +26,40 @@ BENCH=${BENCH:-}
 # run only (ms_engine_run), without the one-off builds of the core route
 # tables (build_core_routes: each root's table is built once per run, about
 # 0.4 % of a whole large run's instructions). One run each: counts do not
-# vary between runs. About 15 minutes in all, most of it the large world.
+# vary between runs. About 15 minutes in all, most of it the large world
+# (I_SMALL, I_MEDIUM, I_LARGE set other slices).
+# CACHE_SIM=1 also simulates the caches (last level 32 MiB, 16-way, as on
+# the machines here; about twice as slow) and prints the data reads and
+# writes per message that miss it: what makes large slower per message.
 instructions() {
     command -v valgrind >/dev/null 2>&1 || sh tools/deps.sh valgrind
+    sim=""
+    [ "${CACHE_SIM:-0}" = 1 ] && sim="--cache-sim=yes --LL=33554432,16,64"
     echo
     echo "== worlds: instructions per message at flow level (callgrind; the run, without core route table builds)"
     # irun WORLD UNTIL: one slice under callgrind; prints its line.
     irun() {
         d=$(mktemp -d)
-        MAILSIM_HUGE_PAGES=0 valgrind --tool=callgrind --toggle-collect=ms_engine_run \
+        MAILSIM_HUGE_PAGES=0 valgrind --tool=callgrind $sim --toggle-collect=ms_engine_run \
             --toggle-collect=build_core_routes --callgrind-out-file="$d/cg" \
             $M bench world "scenarios/bench/$1.xml" --fidelity flow --until "$2" > "$d/log" 2>&1 ||
             { cat "$d/log" >&2; rm -rf "$d"; exit 1; }
         awk -v w="$1" -v u="$2" '
             /^world=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
-            /Collected :/ { ir = $NF }
-            END { printf "world=%s until=%s hosts=%s messages=%s instructions=%s instructions_per_message=%.0f\n",
-                         w, u, v["hosts"], v["messages"], ir, ir / v["messages"] }' "$d/log"
+            /Collected :/ { ir = $4; llr = $11; llw = $12 }
+            END { printf "world=%s until=%s hosts=%s messages=%s instructions=%s instructions_per_message=%.0f",
+                         w, u, v["hosts"], v["messages"], ir, ir / v["messages"]
+                  if (llr != "") printf " ll_read_misses_per_message=%.1f ll_write_misses_per_message=%.1f",
+                                        llr / v["messages"], llw / v["messages"]
+                  printf "\n" }' "$d/log"
         rm -rf "$d"
     }
     ipm() { echo "$1" | sed 's/.*instructions_per_message=\([0-9]*\).*/\1/'; }
-    is=$(irun small 6h)
+    is=$(irun small "${I_SMALL:-6h}")
     echo "$is"
-    im=$(irun medium 2h)
+    im=$(irun medium "${I_MEDIUM:-2h}")
     echo "$im"
-    il=$(irun large 20min)
+    il=$(irun large "${I_LARGE:-20min}")
     echo "$il"
     echo "ratio medium/small instructions per message: $(awk -v a="$(ipm "$im")" -v b="$(ipm "$is")" 'BEGIN { printf "%.3f", a / b }') (n log n allows 1.20 in messages, 1.33 in hosts)"
     echo "ratio large/medium instructions per message: $(awk -v a="$(ipm "$il")" -v b="$(ipm "$im")" 'BEGIN { printf "%.3f", a / b }') (n log n allows 1.17 in messages, 1.25 in hosts)"
