@@ -97,8 +97,9 @@ typedef struct {
 /* A link between two core hosts, as seen from one of them. */
 typedef struct {
     guint32 link;
-    guint32 other;   /* core index */
-    guint32 back;    /* the same link's position among other's core links */
+    guint32 other;        /* core index */
+    guint32 back;         /* the same link's position among other's core links */
+    guint32 other_first;  /* t_adj_first[other]: a walk's next step reads no other array */
     gint64  weight;
 } CoreEdge;
 
@@ -675,12 +676,14 @@ build_tree(MsNet *n)
             MsHostId o = l->a == v ? l->b : l->a;
             if (t[o].cidx == NO_HOST)
                 continue;
-            CoreEdge ce = { li, t[o].cidx, 0, n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1) };
+            CoreEdge ce = { li, t[o].cidx, 0, 0, n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1) };
             g_array_append_val(adj, ce);
         }
         n->t_adj_first[c + 1] = adj->len;
     }
     n->t_adj = (CoreEdge *) g_array_free(adj, FALSE);
+    for (guint32 e = 0; e < n->t_adj_first[n->t_ncore]; e++)
+        n->t_adj[e].other_first = n->t_adj_first[n->t_adj[e].other];
     guint32 max_degree = 0;
     for (guint c = 0; c < n->t_ncore; c++)
         max_degree = MAX(max_degree, n->t_adj_first[c + 1] - n->t_adj_first[c]);
@@ -864,13 +867,15 @@ tree_route_walk(MsNet *n, MsHostId from, MsHostId to, guint *len)
         const guint8 *row = n->t_routes[rc];
         guint32 none = core_none(n);
         guint steps = 0;
-        for (guint32 c = t[cur].cidx; c != rc;) {
+        guint32 c = t[cur].cidx, first = n->t_adj_first[c];
+        while (c != rc) {
             guint32 hop = core_hop(n, row, c);
             if (hop == none || ++steps > n->t_ncore)
                 return FALSE;
-            const CoreEdge *ce = &n->t_adj[n->t_adj_first[c] + hop];
+            const CoreEdge *ce = &n->t_adj[first + hop];
             step(n, len, ce->link);
             c = ce->other;
+            first = ce->other_first;
         }
         cur = root;
         if (cur == to)
