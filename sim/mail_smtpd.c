@@ -231,11 +231,11 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
     char peer_ip[MS_IPV4_STRLEN];
     ms_ipv4_format(x->peer_addr, peer_ip);
     const char *with = ss->auth_user ? "ESMTPA" : (ss->esmtp ? "ESMTP" : "SMTP");   /* RFC 3848 */
-    g_autofree char *hdr = g_strdup_printf("Received: from %s (%s [%s])\r\n\tby %s (mailsim) with %s id %s\r\n\tfor <%s>; %s\r\n",
-                                           ss->helo ? ss->helo : "unknown",
-                                           x->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, x->peer) : "unknown",
-                                           peer_ip, s->hostname, with, qid, env->n_rcpts ? env->rcpts[0] : "",
-                                           date);
+    /* Concatenated rather than printed: every message at every hop. */
+    g_autofree char *hdr = g_strconcat("Received: from ", ss->helo ? ss->helo : "unknown", " (",
+                                       x->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, x->peer) : "unknown",
+                                       " [", peer_ip, "])\r\n\tby ", s->hostname, " (mailsim) with ", with, " id ", qid,
+                                       "\r\n\tfor <", env->n_rcpts ? env->rcpts[0] : "", ">; ", date, "\r\n", NULL);
     g_autoptr(GBytes) stamped = ms__prepend_header(message, hdr);
     ms__mail_note(m, s->host, x->peer, id, "%s accepts the message from %s for %u recipient%s (queue id %s)",
                   s->hostname, ms_net_host_name(m->net, x->peer), env->n_rcpts, env->n_rcpts == 1 ? "" : "s", qid);

@@ -76,8 +76,8 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
         rcpts_pool = g_ptr_array_index(ws->any_users, k);
     }
     const char *ru = rcpts_pool && rcpts_pool->len ? g_ptr_array_index(rcpts_pool, ms_rng_below(&g->rng, rcpts_pool->len)) : "user";
-    g_autofree char *from = g_strdup_printf("%s@%s", su, g->w->from);
-    g_autofree char *to = g_strdup_printf("%s@%s", ru, to_domain);
+    g_autofree char *from = g_strconcat(su, "@", g->w->from, NULL);   /* no printf: once per message */
+    g_autofree char *to = g_strconcat(ru, "@", to_domain, NULL);
     guint64 size = ms_workload_draw_size(g->w, &g->rng);
     g_autofree char *label = g_strdup_printf("w%u.%u", g->index, ++g->n);
     const char *rcpts[] = { to, NULL };
