@@ -169,6 +169,11 @@ ms_dns_name_equal(const char *a, const char *b)
             nb--;
         if (na != nb || g_ascii_strncasecmp(a, b, na) != 0)
             return FALSE;
+        /* Equal as text: equal on the wire exactly when the name is valid
+         * (b has a's labels), so one encoding answers. */
+        guint8 w[MS_DNS_MAX_NAME_WIRE];
+        gsize l;
+        return name_to_wire(a, w, &l, NULL);
     }
     guint8 wa[MS_DNS_MAX_NAME_WIRE], wb[MS_DNS_MAX_NAME_WIRE];
     gsize la, lb;

@@ -313,6 +313,18 @@ test_names(void)
     };
     for (gsize i = 0; i < G_N_ELEMENTS(eq); i++)
         CU_ASSERT_EQUAL(ms_dns_name_equal(eq[i].a, eq[i].b), eq[i].eq);
+    /* Equal texts that are not names are not equal names: a 64-octet
+     * label, and 128 labels (257 octets on the wire). */
+    g_autofree char *label63 = g_strnfill(63, 'x'), *label64 = g_strnfill(64, 'x');
+    g_autofree char *ok63 = g_strconcat(label63, ".example", NULL), *bad64 = g_strconcat(label64, ".example", NULL);
+    g_autofree char *upper63 = g_ascii_strup(ok63, -1);
+    CU_ASSERT_TRUE(ms_dns_name_equal(ok63, upper63));
+    CU_ASSERT_FALSE(ms_dns_name_equal(bad64, bad64));
+    GString *many = g_string_new("a");
+    for (int i = 1; i < 128; i++)
+        g_string_append(many, ".a");
+    CU_ASSERT_FALSE(ms_dns_name_equal(many->str, many->str));
+    g_string_free(many, TRUE);
 
     /* Odd octets survive the wire and come back escaped. */
     g_autoptr(MsDnsMessage) q = ms_dns_message_new_query(1, "a\\.b\\000c\\\\ d.example",
