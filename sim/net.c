@@ -166,8 +166,7 @@ struct _MsNet {
     GHashTable   *pinned;         /* (host << 32 | dst) -> link + 1: routes set by hand */
     guint16       ev_arrive;
     guint64       route_epoch;    /* bumped by drop_routes() */
-    GArray       *walk;           /* guint32 links: express()'s path */
-    guint32      *steps;          /* tree_route_links()' scratch: the links as found */
+    guint32      *steps;          /* tree_route_walk()'s scratch: the links as found (express() reads it) */
     guint         steps_cap;
     gboolean      express;
     MsShard      *shard;          /* partitioned run: this part's shard, or NULL */
@@ -196,7 +195,6 @@ ms_net_new(MsEngine *engine)
     n->metric = MS_ROUTE_BY_LATENCY;
     n->pinned = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     n->cached = g_array_new(FALSE, FALSE, sizeof(MsHostId));
-    n->walk = g_array_new(FALSE, FALSE, sizeof(guint32));
     n->ev_arrive = ms_engine_register(engine, "net-arrive", on_arrive, n);
     n->recv_udp = (Receiver) { udp_receive, NULL };
     return n;
@@ -250,7 +248,6 @@ ms_net_free(MsNet *n)
     drop_routes(n);
     drop_tree(n);
     g_array_free(n->cached, TRUE);
-    g_array_free(n->walk, TRUE);
     g_free(n->steps);
     g_free(n->routes);
     g_free(n->adj_off);
@@ -1249,13 +1246,12 @@ express(MsNet *n, MsHostId from, guint32 s)
     if (G_UNLIKELY(n->tree_state == 0))
         build_tree(n);
     gboolean walk = n->tree_state > 0 && g_hash_table_size(n->pinned) == 0;
-    if (walk) {
-        g_array_set_size(n->walk, 0);
-        tree_route_links(n, from, p->dst, n->walk);
-    }
+    guint walked = 0;   /* links of the walk, read from n->steps */
+    if (walk)
+        tree_route_walk(n, from, p->dst, &walked);
     while (at != p->dst) {
         if (walk)
-            li = (guint) hops < n->walk->len ? g_array_index(n->walk, guint32, hops) : NO_LINK;
+            li = hops < walked ? n->steps[hops] : NO_LINK;
         else
             li = next_link(n, at, p->dst);
         if (li == NO_LINK) {

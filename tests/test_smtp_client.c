@@ -227,6 +227,38 @@ test_pipelined_bytes(void)
     run_script(&cfg, steps, "rcpt 0.0 250 2.1.5\nrcpt 0.1 550 5.1.1\ntxn 0 accepted 250\nsession ok 221\n");
 }
 
+/* RFC 6152: MAIL says BODY=8BITMIME exactly when the message has an octet
+ * above 127, wherever it lies (the scan goes 64 and 8 octets at a time). */
+static void
+test_8bitmime_scan(void)
+{
+    static const gsize lengths[] = { 1, 7, 8, 63, 64, 65, 130, 200 };
+    static const char *const rcpts[] = { "x@y.test", NULL };
+    for (gsize li = 0; li < G_N_ELEMENTS(lengths); li++) {
+        gsize n = lengths[li];
+        for (gssize at = -1; at < (gssize) n; at++) {   /* -1: plain ASCII */
+            g_autofree char *body = g_strnfill(n, 'a');
+            if (at >= 0)
+                body[at] = (char) 0xC3;
+            Rec rec;
+            rec_init(&rec);
+            MsSmtpClientConfig cfg = { 0 };
+            g_autoptr(MsSmtpClient) c = new_client(&cfg, &rec);
+            g_autoptr(GBytes) m = bytes(body);
+            ms_smtp_client_add_message(c, "a@b.test", rcpts, m);
+            ms_smtp_client_finish(c);
+            g_autofree char *ehlo = step(c, "220 mx ESMTP\r\n");
+            g_autofree char *mail = step(c, "250-mx\r\n250 8BITMIME\r\n");
+            gboolean says = strstr(mail, " BODY=8BITMIME\r\n") != NULL;
+            if (says != (at >= 0))
+                printf("\nlength %" G_GSIZE_FORMAT ", high octet at %" G_GSSIZE_FORMAT ": %s", n, at, mail);
+            CU_ASSERT_EQUAL(says, at >= 0);
+            CU_ASSERT(g_str_has_prefix(mail, "MAIL FROM:<a@b.test>"));
+            rec_clear(&rec);
+        }
+    }
+}
+
 /* Without PIPELINING (not offered, or refused by config) one command at a
  * time, in lock step. */
 static void
@@ -569,6 +601,7 @@ main(void)
     static const MsTestCase tests[] = {
         { "round trip through the server", test_round_trip },
         { "pipelined bytes", test_pipelined_bytes },
+        { "BODY=8BITMIME wherever the 8-bit octet is", test_8bitmime_scan },
         { "lock-step bytes", test_lockstep_bytes },
         { "HELO fallback", test_helo_fallback },
         { "AUTH LOGIN script", test_auth_login_script },
