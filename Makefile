@@ -11,7 +11,8 @@
 #   make lint       layering and no-global-state rules
 #   make install PREFIX=/usr/local
 #
-# Sources are found by wildcard: every sim/*.c and viz/*.c except sim/main.c
+# Sources are found by wildcard: every sim/*/*.c (one folder per layer, see
+# README "Architecture") and viz/*.c except sim/cli/main.c
 # goes into the library, and every tests/test_*.c is one CUnit test program.
 
 PREFIX  ?= /usr/local
@@ -29,17 +30,17 @@ CFLAGS  += -std=c11 -D_DEFAULT_SOURCE $(WARN) $(OPT) $(SAN) -Iinclude \
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 TEST_CFLAGS = $(shell pkg-config --cflags $(TESTPKGS))
 
-# Open MPI is optional. With mpicc, sim/mpi_*.c build against it and
+# Open MPI is optional. With mpicc, sim/dist/mpi_*.c build against it and
 # `mpirun -np K mailsim bench phold --mpi` runs partitioned; without it (or
 # with MPICC=false) they report the distributed mode as unavailable. Only
-# sim/mpi_*.c see mpi.h and MAILSIM_HAVE_MPI.
+# sim/dist/mpi_*.c see mpi.h and MAILSIM_HAVE_MPI.
 MPICC     ?= mpicc
 MPI_LIBS  := $(shell $(MPICC) --showme:link 2>/dev/null)
 MPI_CFLAGS = $(if $(strip $(MPI_LIBS)),$(shell $(MPICC) --showme:compile 2>/dev/null) -DMAILSIM_HAVE_MPI)
 LDLIBS    += $(MPI_LIBS)
 TEST_LIBS   = $(shell pkg-config --libs $(TESTPKGS))
 
-LIB_SRC  = $(filter-out sim/main.c,$(wildcard sim/*.c)) $(wildcard viz/*.c)
+LIB_SRC  = $(filter-out sim/cli/main.c,$(wildcard sim/*/*.c)) $(wildcard viz/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 # Files compiled into the library (tools/embed.sh), read back with
 # ms_embedded_get("path/relative/to/repo") from include/mailsim/embedded.h.
@@ -48,7 +49,7 @@ LIB_OBJ += $(BUILD)/gen/embedded.o
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ = $(BUILD)/tests/testlib.o
-HEADERS  = $(wildcard include/mailsim/*.h sim/*-private.h)
+HEADERS  = $(wildcard include/mailsim/*.h sim/*/*-private.h)
 BIN      = $(if $(filter build,$(BUILD)),mailsim,$(BUILD)/mailsim)
 
 .PHONY: FORCE all deps demo check asan bench bench-plot bench-bridge lint clean install tests run-tests fuzz fuzz-build check-browser
@@ -68,9 +69,9 @@ $(BUILD)/%.o: %.c $(HEADERS)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/sim/mpi_%.o: CFLAGS += $(MPI_CFLAGS)
+$(BUILD)/sim/dist/mpi_%.o: CFLAGS += $(MPI_CFLAGS)
 # Rebuilt when Open MPI comes or goes (the flags are remembered in a stamp).
-$(patsubst %.c,$(BUILD)/%.o,$(wildcard sim/mpi_*.c)): $(BUILD)/mpi-flags
+$(patsubst %.c,$(BUILD)/%.o,$(wildcard sim/dist/mpi_*.c)): $(BUILD)/mpi-flags
 $(BUILD)/mpi-flags: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(MPI_CFLAGS)' | cmp -s - $@ || echo '$(MPI_CFLAGS)' > $@
@@ -84,7 +85,7 @@ $(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c $(HEADERS)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
-$(BIN): $(BUILD)/sim/main.o $(BUILD)/libmailsim.a
+$(BIN): $(BUILD)/sim/cli/main.o $(BUILD)/libmailsim.a
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 

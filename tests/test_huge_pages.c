@@ -1,4 +1,4 @@
-/* Huge pages for long runs (sim/huge_pages.c), end to end through the
+/* Huge pages for long runs (sim/cli/cli_huge_pages.c), end to end through the
  * binary: `mailsim bench world` says how much of its memory is in huge
  * pages; MAILSIM_HUGE_PAGES=0 turns them off; the run's fingerprint is the
  * same either way. */

@@ -26,7 +26,7 @@ need_pkg libxml-2.0 libxml2-dev
 need_pkg cairo libcairo2-dev
 need_pkg cunit libcunit1-dev
 need_pkg pangocairo libpango1.0-dev
-# Sweep summaries read back for `mailsim render --kind sweep` (sim/sweep_results.c).
+# Sweep summaries read back for `mailsim render --kind sweep` (sim/run/sweep_results.c).
 need_pkg json-glib-1.0 libjson-glib-dev
 need_cmd tshark tshark
 need_cmd python3 python3

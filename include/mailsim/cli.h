@@ -1,6 +1,6 @@
 /* The mailsim command line: `mailsim CMD [OPTIONS] [ARGS]`. Each command is
  * a function with a main()-like signature, listed in one table in
- * sim/cli.c; options are parsed with GOptionContext. Exit status: 0 success,
+ * sim/cli/cli.c; options are parsed with GOptionContext. Exit status: 0 success,
  * 1 a run that failed (an expectation, a lost message), 2 bad usage or bad
  * input. */
 #pragma once
@@ -50,7 +50,7 @@ long ms_cli_peak_rss_kb(void);
 
 /* Before a command that runs a world: executes the binary again with glibc's
  * malloc asked for transparent huge pages, when the kernel gives them on
- * request (sim/huge_pages.c; MAILSIM_HUGE_PAGES=0 turns it off). Returns only
+ * request (sim/cli/cli_huge_pages.c; MAILSIM_HUGE_PAGES=0 turns it off). Returns only
  * when it does not. */
 void ms_cli_prefer_huge_pages(char **argv);
 /* This process's anonymous memory in huge pages now, in KiB (-1 if unknown). */

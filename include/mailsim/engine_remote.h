@@ -7,7 +7,7 @@
  * that counter value, and the receiving engine orders it by it. So every
  * event runs with the key it has in a sequential run, whatever the split
  * (tests/test_shard.c checks it on runs full of equal times). Used by
- * sim/shard.c; implemented in sim/engine.c. */
+ * sim/dist/shard.c; implemented in sim/core/engine.c. */
 #pragma once
 
 #include "mailsim/engine.h"

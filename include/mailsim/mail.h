@@ -13,7 +13,7 @@
 #include "mailsim/net.h"
 #include "mailsim/tcp.h"
 #include "mailsim/dns_resolver.h"
-#include "mailsim/mailbox.h"
+#include "mailsim/mail_store.h"
 #include "mailsim/mta_profile.h"
 #include "mailsim/pop3_server.h"
 
@@ -163,7 +163,7 @@ void ms_mail_get_stats(const MsMail *mail, MsMailStats *stats);
  * itself, the entry and its strings). For benchmarks. O(queued). */
 void ms_mail_queue_footprint(const MsMail *mail, guint *entries, guint64 *bytes);
 
-/* --- partitioned runs (see sim/mail_merge.c) --- */
+/* --- partitioned runs (see sim/mail/mail_merge.c) --- */
 
 #define MS_MAIL_ERROR (ms_mail_error_quark())
 GQuark ms_mail_error_quark(void);
@@ -171,7 +171,7 @@ GQuark ms_mail_error_quark(void);
 /* Says this mail layer runs one part of a partitioned world: a message seen
  * for the first time (another part created it) gets a shadow record. */
 void ms_mail_set_partitioned(MsMail *mail, gboolean partitioned);
-/* This part's records, serialised (a length-checked byte format, sim/mail_merge.c) for ms_mail_merge(). */
+/* This part's records, serialised (a length-checked byte format, sim/mail/mail_merge.c) for ms_mail_merge(). */
 GBytes *ms_mail_export_records(MsMail *mail);
 /* Replaces mail's records by the merge of every part's export (parts[0..n)):
  * one record per message, numbered as a sequential run numbers them, each

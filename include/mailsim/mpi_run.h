@@ -2,7 +2,7 @@
  * shard (include/mailsim/shard.h), and the ranks move outboxes and agree on
  * windows with MPI collectives. Open MPI is optional: without it mailsim
  * still builds, ms_mpi_available() is FALSE and ms_mpi_new() fails with
- * MS_MPI_ERROR_UNAVAILABLE. Only sim/mpi_*.c include mpi.h. */
+ * MS_MPI_ERROR_UNAVAILABLE. Only sim/dist/mpi_*.c include mpi.h. */
 #pragma once
 
 #include <glib.h>

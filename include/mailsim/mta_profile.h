@@ -1,5 +1,5 @@
 /* The named MTA profiles a scenario picks per server (retry schedules and
- * limits of real MTAs; the values are set in sim/mail.c). Shared by the
+ * limits of real MTAs; the values are set in sim/mail/mail.c). Shared by the
  * scenario description and the mail layer. */
 #pragma once
 

@@ -112,7 +112,7 @@ GArray *ms_net_route_path(MsNet *net, MsHostId from, MsHostId to);
 /* The links of the path from `from` to `to`, in order, into `links`
  * (cleared first; guint32 link ids). FALSE, with `links` empty, when no
  * route exists. For transports that compute a transfer instead of sending
- * packets (sim/flow.c). O(hops) once the destination's table is built. */
+ * packets (sim/net/flow.c). O(hops) once the destination's table is built. */
 gboolean ms_net_route_links(MsNet *net, MsHostId from, MsHostId to, GArray *links);
 
 /* A number that changes whenever routes may have changed (a host or link

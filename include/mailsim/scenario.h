@@ -269,7 +269,7 @@ typedef struct {
 } MsScenarioOutput;
 
 /* How the transport is simulated: every segment on every link, or each
- * transfer's duration computed from its path (sim/flow.c). */
+ * transfer's duration computed from its path (sim/net/flow.c). */
 typedef enum { MS_FIDELITY_PACKET, MS_FIDELITY_FLOW } MsFidelity;
 
 typedef struct {

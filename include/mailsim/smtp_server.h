@@ -5,7 +5,7 @@
  * from a real socket, and both send what ms_smtp_server_take_output()
  * returns. Implements RFC 5321 with SIZE (RFC 1870), 8BITMIME (RFC 6152),
  * PIPELINING (RFC 2920), ENHANCEDSTATUSCODES (RFC 2034, RFC 3463) and AUTH
- * PLAIN and LOGIN (RFC 4954). See sim/smtp_server.c for the choices made
+ * PLAIN and LOGIN (RFC 4954). See sim/proto/smtp_server.c for the choices made
  * where the RFCs leave room (bare CR/LF, long lines, NUL octets). */
 #pragma once
 

@@ -50,7 +50,7 @@ typedef struct {
 /* Creates the TCP layer of `net` (borrowed) and registers it as the
  * network's TCP receiver. Returns a new object (caller frees). */
 MsTcp *ms_tcp_new(MsNet *net);
-/* The same API at flow level (sim/flow.c): no segments are simulated; each
+/* The same API at flow level (sim/net/flow.c): no segments are simulated; each
  * send arrives in one piece after a delay computed from the path (latency,
  * bandwidth shared among concurrent transfers, slow start, the handshake),
  * and down hosts or links still refuse or time connections out. Nothing is

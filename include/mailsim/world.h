@@ -66,7 +66,7 @@ MsTime ms_world_default_until(const MsWorld *world);
  * "PASS ..." or "FAIL ..." line each to `out`. Returns TRUE when all pass. */
 gboolean ms_world_check(MsWorld *world, GString *out);
 
-/* --- partitioned runs (sim/world_partition.c; design atop sim/shard.c) --- */
+/* --- partitioned runs (sim/run/world_partition.c; design atop sim/dist/shard.c) --- */
 
 /* An automatic split into `parts` parts, balanced by expected load, cutting
  * slow links where it can. Returns a new partition (caller frees). */

@@ -6,7 +6,7 @@
  *
  *   mkdir -p build-fuzz/corpus
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
- *       $(pkg-config --cflags glib-2.0) tests/fuzz/fuzz_dns_codec.c sim/dns_codec.c \
+ *       $(pkg-config --cflags glib-2.0) tests/fuzz/fuzz_dns_codec.c sim/proto/dns_codec.c \
  *       $(pkg-config --libs glib-2.0) -o build-fuzz/fuzz_dns_codec
  *   build-fuzz/fuzz_dns_codec -max_total_time=60 build-fuzz/corpus
  */

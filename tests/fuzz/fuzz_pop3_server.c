@@ -1,8 +1,8 @@
 /* libFuzzer target for the POP3 cores. Built by hand (no Makefile rule):
  *   make -s build/libmailsim.a   # or with the same -fsanitize flags
  *   clang -std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
- *     $(pkg-config --cflags glib-2.0) tests/fuzz/fuzz_pop3_server.c sim/pop3_server.c \
- *     sim/pop3_client.c -o build/fuzz_pop3 $(pkg-config --libs glib-2.0)
+ *     $(pkg-config --cflags glib-2.0) tests/fuzz/fuzz_pop3_server.c sim/proto/pop3_server.c \
+ *     sim/proto/pop3_client.c -o build/fuzz_pop3 $(pkg-config --libs glib-2.0)
  *   ./build/fuzz_pop3 -max_total_time=60
  * The first byte picks the target: even bytes drive the server (logged in
  * half of the time), odd bytes drive the client as a hostile server. Each

@@ -5,7 +5,7 @@
  *
  *   mkdir -p build-fuzz && clang -g -O1 -fsanitize=fuzzer,address,undefined \
  *       -std=c11 -D_DEFAULT_SOURCE -Iinclude $(pkg-config --cflags glib-2.0 libxml-2.0) \
- *       tests/fuzz/fuzz_scenario.c sim/scenario*.c sim/units.c sim/time.c \
+ *       tests/fuzz/fuzz_scenario.c sim/scenario*.c sim/core/units.c sim/core/time.c \
  *       build/gen/embedded.c $(pkg-config --libs glib-2.0 libxml-2.0) -lm \
  *       -o build-fuzz/fuzz_scenario
  *   mkdir -p build-fuzz/corpus && cp -r tests/scenarios build-fuzz/seeds

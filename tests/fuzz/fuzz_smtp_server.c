@@ -2,8 +2,8 @@
  *
  *   clang -std=c11 -D_DEFAULT_SOURCE -g -O1 -Iinclude -Itests \
  *     -fsanitize=fuzzer,address,undefined $(pkg-config --cflags glib-2.0) \
- *     tests/fuzz/fuzz_smtp_server.c sim/smtp_server.c sim/smtp_reply.c \
- *     sim/smtp_client.c $(pkg-config --libs glib-2.0) -o build-fuzz/fuzz_smtp_server
+ *     tests/fuzz/fuzz_smtp_server.c sim/proto/smtp_server.c sim/proto/smtp_reply.c \
+ *     sim/proto/smtp_client.c $(pkg-config --libs glib-2.0) -o build-fuzz/fuzz_smtp_server
  *   mkdir -p build-fuzz/corpus && build-fuzz/fuzz_smtp_server -max_total_time=60 build-fuzz/corpus
  *
  * Each input is fed twice: whole, and in chunks whose sizes come from the

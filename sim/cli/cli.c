@@ -14,7 +14,7 @@ typedef struct {
     const char *name;
     const char *summary;
     int (*main)(int argc, char **argv);
-    gboolean runs_worlds;   /* long runs: worth huge pages (sim/huge_pages.c) */
+    gboolean runs_worlds;   /* long runs: worth huge pages (sim/cli/cli_huge_pages.c) */
 } Command;
 
 static const Command commands[] = {

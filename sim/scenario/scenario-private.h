@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 
 /* Where an error came from: the XML parser and the schema report first; a
  * meaning check on the same line says more, so it hides schema errors
- * there (see sim/scenario.c). */
+ * there (see sim/scenario/scenario.c). */
 typedef enum {
     MS__SCENARIO_FROM_PARSER,
     MS__SCENARIO_FROM_SCHEMA,
@@ -19,7 +19,7 @@ typedef enum {
 
 typedef struct {
     const char *path;       /* display name, borrowed */
-    GPtrArray *errors;      /* of ScenarioErrorLine (sim/scenario.c) */
+    GPtrArray *errors;      /* of ScenarioErrorLine (sim/scenario/scenario.c) */
     guint seq;              /* insertion counter: a stable sort key */
     gboolean stopped;       /* the parser was stopped on hostile input */
 } MsScenarioDiag;
@@ -36,7 +36,7 @@ guint ms__scenario_diag_count(const MsScenarioDiag *d);
  * errors were added; the caller decides. */
 MsScenario *ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc);
 
-/* Syntax checks (sim/scenario_syntax.c). Each returns TRUE when text is
+/* Syntax checks (sim/scenario/scenario_syntax.c). Each returns TRUE when text is
  * valid; on FALSE *why (static string) says what was expected. */
 gboolean ms__scenario_parse_ipv4(const char *text, guint32 *out, const char **why);
 gboolean ms__scenario_check_hostname(const char *text, const char **why);

@@ -1,5 +1,5 @@
 /* The MPI driver of partitioned runs (see include/mailsim/mpi_run.h and
- * the design notes atop sim/shard.c). Role: the only file that talks to
+ * the design notes atop sim/dist/shard.c). Role: the only file that talks to
  * Open MPI; everything else sees the shard interface.
  *
  * Each boundary between windows costs one collective on MPI_COMM_WORLD,

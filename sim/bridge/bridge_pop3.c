@@ -1,6 +1,6 @@
 /* The bridge's POP3 listener: one MsPop3Server core per real connection,
  * its maildrop the named simulated server's mailbox store through the same
- * hooks the simulated POP3 servers use (MsMailDrop, sim/mail_pop3.c). Mail
+ * hooks the simulated POP3 servers use (MsMailDrop, sim/mail/mail_pop3.c). Mail
  * the simulation delivers appears in the next session's listing (RFC 1939
  * 8: a maildrop is a snapshot while locked); deletions are committed at
  * QUIT only, and a dropped connection commits none (RFC 1939 6).

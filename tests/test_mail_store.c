@@ -1,7 +1,7 @@
 /* Tests of the mailbox store: users are separate boxes (feedback@ is not
  * service@), quota on both sides of the limit, locking, deletion. */
 #include "testlib.h"
-#include "mailsim/mailbox.h"
+#include "mailsim/mail_store.h"
 
 #include <string.h>
 

@@ -1,11 +1,11 @@
 /* Host-to-part maps for partitioned runs (see include/mailsim/partition.h).
- * Role: the distributed drivers (sim/shard.c, sim/mpi_run.c) ask it which
+ * Role: the distributed drivers (sim/dist/shard.c, sim/dist/mpi_run.c) ask it which
  * rank owns the target of each event.
  *
  * BLOCKS uses blocks of ceil(N/K) hosts, so the first parts are full and the
  * last may be short (or empty when N < K): host h belongs to h / ceil(N/K).
  * MAP holds an owner per host (4 bytes each): automatic splits and
- * partition files (sim/world_partition.c).
+ * partition files (sim/run/world_partition.c).
  * Invariants: every host has exactly one owner < K; the counts of all parts
  * add up to N. Costs: O(1) per lookup, no per-host memory. */
 #include "mailsim/partition.h"

@@ -1,4 +1,4 @@
-/* The pcapng trace sink's file writer (see include/mailsim/pcapng.h).
+/* The pcapng trace sink's file writer (see include/mailsim/pcap_writer.h).
  * Role in the data flow: the packet-level transport hands it every segment
  * and datagram it puts on a link; it writes them as a capture that Wireshark
  * decodes as the real protocols.
@@ -32,7 +32,7 @@
  * its FILE and scratch buffer. Threading: one writer, one thread; no global
  * state. Costs: O(packet length) per packet (two checksum passes); O(1) per
  * packet once full. */
-#include "mailsim/pcapng.h"
+#include "mailsim/pcap_writer.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  * --pcap-limit`), changing nothing when the capture fits. */
 #include "testlib.h"
 #include "mailsim/dns_codec.h"
-#include "mailsim/pcapng.h"
+#include "mailsim/pcap_writer.h"
 
 #include <glib/gstdio.h>
 #include <stdio.h>

@@ -19,7 +19,7 @@
  * simulated packet.
  *
  * Two fidelities: an MsTcp from ms_tcp_new_flow() carries an MsFlow
- * (sim/flow.c) and each public function below hands the call over to it
+ * (sim/net/flow.c) and each public function below hands the call over to it
  * first; the packet machinery of this file then stays idle. */
 #include "tcp-private.h"
 

@@ -1,6 +1,6 @@
 /* The scenario reader: a parsed libxml2 tree -> MsScenario, with every
  * meaning check (see include/mailsim/scenario.h for the result and
- * sim/scenario.c for the parsing and the schema that run first).
+ * sim/scenario/scenario.c for the parsing and the schema that run first).
  *
  * Design. The reader never trusts the schema: each value it uses is checked
  * again here, with a message that names the element, the attribute, what was

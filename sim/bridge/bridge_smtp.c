@@ -1,6 +1,6 @@
 /* The bridge's SMTP listener: one MsSmtpServer core (the same one the
  * simulated hosts run) per real connection, with policy hooks that mirror
- * the simulated receiving side (sim/mail_smtpd.c):
+ * the simulated receiving side (sim/mail/mail_smtpd.c):
  *   - AUTH PLAIN/LOGIN checks the scenario's users of the bridged server;
  *   - RCPT for a domain of the simulated world is taken without AUTH, as an
  *     MX takes mail for its domains, if that domain's server has the user
@@ -13,7 +13,7 @@
  *     means responsibility was taken). A spool failure answers 451 4.3.0
  *     and nothing is queued.
  * Limits: line lengths, message size, recipients per message, NUL octets
- * and bad sequences are the core's (see sim/smtp_server.c); connections,
+ * and bad sequences are the core's (see sim/proto/smtp_server.c); connections,
  * idle and command timeouts (421 4.4.2) are the bridge's. A client that
  * disconnects mid-DATA never reached the data hook: nothing to undo. */
 #include "bridge-private.h"

@@ -2,7 +2,7 @@
  * quads, host names (RFC 1123 2.1 labels), e-mail addresses (RFC 5321
  * 4.1.2 Mailbox with a dot-atom local part, RFC 5322 3.2.3), enhanced status
  * codes (RFC 3463 2) and element ids. Pure functions on strings, used by the
- * loader (sim/scenario_read.c); no allocation, O(length). */
+ * loader (sim/scenario/scenario_read.c); no allocation, O(length). */
 #include "scenario-private.h"
 
 #include <string.h>

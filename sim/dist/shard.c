@@ -1,6 +1,6 @@
 /* The partitioned engine driver (see include/mailsim/shard.h): one part's
  * engine, its outboxes, and the window step that both the in-process driver
- * below and the MPI driver (sim/mpi_run.c) repeat.
+ * below and the MPI driver (sim/dist/mpi_run.c) repeat.
  *
  * Order. The sequential engine runs events by (time, scheduling host, that
  * host's counter). Here each part's engine runs the events of its own hosts
@@ -35,12 +35,12 @@
  *   Crossing parts: a packet whose next hop is another part's leaves as an
  *   event with a blob (header, the Message-ID of its tag, payload) through
  *   ms_shard_send(); the receiver imports it into a packet slot of its own
- *   (sim/net.c). Nothing else crosses. The lookahead is the smallest latency
- *   of a cut link (sim/world_partition.c).
+ *   (sim/net/net.c). Nothing else crosses. The lookahead is the smallest latency
+ *   of a cut link (sim/run/world_partition.c).
  *   Everywhere: faults are events of the world itself (MS_HOST_WORLD), run
  *   by every part, each changing its own view of hosts and links and
  *   recomputing routes alike.
- *   Merged after the run: mail records (by Message-ID, sim/mail_merge.c),
+ *   Merged after the run: mail records (by Message-ID, sim/mail/mail_merge.c),
  *   statistics (counters added, include/mailsim/stats.h), traces (by the
  *   emitting event's order key, `mailsim merge`).
  *

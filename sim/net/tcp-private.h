@@ -1,5 +1,5 @@
 /* The two implementations of the stream transport behind include/mailsim/tcp.h:
- * TCP-lite at packet level (sim/tcp.c) and flows (sim/flow.c). An MsTcp
+ * TCP-lite at packet level (sim/net/tcp.c) and flows (sim/net/flow.c). An MsTcp
  * made by ms_tcp_new_flow() carries an MsFlow, and every public ms_tcp_*
  * function hands the call to it; apps cannot tell the two apart except by
  * timing and statistics. Not public. */

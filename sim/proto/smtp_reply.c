@@ -1,5 +1,5 @@
-/* SMTP reply values and lexical helpers shared by sim/smtp_server.c and
- * sim/smtp_client.c (see include/mailsim/smtp_reply.h).
+/* SMTP reply values and lexical helpers shared by sim/proto/smtp_server.c and
+ * sim/proto/smtp_client.c (see include/mailsim/smtp_reply.h).
  *
  * Design. A reply is a plain value (code, enhanced code, owned text) so that
  * hooks can be handed one pre-filled with a default and change any part of

@@ -1,5 +1,5 @@
 /* Merging the mail records of a partitioned run (see include/mailsim/mail.h
- * and the design notes atop sim/shard.c). Role: after every part has run,
+ * and the design notes atop sim/dist/shard.c). Role: after every part has run,
  * each exports its records; one part merges them into the records a
  * sequential run of the same scenario and seed would have, so that
  * statistics, expectations and the "nothing lost" check read them as usual.

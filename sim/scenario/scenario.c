@@ -1,7 +1,7 @@
 /* Scenario loading: scenario.xml -> libxml2 tree -> RELAX NG -> MsScenario
  * (see include/mailsim/scenario.h). This file is the front door: it reads
  * the bytes, parses them with guards against hostile XML, validates against
- * the embedded schema, hands the tree to the reader (sim/scenario_read.c)
+ * the embedded schema, hands the tree to the reader (sim/scenario/scenario_read.c)
  * and turns every error collected on the way into one GError.
  *
  * Design. Errors are gathered, never thrown: the parser's and the schema

@@ -1,4 +1,4 @@
-/* Mailboxes of one mail server (see include/mailsim/mailbox.h). Users are
+/* Mailboxes of one mail server (see include/mailsim/mail_store.h). Users are
  * kept in a hash by lower-cased local part (set-up and per-message lookups,
  * not per packet); each holds its messages in arrival order. Deleted
  * messages stay as tombstones so the accounting can tell "retrieved and
@@ -8,7 +8,7 @@
  * Cost: a stored message keeps its whole body until a POP3 session deletes
  * it. Worlds where nobody reads a store use ms_mail_store_count() instead,
  * which keeps nothing per message (see ms_mail_set_keep_bodies()). */
-#include "mailsim/mailbox.h"
+#include "mailsim/mail_store.h"
 
 #include <string.h>
 

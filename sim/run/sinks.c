@@ -2,7 +2,7 @@
  * Each formats only what it is given, in the order given, so outputs are as
  * deterministic as the run. */
 #include "mailsim/sinks.h"
-#include "mailsim/pcapng.h"
+#include "mailsim/pcap_writer.h"
 
 #include <errno.h>
 #include <string.h>

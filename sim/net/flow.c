@@ -11,9 +11,9 @@
  * transfer computed at once, segment by segment, without engine events:
  *   - segments of at most MSS (path MTU - 40) bytes leave while the bytes in
  *     flight stay below min(cwnd, 65535), with the initial window of RFC 3390
- *     and slow start / congestion avoidance exactly as sim/tcp.c grows them;
+ *     and slow start / congestion avoidance exactly as sim/net/tcp.c grows them;
  *   - an ACK comes back one small-packet delay after each segment arrives
- *     (no delayed ACKs, as sim/tcp.c), and opens the window when the
+ *     (no delayed ACKs, as sim/net/tcp.c), and opens the window when the
  *     computation reaches its time;
  *   - each segment crosses the path store-and-forward: at each hop it waits
  *     for this direction's previous segment to leave the link, then
@@ -27,7 +27,7 @@
  *     segment is also lost with 1 - prod(1 - loss) (drawn from the sender's
  *     stream). Either way sending goes back to it one RTT later when three
  *     more segments follow it in the window (fast retransmit), else after
- *     the RTO, the window shrinks as sim/tcp.c's does, and the rest of the
+ *     the RTO, the window shrinks as sim/net/tcp.c's does, and the rest of the
  *     window, sent in vain (go-back-N), still occupies the links.
  * The bytes arrive in one piece when the last segment does; sends in one
  * direction arrive in order. Queueing behind other connections' packets
@@ -35,10 +35,10 @@
  *
  * Faults, checked when a packet would leave and when data arrives: no route
  * at connect is "unreachable" at once; a down destination (or no route)
- * makes SYNs time out after 1+2+4+8+16+32 s (63 s, as sim/tcp.c) unless it
+ * makes SYNs time out after 1+2+4+8+16+32 s (63 s, as sim/net/tcp.c) unless it
  * comes back in between; nobody listening answers RST ("refused"); data
  * that cannot cross waits, retried with the RTO doubling, and the sender is
- * told "timed out" after 8 tries. Every random draw sim/tcp.c makes from a
+ * told "timed out" after 8 tries. Every random draw sim/net/tcp.c makes from a
  * host's stream (one initial sequence number per end) is made here too, at
  * the same moment, so the other users of those streams (MX shuffles, fault
  * rates) draw the same numbers at both fidelities.
@@ -617,7 +617,7 @@ window_init(MsFlow *f, Conn *c, int e)
     d->rto = rto_of(f, c, e);
 }
 
-/* An ACK reaches the sender: the window opens and grows as sim/tcp.c's. */
+/* An ACK reaches the sender: the window opens and grows as sim/net/tcp.c's. */
 static void
 ack_one(Conn *c, Dir *d)
 {
@@ -681,7 +681,7 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
         guint32 seg = (guint32) MIN(MIN((gsize) c->mss, left), (gsize) (wnd - d->flight));
         /* Store and forward along the path; a hop whose queue (the time the
          * link stays busy, in bytes at its full rate: every flow's bytes
-         * ahead) has no room drops the segment, as sim/net.c's drop-tail. */
+         * ahead) has no room drops the segment, as sim/net/net.c's drop-tail. */
         MsTime x = t;
         gboolean dropped = FALSE;
         for (guint i = 0; i < h; i++) {
@@ -700,7 +700,7 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
             /* Lost: fast retransmit when three more segments follow it
              * within the window (their ACKs are the three duplicates), else
              * the retransmission timer. Either way sending goes back to this
-             * segment (go-back-N, as sim/tcp.c). */
+             * segment (go-back-N, as sim/net/tcp.c). */
             nseg++;
             d->resent++;
             f->stats.retransmits++;
@@ -833,7 +833,7 @@ ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport, cons
     c->cb[0] = cb;
     c->ud[0] = ud;
     c->d[0].open = TRUE;
-    (void) ms_rng_next(ms_engine_host_rng(f->engine, host));   /* sim/tcp.c's initial sequence number */
+    (void) ms_rng_next(ms_engine_host_rng(f->engine, host));   /* sim/net/tcp.c's initial sequence number */
     f->stats.connections++;
     if (c->host[1] != G_MAXUINT32)
         path_ok(f, c, 0);
@@ -956,7 +956,7 @@ on_syn(MsFlow *f, guint32 idx)
                 schedule(f, now + lone_delay(f, &c->d[1], HDR), c->host[0], idx, EV_RST, 0);
             return;
         }
-        (void) ms_rng_next(ms_engine_host_rng(f->engine, c->host[1]));   /* sim/tcp.c's ISS */
+        (void) ms_rng_next(ms_engine_host_rng(f->engine, c->host[1]));   /* sim/net/tcp.c's ISS */
         f->stats.connections++;
         c->alive1 = TRUE;
         c->d[1].open = TRUE;
