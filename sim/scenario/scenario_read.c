@@ -104,48 +104,43 @@ need(Reader *R, xmlNode *n, const char *name, const char *expect)
 
 /* ---- typed attributes: absent -> default, bad -> error + default -------- */
 
+/* ok as a units parser returned it; on failure reports the parser's error
+ * (*e: read only here, after the parser has run, since the order in which
+ * arguments are evaluated is unspecified) on the attribute. */
+static gboolean
+parsed(Reader *R, xmlNode *n, const char *name, gboolean ok, GError *const *e)
+{
+    if (!ok)
+        err(R, n, name, "%s", (*e)->message);
+    return ok;
+}
+
 static MsTime
 get_time(Reader *R, xmlNode *n, const char *name, MsTime dflt)
 {
     const char *v = attr(R, n, name);
-    if (!v)
-        return dflt;
-    MsTime t;
     g_autoptr(GError) e = NULL;
-    if (!ms_units_parse_time(v, &t, &e)) {
-        err(R, n, name, "%s", e->message);
-        return dflt;
-    }
-    return t;
+    MsTime t = 0;
+    return v && parsed(R, n, name, ms_units_parse_time(v, &t, &e), &e) ? t : dflt;
 }
 
 static guint64
 get_size(Reader *R, xmlNode *n, const char *name, guint64 dflt)
 {
     const char *v = attr(R, n, name);
-    if (!v)
-        return dflt;
-    guint64 s;
     g_autoptr(GError) e = NULL;
-    if (!ms_units_parse_size(v, &s, &e)) {
-        err(R, n, name, "%s", e->message);
-        return dflt;
-    }
-    return s;
+    guint64 s = 0;
+    return v && parsed(R, n, name, ms_units_parse_size(v, &s, &e), &e) ? s : dflt;
 }
 
 static guint64
 get_count(Reader *R, xmlNode *n, const char *name, guint64 lo, guint64 hi, guint64 dflt)
 {
     const char *v = attr(R, n, name);
-    if (!v)
-        return dflt;
-    guint64 c;
     g_autoptr(GError) e = NULL;
-    if (!ms_units_parse_count(v, &c, &e)) {
-        err(R, n, name, "%s", e->message);
+    guint64 c = 0;
+    if (!v || !parsed(R, n, name, ms_units_parse_count(v, &c, &e), &e))
         return dflt;
-    }
     if (c < lo || c > hi) {
         err(R, n, name, "%s is out of range: expected %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
             v, lo, hi);
