@@ -316,7 +316,6 @@ void ms_scenario_free(MsScenario *sc);
 gint ms_scenario_find_host(const MsScenario *sc, const char *id);
 
 const char *ms_host_role_to_string(MsScenarioRole role);
-const char *ms_mta_profile_to_string(MsMtaProfile profile);
 const char *ms_fault_kind_to_string(MsFaultKind kind);
 const char *ms_expect_kind_to_string(MsExpectKind kind);
 const char *ms_record_type_to_string(MsRecordType type);

@@ -689,13 +689,6 @@ ms_host_role_to_string(MsScenarioRole role)
 }
 
 const char *
-ms_mta_profile_to_string(MsMtaProfile profile)
-{
-    static const char *const names[] = { "postfix", "exim", "opensmtpd" };
-    return (guint) profile < G_N_ELEMENTS(names) ? names[profile] : "?";
-}
-
-const char *
 ms_fault_kind_to_string(MsFaultKind kind)
 {
     static const char *const names[] = { "host-down", "link-down", "loss", "dns-down", "mailbox-full" };
