@@ -151,13 +151,8 @@ void ms__mail_note(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, 
 void ms__mail_aside(MsMail *mail, MsHostId host, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 void ms__mail_proto_line(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *proto,
                          gboolean outgoing, const char *line);
-/* The RFC 5322 date of simulated time t, written into out; returns out. */
-#define MS_MAIL_DATE_SIZE 32
-char *ms__mail_date(MsTime t, char out[MS_MAIL_DATE_SIZE]);
 gboolean ms__server_is_local(const Server *s, const char *domain);
 gboolean ms__server_is_backup_for(const Server *s, const char *domain);
-const char *ms__address_domain(const char *address);
-char *ms__address_local(const char *address);
 guint32 ms__mail_message_from_data(MsMail *mail, GBytes *data);
 /* Our id for a Message-ID; a partitioned run makes a shadow for one it has
  * not seen (data[0..n), the message, if known, gives its subject). */
@@ -169,11 +164,27 @@ void ms__mail_index_clear(MsMail *mail);
 guint32 ms__mail_lookup_mid(MsMail *mail, const char *mid);
 /* Does a delivery to s keep the message (someone may read it)? */
 gboolean ms__server_keeps_bodies(const MsMail *mail, const Server *s);
-guint ms__count_received(GBytes *data);
-GBytes *ms__prepend_header(GBytes *data, const char *header);
 /* Creates a DSN for `rcpt` of entry-like arguments and queues it at s. */
 void ms__mail_bounce(MsMail *mail, Server *s, guint32 message, const char *from, const char *rcpt,
                      const char *status, const char *diagnostic, GBytes *original);
+
+/* mail_header.c */
+/* The value of the first field `name` (no colon; case-insensitive) in the
+ * header section of d[0..n), without leading blanks, up to the end of its
+ * line; NULL when there is none. Caller frees. */
+char *ms__mail_header_value(const char *d, gsize n, const char *name);
+/* The number of Received: fields in the header section (RFC 5321 6.3). */
+guint ms__count_received(GBytes *data);
+/* A new message: `header` (one or more CRLF-terminated fields) followed by
+ * data (borrowed). Caller unrefs. */
+GBytes *ms__prepend_header(GBytes *data, const char *header);
+/* The RFC 5322 date of simulated time t, written into out; returns out. */
+#define MS_MAIL_DATE_SIZE 32
+char *ms__mail_date(MsTime t, char out[MS_MAIL_DATE_SIZE]);
+/* After the last '@' of address ("" without one): borrowed from address. */
+const char *ms__address_domain(const char *address);
+/* Before the last '@' (all of it without one). Caller frees. */
+char *ms__address_local(const char *address);
 
 /* mail_faults.c */
 void ms__rules_free(GArray *rules);

@@ -378,30 +378,6 @@ ms__mail_new_record(MsMail *m, const char *label, const char *from, const char *
     return add_record(m, &r);
 }
 
-/* The value of header `name` in the header section of d[0..n), or NULL. */
-static char *
-header_in(const char *d, gsize n, const char *name)
-{
-    gsize k = strlen(name);
-    const char *end = d + n;
-    for (const char *p = d; p && p < end;) {
-        if (p + 2 <= end && p[0] == '\r' && p[1] == '\n')
-            break;
-        if ((gsize) (end - p) > k && p[k] == ':' && g_ascii_strncasecmp(p, name, k) == 0) {
-            const char *v = p + k + 1;
-            while (v < end && (*v == ' ' || *v == '\t'))
-                v++;
-            const char *e = v;
-            while (e < end && *e != '\r' && *e != '\n')
-                e++;
-            return g_strndup(v, (gsize) (e - v));
-        }
-        const char *nl = memchr(p, '\n', (gsize) (end - p));
-        p = nl ? nl + 1 : NULL;
-    }
-    return NULL;
-}
-
 /* Message-IDs are "<label.N@origin-hostname>", N counted per origin: an
  * index per origin host finds a record from (origin, N) with one array
  * access, after a lookup of the host name (a table of hosts, small next to
@@ -498,7 +474,7 @@ add_shadow(MsMail *m, const char *mid, const char *d, gsize n)
     r.origin = origin;
     r.is_dsn = g_str_has_prefix(r.label, "dsn-");
     r.from = ms__mail_text(m, "");
-    g_autofree char *subject = d ? header_in(d, n, "Subject") : NULL;
+    g_autofree char *subject = d ? ms__mail_header_value(d, n, "Subject") : NULL;
     r.subject = ms__mail_text(m, subject ? subject : "");
     r.message_id = ms__mail_text(m, mid);
     r.rcpts = g_array_new(FALSE, TRUE, sizeof(MsRcptRecord));
@@ -512,7 +488,7 @@ ms__mail_message_from_data(MsMail *m, GBytes *data)
 {
     gsize n;
     const char *d = g_bytes_get_data(data, &n);
-    g_autofree char *mid = header_in(d, n, "Message-ID");
+    g_autofree char *mid = ms__mail_header_value(d, n, "Message-ID");
     return mid ? ms__mail_message_by_mid(m, mid, d, n) : 0;
 }
 
@@ -525,7 +501,7 @@ ms__mail_message_by_mid(MsMail *m, const char *mid, const char *data, gsize n)
         MsMessageRecord *r = ms__mail_record(m, found);
         if (r->shadow && !*r->subject && data) {
             /* A shadow made from a packet's tag learns its subject here. */
-            g_autofree char *subject = header_in(data, n, "Subject");
+            g_autofree char *subject = ms__mail_header_value(data, n, "Subject");
             if (subject)
                 r->subject = ms__mail_text(m, subject);
         }
@@ -536,49 +512,6 @@ ms__mail_message_by_mid(MsMail *m, const char *mid, const char *data, gsize n)
     if (v)
         return GPOINTER_TO_UINT(v);
     return m->partitioned ? add_shadow(m, mid, data, n) : 0;
-}
-
-guint
-ms__count_received(GBytes *data)
-{
-    gsize n;
-    const char *d = g_bytes_get_data(data, &n);
-    const char *end = d + n;
-    guint count = 0;
-    for (const char *p = d; p && p < end;) {
-        if (p + 2 <= end && p[0] == '\r' && p[1] == '\n')
-            break;
-        if ((gsize) (end - p) > 9 && g_ascii_strncasecmp(p, "Received:", 9) == 0)
-            count++;
-        const char *nl = memchr(p, '\n', (gsize) (end - p));
-        p = nl ? nl + 1 : NULL;
-    }
-    return count;
-}
-
-GBytes *
-ms__prepend_header(GBytes *data, const char *header)
-{
-    gsize n, h = strlen(header);
-    const guint8 *d = g_bytes_get_data(data, &n);
-    guint8 *out = g_malloc(h + n);
-    memcpy(out, header, h);
-    memcpy(out + h, d, n);
-    return g_bytes_new_take(out, h + n);
-}
-
-const char *
-ms__address_domain(const char *address)
-{
-    const char *at = strrchr(address, '@');
-    return at ? at + 1 : "";
-}
-
-char *
-ms__address_local(const char *address)
-{
-    const char *at = strrchr(address, '@');
-    return at ? g_strndup(address, (gsize) (at - address)) : g_strdup(address);
 }
 
 gboolean
@@ -597,55 +530,6 @@ ms__server_is_backup_for(const Server *s, const char *domain)
         if (g_ascii_strcasecmp(g_ptr_array_index(s->backup_for, i), domain) == 0)
             return TRUE;
     return FALSE;
-}
-
-/* Writes v as `width` decimal digits, zero-padded, at p; returns the end. */
-static char *
-put_digits(char *p, guint v, int width)
-{
-    for (int i = width - 1; i >= 0; i--, v /= 10)
-        p[i] = (char) ('0' + v % 10);
-    return p + width;
-}
-
-char *
-ms__mail_date(MsTime t, char out[MS_MAIL_DATE_SIZE])
-{
-    /* Civil date from a day count (the proleptic Gregorian calendar, by
-     * 400-year eras), not GDateTime: every Received: header writes one. */
-    static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
-    static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-    gint64 secs = t / MS_TIME_S;
-    if (secs < 0)
-        secs = 0;
-    /* The epoch 2026-11-29 (a Sunday) is day 20786 after 1970-01-01. */
-    gint64 day = 20786 + secs / 86400, sod = secs % 86400;
-    guint weekday = (guint) ((day + 3) % 7);   /* 1970-01-01 was a Thursday: index 3 */
-    gint64 z = day + 719468, era = z / 146097, doe = z - era * 146097;
-    gint64 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    gint64 doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    gint64 d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
-    /* "Sun, 29 Nov 2026 00:00:00 +0000" (RFC 5322 3.3), without printf. */
-    char *p = out;
-    memcpy(p, days[weekday], 3);
-    p += 3;
-    *p++ = ',';
-    *p++ = ' ';
-    p = put_digits(p, (guint) d, 2);
-    *p++ = ' ';
-    memcpy(p, months[m - 1], 3);
-    p += 3;
-    *p++ = ' ';
-    p = put_digits(p, (guint) (y % 10000), 4);
-    *p++ = ' ';
-    p = put_digits(p, (guint) (sod / 3600), 2);
-    *p++ = ':';
-    p = put_digits(p, (guint) (sod / 60 % 60), 2);
-    *p++ = ':';
-    p = put_digits(p, (guint) (sod % 60), 2);
-    memcpy(p, " +0000", sizeof " +0000");
-    return out;
 }
 
 void
@@ -937,15 +821,6 @@ ms_mail_server_for_domain(const MsMail *m, const char *domain)
     return v ? v - 1 : MS_NO_SERVER;
 }
 
-/* The value of the first `name` header field (unfolded lines only), or NULL. */
-static char *
-header_value(GBytes *data, const char *name)
-{
-    gsize n;
-    const char *d = g_bytes_get_data(data, &n);
-    return header_in(d, n, name);
-}
-
 guint32
 ms_mail_inject(MsMail *m, guint server, const char *from, const char *const *rcpts, GBytes *data,
                const MsMailInjectInfo *info, char **queue_id)
@@ -958,7 +833,9 @@ ms_mail_inject(MsMail *m, guint server, const char *from, const char *const *rcp
         info = &none;
     g_autofree char *label = g_strdup_printf("%s-%u", info->label_prefix ? info->label_prefix : "bridge",
                                              m->messages->len + 1);
-    g_autofree char *subject = header_value(data, "Subject");
+    gsize n_data;
+    const char *d = g_bytes_get_data(data, &n_data);
+    g_autofree char *subject = ms__mail_header_value(d, n_data, "Subject");
     guint32 id = ms__mail_new_record(m, label, from, rcpts, subject, s->host, 0);
     MsMessageRecord *rec = ms__mail_record(m, id);
     for (guint i = 0; i < rec->rcpts->len; i++) {
@@ -970,7 +847,7 @@ ms_mail_inject(MsMail *m, guint server, const char *from, const char *const *rcp
     /* Later hops find the record by the Message-ID header (see
      * ms__mail_message_from_data): map the client's, or add ours. A
      * Message-ID seen before is mapped to the newest message. */
-    g_autofree char *mid = header_value(data, "Message-ID");
+    g_autofree char *mid = ms__mail_header_value(d, n_data, "Message-ID");
     g_autoptr(GBytes) body = NULL;
     if (mid && *mid) {
         g_hash_table_replace(m->by_message_id, g_strdup(mid), GUINT_TO_POINTER(id));
