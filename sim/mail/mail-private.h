@@ -16,6 +16,8 @@
 #define MS_MX_ADDRESS_LIMIT 5
 /* postgrey's default delay. */
 #define MS_GREYLIST_DELAY (300 * MS_TIME_S)
+/* A queue id's buffer: "%X%04X" of host and count, truncated past 15. */
+#define MS_MAIL_QID_SIZE 16
 
 typedef struct _QueueEntry QueueEntry;
 
@@ -75,7 +77,7 @@ struct _QueueEntry {
     MsMail     *mail;
     Server     *server;
     guint32     message;
-    char        qid[16];
+    char        qid[MS_MAIL_QID_SIZE];
     char       *from;            /* envelope sender, "" for a DSN */
     GPtrArray  *rcpts;           /* char*, all in `domain` */
     char       *domain;
@@ -127,12 +129,35 @@ struct _MsMail {
     gpointer    outbound_data;
 };
 
-/* mail.c */
+/* mail.c: the MsMail object, its servers and clients, work in flight, traces */
 /* Sends `out` (consumed) on conn: what every session does with the bytes
  * its protocol core produces. */
 void ms__send_bytes(MsMail *mail, MsTcpConnId conn, GBytes *out);
+void ms__live_add(MsMail *m, MsLive *l, gpointer owner, GDestroyNotify release);
+void ms__live_remove(MsMail *m, MsLive *l);
+void ms__mail_note(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+void ms__mail_aside(MsMail *mail, MsHostId host, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+void ms__mail_proto_line(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *proto,
+                         gboolean outgoing, const char *line);
+gboolean ms__server_is_local(const Server *s, const char *domain);
+gboolean ms__server_is_backup_for(const Server *s, const char *domain);
+/* Does a delivery to s keep the message (someone may read it)? */
+gboolean ms__server_keeps_bodies(const MsMail *mail, const Server *s);
+/* Whether some server of the world takes or backs up mail for `domain`. */
+gboolean ms__mail_domain_in_world(MsMail *mail, const char *domain);
+
+/* mail_record.c: message records and the Message-ID index */
+/* Sets up and frees the records, their texts and the index (ms_mail_new
+ * and ms_mail_free). */
+void ms__mail_records_init(MsMail *mail);
+void ms__mail_records_clear(MsMail *mail);
+/* A new record (every recipient with the client, at `origin`) with a
+ * Message-ID "<label.N@origin>"; `parent`: the message a DSN reports on, or
+ * 0. Strings are copied. Returns its id. */
 guint32 ms__mail_new_record(MsMail *mail, const char *label, const char *from, const char *const *rcpts,
                             const char *subject, MsHostId origin, guint32 parent);
+/* Record id, or NULL when there is none. Valid until the next record is
+ * made (the array moves). */
 MsMessageRecord *ms__mail_record(MsMail *mail, guint32 id);
 /* The record of `address` in message id; a shadow record gets one made. */
 MsRcptRecord *ms__mail_rcpt(MsMail *mail, guint32 id, const char *address);
@@ -143,16 +168,9 @@ void ms__rcpt_clear(gpointer rcpt);
  * addresses. Packed in large blocks, without a malloc per string: a run of
  * millions of messages keeps these for every one. */
 char *ms__mail_text(MsMail *m, const char *s);
-void ms__live_add(MsMail *m, MsLive *l, gpointer owner, GDestroyNotify release);
-void ms__live_remove(MsMail *m, MsLive *l);
 /* Stamps a change of a recipient's state, where or detail (merging partitioned runs). */
 void ms__rcpt_touch(MsMail *mail, MsRcptRecord *rr);
-void ms__mail_note(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
-void ms__mail_aside(MsMail *mail, MsHostId host, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
-void ms__mail_proto_line(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *proto,
-                         gboolean outgoing, const char *line);
-gboolean ms__server_is_local(const Server *s, const char *domain);
-gboolean ms__server_is_backup_for(const Server *s, const char *domain);
+/* Our id for the Message-ID: header of a message, or 0. */
 guint32 ms__mail_message_from_data(MsMail *mail, GBytes *data);
 /* Our id for a Message-ID; a partitioned run makes a shadow for one it has
  * not seen (data[0..n), the message, if known, gives its subject). */
@@ -162,11 +180,6 @@ void ms__mail_index(MsMail *mail, guint32 id);
 void ms__mail_index_clear(MsMail *mail);
 /* Our record with this Message-ID, or 0 (never makes one). */
 guint32 ms__mail_lookup_mid(MsMail *mail, const char *mid);
-/* Does a delivery to s keep the message (someone may read it)? */
-gboolean ms__server_keeps_bodies(const MsMail *mail, const Server *s);
-/* Creates a DSN for `rcpt` of entry-like arguments and queues it at s. */
-void ms__mail_bounce(MsMail *mail, Server *s, guint32 message, const char *from, const char *rcpt,
-                     const char *status, const char *diagnostic, GBytes *original);
 
 /* mail_header.c */
 /* The value of the first field `name` (no colon; case-insensitive) in the
@@ -194,17 +207,33 @@ gboolean ms__rules_match(MsMail *mail, Server *s, MsFaultCommand command, const 
 
 /* mail_smtpd.c */
 void ms__smtpd_listen(MsMail *mail, Server *s);
-/* Accepts a message into s's care: local recipients to mailboxes, others
- * to the queue. Returns FALSE (reply filled) when it cannot. */
-void ms__server_accept(MsMail *mail, Server *s, guint32 message, const char *from,
-                       const char *const *rcpts, guint n_rcpts, GBytes *data);
+
+/* mail_accept.c: accepting a message into a server's care */
+/* Writes s's next queue id ("<host in hex><count>") into out. */
+void ms__mail_queue_id(Server *s, char out[MS_MAIL_QID_SIZE]);
+/* A new copy of data (borrowed) with s's Received: header on top (RFC
+ * 5321 4.4): "Received: <from_clause>by <hostname> (<agent>) with <with>
+ * id <id>\r\n\tfor <rcpt>; <date>\r\n"; from_clause ends with the
+ * separator before "by". Caller unrefs. */
+GBytes *ms__mail_stamp(MsMail *mail, Server *s, const char *from_clause, const char *agent, const char *with,
+                       const char *id, const char *rcpt, GBytes *data);
+/* Accepts a message into s's care: every recipient is marked queued at s,
+ * then local recipients go to mailboxes (or bounce) and the others to the
+ * queue, one entry per destination domain. data is borrowed. */
+void ms__mail_accept(MsMail *mail, Server *s, guint32 message, const char *from, const char *const *rcpts,
+                     guint n_rcpts, GBytes *data);
+
+/* mail_dsn.c */
+/* Marks `rcpt` of message bounced at s (status, diagnostic) and, unless
+ * `from` is empty, makes an RFC 3464 DSN to `from` quoting the header
+ * section of `original` (borrowed, may be NULL) and accepts it at s. */
+void ms__mail_bounce(MsMail *mail, Server *s, guint32 message, const char *from, const char *rcpt,
+                     const char *status, const char *diagnostic, GBytes *original);
 
 /* mail_mta.c */
 void ms__mta_enqueue(MsMail *mail, Server *s, guint32 message, const char *from, GPtrArray *rcpts,
                      const char *domain, GBytes *data);
 void ms__mta_init(MsMail *mail);
-/* Whether some server of the world takes or backs up mail for `domain`. */
-gboolean ms__mail_domain_in_world(MsMail *mail, const char *domain);
 void ms__queue_entry_free(QueueEntry *e);
 
 /* mail_pop3.c */

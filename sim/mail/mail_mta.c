@@ -126,7 +126,7 @@ ms__mta_enqueue(MsMail *m, Server *s, guint32 message, const char *from, GPtrArr
     e->mail = m;
     e->server = s;
     e->message = message;
-    g_snprintf(e->qid, sizeof e->qid, "%X%04X", s->host, ++s->next_qid);
+    ms__mail_queue_id(s, e->qid);
     e->from = g_strdup(from);
     e->rcpts = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < rcpts->len; i++)

@@ -84,12 +84,10 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
     guint32 id = ms__mail_new_record(m, label, from, rcpts, "workload message", g->from->host, 0);
     MsMessageRecord *r = ms__mail_record(m, id);
     g_autoptr(GBytes) data = ms__mail_compose(m, from, r, rcpts, NULL, NULL, size);
-    char date[MS_MAIL_DATE_SIZE];
-    ms__mail_date(ms_engine_now(m->engine), date);
-    g_autofree char *hdr = g_strdup_printf("Received: from localhost by %s (mailsim) with ESMTPA id W%u\r\n\tfor <%s>; %s\r\n",   /* per origin: partition-independent */
-                                           g->from->hostname, r->origin_n, to, date);
-    g_autoptr(GBytes) stamped = ms__prepend_header(data, hdr);
-    ms__server_accept(m, g->from, id, from, rcpts, 1, stamped);
+    char wid[MS_MAIL_QID_SIZE];
+    g_snprintf(wid, sizeof wid, "W%u", r->origin_n);   /* per origin: partition-independent */
+    g_autoptr(GBytes) stamped = ms__mail_stamp(m, g->from, "from localhost ", "mailsim", "ESMTPA", wid, to, data);
+    ms__mail_accept(m, g->from, id, from, rcpts, 1, stamped);
     ws->generated++;
     schedule_next(ws, ev->data.u32[0], ev->at);
 }
