@@ -1,17 +1,36 @@
-/* The mail layer's core (see include/mailsim/mail.h): servers and clients,
- * the message life records and their accounting, the retry schedules of the
- * MTA profiles, and composing what MTAs write (Received: headers, dates,
- * DSN bounces of RFC 3464). The protocol sessions live in mail_smtpd.c,
- * mail_mta.c, mail_pop3.c and mail_mua.c.
+/* The mail layer's object (see include/mailsim/mail.h): an MsMail holds
+ * the world's mail servers and mail clients, the message records, and the
+ * work in flight; this file makes and frees it, sets up servers and
+ * clients, answers questions about servers, and carries the layer's trace
+ * helpers.
  *
- * Records: one MsMessageRecord per message (submitted or a DSN), one
- * MsRcptRecord per recipient, indexed by id. The Message-ID we write is
- * "<label.ID@origin>": when a copy arrives somewhere, the id is read back
- * from it and the whole string compared with the record's, so no table maps
- * Message-IDs to ids (it cost ~100 bytes per message). Headers written by
- * others simply match no record.
- * Dates in headers are simulated time counted from 2026-11-29 00:00:00 UTC,
- * written with fixed English names so no locale can change a byte. */
+ * Role in the data flow: the world builder (sim/run/world.c) or a test
+ * makes one MsMail over a network and its TCP, adds servers, users and
+ * clients, and then schedules submissions and checks; the engine runs the
+ * sessions. The nouns live in files of their own, as Postfix splits its
+ * queue manager: mta_profile.c (retry schedules), mail_record.c (records
+ * and the Message-ID index), mail_header.c (RFC 5322 helpers),
+ * mail_accept.c (taking a message into a server's care, injection),
+ * mail_dsn.c (bounces), mail_smtpd.c, mail_mta.c, mail_pop3.c and
+ * mail_mua.c (the protocol sessions), mail_faults.c (scripted replies),
+ * mail_stats.c (totals and accounting), mail_merge.c (partitioned runs),
+ * workload.c (stochastic arrivals).
+ *
+ * Design. Servers and clients are addressed by index (the order they were
+ * added) in arrays the MsMail owns; a host maps to its first server through
+ * an array indexed by host id, and a domain to the first server that takes
+ * its mail through a table that is only looked up, never iterated. Work in
+ * flight (sessions, attempts, look-ups) registers in `live` so that freeing
+ * the layer midway frees it too.
+ *
+ * Invariants: server and client indices never change; a domain belongs to
+ * the first server that lists it; the trace helpers format nothing unless a
+ * sink listens.
+ * Ownership: the MsMail owns servers (their stores, queues and resolvers),
+ * clients and records; net and tcp are borrowed and must outlive it.
+ * Threading: one MsMail per engine, used from its thread only.
+ * Costs: adding a server is O(its domains); ms_mail_server_for_domain() is
+ * one lower-casing and one hash look-up. */
 #include "mail-private.h"
 
 #include <stdarg.h>
@@ -206,22 +225,6 @@ ms_mail_add_client(MsMail *m, MsHostId host, const char *address, const char *pa
     return c->index;
 }
 
-/* --- work in flight ------------------------------------------------------ */
-
-void
-ms__live_add(MsMail *m, MsLive *l, gpointer owner, GDestroyNotify release)
-{
-    l->link = (GList) { owner, NULL, NULL };
-    l->release = release;
-    g_queue_push_tail_link(&m->live, &l->link);
-}
-
-void
-ms__live_remove(MsMail *m, MsLive *l)
-{
-    g_queue_unlink(&m->live, &l->link);
-}
-
 gboolean
 ms__server_is_local(const Server *s, const char *domain)
 {
@@ -240,12 +243,31 @@ ms__server_is_backup_for(const Server *s, const char *domain)
     return FALSE;
 }
 
+
+/* --- work in flight ------------------------------------------------------ */
+
+void
+ms__live_add(MsMail *m, MsLive *l, gpointer owner, GDestroyNotify release)
+{
+    l->link = (GList) { owner, NULL, NULL };
+    l->release = release;
+    g_queue_push_tail_link(&m->live, &l->link);
+}
+
+void
+ms__live_remove(MsMail *m, MsLive *l)
+{
+    g_queue_unlink(&m->live, &l->link);
+}
+
+
 void
 ms__send_bytes(MsMail *m, MsTcpConnId conn, GBytes *out)
 {
     ms_tcp_send_bytes(m->tcp, conn, out);   /* the flow level keeps a ref instead of a copy */
     g_bytes_unref(out);
 }
+
 
 /* --- trace helpers -------------------------------------------------------- */
 
@@ -298,119 +320,7 @@ ms__mail_proto_line(MsMail *m, MsHostId host, MsHostId peer, guint32 message, co
     emit(m, MS_TRACE_PROTO_LINE, host, peer, message, proto, outgoing, line);
 }
 
-/* --- bounces ------------------------------------------------------------- */
-
-/* --- statistics ------------------------------------------------------------ */
-
-guint ms_mail_n_servers(const MsMail *m) { return m->servers->len; }
-
-void
-ms_mail_server_stats(const MsMail *m, guint server, MsMailServerStats *st)
-{
-    const Server *s = g_ptr_array_index(m->servers, server);
-    memset(st, 0, sizeof *st);
-    st->host = s->host;
-    st->queue_len = s->queue->len;
-    st->peak_queue = s->peak_queue;
-    if (s->resolver) {
-        MsResolverStats rs;
-        ms_resolver_get_stats(s->resolver, &rs);
-        st->dns_lookups = rs.lookups;
-        st->dns_cache_hits = rs.cache_hits;
-        st->dns_queries = rs.queries_sent;
-        st->dns_timeouts = rs.timeouts;
-    }
-}
-
-void
-ms_mail_get_stats(const MsMail *m, MsMailStats *st)
-{
-    memset(st, 0, sizeof *st);
-    for (guint i = 0; i < m->messages->len; i++) {
-        const MsMessageRecord *r = &g_array_index(m->messages, MsMessageRecord, i);
-        if (r->is_dsn)
-            st->dsns++;
-        else
-            st->messages++;
-        for (guint k = 0; k < r->rcpts->len; k++) {
-            const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
-            switch (rr->state) {
-            case MS_RCPT_WITH_CLIENT: st->with_client++; break;
-            case MS_RCPT_REFUSED: st->refused++; break;
-            case MS_RCPT_QUEUED: st->queued++; st->rcpts_accepted++; break;
-            case MS_RCPT_DELIVERED: st->delivered++; st->rcpts_accepted++; break;
-            case MS_RCPT_BOUNCED: st->bounced++; st->rcpts_accepted++; break;
-            }
-            if (rr->retrieved_at)
-                st->retrieved++;
-            st->deferrals += rr->deferrals;
-            st->attempts += rr->attempts;
-        }
-    }
-    st->smtp_sessions = m->smtp_sessions;
-    st->pop3_sessions = m->pop3_sessions;
-}
-
-void
-ms_mail_queue_footprint(const MsMail *m, guint *entries, guint64 *bytes)
-{
-    guint n = 0;
-    guint64 b = 0;
-    for (guint s = 0; s < m->servers->len; s++) {
-        const Server *sv = g_ptr_array_index(m->servers, s);
-        for (guint q = 0; q < sv->queue->len; q++) {
-            const QueueEntry *e = g_ptr_array_index(sv->queue, q);
-            n++;
-            b += sizeof *e + g_bytes_get_size(e->data) + strlen(e->from) + strlen(e->domain) + 2 +
-                 sizeof(GPtrArray) + e->rcpts->len * (sizeof(gpointer) + 32);
-        }
-    }
-    *entries = n;
-    *bytes = b;
-}
-
-gboolean
-ms_mail_check_balance(const MsMail *m, GString *report)
-{
-    gboolean ok = TRUE;
-    for (guint i = 0; i < m->messages->len; i++) {
-        const MsMessageRecord *r = &g_array_index(m->messages, MsMessageRecord, i);
-        for (guint k = 0; k < r->rcpts->len; k++) {
-            const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
-            if (rr->state == MS_RCPT_QUEUED && m->merged) {
-                /* The part that queued it last said whether it holds it. */
-                if (!rr->held) {
-                    ok = FALSE;
-                    g_string_append_printf(report, "message %s to %s: marked queued but no server holds it\n",
-                                           r->label, rr->address);
-                }
-            } else if (rr->state == MS_RCPT_QUEUED) {
-                /* Queued must mean: some server really holds it. */
-                gboolean held = FALSE;
-                for (guint s = 0; s < m->servers->len && !held; s++) {
-                    Server *sv = g_ptr_array_index(m->servers, s);
-                    for (guint q = 0; q < sv->queue->len && !held; q++) {
-                        QueueEntry *e = g_ptr_array_index(sv->queue, q);
-                        if (e->message != r->id)
-                            continue;
-                        for (guint x = 0; x < e->rcpts->len; x++)
-                            if (g_ascii_strcasecmp(g_ptr_array_index(e->rcpts, x), rr->address) == 0)
-                                held = TRUE;
-                    }
-                }
-                if (!held) {
-                    ok = FALSE;
-                    g_string_append_printf(report, "message %s to %s: marked queued but no server holds it\n",
-                                           r->label, rr->address);
-                }
-            }
-        }
-    }
-    return ok;
-}
-
-/* --- access for the bridge ---------------------------------------------------- */
-
+/* --- questions about servers (the bridge, statistics) ----------------------- */
 
 static const Server *
 server_at(const MsMail *m, guint server)
@@ -418,6 +328,7 @@ server_at(const MsMail *m, guint server)
     g_return_val_if_fail(server < m->servers->len, NULL);
     return g_ptr_array_index(m->servers, server);
 }
+
 
 MsHostId
 ms_mail_server_host(const MsMail *m, guint server)
