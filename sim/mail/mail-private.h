@@ -1,5 +1,7 @@
-/* Structures shared by the files of the mail layer (sim/mail*.c): the
- * world's servers, clients, queue entries and sessions. Not public. */
+/* Structures shared by the files of the mail layer (the .c files of sim/mail): the
+ * world's servers, clients, queue entries and work in flight, and the
+ * internal functions each file offers the others, grouped by file. Not
+ * public. */
 #pragma once
 
 #include "mailsim/mail.h"
@@ -19,7 +21,7 @@
 /* A queue id's buffer: "%X%04X" of host and count, truncated past 15. */
 #define MS_MAIL_QID_SIZE 16
 
-typedef struct _QueueEntry QueueEntry;
+typedef struct _MsMailQueueEntry MsMailQueueEntry;
 
 /* Work in flight that a connection or a DNS look-up holds through its
  * callback data (SMTP and POP3 sessions, submissions, delivery attempts,
@@ -29,19 +31,19 @@ typedef struct {
     GList          link;      /* in MsMail.live; data: the owner */
     GDestroyNotify release;   /* the owner's own free function (it unlinks) */
 } MsLive;
-typedef struct _Server Server;
+typedef struct _MsMailServer MsMailServer;
 
 /* What a listening port's callbacks get as user data. */
 typedef struct {
-    MsMail  *mail;
-    Server  *server;
-    guint16  port;
-} ListenCtx;
+    MsMail       *mail;
+    MsMailServer *server;
+    guint16       port;
+} MsMailListenCtx;
 
-struct _Server {
+struct _MsMailServer {
     guint         index;
     MsHostId      host;
-    ListenCtx     lsn_smtp, lsn_submission, lsn_pop3;
+    MsMailListenCtx lsn_smtp, lsn_submission, lsn_pop3;
     char         *hostname;
     GPtrArray    *domains;       /* char*, lower case */
     GPtrArray    *backup_for;    /* char*, lower case: domains relayed as a backup MX */
@@ -50,7 +52,7 @@ struct _Server {
     MsMailStore  *store;
     MsHostId      smarthost;     /* MS_NO_HOST_ID: deliver by MX */
     GArray       *trusted;       /* MsHostId allowed to relay through us */
-    GPtrArray    *queue;         /* QueueEntry*, in arrival order */
+    GPtrArray    *queue;         /* MsMailQueueEntry*, in arrival order */
     guint         next_qid;
     guint         n_dsn;         /* bounces this server made: their labels */
     guint         pop3_count;    /* POP3 sessions accepted: APOP tokens */
@@ -71,11 +73,11 @@ typedef struct {
     gboolean   keep;
     GPtrArray *seen_uids;        /* char*, for keep-on-server */
     gboolean   checking;         /* a POP3 session is running */
-} Client;
+} MsMailClient;
 
-struct _QueueEntry {
+struct _MsMailQueueEntry {
     MsMail     *mail;
-    Server     *server;
+    MsMailServer *server;
     guint32     message;
     char        qid[MS_MAIL_QID_SIZE];
     char       *from;            /* envelope sender, "" for a DSN */
@@ -100,8 +102,8 @@ struct _MsMail {
     MsTcp      *tcp;
     MsEngine   *engine;
     MsTrace    *trace;
-    GPtrArray  *servers;         /* Server* */
-    GPtrArray  *clients;         /* Client* */
+    GPtrArray  *servers;         /* MsMailServer* */
+    GPtrArray  *clients;         /* MsMailClient* */
     GArray     *server_of_host;  /* guint per host id: index + 1 of its (first) server, 0 for none */
     GHashTable *local_domains;   /* lower-case domain -> index + 1 of the first server that takes its mail */
     GHashTable *backup_domains;  /* lower-case domains some server is a backup MX for (a set) */
@@ -139,10 +141,10 @@ void ms__mail_note(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, 
 void ms__mail_aside(MsMail *mail, MsHostId host, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 void ms__mail_proto_line(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *proto,
                          gboolean outgoing, const char *line);
-gboolean ms__server_is_local(const Server *s, const char *domain);
-gboolean ms__server_is_backup_for(const Server *s, const char *domain);
+gboolean ms__server_is_local(const MsMailServer *s, const char *domain);
+gboolean ms__server_is_backup_for(const MsMailServer *s, const char *domain);
 /* Does a delivery to s keep the message (someone may read it)? */
-gboolean ms__server_keeps_bodies(const MsMail *mail, const Server *s);
+gboolean ms__server_keeps_bodies(const MsMail *mail, const MsMailServer *s);
 /* Whether some server of the world takes or backs up mail for `domain`. */
 gboolean ms__mail_domain_in_world(MsMail *mail, const char *domain);
 
@@ -202,44 +204,44 @@ char *ms__address_local(const char *address);
 /* mail_faults.c */
 void ms__rules_free(GArray *rules);
 /* Fills `reply` when a rule of s matches (command, sender, recipient) now. */
-gboolean ms__rules_match(MsMail *mail, Server *s, MsFaultCommand command, const char *from, const char *to,
+gboolean ms__rules_match(MsMail *mail, MsMailServer *s, MsFaultCommand command, const char *from, const char *to,
                          MsSmtpReply *reply);
 
 /* mail_smtpd.c */
-void ms__smtpd_listen(MsMail *mail, Server *s);
+void ms__smtpd_listen(MsMail *mail, MsMailServer *s);
 
 /* mail_accept.c: accepting a message into a server's care */
 /* Writes s's next queue id ("<host in hex><count>") into out. */
-void ms__mail_queue_id(Server *s, char out[MS_MAIL_QID_SIZE]);
+void ms__mail_queue_id(MsMailServer *s, char out[MS_MAIL_QID_SIZE]);
 /* A new copy of data (borrowed) with s's Received: header on top (RFC
  * 5321 4.4): "Received: <from_clause>by <hostname> (<agent>) with <with>
  * id <id>\r\n\tfor <rcpt>; <date>\r\n"; from_clause ends with the
  * separator before "by". Caller unrefs. */
-GBytes *ms__mail_stamp(MsMail *mail, Server *s, const char *from_clause, const char *agent, const char *with,
+GBytes *ms__mail_stamp(MsMail *mail, MsMailServer *s, const char *from_clause, const char *agent, const char *with,
                        const char *id, const char *rcpt, GBytes *data);
 /* Accepts a message into s's care: every recipient is marked queued at s,
  * then local recipients go to mailboxes (or bounce) and the others to the
  * queue, one entry per destination domain. data is borrowed. */
-void ms__mail_accept(MsMail *mail, Server *s, guint32 message, const char *from, const char *const *rcpts,
+void ms__mail_accept(MsMail *mail, MsMailServer *s, guint32 message, const char *from, const char *const *rcpts,
                      guint n_rcpts, GBytes *data);
 
 /* mail_dsn.c */
 /* Marks `rcpt` of message bounced at s (status, diagnostic) and, unless
  * `from` is empty, makes an RFC 3464 DSN to `from` quoting the header
  * section of `original` (borrowed, may be NULL) and accepts it at s. */
-void ms__mail_bounce(MsMail *mail, Server *s, guint32 message, const char *from, const char *rcpt,
+void ms__mail_bounce(MsMail *mail, MsMailServer *s, guint32 message, const char *from, const char *rcpt,
                      const char *status, const char *diagnostic, GBytes *original);
 
 /* mail_mta.c */
-void ms__mta_enqueue(MsMail *mail, Server *s, guint32 message, const char *from, GPtrArray *rcpts,
+void ms__mta_enqueue(MsMail *mail, MsMailServer *s, guint32 message, const char *from, GPtrArray *rcpts,
                      const char *domain, GBytes *data);
 void ms__mta_init(MsMail *mail);
-void ms__queue_entry_free(QueueEntry *e);
+void ms__queue_entry_free(MsMailQueueEntry *e);
 
 /* mail_pop3.c */
-void ms__pop3d_listen(MsMail *mail, Server *s);
+void ms__pop3d_listen(MsMail *mail, MsMailServer *s);
 void ms__pop3_init(MsMail *mail);
-void ms__mua_check(MsMail *mail, Client *c);
+void ms__mua_check(MsMail *mail, MsMailClient *c);
 
 /* mail_mua.c */
 GBytes *ms__mail_compose(MsMail *mail, const char *from, const MsMessageRecord *record, const char *const *to,

@@ -39,7 +39,7 @@
 static void
 server_free(gpointer p)
 {
-    Server *s = p;
+    MsMailServer *s = p;
     g_free(s->hostname);
     g_ptr_array_unref(s->domains);
     g_ptr_array_unref(s->backup_for);
@@ -57,7 +57,7 @@ server_free(gpointer p)
 static void
 client_free(gpointer p)
 {
-    Client *c = p;
+    MsMailClient *c = p;
     g_free(c->address);
     g_free(c->user);
     g_free(c->domain);
@@ -112,7 +112,7 @@ void ms_mail_set_flat_dns(MsMail *m, gboolean flat) { m->flat_dns = flat; }
 void ms_mail_set_keep_bodies(MsMail *m, gboolean keep) { m->keep_bodies = keep; }
 
 gboolean
-ms__server_keeps_bodies(const MsMail *m, const Server *s)
+ms__server_keeps_bodies(const MsMail *m, const MsMailServer *s)
 {
     return m->keep_bodies || s->has_readers;
 }
@@ -121,7 +121,7 @@ guint
 ms_mail_add_server(MsMail *m, MsHostId host, const char *const *domains, const MsMtaPolicy *policy,
                    MsResolver *resolver)
 {
-    Server *s = g_new0(Server, 1);
+    MsMailServer *s = g_new0(MsMailServer, 1);
     s->index = m->servers->len;
     s->host = host;
     s->hostname = g_strdup(ms_net_host_name(m->net, host));
@@ -164,11 +164,11 @@ ms_mail_add_server(MsMail *m, MsHostId host, const char *const *domains, const M
 void
 ms_mail_set_smarthost(MsMail *m, guint server, MsHostId relay_host)
 {
-    Server *s = g_ptr_array_index(m->servers, server);
+    MsMailServer *s = g_ptr_array_index(m->servers, server);
     s->smarthost = relay_host;
     guint r = ms_mail_server_by_host(m, relay_host);
     if (r != MS_NO_SERVER) {
-        Server *relay = g_ptr_array_index(m->servers, r);
+        MsMailServer *relay = g_ptr_array_index(m->servers, r);
         g_array_append_val(relay->trusted, s->host);
     }
 }
@@ -176,7 +176,7 @@ ms_mail_set_smarthost(MsMail *m, guint server, MsHostId relay_host)
 void
 ms_mail_add_backup_domain(MsMail *m, guint server, const char *domain)
 {
-    Server *s = g_ptr_array_index(m->servers, server);
+    MsMailServer *s = g_ptr_array_index(m->servers, server);
     g_return_if_fail(!ms__server_is_local(s, domain));
     if (!ms__server_is_backup_for(s, domain)) {
         g_ptr_array_add(s->backup_for, g_ascii_strdown(domain, -1));
@@ -187,14 +187,14 @@ ms_mail_add_backup_domain(MsMail *m, guint server, const char *domain)
 gboolean
 ms_mail_add_user(MsMail *m, guint server, const char *user, const char *password, guint64 quota)
 {
-    Server *s = g_ptr_array_index(m->servers, server);
+    MsMailServer *s = g_ptr_array_index(m->servers, server);
     return ms_mail_store_add_user(s->store, user, password, quota);
 }
 
 MsMailStore *
 ms_mail_server_store(MsMail *m, guint server)
 {
-    return ((Server *) g_ptr_array_index(m->servers, server))->store;
+    return ((MsMailServer *) g_ptr_array_index(m->servers, server))->store;
 }
 
 guint
@@ -208,7 +208,7 @@ guint
 ms_mail_add_client(MsMail *m, MsHostId host, const char *address, const char *password,
                    guint smtp_server, guint pop3_server, gboolean keep)
 {
-    Client *c = g_new0(Client, 1);
+    MsMailClient *c = g_new0(MsMailClient, 1);
     c->index = m->clients->len;
     c->host = host;
     c->address = g_strdup(address);
@@ -220,13 +220,13 @@ ms_mail_add_client(MsMail *m, MsHostId host, const char *address, const char *pa
     c->keep = keep;
     c->seen_uids = g_ptr_array_new_with_free_func(g_free);
     if (pop3_server != MS_NO_SERVER && pop3_server < m->servers->len)
-        ((Server *) g_ptr_array_index(m->servers, pop3_server))->has_readers = TRUE;
+        ((MsMailServer *) g_ptr_array_index(m->servers, pop3_server))->has_readers = TRUE;
     g_ptr_array_add(m->clients, c);
     return c->index;
 }
 
 gboolean
-ms__server_is_local(const Server *s, const char *domain)
+ms__server_is_local(const MsMailServer *s, const char *domain)
 {
     for (guint i = 0; i < s->domains->len; i++)
         if (g_ascii_strcasecmp(g_ptr_array_index(s->domains, i), domain) == 0)
@@ -235,7 +235,7 @@ ms__server_is_local(const Server *s, const char *domain)
 }
 
 gboolean
-ms__server_is_backup_for(const Server *s, const char *domain)
+ms__server_is_backup_for(const MsMailServer *s, const char *domain)
 {
     for (guint i = 0; i < s->backup_for->len; i++)
         if (g_ascii_strcasecmp(g_ptr_array_index(s->backup_for, i), domain) == 0)
@@ -322,7 +322,7 @@ ms__mail_proto_line(MsMail *m, MsHostId host, MsHostId peer, guint32 message, co
 
 /* --- questions about servers (the bridge, statistics) ----------------------- */
 
-static const Server *
+static const MsMailServer *
 server_at(const MsMail *m, guint server)
 {
     g_return_val_if_fail(server < m->servers->len, NULL);
@@ -333,28 +333,28 @@ server_at(const MsMail *m, guint server)
 MsHostId
 ms_mail_server_host(const MsMail *m, guint server)
 {
-    const Server *s = server_at(m, server);
+    const MsMailServer *s = server_at(m, server);
     return s ? s->host : MS_NO_HOST_ID;
 }
 
 const char *
 ms_mail_server_hostname(const MsMail *m, guint server)
 {
-    const Server *s = server_at(m, server);
+    const MsMailServer *s = server_at(m, server);
     return s ? s->hostname : NULL;
 }
 
 const MsMtaPolicy *
 ms_mail_server_policy(const MsMail *m, guint server)
 {
-    const Server *s = server_at(m, server);
+    const MsMailServer *s = server_at(m, server);
     return s ? &s->policy : NULL;
 }
 
 gboolean
 ms_mail_server_is_local(const MsMail *m, guint server, const char *domain)
 {
-    const Server *s = server_at(m, server);
+    const MsMailServer *s = server_at(m, server);
     return s && ms__server_is_local(s, domain);
 }
 
@@ -371,7 +371,7 @@ ms_mail_server_for_domain(const MsMail *m, const char *domain)
 void
 ms_mail_trace_line(MsMail *m, guint server, guint32 message, const char *proto, gboolean outgoing, const char *line)
 {
-    const Server *s = server_at(m, server);
+    const MsMailServer *s = server_at(m, server);
     if (s)
         ms__mail_proto_line(m, s->host, MS_HOST_WORLD, message, proto, outgoing, line);
 }

@@ -34,13 +34,13 @@
 #include <string.h>
 
 void
-ms__mail_queue_id(Server *s, char out[MS_MAIL_QID_SIZE])
+ms__mail_queue_id(MsMailServer *s, char out[MS_MAIL_QID_SIZE])
 {
     g_snprintf(out, MS_MAIL_QID_SIZE, "%X%04X", s->host, ++s->next_qid);
 }
 
 GBytes *
-ms__mail_stamp(MsMail *m, Server *s, const char *from_clause, const char *agent, const char *with,
+ms__mail_stamp(MsMail *m, MsMailServer *s, const char *from_clause, const char *agent, const char *with,
                const char *id, const char *rcpt, GBytes *data)
 {
     char date[MS_MAIL_DATE_SIZE];
@@ -52,7 +52,7 @@ ms__mail_stamp(MsMail *m, Server *s, const char *from_clause, const char *agent,
 }
 
 void
-ms__mail_accept(MsMail *m, Server *s, guint32 id, const char *from, const char *const *rcpts,
+ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const char *const *rcpts,
                 guint n, GBytes *data)
 {
     MsTime now = ms_engine_now(m->engine);
@@ -124,7 +124,7 @@ ms_mail_inject(MsMail *m, guint server, const char *from, const char *const *rcp
 {
     g_return_val_if_fail(m != NULL && server < m->servers->len, 0);
     g_return_val_if_fail(from && rcpts && rcpts[0] && data, 0);
-    Server *s = g_ptr_array_index(m->servers, server);
+    MsMailServer *s = g_ptr_array_index(m->servers, server);
     MsMailInjectInfo none = { 0 };
     if (!info)
         info = &none;

@@ -31,7 +31,7 @@
 #include "mail-private.h"
 
 void
-ms__mail_bounce(MsMail *m, Server *s, guint32 message, const char *from, const char *rcpt,
+ms__mail_bounce(MsMail *m, MsMailServer *s, guint32 message, const char *from, const char *rcpt,
                 const char *status, const char *diagnostic, GBytes *original)
 {
     MsTime now = ms_engine_now(m->engine);

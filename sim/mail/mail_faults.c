@@ -23,7 +23,7 @@ ms__rules_free(GArray *rules)
 void
 ms_mail_add_reply_rule(MsMail *m, guint server, const MsReplyRule *rule)
 {
-    Server *s = g_ptr_array_index(m->servers, server);
+    MsMailServer *s = g_ptr_array_index(m->servers, server);
     MsReplyRule r = *rule;
     r.enhanced = g_strdup(rule->enhanced);
     r.text = g_strdup(rule->text);
@@ -35,7 +35,7 @@ ms_mail_add_reply_rule(MsMail *m, guint server, const MsReplyRule *rule)
 void
 ms_mail_set_command_delay(MsMail *m, guint server, MsTime delay)
 {
-    ((Server *) g_ptr_array_index(m->servers, server))->command_delay = delay;
+    ((MsMailServer *) g_ptr_array_index(m->servers, server))->command_delay = delay;
 }
 
 static gboolean
@@ -51,7 +51,8 @@ glob_ok(const char *pattern, const char *value)
 }
 
 gboolean
-ms__rules_match(MsMail *m, Server *s, MsFaultCommand command, const char *from, const char *to, MsSmtpReply *reply)
+ms__rules_match(MsMail *m, MsMailServer *s, MsFaultCommand command, const char *from, const char *to,
+                MsSmtpReply *reply)
 {
     MsTime now = ms_engine_now(m->engine);
     for (guint i = 0; i < s->rules->len; i++) {

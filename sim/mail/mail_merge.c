@@ -130,9 +130,9 @@ held_set(MsMail *m)
 {
     GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (guint s = 0; s < m->servers->len; s++) {
-        const Server *sv = g_ptr_array_index(m->servers, s);
+        const MsMailServer *sv = g_ptr_array_index(m->servers, s);
         for (guint q = 0; q < sv->queue->len; q++) {
-            const QueueEntry *e = g_ptr_array_index(sv->queue, q);
+            const MsMailQueueEntry *e = g_ptr_array_index(sv->queue, q);
             for (guint x = 0; x < e->rcpts->len; x++)
                 g_hash_table_add(set, g_strdup_printf("%u\n%s", e->message,
                                                       (const char *) g_ptr_array_index(e->rcpts, x)));

@@ -21,7 +21,7 @@
 typedef struct {
     MsLive         live;
     MsMail        *mail;
-    Server        *server;
+    MsMailServer  *server;
     MsTcpConnId    conn;
     guint16        port;
     MsHostId       peer;
@@ -156,7 +156,7 @@ hook_mail_from(const MsSmtpSession *ss, const char *from, guint64 size, MsSmtpRe
 }
 
 static gboolean
-trusted(const Server *s, MsHostId peer)
+trusted(const MsMailServer *s, MsHostId peer)
 {
     for (guint i = 0; i < s->trusted->len; i++)
         if (g_array_index(s->trusted, MsHostId, i) == peer)
@@ -168,7 +168,7 @@ static void
 hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointer ud)
 {
     Session *x = ud;
-    Server *s = x->server;
+    MsMailServer *s = x->server;
     const char *dom = ms__address_domain(rcpt);
     if (ms__server_is_local(s, dom)) {
         g_autofree char *local = ms__address_local(rcpt);
@@ -208,7 +208,7 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
 {
     Session *x = ud;
     MsMail *m = x->mail;
-    Server *s = x->server;
+    MsMailServer *s = x->server;
     guint32 id = ms__mail_message_from_data(m, message);
     if (!id) {
         /* A message from outside the scenario's clients: give it a record. */
@@ -254,7 +254,7 @@ static const MsSmtpServerHooks hooks = { hook_auth, hook_mail_from, hook_rcpt, h
 static void
 on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
 {
-    ListenCtx *l = ud;
+    MsMailListenCtx *l = ud;
     Session *x = g_new0(Session, 1);
     ms__live_add(l->mail, &x->live, x, (GDestroyNotify) session_free);
     x->mail = l->mail;
@@ -310,12 +310,12 @@ session_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 }
 
 void
-ms__smtpd_listen(MsMail *m, Server *s)
+ms__smtpd_listen(MsMail *m, MsMailServer *s)
 {
     if (!m->ev_smtpd_flush)
         m->ev_smtpd_flush = ms_engine_register(m->engine, "smtpd-flush", on_flush, m);
-    s->lsn_smtp = (ListenCtx) { m, s, MS_SMTP_PORT };
-    s->lsn_submission = (ListenCtx) { m, s, MS_SUBMISSION_PORT };
+    s->lsn_smtp = (MsMailListenCtx) { m, s, MS_SMTP_PORT };
+    s->lsn_submission = (MsMailListenCtx) { m, s, MS_SUBMISSION_PORT };
     ms_tcp_listen(m->tcp, s->host, MS_SMTP_PORT, &listen_cb, &s->lsn_smtp);
     ms_tcp_listen(m->tcp, s->host, MS_SUBMISSION_PORT, &listen_cb, &s->lsn_submission);
 }

@@ -27,7 +27,7 @@ guint ms_mail_n_servers(const MsMail *m) { return m->servers->len; }
 void
 ms_mail_server_stats(const MsMail *m, guint server, MsMailServerStats *st)
 {
-    const Server *s = g_ptr_array_index(m->servers, server);
+    const MsMailServer *s = g_ptr_array_index(m->servers, server);
     memset(st, 0, sizeof *st);
     st->host = s->host;
     st->queue_len = s->queue->len;
@@ -77,9 +77,9 @@ ms_mail_queue_footprint(const MsMail *m, guint *entries, guint64 *bytes)
     guint n = 0;
     guint64 b = 0;
     for (guint s = 0; s < m->servers->len; s++) {
-        const Server *sv = g_ptr_array_index(m->servers, s);
+        const MsMailServer *sv = g_ptr_array_index(m->servers, s);
         for (guint q = 0; q < sv->queue->len; q++) {
-            const QueueEntry *e = g_ptr_array_index(sv->queue, q);
+            const MsMailQueueEntry *e = g_ptr_array_index(sv->queue, q);
             n++;
             b += sizeof *e + g_bytes_get_size(e->data) + strlen(e->from) + strlen(e->domain) + 2 +
                  sizeof(GPtrArray) + e->rcpts->len * (sizeof(gpointer) + 32);
@@ -95,9 +95,9 @@ static gboolean
 queue_holds(const MsMail *m, guint32 id, const char *address)
 {
     for (guint s = 0; s < m->servers->len; s++) {
-        const Server *sv = g_ptr_array_index(m->servers, s);
+        const MsMailServer *sv = g_ptr_array_index(m->servers, s);
         for (guint q = 0; q < sv->queue->len; q++) {
-            const QueueEntry *e = g_ptr_array_index(sv->queue, q);
+            const MsMailQueueEntry *e = g_ptr_array_index(sv->queue, q);
             if (e->message != id)
                 continue;
             for (guint x = 0; x < e->rcpts->len; x++)

@@ -13,7 +13,7 @@
 typedef struct {
     const MsScenarioWorkload *w;
     guint       index;
-    Server     *from, *to;     /* to may be NULL */
+    MsMailServer *from, *to;     /* to may be NULL */
     GPtrArray  *senders, *rcpts;   /* borrowed user names */
     MsRng       rng;
     guint       n;
@@ -22,7 +22,7 @@ typedef struct {
 
 struct _MsWorkloads {
     MsMail  *mail;
-    GPtrArray *any_servers;   /* Server* with domains, for to="*" */
+    GPtrArray *any_servers;   /* MsMailServer* with domains, for to="*" */
     GPtrArray *any_users;     /* GPtrArray* of their user names, same order */
     GArray  *gens;   /* Gen */
     guint16  ev;
@@ -71,7 +71,7 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
         guint k = (guint) ms_rng_below(&g->rng, ws->any_servers->len);
         if (g_ptr_array_index(ws->any_servers, k) == (gpointer) g->from && ws->any_servers->len > 1)
             k = (k + 1 + (guint) ms_rng_below(&g->rng, ws->any_servers->len - 1)) % ws->any_servers->len;
-        Server *ts = g_ptr_array_index(ws->any_servers, k);
+        MsMailServer *ts = g_ptr_array_index(ws->any_servers, k);
         to_domain = g_ptr_array_index(ts->domains, 0);
         rcpts_pool = g_ptr_array_index(ws->any_users, k);
     }
@@ -102,7 +102,7 @@ ms_workloads_start(MsMail *m, const MsScenario *sc, const guint *server_of, guin
     ws->any_servers = g_ptr_array_new();
     ws->any_users = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
     for (guint i = 0; i < m->servers->len; i++) {
-        Server *s = g_ptr_array_index(m->servers, i);
+        MsMailServer *s = g_ptr_array_index(m->servers, i);
         if (s->domains->len == 0)
             continue;
         g_ptr_array_add(ws->any_servers, s);
