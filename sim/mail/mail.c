@@ -25,7 +25,7 @@
  *
  * Invariants: server and client indices never change; a domain belongs to
  * the first server that lists it; the trace helpers format nothing unless a
- * sink listens.
+ * sink listens (ms_trace_emitv).
  * Ownership: the MsMail owns servers (their stores, queues and resolvers),
  * clients and records; net and tcp are borrowed and must outlive it.
  * Threading: one MsMail per engine, used from its thread only.
@@ -271,12 +271,10 @@ ms__send_bytes(MsMail *m, MsTcpConnId conn, GBytes *out)
 
 /* --- trace helpers -------------------------------------------------------- */
 
-static void
-emit(MsMail *m, MsTraceKind kind, MsHostId host, MsHostId peer, guint32 message, const char *proto,
-     gboolean outgoing, const char *text)
+/* The fields of a mail-layer trace record, stamped now. */
+static MsTraceRecord
+record_at(MsMail *m, MsTraceKind kind, MsHostId host, MsHostId peer, guint32 message, const char *proto)
 {
-    if (!ms_trace_enabled(m->trace))
-        return;
     MsTraceRecord r = { 0 };
     r.at = ms_engine_now(m->engine);
     r.kind = kind;
@@ -284,40 +282,37 @@ emit(MsMail *m, MsTraceKind kind, MsHostId host, MsHostId peer, guint32 message,
     r.peer = peer;
     r.message = message;
     r.proto = proto;
-    r.outgoing = outgoing;
-    r.text = text;
-    ms_trace_emit(m->trace, &r);
+    return r;
 }
 
 void
 ms__mail_note(MsMail *m, MsHostId host, MsHostId peer, guint32 message, const char *fmt, ...)
 {
-    if (!ms_trace_enabled(m->trace))
-        return;
+    MsTraceRecord r = record_at(m, MS_TRACE_MAIL, host, peer, message, "mail");
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    ms_trace_emitv(m->trace, &r, fmt, ap);
     va_end(ap);
-    emit(m, MS_TRACE_MAIL, host, peer, message, "mail", FALSE, text);
 }
 
 void
 ms__mail_aside(MsMail *m, MsHostId host, guint32 message, const char *fmt, ...)
 {
-    if (!ms_trace_enabled(m->trace))
-        return;
+    MsTraceRecord r = record_at(m, MS_TRACE_NOTE, host, MS_HOST_WORLD, message, NULL);
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    ms_trace_emitv(m->trace, &r, fmt, ap);
     va_end(ap);
-    emit(m, MS_TRACE_NOTE, host, MS_HOST_WORLD, message, NULL, FALSE, text);
 }
 
 void
 ms__mail_proto_line(MsMail *m, MsHostId host, MsHostId peer, guint32 message, const char *proto,
                     gboolean outgoing, const char *line)
 {
-    emit(m, MS_TRACE_PROTO_LINE, host, peer, message, proto, outgoing, line);
+    MsTraceRecord r = record_at(m, MS_TRACE_PROTO_LINE, host, peer, message, proto);
+    r.outgoing = outgoing;
+    r.text = line;
+    ms_trace_emit(m->trace, &r);
 }
 
 /* --- questions about servers (the bridge, statistics) ----------------------- */
@@ -328,7 +323,6 @@ server_at(const MsMail *m, guint server)
     g_return_val_if_fail(server < m->servers->len, NULL);
     return g_ptr_array_index(m->servers, server);
 }
-
 
 MsHostId
 ms_mail_server_host(const MsMail *m, guint server)
