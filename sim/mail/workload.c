@@ -11,7 +11,7 @@
 #include <math.h>
 
 typedef struct {
-    const MsScenarioWorkload *w;
+    const MsWorkloadSpec *w;
     guint       index;
     MsMailServer *from, *to;     /* to may be NULL */
     GPtrArray  *senders, *rcpts;   /* borrowed user names */
@@ -30,13 +30,13 @@ struct _MsWorkloads {
 };
 
 guint64
-ms_workload_draw_size(const MsScenarioWorkload *w, MsRng *rng)
+ms_workload_draw_size(const MsWorkloadSpec *w, MsRng *rng)
 {
     double v;
     switch (w->size_dist) {
-    case MS_SIZE_LOGNORMAL: v = ms_rng_lognormal(rng, w->size_a, w->size_b); break;
-    case MS_SIZE_EXPONENTIAL: v = ms_rng_exponential(rng, w->size_a); break;
-    case MS_SIZE_FIXED: default: v = w->size_a; break;
+    case MS_WORKLOAD_SIZE_LOGNORMAL: v = ms_rng_lognormal(rng, w->size_a, w->size_b); break;
+    case MS_WORKLOAD_SIZE_EXPONENTIAL: v = ms_rng_exponential(rng, w->size_a); break;
+    case MS_WORKLOAD_SIZE_FIXED: default: v = w->size_a; break;
     }
     if (!(v >= 1))
         v = 1;
@@ -93,8 +93,10 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
 }
 
 MsWorkloads *
-ms_workloads_start(MsMail *m, const MsScenario *sc, const guint *server_of, guint64 seed)
+ms_workloads_start(MsMail *m, const GArray *specs, const guint *server_of, guint64 seed)
 {
+    g_return_val_if_fail(m != NULL && specs != NULL, NULL);
+    g_return_val_if_fail(specs->len == 0 || server_of != NULL, NULL);
     MsWorkloads *ws = g_new0(MsWorkloads, 1);
     ws->mail = m;
     ws->gens = g_array_new(FALSE, TRUE, sizeof(Gen));
@@ -108,8 +110,8 @@ ms_workloads_start(MsMail *m, const MsScenario *sc, const guint *server_of, guin
         g_ptr_array_add(ws->any_servers, s);
         g_ptr_array_add(ws->any_users, ms_mail_store_users(s->store));
     }
-    for (guint i = 0; i < sc->workloads->len; i++) {
-        const MsScenarioWorkload *w = &g_array_index(sc->workloads, MsScenarioWorkload, i);
+    for (guint i = 0; i < specs->len; i++) {
+        const MsWorkloadSpec *w = &g_array_index(specs, MsWorkloadSpec, i);
         if (w->from_server < 0)
             continue;
         Gen g = { 0 };

@@ -641,7 +641,7 @@ ms_scenario_free(MsScenario *sc)
         g_free(m->body);
     }
     for (guint i = 0; sc->workloads && i < sc->workloads->len; i++) {
-        MsScenarioWorkload *w = &g_array_index(sc->workloads, MsScenarioWorkload, i);
+        MsWorkloadSpec *w = &g_array_index(sc->workloads, MsWorkloadSpec, i);
         g_free(w->from);
         g_free(w->to);
     }
