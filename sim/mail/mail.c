@@ -66,9 +66,19 @@ client_free(gpointer p)
     g_free(c);
 }
 
+/* Server `server`, or NULL (and a critical warning) when there is none. */
+static const MsMailServer *
+server_at(const MsMail *m, guint server)
+{
+    g_return_val_if_fail(m != NULL, NULL);
+    g_return_val_if_fail(server < m->servers->len, NULL);
+    return g_ptr_array_index(m->servers, server);
+}
+
 MsMail *
 ms_mail_new(MsNet *net, MsTcp *tcp)
 {
+    g_return_val_if_fail(net != NULL && tcp != NULL, NULL);
     MsMail *m = g_new0(MsMail, 1);
     m->net = net;
     m->tcp = tcp;
@@ -108,8 +118,19 @@ ms_mail_free(MsMail *m)
 
 /* --- servers and clients ------------------------------------------------ */
 
-void ms_mail_set_flat_dns(MsMail *m, gboolean flat) { m->flat_dns = flat; }
-void ms_mail_set_keep_bodies(MsMail *m, gboolean keep) { m->keep_bodies = keep; }
+void
+ms_mail_set_flat_dns(MsMail *m, gboolean flat)
+{
+    g_return_if_fail(m != NULL);
+    m->flat_dns = flat;
+}
+
+void
+ms_mail_set_keep_bodies(MsMail *m, gboolean keep)
+{
+    g_return_if_fail(m != NULL);
+    m->keep_bodies = keep;
+}
 
 gboolean
 ms__server_keeps_bodies(const MsMail *m, const MsMailServer *s)
@@ -121,6 +142,8 @@ guint
 ms_mail_add_server(MsMail *m, MsHostId host, const char *const *domains, const MsMtaPolicy *policy,
                    MsResolver *resolver)
 {
+    g_return_val_if_fail(m != NULL, MS_NO_SERVER);
+    g_return_val_if_fail(host < ms_net_n_hosts(m->net), MS_NO_SERVER);
     MsMailServer *s = g_new0(MsMailServer, 1);
     s->index = m->servers->len;
     s->host = host;
@@ -164,6 +187,7 @@ ms_mail_add_server(MsMail *m, MsHostId host, const char *const *domains, const M
 void
 ms_mail_set_smarthost(MsMail *m, guint server, MsHostId relay_host)
 {
+    g_return_if_fail(m != NULL && server < m->servers->len);
     MsMailServer *s = g_ptr_array_index(m->servers, server);
     s->smarthost = relay_host;
     guint r = ms_mail_server_by_host(m, relay_host);
@@ -176,6 +200,7 @@ ms_mail_set_smarthost(MsMail *m, guint server, MsHostId relay_host)
 void
 ms_mail_add_backup_domain(MsMail *m, guint server, const char *domain)
 {
+    g_return_if_fail(m != NULL && server < m->servers->len && domain != NULL);
     MsMailServer *s = g_ptr_array_index(m->servers, server);
     g_return_if_fail(!ms__server_is_local(s, domain));
     if (!ms__server_is_backup_for(s, domain)) {
@@ -187,6 +212,7 @@ ms_mail_add_backup_domain(MsMail *m, guint server, const char *domain)
 gboolean
 ms_mail_add_user(MsMail *m, guint server, const char *user, const char *password, guint64 quota)
 {
+    g_return_val_if_fail(m != NULL && server < m->servers->len && user != NULL, FALSE);
     MsMailServer *s = g_ptr_array_index(m->servers, server);
     return ms_mail_store_add_user(s->store, user, password, quota);
 }
@@ -194,12 +220,14 @@ ms_mail_add_user(MsMail *m, guint server, const char *user, const char *password
 MsMailStore *
 ms_mail_server_store(MsMail *m, guint server)
 {
-    return ((MsMailServer *) g_ptr_array_index(m->servers, server))->store;
+    const MsMailServer *s = server_at(m, server);
+    return s ? s->store : NULL;
 }
 
 guint
 ms_mail_server_by_host(MsMail *m, MsHostId host)
 {
+    g_return_val_if_fail(m != NULL, MS_NO_SERVER);
     guint v = host < m->server_of_host->len ? g_array_index(m->server_of_host, guint, host) : 0;
     return v ? v - 1 : MS_NO_SERVER;
 }
@@ -208,6 +236,9 @@ guint
 ms_mail_add_client(MsMail *m, MsHostId host, const char *address, const char *password,
                    guint smtp_server, guint pop3_server, gboolean keep)
 {
+    g_return_val_if_fail(m != NULL && address != NULL, MS_NO_SERVER);
+    g_return_val_if_fail(smtp_server == MS_NO_SERVER || smtp_server < m->servers->len, MS_NO_SERVER);
+    g_return_val_if_fail(pop3_server == MS_NO_SERVER || pop3_server < m->servers->len, MS_NO_SERVER);
     MsMailClient *c = g_new0(MsMailClient, 1);
     c->index = m->clients->len;
     c->host = host;
@@ -219,7 +250,7 @@ ms_mail_add_client(MsMail *m, MsHostId host, const char *address, const char *pa
     c->pop3_server = pop3_server;
     c->keep = keep;
     c->seen_uids = g_ptr_array_new_with_free_func(g_free);
-    if (pop3_server != MS_NO_SERVER && pop3_server < m->servers->len)
+    if (pop3_server != MS_NO_SERVER)
         ((MsMailServer *) g_ptr_array_index(m->servers, pop3_server))->has_readers = TRUE;
     g_ptr_array_add(m->clients, c);
     return c->index;
@@ -317,13 +348,6 @@ ms__mail_proto_line(MsMail *m, MsHostId host, MsHostId peer, guint32 message, co
 
 /* --- questions about servers (the bridge, statistics) ----------------------- */
 
-static const MsMailServer *
-server_at(const MsMail *m, guint server)
-{
-    g_return_val_if_fail(server < m->servers->len, NULL);
-    return g_ptr_array_index(m->servers, server);
-}
-
 MsHostId
 ms_mail_server_host(const MsMail *m, guint server)
 {
@@ -348,6 +372,7 @@ ms_mail_server_policy(const MsMail *m, guint server)
 gboolean
 ms_mail_server_is_local(const MsMail *m, guint server, const char *domain)
 {
+    g_return_val_if_fail(domain != NULL, FALSE);
     const MsMailServer *s = server_at(m, server);
     return s && ms__server_is_local(s, domain);
 }
@@ -355,6 +380,7 @@ ms_mail_server_is_local(const MsMail *m, guint server, const char *domain)
 guint
 ms_mail_server_for_domain(const MsMail *m, const char *domain)
 {
+    g_return_val_if_fail(m != NULL && domain != NULL, MS_NO_SERVER);
     g_autofree char *lower = g_ascii_strdown(domain, -1);
     guint v = GPOINTER_TO_UINT(g_hash_table_lookup(m->local_domains, lower));
     return v ? v - 1 : MS_NO_SERVER;
@@ -373,6 +399,7 @@ ms_mail_trace_line(MsMail *m, guint server, guint32 message, const char *proto, 
 void
 ms_mail_set_outbound(MsMail *m, MsMailOutboundFunc fn, gpointer user_data)
 {
+    g_return_if_fail(m != NULL);
     m->outbound = fn;
     m->outbound_data = fn ? user_data : NULL;
 }

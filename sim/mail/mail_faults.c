@@ -23,6 +23,7 @@ ms__rules_free(GArray *rules)
 void
 ms_mail_add_reply_rule(MsMail *m, guint server, const MsReplyRule *rule)
 {
+    g_return_if_fail(m != NULL && server < m->servers->len && rule != NULL);
     MsMailServer *s = g_ptr_array_index(m->servers, server);
     MsReplyRule r = *rule;
     r.enhanced = g_strdup(rule->enhanced);
@@ -35,6 +36,7 @@ ms_mail_add_reply_rule(MsMail *m, guint server, const MsReplyRule *rule)
 void
 ms_mail_set_command_delay(MsMail *m, guint server, MsTime delay)
 {
+    g_return_if_fail(m != NULL && server < m->servers->len && delay >= 0);
     ((MsMailServer *) g_ptr_array_index(m->servers, server))->command_delay = delay;
 }
 

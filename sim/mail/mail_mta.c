@@ -406,7 +406,7 @@ gboolean
 ms_mail_outbound_result(MsMail *m, guint server, const char *queue_id, const char *rcpt, guint code,
                         const char *status, const char *text)
 {
-    g_return_val_if_fail(server < m->servers->len && queue_id, FALSE);
+    g_return_val_if_fail(m != NULL && server < m->servers->len && queue_id != NULL, FALSE);
     MsMailServer *s = g_ptr_array_index(m->servers, server);
     MsMailQueueEntry *e = NULL;
     for (guint i = 0; i < s->queue->len && !e; i++) {

@@ -255,6 +255,8 @@ guint32
 ms_mail_submit(MsMail *m, guint client, const char *label, const char *const *to, const char *const *cc,
                const char *subject, const char *body, guint64 size, MsTime at)
 {
+    g_return_val_if_fail(m != NULL && client < m->clients->len, 0);
+    g_return_val_if_fail(label != NULL && to != NULL && to[0] != NULL, 0);
     MsMailClient *c = g_ptr_array_index(m->clients, client);
     GPtrArray *all = g_ptr_array_new();
     for (const char *const *p = to; p && *p; p++)
@@ -292,6 +294,7 @@ on_check(MsEngine *e, const MsEvent *ev, gpointer user_data)
 void
 ms_mail_check(MsMail *m, guint client, MsTime at, MsTime every)
 {
+    g_return_if_fail(m != NULL && client < m->clients->len);
     MsMailClient *c = g_ptr_array_index(m->clients, client);
     MsEventData d = { { 0 } };
     d.u32[0] = client;

@@ -80,7 +80,7 @@ struct _MsMailDrop {
 MsMailDrop *
 ms_mail_drop_new(MsMail *m, guint server, MsHostId peer)
 {
-    g_return_val_if_fail(server < m->servers->len, NULL);
+    g_return_val_if_fail(m != NULL && server < m->servers->len, NULL);
     MsMailDrop *d = g_new0(MsMailDrop, 1);
     d->mail = m;
     d->server = g_ptr_array_index(m->servers, server);

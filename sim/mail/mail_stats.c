@@ -22,11 +22,17 @@
 
 #include <string.h>
 
-guint ms_mail_n_servers(const MsMail *m) { return m->servers->len; }
+guint
+ms_mail_n_servers(const MsMail *m)
+{
+    g_return_val_if_fail(m != NULL, 0);
+    return m->servers->len;
+}
 
 void
 ms_mail_server_stats(const MsMail *m, guint server, MsMailServerStats *st)
 {
+    g_return_if_fail(m != NULL && server < m->servers->len && st != NULL);
     const MsMailServer *s = g_ptr_array_index(m->servers, server);
     memset(st, 0, sizeof *st);
     st->host = s->host;
@@ -45,6 +51,7 @@ ms_mail_server_stats(const MsMail *m, guint server, MsMailServerStats *st)
 void
 ms_mail_get_stats(const MsMail *m, MsMailStats *st)
 {
+    g_return_if_fail(m != NULL && st != NULL);
     memset(st, 0, sizeof *st);
     for (guint i = 0; i < m->messages->len; i++) {
         const MsMessageRecord *r = &g_array_index(m->messages, MsMessageRecord, i);
@@ -74,6 +81,7 @@ ms_mail_get_stats(const MsMail *m, MsMailStats *st)
 void
 ms_mail_queue_footprint(const MsMail *m, guint *entries, guint64 *bytes)
 {
+    g_return_if_fail(m != NULL && entries != NULL && bytes != NULL);
     guint n = 0;
     guint64 b = 0;
     for (guint s = 0; s < m->servers->len; s++) {
@@ -111,6 +119,7 @@ queue_holds(const MsMail *m, guint32 id, const char *address)
 gboolean
 ms_mail_check_balance(const MsMail *m, GString *report)
 {
+    g_return_val_if_fail(m != NULL && report != NULL, FALSE);
     gboolean ok = TRUE;
     for (guint i = 0; i < m->messages->len; i++) {
         const MsMessageRecord *r = &g_array_index(m->messages, MsMessageRecord, i);

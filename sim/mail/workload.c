@@ -32,6 +32,7 @@ struct _MsWorkloads {
 guint64
 ms_workload_draw_size(const MsWorkloadSpec *w, MsRng *rng)
 {
+    g_return_val_if_fail(w != NULL && rng != NULL, 1);
     double v;
     switch (w->size_dist) {
     case MS_WORKLOAD_SIZE_LOGNORMAL: v = ms_rng_lognormal(rng, w->size_a, w->size_b); break;
@@ -148,4 +149,9 @@ ms_workloads_free(MsWorkloads *ws)
     g_free(ws);
 }
 
-guint64 ms_workloads_generated(const MsWorkloads *ws) { return ws->generated; }
+guint64
+ms_workloads_generated(const MsWorkloads *ws)
+{
+    g_return_val_if_fail(ws != NULL, 0);
+    return ws->generated;
+}
