@@ -34,7 +34,6 @@
 #include "mail-private.h"
 
 #include <stdarg.h>
-#include <string.h>
 
 static void
 server_free(gpointer p)

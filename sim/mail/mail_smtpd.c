@@ -12,8 +12,9 @@
  *   - DATA: 100 Received: headers mean a loop (554 5.4.6, RFC 5321 6.3);
  *     otherwise this server's Received: header goes on top and the message
  *     is in the server's care before the 250 goes out.
- * Accepted mail goes to ms__mail_accept(): local recipients to mailboxes
- * (with Return-Path:, RFC 5321 4.4), others to the MTA queue. */
+ * Accepted mail goes to ms__mail_accept() (mail_accept.c): local
+ * recipients to mailboxes (with Return-Path:, RFC 5321 4.4), others to the
+ * MTA queue. */
 #include "mail-private.h"
 
 #include <string.h>
