@@ -78,13 +78,7 @@ void
 ms_trace_emitf(MsTrace *t, MsTime at, MsTraceKind kind, MsHostId host, MsHostId peer,
                guint32 message, const char *proto, const char *fmt, ...)
 {
-    MsTraceRecord r = { 0 };
-    r.at = at;
-    r.kind = kind;
-    r.host = host;
-    r.peer = peer;
-    r.message = message;
-    r.proto = proto;
+    MsTraceRecord r = { .at = at, .kind = kind, .host = host, .peer = peer, .message = message, .proto = proto };
     va_list ap;
     va_start(ap, fmt);
     ms_trace_emitv(t, &r, fmt, ap);

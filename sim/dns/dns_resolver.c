@@ -150,14 +150,9 @@ static void trace_line(MsResolver *r, guint32 peer_addr, gboolean outgoing, guin
 static void
 trace_line(MsResolver *r, guint32 peer_addr, gboolean outgoing, guint32 message, const char *fmt, ...)
 {
-    MsTraceRecord rec = { 0 };
-    rec.at = ms_engine_now(r->engine);
-    rec.kind = MS_TRACE_PROTO_LINE;
-    rec.host = r->host;
-    rec.peer = ms_net_host_by_addr(r->net, peer_addr);
-    rec.message = message;
-    rec.proto = "dns";
-    rec.outgoing = outgoing;
+    MsTraceRecord rec = { .at = ms_engine_now(r->engine), .kind = MS_TRACE_PROTO_LINE, .host = r->host,
+                          .peer = ms_net_host_by_addr(r->net, peer_addr), .message = message, .proto = "dns",
+                          .outgoing = outgoing };
     va_list ap;
     va_start(ap, fmt);
     ms_trace_emitv(ms_net_trace(r->net), &rec, fmt, ap);

@@ -305,14 +305,8 @@ ms__send_bytes(MsMail *m, MsTcpConnId conn, GBytes *out)
 static MsTraceRecord
 record_at(MsMail *m, MsTraceKind kind, MsHostId host, MsHostId peer, guint32 message, const char *proto)
 {
-    MsTraceRecord r = { 0 };
-    r.at = ms_engine_now(m->engine);
-    r.kind = kind;
-    r.host = host;
-    r.peer = peer;
-    r.message = message;
-    r.proto = proto;
-    return r;
+    return (MsTraceRecord) { .at = ms_engine_now(m->engine), .kind = kind, .host = host, .peer = peer,
+                             .message = message, .proto = proto };
 }
 
 void

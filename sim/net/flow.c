@@ -328,13 +328,8 @@ static void trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *fmt
 static void
 trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *fmt, ...)
 {
-    MsTraceRecord r = { 0 };
-    r.at = ms_engine_now(f->engine);
-    r.kind = kind;
-    r.host = c->host[end];
-    r.peer = c->host[1 - end];
-    r.message = c->message;
-    r.proto = "tcp";
+    MsTraceRecord r = { .at = ms_engine_now(f->engine), .kind = kind, .host = c->host[end],
+                        .peer = c->host[1 - end], .message = c->message, .proto = "tcp" };
     va_list ap;
     va_start(ap, fmt);
     ms_trace_emitv(ms_net_trace(f->net), &r, fmt, ap);
