@@ -184,16 +184,16 @@ test_first_email(void)
     CU_ASSERT_PTR_NULL(m2->body);
     CU_ASSERT_EQUAL(g_array_index(sc->checks, MsScenarioCheck, 0).client, 1);
     /* workloads */
-    const MsScenarioWorkload *w0 = &g_array_index(sc->workloads, MsScenarioWorkload, 0);
+    const MsWorkloadSpec *w0 = &g_array_index(sc->workloads, MsWorkloadSpec, 0);
     CU_ASSERT_DOUBLE_EQUAL(w0->rate_per_s, 120.0 / 3600, 1e-12);
-    CU_ASSERT_EQUAL(w0->size_dist, MS_SIZE_LOGNORMAL);
+    CU_ASSERT_EQUAL(w0->size_dist, MS_WORKLOAD_SIZE_LOGNORMAL);
     CU_ASSERT_DOUBLE_EQUAL(w0->size_a, 8, 1e-12);
     CU_ASSERT_EQUAL(w0->from_server, 0);
     CU_ASSERT_EQUAL(w0->to_server, 1);
-    const MsScenarioWorkload *w1 = &g_array_index(sc->workloads, MsScenarioWorkload, 1);
+    const MsWorkloadSpec *w1 = &g_array_index(sc->workloads, MsWorkloadSpec, 1);
     CU_ASSERT_EQUAL(w1->to_server, -1);
     CU_ASSERT_EQUAL(w1->end, MS_TIME_H); /* the run's until */
-    CU_ASSERT_EQUAL(w1->size_dist, MS_SIZE_FIXED);
+    CU_ASSERT_EQUAL(w1->size_dist, MS_WORKLOAD_SIZE_FIXED);
     /* faults */
     const MsScenarioFault *f0 = &g_array_index(sc->faults, MsScenarioFault, 0);
     CU_ASSERT_EQUAL(f0->kind, MS_FAULT_HOST_DOWN);

@@ -25,23 +25,6 @@ typedef struct _MsMail MsMail;
 #define MS_SUBMISSION_PORT 587
 #define MS_POP3_PORT 110
 
-
-/* A server's policy; a field left 0 takes the profile's default. */
-typedef struct {
-    MsMtaProfile profile;
-    MsTime   retry_first, retry_max, give_up;
-    guint64  max_size;
-    guint    max_recipients;
-    gboolean greylist;        /* postgrey-like: first try of a new triple gets 450 for 300 s */
-} MsMtaPolicy;
-
-/* Fills `policy` with the profile's defaults. */
-void ms_mta_policy_defaults(MsMtaProfile profile, MsMtaPolicy *policy);
-/* When a message first queued at `queued_at`, whose attempt number
- * `attempt` (1 = the first) has just failed at `now`, is tried again, by
- * the profile's schedule; MS_TIME_INFINITE when it is past give-up. */
-MsTime ms_mta_next_retry(const MsMtaPolicy *policy, guint attempt, MsTime queued_at, MsTime now);
-
 typedef enum {
     MS_RCPT_WITH_CLIENT,   /* not accepted by any server (yet) */
     MS_RCPT_REFUSED,       /* the submission server refused it: it stays with the client */

@@ -22,6 +22,7 @@
 #include <glib.h>
 #include "mailsim/mta_profile.h"
 #include "mailsim/time.h"
+#include "mailsim/workload.h"
 
 G_BEGIN_DECLS
 
@@ -212,21 +213,6 @@ typedef struct {
     MsTime at;
 } MsScenarioCheck;
 
-typedef enum { MS_SIZE_FIXED, MS_SIZE_LOGNORMAL, MS_SIZE_EXPONENTIAL } MsSizeDist;
-
-typedef struct {
-    guint line;
-    char *from;          /* sender domain, served by from_server */
-    char *to;            /* recipient domain */
-    gint from_server;    /* mailserver index serving from */
-    gint to_server;      /* mailserver index serving to, or -1 (mail leaves the world or bounces) */
-    MsTime start, end;   /* end > start; end defaults to the run's until */
-    double rate_per_s;   /* messages per second (> 0) */
-    MsSizeDist size_dist;
-    double size_a, size_b; /* FIXED: bytes; LOGNORMAL: mu, sigma (of ln bytes);
-                            * EXPONENTIAL: mean bytes */
-} MsScenarioWorkload;
-
 typedef enum {
     MS_FAULT_HOST_DOWN, MS_FAULT_LINK_DOWN, MS_FAULT_LOSS, MS_FAULT_DNS_DOWN,
     MS_FAULT_MAILBOX_FULL,
@@ -293,7 +279,8 @@ typedef struct {
     GArray *clients;     /* of MsScenarioClient */
     GArray *messages;    /* of MsScenarioMessage */
     GArray *checks;      /* of MsScenarioCheck */
-    GArray *workloads;   /* of MsScenarioWorkload */
+    GArray *workloads;   /* of MsWorkloadSpec (mailsim/workload.h): from_server and
+                          * to_server are mailserver indices; end defaults to until */
     GArray *faults;      /* of MsScenarioFault */
     GArray *expects;     /* of MsScenarioExpect */
     GArray *outputs;     /* of MsScenarioOutput */
@@ -316,7 +303,6 @@ void ms_scenario_free(MsScenario *sc);
 gint ms_scenario_find_host(const MsScenario *sc, const char *id);
 
 const char *ms_host_role_to_string(MsScenarioRole role);
-const char *ms_mta_profile_to_string(MsMtaProfile profile);
 const char *ms_fault_kind_to_string(MsFaultKind kind);
 const char *ms_expect_kind_to_string(MsExpectKind kind);
 const char *ms_record_type_to_string(MsRecordType type);

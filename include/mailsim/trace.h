@@ -7,6 +7,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdarg.h>
 #include "mailsim/engine.h"
 
 G_BEGIN_DECLS
@@ -66,6 +67,14 @@ void ms_trace_add_sink(MsTrace *trace, MsTraceSinkFunc func, gpointer user_data,
 gboolean ms_trace_enabled(const MsTrace *trace);
 
 void ms_trace_emit(MsTrace *trace, const MsTraceRecord *record);
+
+/* Emits a copy of `record` whose text is `fmt` formatted with `ap`; formats
+ * nothing when no sink listens (most runs have none). The one place where
+ * trace text is printed: every printf-style trace helper of the layers
+ * (ms_trace_emitf, the mail layer's notes, the flow level's and the DNS
+ * resolver's lines) ends here. `record` is borrowed; its `text` is ignored.
+ * `ap` is consumed (va_end is the caller's). */
+void ms_trace_emitv(MsTrace *trace, const MsTraceRecord *record, const char *fmt, va_list ap) G_GNUC_PRINTF(3, 0);
 
 /* Convenience: emits a record of `kind` with printf-formatted text. */
 void ms_trace_emitf(MsTrace *trace, MsTime at, MsTraceKind kind, MsHostId host, MsHostId peer,

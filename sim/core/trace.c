@@ -1,6 +1,8 @@
 /* Trace record dispatch (see include/mailsim/trace.h). A small array of
  * sinks called in the order they were added, so every sink sees the same
- * records in the same order: output is deterministic. */
+ * records in the same order: output is deterministic. Text is formatted in
+ * one place, ms_trace_emitv(), and only when some sink listens: a run
+ * without sinks pays one branch per record. */
 #include "mailsim/trace.h"
 
 #include <stdarg.h>
@@ -62,24 +64,25 @@ ms_trace_emit(MsTrace *t, const MsTraceRecord *r)
 }
 
 void
-ms_trace_emitf(MsTrace *t, MsTime at, MsTraceKind kind, MsHostId host, MsHostId peer,
-               guint32 message, const char *proto, const char *fmt, ...)
+ms_trace_emitv(MsTrace *t, const MsTraceRecord *record, const char *fmt, va_list ap)
 {
     if (!ms_trace_enabled(t))
         return;
-    va_list ap;
-    va_start(ap, fmt);
     g_autofree char *text = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    MsTraceRecord r = { 0 };
-    r.at = at;
-    r.kind = kind;
-    r.host = host;
-    r.peer = peer;
-    r.message = message;
-    r.proto = proto;
+    MsTraceRecord r = *record;
     r.text = text;
     ms_trace_emit(t, &r);
+}
+
+void
+ms_trace_emitf(MsTrace *t, MsTime at, MsTraceKind kind, MsHostId host, MsHostId peer,
+               guint32 message, const char *proto, const char *fmt, ...)
+{
+    MsTraceRecord r = { .at = at, .kind = kind, .host = host, .peer = peer, .message = message, .proto = proto };
+    va_list ap;
+    va_start(ap, fmt);
+    ms_trace_emitv(t, &r, fmt, ap);
+    va_end(ap);
 }
 
 const char *

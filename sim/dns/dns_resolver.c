@@ -142,30 +142,21 @@ cache_key(const char *name, guint16 type)
     return g_strdup_printf("%s/%u", lower, type);
 }
 
-/* Formats the text only when a sink listens: most runs have none. */
+/* A "dns" protocol line of this resolver; ms_trace_emitv formats the text
+ * only when a sink listens (most runs have none). */
 static void trace_line(MsResolver *r, guint32 peer_addr, gboolean outgoing, guint32 message, const char *fmt, ...)
     G_GNUC_PRINTF(5, 6);
 
 static void
 trace_line(MsResolver *r, guint32 peer_addr, gboolean outgoing, guint32 message, const char *fmt, ...)
 {
-    MsTrace *tr = ms_net_trace(r->net);
-    if (!ms_trace_enabled(tr))
-        return;
+    MsTraceRecord rec = { .at = ms_engine_now(r->engine), .kind = MS_TRACE_PROTO_LINE, .host = r->host,
+                          .peer = ms_net_host_by_addr(r->net, peer_addr), .message = message, .proto = "dns",
+                          .outgoing = outgoing };
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    ms_trace_emitv(ms_net_trace(r->net), &rec, fmt, ap);
     va_end(ap);
-    MsTraceRecord rec = { 0 };
-    rec.at = ms_engine_now(r->engine);
-    rec.kind = MS_TRACE_PROTO_LINE;
-    rec.host = r->host;
-    rec.peer = ms_net_host_by_addr(r->net, peer_addr);
-    rec.message = message;
-    rec.proto = "dns";
-    rec.outgoing = outgoing;
-    rec.text = text;
-    ms_trace_emit(tr, &rec);
 }
 
 static guint

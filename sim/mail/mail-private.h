@@ -1,5 +1,7 @@
-/* Structures shared by the files of the mail layer (sim/mail*.c): the
- * world's servers, clients, queue entries and sessions. Not public. */
+/* Structures shared by the files of the mail layer (the .c files of sim/mail): the
+ * world's servers, clients, queue entries and work in flight, and the
+ * internal functions each file offers the others, grouped by file. Not
+ * public. */
 #pragma once
 
 #include "mailsim/mail.h"
@@ -16,8 +18,10 @@
 #define MS_MX_ADDRESS_LIMIT 5
 /* postgrey's default delay. */
 #define MS_GREYLIST_DELAY (300 * MS_TIME_S)
+/* A queue id's buffer: "%X%04X" of host and count, truncated past 15. */
+#define MS_MAIL_QID_SIZE 16
 
-typedef struct _QueueEntry QueueEntry;
+typedef struct _MsMailQueueEntry MsMailQueueEntry;
 
 /* Work in flight that a connection or a DNS look-up holds through its
  * callback data (SMTP and POP3 sessions, submissions, delivery attempts,
@@ -27,19 +31,19 @@ typedef struct {
     GList          link;      /* in MsMail.live; data: the owner */
     GDestroyNotify release;   /* the owner's own free function (it unlinks) */
 } MsLive;
-typedef struct _Server Server;
+typedef struct _MsMailServer MsMailServer;
 
 /* What a listening port's callbacks get as user data. */
 typedef struct {
-    MsMail  *mail;
-    Server  *server;
-    guint16  port;
-} ListenCtx;
+    MsMail       *mail;
+    MsMailServer *server;
+    guint16       port;
+} MsMailListenCtx;
 
-struct _Server {
+struct _MsMailServer {
     guint         index;
     MsHostId      host;
-    ListenCtx     lsn_smtp, lsn_submission, lsn_pop3;
+    MsMailListenCtx lsn_smtp, lsn_submission, lsn_pop3;
     char         *hostname;
     GPtrArray    *domains;       /* char*, lower case */
     GPtrArray    *backup_for;    /* char*, lower case: domains relayed as a backup MX */
@@ -48,7 +52,7 @@ struct _Server {
     MsMailStore  *store;
     MsHostId      smarthost;     /* MS_NO_HOST_ID: deliver by MX */
     GArray       *trusted;       /* MsHostId allowed to relay through us */
-    GPtrArray    *queue;         /* QueueEntry*, in arrival order */
+    GPtrArray    *queue;         /* MsMailQueueEntry*, in arrival order */
     guint         next_qid;
     guint         n_dsn;         /* bounces this server made: their labels */
     guint         pop3_count;    /* POP3 sessions accepted: APOP tokens */
@@ -69,13 +73,13 @@ typedef struct {
     gboolean   keep;
     GPtrArray *seen_uids;        /* char*, for keep-on-server */
     gboolean   checking;         /* a POP3 session is running */
-} Client;
+} MsMailClient;
 
-struct _QueueEntry {
+struct _MsMailQueueEntry {
     MsMail     *mail;
-    Server     *server;
+    MsMailServer *server;
     guint32     message;
-    char        qid[16];
+    char        qid[MS_MAIL_QID_SIZE];
     char       *from;            /* envelope sender, "" for a DSN */
     GPtrArray  *rcpts;           /* char*, all in `domain` */
     char       *domain;
@@ -98,8 +102,8 @@ struct _MsMail {
     MsTcp      *tcp;
     MsEngine   *engine;
     MsTrace    *trace;
-    GPtrArray  *servers;         /* Server* */
-    GPtrArray  *clients;         /* Client* */
+    GPtrArray  *servers;         /* MsMailServer* */
+    GPtrArray  *clients;         /* MsMailClient* */
     GArray     *server_of_host;  /* guint per host id: index + 1 of its (first) server, 0 for none */
     GHashTable *local_domains;   /* lower-case domain -> index + 1 of the first server that takes its mail */
     GHashTable *backup_domains;  /* lower-case domains some server is a backup MX for (a set) */
@@ -127,12 +131,35 @@ struct _MsMail {
     gpointer    outbound_data;
 };
 
-/* mail.c */
+/* mail.c: the MsMail object, its servers and clients, work in flight, traces */
 /* Sends `out` (consumed) on conn: what every session does with the bytes
  * its protocol core produces. */
 void ms__send_bytes(MsMail *mail, MsTcpConnId conn, GBytes *out);
+void ms__live_add(MsMail *m, MsLive *l, gpointer owner, GDestroyNotify release);
+void ms__live_remove(MsMail *m, MsLive *l);
+void ms__mail_note(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+void ms__mail_aside(MsMail *mail, MsHostId host, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+void ms__mail_proto_line(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *proto,
+                         gboolean outgoing, const char *line);
+gboolean ms__server_is_local(const MsMailServer *s, const char *domain);
+gboolean ms__server_is_backup_for(const MsMailServer *s, const char *domain);
+/* Does a delivery to s keep the message (someone may read it)? */
+gboolean ms__server_keeps_bodies(const MsMail *mail, const MsMailServer *s);
+/* Whether some server of the world takes or backs up mail for `domain`. */
+gboolean ms__mail_domain_in_world(MsMail *mail, const char *domain);
+
+/* mail_record.c: message records and the Message-ID index */
+/* Sets up and frees the records, their texts and the index (ms_mail_new
+ * and ms_mail_free). */
+void ms__mail_records_init(MsMail *mail);
+void ms__mail_records_clear(MsMail *mail);
+/* A new record (every recipient with the client, at `origin`) with a
+ * Message-ID "<label.N@origin>"; `parent`: the message a DSN reports on, or
+ * 0. Strings are copied. Returns its id. */
 guint32 ms__mail_new_record(MsMail *mail, const char *label, const char *from, const char *const *rcpts,
                             const char *subject, MsHostId origin, guint32 parent);
+/* Record id, or NULL when there is none. Valid until the next record is
+ * made (the array moves). */
 MsMessageRecord *ms__mail_record(MsMail *mail, guint32 id);
 /* The record of `address` in message id; a shadow record gets one made. */
 MsRcptRecord *ms__mail_rcpt(MsMail *mail, guint32 id, const char *address);
@@ -143,21 +170,9 @@ void ms__rcpt_clear(gpointer rcpt);
  * addresses. Packed in large blocks, without a malloc per string: a run of
  * millions of messages keeps these for every one. */
 char *ms__mail_text(MsMail *m, const char *s);
-void ms__live_add(MsMail *m, MsLive *l, gpointer owner, GDestroyNotify release);
-void ms__live_remove(MsMail *m, MsLive *l);
 /* Stamps a change of a recipient's state, where or detail (merging partitioned runs). */
 void ms__rcpt_touch(MsMail *mail, MsRcptRecord *rr);
-void ms__mail_note(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
-void ms__mail_aside(MsMail *mail, MsHostId host, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
-void ms__mail_proto_line(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *proto,
-                         gboolean outgoing, const char *line);
-/* The RFC 5322 date of simulated time t, written into out; returns out. */
-#define MS_MAIL_DATE_SIZE 32
-char *ms__mail_date(MsTime t, char out[MS_MAIL_DATE_SIZE]);
-gboolean ms__server_is_local(const Server *s, const char *domain);
-gboolean ms__server_is_backup_for(const Server *s, const char *domain);
-const char *ms__address_domain(const char *address);
-char *ms__address_local(const char *address);
+/* Our id for the Message-ID: header of a message, or 0. */
 guint32 ms__mail_message_from_data(MsMail *mail, GBytes *data);
 /* Our id for a Message-ID; a partitioned run makes a shadow for one it has
  * not seen (data[0..n), the message, if known, gives its subject). */
@@ -167,39 +182,66 @@ void ms__mail_index(MsMail *mail, guint32 id);
 void ms__mail_index_clear(MsMail *mail);
 /* Our record with this Message-ID, or 0 (never makes one). */
 guint32 ms__mail_lookup_mid(MsMail *mail, const char *mid);
-/* Does a delivery to s keep the message (someone may read it)? */
-gboolean ms__server_keeps_bodies(const MsMail *mail, const Server *s);
+
+/* mail_header.c */
+/* The value of the first field `name` (no colon; case-insensitive) in the
+ * header section of d[0..n), without leading blanks, up to the end of its
+ * line; NULL when there is none. Caller frees. */
+char *ms__mail_header_value(const char *d, gsize n, const char *name);
+/* The number of Received: fields in the header section (RFC 5321 6.3). */
 guint ms__count_received(GBytes *data);
+/* A new message: `header` (one or more CRLF-terminated fields) followed by
+ * data (borrowed). Caller unrefs. */
 GBytes *ms__prepend_header(GBytes *data, const char *header);
-/* Creates a DSN for `rcpt` of entry-like arguments and queues it at s. */
-void ms__mail_bounce(MsMail *mail, Server *s, guint32 message, const char *from, const char *rcpt,
-                     const char *status, const char *diagnostic, GBytes *original);
+/* The RFC 5322 date of simulated time t, written into out; returns out. */
+#define MS_MAIL_DATE_SIZE 32
+char *ms__mail_date(MsTime t, char out[MS_MAIL_DATE_SIZE]);
+/* After the last '@' of address ("" without one): borrowed from address. */
+const char *ms__address_domain(const char *address);
+/* Before the last '@' (all of it without one). Caller frees. */
+char *ms__address_local(const char *address);
 
 /* mail_faults.c */
 void ms__rules_free(GArray *rules);
 /* Fills `reply` when a rule of s matches (command, sender, recipient) now. */
-gboolean ms__rules_match(MsMail *mail, Server *s, MsFaultCommand command, const char *from, const char *to,
+gboolean ms__rules_match(MsMail *mail, MsMailServer *s, MsFaultCommand command, const char *from, const char *to,
                          MsSmtpReply *reply);
 
 /* mail_smtpd.c */
-void ms__smtpd_listen(MsMail *mail, Server *s);
-/* Accepts a message into s's care: local recipients to mailboxes, others
- * to the queue. Returns FALSE (reply filled) when it cannot. */
-void ms__server_accept(MsMail *mail, Server *s, guint32 message, const char *from,
-                       const char *const *rcpts, guint n_rcpts, GBytes *data);
+void ms__smtpd_listen(MsMail *mail, MsMailServer *s);
+
+/* mail_accept.c: accepting a message into a server's care */
+/* Writes s's next queue id ("<host in hex><count>") into out. */
+void ms__mail_queue_id(MsMailServer *s, char out[MS_MAIL_QID_SIZE]);
+/* A new copy of data (borrowed) with s's Received: header on top (RFC
+ * 5321 4.4): "Received: <from_clause>by <hostname> (<agent>) with <with>
+ * id <id>\r\n\tfor <rcpt>; <date>\r\n"; from_clause ends with the
+ * separator before "by". Caller unrefs. */
+GBytes *ms__mail_stamp(MsMail *mail, MsMailServer *s, const char *from_clause, const char *agent, const char *with,
+                       const char *id, const char *rcpt, GBytes *data);
+/* Accepts a message into s's care: every recipient is marked queued at s,
+ * then local recipients go to mailboxes (or bounce) and the others to the
+ * queue, one entry per destination domain. data is borrowed. */
+void ms__mail_accept(MsMail *mail, MsMailServer *s, guint32 message, const char *from, const char *const *rcpts,
+                     guint n_rcpts, GBytes *data);
+
+/* mail_dsn.c */
+/* Marks `rcpt` of message bounced at s (status, diagnostic) and, unless
+ * `from` is empty, makes an RFC 3464 DSN to `from` quoting the header
+ * section of `original` (borrowed, may be NULL) and accepts it at s. */
+void ms__mail_bounce(MsMail *mail, MsMailServer *s, guint32 message, const char *from, const char *rcpt,
+                     const char *status, const char *diagnostic, GBytes *original);
 
 /* mail_mta.c */
-void ms__mta_enqueue(MsMail *mail, Server *s, guint32 message, const char *from, GPtrArray *rcpts,
+void ms__mta_enqueue(MsMail *mail, MsMailServer *s, guint32 message, const char *from, GPtrArray *rcpts,
                      const char *domain, GBytes *data);
 void ms__mta_init(MsMail *mail);
-/* Whether some server of the world takes or backs up mail for `domain`. */
-gboolean ms__mail_domain_in_world(MsMail *mail, const char *domain);
-void ms__queue_entry_free(QueueEntry *e);
+void ms__queue_entry_free(MsMailQueueEntry *e);
 
 /* mail_pop3.c */
-void ms__pop3d_listen(MsMail *mail, Server *s);
+void ms__pop3d_listen(MsMail *mail, MsMailServer *s);
 void ms__pop3_init(MsMail *mail);
-void ms__mua_check(MsMail *mail, Client *c);
+void ms__mua_check(MsMail *mail, MsMailClient *c);
 
 /* mail_mua.c */
 GBytes *ms__mail_compose(MsMail *mail, const char *from, const MsMessageRecord *record, const char *const *to,

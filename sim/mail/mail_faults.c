@@ -23,7 +23,8 @@ ms__rules_free(GArray *rules)
 void
 ms_mail_add_reply_rule(MsMail *m, guint server, const MsReplyRule *rule)
 {
-    Server *s = g_ptr_array_index(m->servers, server);
+    g_return_if_fail(m != NULL && server < m->servers->len && rule != NULL);
+    MsMailServer *s = g_ptr_array_index(m->servers, server);
     MsReplyRule r = *rule;
     r.enhanced = g_strdup(rule->enhanced);
     r.text = g_strdup(rule->text);
@@ -35,7 +36,8 @@ ms_mail_add_reply_rule(MsMail *m, guint server, const MsReplyRule *rule)
 void
 ms_mail_set_command_delay(MsMail *m, guint server, MsTime delay)
 {
-    ((Server *) g_ptr_array_index(m->servers, server))->command_delay = delay;
+    g_return_if_fail(m != NULL && server < m->servers->len && delay >= 0);
+    ((MsMailServer *) g_ptr_array_index(m->servers, server))->command_delay = delay;
 }
 
 static gboolean
@@ -51,7 +53,8 @@ glob_ok(const char *pattern, const char *value)
 }
 
 gboolean
-ms__rules_match(MsMail *m, Server *s, MsFaultCommand command, const char *from, const char *to, MsSmtpReply *reply)
+ms__rules_match(MsMail *m, MsMailServer *s, MsFaultCommand command, const char *from, const char *to,
+                MsSmtpReply *reply)
 {
     MsTime now = ms_engine_now(m->engine);
     for (guint i = 0; i < s->rules->len; i++) {

@@ -119,6 +119,7 @@ tag_in(gpointer user_data, const char *mid)
 void
 ms_mail_set_partitioned(MsMail *m, gboolean partitioned)
 {
+    g_return_if_fail(m != NULL);
     m->partitioned = partitioned;
     if (partitioned)
         ms_net_set_tag_codec(m->net, tag_out, tag_in, m);
@@ -130,9 +131,9 @@ held_set(MsMail *m)
 {
     GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (guint s = 0; s < m->servers->len; s++) {
-        const Server *sv = g_ptr_array_index(m->servers, s);
+        const MsMailServer *sv = g_ptr_array_index(m->servers, s);
         for (guint q = 0; q < sv->queue->len; q++) {
-            const QueueEntry *e = g_ptr_array_index(sv->queue, q);
+            const MsMailQueueEntry *e = g_ptr_array_index(sv->queue, q);
             for (guint x = 0; x < e->rcpts->len; x++)
                 g_hash_table_add(set, g_strdup_printf("%u\n%s", e->message,
                                                       (const char *) g_ptr_array_index(e->rcpts, x)));
@@ -144,6 +145,7 @@ held_set(MsMail *m)
 GBytes *
 ms_mail_export_records(MsMail *m)
 {
+    g_return_val_if_fail(m != NULL, NULL);
     g_autoptr(GHashTable) held = held_set(m);
     GByteArray *b = g_byte_array_sized_new(64 * m->messages->len + 64);
     put_u32(b, MAGIC);
@@ -310,6 +312,8 @@ by_creation(gconstpointer a, gconstpointer b)
 gboolean
 ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
 {
+    g_return_val_if_fail(m != NULL && (parts != NULL || n == 0), FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
     g_autoptr(GArray) all = g_array_new(FALSE, TRUE, sizeof(Merged));
     g_array_set_clear_func(all, merged_clear);
     g_autoptr(GHashTable) index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

@@ -31,7 +31,7 @@
 typedef struct {
     MsLive         live;
     MsMail        *mail;
-    QueueEntry    *entry;
+    MsMailQueueEntry *entry;
     MsTcpConnId    conn;
     MsHostId       peer;
     MsSmtpClient  *core;
@@ -45,11 +45,11 @@ typedef struct {
     gboolean       finished;
 } Attempt;
 
-static void try_next_address(MsMail *m, QueueEntry *e);
-static void start_attempt(MsMail *m, QueueEntry *e);
+static void try_next_address(MsMail *m, MsMailQueueEntry *e);
+static void start_attempt(MsMail *m, MsMailQueueEntry *e);
 
 void
-ms__queue_entry_free(QueueEntry *e)
+ms__queue_entry_free(MsMailQueueEntry *e)
 {
     if (!e)
         return;
@@ -69,7 +69,7 @@ ms__queue_entry_free(QueueEntry *e)
 
 /* Reports the server's queue length (for plots of queue length over time). */
 static void
-trace_queue(MsMail *m, Server *s)
+trace_queue(MsMail *m, MsMailServer *s)
 {
     if (!ms_trace_enabled(m->trace))
         return;
@@ -83,12 +83,12 @@ trace_queue(MsMail *m, Server *s)
 }
 
 static void
-entry_remove(MsMail *m, QueueEntry *e)
+entry_remove(MsMail *m, MsMailQueueEntry *e)
 {
     if (e->timer)
         ms_engine_cancel(m->engine, e->timer);
     e->timer = 0;
-    Server *s = e->server;
+    MsMailServer *s = e->server;
     g_ptr_array_remove(s->queue, e);
     ms__queue_entry_free(e);
     trace_queue(m, s);
@@ -98,7 +98,7 @@ static void
 on_retry(MsEngine *engine, const MsEvent *ev, gpointer user_data)
 {
     MsMail *m = user_data;
-    QueueEntry *e = ev->data.ptr[0];
+    MsMailQueueEntry *e = ev->data.ptr[0];
     (void) engine;
     e->timer = 0;
     start_attempt(m, e);
@@ -111,7 +111,7 @@ ms__mta_init(MsMail *m)
 }
 
 static void
-schedule_attempt(MsMail *m, QueueEntry *e, MsTime at)
+schedule_attempt(MsMail *m, MsMailQueueEntry *e, MsTime at)
 {
     MsEventData d = { { 0 } };
     d.ptr[0] = e;
@@ -119,14 +119,14 @@ schedule_attempt(MsMail *m, QueueEntry *e, MsTime at)
 }
 
 void
-ms__mta_enqueue(MsMail *m, Server *s, guint32 message, const char *from, GPtrArray *rcpts,
+ms__mta_enqueue(MsMail *m, MsMailServer *s, guint32 message, const char *from, GPtrArray *rcpts,
                 const char *domain, GBytes *data)
 {
-    QueueEntry *e = g_new0(QueueEntry, 1);
+    MsMailQueueEntry *e = g_new0(MsMailQueueEntry, 1);
     e->mail = m;
     e->server = s;
     e->message = message;
-    g_snprintf(e->qid, sizeof e->qid, "%X%04X", s->host, ++s->next_qid);
+    ms__mail_queue_id(s, e->qid);
     e->from = g_strdup(from);
     e->rcpts = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < rcpts->len; i++)
@@ -142,7 +142,7 @@ ms__mta_enqueue(MsMail *m, Server *s, guint32 message, const char *from, GPtrArr
 
 /* Bounces every remaining recipient of e, then drops e. */
 static void
-bounce_all(MsMail *m, QueueEntry *e, const char *status, const char *diagnostic)
+bounce_all(MsMail *m, MsMailQueueEntry *e, const char *status, const char *diagnostic)
 {
     for (guint i = 0; i < e->rcpts->len; i++)
         ms__mail_bounce(m, e->server, e->message, e->from, g_ptr_array_index(e->rcpts, i), status,
@@ -151,7 +151,7 @@ bounce_all(MsMail *m, QueueEntry *e, const char *status, const char *diagnostic)
 }
 
 static void
-defer(MsMail *m, QueueEntry *e, const char *status, const char *why)
+defer(MsMail *m, MsMailQueueEntry *e, const char *status, const char *why)
 {
     MsTime now = ms_engine_now(m->engine);
     e->busy = FALSE;
@@ -185,7 +185,7 @@ defer(MsMail *m, QueueEntry *e, const char *status, const char *why)
 }
 
 static void
-add_address(QueueEntry *e, guint32 addr, MsHostId host)
+add_address(MsMailQueueEntry *e, guint32 addr, MsHostId host)
 {
     if (e->addrs->len >= MS_MX_ADDRESS_LIMIT)
         return;
@@ -200,7 +200,7 @@ add_address(QueueEntry *e, guint32 addr, MsHostId host)
 typedef struct {
     MsLive      live;
     MsMail     *mail;
-    QueueEntry *entry;
+    MsMailQueueEntry *entry;
     GPtrArray  *names;   /* char*, exchanges still to resolve, in order */
     guint       next;
 } ALookup;
@@ -237,7 +237,7 @@ a_lookup_next(ALookup *al)
         return;
     }
     MsMail *m = al->mail;
-    QueueEntry *e = al->entry;
+    MsMailQueueEntry *e = al->entry;
     alookup_free(al);
     if (e->addrs->len == 0) {
         defer(m, e, "4.4.4", "no address found for the mail exchangers");
@@ -256,9 +256,9 @@ mx_cmp(gconstpointer a, gconstpointer b)
 static void
 on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboolean cached, gpointer ud)
 {
-    QueueEntry *e = ud;
+    MsMailQueueEntry *e = ud;
     MsMail *m = e->mail;
-    Server *s = e->server;
+    MsMailServer *s = e->server;
     (void) r; (void) cached;
     if (st == MS_RESOLVE_NXDOMAIN) {
         g_autofree char *diag = g_strdup_printf("Host or domain name not found: %s (NXDOMAIN)", e->domain);
@@ -366,9 +366,9 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
 /* The domain is outside the world and a way out is set: the entry waits,
  * busy, for ms_mail_outbound_result(). */
 static void
-hand_out(MsMail *m, QueueEntry *e)
+hand_out(MsMail *m, MsMailQueueEntry *e)
 {
-    Server *s = e->server;
+    MsMailServer *s = e->server;
     e->outbound = TRUE;
     ms__mail_note(m, s->host, MS_HOST_WORLD, e->message,
                   "%s hands the message for %s to the real Internet through the bridge (--relay-out)%s",
@@ -384,9 +384,9 @@ hand_out(MsMail *m, QueueEntry *e)
 
 /* Settles recipient i of an outbound entry as delivered to the real world. */
 static void
-outbound_delivered(MsMail *m, QueueEntry *e, guint i, const char *reply)
+outbound_delivered(MsMail *m, MsMailQueueEntry *e, guint i, const char *reply)
 {
-    Server *s = e->server;
+    MsMailServer *s = e->server;
     const char *rcpt = g_ptr_array_index(e->rcpts, i);
     MsRcptRecord *rr = ms__mail_rcpt(m, e->message, rcpt);
     if (rr) {
@@ -406,11 +406,11 @@ gboolean
 ms_mail_outbound_result(MsMail *m, guint server, const char *queue_id, const char *rcpt, guint code,
                         const char *status, const char *text)
 {
-    g_return_val_if_fail(server < m->servers->len && queue_id, FALSE);
-    Server *s = g_ptr_array_index(m->servers, server);
-    QueueEntry *e = NULL;
+    g_return_val_if_fail(m != NULL && server < m->servers->len && queue_id != NULL, FALSE);
+    MsMailServer *s = g_ptr_array_index(m->servers, server);
+    MsMailQueueEntry *e = NULL;
     for (guint i = 0; i < s->queue->len && !e; i++) {
-        QueueEntry *q = g_ptr_array_index(s->queue, i);
+        MsMailQueueEntry *q = g_ptr_array_index(s->queue, i);
         if (q->busy && q->outbound && strcmp(q->qid, queue_id) == 0)
             e = q;
     }
@@ -451,9 +451,9 @@ ms_mail_outbound_result(MsMail *m, guint server, const char *queue_id, const cha
 }
 
 static void
-start_attempt(MsMail *m, QueueEntry *e)
+start_attempt(MsMail *m, MsMailQueueEntry *e)
 {
-    Server *s = e->server;
+    MsMailServer *s = e->server;
     e->busy = TRUE;
     e->attempts++;
     e->next_addr = 0;
@@ -578,8 +578,8 @@ static void
 attempt_finish(Attempt *a, const char *conn_error)
 {
     MsMail *m = a->mail;
-    QueueEntry *e = a->entry;
-    Server *s = e->server;
+    MsMailQueueEntry *e = a->entry;
+    MsMailServer *s = e->server;
     a->finished = TRUE;
     gboolean conn_level = a->txn_status < 0 || !a->session_done ||
                           a->session_status == MS_SMTP_SESSION_GREETING_REFUSED ||
@@ -677,9 +677,9 @@ attempt_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 }
 
 static void
-try_next_address(MsMail *m, QueueEntry *e)
+try_next_address(MsMail *m, MsMailQueueEntry *e)
 {
-    Server *s = e->server;
+    MsMailServer *s = e->server;
     if (e->next_addr >= e->addrs->len) {
         defer(m, e, "4.4.1", e->last_error ? e->last_error : "no mail exchanger reachable");
         return;

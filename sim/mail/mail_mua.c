@@ -10,8 +10,8 @@
 typedef struct {
     MsLive        live;
     MsMail       *mail;
-    Client       *client;
-    Server       *server;
+    MsMailClient *client;
+    MsMailServer *server;
     guint32       message;
     MsTcpConnId   conn;
     MsSmtpClient *core;
@@ -222,13 +222,13 @@ on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
     guint at;
     if (g_ptr_array_find(m->pending, p, &at))
         g_ptr_array_steal_index_fast(m->pending, at);   /* now ours to free */
-    Client *c = g_ptr_array_index(m->clients, p->client);
+    MsMailClient *c = g_ptr_array_index(m->clients, p->client);
     const MsMessageRecord *r = ms_mail_message(m, p->message);
     if (c->smtp_server == MS_NO_SERVER) {
         pending_free(p);
         return;
     }
-    Server *s = g_ptr_array_index(m->servers, c->smtp_server);
+    MsMailServer *s = g_ptr_array_index(m->servers, c->smtp_server);
     Submit *x = g_new0(Submit, 1);
     ms__live_add(m, &x->live, x, (GDestroyNotify) submit_free);
     x->mail = m;
@@ -255,7 +255,9 @@ guint32
 ms_mail_submit(MsMail *m, guint client, const char *label, const char *const *to, const char *const *cc,
                const char *subject, const char *body, guint64 size, MsTime at)
 {
-    Client *c = g_ptr_array_index(m->clients, client);
+    g_return_val_if_fail(m != NULL && client < m->clients->len, 0);
+    g_return_val_if_fail(label != NULL && to != NULL && to[0] != NULL, 0);
+    MsMailClient *c = g_ptr_array_index(m->clients, client);
     GPtrArray *all = g_ptr_array_new();
     for (const char *const *p = to; p && *p; p++)
         g_ptr_array_add(all, (gpointer) *p);
@@ -282,7 +284,7 @@ static void
 on_check(MsEngine *e, const MsEvent *ev, gpointer user_data)
 {
     MsMail *m = user_data;
-    Client *c = g_ptr_array_index(m->clients, ev->data.u32[0]);
+    MsMailClient *c = g_ptr_array_index(m->clients, ev->data.u32[0]);
     ms__mua_check(m, c);
     MsTime every = ev->data.i64[1];
     if (every > 0)
@@ -292,7 +294,8 @@ on_check(MsEngine *e, const MsEvent *ev, gpointer user_data)
 void
 ms_mail_check(MsMail *m, guint client, MsTime at, MsTime every)
 {
-    Client *c = g_ptr_array_index(m->clients, client);
+    g_return_if_fail(m != NULL && client < m->clients->len);
+    MsMailClient *c = g_ptr_array_index(m->clients, client);
     MsEventData d = { { 0 } };
     d.u32[0] = client;
     d.i64[1] = every;

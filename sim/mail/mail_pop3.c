@@ -16,7 +16,7 @@
 typedef struct {
     MsLive         live;
     MsMail        *mail;
-    Server        *server;
+    MsMailServer  *server;
     MsTcpConnId    conn;
     MsHostId       peer;
     MsPop3Server  *core;
@@ -73,14 +73,14 @@ on_resume(MsEngine *e, const MsEvent *ev, gpointer user_data)
 
 struct _MsMailDrop {
     MsMail   *mail;
-    Server   *server;
+    MsMailServer *server;
     MsHostId  peer;
 };
 
 MsMailDrop *
 ms_mail_drop_new(MsMail *m, guint server, MsHostId peer)
 {
-    g_return_val_if_fail(server < m->servers->len, NULL);
+    g_return_val_if_fail(m != NULL && server < m->servers->len, NULL);
     MsMailDrop *d = g_new0(MsMailDrop, 1);
     d->mail = m;
     d->server = g_ptr_array_index(m->servers, server);
@@ -189,7 +189,7 @@ ms_mail_drop_hooks(void)
 static void
 pop3d_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
 {
-    ListenCtx *l = ud;
+    MsMailListenCtx *l = ud;
     Pop3d *x = g_new0(Pop3d, 1);
     ms__live_add(l->mail, &x->live, x, (GDestroyNotify) pop3d_free);
     x->mail = l->mail;
@@ -230,9 +230,9 @@ pop3d_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 }
 
 void
-ms__pop3d_listen(MsMail *m, Server *s)
+ms__pop3d_listen(MsMail *m, MsMailServer *s)
 {
-    s->lsn_pop3 = (ListenCtx) { m, s, MS_POP3_PORT };
+    s->lsn_pop3 = (MsMailListenCtx) { m, s, MS_POP3_PORT };
     ms_tcp_listen(m->tcp, s->host, MS_POP3_PORT, &pop3_listen_cb, &s->lsn_pop3);
 }
 
@@ -241,8 +241,8 @@ ms__pop3d_listen(MsMail *m, Server *s)
 typedef struct {
     MsLive        live;
     MsMail       *mail;
-    Client       *client;
-    Server       *server;
+    MsMailClient *client;
+    MsMailServer *server;
     MsTcpConnId   conn;
     MsPop3Client *core;
     gboolean      done;
@@ -344,11 +344,11 @@ pop3c_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 }
 
 void
-ms__mua_check(MsMail *m, Client *c)
+ms__mua_check(MsMail *m, MsMailClient *c)
 {
     if (c->pop3_server == MS_NO_SERVER || c->checking)
         return;
-    Server *s = g_ptr_array_index(m->servers, c->pop3_server);
+    MsMailServer *s = g_ptr_array_index(m->servers, c->pop3_server);
     Pop3c *x = g_new0(Pop3c, 1);
     ms__live_add(m, &x->live, x, (GDestroyNotify) pop3c_free);
     x->mail = m;

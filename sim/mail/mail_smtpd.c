@@ -12,8 +12,9 @@
  *   - DATA: 100 Received: headers mean a loop (554 5.4.6, RFC 5321 6.3);
  *     otherwise this server's Received: header goes on top and the message
  *     is in the server's care before the 250 goes out.
- * Accepted mail goes to ms__server_accept(): local recipients to mailboxes
- * (with Return-Path:, RFC 5321 4.4), others to the MTA queue. */
+ * Accepted mail goes to ms__mail_accept() (mail_accept.c): local
+ * recipients to mailboxes (with Return-Path:, RFC 5321 4.4), others to the
+ * MTA queue. */
 #include "mail-private.h"
 
 #include <string.h>
@@ -21,7 +22,7 @@
 typedef struct {
     MsLive         live;
     MsMail        *mail;
-    Server        *server;
+    MsMailServer  *server;
     MsTcpConnId    conn;
     guint16        port;
     MsHostId       peer;
@@ -156,7 +157,7 @@ hook_mail_from(const MsSmtpSession *ss, const char *from, guint64 size, MsSmtpRe
 }
 
 static gboolean
-trusted(const Server *s, MsHostId peer)
+trusted(const MsMailServer *s, MsHostId peer)
 {
     for (guint i = 0; i < s->trusted->len; i++)
         if (g_array_index(s->trusted, MsHostId, i) == peer)
@@ -168,7 +169,7 @@ static void
 hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointer ud)
 {
     Session *x = ud;
-    Server *s = x->server;
+    MsMailServer *s = x->server;
     const char *dom = ms__address_domain(rcpt);
     if (ms__server_is_local(s, dom)) {
         g_autofree char *local = ms__address_local(rcpt);
@@ -208,7 +209,7 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
 {
     Session *x = ud;
     MsMail *m = x->mail;
-    Server *s = x->server;
+    MsMailServer *s = x->server;
     guint32 id = ms__mail_message_from_data(m, message);
     if (!id) {
         /* A message from outside the scenario's clients: give it a record. */
@@ -225,21 +226,19 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
         ms_smtp_reply_set(reply, 554, "5.4.6", "Too many hops: mail loop detected");
         return;
     }
-    g_autofree char *qid = g_strdup_printf("%X%04X", s->host, ++s->next_qid);
-    char date[MS_MAIL_DATE_SIZE];
-    ms__mail_date(ms_engine_now(m->engine), date);
+    char qid[MS_MAIL_QID_SIZE];
+    ms__mail_queue_id(s, qid);
     char peer_ip[MS_IPV4_STRLEN];
     ms_ipv4_format(x->peer_addr, peer_ip);
     const char *with = ss->auth_user ? "ESMTPA" : (ss->esmtp ? "ESMTP" : "SMTP");   /* RFC 3848 */
-    /* Concatenated rather than printed: every message at every hop. */
-    g_autofree char *hdr = g_strconcat("Received: from ", ss->helo ? ss->helo : "unknown", " (",
-                                       x->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, x->peer) : "unknown",
-                                       " [", peer_ip, "])\r\n\tby ", s->hostname, " (mailsim) with ", with, " id ", qid,
-                                       "\r\n\tfor <", env->n_rcpts ? env->rcpts[0] : "", ">; ", date, "\r\n", NULL);
-    g_autoptr(GBytes) stamped = ms__prepend_header(message, hdr);
+    g_autofree char *clause = g_strconcat("from ", ss->helo ? ss->helo : "unknown", " (",
+                                          x->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, x->peer) : "unknown",
+                                          " [", peer_ip, "])\r\n\t", NULL);
+    g_autoptr(GBytes) stamped = ms__mail_stamp(m, s, clause, "mailsim", with, qid,
+                                               env->n_rcpts ? env->rcpts[0] : "", message);
     ms__mail_note(m, s->host, x->peer, id, "%s accepts the message from %s for %u recipient%s (queue id %s)",
                   s->hostname, ms_net_host_name(m->net, x->peer), env->n_rcpts, env->n_rcpts == 1 ? "" : "s", qid);
-    ms__server_accept(m, s, id, env->mail_from, env->rcpts, env->n_rcpts, stamped);
+    ms__mail_accept(m, s, id, env->mail_from, env->rcpts, env->n_rcpts, stamped);
     g_autofree char *text = g_strdup_printf("Ok: queued as %s", qid);
     ms_smtp_reply_set(reply, 250, "2.0.0", text);
 }
@@ -256,7 +255,7 @@ static const MsSmtpServerHooks hooks = { hook_auth, hook_mail_from, hook_rcpt, h
 static void
 on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
 {
-    ListenCtx *l = ud;
+    MsMailListenCtx *l = ud;
     Session *x = g_new0(Session, 1);
     ms__live_add(l->mail, &x->live, x, (GDestroyNotify) session_free);
     x->mail = l->mail;
@@ -312,79 +311,12 @@ session_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 }
 
 void
-ms__smtpd_listen(MsMail *m, Server *s)
+ms__smtpd_listen(MsMail *m, MsMailServer *s)
 {
     if (!m->ev_smtpd_flush)
         m->ev_smtpd_flush = ms_engine_register(m->engine, "smtpd-flush", on_flush, m);
-    s->lsn_smtp = (ListenCtx) { m, s, MS_SMTP_PORT };
-    s->lsn_submission = (ListenCtx) { m, s, MS_SUBMISSION_PORT };
+    s->lsn_smtp = (MsMailListenCtx) { m, s, MS_SMTP_PORT };
+    s->lsn_submission = (MsMailListenCtx) { m, s, MS_SUBMISSION_PORT };
     ms_tcp_listen(m->tcp, s->host, MS_SMTP_PORT, &listen_cb, &s->lsn_smtp);
     ms_tcp_listen(m->tcp, s->host, MS_SUBMISSION_PORT, &listen_cb, &s->lsn_submission);
-}
-
-void
-ms__server_accept(MsMail *m, Server *s, guint32 id, const char *from, const char *const *rcpts,
-                  guint n, GBytes *data)
-{
-    MsTime now = ms_engine_now(m->engine);
-    /* Remote recipients grouped by domain, domains in first-seen order
-     * (deterministic); a linear search: messages have few recipients. */
-    GPtrArray *order = g_ptr_array_new_with_free_func(g_free);    /* lower-cased domains */
-    GPtrArray *lists = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-    for (guint i = 0; i < n; i++) {
-        const char *rcpt = rcpts[i];
-        MsRcptRecord *rr = ms__mail_rcpt(m, id, rcpt);
-        if (rr) {
-            rr->hops++;
-            rr->state = MS_RCPT_QUEUED;
-            ms__rcpt_touch(m, rr);
-            rr->where = s->host;
-        }
-        const char *dom = ms__address_domain(rcpt);
-        if (ms__server_is_local(s, dom)) {
-            g_autofree char *local = ms__address_local(rcpt);
-            g_autofree char *rp = g_strdup_printf("Return-Path: <%s>\r\n", from);
-            gboolean keep = ms__server_keeps_bodies(m, s);
-            MsStoreResult r;
-            if (keep) {
-                g_autoptr(GBytes) stored = ms__prepend_header(data, rp);
-                r = ms_mail_store_deliver(s->store, local, stored, id, now);
-            } else {
-                /* Lean: nobody reads this store; count what would be kept. */
-                r = ms_mail_store_count(s->store, local, strlen(rp) + g_bytes_get_size(data), id, now);
-            }
-            if (r == MS_STORE_OK) {
-                if (rr) {
-                    rr->state = MS_RCPT_DELIVERED;
-                    ms__rcpt_touch(m, rr);
-                    rr->done_at = now;
-                    rr->received_headers = ms__count_received(data);   /* Return-Path: is not one */
-                    g_clear_pointer(&rr->detail, g_free);
-                    if (keep)
-                        rr->detail = g_strdup_printf("stored in mailbox %s at %s", rcpt, s->hostname);
-                }
-                const MsMessageRecord *rec = ms__mail_record(m, id);
-                ms__mail_note(m, s->host, MS_HOST_WORLD, id, "%s stores the %s in the mailbox of %s", s->hostname,
-                              rec && rec->is_dsn ? "bounce (DSN)" : "message", rcpt);
-            } else {
-                ms__mail_bounce(m, s, id, from, rcpt, r == MS_STORE_OVER_QUOTA ? "5.2.2" : "5.1.1",
-                                r == MS_STORE_OVER_QUOTA ? "552 5.2.2 Mailbox full" : "550 5.1.1 User unknown", data);
-            }
-            continue;
-        }
-        GPtrArray *list = NULL;
-        for (guint k = 0; k < order->len && !list; k++)
-            if (g_ascii_strcasecmp(g_ptr_array_index(order, k), dom) == 0)
-                list = g_ptr_array_index(lists, k);
-        if (!list) {
-            list = g_ptr_array_new_with_free_func(g_free);
-            g_ptr_array_add(order, g_ascii_strdown(dom, -1));
-            g_ptr_array_add(lists, list);
-        }
-        g_ptr_array_add(list, g_strdup(rcpt));
-    }
-    for (guint i = 0; i < order->len; i++)
-        ms__mta_enqueue(m, s, id, from, g_ptr_array_index(lists, i), g_ptr_array_index(order, i), data);
-    g_ptr_array_unref(order);
-    g_ptr_array_unref(lists);
 }

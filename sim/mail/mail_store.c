@@ -92,6 +92,7 @@ ci_equal(gconstpointer a, gconstpointer b)
 gboolean
 ms_mail_store_add_user(MsMailStore *s, const char *user, const char *password, guint64 quota)
 {
+    g_return_val_if_fail(s != NULL && user != NULL, FALSE);
     if (box(s, user))
         return FALSE;
     Box *b = g_new0(Box, 1);
@@ -103,11 +104,17 @@ ms_mail_store_add_user(MsMailStore *s, const char *user, const char *password, g
     return TRUE;
 }
 
-gboolean ms_mail_store_has_user(const MsMailStore *s, const char *user) { return box(s, user) != NULL; }
+gboolean
+ms_mail_store_has_user(const MsMailStore *s, const char *user)
+{
+    g_return_val_if_fail(s != NULL && user != NULL, FALSE);
+    return box(s, user) != NULL;
+}
 
 gboolean
 ms_mail_store_check_password(const MsMailStore *s, const char *user, const char *password)
 {
+    g_return_val_if_fail(s != NULL && user != NULL, FALSE);
     Box *b = box(s, user);
     return b && password && g_strcmp0(b->password, password) == 0;
 }
@@ -115,6 +122,7 @@ ms_mail_store_check_password(const MsMailStore *s, const char *user, const char 
 const char *
 ms_mail_store_password(const MsMailStore *s, const char *user)
 {
+    g_return_val_if_fail(s != NULL && user != NULL, NULL);
     Box *b = box(s, user);
     return b ? b->password : NULL;
 }
@@ -122,6 +130,7 @@ ms_mail_store_password(const MsMailStore *s, const char *user)
 MsStoreResult
 ms_mail_store_can_accept(const MsMailStore *s, const char *user, guint64 size)
 {
+    g_return_val_if_fail(s != NULL && user != NULL, MS_STORE_NO_USER);
     Box *b = box(s, user);
     if (!b)
         return MS_STORE_NO_USER;
@@ -133,6 +142,7 @@ ms_mail_store_can_accept(const MsMailStore *s, const char *user, guint64 size)
 MsStoreResult
 ms_mail_store_deliver(MsMailStore *s, const char *user, GBytes *data, guint32 message, MsTime at)
 {
+    g_return_val_if_fail(s != NULL && user != NULL && data != NULL, MS_STORE_NO_USER);
     MsStoreResult r = ms_mail_store_can_accept(s, user, g_bytes_get_size(data));
     if (r != MS_STORE_OK)
         return r;
@@ -152,6 +162,7 @@ ms_mail_store_deliver(MsMailStore *s, const char *user, GBytes *data, guint32 me
 MsStoreResult
 ms_mail_store_count(MsMailStore *s, const char *user, guint64 size, guint32 message, MsTime at)
 {
+    g_return_val_if_fail(s != NULL && user != NULL, MS_STORE_NO_USER);
     (void) message; (void) at;
     MsStoreResult r = ms_mail_store_can_accept(s, user, size);
     if (r != MS_STORE_OK)
@@ -166,6 +177,7 @@ ms_mail_store_count(MsMailStore *s, const char *user, guint64 size, guint32 mess
 void
 ms_mail_store_set_quota(MsMailStore *s, const char *user, guint64 quota)
 {
+    g_return_if_fail(s != NULL && user != NULL);
     Box *b = box(s, user);
     if (b) {
         b->quota = quota;
@@ -176,6 +188,7 @@ ms_mail_store_set_quota(MsMailStore *s, const char *user, guint64 quota)
 void
 ms_mail_store_fill(MsMailStore *s, const char *user)
 {
+    g_return_if_fail(s != NULL && user != NULL);
     Box *b = box(s, user);
     if (b)
         b->full = TRUE;
@@ -184,6 +197,7 @@ ms_mail_store_fill(MsMailStore *s, const char *user)
 gboolean
 ms_mail_store_lock(MsMailStore *s, const char *user)
 {
+    g_return_val_if_fail(s != NULL && user != NULL, FALSE);
     Box *b = box(s, user);
     if (!b || b->locked)
         return FALSE;
@@ -194,6 +208,7 @@ ms_mail_store_lock(MsMailStore *s, const char *user)
 void
 ms_mail_store_unlock(MsMailStore *s, const char *user)
 {
+    g_return_if_fail(s != NULL && user != NULL);
     Box *b = box(s, user);
     if (b)
         b->locked = FALSE;
@@ -202,6 +217,7 @@ ms_mail_store_unlock(MsMailStore *s, const char *user)
 GPtrArray *
 ms_mail_store_messages(MsMailStore *s, const char *user)
 {
+    g_return_val_if_fail(s != NULL && user != NULL, NULL);
     Box *b = box(s, user);
     if (!b)
         return NULL;
@@ -217,6 +233,7 @@ ms_mail_store_messages(MsMailStore *s, const char *user)
 gboolean
 ms_mail_store_delete(MsMailStore *s, const char *user, const char *uid)
 {
+    g_return_val_if_fail(s != NULL && user != NULL && uid != NULL, FALSE);
     Box *b = box(s, user);
     if (!b)
         return FALSE;
@@ -241,6 +258,7 @@ cmp_str(gconstpointer a, gconstpointer b)
 GPtrArray *
 ms_mail_store_users(const MsMailStore *s)
 {
+    g_return_val_if_fail(s != NULL, NULL);
     GPtrArray *out = g_ptr_array_new();
     GHashTableIter it;
     gpointer k;
@@ -254,6 +272,7 @@ ms_mail_store_users(const MsMailStore *s)
 void
 ms_mail_store_totals(const MsMailStore *s, guint *stored, guint *deleted, guint64 *bytes)
 {
+    g_return_if_fail(s != NULL);
     guint64 total = 0;
     GHashTableIter it;
     gpointer v;

@@ -11,9 +11,9 @@
 #include <math.h>
 
 typedef struct {
-    const MsScenarioWorkload *w;
+    const MsWorkloadSpec *w;
     guint       index;
-    Server     *from, *to;     /* to may be NULL */
+    MsMailServer *from, *to;     /* to may be NULL */
     GPtrArray  *senders, *rcpts;   /* borrowed user names */
     MsRng       rng;
     guint       n;
@@ -22,7 +22,7 @@ typedef struct {
 
 struct _MsWorkloads {
     MsMail  *mail;
-    GPtrArray *any_servers;   /* Server* with domains, for to="*" */
+    GPtrArray *any_servers;   /* MsMailServer* with domains, for to="*" */
     GPtrArray *any_users;     /* GPtrArray* of their user names, same order */
     GArray  *gens;   /* Gen */
     guint16  ev;
@@ -30,13 +30,14 @@ struct _MsWorkloads {
 };
 
 guint64
-ms_workload_draw_size(const MsScenarioWorkload *w, MsRng *rng)
+ms_workload_draw_size(const MsWorkloadSpec *w, MsRng *rng)
 {
+    g_return_val_if_fail(w != NULL && rng != NULL, 1);
     double v;
     switch (w->size_dist) {
-    case MS_SIZE_LOGNORMAL: v = ms_rng_lognormal(rng, w->size_a, w->size_b); break;
-    case MS_SIZE_EXPONENTIAL: v = ms_rng_exponential(rng, w->size_a); break;
-    case MS_SIZE_FIXED: default: v = w->size_a; break;
+    case MS_WORKLOAD_SIZE_LOGNORMAL: v = ms_rng_lognormal(rng, w->size_a, w->size_b); break;
+    case MS_WORKLOAD_SIZE_EXPONENTIAL: v = ms_rng_exponential(rng, w->size_a); break;
+    case MS_WORKLOAD_SIZE_FIXED: default: v = w->size_a; break;
     }
     if (!(v >= 1))
         v = 1;
@@ -71,7 +72,7 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
         guint k = (guint) ms_rng_below(&g->rng, ws->any_servers->len);
         if (g_ptr_array_index(ws->any_servers, k) == (gpointer) g->from && ws->any_servers->len > 1)
             k = (k + 1 + (guint) ms_rng_below(&g->rng, ws->any_servers->len - 1)) % ws->any_servers->len;
-        Server *ts = g_ptr_array_index(ws->any_servers, k);
+        MsMailServer *ts = g_ptr_array_index(ws->any_servers, k);
         to_domain = g_ptr_array_index(ts->domains, 0);
         rcpts_pool = g_ptr_array_index(ws->any_users, k);
     }
@@ -84,19 +85,19 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
     guint32 id = ms__mail_new_record(m, label, from, rcpts, "workload message", g->from->host, 0);
     MsMessageRecord *r = ms__mail_record(m, id);
     g_autoptr(GBytes) data = ms__mail_compose(m, from, r, rcpts, NULL, NULL, size);
-    char date[MS_MAIL_DATE_SIZE];
-    ms__mail_date(ms_engine_now(m->engine), date);
-    g_autofree char *hdr = g_strdup_printf("Received: from localhost by %s (mailsim) with ESMTPA id W%u\r\n\tfor <%s>; %s\r\n",   /* per origin: partition-independent */
-                                           g->from->hostname, r->origin_n, to, date);
-    g_autoptr(GBytes) stamped = ms__prepend_header(data, hdr);
-    ms__server_accept(m, g->from, id, from, rcpts, 1, stamped);
+    char wid[MS_MAIL_QID_SIZE];
+    g_snprintf(wid, sizeof wid, "W%u", r->origin_n);   /* per origin: partition-independent */
+    g_autoptr(GBytes) stamped = ms__mail_stamp(m, g->from, "from localhost ", "mailsim", "ESMTPA", wid, to, data);
+    ms__mail_accept(m, g->from, id, from, rcpts, 1, stamped);
     ws->generated++;
     schedule_next(ws, ev->data.u32[0], ev->at);
 }
 
 MsWorkloads *
-ms_workloads_start(MsMail *m, const MsScenario *sc, const guint *server_of, guint64 seed)
+ms_workloads_start(MsMail *m, const GArray *specs, const guint *server_of, guint64 seed)
 {
+    g_return_val_if_fail(m != NULL && specs != NULL, NULL);
+    g_return_val_if_fail(specs->len == 0 || server_of != NULL, NULL);
     MsWorkloads *ws = g_new0(MsWorkloads, 1);
     ws->mail = m;
     ws->gens = g_array_new(FALSE, TRUE, sizeof(Gen));
@@ -104,14 +105,14 @@ ms_workloads_start(MsMail *m, const MsScenario *sc, const guint *server_of, guin
     ws->any_servers = g_ptr_array_new();
     ws->any_users = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
     for (guint i = 0; i < m->servers->len; i++) {
-        Server *s = g_ptr_array_index(m->servers, i);
+        MsMailServer *s = g_ptr_array_index(m->servers, i);
         if (s->domains->len == 0)
             continue;
         g_ptr_array_add(ws->any_servers, s);
         g_ptr_array_add(ws->any_users, ms_mail_store_users(s->store));
     }
-    for (guint i = 0; i < sc->workloads->len; i++) {
-        const MsScenarioWorkload *w = &g_array_index(sc->workloads, MsScenarioWorkload, i);
+    for (guint i = 0; i < specs->len; i++) {
+        const MsWorkloadSpec *w = &g_array_index(specs, MsWorkloadSpec, i);
         if (w->from_server < 0)
             continue;
         Gen g = { 0 };
@@ -148,4 +149,9 @@ ms_workloads_free(MsWorkloads *ws)
     g_free(ws);
 }
 
-guint64 ms_workloads_generated(const MsWorkloads *ws) { return ws->generated; }
+guint64
+ms_workloads_generated(const MsWorkloads *ws)
+{
+    g_return_val_if_fail(ws != NULL, 0);
+    return ws->generated;
+}

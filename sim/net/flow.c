@@ -321,28 +321,19 @@ ms__flow_unlisten(MsFlow *f, MsHostId host, guint16 port)
     g_hash_table_remove(f->listeners, &k);
 }
 
-/* Formats the text only when a sink listens: most runs have none. */
+/* A "tcp" record of conn c seen from `end`; ms_trace_emitv formats the
+ * text only when a sink listens (most runs have none). */
 static void trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
 
 static void
 trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *fmt, ...)
 {
-    MsTrace *tr = ms_net_trace(f->net);
-    if (!ms_trace_enabled(tr))
-        return;
+    MsTraceRecord r = { .at = ms_engine_now(f->engine), .kind = kind, .host = c->host[end],
+                        .peer = c->host[1 - end], .message = c->message, .proto = "tcp" };
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    ms_trace_emitv(ms_net_trace(f->net), &r, fmt, ap);
     va_end(ap);
-    MsTraceRecord r = { 0 };
-    r.at = ms_engine_now(f->engine);
-    r.kind = kind;
-    r.host = c->host[end];
-    r.peer = c->host[1 - end];
-    r.message = c->message;
-    r.proto = "tcp";
-    r.text = text;
-    ms_trace_emit(tr, &r);
 }
 
 static void

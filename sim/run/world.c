@@ -336,7 +336,8 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         const MsScenarioCheck *c = &g_array_index(sc->checks, MsScenarioCheck, i);
         ms_mail_check(w->mail, c->client, c->at, 0);
     }
-    w->workloads = ms_workloads_start(w->mail, sc, (const guint *) w->server_of->data, ms_engine_seed(w->engine));
+    w->workloads = ms_workloads_start(w->mail, sc->workloads, (const guint *) w->server_of->data,
+                                      ms_engine_seed(w->engine));
     for (guint i = 0; i < sc->faults->len; i++) {
         const MsScenarioFault *f = &g_array_index(sc->faults, MsScenarioFault, i);
         MsEventData d = { { 0 } };

@@ -641,7 +641,7 @@ ms_scenario_free(MsScenario *sc)
         g_free(m->body);
     }
     for (guint i = 0; sc->workloads && i < sc->workloads->len; i++) {
-        MsScenarioWorkload *w = &g_array_index(sc->workloads, MsScenarioWorkload, i);
+        MsWorkloadSpec *w = &g_array_index(sc->workloads, MsWorkloadSpec, i);
         g_free(w->from);
         g_free(w->to);
     }
@@ -686,13 +686,6 @@ ms_host_role_to_string(MsScenarioRole role)
 {
     static const char *const names[] = { "client", "mailserver", "dns", "relay", "router" };
     return (guint) role < G_N_ELEMENTS(names) ? names[role] : "?";
-}
-
-const char *
-ms_mta_profile_to_string(MsMtaProfile profile)
-{
-    static const char *const names[] = { "postfix", "exim", "opensmtpd" };
-    return (guint) profile < G_N_ELEMENTS(names) ? names[profile] : "?";
 }
 
 const char *

@@ -1057,20 +1057,20 @@ parse_msg_rate(const char *v, double *per_s)
 
 /* "2KiB" | "fixed:2KiB" | "lognormal:mu=8,sigma=1" | "exponential:mean=4KiB" */
 static gboolean
-parse_size_dist(const char *v, MsScenarioWorkload *w)
+parse_size_dist(const char *v, MsWorkloadSpec *w)
 {
     guint64 bytes;
     if (g_str_has_prefix(v, "fixed:"))
         v += 6;
     if (ms_units_parse_size(v, &bytes, NULL)) {
-        w->size_dist = MS_SIZE_FIXED;
+        w->size_dist = MS_WORKLOAD_SIZE_FIXED;
         w->size_a = (double) bytes;
         return bytes > 0;
     }
     if (g_str_has_prefix(v, "exponential:mean=")) {
         if (!ms_units_parse_size(v + 17, &bytes, NULL) || bytes == 0)
             return FALSE;
-        w->size_dist = MS_SIZE_EXPONENTIAL;
+        w->size_dist = MS_WORKLOAD_SIZE_EXPONENTIAL;
         w->size_a = (double) bytes;
         return TRUE;
     }
@@ -1083,7 +1083,7 @@ parse_size_dist(const char *v, MsScenarioWorkload *w)
         double m, s;
         if (!parse_number(mu, &m) || !parse_number(comma + 7, &s) || !(s > 0) || m < 0 || m > 40)
             return FALSE;
-        w->size_dist = MS_SIZE_LOGNORMAL;
+        w->size_dist = MS_WORKLOAD_SIZE_LOGNORMAL;
         w->size_a = m;
         w->size_b = s;
         return TRUE;
@@ -1094,7 +1094,7 @@ parse_size_dist(const char *v, MsScenarioWorkload *w)
 static void
 read_workload(Reader *R, xmlNode *n)
 {
-    MsScenarioWorkload w = { .line = line_of(n), .from_server = -1, .to_server = -1 };
+    MsWorkloadSpec w = { .line = line_of(n), .from_server = -1, .to_server = -1 };
     const char *from = need(R, n, "from", "a sender domain served by a <mailserver>");
     const char *to = need(R, n, "to", "a recipient domain");
     w.from = from ? get_hostname(R, n, "from", from) : NULL;
@@ -1119,7 +1119,7 @@ read_workload(Reader *R, xmlNode *n)
     if (rate && !parse_msg_rate(rate, &w.rate_per_s))
         err(R, n, "rate", "'%s' is not a message rate: expected a number > 0, '/', and s, min, h "
                           "or d, e.g. 120/h", rate);
-    w.size_dist = MS_SIZE_FIXED;
+    w.size_dist = MS_WORKLOAD_SIZE_FIXED;
     w.size_a = 2048;
     const char *size = attr(R, n, "size");
     if (size && !parse_size_dist(size, &w))
@@ -1308,7 +1308,7 @@ scenario_new(void)
     sc->clients = g_array_new(FALSE, TRUE, sizeof(MsScenarioClient));
     sc->messages = g_array_new(FALSE, TRUE, sizeof(MsScenarioMessage));
     sc->checks = g_array_new(FALSE, TRUE, sizeof(MsScenarioCheck));
-    sc->workloads = g_array_new(FALSE, TRUE, sizeof(MsScenarioWorkload));
+    sc->workloads = g_array_new(FALSE, TRUE, sizeof(MsWorkloadSpec));
     sc->faults = g_array_new(FALSE, TRUE, sizeof(MsScenarioFault));
     sc->expects = g_array_new(FALSE, TRUE, sizeof(MsScenarioExpect));
     sc->outputs = g_array_new(FALSE, TRUE, sizeof(MsScenarioOutput));
