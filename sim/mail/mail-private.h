@@ -18,8 +18,9 @@
 #define MS_MX_ADDRESS_LIMIT 5
 /* postgrey's default delay. */
 #define MS_GREYLIST_DELAY (300 * MS_TIME_S)
-/* A queue id's buffer: "%X%04X" of host and count, truncated past 15. */
-#define MS_MAIL_QID_SIZE 16
+/* A queue id's buffer: "%X%04X" of a 32-bit host id and a 32-bit count is
+ * at most 8 + 8 hex digits, and a NUL: never truncated. */
+#define MS_MAIL_QID_SIZE 17
 
 typedef struct _MsMailQueueEntry MsMailQueueEntry;
 
