@@ -444,6 +444,57 @@ test_bad_links_refused(void)
     }
 }
 
+/* The one dotted-quad reader, both sides of each boundary: a part of 255
+ * and of 256, three digits and four, a single 0 and a leading zero, four
+ * parts against three and five, trailing or leading text, empty parts. */
+static void
+test_ipv4_parse_boundaries(void)
+{
+    static const struct {
+        const char *text;
+        gboolean ok;
+        guint32 want;
+    } cases[] = {
+        { "192.0.2.10", TRUE, 0xC000020A },
+        { "255.255.255.255", TRUE, 0xFFFFFFFF },
+        { "256.255.255.255", FALSE, 0 },
+        { "255.255.255.256", FALSE, 0 },
+        { "0.0.0.0", TRUE, 0 },
+        { "1.2.3.4", TRUE, 0x01020304 },
+        { "1.2.3", FALSE, 0 },
+        { "1.2.3.4.5", FALSE, 0 },
+        { "1.2.3.4.", FALSE, 0 },
+        { "1.2.3.", FALSE, 0 },
+        { "10.0.0.1", TRUE, 0x0A000001 },
+        { "10.0.0.01", FALSE, 0 },     /* leading zero: refused, as the scenario loader did */
+        { "010.0.0.1", FALSE, 0 },
+        { "10.0.0.00", FALSE, 0 },
+        { "10.0.0.100", TRUE, 0x0A000064 },
+        { "10.0.0.1000", FALSE, 0 },   /* four digits */
+        { "10.0.0.0001", FALSE, 0 },
+        { "10.0.0.1 ", FALSE, 0 },     /* trailing junk */
+        { "10.0.0.1x", FALSE, 0 },
+        { " 10.0.0.1", FALSE, 0 },
+        { "+10.0.0.1", FALSE, 0 },
+        { "10.0.-0.1", FALSE, 0 },
+        { "10..0.1", FALSE, 0 },
+        { ".10.0.0", FALSE, 0 },
+        { "", FALSE, 0 },
+        { "....", FALSE, 0 },
+        { "0x0A.0.0.1", FALSE, 0 },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        guint32 v = 0xDEADBEEF;
+        gboolean ok = ms_ipv4_parse(cases[i].text, &v);
+        if (ok != cases[i].ok)
+            g_printerr("ipv4 '%s': %s, expected %s\n", cases[i].text, ok ? "accepted" : "refused",
+                       cases[i].ok ? "accepted" : "refused");
+        CU_ASSERT_EQUAL(ok, cases[i].ok);
+        /* Refused: *out untouched. */
+        CU_ASSERT_EQUAL(v, cases[i].ok ? cases[i].want : 0xDEADBEEF);
+    }
+}
+
 /* Address look-ups agree with what was added, whichever way addresses come:
  * ascending (the table grows), descending (it is rebuilt below), sparse
  * (the hash table answers), sparse then filled in (the table comes back),
@@ -677,6 +728,7 @@ main(void)
         { "5 MB over a lossy 5-hop path", test_5mb_over_lossy_5_hops },
         { "refused, timeout, unreachable", test_refused_timeout_unreachable },
         { "bad links refused", test_bad_links_refused },
+        { "IPv4 parse: both sides of each boundary", test_ipv4_parse_boundaries },
         { "host by address: dense, sparse, edges", test_host_by_addr },
         { "flow level: link counters while a connection is open", test_flow_link_counters_while_open },
         { "route links match hop-by-hop routes", test_route_links_match_hops },

@@ -192,7 +192,11 @@ guint16 ms_net_ephemeral_port(MsNet *net, MsHostId host);
 gboolean ms_udp_send(MsNet *net, MsHostId host, guint16 sport, guint32 dst_addr, guint16 dport, GBytes *payload);
 
 /* Dotted-quad helpers. ms_ipv4_format writes into out (with its NUL) and
- * returns out: no allocation, for every Received: header. */
+ * returns out: no allocation, for every Received: header. ms_ipv4_parse is
+ * the program's one reader of dotted quads: exactly four parts of 1 to 3
+ * decimal digits, each 0 to 255, without leading zeros ("10.0.0.01" is
+ * refused: some tools read it as octal), nothing before or after; TRUE with
+ * *out set (most significant part first), else FALSE and *out untouched. */
 #define MS_IPV4_STRLEN 16
 char *ms_ipv4_format(guint32 addr, char out[MS_IPV4_STRLEN]);
 char *ms_ipv4_to_string(guint32 addr);

@@ -710,13 +710,21 @@ ms_ipv4_to_string(guint32 a)
     return g_strdup(ms_ipv4_format(a, buf));
 }
 
+/* The program's one reader of dotted quads (the scenario loader calls it;
+ * the bridge's real socket addresses go through GIO). Strict, as
+ * inet_pton(): four parts of 1 to 3 decimal digits, each 0 to 255, no
+ * leading zero ("010" is 8 to inet_aton(), 10 to others: refused), no sign,
+ * space or trailing text. */
 gboolean
 ms_ipv4_parse(const char *text, guint32 *out)
 {
+    g_return_val_if_fail(text != NULL && out != NULL, FALSE);
     guint32 v = 0;
     const char *p = text;
     for (int i = 0; i < 4; i++) {
-        if (!g_ascii_isdigit(*p))
+        if (i > 0 && *p++ != '.')
+            return FALSE;
+        if (!g_ascii_isdigit(*p) || (p[0] == '0' && g_ascii_isdigit(p[1])))
             return FALSE;
         guint part = 0;
         int digits = 0;
@@ -726,8 +734,6 @@ ms_ipv4_parse(const char *text, guint32 *out)
                 return FALSE;
         }
         v = v << 8 | part;
-        if (i < 3 && *p++ != '.')
-            return FALSE;
     }
     if (*p)
         return FALSE;
