@@ -20,7 +20,9 @@
  *
  * Two fidelities: an MsTcp from ms_tcp_new_flow() carries an MsFlow
  * (sim/net/flow.c) and each public function below hands the call over to it
- * first; the packet machinery of this file then stays idle. */
+ * first; the packet machinery of this file then stays idle. Listening is
+ * the exception: the table of listening ports is this file's for both
+ * fidelities (the flow reads it through ms__tcp_listener()). */
 #include "tcp-private.h"
 
 #include <string.h>
@@ -77,18 +79,13 @@ typedef struct {
     guint64    data_bytes;              /* distinct payload bytes sent */
 } Conn;
 
-typedef struct {
-    const MsTcpCallbacks *cb;
-    gpointer ud;
-} Listener;
-
 struct _MsTcp {
     MsNet      *net;
     MsEngine   *engine;
     GArray     *conns;       /* Conn; id = index + 1 */
     guint32     free_conn;
     GHashTable *by_key;      /* ConnKey* -> id */
-    GHashTable *listeners;   /* (host << 16 | port) -> Listener* */
+    GHashTable *listeners;   /* (host << 16 | port) -> MsTcpListener*; both fidelities */
     guint16     ev_timer, ev_fail;
     MsTcpStats  stats;
     MsFlow     *flow;        /* flow level: every call goes there */
@@ -210,6 +207,8 @@ ms_tcp_close_reason_to_string(MsTcpCloseReason r)
     return (guint) r < G_N_ELEMENTS(names) ? names[r] : "?";
 }
 
+/* --- listeners: one table for both fidelities ------------------------------- */
+
 static gint64
 listener_key(MsHostId host, guint16 port)
 {
@@ -219,12 +218,10 @@ listener_key(MsHostId host, guint16 port)
 gboolean
 ms_tcp_listen(MsTcp *t, MsHostId host, guint16 port, const MsTcpCallbacks *cb, gpointer ud)
 {
-    if (t->flow)
-        return ms__flow_listen(t->flow, host, port, cb, ud);
     gint64 k = listener_key(host, port);
     if (g_hash_table_contains(t->listeners, &k))
         return FALSE;
-    Listener *l = g_new(Listener, 1);
+    MsTcpListener *l = g_new(MsTcpListener, 1);
     l->cb = cb;
     l->ud = ud;
     g_hash_table_insert(t->listeners, g_memdup2(&k, sizeof k), l);
@@ -234,12 +231,15 @@ ms_tcp_listen(MsTcp *t, MsHostId host, guint16 port, const MsTcpCallbacks *cb, g
 void
 ms_tcp_unlisten(MsTcp *t, MsHostId host, guint16 port)
 {
-    if (t->flow) {
-        ms__flow_unlisten(t->flow, host, port);
-        return;
-    }
     gint64 k = listener_key(host, port);
     g_hash_table_remove(t->listeners, &k);
+}
+
+const MsTcpListener *
+ms__tcp_listener(const MsTcp *t, MsHostId host, guint16 port)
+{
+    gint64 k = listener_key(host, port);
+    return g_hash_table_lookup(t->listeners, &k);
 }
 
 static MsTcpConnId
@@ -539,7 +539,7 @@ send_rst(MsTcp *t, MsHostId host, const MsPacket *p)
 
 /* A SYN for a listening port: a new connection in SYN_RCVD. */
 static void
-accept_syn(MsTcp *t, MsHostId host, const MsPacket *p, Listener *l)
+accept_syn(MsTcp *t, MsHostId host, const MsPacket *p, const MsTcpListener *l)
 {
     MsTcpConnId id = conn_new(t, host, p->dport, p->src_addr, p->sport);
     Conn *c = conn_at(t, id);
@@ -635,8 +635,7 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         if (p->flags & FL_RST)
             return;
         if ((p->flags & FL_SYN) && !(p->flags & FL_ACK)) {
-            gint64 lk = listener_key(host, p->dport);
-            Listener *l = g_hash_table_lookup(t->listeners, &lk);
+            const MsTcpListener *l = ms__tcp_listener(t, host, p->dport);
             if (l) {
                 accept_syn(t, host, p, l);
                 return;
