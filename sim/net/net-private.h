@@ -100,6 +100,10 @@ struct _MsNet {
     MsNetStats    stats;
 };
 
+/* Argument checks of the public entry points (g_return_val_if_fail). */
+#define HOST_OK(n, h) ((n) != NULL && (h) < (n)->hosts->len)
+#define LINK_OK(n, l) ((n) != NULL && (l) < (n)->links->len)
+
 static inline MsNetHost *
 host_at(const MsNet *n, MsHostId id)
 {

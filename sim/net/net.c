@@ -89,21 +89,88 @@ ms_net_free(MsNet *n)
     g_free(n);
 }
 
-MsEngine *ms_net_engine(MsNet *n) { return n->engine; }
-MsTrace *ms_net_trace(MsNet *n) { return n->trace; }
-guint ms_net_n_hosts(const MsNet *n) { return n->hosts->len; }
-guint ms_net_n_links(const MsNet *n) { return n->links->len; }
+/* --- getters ------------------------------------------------------------ */
 
-const char *ms_net_host_name(const MsNet *n, MsHostId h) { return host_at(n, h)->name; }
-guint32 ms_net_host_addr(const MsNet *n, MsHostId h) { return host_at(n, h)->addr; }
-MsHostRole ms_net_host_role(const MsNet *n, MsHostId h) { return host_at(n, h)->role; }
-gboolean ms_net_host_is_up(const MsNet *n, MsHostId h) { return host_at(n, h)->up; }
-gboolean ms_net_link_is_up(const MsNet *n, guint32 l) { return link_at(n, l)->up; }
-const MsLinkParams *ms_net_link_params(const MsNet *n, guint32 l) { return &link_at(n, l)->p; }
+/* Each checks its arguments (a NULL network, an id out of range: programmer
+ * errors, a critical and the value net.h documents) but ms_net_host_by_addr(),
+ * which runs once per packet sent. */
+
+MsEngine *
+ms_net_engine(MsNet *n)
+{
+    g_return_val_if_fail(n != NULL, NULL);
+    return n->engine;
+}
+
+MsTrace *
+ms_net_trace(MsNet *n)
+{
+    g_return_val_if_fail(n != NULL, NULL);
+    return n->trace;
+}
+
+guint
+ms_net_n_hosts(const MsNet *n)
+{
+    g_return_val_if_fail(n != NULL, 0);
+    return n->hosts->len;
+}
+
+guint
+ms_net_n_links(const MsNet *n)
+{
+    g_return_val_if_fail(n != NULL, 0);
+    return n->links->len;
+}
+
+const char *
+ms_net_host_name(const MsNet *n, MsHostId h)
+{
+    g_return_val_if_fail(HOST_OK(n, h), NULL);
+    return host_at(n, h)->name;
+}
+
+guint32
+ms_net_host_addr(const MsNet *n, MsHostId h)
+{
+    g_return_val_if_fail(HOST_OK(n, h), 0);
+    return host_at(n, h)->addr;
+}
+
+MsHostRole
+ms_net_host_role(const MsNet *n, MsHostId h)
+{
+    g_return_val_if_fail(HOST_OK(n, h), MS_ROLE_COUNT);
+    return host_at(n, h)->role;
+}
+
+gboolean
+ms_net_host_is_up(const MsNet *n, MsHostId h)
+{
+    g_return_val_if_fail(HOST_OK(n, h), FALSE);
+    return host_at(n, h)->up;
+}
+
+gboolean
+ms_net_link_is_up(const MsNet *n, guint32 l)
+{
+    g_return_val_if_fail(LINK_OK(n, l), FALSE);
+    return link_at(n, l)->up;
+}
+
+const MsLinkParams *
+ms_net_link_params(const MsNet *n, guint32 l)
+{
+    g_return_val_if_fail(LINK_OK(n, l), NULL);
+    return &link_at(n, l)->p;
+}
 
 void
 ms_net_link_ends(const MsNet *n, guint32 l, MsHostId *a, MsHostId *b)
 {
+    g_return_if_fail(a != NULL && b != NULL);
+    *a = *b = NO_HOST;
+    g_return_if_fail(LINK_OK(n, l));
     *a = link_at(n, l)->a;
     *b = link_at(n, l)->b;
 }
@@ -111,18 +178,25 @@ ms_net_link_ends(const MsNet *n, guint32 l, MsHostId *a, MsHostId *b)
 void
 ms_net_link_stats(const MsNet *n, guint32 l, MsLinkStats *st)
 {
+    g_return_if_fail(st != NULL);
+    memset(st, 0, sizeof *st);
+    g_return_if_fail(LINK_OK(n, l));
     *st = link_at(n, l)->st;
 }
 
 void
 ms_net_get_stats(const MsNet *n, MsNetStats *st)
 {
+    g_return_if_fail(st != NULL);
+    memset(st, 0, sizeof *st);
+    g_return_if_fail(n != NULL);
     *st = n->stats;
 }
 
 MsHostId
 ms_net_host_by_name(const MsNet *n, const char *name)
 {
+    g_return_val_if_fail(n != NULL && name != NULL, NO_HOST);
     gpointer v = g_hash_table_lookup(n->by_name, name);
     return v ? (MsHostId) (GPOINTER_TO_UINT(v) - 1) : NO_HOST;
 }
@@ -253,6 +327,7 @@ ms_net_link_account(MsNet *n, guint32 li, MsHostId from, guint64 packets, guint6
 void
 ms_net_set_host_up(MsNet *n, MsHostId h, gboolean up)
 {
+    g_return_if_fail(HOST_OK(n, h));
     if (host_at(n, h)->up == up)
         return;
     host_at(n, h)->up = up;
@@ -270,6 +345,7 @@ ms_net_set_host_up(MsNet *n, MsHostId h, gboolean up)
 void
 ms_net_set_link_up(MsNet *n, guint32 li, gboolean up)
 {
+    g_return_if_fail(LINK_OK(n, li));
     MsNetLink *l = link_at(n, li);
     if (l->up == up)
         return;
@@ -432,6 +508,7 @@ ms_net_attach_shard(MsNet *n, MsShard *shard)
 gboolean
 ms_net_is_local(const MsNet *n, MsHostId host)
 {
+    g_return_val_if_fail(HOST_OK(n, host), FALSE);
     return n->shard == NULL || ms_shard_is_local(n->shard, host);
 }
 
@@ -626,6 +703,7 @@ ms_net_set_receiver(MsNet *n, guint8 proto, MsNetReceiveFunc func, gpointer user
 guint16
 ms_net_ephemeral_port(MsNet *n, MsHostId host)
 {
+    g_return_val_if_fail(HOST_OK(n, host), 0);
     MsNetHost *h = host_at(n, host);
     guint16 p = h->next_port;
     h->next_port = h->next_port == 65535 ? 49152 : h->next_port + 1;
@@ -635,6 +713,7 @@ ms_net_ephemeral_port(MsNet *n, MsHostId host)
 gboolean
 ms_udp_bind(MsNet *n, MsHostId host, guint16 port, MsUdpReceiveFunc func, gpointer user_data)
 {
+    g_return_val_if_fail(HOST_OK(n, host) && func != NULL, FALSE);
     MsNetHost *h = host_at(n, host);
     for (guint i = 0; i < h->udp->len; i++)
         if (g_array_index(h->udp, MsNetUdpBinding, i).port == port)
@@ -647,6 +726,7 @@ ms_udp_bind(MsNet *n, MsHostId host, guint16 port, MsUdpReceiveFunc func, gpoint
 void
 ms_udp_unbind(MsNet *n, MsHostId host, guint16 port)
 {
+    g_return_if_fail(HOST_OK(n, host));
     MsNetHost *h = host_at(n, host);
     for (guint i = 0; i < h->udp->len; i++)
         if (g_array_index(h->udp, MsNetUdpBinding, i).port == port) {

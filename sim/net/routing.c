@@ -128,7 +128,13 @@ ms__net_drop_routes(MsNet *n)
     g_array_set_size(n->cached, 0);
 }
 
-void ms_net_set_metric(MsNet *n, MsRouteMetric m) { n->metric = m; ms__net_drop_routes(n); }
+void
+ms_net_set_metric(MsNet *n, MsRouteMetric m)
+{
+    g_return_if_fail(n != NULL);
+    n->metric = m;
+    ms__net_drop_routes(n);
+}
 
 void
 ms__net_routing_init(MsNet *n)
@@ -659,6 +665,7 @@ next_link(MsNet *n, MsHostId at, MsHostId dst)
 GArray *
 ms_net_route_path(MsNet *n, MsHostId from, MsHostId to)
 {
+    g_return_val_if_fail(HOST_OK(n, from) && HOST_OK(n, to), g_array_new(FALSE, FALSE, sizeof(MsHostId)));
     GArray *path = g_array_new(FALSE, FALSE, sizeof(MsHostId));
     MsHostId cur = from;
     g_array_append_val(path, cur);
@@ -678,7 +685,9 @@ ms_net_route_path(MsNet *n, MsHostId from, MsHostId to)
 gboolean
 ms_net_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
 {
+    g_return_val_if_fail(links != NULL, FALSE);
     g_array_set_size(links, 0);
+    g_return_val_if_fail(HOST_OK(n, from) && HOST_OK(n, to), FALSE);
     if (g_hash_table_size(n->pinned) == 0) {
         if (G_UNLIKELY(n->tree_state == 0))
             build_tree(n);
@@ -703,11 +712,17 @@ ms_net_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
     return TRUE;
 }
 
-guint64 ms_net_route_epoch(const MsNet *n) { return n->route_epoch; }
+guint64
+ms_net_route_epoch(const MsNet *n)
+{
+    g_return_val_if_fail(n != NULL, 0);
+    return n->route_epoch;
+}
 
 guint32
 ms_net_path_mtu(MsNet *n, MsHostId from, MsHostId to)
 {
+    g_return_val_if_fail(HOST_OK(n, from) && HOST_OK(n, to), 0);
     guint32 mtu = G_MAXUINT32;
     MsHostId cur = from;
     for (guint steps = 0; cur != to; steps++) {
@@ -724,6 +739,7 @@ ms_net_path_mtu(MsNet *n, MsHostId from, MsHostId to)
 void
 ms_net_pin_route(MsNet *n, MsHostId at, MsHostId dst, guint32 link)
 {
+    g_return_if_fail(HOST_OK(n, at) && HOST_OK(n, dst) && LINK_OK(n, link));
     gint64 k = (gint64) at << 32 | dst;
     g_hash_table_insert(n->pinned, g_memdup2(&k, sizeof k), GUINT_TO_POINTER(link + 1));
 }
