@@ -12,6 +12,7 @@
 
 #include <glib.h>
 #include "mailsim/engine.h"
+#include "mailsim/tcp_wire.h"
 #include "mailsim/trace.h"
 
 G_BEGIN_DECLS
@@ -34,11 +35,11 @@ typedef enum {
 GQuark ms_net_error_quark(void);
 typedef enum { MS_NET_ERROR_INVALID } MsNetError;
 
-#define MS_IPPROTO_TCP 6
-#define MS_IPPROTO_UDP 17
-#define MS_IPV4_HEADER 20
-#define MS_TCP_HEADER  20
-#define MS_UDP_HEADER  8
+/* MS_IPPROTO_TCP and _UDP come from the wire constants; the header sizes
+ * under the names the simulation uses. */
+#define MS_IPV4_HEADER MS_IPV4_HEADER_LEN
+#define MS_TCP_HEADER  MS_TCP_HEADER_LEN
+#define MS_UDP_HEADER  MS_UDP_HEADER_LEN
 #define MS_DEFAULT_TTL 64
 
 typedef struct {
