@@ -547,7 +547,6 @@ test_getters_refuse_bad_ids(void)
     CU_ASSERT_EQUAL(ms_net_host_addr(n, bad_host), 0);
     CU_ASSERT_EQUAL(ms_net_host_addr(n, G_MAXUINT32), 0);
     CU_ASSERT_EQUAL(ms_net_host_role(n, bad_host), MS_ROLE_COUNT);
-    CU_ASSERT_FALSE(ms_net_host_is_up(n, bad_host));
     CU_ASSERT_FALSE(ms_net_link_is_up(n, bad_link));
     CU_ASSERT_PTR_NULL(ms_net_link_params(n, bad_link));
     MsHostId a = 0, b = 0;
@@ -568,7 +567,6 @@ test_getters_refuse_bad_ids(void)
     CU_ASSERT_PTR_NULL(ms_net_engine(NULL));
     CU_ASSERT_PTR_NULL(ms_net_trace(NULL));
     CU_ASSERT_EQUAL(ms_net_host_by_name(n, NULL), G_MAXUINT32);
-    CU_ASSERT_EQUAL(ms_net_route_epoch(NULL), 0);
     CU_ASSERT_EQUAL(ms_net_path_mtu(n, 0, bad_host), 0);
     g_autoptr(GArray) path = ms_net_route_path(n, bad_host, 0);
     CU_ASSERT_EQUAL(path->len, 0);
@@ -580,7 +578,7 @@ test_getters_refuse_bad_ids(void)
     CU_ASSERT_EQUAL(ms_net_ephemeral_port(n, bad_host), 0);
     ms_net_set_host_up(n, bad_host, FALSE);
     ms_net_set_link_up(n, bad_link, FALSE);
-    CU_ASSERT_EQUAL(criticals_end(&c), 24);   /* one per call above */
+    CU_ASSERT_EQUAL(criticals_end(&c), 22);   /* one per call above */
     /* Nothing changed on the way. */
     CU_ASSERT_TRUE(ms_net_host_is_up(n, 1));
     CU_ASSERT_TRUE(ms_net_link_is_up(n, 0));

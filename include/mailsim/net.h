@@ -91,10 +91,11 @@ guint32 ms_net_add_link(MsNet *net, MsHostId a, MsHostId b, const MsLinkParams *
 /* Getters. A NULL network or a host or link id out of range is a
  * programmer error: a critical (g_return_val_if_fail), and NULL for names,
  * engines, traces and link parameters, 0 for counts, addresses, ports and
- * the route epoch, MS_ROLE_COUNT for a role, FALSE for is_up and is_local,
+ * MTUs, MS_ROLE_COUNT for a role, FALSE for link_is_up and is_local,
  * G_MAXUINT32 for both ends of a bad link, zeroed statistics. Left
- * unchecked, because they run once per packet or per transfer hop:
- * ms_net_host_by_addr(), ms_net_send(), ms_udp_send() and
+ * unchecked, because they run once per packet, or per transfer or
+ * transfer hop at flow level: ms_net_host_by_addr(), ms_net_host_is_up(),
+ * ms_net_route_epoch(), ms_net_send(), ms_udp_send() and
  * ms_net_link_account(). */
 guint ms_net_n_hosts(const MsNet *net);
 guint ms_net_n_links(const MsNet *net);
