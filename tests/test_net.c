@@ -444,6 +444,148 @@ test_bad_links_refused(void)
     }
 }
 
+/* The one dotted-quad reader, both sides of each boundary: a part of 255
+ * and of 256, three digits and four, a single 0 and a leading zero, four
+ * parts against three and five, trailing or leading text, empty parts. */
+static void
+test_ipv4_parse_boundaries(void)
+{
+    static const struct {
+        const char *text;
+        gboolean ok;
+        guint32 want;
+    } cases[] = {
+        { "192.0.2.10", TRUE, 0xC000020A },
+        { "255.255.255.255", TRUE, 0xFFFFFFFF },
+        { "256.255.255.255", FALSE, 0 },
+        { "255.255.255.256", FALSE, 0 },
+        { "0.0.0.0", TRUE, 0 },
+        { "1.2.3.4", TRUE, 0x01020304 },
+        { "1.2.3", FALSE, 0 },
+        { "1.2.3.4.5", FALSE, 0 },
+        { "1.2.3.4.", FALSE, 0 },
+        { "1.2.3.", FALSE, 0 },
+        { "10.0.0.1", TRUE, 0x0A000001 },
+        { "10.0.0.01", FALSE, 0 },     /* leading zero: refused, as the scenario loader did */
+        { "010.0.0.1", FALSE, 0 },
+        { "10.0.0.00", FALSE, 0 },
+        { "10.0.0.100", TRUE, 0x0A000064 },
+        { "10.0.0.1000", FALSE, 0 },   /* four digits */
+        { "10.0.0.0001", FALSE, 0 },
+        { "10.0.0.1 ", FALSE, 0 },     /* trailing junk */
+        { "10.0.0.1x", FALSE, 0 },
+        { " 10.0.0.1", FALSE, 0 },
+        { "+10.0.0.1", FALSE, 0 },
+        { "10.0.-0.1", FALSE, 0 },
+        { "10..0.1", FALSE, 0 },
+        { ".10.0.0", FALSE, 0 },
+        { "", FALSE, 0 },
+        { "....", FALSE, 0 },
+        { "0x0A.0.0.1", FALSE, 0 },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        guint32 v = 0xDEADBEEF;
+        gboolean ok = ms_ipv4_parse(cases[i].text, &v);
+        if (ok != cases[i].ok)
+            g_printerr("ipv4 '%s': %s, expected %s\n", cases[i].text, ok ? "accepted" : "refused",
+                       cases[i].ok ? "accepted" : "refused");
+        CU_ASSERT_EQUAL(ok, cases[i].ok);
+        /* Refused: *out untouched. */
+        CU_ASSERT_EQUAL(v, cases[i].ok ? cases[i].want : 0xDEADBEEF);
+    }
+}
+
+/* Programmer errors at the getters: while a check runs, criticals are
+ * counted instead of being fatal (tests/testlib.c makes them fatal for the
+ * whole run), and the previous state comes back after. */
+typedef struct {
+    guint criticals;
+    GLogLevelFlags fatal;
+    guint handler;
+} Criticals;
+
+static void
+count_critical(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer ud)
+{
+    Criticals *c = ud;
+    c->criticals++;
+    (void) domain; (void) level; (void) message;
+}
+
+static void
+criticals_begin(Criticals *c)
+{
+    c->criticals = 0;
+    c->fatal = g_log_set_always_fatal(G_LOG_FATAL_MASK);
+    c->handler = g_log_set_handler(NULL, G_LOG_LEVEL_CRITICAL, count_critical, c);
+}
+
+static guint
+criticals_end(Criticals *c)
+{
+    g_log_remove_handler(NULL, c->handler);
+    g_log_set_always_fatal(c->fatal);
+    return c->criticals;
+}
+
+/* Each bad call gives the value net.h documents and exactly one critical;
+ * the last good id (the boundary) still answers. */
+static void
+test_getters_refuse_bad_ids(void)
+{
+    World w;
+    chain(&w, 2, &base_link, 1);
+    MsNet *n = w.net;
+    const MsHostId bad_host = 2;   /* hosts 0 and 1 exist */
+    const guint32 bad_link = 1;    /* link 0 exists */
+    CU_ASSERT_STRING_EQUAL(ms_net_host_name(n, 1), "h1");
+    CU_ASSERT_TRUE(ms_net_link_is_up(n, 0));
+    Criticals c;
+    criticals_begin(&c);
+    CU_ASSERT_PTR_NULL(ms_net_host_name(n, bad_host));
+    CU_ASSERT_PTR_NULL(ms_net_host_name(NULL, 0));
+    CU_ASSERT_EQUAL(ms_net_host_addr(n, bad_host), 0);
+    CU_ASSERT_EQUAL(ms_net_host_addr(n, G_MAXUINT32), 0);
+    CU_ASSERT_EQUAL(ms_net_host_role(n, bad_host), MS_ROLE_COUNT);
+    CU_ASSERT_FALSE(ms_net_link_is_up(n, bad_link));
+    CU_ASSERT_PTR_NULL(ms_net_link_params(n, bad_link));
+    MsHostId a = 0, b = 0;
+    ms_net_link_ends(n, bad_link, &a, &b);
+    CU_ASSERT_EQUAL(a, G_MAXUINT32);
+    CU_ASSERT_EQUAL(b, G_MAXUINT32);
+    MsLinkStats ls;
+    memset(&ls, 0xAB, sizeof ls);
+    ms_net_link_stats(n, bad_link, &ls);
+    CU_ASSERT_EQUAL(ls.packets[0] + ls.packets[1] + ls.bytes[0] + ls.drops_queue + ls.drops_loss + ls.drops_down, 0);
+    CU_ASSERT_EQUAL(ls.busy[0] + ls.busy[1], 0);
+    MsNetStats ns;
+    memset(&ns, 0xAB, sizeof ns);
+    ms_net_get_stats(NULL, &ns);
+    CU_ASSERT_EQUAL(ns.sent + ns.delivered + ns.dropped + ns.drops[0], 0);
+    CU_ASSERT_EQUAL(ms_net_n_hosts(NULL), 0);
+    CU_ASSERT_EQUAL(ms_net_n_links(NULL), 0);
+    CU_ASSERT_PTR_NULL(ms_net_engine(NULL));
+    CU_ASSERT_PTR_NULL(ms_net_trace(NULL));
+    CU_ASSERT_EQUAL(ms_net_host_by_name(n, NULL), G_MAXUINT32);
+    CU_ASSERT_EQUAL(ms_net_path_mtu(n, 0, bad_host), 0);
+    g_autoptr(GArray) path = ms_net_route_path(n, bad_host, 0);
+    CU_ASSERT_EQUAL(path->len, 0);
+    g_autoptr(GArray) links = g_array_new(FALSE, FALSE, sizeof(guint32));
+    g_array_append_val(links, bad_link);
+    CU_ASSERT_FALSE(ms_net_route_links(n, 0, bad_host, links));
+    CU_ASSERT_EQUAL(links->len, 0);
+    CU_ASSERT_FALSE(ms_net_is_local(n, bad_host));
+    CU_ASSERT_EQUAL(ms_net_ephemeral_port(n, bad_host), 0);
+    ms_net_set_host_up(n, bad_host, FALSE);
+    ms_net_set_link_up(n, bad_link, FALSE);
+    CU_ASSERT_EQUAL(criticals_end(&c), 22);   /* one per call above */
+    /* Nothing changed on the way. */
+    CU_ASSERT_TRUE(ms_net_host_is_up(n, 1));
+    CU_ASSERT_TRUE(ms_net_link_is_up(n, 0));
+    CU_ASSERT_EQUAL(ms_net_path_mtu(n, 0, 1), 1500);
+    world_free(&w);
+}
+
 /* Address look-ups agree with what was added, whichever way addresses come:
  * ascending (the table grows), descending (it is rebuilt below), sparse
  * (the hash table answers), sparse then filled in (the table comes back),
@@ -677,6 +819,8 @@ main(void)
         { "5 MB over a lossy 5-hop path", test_5mb_over_lossy_5_hops },
         { "refused, timeout, unreachable", test_refused_timeout_unreachable },
         { "bad links refused", test_bad_links_refused },
+        { "IPv4 parse: both sides of each boundary", test_ipv4_parse_boundaries },
+        { "getters: a NULL network or a bad id gives the documented value and a critical", test_getters_refuse_bad_ids },
         { "host by address: dense, sparse, edges", test_host_by_addr },
         { "flow level: link counters while a connection is open", test_flow_link_counters_while_open },
         { "route links match hop-by-hop routes", test_route_links_match_hops },

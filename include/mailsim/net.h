@@ -12,6 +12,7 @@
 
 #include <glib.h>
 #include "mailsim/engine.h"
+#include "mailsim/tcp_wire.h"
 #include "mailsim/trace.h"
 
 G_BEGIN_DECLS
@@ -34,11 +35,11 @@ typedef enum {
 GQuark ms_net_error_quark(void);
 typedef enum { MS_NET_ERROR_INVALID } MsNetError;
 
-#define MS_IPPROTO_TCP 6
-#define MS_IPPROTO_UDP 17
-#define MS_IPV4_HEADER 20
-#define MS_TCP_HEADER  20
-#define MS_UDP_HEADER  8
+/* MS_IPPROTO_TCP and _UDP come from the wire constants; the header sizes
+ * under the names the simulation uses. */
+#define MS_IPV4_HEADER MS_IPV4_HEADER_LEN
+#define MS_TCP_HEADER  MS_TCP_HEADER_LEN
+#define MS_UDP_HEADER  MS_UDP_HEADER_LEN
 #define MS_DEFAULT_TTL 64
 
 typedef struct {
@@ -87,6 +88,15 @@ MsHostId ms_net_add_host(MsNet *net, const char *name, guint32 addr, MsHostRole 
  * G_MAXUINT32 with `error` set for bad parameters. */
 guint32 ms_net_add_link(MsNet *net, MsHostId a, MsHostId b, const MsLinkParams *params, GError **error);
 
+/* Getters. A NULL network or a host or link id out of range is a
+ * programmer error: a critical (g_return_val_if_fail), and NULL for names,
+ * engines, traces and link parameters, 0 for counts, addresses, ports and
+ * MTUs, MS_ROLE_COUNT for a role, FALSE for link_is_up and is_local,
+ * G_MAXUINT32 for both ends of a bad link, zeroed statistics. Left
+ * unchecked, because they run once per packet, or per transfer or
+ * transfer hop at flow level: ms_net_host_by_addr(), ms_net_host_is_up(),
+ * ms_net_route_epoch(), ms_net_send(), ms_udp_send() and
+ * ms_net_link_account(). */
 guint ms_net_n_hosts(const MsNet *net);
 guint ms_net_n_links(const MsNet *net);
 const char *ms_net_host_name(const MsNet *net, MsHostId host);
@@ -192,7 +202,11 @@ guint16 ms_net_ephemeral_port(MsNet *net, MsHostId host);
 gboolean ms_udp_send(MsNet *net, MsHostId host, guint16 sport, guint32 dst_addr, guint16 dport, GBytes *payload);
 
 /* Dotted-quad helpers. ms_ipv4_format writes into out (with its NUL) and
- * returns out: no allocation, for every Received: header. */
+ * returns out: no allocation, for every Received: header. ms_ipv4_parse is
+ * the program's one reader of dotted quads: exactly four parts of 1 to 3
+ * decimal digits, each 0 to 255, without leading zeros ("10.0.0.01" is
+ * refused: some tools read it as octal), nothing before or after; TRUE with
+ * *out set (most significant part first), else FALSE and *out untouched. */
 #define MS_IPV4_STRLEN 16
 char *ms_ipv4_format(guint32 addr, char out[MS_IPV4_STRLEN]);
 char *ms_ipv4_to_string(guint32 addr);

@@ -138,11 +138,6 @@ typedef struct {
     guint32     next_free;
 } Conn;
 
-typedef struct {
-    const MsTcpCallbacks *cb;
-    gpointer ud;
-} Listener;
-
 /* Per link direction, 16 bytes: what a fair-share look-up reads while the
  * earliest end lies ahead, so one cache line serves four link directions.
  * A lone transfer lives in `first` alone; the heap (beside, in act_heap)
@@ -167,7 +162,6 @@ struct _MsFlow {
     MsEngine   *engine;
     GArray     *conns;           /* Conn, index = (id - 1) / 2 */
     guint32     free_conn;       /* index + 1 of a free record, 0 if none */
-    GHashTable *listeners;       /* (host << 16 | port) -> Listener* */
     Active     *act;             /* per link direction (2 * link + dir) */
     MsTime    **act_heap;        /* per link direction: binary min-heap of end times, or NULL */
     guint       n_active;
@@ -211,7 +205,6 @@ ms__flow_new(MsTcp *owner, MsNet *net)
     f->net = net;
     f->engine = ms_net_engine(net);
     f->conns = g_array_new(FALSE, TRUE, sizeof(Conn));
-    f->listeners = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     f->hops = g_array_new(FALSE, FALSE, sizeof(Hop));
     f->ev = ms_engine_register(f->engine, "tcp-flow", on_event, f);
     return f;
@@ -284,7 +277,6 @@ ms__flow_free(MsFlow *f)
         }
     }
     g_array_free(f->conns, TRUE);
-    g_hash_table_destroy(f->listeners);
     for (guint i = 0; i < f->n_active; i++)
         g_free(f->act_heap[i]);
     g_free(f->act_heap);
@@ -294,32 +286,6 @@ ms__flow_free(MsFlow *f)
 }
 
 void ms__flow_get_stats(const MsFlow *f, MsTcpStats *s) { *s = f->stats; }
-
-static gint64
-listener_key(MsHostId host, guint16 port)
-{
-    return (gint64) host << 16 | port;
-}
-
-gboolean
-ms__flow_listen(MsFlow *f, MsHostId host, guint16 port, const MsTcpCallbacks *cb, gpointer ud)
-{
-    gint64 k = listener_key(host, port);
-    if (g_hash_table_contains(f->listeners, &k))
-        return FALSE;
-    Listener *l = g_new(Listener, 1);
-    l->cb = cb;
-    l->ud = ud;
-    g_hash_table_insert(f->listeners, g_memdup2(&k, sizeof k), l);
-    return TRUE;
-}
-
-void
-ms__flow_unlisten(MsFlow *f, MsHostId host, guint16 port)
-{
-    gint64 k = listener_key(host, port);
-    g_hash_table_remove(f->listeners, &k);
-}
 
 /* A "tcp" record of conn c seen from `end`; ms_trace_emitv formats the
  * text only when a sink listens (most runs have none). */
@@ -938,8 +904,7 @@ on_syn(MsFlow *f, guint32 idx)
         return;
     }
     if (!c->alive1) {
-        gint64 k = listener_key(c->host[1], c->port[1]);
-        Listener *l = g_hash_table_lookup(f->listeners, &k);
+        const MsTcpListener *l = ms__tcp_listener(f->owner, c->host[1], c->port[1]);
         f->stats.segments++;
         if (!l) {
             /* RFC 793 3.4: nobody listens: reset. */

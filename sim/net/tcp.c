@@ -20,8 +20,11 @@
  *
  * Two fidelities: an MsTcp from ms_tcp_new_flow() carries an MsFlow
  * (sim/net/flow.c) and each public function below hands the call over to it
- * first; the packet machinery of this file then stays idle. */
+ * first; the packet machinery of this file then stays idle. Listening is
+ * the exception: the table of listening ports is this file's for both
+ * fidelities (the flow reads it through ms__tcp_listener()). */
 #include "tcp-private.h"
+#include "mailsim/tcp_wire.h"
 
 #include <string.h>
 
@@ -37,12 +40,6 @@
 #define SEQ_GT(a, b) ((gint32) ((a) - (b)) > 0)
 
 enum { ST_FREE, ST_SYN_SENT, ST_SYN_RCVD, ST_ESTABLISHED };
-
-#define FL_FIN 0x01
-#define FL_SYN 0x02
-#define FL_RST 0x04
-#define FL_PSH 0x08
-#define FL_ACK 0x10
 
 typedef struct {
     guint32 host, raddr;
@@ -77,18 +74,13 @@ typedef struct {
     guint64    data_bytes;              /* distinct payload bytes sent */
 } Conn;
 
-typedef struct {
-    const MsTcpCallbacks *cb;
-    gpointer ud;
-} Listener;
-
 struct _MsTcp {
     MsNet      *net;
     MsEngine   *engine;
     GArray     *conns;       /* Conn; id = index + 1 */
     guint32     free_conn;
     GHashTable *by_key;      /* ConnKey* -> id */
-    GHashTable *listeners;   /* (host << 16 | port) -> Listener* */
+    GHashTable *listeners;   /* (host << 16 | port) -> MsTcpListener*; both fidelities */
     guint16     ev_timer, ev_fail;
     MsTcpStats  stats;
     MsFlow     *flow;        /* flow level: every call goes there */
@@ -210,6 +202,8 @@ ms_tcp_close_reason_to_string(MsTcpCloseReason r)
     return (guint) r < G_N_ELEMENTS(names) ? names[r] : "?";
 }
 
+/* --- listeners: one table for both fidelities ------------------------------- */
+
 static gint64
 listener_key(MsHostId host, guint16 port)
 {
@@ -219,12 +213,10 @@ listener_key(MsHostId host, guint16 port)
 gboolean
 ms_tcp_listen(MsTcp *t, MsHostId host, guint16 port, const MsTcpCallbacks *cb, gpointer ud)
 {
-    if (t->flow)
-        return ms__flow_listen(t->flow, host, port, cb, ud);
     gint64 k = listener_key(host, port);
     if (g_hash_table_contains(t->listeners, &k))
         return FALSE;
-    Listener *l = g_new(Listener, 1);
+    MsTcpListener *l = g_new(MsTcpListener, 1);
     l->cb = cb;
     l->ud = ud;
     g_hash_table_insert(t->listeners, g_memdup2(&k, sizeof k), l);
@@ -234,12 +226,15 @@ ms_tcp_listen(MsTcp *t, MsHostId host, guint16 port, const MsTcpCallbacks *cb, g
 void
 ms_tcp_unlisten(MsTcp *t, MsHostId host, guint16 port)
 {
-    if (t->flow) {
-        ms__flow_unlisten(t->flow, host, port);
-        return;
-    }
     gint64 k = listener_key(host, port);
     g_hash_table_remove(t->listeners, &k);
+}
+
+const MsTcpListener *
+ms__tcp_listener(const MsTcp *t, MsHostId host, guint16 port)
+{
+    gint64 k = listener_key(host, port);
+    return g_hash_table_lookup(t->listeners, &k);
 }
 
 static MsTcpConnId
@@ -341,12 +336,12 @@ send_segment(MsTcp *t, Conn *c, guint32 seq, guint8 flags, const guint8 *data, g
     p.dst_addr = c->key->raddr;
     p.seq = seq;
     p.flags = flags;
-    if (flags & FL_ACK) {
+    if (flags & MS_TCP_ACK) {
         p.ack = c->rcv_nxt;
         c->ack_sent = c->rcv_nxt;
     }
     p.window = RWND;
-    if (flags & FL_SYN)
+    if (flags & MS_TCP_SYN)
         p.mss = (guint16) c->mss;
     p.payload = len ? g_bytes_new(data, len) : NULL;
     p.message = c->message;
@@ -404,7 +399,7 @@ output(MsTcp *t, MsTcpConnId id)
         else
             c->data_bytes += len;
         gboolean last = c->snd_nxt + len == end_seq;
-        send_segment(t, c, c->snd_nxt, FL_ACK | (last ? FL_PSH : 0), data, len);
+        send_segment(t, c, c->snd_nxt, MS_TCP_ACK | (last ? MS_TCP_PSH : 0), data, len);
         c->snd_nxt += len;
         if (SEQ_GT(c->snd_nxt, c->snd_max))
             c->snd_max = c->snd_nxt;
@@ -412,7 +407,7 @@ output(MsTcp *t, MsTcpConnId id)
         sent = TRUE;
     }
     if (c->app_closed && !c->fin_sent && c->snd_nxt == end_seq && (c->snd_nxt - c->snd_una) < wnd) {
-        send_segment(t, c, c->snd_nxt, FL_FIN | FL_ACK, NULL, 0);
+        send_segment(t, c, c->snd_nxt, MS_TCP_FIN | MS_TCP_ACK, NULL, 0);
         c->fin_sent = TRUE;
         c->snd_nxt++;
         if (SEQ_GT(c->snd_nxt, c->snd_max))
@@ -459,7 +454,7 @@ ms_tcp_connect_tagged(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport,
     }
     c->mss = MAX(pmtu, 68u) - MS_IPV4_HEADER - MS_TCP_HEADER;
     c->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u));   /* RFC 3390 initial window */
-    send_segment(t, c, c->iss, FL_SYN, NULL, 0);
+    send_segment(t, c, c->iss, MS_TCP_SYN, NULL, 0);
     c->snd_nxt = c->snd_max = c->iss + 1;
     arm_timer(t, id);
     g_autofree char *text = g_strdup_printf("%s:%u connects to port %u", ms_net_host_name(t->net, host), lport, dport);
@@ -529,17 +524,17 @@ send_rst(MsTcp *t, MsHostId host, const MsPacket *p)
     r.sport = p->dport;
     r.dport = p->sport;
     r.dst_addr = p->src_addr;
-    r.flags = FL_RST | FL_ACK;
-    r.seq = (p->flags & FL_ACK) ? p->ack : 0;
+    r.flags = MS_TCP_RST | MS_TCP_ACK;
+    r.seq = (p->flags & MS_TCP_ACK) ? p->ack : 0;
     gsize len = p->payload ? g_bytes_get_size(p->payload) : 0;
-    r.ack = p->seq + (guint32) len + ((p->flags & FL_SYN) ? 1 : 0) + ((p->flags & FL_FIN) ? 1 : 0);
+    r.ack = p->seq + (guint32) len + ((p->flags & MS_TCP_SYN) ? 1 : 0) + ((p->flags & MS_TCP_FIN) ? 1 : 0);
     t->stats.segments++;
     ms_net_send(t->net, host, &r);
 }
 
 /* A SYN for a listening port: a new connection in SYN_RCVD. */
 static void
-accept_syn(MsTcp *t, MsHostId host, const MsPacket *p, Listener *l)
+accept_syn(MsTcp *t, MsHostId host, const MsPacket *p, const MsTcpListener *l)
 {
     MsTcpConnId id = conn_new(t, host, p->dport, p->src_addr, p->sport);
     Conn *c = conn_at(t, id);
@@ -551,7 +546,7 @@ accept_syn(MsTcp *t, MsHostId host, const MsPacket *p, Listener *l)
     guint32 my_mss = (pmtu ? pmtu : 576) - MS_IPV4_HEADER - MS_TCP_HEADER;
     c->mss = p->mss ? MIN(my_mss, p->mss) : MIN(my_mss, 536u);
     c->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u));
-    send_segment(t, c, c->iss, FL_SYN | FL_ACK, NULL, 0);
+    send_segment(t, c, c->iss, MS_TCP_SYN | MS_TCP_ACK, NULL, 0);
     c->snd_nxt = c->snd_max = c->iss + 1;
     arm_timer(t, id);
 }
@@ -607,7 +602,7 @@ process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
             stop_timer(t, c);
         else
             arm_timer(t, id);
-    } else if (p->ack == c->snd_una && len == 0 && !(p->flags & (FL_SYN | FL_FIN)) &&
+    } else if (p->ack == c->snd_una && len == 0 && !(p->flags & (MS_TCP_SYN | MS_TCP_FIN)) &&
                c->snd_max != c->snd_una) {
         if (++c->dupacks == 3) {
             /* Fast retransmit: halve the window and go back to snd_una. */
@@ -632,11 +627,10 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
     MsTcpConnId id = GPOINTER_TO_UINT(g_hash_table_lookup(t->by_key, &k));
     gsize len = p->payload ? g_bytes_get_size(p->payload) : 0;
     if (!id) {
-        if (p->flags & FL_RST)
+        if (p->flags & MS_TCP_RST)
             return;
-        if ((p->flags & FL_SYN) && !(p->flags & FL_ACK)) {
-            gint64 lk = listener_key(host, p->dport);
-            Listener *l = g_hash_table_lookup(t->listeners, &lk);
+        if ((p->flags & MS_TCP_SYN) && !(p->flags & MS_TCP_ACK)) {
+            const MsTcpListener *l = ms__tcp_listener(t, host, p->dport);
             if (l) {
                 accept_syn(t, host, p, l);
                 return;
@@ -646,7 +640,7 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         return;
     }
     Conn *c = conn_at(t, id);
-    if (p->flags & FL_RST) {
+    if (p->flags & MS_TCP_RST) {
         gboolean refused = c->state == ST_SYN_SENT;
         if (refused)
             t->stats.refused++;
@@ -655,7 +649,7 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         return;
     }
     if (c->state == ST_SYN_SENT) {
-        if ((p->flags & (FL_SYN | FL_ACK)) != (FL_SYN | FL_ACK) || p->ack != c->iss + 1)
+        if ((p->flags & (MS_TCP_SYN | MS_TCP_ACK)) != (MS_TCP_SYN | MS_TCP_ACK) || p->ack != c->iss + 1)
             return;
         c->rcv_nxt = p->seq + 1;
         c->snd_una = p->ack;
@@ -664,7 +658,7 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         c->state = ST_ESTABLISHED;
         c->retries = 0;
         stop_timer(t, c);
-        send_segment(t, c, c->snd_nxt, FL_ACK, NULL, 0);
+        send_segment(t, c, c->snd_nxt, MS_TCP_ACK, NULL, 0);
         t->stats.established++;
         trace(t, c, MS_TRACE_TCP_ESTABLISHED, "established");
         if (!c->detached && c->cb && c->cb->connected)
@@ -674,11 +668,11 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         return;
     }
     if (c->state == ST_SYN_RCVD) {
-        if ((p->flags & FL_SYN) && !(p->flags & FL_ACK)) {
-            send_segment(t, c, c->iss, FL_SYN | FL_ACK, NULL, 0);   /* our SYN-ACK was lost */
+        if ((p->flags & MS_TCP_SYN) && !(p->flags & MS_TCP_ACK)) {
+            send_segment(t, c, c->iss, MS_TCP_SYN | MS_TCP_ACK, NULL, 0);   /* our SYN-ACK was lost */
             return;
         }
-        if (!(p->flags & FL_ACK) || p->ack != c->iss + 1)
+        if (!(p->flags & MS_TCP_ACK) || p->ack != c->iss + 1)
             return;
         c->snd_una = p->ack;
         c->state = ST_ESTABLISHED;
@@ -691,12 +685,12 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         c = conn_at(t, id);
         if (c->state == ST_FREE)
             return;
-    } else if ((p->flags & FL_SYN)) {
+    } else if ((p->flags & MS_TCP_SYN)) {
         /* A retransmitted SYN-ACK: our ACK was lost. */
-        send_segment(t, c, c->snd_nxt, FL_ACK, NULL, 0);
+        send_segment(t, c, c->snd_nxt, MS_TCP_ACK, NULL, 0);
         return;
     }
-    if (p->flags & FL_ACK) {
+    if (p->flags & MS_TCP_ACK) {
         process_ack(t, id, p, len);
         c = conn_at(t, id);
     }
@@ -719,23 +713,23 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
             must_ack = TRUE;
         }
     }
-    if ((p->flags & FL_FIN) && p->seq + (guint32) len == c->rcv_nxt && !c->fin_rcvd) {
+    if ((p->flags & MS_TCP_FIN) && p->seq + (guint32) len == c->rcv_nxt && !c->fin_rcvd) {
         c->rcv_nxt++;
         c->fin_rcvd = TRUE;
-        send_segment(t, c, c->snd_nxt, FL_ACK, NULL, 0);
+        send_segment(t, c, c->snd_nxt, MS_TCP_ACK, NULL, 0);
         notify_closed(t, id, MS_TCP_CLOSE_NORMAL);
         c = conn_at(t, id);
         if (c->state == ST_FREE)
             return;
         c->app_closed = TRUE;   /* no half-close: answer with our FIN */
-    } else if (p->flags & FL_FIN) {
+    } else if (p->flags & MS_TCP_FIN) {
         must_ack = TRUE;        /* a repeated FIN: our ACK was lost */
     }
     /* Data the app sent in answer already carries the ACK (piggybacking). */
     output(t, id);
     c = conn_at(t, id);
     if (c->state != ST_FREE && (must_ack || c->ack_sent != c->rcv_nxt))
-        send_segment(t, c, c->snd_nxt, FL_ACK, NULL, 0);
+        send_segment(t, c, c->snd_nxt, MS_TCP_ACK, NULL, 0);
     if (c->state != ST_FREE && c->fin_rcvd && c->fin_acked)
         conn_free(t, id);
 }
@@ -762,13 +756,13 @@ on_timer(MsEngine *e, const MsEvent *ev, gpointer user_data)
     if (c->state == ST_SYN_SENT) {
         t->stats.retransmits++;
         trace(t, c, MS_TRACE_TCP_RETRANSMIT, "SYN again");
-        send_segment(t, c, c->iss, FL_SYN, NULL, 0);
+        send_segment(t, c, c->iss, MS_TCP_SYN, NULL, 0);
         arm_timer(t, id);
         return;
     }
     if (c->state == ST_SYN_RCVD) {
         t->stats.retransmits++;
-        send_segment(t, c, c->iss, FL_SYN | FL_ACK, NULL, 0);
+        send_segment(t, c, c->iss, MS_TCP_SYN | MS_TCP_ACK, NULL, 0);
         arm_timer(t, id);
         return;
     }

@@ -4,47 +4,24 @@
  * codes (RFC 3463 2) and element ids. Pure functions on strings, used by the
  * loader (sim/scenario/scenario_read.c); no allocation, O(length). */
 #include "scenario-private.h"
+#include "mailsim/net.h"
 
 #include <string.h>
 
 gboolean
 ms__scenario_parse_ipv4(const char *text, guint32 *out, const char **why)
 {
-    const char *p = text;
-    guint32 addr = 0;
-    for (int part = 0; part < 4; part++) {
-        if (part > 0) {
-            if (*p != '.')
-                goto bad;
-            p++;
-        }
-        if (!g_ascii_isdigit(*p))
-            goto bad;
-        /* No leading zeros: "010" reads as octal in some tools, so refuse it. */
-        if (p[0] == '0' && g_ascii_isdigit(p[1]))
-            goto bad;
-        guint v = 0;
-        int n = 0;
-        while (g_ascii_isdigit(*p) && n < 4) {
-            v = v * 10 + (guint) (*p - '0');
-            p++;
-            n++;
-        }
-        if (n > 3 || v > 255)
-            goto bad;
-        addr = (addr << 8) | v;
+    guint32 addr;
+    if (!ms_ipv4_parse(text, &addr)) {   /* the syntax: include/mailsim/net.h */
+        *why = "expected an IPv4 address a.b.c.d with each part 0 to 255, e.g. 192.0.2.10";
+        return FALSE;
     }
-    if (*p != '\0')
-        goto bad;
     if (addr == 0 || addr == 0xFFFFFFFFu) {
         *why = "0.0.0.0 and 255.255.255.255 are not host addresses";
         return FALSE;
     }
     *out = addr;
     return TRUE;
-bad:
-    *why = "expected an IPv4 address a.b.c.d with each part 0 to 255, e.g. 192.0.2.10";
-    return FALSE;
 }
 
 gboolean

@@ -1,0 +1,153 @@
+/* The network's state, shared by the two files of the net module: net.c
+ * (hosts, links, packets in flight, forwarding, UDP) and routing.c (which
+ * link a packet takes next: shortest-path tables, trees, route walks,
+ * pinned routes). Not public: everything else reads the network through
+ * include/mailsim/net.h.
+ *
+ * Who writes what: net.c owns hosts, links, slots, the address maps and the
+ * counters; routing.c owns every field from `routes` to `steps_cap` (the
+ * tables and their scratch) and only reads hosts and links. A change of
+ * topology or of an up/down state reaches routing through
+ * ms__net_drop_routes() (or ms__net_topology_changed() when hosts or links
+ * were added). The field order is the one the single file had: the hot
+ * fields of a forwarding step share cache lines as before. */
+#pragma once
+
+#include "mailsim/net.h"
+#include "mailsim/shard.h"
+
+#define NO_LINK G_MAXUINT32
+#define NO_HOST G_MAXUINT32
+
+typedef struct {
+    char       *name;
+    guint32     addr;
+    MsHostRole  role;
+    gboolean    up;
+    guint16     next_port;
+    guint16     ip_id;
+    GArray     *links;      /* guint32 link indices */
+    GArray     *udp;        /* MsNetUdpBinding (net.c); few per host, scanned */
+} MsNetHost;
+
+typedef struct {
+    MsHostId     a, b;
+    MsLinkParams p;
+    gboolean     up;
+    guint32      epoch;
+    MsTime       busy_until[2];
+    MsLinkStats  st;
+} MsNetLink;
+
+typedef struct {
+    MsNetReceiveFunc func;
+    gpointer         user_data;
+} MsNetReceiver;
+
+/* Routing's own records, defined in routing.c. */
+typedef struct _MsNetTreeNode MsNetTreeNode;
+typedef struct _MsNetCoreEdge MsNetCoreEdge;
+typedef struct _MsNetAdj MsNetAdj;
+
+struct _MsNet {
+    MsEngine     *engine;
+    MsTrace      *trace;
+    GArray       *hosts;          /* MsNetHost */
+    GArray       *links;          /* MsNetLink */
+    GHashTable   *by_name;        /* name -> id+1; set-up and lookups only */
+    GHashTable   *by_addr;        /* addr -> id+1 */
+    /* The same map as a direct-indexed table while addresses are dense
+     * (the generated worlds number hosts sequentially): entry addr -
+     * addr_base holds id + 1, or 0. NULL while addresses are sparse. */
+    guint32      *addr_ids;
+    guint32       addr_base, addr_cap;  /* the span addr_ids covers */
+    guint32       addr_lo, addr_hi;     /* lowest and highest address in use */
+    GArray       *slots;          /* MsNetSlot (net.c) */
+    guint32       free_slot;
+    /* --- routing.c's ------------------------------------------------- */
+    guint32     **routes;         /* per destination: next-hop link per host, or NULL */
+    guint         n_routes;       /* length of routes (>= hosts) */
+    GArray       *cached;         /* MsHostId destinations whose table is built */
+    /* Adjacency in compressed rows for the route searches: the links of
+     * host h are adj[adj_off[h] .. adj_off[h + 1]); rebuilt after hosts or
+     * links are added. */
+    guint32      *adj_off;
+    MsNetAdj     *adj;
+    gboolean      adj_valid;
+    /* tree routing (see routing.c); tree_state 0: not built, 1: in use, -1: not usable now */
+    int           tree_state;
+    MsNetTreeNode *tree;          /* per host, one cache line for a routing step */
+    MsHostId     *t_core;         /* core hosts by index */
+    guint32       t_ncore;
+    guint8      **t_routes;       /* per core index: packed next hops per core index, or NULL */
+    guint         t_hop_bits;     /* 4, 8 or 16: the width of a table entry */
+    guint32      *t_adj_first;    /* CSR of links between core hosts: per core index + 1 */
+    MsNetCoreEdge *t_adj;
+    GArray       *t_built;        /* core indices whose table is built */
+    MsRouteMetric metric;
+    GHashTable   *pinned;         /* (host << 32 | dst) -> link + 1: routes set by hand */
+    guint16       ev_arrive;      /* net.c's */
+    guint64       route_epoch;    /* bumped by ms__net_drop_routes() */
+    guint32      *steps;          /* the route walk's scratch: the links as found (express() reads it) */
+    guint         steps_cap;
+    /* --- net.c's again ----------------------------------------------- */
+    gboolean      express;
+    MsShard      *shard;          /* partitioned run: this part's shard, or NULL */
+    MsNetTagOutFunc tag_out;      /* message tags across parts (the mail layer's) */
+    MsNetTagInFunc  tag_in;
+    gpointer        tag_data;
+    MsNetReceiver recv_tcp, recv_udp;
+    MsNetStats    stats;
+};
+
+/* Argument checks of the public entry points (g_return_val_if_fail). */
+#define HOST_OK(n, h) ((n) != NULL && (h) < (n)->hosts->len)
+#define LINK_OK(n, l) ((n) != NULL && (l) < (n)->links->len)
+
+static inline MsNetHost *
+host_at(const MsNet *n, MsHostId id)
+{
+    return &g_array_index(n->hosts, MsNetHost, id);
+}
+
+static inline MsNetLink *
+link_at(const MsNet *n, guint32 id)
+{
+    return &g_array_index(n->links, MsNetLink, id);
+}
+
+/* --- routing.c ------------------------------------------------------- */
+
+/* Sets up and frees routing's part of a network. */
+void ms__net_routing_init(MsNet *net);
+void ms__net_routing_clear(MsNet *net);
+
+/* Forgets every table (an up/down change, a new metric) and bumps the
+ * route epoch. O(tables built). */
+void ms__net_drop_routes(MsNet *net);
+
+/* A host or link was added: the adjacency is rebuilt on next use, every
+ * table is dropped, and the per-destination array grows to the hosts. */
+void ms__net_topology_changed(MsNet *net);
+
+/* The link to take from `at` towards `dst`, or NO_LINK: the per-hop
+ * look-up of forwarding, so the common case (trees in use, nothing pinned)
+ * is inlined into the caller and makes one call, as when routing lived in
+ * net.c; anything else (pinned routes, tables not built yet, the generic
+ * tables) takes the full look-up, which builds what it needs. */
+guint32 ms__net_tree_next_link(MsNet *net, MsHostId at, MsHostId dst);
+guint32 ms__net_next_link_slow(MsNet *net, MsHostId at, MsHostId dst);
+
+static inline guint32
+ms__net_next_link(MsNet *n, MsHostId at, MsHostId dst)
+{
+    if (G_LIKELY(n->tree_state > 0) && G_LIKELY(g_hash_table_size(n->pinned) == 0))
+        return ms__net_tree_next_link(n, at, dst);
+    return ms__net_next_link_slow(n, at, dst);
+}
+
+/* The whole path from `from` to `to` in one walk, when the trees serve and
+ * nothing is pinned: TRUE, with the links in net->steps[0 .. *len) (as far
+ * as a route goes). FALSE otherwise (*len = 0): look up hop by hop with
+ * ms__net_next_link(). */
+gboolean ms__net_route_walk(MsNet *net, MsHostId from, MsHostId to, guint *len);

@@ -1,0 +1,760 @@
+/* Routing for the network layer (include/mailsim/net.h): which link a
+ * packet takes next. net.c asks per hop (ms__net_next_link()) or for a
+ * whole path at once (ms__net_route_walk(), ms_net_route_links()); this
+ * file answers from shortest-path tables it builds lazily and drops on any
+ * change of topology or of an up/down state.
+ *
+ * Design. For each destination, a next-hop table (one link per host) from a
+ * Dijkstra run rooted at the destination, built on first use and cached in
+ * an array indexed by destination; any up/down change drops the cache. Ties
+ * in distance break by host id, so routes are deterministic. Link weights
+ * are the latency (at least 1 ns) or 1 per hop (ms_net_set_metric()).
+ * Routes pinned by hand (ms_net_pin_route()) override every table.
+ *
+ * Trees: most hosts of a large world hang off the meshed part of the graph
+ * in trees (edge hosts; the stub routers of a transit-stub graph). Peeling
+ * hosts of degree one until none is left splits the graph into a core and a
+ * forest rooted at core hosts. A shortest path from or to a tree host is
+ * forced inside its tree (up to the root, or down towards the destination),
+ * and between roots it is the core's own shortest path: a tree hangs off one
+ * host, so no shorter way passes through it, and the Dijkstra run rooted at
+ * a tree host pops the core hosts in the same order, with the same ties, as
+ * the run rooted at its root does (every distance shifted alike), so it picks
+ * the same links. Hence while every link and every host with two or more
+ * links is up, next hops come from the forest (parent links, Euler-tour
+ * intervals for "is the destination below me") and from tables over core
+ * hosts only, one per root a destination hangs off: exactly the routes of
+ * the per-destination tables, for O(core) memory per table instead of
+ * O(hosts) (a transit-stub world of 100,000 routers has 5,000 core hosts).
+ * Otherwise (something is down, or the graph has no trees) the generic
+ * tables above are used.
+ *
+ * Locality. Route look-ups grow costly with the world through cache misses,
+ * not steps, so the tree tables are laid out for few loads: a core table
+ * entry is 4, 8 or 16 bits (the position of the link among the core host's
+ * core links, whose record also names the next core host), and a whole path
+ * (ms_net_route_links(), net.c's express()) is read in one walk, up by
+ * parent fields, across by one table row, down by one climb from the
+ * destination, rather than one full look-up per hop.
+ *
+ * A host with a single link (a mail server, client or DNS server at the edge)
+ * forwards for nobody, so its going down or up changes no table: only
+ * changes to routers and links drop the cache (net.c's ms_net_set_host_up();
+ * the benchmark worlds' MX outages would otherwise rebuild every table twice
+ * per outage).
+ *
+ * Invariants: a table, once built, holds until the next drop; a walk and the
+ * hop-by-hop look-ups give the same links; route_epoch changes whenever a
+ * route may have. Costs: a generic table is O(E log V) to build and 4 bytes
+ * per host, per destination used; the forest is O(V + E) per drop; a core
+ * table O(E_core log V_core) and O(core) bits; a look-up O(1) in the core
+ * plus the depth of the trees; a walk O(hops). The tables are dropped in
+ * O(tables built), not O(hosts), so building a large world host by host
+ * stays linear.
+ *
+ * Ownership: the network owns every table (the fields of MsNet that
+ * sim/net/net-private.h marks as routing's). Threading: one engine, one
+ * thread. The name build_core_routes is read by tools/bench.sh (callgrind
+ * leaves the builds of the core tables out of its counts). */
+#include "net-private.h"
+
+#include <string.h>
+
+/* A link between two core hosts, as seen from one of them. */
+struct _MsNetCoreEdge {
+    guint32 link;
+    guint32 other;        /* core index */
+    guint32 back;         /* the same link's position among other's core links */
+    guint32 other_first;  /* t_adj_first[other]: a walk's next step reads no other array */
+    gint64  weight;
+};
+
+/* A core table entry: the position of the link to take among the core
+ * links of the host (t_adj[t_adj_first[c] + entry]), or "none" (all bits
+ * set). Entries are as narrow as the busiest core host allows: 4 bits below
+ * 15 core links, else 8, else 16 (t_hop_bits), so that the tables of a
+ * world's roots stay small enough for the cache (the large benchmark world:
+ * 5,000 tables of 5,000 core hosts, 12.5 MB at 4 bits, 50 MB at 16). The
+ * links of a core host are few and read often, so the extra step costs
+ * little. */
+typedef guint16 CoreHop;   /* an entry while a table is computed */
+#define CORE_NONE G_MAXUINT16
+
+/* A host in tree routing. */
+struct _MsNetTreeNode {
+    guint32  parent_link;   /* link towards its root; NO_LINK for core hosts */
+    MsHostId parent;
+    MsHostId attach;        /* the root (core host) of its tree; itself for core */
+    guint32  tin, tout;     /* Euler-tour interval of its subtree */
+    guint32  cidx;          /* index among core hosts, or NO_HOST */
+};
+
+/* A link of a host in the adjacency rows. */
+struct _MsNetAdj {
+    MsHostId other;
+    guint32  link;
+};
+
+/* --- set-up and dropping ------------------------------------------------ */
+
+/* Forgets the forest and the core tables. */
+static void
+drop_tree(MsNet *n)
+{
+    if (n->t_built) {
+        for (guint i = 0; i < n->t_built->len; i++)
+            g_free(n->t_routes[g_array_index(n->t_built, guint32, i)]);
+        g_array_free(n->t_built, TRUE);
+    }
+    g_clear_pointer(&n->t_routes, g_free);
+    g_clear_pointer(&n->tree, g_free);
+    g_clear_pointer(&n->t_core, g_free);
+    g_clear_pointer(&n->t_adj_first, g_free);
+    g_clear_pointer(&n->t_adj, g_free);
+    n->t_built = NULL;
+    n->tree_state = 0;
+}
+
+/* Forgets every next-hop table: O(tables built), not O(hosts), so that
+ * building a large world host by host stays linear. */
+void
+ms__net_drop_routes(MsNet *n)
+{
+    n->route_epoch++;
+    if (n->tree_state != 0)
+        drop_tree(n);
+    for (guint i = 0; i < n->cached->len; i++)
+        g_clear_pointer(&n->routes[g_array_index(n->cached, MsHostId, i)], g_free);
+    g_array_set_size(n->cached, 0);
+}
+
+void
+ms_net_set_metric(MsNet *n, MsRouteMetric m)
+{
+    g_return_if_fail(n != NULL);
+    n->metric = m;
+    ms__net_drop_routes(n);
+}
+
+void
+ms__net_routing_init(MsNet *n)
+{
+    n->metric = MS_ROUTE_BY_LATENCY;
+    n->pinned = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    n->cached = g_array_new(FALSE, FALSE, sizeof(MsHostId));
+}
+
+void
+ms__net_routing_clear(MsNet *n)
+{
+    ms__net_drop_routes(n);
+    drop_tree(n);
+    g_array_free(n->cached, TRUE);
+    g_free(n->steps);
+    g_free(n->routes);
+    g_free(n->adj_off);
+    g_free(n->adj);
+    g_hash_table_destroy(n->pinned);
+}
+
+void
+ms__net_topology_changed(MsNet *n)
+{
+    n->adj_valid = FALSE;
+    ms__net_drop_routes(n);
+    if (n->hosts->len > n->n_routes) {
+        guint cap = MAX(16u, n->n_routes * 2);
+        n->routes = g_renew(guint32 *, n->routes, cap);
+        memset(n->routes + n->n_routes, 0, (cap - n->n_routes) * sizeof(guint32 *));
+        n->n_routes = cap;
+    }
+}
+
+/* --- shortest paths --------------------------------------------------- */
+
+typedef struct {
+    gint64  dist;
+    guint32 node;
+} QItem;
+
+static void
+build_adjacency(MsNet *n)
+{
+    guint nh = n->hosts->len;
+    g_free(n->adj_off);
+    g_free(n->adj);
+    n->adj_off = g_new0(guint32, nh + 1);
+    for (guint32 l = 0; l < n->links->len; l++) {
+        n->adj_off[link_at(n, l)->a + 1]++;
+        n->adj_off[link_at(n, l)->b + 1]++;
+    }
+    for (guint h = 0; h < nh; h++)
+        n->adj_off[h + 1] += n->adj_off[h];
+    n->adj = g_new(MsNetAdj, MAX(n->adj_off[nh], 1u));
+    g_autofree guint32 *fill = g_memdup2(n->adj_off, sizeof(guint32) * nh);
+    /* Links in index order per host, as the per-host lists hold them: the
+     * same tie-breaks as before. */
+    for (guint32 l = 0; l < n->links->len; l++) {
+        MsNetLink *k = link_at(n, l);
+        n->adj[fill[k->a]++] = (MsNetAdj) { k->b, l };
+        n->adj[fill[k->b]++] = (MsNetAdj) { k->a, l };
+    }
+    n->adj_valid = TRUE;
+}
+
+static gboolean
+qitem_less(const QItem *x, const QItem *y)
+{
+    return x->dist < y->dist || (x->dist == y->dist && x->node < y->node);
+}
+
+static void
+q_push(GArray *q, QItem it)
+{
+    g_array_append_val(q, it);
+    QItem *a = (QItem *) q->data;
+    guint i = q->len - 1;
+    while (i > 0 && qitem_less(&it, &a[(i - 1) / 2])) {
+        a[i] = a[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    a[i] = it;
+}
+
+static QItem
+q_pop(GArray *q)
+{
+    QItem *a = (QItem *) q->data;
+    QItem top = a[0], last = a[q->len - 1];
+    g_array_set_size(q, q->len - 1);
+    guint n = q->len, i = 0;
+    for (;;) {
+        guint c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && qitem_less(&a[c + 1], &a[c]))
+            c++;
+        if (!qitem_less(&a[c], &last))
+            break;
+        a[i] = a[c];
+        i = c;
+    }
+    if (n > 0)
+        a[i] = last;
+    return top;
+}
+
+/* Next-hop table towards `dst`: for every host, the link to take. */
+static guint32 *
+build_routes(MsNet *n, MsHostId dst)
+{
+    guint nh = n->hosts->len;
+    guint32 *next = g_new(guint32, nh);
+    gint64 *dist = g_new(gint64, nh);
+    for (guint i = 0; i < nh; i++) {
+        next[i] = NO_LINK;
+        dist[i] = G_MAXINT64;
+    }
+    if (!n->adj_valid)
+        build_adjacency(n);
+    GArray *q = g_array_sized_new(FALSE, FALSE, sizeof(QItem), 1024);
+    dist[dst] = 0;
+    q_push(q, (QItem) { 0, dst });
+    while (q->len > 0) {
+        QItem it = q_pop(q);
+        if (it.dist != dist[it.node])
+            continue;
+        /* A down host forwards nothing (the destination itself may be down:
+         * packets then die on arrival, which is what really happens). */
+        if (it.node != dst && !host_at(n, it.node)->up)
+            continue;
+        for (guint32 k = n->adj_off[it.node]; k < n->adj_off[it.node + 1]; k++) {
+            guint32 li = n->adj[k].link;
+            MsNetLink *l = link_at(n, li);
+            if (!l->up)
+                continue;
+            MsHostId other = n->adj[k].other;
+            gint64 w = n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1);
+            gint64 d = it.dist + w;
+            if (d < dist[other]) {
+                dist[other] = d;
+                next[other] = li;
+                q_push(q, (QItem) { d, other });
+            }
+        }
+    }
+    g_array_free(q, TRUE);
+    g_free(dist);
+    return next;
+}
+
+/* --- trees -------------------------------------------------------------- */
+
+/* Peels the graph into core and forest (see the design comment); sets
+ * tree_state to 1, or to -1 when something is down or nothing peels. */
+static void
+build_tree(MsNet *n)
+{
+    guint nh = n->hosts->len;
+    for (guint i = 0; i < n->links->len; i++)
+        if (!link_at(n, i)->up) {
+            n->tree_state = -1;
+            return;
+        }
+    for (guint i = 0; i < nh; i++)
+        if (!host_at(n, i)->up && host_at(n, i)->links->len > 1) {
+            n->tree_state = -1;
+            return;
+        }
+    guint32 *deg = g_new(guint32, nh);
+    gboolean *gone = g_new0(gboolean, nh);
+    MsNetTreeNode *t = n->tree = g_new(MsNetTreeNode, MAX(nh, 1u));
+    GArray *queue = g_array_new(FALSE, FALSE, sizeof(MsHostId));
+    for (guint i = 0; i < nh; i++) {
+        deg[i] = host_at(n, i)->links->len;
+        t[i].parent_link = NO_LINK;
+        t[i].parent = NO_HOST;
+        if (deg[i] <= 1)
+            g_array_append_val(queue, i);
+    }
+    guint peeled = 0;
+    for (guint q = 0; q < queue->len; q++) {
+        MsHostId v = g_array_index(queue, MsHostId, q);
+        MsNetHost *h = host_at(n, v);
+        guint32 up_link = NO_LINK;
+        MsHostId up = NO_HOST;
+        for (guint k = 0; k < h->links->len; k++) {
+            guint32 li = g_array_index(h->links, guint32, k);
+            MsNetLink *l = link_at(n, li);
+            MsHostId o = l->a == v ? l->b : l->a;
+            if (!gone[o]) {
+                up_link = li;
+                up = o;
+                break;
+            }
+        }
+        if (up == NO_HOST)
+            continue;   /* the last host of a tree component: it stays, as a root */
+        gone[v] = TRUE;
+        peeled++;
+        t[v].parent_link = up_link;
+        t[v].parent = up;
+        if (--deg[up] == 1)
+            g_array_append_val(queue, up);
+    }
+    g_array_free(queue, TRUE);
+    g_free(deg);
+    if (peeled == 0) {
+        g_free(gone);
+        g_clear_pointer(&n->tree, g_free);
+        n->tree_state = -1;
+        return;
+    }
+    /* Core indices, children lists (CSR), and an iterative DFS per root. */
+    n->t_ncore = 0;
+    for (guint i = 0; i < nh; i++)
+        t[i].cidx = gone[i] ? NO_HOST : n->t_ncore++;
+    n->t_core = g_new(MsHostId, MAX(n->t_ncore, 1u));
+    for (guint i = 0; i < nh; i++)
+        if (!gone[i])
+            n->t_core[t[i].cidx] = i;
+    guint32 *first = g_new0(guint32, nh + 1);
+    for (guint i = 0; i < nh; i++)
+        if (gone[i])
+            first[t[i].parent + 1]++;
+    for (guint i = 0; i < nh; i++)
+        first[i + 1] += first[i];
+    guint32 *fill = g_memdup2(first, (nh + 1) * sizeof(guint32));
+    MsHostId *kids = g_new(MsHostId, MAX(peeled, 1u));
+    for (guint i = 0; i < nh; i++)
+        if (gone[i])
+            kids[fill[t[i].parent]++] = i;
+    g_free(fill);
+    guint32 clock = 0;
+    GArray *stack = g_array_new(FALSE, FALSE, sizeof(guint64));   /* host << 32 | next child */
+    for (guint r = 0; r < n->t_ncore; r++) {
+        MsHostId root = n->t_core[r];
+        guint64 top = (guint64) root << 32;
+        g_array_append_val(stack, top);
+        t[root].attach = root;
+        t[root].tin = clock++;
+        while (stack->len > 0) {
+            guint64 *e = &g_array_index(stack, guint64, stack->len - 1);
+            MsHostId v = (MsHostId) (*e >> 32);
+            guint32 c = (guint32) *e;
+            if (first[v] + c < first[v + 1]) {
+                (*e)++;
+                MsHostId k = kids[first[v] + c];
+                t[k].attach = root;
+                t[k].tin = clock++;
+                guint64 pushed = (guint64) k << 32;
+                g_array_append_val(stack, pushed);
+            } else {
+                t[v].tout = clock;
+                g_array_set_size(stack, stack->len - 1);
+            }
+        }
+    }
+    g_array_free(stack, TRUE);
+    g_free(kids);
+    g_free(first);
+    g_free(gone);
+    /* Links among core hosts, in each host's link order (so relaxations,
+     * and ties, go as in build_routes). */
+    n->t_adj_first = g_new0(guint32, n->t_ncore + 1);
+    GArray *adj = g_array_new(FALSE, FALSE, sizeof(MsNetCoreEdge));
+    for (guint c = 0; c < n->t_ncore; c++) {
+        MsHostId v = n->t_core[c];
+        MsNetHost *h = host_at(n, v);
+        for (guint k = 0; k < h->links->len; k++) {
+            guint32 li = g_array_index(h->links, guint32, k);
+            MsNetLink *l = link_at(n, li);
+            MsHostId o = l->a == v ? l->b : l->a;
+            if (t[o].cidx == NO_HOST)
+                continue;
+            MsNetCoreEdge ce = { li, t[o].cidx, 0, 0, n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1) };
+            g_array_append_val(adj, ce);
+        }
+        n->t_adj_first[c + 1] = adj->len;
+    }
+    n->t_adj = (MsNetCoreEdge *) g_array_free(adj, FALSE);
+    for (guint32 e = 0; e < n->t_adj_first[n->t_ncore]; e++)
+        n->t_adj[e].other_first = n->t_adj_first[n->t_adj[e].other];
+    guint32 max_degree = 0;
+    for (guint c = 0; c < n->t_ncore; c++)
+        max_degree = MAX(max_degree, n->t_adj_first[c + 1] - n->t_adj_first[c]);
+    if (max_degree >= CORE_NONE) {
+        drop_tree(n);   /* too many for a CoreHop: the generic tables serve */
+        n->tree_state = -1;
+        return;
+    }
+    n->t_hop_bits = max_degree < 0xF ? 4 : max_degree < 0xFF ? 8 : 16;
+    /* Pair the two sides of each core link (each link appears twice). */
+    guint32 *seen = g_new(guint32, MAX(n->links->len, 1u));
+    for (guint i = 0; i < n->links->len; i++)
+        seen[i] = G_MAXUINT32;
+    for (guint32 e = 0; e < n->t_adj_first[n->t_ncore]; e++) {
+        MsNetCoreEdge *ce = &n->t_adj[e];
+        guint32 e1 = seen[ce->link];
+        if (e1 == G_MAXUINT32) {
+            seen[ce->link] = e;
+            continue;
+        }
+        n->t_adj[e1].back = e - n->t_adj_first[n->t_adj[e1].other];
+        ce->back = e1 - n->t_adj_first[ce->other];
+    }
+    g_free(seen);
+    n->t_routes = g_new0(guint8 *, MAX(n->t_ncore, 1u));
+    n->t_built = g_array_new(FALSE, FALSE, sizeof(guint32));
+    n->tree_state = 1;
+}
+
+/* Entry c of a packed core table: a link position, or `none` (all bits set). */
+static inline guint32
+core_hop(const MsNet *n, const guint8 *row, guint32 c)
+{
+    switch (n->t_hop_bits) {
+    case 4:
+        return (row[c >> 1] >> ((c & 1) << 2)) & 0xF;
+    case 8:
+        return row[c];
+    default:
+        return ((const guint16 *) row)[c];
+    }
+}
+
+static inline guint32
+core_none(const MsNet *n)
+{
+    return (1u << n->t_hop_bits) - 1;
+}
+
+static guint8 *
+pack_core_row(const MsNet *n, const CoreHop *next, guint nc)
+{
+    if (n->t_hop_bits == 16)
+        return g_memdup2(next, MAX(nc, 1u) * sizeof(CoreHop));
+    gsize bytes = n->t_hop_bits == 8 ? nc : (nc + 1) / 2;
+    guint8 *row = g_new0(guint8, MAX(bytes, 1u));
+    guint32 none = core_none(n);
+    for (guint c = 0; c < nc; c++) {
+        guint32 v = next[c] == CORE_NONE ? none : next[c];
+        if (n->t_hop_bits == 8)
+            row[c] = (guint8) v;
+        else
+            row[c >> 1] |= (guint8) (v << ((c & 1) << 2));
+    }
+    return row;
+}
+
+/* build_routes() over core hosts only, rooted at core host `dst`; entries
+ * by core index, packed. Queue items carry core indices; since core indices
+ * follow host ids, ties break in the same order as there. */
+static guint8 *
+build_core_routes(MsNet *n, MsHostId dst)
+{
+    guint nc = n->t_ncore;
+    CoreHop *next = g_new(CoreHop, MAX(nc, 1u));
+    gint64 *dist = g_new(gint64, nc);
+    for (guint i = 0; i < nc; i++) {
+        next[i] = CORE_NONE;
+        dist[i] = G_MAXINT64;
+    }
+    GArray *q = g_array_new(FALSE, FALSE, sizeof(QItem));
+    guint32 root = n->tree[dst].cidx;
+    dist[root] = 0;
+    q_push(q, (QItem) { 0, root });
+    while (q->len > 0) {
+        QItem it = q_pop(q);
+        if (it.dist != dist[it.node])
+            continue;
+        for (guint32 k = n->t_adj_first[it.node]; k < n->t_adj_first[it.node + 1]; k++) {
+            const MsNetCoreEdge *ce = &n->t_adj[k];
+            gint64 d = it.dist + ce->weight;
+            if (d < dist[ce->other]) {
+                dist[ce->other] = d;
+                next[ce->other] = (CoreHop) ce->back;
+                q_push(q, (QItem) { d, ce->other });
+            }
+        }
+    }
+    g_array_free(q, TRUE);
+    g_free(dist);
+    guint8 *row = pack_core_row(n, next, nc);
+    g_free(next);
+    return row;
+}
+
+/* The link from tree host or root `at` down towards `dst` below it. */
+static guint32
+link_down(MsNet *n, MsHostId at, MsHostId dst)
+{
+    MsHostId x = dst;
+    while (n->tree[x].parent != at)
+        x = n->tree[x].parent;
+    return n->tree[x].parent_link;
+}
+
+guint32
+ms__net_tree_next_link(MsNet *n, MsHostId at, MsHostId dst)
+{
+    if (at == dst)
+        return NO_LINK;
+    const MsNetTreeNode *a = &n->tree[at], *d = &n->tree[dst];
+    if (a->cidx == NO_HOST) {
+        if (a->tin < d->tin && d->tout <= a->tout)
+            return link_down(n, at, dst);
+        return a->parent_link;
+    }
+    MsHostId root = d->attach;
+    if (root == at)
+        return link_down(n, at, dst);
+    guint32 rc = n->tree[root].cidx;
+    if (G_UNLIKELY(!n->t_routes[rc])) {
+        n->t_routes[rc] = build_core_routes(n, root);
+        g_array_append_val(n->t_built, rc);
+    }
+    guint32 hop = core_hop(n, n->t_routes[rc], a->cidx);
+    return hop == core_none(n) ? NO_LINK : n->t_adj[n->t_adj_first[a->cidx] + hop].link;
+}
+
+/* Appends link li to the walk's scratch (n->steps[0..*len)). */
+static inline void
+step(MsNet *n, guint *len, guint32 li)
+{
+    if (G_UNLIKELY(*len == n->steps_cap)) {
+        n->steps_cap = MAX(64u, 2 * n->steps_cap);
+        n->steps = g_renew(guint32, n->steps, n->steps_cap);
+    }
+    n->steps[(*len)++] = li;
+}
+
+/* ms_net_route_links() over the forest and core tables, the same links
+ * tree_next_link() gives hop by hop, read with fewer loads: up the tree by
+ * parent fields, across the core by one table row and the core links, and down
+ * by climbing from the destination once (link_down() climbs once per hop).
+ * Leaves the links in n->steps[0..*len); FALSE when there is no route, with
+ * the links as far as the hop-by-hop look-ups would have gone (express()
+ * walks them). */
+static gboolean
+tree_route_walk(MsNet *n, MsHostId from, MsHostId to, guint *len)
+{
+    const MsNetTreeNode *t = n->tree;
+    const MsNetTreeNode *d = &t[to];
+    MsHostId cur = from;
+    /* Up while the destination is not below. */
+    while (cur != to && t[cur].cidx == NO_HOST) {
+        const MsNetTreeNode *a = &t[cur];
+        if (a->tin < d->tin && d->tout <= a->tout)
+            break;
+        step(n, len, a->parent_link);
+        cur = a->parent;
+    }
+    if (cur == to)
+        return TRUE;
+    if (t[cur].cidx != NO_HOST && cur != d->attach) {
+        /* Across the core to the destination's root. */
+        MsHostId root = d->attach;
+        guint32 rc = t[root].cidx;
+        if (G_UNLIKELY(!n->t_routes[rc])) {
+            n->t_routes[rc] = build_core_routes(n, root);
+            g_array_append_val(n->t_built, rc);
+        }
+        const guint8 *row = n->t_routes[rc];
+        guint32 none = core_none(n);
+        guint steps = 0;
+        guint32 c = t[cur].cidx, first = n->t_adj_first[c];
+        while (c != rc) {
+            guint32 hop = core_hop(n, row, c);
+            if (hop == none || ++steps > n->t_ncore)
+                return FALSE;
+            const MsNetCoreEdge *ce = &n->t_adj[first + hop];
+            step(n, len, ce->link);
+            c = ce->other;
+            first = ce->other_first;
+        }
+        cur = root;
+        if (cur == to)
+            return TRUE;
+    }
+    /* Down: the destination lies below cur. */
+    guint base = *len;
+    for (MsHostId x = to; x != cur; x = t[x].parent)
+        step(n, len, t[x].parent_link);
+    guint32 *l = n->steps;
+    for (guint i = base, j = *len - 1; i < j; i++, j--) {
+        guint32 tmp = l[i];
+        l[i] = l[j];
+        l[j] = tmp;
+    }
+    return TRUE;
+}
+
+/* The walk above, appended to `links` in one copy. */
+static gboolean
+tree_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
+{
+    guint len = 0;
+    gboolean ok = tree_route_walk(n, from, to, &len);
+    g_array_append_vals(links, n->steps, len);
+    return ok;
+}
+
+/* --- look-ups ----------------------------------------------------------- */
+
+static inline guint32
+next_link(MsNet *n, MsHostId at, MsHostId dst)
+{
+    if (G_UNLIKELY(g_hash_table_size(n->pinned) > 0)) {
+        gint64 k = (gint64) at << 32 | dst;
+        gpointer v = g_hash_table_lookup(n->pinned, &k);
+        if (v)
+            return GPOINTER_TO_UINT(v) - 1;
+    }
+    if (G_UNLIKELY(n->tree_state == 0))
+        build_tree(n);
+    if (n->tree_state > 0)
+        return ms__net_tree_next_link(n, at, dst);
+    if (G_UNLIKELY(!n->routes[dst])) {
+        n->routes[dst] = build_routes(n, dst);
+        g_array_append_val(n->cached, dst);
+    }
+    return n->routes[dst][at];
+}
+
+GArray *
+ms_net_route_path(MsNet *n, MsHostId from, MsHostId to)
+{
+    g_return_val_if_fail(HOST_OK(n, from) && HOST_OK(n, to), g_array_new(FALSE, FALSE, sizeof(MsHostId)));
+    GArray *path = g_array_new(FALSE, FALSE, sizeof(MsHostId));
+    MsHostId cur = from;
+    g_array_append_val(path, cur);
+    while (cur != to) {
+        guint32 li = next_link(n, cur, to);
+        if (li == NO_LINK || path->len > n->hosts->len) {
+            g_array_set_size(path, 0);
+            break;
+        }
+        MsNetLink *l = link_at(n, li);
+        cur = l->a == cur ? l->b : l->a;
+        g_array_append_val(path, cur);
+    }
+    return path;
+}
+
+gboolean
+ms_net_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
+{
+    g_return_val_if_fail(links != NULL, FALSE);
+    g_array_set_size(links, 0);
+    g_return_val_if_fail(HOST_OK(n, from) && HOST_OK(n, to), FALSE);
+    if (g_hash_table_size(n->pinned) == 0) {
+        if (G_UNLIKELY(n->tree_state == 0))
+            build_tree(n);
+        if (n->tree_state > 0) {
+            if (tree_route_links(n, from, to, links))
+                return TRUE;
+            g_array_set_size(links, 0);
+            return FALSE;
+        }
+    }
+    MsHostId cur = from;
+    while (cur != to) {
+        guint32 li = next_link(n, cur, to);
+        if (li == NO_LINK || links->len > n->hosts->len) {
+            g_array_set_size(links, 0);
+            return FALSE;
+        }
+        g_array_append_val(links, li);
+        MsNetLink *l = link_at(n, li);
+        cur = l->a == cur ? l->b : l->a;
+    }
+    return TRUE;
+}
+
+/* Unchecked: the flow model reads it before every transfer. */
+guint64 ms_net_route_epoch(const MsNet *n) { return n->route_epoch; }
+
+guint32
+ms_net_path_mtu(MsNet *n, MsHostId from, MsHostId to)
+{
+    g_return_val_if_fail(HOST_OK(n, from) && HOST_OK(n, to), 0);
+    guint32 mtu = G_MAXUINT32;
+    MsHostId cur = from;
+    for (guint steps = 0; cur != to; steps++) {
+        guint32 li = next_link(n, cur, to);
+        if (li == NO_LINK || steps > n->hosts->len)
+            return 0;
+        MsNetLink *l = link_at(n, li);
+        mtu = MIN(mtu, l->p.mtu);
+        cur = l->a == cur ? l->b : l->a;
+    }
+    return mtu == G_MAXUINT32 ? 65535 : mtu;
+}
+
+void
+ms_net_pin_route(MsNet *n, MsHostId at, MsHostId dst, guint32 link)
+{
+    g_return_if_fail(HOST_OK(n, at) && HOST_OK(n, dst) && LINK_OK(n, link));
+    gint64 k = (gint64) at << 32 | dst;
+    g_hash_table_insert(n->pinned, g_memdup2(&k, sizeof k), GUINT_TO_POINTER(link + 1));
+}
+
+guint32
+ms__net_next_link_slow(MsNet *n, MsHostId at, MsHostId dst)
+{
+    return next_link(n, at, dst);
+}
+
+gboolean
+ms__net_route_walk(MsNet *n, MsHostId from, MsHostId to, guint *len)
+{
+    /* Built even when something is pinned, as the single file did. */
+    if (G_UNLIKELY(n->tree_state == 0))
+        build_tree(n);
+    *len = 0;
+    if (n->tree_state <= 0 || g_hash_table_size(n->pinned) != 0)
+        return FALSE;
+    tree_route_walk(n, from, to, len);
+    return TRUE;
+}
