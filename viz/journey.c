@@ -27,15 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-G_DEFINE_QUARK(ms-viz-error-quark, ms_viz_error)
-
-const char *
-ms_viz_step_kind_to_string(MsVizStepKind kind)
-{
-    static const char *const names[] = { "submit", "dns", "smtp", "store", "pop3", "bounce", "failed" };
-    return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
-}
-
 static void
 line_clear(gpointer p)
 {
