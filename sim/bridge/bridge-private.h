@@ -104,9 +104,20 @@ void ms__bridge_pop3_accept(MsBridge *b, GSocketConnection *conn);
 char *ms__bridge_spool_write(MsBridge *b, char kind, const char *from, const char *const *rcpts,
                              GBytes *data, GError **error);
 void ms__bridge_spool_remove(MsBridge *b, const char *path);
-/* Reads every spool file back: world mail is re-injected, relay mail
- * queued again. */
-gboolean ms__bridge_spool_recover(MsBridge *b, GError **error);
+/* One message read back from the spool. */
+typedef struct {
+    gboolean for_relay;   /* an 'r' file (for the real server), else a 'w' file (for the world) */
+    char    *path;        /* its spool file */
+    char    *from;
+    char   **rcpts;       /* NULL-terminated */
+    GBytes  *data;        /* the message as received */
+} BridgeSpooled;
+/* Reads every spool file back, in name order (the order they were
+ * written), and sets the spool's sequence past the highest name. Returns
+ * the messages (BridgeSpooled*; caller frees the array, which frees them),
+ * or NULL with `error` for a directory or file that cannot be read or is
+ * not a spool file. */
+GPtrArray *ms__bridge_spool_read(MsBridge *b, GError **error);
 /* Parses a spool file's contents (for tests through the public recovery). */
 gboolean ms__bridge_spool_parse(GBytes *file, char **from, GPtrArray **rcpts, GBytes **data);
 

@@ -1,7 +1,8 @@
 /* The bridge's core (see include/mailsim/bridge.h): it binds the real
  * listeners, paces the engine against the wall clock, puts accepted mail
- * into the simulation and watches spooled mail until the simulation has
- * delivered or bounced it. The sessions live in bridge_smtp.c and
+ * into the simulation, decides where the mail recovered from the spool goes
+ * (the simulation or the relay) and watches spooled mail until the
+ * simulation has delivered or bounced it. The sessions live in bridge_smtp.c and
  * bridge_pop3.c, the sockets in bridge_conn.c, the spool in
  * bridge_spool.c and the outgoing relay in bridge_relay.c.
  *
@@ -268,6 +269,32 @@ ms__bridge_inject(MsBridge *b, const char *from, const char *const *rcpts, GByte
     return id;
 }
 
+/* Puts back what the spool kept when the last bridge stopped (or died):
+ * world mail into the simulation, relay mail into the relay's queue; relay
+ * mail without --relay-out stays in the spool for a later run. */
+static gboolean
+recover_spool(MsBridge *b, GError **error)
+{
+    g_autoptr(GPtrArray) found = ms__bridge_spool_read(b, error);
+    if (!found)
+        return FALSE;
+    for (guint i = 0; i < found->len; i++) {
+        const BridgeSpooled *m = g_ptr_array_index(found, i);
+        const char *const *rcpts = (const char *const *) m->rcpts;
+        if (!m->for_relay) {
+            MsMailInjectInfo info = { "spool", "127.0.0.1", TRUE, FALSE, "spool" };
+            ms__bridge_inject(b, m->from, rcpts, m->data, &info, m->path, NULL);
+        } else if (b->relay) {
+            ms__bridge_relay_queue(b->relay, m->from, rcpts, m->data, m->path);
+        } else {
+            g_printerr("mailsim bridge: spool: %s waits for --relay-out; left in place\n", m->path);
+            continue;
+        }
+        b->stats.recovered++;
+    }
+    return TRUE;
+}
+
 /* --- life cycle --------------------------------------------------------------- */
 
 MsBridge *
@@ -317,7 +344,7 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
     }
     b->wall_base = g_get_monotonic_time();
     b->sim_base = ms_engine_now(b->engine);
-    if (cfg->spool_dir && !ms__bridge_spool_recover(b, error))
+    if (cfg->spool_dir && !recover_spool(b, error))
         return NULL;
     b->pacer = g_timeout_add(b->cfg.speed > 0.0 ? PACE_MS : 1, on_pace, b);
     b->housekeeping = g_timeout_add(HOUSEKEEPING_MS, on_housekeeping, b);
