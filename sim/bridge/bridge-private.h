@@ -88,6 +88,10 @@ void ms__bridge_conn_send_str(BridgeConn *c, const char *text);
 void ms__bridge_conn_close(BridgeConn *c);
 void ms__bridge_conn_abort(BridgeConn *c);
 void ms__bridge_conn_free(BridgeConn *c);
+/* At max_connections, answers `line` (a CRLF-ended refusal) on `conn`
+ * without a session, closes it, counts it as refused and returns TRUE;
+ * else FALSE, and the caller starts its session. */
+gboolean ms__bridge_conn_refuse_if_full(MsBridge *b, GSocketConnection *conn, const char *line);
 /* Reading pauses while output is above the high mark; sessions that make
  * output lazily (POP3) check this before taking more. */
 gboolean ms__bridge_conn_output_full(const BridgeConn *c);
