@@ -1,4 +1,4 @@
-/* Structures shared by the files of the bridge (sim/bridge*.c): the bridge
+/* Structures shared by the files of sim/bridge/: the bridge
  * itself, a real socket connection (BridgeConn) with its output queue and
  * timers, the spool and the outgoing relay. Not public. */
 #pragma once
@@ -125,10 +125,16 @@ GPtrArray *ms__bridge_spool_read(MsBridge *b, GError **error);
 /* Parses a spool file's contents (for tests through the public recovery). */
 gboolean ms__bridge_spool_parse(GBytes *file, char **from, GPtrArray **rcpts, GBytes **data);
 
-/* bridge.c */
-/* Puts accepted mail into the simulation; records it for the spool. */
+/* bridge_inject.c */
+/* Puts accepted mail into the simulation; with a `spool_path`, watches it
+ * until it is settled. Returns the simulation's message id. */
 guint32 ms__bridge_inject(MsBridge *b, const char *from, const char *const *rcpts, GBytes *data,
                           const MsMailInjectInfo *info, const char *spool_path, char **queue_id);
+/* Removes the spool files of the watched messages the simulation has
+ * delivered or bounced (called after each pacer tick). */
+void ms__bridge_inject_settle(MsBridge *b);
+/* Frees a SpoolJob (the free function of MsBridge.pending). */
+void ms__bridge_inject_job_free(gpointer job);
 
 /* bridge_relay.c */
 Relay *ms__bridge_relay_new(MsBridge *b, const char *target, GError **error);

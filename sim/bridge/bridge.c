@@ -1,10 +1,10 @@
 /* The bridge's core (see include/mailsim/bridge.h): it binds the real
- * listeners, paces the engine against the wall clock, puts accepted mail
- * into the simulation, decides where the mail recovered from the spool goes
- * (the simulation or the relay) and watches spooled mail until the
- * simulation has delivered or bounced it. The sessions live in bridge_smtp.c and
- * bridge_pop3.c, the sockets in bridge_conn.c, the spool in
- * bridge_spool.c and the outgoing relay in bridge_relay.c.
+ * listeners, paces the engine against the wall clock and decides where the mail recovered from the spool goes (the simulation
+ * or the relay). The sessions live in bridge_smtp.c and bridge_pop3.c, the
+ * sockets in bridge_conn.c, injection into the simulation (and the watch
+ * on spooled mail until the simulation has delivered or bounced it) in
+ * bridge_inject.c, the spool in bridge_spool.c and the outgoing relay in
+ * bridge_relay.c. This file calls them all; none calls it.
  *
  * Pacing: a GLib timeout runs every PACE_MS of wall time and runs the
  * engine up to ms_bridge_pace(sim_base, wall_base, now, speed), so at speed
@@ -196,29 +196,7 @@ listen_on(MsBridge *b, const char *addr, guint16 port, guint16 *bound, char **bo
     return g_steal_pointer(&svc);
 }
 
-/* --- pacing and the spool watch ----------------------------------------------- */
-
-static void
-spool_job_free(gpointer p)
-{
-    SpoolJob *j = p;
-    g_free(j->path);
-    g_free(j);
-}
-
-static void
-check_settled(MsBridge *b)
-{
-    for (guint i = 0; i < b->pending->len;) {
-        SpoolJob *j = g_ptr_array_index(b->pending, i);
-        if (ms_mail_message_settled(b->mail, j->message)) {
-            ms__bridge_spool_remove(b, j->path);
-            g_ptr_array_remove_index(b->pending, i);   /* order does not matter */
-        } else {
-            i++;
-        }
-    }
-}
+/* --- pacing ------------------------------------------------------------------ */
 
 void
 ms_bridge_pace_now(MsBridge *b)
@@ -235,7 +213,7 @@ ms_bridge_pace_now(MsBridge *b)
                 break;
         }
     }
-    check_settled(b);
+    ms__bridge_inject_settle(b);
 }
 
 static gboolean
@@ -251,22 +229,6 @@ on_housekeeping(gpointer ud)
     MsBridge *b = ud;
     ms__bridge_conns_check_timeouts(b, g_get_monotonic_time());
     return G_SOURCE_CONTINUE;
-}
-
-guint32
-ms__bridge_inject(MsBridge *b, const char *from, const char *const *rcpts, GBytes *data,
-                  const MsMailInjectInfo *info, const char *spool_path, char **queue_id)
-{
-    guint32 id = ms_mail_inject(b->mail, b->smtp_server, from, rcpts, data, info, queue_id);
-    if (spool_path) {
-        SpoolJob *j = g_new0(SpoolJob, 1);
-        j->message = id;
-        j->path = g_strdup(spool_path);
-        g_ptr_array_add(b->pending, j);
-    }
-    for (const char *const *r = rcpts; *r; r++)
-        b->stats.rcpts_world++;
-    return id;
 }
 
 /* Puts back what the spool kept when the last bridge stopped (or died):
@@ -307,7 +269,7 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
     b->engine = ms_world_engine(world);
     config_copy(&b->cfg, cfg);
     g_queue_init(&b->conns);
-    b->pending = g_ptr_array_new_with_free_func(spool_job_free);
+    b->pending = g_ptr_array_new_with_free_func(ms__bridge_inject_job_free);
     b->smtp_server = b->pop3_server = G_MAXUINT;
     b->smtp_server = server_for(b, cfg->smtp_host, error);
     if (b->smtp_server == G_MAXUINT)
