@@ -96,6 +96,17 @@ tk_server_hooks(void)
     return h;
 }
 
+/* The server configuration of these tests: host "mx.test", AUTH offered,
+ * every other field zero (the core's defaults). */
+static inline MsSmtpServerConfig
+tk_server_config(void)
+{
+    MsSmtpServerConfig c = { 0 };
+    c.hostname = "mx.test";
+    c.offer_auth = TRUE;
+    return c;
+}
+
 /* Moves bytes both ways until neither side has anything to say. With
  * bytewise, every chunk is delivered one octet at a time. Returns the
  * number of octets the client sent. */

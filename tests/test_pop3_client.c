@@ -6,92 +6,12 @@
  * terminators, malformed listings). */
 #include "testlib.h"
 #include "mailsim/pop3_client.h"
-#include "mailsim/pop3_server.h"
+#include "pop3_testkit.h"
 
 #include <stdio.h>
 #include <string.h>
 
 /* ---- the server side: an in-memory maildrop -------------------------- */
-
-typedef struct {
-    const char *user, *password, *secret;
-    GPtrArray *msgs;  /* GBytes */
-    GPtrArray *uids;  /* char * */
-    gboolean held_elsewhere;
-    guint locks, unlocks, commits;
-} Box;
-
-static gboolean
-box_auth(gpointer ud, const char *user, const char *password)
-{
-    Box *b = ud;
-    return strcmp(user, b->user) == 0 && strcmp(password, b->password) == 0;
-}
-
-static char *
-box_secret(gpointer ud, const char *user)
-{
-    Box *b = ud;
-    return strcmp(user, b->user) == 0 ? g_strdup(b->secret) : NULL;
-}
-
-static gboolean
-box_lock(gpointer ud, const char *user)
-{
-    Box *b = ud;
-    (void) user;
-    if (b->held_elsewhere)
-        return FALSE;
-    b->locks++;
-    return TRUE;
-}
-
-static void
-box_unlock(gpointer ud, const char *user)
-{
-    Box *b = ud;
-    (void) user;
-    b->unlocks++;
-}
-
-static gboolean
-box_list(gpointer ud, const char *user, GArray *out)
-{
-    Box *b = ud;
-    (void) user;
-    for (guint i = 0; i < b->msgs->len; i++) {
-        MsPop3MessageInfo info = { .size = g_bytes_get_size(b->msgs->pdata[i]) };
-        g_strlcpy(info.uid, b->uids->pdata[i], sizeof info.uid);
-        g_array_append_val(out, info);
-    }
-    return TRUE;
-}
-
-static GBytes *
-box_retrieve(gpointer ud, const char *user, guint index)
-{
-    Box *b = ud;
-    (void) user;
-    return index < b->msgs->len ? g_bytes_ref(b->msgs->pdata[index]) : NULL;
-}
-
-static gboolean
-box_commit(gpointer ud, const char *user, const guint *idx, guint n)
-{
-    Box *b = ud;
-    (void) user;
-    b->commits++;
-    for (guint k = n; k-- > 0;) { /* highest index first */
-        g_ptr_array_remove_index(b->msgs, idx[k]);
-        g_ptr_array_remove_index(b->uids, idx[k]);
-    }
-    return TRUE;
-}
-
-static const MsPop3ServerHooks box_hooks = {
-    .authenticate = box_auth, .apop_secret = box_secret, .lock = box_lock,
-    .list = box_list, .retrieve = box_retrieve, .commit = box_commit, .unlock = box_unlock,
-};
 
 static GBytes *
 big_message(gsize target)
@@ -107,7 +27,8 @@ big_message(gsize target)
     return g_string_free_to_bytes(s);
 }
 
-static Box *
+/* The maildrop of these tests: dotted lines, 8-bit text and 2 MiB. */
+static TkMaildrop *
 box_new(void)
 {
     static const char *const texts[] = {
@@ -117,33 +38,17 @@ box_new(void)
         "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\nContent-Type: text/plain; charset=utf-8\r\n"
         "Content-Transfer-Encoding: 8bit\r\n\r\nGr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln \xe2\x80\x94 "
         "\xe2\x9c\x93\r\n\xff\xfe raw octets\r\n",
+        NULL,
     };
-    Box *b = g_new0(Box, 1);
-    b->user = "mrose";
-    b->password = "tanstaaf";
-    b->secret = "tanstaaf";
-    b->msgs = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
-    b->uids = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < G_N_ELEMENTS(texts); i++)
-        g_ptr_array_add(b->msgs, g_bytes_new_static(texts[i], strlen(texts[i])));
-    g_ptr_array_add(b->msgs, big_message(2u << 20)); /* 2 MiB */
-    for (guint i = 0; i < b->msgs->len; i++)
-        g_ptr_array_add(b->uids, g_strdup_printf("uid-%u", i + 1));
+    TkMaildrop *b = tk_maildrop_new("tanstaaf", texts);
+    tk_maildrop_add(b, big_message(2u << 20)); /* 2 MiB */
     return b;
-}
-
-static void
-box_free(Box *b)
-{
-    g_ptr_array_unref(b->msgs);
-    g_ptr_array_unref(b->uids);
-    g_free(b);
 }
 
 /* ---- the client side ------------------------------------------------- */
 
 typedef struct {
-    Box *box;
+    TkMaildrop *box;
     GPtrArray *got;        /* GBytes, in order */
     GPtrArray *got_uids;   /* char * or NULL */
     GArray *got_nos;       /* guint */
@@ -194,7 +99,7 @@ static const MsPop3ClientHooks fix_hooks = {
 };
 
 static Fix *
-fix_new(Box *box)
+fix_new(TkMaildrop *box)
 {
     Fix *f = g_new0(Fix, 1);
     f->box = box;
@@ -281,14 +186,15 @@ pump(MsPop3Client *cl, MsPop3Server *srv, Fix *f, gsize chunk)
     return delays;
 }
 
-static MsPop3Server *
-server_new(Box *box)
+/* A client configuration with the defaults but for the login. */
+static MsPop3ClientConfig
+client_config(const char *user, const char *password)
 {
-    MsPop3ServerConfig cfg;
-    ms_pop3_server_config_init(&cfg);
-    cfg.hostname = "dbc.mtview.ca.us";
-    cfg.apop_token = "1896.697170952";
-    return ms_pop3_server_new(&cfg, &box_hooks, box);
+    MsPop3ClientConfig cfg;
+    ms_pop3_client_config_init(&cfg);
+    cfg.user = user;
+    cfg.password = password;
+    return cfg;
 }
 
 /* ---- wired tests ------------------------------------------------------ */
@@ -304,17 +210,14 @@ test_retrieve_all(void)
         { 65536, FALSE, FALSE },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        Box *box = box_new();
+        TkMaildrop *box = box_new();
         Fix *f = fix_new(box);
-        MsPop3ClientConfig cfg;
-        ms_pop3_client_config_init(&cfg);
-        cfg.user = "mrose";
-        cfg.password = "tanstaaf";
+        MsPop3ClientConfig cfg = client_config("mrose", "tanstaaf");
         cfg.use_apop = cases[i].apop;
         cfg.delete_after_retrieve = cases[i].dele;
         cfg.trace_secrets = TRUE;
         g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
-        g_autoptr(MsPop3Server) srv = server_new(box);
+        g_autoptr(MsPop3Server) srv = tk_pop3_server_new(box, -1);
         guint64 delays = pump(cl, srv, f, cases[i].chunk);
         CU_ASSERT_EQUAL(delays, 0);
         CU_ASSERT_EQUAL(f->done_calls, 1);
@@ -323,13 +226,13 @@ test_retrieve_all(void)
         CU_ASSERT_EQUAL(ms_pop3_client_retrieved(cl), 3);
         CU_ASSERT_EQUAL(f->got->len, 3);
         /* Byte-exact, with the ids and numbers the server gave. */
-        Box *orig = box_new();
+        TkMaildrop *orig = box_new();
         for (guint k = 0; k < f->got->len && k < 3; k++) {
             CU_ASSERT(g_bytes_equal(f->got->pdata[k], orig->msgs->pdata[k]));
             CU_ASSERT_STRING_EQUAL(f->got_uids->pdata[k], orig->uids->pdata[k]);
             CU_ASSERT_EQUAL(g_array_index(f->got_nos, guint, k), k + 1);
         }
-        box_free(orig);
+        tk_maildrop_free(orig);
         /* Nothing was removed before QUIT; all of it after, when asked. */
         CU_ASSERT_EQUAL(f->commits_before, 0);
         CU_ASSERT_EQUAL(f->boxlen_min, 3);
@@ -342,7 +245,7 @@ test_retrieve_all(void)
         CU_ASSERT(strstr(f->trace->str, login) != NULL);
         CU_ASSERT(strstr(f->trace->str, "S: [2097") != NULL); /* the big one, summarised */
         fix_free(f);
-        box_free(box);
+        tk_maildrop_free(box);
     }
 }
 
@@ -350,27 +253,20 @@ test_retrieve_all(void)
 static void
 test_sizes_match_retr(void)
 {
-    Box *box = box_new();
+    TkMaildrop *box = box_new();
     Fix *f = fix_new(box);
-    MsPop3ClientConfig cfg;
-    ms_pop3_client_config_init(&cfg);
-    cfg.user = "mrose";
-    cfg.password = "tanstaaf";
+    MsPop3ClientConfig cfg = client_config("mrose", "tanstaaf");
     g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
-    g_autoptr(MsPop3Server) srv = server_new(box);
+    g_autoptr(MsPop3Server) srv = tk_pop3_server_new(box, -1);
     pump(cl, srv, f, 4096);
     CU_ASSERT_EQUAL(f->got->len, 3);
 
-    g_autoptr(MsPop3Server) raw = server_new(box);
+    g_autoptr(MsPop3Server) raw = tk_pop3_server_new(box, -1);
     ms_pop3_server_start(raw);
     const char *in = "USER mrose\r\nPASS tanstaaf\r\nSTAT\r\nLIST\r\nQUIT\r\n";
     ms_pop3_server_feed(raw, (const guint8 *) in, strlen(in));
     GString *out = g_string_new(NULL);
-    GBytes *b;
-    while ((b = ms_pop3_server_take_output(raw))) {
-        g_string_append_len(out, g_bytes_get_data(b, NULL), (gssize) g_bytes_get_size(b));
-        g_bytes_unref(b);
-    }
+    tk_pop3_server_output(raw, out);
     g_auto(GStrv) lines = g_strsplit(out->str, "\r\n", -1);
     guint64 total = 0;
     for (guint k = 0; k < 3; k++)
@@ -384,7 +280,7 @@ test_sizes_match_retr(void)
     }
     g_string_free(out, TRUE);
     fix_free(f);
-    box_free(box);
+    tk_maildrop_free(box);
 }
 
 static void
@@ -403,16 +299,13 @@ test_login_failures(void)
         { "tanstaaf", TRUE, TRUE, MS_POP3_CLIENT_LOCKED, "[IN-USE] ", 0 },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        Box *box = box_new();
+        TkMaildrop *box = box_new();
         box->held_elsewhere = cases[i].locked;
         Fix *f = fix_new(box);
-        MsPop3ClientConfig cfg;
-        ms_pop3_client_config_init(&cfg);
-        cfg.user = "mrose";
-        cfg.password = cases[i].password;
+        MsPop3ClientConfig cfg = client_config("mrose", cases[i].password);
         cfg.use_apop = cases[i].apop;
         g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
-        g_autoptr(MsPop3Server) srv = server_new(box);
+        g_autoptr(MsPop3Server) srv = tk_pop3_server_new(box, -1);
         guint64 delays = pump(cl, srv, f, 0);
         CU_ASSERT_EQUAL(delays, cases[i].delay);
         CU_ASSERT_EQUAL(f->done_calls, 1);
@@ -423,7 +316,7 @@ test_login_failures(void)
         CU_ASSERT_EQUAL(box->locks, 0);
         CU_ASSERT(strstr(f->trace->str, "wrong") == NULL); /* secrets hidden */
         fix_free(f);
-        box_free(box);
+        tk_maildrop_free(box);
     }
 }
 
@@ -431,16 +324,13 @@ static void
 test_leave_on_server(void)
 {
     static const char *const seen[] = { "uid-2", "uid-9", NULL };
-    Box *box = box_new();
+    TkMaildrop *box = box_new();
     Fix *f = fix_new(box);
-    MsPop3ClientConfig cfg;
-    ms_pop3_client_config_init(&cfg);
-    cfg.user = "mrose";
-    cfg.password = "tanstaaf";
+    MsPop3ClientConfig cfg = client_config("mrose", "tanstaaf");
     cfg.delete_after_retrieve = TRUE;
     cfg.skip_uids = seen;
     g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
-    g_autoptr(MsPop3Server) srv = server_new(box);
+    g_autoptr(MsPop3Server) srv = tk_pop3_server_new(box, -1);
     pump(cl, srv, f, 512);
     CU_ASSERT_EQUAL(f->result, MS_POP3_CLIENT_OK);
     CU_ASSERT_EQUAL(f->got->len, 2);
@@ -449,23 +339,20 @@ test_leave_on_server(void)
     CU_ASSERT_EQUAL(box->msgs->len, 1);
     CU_ASSERT_STRING_EQUAL(box->uids->pdata[0], "uid-2");
     fix_free(f);
-    box_free(box);
+    tk_maildrop_free(box);
 }
 
 /* A connection dropped after DELE 1 was acknowledged commits nothing. */
 static void
 test_dropped_session(void)
 {
-    Box *box = box_new();
+    TkMaildrop *box = box_new();
     Fix *f = fix_new(box);
     f->drop_after = 2;
-    MsPop3ClientConfig cfg;
-    ms_pop3_client_config_init(&cfg);
-    cfg.user = "mrose";
-    cfg.password = "tanstaaf";
+    MsPop3ClientConfig cfg = client_config("mrose", "tanstaaf");
     cfg.delete_after_retrieve = TRUE;
     MsPop3Client *cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
-    MsPop3Server *srv = server_new(box);
+    MsPop3Server *srv = tk_pop3_server_new(box, -1);
     pump(cl, srv, f, 0);
     CU_ASSERT(f->dropped);
     CU_ASSERT(strstr(f->trace->str, "C: DELE 1\nS: +OK message 1 deleted\n") != NULL);
@@ -478,7 +365,7 @@ test_dropped_session(void)
     CU_ASSERT_EQUAL(box->msgs->len, 3);
     CU_ASSERT_EQUAL(box->unlocks, 1);
     fix_free(f);
-    box_free(box);
+    tk_maildrop_free(box);
 }
 
 /* ---- scripted hostile servers ----------------------------------------- */
@@ -568,10 +455,7 @@ test_scripted_servers(void)
         static const gsize chunks[] = { 0, 1, 5 };
         for (gsize c = 0; c < G_N_ELEMENTS(chunks); c++) {
             Fix *f = fix_new(NULL);
-            MsPop3ClientConfig cfg;
-            ms_pop3_client_config_init(&cfg);
-            cfg.user = "u";
-            cfg.password = "p w";
+            MsPop3ClientConfig cfg = client_config("u", "p w");
             cfg.max_message = 1100;
             cfg.max_line = 1024;
             g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
@@ -601,10 +485,7 @@ static void
 test_scripted_uid_null_message(void)
 {
     Fix *f = fix_new(NULL);
-    MsPop3ClientConfig cfg;
-    ms_pop3_client_config_init(&cfg);
-    cfg.user = "u";
-    cfg.password = "p";
+    MsPop3ClientConfig cfg = client_config("u", "p");
     g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
     const char *s = LOGGED_IN "+OK 1 5\r\n-ERR\r\n+OK\r\n1 9\r\n.\r\n+OK\r\nab\r\n..c\n.\r\n+OK\r\n";
     ms_pop3_client_feed(cl, (const guint8 *) s, strlen(s));

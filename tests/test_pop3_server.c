@@ -4,139 +4,24 @@
  * 255/256-octet line boundary, NUL and binary garbage, UPDATE semantics,
  * and that any split of the same input gives the same output. */
 #include "testlib.h"
-#include "mailsim/pop3_server.h"
+#include "pop3_testkit.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* ---- an in-memory maildrop ------------------------------------------- */
-
-typedef struct {
-    const char *user, *password, *secret;
-    GPtrArray *msgs;      /* GBytes */
-    GPtrArray *uids;      /* char * */
-    gboolean held_elsewhere, list_fails, wrong_size;
-    guint locks, unlocks, commits;
-    GArray *committed;    /* guint indices of the last commit */
-    GString *trace;
-} Box;
-
-static gboolean
-box_auth(gpointer ud, const char *user, const char *password)
-{
-    Box *b = ud;
-    return strcmp(user, b->user) == 0 && strcmp(password, b->password) == 0;
-}
-
-static char *
-box_secret(gpointer ud, const char *user)
-{
-    Box *b = ud;
-    return strcmp(user, b->user) == 0 && b->secret ? g_strdup(b->secret) : NULL;
-}
-
-static gboolean
-box_lock(gpointer ud, const char *user)
-{
-    Box *b = ud;
-    (void) user;
-    if (b->held_elsewhere)
-        return FALSE;
-    b->locks++;
-    return TRUE;
-}
-
-static void
-box_unlock(gpointer ud, const char *user)
-{
-    Box *b = ud;
-    (void) user;
-    b->unlocks++;
-}
-
-static gboolean
-box_list(gpointer ud, const char *user, GArray *out)
-{
-    Box *b = ud;
-    (void) user;
-    if (b->list_fails)
-        return FALSE;
-    for (guint i = 0; i < b->msgs->len; i++) {
-        MsPop3MessageInfo info = { .size = g_bytes_get_size(b->msgs->pdata[i]) };
-        g_strlcpy(info.uid, b->uids->pdata[i], sizeof info.uid);
-        g_array_append_val(out, info);
-    }
-    return TRUE;
-}
-
-static GBytes *
-box_retrieve(gpointer ud, const char *user, guint index)
-{
-    Box *b = ud;
-    (void) user;
-    if (index >= b->msgs->len)
-        return NULL;
-    if (b->wrong_size)
-        return g_bytes_new("x", 1);
-    return g_bytes_ref(b->msgs->pdata[index]);
-}
-
-static gboolean
-box_commit(gpointer ud, const char *user, const guint *idx, guint n)
-{
-    Box *b = ud;
-    (void) user;
-    b->commits++;
-    g_array_set_size(b->committed, 0);
-    g_array_append_vals(b->committed, idx, n);
-    return TRUE;
-}
-
-static void
-box_trace(gpointer ud, gboolean from_client, const char *line)
-{
-    Box *b = ud;
-    g_string_append_printf(b->trace, "%s %s\n", from_client ? "C:" : "S:", line);
-}
-
-static const MsPop3ServerHooks box_hooks = {
-    .authenticate = box_auth, .apop_secret = box_secret, .lock = box_lock,
-    .list = box_list, .retrieve = box_retrieve, .commit = box_commit,
-    .unlock = box_unlock, .trace = box_trace,
-};
+/* ---- the maildrop: three small messages, one with dotted lines -------- */
 
 static const char *const box_texts[] = {
     "Subject: one\r\n\r\nhello\r\n",
     "Subject: two\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nend\r\n",
     "Subject: three\r\n\r\nl1\r\nl2\r\nl3\r\n",
+    NULL,
 };
 
-static Box *
+static TkMaildrop *
 box_new(void)
 {
-    Box *b = g_new0(Box, 1);
-    b->user = "mrose";
-    b->password = "secret pw";
-    b->secret = "tanstaaf";
-    b->msgs = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
-    b->uids = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < G_N_ELEMENTS(box_texts); i++) {
-        g_ptr_array_add(b->msgs, g_bytes_new_static(box_texts[i], strlen(box_texts[i])));
-        g_ptr_array_add(b->uids, g_strdup_printf("uid-%u", i + 1));
-    }
-    b->committed = g_array_new(FALSE, FALSE, sizeof(guint));
-    b->trace = g_string_new(NULL);
-    return b;
-}
-
-static void
-box_free(Box *b)
-{
-    g_ptr_array_unref(b->msgs);
-    g_ptr_array_unref(b->uids);
-    g_array_unref(b->committed);
-    g_string_free(b->trace, TRUE);
-    g_free(b);
+    return tk_maildrop_new("secret pw", box_texts);
 }
 
 /* ---- driving the server ---------------------------------------------- */
@@ -150,13 +35,7 @@ static void
 drain(MsPop3Server *srv, GString *out, Run *run)
 {
     for (;;) {
-        GBytes *b;
-        while ((b = ms_pop3_server_take_output(srv))) {
-            gsize n;
-            const char *p = g_bytes_get_data(b, &n);
-            g_string_append_len(out, p, (gssize) n);
-            g_bytes_unref(b);
-        }
+        tk_pop3_server_output(srv, out);
         guint64 d = ms_pop3_server_take_delay_ms(srv);
         if (d == 0 && !ms_pop3_server_is_held(srv))
             break;
@@ -166,23 +45,12 @@ drain(MsPop3Server *srv, GString *out, Run *run)
     }
 }
 
-static MsPop3Server *
-server_new(Box *box, guint64 delay)
-{
-    MsPop3ServerConfig cfg;
-    ms_pop3_server_config_init(&cfg);
-    cfg.hostname = "dbc.mtview.ca.us";
-    cfg.apop_token = "1896.697170952";
-    cfg.auth_fail_delay_ms = delay;
-    return ms_pop3_server_new(&cfg, &box_hooks, box);
-}
-
 /* Feeds `input` in pieces of `chunk` octets (0: all at once) and returns
  * everything the server said, greeting included. */
 static GString *
-session(Box *box, const char *input, gsize len, gsize chunk, Run *run, gboolean *closed)
+session(TkMaildrop *box, const char *input, gsize len, gsize chunk, Run *run, gboolean *closed)
 {
-    g_autoptr(MsPop3Server) srv = server_new(box, 1000);
+    g_autoptr(MsPop3Server) srv = tk_pop3_server_new(box, 1000);
     GString *out = g_string_new(NULL);
     ms_pop3_server_start(srv);
     drain(srv, out, run);
@@ -199,7 +67,7 @@ session(Box *box, const char *input, gsize len, gsize chunk, Run *run, gboolean 
 
 /* The reply lines after the greeting, as a vector. */
 static GStrv
-replies(Box *box, const char *input, Run *run)
+replies(TkMaildrop *box, const char *input, Run *run)
 {
     Run dummy = { 0 };
     g_autoptr(GString) out = session(box, input, strlen(input), 0, run ? run : &dummy, NULL);
@@ -220,7 +88,7 @@ test_greeting_and_apop_rfc_example(void)
         G_CHECKSUM_MD5, "<1896.697170952@dbc.mtview.ca.us>tanstaaf", -1);
     CU_ASSERT_STRING_EQUAL(d, "c4c9334bac560ecc979e58001b3e22fb");
 
-    Box *box = box_new();
+    TkMaildrop *box = box_new();
     Run run = { 0 };
     const char *in = "APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\nSTAT\r\n";
     g_autoptr(GString) out = session(box, in, strlen(in), 0, &run, NULL);
@@ -231,7 +99,7 @@ test_greeting_and_apop_rfc_example(void)
     CU_ASSERT_EQUAL(run.holds, 0);
     CU_ASSERT_EQUAL(box->locks, 1);
     CU_ASSERT_EQUAL(box->unlocks, 1); /* session freed */
-    box_free(box);
+    tk_maildrop_free(box);
 }
 
 static void
@@ -250,7 +118,7 @@ test_apop_wrong(void)
         { "APOP mrose zzc9334bac560ecc979e58001b3e22fb", "-ERR invalid digest", 0 },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        Box *box = box_new();
+        TkMaildrop *box = box_new();
         Run run = { 0 };
         g_autofree char *in = g_strconcat(cases[i].line, "\r\n", NULL);
         g_auto(GStrv) r = replies(box, in, &run);
@@ -258,7 +126,7 @@ test_apop_wrong(void)
         CU_ASSERT_EQUAL(run.holds, cases[i].holds);
         if (!g_str_has_prefix(r[0], cases[i].reply))
             fprintf(stderr, "apop case %zu: got '%s'\n", i, r[0]);
-        box_free(box);
+        tk_maildrop_free(box);
     }
 }
 
@@ -287,7 +155,7 @@ test_user_pass(void)
           "-ERR [AUTH] invalid credentials, too many failures, closing", 3000 },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        Box *box = box_new();
+        TkMaildrop *box = box_new();
         Run run = { 0 };
         g_auto(GStrv) r = replies(box, cases[i].input, &run);
         guint n = g_strv_length(r);
@@ -295,15 +163,15 @@ test_user_pass(void)
         CU_ASSERT_EQUAL(run.delays, cases[i].delays);
         if (n < 2 || !g_str_has_prefix(r[n - 2], cases[i].last))
             fprintf(stderr, "user case %zu: got '%s'\n", i, n >= 2 ? r[n - 2] : "");
-        box_free(box);
+        tk_maildrop_free(box);
     }
 }
 
 static void
 test_delay_holds_reply_and_input(void)
 {
-    Box *box = box_new();
-    g_autoptr(MsPop3Server) srv = server_new(box, 1500);
+    TkMaildrop *box = box_new();
+    g_autoptr(MsPop3Server) srv = tk_pop3_server_new(box, 1500);
     ms_pop3_server_start(srv);
     g_autoptr(GBytes) greet = ms_pop3_server_take_output(srv);
     const char *in = "USER mrose\r\nPASS nope\r\nUSER mrose\r\nPASS secret pw\r\nSTAT\r\n";
@@ -325,7 +193,7 @@ test_delay_holds_reply_and_input(void)
     CU_ASSERT_EQUAL(box->locks, 1);
     ms_pop3_server_free(g_steal_pointer(&srv));
     CU_ASSERT_EQUAL(box->unlocks, 1);
-    box_free(box);
+    tk_maildrop_free(box);
 }
 
 static void
@@ -342,7 +210,7 @@ test_in_use_and_sys_temp(void)
         { FALSE, TRUE, LOGIN, "-ERR [SYS/TEMP] ", 1 },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        Box *box = box_new();
+        TkMaildrop *box = box_new();
         box->held_elsewhere = cases[i].held;
         box->list_fails = cases[i].list_fails;
         Run run = { 0 };
@@ -354,7 +222,7 @@ test_in_use_and_sys_temp(void)
         CU_ASSERT_STRING_EQUAL(r[n - 2], "-ERR STAT not valid in this state");
         CU_ASSERT_EQUAL(run.holds, 0);  /* not a credential failure: no delay */
         CU_ASSERT_EQUAL(box->unlocks, cases[i].unlocks);
-        box_free(box);
+        tk_maildrop_free(box);
     }
 }
 
@@ -410,7 +278,7 @@ test_transaction_commands(void)
                   "PIPELINING\r\nIMPLEMENTATION mailsim\r\n.\r\n" },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        Box *box = box_new();
+        TkMaildrop *box = box_new();
         Run run = { 0 };
         g_autofree char *in = g_strconcat(LOGIN, cases[i].line, "\r\n", NULL);
         g_autoptr(GString) out = session(box, in, strlen(in), 0, &run, NULL);
@@ -425,7 +293,7 @@ test_transaction_commands(void)
         CU_ASSERT(ok);
         if (!ok)
             fprintf(stderr, "transaction case %zu '%s': got '%s'\n", i, cases[i].line, p);
-        box_free(box);
+        tk_maildrop_free(box);
     }
 }
 
@@ -436,18 +304,18 @@ test_authorization_state_refusals(void)
         "STAT", "LIST", "LIST 1", "UIDL", "RETR 1", "TOP 1 1", "DELE 1", "NOOP", "RSET",
     };
     for (gsize i = 0; i < G_N_ELEMENTS(lines); i++) {
-        Box *box = box_new();
+        TkMaildrop *box = box_new();
         g_autofree char *in = g_strconcat(lines[i], "\r\n", NULL);
         g_auto(GStrv) r = replies(box, in, NULL);
         CU_ASSERT(g_str_has_prefix(r[0], "-ERR ") && strstr(r[0], "not valid in this state"));
-        box_free(box);
+        tk_maildrop_free(box);
     }
     /* CAPA in AUTHORIZATION also lists USER (RFC 2449 6.1). */
-    Box *box = box_new();
+    TkMaildrop *box = box_new();
     g_auto(GStrv) r = replies(box, "CAPA\r\nQUIT\r\n", NULL);
     CU_ASSERT_STRING_EQUAL(r[3], "USER");
     CU_ASSERT_STRING_EQUAL(r[9], "+OK bye");
-    box_free(box);
+    tk_maildrop_free(box);
 }
 
 static void
@@ -472,7 +340,7 @@ test_dele_rset_quit(void)
         { "DELE 1\r\nDELE 2\r\n", "+OK message 2 deleted", 0, { 0 }, 0 }, /* dropped */
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        Box *box = box_new();
+        TkMaildrop *box = box_new();
         g_autofree char *in = g_strconcat(LOGIN, cases[i].cmds, NULL);
         g_auto(GStrv) r = replies(box, in, NULL);
         guint n = g_strv_length(r);
@@ -483,15 +351,15 @@ test_dele_rset_quit(void)
             CU_ASSERT_EQUAL(g_array_index(box->committed, guint, k), cases[i].committed[k]);
         CU_ASSERT_EQUAL(box->locks, 1);
         CU_ASSERT_EQUAL(box->unlocks, 1);
-        box_free(box);
+        tk_maildrop_free(box);
     }
     /* DELE after LIST: LIST without the deleted one. */
-    Box *box = box_new();
+    TkMaildrop *box = box_new();
     g_auto(GStrv) r = replies(box, LOGIN "DELE 2\r\nLIST\r\n", NULL);
     CU_ASSERT_STRING_EQUAL(r[3], "+OK 2 messages (53 octets)");
     CU_ASSERT_STRING_EQUAL(r[4], "1 23");
     CU_ASSERT_STRING_EQUAL(r[5], "3 30");
-    box_free(box);
+    tk_maildrop_free(box);
 }
 
 static void
@@ -512,7 +380,7 @@ test_line_length_boundary(void)
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         for (gsize chunk = 0; chunk <= 300; chunk += 100) {
-            Box *box = box_new();
+            TkMaildrop *box = box_new();
             gsize eol = strlen(cases[i].eol);
             GString *in = g_string_new("USER mrose\r\nPASS ");
             gsize start = in->len;
@@ -528,7 +396,7 @@ test_line_length_boundary(void)
             CU_ASSERT_STRING_EQUAL(r[3], "-ERR NOOP not valid in this state");
             CU_ASSERT_STRING_EQUAL(r[4], "");
             g_string_free(in, TRUE);
-            box_free(box);
+            tk_maildrop_free(box);
         }
     }
 }
@@ -551,7 +419,7 @@ test_nul_and_garbage(void)
         { "RETR \xff\r\n", 8, "-ERR invalid message number" },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        Box *box = box_new();
+        TkMaildrop *box = box_new();
         GString *in = g_string_new(LOGIN);
         g_string_append_len(in, cases[i].bytes, (gssize) cases[i].len);
         g_string_append(in, "STAT\r\n");
@@ -563,10 +431,10 @@ test_nul_and_garbage(void)
         if (strcmp(r[3], cases[i].reply) != 0)
             fprintf(stderr, "garbage case %zu: got '%s'\n", i, r[3]);
         g_string_free(in, TRUE);
-        box_free(box);
+        tk_maildrop_free(box);
     }
     /* 64 KiB of every byte value, then a valid command: still in sync. */
-    Box *box = box_new();
+    TkMaildrop *box = box_new();
     GString *in = g_string_new(LOGIN);
     for (guint k = 0; k < 65536; k++)
         g_string_append_c(in, (char) ((k * 7 + 3) & 0xff));
@@ -575,7 +443,7 @@ test_nul_and_garbage(void)
     g_autoptr(GString) out = session(box, in->str, in->len, 0, &run, NULL);
     CU_ASSERT(g_str_has_suffix(out->str, "\r\n+OK 3 103\r\n"));
     g_string_free(in, TRUE);
-    box_free(box);
+    tk_maildrop_free(box);
 }
 
 static void
@@ -588,10 +456,10 @@ test_split_invariance(void)
     static const char mid[] = "\r\nRETR 2\r\nTOP 1 1\r\nDELE 3\r\nstat\0\r\n\xfe\r\nRSET\r\n";
     g_string_append_len(in, mid, sizeof mid - 1);
     g_string_append(in, "DELE 1\nQUIT\r\nSTAT\r\n");
-    Box *box = box_new();
+    TkMaildrop *box = box_new();
     Run r0 = { 0 };
     g_autoptr(GString) whole = session(box, in->str, in->len, 0, &r0, NULL);
-    box_free(box);
+    tk_maildrop_free(box);
     static const gsize chunks[] = { 1, 2, 3, 7, 64, 255, 256 };
     for (gsize i = 0; i < G_N_ELEMENTS(chunks); i++) {
         box = box_new();
@@ -603,7 +471,7 @@ test_split_invariance(void)
         CU_ASSERT(closed);
         CU_ASSERT_EQUAL(box->commits, 1);
         CU_ASSERT_EQUAL(box->committed->len, 1);
-        box_free(box);
+        tk_maildrop_free(box);
     }
     CU_ASSERT(g_str_has_suffix(whole->str, "+OK bye, 1 message deleted\r\n"));
     CU_ASSERT(strstr(whole->str, "\r\n-ERR NUL byte in command\r\n-ERR unknown command\r\n"
@@ -614,18 +482,18 @@ test_split_invariance(void)
 static void
 test_retrieve_size_mismatch(void)
 {
-    Box *box = box_new();
+    TkMaildrop *box = box_new();
     box->wrong_size = TRUE;
     g_auto(GStrv) r = replies(box, LOGIN "RETR 1\r\nTOP 1 0\r\n", NULL);
     CU_ASSERT_STRING_EQUAL(r[2], "-ERR [SYS/TEMP] message 1 unavailable");
     CU_ASSERT_STRING_EQUAL(r[3], "-ERR [SYS/TEMP] message 1 unavailable");
-    box_free(box);
+    tk_maildrop_free(box);
 }
 
 static void
 test_trace(void)
 {
-    Box *box = box_new();
+    TkMaildrop *box = box_new();
     g_auto(GStrv) r = replies(box, LOGIN "RETR 2\r\nAPOP a b\r\nST\x01T\r\nQUIT\r\n", NULL);
     const char *t = box->trace->str;
     CU_ASSERT(strstr(t, "C: PASS ****\n") != NULL);
@@ -634,7 +502,7 @@ test_trace(void)
     CU_ASSERT(strstr(t, "C: APOP a ****\n") != NULL);
     CU_ASSERT(strstr(t, "C: ST\\x01T\n") != NULL);
     CU_ASSERT(strstr(t, "leading dot") == NULL);
-    box_free(box);
+    tk_maildrop_free(box);
 }
 
 /* A client that pipelines many RETRs of a large message: the server builds
@@ -642,7 +510,7 @@ test_trace(void)
 static void
 test_pipelined_high_water(void)
 {
-    Box *box = box_new();
+    TkMaildrop *box = box_new();
     GString *big = g_string_new("Subject: big\r\n\r\n");
     while (big->len < 600000)
         g_string_append(big, ".dotted line of text\r\n");
@@ -653,7 +521,7 @@ test_pipelined_high_water(void)
     for (int k = 0; k < 8; k++)
         g_string_append(in, "RETR 4\r\n");
     g_string_append(in, "QUIT\r\n");
-    g_autoptr(MsPop3Server) srv = server_new(box, 0);
+    g_autoptr(MsPop3Server) srv = tk_pop3_server_new(box, 0);
     ms_pop3_server_start(srv);
     ms_pop3_server_feed(srv, (const guint8 *) in->str, in->len);
     gsize largest = 0, total = 0;
@@ -675,17 +543,17 @@ test_pipelined_high_water(void)
     CU_ASSERT(ms_pop3_server_is_closed(srv));
     g_string_free(in, TRUE);
     ms_pop3_server_free(g_steal_pointer(&srv));
-    box_free(box);
+    tk_maildrop_free(box);
 }
 
 static void
 test_no_apop_without_token(void)
 {
-    Box *box = box_new();
+    TkMaildrop *box = box_new();
     MsPop3ServerConfig cfg;
     ms_pop3_server_config_init(&cfg);
     CU_ASSERT_EQUAL(cfg.auth_fail_delay_ms, 2000);
-    g_autoptr(MsPop3Server) srv = ms_pop3_server_new(&cfg, &box_hooks, box);
+    g_autoptr(MsPop3Server) srv = ms_pop3_server_new(&cfg, &tk_maildrop_hooks, box);
     ms_pop3_server_start(srv);
     const char *in = "APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n";
     ms_pop3_server_feed(srv, (const guint8 *) in, strlen(in));
@@ -694,7 +562,7 @@ test_no_apop_without_token(void)
     g_autofree char *s = g_strndup(g_bytes_get_data(b, &n), g_bytes_get_size(b));
     CU_ASSERT_STRING_EQUAL(s, "+OK localhost POP3 server ready\r\n-ERR APOP not available\r\n");
     ms_pop3_server_free(g_steal_pointer(&srv));
-    box_free(box);
+    tk_maildrop_free(box);
 }
 
 int

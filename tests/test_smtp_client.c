@@ -75,15 +75,6 @@ new_server(const MsSmtpServerConfig *cfg, TkPolicy *pol)
     return s;
 }
 
-static MsSmtpServerConfig
-server_cfg(void)
-{
-    MsSmtpServerConfig c = { 0 };
-    c.hostname = "mx.test";
-    c.offer_auth = TRUE;
-    return c;
-}
-
 static GBytes *
 bytes(const char *s)
 {
@@ -131,7 +122,7 @@ test_round_trip(void)
         "session ok 221\n";
     for (int mode = 0; mode < 4; mode++) {
         gboolean nopipe = mode & 1, bytewise = (mode & 2) != 0;
-        MsSmtpServerConfig scfg = server_cfg();
+        MsSmtpServerConfig scfg = tk_server_config();
         TkPolicy pol;
         tk_policy_init(&pol);
         g_autoptr(MsSmtpServer) srv = new_server(&scfg, &pol);
@@ -366,7 +357,7 @@ test_auth_wired(void)
         { NULL, NULL, FALSE, "rcpt 0.0 250 2.1.5\ntxn 0 accepted 250\nsession ok 221\n", 1 },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(t); i++) {
-        MsSmtpServerConfig scfg = server_cfg();
+        MsSmtpServerConfig scfg = tk_server_config();
         scfg.offer_auth = t[i].offered;
         TkPolicy pol;
         tk_policy_init(&pol);
@@ -415,7 +406,7 @@ test_faults_wired(void)
     };
     for (gsize i = 0; i < G_N_ELEMENTS(t); i++) {
         for (int nopipe = 0; nopipe < 2; nopipe++) {
-            MsSmtpServerConfig scfg = server_cfg();
+            MsSmtpServerConfig scfg = tk_server_config();
             scfg.greeting_code = t[i].greeting;
             TkPolicy pol;
             tk_policy_init(&pol);
@@ -457,7 +448,7 @@ test_faults_wired(void)
 static void
 test_size_and_late_add(void)
 {
-    MsSmtpServerConfig scfg = server_cfg();
+    MsSmtpServerConfig scfg = tk_server_config();
     scfg.max_size = 1000;
     TkPolicy pol;
     tk_policy_init(&pol);

@@ -15,15 +15,6 @@
 #define OKR "250 2.1.5 Ok\r\n"
 #define GO  "354 End data with <CR><LF>.<CR><LF>\r\n"
 
-static MsSmtpServerConfig
-base_cfg(void)
-{
-    MsSmtpServerConfig c = { 0 };
-    c.hostname = "mx.test";
-    c.offer_auth = TRUE;
-    return c;
-}
-
 /* Runs one session on `input` (fed whole or octet by octet) and returns
  * everything the server sent (caller frees). */
 static char *
@@ -136,7 +127,7 @@ static const Case cases[] = {
 static void
 test_command_table(void)
 {
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     for (const Case *c = cases; c->name; c++) {
         g_autofree char *out = run_both(&cfg, c->input, strlen(c->input));
         g_autofree char *want = g_strconcat(G, c->expect, NULL);
@@ -162,7 +153,7 @@ expect(const MsSmtpServerConfig *cfg, const char *input, gsize len, const char *
 static void
 test_command_line_512_513(void)
 {
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     static const struct { gsize total; const char *reply; } t[] = {
         { 511, "250 2.0.0 Ok\r\n" },
         { 512, "250 2.0.0 Ok\r\n" },
@@ -197,7 +188,7 @@ message_with_line(gsize text_octets)
 static void
 test_text_line_1000_1001(void)
 {
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     g_autoptr(GString) ok = message_with_line(998);
     expect(&cfg, ok->str, ok->len, E OKM OKR GO "250 2.0.0 Ok: queued as Q1\r\n");
     g_autoptr(GString) bad = message_with_line(999);
@@ -219,7 +210,7 @@ test_smuggling_probes(void)
     static const char *const probes[] = {
         "\n.\n", "\r.\r", "\r\n.\n", "\n.\r\n", "\r.\r\n", "\r\n.\r", "\n..\n", "\r\n.\r\r\n",
     };
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     for (gsize i = 0; i < G_N_ELEMENTS(probes); i++) {
         g_autofree char *in = g_strconcat(EH M R "DATA\r\nSubject: a\r\n\r\nbody", probes[i],
                                           "MAIL FROM:<evil@x.test>\r\nRCPT TO:<v@mx.test>\r\nDATA\r\n"
@@ -241,7 +232,7 @@ test_smuggling_probes(void)
 static void
 test_nul_and_garbage(void)
 {
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     static const char nul_cmd[] = EH "NO\0OP\r\nNOOP\r\n";
     expect(&cfg, nul_cmd, sizeof nul_cmd - 1,
            E "500 5.5.2 Invalid character in command\r\n250 2.0.0 Ok\r\n");
@@ -268,7 +259,7 @@ test_nul_and_garbage(void)
 static void
 test_pipelined_flood(void)
 {
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     GString *in = g_string_new(EH);
     GString *want = g_string_new(G E);
     for (int i = 0; i < 60; i++) {
@@ -331,7 +322,7 @@ static const AuthCase auth_cases[] = {
 static void
 test_auth(void)
 {
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     for (const AuthCase *c = auth_cases; c->name; c++) {
         g_autofree char *in = g_strconcat(EH, c->input, NULL);
         g_autofree char *want = g_strconcat(E, c->expect, NULL);
@@ -367,7 +358,7 @@ test_auth(void)
 static void
 test_size_limit(void)
 {
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     cfg.max_size = 1000;
     g_autofree char *kw = run_both(&cfg, EH, strlen(EH));
     CU_ASSERT(strstr(kw, "250-SIZE 1000\r\n") != NULL);
@@ -400,7 +391,7 @@ test_size_limit(void)
 static void
 test_recipient_limit(void)
 {
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     GString *in = g_string_new(EH M);
     for (int i = 0; i < 101; i++)
         g_string_append_printf(in, "RCPT TO:<u%d@mx.test>\r\n", i);
@@ -442,7 +433,7 @@ static const OverrideCase ov_cases[] = {
 static void
 test_override_hook(void)
 {
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     for (const OverrideCase *c = ov_cases; c->verb; c++) {
         TkPolicy p;
         tk_policy_init(&p);
@@ -466,7 +457,7 @@ test_override_hook(void)
 static void
 test_greetings(void)
 {
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     cfg.greeting_code = 554;
     cfg.greeting_text = "No service for you";
     TkPolicy p;
@@ -493,7 +484,7 @@ test_greetings(void)
 static void
 test_data_hook_and_trace(void)
 {
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     TkPolicy p;
     tk_policy_init(&p);
     const char *in = EH "MAIL FROM:<> BODY=8BITMIME SIZE=40\r\nRCPT TO:<x@mx.test>\r\nRCPT TO:<y@mx.test>\r\n"
@@ -519,7 +510,7 @@ test_data_hook_and_trace(void)
 static void
 test_large_message_chunks(void)
 {
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     GString *body = g_string_new(NULL);
     for (int i = 0; body->len < 3 * 1024 * 1024; i++)
         g_string_append_printf(body, "%sline %d of the big message\r\n", i % 7 == 0 ? "." : "", i);
@@ -557,7 +548,7 @@ test_large_message_chunks(void)
 static char *
 feed_outcome(const GString *in, gsize step, GRand *r)
 {
-    MsSmtpServerConfig cfg = base_cfg();
+    MsSmtpServerConfig cfg = tk_server_config();
     TkPolicy p;
     tk_policy_init(&p);
     MsSmtpServerHooks h = tk_server_hooks();

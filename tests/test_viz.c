@@ -541,6 +541,26 @@ test_failed_tries(void)
     run_clear(&r);
 }
 
+/* The search the journey and the sequence chart share: both sides of
+ * equal times, before the first record, after the last, and empty. */
+static void
+test_recorder_first_at(void)
+{
+    g_autoptr(MsRecorder) rec = ms_recorder_new(0, 0, FALSE);
+    CU_ASSERT_EQUAL(ms_recorder_first_at(rec, 0), 0);
+    static const MsTime at[] = { 10, 20, 20, 30 };
+    for (gsize i = 0; i < G_N_ELEMENTS(at); i++) {
+        MsTraceRecord t = { .at = at[i], .kind = MS_TRACE_NOTE, .peer = MS_HOST_WORLD, .text = "x" };
+        ms_recorder_record(&t, rec);
+    }
+    static const struct {
+        MsTime at;
+        guint want;
+    } cases[] = { { -1, 0 }, { 10, 0 }, { 11, 1 }, { 19, 1 }, { 20, 1 }, { 21, 3 }, { 30, 3 }, { 31, 4 } };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+        CU_ASSERT_EQUAL(ms_recorder_first_at(rec, cases[i].at), cases[i].want);
+}
+
 int
 main(void)
 {
@@ -555,6 +575,7 @@ main(void)
         { "bad names and kinds", test_bad_names },
         { "canvas", test_canvas },
         { "mailsim render", test_cli },
+        { "first record at a time", test_recorder_first_at },
         { NULL, NULL },
     };
     return ms_test_main("viz", cases);

@@ -42,35 +42,6 @@ typedef struct {
     double x, y;
 } Pt;
 
-guint32
-ms_viz_step_colour(MsVizStepKind kind)
-{
-    switch (kind) {
-    case MS_VIZ_STEP_SUBMIT:
-    case MS_VIZ_STEP_SMTP:
-        return 0xD55E00u;   /* vermillion */
-    case MS_VIZ_STEP_DNS:
-        return 0x0072B2u;   /* blue */
-    case MS_VIZ_STEP_STORE:
-        return 0x000000u;   /* black */
-    case MS_VIZ_STEP_POP3:
-        return 0xCC79A7u;   /* reddish purple */
-    case MS_VIZ_STEP_FAILED:
-        return 0x6E6E6Eu;   /* grey: the message did not go this way */
-    case MS_VIZ_STEP_BOUNCE:
-    case MS_VIZ_STEP_KIND_COUNT:
-        break;
-    }
-    return 0x7F3F00u;
-}
-
-char *
-ms_viz_time_label(MsTime t)
-{
-    char buf[32];
-    return g_strdup_printf("%s s", ms_time_format_seconds(t, buf, sizeof buf));
-}
-
 static guint32
 role_colour(MsHostRole role)
 {

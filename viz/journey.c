@@ -27,15 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-G_DEFINE_QUARK(ms-viz-error-quark, ms_viz_error)
-
-const char *
-ms_viz_step_kind_to_string(MsVizStepKind kind)
-{
-    static const char *const names[] = { "submit", "dns", "smtp", "store", "pop3", "bounce", "failed" };
-    return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
-}
-
 static void
 line_clear(gpointer p)
 {
@@ -131,21 +122,6 @@ session_lines(const MsRecorder *rec, guint i, MsHostId client, MsHostId server, 
             ((r->host == client && r->peer == server) || (r->host == server && r->peer == client)))
             add_line(s, r);
     }
-}
-
-/* Index of the first record at or after `at`. */
-static guint
-index_at(const MsRecorder *rec, MsTime at)
-{
-    guint lo = 0, hi = ms_recorder_len(rec);
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-        if (ms_recorder_get(rec, mid)->at < at)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
 }
 
 static int
@@ -262,7 +238,7 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
             s->detail = g_strdup_printf("%s downloads it from the mailbox of %s on %s over POP3",
                                         ms_net_host_name(net, rr->retrieved_by), rr->address,
                                         ms_net_host_name(net, rr->where));
-            guint i = index_at(rec, rr->retrieved_at);
+            guint i = ms_recorder_first_at(rec, rr->retrieved_at);
             session_lines(rec, MIN(i, n ? n - 1 : 0), rr->retrieved_by, rr->where, "pop3", s);
         }
     }

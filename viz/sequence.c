@@ -71,27 +71,12 @@ shorten(const char *text)
     return g_strconcat(head, "\u2026", NULL);
 }
 
-/* Index of the first record at or after `at`. */
-static guint
-first_at(const MsRecorder *rec, MsTime at)
-{
-    guint lo = 0, hi = ms_recorder_len(rec);
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-        if (ms_recorder_get(rec, mid)->at < at)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* When the line `l` arrived, or -1. Marks the record used. */
 static MsTime
 arrival(const MsRecorder *rec, const MsVizLine *l, guint8 *used)
 {
     guint n = ms_recorder_len(rec);
-    for (guint k = first_at(rec, l->at), seen = 0; k < n && seen < 20000; k++, seen++) {
+    for (guint k = ms_recorder_first_at(rec, l->at), seen = 0; k < n && seen < 20000; k++, seen++) {
         const MsRecord *r = ms_recorder_get(rec, k);
         if (used[k] || r->kind != MS_TRACE_PROTO_LINE || r->outgoing || r->host != l->to || r->peer != l->from ||
             !r->proto || strcmp(r->proto, l->proto) != 0 || !r->text || strcmp(r->text, l->text) != 0)
@@ -115,7 +100,7 @@ static void
 add_handshake(GArray *arrows, const MsRecorder *rec, MsHostId client, MsHostId server, MsTime before, guint step)
 {
     MsTime t_syn = -1, t_est = -1, t_acc = -1;
-    for (guint k = first_at(rec, before); k-- > 0;) {
+    for (guint k = ms_recorder_first_at(rec, before); k-- > 0;) {
         const MsRecord *r = ms_recorder_get(rec, k);
         if (r->kind == MS_TRACE_TCP_ESTABLISHED && r->host == server && r->peer == client && t_acc < 0)
             t_acc = r->at;

@@ -10,39 +10,10 @@
  * (press those buttons after loading), and keeps <body data-current-step>
  * up to date, so a headless browser can check it (tests/test_story.sh).
  * JSON strings escape <, > and & so that no text can close the script. */
+#include "mailsim/json.h"
 #include "mailsim/viz.h"
 
 #include <string.h>
-
-static void
-json_string(GString *out, const char *s)
-{
-    g_string_append_c(out, '"');
-    for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++) {
-        switch (*p) {
-        case '"':
-            g_string_append(out, "\\\"");
-            break;
-        case '\\':
-            g_string_append(out, "\\\\");
-            break;
-        case '\n':
-            g_string_append(out, "\\n");
-            break;
-        case '<':
-        case '>':
-        case '&':
-            g_string_append_printf(out, "\\u%04x", *p);
-            break;
-        default:
-            if (*p < 0x20)
-                g_string_append_printf(out, "\\u%04x", *p);
-            else
-                g_string_append_c(out, (char) *p);
-        }
-    }
-    g_string_append_c(out, '"');
-}
 
 static const char story_css[] =
     "body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:16px 24px;color:#222;background:#fff}\n"
@@ -131,27 +102,27 @@ ms_viz_story_html(MsWorld *w, const MsVizJourney *j)
         const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
         g_string_append(h, k ? ",\n{" : "\n{");
         g_string_append_printf(h, "\"n\":%u,\"kind\":", k + 1);
-        json_string(h, ms_viz_step_kind_to_string(s->kind));
+        ms_json_append_string(h, ms_viz_step_kind_to_string(s->kind), MS_JSON_HTML_SAFE);
         g_string_append(h, ",\"time\":");
         g_autofree char *t = ms_viz_time_label(s->at);
-        json_string(h, t);
+        ms_json_append_string(h, t, MS_JSON_HTML_SAFE);
         g_string_append(h, ",\"title\":");
-        json_string(h, s->title);
+        ms_json_append_string(h, s->title, MS_JSON_HTML_SAFE);
         g_string_append(h, ",\"detail\":");
-        json_string(h, s->detail);
+        ms_json_append_string(h, s->detail, MS_JSON_HTML_SAFE);
         g_string_append(h, ",\"lines\":[");
         for (guint i = 0; i < s->lines->len; i++) {
             const MsVizLine *l = &g_array_index(s->lines, MsVizLine, i);
             g_string_append(h, i ? ",{\"t\":" : "{\"t\":");
-            json_string(h, ms_time_format_seconds(l->at, buf, sizeof buf));
+            ms_json_append_string(h, ms_time_format_seconds(l->at, buf, sizeof buf), MS_JSON_HTML_SAFE);
             g_string_append(h, ",\"from\":");
-            json_string(h, ms_net_host_name(net, l->from));
+            ms_json_append_string(h, ms_net_host_name(net, l->from), MS_JSON_HTML_SAFE);
             g_string_append(h, ",\"to\":");
-            json_string(h, ms_net_host_name(net, l->to));
+            ms_json_append_string(h, ms_net_host_name(net, l->to), MS_JSON_HTML_SAFE);
             g_string_append(h, ",\"proto\":");
-            json_string(h, l->proto);
+            ms_json_append_string(h, l->proto, MS_JSON_HTML_SAFE);
             g_string_append(h, ",\"text\":");
-            json_string(h, l->text);
+            ms_json_append_string(h, l->text, MS_JSON_HTML_SAFE);
             g_string_append_c(h, '}');
         }
         g_string_append(h, "]}");

@@ -1,11 +1,14 @@
-/* The entry point of mailsim's pictures (include/mailsim/viz.h): picks the
- * format from the output name, builds the chosen message's journey from
- * the recorded trace, draws the picture asked for, writes it.
- * Ownership: everything made here is freed here; the world and the
- * recorder are borrowed. */
+/* The vocabulary every picture of mailsim shares (include/mailsim/viz.h):
+ * the names of the pictures and their output formats, the names, colours
+ * and time labels of a journey's steps, and the error domain. The bottom
+ * of viz/: it calls no other viz file, so the journey, the pictures and
+ * the entry point (viz/render.c) can all use it without depending on each
+ * other. No state; strings returned by *_to_string are static. */
 #include "mailsim/viz.h"
 
 #include <string.h>
+
+G_DEFINE_QUARK(ms-viz-error-quark, ms_viz_error)
 
 static const char *const kind_names[] = { "hops", "sequence", "plots", "story", "sweep", "bench" };
 
@@ -51,83 +54,38 @@ ms_viz_format_from_path(const char *path, MsVizFormat *format, GError **error)
     return FALSE;
 }
 
-gboolean
-ms_viz_render(MsWorld *w, const MsRecorder *rec, const MsVizOptions *opt, const char *path, GError **error)
+const char *
+ms_viz_step_kind_to_string(MsVizStepKind kind)
 {
-    g_return_val_if_fail(w && rec && opt && path, FALSE);
-    MsVizFormat format;
-    if (!ms_viz_format_from_path(path, &format, error))
-        return FALSE;
-    if ((opt->kind == MS_VIZ_STORY) != (format == MS_VIZ_FORMAT_HTML)) {
-        g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
-                    opt->kind == MS_VIZ_STORY ? "'%s': the story is an HTML page: name it FILE.html"
-                                              : "'%s': this picture is drawn as .png, .svg or .pdf; only the story is .html",
-                    path);
-        return FALSE;
-    }
-    if (opt->kind == MS_VIZ_SWEEP || opt->kind == MS_VIZ_BENCH) {
-        g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "a %s picture is drawn from a file of many runs, "
-                    "not from one run", ms_viz_kind_to_string(opt->kind));
-        return FALSE;
-    }
-    MsMail *mail = ms_world_mail(w);
-    guint32 message = opt->message ? opt->message : 1;
-    g_autoptr(MsVizJourney) j = NULL;
-    if (opt->kind != MS_VIZ_PLOTS) {
-        if (message > ms_mail_n_messages(mail)) {
-            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "the run has no message %u to draw", message);
-            return FALSE;
-        }
-        j = ms_viz_journey_new(ms_world_net(w), mail, rec, message);
-    }
-    if (opt->kind == MS_VIZ_STORY) {
-        g_autofree char *html = ms_viz_story_html(w, j);
-        return g_file_set_contents(path, html, -1, error);
-    }
-    g_autoptr(MsVizCanvas) c = NULL;
-    switch (opt->kind) {
-    case MS_VIZ_HOPS:
-        c = ms_viz_hops(w, j, format, opt->width, opt->height);
-        break;
-    case MS_VIZ_SEQUENCE:
-        c = ms_viz_sequence(w, rec, j, format, opt->width);
-        break;
-    case MS_VIZ_PLOTS:
-    case MS_VIZ_STORY:
-    default:
-        c = ms_viz_plots(w, rec, format, opt->width, opt->height);
-        break;
-    }
-    return ms_viz_canvas_write(c, path, error);
+    static const char *const names[] = { "submit", "dns", "smtp", "store", "pop3", "bounce", "failed" };
+    return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
 }
 
-gboolean
-ms_viz_render_file(MsVizKind kind, const char *input, const char *path, double width, double height,
-                   GError **error)
+guint32
+ms_viz_step_colour(MsVizStepKind kind)
 {
-    g_return_val_if_fail(input && path && (kind == MS_VIZ_SWEEP || kind == MS_VIZ_BENCH), FALSE);
-    MsVizFormat format;
-    if (!ms_viz_format_from_path(path, &format, error))
-        return FALSE;
-    if (format == MS_VIZ_FORMAT_HTML) {
-        g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "'%s': this picture is drawn as .png, .svg or .pdf",
-                    path);
-        return FALSE;
+    switch (kind) {
+    case MS_VIZ_STEP_SUBMIT:
+    case MS_VIZ_STEP_SMTP:
+        return 0xD55E00u;   /* vermillion */
+    case MS_VIZ_STEP_DNS:
+        return 0x0072B2u;   /* blue */
+    case MS_VIZ_STEP_STORE:
+        return 0x000000u;   /* black */
+    case MS_VIZ_STEP_POP3:
+        return 0xCC79A7u;   /* reddish purple */
+    case MS_VIZ_STEP_FAILED:
+        return 0x6E6E6Eu;   /* grey: the message did not go this way */
+    case MS_VIZ_STEP_BOUNCE:
+    case MS_VIZ_STEP_KIND_COUNT:
+        break;
     }
-    g_autoptr(MsVizCanvas) c = NULL;
-    if (kind == MS_VIZ_SWEEP) {
-        g_autoptr(MsSweepResults) r = ms_sweep_results_load_file(input, error);
-        if (!r)
-            return FALSE;
-        c = ms_viz_sweep(r, NULL, format, width, height, error);
-    } else {
-        g_autofree char *csv = NULL;
-        g_autoptr(GError) local = NULL;
-        if (!g_file_get_contents(input, &csv, NULL, &local)) {
-            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "%s: cannot read: %s", input, local->message);
-            return FALSE;
-        }
-        c = ms_viz_bench_worlds(csv, input, format, width, height, error);
-    }
-    return c && ms_viz_canvas_write(c, path, error);
+    return 0x7F3F00u;
+}
+
+char *
+ms_viz_time_label(MsTime t)
+{
+    char buf[32];
+    return g_strdup_printf("%s s", ms_time_format_seconds(t, buf, sizeof buf));
 }

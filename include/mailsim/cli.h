@@ -1,6 +1,6 @@
 /* The mailsim command line: `mailsim CMD [OPTIONS] [ARGS]`. Each command is
  * a function with a main()-like signature, listed in one table in
- * sim/cli/cli.c; options are parsed with GOptionContext. Exit status: 0 success,
+ * sim/cli/cli_main.c; options are parsed with GOptionContext. Exit status: 0 success,
  * 1 a run that failed (an expectation, a lost message), 2 bad usage or bad
  * input. */
 #pragma once

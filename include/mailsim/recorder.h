@@ -42,6 +42,10 @@ void ms_recorder_record(const MsTraceRecord *record, gpointer recorder);
 
 guint ms_recorder_len(const MsRecorder *recorder);
 const MsRecord *ms_recorder_get(const MsRecorder *recorder, guint index);
+/* The index of the first record at or after `at`, or ms_recorder_len()
+ * when every record is earlier. Records are in time order, so this is a
+ * binary search: O(log n). */
+guint ms_recorder_first_at(const MsRecorder *recorder, MsTime at);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsRecorder, ms_recorder_free)
 

@@ -1,4 +1,4 @@
-/* Structures shared by the files of the bridge (sim/bridge*.c): the bridge
+/* Structures shared by the files of sim/bridge/: the bridge
  * itself, a real socket connection (BridgeConn) with its output queue and
  * timers, the spool and the outgoing relay. Not public. */
 #pragma once
@@ -88,6 +88,10 @@ void ms__bridge_conn_send_str(BridgeConn *c, const char *text);
 void ms__bridge_conn_close(BridgeConn *c);
 void ms__bridge_conn_abort(BridgeConn *c);
 void ms__bridge_conn_free(BridgeConn *c);
+/* At max_connections, answers `line` (a CRLF-ended refusal) on `conn`
+ * without a session, closes it, counts it as refused and returns TRUE;
+ * else FALSE, and the caller starts its session. */
+gboolean ms__bridge_conn_refuse_if_full(MsBridge *b, GSocketConnection *conn, const char *line);
 /* Reading pauses while output is above the high mark; sessions that make
  * output lazily (POP3) check this before taking more. */
 gboolean ms__bridge_conn_output_full(const BridgeConn *c);
@@ -104,16 +108,33 @@ void ms__bridge_pop3_accept(MsBridge *b, GSocketConnection *conn);
 char *ms__bridge_spool_write(MsBridge *b, char kind, const char *from, const char *const *rcpts,
                              GBytes *data, GError **error);
 void ms__bridge_spool_remove(MsBridge *b, const char *path);
-/* Reads every spool file back: world mail is re-injected, relay mail
- * queued again. */
-gboolean ms__bridge_spool_recover(MsBridge *b, GError **error);
+/* One message read back from the spool. */
+typedef struct {
+    gboolean for_relay;   /* an 'r' file (for the real server), else a 'w' file (for the world) */
+    char    *path;        /* its spool file */
+    char    *from;
+    char   **rcpts;       /* NULL-terminated */
+    GBytes  *data;        /* the message as received */
+} BridgeSpooled;
+/* Reads every spool file back, in name order (the order they were
+ * written), and sets the spool's sequence past the highest name. Returns
+ * the messages (BridgeSpooled*; caller frees the array, which frees them),
+ * or NULL with `error` for a directory or file that cannot be read or is
+ * not a spool file. */
+GPtrArray *ms__bridge_spool_read(MsBridge *b, GError **error);
 /* Parses a spool file's contents (for tests through the public recovery). */
 gboolean ms__bridge_spool_parse(GBytes *file, char **from, GPtrArray **rcpts, GBytes **data);
 
-/* bridge.c */
-/* Puts accepted mail into the simulation; records it for the spool. */
+/* bridge_inject.c */
+/* Puts accepted mail into the simulation; with a `spool_path`, watches it
+ * until it is settled. Returns the simulation's message id. */
 guint32 ms__bridge_inject(MsBridge *b, const char *from, const char *const *rcpts, GBytes *data,
                           const MsMailInjectInfo *info, const char *spool_path, char **queue_id);
+/* Removes the spool files of the watched messages the simulation has
+ * delivered or bounced (called after each pacer tick). */
+void ms__bridge_inject_settle(MsBridge *b);
+/* Frees a SpoolJob (the free function of MsBridge.pending). */
+void ms__bridge_inject_job_free(gpointer job);
 
 /* bridge_relay.c */
 Relay *ms__bridge_relay_new(MsBridge *b, const char *target, GError **error);

@@ -1,9 +1,10 @@
 /* The bridge's core (see include/mailsim/bridge.h): it binds the real
- * listeners, paces the engine against the wall clock, puts accepted mail
- * into the simulation and watches spooled mail until the simulation has
- * delivered or bounced it. The sessions live in bridge_smtp.c and
- * bridge_pop3.c, the sockets in bridge_conn.c, the spool in
- * bridge_spool.c and the outgoing relay in bridge_relay.c.
+ * listeners, paces the engine against the wall clock and decides where the mail recovered from the spool goes (the simulation
+ * or the relay). The sessions live in bridge_smtp.c and bridge_pop3.c, the
+ * sockets in bridge_conn.c, injection into the simulation (and the watch
+ * on spooled mail until the simulation has delivered or bounced it) in
+ * bridge_inject.c, the spool in bridge_spool.c and the outgoing relay in
+ * bridge_relay.c. This file calls them all; none calls it.
  *
  * Pacing: a GLib timeout runs every PACE_MS of wall time and runs the
  * engine up to ms_bridge_pace(sim_base, wall_base, now, speed), so at speed
@@ -195,29 +196,7 @@ listen_on(MsBridge *b, const char *addr, guint16 port, guint16 *bound, char **bo
     return g_steal_pointer(&svc);
 }
 
-/* --- pacing and the spool watch ----------------------------------------------- */
-
-static void
-spool_job_free(gpointer p)
-{
-    SpoolJob *j = p;
-    g_free(j->path);
-    g_free(j);
-}
-
-static void
-check_settled(MsBridge *b)
-{
-    for (guint i = 0; i < b->pending->len;) {
-        SpoolJob *j = g_ptr_array_index(b->pending, i);
-        if (ms_mail_message_settled(b->mail, j->message)) {
-            ms__bridge_spool_remove(b, j->path);
-            g_ptr_array_remove_index(b->pending, i);   /* order does not matter */
-        } else {
-            i++;
-        }
-    }
-}
+/* --- pacing ------------------------------------------------------------------ */
 
 void
 ms_bridge_pace_now(MsBridge *b)
@@ -234,7 +213,7 @@ ms_bridge_pace_now(MsBridge *b)
                 break;
         }
     }
-    check_settled(b);
+    ms__bridge_inject_settle(b);
 }
 
 static gboolean
@@ -252,20 +231,30 @@ on_housekeeping(gpointer ud)
     return G_SOURCE_CONTINUE;
 }
 
-guint32
-ms__bridge_inject(MsBridge *b, const char *from, const char *const *rcpts, GBytes *data,
-                  const MsMailInjectInfo *info, const char *spool_path, char **queue_id)
+/* Puts back what the spool kept when the last bridge stopped (or died):
+ * world mail into the simulation, relay mail into the relay's queue; relay
+ * mail without --relay-out stays in the spool for a later run. */
+static gboolean
+recover_spool(MsBridge *b, GError **error)
 {
-    guint32 id = ms_mail_inject(b->mail, b->smtp_server, from, rcpts, data, info, queue_id);
-    if (spool_path) {
-        SpoolJob *j = g_new0(SpoolJob, 1);
-        j->message = id;
-        j->path = g_strdup(spool_path);
-        g_ptr_array_add(b->pending, j);
+    g_autoptr(GPtrArray) found = ms__bridge_spool_read(b, error);
+    if (!found)
+        return FALSE;
+    for (guint i = 0; i < found->len; i++) {
+        const BridgeSpooled *m = g_ptr_array_index(found, i);
+        const char *const *rcpts = (const char *const *) m->rcpts;
+        if (!m->for_relay) {
+            MsMailInjectInfo info = { "spool", "127.0.0.1", TRUE, FALSE, "spool" };
+            ms__bridge_inject(b, m->from, rcpts, m->data, &info, m->path, NULL);
+        } else if (b->relay) {
+            ms__bridge_relay_queue(b->relay, m->from, rcpts, m->data, m->path);
+        } else {
+            g_printerr("mailsim bridge: spool: %s waits for --relay-out; left in place\n", m->path);
+            continue;
+        }
+        b->stats.recovered++;
     }
-    for (const char *const *r = rcpts; *r; r++)
-        b->stats.rcpts_world++;
-    return id;
+    return TRUE;
 }
 
 /* --- life cycle --------------------------------------------------------------- */
@@ -280,7 +269,7 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
     b->engine = ms_world_engine(world);
     config_copy(&b->cfg, cfg);
     g_queue_init(&b->conns);
-    b->pending = g_ptr_array_new_with_free_func(spool_job_free);
+    b->pending = g_ptr_array_new_with_free_func(ms__bridge_inject_job_free);
     b->smtp_server = b->pop3_server = G_MAXUINT;
     b->smtp_server = server_for(b, cfg->smtp_host, error);
     if (b->smtp_server == G_MAXUINT)
@@ -317,7 +306,7 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
     }
     b->wall_base = g_get_monotonic_time();
     b->sim_base = ms_engine_now(b->engine);
-    if (cfg->spool_dir && !ms__bridge_spool_recover(b, error))
+    if (cfg->spool_dir && !recover_spool(b, error))
         return NULL;
     b->pacer = g_timeout_add(b->cfg.speed > 0.0 ? PACE_MS : 1, on_pace, b);
     b->housekeeping = g_timeout_add(HOUSEKEEPING_MS, on_housekeeping, b);

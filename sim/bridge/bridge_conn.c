@@ -215,6 +215,27 @@ ms__bridge_conn_abort(BridgeConn *c)
     finish_if_done(c);
 }
 
+/* A refused connection has no session: nothing to free. */
+static void
+refused_destroy(BridgeConn *c)
+{
+    (void) c;
+}
+
+static const BridgeConnClass refused_class = { NULL, NULL, NULL, NULL, refused_destroy };
+
+gboolean
+ms__bridge_conn_refuse_if_full(MsBridge *b, GSocketConnection *conn, const char *line)
+{
+    if (b->n_counted < b->cfg.max_connections)
+        return FALSE;
+    b->stats.refused++;
+    BridgeConn *c = ms__bridge_conn_new(b, conn, &refused_class, NULL, FALSE);
+    ms__bridge_conn_send_str(c, line);
+    ms__bridge_conn_close(c);
+    return TRUE;
+}
+
 gboolean
 ms__bridge_conn_output_full(const BridgeConn *c)
 {

@@ -100,24 +100,11 @@ p_destroy(BridgeConn *c)
 
 static const BridgeConnClass pop3_class = { p_input, p_eof, p_timeout, p_drained, p_destroy };
 
-static void
-r_destroy(BridgeConn *c)
-{
-    (void) c;
-}
-
-static const BridgeConnClass refuse_class = { NULL, NULL, NULL, NULL, r_destroy };
-
 void
 ms__bridge_pop3_accept(MsBridge *b, GSocketConnection *conn)
 {
-    if (b->n_counted >= b->cfg.max_connections) {
-        b->stats.refused++;
-        BridgeConn *c = ms__bridge_conn_new(b, conn, &refuse_class, NULL, FALSE);
-        ms__bridge_conn_send_str(c, "-ERR [SYS/TEMP] too many connections, try again later\r\n");
-        ms__bridge_conn_close(c);
+    if (ms__bridge_conn_refuse_if_full(b, conn, "-ERR [SYS/TEMP] too many connections, try again later\r\n"))
         return;
-    }
     Pop3Session *x = g_new0(Pop3Session, 1);
     x->b = b;
     x->drop = ms_mail_drop_new(b->mail, b->pop3_server, MS_HOST_WORLD);

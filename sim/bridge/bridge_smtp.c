@@ -184,26 +184,14 @@ s_destroy(BridgeConn *c)
 
 static const BridgeConnClass smtp_class = { s_input, s_eof, s_timeout, NULL, s_destroy };
 
-static void
-r_destroy(BridgeConn *c)
-{
-    (void) c;
-}
-
-static const BridgeConnClass refuse_class = { NULL, NULL, NULL, NULL, r_destroy };
-
 void
 ms__bridge_smtp_accept(MsBridge *b, GSocketConnection *conn)
 {
     const char *hostname = ms_mail_server_hostname(b->mail, b->smtp_server);
-    if (b->n_counted >= b->cfg.max_connections) {
-        b->stats.refused++;
-        BridgeConn *c = ms__bridge_conn_new(b, conn, &refuse_class, NULL, FALSE);
-        g_autofree char *line = g_strdup_printf("421 4.7.0 %s Error: too many connections, try again later\r\n", hostname);
-        ms__bridge_conn_send_str(c, line);
-        ms__bridge_conn_close(c);
+    g_autofree char *refusal = g_strdup_printf("421 4.7.0 %s Error: too many connections, try again later\r\n",
+                                               hostname);
+    if (ms__bridge_conn_refuse_if_full(b, conn, refusal))
         return;
-    }
     const MsMtaPolicy *pol = ms_mail_server_policy(b->mail, b->smtp_server);
     SmtpSession *x = g_new0(SmtpSession, 1);
     x->b = b;

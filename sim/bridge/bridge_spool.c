@@ -12,9 +12,11 @@
  * every recipient (world files) or the real server has answered for it
  * (relay files).
  *
- * At start the spool is read back in name order: world files are put into
- * the new simulation again, relay files queued again. Delivery is
- * therefore at least once: a message whose delivery completed just before a
+ * At start the spool is read back in name order, and the bridge
+ * (bridge.c) decides what becomes of each message: world files are put
+ * into the new simulation again, relay files queued again. This file only
+ * reads and writes spool files; it calls no other file of the bridge.
+ * Delivery is therefore at least once: a message whose delivery completed just before a
  * crash, but whose file was not yet removed, is delivered again. */
 #include "bridge-private.h"
 
@@ -133,13 +135,24 @@ cmp_names(gconstpointer a, gconstpointer b)
     return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-gboolean
-ms__bridge_spool_recover(MsBridge *b, GError **error)
+static void
+spooled_free(gpointer p)
+{
+    BridgeSpooled *m = p;
+    g_free(m->path);
+    g_free(m->from);
+    g_strfreev(m->rcpts);
+    g_bytes_unref(m->data);
+    g_free(m);
+}
+
+GPtrArray *
+ms__bridge_spool_read(MsBridge *b, GError **error)
 {
     g_autoptr(GDir) dir = g_dir_open(b->cfg.spool_dir, 0, error);
     if (!dir) {
         g_prefix_error(error, "--spool: ");
-        return FALSE;
+        return NULL;
     }
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     const char *name;
@@ -155,6 +168,7 @@ ms__bridge_spool_recover(MsBridge *b, GError **error)
         g_ptr_array_add(names, g_strdup(name));
     }
     g_ptr_array_sort(names, cmp_names);   /* directory order is arbitrary */
+    g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(spooled_free);
     for (guint i = 0; i < names->len; i++) {
         const char *nm = g_ptr_array_index(names, i);
         g_autofree char *path = g_build_filename(b->cfg.spool_dir, nm, NULL);
@@ -162,7 +176,7 @@ ms__bridge_spool_recover(MsBridge *b, GError **error)
         gsize len = 0;
         if (!g_file_get_contents(path, &contents, &len, error)) {
             g_prefix_error(error, "--spool: ");
-            return FALSE;
+            return NULL;
         }
         g_autoptr(GBytes) file = g_bytes_new_take(g_steal_pointer(&contents), len);
         g_autofree char *from = NULL;
@@ -170,20 +184,16 @@ ms__bridge_spool_recover(MsBridge *b, GError **error)
         g_autoptr(GBytes) data = NULL;
         if (!ms__bridge_spool_parse(file, &from, &rcpts, &data)) {
             g_set_error(error, MS_BRIDGE_ERROR, 0, "--spool: %s is not a mailsim spool file", path);
-            return FALSE;
+            return NULL;
         }
         g_ptr_array_add(rcpts, NULL);
-        const char *const *r = (const char *const *) rcpts->pdata;
-        if (nm[0] == 'w') {
-            MsMailInjectInfo info = { "spool", "127.0.0.1", TRUE, FALSE, "spool" };
-            ms__bridge_inject(b, from, r, data, &info, path, NULL);
-        } else if (b->relay) {
-            ms__bridge_relay_queue(b->relay, from, r, data, path);
-        } else {
-            g_printerr("mailsim bridge: spool: %s waits for --relay-out; left in place\n", path);
-            continue;
-        }
-        b->stats.recovered++;
+        BridgeSpooled *m = g_new0(BridgeSpooled, 1);
+        m->for_relay = nm[0] == 'r';
+        m->path = g_steal_pointer(&path);
+        m->from = g_steal_pointer(&from);
+        m->rcpts = (char **) g_ptr_array_steal(rcpts, NULL);
+        m->data = g_steal_pointer(&data);
+        g_ptr_array_add(found, m);
     }
-    return TRUE;
+    return g_steal_pointer(&found);
 }

@@ -1,5 +1,5 @@
 /* Huge pages for long runs: the first thing the mailsim binary does before a
- * command that runs a world (sim/cli/cli.c), and the figure `mailsim bench`
+ * command that runs a world (sim/cli/cli_main.c), and the figure `mailsim bench`
  * prints about it.
  *
  * A world of a hundred thousand hosts touches hundreds of megabytes at

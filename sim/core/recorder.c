@@ -86,3 +86,17 @@ ms_recorder_get(const MsRecorder *r, guint i)
     g_return_val_if_fail(i < r->records->len, NULL);
     return &g_array_index(r->records, MsRecord, i);
 }
+
+guint
+ms_recorder_first_at(const MsRecorder *r, MsTime at)
+{
+    guint lo = 0, hi = r->records->len;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (g_array_index(r->records, MsRecord, mid).at < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}

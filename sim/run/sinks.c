@@ -2,6 +2,7 @@
  * Each formats only what it is given, in the order given, so outputs are as
  * deterministic as the run. */
 #include "mailsim/sinks.h"
+#include "mailsim/json.h"
 #include "mailsim/pcap_writer.h"
 
 #include <errno.h>
@@ -130,27 +131,6 @@ ms_json_sink_new(MsNet *net, const char *path, GError **error)
     return s;
 }
 
-static void
-json_string(GString *b, const char *s)
-{
-    g_string_append_c(b, '"');
-    for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++) {
-        switch (*p) {
-        case '"': g_string_append(b, "\\\""); break;
-        case '\\': g_string_append(b, "\\\\"); break;
-        case '\n': g_string_append(b, "\\n"); break;
-        case '\r': g_string_append(b, "\\r"); break;
-        case '\t': g_string_append(b, "\\t"); break;
-        default:
-            if (*p < 0x20)
-                g_string_append_printf(b, "\\u%04x", *p);
-            else
-                g_string_append_c(b, (char) *p);
-        }
-    }
-    g_string_append_c(b, '"');
-}
-
 void
 ms_json_sink_record(const MsTraceRecord *r, gpointer p)
 {
@@ -171,18 +151,18 @@ ms_json_sink_record(const MsTraceRecord *r, gpointer p)
             g_string_append(b, "\"ord\":[-1],");
     }
     g_string_append_printf(b, "\"t_ns\":%" G_GINT64_FORMAT ",\"kind\":", r->at);
-    json_string(b, ms_trace_kind_to_string(r->kind));
+    ms_json_append_string(b, ms_trace_kind_to_string(r->kind), MS_JSON_PLAIN);
     g_string_append(b, ",\"host\":");
-    json_string(b, host_name(s->net, r->host));
+    ms_json_append_string(b, host_name(s->net, r->host), MS_JSON_PLAIN);
     if (r->peer != MS_HOST_WORLD) {
         g_string_append(b, ",\"peer\":");
-        json_string(b, host_name(s->net, r->peer));
+        ms_json_append_string(b, host_name(s->net, r->peer), MS_JSON_PLAIN);
     }
     if (r->message)
         g_string_append_printf(b, ",\"message\":%u", r->message);
     if (r->proto) {
         g_string_append(b, ",\"proto\":");
-        json_string(b, r->proto);
+        ms_json_append_string(b, r->proto, MS_JSON_PLAIN);
     }
     if (r->kind == MS_TRACE_PROTO_LINE)
         g_string_append_printf(b, ",\"dir\":\"%s\"", r->outgoing ? "out" : "in");
@@ -198,7 +178,7 @@ ms_json_sink_record(const MsTraceRecord *r, gpointer p)
         g_string_append_printf(b, ",\"length\":%u", r->code);
     if (r->text) {
         g_string_append(b, ",\"text\":");
-        json_string(b, r->text);
+        ms_json_append_string(b, r->text, MS_JSON_PLAIN);
     }
     g_string_append(b, "}\n");
     fwrite(b->str, 1, b->len, s->f);
@@ -218,7 +198,7 @@ ms_json_sink_write_ids(MsJsonSink *s, MsMail *mail, guint part, guint parts)
     for (guint id = 1; id <= ms_mail_n_messages(mail); id++) {
         const MsMessageRecord *r = ms_mail_message(mail, id);
         g_string_append_printf(b, "%s[%u,", id > 1 ? "," : "", id);
-        json_string(b, r->message_id);
+        ms_json_append_string(b, r->message_id, MS_JSON_PLAIN);
         g_string_append_printf(b, ",%d,%" G_GINT64_FORMAT ",%u,%" G_GUINT64_FORMAT ",%u]", r->shadow, r->create_t,
                                r->create_src, r->create_seq, r->create_idx);
     }

@@ -20,6 +20,7 @@
  *
  * Costs: one world in memory per running thread. */
 #include "mailsim/sweep.h"
+#include "mailsim/json.h"
 #include "mailsim/stats.h"
 #include "mailsim/units.h"
 #include "mailsim/world.h"
@@ -530,39 +531,21 @@ ms_sweep_csv(const MsSweep *sw, GString *out)
         }
 }
 
-/* `text` as a JSON string: quotes, backslashes and control characters
- * escaped (RFC 8259 7), UTF-8 passed through as it is. */
-static void
-append_json_string(GString *out, const char *text)
-{
-    g_string_append_c(out, '"');
-    for (const char *p = text; *p; p++) {
-        guchar ch = (guchar) *p;
-        if (ch == '"' || ch == '\\')
-            g_string_append_printf(out, "\\%c", ch);
-        else if (ch < 0x20)
-            g_string_append_printf(out, "\\u%04x", ch);
-        else
-            g_string_append_c(out, (char) ch);
-    }
-    g_string_append_c(out, '"');
-}
-
 void
 ms_sweep_json(const MsSweep *sw, GString *out)
 {
     if (!sw->results)
         return;
     g_string_append(out, "{\"scenario\": {\"path\": ");
-    append_json_string(out, sw->sc->path ? sw->sc->path : "");
+    ms_json_append_string(out, sw->sc->path, MS_JSON_PLAIN);
     g_string_append(out, ", \"name\": ");
-    append_json_string(out, sw->sc->name ? sw->sc->name : "");
+    ms_json_append_string(out, sw->sc->name, MS_JSON_PLAIN);
     g_string_append(out, ", \"title\": ");
-    append_json_string(out, sw->sc->title ? sw->sc->title : "");
+    ms_json_append_string(out, sw->sc->title, MS_JSON_PLAIN);
     g_string_append(out, "},\n \"axes\": [");
     for (guint k = 0; k < sw->axes->len; k++) {
         g_string_append(out, k ? ", " : "");
-        append_json_string(out, ((Axis *) g_ptr_array_index(sw->axes, k))->key);
+        ms_json_append_string(out, ((Axis *) g_ptr_array_index(sw->axes, k))->key, MS_JSON_PLAIN);
     }
     g_string_append(out, "],\n \"seeds\": [");
     for (guint k = 0; k < sw->seeds->len; k++)
@@ -574,9 +557,9 @@ ms_sweep_json(const MsSweep *sw, GString *out)
             const Axis *a = g_ptr_array_index(sw->axes, k);
             /* keys and values are the user's own text: escape them */
             g_string_append(out, k ? ", " : "");
-            append_json_string(out, a->key);
+            ms_json_append_string(out, a->key, MS_JSON_PLAIN);
             g_string_append(out, ": ");
-            append_json_string(out, g_ptr_array_index(a->texts, value_at(sw, p, k)));
+            ms_json_append_string(out, g_ptr_array_index(a->texts, value_at(sw, p, k)), MS_JSON_PLAIN);
         }
         g_string_append(out, "},\n   \"statistics\": {");
         for (guint st = 0; st < N_STATS; st++) {
