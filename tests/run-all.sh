@@ -1,11 +1,14 @@
 #!/bin/sh
-# Runs each CUnit test program given as an argument, keeps going after a
+# Runs each CUnit test program (or test script, *.sh) given as an argument, keeps going after a
 # failure, and closes with one line "tests: N passed, M failed" counting the
 # tests of all suites. Exit status 1 when any test or program failed.
 passed=0; failed=0; broken=""
 tmp=$(mktemp)
 for t in "$@"; do
-    "$t" >"$tmp" 2>&1
+    case "$t" in
+        *.sh) sh "$t" >"$tmp" 2>&1 ;;
+        *) "$t" >"$tmp" 2>&1 ;;
+    esac
     rc=$?
     cat "$tmp"
     line=$(grep '^suite-result:' "$tmp" | tail -1)
