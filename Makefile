@@ -1,19 +1,25 @@
 # mailsim build. One Makefile, no generated build system.
 #
-#   make            build ./mailsim and build/libmailsim.a
+#   make            build ./mailsim (and build/libmailsim.a, build/libmailsim-viz.a)
 #   make demo       install missing packages, build, run the default scenario
-#   make check      install missing packages, build, run every test suite
+#   make check      install missing packages, build, lint, run every test suite
 #   make check-browser  the step-through story page in headless Chromium
 #   make asan       the test suites under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS (default 60) each
 #   make bench      benchmark figures (engine, ...); worlds also to build/bench-worlds.csv
 #   make bench-plot draw build/bench-worlds.csv as build/bench-worlds.svg (after make bench)
 #   make bench-bridge  the bridge's SMTP listener against Postfix's smtp-sink
-#   make lint       layering and no-global-state rules
+#   make lint       layering and no-global-state rules (tools/lint.sh)
 #   make install PREFIX=/usr/local
+#   V=1             show the full compiler commands
 #
-# Sources are found by wildcard: every sim/*/*.c (one folder per layer, see
-# README "Architecture") and viz/*.c except sim/cli/main.c
-# goes into the library, and every tests/test_*.c is one CUnit test program.
+# Sources are found by wildcard, one folder per layer (README "Architecture"):
+#   build/libmailsim.a      every sim/*/*.c but sim/cli/, and the embedded files
+#   build/libmailsim-viz.a  viz/*.c, the pictures (cairo, pango), above the simulation
+#   mailsim                 sim/cli/*.c linked against both
+# and every tests/test_*.c is one CUnit test program, linked against both
+# libraries. Each object's header dependencies are recorded by the compiler
+# (-MMD) in a .d file next to it, so touching a header rebuilds its users only.
 
 PREFIX  ?= /usr/local
 BUILD   ?= build
@@ -27,8 +33,18 @@ OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS  += -std=c11 -D_DEFAULT_SOURCE $(WARN) $(OPT) $(SAN) -Iinclude \
            $(shell pkg-config --cflags $(PKGS))
+DEPFLAGS = -MMD -MP
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 TEST_CFLAGS = $(shell pkg-config --cflags $(TESTPKGS))
+
+# Quiet "  CC      file" lines, or the full commands with V=1.
+ifeq ($(V),1)
+Q   :=
+say := @:
+else
+Q   := @
+say := @echo
+endif
 
 # Open MPI is optional. With mpicc, sim/dist/mpi_*.c build against it and
 # `mpirun -np K mailsim bench phold --mpi` runs partitioned; without it (or
@@ -40,16 +56,23 @@ MPI_CFLAGS = $(if $(strip $(MPI_LIBS)),$(shell $(MPICC) --showme:compile 2>/dev/
 LDLIBS    += $(MPI_LIBS)
 TEST_LIBS   = $(shell pkg-config --libs $(TESTPKGS))
 
-LIB_SRC  = $(filter-out sim/cli/main.c,$(wildcard sim/*/*.c)) $(wildcard viz/*.c)
-LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
-# Files compiled into the library (tools/embed.sh), read back with
-# ms_embedded_get("path/relative/to/repo") from include/mailsim/embedded.h.
+SIM_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(filter-out sim/cli/%,$(wildcard sim/*/*.c)))
+VIZ_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard viz/*.c))
+CLI_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard sim/cli/*.c))
+# Files compiled into the library as a GResource bundle (glib-compile-resources),
+# read back with ms_embedded_get("path/relative/to/repo") (include/mailsim/embedded.h,
+# sim/core/embedded.c).
 EMBED_FILES = scenarios/schema/scenario.rng scenarios/teaching/01-first-email.xml
-LIB_OBJ += $(BUILD)/gen/embedded.o
+SIM_OBJ += $(BUILD)/gen/embedded_data.o
+LIB      = $(BUILD)/libmailsim.a
+VIZLIB   = $(BUILD)/libmailsim-viz.a
+LIBS     = $(VIZLIB) $(LIB)   # link order: the pictures use the simulation
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ = $(BUILD)/tests/testlib.o
-HEADERS  = $(wildcard include/mailsim/*.h sim/*/*-private.h)
+# Test scripts counted with the CUnit suites (tests/test_story.sh is not one:
+# it needs Chromium, see check-browser).
+TEST_SCRIPTS = tests/test_lint.sh
 BIN      = $(if $(filter build,$(BUILD)),mailsim,$(BUILD)/mailsim)
 
 .PHONY: FORCE all deps demo check asan bench bench-plot bench-bridge lint clean install tests run-tests fuzz fuzz-build check-browser
@@ -59,15 +82,17 @@ all: $(BIN)
 deps:
 	@sh tools/deps.sh
 
-$(BUILD)/libmailsim.a: $(LIB_OBJ)
+$(LIB): $(SIM_OBJ)
+$(VIZLIB): $(VIZ_OBJ)
+$(LIB) $(VIZLIB):
 	@rm -f $@
-	@echo "  AR      $@"
-	@$(AR) rcs $@ $^
+	$(say) "  AR      $@"
+	$(Q)$(AR) rcs $@ $^
 
-$(BUILD)/%.o: %.c $(HEADERS)
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	@echo "  CC      $<"
-	@$(CC) $(CFLAGS) -c $< -o $@
+	$(say) "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/sim/dist/mpi_%.o: CFLAGS += $(MPI_CFLAGS)
 # Rebuilt when Open MPI comes or goes (the flags are remembered in a stamp).
@@ -76,33 +101,47 @@ $(BUILD)/mpi-flags: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(MPI_CFLAGS)' | cmp -s - $@ || echo '$(MPI_CFLAGS)' > $@
 
-$(BUILD)/gen/embedded.c: $(EMBED_FILES) tools/embed.sh
+# The bundle's description, then its C source (data in .rodata, looked up by
+# sim/core/embedded.c through ms__embedded_get_resource()).
+# (Rewritten only when EMBED_FILES changes.)
+$(BUILD)/gen/embedded.gresource.xml: FORCE
 	@mkdir -p $(dir $@)
-	@echo "  EMBED   $@"
-	@sh tools/embed.sh $(EMBED_FILES) > $@.tmp && mv $@.tmp $@
+	@{ echo '<?xml version="1.0" encoding="UTF-8"?>'; echo '<gresources>'; \
+	   echo '  <gresource prefix="/mailsim">'; \
+	   for f in $(EMBED_FILES); do echo "    <file>$$f</file>"; done; \
+	   echo '  </gresource>'; echo '</gresources>'; } > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
-$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c $(HEADERS)
-	@echo "  CC      $<"
-	@$(CC) $(CFLAGS) -c $< -o $@
+$(BUILD)/gen/embedded_data.c: $(BUILD)/gen/embedded.gresource.xml $(EMBED_FILES)
+	$(say) "  GEN     $@"
+	$(Q)glib-compile-resources --sourcedir=. --generate-source --c-name ms__embedded --internal \
+	    --target=$@ $<
 
-$(BIN): $(BUILD)/sim/cli/main.o $(BUILD)/libmailsim.a
-	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+# Generated code: compiled without our warning set (it is GLib's, not ours).
+$(BUILD)/gen/embedded_data.o: $(BUILD)/gen/embedded_data.c
+	$(say) "  CC      $<"
+	$(Q)$(CC) $(filter-out $(WARN),$(CFLAGS)) -c $< -o $@
 
-$(TESTLIB_OBJ): tests/testlib.c tests/testlib.h $(HEADERS)
+$(BIN): $(CLI_OBJ) $(LIBS)
+	$(say) "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	@$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itests -c $< -o $@
+	$(say) "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) -Itests -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c $(TESTLIB_OBJ) $(BUILD)/libmailsim.a tests/testlib.h $(HEADERS)
-	@mkdir -p $(dir $@)
-	@echo "  TEST    $@"
-	@$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itests $< $(TESTLIB_OBJ) $(BUILD)/libmailsim.a -o $@ $(LDLIBS) $(TEST_LIBS)
+# Kept (not deleted as intermediate), so that relinking does not recompile.
+.SECONDARY: $(TEST_BIN:=.o)
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(LIBS)
+	$(say) "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(TEST_LIBS)
 
 tests: $(TEST_BIN) $(BIN)
 
 # Runs every suite (even after a failure) and prints one total line.
 run-tests: tests
-	@MAILSIM=$(abspath $(BIN)) sh tests/run-all.sh $(TEST_BIN)
+	@MAILSIM=$(abspath $(BIN)) BUILD=$(BUILD) sh tests/run-all.sh $(TEST_BIN) $(TEST_SCRIPTS)
 
 # The demo is the first lesson, the seed article's story end to end.
 demo: deps
@@ -115,15 +154,19 @@ demo: deps
 	@echo "pictures: out/first-email-hops.png out/first-email-sequence.png out/first-email-story.html (open in a browser)"
 
 check: deps
-	@sh tools/lint.sh
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory run-tests
 
 # The story page in headless Chromium (installed on demand; skips without it).
 check-browser: all
 	@MAILSIM=$(abspath $(BIN)) sh tests/test_story.sh
 
+# LeakSanitizer's suppressions (fontconfig's and Pango's caches, kept for the
+# life of the process by design) come with the tests, through LSAN_OPTIONS,
+# which the programs the tests spawn inherit.
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	@LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
+	    $(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" run-tests
 
 bench: deps
@@ -139,41 +182,51 @@ bench-bridge: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/bench_bridge.sh
 
-lint:
-	@sh tools/lint.sh
+# Checks the objects too (nm: which layer calls which), so builds them first.
+lint: $(BIN)
+	@sh tools/lint.sh . $(BUILD)
 
-# libFuzzer targets (tests/fuzz/*.c), built with clang against the whole
-# library, each run for FUZZ_SECONDS (default 60) on a corpus kept in
-# build-fuzz/corpus-NAME. Not part of `make check`.
+# libFuzzer targets (tests/fuzz/fuzz_NAME.c), built with clang against the
+# library, each run for FUZZ_SECONDS on a work corpus build-fuzz/corpus-NAME
+# seeded from the committed tests/fuzz/corpus/NAME/. A crash, a sanitizer
+# report or a leak fails the target; libFuzzer leaves the input that did it
+# in build-fuzz/ (crash-*, leak-*). CI runs FUZZ_SECONDS=15.
 FUZZ_SECONDS ?= 60
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 
 fuzz-build: deps
-	@command -v clang >/dev/null || { echo "fuzz: installing clang"; sh tools/deps.sh clang; }
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" SAN="$(FUZZ_SAN)" build-fuzz/libmailsim.a
 	@$(MAKE) --no-print-directory CC=clang $(FUZZ_BIN)
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libmailsim.a
-	@echo "  FUZZ    $@"
-	@clang -std=c11 -D_DEFAULT_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Itests \
-	    $(shell pkg-config --cflags $(PKGS)) $< build-fuzz/libmailsim.a -o $@ $(LDLIBS)
+	$(say) "  FUZZ    $@"
+	$(Q)clang -std=c11 -D_DEFAULT_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Itests \
+	    $(shell pkg-config --cflags $(PKGS)) $(DEPFLAGS) -MF $@.d -MT $@ $< build-fuzz/libmailsim.a -o $@ $(LDLIBS)
 
 fuzz: fuzz-build
 	@for f in $(FUZZ_BIN); do \
-	    n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
-	    echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
-	    seeds=""; [ $$n = fuzz_scenario ] && seeds=tests/scenarios; \
-	    (cd build-fuzz && ./$$n -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -print_final_stats=1 \
-	        corpus-$$n $${seeds:+../$$seeds} 2>&1 | tail -4) || exit 1; \
+	    n=$${f#build-fuzz/fuzz_}; w=build-fuzz/corpus-$$n; \
+	    mkdir -p $$w && cp tests/fuzz/corpus/$$n/* $$w/ || exit 1; \
+	    echo "fuzz: $$n for $(FUZZ_SECONDS) s (seeds: tests/fuzz/corpus/$$n, $$(ls $$w | wc -l) inputs in $$w)"; \
+	    if (cd build-fuzz && ./fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+	            -print_final_stats=1 corpus-$$n > fuzz-$$n.log 2>&1); then \
+	        grep -E '^(#[0-9]+[[:space:]]+DONE|Done )' build-fuzz/fuzz-$$n.log | tail -2; \
+	    else \
+	        tail -40 build-fuzz/fuzz-$$n.log; echo "fuzz: $$n FAILED (log: build-fuzz/fuzz-$$n.log)"; exit 1; \
+	    fi; \
 	done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/mailsim
-	install -m 755 mailsim $(DESTDIR)$(PREFIX)/bin/mailsim
-	install -m 644 $(BUILD)/libmailsim.a $(DESTDIR)$(PREFIX)/lib/libmailsim.a
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mailsim
+	install -m 644 $(LIB) $(VIZLIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/mailsim/*.h $(DESTDIR)$(PREFIX)/include/mailsim/
 
 clean:
 	rm -rf build build-asan build-fuzz mailsim
+
+# Header dependencies recorded by the compiler (absent on the first build,
+# when everything is built anyway).
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d build-fuzz/*.d)

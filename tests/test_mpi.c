@@ -110,12 +110,12 @@ test_mpi_ranks_match_sequential(void)
         g_autofree char *out = NULL, *err = NULL;
         CU_ASSERT_EQUAL(run(argv, &out, &err), 2);
         CU_ASSERT_PTR_NOT_NULL(strstr(err, "unavailable"));
-        printf("\n  (built without Open MPI: checked that --mpi is refused)\n");
+        ms_test_skip("built without Open MPI: only checked that --mpi is refused");
         return;
     }
     g_autofree char *mpirun = g_find_program_in_path("mpirun");
     if (!mpirun) {
-        printf("\n  (skipped: no mpirun on the PATH)\n");
+        ms_test_skip("no mpirun on the PATH");
         return;
     }
     static const struct {
@@ -185,7 +185,7 @@ test_mpi_world_matches_sequential(void)
 {
     g_autofree char *mpirun = g_find_program_in_path("mpirun");
     if (!ms_mpi_available() || !mpirun) {
-        printf("\n  (skipped: %s)\n", mpirun ? "built without Open MPI" : "no mpirun on the PATH");
+        ms_test_skip(mpirun ? "built without Open MPI" : "no mpirun on the PATH");
         return;
     }
     g_autofree char *dir = g_dir_make_tmp("mailsim-mpi-XXXXXX", NULL);

@@ -316,7 +316,7 @@ test_merged_capture(void)
 {
     g_autofree char *tshark = g_find_program_in_path("tshark"), *mergecap = g_find_program_in_path("mergecap");
     if (!tshark || !mergecap) {
-        printf("\n  (skipped: no tshark or mergecap)\n");
+        ms_test_skip("no tshark or mergecap on the PATH");
         return;
     }
     g_autofree char *dir = g_dir_make_tmp("mailsim-pcap-XXXXXX", NULL);

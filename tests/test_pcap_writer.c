@@ -233,8 +233,8 @@ test_capture(void)
 
     g_autofree char *prog = g_find_program_in_path("tshark");
     if (!prog) {
-        printf("\n  SKIPPED: tshark not found in PATH; the capture was checked only by"
-               " our own reader, not decoded by Wireshark\n");
+        ms_test_skip("tshark not found in PATH; the capture was checked only by"
+                     " our own reader, not decoded by Wireshark");
     } else {
         /* Packets, protocols and nanosecond timestamps. */
         const char *fields[] = { "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Protocol",
@@ -349,7 +349,7 @@ test_errors(void)
         CU_ASSERT(g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOSPC));
         CU_ASSERT(error && strstr(error->message, "/dev/full") != NULL);
     } else {
-        printf("\n  SKIPPED: no /dev/full, write-error path not exercised\n");
+        ms_test_skip("no /dev/full, write-error path not exercised");
     }
     ms_pcap_writer_free(NULL);
 
@@ -530,7 +530,7 @@ test_limit_cli(void)
             g_auto(GStrv) lines = g_strsplit(g_strstrip(tout), "\n", -1);
             CU_ASSERT_EQUAL(g_strv_length(lines), (guint) kept);
         } else {
-            printf("\n  SKIPPED: tshark not found in PATH; checked by our reader only ");
+            ms_test_skip("tshark not found in PATH; checked by our reader only");
         }
         g_remove(p);
     }

@@ -201,7 +201,7 @@ static void
 check_capture(const char *lesson, const CaptureCase *cases, guint n)
 {
     if (!g_file_test(TSHARK, G_FILE_TEST_IS_EXECUTABLE)) {
-        printf("SKIPPED: %s is not installed\n", TSHARK);
+        ms_test_skip(TSHARK " is not installed");
         return;
     }
     g_autoptr(GError) error = NULL;

@@ -9,6 +9,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Names and reasons of the tests that called ms_test_skip() in this run,
+ * in order, one entry per test. State of the test process, not of the
+ * library. */
+static GPtrArray *skipped_tests;   /* "test\twhy" */
+
+void
+ms_test_skip(const char *why)
+{
+    CU_pTest t = CU_get_current_test();
+    const char *name = t && t->pName ? t->pName : "?";
+    printf("\n  SKIPPED: %s\n", why);
+    fflush(stdout);
+    g_autofree char *prefix = g_strdup_printf("%s\t", name);
+    for (guint i = 0; i < skipped_tests->len; i++)
+        if (g_str_has_prefix(g_ptr_array_index(skipped_tests, i), prefix))
+            return;
+    g_ptr_array_add(skipped_tests, g_strconcat(prefix, why, NULL));
+}
+
+/* Whether the test named `name` has a failure record. */
+static gboolean
+test_failed(const char *name)
+{
+    for (CU_pFailureRecord f = CU_get_failure_list(); f; f = f->pNext)
+        if (f->pTest && f->pTest->pName && strcmp(f->pTest->pName, name) == 0)
+            return TRUE;
+    return FALSE;
+}
+
 int
 ms_test_main(const char *suite, const MsTestCase *cases)
 {
@@ -20,10 +49,22 @@ ms_test_main(const char *suite, const MsTestCase *cases)
     for (const MsTestCase *c = cases; c->name; c++)
         CU_add_test(s, c->name, c->func);
     CU_basic_set_mode(CU_BRM_VERBOSE);
+    skipped_tests = g_ptr_array_new_with_free_func(g_free);
     CU_basic_run_tests();
     unsigned ran = CU_get_number_of_tests_run();
     unsigned failed = CU_get_number_of_tests_failed();
-    printf("suite-result: %s passed=%u failed=%u\n", suite, ran - failed, failed);
+    unsigned skipped = 0;
+    for (guint i = 0; i < skipped_tests->len; i++) {
+        const char *entry = g_ptr_array_index(skipped_tests, i);
+        g_autofree char *name = g_strndup(entry, strcspn(entry, "\t"));
+        if (test_failed(name))
+            continue;   /* a failure is reported as one, not as a skip */
+        printf("suite-skipped: %s/%s: %s\n", suite, name, entry + strlen(name) + 1);
+        skipped++;
+    }
+    printf("suite-result: %s passed=%u failed=%u skipped=%u\n", suite, ran - failed - skipped, failed,
+           skipped);
+    g_clear_pointer(&skipped_tests, g_ptr_array_unref);
     CU_cleanup_registry();
     return failed == 0 ? 0 : 1;
 }

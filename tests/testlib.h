@@ -1,7 +1,8 @@
 /* Shared scaffolding of the CUnit test programs: each tests/test_<module>.c
  * declares a table of MsTestCase and calls ms_test_main() from its main().
- * The runner prints CUnit's summary and one "suite-result:" line that
- * tests/run-all.sh adds up. */
+ * The runner prints CUnit's summary, one "suite-skipped:" line per skipped
+ * test and one "suite-result: SUITE passed=N failed=M skipped=K" line that
+ * tests/run-all.sh adds up. A skipped test is not a pass. */
 #pragma once
 
 #include <CUnit/CUnit.h>
@@ -15,6 +16,13 @@ typedef struct {
 /* Runs the NULL-terminated table `cases` as one suite named `suite`;
  * returns the process exit status (0 when every test passed). */
 int ms_test_main(const char *suite, const MsTestCase *cases);
+
+/* Marks the running test as skipped (it could not check what it is for,
+ * e.g. a program it needs is missing) and prints "SKIPPED: why". The test
+ * then counts as skipped, not passed, unless it also failed; a test may
+ * call this more than once. Under MAILSIM_NO_SKIP=1, tests/run-all.sh
+ * fails the run when anything skipped (CI). */
+void ms_test_skip(const char *why);
 
 /* Path of the built mailsim binary (from $MAILSIM, else "./mailsim"). */
 const char *ms_test_mailsim_path(void);

@@ -461,15 +461,3 @@ ms_viz_canvas_write(MsVizCanvas *c, const char *path, GError **error)
         return g_file_set_contents(path, (const char *) pdf->data, (gssize) pdf->len, error);
     return TRUE;
 }
-
-/* Leak checkers: fontconfig and Pango keep their font caches for the life
- * of the process, by design, and Pango 1.50 fills them from a thread of its
- * own, so they cannot be torn down safely at exit (FcFini() then asserts).
- * LeakSanitizer asks the program for suppressions through this hook; it is
- * never called otherwise. */
-const char *__lsan_default_suppressions(void);
-const char *
-__lsan_default_suppressions(void)
-{
-    return "leak:libfontconfig.so\nleak:libpango\nleak:libharfbuzz.so\n";
-}

@@ -1,14 +1,19 @@
 /* libFuzzer target for the DNS wire codec: any input must decode or be
  * refused without a crash, a leak or a read out of bounds, and an accepted
  * input must re-encode to bytes that decode again and re-encode to the same
- * bytes (encode is idempotent after one round). Not built by the Makefile;
- * build and run by hand:
+ * bytes (encode is idempotent after one round). Seeds: queries and
+ * responses (MX with glue and name compression, NXDOMAIN with SOA, CNAME
+ * and NS).
  *
- *   mkdir -p build-fuzz/corpus
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
- *       $(pkg-config --cflags glib-2.0) tests/fuzz/fuzz_dns_codec.c sim/proto/dns_codec.c \
- *       $(pkg-config --libs glib-2.0) -o build-fuzz/fuzz_dns_codec
- *   build-fuzz/fuzz_dns_codec -max_total_time=60 build-fuzz/corpus
+ * Built and run by `make fuzz` (clang, libFuzzer, ASan+UBSan, against
+ * build-fuzz/libmailsim.a), FUZZ_SECONDS each (default 60; CI runs 15), on a
+ * work corpus build-fuzz/corpus-dns_codec seeded from tests/fuzz/corpus/dns_codec/.
+ * To run this target alone for longer, after `make fuzz-build`:
+ *
+ *   cd build-fuzz && ./fuzz_dns_codec -max_total_time=600 -max_len=16384 corpus-dns_codec
+ *
+ * (new inputs go to the corpus directory, crash-* / leak-* files to build-fuzz/;
+ * an interesting new input may be worth committing to the seed corpus.)
  */
 #include "mailsim/dns_codec.h"
 

@@ -1,9 +1,16 @@
-/* libFuzzer target for the POP3 cores. Built by hand (no Makefile rule):
- *   make -s build/libmailsim.a   # or with the same -fsanitize flags
- *   clang -std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
- *     $(pkg-config --cflags glib-2.0) tests/fuzz/fuzz_pop3_server.c sim/proto/pop3_server.c \
- *     sim/proto/pop3_client.c -o build/fuzz_pop3 $(pkg-config --libs glib-2.0)
- *   ./build/fuzz_pop3 -max_total_time=60
+/* libFuzzer target for the POP3 cores. Seeds: POP3 sessions and a
+ * server's replies.
+ *
+ * Built and run by `make fuzz` (clang, libFuzzer, ASan+UBSan, against
+ * build-fuzz/libmailsim.a), FUZZ_SECONDS each (default 60; CI runs 15), on a
+ * work corpus build-fuzz/corpus-pop3_server seeded from tests/fuzz/corpus/pop3_server/.
+ * To run this target alone for longer, after `make fuzz-build`:
+ *
+ *   cd build-fuzz && ./fuzz_pop3_server -max_total_time=600 -max_len=16384 corpus-pop3_server
+ *
+ * (new inputs go to the corpus directory, crash-* / leak-* files to build-fuzz/;
+ * an interesting new input may be worth committing to the seed corpus.)
+ *
  * The first byte picks the target: even bytes drive the server (logged in
  * half of the time), odd bytes drive the client as a hostile server. Each
  * input is fed whole and then in pieces of 1..8 octets; the outputs must be

@@ -1,18 +1,17 @@
 /* libFuzzer target for the scenario loader: any bytes -> ms_scenario_load_memory
- * must return a scenario or an error, never crash, hang or leak. Not part of
- * `make check`. Build and run by hand from the repository root (after `make`,
- * which generates build/gen/embedded.c):
+ * must return a scenario or an error, never crash, hang or leak. Seeds: the
+ * good scenarios of tests/scenarios/good and two hostile ones (entity
+ * expansion, an external entity).
  *
- *   mkdir -p build-fuzz && clang -g -O1 -fsanitize=fuzzer,address,undefined \
- *       -std=c11 -D_DEFAULT_SOURCE -Iinclude $(pkg-config --cflags glib-2.0 libxml-2.0) \
- *       tests/fuzz/fuzz_scenario.c sim/scenario*.c sim/core/units.c sim/core/time.c \
- *       build/gen/embedded.c $(pkg-config --libs glib-2.0 libxml-2.0) -lm \
- *       -o build-fuzz/fuzz_scenario
- *   mkdir -p build-fuzz/corpus && cp -r tests/scenarios build-fuzz/seeds
- *   cd build-fuzz && ./fuzz_scenario -max_total_time=60 -max_len=8192 corpus seeds
+ * Built and run by `make fuzz` (clang, libFuzzer, ASan+UBSan, against
+ * build-fuzz/libmailsim.a), FUZZ_SECONDS each (default 60; CI runs 15), on a
+ * work corpus build-fuzz/corpus-scenario seeded from tests/fuzz/corpus/scenario/.
+ * To run this target alone for longer, after `make fuzz-build`:
  *
- * (libFuzzer reads seed directories recursively and writes new inputs to the
- * first directory and crash files to the working directory.)
+ *   cd build-fuzz && ./fuzz_scenario -max_total_time=600 -max_len=16384 corpus-scenario
+ *
+ * (new inputs go to the corpus directory, crash-* / leak-* files to build-fuzz/;
+ * an interesting new input may be worth committing to the seed corpus.)
  */
 #include "mailsim/scenario.h"
 

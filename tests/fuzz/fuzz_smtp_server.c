@@ -1,10 +1,15 @@
-/* libFuzzer target for the SMTP server core. Not built by the Makefile:
+/* libFuzzer target for the SMTP server core. Seeds: SMTP sessions (the
+ * first octet picks the configuration, see below) and one server's replies.
  *
- *   clang -std=c11 -D_DEFAULT_SOURCE -g -O1 -Iinclude -Itests \
- *     -fsanitize=fuzzer,address,undefined $(pkg-config --cflags glib-2.0) \
- *     tests/fuzz/fuzz_smtp_server.c sim/proto/smtp_server.c sim/proto/smtp_reply.c \
- *     sim/proto/smtp_client.c $(pkg-config --libs glib-2.0) -o build-fuzz/fuzz_smtp_server
- *   mkdir -p build-fuzz/corpus && build-fuzz/fuzz_smtp_server -max_total_time=60 build-fuzz/corpus
+ * Built and run by `make fuzz` (clang, libFuzzer, ASan+UBSan, against
+ * build-fuzz/libmailsim.a), FUZZ_SECONDS each (default 60; CI runs 15), on a
+ * work corpus build-fuzz/corpus-smtp_server seeded from tests/fuzz/corpus/smtp_server/.
+ * To run this target alone for longer, after `make fuzz-build`:
+ *
+ *   cd build-fuzz && ./fuzz_smtp_server -max_total_time=600 -max_len=16384 corpus-smtp_server
+ *
+ * (new inputs go to the corpus directory, crash-* / leak-* files to build-fuzz/;
+ * an interesting new input may be worth committing to the seed corpus.)
  *
  * Each input is fed twice: whole, and in chunks whose sizes come from the
  * input's first octet. Besides crashes and sanitizer reports it checks the
