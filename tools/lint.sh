@@ -52,10 +52,8 @@ tcp_wire=net
 mta_profile=mail
 viz_*=viz"
 # Upward includes tolerated for now, as "file:header"; each one is a bug.
-# exceptions being removed: workload.h (mail) takes scenario types; the
-# recorder (core) reads MsPacket's fields from net.h.
-EXCEPTIONS="include/mailsim/workload.h:mailsim/scenario.h
-sim/core/recorder.c:mailsim/net.h"
+# exceptions being removed: (none)
+EXCEPTIONS=""
 
 # awk functions shared by both layering checks: tables() reads the tables
 # above, owner(path) is the folder a file of the tree belongs to ("" when
