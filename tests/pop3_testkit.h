@@ -11,12 +11,12 @@
 
 typedef struct {
     const char *user, *password, *secret;
-    GPtrArray *msgs;      /* GBytes */
-    GPtrArray *uids;      /* char * */
+    GPtrArray *msgs; /* GBytes */
+    GPtrArray *uids; /* char * */
     gboolean held_elsewhere, list_fails, wrong_size;
     guint locks, unlocks, commits;
-    GArray *committed;    /* guint indices of the last commit */
-    GString *trace;       /* "C: line\n" and "S: line\n", as the server traces them */
+    GArray *committed; /* guint indices of the last commit */
+    GString *trace;    /* "C: line\n" and "S: line\n", as the server traces them */
 } TkMaildrop;
 
 static inline gboolean
@@ -103,9 +103,14 @@ tk_maildrop_trace(gpointer ud, gboolean from_client, const char *line)
 }
 
 static const MsPop3ServerHooks tk_maildrop_hooks = {
-    .authenticate = tk_maildrop_auth, .apop_secret = tk_maildrop_secret, .lock = tk_maildrop_lock,
-    .list = tk_maildrop_list, .retrieve = tk_maildrop_retrieve, .commit = tk_maildrop_commit,
-    .unlock = tk_maildrop_unlock, .trace = tk_maildrop_trace,
+    .authenticate = tk_maildrop_auth,
+    .apop_secret = tk_maildrop_secret,
+    .lock = tk_maildrop_lock,
+    .list = tk_maildrop_list,
+    .retrieve = tk_maildrop_retrieve,
+    .commit = tk_maildrop_commit,
+    .unlock = tk_maildrop_unlock,
+    .trace = tk_maildrop_trace,
 };
 
 /* Adds a message (taking `msg`) with the uid "uid-N", N its number. */

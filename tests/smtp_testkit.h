@@ -9,14 +9,14 @@
 #include "mailsim/smtp_client.h"
 
 typedef struct {
-    GPtrArray  *msgs;       /* GBytes of every message given to the data hook */
-    GPtrArray  *envs;       /* char *: "from|rcpt,rcpt|size|8bit" */
-    GString    *trace;      /* "> line\n" in, "< line\n" out */
-    const char *ov_verb;    /* command override: this verb ... */
-    guint       ov_code;    /* ... gets this reply (0: none) */
+    GPtrArray *msgs;     /* GBytes of every message given to the data hook */
+    GPtrArray *envs;     /* char *: "from|rcpt,rcpt|size|8bit" */
+    GString *trace;      /* "> line\n" in, "< line\n" out */
+    const char *ov_verb; /* command override: this verb ... */
+    guint ov_code;       /* ... gets this reply (0: none) */
     const char *ov_enh;
-    guint       ov_skip;    /* let this many matching commands through first */
-    guint       queued;
+    guint ov_skip; /* let this many matching commands through first */
+    guint queued;
 } TkPolicy;
 
 static inline void
@@ -39,14 +39,17 @@ tk_policy_clear(TkPolicy *p)
 static inline gboolean
 tk_auth(const MsSmtpSession *s, const char *user, const char *pw, MsSmtpReply *r, gpointer ud)
 {
-    (void) s; (void) r; (void) ud;
+    (void) s;
+    (void) r;
+    (void) ud;
     return strcmp(user, "alice") == 0 && strcmp(pw, "secret") == 0;
 }
 
 static inline void
 tk_rcpt(const MsSmtpSession *s, const char *path, MsSmtpReply *r, gpointer ud)
 {
-    (void) s; (void) ud;
+    (void) s;
+    (void) ud;
     if (g_str_has_prefix(path, "unknown@"))
         ms_smtp_reply_set(r, 550, "5.1.1", "User unknown");
     else if (g_str_has_suffix(path, "@elsewhere.test"))
@@ -72,7 +75,8 @@ static inline void
 tk_command(const MsSmtpSession *s, const char *verb, const char *arg, MsSmtpReply *r, gpointer ud)
 {
     TkPolicy *p = ud;
-    (void) s; (void) arg;
+    (void) s;
+    (void) arg;
     if (p->ov_code && p->ov_verb && strcmp(verb, p->ov_verb) == 0) {
         if (p->ov_skip > 0) {
             p->ov_skip--;

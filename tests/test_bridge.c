@@ -101,7 +101,7 @@ test_inject_accounting(void)
     CU_ASSERT(id >= 1);
     CU_ASSERT_PTR_NOT_NULL(qid);
     CU_ASSERT_STRING_EQUAL(ms_mail_message(m, id)->subject, "hi");
-    CU_ASSERT_FALSE(ms_mail_message_settled(m, id));   /* the remote one is queued */
+    CU_ASSERT_FALSE(ms_mail_message_settled(m, id)); /* the remote one is queued */
     ms_world_run(w, 30 * MS_TIME_S);
     CU_ASSERT_TRUE(ms_mail_message_settled(m, id));
     const MsMessageRecord *r = ms_mail_message(m, id);
@@ -109,8 +109,8 @@ test_inject_accounting(void)
     CU_ASSERT_EQUAL(g_array_index(r->rcpts, MsRcptRecord, 1).hops, 2);
     g_autoptr(GString) rep = g_string_new(NULL);
     CU_ASSERT_TRUE(ms_mail_check_balance(m, rep));
-    GPtrArray *fb = ms_mail_store_messages(ms_mail_server_store(m, ms_mail_server_for_domain(m, "diversicomcorp.com")),
-                                           "feedback");
+    GPtrArray *fb = ms_mail_store_messages(
+        ms_mail_server_store(m, ms_mail_server_for_domain(m, "diversicomcorp.com")), "feedback");
     CU_ASSERT_EQUAL_FATAL(fb->len, 1);
     gsize n;
     const char *d = g_bytes_get_data(((MsStoredMessage *) g_ptr_array_index(fb, 0))->data, &n);
@@ -218,7 +218,7 @@ test_outbound_api(void)
     CU_ASSERT_FALSE(ms_mail_message_settled(m, id));
     CU_ASSERT_TRUE(ms_mail_outbound_result(m, isp, h->qid, NULL, 451, "4.3.0", "later"));
     g_autoptr(GString) rep = g_string_new(NULL);
-    CU_ASSERT_TRUE(ms_mail_check_balance(m, rep));   /* b still held by the server */
+    CU_ASSERT_TRUE(ms_mail_check_balance(m, rep)); /* b still held by the server */
     /* not before the profile's retry (Postfix: 300 s) */
     ms_world_run(w, 200 * MS_TIME_S);
     CU_ASSERT_EQUAL(jobs->len, 1);
@@ -241,13 +241,15 @@ test_outbound_api(void)
     ms_mail_get_stats(m, &st);
     CU_ASSERT_EQUAL(st.dsns, 1);
     /* an external bounce: a DSN for a sender, none for the null sender */
-    CU_ASSERT(ms_mail_bounce_external(m, isp, "alice@isp-a.net", "x@out.example", "5.0.0", "refused", data) > id);
-    CU_ASSERT_EQUAL(ms_mail_bounce_external(m, isp, "", "x@out.example", "5.0.0", "refused", data), 0);
+    CU_ASSERT(ms_mail_bounce_external(m, isp, "alice@isp-a.net", "x@out.example", "5.0.0",
+                                      "refused", data) > id);
+    CU_ASSERT_EQUAL(ms_mail_bounce_external(m, isp, "", "x@out.example", "5.0.0", "refused", data),
+                    0);
     ms_world_run(w, ms_world_default_until(w) + 600 * MS_TIME_S);
     g_string_truncate(rep, 0);
     CU_ASSERT_TRUE(ms_mail_check_balance(m, rep));
     GPtrArray *box = ms_mail_store_messages(ms_mail_server_store(m, isp), "alice");
-    CU_ASSERT_EQUAL(box->len, 2);   /* both DSNs */
+    CU_ASSERT_EQUAL(box->len, 2); /* both DSNs */
     ms_mail_set_outbound(m, NULL, NULL);
 }
 
@@ -274,11 +276,31 @@ run_script(const char *name)
             ms_test_skip(lines[i] + strlen("SKIPPED: "));
 }
 
-static void test_clients(void) { run_script("clients.py"); }
-static void test_hostile(void) { run_script("hostile.py"); }
-static void test_relay_spool(void) { run_script("relay_spool.py"); }
-static void test_outbound(void) { run_script("outbound.py"); }
-static void test_programs(void) { run_script("programs.py"); }
+static void
+test_clients(void)
+{
+    run_script("clients.py");
+}
+static void
+test_hostile(void)
+{
+    run_script("hostile.py");
+}
+static void
+test_relay_spool(void)
+{
+    run_script("relay_spool.py");
+}
+static void
+test_outbound(void)
+{
+    run_script("outbound.py");
+}
+static void
+test_programs(void)
+{
+    run_script("programs.py");
+}
 
 int
 main(void)

@@ -32,15 +32,20 @@ world_init(DnsWorld *w)
     w->s_root = ms_dns_server_new(w->net, w->root);
     ms_dns_server_add_zone(w->s_root, "", 86400);
     ms_dns_server_add_record(w->s_root, ms_dns_record_new_ns("com", 172800, "a.gtld-servers.net"));
-    ms_dns_server_add_record(w->s_root, ms_dns_record_new_a("a.gtld-servers.net", 172800, 0x0A000004));
+    ms_dns_server_add_record(w->s_root,
+                             ms_dns_record_new_a("a.gtld-servers.net", 172800, 0x0A000004));
     w->s_tld = ms_dns_server_new(w->net, w->tld);
     ms_dns_server_add_zone(w->s_tld, "com", 900);
-    ms_dns_server_add_record(w->s_tld, ms_dns_record_new_ns("diversicomcorp.com", 172800, "ns1.diversicomcorp.com"));
-    ms_dns_server_add_record(w->s_tld, ms_dns_record_new_a("ns1.diversicomcorp.com", 172800, 0x0A000005));
+    ms_dns_server_add_record(
+        w->s_tld, ms_dns_record_new_ns("diversicomcorp.com", 172800, "ns1.diversicomcorp.com"));
+    ms_dns_server_add_record(w->s_tld,
+                             ms_dns_record_new_a("ns1.diversicomcorp.com", 172800, 0x0A000005));
     w->s_auth = ms_dns_server_new(w->net, w->auth);
     ms_dns_server_add_zone(w->s_auth, "diversicomcorp.com", 300);
-    ms_dns_server_add_record(w->s_auth, ms_dns_record_new_mx("diversicomcorp.com", 3600, 10, "mx.diversicomcorp.com"));
-    ms_dns_server_add_record(w->s_auth, ms_dns_record_new_a("mx.diversicomcorp.com", 3600, 0x0A000009));
+    ms_dns_server_add_record(
+        w->s_auth, ms_dns_record_new_mx("diversicomcorp.com", 3600, 10, "mx.diversicomcorp.com"));
+    ms_dns_server_add_record(w->s_auth,
+                             ms_dns_record_new_a("mx.diversicomcorp.com", 3600, 0x0A000009));
 }
 
 static void
@@ -65,7 +70,8 @@ typedef struct {
 } Result;
 
 static void
-on_result(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboolean cached, gpointer ud)
+on_result(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboolean cached,
+          gpointer ud)
 {
     Result *res = ud;
     (void) r;
@@ -108,7 +114,7 @@ test_iterative_then_cache(void)
     CU_ASSERT_FALSE(a.from_cache);
     MsResolverStats st;
     ms_resolver_get_stats(r, &st);
-    CU_ASSERT_EQUAL(st.queries_sent, 3);   /* root, TLD, authoritative */
+    CU_ASSERT_EQUAL(st.queries_sent, 3); /* root, TLD, authoritative */
     CU_ASSERT_EQUAL(ms_dns_server_queries(w.s_root), 1);
     CU_ASSERT_EQUAL(ms_dns_server_queries(w.s_tld), 1);
     CU_ASSERT_EQUAL(ms_dns_server_queries(w.s_auth), 1);
@@ -138,11 +144,11 @@ test_negative_answers(void)
     CU_ASSERT_EQUAL(a.status, MS_RESOLVE_NXDOMAIN);
     Result b = lookup(&w, r, "nosuch.diversicomcorp.com", MS_DNS_TYPE_MX);
     CU_ASSERT_EQUAL(b.status, MS_RESOLVE_NXDOMAIN);
-    CU_ASSERT_TRUE(b.from_cache);   /* NXDOMAIN is cached (RFC 2308) */
+    CU_ASSERT_TRUE(b.from_cache); /* NXDOMAIN is cached (RFC 2308) */
     Result c = lookup(&w, r, "mx.diversicomcorp.com", MS_DNS_TYPE_MX);
     CU_ASSERT_EQUAL(c.status, MS_RESOLVE_NODATA);
     Result d = lookup(&w, r, "nowhere.org", MS_DNS_TYPE_MX);
-    CU_ASSERT_EQUAL(d.status, MS_RESOLVE_NXDOMAIN);   /* the root's own NXDOMAIN */
+    CU_ASSERT_EQUAL(d.status, MS_RESOLVE_NXDOMAIN); /* the root's own NXDOMAIN */
     world_clear(&w);
 }
 
@@ -161,7 +167,7 @@ test_flat_registry_and_timeout(void)
     ms_net_set_host_up(w.net, w.auth, FALSE);
     Result b = lookup(&w, r, "mx.diversicomcorp.com", MS_DNS_TYPE_A);
     CU_ASSERT_EQUAL(b.status, MS_RESOLVE_TIMEOUT);
-    CU_ASSERT_EQUAL(b.at, 6 * MS_TIME_S);   /* 3 tries of 2 s */
+    CU_ASSERT_EQUAL(b.at, 6 * MS_TIME_S); /* 3 tries of 2 s */
     world_clear(&w);
 }
 

@@ -66,8 +66,8 @@ message_equal(const MsDnsMessage *a, const MsDnsMessage *b)
         a->tc != b->tc || a->rd != b->rd || a->ra != b->ra || a->rcode != b->rcode ||
         a->has_question != b->has_question)
         return FALSE;
-    if (a->has_question && (!ms_dns_name_equal(a->qname, b->qname) || a->qtype != b->qtype ||
-                            a->qclass != b->qclass))
+    if (a->has_question &&
+        (!ms_dns_name_equal(a->qname, b->qname) || a->qtype != b->qtype || a->qclass != b->qclass))
         return FALSE;
     return section_equal(a->answer, b->answer) && section_equal(a->authority, b->authority) &&
            section_equal(a->additional, b->additional);
@@ -94,7 +94,7 @@ static char *
 name_of_wire_length(gsize wire)
 {
     GString *s = g_string_new(NULL);
-    gsize left = wire - 1;   /* octets for labels */
+    gsize left = wire - 1; /* octets for labels */
     while (left > 0) {
         gsize label = MIN(left - 1, (gsize) MS_DNS_MAX_LABEL);
         if (s->len)
@@ -112,20 +112,20 @@ static void
 test_query_bytes(void)
 {
     static const guint8 want[] = {
-        0x12, 0x34,             /* id */
-        0x01, 0x00,             /* flags: RD */
-        0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,   /* QD=1 AN NS AR=0 */
-        7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
-        0x00, 0x0F,             /* QTYPE MX */
-        0x00, 0x01,             /* QCLASS IN */
+        0x12, 0x34,                                     /* id */
+        0x01, 0x00,                                     /* flags: RD */
+        0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* QD=1 AN NS AR=0 */
+        7,    'e',  'x',  'a',  'm',  'p',  'l',  'e',
+        3,    'c',  'o',  'm',  0,    0x00, 0x0F, /* QTYPE MX */
+        0x00, 0x01,                               /* QCLASS IN */
     };
-    g_autoptr(MsDnsMessage) q = ms_dns_message_new_query(0x1234, "example.com", MS_DNS_TYPE_MX,
-                                                         TRUE);
+    g_autoptr(MsDnsMessage) q =
+        ms_dns_message_new_query(0x1234, "example.com", MS_DNS_TYPE_MX, TRUE);
     g_autoptr(GBytes) b = ms_dns_message_encode(q);
     CU_ASSERT(bytes_equal(b, want, sizeof want));
     /* A trailing dot and another case give the same bytes apart from case. */
-    g_autoptr(MsDnsMessage) q2 = ms_dns_message_new_query(0x1234, "example.com.", MS_DNS_TYPE_MX,
-                                                          TRUE);
+    g_autoptr(MsDnsMessage) q2 =
+        ms_dns_message_new_query(0x1234, "example.com.", MS_DNS_TYPE_MX, TRUE);
     g_autoptr(GBytes) b2 = ms_dns_message_encode(q2);
     CU_ASSERT(bytes_equal(b2, want, sizeof want));
     g_autoptr(MsDnsMessage) back = ms_dns_message_decode(want, sizeof want, NULL);
@@ -154,12 +154,12 @@ test_round_trip_types(void)
         ms_dns_record_new_ns("", 518400, "a.root-servers.net"),
     };
     for (gsize i = 0; i < G_N_ELEMENTS(recs); i++) {
-        g_autoptr(MsDnsMessage) q = ms_dns_message_new_query((guint16) i, recs[i]->name,
-                                                             recs[i]->type, FALSE);
+        g_autoptr(MsDnsMessage) q =
+            ms_dns_message_new_query((guint16) i, recs[i]->name, recs[i]->type, FALSE);
         g_autoptr(MsDnsMessage) m = ms_dns_message_new_response(q, MS_DNS_RCODE_NOERROR, TRUE);
         m->ra = TRUE;
         g_ptr_array_add(m->answer, ms_dns_record_copy(recs[i]));
-        g_ptr_array_add(m->additional, recs[i]);   /* the section owns it now */
+        g_ptr_array_add(m->additional, recs[i]); /* the section owns it now */
         g_autoptr(MsDnsMessage) back = round_trip(m);
         if (!message_equal(m, back))
             fprintf(stderr, "round trip of record %" G_GSIZE_FORMAT " differs\n", i);
@@ -187,8 +187,8 @@ test_compression(void)
     /* Uncompressed size: header, question, and per record owner + 10 + RDATA. */
     gsize plain = 12 + (strlen("example.com") + 2) + 4;
     for (guint i = 0; i < G_N_ELEMENTS(hosts); i++) {
-        g_ptr_array_add(m->answer,
-                        ms_dns_record_new_mx("example.com", 3600, (guint16) (10 * (i + 1)), hosts[i]));
+        g_ptr_array_add(m->answer, ms_dns_record_new_mx("example.com", 3600,
+                                                        (guint16) (10 * (i + 1)), hosts[i]));
         g_ptr_array_add(m->additional, ms_dns_record_new_a(hosts[i], 3600, 0x0A000001 + i));
         plain += (strlen("example.com") + 2) + 10 + 2 + (strlen(hosts[i]) + 2);
         plain += (strlen(hosts[i]) + 2) + 10 + 4;
@@ -213,8 +213,8 @@ test_compression(void)
 static void
 test_nxdomain(void)
 {
-    g_autoptr(MsDnsMessage) q = ms_dns_message_new_query(99, "nosuch.example.com", MS_DNS_TYPE_MX,
-                                                         TRUE);
+    g_autoptr(MsDnsMessage) q =
+        ms_dns_message_new_query(99, "nosuch.example.com", MS_DNS_TYPE_MX, TRUE);
     g_autoptr(MsDnsMessage) m = ms_dns_message_new_response(q, MS_DNS_RCODE_NXDOMAIN, TRUE);
     g_ptr_array_add(m->authority,
                     ms_dns_record_new_soa("example.com", 3600, "ns1.example.com",
@@ -246,8 +246,8 @@ test_null_mx(void)
     /* RFC 7505 3: "0 ." is preference 0 and the root: RDATA 00 00 00. */
     static const char *const roots[] = { "", "." };
     for (gsize i = 0; i < G_N_ELEMENTS(roots); i++) {
-        g_autoptr(MsDnsMessage) q = ms_dns_message_new_query(1, "nomail.example", MS_DNS_TYPE_MX,
-                                                             FALSE);
+        g_autoptr(MsDnsMessage) q =
+            ms_dns_message_new_query(1, "nomail.example", MS_DNS_TYPE_MX, FALSE);
         g_autoptr(MsDnsMessage) m = ms_dns_message_new_response(q, MS_DNS_RCODE_NOERROR, TRUE);
         g_ptr_array_add(m->answer, ms_dns_record_new_mx("nomail.example", 3600, 0, roots[i]));
         g_autoptr(GBytes) b = ms_dns_message_encode(m);
@@ -282,16 +282,26 @@ test_names(void)
         gboolean ok;
         gint code;
     } cases[] = {
-        { "", TRUE, 0 }, { ".", TRUE, 0 }, { "com", TRUE, 0 }, { "example.com.", TRUE, 0 },
-        { n63, TRUE, 0 }, { n64, FALSE, MS_DNS_ERROR_LABEL },
-        { w255, TRUE, 0 }, { w255dot, TRUE, 0 }, { w256, FALSE, MS_DNS_ERROR_NAME },
-        { "a..b", FALSE, MS_DNS_ERROR_LABEL }, { ".a", FALSE, MS_DNS_ERROR_LABEL },
-        { "a.b..", FALSE, MS_DNS_ERROR_LABEL }, { "..", FALSE, MS_DNS_ERROR_LABEL },
-        { "dot\\.inside.example", TRUE, 0 }, { "nul\\000.example", TRUE, 0 },
+        { "", TRUE, 0 },
+        { ".", TRUE, 0 },
+        { "com", TRUE, 0 },
+        { "example.com.", TRUE, 0 },
+        { n63, TRUE, 0 },
+        { n64, FALSE, MS_DNS_ERROR_LABEL },
+        { w255, TRUE, 0 },
+        { w255dot, TRUE, 0 },
+        { w256, FALSE, MS_DNS_ERROR_NAME },
+        { "a..b", FALSE, MS_DNS_ERROR_LABEL },
+        { ".a", FALSE, MS_DNS_ERROR_LABEL },
+        { "a.b..", FALSE, MS_DNS_ERROR_LABEL },
+        { "..", FALSE, MS_DNS_ERROR_LABEL },
+        { "dot\\.inside.example", TRUE, 0 },
+        { "nul\\000.example", TRUE, 0 },
         { "bad\\256.example", FALSE, MS_DNS_ERROR_LABEL },
-        { "bad\\25", FALSE, MS_DNS_ERROR_LABEL }, { "bad\\", FALSE, MS_DNS_ERROR_LABEL },
+        { "bad\\25", FALSE, MS_DNS_ERROR_LABEL },
+        { "bad\\", FALSE, MS_DNS_ERROR_LABEL },
     };
-    CU_ASSERT_EQUAL(strlen(w255), 253);   /* the longest name in text is 253 */
+    CU_ASSERT_EQUAL(strlen(w255), 253); /* the longest name in text is 253 */
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autoptr(GError) error = NULL;
         gboolean ok = ms_dns_name_validate(cases[i].name, &error);
@@ -305,18 +315,25 @@ test_names(void)
         const char *a, *b;
         gboolean eq;
     } eq[] = {
-        { "Example.COM", "example.com", TRUE }, { "example.com.", "EXAMPLE.com", TRUE },
-        { "", ".", TRUE }, { "a\\.b", "A\\.B", TRUE }, { "a\\066", "ab", TRUE },
-        { "a\\.b", "a.b", FALSE }, { "example.com", "example.org", FALSE },
-        { "example.com", "www.example.com", FALSE }, { "a..b", "a..b", FALSE },
-        { "\\200", "\\200", TRUE }, { "\\200", "\\201", FALSE },
+        { "Example.COM", "example.com", TRUE },
+        { "example.com.", "EXAMPLE.com", TRUE },
+        { "", ".", TRUE },
+        { "a\\.b", "A\\.B", TRUE },
+        { "a\\066", "ab", TRUE },
+        { "a\\.b", "a.b", FALSE },
+        { "example.com", "example.org", FALSE },
+        { "example.com", "www.example.com", FALSE },
+        { "a..b", "a..b", FALSE },
+        { "\\200", "\\200", TRUE },
+        { "\\200", "\\201", FALSE },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(eq); i++)
         CU_ASSERT_EQUAL(ms_dns_name_equal(eq[i].a, eq[i].b), eq[i].eq);
     /* Equal texts that are not names are not equal names: a 64-octet
      * label, and 128 labels (257 octets on the wire). */
     g_autofree char *label63 = g_strnfill(63, 'x'), *label64 = g_strnfill(64, 'x');
-    g_autofree char *ok63 = g_strconcat(label63, ".example", NULL), *bad64 = g_strconcat(label64, ".example", NULL);
+    g_autofree char *ok63 = g_strconcat(label63, ".example", NULL),
+                    *bad64 = g_strconcat(label64, ".example", NULL);
     g_autofree char *upper63 = g_ascii_strup(ok63, -1);
     CU_ASSERT_TRUE(ms_dns_name_equal(ok63, upper63));
     CU_ASSERT_FALSE(ms_dns_name_equal(bad64, bad64));
@@ -327,8 +344,8 @@ test_names(void)
     g_string_free(many, TRUE);
 
     /* Odd octets survive the wire and come back escaped. */
-    g_autoptr(MsDnsMessage) q = ms_dns_message_new_query(1, "a\\.b\\000c\\\\ d.example",
-                                                         MS_DNS_TYPE_A, FALSE);
+    g_autoptr(MsDnsMessage) q =
+        ms_dns_message_new_query(1, "a\\.b\\000c\\\\ d.example", MS_DNS_TYPE_A, FALSE);
     g_autoptr(MsDnsMessage) back = round_trip(q);
     CU_ASSERT_STRING_EQUAL(back->qname, "a\\.b\\000c\\\\\\032d.example");
     CU_ASSERT(ms_dns_name_equal(back->qname, q->qname));
@@ -341,9 +358,18 @@ test_names(void)
 static GByteArray *
 hostile(guint16 qd, guint16 an, guint16 ns, guint16 ar, const guint8 *body, gsize n)
 {
-    guint8 h[12] = { 0xAB, 0xCD, 0x81, 0x80, (guint8) (qd >> 8), (guint8) qd,
-                     (guint8) (an >> 8), (guint8) an, (guint8) (ns >> 8), (guint8) ns,
-                     (guint8) (ar >> 8), (guint8) ar };
+    guint8 h[12] = { 0xAB,
+                     0xCD,
+                     0x81,
+                     0x80,
+                     (guint8) (qd >> 8),
+                     (guint8) qd,
+                     (guint8) (an >> 8),
+                     (guint8) an,
+                     (guint8) (ns >> 8),
+                     (guint8) ns,
+                     (guint8) (ar >> 8),
+                     (guint8) ar };
     GByteArray *a = g_byte_array_new();
     g_byte_array_append(a, h, 12);
     if (n)
@@ -351,7 +377,7 @@ hostile(guint16 qd, guint16 an, guint16 ns, guint16 ar, const guint8 *body, gsiz
     return a;
 }
 
-#define Q_EXAMPLE 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1   /* 13 octets */
+#define Q_EXAMPLE 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1 /* 13 octets */
 
 static void
 test_hostile(void)
@@ -368,14 +394,14 @@ test_hostile(void)
     static const guint8 rd_long[] = { Q_EXAMPLE, 0xC0, 12, 0, 16, 0, 1, 0, 0, 0, 1, 0, 9, 1, 2 };
     static const guint8 fixed_cut[] = { Q_EXAMPLE, 0xC0, 12, 0, 16, 0, 1, 0, 0, 0, 1, 0 };
     /* MX whose exchange name runs past RDLENGTH 4 (pref + "\1a" then no root). */
-    static const guint8 mx_over[] = { Q_EXAMPLE, 0xC0, 12, 0, 15, 0, 1, 0, 0, 0, 1, 0, 4,
-                                      0, 10, 1, 'a', 0 };
+    static const guint8 mx_over[] = { Q_EXAMPLE, 0xC0, 12, 0, 15, 0,  1, 0,   0,
+                                      0,         1,    0,  4, 0,  10, 1, 'a', 0 };
     /* MX with RDLENGTH 5 but the name ends after 4. */
-    static const guint8 mx_under[] = { Q_EXAMPLE, 0xC0, 12, 0, 15, 0, 1, 0, 0, 0, 1, 0, 5,
-                                       0, 10, 0xC0, 12, 0 };
+    static const guint8 mx_under[] = { Q_EXAMPLE, 0xC0, 12, 0, 15, 0,  1,    0,  0,
+                                       0,         1,    0,  5, 0,  10, 0xC0, 12, 0 };
     static const guint8 mx_short[] = { Q_EXAMPLE, 0xC0, 12, 0, 15, 0, 1, 0, 0, 0, 1, 0, 2, 0, 10 };
-    static const guint8 soa_short[] = { Q_EXAMPLE, 0xC0, 12, 0, 6, 0, 1, 0, 0, 0, 1, 0, 8,
-                                        0xC0, 12, 0xC0, 12, 0, 0, 0, 1 };
+    static const guint8 soa_short[] = { Q_EXAMPLE, 0xC0, 12,   0,  6,    0,  1, 0, 0, 0, 1,
+                                        0,         8,    0xC0, 12, 0xC0, 12, 0, 0, 0, 1 };
     static const guint8 trailing[] = { Q_EXAMPLE, 0xFF };
     g_autofree guint8 *label64 = g_malloc0(1 + 64 + 1 + 4);
     label64[0] = 64;
@@ -399,7 +425,7 @@ test_hostile(void)
         const guint8 *body;
         gsize n;
         gint code;
-        const char *needle;   /* expected in the message */
+        const char *needle; /* expected in the message */
     } cases[] = {
         { "pointer loop", 1, 0, loop, sizeof loop, MS_DNS_ERROR_POINTER, "loop" },
         { "pointer to itself", 1, 0, self, sizeof self, MS_DNS_ERROR_POINTER, "forward" },
@@ -412,7 +438,7 @@ test_hostile(void)
         { "name unterminated", 1, 0, unterminated, sizeof unterminated, MS_DNS_ERROR_TRUNCATED,
           "past the end" },
         { "counts too large", 1, 0xFFFF, NULL, 0, MS_DNS_ERROR_COUNT, "AN 65535" },
-        { "answer missing", 1, 1, (const guint8[]) { Q_EXAMPLE }, 13, MS_DNS_ERROR_COUNT, "need" },
+        { "answer missing", 1, 1, (const guint8[]){ Q_EXAMPLE }, 13, MS_DNS_ERROR_COUNT, "need" },
         { "two questions", 2, 0, loop, sizeof loop, MS_DNS_ERROR_UNSUPPORTED, "QDCOUNT" },
         { "A RDLENGTH 5", 1, 1, a5, sizeof a5, MS_DNS_ERROR_RDATA, "not 4" },
         { "A RDLENGTH 3", 1, 1, a3, sizeof a3, MS_DNS_ERROR_RDATA, "not 4" },
@@ -426,8 +452,8 @@ test_hostile(void)
         { "trailing octet", 1, 0, trailing, sizeof trailing, MS_DNS_ERROR_TRAILING, "left over" },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autoptr(GByteArray) a = hostile(cases[i].qd, cases[i].an, 0, 0, cases[i].body,
-                                          cases[i].n);
+        g_autoptr(GByteArray) a =
+            hostile(cases[i].qd, cases[i].an, 0, 0, cases[i].body, cases[i].n);
         g_autoptr(GError) error = NULL;
         g_autoptr(MsDnsMessage) m = ms_dns_message_decode(a->data, a->len, &error);
         gboolean good = m == NULL && g_error_matches(error, MS_DNS_ERROR, cases[i].code) &&
@@ -454,9 +480,9 @@ test_hostile(void)
     CU_ASSERT_PTR_NOT_NULL(m255);
     /* A pointer chain going strictly backwards is fine. */
     static const guint8 chain[] = {
-        Q_EXAMPLE,
-        0xC0, 12, 0, 5, 0, 1, 0, 0, 0, 1, 0, 6, 3, 'w', 'w', 'w', 0xC0, 12,   /* CNAME at 25 */
-        0xC0, 37, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 10, 0, 0, 1,                 /* A www.example */
+        Q_EXAMPLE, 0xC0, 12, 0, 5, 0, 1, 0, 0, 0, 1, 0, 6,  3, 'w', 'w',
+        'w',       0xC0, 12,                                           /* CNAME at 25 */
+        0xC0,      37,   0,  1, 0, 1, 0, 0, 0, 1, 0, 4, 10, 0, 0,   1, /* A www.example */
     };
     g_autoptr(GByteArray) c = hostile(1, 2, 0, 0, chain, sizeof chain);
     g_autoptr(GError) cerr = NULL;
@@ -532,10 +558,18 @@ test_random_inputs(void)
         for (guint f = 0; f < flips; f++) {
             gsize at = (gsize) ms_rng_below(&rng, n);
             switch (ms_rng_below(&rng, 4)) {
-            case 0: buf[at] = (guint8) ms_rng_next(&rng); break;
-            case 1: buf[at] ^= (guint8) (1u << ms_rng_below(&rng, 8)); break;
-            case 2: buf[at] = (guint8) (0xC0 | ms_rng_below(&rng, 2)); break;
-            default: n = at; break;   /* truncate */
+            case 0:
+                buf[at] = (guint8) ms_rng_next(&rng);
+                break;
+            case 1:
+                buf[at] ^= (guint8) (1u << ms_rng_below(&rng, 8));
+                break;
+            case 2:
+                buf[at] = (guint8) (0xC0 | ms_rng_below(&rng, 2));
+                break;
+            default:
+                n = at;
+                break; /* truncate */
             }
             if (n == 0)
                 break;

@@ -5,7 +5,7 @@
 #include "mailsim/phold.h"
 
 typedef struct {
-    GArray *log;      /* guint64: (at << 16) | tag, in run order */
+    GArray *log; /* guint64: (at << 16) | tag, in run order */
     guint16 type;
     MsEventId cancel_me;
     gboolean cancel_result;
@@ -46,7 +46,8 @@ test_order_by_time(void)
     CU_ASSERT_EQUAL(ms_engine_run(e, MS_TIME_INFINITE), MS_ENGINE_IDLE);
     CU_ASSERT_EQUAL(r.log->len, G_N_ELEMENTS(times));
     for (guint i = 1; i < r.log->len; i++)
-        CU_ASSERT(g_array_index(r.log, guint64, i - 1) >> 16 <= g_array_index(r.log, guint64, i) >> 16);
+        CU_ASSERT(g_array_index(r.log, guint64, i - 1) >> 16 <= g_array_index(r.log, guint64, i) >>
+                  16);
     CU_ASSERT_EQUAL(ms_engine_now(e), 1000);
     g_array_free(r.log, TRUE);
 }
@@ -82,8 +83,8 @@ test_cancel(void)
     MsEventId a = ms_engine_schedule(e, 10, 0, r.type, tag(1));
     MsEventId b = ms_engine_schedule(e, 20, 0, r.type, tag(2));
     CU_ASSERT_TRUE(ms_engine_cancel(e, a));
-    CU_ASSERT_FALSE(ms_engine_cancel(e, a));       /* twice */
-    CU_ASSERT_FALSE(ms_engine_cancel(e, 0));       /* never valid */
+    CU_ASSERT_FALSE(ms_engine_cancel(e, a)); /* twice */
+    CU_ASSERT_FALSE(ms_engine_cancel(e, 0)); /* never valid */
     MsEngineStats st;
     ms_engine_get_stats(e, &st);
     CU_ASSERT_EQUAL(st.pending, 1);
@@ -92,7 +93,7 @@ test_cancel(void)
     ms_engine_run(e, MS_TIME_INFINITE);
     CU_ASSERT_EQUAL(r.log->len, 1);
     CU_ASSERT_EQUAL(tag_at(&r, 0), 2);
-    CU_ASSERT_FALSE(ms_engine_cancel(e, b));       /* already ran */
+    CU_ASSERT_FALSE(ms_engine_cancel(e, b)); /* already ran */
     /* A stale handle must not cancel the event that reuses its slot. */
     MsEventId c = ms_engine_schedule(e, 30, 0, r.type, tag(3));
     CU_ASSERT_FALSE(ms_engine_cancel(e, b));
@@ -295,13 +296,13 @@ test_host_rng_streams_independent(void)
     guint64 x = ms_rng_next(ms_engine_host_rng(a, 5));
     guint64 y = ms_rng_next(ms_engine_host_rng(b, 5));
     CU_ASSERT_EQUAL(x, y);
-    CU_ASSERT_NOT_EQUAL(ms_rng_next(ms_engine_host_rng(a, 6)), ms_rng_next(ms_engine_host_rng(a, 7)));
+    CU_ASSERT_NOT_EQUAL(ms_rng_next(ms_engine_host_rng(a, 6)),
+                        ms_rng_next(ms_engine_host_rng(a, 7)));
     /* pointers stay valid as more hosts appear */
     MsRng *p = ms_engine_host_rng(a, 1);
     ms_engine_host_rng(a, 100000);
     CU_ASSERT_PTR_EQUAL(p, ms_engine_host_rng(a, 1));
 }
-
 
 /* ---- the future-event set's tiers (near heap, wheel, far heap) -----------
  * Above a few hundred pending events the engine files events in buckets of
@@ -310,10 +311,10 @@ test_host_rng_streams_independent(void)
  * (at, src, seq) in a GTree. */
 
 typedef struct {
-    MsTime   at;
+    MsTime at;
     MsHostId src;
-    guint64  seq;
-    guint32  tag;
+    guint64 seq;
+    guint32 tag;
 } RefEv;
 
 static gint
@@ -329,18 +330,18 @@ ref_cmp(gconstpointer a, gconstpointer b, gpointer unused)
 }
 
 typedef struct {
-    MsEngine  *e;
-    guint16    type;
-    GTree     *pending;      /* RefEv -> RefEv, in run order (evs owns them) */
-    GHashTable *seqs;        /* src -> next seq (guint64 boxed in a pointer) */
-    GArray    *evs;          /* RefEv *, by tag */
-    GArray    *ids;          /* MsEventId, by tag */
-    GArray    *live;         /* tags pending, for picking one to cancel */
-    GArray    *live_pos;     /* tag -> index in live, or G_MAXUINT */
-    MsRng      rng;
-    guint      dist;         /* delay distribution, see model_delay() */
-    guint64    ran, mismatches, cancels, stale_ok;
-    gboolean   actions;      /* handlers schedule and cancel */
+    MsEngine *e;
+    guint16 type;
+    GTree *pending;   /* RefEv -> RefEv, in run order (evs owns them) */
+    GHashTable *seqs; /* src -> next seq (guint64 boxed in a pointer) */
+    GArray *evs;      /* RefEv *, by tag */
+    GArray *ids;      /* MsEventId, by tag */
+    GArray *live;     /* tags pending, for picking one to cancel */
+    GArray *live_pos; /* tag -> index in live, or G_MAXUINT */
+    MsRng rng;
+    guint dist; /* delay distribution, see model_delay() */
+    guint64 ran, mismatches, cancels, stale_ok;
+    gboolean actions; /* handlers schedule and cancel */
 } Model;
 
 static MsTime
@@ -364,7 +365,8 @@ model_delay(Model *m)
         /* powers of two, small multiples of them and their neighbours:
          * bucket edges and the far edge of the bucket window */
         MsTime p = (MsTime) 1 << ms_rng_below(&m->rng, 40);
-        return p + p / 8 * (MsTime) ms_rng_below(&m->rng, 8) + (MsTime) ms_rng_below(&m->rng, 3) - 1;
+        return p + p / 8 * (MsTime) ms_rng_below(&m->rng, 8) + (MsTime) ms_rng_below(&m->rng, 3) -
+               1;
     }
     }
 }
@@ -402,7 +404,7 @@ model_schedule(Model *m, MsHostId src, MsTime at, gboolean inside)
     gpointer key = GUINT_TO_POINTER(src);
     guint64 seq = GPOINTER_TO_SIZE(g_hash_table_lookup(m->seqs, key));
     g_hash_table_insert(m->seqs, key, GSIZE_TO_POINTER(seq + 1));
-    *ev = (RefEv) { at, src, seq, t };
+    *ev = (RefEv){ at, src, seq, t };
     g_tree_insert(m->pending, ev, ev);
     g_array_append_val(m->evs, ev);
     g_array_append_val(m->ids, id);
@@ -437,9 +439,9 @@ on_model(MsEngine *e, const MsEvent *ev, gpointer ud)
 {
     Model *m = ud;
     RefEv *want = g_tree_node_value(g_tree_node_first(m->pending));
-    if (want->at != ev->at || want->src != ev->src || want->seq != ev->seq
-        || want->tag != ev->data.u32[0] || ms_engine_now(e) != ev->at
-        || ms_engine_current_host(e) != ev->host)
+    if (want->at != ev->at || want->src != ev->src || want->seq != ev->seq ||
+        want->tag != ev->data.u32[0] || ms_engine_now(e) != ev->at ||
+        ms_engine_current_host(e) != ev->host)
         m->mismatches++;
     g_tree_remove(m->pending, want);
     model_live_remove(m, ev->data.u32[0]);
@@ -485,7 +487,7 @@ test_model_against_reference(void)
             guint add = round < 20 ? 1500 : round < 40 ? 50 : 0;
             for (guint i = 0; i < add; i++) {
                 MsHostId src = ms_rng_below(&m.rng, 10) == 0 ? MS_HOST_WORLD
-                                                              : (MsHostId) ms_rng_below(&m.rng, 40);
+                                                             : (MsHostId) ms_rng_below(&m.rng, 40);
                 model_schedule(&m, src, ms_time_add(ms_engine_now(e), model_delay(&m)), FALSE);
                 model_cancel_some(&m);
             }
@@ -507,7 +509,8 @@ test_model_against_reference(void)
                 break;
             default:
                 /* exactly up to the next event time: that event runs */
-                ms_engine_run(e, model_next_time(&m) == MS_TIME_INFINITE ? now : model_next_time(&m));
+                ms_engine_run(e,
+                              model_next_time(&m) == MS_TIME_INFINITE ? now : model_next_time(&m));
                 break;
             }
             MsEngineStats st;
@@ -527,9 +530,11 @@ test_model_against_reference(void)
         CU_ASSERT_EQUAL(st.processed, m.ran);
         CU_ASSERT_EQUAL(st.cancelled, m.cancels);
         CU_ASSERT_EQUAL(st.scheduled, m.evs->len);
-        CU_ASSERT(st.peak_pending > 3000);  /* well past the wheel threshold */
+        CU_ASSERT(st.peak_pending > 3000); /* well past the wheel threshold */
         if (g_getenv("MS_TEST_VERBOSE"))
-            g_printerr("dist %u: peak %" G_GUINT64_FORMAT " ran %" G_GUINT64_FORMAT " cancels %" G_GUINT64_FORMAT "\n", dist, st.peak_pending, m.ran, m.cancels);
+            g_printerr("dist %u: peak %" G_GUINT64_FORMAT " ran %" G_GUINT64_FORMAT
+                       " cancels %" G_GUINT64_FORMAT "\n",
+                       dist, st.peak_pending, m.ran, m.cancels);
         CU_ASSERT(m.stale_ok > 0);
         CU_ASSERT(checks == 60);
         for (guint i = 0; i < m.evs->len; i++)
@@ -604,7 +609,7 @@ test_equal_times_across_bucket_edges(void)
 
 typedef struct {
     Recorder *r;
-    guint16   type;
+    guint16 type;
 } Echo;
 
 /* Each first-generation event schedules one more at now, from its host. */
@@ -672,7 +677,7 @@ test_cancel_inside_buckets(void)
     }
     for (guint i = 0; i < n; i += 97)
         if (i % 3 == 1 || i >= 5950)
-            CU_ASSERT_FALSE(ms_engine_cancel(e, ids[i]));  /* twice */
+            CU_ASSERT_FALSE(ms_engine_cancel(e, ids[i])); /* twice */
     MsEngineStats st;
     ms_engine_get_stats(e, &st);
     CU_ASSERT_EQUAL(st.pending, n - ran_before - cancelled);
@@ -784,7 +789,8 @@ test_phold_golden_fingerprints(void)
         MsTime lookahead, mean, end;
         guint64 seed, events, fingerprint;
     } cases[] = {
-        { 2000, 4, 0.8, MS_TIME_MS, MS_TIME_MS, 200 * MS_TIME_MS, 9, 796410, 0xbcac3e976f03b676ULL },
+        { 2000, 4, 0.8, MS_TIME_MS, MS_TIME_MS, 200 * MS_TIME_MS, 9, 796410,
+          0xbcac3e976f03b676ULL },
         { 3000, 2, 0.9, 1000, 1, 30000, 4, 174000, 0xd6ee2f3457d658e4ULL },
         { 500, 20, 0.9, 0, 3, 200, 11, 795327, 0x9991f57d39b30c0dULL },
         { 20000, 5, 0.9, 0, 100000, MS_TIME_MS, 6, 1000839, 0x6b7199400239a783ULL },
@@ -793,7 +799,7 @@ test_phold_golden_fingerprints(void)
     };
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
         MsPholdParams p = { cases[i].nodes, cases[i].pop, cases[i].remote, cases[i].lookahead,
-                            cases[i].mean, cases[i].end, cases[i].seed };
+                            cases[i].mean,  cases[i].end, cases[i].seed };
         MsPholdResult res;
         ms_phold_run_engine(&p, &res);
         CU_ASSERT_EQUAL(res.events, cases[i].events);
@@ -813,7 +819,7 @@ even_hosts(gconstpointer ud, MsHostId host)
 }
 
 typedef struct {
-    GArray *keys;   /* (src << 32 | seq) of each event run */
+    GArray *keys; /* (src << 32 | seq) of each event run */
     gboolean in_handler;
 } KeyLog;
 
@@ -846,7 +852,8 @@ run_keys(gboolean filtered, GArray *out)
         MsEventId id = ms_engine_schedule_from(e, 7, 10, h, t, tag(h));
         CU_ASSERT(filtered && h % 2 ? id == 0 : id != 0);
     }
-    ms_engine_schedule_from(e, MS_HOST_WORLD, 10, MS_HOST_WORLD, t, tag(9));   /* every part runs it */
+    ms_engine_schedule_from(e, MS_HOST_WORLD, 10, MS_HOST_WORLD, t,
+                            tag(9)); /* every part runs it */
     ms_engine_run(e, MS_TIME_INFINITE);
     CU_ASSERT(k.in_handler);
 }

@@ -23,7 +23,8 @@
 static const char gen_small[] =
     "<?xml version=\"1.0\"?>\n"
     "<scenario version=\"1\" name=\"gen-test\" seed=\"3\" until=\"5h\">\n"
-    "  <generate topology=\"transit-stub\" domains=\"12\" routers=\"120\" users=\"240\" messages=\"3000\" "
+    "  <generate topology=\"transit-stub\" domains=\"12\" routers=\"120\" users=\"240\" "
+    "messages=\"3000\" "
     "duration=\"4h\" seed=\"3\" outages=\"3\"/>\n"
     "</scenario>\n";
 
@@ -70,7 +71,8 @@ test_lean_same_run(void)
     g_autoptr(MsScenario) sc = load_memory(gen_small);
     g_autoptr(MsWorld) full = run_world(sc, MS_FIDELITY_PACKET, 1);
     g_autoptr(MsWorld) lean = run_world(sc, MS_FIDELITY_PACKET, 0);
-    CU_ASSERT_EQUAL(ms_engine_fingerprint(ms_world_engine(full)), ms_engine_fingerprint(ms_world_engine(lean)));
+    CU_ASSERT_EQUAL(ms_engine_fingerprint(ms_world_engine(full)),
+                    ms_engine_fingerprint(ms_world_engine(lean)));
     MsMail *mf = ms_world_mail(full), *ml = ms_world_mail(lean);
     MsMailStats a, b;
     ms_mail_get_stats(mf, &a);
@@ -86,13 +88,13 @@ test_lean_same_run(void)
         ms_mail_store_totals(ms_mail_server_store(mf, s), &sf, NULL, &bf);
         ms_mail_store_totals(ms_mail_server_store(ml, s), &sl, NULL, &bl);
         CU_ASSERT_EQUAL(sf, sl);
-        CU_ASSERT_EQUAL(bf, bl);   /* quota sees the same bytes */
+        CU_ASSERT_EQUAL(bf, bl); /* quota sees the same bytes */
         MsMailStore *st = ms_mail_server_store(ml, s);
         g_autoptr(GPtrArray) users = ms_mail_store_users(st);
         for (guint u = 0; u < users->len; u++)
             kept += ms_mail_store_messages(st, g_ptr_array_index(users, u))->len;
     }
-    CU_ASSERT_EQUAL(kept, 0);   /* nobody reads these stores: nothing kept */
+    CU_ASSERT_EQUAL(kept, 0); /* nobody reads these stores: nothing kept */
     /* received_headers is still counted in the lean world */
     for (guint id = 1; id <= ms_mail_n_messages(ml); id++) {
         const MsMessageRecord *x = ms_mail_message(mf, id), *y = ms_mail_message(ml, id);
@@ -130,13 +132,14 @@ by_label(MsMail *m, GHashTable *index, const char *label)
 static double
 percentile(GArray *v, double p)
 {
-    return v->len ? ms_stats_percentile((double *) v->data, v->len, p) : 0;   /* sorts */
+    return v->len ? ms_stats_percentile((double *) v->data, v->len, p) : 0; /* sorts */
 }
 
 /* Compares every recipient of every message of two runs of one scenario;
  * returns the number of differences (printed) and fills the latencies. */
 static guint
-compare_runs(const char *name, MsWorld *pw, MsWorld *fw, double *p50, double *f50, double *p95, double *f95)
+compare_runs(const char *name, MsWorld *pw, MsWorld *fw, double *p50, double *f50, double *p95,
+             double *f95)
 {
     MsMail *pm = ms_world_mail(pw), *fm = ms_world_mail(fw);
     g_autoptr(GHashTable) index = g_hash_table_new(g_str_hash, g_str_equal);
@@ -144,8 +147,8 @@ compare_runs(const char *name, MsWorld *pw, MsWorld *fw, double *p50, double *f5
     g_autoptr(GArray) fl = g_array_new(FALSE, FALSE, sizeof(double));
     guint diffs = 0;
     if (ms_mail_n_messages(pm) != ms_mail_n_messages(fm)) {
-        g_printerr("%s: %u messages at packet level, %u at flow level\n", name, ms_mail_n_messages(pm),
-                   ms_mail_n_messages(fm));
+        g_printerr("%s: %u messages at packet level, %u at flow level\n", name,
+                   ms_mail_n_messages(pm), ms_mail_n_messages(fm));
         diffs++;
     }
     for (guint id = 1; id <= ms_mail_n_messages(pm); id++) {
@@ -162,10 +165,12 @@ compare_runs(const char *name, MsWorld *pw, MsWorld *fw, double *p50, double *f5
             if (x->state != y->state || x->where != y->where || strcmp(x->status, y->status) != 0 ||
                 x->attempts != y->attempts) {
                 if (diffs++ < 10)
-                    g_printerr("%s: %s to %s: packet %s at %u status '%s' attempts %u; flow %s at %u status '%s' "
-                               "attempts %u\n", name, a->label, x->address, ms_rcpt_state_to_string(x->state),
-                               x->where, x->status, x->attempts, ms_rcpt_state_to_string(y->state), y->where,
-                               y->status, y->attempts);
+                    g_printerr("%s: %s to %s: packet %s at %u status '%s' attempts %u; flow %s at "
+                               "%u status '%s' "
+                               "attempts %u\n",
+                               name, a->label, x->address, ms_rcpt_state_to_string(x->state),
+                               x->where, x->status, x->attempts, ms_rcpt_state_to_string(y->state),
+                               y->where, y->status, y->attempts);
             }
             if (!a->is_dsn && x->state == MS_RCPT_DELIVERED && y->state == MS_RCPT_DELIVERED) {
                 double s1 = ms_time_to_seconds(x->done_at - a->created_at);
@@ -198,8 +203,8 @@ check_levels_agree(const char *name, const MsScenario *sc)
     CU_ASSERT_EQUAL(diffs, 0);
     gboolean ok = within(p50, f50, 0.10) && within(p95, f95, 0.10);
     if (!ok || g_getenv("MS_FIDELITY_VERBOSE"))
-        g_printerr("%s: latency p50 %.4f s packet, %.4f s flow; p95 %.4f s packet, %.4f s flow\n", name, p50, f50,
-                   p95, f95);
+        g_printerr("%s: latency p50 %.4f s packet, %.4f s flow; p95 %.4f s packet, %.4f s flow\n",
+                   name, p50, f50, p95, f95);
     CU_ASSERT(ok);
     /* Both worlds pass the scenario's own checks. */
     g_autoptr(GString) out = g_string_new(NULL);
@@ -275,7 +280,8 @@ test_flow_link_counters_mid_run(void)
     ms_world_run(read, ms_world_default_until(read));
     ms_world_run(straight, ms_world_default_until(straight));
     CU_ASSERT_EQUAL(link_packets(read), link_packets(straight));
-    CU_ASSERT_EQUAL(ms_engine_fingerprint(ms_world_engine(read)), ms_engine_fingerprint(ms_world_engine(straight)));
+    CU_ASSERT_EQUAL(ms_engine_fingerprint(ms_world_engine(read)),
+                    ms_engine_fingerprint(ms_world_engine(straight)));
 }
 
 static void
@@ -303,7 +309,8 @@ test_bench_small_levels_agree(void)
 static void
 test_lossy_lessons_pass(void)
 {
-    const char *files[] = { "scenarios/teaching/02-packets.xml", "scenarios/teaching/10-slow-link.xml" };
+    const char *files[] = { "scenarios/teaching/02-packets.xml",
+                            "scenarios/teaching/10-slow-link.xml" };
     for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
         g_autoptr(MsScenario) sc = load_file(files[i]);
         g_autoptr(MsWorld) pw = run_world(sc, MS_FIDELITY_PACKET, -1);
@@ -311,8 +318,10 @@ test_lossy_lessons_pass(void)
         double p50, f50, p95, f95;
         guint diffs = compare_runs(files[i], pw, fw, &p50, &f50, &p95, &f95);
         if (g_getenv("MS_FIDELITY_VERBOSE"))
-            g_printerr("%s: %u outcome differences; latency p50 %.3f s packet, %.3f s flow; p95 %.3f s packet, "
-                       "%.3f s flow\n", files[i], diffs, p50, f50, p95, f95);
+            g_printerr("%s: %u outcome differences; latency p50 %.3f s packet, %.3f s flow; p95 "
+                       "%.3f s packet, "
+                       "%.3f s flow\n",
+                       files[i], diffs, p50, f50, p95, f95);
         g_autoptr(GString) out = g_string_new(NULL);
         gboolean ok = ms_world_check(fw, out);
         if (!ok)
@@ -327,7 +336,8 @@ static const MsTestCase cases[] = {
     { "teaching lessons: same outcomes at both levels", test_teaching_levels_agree },
     { "generated world: same outcomes at both levels", test_generated_levels_agree },
     { "lossy lessons pass at flow level", test_lossy_lessons_pass },
-    { "flow level: link counters read mid-run include open connections", test_flow_link_counters_mid_run },
+    { "flow level: link counters read mid-run include open connections",
+      test_flow_link_counters_mid_run },
     { "bench small: same outcomes (MS_FIDELITY_SMALL=1)", test_bench_small_levels_agree },
     { NULL, NULL },
 };

@@ -14,14 +14,17 @@
 static char *
 bench_line(const char *setting)
 {
-    const char *argv[] = { ms_test_mailsim_path(), "bench", "world", "scenarios/bench/medium.xml",
-                           "--until", "30s", "--fidelity", "flow", NULL };
+    const char *argv[] = {
+        ms_test_mailsim_path(), "bench", "world", "scenarios/bench/medium.xml", "--until", "30s",
+        "--fidelity",           "flow",  NULL
+    };
     g_auto(GStrv) env = g_get_environ();
     env = g_environ_setenv(env, "MAILSIM_HUGE_PAGES", setting, TRUE);
     env = g_environ_unsetenv(env, "GLIBC_TUNABLES");
     g_autofree char *out = NULL, *err = NULL;
     int status = 0;
-    if (!g_spawn_sync(NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, NULL) ||
+    if (!g_spawn_sync(NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
+                      NULL) ||
         !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "bench world failed: %s\n", err ? err : "");
         return NULL;
@@ -69,7 +72,8 @@ int
 main(void)
 {
     static const MsTestCase cases[] = {
-        { "bench world: huge pages on request, off with MAILSIM_HUGE_PAGES=0, same run", test_off_on_same_run },
+        { "bench world: huge pages on request, off with MAILSIM_HUGE_PAGES=0, same run",
+          test_off_on_same_run },
         { NULL, NULL },
     };
     return ms_test_main("huge_pages", cases);

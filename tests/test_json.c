@@ -28,7 +28,8 @@ test_escapes(void)
         { "\x7f", MS_JSON_PLAIN, "\"\x7f\"" },
         { "caf\xc3\xa9", MS_JSON_PLAIN, "\"caf\xc3\xa9\"" },
         { "MAIL FROM:<a@b> & more", MS_JSON_PLAIN, "\"MAIL FROM:<a@b> & more\"" },
-        { "MAIL FROM:<a@b> & more", MS_JSON_HTML_SAFE, "\"MAIL FROM:\\u003ca@b\\u003e \\u0026 more\"" },
+        { "MAIL FROM:<a@b> & more", MS_JSON_HTML_SAFE,
+          "\"MAIL FROM:\\u003ca@b\\u003e \\u0026 more\"" },
         { "</script>", MS_JSON_HTML_SAFE, "\"\\u003c/script\\u003e\"" },
         { "\"\n", MS_JSON_HTML_SAFE, "\"\\\"\\n\"" },
     };
@@ -36,9 +37,10 @@ test_escapes(void)
         g_autoptr(GString) out = g_string_new("x");
         ms_json_append_string(out, cases[i].text, cases[i].flags);
         CU_ASSERT_STRING_EQUAL(out->str + 1, cases[i].want);
-        CU_ASSERT_EQUAL(out->str[0], 'x');   /* appended, not replaced */
+        CU_ASSERT_EQUAL(out->str[0], 'x'); /* appended, not replaced */
         if (strcmp(out->str + 1, cases[i].want) != 0)
-            fprintf(stderr, "\ncase %" G_GSIZE_FORMAT ": got %s, want %s\n", i, out->str + 1, cases[i].want);
+            fprintf(stderr, "\ncase %" G_GSIZE_FORMAT ": got %s, want %s\n", i, out->str + 1,
+                    cases[i].want);
     }
 }
 

@@ -22,8 +22,10 @@ test_postfix_schedule(void)
         now = next;
     }
     /* give up: a retry that would land past 5 days is refused */
-    CU_ASSERT_EQUAL(ms_mta_next_retry(&p, 99, 0, 5 * MS_TIME_DAY - 100 * MS_TIME_S), MS_TIME_INFINITE);
-    CU_ASSERT_NOT_EQUAL(ms_mta_next_retry(&p, 99, 0, 5 * MS_TIME_DAY - 4000 * MS_TIME_S), MS_TIME_INFINITE);
+    CU_ASSERT_EQUAL(ms_mta_next_retry(&p, 99, 0, 5 * MS_TIME_DAY - 100 * MS_TIME_S),
+                    MS_TIME_INFINITE);
+    CU_ASSERT_NOT_EQUAL(ms_mta_next_retry(&p, 99, 0, 5 * MS_TIME_DAY - 4000 * MS_TIME_S),
+                        MS_TIME_INFINITE);
 }
 
 static void
@@ -53,8 +55,10 @@ test_opensmtpd_schedule(void)
     ms_mta_policy_defaults(MS_MTA_OPENSMTPD, &p);
     /* creation + 400 s x n^2 */
     for (guint n = 1; n <= 5; n++)
-        CU_ASSERT_EQUAL(ms_mta_next_retry(&p, n, 1000, 1000 + 1), 1000 + 400 * MS_TIME_S * (MsTime) (n * n));
-    CU_ASSERT_EQUAL(ms_mta_next_retry(&p, 30, 0, MS_TIME_S), MS_TIME_INFINITE);   /* 400 s x 900 > 4 d */
+        CU_ASSERT_EQUAL(ms_mta_next_retry(&p, n, 1000, 1000 + 1),
+                        1000 + 400 * MS_TIME_S * (MsTime) (n * n));
+    CU_ASSERT_EQUAL(ms_mta_next_retry(&p, 30, 0, MS_TIME_S),
+                    MS_TIME_INFINITE); /* 400 s x 900 > 4 d */
 }
 
 static void
@@ -148,22 +152,30 @@ test_edge_cases(void)
     guint server = ms_mail_server_by_host(m, (MsHostId) ms_scenario_find_host(sc, "a"));
     GPtrArray *box = ms_mail_store_messages(ms_mail_server_store(m, server), "alice");
     CU_ASSERT_EQUAL_FATAL(box->len, 2);
-    const char *need[] = { "Return-Path: <>\r\n", "From: MAILER-DAEMON@mail.a.example",
+    const char *need[] = { "Return-Path: <>\r\n",
+                           "From: MAILER-DAEMON@mail.a.example",
                            "Content-Type: multipart/report; report-type=delivery-status",
-                           "Content-Type: message/delivery-status", "Reporting-MTA: dns; mail.a.example",
-                           "Final-Recipient: rfc822; info@nomail.example", "Action: failed", "Status: 5.1.10",
-                           "Content-Type: text/rfc822-headers", "Subject: Undelivered Mail Returned to Sender",
+                           "Content-Type: message/delivery-status",
+                           "Reporting-MTA: dns; mail.a.example",
+                           "Final-Recipient: rfc822; info@nomail.example",
+                           "Action: failed",
+                           "Status: 5.1.10",
+                           "Content-Type: text/rfc822-headers",
+                           "Subject: Undelivered Mail Returned to Sender",
                            "Auto-Submitted: auto-replied" };
     MsStoredMessage *dsn = g_ptr_array_index(box, 0);
-    g_autofree char *text = g_strndup(g_bytes_get_data(dsn->data, NULL), g_bytes_get_size(dsn->data));
+    g_autofree char *text =
+        g_strndup(g_bytes_get_data(dsn->data, NULL), g_bytes_get_size(dsn->data));
     /* RFC 5322 3.3 dates in its Date: and Received: headers (the run starts
      * on Sunday 2026-11-29 at midnight), and a dotted quad for the peer. */
     CU_ASSERT(g_regex_match_simple("^Date: Sun, 29 Nov 2026 00:0[0-4]:[0-5][0-9] \\+0000\r$", text,
                                    G_REGEX_MULTILINE, 0));
-    CU_ASSERT(g_regex_match_simple("^\tfor <[^>]+>; Sun, 29 Nov 2026 00:0[0-4]:[0-5][0-9] \\+0000\r$", text,
-                                   G_REGEX_MULTILINE, 0));
-    CU_ASSERT(g_regex_match_simple("^Received: from \\S+ \\(\\S+ \\[([0-9]{1,3}\\.){3}[0-9]{1,3}\\]\\)\r$", text,
-                                   G_REGEX_MULTILINE, 0));
+    CU_ASSERT(
+        g_regex_match_simple("^\tfor <[^>]+>; Sun, 29 Nov 2026 00:0[0-4]:[0-5][0-9] \\+0000\r$",
+                             text, G_REGEX_MULTILINE, 0));
+    CU_ASSERT(g_regex_match_simple(
+        "^Received: from \\S+ \\(\\S+ \\[([0-9]{1,3}\\.){3}[0-9]{1,3}\\]\\)\r$", text,
+        G_REGEX_MULTILINE, 0));
     for (gsize i = 0; i < G_N_ELEMENTS(need); i++) {
         if (!strstr(text, need[i]))
             fprintf(stderr, "DSN lacks: %s\n", need[i]);

@@ -15,16 +15,16 @@
 
 typedef struct {
     MsMtaProfile profile;
-    guint        attempt;
-    MsTime       queued_at, now;
-    MsTime       expect;   /* absolute time, or MS_TIME_INFINITE */
-    const char  *why;
+    guint attempt;
+    MsTime queued_at, now;
+    MsTime expect; /* absolute time, or MS_TIME_INFINITE */
+    const char *why;
 } RetryCase;
 
-#define SEC MS_TIME_S
-#define MINS MS_TIME_MIN
-#define HRS MS_TIME_H
-#define DAYS MS_TIME_DAY
+#define SEC   MS_TIME_S
+#define MINS  MS_TIME_MIN
+#define HRS   MS_TIME_H
+#define DAYS  MS_TIME_DAY
 #define NEVER MS_TIME_INFINITE
 
 static const RetryCase retry_cases[] = {
@@ -34,20 +34,25 @@ static const RetryCase retry_cases[] = {
     { MS_MTA_POSTFIX, 4, 0, 0, 2400 * SEC, "below the cap: 300 x 2^3" },
     { MS_MTA_POSTFIX, 5, 0, 0, 4000 * SEC, "at the cap: 4800 s is cut to 4000 s" },
     { MS_MTA_POSTFIX, 40, 0, 0, 4000 * SEC, "far past the cap" },
-    { MS_MTA_POSTFIX, 40, 0, 5 * DAYS - 4000 * SEC, 5 * DAYS, "landing exactly at give-up still retries" },
+    { MS_MTA_POSTFIX, 40, 0, 5 * DAYS - 4000 * SEC, 5 * DAYS,
+      "landing exactly at give-up still retries" },
     { MS_MTA_POSTFIX, 40, 0, 5 * DAYS - 4000 * SEC + 1, NEVER, "one nanosecond past give-up" },
-    { MS_MTA_POSTFIX, 1, 7 * SEC, 7 * SEC + 5 * DAYS - 300 * SEC, 7 * SEC + 5 * DAYS, "give-up counts from queued_at" },
+    { MS_MTA_POSTFIX, 1, 7 * SEC, 7 * SEC + 5 * DAYS - 300 * SEC, 7 * SEC + 5 * DAYS,
+      "give-up counts from queued_at" },
     /* Exim: F,2h,15m; G,16h,1h,1.5; F,4d,6h. */
     { MS_MTA_EXIM, 1, 0, 0, 15 * MINS, "first retry after 15 min" },
     { MS_MTA_EXIM, 8, 0, 2 * HRS - 1, 2 * HRS - 1 + 15 * MINS, "just inside the fixed 2 h phase" },
     { MS_MTA_EXIM, 9, 0, 2 * HRS, 3 * HRS, "the geometric phase starts at 1 h" },
     { MS_MTA_EXIM, 10, 0, 3 * HRS, 3 * HRS + 3 * HRS / 2, "x1.5" },
     { MS_MTA_EXIM, 11, 0, 5 * HRS, 5 * HRS + 9 * HRS / 4, "x1.5 twice" },
-    { MS_MTA_EXIM, 16, 0, 3 * HRS, 3 * HRS + 61509375 * MS_TIME_MS, "the first step past 16 h: 1.5^7 h" },
+    { MS_MTA_EXIM, 16, 0, 3 * HRS, 3 * HRS + 61509375 * MS_TIME_MS,
+      "the first step past 16 h: 1.5^7 h" },
     { MS_MTA_EXIM, 30, 0, 3 * HRS, 3 * HRS + 61509375 * MS_TIME_MS, "growth stops once past 16 h" },
-    { MS_MTA_EXIM, 30, 0, 16 * HRS - 1, 16 * HRS - 1 + 61509375 * MS_TIME_MS, "just inside the geometric phase" },
+    { MS_MTA_EXIM, 30, 0, 16 * HRS - 1, 16 * HRS - 1 + 61509375 * MS_TIME_MS,
+      "just inside the geometric phase" },
     { MS_MTA_EXIM, 30, 0, 16 * HRS, 22 * HRS, "every 6 h from 16 h on" },
-    { MS_MTA_EXIM, 30, 0, 4 * DAYS - 6 * HRS, 4 * DAYS, "landing exactly at give-up still retries" },
+    { MS_MTA_EXIM, 30, 0, 4 * DAYS - 6 * HRS, 4 * DAYS,
+      "landing exactly at give-up still retries" },
     { MS_MTA_EXIM, 30, 0, 4 * DAYS - 6 * HRS + 1, NEVER, "one nanosecond past give-up" },
     /* OpenSMTPD: creation + 400 s x n^2; 4 days. */
     { MS_MTA_OPENSMTPD, 1, 0, 1, 400 * SEC, "first retry at creation + 400 s" },
@@ -56,7 +61,8 @@ static const RetryCase retry_cases[] = {
     { MS_MTA_OPENSMTPD, 1, 0, 400 * SEC, 800 * SEC, "a due time that is now moves to now + 400 s" },
     { MS_MTA_OPENSMTPD, 29, 0, 1, 336400 * SEC, "29^2 x 400 s is within 4 days" },
     { MS_MTA_OPENSMTPD, 30, 0, 1, NEVER, "30^2 x 400 s is past 4 days" },
-    { MS_MTA_OPENSMTPD, 1, 0, 4 * DAYS - 400 * SEC, 4 * DAYS, "landing exactly at give-up still retries" },
+    { MS_MTA_OPENSMTPD, 1, 0, 4 * DAYS - 400 * SEC, 4 * DAYS,
+      "landing exactly at give-up still retries" },
     { MS_MTA_OPENSMTPD, 1, 0, 4 * DAYS - 400 * SEC + 1, NEVER, "one nanosecond past give-up" },
 };
 
@@ -69,7 +75,8 @@ test_retry_schedules(void)
         ms_mta_policy_defaults(c->profile, &p);
         MsTime got = ms_mta_next_retry(&p, c->attempt, c->queued_at, c->now);
         if (got != c->expect)
-            fprintf(stderr, "%s attempt %u: %s: got %" G_GINT64_FORMAT ", want %" G_GINT64_FORMAT "\n",
+            fprintf(stderr,
+                    "%s attempt %u: %s: got %" G_GINT64_FORMAT ", want %" G_GINT64_FORMAT "\n",
                     ms_mta_profile_to_string(c->profile), c->attempt, c->why, got, c->expect);
         CU_ASSERT_EQUAL(got, c->expect);
     }
@@ -130,9 +137,11 @@ static const char fallback_xml[] =
     "  <zone name=\"carrier.example\" server=\"dns\">\n"
     "    <a name=\"mx2.carrier.example\" host=\"mx2\"/>\n"
     "  </zone>\n"
-    "  <mailserver host=\"smtp-a\" domains=\"a.example\"><user name=\"alice\" password=\"pw\"/></mailserver>\n"
+    "  <mailserver host=\"smtp-a\" domains=\"a.example\"><user name=\"alice\" "
+    "password=\"pw\"/></mailserver>\n"
     "  <mailserver host=\"mx2\" backup-for=\"b.example\"/>\n"
-    "  <mailserver host=\"mx1\" domains=\"b.example\"><user name=\"bob\" password=\"pw\"/></mailserver>\n"
+    "  <mailserver host=\"mx1\" domains=\"b.example\"><user name=\"bob\" "
+    "password=\"pw\"/></mailserver>\n"
     "  <client host=\"pc\" user=\"alice@a.example\" password=\"pw\" smtp=\"smtp-a\"/>\n"
     "  <fault kind=\"host-down\" target=\"mx1\" at=\"0s\" duration=\"15min\"/>\n"
     "  <message id=\"m1\" from=\"alice@a.example\" to=\"bob@b.example\" at=\"1s\"/>\n"
@@ -142,9 +151,9 @@ static const char fallback_xml[] =
 
 typedef struct {
     MsScenario *sc;
-    MsWorld    *w;
-    MsMail     *m;
-    guint       smtp_a, mx1, mx2;   /* server indices */
+    MsWorld *w;
+    MsMail *m;
+    guint smtp_a, mx1, mx2; /* server indices */
 } Fallback;
 
 static gboolean
@@ -152,7 +161,8 @@ fallback_init(Fallback *f)
 {
     g_autoptr(GError) error = NULL;
     memset(f, 0, sizeof *f);
-    f->sc = ms_scenario_load_memory(fallback_xml, sizeof fallback_xml - 1, "mx-fallback.xml", &error);
+    f->sc =
+        ms_scenario_load_memory(fallback_xml, sizeof fallback_xml - 1, "mx-fallback.xml", &error);
     if (!f->sc) {
         fprintf(stderr, "%s\n", error->message);
         return FALSE;
@@ -206,8 +216,8 @@ test_mx_fallback(void)
     CU_ASSERT_EQUAL(bob->state, MS_RCPT_QUEUED);
     CU_ASSERT_EQUAL(bob->where, ms_mail_server_host(f.m, f.mx2));
     CU_ASSERT_EQUAL(bob->hops, 2);
-    CU_ASSERT_EQUAL(queue_len(f.m, f.smtp_a), 0);   /* handed on to the backup */
-    CU_ASSERT_EQUAL(queue_len(f.m, f.mx2), 2);      /* m1 and m2: any local part of b.example */
+    CU_ASSERT_EQUAL(queue_len(f.m, f.smtp_a), 0); /* handed on to the backup */
+    CU_ASSERT_EQUAL(queue_len(f.m, f.mx2), 2);    /* m1 and m2: any local part of b.example */
     CU_ASSERT_EQUAL(queue_len(f.m, f.mx1), 0);
     CU_ASSERT_PTR_NULL(ms_mail_store_messages(ms_mail_server_store(f.m, f.mx1), "nobody"));
     CU_ASSERT_EQUAL(ms_mail_store_messages(ms_mail_server_store(f.m, f.mx1), "bob")->len, 0);
@@ -218,7 +228,7 @@ test_mx_fallback(void)
     CU_ASSERT_EQUAL(bob->where, ms_mail_server_host(f.m, f.mx1));
     CU_ASSERT_EQUAL(bob->hops, 3);
     CU_ASSERT_EQUAL(bob->received_headers, 3);
-    CU_ASSERT(bob->done_at >= 15 * MS_TIME_MIN);   /* not before the primary came back */
+    CU_ASSERT(bob->done_at >= 15 * MS_TIME_MIN); /* not before the primary came back */
     CU_ASSERT_EQUAL(queue_len(f.m, f.mx2), 0);
     GPtrArray *box = ms_mail_store_messages(ms_mail_server_store(f.m, f.mx1), "bob");
     CU_ASSERT_EQUAL_FATAL(box->len, 1);
@@ -243,8 +253,8 @@ test_accounting(void)
     ms_mail_get_stats(f.m, &st);
     CU_ASSERT_EQUAL(st.messages, 3);
     CU_ASSERT_EQUAL(st.dsns, 0);
-    CU_ASSERT_EQUAL(st.queued, 2);          /* m1 and m2 at the backup */
-    CU_ASSERT_EQUAL(st.refused, 1);         /* m3: 550 5.1.1 at submission */
+    CU_ASSERT_EQUAL(st.queued, 2);  /* m1 and m2 at the backup */
+    CU_ASSERT_EQUAL(st.refused, 1); /* m3: 550 5.1.1 at submission */
     CU_ASSERT_EQUAL(st.rcpts_accepted, 2);
     CU_ASSERT_EQUAL(st.delivered + st.bounced, 0);
 
@@ -253,8 +263,8 @@ test_accounting(void)
     CU_ASSERT_STRING_EQUAL(report->str, "");
     ms_mail_get_stats(f.m, &st);
     CU_ASSERT_EQUAL(st.messages, 3);
-    CU_ASSERT_EQUAL(st.dsns, 1);            /* the primary refused nobody: the backup bounced m2 */
-    CU_ASSERT_EQUAL(st.delivered, 2);       /* m1 to bob, the DSN to alice */
+    CU_ASSERT_EQUAL(st.dsns, 1);      /* the primary refused nobody: the backup bounced m2 */
+    CU_ASSERT_EQUAL(st.delivered, 2); /* m1 to bob, the DSN to alice */
     CU_ASSERT_EQUAL(st.bounced, 1);
     CU_ASSERT_EQUAL(st.queued, 0);
     CU_ASSERT_EQUAL(st.refused, 1);
@@ -277,7 +287,8 @@ test_accounting(void)
     MsRcptRecord *bob = (MsRcptRecord *) rcpt_of(f.m, "m1");
     bob->state = MS_RCPT_QUEUED;
     CU_ASSERT_FALSE(ms_mail_check_balance(f.m, report));
-    CU_ASSERT_STRING_EQUAL(report->str, "message m1 to bob@b.example: marked queued but no server holds it\n");
+    CU_ASSERT_STRING_EQUAL(report->str,
+                           "message m1 to bob@b.example: marked queued but no server holds it\n");
     bob->state = MS_RCPT_DELIVERED;
     fallback_clear(&f);
 }
@@ -288,11 +299,11 @@ test_accounting(void)
  * a.example (server index s), and nothing else. */
 typedef struct {
     MsEngine *e;
-    MsNet    *n;
-    MsTcp    *t;
-    MsMail   *m;
-    MsHostId  h;
-    guint     s;
+    MsNet *n;
+    MsTcp *t;
+    MsMail *m;
+    MsHostId h;
+    guint s;
 } OneHost;
 
 static void
@@ -329,8 +340,9 @@ test_dsn_unknown_user(void)
     one_host_init(&o);
     CU_ASSERT_TRUE(ms_mail_add_user(o.m, o.s, "alice", "pw", 0));
     const char *rcpts[] = { "nobody@a.example", NULL };
-    static const char original[] = "From: alice@a.example\r\nTo: nobody@a.example\r\nSubject: hello\r\n"
-                                   "Message-ID: <x1@client.example>\r\n\r\nBody text.\r\n";
+    static const char original[] =
+        "From: alice@a.example\r\nTo: nobody@a.example\r\nSubject: hello\r\n"
+        "Message-ID: <x1@client.example>\r\n\r\nBody text.\r\n";
     g_autoptr(GBytes) data = g_bytes_new_static(original, sizeof original - 1);
     g_autofree char *qid = NULL;
     guint32 id = ms_mail_inject(o.m, o.s, "alice@a.example", rcpts, data, NULL, &qid);
@@ -413,10 +425,12 @@ test_no_bounce_of_a_bounce(void)
 {
     OneHost o;
     one_host_init(&o);
-    CU_ASSERT_EQUAL(ms_mail_bounce_external(o.m, o.s, "", "x@b.example", "5.0.0", "550 no", NULL), 0);
+    CU_ASSERT_EQUAL(ms_mail_bounce_external(o.m, o.s, "", "x@b.example", "5.0.0", "550 no", NULL),
+                    0);
     CU_ASSERT_EQUAL(ms_mail_n_messages(o.m), 0);
-    guint32 id = ms_mail_bounce_external(o.m, o.s, "nobody@a.example", "x@b.example", "5.0.0", "550 no", NULL);
-    CU_ASSERT_EQUAL(id, 1);   /* a DSN to a user the server lacks: bounced, never bounced back */
+    guint32 id = ms_mail_bounce_external(o.m, o.s, "nobody@a.example", "x@b.example", "5.0.0",
+                                         "550 no", NULL);
+    CU_ASSERT_EQUAL(id, 1); /* a DSN to a user the server lacks: bounced, never bounced back */
     const MsMessageRecord *dsn = ms_mail_message(o.m, id);
     CU_ASSERT_EQUAL(g_array_index(dsn->rcpts, MsRcptRecord, 0).state, MS_RCPT_BOUNCED);
     CU_ASSERT_EQUAL(ms_mail_n_messages(o.m), 1);
@@ -428,7 +442,8 @@ test_no_bounce_of_a_bounce(void)
 static void
 count_criticals(const char *domain, GLogLevelFlags level, const char *message, gpointer user_data)
 {
-    (void) domain; (void) message;
+    (void) domain;
+    (void) message;
     if (level & G_LOG_LEVEL_CRITICAL)
         (*(guint *) user_data)++;
 }
@@ -447,7 +462,8 @@ test_entry_checks(void)
     CU_ASSERT_PTR_NULL(ms_mail_server_store(o.m, o.s + 1));
     CU_ASSERT_FALSE(ms_mail_add_user(o.m, o.s + 1, "alice", "pw", 0));
     CU_ASSERT_EQUAL(ms_mail_add_server(o.m, o.h + 7, NULL, NULL, NULL), G_MAXUINT);
-    CU_ASSERT_EQUAL(ms_mail_add_client(o.m, o.h, "a@a.example", NULL, o.s + 1, G_MAXUINT, FALSE), G_MAXUINT);
+    CU_ASSERT_EQUAL(ms_mail_add_client(o.m, o.h, "a@a.example", NULL, o.s + 1, G_MAXUINT, FALSE),
+                    G_MAXUINT);
     CU_ASSERT_EQUAL(ms_mail_submit(o.m, 0, "m1", NULL, NULL, "", "", 0, 0), 0);
     CU_ASSERT_EQUAL(ms_mail_n_messages(NULL), 0);
     CU_ASSERT_FALSE(ms_mail_store_has_user(NULL, "alice"));
@@ -456,7 +472,7 @@ test_entry_checks(void)
     g_log_set_default_handler(old, NULL);
     g_log_set_always_fatal(fatal);
     CU_ASSERT_EQUAL(n_criticals, 10);
-    CU_ASSERT_EQUAL(ms_mail_n_servers(o.m), 1);   /* nothing was added by the refused calls */
+    CU_ASSERT_EQUAL(ms_mail_n_servers(o.m), 1); /* nothing was added by the refused calls */
     one_host_clear(&o);
 }
 
@@ -467,7 +483,8 @@ main(void)
         { "retry schedules: first retry, growth, cap, give-up (table)", test_retry_schedules },
         { "profile defaults and names", test_profile_defaults },
         { "MX fallback: the backup holds the mail while the primary is down", test_mx_fallback },
-        { "accounting: delivered + bounced + queued, and a false 'queued' reported", test_accounting },
+        { "accounting: delivered + bounced + queued, and a false 'queued' reported",
+          test_accounting },
         { "DSN for an unknown user, byte for byte (RFC 3464)", test_dsn_unknown_user },
         { "no bounce of a bounce", test_no_bounce_of_a_bounce },
         { "entry points refuse programmer errors", test_entry_checks },

@@ -37,7 +37,7 @@ test_quota_boundary(void)
     ms_mail_store_add_user(s, "u", "p", 1000);
     g_autoptr(GBytes) a = msg(600), b = msg(400), c = msg(1);
     CU_ASSERT_EQUAL(ms_mail_store_deliver(s, "u", a, 1, 0), MS_STORE_OK);
-    CU_ASSERT_EQUAL(ms_mail_store_deliver(s, "u", b, 2, 0), MS_STORE_OK);  /* exactly full */
+    CU_ASSERT_EQUAL(ms_mail_store_deliver(s, "u", b, 2, 0), MS_STORE_OK); /* exactly full */
     CU_ASSERT_EQUAL(ms_mail_store_deliver(s, "u", c, 3, 0), MS_STORE_OVER_QUOTA);
     GPtrArray *live = ms_mail_store_messages(s, "u");
     CU_ASSERT_TRUE(ms_mail_store_delete(s, "u", ((MsStoredMessage *) live->pdata[0])->uid));
@@ -66,7 +66,8 @@ test_lock_and_uids(void)
     ms_mail_store_deliver(s, "u", m, 1, 0);
     ms_mail_store_deliver(s, "u", m, 2, 0);
     GPtrArray *live = ms_mail_store_messages(s, "u");
-    CU_ASSERT_STRING_NOT_EQUAL(((MsStoredMessage *) live->pdata[0])->uid, ((MsStoredMessage *) live->pdata[1])->uid);
+    CU_ASSERT_STRING_NOT_EQUAL(((MsStoredMessage *) live->pdata[0])->uid,
+                               ((MsStoredMessage *) live->pdata[1])->uid);
     CU_ASSERT_FALSE(ms_mail_store_delete(s, "u", "nope"));
 }
 

@@ -26,7 +26,8 @@ run(const char *const *argv, char **out, char **err)
     env = g_environ_setenv(env, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", FALSE);
     int status = 0;
     g_autoptr(GError) error = NULL;
-    if (!g_spawn_sync(NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, &error)) {
+    if (!g_spawn_sync(NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status,
+                      &error)) {
         fprintf(stderr, "spawn %s: %s\n", argv[0], error->message);
         return -1;
     }
@@ -105,8 +106,9 @@ static void
 test_mpi_ranks_match_sequential(void)
 {
     if (!ms_mpi_available()) {
-        const char *argv[] = { ms_test_mailsim_path(), "bench", "phold", "--nodes", "4", "--end", "1ms",
-                               "--mpi", NULL };
+        const char *argv[] = {
+            ms_test_mailsim_path(), "bench", "phold", "--nodes", "4", "--end", "1ms", "--mpi", NULL
+        };
         g_autofree char *out = NULL, *err = NULL;
         CU_ASSERT_EQUAL(run(argv, &out, &err), 2);
         CU_ASSERT_PTR_NOT_NULL(strstr(err, "unavailable"));
@@ -123,9 +125,12 @@ test_mpi_ranks_match_sequential(void)
         guint ranks[4];
     } cases[] = {
         { { "--nodes", "500", "--pop", "4", "--end", "300ms", NULL }, { 1, 2, 4, 0 } },
-        { { "--nodes", "500", "--pop", "4", "--end", "300ms", "--partition", "block", NULL }, { 2, 4, 0 } },
+        { { "--nodes", "500", "--pop", "4", "--end", "300ms", "--partition", "block", NULL },
+          { 2, 4, 0 } },
         /* Exp(1 ns) is mostly 0: equal times everywhere, events at window ends. */
-        { { "--nodes", "200", "--pop", "3", "--mean", "1ns", "--end", "200ms", "--seed", "5", NULL }, { 2, 4, 0 } },
+        { { "--nodes", "200", "--pop", "3", "--mean", "1ns", "--end", "200ms", "--seed", "5",
+            NULL },
+          { 2, 4, 0 } },
         /* Fewer hosts than ranks. */
         { { "--nodes", "3", "--pop", "2", "--end", "100ms", NULL }, { 4, 0 } },
     };
@@ -190,10 +195,11 @@ test_mpi_world_matches_sequential(void)
     }
     g_autofree char *dir = g_dir_make_tmp("mailsim-mpi-XXXXXX", NULL);
     g_autofree char *gen = g_build_filename(dir, "gen.xml", NULL);
-    static const char gen_xml[] =
-        "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"gen-mpi\" seed=\"9\" until=\"3h\">\n"
-        "  <generate topology=\"transit-stub\" domains=\"8\" routers=\"60\" users=\"80\" messages=\"300\" "
-        "duration=\"2h\" seed=\"9\" outages=\"2\"/>\n</scenario>\n";
+    static const char gen_xml[] = "<?xml version=\"1.0\"?>\n<scenario version=\"1\" "
+                                  "name=\"gen-mpi\" seed=\"9\" until=\"3h\">\n"
+                                  "  <generate topology=\"transit-stub\" domains=\"8\" "
+                                  "routers=\"60\" users=\"80\" messages=\"300\" "
+                                  "duration=\"2h\" seed=\"9\" outages=\"2\"/>\n</scenario>\n";
     CU_ASSERT_FATAL(g_file_set_contents(gen, gen_xml, -1, NULL));
     g_autofree char *timeout = g_find_program_in_path("timeout");
     static const struct {
@@ -202,12 +208,14 @@ test_mpi_world_matches_sequential(void)
         { "scenarios/teaching/02-packets.xml", "mod" },
         { "scenarios/teaching/05-server-down.xml", "block" },
         { "scenarios/teaching/07-checking-mail.xml", "mod" },
-        { NULL, "auto" },   /* the generated world */
+        { NULL, "auto" }, /* the generated world */
     };
     for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
         const char *file = cases[c].file ? cases[c].file : gen;
         g_autofree char *seq_stats = g_build_filename(dir, "seq.csv", NULL);
-        const char *argv0[] = { ms_test_mailsim_path(), "run", file, "-q", "--stats", seq_stats, NULL };
+        const char *argv0[] = {
+            ms_test_mailsim_path(), "run", file, "-q", "--stats", seq_stats, NULL
+        };
         g_autofree char *out0 = NULL, *err0 = NULL;
         int rc0 = run(argv0, &out0, &err0);
         CU_ASSERT(rc0 == 0 || rc0 == 1);
@@ -221,9 +229,20 @@ test_mpi_world_matches_sequential(void)
                 argv[n++] = timeout;
                 argv[n++] = MPI_TIMEOUT;
             }
-            const char *rest[] = { mpirun, "--allow-run-as-root", "--oversubscribe", "-np", np,
-                                   ms_test_mailsim_path(), "run", file, "-q", "--partition", cases[c].how,
-                                   "--stats", par_stats, NULL };
+            const char *rest[] = { mpirun,
+                                   "--allow-run-as-root",
+                                   "--oversubscribe",
+                                   "-np",
+                                   np,
+                                   ms_test_mailsim_path(),
+                                   "run",
+                                   file,
+                                   "-q",
+                                   "--partition",
+                                   cases[c].how,
+                                   "--stats",
+                                   par_stats,
+                                   NULL };
             for (guint i = 0; rest[i]; i++)
                 argv[n++] = rest[i];
             argv[n] = NULL;
@@ -233,8 +252,8 @@ test_mpi_world_matches_sequential(void)
             g_autofree char *got = comparable(out ? out : ""), *got_stats = read_stats(par_stats);
             gboolean same = strcmp(got, want) == 0 && strcmp(got_stats, want_stats) == 0;
             if (!same)
-                fprintf(stderr, "%s, %u ranks (%s):\n--- sequential\n%s--- partitioned\n%s%s\n", file, k, cases[c].how,
-                        want, got, err ? err : "");
+                fprintf(stderr, "%s, %u ranks (%s):\n--- sequential\n%s--- partitioned\n%s%s\n",
+                        file, k, cases[c].how, want, got, err ? err : "");
             CU_ASSERT(same);
             CU_ASSERT_PTR_NOT_NULL(strstr(out ? out : "", "Distribution:"));
             g_unlink(par_stats);
@@ -258,9 +277,13 @@ test_partition_usage_errors(void)
     CU_ASSERT_FATAL(g_file_set_contents(big, "pc-alice 7\n", -1, NULL));
     g_autofree char *missing = g_build_filename(dir, "nope.part", NULL);
     const char *lesson = "scenarios/teaching/01-first-email.xml";
-    static const char *const want[] = { ":3: unknown host 'nosuch'", ":2: host 'pc.alice-home.example' already placed on line 1",
-                                        ":1: part 7 of host 'pc-alice'", "nope.part", "packet level",
-                                        "--parts needs --partition", "--parts" };
+    static const char *const want[] = { ":3: unknown host 'nosuch'",
+                                        ":2: host 'pc.alice-home.example' already placed on line 1",
+                                        ":1: part 7 of host 'pc-alice'",
+                                        "nope.part",
+                                        "packet level",
+                                        "--parts needs --partition",
+                                        "--parts" };
     const char *files[] = { bad, dup, big, missing };
     for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
         const char *argv[12] = { ms_test_mailsim_path(), "run", lesson, "-q" };
@@ -301,7 +324,8 @@ main(void)
     static const MsTestCase cases[] = {
         { "--mpi usage errors", test_mpi_usage_errors },
         { "1, 2, 4 ranks = sequential (or unavailable)", test_mpi_ranks_match_sequential },
-        { "mailsim run --partition on 1, 2, 4 ranks = sequential", test_mpi_world_matches_sequential },
+        { "mailsim run --partition on 1, 2, 4 ranks = sequential",
+          test_mpi_world_matches_sequential },
         { "--partition usage errors", test_partition_usage_errors },
         { NULL, NULL },
     };

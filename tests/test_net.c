@@ -33,7 +33,8 @@ chain(World *w, int n, const MsLinkParams *lp, guint64 seed)
     w->tcp = ms_tcp_new(w->net);
     for (int i = 0; i < n; i++) {
         g_autofree char *name = g_strdup_printf("h%d", i);
-        w->h[i] = ms_net_add_host(w->net, name, addr_of(i), i == 0 || i == n - 1 ? MS_ROLE_CLIENT : MS_ROLE_ROUTER, NULL);
+        w->h[i] = ms_net_add_host(w->net, name, addr_of(i),
+                                  i == 0 || i == n - 1 ? MS_ROLE_CLIENT : MS_ROLE_ROUTER, NULL);
     }
     for (int i = 0; i + 1 < n; i++)
         w->l[i] = ms_net_add_link(w->net, w->h[i], w->h[i + 1], lp, NULL);
@@ -53,7 +54,8 @@ typedef struct {
 } UdpLog;
 
 static void
-on_udp(MsNet *net, MsHostId host, guint16 port, guint32 src, guint16 sport, GBytes *payload, gpointer ud)
+on_udp(MsNet *net, MsHostId host, guint16 port, guint32 src, guint16 sport, GBytes *payload,
+       gpointer ud)
 {
     UdpLog *log = ud;
     MsTime now = ms_engine_now(ms_net_engine(net));
@@ -62,14 +64,20 @@ on_udp(MsNet *net, MsHostId host, guint16 port, guint32 src, guint16 sport, GByt
     const guint8 *d = g_bytes_get_data(payload, &n);
     guint32 id = n >= 4 ? (guint32) d[0] << 24 | d[1] << 16 | d[2] << 8 | d[3] : 0;
     g_array_append_val(log->ids, id);
-    (void) host; (void) port; (void) src; (void) sport;
+    (void) host;
+    (void) port;
+    (void) src;
+    (void) sport;
 }
 
 static GBytes *
 payload_with_id(guint32 id, gsize size)
 {
     guint8 *d = g_malloc0(size);
-    d[0] = id >> 24; d[1] = id >> 16; d[2] = id >> 8; d[3] = id;
+    d[0] = id >> 24;
+    d[1] = id >> 16;
+    d[2] = id >> 8;
+    d[3] = id;
     return g_bytes_new_take(d, size);
 }
 
@@ -84,7 +92,8 @@ test_delay_arithmetic(void)
     MsLinkParams *p2 = (MsLinkParams *) ms_net_link_params(w.net, w.l[2]);
     p1->latency = 2 * MS_TIME_MS;
     p2->latency = 3 * MS_TIME_MS;
-    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)), g_array_new(FALSE, FALSE, sizeof(guint32)) };
+    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)),
+                   g_array_new(FALSE, FALSE, sizeof(guint32)) };
     ms_udp_bind(w.net, w.h[3], 9, on_udp, &log);
     g_autoptr(GBytes) b = payload_with_id(1, 100);
     ms_udp_send(w.net, w.h[0], 1000, addr_of(3), 9, b);
@@ -108,7 +117,8 @@ test_queue_overflow(void)
     lp.bandwidth_bps = 1000000;
     lp.queue_bytes = 3000;
     chain(&w, 2, &lp, 1);
-    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)), g_array_new(FALSE, FALSE, sizeof(guint32)) };
+    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)),
+                   g_array_new(FALSE, FALSE, sizeof(guint32)) };
     ms_udp_bind(w.net, w.h[1], 9, on_udp, &log);
     for (guint i = 0; i < 10; i++) {
         g_autoptr(GBytes) b = payload_with_id(i, 1000);
@@ -132,7 +142,8 @@ lossy_run(guint64 seed)
     MsLinkParams lp = base_link;
     lp.loss = 0.3;
     chain(&w, 3, &lp, seed);
-    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)), g_array_new(FALSE, FALSE, sizeof(guint32)) };
+    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)),
+                   g_array_new(FALSE, FALSE, sizeof(guint32)) };
     ms_udp_bind(w.net, w.h[2], 9, on_udp, &log);
     for (guint i = 0; i < 200; i++) {
         g_autoptr(GBytes) b = payload_with_id(i, 50);
@@ -186,7 +197,8 @@ test_route_around_down_link(void)
     CU_ASSERT_EQUAL(g_array_index(p, MsHostId, 1), w.h[2]);
     g_array_free(p, TRUE);
     /* Delivery still works, via the slow side. */
-    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)), g_array_new(FALSE, FALSE, sizeof(guint32)) };
+    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)),
+                   g_array_new(FALSE, FALSE, sizeof(guint32)) };
     ms_udp_bind(w.net, w.h[3], 9, on_udp, &log);
     g_autoptr(GBytes) b = payload_with_id(1, 10);
     ms_udp_send(w.net, w.h[0], 1000, addr_of(3), 9, b);
@@ -211,7 +223,8 @@ test_packets_in_flight_lost_when_link_goes_down(void)
     MsLinkParams lp = base_link;
     lp.latency = 50 * MS_TIME_MS;
     chain(&w, 2, &lp, 1);
-    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)), g_array_new(FALSE, FALSE, sizeof(guint32)) };
+    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)),
+                   g_array_new(FALSE, FALSE, sizeof(guint32)) };
     ms_udp_bind(w.net, w.h[1], 9, on_udp, &log);
     g_autoptr(GBytes) b = payload_with_id(1, 10);
     ms_udp_send(w.net, w.h[0], 1000, addr_of(1), 9, b);
@@ -270,7 +283,8 @@ side_data(MsTcp *tcp, MsTcpConnId c, const guint8 *d, gsize n, gpointer ud)
 {
     Side *s = ud;
     g_byte_array_append(s->got, d, (guint) n);
-    (void) tcp; (void) c;
+    (void) tcp;
+    (void) c;
 }
 
 static void
@@ -279,7 +293,8 @@ side_closed(MsTcp *tcp, MsTcpConnId c, MsTcpCloseReason r, gpointer ud)
     Side *s = ud;
     s->closed = TRUE;
     s->reason = r;
-    (void) tcp; (void) c;
+    (void) tcp;
+    (void) c;
 }
 
 static const MsTcpCallbacks side_cb = { srv_connected, side_data, side_closed };
@@ -373,8 +388,8 @@ test_refused_timeout_unreachable(void)
     Side a = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
     Side b = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
     Side c = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
-    ms_tcp_connect(w.tcp, w.h[0], addr_of(2), 25, &side_cb, &a);   /* nobody listens */
-    ms_tcp_connect(w.tcp, w.h[0], addr_of(7), 25, &side_cb, &c);   /* no route */
+    ms_tcp_connect(w.tcp, w.h[0], addr_of(2), 25, &side_cb, &a); /* nobody listens */
+    ms_tcp_connect(w.tcp, w.h[0], addr_of(7), 25, &side_cb, &c); /* no route */
     ms_engine_run(w.engine, MS_TIME_S);
     CU_ASSERT_TRUE(a.closed);
     CU_ASSERT_EQUAL(a.reason, MS_TCP_CLOSE_REFUSED);
@@ -436,7 +451,8 @@ test_bad_links_refused(void)
     for (gsize i = 0; i < G_N_ELEMENTS(addrs); i++) {
         char buf[MS_IPV4_STRLEN];
         guint32 x = addrs[i];
-        g_autofree char *want = g_strdup_printf("%u.%u.%u.%u", x >> 24, (x >> 16) & 255, (x >> 8) & 255, x & 255);
+        g_autofree char *want =
+            g_strdup_printf("%u.%u.%u.%u", x >> 24, (x >> 16) & 255, (x >> 8) & 255, x & 255);
         CU_ASSERT_STRING_EQUAL(ms_ipv4_format(x, buf), want);
         g_autofree char *copy = ms_ipv4_to_string(x);
         CU_ASSERT_STRING_EQUAL(copy, want);
@@ -466,13 +482,13 @@ test_ipv4_parse_boundaries(void)
         { "1.2.3.4.", FALSE, 0 },
         { "1.2.3.", FALSE, 0 },
         { "10.0.0.1", TRUE, 0x0A000001 },
-        { "10.0.0.01", FALSE, 0 },     /* leading zero: refused, as the scenario loader did */
+        { "10.0.0.01", FALSE, 0 }, /* leading zero: refused, as the scenario loader did */
         { "010.0.0.1", FALSE, 0 },
         { "10.0.0.00", FALSE, 0 },
         { "10.0.0.100", TRUE, 0x0A000064 },
-        { "10.0.0.1000", FALSE, 0 },   /* four digits */
+        { "10.0.0.1000", FALSE, 0 }, /* four digits */
         { "10.0.0.0001", FALSE, 0 },
-        { "10.0.0.1 ", FALSE, 0 },     /* trailing junk */
+        { "10.0.0.1 ", FALSE, 0 }, /* trailing junk */
         { "10.0.0.1x", FALSE, 0 },
         { " 10.0.0.1", FALSE, 0 },
         { "+10.0.0.1", FALSE, 0 },
@@ -509,7 +525,9 @@ count_critical(const gchar *domain, GLogLevelFlags level, const gchar *message, 
 {
     Criticals *c = ud;
     c->criticals++;
-    (void) domain; (void) level; (void) message;
+    (void) domain;
+    (void) level;
+    (void) message;
 }
 
 static void
@@ -536,8 +554,8 @@ test_getters_refuse_bad_ids(void)
     World w;
     chain(&w, 2, &base_link, 1);
     MsNet *n = w.net;
-    const MsHostId bad_host = 2;   /* hosts 0 and 1 exist */
-    const guint32 bad_link = 1;    /* link 0 exists */
+    const MsHostId bad_host = 2; /* hosts 0 and 1 exist */
+    const guint32 bad_link = 1;  /* link 0 exists */
     CU_ASSERT_STRING_EQUAL(ms_net_host_name(n, 1), "h1");
     CU_ASSERT_TRUE(ms_net_link_is_up(n, 0));
     Criticals c;
@@ -556,7 +574,9 @@ test_getters_refuse_bad_ids(void)
     MsLinkStats ls;
     memset(&ls, 0xAB, sizeof ls);
     ms_net_link_stats(n, bad_link, &ls);
-    CU_ASSERT_EQUAL(ls.packets[0] + ls.packets[1] + ls.bytes[0] + ls.drops_queue + ls.drops_loss + ls.drops_down, 0);
+    CU_ASSERT_EQUAL(ls.packets[0] + ls.packets[1] + ls.bytes[0] + ls.drops_queue + ls.drops_loss +
+                        ls.drops_down,
+                    0);
     CU_ASSERT_EQUAL(ls.busy[0] + ls.busy[1], 0);
     MsNetStats ns;
     memset(&ns, 0xAB, sizeof ns);
@@ -578,7 +598,7 @@ test_getters_refuse_bad_ids(void)
     CU_ASSERT_EQUAL(ms_net_ephemeral_port(n, bad_host), 0);
     ms_net_set_host_up(n, bad_host, FALSE);
     ms_net_set_link_up(n, bad_link, FALSE);
-    CU_ASSERT_EQUAL(criticals_end(&c), 22);   /* one per call above */
+    CU_ASSERT_EQUAL(criticals_end(&c), 22); /* one per call above */
     /* Nothing changed on the way. */
     CU_ASSERT_TRUE(ms_net_host_is_up(n, 1));
     CU_ASSERT_TRUE(ms_net_link_is_up(n, 0));
@@ -601,12 +621,12 @@ seq_addr(AddrSeq kind, guint i, guint n)
         return 0x0A000001u + i;
     case SEQ_DOWN:
         return 0x0A000001u + (n - 1 - i);
-    case SEQ_SPARSE_THEN_DENSE:   /* ten 1000 apart (even), then odd ones between */
+    case SEQ_SPARSE_THEN_DENSE: /* ten 1000 apart (even), then odd ones between */
         (void) n;
         return 0x0A000000u + (i < 10 ? i * 1000u : 2 * (i - 10) + 1);
     case SEQ_EDGES:
         return i % 2 ? G_MAXUINT32 - i / 2 : 1 + i / 2;
-    case SEQ_TOP:   /* dense, ending at the last address */
+    case SEQ_TOP: /* dense, ending at the last address */
         return G_MAXUINT32 - (n - 1) + i;
     }
     return 0;
@@ -634,8 +654,12 @@ check_addrs(MsNet *n, AddrSeq kind, guint upto, guint total)
 static void
 test_host_by_addr(void)
 {
-    static const struct { AddrSeq kind; guint n; } cases[] = {
-        { SEQ_UP, 3000 }, { SEQ_DOWN, 3000 }, { SEQ_SPARSE_THEN_DENSE, 3000 }, { SEQ_EDGES, 40 }, { SEQ_TOP, 100 },
+    static const struct {
+        AddrSeq kind;
+        guint n;
+    } cases[] = {
+        { SEQ_UP, 3000 },  { SEQ_DOWN, 3000 }, { SEQ_SPARSE_THEN_DENSE, 3000 },
+        { SEQ_EDGES, 40 }, { SEQ_TOP, 100 },
     };
     for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
         g_autoptr(MsEngine) e = ms_engine_new(1);
@@ -644,7 +668,9 @@ test_host_by_addr(void)
         CU_ASSERT_EQUAL(ms_net_host_by_addr(n, 0x0A000001u), G_MAXUINT32);
         for (guint i = 0; i < total; i++) {
             g_autofree char *name = g_strdup_printf("h%u", i);
-            CU_ASSERT_EQUAL(ms_net_add_host(n, name, seq_addr(cases[c].kind, i, total), MS_ROLE_CLIENT, NULL), i);
+            CU_ASSERT_EQUAL(
+                ms_net_add_host(n, name, seq_addr(cases[c].kind, i, total), MS_ROLE_CLIENT, NULL),
+                i);
             if (i < 12 || i % 499 == 0)
                 check_addrs(n, cases[c].kind, i + 1, total);
         }
@@ -661,7 +687,7 @@ test_flow_link_counters_while_open(void)
 {
     World w = { 0 };
     chain(&w, 4, &base_link, 1);
-    ms_tcp_free(w.tcp);   /* the same chain at flow level */
+    ms_tcp_free(w.tcp); /* the same chain at flow level */
     w.tcp = ms_tcp_new_flow(w.net);
     Side srv = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
     Side cli = { g_byte_array_new(), FALSE, FALSE, 0, 0 };
@@ -669,7 +695,7 @@ test_flow_link_counters_while_open(void)
     MsTcpConnId c = ms_tcp_connect(w.tcp, w.h[0], addr_of(3), 25, &side_cb, &cli);
     g_autofree guint8 *data = g_malloc0(200000);
     ms_tcp_send(w.tcp, c, data, 200000);
-    ms_engine_run(w.engine, 2 * MS_TIME_S);   /* delivered, still open */
+    ms_engine_run(w.engine, 2 * MS_TIME_S); /* delivered, still open */
     CU_ASSERT_EQUAL(srv.got->len, 200000);
     CU_ASSERT_FALSE(srv.closed);
     /* The links carry the data segments: the connection's segments but
@@ -690,7 +716,7 @@ test_flow_link_counters_while_open(void)
     for (int i = 0; i < 3; i++) {
         MsLinkStats st;
         ms_net_link_stats(w.net, w.l[i], &st);
-        CU_ASSERT_EQUAL(st.packets[0], data_segments);   /* nothing counted twice */
+        CU_ASSERT_EQUAL(st.packets[0], data_segments); /* nothing counted twice */
     }
     g_byte_array_unref(srv.got);
     g_byte_array_unref(cli.got);
@@ -742,12 +768,13 @@ route_links_case(guint core, gboolean hub)
     guint32 lcg = 12345;
     for (guint i = 0; i < nh; i++) {
         g_autofree char *name = g_strdup_printf("h%u", i);
-        ms_net_add_host(n, name, addr_of((int) i), i < core ? MS_ROLE_ROUTER : MS_ROLE_CLIENT, NULL);
+        ms_net_add_host(n, name, addr_of((int) i), i < core ? MS_ROLE_ROUTER : MS_ROLE_CLIENT,
+                        NULL);
     }
     MsLinkParams lp = base_link;
     guint32 core_link = 0;
     for (guint i = 0; i < core; i++) {
-        lp.latency = (MsTime) (1 + i % 3) * MS_TIME_MS;   /* equal costs: ties by host id */
+        lp.latency = (MsTime) (1 + i % 3) * MS_TIME_MS; /* equal costs: ties by host id */
         core_link = ms_net_add_link(n, i, (i + 1) % core, &lp, NULL);
     }
     lp.latency = 2 * MS_TIME_MS;
@@ -770,7 +797,8 @@ route_links_case(guint core, gboolean hub)
         lp.latency = (MsTime) (1 + (lcg >> 8) % 4) * MS_TIME_MS;
         ms_net_add_link(n, up, i, &lp, NULL);
     }
-    guint32 pair_link = ms_net_add_link(n, core + tree, core + tree + 1, &lp, NULL);   /* a pair apart; host nh - 1 alone */
+    guint32 pair_link = ms_net_add_link(n, core + tree, core + tree + 1, &lp,
+                                        NULL); /* a pair apart; host nh - 1 alone */
     check_all_pairs(n, nh);
     /* The forest and core tables route as the generic tables do: taking the
      * pair's link down (no other route changes) makes every look-up use
@@ -785,7 +813,8 @@ route_links_case(guint core, gboolean hub)
         for (MsHostId to = 0; to < core + tree; to++) {
             g_autoptr(GArray) path = ms_net_route_path(n, from, to);
             GArray *t = g_ptr_array_index(by_tree, from * (core + tree) + to);
-            differ += path->len != t->len || memcmp(path->data, t->data, path->len * sizeof(MsHostId)) != 0;
+            differ += path->len != t->len ||
+                      memcmp(path->data, t->data, path->len * sizeof(MsHostId)) != 0;
         }
     CU_ASSERT_EQUAL(differ, 0);
     ms_net_set_link_up(n, pair_link, TRUE);
@@ -793,17 +822,29 @@ route_links_case(guint core, gboolean hub)
     check_all_pairs(n, nh);
     ms_net_set_link_up(n, core_link, TRUE);
     check_all_pairs(n, nh);
-    ms_net_set_host_up(n, core + 5, FALSE);   /* one link: the trees stay */
+    ms_net_set_host_up(n, core + 5, FALSE); /* one link: the trees stay */
     check_all_pairs(n, nh);
     ms_net_pin_route(n, 1, 3, 0);
     check_all_pairs(n, nh);
 }
 
-static void test_route_links_match_hops(void) { route_links_case(8, FALSE); }
+static void
+test_route_links_match_hops(void)
+{
+    route_links_case(8, FALSE);
+}
 /* A hub of 18 core links: 8-bit entries. */
-static void test_route_links_match_hops_hub(void) { route_links_case(20, TRUE); }
+static void
+test_route_links_match_hops_hub(void)
+{
+    route_links_case(20, TRUE);
+}
 /* A hub of 297 core links: 16-bit entries. */
-static void test_route_links_match_hops_big_hub(void) { route_links_case(300, TRUE); }
+static void
+test_route_links_match_hops_big_hub(void)
+{
+    route_links_case(300, TRUE);
+}
 
 int
 main(void)
@@ -820,12 +861,16 @@ main(void)
         { "refused, timeout, unreachable", test_refused_timeout_unreachable },
         { "bad links refused", test_bad_links_refused },
         { "IPv4 parse: both sides of each boundary", test_ipv4_parse_boundaries },
-        { "getters: a NULL network or a bad id gives the documented value and a critical", test_getters_refuse_bad_ids },
+        { "getters: a NULL network or a bad id gives the documented value and a critical",
+          test_getters_refuse_bad_ids },
         { "host by address: dense, sparse, edges", test_host_by_addr },
-        { "flow level: link counters while a connection is open", test_flow_link_counters_while_open },
+        { "flow level: link counters while a connection is open",
+          test_flow_link_counters_while_open },
         { "route links match hop-by-hop routes", test_route_links_match_hops },
-        { "route links match hop-by-hop routes: a hub (8-bit tables)", test_route_links_match_hops_hub },
-        { "route links match hop-by-hop routes: a big hub (16-bit tables)", test_route_links_match_hops_big_hub },
+        { "route links match hop-by-hop routes: a hub (8-bit tables)",
+          test_route_links_match_hops_hub },
+        { "route links match hop-by-hop routes: a big hub (16-bit tables)",
+          test_route_links_match_hops_big_hub },
         { NULL, NULL },
     };
     return ms_test_main("net", cases);

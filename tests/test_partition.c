@@ -25,7 +25,8 @@
 static const char gen_small[] =
     "<?xml version=\"1.0\"?>\n"
     "<scenario version=\"1\" name=\"gen-part\" seed=\"5\" until=\"3h\">\n"
-    "  <generate topology=\"transit-stub\" domains=\"8\" routers=\"60\" users=\"80\" messages=\"400\" "
+    "  <generate topology=\"transit-stub\" domains=\"8\" routers=\"60\" users=\"80\" "
+    "messages=\"400\" "
     "duration=\"2h\" seed=\"5\" outages=\"2\"/>\n"
     "</scenario>\n";
 
@@ -33,9 +34,10 @@ static MsScenario *
 load(const char *path_or_text)
 {
     g_autoptr(GError) error = NULL;
-    MsScenario *sc = path_or_text[0] == '<'
-                         ? ms_scenario_load_memory(path_or_text, strlen(path_or_text), "gen-part.xml", &error)
-                         : ms_scenario_load_file(path_or_text, &error);
+    MsScenario *sc =
+        path_or_text[0] == '<'
+            ? ms_scenario_load_memory(path_or_text, strlen(path_or_text), "gen-part.xml", &error)
+            : ms_scenario_load_file(path_or_text, &error);
     if (!sc)
         g_printerr("%s\n", error->message);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
@@ -50,16 +52,19 @@ outcomes(MsWorld *w)
     GString *s = g_string_new(NULL);
     for (guint id = 1; id <= ms_mail_n_messages(m); id++) {
         const MsMessageRecord *r = ms_mail_message(m, id);
-        g_string_append_printf(s, "%u %s %s from=%s subj=%s created=%" G_GINT64_FORMAT " dsn=%d parent=%u origin=%u\n",
-                               r->id, r->label, r->message_id, r->from, r->subject, r->created_at, r->is_dsn,
-                               r->parent, r->origin);
+        g_string_append_printf(
+            s, "%u %s %s from=%s subj=%s created=%" G_GINT64_FORMAT " dsn=%d parent=%u origin=%u\n",
+            r->id, r->label, r->message_id, r->from, r->subject, r->created_at, r->is_dsn,
+            r->parent, r->origin);
         for (guint k = 0; k < r->rcpts->len; k++) {
             const MsRcptRecord *q = &g_array_index(r->rcpts, MsRcptRecord, k);
-            g_string_append_printf(s, "  %s %s done=%" G_GINT64_FORMAT " where=%u att=%u def=%u hops=%u rcv=%u "
-                                      "pop=%" G_GINT64_FORMAT "/%u status=%s detail=%s\n",
-                                   q->address, ms_rcpt_state_to_string(q->state), q->done_at, q->where, q->attempts,
-                                   q->deferrals, q->hops, q->received_headers, q->retrieved_at, q->retrieved_by,
-                                   q->status, q->detail ? q->detail : "");
+            g_string_append_printf(
+                s,
+                "  %s %s done=%" G_GINT64_FORMAT " where=%u att=%u def=%u hops=%u rcv=%u "
+                "pop=%" G_GINT64_FORMAT "/%u status=%s detail=%s\n",
+                q->address, ms_rcpt_state_to_string(q->state), q->done_at, q->where, q->attempts,
+                q->deferrals, q->hops, q->received_headers, q->retrieved_at, q->retrieved_by,
+                q->status, q->detail ? q->detail : "");
         }
     }
     return g_string_free(s, FALSE);
@@ -69,7 +74,8 @@ outcomes(MsWorld *w)
 static char *
 stats_text(MsStatsTable *t)
 {
-    g_autofree char *path = g_build_filename(g_get_tmp_dir(), "mailsim-test-partition-stats.csv", NULL);
+    g_autofree char *path =
+        g_build_filename(g_get_tmp_dir(), "mailsim-test-partition-stats.csv", NULL);
     g_autoptr(GError) error = NULL;
     CU_ASSERT_FATAL(ms_stats_table_write(t, path, &error));
     char *text = NULL;
@@ -129,8 +135,9 @@ partitioned(const MsScenario *sc, const MsPartition *p, Result *out)
     }
     MsWorld *w0 = g_ptr_array_index(parts, 0);
     g_autoptr(GError) error = NULL;
-    gboolean ok = ms_world_run_parts((MsWorld *const *) parts->pdata, k, ms_world_default_until(w0)) &&
-                  ms_world_merge_parts((MsWorld *const *) parts->pdata, k, &error);
+    gboolean ok =
+        ms_world_run_parts((MsWorld *const *) parts->pdata, k, ms_world_default_until(w0)) &&
+        ms_world_merge_parts((MsWorld *const *) parts->pdata, k, &error);
     if (!ok)
         g_printerr("%s\n", error->message);
     CU_ASSERT_FATAL(ok);
@@ -157,8 +164,8 @@ report_diff(const char *what, const char *a, const char *b)
             guint h = i;
             while (h > 0 && la[h] && la[h][0] == ' ')
                 h--;
-            g_printerr("%s differ at line %u (%s):\n  sequential:  %s\n  partitioned: %s\n", what, i + 1,
-                       la[h] ? la[h] : "", la[i] ? la[i] : "(end)", lb[i] ? lb[i] : "(end)");
+            g_printerr("%s differ at line %u (%s):\n  sequential:  %s\n  partitioned: %s\n", what,
+                       i + 1, la[h] ? la[h] : "", la[i] ? la[i] : "(end)", lb[i] ? lb[i] : "(end)");
             return;
         }
 }
@@ -174,16 +181,17 @@ check_identical(const char *source)
         for (int scheme = 0; scheme < 3; scheme++) {
             if (k > n)
                 continue;
-            g_autoptr(MsPartition) p = scheme == 2 ? ms_world_partition_auto(sc, k)
-                                                   : ms_partition_new(n, k, scheme == 0 ? MS_PARTITION_MODULO
-                                                                                        : MS_PARTITION_BLOCKS);
+            g_autoptr(MsPartition) p =
+                scheme == 2 ? ms_world_partition_auto(sc, k)
+                            : ms_partition_new(
+                                  n, k, scheme == 0 ? MS_PARTITION_MODULO : MS_PARTITION_BLOCKS);
             MsTime la;
             if (!ms_world_partition_lookahead(sc, p, &la, NULL, NULL))
-                continue;   /* a split cutting a zero-latency link: refused (tested below) */
+                continue; /* a split cutting a zero-latency link: refused (tested below) */
             Result par = { 0 };
             partitioned(sc, p, &par);
-            gboolean same = strcmp(seq.outcomes, par.outcomes) == 0 && strcmp(seq.stats, par.stats) == 0 &&
-                            seq.checks_ok == par.checks_ok;
+            gboolean same = strcmp(seq.outcomes, par.outcomes) == 0 &&
+                            strcmp(seq.stats, par.stats) == 0 && seq.checks_ok == par.checks_ok;
             if (!same) {
                 g_printerr("%s: %u parts (%s)\n", source[0] == '<' ? "generated world" : source, k,
                            ms_partition_scheme_to_string(ms_partition_scheme(p)));
@@ -199,15 +207,51 @@ check_identical(const char *source)
     result_clear(&seq);
 }
 
-static void test_lesson_01(void) { check_identical("scenarios/teaching/01-first-email.xml"); }
-static void test_lesson_02(void) { check_identical("scenarios/teaching/02-packets.xml"); }
-static void test_lesson_03(void) { check_identical("scenarios/teaching/03-dns.xml"); }
-static void test_lesson_05(void) { check_identical("scenarios/teaching/05-server-down.xml"); }
-static void test_lesson_07(void) { check_identical("scenarios/teaching/07-checking-mail.xml"); }
-static void test_lesson_08(void) { check_identical("scenarios/teaching/08-backup-mx.xml"); }
-static void test_lesson_09(void) { check_identical("scenarios/teaching/09-greylisting.xml"); }
-static void test_lesson_10(void) { check_identical("scenarios/teaching/10-slow-link.xml"); }
-static void test_generated(void) { check_identical(gen_small); }
+static void
+test_lesson_01(void)
+{
+    check_identical("scenarios/teaching/01-first-email.xml");
+}
+static void
+test_lesson_02(void)
+{
+    check_identical("scenarios/teaching/02-packets.xml");
+}
+static void
+test_lesson_03(void)
+{
+    check_identical("scenarios/teaching/03-dns.xml");
+}
+static void
+test_lesson_05(void)
+{
+    check_identical("scenarios/teaching/05-server-down.xml");
+}
+static void
+test_lesson_07(void)
+{
+    check_identical("scenarios/teaching/07-checking-mail.xml");
+}
+static void
+test_lesson_08(void)
+{
+    check_identical("scenarios/teaching/08-backup-mx.xml");
+}
+static void
+test_lesson_09(void)
+{
+    check_identical("scenarios/teaching/09-greylisting.xml");
+}
+static void
+test_lesson_10(void)
+{
+    check_identical("scenarios/teaching/10-slow-link.xml");
+}
+static void
+test_generated(void)
+{
+    check_identical(gen_small);
+}
 
 /* Runs argv and checks it is refused as bad usage (exit 2) with `want` in
  * its error output. */
@@ -242,8 +286,9 @@ remove_outputs(const char *dir, char *parts[3], const char *seq, const char *mer
 static void
 test_merged_trace_is_sequential(void)
 {
-    static const char *const lessons[] = { "02-packets", "03-dns", "05-server-down", "07-checking-mail",
-                                           "08-backup-mx", "09-greylisting", "10-slow-link" };
+    static const char *const lessons[] = { "02-packets",       "03-dns",       "05-server-down",
+                                           "07-checking-mail", "08-backup-mx", "09-greylisting",
+                                           "10-slow-link" };
     g_autofree char *dir = g_dir_make_tmp("mailsim-merge-XXXXXX", NULL);
     const char *m = ms_test_mailsim_path();
     g_autofree char *seq = g_build_filename(dir, "seq.jsonl", NULL);
@@ -255,7 +300,8 @@ test_merged_trace_is_sequential(void)
     for (guint i = 0; i < G_N_ELEMENTS(lessons); i++) {
         g_autofree char *file = g_strdup_printf("scenarios/teaching/%s.xml", lessons[i]);
         const char *a1[] = { m, "run", file, "-q", "--trace", seq, NULL };
-        const char *a2[] = { m, "run", file, "-q", "--trace", par, "--partition", "mod", "--parts", "3", NULL };
+        const char *a2[] = { m,     "run",     file, "-q", "--trace", par, "--partition",
+                             "mod", "--parts", "3",  NULL };
         const char *a3[] = { m, "merge", "-o", merged, parts[0], parts[1], parts[2], NULL };
         g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
         int r1 = ms_test_spawn(a1, &o1, &e1), r2 = ms_test_spawn(a2, &o2, &e2);
@@ -297,8 +343,10 @@ cmp_lines(const void *a, const void *b)
 static char *
 capture_lines(const char *tshark, const char *path)
 {
-    const char *argv[] = { tshark, "-r", path, "-T", "fields", "-e", "frame.time_epoch", "-e", "frame.len",
-                           "-e", "ip.src", "-e", "ip.dst", "-e", "tcp.seq_raw", NULL };
+    const char *argv[] = {
+        tshark,      "-r", path,     "-T", "fields", "-e", "frame.time_epoch", "-e",
+        "frame.len", "-e", "ip.src", "-e", "ip.dst", "-e", "tcp.seq_raw",      NULL
+    };
     g_autofree char *out = NULL, *err = NULL;
     if (ms_test_spawn(argv, &out, &err) != 0 || !out)
         return g_strdup("(tshark failed)");
@@ -314,20 +362,23 @@ capture_lines(const char *tshark, const char *path)
 static void
 test_merged_capture(void)
 {
-    g_autofree char *tshark = g_find_program_in_path("tshark"), *mergecap = g_find_program_in_path("mergecap");
+    g_autofree char *tshark = g_find_program_in_path("tshark"),
+                    *mergecap = g_find_program_in_path("mergecap");
     if (!tshark || !mergecap) {
         ms_test_skip("no tshark or mergecap on the PATH");
         return;
     }
     g_autofree char *dir = g_dir_make_tmp("mailsim-pcap-XXXXXX", NULL);
-    g_autofree char *seq = g_build_filename(dir, "seq.pcapng", NULL), *par = g_build_filename(dir, "par.pcapng", NULL);
+    g_autofree char *seq = g_build_filename(dir, "seq.pcapng", NULL),
+                    *par = g_build_filename(dir, "par.pcapng", NULL);
     g_autofree char *merged = g_build_filename(dir, "merged.pcapng", NULL);
     char *parts[3];
     for (int i = 0; i < 3; i++)
         parts[i] = g_strdup_printf("%s/par.part%d.pcapng", dir, i);
     const char *m = ms_test_mailsim_path(), *lesson = "scenarios/teaching/05-server-down.xml";
     const char *a1[] = { m, "run", lesson, "-q", "--pcap", seq, NULL };
-    const char *a2[] = { m, "run", lesson, "-q", "--pcap", par, "--partition", "block", "--parts", "3", NULL };
+    const char *a2[] = { m,       "run",     lesson, "-q", "--pcap", par, "--partition",
+                         "block", "--parts", "3",    NULL };
     const char *a3[] = { m, "merge", "-o", merged, parts[0], parts[1], parts[2], NULL };
     g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
     CU_ASSERT_EQUAL(ms_test_spawn(a1, &o1, &e1), 0);
@@ -351,10 +402,11 @@ static void
 test_auto_split(void)
 {
     /* 20 transit routers (routers / 20), the rest in stub trees; not run. */
-    static const char gen_split[] =
-        "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"gen-split\" seed=\"2\" until=\"1h\">\n"
-        "  <generate topology=\"transit-stub\" domains=\"40\" routers=\"400\" users=\"80\" messages=\"10\" "
-        "duration=\"1h\" seed=\"2\"/>\n</scenario>\n";
+    static const char gen_split[] = "<?xml version=\"1.0\"?>\n<scenario version=\"1\" "
+                                    "name=\"gen-split\" seed=\"2\" until=\"1h\">\n"
+                                    "  <generate topology=\"transit-stub\" domains=\"40\" "
+                                    "routers=\"400\" users=\"80\" messages=\"10\" "
+                                    "duration=\"1h\" seed=\"2\"/>\n</scenario>\n";
     g_autoptr(MsScenario) sc = load(gen_split);
     guint n = sc->hosts->len;
     g_autofree guint *degree = g_new0(guint, n);
@@ -377,13 +429,15 @@ test_auto_split(void)
             if (degree[l->a] == 1 || degree[l->b] == 1)
                 CU_ASSERT(!cut);
         }
-        CU_ASSERT(la >= 5 * MS_TIME_MS);   /* transit links are 5-30 ms, stub links 1-5 ms */
+        CU_ASSERT(la >= 5 * MS_TIME_MS); /* transit links are 5-30 ms, stub links 1-5 ms */
         g_autofree double *load = g_new0(double, k);
         double total = 0;
         for (guint h = 0; h < n; h++) {
             const MsScenarioHost *hh = &g_array_index(sc->hosts, MsScenarioHost, h);
-            double w = hh->role == MS_HOST_MAILSERVER ? 8 : hh->role == MS_HOST_DNS || hh->role == MS_HOST_RELAY ? 4
-                     : hh->role == MS_HOST_CLIENT ? 2 : 1;
+            double w = hh->role == MS_HOST_MAILSERVER                         ? 8
+                       : hh->role == MS_HOST_DNS || hh->role == MS_HOST_RELAY ? 4
+                       : hh->role == MS_HOST_CLIENT                           ? 2
+                                                                              : 1;
             load[ms_partition_owner(p, h)] += w;
             total += w;
         }
@@ -406,12 +460,11 @@ test_auto_split(void)
 static void
 test_refused_splits(void)
 {
-    static const char text[] =
-        "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"zero\">\n"
-        "  <host id=\"a\" role=\"router\" address=\"10.0.0.1\"/>\n"
-        "  <host id=\"b\" role=\"router\" address=\"10.0.0.2\"/>\n"
-        "  <link a=\"a\" b=\"b\" latency=\"0s\"/>\n"
-        "</scenario>\n";
+    static const char text[] = "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"zero\">\n"
+                               "  <host id=\"a\" role=\"router\" address=\"10.0.0.1\"/>\n"
+                               "  <host id=\"b\" role=\"router\" address=\"10.0.0.2\"/>\n"
+                               "  <link a=\"a\" b=\"b\" latency=\"0s\"/>\n"
+                               "</scenario>\n";
     g_autoptr(GError) error = NULL;
     g_autoptr(MsScenario) sc = ms_scenario_load_memory(text, strlen(text), "zero.xml", &error);
     if (!sc) {
@@ -473,7 +526,7 @@ test_merge_hostile(void)
         GBytes *parts[] = { good0, bad };
         g_autoptr(GError) error = NULL;
         g_autoptr(MsWorld) fresh = ms_world_new_full(sc, &o, NULL);
-        ms_mail_merge(ms_world_mail(fresh), parts, 2, &error);   /* either way, no crash */
+        ms_mail_merge(ms_world_mail(fresh), parts, 2, &error); /* either way, no crash */
         flip[i] ^= 0xff;
     }
 }

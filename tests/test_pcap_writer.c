@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLIENT 0x0A000001u   /* 10.0.0.1 */
-#define SERVER 0x0A000002u   /* 10.0.0.2 */
-#define DNS_SRV 0x0A000035u  /* 10.0.0.53 */
-#define T0 1234567890        /* first packet: 1.234567890 s */
-#define MS 1000000           /* one millisecond in ns */
+#define CLIENT    0x0A000001u /* 10.0.0.1 */
+#define SERVER    0x0A000002u /* 10.0.0.2 */
+#define DNS_SRV   0x0A000035u /* 10.0.0.53 */
+#define T0        1234567890  /* first packet: 1.234567890 s */
+#define MS        1000000     /* one millisecond in ns */
 #define N_PACKETS 14
 
 static const char greeting[] = "220 mx.example.com ESMTP mailsim\r\n";
@@ -32,8 +32,8 @@ static const char bye[] = "221 2.0.0 Bye\r\n";
 
 /* What tshark's Protocol column must say for frames 1..14. */
 static const char *const expected_protocol[N_PACKETS] = {
-    "DNS", "DNS", "TCP", "TCP", "TCP", "SMTP", "TCP",
-    "SMTP", "SMTP", "SMTP", "SMTP", "TCP", "TCP", "TCP",
+    "DNS",  "DNS",  "TCP",  "TCP",  "TCP", "SMTP", "TCP",
+    "SMTP", "SMTP", "SMTP", "SMTP", "TCP", "TCP",  "TCP",
 };
 
 static void
@@ -71,8 +71,8 @@ write_capture_limited(const char *path, guint64 limit, guint64 *left_out, GError
     CU_ASSERT_EQUAL(wan, 1);
 
     /* DNS: MX query for example.com and its answer. */
-    g_autoptr(MsDnsMessage) q = ms_dns_message_new_query(0xBEEF, "example.com", MS_DNS_TYPE_MX,
-                                                         TRUE);
+    g_autoptr(MsDnsMessage) q =
+        ms_dns_message_new_query(0xBEEF, "example.com", MS_DNS_TYPE_MX, TRUE);
     g_autoptr(MsDnsMessage) r = ms_dns_message_new_response(q, MS_DNS_RCODE_NOERROR, TRUE);
     g_ptr_array_add(r->answer, ms_dns_record_new_mx("example.com", 3600, 10, "mx.example.com"));
     g_ptr_array_add(r->additional, ms_dns_record_new_a("mx.example.com", 3600, SERVER));
@@ -86,14 +86,29 @@ write_capture_limited(const char *path, guint64 limit, guint64 *left_out, GError
 
     /* Handshake with MSS options (RFC 9293 3.5). */
     guint32 cseq = 1000, sseq = 5000;
-    MsPcapTcp syn = { .src_ip = CLIENT, .dst_ip = SERVER, .sport = 40000, .dport = 25,
-                      .seq = cseq, .flags = MS_TCP_SYN, .window = 64240, .ttl = 64,
-                      .ip_id = 0x100, .mss = 1460 };
+    MsPcapTcp syn = { .src_ip = CLIENT,
+                      .dst_ip = SERVER,
+                      .sport = 40000,
+                      .dport = 25,
+                      .seq = cseq,
+                      .flags = MS_TCP_SYN,
+                      .window = 64240,
+                      .ttl = 64,
+                      .ip_id = 0x100,
+                      .mss = 1460 };
     ms_pcap_writer_tcp_segment(w, lan, T0 + 3 * MS, &syn, NULL, 0);
     cseq++;
-    MsPcapTcp synack = { .src_ip = SERVER, .dst_ip = CLIENT, .sport = 25, .dport = 40000,
-                         .seq = sseq, .ack = cseq, .flags = MS_TCP_SYN | MS_TCP_ACK,
-                         .window = 65160, .ttl = 63, .ip_id = 0x200, .mss = 1400 };
+    MsPcapTcp synack = { .src_ip = SERVER,
+                         .dst_ip = CLIENT,
+                         .sport = 25,
+                         .dport = 40000,
+                         .seq = sseq,
+                         .ack = cseq,
+                         .flags = MS_TCP_SYN | MS_TCP_ACK,
+                         .window = 65160,
+                         .ttl = 63,
+                         .ip_id = 0x200,
+                         .mss = 1400 };
     ms_pcap_writer_tcp_segment(w, lan, T0 + 4 * MS, &synack, NULL, 0);
     sseq++;
     ms_pcap_writer_tcp(w, lan, T0 + 5 * MS, CLIENT, SERVER, 40000, 25, cseq, sseq, MS_TCP_ACK,
@@ -135,8 +150,7 @@ write_capture(const char *path, GError **error)
 static guint32
 rd_le32(const guint8 *p)
 {
-    return (guint32) p[0] | ((guint32) p[1] << 8) | ((guint32) p[2] << 16) |
-           ((guint32) p[3] << 24);
+    return (guint32) p[0] | ((guint32) p[1] << 8) | ((guint32) p[2] << 16) | ((guint32) p[3] << 24);
 }
 
 /* RFC 1071 sum over [p, p+n) plus `sum`, folded; 0xFFFF means the data
@@ -202,8 +216,11 @@ static char *
 tshark(const char *prog, const char *path, const char *const *extra)
 {
     GPtrArray *argv = g_ptr_array_new();
-    const char *base[] = { prog, "-n", "-r", path, "-o", "tcp.check_checksum:TRUE",
-                           "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE" };
+    const char *base[] = { prog, "-n",
+                           "-r", path,
+                           "-o", "tcp.check_checksum:TRUE",
+                           "-o", "ip.check_checksum:TRUE",
+                           "-o", "udp.check_checksum:TRUE" };
     for (gsize i = 0; i < G_N_ELEMENTS(base); i++)
         g_ptr_array_add(argv, (gpointer) base[i]);
     for (; *extra; extra++)
@@ -237,10 +254,15 @@ test_capture(void)
                      " our own reader, not decoded by Wireshark");
     } else {
         /* Packets, protocols and nanosecond timestamps. */
-        const char *fields[] = { "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Protocol",
-                                 "-e", "frame.time_epoch", "-e", "tcp.options.mss_val",
-                                 "-e", "ip.checksum.status", "-e", "tcp.checksum.status",
-                                 "-e", "udp.checksum.status", "-e", "dns.mx.mail_exchange",
+        const char *fields[] = { "-T", "fields",
+                                 "-e", "frame.number",
+                                 "-e", "_ws.col.Protocol",
+                                 "-e", "frame.time_epoch",
+                                 "-e", "tcp.options.mss_val",
+                                 "-e", "ip.checksum.status",
+                                 "-e", "tcp.checksum.status",
+                                 "-e", "udp.checksum.status",
+                                 "-e", "dns.mx.mail_exchange",
                                  NULL };
         g_autofree char *out = tshark(prog, path, fields);
         CU_ASSERT_PTR_NOT_NULL_FATAL(out);
@@ -258,8 +280,8 @@ test_capture(void)
                 fprintf(stderr, "frame %u: protocol %s, expected %s\n", i + 1, f[1],
                         expected_protocol[i]);
             CU_ASSERT_STRING_EQUAL(f[1], expected_protocol[i]);
-            CU_ASSERT_STRING_EQUAL(f[4], "1");   /* IP checksum: Good */
-            CU_ASSERT_STRING_EQUAL(i < 2 ? f[6] : f[5], "1");   /* UDP or TCP checksum */
+            CU_ASSERT_STRING_EQUAL(f[4], "1");                /* IP checksum: Good */
+            CU_ASSERT_STRING_EQUAL(i < 2 ? f[6] : f[5], "1"); /* UDP or TCP checksum */
         }
         g_auto(GStrv) first = g_strsplit(lines[0], "\t", -1);
         CU_ASSERT_STRING_EQUAL(first[2], "1.234567890");
@@ -272,8 +294,9 @@ test_capture(void)
         CU_ASSERT_STRING_EQUAL(synack[3], "1400");
 
         /* SMTP as Wireshark reads it: the EHLO command and the 250 reply. */
-        const char *smtp[] = { "-Y", "smtp", "-T", "fields", "-e", "smtp.req.command",
-                               "-e", "smtp.response.code", NULL };
+        const char *smtp[] = {
+            "-Y", "smtp", "-T", "fields", "-e", "smtp.req.command", "-e", "smtp.response.code", NULL
+        };
         g_autofree char *sout = tshark(prog, path, smtp);
         CU_ASSERT_PTR_NOT_NULL_FATAL(sout);
         CU_ASSERT(strstr(sout, "EHLO") != NULL);
@@ -318,7 +341,8 @@ test_deterministic(void)
     CU_ASSERT_FATAL(write_capture(a, NULL) && write_capture(b, NULL));
     g_autofree char *da = NULL, *db = NULL;
     gsize na, nb;
-    CU_ASSERT_FATAL(g_file_get_contents(a, &da, &na, NULL) && g_file_get_contents(b, &db, &nb, NULL));
+    CU_ASSERT_FATAL(g_file_get_contents(a, &da, &na, NULL) &&
+                    g_file_get_contents(b, &db, &nb, NULL));
     CU_ASSERT(na == nb && memcmp(da, db, na) == 0);
     g_remove(a);
     g_remove(b);
@@ -342,7 +366,7 @@ test_errors(void)
         CU_ASSERT_PTR_NOT_NULL_FATAL(w);
         guint i = ms_pcap_writer_add_interface(w, "x");
         static const guint8 payload[100];
-        for (guint k = 0; k < 1000; k++)   /* about 150 KB: past the stdio buffer */
+        for (guint k = 0; k < 1000; k++) /* about 150 KB: past the stdio buffer */
             ms_pcap_writer_udp(w, i, k, CLIENT, SERVER, 1, 2, 64, (guint16) k, payload,
                                sizeof payload);
         CU_ASSERT_FALSE(ms_pcap_writer_close(w, &error));
@@ -374,8 +398,8 @@ test_udp_zero_checksum(void)
     gboolean found = FALSE;
     for (guint v = 0; v < 65536 && !found; v++) {
         guint8 pl[2] = { (guint8) (v >> 8), (guint8) v };
-        guint32 sum = (CLIENT >> 16) + (CLIENT & 0xFFFF) + (SERVER >> 16) + (SERVER & 0xFFFF) +
-                      17 + 10 + 1 + 2 + 10 + v;
+        guint32 sum = (CLIENT >> 16) + (CLIENT & 0xFFFF) + (SERVER >> 16) + (SERVER & 0xFFFF) + 17 +
+                      10 + 1 + 2 + 10 + v;
         while (sum >> 16)
             sum = (sum & 0xFFFF) + (sum >> 16);
         if ((guint16) ~sum != 0)
@@ -434,8 +458,8 @@ test_limit_writer(void)
     const guint64 shb = 28 + 12 + 4;
     const struct {
         guint64 limit;
-        gboolean whole;       /* the full capture fits */
-        guint64 min_left;     /* at least this many packets left out */
+        gboolean whole;   /* the full capture fits */
+        guint64 min_left; /* at least this many packets left out */
     } cases[] = {
         { shb, FALSE, N_PACKETS },
         { shb + 1, FALSE, N_PACKETS },
@@ -565,8 +589,10 @@ test_limit_cli(void)
     /* --pcap-links is --pcap-link. */
     g_autofree char *q = g_build_filename(dir, "links.pcapng", NULL);
     {
-        const char *a[] = { "--pcap", p, "--pcap-link", "pc-alice~r-isp", "--pcap-link", "r-isp~smtp-isp", NULL };
-        const char *b[] = { "--pcap", q, "--pcap-links", "pc-alice~r-isp", "--pcap-links", "r-isp~smtp-isp", NULL };
+        const char *a[] = { "--pcap",         p,   "--pcap-link", "pc-alice~r-isp", "--pcap-link",
+                            "r-isp~smtp-isp", NULL };
+        const char *b[] = { "--pcap",         q,   "--pcap-links", "pc-alice~r-isp", "--pcap-links",
+                            "r-isp~smtp-isp", NULL };
         g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL;
         CU_ASSERT_EQUAL(run_mailsim(a, &o1, &e1), 0);
         CU_ASSERT_EQUAL(run_mailsim(b, &o2, &e2), 0);

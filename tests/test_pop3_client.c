@@ -36,7 +36,8 @@ box_new(void)
         "From: a@example.org\r\nSubject: dots\r\n\r\n.\r\n..\r\n.hidden\r\nnormal\r\n. \r\n",
         /* 8-bit UTF-8 body. */
         "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        "Content-Transfer-Encoding: 8bit\r\n\r\nGr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln \xe2\x80\x94 "
+        "Content-Transfer-Encoding: 8bit\r\n\r\nGr\xc3\xbc\xc3\x9f"
+        "e aus K\xc3\xb6ln \xe2\x80\x94 "
         "\xe2\x9c\x93\r\n\xff\xfe raw octets\r\n",
         NULL,
     };
@@ -49,15 +50,15 @@ box_new(void)
 
 typedef struct {
     TkMaildrop *box;
-    GPtrArray *got;        /* GBytes, in order */
-    GPtrArray *got_uids;   /* char * or NULL */
-    GArray *got_nos;       /* guint */
-    guint commits_before;  /* box commits seen when any message arrived */
-    guint boxlen_min;      /* smallest box size seen when a message arrived */
+    GPtrArray *got;       /* GBytes, in order */
+    GPtrArray *got_uids;  /* char * or NULL */
+    GArray *got_nos;      /* guint */
+    guint commits_before; /* box commits seen when any message arrived */
+    guint boxlen_min;     /* smallest box size seen when a message arrived */
     guint done_calls;
     MsPop3ClientResult result;
     char *text;
-    guint drop_after;      /* drop the connection at this many messages */
+    guint drop_after; /* drop the connection at this many messages */
     gboolean dropped;
     GString *trace;
 } Fix;
@@ -95,7 +96,9 @@ on_trace(gpointer ud, gboolean from_client, const char *line)
 }
 
 static const MsPop3ClientHooks fix_hooks = {
-    .message = on_message, .done = on_done, .trace = on_trace,
+    .message = on_message,
+    .done = on_done,
+    .trace = on_trace,
 };
 
 static Fix *
@@ -206,8 +209,8 @@ test_retrieve_all(void)
         gsize chunk;
         gboolean apop, dele;
     } cases[] = {
-        { 0, FALSE, TRUE }, { 1, FALSE, TRUE }, { 3, TRUE, TRUE }, { 1460, TRUE, FALSE },
-        { 65536, FALSE, FALSE },
+        { 0, FALSE, TRUE },    { 1, FALSE, TRUE },      { 3, TRUE, TRUE },
+        { 1460, TRUE, FALSE }, { 65536, FALSE, FALSE },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         TkMaildrop *box = box_new();
@@ -274,8 +277,8 @@ test_sizes_match_retr(void)
     g_autofree char *stat = g_strdup_printf("+OK 3 %" G_GUINT64_FORMAT, total);
     CU_ASSERT_STRING_EQUAL(lines[3], stat);
     for (guint k = 0; k < 3; k++) {
-        g_autofree char *want = g_strdup_printf("%u %" G_GSIZE_FORMAT, k + 1,
-                                                g_bytes_get_size(f->got->pdata[k]));
+        g_autofree char *want =
+            g_strdup_printf("%u %" G_GSIZE_FORMAT, k + 1, g_bytes_get_size(f->got->pdata[k]));
         CU_ASSERT_STRING_EQUAL(lines[5 + k], want);
     }
     g_string_free(out, TRUE);
@@ -382,25 +385,29 @@ test_scripted_servers(void)
     g_autofree char *status513 = g_strdup_printf("+OK %s\r\n", a507);
     g_autofree char *x100 = g_strnfill(100, 'x');
     g_autofree char *toobig = g_strdup_printf(LOGGED_IN "+OK 1 5\r\n+OK\r\n1 a\r\n.\r\n"
-                                              "+OK\r\n%s\r\n%s\r\n.\r\n", d1022, x100);
+                                                        "+OK\r\n%s\r\n%s\r\n.\r\n",
+                                              d1022, x100);
     g_autofree char *nolf600 = g_strnfill(600, 'A');
     g_autofree char *uid71 = g_strdup_printf(LOGGED_IN "+OK 1 5\r\n+OK\r\n1 %s\r\n.\r\n", u71);
     g_autofree char *uid70 = g_strdup_printf(LOGGED_IN "+OK 1 5\r\n+OK\r\n1 %s\r\n.\r\n", u70);
     g_autofree char *longdata = g_strdup_printf(LOGGED_IN "+OK 1 5\r\n+OK\r\n1 a\r\n.\r\n"
-                                                "+OK\r\n%s\r\n", d1023);
+                                                          "+OK\r\n%s\r\n",
+                                                d1023);
     g_autofree char *okdata = g_strdup_printf(LOGGED_IN "+OK 1 5\r\n+OK\r\n1 a\r\n.\r\n"
-                                              "+OK\r\n%s\r\n.\r\n+OK\r\n", d1022);
+                                                        "+OK\r\n%s\r\n.\r\n+OK\r\n",
+                                              d1022);
     const struct {
         const char *script;
-        gsize len;          /* 0: strlen */
-        gboolean eof;       /* the server closes after the script */
+        gsize len;    /* 0: strlen */
+        gboolean eof; /* the server closes after the script */
         MsPop3ClientResult result;
         gboolean closed;
-        const char *sent;   /* everything the client said */
+        const char *sent; /* everything the client said */
         guint messages;
     } cases[] = {
         { LOGGED_IN "+OK 1 5\r\n-ERR no UIDL\r\n+OK\r\n1 5\r\n.\r\n+OK 5 octets\r\nab\r\n..c\r\n"
-          ".\r\n+OK bye\r\n", 0, FALSE, MS_POP3_CLIENT_OK, TRUE,
+                    ".\r\n+OK bye\r\n",
+          0, FALSE, MS_POP3_CLIENT_OK, TRUE,
           "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nLIST\r\nRETR 1\r\nQUIT\r\n", 1 },
         { LOGGED_IN "+OK 0 0\r\n+OK\r\n", 0, FALSE, MS_POP3_CLIENT_OK, TRUE,
           "USER u\r\nPASS p w\r\nSTAT\r\nQUIT\r\n", 0 },
@@ -422,25 +429,25 @@ test_scripted_servers(void)
           "USER u\r\nPASS p w\r\nSTAT\r\n", 0 },
         { LOGGED_IN "+OK 2 10\r\n+OK\r\nx y\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE,
           "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\n", 0 },
-        { LOGGED_IN "+OK 1 10\r\n+OK\r\n2 abc\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR,
+        { LOGGED_IN "+OK 1 10\r\n+OK\r\n2 abc\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE,
+          "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\n", 0 },
+        { LOGGED_IN "+OK 2 10\r\n+OK\r\n1 a\r\n1 b\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR,
           TRUE, "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\n", 0 },
-        { LOGGED_IN "+OK 2 10\r\n+OK\r\n1 a\r\n1 b\r\n", 0, FALSE,
-          MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE, "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\n", 0 },
-        { LOGGED_IN "+OK 1 10\r\n+OK\r\n1 a b\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR,
-          TRUE, "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\n", 0 },
+        { LOGGED_IN "+OK 1 10\r\n+OK\r\n1 a b\r\n", 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE,
+          "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\n", 0 },
         { uid71, 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE,
           "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\n", 0 },
         { uid70, 0, FALSE, MS_POP3_CLIENT_OK, FALSE,
           "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nRETR 1\r\n", 0 },
         /* A missing terminator: the session waits, then the server leaves. */
         { LOGGED_IN "+OK 1 5\r\n+OK\r\n1 a\r\n.\r\n+OK\r\nabc\r\n", 0, TRUE,
-          MS_POP3_CLIENT_DISCONNECTED, TRUE, "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nRETR 1\r\n", 0 },
+          MS_POP3_CLIENT_DISCONNECTED, TRUE, "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nRETR 1\r\n",
+          0 },
         { LOGGED_IN "+OK 1 5\r\n+OK\r\n1 a\r\n.\r\n-ERR gone\r\n+OK\r\n", 0, FALSE,
           MS_POP3_CLIENT_SERVER_ERROR, TRUE,
           "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nRETR 1\r\nQUIT\r\n", 0 },
         /* max_message is 1100 here: 1024 octets are fine (okdata), 1126 are not. */
-        { toobig,
-          0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE,
+        { toobig, 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE,
           "USER u\r\nPASS p w\r\nSTAT\r\nUIDL\r\nRETR 1\r\n", 0 },
         /* max_line is 1024 here: 1023 octets + CRLF is one too many. */
         { longdata, 0, FALSE, MS_POP3_CLIENT_PROTOCOL_ERROR, TRUE,
@@ -465,17 +472,17 @@ test_scripted_servers(void)
             if (cases[i].eof)
                 ms_pop3_client_eof(cl);
             g_autoptr(GBytes) sent = ms_pop3_client_take_output(cl);
-            g_autofree char *s = sent ? g_strndup(g_bytes_get_data(sent, NULL),
-                                                  g_bytes_get_size(sent)) : g_strdup("");
+            g_autofree char *s =
+                sent ? g_strndup(g_bytes_get_data(sent, NULL), g_bytes_get_size(sent))
+                     : g_strdup("");
             gboolean ok = ms_pop3_client_result(cl) == cases[i].result &&
                           ms_pop3_client_is_closed(cl) == cases[i].closed &&
                           strcmp(s, cases[i].sent) == 0 && f->got->len == cases[i].messages &&
                           f->done_calls == (cases[i].closed ? 1u : 0u);
             CU_ASSERT(ok);
             if (!ok)
-                fprintf(stderr, "script %zu chunk %zu: result %s sent '%s' got %u\n", i,
-                        chunks[c], ms_pop3_client_result_to_string(ms_pop3_client_result(cl)),
-                        s, f->got->len);
+                fprintf(stderr, "script %zu chunk %zu: result %s sent '%s' got %u\n", i, chunks[c],
+                        ms_pop3_client_result_to_string(ms_pop3_client_result(cl)), s, f->got->len);
             fix_free(f);
         }
     }
@@ -487,7 +494,8 @@ test_scripted_uid_null_message(void)
     Fix *f = fix_new(NULL);
     MsPop3ClientConfig cfg = client_config("u", "p");
     g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
-    const char *s = LOGGED_IN "+OK 1 5\r\n-ERR\r\n+OK\r\n1 9\r\n.\r\n+OK\r\nab\r\n..c\n.\r\n+OK\r\n";
+    const char *s =
+        LOGGED_IN "+OK 1 5\r\n-ERR\r\n+OK\r\n1 9\r\n.\r\n+OK\r\nab\r\n..c\n.\r\n+OK\r\n";
     ms_pop3_client_feed(cl, (const guint8 *) s, strlen(s));
     CU_ASSERT_EQUAL(f->got->len, 1);
     CU_ASSERT(f->got_uids->pdata[0] == NULL);

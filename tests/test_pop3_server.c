@@ -27,8 +27,8 @@ box_new(void)
 /* ---- driving the server ---------------------------------------------- */
 
 typedef struct {
-    guint64 delays;       /* sum of the delays asked for */
-    guint holds;          /* how many times a delay was asked */
+    guint64 delays; /* sum of the delays asked for */
+    guint holds;    /* how many times a delay was asked */
 } Run;
 
 static void
@@ -92,9 +92,8 @@ test_greeting_and_apop_rfc_example(void)
     Run run = { 0 };
     const char *in = "APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\nSTAT\r\n";
     g_autoptr(GString) out = session(box, in, strlen(in), 0, &run, NULL);
-    CU_ASSERT(g_str_has_prefix(out->str,
-                               "+OK dbc.mtview.ca.us POP3 server ready "
-                               "<1896.697170952@dbc.mtview.ca.us>\r\n"));
+    CU_ASSERT(g_str_has_prefix(out->str, "+OK dbc.mtview.ca.us POP3 server ready "
+                                         "<1896.697170952@dbc.mtview.ca.us>\r\n"));
     CU_ASSERT(strstr(out->str, "\r\n+OK maildrop has 3 messages") != NULL);
     CU_ASSERT_EQUAL(run.holds, 0);
     CU_ASSERT_EQUAL(box->locks, 1);
@@ -135,7 +134,7 @@ test_user_pass(void)
 {
     static const struct {
         const char *input;
-        const char *last;   /* reply to the last line */
+        const char *last; /* reply to the last line */
         guint64 delays;
     } cases[] = {
         { LOGIN, "+OK maildrop has 3 messages (", 0 },
@@ -150,7 +149,8 @@ test_user_pass(void)
         { "USER mrose\r\nPASS\r\n", "-ERR syntax error in PASS", 0 },
         { "USER\r\n", "-ERR syntax error in USER", 0 },
         { "user mrose\r\npass secret pw\r\n", "+OK maildrop has 3 messages (", 0 },
-        { "USER mrose\r\nPASS a\r\nUSER mrose\r\nPASS b\r\n", "-ERR [AUTH] invalid credentials", 2000 },
+        { "USER mrose\r\nPASS a\r\nUSER mrose\r\nPASS b\r\n", "-ERR [AUTH] invalid credentials",
+          2000 },
         { "USER mrose\r\nPASS a\r\nUSER mrose\r\nPASS b\r\nUSER mrose\r\nPASS c\r\nNOOP\r\n",
           "-ERR [AUTH] invalid credentials, too many failures, closing", 3000 },
     };
@@ -182,7 +182,7 @@ test_delay_holds_reply_and_input(void)
     CU_ASSERT(ms_pop3_server_is_held(srv));
     CU_ASSERT_EQUAL(ms_pop3_server_take_delay_ms(srv), 1500);
     CU_ASSERT_EQUAL(ms_pop3_server_take_delay_ms(srv), 0); /* asked once */
-    CU_ASSERT_EQUAL(box->locks, 0);  /* the second try waits for the delay */
+    CU_ASSERT_EQUAL(box->locks, 0);                        /* the second try waits for the delay */
     ms_pop3_server_resume(srv);
     g_autoptr(GBytes) after = ms_pop3_server_take_output(srv);
     gsize n;
@@ -220,7 +220,7 @@ test_in_use_and_sys_temp(void)
         CU_ASSERT(g_str_has_prefix(r[n - 3], cases[i].reply));
         /* Still in AUTHORIZATION: STAT is refused. */
         CU_ASSERT_STRING_EQUAL(r[n - 2], "-ERR STAT not valid in this state");
-        CU_ASSERT_EQUAL(run.holds, 0);  /* not a credential failure: no delay */
+        CU_ASSERT_EQUAL(run.holds, 0); /* not a credential failure: no delay */
         CU_ASSERT_EQUAL(box->unlocks, cases[i].unlocks);
         tk_maildrop_free(box);
     }
@@ -258,7 +258,8 @@ test_transaction_commands(void)
         { "RETR 9", "-ERR no such message" },
         { "TOP 3 0", "+OK top of message follows\r\nSubject: three\r\n\r\n.\r\n" },
         { "TOP 3 2", "+OK top of message follows\r\nSubject: three\r\n\r\nl1\r\nl2\r\n.\r\n" },
-        { "TOP 3 99", "+OK top of message follows\r\nSubject: three\r\n\r\nl1\r\nl2\r\nl3\r\n.\r\n" },
+        { "TOP 3 99",
+          "+OK top of message follows\r\nSubject: three\r\n\r\nl1\r\nl2\r\nl3\r\n.\r\n" },
         { "TOP 2 1", "+OK top of message follows\r\nSubject: two\r\n\r\n..leading dot\r\n.\r\n" },
         { "TOP 3", "-ERR syntax error in TOP" },
         { "TOP 3 x", "-ERR invalid number of lines" },
@@ -286,10 +287,11 @@ test_transaction_commands(void)
         const char *p = out->str;
         for (int k = 0; k < 3; k++)
             p = strstr(p, "\r\n") + 2;
-        gboolean ok = g_str_has_prefix(p, cases[i].reply) &&
-                      (strstr(cases[i].reply, "\r\n") ? strcmp(p, cases[i].reply) == 0
-                                                      : strcmp(p + strlen(cases[i].reply), "\r\n") == 0 ||
-                                                            g_str_has_prefix(cases[i].reply, "-ERR"));
+        gboolean ok =
+            g_str_has_prefix(p, cases[i].reply) &&
+            (strstr(cases[i].reply, "\r\n") ? strcmp(p, cases[i].reply) == 0
+                                            : strcmp(p + strlen(cases[i].reply), "\r\n") == 0 ||
+                                                  g_str_has_prefix(cases[i].reply, "-ERR"));
         CU_ASSERT(ok);
         if (!ok)
             fprintf(stderr, "transaction case %zu '%s': got '%s'\n", i, cases[i].line, p);
@@ -323,7 +325,7 @@ test_dele_rset_quit(void)
 {
     static const struct {
         const char *cmds;
-        const char *expect_tail;  /* last reply */
+        const char *expect_tail; /* last reply */
         guint commits;
         guint committed[3];
         guint ncommitted;

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #define GOOD_DIR "tests/scenarios/good"
-#define BAD_DIR "tests/scenarios/bad"
+#define BAD_DIR  "tests/scenarios/bad"
 
 static MsScenario *
 load_string(const char *xml, GError **error)
@@ -26,10 +26,11 @@ load_string(const char *xml, GError **error)
 static char *
 with_routers(const char *extra)
 {
-    return g_strdup_printf("<scenario version=\"1\" name=\"t\">\n"
-                           "<host id=\"r1\" role=\"router\" address=\"10.0.0.1\"/>\n"
-                           "<host id=\"r2\" role=\"router\" address=\"10.0.0.2\"/>\n%s\n</scenario>\n",
-                           extra);
+    return g_strdup_printf(
+        "<scenario version=\"1\" name=\"t\">\n"
+        "<host id=\"r1\" role=\"router\" address=\"10.0.0.1\"/>\n"
+        "<host id=\"r2\" role=\"router\" address=\"10.0.0.2\"/>\n%s\n</scenario>\n",
+        extra);
 }
 
 static gboolean
@@ -302,13 +303,13 @@ static void
 test_all_errors_at_once(void)
 {
     const char *xml =
-        "<scenario version=\"1\" name=\"x\">\n"                       /* 1 */
-        "<host id=\"a\" role=\"router\" address=\"10.0.0.1\"/>\n"      /* 2 */
-        "<host id=\"a\" role=\"router\" address=\"10.0.0.9\"/>\n"      /* 3 duplicate id */
-        "<host id=\"c\" role=\"router\" address=\"10.0.0.1\"/>\n"      /* 4 duplicate address */
-        "<link a=\"a\" b=\"zz\"/>\n"                                    /* 5 unknown host */
-        "<link a=\"a\" b=\"c\" loss=\"-0.1\" mtu=\"10\"/>\n"            /* 6 two errors */
-        "<bogus/>\n"                                                    /* 7 schema */
+        "<scenario version=\"1\" name=\"x\">\n"                   /* 1 */
+        "<host id=\"a\" role=\"router\" address=\"10.0.0.1\"/>\n" /* 2 */
+        "<host id=\"a\" role=\"router\" address=\"10.0.0.9\"/>\n" /* 3 duplicate id */
+        "<host id=\"c\" role=\"router\" address=\"10.0.0.1\"/>\n" /* 4 duplicate address */
+        "<link a=\"a\" b=\"zz\"/>\n"                              /* 5 unknown host */
+        "<link a=\"a\" b=\"c\" loss=\"-0.1\" mtu=\"10\"/>\n"      /* 6 two errors */
+        "<bogus/>\n"                                              /* 7 schema */
         "</scenario>\n";
     g_autoptr(GError) error = NULL;
     g_autoptr(MsScenario) sc = load_string(xml, &error);
@@ -346,10 +347,12 @@ test_billion_laughs(void)
             g_string_append_printf(s, "&l%d;", i - 1);
         g_string_append(s, "\">\n");
     }
-    g_string_append(s, "]>\n<scenario version=\"1\" name=\"&l10;\"><title>&l10;</title></scenario>\n");
+    g_string_append(s,
+                    "]>\n<scenario version=\"1\" name=\"&l10;\"><title>&l10;</title></scenario>\n");
     expect_refused(s->str, s->len, "hostile.xml:2: DOCTYPE declares entity 'l0'");
     /* a parameter entity is refused the same way */
-    const char *pe = "<!DOCTYPE scenario [\n<!ENTITY % p \"x\">\n]>\n<scenario version=\"1\" name=\"x\"/>";
+    const char *pe =
+        "<!DOCTYPE scenario [\n<!ENTITY % p \"x\">\n]>\n<scenario version=\"1\" name=\"x\"/>";
     expect_refused(pe, strlen(pe), "entity declarations are refused");
 }
 
@@ -511,16 +514,24 @@ test_boundaries(void)
         { "<host id=\"h\" role=\"router\" address=\"10.0.0\"/>", FALSE },
         { "<host id=\"h\" role=\"router\" address=\"10.0.0.3.4\"/>", FALSE },
         { "<host id=\"h\" role=\"router\" address=\" 10.0.0.3\"/>", FALSE },
-        { "<host id=\"h\" name=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.x\" role=\"router\" address=\"10.0.0.3\"/>", TRUE },
-        { "<host id=\"h\" name=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.x\" role=\"router\" address=\"10.0.0.3\"/>", FALSE },
+        { "<host id=\"h\" "
+          "name=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.x\" "
+          "role=\"router\" address=\"10.0.0.3\"/>",
+          TRUE },
+        { "<host id=\"h\" "
+          "name=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.x\" "
+          "role=\"router\" address=\"10.0.0.3\"/>",
+          FALSE },
         { "<host id=\"h\" name=\"a..b\" role=\"router\" address=\"10.0.0.3\"/>", FALSE },
-        { "<host id=\"h\" name=\"R1\" role=\"router\" address=\"10.0.0.3\"/>", FALSE }, /* same as r1 */
+        { "<host id=\"h\" name=\"R1\" role=\"router\" address=\"10.0.0.3\"/>",
+          FALSE }, /* same as r1 */
         { "<host id=\"h\" role=\"router\" address=\"10.0.0.3\" x=\"1\"/>", FALSE },
         { "<fault kind=\"host-down\" target=\"r1\" at=\"0\"/>", TRUE },
         { "<fault kind=\"host-down\" target=\"r1\" at=\"0\" duration=\"0s\"/>", FALSE },
         { "<fault kind=\"dns-down\" target=\"r1\" at=\"0\"/>", FALSE },
         { "<fault kind=\"loss\" target=\"r1~r2\" at=\"0\" rate=\"0.5\"/>", FALSE }, /* no link */
-        { "<link a=\"r1\" b=\"r2\"/><fault kind=\"loss\" target=\"r2~r1\" at=\"0\" rate=\"0.5\"/>", TRUE },
+        { "<link a=\"r1\" b=\"r2\"/><fault kind=\"loss\" target=\"r2~r1\" at=\"0\" rate=\"0.5\"/>",
+          TRUE },
         { "<link a=\"r1\" b=\"r2\"/><fault kind=\"loss\" target=\"r2~r1\" at=\"0\"/>", FALSE },
         { "<title>a</title><title>b</title>", FALSE },
         { "<routing metric=\"hops\"/><routing/>", FALSE },
@@ -543,26 +554,44 @@ test_mail_boundaries(void)
 {
     static const Boundary cases[] = {
         { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/>", TRUE },
-        { "<message id=\"m\" from=\"Alice@ex.com\" to=\"b@ex.com\"/>", FALSE }, /* local part is case-sensitive */
+        { "<message id=\"m\" from=\"Alice@ex.com\" to=\"b@ex.com\"/>",
+          FALSE }, /* local part is case-sensitive */
         { "<message id=\"m\" from=\"alice@EX.com\" to=\"b@ex.com\"/>", TRUE },
         { "<message id=\"m\" from=\"alice@ex.com\" to=\" , \"/>", FALSE },
-        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/>", FALSE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><message id=\"m\" "
+          "from=\"alice@ex.com\" to=\"b@ex.com\"/>",
+          FALSE },
         { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\" at=\"1h\"/>", TRUE },
         { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\" at=\"3601s\"/>", FALSE },
-        { "<message id=\"m\" from=\"alice@ex.com\" to=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@ex.com\"/>", TRUE },
-        { "<message id=\"m\" from=\"alice@ex.com\" to=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@ex.com\"/>", FALSE },
-        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><expect kind=\"delivered\" message=\"m\" to=\"c@ex.com\"/>", FALSE },
-        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><expect kind=\"bounced\" message=\"m\" status=\"2.0.0\"/>", FALSE },
-        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><expect kind=\"retrieved\" message=\"m\" client=\"pc\"/>", TRUE },
-        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><expect kind=\"retrieved\" message=\"m\" client=\"mx\"/>", FALSE },
+        { "<message id=\"m\" from=\"alice@ex.com\" "
+          "to=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@ex.com\"/>",
+          TRUE },
+        { "<message id=\"m\" from=\"alice@ex.com\" "
+          "to=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@ex.com\"/>",
+          FALSE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><expect kind=\"delivered\" "
+          "message=\"m\" to=\"c@ex.com\"/>",
+          FALSE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><expect kind=\"bounced\" "
+          "message=\"m\" status=\"2.0.0\"/>",
+          FALSE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><expect kind=\"retrieved\" "
+          "message=\"m\" client=\"pc\"/>",
+          TRUE },
+        { "<message id=\"m\" from=\"alice@ex.com\" to=\"b@ex.com\"/><expect kind=\"retrieved\" "
+          "message=\"m\" client=\"mx\"/>",
+          FALSE },
         { "<check client=\"pc\" at=\"0\"/>", TRUE },
         { "<check client=\"mx\" at=\"0\"/>", FALSE },
         { "<workload from=\"ex.com\" to=\"other.org\" rate=\"1/s\"/>", TRUE },
         { "<workload from=\"other.org\" to=\"ex.com\" rate=\"1/s\"/>", FALSE },
         { "<workload from=\"ex.com\" to=\"other.org\" rate=\"0/s\"/>", FALSE },
         { "<workload from=\"ex.com\" to=\"other.org\" rate=\"5\"/>", FALSE },
-        { "<workload from=\"ex.com\" to=\"other.org\" rate=\"1/s\" start=\"1h\" end=\"1h\"/>", FALSE },
-        { "<workload from=\"ex.com\" to=\"other.org\" rate=\"1/s\" size=\"exponential:mean=4KiB\"/>", TRUE },
+        { "<workload from=\"ex.com\" to=\"other.org\" rate=\"1/s\" start=\"1h\" end=\"1h\"/>",
+          FALSE },
+        { "<workload from=\"ex.com\" to=\"other.org\" rate=\"1/s\" "
+          "size=\"exponential:mean=4KiB\"/>",
+          TRUE },
         { "<workload from=\"ex.com\" to=\"other.org\" rate=\"1/s\" size=\"zipf:1\"/>", FALSE },
         { "<fault kind=\"mailbox-full\" target=\"alice@ex.com\" at=\"1s\"/>", TRUE },
         { "<fault kind=\"mailbox-full\" target=\"zed@ex.com\" at=\"1s\"/>", FALSE },
@@ -573,7 +602,8 @@ test_mail_boundaries(void)
             "<host id=\"mx\" role=\"mailserver\" address=\"10.0.0.25\"/>\n"
             "<host id=\"pc\" role=\"client\" address=\"10.0.0.10\"/>\n"
             "<mailserver host=\"mx\" domains=\"ex.com\"><user name=\"alice\"/></mailserver>\n"
-            "<client host=\"pc\" user=\"alice@ex.com\"/>\n%s\n</scenario>\n", cases[i].extra);
+            "<client host=\"pc\" user=\"alice@ex.com\"/>\n%s\n</scenario>\n",
+            cases[i].extra);
         g_autoptr(GError) error = NULL;
         g_autoptr(MsScenario) sc = load_string(xml, &error);
         CU_ASSERT_EQUAL(sc != NULL, cases[i].ok);
@@ -590,13 +620,16 @@ test_validate_command(void)
 {
     const char *bin = ms_test_mailsim_path();
     g_autofree char *out = NULL, *err = NULL;
-    const char *good[] = { bin, "validate", GOOD_DIR "/first-email.xml", GOOD_DIR "/minimal.xml", NULL };
+    const char *good[] = { bin, "validate", GOOD_DIR "/first-email.xml", GOOD_DIR "/minimal.xml",
+                           NULL };
     CU_ASSERT_EQUAL(ms_test_spawn(good, &out, &err), 0);
-    CU_ASSERT(out && strstr(out, GOOD_DIR "/first-email.xml: ok\n") && strstr(out, "minimal.xml: ok"));
+    CU_ASSERT(out && strstr(out, GOOD_DIR "/first-email.xml: ok\n") &&
+              strstr(out, "minimal.xml: ok"));
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 
-    const char *mixed[] = { bin, "validate", GOOD_DIR "/minimal.xml", BAD_DIR "/link-to-itself.xml", NULL };
+    const char *mixed[] = { bin, "validate", GOOD_DIR "/minimal.xml", BAD_DIR "/link-to-itself.xml",
+                            NULL };
     CU_ASSERT_EQUAL(ms_test_spawn(mixed, &out, &err), 2);
     CU_ASSERT(out && strstr(out, "minimal.xml: ok"));
     CU_ASSERT(err && strstr(err, BAD_DIR "/link-to-itself.xml:5: "));

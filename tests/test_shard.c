@@ -25,19 +25,20 @@ test_partition_owner_table(void)
         { 10, 3, MS_PARTITION_MODULO, 0, 0 },
         { 10, 3, MS_PARTITION_MODULO, 4, 1 },
         { 10, 3, MS_PARTITION_MODULO, 9, 0 },
-        { 10, 3, MS_PARTITION_BLOCKS, 3, 0 },   /* blocks of 4: 0-3, 4-7, 8-9 */
+        { 10, 3, MS_PARTITION_BLOCKS, 3, 0 }, /* blocks of 4: 0-3, 4-7, 8-9 */
         { 10, 3, MS_PARTITION_BLOCKS, 4, 1 },
         { 10, 3, MS_PARTITION_BLOCKS, 7, 1 },
         { 10, 3, MS_PARTITION_BLOCKS, 8, 2 },
         { 10, 3, MS_PARTITION_BLOCKS, 9, 2 },
-        { 3, 4, MS_PARTITION_BLOCKS, 2, 2 },    /* fewer hosts than parts */
+        { 3, 4, MS_PARTITION_BLOCKS, 2, 2 }, /* fewer hosts than parts */
         { 3, 4, MS_PARTITION_MODULO, 2, 2 },
         { G_MAXUINT32, 2, MS_PARTITION_BLOCKS, G_MAXUINT32 - 1, 1 },
         { G_MAXUINT32, 2, MS_PARTITION_BLOCKS, G_MAXUINT32 / 2, 0 },
         { G_MAXUINT32, 2, MS_PARTITION_BLOCKS, G_MAXUINT32 / 2 + 1, 1 },
     };
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autoptr(MsPartition) p = ms_partition_new(cases[i].hosts, cases[i].parts, cases[i].scheme);
+        g_autoptr(MsPartition) p =
+            ms_partition_new(cases[i].hosts, cases[i].parts, cases[i].scheme);
         CU_ASSERT_EQUAL(ms_partition_owner(p, cases[i].host), cases[i].owner);
     }
 }
@@ -147,16 +148,18 @@ test_phold_split_matches_sequential(void)
         MsTime mean, end;
     } worlds[] = {
         { 64, 4, 0.9, MS_TIME_MS, 100 * MS_TIME_MS },
-        { 64, 2, 0.0, MS_TIME_MS, 50 * MS_TIME_MS },     /* nothing crosses */
-        { 50, 3, 1.0, MS_TIME_MS, 50 * MS_TIME_MS },     /* everything does */
+        { 64, 2, 0.0, MS_TIME_MS, 50 * MS_TIME_MS }, /* nothing crosses */
+        { 50, 3, 1.0, MS_TIME_MS, 50 * MS_TIME_MS }, /* everything does */
         /* Exp(1 ns) truncates to 0 most of the time: events land exactly at
          * the window's end, and equal times abound. */
         { 40, 4, 0.9, MS_TIME_NS, 60 * MS_TIME_MS },
-        { 3, 2, 0.9, MS_TIME_MS, 50 * MS_TIME_MS },      /* fewer hosts than parts */
+        { 3, 2, 0.9, MS_TIME_MS, 50 * MS_TIME_MS }, /* fewer hosts than parts */
     };
     for (guint w = 0; w < G_N_ELEMENTS(worlds); w++) {
-        MsPholdParams p = { worlds[w].nodes, worlds[w].pop, worlds[w].remote, MS_TIME_MS,
-                            worlds[w].mean, worlds[w].end, 7 + w };
+        MsPholdParams p = {
+            worlds[w].nodes, worlds[w].pop, worlds[w].remote, MS_TIME_MS, worlds[w].mean,
+            worlds[w].end,   7 + w
+        };
         MsPholdResult seq;
         ms_phold_run_engine(&p, &seq);
         CU_ASSERT(seq.events > 100);
@@ -196,13 +199,13 @@ test_phold_digest_differs(void)
  * payload come from a hash of the events it ran in order, so any change in
  * the order of equal times changes everything after it. */
 typedef struct {
-    MsShard *shard;     /* NULL: sequential */
-    guint32  nodes;
-    MsTime   lookahead;
-    guint16  type;
+    MsShard *shard; /* NULL: sequential */
+    guint32 nodes;
+    MsTime lookahead;
+    guint16 type;
     guint64 *state;
-    MsTime  *last_at;
-    guint64  ties;      /* events at the same time as their host's previous one */
+    MsTime *last_at;
+    guint64 ties; /* events at the same time as their host's previous one */
 } Ties;
 
 static guint64
@@ -237,7 +240,7 @@ on_tie(MsEngine *e, const MsEvent *ev, gpointer ud)
 static void
 ties_setup(Ties *t, MsEngine *e, MsShard *shard, guint32 nodes, MsTime la)
 {
-    *t = (Ties) { shard, nodes, la, 0, g_new0(guint64, nodes), g_new0(MsTime, nodes), 0 };
+    *t = (Ties){ shard, nodes, la, 0, g_new0(guint64, nodes), g_new0(MsTime, nodes), 0 };
     for (guint32 h = 0; h < nodes; h++)
         t->last_at[h] = -1;
     t->type = ms_engine_register(e, "tie", on_tie, t);
@@ -289,7 +292,8 @@ test_ties_split_matches_sequential(void)
     CU_ASSERT(st.ties > ses.processed / 2);
     for (guint32 k = 2; k <= 6; k++)
         for (int s = 0; s < 2; s++) {
-            g_autoptr(MsPartition) part = ms_partition_new(nodes, k, s ? MS_PARTITION_BLOCKS : MS_PARTITION_MODULO);
+            g_autoptr(MsPartition) part =
+                ms_partition_new(nodes, k, s ? MS_PARTITION_BLOCKS : MS_PARTITION_MODULO);
             MsEngine *engines[6];
             MsShard *shards[6];
             Ties ts[6];
@@ -331,7 +335,7 @@ test_outbox_and_deliver(void)
     g_autoptr(MsShard) s1 = ms_shard_new(e1, part, 1, 10);
     CU_ASSERT(ms_shard_is_local(s0, 2));
     CU_ASSERT(!ms_shard_is_local(s0, 3));
-    CU_ASSERT(!ms_shard_is_local(s0, 4));   /* not a host of this world */
+    CU_ASSERT(!ms_shard_is_local(s0, 4)); /* not a host of this world */
     CU_ASSERT_EQUAL(ms_shard_parts(s1), 2);
     CU_ASSERT_EQUAL(ms_shard_self(s1), 1);
     CU_ASSERT_EQUAL(ms_shard_lookahead(s1), 10);
@@ -340,9 +344,9 @@ test_outbox_and_deliver(void)
     CU_ASSERT_EQUAL(t0, t1);
     MsEventData d = { { 0 } };
     d.u64[1] = 0xabcdef;
-    ms_shard_schedule_from(s0, 2, 50, 2, t0, d);   /* local: into e0 */
-    ms_shard_schedule_from(s0, 2, 60, 3, t0, d);   /* remote: seq 1 of host 2 */
-    ms_shard_schedule_from(s0, 0, 70, 1, t0, d);   /* remote: seq 0 of host 0 */
+    ms_shard_schedule_from(s0, 2, 50, 2, t0, d); /* local: into e0 */
+    ms_shard_schedule_from(s0, 2, 60, 3, t0, d); /* remote: seq 1 of host 2 */
+    ms_shard_schedule_from(s0, 0, 70, 1, t0, d); /* remote: seq 0 of host 0 */
     CU_ASSERT_EQUAL(ms_shard_next_time(s0), 50);
     CU_ASSERT_EQUAL(ms_shard_next_time(s1), MS_TIME_INFINITE);
     gsize n = 99;
@@ -360,7 +364,7 @@ test_outbox_and_deliver(void)
     CU_ASSERT_EQUAL(box[0].data.u64[1], 0xabcdef);
     CU_ASSERT_EQUAL(box[1].src, 0);
     CU_ASSERT_EQUAL(box[1].seq, 0);
-    CU_ASSERT(!ms_shard_deliver(s1, bytes, n - 1));   /* truncated: refused */
+    CU_ASSERT(!ms_shard_deliver(s1, bytes, n - 1)); /* truncated: refused */
     CU_ASSERT(ms_shard_deliver(s1, bytes, n));
     ms_shard_clear_outboxes(s0);
     bytes = ms_shard_outbox(s0, 1, &n);
@@ -393,18 +397,19 @@ test_window_bounds(void)
     guint16 type = ms_engine_register(e, "log", on_log, log);
     static const MsTime times[] = { 0, 9, 10, 25, 30 };
     for (guint i = 0; i < G_N_ELEMENTS(times); i++)
-        ms_shard_schedule_from(s, 0, times[i], 0, type, (MsEventData) { { 0 } });
+        ms_shard_schedule_from(s, 0, times[i], 0, type, (MsEventData){ { 0 } });
     CU_ASSERT_EQUAL(ms_shard_run_window(s, 0, MS_TIME_INFINITE), 9);
     CU_ASSERT_EQUAL(log->len, 2);
     CU_ASSERT_EQUAL(ms_engine_now(e), 9);
     CU_ASSERT_EQUAL(ms_shard_next_time(s), 10);
     CU_ASSERT_EQUAL(ms_shard_run_window(s, 10, 24), 19);
     CU_ASSERT_EQUAL(log->len, 3);
-    CU_ASSERT_EQUAL(ms_shard_run_window(s, 25, 27), 27);   /* cut by the end */
+    CU_ASSERT_EQUAL(ms_shard_run_window(s, 25, 27), 27); /* cut by the end */
     CU_ASSERT_EQUAL(log->len, 4);
     CU_ASSERT_EQUAL(ms_shard_next_time(s), 30);
     /* A window near the end of time saturates instead of wrapping. */
-    CU_ASSERT_EQUAL(ms_shard_run_window(s, MS_TIME_INFINITE - 5, MS_TIME_INFINITE), MS_TIME_INFINITE - 1);
+    CU_ASSERT_EQUAL(ms_shard_run_window(s, MS_TIME_INFINITE - 5, MS_TIME_INFINITE),
+                    MS_TIME_INFINITE - 1);
     CU_ASSERT_EQUAL(log->len, 5);
     MsShardStats st;
     ms_shard_get_stats(s, &st);

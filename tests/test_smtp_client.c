@@ -8,7 +8,7 @@
 typedef struct {
     GString *log;
     GString *trace;
-    guint    sessions;
+    guint sessions;
     MsSmtpSessionStatus status;
 } Rec;
 
@@ -86,7 +86,8 @@ big_body(gsize target)
 {
     GString *b = g_string_new("Subject: big\r\n\r\n");
     for (guint i = 0; b->len < target; i++)
-        g_string_append_printf(b, "%s%u \xe2\x82\xac line of the large body\r\n", i % 5 == 0 ? "." : "", i);
+        g_string_append_printf(b, "%s%u \xe2\x82\xac line of the large body\r\n",
+                               i % 5 == 0 ? "." : "", i);
     gsize n = b->len;
     return g_bytes_new_take(g_string_free(b, FALSE), n);
 }
@@ -104,9 +105,10 @@ same_bytes(GBytes *a, GBytes *b)
 static void
 test_round_trip(void)
 {
-    g_autoptr(GBytes) m0 = bytes("From: a@b.test\r\nSubject: =?UTF-8?Q?caf=C3=A9?=\r\n\r\n"
-                                 ".leading dot\r\n..two dots\r\n.\r\n\xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac\r\n"
-                                 "last\r\n");
+    g_autoptr(GBytes) m0 =
+        bytes("From: a@b.test\r\nSubject: =?UTF-8?Q?caf=C3=A9?=\r\n\r\n"
+              ".leading dot\r\n..two dots\r\n.\r\n\xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac\r\n"
+              "last\r\n");
     g_autoptr(GBytes) m1 = big_body(3 * 1024 * 1024);
     g_autoptr(GBytes) m2 = bytes("never sent\r\n");
     g_autoptr(GBytes) m3 = bytes("");
@@ -146,8 +148,8 @@ test_round_trip(void)
             CU_ASSERT(same_bytes(g_ptr_array_index(pol.msgs, 0), m0));
             CU_ASSERT(same_bytes(g_ptr_array_index(pol.msgs, 1), m1));
             CU_ASSERT(same_bytes(g_ptr_array_index(pol.msgs, 2), m3));
-            g_autofree char *env0 = g_strdup_printf("a@b.test|x@mx.test,y@mx.test|%" G_GSIZE_FORMAT "|1",
-                                                    g_bytes_get_size(m0));
+            g_autofree char *env0 = g_strdup_printf(
+                "a@b.test|x@mx.test,y@mx.test|%" G_GSIZE_FORMAT "|1", g_bytes_get_size(m0));
             CU_ASSERT_STRING_EQUAL(g_ptr_array_index(pol.envs, 0), env0);
             CU_ASSERT_STRING_EQUAL(g_ptr_array_index(pol.envs, 2), "|postmaster@mx.test|0|0");
         }
@@ -173,8 +175,8 @@ step(MsSmtpClient *c, const char *server)
 }
 
 typedef struct {
-    const char *server;   /* scripted reply */
-    const char *client;   /* exact bytes the client must send next */
+    const char *server; /* scripted reply */
+    const char *client; /* exact bytes the client must send next */
 } Step;
 
 static void
@@ -215,7 +217,8 @@ test_pipelined_bytes(void)
         { NULL, NULL },
     };
     MsSmtpClientConfig cfg = { 0 };
-    run_script(&cfg, steps, "rcpt 0.0 250 2.1.5\nrcpt 0.1 550 5.1.1\ntxn 0 accepted 250\nsession ok 221\n");
+    run_script(&cfg, steps,
+               "rcpt 0.0 250 2.1.5\nrcpt 0.1 550 5.1.1\ntxn 0 accepted 250\nsession ok 221\n");
 }
 
 /* RFC 6152: MAIL says BODY=8BITMIME exactly when the message has an octet
@@ -227,7 +230,7 @@ test_8bitmime_scan(void)
     static const char *const rcpts[] = { "x@y.test", NULL };
     for (gsize li = 0; li < G_N_ELEMENTS(lengths); li++) {
         gsize n = lengths[li];
-        for (gssize at = -1; at < (gssize) n; at++) {   /* -1: plain ASCII */
+        for (gssize at = -1; at < (gssize) n; at++) { /* -1: plain ASCII */
             g_autofree char *body = g_strnfill(n, 'a');
             if (at >= 0)
                 body[at] = (char) 0xC3;
@@ -242,7 +245,8 @@ test_8bitmime_scan(void)
             g_autofree char *mail = step(c, "250-mx\r\n250 8BITMIME\r\n");
             gboolean says = strstr(mail, " BODY=8BITMIME\r\n") != NULL;
             if (says != (at >= 0))
-                printf("\nlength %" G_GSIZE_FORMAT ", high octet at %" G_GSSIZE_FORMAT ": %s", n, at, mail);
+                printf("\nlength %" G_GSIZE_FORMAT ", high octet at %" G_GSSIZE_FORMAT ": %s", n,
+                       at, mail);
             CU_ASSERT_EQUAL(says, at >= 0);
             CU_ASSERT(g_str_has_prefix(mail, "MAIL FROM:<a@b.test>"));
             rec_clear(&rec);
@@ -267,13 +271,14 @@ test_lockstep_bytes(void)
         { NULL, NULL },
     };
     MsSmtpClientConfig cfg = { 0 };
-    run_script(&cfg, not_offered, "rcpt 0.0 250 \nrcpt 0.1 451 4.3.0\ntxn 0 accepted 250\nsession ok 221\n");
+    run_script(&cfg, not_offered,
+               "rcpt 0.0 250 \nrcpt 0.1 451 4.3.0\ntxn 0 accepted 250\nsession ok 221\n");
     static const Step refused[] = {
         { "220 mx ESMTP\r\n", "EHLO localhost\r\n" },
         { "250-mx\r\n250 PIPELINING\r\n", "MAIL FROM:<a@b.test>\r\n" },
         { "250 ok\r\n", "RCPT TO:<x@y.test>\r\n" },
         { "550 no\r\n", "RCPT TO:<z@y.test>\r\n" },
-        { "450 busy\r\n", "QUIT\r\n" },   /* all refused: no DATA */
+        { "450 busy\r\n", "QUIT\r\n" }, /* all refused: no DATA */
         { "221 bye\r\n", "" },
         { NULL, NULL },
     };
@@ -347,9 +352,9 @@ test_auth_wired(void)
 {
     static const struct {
         const char *user, *pw;
-        gboolean    offered;
+        gboolean offered;
         const char *log;
-        guint       delivered;
+        guint delivered;
     } t[] = {
         { "alice", "secret", TRUE, "rcpt 0.0 250 2.1.5\ntxn 0 accepted 250\nsession ok 221\n", 1 },
         { "alice", "wrong", TRUE, "txn 0 permfail 535\nsession auth-failed 535\n", 0 },
@@ -390,19 +395,32 @@ static void
 test_faults_wired(void)
 {
     static const struct {
-        guint       greeting;
+        guint greeting;
         const char *verb;
-        guint       code;
-        guint       skip;
+        guint code;
+        guint skip;
         const char *log;
-        guint       delivered;
+        guint delivered;
     } t[] = {
-        { 421, NULL, 0, 0, "txn 0 tempfail 421\ntxn 1 tempfail 421\nsession greeting-refused 421\n", 0 },
-        { 554, NULL, 0, 0, "txn 0 permfail 554\ntxn 1 permfail 554\nsession greeting-refused 554\n", 0 },
-        { 0, ".", 451, 0, "rcpt 0.0 250 2.1.5\ntxn 0 tempfail 451\nrcpt 1.0 250 2.1.5\ntxn 1 tempfail 451\nsession ok 221\n", 0 },
-        { 0, "MAIL", 550, 1, "rcpt 0.0 250 2.1.5\ntxn 0 accepted 250\nrcpt 1.0 503 5.5.1\ntxn 1 permfail 550\nsession ok 221\n", 1 },
-        { 0, "RCPT", 421, 1, "rcpt 0.0 250 2.1.5\ntxn 0 accepted 250\ntxn 1 tempfail 421\nsession server-closed 421\n", 1 },
-        { 0, "RCPT", 452, 0, "rcpt 0.0 452 4.0.0\ntxn 0 tempfail 452\nrcpt 1.0 452 4.0.0\ntxn 1 tempfail 452\nsession ok 221\n", 0 },
+        { 421, NULL, 0, 0, "txn 0 tempfail 421\ntxn 1 tempfail 421\nsession greeting-refused 421\n",
+          0 },
+        { 554, NULL, 0, 0, "txn 0 permfail 554\ntxn 1 permfail 554\nsession greeting-refused 554\n",
+          0 },
+        { 0, ".", 451, 0,
+          "rcpt 0.0 250 2.1.5\ntxn 0 tempfail 451\nrcpt 1.0 250 2.1.5\ntxn 1 tempfail 451\nsession "
+          "ok 221\n",
+          0 },
+        { 0, "MAIL", 550, 1,
+          "rcpt 0.0 250 2.1.5\ntxn 0 accepted 250\nrcpt 1.0 503 5.5.1\ntxn 1 permfail 550\nsession "
+          "ok 221\n",
+          1 },
+        { 0, "RCPT", 421, 1,
+          "rcpt 0.0 250 2.1.5\ntxn 0 accepted 250\ntxn 1 tempfail 421\nsession server-closed 421\n",
+          1 },
+        { 0, "RCPT", 452, 0,
+          "rcpt 0.0 452 4.0.0\ntxn 0 tempfail 452\nrcpt 1.0 452 4.0.0\ntxn 1 tempfail 452\nsession "
+          "ok 221\n",
+          0 },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(t); i++) {
         for (int nopipe = 0; nopipe < 2; nopipe++) {
@@ -428,7 +446,8 @@ test_faults_wired(void)
             const char *want = t[i].log;
             g_autofree char *alt = NULL;
             if (nopipe && t[i].code == 550) {
-                alt = g_strdup("rcpt 0.0 250 2.1.5\ntxn 0 accepted 250\ntxn 1 permfail 550\nsession ok 221\n");
+                alt = g_strdup(
+                    "rcpt 0.0 250 2.1.5\ntxn 0 accepted 250\ntxn 1 permfail 550\nsession ok 221\n");
                 want = alt;
             }
             if (strcmp(rec.log->str, want) != 0)
@@ -456,7 +475,7 @@ test_size_and_late_add(void)
     Rec rec;
     rec_init(&rec);
     g_autoptr(MsSmtpClient) cli = new_client(NULL, &rec);
-    tk_pump(srv, cli, FALSE);   /* greeting and EHLO, nothing queued yet */
+    tk_pump(srv, cli, FALSE); /* greeting and EHLO, nothing queued yet */
     CU_ASSERT(!ms_smtp_client_is_closed(cli));
     static const char *const rcpts[] = { "x@mx.test", NULL };
     g_autoptr(GBytes) big = big_body(1001);
@@ -466,7 +485,9 @@ test_size_and_late_add(void)
     tk_pump(srv, cli, FALSE);
     ms_smtp_client_finish(cli);
     tk_pump(srv, cli, FALSE);
-    CU_ASSERT_STRING_EQUAL(rec.log->str, "txn 0 permfail 552\nrcpt 1.0 250 2.1.5\ntxn 1 accepted 250\nsession ok 221\n");
+    CU_ASSERT_STRING_EQUAL(
+        rec.log->str,
+        "txn 0 permfail 552\nrcpt 1.0 250 2.1.5\ntxn 1 accepted 250\nsession ok 221\n");
     CU_ASSERT_EQUAL(pol.msgs->len, 1);
     CU_ASSERT(strstr(pol.trace->str, "SIZE=7") != NULL);
     rec_clear(&rec);
@@ -582,7 +603,8 @@ test_connection_lost(void)
     ms_smtp_client_connection_lost(c);
     CU_ASSERT(ms_smtp_client_is_closed(c));
     ms_smtp_client_add_message(c, "a@b.test", rcpts, m);
-    CU_ASSERT_STRING_EQUAL(rec.log->str, "txn 0 tempfail 0\nsession connection-lost 0\ntxn 1 tempfail 0\n");
+    CU_ASSERT_STRING_EQUAL(rec.log->str,
+                           "txn 0 tempfail 0\nsession connection-lost 0\ntxn 1 tempfail 0\n");
     rec_clear(&rec);
 }
 

@@ -5,9 +5,10 @@
 #include "testlib.h"
 #include "smtp_testkit.h"
 
-#define G   "220 mx.test ESMTP mailsim\r\n"
-#define E   "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n" \
-            "250-ENHANCEDSTATUSCODES\r\n250-AUTH PLAIN LOGIN\r\n250 HELP\r\n"
+#define G "220 mx.test ESMTP mailsim\r\n"
+#define E                                                                                          \
+    "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n"                       \
+    "250-ENHANCEDSTATUSCODES\r\n250-AUTH PLAIN LOGIN\r\n250 HELP\r\n"
 #define EH  "EHLO client.test\r\n"
 #define M   "MAIL FROM:<a@b.test>\r\n"
 #define R   "RCPT TO:<x@mx.test>\r\n"
@@ -55,13 +56,12 @@ run_both(const MsSmtpServerConfig *cfg, const char *input, gsize len)
 typedef struct {
     const char *name;
     const char *input;
-    const char *expect;   /* after the greeting */
+    const char *expect; /* after the greeting */
 } Case;
 
 static const Case cases[] = {
     { "ehlo quit", EH "QUIT\r\n", E "221 2.0.0 mx.test closing connection\r\n" },
-    { "helo: no enhanced codes", "HELO c\r\n" M "NOOP\r\n",
-      "250 mx.test\r\n250 Ok\r\n250 Ok\r\n" },
+    { "helo: no enhanced codes", "HELO c\r\n" M "NOOP\r\n", "250 mx.test\r\n250 Ok\r\n250 Ok\r\n" },
     { "ehlo without argument", "EHLO\r\n", "501 Syntax: EHLO hostname\r\n" },
     { "mail before helo", M, "503 Send HELO/EHLO first\r\n" },
     { "rcpt before mail", EH R, E "503 5.5.1 Need MAIL command\r\n" },
@@ -70,30 +70,42 @@ static const Case cases[] = {
     { "data without recipients", EH M "DATA\r\n", E OKM "554 5.5.1 No valid recipients\r\n" },
     { "data with argument", EH M R "DATA x\r\n", E OKM OKR "501 5.5.4 Syntax: DATA\r\n" },
     { "unknown command", EH "FOO bar\r\n", E "500 5.5.2 Command unrecognized\r\n" },
-    { "verb case-insensitive", "ehlo c\r\nmail from:<a@b.test>\r\nnoop\r\n", E OKM "250 2.0.0 Ok\r\n" },
-    { "mail without brackets", EH "MAIL FROM:a@b.test\r\n", E "501 5.5.4 Syntax: MAIL FROM:<address>\r\n" },
+    { "verb case-insensitive", "ehlo c\r\nmail from:<a@b.test>\r\nnoop\r\n",
+      E OKM "250 2.0.0 Ok\r\n" },
+    { "mail without brackets", EH "MAIL FROM:a@b.test\r\n",
+      E "501 5.5.4 Syntax: MAIL FROM:<address>\r\n" },
     { "mail empty domain", EH "MAIL FROM:<a@>\r\n", E "501 5.5.4 Syntax: MAIL FROM:<address>\r\n" },
     { "mail no at", EH "MAIL FROM:<ab.test>\r\n", E "501 5.5.4 Syntax: MAIL FROM:<address>\r\n" },
-    { "mail bad domain", EH "MAIL FROM:<a@-b.test>\r\n", E "501 5.5.4 Syntax: MAIL FROM:<address>\r\n" },
+    { "mail bad domain", EH "MAIL FROM:<a@-b.test>\r\n",
+      E "501 5.5.4 Syntax: MAIL FROM:<address>\r\n" },
     { "mail null path", EH "MAIL FROM:<>\r\n", E OKM },
     { "mail space after colon", EH "MAIL FROM: <a@b.test>\r\n", E OKM },
     { "quoted local part", EH "MAIL FROM:<\"john q\\\"doe\"@b.test>\r\n", E OKM },
     { "address literal", EH "MAIL FROM:<a@[192.0.2.1]>\r\n", E OKM },
-    { "local part 64", EH "MAIL FROM:<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@b.test>\r\n", E OKM },
-    { "local part 65", EH "MAIL FROM:<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@b.test>\r\n",
+    { "local part 64",
+      EH "MAIL FROM:<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@b.test>\r\n",
+      E OKM },
+    { "local part 65",
+      EH "MAIL FROM:<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@b.test>\r\n",
       E "501 5.5.4 Syntax: MAIL FROM:<address>\r\n" },
-    { "unknown mail parameter", EH "MAIL FROM:<a@b.test> FOO=1\r\n", E "555 5.5.4 Unsupported parameter\r\n" },
-    { "bad size parameter", EH "MAIL FROM:<a@b.test> SIZE=12x\r\n", E "501 5.5.4 Bad SIZE parameter\r\n" },
+    { "unknown mail parameter", EH "MAIL FROM:<a@b.test> FOO=1\r\n",
+      E "555 5.5.4 Unsupported parameter\r\n" },
+    { "bad size parameter", EH "MAIL FROM:<a@b.test> SIZE=12x\r\n",
+      E "501 5.5.4 Bad SIZE parameter\r\n" },
     { "body 8bitmime and size", EH "MAIL FROM:<a@b.test> SIZE=100 BODY=8BITMIME\r\n", E OKM },
     { "bad body", EH "MAIL FROM:<a@b.test> BODY=9BIT\r\n", E "501 5.5.4 Bad BODY parameter\r\n" },
     { "parameters after helo", "HELO c\r\nMAIL FROM:<a@b.test> SIZE=1\r\n",
       "250 mx.test\r\n555 Parameters need EHLO\r\n" },
-    { "rcpt null path refused", EH M "RCPT TO:<>\r\n", E OKM "501 5.5.4 Syntax: RCPT TO:<address>\r\n" },
+    { "rcpt null path refused", EH M "RCPT TO:<>\r\n",
+      E OKM "501 5.5.4 Syntax: RCPT TO:<address>\r\n" },
     { "rcpt postmaster", EH M "RCPT TO:<Postmaster>\r\n", E OKM OKR },
     { "rcpt source route", EH M "RCPT TO:<@r1.test,@r2.test:x@mx.test>\r\n", E OKM OKR },
-    { "rcpt parameter", EH M "RCPT TO:<x@mx.test> NOTIFY=NEVER\r\n", E OKM "555 5.5.4 Unsupported parameter\r\n" },
-    { "rcpt unknown user", EH M "RCPT TO:<unknown@mx.test>\r\n", E OKM "550 5.1.1 User unknown\r\n" },
-    { "rcpt relay denied", EH M "RCPT TO:<x@elsewhere.test>\r\n", E OKM "554 5.7.1 Relay access denied\r\n" },
+    { "rcpt parameter", EH M "RCPT TO:<x@mx.test> NOTIFY=NEVER\r\n",
+      E OKM "555 5.5.4 Unsupported parameter\r\n" },
+    { "rcpt unknown user", EH M "RCPT TO:<unknown@mx.test>\r\n",
+      E OKM "550 5.1.1 User unknown\r\n" },
+    { "rcpt relay denied", EH M "RCPT TO:<x@elsewhere.test>\r\n",
+      E OKM "554 5.7.1 Relay access denied\r\n" },
     { "rcpt refused then data", EH M "RCPT TO:<full@mx.test>\r\nDATA\r\n",
       E OKM "452 4.2.2 Mailbox full\r\n554 5.5.1 No valid recipients\r\n" },
     { "rset clears the transaction", EH M R "RSET\r\nDATA\r\n",
@@ -108,17 +120,21 @@ static const Case cases[] = {
     { "help", EH "HELP\r\n",
       E "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT AUTH\r\n" },
     { "trailing space tolerated", EH "NOOP   \r\n", E "250 2.0.0 Ok\r\n" },
-    { "bare LF command", EH "NOOP\nNOOP\r\n", E "500 5.5.2 Line must end with CRLF\r\n250 2.0.0 Ok\r\n" },
+    { "bare LF command", EH "NOOP\nNOOP\r\n",
+      E "500 5.5.2 Line must end with CRLF\r\n250 2.0.0 Ok\r\n" },
     { "bare CR inside command", EH "NO\rOP\r\n", E "500 5.5.2 Invalid character in command\r\n" },
     { "8-bit in command", EH "NOOP \xc3\xa9\r\n", E "500 5.5.2 Invalid character in command\r\n" },
-    { "input after quit ignored", EH "QUIT\r\nNOOP\r\n", E "221 2.0.0 mx.test closing connection\r\n" },
+    { "input after quit ignored", EH "QUIT\r\nNOOP\r\n",
+      E "221 2.0.0 mx.test closing connection\r\n" },
     { "empty line", EH "\r\n", E "500 5.5.2 Command unrecognized\r\n" },
     { "a message", EH M R "DATA\r\nSubject: hi\r\n\r\nbody\r\n.\r\n",
       E OKM OKR GO "250 2.0.0 Ok: queued as Q1\r\n" },
     { "empty message", EH M R "DATA\r\n.\r\n", E OKM OKR GO "250 2.0.0 Ok: queued as Q1\r\n" },
-    { "dot line inside data", EH M R "DATA\r\n..\r\n.x\r\n.\r\n", E OKM OKR GO "250 2.0.0 Ok: queued as Q1\r\n" },
+    { "dot line inside data", EH M R "DATA\r\n..\r\n.x\r\n.\r\n",
+      E OKM OKR GO "250 2.0.0 Ok: queued as Q1\r\n" },
     { "auth before ehlo", "HELO c\r\nAUTH PLAIN\r\n", "250 mx.test\r\n503 Send EHLO first\r\n" },
-    { "auth unknown mechanism", EH "AUTH CRAM-MD5\r\n", E "504 5.5.4 Unrecognized authentication type\r\n" },
+    { "auth unknown mechanism", EH "AUTH CRAM-MD5\r\n",
+      E "504 5.5.4 Unrecognized authentication type\r\n" },
     { "auth inside transaction", EH M "AUTH PLAIN\r\n",
       E OKM "503 5.5.1 AUTH not permitted during a mail transaction\r\n" },
     { NULL, NULL, NULL },
@@ -154,7 +170,10 @@ static void
 test_command_line_512_513(void)
 {
     MsSmtpServerConfig cfg = tk_server_config();
-    static const struct { gsize total; const char *reply; } t[] = {
+    static const struct {
+        gsize total;
+        const char *reply;
+    } t[] = {
         { 511, "250 2.0.0 Ok\r\n" },
         { 512, "250 2.0.0 Ok\r\n" },
         { 513, "500 5.5.6 Line too long\r\n" },
@@ -192,7 +211,8 @@ test_text_line_1000_1001(void)
     g_autoptr(GString) ok = message_with_line(998);
     expect(&cfg, ok->str, ok->len, E OKM OKR GO "250 2.0.0 Ok: queued as Q1\r\n");
     g_autoptr(GString) bad = message_with_line(999);
-    expect(&cfg, bad->str, bad->len, E OKM OKR GO "554 5.6.0 Message has a line longer than 998 octets\r\n");
+    expect(&cfg, bad->str, bad->len,
+           E OKM OKR GO "554 5.6.0 Message has a line longer than 998 octets\r\n");
     /* ".aaa..." of 999 octets on the wire is 998 after un-stuffing. */
     g_autoptr(GString) stuffed = g_string_new(EH M R "DATA\r\n.");
     for (int i = 0; i < 998; i++)
@@ -212,13 +232,16 @@ test_smuggling_probes(void)
     };
     MsSmtpServerConfig cfg = tk_server_config();
     for (gsize i = 0; i < G_N_ELEMENTS(probes); i++) {
-        g_autofree char *in = g_strconcat(EH M R "DATA\r\nSubject: a\r\n\r\nbody", probes[i],
-                                          "MAIL FROM:<evil@x.test>\r\nRCPT TO:<v@mx.test>\r\nDATA\r\n"
-                                          "Subject: smuggled\r\n\r\nx\r\n.\r\n", NULL);
+        g_autofree char *in =
+            g_strconcat(EH M R "DATA\r\nSubject: a\r\n\r\nbody", probes[i],
+                        "MAIL FROM:<evil@x.test>\r\nRCPT TO:<v@mx.test>\r\nDATA\r\n"
+                        "Subject: smuggled\r\n\r\nx\r\n.\r\n",
+                        NULL);
         TkPolicy p;
         tk_policy_init(&p);
         g_autofree char *out = run(&cfg, &p, in, strlen(in), FALSE);
-        g_autofree char *want = g_strconcat(G E OKM OKR GO, "554 5.6.0 Message contains bare CR or LF\r\n", NULL);
+        g_autofree char *want =
+            g_strconcat(G E OKM OKR GO, "554 5.6.0 Message contains bare CR or LF\r\n", NULL);
         if (strcmp(out, want) != 0)
             printf("\nprobe %zu:\n got: %s\n", i, out);
         CU_ASSERT_STRING_EQUAL(out, want);
@@ -237,7 +260,8 @@ test_nul_and_garbage(void)
     expect(&cfg, nul_cmd, sizeof nul_cmd - 1,
            E "500 5.5.2 Invalid character in command\r\n250 2.0.0 Ok\r\n");
     static const char nul_data[] = EH M R "DATA\r\nab\0c\r\n.\r\n";
-    expect(&cfg, nul_data, sizeof nul_data - 1, E OKM OKR GO "554 5.6.0 Message contains NUL octets\r\n");
+    expect(&cfg, nul_data, sizeof nul_data - 1,
+           E OKM OKR GO "554 5.6.0 Message contains NUL octets\r\n");
     /* Every octet value, many times: no crash, only error replies, and the
      * session ends after the error limit. */
     GString *g = g_string_new(NULL);
@@ -263,11 +287,12 @@ test_pipelined_flood(void)
     GString *in = g_string_new(EH);
     GString *want = g_string_new(G E);
     for (int i = 0; i < 60; i++) {
-        g_string_append_printf(in, "MAIL FROM:<s%d@b.test>\r\nRCPT TO:<r%d@mx.test>\r\n"
-                                   "RCPT TO:<unknown@mx.test>\r\nDATA\r\n.line %d\r\n.\r\n",
+        g_string_append_printf(in,
+                               "MAIL FROM:<s%d@b.test>\r\nRCPT TO:<r%d@mx.test>\r\n"
+                               "RCPT TO:<unknown@mx.test>\r\nDATA\r\n.line %d\r\n.\r\n",
                                i, i, i);
-        g_string_append_printf(want, OKM OKR "550 5.1.1 User unknown\r\n" GO
-                                     "250 2.0.0 Ok: queued as Q%d\r\n", i + 1);
+        g_string_append_printf(
+            want, OKM OKR "550 5.1.1 User unknown\r\n" GO "250 2.0.0 Ok: queued as Q%d\r\n", i + 1);
     }
     g_string_append(in, "QUIT\r\n");
     g_string_append(want, "221 2.0.0 mx.test closing connection\r\n");
@@ -296,13 +321,15 @@ typedef struct {
 /* base64: "\0alice\0secret" = AGFsaWNlAHNlY3JldA==, "\0alice\0wrong" =
  * AGFsaWNlAHdyb25n, alice = YWxpY2U=, secret = c2VjcmV0, wrong = d3Jvbmc= */
 static const AuthCase auth_cases[] = {
-    { "plain initial response", "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", "235 2.7.0 Authentication successful\r\n" },
+    { "plain initial response", "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n",
+      "235 2.7.0 Authentication successful\r\n" },
     { "plain continuation", "AUTH PLAIN\r\nAGFsaWNlAHNlY3JldA==\r\n",
       "334 \r\n235 2.7.0 Authentication successful\r\n" },
     { "plain wrong password", "AUTH PLAIN AGFsaWNlAHdyb25n\r\n",
       "535 5.7.8 Authentication credentials invalid\r\n" },
     { "plain bad base64", "AUTH PLAIN AGFsaWNl*HNl\r\n", "501 5.5.2 Cannot decode response\r\n" },
-    { "plain one NUL", "AUTH PLAIN YWxpY2UAc2VjcmV0\r\n", "501 5.5.2 Malformed PLAIN response\r\n" },
+    { "plain one NUL", "AUTH PLAIN YWxpY2UAc2VjcmV0\r\n",
+      "501 5.5.2 Malformed PLAIN response\r\n" },
     { "plain empty", "AUTH PLAIN =\r\n", "501 5.5.2 Malformed PLAIN response\r\n" },
     { "plain other authzid", "AUTH PLAIN Ym9iAGFsaWNlAHNlY3JldA==\r\n",
       "535 5.7.8 Authentication credentials invalid\r\n" },
@@ -338,7 +365,8 @@ test_auth(void)
     tk_policy_clear(&p);
     /* Not offered: no AUTH keyword, command refused. */
     cfg.offer_auth = FALSE;
-    g_autofree char *out = run_both(&cfg, EH "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", strlen(EH "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"));
+    g_autofree char *out = run_both(&cfg, EH "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n",
+                                    strlen(EH "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"));
     CU_ASSERT(strstr(out, "AUTH PLAIN LOGIN") == NULL);
     CU_ASSERT(g_str_has_suffix(out, "502 5.5.1 AUTH not available\r\n"));
     /* An AUTH continuation of 12288 octets is a line; 12289 is too long. */
@@ -349,7 +377,9 @@ test_auth(void)
             g_string_append_c(in, 'A');
         g_string_append(in, "\r\nNOOP\r\n");
         g_autofree char *o = run_both(&cfg, in->str, in->len);
-        CU_ASSERT(strstr(o, total == 12288 ? "501 5.5.2 Cannot decode" : "500 5.5.6 Authentication exchange line is too long") != NULL);
+        CU_ASSERT(strstr(o, total == 12288
+                                ? "501 5.5.2 Cannot decode"
+                                : "500 5.5.6 Authentication exchange line is too long") != NULL);
         CU_ASSERT(g_str_has_suffix(o, "250 2.0.0 Ok\r\n"));
         g_string_free(in, TRUE);
     }
@@ -362,10 +392,12 @@ test_size_limit(void)
     cfg.max_size = 1000;
     g_autofree char *kw = run_both(&cfg, EH, strlen(EH));
     CU_ASSERT(strstr(kw, "250-SIZE 1000\r\n") != NULL);
-    expect(&cfg, EH "MAIL FROM:<a@b.test> SIZE=1000\r\n", strlen(EH "MAIL FROM:<a@b.test> SIZE=1000\r\n"),
+    expect(&cfg, EH "MAIL FROM:<a@b.test> SIZE=1000\r\n",
+           strlen(EH "MAIL FROM:<a@b.test> SIZE=1000\r\n"),
            "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n"
            "250-ENHANCEDSTATUSCODES\r\n250-AUTH PLAIN LOGIN\r\n250 HELP\r\n" OKM);
-    g_autofree char *o = run_both(&cfg, EH "MAIL FROM:<a@b.test> SIZE=1001\r\n", strlen(EH "MAIL FROM:<a@b.test> SIZE=1001\r\n"));
+    g_autofree char *o = run_both(&cfg, EH "MAIL FROM:<a@b.test> SIZE=1001\r\n",
+                                  strlen(EH "MAIL FROM:<a@b.test> SIZE=1001\r\n"));
     CU_ASSERT(g_str_has_suffix(o, "552 5.3.4 Message size exceeds fixed maximum message size\r\n"));
     /* Content: exactly 1000 octets accepted, 1001 refused at the end. */
     for (gsize n = 1000; n <= 1001; n++) {
@@ -375,13 +407,14 @@ test_size_limit(void)
             gsize line = MIN(left, 80);
             for (gsize i = 0; i + 2 < line; i++)
                 g_string_append_c(in, 'a');
-            g_string_append(in, "\r\n");   /* lines of 80 octets; the last 40 or 41 */
+            g_string_append(in, "\r\n"); /* lines of 80 octets; the last 40 or 41 */
             left -= line;
         }
         g_string_append(in, ".\r\n");
         g_autofree char *out = run_both(&cfg, in->str, in->len);
-        CU_ASSERT(g_str_has_suffix(out, n == 1000 ? "250 2.0.0 Ok: queued as Q1\r\n"
-                                                  : "552 5.3.4 Message size exceeds fixed maximum message size\r\n"));
+        CU_ASSERT(g_str_has_suffix(
+            out, n == 1000 ? "250 2.0.0 Ok: queued as Q1\r\n"
+                           : "552 5.3.4 Message size exceeds fixed maximum message size\r\n"));
         g_string_free(in, TRUE);
     }
 }
@@ -412,20 +445,24 @@ test_recipient_limit(void)
 
 typedef struct {
     const char *verb;
-    guint       code;
+    guint code;
     const char *enh;
     const char *input;
     const char *expect;
-    gboolean    closed;
+    gboolean closed;
 } OverrideCase;
 
 static const OverrideCase ov_cases[] = {
     { "MAIL", 421, "4.3.0", EH M R, E "421 4.3.0 Scripted fault\r\n", TRUE },
-    { "RCPT", 451, "4.3.0", EH M R "DATA\r\n", E OKM "451 4.3.0 Scripted fault\r\n554 5.5.1 No valid recipients\r\n", FALSE },
-    { "MAIL", 550, "5.7.1", EH M R, E "550 5.7.1 Scripted fault\r\n503 5.5.1 Need MAIL command\r\n", FALSE },
+    { "RCPT", 451, "4.3.0", EH M R "DATA\r\n",
+      E OKM "451 4.3.0 Scripted fault\r\n554 5.5.1 No valid recipients\r\n", FALSE },
+    { "MAIL", 550, "5.7.1", EH M R, E "550 5.7.1 Scripted fault\r\n503 5.5.1 Need MAIL command\r\n",
+      FALSE },
     { "DATA", 452, "4.3.1", EH M R "DATA\r\n", E OKM OKR "452 4.3.1 Scripted fault\r\n", FALSE },
-    { ".", 552, "5.3.4", EH M R "DATA\r\nx\r\n.\r\nNOOP\r\n", E OKM OKR GO "552 5.3.4 Scripted fault\r\n250 2.0.0 Ok\r\n", FALSE },
-    { ".", 421, "4.4.2", EH M R "DATA\r\nx\r\n.\r\nNOOP\r\n", E OKM OKR GO "421 4.4.2 Scripted fault\r\n", TRUE },
+    { ".", 552, "5.3.4", EH M R "DATA\r\nx\r\n.\r\nNOOP\r\n",
+      E OKM OKR GO "552 5.3.4 Scripted fault\r\n250 2.0.0 Ok\r\n", FALSE },
+    { ".", 421, "4.4.2", EH M R "DATA\r\nx\r\n.\r\nNOOP\r\n",
+      E OKM OKR GO "421 4.4.2 Scripted fault\r\n", TRUE },
     { "EHLO", 554, "5.7.1", EH, "554 Scripted fault\r\n", FALSE },
     { NULL, 0, NULL, NULL, NULL, FALSE },
 };
@@ -463,8 +500,9 @@ test_greetings(void)
     TkPolicy p;
     tk_policy_init(&p);
     g_autofree char *o = run(&cfg, &p, EH M "QUIT\r\n", strlen(EH M "QUIT\r\n"), FALSE);
-    CU_ASSERT_STRING_EQUAL(o, "554 No service for you\r\n503 Service refused, send QUIT\r\n"
-                              "503 Service refused, send QUIT\r\n221 mx.test closing connection\r\n");
+    CU_ASSERT_STRING_EQUAL(o,
+                           "554 No service for you\r\n503 Service refused, send QUIT\r\n"
+                           "503 Service refused, send QUIT\r\n221 mx.test closing connection\r\n");
     cfg.greeting_code = 421;
     cfg.greeting_text = "Busy";
     MsSmtpServerHooks h = tk_server_hooks();
@@ -487,8 +525,9 @@ test_data_hook_and_trace(void)
     MsSmtpServerConfig cfg = tk_server_config();
     TkPolicy p;
     tk_policy_init(&p);
-    const char *in = EH "MAIL FROM:<> BODY=8BITMIME SIZE=40\r\nRCPT TO:<x@mx.test>\r\nRCPT TO:<y@mx.test>\r\n"
-                        "DATA\r\n..a\r\n\r\n...\r\n\xc3\xa9t\xc3\xa9\r\n.\r\nQUIT\r\n";
+    const char *in =
+        EH "MAIL FROM:<> BODY=8BITMIME SIZE=40\r\nRCPT TO:<x@mx.test>\r\nRCPT TO:<y@mx.test>\r\n"
+           "DATA\r\n..a\r\n\r\n...\r\n\xc3\xa9t\xc3\xa9\r\n.\r\nQUIT\r\n";
     g_autofree char *out = run(&cfg, &p, in, strlen(in), FALSE);
     CU_ASSERT_EQUAL(p.msgs->len, 1);
     gsize n = 0;
@@ -498,7 +537,9 @@ test_data_hook_and_trace(void)
     CU_ASSERT(memcmp(d, body, n) == 0);
     CU_ASSERT_STRING_EQUAL(g_ptr_array_index(p.envs, 0), "|x@mx.test,y@mx.test|40|1");
     CU_ASSERT(strstr(p.trace->str, "> RCPT TO:<y@mx.test>\n< 250 2.1.5 Ok\n") != NULL);
-    CU_ASSERT(strstr(p.trace->str, "> <message content: 17 octets>\n> .\n< 250 2.0.0 Ok: queued as Q1\n") != NULL);
+    CU_ASSERT(strstr(p.trace->str,
+                     "> <message content: 17 octets>\n> .\n< 250 2.0.0 Ok: queued as Q1\n") !=
+              NULL);
     CU_ASSERT(strstr(p.trace->str, "< 250-PIPELINING\n") != NULL);
     CU_ASSERT(strstr(p.trace->str, "\xc3") == NULL);
     CU_ASSERT(g_str_has_suffix(p.trace->str, "> QUIT\n< 221 2.0.0 mx.test closing connection\n"));
@@ -564,7 +605,7 @@ feed_outcome(const GString *in, gsize step, GRand *r)
         gsize n;
         const char *d = g_bytes_get_data(g_ptr_array_index(p.msgs, i), &n);
         g_string_append_printf(out, "\n[message %u: %zu octets]\n", i, n);
-        for (gsize k = 0; k < n; k++) {   /* NULs shown, so that strings compare whole */
+        for (gsize k = 0; k < n; k++) { /* NULs shown, so that strings compare whole */
             if (d[k])
                 g_string_append_c(out, d[k]);
             else
@@ -593,7 +634,8 @@ test_random_content_splits(void)
             }
             g_string_append_c(in, alphabet[g_rand_int_range(r, 0, sizeof alphabet)]);
         }
-        g_string_append(in, "\r\n.\r\n" "QUIT\r\n");
+        g_string_append(in, "\r\n.\r\n"
+                            "QUIT\r\n");
         g_autofree char *whole = feed_outcome(in, 0, r);
         g_autofree char *bytewise = feed_outcome(in, 1, r);
         g_autofree char *pieces = feed_outcome(in, G_MAXSIZE, r);
@@ -613,7 +655,7 @@ test_reply_format(void)
     ms_smtp_reply_format(&r, TRUE, s);
     CU_ASSERT_STRING_EQUAL(s->str, "250-2.0.0 one\r\n250-2.0.0 two\r\n250 2.0.0 three \r\n");
     g_string_truncate(s, 0);
-    ms_smtp_reply_set(&r, 550, "4.1.1", NULL);   /* wrong class: replaced */
+    ms_smtp_reply_set(&r, 550, "4.1.1", NULL); /* wrong class: replaced */
     ms_smtp_reply_format(&r, TRUE, s);
     CU_ASSERT_STRING_EQUAL(s->str, "550 5.0.0\r\n");
     g_string_truncate(s, 0);
@@ -622,15 +664,22 @@ test_reply_format(void)
     ms_smtp_reply_format(&r, TRUE, s);
     CU_ASSERT_EQUAL(s->len, 512);
     ms_smtp_reply_clear(&r);
-    static const struct { const char *s; gboolean ok; } enh[] = {
+    static const struct {
+        const char *s;
+        gboolean ok;
+    } enh[] = {
         { "2.0.0", TRUE }, { "5.123.456", TRUE }, { "5.1234.1", FALSE }, { "3.0.0", FALSE },
-        { "5..1", FALSE }, { "5.1.", FALSE }, { "5.1", FALSE }, { "x.1.1", FALSE },
+        { "5..1", FALSE }, { "5.1.", FALSE },     { "5.1", FALSE },      { "x.1.1", FALSE },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(enh); i++)
         CU_ASSERT_EQUAL(ms_smtp_enhanced_valid(enh[i].s, strlen(enh[i].s), 0), enh[i].ok);
-    static const struct { const char *s; gboolean ok; } b64[] = {
-        { "", TRUE }, { "YQ==", TRUE }, { "YWI=", TRUE }, { "YWJj", TRUE }, { "YQ=", FALSE },
-        { "Y===", FALSE }, { "YQ==YWJj", FALSE }, { "YW\nJj", FALSE }, { "YW Jj", FALSE },
+    static const struct {
+        const char *s;
+        gboolean ok;
+    } b64[] = {
+        { "", TRUE },          { "YQ==", TRUE },    { "YWI=", TRUE },
+        { "YWJj", TRUE },      { "YQ=", FALSE },    { "Y===", FALSE },
+        { "YQ==YWJj", FALSE }, { "YW\nJj", FALSE }, { "YW Jj", FALSE },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(b64); i++) {
         gsize n = 0;

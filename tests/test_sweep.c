@@ -10,7 +10,8 @@
 static const char world[] =
     "<?xml version=\"1.0\"?>\n"
     "<scenario version=\"1\" name=\"sweep-test\" seed=\"5\" until=\"2h\" keep-bodies=\"false\">\n"
-    "  <generate topology=\"transit-stub\" domains=\"6\" routers=\"40\" users=\"60\" messages=\"300\" "
+    "  <generate topology=\"transit-stub\" domains=\"6\" routers=\"40\" users=\"60\" "
+    "messages=\"300\" "
     "duration=\"1h\" seed=\"5\" outages=\"1\"/>\n"
     "</scenario>\n";
 
@@ -55,17 +56,20 @@ test_jobs_do_not_change_results(void)
     /* header + 4 points x 17 statistics */
     g_auto(GStrv) lines = g_strsplit(one, "\n", -1);
     CU_ASSERT_EQUAL(g_strv_length(lines), 1 + 4 * 17 + 1);
-    CU_ASSERT(g_str_has_prefix(lines[0], "fidelity,policy.retry-first,statistic,n,mean,ci95,sd,min,max"));
+    CU_ASSERT(
+        g_str_has_prefix(lines[0], "fidelity,policy.retry-first,statistic,n,mean,ci95,sd,min,max"));
     CU_ASSERT(g_str_has_prefix(lines[1], "packet,1min,messages,5,"));
     /* different seeds give different runs: the events vary */
     gboolean varies = FALSE;
     for (char **l = lines; *l; l++)
         if (strstr(*l, ",events,5,")) {
             g_auto(GStrv) f = g_strsplit(*l, ",", -1);
-            varies |= g_ascii_strtod(f[5], NULL) > 0;   /* ci95 */
+            varies |= g_ascii_strtod(f[5], NULL) > 0; /* ci95 */
         }
     CU_ASSERT(varies);
-    CU_ASSERT(strstr(j1, "\"settings\": {\"fidelity\": \"flow\", \"policy.retry-first\": \"10min\"}") != NULL);
+    CU_ASSERT(
+        strstr(j1, "\"settings\": {\"fidelity\": \"flow\", \"policy.retry-first\": \"10min\"}") !=
+        NULL);
 }
 
 /* Stopping earlier delivers fewer messages. */
@@ -97,8 +101,11 @@ test_until_axis(void)
 static void
 test_t_quantiles(void)
 {
-    static const struct { guint df; double t; } cases[] = {
-        { 1, 12.7062 }, { 2, 4.3027 }, { 10, 2.2281 }, { 30, 2.0423 }, { 31, 2.0395 },
+    static const struct {
+        guint df;
+        double t;
+    } cases[] = {
+        { 1, 12.7062 }, { 2, 4.3027 },  { 10, 2.2281 },  { 30, 2.0423 },     { 31, 2.0395 },
         { 40, 2.0211 }, { 60, 2.0003 }, { 120, 1.9799 }, { 100000, 1.9600 },
     };
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -109,7 +116,10 @@ test_t_quantiles(void)
 static void
 test_bad_settings(void)
 {
-    static const struct { const char *set; const char *says; } cases[] = {
+    static const struct {
+        const char *set;
+        const char *says;
+    } cases[] = {
         { "colour=blue", "unknown key" },
         { "until", "expected KEY=VALUE" },
         { "=5", "expected KEY=VALUE" },

@@ -18,7 +18,6 @@
 
 #define LESSON2 "scenarios/teaching/02-packets.xml"
 
-
 /* The results of lesson 2 over seeds 1..3 and both fidelities. */
 static MsSweepResults *
 tiny_sweep(guint jobs, char **json)
@@ -58,7 +57,8 @@ test_results(void)
     CU_ASSERT_EQUAL(ms_sweep_results_n_axes(r), 1);
     CU_ASSERT_STRING_EQUAL(ms_sweep_results_axis(r, 0), "fidelity");
     CU_ASSERT_STRING_EQUAL(ms_sweep_results_setting(r, 1, 0), "flow");
-    CU_ASSERT_STRING_EQUAL(ms_sweep_results_scenario(r), "Lesson 2: a big message, many small packets");
+    CU_ASSERT_STRING_EQUAL(ms_sweep_results_scenario(r),
+                           "Lesson 2: a big message, many small packets");
     CU_ASSERT_EQUAL(ms_sweep_results_n_stats(r), 17);
     CU_ASSERT_EQUAL(ms_sweep_results_find_stat(r, "nope"), -1);
     /* every statistic's mean is the mean of its replications */
@@ -75,7 +75,7 @@ test_results(void)
     MsSweepSummary lat;
     ms_sweep_results_get(r, 0, (guint) ms_sweep_results_find_stat(r, "latency_mean_s"), &lat);
     CU_ASSERT(lat.mean > 0);
-    CU_ASSERT(lat.ci95 > 0);   /* the seeds differ */
+    CU_ASSERT(lat.ci95 > 0); /* the seeds differ */
 }
 
 static void
@@ -94,23 +94,30 @@ test_formats(void)
                                           "delivered",      "bounced",       "queued" };
     CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='panel']"), G_N_ELEMENTS(panels));
     for (guint i = 0; i < G_N_ELEMENTS(panels); i++) {
-        g_autofree char *q1 = g_strdup_printf("//s:g[@id='panel-%s']//s:g[@class='mean']", panels[i]);
-        g_autofree char *q2 = g_strdup_printf("//s:g[@id='panel-%s']//s:g[@class='ci']/s:path", panels[i]);
-        g_autofree char *q3 = g_strdup_printf("//s:g[@id='panel-%s']//s:g[@class='replications']/s:path", panels[i]);
-        g_autofree char *q4 = g_strdup_printf("//s:g[@id='panel-%s-point-2'][@class='point']", panels[i]);
+        g_autofree char *q1 =
+            g_strdup_printf("//s:g[@id='panel-%s']//s:g[@class='mean']", panels[i]);
+        g_autofree char *q2 =
+            g_strdup_printf("//s:g[@id='panel-%s']//s:g[@class='ci']/s:path", panels[i]);
+        g_autofree char *q3 =
+            g_strdup_printf("//s:g[@id='panel-%s']//s:g[@class='replications']/s:path", panels[i]);
+        g_autofree char *q4 =
+            g_strdup_printf("//s:g[@id='panel-%s-point-2'][@class='point']", panels[i]);
         CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q1), 2);
         CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q2), 2);
         CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q3), 2 * 3);
         CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q4), 1);
     }
     CU_ASSERT(ms_test_xpath_count(doc, "//s:text[.='fidelity=packet']") == G_N_ELEMENTS(panels));
-    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[.='Sweep: Lesson 2: a big message, many small packets']") == 1);
-    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[contains(., '3 replications (seeds 1..3)')]") == 1);
+    CU_ASSERT(ms_test_xpath_count(
+                  doc, "//s:text[.='Sweep: Lesson 2: a big message, many small packets']") == 1);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[contains(., '3 replications (seeds 1..3)')]") ==
+              1);
     CU_ASSERT(ms_test_xpath_count(doc, "//s:text[.='latency (s)']") == 3);
     xmlFreeDoc(doc);
 
     /* chosen statistics; an unknown one is refused */
-    static const char *const two[] = { "events", "latency_p99_s", NULL }, *const bad[] = { "nope", NULL };
+    static const char *const two[] = { "events", "latency_p99_s", NULL }, *const bad[] = { "nope",
+                                                                                           NULL };
     g_autofree char *svg2 = svg_of(r1, two);
     CU_ASSERT(strstr(svg2, "id=\"panel-events\"") && strstr(svg2, "id=\"panel-latency_p99_s\""));
     CU_ASSERT(strstr(svg2, "id=\"panel-delivered\"") == NULL);
@@ -121,8 +128,10 @@ test_formats(void)
     /* PNG at the page's size, PDF, and the SVG drawn from the JSON file */
     g_autofree char *dir = g_dir_make_tmp("mailsim-sweepplot-XXXXXX", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-    g_autofree char *jpath = g_build_filename(dir, "s.json", NULL), *png = g_build_filename(dir, "s.png", NULL),
-                    *pdf = g_build_filename(dir, "s.pdf", NULL), *fsvg = g_build_filename(dir, "s.svg", NULL);
+    g_autofree char *jpath = g_build_filename(dir, "s.json", NULL),
+                    *png = g_build_filename(dir, "s.png", NULL),
+                    *pdf = g_build_filename(dir, "s.pdf", NULL),
+                    *fsvg = g_build_filename(dir, "s.svg", NULL);
     CU_ASSERT(g_file_set_contents(jpath, json, -1, NULL));
     g_autoptr(MsVizCanvas) c = ms_viz_sweep(r1, NULL, MS_VIZ_FORMAT_PNG, 0, 0, NULL);
     CU_ASSERT(ms_viz_canvas_write(c, png, NULL));
@@ -162,35 +171,51 @@ test_bad_json(void)
         { "{\"seeds\": [0], \"points\": [{}]}", "seeds[0]" },
         { "{\"seeds\": [\"1\"], \"points\": [{}]}", "seeds[0]" },
         { "{\"seeds\": [1], \"points\": [7]}", "points[0]" },
-        { "{\"seeds\": [1], \"points\": [{\"settings\": {}, \"statistics\": {}}]}", "no statistics" },
+        { "{\"seeds\": [1], \"points\": [{\"settings\": {}, \"statistics\": {}}]}",
+          "no statistics" },
         { "{\"seeds\": [1], \"points\": [{\"settings\": {}, \"statistics\": {\"x\": {\"n\": 1}}}]}",
           "points[0].statistics.x: \"mean\" is missing" },
-        { "{\"seeds\": [1], \"points\": [{\"settings\": {}, \"statistics\": {\"x\": {\"n\": 1, \"mean\": \"2\", "
-          "\"ci95\": 0}}}]}", "\"mean\" is not a number" },
-        { "{\"seeds\": [1], \"points\": [{\"settings\": {}, \"statistics\": {\"x\": {\"n\": 0, \"mean\": 2, "
-          "\"ci95\": 0}}}]}", "\"n\" must be" },
-        { "{\"seeds\": [1], \"points\": [{\"settings\": {}, \"statistics\": {\"x\": {\"n\": 2, \"mean\": 2, "
-          "\"ci95\": 0, \"replications\": [1]}}}]}", "n = 2 numbers" },
-        { "{\"seeds\": [1], \"points\": [{\"settings\": {}, \"statistics\": {\"x\": {\"n\": 1, \"mean\": 2, "
-          "\"ci95\": 0, \"replications\": [null]}}}]}", "replications[0]" },
-        { "{\"seeds\": [1], \"points\": [{\"settings\": {\"k\": 5}, \"statistics\": {}}]}", "setting \"k\"" },
-        { "{\"seeds\": [1], \"axes\": \"k\", \"points\": [{\"settings\": {}, \"statistics\": {}}]}", "\"axes\"" },
-        { "{\"seeds\": [1], \"points\": [{\"settings\": {}, \"statistics\": {\"x\": {\"n\": 1, \"mean\": 2, "
-          "\"ci95\": 0}}}, {\"settings\": {}, \"statistics\": {}}]}", "points[1]: expected the same 1" },
+        { "{\"seeds\": [1], \"points\": [{\"settings\": {}, \"statistics\": {\"x\": {\"n\": 1, "
+          "\"mean\": \"2\", "
+          "\"ci95\": 0}}}]}",
+          "\"mean\" is not a number" },
+        { "{\"seeds\": [1], \"points\": [{\"settings\": {}, \"statistics\": {\"x\": {\"n\": 0, "
+          "\"mean\": 2, "
+          "\"ci95\": 0}}}]}",
+          "\"n\" must be" },
+        { "{\"seeds\": [1], \"points\": [{\"settings\": {}, \"statistics\": {\"x\": {\"n\": 2, "
+          "\"mean\": 2, "
+          "\"ci95\": 0, \"replications\": [1]}}}]}",
+          "n = 2 numbers" },
+        { "{\"seeds\": [1], \"points\": [{\"settings\": {}, \"statistics\": {\"x\": {\"n\": 1, "
+          "\"mean\": 2, "
+          "\"ci95\": 0, \"replications\": [null]}}}]}",
+          "replications[0]" },
+        { "{\"seeds\": [1], \"points\": [{\"settings\": {\"k\": 5}, \"statistics\": {}}]}",
+          "setting \"k\"" },
+        { "{\"seeds\": [1], \"axes\": \"k\", \"points\": [{\"settings\": {}, \"statistics\": {}}]}",
+          "\"axes\"" },
+        { "{\"seeds\": [1], \"points\": [{\"settings\": {}, \"statistics\": {\"x\": {\"n\": 1, "
+          "\"mean\": 2, "
+          "\"ci95\": 0}}}, {\"settings\": {}, \"statistics\": {}}]}",
+          "points[1]: expected the same 1" },
     };
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autoptr(GError) error = NULL;
-        g_autoptr(MsSweepResults) r = ms_sweep_results_load_data(cases[i].json, -1, "bad.json", &error);
+        g_autoptr(MsSweepResults) r =
+            ms_sweep_results_load_data(cases[i].json, -1, "bad.json", &error);
         CU_ASSERT_PTR_NULL(r);
         CU_ASSERT_PTR_NOT_NULL_FATAL(error);
-        if (!g_str_has_prefix(error->message, "bad.json: ") || !strstr(error->message, cases[i].says))
+        if (!g_str_has_prefix(error->message, "bad.json: ") ||
+            !strstr(error->message, cases[i].says))
             printf("\ncase %u: %s\n", i, error->message);
         CU_ASSERT(g_str_has_prefix(error->message, "bad.json: "));
         CU_ASSERT(strstr(error->message, cases[i].says) != NULL);
     }
     /* the smallest summary that is whole: no axes, no replications */
-    static const char ok[] = "{\"seeds\": [4], \"points\": [{\"settings\": {}, \"statistics\": {\"delivered\": "
-                             "{\"n\": 1, \"mean\": 2, \"ci95\": 0}}}]}";
+    static const char ok[] =
+        "{\"seeds\": [4], \"points\": [{\"settings\": {}, \"statistics\": {\"delivered\": "
+        "{\"n\": 1, \"mean\": 2, \"ci95\": 0}}}]}";
     g_autoptr(MsSweepResults) r = ms_sweep_results_load_data(ok, -1, "ok.json", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     g_autofree char *svg = svg_of(r, NULL);
@@ -205,26 +230,28 @@ test_bad_json(void)
     CU_ASSERT_FALSE(g_file_test("x.svg", G_FILE_TEST_EXISTS));
 }
 
-static const char bench_csv[] =
-    "world,fidelity,messages,us_per_message,events_per_s,peak_rss_kb\n"
-    "small,packet,100000,410.5,900000,500000\n"
-    "small,flow,100000,21.2,800000,300000\n"
-    "medium,flow,1000000,25.9,700000,2500000\n";
+static const char bench_csv[] = "world,fidelity,messages,us_per_message,events_per_s,peak_rss_kb\n"
+                                "small,packet,100000,410.5,900000,500000\n"
+                                "small,flow,100000,21.2,800000,300000\n"
+                                "medium,flow,1000000,25.9,700000,2500000\n";
 
 static void
 test_bench_plot(void)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(MsVizCanvas) c = ms_viz_bench_worlds(bench_csv, "b.csv", MS_VIZ_FORMAT_SVG, 0, 0, &error);
+    g_autoptr(MsVizCanvas) c =
+        ms_viz_bench_worlds(bench_csv, "b.csv", MS_VIZ_FORMAT_SVG, 0, 0, &error);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     g_autofree char *svg = ms_viz_canvas_svg_string(c, TRUE);
     xmlDoc *doc = xmlReadMemory(svg, (int) strlen(svg), "bench.svg", NULL, XML_PARSE_NONET);
     CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
     CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='series']"), 2);
-    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@id='series-flow']/s:g[@class='bench-point']"), 2);
-    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@id='series-packet']/s:g[@class='bench-point']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@id='series-flow']/s:g[@class='bench-point']"),
+                    2);
+    CU_ASSERT_EQUAL(
+        ms_test_xpath_count(doc, "//s:g[@id='series-packet']/s:g[@class='bench-point']"), 1);
     CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@id='reference']/s:path"), 1);
-    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='100k']"), 1);   /* log ticks at decades */
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='100k']"), 1); /* log ticks at decades */
     CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='1M']"), 1);
     CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='medium 25.9 us']"), 1);
     xmlFreeDoc(doc);
@@ -235,13 +262,16 @@ test_bench_plot(void)
         { "world,fidelity,messages\nsmall,flow,10\n", "no column 'us_per_message'" },
         { "world,fidelity,messages,us_per_message\n", "no benchmark rows" },
         { "world,fidelity,messages,us_per_message\nsmall,flow,10\n", "b.csv:2: expected 4 fields" },
-        { "world,fidelity,messages,us_per_message\nsmall,flow,10,x\n", "b.csv:2: messages must be" },
+        { "world,fidelity,messages,us_per_message\nsmall,flow,10,x\n",
+          "b.csv:2: messages must be" },
         { "world,fidelity,messages,us_per_message\nsmall,flow,0,3\n", "b.csv:2: messages must be" },
-        { "world,fidelity,messages,us_per_message\nsmall,flow,nan,3\n", "b.csv:2: messages must be" },
+        { "world,fidelity,messages,us_per_message\nsmall,flow,nan,3\n",
+          "b.csv:2: messages must be" },
     };
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_clear_error(&error);
-        CU_ASSERT_PTR_NULL(ms_viz_bench_worlds(bad[i].csv, "b.csv", MS_VIZ_FORMAT_SVG, 0, 0, &error));
+        CU_ASSERT_PTR_NULL(
+            ms_viz_bench_worlds(bad[i].csv, "b.csv", MS_VIZ_FORMAT_SVG, 0, 0, &error));
         CU_ASSERT(error && strstr(error->message, bad[i].says));
     }
 }
@@ -253,13 +283,17 @@ test_cli(void)
 {
     g_autofree char *dir = g_dir_make_tmp("mailsim-sweepplot-XXXXXX", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-    g_autofree char *plot = g_build_filename(dir, "p.svg", NULL), *json = g_build_filename(dir, "p.json", NULL),
-                    *again = g_build_filename(dir, "again.svg", NULL), *csv = g_build_filename(dir, "w.csv", NULL),
+    g_autofree char *plot = g_build_filename(dir, "p.svg", NULL),
+                    *json = g_build_filename(dir, "p.json", NULL),
+                    *again = g_build_filename(dir, "again.svg", NULL),
+                    *csv = g_build_filename(dir, "w.csv", NULL),
                     *bench = g_build_filename(dir, "w.png", NULL);
     const char *m = ms_test_mailsim_path();
     g_autofree char *out = NULL, *err = NULL;
-    const char *sweep[] = { m, "sweep", LESSON2, "--seeds", "1..3", "--set", "fidelity=packet,flow", "-q",
-                            "--json", json, "--plot", plot, NULL };
+    const char *sweep[] = {
+        m,    "sweep",  LESSON2, "--seeds", "1..3", "--set", "fidelity=packet,flow",
+        "-q", "--json", json,    "--plot",  plot,   NULL
+    };
     CU_ASSERT_EQUAL(ms_test_spawn(sweep, &out, &err), 0);
     CU_ASSERT(out && g_str_has_prefix(out, plot));
     g_clear_pointer(&out, g_free);
@@ -267,7 +301,8 @@ test_cli(void)
     const char *render[] = { m, "render", json, "--kind", "sweep", "-o", again, NULL };
     CU_ASSERT_EQUAL(ms_test_spawn(render, &out, &err), 0);
     g_autofree char *a = NULL, *b = NULL;
-    CU_ASSERT(g_file_get_contents(plot, &a, NULL, NULL) && g_file_get_contents(again, &b, NULL, NULL));
+    CU_ASSERT(g_file_get_contents(plot, &a, NULL, NULL) &&
+              g_file_get_contents(again, &b, NULL, NULL));
     CU_ASSERT(a && b && strcmp(a, b) == 0);
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);

@@ -16,48 +16,48 @@
 #include <string.h>
 
 #define PORT 25
-#define MSS 1460u   /* MTU 1500 - 40 */
-#define US (MS_TIME_MS / 1000)
+#define MSS  1460u /* MTU 1500 - 40 */
+#define US   (MS_TIME_MS / 1000)
 
 /* One segment as the sending host put it on the link. */
 typedef struct {
-    MsTime   at;
+    MsTime at;
     MsHostId host;
-    guint8   flags;
-    guint32  seq, ack;
-    guint32  len;     /* payload bytes */
-    guint16  mss;     /* the MSS option, 0 if none */
+    guint8 flags;
+    guint32 seq, ack;
+    guint32 len; /* payload bytes */
+    guint16 mss; /* the MSS option, 0 if none */
 } Seg;
 
 /* A record other than a segment: drops, retransmissions, closes, streams. */
 typedef struct {
-    MsTime      at;
+    MsTime at;
     MsTraceKind kind;
-    MsHostId    host;
-    guint32     code;
-    char       *text;
+    MsHostId host;
+    guint32 code;
+    char *text;
 } Note;
 
 /* What one end's app saw. */
 typedef struct {
     MsTcpConnId conn;
-    gboolean    connected, closed;
-    MsTime      connected_at, closed_at;
+    gboolean connected, closed;
+    MsTime connected_at, closed_at;
     MsTcpCloseReason reason;
     GByteArray *got;
-    MsTime      last_data_at;
-    guint       data_calls;
+    MsTime last_data_at;
+    guint data_calls;
 } App;
 
 typedef struct {
     MsEngine *engine;
-    MsNet    *net;
-    MsTcp    *tcp;
-    MsHostId  a, b;    /* a connects, b listens */
-    guint32   link;
-    GArray   *segs;    /* Seg */
-    GArray   *notes;   /* Note */
-    App       cli, srv;   /* the apps at a and at b */
+    MsNet *net;
+    MsTcp *tcp;
+    MsHostId a, b; /* a connects, b listens */
+    guint32 link;
+    GArray *segs;  /* Seg */
+    GArray *notes; /* Note */
+    App cli, srv;  /* the apps at a and at b */
 } Pair;
 
 static void
@@ -68,13 +68,14 @@ sink(const MsTraceRecord *r, gpointer ud)
         const MsPacket *k = r->packet;
         if (k->proto != MS_IPPROTO_TCP)
             return;
-        Seg s = { r->at, r->host, k->flags, k->seq, k->ack, k->payload ? (guint32) g_bytes_get_size(k->payload) : 0,
+        Seg s = { r->at,  r->host, k->flags,
+                  k->seq, k->ack,  k->payload ? (guint32) g_bytes_get_size(k->payload) : 0,
                   k->mss };
         g_array_append_val(p->segs, s);
         return;
     }
-    if (r->kind == MS_TRACE_PACKET_DROP || r->kind == MS_TRACE_TCP_RETRANSMIT || r->kind == MS_TRACE_TCP_CLOSE ||
-        r->kind == MS_TRACE_TCP_STREAM) {
+    if (r->kind == MS_TRACE_PACKET_DROP || r->kind == MS_TRACE_TCP_RETRANSMIT ||
+        r->kind == MS_TRACE_TCP_CLOSE || r->kind == MS_TRACE_TCP_STREAM) {
         Note n = { r->at, r->kind, r->host, r->code, g_strdup(r->text) };
         g_array_append_val(p->notes, n);
     }
@@ -193,7 +194,8 @@ open_pair(Pair *p, guint64 seed)
 {
     pair_new(p, seed);
     CU_ASSERT_TRUE(ms_tcp_listen(p->tcp, p->b, PORT, &app_cb, &p->srv));
-    MsTcpConnId c = ms_tcp_connect(p->tcp, p->a, ms_net_host_addr(p->net, p->b), PORT, &app_cb, &p->cli);
+    MsTcpConnId c =
+        ms_tcp_connect(p->tcp, p->a, ms_net_host_addr(p->net, p->b), PORT, &app_cb, &p->cli);
     ms_engine_run(p->engine, 10 * MS_TIME_MS);
     return c;
 }
@@ -227,7 +229,7 @@ test_handshake(void)
     CU_ASSERT_EQUAL(synack->flags, MS_TCP_SYN | MS_TCP_ACK);
     CU_ASSERT_EQUAL(synack->ack, syn->seq + 1);
     CU_ASSERT_EQUAL(synack->mss, MSS);
-    CU_ASSERT_EQUAL(synack->at, 1044 * US);                 /* 44 us + 1 ms */
+    CU_ASSERT_EQUAL(synack->at, 1044 * US); /* 44 us + 1 ms */
     CU_ASSERT_EQUAL(ack->host, p.a);
     CU_ASSERT_EQUAL(ack->flags, MS_TCP_ACK);
     CU_ASSERT_EQUAL(ack->seq, syn->seq + 1);
@@ -238,11 +240,11 @@ test_handshake(void)
     CU_ASSERT_TRUE(p.cli.connected);
     CU_ASSERT_EQUAL(p.cli.connected_at, 2088 * US);
     CU_ASSERT_TRUE(p.srv.connected);
-    CU_ASSERT_EQUAL(p.srv.connected_at, 3128 * US);          /* + 40 us + 1 ms */
+    CU_ASSERT_EQUAL(p.srv.connected_at, 3128 * US); /* + 40 us + 1 ms */
     CU_ASSERT_FALSE(p.cli.closed || p.srv.closed);
     MsTcpStats st;
     ms_tcp_get_stats(p.tcp, &st);
-    CU_ASSERT_EQUAL(st.connections, 2);   /* one record per end */
+    CU_ASSERT_EQUAL(st.connections, 2); /* one record per end */
     CU_ASSERT_EQUAL(st.established, 2);
     CU_ASSERT_EQUAL(st.segments, 3);
     CU_ASSERT_EQUAL(st.retransmits, 0);
@@ -268,7 +270,7 @@ test_transfer_whole_in_order(void)
     CU_ASSERT_EQUAL(memcmp(p.srv.got->data, data, n), 0);
     guint32 lens[64];
     guint k = data_segments(&p, lens, G_N_ELEMENTS(lens));
-    CU_ASSERT_EQUAL_FATAL(k, 35);   /* 50,000 = 34 x 1,460 + 360 */
+    CU_ASSERT_EQUAL_FATAL(k, 35); /* 50,000 = 34 x 1,460 + 360 */
     for (guint i = 0; i < k - 1; i++)
         CU_ASSERT_EQUAL(lens[i], MSS);
     CU_ASSERT_EQUAL(lens[k - 1], 360);
@@ -302,11 +304,8 @@ test_mss_segmentation(void)
         guint segments;
         guint32 last;
     } cases[] = {
-        { MSS - 1, 1, MSS - 1 },
-        { MSS, 1, MSS },
-        { MSS + 1, 2, 1 },
-        { 2 * MSS, 2, MSS },
-        { 2 * MSS + 1, 3, 1 },
+        { MSS - 1, 1, MSS - 1 }, { MSS, 1, MSS },       { MSS + 1, 2, 1 },
+        { 2 * MSS, 2, MSS },     { 2 * MSS + 1, 3, 1 },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         Pair p;
@@ -323,7 +322,8 @@ test_mss_segmentation(void)
             CU_ASSERT_EQUAL(lens[k - 1], cases[i].last);
         }
         CU_ASSERT_EQUAL(p.srv.got->len, cases[i].bytes);
-        CU_ASSERT_TRUE(p.srv.got->len == cases[i].bytes && memcmp(p.srv.got->data, data, cases[i].bytes) == 0);
+        CU_ASSERT_TRUE(p.srv.got->len == cases[i].bytes &&
+                       memcmp(p.srv.got->data, data, cases[i].bytes) == 0);
         /* The last byte arrives after the segments' serialisation, back to
          * back from 10 ms, plus the latency. */
         MsTime tx = (MsTime) (cases[i].bytes + 40 * k) * US;
@@ -361,13 +361,14 @@ test_loss_retransmitted(void)
     MsTcpStats st;
     ms_tcp_get_stats(p.tcp, &st);
     CU_ASSERT_EQUAL(st.retransmits, 1);
-    CU_ASSERT_EQUAL(st.bytes, 2000);   /* payload bytes put on the wire, twice */
+    CU_ASSERT_EQUAL(st.bytes, 2000); /* payload bytes put on the wire, twice */
     /* The stream's totals come at the close. */
     ms_tcp_close(p.tcp, c);
     ms_engine_run(p.engine, MS_TIME_INFINITE);
     const Note *stream[2];
     CU_ASSERT_EQUAL_FATAL(notes_of(&p, MS_TRACE_TCP_STREAM, stream, 2), 1);
-    CU_ASSERT_STRING_EQUAL(stream[0]->text, "1000 bytes left a as 2 TCP segments of at most 1460 bytes, 1 resent");
+    CU_ASSERT_STRING_EQUAL(stream[0]->text,
+                           "1000 bytes left a as 2 TCP segments of at most 1460 bytes, 1 resent");
     pair_free(&p);
 }
 
@@ -428,18 +429,18 @@ test_orderly_close(void)
     ms_engine_run(p.engine, MS_TIME_INFINITE);
     CU_ASSERT_EQUAL_FATAL(p.segs->len, 3 + 6);
     Seg *syn = seg(&p, 0), *synack = seg(&p, 1);
-    guint32 a0 = syn->seq + 1, b0 = synack->seq + 1;   /* first data octet of each side */
+    guint32 a0 = syn->seq + 1, b0 = synack->seq + 1; /* first data octet of each side */
     static const struct {
         gboolean from_a;
         guint8 flags;
-        guint32 seq_off, ack_off, len;   /* offsets from a0 / b0 */
+        guint32 seq_off, ack_off, len; /* offsets from a0 / b0 */
     } want[] = {
         { TRUE, MS_TCP_ACK | MS_TCP_PSH, 0, 0, 1000 },
         { TRUE, MS_TCP_FIN | MS_TCP_ACK, 1000, 0, 0 },
-        { FALSE, MS_TCP_ACK, 0, 1000, 0 },              /* the data */
-        { FALSE, MS_TCP_ACK, 0, 1001, 0 },              /* a's FIN */
+        { FALSE, MS_TCP_ACK, 0, 1000, 0 }, /* the data */
+        { FALSE, MS_TCP_ACK, 0, 1001, 0 }, /* a's FIN */
         { FALSE, MS_TCP_FIN | MS_TCP_ACK, 0, 1001, 0 },
-        { TRUE, MS_TCP_ACK, 1001, 1, 0 },               /* b's FIN */
+        { TRUE, MS_TCP_ACK, 1001, 1, 0 }, /* b's FIN */
     };
     for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
         Seg *s = seg(&p, 3 + i);
@@ -454,7 +455,8 @@ test_orderly_close(void)
     /* Only the server's app hears of the close (the client let go first). */
     CU_ASSERT_TRUE(p.srv.closed);
     CU_ASSERT_EQUAL(p.srv.reason, MS_TCP_CLOSE_NORMAL);
-    CU_ASSERT_EQUAL(p.srv.closed_at, 10 * MS_TIME_MS + 1080 * US + MS_TIME_MS);   /* data + FIN, then 1 ms */
+    CU_ASSERT_EQUAL(p.srv.closed_at,
+                    10 * MS_TIME_MS + 1080 * US + MS_TIME_MS); /* data + FIN, then 1 ms */
     CU_ASSERT_FALSE(p.cli.closed);
     const Note *closes[4];
     CU_ASSERT_EQUAL_FATAL(notes_of(&p, MS_TRACE_TCP_CLOSE, closes, 4), 2);
@@ -479,7 +481,8 @@ main(void)
         { "handshake: SYN, SYN-ACK, ACK and both connected callbacks", test_handshake },
         { "a transfer arrives whole and in order", test_transfer_whole_in_order },
         { "MSS segmentation: MSS - 1, MSS, MSS + 1, 2 MSS, 2 MSS + 1", test_mss_segmentation },
-        { "a segment lost while the link is down is sent again at the RTO", test_loss_retransmitted },
+        { "a segment lost while the link is down is sent again at the RTO",
+          test_loss_retransmitted },
         { "SYN retries back off 1, 2, 4, 8, 16 s, then timed out", test_syn_backoff_then_timeout },
         { "orderly close: a FIN each way, each acknowledged", test_orderly_close },
         { NULL, NULL },

@@ -20,10 +20,10 @@
 #include <string.h>
 
 #define TEACHING_DIR "scenarios/teaching"
-#define GOLDEN_DIR "tests/golden"
+#define GOLDEN_DIR   "tests/golden"
 /* Scenarios that pin down a fixed bug: each must pass all its checks. */
 #define REGRESSION_DIR "tests/scenarios/run"
-#define TSHARK "/usr/bin/tshark"
+#define TSHARK         "/usr/bin/tshark"
 
 static gint
 cmp_str(gconstpointer a, gconstpointer b)
@@ -145,8 +145,11 @@ check_golden(const char *lesson)
     gboolean have = g_file_get_contents(golden, &want, NULL, NULL);
     CU_ASSERT(have);
     if (!have) {
-        fprintf(stderr, "\n%s has no golden narration %s (write it with UPDATE_GOLDEN=1 build/tests/test_teaching "
-                        "and review it)\n", xml, golden);
+        fprintf(stderr,
+                "\n%s has no golden narration %s (write it with UPDATE_GOLDEN=1 "
+                "build/tests/test_teaching "
+                "and review it)\n",
+                xml, golden);
         return;
     }
     CU_ASSERT_STRING_EQUAL(out, want);
@@ -156,8 +159,9 @@ check_golden(const char *lesson)
         while (out[k] && out[k] == want[k])
             k++;
         gsize from = k > 200 ? k - 200 : 0;
-        fprintf(stderr, "\n%s differs from %s at byte %" G_GSIZE_FORMAT "; got:\n%.400s\n(regenerate with "
-                        "UPDATE_GOLDEN=1 build/tests/test_teaching if the change is intended)\n",
+        fprintf(stderr,
+                "\n%s differs from %s at byte %" G_GSIZE_FORMAT "; got:\n%.400s\n(regenerate with "
+                "UPDATE_GOLDEN=1 build/tests/test_teaching if the change is intended)\n",
                 xml, golden, k, out + from);
     }
 }
@@ -186,7 +190,8 @@ test_golden_narrations(void)
         gboolean known = g_hash_table_contains(lessons, lesson);
         CU_ASSERT(known);
         if (!known)
-            fprintf(stderr, "\n" GOLDEN_DIR "/%s has no lesson " TEACHING_DIR "/%s.xml\n", name, lesson);
+            fprintf(stderr, "\n" GOLDEN_DIR "/%s has no lesson " TEACHING_DIR "/%s.xml\n", name,
+                    lesson);
     }
 }
 
@@ -213,9 +218,13 @@ check_capture(const char *lesson, const CaptureCase *cases, guint n)
     int rc = run_mailsim(&out, &err, "run", file, "-q", "--pcap", pcap, NULL);
     CU_ASSERT_EQUAL(rc, 0);
     for (guint i = 0; i < n; i++) {
-        const char *argv[] = { TSHARK, "-n", "-r", pcap, "-Y", cases[i].filter,
-                               "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
-                               "-o", "udp.check_checksum:TRUE", NULL };
+        const char *argv[] = { TSHARK, "-n",
+                               "-r",   pcap,
+                               "-Y",   cases[i].filter,
+                               "-o",   "tcp.check_checksum:TRUE",
+                               "-o",   "ip.check_checksum:TRUE",
+                               "-o",   "udp.check_checksum:TRUE",
+                               NULL };
         g_autofree char *tout = NULL, *terr = NULL;
         int trc = ms_test_spawn(argv, &tout, &terr);
         CU_ASSERT_EQUAL(trc, 0);
@@ -270,11 +279,12 @@ test_dns_cache_in_trace(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     g_autofree char *trace = g_build_filename(dir, "03.jsonl", NULL);
     g_autofree char *out = NULL, *err = NULL;
-    int rc = run_mailsim(&out, &err, "run", TEACHING_DIR "/03-dns.xml", "-q", "--trace", trace, NULL);
+    int rc =
+        run_mailsim(&out, &err, "run", TEACHING_DIR "/03-dns.xml", "-q", "--trace", trace, NULL);
     CU_ASSERT_EQUAL(rc, 0);
     g_autofree char *text = NULL;
     CU_ASSERT_FATAL(g_file_get_contents(trace, &text, NULL, NULL));
-    guint queries[3] = { 0, 0, 0 };   /* by message id 1, 2; [0] = other */
+    guint queries[3] = { 0, 0, 0 }; /* by message id 1, 2; [0] = other */
     guint cached2 = 0;
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     for (char **l = lines; *l; l++) {
@@ -286,7 +296,7 @@ test_dns_cache_in_trace(void)
         else if (msg == 2 && strstr(*l, "cache"))
             cached2++;
     }
-    CU_ASSERT_EQUAL(queries[1], 3);   /* root, com, diversicomcorp.com */
+    CU_ASSERT_EQUAL(queries[1], 3); /* root, com, diversicomcorp.com */
     CU_ASSERT_EQUAL(queries[2], 0);
     CU_ASSERT_EQUAL(queries[0], 0);
     CU_ASSERT(cached2 >= 1);
@@ -309,7 +319,7 @@ test_deferral_reason_intact(void)
     guint n = 0;
     for (const char *p = out; (p = strstr(p, want)); p++)
         n++;
-    CU_ASSERT_EQUAL(n, 3);   /* three failed attempts before the fourth gets through */
+    CU_ASSERT_EQUAL(n, 3); /* three failed attempts before the fourth gets through */
 }
 
 /* Lesson 7: the wrong password is refused and sees nothing; the right one
@@ -321,10 +331,13 @@ test_pop3_lesson_story(void)
     int rc = run_mailsim(&out, &err, "run", TEACHING_DIR "/07-checking-mail.xml", "--level", "mail",
                          "--no-colour", NULL);
     CU_ASSERT_EQUAL(rc, 0);
-    CU_ASSERT(strstr(out, "laptop.diversicomcorp.com could not check the mailbox of sales@diversicomcorp.com: "
-                          "auth-failed") != NULL);
+    CU_ASSERT(
+        strstr(out,
+               "laptop.diversicomcorp.com could not check the mailbox of sales@diversicomcorp.com: "
+               "auth-failed") != NULL);
     CU_ASSERT(strstr(out, "mx.diversicomcorp.com deletes 1 message of sales") != NULL);
-    CU_ASSERT(strstr(out, "has checked the mailbox of sales@diversicomcorp.com: 0 new messages") != NULL);
+    CU_ASSERT(strstr(out, "has checked the mailbox of sales@diversicomcorp.com: 0 new messages") !=
+              NULL);
 }
 
 /* Bad input: exit 2, and stderr names the file and the line. */
@@ -340,9 +353,12 @@ test_broken_files_exit_2(void)
         /* well-formed, but a link names a host that does not exist */
         { "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"x\">\n"
           "  <host id=\"a\" role=\"router\" address=\"10.0.0.1\"/>\n"
-          "  <link a=\"a\" b=\"nowhere\"/>\n</scenario>\n", 4 },
+          "  <link a=\"a\" b=\"nowhere\"/>\n</scenario>\n",
+          4 },
         /* an element the format does not have */
-        { "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"x\">\n\n  <teleport/>\n</scenario>\n", 4 },
+        { "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"x\">\n\n  "
+          "<teleport/>\n</scenario>\n",
+          4 },
     };
     g_autoptr(GError) error = NULL;
     g_autofree char *dir = g_dir_make_tmp("mailsim-teaching-XXXXXX", &error);

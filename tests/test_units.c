@@ -16,14 +16,28 @@ static void
 test_times(void)
 {
     static const Case cases[] = {
-        { "250ms", TRUE, 250000000 }, { "2s", TRUE, 2000000000 },
-        { "5d", TRUE, 5ULL * 86400 * 1000000000 }, { "1.5h", TRUE, 5400ULL * 1000000000 },
-        { "0.1s", TRUE, 100000000 }, { "10ns", TRUE, 10 }, { "3us", TRUE, 3000 },
-        { "5min", TRUE, 300ULL * 1000000000 }, { "0", TRUE, 0 }, { ".5s", TRUE, 500000000 },
-        { "1 s", TRUE, 1000000000 }, { "0.0000000015s", TRUE, 1 },
-        { "10parsecs", FALSE, 0 }, { "10", FALSE, 0 }, { "-1s", FALSE, 0 }, { "", FALSE, 0 },
-        { "s", FALSE, 0 }, { "1.2.3s", FALSE, 0 }, { "99999999999999999999s", FALSE, 0 },
-        { "300000d", FALSE, 0 }, { "1e3s", FALSE, 0 }, { "1sx", FALSE, 0 },
+        { "250ms", TRUE, 250000000 },
+        { "2s", TRUE, 2000000000 },
+        { "5d", TRUE, 5ULL * 86400 * 1000000000 },
+        { "1.5h", TRUE, 5400ULL * 1000000000 },
+        { "0.1s", TRUE, 100000000 },
+        { "10ns", TRUE, 10 },
+        { "3us", TRUE, 3000 },
+        { "5min", TRUE, 300ULL * 1000000000 },
+        { "0", TRUE, 0 },
+        { ".5s", TRUE, 500000000 },
+        { "1 s", TRUE, 1000000000 },
+        { "0.0000000015s", TRUE, 1 },
+        { "10parsecs", FALSE, 0 },
+        { "10", FALSE, 0 },
+        { "-1s", FALSE, 0 },
+        { "", FALSE, 0 },
+        { "s", FALSE, 0 },
+        { "1.2.3s", FALSE, 0 },
+        { "99999999999999999999s", FALSE, 0 },
+        { "300000d", FALSE, 0 },
+        { "1e3s", FALSE, 0 },
+        { "1sx", FALSE, 0 },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         MsTime t = -1;
@@ -45,9 +59,11 @@ static void
 test_rates(void)
 {
     static const Case cases[] = {
-        { "10Mbps", TRUE, 10000000 }, { "1Gbps", TRUE, 1000000000 }, { "56kbps", TRUE, 56000 },
-        { "1.5Mbps", TRUE, 1500000 }, { "9600bps", TRUE, 9600 },
-        { "0Mbps", FALSE, 0 }, { "10MB", FALSE, 0 }, { "10", FALSE, 0 }, { "-5Mbps", FALSE, 0 },
+        { "10Mbps", TRUE, 10000000 }, { "1Gbps", TRUE, 1000000000 },
+        { "56kbps", TRUE, 56000 },    { "1.5Mbps", TRUE, 1500000 },
+        { "9600bps", TRUE, 9600 },    { "0Mbps", FALSE, 0 },
+        { "10MB", FALSE, 0 },         { "10", FALSE, 0 },
+        { "-5Mbps", FALSE, 0 },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         guint64 v = 0;
@@ -62,9 +78,10 @@ static void
 test_sizes(void)
 {
     static const Case cases[] = {
-        { "1500B", TRUE, 1500 }, { "64KiB", TRUE, 65536 }, { "20MB", TRUE, 20000000 },
+        { "1500B", TRUE, 1500 },  { "64KiB", TRUE, 65536 },        { "20MB", TRUE, 20000000 },
         { "1.5KiB", TRUE, 1536 }, { "2GiB", TRUE, 2147483648ULL }, { "512", TRUE, 512 },
-        { "0", TRUE, 0 }, { "10Mbps", FALSE, 0 }, { "-1B", FALSE, 0 }, { "KiB", FALSE, 0 },
+        { "0", TRUE, 0 },         { "10Mbps", FALSE, 0 },          { "-1B", FALSE, 0 },
+        { "KiB", FALSE, 0 },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         guint64 v = 0;
@@ -118,9 +135,16 @@ test_round_trip(void)
 static void
 test_time_to_string(void)
 {
-    struct { MsTime t; const char *s; } cases[] = {
-        { 0, "0 ns" }, { 3, "3 ns" }, { 1250 * MS_TIME_MS, "1.250 s" }, { 120 * MS_TIME_MS, "120 ms" },
-        { 2 * MS_TIME_DAY + 4 * MS_TIME_H, "2 d 4 h" }, { MS_TIME_INFINITE, "never" },
+    struct {
+        MsTime t;
+        const char *s;
+    } cases[] = {
+        { 0, "0 ns" },
+        { 3, "3 ns" },
+        { 1250 * MS_TIME_MS, "1.250 s" },
+        { 120 * MS_TIME_MS, "120 ms" },
+        { 2 * MS_TIME_DAY + 4 * MS_TIME_H, "2 d 4 h" },
+        { MS_TIME_INFINITE, "never" },
         { 67 * MS_TIME_MIN, "1 h 7 min" },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {

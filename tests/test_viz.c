@@ -91,16 +91,16 @@ render(Run *r, MsVizKind kind, const char *path)
     return ok;
 }
 
-
 static void
 test_lesson1_journey(void)
 {
     Run r;
     CU_ASSERT_FATAL(run_file(&r, LESSON1));
-    g_autoptr(MsVizJourney) j = ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
+    g_autoptr(MsVizJourney) j =
+        ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
     static const MsVizStepKind want[] = {
-        MS_VIZ_STEP_SUBMIT, MS_VIZ_STEP_DNS, MS_VIZ_STEP_DNS, MS_VIZ_STEP_DNS,
-        MS_VIZ_STEP_SMTP, MS_VIZ_STEP_STORE, MS_VIZ_STEP_POP3,
+        MS_VIZ_STEP_SUBMIT, MS_VIZ_STEP_DNS,   MS_VIZ_STEP_DNS,  MS_VIZ_STEP_DNS,
+        MS_VIZ_STEP_SMTP,   MS_VIZ_STEP_STORE, MS_VIZ_STEP_POP3,
     };
     CU_ASSERT_EQUAL_FATAL(j->steps->len, G_N_ELEMENTS(want));
     MsNet *net = ms_world_net(r.world);
@@ -119,7 +119,7 @@ test_lesson1_journey(void)
     CU_ASSERT(g_str_has_prefix(g_array_index(s0->lines, MsVizLine, 0).text, "220 "));
     const MsVizStep *dns = &g_array_index(j->steps, MsVizStep, 1);
     CU_ASSERT_STRING_EQUAL(ms_net_host_name(net, dns->to), "a.root-servers.net");
-    CU_ASSERT_EQUAL(dns->lines->len, 2);   /* the query and the referral */
+    CU_ASSERT_EQUAL(dns->lines->len, 2); /* the query and the referral */
     const MsVizStep *pop = &g_array_index(j->steps, MsVizStep, 6);
     CU_ASSERT_STRING_EQUAL(ms_net_host_name(net, pop->to), "pc.sales.diversicomcorp.com");
     gboolean retr = FALSE;
@@ -146,8 +146,8 @@ test_lesson1_formats(void)
     CU_ASSERT_FATAL(run_file(&r, LESSON1));
     g_autofree char *dir = g_dir_make_tmp("mailsim-viz-XXXXXX", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
-    g_autofree char *png = tmp_path(dir, "h.png"), *svg = tmp_path(dir, "h.svg"), *svg2 = tmp_path(dir, "h2.svg"),
-                    *pdf = tmp_path(dir, "h.pdf");
+    g_autofree char *png = tmp_path(dir, "h.png"), *svg = tmp_path(dir, "h.svg"),
+                    *svg2 = tmp_path(dir, "h2.svg"), *pdf = tmp_path(dir, "h.pdf");
     CU_ASSERT(render(&r, MS_VIZ_HOPS, png));
     CU_ASSERT(render(&r, MS_VIZ_HOPS, svg));
     CU_ASSERT(render(&r, MS_VIZ_HOPS, svg2));
@@ -161,27 +161,32 @@ test_lesson1_formats(void)
     cairo_surface_destroy(img);
 
     /* SVG: well formed, one labelled arrow per step */
-    g_autoptr(MsVizJourney) j = ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
+    g_autoptr(MsVizJourney) j =
+        ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
     xmlDoc *doc = xmlReadFile(svg, NULL, XML_PARSE_NONET);
     CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
     guint n = j->steps->len;
     CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[starts-with(@class,'arrow')]"), n);
     CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='badge']"), n);
     CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='panel-step']"), n);
-    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='host']"), ms_net_n_hosts(ms_world_net(r.world)));
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='host']"),
+                    ms_net_n_hosts(ms_world_net(r.world)));
     for (guint k = 1; k <= n; k++) {
         const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k - 1);
         g_autofree char *t = ms_viz_time_label(s->at);
-        g_autofree char *q1 = g_strdup_printf("//s:g[starts-with(@class,'arrow')][@data-step='%u'][@id='arrow-%u']", k, k);
-        g_autofree char *q2 = g_strdup_printf("//s:g[@class='badge'][@data-step='%u']/s:text[.='%u']", k, k);
-        g_autofree char *q3 = g_strdup_printf("//s:g[@class='badge'][@data-step='%u']/s:text[.='%s']", k, t);
+        g_autofree char *q1 = g_strdup_printf(
+            "//s:g[starts-with(@class,'arrow')][@data-step='%u'][@id='arrow-%u']", k, k);
+        g_autofree char *q2 =
+            g_strdup_printf("//s:g[@class='badge'][@data-step='%u']/s:text[.='%u']", k, k);
+        g_autofree char *q3 =
+            g_strdup_printf("//s:g[@class='badge'][@data-step='%u']/s:text[.='%s']", k, t);
         CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q1), 1);
         CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q2), 1);
         CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q3), 1);
     }
     CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='pc.alice-home.example']"), 1);
     CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='192.0.2.10']"), 1);
-    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[.='12 ms']") >= 1);   /* core1 - core2 latency */
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[.='12 ms']") >= 1); /* core1 - core2 latency */
     xmlFreeDoc(doc);
 
     /* deterministic: the same bytes twice */
@@ -208,9 +213,11 @@ test_lesson1_formats(void)
 static void
 check_layout(Run *r, guint *hidden, gboolean *from_scenario, gboolean no_crossings)
 {
-    g_autoptr(MsVizJourney) j = ms_viz_journey_new(ms_world_net(r->world), ms_world_mail(r->world), r->rec, 1);
+    g_autoptr(MsVizJourney) j =
+        ms_viz_journey_new(ms_world_net(r->world), ms_world_mail(r->world), r->rec, 1);
     g_autoptr(MsVizCanvas) m = ms_viz_canvas_new(MS_VIZ_FORMAT_SVG, 1, 1);
-    g_autoptr(MsVizLayout) l = ms_viz_hops_layout(r->world, j, m, MS_VIZ_DEFAULT_WIDTH, MS_VIZ_DEFAULT_HEIGHT);
+    g_autoptr(MsVizLayout) l =
+        ms_viz_hops_layout(r->world, j, m, MS_VIZ_DEFAULT_WIDTH, MS_VIZ_DEFAULT_HEIGHT);
     g_autofree char *why = NULL;
     gboolean ok = ms_viz_layout_check(l, ms_world_net(r->world), &why);
     CU_ASSERT(ok);
@@ -220,8 +227,8 @@ check_layout(Run *r, guint *hidden, gboolean *from_scenario, gboolean no_crossin
     g_autofree char *crossed = NULL;
     guint nc = ms_viz_layout_crossed_labels(l, ms_world_net(r->world), &crossed);
     if (nc && no_crossings)
-        fprintf(stderr, "layout of %s: %u crossed label%s, e.g. %s\n", ms_world_scenario(r->world)->path, nc,
-                nc == 1 ? "" : "s", crossed);
+        fprintf(stderr, "layout of %s: %u crossed label%s, e.g. %s\n",
+                ms_world_scenario(r->world)->path, nc, nc == 1 ? "" : "s", crossed);
     /* (dense automatic layouts of dozens of hosts may still have some) */
     CU_ASSERT(!no_crossings || nc == 0);
     /* every host of the journey is drawn */
@@ -232,7 +239,8 @@ check_layout(Run *r, guint *hidden, gboolean *from_scenario, gboolean no_crossin
     guint shown = 0;
     for (guint h = 0; h < l->n_hosts; h++)
         shown += l->shown[h];
-    CU_ASSERT(shown <= MAX(MS_VIZ_LAYOUT_MAX_HOSTS, l->n_hosts <= MS_VIZ_LAYOUT_MAX_HOSTS ? l->n_hosts : 0));
+    CU_ASSERT(shown <=
+              MAX(MS_VIZ_LAYOUT_MAX_HOSTS, l->n_hosts <= MS_VIZ_LAYOUT_MAX_HOSTS ? l->n_hosts : 0));
     CU_ASSERT_EQUAL(shown + l->hidden_hosts, l->n_hosts);
     *hidden = l->hidden_hosts;
     *from_scenario = l->from_scenario;
@@ -248,12 +256,17 @@ lesson_with_routers(guint extra, gboolean drop_positions)
     g_autoptr(GString) s = g_string_new_len(base, (gssize) len);
     g_autoptr(GString) add = g_string_new(NULL);
     for (guint i = 0; i < extra; i++) {
-        g_string_append_printf(add, "<host id=\"x%u\" name=\"edge%u.transit.example\" role=\"router\" address=\"10.1.%u.%u\"/>\n",
+        g_string_append_printf(add,
+                               "<host id=\"x%u\" name=\"edge%u.transit.example\" role=\"router\" "
+                               "address=\"10.1.%u.%u\"/>\n",
                                i, i, i / 250, i % 250 + 1);
         if (i == 0)
-            g_string_append(add, "<link a=\"r-core1\" b=\"x0\" latency=\"2ms\" bandwidth=\"1Gbps\"/>\n");
+            g_string_append(add,
+                            "<link a=\"r-core1\" b=\"x0\" latency=\"2ms\" bandwidth=\"1Gbps\"/>\n");
         else
-            g_string_append_printf(add, "<link a=\"x%u\" b=\"x%u\" latency=\"2ms\" bandwidth=\"1Gbps\"/>\n", (i - 1) / 3, i);
+            g_string_append_printf(
+                add, "<link a=\"x%u\" b=\"x%u\" latency=\"2ms\" bandwidth=\"1Gbps\"/>\n",
+                (i - 1) / 3, i);
     }
     const char *mark = strstr(s->str, "  <dns ");
     g_string_insert(s, mark - s->str, add->str);
@@ -281,7 +294,8 @@ test_layouts(void)
     gsize len = 0;
     const char *base = (const char *) ms_embedded_get(LESSON1, &len);
     g_autoptr(GRegex) re = g_regex_new(" x=\"([0-9]+)\"", 0, 0, NULL);
-    g_autofree char *wide = g_regex_replace(re, base, -1, 0, " x=\"\\1\\1\"", 0, NULL);   /* 80 -> 8080 */
+    g_autofree char *wide =
+        g_regex_replace(re, base, -1, 0, " x=\"\\1\\1\"", 0, NULL); /* 80 -> 8080 */
     CU_ASSERT_FATAL(run_xml(&r, wide));
     check_layout(&r, &hidden, &from_sc, TRUE);
     (void) from_sc;
@@ -312,7 +326,7 @@ test_layouts(void)
 
     /* the overlap check itself: two hosts on one spot */
     MsVizRect a = { 0, 0, 10, 10 }, b = { 10, 0, 10, 10 }, c = { 9.5, 9.5, 3, 3 };
-    CU_ASSERT_FALSE(ms_viz_rect_overlap(&a, &b));   /* touching edges do not overlap */
+    CU_ASSERT_FALSE(ms_viz_rect_overlap(&a, &b)); /* touching edges do not overlap */
     CU_ASSERT(ms_viz_rect_overlap(&a, &c));
 }
 
@@ -335,7 +349,7 @@ test_teaching_scenarios(void)
             MsVizKind kind;
             const char *name;
         } outs[] = {
-            { MS_VIZ_HOPS, "h.svg" }, { MS_VIZ_SEQUENCE, "s.svg" }, { MS_VIZ_PLOTS, "p.svg" },
+            { MS_VIZ_HOPS, "h.svg" },       { MS_VIZ_SEQUENCE, "s.svg" }, { MS_VIZ_PLOTS, "p.svg" },
             { MS_VIZ_STORY, "story.html" }, { MS_VIZ_SEQUENCE, "s.png" },
         };
         for (gsize k = 0; k < G_N_ELEMENTS(outs); k++) {
@@ -366,7 +380,8 @@ test_sequence_and_story(void)
 {
     Run r;
     CU_ASSERT_FATAL(run_file(&r, LESSON1));
-    g_autoptr(MsVizJourney) j = ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
+    g_autoptr(MsVizJourney) j =
+        ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
     g_autoptr(MsVizCanvas) c = ms_viz_sequence(r.world, r.rec, j, MS_VIZ_FORMAT_SVG, 0);
     g_autofree char *svg = ms_viz_canvas_svg_string(c, TRUE);
     xmlDoc *doc = xmlReadMemory(svg, (int) strlen(svg), "seq.svg", NULL, XML_PARSE_NONET);
@@ -376,9 +391,11 @@ test_sequence_and_story(void)
     CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='msg smtp']") >= 10);
     CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='msg dns']") >= 6);
     CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='msg pop3']") >= 8);
-    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='cut']"), 1);   /* the minute before the POP3 check */
-    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[starts-with(.,'EHLO pc.alice-home.example')]") >= 1);
-    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='mark fail']"), 0);   /* nothing failed */
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='cut']"),
+                    1); /* the minute before the POP3 check */
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[starts-with(.,'EHLO pc.alice-home.example')]") >=
+              1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='mark fail']"), 0); /* nothing failed */
     xmlFreeDoc(doc);
 
     g_autofree char *html = ms_viz_story_html(r.world, j);
@@ -400,7 +417,8 @@ test_sequence_marks_failures(void)
 {
     Run r;
     CU_ASSERT_FATAL(run_file(&r, "scenarios/teaching/05-server-down.xml"));
-    g_autoptr(MsVizJourney) j = ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
+    g_autoptr(MsVizJourney) j =
+        ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
     g_autoptr(MsVizCanvas) c = ms_viz_sequence(r.world, r.rec, j, MS_VIZ_FORMAT_SVG, 0);
     g_autofree char *svg = ms_viz_canvas_svg_string(c, TRUE);
     xmlDoc *doc = xmlReadMemory(svg, (int) strlen(svg), "seq.svg", NULL, XML_PARSE_NONET);
@@ -421,9 +439,14 @@ test_bad_names(void)
         gboolean ok;
         MsVizFormat format;
     } cases[] = {
-        { "a.png", TRUE, MS_VIZ_FORMAT_PNG }, { "A.SVG", TRUE, MS_VIZ_FORMAT_SVG },
-        { "dir/x.pdf", TRUE, MS_VIZ_FORMAT_PDF }, { "s.html", TRUE, MS_VIZ_FORMAT_HTML },
-        { "a.gif", FALSE, 0 }, { ".png", FALSE, 0 }, { "png", FALSE, 0 }, { "", FALSE, 0 },
+        { "a.png", TRUE, MS_VIZ_FORMAT_PNG },
+        { "A.SVG", TRUE, MS_VIZ_FORMAT_SVG },
+        { "dir/x.pdf", TRUE, MS_VIZ_FORMAT_PDF },
+        { "s.html", TRUE, MS_VIZ_FORMAT_HTML },
+        { "a.gif", FALSE, 0 },
+        { ".png", FALSE, 0 },
+        { "png", FALSE, 0 },
+        { "", FALSE, 0 },
         { "a.png.txt", FALSE, 0 },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -492,11 +515,14 @@ test_cli(void)
     CU_ASSERT(g_file_test(png, G_FILE_TEST_EXISTS));
     g_unlink(png);
     static const char *const bad[][3] = {
-        { "--kind", "pie", NULL }, { "-o", "x.gif", NULL }, { "--message", "m9", NULL },
-        { "--width", "10", NULL }, { "no-such-file.xml", NULL, NULL },
+        { "--kind", "pie", NULL },          { "-o", "x.gif", NULL },
+        { "--message", "m9", NULL },        { "--width", "10", NULL },
+        { "no-such-file.xml", NULL, NULL },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
-        const char *argv[6] = { ms_test_mailsim_path(), "render", bad[i][0], bad[i][1], NULL, NULL };
+        const char *argv[6] = {
+            ms_test_mailsim_path(), "render", bad[i][0], bad[i][1], NULL, NULL
+        };
         g_autofree char *o = NULL, *e = NULL;
         CU_ASSERT_EQUAL(ms_test_spawn(argv, &o, &e), 2);
         CU_ASSERT(e && *e);
@@ -512,7 +538,8 @@ test_failed_tries(void)
 {
     Run r;
     CU_ASSERT_FATAL(run_file(&r, "scenarios/teaching/05-server-down.xml"));
-    g_autoptr(MsVizJourney) j = ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
+    g_autoptr(MsVizJourney) j =
+        ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
     MsNet *net = ms_world_net(r.world);
     guint failed = 0, smtp_after = 0;
     for (guint k = 0; k < j->steps->len; k++) {
@@ -550,13 +577,16 @@ test_recorder_first_at(void)
     CU_ASSERT_EQUAL(ms_recorder_first_at(rec, 0), 0);
     static const MsTime at[] = { 10, 20, 20, 30 };
     for (gsize i = 0; i < G_N_ELEMENTS(at); i++) {
-        MsTraceRecord t = { .at = at[i], .kind = MS_TRACE_NOTE, .peer = MS_HOST_WORLD, .text = "x" };
+        MsTraceRecord t = {
+            .at = at[i], .kind = MS_TRACE_NOTE, .peer = MS_HOST_WORLD, .text = "x"
+        };
         ms_recorder_record(&t, rec);
     }
     static const struct {
         MsTime at;
         guint want;
-    } cases[] = { { -1, 0 }, { 10, 0 }, { 11, 1 }, { 19, 1 }, { 20, 1 }, { 21, 3 }, { 30, 3 }, { 31, 4 } };
+    } cases[] = { { -1, 0 }, { 10, 0 }, { 11, 1 }, { 19, 1 },
+                  { 20, 1 }, { 21, 3 }, { 30, 3 }, { 31, 4 } };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
         CU_ASSERT_EQUAL(ms_recorder_first_at(rec, cases[i].at), cases[i].want);
 }

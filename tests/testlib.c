@@ -12,7 +12,7 @@
 /* Names and reasons of the tests that called ms_test_skip() in this run,
  * in order, one entry per test. State of the test process, not of the
  * library. */
-static GPtrArray *skipped_tests;   /* "test\twhy" */
+static GPtrArray *skipped_tests; /* "test\twhy" */
 
 void
 ms_test_skip(const char *why)
@@ -58,12 +58,12 @@ ms_test_main(const char *suite, const MsTestCase *cases)
         const char *entry = g_ptr_array_index(skipped_tests, i);
         g_autofree char *name = g_strndup(entry, strcspn(entry, "\t"));
         if (test_failed(name))
-            continue;   /* a failure is reported as one, not as a skip */
+            continue; /* a failure is reported as one, not as a skip */
         printf("suite-skipped: %s/%s: %s\n", suite, name, entry + strlen(name) + 1);
         skipped++;
     }
-    printf("suite-result: %s passed=%u failed=%u skipped=%u\n", suite, ran - failed - skipped, failed,
-           skipped);
+    printf("suite-result: %s passed=%u failed=%u skipped=%u\n", suite, ran - failed - skipped,
+           failed, skipped);
     g_clear_pointer(&skipped_tests, g_ptr_array_unref);
     CU_cleanup_registry();
     return failed == 0 ? 0 : 1;
@@ -92,8 +92,8 @@ ms_test_spawn(const char *const *argv, char **out, char **err)
 {
     int status = 0;
     GError *error = NULL;
-    if (!g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                      out, err, &status, &error)) {
+    if (!g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status,
+                      &error)) {
         fprintf(stderr, "spawn %s: %s\n", argv[0], error->message);
         g_error_free(error);
         return -1;

@@ -43,7 +43,8 @@ void
 ms_viz_axes_format_tick(char *buf, gsize len, double v, double step)
 {
     int decimals = 0;
-    while (decimals < 6 && fabs(step * pow(10, decimals) - round(step * pow(10, decimals))) > 1e-6 * step * pow(10, decimals))
+    while (decimals < 6 && fabs(step * pow(10, decimals) - round(step * pow(10, decimals))) >
+                               1e-6 * step * pow(10, decimals))
         decimals++;
     static const char *const fmts[] = { "%.0f", "%.1f", "%.2f", "%.3f", "%.4f", "%.5f", "%.6f" };
     g_ascii_formatd(buf, (int) len, fmts[decimals], v);
@@ -94,7 +95,8 @@ ms_viz_axes_draw(MsVizCanvas *c, const MsVizAxes *a, double xstep, double ystep,
                  const char *ylabel, const char *title)
 {
     MsVizFont tf = { 11.5, FALSE, FALSE }, lf = { 13, FALSE, FALSE }, hf = { 16, TRUE, FALSE };
-    MsVizStyle grid = { 0, 0, MS_VIZ_GRID, 1, 1, FALSE }, axis = { 0, 0, MS_VIZ_INK, 1, 1.3, FALSE };
+    MsVizStyle grid = { 0, 0, MS_VIZ_GRID, 1, 1, FALSE },
+               axis = { 0, 0, MS_VIZ_INK, 1, 1.3, FALSE };
     char buf[64];
     g_autoptr(GArray) ys = ticks(a->y0, a->y1, ystep, a->log_y);
     for (guint i = 0; i < ys->len; i++) {
@@ -103,7 +105,7 @@ ms_viz_axes_draw(MsVizCanvas *c, const MsVizAxes *a, double xstep, double ystep,
         ms_viz_canvas_line_to(c, a->x + a->w, y);
         ms_viz_canvas_paint(c, &grid);
         if (!ylabel[0])
-            continue;   /* a bar chart: its rows are labelled instead */
+            continue; /* a bar chart: its rows are labelled instead */
         tick_label(buf, sizeof buf, v, ystep, a->log_y);
         double th = 0;
         ms_viz_canvas_measure(c, &tf, buf, NULL, &th);
@@ -122,7 +124,8 @@ ms_viz_axes_draw(MsVizCanvas *c, const MsVizAxes *a, double xstep, double ystep,
     ms_viz_canvas_line_to(c, a->x, a->y + a->h);
     ms_viz_canvas_line_to(c, a->x + a->w, a->y + a->h);
     ms_viz_canvas_paint(c, &axis);
-    ms_viz_canvas_text(c, a->x + a->w / 2, a->y + a->h + 30, MS_VIZ_ANCHOR_MIDDLE, &lf, MS_VIZ_INK, xlabel);
+    ms_viz_canvas_text(c, a->x + a->w / 2, a->y + a->h + 30, MS_VIZ_ANCHOR_MIDDLE, &lf, MS_VIZ_INK,
+                       xlabel);
     ms_viz_canvas_text(c, a->x, a->y - 24, MS_VIZ_ANCHOR_START, &lf, MS_VIZ_INK, ylabel);
     ms_viz_canvas_text(c, a->x, a->y - 54, MS_VIZ_ANCHOR_START, &hf, MS_VIZ_INK, title);
 }

@@ -18,8 +18,8 @@
 static const guint32 series_colours[] = { 0x0072B2u, 0xD55E00u, 0x009E73u, 0xCC79A7u };
 
 typedef struct {
-    char  *world;
-    char  *fidelity;
+    char *world;
+    char *fidelity;
     double messages, us;
 } Row;
 
@@ -54,8 +54,10 @@ parse_rows(const char *csv, const char *name, GArray *rows, GError **error)
                 col[k] = (gint) i;
     for (guint k = 0; k < G_N_ELEMENTS(want); k++)
         if (col[k] < 0) {
-            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "%s:1: no column '%s': expected a header "
-                        "world,fidelity,messages,us_per_message (as `make bench` writes)", name, want[k]);
+            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
+                        "%s:1: no column '%s': expected a header "
+                        "world,fidelity,messages,us_per_message (as `make bench` writes)",
+                        name, want[k]);
             return FALSE;
         }
     guint ncols = g_strv_length(head);
@@ -64,7 +66,8 @@ parse_rows(const char *csv, const char *name, GArray *rows, GError **error)
             continue;
         g_auto(GStrv) f = g_strsplit(lines[i], ",", -1);
         if (g_strv_length(f) != ncols) {
-            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "%s:%u: expected %u fields", name, i + 1, ncols);
+            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "%s:%u: expected %u fields",
+                        name, i + 1, ncols);
             return FALSE;
         }
         Row r = { g_strdup(f[col[0]]), g_strdup(f[col[1]]), 0, 0 };
@@ -74,8 +77,10 @@ parse_rows(const char *csv, const char *name, GArray *rows, GError **error)
         g_array_append_val(rows, r);
         if (*e1 || *e2 || e1 == f[col[2]] || e2 == f[col[3]] || !(r.messages >= 2) || !(r.us > 0) ||
             !isfinite(r.messages) || !isfinite(r.us)) {
-            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "%s:%u: messages must be >= 2 and "
-                        "us_per_message > 0", name, i + 1);
+            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
+                        "%s:%u: messages must be >= 2 and "
+                        "us_per_message > 0",
+                        name, i + 1);
             return FALSE;
         }
     }
@@ -96,8 +101,8 @@ decades(double lo, double hi, double *x0, double *x1)
 }
 
 MsVizCanvas *
-ms_viz_bench_worlds(const char *csv, const char *name, MsVizFormat format, double width, double height,
-                    GError **error)
+ms_viz_bench_worlds(const char *csv, const char *name, MsVizFormat format, double width,
+                    double height, GError **error)
 {
     g_return_val_if_fail(csv && name, NULL);
     g_autoptr(GArray) rows = g_array_new(FALSE, FALSE, sizeof(Row));
@@ -126,9 +131,12 @@ ms_viz_bench_worlds(const char *csv, const char *name, MsVizFormat format, doubl
 
     MsVizCanvas *c = ms_viz_canvas_new(format, width, height);
     MsVizFont title = { 22, TRUE, FALSE }, sub = { 13.5, FALSE, FALSE }, f = { 12.5, FALSE, FALSE };
-    ms_viz_canvas_text(c, 24, 20, MS_VIZ_ANCHOR_START, &title, MS_VIZ_INK, "Benchmark worlds: time per message");
-    g_autofree char *st = g_strdup_printf("CPU time of a whole run divided by its messages, median of the runs "
-                                          "(%s). Dashed: n log n growth.", name);
+    ms_viz_canvas_text(c, 24, 20, MS_VIZ_ANCHOR_START, &title, MS_VIZ_INK,
+                       "Benchmark worlds: time per message");
+    g_autofree char *st =
+        g_strdup_printf("CPU time of a whole run divided by its messages, median of the runs "
+                        "(%s). Dashed: n log n growth.",
+                        name);
     ms_viz_canvas_text(c, 24, 50, MS_VIZ_ANCHOR_START, &sub, MS_VIZ_SOFT, st);
     ms_viz_axes_draw(c, &a, 0, 0, "messages in the world", "time per message (us)", "");
 
@@ -151,13 +159,15 @@ ms_viz_bench_worlds(const char *csv, const char *name, MsVizFormat format, doubl
     double key_y = a.y + 10;
     for (guint i = 0; i < rows->len; series++) {
         guint j = i;
-        while (j < rows->len && !strcmp(g_array_index(rows, Row, j).fidelity, g_array_index(rows, Row, i).fidelity))
+        while (j < rows->len &&
+               !strcmp(g_array_index(rows, Row, j).fidelity, g_array_index(rows, Row, i).fidelity))
             j++;
         guint32 colour = series_colours[series % G_N_ELEMENTS(series_colours)];
         const char *fid = g_array_index(rows, Row, i).fidelity;
         g_autofree char *id = g_strdup_printf("series-%s", fid);
         ms_viz_canvas_group_begin(c, id, "series", 0);
-        MsVizStyle line = { 0, 0, colour, 1, 2.2, FALSE }, mark = { colour, 1, 0xFFFFFFu, 1, 1.2, FALSE };
+        MsVizStyle line = { 0, 0, colour, 1, 2.2, FALSE },
+                   mark = { colour, 1, 0xFFFFFFu, 1, 1.2, FALSE };
         for (guint k = i; k < j; k++) {
             const Row *r = &g_array_index(rows, Row, k);
             if (k == i)
@@ -190,6 +200,7 @@ ms_viz_bench_worlds(const char *csv, const char *name, MsVizFormat format, doubl
     ms_viz_canvas_move_to(c, a.x + a.w + 30, key_y + 8);
     ms_viz_canvas_line_to(c, a.x + a.w + 46, key_y + 8);
     ms_viz_canvas_paint(c, &dash);
-    ms_viz_canvas_text(c, a.x + a.w + 52, key_y, MS_VIZ_ANCHOR_START, &f, MS_VIZ_INK, "n log n reference");
+    ms_viz_canvas_text(c, a.x + a.w + 52, key_y, MS_VIZ_ANCHOR_START, &f, MS_VIZ_INK,
+                       "n log n reference");
     return c;
 }

@@ -26,11 +26,11 @@
 struct _MsVizCanvas {
     MsVizFormat format;
     double width, height;
-    cairo_surface_t *surface;   /* recording (PNG/PDF) or 1x1 scratch (SVG) */
+    cairo_surface_t *surface; /* recording (PNG/PDF) or 1x1 scratch (SVG) */
     cairo_t *cr;
-    GString *svg;               /* SVG body, or NULL */
-    GString *d;                 /* SVG path data being built */
-    guint depth;                /* open groups */
+    GString *svg; /* SVG body, or NULL */
+    GString *d;   /* SVG path data being built */
+    guint depth;  /* open groups */
 };
 
 static void
@@ -61,14 +61,17 @@ colour_hex(GString *s, guint32 rgb)
 static void
 set_rgb(cairo_t *cr, guint32 rgb, double alpha)
 {
-    cairo_set_source_rgba(cr, ((rgb >> 16) & 0xFF) / 255.0, ((rgb >> 8) & 0xFF) / 255.0, (rgb & 0xFF) / 255.0, alpha);
+    cairo_set_source_rgba(cr, ((rgb >> 16) & 0xFF) / 255.0, ((rgb >> 8) & 0xFF) / 255.0,
+                          (rgb & 0xFF) / 255.0, alpha);
 }
 
 MsVizCanvas *
 ms_viz_canvas_new(MsVizFormat format, double width, double height)
 {
     g_return_val_if_fail(width > 0 && height > 0, NULL);
-    g_return_val_if_fail(format == MS_VIZ_FORMAT_PNG || format == MS_VIZ_FORMAT_SVG || format == MS_VIZ_FORMAT_PDF, NULL);
+    g_return_val_if_fail(format == MS_VIZ_FORMAT_PNG || format == MS_VIZ_FORMAT_SVG ||
+                             format == MS_VIZ_FORMAT_PDF,
+                         NULL);
     MsVizCanvas *c = g_new0(MsVizCanvas, 1);
     c->format = format;
     c->width = width;
@@ -275,7 +278,8 @@ make_layout(MsVizCanvas *c, const MsVizFont *font, const char *text)
     pango_cairo_context_set_font_options(pango_layout_get_context(layout), fo);
     cairo_font_options_destroy(fo);
     pango_layout_context_changed(layout);
-    PangoFontDescription *fd = pango_font_description_from_string(font->mono ? "DejaVu Sans Mono" : "DejaVu Sans");
+    PangoFontDescription *fd =
+        pango_font_description_from_string(font->mono ? "DejaVu Sans Mono" : "DejaVu Sans");
     pango_font_description_set_absolute_size(fd, font->size * PANGO_SCALE);
     if (font->bold)
         pango_font_description_set_weight(fd, PANGO_WEIGHT_BOLD);
@@ -286,7 +290,8 @@ make_layout(MsVizCanvas *c, const MsVizFont *font, const char *text)
 }
 
 void
-ms_viz_canvas_measure(MsVizCanvas *c, const MsVizFont *font, const char *text, double *width, double *height)
+ms_viz_canvas_measure(MsVizCanvas *c, const MsVizFont *font, const char *text, double *width,
+                      double *height)
 {
     PangoLayout *layout = make_layout(c, font, text);
     PangoRectangle logical;
@@ -327,7 +332,9 @@ ms_viz_canvas_text(MsVizCanvas *c, double x, double y, MsVizAnchor anchor, const
         g_autofree char *esc = g_markup_escape_text(text, -1);
         g_string_append_printf(c->svg, "\" xml:space=\"preserve\">%s</text>\n", esc);
     } else {
-        double left = anchor == MS_VIZ_ANCHOR_START ? x : anchor == MS_VIZ_ANCHOR_MIDDLE ? x - w / 2 : x - w;
+        double left = anchor == MS_VIZ_ANCHOR_START    ? x
+                      : anchor == MS_VIZ_ANCHOR_MIDDLE ? x - w / 2
+                                                       : x - w;
         set_rgb(c->cr, colour, 1);
         cairo_move_to(c->cr, left, y);
         pango_cairo_show_layout(c->cr, layout);
@@ -345,7 +352,8 @@ ms_viz_canvas_wrap(MsVizCanvas *c, const MsVizFont *font, const char *text, doub
     for (guint i = 0; words[i]; i++) {
         if (!*words[i])
             continue;
-        g_autofree char *trial = cur->len ? g_strconcat(cur->str, " ", words[i], NULL) : g_strdup(words[i]);
+        g_autofree char *trial =
+            cur->len ? g_strconcat(cur->str, " ", words[i], NULL) : g_strdup(words[i]);
         double w = 0;
         ms_viz_canvas_measure(c, font, trial, &w, NULL);
         if (w > width && cur->len) {
@@ -432,13 +440,15 @@ ms_viz_canvas_write(MsVizCanvas *c, const char *path, GError **error)
     if (st == CAIRO_STATUS_SUCCESS)
         st = cairo_status(c->cr);
     if (st != CAIRO_STATUS_SUCCESS) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "drawing failed: %s", cairo_status_to_string(st));
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "drawing failed: %s",
+                    cairo_status_to_string(st));
         return FALSE;
     }
     cairo_surface_t *target;
     g_autoptr(GByteArray) pdf = NULL;
     if (c->format == MS_VIZ_FORMAT_PNG) {
-        target = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int) ceil(c->width), (int) ceil(c->height));
+        target = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int) ceil(c->width),
+                                            (int) ceil(c->height));
     } else {
         pdf = g_byte_array_new();
         target = cairo_pdf_surface_create_for_stream(write_pdf_chunk, pdf, c->width, c->height);
@@ -454,7 +464,8 @@ ms_viz_canvas_write(MsVizCanvas *c, const char *path, GError **error)
         st = cairo_surface_write_to_png(target, path);
     cairo_surface_destroy(target);
     if (st != CAIRO_STATUS_SUCCESS) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot write %s: %s", path, cairo_status_to_string(st));
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot write %s: %s", path,
+                    cairo_status_to_string(st));
         return FALSE;
     }
     if (pdf)

@@ -52,7 +52,8 @@ role_colour(MsHostRole role)
 static const char *
 role_name(MsHostRole role)
 {
-    static const char *const names[] = { "mail client", "mail server", "DNS server", "relay", "router" };
+    static const char *const names[] = { "mail client", "mail server", "DNS server", "relay",
+                                         "router" };
     return (guint) role < G_N_ELEMENTS(names) ? names[role] : "host";
 }
 
@@ -151,14 +152,14 @@ along(const GArray *pts, double f, Pt *dir)
         if (acc + len >= want && len > 0) {
             double t = (want - acc) / len;
             if (dir)
-                *dir = (Pt) { (b.x - a.x) / len, (b.y - a.y) / len };
-            return (Pt) { a.x + t * (b.x - a.x), a.y + t * (b.y - a.y) };
+                *dir = (Pt){ (b.x - a.x) / len, (b.y - a.y) / len };
+            return (Pt){ a.x + t * (b.x - a.x), a.y + t * (b.y - a.y) };
         }
         acc += len;
     }
     if (dir)
-        *dir = (Pt) { 1, 0 };
-    return pts->len ? g_array_index(pts, Pt, pts->len - 1) : (Pt) { 0, 0 };
+        *dir = (Pt){ 1, 0 };
+    return pts->len ? g_array_index(pts, Pt, pts->len - 1) : (Pt){ 0, 0 };
 }
 
 /* Offsets the polyline sideways by `off` (mitred joins) and trims `trim`
@@ -175,13 +176,13 @@ offset_and_trim(const GArray *in, double off, double trim)
             Pt a = g_array_index(in, Pt, i - 1);
             double l = hypot(p.x - a.x, p.y - a.y);
             if (l > 0)
-                n1 = (Pt) { -(p.y - a.y) / l, (p.x - a.x) / l };
+                n1 = (Pt){ -(p.y - a.y) / l, (p.x - a.x) / l };
         }
         if (i + 1 < n) {
             Pt b = g_array_index(in, Pt, i + 1);
             double l = hypot(b.x - p.x, b.y - p.y);
             if (l > 0)
-                n2 = (Pt) { -(b.y - p.y) / l, (b.x - p.x) / l };
+                n2 = (Pt){ -(b.y - p.y) / l, (b.x - p.x) / l };
         }
         if (i == 0)
             n1 = n2;
@@ -224,17 +225,20 @@ line_end(const GArray *pts, Pt *dir)
 {
     Pt z = g_array_index(pts, Pt, pts->len - 1), y = g_array_index(pts, Pt, pts->len - 2);
     double l = hypot(z.x - y.x, z.y - y.y);
-    *dir = l > 0 ? (Pt) { (z.x - y.x) / l, (z.y - y.y) / l } : (Pt) { 1, 0 };
+    *dir = l > 0 ? (Pt){ (z.x - y.x) / l, (z.y - y.y) / l } : (Pt){ 1, 0 };
     return z;
 }
 
 /* The line through every point of pts but the last, on to `end`: first a
  * white halo `halo` wide, then the line itself `width` wide. */
 static void
-stroke_haloed(MsVizCanvas *c, const GArray *pts, Pt end, guint32 colour, double width, double halo, gboolean dashed)
+stroke_haloed(MsVizCanvas *c, const GArray *pts, Pt end, guint32 colour, double width, double halo,
+              gboolean dashed)
 {
     for (int pass = 0; pass < 2; pass++) {
-        MsVizStyle st = { 0, 0, pass ? colour : 0xFFFFFFu, pass ? 1 : 0.85, pass ? width : halo, pass && dashed };
+        MsVizStyle st = {
+            0, 0, pass ? colour : 0xFFFFFFu, pass ? 1 : 0.85, pass ? width : halo, pass && dashed
+        };
         for (guint i = 0; i + 1 < pts->len; i++) {
             Pt p = g_array_index(pts, Pt, i);
             if (i == 0)
@@ -254,7 +258,7 @@ draw_arrow_line(MsVizCanvas *c, const GArray *pts, guint32 colour, gboolean dash
         return;
     Pt d;
     Pt z = line_end(pts, &d);
-    stroke_haloed(c, pts, (Pt) { z.x - d.x * 11, z.y - d.y * 11 }, colour, 3.0, 6.5, dashed);
+    stroke_haloed(c, pts, (Pt){ z.x - d.x * 11, z.y - d.y * 11 }, colour, 3.0, 6.5, dashed);
     MsVizStyle head = { colour, 1, 0xFFFFFFu, 1, 1.0, FALSE };
     ms_viz_canvas_move_to(c, z.x, z.y);
     ms_viz_canvas_line_to(c, z.x - d.x * 14 - d.y * 6.5, z.y - d.y * 14 + d.x * 6.5);
@@ -272,7 +276,7 @@ draw_failed_line(MsVizCanvas *c, const GArray *pts, guint32 colour)
         return;
     Pt d;
     Pt z = line_end(pts, &d);
-    Pt x = { z.x - d.x * 8, z.y - d.y * 8 };   /* the cross's centre */
+    Pt x = { z.x - d.x * 8, z.y - d.y * 8 }; /* the cross's centre */
     stroke_haloed(c, pts, x, colour, 2.5, 6.0, TRUE);
     MsVizStyle cross = { 0, 0, colour, 1, 3.0, FALSE };
     ms_viz_canvas_move_to(c, x.x - 6, x.y - 6);
@@ -353,12 +357,15 @@ journey_origin(MsWorld *w, const MsVizJourney *j)
 }
 
 MsVizLayout *
-ms_viz_hops_layout(MsWorld *w, const MsVizJourney *j, MsVizCanvas *measure, double width, double height)
+ms_viz_hops_layout(MsWorld *w, const MsVizJourney *j, MsVizCanvas *measure, double width,
+                   double height)
 {
     MsNet *net = ms_world_net(w);
     g_autoptr(GArray) focus = journey_hosts(net, j);
-    MsVizRect area = { MARGIN, TITLE_H + 10, width - PANEL_W - 3 * MARGIN, height - TITLE_H - 10 - LEGEND_H - 2 * MARGIN };
-    return ms_viz_layout_new(net, ms_world_scenario(w), measure, &area, focus, journey_origin(w, j));
+    MsVizRect area = { MARGIN, TITLE_H + 10, width - PANEL_W - 3 * MARGIN,
+                       height - TITLE_H - 10 - LEGEND_H - 2 * MARGIN };
+    return ms_viz_layout_new(net, ms_world_scenario(w), measure, &area, focus,
+                             journey_origin(w, j));
 }
 
 /* Lanes: for each step, the lane nearest the centre that no earlier step
@@ -375,7 +382,8 @@ assign_lanes(MsNet *net, const MsVizJourney *j)
         if (s->from != s->to) {
             g_autoptr(GArray) path = ms_net_route_path(net, s->from, s->to);
             for (guint i = 1; i < path->len; i++) {
-                guint64 a = g_array_index(path, MsHostId, i - 1), b = g_array_index(path, MsHostId, i);
+                guint64 a = g_array_index(path, MsHostId, i - 1),
+                        b = g_array_index(path, MsHostId, i);
                 guint64 key = MIN(a, b) * nh + MAX(a, b);
                 g_array_append_val(mine, key);
             }
@@ -389,7 +397,8 @@ assign_lanes(MsNet *net, const MsVizJourney *j)
                 GArray *theirs = g_ptr_array_index(keys, o);
                 for (guint a = 0; a < mine->len && !clash; a++)
                     for (guint b = 0; b < theirs->len && !clash; b++)
-                        clash = g_array_index(mine, guint64, a) == g_array_index(theirs, guint64, b);
+                        clash =
+                            g_array_index(mine, guint64, a) == g_array_index(theirs, guint64, b);
             }
             if (!clash) {
                 lane[k] = cand;
@@ -405,8 +414,8 @@ assign_lanes(MsNet *net, const MsVizJourney *j)
 static double
 panel_layout(MsVizCanvas *c, const MsVizJourney *j, gboolean draw, double x, double y, double width)
 {
-    MsVizFont head = { 17, TRUE, FALSE }, sub = { 12.5, FALSE, FALSE }, bold = { 12.5, TRUE, FALSE },
-              body = { 12, FALSE, FALSE };
+    MsVizFont head = { 17, TRUE, FALSE }, sub = { 12.5, FALSE, FALSE },
+              bold = { 12.5, TRUE, FALSE }, body = { 12, FALSE, FALSE };
     double y0 = y;
     if (draw) {
         g_autofree char *h = g_strdup_printf("The journey of %s", j->label);
@@ -422,7 +431,8 @@ panel_layout(MsVizCanvas *c, const MsVizJourney *j, gboolean draw, double x, dou
     y += 6;
     if (j->steps->len == 0) {
         if (draw)
-            ms_viz_canvas_text(c, x + 16, y, MS_VIZ_ANCHOR_START, &body, INK_SOFT, "No step was recorded.");
+            ms_viz_canvas_text(c, x + 16, y, MS_VIZ_ANCHOR_START, &body, INK_SOFT,
+                               "No step was recorded.");
         y += 20;
     }
     for (guint k = 0; k < j->steps->len; k++) {
@@ -469,10 +479,8 @@ draw_legend(MsVizCanvas *c, double x, double y, double width)
         MsVizStepKind kind;
         const char *name;
     } arrows[] = {
-        { MS_VIZ_STEP_SMTP, "SMTP hand-off" },
-        { MS_VIZ_STEP_DNS, "DNS query" },
-        { MS_VIZ_STEP_POP3, "POP3 download" },
-        { MS_VIZ_STEP_STORE, "mailbox store" },
+        { MS_VIZ_STEP_SMTP, "SMTP hand-off" }, { MS_VIZ_STEP_DNS, "DNS query" },
+        { MS_VIZ_STEP_POP3, "POP3 download" }, { MS_VIZ_STEP_STORE, "mailbox store" },
         { MS_VIZ_STEP_FAILED, "failed try" },
     };
     double ay = y + 34;
@@ -487,7 +495,8 @@ draw_legend(MsVizCanvas *c, double x, double y, double width)
         if (arrows[i].kind == MS_VIZ_STEP_FAILED)
             draw_failed_line(c, pts, ms_viz_step_colour(arrows[i].kind));
         else
-            draw_arrow_line(c, pts, ms_viz_step_colour(arrows[i].kind), arrows[i].kind == MS_VIZ_STEP_DNS);
+            draw_arrow_line(c, pts, ms_viz_step_colour(arrows[i].kind),
+                            arrows[i].kind == MS_VIZ_STEP_DNS);
         double w = 0;
         ms_viz_canvas_measure(c, &f, arrows[i].name, &w, NULL);
         ms_viz_canvas_text(c, cx + 48, ay + 2, MS_VIZ_ANCHOR_START, &f, INK, arrows[i].name);
@@ -529,14 +538,18 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
 
     /* title */
     MsVizFont title = { 22, TRUE, FALSE }, sub = { 13.5, FALSE, FALSE };
-    ms_viz_canvas_text(c, MARGIN, MARGIN - 4, MS_VIZ_ANCHOR_START, &title, INK, sc->title[0] ? sc->title : sc->name);
+    ms_viz_canvas_text(c, MARGIN, MARGIN - 4, MS_VIZ_ANCHOR_START, &title, INK,
+                       sc->title[0] ? sc->title : sc->name);
     {
         g_autofree char *s = NULL;
         if (j->steps->len) {
             g_autofree char *t0 = ms_viz_time_label(g_array_index(j->steps, MsVizStep, 0).at);
-            g_autofree char *t1 = ms_viz_time_label(g_array_index(j->steps, MsVizStep, j->steps->len - 1).at);
-            s = g_strdup_printf("Hop diagram of message %s: %u steps from t = %s to t = %s. Arrows follow the "
-                                "routes the packets take.", j->label, j->steps->len, t0, t1);
+            g_autofree char *t1 =
+                ms_viz_time_label(g_array_index(j->steps, MsVizStep, j->steps->len - 1).at);
+            s = g_strdup_printf(
+                "Hop diagram of message %s: %u steps from t = %s to t = %s. Arrows follow the "
+                "routes the packets take.",
+                j->label, j->steps->len, t0, t1);
         } else {
             s = g_strdup_printf("Hop diagram of message %s: no step was recorded.", j->label);
         }
@@ -575,7 +588,8 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
             g_autoptr(GArray) path = ms_net_route_path(net, s->from, s->to);
             g_autoptr(GArray) raw = g_array_new(FALSE, FALSE, sizeof(Pt));
             if (path->len < 2) {
-                Pt a = { layout->cx[s->from], layout->cy[s->from] }, b = { layout->cx[s->to], layout->cy[s->to] };
+                Pt a = { layout->cx[s->from], layout->cy[s->from] },
+                   b = { layout->cx[s->to], layout->cy[s->to] };
                 g_array_append_val(raw, a);
                 g_array_append_val(raw, b);
             }
@@ -652,17 +666,18 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
         for (gsize i = 0; i < G_N_ELEMENTS(fr) && !found; i++) {
             double x = layout->cx[a] + fr[i] * (layout->cx[b] - layout->cx[a]);
             double y = layout->cy[a] + fr[i] * (layout->cy[b] - layout->cy[a]);
-            box = (MsVizRect) { x - tw / 2 - 3, y - th / 2 - 1, tw + 6, th + 2 };
+            box = (MsVizRect){ x - tw / 2 - 3, y - th / 2 - 1, tw + 6, th + 2 };
             found = spot_free(obstacles, &box);
         }
         if (!found) {
             double x = (layout->cx[a] + layout->cx[b]) / 2, y = (layout->cy[a] + layout->cy[b]) / 2;
-            box = (MsVizRect) { x - tw / 2 - 3, y - th / 2 - 1, tw + 6, th + 2 };
+            box = (MsVizRect){ x - tw / 2 - 3, y - th / 2 - 1, tw + 6, th + 2 };
         }
         MsVizStyle bg = { 0xFFFFFFu, 0.92, LINK_C, 1, 0.8, FALSE };
         ms_viz_canvas_round_rect(c, box.x, box.y, box.w, box.h, 3);
         ms_viz_canvas_paint(c, &bg);
-        ms_viz_canvas_text(c, box.x + box.w / 2, box.y + 1, MS_VIZ_ANCHOR_MIDDLE, &lat_f, INK_SOFT, lat);
+        ms_viz_canvas_text(c, box.x + box.w / 2, box.y + 1, MS_VIZ_ANCHOR_MIDDLE, &lat_f, INK_SOFT,
+                           lat);
         g_array_append_val(obstacles, box);
     }
     ms_viz_canvas_group_end(c);
@@ -675,8 +690,11 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
         g_autofree char *t = ms_viz_time_label(s->at);
         double tw = 0, th = 0;
         ms_viz_canvas_measure(c, &tf, t, &tw, &th);
-        static const double fr[] = { 0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82, 0.1, 0.9 };
-        static const Pt loop_off[] = { { 26, 0 }, { 0, -28 }, { 0, 28 }, { 40, 0 }, { 26, -26 }, { 26, 26 } };
+        static const double fr[] = {
+            0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82, 0.1, 0.9
+        };
+        static const Pt loop_off[] = { { 26, 0 }, { 0, -28 },  { 0, 28 },
+                                       { 40, 0 }, { 26, -26 }, { 26, 26 } };
         Pt best = { 0, 0 };
         MsVizRect tx = { 0 };
         guint best_score = G_MAXUINT;
@@ -696,7 +714,8 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
                 { p.x - tw / 2 - 4, p.y - BADGE_R - th - 6, tw + 8, th + 4 },
                 { p.x - tw / 2 - 4, p.y + BADGE_R + 2, tw + 8, th + 4 },
             };
-            MsVizRect bx = { p.x - BADGE_R - 1, p.y - BADGE_R - 1, 2 * BADGE_R + 2, 2 * BADGE_R + 2 };
+            MsVizRect bx = { p.x - BADGE_R - 1, p.y - BADGE_R - 1, 2 * BADGE_R + 2,
+                             2 * BADGE_R + 2 };
             for (guint side = 0; side < 4 && best_score > 0; side++) {
                 guint score = 0;
                 for (guint o = 0; o < obstacles->len; o++) {
@@ -718,18 +737,20 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
         ms_viz_canvas_text(c, tx.x + 4, tx.y + 2, MS_VIZ_ANCHOR_START, &tf, INK, t);
         draw_badge(c, best.x, best.y, k + 1, ms_viz_step_colour(s->kind));
         ms_viz_canvas_group_end(c);
-        add_obstacle(obstacles, best.x - BADGE_R - 1, best.y - BADGE_R - 1, 2 * BADGE_R + 2, 2 * BADGE_R + 2);
+        add_obstacle(obstacles, best.x - BADGE_R - 1, best.y - BADGE_R - 1, 2 * BADGE_R + 2,
+                     2 * BADGE_R + 2);
         g_array_append_val(obstacles, tx);
     }
 
     /* what is not shown */
     if (layout->hidden_hosts) {
-        g_autofree char *s = g_strdup_printf("Showing %u hosts: those on this journey and their neighbours; "
-                                             "%u other hosts and %u links are not drawn.",
-                                             layout->n_hosts - layout->hidden_hosts, layout->hidden_hosts,
-                                             layout->hidden_links);
+        g_autofree char *s = g_strdup_printf(
+            "Showing %u hosts: those on this journey and their neighbours; "
+            "%u other hosts and %u links are not drawn.",
+            layout->n_hosts - layout->hidden_hosts, layout->hidden_hosts, layout->hidden_links);
         MsVizFont f = { 12.5, FALSE, FALSE };
-        ms_viz_canvas_text(c, MARGIN, height - LEGEND_H - MARGIN - 22, MS_VIZ_ANCHOR_START, &f, 0x7F3F00u, s);
+        ms_viz_canvas_text(c, MARGIN, height - LEGEND_H - MARGIN - 22, MS_VIZ_ANCHOR_START, &f,
+                           0x7F3F00u, s);
     }
 
     /* side panel */

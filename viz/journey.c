@@ -73,7 +73,8 @@ add_step(MsVizJourney *j, MsVizStepKind kind, MsTime at, MsHostId from, MsHostId
 static void
 add_line(MsVizStep *s, const MsRecord *r)
 {
-    MsVizLine l = { r->at, r->host, r->peer, g_strdup(r->proto ? r->proto : ""), g_strdup(r->text ? r->text : "") };
+    MsVizLine l = { r->at, r->host, r->peer, g_strdup(r->proto ? r->proto : ""),
+                    g_strdup(r->text ? r->text : "") };
     g_array_append_val(s->lines, l);
 }
 
@@ -98,7 +99,8 @@ last_received(const MsRecorder *rec, guint i, MsHostId host, MsHostId peer, cons
 /* Adds to `s` the lines sent either way between client and server during
  * the TCP connection around record index i. */
 static void
-session_lines(const MsRecorder *rec, guint i, MsHostId client, MsHostId server, const char *proto, MsVizStep *s)
+session_lines(const MsRecorder *rec, guint i, MsHostId client, MsHostId server, const char *proto,
+              MsVizStep *s)
 {
     guint n = ms_recorder_len(rec);
     guint start = 0, end = n;
@@ -153,18 +155,20 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
     /* failed tries so far: (from, to) and their step */
     typedef struct {
         MsHostId from, to;
-        guint    step, count;
+        guint step, count;
     } Tries;
     g_autoptr(GArray) tries = g_array_new(FALSE, FALSE, sizeof(Tries));
     for (guint i = 0; i < n; i++) {
         const MsRecord *r = ms_recorder_get(rec, i);
-        if (r->message == message && r->kind == MS_TRACE_TCP_CLOSE && r->text && r->peer != MS_HOST_WORLD &&
-            r->host != r->peer && !g_str_has_suffix(r->text, ": closed")) {
+        if (r->message == message && r->kind == MS_TRACE_TCP_CLOSE && r->text &&
+            r->peer != MS_HOST_WORLD && r->host != r->peer &&
+            !g_str_has_suffix(r->text, ": closed")) {
             const char *why = g_strrstr(r->text, ": ");
             why = why ? why + 2 : r->text;
             Tries *t = NULL;
             for (guint k = 0; k < tries->len && !t; k++)
-                if (g_array_index(tries, Tries, k).from == r->host && g_array_index(tries, Tries, k).to == r->peer)
+                if (g_array_index(tries, Tries, k).from == r->host &&
+                    g_array_index(tries, Tries, k).to == r->peer)
                     t = &g_array_index(tries, Tries, k);
             if (t) {
                 MsVizStep *s = &g_array_index(j->steps, MsVizStep, t->step);
@@ -192,11 +196,12 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
             if (!prev || strcmp(prev->text, ".") != 0)
                 continue;
             gboolean submit = ms_net_host_role(net, r->peer) == MS_ROLE_CLIENT;
-            MsVizStep *s = add_step(j, submit ? MS_VIZ_STEP_SUBMIT : MS_VIZ_STEP_SMTP, r->at, r->peer, r->host);
+            MsVizStep *s = add_step(j, submit ? MS_VIZ_STEP_SUBMIT : MS_VIZ_STEP_SMTP, r->at,
+                                    r->peer, r->host);
             s->title = g_strdup(submit ? "submission (SMTP)" : "SMTP hand-off");
-            s->detail = g_strdup_printf("%s %s the message to %s, which answers \"%s\"",
-                                        ms_net_host_name(net, r->peer), submit ? "submits" : "passes",
-                                        ms_net_host_name(net, r->host), r->text);
+            s->detail = g_strdup_printf(
+                "%s %s the message to %s, which answers \"%s\"", ms_net_host_name(net, r->peer),
+                submit ? "submits" : "passes", ms_net_host_name(net, r->host), r->text);
             session_lines(rec, i, r->peer, r->host, "smtp", s);
         } else if (strcmp(r->proto, "dns") == 0 && r->outgoing) {
             MsVizStep *s = add_step(j, MS_VIZ_STEP_DNS, r->at, r->host, r->peer);
@@ -213,7 +218,7 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
                     break;
                 }
                 if (is_line(a, "dns") && a->outgoing && a->host == r->host && a->peer == r->peer)
-                    break;   /* asked again first: a retry after a timeout */
+                    break; /* asked again first: a retry after a timeout */
             }
             s->detail = g_strdup_printf("%s asks %s \"%s\"; %s", ms_net_host_name(net, r->host),
                                         ms_net_host_name(net, r->peer), r->text, answer);
@@ -224,16 +229,18 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
         if (rr->state == MS_RCPT_DELIVERED && rr->where != MS_HOST_WORLD) {
             MsVizStep *s = add_step(j, MS_VIZ_STEP_STORE, rr->done_at, rr->where, rr->where);
             s->title = g_strdup("mailbox store");
-            s->detail = g_strdup_printf("%s stores it in the mailbox of %s", ms_net_host_name(net, rr->where),
-                                        rr->address);
+            s->detail = g_strdup_printf("%s stores it in the mailbox of %s",
+                                        ms_net_host_name(net, rr->where), rr->address);
         } else if (rr->state == MS_RCPT_BOUNCED && rr->where != MS_HOST_WORLD) {
             MsVizStep *s = add_step(j, MS_VIZ_STEP_BOUNCE, rr->done_at, rr->where, rr->where);
             s->title = g_strdup("bounce");
-            s->detail = g_strdup_printf("%s gives up on %s: %s", ms_net_host_name(net, rr->where), rr->address,
-                                        rr->detail ? rr->detail : "");
+            s->detail = g_strdup_printf("%s gives up on %s: %s", ms_net_host_name(net, rr->where),
+                                        rr->address, rr->detail ? rr->detail : "");
         }
-        if (rr->retrieved_at > 0 && rr->retrieved_by != MS_HOST_WORLD && rr->where != MS_HOST_WORLD) {
-            MsVizStep *s = add_step(j, MS_VIZ_STEP_POP3, rr->retrieved_at, rr->where, rr->retrieved_by);
+        if (rr->retrieved_at > 0 && rr->retrieved_by != MS_HOST_WORLD &&
+            rr->where != MS_HOST_WORLD) {
+            MsVizStep *s =
+                add_step(j, MS_VIZ_STEP_POP3, rr->retrieved_at, rr->where, rr->retrieved_by);
             s->title = g_strdup("POP3 download");
             s->detail = g_strdup_printf("%s downloads it from the mailbox of %s on %s over POP3",
                                         ms_net_host_name(net, rr->retrieved_by), rr->address,
@@ -266,7 +273,7 @@ ms_viz_message_lookup(MsMail *mail, const char *text, GError **error)
     if (end && *end == '\0' && end != text && v >= 1 && v <= n)
         return (guint32) v;
     g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
-                "--message: no message '%s' (give a label such as '%s' or an id from 1 to %u)", text,
-                ms_mail_message(mail, 1)->label, n);
+                "--message: no message '%s' (give a label such as '%s' or an id from 1 to %u)",
+                text, ms_mail_message(mail, 1)->label, n);
     return 0;
 }

@@ -33,21 +33,21 @@
 #include <math.h>
 #include <stdio.h>
 
-#define SHAPE_W 44.0
-#define SHAPE_H 34.0
+#define SHAPE_W   44.0
+#define SHAPE_H   34.0
 #define LABEL_GAP 4.0
-#define COL_GAP 28.0
-#define ROW_GAP 34.0
-#define BAND_GAP 40.0
+#define COL_GAP   28.0
+#define ROW_GAP   34.0
+#define BAND_GAP  40.0
 #define CELL_ROWS 6u
 
 void
 ms_viz_layout_fonts(MsVizFont *name_font, MsVizFont *addr_font)
 {
     if (name_font)
-        *name_font = (MsVizFont) { 12.5, TRUE, FALSE };
+        *name_font = (MsVizFont){ 12.5, TRUE, FALSE };
     if (addr_font)
-        *addr_font = (MsVizFont) { 11.0, FALSE, TRUE };
+        *addr_font = (MsVizFont){ 11.0, FALSE, TRUE };
 }
 
 gboolean
@@ -61,7 +61,7 @@ ms_viz_rect_union(const MsVizRect *a, const MsVizRect *b)
 {
     double x0 = MIN(a->x, b->x), y0 = MIN(a->y, b->y);
     double x1 = MAX(a->x + a->w, b->x + b->w), y1 = MAX(a->y + a->h, b->y + b->h);
-    return (MsVizRect) { x0, y0, x1 - x0, y1 - y0 };
+    return (MsVizRect){ x0, y0, x1 - x0, y1 - y0 };
 }
 
 void
@@ -83,8 +83,8 @@ place(MsVizLayout *l, guint h, double x, double y, const double *lw, const doubl
 {
     l->cx[h] = x;
     l->cy[h] = y;
-    l->shape[h] = (MsVizRect) { x - SHAPE_W / 2, y - SHAPE_H / 2, SHAPE_W, SHAPE_H };
-    l->label[h] = (MsVizRect) { x - lw[h] / 2, y + SHAPE_H / 2 + LABEL_GAP, lw[h], lh[h] };
+    l->shape[h] = (MsVizRect){ x - SHAPE_W / 2, y - SHAPE_H / 2, SHAPE_W, SHAPE_H };
+    l->label[h] = (MsVizRect){ x - lw[h] / 2, y + SHAPE_H / 2 + LABEL_GAP, lw[h], lh[h] };
 }
 
 static double
@@ -140,12 +140,13 @@ ms_viz_layout_check(const MsVizLayout *l, MsNet *net, char **why)
 }
 
 static gboolean
-try_positions(MsVizLayout *l, MsNet *net, const MsScenario *sc, const MsVizRect *area, const double *lw,
-              const double *lh)
+try_positions(MsVizLayout *l, MsNet *net, const MsScenario *sc, const MsVizRect *area,
+              const double *lw, const double *lh)
 {
     if (!sc || sc->hosts->len != l->n_hosts)
         return FALSE;
-    double x0 = G_MAXDOUBLE, x1 = -G_MAXDOUBLE, y0 = G_MAXDOUBLE, y1 = -G_MAXDOUBLE, mw = SHAPE_W, mh = 0;
+    double x0 = G_MAXDOUBLE, x1 = -G_MAXDOUBLE, y0 = G_MAXDOUBLE, y1 = -G_MAXDOUBLE, mw = SHAPE_W,
+           mh = 0;
     for (guint h = 0; h < l->n_hosts; h++) {
         const MsScenarioHost *sh = &g_array_index(sc->hosts, MsScenarioHost, h);
         if (!l->shown[h] || !sh->has_position)
@@ -182,7 +183,8 @@ band_of(MsHostRole role)
 }
 
 static void
-auto_layout(MsVizLayout *l, MsNet *net, const MsVizRect *area, MsHostId origin, const double *lw, const double *lh)
+auto_layout(MsVizLayout *l, MsNet *net, const MsVizRect *area, MsHostId origin, const double *lw,
+            const double *lh)
 {
     guint n = l->n_hosts, nl = ms_net_n_links(net);
     /* adjacency among shown hosts */
@@ -206,7 +208,8 @@ auto_layout(MsVizLayout *l, MsNet *net, const MsVizRect *area, MsHostId origin, 
         if (round_ == 0 && origin < n && l->shown[origin])
             seed = origin;
         for (guint h = 0; seed == MS_HOST_WORLD && h < n; h++)
-            if (l->shown[h] && col[h] < 0 && (round_ > 0 || ms_net_host_role(net, h) == MS_ROLE_CLIENT))
+            if (l->shown[h] && col[h] < 0 &&
+                (round_ > 0 || ms_net_host_role(net, h) == MS_ROLE_CLIENT))
                 seed = h;
         for (guint h = 0; seed == MS_HOST_WORLD && h < n; h++)
             if (l->shown[h] && col[h] < 0)
@@ -233,7 +236,8 @@ auto_layout(MsVizLayout *l, MsNet *net, const MsVizRect *area, MsHostId origin, 
         final_col[h] = col[h];
         GArray *nb = g_ptr_array_index(adj, h);
         MsHostRole role = ms_net_host_role(net, h);
-        if (l->shown[h] && nb->len == 1 && role != MS_ROLE_CLIENT && role != MS_ROLE_ROUTER && h != origin) {
+        if (l->shown[h] && nb->len == 1 && role != MS_ROLE_CLIENT && role != MS_ROLE_ROUTER &&
+            h != origin) {
             MsHostId o = g_array_index(nb, MsHostId, 0);
             if (((GArray *) g_ptr_array_index(adj, o))->len > 1)
                 final_col[h] = col[o];
@@ -265,7 +269,8 @@ auto_layout(MsVizLayout *l, MsNet *net, const MsVizRect *area, MsHostId origin, 
         /* the middle band stacks a cell's hosts; the top and bottom bands
          * set them side by side, so that no link to one of them runs
          * through another */
-        guint per = b == 1 ? MIN(CELL_ROWS, total[c * 3 + b]) : (total[c * 3 + b] + CELL_ROWS - 1) / CELL_ROWS;
+        guint per = b == 1 ? MIN(CELL_ROWS, total[c * 3 + b])
+                           : (total[c * 3 + b] + CELL_ROWS - 1) / CELL_ROWS;
         guint idx = cell[c * 3 + b]++;
         row[h] = idx % per;
         slot[h] = idx / per;
@@ -283,7 +288,8 @@ auto_layout(MsVizLayout *l, MsNet *net, const MsVizRect *area, MsHostId origin, 
     for (gint c = 0; c < ncol; c++)
         min_w += colw[c] + COL_GAP;
     min_w -= COL_GAP;
-    double min_h = nrows * (rowh + ROW_GAP) + BAND_GAP * ((rows[0] > 0) + (rows[1] > 0) + (rows[2] > 0) - 1) - ROW_GAP;
+    double min_h = nrows * (rowh + ROW_GAP) +
+                   BAND_GAP * ((rows[0] > 0) + (rows[1] > 0) + (rows[2] > 0) - 1) - ROW_GAP;
     double col_gap = COL_GAP, row_gap = ROW_GAP;
     if (ncol > 1 && min_w < area->w)
         col_gap += MIN(120, (area->w - min_w) / (ncol - 1));
@@ -323,7 +329,8 @@ segment_hits(double x0, double y0, double x1, double y1, const MsVizRect *r, dou
 {
     double dx = x1 - x0, dy = y1 - y0, t0 = 0, t1 = 1;
     const double p[4] = { -dx, dx, -dy, dy };
-    const double q[4] = { x0 - (r->x - m), (r->x + r->w + m) - x0, y0 - (r->y - m), (r->y + r->h + m) - y0 };
+    const double q[4] = { x0 - (r->x - m), (r->x + r->w + m) - x0, y0 - (r->y - m),
+                          (r->y + r->h + m) - y0 };
     for (int i = 0; i < 4; i++) {
         if (p[i] == 0) {
             if (q[i] < 0)
@@ -353,7 +360,8 @@ link_through(const MsVizLayout *l, MsNet *net, const MsVizRect *r)
     for (guint k = 0; k < ms_net_n_links(net); k++) {
         MsHostId a, b;
         ms_net_link_ends(net, k, &a, &b);
-        if (l->shown[a] && l->shown[b] && segment_hits(l->cx[a], l->cy[a], l->cx[b], l->cy[b], r, LINK_MARGIN))
+        if (l->shown[a] && l->shown[b] &&
+            segment_hits(l->cx[a], l->cy[a], l->cx[b], l->cy[b], r, LINK_MARGIN))
             return k;
     }
     return G_MAXUINT;
@@ -372,8 +380,9 @@ ms_viz_layout_crossed_labels(const MsVizLayout *l, MsNet *net, char **why)
         if (why && n == 0) {
             MsHostId a, b;
             ms_net_link_ends(net, k, &a, &b);
-            *why = g_strdup_printf("the label of %s is crossed by link %s~%s", ms_net_host_name(net, h),
-                                   ms_net_host_name(net, a), ms_net_host_name(net, b));
+            *why = g_strdup_printf("the label of %s is crossed by link %s~%s",
+                                   ms_net_host_name(net, h), ms_net_host_name(net, a),
+                                   ms_net_host_name(net, b));
         }
         n++;
     }

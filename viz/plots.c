@@ -15,9 +15,14 @@
 #include <math.h>
 #include <stdlib.h>
 
-#define INK MS_VIZ_INK
+#define INK  MS_VIZ_INK
 #define SOFT MS_VIZ_SOFT
-#define SWAP_HOSTS(a, b) do { MsHostId t_ = (a); (a) = (b); (b) = t_; } while (0)
+#define SWAP_HOSTS(a, b)                                                                           \
+    do {                                                                                           \
+        MsHostId t_ = (a);                                                                         \
+        (a) = (b);                                                                                 \
+        (b) = t_;                                                                                  \
+    } while (0)
 
 typedef MsVizAxes Axes;
 
@@ -29,11 +34,12 @@ double_cmp(const void *a, const void *b)
 }
 
 /* Okabe-Ito colours for the queue lines. */
-static const guint32 line_colours[] = { 0x0072B2u, 0xD55E00u, 0x009E73u, 0xCC79A7u, 0xE69F00u, 0x56B4E9u };
+static const guint32 line_colours[] = { 0x0072B2u, 0xD55E00u, 0x009E73u,
+                                        0xCC79A7u, 0xE69F00u, 0x56B4E9u };
 
 typedef struct {
     MsHostId host;
-    guint    peak;
+    guint peak;
 } QueuePeak;
 
 static gint
@@ -84,7 +90,8 @@ draw_queues(MsVizCanvas *c, MsWorld *w, const MsRecorder *rec, const Axes *frame
     a.y1 = ymax;
     g_autofree char *xlabel = g_strdup_printf("simulated time (%s)", uname);
     ms_viz_canvas_group_begin(c, "queues", "plot", 0);
-    ms_viz_axes_draw(c, &a, xstep, ystep, xlabel, "messages in the queue", "Queue length over time per MTA");
+    ms_viz_axes_draw(c, &a, xstep, ystep, xlabel, "messages in the queue",
+                     "Queue length over time per MTA");
     MsVizFont f = { 12, FALSE, FALSE };
     for (guint k = 0; k < shown; k++) {
         MsHostId host = g_array_index(peaks, QueuePeak, k).host;
@@ -118,8 +125,8 @@ draw_queues(MsVizCanvas *c, MsWorld *w, const MsRecorder *rec, const Axes *frame
 
 typedef struct {
     guint32 link;
-    int     dir;
-    double  util;
+    int dir;
+    double util;
 } LinkUse;
 
 static gint
@@ -160,7 +167,8 @@ draw_links(MsVizCanvas *c, MsWorld *w, const Axes *frame)
     a.y0 = 0;
     a.y1 = 1;
     ms_viz_canvas_group_begin(c, "links", "plot", 0);
-    ms_viz_axes_draw(c, &a, xstep, 1, "utilisation over the whole run (%)", "", "Busiest links (one direction each)");
+    ms_viz_axes_draw(c, &a, xstep, 1, "utilisation over the whole run (%)", "",
+                     "Busiest links (one direction each)");
     MsVizFont f = { 12, FALSE, FALSE };
     MsVizStyle bar = { 0x56B4E9u, 1, 0x0072B2u, 1, 1, FALSE };
     double slot = a.h / MAX(shown, 1u);
@@ -173,7 +181,8 @@ draw_links(MsVizCanvas *c, MsWorld *w, const Axes *frame)
         double top = a.y + slot * k + slot * 0.18, h = slot * 0.64;
         ms_viz_canvas_rect(c, a.x, top, MAX(ms_viz_axes_x(&a, u->util * 100) - a.x, 1), h);
         ms_viz_canvas_paint(c, &bar);
-        g_autofree char *label = g_strdup_printf("%s > %s", ms_net_host_name(net, x), ms_net_host_name(net, y));
+        g_autofree char *label =
+            g_strdup_printf("%s > %s", ms_net_host_name(net, x), ms_net_host_name(net, y));
         double th = 0;
         ms_viz_canvas_measure(c, &f, label, NULL, &th);
         ms_viz_canvas_text(c, a.x - 8, top + h / 2 - th / 2, MS_VIZ_ANCHOR_END, &f, INK, label);
@@ -213,9 +222,12 @@ ms_viz_plots(MsWorld *w, const MsRecorder *rec, MsVizFormat format, double width
 
     MsVizCanvas *c = ms_viz_canvas_new(format, width, height);
     MsVizFont title = { 22, TRUE, FALSE }, sub = { 13.5, FALSE, FALSE };
-    ms_viz_canvas_text(c, 24, 20, MS_VIZ_ANCHOR_START, &title, INK, sc->title[0] ? sc->title : sc->name);
-    g_autofree char *st = g_strdup_printf("Delivery latency of %u delivered recipient%s, from submission to the "
-                                          "mailbox store; MTA queues; link utilisation.", n, n == 1 ? "" : "s");
+    ms_viz_canvas_text(c, 24, 20, MS_VIZ_ANCHOR_START, &title, INK,
+                       sc->title[0] ? sc->title : sc->name);
+    g_autofree char *st =
+        g_strdup_printf("Delivery latency of %u delivered recipient%s, from submission to the "
+                        "mailbox store; MTA queues; link utilisation.",
+                        n, n == 1 ? "" : "s");
     ms_viz_canvas_text(c, 24, 48, MS_VIZ_ANCHOR_START, &sub, SOFT, st);
 
     double top = 170, bottom = top + (height - 170 - 80 - 130) / 2, gap = 110;
@@ -229,7 +241,8 @@ ms_viz_plots(MsWorld *w, const MsRecorder *rec, MsVizFormat format, double width
     /* CDF */
     Axes a = { 90, top, pw, bottom - top, 0, xmax, 0, 1, FALSE, FALSE };
     ms_viz_canvas_group_begin(c, "cdf", "plot", 0);
-    ms_viz_axes_draw(c, &a, xstep, 0.25, xlabel, "fraction delivered within", "Cumulative distribution (CDF)");
+    ms_viz_axes_draw(c, &a, xstep, 0.25, xlabel, "fraction delivered within",
+                     "Cumulative distribution (CDF)");
     if (n) {
         MsVizStyle line = { 0, 0, 0x0072B2u, 1, 2.4, FALSE };
         ms_viz_canvas_move_to(c, ms_viz_axes_x(&a, 0), ms_viz_axes_y(&a, 0));
@@ -247,7 +260,8 @@ ms_viz_plots(MsWorld *w, const MsRecorder *rec, MsVizFormat format, double width
         char b1[32], b2[32];
         g_ascii_formatd(b1, sizeof b1, "%.3g", p50);
         g_ascii_formatd(b2, sizeof b2, "%.3g", p95);
-        g_autofree char *t = g_strdup_printf("median %s %s, 95th percentile %s %s", b1, uname, b2, uname);
+        g_autofree char *t =
+            g_strdup_printf("median %s %s, 95th percentile %s %s", b1, uname, b2, uname);
         ms_viz_canvas_text(c, a.x + a.w, a.y - 24, MS_VIZ_ANCHOR_END, &f, SOFT, t);
     }
     ms_viz_canvas_group_end(c);
@@ -274,7 +288,8 @@ ms_viz_plots(MsWorld *w, const MsRecorder *rec, MsVizFormat format, double width
         if (!count[i])
             continue;
         double x0 = ms_viz_axes_x(&b, i * bw), x1 = ms_viz_axes_x(&b, (i + 1) * bw);
-        ms_viz_canvas_rect(c, x0 + 1, ms_viz_axes_y(&b, count[i]), x1 - x0 - 2, ms_viz_axes_y(&b, 0) - ms_viz_axes_y(&b, count[i]));
+        ms_viz_canvas_rect(c, x0 + 1, ms_viz_axes_y(&b, count[i]), x1 - x0 - 2,
+                           ms_viz_axes_y(&b, 0) - ms_viz_axes_y(&b, count[i]));
         ms_viz_canvas_paint(c, &bar);
     }
     ms_viz_canvas_group_end(c);

@@ -7,22 +7,27 @@
 #include "mailsim/viz.h"
 
 gboolean
-ms_viz_render(MsWorld *w, const MsRecorder *rec, const MsVizOptions *opt, const char *path, GError **error)
+ms_viz_render(MsWorld *w, const MsRecorder *rec, const MsVizOptions *opt, const char *path,
+              GError **error)
 {
     g_return_val_if_fail(w && rec && opt && path, FALSE);
     MsVizFormat format;
     if (!ms_viz_format_from_path(path, &format, error))
         return FALSE;
     if ((opt->kind == MS_VIZ_STORY) != (format == MS_VIZ_FORMAT_HTML)) {
-        g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
-                    opt->kind == MS_VIZ_STORY ? "'%s': the story is an HTML page: name it FILE.html"
-                                              : "'%s': this picture is drawn as .png, .svg or .pdf; only the story is .html",
-                    path);
+        g_set_error(
+            error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
+            opt->kind == MS_VIZ_STORY
+                ? "'%s': the story is an HTML page: name it FILE.html"
+                : "'%s': this picture is drawn as .png, .svg or .pdf; only the story is .html",
+            path);
         return FALSE;
     }
     if (opt->kind == MS_VIZ_SWEEP || opt->kind == MS_VIZ_BENCH) {
-        g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "a %s picture is drawn from a file of many runs, "
-                    "not from one run", ms_viz_kind_to_string(opt->kind));
+        g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
+                    "a %s picture is drawn from a file of many runs, "
+                    "not from one run",
+                    ms_viz_kind_to_string(opt->kind));
         return FALSE;
     }
     MsMail *mail = ms_world_mail(w);
@@ -30,7 +35,8 @@ ms_viz_render(MsWorld *w, const MsRecorder *rec, const MsVizOptions *opt, const 
     g_autoptr(MsVizJourney) j = NULL;
     if (opt->kind != MS_VIZ_PLOTS) {
         if (message > ms_mail_n_messages(mail)) {
-            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "the run has no message %u to draw", message);
+            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
+                        "the run has no message %u to draw", message);
             return FALSE;
         }
         j = ms_viz_journey_new(ms_world_net(w), mail, rec, message);
@@ -65,8 +71,8 @@ ms_viz_render_file(MsVizKind kind, const char *input, const char *path, double w
     if (!ms_viz_format_from_path(path, &format, error))
         return FALSE;
     if (format == MS_VIZ_FORMAT_HTML) {
-        g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "'%s': this picture is drawn as .png, .svg or .pdf",
-                    path);
+        g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
+                    "'%s': this picture is drawn as .png, .svg or .pdf", path);
         return FALSE;
     }
     g_autoptr(MsVizCanvas) c = NULL;
@@ -79,7 +85,8 @@ ms_viz_render_file(MsVizKind kind, const char *input, const char *path, double w
         g_autofree char *csv = NULL;
         g_autoptr(GError) local = NULL;
         if (!g_file_get_contents(input, &csv, NULL, &local)) {
-            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "%s: cannot read: %s", input, local->message);
+            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "%s: cannot read: %s", input,
+                        local->message);
             return FALSE;
         }
         c = ms_viz_bench_worlds(csv, input, format, width, height, error);

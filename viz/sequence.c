@@ -37,11 +37,11 @@
 #define LABEL_MAX  46
 
 typedef struct {
-    MsTime   sent, recv;
+    MsTime sent, recv;
     MsHostId from, to;
-    const char *proto;    /* "smtp", "dns", "pop3", "tcp" */
-    char    *label;
-    guint    step;        /* 1-based step it belongs to */
+    const char *proto; /* "smtp", "dns", "pop3", "tcp" */
+    char *label;
+    guint step; /* 1-based step it belongs to */
 } Arrow;
 
 static void
@@ -78,8 +78,9 @@ arrival(const MsRecorder *rec, const MsVizLine *l, guint8 *used)
     guint n = ms_recorder_len(rec);
     for (guint k = ms_recorder_first_at(rec, l->at), seen = 0; k < n && seen < 20000; k++, seen++) {
         const MsRecord *r = ms_recorder_get(rec, k);
-        if (used[k] || r->kind != MS_TRACE_PROTO_LINE || r->outgoing || r->host != l->to || r->peer != l->from ||
-            !r->proto || strcmp(r->proto, l->proto) != 0 || !r->text || strcmp(r->text, l->text) != 0)
+        if (used[k] || r->kind != MS_TRACE_PROTO_LINE || r->outgoing || r->host != l->to ||
+            r->peer != l->from || !r->proto || strcmp(r->proto, l->proto) != 0 || !r->text ||
+            strcmp(r->text, l->text) != 0)
             continue;
         used[k] = 1;
         return r->at;
@@ -88,8 +89,8 @@ arrival(const MsRecorder *rec, const MsVizLine *l, guint8 *used)
 }
 
 static void
-add_arrow(GArray *arrows, MsTime sent, MsTime recv, MsHostId from, MsHostId to, const char *proto, char *label,
-          guint step)
+add_arrow(GArray *arrows, MsTime sent, MsTime recv, MsHostId from, MsHostId to, const char *proto,
+          char *label, guint step)
 {
     Arrow a = { sent, recv, from, to, proto, label, step };
     g_array_append_val(arrows, a);
@@ -97,14 +98,17 @@ add_arrow(GArray *arrows, MsTime sent, MsTime recv, MsHostId from, MsHostId to, 
 
 /* The TCP handshake before a session's first line, as three arrows. */
 static void
-add_handshake(GArray *arrows, const MsRecorder *rec, MsHostId client, MsHostId server, MsTime before, guint step)
+add_handshake(GArray *arrows, const MsRecorder *rec, MsHostId client, MsHostId server,
+              MsTime before, guint step)
 {
     MsTime t_syn = -1, t_est = -1, t_acc = -1;
     for (guint k = ms_recorder_first_at(rec, before); k-- > 0;) {
         const MsRecord *r = ms_recorder_get(rec, k);
-        if (r->kind == MS_TRACE_TCP_ESTABLISHED && r->host == server && r->peer == client && t_acc < 0)
+        if (r->kind == MS_TRACE_TCP_ESTABLISHED && r->host == server && r->peer == client &&
+            t_acc < 0)
             t_acc = r->at;
-        if (r->kind == MS_TRACE_TCP_ESTABLISHED && r->host == client && r->peer == server && t_est < 0)
+        if (r->kind == MS_TRACE_TCP_ESTABLISHED && r->host == client && r->peer == server &&
+            t_est < 0)
             t_est = r->at;
         if (r->kind == MS_TRACE_TCP_CONNECT && r->host == client && r->peer == server) {
             t_syn = r->at;
@@ -155,15 +159,16 @@ add_failure_marks(GArray *arrows, const MsRecorder *rec, const MsVizJourney *j)
             what = strstr(r->text, "will try again in");
         if (!what)
             continue;
-        g_autofree char *label = r->kind == MS_TRACE_TCP_CLOSE ? g_strdup_printf("✗ connection %s", what)
-                                 : r->kind == MS_TRACE_MAIL ? g_strdup_printf("↻ deferred: %s", what)
-                                                            : g_strdup_printf("✗ %s", what);
+        g_autofree char *label =
+            r->kind == MS_TRACE_TCP_CLOSE ? g_strdup_printf("✗ connection %s", what)
+            : r->kind == MS_TRACE_MAIL    ? g_strdup_printf("↻ deferred: %s", what)
+                                          : g_strdup_printf("✗ %s", what);
         /* Marks of one host at one instant share a line. */
         Arrow *prev = arrows->len ? &g_array_index(arrows, Arrow, arrows->len - 1) : NULL;
         if (prev && prev->from == prev->to && prev->from == r->host && prev->sent == r->at) {
             char *joined = g_strdup_printf("%s \u00b7 %s", prev->label, label);
             g_free(prev->label);
-            prev->label = joined;   /* our own words: not cut */
+            prev->label = joined; /* our own words: not cut */
             continue;
         }
         add_arrow(arrows, r->at, r->at, r->host, r->host, "fail", g_strdup(label), 0);
@@ -210,7 +215,7 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
                 recv = MAX(recv, t);
             }
             if (recv < 0)
-                recv = l->at;   /* not received: drawn flat */
+                recv = l->at; /* not received: drawn flat */
             g_autofree char *label = NULL;
             const MsVizLine *last = &g_array_index(s->lines, MsVizLine, e - 1);
             if (e - i == 1)
@@ -218,13 +223,14 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
             else if (e - i <= 3) {
                 GString *g = g_string_new(NULL);
                 for (guint x = i; x < e; x++)
-                    g_string_append_printf(g, "%s%s", x > i ? " \u00b7 " : "", g_array_index(s->lines, MsVizLine, x).text);
+                    g_string_append_printf(g, "%s%s", x > i ? " \u00b7 " : "",
+                                           g_array_index(s->lines, MsVizLine, x).text);
                 label = g_string_free(g, FALSE);
             } else {
                 label = g_strdup_printf("%s \u2026 %s (%u lines)", l->text, last->text, e - i);
             }
-            add_arrow(arrows, l->at, recv, l->from, l->to, s->kind == MS_VIZ_STEP_POP3 ? "pop3" : "smtp",
-                      shorten(label), k + 1);
+            add_arrow(arrows, l->at, recv, l->from, l->to,
+                      s->kind == MS_VIZ_STEP_POP3 ? "pop3" : "smtp", shorten(label), k + 1);
             i = e;
         }
     }
@@ -234,7 +240,8 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
 }
 
 MsVizCanvas *
-ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizFormat format, double width)
+ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizFormat format,
+                double width)
 {
     MsNet *net = ms_world_net(w);
     const MsScenario *sc = ms_world_scenario(w);
@@ -290,8 +297,9 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
     if (nt > 2) {
         g_autofree double *gaps = g_new(double, nt - 1);
         for (guint i = 1; i < nt; i++)
-            gaps[i - 1] = ms_time_to_seconds(g_array_index(times, MsTime, i) - g_array_index(times, MsTime, i - 1));
-        for (guint a = 1; a < nt - 1; a++)   /* insertion sort: a few hundred values */
+            gaps[i - 1] = ms_time_to_seconds(g_array_index(times, MsTime, i) -
+                                             g_array_index(times, MsTime, i - 1));
+        for (guint a = 1; a < nt - 1; a++) /* insertion sort: a few hundred values */
             for (guint b = a; b > 0 && gaps[b - 1] > gaps[b]; b--) {
                 double t = gaps[b];
                 gaps[b] = gaps[b - 1];
@@ -302,11 +310,13 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
             px_per_s = MIN_GAP * 1.5 / med;
     }
     g_autofree double *ty = g_new0(double, MAX(nt, 1));
-    g_autoptr(GArray) cuts = g_array_new(FALSE, FALSE, sizeof(guint));   /* index i: cut between i-1 and i */
+    g_autoptr(GArray) cuts =
+        g_array_new(FALSE, FALSE, sizeof(guint)); /* index i: cut between i-1 and i */
     double y = HEAD_Y + HEAD_H + 30;
     for (guint i = 0; i < nt; i++) {
         if (i > 0) {
-            double dt = ms_time_to_seconds(g_array_index(times, MsTime, i) - g_array_index(times, MsTime, i - 1));
+            double dt = ms_time_to_seconds(g_array_index(times, MsTime, i) -
+                                           g_array_index(times, MsTime, i - 1));
             double gap = dt * px_per_s;
             if (gap > MAX_GAP * 3) {
                 y += CUT_H;
@@ -326,8 +336,10 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
                        sc->title[0] ? sc->title : sc->name);
     g_autofree char *subtitle = g_strdup_printf(
         "Sequence chart of message %s: %u exchanges between %u hosts, time downwards (s). "
-        "Long pauses are cut.", j->label, arrows->len, lanes->len);
-    ms_viz_canvas_text(c, SEQ_MARGIN, SEQ_MARGIN + 28, MS_VIZ_ANCHOR_START, &sub, 0x555555u, subtitle);
+        "Long pauses are cut.",
+        j->label, arrows->len, lanes->len);
+    ms_viz_canvas_text(c, SEQ_MARGIN, SEQ_MARGIN + 28, MS_VIZ_ANCHOR_START, &sub, 0x555555u,
+                       subtitle);
 
     /* lanes */
     MsVizFont hf = { 12, TRUE, FALSE }, af = { 10.5, FALSE, TRUE };
@@ -349,7 +361,8 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
         ms_viz_canvas_measure(c, &nf, ms_net_host_name(net, h), &nw, NULL);
         if (nw > pitch - 20)
             nf.size = MAX(7.5, nf.size * (pitch - 20) / nw);
-        ms_viz_canvas_text(c, x, HEAD_Y + 5, MS_VIZ_ANCHOR_MIDDLE, &nf, 0x222222u, ms_net_host_name(net, h));
+        ms_viz_canvas_text(c, x, HEAD_Y + 5, MS_VIZ_ANCHOR_MIDDLE, &nf, 0x222222u,
+                           ms_net_host_name(net, h));
         g_autofree char *addr = ms_ipv4_to_string(ms_net_host_addr(net, h));
         ms_viz_canvas_text(c, x, HEAD_Y + 24, MS_VIZ_ANCHOR_MIDDLE, &af, 0x555555u, addr);
         ms_viz_canvas_group_end(c);
@@ -375,14 +388,16 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
             }
             ms_viz_canvas_paint(c, &zig);
         }
-        g_autofree char *len = ms_time_to_string(g_array_index(times, MsTime, k) - g_array_index(times, MsTime, k - 1));
+        g_autofree char *len = ms_time_to_string(g_array_index(times, MsTime, k) -
+                                                 g_array_index(times, MsTime, k - 1));
         g_autofree char *msg = g_strdup_printf("\u2026 %s with nothing on these lanes \u2026", len);
         double tw = 0, th = 0;
         ms_viz_canvas_measure(c, &cf, msg, &tw, &th);
         MsVizStyle lbl = { 0xFFFFFFu, 1, 0, 0, 0, FALSE };
         ms_viz_canvas_rect(c, (left + right) / 2 - tw / 2 - 8, ym - th / 2 - 1, tw + 16, th + 2);
         ms_viz_canvas_paint(c, &lbl);
-        ms_viz_canvas_text(c, (left + right) / 2, ym - th / 2, MS_VIZ_ANCHOR_MIDDLE, &cf, 0x555555u, msg);
+        ms_viz_canvas_text(c, (left + right) / 2, ym - th / 2, MS_VIZ_ANCHOR_MIDDLE, &cf, 0x555555u,
+                           msg);
         ms_viz_canvas_group_end(c);
     }
 
@@ -401,7 +416,8 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
             if (g_array_index(times, MsTime, x) == a->recv)
                 kr = x;
         }
-        double x0 = left + pitch * (lane_of[a->from] + 0.5), x1 = left + pitch * (lane_of[a->to] + 0.5);
+        double x0 = left + pitch * (lane_of[a->from] + 0.5),
+               x1 = left + pitch * (lane_of[a->to] + 0.5);
         double y0 = ty[ks], y1 = ty[kr];
         if (a->from == a->to) {
             /* a failed try: a ring on the lane and the words beside it */
@@ -411,11 +427,13 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
             ms_viz_canvas_paint(c, &ring);
             double tw = 0, th = 0;
             ms_viz_canvas_measure(c, &lf, a->label, &tw, &th);
-            ms_viz_canvas_text(c, x0 + 10, y0 - th / 2, MS_VIZ_ANCHOR_START, &lf, 0xB2182Bu, a->label);
+            ms_viz_canvas_text(c, x0 + 10, y0 - th / 2, MS_VIZ_ANCHOR_START, &lf, 0xB2182Bu,
+                               a->label);
             ms_viz_canvas_group_end(c);
             if (a->sent != last_label_t) {
                 g_autofree char *t = ms_viz_time_label(a->sent);
-                ms_viz_canvas_text(c, SEQ_MARGIN + TIME_COL - 12, y0 - th / 2, MS_VIZ_ANCHOR_END, &tf, 0x777777u, t);
+                ms_viz_canvas_text(c, SEQ_MARGIN + TIME_COL - 12, y0 - th / 2, MS_VIZ_ANCHOR_END,
+                                   &tf, 0x777777u, t);
                 last_label_t = a->sent;
             }
             continue;
@@ -443,12 +461,13 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
         MsVizStyle bg = { 0xFFFFFFu, 0.85, 0, 0, 0, FALSE };
         ms_viz_canvas_rect(c, dir > 0 ? lx - 1 : lx - tw - 1, y0 - th - 1, tw + 2, th);
         ms_viz_canvas_paint(c, &bg);
-        ms_viz_canvas_text(c, lx, y0 - th - 1, dir > 0 ? MS_VIZ_ANCHOR_START : MS_VIZ_ANCHOR_END, &lf,
-                           tcp ? 0x777777u : 0x222222u, a->label);
+        ms_viz_canvas_text(c, lx, y0 - th - 1, dir > 0 ? MS_VIZ_ANCHOR_START : MS_VIZ_ANCHOR_END,
+                           &lf, tcp ? 0x777777u : 0x222222u, a->label);
         ms_viz_canvas_group_end(c);
         if (a->sent != last_label_t) {
             g_autofree char *t = ms_viz_time_label(a->sent);
-            ms_viz_canvas_text(c, SEQ_MARGIN + TIME_COL - 12, y0 - th / 2, MS_VIZ_ANCHOR_END, &tf, 0x777777u, t);
+            ms_viz_canvas_text(c, SEQ_MARGIN + TIME_COL - 12, y0 - th / 2, MS_VIZ_ANCHOR_END, &tf,
+                               0x777777u, t);
             last_label_t = a->sent;
         }
     }

@@ -16,11 +16,13 @@
 #include <string.h>
 
 static const char story_css[] =
-    "body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:16px 24px;color:#222;background:#fff}\n"
+    "body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:16px "
+    "24px;color:#222;background:#fff}\n"
     "h1{font-size:24px;margin:0 0 4px}\n"
     "p.lead{margin:0 0 12px;max-width:1100px;color:#444}\n"
     "#controls{margin:8px 0;display:flex;align-items:center;gap:8px}\n"
-    "#controls button{font-size:15px;padding:6px 14px;border:1px solid #888;border-radius:6px;background:#f4f4f4;cursor:pointer}\n"
+    "#controls button{font-size:15px;padding:6px 14px;border:1px solid "
+    "#888;border-radius:6px;background:#f4f4f4;cursor:pointer}\n"
     "#controls button:hover{background:#e6e6e6}\n"
     "#step-label{font-weight:bold;margin-left:12px}\n"
     "#step-text{min-height:1.5em;margin:4px 0 8px;font-size:15px}\n"
@@ -28,7 +30,8 @@ static const char story_css[] =
     "#figure g.arrow,#figure g.badge,#figure g.panel-step{transition:opacity .25s}\n"
     "body.stepping #figure g.arrow:not(.active),body.stepping #figure g.badge:not(.active),"
     "body.stepping #figure g.panel-step:not(.active){opacity:.13}\n"
-    "#lines{font-family:'DejaVu Sans Mono',monospace;font-size:13px;white-space:pre;background:#f6f6f6;"
+    "#lines{font-family:'DejaVu Sans "
+    "Mono',monospace;font-size:13px;white-space:pre;background:#f6f6f6;"
     "border:1px solid #ddd;padding:10px;max-height:340px;overflow:auto;margin:10px 0}\n";
 
 static const char story_js[] =
@@ -41,14 +44,17 @@ static const char story_js[] =
     "  document.body.classList.toggle('stepping',cur>0);\n"
     "  var els=document.querySelectorAll('#figure [data-step]');\n"
     "  for(var i=0;i<els.length;i++){var e=els[i];\n"
-    "    if(Number(e.getAttribute('data-step'))===cur)e.classList.add('active');else e.classList.remove('active');}\n"
+    "    if(Number(e.getAttribute('data-step'))===cur)e.classList.add('active');else "
+    "e.classList.remove('active');}\n"
     "  if(cur===0){el('step-label').textContent='Overview: '+STEPS.length+' steps';\n"
-    "    el('step-text').textContent='Press Next (or the right arrow key) to follow the message hop by hop.';\n"
+    "    el('step-text').textContent='Press Next (or the right arrow key) to follow the message "
+    "hop by hop.';\n"
     "    el('lines').textContent='';}\n"
     "  else{var s=STEPS[cur-1];el('step-label').textContent='Step '+cur+' of '+STEPS.length;\n"
     "    el('step-text').textContent='t = '+s.time+' \\u00b7 '+s.title+': '+s.detail;\n"
     "    el('lines').textContent=s.lines.length?s.lines.map(function(l){\n"
-    "      return l.t+'  '+l.from+' \\u2192 '+l.to+'  '+l.proto.toUpperCase()+'  '+l.text;}).join('\\n')\n"
+    "      return l.t+'  '+l.from+' \\u2192 '+l.to+'  '+l.proto.toUpperCase()+'  "
+    "'+l.text;}).join('\\n')\n"
     "      :'(no protocol lines: this step happens inside one host)';}\n"
     "  try{history.replaceState(null,'','#step='+cur);}catch(e){}\n"
     "}\n"
@@ -84,9 +90,11 @@ ms_viz_story_html(MsWorld *w, const MsVizJourney *j)
     g_autofree char *desc_e = g_markup_escape_text(desc, -1);
     g_autofree char *label_e = g_markup_escape_text(j->label, -1);
 
-    GString *h = g_string_new("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    GString *h =
+        g_string_new("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     g_string_append_printf(h, "<title>%s \u2014 the journey of %s</title>\n", title_e, label_e);
-    g_string_append_printf(h, "<style>\n%s</style>\n</head>\n<body data-current-step=\"0\">\n", story_css);
+    g_string_append_printf(h, "<style>\n%s</style>\n</head>\n<body data-current-step=\"0\">\n",
+                           story_css);
     g_string_append_printf(h, "<h1>%s</h1>\n<p class=\"lead\">%s</p>\n", title_e, desc_e);
     g_string_append(h, "<div id=\"controls\">"
                        "<button id=\"prev\" type=\"button\">\u25c0 Previous</button>"
@@ -114,7 +122,8 @@ ms_viz_story_html(MsWorld *w, const MsVizJourney *j)
         for (guint i = 0; i < s->lines->len; i++) {
             const MsVizLine *l = &g_array_index(s->lines, MsVizLine, i);
             g_string_append(h, i ? ",{\"t\":" : "{\"t\":");
-            ms_json_append_string(h, ms_time_format_seconds(l->at, buf, sizeof buf), MS_JSON_HTML_SAFE);
+            ms_json_append_string(h, ms_time_format_seconds(l->at, buf, sizeof buf),
+                                  MS_JSON_HTML_SAFE);
             g_string_append(h, ",\"from\":");
             ms_json_append_string(h, ms_net_host_name(net, l->from), MS_JSON_HTML_SAFE);
             g_string_append(h, ",\"to\":");

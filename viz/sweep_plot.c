@@ -27,11 +27,11 @@
 #include <math.h>
 #include <string.h>
 
-#define MEAN_C 0x0072B2u   /* Okabe-Ito blue */
-#define DOT_C  0xD55E00u   /* Okabe-Ito vermillion */
+#define MEAN_C 0x0072B2u /* Okabe-Ito blue */
+#define DOT_C  0xD55E00u /* Okabe-Ito vermillion */
 
 typedef struct {
-    const char *name, *title, *unit;   /* unit NULL: a time in seconds */
+    const char *name, *title, *unit; /* unit NULL: a time in seconds */
 } StatDesc;
 
 static const StatDesc descs[] = {
@@ -54,9 +54,9 @@ static const StatDesc descs[] = {
     { "events", "Events processed", "events" },
 };
 
-static const char *const default_stats[] = { "latency_mean_s", "latency_p50_s", "latency_p95_s",
-                                             "delivered",      "bounced",       "queued",
-                                             NULL };
+static const char *const default_stats[] = {
+    "latency_mean_s", "latency_p50_s", "latency_p95_s", "delivered", "bounced", "queued", NULL
+};
 
 static StatDesc
 describe(const char *name)
@@ -98,14 +98,14 @@ read_number(const char *text, NumKind kind, double *out)
  * each point (numeric axis) or its slot (categorical). */
 typedef struct {
     const MsSweepResults *r;
-    guint    n_points;
-    GArray  *varying;     /* guint: axis indices that vary */
+    guint n_points;
+    GArray *varying; /* guint: axis indices that vary */
     gboolean numeric;
-    double  *xs;          /* numeric: the value of each point, in xunit */
-    double   xunit;
-    char    *xlabel;
-    gboolean numbered;    /* categorical labels as #N with a key below */
-    guint    label_lines;
+    double *xs; /* numeric: the value of each point, in xunit */
+    double xunit;
+    char *xlabel;
+    gboolean numbered; /* categorical labels as #N with a key below */
+    guint label_lines;
 } Grid;
 
 static void
@@ -164,7 +164,8 @@ static char *
 point_line(const Grid *g, guint p, guint line)
 {
     guint k = g_array_index(g->varying, guint, line);
-    return g_strdup_printf("%s=%s", ms_sweep_results_axis(g->r, k), ms_sweep_results_setting(g->r, p, k));
+    return g_strdup_printf("%s=%s", ms_sweep_results_axis(g->r, k),
+                           ms_sweep_results_setting(g->r, p, k));
 }
 
 static char *
@@ -186,11 +187,12 @@ seeds_text(const MsSweepResults *r)
     for (guint i = 1; i < n && run; i++)
         run = ms_sweep_results_seed(r, i) == ms_sweep_results_seed(r, i - 1) + 1;
     if (run)
-        return g_strdup_printf("%" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT, ms_sweep_results_seed(r, 0),
-                               ms_sweep_results_seed(r, n - 1));
+        return g_strdup_printf("%" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT,
+                               ms_sweep_results_seed(r, 0), ms_sweep_results_seed(r, n - 1));
     GString *s = g_string_new(NULL);
     for (guint i = 0; i < MIN(n, 8u); i++)
-        g_string_append_printf(s, "%s%" G_GUINT64_FORMAT, i ? ", " : "", ms_sweep_results_seed(r, i));
+        g_string_append_printf(s, "%s%" G_GUINT64_FORMAT, i ? ", " : "",
+                               ms_sweep_results_seed(r, i));
     if (n > 8)
         g_string_append(s, ", ...");
     return g_string_free(s, FALSE);
@@ -256,7 +258,7 @@ draw_panel(MsVizCanvas *c, const Grid *g, guint stat, const MsVizAxes *frame)
     a.y0 = floor(lo / ystep) * ystep;
     a.y1 = ceil(hi / ystep) * ystep;
     if (non_negative)
-        a.y0 = MAX(a.y0, 0);   /* no negative counts or times on the axis */
+        a.y0 = MAX(a.y0, 0); /* no negative counts or times on the axis */
     if (a.y1 <= a.y0)
         a.y1 = a.y0 + ystep;
     double xstep = 0;
@@ -289,7 +291,8 @@ draw_panel(MsVizCanvas *c, const Grid *g, guint stat, const MsVizAxes *frame)
         if (!g->numeric) {
             for (guint line = 0; !g->numbered && line < g->varying->len; line++) {
                 g_autofree char *l = point_line(g, p, line);
-                ms_viz_canvas_text(c, x, a.y + a.h + 8 + 15 * line, MS_VIZ_ANCHOR_MIDDLE, &tf, MS_VIZ_SOFT, l);
+                ms_viz_canvas_text(c, x, a.y + a.h + 8 + 15 * line, MS_VIZ_ANCHOR_MIDDLE, &tf,
+                                   MS_VIZ_SOFT, l);
             }
             if (g->numbered) {
                 g_autofree char *l = g_strdup_printf("#%u", p + 1);
@@ -298,7 +301,8 @@ draw_panel(MsVizCanvas *c, const Grid *g, guint stat, const MsVizAxes *frame)
         }
         g_autofree char *pid = g_strdup_printf("%s-point-%u", id, p + 1);
         ms_viz_canvas_group_begin(c, pid, "point", 0);
-        double ylo = ms_viz_axes_y(&a, (s.mean - s.ci95) / unit), yhi = ms_viz_axes_y(&a, (s.mean + s.ci95) / unit);
+        double ylo = ms_viz_axes_y(&a, (s.mean - s.ci95) / unit),
+               yhi = ms_viz_axes_y(&a, (s.mean + s.ci95) / unit);
         ms_viz_canvas_group_begin(c, NULL, "ci", 0);
         draw_bar(c, x, ylo, yhi, 6);
         ms_viz_canvas_group_end(c);
@@ -308,7 +312,8 @@ draw_panel(MsVizCanvas *c, const Grid *g, guint stat, const MsVizAxes *frame)
         ms_viz_canvas_group_end(c);
         ms_viz_canvas_group_begin(c, NULL, "replications", 0);
         for (guint k = 0; k < s.n_values; k++) {
-            ms_viz_canvas_circle(c, x + 13 + 4.5 * (k % 4), ms_viz_axes_y(&a, s.values[k] / unit), 2.6);
+            ms_viz_canvas_circle(c, x + 13 + 4.5 * (k % 4), ms_viz_axes_y(&a, s.values[k] / unit),
+                                 2.6);
             ms_viz_canvas_paint(c, &dot);
         }
         ms_viz_canvas_group_end(c);
@@ -321,7 +326,8 @@ static void
 draw_legend(MsVizCanvas *c, double right, double y)
 {
     MsVizFont f = { 12.5, FALSE, FALSE };
-    static const char *const texts[] = { "mean", "95 % confidence interval (Student t)", "one replication (seed)" };
+    static const char *const texts[] = { "mean", "95 % confidence interval (Student t)",
+                                         "one replication (seed)" };
     double x = right;
     for (guint i = G_N_ELEMENTS(texts); i-- > 0;) {
         double tw = 0;
@@ -345,8 +351,8 @@ draw_legend(MsVizCanvas *c, double right, double y)
 }
 
 MsVizCanvas *
-ms_viz_sweep(const MsSweepResults *r, const char *const *stats, MsVizFormat format, double width, double height,
-             GError **error)
+ms_viz_sweep(const MsSweepResults *r, const char *const *stats, MsVizFormat format, double width,
+             double height, GError **error)
 {
     g_return_val_if_fail(r != NULL, NULL);
     g_autoptr(GArray) chosen = g_array_new(FALSE, FALSE, sizeof(guint));
@@ -356,13 +362,15 @@ ms_viz_sweep(const MsSweepResults *r, const char *const *stats, MsVizFormat form
             guint u = (guint) i;
             g_array_append_val(chosen, u);
         } else if (stats) {
-            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID, "the sweep has no statistic '%s'", *s);
+            g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
+                        "the sweep has no statistic '%s'", *s);
             return NULL;
         }
     }
     if (chosen->len == 0) {
-        g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
-                    "the sweep holds none of the statistics to draw (latency_mean_s, delivered, ...)");
+        g_set_error(
+            error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
+            "the sweep holds none of the statistics to draw (latency_mean_s, delivered, ...)");
         return NULL;
     }
     if (width <= 0)
@@ -413,9 +421,10 @@ ms_viz_sweep(const MsSweepResults *r, const char *const *stats, MsVizFormat form
     ms_viz_canvas_text(c, 24, 20, MS_VIZ_ANCHOR_START, &title, MS_VIZ_INK, t);
     g_autofree char *seeds = seeds_text(r);
     guint ns = ms_sweep_results_n_seeds(r);
-    g_autofree char *st = g_strdup_printf("%u grid point%s x %u replication%s (seeds %s); each point: the mean with "
-                                          "its 95 %% confidence interval, and every replication.",
-                                          g.n_points, g.n_points == 1 ? "" : "s", ns, ns == 1 ? "" : "s", seeds);
+    g_autofree char *st =
+        g_strdup_printf("%u grid point%s x %u replication%s (seeds %s); each point: the mean with "
+                        "its 95 %% confidence interval, and every replication.",
+                        g.n_points, g.n_points == 1 ? "" : "s", ns, ns == 1 ? "" : "s", seeds);
     ms_viz_canvas_text(c, 24, 50, MS_VIZ_ANCHOR_START, &sub, MS_VIZ_SOFT, st);
     GString *fixed = g_string_new(NULL);
     for (guint k = 0; k < ms_sweep_results_n_axes(r); k++) {
@@ -423,7 +432,8 @@ ms_viz_sweep(const MsSweepResults *r, const char *const *stats, MsVizFormat form
         for (guint i = 0; i < g.varying->len; i++)
             varies |= g_array_index(g.varying, guint, i) == k;
         if (!varies)
-            g_string_append_printf(fixed, "%s%s=%s", fixed->len ? ", " : "Fixed: ", ms_sweep_results_axis(r, k),
+            g_string_append_printf(fixed, "%s%s=%s",
+                                   fixed->len ? ", " : "Fixed: ", ms_sweep_results_axis(r, k),
                                    ms_sweep_results_setting(r, 0, k));
     }
     if (fixed->len)
@@ -438,8 +448,8 @@ ms_viz_sweep(const MsSweepResults *r, const char *const *stats, MsVizFormat form
         draw_panel(c, &g, g_array_index(chosen, guint, i), &a);
     }
     for (guint i = 0; key_lines && key_lines[i]; i++)
-        ms_viz_canvas_text(c, margin, head + rows * cell_h + 18.0 * i, MS_VIZ_ANCHOR_START, &kf, MS_VIZ_INK,
-                           key_lines[i]);
+        ms_viz_canvas_text(c, margin, head + rows * cell_h + 18.0 * i, MS_VIZ_ANCHOR_START, &kf,
+                           MS_VIZ_INK, key_lines[i]);
     grid_clear(&g);
     return c;
 }

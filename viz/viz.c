@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(ms-viz-error-quark, ms_viz_error)
+G_DEFINE_QUARK(ms - viz - error - quark, ms_viz_error)
 
 static const char *const kind_names[] = { "hops", "sequence", "plots", "story", "sweep", "bench" };
 
@@ -27,8 +27,10 @@ ms_viz_kind_parse(const char *text, MsVizKind *kind, GError **error)
             return TRUE;
         }
     }
-    g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
-                "--kind: '%s' is not a picture: expected hops, sequence, plots, story, sweep or bench", text ? text : "");
+    g_set_error(
+        error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
+        "--kind: '%s' is not a picture: expected hops, sequence, plots, story, sweep or bench",
+        text ? text : "");
     return FALSE;
 }
 
@@ -39,8 +41,10 @@ ms_viz_format_from_path(const char *path, MsVizFormat *format, GError **error)
         const char *ext;
         MsVizFormat format;
     } exts[] = {
-        { ".png", MS_VIZ_FORMAT_PNG }, { ".svg", MS_VIZ_FORMAT_SVG },
-        { ".pdf", MS_VIZ_FORMAT_PDF }, { ".html", MS_VIZ_FORMAT_HTML },
+        { ".png", MS_VIZ_FORMAT_PNG },
+        { ".svg", MS_VIZ_FORMAT_SVG },
+        { ".pdf", MS_VIZ_FORMAT_PDF },
+        { ".html", MS_VIZ_FORMAT_HTML },
     };
     g_autofree char *lower = g_ascii_strdown(path ? path : "", -1);
     for (gsize i = 0; i < G_N_ELEMENTS(exts); i++) {
@@ -50,14 +54,16 @@ ms_viz_format_from_path(const char *path, MsVizFormat *format, GError **error)
         }
     }
     g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
-                "'%s': the output name must end in .png, .svg or .pdf (.html for the story)", path ? path : "");
+                "'%s': the output name must end in .png, .svg or .pdf (.html for the story)",
+                path ? path : "");
     return FALSE;
 }
 
 const char *
 ms_viz_step_kind_to_string(MsVizStepKind kind)
 {
-    static const char *const names[] = { "submit", "dns", "smtp", "store", "pop3", "bounce", "failed" };
+    static const char *const names[] = { "submit", "dns",    "smtp",  "store",
+                                         "pop3",   "bounce", "failed" };
     return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
 }
 
@@ -67,15 +73,15 @@ ms_viz_step_colour(MsVizStepKind kind)
     switch (kind) {
     case MS_VIZ_STEP_SUBMIT:
     case MS_VIZ_STEP_SMTP:
-        return 0xD55E00u;   /* vermillion */
+        return 0xD55E00u; /* vermillion */
     case MS_VIZ_STEP_DNS:
-        return 0x0072B2u;   /* blue */
+        return 0x0072B2u; /* blue */
     case MS_VIZ_STEP_STORE:
-        return 0x000000u;   /* black */
+        return 0x000000u; /* black */
     case MS_VIZ_STEP_POP3:
-        return 0xCC79A7u;   /* reddish purple */
+        return 0xCC79A7u; /* reddish purple */
     case MS_VIZ_STEP_FAILED:
-        return 0x6E6E6Eu;   /* grey: the message did not go this way */
+        return 0x6E6E6Eu; /* grey: the message did not go this way */
     case MS_VIZ_STEP_BOUNCE:
     case MS_VIZ_STEP_KIND_COUNT:
         break;

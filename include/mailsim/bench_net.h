@@ -14,13 +14,13 @@ G_BEGIN_DECLS
 
 typedef struct {
     guint32 routers, flows, dests;
-    MsTime  end;
+    MsTime end;
     guint64 seed;
 } MsBenchNetParams;
 
 typedef struct {
     guint64 events, forwarded, delivered;
-    double  wall_s, setup_s;
+    double wall_s, setup_s;
 } MsBenchNetResult;
 
 void ms_bench_net_run(const MsBenchNetParams *params, MsBenchNetResult *result);

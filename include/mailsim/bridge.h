@@ -34,24 +34,25 @@ GQuark ms_bridge_error_quark(void);
 #define MS_BRIDGE_DEFAULT_MAX_CONNECTIONS 100u
 
 typedef struct {
-    gboolean    smtp;             /* listen for SMTP */
-    char       *smtp_addr;        /* NULL: 127.0.0.1 */
-    guint16     smtp_port;        /* 0: any free port */
-    char       *smtp_host;        /* scenario host id; NULL: the first mailserver with users */
-    gboolean    pop3;
-    char       *pop3_addr;
-    guint16     pop3_port;
-    char       *pop3_host;        /* NULL: the SMTP one */
-    double      speed;            /* simulated seconds per wall second; 0: as fast as possible */
-    char       *relay_out;        /* "HOST:PORT" of a real SMTP server, or NULL */
-    char       *spool_dir;        /* or NULL: no spool */
-    guint       max_connections;  /* both listeners together */
-    guint       max_recipients;   /* per message; 0: the server's policy */
-    guint64     max_size;         /* octets; 0: the server's policy */
-    guint       idle_timeout_ms;  /* no byte from the client this long: 421 4.4.2 */
-    guint       command_timeout_ms; /* no complete command this long: 421 4.4.2 */
-    guint       relay_retry_ms;   /* first retry of a failed relay attempt (doubles, at most 64x) */
-    guint64     relay_give_up_ms; /* a real client's relay mail undelivered this long (wall clock) bounces */
+    gboolean smtp;     /* listen for SMTP */
+    char *smtp_addr;   /* NULL: 127.0.0.1 */
+    guint16 smtp_port; /* 0: any free port */
+    char *smtp_host;   /* scenario host id; NULL: the first mailserver with users */
+    gboolean pop3;
+    char *pop3_addr;
+    guint16 pop3_port;
+    char *pop3_host;          /* NULL: the SMTP one */
+    double speed;             /* simulated seconds per wall second; 0: as fast as possible */
+    char *relay_out;          /* "HOST:PORT" of a real SMTP server, or NULL */
+    char *spool_dir;          /* or NULL: no spool */
+    guint max_connections;    /* both listeners together */
+    guint max_recipients;     /* per message; 0: the server's policy */
+    guint64 max_size;         /* octets; 0: the server's policy */
+    guint idle_timeout_ms;    /* no byte from the client this long: 421 4.4.2 */
+    guint command_timeout_ms; /* no complete command this long: 421 4.4.2 */
+    guint relay_retry_ms;     /* first retry of a failed relay attempt (doubles, at most 64x) */
+    guint64
+        relay_give_up_ms; /* a real client's relay mail undelivered this long (wall clock) bounces */
 } MsBridgeConfig;
 
 /* Fills cfg with the defaults named above (strings NULL). */
@@ -62,25 +63,26 @@ void ms_bridge_config_clear(MsBridgeConfig *cfg);
 /* Parses "[ADDR:]PORT[=HOST]" (ADDR may be "[v6]"). Returns TRUE and sets
  * the newly allocated addr (or NULL) and host (or NULL), or FALSE with
  * error set. */
-gboolean ms_bridge_parse_endpoint(const char *text, char **addr, guint16 *port, char **host, GError **error);
+gboolean ms_bridge_parse_endpoint(const char *text, char **addr, guint16 *port, char **host,
+                                  GError **error);
 
 /* The simulated time to reach at wall time wall_us, for a run that stood at
  * sim_base at wall time wall_base_us, at `speed` (> 0). Saturates. */
 MsTime ms_bridge_pace(MsTime sim_base, gint64 wall_base_us, gint64 wall_us, double speed);
 
 typedef struct {
-    guint64 connections;         /* accepted sockets */
-    guint64 refused;             /* closed at once: over the connection limit */
+    guint64 connections; /* accepted sockets */
+    guint64 refused;     /* closed at once: over the connection limit */
     guint64 smtp_sessions, pop3_sessions;
-    guint64 timeouts;            /* idle or command timeouts */
-    guint64 aborted;             /* connections the client dropped before QUIT */
-    guint64 messages;            /* messages acknowledged with 250 */
-    guint64 bytes;               /* their octets */
-    guint64 rcpts_world;         /* recipients given to the simulation */
-    guint64 rcpts_relay;         /* recipients for --relay-out */
+    guint64 timeouts;    /* idle or command timeouts */
+    guint64 aborted;     /* connections the client dropped before QUIT */
+    guint64 messages;    /* messages acknowledged with 250 */
+    guint64 bytes;       /* their octets */
+    guint64 rcpts_world; /* recipients given to the simulation */
+    guint64 rcpts_relay; /* recipients for --relay-out */
     guint64 relay_sent, relay_failed, relay_queued, relay_attempts;
-    guint64 spooled, recovered;  /* written to the spool; re-injected at start */
-    guint64 spool_pending;       /* spool files still waiting for delivery */
+    guint64 spooled, recovered; /* written to the spool; re-injected at start */
+    guint64 spool_pending;      /* spool files still waiting for delivery */
 } MsBridgeStats;
 
 /* Attaches a bridge to `world` (borrowed; must outlive the bridge): binds

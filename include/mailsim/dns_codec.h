@@ -63,18 +63,18 @@ typedef enum {
 /* Longest name on the wire, length octets and root label included
  * (RFC 1035 3.1), and longest label. */
 #define MS_DNS_MAX_NAME_WIRE 255
-#define MS_DNS_MAX_LABEL 63
+#define MS_DNS_MAX_LABEL     63
 
 typedef struct {
     guint16 preference;
-    char   *exchange;         /* "" for a null MX (RFC 7505) */
+    char *exchange; /* "" for a null MX (RFC 7505) */
 } MsDnsMx;
 
 typedef struct {
-    char   *mname;            /* primary server */
-    char   *rname;            /* mailbox of the person responsible, as a name */
+    char *mname; /* primary server */
+    char *rname; /* mailbox of the person responsible, as a name */
     guint32 serial, refresh, retry, expire;
-    guint32 minimum;          /* negative-caching TTL (RFC 2308 4) */
+    guint32 minimum; /* negative-caching TTL (RFC 2308 4) */
 } MsDnsSoa;
 
 /* One resource record. Which member of `rdata` is valid follows from
@@ -82,16 +82,16 @@ typedef struct {
  * else -> raw (the RDATA octets as they were on the wire). The class is
  * kept as given; only IN records are interpreted by the rest of mailsim. */
 typedef struct {
-    char   *name;             /* owner name */
-    guint16 type;             /* an MsDnsType or any other value */
+    char *name;   /* owner name */
+    guint16 type; /* an MsDnsType or any other value */
     guint16 rclass;
     guint32 ttl;
     union {
-        guint32  a;           /* IPv4 address, host byte order (10.0.0.1 = 0x0A000001) */
-        char    *target;
-        MsDnsMx  mx;
+        guint32 a; /* IPv4 address, host byte order (10.0.0.1 = 0x0A000001) */
+        char *target;
+        MsDnsMx mx;
         MsDnsSoa soa;
-        GBytes  *raw;
+        GBytes *raw;
     } rdata;
 } MsDnsRecord;
 
@@ -109,8 +109,8 @@ MsDnsRecord *ms_dns_record_new_soa(const char *name, guint32 ttl, const char *mn
                                    guint32 retry, guint32 expire, guint32 minimum);
 /* A record of any type and class with opaque RDATA (copied; at most 65535
  * octets). For a known type the RDATA must be that type's wire form. */
-MsDnsRecord *ms_dns_record_new_raw(const char *name, guint16 type, guint16 rclass,
-                                   guint32 ttl, const guint8 *rdata, gsize len);
+MsDnsRecord *ms_dns_record_new_raw(const char *name, guint16 type, guint16 rclass, guint32 ttl,
+                                   const guint8 *rdata, gsize len);
 /* A deep copy (caller frees). */
 MsDnsRecord *ms_dns_record_copy(const MsDnsRecord *rec);
 void ms_dns_record_free(MsDnsRecord *rec);
@@ -119,20 +119,20 @@ void ms_dns_record_free(MsDnsRecord *rec);
 gboolean ms_dns_record_is_null_mx(const MsDnsRecord *rec);
 
 typedef struct {
-    guint16     id;
-    gboolean    qr;           /* FALSE query, TRUE response */
-    guint8      opcode;       /* 0..15; MS_DNS_OPCODE_QUERY */
-    gboolean    aa, tc, rd, ra;
-    guint8      rcode;        /* 0..15; an MsDnsRcode */
+    guint16 id;
+    gboolean qr;   /* FALSE query, TRUE response */
+    guint8 opcode; /* 0..15; MS_DNS_OPCODE_QUERY */
+    gboolean aa, tc, rd, ra;
+    guint8 rcode; /* 0..15; an MsDnsRcode */
     /* The question. RFC 1035 allows several; mailsim, like every DNS
      * server in practice (RFC 9619), has exactly one, or none when
      * has_question is FALSE (a FORMERR reply, say). */
-    gboolean    has_question;
-    char       *qname;        /* NULL when has_question is FALSE */
-    guint16     qtype, qclass;
-    GPtrArray  *answer;       /* of MsDnsRecord*, owned */
-    GPtrArray  *authority;
-    GPtrArray  *additional;
+    gboolean has_question;
+    char *qname; /* NULL when has_question is FALSE */
+    guint16 qtype, qclass;
+    GPtrArray *answer; /* of MsDnsRecord*, owned */
+    GPtrArray *authority;
+    GPtrArray *additional;
 } MsDnsMessage;
 
 /* An empty message: every flag clear, no question, empty sections (caller
@@ -140,14 +140,12 @@ typedef struct {
 MsDnsMessage *ms_dns_message_new(void);
 /* A standard query for (qname, qtype, IN) with the given id and RD flag
  * (caller frees). */
-MsDnsMessage *ms_dns_message_new_query(guint16 id, const char *qname, guint16 qtype,
-                                       gboolean rd);
+MsDnsMessage *ms_dns_message_new_query(guint16 id, const char *qname, guint16 qtype, gboolean rd);
 /* The skeleton of a response to `query`: same id, opcode, RD and question,
  * QR set, the given AA and rcode, empty sections to be filled by the caller
  * (caller frees). A negative answer (RFC 2308 2.1/2.2) is this with rcode
  * NXDOMAIN or NOERROR, no answer, and the zone's SOA in `authority`. */
-MsDnsMessage *ms_dns_message_new_response(const MsDnsMessage *query, MsDnsRcode rcode,
-                                          gboolean aa);
+MsDnsMessage *ms_dns_message_new_response(const MsDnsMessage *query, MsDnsRcode rcode, gboolean aa);
 void ms_dns_message_free(MsDnsMessage *m);
 
 /* Encodes `m` (RFC 1035 4.1), compressing repeated names (RFC 1035 4.1.4)

@@ -16,10 +16,10 @@ G_BEGIN_DECLS
 
 typedef enum {
     MS_RESOLVE_OK,
-    MS_RESOLVE_NXDOMAIN,    /* the name does not exist */
-    MS_RESOLVE_NODATA,      /* the name exists, no record of that type */
-    MS_RESOLVE_TIMEOUT,     /* no server answered */
-    MS_RESOLVE_SERVFAIL,    /* a server failed, refused, or the referral chain broke */
+    MS_RESOLVE_NXDOMAIN, /* the name does not exist */
+    MS_RESOLVE_NODATA,   /* the name exists, no record of that type */
+    MS_RESOLVE_TIMEOUT,  /* no server answered */
+    MS_RESOLVE_SERVFAIL, /* a server failed, refused, or the referral chain broke */
 } MsResolveStatus;
 
 typedef struct _MsResolver MsResolver;

@@ -32,38 +32,38 @@ typedef guint64 MsEventId;
 /* Sixteen bytes of payload, interpreted by the event's handler. Pointers
  * are allowed only to objects that outlive the event (prefer integer ids). */
 typedef union {
-    guint64  u64[2];
-    gint64   i64[2];
-    guint32  u32[4];
-    guint16  u16[8];
-    double   f64[2];
+    guint64 u64[2];
+    gint64 i64[2];
+    guint32 u32[4];
+    guint16 u16[8];
+    double f64[2];
     gpointer ptr[2];
 } MsEventData;
 
 /* What a handler sees: a copy of the event being run. */
 typedef struct {
-    MsTime      at;
-    MsHostId    host;     /* the host the event is addressed to */
-    MsHostId    src;      /* the host that scheduled it */
-    guint64     seq;      /* src's counter when it scheduled it */
-    guint16     type;
+    MsTime at;
+    MsHostId host; /* the host the event is addressed to */
+    MsHostId src;  /* the host that scheduled it */
+    guint64 seq;   /* src's counter when it scheduled it */
+    guint16 type;
     MsEventData data;
 } MsEvent;
 
 typedef void (*MsEventHandler)(MsEngine *engine, const MsEvent *event, gpointer user_data);
 
 typedef enum {
-    MS_ENGINE_IDLE,     /* no event left */
-    MS_ENGINE_UNTIL,    /* the next event is later than the limit */
-    MS_ENGINE_STOPPED,  /* ms_engine_stop() was called */
+    MS_ENGINE_IDLE,    /* no event left */
+    MS_ENGINE_UNTIL,   /* the next event is later than the limit */
+    MS_ENGINE_STOPPED, /* ms_engine_stop() was called */
 } MsEngineResult;
 
 typedef struct {
-    guint64 processed;     /* events run */
-    guint64 scheduled;     /* events scheduled */
-    guint64 cancelled;     /* events cancelled before they ran */
-    guint64 pending;       /* events waiting now (not counting cancelled ones) */
-    guint64 peak_pending;  /* largest value pending reached */
+    guint64 processed;    /* events run */
+    guint64 scheduled;    /* events scheduled */
+    guint64 cancelled;    /* events cancelled before they ran */
+    guint64 pending;      /* events waiting now (not counting cancelled ones) */
+    guint64 peak_pending; /* largest value pending reached */
 } MsEngineStats;
 
 /* A new engine at time 0. `seed` derives every random stream of the run.
@@ -74,8 +74,8 @@ void ms_engine_free(MsEngine *engine);
 guint64 ms_engine_seed(const MsEngine *engine);
 
 /* Registers a handler and returns the event type that names it (>= 1). */
-guint16 ms_engine_register(MsEngine *engine, const char *name,
-                           MsEventHandler handler, gpointer user_data);
+guint16 ms_engine_register(MsEngine *engine, const char *name, MsEventHandler handler,
+                           gpointer user_data);
 /* Returns the type registered under `name`, registering `handler` (with
  * NULL user_data) if there is none yet: for modules with many instances,
  * whose events carry the instance in their payload. */
@@ -90,17 +90,17 @@ MsHostId ms_engine_current_host(const MsEngine *engine);
 
 /* Schedules an event of `type` for `host` at absolute time `at` (>= now),
  * as scheduled by the current host. Returns its handle. */
-MsEventId ms_engine_schedule(MsEngine *engine, MsTime at, MsHostId host,
-                             guint16 type, MsEventData data);
+MsEventId ms_engine_schedule(MsEngine *engine, MsTime at, MsHostId host, guint16 type,
+                             MsEventData data);
 
 /* The same at now + delay (delay >= 0; saturates at MS_TIME_INFINITE). */
-MsEventId ms_engine_schedule_in(MsEngine *engine, MsTime delay, MsHostId host,
-                                guint16 type, MsEventData data);
+MsEventId ms_engine_schedule_in(MsEngine *engine, MsTime delay, MsHostId host, guint16 type,
+                                MsEventData data);
 
 /* The same, as scheduled by `src`: for set-up code that acts for a host
  * outside any handler (a workload's first arrival, PHOLD's population). */
-MsEventId ms_engine_schedule_from(MsEngine *engine, MsHostId src, MsTime at,
-                                  MsHostId host, guint16 type, MsEventData data);
+MsEventId ms_engine_schedule_from(MsEngine *engine, MsHostId src, MsTime at, MsHostId host,
+                                  guint16 type, MsEventData data);
 
 /* Cancels a pending event. Returns FALSE when it has already run, was
  * already cancelled, or the handle is stale. Cancelling the running event

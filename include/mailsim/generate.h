@@ -13,21 +13,21 @@
 G_BEGIN_DECLS
 
 typedef enum {
-    MS_GEN_TRANSIT_STUB,   /* a well-connected transit core with stub trees hanging off it */
-    MS_GEN_SCALE_FREE,     /* preferential attachment (Barabasi-Albert, two links per new router) */
+    MS_GEN_TRANSIT_STUB, /* a well-connected transit core with stub trees hanging off it */
+    MS_GEN_SCALE_FREE,   /* preferential attachment (Barabasi-Albert, two links per new router) */
 } MsGenTopology;
 
 typedef struct {
     MsGenTopology topology;
-    guint32  domains;       /* >= 1 */
-    guint32  routers;       /* >= 4 */
-    guint64  users;         /* spread evenly over the domains */
-    guint64  messages;      /* expected messages over `duration` */
-    MsTime   duration;      /* traffic lasts this long; the run lasts 2 h more to drain retries */
-    guint64  seed;
-    double   backup_mx;     /* share of domains with a backup MX (default 0.2) */
-    double   relays;        /* share of domains sending through a smarthost relay (default 0.1) */
-    guint32  outages;       /* MX outages of 30 min (default domains / 50) */
+    guint32 domains;  /* >= 1 */
+    guint32 routers;  /* >= 4 */
+    guint64 users;    /* spread evenly over the domains */
+    guint64 messages; /* expected messages over `duration` */
+    MsTime duration;  /* traffic lasts this long; the run lasts 2 h more to drain retries */
+    guint64 seed;
+    double backup_mx; /* share of domains with a backup MX (default 0.2) */
+    double relays;    /* share of domains sending through a smarthost relay (default 0.1) */
+    guint32 outages;  /* MX outages of 30 min (default domains / 50) */
 } MsGenParams;
 
 /* Sets the defaults above for the fields not given (zeros) . */

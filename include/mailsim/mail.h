@@ -21,60 +21,60 @@ G_BEGIN_DECLS
 
 typedef struct _MsMail MsMail;
 
-#define MS_SMTP_PORT 25
+#define MS_SMTP_PORT       25
 #define MS_SUBMISSION_PORT 587
-#define MS_POP3_PORT 110
+#define MS_POP3_PORT       110
 
 typedef enum {
-    MS_RCPT_WITH_CLIENT,   /* not accepted by any server (yet) */
-    MS_RCPT_REFUSED,       /* the submission server refused it: it stays with the client */
-    MS_RCPT_QUEUED,        /* accepted, on its way */
-    MS_RCPT_DELIVERED,     /* stored in a mailbox */
-    MS_RCPT_BOUNCED,       /* given up, a DSN sent to the sender (unless the sender was <>) */
+    MS_RCPT_WITH_CLIENT, /* not accepted by any server (yet) */
+    MS_RCPT_REFUSED,     /* the submission server refused it: it stays with the client */
+    MS_RCPT_QUEUED,      /* accepted, on its way */
+    MS_RCPT_DELIVERED,   /* stored in a mailbox */
+    MS_RCPT_BOUNCED,     /* given up, a DSN sent to the sender (unless the sender was <>) */
 } MsRcptState;
 
 /* What happened to one recipient of one message. The address, like a
  * message record's label, from, subject and message_id, is owned by the
  * mail layer and lives as long as it; `detail` is the record's own. */
 typedef struct {
-    char       *address;
+    char *address;
     MsRcptState state;
-    MsTime      done_at;        /* delivered / bounced at */
-    char       *detail;         /* "sales@diversicomcorp.com at mx.diversicomcorp.com" or the bounce reason */
-    char        status[12];     /* enhanced status of a bounce ("5.1.1") */
-    MsHostId    where;          /* the server holding it (queued) or storing it (delivered) */
-    guint       attempts;       /* delivery attempts by MTAs (connections tried) */
-    guint       deferrals;
-    guint       received_headers; /* in the stored copy */
-    guint       hops;           /* servers that accepted it */
-    MsTime      retrieved_at;   /* by POP3, or 0 */
-    MsHostId    retrieved_by;
-    MsTime      updated_at;     /* last change of state, where or detail (-1: never) */
-    gboolean    held;           /* merged records: a server of the part that queued it holds it */
+    MsTime done_at;  /* delivered / bounced at */
+    char *detail;    /* "sales@diversicomcorp.com at mx.diversicomcorp.com" or the bounce reason */
+    char status[12]; /* enhanced status of a bounce ("5.1.1") */
+    MsHostId where;  /* the server holding it (queued) or storing it (delivered) */
+    guint attempts;  /* delivery attempts by MTAs (connections tried) */
+    guint deferrals;
+    guint received_headers; /* in the stored copy */
+    guint hops;             /* servers that accepted it */
+    MsTime retrieved_at;    /* by POP3, or 0 */
+    MsHostId retrieved_by;
+    MsTime updated_at; /* last change of state, where or detail (-1: never) */
+    gboolean held;     /* merged records: a server of the part that queued it holds it */
 } MsRcptRecord;
 
 typedef struct {
-    guint32    id;              /* 1, 2, ... */
-    char      *label;           /* the scenario's id ("m1"), or "dsn-1" */
-    char      *from;
-    char      *subject;
-    char      *message_id;      /* the Message-ID header */
-    MsTime     created_at;      /* submitted (or bounce created) at */
-    guint32    parent;          /* for a DSN: the message it reports on, else 0 */
-    gboolean   is_dsn;
-    MsHostId   origin;          /* client host or bouncing server */
-    guint32    origin_n;        /* the origin's own count of messages: the Message-ID's number */
-    GArray    *rcpts;           /* MsRcptRecord */
+    guint32 id;  /* 1, 2, ... */
+    char *label; /* the scenario's id ("m1"), or "dsn-1" */
+    char *from;
+    char *subject;
+    char *message_id;  /* the Message-ID header */
+    MsTime created_at; /* submitted (or bounce created) at */
+    guint32 parent;    /* for a DSN: the message it reports on, else 0 */
+    gboolean is_dsn;
+    MsHostId origin;  /* client host or bouncing server */
+    guint32 origin_n; /* the origin's own count of messages: the Message-ID's number */
+    GArray *rcpts;    /* MsRcptRecord */
     /* Partitioned runs. A shadow is the partial record a part keeps for a
      * message another part created (it saw it pass); the creation key
      * (time, scheduling host and counter of the event that created it, rank
      * within that event; create_t -1 for set-up) orders records as a
      * sequential run numbers them. */
-    gboolean   shadow;
-    MsTime     create_t;
-    MsHostId   create_src;
-    guint64    create_seq;
-    guint32    create_idx;
+    gboolean shadow;
+    MsTime create_t;
+    MsHostId create_src;
+    guint64 create_seq;
+    guint32 create_idx;
 } MsMessageRecord;
 
 /* A new mail layer over net and tcp (borrowed). Returns a new object
@@ -108,9 +108,10 @@ void ms_mail_set_smarthost(MsMail *mail, guint server, MsHostId relay_host);
  * it to the domain's MX hosts that are more preferred than itself (RFC 5321
  * 5.1), as Postfix does for its relay_domains. */
 void ms_mail_add_backup_domain(MsMail *mail, guint server, const char *domain);
-gboolean ms_mail_add_user(MsMail *mail, guint server, const char *user, const char *password, guint64 quota);
+gboolean ms_mail_add_user(MsMail *mail, guint server, const char *user, const char *password,
+                          guint64 quota);
 MsMailStore *ms_mail_server_store(MsMail *mail, guint server);
-guint ms_mail_server_by_host(MsMail *mail, MsHostId host);   /* G_MAXUINT if none */
+guint ms_mail_server_by_host(MsMail *mail, MsHostId host); /* G_MAXUINT if none */
 
 /* Adds a client on `host` for user address `address` (user@domain) with its
  * password, submitting to `smtp_server` and checking mail at `pop3_server`
@@ -128,12 +129,12 @@ guint32 ms_mail_submit(MsMail *mail, guint client, const char *label, const char
 void ms_mail_check(MsMail *mail, guint client, MsTime at, MsTime every);
 
 guint ms_mail_n_messages(const MsMail *mail);
-const MsMessageRecord *ms_mail_message(const MsMail *mail, guint32 id);   /* id 1..n */
+const MsMessageRecord *ms_mail_message(const MsMail *mail, guint32 id); /* id 1..n */
 const MsMessageRecord *ms_mail_message_by_label(const MsMail *mail, const char *label);
 
 typedef struct {
     guint messages, dsns;
-    guint rcpts_accepted;       /* recipients accepted by some server */
+    guint rcpts_accepted; /* recipients accepted by some server */
     guint delivered, bounced, queued, refused, with_client;
     guint retrieved;
     guint deferrals, attempts;
@@ -172,22 +173,22 @@ gboolean ms_mail_check_balance(const MsMail *mail, GString *report);
  * stream. What users of mail test servers ask for most, here deterministic
  * and per hop. */
 typedef enum {
-    MS_FAULT_CMD_CONNECT,   /* the greeting (421 closes, 554 refuses the session) */
-    MS_FAULT_CMD_HELO,      /* HELO and EHLO */
+    MS_FAULT_CMD_CONNECT, /* the greeting (421 closes, 554 refuses the session) */
+    MS_FAULT_CMD_HELO,    /* HELO and EHLO */
     MS_FAULT_CMD_MAIL,
     MS_FAULT_CMD_RCPT,
     MS_FAULT_CMD_DATA,
-    MS_FAULT_CMD_EOD,       /* the end of the message content */
+    MS_FAULT_CMD_EOD, /* the end of the message content */
 } MsFaultCommand;
 
 typedef struct {
     MsFaultCommand command;
-    guint          code;
-    const char    *enhanced;   /* or NULL */
-    const char    *text;       /* or NULL */
-    const char    *from, *to;  /* globs; NULL = any */
-    MsTime         start, end;
-    double         rate;       /* in [0, 1] */
+    guint code;
+    const char *enhanced;  /* or NULL */
+    const char *text;      /* or NULL */
+    const char *from, *to; /* globs; NULL = any */
+    MsTime start, end;
+    double rate; /* in [0, 1] */
 } MsReplyRule;
 
 /* Adds a rule to `server` (strings copied). */
@@ -198,8 +199,8 @@ void ms_mail_set_command_delay(MsMail *mail, guint server, MsTime delay);
 /* Per-server figures, for statistics. */
 typedef struct {
     MsHostId host;
-    guint    queue_len, peak_queue;
-    guint64  dns_lookups, dns_cache_hits, dns_queries, dns_timeouts;
+    guint queue_len, peak_queue;
+    guint64 dns_lookups, dns_cache_hits, dns_queries, dns_timeouts;
 } MsMailServerStats;
 guint ms_mail_n_servers(const MsMail *mail);
 void ms_mail_server_stats(const MsMail *mail, guint server, MsMailServerStats *stats);
@@ -217,11 +218,11 @@ guint ms_mail_server_for_domain(const MsMail *mail, const char *domain);
 
 /* How a message came in from outside the world, for its Received: header. */
 typedef struct {
-    const char *helo;            /* the client's EHLO/HELO name, or NULL */
-    const char *peer;            /* the client's real address, e.g. "127.0.0.1" */
-    gboolean    esmtp;
-    gboolean    authenticated;   /* "with ESMTPA" (RFC 3848) */
-    const char *label_prefix;    /* record label prefix; NULL: "bridge" */
+    const char *helo; /* the client's EHLO/HELO name, or NULL */
+    const char *peer; /* the client's real address, e.g. "127.0.0.1" */
+    gboolean esmtp;
+    gboolean authenticated;   /* "with ESMTPA" (RFC 3848) */
+    const char *label_prefix; /* record label prefix; NULL: "bridge" */
 } MsMailInjectInfo;
 
 /* Puts a message from outside the world into the care of `server`, as if
@@ -252,8 +253,8 @@ const MsPop3ServerHooks *ms_mail_drop_hooks(void);
 /* Traces one protocol line of a real connection at `server` (peer
  * MS_HOST_WORLD: the real client or server), as the simulated sessions
  * trace theirs; `message` may be 0. */
-void ms_mail_trace_line(MsMail *mail, guint server, guint32 message, const char *proto, gboolean outgoing,
-                        const char *line);
+void ms_mail_trace_line(MsMail *mail, guint server, guint32 message, const char *proto,
+                        gboolean outgoing, const char *line);
 
 /* The world's way out to the real Internet (the bridge's --relay-out).
  * While a function is set, a server's MTA hands each queue entry for a
@@ -263,14 +264,14 @@ void ms_mail_trace_line(MsMail *mail, guint server, guint32 message, const char 
  * outcome: so the accounting still sees the recipients held. Strings and
  * data of `job` are borrowed for the call (ref or copy them). */
 typedef struct {
-    guint              server;
-    const char        *queue_id;
-    guint32            message;
-    const char        *from;      /* "" for a DSN */
-    const char *const *rcpts;     /* NULL-terminated, all in `domain` */
-    const char        *domain;
-    GBytes            *data;
-    guint              attempt;   /* 1 for the first try */
+    guint server;
+    const char *queue_id;
+    guint32 message;
+    const char *from;         /* "" for a DSN */
+    const char *const *rcpts; /* NULL-terminated, all in `domain` */
+    const char *domain;
+    GBytes *data;
+    guint attempt; /* 1 for the first try */
 } MsMailOutbound;
 typedef void (*MsMailOutboundFunc)(const MsMailOutbound *job, gpointer user_data);
 /* fn NULL: no way out (the default; outside domains then meet DNS). */
@@ -286,14 +287,14 @@ void ms_mail_set_outbound(MsMail *mail, MsMailOutboundFunc fn, gpointer user_dat
  * `status` (enhanced code, may be NULL) and `text` describe the reply. Call
  * between engine runs. FALSE when the server has no busy entry `queue_id`
  * holding `rcpt` (already settled). */
-gboolean ms_mail_outbound_result(MsMail *mail, guint server, const char *queue_id, const char *rcpt, guint code,
-                                 const char *status, const char *text);
+gboolean ms_mail_outbound_result(MsMail *mail, guint server, const char *queue_id, const char *rcpt,
+                                 guint code, const char *status, const char *text);
 /* A DSN from `server` to `from` about `rcpt` of mail the world never held
  * (a real client's message that the real server refused): created and
  * queued like any bounce, nothing when `from` is empty. Call between engine
  * runs. Returns the DSN's message id, or 0. */
-guint32 ms_mail_bounce_external(MsMail *mail, guint server, const char *from, const char *rcpt, const char *status,
-                                const char *diagnostic, GBytes *original);
+guint32 ms_mail_bounce_external(MsMail *mail, guint server, const char *from, const char *rcpt,
+                                const char *status, const char *diagnostic, GBytes *original);
 
 const char *ms_rcpt_state_to_string(MsRcptState state);
 

@@ -14,17 +14,17 @@ typedef struct _MsMailStore MsMailStore;
 
 typedef enum {
     MS_STORE_OK,
-    MS_STORE_NO_USER,      /* 550 5.1.1 at RCPT */
-    MS_STORE_OVER_QUOTA,   /* 552 5.2.2 */
+    MS_STORE_NO_USER,    /* 550 5.1.1 at RCPT */
+    MS_STORE_OVER_QUOTA, /* 552 5.2.2 */
 } MsStoreResult;
 
 /* One stored message, as POP3 sees it. */
 typedef struct {
-    GBytes  *data;       /* CRLF line ends, Return-Path: first; owned by the store */
-    char    *uid;        /* unique id, stable across sessions (RFC 1939 7 UIDL) */
-    guint32  message;    /* the simulation's message id (accounting), or 0 */
-    MsTime   stored_at;
-    gboolean deleted;    /* removed by a POP3 session's UPDATE */
+    GBytes *data;    /* CRLF line ends, Return-Path: first; owned by the store */
+    char *uid;       /* unique id, stable across sessions (RFC 1939 7 UIDL) */
+    guint32 message; /* the simulation's message id (accounting), or 0 */
+    MsTime stored_at;
+    gboolean deleted; /* removed by a POP3 session's UPDATE */
 } MsStoredMessage;
 
 /* Returns a new empty store (caller frees). */
@@ -33,9 +33,11 @@ void ms_mail_store_free(MsMailStore *store);
 
 /* Adds a user (local part, case-insensitive) with a password and a quota in
  * bytes (0: unlimited). FALSE if the user exists. */
-gboolean ms_mail_store_add_user(MsMailStore *store, const char *user, const char *password, guint64 quota);
+gboolean ms_mail_store_add_user(MsMailStore *store, const char *user, const char *password,
+                                guint64 quota);
 gboolean ms_mail_store_has_user(const MsMailStore *store, const char *user);
-gboolean ms_mail_store_check_password(const MsMailStore *store, const char *user, const char *password);
+gboolean ms_mail_store_check_password(const MsMailStore *store, const char *user,
+                                      const char *password);
 /* The user's password (for APOP), or NULL. */
 const char *ms_mail_store_password(const MsMailStore *store, const char *user);
 
@@ -51,7 +53,8 @@ MsStoreResult ms_mail_store_deliver(MsMailStore *store, const char *user, GBytes
  * totals and the UID counter move exactly as ms_mail_store_deliver() would
  * move them, but POP3 will never list it and nothing of it is stored, so
  * quota bytes are never given back (nobody deletes it). */
-MsStoreResult ms_mail_store_count(MsMailStore *store, const char *user, guint64 size, guint32 message, MsTime at);
+MsStoreResult ms_mail_store_count(MsMailStore *store, const char *user, guint64 size,
+                                  guint32 message, MsTime at);
 
 /* Sets a user's quota (and ends a "mailbox full" fault); marks the box full
  * (the fault: it takes nothing until the quota is set again). */

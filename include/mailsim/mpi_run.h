@@ -13,8 +13,8 @@ G_BEGIN_DECLS
 #define MS_MPI_ERROR (ms_mpi_error_quark())
 GQuark ms_mpi_error_quark(void);
 typedef enum {
-    MS_MPI_ERROR_UNAVAILABLE,   /* built without Open MPI */
-    MS_MPI_ERROR_TOO_LARGE,     /* one exchange over 2 GiB (MPI int counts) */
+    MS_MPI_ERROR_UNAVAILABLE, /* built without Open MPI */
+    MS_MPI_ERROR_TOO_LARGE,   /* one exchange over 2 GiB (MPI int counts) */
 } MsMpiError;
 
 typedef struct _MsMpi MsMpi;
@@ -22,13 +22,13 @@ typedef struct _MsMpi MsMpi;
 typedef struct {
     guint32 ranks;
     guint64 windows;
-    double  wall_s;       /* this rank, the whole windowed loop */
-    double  compute_s;    /* running events */
-    double  wait_s;       /* in the first collective of each boundary: mostly
+    double wall_s;      /* this rank, the whole windowed loop */
+    double compute_s;   /* running events */
+    double wait_s;      /* in the first collective of each boundary: mostly
                              waiting for the slowest rank to end its window */
-    double  exchange_s;   /* moving events and agreeing on the next window */
-    guint64 bytes_sent;   /* event bytes this rank sent to others */
-    guint64 exchanges;    /* boundaries at which events moved */
+    double exchange_s;  /* moving events and agreeing on the next window */
+    guint64 bytes_sent; /* event bytes this rank sent to others */
+    guint64 exchanges;  /* boundaries at which events moved */
 } MsMpiStats;
 
 /* Whether this mailsim was built with Open MPI. */

@@ -11,18 +11,18 @@
 G_BEGIN_DECLS
 
 typedef enum {
-    MS_MTA_POSTFIX,     /* retry after 300 s, doubling to 4000 s, give up after 5 d */
-    MS_MTA_EXIM,        /* every 15 min for 2 h, then x1.5 from 1 h to 16 h, then 6 h; 4 d */
-    MS_MTA_OPENSMTPD,   /* at creation + 400 s x n^2; give up after 4 d */
+    MS_MTA_POSTFIX,   /* retry after 300 s, doubling to 4000 s, give up after 5 d */
+    MS_MTA_EXIM,      /* every 15 min for 2 h, then x1.5 from 1 h to 16 h, then 6 h; 4 d */
+    MS_MTA_OPENSMTPD, /* at creation + 400 s x n^2; give up after 4 d */
 } MsMtaProfile;
 
 /* A server's policy; a field left 0 takes the profile's default. */
 typedef struct {
     MsMtaProfile profile;
-    MsTime   retry_first, retry_max, give_up;
-    guint64  max_size;
-    guint    max_recipients;
-    gboolean greylist;        /* postgrey-like: first try of a new triple gets 450 for 300 s */
+    MsTime retry_first, retry_max, give_up;
+    guint64 max_size;
+    guint max_recipients;
+    gboolean greylist; /* postgrey-like: first try of a new triple gets 450 for 300 s */
 } MsMtaPolicy;
 
 /* Fills `policy` with the profile's defaults. */

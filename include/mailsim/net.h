@@ -43,24 +43,24 @@ typedef enum { MS_NET_ERROR_INVALID } MsNetError;
 #define MS_DEFAULT_TTL 64
 
 typedef struct {
-    MsTime  latency;        /* propagation delay, >= 0 */
-    guint64 bandwidth_bps;  /* > 0 */
-    guint32 mtu;            /* bytes, >= 68 (RFC 791) */
-    double  loss;           /* probability in [0, 1] */
-    guint64 queue_bytes;    /* drop-tail limit on bytes waiting, per direction */
+    MsTime latency;        /* propagation delay, >= 0 */
+    guint64 bandwidth_bps; /* > 0 */
+    guint32 mtu;           /* bytes, >= 68 (RFC 791) */
+    double loss;           /* probability in [0, 1] */
+    guint64 queue_bytes;   /* drop-tail limit on bytes waiting, per direction */
 } MsLinkParams;
 
 /* A packet as the simulation carries it: the header fields a capture needs
  * and a slice of shared payload bytes. */
 struct _MsPacket {
-    guint32  src_addr, dst_addr;
-    MsHostId src, dst;       /* the end hosts (not the current hop) */
-    guint8   proto, ttl, flags;
-    guint16  sport, dport, window, ip_id, mss;   /* mss: option on SYNs, 0 if none */
-    guint32  seq, ack;
-    GBytes  *payload;        /* may be NULL; owned by the packet */
-    guint32  size;           /* bytes on the wire: IP + transport headers + payload */
-    guint32  message;        /* mail message id this packet carries part of, or 0 */
+    guint32 src_addr, dst_addr;
+    MsHostId src, dst; /* the end hosts (not the current hop) */
+    guint8 proto, ttl, flags;
+    guint16 sport, dport, window, ip_id, mss; /* mss: option on SYNs, 0 if none */
+    guint32 seq, ack;
+    GBytes *payload; /* may be NULL; owned by the packet */
+    guint32 size;    /* bytes on the wire: IP + transport headers + payload */
+    guint32 message; /* mail message id this packet carries part of, or 0 */
 };
 
 typedef struct _MsNet MsNet;
@@ -68,7 +68,8 @@ typedef struct _MsNet MsNet;
 /* Receives datagrams or segments for a protocol on a host (used by the
  * transport modules to attach themselves). The packet is valid during the
  * call only; take a ref of its payload to keep it. */
-typedef void (*MsNetReceiveFunc)(MsNet *net, MsHostId host, const MsPacket *packet, gpointer user_data);
+typedef void (*MsNetReceiveFunc)(MsNet *net, MsHostId host, const MsPacket *packet,
+                                 gpointer user_data);
 
 /* A new, empty network on `engine` (borrowed; must outlive the network).
  * Returns a new object (caller frees). */
@@ -76,17 +77,19 @@ MsNet *ms_net_new(MsEngine *engine);
 void ms_net_free(MsNet *net);
 
 MsEngine *ms_net_engine(MsNet *net);
-MsTrace *ms_net_trace(MsNet *net);   /* the network's trace; add sinks to it */
+MsTrace *ms_net_trace(MsNet *net); /* the network's trace; add sinks to it */
 
 void ms_net_set_metric(MsNet *net, MsRouteMetric metric);
 
 /* Adds a host. Names and addresses must be unique; returns its id (ids are
  * dense, from 0), or G_MAXUINT32 with `error` set. */
-MsHostId ms_net_add_host(MsNet *net, const char *name, guint32 addr, MsHostRole role, GError **error);
+MsHostId ms_net_add_host(MsNet *net, const char *name, guint32 addr, MsHostRole role,
+                         GError **error);
 
 /* Adds a link between two distinct existing hosts; returns its index, or
  * G_MAXUINT32 with `error` set for bad parameters. */
-guint32 ms_net_add_link(MsNet *net, MsHostId a, MsHostId b, const MsLinkParams *params, GError **error);
+guint32 ms_net_add_link(MsNet *net, MsHostId a, MsHostId b, const MsLinkParams *params,
+                        GError **error);
 
 /* Getters. A NULL network or a host or link id out of range is a
  * programmer error: a critical (g_return_val_if_fail), and NULL for names,
@@ -131,7 +134,8 @@ guint64 ms_net_route_epoch(const MsNet *net);
 
 /* Counts traffic that a flow-level transfer put on `link` in the direction
  * leaving `from` (the per-link statistics then cover both fidelities). */
-void ms_net_link_account(MsNet *net, guint32 link, MsHostId from, guint64 packets, guint64 bytes, MsTime busy);
+void ms_net_link_account(MsNet *net, guint32 link, MsHostId from, guint64 packets, guint64 bytes,
+                         MsTime busy);
 
 /* Express datagrams (flow level): a packet sent with ms_net_send() is one
  * engine event, delivered after the store-and-forward delay of its whole
@@ -175,16 +179,16 @@ void ms_net_set_receiver(MsNet *net, guint8 proto, MsNetReceiveFunc func, gpoint
 
 /* Per-link counters, for statistics. */
 typedef struct {
-    guint64 packets[2], bytes[2];   /* sent per direction (0: a->b, 1: b->a) */
+    guint64 packets[2], bytes[2]; /* sent per direction (0: a->b, 1: b->a) */
     guint64 drops_queue, drops_loss, drops_down;
-    MsTime  busy[2];                /* total serialisation time per direction */
+    MsTime busy[2]; /* total serialisation time per direction */
 } MsLinkStats;
 void ms_net_link_stats(const MsNet *net, guint32 link, MsLinkStats *stats);
 
 /* Network totals. */
 typedef struct {
     guint64 sent, forwarded, delivered, dropped;
-    guint64 drops[8];               /* by MsDropReason */
+    guint64 drops[8]; /* by MsDropReason */
 } MsNetStats;
 void ms_net_get_stats(const MsNet *net, MsNetStats *stats);
 
@@ -194,12 +198,14 @@ typedef void (*MsUdpReceiveFunc)(MsNet *net, MsHostId host, guint16 port, guint3
                                  guint16 src_port, GBytes *payload, gpointer user_data);
 
 /* Binds `port` on `host`; datagrams to it go to func. FALSE if taken. */
-gboolean ms_udp_bind(MsNet *net, MsHostId host, guint16 port, MsUdpReceiveFunc func, gpointer user_data);
+gboolean ms_udp_bind(MsNet *net, MsHostId host, guint16 port, MsUdpReceiveFunc func,
+                     gpointer user_data);
 void ms_udp_unbind(MsNet *net, MsHostId host, guint16 port);
 /* An unused ephemeral port on `host` (49152-65535, round robin). */
 guint16 ms_net_ephemeral_port(MsNet *net, MsHostId host);
 /* Sends a datagram (payload borrowed: a ref is taken). */
-gboolean ms_udp_send(MsNet *net, MsHostId host, guint16 sport, guint32 dst_addr, guint16 dport, GBytes *payload);
+gboolean ms_udp_send(MsNet *net, MsHostId host, guint16 sport, guint32 dst_addr, guint16 dport,
+                     GBytes *payload);
 
 /* Dotted-quad helpers. ms_ipv4_format writes into out (with its NUL) and
  * returns out: no allocation, for every Received: header. ms_ipv4_parse is

@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 typedef enum {
     MS_PARTITION_MODULO,
     MS_PARTITION_BLOCKS,
-    MS_PARTITION_MAP,      /* an owner per host, given (ms_partition_new_map) */
+    MS_PARTITION_MAP, /* an owner per host, given (ms_partition_new_map) */
 } MsPartitionScheme;
 
 typedef struct _MsPartition MsPartition;

@@ -36,34 +36,34 @@ guint ms_pcap_writer_add_interface(MsPcapWriter *w, const char *name);
 
 /* A TCP segment's header fields, for ms_pcap_writer_tcp_segment(). */
 typedef struct {
-    guint32 src_ip, dst_ip;   /* host byte order */
+    guint32 src_ip, dst_ip; /* host byte order */
     guint16 sport, dport;
     guint32 seq, ack;
-    guint8  flags;            /* MS_TCP_* bits */
+    guint8 flags; /* MS_TCP_* bits */
     guint16 window;
-    guint8  ttl;
+    guint8 ttl;
     guint16 ip_id;
-    guint16 mss;              /* > 0: add the MSS option (RFC 9293 3.7.1), as on a SYN */
+    guint16 mss; /* > 0: add the MSS option (RFC 9293 3.7.1), as on a SYN */
 } MsPcapTcp;
 
 /* Writes one IPv4+TCP packet on interface `iface` at simulation time
  * `time_ns` (>= 0). The IPv4 header has DF set and no options; the TCP
  * header carries the MSS option when seg->mss > 0. `len` is at most
  * 65535 - 20 - 24. */
-void ms_pcap_writer_tcp_segment(MsPcapWriter *w, guint iface, gint64 time_ns,
-                                const MsPcapTcp *seg, const guint8 *payload, gsize len);
+void ms_pcap_writer_tcp_segment(MsPcapWriter *w, guint iface, gint64 time_ns, const MsPcapTcp *seg,
+                                const guint8 *payload, gsize len);
 
 /* The same without TCP options, with the fields as arguments. */
 void ms_pcap_writer_tcp(MsPcapWriter *w, guint iface, gint64 time_ns, guint32 src_ip,
-                        guint32 dst_ip, guint16 sport, guint16 dport, guint32 seq,
-                        guint32 ack, guint8 flags, guint16 window, guint8 ttl,
-                        guint16 ip_id, const guint8 *payload, gsize len);
+                        guint32 dst_ip, guint16 sport, guint16 dport, guint32 seq, guint32 ack,
+                        guint8 flags, guint16 window, guint8 ttl, guint16 ip_id,
+                        const guint8 *payload, gsize len);
 
 /* Writes one IPv4+UDP datagram (UDP checksum computed, RFC 768). `len` is
  * at most 65535 - 20 - 8. */
 void ms_pcap_writer_udp(MsPcapWriter *w, guint iface, gint64 time_ns, guint32 src_ip,
-                        guint32 dst_ip, guint16 sport, guint16 dport, guint8 ttl,
-                        guint16 ip_id, const guint8 *payload, gsize len);
+                        guint32 dst_ip, guint16 sport, guint16 dport, guint8 ttl, guint16 ip_id,
+                        const guint8 *payload, gsize len);
 
 /* Packets written so far (Enhanced Packet Blocks). */
 guint64 ms_pcap_writer_packets(const MsPcapWriter *w);

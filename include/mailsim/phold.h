@@ -15,21 +15,21 @@
 G_BEGIN_DECLS
 
 typedef struct {
-    guint32 nodes;      /* N >= 1 (R > 0 needs N >= 2) */
-    guint32 pop;        /* P */
-    double  remote;     /* R in [0, 1] */
-    MsTime  lookahead;  /* L >= 0 */
-    MsTime  mean;       /* M > 0 */
-    MsTime  end;        /* T */
+    guint32 nodes;    /* N >= 1 (R > 0 needs N >= 2) */
+    guint32 pop;      /* P */
+    double remote;    /* R in [0, 1] */
+    MsTime lookahead; /* L >= 0 */
+    MsTime mean;      /* M > 0 */
+    MsTime end;       /* T */
     guint64 seed;
 } MsPholdParams;
 
 typedef struct {
-    guint64 events;       /* events processed */
-    double  wall_s;       /* wall-clock seconds of the event loop alone */
-    guint64 fingerprint;  /* identical for identical runs */
+    guint64 events;      /* events processed */
+    double wall_s;       /* wall-clock seconds of the event loop alone */
+    guint64 fingerprint; /* identical for identical runs */
     guint64 peak_pending;
-    guint64 digest;       /* ms_phold_digest(): the same however hosts are split */
+    guint64 digest; /* ms_phold_digest(): the same however hosts are split */
 } MsPholdResult;
 
 typedef struct _MsPhold MsPhold;

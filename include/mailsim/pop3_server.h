@@ -37,8 +37,8 @@ typedef struct _MsPop3Server MsPop3Server;
 
 /* One message of a maildrop, as the `list` hook describes it. */
 typedef struct {
-    guint64 size;                      /* octets, CRLF line ends, before byte-stuffing */
-    char    uid[MS_POP3_UID_MAX + 1];  /* NUL-terminated unique id (RFC 1939 7) */
+    guint64 size;                  /* octets, CRLF line ends, before byte-stuffing */
+    char uid[MS_POP3_UID_MAX + 1]; /* NUL-terminated unique id (RFC 1939 7) */
 } MsPop3MessageInfo;
 
 typedef struct {

@@ -12,18 +12,18 @@ G_BEGIN_DECLS
 /* One recorded record: a copy of MsTraceRecord's fields, with the packet
  * summarised (no payload). */
 typedef struct {
-    MsTime      at;
+    MsTime at;
     MsTraceKind kind;
-    MsHostId    host, peer;
-    guint32     code, message, link;
-    char       *proto;          /* or NULL */
-    char       *text;           /* or NULL */
-    gboolean    outgoing;
-    gboolean    has_packet;
-    guint8      packet_proto;   /* MS_IPPROTO_TCP / _UDP */
-    guint16     sport, dport;
-    guint32     packet_size, payload_len;
-    MsHostId    packet_src, packet_dst;
+    MsHostId host, peer;
+    guint32 code, message, link;
+    char *proto; /* or NULL */
+    char *text;  /* or NULL */
+    gboolean outgoing;
+    gboolean has_packet;
+    guint8 packet_proto; /* MS_IPPROTO_TCP / _UDP */
+    guint16 sport, dport;
+    guint32 packet_size, payload_len;
+    MsHostId packet_src, packet_dst;
 } MsRecord;
 
 typedef struct _MsRecorder MsRecorder;

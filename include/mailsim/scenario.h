@@ -30,8 +30,8 @@ G_BEGIN_DECLS
 GQuark ms_scenario_error_quark(void);
 
 typedef enum {
-    MS_SCENARIO_ERROR_IO,       /* cannot read the file, or it is too large */
-    MS_SCENARIO_ERROR_INVALID,  /* malformed, hostile, schema or meaning errors */
+    MS_SCENARIO_ERROR_IO,      /* cannot read the file, or it is too large */
+    MS_SCENARIO_ERROR_INVALID, /* malformed, hostile, schema or meaning errors */
 } MsScenarioError;
 
 /* The version this loader reads (attribute version= of <scenario>). */
@@ -47,7 +47,7 @@ typedef enum {
 #define MS_SCENARIO_MAX_DEPTH     16
 /* At most this many error lines are reported; one more says how many were
  * left out. */
-#define MS_SCENARIO_MAX_ERRORS    100
+#define MS_SCENARIO_MAX_ERRORS 100
 
 typedef enum {
     MS_HOST_CLIENT,
@@ -59,25 +59,25 @@ typedef enum {
 
 typedef struct {
     guint line;
-    char *id;            /* unique in the file */
-    char *name;          /* host name (FQDN); defaults to id */
+    char *id;   /* unique in the file */
+    char *name; /* host name (FQDN); defaults to id */
     MsScenarioRole role;
-    guint32 address;     /* IPv4, host byte order; unique */
+    guint32 address; /* IPv4, host byte order; unique */
     gboolean has_position;
-    double x, y;         /* diagram position, when has_position */
-    gint mailserver;     /* index into mailservers of this host's <mailserver>, or -1 */
-    gint client;         /* index into clients of this host's <client>, or -1 */
+    double x, y;     /* diagram position, when has_position */
+    gint mailserver; /* index into mailservers of this host's <mailserver>, or -1 */
+    gint client;     /* index into clients of this host's <client>, or -1 */
 } MsScenarioHost;
 
 typedef struct {
     guint line;
-    guint a, b;              /* host indices, a != b */
-    MsTime latency;          /* > 0; default 1ms */
-    guint64 bandwidth_bps;   /* > 0; default 100Mbps */
-    guint32 mtu;             /* bytes, 68..65535; default 1500 */
-    double loss;             /* probability in [0,1]; default 0 */
-    guint64 queue_bytes;     /* drop-tail limit in bytes (default 64KiB), or 0 ... */
-    guint32 queue_packets;   /* ... when the limit is in packets (queue-packets=) */
+    guint a, b;            /* host indices, a != b */
+    MsTime latency;        /* > 0; default 1ms */
+    guint64 bandwidth_bps; /* > 0; default 100Mbps */
+    guint32 mtu;           /* bytes, 68..65535; default 1500 */
+    double loss;           /* probability in [0,1]; default 0 */
+    guint64 queue_bytes;   /* drop-tail limit in bytes (default 64KiB), or 0 ... */
+    guint32 queue_packets; /* ... when the limit is in packets (queue-packets=) */
 } MsScenarioLink;
 
 typedef enum { MS_ROUTING_LATENCY, MS_ROUTING_HOPS } MsRoutingMetric;
@@ -87,51 +87,49 @@ typedef enum {
     MS_RECORD_MX,
     MS_RECORD_A,
     MS_RECORD_NS,
-    MS_RECORD_NULLMX,   /* RFC 7505: MX 0 "." — the domain accepts no mail */
+    MS_RECORD_NULLMX, /* RFC 7505: MX 0 "." — the domain accepts no mail */
 } MsRecordType;
 
 typedef struct {
     guint line;
     MsRecordType type;
-    char *name;          /* owner: the zone name for MX, NS and NULLMX; the name= of an A */
-    char *target;        /* MX exchange, NS server name, "." for NULLMX; NULL for A */
-    guint16 preference;  /* MX only (0 for NULLMX) */
-    guint32 address;     /* A: the address; NS: glue address when host= is given, else 0 */
-    gint host;           /* A/NS: host index when given as host=, else -1 */
-    MsTime ttl;          /* the record's TTL (the zone's unless an A sets its own) */
+    char *name;         /* owner: the zone name for MX, NS and NULLMX; the name= of an A */
+    char *target;       /* MX exchange, NS server name, "." for NULLMX; NULL for A */
+    guint16 preference; /* MX only (0 for NULLMX) */
+    guint32 address;    /* A: the address; NS: glue address when host= is given, else 0 */
+    gint host;          /* A/NS: host index when given as host=, else -1 */
+    MsTime ttl;         /* the record's TTL (the zone's unless an A sets its own) */
 } MsScenarioRecord;
 
 typedef struct {
     guint line;
-    char *name;          /* the zone apex, e.g. "diversicomcorp.com" */
-    guint server;        /* host index of the DNS server that is authoritative */
-    MsTime ttl;          /* default TTL; 1h when absent */
-    GArray *records;     /* of MsScenarioRecord, in file order */
+    char *name;      /* the zone apex, e.g. "diversicomcorp.com" */
+    guint server;    /* host index of the DNS server that is authoritative */
+    MsTime ttl;      /* default TTL; 1h when absent */
+    GArray *records; /* of MsScenarioRecord, in file order */
 } MsScenarioZone;
-
-
 
 typedef struct {
     guint line;
-    char *name;          /* local part */
-    char *password;      /* "" when absent */
-    guint64 quota;       /* bytes; 0 = no quota */
+    char *name;     /* local part */
+    char *password; /* "" when absent */
+    guint64 quota;  /* bytes; 0 = no quota */
 } MsScenarioUser;
 
 /* Which policy fields the file set; the others take the profile's defaults. */
 typedef enum {
-    MS_POLICY_RETRY_FIRST    = 1 << 0,
-    MS_POLICY_RETRY_MAX      = 1 << 1,
-    MS_POLICY_GIVE_UP        = 1 << 2,
-    MS_POLICY_MAX_SIZE       = 1 << 3,
+    MS_POLICY_RETRY_FIRST = 1 << 0,
+    MS_POLICY_RETRY_MAX = 1 << 1,
+    MS_POLICY_GIVE_UP = 1 << 2,
+    MS_POLICY_MAX_SIZE = 1 << 3,
     MS_POLICY_MAX_RECIPIENTS = 1 << 4,
-    MS_POLICY_GREYLIST       = 1 << 5,
-    MS_POLICY_COMMAND_DELAY  = 1 << 6,
+    MS_POLICY_GREYLIST = 1 << 5,
+    MS_POLICY_COMMAND_DELAY = 1 << 6,
 } MsPolicyField;
 
 typedef struct {
-    guint line;              /* of <policy>, 0 when absent */
-    guint set;               /* MsPolicyField bits of the fields given */
+    guint line; /* of <policy>, 0 when absent */
+    guint set;  /* MsPolicyField bits of the fields given */
     MsTime retry_first;
     MsTime retry_max;
     MsTime give_up;
@@ -150,35 +148,40 @@ ms_scenario_policy_has(const MsScenarioPolicy *p, MsPolicyField f)
 /* The SMTP command a scripted reply answers (EOD = the end of DATA,
  * RFC 5321 4.1.1.4). */
 typedef enum {
-    MS_REPLY_CONNECT, MS_REPLY_HELO, MS_REPLY_EHLO, MS_REPLY_MAIL,
-    MS_REPLY_RCPT, MS_REPLY_DATA, MS_REPLY_EOD,
+    MS_REPLY_CONNECT,
+    MS_REPLY_HELO,
+    MS_REPLY_EHLO,
+    MS_REPLY_MAIL,
+    MS_REPLY_RCPT,
+    MS_REPLY_DATA,
+    MS_REPLY_EOD,
 } MsReplyCommand;
 
 typedef struct {
     guint line;
     MsReplyCommand command;
-    guint16 code;        /* 200..599 (RFC 5321 4.2) */
-    char *enhanced;      /* RFC 3463 "class.subject.detail" whose class matches code, or NULL */
-    char *text;          /* "" when absent */
-    char *from;          /* envelope sender pattern; "*" = any */
-    char *to;            /* recipient pattern; "*" = any */
-    MsTime start, end;   /* active window; end MS_TIME_INFINITE when absent */
-    double rate;         /* probability of replying so, in [0,1]; default 1 */
+    guint16 code;      /* 200..599 (RFC 5321 4.2) */
+    char *enhanced;    /* RFC 3463 "class.subject.detail" whose class matches code, or NULL */
+    char *text;        /* "" when absent */
+    char *from;        /* envelope sender pattern; "*" = any */
+    char *to;          /* recipient pattern; "*" = any */
+    MsTime start, end; /* active window; end MS_TIME_INFINITE when absent */
+    double rate;       /* probability of replying so, in [0,1]; default 1 */
 } MsScenarioReply;
 
 typedef struct {
     guint line;
-    guint host;          /* host index (role mailserver or relay) */
-    GPtrArray *domains;  /* of char*, lower case; empty for a relay */
+    guint host;            /* host index (role mailserver or relay) */
+    GPtrArray *domains;    /* of char*, lower case; empty for a relay */
     GPtrArray *backup_for; /* of char*, lower case: domains this server is a backup
                             * MX for (it accepts their mail and relays it to a
                             * more preferred MX, RFC 5321 5.1); may be empty */
     MsMtaProfile profile;
-    gint resolver;       /* host index of a dns host, or -1 (builder's default) */
-    gint smarthost;      /* host index of a host that has a <mailserver>, or -1 */
-    GArray *users;       /* of MsScenarioUser */
+    gint resolver;  /* host index of a dns host, or -1 (builder's default) */
+    gint smarthost; /* host index of a host that has a <mailserver>, or -1 */
+    GArray *users;  /* of MsScenarioUser */
     MsScenarioPolicy policy;
-    GArray *replies;     /* of MsScenarioReply */
+    GArray *replies; /* of MsScenarioReply */
 } MsScenarioMailserver;
 
 typedef struct {
@@ -209,49 +212,57 @@ typedef struct {
 
 typedef struct {
     guint line;
-    guint client;        /* client index */
+    guint client; /* client index */
     MsTime at;
 } MsScenarioCheck;
 
 typedef enum {
-    MS_FAULT_HOST_DOWN, MS_FAULT_LINK_DOWN, MS_FAULT_LOSS, MS_FAULT_DNS_DOWN,
+    MS_FAULT_HOST_DOWN,
+    MS_FAULT_LINK_DOWN,
+    MS_FAULT_LOSS,
+    MS_FAULT_DNS_DOWN,
     MS_FAULT_MAILBOX_FULL,
 } MsFaultKind;
 
 typedef struct {
     guint line;
     MsFaultKind kind;
-    char *target;        /* as written */
-    gint host;           /* HOST_DOWN, DNS_DOWN: host index; else -1 */
-    gint link;           /* LINK_DOWN, LOSS: link index; else -1 */
-    gint mailserver;     /* MAILBOX_FULL: mailserver index ... */
-    gint user;           /* ... and user index; else -1 */
+    char *target;    /* as written */
+    gint host;       /* HOST_DOWN, DNS_DOWN: host index; else -1 */
+    gint link;       /* LINK_DOWN, LOSS: link index; else -1 */
+    gint mailserver; /* MAILBOX_FULL: mailserver index ... */
+    gint user;       /* ... and user index; else -1 */
     MsTime at;
-    MsTime duration;     /* MS_TIME_INFINITE when absent */
-    double rate;         /* LOSS: loss probability in [0,1] */
+    MsTime duration; /* MS_TIME_INFINITE when absent */
+    double rate;     /* LOSS: loss probability in [0,1] */
 } MsScenarioFault;
 
 typedef enum {
-    MS_EXPECT_DELIVERED, MS_EXPECT_BOUNCED, MS_EXPECT_DSN, MS_EXPECT_RECEIVED_HEADERS,
-    MS_EXPECT_ATTEMPTS, MS_EXPECT_RETRIEVED, MS_EXPECT_NO_LOSS,
+    MS_EXPECT_DELIVERED,
+    MS_EXPECT_BOUNCED,
+    MS_EXPECT_DSN,
+    MS_EXPECT_RECEIVED_HEADERS,
+    MS_EXPECT_ATTEMPTS,
+    MS_EXPECT_RETRIEVED,
+    MS_EXPECT_NO_LOSS,
 } MsExpectKind;
 
 typedef struct {
     guint line;
     MsExpectKind kind;
-    gint message;        /* message index, or -1 */
-    char *to;            /* recipient, or NULL */
-    MsTime within;       /* MS_TIME_INFINITE when absent */
-    char *status;        /* RFC 3463 status, or NULL */
-    gint64 count;        /* -1 when absent */
-    gint client;         /* client index, or -1 */
+    gint message;  /* message index, or -1 */
+    char *to;      /* recipient, or NULL */
+    MsTime within; /* MS_TIME_INFINITE when absent */
+    char *status;  /* RFC 3463 status, or NULL */
+    gint64 count;  /* -1 when absent */
+    gint client;   /* client index, or -1 */
 } MsScenarioExpect;
 
 typedef struct {
     guint line;
-    char *trace;         /* JSON Lines path, or NULL */
-    char *pcap;          /* pcapng path, or NULL */
-    char *stats;         /* statistics path, or NULL */
+    char *trace; /* JSON Lines path, or NULL */
+    char *pcap;  /* pcapng path, or NULL */
+    char *stats; /* statistics path, or NULL */
 } MsScenarioOutput;
 
 /* How the transport is simulated: every segment on every link, or each
@@ -259,31 +270,32 @@ typedef struct {
 typedef enum { MS_FIDELITY_PACKET, MS_FIDELITY_FLOW } MsFidelity;
 
 typedef struct {
-    char *path;          /* the display name given to the loader */
+    char *path; /* the display name given to the loader */
     guint version;
     char *name;
     guint64 seed;        /* default 1 */
     MsTime until;        /* MS_TIME_INFINITE = until idle */
     MsFidelity fidelity; /* fidelity= on <scenario>, default PACKET */
-    gboolean keep_bodies;/* keep-bodies= on <scenario>, default TRUE (see ms_mail_set_keep_bodies) */
-    char *title;         /* "" when absent */
-    char *description;   /* "" when absent */
-    MsRoutingMetric routing;  /* default LATENCY */
-    MsDnsMode dns_mode;  /* NONE when there is no <dns> */
-    gint dns_server;     /* FLAT: host index of the registry */
-    gint dns_root;       /* HIERARCHY: host index of the root server */
-    GArray *hosts;       /* of MsScenarioHost */
-    GArray *links;       /* of MsScenarioLink */
-    GArray *zones;       /* of MsScenarioZone */
-    GArray *mailservers; /* of MsScenarioMailserver */
-    GArray *clients;     /* of MsScenarioClient */
-    GArray *messages;    /* of MsScenarioMessage */
-    GArray *checks;      /* of MsScenarioCheck */
-    GArray *workloads;   /* of MsWorkloadSpec (mailsim/workload.h): from_server and
+    gboolean
+        keep_bodies;   /* keep-bodies= on <scenario>, default TRUE (see ms_mail_set_keep_bodies) */
+    char *title;       /* "" when absent */
+    char *description; /* "" when absent */
+    MsRoutingMetric routing; /* default LATENCY */
+    MsDnsMode dns_mode;      /* NONE when there is no <dns> */
+    gint dns_server;         /* FLAT: host index of the registry */
+    gint dns_root;           /* HIERARCHY: host index of the root server */
+    GArray *hosts;           /* of MsScenarioHost */
+    GArray *links;           /* of MsScenarioLink */
+    GArray *zones;           /* of MsScenarioZone */
+    GArray *mailservers;     /* of MsScenarioMailserver */
+    GArray *clients;         /* of MsScenarioClient */
+    GArray *messages;        /* of MsScenarioMessage */
+    GArray *checks;          /* of MsScenarioCheck */
+    GArray *workloads;       /* of MsWorkloadSpec (mailsim/workload.h): from_server and
                           * to_server are mailserver indices; end defaults to until */
-    GArray *faults;      /* of MsScenarioFault */
-    GArray *expects;     /* of MsScenarioExpect */
-    GArray *outputs;     /* of MsScenarioOutput */
+    GArray *faults;          /* of MsScenarioFault */
+    GArray *expects;         /* of MsScenarioExpect */
+    GArray *outputs;         /* of MsScenarioOutput */
 } MsScenario;
 
 /* Reads, validates and checks a scenario file. On any error returns NULL and

@@ -32,14 +32,14 @@ G_BEGIN_DECLS
 /* An event on its way to another part, as it travels (48 bytes, no
  * pointers). `seq` is src's scheduling counter: the order key it had. */
 typedef struct {
-    MsTime      at;
-    guint64     seq;
+    MsTime at;
+    guint64 seq;
     MsEventData data;
-    MsHostId    src;
-    MsHostId    host;
-    guint16     type;
-    guint16     pad;
-    guint32     blob_len;   /* bytes that follow the event in an outbox (padded to 8) */
+    MsHostId src;
+    MsHostId host;
+    guint16 type;
+    guint16 pad;
+    guint32 blob_len; /* bytes that follow the event in an outbox (padded to 8) */
 } MsShardEvent;
 
 typedef struct {
@@ -54,7 +54,8 @@ typedef struct {
  * run: typically stores the blob's content in a local structure and puts
  * its index into ev->data. Called at delivery, before the event is
  * scheduled. */
-typedef void (*MsShardImportFunc)(gpointer user_data, MsShardEvent *ev, const guint8 *blob, gsize len);
+typedef void (*MsShardImportFunc)(gpointer user_data, MsShardEvent *ev, const guint8 *blob,
+                                  gsize len);
 
 typedef struct _MsShard MsShard;
 
@@ -80,13 +81,14 @@ void ms_shard_set_import(MsShard *shard, guint16 type, MsShardImportFunc func, g
  * packet crosses a cut link. Returns where the blob goes in the outbox: the
  * caller writes it there (no copy in between) before anything else is sent
  * or scheduled through this shard. */
-guint8 *ms_shard_send(MsShard *shard, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len);
+guint8 *ms_shard_send(MsShard *shard, MsTime at, MsHostId host, guint16 type, MsEventData data,
+                      gsize len);
 
 /* Schedules an event for `host` at `at`, as scheduled by `src` (which must
  * be local, or MS_HOST_WORLD for a local target): into the engine when host
  * is local, else into the outbox of host's part. */
-void ms_shard_schedule_from(MsShard *shard, MsHostId src, MsTime at, MsHostId host,
-                            guint16 type, MsEventData data);
+void ms_shard_schedule_from(MsShard *shard, MsHostId src, MsTime at, MsHostId host, guint16 type,
+                            MsEventData data);
 /* The same as scheduled by the host whose event is running. */
 void ms_shard_schedule(MsShard *shard, MsTime at, MsHostId host, guint16 type, MsEventData data);
 

@@ -12,9 +12,9 @@
 G_BEGIN_DECLS
 
 typedef enum {
-    MS_NARRATE_MAIL,       /* mail-level steps and asides */
-    MS_NARRATE_PROTOCOL,   /* + every SMTP/POP3 line and DNS exchange */
-    MS_NARRATE_PACKETS,    /* + every packet sent and dropped */
+    MS_NARRATE_MAIL,     /* mail-level steps and asides */
+    MS_NARRATE_PROTOCOL, /* + every SMTP/POP3 line and DNS exchange */
+    MS_NARRATE_PACKETS,  /* + every packet sent and dropped */
 } MsNarrateLevel;
 
 typedef struct _MsNarrator MsNarrator;
@@ -59,10 +59,10 @@ gboolean ms_pcap_sink_set_limit(MsPcapSink *sink, guint64 limit, GError **error)
 
 /* What the capture holds and what a limit left out. */
 typedef struct {
-    guint64 written;          /* packets in the file */
-    guint64 bytes;            /* size of the file */
-    guint64 left_out;         /* packets not written because of the limit */
-    gint64  first_left_out;   /* simulation time (ns) of the first of them, or -1 */
+    guint64 written;       /* packets in the file */
+    guint64 bytes;         /* size of the file */
+    guint64 left_out;      /* packets not written because of the limit */
+    gint64 first_left_out; /* simulation time (ns) of the first of them, or -1 */
 } MsPcapCounts;
 
 /* Fills `out`; valid before and after ms_pcap_sink_close(). */

@@ -15,27 +15,27 @@ G_BEGIN_DECLS
 typedef struct _MsSmtpClient MsSmtpClient;
 
 typedef struct {
-    const char *helo_name;      /* EHLO/HELO argument; NULL: "localhost" */
-    const char *auth_user;      /* NULL: do not authenticate */
+    const char *helo_name; /* EHLO/HELO argument; NULL: "localhost" */
+    const char *auth_user; /* NULL: do not authenticate */
     const char *auth_password;
-    gboolean    no_pipelining;  /* never pipeline, even when offered */
+    gboolean no_pipelining; /* never pipeline, even when offered */
 } MsSmtpClientConfig;
 
 typedef enum {
-    MS_SMTP_TXN_ACCEPTED,   /* 250 after the message content */
-    MS_SMTP_TXN_TEMPFAIL,   /* a 4xx (or the session failed): retry later */
-    MS_SMTP_TXN_PERMFAIL,   /* a 5xx: do not retry */
+    MS_SMTP_TXN_ACCEPTED, /* 250 after the message content */
+    MS_SMTP_TXN_TEMPFAIL, /* a 4xx (or the session failed): retry later */
+    MS_SMTP_TXN_PERMFAIL, /* a 5xx: do not retry */
 } MsSmtpTxnStatus;
 
 typedef enum {
-    MS_SMTP_SESSION_OK,                /* QUIT answered */
-    MS_SMTP_SESSION_GREETING_REFUSED,  /* greeting not 220 (e.g. 421, 554) */
-    MS_SMTP_SESSION_HELO_REFUSED,      /* EHLO and HELO refused */
-    MS_SMTP_SESSION_AUTH_FAILED,       /* AUTH refused (535, 454, ...) */
-    MS_SMTP_SESSION_AUTH_UNAVAILABLE,  /* no AUTH PLAIN or LOGIN offered */
-    MS_SMTP_SESSION_SERVER_CLOSED,     /* 421 at some later point */
-    MS_SMTP_SESSION_PROTOCOL_ERROR,    /* malformed or unexpected reply */
-    MS_SMTP_SESSION_CONNECTION_LOST,   /* ms_smtp_client_connection_lost() */
+    MS_SMTP_SESSION_OK,               /* QUIT answered */
+    MS_SMTP_SESSION_GREETING_REFUSED, /* greeting not 220 (e.g. 421, 554) */
+    MS_SMTP_SESSION_HELO_REFUSED,     /* EHLO and HELO refused */
+    MS_SMTP_SESSION_AUTH_FAILED,      /* AUTH refused (535, 454, ...) */
+    MS_SMTP_SESSION_AUTH_UNAVAILABLE, /* no AUTH PLAIN or LOGIN offered */
+    MS_SMTP_SESSION_SERVER_CLOSED,    /* 421 at some later point */
+    MS_SMTP_SESSION_PROTOCOL_ERROR,   /* malformed or unexpected reply */
+    MS_SMTP_SESSION_CONNECTION_LOST,  /* ms_smtp_client_connection_lost() */
 } MsSmtpSessionStatus;
 
 const char *ms_smtp_txn_status_to_string(MsSmtpTxnStatus status);

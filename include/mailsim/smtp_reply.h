@@ -12,8 +12,8 @@ G_BEGIN_DECLS
 
 /* Direction of a traced protocol line, seen from the core that traces it. */
 typedef enum {
-    MS_SMTP_TRACE_IN,    /* received from the peer */
-    MS_SMTP_TRACE_OUT,   /* sent to the peer */
+    MS_SMTP_TRACE_IN,  /* received from the peer */
+    MS_SMTP_TRACE_OUT, /* sent to the peer */
 } MsSmtpTraceDir;
 
 /* Trace hook shared by both cores: one protocol line, without CRLF, with
@@ -26,11 +26,14 @@ typedef void (*MsSmtpTraceFunc)(MsSmtpTraceDir dir, const char *line, gpointer u
  * with ms_smtp_reply_clear(). */
 typedef struct {
     guint code;
-    char  enhanced[12];
+    char enhanced[12];
     char *text;
 } MsSmtpReply;
 
-#define MS_SMTP_REPLY_INIT { 0, { 0 }, NULL }
+#define MS_SMTP_REPLY_INIT                                                                         \
+    {                                                                                              \
+        0, { 0 }, NULL                                                                             \
+    }
 
 /* Sets all three fields (enhanced and text may be NULL). */
 void ms_smtp_reply_set(MsSmtpReply *reply, guint code, const char *enhanced, const char *text);

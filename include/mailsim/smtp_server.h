@@ -24,32 +24,32 @@ typedef struct _MsSmtpServer MsSmtpServer;
 #define MS_SMTP_SERVER_DEFAULT_MAX_ERRORS 20u
 
 typedef struct {
-    const char *hostname;       /* in the greeting and EHLO reply; NULL: "localhost" */
-    guint64     max_size;       /* octets of message content; 0: the default above */
-    guint       max_recipients; /* 0: MS_SMTP_SERVER_DEFAULT_MAX_RCPTS */
-    guint       max_errors;     /* protocol errors before 421 4.7.0; 0: default */
-    gboolean    offer_auth;     /* advertise and accept AUTH PLAIN LOGIN */
-    gboolean    no_pipelining;  /* do not advertise PIPELINING */
-    guint       greeting_code;  /* 0: 220; 554 refuses the session (RFC 5321
+    const char *hostname;      /* in the greeting and EHLO reply; NULL: "localhost" */
+    guint64 max_size;          /* octets of message content; 0: the default above */
+    guint max_recipients;      /* 0: MS_SMTP_SERVER_DEFAULT_MAX_RCPTS */
+    guint max_errors;          /* protocol errors before 421 4.7.0; 0: default */
+    gboolean offer_auth;       /* advertise and accept AUTH PLAIN LOGIN */
+    gboolean no_pipelining;    /* do not advertise PIPELINING */
+    guint greeting_code;       /* 0: 220; 554 refuses the session (RFC 5321
                                  * 3.1), 421 closes it at once */
-    const char *greeting_text;  /* NULL: "<hostname> ESMTP mailsim" */
+    const char *greeting_text; /* NULL: "<hostname> ESMTP mailsim" */
 } MsSmtpServerConfig;
 
 /* What the policy hooks see of the session. Valid during the hook only. */
 typedef struct {
-    const char *helo;        /* argument of the last HELO/EHLO, or NULL */
-    const char *auth_user;   /* authenticated user, or NULL */
-    gboolean    esmtp;       /* the client said EHLO */
+    const char *helo;      /* argument of the last HELO/EHLO, or NULL */
+    const char *auth_user; /* authenticated user, or NULL */
+    gboolean esmtp;        /* the client said EHLO */
 } MsSmtpSession;
 
 /* The envelope given with a message. Paths are without angle brackets;
  * the null reverse path is "". Valid during the hook only. */
 typedef struct {
-    const char        *mail_from;
-    const char *const *rcpts;           /* n_rcpts accepted forward paths */
-    guint              n_rcpts;
-    guint64            declared_size;   /* SIZE= parameter, 0 when absent */
-    gboolean           body_8bitmime;   /* BODY=8BITMIME was given */
+    const char *mail_from;
+    const char *const *rcpts; /* n_rcpts accepted forward paths */
+    guint n_rcpts;
+    guint64 declared_size;  /* SIZE= parameter, 0 when absent */
+    gboolean body_8bitmime; /* BODY=8BITMIME was given */
 } MsSmtpEnvelope;
 
 /* Policy hooks; any may be NULL. Each reply argument arrives pre-filled with
@@ -63,8 +63,8 @@ typedef struct {
     gboolean (*auth)(const MsSmtpSession *session, const char *user, const char *password,
                      MsSmtpReply *reply, gpointer user_data);
     /* MAIL FROM: pre-filled 250 2.1.0. declared_size is SIZE= or 0. */
-    void (*mail_from)(const MsSmtpSession *session, const char *reverse_path,
-                      guint64 declared_size, MsSmtpReply *reply, gpointer user_data);
+    void (*mail_from)(const MsSmtpSession *session, const char *reverse_path, guint64 declared_size,
+                      MsSmtpReply *reply, gpointer user_data);
     /* RCPT TO: pre-filled 250 2.1.5; e.g. 550 5.1.1, 550 5.7.1, 452 4.2.2. */
     void (*rcpt)(const MsSmtpSession *session, const char *forward_path, MsSmtpReply *reply,
                  gpointer user_data);

@@ -12,8 +12,8 @@
 G_BEGIN_DECLS
 
 typedef struct {
-    guint   n;                        /* delivered recipients measured */
-    double  mean, p50, p95, p99, max; /* seconds */
+    guint n;                         /* delivered recipients measured */
+    double mean, p50, p95, p99, max; /* seconds */
 } MsLatencyStats;
 
 /* Percentile by the nearest-rank method (the smallest value with at least

@@ -24,10 +24,10 @@ G_BEGIN_DECLS
 typedef struct _MsSweepResults MsSweepResults;
 
 typedef struct {
-    guint  n;
+    guint n;
     double mean, ci95, sd, min, max;
-    const double *values;   /* the replications in seed order, or NULL */
-    guint  n_values;        /* n, or 0 when the file held none */
+    const double *values; /* the replications in seed order, or NULL */
+    guint n_values;       /* n, or 0 when the file held none */
 } MsSweepSummary;
 
 /* The results of `sweep` after ms_sweep_run() (it goes through the JSON
@@ -64,7 +64,8 @@ gint ms_sweep_results_find_stat(const MsSweepResults *results, const char *name)
 
 /* The summary of statistic `stat` at grid point `point` (both in range);
  * `out->values` points into `results`. */
-void ms_sweep_results_get(const MsSweepResults *results, guint point, guint stat, MsSweepSummary *out);
+void ms_sweep_results_get(const MsSweepResults *results, guint point, guint stat,
+                          MsSweepSummary *out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsSweepResults, ms_sweep_results_free)
 

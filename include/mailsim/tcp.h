@@ -21,14 +21,14 @@
 G_BEGIN_DECLS
 
 typedef struct _MsTcp MsTcp;
-typedef guint32 MsTcpConnId;   /* 0 is never a valid id */
+typedef guint32 MsTcpConnId; /* 0 is never a valid id */
 
 typedef enum {
-    MS_TCP_CLOSE_NORMAL,        /* the peer closed (FIN) */
-    MS_TCP_CLOSE_REFUSED,       /* RST in answer to our SYN: nothing listens */
-    MS_TCP_CLOSE_TIMEOUT,       /* retransmissions gave up: the far end is down or cut off */
-    MS_TCP_CLOSE_RESET,         /* RST on an established connection */
-    MS_TCP_CLOSE_UNREACHABLE,   /* no route to the destination */
+    MS_TCP_CLOSE_NORMAL,      /* the peer closed (FIN) */
+    MS_TCP_CLOSE_REFUSED,     /* RST in answer to our SYN: nothing listens */
+    MS_TCP_CLOSE_TIMEOUT,     /* retransmissions gave up: the far end is down or cut off */
+    MS_TCP_CLOSE_RESET,       /* RST on an established connection */
+    MS_TCP_CLOSE_UNREACHABLE, /* no route to the destination */
 } MsTcpCloseReason;
 
 typedef struct {
@@ -62,8 +62,8 @@ void ms_tcp_free(MsTcp *tcp);
 MsNet *ms_tcp_net(MsTcp *tcp);
 
 /* Listens on host:port. `callbacks` must outlive the listener. */
-gboolean ms_tcp_listen(MsTcp *tcp, MsHostId host, guint16 port,
-                       const MsTcpCallbacks *callbacks, gpointer user_data);
+gboolean ms_tcp_listen(MsTcp *tcp, MsHostId host, guint16 port, const MsTcpCallbacks *callbacks,
+                       gpointer user_data);
 void ms_tcp_unlisten(MsTcp *tcp, MsHostId host, guint16 port);
 
 /* Opens a connection from `host` to dst_addr:dport. Failures are reported
@@ -74,9 +74,11 @@ MsTcpConnId ms_tcp_connect(MsTcp *tcp, MsHostId host, guint32 dst_addr, guint16 
 /* The same, with every packet and trace record of the connection tagged
  * with mail message `message` from the SYN on. */
 MsTcpConnId ms_tcp_connect_tagged(MsTcp *tcp, MsHostId host, guint32 dst_addr, guint16 dport,
-                                  const MsTcpCallbacks *callbacks, gpointer user_data, guint32 message);
+                                  const MsTcpCallbacks *callbacks, gpointer user_data,
+                                  guint32 message);
 
-void ms_tcp_set_callbacks(MsTcp *tcp, MsTcpConnId conn, const MsTcpCallbacks *callbacks, gpointer user_data);
+void ms_tcp_set_callbacks(MsTcp *tcp, MsTcpConnId conn, const MsTcpCallbacks *callbacks,
+                          gpointer user_data);
 
 /* Queues bytes for sending (copied). */
 void ms_tcp_send(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len);

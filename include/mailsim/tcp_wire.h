@@ -21,7 +21,7 @@ G_BEGIN_DECLS
 
 /* Header sizes without options. */
 #define MS_IPV4_HEADER_LEN 20
-#define MS_TCP_HEADER_LEN 20
-#define MS_UDP_HEADER_LEN 8
+#define MS_TCP_HEADER_LEN  20
+#define MS_UDP_HEADER_LEN  8
 
 G_END_DECLS

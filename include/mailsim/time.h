@@ -19,8 +19,16 @@ typedef gint64 MsTime;
 /* The end of time: "run until idle" and "never". */
 #define MS_TIME_INFINITE G_MAXINT64
 
-static inline MsTime ms_time_from_seconds(double s) { return (MsTime) (s * 1e9 + (s >= 0 ? 0.5 : -0.5)); }
-static inline double ms_time_to_seconds(MsTime t) { return (double) t / 1e9; }
+static inline MsTime
+ms_time_from_seconds(double s)
+{
+    return (MsTime) (s * 1e9 + (s >= 0 ? 0.5 : -0.5));
+}
+static inline double
+ms_time_to_seconds(MsTime t)
+{
+    return (double) t / 1e9;
+}
 
 /* a + b, saturating at MS_TIME_INFINITE (both are >= 0). */
 static inline MsTime

@@ -14,43 +14,48 @@ G_BEGIN_DECLS
 
 typedef enum {
     /* network layer */
-    MS_TRACE_PACKET_SEND,      /* a host puts a packet on a link (first hop or forward) */
-    MS_TRACE_PACKET_DROP,      /* lost: link loss, queue full, TTL, host/link down, no route */
-    MS_TRACE_PACKET_DELIVER,   /* reached the destination host */
+    MS_TRACE_PACKET_SEND,    /* a host puts a packet on a link (first hop or forward) */
+    MS_TRACE_PACKET_DROP,    /* lost: link loss, queue full, TTL, host/link down, no route */
+    MS_TRACE_PACKET_DELIVER, /* reached the destination host */
     /* transport */
-    MS_TRACE_TCP_CONNECT,      /* SYN sent */
+    MS_TRACE_TCP_CONNECT, /* SYN sent */
     MS_TRACE_TCP_ESTABLISHED,
     MS_TRACE_TCP_RETRANSMIT,
-    MS_TRACE_TCP_CLOSE,        /* text: why (normal, refused, timeout, reset, unreachable) */
-    MS_TRACE_TCP_STREAM,       /* a stream's totals at close: bytes, segments */
+    MS_TRACE_TCP_CLOSE,  /* text: why (normal, refused, timeout, reset, unreachable) */
+    MS_TRACE_TCP_STREAM, /* a stream's totals at close: bytes, segments */
     /* applications */
-    MS_TRACE_PROTO_LINE,       /* one SMTP/POP3 command or reply line, or a DNS query/answer */
-    MS_TRACE_MAIL,             /* a mail-level step (submitted, queued, MX chosen, delivered, ...) */
-    MS_TRACE_NOTE,             /* an aside for people: what really happens */
-    MS_TRACE_QUEUE,            /* an MTA's queue length changed: `code` is the new length */
+    MS_TRACE_PROTO_LINE, /* one SMTP/POP3 command or reply line, or a DNS query/answer */
+    MS_TRACE_MAIL,       /* a mail-level step (submitted, queued, MX chosen, delivered, ...) */
+    MS_TRACE_NOTE,       /* an aside for people: what really happens */
+    MS_TRACE_QUEUE,      /* an MTA's queue length changed: `code` is the new length */
     MS_TRACE_KIND_COUNT
 } MsTraceKind;
 
 /* Drop reasons (MS_TRACE_PACKET_DROP's `code`). */
 typedef enum {
-    MS_DROP_LOSS, MS_DROP_QUEUE_FULL, MS_DROP_TTL, MS_DROP_LINK_DOWN,
-    MS_DROP_HOST_DOWN, MS_DROP_NO_ROUTE, MS_DROP_NO_LISTENER,
+    MS_DROP_LOSS,
+    MS_DROP_QUEUE_FULL,
+    MS_DROP_TTL,
+    MS_DROP_LINK_DOWN,
+    MS_DROP_HOST_DOWN,
+    MS_DROP_NO_ROUTE,
+    MS_DROP_NO_LISTENER,
 } MsDropReason;
 
 typedef struct _MsPacket MsPacket;
 
 typedef struct {
-    MsTime       at;
-    MsTraceKind  kind;
-    MsHostId     host;       /* where it happens */
-    MsHostId     peer;       /* the other end, or MS_HOST_WORLD */
-    guint32      code;       /* kind-specific: drop reason, reply code, link id... */
-    guint32      message;    /* mail message id, or 0 */
-    const char  *proto;      /* "smtp", "pop3", "dns", "tcp", ... or NULL */
-    const char  *text;       /* human text, valid during the call only */
-    gboolean     outgoing;   /* PROTO_LINE: sent by `host` (TRUE) or received */
-    const MsPacket *packet;  /* PACKET_*: the packet, valid during the call only */
-    guint32      link;       /* PACKET_SEND: link index */
+    MsTime at;
+    MsTraceKind kind;
+    MsHostId host;          /* where it happens */
+    MsHostId peer;          /* the other end, or MS_HOST_WORLD */
+    guint32 code;           /* kind-specific: drop reason, reply code, link id... */
+    guint32 message;        /* mail message id, or 0 */
+    const char *proto;      /* "smtp", "pop3", "dns", "tcp", ... or NULL */
+    const char *text;       /* human text, valid during the call only */
+    gboolean outgoing;      /* PROTO_LINE: sent by `host` (TRUE) or received */
+    const MsPacket *packet; /* PACKET_*: the packet, valid during the call only */
+    guint32 link;           /* PACKET_SEND: link index */
 } MsTraceRecord;
 
 typedef void (*MsTraceSinkFunc)(const MsTraceRecord *record, gpointer user_data);
@@ -62,7 +67,8 @@ MsTrace *ms_trace_new(void);
 void ms_trace_free(MsTrace *trace);
 
 /* Adds a sink; `destroy` (may be NULL) frees user_data with the trace. */
-void ms_trace_add_sink(MsTrace *trace, MsTraceSinkFunc func, gpointer user_data, GDestroyNotify destroy);
+void ms_trace_add_sink(MsTrace *trace, MsTraceSinkFunc func, gpointer user_data,
+                       GDestroyNotify destroy);
 
 gboolean ms_trace_enabled(const MsTrace *trace);
 
@@ -74,7 +80,8 @@ void ms_trace_emit(MsTrace *trace, const MsTraceRecord *record);
  * (ms_trace_emitf, the mail layer's notes, the flow level's and the DNS
  * resolver's lines) ends here. `record` is borrowed; its `text` is ignored.
  * `ap` is consumed (va_end is the caller's). */
-void ms_trace_emitv(MsTrace *trace, const MsTraceRecord *record, const char *fmt, va_list ap) G_GNUC_PRINTF(3, 0);
+void ms_trace_emitv(MsTrace *trace, const MsTraceRecord *record, const char *fmt, va_list ap)
+    G_GNUC_PRINTF(3, 0);
 
 /* Convenience: emits a record of `kind` with printf-formatted text. */
 void ms_trace_emitf(MsTrace *trace, MsTime at, MsTraceKind kind, MsHostId host, MsHostId peer,

@@ -13,8 +13,8 @@ G_BEGIN_DECLS
 GQuark ms_units_error_quark(void);
 
 typedef enum {
-    MS_UNITS_ERROR_SYNTAX,   /* not a number followed by a known unit */
-    MS_UNITS_ERROR_RANGE,    /* negative, or too large to represent */
+    MS_UNITS_ERROR_SYNTAX, /* not a number followed by a known unit */
+    MS_UNITS_ERROR_RANGE,  /* negative, or too large to represent */
 } MsUnitsError;
 
 /* Parses a duration: a decimal number (fraction allowed) and one of the units

@@ -25,8 +25,8 @@ typedef enum {
     MS_VIZ_SEQUENCE,
     MS_VIZ_PLOTS,
     MS_VIZ_STORY,
-    MS_VIZ_SWEEP,   /* a sweep's results across runs (from its JSON) */
-    MS_VIZ_BENCH,   /* benchmark worlds (from build/bench-worlds.csv) */
+    MS_VIZ_SWEEP, /* a sweep's results across runs (from its JSON) */
+    MS_VIZ_BENCH, /* benchmark worlds (from build/bench-worlds.csv) */
 } MsVizKind;
 
 /* Default page of the hop diagram and the plots. */
@@ -35,9 +35,9 @@ typedef enum {
 
 typedef struct {
     MsVizKind kind;
-    guint32   message;    /* 1..n; 0 = the first */
-    double    width;      /* 0 = the default; a picture may grow past it to fit */
-    double    height;
+    guint32 message; /* 1..n; 0 = the first */
+    double width;    /* 0 = the default; a picture may grow past it to fit */
+    double height;
 } MsVizOptions;
 
 /* Renders the picture `opt` asks for of the run of `world` to `path`,
@@ -45,8 +45,8 @@ typedef struct {
  * story). Returns FALSE with `error` set for a bad path, kind/format pair,
  * message or a file that cannot be written; for MS_VIZ_SWEEP and
  * MS_VIZ_BENCH (pictures of many runs, not of one world). */
-gboolean ms_viz_render(MsWorld *world, const MsRecorder *recorder, const MsVizOptions *opt, const char *path,
-                       GError **error);
+gboolean ms_viz_render(MsWorld *world, const MsRecorder *recorder, const MsVizOptions *opt,
+                       const char *path, GError **error);
 
 /* The format of `path` by its extension, or FALSE with `error` set. */
 gboolean ms_viz_format_from_path(const char *path, MsVizFormat *format, GError **error);
@@ -56,40 +56,40 @@ const char *ms_viz_kind_to_string(MsVizKind kind);
 
 /* The pieces, for tests and other front ends. Each returns a new canvas
  * (caller frees) holding the finished picture. */
-MsVizCanvas *ms_viz_hops(MsWorld *world, const MsVizJourney *journey, MsVizFormat format, double width,
-                         double height);
+MsVizCanvas *ms_viz_hops(MsWorld *world, const MsVizJourney *journey, MsVizFormat format,
+                         double width, double height);
 /* The host placement ms_viz_hops() uses on a page of width x height (it
  * may grow the page to the layout's bounds). Returns a new layout. */
-MsVizLayout *ms_viz_hops_layout(MsWorld *world, const MsVizJourney *journey, MsVizCanvas *measure, double width,
-                                double height);
-MsVizCanvas *ms_viz_sequence(MsWorld *world, const MsRecorder *recorder, const MsVizJourney *journey,
-                             MsVizFormat format, double width);
+MsVizLayout *ms_viz_hops_layout(MsWorld *world, const MsVizJourney *journey, MsVizCanvas *measure,
+                                double width, double height);
+MsVizCanvas *ms_viz_sequence(MsWorld *world, const MsRecorder *recorder,
+                             const MsVizJourney *journey, MsVizFormat format, double width);
 /* Delivery latency CDF and histogram; queue length over time of the MTAs
  * whose queues grew most (from the recorder's MS_TRACE_QUEUE records); the
  * busiest links' utilisation. */
-MsVizCanvas *ms_viz_plots(MsWorld *world, const MsRecorder *recorder, MsVizFormat format, double width,
-                          double height);
+MsVizCanvas *ms_viz_plots(MsWorld *world, const MsRecorder *recorder, MsVizFormat format,
+                          double width, double height);
 /* A sweep across runs: one panel per statistic in `stats` (NULL-terminated
  * names; NULL = latency mean, p50, p95, delivered, bounced and queued, those
  * the results hold), one column per grid point with the mean, its 95 % CI
  * bar and every replication as a dot; title, seeds, replications. Height
  * 0 = as the panels need. Returns a new canvas (caller frees), or NULL with
  * `error` for a statistic the results lack. */
-MsVizCanvas *ms_viz_sweep(const MsSweepResults *results, const char *const *stats, MsVizFormat format,
-                          double width, double height, GError **error);
+MsVizCanvas *ms_viz_sweep(const MsSweepResults *results, const char *const *stats,
+                          MsVizFormat format, double width, double height, GError **error);
 /* Benchmark worlds from the CSV tools/bench.sh writes (header
  * "world,fidelity,messages,us_per_message,..."): time per message against
  * messages, log-log, one line per fidelity, with an n log n reference.
  * `name` names the CSV in errors. Returns a new canvas, or NULL with `error`
  * for a CSV without the needed columns or rows. */
-MsVizCanvas *ms_viz_bench_worlds(const char *csv, const char *name, MsVizFormat format, double width,
-                                 double height, GError **error);
+MsVizCanvas *ms_viz_bench_worlds(const char *csv, const char *name, MsVizFormat format,
+                                 double width, double height, GError **error);
 /* Draws ms_viz_sweep() (default statistics) or ms_viz_bench_worlds() of the
  * file `input` (a sweep's JSON, a bench CSV) to `path` by its extension
  * (.png, .svg, .pdf); `kind` is MS_VIZ_SWEEP or MS_VIZ_BENCH. FALSE with
  * `error` naming the file that cannot be read, parsed or written. */
-gboolean ms_viz_render_file(MsVizKind kind, const char *input, const char *path, double width, double height,
-                            GError **error);
+gboolean ms_viz_render_file(MsVizKind kind, const char *input, const char *path, double width,
+                            double height, GError **error);
 /* The story page as one self-contained HTML document (caller frees). */
 char *ms_viz_story_html(MsWorld *world, const MsVizJourney *journey);
 

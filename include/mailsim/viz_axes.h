@@ -15,9 +15,9 @@ G_BEGIN_DECLS
 #define MS_VIZ_GRID 0xE3E3E3u
 
 typedef struct {
-    double x, y, w, h;      /* the plot area on the page */
-    double x0, x1, y0, y1;  /* the data range (> 0 on a log scale) */
-    gboolean log_x, log_y;  /* base-10 logarithmic scale */
+    double x, y, w, h;     /* the plot area on the page */
+    double x0, x1, y0, y1; /* the data range (> 0 on a log scale) */
+    gboolean log_x, log_y; /* base-10 logarithmic scale */
 } MsVizAxes;
 
 /* A tick step of 1, 2 or 5 times a power of ten that cuts `range` into

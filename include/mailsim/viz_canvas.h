@@ -15,7 +15,7 @@ typedef enum {
     MS_VIZ_FORMAT_PNG,
     MS_VIZ_FORMAT_SVG,
     MS_VIZ_FORMAT_PDF,
-    MS_VIZ_FORMAT_HTML,   /* the story page; not a canvas format */
+    MS_VIZ_FORMAT_HTML, /* the story page; not a canvas format */
 } MsVizFormat;
 
 typedef enum {
@@ -28,15 +28,15 @@ typedef enum {
  * (when width > 0 and stroke_alpha > 0). Colours are 0xRRGGBB. */
 typedef struct {
     guint32 fill;
-    double  fill_alpha;
+    double fill_alpha;
     guint32 stroke;
-    double  stroke_alpha;
-    double  width;
+    double stroke_alpha;
+    double width;
     gboolean dashed;
 } MsVizStyle;
 
 typedef struct {
-    double   size;     /* pixels */
+    double size; /* pixels */
     gboolean bold;
     gboolean mono;
 } MsVizFont;
@@ -58,7 +58,8 @@ void ms_viz_canvas_line_to(MsVizCanvas *canvas, double x, double y);
 void ms_viz_canvas_close(MsVizCanvas *canvas);
 void ms_viz_canvas_rect(MsVizCanvas *canvas, double x, double y, double w, double h);
 /* A rectangle with corners rounded by r. */
-void ms_viz_canvas_round_rect(MsVizCanvas *canvas, double x, double y, double w, double h, double r);
+void ms_viz_canvas_round_rect(MsVizCanvas *canvas, double x, double y, double w, double h,
+                              double r);
 void ms_viz_canvas_circle(MsVizCanvas *canvas, double cx, double cy, double r);
 void ms_viz_canvas_paint(MsVizCanvas *canvas, const MsVizStyle *style);
 
@@ -72,7 +73,8 @@ void ms_viz_canvas_measure(MsVizCanvas *canvas, const MsVizFont *font, const cha
 /* Splits `text` at spaces into lines no wider than `width` (a word
  * longer than that gets a line of its own). Returns a NULL-terminated
  * array (caller frees with g_strfreev). */
-char **ms_viz_canvas_wrap(MsVizCanvas *canvas, const MsVizFont *font, const char *text, double width);
+char **ms_viz_canvas_wrap(MsVizCanvas *canvas, const MsVizFont *font, const char *text,
+                          double width);
 
 /* Named groups (SVG <g>; ignored by cairo). Any argument may be NULL;
  * `step` > 0 adds data-step="N". Groups nest. */

@@ -19,44 +19,45 @@ GQuark ms_viz_error_quark(void);
 typedef enum { MS_VIZ_ERROR_INVALID } MsVizError;
 
 typedef enum {
-    MS_VIZ_STEP_SUBMIT,   /* a client hands the message to its server (SMTP submission) */
-    MS_VIZ_STEP_DNS,      /* one DNS query and its answer */
-    MS_VIZ_STEP_SMTP,     /* a server hands the message to the next server */
-    MS_VIZ_STEP_STORE,    /* the final server stores it in a mailbox (from == to) */
-    MS_VIZ_STEP_POP3,     /* a client downloads it over POP3 (from = server, to = client) */
-    MS_VIZ_STEP_BOUNCE,   /* a server gives up on a recipient (from == to) */
-    MS_VIZ_STEP_FAILED,   /* tries to reach the next host that failed (timed out, refused): from tried to */
+    MS_VIZ_STEP_SUBMIT, /* a client hands the message to its server (SMTP submission) */
+    MS_VIZ_STEP_DNS,    /* one DNS query and its answer */
+    MS_VIZ_STEP_SMTP,   /* a server hands the message to the next server */
+    MS_VIZ_STEP_STORE,  /* the final server stores it in a mailbox (from == to) */
+    MS_VIZ_STEP_POP3,   /* a client downloads it over POP3 (from = server, to = client) */
+    MS_VIZ_STEP_BOUNCE, /* a server gives up on a recipient (from == to) */
+    MS_VIZ_STEP_FAILED, /* tries to reach the next host that failed (timed out, refused): from tried to */
     MS_VIZ_STEP_KIND_COUNT
 } MsVizStepKind;
 
 /* One protocol line of a step, as sent. */
 typedef struct {
-    MsTime   at;
+    MsTime at;
     MsHostId from, to;
-    char    *proto;
-    char    *text;
+    char *proto;
+    char *text;
 } MsVizLine;
 
 typedef struct {
     MsVizStepKind kind;
-    MsTime   at;          /* when it happened: hand-off accepted, query sent, stored, downloaded */
-    MsHostId from, to;    /* the way the message (or the query) goes */
-    char    *title;       /* a few words: "submission (SMTP)", "DNS query", ... */
-    char    *detail;      /* one sentence for people */
-    GArray  *lines;       /* MsVizLine: the protocol lines of this step, in time order */
+    MsTime at;         /* when it happened: hand-off accepted, query sent, stored, downloaded */
+    MsHostId from, to; /* the way the message (or the query) goes */
+    char *title;       /* a few words: "submission (SMTP)", "DNS query", ... */
+    char *detail;      /* one sentence for people */
+    GArray *lines;     /* MsVizLine: the protocol lines of this step, in time order */
 } MsVizStep;
 
 typedef struct {
-    guint32 message;      /* the mail layer's id */
-    char   *label;        /* "m1" */
-    char   *subject;
-    GArray *steps;        /* MsVizStep, by time */
+    guint32 message; /* the mail layer's id */
+    char *label;     /* "m1" */
+    char *subject;
+    GArray *steps; /* MsVizStep, by time */
 } MsVizJourney;
 
 /* The journey of `message` (1..n) from what `recorder` kept (every kind,
  * not filtered by message) and the mail layer's records. Returns a new
  * journey (caller frees), with no steps when nothing was recorded. */
-MsVizJourney *ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *recorder, guint32 message);
+MsVizJourney *ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *recorder,
+                                 guint32 message);
 void ms_viz_journey_free(MsVizJourney *journey);
 
 /* Parses a --message argument: a label ("m1") or an id ("1"). Returns the

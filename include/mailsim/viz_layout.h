@@ -21,15 +21,15 @@ typedef struct {
 } MsVizRect;
 
 typedef struct {
-    guint      n_hosts;        /* all hosts of the network */
-    gboolean  *shown;          /* per host */
-    double    *cx, *cy;        /* centre of the host's shape */
-    MsVizRect *shape;          /* the host's symbol */
-    MsVizRect *label;          /* name and address, under the symbol */
-    MsVizRect  bounds;         /* every shape and label */
-    guint      hidden_hosts;   /* hosts not shown */
-    guint      hidden_links;   /* links with an end not shown */
-    gboolean   from_scenario;  /* the scenario's positions were used */
+    guint n_hosts;          /* all hosts of the network */
+    gboolean *shown;        /* per host */
+    double *cx, *cy;        /* centre of the host's shape */
+    MsVizRect *shape;       /* the host's symbol */
+    MsVizRect *label;       /* name and address, under the symbol */
+    MsVizRect bounds;       /* every shape and label */
+    guint hidden_hosts;     /* hosts not shown */
+    guint hidden_links;     /* links with an end not shown */
+    gboolean from_scenario; /* the scenario's positions were used */
 } MsVizLayout;
 
 /* Places the hosts of `net` inside `area` (scenario positions are scaled
@@ -38,8 +38,8 @@ typedef struct {
  * is an array of MsHostId that must be shown; `origin` (or MS_HOST_WORLD)
  * is the host put leftmost. `measure` measures the labels. Returns a new
  * layout (caller frees). */
-MsVizLayout *ms_viz_layout_new(MsNet *net, const MsScenario *sc, MsVizCanvas *measure, const MsVizRect *area,
-                               const GArray *focus, MsHostId origin);
+MsVizLayout *ms_viz_layout_new(MsNet *net, const MsScenario *sc, MsVizCanvas *measure,
+                               const MsVizRect *area, const GArray *focus, MsHostId origin);
 void ms_viz_layout_free(MsVizLayout *layout);
 
 /* The fonts of a host's label (name, address): the renderer uses the same. */

@@ -22,20 +22,21 @@ G_BEGIN_DECLS
 
 /* How message sizes are drawn. */
 typedef enum {
-    MS_WORKLOAD_SIZE_FIXED,         /* always size_a bytes */
-    MS_WORKLOAD_SIZE_LOGNORMAL,     /* ln(bytes) ~ N(size_a, size_b) */
-    MS_WORKLOAD_SIZE_EXPONENTIAL,   /* mean size_a bytes */
+    MS_WORKLOAD_SIZE_FIXED,       /* always size_a bytes */
+    MS_WORKLOAD_SIZE_LOGNORMAL,   /* ln(bytes) ~ N(size_a, size_b) */
+    MS_WORKLOAD_SIZE_EXPONENTIAL, /* mean size_a bytes */
 } MsWorkloadSizeDist;
 
 /* One workload. Strings are owned by whoever made the spec (the scenario). */
 typedef struct {
-    guint line;          /* line of the element that described it, 0 if none */
-    char *from;          /* sender domain, served by from_server */
-    char *to;            /* recipient domain; "*": any other domain of the world */
-    gint from_server;    /* sending server, in the caller's numbering (see server_of); < 0: none, skipped */
-    gint to_server;      /* server serving `to`, or -1 (mail leaves the world or bounces) */
-    MsTime start, end;   /* arrivals in [start, end); end > start */
-    double rate_per_s;   /* messages per second (> 0) */
+    guint line; /* line of the element that described it, 0 if none */
+    char *from; /* sender domain, served by from_server */
+    char *to;   /* recipient domain; "*": any other domain of the world */
+    gint
+        from_server; /* sending server, in the caller's numbering (see server_of); < 0: none, skipped */
+    gint to_server;    /* server serving `to`, or -1 (mail leaves the world or bounces) */
+    MsTime start, end; /* arrivals in [start, end); end > start */
+    double rate_per_s; /* messages per second (> 0) */
     MsWorkloadSizeDist size_dist;
     double size_a, size_b; /* FIXED: bytes; LOGNORMAL: mu, sigma (of ln bytes);
                             * EXPONENTIAL: mean bytes */
@@ -47,7 +48,8 @@ typedef struct _MsWorkloads MsWorkloads;
  * borrowed: it must outlive the result) on `mail`; server_of maps the
  * specs' server numbers to mail server indices. Returns a new object
  * (caller frees after the run). */
-MsWorkloads *ms_workloads_start(MsMail *mail, const GArray *specs, const guint *server_of, guint64 seed);
+MsWorkloads *ms_workloads_start(MsMail *mail, const GArray *specs, const guint *server_of,
+                                guint64 seed);
 void ms_workloads_free(MsWorkloads *workloads);
 
 /* Messages generated so far. */

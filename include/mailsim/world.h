@@ -28,24 +28,28 @@ MsWorld *ms_world_new(const MsScenario *scenario, guint64 seed, GError **error);
 /* What a run may change without touching the (read-only, shareable)
  * scenario: the command line of `mailsim run` and each job of a sweep. */
 typedef struct {
-    guint64 seed;          /* 0: the scenario's */
-    gint    fidelity;      /* -1: the scenario's; else an MsFidelity */
-    gint    keep_bodies;   /* -1: the scenario's; 0 or 1 (ms_mail_set_keep_bodies) */
+    guint64 seed;     /* 0: the scenario's */
+    gint fidelity;    /* -1: the scenario's; else an MsFidelity */
+    gint keep_bodies; /* -1: the scenario's; 0 or 1 (ms_mail_set_keep_bodies) */
     /* Policy fields to impose (those in policy->set), on every mail server
      * or, when policy_host >= 0, on the one on that scenario host. */
     const MsScenarioPolicy *policy;
-    gint    policy_host;
+    gint policy_host;
     /* Partitioned runs: build part `part` of `partition` (borrowed; must
      * outlive the world), or the whole world when NULL. Packet level only. */
     const MsPartition *partition;
     guint32 part;
 } MsWorldOptions;
-#define MS_WORLD_OPTIONS_INIT { 0, -1, -1, NULL, -1, NULL, 0 }
+#define MS_WORLD_OPTIONS_INIT                                                                      \
+    {                                                                                              \
+        0, -1, -1, NULL, -1, NULL, 0                                                               \
+    }
 
 /* ms_world_new() with options (NULL: all defaults). The scenario is only
  * read, never written, so threads may build worlds from one scenario at
  * once. Returns a new world (caller frees) or NULL with `error` set. */
-MsWorld *ms_world_new_full(const MsScenario *scenario, const MsWorldOptions *options, GError **error);
+MsWorld *ms_world_new_full(const MsScenario *scenario, const MsWorldOptions *options,
+                           GError **error);
 
 /* The transport fidelity the world was built with. */
 MsFidelity ms_world_fidelity(const MsWorld *world);

@@ -12,8 +12,8 @@
 
 /* Output queued above this stops reading the client (back-pressure); below
  * the low mark reading resumes. */
-#define BRIDGE_OUT_HIGH (1u << 20)
-#define BRIDGE_OUT_LOW  (256u << 10)
+#define BRIDGE_OUT_HIGH   (1u << 20)
+#define BRIDGE_OUT_LOW    (256u << 10)
 #define BRIDGE_READ_CHUNK 65536u
 /* Queued buffers written by one sendmsg. */
 #define FLUSH_IOV 64
@@ -26,58 +26,58 @@ typedef struct _Relay Relay;
  * or conn_abort(); it never frees the connection itself. */
 typedef struct {
     void (*input)(BridgeConn *c, const guint8 *data, gsize len);
-    void (*eof)(BridgeConn *c);                     /* the peer closed or the socket failed */
-    void (*timeout)(BridgeConn *c, gboolean idle);  /* idle: no byte; else no reply in time */
-    void (*drained)(BridgeConn *c);                 /* output fell below BRIDGE_OUT_LOW */
-    void (*destroy)(BridgeConn *c);                 /* free the session; called once */
+    void (*eof)(BridgeConn *c);                    /* the peer closed or the socket failed */
+    void (*timeout)(BridgeConn *c, gboolean idle); /* idle: no byte; else no reply in time */
+    void (*drained)(BridgeConn *c);                /* output fell below BRIDGE_OUT_LOW */
+    void (*destroy)(BridgeConn *c);                /* free the session; called once */
 } BridgeConnClass;
 
 struct _BridgeConn {
-    MsBridge              *bridge;
+    MsBridge *bridge;
     const BridgeConnClass *klass;
-    gpointer               session;
-    GSocketConnection     *conn;     /* owned */
-    GSocket               *sock;     /* borrowed from conn */
-    GSource               *in_src, *out_src;
-    GQueue                 out;      /* GBytes* */
-    gsize                  out_off;  /* sent of the head */
-    gsize                  out_bytes;
-    gboolean               closing;  /* close when the output is sent */
-    gboolean               in_dispatch;
-    gboolean               batching; /* input being digested: send later, at once */
-    gboolean               dead;     /* free at the end of the dispatch */
-    gboolean               counted;  /* counts against max_connections */
-    gboolean               reply_due; /* the session holds a reply back (a delay): not idle */
-    gint64                 last_input_us, last_reply_us;
-    GList                  link;     /* in bridge->conns */
-    char                   peer[64];
+    gpointer session;
+    GSocketConnection *conn; /* owned */
+    GSocket *sock;           /* borrowed from conn */
+    GSource *in_src, *out_src;
+    GQueue out;    /* GBytes* */
+    gsize out_off; /* sent of the head */
+    gsize out_bytes;
+    gboolean closing; /* close when the output is sent */
+    gboolean in_dispatch;
+    gboolean batching;  /* input being digested: send later, at once */
+    gboolean dead;      /* free at the end of the dispatch */
+    gboolean counted;   /* counts against max_connections */
+    gboolean reply_due; /* the session holds a reply back (a delay): not idle */
+    gint64 last_input_us, last_reply_us;
+    GList link; /* in bridge->conns */
+    char peer[64];
 };
 
 struct _MsBridge {
-    MsWorld        *world;
-    MsMail         *mail;
-    MsEngine       *engine;
-    MsBridgeConfig  cfg;
-    guint           smtp_server, pop3_server;
+    MsWorld *world;
+    MsMail *mail;
+    MsEngine *engine;
+    MsBridgeConfig cfg;
+    guint smtp_server, pop3_server;
     GSocketService *smtp_svc, *pop3_svc;
-    guint16         smtp_port, pop3_port;
-    char           *smtp_bound, *pop3_bound;
-    GQueue          conns;         /* BridgeConn*, via their link */
-    guint           n_counted;
-    guint           pacer, housekeeping;
-    gint64          wall_base;
-    MsTime          sim_base;
-    MsBridgeStats   stats;
-    GPtrArray      *pending;       /* SpoolJob*: in-world mail not yet settled */
-    guint64         spool_seq;
-    Relay          *relay;         /* NULL without --relay-out */
-    gboolean        stopping;      /* ms_bridge_free is running */
+    guint16 smtp_port, pop3_port;
+    char *smtp_bound, *pop3_bound;
+    GQueue conns; /* BridgeConn*, via their link */
+    guint n_counted;
+    guint pacer, housekeeping;
+    gint64 wall_base;
+    MsTime sim_base;
+    MsBridgeStats stats;
+    GPtrArray *pending; /* SpoolJob*: in-world mail not yet settled */
+    guint64 spool_seq;
+    Relay *relay;      /* NULL without --relay-out */
+    gboolean stopping; /* ms_bridge_free is running */
 };
 
 /* A message kept in the spool until the simulation settles it. */
 typedef struct {
-    guint32  message;   /* the simulation's id */
-    char    *path;      /* spool file, or NULL without a spool */
+    guint32 message; /* the simulation's id */
+    char *path;      /* spool file, or NULL without a spool */
 } SpoolJob;
 
 /* bridge_conn.c */
@@ -110,11 +110,11 @@ char *ms__bridge_spool_write(MsBridge *b, char kind, const char *from, const cha
 void ms__bridge_spool_remove(MsBridge *b, const char *path);
 /* One message read back from the spool. */
 typedef struct {
-    gboolean for_relay;   /* an 'r' file (for the real server), else a 'w' file (for the world) */
-    char    *path;        /* its spool file */
-    char    *from;
-    char   **rcpts;       /* NULL-terminated */
-    GBytes  *data;        /* the message as received */
+    gboolean for_relay; /* an 'r' file (for the real server), else a 'w' file (for the world) */
+    char *path;         /* its spool file */
+    char *from;
+    char **rcpts; /* NULL-terminated */
+    GBytes *data; /* the message as received */
 } BridgeSpooled;
 /* Reads every spool file back, in name order (the order they were
  * written), and sets the spool's sequence past the highest name. Returns

@@ -21,13 +21,13 @@
 
 #include <string.h>
 
-#define PACE_MS 10
-#define MAX_SLICE_US 10000
+#define PACE_MS         10
+#define MAX_SLICE_US    10000
 #define HOUSEKEEPING_MS 200
 /* A listen backlog large enough for a burst of clients (Postfix: 100). */
 #define LISTEN_BACKLOG 256
 
-G_DEFINE_QUARK(ms-bridge-error-quark, ms_bridge_error)
+G_DEFINE_QUARK(ms - bridge - error - quark, ms_bridge_error)
 
 void
 ms_bridge_config_init(MsBridgeConfig *cfg)
@@ -82,7 +82,7 @@ ms_bridge_parse_endpoint(const char *text, char **addr, guint16 *port, char **ho
     }
     const char *port_s = s;
     g_autofree char *a = NULL;
-    if (s[0] == '[') {   /* [v6]:port */
+    if (s[0] == '[') { /* [v6]:port */
         char *close = strchr(s, ']');
         if (!close || close[1] != ':') {
             g_set_error(error, MS_BRIDGE_ERROR, 0, "'%s': expected [ADDRESS]:PORT", text);
@@ -99,7 +99,8 @@ ms_bridge_parse_endpoint(const char *text, char **addr, guint16 *port, char **ho
     }
     guint64 p = 0;
     if (!*port_s || !g_ascii_string_to_unsigned(port_s, 10, 0, 65535, &p, NULL)) {
-        g_set_error(error, MS_BRIDGE_ERROR, 0, "'%s': '%s' is not a port number (0 to 65535)", text, port_s);
+        g_set_error(error, MS_BRIDGE_ERROR, 0, "'%s': '%s' is not a port number (0 to 65535)", text,
+                    port_s);
         return FALSE;
     }
     if (a && !*a) {
@@ -175,7 +176,8 @@ on_incoming(GSocketService *svc, GSocketConnection *conn, GObject *source, gpoin
 }
 
 static GSocketService *
-listen_on(MsBridge *b, const char *addr, guint16 port, guint16 *bound, char **bound_addr, GError **error)
+listen_on(MsBridge *b, const char *addr, guint16 port, guint16 *bound, char **bound_addr,
+          GError **error)
 {
     g_autoptr(GInetAddress) ia = g_inet_address_new_from_string(addr ? addr : "127.0.0.1");
     if (!ia) {
@@ -186,8 +188,8 @@ listen_on(MsBridge *b, const char *addr, guint16 port, guint16 *bound, char **bo
     g_autoptr(GSocketService) svc = g_socket_service_new();
     g_socket_listener_set_backlog(G_SOCKET_LISTENER(svc), LISTEN_BACKLOG);
     g_autoptr(GSocketAddress) eff = NULL;
-    if (!g_socket_listener_add_address(G_SOCKET_LISTENER(svc), sa, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                                       NULL, &eff, error))
+    if (!g_socket_listener_add_address(G_SOCKET_LISTENER(svc), sa, G_SOCKET_TYPE_STREAM,
+                                       G_SOCKET_PROTOCOL_TCP, NULL, &eff, error))
         return NULL;
     *bound = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(eff));
     *bound_addr = g_inet_address_to_string(ia);
@@ -202,7 +204,8 @@ void
 ms_bridge_pace_now(MsBridge *b)
 {
     if (b->cfg.speed > 0.0) {
-        MsTime target = ms_bridge_pace(b->sim_base, b->wall_base, g_get_monotonic_time(), b->cfg.speed);
+        MsTime target =
+            ms_bridge_pace(b->sim_base, b->wall_base, g_get_monotonic_time(), b->cfg.speed);
         if (target > ms_engine_now(b->engine))
             ms_engine_run(b->engine, target);
     } else {
@@ -286,19 +289,22 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
     }
     if (cfg->spool_dir) {
         if (g_mkdir_with_parents(cfg->spool_dir, 0700) != 0) {
-            g_set_error(error, MS_BRIDGE_ERROR, 0, "--spool %s: cannot create the directory", cfg->spool_dir);
+            g_set_error(error, MS_BRIDGE_ERROR, 0, "--spool %s: cannot create the directory",
+                        cfg->spool_dir);
             return NULL;
         }
     }
     if (cfg->smtp) {
-        b->smtp_svc = listen_on(b, cfg->smtp_addr, cfg->smtp_port, &b->smtp_port, &b->smtp_bound, error);
+        b->smtp_svc =
+            listen_on(b, cfg->smtp_addr, cfg->smtp_port, &b->smtp_port, &b->smtp_bound, error);
         if (!b->smtp_svc) {
             g_prefix_error(error, "SMTP listener: ");
             return NULL;
         }
     }
     if (cfg->pop3) {
-        b->pop3_svc = listen_on(b, cfg->pop3_addr, cfg->pop3_port, &b->pop3_port, &b->pop3_bound, error);
+        b->pop3_svc =
+            listen_on(b, cfg->pop3_addr, cfg->pop3_port, &b->pop3_port, &b->pop3_bound, error);
         if (!b->pop3_svc) {
             g_prefix_error(error, "POP3 listener: ");
             return NULL;
@@ -347,10 +353,26 @@ ms_bridge_free(MsBridge *b)
     g_free(b);
 }
 
-guint16 ms_bridge_smtp_port(const MsBridge *b) { return b->smtp_port; }
-guint16 ms_bridge_pop3_port(const MsBridge *b) { return b->pop3_port; }
-const char *ms_bridge_smtp_address(const MsBridge *b) { return b->smtp_bound; }
-const char *ms_bridge_pop3_address(const MsBridge *b) { return b->pop3_bound; }
+guint16
+ms_bridge_smtp_port(const MsBridge *b)
+{
+    return b->smtp_port;
+}
+guint16
+ms_bridge_pop3_port(const MsBridge *b)
+{
+    return b->pop3_port;
+}
+const char *
+ms_bridge_smtp_address(const MsBridge *b)
+{
+    return b->smtp_bound;
+}
+const char *
+ms_bridge_pop3_address(const MsBridge *b)
+{
+    return b->pop3_bound;
+}
 
 void
 ms_bridge_get_stats(const MsBridge *b, MsBridgeStats *st)

@@ -50,8 +50,8 @@ stop_reading(BridgeConn *c)
 }
 
 BridgeConn *
-ms__bridge_conn_new(MsBridge *b, GSocketConnection *conn, const BridgeConnClass *klass, gpointer session,
-                    gboolean counted)
+ms__bridge_conn_new(MsBridge *b, GSocketConnection *conn, const BridgeConnClass *klass,
+                    gpointer session, gboolean counted)
 {
     BridgeConn *c = g_new0(BridgeConn, 1);
     c->bridge = b;
@@ -67,7 +67,8 @@ ms__bridge_conn_new(MsBridge *b, GSocketConnection *conn, const BridgeConnClass 
     c->last_input_us = c->last_reply_us = g_get_monotonic_time();
     g_autoptr(GSocketAddress) sa = g_socket_get_remote_address(c->sock, NULL);
     if (sa && G_IS_INET_SOCKET_ADDRESS(sa)) {
-        g_autofree char *ip = g_inet_address_to_string(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(sa)));
+        g_autofree char *ip =
+            g_inet_address_to_string(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(sa)));
         g_strlcpy(c->peer, ip, sizeof c->peer);
     } else {
         g_strlcpy(c->peer, "unknown", sizeof c->peer);
@@ -157,7 +158,7 @@ flush(BridgeConn *c)
         }
         consume(c, (gsize) w);
         if ((gsize) w < total)
-            break;   /* the socket is full: wait for G_IO_OUT */
+            break; /* the socket is full: wait for G_IO_OUT */
     }
     if (!g_queue_is_empty(&c->out) && !c->out_src) {
         c->out_src = g_socket_create_source(c->sock, G_IO_OUT | G_IO_HUP | G_IO_ERR, NULL);
@@ -281,8 +282,9 @@ static gboolean
 on_writable(GSocket *sock, GIOCondition cond, gpointer ud)
 {
     BridgeConn *c = ud;
-    (void) sock; (void) cond;
-    g_clear_pointer(&c->out_src, g_source_unref);   /* flush makes a new one if needed */
+    (void) sock;
+    (void) cond;
+    g_clear_pointer(&c->out_src, g_source_unref); /* flush makes a new one if needed */
     gboolean was_full = c->out_bytes >= BRIDGE_OUT_LOW;
     if (!flush(c)) {
         c->dead = TRUE;
@@ -322,9 +324,10 @@ ms__bridge_conns_check_timeouts(MsBridge *b, gint64 now)
         /* Idle means the peer owes us the next move: while a reply is due
          * (a failed login's delay, a slow command) only the command
          * timeout applies. */
-        gboolean is_idle = idle_us > 0 && now - c->last_input_us > idle_us && c->last_reply_us >= c->last_input_us &&
-                           !c->reply_due;
-        gboolean is_slow = cmd_us > 0 && c->last_input_us > c->last_reply_us && now - c->last_reply_us > cmd_us;
+        gboolean is_idle = idle_us > 0 && now - c->last_input_us > idle_us &&
+                           c->last_reply_us >= c->last_input_us && !c->reply_due;
+        gboolean is_slow =
+            cmd_us > 0 && c->last_input_us > c->last_reply_us && now - c->last_reply_us > cmd_us;
         if (is_idle || is_slow) {
             g_ptr_array_add(due, c);
             g_array_append_val(idle, is_idle);

@@ -40,7 +40,7 @@ ms__bridge_inject_settle(MsBridge *b)
         SpoolJob *j = g_ptr_array_index(b->pending, i);
         if (ms_mail_message_settled(b->mail, j->message)) {
             ms__bridge_spool_remove(b, j->path);
-            g_ptr_array_remove_index(b->pending, i);   /* order does not matter */
+            g_ptr_array_remove_index(b->pending, i); /* order does not matter */
         } else {
             i++;
         }

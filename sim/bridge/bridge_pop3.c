@@ -12,11 +12,11 @@
 #include "bridge-private.h"
 
 typedef struct {
-    MsBridge     *b;
-    BridgeConn   *conn;
+    MsBridge *b;
+    BridgeConn *conn;
     MsPop3Server *core;
-    MsMailDrop   *drop;
-    guint         resume;   /* GLib source of the failed-login delay, or 0 */
+    MsMailDrop *drop;
+    guint resume; /* GLib source of the failed-login delay, or 0 */
 } Pop3Session;
 
 static gboolean on_resume(gpointer ud);
@@ -75,7 +75,7 @@ p_eof(BridgeConn *c)
 {
     Pop3Session *x = c->session;
     if (!ms_pop3_server_is_closed(x->core))
-        x->b->stats.aborted++;   /* no UPDATE: nothing deleted */
+        x->b->stats.aborted++; /* no UPDATE: nothing deleted */
 }
 
 static void
@@ -103,7 +103,8 @@ static const BridgeConnClass pop3_class = { p_input, p_eof, p_timeout, p_drained
 void
 ms__bridge_pop3_accept(MsBridge *b, GSocketConnection *conn)
 {
-    if (ms__bridge_conn_refuse_if_full(b, conn, "-ERR [SYS/TEMP] too many connections, try again later\r\n"))
+    if (ms__bridge_conn_refuse_if_full(b, conn,
+                                       "-ERR [SYS/TEMP] too many connections, try again later\r\n"))
         return;
     Pop3Session *x = g_new0(Pop3Session, 1);
     x->b = b;
@@ -112,8 +113,8 @@ ms__bridge_pop3_accept(MsBridge *b, GSocketConnection *conn)
     ms_pop3_server_config_init(&cfg);
     cfg.hostname = ms_mail_server_hostname(b->mail, b->pop3_server);
     /* Unique per connection: the wall clock and a counter (RFC 1939 7). */
-    g_autofree char *token = g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GUINT64_FORMAT, g_get_real_time(),
-                                             b->stats.connections);
+    g_autofree char *token = g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GUINT64_FORMAT,
+                                             g_get_real_time(), b->stats.connections);
     cfg.apop_token = token;
     x->core = ms_pop3_server_new(&cfg, ms_mail_drop_hooks(), x->drop);
     x->conn = ms__bridge_conn_new(b, conn, &pop3_class, x, TRUE);

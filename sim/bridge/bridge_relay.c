@@ -28,34 +28,34 @@
 
 #include <string.h>
 
-#define RELAY_MAX_BACKOFF 64u
+#define RELAY_MAX_BACKOFF       64u
 #define RELAY_CONNECT_TIMEOUT_S 30u
 
 typedef struct {
-    char      *from;
-    char     **rcpts;
-    GBytes    *data;
-    char      *path;
-    guint      attempts;
-    gint64     due_us, queued_us;
-    gboolean   world;     /* a simulated server's queue entry */
-    guint      server;    /* that server (world jobs) */
-    char      *qid;       /* its queue id (world jobs) */
-    guint32    message;   /* its message id (world jobs) */
-    GArray    *codes;     /* guint RCPT reply code per recipient (this try) */
+    char *from;
+    char **rcpts;
+    GBytes *data;
+    char *path;
+    guint attempts;
+    gint64 due_us, queued_us;
+    gboolean world;  /* a simulated server's queue entry */
+    guint server;    /* that server (world jobs) */
+    char *qid;       /* its queue id (world jobs) */
+    guint32 message; /* its message id (world jobs) */
+    GArray *codes;   /* guint RCPT reply code per recipient (this try) */
 } RelayJob;
 
 struct _Relay {
-    MsBridge      *b;
-    char          *target;
+    MsBridge *b;
+    char *target;
     GSocketClient *client;
-    GCancellable  *cancel;
-    GPtrArray     *waiting;     /* RelayJob*, in arrival order */
-    GPtrArray     *inflight;    /* RelayJob* per transaction of the running session (NULL once decided) */
-    gboolean       connecting;
-    BridgeConn    *conn;
-    MsSmtpClient  *core;
-    guint          timer;
+    GCancellable *cancel;
+    GPtrArray *waiting;  /* RelayJob*, in arrival order */
+    GPtrArray *inflight; /* RelayJob* per transaction of the running session (NULL once decided) */
+    gboolean connecting;
+    BridgeConn *conn;
+    MsSmtpClient *core;
+    guint timer;
 };
 
 static void kick(Relay *r);
@@ -130,7 +130,8 @@ job_new(const char *from, const char *const *rcpts, GBytes *data)
 }
 
 void
-ms__bridge_relay_queue(Relay *r, const char *from, const char *const *rcpts, GBytes *data, const char *spool_path)
+ms__bridge_relay_queue(Relay *r, const char *from, const char *const *rcpts, GBytes *data,
+                       const char *spool_path)
 {
     RelayJob *j = job_new(from, rcpts, data);
     j->path = g_strdup(spool_path);
@@ -232,7 +233,8 @@ hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointe
     for (guint i = 0; j->rcpts[i];) {
         guint rc = g_array_index(j->codes, guint, i);
         gboolean sent = st == MS_SMTP_TXN_ACCEPTED && rc >= 200 && rc < 300;
-        gboolean refused = (rc >= 500 && rc < 600) || (st == MS_SMTP_TXN_PERMFAIL && !(rc >= 400 && rc < 500));
+        gboolean refused =
+            (rc >= 500 && rc < 600) || (st == MS_SMTP_TXN_PERMFAIL && !(rc >= 400 && rc < 500));
         if (!sent && !refused) {
             i++;
             continue;
@@ -240,15 +242,17 @@ hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointe
         guint c = sent ? code : rc >= 500 ? rc : code;
         if (refused) {
             s->relay_failed++;
-            g_printerr("mailsim bridge: relay-out: %s refused <%s> from <%s>: %u %s\n", r->target, j->rcpts[i],
-                       j->from, c, text);
+            g_printerr("mailsim bridge: relay-out: %s refused <%s> from <%s>: %u %s\n", r->target,
+                       j->rcpts[i], j->from, c, text);
         } else {
             s->relay_sent++;
         }
         if (j->world)
-            ms_mail_outbound_result(b->mail, j->server, j->qid, j->rcpts[i], c, refused ? enh : NULL, why);
+            ms_mail_outbound_result(b->mail, j->server, j->qid, j->rcpts[i], c,
+                                    refused ? enh : NULL, why);
         else if (refused)
-            ms_mail_bounce_external(b->mail, b->smtp_server, j->from, j->rcpts[i], enh ? enh : "5.0.0", why, j->data);
+            ms_mail_bounce_external(b->mail, b->smtp_server, j->from, j->rcpts[i],
+                                    enh ? enh : "5.0.0", why, j->data);
         job_drop_rcpt(j, i);
     }
     if (!j->rcpts[0]) {
@@ -258,7 +262,8 @@ hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointe
         return;
     }
     if (j->world) {
-        ms_mail_outbound_result(b->mail, j->server, j->qid, NULL, code >= 400 && code < 500 ? code : 451,
+        ms_mail_outbound_result(b->mail, j->server, j->qid, NULL,
+                                code >= 400 && code < 500 ? code : 451,
                                 enh && enh[0] == '4' ? enh : "4.0.0", why);
         s->relay_queued--;
         job_free(j);
@@ -277,7 +282,8 @@ hook_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
                        dir == MS_SMTP_TRACE_OUT, line);
 }
 
-static const MsSmtpClientHooks client_hooks = { hook_rcpt_result, hook_txn_result, NULL, hook_trace };
+static const MsSmtpClientHooks client_hooks = { hook_rcpt_result, hook_txn_result, NULL,
+                                                hook_trace };
 
 static void
 pump(Relay *r)
@@ -342,7 +348,8 @@ static void
 on_connected(GObject *src, GAsyncResult *res, gpointer ud)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(GSocketConnection) conn = g_socket_client_connect_to_host_finish(G_SOCKET_CLIENT(src), res, &err);
+    g_autoptr(GSocketConnection) conn =
+        g_socket_client_connect_to_host_finish(G_SOCKET_CLIENT(src), res, &err);
     Relay *r = ud;
     r->connecting = FALSE;
     if (!conn) {

@@ -21,10 +21,10 @@
 #include <string.h>
 
 typedef struct {
-    MsBridge     *b;
-    BridgeConn   *conn;
+    MsBridge *b;
+    BridgeConn *conn;
     MsSmtpServer *core;
-    guint32       message;   /* the last message put into the world, for traces */
+    guint32 message; /* the last message put into the world, for traces */
 } SmtpSession;
 
 static const char *
@@ -42,16 +42,19 @@ local_of(const char *address)
 }
 
 static gboolean
-hook_auth(const MsSmtpSession *ss, const char *user, const char *password, MsSmtpReply *reply, gpointer ud)
+hook_auth(const MsSmtpSession *ss, const char *user, const char *password, MsSmtpReply *reply,
+          gpointer ud)
 {
     SmtpSession *x = ud;
     MsMail *m = x->b->mail;
-    (void) ss; (void) reply;
+    (void) ss;
+    (void) reply;
     const char *dom = domain_of(user);
     if (*dom && !ms_mail_server_is_local(m, x->b->smtp_server, dom))
         return FALSE;
     g_autofree char *local = local_of(user);
-    return ms_mail_store_check_password(ms_mail_server_store(m, x->b->smtp_server), local, password);
+    return ms_mail_store_check_password(ms_mail_server_store(m, x->b->smtp_server), local,
+                                        password);
 }
 
 static void
@@ -66,19 +69,23 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
         /* RFC 5321 4.5.1: postmaster of a local domain is always taken. */
         if (!ms_mail_store_has_user(ms_mail_server_store(m, server), local) &&
             g_ascii_strcasecmp(local, "postmaster") != 0)
-            ms_smtp_reply_set(reply, 550, "5.1.1", "Recipient address rejected: User unknown in the simulated world");
+            ms_smtp_reply_set(reply, 550, "5.1.1",
+                              "Recipient address rejected: User unknown in the simulated world");
         else if (!*dom)
-            ms_smtp_reply_set(reply, 550, "5.1.3", "Recipient address rejected: need a fully-qualified address");
+            ms_smtp_reply_set(reply, 550, "5.1.3",
+                              "Recipient address rejected: need a fully-qualified address");
         return;
     }
     if (!ss->auth_user)
         ms_smtp_reply_set(reply, 554, "5.7.1", "Relay access denied");
     else if (!x->b->relay)
-        ms_smtp_reply_set(reply, 554, "5.7.1", "Relay access denied: this bridge has no way out of the simulated world");
+        ms_smtp_reply_set(reply, 554, "5.7.1",
+                          "Relay access denied: this bridge has no way out of the simulated world");
 }
 
 static void
-hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, MsSmtpReply *reply, gpointer ud)
+hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, MsSmtpReply *reply,
+          gpointer ud)
 {
     SmtpSession *x = ud;
     MsBridge *b = x->b;
@@ -98,19 +105,23 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
         g_autoptr(GError) err = NULL;
         if (wr[0] && !(wpath = ms__bridge_spool_write(b, 'w', env->mail_from, wr, message, &err))) {
             g_printerr("mailsim bridge: spool: %s\n", err->message);
-            ms_smtp_reply_set(reply, 451, "4.3.0", "Local error: cannot write the spool, try again later");
+            ms_smtp_reply_set(reply, 451, "4.3.0",
+                              "Local error: cannot write the spool, try again later");
             return;
         }
-        if (orr[0] && !(opath = ms__bridge_spool_write(b, 'r', env->mail_from, orr, message, &err))) {
+        if (orr[0] &&
+            !(opath = ms__bridge_spool_write(b, 'r', env->mail_from, orr, message, &err))) {
             g_printerr("mailsim bridge: spool: %s\n", err->message);
             ms__bridge_spool_remove(b, wpath);
-            ms_smtp_reply_set(reply, 451, "4.3.0", "Local error: cannot write the spool, try again later");
+            ms_smtp_reply_set(reply, 451, "4.3.0",
+                              "Local error: cannot write the spool, try again later");
             return;
         }
     }
     g_autofree char *qid = NULL;
     if (wr[0]) {
-        MsMailInjectInfo info = { ss->helo, x->conn->peer, ss->esmtp, ss->auth_user != NULL, "bridge" };
+        MsMailInjectInfo info = { ss->helo, x->conn->peer, ss->esmtp, ss->auth_user != NULL,
+                                  "bridge" };
         x->message = ms__bridge_inject(b, env->mail_from, wr, message, &info, wpath, &qid);
     }
     if (orr[0]) {
@@ -130,7 +141,8 @@ static void
 hook_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
 {
     SmtpSession *x = ud;
-    ms_mail_trace_line(x->b->mail, x->b->smtp_server, x->message, "smtp", dir == MS_SMTP_TRACE_OUT, line);
+    ms_mail_trace_line(x->b->mail, x->b->smtp_server, x->message, "smtp", dir == MS_SMTP_TRACE_OUT,
+                       line);
 }
 
 static const MsSmtpServerHooks hooks = { hook_auth, NULL, hook_rcpt, hook_data, NULL, hook_trace };
@@ -160,7 +172,7 @@ s_eof(BridgeConn *c)
 {
     SmtpSession *x = c->session;
     if (!ms_smtp_server_is_closed(x->core))
-        x->b->stats.aborted++;   /* a half-received message is simply dropped */
+        x->b->stats.aborted++; /* a half-received message is simply dropped */
 }
 
 static void
@@ -168,7 +180,8 @@ s_timeout(BridgeConn *c, gboolean idle)
 {
     SmtpSession *x = c->session;
     /* RFC 5321 4.5.3.2 timeouts; 421 then close (RFC 5321 3.8). */
-    g_autofree char *line = g_strdup_printf("421 4.4.2 %s Error: %s\r\n", ms_mail_server_hostname(x->b->mail, x->b->smtp_server),
+    g_autofree char *line = g_strdup_printf("421 4.4.2 %s Error: %s\r\n",
+                                            ms_mail_server_hostname(x->b->mail, x->b->smtp_server),
                                             idle ? "timeout exceeded" : "command too slow");
     ms__bridge_conn_send_str(c, line);
     ms__bridge_conn_close(c);
@@ -188,8 +201,8 @@ void
 ms__bridge_smtp_accept(MsBridge *b, GSocketConnection *conn)
 {
     const char *hostname = ms_mail_server_hostname(b->mail, b->smtp_server);
-    g_autofree char *refusal = g_strdup_printf("421 4.7.0 %s Error: too many connections, try again later\r\n",
-                                               hostname);
+    g_autofree char *refusal =
+        g_strdup_printf("421 4.7.0 %s Error: too many connections, try again later\r\n", hostname);
     if (ms__bridge_conn_refuse_if_full(b, conn, refusal))
         return;
     const MsMtaPolicy *pol = ms_mail_server_policy(b->mail, b->smtp_server);

@@ -36,7 +36,8 @@ fsync_dir(const char *dir, GError **error)
         int e = errno;
         if (fd >= 0)
             close(fd);
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: fsync: %s", dir, g_strerror(e));
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: fsync: %s", dir,
+                    g_strerror(e));
         return FALSE;
     }
     close(fd);
@@ -50,8 +51,8 @@ clean_address(const char *a)
 }
 
 char *
-ms__bridge_spool_write(MsBridge *b, char kind, const char *from, const char *const *rcpts, GBytes *data,
-                       GError **error)
+ms__bridge_spool_write(MsBridge *b, char kind, const char *from, const char *const *rcpts,
+                       GBytes *data, GError **error)
 {
     if (!clean_address(from)) {
         g_set_error(error, MS_BRIDGE_ERROR, 0, "a sender with a line break cannot be spooled");
@@ -62,7 +63,8 @@ ms__bridge_spool_write(MsBridge *b, char kind, const char *from, const char *con
     for (const char *const *r = rcpts; *r; r++) {
         if (!clean_address(*r)) {
             g_string_free(s, TRUE);
-            g_set_error(error, MS_BRIDGE_ERROR, 0, "a recipient with a line break cannot be spooled");
+            g_set_error(error, MS_BRIDGE_ERROR, 0,
+                        "a recipient with a line break cannot be spooled");
             return NULL;
         }
         g_string_append_printf(s, "R %s\r\n", *r);
@@ -74,8 +76,9 @@ ms__bridge_spool_write(MsBridge *b, char kind, const char *from, const char *con
     g_autofree char *name = g_strdup_printf("%c%012" G_GUINT64_FORMAT ".msg", kind, ++b->spool_seq);
     g_autofree char *path = g_build_filename(b->cfg.spool_dir, name, NULL);
     /* CONSISTENT: temporary file then rename; DURABLE: fsync before the rename. */
-    gboolean ok = g_file_set_contents_full(path, s->str, (gssize) s->len,
-                                           G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error);
+    gboolean ok = g_file_set_contents_full(
+        path, s->str, (gssize) s->len, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+        0600, error);
     g_string_free(s, TRUE);
     if (!ok || !fsync_dir(b->cfg.spool_dir, error)) {
         if (ok)
@@ -109,7 +112,7 @@ ms__bridge_spool_parse(GBytes *file, char **from, GPtrArray **rcpts, GBytes **da
         const char *nl = pos < n ? memchr(d + pos, '\n', n - pos) : NULL;
         if (!nl || nl == d + pos || nl[-1] != '\r')
             return FALSE;
-        gsize len = (gsize) (nl - (d + pos)) - 1;   /* without CRLF */
+        gsize len = (gsize) (nl - (d + pos)) - 1; /* without CRLF */
         const char *line = d + pos;
         pos = (gsize) (nl - d) + 1;
         if (len == 0)
@@ -167,7 +170,7 @@ ms__bridge_spool_read(MsBridge *b, GError **error)
         b->spool_seq = MAX(b->spool_seq, seq);
         g_ptr_array_add(names, g_strdup(name));
     }
-    g_ptr_array_sort(names, cmp_names);   /* directory order is arbitrary */
+    g_ptr_array_sort(names, cmp_names); /* directory order is arbitrary */
     g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(spooled_free);
     for (guint i = 0; i < names->len; i++) {
         const char *nm = g_ptr_array_index(names, i);

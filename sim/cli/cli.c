@@ -74,7 +74,8 @@ ms_cli_arg_fidelity(const char *cmd, const char *opt, const char *value, gint *o
     else if (g_strcmp0(value, "flow") == 0)
         *out = 1;
     else {
-        ms_cli_usage(cmd, "%s: '%s' is not a fidelity: expected packet or flow", opt, value ? value : "");
+        ms_cli_usage(cmd, "%s: '%s' is not a fidelity: expected packet or flow", opt,
+                     value ? value : "");
         return FALSE;
     }
     return TRUE;
@@ -100,8 +101,8 @@ ms_cli_arg_fraction(const char *cmd, const char *opt, const char *value, double 
     char *end = NULL;
     double v = value ? g_ascii_strtod(value, &end) : 0;
     if (!value || end == value || *end != '\0' || !(v >= 0.0 && v <= 1.0)) {
-        ms_cli_usage(cmd, "%s: '%s' is not a valid fraction: expected a number from 0 to 1",
-                     opt, value ? value : "");
+        ms_cli_usage(cmd, "%s: '%s' is not a valid fraction: expected a number from 0 to 1", opt,
+                     value ? value : "");
         return FALSE;
     }
     *out = v;
@@ -126,15 +127,21 @@ ms_cli_load_scenario(const char *file, GError **error)
 gboolean
 ms_cli_arg_level(const char *cmd, const char *value, MsNarrateLevel *out)
 {
-    static const struct { const char *name; MsNarrateLevel level; } levels[] = {
-        { "mail", MS_NARRATE_MAIL }, { "protocol", MS_NARRATE_PROTOCOL }, { "packets", MS_NARRATE_PACKETS },
+    static const struct {
+        const char *name;
+        MsNarrateLevel level;
+    } levels[] = {
+        { "mail", MS_NARRATE_MAIL },
+        { "protocol", MS_NARRATE_PROTOCOL },
+        { "packets", MS_NARRATE_PACKETS },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(levels); i++)
         if (g_strcmp0(value, levels[i].name) == 0) {
             *out = levels[i].level;
             return TRUE;
         }
-    ms_cli_usage(cmd, "--level: '%s' is not a level: expected mail, protocol or packets", value ? value : "");
+    ms_cli_usage(cmd, "--level: '%s' is not a level: expected mail, protocol or packets",
+                 value ? value : "");
     return FALSE;
 }
 

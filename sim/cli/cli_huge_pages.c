@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TUNABLE "glibc.malloc.hugetlb"
+#define TUNABLE       "glibc.malloc.hugetlb"
 #define THP_MODE_FILE "/sys/kernel/mm/transparent_hugepage/enabled"
 
 static gboolean

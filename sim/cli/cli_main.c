@@ -12,18 +12,22 @@ typedef struct {
     const char *name;
     const char *summary;
     int (*main)(int argc, char **argv);
-    gboolean runs_worlds;   /* long runs: worth huge pages (sim/cli/cli_huge_pages.c) */
+    gboolean runs_worlds; /* long runs: worth huge pages (sim/cli/cli_huge_pages.c) */
 } Command;
 
 static const Command commands[] = {
     { "run", "run a scenario (default: the first lesson) and tell what happens", ms_cmd_run, TRUE },
-    { "render", "draw a run: hop diagram, sequence chart, plots or a step-through HTML story", ms_cmd_render, FALSE },
-    { "validate", "check scenario files against the schema and for meaning", ms_cmd_validate, FALSE },
+    { "render", "draw a run: hop diagram, sequence chart, plots or a step-through HTML story",
+      ms_cmd_render, FALSE },
+    { "validate", "check scenario files against the schema and for meaning", ms_cmd_validate,
+      FALSE },
     { "gen", "write a generated benchmark world as a scenario file", ms_cmd_gen, FALSE },
     { "bridge", "let real SMTP/POP3 clients into a running simulation", ms_cmd_bridge, FALSE },
     { "bench", "benchmark the engine (PHOLD) and print figures", ms_cmd_bench, TRUE },
-    { "sweep", "replications over seeds and a grid of settings, with confidence intervals", ms_cmd_sweep, TRUE },
-    { "merge", "join the per-part traces of a partitioned (MPI) run into one", ms_cmd_merge, FALSE },
+    { "sweep", "replications over seeds and a grid of settings, with confidence intervals",
+      ms_cmd_sweep, TRUE },
+    { "merge", "join the per-part traces of a partitioned (MPI) run into one", ms_cmd_merge,
+      FALSE },
 };
 
 static void

@@ -16,7 +16,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-
 /* PHOLD split over the ranks of `mpirun -np K`: rank r runs the hosts the
  * partition gives part r. Rank 0 prints the sequential line's fields (events,
  * digest and wall_s over all ranks) plus the distributed figures. */
@@ -27,7 +26,8 @@ bench_phold_mpi(const MsPholdParams *p, MsPartitionScheme scheme)
     g_autoptr(GError) error = NULL;
     g_autoptr(MsMpi) mpi = ms_mpi_new(&error);
     if (!mpi) {
-        fprintf(stderr, "mailsim %s: distributed mode (--mpi) unavailable: %s\n", cmd, error->message);
+        fprintf(stderr, "mailsim %s: distributed mode (--mpi) unavailable: %s\n", cmd,
+                error->message);
         return MS_EXIT_USAGE;
     }
     guint32 ranks = ms_mpi_size(mpi), rank = ms_mpi_rank(mpi);
@@ -54,8 +54,9 @@ bench_phold_mpi(const MsPholdParams *p, MsPartitionScheme scheme)
     if (rank == 0) {
         double sim_s = ms_time_to_seconds(p->end);
         printf("phold nodes=%u pop=%u events=%" G_GUINT64_FORMAT " wall_s=%.3f events_per_s=%.0f"
-               " peak_rss_kb=%.0f digest=%016" G_GINT64_MODIFIER "x ranks=%u partition=%s windows=%"
-               G_GUINT64_FORMAT " wait_share=%.3f exchange_share=%.3f bytes_per_sim_s=%.0f\n",
+               " peak_rss_kb=%.0f digest=%016" G_GINT64_MODIFIER
+               "x ranks=%u partition=%s windows=%" G_GUINT64_FORMAT
+               " wait_share=%.3f exchange_share=%.3f bytes_per_sim_s=%.0f\n",
                p->nodes, p->pop, events, wall, wall > 0 ? (double) events / wall : 0.0, rss, digest,
                ranks, ms_partition_scheme_to_string(scheme), st.windows,
                wall_sum > 0 ? wait / wall_sum : 0.0, wall_sum > 0 ? exch / wall_sum : 0.0,
@@ -68,31 +69,35 @@ static int
 bench_phold(int argc, char **argv)
 {
     const char *cmd = "bench phold";
-    g_autofree char *nodes_s = NULL, *pop_s = NULL, *remote_s = NULL, *la_s = NULL,
-                    *mean_s = NULL, *end_s = NULL, *seed_s = NULL;
+    g_autofree char *nodes_s = NULL, *pop_s = NULL, *remote_s = NULL, *la_s = NULL, *mean_s = NULL,
+                    *end_s = NULL, *seed_s = NULL;
     g_autofree char *partition_s = NULL;
     gboolean bare = FALSE, mpi = FALSE;
     GOptionEntry entries[] = {
         { "nodes", 0, 0, G_OPTION_ARG_STRING, &nodes_s, "number of hosts N (default 1000)", "N" },
         { "pop", 0, 0, G_OPTION_ARG_STRING, &pop_s, "initial events per host P (default 1)", "P" },
-        { "remote", 0, 0, G_OPTION_ARG_STRING, &remote_s, "probability R of a remote event (default 0.9)", "R" },
+        { "remote", 0, 0, G_OPTION_ARG_STRING, &remote_s,
+          "probability R of a remote event (default 0.9)", "R" },
         { "lookahead", 0, 0, G_OPTION_ARG_STRING, &la_s, "minimum delay L (default 1ms)", "TIME" },
-        { "mean", 0, 0, G_OPTION_ARG_STRING, &mean_s, "mean M of the exponential delay (default 1ms)", "TIME" },
+        { "mean", 0, 0, G_OPTION_ARG_STRING, &mean_s,
+          "mean M of the exponential delay (default 1ms)", "TIME" },
         { "end", 0, 0, G_OPTION_ARG_STRING, &end_s, "simulated end time T (default 10s)", "TIME" },
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default 1)", "S" },
-        { "bare", 0, 0, G_OPTION_ARG_NONE, &bare, "run on a bare 4-ary heap instead of the engine", NULL },
-        { "mpi", 0, 0, G_OPTION_ARG_NONE, &mpi, "run split over the ranks of mpirun (needs L > 0)", NULL },
+        { "bare", 0, 0, G_OPTION_ARG_NONE, &bare, "run on a bare 4-ary heap instead of the engine",
+          NULL },
+        { "mpi", 0, 0, G_OPTION_ARG_NONE, &mpi, "run split over the ranks of mpirun (needs L > 0)",
+          NULL },
         { "partition", 0, 0, G_OPTION_ARG_STRING, &partition_s,
           "with --mpi: hosts i mod K ('mod', default) or contiguous blocks ('block')", "SCHEME" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("- the PHOLD benchmark");
     g_option_context_add_main_entries(ctx, entries, NULL);
-    g_option_context_set_description(ctx,
-        "Prints: phold nodes=N pop=P events=E wall_s=W events_per_s=X peak_rss_kb=K digest=D\n"
-        "D does not depend on how hosts are split. With --mpi (under mpirun -np K) rank 0\n"
-        "prints the same fields over all ranks, then ranks=K partition=SCHEME windows=W\n"
-        "wait_share=S exchange_share=X bytes_per_sim_s=B.\n");
+    g_option_context_set_description(
+        ctx, "Prints: phold nodes=N pop=P events=E wall_s=W events_per_s=X peak_rss_kb=K digest=D\n"
+             "D does not depend on how hosts are split. With --mpi (under mpirun -np K) rank 0\n"
+             "prints the same fields over all ranks, then ranks=K partition=SCHEME windows=W\n"
+             "wait_share=S exchange_share=X bytes_per_sim_s=B.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc > 1)
@@ -104,15 +109,17 @@ bench_phold(int argc, char **argv)
         if (!ms_cli_arg_count(cmd, "--nodes", nodes_s, &v))
             return MS_EXIT_USAGE;
         if (v < 1 || v > G_MAXUINT32 / 2)
-            return ms_cli_usage(cmd, "--nodes: '%s' out of range: expected 1 to %u", nodes_s, G_MAXUINT32 / 2);
+            return ms_cli_usage(cmd, "--nodes: '%s' out of range: expected 1 to %u", nodes_s,
+                                G_MAXUINT32 / 2);
         p.nodes = (guint32) v;
     }
     if (pop_s) {
         if (!ms_cli_arg_count(cmd, "--pop", pop_s, &v))
             return MS_EXIT_USAGE;
         if (v < 1 || v * p.nodes > G_MAXUINT32 / 4)
-            return ms_cli_usage(cmd, "--pop: '%s' out of range: expected at least 1, and nodes*pop below %u",
-                                pop_s, G_MAXUINT32 / 4);
+            return ms_cli_usage(
+                cmd, "--pop: '%s' out of range: expected at least 1, and nodes*pop below %u", pop_s,
+                G_MAXUINT32 / 4);
         p.pop = (guint32) v;
     }
     if (remote_s && !ms_cli_arg_fraction(cmd, "--remote", remote_s, &p.remote))
@@ -132,7 +139,8 @@ bench_phold(int argc, char **argv)
 
     MsPartitionScheme scheme = MS_PARTITION_MODULO;
     if (partition_s && !ms_partition_scheme_from_string(partition_s, &scheme))
-        return ms_cli_usage(cmd, "--partition: '%s' is not a scheme: expected 'mod' or 'block'", partition_s);
+        return ms_cli_usage(cmd, "--partition: '%s' is not a scheme: expected 'mod' or 'block'",
+                            partition_s);
     if (mpi) {
         if (bare)
             return ms_cli_usage(cmd, "--mpi and --bare do not go together");
@@ -146,7 +154,8 @@ bench_phold(int argc, char **argv)
         ms_phold_run_bare(&p, &r);
     else
         ms_phold_run_engine(&p, &r);
-    printf("%s nodes=%u pop=%u events=%" G_GUINT64_FORMAT " wall_s=%.3f events_per_s=%.0f peak_rss_kb=%ld"
+    printf("%s nodes=%u pop=%u events=%" G_GUINT64_FORMAT
+           " wall_s=%.3f events_per_s=%.0f peak_rss_kb=%ld"
            " digest=%016" G_GINT64_MODIFIER "x\n",
            bare ? "phold-bare" : "phold", p.nodes, p.pop, r.events, r.wall_s,
            r.wall_s > 0 ? (double) r.events / r.wall_s : 0.0, ms_cli_peak_rss_kb(), r.digest);
@@ -157,16 +166,20 @@ static int
 bench_net(int argc, char **argv)
 {
     const char *cmd = "bench net";
-    g_autofree char *routers_s = NULL, *flows_s = NULL, *dests_s = NULL, *end_s = NULL, *seed_s = NULL;
+    g_autofree char *routers_s = NULL, *flows_s = NULL, *dests_s = NULL, *end_s = NULL,
+                    *seed_s = NULL;
     GOptionEntry entries[] = {
-        { "routers", 0, 0, G_OPTION_ARG_STRING, &routers_s, "routers in the random topology (default 10000)", "N" },
-        { "flows", 0, 0, G_OPTION_ARG_STRING, &flows_s, "packets kept in flight (default 100000)", "F" },
+        { "routers", 0, 0, G_OPTION_ARG_STRING, &routers_s,
+          "routers in the random topology (default 10000)", "N" },
+        { "flows", 0, 0, G_OPTION_ARG_STRING, &flows_s, "packets kept in flight (default 100000)",
+          "F" },
         { "dests", 0, 0, G_OPTION_ARG_STRING, &dests_s, "destination routers (default 1000)", "D" },
         { "end", 0, 0, G_OPTION_ARG_STRING, &end_s, "simulated end time (default 1s)", "TIME" },
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default 1)", "S" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("- packets forwarded per second on a random router graph");
+    g_autoptr(GOptionContext) ctx =
+        g_option_context_new("- packets forwarded per second on a random router graph");
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
@@ -178,21 +191,24 @@ bench_net(int argc, char **argv)
         if (!ms_cli_arg_count(cmd, "--routers", routers_s, &v))
             return MS_EXIT_USAGE;
         if (v < 2 || v > 10000000)
-            return ms_cli_usage(cmd, "--routers: '%s' out of range: expected 2 to 10000000", routers_s);
+            return ms_cli_usage(cmd, "--routers: '%s' out of range: expected 2 to 10000000",
+                                routers_s);
         p.routers = (guint32) v;
     }
     if (flows_s) {
         if (!ms_cli_arg_count(cmd, "--flows", flows_s, &v))
             return MS_EXIT_USAGE;
         if (v > 100000000)
-            return ms_cli_usage(cmd, "--flows: '%s' out of range: expected at most 100000000", flows_s);
+            return ms_cli_usage(cmd, "--flows: '%s' out of range: expected at most 100000000",
+                                flows_s);
         p.flows = (guint32) v;
     }
     if (dests_s) {
         if (!ms_cli_arg_count(cmd, "--dests", dests_s, &v))
             return MS_EXIT_USAGE;
         if (v < 2 || v > p.routers)
-            return ms_cli_usage(cmd, "--dests: '%s' out of range: expected 2 to the number of routers", dests_s);
+            return ms_cli_usage(
+                cmd, "--dests: '%s' out of range: expected 2 to the number of routers", dests_s);
         p.dests = (guint32) v;
     }
     if (end_s && !ms_cli_arg_time(cmd, "--end", end_s, &p.end))
@@ -202,11 +218,14 @@ bench_net(int argc, char **argv)
     MsBenchNetResult r;
     ms_bench_net_run(&p, &r);
     long rss = ms_cli_peak_rss_kb();
-    printf("net routers=%u flows=%u dests=%u events=%" G_GUINT64_FORMAT " forwarded=%" G_GUINT64_FORMAT
-           " setup_s=%.3f wall_s=%.3f forwarded_per_s=%.0f events_per_s=%.0f peak_rss_kb=%ld bytes_per_inflight=%.0f\n",
+    printf("net routers=%u flows=%u dests=%u events=%" G_GUINT64_FORMAT
+           " forwarded=%" G_GUINT64_FORMAT
+           " setup_s=%.3f wall_s=%.3f forwarded_per_s=%.0f events_per_s=%.0f peak_rss_kb=%ld "
+           "bytes_per_inflight=%.0f\n",
            p.routers, p.flows, p.dests, r.events, r.forwarded, r.setup_s, r.wall_s,
-           r.wall_s > 0 ? (double) r.forwarded / r.wall_s : 0.0, r.wall_s > 0 ? (double) r.events / r.wall_s : 0.0,
-           rss, p.flows ? (double) rss * 1024.0 / p.flows : 0.0);
+           r.wall_s > 0 ? (double) r.forwarded / r.wall_s : 0.0,
+           r.wall_s > 0 ? (double) r.events / r.wall_s : 0.0, rss,
+           p.flows ? (double) rss * 1024.0 / p.flows : 0.0);
     return MS_EXIT_OK;
 }
 
@@ -239,18 +258,24 @@ bench_world(int argc, char **argv)
     const char *cmd = "bench world";
     g_autofree char *fidelity_s = NULL, *until_s = NULL, *sample_s = NULL, *keep_s = NULL;
     GOptionEntry entries[] = {
-        { "fidelity", 0, 0, G_OPTION_ARG_STRING, &fidelity_s, "packet or flow (default: the scenario's)", "LEVEL" },
-        { "keep-bodies", 0, 0, G_OPTION_ARG_STRING, &keep_s, "yes or no (default: the scenario's)", "yes|no" },
-        { "until", 0, 0, G_OPTION_ARG_STRING, &until_s, "stop at this simulated time (default: the scenario's)", "TIME" },
-        { "sample", 0, 0, G_OPTION_ARG_STRING, &sample_s, "sample the queues every TIME of simulated time (default 10min)", "TIME" },
+        { "fidelity", 0, 0, G_OPTION_ARG_STRING, &fidelity_s,
+          "packet or flow (default: the scenario's)", "LEVEL" },
+        { "keep-bodies", 0, 0, G_OPTION_ARG_STRING, &keep_s, "yes or no (default: the scenario's)",
+          "yes|no" },
+        { "until", 0, 0, G_OPTION_ARG_STRING, &until_s,
+          "stop at this simulated time (default: the scenario's)", "TIME" },
+        { "sample", 0, 0, G_OPTION_ARG_STRING, &sample_s,
+          "sample the queues every TIME of simulated time (default 10min)", "TIME" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("FILE - run a scenario's world and print its costs");
+    g_autoptr(GOptionContext) ctx =
+        g_option_context_new("FILE - run a scenario's world and print its costs");
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc != 2)
-        return ms_cli_usage(cmd, argc < 2 ? "missing FILE" : "unexpected argument '%s'", argc < 2 ? "" : argv[2]);
+        return ms_cli_usage(cmd, argc < 2 ? "missing FILE" : "unexpected argument '%s'",
+                            argc < 2 ? "" : argv[2]);
     MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
     if (fidelity_s && !ms_cli_arg_fidelity(cmd, "--fidelity", fidelity_s, &o.fidelity))
         return MS_EXIT_USAGE;
@@ -260,7 +285,8 @@ bench_world(int argc, char **argv)
     if (until_s && !ms_cli_arg_time(cmd, "--until", until_s, &until))
         return MS_EXIT_USAGE;
     if (sample_s && (!ms_cli_arg_time(cmd, "--sample", sample_s, &sample) || sample <= 0))
-        return sample_s && sample <= 0 ? ms_cli_usage(cmd, "--sample: expected a time > 0") : MS_EXIT_USAGE;
+        return sample_s && sample <= 0 ? ms_cli_usage(cmd, "--sample: expected a time > 0")
+                                       : MS_EXIT_USAGE;
     gint64 t0 = g_get_monotonic_time();
     double c0 = cpu_seconds();
     g_autoptr(GError) error = NULL;
@@ -286,7 +312,8 @@ bench_world(int argc, char **argv)
     guint64 q_bytes_at_peak = 0;
     MsEngine *e = ms_world_engine(w);
     for (MsTime t = 0; t < until && ms_engine_next_time(e) != MS_TIME_INFINITE;) {
-        t = until == MS_TIME_INFINITE ? ms_time_add(ms_engine_now(e), sample) : MIN(until, ms_time_add(t, sample));
+        t = until == MS_TIME_INFINITE ? ms_time_add(ms_engine_now(e), sample)
+                                      : MIN(until, ms_time_add(t, sample));
         ms_world_run(w, t);
         guint queued;
         guint64 bytes;
@@ -309,14 +336,17 @@ bench_world(int argc, char **argv)
     char *dot = strrchr(base, '.');
     if (dot)
         *dot = '\0';
-    printf("world=%s fidelity=%s hosts=%u messages=%u events=%" G_GUINT64_FORMAT " build_s=%.2f wall_s=%.2f cpu_s=%.2f "
-           "us_per_message=%.1f events_per_s=%.0f messages_per_s=%.0f peak_rss_kb=%ld huge_pages_kb=%ld rss_per_message=%.0f "
+    printf("world=%s fidelity=%s hosts=%u messages=%u events=%" G_GUINT64_FORMAT
+           " build_s=%.2f wall_s=%.2f cpu_s=%.2f "
+           "us_per_message=%.1f events_per_s=%.0f messages_per_s=%.0f peak_rss_kb=%ld "
+           "huge_pages_kb=%ld rss_per_message=%.0f "
            "queued_peak=%u bytes_per_queued=%.0f fingerprint=%016" G_GINT64_MODIFIER "x\n",
-           base, ms_world_fidelity(w) == MS_FIDELITY_FLOW ? "flow" : "packet", ms_net_n_hosts(ms_world_net(w)), n,
-           es.processed, build_s, run_s,
-           cpu_s, n ? cpu_s * 1e6 / n : 0.0, cpu_s > 0 ? es.processed / cpu_s : 0.0, cpu_s > 0 ? n / cpu_s : 0.0, peak,
-           ms_cli_huge_pages_kb(), n ? (double) (peak - base_kb) * 1024.0 / n : 0.0, q_peak, q_peak ? (double) q_bytes_at_peak / q_peak : 0.0,
-           ms_engine_fingerprint(e));
+           base, ms_world_fidelity(w) == MS_FIDELITY_FLOW ? "flow" : "packet",
+           ms_net_n_hosts(ms_world_net(w)), n, es.processed, build_s, run_s, cpu_s,
+           n ? cpu_s * 1e6 / n : 0.0, cpu_s > 0 ? es.processed / cpu_s : 0.0,
+           cpu_s > 0 ? n / cpu_s : 0.0, peak, ms_cli_huge_pages_kb(),
+           n ? (double) (peak - base_kb) * 1024.0 / n : 0.0, q_peak,
+           q_peak ? (double) q_bytes_at_peak / q_peak : 0.0, ms_engine_fingerprint(e));
     return MS_EXIT_OK;
 }
 
@@ -327,8 +357,10 @@ ms_cmd_bench(int argc, char **argv)
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
             printf("Usage: mailsim bench WORKLOAD [OPTIONS]\n\nWorkloads:\n"
                    "  phold      the PHOLD engine benchmark (mailsim bench phold --help)\n"
-                   "  net        packets forwarded per second on a random router graph (mailsim bench net --help)\n"
-                   "  world      a scenario's whole run: time per message, events/s, memory (mailsim bench world --help)\n");
+                   "  net        packets forwarded per second on a random router graph (mailsim "
+                   "bench net --help)\n"
+                   "  world      a scenario's whole run: time per message, events/s, memory "
+                   "(mailsim bench world --help)\n");
             return MS_EXIT_OK;
         }
         return ms_cli_usage("bench", "missing workload: expected 'phold', 'net' or 'world'");
@@ -339,5 +371,6 @@ ms_cmd_bench(int argc, char **argv)
         return bench_net(argc - 1, argv + 1);
     if (strcmp(argv[1], "world") == 0)
         return bench_world(argc - 1, argv + 1);
-    return ms_cli_usage("bench", "unknown workload '%s': expected 'phold', 'net' or 'world'", argv[1]);
+    return ms_cli_usage("bench", "unknown workload '%s': expected 'phold', 'net' or 'world'",
+                        argv[1]);
 }

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 static gboolean
 on_signal(gpointer ud)
 {
@@ -32,21 +31,29 @@ print_stats(MsBridge *b, MsWorld *w, FILE *out)
     MsMailStats st;
     ms_mail_get_stats(ms_world_mail(w), &st);
     g_autofree char *now = ms_time_to_string(ms_engine_now(ms_world_engine(w)));
-    fprintf(out, "bridge-stats: connections=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT
-                 " smtp_sessions=%" G_GUINT64_FORMAT " pop3_sessions=%" G_GUINT64_FORMAT
-                 " timeouts=%" G_GUINT64_FORMAT " aborted=%" G_GUINT64_FORMAT "\n",
-            bs.connections, bs.refused, bs.smtp_sessions, bs.pop3_sessions, bs.timeouts, bs.aborted);
-    fprintf(out, "bridge-mail: accepted=%" G_GUINT64_FORMAT " bytes=%" G_GUINT64_FORMAT " rcpts_world=%" G_GUINT64_FORMAT
-                 " rcpts_relay=%" G_GUINT64_FORMAT " relay_sent=%" G_GUINT64_FORMAT " relay_failed=%" G_GUINT64_FORMAT
-                 " relay_queued=%" G_GUINT64_FORMAT " relay_attempts=%" G_GUINT64_FORMAT "\n",
+    fprintf(out,
+            "bridge-stats: connections=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT
+            " smtp_sessions=%" G_GUINT64_FORMAT " pop3_sessions=%" G_GUINT64_FORMAT
+            " timeouts=%" G_GUINT64_FORMAT " aborted=%" G_GUINT64_FORMAT "\n",
+            bs.connections, bs.refused, bs.smtp_sessions, bs.pop3_sessions, bs.timeouts,
+            bs.aborted);
+    fprintf(out,
+            "bridge-mail: accepted=%" G_GUINT64_FORMAT " bytes=%" G_GUINT64_FORMAT
+            " rcpts_world=%" G_GUINT64_FORMAT " rcpts_relay=%" G_GUINT64_FORMAT
+            " relay_sent=%" G_GUINT64_FORMAT " relay_failed=%" G_GUINT64_FORMAT
+            " relay_queued=%" G_GUINT64_FORMAT " relay_attempts=%" G_GUINT64_FORMAT "\n",
             bs.messages, bs.bytes, bs.rcpts_world, bs.rcpts_relay, bs.relay_sent, bs.relay_failed,
             bs.relay_queued, bs.relay_attempts);
-    fprintf(out, "bridge-spool: spooled=%" G_GUINT64_FORMAT " recovered=%" G_GUINT64_FORMAT " pending=%" G_GUINT64_FORMAT "\n",
+    fprintf(out,
+            "bridge-spool: spooled=%" G_GUINT64_FORMAT " recovered=%" G_GUINT64_FORMAT
+            " pending=%" G_GUINT64_FORMAT "\n",
             bs.spooled, bs.recovered, bs.spool_pending);
-    fprintf(out, "sim-mail: t=%s messages=%u dsns=%u delivered=%u bounced=%u queued=%u refused=%u retrieved=%u"
-                 " smtp_sessions=%" G_GUINT64_FORMAT " pop3_sessions=%" G_GUINT64_FORMAT "\n",
-            now, st.messages, st.dsns, st.delivered, st.bounced, st.queued, st.refused, st.retrieved,
-            st.smtp_sessions, st.pop3_sessions);
+    fprintf(out,
+            "sim-mail: t=%s messages=%u dsns=%u delivered=%u bounced=%u queued=%u refused=%u "
+            "retrieved=%u"
+            " smtp_sessions=%" G_GUINT64_FORMAT " pop3_sessions=%" G_GUINT64_FORMAT "\n",
+            now, st.messages, st.dsns, st.delivered, st.bounced, st.queued, st.refused,
+            st.retrieved, st.smtp_sessions, st.pop3_sessions);
     MsMail *m = ms_world_mail(w);
     for (guint i = 0; i < ms_mail_n_servers(m); i++) {
         guint stored = 0, deleted = 0;
@@ -96,35 +103,56 @@ int
 ms_cmd_bridge(int argc, char **argv)
 {
     const char *cmd = "bridge";
-    g_autofree char *smtp_s = NULL, *pop3_s = NULL, *speed_s = NULL, *relay_s = NULL, *spool_s = NULL;
-    g_autofree char *maxconn_s = NULL, *maxrcpt_s = NULL, *maxsize_s = NULL, *idle_s = NULL, *cmdto_s = NULL;
+    g_autofree char *smtp_s = NULL, *pop3_s = NULL, *speed_s = NULL, *relay_s = NULL,
+                    *spool_s = NULL;
+    g_autofree char *maxconn_s = NULL, *maxrcpt_s = NULL, *maxsize_s = NULL, *idle_s = NULL,
+                    *cmdto_s = NULL;
     g_autofree char *level_s = NULL, *seed_s = NULL, *retry_s = NULL, *giveup_s = NULL;
     gboolean quiet = FALSE;
     GOptionEntry entries[] = {
-        { "smtp", 0, 0, G_OPTION_ARG_STRING, &smtp_s, "listen for SMTP (port 0: any free port); HOST: the scenario's mail server", "[ADDR:]PORT[=HOST]" },
-        { "pop3", 0, 0, G_OPTION_ARG_STRING, &pop3_s, "listen for POP3 (default HOST: the SMTP one)", "[ADDR:]PORT[=HOST]" },
-        { "speed", 0, 0, G_OPTION_ARG_STRING, &speed_s, "simulated seconds per wall second (default 1), or max", "X|max" },
-        { "relay-out", 0, 0, G_OPTION_ARG_STRING, &relay_s, "hand mail for domains outside the world to this SMTP server", "HOST:PORT" },
-        { "spool", 0, 0, G_OPTION_ARG_FILENAME, &spool_s, "keep accepted mail here until delivered (fsync'd before 250)", "DIR" },
-        { "max-connections", 0, 0, G_OPTION_ARG_STRING, &maxconn_s, "connections at once, both listeners (default 100)", "N" },
-        { "max-recipients", 0, 0, G_OPTION_ARG_STRING, &maxrcpt_s, "recipients per message (default: the server's policy)", "N" },
-        { "max-size", 0, 0, G_OPTION_ARG_STRING, &maxsize_s, "message size in octets (default: the server's policy)", "N" },
-        { "idle-timeout", 0, 0, G_OPTION_ARG_STRING, &idle_s, "close a silent client after this long (default 5min)", "TIME" },
-        { "command-timeout", 0, 0, G_OPTION_ARG_STRING, &cmdto_s, "close a client that completes no command this long (default 10min)", "TIME" },
-        { "relay-retry", 0, 0, G_OPTION_ARG_STRING, &retry_s, "first retry of a failed relay-out (default 1s, doubling)", "TIME" },
-        { "relay-give-up", 0, 0, G_OPTION_ARG_STRING, &giveup_s, "bounce a real client's relay-out mail still undelivered after this long, wall clock (default 5d)", "TIME" },
-        { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)", "N" },
-        { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s, "narration detail: mail (default), protocol or packets", "LEVEL" },
+        { "smtp", 0, 0, G_OPTION_ARG_STRING, &smtp_s,
+          "listen for SMTP (port 0: any free port); HOST: the scenario's mail server",
+          "[ADDR:]PORT[=HOST]" },
+        { "pop3", 0, 0, G_OPTION_ARG_STRING, &pop3_s,
+          "listen for POP3 (default HOST: the SMTP one)", "[ADDR:]PORT[=HOST]" },
+        { "speed", 0, 0, G_OPTION_ARG_STRING, &speed_s,
+          "simulated seconds per wall second (default 1), or max", "X|max" },
+        { "relay-out", 0, 0, G_OPTION_ARG_STRING, &relay_s,
+          "hand mail for domains outside the world to this SMTP server", "HOST:PORT" },
+        { "spool", 0, 0, G_OPTION_ARG_FILENAME, &spool_s,
+          "keep accepted mail here until delivered (fsync'd before 250)", "DIR" },
+        { "max-connections", 0, 0, G_OPTION_ARG_STRING, &maxconn_s,
+          "connections at once, both listeners (default 100)", "N" },
+        { "max-recipients", 0, 0, G_OPTION_ARG_STRING, &maxrcpt_s,
+          "recipients per message (default: the server's policy)", "N" },
+        { "max-size", 0, 0, G_OPTION_ARG_STRING, &maxsize_s,
+          "message size in octets (default: the server's policy)", "N" },
+        { "idle-timeout", 0, 0, G_OPTION_ARG_STRING, &idle_s,
+          "close a silent client after this long (default 5min)", "TIME" },
+        { "command-timeout", 0, 0, G_OPTION_ARG_STRING, &cmdto_s,
+          "close a client that completes no command this long (default 10min)", "TIME" },
+        { "relay-retry", 0, 0, G_OPTION_ARG_STRING, &retry_s,
+          "first retry of a failed relay-out (default 1s, doubling)", "TIME" },
+        { "relay-give-up", 0, 0, G_OPTION_ARG_STRING, &giveup_s,
+          "bounce a real client's relay-out mail still undelivered after this long, wall clock "
+          "(default 5d)",
+          "TIME" },
+        { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)",
+          "N" },
+        { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s,
+          "narration detail: mail (default), protocol or packets", "LEVEL" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no narration", NULL },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("[FILE] - let real mail clients into a running simulation");
+    g_autoptr(GOptionContext) ctx =
+        g_option_context_new("[FILE] - let real mail clients into a running simulation");
     g_option_context_add_main_entries(ctx, entries, NULL);
-    g_option_context_set_description(ctx,
-        "Without FILE, bridges the built-in first lesson (" MS_CLI_DEFAULT_SCENARIO ").\n"
-        "Addresses default to 127.0.0.1. Prints 'bridge: smtp ADDR:PORT pop3 ADDR:PORT' once listening;\n"
-        "stops on SIGINT or SIGTERM and prints statistics.\n"
-        "Exit status: 0 stopped cleanly, 1 mail unaccounted for, 2 bad usage or input.\n");
+    g_option_context_set_description(
+        ctx, "Without FILE, bridges the built-in first lesson (" MS_CLI_DEFAULT_SCENARIO ").\n"
+             "Addresses default to 127.0.0.1. Prints 'bridge: smtp ADDR:PORT pop3 ADDR:PORT' once "
+             "listening;\n"
+             "stops on SIGINT or SIGTERM and prints statistics.\n"
+             "Exit status: 0 stopped cleanly, 1 mail unaccounted for, 2 bad usage or input.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc > 2)
@@ -139,12 +167,14 @@ ms_cmd_bridge(int argc, char **argv)
     MsTime t = 0;
     if (smtp_s) {
         cfg.smtp = TRUE;
-        if (!ms_bridge_parse_endpoint(smtp_s, &cfg.smtp_addr, &cfg.smtp_port, &cfg.smtp_host, &error))
+        if (!ms_bridge_parse_endpoint(smtp_s, &cfg.smtp_addr, &cfg.smtp_port, &cfg.smtp_host,
+                                      &error))
             return ms_cli_usage(cmd, "--smtp: %s", error->message);
     }
     if (pop3_s) {
         cfg.pop3 = TRUE;
-        if (!ms_bridge_parse_endpoint(pop3_s, &cfg.pop3_addr, &cfg.pop3_port, &cfg.pop3_host, &error))
+        if (!ms_bridge_parse_endpoint(pop3_s, &cfg.pop3_addr, &cfg.pop3_port, &cfg.pop3_host,
+                                      &error))
             return ms_cli_usage(cmd, "--pop3: %s", error->message);
     }
     if (speed_s && strcmp(speed_s, "max") == 0) {
@@ -214,6 +244,7 @@ ms_cmd_bridge(int argc, char **argv)
     }
     if (!quiet)
         ms_trace_add_sink(ms_net_trace(ms_world_net(w)), ms_narrator_record,
-                          ms_narrator_new(ms_world_net(w), stdout, level, isatty(STDOUT_FILENO)), ms_narrator_free);
+                          ms_narrator_new(ms_world_net(w), stdout, level, isatty(STDOUT_FILENO)),
+                          ms_narrator_free);
     return run_bridge(w, &cfg, speed_s);
 }

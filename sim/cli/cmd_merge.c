@@ -28,19 +28,19 @@
 #include <string.h>
 
 typedef struct {
-    char    *mid;
-    gint64   t;
-    guint64  src, seq, idx;
+    char *mid;
+    gint64 t;
+    guint64 src, seq, idx;
 } Creation;
 
 typedef struct {
     const char *path;
-    FILE       *f;
-    char       *line;       /* current line (getline buffer), NULL at the end */
-    size_t      cap;
-    gint64      key[3];     /* its order key; key[0] = -1 for set-up */
-    guint64     lineno;
-    GHashTable *local;      /* local id -> final id */
+    FILE *f;
+    char *line; /* current line (getline buffer), NULL at the end */
+    size_t cap;
+    gint64 key[3]; /* its order key; key[0] = -1 for set-up */
+    guint64 lineno;
+    GHashTable *local; /* local id -> final id */
 } Part;
 
 static gint
@@ -59,7 +59,8 @@ creation_cmp(gconstpointer a, gconstpointer b)
 /* Reads the {"ids":...} line of a part: appends the messages it created to
  * `made` and returns its (local id, Message-ID) pairs. */
 static gboolean
-read_ids(const char *path, guint want_part, guint want_parts, GArray *made, GPtrArray *pairs_out, GError **error)
+read_ids(const char *path, guint want_part, guint want_parts, GArray *made, GPtrArray *pairs_out,
+         GError **error)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -84,8 +85,10 @@ read_ids(const char *path, guint want_part, guint want_parts, GArray *made, GPtr
         gint64 parts = json_object_get_int_member_with_default(o, "parts", -1);
         if (part != (gint64) want_part || parts != (gint64) want_parts) {
             g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                        "%s is part %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT ", given as part %u of %u: pass "
-                        "every part's trace, in part order", path, part, parts, want_part, want_parts);
+                        "%s is part %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+                        ", given as part %u of %u: pass "
+                        "every part's trace, in part order",
+                        path, part, parts, want_part, want_parts);
             ok = FALSE;
             break;
         }
@@ -93,7 +96,8 @@ read_ids(const char *path, guint want_part, guint want_parts, GArray *made, GPtr
         for (guint i = 0; ids && i < json_array_get_length(ids); i++) {
             JsonArray *e = json_array_get_array_element(ids, i);
             if (!e || json_array_get_length(e) != 7) {
-                g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: malformed id table", path);
+                g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: malformed id table",
+                            path);
                 ok = FALSE;
                 break;
             }
@@ -102,7 +106,8 @@ read_ids(const char *path, guint want_part, guint want_parts, GArray *made, GPtr
             g_ptr_array_add(pairs_out, g_strdup(mid ? mid : ""));
             if (json_array_get_int_element(e, 2) == 0) {
                 Creation c = { g_strdup(mid ? mid : ""), json_array_get_int_element(e, 3),
-                               (guint64) json_array_get_int_element(e, 4), (guint64) json_array_get_int_element(e, 5),
+                               (guint64) json_array_get_int_element(e, 4),
+                               (guint64) json_array_get_int_element(e, 5),
                                (guint64) json_array_get_int_element(e, 6) };
                 g_array_append_val(made, c);
             }
@@ -111,8 +116,10 @@ read_ids(const char *path, guint want_part, guint want_parts, GArray *made, GPtr
     free(line);
     fclose(f);
     if (ok && !found) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                    "%s: no id table: not a part's trace (written by mailsim run --partition --trace)", path);
+        g_set_error(
+            error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+            "%s: no id table: not a part's trace (written by mailsim run --partition --trace)",
+            path);
         ok = FALSE;
     }
     return ok;
@@ -132,8 +139,8 @@ next_line(Part *p, GError **error)
         if (strncmp(p->line, "{\"part\":", 8) == 0)
             continue;
         if (strncmp(p->line, "{\"ord\":[", 8) != 0) {
-            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s:%" G_GUINT64_FORMAT ": a record without \"ord\"",
-                        p->path, p->lineno);
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                        "%s:%" G_GUINT64_FORMAT ": a record without \"ord\"", p->path, p->lineno);
             return FALSE;
         }
         char *q = p->line + 8, *end;
@@ -145,8 +152,8 @@ next_line(Part *p, GError **error)
                 p->key[2] = g_ascii_strtoll(end + 1, &end, 10);
         }
         if (*end != ']') {
-            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s:%" G_GUINT64_FORMAT ": malformed \"ord\"", p->path,
-                        p->lineno);
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                        "%s:%" G_GUINT64_FORMAT ": malformed \"ord\"", p->path, p->lineno);
             return FALSE;
         }
         return TRUE;
@@ -189,8 +196,10 @@ merge_captures(const char *out_path, int n, char **inputs)
 {
     g_autofree char *mergecap = g_find_program_in_path("mergecap");
     if (!mergecap) {
-        fprintf(stderr, "mailsim merge: merging captures needs Wireshark's mergecap (Debian: wireshark-common, "
-                        "which tshark brings)\n");
+        fprintf(
+            stderr,
+            "mailsim merge: merging captures needs Wireshark's mergecap (Debian: wireshark-common, "
+            "which tshark brings)\n");
         return MS_EXIT_USAGE;
     }
     for (int i = 0; i < n; i++)
@@ -208,11 +217,11 @@ merge_captures(const char *out_path, int n, char **inputs)
     g_autofree char *err = NULL;
     int status = 0;
     g_autoptr(GError) error = NULL;
-    if (!g_spawn_sync(NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
-                      &status, &error) ||
+    if (!g_spawn_sync(NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                      NULL, &err, &status, &error) ||
         !g_spawn_check_wait_status(status, &error)) {
-        fprintf(stderr, "mailsim merge: mergecap: %s%s%s\n", error ? error->message : "failed", err && *err ? ": " : "",
-                err ? g_strstrip(err) : "");
+        fprintf(stderr, "mailsim merge: mergecap: %s%s%s\n", error ? error->message : "failed",
+                err && *err ? ": " : "", err ? g_strstrip(err) : "");
         return MS_EXIT_FAILED;
     }
     printf("%s: %d capture%s merged by packet time\n", out_path, n, n == 1 ? "" : "s");
@@ -228,12 +237,14 @@ ms_cmd_merge(int argc, char **argv)
         { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "the merged trace", "OUT.jsonl" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("PART... - join the traces or captures of a partitioned run");
+    g_autoptr(GOptionContext) ctx =
+        g_option_context_new("PART... - join the traces or captures of a partitioned run");
     g_option_context_add_main_entries(ctx, entries, NULL);
-    g_option_context_set_description(ctx, "The parts' traces come from mailsim run --partition ... --trace F.jsonl\n"
-                                           "(F.part0.jsonl, F.part1.jsonl, ...), given in part order: the merged\n"
-                                           "trace is the sequential run's. With -o OUT.pcapng the inputs are the\n"
-                                           "parts' captures (--pcap), merged by packet time with Wireshark's mergecap.\n");
+    g_option_context_set_description(
+        ctx, "The parts' traces come from mailsim run --partition ... --trace F.jsonl\n"
+             "(F.part0.jsonl, F.part1.jsonl, ...), given in part order: the merged\n"
+             "trace is the sequential run's. With -o OUT.pcapng the inputs are the\n"
+             "parts' captures (--pcap), merged by packet time with Wireshark's mergecap.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (!out_path)
@@ -288,7 +299,7 @@ ms_cmd_merge(int argc, char **argv)
         Part *best = NULL;
         for (guint i = 0; i < k; i++) {
             Part *p = &parts[i];
-            while (p->line && p->key[0] < 0 && i > 0)   /* set-up: part 0's copy only */
+            while (p->line && p->key[0] < 0 && i > 0) /* set-up: part 0's copy only */
                 if (!next_line(p, &error) && error)
                     break;
             if (p->line && (!best || key_less(p, best)))
@@ -324,6 +335,7 @@ ms_cmd_merge(int argc, char **argv)
     for (guint i = 1; i < pairs->len; i += 2)
         g_free(g_ptr_array_index(pairs, i));
     if (rc == MS_EXIT_OK)
-        printf("%s: %" G_GUINT64_FORMAT " records from %u part%s\n", out_path, written, k, k == 1 ? "" : "s");
+        printf("%s: %" G_GUINT64_FORMAT " records from %u part%s\n", out_path, written, k,
+               k == 1 ? "" : "s");
     return rc;
 }

@@ -26,24 +26,31 @@ ms_cmd_render(int argc, char **argv)
     g_autofree char *out = NULL, *kind_s = NULL, *message_s = NULL, *seed_s = NULL, *width_s = NULL,
                     *height_s = NULL;
     GOptionEntry entries[] = {
-        { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "where to write (.png, .svg, .pdf; .html for the story)", "OUT" },
-        { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_s, "hops (default), sequence, plots, story, sweep or bench", "KIND" },
-        { "message", 'm', 0, G_OPTION_ARG_STRING, &message_s, "the message to follow: label or id (default: the first)", "ID" },
-        { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)", "N" },
-        { "width", 0, 0, G_OPTION_ARG_STRING, &width_s, "page width in pixels (default 1600; grows to fit)", "PX" },
-        { "height", 0, 0, G_OPTION_ARG_STRING, &height_s, "page height in pixels (default 1000; grows to fit)", "PX" },
+        { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
+          "where to write (.png, .svg, .pdf; .html for the story)", "OUT" },
+        { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_s,
+          "hops (default), sequence, plots, story, sweep or bench", "KIND" },
+        { "message", 'm', 0, G_OPTION_ARG_STRING, &message_s,
+          "the message to follow: label or id (default: the first)", "ID" },
+        { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)",
+          "N" },
+        { "width", 0, 0, G_OPTION_ARG_STRING, &width_s,
+          "page width in pixels (default 1600; grows to fit)", "PX" },
+        { "height", 0, 0, G_OPTION_ARG_STRING, &height_s,
+          "page height in pixels (default 1000; grows to fit)", "PX" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("[FILE] - run a scenario and draw a picture of it");
+    g_autoptr(GOptionContext) ctx =
+        g_option_context_new("[FILE] - run a scenario and draw a picture of it");
     g_option_context_add_main_entries(ctx, entries, NULL);
-    g_option_context_set_description(ctx,
-        "Without FILE, draws the built-in first lesson (" DEFAULT_SCENARIO ").\n"
-        "Kinds: hops = the topology with the message's journey as numbered, timed arrows;\n"
-        "sequence = the exchanges between hosts, time downwards; plots = delivery latency\n"
-        "CDF and histogram; story = one HTML page that steps through the journey;\n"
-        "sweep = FILE is a sweep's JSON (mailsim sweep --json): each statistic's mean,\n"
-        "95 % CI and replications per grid point; bench = FILE is the CSV of\n"
-        "`make bench` (build/bench-worlds.csv): time per message against messages.\n");
+    g_option_context_set_description(
+        ctx, "Without FILE, draws the built-in first lesson (" DEFAULT_SCENARIO ").\n"
+             "Kinds: hops = the topology with the message's journey as numbered, timed arrows;\n"
+             "sequence = the exchanges between hosts, time downwards; plots = delivery latency\n"
+             "CDF and histogram; story = one HTML page that steps through the journey;\n"
+             "sweep = FILE is a sweep's JSON (mailsim sweep --json): each statistic's mean,\n"
+             "95 % CI and replications per grid point; bench = FILE is the CSV of\n"
+             "`make bench` (build/bench-worlds.csv): time per message against messages.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc > 2)
@@ -66,13 +73,15 @@ ms_cmd_render(int argc, char **argv)
         if (!ms_cli_arg_count(cmd, "--height", height_s, &v))
             return MS_EXIT_USAGE;
         if (v < 200 || v > 20000)
-            return ms_cli_usage(cmd, "--height: %s is out of range: expected 200 to 20000", height_s);
+            return ms_cli_usage(cmd, "--height: %s is out of range: expected 200 to 20000",
+                                height_s);
         opt.height = (double) v;
     }
 
     if (opt.kind == MS_VIZ_SWEEP || opt.kind == MS_VIZ_BENCH) {
         if (argc != 2)
-            return ms_cli_usage(cmd, "--kind %s: give the %s to draw as FILE", ms_viz_kind_to_string(opt.kind),
+            return ms_cli_usage(cmd, "--kind %s: give the %s to draw as FILE",
+                                ms_viz_kind_to_string(opt.kind),
                                 opt.kind == MS_VIZ_SWEEP ? "sweep's JSON" : "benchmark CSV");
         if (!out) {
             g_autofree char *base = g_path_get_basename(argv[1]);

@@ -15,11 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-
 /* The summary reads the statistics table, so a partitioned run (whose
  * counters are added over the parts) prints the same as a sequential one. */
 static void
-print_summary(MsWorld *w, const MsStatsTable *tab, const MsPcapSink *pcap, const char *limit_s, FILE *out)
+print_summary(MsWorld *w, const MsStatsTable *tab, const MsPcapSink *pcap, const char *limit_s,
+              FILE *out)
 {
     MsMail *m = ms_world_mail(w);
     MsMailStats st;
@@ -27,30 +27,43 @@ print_summary(MsWorld *w, const MsStatsTable *tab, const MsPcapSink *pcap, const
     g_autofree char *now = ms_time_to_string(ms_engine_now(ms_world_engine(w)));
 #define V(sec, name) ((guint64) ms_stats_table_get(tab, sec, name))
     fprintf(out, "\nSummary at t=%s\n", now);
-    fprintf(out, "  messages: %u submitted, %u bounce%s (DSN)\n", st.messages, st.dsns, st.dsns == 1 ? "" : "s");
-    fprintf(out, "  recipients: %u delivered, %u bounced, %u still queued, %u refused at submission\n",
+    fprintf(out, "  messages: %u submitted, %u bounce%s (DSN)\n", st.messages, st.dsns,
+            st.dsns == 1 ? "" : "s");
+    fprintf(out,
+            "  recipients: %u delivered, %u bounced, %u still queued, %u refused at submission\n",
             st.delivered, st.bounced, st.queued, st.refused);
-    fprintf(out, "  retrieved by POP3: %u; delivery attempts (all servers): %u; deferrals: %u\n", st.retrieved, st.attempts, st.deferrals);
-    fprintf(out, "  sessions: %" G_GUINT64_FORMAT " SMTP, %" G_GUINT64_FORMAT " POP3; TCP: %" G_GUINT64_FORMAT
-                 " connections, %" G_GUINT64_FORMAT " segments, %" G_GUINT64_FORMAT " retransmitted\n",
-            st.smtp_sessions, st.pop3_sessions, V("tcp", "connections"), V("tcp", "segments"), V("tcp", "retransmits"));
+    fprintf(out, "  retrieved by POP3: %u; delivery attempts (all servers): %u; deferrals: %u\n",
+            st.retrieved, st.attempts, st.deferrals);
+    fprintf(out,
+            "  sessions: %" G_GUINT64_FORMAT " SMTP, %" G_GUINT64_FORMAT
+            " POP3; TCP: %" G_GUINT64_FORMAT " connections, %" G_GUINT64_FORMAT
+            " segments, %" G_GUINT64_FORMAT " retransmitted\n",
+            st.smtp_sessions, st.pop3_sessions, V("tcp", "connections"), V("tcp", "segments"),
+            V("tcp", "retransmits"));
     MsLatencyStats lat;
     ms_stats_latency(w, &lat);
     if (lat.n)
-        fprintf(out, "  delivery latency over %u recipient%s: mean %.3f s, p50 %.3f s, p95 %.3f s, p99 %.3f s, max %.3f s\n",
+        fprintf(out,
+                "  delivery latency over %u recipient%s: mean %.3f s, p50 %.3f s, p95 %.3f s, p99 "
+                "%.3f s, max %.3f s\n",
                 lat.n, lat.n == 1 ? "" : "s", lat.mean, lat.p50, lat.p95, lat.p99, lat.max);
-    fprintf(out, "  packets: %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT " forwarded by routers, %" G_GUINT64_FORMAT
-                 " delivered, %" G_GUINT64_FORMAT " dropped\n", V("net", "packets_sent"), V("net", "packets_forwarded"),
-            V("net", "packets_delivered"), V("net", "packets_dropped"));
+    fprintf(out,
+            "  packets: %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT
+            " forwarded by routers, %" G_GUINT64_FORMAT " delivered, %" G_GUINT64_FORMAT
+            " dropped\n",
+            V("net", "packets_sent"), V("net", "packets_forwarded"), V("net", "packets_delivered"),
+            V("net", "packets_dropped"));
     if (pcap) {
         MsPcapCounts pc;
         ms_pcap_sink_get_counts(pcap, &pc);
-        fprintf(out, "  capture: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " B", pc.written, pc.bytes);
+        fprintf(out, "  capture: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " B",
+                pc.written, pc.bytes);
         if (pc.left_out) {
             char t[32];
             ms_time_format_seconds(pc.first_left_out, t, sizeof t);
-            fprintf(out, "; %" G_GUINT64_FORMAT " left out from t=%s s on (--pcap-limit %s reached)", pc.left_out, t,
-                    limit_s);
+            fprintf(out,
+                    "; %" G_GUINT64_FORMAT " left out from t=%s s on (--pcap-limit %s reached)",
+                    pc.left_out, t, limit_s);
         }
         fprintf(out, "\n");
     }
@@ -58,22 +71,26 @@ print_summary(MsWorld *w, const MsStatsTable *tab, const MsPcapSink *pcap, const
     for (guint id = 1; id <= ms_mail_n_messages(m); id++) {
         const MsMessageRecord *r = ms_mail_message(m, id);
         if (++shown > limit) {
-            fprintf(out, "  ... and %u more message%s (--stats FILE for all figures)\n", ms_mail_n_messages(m) - limit,
-                    ms_mail_n_messages(m) - limit == 1 ? "" : "s");
+            fprintf(out, "  ... and %u more message%s (--stats FILE for all figures)\n",
+                    ms_mail_n_messages(m) - limit, ms_mail_n_messages(m) - limit == 1 ? "" : "s");
             break;
         }
         for (guint k = 0; k < r->rcpts->len; k++) {
             const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
-            g_autofree char *took = rr->done_at ? ms_time_to_string(rr->done_at - r->created_at) : g_strdup("-");
-            fprintf(out, "  %-8s -> %-28s %-9s after %-10s hops %u, attempts %u%s%s\n", r->label, rr->address,
-                    ms_rcpt_state_to_string(rr->state), took, rr->hops, rr->attempts,
-                    rr->state == MS_RCPT_BOUNCED ? ", status " : "", rr->state == MS_RCPT_BOUNCED ? rr->status : "");
+            g_autofree char *took =
+                rr->done_at ? ms_time_to_string(rr->done_at - r->created_at) : g_strdup("-");
+            fprintf(out, "  %-8s -> %-28s %-9s after %-10s hops %u, attempts %u%s%s\n", r->label,
+                    rr->address, ms_rcpt_state_to_string(rr->state), took, rr->hops, rr->attempts,
+                    rr->state == MS_RCPT_BOUNCED ? ", status " : "",
+                    rr->state == MS_RCPT_BOUNCED ? rr->status : "");
         }
     }
     if (ms_world_shard(w))
-        fprintf(out, "  events: %" G_GUINT64_FORMAT " over all parts (fault events run on each)\n", V("run", "events"));
+        fprintf(out, "  events: %" G_GUINT64_FORMAT " over all parts (fault events run on each)\n",
+                V("run", "events"));
     else
-        fprintf(out, "  run fingerprint: %016" G_GINT64_MODIFIER "x (%" G_GUINT64_FORMAT " events)\n",
+        fprintf(out,
+                "  run fingerprint: %016" G_GINT64_MODIFIER "x (%" G_GUINT64_FORMAT " events)\n",
                 ms_engine_fingerprint(ms_world_engine(w)), V("run", "events"));
 #undef V
 }
@@ -107,7 +124,8 @@ run_with_progress(MsWorld *w, MsTime until, gboolean progress)
             ms_mail_get_stats(ms_world_mail(w), &ms);
             g_autofree char *t = ms_time_to_string(ms_engine_now(e));
             fprintf(stderr, "\r  t=%s  %.0f events/s  %u delivered, %u bounced, %u queued   ", t,
-                    (double) st.processed / ((double) (now - start) / 1e6), ms.delivered, ms.bounced, ms.queued);
+                    (double) st.processed / ((double) (now - start) / 1e6), ms.delivered,
+                    ms.bounced, ms.queued);
         }
     }
     if (shown)
@@ -142,9 +160,9 @@ find_link(const MsScenario *sc, MsNet *net, const char *spec)
 /* What the command line asks a run to write. */
 typedef struct {
     const char *trace_path, *pcap_path, *pcap_host, *pcap_limit_s;
-    char      **pcap_links;
-    guint64     pcap_limit;
-    gboolean    narrate, colour;
+    char **pcap_links;
+    guint64 pcap_limit;
+    gboolean narrate, colour;
     MsNarrateLevel level;
 } Outputs;
 
@@ -164,7 +182,7 @@ part_path(const char *path, gint part)
 /* Attaches the narration, trace and capture sinks to w (part >= 0: one part
  * of a partitioned run, whose files get ".partN"). Returns an exit status. */
 typedef struct {
-    MsPcapSink *pcap;   /* owned by the trace */
+    MsPcapSink *pcap; /* owned by the trace */
     MsJsonSink *json;
 } Sinks;
 
@@ -177,7 +195,8 @@ attach_outputs(MsWorld *w, const MsScenario *sc, const Outputs *o, gint part, Si
     MsTrace *trace = ms_net_trace(net);
     memset(sinks, 0, sizeof *sinks);
     if (o->narrate)
-        ms_trace_add_sink(trace, ms_narrator_record, ms_narrator_new(net, stdout, o->level, o->colour), ms_narrator_free);
+        ms_trace_add_sink(trace, ms_narrator_record,
+                          ms_narrator_new(net, stdout, o->level, o->colour), ms_narrator_free);
     if (o->trace_path) {
         g_autofree char *path = part_path(o->trace_path, part);
         MsJsonSink *js = ms_json_sink_new(net, path, &error);
@@ -214,8 +233,9 @@ attach_outputs(MsWorld *w, const MsScenario *sc, const Outputs *o, gint part, Si
     for (char **l = o->pcap_links; l && *l; l++) {
         guint32 link = find_link(sc, net, *l);
         if (link == G_MAXUINT32)
-            return ms_cli_usage(cmd, "--pcap-link: no link '%s' in %s: expected A~B with two host ids or names",
-                                *l, sc->path);
+            return ms_cli_usage(
+                cmd, "--pcap-link: no link '%s' in %s: expected A~B with two host ids or names", *l,
+                sc->path);
         ms_pcap_sink_add_link(pcap, link);
     }
     return MS_EXIT_OK;
@@ -237,9 +257,11 @@ close_pcap(MsPcapSink *pcap, const Outputs *o)
     if (pc.left_out) {
         char t[32];
         ms_time_format_seconds(pc.first_left_out, t, sizeof t);
-        fprintf(stderr, "mailsim run: --pcap: the capture reached --pcap-limit %s at t=%s s: %" G_GUINT64_FORMAT
-                        " packet%s from then on left out of %s (%" G_GUINT64_FORMAT " written)\n",
-                o->pcap_limit_s, t, pc.left_out, pc.left_out == 1 ? "" : "s", o->pcap_path, pc.written);
+        fprintf(
+            stderr,
+            "mailsim run: --pcap: the capture reached --pcap-limit %s at t=%s s: %" G_GUINT64_FORMAT
+            " packet%s from then on left out of %s (%" G_GUINT64_FORMAT " written)\n",
+            o->pcap_limit_s, t, pc.left_out, pc.left_out == 1 ? "" : "s", o->pcap_path, pc.written);
     }
     return MS_EXIT_OK;
 }
@@ -247,7 +269,8 @@ close_pcap(MsPcapSink *pcap, const Outputs *o)
 /* Statistics, summary and checks of a finished run: w holds the (merged)
  * records, t the statistics. Returns the exit status. */
 static int
-report(MsWorld *w, const MsStatsTable *t, const MsPcapSink *pcap, const Outputs *o, const char *stats_path, int rc)
+report(MsWorld *w, const MsStatsTable *t, const MsPcapSink *pcap, const Outputs *o,
+       const char *stats_path, int rc)
 {
     g_autoptr(GError) error = NULL;
     if (stats_path && !ms_stats_table_write(t, stats_path, &error)) {
@@ -273,7 +296,8 @@ print_title(const MsScenario *sc, gboolean partitioned)
     }
     printf("\n");
     if (partitioned)
-        printf("(A partitioned run tells no story: each part sees only its own hosts. The trace, written per part\n"
+        printf("(A partitioned run tells no story: each part sees only its own hosts. The trace, "
+               "written per part\n"
                "with --trace and joined by mailsim merge, holds every step.)\n\n");
 }
 
@@ -290,11 +314,13 @@ make_partition(const MsScenario *sc, const char *spec, guint32 parts, GError **e
 }
 
 static void
-say_partition(const MsScenario *sc, const MsPartition *p, MsTime lookahead, guint cuts, const char *how)
+say_partition(const MsScenario *sc, const MsPartition *p, MsTime lookahead, guint cuts,
+              const char *how)
 {
-    g_autofree char *la = lookahead == MS_TIME_INFINITE ? g_strdup("none (no link is cut)") : ms_time_to_string(lookahead);
-    printf("Partitioned run: %u parts %s, %u of %u links cut, lookahead %s; hosts per part:", ms_partition_parts(p),
-           how, cuts, sc->links->len, la);
+    g_autofree char *la = lookahead == MS_TIME_INFINITE ? g_strdup("none (no link is cut)")
+                                                        : ms_time_to_string(lookahead);
+    printf("Partitioned run: %u parts %s, %u of %u links cut, lookahead %s; hosts per part:",
+           ms_partition_parts(p), how, cuts, sc->links->len, la);
     for (guint32 i = 0; i < ms_partition_parts(p); i++)
         printf(" %u", ms_partition_count(p, i));
     printf("\n");
@@ -302,8 +328,8 @@ say_partition(const MsScenario *sc, const MsPartition *p, MsTime lookahead, guin
 
 /* Builds part `part` of the partitioned world with its outputs. */
 static MsWorld *
-build_part(const MsScenario *sc, MsWorldOptions wo, const MsPartition *p, guint32 part, const Outputs *o,
-           Sinks *sinks, int *rc)
+build_part(const MsScenario *sc, MsWorldOptions wo, const MsPartition *p, guint32 part,
+           const Outputs *o, Sinks *sinks, int *rc)
 {
     g_autoptr(GError) error = NULL;
     wo.partition = p;
@@ -315,7 +341,7 @@ build_part(const MsScenario *sc, MsWorldOptions wo, const MsPartition *p, guint3
         return NULL;
     }
     Outputs quiet = *o;
-    quiet.narrate = FALSE;   /* each part would tell only its own hosts' side */
+    quiet.narrate = FALSE; /* each part would tell only its own hosts' side */
     *rc = attach_outputs(w, sc, &quiet, (gint) part, sinks);
     if (*rc != MS_EXIT_OK)
         g_clear_pointer(&w, ms_world_free);
@@ -325,8 +351,8 @@ build_part(const MsScenario *sc, MsWorldOptions wo, const MsPartition *p, guint3
 /* `--partition` with `--parts K`: the K parts run in this process, one
  * window at a time (what MPI ranks do, without MPI). */
 static int
-run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition *p, const Outputs *o,
-               MsTime until, const char *stats_path)
+run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition *p,
+               const Outputs *o, MsTime until, const char *stats_path)
 {
     guint32 k = ms_partition_parts(p);
     g_autoptr(GPtrArray) worlds = g_ptr_array_new_with_free_func((GDestroyNotify) ms_world_free);
@@ -340,10 +366,12 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
     }
     g_autoptr(GError) error = NULL;
     MsWorld *w0 = g_ptr_array_index(worlds, 0);
-    ms_world_run_parts((MsWorld *const *) worlds->pdata, k, until ? until : ms_world_default_until(w0));
+    ms_world_run_parts((MsWorld *const *) worlds->pdata, k,
+                       until ? until : ms_world_default_until(w0));
     for (guint32 i = 0; i < k; i++) {
         if (sinks[i].json)
-            ms_json_sink_write_ids(sinks[i].json, ms_world_mail(g_ptr_array_index(worlds, i)), i, k);
+            ms_json_sink_write_ids(sinks[i].json, ms_world_mail(g_ptr_array_index(worlds, i)), i,
+                                   k);
         rc = MAX(rc, close_pcap(sinks[i].pcap, o));
     }
     if (!ms_world_merge_parts((MsWorld *const *) worlds->pdata, k, &error)) {
@@ -362,8 +390,8 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
 /* `mpirun -np K mailsim run FILE --partition ...`: this rank runs its part;
  * rank 0 gathers the records and counters and reports. */
 static int
-run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, const Outputs *o, MsTime until,
-             const char *stats_path)
+run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, const Outputs *o,
+             MsTime until, const char *stats_path)
 {
     g_autoptr(GError) error = NULL;
     MsMpi *mpi = ms_mpi_new(&error);
@@ -392,8 +420,9 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
     if (rank == 0)
         say_partition(sc, p, lookahead, cuts, strcmp(spec, "auto") == 0 ? "(automatic split)" : "");
     MsMpiStats ms;
-    gboolean ok = ms_mpi_run(mpi, ms_world_shard(w), until ? until : ms_world_default_until(w), &ms, &error);
-    long rss_run = ms_cli_peak_rss_kb();   /* before the records are gathered and merged */
+    gboolean ok =
+        ms_mpi_run(mpi, ms_world_shard(w), until ? until : ms_world_default_until(w), &ms, &error);
+    long rss_run = ms_cli_peak_rss_kb(); /* before the records are gathered and merged */
     if (!ok)
         fprintf(stderr, "mailsim run: rank %u: %s\n", rank, error->message);
     rc = MAX(rc, close_pcap(sinks.pcap, o));
@@ -417,9 +446,11 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
                 ms_stats_table_add_part(merged, all_values[i], NULL);
             MsTime now = ms_engine_now(ms_world_engine(w));
             rc = report(w, merged, NULL, o, stats_path, rc);
-            printf("\nDistribution: %u ranks, %" G_GUINT64_FORMAT " windows, waiting at window ends %.0f %% of rank "
-                   "time, %.3g MB exchanged (%.3g MB per simulated second), peak memory of a rank while running %.0f MB\n", k,
-                   ms.windows, wall > 0 ? 100.0 * wait / wall : 0.0, (double) bytes / 1e6,
+            printf("\nDistribution: %u ranks, %" G_GUINT64_FORMAT
+                   " windows, waiting at window ends %.0f %% of rank "
+                   "time, %.3g MB exchanged (%.3g MB per simulated second), peak memory of a rank "
+                   "while running %.0f MB\n",
+                   k, ms.windows, wall > 0 ? 100.0 * wait / wall : 0.0, (double) bytes / 1e6,
                    now > 0 ? (double) bytes / 1e6 / ms_time_to_seconds(now) : 0.0, rss / 1024.0);
         }
         for (guint32 i = 0; i < k; i++) {
@@ -438,37 +469,60 @@ int
 ms_cmd_run(int argc, char **argv)
 {
     const char *cmd = "run";
-    g_autofree char *seed_s = NULL, *until_s = NULL, *trace_path = NULL, *pcap_path = NULL, *level_s = NULL,
-                    *stats_path = NULL, *partition_s = NULL, *parts_s = NULL;
+    g_autofree char *seed_s = NULL, *until_s = NULL, *trace_path = NULL, *pcap_path = NULL,
+                    *level_s = NULL, *stats_path = NULL, *partition_s = NULL, *parts_s = NULL;
     gboolean quiet = FALSE, no_colour = FALSE;
     g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL, *pcap_limit_s = NULL;
     g_auto(GStrv) pcap_links = NULL;
     GOptionEntry entries[] = {
-        { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)", "N" },
-        { "until", 0, 0, G_OPTION_ARG_STRING, &until_s, "stop at this simulated time (default: the scenario's)", "TIME" },
-        { "trace", 0, 0, G_OPTION_ARG_FILENAME, &trace_path, "write every trace record as JSON Lines", "FILE.jsonl" },
-        { "pcap", 0, 0, G_OPTION_ARG_FILENAME, &pcap_path, "write a pcapng capture of every packet", "FILE.pcapng" },
-        { "pcap-host", 0, 0, G_OPTION_ARG_STRING, &pcap_host, "capture on one host (id or hostname) instead", "HOST" },
-        { "pcap-link", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pcap_links, "tap a link instead (repeatable: one interface each)", "A~B" },
-        { "pcap-links", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pcap_links, "the same as --pcap-link", "A~B" },
-        { "pcap-limit", 0, 0, G_OPTION_ARG_STRING, &pcap_limit_s, "stop capturing before the file passes this size (e.g. 100MB); the summary says what was left out", "SIZE" },
-        { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path, "write the run's statistics (.json or .csv)", "FILE" },
-        { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s, "narration detail: mail, protocol (default) or packets", "LEVEL" },
-        { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no narration, only the summary and checks", NULL },
+        { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)",
+          "N" },
+        { "until", 0, 0, G_OPTION_ARG_STRING, &until_s,
+          "stop at this simulated time (default: the scenario's)", "TIME" },
+        { "trace", 0, 0, G_OPTION_ARG_FILENAME, &trace_path,
+          "write every trace record as JSON Lines", "FILE.jsonl" },
+        { "pcap", 0, 0, G_OPTION_ARG_FILENAME, &pcap_path, "write a pcapng capture of every packet",
+          "FILE.pcapng" },
+        { "pcap-host", 0, 0, G_OPTION_ARG_STRING, &pcap_host,
+          "capture on one host (id or hostname) instead", "HOST" },
+        { "pcap-link", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pcap_links,
+          "tap a link instead (repeatable: one interface each)", "A~B" },
+        { "pcap-links", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pcap_links, "the same as --pcap-link",
+          "A~B" },
+        { "pcap-limit", 0, 0, G_OPTION_ARG_STRING, &pcap_limit_s,
+          "stop capturing before the file passes this size (e.g. 100MB); the summary says what was "
+          "left out",
+          "SIZE" },
+        { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path,
+          "write the run's statistics (.json or .csv)", "FILE" },
+        { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s,
+          "narration detail: mail, protocol (default) or packets", "LEVEL" },
+        { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no narration, only the summary and checks",
+          NULL },
         { "no-colour", 0, 0, G_OPTION_ARG_NONE, &no_colour, "plain text even on a terminal", NULL },
-        { "fidelity", 0, 0, G_OPTION_ARG_STRING, &fidelity_s, "packet (every segment) or flow (computed transfer times); default: the scenario's", "LEVEL" },
-        { "keep-bodies", 0, 0, G_OPTION_ARG_STRING, &keep_s, "yes: keep delivered messages; no: only where a client reads them (default: the scenario's)", "yes|no" },
-        { "partition", 0, 0, G_OPTION_ARG_STRING, &partition_s, "split the world into parts (one per MPI rank): auto, mod, block or a partition file", "HOW" },
-        { "parts", 0, 0, G_OPTION_ARG_STRING, &parts_s, "with --partition: run K parts in this process instead of over MPI", "K" },
+        { "fidelity", 0, 0, G_OPTION_ARG_STRING, &fidelity_s,
+          "packet (every segment) or flow (computed transfer times); default: the scenario's",
+          "LEVEL" },
+        { "keep-bodies", 0, 0, G_OPTION_ARG_STRING, &keep_s,
+          "yes: keep delivered messages; no: only where a client reads them (default: the "
+          "scenario's)",
+          "yes|no" },
+        { "partition", 0, 0, G_OPTION_ARG_STRING, &partition_s,
+          "split the world into parts (one per MPI rank): auto, mod, block or a partition file",
+          "HOW" },
+        { "parts", 0, 0, G_OPTION_ARG_STRING, &parts_s,
+          "with --partition: run K parts in this process instead of over MPI", "K" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("[FILE] - run a scenario and tell what happens");
+    g_autoptr(GOptionContext) ctx =
+        g_option_context_new("[FILE] - run a scenario and tell what happens");
     g_option_context_add_main_entries(ctx, entries, NULL);
-    g_option_context_set_description(ctx, "Without FILE, runs the built-in first lesson (" MS_CLI_DEFAULT_SCENARIO ").\n"
-                                           "Exit status: 0 all expectations pass, 1 one fails, 2 bad usage or input.\n"
-                                           "Distributed: mpirun -np K mailsim run FILE --partition auto|mod|block|FILE\n"
-                                           "runs each part on its own rank (packet level); trace and capture files\n"
-                                           "get .partN per part (mailsim merge joins the traces).\n");
+    g_option_context_set_description(
+        ctx, "Without FILE, runs the built-in first lesson (" MS_CLI_DEFAULT_SCENARIO ").\n"
+             "Exit status: 0 all expectations pass, 1 one fails, 2 bad usage or input.\n"
+             "Distributed: mpirun -np K mailsim run FILE --partition auto|mod|block|FILE\n"
+             "runs each part on its own rank (packet level); trace and capture files\n"
+             "get .partN per part (mailsim merge joins the traces).\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc > 2)
@@ -501,22 +555,29 @@ ms_cmd_run(int argc, char **argv)
     if (keep_s && !ms_cli_arg_yes_no(cmd, "--keep-bodies", keep_s, &wo.keep_bodies))
         return MS_EXIT_USAGE;
     guint64 parts = 0;
-    if (parts_s && (!ms_cli_arg_count(cmd, "--parts", parts_s, &parts) || parts == 0 || parts > 4096))
-        return parts_s && parts == 0 ? ms_cli_usage(cmd, "--parts: '%s': expected 1 to 4096", parts_s) : MS_EXIT_USAGE;
+    if (parts_s &&
+        (!ms_cli_arg_count(cmd, "--parts", parts_s, &parts) || parts == 0 || parts > 4096))
+        return parts_s && parts == 0
+                   ? ms_cli_usage(cmd, "--parts: '%s': expected 1 to 4096", parts_s)
+                   : MS_EXIT_USAGE;
     if (parts_s && !partition_s)
         return ms_cli_usage(cmd, "--parts needs --partition");
     /* Outputs named in the file apply when the command line names none. */
-    const MsScenarioOutput *so = sc->outputs->len ? &g_array_index(sc->outputs, MsScenarioOutput, 0) : NULL;
+    const MsScenarioOutput *so =
+        sc->outputs->len ? &g_array_index(sc->outputs, MsScenarioOutput, 0) : NULL;
     if (!trace_path && so && so->trace)
         trace_path = g_strdup(so->trace);
     if (!pcap_path && so && so->pcap)
         pcap_path = g_strdup(so->pcap);
     if (!stats_path && so && so->stats)
         stats_path = g_strdup(so->stats);
-    if (stats_path && !g_str_has_suffix(stats_path, ".json") && !g_str_has_suffix(stats_path, ".csv"))
-        return ms_cli_usage(cmd, "--stats: '%s': expected a file name ending in .json or .csv", stats_path);
-    Outputs o = { trace_path, pcap_path, pcap_host, pcap_limit_s, pcap_links, pcap_limit,
-                  !quiet, !no_colour && isatty(STDOUT_FILENO), level };
+    if (stats_path && !g_str_has_suffix(stats_path, ".json") &&
+        !g_str_has_suffix(stats_path, ".csv"))
+        return ms_cli_usage(cmd, "--stats: '%s': expected a file name ending in .json or .csv",
+                            stats_path);
+    Outputs o = { trace_path, pcap_path,  pcap_host, pcap_limit_s,
+                  pcap_links, pcap_limit, !quiet,    !no_colour && isatty(STDOUT_FILENO),
+                  level };
     if (!quiet && !(partition_s && !parts_s))
         print_title(sc, partition_s != NULL);
     if (partition_s && !parts_s)

@@ -33,18 +33,24 @@ ms_cmd_sweep(int argc, char **argv)
     g_auto(GStrv) sets = NULL;
     gboolean quiet = FALSE;
     GOptionEntry entries[] = {
-        { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_s, "replications: A..B, A,B,C or A (default: the scenario's seed)", "SEEDS" },
+        { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_s,
+          "replications: A..B, A,B,C or A (default: the scenario's seed)", "SEEDS" },
         { "jobs", 'j', 0, G_OPTION_ARG_STRING, &jobs_s, "threads to run on (default 1)", "N" },
-        { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, "a grid axis KEY=V1,V2,... (repeatable; see below)", "KEY=VALUES" },
+        { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets,
+          "a grid axis KEY=V1,V2,... (repeatable; see below)", "KEY=VALUES" },
         { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path, "write the summary as CSV", "FILE.csv" },
-        { "json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "write the summary as JSON", "FILE.json" },
-        { "plot", 0, 0, G_OPTION_ARG_FILENAME, &plot_path, "draw the results across runs (.png, .svg, .pdf)", "OUT" },
+        { "json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "write the summary as JSON",
+          "FILE.json" },
+        { "plot", 0, 0, G_OPTION_ARG_FILENAME, &plot_path,
+          "draw the results across runs (.png, .svg, .pdf)", "OUT" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no table on standard output", NULL },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
-    g_autoptr(GOptionContext) ctx = g_option_context_new("FILE - replications over seeds and a grid of settings");
+    g_autoptr(GOptionContext) ctx =
+        g_option_context_new("FILE - replications over seeds and a grid of settings");
     g_option_context_add_main_entries(ctx, entries, NULL);
-    g_option_context_set_description(ctx,
+    g_option_context_set_description(
+        ctx,
         "Keys of --set (every key's values form one axis; the first varies slowest):\n"
         "  seed=1..32              replications (as --seeds)\n"
         "  until=TIME              when each run stops\n"
@@ -61,14 +67,19 @@ ms_cmd_sweep(int argc, char **argv)
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc != 2)
-        return ms_cli_usage(cmd, argc < 2 ? "missing FILE" : "unexpected argument '%s'", argc < 2 ? "" : argv[2]);
+        return ms_cli_usage(cmd, argc < 2 ? "missing FILE" : "unexpected argument '%s'",
+                            argc < 2 ? "" : argv[2]);
     guint64 jobs = 1;
     if (jobs_s && (!ms_cli_arg_count(cmd, "--jobs", jobs_s, &jobs) || jobs == 0 || jobs > 1024))
-        return jobs_s && (jobs == 0 || jobs > 1024) ? ms_cli_usage(cmd, "--jobs: expected 1 to 1024") : MS_EXIT_USAGE;
+        return jobs_s && (jobs == 0 || jobs > 1024)
+                   ? ms_cli_usage(cmd, "--jobs: expected 1 to 1024")
+                   : MS_EXIT_USAGE;
     g_autoptr(GError) error = NULL;
     MsVizFormat format;
-    if (plot_path && (!ms_viz_format_from_path(plot_path, &format, &error) || format == MS_VIZ_FORMAT_HTML))
-        return ms_cli_usage(cmd, "--plot: %s", error ? error->message : "expected OUT.png, OUT.svg or OUT.pdf");
+    if (plot_path &&
+        (!ms_viz_format_from_path(plot_path, &format, &error) || format == MS_VIZ_FORMAT_HTML))
+        return ms_cli_usage(cmd, "--plot: %s",
+                            error ? error->message : "expected OUT.png, OUT.svg or OUT.pdf");
     g_autoptr(MsScenario) sc = ms_scenario_load_file(argv[1], &error);
     if (!sc) {
         fprintf(stderr, "%s\n", error->message);
@@ -89,8 +100,8 @@ ms_cmd_sweep(int argc, char **argv)
         g_autoptr(GString) t = g_string_new(NULL);
         ms_sweep_table(sw, t);
         printf("%s: %u grid point%s x %u seed%s\n\n%s", sc->path, ms_sweep_n_points(sw),
-               ms_sweep_n_points(sw) == 1 ? "" : "s", ms_sweep_n_seeds(sw), ms_sweep_n_seeds(sw) == 1 ? "" : "s",
-               t->str);
+               ms_sweep_n_points(sw) == 1 ? "" : "s", ms_sweep_n_seeds(sw),
+               ms_sweep_n_seeds(sw) == 1 ? "" : "s", t->str);
     }
     if (csv_path) {
         g_autoptr(GString) t = g_string_new(NULL);

@@ -17,12 +17,12 @@ ms_cmd_validate(int argc, char **argv)
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("FILE... - check scenario files");
     g_option_context_add_main_entries(ctx, entries, NULL);
-    g_option_context_set_description(ctx,
-        "Reads each scenario file, validates it against the scenario schema (built into\n"
-        "mailsim) and checks its meaning: units, addresses, references between elements.\n"
-        "Prints 'FILE: ok' for a good file and every error of a bad one, as\n"
-        "'FILE:LINE: what is wrong, what was expected'.\n"
-        "Exit status: 0 when every file is good, 2 otherwise.\n");
+    g_option_context_set_description(
+        ctx, "Reads each scenario file, validates it against the scenario schema (built into\n"
+             "mailsim) and checks its meaning: units, addresses, references between elements.\n"
+             "Prints 'FILE: ok' for a good file and every error of a bad one, as\n"
+             "'FILE:LINE: what is wrong, what was expected'.\n"
+             "Exit status: 0 when every file is good, 2 otherwise.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc < 2)

@@ -34,7 +34,7 @@ ms_embedded_get(const char *name, gsize *len)
         if (bytes) {
             data = g_bytes_get_data(bytes, &n);
             if (!data)
-                data = (const guint8 *) "";   /* an empty file is found, not missing */
+                data = (const guint8 *) ""; /* an empty file is found, not missing */
         }
     }
     if (len)

@@ -78,53 +78,53 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define HEAP_PAD 3          /* logical node k lives at keys[k + HEAP_PAD] */
-#define RNG_BLOCK_BITS 10   /* host random streams in blocks of 1024 */
-#define RNG_BLOCK (1u << RNG_BLOCK_BITS)
-#define NO_SLOT G_MAXUINT32
+#define HEAP_PAD       3  /* logical node k lives at keys[k + HEAP_PAD] */
+#define RNG_BLOCK_BITS 10 /* host random streams in blocks of 1024 */
+#define RNG_BLOCK      (1u << RNG_BLOCK_BITS)
+#define NO_SLOT        G_MAXUINT32
 
 /* Tuning knobs of the future-event set; each can be set with -D for an
  * experiment (FES_WHEEL_MIN=G_MAXUINT32 keeps the set a plain heap). */
 #ifndef FES_WHEEL_MIN
-#define FES_WHEEL_MIN 256u      /* pending events below which the wheel is off */
+#define FES_WHEEL_MIN 256u /* pending events below which the wheel is off */
 #endif
 #ifndef FES_BUCKET_TARGET
-#define FES_BUCKET_TARGET 16u   /* events per bucket the width aims at */
+#define FES_BUCKET_TARGET 16u /* events per bucket the width aims at */
 #endif
 #ifndef FES_BATCH
-#define FES_BATCH 8u            /* buckets moved to the near heap at a time */
+#define FES_BATCH 8u /* buckets moved to the near heap at a time */
 #endif
 #ifndef FES_HUGE_PAGES
-#define FES_HUGE_PAGES 1        /* advise huge pages for the record pool */
+#define FES_HUGE_PAGES 1 /* advise huge pages for the record pool */
 #endif
-#define CHECK_EVERY    4096u    /* operations between two tuning checks */
-#define SAMPLE_MAX     1024u    /* pending times sampled by a rebuild */
-#define BUCKETS_MIN    64u
-#define BUCKETS_MAX    (1u << 22)
-#define SHIFT_OFF      63u      /* bucket width 2^63: the wheel is off */
+#define CHECK_EVERY 4096u /* operations between two tuning checks */
+#define SAMPLE_MAX  1024u /* pending times sampled by a rebuild */
+#define BUCKETS_MIN 64u
+#define BUCKETS_MAX (1u << 22)
+#define SHIFT_OFF   63u /* bucket width 2^63: the wheel is off */
 
 typedef struct {
-    MsTime   at;
+    MsTime at;
     MsHostId src;
-    guint32  slot;
+    guint32 slot;
 } HeapKey;
 
 typedef struct {
-    HeapKey *keys;          /* keys[HEAP_PAD .. HEAP_PAD + n), 64-byte aligned */
-    gpointer raw;           /* the allocation keys points into */
-    guint32  n;
-    guint32  cap;
+    HeapKey *keys; /* keys[HEAP_PAD .. HEAP_PAD + n), 64-byte aligned */
+    gpointer raw;  /* the allocation keys points into */
+    guint32 n;
+    guint32 cap;
 } Heap;
 
 /* The first 16 bytes are all a bucket walk reads, and with 48-byte records
  * they never straddle a cache line; host usually shares their line. */
 typedef struct {
-    MsTime      at;
-    MsHostId    src;
-    guint32     next;       /* wheel list or free list link */
-    MsHostId    host;
-    guint32     gen;        /* odd while the event is live */
-    guint64     seq;
+    MsTime at;
+    MsHostId src;
+    guint32 next; /* wheel list or free list link */
+    MsHostId host;
+    guint32 gen; /* odd while the event is live */
+    guint64 seq;
     MsEventData data;
 } Record;
 
@@ -133,56 +133,56 @@ typedef struct {
 G_STATIC_ASSERT(sizeof(Record) == 48);
 
 typedef struct {
-    char          *name;
+    char *name;
     MsEventHandler handler;
-    gpointer       user_data;
+    gpointer user_data;
 } Handler;
 
 struct _MsEngine {
-    MsTime    now;
-    guint64   seed;
-    MsHostId  current;
-    MsHostId  current_src;   /* order key of the running event */
-    guint64   current_seq;
-    guint32   in_handler;    /* > 0 while a handler runs */
+    MsTime now;
+    guint64 seed;
+    MsHostId current;
+    MsHostId current_src; /* order key of the running event */
+    guint64 current_seq;
+    guint32 in_handler; /* > 0 while a handler runs */
     /* Partitioned runs: which hosts this engine runs (NULL: all). */
     MsEngineLocalFunc local_func;
-    gconstpointer     local_data;
-    guint64           foreign_dropped;
+    gconstpointer local_data;
+    guint64 foreign_dropped;
 
-    Record   *recs;
-    guint16  *types;        /* event type of each slot, apart to keep records at 48 bytes */
-    guint32   n_recs;       /* slots ever handed out */
-    guint32   cap_recs;
-    guint32   free_head;    /* NO_SLOT when the free list is empty */
+    Record *recs;
+    guint16 *types; /* event type of each slot, apart to keep records at 48 bytes */
+    guint32 n_recs; /* slots ever handed out */
+    guint32 cap_recs;
+    guint32 free_head; /* NO_SLOT when the free list is empty */
 
-    Heap      near;
-    Heap      far;
-    guint32  *heads;        /* wheel lists, NO_SLOT when empty */
-    guint64  *bits;         /* non-empty wheel buckets */
-    guint32   n_buckets;    /* a power of two, or 0 when the wheel is off */
-    guint32   shift;        /* bucket width 2^shift ns */
-    guint64   cur;          /* bucket being drained */
-    guint64   wheel_count;  /* records in wheel lists, cancelled included */
+    Heap near;
+    Heap far;
+    guint32 *heads;      /* wheel lists, NO_SLOT when empty */
+    guint64 *bits;       /* non-empty wheel buckets */
+    guint32 n_buckets;   /* a power of two, or 0 when the wheel is off */
+    guint32 shift;       /* bucket width 2^shift ns */
+    guint64 cur;         /* bucket being drained */
+    guint64 wheel_count; /* records in wheel lists, cancelled included */
 
-    guint64   next_check;     /* operation count of the next tuning check */
-    guint64   rebuild_ops;    /* operation count at the last rebuild */
-    guint32   backoff;        /* multiplies the rebuild spacing */
-    guint64   moved;          /* records moved bucket -> near since the check */
-    guint64   transfers;      /* non-empty buckets moved since the check */
-    guint32   delay_log[65];  /* schedules by bit length of (at - now), since the rebuild */
+    guint64 next_check;    /* operation count of the next tuning check */
+    guint64 rebuild_ops;   /* operation count at the last rebuild */
+    guint32 backoff;       /* multiplies the rebuild spacing */
+    guint64 moved;         /* records moved bucket -> near since the check */
+    guint64 transfers;     /* non-empty buckets moved since the check */
+    guint32 delay_log[65]; /* schedules by bit length of (at - now), since the rebuild */
 
-    guint64  *host_seq;     /* per-host scheduling counters */
-    guint32   n_host_seq;
-    guint64   world_seq;
+    guint64 *host_seq; /* per-host scheduling counters */
+    guint32 n_host_seq;
+    guint64 world_seq;
 
-    MsRng   **rng_blocks;
-    guint32   n_rng_blocks;
-    MsRng     world_rng;
+    MsRng **rng_blocks;
+    guint32 n_rng_blocks;
+    MsRng world_rng;
 
-    GArray   *handlers;     /* Handler; index 0 unused */
-    gboolean  stop;
-    guint64   fingerprint;
+    GArray *handlers; /* Handler; index 0 unused */
+    gboolean stop;
+    guint64 fingerprint;
     MsEngineStats stats;
 };
 
@@ -297,7 +297,8 @@ advise_huge(gpointer p, gsize len)
     if (FES_HUGE_PAGES && len >= (gsize) 4 << 20 && b > a)
         madvise((void *) a, b - a, MADV_HUGEPAGE);
 #else
-    (void) p; (void) len;
+    (void) p;
+    (void) len;
 #endif
 }
 
@@ -327,7 +328,7 @@ static inline void
 rec_release(MsEngine *e, guint32 slot)
 {
     Record *r = &e->recs[slot];
-    r->gen += r->gen & 1;   /* even: no longer live */
+    r->gen += r->gen & 1; /* even: no longer live */
     r->next = e->free_head;
     e->free_head = slot;
 }
@@ -341,7 +342,7 @@ fes_insert(MsEngine *e, guint32 slot)
     Record *r = &e->recs[slot];
     guint64 b = (guint64) r->at >> e->shift;
     if (b <= e->cur) {
-        heap_push(e->recs, &e->near, (HeapKey) { r->at, r->src, slot });
+        heap_push(e->recs, &e->near, (HeapKey){ r->at, r->src, slot });
     } else if (b - e->cur < e->n_buckets) {
         guint32 i = (guint32) b & (e->n_buckets - 1);
         r->next = e->heads[i];
@@ -349,7 +350,7 @@ fes_insert(MsEngine *e, guint32 slot)
         e->bits[i >> 6] |= (guint64) 1 << (i & 63);
         e->wheel_count++;
     } else {
-        heap_push(e->recs, &e->far, (HeapKey) { r->at, r->src, slot });
+        heap_push(e->recs, &e->far, (HeapKey){ r->at, r->src, slot });
     }
 }
 
@@ -442,7 +443,7 @@ batch_transfer(MsEngine *e, guint64 first)
         for (guint32 j = 0; j < m;) {
             guint32 slot = cursor[j];
             const Record *r = &e->recs[slot];
-            k[n++] = (HeapKey) { r->at, r->src, slot };
+            k[n++] = (HeapKey){ r->at, r->src, slot };
             guint32 next = r->next;
             if (next == NO_SLOT)
                 cursor[j] = cursor[--m];
@@ -507,8 +508,8 @@ pow2_ceil(guint64 v)
 /* Chooses shift and n_buckets for `live` events from a sorted sample of
  * their times. */
 static void
-choose_layout(const MsEngine *e, const MsTime *s, guint ns, guint64 live,
-              guint32 *shift, guint32 *n_buckets)
+choose_layout(const MsEngine *e, const MsTime *s, guint ns, guint64 live, guint32 *shift,
+              guint32 *n_buckets)
 {
     if (live < FES_WHEEL_MIN || ns < 16) {
         *shift = SHIFT_OFF;
@@ -564,20 +565,20 @@ fes_rebuild(MsEngine *e)
     guint32 list = NO_SLOT;
     MsTime lo = MS_TIME_INFINITE;
 
-#define TAKE(slot_expr)                                                   \
-    do {                                                                  \
-        guint32 s_ = (slot_expr);                                         \
-        Record *r_ = &e->recs[s_];                                        \
-        if (!REC_LIVE(r_)) {                                              \
-            rec_release(e, s_);                                           \
-        } else {                                                          \
-            r_->next = list;                                              \
-            list = s_;                                                    \
-            live++;                                                       \
-            lo = MIN(lo, r_->at);                                         \
-            if (k++ % stride == 0 && ns < SAMPLE_MAX)                     \
-                sample[ns++] = r_->at;                                    \
-        }                                                                 \
+#define TAKE(slot_expr)                                                                            \
+    do {                                                                                           \
+        guint32 s_ = (slot_expr);                                                                  \
+        Record *r_ = &e->recs[s_];                                                                 \
+        if (!REC_LIVE(r_)) {                                                                       \
+            rec_release(e, s_);                                                                    \
+        } else {                                                                                   \
+            r_->next = list;                                                                       \
+            list = s_;                                                                             \
+            live++;                                                                                \
+            lo = MIN(lo, r_->at);                                                                  \
+            if (k++ % stride == 0 && ns < SAMPLE_MAX)                                              \
+                sample[ns++] = r_->at;                                                             \
+        }                                                                                          \
     } while (0)
 
     for (guint32 i = 0; i < e->near.n; i++)
@@ -647,11 +648,10 @@ fes_check(MsEngine *e)
     if (e->n_buckets == 0)
         want = total >= FES_WHEEL_MIN;
     else
-        want = total < FES_WHEEL_MIN / 4
-            || e->far.n > total / 8 + 256
-            || e->wheel_count > (guint64) e->n_buckets * FES_BUCKET_TARGET * 4
-            || e->moved > e->transfers * FES_BATCH * FES_BUCKET_TARGET * 4
-            || (e->transfers > 64 && e->moved * 8 < e->transfers * FES_BATCH * FES_BUCKET_TARGET);
+        want = total < FES_WHEEL_MIN / 4 || e->far.n > total / 8 + 256 ||
+               e->wheel_count > (guint64) e->n_buckets * FES_BUCKET_TARGET * 4 ||
+               e->moved > e->transfers * FES_BATCH * FES_BUCKET_TARGET * 4 ||
+               (e->transfers > 64 && e->moved * 8 < e->transfers * FES_BATCH * FES_BUCKET_TARGET);
     e->moved = e->transfers = 0;
     if (want)
         fes_rebuild(e);
@@ -702,10 +702,26 @@ ms_engine_free(MsEngine *e)
     g_free(e);
 }
 
-guint64 ms_engine_seed(const MsEngine *e) { return e->seed; }
-MsTime ms_engine_now(const MsEngine *e) { return e->now; }
-MsHostId ms_engine_current_host(const MsEngine *e) { return e->current; }
-guint64 ms_engine_fingerprint(const MsEngine *e) { return e->fingerprint; }
+guint64
+ms_engine_seed(const MsEngine *e)
+{
+    return e->seed;
+}
+MsTime
+ms_engine_now(const MsEngine *e)
+{
+    return e->now;
+}
+MsHostId
+ms_engine_current_host(const MsEngine *e)
+{
+    return e->current;
+}
+guint64
+ms_engine_fingerprint(const MsEngine *e)
+{
+    return e->fingerprint;
+}
 
 void
 ms_engine_get_stats(const MsEngine *e, MsEngineStats *stats)
@@ -773,7 +789,8 @@ next_seq(MsEngine *e, MsHostId src)
 
 /* Inserts an event with the order key (src, seq). */
 static MsEventId
-insert_event(MsEngine *e, MsHostId src, guint64 seq, MsTime at, MsHostId host, guint16 type, MsEventData data)
+insert_event(MsEngine *e, MsHostId src, guint64 seq, MsTime at, MsHostId host, guint16 type,
+             MsEventData data)
 {
     if (G_UNLIKELY(e->stats.scheduled + e->stats.processed >= e->next_check))
         fes_check(e);
@@ -795,21 +812,22 @@ insert_event(MsEngine *e, MsHostId src, guint64 seq, MsTime at, MsHostId host, g
 }
 
 MsEventId
-ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host,
-                        guint16 type, MsEventData data)
+ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host, guint16 type,
+                        MsEventData data)
 {
     g_return_val_if_fail(e != NULL, 0);
     g_return_val_if_fail(at >= e->now, 0);
     g_return_val_if_fail(type > 0 && type < e->handlers->len, 0);
     guint64 seq = next_seq(e, src);
-    if (G_UNLIKELY(e->local_func != NULL) && host != MS_HOST_WORLD && !e->local_func(e->local_data, host)) {
+    if (G_UNLIKELY(e->local_func != NULL) && host != MS_HOST_WORLD &&
+        !e->local_func(e->local_data, host)) {
         /* Another part runs this host. Set-up code schedules every host's
          * first events on every part: the counter moved as it would have,
          * and the owner schedules the event itself. From a handler this is
          * a model bug: cross-part events travel through the shard. */
         if (e->current != MS_HOST_WORLD)
-            g_critical("engine: host %u schedules an event (%s) for host %u of another part", e->current,
-                       ms_engine_type_name(e, type), host);
+            g_critical("engine: host %u schedules an event (%s) for host %u of another part",
+                       e->current, ms_engine_type_name(e, type), host);
         e->foreign_dropped++;
         return 0;
     }

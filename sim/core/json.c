@@ -21,7 +21,8 @@ ms_json_append_string(GString *out, const char *text, MsJsonFlags flags)
     g_string_append_c(out, '"');
     for (const char *p = run;; p++) {
         guchar ch = (guchar) *p;
-        if (ch >= 0x20 && ch != '"' && ch != '\\' && !(html && (ch == '<' || ch == '>' || ch == '&')))
+        if (ch >= 0x20 && ch != '"' && ch != '\\' &&
+            !(html && (ch == '<' || ch == '>' || ch == '&')))
             continue;
         if (p > run)
             g_string_append_len(out, run, p - run);
@@ -29,11 +30,21 @@ ms_json_append_string(GString *out, const char *text, MsJsonFlags flags)
             break;
         run = p + 1;
         switch (ch) {
-        case '"': g_string_append(out, "\\\""); break;
-        case '\\': g_string_append(out, "\\\\"); break;
-        case '\n': g_string_append(out, "\\n"); break;
-        case '\r': g_string_append(out, "\\r"); break;
-        case '\t': g_string_append(out, "\\t"); break;
+        case '"':
+            g_string_append(out, "\\\"");
+            break;
+        case '\\':
+            g_string_append(out, "\\\\");
+            break;
+        case '\n':
+            g_string_append(out, "\\n");
+            break;
+        case '\r':
+            g_string_append(out, "\\r");
+            break;
+        case '\t':
+            g_string_append(out, "\\t");
+            break;
         default: {
             char u[] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 0xf], 0 };
             g_string_append(out, u);

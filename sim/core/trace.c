@@ -9,8 +9,8 @@
 
 typedef struct {
     MsTraceSinkFunc func;
-    gpointer        user_data;
-    GDestroyNotify  destroy;
+    gpointer user_data;
+    GDestroyNotify destroy;
 } Sink;
 
 struct _MsTrace {
@@ -78,7 +78,9 @@ void
 ms_trace_emitf(MsTrace *t, MsTime at, MsTraceKind kind, MsHostId host, MsHostId peer,
                guint32 message, const char *proto, const char *fmt, ...)
 {
-    MsTraceRecord r = { .at = at, .kind = kind, .host = host, .peer = peer, .message = message, .proto = proto };
+    MsTraceRecord r = {
+        .at = at, .kind = kind, .host = host, .peer = peer, .message = message, .proto = proto
+    };
     va_list ap;
     va_start(ap, fmt);
     ms_trace_emitv(t, &r, fmt, ap);
@@ -89,8 +91,9 @@ const char *
 ms_trace_kind_to_string(MsTraceKind kind)
 {
     static const char *const names[MS_TRACE_KIND_COUNT] = {
-        "packet-send", "packet-drop", "packet-deliver", "tcp-connect", "tcp-established",
-        "tcp-retransmit", "tcp-close", "tcp-stream", "proto-line", "mail", "note", "queue",
+        "packet-send",     "packet-drop",    "packet-deliver", "tcp-connect",
+        "tcp-established", "tcp-retransmit", "tcp-close",      "tcp-stream",
+        "proto-line",      "mail",           "note",           "queue",
     };
     return (guint) kind < MS_TRACE_KIND_COUNT ? names[kind] : "?";
 }

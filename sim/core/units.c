@@ -6,32 +6,39 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(ms-units-error-quark, ms_units_error)
+G_DEFINE_QUARK(ms - units - error - quark, ms_units_error)
 
 typedef struct {
     const char *suffix;
-    guint64     mult;   /* value of one unit in base units */
+    guint64 mult; /* value of one unit in base units */
 } Unit;
 
 static const Unit time_units[] = {
-    { "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 },
-    { "min", 60ULL * 1000000000 }, { "h", 3600ULL * 1000000000 },
-    { "d", 86400ULL * 1000000000 }, { NULL, 0 },
+    { "ns", 1 },
+    { "us", 1000 },
+    { "ms", 1000000 },
+    { "s", 1000000000 },
+    { "min", 60ULL * 1000000000 },
+    { "h", 3600ULL * 1000000000 },
+    { "d", 86400ULL * 1000000000 },
+    { NULL, 0 },
 };
 static const Unit rate_units[] = {
-    { "bps", 1 }, { "kbps", 1000 }, { "Kbps", 1000 }, { "Mbps", 1000000 },
-    { "Gbps", 1000000000 }, { "Tbps", 1000000000000ULL }, { NULL, 0 },
+    { "bps", 1 },        { "kbps", 1000 },       { "Kbps", 1000 },
+    { "Mbps", 1000000 }, { "Gbps", 1000000000 }, { "Tbps", 1000000000000ULL },
+    { NULL, 0 },
 };
 static const Unit size_units[] = {
-    { "B", 1 }, { "KB", 1000 }, { "kB", 1000 }, { "MB", 1000000 }, { "GB", 1000000000 },
-    { "KiB", 1024 }, { "MiB", 1024 * 1024 }, { "GiB", 1024 * 1024 * 1024 }, { NULL, 0 },
+    { "B", 1 },           { "KB", 1000 },  { "kB", 1000 },         { "MB", 1000000 },
+    { "GB", 1000000000 }, { "KiB", 1024 }, { "MiB", 1024 * 1024 }, { "GiB", 1024 * 1024 * 1024 },
+    { NULL, 0 },
 };
 
 /* Splits text into integer part, fraction digits and unit suffix, then
  * computes value * mult exactly (fraction truncated below one base unit). */
 static gboolean
-parse_with_units(const char *what, const char *text, const Unit *units,
-                 gboolean bare_allowed, const char *expect, guint64 *out, GError **error)
+parse_with_units(const char *what, const char *text, const Unit *units, gboolean bare_allowed,
+                 const char *expect, guint64 *out, GError **error)
 {
     if (!text || !*text) {
         g_set_error(error, MS_UNITS_ERROR, MS_UNITS_ERROR_SYNTAX,
@@ -40,8 +47,8 @@ parse_with_units(const char *what, const char *text, const Unit *units,
     }
     const char *p = text;
     if (*p == '-') {
-        g_set_error(error, MS_UNITS_ERROR, MS_UNITS_ERROR_RANGE,
-                    "'%s': a %s cannot be negative", text, what);
+        g_set_error(error, MS_UNITS_ERROR, MS_UNITS_ERROR_RANGE, "'%s': a %s cannot be negative",
+                    text, what);
         return FALSE;
     }
     if (*p == '+')
@@ -99,12 +106,11 @@ parse_with_units(const char *what, const char *text, const Unit *units,
     *out = value;
     return TRUE;
 syntax:
-    g_set_error(error, MS_UNITS_ERROR, MS_UNITS_ERROR_SYNTAX,
-                "'%s' is not a valid %s: expected %s", text, what, expect);
+    g_set_error(error, MS_UNITS_ERROR, MS_UNITS_ERROR_SYNTAX, "'%s' is not a valid %s: expected %s",
+                text, what, expect);
     return FALSE;
 range:
-    g_set_error(error, MS_UNITS_ERROR, MS_UNITS_ERROR_RANGE,
-                "'%s': %s too large", text, what);
+    g_set_error(error, MS_UNITS_ERROR, MS_UNITS_ERROR_RANGE, "'%s': %s too large", text, what);
     return FALSE;
 }
 
@@ -184,13 +190,17 @@ scaled_to_string(guint64 v, const Unit *units, gsize n)
 char *
 ms_units_rate_to_string(guint64 bps)
 {
-    static const Unit r[] = { { "bps", 1 }, { "kbps", 1000 }, { "Mbps", 1000000 }, { "Gbps", 1000000000 } };
+    static const Unit r[] = {
+        { "bps", 1 }, { "kbps", 1000 }, { "Mbps", 1000000 }, { "Gbps", 1000000000 }
+    };
     return scaled_to_string(bps, r, G_N_ELEMENTS(r));
 }
 
 char *
 ms_units_size_to_string(guint64 bytes)
 {
-    static const Unit s[] = { { "B", 1 }, { "KiB", 1024 }, { "MiB", 1024 * 1024 }, { "GiB", 1024 * 1024 * 1024 } };
+    static const Unit s[] = {
+        { "B", 1 }, { "KiB", 1024 }, { "MiB", 1024 * 1024 }, { "GiB", 1024 * 1024 * 1024 }
+    };
     return scaled_to_string(bytes, s, G_N_ELEMENTS(s));
 }

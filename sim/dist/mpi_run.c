@@ -26,7 +26,7 @@
  * the distributed mode as unavailable. */
 #include "mailsim/mpi_run.h"
 
-G_DEFINE_QUARK(ms-mpi-error-quark, ms_mpi_error)
+G_DEFINE_QUARK(ms - mpi - error - quark, ms_mpi_error)
 
 #ifdef MAILSIM_HAVE_MPI
 
@@ -38,7 +38,11 @@ struct _MsMpi {
     int size;
 };
 
-gboolean ms_mpi_available(void) { return TRUE; }
+gboolean
+ms_mpi_available(void)
+{
+    return TRUE;
+}
 
 MsMpi *
 ms_mpi_new(GError **error)
@@ -63,8 +67,16 @@ ms_mpi_free(MsMpi *m)
     g_free(m);
 }
 
-guint32 ms_mpi_rank(const MsMpi *m) { return (guint32) m->rank; }
-guint32 ms_mpi_size(const MsMpi *m) { return (guint32) m->size; }
+guint32
+ms_mpi_rank(const MsMpi *m)
+{
+    return (guint32) m->rank;
+}
+guint32
+ms_mpi_size(const MsMpi *m)
+{
+    return (guint32) m->size;
+}
 
 static double
 seconds_since(gint64 t0)
@@ -148,8 +160,8 @@ ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
                 total += (gsize) rcount[r];
             }
             g_byte_array_set_size(recvbuf, (guint) total);
-            MPI_Alltoallv(sendbuf->data, scount, sdispl, MPI_BYTE,
-                          recvbuf->data, rcount, rdispl, MPI_BYTE, MPI_COMM_WORLD);
+            MPI_Alltoallv(sendbuf->data, scount, sdispl, MPI_BYTE, recvbuf->data, rcount, rdispl,
+                          MPI_BYTE, MPI_COMM_WORLD);
             if (!ms_shard_deliver(shard, recvbuf->data, recvbuf->len))
                 g_error("rank %d: malformed events received", m->rank);
             st->exchanges++;
@@ -160,8 +172,10 @@ ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
         gint64 t3 = g_get_monotonic_time();
         /* Each rank's own bound: wider than [start, start + lookahead) when
          * the others' next events are later. */
-        ms_shard_run_until(shard, ms_shard_safe_until(next, (guint32) k, (guint32) m->rank,
-                                                      ms_shard_lookahead(shard)), end);
+        ms_shard_run_until(
+            shard,
+            ms_shard_safe_until(next, (guint32) k, (guint32) m->rank, ms_shard_lookahead(shard)),
+            end);
         st->compute_s += seconds_since(t3);
         st->windows++;
     }
@@ -169,7 +183,8 @@ ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
     st->wall_s = seconds_since(t_begin);
     if (!ok) {
         g_set_error(error, MS_MPI_ERROR, MS_MPI_ERROR_TOO_LARGE,
-                    "rank %d: more than %" G_GSIZE_FORMAT " bytes to send in one window", m->rank, limit);
+                    "rank %d: more than %" G_GSIZE_FORMAT " bytes to send in one window", m->rank,
+                    limit);
         return FALSE;
     }
     return TRUE;
@@ -237,7 +252,11 @@ struct _MsMpi {
     int unused;
 };
 
-gboolean ms_mpi_available(void) { return FALSE; }
+gboolean
+ms_mpi_available(void)
+{
+    return FALSE;
+}
 
 MsMpi *
 ms_mpi_new(GError **error)
@@ -254,13 +273,26 @@ ms_mpi_free(MsMpi *m)
     g_free(m);
 }
 
-guint32 ms_mpi_rank(const MsMpi *m) { (void) m; return 0; }
-guint32 ms_mpi_size(const MsMpi *m) { (void) m; return 1; }
+guint32
+ms_mpi_rank(const MsMpi *m)
+{
+    (void) m;
+    return 0;
+}
+guint32
+ms_mpi_size(const MsMpi *m)
+{
+    (void) m;
+    return 1;
+}
 
 gboolean
 ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
 {
-    (void) m; (void) shard; (void) end; (void) st;
+    (void) m;
+    (void) shard;
+    (void) end;
+    (void) st;
     g_set_error(error, MS_MPI_ERROR, MS_MPI_ERROR_UNAVAILABLE, "built without Open MPI");
     return FALSE;
 }
@@ -274,8 +306,23 @@ ms_mpi_gather_bytes(MsMpi *m, GBytes *mine)
     return out;
 }
 
-guint64 ms_mpi_sum_u64(MsMpi *m, guint64 value) { (void) m; return value; }
-double ms_mpi_sum_double(MsMpi *m, double value) { (void) m; return value; }
-double ms_mpi_max_double(MsMpi *m, double value) { (void) m; return value; }
+guint64
+ms_mpi_sum_u64(MsMpi *m, guint64 value)
+{
+    (void) m;
+    return value;
+}
+double
+ms_mpi_sum_double(MsMpi *m, double value)
+{
+    (void) m;
+    return value;
+}
+double
+ms_mpi_max_double(MsMpi *m, double value)
+{
+    (void) m;
+    return value;
+}
 
 #endif

@@ -13,9 +13,9 @@
 struct _MsPartition {
     guint32 hosts;
     guint32 parts;
-    guint32 block;        /* BLOCKS: hosts per part, ceil(hosts / parts) */
+    guint32 block; /* BLOCKS: hosts per part, ceil(hosts / parts) */
     MsPartitionScheme scheme;
-    guint32 *owner;       /* MAP: per host */
+    guint32 *owner; /* MAP: per host */
 };
 
 MsPartition *
@@ -54,18 +54,34 @@ ms_partition_free(MsPartition *p)
     g_free(p);
 }
 
-guint32 ms_partition_hosts(const MsPartition *p) { return p->hosts; }
-guint32 ms_partition_parts(const MsPartition *p) { return p->parts; }
-MsPartitionScheme ms_partition_scheme(const MsPartition *p) { return p->scheme; }
+guint32
+ms_partition_hosts(const MsPartition *p)
+{
+    return p->hosts;
+}
+guint32
+ms_partition_parts(const MsPartition *p)
+{
+    return p->parts;
+}
+MsPartitionScheme
+ms_partition_scheme(const MsPartition *p)
+{
+    return p->scheme;
+}
 
 guint32
 ms_partition_owner(const MsPartition *p, MsHostId host)
 {
     g_return_val_if_fail(host < p->hosts, 0);
     switch (p->scheme) {
-    case MS_PARTITION_MODULO: return host % p->parts;
-    case MS_PARTITION_BLOCKS: return host / p->block;
-    case MS_PARTITION_MAP: default: return p->owner[host];
+    case MS_PARTITION_MODULO:
+        return host % p->parts;
+    case MS_PARTITION_BLOCKS:
+        return host / p->block;
+    case MS_PARTITION_MAP:
+    default:
+        return p->owner[host];
     }
 }
 

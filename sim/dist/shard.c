@@ -58,20 +58,20 @@ G_STATIC_ASSERT(sizeof(MsShardEvent) == 48);
 
 typedef struct {
     MsShardImportFunc func;
-    gpointer          user_data;
+    gpointer user_data;
 } Importer;
 
 struct _MsShard {
-    MsEngine          *engine;      /* borrowed */
-    const MsPartition *partition;   /* borrowed */
-    guint32            self;
-    guint32            hosts;
-    MsTime             lookahead;
-    GByteArray       **outbox;      /* per part: MsShardEvent (+ blob) in scheduling order */
-    guint64           *last_seq;    /* per host: last seq delivered from it + 1 */
-    GArray            *importers;   /* Importer, by event type */
-    MsTime            *outbox_min;  /* per part: earliest event in its outbox */
-    MsShardStats       stats;
+    MsEngine *engine;             /* borrowed */
+    const MsPartition *partition; /* borrowed */
+    guint32 self;
+    guint32 hosts;
+    MsTime lookahead;
+    GByteArray **outbox; /* per part: MsShardEvent (+ blob) in scheduling order */
+    guint64 *last_seq;   /* per host: last seq delivered from it + 1 */
+    GArray *importers;   /* Importer, by event type */
+    MsTime *outbox_min;  /* per part: earliest event in its outbox */
+    MsShardStats stats;
 };
 
 static gboolean
@@ -120,11 +120,31 @@ ms_shard_free(MsShard *s)
     g_free(s);
 }
 
-MsEngine *ms_shard_engine(const MsShard *s) { return s->engine; }
-guint32 ms_shard_self(const MsShard *s) { return s->self; }
-guint32 ms_shard_parts(const MsShard *s) { return ms_partition_parts(s->partition); }
-MsTime ms_shard_lookahead(const MsShard *s) { return s->lookahead; }
-const MsPartition *ms_shard_partition(const MsShard *s) { return s->partition; }
+MsEngine *
+ms_shard_engine(const MsShard *s)
+{
+    return s->engine;
+}
+guint32
+ms_shard_self(const MsShard *s)
+{
+    return s->self;
+}
+guint32
+ms_shard_parts(const MsShard *s)
+{
+    return ms_partition_parts(s->partition);
+}
+MsTime
+ms_shard_lookahead(const MsShard *s)
+{
+    return s->lookahead;
+}
+const MsPartition *
+ms_shard_partition(const MsShard *s)
+{
+    return s->partition;
+}
 
 gboolean
 ms_shard_is_local(const MsShard *s, MsHostId host)
@@ -137,7 +157,7 @@ ms_shard_set_import(MsShard *s, guint16 type, MsShardImportFunc func, gpointer u
 {
     if (type >= s->importers->len)
         g_array_set_size(s->importers, type + 1u);
-    g_array_index(s->importers, Importer, type) = (Importer) { func, user_data };
+    g_array_index(s->importers, Importer, type) = (Importer){ func, user_data };
 }
 
 /* Appends an event for another part with room for a `len`-byte blob after
@@ -149,8 +169,10 @@ post(MsShard *s, guint32 owner, MsShardEvent *ev, gsize len)
     MsTime now = ms_engine_now(s->engine);
     if (ev->at < ms_time_add(now, s->lookahead) && ev->src != MS_HOST_WORLD) {
         s->stats.late++;
-        g_critical("shard %u: event for host %u at %" G_GINT64_FORMAT " ns, sent at %" G_GINT64_FORMAT
-                   " ns: sooner than the lookahead allows (the model broke it)", s->self, ev->host, ev->at, now);
+        g_critical("shard %u: event for host %u at %" G_GINT64_FORMAT
+                   " ns, sent at %" G_GINT64_FORMAT
+                   " ns: sooner than the lookahead allows (the model broke it)",
+                   s->self, ev->host, ev->at, now);
     }
     g_return_val_if_fail(len <= G_MAXUINT32, NULL);
     ev->blob_len = (guint32) len;
@@ -341,7 +363,8 @@ ms_shard_run_local(MsShard *const *shards, guint32 n, MsTime end)
         if (start > end || start == MS_TIME_INFINITE)
             break;
         for (guint32 i = 0; i < n; i++)
-            ms_shard_run_until(shards[i], ms_shard_safe_until(next, n, i, shards[i]->lookahead), end);
+            ms_shard_run_until(shards[i], ms_shard_safe_until(next, n, i, shards[i]->lookahead),
+                               end);
     }
     for (guint32 i = 0; i < n; i++)
         ms_engine_run(shards[i]->engine, end);

@@ -20,44 +20,44 @@
 
 #include <string.h>
 
-#define TRY_TIMEOUT (2 * MS_TIME_S)
-#define TRIES 3
+#define TRY_TIMEOUT   (2 * MS_TIME_S)
+#define TRIES         3
 #define MAX_REFERRALS 10
 
 typedef struct {
-    gboolean        used;
-    char           *name;
-    guint16         type;
-    guint32         message;
-    MsResolveFunc   func;
-    gpointer        user_data;
-    guint16         dns_id;
-    guint32         server;
-    guint           tries, referrals;
-    MsEventId       timer;
+    gboolean used;
+    char *name;
+    guint16 type;
+    guint32 message;
+    MsResolveFunc func;
+    gpointer user_data;
+    guint16 dns_id;
+    guint32 server;
+    guint tries, referrals;
+    MsEventId timer;
     /* result, when done */
     MsResolveStatus status;
-    GPtrArray      *records, *additional;
-    gboolean        from_cache;
+    GPtrArray *records, *additional;
+    gboolean from_cache;
 } Lookup;
 
 typedef struct {
-    MsTime          expires;
+    MsTime expires;
     MsResolveStatus status;
-    GPtrArray      *records, *additional;
+    GPtrArray *records, *additional;
 } CacheEntry;
 
 struct _MsResolver {
-    MsNet      *net;
-    MsEngine   *engine;
-    MsHostId    host;
-    guint32     server;
-    gboolean    iterative;
-    guint16     port;
-    guint16     next_id;
-    GArray     *lookups;     /* Lookup */
-    GHashTable *cache;       /* "name/type" -> CacheEntry* */
-    guint16     ev_timeout, ev_done;
+    MsNet *net;
+    MsEngine *engine;
+    MsHostId host;
+    guint32 server;
+    gboolean iterative;
+    guint16 port;
+    guint16 next_id;
+    GArray *lookups;   /* Lookup */
+    GHashTable *cache; /* "name/type" -> CacheEntry* */
+    guint16 ev_timeout, ev_done;
     MsResolverStats stats;
 };
 
@@ -126,7 +126,11 @@ ms_resolver_free(MsResolver *r)
     g_free(r);
 }
 
-void ms_resolver_get_stats(const MsResolver *r, MsResolverStats *s) { *s = r->stats; }
+void
+ms_resolver_get_stats(const MsResolver *r, MsResolverStats *s)
+{
+    *s = r->stats;
+}
 
 const char *
 ms_resolve_status_to_string(MsResolveStatus s)
@@ -144,14 +148,19 @@ cache_key(const char *name, guint16 type)
 
 /* A "dns" protocol line of this resolver; ms_trace_emitv formats the text
  * only when a sink listens (most runs have none). */
-static void trace_line(MsResolver *r, guint32 peer_addr, gboolean outgoing, guint32 message, const char *fmt, ...)
-    G_GNUC_PRINTF(5, 6);
+static void trace_line(MsResolver *r, guint32 peer_addr, gboolean outgoing, guint32 message,
+                       const char *fmt, ...) G_GNUC_PRINTF(5, 6);
 
 static void
-trace_line(MsResolver *r, guint32 peer_addr, gboolean outgoing, guint32 message, const char *fmt, ...)
+trace_line(MsResolver *r, guint32 peer_addr, gboolean outgoing, guint32 message, const char *fmt,
+           ...)
 {
-    MsTraceRecord rec = { .at = ms_engine_now(r->engine), .kind = MS_TRACE_PROTO_LINE, .host = r->host,
-                          .peer = ms_net_host_by_addr(r->net, peer_addr), .message = message, .proto = "dns",
+    MsTraceRecord rec = { .at = ms_engine_now(r->engine),
+                          .kind = MS_TRACE_PROTO_LINE,
+                          .host = r->host,
+                          .peer = ms_net_host_by_addr(r->net, peer_addr),
+                          .message = message,
+                          .proto = "dns",
                           .outgoing = outgoing };
     va_list ap;
     va_start(ap, fmt);
@@ -190,11 +199,12 @@ send_query(MsResolver *r, guint idx)
 {
     Lookup *l = &g_array_index(r->lookups, Lookup, idx);
     l->dns_id = r->next_id++;
-    g_autoptr(MsDnsMessage) q = ms_dns_message_new_query(l->dns_id, l->name, l->type, !r->iterative);
+    g_autoptr(MsDnsMessage) q =
+        ms_dns_message_new_query(l->dns_id, l->name, l->type, !r->iterative);
     g_autoptr(GBytes) b = ms_dns_message_encode(q);
     r->stats.queries_sent++;
-    trace_line(r, l->server, TRUE, l->message, "query %s %s?%s", ms_dns_type_to_string(l->type), l->name,
-               l->tries > 0 ? " (again)" : "");
+    trace_line(r, l->server, TRUE, l->message, "query %s %s?%s", ms_dns_type_to_string(l->type),
+               l->name, l->tries > 0 ? " (again)" : "");
     ms_udp_send(r->net, r->host, r->port, l->server, MS_DNS_PORT, b);
     MsEventData d = { { 0 } };
     d.ptr[0] = r;
@@ -222,8 +232,8 @@ ms_resolver_lookup(MsResolver *r, const char *name, guint16 type, guint32 messag
     if (c && c->expires > ms_engine_now(r->engine)) {
         r->stats.cache_hits++;
         l->from_cache = TRUE;
-        trace_line(r, 0, FALSE, message, "%s %s found in the cache (%s)", ms_dns_type_to_string(type), name,
-                   ms_resolve_status_to_string(c->status));
+        trace_line(r, 0, FALSE, message, "%s %s found in the cache (%s)",
+                   ms_dns_type_to_string(type), name, ms_resolve_status_to_string(c->status));
         GPtrArray *recs = records_new(), *add = records_new();
         for (guint i = 0; i < c->records->len; i++)
             g_ptr_array_add(recs, ms_dns_record_copy(g_ptr_array_index(c->records, i)));
@@ -267,7 +277,10 @@ on_response(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 s
             GBytes *payload, gpointer user_data)
 {
     MsResolver *r = user_data;
-    (void) net; (void) host; (void) port; (void) src_port;
+    (void) net;
+    (void) host;
+    (void) port;
+    (void) src_port;
     gsize len;
     const guint8 *data = g_bytes_get_data(payload, &len);
     g_autoptr(MsDnsMessage) m = ms_dns_message_decode(data, len, NULL);
@@ -275,7 +288,7 @@ on_response(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 s
         return;
     guint idx = find_lookup(r, m->id, src_addr);
     if (idx == G_MAXUINT)
-        return;   /* late answer to a query we gave up on, or not ours */
+        return; /* late answer to a query we gave up on, or not ours */
     Lookup *l = &g_array_index(r->lookups, Lookup, idx);
     if (!m->has_question || !ms_dns_name_equal(m->qname, l->name) || m->qtype != l->type)
         return;
@@ -302,7 +315,8 @@ on_response(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 s
                 MsDnsRecord *rec = g_ptr_array_index(recs, i);
                 if (rec->type == MS_DNS_TYPE_MX)
                     g_string_append_printf(s, " MX %u %s", rec->rdata.mx.preference,
-                                           rec->rdata.mx.exchange[0] ? rec->rdata.mx.exchange : ".");
+                                           rec->rdata.mx.exchange[0] ? rec->rdata.mx.exchange
+                                                                     : ".");
                 else if (rec->type == MS_DNS_TYPE_A) {
                     g_autofree char *a = ms_ipv4_to_string(rec->rdata.a);
                     g_string_append_printf(s, " A %s", a);
@@ -317,10 +331,11 @@ on_response(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 s
         return;
     }
     if (m->rcode == MS_DNS_RCODE_NXDOMAIN || (m->rcode == MS_DNS_RCODE_NOERROR && m->aa)) {
-        MsResolveStatus st = m->rcode == MS_DNS_RCODE_NXDOMAIN ? MS_RESOLVE_NXDOMAIN : MS_RESOLVE_NODATA;
+        MsResolveStatus st =
+            m->rcode == MS_DNS_RCODE_NXDOMAIN ? MS_RESOLVE_NXDOMAIN : MS_RESOLVE_NODATA;
         guint32 neg = 0;
         if (!ms_dns_message_negative_ttl(m, &neg))
-            neg = 0;   /* no SOA: do not cache (RFC 2308 5) */
+            neg = 0; /* no SOA: do not cache (RFC 2308 5) */
         trace_line(r, src_addr, FALSE, l->message, "answer: %s", ms_resolve_status_to_string(st));
         if (neg > 0)
             cache_store(r, l, st, recs, add, neg);
@@ -336,8 +351,8 @@ on_response(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 s
             for (guint k = 0; k < add->len; k++) {
                 MsDnsRecord *a = g_ptr_array_index(add, k);
                 if (ms_dns_name_equal(a->name, ns->rdata.target) && l->referrals < MAX_REFERRALS) {
-                    trace_line(r, src_addr, FALSE, l->message, "referral: ask %s (servers for %s)", ns->rdata.target,
-                               ns->name[0] ? ns->name : ".");
+                    trace_line(r, src_addr, FALSE, l->message, "referral: ask %s (servers for %s)",
+                               ns->rdata.target, ns->name[0] ? ns->name : ".");
                     l->referrals++;
                     l->tries = 0;
                     l->server = a->rdata.a;
@@ -357,7 +372,8 @@ static void
 on_timeout(MsEngine *e, const MsEvent *ev, gpointer user_data)
 {
     MsResolver *r = ev->data.ptr[0];
-    (void) e; (void) user_data;
+    (void) e;
+    (void) user_data;
     guint idx = ev->data.u32[2];
     Lookup *l = &g_array_index(r->lookups, Lookup, idx);
     if (!l->used || l->dns_id != ev->data.u32[3])
@@ -376,7 +392,8 @@ static void
 on_done(MsEngine *e, const MsEvent *ev, gpointer user_data)
 {
     MsResolver *r = ev->data.ptr[0];
-    (void) e; (void) user_data;
+    (void) e;
+    (void) user_data;
     guint idx = ev->data.u32[2];
     Lookup l = g_array_index(r->lookups, Lookup, idx);
     /* Free the slot before the callback, which may start new lookups. */

@@ -24,25 +24,25 @@
 #include <string.h>
 
 typedef struct {
-    char        *name;
+    char *name;
     MsDnsRecord *soa;
-    GPtrArray   *records;   /* MsDnsRecord*, owned */
+    GPtrArray *records; /* MsDnsRecord*, owned */
 } Zone;
 
 typedef struct {
-    guint        zone, seq;
+    guint zone, seq;
     MsDnsRecord *rec;
 } GlueRef;
 
 struct _MsDnsServer {
-    MsNet      *net;
-    MsHostId    host;
-    GPtrArray  *zones;       /* Zone* */
-    guint64     queries;
-    GHashTable *zone_index;  /* key(zone name) -> zone index + 1 */
-    GHashTable *a_index;     /* key(owner) -> GArray of GlueRef */
-    gboolean    escaped;     /* some name has a backslash: use the scans */
-    guint       next_seq;
+    MsNet *net;
+    MsHostId host;
+    GPtrArray *zones; /* Zone* */
+    guint64 queries;
+    GHashTable *zone_index; /* key(zone name) -> zone index + 1 */
+    GHashTable *a_index;    /* key(owner) -> GArray of GlueRef */
+    gboolean escaped;       /* some name has a backslash: use the scans */
+    guint next_seq;
 };
 
 /* The index key of a name: lower case, no trailing dot; NULL (scan) for
@@ -87,7 +87,7 @@ zone_for(const MsDnsServer *s, const char *name)
     if (key) {
         /* ms_dns_name_in_zone() is a textual suffix at a label boundary:
          * try the name, then each suffix after a dot, then the root. */
-        for (const char *p = key;; ) {
+        for (const char *p = key;;) {
             gpointer v = g_hash_table_lookup(s->zone_index, p);
             if (v)
                 return g_ptr_array_index(s->zones, GPOINTER_TO_UINT(v) - 1);
@@ -117,7 +117,8 @@ ms_dns_server_new(MsNet *net, MsHostId host)
     s->host = host;
     s->zones = g_ptr_array_new_with_free_func(zone_free);
     s->zone_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    s->a_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
+    s->a_index =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
     ms_udp_bind(net, host, MS_DNS_PORT, on_query, s);
     return s;
 }
@@ -133,7 +134,11 @@ ms_dns_server_free(MsDnsServer *s)
     g_free(s);
 }
 
-guint64 ms_dns_server_queries(const MsDnsServer *s) { return s->queries; }
+guint64
+ms_dns_server_queries(const MsDnsServer *s)
+{
+    return s->queries;
+}
 
 gboolean
 ms_dns_server_has_zone(const MsDnsServer *s, const char *zone)
@@ -195,7 +200,7 @@ ms_dns_server_add_record(MsDnsServer *s, MsDnsRecord *rec)
         GlueRef ref = { zi, s->next_seq++, rec };
         guint at = list->len;
         while (at > 0 && g_array_index(list, GlueRef, at - 1).zone > zi)
-            at--;   /* keep (zone, record) order, as the scan finds them */
+            at--; /* keep (zone, record) order, as the scan finds them */
         g_array_insert_val(list, at, ref);
     }
     return TRUE;
@@ -230,7 +235,8 @@ answer(MsDnsServer *s, const MsDnsMessage *q)
 {
     Zone *z = q->has_question ? zone_for(s, q->qname) : NULL;
     if (!q->has_question || q->opcode != MS_DNS_OPCODE_QUERY)
-        return ms_dns_message_new_response(q, q->has_question ? MS_DNS_RCODE_NOTIMP : MS_DNS_RCODE_FORMERR, FALSE);
+        return ms_dns_message_new_response(
+            q, q->has_question ? MS_DNS_RCODE_NOTIMP : MS_DNS_RCODE_FORMERR, FALSE);
     if (!z)
         return ms_dns_message_new_response(q, MS_DNS_RCODE_REFUSED, FALSE);
     /* A delegation below the apex that covers the name: refer. */
@@ -259,7 +265,8 @@ answer(MsDnsServer *s, const MsDnsMessage *q)
         if (!ms_dns_name_equal(r->name, q->qname))
             continue;
         name_exists = TRUE;
-        if (r->type == q->qtype || (q->qtype != MS_DNS_TYPE_CNAME && r->type == MS_DNS_TYPE_CNAME)) {
+        if (r->type == q->qtype ||
+            (q->qtype != MS_DNS_TYPE_CNAME && r->type == MS_DNS_TYPE_CNAME)) {
             g_ptr_array_add(m->answer, ms_dns_record_copy(r));
             if (r->type == MS_DNS_TYPE_MX && r->rdata.mx.exchange[0])
                 add_glue(s, r->rdata.mx.exchange, m->additional);
@@ -284,7 +291,7 @@ on_query(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 src_
     const guint8 *data = g_bytes_get_data(payload, &len);
     g_autoptr(MsDnsMessage) q = ms_dns_message_decode(data, len, NULL);
     if (!q || q->qr)
-        return;   /* garbage or a response: ignore, as servers do */
+        return; /* garbage or a response: ignore, as servers do */
     s->queries++;
     g_autoptr(MsDnsMessage) r = answer(s, q);
     g_autoptr(GBytes) out = ms_dns_message_encode(r);

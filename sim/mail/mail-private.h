@@ -10,7 +10,7 @@
 #include "mailsim/pop3_server.h"
 #include "mailsim/pop3_client.h"
 
-#define MS_NO_SERVER G_MAXUINT
+#define MS_NO_SERVER  G_MAXUINT
 #define MS_NO_HOST_ID G_MAXUINT32
 /* RFC 5321 6.3: a message with this many Received: headers is looping. */
 #define MS_MAIL_LOOP_LIMIT 100
@@ -29,107 +29,108 @@ typedef struct _MsMailQueueEntry MsMailQueueEntry;
  * address look-ups). Each links itself into MsMail.live while it lives, so
  * that a run stopped midway (--until) still frees it with the mail layer. */
 typedef struct {
-    GList          link;      /* in MsMail.live; data: the owner */
-    GDestroyNotify release;   /* the owner's own free function (it unlinks) */
+    GList link;             /* in MsMail.live; data: the owner */
+    GDestroyNotify release; /* the owner's own free function (it unlinks) */
 } MsLive;
 typedef struct _MsMailServer MsMailServer;
 
 /* What a listening port's callbacks get as user data. */
 typedef struct {
-    MsMail       *mail;
+    MsMail *mail;
     MsMailServer *server;
-    guint16       port;
+    guint16 port;
 } MsMailListenCtx;
 
 struct _MsMailServer {
-    guint         index;
-    MsHostId      host;
+    guint index;
+    MsHostId host;
     MsMailListenCtx lsn_smtp, lsn_submission, lsn_pop3;
-    char         *hostname;
-    GPtrArray    *domains;       /* char*, lower case */
-    GPtrArray    *backup_for;    /* char*, lower case: domains relayed as a backup MX */
-    MsMtaPolicy   policy;
-    MsResolver   *resolver;      /* owned, may be NULL */
-    MsMailStore  *store;
-    MsHostId      smarthost;     /* MS_NO_HOST_ID: deliver by MX */
-    GArray       *trusted;       /* MsHostId allowed to relay through us */
-    GPtrArray    *queue;         /* MsMailQueueEntry*, in arrival order */
-    guint         next_qid;
-    guint         n_dsn;         /* bounces this server made: their labels */
-    guint         pop3_count;    /* POP3 sessions accepted: APOP tokens */
-    guint         peak_queue;
-    GHashTable   *greylist;      /* "ip/from/rcpt" -> MsTime* first seen */
-    GArray       *rules;         /* MsReplyRule with owned strings */
-    MsTime        command_delay;
-    gboolean      has_readers;   /* a simulated client checks this server's mail over POP3 */
+    char *hostname;
+    GPtrArray *domains;    /* char*, lower case */
+    GPtrArray *backup_for; /* char*, lower case: domains relayed as a backup MX */
+    MsMtaPolicy policy;
+    MsResolver *resolver; /* owned, may be NULL */
+    MsMailStore *store;
+    MsHostId smarthost; /* MS_NO_HOST_ID: deliver by MX */
+    GArray *trusted;    /* MsHostId allowed to relay through us */
+    GPtrArray *queue;   /* MsMailQueueEntry*, in arrival order */
+    guint next_qid;
+    guint n_dsn;      /* bounces this server made: their labels */
+    guint pop3_count; /* POP3 sessions accepted: APOP tokens */
+    guint peak_queue;
+    GHashTable *greylist; /* "ip/from/rcpt" -> MsTime* first seen */
+    GArray *rules;        /* MsReplyRule with owned strings */
+    MsTime command_delay;
+    gboolean has_readers; /* a simulated client checks this server's mail over POP3 */
 };
 
 typedef struct {
-    guint      index;
-    MsHostId   host;
-    char      *address;          /* user@domain */
-    char      *user, *domain;
-    char      *password;
-    guint      smtp_server, pop3_server;
-    gboolean   keep;
-    GPtrArray *seen_uids;        /* char*, for keep-on-server */
-    gboolean   checking;         /* a POP3 session is running */
+    guint index;
+    MsHostId host;
+    char *address; /* user@domain */
+    char *user, *domain;
+    char *password;
+    guint smtp_server, pop3_server;
+    gboolean keep;
+    GPtrArray *seen_uids; /* char*, for keep-on-server */
+    gboolean checking;    /* a POP3 session is running */
 } MsMailClient;
 
 struct _MsMailQueueEntry {
-    MsMail     *mail;
+    MsMail *mail;
     MsMailServer *server;
-    guint32     message;
-    char        qid[MS_MAIL_QID_SIZE];
-    char       *from;            /* envelope sender, "" for a DSN */
-    GPtrArray  *rcpts;           /* char*, all in `domain` */
-    char       *domain;
-    GBytes     *data;            /* the message, with this server's Received: on top */
-    MsTime      queued_at;
-    guint       attempts;        /* delivery attempts made */
-    MsEventId   timer;           /* retry timer */
-    gboolean    busy;            /* an attempt is running */
-    gboolean    outbound;        /* the attempt is a handoff out of the world */
+    guint32 message;
+    char qid[MS_MAIL_QID_SIZE];
+    char *from;       /* envelope sender, "" for a DSN */
+    GPtrArray *rcpts; /* char*, all in `domain` */
+    char *domain;
+    GBytes *data; /* the message, with this server's Received: on top */
+    MsTime queued_at;
+    guint attempts;    /* delivery attempts made */
+    MsEventId timer;   /* retry timer */
+    gboolean busy;     /* an attempt is running */
+    gboolean outbound; /* the attempt is a handoff out of the world */
     /* the running attempt */
-    GArray     *addrs;           /* guint32 addresses to try, in order */
-    GArray     *addr_hosts;      /* MsHostId per address (for traces) */
-    guint       next_addr;
-    char       *last_error;      /* for deferral and bounce text */
-    char        last_status[12];
+    GArray *addrs;      /* guint32 addresses to try, in order */
+    GArray *addr_hosts; /* MsHostId per address (for traces) */
+    guint next_addr;
+    char *last_error; /* for deferral and bounce text */
+    char last_status[12];
 };
 
 struct _MsMail {
-    MsNet      *net;
-    MsTcp      *tcp;
-    MsEngine   *engine;
-    MsTrace    *trace;
-    GPtrArray  *servers;         /* MsMailServer* */
-    GPtrArray  *clients;         /* MsMailClient* */
-    GArray     *server_of_host;  /* guint per host id: index + 1 of its (first) server, 0 for none */
-    GHashTable *local_domains;   /* lower-case domain -> index + 1 of the first server that takes its mail */
-    GHashTable *backup_domains;  /* lower-case domains some server is a backup MX for (a set) */
-    GArray     *messages;        /* MsMessageRecord, id = index + 1 */
-    GStringChunk *texts;         /* the records' fixed strings (ms__mail_text) */
-    GQueue      live;            /* MsLive: work in flight */
-    gboolean    keep_bodies;     /* FALSE: stores nobody reads only count deliveries */
-    guint16     ev_submit, ev_check, ev_retry, ev_pop3_resume, ev_smtpd_flush;
-    GPtrArray  *pending;         /* submissions not yet made (mail_mua.c) */
-    GHashTable *by_message_id;   /* foreign Message-ID header -> id (bridge injections only) */
-    GPtrArray  *by_origin;       /* per origin host: GArray of guint32 ids by Message-ID number - 1 */
-    guint32    *origin_count;    /* per host: messages it originated (Message-ID numbers) */
-    guint       n_origin_count;
-    gboolean    partitioned;     /* one part of a partitioned world: shadows for others' messages */
-    gboolean    merged;          /* records are the merge of every part's (queues are elsewhere) */
+    MsNet *net;
+    MsTcp *tcp;
+    MsEngine *engine;
+    MsTrace *trace;
+    GPtrArray *servers;     /* MsMailServer* */
+    GPtrArray *clients;     /* MsMailClient* */
+    GArray *server_of_host; /* guint per host id: index + 1 of its (first) server, 0 for none */
+    GHashTable
+        *local_domains; /* lower-case domain -> index + 1 of the first server that takes its mail */
+    GHashTable *backup_domains; /* lower-case domains some server is a backup MX for (a set) */
+    GArray *messages;           /* MsMessageRecord, id = index + 1 */
+    GStringChunk *texts;        /* the records' fixed strings (ms__mail_text) */
+    GQueue live;                /* MsLive: work in flight */
+    gboolean keep_bodies;       /* FALSE: stores nobody reads only count deliveries */
+    guint16 ev_submit, ev_check, ev_retry, ev_pop3_resume, ev_smtpd_flush;
+    GPtrArray *pending;        /* submissions not yet made (mail_mua.c) */
+    GHashTable *by_message_id; /* foreign Message-ID header -> id (bridge injections only) */
+    GPtrArray *by_origin;      /* per origin host: GArray of guint32 ids by Message-ID number - 1 */
+    guint32 *origin_count;     /* per host: messages it originated (Message-ID numbers) */
+    guint n_origin_count;
+    gboolean partitioned; /* one part of a partitioned world: shadows for others' messages */
+    gboolean merged;      /* records are the merge of every part's (queues are elsewhere) */
     /* the creation key of the last record made (see MsMessageRecord) */
-    MsTime      last_create_t;
-    MsHostId    last_create_src;
-    guint64     last_create_seq;
-    guint32     last_create_idx;
-    gboolean    told_dns, told_routing;   /* asides given once per run */
-    gboolean    flat_dns;
-    guint64     smtp_sessions, pop3_sessions;
-    MsMailOutboundFunc outbound;  /* the way out of the world, or NULL */
-    gpointer    outbound_data;
+    MsTime last_create_t;
+    MsHostId last_create_src;
+    guint64 last_create_seq;
+    guint32 last_create_idx;
+    gboolean told_dns, told_routing; /* asides given once per run */
+    gboolean flat_dns;
+    guint64 smtp_sessions, pop3_sessions;
+    MsMailOutboundFunc outbound; /* the way out of the world, or NULL */
+    gpointer outbound_data;
 };
 
 /* mail.c: the MsMail object, its servers and clients, work in flight, traces */
@@ -138,10 +139,12 @@ struct _MsMail {
 void ms__send_bytes(MsMail *mail, MsTcpConnId conn, GBytes *out);
 void ms__live_add(MsMail *m, MsLive *l, gpointer owner, GDestroyNotify release);
 void ms__live_remove(MsMail *m, MsLive *l);
-void ms__mail_note(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
-void ms__mail_aside(MsMail *mail, MsHostId host, guint32 message, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
-void ms__mail_proto_line(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *proto,
-                         gboolean outgoing, const char *line);
+void ms__mail_note(MsMail *mail, MsHostId host, MsHostId peer, guint32 message, const char *fmt,
+                   ...) G_GNUC_PRINTF(5, 6);
+void ms__mail_aside(MsMail *mail, MsHostId host, guint32 message, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+void ms__mail_proto_line(MsMail *mail, MsHostId host, MsHostId peer, guint32 message,
+                         const char *proto, gboolean outgoing, const char *line);
 gboolean ms__server_is_local(const MsMailServer *s, const char *domain);
 gboolean ms__server_is_backup_for(const MsMailServer *s, const char *domain);
 /* Does a delivery to s keep the message (someone may read it)? */
@@ -157,8 +160,9 @@ void ms__mail_records_clear(MsMail *mail);
 /* A new record (every recipient with the client, at `origin`) with a
  * Message-ID "<label.N@origin>"; `parent`: the message a DSN reports on, or
  * 0. Strings are copied. Returns its id. */
-guint32 ms__mail_new_record(MsMail *mail, const char *label, const char *from, const char *const *rcpts,
-                            const char *subject, MsHostId origin, guint32 parent);
+guint32 ms__mail_new_record(MsMail *mail, const char *label, const char *from,
+                            const char *const *rcpts, const char *subject, MsHostId origin,
+                            guint32 parent);
 /* Record id, or NULL when there is none. Valid until the next record is
  * made (the array moves). */
 MsMessageRecord *ms__mail_record(MsMail *mail, guint32 id);
@@ -205,8 +209,8 @@ char *ms__address_local(const char *address);
 /* mail_faults.c */
 void ms__rules_free(GArray *rules);
 /* Fills `reply` when a rule of s matches (command, sender, recipient) now. */
-gboolean ms__rules_match(MsMail *mail, MsMailServer *s, MsFaultCommand command, const char *from, const char *to,
-                         MsSmtpReply *reply);
+gboolean ms__rules_match(MsMail *mail, MsMailServer *s, MsFaultCommand command, const char *from,
+                         const char *to, MsSmtpReply *reply);
 
 /* mail_smtpd.c */
 void ms__smtpd_listen(MsMail *mail, MsMailServer *s);
@@ -218,24 +222,25 @@ void ms__mail_queue_id(MsMailServer *s, char out[MS_MAIL_QID_SIZE]);
  * 5321 4.4): "Received: <from_clause>by <hostname> (<agent>) with <with>
  * id <id>\r\n\tfor <rcpt>; <date>\r\n"; from_clause ends with the
  * separator before "by". Caller unrefs. */
-GBytes *ms__mail_stamp(MsMail *mail, MsMailServer *s, const char *from_clause, const char *agent, const char *with,
-                       const char *id, const char *rcpt, GBytes *data);
+GBytes *ms__mail_stamp(MsMail *mail, MsMailServer *s, const char *from_clause, const char *agent,
+                       const char *with, const char *id, const char *rcpt, GBytes *data);
 /* Accepts a message into s's care: every recipient is marked queued at s,
  * then local recipients go to mailboxes (or bounce) and the others to the
  * queue, one entry per destination domain. data is borrowed. */
-void ms__mail_accept(MsMail *mail, MsMailServer *s, guint32 message, const char *from, const char *const *rcpts,
-                     guint n_rcpts, GBytes *data);
+void ms__mail_accept(MsMail *mail, MsMailServer *s, guint32 message, const char *from,
+                     const char *const *rcpts, guint n_rcpts, GBytes *data);
 
 /* mail_dsn.c */
 /* Marks `rcpt` of message bounced at s (status, diagnostic) and, unless
  * `from` is empty, makes an RFC 3464 DSN to `from` quoting the header
  * section of `original` (borrowed, may be NULL) and accepts it at s. */
-void ms__mail_bounce(MsMail *mail, MsMailServer *s, guint32 message, const char *from, const char *rcpt,
-                     const char *status, const char *diagnostic, GBytes *original);
+void ms__mail_bounce(MsMail *mail, MsMailServer *s, guint32 message, const char *from,
+                     const char *rcpt, const char *status, const char *diagnostic,
+                     GBytes *original);
 
 /* mail_mta.c */
-void ms__mta_enqueue(MsMail *mail, MsMailServer *s, guint32 message, const char *from, GPtrArray *rcpts,
-                     const char *domain, GBytes *data);
+void ms__mta_enqueue(MsMail *mail, MsMailServer *s, guint32 message, const char *from,
+                     GPtrArray *rcpts, const char *domain, GBytes *data);
 void ms__mta_init(MsMail *mail);
 void ms__queue_entry_free(MsMailQueueEntry *e);
 
@@ -245,6 +250,7 @@ void ms__pop3_init(MsMail *mail);
 void ms__mua_check(MsMail *mail, MsMailClient *c);
 
 /* mail_mua.c */
-GBytes *ms__mail_compose(MsMail *mail, const char *from, const MsMessageRecord *record, const char *const *to,
-                         const char *const *cc, const char *body, guint64 size);
+GBytes *ms__mail_compose(MsMail *mail, const char *from, const MsMessageRecord *record,
+                         const char *const *to, const char *const *cc, const char *body,
+                         guint64 size);
 void ms__mua_init(MsMail *mail);

@@ -164,11 +164,16 @@ ms_mail_add_server(MsMail *m, MsHostId host, const char *const *domains, const M
         ms_mta_policy_defaults(MS_MTA_POSTFIX, &s->policy);
     MsMtaPolicy def;
     ms_mta_policy_defaults(s->policy.profile, &def);
-    if (!s->policy.retry_first) s->policy.retry_first = def.retry_first;
-    if (!s->policy.retry_max) s->policy.retry_max = def.retry_max;
-    if (!s->policy.give_up) s->policy.give_up = def.give_up;
-    if (!s->policy.max_size) s->policy.max_size = def.max_size;
-    if (!s->policy.max_recipients) s->policy.max_recipients = def.max_recipients;
+    if (!s->policy.retry_first)
+        s->policy.retry_first = def.retry_first;
+    if (!s->policy.retry_max)
+        s->policy.retry_max = def.retry_max;
+    if (!s->policy.give_up)
+        s->policy.give_up = def.give_up;
+    if (!s->policy.max_size)
+        s->policy.max_size = def.max_size;
+    if (!s->policy.max_recipients)
+        s->policy.max_recipients = def.max_recipients;
     s->backup_for = g_ptr_array_new_with_free_func(g_free);
     s->resolver = resolver;
     s->store = ms_mail_store_new();
@@ -236,8 +241,10 @@ ms_mail_add_client(MsMail *m, MsHostId host, const char *address, const char *pa
                    guint smtp_server, guint pop3_server, gboolean keep)
 {
     g_return_val_if_fail(m != NULL && address != NULL, MS_NO_SERVER);
-    g_return_val_if_fail(smtp_server == MS_NO_SERVER || smtp_server < m->servers->len, MS_NO_SERVER);
-    g_return_val_if_fail(pop3_server == MS_NO_SERVER || pop3_server < m->servers->len, MS_NO_SERVER);
+    g_return_val_if_fail(smtp_server == MS_NO_SERVER || smtp_server < m->servers->len,
+                         MS_NO_SERVER);
+    g_return_val_if_fail(pop3_server == MS_NO_SERVER || pop3_server < m->servers->len,
+                         MS_NO_SERVER);
     MsMailClient *c = g_new0(MsMailClient, 1);
     c->index = m->clients->len;
     c->host = host;
@@ -273,13 +280,12 @@ ms__server_is_backup_for(const MsMailServer *s, const char *domain)
     return FALSE;
 }
 
-
 /* --- work in flight ------------------------------------------------------ */
 
 void
 ms__live_add(MsMail *m, MsLive *l, gpointer owner, GDestroyNotify release)
 {
-    l->link = (GList) { owner, NULL, NULL };
+    l->link = (GList){ owner, NULL, NULL };
     l->release = release;
     g_queue_push_tail_link(&m->live, &l->link);
 }
@@ -290,23 +296,26 @@ ms__live_remove(MsMail *m, MsLive *l)
     g_queue_unlink(&m->live, &l->link);
 }
 
-
 void
 ms__send_bytes(MsMail *m, MsTcpConnId conn, GBytes *out)
 {
-    ms_tcp_send_bytes(m->tcp, conn, out);   /* the flow level keeps a ref instead of a copy */
+    ms_tcp_send_bytes(m->tcp, conn, out); /* the flow level keeps a ref instead of a copy */
     g_bytes_unref(out);
 }
-
 
 /* --- trace helpers -------------------------------------------------------- */
 
 /* The fields of a mail-layer trace record, stamped now. */
 static MsTraceRecord
-record_at(MsMail *m, MsTraceKind kind, MsHostId host, MsHostId peer, guint32 message, const char *proto)
+record_at(MsMail *m, MsTraceKind kind, MsHostId host, MsHostId peer, guint32 message,
+          const char *proto)
 {
-    return (MsTraceRecord) { .at = ms_engine_now(m->engine), .kind = kind, .host = host, .peer = peer,
-                             .message = message, .proto = proto };
+    return (MsTraceRecord){ .at = ms_engine_now(m->engine),
+                            .kind = kind,
+                            .host = host,
+                            .peer = peer,
+                            .message = message,
+                            .proto = proto };
 }
 
 void
@@ -382,7 +391,8 @@ ms_mail_server_for_domain(const MsMail *m, const char *domain)
 /* --- the way out of the world (the bridge's --relay-out) ----------------------- */
 
 void
-ms_mail_trace_line(MsMail *m, guint server, guint32 message, const char *proto, gboolean outgoing, const char *line)
+ms_mail_trace_line(MsMail *m, guint server, guint32 message, const char *proto, gboolean outgoing,
+                   const char *line)
 {
     const MsMailServer *s = server_at(m, server);
     if (s)
@@ -401,5 +411,6 @@ gboolean
 ms__mail_domain_in_world(MsMail *m, const char *domain)
 {
     g_autofree char *lower = g_ascii_strdown(domain, -1);
-    return g_hash_table_contains(m->local_domains, lower) || g_hash_table_contains(m->backup_domains, lower);
+    return g_hash_table_contains(m->local_domains, lower) ||
+           g_hash_table_contains(m->backup_domains, lower);
 }

@@ -40,14 +40,15 @@ ms__mail_queue_id(MsMailServer *s, char out[MS_MAIL_QID_SIZE])
 }
 
 GBytes *
-ms__mail_stamp(MsMail *m, MsMailServer *s, const char *from_clause, const char *agent, const char *with,
-               const char *id, const char *rcpt, GBytes *data)
+ms__mail_stamp(MsMail *m, MsMailServer *s, const char *from_clause, const char *agent,
+               const char *with, const char *id, const char *rcpt, GBytes *data)
 {
     char date[MS_MAIL_DATE_SIZE];
     ms__mail_date(ms_engine_now(m->engine), date);
     /* Concatenated rather than printed: every message at every hop. */
-    g_autofree char *hdr = g_strconcat("Received: ", from_clause, "by ", s->hostname, " (", agent, ") with ", with,
-                                       " id ", id, "\r\n\tfor <", rcpt, ">; ", date, "\r\n", NULL);
+    g_autofree char *hdr =
+        g_strconcat("Received: ", from_clause, "by ", s->hostname, " (", agent, ") with ", with,
+                    " id ", id, "\r\n\tfor <", rcpt, ">; ", date, "\r\n", NULL);
     return ms__prepend_header(data, hdr);
 }
 
@@ -58,7 +59,7 @@ ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const 
     MsTime now = ms_engine_now(m->engine);
     /* Remote recipients grouped by domain, domains in first-seen order
      * (deterministic); a linear search: messages have few recipients. */
-    GPtrArray *order = g_ptr_array_new_with_free_func(g_free);    /* lower-cased domains */
+    GPtrArray *order = g_ptr_array_new_with_free_func(g_free); /* lower-cased domains */
     GPtrArray *lists = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
     for (guint i = 0; i < n; i++) {
         const char *rcpt = rcpts[i];
@@ -80,24 +81,29 @@ ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const 
                 r = ms_mail_store_deliver(s->store, local, stored, id, now);
             } else {
                 /* Lean: nobody reads this store; count what would be kept. */
-                r = ms_mail_store_count(s->store, local, strlen(rp) + g_bytes_get_size(data), id, now);
+                r = ms_mail_store_count(s->store, local, strlen(rp) + g_bytes_get_size(data), id,
+                                        now);
             }
             if (r == MS_STORE_OK) {
                 if (rr) {
                     rr->state = MS_RCPT_DELIVERED;
                     ms__rcpt_touch(m, rr);
                     rr->done_at = now;
-                    rr->received_headers = ms__count_received(data);   /* Return-Path: is not one */
+                    rr->received_headers = ms__count_received(data); /* Return-Path: is not one */
                     g_clear_pointer(&rr->detail, g_free);
                     if (keep)
-                        rr->detail = g_strdup_printf("stored in mailbox %s at %s", rcpt, s->hostname);
+                        rr->detail =
+                            g_strdup_printf("stored in mailbox %s at %s", rcpt, s->hostname);
                 }
                 const MsMessageRecord *rec = ms__mail_record(m, id);
-                ms__mail_note(m, s->host, MS_HOST_WORLD, id, "%s stores the %s in the mailbox of %s", s->hostname,
+                ms__mail_note(m, s->host, MS_HOST_WORLD, id,
+                              "%s stores the %s in the mailbox of %s", s->hostname,
                               rec && rec->is_dsn ? "bounce (DSN)" : "message", rcpt);
             } else {
                 ms__mail_bounce(m, s, id, from, rcpt, r == MS_STORE_OVER_QUOTA ? "5.2.2" : "5.1.1",
-                                r == MS_STORE_OVER_QUOTA ? "552 5.2.2 Mailbox full" : "550 5.1.1 User unknown", data);
+                                r == MS_STORE_OVER_QUOTA ? "552 5.2.2 Mailbox full"
+                                                         : "550 5.1.1 User unknown",
+                                data);
             }
             continue;
         }
@@ -113,7 +119,8 @@ ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const 
         g_ptr_array_add(list, g_strdup(rcpt));
     }
     for (guint i = 0; i < order->len; i++)
-        ms__mta_enqueue(m, s, id, from, g_ptr_array_index(lists, i), g_ptr_array_index(order, i), data);
+        ms__mta_enqueue(m, s, id, from, g_ptr_array_index(lists, i), g_ptr_array_index(order, i),
+                        data);
     g_ptr_array_unref(order);
     g_ptr_array_unref(lists);
 }
@@ -128,8 +135,8 @@ ms_mail_inject(MsMail *m, guint server, const char *from, const char *const *rcp
     MsMailInjectInfo none = { 0 };
     if (!info)
         info = &none;
-    g_autofree char *label = g_strdup_printf("%s-%u", info->label_prefix ? info->label_prefix : "bridge",
-                                             m->messages->len + 1);
+    g_autofree char *label = g_strdup_printf(
+        "%s-%u", info->label_prefix ? info->label_prefix : "bridge", m->messages->len + 1);
     gsize n_data;
     const char *d = g_bytes_get_data(data, &n_data);
     g_autofree char *subject = ms__mail_header_value(d, n_data, "Subject");
@@ -158,12 +165,15 @@ ms_mail_inject(MsMail *m, guint server, const char *from, const char *const *rcp
         n++;
     char qid[MS_MAIL_QID_SIZE];
     ms__mail_queue_id(s, qid);
-    const char *with = info->authenticated ? "ESMTPA" : (info->esmtp ? "ESMTP" : "SMTP");   /* RFC 3848 */
+    const char *with =
+        info->authenticated ? "ESMTPA" : (info->esmtp ? "ESMTP" : "SMTP"); /* RFC 3848 */
     g_autofree char *clause = g_strconcat("from ", info->helo ? info->helo : "unknown", " ([",
                                           info->peer ? info->peer : "unknown", "])\r\n\t", NULL);
-    g_autoptr(GBytes) stamped = ms__mail_stamp(m, s, clause, "mailsim bridge", with, qid, rcpts[0], body);
+    g_autoptr(GBytes) stamped =
+        ms__mail_stamp(m, s, clause, "mailsim bridge", with, qid, rcpts[0], body);
     ms__mail_note(m, s->host, MS_HOST_WORLD, id,
-                  "%s accepts a message from a real client at %s, over the bridge, for %u recipient%s (queue id %s)",
+                  "%s accepts a message from a real client at %s, over the bridge, for %u "
+                  "recipient%s (queue id %s)",
                   s->hostname, info->peer ? info->peer : "?", n, n == 1 ? "" : "s", qid);
     ms__mail_accept(m, s, id, from, rcpts, n, stamped);
     if (queue_id)

@@ -48,15 +48,18 @@ ms__mail_bounce(MsMail *m, MsMailServer *s, guint32 message, const char *from, c
     if (!from || !*from) {
         /* RFC 5321 4.5.5 / 6.1: never bounce a bounce. */
         ms__mail_note(m, s->host, MS_HOST_WORLD, message,
-                      "%s gives up on %s (%s) and sends no bounce: the sender is empty, this was a bounce itself",
+                      "%s gives up on %s (%s) and sends no bounce: the sender is empty, this was a "
+                      "bounce itself",
                       s->hostname, rcpt, status);
         return;
     }
-    ms__mail_note(m, s->host, MS_HOST_WORLD, message, "%s gives up on %s (%s %s) and bounces it to %s",
-                  s->hostname, rcpt, status, diagnostic, from);
+    ms__mail_note(m, s->host, MS_HOST_WORLD, message,
+                  "%s gives up on %s (%s %s) and bounces it to %s", s->hostname, rcpt, status,
+                  diagnostic, from);
     g_autofree char *label = g_strdup_printf("dsn-%u", ++s->n_dsn);
     const char *rcpts[] = { from, NULL };
-    guint32 id = ms__mail_new_record(m, label, "", rcpts, "Undelivered Mail Returned to Sender", s->host, message);
+    guint32 id = ms__mail_new_record(m, label, "", rcpts, "Undelivered Mail Returned to Sender",
+                                     s->host, message);
     MsMessageRecord *rec = ms__mail_record(m, id);
     MsRcptRecord *dr = &g_array_index(rec->rcpts, MsRcptRecord, 0);
     dr->state = MS_RCPT_QUEUED;
@@ -66,7 +69,8 @@ ms__mail_bounce(MsMail *m, MsMailServer *s, guint32 message, const char *from, c
     ms__mail_date(now, date);
     /* Numbers that do not depend on how a run is partitioned. */
     const MsMessageRecord *orig = ms__mail_record(m, message);
-    g_autofree char *boundary = g_strdup_printf("%u.%u/%s", rec->origin_n, orig ? orig->origin_n : 0, s->hostname);
+    g_autofree char *boundary =
+        g_strdup_printf("%u.%u/%s", rec->origin_n, orig ? orig->origin_n : 0, s->hostname);
     /* The original's header section, for text/rfc822-headers (RFC 3462). */
     gsize n;
     const char *od = original ? g_bytes_get_data(original, &n) : "";
@@ -75,19 +79,23 @@ ms__mail_bounce(MsMail *m, MsMailServer *s, guint32 message, const char *from, c
     const char *hend = g_strstr_len(od, (gssize) n, "\r\n\r\n");
     gsize hlen = hend ? (gsize) (hend - od) + 2 : n;
     GString *b = g_string_new(NULL);
-    g_string_append_printf(b, "From: MAILER-DAEMON@%s\r\nTo: %s\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-                              "Date: %s\r\nMessage-ID: %s\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
-                              "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"%s\"\r\n\r\n",
-                           s->hostname, from, date, rec->message_id, boundary);
-    g_string_append_printf(b, "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
-                              "This is the mail system at host %s.\r\n\r\n"
-                              "Your message could not be delivered to one or more recipients.\r\n\r\n"
-                              "<%s>: %s\r\n\r\n",
+    g_string_append_printf(
+        b,
+        "From: MAILER-DAEMON@%s\r\nTo: %s\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        "Date: %s\r\nMessage-ID: %s\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"%s\"\r\n\r\n",
+        s->hostname, from, date, rec->message_id, boundary);
+    g_string_append_printf(b,
+                           "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+                           "This is the mail system at host %s.\r\n\r\n"
+                           "Your message could not be delivered to one or more recipients.\r\n\r\n"
+                           "<%s>: %s\r\n\r\n",
                            boundary, s->hostname, rcpt, diagnostic);
-    g_string_append_printf(b, "--%s\r\nContent-Type: message/delivery-status\r\n\r\n"
-                              "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n\r\n"
-                              "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n"
-                              "Diagnostic-Code: smtp; %s\r\n\r\n",
+    g_string_append_printf(b,
+                           "--%s\r\nContent-Type: message/delivery-status\r\n\r\n"
+                           "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n\r\n"
+                           "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n"
+                           "Diagnostic-Code: smtp; %s\r\n\r\n",
                            boundary, s->hostname, date, rcpt, status, diagnostic);
     g_string_append_printf(b, "--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n", boundary);
     g_string_append_len(b, od, (gssize) hlen);
@@ -98,12 +106,13 @@ ms__mail_bounce(MsMail *m, MsMailServer *s, guint32 message, const char *from, c
 }
 
 guint32
-ms_mail_bounce_external(MsMail *m, guint server, const char *from, const char *rcpt, const char *status,
-                        const char *diagnostic, GBytes *original)
+ms_mail_bounce_external(MsMail *m, guint server, const char *from, const char *rcpt,
+                        const char *status, const char *diagnostic, GBytes *original)
 {
     g_return_val_if_fail(m != NULL && server < m->servers->len, 0);
     g_return_val_if_fail(rcpt && status && diagnostic, 0);
     guint before = m->messages->len;
-    ms__mail_bounce(m, g_ptr_array_index(m->servers, server), 0, from, rcpt, status, diagnostic, original);
+    ms__mail_bounce(m, g_ptr_array_index(m->servers, server), 0, from, rcpt, status, diagnostic,
+                    original);
     return m->messages->len > before ? m->messages->len : 0;
 }

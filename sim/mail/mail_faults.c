@@ -53,8 +53,8 @@ glob_ok(const char *pattern, const char *value)
 }
 
 gboolean
-ms__rules_match(MsMail *m, MsMailServer *s, MsFaultCommand command, const char *from, const char *to,
-                MsSmtpReply *reply)
+ms__rules_match(MsMail *m, MsMailServer *s, MsFaultCommand command, const char *from,
+                const char *to, MsSmtpReply *reply)
 {
     MsTime now = ms_engine_now(m->engine);
     for (guint i = 0; i < s->rules->len; i++) {
@@ -65,8 +65,10 @@ ms__rules_match(MsMail *m, MsMailServer *s, MsFaultCommand command, const char *
             continue;
         if (r->rate < 1.0 && !ms_rng_bernoulli(ms_engine_host_rng(m->engine, s->host), r->rate))
             continue;
-        ms_smtp_reply_set(reply, r->code, r->enhanced, r->text && *r->text ? r->text : "scripted reply");
-        ms__mail_note(m, s->host, MS_HOST_WORLD, 0, "%s answers %u by the scenario's script", s->hostname, r->code);
+        ms_smtp_reply_set(reply, r->code, r->enhanced,
+                          r->text && *r->text ? r->text : "scripted reply");
+        ms__mail_note(m, s->host, MS_HOST_WORLD, 0, "%s answers %u by the scenario's script",
+                      s->hostname, r->code);
         return TRUE;
     }
     return FALSE;

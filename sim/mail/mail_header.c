@@ -73,7 +73,8 @@ ms__count_received(GBytes *data)
     const char *d = g_bytes_get_data(data, &n);
     const char *end = d + n;
     guint count = 0;
-    for (const char *p = find_field(d, end, "Received", 8); p; p = find_field(next_line(p, end), end, "Received", 8))
+    for (const char *p = find_field(d, end, "Received", 8); p;
+         p = find_field(next_line(p, end), end, "Received", 8))
         count++;
     return count;
 }
@@ -125,11 +126,12 @@ ms__mail_date(MsTime t, char out[MS_MAIL_DATE_SIZE])
         secs = 0;
     /* The epoch 2026-11-29 (a Sunday) is day 20786 after 1970-01-01. */
     gint64 day = 20786 + secs / 86400, sod = secs % 86400;
-    guint weekday = (guint) ((day + 3) % 7);   /* 1970-01-01 was a Thursday: index 3 */
+    guint weekday = (guint) ((day + 3) % 7); /* 1970-01-01 was a Thursday: index 3 */
     gint64 z = day + 719468, era = z / 146097, doe = z - era * 146097;
     gint64 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     gint64 doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    gint64 d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+    gint64 d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9,
+           y = yoe + era * 400 + (m <= 2);
     /* "Sun, 29 Nov 2026 00:00:00 +0000" (RFC 5322 3.3), without printf. */
     char *p = out;
     memcpy(p, days[weekday], 3);

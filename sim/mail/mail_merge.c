@@ -33,7 +33,7 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(ms-mail-error-quark, ms_mail_error)
+G_DEFINE_QUARK(ms - mail - error - quark, ms_mail_error)
 
 /* --- the byte format ------------------------------------------------------ */
 
@@ -43,8 +43,16 @@ put(GByteArray *b, const void *v, gsize n)
     g_byte_array_append(b, v, (guint) n);
 }
 
-static void put_u32(GByteArray *b, guint32 v) { put(b, &v, sizeof v); }
-static void put_u64(GByteArray *b, guint64 v) { put(b, &v, sizeof v); }
+static void
+put_u32(GByteArray *b, guint32 v)
+{
+    put(b, &v, sizeof v);
+}
+static void
+put_u64(GByteArray *b, guint64 v)
+{
+    put(b, &v, sizeof v);
+}
 
 static void
 put_str(GByteArray *b, const char *s)
@@ -71,8 +79,20 @@ get(Reader *r, void *v, gsize n)
     r->p += n;
 }
 
-static guint32 get_u32(Reader *r) { guint32 v; get(r, &v, sizeof v); return v; }
-static guint64 get_u64(Reader *r) { guint64 v; get(r, &v, sizeof v); return v; }
+static guint32
+get_u32(Reader *r)
+{
+    guint32 v;
+    get(r, &v, sizeof v);
+    return v;
+}
+static guint64
+get_u64(Reader *r)
+{
+    guint64 v;
+    get(r, &v, sizeof v);
+    return v;
+}
 
 /* A string of the input: pointer and length (not terminated). */
 typedef struct {
@@ -101,7 +121,7 @@ dup_str(Str s)
     return g_strndup(s.s, s.n);
 }
 
-#define MAGIC 0x3152534du   /* "MSR1" */
+#define MAGIC 0x3152534du /* "MSR1" */
 
 static const char *
 tag_out(gpointer user_data, guint32 id)
@@ -135,8 +155,9 @@ held_set(MsMail *m)
         for (guint q = 0; q < sv->queue->len; q++) {
             const MsMailQueueEntry *e = g_ptr_array_index(sv->queue, q);
             for (guint x = 0; x < e->rcpts->len; x++)
-                g_hash_table_add(set, g_strdup_printf("%u\n%s", e->message,
-                                                      (const char *) g_ptr_array_index(e->rcpts, x)));
+                g_hash_table_add(set,
+                                 g_strdup_printf("%u\n%s", e->message,
+                                                 (const char *) g_ptr_array_index(e->rcpts, x)));
         }
     }
     return set;
@@ -198,8 +219,8 @@ ms_mail_export_records(MsMail *m)
 
 typedef struct {
     MsMessageRecord rec;
-    char           *parent_mid;
-    gboolean        have_base;   /* rec's own fields come from a non-shadow */
+    char *parent_mid;
+    gboolean have_base; /* rec's own fields come from a non-shadow */
 } Merged;
 
 /* Merged recipients own their strings until the install moves them into
@@ -230,7 +251,8 @@ merged_rcpt(Merged *x, Str address)
 {
     for (guint i = 0; i < x->rec.rcpts->len; i++) {
         MsRcptRecord *rr = &g_array_index(x->rec.rcpts, MsRcptRecord, i);
-        if (strlen(rr->address) == address.n && g_ascii_strncasecmp(rr->address, address.s, address.n) == 0)
+        if (strlen(rr->address) == address.n &&
+            g_ascii_strncasecmp(rr->address, address.s, address.n) == 0)
             return rr;
     }
     MsRcptRecord rr = { 0 };
@@ -243,9 +265,9 @@ merged_rcpt(Merged *x, Str address)
 
 /* One part's version of a recipient, as read. */
 typedef struct {
-    Str      address, detail, status;
-    guint32  state, where, attempts, deferrals, received, hops, retrieved_by, held;
-    gint64   updated, done, retrieved;
+    Str address, detail, status;
+    guint32 state, where, attempts, deferrals, received, hops, retrieved_by, held;
+    gint64 updated, done, retrieved;
 } RcptIn;
 
 static void
@@ -335,8 +357,8 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
         pop3_sessions += get_u64(&rd);
         guint32 nr = get_u32(&rd);
         for (guint32 i = 0; i < nr && !rd.bad; i++) {
-            Str mid = get_str(&rd), label = get_str(&rd), from = get_str(&rd), subject = get_str(&rd),
-                parent_mid = get_str(&rd);
+            Str mid = get_str(&rd), label = get_str(&rd), from = get_str(&rd),
+                subject = get_str(&rd), parent_mid = get_str(&rd);
             gint64 created = (gint64) get_u64(&rd);
             gboolean is_dsn = get_u32(&rd) != 0, shadow = get_u32(&rd) != 0;
             guint32 origin = get_u32(&rd), origin_n = get_u32(&rd);
@@ -409,15 +431,16 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
             }
         }
         if (rd.bad || rd.p != rd.end) {
-            g_set_error(error, MS_MAIL_ERROR, 0, "mail records of part %u are malformed (byte %" G_GSIZE_FORMAT ")",
-                        p, (gsize) (rd.p - data));
+            g_set_error(error, MS_MAIL_ERROR, 0,
+                        "mail records of part %u are malformed (byte %" G_GSIZE_FORMAT ")", p,
+                        (gsize) (rd.p - data));
             return FALSE;
         }
     }
     for (guint i = 0; i < all->len; i++)
         if (!g_array_index(all, Merged, i).have_base) {
-            g_set_error(error, MS_MAIL_ERROR, 0,
-                        "message %s was seen but no part created it", g_array_index(all, Merged, i).rec.message_id);
+            g_set_error(error, MS_MAIL_ERROR, 0, "message %s was seen but no part created it",
+                        g_array_index(all, Merged, i).rec.message_id);
             return FALSE;
         }
     g_array_sort(all, by_creation);
@@ -433,7 +456,7 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
         g_free(x->rec.from);
         g_free(x->rec.subject);
         g_free(x->rec.message_id);
-        memset(&x->rec, 0, sizeof x->rec);   /* the recipients move to r, their addresses below */
+        memset(&x->rec, 0, sizeof x->rec); /* the recipients move to r, their addresses below */
         r.id = i + 1;
         r.shadow = FALSE;
         for (guint k = 0; k < r.rcpts->len; k++) {

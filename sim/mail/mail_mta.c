@@ -29,20 +29,20 @@
 #include <string.h>
 
 typedef struct {
-    MsLive         live;
-    MsMail        *mail;
+    MsLive live;
+    MsMail *mail;
     MsMailQueueEntry *entry;
-    MsTcpConnId    conn;
-    MsHostId       peer;
-    MsSmtpClient  *core;
-    GArray        *rcpt_codes;      /* guint reply code per rcpt, 0 = none */
-    GPtrArray     *rcpt_texts;      /* char* reply per rcpt */
-    int            txn_status;      /* -1: none */
-    char          *txn_reply;
-    guint          txn_code;
+    MsTcpConnId conn;
+    MsHostId peer;
+    MsSmtpClient *core;
+    GArray *rcpt_codes;    /* guint reply code per rcpt, 0 = none */
+    GPtrArray *rcpt_texts; /* char* reply per rcpt */
+    int txn_status;        /* -1: none */
+    char *txn_reply;
+    guint txn_code;
     MsSmtpSessionStatus session_status;
-    gboolean       session_done;
-    gboolean       finished;
+    gboolean session_done;
+    gboolean finished;
 } Attempt;
 
 static void try_next_address(MsMail *m, MsMailQueueEntry *e);
@@ -198,11 +198,11 @@ add_address(MsMailQueueEntry *e, guint32 addr, MsHostId host)
 
 /* Pending A lookups of exchanges without glue, in MX order. */
 typedef struct {
-    MsLive      live;
-    MsMail     *mail;
+    MsLive live;
+    MsMail *mail;
     MsMailQueueEntry *entry;
-    GPtrArray  *names;   /* char*, exchanges still to resolve, in order */
-    guint       next;
+    GPtrArray *names; /* char*, exchanges still to resolve, in order */
+    guint next;
 } ALookup;
 
 static void
@@ -216,10 +216,13 @@ alookup_free(ALookup *al)
 static void a_lookup_next(ALookup *al);
 
 static void
-on_a(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboolean cached, gpointer ud)
+on_a(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboolean cached,
+     gpointer ud)
 {
     ALookup *al = ud;
-    (void) r; (void) add; (void) cached;
+    (void) r;
+    (void) add;
+    (void) cached;
     if (st == MS_RESOLVE_OK)
         for (guint i = 0; i < recs->len; i++) {
             MsDnsRecord *a = g_ptr_array_index(recs, i);
@@ -233,7 +236,8 @@ a_lookup_next(ALookup *al)
 {
     if (al->next < al->names->len && al->entry->addrs->len < MS_MX_ADDRESS_LIMIT) {
         const char *name = g_ptr_array_index(al->names, al->next++);
-        ms_resolver_lookup(al->entry->server->resolver, name, MS_DNS_TYPE_A, al->entry->message, on_a, al);
+        ms_resolver_lookup(al->entry->server->resolver, name, MS_DNS_TYPE_A, al->entry->message,
+                           on_a, al);
         return;
     }
     MsMail *m = al->mail;
@@ -254,14 +258,17 @@ mx_cmp(gconstpointer a, gconstpointer b)
 }
 
 static void
-on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboolean cached, gpointer ud)
+on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboolean cached,
+      gpointer ud)
 {
     MsMailQueueEntry *e = ud;
     MsMail *m = e->mail;
     MsMailServer *s = e->server;
-    (void) r; (void) cached;
+    (void) r;
+    (void) cached;
     if (st == MS_RESOLVE_NXDOMAIN) {
-        g_autofree char *diag = g_strdup_printf("Host or domain name not found: %s (NXDOMAIN)", e->domain);
+        g_autofree char *diag =
+            g_strdup_printf("Host or domain name not found: %s (NXDOMAIN)", e->domain);
         bounce_all(m, e, "5.1.2", diag);
         return;
     }
@@ -278,7 +285,8 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
     al->names = g_ptr_array_new_with_free_func(g_free);
     if (st == MS_RESOLVE_NODATA || recs->len == 0) {
         ms__mail_note(m, s->host, MS_HOST_WORLD, e->message,
-                      "%s has no MX record: %s uses its address directly (RFC 5321 5.1)", e->domain, s->hostname);
+                      "%s has no MX record: %s uses its address directly (RFC 5321 5.1)", e->domain,
+                      s->hostname);
         g_ptr_array_add(al->names, g_strdup(e->domain));
     } else {
         for (guint i = 0; i < recs->len; i++)
@@ -290,7 +298,7 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
         GPtrArray *mx = g_ptr_array_new();
         for (guint i = 0; i < recs->len; i++)
             g_ptr_array_add(mx, g_ptr_array_index(recs, i));
-        g_ptr_array_sort(mx, mx_cmp);   /* stable: keeps the answer's order within a preference */
+        g_ptr_array_sort(mx, mx_cmp); /* stable: keeps the answer's order within a preference */
         /* Shuffle equal preferences with the host's stream (RFC 5321 5.1). */
         MsRng *rng = ms_engine_host_rng(m->engine, s->host);
         for (guint i = 0; i < mx->len;) {
@@ -317,34 +325,37 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
             gboolean self = ms_dns_name_equal(x->rdata.mx.exchange, s->hostname);
             for (guint k = 0; k < add->len && !self; k++) {
                 MsDnsRecord *a = g_ptr_array_index(add, k);
-                self = a->type == MS_DNS_TYPE_A && ms_dns_name_equal(a->name, x->rdata.mx.exchange) &&
-                       a->rdata.a == own_addr;
+                self = a->type == MS_DNS_TYPE_A &&
+                       ms_dns_name_equal(a->name, x->rdata.mx.exchange) && a->rdata.a == own_addr;
             }
             if (self)
                 own_pref = x->rdata.mx.preference;
         }
         if (own_pref >= 0) {
             guint keep = 0;
-            while (keep < mx->len && ((MsDnsRecord *) mx->pdata[keep])->rdata.mx.preference < own_pref)
+            while (keep < mx->len &&
+                   ((MsDnsRecord *) mx->pdata[keep])->rdata.mx.preference < own_pref)
                 keep++;
             g_ptr_array_set_size(mx, (gint) keep);
             if (keep == 0) {
                 g_ptr_array_free(mx, TRUE);
                 alookup_free(al);
-                g_autofree char *diag = g_strdup_printf("mail for %s loops back to myself (RFC 5321 5.1)", e->domain);
+                g_autofree char *diag =
+                    g_strdup_printf("mail for %s loops back to myself (RFC 5321 5.1)", e->domain);
                 bounce_all(m, e, "5.4.6", diag);
                 return;
             }
             ms__mail_note(m, s->host, MS_HOST_WORLD, e->message,
-                          "%s is itself a mail exchanger of %s (preference %d): it passes the message only to "
+                          "%s is itself a mail exchanger of %s (preference %d): it passes the "
+                          "message only to "
                           "a more preferred one",
                           s->hostname, e->domain, own_pref);
         }
         GString *list = g_string_new(NULL);
         for (guint i = 0; i < mx->len; i++) {
             MsDnsRecord *x = mx->pdata[i];
-            g_string_append_printf(list, "%s%s (preference %u)", i ? ", " : "", x->rdata.mx.exchange,
-                                   x->rdata.mx.preference);
+            g_string_append_printf(list, "%s%s (preference %u)", i ? ", " : "",
+                                   x->rdata.mx.exchange, x->rdata.mx.preference);
             gboolean glued = FALSE;
             for (guint k = 0; k < add->len; k++) {
                 MsDnsRecord *a = g_ptr_array_index(add, k);
@@ -356,7 +367,8 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
             if (!glued)
                 g_ptr_array_add(al->names, g_strdup(x->rdata.mx.exchange));
         }
-        ms__mail_note(m, s->host, MS_HOST_WORLD, e->message, "mail for %s goes to %s", e->domain, list->str);
+        ms__mail_note(m, s->host, MS_HOST_WORLD, e->message, "mail for %s goes to %s", e->domain,
+                      list->str);
         g_string_free(list, TRUE);
         g_ptr_array_free(mx, TRUE);
     }
@@ -370,15 +382,18 @@ hand_out(MsMail *m, MsMailQueueEntry *e)
 {
     MsMailServer *s = e->server;
     e->outbound = TRUE;
-    ms__mail_note(m, s->host, MS_HOST_WORLD, e->message,
-                  "%s hands the message for %s to the real Internet through the bridge (--relay-out)%s",
-                  s->hostname, e->domain, e->attempts > 1 ? ", again" : "");
+    ms__mail_note(
+        m, s->host, MS_HOST_WORLD, e->message,
+        "%s hands the message for %s to the real Internet through the bridge (--relay-out)%s",
+        s->hostname, e->domain, e->attempts > 1 ? ", again" : "");
     g_autoptr(GPtrArray) rcpts = g_ptr_array_new();
     for (guint i = 0; i < e->rcpts->len; i++)
         g_ptr_array_add(rcpts, g_ptr_array_index(e->rcpts, i));
     g_ptr_array_add(rcpts, NULL);
-    MsMailOutbound job = { s->index, e->qid, e->message, e->from, (const char *const *) rcpts->pdata,
-                           e->domain, e->data, e->attempts };
+    MsMailOutbound job = {
+        s->index,  e->qid,  e->message, e->from, (const char *const *) rcpts->pdata,
+        e->domain, e->data, e->attempts
+    };
     m->outbound(&job, m->outbound_data);
 }
 
@@ -397,9 +412,10 @@ outbound_delivered(MsMail *m, MsMailQueueEntry *e, guint i, const char *reply)
         g_free(rr->detail);
         rr->detail = g_strdup_printf("handed to the real Internet by %s: %s", s->hostname, reply);
     }
-    ms__mail_note(m, s->host, MS_HOST_WORLD, e->message,
-                  "the real server takes the message for %s from %s (%s): it has left the simulated world", rcpt,
-                  s->hostname, reply);
+    ms__mail_note(
+        m, s->host, MS_HOST_WORLD, e->message,
+        "the real server takes the message for %s from %s (%s): it has left the simulated world",
+        rcpt, s->hostname, reply);
 }
 
 gboolean
@@ -420,8 +436,8 @@ ms_mail_outbound_result(MsMail *m, guint server, const char *queue_id, const cha
             which = i;
     if (!e || (rcpt && which == G_MAXUINT))
         return FALSE;
-    g_autofree char *reply = code ? g_strdup_printf("%u %s%s%s", code, status ? status : "", status && *status ? " " : "",
-                                                    text ? text : "")
+    g_autofree char *reply = code ? g_strdup_printf("%u %s%s%s", code, status ? status : "",
+                                                    status && *status ? " " : "", text ? text : "")
                                   : g_strdup(text ? text : "the real server could not be reached");
     const char *st = status && *status ? status : code >= 500 ? "5.0.0" : "4.4.1";
     gboolean done = code >= 200 && code < 300, failed = code >= 500 && code < 600;
@@ -472,8 +488,9 @@ start_attempt(MsMail *m, MsMailQueueEntry *e)
     }
     if (s->smarthost != MS_NO_HOST_ID) {
         add_address(e, ms_net_host_addr(m->net, s->smarthost), s->smarthost);
-        ms__mail_note(m, s->host, s->smarthost, e->message, "%s relays mail for %s through its smarthost %s",
-                      s->hostname, e->domain, ms_net_host_name(m->net, s->smarthost));
+        ms__mail_note(m, s->host, s->smarthost, e->message,
+                      "%s relays mail for %s through its smarthost %s", s->hostname, e->domain,
+                      ms_net_host_name(m->net, s->smarthost));
         try_next_address(m, e);
         return;
     }
@@ -490,17 +507,23 @@ start_attempt(MsMail *m, MsMailQueueEntry *e)
     if (!m->told_dns) {
         m->told_dns = TRUE;
         if (m->flat_dns)
-            ms__mail_aside(m, s->host, e->message,
-                           "(what really happens: in this small world one registry answers for every domain. On "
-                           "the Internet the server's resolver asks a root server, which refers it to the servers "
-                           "of the top-level domain that the registry runs, which refer it to the domain's own "
-                           "name servers, which answer. Registrars only sell names; they answer no queries.)");
+            ms__mail_aside(
+                m, s->host, e->message,
+                "(what really happens: in this small world one registry answers for every domain. "
+                "On "
+                "the Internet the server's resolver asks a root server, which refers it to the "
+                "servers "
+                "of the top-level domain that the registry runs, which refer it to the domain's "
+                "own "
+                "name servers, which answer. Registrars only sell names; they answer no queries.)");
         else
-            ms__mail_aside(m, s->host, e->message,
-                           "(what really happens: the server does not look the domain up \"at the registry\". Its "
-                           "resolver asks DNS servers: a root server, which refers it to the servers of the "
-                           "top-level domain that the registry runs, which refer it to the domain's own name "
-                           "servers, which answer. Registrars only sell names; they answer no queries.)");
+            ms__mail_aside(
+                m, s->host, e->message,
+                "(what really happens: the server does not look the domain up \"at the registry\". "
+                "Its "
+                "resolver asks DNS servers: a root server, which refers it to the servers of the "
+                "top-level domain that the registry runs, which refer it to the domain's own name "
+                "servers, which answer. Registrars only sell names; they answer no queries.)");
     }
     ms_resolver_lookup(s->resolver, e->domain, MS_DNS_TYPE_MX, e->message, on_mx, e);
 }
@@ -554,10 +577,12 @@ hook_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
                         dir == MS_SMTP_TRACE_OUT, line);
 }
 
-static const MsSmtpClientHooks client_hooks = { hook_rcpt_result, hook_txn_result, hook_session_result, hook_trace };
+static const MsSmtpClientHooks client_hooks = { hook_rcpt_result, hook_txn_result,
+                                                hook_session_result, hook_trace };
 /* Without trace sinks nothing reads protocol lines: the core need not
  * format them (a large world's run spends ~2 % there otherwise). */
-static const MsSmtpClientHooks client_hooks_quiet = { hook_rcpt_result, hook_txn_result, hook_session_result, NULL };
+static const MsSmtpClientHooks client_hooks_quiet = { hook_rcpt_result, hook_txn_result,
+                                                      hook_session_result, NULL };
 
 static const char *
 enhanced_of(const char *reply_text, char *buf, gsize len)
@@ -600,10 +625,12 @@ attempt_finish(Attempt *a, const char *conn_error)
                 const char *diag = code >= 500 ? text : a->txn_reply;
                 char st[12];
                 g_autofree char *full = g_strdup_printf("host %s said: %s", peer_name, diag);
-                ms__mail_bounce(m, s, e->message, e->from, rcpt, enhanced_of(diag, st, sizeof st), full, e->data);
+                ms__mail_bounce(m, s, e->message, e->from, rcpt, enhanced_of(diag, st, sizeof st),
+                                full, e->data);
             } else if (code >= 200 && code < 300 && a->txn_status == MS_SMTP_TXN_ACCEPTED) {
-                ms__mail_note(m, s->host, a->peer, e->message, "%s has handed the message for %s to %s",
-                              s->hostname, rcpt, peer_name);
+                ms__mail_note(m, s->host, a->peer, e->message,
+                              "%s has handed the message for %s to %s", s->hostname, rcpt,
+                              peer_name);
             } else {
                 g_ptr_array_add(keep, g_strdup(rcpt));
             }
@@ -622,11 +649,13 @@ attempt_finish(Attempt *a, const char *conn_error)
     }
     g_ptr_array_unref(keep);
     g_free(e->last_error);
-    e->last_error = g_strdup_printf("connection to %s: %s", peer_name,
-                                    conn_error ? conn_error :
-                                    a->session_done ? ms_smtp_session_status_to_string(a->session_status) : "lost");
-    ms__mail_note(m, s->host, a->peer, e->message, "%s could not deliver to %s (%s)%s",
-                  s->hostname, peer_name, e->last_error,
+    e->last_error =
+        g_strdup_printf("connection to %s: %s", peer_name,
+                        conn_error        ? conn_error
+                        : a->session_done ? ms_smtp_session_status_to_string(a->session_status)
+                                          : "lost");
+    ms__mail_note(m, s->host, a->peer, e->message, "%s could not deliver to %s (%s)%s", s->hostname,
+                  peer_name, e->last_error,
                   e->next_addr < e->addrs->len ? "; it tries the next address" : "");
     try_next_address(m, e);
 }
@@ -661,7 +690,8 @@ static void
 attempt_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud)
 {
     Attempt *a = ud;
-    (void) tcp; (void) conn;
+    (void) tcp;
+    (void) conn;
     ms_smtp_client_feed(a->core, data, len);
     attempt_pump(a);
 }
@@ -670,7 +700,8 @@ static void
 attempt_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 {
     Attempt *a = ud;
-    (void) tcp; (void) conn;
+    (void) tcp;
+    (void) conn;
     ms_smtp_client_connection_lost(a->core);
     attempt_finish(a, why == MS_TCP_CLOSE_NORMAL ? NULL : ms_tcp_close_reason_to_string(why));
     attempt_free(a);
@@ -699,7 +730,8 @@ try_next_address(MsMail *m, MsMailQueueEntry *e)
     g_ptr_array_set_size(a->rcpt_texts, (gint) e->rcpts->len);
     MsSmtpClientConfig cfg = { 0 };
     cfg.helo_name = s->hostname;
-    a->core = ms_smtp_client_new(&cfg, ms_trace_enabled(m->trace) ? &client_hooks : &client_hooks_quiet, a);
+    a->core = ms_smtp_client_new(
+        &cfg, ms_trace_enabled(m->trace) ? &client_hooks : &client_hooks_quiet, a);
     const char **rcpts = g_new0(const char *, e->rcpts->len + 1);
     for (guint i = 0; i < e->rcpts->len; i++)
         rcpts[i] = g_ptr_array_index(e->rcpts, i);
@@ -714,13 +746,16 @@ try_next_address(MsMail *m, MsMailQueueEntry *e)
         m->told_routing = TRUE;
         GArray *path = peer != MS_NO_HOST_ID ? ms_net_route_path(m->net, s->host, peer) : NULL;
         guint routers = path && path->len > 2 ? path->len - 2 : 0;
-        ms__mail_aside(m, s->host, e->message,
-                       "(what really happens: nothing sorts packets by domain. The mail server chose the next "
-                       "mail server from the MX records; the %u router%s on the way forward each packet only by its "
-                       "destination IP address, %s, and never look at the mail inside.)",
-                       routers, routers == 1 ? "" : "s", ip);
+        ms__mail_aside(
+            m, s->host, e->message,
+            "(what really happens: nothing sorts packets by domain. The mail server chose the next "
+            "mail server from the MX records; the %u router%s on the way forward each packet only "
+            "by its "
+            "destination IP address, %s, and never look at the mail inside.)",
+            routers, routers == 1 ? "" : "s", ip);
         if (path)
             g_array_free(path, TRUE);
     }
-    a->conn = ms_tcp_connect_tagged(m->tcp, s->host, addr, MS_SMTP_PORT, &attempt_cb, a, e->message);
+    a->conn =
+        ms_tcp_connect_tagged(m->tcp, s->host, addr, MS_SMTP_PORT, &attempt_cb, a, e->message);
 }

@@ -8,14 +8,14 @@
 #include <string.h>
 
 typedef struct {
-    MsLive        live;
-    MsMail       *mail;
+    MsLive live;
+    MsMail *mail;
     MsMailClient *client;
     MsMailServer *server;
-    guint32       message;
-    MsTcpConnId   conn;
+    guint32 message;
+    MsTcpConnId conn;
     MsSmtpClient *core;
-    gboolean      finished;
+    gboolean finished;
 } Submit;
 
 static void submit_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
@@ -30,7 +30,7 @@ refuse_all(Submit *x, const char *why)
     for (guint i = 0; i < r->rcpts->len; i++)
         any |= g_array_index(r->rcpts, MsRcptRecord, i).state == MS_RCPT_WITH_CLIENT;
     if (!any)
-        return;   /* already told (the transaction and the session both end) */
+        return; /* already told (the transaction and the session both end) */
     for (guint i = 0; i < r->rcpts->len; i++) {
         MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, i);
         if (rr->state == MS_RCPT_WITH_CLIENT) {
@@ -56,8 +56,8 @@ h_rcpt(guint txn, guint rcpt, const MsSmtpReply *reply, gpointer ud)
         rr->state = MS_RCPT_REFUSED;
         ms__rcpt_touch(x->mail, rr);
         g_free(rr->detail);
-        rr->detail = g_strdup_printf("submission server said: %u %s %s", reply->code, reply->enhanced,
-                                     reply->text ? reply->text : "");
+        rr->detail = g_strdup_printf("submission server said: %u %s %s", reply->code,
+                                     reply->enhanced, reply->text ? reply->text : "");
     }
 }
 
@@ -73,8 +73,9 @@ h_txn(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointer ud)
         return;
     }
     g_autofree char *why = reply && reply->code
-        ? g_strdup_printf("the server said %u %s %s", reply->code, reply->enhanced, reply->text ? reply->text : "")
-        : g_strdup("the connection was lost");
+                               ? g_strdup_printf("the server said %u %s %s", reply->code,
+                                                 reply->enhanced, reply->text ? reply->text : "")
+                               : g_strdup("the connection was lost");
     refuse_all(x, why);
 }
 
@@ -83,8 +84,9 @@ h_session(MsSmtpSessionStatus st, const MsSmtpReply *reply, gpointer ud)
 {
     Submit *x = ud;
     if (st == MS_SMTP_SESSION_AUTH_FAILED) {
-        g_autofree char *why = g_strdup_printf("login refused (%u %s %s)", reply ? reply->code : 0,
-                                               reply ? reply->enhanced : "", reply && reply->text ? reply->text : "");
+        g_autofree char *why =
+            g_strdup_printf("login refused (%u %s %s)", reply ? reply->code : 0,
+                            reply ? reply->enhanced : "", reply && reply->text ? reply->text : "");
         refuse_all(x, why);
     }
 }
@@ -93,7 +95,8 @@ static void
 h_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
 {
     Submit *x = ud;
-    ms__mail_proto_line(x->mail, x->client->host, x->server->host, x->message, "smtp", dir == MS_SMTP_TRACE_OUT, line);
+    ms__mail_proto_line(x->mail, x->client->host, x->server->host, x->message, "smtp",
+                        dir == MS_SMTP_TRACE_OUT, line);
 }
 
 static const MsSmtpClientHooks submit_hooks = { h_rcpt, h_txn, h_session, h_trace };
@@ -122,7 +125,8 @@ static void
 submit_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud)
 {
     Submit *x = ud;
-    (void) tcp; (void) conn;
+    (void) tcp;
+    (void) conn;
     ms_smtp_client_feed(x->core, data, len);
     submit_pump(x);
 }
@@ -131,7 +135,8 @@ static void
 submit_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 {
     Submit *x = ud;
-    (void) tcp; (void) conn;
+    (void) tcp;
+    (void) conn;
     if (why != MS_TCP_CLOSE_NORMAL) {
         g_autofree char *text = g_strdup_printf("connection to %s %s", x->server->hostname,
                                                 ms_tcp_close_reason_to_string(why));
@@ -155,9 +160,11 @@ ms__mail_compose(MsMail *m, const char *from, const MsMessageRecord *r, const ch
         g_autofree char *cc_list = g_strjoinv(", ", (char **) cc);
         g_string_append_printf(s, "Cc: %s\r\n", cc_list);
     }
-    g_string_append_printf(s, "Subject: %s\r\nDate: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n"
-                              "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
-                           r->subject, date, r->message_id);
+    g_string_append_printf(
+        s,
+        "Subject: %s\r\nDate: %s\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+        r->subject, date, r->message_id);
     if (body) {
         /* Normalise the body's line ends to CRLF. */
         for (const char *p = body; *p; p++) {
@@ -174,7 +181,8 @@ ms__mail_compose(MsMail *m, const char *from, const MsMessageRecord *r, const ch
         /* Filler text up to `size` bytes of body, 72-character lines
          * ("NNNN " + 65 characters + CRLF), written without printf: large
          * worlds compose a million of these. */
-        static const char line[] = "Simulated message text: the quick brown fox jumps over the lazy dog.   ";
+        static const char line[] =
+            "Simulated message text: the quick brown fox jumps over the lazy dog.   ";
         guint64 lines = (size + 71) / 72;
         gsize at = s->len;
         g_string_set_size(s, at + lines * 72);
@@ -196,10 +204,10 @@ ms__mail_compose(MsMail *m, const char *from, const MsMessageRecord *r, const ch
 }
 
 typedef struct {
-    guint32  message;
-    guint    client;
-    GBytes  *data;
-    char   **rcpts;
+    guint32 message;
+    guint client;
+    GBytes *data;
+    char **rcpts;
 } Pending;
 
 /* Pending submissions are owned by the mail layer (m->pending) until their
@@ -221,7 +229,7 @@ on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
     Pending *p = ev->data.ptr[0];
     guint at;
     if (g_ptr_array_find(m->pending, p, &at))
-        g_ptr_array_steal_index_fast(m->pending, at);   /* now ours to free */
+        g_ptr_array_steal_index_fast(m->pending, at); /* now ours to free */
     MsMailClient *c = g_ptr_array_index(m->clients, p->client);
     const MsMessageRecord *r = ms_mail_message(m, p->message);
     if (c->smtp_server == MS_NO_SERVER) {
@@ -243,17 +251,19 @@ on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
     ms_smtp_client_add_message(x->core, c->address, (const char *const *) p->rcpts, p->data);
     ms_smtp_client_finish(x->core);
     ms__mail_note(m, c->host, s->host, p->message,
-                  "%s sends message %s (\"%s\", %" G_GSIZE_FORMAT " bytes) from %s: SMTP to %s port 587, logging in as %s",
-                  ms_net_host_name(m->net, c->host), r->label, r->subject, g_bytes_get_size(p->data),
-                  c->address, s->hostname, c->address);
-    x->conn = ms_tcp_connect_tagged(m->tcp, c->host, ms_net_host_addr(m->net, s->host), MS_SUBMISSION_PORT,
-                                    &submit_cb, x, p->message);
+                  "%s sends message %s (\"%s\", %" G_GSIZE_FORMAT
+                  " bytes) from %s: SMTP to %s port 587, logging in as %s",
+                  ms_net_host_name(m->net, c->host), r->label, r->subject,
+                  g_bytes_get_size(p->data), c->address, s->hostname, c->address);
+    x->conn = ms_tcp_connect_tagged(m->tcp, c->host, ms_net_host_addr(m->net, s->host),
+                                    MS_SUBMISSION_PORT, &submit_cb, x, p->message);
     pending_free(p);
 }
 
 guint32
-ms_mail_submit(MsMail *m, guint client, const char *label, const char *const *to, const char *const *cc,
-               const char *subject, const char *body, guint64 size, MsTime at)
+ms_mail_submit(MsMail *m, guint client, const char *label, const char *const *to,
+               const char *const *cc, const char *subject, const char *body, guint64 size,
+               MsTime at)
 {
     g_return_val_if_fail(m != NULL && client < m->clients->len, 0);
     g_return_val_if_fail(label != NULL && to != NULL && to[0] != NULL, 0);
@@ -264,7 +274,8 @@ ms_mail_submit(MsMail *m, guint client, const char *label, const char *const *to
     for (const char *const *p = cc; p && *p; p++)
         g_ptr_array_add(all, (gpointer) *p);
     g_ptr_array_add(all, NULL);
-    guint32 id = ms__mail_new_record(m, label, c->address, (const char *const *) all->pdata, subject, c->host, 0);
+    guint32 id = ms__mail_new_record(m, label, c->address, (const char *const *) all->pdata,
+                                     subject, c->host, 0);
     MsMessageRecord *r = ms__mail_record(m, id);
     r->created_at = at;
     Pending *p = g_new0(Pending, 1);

@@ -14,14 +14,14 @@
 #include <string.h>
 
 typedef struct {
-    MsLive         live;
-    MsMail        *mail;
-    MsMailServer  *server;
-    MsTcpConnId    conn;
-    MsHostId       peer;
-    MsPop3Server  *core;
-    MsMailDrop    *drop;
-    MsEventId      resume;
+    MsLive live;
+    MsMail *mail;
+    MsMailServer *server;
+    MsTcpConnId conn;
+    MsHostId peer;
+    MsPop3Server *core;
+    MsMailDrop *drop;
+    MsEventId resume;
 } Pop3d;
 
 static void pop3d_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
@@ -34,7 +34,7 @@ pop3d_free(Pop3d *x)
     ms__live_remove(x->mail, &x->live);
     if (x->resume)
         ms_engine_cancel(x->mail->engine, x->resume);
-    ms_pop3_server_free(x->core);   /* releases a held lock (RFC 1939: no UPDATE) */
+    ms_pop3_server_free(x->core); /* releases a held lock (RFC 1939: no UPDATE) */
     ms_mail_drop_free(x->drop);
     g_free(x);
 }
@@ -49,8 +49,8 @@ pop3d_pump(Pop3d *x)
     if (delay) {
         MsEventData d = { { 0 } };
         d.ptr[0] = x;
-        x->resume = ms_engine_schedule_in(x->mail->engine, (MsTime) delay * MS_TIME_MS, x->server->host,
-                                          x->mail->ev_pop3_resume, d);
+        x->resume = ms_engine_schedule_in(x->mail->engine, (MsTime) delay * MS_TIME_MS,
+                                          x->server->host, x->mail->ev_pop3_resume, d);
         return;
     }
     if (ms_pop3_server_is_closed(x->core)) {
@@ -63,7 +63,8 @@ static void
 on_resume(MsEngine *e, const MsEvent *ev, gpointer user_data)
 {
     Pop3d *x = ev->data.ptr[0];
-    (void) e; (void) user_data;
+    (void) e;
+    (void) user_data;
     x->resume = 0;
     ms_pop3_server_resume(x->core);
     pop3d_pump(x);
@@ -72,9 +73,9 @@ on_resume(MsEngine *e, const MsEvent *ev, gpointer user_data)
 /* --- the maildrop: POP3 hooks on a server's store (shared with the bridge) --- */
 
 struct _MsMailDrop {
-    MsMail   *mail;
+    MsMail *mail;
     MsMailServer *server;
-    MsHostId  peer;
+    MsHostId peer;
 };
 
 MsMailDrop *
@@ -154,12 +155,14 @@ h_commit(gpointer ud, const char *user, const guint *indices, guint n)
     g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < n; i++)
         if (indices[i] < msgs->len)
-            g_ptr_array_add(uids, g_strdup(((MsStoredMessage *) g_ptr_array_index(msgs, indices[i]))->uid));
+            g_ptr_array_add(
+                uids, g_strdup(((MsStoredMessage *) g_ptr_array_index(msgs, indices[i]))->uid));
     for (guint i = 0; i < uids->len; i++)
         ms_mail_store_delete(x->server->store, user, g_ptr_array_index(uids, i));
     if (n > 0)
-        ms__mail_note(x->mail, x->server->host, x->peer, 0, "%s deletes %u message%s of %s, as the client asked",
-                      x->server->hostname, n, n == 1 ? "" : "s", user);
+        ms__mail_note(x->mail, x->server->host, x->peer, 0,
+                      "%s deletes %u message%s of %s, as the client asked", x->server->hostname, n,
+                      n == 1 ? "" : "s", user);
     return TRUE;
 }
 
@@ -177,8 +180,8 @@ h_trace(gpointer ud, gboolean from_client, const char *line)
     ms__mail_proto_line(x->mail, x->server->host, x->peer, 0, "pop3", !from_client, line);
 }
 
-static const MsPop3ServerHooks drop_hooks = { h_auth, h_apop_secret, h_lock, h_list, h_retrieve,
-                                              h_commit, h_unlock, h_trace };
+static const MsPop3ServerHooks drop_hooks = { h_auth,     h_apop_secret, h_lock,   h_list,
+                                              h_retrieve, h_commit,      h_unlock, h_trace };
 
 const MsPop3ServerHooks *
 ms_mail_drop_hooks(void)
@@ -216,7 +219,8 @@ static void
 pop3d_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud)
 {
     Pop3d *x = ud;
-    (void) tcp; (void) conn;
+    (void) tcp;
+    (void) conn;
     ms_pop3_server_feed(x->core, data, len);
     if (!x->resume)
         pop3d_pump(x);
@@ -225,27 +229,29 @@ pop3d_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer
 static void
 pop3d_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 {
-    (void) tcp; (void) conn; (void) why;
+    (void) tcp;
+    (void) conn;
+    (void) why;
     pop3d_free(ud);
 }
 
 void
 ms__pop3d_listen(MsMail *m, MsMailServer *s)
 {
-    s->lsn_pop3 = (MsMailListenCtx) { m, s, MS_POP3_PORT };
+    s->lsn_pop3 = (MsMailListenCtx){ m, s, MS_POP3_PORT };
     ms_tcp_listen(m->tcp, s->host, MS_POP3_PORT, &pop3_listen_cb, &s->lsn_pop3);
 }
 
 /* --- the client side: a mail check ------------------------------------ */
 
 typedef struct {
-    MsLive        live;
-    MsMail       *mail;
+    MsLive live;
+    MsMail *mail;
     MsMailClient *client;
     MsMailServer *server;
-    MsTcpConnId   conn;
+    MsTcpConnId conn;
     MsPop3Client *core;
-    gboolean      done;
+    gboolean done;
 } Pop3c;
 
 static void pop3c_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
@@ -267,7 +273,8 @@ c_message(gpointer ud, guint msgno, const char *uid, GBytes *message)
         rr->retrieved_by = x->client->host;
     }
     const MsMessageRecord *rec = id ? ms_mail_message(m, id) : NULL;
-    ms__mail_note(m, x->client->host, x->server->host, id, "%s downloads message %s (\"%s\", %" G_GSIZE_FORMAT " bytes) for %s",
+    ms__mail_note(m, x->client->host, x->server->host, id,
+                  "%s downloads message %s (\"%s\", %" G_GSIZE_FORMAT " bytes) for %s",
                   ms_net_host_name(m->net, x->client->host), rec ? rec->label : "?",
                   rec ? rec->subject : "", g_bytes_get_size(message), x->client->address);
 }
@@ -280,11 +287,14 @@ c_done(gpointer ud, MsPop3ClientResult result, const char *text)
     x->done = TRUE;
     x->client->checking = FALSE;
     if (result == MS_POP3_CLIENT_OK)
-        ms__mail_note(m, x->client->host, x->server->host, 0, "%s has checked the mailbox of %s: %u new message%s",
+        ms__mail_note(m, x->client->host, x->server->host, 0,
+                      "%s has checked the mailbox of %s: %u new message%s",
                       ms_net_host_name(m->net, x->client->host), x->client->address,
-                      ms_pop3_client_retrieved(x->core), ms_pop3_client_retrieved(x->core) == 1 ? "" : "s");
+                      ms_pop3_client_retrieved(x->core),
+                      ms_pop3_client_retrieved(x->core) == 1 ? "" : "s");
     else
-        ms__mail_note(m, x->client->host, x->server->host, 0, "%s could not check the mailbox of %s: %s (%s)",
+        ms__mail_note(m, x->client->host, x->server->host, 0,
+                      "%s could not check the mailbox of %s: %s (%s)",
                       ms_net_host_name(m->net, x->client->host), x->client->address,
                       ms_pop3_client_result_to_string(result), text);
 }
@@ -322,7 +332,8 @@ static void
 pop3c_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud)
 {
     Pop3c *x = ud;
-    (void) tcp; (void) conn;
+    (void) tcp;
+    (void) conn;
     ms_pop3_client_feed(x->core, data, len);
     pop3c_pump(x);
 }
@@ -331,11 +342,13 @@ static void
 pop3c_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 {
     Pop3c *x = ud;
-    (void) tcp; (void) conn;
+    (void) tcp;
+    (void) conn;
     if (!x->done && why != MS_TCP_CLOSE_NORMAL) {
         x->done = TRUE;
         x->client->checking = FALSE;
-        ms__mail_note(x->mail, x->client->host, x->server->host, 0, "%s could not reach %s for POP3: %s",
+        ms__mail_note(x->mail, x->client->host, x->server->host, 0,
+                      "%s could not reach %s for POP3: %s",
                       ms_net_host_name(x->mail->net, x->client->host), x->server->hostname,
                       ms_tcp_close_reason_to_string(why));
     }
@@ -370,7 +383,8 @@ ms__mua_check(MsMail *m, MsMailClient *c)
     c->checking = TRUE;
     ms__mail_note(m, c->host, s->host, 0, "%s checks for new mail: POP3 to %s as user %s",
                   ms_net_host_name(m->net, c->host), s->hostname, c->user);
-    x->conn = ms_tcp_connect(m->tcp, c->host, ms_net_host_addr(m->net, s->host), MS_POP3_PORT, &pop3c_cb, x);
+    x->conn = ms_tcp_connect(m->tcp, c->host, ms_net_host_addr(m->net, s->host), MS_POP3_PORT,
+                             &pop3c_cb, x);
 }
 
 void

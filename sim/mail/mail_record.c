@@ -41,14 +41,14 @@ void
 ms__rcpt_clear(gpointer p)
 {
     MsRcptRecord *r = p;
-    g_free(r->detail);   /* the address is one of the mail layer's texts */
+    g_free(r->detail); /* the address is one of the mail layer's texts */
 }
 
 static void
 record_clear(gpointer p)
 {
     MsMessageRecord *m = p;
-    g_array_free(m->rcpts, TRUE);   /* the strings are the mail layer's texts */
+    g_array_free(m->rcpts, TRUE); /* the strings are the mail layer's texts */
 }
 
 static void
@@ -206,7 +206,8 @@ ms__mail_new_record(MsMail *m, const char *label, const char *from, const char *
         m->n_origin_count = n;
     }
     r.origin_n = ++m->origin_count[origin];
-    g_autofree char *mid = g_strdup_printf("<%s.%u@%s>", label, r.origin_n, ms_net_host_name(m->net, origin));
+    g_autofree char *mid =
+        g_strdup_printf("<%s.%u@%s>", label, r.origin_n, ms_net_host_name(m->net, origin));
     r.message_id = ms__mail_text(m, mid);
     return add_record(m, &r);
 }
@@ -364,6 +365,7 @@ ms_mail_message_settled(const MsMail *m, guint32 id)
 const char *
 ms_rcpt_state_to_string(MsRcptState s)
 {
-    static const char *const names[] = { "with-client", "refused", "queued", "delivered", "bounced" };
+    static const char *const names[] = { "with-client", "refused", "queued", "delivered",
+                                         "bounced" };
     return (guint) s < G_N_ELEMENTS(names) ? names[s] : "?";
 }

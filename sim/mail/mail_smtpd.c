@@ -20,20 +20,20 @@
 #include <string.h>
 
 typedef struct {
-    MsLive         live;
-    MsMail        *mail;
-    MsMailServer  *server;
-    MsTcpConnId    conn;
-    guint16        port;
-    MsHostId       peer;
-    guint32        peer_addr;
-    MsSmtpServer  *core;
-    guint32        message;   /* the last message seen, for traces */
-    char          *txn_from;  /* MAIL FROM as the command arrives, for fault rules */
-    char          *txn_rcpt;  /* its first RCPT TO */
-    GByteArray    *pending;   /* replies held back by a command delay */
-    MsEventId      flush;
-    char          *mail_from; /* reverse path of the accepted MAIL, for the greylist triple */
+    MsLive live;
+    MsMail *mail;
+    MsMailServer *server;
+    MsTcpConnId conn;
+    guint16 port;
+    MsHostId peer;
+    guint32 peer_addr;
+    MsSmtpServer *core;
+    guint32 message;     /* the last message seen, for traces */
+    char *txn_from;      /* MAIL FROM as the command arrives, for fault rules */
+    char *txn_rcpt;      /* its first RCPT TO */
+    GByteArray *pending; /* replies held back by a command delay */
+    MsEventId flush;
+    char *mail_from; /* reverse path of the accepted MAIL, for the greylist triple */
 } Session;
 
 static void session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
@@ -74,7 +74,8 @@ pump(Session *x)
     if (x->pending->len > 0 && !x->flush) {
         MsEventData ev = { { 0 } };
         ev.ptr[0] = x;
-        x->flush = ms_engine_schedule_in(x->mail->engine, delay, x->server->host, x->mail->ev_smtpd_flush, ev);
+        x->flush = ms_engine_schedule_in(x->mail->engine, delay, x->server->host,
+                                         x->mail->ev_smtpd_flush, ev);
     }
     if (ms_smtp_server_is_closed(x->core) && x->pending->len == 0) {
         ms_tcp_close(x->mail->tcp, x->conn);
@@ -88,7 +89,8 @@ static void
 on_flush(MsEngine *e, const MsEvent *ev, gpointer user_data)
 {
     Session *x = ev->data.ptr[0];
-    (void) e; (void) user_data;
+    (void) e;
+    (void) user_data;
     x->flush = 0;
     ms_tcp_send(x->mail->tcp, x->conn, x->pending->data, x->pending->len);
     g_byte_array_set_size(x->pending, 0);
@@ -104,7 +106,8 @@ path_of(const char *arg)
 }
 
 static void
-hook_command(const MsSmtpSession *ss, const char *verb, const char *arg, MsSmtpReply *reply, gpointer ud)
+hook_command(const MsSmtpSession *ss, const char *verb, const char *arg, MsSmtpReply *reply,
+             gpointer ud)
 {
     Session *x = ud;
     (void) ss;
@@ -134,10 +137,12 @@ hook_command(const MsSmtpSession *ss, const char *verb, const char *arg, MsSmtpR
 }
 
 static gboolean
-hook_auth(const MsSmtpSession *ss, const char *user, const char *password, MsSmtpReply *reply, gpointer ud)
+hook_auth(const MsSmtpSession *ss, const char *user, const char *password, MsSmtpReply *reply,
+          gpointer ud)
 {
     Session *x = ud;
-    (void) ss; (void) reply;
+    (void) ss;
+    (void) reply;
     g_autofree char *local = ms__address_local(user);
     const char *dom = ms__address_domain(user);
     if (*dom && !ms__server_is_local(x->server, dom))
@@ -146,14 +151,15 @@ hook_auth(const MsSmtpSession *ss, const char *user, const char *password, MsSmt
 }
 
 static void
-hook_mail_from(const MsSmtpSession *ss, const char *from, guint64 size, MsSmtpReply *reply, gpointer ud)
+hook_mail_from(const MsSmtpSession *ss, const char *from, guint64 size, MsSmtpReply *reply,
+               gpointer ud)
 {
     Session *x = ud;
     (void) size;
     g_free(x->mail_from);
     x->mail_from = g_strdup(from);
     if (x->port == MS_SUBMISSION_PORT && !ss->auth_user)
-        ms_smtp_reply_set(reply, 530, "5.7.0", "Authentication required");   /* RFC 4954 6 */
+        ms_smtp_reply_set(reply, 530, "5.7.0", "Authentication required"); /* RFC 4954 6 */
 }
 
 static gboolean
@@ -174,7 +180,8 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
     if (ms__server_is_local(s, dom)) {
         g_autofree char *local = ms__address_local(rcpt);
         if (!ms_mail_store_has_user(s->store, local)) {
-            ms_smtp_reply_set(reply, 550, "5.1.1", "Recipient address rejected: User unknown in local recipient table");
+            ms_smtp_reply_set(reply, 550, "5.1.1",
+                              "Recipient address rejected: User unknown in local recipient table");
             return;
         }
         /* A box already full takes nothing more (RFC 3463 X.2.2); one that
@@ -191,7 +198,8 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
         /* postgrey's triple: client address, envelope sender, recipient
          * (the sender was left out before, so one sender's pass let every
          * other sender from that address through). */
-        g_autofree char *key = g_strdup_printf("%u/%s/%s", x->peer_addr, x->mail_from ? x->mail_from : "", rcpt);
+        g_autofree char *key =
+            g_strdup_printf("%u/%s/%s", x->peer_addr, x->mail_from ? x->mail_from : "", rcpt);
         MsTime now = ms_engine_now(x->mail->engine);
         MsTime *first = g_hash_table_lookup(s->greylist, key);
         if (!first) {
@@ -200,12 +208,14 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
             g_hash_table_insert(s->greylist, g_steal_pointer(&key), first);
         }
         if (now - *first < MS_GREYLIST_DELAY)
-            ms_smtp_reply_set(reply, 450, "4.2.0", "Recipient address rejected: Greylisted, try again later");
+            ms_smtp_reply_set(reply, 450, "4.2.0",
+                              "Recipient address rejected: Greylisted, try again later");
     }
 }
 
 static void
-hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, MsSmtpReply *reply, gpointer ud)
+hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, MsSmtpReply *reply,
+          gpointer ud)
 {
     Session *x = ud;
     MsMail *m = x->mail;
@@ -230,14 +240,17 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
     ms__mail_queue_id(s, qid);
     char peer_ip[MS_IPV4_STRLEN];
     ms_ipv4_format(x->peer_addr, peer_ip);
-    const char *with = ss->auth_user ? "ESMTPA" : (ss->esmtp ? "ESMTP" : "SMTP");   /* RFC 3848 */
-    g_autofree char *clause = g_strconcat("from ", ss->helo ? ss->helo : "unknown", " (",
-                                          x->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, x->peer) : "unknown",
-                                          " [", peer_ip, "])\r\n\t", NULL);
+    const char *with = ss->auth_user ? "ESMTPA" : (ss->esmtp ? "ESMTP" : "SMTP"); /* RFC 3848 */
+    g_autofree char *clause =
+        g_strconcat("from ", ss->helo ? ss->helo : "unknown", " (",
+                    x->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, x->peer) : "unknown", " [",
+                    peer_ip, "])\r\n\t", NULL);
     g_autoptr(GBytes) stamped = ms__mail_stamp(m, s, clause, "mailsim", with, qid,
                                                env->n_rcpts ? env->rcpts[0] : "", message);
-    ms__mail_note(m, s->host, x->peer, id, "%s accepts the message from %s for %u recipient%s (queue id %s)",
-                  s->hostname, ms_net_host_name(m->net, x->peer), env->n_rcpts, env->n_rcpts == 1 ? "" : "s", qid);
+    ms__mail_note(m, s->host, x->peer, id,
+                  "%s accepts the message from %s for %u recipient%s (queue id %s)", s->hostname,
+                  ms_net_host_name(m->net, x->peer), env->n_rcpts, env->n_rcpts == 1 ? "" : "s",
+                  qid);
     ms__mail_accept(m, s, id, env->mail_from, env->rcpts, env->n_rcpts, stamped);
     g_autofree char *text = g_strdup_printf("Ok: queued as %s", qid);
     ms_smtp_reply_set(reply, 250, "2.0.0", text);
@@ -247,10 +260,12 @@ static void
 hook_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
 {
     Session *x = ud;
-    ms__mail_proto_line(x->mail, x->server->host, x->peer, x->message, "smtp", dir == MS_SMTP_TRACE_OUT, line);
+    ms__mail_proto_line(x->mail, x->server->host, x->peer, x->message, "smtp",
+                        dir == MS_SMTP_TRACE_OUT, line);
 }
 
-static const MsSmtpServerHooks hooks = { hook_auth, hook_mail_from, hook_rcpt, hook_data, hook_command, hook_trace };
+static const MsSmtpServerHooks hooks = { hook_auth, hook_mail_from, hook_rcpt,
+                                         hook_data, hook_command,   hook_trace };
 
 static void
 on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
@@ -297,7 +312,8 @@ static void
 session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud)
 {
     Session *x = ud;
-    (void) tcp; (void) conn;
+    (void) tcp;
+    (void) conn;
     ms_smtp_server_feed(x->core, data, len);
     pump(x);
 }
@@ -305,7 +321,9 @@ session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpoint
 static void
 session_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 {
-    (void) tcp; (void) conn; (void) why;
+    (void) tcp;
+    (void) conn;
+    (void) why;
     /* A half-received message was never handed to hook_data: nothing to undo. */
     session_free(ud);
 }
@@ -315,8 +333,8 @@ ms__smtpd_listen(MsMail *m, MsMailServer *s)
 {
     if (!m->ev_smtpd_flush)
         m->ev_smtpd_flush = ms_engine_register(m->engine, "smtpd-flush", on_flush, m);
-    s->lsn_smtp = (MsMailListenCtx) { m, s, MS_SMTP_PORT };
-    s->lsn_submission = (MsMailListenCtx) { m, s, MS_SUBMISSION_PORT };
+    s->lsn_smtp = (MsMailListenCtx){ m, s, MS_SMTP_PORT };
+    s->lsn_submission = (MsMailListenCtx){ m, s, MS_SUBMISSION_PORT };
     ms_tcp_listen(m->tcp, s->host, MS_SMTP_PORT, &listen_cb, &s->lsn_smtp);
     ms_tcp_listen(m->tcp, s->host, MS_SUBMISSION_PORT, &listen_cb, &s->lsn_submission);
 }

@@ -62,11 +62,24 @@ ms_mail_get_stats(const MsMail *m, MsMailStats *st)
         for (guint k = 0; k < r->rcpts->len; k++) {
             const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
             switch (rr->state) {
-            case MS_RCPT_WITH_CLIENT: st->with_client++; break;
-            case MS_RCPT_REFUSED: st->refused++; break;
-            case MS_RCPT_QUEUED: st->queued++; st->rcpts_accepted++; break;
-            case MS_RCPT_DELIVERED: st->delivered++; st->rcpts_accepted++; break;
-            case MS_RCPT_BOUNCED: st->bounced++; st->rcpts_accepted++; break;
+            case MS_RCPT_WITH_CLIENT:
+                st->with_client++;
+                break;
+            case MS_RCPT_REFUSED:
+                st->refused++;
+                break;
+            case MS_RCPT_QUEUED:
+                st->queued++;
+                st->rcpts_accepted++;
+                break;
+            case MS_RCPT_DELIVERED:
+                st->delivered++;
+                st->rcpts_accepted++;
+                break;
+            case MS_RCPT_BOUNCED:
+                st->bounced++;
+                st->rcpts_accepted++;
+                break;
             }
             if (rr->retrieved_at)
                 st->retrieved++;
@@ -133,8 +146,9 @@ ms_mail_check_balance(const MsMail *m, GString *report)
             gboolean held = m->merged ? rr->held : queue_holds(m, r->id, rr->address);
             if (!held) {
                 ok = FALSE;
-                g_string_append_printf(report, "message %s to %s: marked queued but no server holds it\n", r->label,
-                                       rr->address);
+                g_string_append_printf(report,
+                                       "message %s to %s: marked queued but no server holds it\n",
+                                       r->label, rr->address);
             }
         }
     }

@@ -13,19 +13,19 @@
 #include <string.h>
 
 typedef struct {
-    char      *password;
-    guint64    quota;      /* 0: unlimited */
-    guint64    bytes;      /* live bytes */
-    guint      next_uid;
-    gboolean   locked;
-    gboolean   full;       /* the "mailbox full" fault: takes nothing */
-    GPtrArray *all;        /* MsStoredMessage*, deleted ones included */
-    GPtrArray *live;       /* view handed out by ms_mail_store_messages */
+    char *password;
+    guint64 quota; /* 0: unlimited */
+    guint64 bytes; /* live bytes */
+    guint next_uid;
+    gboolean locked;
+    gboolean full;   /* the "mailbox full" fault: takes nothing */
+    GPtrArray *all;  /* MsStoredMessage*, deleted ones included */
+    GPtrArray *live; /* view handed out by ms_mail_store_messages */
 } Box;
 
 struct _MsMailStore {
-    GHashTable *boxes;     /* lower-cased user -> Box* */
-    guint       stored, deleted;
+    GHashTable *boxes; /* lower-cased user -> Box* */
+    guint stored, deleted;
 };
 
 static void
@@ -70,7 +70,7 @@ ms_mail_store_free(MsMailStore *s)
 static Box *
 box(const MsMailStore *s, const char *user)
 {
-    return g_hash_table_lookup(s->boxes, user);   /* case-insensitive hash: no copy per look-up */
+    return g_hash_table_lookup(s->boxes, user); /* case-insensitive hash: no copy per look-up */
 }
 
 /* The keys are stored lower case; look-ups may come in any case. */
@@ -163,7 +163,8 @@ MsStoreResult
 ms_mail_store_count(MsMailStore *s, const char *user, guint64 size, guint32 message, MsTime at)
 {
     g_return_val_if_fail(s != NULL && user != NULL, MS_STORE_NO_USER);
-    (void) message; (void) at;
+    (void) message;
+    (void) at;
     MsStoreResult r = ms_mail_store_can_accept(s, user, size);
     if (r != MS_STORE_OK)
         return r;
@@ -265,7 +266,7 @@ ms_mail_store_users(const MsMailStore *s)
     g_hash_table_iter_init(&it, s->boxes);
     while (g_hash_table_iter_next(&it, &k, NULL))
         g_ptr_array_add(out, k);
-    g_ptr_array_sort(out, cmp_str);   /* hash order must not reach behaviour */
+    g_ptr_array_sort(out, cmp_str); /* hash order must not reach behaviour */
     return out;
 }
 
@@ -278,7 +279,7 @@ ms_mail_store_totals(const MsMailStore *s, guint *stored, guint *deleted, guint6
     gpointer v;
     g_hash_table_iter_init(&it, s->boxes);
     while (g_hash_table_iter_next(&it, NULL, &v))
-        total += ((Box *) v)->bytes;   /* a sum: iteration order does not matter */
+        total += ((Box *) v)->bytes; /* a sum: iteration order does not matter */
     if (stored)
         *stored = s->stored;
     if (deleted)

@@ -12,21 +12,21 @@
 
 typedef struct {
     const MsWorkloadSpec *w;
-    guint       index;
-    MsMailServer *from, *to;     /* to may be NULL */
-    GPtrArray  *senders, *rcpts;   /* borrowed user names */
-    MsRng       rng;
-    guint       n;
-    gboolean    to_any;
+    guint index;
+    MsMailServer *from, *to;    /* to may be NULL */
+    GPtrArray *senders, *rcpts; /* borrowed user names */
+    MsRng rng;
+    guint n;
+    gboolean to_any;
 } Gen;
 
 struct _MsWorkloads {
-    MsMail  *mail;
-    GPtrArray *any_servers;   /* MsMailServer* with domains, for to="*" */
-    GPtrArray *any_users;     /* GPtrArray* of their user names, same order */
-    GArray  *gens;   /* Gen */
-    guint16  ev;
-    guint64  generated;
+    MsMail *mail;
+    GPtrArray *any_servers; /* MsMailServer* with domains, for to="*" */
+    GPtrArray *any_users;   /* GPtrArray* of their user names, same order */
+    GArray *gens;           /* Gen */
+    guint16 ev;
+    guint64 generated;
 };
 
 guint64
@@ -35,13 +35,20 @@ ms_workload_draw_size(const MsWorkloadSpec *w, MsRng *rng)
     g_return_val_if_fail(w != NULL && rng != NULL, 1);
     double v;
     switch (w->size_dist) {
-    case MS_WORKLOAD_SIZE_LOGNORMAL: v = ms_rng_lognormal(rng, w->size_a, w->size_b); break;
-    case MS_WORKLOAD_SIZE_EXPONENTIAL: v = ms_rng_exponential(rng, w->size_a); break;
-    case MS_WORKLOAD_SIZE_FIXED: default: v = w->size_a; break;
+    case MS_WORKLOAD_SIZE_LOGNORMAL:
+        v = ms_rng_lognormal(rng, w->size_a, w->size_b);
+        break;
+    case MS_WORKLOAD_SIZE_EXPONENTIAL:
+        v = ms_rng_exponential(rng, w->size_a);
+        break;
+    case MS_WORKLOAD_SIZE_FIXED:
+    default:
+        v = w->size_a;
+        break;
     }
     if (!(v >= 1))
         v = 1;
-    return (guint64) MIN(v, 64.0 * 1024 * 1024);   /* heavy tails are cut at 64 MiB */
+    return (guint64) MIN(v, 64.0 * 1024 * 1024); /* heavy tails are cut at 64 MiB */
 }
 
 static void
@@ -64,20 +71,26 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
     MsMail *m = ws->mail;
     Gen *g = &g_array_index(ws->gens, Gen, ev->data.u32[0]);
     (void) e;
-    const char *su = g->senders->len ? g_ptr_array_index(g->senders, ms_rng_below(&g->rng, g->senders->len)) : "user";
+    const char *su = g->senders->len
+                         ? g_ptr_array_index(g->senders, ms_rng_below(&g->rng, g->senders->len))
+                         : "user";
     const char *to_domain = g->w->to;
     GPtrArray *rcpts_pool = g->rcpts;
     if (g->to_any && ws->any_servers->len > 0) {
         /* a random other domain of the world */
         guint k = (guint) ms_rng_below(&g->rng, ws->any_servers->len);
         if (g_ptr_array_index(ws->any_servers, k) == (gpointer) g->from && ws->any_servers->len > 1)
-            k = (k + 1 + (guint) ms_rng_below(&g->rng, ws->any_servers->len - 1)) % ws->any_servers->len;
+            k = (k + 1 + (guint) ms_rng_below(&g->rng, ws->any_servers->len - 1)) %
+                ws->any_servers->len;
         MsMailServer *ts = g_ptr_array_index(ws->any_servers, k);
         to_domain = g_ptr_array_index(ts->domains, 0);
         rcpts_pool = g_ptr_array_index(ws->any_users, k);
     }
-    const char *ru = rcpts_pool && rcpts_pool->len ? g_ptr_array_index(rcpts_pool, ms_rng_below(&g->rng, rcpts_pool->len)) : "user";
-    g_autofree char *from = g_strconcat(su, "@", g->w->from, NULL);   /* no printf: once per message */
+    const char *ru = rcpts_pool && rcpts_pool->len
+                         ? g_ptr_array_index(rcpts_pool, ms_rng_below(&g->rng, rcpts_pool->len))
+                         : "user";
+    g_autofree char *from =
+        g_strconcat(su, "@", g->w->from, NULL); /* no printf: once per message */
     g_autofree char *to = g_strconcat(ru, "@", to_domain, NULL);
     guint64 size = ms_workload_draw_size(g->w, &g->rng);
     g_autofree char *label = g_strdup_printf("w%u.%u", g->index, ++g->n);
@@ -86,8 +99,9 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
     MsMessageRecord *r = ms__mail_record(m, id);
     g_autoptr(GBytes) data = ms__mail_compose(m, from, r, rcpts, NULL, NULL, size);
     char wid[MS_MAIL_QID_SIZE];
-    g_snprintf(wid, sizeof wid, "W%u", r->origin_n);   /* per origin: partition-independent */
-    g_autoptr(GBytes) stamped = ms__mail_stamp(m, g->from, "from localhost ", "mailsim", "ESMTPA", wid, to, data);
+    g_snprintf(wid, sizeof wid, "W%u", r->origin_n); /* per origin: partition-independent */
+    g_autoptr(GBytes) stamped =
+        ms__mail_stamp(m, g->from, "from localhost ", "mailsim", "ESMTPA", wid, to, data);
     ms__mail_accept(m, g->from, id, from, rcpts, 1, stamped);
     ws->generated++;
     schedule_next(ws, ev->data.u32[0], ev->at);

@@ -60,82 +60,93 @@
 
 #include <string.h>
 
-#define RWND 65535u
-#define RTO_INIT (1 * MS_TIME_S)
-#define RTO_MIN (200 * MS_TIME_MS)
-#define RTO_MAX (60 * MS_TIME_S)
-#define SYN_RETRIES 5
+#define RWND         65535u
+#define RTO_INIT     (1 * MS_TIME_S)
+#define RTO_MIN      (200 * MS_TIME_MS)
+#define RTO_MAX      (60 * MS_TIME_S)
+#define SYN_RETRIES  5
 #define DATA_RETRIES 8
-#define HDR (MS_IPV4_HEADER + MS_TCP_HEADER)
-#define SYN_SIZE (HDR + 4)   /* with the MSS option */
+#define HDR          (MS_IPV4_HEADER + MS_TCP_HEADER)
+#define SYN_SIZE     (HDR + 4) /* with the MSS option */
 
-enum { EV_SYN, EV_SYNACK, EV_ACK, EV_DATA, EV_FIN, EV_RST, EV_SYN_RETRY, EV_STALL, EV_FAIL, EV_TIMEOUT };
+enum {
+    EV_SYN,
+    EV_SYNACK,
+    EV_ACK,
+    EV_DATA,
+    EV_FIN,
+    EV_RST,
+    EV_SYN_RETRY,
+    EV_STALL,
+    EV_FAIL,
+    EV_TIMEOUT
+};
 enum { ST_FREE, ST_SYN_SENT, ST_SYN_RCVD, ST_ESTABLISHED };
 
 typedef struct {
-    MsTime  ack_at;
+    MsTime ack_at;
     guint32 len;
 } Seg;
 
 typedef struct {
-    MsTime  at;
+    MsTime at;
     GBytes *data;
 } Chunk;
 
 /* A link of a path as transfers need it, read once per route change. */
 typedef struct {
-    guint32  link;
-    guint    ld;          /* link direction: 2 * link + (0 when leaving end a) */
-    MsHostId from;        /* the end it leaves */
-    guint64  bw;          /* bits per second */
-    MsTime   lat;
-    MsTime   tx_hdr;      /* serialisation of a bare 40-byte segment */
-    guint64  queue;       /* drop-tail limit on bytes waiting */
+    guint32 link;
+    guint ld;      /* link direction: 2 * link + (0 when leaving end a) */
+    MsHostId from; /* the end it leaves */
+    guint64 bw;    /* bits per second */
+    MsTime lat;
+    MsTime tx_hdr; /* serialisation of a bare 40-byte segment */
+    guint64 queue; /* drop-tail limit on bytes waiting */
 } PathHop;
 
 /* What one end sends. */
 typedef struct {
-    gboolean    est;             /* this end may send (its side of the handshake is done) */
-    gboolean    open;            /* the app holds this end: not closed by it, not told closed */
-    gboolean    fin;             /* the app closed: a FIN follows the data */
-    gboolean    stalled;         /* waiting for the path to come back (EV_STALL pending) */
-    guint32     cwnd, ssthresh, flight;
-    GArray     *segs;            /* Seg not yet acknowledged, oldest at seg_head */
-    guint       seg_head;
-    gboolean    pathed;          /* links, hops and hop_free hold the path of `epoch` */
-    GArray     *links;           /* the path, guint32 link ids; valid for `epoch` */
-    GArray     *hops;            /* PathHop per link of the path, same epoch */
-    MsTime      ack_delay;       /* one-way delay of a bare 40-byte segment on the path */
-    double      loss;            /* probability that a packet is lost on the path */
-    guint64     epoch;
-    gboolean    routed;          /* a route exists (links may be empty: to itself) */
-    guint32     mtu;             /* the path MTU (65535 without links) */
-    GArray     *hop_free;        /* MsTime per hop: when our last segment left that link */
-    MsTime      last_arrival;
-    GArray     *chunks;          /* Chunk on their way, oldest at chunk_head */
-    guint       chunk_head;
-    GByteArray *held;            /* sent while the path was down or before the handshake */
-    guint       retries;
-    MsTime      rto;
-    guint32     segments, resent;
-    guint64     bytes;
+    gboolean est;     /* this end may send (its side of the handshake is done) */
+    gboolean open;    /* the app holds this end: not closed by it, not told closed */
+    gboolean fin;     /* the app closed: a FIN follows the data */
+    gboolean stalled; /* waiting for the path to come back (EV_STALL pending) */
+    guint32 cwnd, ssthresh, flight;
+    GArray *segs; /* Seg not yet acknowledged, oldest at seg_head */
+    guint seg_head;
+    gboolean pathed;  /* links, hops and hop_free hold the path of `epoch` */
+    GArray *links;    /* the path, guint32 link ids; valid for `epoch` */
+    GArray *hops;     /* PathHop per link of the path, same epoch */
+    MsTime ack_delay; /* one-way delay of a bare 40-byte segment on the path */
+    double loss;      /* probability that a packet is lost on the path */
+    guint64 epoch;
+    gboolean routed;  /* a route exists (links may be empty: to itself) */
+    guint32 mtu;      /* the path MTU (65535 without links) */
+    GArray *hop_free; /* MsTime per hop: when our last segment left that link */
+    MsTime last_arrival;
+    GArray *chunks; /* Chunk on their way, oldest at chunk_head */
+    guint chunk_head;
+    GByteArray *held; /* sent while the path was down or before the handshake */
+    guint retries;
+    MsTime rto;
+    guint32 segments, resent;
+    guint64 bytes;
 } Dir;
 
 typedef struct {
-    int         state;
-    guint32     gen;
-    MsHostId    host[2];
-    guint32     addr[2];
-    guint16     port[2];
+    int state;
+    guint32 gen;
+    MsHostId host[2];
+    guint32 addr[2];
+    guint16 port[2];
     const MsTcpCallbacks *cb[2];
-    gpointer    ud[2];
-    gboolean    alive1;          /* the listener's end exists (a SYN arrived) */
-    guint32     mss;
-    guint       syn_retries;
-    MsTime      syn_rto, syn_sent_at;
-    guint32     message;
-    Dir         d[2];
-    guint32     next_free;
+    gpointer ud[2];
+    gboolean alive1; /* the listener's end exists (a SYN arrived) */
+    guint32 mss;
+    guint syn_retries;
+    MsTime syn_rto, syn_sent_at;
+    guint32 message;
+    Dir d[2];
+    guint32 next_free;
 } Conn;
 
 /* Per link direction, 16 bytes: what a fair-share look-up reads while the
@@ -144,31 +155,31 @@ typedef struct {
  * holds the ends only while two or more are active, so links that carry
  * one transfer at a time never touch it. */
 typedef struct {
-    MsTime  first;   /* earliest end, MS_TIME_INFINITE when none */
-    guint32 len;     /* transfers active; the heap is valid when len >= 2 */
-    guint32 cap;     /* room in the heap */
+    MsTime first; /* earliest end, MS_TIME_INFINITE when none */
+    guint32 len;  /* transfers active; the heap is valid when len >= 2 */
+    guint32 cap;  /* room in the heap */
 } Active;
 
 /* One hop of a transfer being computed. */
 typedef struct {
-    guint64 bw;      /* this transfer's share of the bandwidth */
-    MsTime  lat, busy;
-    guint   ld;      /* link direction */
+    guint64 bw; /* this transfer's share of the bandwidth */
+    MsTime lat, busy;
+    guint ld; /* link direction */
 } Hop;
 
 struct _MsFlow {
-    MsTcp      *owner;
-    MsNet      *net;
-    MsEngine   *engine;
-    GArray     *conns;           /* Conn, index = (id - 1) / 2 */
-    guint32     free_conn;       /* index + 1 of a free record, 0 if none */
-    Active     *act;             /* per link direction (2 * link + dir) */
-    MsTime    **act_heap;        /* per link direction: binary min-heap of end times, or NULL */
-    guint       n_active;
-    GArray     *hops;            /* Hop scratch for transfer() */
-    guint16     ev;
-    MsTcpStats  stats;
-    guint64     paths, path_links;   /* routes read, and their links (MS_FLOW_DEBUG) */
+    MsTcp *owner;
+    MsNet *net;
+    MsEngine *engine;
+    GArray *conns;     /* Conn, index = (id - 1) / 2 */
+    guint32 free_conn; /* index + 1 of a free record, 0 if none */
+    Active *act;       /* per link direction (2 * link + dir) */
+    MsTime **act_heap; /* per link direction: binary min-heap of end times, or NULL */
+    guint n_active;
+    GArray *hops; /* Hop scratch for transfer() */
+    guint16 ev;
+    MsTcpStats stats;
+    guint64 paths, path_links; /* routes read, and their links (MS_FLOW_DEBUG) */
 };
 
 static void on_event(MsEngine *e, const MsEvent *ev, gpointer user_data);
@@ -267,12 +278,13 @@ ms__flow_free(MsFlow *f)
         for (guint i = 0; i < f->conns->len; i++)
             live += conn_at(f, i)->state != ST_FREE;
         g_printerr("flow: %u records, %u live; %" G_GUINT64_FORMAT " paths read, %.2f links each\n",
-                   f->conns->len, live, f->paths, f->paths ? (double) f->path_links / f->paths : 0.0);
+                   f->conns->len, live, f->paths,
+                   f->paths ? (double) f->path_links / f->paths : 0.0);
     }
     for (guint i = 0; i < f->conns->len; i++) {
         Conn *c = conn_at(f, i);
         for (int e = 0; e < 2; e++) {
-            dir_reset(&c->d[e]);   /* a free record's directions are empty already */
+            dir_reset(&c->d[e]); /* a free record's directions are empty already */
             dir_free(&c->d[e]);
         }
     }
@@ -285,17 +297,26 @@ ms__flow_free(MsFlow *f)
     g_free(f);
 }
 
-void ms__flow_get_stats(const MsFlow *f, MsTcpStats *s) { *s = f->stats; }
+void
+ms__flow_get_stats(const MsFlow *f, MsTcpStats *s)
+{
+    *s = f->stats;
+}
 
 /* A "tcp" record of conn c seen from `end`; ms_trace_emitv formats the
  * text only when a sink listens (most runs have none). */
-static void trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+static void trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *fmt, ...)
+    G_GNUC_PRINTF(5, 6);
 
 static void
 trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *fmt, ...)
 {
-    MsTraceRecord r = { .at = ms_engine_now(f->engine), .kind = kind, .host = c->host[end],
-                        .peer = c->host[1 - end], .message = c->message, .proto = "tcp" };
+    MsTraceRecord r = { .at = ms_engine_now(f->engine),
+                        .kind = kind,
+                        .host = c->host[end],
+                        .peer = c->host[1 - end],
+                        .message = c->message,
+                        .proto = "tcp" };
     va_list ap;
     va_start(ap, fmt);
     ms_trace_emitv(ms_net_trace(f->net), &r, fmt, ap);
@@ -338,9 +359,10 @@ summary(MsFlow *f, Conn *c, int e)
     if (d->segments == 0)
         return;
     g_autofree char *text = g_strdup_printf(
-        "%" G_GUINT64_FORMAT " bytes left %s as a flow of %u segment%s of at most %u bytes%s%u resent (flow level)",
-        d->bytes, ms_net_host_name(f->net, c->host[e]), d->segments, d->segments == 1 ? "" : "s", c->mss,
-        d->resent ? ", " : " (", d->resent);
+        "%" G_GUINT64_FORMAT
+        " bytes left %s as a flow of %u segment%s of at most %u bytes%s%u resent (flow level)",
+        d->bytes, ms_net_host_name(f->net, c->host[e]), d->segments, d->segments == 1 ? "" : "s",
+        c->mss, d->resent ? ", " : " (", d->resent);
     char *fix = d->resent ? NULL : strstr(text, " (0 resent");
     if (fix)
         memcpy(fix, " (flow level)", sizeof " (flow level)");
@@ -359,7 +381,7 @@ conn_free(MsFlow *f, guint32 idx)
     dir_reset(&c->d[1]);
     guint32 gen = c->gen;
     conn_wipe(c);
-    c->gen = gen + 1;   /* pending events of the old record go stale */
+    c->gen = gen + 1; /* pending events of the old record go stale */
     c->state = ST_FREE;
     c->next_free = f->free_conn;
     f->free_conn = idx + 1;
@@ -380,8 +402,8 @@ notify_closed(MsFlow *f, guint32 idx, int e, MsTcpCloseReason why)
 {
     Conn *c = conn_at(f, idx);
     guint32 gen = c->gen;
-    trace(f, c, e, MS_TRACE_TCP_CLOSE, "%s:%u -> %u: %s", ms_net_host_name(f->net, c->host[e]), c->port[e],
-          c->port[1 - e], ms_tcp_close_reason_to_string(why));
+    trace(f, c, e, MS_TRACE_TCP_CLOSE, "%s:%u -> %u: %s", ms_net_host_name(f->net, c->host[e]),
+          c->port[e], c->port[1 - e], ms_tcp_close_reason_to_string(why));
     if (!c->d[e].open)
         return TRUE;
     c->d[e].open = FALSE;
@@ -488,7 +510,7 @@ active_on(MsFlow *f, guint ld, MsTime now)
     Active *ac = &f->act[ld];
     if (now < ac->first)
         return ac->len;
-    if (ac->len == 1) {   /* the lone one ended */
+    if (ac->len == 1) { /* the lone one ended */
         ac->len = 0;
         ac->first = MS_TIME_INFINITE;
         return 0;
@@ -525,7 +547,7 @@ add_active(MsFlow *f, guint ld, MsTime end)
         f->act = g_renew(Active, f->act, n);
         f->act_heap = g_renew(MsTime *, f->act_heap, n);
         for (guint i = f->n_active; i < n; i++) {
-            f->act[i] = (Active) { MS_TIME_INFINITE, 0, 0 };
+            f->act[i] = (Active){ MS_TIME_INFINITE, 0, 0 };
             f->act_heap[i] = NULL;
         }
         f->n_active = n;
@@ -536,13 +558,13 @@ add_active(MsFlow *f, guint ld, MsTime end)
         ac->first = end;
         return;
     }
-    if (ac->len + 1 > ac->cap) {   /* room for len + 1 ends */
+    if (ac->len + 1 > ac->cap) { /* room for len + 1 ends */
         ac->cap = MAX(4u, 2 * ac->cap);
         f->act_heap[ld] = g_renew(MsTime, f->act_heap[ld], ac->cap);
     }
     MsTime *a = f->act_heap[ld];
     if (ac->len == 1)
-        a[0] = ac->first;   /* the lone one moves into the heap */
+        a[0] = ac->first; /* the lone one moves into the heap */
     guint i = ac->len++;
     while (i > 0 && end < a[(i - 1) / 2]) {
         a[i] = a[(i - 1) / 2];
@@ -565,7 +587,7 @@ static void
 window_init(MsFlow *f, Conn *c, int e)
 {
     Dir *d = &c->d[e];
-    d->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u));   /* RFC 3390 initial window */
+    d->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u)); /* RFC 3390 initial window */
     d->ssthresh = G_MAXUINT32;
     if (!d->segs)
         d->segs = g_array_new(FALSE, FALSE, sizeof(Seg));
@@ -644,7 +666,8 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
         for (guint i = 0; i < h; i++) {
             MsTime start = MAX(x, hop_free[i]);
             if (start > x &&
-                (guint64) ((double) (start - x) * (double) ph[i].bw / 8e9) + seg + HDR > ph[i].queue) {
+                (guint64) ((double) (start - x) * (double) ph[i].bw / 8e9) + seg + HDR >
+                    ph[i].queue) {
                 dropped = TRUE;
                 break;
             }
@@ -681,7 +704,7 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
             d->cwnd = fast ? d->ssthresh : c->mss;
             if (!fast)
                 d->rto = MIN(d->rto * 2, RTO_MAX);
-            g_array_set_size(d->segs, 0);   /* what was in flight is resent with it */
+            g_array_set_size(d->segs, 0); /* what was in flight is resent with it */
             d->seg_head = 0;
             d->flight = 0;
             continue;
@@ -698,7 +721,8 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
         last = MAX(last, x);
     }
     for (guint i = 0; i < h; i++) {
-        ms_net_link_account(f->net, ph[i].link, ph[i].from, nseg, len + (guint64) nseg * HDR, hop[i].busy);
+        ms_net_link_account(f->net, ph[i].link, ph[i].from, nseg, len + (guint64) nseg * HDR,
+                            hop[i].busy);
         if (nseg > 1)
             add_active(f, hop[i].ld, hop_free[i]);
     }
@@ -760,11 +784,11 @@ send_fin(MsFlow *f, guint32 idx, int e)
     Conn *c = conn_at(f, idx);
     Dir *d = &c->d[e];
     if (d->stalled || (d->held && d->held->len > 0) || !d->est)
-        return;   /* after the data, once it can go */
+        return; /* after the data, once it can go */
     d->fin = FALSE;
     f->stats.segments++;
     if (!path_ok(f, c, e))
-        return;   /* lost with the path: the peer finds out no sooner than at packet level */
+        return; /* lost with the path: the peer finds out no sooner than at packet level */
     MsTime at = MAX(ms_engine_now(f->engine) + lone_delay(f, d, HDR), d->last_arrival);
     schedule(f, at, c->host[1 - e], idx, EV_FIN, e);
 }
@@ -774,8 +798,8 @@ send_fin(MsFlow *f, guint32 idx, int e)
 static void syn_try(MsFlow *f, guint32 idx);
 
 MsTcpConnId
-ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport, const MsTcpCallbacks *cb,
-                 gpointer ud)
+ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport,
+                 const MsTcpCallbacks *cb, gpointer ud)
 {
     guint16 lport = ms_net_ephemeral_port(f->net, host);
     guint32 idx = conn_new(f);
@@ -790,7 +814,8 @@ ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport, cons
     c->cb[0] = cb;
     c->ud[0] = ud;
     c->d[0].open = TRUE;
-    (void) ms_rng_next(ms_engine_host_rng(f->engine, host));   /* sim/net/tcp.c's initial sequence number */
+    (void) ms_rng_next(
+        ms_engine_host_rng(f->engine, host)); /* sim/net/tcp.c's initial sequence number */
     f->stats.connections++;
     if (c->host[1] != G_MAXUINT32)
         path_ok(f, c, 0);
@@ -803,7 +828,8 @@ ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport, cons
     guint32 back = c->d[1].mtu;
     c->mss = MAX(MIN(pmtu, back ? back : pmtu), 68u) - HDR;
     c->syn_rto = RTO_INIT;
-    trace(f, c, 0, MS_TRACE_TCP_CONNECT, "%s:%u connects to port %u", ms_net_host_name(f->net, host), lport, dport);
+    trace(f, c, 0, MS_TRACE_TCP_CONNECT, "%s:%u connects to port %u",
+          ms_net_host_name(f->net, host), lport, dport);
     syn_try(f, idx);
     return id_of(idx, 0);
 }
@@ -864,7 +890,7 @@ ms__flow_send_bytes(MsFlow *f, MsTcpConnId id, GBytes *bytes)
     if (len == 0)
         return;
     if (!d->est || d->stalled || (d->held && d->held->len > 0) || !path_ok(f, c, e)) {
-        ms__flow_send(f, id, data, len);   /* held: copied */
+        ms__flow_send(f, id, data, len); /* held: copied */
         return;
     }
     transfer(f, idx, e, data, len, bytes);
@@ -884,9 +910,21 @@ ms__flow_close(MsFlow *f, MsTcpConnId id)
     maybe_free(f, idx);
 }
 
-void ms__flow_set_message(MsFlow *f, MsTcpConnId id, guint32 m) { conn_at(f, idx_of(id))->message = m; }
-MsHostId ms__flow_conn_host(MsFlow *f, MsTcpConnId id) { return conn_at(f, idx_of(id))->host[end_of(id)]; }
-guint32 ms__flow_conn_peer_addr(MsFlow *f, MsTcpConnId id) { return conn_at(f, idx_of(id))->addr[1 - end_of(id)]; }
+void
+ms__flow_set_message(MsFlow *f, MsTcpConnId id, guint32 m)
+{
+    conn_at(f, idx_of(id))->message = m;
+}
+MsHostId
+ms__flow_conn_host(MsFlow *f, MsTcpConnId id)
+{
+    return conn_at(f, idx_of(id))->host[end_of(id)];
+}
+guint32
+ms__flow_conn_peer_addr(MsFlow *f, MsTcpConnId id)
+{
+    return conn_at(f, idx_of(id))->addr[1 - end_of(id)];
+}
 
 /* --- events ---------------------------------------------------------------- */
 
@@ -912,7 +950,7 @@ on_syn(MsFlow *f, guint32 idx)
                 schedule(f, now + lone_delay(f, &c->d[1], HDR), c->host[0], idx, EV_RST, 0);
             return;
         }
-        (void) ms_rng_next(ms_engine_host_rng(f->engine, c->host[1]));   /* sim/net/tcp.c's ISS */
+        (void) ms_rng_next(ms_engine_host_rng(f->engine, c->host[1])); /* sim/net/tcp.c's ISS */
         f->stats.connections++;
         c->alive1 = TRUE;
         c->d[1].open = TRUE;
@@ -944,7 +982,8 @@ on_synack(MsFlow *f, guint32 idx)
     f->stats.established++;
     f->stats.segments++;
     trace(f, c, 0, MS_TRACE_TCP_ESTABLISHED, "established");
-    schedule(f, ms_engine_now(f->engine) + lone_delay(f, &c->d[0], HDR), c->host[1], idx, EV_ACK, 0);
+    schedule(f, ms_engine_now(f->engine) + lone_delay(f, &c->d[0], HDR), c->host[1], idx, EV_ACK,
+             0);
     if (c->d[0].open && c->cb[0] && c->cb[0]->connected) {
         c->cb[0]->connected(f->owner, id_of(idx, 0), c->ud[0]);
         c = conn_at(f, idx);
@@ -1011,7 +1050,8 @@ on_data(MsFlow *f, guint32 idx, int e)
     }
     for (;;) {
         Dir *d = &c->d[e];
-        if (d->chunk_head >= d->chunks->len || g_array_index(d->chunks, Chunk, d->chunk_head).at > now)
+        if (d->chunk_head >= d->chunks->len ||
+            g_array_index(d->chunks, Chunk, d->chunk_head).at > now)
             break;
         Chunk ch = g_array_index(d->chunks, Chunk, d->chunk_head++);
         if (d->chunk_head == d->chunks->len) {
@@ -1081,7 +1121,7 @@ on_event(MsEngine *engine, const MsEvent *ev, gpointer user_data)
         return;
     Conn *c = conn_at(f, idx);
     if (c->gen != ev->data.u32[1] || c->state == ST_FREE)
-        return;   /* the connection ended meanwhile */
+        return; /* the connection ended meanwhile */
     int e = (int) ev->data.u32[3];
     switch (ev->data.u32[2]) {
     case EV_SYN:
@@ -1109,11 +1149,12 @@ on_event(MsEngine *engine, const MsEvent *ev, gpointer user_data)
         }
         break;
     case EV_SYN_RETRY:
-        if (c->state == ST_ESTABLISHED || c->d[0].est || ms_engine_now(f->engine) < c->syn_sent_at + c->syn_rto)
-            break;   /* answered meanwhile, or a duplicate of a later timer */
+        if (c->state == ST_ESTABLISHED || c->d[0].est ||
+            ms_engine_now(f->engine) < c->syn_sent_at + c->syn_rto)
+            break; /* answered meanwhile, or a duplicate of a later timer */
         if (++c->syn_retries > SYN_RETRIES) {
             f->stats.timeouts++;
-            c->d[1].open = FALSE;   /* a half-open listener's end goes quietly */
+            c->d[1].open = FALSE; /* a half-open listener's end goes quietly */
             if (notify_closed(f, idx, 0, MS_TCP_CLOSE_TIMEOUT))
                 maybe_free(f, idx);
             break;

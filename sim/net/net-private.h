@@ -20,28 +20,28 @@
 #define NO_HOST G_MAXUINT32
 
 typedef struct {
-    char       *name;
-    guint32     addr;
-    MsHostRole  role;
-    gboolean    up;
-    guint16     next_port;
-    guint16     ip_id;
-    GArray     *links;      /* guint32 link indices */
-    GArray     *udp;        /* MsNetUdpBinding (net.c); few per host, scanned */
+    char *name;
+    guint32 addr;
+    MsHostRole role;
+    gboolean up;
+    guint16 next_port;
+    guint16 ip_id;
+    GArray *links; /* guint32 link indices */
+    GArray *udp;   /* MsNetUdpBinding (net.c); few per host, scanned */
 } MsNetHost;
 
 typedef struct {
-    MsHostId     a, b;
+    MsHostId a, b;
     MsLinkParams p;
-    gboolean     up;
-    guint32      epoch;
-    MsTime       busy_until[2];
-    MsLinkStats  st;
+    gboolean up;
+    guint32 epoch;
+    MsTime busy_until[2];
+    MsLinkStats st;
 } MsNetLink;
 
 typedef struct {
     MsNetReceiveFunc func;
-    gpointer         user_data;
+    gpointer user_data;
 } MsNetReceiver;
 
 /* Routing's own records, defined in routing.c. */
@@ -50,54 +50,54 @@ typedef struct _MsNetCoreEdge MsNetCoreEdge;
 typedef struct _MsNetAdj MsNetAdj;
 
 struct _MsNet {
-    MsEngine     *engine;
-    MsTrace      *trace;
-    GArray       *hosts;          /* MsNetHost */
-    GArray       *links;          /* MsNetLink */
-    GHashTable   *by_name;        /* name -> id+1; set-up and lookups only */
-    GHashTable   *by_addr;        /* addr -> id+1 */
+    MsEngine *engine;
+    MsTrace *trace;
+    GArray *hosts;       /* MsNetHost */
+    GArray *links;       /* MsNetLink */
+    GHashTable *by_name; /* name -> id+1; set-up and lookups only */
+    GHashTable *by_addr; /* addr -> id+1 */
     /* The same map as a direct-indexed table while addresses are dense
      * (the generated worlds number hosts sequentially): entry addr -
      * addr_base holds id + 1, or 0. NULL while addresses are sparse. */
-    guint32      *addr_ids;
-    guint32       addr_base, addr_cap;  /* the span addr_ids covers */
-    guint32       addr_lo, addr_hi;     /* lowest and highest address in use */
-    GArray       *slots;          /* MsNetSlot (net.c) */
-    guint32       free_slot;
+    guint32 *addr_ids;
+    guint32 addr_base, addr_cap; /* the span addr_ids covers */
+    guint32 addr_lo, addr_hi;    /* lowest and highest address in use */
+    GArray *slots;               /* MsNetSlot (net.c) */
+    guint32 free_slot;
     /* --- routing.c's ------------------------------------------------- */
-    guint32     **routes;         /* per destination: next-hop link per host, or NULL */
-    guint         n_routes;       /* length of routes (>= hosts) */
-    GArray       *cached;         /* MsHostId destinations whose table is built */
+    guint32 **routes; /* per destination: next-hop link per host, or NULL */
+    guint n_routes;   /* length of routes (>= hosts) */
+    GArray *cached;   /* MsHostId destinations whose table is built */
     /* Adjacency in compressed rows for the route searches: the links of
      * host h are adj[adj_off[h] .. adj_off[h + 1]); rebuilt after hosts or
      * links are added. */
-    guint32      *adj_off;
-    MsNetAdj     *adj;
-    gboolean      adj_valid;
+    guint32 *adj_off;
+    MsNetAdj *adj;
+    gboolean adj_valid;
     /* tree routing (see routing.c); tree_state 0: not built, 1: in use, -1: not usable now */
-    int           tree_state;
-    MsNetTreeNode *tree;          /* per host, one cache line for a routing step */
-    MsHostId     *t_core;         /* core hosts by index */
-    guint32       t_ncore;
-    guint8      **t_routes;       /* per core index: packed next hops per core index, or NULL */
-    guint         t_hop_bits;     /* 4, 8 or 16: the width of a table entry */
-    guint32      *t_adj_first;    /* CSR of links between core hosts: per core index + 1 */
+    int tree_state;
+    MsNetTreeNode *tree; /* per host, one cache line for a routing step */
+    MsHostId *t_core;    /* core hosts by index */
+    guint32 t_ncore;
+    guint8 **t_routes;    /* per core index: packed next hops per core index, or NULL */
+    guint t_hop_bits;     /* 4, 8 or 16: the width of a table entry */
+    guint32 *t_adj_first; /* CSR of links between core hosts: per core index + 1 */
     MsNetCoreEdge *t_adj;
-    GArray       *t_built;        /* core indices whose table is built */
+    GArray *t_built; /* core indices whose table is built */
     MsRouteMetric metric;
-    GHashTable   *pinned;         /* (host << 32 | dst) -> link + 1: routes set by hand */
-    guint16       ev_arrive;      /* net.c's */
-    guint64       route_epoch;    /* bumped by ms__net_drop_routes() */
-    guint32      *steps;          /* the route walk's scratch: the links as found (express() reads it) */
-    guint         steps_cap;
+    GHashTable *pinned;  /* (host << 32 | dst) -> link + 1: routes set by hand */
+    guint16 ev_arrive;   /* net.c's */
+    guint64 route_epoch; /* bumped by ms__net_drop_routes() */
+    guint32 *steps;      /* the route walk's scratch: the links as found (express() reads it) */
+    guint steps_cap;
     /* --- net.c's again ----------------------------------------------- */
-    gboolean      express;
-    MsShard      *shard;          /* partitioned run: this part's shard, or NULL */
-    MsNetTagOutFunc tag_out;      /* message tags across parts (the mail layer's) */
-    MsNetTagInFunc  tag_in;
-    gpointer        tag_data;
+    gboolean express;
+    MsShard *shard;          /* partitioned run: this part's shard, or NULL */
+    MsNetTagOutFunc tag_out; /* message tags across parts (the mail layer's) */
+    MsNetTagInFunc tag_in;
+    gpointer tag_data;
     MsNetReceiver recv_tcp, recv_udp;
-    MsNetStats    stats;
+    MsNetStats stats;
 };
 
 /* Argument checks of the public entry points (g_return_val_if_fail). */

@@ -29,17 +29,17 @@
 #include <stdio.h>
 #include <string.h>
 
-G_DEFINE_QUARK(ms-net-error-quark, ms_net_error)
+G_DEFINE_QUARK(ms - net - error - quark, ms_net_error)
 
 typedef struct {
-    guint16          port;
+    guint16 port;
     MsUdpReceiveFunc func;
-    gpointer         user_data;
+    gpointer user_data;
 } MsNetUdpBinding;
 
 typedef struct {
     MsPacket pkt;
-    guint32  next_free;
+    guint32 next_free;
 } MsNetSlot;
 
 static void on_arrive(MsEngine *engine, const MsEvent *ev, gpointer user_data);
@@ -59,7 +59,7 @@ ms_net_new(MsEngine *engine)
     n->free_slot = G_MAXUINT32;
     ms__net_routing_init(n);
     n->ev_arrive = ms_engine_register(engine, "net-arrive", on_arrive, n);
-    n->recv_udp = (MsNetReceiver) { udp_receive, NULL };
+    n->recv_udp = (MsNetReceiver){ udp_receive, NULL };
     return n;
 }
 
@@ -146,7 +146,11 @@ ms_net_host_role(const MsNet *n, MsHostId h)
 }
 
 /* Unchecked: the flow model asks before every transfer and handshake step. */
-gboolean ms_net_host_is_up(const MsNet *n, MsHostId h) { return host_at(n, h)->up; }
+gboolean
+ms_net_host_is_up(const MsNet *n, MsHostId h)
+{
+    return host_at(n, h)->up;
+}
 
 gboolean
 ms_net_link_is_up(const MsNet *n, guint32 l)
@@ -202,7 +206,7 @@ MsHostId
 ms_net_host_by_addr(const MsNet *n, guint32 addr)
 {
     if (G_LIKELY(n->addr_ids != NULL)) {
-        guint32 off = addr - n->addr_base;   /* wraps below addr_base: out of range */
+        guint32 off = addr - n->addr_base; /* wraps below addr_base: out of range */
         return off < n->addr_cap ? n->addr_ids[off] - 1 : NO_HOST;
     }
     gpointer v = g_hash_table_lookup(n->by_addr, GUINT_TO_POINTER(addr));
@@ -254,12 +258,18 @@ ms_net_add_host(MsNet *n, const char *name, guint32 addr, MsHostRole role, GErro
     }
     if (addr == 0 || g_hash_table_contains(n->by_addr, GUINT_TO_POINTER(addr))) {
         g_autofree char *a = ms_ipv4_to_string(addr);
-        g_set_error(error, MS_NET_ERROR, MS_NET_ERROR_INVALID,
-                    "host '%s': address %s is %s", name, a, addr ? "already in use" : "not valid");
+        g_set_error(error, MS_NET_ERROR, MS_NET_ERROR_INVALID, "host '%s': address %s is %s", name,
+                    a, addr ? "already in use" : "not valid");
         return NO_HOST;
     }
-    MsNetHost h = { g_strdup(name), addr, role, TRUE, 49152, 1,
-               g_array_new(FALSE, FALSE, sizeof(guint32)), g_array_new(FALSE, FALSE, sizeof(MsNetUdpBinding)) };
+    MsNetHost h = { g_strdup(name),
+                    addr,
+                    role,
+                    TRUE,
+                    49152,
+                    1,
+                    g_array_new(FALSE, FALSE, sizeof(guint32)),
+                    g_array_new(FALSE, FALSE, sizeof(MsNetUdpBinding)) };
     g_array_append_val(n->hosts, h);
     MsHostId id = n->hosts->len - 1;
     g_hash_table_insert(n->by_name, g_strdup(name), GUINT_TO_POINTER(id + 1));
@@ -306,10 +316,15 @@ ms_net_add_link(MsNet *n, MsHostId a, MsHostId b, const MsLinkParams *p, GError 
     return id;
 }
 
-void ms_net_set_express(MsNet *n, gboolean express) { n->express = express; }
+void
+ms_net_set_express(MsNet *n, gboolean express)
+{
+    n->express = express;
+}
 
 void
-ms_net_link_account(MsNet *n, guint32 li, MsHostId from, guint64 packets, guint64 bytes, MsTime busy)
+ms_net_link_account(MsNet *n, guint32 li, MsHostId from, guint64 packets, guint64 bytes,
+                    MsTime busy)
 {
     MsNetLink *l = link_at(n, li);
     int dir = l->a == from ? 0 : 1;
@@ -331,9 +346,9 @@ ms_net_set_host_up(MsNet *n, MsHostId h, gboolean up)
         ms__net_drop_routes(n);
     else
         n->route_epoch++;
-    if (ms_net_is_local(n, h))   /* told once, by the part that runs the host */
-        ms_trace_emitf(n->trace, ms_engine_now(n->engine), MS_TRACE_NOTE, h, MS_HOST_WORLD, 0, "net",
-                       "%s goes %s", host_at(n, h)->name, up ? "up" : "down");
+    if (ms_net_is_local(n, h)) /* told once, by the part that runs the host */
+        ms_trace_emitf(n->trace, ms_engine_now(n->engine), MS_TRACE_NOTE, h, MS_HOST_WORLD, 0,
+                       "net", "%s goes %s", host_at(n, h)->name, up ? "up" : "down");
 }
 
 void
@@ -408,7 +423,8 @@ drop(MsNet *n, guint32 s, MsHostId at, MsDropReason why)
 static MsTime
 link_account(MsNetLink *l, int dir, const MsPacket *p)
 {
-    MsTime tx = (MsTime) (((guint64) p->size * 8 * 1000000000ULL + l->p.bandwidth_bps - 1) / l->p.bandwidth_bps);
+    MsTime tx = (MsTime) (((guint64) p->size * 8 * 1000000000ULL + l->p.bandwidth_bps - 1) /
+                          l->p.bandwidth_bps);
     l->st.packets[dir]++;
     l->st.bytes[dir] += p->size;
     l->st.busy[dir] += tx;
@@ -445,11 +461,12 @@ export_packet(MsNet *n, guint32 s, MsTime at, MsHostId to, MsEventData d)
     const char *tag = hdr.message && n->tag_out ? n->tag_out(n->tag_data, hdr.message) : NULL;
     guint16 tag_len = tag ? (guint16) MIN(strlen(tag), G_MAXUINT16) : 0;
     const void *payload = hdr.payload ? g_bytes_get_data(hdr.payload, NULL) : NULL;
-    hdr.payload = hdr.payload ? GUINT_TO_POINTER(1) : NULL;   /* NULL and empty differ */
+    hdr.payload = hdr.payload ? GUINT_TO_POINTER(1) : NULL; /* NULL and empty differ */
     hdr.message = 0;
     d.u32[0] = G_MAXUINT32;
     /* Written straight into the outbox. */
-    guint8 *w = ms_shard_send(n->shard, at, to, n->ev_arrive, d, sizeof hdr + sizeof tag_len + tag_len + len);
+    guint8 *w = ms_shard_send(n->shard, at, to, n->ev_arrive, d,
+                              sizeof hdr + sizeof tag_len + tag_len + len);
     if (w) {
         memcpy(w, &hdr, sizeof hdr);
         w += sizeof hdr;
@@ -534,7 +551,7 @@ transmit(MsNet *n, MsHostId from, guint32 s)
     if (l->p.loss > 0 && ms_rng_bernoulli(ms_engine_host_rng(n->engine, from), l->p.loss)) {
         l->st.drops_loss++;
         drop(n, s, from, MS_DROP_LOSS);
-        return TRUE;   /* it left the host; the link lost it */
+        return TRUE; /* it left the host; the link lost it */
     }
     MsEventData d = { { 0 } };
     d.u32[0] = s;
@@ -560,7 +577,7 @@ express(MsNet *n, MsHostId from, guint32 s)
     guint hops = 0;
     /* With the trees in use, the path comes from one walk (as far as a
      * route goes); else from a look-up per hop. */
-    guint walked;   /* links of the walk, read from n->steps */
+    guint walked; /* links of the walk, read from n->steps */
     gboolean walk = ms__net_route_walk(n, from, p->dst, &walked);
     while (at != p->dst) {
         if (walk)
@@ -663,10 +680,11 @@ ms_net_send(MsNet *n, MsHostId from, MsPacket *p)
     p->ttl = p->ttl ? p->ttl : MS_DEFAULT_TTL;
     p->ip_id = h->ip_id++;
     gsize len = p->payload ? g_bytes_get_size(p->payload) : 0;
-    p->size = (guint32) (MS_IPV4_HEADER + len +
-                         (p->proto == MS_IPPROTO_TCP ? MS_TCP_HEADER + (p->mss ? 4 : 0) : MS_UDP_HEADER));
+    p->size =
+        (guint32) (MS_IPV4_HEADER + len +
+                   (p->proto == MS_IPPROTO_TCP ? MS_TCP_HEADER + (p->mss ? 4 : 0) : MS_UDP_HEADER));
     guint32 s = slot_alloc(n, p);
-    p->payload = NULL;  /* ownership moved into the slot */
+    p->payload = NULL; /* ownership moved into the slot */
     n->stats.sent++;
     if (!h->up) {
         drop(n, s, from, MS_DROP_HOST_DOWN);
@@ -730,7 +748,8 @@ ms_udp_unbind(MsNet *n, MsHostId host, guint16 port)
 }
 
 gboolean
-ms_udp_send(MsNet *n, MsHostId host, guint16 sport, guint32 dst_addr, guint16 dport, GBytes *payload)
+ms_udp_send(MsNet *n, MsHostId host, guint16 sport, guint32 dst_addr, guint16 dport,
+            GBytes *payload)
 {
     MsPacket p = { 0 };
     p.proto = MS_IPPROTO_UDP;

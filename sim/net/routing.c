@@ -63,10 +63,10 @@
 /* A link between two core hosts, as seen from one of them. */
 struct _MsNetCoreEdge {
     guint32 link;
-    guint32 other;        /* core index */
-    guint32 back;         /* the same link's position among other's core links */
-    guint32 other_first;  /* t_adj_first[other]: a walk's next step reads no other array */
-    gint64  weight;
+    guint32 other;       /* core index */
+    guint32 back;        /* the same link's position among other's core links */
+    guint32 other_first; /* t_adj_first[other]: a walk's next step reads no other array */
+    gint64 weight;
 };
 
 /* A core table entry: the position of the link to take among the core
@@ -77,22 +77,22 @@ struct _MsNetCoreEdge {
  * 5,000 tables of 5,000 core hosts, 12.5 MB at 4 bits, 50 MB at 16). The
  * links of a core host are few and read often, so the extra step costs
  * little. */
-typedef guint16 CoreHop;   /* an entry while a table is computed */
+typedef guint16 CoreHop; /* an entry while a table is computed */
 #define CORE_NONE G_MAXUINT16
 
 /* A host in tree routing. */
 struct _MsNetTreeNode {
-    guint32  parent_link;   /* link towards its root; NO_LINK for core hosts */
+    guint32 parent_link; /* link towards its root; NO_LINK for core hosts */
     MsHostId parent;
-    MsHostId attach;        /* the root (core host) of its tree; itself for core */
-    guint32  tin, tout;     /* Euler-tour interval of its subtree */
-    guint32  cidx;          /* index among core hosts, or NO_HOST */
+    MsHostId attach;   /* the root (core host) of its tree; itself for core */
+    guint32 tin, tout; /* Euler-tour interval of its subtree */
+    guint32 cidx;      /* index among core hosts, or NO_HOST */
 };
 
 /* A link of a host in the adjacency rows. */
 struct _MsNetAdj {
     MsHostId other;
-    guint32  link;
+    guint32 link;
 };
 
 /* --- set-up and dropping ------------------------------------------------ */
@@ -173,7 +173,7 @@ ms__net_topology_changed(MsNet *n)
 /* --- shortest paths --------------------------------------------------- */
 
 typedef struct {
-    gint64  dist;
+    gint64 dist;
     guint32 node;
 } QItem;
 
@@ -196,8 +196,8 @@ build_adjacency(MsNet *n)
      * same tie-breaks as before. */
     for (guint32 l = 0; l < n->links->len; l++) {
         MsNetLink *k = link_at(n, l);
-        n->adj[fill[k->a]++] = (MsNetAdj) { k->b, l };
-        n->adj[fill[k->b]++] = (MsNetAdj) { k->a, l };
+        n->adj[fill[k->a]++] = (MsNetAdj){ k->b, l };
+        n->adj[fill[k->b]++] = (MsNetAdj){ k->a, l };
     }
     n->adj_valid = TRUE;
 }
@@ -259,7 +259,7 @@ build_routes(MsNet *n, MsHostId dst)
         build_adjacency(n);
     GArray *q = g_array_sized_new(FALSE, FALSE, sizeof(QItem), 1024);
     dist[dst] = 0;
-    q_push(q, (QItem) { 0, dst });
+    q_push(q, (QItem){ 0, dst });
     while (q->len > 0) {
         QItem it = q_pop(q);
         if (it.dist != dist[it.node])
@@ -279,7 +279,7 @@ build_routes(MsNet *n, MsHostId dst)
             if (d < dist[other]) {
                 dist[other] = d;
                 next[other] = li;
-                q_push(q, (QItem) { d, other });
+                q_push(q, (QItem){ d, other });
             }
         }
     }
@@ -334,7 +334,7 @@ build_tree(MsNet *n)
             }
         }
         if (up == NO_HOST)
-            continue;   /* the last host of a tree component: it stays, as a root */
+            continue; /* the last host of a tree component: it stays, as a root */
         gone[v] = TRUE;
         peeled++;
         t[v].parent_link = up_link;
@@ -371,7 +371,7 @@ build_tree(MsNet *n)
             kids[fill[t[i].parent]++] = i;
     g_free(fill);
     guint32 clock = 0;
-    GArray *stack = g_array_new(FALSE, FALSE, sizeof(guint64));   /* host << 32 | next child */
+    GArray *stack = g_array_new(FALSE, FALSE, sizeof(guint64)); /* host << 32 | next child */
     for (guint r = 0; r < n->t_ncore; r++) {
         MsHostId root = n->t_core[r];
         guint64 top = (guint64) root << 32;
@@ -412,7 +412,8 @@ build_tree(MsNet *n)
             MsHostId o = l->a == v ? l->b : l->a;
             if (t[o].cidx == NO_HOST)
                 continue;
-            MsNetCoreEdge ce = { li, t[o].cidx, 0, 0, n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1) };
+            MsNetCoreEdge ce = { li, t[o].cidx, 0, 0,
+                                 n->metric == MS_ROUTE_BY_HOPS ? 1 : MAX(l->p.latency, 1) };
             g_array_append_val(adj, ce);
         }
         n->t_adj_first[c + 1] = adj->len;
@@ -424,7 +425,7 @@ build_tree(MsNet *n)
     for (guint c = 0; c < n->t_ncore; c++)
         max_degree = MAX(max_degree, n->t_adj_first[c + 1] - n->t_adj_first[c]);
     if (max_degree >= CORE_NONE) {
-        drop_tree(n);   /* too many for a CoreHop: the generic tables serve */
+        drop_tree(n); /* too many for a CoreHop: the generic tables serve */
         n->tree_state = -1;
         return;
     }
@@ -503,7 +504,7 @@ build_core_routes(MsNet *n, MsHostId dst)
     GArray *q = g_array_new(FALSE, FALSE, sizeof(QItem));
     guint32 root = n->tree[dst].cidx;
     dist[root] = 0;
-    q_push(q, (QItem) { 0, root });
+    q_push(q, (QItem){ 0, root });
     while (q->len > 0) {
         QItem it = q_pop(q);
         if (it.dist != dist[it.node])
@@ -514,7 +515,7 @@ build_core_routes(MsNet *n, MsHostId dst)
             if (d < dist[ce->other]) {
                 dist[ce->other] = d;
                 next[ce->other] = (CoreHop) ce->back;
-                q_push(q, (QItem) { d, ce->other });
+                q_push(q, (QItem){ d, ce->other });
             }
         }
     }
@@ -665,7 +666,8 @@ next_link(MsNet *n, MsHostId at, MsHostId dst)
 GArray *
 ms_net_route_path(MsNet *n, MsHostId from, MsHostId to)
 {
-    g_return_val_if_fail(HOST_OK(n, from) && HOST_OK(n, to), g_array_new(FALSE, FALSE, sizeof(MsHostId)));
+    g_return_val_if_fail(HOST_OK(n, from) && HOST_OK(n, to),
+                         g_array_new(FALSE, FALSE, sizeof(MsHostId)));
     GArray *path = g_array_new(FALSE, FALSE, sizeof(MsHostId));
     MsHostId cur = from;
     g_array_append_val(path, cur);
@@ -713,7 +715,11 @@ ms_net_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
 }
 
 /* Unchecked: the flow model reads it before every transfer. */
-guint64 ms_net_route_epoch(const MsNet *n) { return n->route_epoch; }
+guint64
+ms_net_route_epoch(const MsNet *n)
+{
+    return n->route_epoch;
+}
 
 guint32
 ms_net_path_mtu(MsNet *n, MsHostId from, MsHostId to)

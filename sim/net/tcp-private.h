@@ -30,7 +30,8 @@ void ms__flow_free(MsFlow *flow);
 
 MsTcpConnId ms__flow_connect(MsFlow *flow, MsHostId host, guint32 dst_addr, guint16 dport,
                              const MsTcpCallbacks *callbacks, gpointer user_data);
-void ms__flow_set_callbacks(MsFlow *flow, MsTcpConnId conn, const MsTcpCallbacks *callbacks, gpointer user_data);
+void ms__flow_set_callbacks(MsFlow *flow, MsTcpConnId conn, const MsTcpCallbacks *callbacks,
+                            gpointer user_data);
 void ms__flow_send(MsFlow *flow, MsTcpConnId conn, const guint8 *data, gsize len);
 void ms__flow_send_bytes(MsFlow *flow, MsTcpConnId conn, GBytes *bytes);
 void ms__flow_close(MsFlow *flow, MsTcpConnId conn);

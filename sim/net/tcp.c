@@ -28,11 +28,11 @@
 
 #include <string.h>
 
-#define RWND 65535u
-#define RTO_INIT (1 * MS_TIME_S)
-#define RTO_MIN (200 * MS_TIME_MS)
-#define RTO_MAX (60 * MS_TIME_S)
-#define SYN_RETRIES 5
+#define RWND         65535u
+#define RTO_INIT     (1 * MS_TIME_S)
+#define RTO_MIN      (200 * MS_TIME_MS)
+#define RTO_MAX      (60 * MS_TIME_S)
+#define SYN_RETRIES  5
 #define DATA_RETRIES 8
 
 #define SEQ_LT(a, b) ((gint32) ((a) - (b)) < 0)
@@ -47,50 +47,51 @@ typedef struct {
 } ConnKey;
 
 typedef struct {
-    int        state;
-    ConnKey   *key;           /* owned; also the hash table's key */
-    guint32    laddr;
-    gboolean   app_closed;    /* the app called close (or the peer's FIN closed it) */
-    gboolean   detached;      /* no more callbacks to the app */
-    gboolean   fin_sent, fin_acked, fin_rcvd;
-    guint32    iss, snd_una, snd_nxt, snd_max, snd_wnd;
-    GByteArray *sbuf;          /* bytes from seq sbuf_seq onward, from sbuf_head */
-    guint      sbuf_head;
-    guint32    sbuf_seq;
-    guint32    rcv_nxt;
-    guint32    ack_sent;      /* the ACK number our last segment carried */
-    guint32    cwnd, ssthresh, mss;
-    guint      dupacks, retries;
-    MsTime     srtt, rttvar, rto;
-    gboolean   timing;
-    guint32    timed_seq;
-    MsTime     timed_at;
-    MsEventId  timer;
+    int state;
+    ConnKey *key; /* owned; also the hash table's key */
+    guint32 laddr;
+    gboolean app_closed; /* the app called close (or the peer's FIN closed it) */
+    gboolean detached;   /* no more callbacks to the app */
+    gboolean fin_sent, fin_acked, fin_rcvd;
+    guint32 iss, snd_una, snd_nxt, snd_max, snd_wnd;
+    GByteArray *sbuf; /* bytes from seq sbuf_seq onward, from sbuf_head */
+    guint sbuf_head;
+    guint32 sbuf_seq;
+    guint32 rcv_nxt;
+    guint32 ack_sent; /* the ACK number our last segment carried */
+    guint32 cwnd, ssthresh, mss;
+    guint dupacks, retries;
+    MsTime srtt, rttvar, rto;
+    gboolean timing;
+    guint32 timed_seq;
+    MsTime timed_at;
+    MsEventId timer;
     const MsTcpCallbacks *cb;
-    gpointer   ud;
-    guint32    message;
-    guint32    next_free;
-    guint32    data_segments, resent;   /* data segments sent, of which again */
-    guint64    data_bytes;              /* distinct payload bytes sent */
+    gpointer ud;
+    guint32 message;
+    guint32 next_free;
+    guint32 data_segments, resent; /* data segments sent, of which again */
+    guint64 data_bytes;            /* distinct payload bytes sent */
 } Conn;
 
 struct _MsTcp {
-    MsNet      *net;
-    MsEngine   *engine;
-    GArray     *conns;       /* Conn; id = index + 1 */
-    guint32     free_conn;
-    GHashTable *by_key;      /* ConnKey* -> id */
-    GHashTable *listeners;   /* (host << 16 | port) -> MsTcpListener*; both fidelities */
-    guint16     ev_timer, ev_fail;
-    MsTcpStats  stats;
-    MsFlow     *flow;        /* flow level: every call goes there */
+    MsNet *net;
+    MsEngine *engine;
+    GArray *conns; /* Conn; id = index + 1 */
+    guint32 free_conn;
+    GHashTable *by_key;    /* ConnKey* -> id */
+    GHashTable *listeners; /* (host << 16 | port) -> MsTcpListener*; both fidelities */
+    guint16 ev_timer, ev_fail;
+    MsTcpStats stats;
+    MsFlow *flow; /* flow level: every call goes there */
 };
 
 static guint
 key_hash(gconstpointer p)
 {
     const ConnKey *k = p;
-    guint64 h = ((guint64) k->host * 0x9e3779b97f4a7c15ULL) ^ ((guint64) k->raddr << 32 | (guint32) k->lport << 16 | k->rport);
+    guint64 h = ((guint64) k->host * 0x9e3779b97f4a7c15ULL) ^
+                ((guint64) k->raddr << 32 | (guint32) k->lport << 16 | k->rport);
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ULL;
     return (guint) (h ^ (h >> 32));
@@ -100,7 +101,8 @@ static gboolean
 key_equal(gconstpointer a, gconstpointer b)
 {
     const ConnKey *x = a, *y = b;
-    return x->host == y->host && x->raddr == y->raddr && x->lport == y->lport && x->rport == y->rport;
+    return x->host == y->host && x->raddr == y->raddr && x->lport == y->lport &&
+           x->rport == y->rport;
 }
 
 static inline Conn *
@@ -162,8 +164,16 @@ ms_tcp_free(MsTcp *t)
     g_free(t);
 }
 
-MsNet *ms_tcp_net(MsTcp *t) { return t->net; }
-gboolean ms_tcp_is_flow(const MsTcp *t) { return t->flow != NULL; }
+MsNet *
+ms_tcp_net(MsTcp *t)
+{
+    return t->net;
+}
+gboolean
+ms_tcp_is_flow(const MsTcp *t)
+{
+    return t->flow != NULL;
+}
 
 void
 ms_tcp_get_stats(const MsTcp *t, MsTcpStats *s)
@@ -251,7 +261,7 @@ conn_new(MsTcp *t, MsHostId host, guint16 lport, guint32 raddr, guint16 rport)
     Conn *c = conn_at(t, id);
     memset(c, 0, sizeof *c);
     c->key = g_new(ConnKey, 1);
-    *c->key = (ConnKey) { host, raddr, lport, rport };
+    *c->key = (ConnKey){ host, raddr, lport, rport };
     c->laddr = ms_net_host_addr(t->net, host);
     c->sbuf = g_byte_array_new();
     c->iss = (guint32) ms_rng_next(ms_engine_host_rng(t->engine, host));
@@ -273,7 +283,8 @@ conn_free(MsTcp *t, MsTcpConnId id)
     Conn *c = conn_at(t, id);
     if (c->data_segments > 0) {
         g_autofree char *text = g_strdup_printf(
-            "%" G_GUINT64_FORMAT " bytes left %s as %u TCP segment%s of at most %u bytes%s%u resent",
+            "%" G_GUINT64_FORMAT
+            " bytes left %s as %u TCP segment%s of at most %u bytes%s%u resent",
             c->data_bytes, ms_net_host_name(t->net, c->key->host), c->data_segments,
             c->data_segments == 1 ? "" : "s", c->mss, c->resent ? ", " : " (", c->resent);
         char *fix = c->resent ? NULL : strstr(text, " (0 resent");
@@ -314,8 +325,9 @@ static void
 notify_closed(MsTcp *t, MsTcpConnId id, MsTcpCloseReason why)
 {
     Conn *c = conn_at(t, id);
-    g_autofree char *text = g_strdup_printf("%s:%u -> %u: %s", ms_net_host_name(t->net, c->key->host),
-                                            c->key->lport, c->key->rport, ms_tcp_close_reason_to_string(why));
+    g_autofree char *text =
+        g_strdup_printf("%s:%u -> %u: %s", ms_net_host_name(t->net, c->key->host), c->key->lport,
+                        c->key->rport, ms_tcp_close_reason_to_string(why));
     trace(t, c, MS_TRACE_TCP_CLOSE, text);
     if (c->detached)
         return;
@@ -386,7 +398,8 @@ output(MsTcp *t, MsTcpConnId id)
         const guint8 *data = c->sbuf->data + c->sbuf_head + (c->snd_nxt - c->sbuf_seq);
         if (SEQ_LT(c->snd_nxt, c->snd_max)) {
             t->stats.retransmits++;
-            g_autofree char *text = g_strdup_printf("retransmit seq %u (%u bytes)", c->snd_nxt - c->iss, len);
+            g_autofree char *text =
+                g_strdup_printf("retransmit seq %u (%u bytes)", c->snd_nxt - c->iss, len);
             trace(t, c, MS_TRACE_TCP_RETRANSMIT, text);
         } else if (!c->timing) {
             c->timing = TRUE;
@@ -419,8 +432,8 @@ output(MsTcp *t, MsTcpConnId id)
 }
 
 MsTcpConnId
-ms_tcp_connect(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport,
-               const MsTcpCallbacks *cb, gpointer ud)
+ms_tcp_connect(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport, const MsTcpCallbacks *cb,
+               gpointer ud)
 {
     return ms_tcp_connect_tagged(t, host, dst_addr, dport, cb, ud, 0);
 }
@@ -453,11 +466,12 @@ ms_tcp_connect_tagged(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport,
         return id;
     }
     c->mss = MAX(pmtu, 68u) - MS_IPV4_HEADER - MS_TCP_HEADER;
-    c->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u));   /* RFC 3390 initial window */
+    c->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u)); /* RFC 3390 initial window */
     send_segment(t, c, c->iss, MS_TCP_SYN, NULL, 0);
     c->snd_nxt = c->snd_max = c->iss + 1;
     arm_timer(t, id);
-    g_autofree char *text = g_strdup_printf("%s:%u connects to port %u", ms_net_host_name(t->net, host), lport, dport);
+    g_autofree char *text =
+        g_strdup_printf("%s:%u connects to port %u", ms_net_host_name(t->net, host), lport, dport);
     trace(t, c, MS_TRACE_TCP_CONNECT, text);
     return id;
 }
@@ -510,7 +524,7 @@ ms_tcp_close(MsTcp *t, MsTcpConnId id)
     if (c->state == ST_FREE)
         return;
     c->detached = TRUE;
-    c->app_closed = TRUE;   /* in SYN_SENT: the FIN follows the handshake and the data */
+    c->app_closed = TRUE; /* in SYN_SENT: the FIN follows the handshake and the data */
     output(t, id);
     if (c->fin_rcvd && c->fin_acked)
         conn_free(t, id);
@@ -527,7 +541,8 @@ send_rst(MsTcp *t, MsHostId host, const MsPacket *p)
     r.flags = MS_TCP_RST | MS_TCP_ACK;
     r.seq = (p->flags & MS_TCP_ACK) ? p->ack : 0;
     gsize len = p->payload ? g_bytes_get_size(p->payload) : 0;
-    r.ack = p->seq + (guint32) len + ((p->flags & MS_TCP_SYN) ? 1 : 0) + ((p->flags & MS_TCP_FIN) ? 1 : 0);
+    r.ack = p->seq + (guint32) len + ((p->flags & MS_TCP_SYN) ? 1 : 0) +
+            ((p->flags & MS_TCP_FIN) ? 1 : 0);
     t->stats.segments++;
     ms_net_send(t->net, host, &r);
 }
@@ -591,9 +606,9 @@ process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
             rtt_sample(c, ms_engine_now(t->engine) - c->timed_at);
         }
         if (c->cwnd < c->ssthresh)
-            c->cwnd += MIN(acked, c->mss);                       /* slow start */
+            c->cwnd += MIN(acked, c->mss); /* slow start */
         else
-            c->cwnd += MAX(1u, c->mss * c->mss / c->cwnd);        /* congestion avoidance */
+            c->cwnd += MAX(1u, c->mss * c->mss / c->cwnd); /* congestion avoidance */
         c->dupacks = 0;
         c->retries = 0;
         if (c->fin_sent && p->ack == c->snd_max)
@@ -636,7 +651,7 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
                 return;
             }
         }
-        send_rst(t, host, p);   /* RFC 793 3.4: nothing here: reset */
+        send_rst(t, host, p); /* RFC 793 3.4: nothing here: reset */
         return;
     }
     Conn *c = conn_at(t, id);
@@ -649,7 +664,8 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         return;
     }
     if (c->state == ST_SYN_SENT) {
-        if ((p->flags & (MS_TCP_SYN | MS_TCP_ACK)) != (MS_TCP_SYN | MS_TCP_ACK) || p->ack != c->iss + 1)
+        if ((p->flags & (MS_TCP_SYN | MS_TCP_ACK)) != (MS_TCP_SYN | MS_TCP_ACK) ||
+            p->ack != c->iss + 1)
             return;
         c->rcv_nxt = p->seq + 1;
         c->snd_una = p->ack;
@@ -669,7 +685,7 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
     }
     if (c->state == ST_SYN_RCVD) {
         if ((p->flags & MS_TCP_SYN) && !(p->flags & MS_TCP_ACK)) {
-            send_segment(t, c, c->iss, MS_TCP_SYN | MS_TCP_ACK, NULL, 0);   /* our SYN-ACK was lost */
+            send_segment(t, c, c->iss, MS_TCP_SYN | MS_TCP_ACK, NULL, 0); /* our SYN-ACK was lost */
             return;
         }
         if (!(p->flags & MS_TCP_ACK) || p->ack != c->iss + 1)
@@ -721,9 +737,9 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         c = conn_at(t, id);
         if (c->state == ST_FREE)
             return;
-        c->app_closed = TRUE;   /* no half-close: answer with our FIN */
+        c->app_closed = TRUE; /* no half-close: answer with our FIN */
     } else if (p->flags & MS_TCP_FIN) {
-        must_ack = TRUE;        /* a repeated FIN: our ACK was lost */
+        must_ack = TRUE; /* a repeated FIN: our ACK was lost */
     }
     /* Data the app sent in answer already carries the ACK (piggybacking). */
     output(t, id);

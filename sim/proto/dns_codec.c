@@ -33,18 +33,17 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(ms-dns-error-quark, ms_dns_error)
+G_DEFINE_QUARK(ms - dns - error - quark, ms_dns_error)
 
-#define HEADER_LEN 12
-#define POINTER_MAX 0x3FFF   /* largest offset a compression pointer can name */
+#define HEADER_LEN  12
+#define POINTER_MAX 0x3FFF /* largest offset a compression pointer can name */
 
 /* ---------------------------------------------------------------- names */
 
 /* Parses the textual form into wire form (uncompressed labels, root octet
  * last) in out[0..*out_len). */
 static gboolean
-name_to_wire(const char *text, guint8 out[MS_DNS_MAX_NAME_WIRE], gsize *out_len,
-             GError **error)
+name_to_wire(const char *text, guint8 out[MS_DNS_MAX_NAME_WIRE], gsize *out_len, GError **error)
 {
     gsize n = 0;
     if (text[0] == '\0' || (text[0] == '.' && text[1] == '\0')) {
@@ -58,7 +57,7 @@ name_to_wire(const char *text, guint8 out[MS_DNS_MAX_NAME_WIRE], gsize *out_len,
         guint label = 0;
         if (n >= MS_DNS_MAX_NAME_WIRE)
             goto too_long;
-        n++;   /* the length octet, filled in below */
+        n++; /* the length octet, filled in below */
         while (*p != '\0' && *p != '.') {
             guint8 c;
             if (*p == '\\') {
@@ -90,8 +89,7 @@ name_to_wire(const char *text, guint8 out[MS_DNS_MAX_NAME_WIRE], gsize *out_len,
             }
             if (label == MS_DNS_MAX_LABEL) {
                 g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_LABEL,
-                            "name '%s': a label is longer than %d octets", text,
-                            MS_DNS_MAX_LABEL);
+                            "name '%s': a label is longer than %d octets", text, MS_DNS_MAX_LABEL);
                 return FALSE;
             }
             if (n >= MS_DNS_MAX_NAME_WIRE)
@@ -100,16 +98,16 @@ name_to_wire(const char *text, guint8 out[MS_DNS_MAX_NAME_WIRE], gsize *out_len,
             label++;
         }
         if (label == 0) {
-            g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_LABEL,
-                        "name '%s' has an empty label", text);
+            g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_LABEL, "name '%s' has an empty label",
+                        text);
             return FALSE;
         }
         out[len_at] = (guint8) label;
         if (*p == '\0')
             break;
-        p++;   /* the dot */
+        p++; /* the dot */
         if (*p == '\0')
-            break;   /* a trailing dot: the root is implied anyway */
+            break; /* a trailing dot: the root is implied anyway */
     }
     if (n >= MS_DNS_MAX_NAME_WIRE)
         goto too_long;
@@ -119,8 +117,7 @@ name_to_wire(const char *text, guint8 out[MS_DNS_MAX_NAME_WIRE], gsize *out_len,
 
 too_long:
     g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_NAME,
-                "name '%.40s...' is longer than %d octets on the wire", text,
-                MS_DNS_MAX_NAME_WIRE);
+                "name '%.40s...' is longer than %d octets on the wire", text, MS_DNS_MAX_NAME_WIRE);
     return FALSE;
 }
 
@@ -164,7 +161,7 @@ ms_dns_name_equal(const char *a, const char *b)
     if (!strchr(a, '\\') && !strchr(b, '\\')) {
         gsize na = strlen(a), nb = strlen(b);
         if (na > 0 && a[na - 1] == '.')
-            na--;   /* "." is the root, as "" is */
+            na--; /* "." is the root, as "" is */
         if (nb > 0 && b[nb - 1] == '.')
             nb--;
         if (na != nb || g_ascii_strncasecmp(a, b, na) != 0)
@@ -243,9 +240,14 @@ ms_dns_record_new_soa(const char *name, guint32 ttl, const char *mname, const ch
 {
     g_return_val_if_fail(mname != NULL && rname != NULL, NULL);
     MsDnsRecord *r = record_new(name, MS_DNS_TYPE_SOA, ttl);
-    r->rdata.soa = (MsDnsSoa) {
-        .mname = g_strdup(mname), .rname = g_strdup(rname), .serial = serial,
-        .refresh = refresh, .retry = retry, .expire = expire, .minimum = minimum,
+    r->rdata.soa = (MsDnsSoa){
+        .mname = g_strdup(mname),
+        .rname = g_strdup(rname),
+        .serial = serial,
+        .refresh = refresh,
+        .retry = retry,
+        .expire = expire,
+        .minimum = minimum,
     };
     return r;
 }
@@ -366,7 +368,7 @@ ms_dns_message_new_response(const MsDnsMessage *query, MsDnsRcode rcode, gboolea
     m->qr = TRUE;
     m->opcode = query->opcode;
     m->aa = aa;
-    m->rd = query->rd;   /* RFC 1035 4.1.1: RD is copied into the response */
+    m->rd = query->rd; /* RFC 1035 4.1.1: RD is copied into the response */
     m->rcode = (guint8) rcode;
     if (query->has_question) {
         m->has_question = TRUE;
@@ -407,12 +409,18 @@ const char *
 ms_dns_type_to_string(guint16 type)
 {
     switch (type) {
-    case MS_DNS_TYPE_A: return "A";
-    case MS_DNS_TYPE_NS: return "NS";
-    case MS_DNS_TYPE_CNAME: return "CNAME";
-    case MS_DNS_TYPE_SOA: return "SOA";
-    case MS_DNS_TYPE_MX: return "MX";
-    default: return NULL;
+    case MS_DNS_TYPE_A:
+        return "A";
+    case MS_DNS_TYPE_NS:
+        return "NS";
+    case MS_DNS_TYPE_CNAME:
+        return "CNAME";
+    case MS_DNS_TYPE_SOA:
+        return "SOA";
+    case MS_DNS_TYPE_MX:
+        return "MX";
+    default:
+        return NULL;
     }
 }
 
@@ -429,7 +437,7 @@ ms_dns_rcode_to_string(guint8 rcode)
 
 typedef struct {
     GByteArray *buf;
-    GArray     *labels;   /* guint16 offsets of labels written, for compression */
+    GArray *labels; /* guint16 offsets of labels written, for compression */
 } Writer;
 
 static void
@@ -578,9 +586,9 @@ ms_dns_message_encode(const MsDnsMessage *m)
 
     Writer w = { g_byte_array_sized_new(512), g_array_new(FALSE, FALSE, sizeof(guint16)) };
     put16(&w, m->id);
-    guint16 flags = (guint16) ((m->qr ? 0x8000 : 0) | (m->opcode << 11) | (m->aa ? 0x0400 : 0) |
-                               (m->tc ? 0x0200 : 0) | (m->rd ? 0x0100 : 0) |
-                               (m->ra ? 0x0080 : 0) | m->rcode);
+    guint16 flags =
+        (guint16) ((m->qr ? 0x8000 : 0) | (m->opcode << 11) | (m->aa ? 0x0400 : 0) |
+                   (m->tc ? 0x0200 : 0) | (m->rd ? 0x0100 : 0) | (m->ra ? 0x0080 : 0) | m->rcode);
     put16(&w, flags);
     put16(&w, m->has_question ? 1 : 0);
     for (guint s = 0; s < 3; s++)
@@ -607,7 +615,7 @@ ms_dns_message_encode(const MsDnsMessage *m)
 
 typedef struct {
     const guint8 *d;
-    gsize         len;
+    gsize len;
 } Reader;
 
 static guint16
@@ -644,19 +652,21 @@ read_name(const Reader *r, gsize *pos, gsize bound, char **out, GError **error)
             if (target >= p) {
                 g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_POINTER,
                             "compression pointer at offset %" G_GSIZE_FORMAT
-                            " points forward to %" G_GSIZE_FORMAT, p, target);
+                            " points forward to %" G_GSIZE_FORMAT,
+                            p, target);
                 return FALSE;
             }
             if (target < HEADER_LEN) {
                 g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_POINTER,
                             "compression pointer at offset %" G_GSIZE_FORMAT
-                            " points into the header (%" G_GSIZE_FORMAT ")", p, target);
+                            " points into the header (%" G_GSIZE_FORMAT ")",
+                            p, target);
                 return FALSE;
             }
             if (target >= run_start) {
                 g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_POINTER,
-                            "compression pointer at offset %" G_GSIZE_FORMAT
-                            " to %" G_GSIZE_FORMAT " makes a loop (it does not point before"
+                            "compression pointer at offset %" G_GSIZE_FORMAT " to %" G_GSIZE_FORMAT
+                            " makes a loop (it does not point before"
                             " the labels at %" G_GSIZE_FORMAT " that lead to it)",
                             p, target, run_start);
                 return FALSE;
@@ -673,13 +683,14 @@ read_name(const Reader *r, gsize *pos, gsize bound, char **out, GError **error)
              * RFC 6891 and RFC 1035 4.1.4; neither is in use. */
             g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_LABEL,
                         "label at offset %" G_GSIZE_FORMAT " has length octet 0x%02x:"
-                        " labels are at most %d octets", p, b, MS_DNS_MAX_LABEL);
+                        " labels are at most %d octets",
+                        p, b, MS_DNS_MAX_LABEL);
             return FALSE;
         }
         if (n + b + 1 + (b ? 1 : 0) > MS_DNS_MAX_NAME_WIRE) {
             g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_NAME,
-                        "name at offset %" G_GSIZE_FORMAT " is longer than %d octets",
-                        *pos, MS_DNS_MAX_NAME_WIRE);
+                        "name at offset %" G_GSIZE_FORMAT " is longer than %d octets", *pos,
+                        MS_DNS_MAX_NAME_WIRE);
             return FALSE;
         }
         if (p + 1 + b > end)
@@ -696,8 +707,9 @@ read_name(const Reader *r, gsize *pos, gsize bound, char **out, GError **error)
 
 truncated:
     g_set_error(error, MS_DNS_ERROR, end < r->len ? MS_DNS_ERROR_RDATA : MS_DNS_ERROR_TRUNCATED,
-                "name at offset %" G_GSIZE_FORMAT " runs past the end of the %s (%"
-                G_GSIZE_FORMAT ")", *pos, end < r->len ? "RDATA" : "message", end);
+                "name at offset %" G_GSIZE_FORMAT " runs past the end of the %s (%" G_GSIZE_FORMAT
+                ")",
+                *pos, end < r->len ? "RDATA" : "message", end);
     return FALSE;
 }
 
@@ -737,7 +749,8 @@ read_record(const Reader *r, gsize *pos, GError **error)
     if (r->len - p < rdlen) {
         g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_TRUNCATED,
                     "record at offset %" G_GSIZE_FORMAT ": RDLENGTH %u runs past the end"
-                    " of the message", start, rdlen);
+                    " of the message",
+                    start, rdlen);
         return NULL;
     }
     gsize rd_end = p + rdlen;
@@ -745,8 +758,8 @@ read_record(const Reader *r, gsize *pos, GError **error)
     case MS_DNS_TYPE_A:
         if (rdlen != 4) {
             g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_RDATA,
-                        "A record at offset %" G_GSIZE_FORMAT " has RDLENGTH %u, not 4",
-                        start, rdlen);
+                        "A record at offset %" G_GSIZE_FORMAT " has RDLENGTH %u, not 4", start,
+                        rdlen);
             return NULL;
         }
         rec->rdata.a = get32(r, p);
@@ -763,8 +776,8 @@ read_record(const Reader *r, gsize *pos, GError **error)
         rec->type = type;
         if (rdlen < 3) {
             g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_RDATA,
-                        "MX record at offset %" G_GSIZE_FORMAT " has RDLENGTH %u, below 3",
-                        start, rdlen);
+                        "MX record at offset %" G_GSIZE_FORMAT " has RDLENGTH %u, below 3", start,
+                        rdlen);
             return NULL;
         }
         rec->rdata.mx.preference = get16(r, p);
@@ -781,7 +794,8 @@ read_record(const Reader *r, gsize *pos, GError **error)
         if (rd_end - p != 20) {
             g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_RDATA,
                         "SOA record at offset %" G_GSIZE_FORMAT " has %" G_GSIZE_FORMAT
-                        " octets after its names, not 20", start, rd_end - p);
+                        " octets after its names, not 20",
+                        start, rd_end - p);
             return NULL;
         }
         rec->rdata.soa.serial = get32(r, p);
@@ -870,8 +884,9 @@ ms_dns_message_decode(const guint8 *data, gsize len, GError **error)
     }
     if (pos != len) {
         g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_TRAILING,
-                    "%" G_GSIZE_FORMAT " octets left over after the last record (offset %"
-                    G_GSIZE_FORMAT ")", len - pos, pos);
+                    "%" G_GSIZE_FORMAT
+                    " octets left over after the last record (offset %" G_GSIZE_FORMAT ")",
+                    len - pos, pos);
         return NULL;
     }
     return g_steal_pointer(&m);

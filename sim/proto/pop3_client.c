@@ -27,9 +27,9 @@
 
 #include <string.h>
 
-#define DEFAULT_MAX_LINE 65536
+#define DEFAULT_MAX_LINE    65536
 #define DEFAULT_MAX_MESSAGE (64u << 20)
-#define UID_MAX 70 /* RFC 1939 7 */
+#define UID_MAX             70 /* RFC 1939 7 */
 
 typedef enum {
     S_GREETING,
@@ -49,20 +49,20 @@ typedef enum {
 } State;
 
 struct _MsPop3Client {
-    MsPop3ClientConfig cfg;   /* strings below are owned copies */
+    MsPop3ClientConfig cfg; /* strings below are owned copies */
     char *user, *password;
-    GHashTable *skip;         /* set of uids; lookups only, never iterated */
+    GHashTable *skip; /* set of uids; lookups only, never iterated */
     MsPop3ClientHooks hooks;
     gpointer user_data;
 
     State state;
     MsPop3ClientResult result;
-    gboolean result_set;      /* a failure is known; QUIT is only politeness */
+    gboolean result_set; /* a failure is known; QUIT is only politeness */
     char *text;
-    guint count;              /* messages in the maildrop (STAT) */
-    GPtrArray *uids;          /* uid of message k at k-1, NULL if unknown */
-    gboolean *present;        /* message k listed by UIDL/LIST */
-    guint current;            /* message being retrieved/deleted (1-based) */
+    guint count;       /* messages in the maildrop (STAT) */
+    GPtrArray *uids;   /* uid of message k at k-1, NULL if unknown */
+    gboolean *present; /* message k listed by UIDL/LIST */
+    guint current;     /* message being retrieved/deleted (1-based) */
     GByteArray *msg;
     guint retrieved;
 
@@ -96,8 +96,7 @@ trace(MsPop3Client *c, gboolean from_client, const char *p, gsize n)
 }
 
 /* Queues one command; `shown` is what the trace sees (NULL: the command). */
-static void
-send_cmd(MsPop3Client *c, const char *shown, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void send_cmd(MsPop3Client *c, const char *shown, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
 static void
 send_cmd(MsPop3Client *c, const char *shown, const char *fmt, ...)
@@ -228,8 +227,8 @@ login_refused(MsPop3Client *c, const char *text)
 {
     /* RFC 2449 8.1.1: [IN-USE] says the maildrop is locked, not that the
      * credentials were wrong. */
-    MsPop3ClientResult r = g_str_has_prefix(text, "[IN-USE]") ? MS_POP3_CLIENT_LOCKED
-                                                                : MS_POP3_CLIENT_AUTH_FAILED;
+    MsPop3ClientResult r =
+        g_str_has_prefix(text, "[IN-USE]") ? MS_POP3_CLIENT_LOCKED : MS_POP3_CLIENT_AUTH_FAILED;
     fail_and_quit(c, r, text);
 }
 
@@ -397,8 +396,7 @@ message_done(MsPop3Client *c)
 static void
 on_line(MsPop3Client *c, const char *p, gsize len)
 {
-    gboolean data = c->state == S_UIDL_DATA || c->state == S_LIST_DATA ||
-                    c->state == S_RETR_DATA;
+    gboolean data = c->state == S_UIDL_DATA || c->state == S_LIST_DATA || c->state == S_RETR_DATA;
     gboolean end = data && len == 1 && p[0] == '.';
     if (data && c->state == S_RETR_DATA && !end) {
         if (len > 0 && p[0] == '.') { /* un-stuff (RFC 1939 3) */
@@ -522,8 +520,8 @@ ms_pop3_client_feed(MsPop3Client *c, const guint8 *data, gsize len)
     gsize pos = 0;
     while (c->state != S_CLOSED) {
         gsize avail = c->in->len - pos;
-        gboolean data_line = c->state == S_UIDL_DATA || c->state == S_LIST_DATA ||
-                             c->state == S_RETR_DATA;
+        gboolean data_line =
+            c->state == S_UIDL_DATA || c->state == S_LIST_DATA || c->state == S_RETR_DATA;
         gsize limit = data_line ? c->cfg.max_line : MS_POP3_CLIENT_STATUS_MAX;
         const char *p = (const char *) c->in->data + pos;
         const char *lf = memchr(p, '\n', avail);
@@ -594,12 +592,18 @@ const char *
 ms_pop3_client_result_to_string(MsPop3ClientResult result)
 {
     switch (result) {
-    case MS_POP3_CLIENT_OK: return "ok";
-    case MS_POP3_CLIENT_AUTH_FAILED: return "auth-failed";
-    case MS_POP3_CLIENT_LOCKED: return "locked";
-    case MS_POP3_CLIENT_SERVER_ERROR: return "server-error";
-    case MS_POP3_CLIENT_PROTOCOL_ERROR: return "protocol-error";
-    case MS_POP3_CLIENT_DISCONNECTED: return "disconnected";
+    case MS_POP3_CLIENT_OK:
+        return "ok";
+    case MS_POP3_CLIENT_AUTH_FAILED:
+        return "auth-failed";
+    case MS_POP3_CLIENT_LOCKED:
+        return "locked";
+    case MS_POP3_CLIENT_SERVER_ERROR:
+        return "server-error";
+    case MS_POP3_CLIENT_PROTOCOL_ERROR:
+        return "protocol-error";
+    case MS_POP3_CLIENT_DISCONNECTED:
+        return "disconnected";
     }
     return "unknown";
 }

@@ -39,8 +39,8 @@
 #include <string.h>
 
 #define OUT_HIGH_WATER (1u << 20) /* stop reading input above 1 MiB of output */
-#define IN_MAX (1u << 20)         /* unread input beyond this closes the session */
-#define MAX_ARGS 2                /* TOP n m has the most arguments */
+#define IN_MAX         (1u << 20) /* unread input beyond this closes the session */
+#define MAX_ARGS       2          /* TOP n m has the most arguments */
 
 typedef enum { ST_AUTHORIZATION, ST_TRANSACTION, ST_CLOSED } State;
 
@@ -50,27 +50,27 @@ typedef struct {
 } Entry;
 
 struct _MsPop3Server {
-    MsPop3ServerConfig cfg;   /* strings below are owned copies */
+    MsPop3ServerConfig cfg; /* strings below are owned copies */
     char *hostname, *apop_token, *implementation;
     MsPop3ServerHooks hooks;
     gpointer user_data;
 
     State state;
     gboolean started;
-    char *timestamp;          /* "<token@host>" or NULL when APOP is off */
-    char *pending_user;       /* name given by the last USER, until PASS */
-    char *user;               /* the user whose maildrop is locked */
+    char *timestamp;    /* "<token@host>" or NULL when APOP is off */
+    char *pending_user; /* name given by the last USER, until PASS */
+    char *user;         /* the user whose maildrop is locked */
     gboolean locked;
-    GArray *entries;          /* of Entry, message k at index k-1 */
+    GArray *entries; /* of Entry, message k at index k-1 */
     guint auth_failures;
 
     GByteArray *in;
-    gsize in_pos;             /* first unread byte of `in` */
-    gboolean discarding;      /* inside an overlong line */
+    gsize in_pos;        /* first unread byte of `in` */
+    gboolean discarding; /* inside an overlong line */
     GByteArray *out;
 
-    gboolean holding;         /* waiting for ms_pop3_server_resume() */
-    GByteArray *held;         /* the reply held back during the delay */
+    gboolean holding; /* waiting for ms_pop3_server_resume() */
+    GByteArray *held; /* the reply held back during the delay */
     guint64 delay_to_take;
     gboolean close_after_hold;
 };
@@ -234,7 +234,8 @@ open_maildrop(MsPop3Server *srv, const char *user)
     guint n;
     guint64 octets;
     count_live(srv, &n, &octets);
-    reply(srv, "+OK maildrop has %u message%s (%" G_GUINT64_FORMAT " octets)", n, n == 1 ? "" : "s", octets);
+    reply(srv, "+OK maildrop has %u message%s (%" G_GUINT64_FORMAT " octets)", n, n == 1 ? "" : "s",
+          octets);
 }
 
 /* A failed PASS or APOP: the -ERR is held for the delay (RFC 1939 13
@@ -359,8 +360,8 @@ cmd_apop(MsPop3Server *srv, char **args, guint nargs, const char *rest)
         reply(srv, "-ERR invalid digest");
         return;
     }
-    g_autofree char *secret = srv->hooks.apop_secret
-                                  ? srv->hooks.apop_secret(srv->user_data, args[0]) : NULL;
+    g_autofree char *secret =
+        srv->hooks.apop_secret ? srv->hooks.apop_secret(srv->user_data, args[0]) : NULL;
     gboolean ok = FALSE;
     if (secret) {
         /* RFC 1939 7: digest = MD5(timestamp, including <>, then secret). */
@@ -558,7 +559,8 @@ cmd_rset(MsPop3Server *srv, char **args, guint nargs, const char *rest)
     guint n;
     guint64 octets;
     count_live(srv, &n, &octets);
-    reply(srv, "+OK maildrop has %u message%s (%" G_GUINT64_FORMAT " octets)", n, n == 1 ? "" : "s", octets);
+    reply(srv, "+OK maildrop has %u message%s (%" G_GUINT64_FORMAT " octets)", n, n == 1 ? "" : "s",
+          octets);
 }
 
 static void
@@ -590,18 +592,12 @@ cmd_quit(MsPop3Server *srv, char **args, guint nargs, const char *rest)
 }
 
 static const Command commands[] = {
-    { "USER", TRUE, FALSE, 1, 1, cmd_user },
-    { "PASS", TRUE, FALSE, 1, G_MAXUINT, cmd_pass },
-    { "APOP", TRUE, FALSE, 2, 2, cmd_apop },
-    { "CAPA", TRUE, TRUE, 0, 0, cmd_capa },
-    { "QUIT", TRUE, TRUE, 0, 0, cmd_quit },
-    { "STAT", FALSE, TRUE, 0, 0, cmd_stat },
-    { "LIST", FALSE, TRUE, 0, 1, cmd_list },
-    { "UIDL", FALSE, TRUE, 0, 1, cmd_uidl },
-    { "RETR", FALSE, TRUE, 1, 1, cmd_retr },
-    { "TOP", FALSE, TRUE, 2, 2, cmd_top },
-    { "DELE", FALSE, TRUE, 1, 1, cmd_dele },
-    { "NOOP", FALSE, TRUE, 0, 0, cmd_noop },
+    { "USER", TRUE, FALSE, 1, 1, cmd_user }, { "PASS", TRUE, FALSE, 1, G_MAXUINT, cmd_pass },
+    { "APOP", TRUE, FALSE, 2, 2, cmd_apop }, { "CAPA", TRUE, TRUE, 0, 0, cmd_capa },
+    { "QUIT", TRUE, TRUE, 0, 0, cmd_quit },  { "STAT", FALSE, TRUE, 0, 0, cmd_stat },
+    { "LIST", FALSE, TRUE, 0, 1, cmd_list }, { "UIDL", FALSE, TRUE, 0, 1, cmd_uidl },
+    { "RETR", FALSE, TRUE, 1, 1, cmd_retr }, { "TOP", FALSE, TRUE, 2, 2, cmd_top },
+    { "DELE", FALSE, TRUE, 1, 1, cmd_dele }, { "NOOP", FALSE, TRUE, 0, 0, cmd_noop },
     { "RSET", FALSE, TRUE, 0, 0, cmd_rset },
 };
 
@@ -762,8 +758,8 @@ ms_pop3_server_new(const MsPop3ServerConfig *cfg, const MsPop3ServerHooks *hooks
                    gpointer user_data)
 {
     g_return_val_if_fail(cfg != NULL && hooks != NULL, NULL);
-    g_return_val_if_fail(hooks->authenticate != NULL && hooks->list != NULL &&
-                             hooks->retrieve != NULL, NULL);
+    g_return_val_if_fail(
+        hooks->authenticate != NULL && hooks->list != NULL && hooks->retrieve != NULL, NULL);
     g_return_val_if_fail(cfg->hostname != NULL && token_valid(cfg->hostname), NULL);
     g_return_val_if_fail(cfg->apop_token == NULL || token_valid(cfg->apop_token), NULL);
     MsPop3Server *srv = g_new0(MsPop3Server, 1);

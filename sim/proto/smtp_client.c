@@ -37,70 +37,85 @@
 
 #define REPLY_LINE_MAX  2048
 #define REPLY_LINES_MAX 100
-#define CMD_LINE_MAX    512   /* RFC 5321 4.5.3.1.4 */
+#define CMD_LINE_MAX    512 /* RFC 5321 4.5.3.1.4 */
 
 typedef enum {
-    P_GREETING, P_EHLO, P_HELO, P_AUTH_LOGIN, P_AUTH_USER, P_AUTH_PLAIN_WAIT, P_AUTH_FINAL,
-    P_RSET, P_MAIL, P_RCPT, P_DATA, P_DOT, P_QUIT,
+    P_GREETING,
+    P_EHLO,
+    P_HELO,
+    P_AUTH_LOGIN,
+    P_AUTH_USER,
+    P_AUTH_PLAIN_WAIT,
+    P_AUTH_FINAL,
+    P_RSET,
+    P_MAIL,
+    P_RCPT,
+    P_DATA,
+    P_DOT,
+    P_QUIT,
 } PendKind;
 
 typedef struct {
     PendKind kind;
-    guint    txn;
-    guint    rcpt;
+    guint txn;
+    guint rcpt;
 } Pending;
 
 typedef struct {
-    char       *from;
-    GPtrArray  *rcpts;
-    GBytes     *msg;
-    gboolean    started, mail_sent, mail_failed, data_sent, got_dot, done;
-    guint       rcpt_sent, n_ok;
-    gboolean    any_4xx;
+    char *from;
+    GPtrArray *rcpts;
+    GBytes *msg;
+    gboolean started, mail_sent, mail_failed, data_sent, got_dot, done;
+    guint rcpt_sent, n_ok;
+    gboolean any_4xx;
     MsSmtpReply mail_reply, rcpt_fail, final;
 } Txn;
 
 struct _MsSmtpClient {
-    char    *helo_name;
-    char    *auth_user;
-    char    *auth_password;
+    char *helo_name;
+    char *auth_user;
+    char *auth_password;
     gboolean no_pipelining;
     MsSmtpClientHooks hooks;
     gpointer user_data;
 
     GByteArray *in;
     GByteArray *out;
-    GQueue      pending;      /* Pending *, oldest first */
+    GQueue pending; /* Pending *, oldest first */
 
     /* The reply being read. */
     gboolean in_reply;
-    guint    cur_code;
-    guint    cur_lines;
-    char     cur_enh[12];
+    guint cur_code;
+    guint cur_lines;
+    char cur_enh[12];
     GString *cur_text;
 
     /* What EHLO told us. */
     gboolean esmtp, cap_pipelining, cap_8bit, cap_size, cap_plain, cap_login;
-    guint64  size_max;
+    guint64 size_max;
 
-    GPtrArray *txns;          /* Txn * */
-    guint      cur;           /* first transaction not done */
-    gboolean   ready;         /* greeting, HELO/EHLO and AUTH done */
-    gboolean   need_rset;
-    gboolean   finished;
-    gboolean   quit_sent;
-    gboolean   reported;
-    gboolean   closed;
+    GPtrArray *txns; /* Txn * */
+    guint cur;       /* first transaction not done */
+    gboolean ready;  /* greeting, HELO/EHLO and AUTH done */
+    gboolean need_rset;
+    gboolean finished;
+    gboolean quit_sent;
+    gboolean reported;
+    gboolean closed;
 };
 
 const char *
 ms_smtp_txn_status_to_string(MsSmtpTxnStatus status)
 {
     switch (status) {
-    case MS_SMTP_TXN_ACCEPTED: return "accepted";
-    case MS_SMTP_TXN_TEMPFAIL: return "tempfail";
-    case MS_SMTP_TXN_PERMFAIL: return "permfail";
-    default: return "?";
+    case MS_SMTP_TXN_ACCEPTED:
+        return "accepted";
+    case MS_SMTP_TXN_TEMPFAIL:
+        return "tempfail";
+    case MS_SMTP_TXN_PERMFAIL:
+        return "permfail";
+    default:
+        return "?";
     }
 }
 
@@ -108,8 +123,14 @@ const char *
 ms_smtp_session_status_to_string(MsSmtpSessionStatus status)
 {
     static const char *const names[] = {
-        "ok", "greeting-refused", "helo-refused", "auth-failed", "auth-unavailable",
-        "server-closed", "protocol-error", "connection-lost",
+        "ok",
+        "greeting-refused",
+        "helo-refused",
+        "auth-failed",
+        "auth-unavailable",
+        "server-closed",
+        "protocol-error",
+        "connection-lost",
     };
     return (guint) status < G_N_ELEMENTS(names) ? names[status] : "?";
 }
@@ -129,7 +150,8 @@ txn_free(gpointer p)
 }
 
 MsSmtpClient *
-ms_smtp_client_new(const MsSmtpClientConfig *cfg, const MsSmtpClientHooks *hooks, gpointer user_data)
+ms_smtp_client_new(const MsSmtpClientConfig *cfg, const MsSmtpClientHooks *hooks,
+                   gpointer user_data)
 {
     MsSmtpClient *c = g_new0(MsSmtpClient, 1);
     MsSmtpClientConfig none = { 0 };
@@ -239,7 +261,8 @@ send_content(MsSmtpClient *c, GBytes *msg)
      * found with memchr (vectorised), not octet by octet. */
     if (n > 0 && p[0] == '.')
         g_byte_array_append(c->out, (const guint8 *) ".", 1);
-    for (const guint8 *q = p; n > 0 && (q = memchr(q, '\n', n - (gsize) (q - p))) && q + 1 < p + n; q++) {
+    for (const guint8 *q = p; n > 0 && (q = memchr(q, '\n', n - (gsize) (q - p))) && q + 1 < p + n;
+         q++) {
         if (q[1] == '.') {
             gsize i = (gsize) (q + 1 - p);
             g_byte_array_append(c->out, p + start, (guint) (i - start));
@@ -308,7 +331,8 @@ session_end(MsSmtpClient *c, MsSmtpSessionStatus st, const MsSmtpReply *r, gbool
     for (guint i = c->cur; i < c->txns->len; i++) {
         Txn *t = g_ptr_array_index(c->txns, i);
         if (!t->done)
-            txn_report(c, i, r && r->code / 100 == 5 ? MS_SMTP_TXN_PERMFAIL : MS_SMTP_TXN_TEMPFAIL, r);
+            txn_report(c, i, r && r->code / 100 == 5 ? MS_SMTP_TXN_PERMFAIL : MS_SMTP_TXN_TEMPFAIL,
+                       r);
     }
     c->cur = c->txns->len;
     if (c->hooks.session_result)
@@ -386,7 +410,8 @@ send_mail(MsSmtpClient *c, Txn *t, guint idx)
 static void
 send_rcpt(MsSmtpClient *c, Txn *t, guint idx)
 {
-    g_autofree char *line = g_strdup_printf("RCPT TO:<%s>", (char *) g_ptr_array_index(t->rcpts, t->rcpt_sent));
+    g_autofree char *line =
+        g_strdup_printf("RCPT TO:<%s>", (char *) g_ptr_array_index(t->rcpts, t->rcpt_sent));
     send_cmd(c, P_RCPT, idx, t->rcpt_sent, line);
     t->rcpt_sent++;
 }
@@ -464,7 +489,8 @@ ms_smtp_client_add_message(MsSmtpClient *c, const char *mail_from, const char *c
                            GBytes *message)
 {
     g_return_val_if_fail(c != NULL && mail_from != NULL && rcpts != NULL && rcpts[0] != NULL &&
-                         message != NULL, G_MAXUINT);
+                             message != NULL,
+                         G_MAXUINT);
     g_return_val_if_fail(!c->finished, G_MAXUINT);
     Txn *t = g_new0(Txn, 1);
     t->from = g_strdup(mail_from);
@@ -499,7 +525,7 @@ parse_ehlo(MsSmtpClient *c, const char *text)
 {
     c->esmtp = TRUE;
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    if (!lines[0])   /* "250" with no text at all */
+    if (!lines[0]) /* "250" with no text at all */
         return;
     for (guint i = 1; lines[i]; i++) {
         g_auto(GStrv) w = g_strsplit_set(lines[i], " =", -1);
@@ -583,9 +609,11 @@ on_reply(MsSmtpClient *c, const MsSmtpReply *r)
     Pending pd = *p;
     g_free(p);
     guint k = r->code / 100;
-    if (r->code == 421 && pd.kind != P_QUIT) {   /* RFC 5321 3.8 */
-        session_end(c, pd.kind == P_GREETING ? MS_SMTP_SESSION_GREETING_REFUSED
-                                             : MS_SMTP_SESSION_SERVER_CLOSED, r, FALSE);
+    if (r->code == 421 && pd.kind != P_QUIT) { /* RFC 5321 3.8 */
+        session_end(c,
+                    pd.kind == P_GREETING ? MS_SMTP_SESSION_GREETING_REFUSED
+                                          : MS_SMTP_SESSION_SERVER_CLOSED,
+                    r, FALSE);
         return;
     }
     Txn *t = NULL;
@@ -603,7 +631,7 @@ on_reply(MsSmtpClient *c, const MsSmtpReply *r)
             send_cmd(c, P_EHLO, 0, 0, line);
         } else if (k == 2 || k == 3) {
             protocol_error(c, "unexpected greeting code");
-        } else {   /* 554: RFC 5321 3.1, the client should QUIT */
+        } else { /* 554: RFC 5321 3.1, the client should QUIT */
             session_end(c, MS_SMTP_SESSION_GREETING_REFUSED, r, TRUE);
         }
         break;
@@ -611,7 +639,7 @@ on_reply(MsSmtpClient *c, const MsSmtpReply *r)
         if (k == 2) {
             parse_ehlo(c, r->text ? r->text : "");
             after_helo(c);
-        } else if (k == 5) {   /* RFC 5321 4.1.4: fall back to HELO */
+        } else if (k == 5) { /* RFC 5321 4.1.4: fall back to HELO */
             g_autofree char *line = g_strdup_printf("HELO %s", c->helo_name);
             send_cmd(c, P_HELO, 0, 0, line);
         } else if (k == 4) {

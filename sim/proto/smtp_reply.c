@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-#define REPLY_LINE_MAX 512   /* RFC 5321 4.5.3.1.5, including CRLF */
+#define REPLY_LINE_MAX 512 /* RFC 5321 4.5.3.1.5, including CRLF */
 
 void
 ms_smtp_reply_set(MsSmtpReply *reply, guint code, const char *enhanced, const char *text)
@@ -77,7 +77,8 @@ static void
 format_line(GString *out, guint code, char sep, const char *enh, const char *text, gsize len)
 {
     gsize start = out->len;
-    char digits[3] = { (char) ('0' + code / 100), (char) ('0' + code / 10 % 10), (char) ('0' + code % 10) };
+    char digits[3] = { (char) ('0' + code / 100), (char) ('0' + code / 10 % 10),
+                       (char) ('0' + code % 10) };
     g_string_append_len(out, digits, 3);
     /* "334 " keeps its space even when empty: SASL clients expect it. */
     if (*enh || len > 0 || sep == '-' || code == 334)
@@ -121,7 +122,8 @@ ms_smtp_reply_format(const MsSmtpReply *reply, gboolean with_enhanced, GString *
 }
 
 gboolean
-ms_smtp_reply_parse_line(const char *line, gsize len, guint *code, gboolean *last, const char **text)
+ms_smtp_reply_parse_line(const char *line, gsize len, guint *code, gboolean *last,
+                         const char **text)
 {
     if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '5' ||
         !g_ascii_isdigit(line[2]))

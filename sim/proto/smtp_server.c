@@ -49,12 +49,12 @@
 
 #include <string.h>
 
-#define CMD_LINE_MAX   512     /* RFC 5321 4.5.3.1.4, including CRLF */
-#define AUTH_LINE_MAX  12288   /* RFC 4954 4 */
-#define TEXT_LINE_MAX  998     /* RFC 5321 4.5.3.1.6: 1000 with CRLF */
-#define LOCAL_PART_MAX 64      /* RFC 5321 4.5.3.1.1 */
-#define DOMAIN_MAX     255     /* RFC 5321 4.5.3.1.2 */
-#define PATH_MAX_LEN   256     /* RFC 5321 4.5.3.1.3, with the brackets */
+#define CMD_LINE_MAX   512   /* RFC 5321 4.5.3.1.4, including CRLF */
+#define AUTH_LINE_MAX  12288 /* RFC 4954 4 */
+#define TEXT_LINE_MAX  998   /* RFC 5321 4.5.3.1.6: 1000 with CRLF */
+#define LOCAL_PART_MAX 64    /* RFC 5321 4.5.3.1.1 */
+#define DOMAIN_MAX     255   /* RFC 5321 4.5.3.1.2 */
+#define PATH_MAX_LEN   256   /* RFC 5321 4.5.3.1.3, with the brackets */
 
 typedef enum { MODE_COMMAND, MODE_AUTH, MODE_DATA } Mode;
 typedef enum { AUTH_NONE, AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS } AuthStep;
@@ -62,12 +62,12 @@ typedef enum { AUTH_NONE, AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS } AuthSte
 typedef enum { D_LINE_START, D_DOT, D_DOT_CR, D_TEXT, D_CR } DataState;
 
 struct _MsSmtpServer {
-    char    *hostname;
-    char    *greeting_text;
-    guint    greeting_code;
-    guint64  max_size;
-    guint    max_rcpts;
-    guint    max_errors;
+    char *hostname;
+    char *greeting_text;
+    guint greeting_code;
+    guint64 max_size;
+    guint max_rcpts;
+    guint max_errors;
     gboolean offer_auth;
     gboolean pipelining;
     MsSmtpServerHooks hooks;
@@ -75,34 +75,34 @@ struct _MsSmtpServer {
 
     gboolean started;
     gboolean closed;
-    gboolean refusing;       /* 554 greeting: only QUIT is served */
-    guint    errors;
-    guint    accepted;
+    gboolean refusing; /* 554 greeting: only QUIT is served */
+    guint errors;
+    guint accepted;
 
-    char    *helo;
+    char *helo;
     gboolean esmtp;
-    char    *auth_user;
+    char *auth_user;
 
     /* The mail transaction. */
-    gboolean   in_mail;
-    char      *mail_from;
-    guint64    declared_size;
-    gboolean   body_8bit;
-    GPtrArray *rcpts;        /* char *, NULL-terminated for the envelope */
+    gboolean in_mail;
+    char *mail_from;
+    guint64 declared_size;
+    gboolean body_8bit;
+    GPtrArray *rcpts; /* char *, NULL-terminated for the envelope */
 
     /* Input. */
     GByteArray *in;
-    Mode        mode;
-    gboolean    discarding;  /* inside an overlong line, waiting for its LF */
-    AuthStep    auth_step;
-    char       *login_user;
+    Mode mode;
+    gboolean discarding; /* inside an overlong line, waiting for its LF */
+    AuthStep auth_step;
+    char *login_user;
 
     /* Message content. */
     GByteArray *msg;
-    guint64     msg_octets;
-    DataState   dstate;
-    gsize       line_len;
-    gboolean    bad_newline, bad_nul, long_line;
+    guint64 msg_octets;
+    DataState dstate;
+    gsize line_len;
+    gboolean bad_newline, bad_nul, long_line;
 
     GByteArray *out;
 };
@@ -182,7 +182,8 @@ reset_transaction(MsSmtpServer *srv)
 }
 
 MsSmtpServer *
-ms_smtp_server_new(const MsSmtpServerConfig *cfg, const MsSmtpServerHooks *hooks, gpointer user_data)
+ms_smtp_server_new(const MsSmtpServerConfig *cfg, const MsSmtpServerHooks *hooks,
+                   gpointer user_data)
 {
     MsSmtpServer *srv = g_new0(MsSmtpServer, 1);
     MsSmtpServerConfig none = { 0 };
@@ -232,7 +233,7 @@ ms_smtp_server_start(MsSmtpServer *srv)
     srv->started = TRUE;
     MsSmtpReply r = { srv->greeting_code, { 0 }, srv->greeting_text };
     if (srv->greeting_code == 554)
-        srv->refusing = TRUE;   /* RFC 5321 3.1: wait for QUIT, 503 otherwise */
+        srv->refusing = TRUE; /* RFC 5321 3.1: wait for QUIT, 503 otherwise */
     send_reply_full(srv, &r, FALSE);
 }
 
@@ -317,7 +318,7 @@ parse_path(const char *s, gboolean allow_null, gboolean allow_postmaster, char *
         *out = g_strdup("");
         return p + 1;
     }
-    if (*p == '@') {    /* A-d-l ":" */
+    if (*p == '@') { /* A-d-l ":" */
         for (;;) {
             p = parse_domain(p + 1);
             if (!p)
@@ -389,7 +390,7 @@ cmd_helo(MsSmtpServer *srv, const char *arg, gboolean ehlo)
             reply(srv, 421, "4.7.0", "Too many errors, closing connection");
         return;
     }
-    reset_transaction(srv);   /* RFC 5321 4.1.4: EHLO implies RSET */
+    reset_transaction(srv); /* RFC 5321 4.1.4: EHLO implies RSET */
     g_free(srv->helo);
     srv->helo = g_strdup(arg);
     srv->esmtp = ehlo;
@@ -439,7 +440,7 @@ parse_mail_params(MsSmtpServer *srv, const char *p)
                 return FALSE;
             }
         } else if (g_ascii_strcasecmp(*w, "AUTH") == 0 && srv->offer_auth) {
-            if (!val || !*val) {   /* RFC 4954 5: xtext or <>; accepted, not used */
+            if (!val || !*val) { /* RFC 4954 5: xtext or <>; accepted, not used */
                 protocol_error(srv, 501, "5.5.4", "Bad AUTH parameter");
                 return FALSE;
             }
@@ -487,7 +488,7 @@ cmd_mail(MsSmtpServer *srv, const char *arg)
     srv->body_8bit = FALSE;
     if (!parse_mail_params(srv, end))
         return;
-    if (srv->declared_size > srv->max_size) {   /* RFC 1870 6.2 */
+    if (srv->declared_size > srv->max_size) { /* RFC 1870 6.2 */
         reply(srv, 552, "5.3.4", "Message size exceeds fixed maximum message size");
         return;
     }
@@ -525,7 +526,7 @@ cmd_rcpt(MsSmtpServer *srv, const char *arg)
         protocol_error(srv, 555, "5.5.4", "Unsupported parameter");
         return;
     }
-    if (srv->rcpts->len >= srv->max_rcpts) {   /* RFC 5321 4.5.3.1.10 */
+    if (srv->rcpts->len >= srv->max_rcpts) { /* RFC 5321 4.5.3.1.10 */
         reply(srv, 452, "4.5.3", "Too many recipients");
         return;
     }
@@ -552,18 +553,19 @@ cmd_data(MsSmtpServer *srv, const char *arg)
         protocol_error(srv, 503, "5.5.1", "Need MAIL command");
         return;
     }
-    if (srv->rcpts->len == 0) {   /* RFC 5321 3.3, RFC 2920 3.1 */
+    if (srv->rcpts->len == 0) { /* RFC 5321 3.3, RFC 2920 3.1 */
         reply(srv, 554, "5.5.1", "No valid recipients");
         return;
     }
     reply(srv, 354, NULL, "End data with <CR><LF>.<CR><LF>");
     srv->mode = MODE_DATA;
-    srv->dstate = D_LINE_START;   /* the CRLF ending "DATA" starts a line */
+    srv->dstate = D_LINE_START; /* the CRLF ending "DATA" starts a line */
     /* RFC 1870 SIZE, when declared and acceptable, sizes the buffer once
      * (a Received: header or two of slack) instead of doubling it. */
-    srv->msg = srv->declared_size > 0 && srv->declared_size <= srv->max_size
-                   ? g_byte_array_sized_new((guint) MIN(srv->declared_size + 1024, (guint64) G_MAXUINT32))
-                   : g_byte_array_new();
+    srv->msg =
+        srv->declared_size > 0 && srv->declared_size <= srv->max_size
+            ? g_byte_array_sized_new((guint) MIN(srv->declared_size + 1024, (guint64) G_MAXUINT32))
+            : g_byte_array_new();
     srv->msg_octets = 0;
     srv->line_len = 0;
     srv->bad_newline = srv->bad_nul = srv->long_line = FALSE;
@@ -586,7 +588,7 @@ auth_finish(MsSmtpServer *srv, const char *user, const char *password)
         srv->auth_user = g_strdup(user);
         reply(srv, 235, "2.7.0", "Authentication successful");
     } else {
-        if (r.code / 100 == 2)   /* a hook that refused must not say 2xx */
+        if (r.code / 100 == 2) /* a hook that refused must not say 2xx */
             ms_smtp_reply_set(&r, 535, "5.7.8", "Authentication credentials invalid");
         send_reply(srv, &r);
     }
@@ -599,8 +601,8 @@ static void
 auth_plain(MsSmtpServer *srv, const char *b64)
 {
     gsize n = 0;
-    g_autofree guint8 *raw = strcmp(b64, "=") == 0 ? (guint8 *) g_strdup("")
-                                                    : ms_smtp_base64_decode_strict(b64, &n);
+    g_autofree guint8 *raw =
+        strcmp(b64, "=") == 0 ? (guint8 *) g_strdup("") : ms_smtp_base64_decode_strict(b64, &n);
     srv->mode = MODE_COMMAND;
     srv->auth_step = AUTH_NONE;
     if (!raw) {
@@ -637,7 +639,7 @@ cmd_auth(MsSmtpServer *srv, const char *arg)
         protocol_error(srv, 503, "5.5.1", "Already authenticated");
         return;
     }
-    if (srv->in_mail) {   /* RFC 4954 4 */
+    if (srv->in_mail) { /* RFC 4954 4 */
         protocol_error(srv, 503, "5.5.1", "AUTH not permitted during a mail transaction");
         return;
     }
@@ -667,10 +669,10 @@ cmd_auth(MsSmtpServer *srv, const char *arg)
             g_free(srv->login_user);
             srv->login_user = (char *) u;
             srv->auth_step = AUTH_LOGIN_PASS;
-            reply(srv, 334, NULL, "UGFzc3dvcmQ6");   /* "Password:" */
+            reply(srv, 334, NULL, "UGFzc3dvcmQ6"); /* "Password:" */
         } else {
             srv->auth_step = AUTH_LOGIN_USER;
-            reply(srv, 334, NULL, "VXNlcm5hbWU6");   /* "Username:" */
+            reply(srv, 334, NULL, "VXNlcm5hbWU6"); /* "Username:" */
         }
     } else {
         protocol_error(srv, 504, "5.5.4", "Unrecognized authentication type");
@@ -680,7 +682,7 @@ cmd_auth(MsSmtpServer *srv, const char *arg)
 static void
 auth_line(MsSmtpServer *srv, const char *line)
 {
-    if (strcmp(line, "*") == 0) {   /* RFC 4954 4: the client cancels */
+    if (strcmp(line, "*") == 0) { /* RFC 4954 4: the client cancels */
         srv->mode = MODE_COMMAND;
         srv->auth_step = AUTH_NONE;
         g_clear_pointer(&srv->login_user, g_free);
@@ -713,13 +715,24 @@ auth_line(MsSmtpServer *srv, const char *line)
 }
 
 typedef enum {
-    V_UNKNOWN, V_HELO, V_EHLO, V_MAIL, V_RCPT, V_DATA, V_RSET, V_NOOP, V_VRFY,
-    V_EXPN, V_HELP, V_QUIT, V_AUTH,
+    V_UNKNOWN,
+    V_HELO,
+    V_EHLO,
+    V_MAIL,
+    V_RCPT,
+    V_DATA,
+    V_RSET,
+    V_NOOP,
+    V_VRFY,
+    V_EXPN,
+    V_HELP,
+    V_QUIT,
+    V_AUTH,
 } Verb;
 
 static const struct {
     const char *name;
-    Verb        verb;
+    Verb verb;
 } verbs[] = {
     { "HELO", V_HELO }, { "EHLO", V_EHLO }, { "MAIL", V_MAIL }, { "RCPT", V_RCPT },
     { "DATA", V_DATA }, { "RSET", V_RSET }, { "NOOP", V_NOOP }, { "VRFY", V_VRFY },
@@ -761,12 +774,24 @@ command(MsSmtpServer *srv, char *line)
         ms_smtp_reply_clear(&r);
     }
     switch (v) {
-    case V_HELO: cmd_helo(srv, argc, FALSE); break;
-    case V_EHLO: cmd_helo(srv, argc, TRUE); break;
-    case V_MAIL: cmd_mail(srv, argc); break;
-    case V_RCPT: cmd_rcpt(srv, argc); break;
-    case V_DATA: cmd_data(srv, argc); break;
-    case V_AUTH: cmd_auth(srv, argc); break;
+    case V_HELO:
+        cmd_helo(srv, argc, FALSE);
+        break;
+    case V_EHLO:
+        cmd_helo(srv, argc, TRUE);
+        break;
+    case V_MAIL:
+        cmd_mail(srv, argc);
+        break;
+    case V_RCPT:
+        cmd_rcpt(srv, argc);
+        break;
+    case V_DATA:
+        cmd_data(srv, argc);
+        break;
+    case V_AUTH:
+        cmd_auth(srv, argc);
+        break;
     case V_RSET:
         if (*argc) {
             protocol_error(srv, 501, "5.5.4", "Syntax: RSET");
@@ -790,9 +815,9 @@ command(MsSmtpServer *srv, char *line)
         protocol_error(srv, 502, "5.5.1", "EXPN not implemented");
         break;
     case V_HELP:
-        reply(srv, 214, "2.0.0", srv->offer_auth
-                  ? "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT AUTH"
-                  : "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT");
+        reply(srv, 214, "2.0.0",
+              srv->offer_auth ? "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT AUTH"
+                              : "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT");
         break;
     case V_QUIT: {
         g_autofree char *t = g_strdup_printf("%s closing connection", srv->hostname);
@@ -818,7 +843,8 @@ handle_line(MsSmtpServer *srv, const guint8 *raw, gsize n)
      * AUTH response, and an initial response after "AUTH mech ", are
      * replaced by a placeholder. */
     const guint8 *ir = len > 5 && g_ascii_strncasecmp((const char *) raw, "AUTH ", 5) == 0
-                           ? memchr(raw + 5, ' ', len - 5) : NULL;
+                           ? memchr(raw + 5, ' ', len - 5)
+                           : NULL;
     if (srv->mode == MODE_AUTH) {
         trace(srv, MS_SMTP_TRACE_IN, (const guint8 *) "<AUTH response>", 15);
     } else if (ir) {
@@ -881,8 +907,8 @@ end_of_data(MsSmtpServer *srv)
 {
     srv->mode = MODE_COMMAND;
     if (srv->hooks.trace) {
-        g_autofree char *sum = g_strdup_printf("<message content: %" G_GUINT64_FORMAT " octets>",
-                                               srv->msg_octets);
+        g_autofree char *sum =
+            g_strdup_printf("<message content: %" G_GUINT64_FORMAT " octets>", srv->msg_octets);
         srv->hooks.trace(MS_SMTP_TRACE_IN, sum, srv->user_data);
         srv->hooks.trace(MS_SMTP_TRACE_IN, ".", srv->user_data);
     }
@@ -913,7 +939,7 @@ end_of_data(MsSmtpServer *srv)
         if (r.code / 100 == 2)
             srv->accepted++;
     }
-    reset_transaction(srv);   /* RFC 5321 4.1.1.4: whatever the reply */
+    reset_transaction(srv); /* RFC 5321 4.1.1.4: whatever the reply */
     send_reply(srv, &r);
     ms_smtp_reply_clear(&r);
 }
@@ -950,7 +976,7 @@ text_run(MsSmtpServer *srv, const guint8 *p, gsize i, gsize n)
             srv->line_len = 0;
             j = e + 2;
             if (j < n && p[j] != '.')
-                continue;   /* a plain line follows (empty lines too: text_end stops at once) */
+                continue; /* a plain line follows (empty lines too: text_end stops at once) */
             msg_put(srv, p + i, j - i);
             srv->dstate = D_LINE_START;
             return j;
@@ -977,7 +1003,7 @@ data_consume(MsSmtpServer *srv, const guint8 *p, gsize n)
                 continue;
             }
             break;
-        case D_DOT:   /* the leading dot is dropped whatever follows */
+        case D_DOT: /* the leading dot is dropped whatever follows */
             if (c == '\r') {
                 srv->dstate = D_DOT_CR;
                 continue;
@@ -988,7 +1014,7 @@ data_consume(MsSmtpServer *srv, const guint8 *p, gsize n)
                 end_of_data(srv);
                 return i + 1;
             }
-            srv->bad_newline = TRUE;   /* ".<CR>x": a bare CR */
+            srv->bad_newline = TRUE; /* ".<CR>x": a bare CR */
             text_octets(srv, cr, 1);
             break;
         case D_CR:

@@ -3,19 +3,22 @@
 #include "mailsim/net.h"
 
 typedef struct {
-    MsNet   *net;
-    MsRng    rng;
-    guint32  dests;
+    MsNet *net;
+    MsRng rng;
+    guint32 dests;
     guint32 *dest_ids;
 } Bench;
 
 #define BENCH_PORT 9
 
 static void
-on_datagram(MsNet *net, MsHostId host, guint16 port, guint32 src, guint16 sport, GBytes *payload, gpointer ud)
+on_datagram(MsNet *net, MsHostId host, guint16 port, guint32 src, guint16 sport, GBytes *payload,
+            gpointer ud)
 {
     Bench *b = ud;
-    (void) port; (void) src; (void) sport;
+    (void) port;
+    (void) src;
+    (void) sport;
     guint32 next = b->dest_ids[ms_rng_below(&b->rng, b->dests)];
     if (next == host)
         next = b->dest_ids[(ms_rng_below(&b->rng, b->dests - 1) + 1) % b->dests];
@@ -43,7 +46,8 @@ ms_bench_net_run(const MsBenchNetParams *p, MsBenchNetResult *r)
         ms_net_add_link(net, i, (MsHostId) ms_rng_below(&b.rng, i), &lp, NULL);
     }
     for (guint32 i = 0; i < p->routers; i++) {
-        MsHostId x = (MsHostId) ms_rng_below(&b.rng, p->routers), y = (MsHostId) ms_rng_below(&b.rng, p->routers);
+        MsHostId x = (MsHostId) ms_rng_below(&b.rng, p->routers),
+                 y = (MsHostId) ms_rng_below(&b.rng, p->routers);
         if (x == y)
             continue;
         lp.latency = (MsTime) (1 + ms_rng_below(&b.rng, 20)) * MS_TIME_MS;
@@ -52,9 +56,10 @@ ms_bench_net_run(const MsBenchNetParams *p, MsBenchNetResult *r)
     b.dest_ids = g_new(guint32, b.dests);
     for (guint32 i = 0; i < b.dests; i++) {
         b.dest_ids[i] = (guint32) ms_rng_below(&b.rng, p->routers);
-        ms_udp_bind(net, b.dest_ids[i], BENCH_PORT, on_datagram, &b);   /* FALSE for repeats: fine */
+        ms_udp_bind(net, b.dest_ids[i], BENCH_PORT, on_datagram, &b); /* FALSE for repeats: fine */
     }
-    g_autoptr(GBytes) payload = g_bytes_new_static("mailsim benchmark datagram, 64 bytes of payload.................", 64);
+    g_autoptr(GBytes) payload =
+        g_bytes_new_static("mailsim benchmark datagram, 64 bytes of payload.................", 64);
     for (guint32 f = 0; f < p->flows; f++) {
         MsHostId src = (MsHostId) ms_rng_below(&b.rng, p->routers);
         guint32 dst = b.dest_ids[ms_rng_below(&b.rng, b.dests)];

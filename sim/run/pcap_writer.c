@@ -38,35 +38,35 @@
 #include <stdio.h>
 #include <string.h>
 
-#define BT_SHB 0x0A0D0D0Au
-#define BT_IDB 0x00000001u
-#define BT_EPB 0x00000006u
+#define BT_SHB           0x0A0D0D0Au
+#define BT_IDB           0x00000001u
+#define BT_EPB           0x00000006u
 #define BYTE_ORDER_MAGIC 0x1A2B3C4Du
 
-#define OPT_END 0
+#define OPT_END          0
 #define OPT_SHB_USERAPPL 4
-#define OPT_IF_NAME 2
-#define OPT_IF_TSRESOL 9
+#define OPT_IF_NAME      2
+#define OPT_IF_TSRESOL   9
 
 /* Large enough for any IPv4 packet; Wireshark's usual default. */
-#define SNAPLEN 262144
-#define STDIO_BUFFER (64 * 1024)
-#define EPB_FIXED 28   /* type, length, interface, two timestamp words, two lengths */
-#define IP_MAXLEN 65535
+#define SNAPLEN        262144
+#define STDIO_BUFFER   (64 * 1024)
+#define EPB_FIXED      28 /* type, length, interface, two timestamp words, two lengths */
+#define IP_MAXLEN      65535
 #define MSS_OPTION_LEN 4
 
 struct _MsPcapWriter {
-    char       *path;
-    FILE       *file;
-    GByteArray *block;       /* scratch for the block being built */
-    guint       interfaces;
-    guint64     packets;
-    guint64     bytes;       /* octets handed to stdio so far */
-    guint64     limit;       /* 0: none */
-    gboolean    full;        /* a block was refused for the limit */
-    guint64     left_out;    /* packets refused for the limit */
-    gint64      full_at;     /* time of the first packet refused */
-    GError     *error;       /* the first write error, sticky */
+    char *path;
+    FILE *file;
+    GByteArray *block; /* scratch for the block being built */
+    guint interfaces;
+    guint64 packets;
+    guint64 bytes;    /* octets handed to stdio so far */
+    guint64 limit;    /* 0: none */
+    gboolean full;    /* a block was refused for the limit */
+    guint64 left_out; /* packets refused for the limit */
+    gint64 full_at;   /* time of the first packet refused */
+    GError *error;    /* the first write error, sticky */
 };
 
 /* ---------------------------------------------------------------- encoding */
@@ -148,7 +148,7 @@ block_begin(MsPcapWriter *w, guint32 type)
 {
     g_byte_array_set_size(w->block, 0);
     le32(w->block, type);
-    le32(w->block, 0);   /* total length, patched by block_end() */
+    le32(w->block, 0); /* total length, patched by block_end() */
 }
 
 /* Closes the block (trailing length) and hands it to stdio, unless it
@@ -222,9 +222,9 @@ ms_pcap_writer_new(const char *path, GError **error)
 
     block_begin(w, BT_SHB);
     le32(w->block, BYTE_ORDER_MAGIC);
-    le16(w->block, 1);            /* major version */
-    le16(w->block, 0);            /* minor version */
-    le32(w->block, 0xFFFFFFFFu);  /* section length: -1, not given */
+    le16(w->block, 1);           /* major version */
+    le16(w->block, 0);           /* minor version */
+    le32(w->block, 0xFFFFFFFFu); /* section length: -1, not given */
     le32(w->block, 0xFFFFFFFFu);
     option(w->block, OPT_SHB_USERAPPL, "mailsim", 7);
     option(w->block, OPT_END, NULL, 0);
@@ -240,10 +240,10 @@ ms_pcap_writer_add_interface(MsPcapWriter *w, const char *name)
     g_return_val_if_fail(n <= G_MAXUINT16, 0);
     block_begin(w, BT_IDB);
     le16(w->block, MS_PCAP_LINKTYPE_IPV4);
-    le16(w->block, 0);            /* reserved */
+    le16(w->block, 0); /* reserved */
     le32(w->block, SNAPLEN);
     option(w->block, OPT_IF_NAME, name, (guint16) n);
-    const guint8 nanoseconds = 9;   /* 10^-9 s per tick */
+    const guint8 nanoseconds = 9; /* 10^-9 s per tick */
     option(w->block, OPT_IF_TSRESOL, &nanoseconds, 1);
     option(w->block, OPT_END, NULL, 0);
     (void) block_end(w);
@@ -273,11 +273,11 @@ static void
 ipv4_header(guint8 *p, gsize total, guint8 proto, guint8 ttl, guint16 ip_id, guint32 src,
             guint32 dst)
 {
-    p[0] = 0x45;                  /* version 4, header length 5 words */
-    p[1] = 0;                     /* DSCP/ECN */
+    p[0] = 0x45; /* version 4, header length 5 words */
+    p[1] = 0;    /* DSCP/ECN */
     put_be16(p + 2, (guint16) total);
     put_be16(p + 4, ip_id);
-    put_be16(p + 6, 0x4000);      /* DF, fragment offset 0 */
+    put_be16(p + 6, 0x4000); /* DF, fragment offset 0 */
     p[8] = ttl;
     p[9] = proto;
     put_be32(p + 12, src);
@@ -316,12 +316,12 @@ ms_pcap_writer_tcp_segment(MsPcapWriter *w, guint iface, gint64 time_ns, const M
     put_be16(t + 2, seg->dport);
     put_be32(t + 4, seg->seq);
     put_be32(t + 8, seg->ack);
-    t[12] = (guint8) ((hlen / 4) << 4);   /* data offset in 32-bit words */
+    t[12] = (guint8) ((hlen / 4) << 4); /* data offset in 32-bit words */
     t[13] = seg->flags;
     put_be16(t + 14, seg->window);
     /* t[16..17] checksum below, t[18..19] urgent pointer 0 */
     if (seg->mss) {
-        t[20] = 2;                /* kind: MSS */
+        t[20] = 2; /* kind: MSS */
         t[21] = MSS_OPTION_LEN;
         put_be16(t + 22, seg->mss);
     }
@@ -338,16 +338,25 @@ ms_pcap_writer_tcp(MsPcapWriter *w, guint iface, gint64 time_ns, guint32 src_ip,
                    guint16 window, guint8 ttl, guint16 ip_id, const guint8 *payload, gsize len)
 {
     const MsPcapTcp seg = {
-        .src_ip = src_ip, .dst_ip = dst_ip, .sport = sport, .dport = dport, .seq = seq,
-        .ack = ack, .flags = flags, .window = window, .ttl = ttl, .ip_id = ip_id, .mss = 0,
+        .src_ip = src_ip,
+        .dst_ip = dst_ip,
+        .sport = sport,
+        .dport = dport,
+        .seq = seq,
+        .ack = ack,
+        .flags = flags,
+        .window = window,
+        .ttl = ttl,
+        .ip_id = ip_id,
+        .mss = 0,
     };
     ms_pcap_writer_tcp_segment(w, iface, time_ns, &seg, payload, len);
 }
 
 void
 ms_pcap_writer_udp(MsPcapWriter *w, guint iface, gint64 time_ns, guint32 src_ip, guint32 dst_ip,
-                   guint16 sport, guint16 dport, guint8 ttl, guint16 ip_id,
-                   const guint8 *payload, gsize len)
+                   guint16 sport, guint16 dport, guint8 ttl, guint16 ip_id, const guint8 *payload,
+                   gsize len)
 {
     g_return_if_fail(w != NULL && iface < w->interfaces && time_ns >= 0);
     g_return_if_fail(payload != NULL || len == 0);
@@ -384,7 +393,8 @@ ms_pcap_writer_set_limit(MsPcapWriter *w, guint64 limit, GError **error)
     if (limit && limit < w->bytes) {
         g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
                     "a limit of %" G_GUINT64_FORMAT " B is smaller than the %" G_GUINT64_FORMAT
-                    " B already written to '%s'", limit, w->bytes, w->path);
+                    " B already written to '%s'",
+                    limit, w->bytes, w->path);
         return FALSE;
     }
     w->limit = limit;

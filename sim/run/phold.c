@@ -16,9 +16,9 @@
 struct _MsPhold {
     const MsPholdParams *p;
     MsEngine *engine;
-    MsShard  *shard;      /* NULL: every host on this engine */
-    guint16   type;
-    guint64  *history;    /* per host: hash chain over the events it ran */
+    MsShard *shard; /* NULL: every host on this engine */
+    guint16 type;
+    guint64 *history; /* per host: hash chain over the events it ran */
 };
 
 static inline guint64
@@ -58,9 +58,9 @@ on_phold(MsEngine *engine, const MsEvent *ev, gpointer user_data)
     guint32 target = draw_target(rng, ph->p, ev->host);
     MsTime at = ms_time_add(ev->at, draw_delay(rng, ph->p));
     if (ph->shard)
-        ms_shard_schedule(ph->shard, at, target, ph->type, (MsEventData) { { 0 } });
+        ms_shard_schedule(ph->shard, at, target, ph->type, (MsEventData){ { 0 } });
     else
-        ms_engine_schedule(engine, at, target, ph->type, (MsEventData) { { 0 } });
+        ms_engine_schedule(engine, at, target, ph->type, (MsEventData){ { 0 } });
 }
 
 MsPhold *
@@ -80,9 +80,9 @@ ms_phold_new(const MsPholdParams *p, MsEngine *engine, MsShard *shard)
         for (guint32 k = 0; k < p->pop; k++) {
             MsTime at = draw_delay(rng, p);
             if (shard)
-                ms_shard_schedule_from(shard, h, at, h, ph->type, (MsEventData) { { 0 } });
+                ms_shard_schedule_from(shard, h, at, h, ph->type, (MsEventData){ { 0 } });
             else
-                ms_engine_schedule_from(engine, h, at, h, ph->type, (MsEventData) { { 0 } });
+                ms_engine_schedule_from(engine, h, at, h, ph->type, (MsEventData){ { 0 } });
         }
     }
     return ph;
@@ -126,7 +126,7 @@ ms_phold_run_engine(const MsPholdParams *p, MsPholdResult *r)
 
 /* The yardstick: a textbook 4-ary heap of 24-byte records. */
 typedef struct {
-    MsTime  at;
+    MsTime at;
     guint64 seq;
     guint32 host;
 } BareEvent;
@@ -192,7 +192,7 @@ ms_phold_run_bare(const MsPholdParams *p, MsPholdResult *r)
     guint64 seq = 0;
     for (guint32 h = 0; h < p->nodes; h++)
         for (guint32 k = 0; k < p->pop; k++)
-            bare_push(heap, (BareEvent) { draw_delay(&rngs[h], p), seq++, h });
+            bare_push(heap, (BareEvent){ draw_delay(&rngs[h], p), seq++, h });
     guint64 peak = heap->len;
     gint64 t0 = g_get_monotonic_time();
     guint64 events = 0, fp = 0;
@@ -202,7 +202,7 @@ ms_phold_run_bare(const MsPholdParams *p, MsPholdResult *r)
         fp += (guint64) ev.at;
         MsRng *rng = &rngs[ev.host];
         guint32 target = draw_target(rng, p, ev.host);
-        bare_push(heap, (BareEvent) { ms_time_add(ev.at, draw_delay(rng, p)), seq++, target });
+        bare_push(heap, (BareEvent){ ms_time_add(ev.at, draw_delay(rng, p)), seq++, target });
     }
     gint64 t1 = g_get_monotonic_time();
     r->events = events;

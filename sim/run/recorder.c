@@ -5,10 +5,10 @@
 #include "mailsim/net.h"
 
 struct _MsRecorder {
-    guint32  mask;
-    guint32  message;
+    guint32 mask;
+    guint32 message;
     gboolean only_tagged;
-    GArray  *records;   /* MsRecord */
+    GArray *records; /* MsRecord */
 };
 
 static void
@@ -78,7 +78,11 @@ ms_recorder_record(const MsTraceRecord *t, gpointer p)
     g_array_append_val(r->records, c);
 }
 
-guint ms_recorder_len(const MsRecorder *r) { return r->records->len; }
+guint
+ms_recorder_len(const MsRecorder *r)
+{
+    return r->records->len;
+}
 
 const MsRecord *
 ms_recorder_get(const MsRecorder *r, guint i)

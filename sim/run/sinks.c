@@ -11,11 +11,11 @@
 /* --- narration ---------------------------------------------------------- */
 
 struct _MsNarrator {
-    MsNet         *net;
-    FILE          *out;
+    MsNet *net;
+    FILE *out;
     MsNarrateLevel level;
-    gboolean       colour;
-    guint          step;
+    gboolean colour;
+    guint step;
 };
 
 MsNarrator *
@@ -62,7 +62,7 @@ ms_narrator_record(const MsTraceRecord *r, gpointer p)
         break;
     case MS_TRACE_NOTE:
         if (r->proto && n->level < MS_NARRATE_PACKETS)
-            break;   /* network up/down notes: shown with packets */
+            break; /* network up/down notes: shown with packets */
         fprintf(n->out, "%s     t=%s s  %s%s\n", cy, t, r->text, end);
         break;
     case MS_TRACE_PROTO_LINE:
@@ -74,11 +74,12 @@ ms_narrator_record(const MsTraceRecord *r, gpointer p)
         if (!r->outgoing && r->peer != MS_HOST_WORLD && g_strcmp0(r->proto, "dns") != 0)
             break;
         if (g_strcmp0(r->proto, "dns") == 0 && r->peer == MS_HOST_WORLD)
-            fprintf(n->out, "%s     t=%s s    %s  %s%s\n", dim, t, host_name(n->net, r->host), r->text, end);
+            fprintf(n->out, "%s     t=%s s    %s  %s%s\n", dim, t, host_name(n->net, r->host),
+                    r->text, end);
         else
-            fprintf(n->out, "%s     t=%s s    %-5s %s %s %s: %s%s\n", dim, t, r->proto ? r->proto : "",
-                    line_end(n->net, r->outgoing ? r->host : r->peer), "->",
-                    line_end(n->net, r->outgoing ? r->peer : r->host), r->text, end);
+            fprintf(n->out, "%s     t=%s s    %-5s %s %s %s: %s%s\n", dim, t,
+                    r->proto ? r->proto : "", line_end(n->net, r->outgoing ? r->host : r->peer),
+                    "->", line_end(n->net, r->outgoing ? r->peer : r->host), r->text, end);
         break;
     case MS_TRACE_TCP_STREAM:
         /* How a message's bytes crossed the network: told with the mail. */
@@ -93,13 +94,18 @@ ms_narrator_record(const MsTraceRecord *r, gpointer p)
             break;
         if (r->packet) {
             gsize len = r->packet->payload ? g_bytes_get_size(r->packet->payload) : 0;
-            fprintf(n->out, "%s     t=%s s      %s %s -> %s: %s %u->%u, %" G_GSIZE_FORMAT " bytes of data%s%s%s\n",
-                    dim, t, r->kind == MS_TRACE_PACKET_DROP ? "DROP" : "packet", host_name(n->net, r->host),
-                    r->kind == MS_TRACE_PACKET_DROP ? (r->text ? r->text : "") : host_name(n->net, r->peer),
-                    r->packet->proto == MS_IPPROTO_TCP ? "TCP" : "UDP", r->packet->sport, r->packet->dport, len,
-                    r->kind == MS_TRACE_PACKET_DROP ? "" : "", "", end);
+            fprintf(n->out,
+                    "%s     t=%s s      %s %s -> %s: %s %u->%u, %" G_GSIZE_FORMAT
+                    " bytes of data%s%s%s\n",
+                    dim, t, r->kind == MS_TRACE_PACKET_DROP ? "DROP" : "packet",
+                    host_name(n->net, r->host),
+                    r->kind == MS_TRACE_PACKET_DROP ? (r->text ? r->text : "")
+                                                    : host_name(n->net, r->peer),
+                    r->packet->proto == MS_IPPROTO_TCP ? "TCP" : "UDP", r->packet->sport,
+                    r->packet->dport, len, r->kind == MS_TRACE_PACKET_DROP ? "" : "", "", end);
         } else {
-            fprintf(n->out, "%s     t=%s s      %s %s%s\n", dim, t, host_name(n->net, r->host), r->text ? r->text : "", end);
+            fprintf(n->out, "%s     t=%s s      %s %s%s\n", dim, t, host_name(n->net, r->host),
+                    r->text ? r->text : "", end);
         }
         break;
     default:
@@ -111,9 +117,9 @@ ms_narrator_record(const MsTraceRecord *r, gpointer p)
 
 struct _MsJsonSink {
     MsNet *net;
-    FILE  *f;
+    FILE *f;
     GString *buf;
-    gboolean part;   /* one part of a partitioned run: order keys on every record */
+    gboolean part; /* one part of a partitioned run: order keys on every record */
 };
 
 MsJsonSink *
@@ -121,7 +127,8 @@ ms_json_sink_new(MsNet *net, const char *path, GError **error)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", path, g_strerror(errno));
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", path,
+                    g_strerror(errno));
         return NULL;
     }
     MsJsonSink *s = g_new0(MsJsonSink, 1);
@@ -168,12 +175,15 @@ ms_json_sink_record(const MsTraceRecord *r, gpointer p)
         g_string_append_printf(b, ",\"dir\":\"%s\"", r->outgoing ? "out" : "in");
     if (r->packet) {
         const MsPacket *k = r->packet;
-        g_string_append_printf(b, ",\"packet\":{\"proto\":\"%s\",\"sport\":%u,\"dport\":%u,\"size\":%u,\"seq\":%u,\"ack\":%u,\"flags\":%u}",
-                               k->proto == MS_IPPROTO_TCP ? "tcp" : "udp", k->sport, k->dport, k->size, k->seq,
-                               k->ack, k->flags);
+        g_string_append_printf(b,
+                               ",\"packet\":{\"proto\":\"%s\",\"sport\":%u,\"dport\":%u,\"size\":%"
+                               "u,\"seq\":%u,\"ack\":%u,\"flags\":%u}",
+                               k->proto == MS_IPPROTO_TCP ? "tcp" : "udp", k->sport, k->dport,
+                               k->size, k->seq, k->ack, k->flags);
     }
     if (r->kind == MS_TRACE_PACKET_DROP)
-        g_string_append_printf(b, ",\"reason\":\"%s\"", ms_drop_reason_to_string((MsDropReason) r->code));
+        g_string_append_printf(b, ",\"reason\":\"%s\"",
+                               ms_drop_reason_to_string((MsDropReason) r->code));
     if (r->kind == MS_TRACE_QUEUE)
         g_string_append_printf(b, ",\"length\":%u", r->code);
     if (r->text) {
@@ -199,8 +209,8 @@ ms_json_sink_write_ids(MsJsonSink *s, MsMail *mail, guint part, guint parts)
         const MsMessageRecord *r = ms_mail_message(mail, id);
         g_string_append_printf(b, "%s[%u,", id > 1 ? "," : "", id);
         ms_json_append_string(b, r->message_id, MS_JSON_PLAIN);
-        g_string_append_printf(b, ",%d,%" G_GINT64_FORMAT ",%u,%" G_GUINT64_FORMAT ",%u]", r->shadow, r->create_t,
-                               r->create_src, r->create_seq, r->create_idx);
+        g_string_append_printf(b, ",%d,%" G_GINT64_FORMAT ",%u,%" G_GUINT64_FORMAT ",%u]",
+                               r->shadow, r->create_t, r->create_src, r->create_seq, r->create_idx);
     }
     g_string_append(b, "]}\n");
     fwrite(b->str, 1, b->len, s->f);
@@ -221,12 +231,12 @@ ms_json_sink_free(gpointer p)
 
 struct _MsPcapSink {
     MsPcapWriter *w;
-    MsNet        *net;
-    MsHostId      host;       /* MS_HOST_WORLD: capture at each sender */
-    GArray       *links;      /* guint32 tapped links; interface i = links[i] */
-    gboolean      iface_made;
-    guint64       written, left_out, bytes;   /* kept at close */
-    gint64        first_left_out;
+    MsNet *net;
+    MsHostId host; /* MS_HOST_WORLD: capture at each sender */
+    GArray *links; /* guint32 tapped links; interface i = links[i] */
+    gboolean iface_made;
+    guint64 written, left_out, bytes; /* kept at close */
+    gint64 first_left_out;
 };
 
 MsPcapSink *
@@ -279,7 +289,8 @@ ms_pcap_sink_add_link(MsPcapSink *s, guint32 link)
 {
     MsHostId a, b;
     ms_net_link_ends(s->net, link, &a, &b);
-    g_autofree char *name = g_strdup_printf("%s~%s", ms_net_host_name(s->net, a), ms_net_host_name(s->net, b));
+    g_autofree char *name =
+        g_strdup_printf("%s~%s", ms_net_host_name(s->net, a), ms_net_host_name(s->net, b));
     ms_pcap_writer_add_interface(s->w, name);
     g_array_append_val(s->links, link);
 }
@@ -319,17 +330,19 @@ ms_pcap_sink_record(const MsTraceRecord *r, gpointer p)
          * so that link taps (added after creation) get their own. */
         s->iface_made = TRUE;
         if (s->links->len == 0)
-            ms_pcap_writer_add_interface(s->w, s->host != MS_HOST_WORLD ? ms_net_host_name(s->net, s->host) : "mailsim");
+            ms_pcap_writer_add_interface(
+                s->w, s->host != MS_HOST_WORLD ? ms_net_host_name(s->net, s->host) : "mailsim");
     }
     const MsPacket *k = r->packet;
     gsize len = 0;
     const guint8 *data = k->payload ? g_bytes_get_data(k->payload, &len) : NULL;
     if (k->proto == MS_IPPROTO_TCP) {
-        MsPcapTcp seg = { k->src_addr, k->dst_addr, k->sport, k->dport, k->seq, k->ack, k->flags,
-                          k->window, k->ttl, k->ip_id, k->mss };
+        MsPcapTcp seg = { k->src_addr, k->dst_addr, k->sport, k->dport, k->seq, k->ack,
+                          k->flags,    k->window,   k->ttl,   k->ip_id, k->mss };
         ms_pcap_writer_tcp_segment(s->w, iface, r->at, &seg, data, len);
     } else {
-        ms_pcap_writer_udp(s->w, iface, r->at, k->src_addr, k->dst_addr, k->sport, k->dport, k->ttl, k->ip_id, data, len);
+        ms_pcap_writer_udp(s->w, iface, r->at, k->src_addr, k->dst_addr, k->sport, k->dport, k->ttl,
+                           k->ip_id, data, len);
     }
 }
 
@@ -337,7 +350,7 @@ gboolean
 ms_pcap_sink_close(MsPcapSink *s, GError **error)
 {
     if (s->w && !s->iface_made && s->links->len == 0) {
-        s->iface_made = TRUE;   /* an empty capture is still a valid file */
+        s->iface_made = TRUE; /* an empty capture is still a valid file */
         ms_pcap_writer_add_interface(s->w, "mailsim");
     }
     if (s->w) {

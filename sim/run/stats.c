@@ -60,14 +60,14 @@ ms_stats_latency(MsWorld *w, MsLatencyStats *out)
 }
 
 typedef struct {
-    char  *section, *name;
+    char *section, *name;
     double value;
     gboolean integer;
-    gboolean per_part;   /* a partitioned run adds the parts' values */
+    gboolean per_part; /* a partitioned run adds the parts' values */
 } Row;
 
 struct _MsStatsTable {
-    GArray *rows;   /* Row */
+    GArray *rows; /* Row */
 };
 
 static void
@@ -146,7 +146,8 @@ collect(MsWorld *w)
         ms_net_link_stats(net, l, &st);
         MsHostId a, b;
         ms_net_link_ends(net, l, &a, &b);
-        g_autofree char *sec = g_strdup_printf("link:%s~%s", ms_net_host_name(net, a), ms_net_host_name(net, b));
+        g_autofree char *sec =
+            g_strdup_printf("link:%s~%s", ms_net_host_name(net, a), ms_net_host_name(net, b));
         double t = now > 0 ? (double) now : 1;
         add(rows, sec, "utilization_ab", (double) st.busy[0] / t, FALSE);
         add(rows, sec, "utilization_ba", (double) st.busy[1] / t, FALSE);
@@ -217,8 +218,10 @@ ms_stats_table_add_part(MsStatsTable *t, GBytes *values, GError **error)
     for (guint i = 0; i < t->rows->len; i++)
         k += g_array_index(t->rows, Row, i).per_part;
     if (n != k * sizeof(double)) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "statistics of a part: %" G_GSIZE_FORMAT
-                    " bytes where %" G_GSIZE_FORMAT " were expected", n, k * sizeof(double));
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "statistics of a part: %" G_GSIZE_FORMAT " bytes where %" G_GSIZE_FORMAT
+                    " were expected",
+                    n, k * sizeof(double));
         return FALSE;
     }
     for (guint i = 0, j = 0; i < t->rows->len; i++) {
@@ -266,7 +269,8 @@ ms_stats_table_write(const MsStatsTable *t, const char *path, GError **error)
         }
     } else {
         g_string_free(s, TRUE);
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: expected a .json or .csv file name", path);
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "%s: expected a .json or .csv file name", path);
         return FALSE;
     }
     gboolean ok = g_file_set_contents(path, s->str, (gssize) s->len, error);

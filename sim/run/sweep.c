@@ -28,39 +28,40 @@
 #include <math.h>
 #include <string.h>
 
-G_DEFINE_QUARK(ms-sweep-error-quark, ms_sweep_error)
+G_DEFINE_QUARK(ms - sweep - error - quark, ms_sweep_error)
 
 typedef enum { K_UNTIL, K_FIDELITY, K_KEEP, K_POLICY } KeyKind;
 
 typedef struct {
-    char     *key;        /* as given, for labels */
-    KeyKind   kind;
-    MsPolicyField field;  /* K_POLICY */
-    gint      host;       /* K_POLICY: scenario host index, -1 = every server */
-    GPtrArray *texts;     /* char*, values as given */
-    GArray   *values;     /* gint64: a time, size, count, enum or boolean */
+    char *key; /* as given, for labels */
+    KeyKind kind;
+    MsPolicyField field; /* K_POLICY */
+    gint host;           /* K_POLICY: scenario host index, -1 = every server */
+    GPtrArray *texts;    /* char*, values as given */
+    GArray *values;      /* gint64: a time, size, count, enum or boolean */
 } Axis;
 
 static const char *const stat_names[] = {
-    "messages", "dsns", "delivered", "bounced", "queued", "refused", "deferrals", "attempts",
-    "latency_mean_s", "latency_p50_s", "latency_p95_s", "latency_p99_s", "latency_max_s",
-    "smtp_sessions", "tcp_retransmits", "packets_dropped", "events",
+    "messages",        "dsns",          "delivered",     "bounced",        "queued",
+    "refused",         "deferrals",     "attempts",      "latency_mean_s", "latency_p50_s",
+    "latency_p95_s",   "latency_p99_s", "latency_max_s", "smtp_sessions",  "tcp_retransmits",
+    "packets_dropped", "events",
 };
 #define N_STATS G_N_ELEMENTS(stat_names)
 
 typedef struct {
-    double   v[N_STATS];
+    double v[N_STATS];
     gboolean done;
-    char    *error;
+    char *error;
 } Result;
 
 struct _MsSweep {
     const MsScenario *sc;
-    GPtrArray *axes;      /* Axis* */
-    GArray    *seeds;     /* guint64 */
-    gboolean   seeds_set;
-    Result    *results;   /* points * seeds, after a run */
-    guint      n_results;
+    GPtrArray *axes; /* Axis* */
+    GArray *seeds;   /* guint64 */
+    gboolean seeds_set;
+    Result *results; /* points * seeds, after a run */
+    guint n_results;
 };
 
 static void
@@ -113,7 +114,11 @@ ms_sweep_n_points(const MsSweep *sw)
     return n;
 }
 
-guint ms_sweep_n_seeds(const MsSweep *sw) { return sw->seeds->len; }
+guint
+ms_sweep_n_seeds(const MsSweep *sw)
+{
+    return sw->seeds->len;
+}
 
 gboolean
 ms_sweep_set_seeds(MsSweep *sw, const char *spec, GError **error)
@@ -123,10 +128,12 @@ ms_sweep_set_seeds(MsSweep *sw, const char *spec, GError **error)
     if (dots) {
         g_autofree char *a = g_strndup(spec, (gsize) (dots - spec));
         guint64 lo, hi;
-        if (!ms_units_parse_count(a, &lo, NULL) || !ms_units_parse_count(dots + 2, &hi, NULL) || lo > hi ||
-            hi - lo >= 100000 || lo == 0) {
-            g_set_error(error, MS_SWEEP_ERROR, 0, "seeds '%s': expected A..B with 1 <= A <= B and at most "
-                                                  "100000 seeds", spec);
+        if (!ms_units_parse_count(a, &lo, NULL) || !ms_units_parse_count(dots + 2, &hi, NULL) ||
+            lo > hi || hi - lo >= 100000 || lo == 0) {
+            g_set_error(error, MS_SWEEP_ERROR, 0,
+                        "seeds '%s': expected A..B with 1 <= A <= B and at most "
+                        "100000 seeds",
+                        spec);
             return FALSE;
         }
         for (guint64 s = lo; s <= hi; s++)
@@ -136,8 +143,10 @@ ms_sweep_set_seeds(MsSweep *sw, const char *spec, GError **error)
         for (char **p = parts; *p; p++) {
             guint64 s;
             if (!ms_units_parse_count(g_strstrip(*p), &s, NULL) || s == 0) {
-                g_set_error(error, MS_SWEEP_ERROR, 0, "seeds '%s': '%s' is not a seed: expected a whole number "
-                                                      ">= 1 (or A..B)", spec, *p);
+                g_set_error(error, MS_SWEEP_ERROR, 0,
+                            "seeds '%s': '%s' is not a seed: expected a whole number "
+                            ">= 1 (or A..B)",
+                            spec, *p);
                 return FALSE;
             }
             g_array_append_val(seeds, s);
@@ -160,7 +169,7 @@ ms_sweep_set_seeds(MsSweep *sw, const char *spec, GError **error)
 typedef struct {
     const char *name;
     MsPolicyField field;
-    int type;   /* 0 time, 1 size, 2 count, 3 boolean */
+    int type; /* 0 time, 1 size, 2 count, 3 boolean */
 } PolicyKey;
 
 static const PolicyKey policy_keys[] = {
@@ -205,7 +214,7 @@ parse_value(const Axis *a, int type, const char *v, gint64 *out, GError **error)
     case 3:
         ok = parse_bool(v, out);
         break;
-    default:   /* fidelity */
+    default: /* fidelity */
         ok = !strcmp(v, "packet") || !strcmp(v, "flow");
         *out = !strcmp(v, "flow") ? MS_FIDELITY_FLOW : MS_FIDELITY_PACKET;
         break;
@@ -213,8 +222,8 @@ parse_value(const Axis *a, int type, const char *v, gint64 *out, GError **error)
     if (!ok) {
         static const char *const want[] = { "a time > 0 (e.g. 5min)", "a size > 0 (e.g. 10MB)",
                                             "a whole number >= 1", "yes or no", "packet or flow" };
-        g_set_error(error, MS_SWEEP_ERROR, 0, "--set %s: '%s' is not valid: expected %s%s%s", a->key, v,
-                    want[MIN(type, 4)], local ? ": " : "", local ? local->message : "");
+        g_set_error(error, MS_SWEEP_ERROR, 0, "--set %s: '%s' is not valid: expected %s%s%s",
+                    a->key, v, want[MIN(type, 4)], local ? ": " : "", local ? local->message : "");
     }
     return ok;
 }
@@ -224,7 +233,8 @@ ms_sweep_set(MsSweep *sw, const char *assignment, GError **error)
 {
     const char *eq = strchr(assignment, '=');
     if (!eq || eq == assignment || !eq[1]) {
-        g_set_error(error, MS_SWEEP_ERROR, 0, "--set '%s': expected KEY=VALUE[,VALUE...]", assignment);
+        g_set_error(error, MS_SWEEP_ERROR, 0, "--set '%s': expected KEY=VALUE[,VALUE...]",
+                    assignment);
         return FALSE;
     }
     g_autofree char *key = g_strndup(assignment, (gsize) (eq - assignment));
@@ -255,7 +265,8 @@ ms_sweep_set(MsSweep *sw, const char *assignment, GError **error)
             *at = '\0';
             a->host = ms_scenario_find_host(sw->sc, at + 1);
             if (a->host < 0) {
-                g_set_error(error, MS_SWEEP_ERROR, 0, "--set %s: no host '%s' in %s", key, at + 1, sw->sc->path);
+                g_set_error(error, MS_SWEEP_ERROR, 0, "--set %s: no host '%s' in %s", key, at + 1,
+                            sw->sc->path);
                 return FALSE;
             }
         }
@@ -264,29 +275,36 @@ ms_sweep_set(MsSweep *sw, const char *assignment, GError **error)
             if (!strcmp(field, policy_keys[i].name))
                 pk = &policy_keys[i];
         if (!pk) {
-            g_set_error(error, MS_SWEEP_ERROR, 0, "--set %s: unknown policy field '%s': expected retry-first, "
-                                                  "retry-max, give-up, command-delay, max-size, max-recipients "
-                                                  "or greylist", key, field);
+            g_set_error(error, MS_SWEEP_ERROR, 0,
+                        "--set %s: unknown policy field '%s': expected retry-first, "
+                        "retry-max, give-up, command-delay, max-size, max-recipients "
+                        "or greylist",
+                        key, field);
             return FALSE;
         }
         a->field = pk->field;
         type = pk->type;
     } else {
-        g_set_error(error, MS_SWEEP_ERROR, 0, "--set %s: unknown key: expected seed, until, fidelity, keep-bodies "
-                                              "or policy.FIELD[@HOST]", key);
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "--set %s: unknown key: expected seed, until, fidelity, keep-bodies "
+                    "or policy.FIELD[@HOST]",
+                    key);
         return FALSE;
     }
     for (guint i = 0; a->kind == K_POLICY && i < sw->axes->len; i++) {
         const Axis *b = g_ptr_array_index(sw->axes, i);
         if (b->kind == K_POLICY && b->host != a->host) {
-            g_set_error(error, MS_SWEEP_ERROR, 0, "--set %s: every policy key of a sweep must name the same "
-                                                  "servers (all, or the same @HOST) as %s", key, b->key);
+            g_set_error(error, MS_SWEEP_ERROR, 0,
+                        "--set %s: every policy key of a sweep must name the same "
+                        "servers (all, or the same @HOST) as %s",
+                        key, b->key);
             return FALSE;
         }
     }
     for (guint i = 0; i < sw->axes->len; i++)
         if (!strcmp(((Axis *) g_ptr_array_index(sw->axes, i))->key, key)) {
-            g_set_error(error, MS_SWEEP_ERROR, 0, "--set %s given twice: give every value in one --set", key);
+            g_set_error(error, MS_SWEEP_ERROR, 0,
+                        "--set %s given twice: give every value in one --set", key);
             return FALSE;
         }
     g_auto(GStrv) parts = g_strsplit(eq + 1, ",", -1);
@@ -298,7 +316,8 @@ ms_sweep_set(MsSweep *sw, const char *assignment, GError **error)
         g_ptr_array_add(a->texts, g_strdup(*p));
     }
     if (ms_sweep_n_points(sw) * a->values->len > 100000) {
-        g_set_error(error, MS_SWEEP_ERROR, 0, "--set %s: the grid would have more than 100000 points", key);
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "--set %s: the grid would have more than 100000 points", key);
         return FALSE;
     }
     g_ptr_array_add(sw->axes, g_ptr_array_steal_index(owned, 0));
@@ -319,7 +338,7 @@ value_at(const MsSweep *sw, guint point, guint k)
 
 typedef struct {
     MsSweep *sw;
-    guint    index;
+    guint index;
 } Job;
 
 static void
@@ -338,20 +357,40 @@ run_job(gpointer data, gpointer user_data)
         const Axis *a = g_ptr_array_index(sw->axes, k);
         gint64 v = g_array_index(a->values, gint64, value_at(sw, point, k));
         switch (a->kind) {
-        case K_UNTIL: until = v; break;
-        case K_FIDELITY: o.fidelity = (gint) v; break;
-        case K_KEEP: o.keep_bodies = (gint) v; break;
+        case K_UNTIL:
+            until = v;
+            break;
+        case K_FIDELITY:
+            o.fidelity = (gint) v;
+            break;
+        case K_KEEP:
+            o.keep_bodies = (gint) v;
+            break;
         case K_POLICY:
             policy.set |= a->field;
             o.policy_host = a->host;
             switch (a->field) {
-            case MS_POLICY_RETRY_FIRST: policy.retry_first = v; break;
-            case MS_POLICY_RETRY_MAX: policy.retry_max = v; break;
-            case MS_POLICY_GIVE_UP: policy.give_up = v; break;
-            case MS_POLICY_COMMAND_DELAY: policy.command_delay = v; break;
-            case MS_POLICY_MAX_SIZE: policy.max_size = (guint64) v; break;
-            case MS_POLICY_MAX_RECIPIENTS: policy.max_recipients = (guint32) v; break;
-            case MS_POLICY_GREYLIST: policy.greylist = v != 0; break;
+            case MS_POLICY_RETRY_FIRST:
+                policy.retry_first = v;
+                break;
+            case MS_POLICY_RETRY_MAX:
+                policy.retry_max = v;
+                break;
+            case MS_POLICY_GIVE_UP:
+                policy.give_up = v;
+                break;
+            case MS_POLICY_COMMAND_DELAY:
+                policy.command_delay = v;
+                break;
+            case MS_POLICY_MAX_SIZE:
+                policy.max_size = (guint64) v;
+                break;
+            case MS_POLICY_MAX_RECIPIENTS:
+                policy.max_recipients = (guint32) v;
+                break;
+            case MS_POLICY_GREYLIST:
+                policy.greylist = v != 0;
+                break;
             }
             break;
         }
@@ -376,9 +415,23 @@ run_job(gpointer data, gpointer user_data)
     ms_net_get_stats(ms_world_net(w), &ns);
     MsEngineStats es;
     ms_engine_get_stats(ms_world_engine(w), &es);
-    double v[N_STATS] = { ms.messages, ms.dsns, ms.delivered, ms.bounced, ms.queued, ms.refused, ms.deferrals,
-                          ms.attempts, lat.mean, lat.p50, lat.p95, lat.p99, lat.max, (double) ms.smtp_sessions,
-                          (double) ts.retransmits, (double) ns.dropped, (double) es.processed };
+    double v[N_STATS] = { ms.messages,
+                          ms.dsns,
+                          ms.delivered,
+                          ms.bounced,
+                          ms.queued,
+                          ms.refused,
+                          ms.deferrals,
+                          ms.attempts,
+                          lat.mean,
+                          lat.p50,
+                          lat.p95,
+                          lat.p99,
+                          lat.max,
+                          (double) ms.smtp_sessions,
+                          (double) ts.retransmits,
+                          (double) ns.dropped,
+                          (double) es.processed };
     memcpy(r->v, v, sizeof v);
     r->done = TRUE;
     g_free(job);
@@ -394,17 +447,17 @@ ms_sweep_run(MsSweep *sw, guint jobs, GError **error)
     if (jobs == 1) {
         for (guint i = 0; i < sw->n_results; i++) {
             Job *j = g_new(Job, 1);
-            *j = (Job) { sw, i };
+            *j = (Job){ sw, i };
             run_job(j, NULL);
         }
     } else {
         GThreadPool *pool = g_thread_pool_new(run_job, NULL, (gint) jobs, TRUE, NULL);
         for (guint i = 0; i < sw->n_results; i++) {
             Job *j = g_new(Job, 1);
-            *j = (Job) { sw, i };
+            *j = (Job){ sw, i };
             g_thread_pool_push(pool, j, NULL);
         }
-        g_thread_pool_free(pool, FALSE, TRUE);   /* runs every queued job, then joins */
+        g_thread_pool_free(pool, FALSE, TRUE); /* runs every queued job, then joins */
     }
     for (guint i = 0; i < sw->n_results; i++)
         if (sw->results[i].error) {
@@ -419,10 +472,10 @@ ms_sweep_run(MsSweep *sw, guint jobs, GError **error)
 double
 ms_sweep_t975(guint df)
 {
-    static const double table[] = { 0, 12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622,
-                                    2.2281, 2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009,
-                                    2.0930, 2.0860, 2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518,
-                                    2.0484, 2.0452, 2.0423 };
+    static const double table[] = { 0,      12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646,
+                                    2.3060, 2.2622,  2.2281, 2.2010, 2.1788, 2.1604, 2.1448, 2.1314,
+                                    2.1199, 2.1098,  2.1009, 2.0930, 2.0860, 2.0796, 2.0739, 2.0687,
+                                    2.0639, 2.0595,  2.0555, 2.0518, 2.0484, 2.0452, 2.0423 };
     if (df == 0)
         return NAN;
     if (df < G_N_ELEMENTS(table))
@@ -434,7 +487,7 @@ ms_sweep_t975(guint df)
 }
 
 typedef struct {
-    guint  n;
+    guint n;
     double mean, ci, sd, min, max;
 } Summary;
 
@@ -456,7 +509,7 @@ summarise(const MsSweep *sw, guint point, guint stat)
         double d = sw->results[base + k].v[stat] - s.mean;
         ss += d * d;
     }
-    if (s.n > 1 && s.min < s.max) {   /* equal values: exactly 0, not rounding noise */
+    if (s.n > 1 && s.min < s.max) { /* equal values: exactly 0, not rounding noise */
         s.sd = sqrt(ss / (s.n - 1));
         s.ci = ms_sweep_t975(s.n - 1) * s.sd / sqrt(s.n);
     }
@@ -491,18 +544,21 @@ ms_sweep_table(const MsSweep *sw, GString *out)
         return;
     for (guint p = 0; p < ms_sweep_n_points(sw); p++) {
         g_autofree char *label = point_label(sw, p, ", ");
-        g_string_append_printf(out, "%s%s (%u replication%s)\n", p ? "\n" : "", *label ? label : "scenario as written",
-                               sw->seeds->len, sw->seeds->len == 1 ? "" : "s");
-        g_string_append_printf(out, "  %-18s %14s %12s %14s %14s\n", "statistic", "mean", "+/- 95% CI", "min", "max");
+        g_string_append_printf(out, "%s%s (%u replication%s)\n", p ? "\n" : "",
+                               *label ? label : "scenario as written", sw->seeds->len,
+                               sw->seeds->len == 1 ? "" : "s");
+        g_string_append_printf(out, "  %-18s %14s %12s %14s %14s\n", "statistic", "mean",
+                               "+/- 95% CI", "min", "max");
         for (guint st = 0; st < N_STATS; st++) {
             Summary s = summarise(sw, p, st);
-            char m[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE], lo[G_ASCII_DTOSTR_BUF_SIZE],
-                hi[G_ASCII_DTOSTR_BUF_SIZE];
+            char m[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE],
+                lo[G_ASCII_DTOSTR_BUF_SIZE], hi[G_ASCII_DTOSTR_BUF_SIZE];
             g_ascii_formatd(m, sizeof m, "%.6g", s.mean);
             g_ascii_formatd(c, sizeof c, "%.3g", s.ci);
             g_ascii_formatd(lo, sizeof lo, "%.6g", s.min);
             g_ascii_formatd(hi, sizeof hi, "%.6g", s.max);
-            g_string_append_printf(out, "  %-18s %14s %12s %14s %14s\n", stat_names[st], m, c, lo, hi);
+            g_string_append_printf(out, "  %-18s %14s %12s %14s %14s\n", stat_names[st], m, c, lo,
+                                   hi);
         }
     }
 }
@@ -519,7 +575,8 @@ ms_sweep_csv(const MsSweep *sw, GString *out)
         for (guint st = 0; st < N_STATS; st++) {
             for (guint k = 0; k < sw->axes->len; k++) {
                 const Axis *a = g_ptr_array_index(sw->axes, k);
-                g_string_append_printf(out, "%s,", (const char *) g_ptr_array_index(a->texts, value_at(sw, p, k)));
+                g_string_append_printf(
+                    out, "%s,", (const char *) g_ptr_array_index(a->texts, value_at(sw, p, k)));
             }
             Summary s = summarise(sw, p, st);
             g_string_append_printf(out, "%s,%u,", stat_names[st], s.n);
@@ -549,7 +606,8 @@ ms_sweep_json(const MsSweep *sw, GString *out)
     }
     g_string_append(out, "],\n \"seeds\": [");
     for (guint k = 0; k < sw->seeds->len; k++)
-        g_string_append_printf(out, "%s%" G_GUINT64_FORMAT, k ? ", " : "", g_array_index(sw->seeds, guint64, k));
+        g_string_append_printf(out, "%s%" G_GUINT64_FORMAT, k ? ", " : "",
+                               g_array_index(sw->seeds, guint64, k));
     g_string_append(out, "],\n \"points\": [");
     for (guint p = 0; p < ms_sweep_n_points(sw); p++) {
         g_string_append_printf(out, "%s\n  {\"settings\": {", p ? "," : "");
@@ -559,12 +617,14 @@ ms_sweep_json(const MsSweep *sw, GString *out)
             g_string_append(out, k ? ", " : "");
             ms_json_append_string(out, a->key, MS_JSON_PLAIN);
             g_string_append(out, ": ");
-            ms_json_append_string(out, g_ptr_array_index(a->texts, value_at(sw, p, k)), MS_JSON_PLAIN);
+            ms_json_append_string(out, g_ptr_array_index(a->texts, value_at(sw, p, k)),
+                                  MS_JSON_PLAIN);
         }
         g_string_append(out, "},\n   \"statistics\": {");
         for (guint st = 0; st < N_STATS; st++) {
             Summary s = summarise(sw, p, st);
-            g_string_append_printf(out, "%s\n    \"%s\": {\"n\": %u, \"mean\": ", st ? "," : "", stat_names[st], s.n);
+            g_string_append_printf(out, "%s\n    \"%s\": {\"n\": %u, \"mean\": ", st ? "," : "",
+                                   stat_names[st], s.n);
             append_num(out, s.mean);
             g_string_append(out, ", \"ci95\": ");
             append_num(out, s.ci);
@@ -579,7 +639,8 @@ ms_sweep_json(const MsSweep *sw, GString *out)
             g_string_append(out, ", \"replications\": [");
             for (guint k = 0; k < sw->seeds->len; k++) {
                 char buf[G_ASCII_DTOSTR_BUF_SIZE];
-                g_ascii_formatd(buf, sizeof buf, "%.10g", sw->results[p * sw->seeds->len + k].v[st]);
+                g_ascii_formatd(buf, sizeof buf, "%.10g",
+                                sw->results[p * sw->seeds->len + k].v[st]);
                 g_string_append_printf(out, "%s%s", k ? ", " : "", buf);
             }
             g_string_append(out, "]}");

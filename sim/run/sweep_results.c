@@ -20,20 +20,20 @@
 #include <string.h>
 
 typedef struct {
-    guint  n;
+    guint n;
     double mean, ci95, sd, min, max;
-    guint  offset, n_values;
+    guint offset, n_values;
 } Cell;
 
 struct _MsSweepResults {
-    char      *scenario;
-    GArray    *seeds;      /* guint64 */
-    GPtrArray *axes;       /* char* */
-    GPtrArray *settings;   /* char*, points x axes */
-    GPtrArray *stats;      /* char* */
-    GArray    *cells;      /* Cell, points x stats */
-    GArray    *values;     /* double */
-    guint      n_points;
+    char *scenario;
+    GArray *seeds;       /* guint64 */
+    GPtrArray *axes;     /* char* */
+    GPtrArray *settings; /* char*, points x axes */
+    GPtrArray *stats;    /* char* */
+    GArray *cells;       /* Cell, points x stats */
+    GArray *values;      /* double */
+    guint n_points;
 };
 
 void
@@ -63,8 +63,8 @@ is_number(JsonNode *node)
 /* Member `name` of `o` as a number; `fallback` when absent and not
  * required. */
 static gboolean
-get_number(JsonObject *o, const char *name, gboolean required, double fallback, double *out, const char *file,
-           const char *where, GError **error)
+get_number(JsonObject *o, const char *name, gboolean required, double fallback, double *out,
+           const char *file, const char *where, GError **error)
 {
     JsonNode *node = json_object_get_member(o, name);
     if (!node && !required) {
@@ -81,24 +81,27 @@ get_number(JsonObject *o, const char *name, gboolean required, double fallback, 
 }
 
 static gboolean
-read_cell(MsSweepResults *r, JsonNode *node, Cell *cell, const char *file, const char *where, GError **error)
+read_cell(MsSweepResults *r, JsonNode *node, Cell *cell, const char *file, const char *where,
+          GError **error)
 {
     if (!node || !JSON_NODE_HOLDS_OBJECT(node)) {
         g_set_error(error, MS_SWEEP_ERROR, 0, "%s: %s: %s", file, where,
-                    node ? "expected an object {\"n\": ..., \"mean\": ..., \"ci95\": ...}" : "missing");
+                    node ? "expected an object {\"n\": ..., \"mean\": ..., \"ci95\": ...}"
+                         : "missing");
         return FALSE;
     }
     JsonObject *o = json_node_get_object(node);
     double n;
-    if (!get_number(o, "n", TRUE, 0, &n, file, where, error) || !get_number(o, "mean", TRUE, 0, &cell->mean, file,
-                                                                            where, error) ||
+    if (!get_number(o, "n", TRUE, 0, &n, file, where, error) ||
+        !get_number(o, "mean", TRUE, 0, &cell->mean, file, where, error) ||
         !get_number(o, "ci95", TRUE, 0, &cell->ci95, file, where, error) ||
         !get_number(o, "sd", FALSE, 0, &cell->sd, file, where, error) ||
         !get_number(o, "min", FALSE, cell->mean, &cell->min, file, where, error) ||
         !get_number(o, "max", FALSE, cell->mean, &cell->max, file, where, error))
         return FALSE;
     if (n < 1 || n > G_MAXUINT32 || n != (guint) n) {
-        g_set_error(error, MS_SWEEP_ERROR, 0, "%s: %s: \"n\" must be a whole number >= 1", file, where);
+        g_set_error(error, MS_SWEEP_ERROR, 0, "%s: %s: \"n\" must be a whole number >= 1", file,
+                    where);
         return FALSE;
     }
     cell->n = (guint) n;
@@ -107,16 +110,19 @@ read_cell(MsSweepResults *r, JsonNode *node, Cell *cell, const char *file, const
     JsonNode *reps = json_object_get_member(o, "replications");
     if (!reps)
         return TRUE;
-    if (!JSON_NODE_HOLDS_ARRAY(reps) || json_array_get_length(json_node_get_array(reps)) != cell->n) {
-        g_set_error(error, MS_SWEEP_ERROR, 0, "%s: %s: \"replications\" must be an array of n = %u numbers", file,
-                    where, cell->n);
+    if (!JSON_NODE_HOLDS_ARRAY(reps) ||
+        json_array_get_length(json_node_get_array(reps)) != cell->n) {
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "%s: %s: \"replications\" must be an array of n = %u numbers", file, where,
+                    cell->n);
         return FALSE;
     }
     JsonArray *a = json_node_get_array(reps);
     for (guint i = 0; i < cell->n; i++) {
         JsonNode *v = json_array_get_element(a, i);
         if (!is_number(v)) {
-            g_set_error(error, MS_SWEEP_ERROR, 0, "%s: %s: replications[%u] is not a number", file, where, i);
+            g_set_error(error, MS_SWEEP_ERROR, 0, "%s: %s: replications[%u] is not a number", file,
+                        where, i);
             return FALSE;
         }
         double d = json_node_get_double(v);
@@ -131,14 +137,16 @@ read_point(MsSweepResults *r, JsonNode *node, guint p, const char *file, GError 
 {
     g_autofree char *where = g_strdup_printf("points[%u]", p);
     if (!JSON_NODE_HOLDS_OBJECT(node)) {
-        g_set_error(error, MS_SWEEP_ERROR, 0, "%s: %s: expected an object with settings and statistics", file, where);
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "%s: %s: expected an object with settings and statistics", file, where);
         return FALSE;
     }
     JsonObject *o = json_node_get_object(node);
-    JsonNode *sn = json_object_get_member(o, "settings"), *tn = json_object_get_member(o, "statistics");
+    JsonNode *sn = json_object_get_member(o, "settings"),
+             *tn = json_object_get_member(o, "statistics");
     if (!sn || !JSON_NODE_HOLDS_OBJECT(sn) || !tn || !JSON_NODE_HOLDS_OBJECT(tn)) {
-        g_set_error(error, MS_SWEEP_ERROR, 0, "%s: %s: \"settings\" and \"statistics\" must both be objects", file,
-                    where);
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "%s: %s: \"settings\" and \"statistics\" must both be objects", file, where);
         return FALSE;
     }
     JsonObject *settings = json_node_get_object(sn), *stats = json_node_get_object(tn);
@@ -148,16 +156,16 @@ read_point(MsSweepResults *r, JsonNode *node, guint p, const char *file, GError 
             g_ptr_array_add(r->axes, g_strdup(l->data));
     }
     if (json_object_get_size(settings) != r->axes->len) {
-        g_set_error(error, MS_SWEEP_ERROR, 0, "%s: %s: expected %u settings, one per axis", file, where,
-                    r->axes->len);
+        g_set_error(error, MS_SWEEP_ERROR, 0, "%s: %s: expected %u settings, one per axis", file,
+                    where, r->axes->len);
         return FALSE;
     }
     for (guint k = 0; k < r->axes->len; k++) {
         const char *key = g_ptr_array_index(r->axes, k);
         JsonNode *v = json_object_get_member(settings, key);
         if (!v || !JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_STRING) {
-            g_set_error(error, MS_SWEEP_ERROR, 0, "%s: %s: setting \"%s\" is missing or not a string", file, where,
-                        key);
+            g_set_error(error, MS_SWEEP_ERROR, 0,
+                        "%s: %s: setting \"%s\" is missing or not a string", file, where, key);
             return FALSE;
         }
         g_ptr_array_add(r->settings, g_strdup(json_node_get_string(v)));
@@ -172,7 +180,8 @@ read_point(MsSweepResults *r, JsonNode *node, guint p, const char *file, GError 
         }
     }
     if (json_object_get_size(stats) != r->stats->len) {
-        g_set_error(error, MS_SWEEP_ERROR, 0, "%s: %s: expected the same %u statistics as points[0]", file, where,
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "%s: %s: expected the same %u statistics as points[0]", file, where,
                     r->stats->len);
         return FALSE;
     }
@@ -191,8 +200,10 @@ static gboolean
 read_root(MsSweepResults *r, JsonNode *root, const char *file, GError **error)
 {
     if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-        g_set_error(error, MS_SWEEP_ERROR, 0, "%s: not a sweep summary: expected a JSON object with \"seeds\" and "
-                                              "\"points\" (as `mailsim sweep --json` writes)", file);
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "%s: not a sweep summary: expected a JSON object with \"seeds\" and "
+                    "\"points\" (as `mailsim sweep --json` writes)",
+                    file);
         return FALSE;
     }
     JsonObject *o = json_node_get_object(root);
@@ -208,11 +219,14 @@ read_root(MsSweepResults *r, JsonNode *root, const char *file, GError **error)
     }
     if (!r->scenario)
         r->scenario = g_strdup("");
-    JsonNode *seeds = json_object_get_member(o, "seeds"), *points = json_object_get_member(o, "points");
+    JsonNode *seeds = json_object_get_member(o, "seeds"),
+             *points = json_object_get_member(o, "points");
     if (!seeds || !JSON_NODE_HOLDS_ARRAY(seeds) || !points || !JSON_NODE_HOLDS_ARRAY(points) ||
         json_array_get_length(json_node_get_array(points)) == 0) {
-        g_set_error(error, MS_SWEEP_ERROR, 0, "%s: not a sweep summary: \"seeds\" and a non-empty \"points\" must be "
-                                              "arrays (as `mailsim sweep --json` writes)", file);
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "%s: not a sweep summary: \"seeds\" and a non-empty \"points\" must be "
+                    "arrays (as `mailsim sweep --json` writes)",
+                    file);
         return FALSE;
     }
     JsonArray *sa = json_node_get_array(seeds);
@@ -220,7 +234,8 @@ read_root(MsSweepResults *r, JsonNode *root, const char *file, GError **error)
         JsonNode *v = json_array_get_element(sa, i);
         if (!v || !JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_INT64 ||
             json_node_get_int(v) < 1) {
-            g_set_error(error, MS_SWEEP_ERROR, 0, "%s: seeds[%u] is not a whole number >= 1", file, i);
+            g_set_error(error, MS_SWEEP_ERROR, 0, "%s: seeds[%u] is not a whole number >= 1", file,
+                        i);
             return FALSE;
         }
         guint64 s = (guint64) json_node_get_int(v);
@@ -256,7 +271,8 @@ ms_sweep_results_load_data(const char *data, gssize len, const char *display_nam
     g_autoptr(JsonParser) parser = json_parser_new_immutable();
     g_autoptr(GError) local = NULL;
     if (!json_parser_load_from_data(parser, data, len, &local)) {
-        g_set_error(error, MS_SWEEP_ERROR, 0, "%s: not valid JSON: %s", display_name, local->message);
+        g_set_error(error, MS_SWEEP_ERROR, 0, "%s: not valid JSON: %s", display_name,
+                    local->message);
         return NULL;
     }
     g_autoptr(MsSweepResults) r = g_new0(MsSweepResults, 1);
@@ -293,15 +309,35 @@ ms_sweep_results_from_sweep(const MsSweep *sw)
         return NULL;
     g_autoptr(GError) error = NULL;
     MsSweepResults *r = ms_sweep_results_load_data(json->str, (gssize) json->len, "sweep", &error);
-    g_assert(r != NULL);   /* our own writer's output always reads back */
+    g_assert(r != NULL); /* our own writer's output always reads back */
     return r;
 }
 
-const char *ms_sweep_results_scenario(const MsSweepResults *r) { return r->scenario; }
-guint ms_sweep_results_n_seeds(const MsSweepResults *r) { return r->seeds->len; }
-guint ms_sweep_results_n_axes(const MsSweepResults *r) { return r->axes->len; }
-guint ms_sweep_results_n_points(const MsSweepResults *r) { return r->n_points; }
-guint ms_sweep_results_n_stats(const MsSweepResults *r) { return r->stats->len; }
+const char *
+ms_sweep_results_scenario(const MsSweepResults *r)
+{
+    return r->scenario;
+}
+guint
+ms_sweep_results_n_seeds(const MsSweepResults *r)
+{
+    return r->seeds->len;
+}
+guint
+ms_sweep_results_n_axes(const MsSweepResults *r)
+{
+    return r->axes->len;
+}
+guint
+ms_sweep_results_n_points(const MsSweepResults *r)
+{
+    return r->n_points;
+}
+guint
+ms_sweep_results_n_stats(const MsSweepResults *r)
+{
+    return r->stats->len;
+}
 
 guint64
 ms_sweep_results_seed(const MsSweepResults *r, guint i)
@@ -345,6 +381,12 @@ ms_sweep_results_get(const MsSweepResults *r, guint point, guint stat, MsSweepSu
 {
     g_return_if_fail(point < r->n_points && stat < r->stats->len);
     const Cell *c = &g_array_index(r->cells, Cell, point * r->stats->len + stat);
-    *out = (MsSweepSummary) { c->n, c->mean, c->ci95, c->sd, c->min, c->max,
-                              c->n_values ? &g_array_index(r->values, double, c->offset) : NULL, c->n_values };
+    *out = (MsSweepSummary){ c->n,
+                             c->mean,
+                             c->ci95,
+                             c->sd,
+                             c->min,
+                             c->max,
+                             c->n_values ? &g_array_index(r->values, double, c->offset) : NULL,
+                             c->n_values };
 }

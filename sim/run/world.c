@@ -16,32 +16,38 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(ms-world-error-quark, ms_world_error)
+G_DEFINE_QUARK(ms - world - error - quark, ms_world_error)
 
 struct _MsWorld {
     const MsScenario *sc;
-    MsEngine   *engine;
-    MsNet      *net;
-    MsTcp      *tcp;
-    MsMail     *mail;
-    GPtrArray  *dns;         /* MsDnsServer* per host index, or NULL */
-    GArray     *server_of;   /* mailserver index -> MsMail server index */
-    guint16     ev_fault;
-    guint32    *msg_ids;     /* scenario message index -> mail message id */
+    MsEngine *engine;
+    MsNet *net;
+    MsTcp *tcp;
+    MsMail *mail;
+    GPtrArray *dns;    /* MsDnsServer* per host index, or NULL */
+    GArray *server_of; /* mailserver index -> MsMail server index */
+    guint16 ev_fault;
+    guint32 *msg_ids; /* scenario message index -> mail message id */
     MsWorkloads *workloads;
-    MsFidelity  fidelity;
-    MsShard    *shard;       /* partitioned run: this part's, or NULL */
+    MsFidelity fidelity;
+    MsShard *shard; /* partitioned run: this part's, or NULL */
 };
 
 static MsHostRole
 role_of(MsScenarioRole r)
 {
     switch (r) {
-    case MS_HOST_CLIENT: return MS_ROLE_CLIENT;
-    case MS_HOST_MAILSERVER: return MS_ROLE_MAILSERVER;
-    case MS_HOST_DNS: return MS_ROLE_DNS;
-    case MS_HOST_RELAY: return MS_ROLE_RELAY;
-    case MS_HOST_ROUTER: default: return MS_ROLE_ROUTER;
+    case MS_HOST_CLIENT:
+        return MS_ROLE_CLIENT;
+    case MS_HOST_MAILSERVER:
+        return MS_ROLE_MAILSERVER;
+    case MS_HOST_DNS:
+        return MS_ROLE_DNS;
+    case MS_HOST_RELAY:
+        return MS_ROLE_RELAY;
+    case MS_HOST_ROUTER:
+    default:
+        return MS_ROLE_ROUTER;
     }
 }
 
@@ -80,9 +86,11 @@ on_fault(MsEngine *e, const MsEvent *ev, gpointer user_data)
         break;
     }
     case MS_FAULT_MAILBOX_FULL: {
-        const MsScenarioMailserver *ms = &g_array_index(w->sc->mailservers, MsScenarioMailserver, f->mailserver);
+        const MsScenarioMailserver *ms =
+            &g_array_index(w->sc->mailservers, MsScenarioMailserver, f->mailserver);
         const MsScenarioUser *u = &g_array_index(ms->users, MsScenarioUser, f->user);
-        MsMailStore *store = ms_mail_server_store(w->mail, g_array_index(w->server_of, guint, f->mailserver));
+        MsMailStore *store =
+            ms_mail_server_store(w->mail, g_array_index(w->server_of, guint, f->mailserver));
         if (begin)
             ms_mail_store_fill(store, u->name);
         else
@@ -110,7 +118,8 @@ build_dns(MsWorld *w, GError **error)
             guint32 ttl = ttl_seconds(r->ttl);
             switch (r->type) {
             case MS_RECORD_MX:
-                ms_dns_server_add_record(s, ms_dns_record_new_mx(z->name, ttl, r->preference, r->target));
+                ms_dns_server_add_record(
+                    s, ms_dns_record_new_mx(z->name, ttl, r->preference, r->target));
                 break;
             case MS_RECORD_NULLMX:
                 ms_dns_server_add_record(s, ms_dns_record_new_mx(z->name, ttl, 0, ""));
@@ -132,16 +141,18 @@ build_dns(MsWorld *w, GError **error)
         const MsScenarioZone *parent = NULL;
         for (guint k = 0; k < sc->zones->len; k++) {
             const MsScenarioZone *p = &g_array_index(sc->zones, MsScenarioZone, k);
-            if (p != z && strlen(p->name) < strlen(z->name) && ms_dns_name_in_zone(z->name, p->name) &&
+            if (p != z && strlen(p->name) < strlen(z->name) &&
+                ms_dns_name_in_zone(z->name, p->name) &&
                 (!parent || strlen(p->name) > strlen(parent->name)))
                 parent = p;
         }
         if (z->name[0] == '\0')
-            continue;   /* the root itself */
+            continue; /* the root itself */
         guint parent_host = parent ? parent->server : (guint) sc->dns_root;
         if (sc->dns_root < 0 && !parent) {
-            g_set_error(error, MS_WORLD_ERROR, 0, "%s:%u: zone '%s': hierarchy mode needs a root server",
-                        sc->path, z->line, z->name);
+            g_set_error(error, MS_WORLD_ERROR, 0,
+                        "%s:%u: zone '%s': hierarchy mode needs a root server", sc->path, z->line,
+                        z->name);
             return FALSE;
         }
         MsDnsServer *ps = dns_at(w, parent_host);
@@ -189,11 +200,12 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
     w->net = ms_net_new(w->engine);
     if (w->fidelity == MS_FIDELITY_FLOW) {
         w->tcp = ms_tcp_new_flow(w->net);
-        ms_net_set_express(w->net, TRUE);   /* datagrams (DNS) as one event each */
+        ms_net_set_express(w->net, TRUE); /* datagrams (DNS) as one event each */
     } else {
         w->tcp = ms_tcp_new(w->net);
     }
-    ms_net_set_metric(w->net, sc->routing == MS_ROUTING_HOPS ? MS_ROUTE_BY_HOPS : MS_ROUTE_BY_LATENCY);
+    ms_net_set_metric(w->net,
+                      sc->routing == MS_ROUTING_HOPS ? MS_ROUTE_BY_HOPS : MS_ROUTE_BY_LATENCY);
     w->dns = g_ptr_array_new_with_free_func((GDestroyNotify) ms_dns_server_free);
     g_ptr_array_set_size(w->dns, (gint) sc->hosts->len);
     w->server_of = g_array_new(FALSE, FALSE, sizeof(guint));
@@ -201,7 +213,8 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
     for (guint i = 0; i < sc->hosts->len; i++) {
         const MsScenarioHost *h = &g_array_index(sc->hosts, MsScenarioHost, i);
         if (ms_net_add_host(w->net, h->name, h->address, role_of(h->role), &local) == G_MAXUINT32) {
-            g_set_error(error, MS_WORLD_ERROR, 0, "%s:%u: host '%s': %s", sc->path, h->line, h->id, local->message);
+            g_set_error(error, MS_WORLD_ERROR, 0, "%s:%u: host '%s': %s", sc->path, h->line, h->id,
+                        local->message);
             ms_world_free(w);
             return NULL;
         }
@@ -209,7 +222,8 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
     for (guint i = 0; i < sc->links->len; i++) {
         const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
         MsLinkParams p = { l->latency, l->bandwidth_bps, l->mtu, l->loss,
-                           l->queue_packets ? (guint64) l->queue_packets * l->mtu : l->queue_bytes };
+                           l->queue_packets ? (guint64) l->queue_packets * l->mtu
+                                            : l->queue_bytes };
         if (ms_net_add_link(w->net, l->a, l->b, &p, &local) == G_MAXUINT32) {
             g_set_error(error, MS_WORLD_ERROR, 0, "%s:%u: %s", sc->path, l->line, local->message);
             ms_world_free(w);
@@ -221,9 +235,12 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
          * are this part's. */
         MsTime lookahead;
         if (w->fidelity != MS_FIDELITY_PACKET) {
-            g_set_error(error, MS_WORLD_ERROR, 0,
-                        "%s: a partitioned run needs packet level (--fidelity packet): the flow model shares "
-                        "each link among all its flows at once, so no part can run ahead of another", sc->path);
+            g_set_error(
+                error, MS_WORLD_ERROR, 0,
+                "%s: a partitioned run needs packet level (--fidelity packet): the flow model "
+                "shares "
+                "each link among all its flows at once, so no part can run ahead of another",
+                sc->path);
             ms_world_free(w);
             return NULL;
         }
@@ -244,7 +261,8 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
     w->mail = ms_mail_new(w->net, w->tcp);
     ms_mail_set_partitioned(w->mail, w->shard != NULL);
     ms_mail_set_flat_dns(w->mail, sc->dns_mode != MS_DNS_HIERARCHY);
-    ms_mail_set_keep_bodies(w->mail, opts->keep_bodies >= 0 ? opts->keep_bodies != 0 : sc->keep_bodies);
+    ms_mail_set_keep_bodies(w->mail,
+                            opts->keep_bodies >= 0 ? opts->keep_bodies != 0 : sc->keep_bodies);
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
         MsMtaPolicy pol;
@@ -253,29 +271,44 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         MsScenarioPolicy merged = ms->policy;
         const MsScenarioPolicy *over = opts->policy;
         if (over && (opts->policy_host < 0 || (guint) opts->policy_host == ms->host)) {
-            if (ms_scenario_policy_has(over, MS_POLICY_RETRY_FIRST)) merged.retry_first = over->retry_first;
-            if (ms_scenario_policy_has(over, MS_POLICY_RETRY_MAX)) merged.retry_max = over->retry_max;
-            if (ms_scenario_policy_has(over, MS_POLICY_GIVE_UP)) merged.give_up = over->give_up;
-            if (ms_scenario_policy_has(over, MS_POLICY_MAX_SIZE)) merged.max_size = over->max_size;
-            if (ms_scenario_policy_has(over, MS_POLICY_MAX_RECIPIENTS)) merged.max_recipients = over->max_recipients;
-            if (ms_scenario_policy_has(over, MS_POLICY_GREYLIST)) merged.greylist = over->greylist;
-            if (ms_scenario_policy_has(over, MS_POLICY_COMMAND_DELAY)) merged.command_delay = over->command_delay;
+            if (ms_scenario_policy_has(over, MS_POLICY_RETRY_FIRST))
+                merged.retry_first = over->retry_first;
+            if (ms_scenario_policy_has(over, MS_POLICY_RETRY_MAX))
+                merged.retry_max = over->retry_max;
+            if (ms_scenario_policy_has(over, MS_POLICY_GIVE_UP))
+                merged.give_up = over->give_up;
+            if (ms_scenario_policy_has(over, MS_POLICY_MAX_SIZE))
+                merged.max_size = over->max_size;
+            if (ms_scenario_policy_has(over, MS_POLICY_MAX_RECIPIENTS))
+                merged.max_recipients = over->max_recipients;
+            if (ms_scenario_policy_has(over, MS_POLICY_GREYLIST))
+                merged.greylist = over->greylist;
+            if (ms_scenario_policy_has(over, MS_POLICY_COMMAND_DELAY))
+                merged.command_delay = over->command_delay;
             merged.set |= over->set;
         }
         const MsScenarioPolicy *sp = &merged;
-        if (ms_scenario_policy_has(sp, MS_POLICY_RETRY_FIRST)) pol.retry_first = sp->retry_first;
-        if (ms_scenario_policy_has(sp, MS_POLICY_RETRY_MAX)) pol.retry_max = sp->retry_max;
-        if (ms_scenario_policy_has(sp, MS_POLICY_GIVE_UP)) pol.give_up = sp->give_up;
-        if (ms_scenario_policy_has(sp, MS_POLICY_MAX_SIZE)) pol.max_size = sp->max_size;
-        if (ms_scenario_policy_has(sp, MS_POLICY_MAX_RECIPIENTS)) pol.max_recipients = sp->max_recipients;
-        if (ms_scenario_policy_has(sp, MS_POLICY_GREYLIST)) pol.greylist = sp->greylist;
+        if (ms_scenario_policy_has(sp, MS_POLICY_RETRY_FIRST))
+            pol.retry_first = sp->retry_first;
+        if (ms_scenario_policy_has(sp, MS_POLICY_RETRY_MAX))
+            pol.retry_max = sp->retry_max;
+        if (ms_scenario_policy_has(sp, MS_POLICY_GIVE_UP))
+            pol.give_up = sp->give_up;
+        if (ms_scenario_policy_has(sp, MS_POLICY_MAX_SIZE))
+            pol.max_size = sp->max_size;
+        if (ms_scenario_policy_has(sp, MS_POLICY_MAX_RECIPIENTS))
+            pol.max_recipients = sp->max_recipients;
+        if (ms_scenario_policy_has(sp, MS_POLICY_GREYLIST))
+            pol.greylist = sp->greylist;
         MsResolver *res = NULL;
-        gint dns_host = ms->resolver >= 0 ? ms->resolver
-                        : sc->dns_mode == MS_DNS_FLAT ? sc->dns_server
-                        : sc->dns_mode == MS_DNS_HIERARCHY ? sc->dns_root : -1;
+        gint dns_host = ms->resolver >= 0                  ? ms->resolver
+                        : sc->dns_mode == MS_DNS_FLAT      ? sc->dns_server
+                        : sc->dns_mode == MS_DNS_HIERARCHY ? sc->dns_root
+                                                           : -1;
         if (dns_host >= 0) {
             gboolean iterative = sc->dns_mode == MS_DNS_HIERARCHY && ms->resolver < 0;
-            res = ms_resolver_new(w->net, ms->host, ms_net_host_addr(w->net, (MsHostId) dns_host), iterative);
+            res = ms_resolver_new(w->net, ms->host, ms_net_host_addr(w->net, (MsHostId) dns_host),
+                                  iterative);
         }
         const char **domains = g_new0(const char *, ms->domains->len + 1);
         for (guint k = 0; k < ms->domains->len; k++)
@@ -295,19 +328,21 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
             const MsScenarioReply *rp = &g_array_index(ms->replies, MsScenarioReply, k);
             static const MsFaultCommand cmds[] = {
                 [MS_REPLY_CONNECT] = MS_FAULT_CMD_CONNECT, [MS_REPLY_HELO] = MS_FAULT_CMD_HELO,
-                [MS_REPLY_EHLO] = MS_FAULT_CMD_HELO, [MS_REPLY_MAIL] = MS_FAULT_CMD_MAIL,
-                [MS_REPLY_RCPT] = MS_FAULT_CMD_RCPT, [MS_REPLY_DATA] = MS_FAULT_CMD_DATA,
+                [MS_REPLY_EHLO] = MS_FAULT_CMD_HELO,       [MS_REPLY_MAIL] = MS_FAULT_CMD_MAIL,
+                [MS_REPLY_RCPT] = MS_FAULT_CMD_RCPT,       [MS_REPLY_DATA] = MS_FAULT_CMD_DATA,
                 [MS_REPLY_EOD] = MS_FAULT_CMD_EOD,
             };
-            MsReplyRule rule = { cmds[rp->command], rp->code, rp->enhanced, rp->text, rp->from, rp->to,
-                                 rp->start, rp->end, rp->rate };
+            MsReplyRule rule = { cmds[rp->command], rp->code, rp->enhanced,
+                                 rp->text,          rp->from, rp->to,
+                                 rp->start,         rp->end,  rp->rate };
             ms_mail_add_reply_rule(w->mail, idx, &rule);
         }
     }
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
         if (ms->smarthost >= 0)
-            ms_mail_set_smarthost(w->mail, g_array_index(w->server_of, guint, i), (MsHostId) ms->smarthost);
+            ms_mail_set_smarthost(w->mail, g_array_index(w->server_of, guint, i),
+                                  (MsHostId) ms->smarthost);
     }
     for (guint i = 0; i < sc->clients->len; i++) {
         const MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, i);
@@ -329,8 +364,9 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
             g_ptr_array_add(cc, g_ptr_array_index(m->cc, k));
         g_ptr_array_add(cc, NULL);
         const char *body = m->size ? NULL : (m->body ? m->body : "");
-        w->msg_ids[i] = ms_mail_submit(w->mail, m->sender_client, m->id, (const char *const *) to->pdata,
-                                       (const char *const *) cc->pdata, m->subject, body, m->size, m->at);
+        w->msg_ids[i] =
+            ms_mail_submit(w->mail, m->sender_client, m->id, (const char *const *) to->pdata,
+                           (const char *const *) cc->pdata, m->subject, body, m->size, m->at);
     }
     for (guint i = 0; i < sc->checks->len; i++) {
         const MsScenarioCheck *c = &g_array_index(sc->checks, MsScenarioCheck, i);
@@ -348,8 +384,8 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         ms_engine_schedule_from(w->engine, MS_HOST_WORLD, f->at, MS_HOST_WORLD, w->ev_fault, d);
         if (f->duration != MS_TIME_INFINITE) {
             d.u32[1] = 1;
-            ms_engine_schedule_from(w->engine, MS_HOST_WORLD, ms_time_add(f->at, f->duration), MS_HOST_WORLD,
-                                    w->ev_fault, d);
+            ms_engine_schedule_from(w->engine, MS_HOST_WORLD, ms_time_add(f->at, f->duration),
+                                    MS_HOST_WORLD, w->ev_fault, d);
         }
     }
     return w;
@@ -372,12 +408,36 @@ ms_world_free(MsWorld *w)
     g_free(w);
 }
 
-MsEngine *ms_world_engine(MsWorld *w) { return w->engine; }
-MsNet *ms_world_net(MsWorld *w) { return w->net; }
-MsTcp *ms_world_tcp(MsWorld *w) { return w->tcp; }
-MsMail *ms_world_mail(MsWorld *w) { return w->mail; }
-const MsScenario *ms_world_scenario(MsWorld *w) { return w->sc; }
-MsFidelity ms_world_fidelity(const MsWorld *w) { return w->fidelity; }
+MsEngine *
+ms_world_engine(MsWorld *w)
+{
+    return w->engine;
+}
+MsNet *
+ms_world_net(MsWorld *w)
+{
+    return w->net;
+}
+MsTcp *
+ms_world_tcp(MsWorld *w)
+{
+    return w->tcp;
+}
+MsMail *
+ms_world_mail(MsWorld *w)
+{
+    return w->mail;
+}
+const MsScenario *
+ms_world_scenario(MsWorld *w)
+{
+    return w->sc;
+}
+MsFidelity
+ms_world_fidelity(const MsWorld *w)
+{
+    return w->fidelity;
+}
 
 MsTime
 ms_world_default_until(const MsWorld *w)
@@ -385,7 +445,11 @@ ms_world_default_until(const MsWorld *w)
     return w->sc->until;
 }
 
-MsShard *ms_world_shard(MsWorld *w) { return w->shard; }
+MsShard *
+ms_world_shard(MsWorld *w)
+{
+    return w->shard;
+}
 
 MsEngineResult
 ms_world_run(MsWorld *w, MsTime until)
@@ -435,7 +499,8 @@ ms_world_check(MsWorld *w, GString *out)
     gboolean all = TRUE;
     for (guint i = 0; i < sc->expects->len; i++) {
         const MsScenarioExpect *x = &g_array_index(sc->expects, MsScenarioExpect, i);
-        const MsMessageRecord *r = x->message >= 0 ? ms_mail_message(w->mail, w->msg_ids[x->message]) : NULL;
+        const MsMessageRecord *r =
+            x->message >= 0 ? ms_mail_message(w->mail, w->msg_ids[x->message]) : NULL;
         const MsRcptRecord *rr = r ? find_rcpt(r, x->to) : NULL;
         gboolean ok = FALSE;
         g_autofree char *what = NULL, *got = NULL;
@@ -454,18 +519,24 @@ ms_world_check(MsWorld *w, GString *out)
             }
             if (ok && x->within != MS_TIME_INFINITE)
                 ok = worst <= x->within;
-            g_autofree char *within = x->within != MS_TIME_INFINITE ? ms_time_to_string(x->within) : NULL;
+            g_autofree char *within =
+                x->within != MS_TIME_INFINITE ? ms_time_to_string(x->within) : NULL;
             g_autofree char *took = ms_time_to_string(worst);
-            what = g_strdup_printf("mail %s is delivered to %s%s%s", label, x->to ? x->to : "every recipient",
-                                   within ? " within " : "", within ? within : "");
-            got = rr ? g_strdup_printf("%s after %s", ms_rcpt_state_to_string(rr->state), took) : g_strdup("no such recipient");
+            what = g_strdup_printf("mail %s is delivered to %s%s%s", label,
+                                   x->to ? x->to : "every recipient", within ? " within " : "",
+                                   within ? within : "");
+            got = rr ? g_strdup_printf("%s after %s", ms_rcpt_state_to_string(rr->state), took)
+                     : g_strdup("no such recipient");
             break;
         }
         case MS_EXPECT_BOUNCED:
-            ok = rr && rr->state == MS_RCPT_BOUNCED && (!x->status || g_str_has_prefix(rr->status, x->status));
-            what = g_strdup_printf("mail %s to %s bounces%s%s", label, x->to ? x->to : "its recipient",
-                                   x->status ? " with status " : "", x->status ? x->status : "");
-            got = rr ? g_strdup_printf("%s %s", ms_rcpt_state_to_string(rr->state), rr->status) : g_strdup("no such recipient");
+            ok = rr && rr->state == MS_RCPT_BOUNCED &&
+                 (!x->status || g_str_has_prefix(rr->status, x->status));
+            what =
+                g_strdup_printf("mail %s to %s bounces%s%s", label, x->to ? x->to : "its recipient",
+                                x->status ? " with status " : "", x->status ? x->status : "");
+            got = rr ? g_strdup_printf("%s %s", ms_rcpt_state_to_string(rr->state), rr->status)
+                     : g_strdup("no such recipient");
             break;
         case MS_EXPECT_DSN: {
             guint n = 0;
@@ -482,22 +553,25 @@ ms_world_check(MsWorld *w, GString *out)
         }
         case MS_EXPECT_RECEIVED_HEADERS:
             ok = rr && rr->state == MS_RCPT_DELIVERED && rr->received_headers == (guint) x->count;
-            what = g_strdup_printf("mail %s reaches %s with exactly %" G_GINT64_FORMAT " Received: headers", label,
-                                   x->to ? x->to : "its recipient", x->count);
+            what = g_strdup_printf("mail %s reaches %s with exactly %" G_GINT64_FORMAT
+                                   " Received: headers",
+                                   label, x->to ? x->to : "its recipient", x->count);
             got = rr ? g_strdup_printf("%u", rr->received_headers) : g_strdup("no such recipient");
             break;
         case MS_EXPECT_ATTEMPTS:
             ok = rr && rr->attempts == (guint) x->count;
-            what = g_strdup_printf("mail %s takes %" G_GINT64_FORMAT " delivery attempt%s", label, x->count,
-                                   x->count == 1 ? "" : "s");
+            what = g_strdup_printf("mail %s takes %" G_GINT64_FORMAT " delivery attempt%s", label,
+                                   x->count, x->count == 1 ? "" : "s");
             got = rr ? g_strdup_printf("%u", rr->attempts) : g_strdup("no such recipient");
             break;
         case MS_EXPECT_RETRIEVED: {
-            const MsScenarioClient *c = x->client >= 0 ? &g_array_index(sc->clients, MsScenarioClient, x->client) : NULL;
+            const MsScenarioClient *c =
+                x->client >= 0 ? &g_array_index(sc->clients, MsScenarioClient, x->client) : NULL;
             const MsRcptRecord *q = r && c ? find_rcpt(r, c->user) : rr;
             ok = q && q->retrieved_at > 0 && (!c || q->retrieved_by == c->host);
             what = g_strdup_printf("mail %s is downloaded by %s", label,
-                                   c ? g_array_index(sc->hosts, MsScenarioHost, c->host).id : "its recipient");
+                                   c ? g_array_index(sc->hosts, MsScenarioHost, c->host).id
+                                     : "its recipient");
             got = q && q->retrieved_at ? ms_time_to_string(q->retrieved_at) : g_strdup("never");
             break;
         }
@@ -509,7 +583,8 @@ ms_world_check(MsWorld *w, GString *out)
             break;
         }
         }
-        g_string_append_printf(out, "%s  %s:%u: %s (got: %s)\n", ok ? "PASS" : "FAIL", sc->path, x->line, what, got);
+        g_string_append_printf(out, "%s  %s:%u: %s (got: %s)\n", ok ? "PASS" : "FAIL", sc->path,
+                               x->line, what, got);
         all &= ok;
     }
     g_autoptr(GString) rep = g_string_new(NULL);

@@ -34,10 +34,16 @@ static guint32
 host_load(const MsScenarioHost *h)
 {
     switch (h->role) {
-    case MS_HOST_MAILSERVER: return 8;
-    case MS_HOST_DNS: case MS_HOST_RELAY: return 4;
-    case MS_HOST_CLIENT: return 2;
-    case MS_HOST_ROUTER: default: return 1;
+    case MS_HOST_MAILSERVER:
+        return 8;
+    case MS_HOST_DNS:
+    case MS_HOST_RELAY:
+        return 4;
+    case MS_HOST_CLIENT:
+        return 2;
+    case MS_HOST_ROUTER:
+    default:
+        return 1;
     }
 }
 
@@ -141,7 +147,7 @@ uf_find(guint32 *parent, guint32 x)
 
 typedef struct {
     guint64 load;
-    guint32 first;   /* smallest host id: ties break by it, deterministically */
+    guint32 first; /* smallest host id: ties break by it, deterministically */
     guint32 root;
 } Group;
 
@@ -290,7 +296,8 @@ ms_world_partition_load(const MsScenario *sc, const char *path, guint32 parts, G
     for (guint i = 0; i < n; i++) {
         const MsScenarioHost *h = &g_array_index(sc->hosts, MsScenarioHost, i);
         g_hash_table_insert(by_id, h->name, GUINT_TO_POINTER(i + 1));
-        g_hash_table_insert(by_id, h->id, GUINT_TO_POINTER(i + 1));   /* ids first: they win a clash */
+        g_hash_table_insert(by_id, h->id,
+                            GUINT_TO_POINTER(i + 1)); /* ids first: they win a clash */
     }
     g_autofree guint32 *owner = g_new(guint32, n);
     g_autofree guint *line_of = g_new0(guint, n);
@@ -308,24 +315,28 @@ ms_world_partition_load(const MsScenario *sc, const char *path, guint32 parts, G
             continue;
         guint64 part = 0;
         if (nf != 2 || !g_ascii_string_to_unsigned(f[1], 10, 0, G_MAXUINT32, &part, NULL)) {
-            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s:%u: expected \"HOST PART\"", path, ln + 1);
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s:%u: expected \"HOST PART\"",
+                        path, ln + 1);
             return NULL;
         }
         gpointer v = g_hash_table_lookup(by_id, f[0]);
         if (!v) {
-            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s:%u: unknown host '%s'", path, ln + 1, f[0]);
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s:%u: unknown host '%s'", path,
+                        ln + 1, f[0]);
             return NULL;
         }
         if (part >= parts) {
             g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                        "%s:%u: part %" G_GUINT64_FORMAT " of host '%s': the run has %u part%s (0 to %u)", path,
-                        ln + 1, part, f[0], parts, parts == 1 ? "" : "s", parts - 1);
+                        "%s:%u: part %" G_GUINT64_FORMAT
+                        " of host '%s': the run has %u part%s (0 to %u)",
+                        path, ln + 1, part, f[0], parts, parts == 1 ? "" : "s", parts - 1);
             return NULL;
         }
         guint h = GPOINTER_TO_UINT(v) - 1;
         if (line_of[h]) {
-            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s:%u: host '%s' already placed on line %u",
-                        path, ln + 1, f[0], line_of[h]);
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                        "%s:%u: host '%s' already placed on line %u", path, ln + 1, f[0],
+                        line_of[h]);
             return NULL;
         }
         line_of[h] = ln + 1;
@@ -333,16 +344,16 @@ ms_world_partition_load(const MsScenario *sc, const char *path, guint32 parts, G
     }
     for (guint h = 0; h < n; h++)
         if (!line_of[h]) {
-            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: host '%s' is in no part", path,
-                        g_array_index(sc->hosts, MsScenarioHost, h).id);
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: host '%s' is in no part",
+                        path, g_array_index(sc->hosts, MsScenarioHost, h).id);
             return NULL;
         }
     return ms_partition_new_map(n, parts, owner);
 }
 
 gboolean
-ms_world_partition_lookahead(const MsScenario *sc, const MsPartition *p, MsTime *lookahead, guint *cut_links,
-                             GError **error)
+ms_world_partition_lookahead(const MsScenario *sc, const MsPartition *p, MsTime *lookahead,
+                             guint *cut_links, GError **error)
 {
     if (ms_partition_hosts(p) != sc->hosts->len) {
         g_set_error(error, MS_WORLD_ERROR, 0, "the partition covers %u hosts, the scenario has %u",
@@ -358,8 +369,10 @@ ms_world_partition_lookahead(const MsScenario *sc, const MsPartition *p, MsTime 
         cuts++;
         if (l->latency <= 0) {
             g_set_error(error, MS_WORLD_ERROR, 0,
-                        "%s:%u: the partition cuts link %s~%s, whose latency is zero: no lookahead (keep its "
-                        "ends in one part)", sc->path, l->line, g_array_index(sc->hosts, MsScenarioHost, l->a).id,
+                        "%s:%u: the partition cuts link %s~%s, whose latency is zero: no lookahead "
+                        "(keep its "
+                        "ends in one part)",
+                        sc->path, l->line, g_array_index(sc->hosts, MsScenarioHost, l->a).id,
                         g_array_index(sc->hosts, MsScenarioHost, l->b).id);
             return FALSE;
         }

@@ -46,10 +46,10 @@ ms_gen_topology_to_string(MsGenTopology t)
 }
 
 typedef struct {
-    GString    *out;
-    MsRng       rng;
-    guint32     next_addr;
-    GHashTable *edges;   /* router pairs already linked (lo << 32 | hi) */
+    GString *out;
+    MsRng rng;
+    guint32 next_addr;
+    GHashTable *edges; /* router pairs already linked (lo << 32 | hi) */
 } Gen;
 
 /* Links routers a and b unless they are linked already. */
@@ -60,21 +60,24 @@ router_link(Gen *g, guint32 x, guint32 y, guint ms, const char *bw)
     if (x == y || g_hash_table_contains(g->edges, &key))
         return;
     g_hash_table_add(g->edges, g_memdup2(&key, sizeof key));
-    g_string_append_printf(g->out, "  <link a=\"r%u\" b=\"r%u\" latency=\"%ums\" bandwidth=\"%s\"/>\n", x, y, ms, bw);
+    g_string_append_printf(
+        g->out, "  <link a=\"r%u\" b=\"r%u\" latency=\"%ums\" bandwidth=\"%s\"/>\n", x, y, ms, bw);
 }
 
 static void
 host(Gen *g, const char *id, const char *name, const char *role)
 {
     guint32 a = g->next_addr++;
-    g_string_append_printf(g->out, "  <host id=\"%s\" name=\"%s\" role=\"%s\" address=\"%u.%u.%u.%u\"/>\n", id, name,
-                           role, a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+    g_string_append_printf(g->out,
+                           "  <host id=\"%s\" name=\"%s\" role=\"%s\" address=\"%u.%u.%u.%u\"/>\n",
+                           id, name, role, a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
 }
 
 static void
 link_ms(Gen *g, const char *a, const char *b, guint ms, const char *bw)
 {
-    g_string_append_printf(g->out, "  <link a=\"%s\" b=\"%s\" latency=\"%ums\" bandwidth=\"%s\"/>\n", a, b, ms, bw);
+    g_string_append_printf(
+        g->out, "  <link a=\"%s\" b=\"%s\" latency=\"%ums\" bandwidth=\"%s\"/>\n", a, b, ms, bw);
 }
 
 void
@@ -84,7 +87,10 @@ ms_generate_elements(const MsGenParams *in, GString *out)
     ms_gen_params_defaults(&p);
     p.routers = MAX(p.routers, 4u);
     p.domains = MAX(p.domains, 1u);
-    Gen g = { out, { { 0 } }, 0x0A000001u, g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL) };
+    Gen g = { out,
+              { { 0 } },
+              0x0A000001u,
+              g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL) };
     ms_rng_init_named(&g.rng, p.seed, "generate");
     char a[32], b[32];
 
@@ -97,7 +103,7 @@ ms_generate_elements(const MsGenParams *in, GString *out)
         host(&g, a, a, "router");
     }
     if (p.topology == MS_GEN_SCALE_FREE) {
-        GArray *ends = g_array_new(FALSE, FALSE, sizeof(guint32));   /* one entry per link end */
+        GArray *ends = g_array_new(FALSE, FALSE, sizeof(guint32)); /* one entry per link end */
         for (guint32 i = 0; i < 3; i++) {
             guint32 j = (i + 1) % 3;
             router_link(&g, i, j, 1 + (guint) ms_rng_below(&g.rng, 20), "1Gbps");
@@ -124,7 +130,8 @@ ms_generate_elements(const MsGenParams *in, GString *out)
         for (guint32 i = 0; i < t; i++) {
             router_link(&g, i, (i + 1) % t, 5 + (guint) ms_rng_below(&g.rng, 26), "10Gbps");
             for (int k = 0; k < 2 && t > 4; k++)
-                router_link(&g, i, (guint32) ms_rng_below(&g.rng, t), 5 + (guint) ms_rng_below(&g.rng, 26), "10Gbps");
+                router_link(&g, i, (guint32) ms_rng_below(&g.rng, t),
+                            5 + (guint) ms_rng_below(&g.rng, 26), "10Gbps");
             g_array_append_val(core, i);
         }
         /* owner[i]: the transit router a stub router's tree hangs off */
@@ -161,7 +168,8 @@ ms_generate_elements(const MsGenParams *in, GString *out)
         g_snprintf(a, sizeof a, "relay%u", k);
         g_autofree char *name = g_strdup_printf("relay%u.transit.example", k);
         host(&g, a, name, "relay");
-        g_snprintf(b, sizeof b, "r%u", g_array_index(core, guint32, ms_rng_below(&g.rng, core->len)));
+        g_snprintf(b, sizeof b, "r%u",
+                   g_array_index(core, guint32, ms_rng_below(&g.rng, core->len)));
         link_ms(&g, a, b, 1, "10Gbps");
         g_string_append_printf(out, "  <mailserver host=\"%s\"/>\n", a);
     }
@@ -173,46 +181,63 @@ ms_generate_elements(const MsGenParams *in, GString *out)
         g_autofree char *mx = g_strdup_printf("mx.%s", dom);
         g_snprintf(a, sizeof a, "mx%u", d);
         host(&g, a, mx, "mailserver");
-        g_snprintf(b, sizeof b, "r%u", g_array_index(attach, guint32, ms_rng_below(&g.rng, attach->len)));
+        g_snprintf(b, sizeof b, "r%u",
+                   g_array_index(attach, guint32, ms_rng_below(&g.rng, attach->len)));
         link_ms(&g, a, b, 1, "1Gbps");
         gboolean backup = ms_rng_uniform(&g.rng) < p.backup_mx;
         g_autofree char *mx2 = g_strdup_printf("mx2.%s", dom);
         if (backup) {
             g_snprintf(a, sizeof a, "mxb%u", d);
             host(&g, a, mx2, "mailserver");
-            g_snprintf(b, sizeof b, "r%u", g_array_index(attach, guint32, ms_rng_below(&g.rng, attach->len)));
+            g_snprintf(b, sizeof b, "r%u",
+                       g_array_index(attach, guint32, ms_rng_below(&g.rng, attach->len)));
             link_ms(&g, a, b, 1, "1Gbps");
         }
-        g_string_append_printf(out, "  <zone name=\"%s\" server=\"dns\" ttl=\"1h\">\n"
-                                    "    <mx preference=\"10\" exchange=\"%s\"/>\n"
-                                    "    <a name=\"%s\" host=\"mx%u\"/>\n", dom, mx, mx, d);
+        g_string_append_printf(out,
+                               "  <zone name=\"%s\" server=\"dns\" ttl=\"1h\">\n"
+                               "    <mx preference=\"10\" exchange=\"%s\"/>\n"
+                               "    <a name=\"%s\" host=\"mx%u\"/>\n",
+                               dom, mx, mx, d);
         if (backup)
-            g_string_append_printf(out, "    <mx preference=\"20\" exchange=\"%s\"/>\n"
-                                        "    <a name=\"%s\" host=\"mxb%u\"/>\n", mx2, mx2, d);
+            g_string_append_printf(out,
+                                   "    <mx preference=\"20\" exchange=\"%s\"/>\n"
+                                   "    <a name=\"%s\" host=\"mxb%u\"/>\n",
+                                   mx2, mx2, d);
         g_string_append(out, "  </zone>\n");
         gboolean relayed = ms_rng_uniform(&g.rng) < p.relays;
         g_autofree char *smart = relayed ? g_strdup_printf(" smarthost=\"relay%u\"",
-                                                           (guint) ms_rng_below(&g.rng, n_relays)) : g_strdup("");
-        g_string_append_printf(out, "  <mailserver host=\"mx%u\" domains=\"%s\"%s generated-users=\"%" G_GUINT64_FORMAT "\"/>\n",
-                               d, dom, smart, users_per);
+                                                           (guint) ms_rng_below(&g.rng, n_relays))
+                                         : g_strdup("");
+        g_string_append_printf(
+            out,
+            "  <mailserver host=\"mx%u\" domains=\"%s\"%s generated-users=\"%" G_GUINT64_FORMAT
+            "\"/>\n",
+            d, dom, smart, users_per);
         if (backup)
-            g_string_append_printf(out, "  <mailserver host=\"mxb%u\" backup-for=\"%s\"/>\n", d, dom);
+            g_string_append_printf(out, "  <mailserver host=\"mxb%u\" backup-for=\"%s\"/>\n", d,
+                                   dom);
     }
 
     /* Traffic: Poisson from every domain to random domains. */
     g_autofree char *dur = g_strdup_printf("%" G_GINT64_FORMAT "s", p.duration / MS_TIME_S);
-    double per_domain_per_h = (double) p.messages / p.domains / (ms_time_to_seconds(p.duration) / 3600.0);
+    double per_domain_per_h =
+        (double) p.messages / p.domains / (ms_time_to_seconds(p.duration) / 3600.0);
     char rate[G_ASCII_DTOSTR_BUF_SIZE];
     g_ascii_formatd(rate, sizeof rate, "%.6g", per_domain_per_h);
     for (guint32 d = 0; d < p.domains; d++)
-        g_string_append_printf(out, "  <workload from=\"d%u.example\" to=\"*\" start=\"0s\" end=\"%s\" rate=\"%s/h\" "
-                                    "size=\"lognormal:mu=8.5,sigma=1.2\"/>\n", d, dur, rate);
+        g_string_append_printf(
+            out,
+            "  <workload from=\"d%u.example\" to=\"*\" start=\"0s\" end=\"%s\" rate=\"%s/h\" "
+            "size=\"lognormal:mu=8.5,sigma=1.2\"/>\n",
+            d, dur, rate);
 
     /* Faults: MX outages of 30 minutes. */
     for (guint32 k = 0; k < p.outages; k++) {
         guint32 d = (guint32) ms_rng_below(&g.rng, p.domains);
         guint64 at = ms_rng_below(&g.rng, (guint64) MAX(1, p.duration / MS_TIME_S));
-        g_string_append_printf(out, "  <fault kind=\"host-down\" target=\"mx%u\" at=\"%" G_GUINT64_FORMAT "s\" duration=\"30min\"/>\n",
+        g_string_append_printf(out,
+                               "  <fault kind=\"host-down\" target=\"mx%u\" at=\"%" G_GUINT64_FORMAT
+                               "s\" duration=\"30min\"/>\n",
                                d, at);
     }
     g_string_append(out, "  <expect kind=\"no-loss\"/>\n");
@@ -227,11 +252,13 @@ ms_generate_scenario(const MsGenParams *in, const char *name)
     MsGenParams p = *in;
     ms_gen_params_defaults(&p);
     GString *s = g_string_new(NULL);
-    g_string_append_printf(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                              "<scenario version=\"1\" name=\"%s\" seed=\"%" G_GUINT64_FORMAT "\" until=\"%" G_GINT64_FORMAT "s\">\n"
-                              "  <title>Generated %s world: %u domains, %u routers</title>\n",
-                           name, p.seed, (p.duration + 2 * MS_TIME_H) / MS_TIME_S, ms_gen_topology_to_string(p.topology),
-                           p.domains, p.routers);
+    g_string_append_printf(s,
+                           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                           "<scenario version=\"1\" name=\"%s\" seed=\"%" G_GUINT64_FORMAT
+                           "\" until=\"%" G_GINT64_FORMAT "s\">\n"
+                           "  <title>Generated %s world: %u domains, %u routers</title>\n",
+                           name, p.seed, (p.duration + 2 * MS_TIME_H) / MS_TIME_S,
+                           ms_gen_topology_to_string(p.topology), p.domains, p.routers);
     ms_generate_elements(&p, s);
     g_string_append(s, "</scenario>\n");
     return g_string_free(s, FALSE);

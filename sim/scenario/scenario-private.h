@@ -18,10 +18,10 @@ typedef enum {
 } MsScenarioErrorOrigin;
 
 typedef struct {
-    const char *path;       /* display name, borrowed */
-    GPtrArray *errors;      /* of ScenarioErrorLine (sim/scenario/scenario.c) */
-    guint seq;              /* insertion counter: a stable sort key */
-    gboolean stopped;       /* the parser was stopped on hostile input */
+    const char *path;  /* display name, borrowed */
+    GPtrArray *errors; /* of ScenarioErrorLine (sim/scenario/scenario.c) */
+    guint seq;         /* insertion counter: a stable sort key */
+    gboolean stopped;  /* the parser was stopped on hostile input */
 } MsScenarioDiag;
 
 /* Records one error at `line` (0 = no line known); fmt is the text after

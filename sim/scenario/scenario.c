@@ -43,7 +43,7 @@
 #include <libxml/relaxng.h>
 #include <libxml/SAX2.h>
 
-G_DEFINE_QUARK(ms-scenario-error-quark, ms_scenario_error)
+G_DEFINE_QUARK(ms - scenario - error - quark, ms_scenario_error)
 
 #define SCHEMA_NAME "scenarios/schema/scenario.rng"
 
@@ -63,8 +63,8 @@ error_line_free(gpointer p)
 }
 
 void
-ms__scenario_diag_add(MsScenarioDiag *d, MsScenarioErrorOrigin origin, guint line,
-                      const char *fmt, ...)
+ms__scenario_diag_add(MsScenarioDiag *d, MsScenarioErrorOrigin origin, guint line, const char *fmt,
+                      ...)
 {
     ScenarioErrorLine *e = g_new0(ScenarioErrorLine, 1);
     va_list ap;
@@ -98,7 +98,8 @@ error_line_cmp(gconstpointer a, gconstpointer b)
 static gboolean
 specific_schema_error(const char *text)
 {
-    return strstr(text, "Invalid attribute") != NULL || strstr(text, "Did not expect element") != NULL;
+    return strstr(text, "Invalid attribute") != NULL ||
+           strstr(text, "Did not expect element") != NULL;
 }
 
 /* Sorts, drops schema errors hidden by a meaning error on the same line and
@@ -195,8 +196,10 @@ guard_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *publi
                   const xmlChar *system_id, xmlChar *content)
 {
     (void) type, (void) public_id, (void) system_id, (void) content;
-    refuse(ctx, "DOCTYPE declares entity '%s': entity declarations are refused "
-                "(scenario files take no DTD entities)", (const char *) name);
+    refuse(ctx,
+           "DOCTYPE declares entity '%s': entity declarations are refused "
+           "(scenario files take no DTD entities)",
+           (const char *) name);
 }
 
 static void
@@ -204,25 +207,28 @@ guard_unparsed_entity_decl(void *ctx, const xmlChar *name, const xmlChar *public
                            const xmlChar *system_id, const xmlChar *notation)
 {
     (void) public_id, (void) system_id, (void) notation;
-    refuse(ctx, "DOCTYPE declares entity '%s': entity declarations are refused "
-                "(scenario files take no DTD entities)", (const char *) name);
+    refuse(ctx,
+           "DOCTYPE declares entity '%s': entity declarations are refused "
+           "(scenario files take no DTD entities)",
+           (const char *) name);
 }
 
 static void
-guard_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                    const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
-                    int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+guard_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+                    int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+                    int nb_defaulted, const xmlChar **attributes)
 {
     xmlParserCtxtPtr ctxt = ctx;
     /* nameNr counts the open ancestors of this element. */
     if (ctxt->nameNr >= MS_SCENARIO_MAX_DEPTH) {
-        refuse(ctxt, "element '%s': nested too deeply: at most "
-                     G_STRINGIFY(MS_SCENARIO_MAX_DEPTH) " levels are accepted",
+        refuse(ctxt,
+               "element '%s': nested too deeply: at most " G_STRINGIFY(
+                   MS_SCENARIO_MAX_DEPTH) " levels are accepted",
                (const char *) localname);
         return;
     }
-    xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces,
-                          nb_attributes, nb_defaulted, attributes);
+    xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+                          nb_defaulted, attributes);
 }
 
 /* Refuses oversized attribute values and texts; returns FALSE on any. */
@@ -253,7 +259,8 @@ check_sizes(MsScenarioDiag *d, xmlNode *node)
             if (len > MS_SCENARIO_MAX_TEXT_LEN) {
                 ms__scenario_diag_add(d, MS__SCENARIO_FROM_PARSER, (guint) xmlGetLineNo(n),
                                       "text of %" G_GSIZE_FORMAT " bytes is too long: at most %u "
-                                      "bytes are accepted", len, MS_SCENARIO_MAX_TEXT_LEN);
+                                      "bytes are accepted",
+                                      len, MS_SCENARIO_MAX_TEXT_LEN);
                 ok = FALSE;
             }
         }
@@ -265,12 +272,14 @@ static xmlDoc *
 parse_guarded(MsScenarioDiag *d, const char *data, gsize len)
 {
     if (len == 0) {
-        ms__scenario_diag_add(d, MS__SCENARIO_FROM_PARSER, 0, "empty file: expected a <scenario> document");
+        ms__scenario_diag_add(d, MS__SCENARIO_FROM_PARSER, 0,
+                              "empty file: expected a <scenario> document");
         return NULL;
     }
     if (len > MS_SCENARIO_MAX_FILE_SIZE) {
         ms__scenario_diag_add(d, MS__SCENARIO_FROM_PARSER, 0,
-                              "%" G_GSIZE_FORMAT " bytes is too large: at most %u bytes are accepted",
+                              "%" G_GSIZE_FORMAT
+                              " bytes is too large: at most %u bytes are accepted",
                               len, MS_SCENARIO_MAX_FILE_SIZE);
         return NULL;
     }
@@ -337,15 +346,17 @@ expand_generate(MsScenarioDiag *d, xmlDoc *doc)
             continue;
         guint line = (guint) xmlGetLineNo(n);
         MsGenParams p = { 0 };
-        static const char *const counts[] = { "domains", "routers", "users", "messages", "seed", "outages" };
+        static const char *const counts[] = { "domains",  "routers", "users",
+                                              "messages", "seed",    "outages" };
         guint64 values[G_N_ELEMENTS(counts)] = { 0 };
         gboolean ok = TRUE;
         for (gsize i = 0; i < G_N_ELEMENTS(counts); i++) {
             xmlChar *v = xmlGetProp(n, BAD_CAST counts[i]);
             g_autoptr(GError) e = NULL;
             if (v && !ms_units_parse_count((const char *) v, &values[i], &e)) {
-                ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line, "element 'generate' attribute '%s': %s",
-                                      counts[i], e->message);
+                ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line,
+                                      "element 'generate' attribute '%s': %s", counts[i],
+                                      e->message);
                 ok = FALSE;
             }
             xmlFree(v);
@@ -360,8 +371,10 @@ expand_generate(MsScenarioDiag *d, xmlDoc *doc)
         if (topo && xmlStrcmp(topo, BAD_CAST "scale-free") == 0)
             p.topology = MS_GEN_SCALE_FREE;
         else if (topo && xmlStrcmp(topo, BAD_CAST "transit-stub") != 0) {
-            ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line, "element 'generate' attribute 'topology': "
-                                  "'%s' is not a topology: expected transit-stub or scale-free", (const char *) topo);
+            ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line,
+                                  "element 'generate' attribute 'topology': "
+                                  "'%s' is not a topology: expected transit-stub or scale-free",
+                                  (const char *) topo);
             ok = FALSE;
         }
         xmlFree(topo);
@@ -369,15 +382,17 @@ expand_generate(MsScenarioDiag *d, xmlDoc *doc)
         if (dur) {
             g_autoptr(GError) e = NULL;
             if (!ms_units_parse_time((const char *) dur, &p.duration, &e) || p.duration <= 0) {
-                ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line, "element 'generate' attribute 'duration': %s",
+                ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line,
+                                      "element 'generate' attribute 'duration': %s",
                                       e ? e->message : "must be greater than zero");
                 ok = FALSE;
             }
         }
         xmlFree(dur);
         if (p.users > 100000000 || p.messages > 1000000000) {
-            ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line,
-                                  "element 'generate': at most 100,000,000 users and 1,000,000,000 messages");
+            ms__scenario_diag_add(
+                d, MS__SCENARIO_FROM_MEANING, line,
+                "element 'generate': at most 100,000,000 users and 1,000,000,000 messages");
             ok = FALSE;
         }
         xmlUnlinkNode(n);
@@ -389,10 +404,12 @@ expand_generate(MsScenarioDiag *d, xmlDoc *doc)
         g_string_append(s, "</scenario>\n");
         /* Our own text: no entities, so the plain parser is safe; HUGE lifts
          * libxml2's size limits for large worlds. */
-        xmlDoc *gen = xmlReadMemory(s->str, (int) s->len, "generated", NULL, XML_PARSE_NONET | XML_PARSE_HUGE);
+        xmlDoc *gen = xmlReadMemory(s->str, (int) s->len, "generated", NULL,
+                                    XML_PARSE_NONET | XML_PARSE_HUGE);
         g_string_free(s, TRUE);
         if (!gen) {
-            ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line, "element 'generate': internal error");
+            ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line,
+                                  "element 'generate': internal error");
             continue;
         }
         xmlNode *groot = xmlDocGetRootElement(gen);
@@ -425,7 +442,8 @@ on_schema_error(void *user, xmlErrorPtr e)
                               "element '%s': not allowed by the schema: %s",
                               (const char *) node->name, msg);
     else
-        ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, line, "not allowed by the schema: %s", msg);
+        ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, line, "not allowed by the schema: %s",
+                              msg);
 }
 
 static void
@@ -435,8 +453,9 @@ on_schema_compile_error(void *user, xmlErrorPtr e)
     if (e->level == XML_ERR_WARNING)
         return;
     g_autofree char *msg = clean_message(e->message);
-    ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, 0,
-                          "internal error: the embedded schema " SCHEMA_NAME " does not compile: %s", msg);
+    ms__scenario_diag_add(
+        d, MS__SCENARIO_FROM_SCHEMA, 0,
+        "internal error: the embedded schema " SCHEMA_NAME " does not compile: %s", msg);
 }
 
 static void
@@ -455,14 +474,16 @@ validate_schema(MsScenarioDiag *d, xmlDoc *doc)
     xmlRelaxNGFreeParserCtxt(pctxt);
     if (!schema) {
         if (ms__scenario_diag_count(d) == 0)
-            ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, 0, "internal error: the embedded schema does not compile");
+            ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, 0,
+                                  "internal error: the embedded schema does not compile");
         return;
     }
     xmlRelaxNGValidCtxtPtr vctxt = xmlRelaxNGNewValidCtxt(schema);
     xmlRelaxNGSetValidStructuredErrors(vctxt, on_schema_error, d);
     int rc = xmlRelaxNGValidateDoc(vctxt, doc);
     if (rc != 0 && ms__scenario_diag_count(d) == 0)
-        ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, 0, "the document does not match the schema");
+        ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, 0,
+                              "the document does not match the schema");
     xmlRelaxNGFreeValidCtxt(vctxt);
     xmlRelaxNGFree(schema);
 }
@@ -483,10 +504,11 @@ check_version(MsScenarioDiag *d, xmlDoc *doc)
     xmlChar *v = xmlGetNoNsProp(root, (const xmlChar *) "version");
     gboolean ok = TRUE;
     if (v && strcmp((const char *) v, G_STRINGIFY(MS_SCENARIO_VERSION)) != 0) {
-        ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, (guint) xmlGetLineNo(root),
-                              "element 'scenario' attribute 'version': version %s is not supported; "
-                              "this mailsim reads version " G_STRINGIFY(MS_SCENARIO_VERSION),
-                              (const char *) v);
+        ms__scenario_diag_add(
+            d, MS__SCENARIO_FROM_MEANING, (guint) xmlGetLineNo(root),
+            "element 'scenario' attribute 'version': version %s is not supported; "
+            "this mailsim reads version " G_STRINGIFY(MS_SCENARIO_VERSION),
+            (const char *) v);
         ok = FALSE;
     }
     xmlFree(v);
@@ -535,8 +557,8 @@ ms_scenario_load_file(const char *path, GError **error)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO, "%s: cannot open: %s",
-                    path, g_strerror(e));
+        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO, "%s: cannot open: %s", path,
+                    g_strerror(e));
         return NULL;
     }
     struct stat st;
@@ -567,8 +589,8 @@ ms_scenario_load_file(const char *path, GError **error)
     int read_errno = errno;
     close(fd);
     if (got != size) {
-        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO, "%s: cannot read: %s",
-                    path, got < size ? g_strerror(read_errno) : "file changed size");
+        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO, "%s: cannot read: %s", path,
+                    got < size ? g_strerror(read_errno) : "file changed size");
         return NULL;
     }
     buf[size] = '\0';
@@ -658,9 +680,9 @@ ms_scenario_free(MsScenario *sc)
         g_free(o->pcap);
         g_free(o->stats);
     }
-    GArray *arrays[] = { sc->hosts, sc->links, sc->zones, sc->mailservers, sc->clients,
-                         sc->messages, sc->checks, sc->workloads, sc->faults, sc->expects,
-                         sc->outputs };
+    GArray *arrays[] = { sc->hosts,   sc->links,    sc->zones,  sc->mailservers,
+                         sc->clients, sc->messages, sc->checks, sc->workloads,
+                         sc->faults,  sc->expects,  sc->outputs };
     for (gsize i = 0; i < G_N_ELEMENTS(arrays); i++)
         if (arrays[i])
             g_array_unref(arrays[i]);
@@ -691,15 +713,16 @@ ms_host_role_to_string(MsScenarioRole role)
 const char *
 ms_fault_kind_to_string(MsFaultKind kind)
 {
-    static const char *const names[] = { "host-down", "link-down", "loss", "dns-down", "mailbox-full" };
+    static const char *const names[] = { "host-down", "link-down", "loss", "dns-down",
+                                         "mailbox-full" };
     return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
 }
 
 const char *
 ms_expect_kind_to_string(MsExpectKind kind)
 {
-    static const char *const names[] = { "delivered", "bounced", "dsn", "received-headers",
-                                         "attempts", "retrieved", "no-loss" };
+    static const char *const names[] = { "delivered", "bounced",   "dsn",    "received-headers",
+                                         "attempts",  "retrieved", "no-loss" };
     return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
 }
 

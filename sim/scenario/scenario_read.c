@@ -25,10 +25,10 @@
 typedef struct {
     MsScenarioDiag *d;
     MsScenario *sc;
-    GPtrArray *temps;          /* xmlChar* from libxml2, xmlFree'd at the end */
-    GHashTable *host_ids;      /* id -> index + 1 */
-    GHashTable *domains;       /* domain -> mailserver index + 1 */
-    GHashTable *message_ids;   /* id -> index + 1 */
+    GPtrArray *temps;        /* xmlChar* from libxml2, xmlFree'd at the end */
+    GHashTable *host_ids;    /* id -> index + 1 */
+    GHashTable *domains;     /* domain -> mailserver index + 1 */
+    GHashTable *message_ids; /* id -> index + 1 */
 } Reader;
 
 static gboolean
@@ -76,7 +76,8 @@ describe(Reader *R, xmlNode *n)
     return g_strdup_printf("element '%s'", name);
 }
 
-static void err(Reader *R, xmlNode *n, const char *attr_name, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+static void err(Reader *R, xmlNode *n, const char *attr_name, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
 
 static void
 err(Reader *R, xmlNode *n, const char *attr_name, const char *fmt, ...)
@@ -361,8 +362,9 @@ read_root(Reader *R, xmlNode *root)
     sc->seed = get_count(R, root, "seed", 0, G_MAXUINT64, 1);
     sc->until = get_time(R, root, "until", MS_TIME_INFINITE);
     if (sc->until == 0) {
-        err(R, root, "until", "0 would end the run before it starts: expected a time > 0 "
-                              "(or no until= to run until idle)");
+        err(R, root, "until",
+            "0 would end the run before it starts: expected a time > 0 "
+            "(or no until= to run until idle)");
         sc->until = MS_TIME_INFINITE;
     }
     static const char *const fidelities[] = { "packet", "flow", NULL };
@@ -456,8 +458,9 @@ read_link(Reader *R, xmlNode *n, GHashTable *pairs)
     gint a = get_host(R, n, "a", TRUE), b = get_host(R, n, "b", TRUE);
     l.latency = get_time(R, n, "latency", MS_TIME_MS);
     if (l.latency == 0 && attr(R, n, "latency"))
-        err(R, n, "latency", "0 is not allowed: expected a time > 0 (links need a positive "
-                             "latency, the engine's lookahead)");
+        err(R, n, "latency",
+            "0 is not allowed: expected a time > 0 (links need a positive "
+            "latency, the engine's lookahead)");
     const char *bw = attr(R, n, "bandwidth");
     l.bandwidth_bps = 100000000;
     if (bw) {
@@ -467,8 +470,10 @@ read_link(Reader *R, xmlNode *n, GHashTable *pairs)
     }
     guint64 mtu = get_size(R, n, "mtu", 1500);
     if (mtu < 68 || mtu > 65535) /* RFC 791: every host must take 68-octet datagrams */
-        err(R, n, "mtu", "%" G_GUINT64_FORMAT " bytes is out of range: expected 68B to 65535B "
-                         "(RFC 791 minimum 68)", mtu);
+        err(R, n, "mtu",
+            "%" G_GUINT64_FORMAT " bytes is out of range: expected 68B to 65535B "
+            "(RFC 791 minimum 68)",
+            mtu);
     l.mtu = (guint32) CLAMP(mtu, 68, 65535);
     l.loss = get_fraction(R, n, "loss", 0.0);
     if (attr(R, n, "queue-packets")) {
@@ -478,13 +483,16 @@ read_link(Reader *R, xmlNode *n, GHashTable *pairs)
     } else {
         l.queue_bytes = get_size(R, n, "queue", 64 * 1024);
         if (l.queue_bytes < l.mtu)
-            err(R, n, "queue", "%" G_GUINT64_FORMAT " bytes cannot hold one packet of the MTU "
-                               "(%u bytes): expected at least the MTU", l.queue_bytes, l.mtu);
+            err(R, n, "queue",
+                "%" G_GUINT64_FORMAT " bytes cannot hold one packet of the MTU "
+                "(%u bytes): expected at least the MTU",
+                l.queue_bytes, l.mtu);
     }
     if (a < 0 || b < 0)
         return;
     if (a == b) {
-        err(R, n, "b", "a link from host '%s' to itself: expected two different hosts", host_at(R, a)->id);
+        err(R, n, "b", "a link from host '%s' to itself: expected two different hosts",
+            host_at(R, a)->id);
         return;
     }
     guint64 key = ((guint64) MIN(a, b) << 32) | (guint64) MAX(a, b);
@@ -582,7 +590,8 @@ read_zone(Reader *R, xmlNode *n, GHashTable *zone_names)
             if (!hn)
                 continue;
             if (a && !root && !in_zone(hn, zname)) {
-                err(R, c, "name", "'%s' is outside zone '%s': expected a name in the zone", hn, zname);
+                err(R, c, "name", "'%s' is outside zone '%s': expected a name in the zone", hn,
+                    zname);
                 g_free(hn);
                 continue;
             }
@@ -623,19 +632,26 @@ read_zone(Reader *R, xmlNode *n, GHashTable *zone_names)
 }
 
 static const char *const profile_names[] = { "postfix", "exim", "opensmtpd", NULL };
-static const char *const command_names[] = { "CONNECT", "HELO", "EHLO", "MAIL", "RCPT", "DATA", "EOD", NULL };
+static const char *const command_names[] = { "CONNECT", "HELO", "EHLO", "MAIL",
+                                             "RCPT",    "DATA", "EOD",  NULL };
 
 static void
 read_policy(Reader *R, xmlNode *n, MsScenarioPolicy *p)
 {
     if (p->line) {
-        err(R, n, NULL, "given twice: expected at most one <policy> (the first is on line %u)", p->line);
+        err(R, n, NULL, "given twice: expected at most one <policy> (the first is on line %u)",
+            p->line);
         return;
     }
     p->line = line_of(n);
-    static const struct { const char *name; MsPolicyField f; } times[] = {
-        { "retry-first", MS_POLICY_RETRY_FIRST }, { "retry-max", MS_POLICY_RETRY_MAX },
-        { "give-up", MS_POLICY_GIVE_UP }, { "command-delay", MS_POLICY_COMMAND_DELAY },
+    static const struct {
+        const char *name;
+        MsPolicyField f;
+    } times[] = {
+        { "retry-first", MS_POLICY_RETRY_FIRST },
+        { "retry-max", MS_POLICY_RETRY_MAX },
+        { "give-up", MS_POLICY_GIVE_UP },
+        { "command-delay", MS_POLICY_COMMAND_DELAY },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(times); i++) {
         const char *v = attr(R, n, times[i].name);
@@ -653,13 +669,22 @@ read_policy(Reader *R, xmlNode *n, MsScenarioPolicy *p)
         }
         p->set |= times[i].f;
         switch (times[i].f) {
-        case MS_POLICY_RETRY_FIRST: p->retry_first = t; break;
-        case MS_POLICY_RETRY_MAX: p->retry_max = t; break;
-        case MS_POLICY_GIVE_UP: p->give_up = t; break;
-        default: p->command_delay = t; break;
+        case MS_POLICY_RETRY_FIRST:
+            p->retry_first = t;
+            break;
+        case MS_POLICY_RETRY_MAX:
+            p->retry_max = t;
+            break;
+        case MS_POLICY_GIVE_UP:
+            p->give_up = t;
+            break;
+        default:
+            p->command_delay = t;
+            break;
         }
     }
-    if ((p->set & MS_POLICY_RETRY_FIRST) && (p->set & MS_POLICY_RETRY_MAX) && p->retry_max < p->retry_first)
+    if ((p->set & MS_POLICY_RETRY_FIRST) && (p->set & MS_POLICY_RETRY_MAX) &&
+        p->retry_max < p->retry_first)
         err(R, n, "retry-max", "shorter than retry-first: expected retry-max >= retry-first");
     if (attr(R, n, "max-size")) {
         guint64 s = get_size(R, n, "max-size", 0);
@@ -701,8 +726,10 @@ read_reply(Reader *R, xmlNode *n, GArray *replies)
         if (!ms__scenario_check_status(enh, &why))
             err(R, n, "enhanced", "'%s' is not valid: %s", enh, why);
         else if (enh[0] != '0' + r.code / 100)
-            err(R, n, "enhanced", "class %c does not match reply code %u: expected %u.x.x "
-                                  "(RFC 3463 2)", enh[0], r.code, r.code / 100);
+            err(R, n, "enhanced",
+                "class %c does not match reply code %u: expected %u.x.x "
+                "(RFC 3463 2)",
+                enh[0], r.code, r.code / 100);
         else
             r.enhanced = g_strdup(enh);
     }
@@ -751,8 +778,9 @@ read_mailserver(Reader *R, xmlNode *n)
                 continue;
             }
             if (other >= 0) {
-                err(R, n, "domains", "domain '%s' is already served by mailserver '%s' (line %u): "
-                                     "expected each domain on one mailserver",
+                err(R, n, "domains",
+                    "domain '%s' is already served by mailserver '%s' (line %u): "
+                    "expected each domain on one mailserver",
                     d, server_host_id(R, other), server_at(R, other)->line);
                 g_free(d);
                 continue;
@@ -778,9 +806,11 @@ read_mailserver(Reader *R, xmlNode *n)
             for (guint k = 0; k < m.backup_for->len && !dup; k++)
                 dup = strcmp(g_ptr_array_index(m.backup_for, k), d) == 0;
             if (dup || domain_server(R, d) == self) {
-                err(R, n, "backup-for", dup ? "domain '%s' is listed twice: expected each domain once"
-                                            : "domain '%s' is one of this server's own domains: expected a "
-                                              "domain served by another mail server", d);
+                err(R, n, "backup-for",
+                    dup ? "domain '%s' is listed twice: expected each domain once"
+                        : "domain '%s' is one of this server's own domains: expected a "
+                          "domain served by another mail server",
+                    d);
                 g_free(d);
                 continue;
             }
@@ -788,8 +818,10 @@ read_mailserver(Reader *R, xmlNode *n)
         }
     }
     if (host >= 0 && host_at(R, host)->role == MS_HOST_RELAY && m.domains->len > 0)
-        err(R, n, "domains", "host '%s' is a relay: a relay serves no domains (give it role "
-                             "mailserver to accept mail for domains)", host_at(R, host)->id);
+        err(R, n, "domains",
+            "host '%s' is a relay: a relay serves no domains (give it role "
+            "mailserver to accept mail for domains)",
+            host_at(R, host)->id);
     for (xmlNode *c = n->children; c; c = c->next) {
         if (is(c, "user")) {
             MsScenarioUser u = { .line = line_of(c) };
@@ -799,12 +831,15 @@ read_mailserver(Reader *R, xmlNode *n)
             g_autofree char *probe = g_strdup_printf("%s@example.com", name);
             const char *why;
             if (!ms__scenario_check_email(probe, &why)) {
-                err(R, c, "name", "'%s' is not a valid local part: expected letters, digits and "
-                                  "!#$%%&'*+-/=?^_`{|}~ with single dots inside (RFC 5322 3.2.3)", name);
+                err(R, c, "name",
+                    "'%s' is not a valid local part: expected letters, digits and "
+                    "!#$%%&'*+-/=?^_`{|}~ with single dots inside (RFC 5322 3.2.3)",
+                    name);
                 continue;
             }
             if (find_user(&m, name) >= 0) {
-                err(R, c, "name", "duplicate user '%s': expected each user once per mailserver", name);
+                err(R, c, "name", "duplicate user '%s': expected each user once per mailserver",
+                    name);
                 continue;
             }
             const char *pw = attr(R, c, "password");
@@ -864,11 +899,13 @@ resolve_smarthosts(Reader *R, GPtrArray *nodes)
 static void
 read_client(Reader *R, xmlNode *n)
 {
-    MsScenarioClient c = { .line = line_of(n), .smtp = -1, .pop3 = -1, .mailbox_server = -1,
-                           .mailbox_user = -1 };
+    MsScenarioClient c = {
+        .line = line_of(n), .smtp = -1, .pop3 = -1, .mailbox_server = -1, .mailbox_user = -1
+    };
     gint host = get_host_role(R, n, "host", TRUE, ROLE(MS_HOST_CLIENT), "a client host");
     if (host >= 0 && host_at(R, host)->client >= 0) {
-        err(R, n, "host", "host '%s' already has a <client>: expected one per host", host_at(R, host)->id);
+        err(R, n, "host", "host '%s' already has a <client>: expected one per host",
+            host_at(R, host)->id);
         host = -1;
     }
     const char *user = need(R, n, "user", "the user's e-mail address, e.g. alice@isp-a.net");
@@ -895,8 +932,10 @@ read_client(Reader *R, xmlNode *n)
         const char *dom = strrchr(c.user, '@') + 1;
         if (!find_mailbox(R, c.user, &server, &u)) {
             if (server < 0)
-                err(R, n, "user", "no mailserver serves domain '%s': expected a domain listed in a "
-                                  "<mailserver domains=...>", dom);
+                err(R, n, "user",
+                    "no mailserver serves domain '%s': expected a domain listed in a "
+                    "<mailserver domains=...>",
+                    dom);
             else
                 err(R, n, "user", "unknown user '%s' on mailserver '%s': expected a <user> there",
                     c.user, server_host_id(R, server));
@@ -926,7 +965,8 @@ find_client_by_host_attr(Reader *R, xmlNode *n, const char *name, gboolean requi
     if (h < 0)
         return -1;
     if (host_at(R, h)->client < 0) {
-        err(R, n, name, "host '%s' has no <client>: expected a host with a <client>", host_at(R, h)->id);
+        err(R, n, name, "host '%s' has no <client>: expected a host with a <client>",
+            host_at(R, h)->id);
         return -1;
     }
     return host_at(R, h)->client;
@@ -982,11 +1022,14 @@ read_message(Reader *R, xmlNode *n)
                     client = (gint) i;
             }
         if (matches == 0)
-            err(R, n, "from", "'%s' is not the user of any <client>: expected the address of a "
-                              "client that sends it", m.from);
+            err(R, n, "from",
+                "'%s' is not the user of any <client>: expected the address of a "
+                "client that sends it",
+                m.from);
         else if (matches > 1) {
-            err(R, n, "from", "'%s' is the user of %u clients: expected client= to say which sends it",
-                m.from, matches);
+            err(R, n, "from",
+                "'%s' is the user of %u clients: expected client= to say which sends it", m.from,
+                matches);
             client = -1;
         }
     }
@@ -1007,7 +1050,8 @@ read_message(Reader *R, xmlNode *n)
 static gint
 get_message(Reader *R, xmlNode *n, gboolean required)
 {
-    const char *v = required ? need(R, n, "message", "the id of a <message>") : attr(R, n, "message");
+    const char *v =
+        required ? need(R, n, "message", "the id of a <message>") : attr(R, n, "message");
     if (!v)
         return -1;
     gpointer p = g_hash_table_lookup(R->message_ids, v);
@@ -1037,8 +1081,14 @@ read_check(Reader *R, xmlNode *n)
 static gboolean
 parse_msg_rate(const char *v, double *per_s)
 {
-    static const struct { const char *unit; double seconds; } units[] = {
-        { "s", 1 }, { "min", 60 }, { "h", 3600 }, { "d", 86400 },
+    static const struct {
+        const char *unit;
+        double seconds;
+    } units[] = {
+        { "s", 1 },
+        { "min", 60 },
+        { "h", 3600 },
+        { "d", 86400 },
     };
     const char *slash = strchr(v, '/');
     if (!slash)
@@ -1103,8 +1153,10 @@ read_workload(Reader *R, xmlNode *n)
     if (w.from) {
         w.from_server = domain_server(R, w.from);
         if (w.from_server < 0)
-            err(R, n, "from", "no mailserver serves domain '%s': expected a domain listed in a "
-                              "<mailserver domains=...>", w.from);
+            err(R, n, "from",
+                "no mailserver serves domain '%s': expected a domain listed in a "
+                "<mailserver domains=...>",
+                w.from);
     }
     if (w.to && strcmp(w.to, "*") != 0)
         w.to_server = domain_server(R, w.to);
@@ -1117,14 +1169,18 @@ read_workload(Reader *R, xmlNode *n)
         err(R, n, "end", "not after start: expected end > start");
     const char *rate = need(R, n, "rate", "messages per time, e.g. 120/h");
     if (rate && !parse_msg_rate(rate, &w.rate_per_s))
-        err(R, n, "rate", "'%s' is not a message rate: expected a number > 0, '/', and s, min, h "
-                          "or d, e.g. 120/h", rate);
+        err(R, n, "rate",
+            "'%s' is not a message rate: expected a number > 0, '/', and s, min, h "
+            "or d, e.g. 120/h",
+            rate);
     w.size_dist = MS_WORKLOAD_SIZE_FIXED;
     w.size_a = 2048;
     const char *size = attr(R, n, "size");
     if (size && !parse_size_dist(size, &w))
-        err(R, n, "size", "'%s' is not a size distribution: expected a size (2KiB), "
-                          "fixed:SIZE, exponential:mean=SIZE or lognormal:mu=M,sigma=S", size);
+        err(R, n, "size",
+            "'%s' is not a size distribution: expected a size (2KiB), "
+            "fixed:SIZE, exponential:mean=SIZE or lognormal:mu=M,sigma=S",
+            size);
     if (!w.from || !w.to) {
         g_free(w.from);
         g_free(w.to);
@@ -1133,7 +1189,8 @@ read_workload(Reader *R, xmlNode *n)
     g_array_append_val(R->sc->workloads, w);
 }
 
-static const char *const fault_names[] = { "host-down", "link-down", "loss", "dns-down", "mailbox-full", NULL };
+static const char *const fault_names[] = { "host-down", "link-down",    "loss",
+                                           "dns-down",  "mailbox-full", NULL };
 
 static gint
 find_link(Reader *R, gint a, gint b)
@@ -1149,7 +1206,9 @@ find_link(Reader *R, gint a, gint b)
 static void
 read_fault(Reader *R, xmlNode *n)
 {
-    MsScenarioFault f = { .line = line_of(n), .host = -1, .link = -1, .mailserver = -1, .user = -1 };
+    MsScenarioFault f = {
+        .line = line_of(n), .host = -1, .link = -1, .mailserver = -1, .user = -1
+    };
     if (!attr(R, n, "kind")) {
         err(R, n, "kind", "missing: expected host-down, link-down, loss, dns-down or mailbox-full");
         return;
@@ -1162,8 +1221,9 @@ read_fault(Reader *R, xmlNode *n)
     check_time_in_run(R, n, "at", f.at);
     f.duration = get_time(R, n, "duration", MS_TIME_INFINITE);
     if (f.duration == 0)
-        err(R, n, "duration", "0 is not allowed: expected a time > 0, or no duration for a "
-                              "fault that lasts to the end");
+        err(R, n, "duration",
+            "0 is not allowed: expected a time > 0, or no duration for a "
+            "fault that lasts to the end");
     if (kind < 0 || !target)
         return;
     f.kind = (MsFaultKind) kind;
@@ -1190,10 +1250,12 @@ read_fault(Reader *R, xmlNode *n)
             err(R, n, "target", "'%s' is not a link: expected HOST~HOST, e.g. r1~r2", target);
             ok = FALSE;
         } else if (ha < 0 || hb < 0) {
-            err(R, n, "target", "unknown host '%s': expected the id of a <host>", ha < 0 ? a : tilde + 1);
+            err(R, n, "target", "unknown host '%s': expected the id of a <host>",
+                ha < 0 ? a : tilde + 1);
             ok = FALSE;
         } else if ((f.link = find_link(R, ha, hb)) < 0) {
-            err(R, n, "target", "no link between '%s' and '%s': expected the ends of a <link>", a, tilde + 1);
+            err(R, n, "target", "no link between '%s' and '%s': expected the ends of a <link>", a,
+                tilde + 1);
             ok = FALSE;
         }
         if (f.kind == MS_FAULT_LOSS) {
@@ -1209,8 +1271,10 @@ read_fault(Reader *R, xmlNode *n)
         if (!ms__scenario_check_email(target, &why)) {
             err(R, n, "target", "'%s' is not a mailbox: %s", target, why);
             ok = FALSE;
-        } else if (!find_mailbox(R, (e = email_norm(R, n, "target", target)), &f.mailserver, &f.user)) {
-            err(R, n, "target", "unknown user '%s': expected a <user> of the mailserver of its domain", e);
+        } else if (!find_mailbox(R, (e = email_norm(R, n, "target", target)), &f.mailserver,
+                                 &f.user)) {
+            err(R, n, "target",
+                "unknown user '%s': expected a <user> of the mailserver of its domain", e);
             ok = FALSE;
         }
         break;
@@ -1222,16 +1286,17 @@ read_fault(Reader *R, xmlNode *n)
     g_array_append_val(R->sc->faults, f);
 }
 
-static const char *const expect_names[] = { "delivered", "bounced", "dsn", "received-headers",
-                                            "attempts", "retrieved", "no-loss", NULL };
+static const char *const expect_names[] = { "delivered", "bounced",   "dsn",     "received-headers",
+                                            "attempts",  "retrieved", "no-loss", NULL };
 
 static void
 read_expect(Reader *R, xmlNode *n)
 {
     MsScenarioExpect e = { .line = line_of(n), .message = -1, .client = -1, .count = -1 };
     if (!attr(R, n, "kind")) {
-        err(R, n, "kind", "missing: expected one of delivered, bounced, dsn, received-headers, "
-                          "attempts, retrieved, no-loss");
+        err(R, n, "kind",
+            "missing: expected one of delivered, bounced, dsn, received-headers, "
+            "attempts, retrieved, no-loss");
         return;
     }
     gint kind = get_enum(R, n, "kind", expect_names, -1);
@@ -1240,22 +1305,26 @@ read_expect(Reader *R, xmlNode *n)
     e.kind = (MsExpectKind) kind;
     gboolean need_msg = e.kind != MS_EXPECT_DSN && e.kind != MS_EXPECT_NO_LOSS;
     e.message = get_message(R, n, need_msg);
-    const char *to = (e.kind == MS_EXPECT_DSN) ? need(R, n, "to", "the address that receives the DSN")
-                                               : attr(R, n, "to");
+    const char *to = (e.kind == MS_EXPECT_DSN)
+                         ? need(R, n, "to", "the address that receives the DSN")
+                         : attr(R, n, "to");
     if (e.kind == MS_EXPECT_RECEIVED_HEADERS && !to)
         err(R, n, "to", "missing: expected the recipient whose copy is counted");
     if (to) {
         e.to = email_norm(R, n, "to", to);
         if (e.to && e.message >= 0 && e.kind != MS_EXPECT_DSN) {
-            const MsScenarioMessage *m = &g_array_index(R->sc->messages, MsScenarioMessage, e.message);
+            const MsScenarioMessage *m =
+                &g_array_index(R->sc->messages, MsScenarioMessage, e.message);
             gboolean found = FALSE;
             for (guint i = 0; i < m->to->len && !found; i++)
                 found = strcmp(m->to->pdata[i], e.to) == 0;
             for (guint i = 0; i < m->cc->len && !found; i++)
                 found = strcmp(m->cc->pdata[i], e.to) == 0;
             if (!found)
-                err(R, n, "to", "'%s' is not a recipient of message '%s': expected one of its to/cc "
-                                "addresses", e.to, m->id);
+                err(R, n, "to",
+                    "'%s' is not a recipient of message '%s': expected one of its to/cc "
+                    "addresses",
+                    e.to, m->id);
         }
     }
     e.within = get_time(R, n, "within", MS_TIME_INFINITE);
@@ -1265,7 +1334,8 @@ read_expect(Reader *R, xmlNode *n)
         if (!ms__scenario_check_status(status, &why))
             err(R, n, "status", "'%s' is not valid: %s", status, why);
         else if (e.kind == MS_EXPECT_BOUNCED && status[0] == '2')
-            err(R, n, "status", "a bounce has a 4.x.x or 5.x.x status, not '%s' (RFC 3464 2.3.4)", status);
+            err(R, n, "status", "a bounce has a 4.x.x or 5.x.x status, not '%s' (RFC 3464 2.3.4)",
+                status);
         else
             e.status = g_strdup(status);
     }
@@ -1346,7 +1416,7 @@ ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc)
             } else if (routing) {
                 static const char *const metrics[] = { "latency", "hops", NULL };
                 R.sc->routing = get_enum(&R, n, "metric", metrics, 0) == 0 ? MS_ROUTING_LATENCY
-                                                                         : MS_ROUTING_HOPS;
+                                                                           : MS_ROUTING_HOPS;
             } else {
                 read_dns(&R, n);
             }
@@ -1356,8 +1426,9 @@ ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc)
         if (is(n, "zone"))
             read_zone(&R, n, zone_names);
     if (R.sc->zones->len > 0 && R.sc->dns_mode == MS_DNS_NONE)
-        err(&R, root, NULL, "zones are given but no <dns>: expected <dns mode=\"flat\" server=...> "
-                            "or <dns mode=\"hierarchy\" root=...>");
+        err(&R, root, NULL,
+            "zones are given but no <dns>: expected <dns mode=\"flat\" server=...> "
+            "or <dns mode=\"hierarchy\" root=...>");
     for (xmlNode *n = root->children; n; n = n->next)
         if (is(n, "mailserver")) {
             read_mailserver(&R, n);

@@ -12,7 +12,7 @@ gboolean
 ms__scenario_parse_ipv4(const char *text, guint32 *out, const char **why)
 {
     guint32 addr;
-    if (!ms_ipv4_parse(text, &addr)) {   /* the syntax: include/mailsim/net.h */
+    if (!ms_ipv4_parse(text, &addr)) { /* the syntax: include/mailsim/net.h */
         *why = "expected an IPv4 address a.b.c.d with each part 0 to 255, e.g. 192.0.2.10";
         return FALSE;
     }
@@ -28,15 +28,16 @@ gboolean
 ms__scenario_check_hostname(const char *text, const char **why)
 {
     gsize len = strlen(text);
-    const char *expect = "expected a host name of dot-separated labels of letters, digits "
-                         "and '-' (1 to 63 characters, no '-' at either end), at most 253 characters";
+    const char *expect =
+        "expected a host name of dot-separated labels of letters, digits "
+        "and '-' (1 to 63 characters, no '-' at either end), at most 253 characters";
     if (len == 0 || len > 253) {
         *why = expect;
         return FALSE;
     }
     gsize label = 0;
     char prev = '.';
-    for (const char *p = text; ; p++) {
+    for (const char *p = text;; p++) {
         char c = *p;
         if (c == '.' || c == '\0') {
             if (label == 0 || prev == '-') {
@@ -70,7 +71,8 @@ is_atext(char c)
 gboolean
 ms__scenario_check_email(const char *text, const char **why)
 {
-    const char *expect = "expected an e-mail address local@domain (RFC 5321 4.1.2), e.g. alice@isp-a.net";
+    const char *expect =
+        "expected an e-mail address local@domain (RFC 5321 4.1.2), e.g. alice@isp-a.net";
     const char *at = strrchr(text, '@');
     if (!at || at == text) {
         *why = expect;

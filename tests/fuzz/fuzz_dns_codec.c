@@ -29,7 +29,7 @@ LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
     MsDnsMessage *m = ms_dns_message_decode(data, size, &error);
     if (!m) {
         if (!error || !error->message[0])
-            abort();   /* every refusal says why */
+            abort(); /* every refusal says why */
         g_error_free(error);
         return 0;
     }
@@ -40,7 +40,7 @@ LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
     const guint8 *d1 = g_bytes_get_data(e1, &n1);
     MsDnsMessage *m2 = ms_dns_message_decode(d1, n1, &error);
     if (!m2)
-        abort();   /* our own output must decode */
+        abort(); /* our own output must decode */
     GBytes *e2 = ms_dns_message_encode(m2);
     if (!e2 || !g_bytes_equal(e1, e2))
         abort();

@@ -60,7 +60,10 @@ f_retrieve(gpointer ud, const char *u, guint index)
 }
 
 static const MsPop3ServerHooks hooks = {
-    .authenticate = f_auth, .apop_secret = f_secret, .list = f_list, .retrieve = f_retrieve,
+    .authenticate = f_auth,
+    .apop_secret = f_secret,
+    .list = f_list,
+    .retrieve = f_retrieve,
 };
 
 static GByteArray *

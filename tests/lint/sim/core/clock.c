@@ -18,8 +18,7 @@ ms_clock_now(void)
 static struct {
     int a;
     int b;
-} multi
-    = { 1, 2 };
+} multi = { 1, 2 };
 
 int ms_clock_use(void);
 int

@@ -3,7 +3,11 @@
 #include "mailsim/mail.h"
 
 static int helper(int x);
-static inline int twice(int x) { return 2 * x; }
+static inline int
+twice(int x)
+{
+    return 2 * x;
+}
 static const int table[] = { 1, 2, 3 };
 static void (*const hook)(void) = 0;
 static __attribute__((unused)) int
