@@ -166,6 +166,18 @@ gboolean ms_net_is_local(const MsNet *net, MsHostId host);
  * computed route (static routes; also how tests build a routing loop). */
 void ms_net_pin_route(MsNet *net, MsHostId at, MsHostId dst, guint32 link);
 
+/* A loss hook: asked, for every packet a host puts on a link (packet
+ * level), whether the link loses it, after the packet has taken its time on
+ * the wire and before the link's own random loss. TRUE loses it, counted as
+ * a link loss (drops_loss, MS_DROP_LOSS). For experiments that need a loss
+ * pattern chosen packet by packet (sim/run/bench_transfer.c drops the k-th
+ * data segment of a transfer); worlds leave it unset, which costs one test
+ * of a NULL pointer per hop. Express datagrams (flow level) never see it.
+ * `func` NULL removes the hook. */
+typedef gboolean (*MsNetLossFunc)(MsNet *net, guint32 link, MsHostId from, const MsPacket *packet,
+                                  gpointer user_data);
+void ms_net_set_loss_hook(MsNet *net, MsNetLossFunc func, gpointer user_data);
+
 /* The smallest MTU along the path (the path MTU), or 0 with no route. */
 guint32 ms_net_path_mtu(MsNet *net, MsHostId from, MsHostId to);
 

@@ -1,14 +1,17 @@
 /* `mailsim bench`: benchmark workloads that print one line of figures each:
- * the engine's PHOLD, packet forwarding, and whole worlds (a scenario run
- * at either fidelity, with time per message and memory figures). `make
- * bench` (tools/bench.sh) runs the cases, repeats them and prints medians and
- * ratios. Wall-clock and rusage readings are the benchmark's business only;
+ * the engine's PHOLD, packet forwarding, whole worlds (a scenario run at
+ * either fidelity, with time per message and memory figures), and one TCP
+ * transfer to compare with ns-3's. `make bench` (tools/bench.sh) runs the
+ * cases, repeats them and prints medians and ratios; `make bench-tcp`
+ * (tools/ns3/bench_tcp.sh) sets the transfers beside ns-3's. Wall-clock and rusage readings are the benchmark's business only;
  * the model never sees them. */
 #include "mailsim/cli.h"
 #include "mailsim/scenario.h"
 #include "mailsim/world.h"
 #include "mailsim/phold.h"
 #include "mailsim/bench_net.h"
+#include "mailsim/bench_transfer.h"
+#include "mailsim/units.h"
 #include "mailsim/mpi_run.h"
 
 #include <stdio.h>
@@ -229,6 +232,114 @@ bench_net(int argc, char **argv)
     return MS_EXIT_OK;
 }
 
+/* One TCP transfer over one link, the line tools/ns3/transfer.cc prints
+ * for ns-3 (the same keys, sim=ns3). */
+static int
+bench_transfer(int argc, char **argv)
+{
+    const char *cmd = "bench transfer";
+    g_autofree char *bytes_s = NULL, *bw_s = NULL, *delay_s = NULL, *loss_s = NULL, *drop_s = NULL,
+                    *mss_s = NULL, *seed_s = NULL, *sack_s = NULL, *end_s = NULL;
+    GOptionEntry entries[] = {
+        { "bytes", 0, 0, G_OPTION_ARG_STRING, &bytes_s, "bytes to send (default 1MB)", "SIZE" },
+        { "bandwidth", 0, 0, G_OPTION_ARG_STRING, &bw_s, "the link's rate (default 10Mbps)",
+          "RATE" },
+        { "delay", 0, 0, G_OPTION_ARG_STRING, &delay_s, "the link's one-way delay (default 20ms)",
+          "TIME" },
+        { "loss", 0, 0, G_OPTION_ARG_STRING, &loss_s,
+          "each packet from sender to receiver lost with probability P (default 0)", "P" },
+        { "drop", 0, 0, G_OPTION_ARG_STRING, &drop_s,
+          "drop these data segments, numbered from 1 in the order of first transmission", "LIST" },
+        { "mss", 0, 0, G_OPTION_ARG_STRING, &mss_s,
+          "payload bytes per segment; the link's MTU is MSS + 40 (default 1460)", "N" },
+        { "sack", 0, 0, G_OPTION_ARG_STRING, &sack_s,
+          "SACK asked for (default yes; today's TCP-lite has none: printed only)", "yes|no" },
+        { "end", 0, 0, G_OPTION_ARG_STRING, &end_s, "give up at this simulated time (default 1h)",
+          "TIME" },
+        { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default 1)", "S" },
+        { NULL, 0, 0, 0, NULL, NULL, NULL },
+    };
+    g_autoptr(GOptionContext) ctx =
+        g_option_context_new("- one TCP transfer over one link, to compare with ns-3");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_description(
+        ctx, "Prints: transfer sim=mailsim bytes=N bandwidth_bps=B delay_s=D mss=M loss=P\n"
+             "drop=LIST sack=yes|no seed=S completed=yes|no transfer_time_s=T data_segments=K\n"
+             "retransmitted_segments=R dropped_segments=X\n"
+             "Counted on the link from sender to receiver: data segments (retransmissions\n"
+             "included), those that resent bytes sent before, those the link lost. ACKs are\n"
+             "never lost. `make bench-tcp` runs the same transfers in ns-3 beside these.\n");
+    if (!ms_cli_parse(ctx, cmd, &argc, &argv))
+        return MS_EXIT_USAGE;
+    if (argc > 1)
+        return ms_cli_usage(cmd, "unexpected argument '%s'", argv[1]);
+    MsBenchTransferParams p = { .bytes = 1000000,
+                                .bandwidth_bps = 10000000,
+                                .delay = 20 * MS_TIME_MS,
+                                .mss = 1460,
+                                .sack = TRUE,
+                                .end = MS_TIME_H,
+                                .seed = 1 };
+    guint64 v;
+    if (bytes_s) {
+        if (!ms_cli_arg_size(cmd, "--bytes", bytes_s, &p.bytes))
+            return MS_EXIT_USAGE;
+        if (p.bytes < 1 || p.bytes > (1u << 30))
+            return ms_cli_usage(cmd, "--bytes: '%s' out of range: expected 1 byte to 1GiB",
+                                bytes_s);
+    }
+    if (bw_s) {
+        g_autoptr(GError) error = NULL;
+        if (!ms_units_parse_rate(bw_s, &p.bandwidth_bps, &error))
+            return ms_cli_usage(cmd, "--bandwidth: %s", error->message);
+    }
+    if (delay_s && !ms_cli_arg_time(cmd, "--delay", delay_s, &p.delay))
+        return MS_EXIT_USAGE;
+    if (loss_s && !ms_cli_arg_fraction(cmd, "--loss", loss_s, &p.loss))
+        return MS_EXIT_USAGE;
+    if (loss_s && p.loss >= 1.0)
+        return ms_cli_usage(cmd, "--loss: must be below 1 (nothing would arrive)");
+    g_autoptr(GArray) drops = NULL;
+    if (drop_s) {
+        g_autoptr(GError) error = NULL;
+        drops = ms_bench_transfer_parse_drops(drop_s, &error);
+        if (!drops)
+            return ms_cli_usage(cmd, "--drop: %s", error->message);
+        p.drops = (const guint64 *) (gpointer) drops->data;
+        p.n_drops = drops->len;
+    }
+    if (mss_s) {
+        if (!ms_cli_arg_count(cmd, "--mss", mss_s, &v))
+            return MS_EXIT_USAGE;
+        if (v < 28 || v > 65495)
+            return ms_cli_usage(cmd, "--mss: '%s' out of range: expected 28 to 65495", mss_s);
+        p.mss = (guint32) v;
+    }
+    gint sack = 1;
+    if (sack_s && !ms_cli_arg_yes_no(cmd, "--sack", sack_s, &sack))
+        return MS_EXIT_USAGE;
+    p.sack = sack != 0;
+    if (end_s && !ms_cli_arg_time(cmd, "--end", end_s, &p.end))
+        return MS_EXIT_USAGE;
+    if (seed_s && !ms_cli_arg_count(cmd, "--seed", seed_s, &p.seed))
+        return MS_EXIT_USAGE;
+    MsBenchTransferResult r;
+    ms_bench_transfer_run(&p, &r);
+    g_autoptr(GString) list = g_string_new(NULL);
+    for (guint i = 0; i < p.n_drops; i++)
+        g_string_append_printf(list, "%s%" G_GUINT64_FORMAT, i ? "," : "", p.drops[i]);
+    printf("transfer sim=mailsim bytes=%" G_GUINT64_FORMAT " bandwidth_bps=%" G_GUINT64_FORMAT
+           " delay_s=%.6f mss=%u loss=%g drop=%s sack=%s seed=%" G_GUINT64_FORMAT
+           " completed=%s transfer_time_s=%.6f data_segments=%" G_GUINT64_FORMAT
+           " retransmitted_segments=%" G_GUINT64_FORMAT " dropped_segments=%" G_GUINT64_FORMAT "\n",
+           p.bytes, p.bandwidth_bps, ms_time_to_seconds(p.delay), p.mss, p.loss,
+           list->len ? list->str : "none", p.sack ? "yes" : "no", p.seed,
+           r.completed ? "yes" : "no", ms_time_to_seconds(r.transfer_time), r.data_segments,
+           r.retransmitted, r.dropped);
+    ms_bench_transfer_result_clear(&r);
+    return r.completed ? MS_EXIT_OK : MS_EXIT_FAILED;
+}
+
 static double
 cpu_seconds(void)
 {
@@ -360,10 +471,13 @@ ms_cmd_bench(int argc, char **argv)
                    "  net        packets forwarded per second on a random router graph (mailsim "
                    "bench net --help)\n"
                    "  world      a scenario's whole run: time per message, events/s, memory "
-                   "(mailsim bench world --help)\n");
+                   "(mailsim bench world --help)\n"
+                   "  transfer   one TCP transfer over one link, to compare with ns-3 (mailsim "
+                   "bench transfer --help)\n");
             return MS_EXIT_OK;
         }
-        return ms_cli_usage("bench", "missing workload: expected 'phold', 'net' or 'world'");
+        return ms_cli_usage("bench",
+                            "missing workload: expected 'phold', 'net', 'world' or 'transfer'");
     }
     if (strcmp(argv[1], "phold") == 0)
         return bench_phold(argc - 1, argv + 1);
@@ -371,6 +485,8 @@ ms_cmd_bench(int argc, char **argv)
         return bench_net(argc - 1, argv + 1);
     if (strcmp(argv[1], "world") == 0)
         return bench_world(argc - 1, argv + 1);
-    return ms_cli_usage("bench", "unknown workload '%s': expected 'phold', 'net' or 'world'",
-                        argv[1]);
+    if (strcmp(argv[1], "transfer") == 0)
+        return bench_transfer(argc - 1, argv + 1);
+    return ms_cli_usage(
+        "bench", "unknown workload '%s': expected 'phold', 'net', 'world' or 'transfer'", argv[1]);
 }

@@ -97,6 +97,8 @@ struct _MsNet {
     MsNetTagInFunc tag_in;
     gpointer tag_data;
     MsNetReceiver recv_tcp, recv_udp;
+    MsNetLossFunc loss_hook; /* ms_net_set_loss_hook(); NULL in worlds */
+    gpointer loss_hook_data;
     MsNetStats stats;
 };
 

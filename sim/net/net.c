@@ -548,7 +548,8 @@ transmit(MsNet *n, MsHostId from, guint32 s)
     MsTime tx = link_account(l, dir, p);
     l->busy_until[dir] = start + tx;
     trace_send(n, start, from, to, p, li);
-    if (l->p.loss > 0 && ms_rng_bernoulli(ms_engine_host_rng(n->engine, from), l->p.loss)) {
+    if ((G_UNLIKELY(n->loss_hook != NULL) && n->loss_hook(n, li, from, p, n->loss_hook_data)) ||
+        (l->p.loss > 0 && ms_rng_bernoulli(ms_engine_host_rng(n->engine, from), l->p.loss))) {
         l->st.drops_loss++;
         drop(n, s, from, MS_DROP_LOSS);
         return TRUE; /* it left the host; the link lost it */
@@ -668,6 +669,14 @@ on_arrive(MsEngine *engine, const MsEvent *ev, gpointer user_data)
     }
     n->stats.forwarded++;
     transmit(n, at, s);
+}
+
+void
+ms_net_set_loss_hook(MsNet *n, MsNetLossFunc func, gpointer user_data)
+{
+    g_return_if_fail(n != NULL);
+    n->loss_hook = func;
+    n->loss_hook_data = user_data;
 }
 
 gboolean
