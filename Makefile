@@ -9,6 +9,7 @@
 #   make bench      benchmark figures (engine, ...); worlds also to build/bench-worlds.csv
 #   make bench-plot draw build/bench-worlds.csv as build/bench-worlds.svg (after make bench)
 #   make bench-bridge  the bridge's SMTP listener against Postfix's smtp-sink
+#   make bench-tcp  mailsim's TCP beside ns-3's on the same transfers (installs libns3-dev)
 #   make lint       layering and no-global-state rules (tools/lint.sh)
 #   make install PREFIX=/usr/local
 #   V=1             show the full compiler commands
@@ -75,7 +76,7 @@ TESTLIB_OBJ = $(BUILD)/tests/testlib.o
 TEST_SCRIPTS = tests/test_lint.sh
 BIN      = $(if $(filter build,$(BUILD)),mailsim,$(BUILD)/mailsim)
 
-.PHONY: FORCE all deps demo check asan bench bench-plot bench-bridge lint clean install tests run-tests fuzz fuzz-build check-browser
+.PHONY: FORCE all deps demo check asan bench bench-plot bench-bridge bench-tcp lint clean install tests run-tests fuzz fuzz-build check-browser
 
 all: $(BIN)
 
@@ -181,6 +182,13 @@ bench-plot: all
 bench-bridge: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/bench_bridge.sh
+
+# libns3-dev (large) only here, on demand; tools/ns3/bench_tcp.sh builds
+# tools/ns3/transfer.cc into $(BUILD)/ns3-transfer and prints the table.
+bench-tcp: deps
+	@sh tools/deps.sh libns3-dev
+	@$(MAKE) --no-print-directory all
+	@sh tools/ns3/bench_tcp.sh $(BUILD) ./$(BIN)
 
 # Checks the objects too (nm: which layer calls which), so builds them first.
 lint: $(BIN)
