@@ -375,6 +375,26 @@ test_loss_retransmitted(void)
 /* Nobody answers (b is down): the SYN goes at 0 and again after 1, 2, 4, 8
  * and 16 s (RFC 6298 5.5: the RTO doubles), and the connection fails
  * "timed out" 32 s after the last, at 63 s. */
+/* `text` with the client's port (an ephemeral one, drawn from the seed:
+ * sim/net/ports.c) written as P. Caller frees. */
+static char *
+port_as_p(const char *text)
+{
+    GString *s = g_string_new(NULL);
+    for (const char *p = text; *p;) {
+        char *end = (char *) p;
+        guint64 v = g_ascii_isdigit(*p) ? g_ascii_strtoull(p, &end, 10) : 0;
+        if (end > p && v >= 32768 && v <= 60999)
+            g_string_append_c(s, 'P');
+        else if (end > p)
+            g_string_append_len(s, p, end - p);
+        else
+            g_string_append_c(s, *p), end = (char *) p + 1;
+        p = end;
+    }
+    return g_string_free(s, FALSE);
+}
+
 static void
 test_syn_backoff_then_timeout(void)
 {
@@ -404,7 +424,8 @@ test_syn_backoff_then_timeout(void)
     CU_ASSERT_EQUAL(p.cli.closed_at, 63 * MS_TIME_S);
     const Note *closes[2];
     CU_ASSERT_EQUAL_FATAL(notes_of(&p, MS_TRACE_TCP_CLOSE, closes, 2), 1);
-    CU_ASSERT_STRING_EQUAL(closes[0]->text, "a:49152 -> 25: timed out");
+    g_autofree char *text = port_as_p(closes[0]->text);
+    CU_ASSERT_STRING_EQUAL(text, "a:P -> 25: timed out");
     MsTcpStats st;
     ms_tcp_get_stats(p.tcp, &st);
     CU_ASSERT_EQUAL(st.connections, 1);
@@ -460,8 +481,9 @@ test_orderly_close(void)
     CU_ASSERT_FALSE(p.cli.closed);
     const Note *closes[4];
     CU_ASSERT_EQUAL_FATAL(notes_of(&p, MS_TRACE_TCP_CLOSE, closes, 4), 2);
-    CU_ASSERT_STRING_EQUAL(closes[0]->text, "b:25 -> 49152: closed");
-    CU_ASSERT_STRING_EQUAL(closes[1]->text, "a:49152 -> 25: closed");
+    g_autofree char *text0 = port_as_p(closes[0]->text), *text1 = port_as_p(closes[1]->text);
+    CU_ASSERT_STRING_EQUAL(text0, "b:25 -> P: closed");
+    CU_ASSERT_STRING_EQUAL(text1, "a:P -> 25: closed");
     /* Both records are free again: nothing pending, and a new connection
      * works on the same port. */
     CU_ASSERT_EQUAL(ms_engine_next_time(p.engine), MS_TIME_INFINITE);
@@ -472,6 +494,113 @@ test_orderly_close(void)
     CU_ASSERT_TRUE(cli2.connected);
     g_byte_array_unref(cli2.got);
     pair_free(&p);
+}
+
+/* --- ephemeral ports (RFC 6056; sim/net/ports.c) -------------------------- */
+
+static void
+connect_sink(const MsTraceRecord *r, gpointer ud)
+{
+    GString *s = ud;
+    if (r->kind == MS_TRACE_TCP_CONNECT)
+        g_string_append_printf(s, "%s\n", r->text);
+}
+
+/* The local ports of four connections from a to b:25 opened at once, at
+ * packet or flow level, as "a:P connects to port 25" lines. */
+static char *
+connect_lines(guint64 seed, gboolean flow)
+{
+    static const MsLinkParams lp = { MS_TIME_MS, 8000000, 1500, 0.0, 1 << 20 };
+    g_autoptr(MsEngine) e = ms_engine_new(seed);
+    g_autoptr(MsNet) net = ms_net_new(e);
+    g_autoptr(MsTcp) tcp = flow ? ms_tcp_new_flow(net) : ms_tcp_new(net);
+    MsHostId a = ms_net_add_host(net, "a", 0x0A000001, MS_ROLE_CLIENT, NULL);
+    MsHostId b = ms_net_add_host(net, "b", 0x0A000002, MS_ROLE_MAILSERVER, NULL);
+    ms_net_add_link(net, a, b, &lp, NULL);
+    GString *lines = g_string_new(NULL);
+    ms_trace_add_sink(ms_net_trace(net), connect_sink, lines, NULL);
+    App srv, cli[4];
+    app_init(&srv);
+    CU_ASSERT_TRUE(ms_tcp_listen(tcp, b, PORT, &app_cb, &srv));
+    for (guint i = 0; i < 4; i++) {
+        app_init(&cli[i]);
+        ms_tcp_connect(tcp, a, ms_net_host_addr(net, b), PORT, &app_cb, &cli[i]);
+    }
+    ms_engine_run(e, MS_TIME_S);
+    for (guint i = 0; i < 4; i++) {
+        CU_ASSERT_TRUE(cli[i].connected);
+        g_byte_array_unref(cli[i].got);
+    }
+    g_byte_array_unref(srv.got);
+    return g_string_free(lines, FALSE);
+}
+
+/* Connections draw their local ports by RFC 6056 3.3.4 (double hash, as
+ * Linux does) in Linux's default range 32768-60999, even ports first; the
+ * same seed gives the same ports, at packet and at flow level alike, and
+ * another seed others. */
+static void
+test_ephemeral_ports(void)
+{
+    g_autofree char *a = connect_lines(7, FALSE);
+    g_autofree char *again = connect_lines(7, FALSE);
+    g_autofree char *flow = connect_lines(7, TRUE);
+    g_autofree char *other = connect_lines(8, FALSE);
+    CU_ASSERT_STRING_EQUAL(a, again);
+    CU_ASSERT_STRING_EQUAL(a, flow);
+    g_auto(GStrv) la = g_strsplit(a, "\n", -1), lo = g_strsplit(other, "\n", -1);
+    CU_ASSERT_EQUAL_FATAL(g_strv_length(la), 5);
+    CU_ASSERT_EQUAL_FATAL(g_strv_length(lo), 5);
+    guint prev = 0;
+    for (guint i = 0; i < 4; i++) {
+        guint port = 0, port_o = 0;
+        CU_ASSERT_EQUAL(sscanf(la[i], "a:%u connects to port 25", &port), 1);
+        CU_ASSERT_EQUAL(sscanf(lo[i], "a:%u connects to port 25", &port_o), 1);
+        CU_ASSERT(port >= 32768 && port <= 60999);
+        CU_ASSERT_EQUAL(port % 2, 0);
+        CU_ASSERT_NOT_EQUAL(port, port_o);
+        /* to one peer: the perturbation counter moves on by 2 to 16 */
+        if (i > 0)
+            CU_ASSERT((port - prev + 28232) % 28232 >= 2 && (port - prev + 28232) % 28232 <= 16);
+        prev = port;
+    }
+}
+
+static void
+ignore_datagram(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 src_port,
+                GBytes *payload, gpointer user_data)
+{
+    (void) net, (void) host, (void) port, (void) src_addr, (void) src_port, (void) payload;
+    (void) user_data;
+}
+
+static gboolean
+reject_port(guint16 port, gpointer user_data)
+{
+    return port == GPOINTER_TO_UINT(user_data);
+}
+
+/* A port in use is skipped: the next one of the same parity (connect) or
+ * the next one (a UDP socket) is taken instead. Two networks with the same
+ * seed draw alike, so the second shows what the first would have taken. */
+static void
+test_ephemeral_port_in_use_skipped(void)
+{
+    guint16 conn[2], udp[2];
+    for (guint k = 0; k < 2; k++) {
+        g_autoptr(MsEngine) e = ms_engine_new(5);
+        g_autoptr(MsNet) net = ms_net_new(e);
+        MsHostId a = ms_net_add_host(net, "a", 0x0A000001, MS_ROLE_CLIENT, NULL);
+        conn[k] = ms_net_connect_port(net, a, 0x0A000002, PORT, reject_port,
+                                      GUINT_TO_POINTER(k ? conn[0] : 0));
+        if (k == 1)
+            CU_ASSERT_TRUE(ms_udp_bind(net, a, udp[0], ignore_datagram, NULL));
+        udp[k] = ms_net_ephemeral_port(net, a);
+    }
+    CU_ASSERT_EQUAL(conn[1], conn[0] == 60998 ? 32768 : conn[0] + 2);
+    CU_ASSERT_EQUAL(udp[1], udp[0] == 60999 ? 32768 : udp[0] + 1);
+    CU_ASSERT(udp[0] >= 32768 && udp[0] <= 60999);
 }
 
 int
@@ -485,6 +614,8 @@ main(void)
           test_loss_retransmitted },
         { "SYN retries back off 1, 2, 4, 8, 16 s, then timed out", test_syn_backoff_then_timeout },
         { "orderly close: a FIN each way, each acknowledged", test_orderly_close },
+        { "ephemeral ports: RFC 6056 double hash, seeded", test_ephemeral_ports },
+        { "ephemeral ports: a port in use is skipped", test_ephemeral_port_in_use_skipped },
         { NULL, NULL },
     };
     return ms_test_main("tcp", cases);

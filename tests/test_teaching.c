@@ -269,8 +269,10 @@ test_pcap_retransmissions(void)
 
 /* Lesson 3: the first MX lookup walks root, TLD and the company's server
  * (three queries); the second, ten seconds later, is answered from the
- * resolver's cache and sends no query at all. Read from the JSON Lines
- * trace: proto-line records of proto "dns", direction "out". */
+ * resolver's cache and sends no query at all; the third, for another domain
+ * under .com, starts at the cached .com servers (RFC 1034 5.3.3): two
+ * queries, none to the root. Read from the JSON Lines trace: proto-line
+ * records of proto "dns", direction "out". */
 static void
 test_dns_cache_in_trace(void)
 {
@@ -284,20 +286,27 @@ test_dns_cache_in_trace(void)
     CU_ASSERT_EQUAL(rc, 0);
     g_autofree char *text = NULL;
     CU_ASSERT_FATAL(g_file_get_contents(trace, &text, NULL, NULL));
-    guint queries[3] = { 0, 0, 0 }; /* by message id 1, 2; [0] = other */
-    guint cached2 = 0;
+    guint queries[4] = { 0, 0, 0, 0 }; /* by message id 1, 2, 3; [0] = other */
+    guint cached2 = 0, root3 = 0;
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     for (char **l = lines; *l; l++) {
         if (!strstr(*l, "\"proto\":\"dns\""))
             continue;
-        guint msg = strstr(*l, "\"message\":1,") ? 1 : strstr(*l, "\"message\":2,") ? 2 : 0;
-        if (strstr(*l, "\"dir\":\"out\""))
+        guint msg = strstr(*l, "\"message\":1,")   ? 1
+                    : strstr(*l, "\"message\":2,") ? 2
+                    : strstr(*l, "\"message\":3,") ? 3
+                                                   : 0;
+        if (strstr(*l, "\"dir\":\"out\"")) {
             queries[msg]++;
-        else if (msg == 2 && strstr(*l, "cache"))
+            if (msg == 3 && strstr(*l, "\"peer\":\"a.root-servers.net\""))
+                root3++;
+        } else if (msg == 2 && strstr(*l, "cache"))
             cached2++;
     }
     CU_ASSERT_EQUAL(queries[1], 3); /* root, com, diversicomcorp.com */
     CU_ASSERT_EQUAL(queries[2], 0);
+    CU_ASSERT_EQUAL(queries[3], 2); /* com, then the domain's server */
+    CU_ASSERT_EQUAL(root3, 0);
     CU_ASSERT_EQUAL(queries[0], 0);
     CU_ASSERT(cached2 >= 1);
     g_unlink(trace);

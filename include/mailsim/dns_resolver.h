@@ -1,11 +1,14 @@
 /* The stub/iterative resolver of a simulated host (an ISP's mail server asks
- * it for MX and A records). Iterative mode starts at a root server and
- * follows referrals (root, then the TLD's servers, then the domain's own
- * authoritative servers); recursive mode sends one query with RD set to a
- * configured server (a flat registry in teaching worlds). Answers and
- * negative answers are cached for their TTL (RFC 2308 for NXDOMAIN and
- * NODATA); lost queries are retried, and a server that never answers gives
- * a timeout. Results are delivered through a callback, never synchronously. */
+ * it for MX and A records). Iterative mode follows referrals (root, then the
+ * TLD's servers, then the domain's own authoritative servers) and caches
+ * them, so it starts at the closest zone whose servers it knows (RFC 1034
+ * 5.3.3): the root only for a TLD it has not met or whose delegation
+ * expired. Recursive mode sends one query with RD set to a configured
+ * server (a flat registry in teaching worlds). Answers and negative answers
+ * are cached for their TTL (RFC 2308 for NXDOMAIN and NODATA); lost queries
+ * are retried, and a server that never answers gives a timeout. Every query
+ * has a random id and a random source port (RFC 5452). Results are
+ * delivered through a callback, never synchronously. */
 #pragma once
 
 #include <glib.h>
@@ -32,6 +35,7 @@ typedef void (*MsResolveFunc)(MsResolver *resolver, MsResolveStatus status, GPtr
 
 typedef struct {
     guint64 lookups, cache_hits, queries_sent, timeouts;
+    guint64 delegation_hits; /* iterative lookups that started below the root */
 } MsResolverStats;
 
 /* A resolver on `host` asking `server_addr`: iteratively (a root server)
@@ -44,6 +48,10 @@ void ms_resolver_free(MsResolver *resolver);
  * user_data must stay valid until the callback. */
 void ms_resolver_lookup(MsResolver *resolver, const char *name, guint16 type, guint32 message,
                         MsResolveFunc func, gpointer user_data);
+
+/* Until when the cache holds (name, type) (answers, negative answers, and
+ * the NS sets and glue of referrals alike); 0 when it does not. */
+MsTime ms_resolver_cached_until(MsResolver *resolver, const char *name, guint16 type);
 
 void ms_resolver_get_stats(const MsResolver *resolver, MsResolverStats *stats);
 

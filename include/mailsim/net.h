@@ -213,8 +213,21 @@ typedef void (*MsUdpReceiveFunc)(MsNet *net, MsHostId host, guint16 port, guint3
 gboolean ms_udp_bind(MsNet *net, MsHostId host, guint16 port, MsUdpReceiveFunc func,
                      gpointer user_data);
 void ms_udp_unbind(MsNet *net, MsHostId host, guint16 port);
-/* An unused ephemeral port on `host` (49152-65535, round robin). */
+/* An unbound UDP port on `host` for a new socket, at random in 32768-60999
+ * from the host's random stream (RFC 6056 3.3.1, as Linux picks one; see
+ * sim/net/ports.c); 0 when every port is bound. */
 guint16 ms_net_ephemeral_port(MsNet *net, MsHostId host);
+
+/* Does a connection of the caller's use local `port` for the four-tuple
+ * asked about in ms_net_connect_port()? */
+typedef gboolean (*MsNetPortInUseFunc)(guint16 port, gpointer user_data);
+
+/* The local port for a new connection from `host` to raddr:rport: RFC
+ * 6056 3.3.4 (double-hash), as Linux's connect() picks one, in 32768-60999,
+ * skipping ports for which in_use (may be NULL) says TRUE; 0 when none is
+ * free. Draws from the host's random stream. See sim/net/ports.c. */
+guint16 ms_net_connect_port(MsNet *net, MsHostId host, guint32 raddr, guint16 rport,
+                            MsNetPortInUseFunc in_use, gpointer user_data);
 /* Sends a datagram (payload borrowed: a ref is taken). */
 gboolean ms_udp_send(MsNet *net, MsHostId host, guint16 sport, guint32 dst_addr, guint16 dport,
                      GBytes *payload);

@@ -1,17 +1,35 @@
 /* The resolver of a simulated host (see include/mailsim/dns_resolver.h).
  *
  * Each lookup is a record in an array; its state is the server it is asking
- * now, the attempt count and a timer. One UDP port per resolver; responses
- * are matched by DNS id (and the asking server's address). Iterative
- * lookups follow referrals using the glue addresses a referral carries; a
- * referral without glue ends the lookup with SERVFAIL (a world generator
- * always provides glue). At most 10 referrals per lookup.
+ * now, the zone that server was asked as (the closest enclosing zone cut
+ * known), the attempt count and a timer. Iterative lookups follow referrals
+ * using the glue addresses a referral carries; a referral without glue ends
+ * the lookup with SERVFAIL (a world generator always provides glue). At
+ * most 10 referrals per lookup.
  *
- * Cache: (lower-cased name, type) -> records and expiry, including negative
- * entries with the SOA minimum as TTL (RFC 2308 5). Timeouts: 2 s per try,
- * 3 tries per server (glibc's resolver defaults are 5 s and 2 tries; we
- * keep waits short so teaching runs stay brisk; named here so a scenario can
- * change them later).
+ * Spoofing resistance (RFC 5452): every query, a retry included, goes out
+ * with a new random DNS id (RFC 5452 4.3, 9.2) from a new UDP socket on a
+ * random port (RFC 5452 9.2, RFC 6056 3.3.1; sim/net/ports.c), both drawn
+ * from the host's random stream; an answer is taken only if it comes to
+ * that port with that id, from the server asked, for the question asked
+ * (RFC 5452 3). The socket is closed when the try ends, so a late answer to
+ * an earlier try finds no listener.
+ *
+ * Cache: (lower-cased name, type) -> records, expiry and rank, including
+ * negative entries with the SOA minimum as TTL (RFC 2308 5). Referrals are
+ * cached too (RFC 1034 5.3.3 step 2 starts from "the nearest ancestor zone
+ * with a known server"): the NS set under (zone cut, NS) and each server's
+ * glue under (server name, A), each with its own TTL. An iterative lookup
+ * then starts at the deepest zone cut whose NS set and at least one
+ * server address are still alive, and at the root only when none is: the
+ * second lookup under a known TLD skips the root. Ranking (RFC 2181
+ * 5.4.1): referral data ranks lowest and never replaces a live entry of a
+ * higher rank (an authoritative answer), and is never given out as an
+ * answer, only used to choose a server.
+ *
+ * Timeouts: 2 s per try, 3 tries per server (glibc's resolver defaults are
+ * 5 s and 2 tries; we keep waits short so teaching runs stay brisk; named
+ * here so a scenario can change them later).
  *
  * Completion is always reported from an engine event, so a caller never sees
  * its callback run inside ms_resolver_lookup(). */
@@ -24,6 +42,14 @@
 #define TRIES         3
 #define MAX_REFERRALS 10
 
+/* RFC 2181 5.4.1's ranking, in the three grades a stub or iterative
+ * resolver meets (higher is more trustworthy). */
+typedef enum {
+    RANK_REFERRAL = 1, /* a referral's NS set (authority section, AA clear) and glue */
+    RANK_ANSWER,       /* the answer section of a non-authoritative answer */
+    RANK_AUTH_ANSWER,  /* an authoritative answer, or an authoritative "no" */
+} Rank;
+
 typedef struct {
     gboolean used;
     char *name;
@@ -32,7 +58,9 @@ typedef struct {
     MsResolveFunc func;
     gpointer user_data;
     guint16 dns_id;
-    guint32 server;
+    guint16 port;   /* the socket of the try in flight; 0: none */
+    guint32 server; /* the server asked */
+    char *zone;     /* ... as a server of this zone ("": the root) */
     guint tries, referrals;
     MsEventId timer;
     /* result, when done */
@@ -44,6 +72,7 @@ typedef struct {
 typedef struct {
     MsTime expires;
     MsResolveStatus status;
+    Rank rank;
     GPtrArray *records, *additional;
 } CacheEntry;
 
@@ -53,10 +82,8 @@ struct _MsResolver {
     MsHostId host;
     guint32 server;
     gboolean iterative;
-    guint16 port;
-    guint16 next_id;
     GArray *lookups;   /* Lookup */
-    GHashTable *cache; /* "name/type" -> CacheEntry* */
+    GHashTable *cache; /* "name/type" -> CacheEntry*; look-ups only, never iterated */
     guint16 ev_timeout, ev_done;
     MsResolverStats stats;
 };
@@ -81,6 +108,15 @@ records_new(void)
     return g_ptr_array_new_with_free_func((GDestroyNotify) ms_dns_record_free);
 }
 
+static GPtrArray *
+records_copy(const GPtrArray *from)
+{
+    GPtrArray *a = records_new();
+    for (guint i = 0; from && i < from->len; i++)
+        g_ptr_array_add(a, ms_dns_record_copy(g_ptr_array_index(from, i)));
+    return a;
+}
+
 MsResolver *
 ms_resolver_new(MsNet *net, MsHostId host, guint32 server_addr, gboolean iterative)
 {
@@ -92,9 +128,6 @@ ms_resolver_new(MsNet *net, MsHostId host, guint32 server_addr, gboolean iterati
     r->iterative = iterative;
     r->lookups = g_array_new(FALSE, TRUE, sizeof(Lookup));
     r->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cache_entry_free);
-    r->next_id = (guint16) ms_rng_next(ms_engine_host_rng(r->engine, host));
-    r->port = ms_net_ephemeral_port(net, host);
-    ms_udp_bind(net, host, r->port, on_response, r);
     /* All resolvers of an engine share two event types; the events carry
      * the resolver (which lives as long as the world). */
     r->ev_timeout = ms_engine_register_shared(r->engine, "dns-timeout", on_timeout);
@@ -106,11 +139,14 @@ static void
 lookup_clear(Lookup *l)
 {
     g_free(l->name);
+    g_free(l->zone);
     g_clear_pointer(&l->records, g_ptr_array_unref);
     g_clear_pointer(&l->additional, g_ptr_array_unref);
     memset(l, 0, sizeof *l);
 }
 
+/* Frees the resolver without touching the network, which may be gone
+ * already: sockets of lookups still in flight are left bound. */
 void
 ms_resolver_free(MsResolver *r)
 {
@@ -143,7 +179,49 @@ static char *
 cache_key(const char *name, guint16 type)
 {
     g_autofree char *lower = g_ascii_strdown(name, -1);
+    gsize n = strlen(lower);
+    if (n > 0 && lower[n - 1] == '.')
+        lower[n - 1] = '\0';
     return g_strdup_printf("%s/%u", lower, type);
+}
+
+/* The live entry for (name, type) of at least `rank`, or NULL. */
+static CacheEntry *
+cache_get(MsResolver *r, const char *name, guint16 type, Rank rank)
+{
+    g_autofree char *key = cache_key(name, type);
+    CacheEntry *c = g_hash_table_lookup(r->cache, key);
+    if (!c || c->expires <= ms_engine_now(r->engine) || c->rank < rank)
+        return NULL;
+    return c;
+}
+
+/* Caches copies of the records for `ttl` seconds, unless a live entry of a
+ * higher rank holds (name, type) (RFC 2181 5.4.1: additional information
+ * never replaces an authoritative answer). */
+static void
+cache_put(MsResolver *r, const char *name, guint16 type, MsResolveStatus status, Rank rank,
+          const GPtrArray *records, const GPtrArray *additional, guint32 ttl)
+{
+    g_autofree char *key = cache_key(name, type);
+    CacheEntry *old = g_hash_table_lookup(r->cache, key);
+    if (old && old->expires > ms_engine_now(r->engine) && old->rank > rank)
+        return;
+    CacheEntry *c = g_new0(CacheEntry, 1);
+    c->expires = ms_engine_now(r->engine) + (MsTime) ttl * MS_TIME_S;
+    c->status = status;
+    c->rank = rank;
+    c->records = records_copy(records);
+    c->additional = records_copy(additional);
+    g_hash_table_replace(r->cache, g_steal_pointer(&key), c);
+}
+
+MsTime
+ms_resolver_cached_until(MsResolver *r, const char *name, guint16 type)
+{
+    g_autofree char *key = cache_key(name, type);
+    CacheEntry *c = g_hash_table_lookup(r->cache, key);
+    return c && c->expires > ms_engine_now(r->engine) ? c->expires : 0;
 }
 
 /* A "dns" protocol line of this resolver; ms_trace_emitv formats the text
@@ -178,6 +256,15 @@ lookup_alloc(MsResolver *r)
     return r->lookups->len - 1;
 }
 
+/* Closes the socket of the try in flight, if any. */
+static void
+close_socket(MsResolver *r, Lookup *l)
+{
+    if (l->port)
+        ms_udp_unbind(r->net, r->host, l->port);
+    l->port = 0;
+}
+
 static void
 finish(MsResolver *r, guint idx, MsResolveStatus status, GPtrArray *records, GPtrArray *additional)
 {
@@ -185,6 +272,7 @@ finish(MsResolver *r, guint idx, MsResolveStatus status, GPtrArray *records, GPt
     if (l->timer)
         ms_engine_cancel(r->engine, l->timer);
     l->timer = 0;
+    close_socket(r, l);
     l->status = status;
     l->records = records ? records : records_new();
     l->additional = additional ? additional : records_new();
@@ -198,19 +286,69 @@ static void
 send_query(MsResolver *r, guint idx)
 {
     Lookup *l = &g_array_index(r->lookups, Lookup, idx);
-    l->dns_id = r->next_id++;
+    /* RFC 5452 9.2: a random id and a random source port for every query. */
+    close_socket(r, l);
+    l->dns_id = (guint16) ms_rng_below(ms_engine_host_rng(r->engine, r->host), 65536);
+    l->port = ms_net_ephemeral_port(r->net, r->host);
+    if (!l->port || !ms_udp_bind(r->net, r->host, l->port, on_response, r)) {
+        l->port = 0;
+        finish(r, idx, MS_RESOLVE_SERVFAIL, NULL, NULL); /* no port left: EAGAIN */
+        return;
+    }
     g_autoptr(MsDnsMessage) q =
         ms_dns_message_new_query(l->dns_id, l->name, l->type, !r->iterative);
     g_autoptr(GBytes) b = ms_dns_message_encode(q);
     r->stats.queries_sent++;
     trace_line(r, l->server, TRUE, l->message, "query %s %s?%s", ms_dns_type_to_string(l->type),
                l->name, l->tries > 0 ? " (again)" : "");
-    ms_udp_send(r->net, r->host, r->port, l->server, MS_DNS_PORT, b);
+    ms_udp_send(r->net, r->host, l->port, l->server, MS_DNS_PORT, b);
     MsEventData d = { { 0 } };
     d.ptr[0] = r;
     d.u32[2] = idx;
     d.u32[3] = l->dns_id;
     l->timer = ms_engine_schedule_in(r->engine, TRY_TIMEOUT, r->host, r->ev_timeout, d);
+}
+
+/* The address of a live server of the cached NS set `ns`, or 0: the first
+ * NS whose address is cached (any rank: glue serves to choose a server). */
+static guint32
+cached_server(MsResolver *r, const CacheEntry *ns, const char **target)
+{
+    for (guint i = 0; i < ns->records->len; i++) {
+        const MsDnsRecord *rec = g_ptr_array_index(ns->records, i);
+        CacheEntry *a = cache_get(r, rec->rdata.target, MS_DNS_TYPE_A, RANK_REFERRAL);
+        if (a && a->status == MS_RESOLVE_OK && a->records->len > 0) {
+            *target = rec->rdata.target;
+            return ((const MsDnsRecord *) g_ptr_array_index(a->records, 0))->rdata.a;
+        }
+    }
+    return 0;
+}
+
+/* RFC 1034 5.3.3 step 2: start at the deepest ancestor of the name (or the
+ * name itself) whose servers are known and alive in the cache; the root
+ * when none is. */
+static void
+start_iterative(MsResolver *r, Lookup *l)
+{
+    l->server = r->server;
+    l->zone = g_strdup("");
+    for (const char *p = l->name; *p;) {
+        CacheEntry *ns = cache_get(r, p, MS_DNS_TYPE_NS, RANK_REFERRAL);
+        const char *target = NULL;
+        guint32 addr = ns ? cached_server(r, ns, &target) : 0;
+        if (addr) {
+            r->stats.delegation_hits++;
+            trace_line(r, 0, FALSE, l->message,
+                       "servers for %s known from the cache: ask %s, not the root", p, target);
+            l->server = addr;
+            g_free(l->zone);
+            l->zone = g_strdup(p);
+            return;
+        }
+        const char *dot = strchr(p, '.');
+        p = dot ? dot + 1 : p + strlen(p);
+    }
 }
 
 void
@@ -226,50 +364,101 @@ ms_resolver_lookup(MsResolver *r, const char *name, guint16 type, guint32 messag
     l->message = message;
     l->func = func;
     l->user_data = user_data;
-    l->server = r->server;
-    g_autofree char *key = cache_key(name, type);
-    CacheEntry *c = g_hash_table_lookup(r->cache, key);
-    if (c && c->expires > ms_engine_now(r->engine)) {
+    /* Referral data never answers a query (RFC 2181 5.4.1). */
+    CacheEntry *c = cache_get(r, name, type, RANK_ANSWER);
+    if (c) {
         r->stats.cache_hits++;
         l->from_cache = TRUE;
         trace_line(r, 0, FALSE, message, "%s %s found in the cache (%s)",
                    ms_dns_type_to_string(type), name, ms_resolve_status_to_string(c->status));
-        GPtrArray *recs = records_new(), *add = records_new();
-        for (guint i = 0; i < c->records->len; i++)
-            g_ptr_array_add(recs, ms_dns_record_copy(g_ptr_array_index(c->records, i)));
-        for (guint i = 0; i < c->additional->len; i++)
-            g_ptr_array_add(add, ms_dns_record_copy(g_ptr_array_index(c->additional, i)));
-        finish(r, idx, c->status, recs, add);
+        finish(r, idx, c->status, records_copy(c->records), records_copy(c->additional));
         return;
+    }
+    if (r->iterative) {
+        start_iterative(r, l);
+    } else {
+        l->server = r->server;
+        l->zone = g_strdup("");
     }
     send_query(r, idx);
 }
 
-static void
-cache_store(MsResolver *r, const Lookup *l, MsResolveStatus status, GPtrArray *records,
-            GPtrArray *additional, guint32 ttl)
-{
-    CacheEntry *c = g_new0(CacheEntry, 1);
-    c->expires = ms_engine_now(r->engine) + (MsTime) ttl * MS_TIME_S;
-    c->status = status;
-    c->records = records_new();
-    c->additional = records_new();
-    for (guint i = 0; i < records->len; i++)
-        g_ptr_array_add(c->records, ms_dns_record_copy(g_ptr_array_index(records, i)));
-    for (guint i = 0; i < additional->len; i++)
-        g_ptr_array_add(c->additional, ms_dns_record_copy(g_ptr_array_index(additional, i)));
-    g_hash_table_replace(r->cache, cache_key(l->name, l->type), c);
-}
-
 static guint
-find_lookup(MsResolver *r, guint16 dns_id, guint32 server)
+find_lookup(MsResolver *r, guint16 port, guint16 dns_id, guint32 server)
 {
     for (guint i = 0; i < r->lookups->len; i++) {
         Lookup *l = &g_array_index(r->lookups, Lookup, i);
-        if (l->used && l->timer && l->dns_id == dns_id && l->server == server)
+        if (l->used && l->timer && l->port == port && l->dns_id == dns_id && l->server == server)
             return i;
     }
     return G_MAXUINT;
+}
+
+/* Follows a referral (RFC 1034 5.3.3 step 4b): caches its NS set and glue
+ * (RFC 1034 5.3.3, "cache the delegation information"), and asks a server
+ * of the delegated zone. FALSE when it is no usable referral: no NS set for
+ * a zone below the one asked that holds the name, or no address for any of
+ * its servers. */
+static gboolean
+follow_referral(MsResolver *r, guint idx, const MsDnsMessage *m, guint32 src_addr)
+{
+    Lookup *l = &g_array_index(r->lookups, Lookup, idx);
+    const char *cut = NULL;
+    g_autoptr(GPtrArray) ns = records_new();
+    guint32 ns_ttl = G_MAXUINT32;
+    for (guint i = 0; i < m->authority->len; i++) {
+        const MsDnsRecord *rec = g_ptr_array_index(m->authority, i);
+        if (rec->type != MS_DNS_TYPE_NS || (cut && !ms_dns_name_equal(rec->name, cut)))
+            continue;
+        cut = rec->name;
+        g_ptr_array_add(ns, ms_dns_record_copy(rec));
+        ns_ttl = MIN(ns_ttl, rec->ttl);
+    }
+    /* Only downwards, towards the name: anything else would loop. */
+    if (!cut || !ms_dns_name_in_zone(l->name, cut) || !ms_dns_name_in_zone(cut, l->zone) ||
+        ms_dns_name_equal(cut, l->zone) || l->referrals >= MAX_REFERRALS)
+        return FALSE;
+    cache_put(r, cut, MS_DNS_TYPE_NS, MS_RESOLVE_OK, RANK_REFERRAL, ns, NULL, ns_ttl);
+    guint32 addr = 0;
+    const char *target = NULL;
+    for (guint i = 0; i < ns->len; i++) {
+        const MsDnsRecord *rec = g_ptr_array_index(ns, i);
+        g_autoptr(GPtrArray) glue = records_new();
+        guint32 ttl = G_MAXUINT32;
+        for (guint k = 0; k < m->additional->len; k++) {
+            const MsDnsRecord *a = g_ptr_array_index(m->additional, k);
+            if (a->type == MS_DNS_TYPE_A && ms_dns_name_equal(a->name, rec->rdata.target)) {
+                g_ptr_array_add(glue, ms_dns_record_copy(a));
+                ttl = MIN(ttl, a->ttl);
+            }
+        }
+        if (glue->len > 0)
+            cache_put(r, rec->rdata.target, MS_DNS_TYPE_A, MS_RESOLVE_OK, RANK_REFERRAL, glue, NULL,
+                      ttl);
+        if (addr)
+            continue;
+        /* The best address known: a cached authoritative one outranks the
+         * glue just received; the glue serves when it could not be cached
+         * (TTL 0). */
+        CacheEntry *c = cache_get(r, rec->rdata.target, MS_DNS_TYPE_A, RANK_REFERRAL);
+        if (c && c->status == MS_RESOLVE_OK && c->records->len > 0)
+            addr = ((const MsDnsRecord *) g_ptr_array_index(c->records, 0))->rdata.a;
+        else if (glue->len > 0)
+            addr = ((const MsDnsRecord *) g_ptr_array_index(glue, 0))->rdata.a;
+        if (addr)
+            target = rec->rdata.target;
+    }
+    if (!addr)
+        return FALSE;
+    trace_line(r, src_addr, FALSE, l->message, "referral: ask %s (servers for %s)", target,
+               cut[0] ? cut : ".");
+    l->referrals++;
+    l->tries = 0;
+    l->server = addr;
+    g_free(l->zone);
+    l->zone = g_strdup(cut);
+    send_query(r, idx);
+    return TRUE;
 }
 
 static void
@@ -279,16 +468,15 @@ on_response(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 s
     MsResolver *r = user_data;
     (void) net;
     (void) host;
-    (void) port;
     (void) src_port;
     gsize len;
     const guint8 *data = g_bytes_get_data(payload, &len);
     g_autoptr(MsDnsMessage) m = ms_dns_message_decode(data, len, NULL);
     if (!m || !m->qr)
         return;
-    guint idx = find_lookup(r, m->id, src_addr);
+    guint idx = find_lookup(r, port, m->id, src_addr);
     if (idx == G_MAXUINT)
-        return; /* late answer to a query we gave up on, or not ours */
+        return; /* not the answer to the query in flight on this port */
     Lookup *l = &g_array_index(r->lookups, Lookup, idx);
     if (!m->has_question || !ms_dns_name_equal(m->qname, l->name) || m->qtype != l->type)
         return;
@@ -326,7 +514,8 @@ on_response(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 s
             trace_line(r, src_addr, FALSE, l->message, "%s", s->str);
             g_string_free(s, TRUE);
         }
-        cache_store(r, l, MS_RESOLVE_OK, recs, add, ttl);
+        cache_put(r, l->name, l->type, MS_RESOLVE_OK, m->aa ? RANK_AUTH_ANSWER : RANK_ANSWER, recs,
+                  add, ttl);
         finish(r, idx, MS_RESOLVE_OK, recs, add);
         return;
     }
@@ -338,31 +527,15 @@ on_response(MsNet *net, MsHostId host, guint16 port, guint32 src_addr, guint16 s
             neg = 0; /* no SOA: do not cache (RFC 2308 5) */
         trace_line(r, src_addr, FALSE, l->message, "answer: %s", ms_resolve_status_to_string(st));
         if (neg > 0)
-            cache_store(r, l, st, recs, add, neg);
+            cache_put(r, l->name, l->type, st, m->aa ? RANK_AUTH_ANSWER : RANK_ANSWER, recs, add,
+                      neg);
         finish(r, idx, st, recs, add);
         return;
     }
-    if (m->rcode == MS_DNS_RCODE_NOERROR && r->iterative) {
-        /* A referral: ask the first delegated server we have glue for. */
-        for (guint i = 0; i < m->authority->len; i++) {
-            MsDnsRecord *ns = g_ptr_array_index(m->authority, i);
-            if (ns->type != MS_DNS_TYPE_NS)
-                continue;
-            for (guint k = 0; k < add->len; k++) {
-                MsDnsRecord *a = g_ptr_array_index(add, k);
-                if (ms_dns_name_equal(a->name, ns->rdata.target) && l->referrals < MAX_REFERRALS) {
-                    trace_line(r, src_addr, FALSE, l->message, "referral: ask %s (servers for %s)",
-                               ns->rdata.target, ns->name[0] ? ns->name : ".");
-                    l->referrals++;
-                    l->tries = 0;
-                    l->server = a->rdata.a;
-                    g_ptr_array_unref(recs);
-                    g_ptr_array_unref(add);
-                    send_query(r, idx);
-                    return;
-                }
-            }
-        }
+    if (m->rcode == MS_DNS_RCODE_NOERROR && r->iterative && follow_referral(r, idx, m, src_addr)) {
+        g_ptr_array_unref(recs);
+        g_ptr_array_unref(add);
+        return;
     }
     trace_line(r, src_addr, FALSE, l->message, "answer: %s", ms_dns_rcode_to_string(m->rcode));
     finish(r, idx, MS_RESOLVE_SERVFAIL, recs, add);
@@ -400,6 +573,7 @@ on_done(MsEngine *e, const MsEvent *ev, gpointer user_data)
     memset(&g_array_index(r->lookups, Lookup, idx), 0, sizeof(Lookup));
     l.func(r, l.status, l.records, l.additional, l.from_cache, l.user_data);
     g_free(l.name);
+    g_free(l.zone);
     g_ptr_array_unref(l.records);
     g_ptr_array_unref(l.additional);
 }

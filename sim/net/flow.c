@@ -801,7 +801,9 @@ MsTcpConnId
 ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport,
                  const MsTcpCallbacks *cb, gpointer ud)
 {
-    guint16 lport = ms_net_ephemeral_port(f->net, host);
+    /* The port tcp.c would pick (RFC 6056 3.3.4, same draws); no in-use
+     * test, as flows are not told apart by port. */
+    guint16 lport = ms_net_connect_port(f->net, host, dst_addr, dport, NULL, NULL);
     guint32 idx = conn_new(f);
     Conn *c = conn_at(f, idx);
     c->state = ST_SYN_SENT;

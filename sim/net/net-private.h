@@ -19,13 +19,16 @@
 #define NO_LINK G_MAXUINT32
 #define NO_HOST G_MAXUINT32
 
+/* A host's state for choosing ephemeral ports (ports.c). */
+typedef struct _MsNetPorts MsNetPorts;
+
 typedef struct {
     char *name;
     guint32 addr;
     MsHostRole role;
     gboolean up;
-    guint16 next_port;
     guint16 ip_id;
+    MsNetPorts *ports; /* ports.c; NULL until the host first picks a port */
     GArray *links; /* guint32 link indices */
     GArray *udp;   /* MsNetUdpBinding (net.c); few per host, scanned */
 } MsNetHost;
@@ -117,6 +120,13 @@ link_at(const MsNet *n, guint32 id)
 {
     return &g_array_index(n->links, MsNetLink, id);
 }
+
+/* --- ports.c and the UDP part of net.c -------------------------------- */
+
+void ms__net_ports_free(MsNetPorts *ports);
+
+/* Is `port` bound by a UDP socket of `host`? */
+gboolean ms__net_udp_bound(MsNet *net, MsHostId host, guint16 port);
 
 /* --- routing.c ------------------------------------------------------- */
 

@@ -73,6 +73,7 @@ ms_net_free(MsNet *n)
         g_free(h->name);
         g_array_free(h->links, TRUE);
         g_array_free(h->udp, TRUE);
+        ms__net_ports_free(h->ports);
     }
     for (guint i = 0; i < n->slots->len; i++) {
         MsNetSlot *s = &g_array_index(n->slots, MsNetSlot, i);
@@ -266,8 +267,8 @@ ms_net_add_host(MsNet *n, const char *name, guint32 addr, MsHostRole role, GErro
                     addr,
                     role,
                     TRUE,
-                    49152,
                     1,
+                    NULL,
                     g_array_new(FALSE, FALSE, sizeof(guint32)),
                     g_array_new(FALSE, FALSE, sizeof(MsNetUdpBinding)) };
     g_array_append_val(n->hosts, h);
@@ -721,24 +722,23 @@ ms_net_set_receiver(MsNet *n, guint8 proto, MsNetReceiveFunc func, gpointer user
 
 /* --- UDP --------------------------------------------------------------- */
 
-guint16
-ms_net_ephemeral_port(MsNet *n, MsHostId host)
+gboolean
+ms__net_udp_bound(MsNet *n, MsHostId host, guint16 port)
 {
-    g_return_val_if_fail(HOST_OK(n, host), 0);
     MsNetHost *h = host_at(n, host);
-    guint16 p = h->next_port;
-    h->next_port = h->next_port == 65535 ? 49152 : h->next_port + 1;
-    return p;
+    for (guint i = 0; i < h->udp->len; i++)
+        if (g_array_index(h->udp, MsNetUdpBinding, i).port == port)
+            return TRUE;
+    return FALSE;
 }
 
 gboolean
 ms_udp_bind(MsNet *n, MsHostId host, guint16 port, MsUdpReceiveFunc func, gpointer user_data)
 {
     g_return_val_if_fail(HOST_OK(n, host) && func != NULL, FALSE);
+    if (ms__net_udp_bound(n, host, port))
+        return FALSE;
     MsNetHost *h = host_at(n, host);
-    for (guint i = 0; i < h->udp->len; i++)
-        if (g_array_index(h->udp, MsNetUdpBinding, i).port == port)
-            return FALSE;
     MsNetUdpBinding b = { port, func, user_data };
     g_array_append_val(h->udp, b);
     return TRUE;

@@ -431,6 +431,30 @@ output(MsTcp *t, MsTcpConnId id)
         arm_timer(t, id);
 }
 
+typedef struct {
+    GHashTable *by_key;
+    ConnKey key;
+} PortProbe;
+
+/* Does a live connection use this four-tuple with local `port`? Linux lets
+ * connect() share a local port among connections to different peers. */
+static gboolean
+port_in_use(guint16 port, gpointer user_data)
+{
+    PortProbe *p = user_data;
+    p->key.lport = port;
+    return g_hash_table_contains(p->by_key, &p->key);
+}
+
+/* The local port of a new connection: RFC 6056 3.3.4 double-hash, as Linux
+ * picks it (sim/net/ports.c). */
+static guint16
+pick_local_port(MsTcp *t, MsHostId host, guint32 raddr, guint16 rport)
+{
+    PortProbe p = { t->by_key, { host, raddr, 0, rport } };
+    return ms_net_connect_port(t->net, host, raddr, rport, port_in_use, &p);
+}
+
 MsTcpConnId
 ms_tcp_connect(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport, const MsTcpCallbacks *cb,
                gpointer ud)
@@ -448,7 +472,7 @@ ms_tcp_connect_tagged(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport,
             ms__flow_set_message(t->flow, fc, message);
         return fc;
     }
-    guint16 lport = ms_net_ephemeral_port(t->net, host);
+    guint16 lport = pick_local_port(t, host, dst_addr, dport);
     MsTcpConnId id = conn_new(t, host, lport, dst_addr, dport);
     Conn *c = conn_at(t, id);
     c->message = message;
