@@ -15,6 +15,7 @@
 
 #define GOOD_DIR "tests/scenarios/good"
 #define BAD_DIR  "tests/scenarios/bad"
+#define WARN_DIR "tests/scenarios/warn"
 
 static MsScenario *
 load_string(const char *xml, GError **error)
@@ -613,6 +614,88 @@ test_mail_boundaries(void)
     }
 }
 
+/* ---- authoring warnings ------------------------------------------------- */
+
+/* Each file of the warning corpus loads, and starts with
+ * "<!-- warn: LINE: TEXT -->" (exactly one warning, "PATH:LINE: warning: "
+ * containing TEXT) or "<!-- warn: none -->" (no warning). A warning that
+ * says an <expect> "can never hold" is proven by a run: that check fails. */
+static void
+test_warning_corpus(void)
+{
+    g_autoptr(GDir) dir = g_dir_open(WARN_DIR, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    guint n = 0, proven = 0;
+    for (const char *name; (name = g_dir_read_name(dir));) {
+        if (!g_str_has_suffix(name, ".xml"))
+            continue;
+        g_autofree char *path = g_build_filename(WARN_DIR, name, NULL);
+        g_autofree char *text = NULL;
+        CU_ASSERT_FATAL(g_file_get_contents(path, &text, NULL, NULL));
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsScenario) sc = ms_scenario_load_file(path, &error);
+        CU_ASSERT_PTR_NOT_NULL(sc);
+        if (!sc) {
+            fprintf(stderr, "%s: %s\n", name, error->message);
+            continue;
+        }
+        g_autoptr(GPtrArray) warnings = ms_scenario_warnings(sc);
+        n++;
+        if (g_str_has_prefix(text, "<!-- warn: none -->")) {
+            CU_ASSERT_EQUAL(warnings->len, 0);
+            for (guint i = 0; i < warnings->len; i++)
+                fprintf(stderr, "%s: unexpected %s\n", name, (char *) warnings->pdata[i]);
+            continue;
+        }
+        guint line = 0;
+        char want[512] = "";
+        CU_ASSERT_EQUAL(sscanf(text, "<!-- warn: %u: %511[^\n]", &line, want), 2);
+        char *end = strstr(want, " -->");
+        if (end)
+            *end = '\0';
+        g_autofree char *prefix = g_strdup_printf("%s:%u: warning: ", path, line);
+        CU_ASSERT_EQUAL(warnings->len, 1);
+        gboolean found = warnings->len == 1 && g_str_has_prefix(warnings->pdata[0], prefix) &&
+                         strstr(warnings->pdata[0], want) != NULL;
+        CU_ASSERT(found);
+        if (!found)
+            for (guint i = 0; i < MAX(warnings->len, 1); i++)
+                fprintf(stderr, "%s: want '%s%s', got %s\n", name, prefix, want,
+                        warnings->len ? (char *) warnings->pdata[i] : "(no warning)");
+        if (!strstr(want, "can never hold"))
+            continue;
+        const char *argv[] = { ms_test_mailsim_path(), "run", "-q", path, NULL };
+        g_autofree char *out = NULL, *err = NULL;
+        CU_ASSERT_EQUAL(ms_test_spawn(argv, &out, &err), 1);
+        g_autofree char *fail = g_strdup_printf("FAIL  %s:%u: ", path, line);
+        CU_ASSERT(out && strstr(out, fail));
+        proven++;
+    }
+    CU_ASSERT(n >= 15);
+    CU_ASSERT(proven >= 10);
+}
+
+/* Where nothing is lost, nothing is said: a world without mail, and a
+ * generated world (every domain has its zone, every host its links). */
+static void
+test_warnings_quiet(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_file(GOOD_DIR "/minimal.xml", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    g_autoptr(GPtrArray) w = ms_scenario_warnings(sc);
+    CU_ASSERT_EQUAL(w->len, 0);
+    const char *gen = "<scenario version=\"1\" name=\"g\" until=\"1h\">\n"
+                      "<generate domains=\"20\" routers=\"2000\" users=\"100\" "
+                      "messages=\"50\" duration=\"50min\" seed=\"3\"/>\n</scenario>\n";
+    g_autoptr(MsScenario) big = load_string(gen, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    g_autoptr(GPtrArray) wb = ms_scenario_warnings(big);
+    CU_ASSERT_EQUAL(wb->len, 0);
+    for (guint i = 0; i < wb->len && i < 5; i++)
+        fprintf(stderr, "generated: %s\n", (char *) wb->pdata[i]);
+}
+
 /* ---- mailsim validate ----------------------------------------------------- */
 
 static void
@@ -654,6 +737,26 @@ test_validate_command(void)
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 
+    /* Warnings: on stderr with file:line, the file still "ok", exit 0. */
+    const char *warned[] = { bin, "validate", WARN_DIR "/sender-no-zone.xml", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(warned, &out, &err), 0);
+    CU_ASSERT(out && strstr(out, WARN_DIR "/sender-no-zone.xml: ok\n"));
+    CU_ASSERT(err && strstr(err, WARN_DIR "/sender-no-zone.xml:20: warning: "));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    /* `mailsim run` shows them once before the narration, -q does not. */
+    const char *run[] = { bin, "run", WARN_DIR "/sender-no-zone.xml", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(run, &out, &err), 0);
+    CU_ASSERT(err && strstr(err, "sender-no-zone.xml:20: warning: "));
+    CU_ASSERT(err && strstr(err, "warning: ") == g_strrstr(err, "warning: ")); /* once */
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    const char *runq[] = { bin, "run", "-q", WARN_DIR "/sender-no-zone.xml", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(runq, &out, &err), 0);
+    CU_ASSERT(err && !strstr(err, "warning:"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
     const char *badopt[] = { bin, "validate", "--frobnicate", NULL };
     CU_ASSERT_EQUAL(ms_test_spawn(badopt, &out, &err), 2);
 }
@@ -676,6 +779,8 @@ main(void)
         { "schema embedded in the binary", test_embedded_schema },
         { "boundaries: network", test_boundaries },
         { "boundaries: mail", test_mail_boundaries },
+        { "warning corpus: line, text, proven by a run", test_warning_corpus },
+        { "no warnings where nothing is lost", test_warnings_quiet },
         { "mailsim validate", test_validate_command },
         { NULL, NULL },
     };
