@@ -614,6 +614,62 @@ test_mail_boundaries(void)
     }
 }
 
+/* ---- did you mean --------------------------------------------------------- */
+
+/* An unknown attribute or element gets the closest name the schema allows
+ * there, at most 2 edits away (Damerau-Levenshtein: a swap of neighbours is
+ * one edit), case ignored; farther ones get no hint. Every unknown name is
+ * reported, including those libxml2's validator passes over. */
+static void
+test_did_you_mean(void)
+{
+    static const struct {
+        const char *extra;
+        const char *want; /* in the error, on line 4; NULL: no hint at all */
+    } cases[] = {
+        { "<link a=\"r1\" b=\"r2\" latncy=\"1ms\"/>",
+          "Invalid attribute latncy for element link (did you mean 'latency'?)" },
+        { "<link a=\"r1\" b=\"r2\" lateny=\"1ms\"/>", "(did you mean 'latency'?)" },
+        { "<link a=\"r1\" b=\"r2\" laetncy=\"1ms\"/>", "(did you mean 'latency'?)" }, /* swap */
+        { "<link a=\"r1\" b=\"r2\" LATENCY=\"1ms\"/>", "(did you mean 'latency'?)" }, /* case */
+        { "<link a=\"r1\" b=\"r2\" latenxx=\"1ms\"/>", "(did you mean 'latency'?)" }, /* 2 */
+        { "<link a=\"r1\" b=\"r2\" latexxx=\"1ms\"/>", NULL },                        /* 3 */
+        { "<link a=\"r1\" b=\"r2\" colour=\"red\"/>", NULL },
+        { "<lnk a=\"r1\" b=\"r2\"/>", "Did not expect element lnk there (did you mean 'link'?)" },
+        { "<fault kind=\"host-down\" traget=\"r1\" at=\"1s\"/>", "(did you mean 'target'?)" },
+        { "<expect kind=\"no-loss\" mesage=\"m1\"/>", "(did you mean 'message'?)" },
+        /* names are looked up where they stand: 'pop3' is no attribute of <link> */
+        { "<link a=\"r1\" b=\"r2\" pop=\"x\"/>", NULL },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *xml = with_routers(cases[i].extra);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsScenario) sc = load_string(xml, &error);
+        CU_ASSERT_PTR_NULL(sc);
+        if (!error)
+            continue;
+        gboolean ok = cases[i].want ? strstr(error->message, cases[i].want) != NULL
+                                    : strstr(error->message, "did you mean") == NULL;
+        CU_ASSERT(g_str_has_prefix(error->message, "mem.xml:4: "));
+        CU_ASSERT(ok);
+        if (!ok)
+            fprintf(stderr, "case %" G_GSIZE_FORMAT ": want '%s', got:\n%s\n", i,
+                    cases[i].want ? cases[i].want : "(no hint)", error->message);
+    }
+    /* On the root, and a name libxml2's validator alone does not report. */
+    g_autoptr(GError) error = NULL;
+    const char *xml = "<scenario version=\"1\" name=\"x\" untill=\"1h\">\n"
+                      "<host id=\"r1\" role=\"router\" adress=\"10.0.0.1\"/>\n</scenario>\n";
+    g_autoptr(MsScenario) sc = load_string(xml, &error);
+    CU_ASSERT_PTR_NULL(sc);
+    CU_ASSERT(error && strstr(error->message, "mem.xml:1: element 'scenario': not allowed by the "
+                                              "schema: Invalid attribute untill for element "
+                                              "scenario (did you mean 'until'?)"));
+    CU_ASSERT(error && strstr(error->message, "mem.xml:2: element 'host': not allowed by the "
+                                              "schema: Invalid attribute adress for element host "
+                                              "(did you mean 'address'?)"));
+}
+
 /* ---- authoring warnings ------------------------------------------------- */
 
 /* Each file of the warning corpus loads, and starts with
@@ -779,6 +835,7 @@ main(void)
         { "schema embedded in the binary", test_embedded_schema },
         { "boundaries: network", test_boundaries },
         { "boundaries: mail", test_mail_boundaries },
+        { "unknown names: did you mean", test_did_you_mean },
         { "warning corpus: line, text, proven by a run", test_warning_corpus },
         { "no warnings where nothing is lost", test_warnings_quiet },
         { "mailsim validate", test_validate_command },
