@@ -752,6 +752,86 @@ test_warnings_quiet(void)
         fprintf(stderr, "generated: %s\n", (char *) wb->pdata[i]);
 }
 
+/* ---- the README documents the whole schema -------------------------------- */
+
+/* The README's section of element `element`: from its "#### " heading that
+ * names `<element>` to the next heading; NULL when there is none. */
+static char *
+readme_section(const char *readme, const char *element)
+{
+    g_autofree char *tag = g_strdup_printf("`<%s>`", element);
+    g_auto(GStrv) lines = g_strsplit(readme, "\n", -1);
+    g_autoptr(GString) out = NULL;
+    for (char **l = lines; *l; l++) {
+        if (out && **l == '#')
+            break;
+        if (out)
+            g_string_append_printf(out, "%s\n", *l);
+        else if (g_str_has_prefix(*l, "#### ") && strstr(*l, tag))
+            out = g_string_new("");
+    }
+    return out ? g_string_free(g_steal_pointer(&out), FALSE) : NULL;
+}
+
+/* Every element of scenarios/schema/scenario.rng has its section in the
+ * README's "Scenario files", and every attribute the schema accepts on it
+ * a row there ("| `name` |", bold when required). The schema is read as
+ * text: <element name=E> opens E until its </element>, and an <attribute
+ * name=A> belongs to the innermost open element. */
+static void
+test_readme_documents_schema(void)
+{
+    g_autofree char *rng = NULL, *readme = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents("scenarios/schema/scenario.rng", &rng, NULL, NULL));
+    CU_ASSERT_FATAL(g_file_get_contents("README.md", &readme, NULL, NULL));
+    g_autoptr(GRegex) re =
+        g_regex_new("<(/?)(element|attribute)(?:\\s+name=\"([^\"]+)\")?", 0, 0, NULL);
+    g_autoptr(GPtrArray) stack = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GMatchInfo) mi = NULL;
+    guint elements = 0, attributes = 0, missing = 0;
+    g_regex_match(re, rng, 0, &mi);
+    for (; g_match_info_matches(mi); g_match_info_next(mi, NULL)) {
+        g_autofree char *close = g_match_info_fetch(mi, 1);
+        g_autofree char *kind = g_match_info_fetch(mi, 2);
+        g_autofree char *name = g_match_info_fetch(mi, 3);
+        gboolean element = strcmp(kind, "element") == 0;
+        if (element && *close) {
+            CU_ASSERT_FATAL(stack->len > 0);
+            g_ptr_array_remove_index(stack, stack->len - 1);
+            continue;
+        }
+        if (*close || !name || !*name)
+            continue;
+        if (element) {
+            g_ptr_array_add(stack, g_strdup(name));
+            elements++;
+        } else {
+            CU_ASSERT_FATAL(stack->len > 0);
+            attributes++;
+        }
+        const char *owner = element ? name : stack->pdata[stack->len - 1];
+        g_autofree char *section = readme_section(readme, owner);
+        gboolean ok = section != NULL;
+        if (ok && !element) {
+            g_autofree char *row = g_strdup_printf("| `%s` |", name);
+            g_autofree char *bold = g_strdup_printf("| **`%s`** |", name);
+            ok = strstr(section, row) || strstr(section, bold);
+        }
+        if (!ok) {
+            missing++;
+            if (!section)
+                fprintf(stderr, "README.md: no section \"#### `<%s>`\" under Scenario files\n",
+                        owner);
+            else
+                fprintf(stderr, "README.md: section `<%s>` has no row \"| `%s` |\"\n", owner, name);
+        }
+    }
+    CU_ASSERT_EQUAL(missing, 0);
+    CU_ASSERT_EQUAL(stack->len, 0);
+    CU_ASSERT(elements >= 20);
+    CU_ASSERT(attributes >= 90);
+}
+
 /* ---- mailsim validate ----------------------------------------------------- */
 
 static void
@@ -838,6 +918,7 @@ main(void)
         { "unknown names: did you mean", test_did_you_mean },
         { "warning corpus: line, text, proven by a run", test_warning_corpus },
         { "no warnings where nothing is lost", test_warnings_quiet },
+        { "README documents every element and attribute", test_readme_documents_schema },
         { "mailsim validate", test_validate_command },
         { NULL, NULL },
     };
