@@ -26,6 +26,8 @@
  *    profile's default size and recipient limits, and one connected network;
  *  - a dsn expected at an address that sends no message (and no workload
  *    sends mail), since DSNs go to envelope senders (RFC 3464 2.2);
+ *  - a message whose client has no smtp= server (it is never sent; an
+ *    expectation that needs it delivered can never hold);
  *  - a host with no link; a <check> or check-every= of a client without a
  *    pop3= server (it downloads nothing); a fault at exactly until= (later
  *    is an error).
@@ -233,6 +235,22 @@ latencies_from(Checker *C, guint from)
 
 /* ---- the checks --------------------------------------------------------- */
 
+/* A client without smtp= drops what it would send (sim/mail/mail_mua.c). */
+static void
+check_messages_sent(Checker *C)
+{
+    const MsScenario *sc = C->sc;
+    for (guint i = 0; i < sc->messages->len; i++) {
+        const MsScenarioMessage *m = &g_array_index(sc->messages, MsScenarioMessage, i);
+        const MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, m->sender_client);
+        if (c->smtp < 0)
+            warn(C, m->line,
+                 "element 'message': client '%s' has no smtp= server to submit to: message '%s' "
+                 "is never sent",
+                 host_at(sc, c->host)->id, m->id);
+    }
+}
+
 static void
 check_sender_domains(Checker *C)
 {
@@ -290,6 +308,15 @@ static gboolean
 check_reachable(Checker *C, const MsScenarioExpect *x, const MsScenarioMessage *m, const char *rcpt)
 {
     const MsScenario *sc = C->sc;
+    const MsScenarioClient *sender =
+        &g_array_index(sc->clients, MsScenarioClient, m->sender_client);
+    if (sender->smtp < 0) {
+        warn(C, x->line,
+             "element 'expect': kind=\"%s\" can never hold: message '%s' is never sent "
+             "(client '%s' has no smtp= server)",
+             expect_name(x), m->id, host_at(sc, sender->host)->id);
+        return FALSE;
+    }
     g_autofree char *why = undeliverable(C, rcpt);
     if (why) {
         warn(C, x->line,
@@ -466,7 +493,14 @@ check_expects(Checker *C)
             if (!m)
                 break;
             g_autoptr(GPtrArray) rcpts = needed_recipients(sc, x, m);
-            if (rcpts->len && !failure_possible(C, m, rcpts->pdata[0]))
+            const MsScenarioClient *c =
+                &g_array_index(sc->clients, MsScenarioClient, m->sender_client);
+            if (c->smtp < 0)
+                warn(C, x->line,
+                     "element 'expect': kind=\"bounced\" can never hold: message '%s' is never "
+                     "sent (client '%s' has no smtp= server)",
+                     m->id, host_at(sc, c->host)->id);
+            else if (rcpts->len && !failure_possible(C, m, rcpts->pdata[0]))
                 warn(C, x->line,
                      "element 'expect': kind=\"bounced\" can never hold: nothing in the scenario "
                      "can make delivery of message '%s' to %s fail (a known user, with DNS "
@@ -569,6 +603,7 @@ ms_scenario_warnings(const MsScenario *sc)
     Checker C = { sc, out, NULL, dists, named, served };
     index_names(&C);
     check_hosts_and_faults(&C);
+    check_messages_sent(&C);
     check_sender_domains(&C);
     check_expects(&C);
     if (C.adj)
