@@ -618,7 +618,8 @@ test_mail_boundaries(void)
 
 /* An unknown attribute or element gets the closest name the schema allows
  * there, at most 2 edits away (Damerau-Levenshtein: a swap of neighbours is
- * one edit), case ignored; farther ones get no hint. Every unknown name is
+ * one edit), case ignored; farther ones get no hint. So do unknown values of
+ * enumerations and unknown host ids. Every unknown name is
  * reported, including those libxml2's validator passes over. */
 static void
 test_did_you_mean(void)
@@ -640,6 +641,16 @@ test_did_you_mean(void)
         { "<expect kind=\"no-loss\" mesage=\"m1\"/>", "(did you mean 'message'?)" },
         /* names are looked up where they stand: 'pop3' is no attribute of <link> */
         { "<link a=\"r1\" b=\"r2\" pop=\"x\"/>", NULL },
+        /* values: enumerations and references to ids */
+        { "<fault kind=\"host-dwn\" target=\"r1\" at=\"1s\"/>",
+          "'host-dwn' is not known: expected one of host-down, link-down, loss, dns-down, "
+          "mailbox-full (did you mean 'host-down'?)" },
+        { "<link a=\"r1\" b=\"rr2\"/>", "unknown host 'rr2': expected the id of a <host> (did "
+                                        "you mean 'r2'?)" },
+        { "<fault kind=\"link-down\" target=\"r1~r22\" at=\"1s\"/>", "(did you mean 'r2'?)" },
+        { "<fault kind=\"host-down\" target=\"R1\" at=\"1s\"/>", "(did you mean 'r1'?)" },
+        { "<link a=\"r1\" b=\"gateway\"/>", NULL },
+        { "<expect kind=\"no-loss\" message=\"m2\"/>", NULL }, /* no message at all */
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *xml = with_routers(cases[i].extra);

@@ -69,6 +69,11 @@ gboolean ms__scenario_names_has(const MsScenarioNames *names, const char *elemen
  * ignored; G_MAXUINT for names over 64 characters. */
 guint ms__scenario_edit_distance(const char *a, const char *b);
 
+/* The name of known[0..n) closest to `name`, at most 2 edits away and
+ * closer than its own length (the first wins a tie); NULL when none is.
+ * Borrowed from known. */
+const char *ms__scenario_closest(const char *const *known, guint n, const char *name);
+
 /* Reports every attribute and element of doc that the schema does not
  * know, in libxml2's words plus a hint, as schema errors. */
 void ms__scenario_check_names(MsScenarioDiag *d, const MsScenarioNames *names, xmlDoc *doc);

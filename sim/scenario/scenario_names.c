@@ -21,7 +21,9 @@
  * Distance: Damerau-Levenshtein in its optimal-string-alignment form (an
  * insertion, deletion, substitution or swap of two neighbours costs 1), on
  * ASCII-lowered names; a name within 2 of the unknown one (and closer than
- * its own length) is suggested. Costs: O(schema) to build, O(|a| |b|) per
+ * its own length) is suggested; the first in schema order wins a tie. The
+ * reader (sim/scenario/scenario_read.c) uses the same distance for values:
+ * enumerations and references to ids. Costs: O(schema) to build, O(|a| |b|) per
  * comparison; only run on documents the schema refused. */
 #include "scenario-private.h"
 
@@ -190,13 +192,13 @@ ms__scenario_names_has(const MsScenarioNames *names, const char *element, gboole
     return e && known(attribute ? e->attributes : e->children, name);
 }
 
-static const char *
-closest(GPtrArray *known, const char *name)
+const char *
+ms__scenario_closest(const char *const *known, guint n, const char *name)
 {
     const char *best = NULL;
     guint best_d = 3; /* at most 2 */
-    for (guint i = 0; i < known->len; i++) {
-        const char *k = known->pdata[i];
+    for (guint i = 0; i < n; i++) {
+        const char *k = known[i];
         guint dist = ms__scenario_edit_distance(name, k);
         if (dist < best_d && dist < strlen(k) && strcmp(k, name) != 0) {
             best = k;
@@ -204,6 +206,12 @@ closest(GPtrArray *known, const char *name)
         }
     }
     return best;
+}
+
+static const char *
+closest(GPtrArray *known, const char *name)
+{
+    return ms__scenario_closest((const char *const *) known->pdata, known->len, name);
 }
 
 const char *
