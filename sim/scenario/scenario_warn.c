@@ -13,6 +13,8 @@
  *  - an expectation that needs a recipient delivered (delivered,
  *    received-headers, retrieved) where the recipient's domain is served by
  *    no <mailserver>, or names no <user> of it (that server answers 550 5.1.1);
+ *    or where the message is larger than the submission server or the
+ *    recipient's server takes, or not below the recipient's quota;
  *    or where even the fastest path from the sending client to the
  *    recipient's server (link latencies alone, a lower bound of any delivery)
  *    ends after until= or after within=;
@@ -302,6 +304,66 @@ expect_name(const MsScenarioExpect *x)
     return ms_expect_kind_to_string(x->kind);
 }
 
+/* The size of message m as sent: at least size= (the whole message is
+ * padded to it) and more than its body. */
+static guint64
+message_size(const MsScenarioMessage *m)
+{
+    return MAX(m->size, m->body ? (guint64) strlen(m->body) : 0);
+}
+
+/* The largest message server s takes: its policy's, else its profile's
+ * (e.g. Postfix message_size_limit). */
+static guint64
+max_size_of(const MsScenarioMailserver *s)
+{
+    if (ms_scenario_policy_has(&s->policy, MS_POLICY_MAX_SIZE))
+        return s->policy.max_size;
+    MsMtaPolicy def;
+    ms_mta_policy_defaults(s->profile, &def);
+    return def.max_size;
+}
+
+/* FALSE (after a warning) when m is larger than what the submission server
+ * or rcpt's server takes (the SIZE= it declares is refused, RFC 1870 6.2),
+ * or at least rcpt's quota (a box takes a message only while its bytes
+ * stay within the quota, and the stored copy adds Return-Path:). */
+static gboolean
+check_fits(Checker *C, const MsScenarioExpect *x, const MsScenarioMessage *m, const char *rcpt)
+{
+    const MsScenario *sc = C->sc;
+    guint64 size = message_size(m);
+    const MsScenarioMailserver *to = server_at(sc, served_by(C, domain_of(rcpt)));
+    const MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, m->sender_client);
+    const MsScenarioHost *sub_host = host_at(sc, (guint) c->smtp);
+    const MsScenarioMailserver *sub = server_at(sc, sub_host->mailserver);
+    const MsScenarioMailserver *servers[] = { sub, to };
+    for (gsize i = 0; i < G_N_ELEMENTS(servers); i++) {
+        guint64 max = max_size_of(servers[i]);
+        if (max && size > max) {
+            warn(C, x->line,
+                 "element 'expect': kind=\"%s\" can never hold: message '%s' has %" G_GUINT64_FORMAT
+                 " bytes and mailserver '%s' takes at most %" G_GUINT64_FORMAT
+                 " (552, RFC 1870 6.2)",
+                 expect_name(x), m->id, size, host_at(sc, servers[i]->host)->id, max);
+            return FALSE;
+        }
+    }
+    gsize local = (gsize) (strrchr(rcpt, '@') - rcpt);
+    for (guint i = 0; i < to->users->len; i++) {
+        const MsScenarioUser *u = &g_array_index(to->users, MsScenarioUser, i);
+        if (strlen(u->name) == local && strncmp(u->name, rcpt, local) == 0 && u->quota &&
+            size >= u->quota) {
+            warn(C, x->line,
+                 "element 'expect': kind=\"%s\" can never hold: message '%s' has %" G_GUINT64_FORMAT
+                 " bytes, and the quota of %s is %" G_GUINT64_FORMAT " bytes",
+                 expect_name(x), m->id, size, rcpt, u->quota);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 /* Checks one recipient that expectation x needs delivered; returns FALSE
  * after a warning. */
 static gboolean
@@ -325,6 +387,8 @@ check_reachable(Checker *C, const MsScenarioExpect *x, const MsScenarioMessage *
              expect_name(x), m->id, rcpt, why);
         return FALSE;
     }
+    if (!check_fits(C, x, m, rcpt))
+        return FALSE;
     if (x->within == MS_TIME_INFINITE && sc->until == MS_TIME_INFINITE)
         return TRUE;
     guint from = g_array_index(sc->clients, MsScenarioClient, m->sender_client).host;
