@@ -14,7 +14,9 @@
  *    received-headers, retrieved) where the recipient's domain is served by
  *    no <mailserver>, or names no <user> of it (that server answers 550 5.1.1);
  *    or where the message is larger than the submission server or the
- *    recipient's server takes, or not below the recipient's quota;
+ *    recipient's server takes, or not below the recipient's quota, or
+ *    where the server that must look the domain up finds a null MX or no
+ *    record at all;
  *    or where even the fastest path from the sending client to the
  *    recipient's server (link latencies alone, a lower bound of any delivery)
  *    ends after until= or after within=;
@@ -34,8 +36,8 @@
  *    pop3= server (it downloads nothing); a fault at exactly until= (later
  *    is an error).
  * Not decided here (they depend on routing, timing or load): whether a given
- * link is ever used, whether a retry schedule fits in the run, whether a
- * null MX is reached (a sender's own server delivers locally without DNS).
+ * link is ever used, whether a retry schedule fits in the run, whether load
+ * or loss make a delivery fail.
  *
  * Ownership: the caller owns the returned array and its strings. Costs:
  * linear in the scenario (record names and served domains are indexed in
@@ -60,6 +62,7 @@ typedef struct {
     GHashTable *dists;  /* source host + 1 -> MsTime array (one Dijkstra each) */
     GHashTable *named;  /* set of names owning an MX, null MX or A record */
     GHashTable *served; /* domain -> mailserver index + 1 */
+    GHashTable *nullmx; /* set of domains publishing a null MX */
 } Checker;
 
 static void warn(Checker *C, guint line, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
@@ -130,6 +133,8 @@ index_names(Checker *C)
             const MsScenarioRecord *r = &g_array_index(z->records, MsScenarioRecord, k);
             if (r->type != MS_RECORD_NS)
                 g_hash_table_add(C->named, r->name);
+            if (r->type == MS_RECORD_NULLMX)
+                g_hash_table_add(C->nullmx, r->name);
         }
     }
     for (guint i = 0; i < sc->mailservers->len; i++) { /* each domain is on one server */
@@ -364,6 +369,43 @@ check_fits(Checker *C, const MsScenarioExpect *x, const MsScenarioMessage *m, co
     return TRUE;
 }
 
+/* FALSE (after a warning) when the server that would look rcpt's domain
+ * up in DNS finds nothing to deliver to. The message goes from the
+ * submission server along smarthosts until one serves the domain (it
+ * delivers locally) or has no smarthost: that one asks DNS for the MX
+ * (sim/mail/mail_mta.c), and a null MX bounces it (RFC 7505 3), a name with
+ * no MX and no A record leaves it nowhere to go (RFC 5321 5.1). */
+static gboolean
+check_route(Checker *C, const MsScenarioExpect *x, const MsScenarioMessage *m, const char *rcpt)
+{
+    const MsScenario *sc = C->sc;
+    const char *dom = domain_of(rcpt);
+    gint dest = served_by(C, dom);
+    const MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, m->sender_client);
+    gint cur = host_at(sc, (guint) c->smtp)->mailserver;
+    for (guint steps = 0; cur != dest && server_at(sc, cur)->smarthost >= 0; steps++) {
+        if (steps > sc->mailservers->len)
+            return TRUE; /* a loop of smarthosts: not this check's business */
+        cur = host_at(sc, (guint) server_at(sc, cur)->smarthost)->mailserver;
+    }
+    if (cur == dest)
+        return TRUE;
+    const char *by = host_at(sc, server_at(sc, cur)->host)->id;
+    if (g_hash_table_contains(C->nullmx, dom))
+        warn(C, x->line,
+             "element 'expect': kind=\"%s\" can never hold: domain '%s' publishes a null MX, "
+             "so mailserver '%s' bounces message '%s' to %s at once (RFC 7505 3)",
+             expect_name(x), dom, by, m->id, rcpt);
+    else if (!domain_in_dns(C, dom))
+        warn(C, x->line,
+             "element 'expect': kind=\"%s\" can never hold: domain '%s' has no MX or A record "
+             "in any <zone>, so mailserver '%s' cannot find where to send message '%s'",
+             expect_name(x), dom, by, m->id);
+    else
+        return TRUE;
+    return FALSE;
+}
+
 /* Checks one recipient that expectation x needs delivered; returns FALSE
  * after a warning. */
 static gboolean
@@ -387,7 +429,7 @@ check_reachable(Checker *C, const MsScenarioExpect *x, const MsScenarioMessage *
              expect_name(x), m->id, rcpt, why);
         return FALSE;
     }
-    if (!check_fits(C, x, m, rcpt))
+    if (!check_fits(C, x, m, rcpt) || !check_route(C, x, m, rcpt))
         return FALSE;
     if (x->within == MS_TIME_INFINITE && sc->until == MS_TIME_INFINITE)
         return TRUE;
@@ -664,7 +706,8 @@ ms_scenario_warnings(const MsScenario *sc)
         g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     g_autoptr(GHashTable) named = g_hash_table_new(g_str_hash, g_str_equal);
     g_autoptr(GHashTable) served = g_hash_table_new(g_str_hash, g_str_equal);
-    Checker C = { sc, out, NULL, dists, named, served };
+    g_autoptr(GHashTable) nullmx = g_hash_table_new(g_str_hash, g_str_equal);
+    Checker C = { sc, out, NULL, dists, named, served, nullmx };
     index_names(&C);
     check_hosts_and_faults(&C);
     check_messages_sent(&C);
