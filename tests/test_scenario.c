@@ -641,6 +641,10 @@ test_did_you_mean(void)
         { "<expect kind=\"no-loss\" mesage=\"m1\"/>", "(did you mean 'message'?)" },
         /* names are looked up where they stand: 'pop3' is no attribute of <link> */
         { "<link a=\"r1\" b=\"r2\" pop=\"x\"/>", NULL },
+        /* a known element out of place is told where it goes */
+        { "<user name=\"bob\"/>", "Did not expect element user there (<user> goes inside "
+                                  "<mailserver>)" },
+        { "<mx preference=\"1\" exchange=\"mx.a.example\"/>", "(<mx> goes inside <zone>)" },
         /* values: enumerations and references to ids */
         { "<fault kind=\"host-dwn\" target=\"r1\" at=\"1s\"/>",
           "'host-dwn' is not known: expected one of host-down, link-down, loss, dns-down, "

@@ -60,6 +60,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsScenarioNames, ms__scenario_names_free)
 const char *ms__scenario_names_suggest(const MsScenarioNames *names, const char *element,
                                        gboolean attribute, const char *unknown);
 
+/* The hint for an unknown name: " (did you mean 'x'?)", or for an element
+ * the schema allows elsewhere " (<x> goes inside <p>)", or "" (caller
+ * frees). */
+char *ms__scenario_names_hint(const MsScenarioNames *names, const char *element, gboolean attribute,
+                              const char *unknown);
+
 /* TRUE when the schema allows `name` as an attribute (attribute TRUE) or
  * a child element of `element`. */
 gboolean ms__scenario_names_has(const MsScenarioNames *names, const char *element,

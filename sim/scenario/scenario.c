@@ -445,8 +445,8 @@ schema_names(SchemaCheck *sc)
     return sc->names;
 }
 
-/* " (did you mean 'x'?)" for a libxml2 message that names an unknown
- * attribute or element, "" otherwise (caller frees). */
+/* The hint (ms__scenario_names_hint) for a libxml2 message that names an
+ * unknown attribute or element, "" otherwise (caller frees). */
 static char *
 schema_hint(SchemaCheck *sc, xmlNode *node, const char *msg, gboolean *skip)
 {
@@ -472,8 +472,7 @@ schema_hint(SchemaCheck *sc, xmlNode *node, const char *msg, gboolean *skip)
     if (names && !attribute && element == where &&
         !ms__scenario_names_has(names, element, FALSE, unknown))
         *skip = TRUE;
-    const char *s = names ? ms__scenario_names_suggest(names, element, attribute, unknown) : NULL;
-    return s ? g_strdup_printf(" (did you mean '%s'?)", s) : g_strdup("");
+    return names ? ms__scenario_names_hint(names, element, attribute, unknown) : g_strdup("");
 }
 
 static void

@@ -21,7 +21,8 @@
  * Distance: Damerau-Levenshtein in its optimal-string-alignment form (an
  * insertion, deletion, substitution or swap of two neighbours costs 1), on
  * ASCII-lowered names; a name within 2 of the unknown one (and closer than
- * its own length) is suggested; the first in schema order wins a tie. The
+ * its own length) is suggested; the first in schema order wins a tie. An
+ * element the schema knows, in the wrong place, is told where it goes. The
  * reader (sim/scenario/scenario_read.c) uses the same distance for values:
  * enumerations and references to ids. Costs: O(schema) to build, O(|a| |b|) per
  * comparison; only run on documents the schema refused. */
@@ -32,6 +33,7 @@
 typedef struct {
     GPtrArray *attributes; /* of const char* into the rng doc */
     GPtrArray *children;   /* of const char* into the rng doc */
+    GPtrArray *parents;    /* of const char*: the elements it may appear in */
 } ElementNames;
 
 struct _MsScenarioNames {
@@ -46,6 +48,7 @@ element_names_free(gpointer p)
     ElementNames *e = p;
     g_ptr_array_unref(e->attributes);
     g_ptr_array_unref(e->children);
+    g_ptr_array_unref(e->parents);
     g_free(e);
 }
 
@@ -73,6 +76,7 @@ element_of(MsScenarioNames *names, const char *name)
         e = g_new0(ElementNames, 1);
         e->attributes = g_ptr_array_new();
         e->children = g_ptr_array_new();
+        e->parents = g_ptr_array_new();
         g_hash_table_insert(names->elements, (gpointer) name, e);
     }
     return e;
@@ -98,7 +102,8 @@ collect(MsScenarioNames *names, xmlNode *n, const char *ctx, GHashTable *seen)
         const char *name = rng_name(c);
         if (is_rng(c, "element") && name) {
             add_unique(element_of(names, ctx)->children, name);
-            element_of(names, name);
+            if (*ctx)
+                add_unique(element_of(names, name)->parents, ctx);
             g_autoptr(GHashTable) inner = g_hash_table_new(g_str_hash, g_str_equal);
             collect(names, c, name, inner);
         } else if (is_rng(c, "attribute") && name) {
@@ -224,10 +229,23 @@ ms__scenario_names_suggest(const MsScenarioNames *names, const char *element, gb
     return closest(attribute ? e->attributes : e->children, unknown);
 }
 
-static void
-hint(char **out, const char *suggestion)
+char *
+ms__scenario_names_hint(const MsScenarioNames *names, const char *element, gboolean attribute,
+                        const char *unknown)
 {
-    *out = suggestion ? g_strdup_printf(" (did you mean '%s'?)", suggestion) : g_strdup("");
+    const char *s = ms__scenario_names_suggest(names, element, attribute, unknown);
+    if (s)
+        return g_strdup_printf(" (did you mean '%s'?)", s);
+    /* A known element out of place: say where it goes. */
+    ElementNames *e = attribute ? NULL : g_hash_table_lookup(names->elements, unknown);
+    if (e && e->parents->len) {
+        g_autoptr(GString) where = g_string_new(NULL);
+        for (guint i = 0; i < e->parents->len; i++)
+            g_string_append_printf(where, "%s<%s>", i ? " or " : "",
+                                   (const char *) e->parents->pdata[i]);
+        return g_strdup_printf(" (<%s> goes inside %s)", unknown, where->str);
+    }
+    return g_strdup("");
 }
 
 /* Walks the children of parent (an element the schema knows, or "" for the
@@ -245,8 +263,7 @@ walk(MsScenarioDiag *d, const MsScenarioNames *names, const char *parent, xmlNod
         if (!pe || !known(pe->children, name)) {
             if (!*parent)
                 continue; /* a root other than <scenario> is reported before */
-            g_autofree char *h = NULL;
-            hint(&h, ms__scenario_names_suggest(names, parent, FALSE, name));
+            g_autofree char *h = ms__scenario_names_hint(names, parent, FALSE, name);
             ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, line,
                                   "element '%s': not allowed by the schema: Did not expect "
                                   "element %s there%s",
@@ -258,8 +275,7 @@ walk(MsScenarioDiag *d, const MsScenarioNames *names, const char *parent, xmlNod
             const char *an = (const char *) a->name;
             if (e && known(e->attributes, an))
                 continue;
-            g_autofree char *h = NULL;
-            hint(&h, ms__scenario_names_suggest(names, name, TRUE, an));
+            g_autofree char *h = ms__scenario_names_hint(names, name, TRUE, an);
             ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, line,
                                   "element '%s': not allowed by the schema: Invalid attribute "
                                   "%s for element %s%s",
