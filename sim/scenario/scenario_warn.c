@@ -547,8 +547,10 @@ failure_possible(Checker *C, const MsScenarioMessage *m, const char *rcpt)
         const MsScenarioMailserver *s = server_at(sc, (gint) i);
         if (s->smarthost >= 0 || s->backup_for->len)
             return TRUE;
+        /* command-delay too: a pause past the client's timeouts
+         * (RFC 5321 4.5.3.2) ends in deferrals, and deferrals in a bounce. */
         if (s->policy.set & (MS_POLICY_GIVE_UP | MS_POLICY_MAX_SIZE | MS_POLICY_MAX_RECIPIENTS |
-                             MS_POLICY_GREYLIST))
+                             MS_POLICY_GREYLIST | MS_POLICY_COMMAND_DELAY))
             return TRUE;
         for (guint k = 0; k < s->replies->len; k++)
             if (g_array_index(s->replies, MsScenarioReply, k).code >= 400)
