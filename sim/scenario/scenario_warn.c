@@ -12,20 +12,20 @@
  *    (RFC 5321 5.1), and finds nothing;
  *  - an expectation that needs a recipient delivered (delivered,
  *    received-headers, retrieved) where the recipient's domain is served by
- *    no <mailserver>, or names no <user> of it (that server answers 550 5.1.1);
- *    or where the message is larger than the submission server or the
- *    recipient's server takes, or not below the recipient's quota, or
- *    where the server that must look the domain up finds a null MX or no
- *    record at all;
- *    or where even the fastest path from the sending client to the
- *    recipient's server (link latencies alone, a lower bound of any delivery)
- *    ends after until= or after within=;
+ *    no <mailserver>, or names no <user> of it (that server answers 550
+ *    5.1.1); where the message is larger than the submission server or the
+ *    recipient's server takes, or not below the recipient's quota; where
+ *    the server that must look the domain up finds a null MX or no record at
+ *    all; or where even the fastest path from the sending client to the
+ *    recipient's server (link latencies alone, a lower bound of any
+ *    delivery) ends after until= or after within=;
  *  - retrieved by a client that never looks (no pop3= server, or no
  *    check-every= and no <check> at or after the message's time), or by one
  *    whose user is not a recipient;
  *  - bounced where nothing can make the delivery fail: the recipient exists,
  *    its domain has DNS records, and the scenario has no fault, no scripted
- *    4xx/5xx reply, no lossy link, no policy limit or greylisting, no quota,
+ *    4xx/5xx reply, no lossy link, no policy limit, greylisting or command
+ *    delay, no quota,
  *    no smarthost or backup MX, no workload, a message well within every
  *    profile's default size and recipient limits, and one connected network;
  *  - a dsn expected at an address that sends no message (and no workload
@@ -41,8 +41,8 @@
  *
  * Ownership: the caller owns the returned array and its strings. Costs:
  * linear in the scenario (record names and served domains are indexed in
- * hash tables that are looked up, never iterated); the path bound runs Dijkstra
- * (O(E log V)) once per distinct sending host that an expectation needs. No
+ * hash tables that are looked up, never iterated); the path bound runs
+ * Dijkstra (O(E log V)) once per distinct sending host that an expectation needs. No
  * hash-table order reaches the output: warnings are sorted by line, then by
  * the order the checks ran in. */
 #include "mailsim/scenario.h"
