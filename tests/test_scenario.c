@@ -15,6 +15,7 @@
 
 #define GOOD_DIR "tests/scenarios/good"
 #define BAD_DIR  "tests/scenarios/bad"
+#define WARN_DIR "tests/scenarios/warn"
 
 static MsScenario *
 load_string(const char *xml, GError **error)
@@ -613,6 +614,241 @@ test_mail_boundaries(void)
     }
 }
 
+/* ---- did you mean --------------------------------------------------------- */
+
+/* An unknown attribute or element gets the closest name the schema allows
+ * there, at most 2 edits away (Damerau-Levenshtein: a swap of neighbours is
+ * one edit), case ignored; farther ones get no hint. So do unknown values of
+ * enumerations and unknown host ids. Every unknown name is
+ * reported, including those libxml2's validator passes over. */
+static void
+test_did_you_mean(void)
+{
+    static const struct {
+        const char *extra;
+        const char *want; /* in the error, on line 4; NULL: no hint at all */
+    } cases[] = {
+        { "<link a=\"r1\" b=\"r2\" latncy=\"1ms\"/>",
+          "Invalid attribute latncy for element link (did you mean 'latency'?)" },
+        { "<link a=\"r1\" b=\"r2\" lateny=\"1ms\"/>", "(did you mean 'latency'?)" },
+        { "<link a=\"r1\" b=\"r2\" laetncy=\"1ms\"/>", "(did you mean 'latency'?)" }, /* swap */
+        { "<link a=\"r1\" b=\"r2\" LATENCY=\"1ms\"/>", "(did you mean 'latency'?)" }, /* case */
+        { "<link a=\"r1\" b=\"r2\" latenxx=\"1ms\"/>", "(did you mean 'latency'?)" }, /* 2 */
+        { "<link a=\"r1\" b=\"r2\" latexxx=\"1ms\"/>", NULL },                        /* 3 */
+        { "<link a=\"r1\" b=\"r2\" colour=\"red\"/>", NULL },
+        { "<lnk a=\"r1\" b=\"r2\"/>", "Did not expect element lnk there (did you mean 'link'?)" },
+        { "<fault kind=\"host-down\" traget=\"r1\" at=\"1s\"/>", "(did you mean 'target'?)" },
+        { "<expect kind=\"no-loss\" mesage=\"m1\"/>", "(did you mean 'message'?)" },
+        /* names are looked up where they stand: 'pop3' is no attribute of <link> */
+        { "<link a=\"r1\" b=\"r2\" pop=\"x\"/>", NULL },
+        /* a known element out of place is told where it goes */
+        { "<user name=\"bob\"/>", "Did not expect element user there (<user> goes inside "
+                                  "<mailserver>)" },
+        { "<mx preference=\"1\" exchange=\"mx.a.example\"/>", "(<mx> goes inside <zone>)" },
+        /* values: enumerations and references to ids */
+        { "<fault kind=\"host-dwn\" target=\"r1\" at=\"1s\"/>",
+          "'host-dwn' is not known: expected one of host-down, link-down, loss, dns-down, "
+          "mailbox-full (did you mean 'host-down'?)" },
+        { "<link a=\"r1\" b=\"rr2\"/>", "unknown host 'rr2': expected the id of a <host> (did "
+                                        "you mean 'r2'?)" },
+        { "<fault kind=\"link-down\" target=\"r1~r22\" at=\"1s\"/>", "(did you mean 'r2'?)" },
+        { "<fault kind=\"host-down\" target=\"R1\" at=\"1s\"/>", "(did you mean 'r1'?)" },
+        { "<link a=\"r1\" b=\"gateway\"/>", NULL },
+        { "<expect kind=\"no-loss\" message=\"m2\"/>", NULL }, /* no message at all */
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *xml = with_routers(cases[i].extra);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsScenario) sc = load_string(xml, &error);
+        CU_ASSERT_PTR_NULL(sc);
+        if (!error)
+            continue;
+        gboolean ok = cases[i].want ? strstr(error->message, cases[i].want) != NULL
+                                    : strstr(error->message, "did you mean") == NULL;
+        CU_ASSERT(g_str_has_prefix(error->message, "mem.xml:4: "));
+        CU_ASSERT(ok);
+        if (!ok)
+            fprintf(stderr, "case %" G_GSIZE_FORMAT ": want '%s', got:\n%s\n", i,
+                    cases[i].want ? cases[i].want : "(no hint)", error->message);
+    }
+    /* On the root, and a name libxml2's validator alone does not report. */
+    g_autoptr(GError) error = NULL;
+    const char *xml = "<scenario version=\"1\" name=\"x\" untill=\"1h\">\n"
+                      "<host id=\"r1\" role=\"router\" adress=\"10.0.0.1\"/>\n</scenario>\n";
+    g_autoptr(MsScenario) sc = load_string(xml, &error);
+    CU_ASSERT_PTR_NULL(sc);
+    CU_ASSERT(error && strstr(error->message, "mem.xml:1: element 'scenario': not allowed by the "
+                                              "schema: Invalid attribute untill for element "
+                                              "scenario (did you mean 'until'?)"));
+    CU_ASSERT(error && strstr(error->message, "mem.xml:2: element 'host': not allowed by the "
+                                              "schema: Invalid attribute adress for element host "
+                                              "(did you mean 'address'?)"));
+}
+
+/* ---- authoring warnings ------------------------------------------------- */
+
+/* Each file of the warning corpus loads, and starts with one line
+ * "<!-- warn: LINE: TEXT -->" per warning it must give (each warning
+ * "PATH:LINE: warning: " containing TEXT, in this order, and no other), or
+ * with "<!-- warn: none -->". A warning that says an <expect> "can never
+ * hold" is proven by a run: that check fails. */
+static void
+test_warning_corpus(void)
+{
+    g_autoptr(GDir) dir = g_dir_open(WARN_DIR, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    guint n = 0, proven = 0;
+    for (const char *name; (name = g_dir_read_name(dir));) {
+        if (!g_str_has_suffix(name, ".xml"))
+            continue;
+        g_autofree char *path = g_build_filename(WARN_DIR, name, NULL);
+        g_autofree char *text = NULL;
+        CU_ASSERT_FATAL(g_file_get_contents(path, &text, NULL, NULL));
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsScenario) sc = ms_scenario_load_file(path, &error);
+        CU_ASSERT_PTR_NOT_NULL(sc);
+        if (!sc) {
+            fprintf(stderr, "%s: %s\n", name, error->message);
+            continue;
+        }
+        g_autoptr(GPtrArray) warnings = ms_scenario_warnings(sc);
+        n++;
+        g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+        guint want_n = 0;
+        for (char **l = lines; *l && g_str_has_prefix(*l, "<!-- warn: "); l++) {
+            if (strcmp(*l, "<!-- warn: none -->") == 0)
+                break;
+            guint line = 0;
+            char want[512] = "";
+            CU_ASSERT_EQUAL(sscanf(*l, "<!-- warn: %u: %511[^\n]", &line, want), 2);
+            char *end = strstr(want, " -->");
+            if (end)
+                *end = '\0';
+            g_autofree char *prefix = g_strdup_printf("%s:%u: warning: ", path, line);
+            const char *got = want_n < warnings->len ? warnings->pdata[want_n] : "(none)";
+            gboolean found = g_str_has_prefix(got, prefix) && strstr(got, want) != NULL;
+            CU_ASSERT(found);
+            if (!found)
+                fprintf(stderr, "%s: want '%s%s', got %s\n", name, prefix, want, got);
+            want_n++;
+            if (!strstr(want, "can never hold"))
+                continue;
+            const char *argv[] = { ms_test_mailsim_path(), "run", "-q", path, NULL };
+            g_autofree char *out = NULL, *err = NULL;
+            CU_ASSERT_EQUAL(ms_test_spawn(argv, &out, &err), 1);
+            g_autofree char *fail = g_strdup_printf("FAIL  %s:%u: ", path, line);
+            CU_ASSERT(out && strstr(out, fail));
+            proven++;
+        }
+        CU_ASSERT_EQUAL(warnings->len, want_n);
+        for (guint i = want_n; i < warnings->len; i++)
+            fprintf(stderr, "%s: unexpected %s\n", name, (char *) warnings->pdata[i]);
+    }
+    CU_ASSERT(n >= 15);
+    CU_ASSERT(proven >= 10);
+}
+
+/* Where nothing is lost, nothing is said: a world without mail, and a
+ * generated world (every domain has its zone, every host its links). */
+static void
+test_warnings_quiet(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_file(GOOD_DIR "/minimal.xml", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    g_autoptr(GPtrArray) w = ms_scenario_warnings(sc);
+    CU_ASSERT_EQUAL(w->len, 0);
+    const char *gen = "<scenario version=\"1\" name=\"g\" until=\"1h\">\n"
+                      "<generate domains=\"20\" routers=\"2000\" users=\"100\" "
+                      "messages=\"50\" duration=\"50min\" seed=\"3\"/>\n</scenario>\n";
+    g_autoptr(MsScenario) big = load_string(gen, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    g_autoptr(GPtrArray) wb = ms_scenario_warnings(big);
+    CU_ASSERT_EQUAL(wb->len, 0);
+    for (guint i = 0; i < wb->len && i < 5; i++)
+        fprintf(stderr, "generated: %s\n", (char *) wb->pdata[i]);
+}
+
+/* ---- the README documents the whole schema -------------------------------- */
+
+/* The README's section of element `element`: from its "#### " heading that
+ * names `<element>` to the next heading; NULL when there is none. */
+static char *
+readme_section(const char *readme, const char *element)
+{
+    g_autofree char *tag = g_strdup_printf("`<%s>`", element);
+    g_auto(GStrv) lines = g_strsplit(readme, "\n", -1);
+    g_autoptr(GString) out = NULL;
+    for (char **l = lines; *l; l++) {
+        if (out && **l == '#')
+            break;
+        if (out)
+            g_string_append_printf(out, "%s\n", *l);
+        else if (g_str_has_prefix(*l, "#### ") && strstr(*l, tag))
+            out = g_string_new("");
+    }
+    return out ? g_string_free(g_steal_pointer(&out), FALSE) : NULL;
+}
+
+/* Every element of scenarios/schema/scenario.rng has its section in the
+ * README's "Scenario files", and every attribute the schema accepts on it
+ * a row there ("| `name` |", bold when required). The schema is read as
+ * text: <element name=E> opens E until its </element>, and an <attribute
+ * name=A> belongs to the innermost open element. */
+static void
+test_readme_documents_schema(void)
+{
+    g_autofree char *rng = NULL, *readme = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents("scenarios/schema/scenario.rng", &rng, NULL, NULL));
+    CU_ASSERT_FATAL(g_file_get_contents("README.md", &readme, NULL, NULL));
+    g_autoptr(GRegex) re =
+        g_regex_new("<(/?)(element|attribute)(?:\\s+name=\"([^\"]+)\")?", 0, 0, NULL);
+    g_autoptr(GPtrArray) stack = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GMatchInfo) mi = NULL;
+    guint elements = 0, attributes = 0, missing = 0;
+    g_regex_match(re, rng, 0, &mi);
+    for (; g_match_info_matches(mi); g_match_info_next(mi, NULL)) {
+        g_autofree char *close = g_match_info_fetch(mi, 1);
+        g_autofree char *kind = g_match_info_fetch(mi, 2);
+        g_autofree char *name = g_match_info_fetch(mi, 3);
+        gboolean element = strcmp(kind, "element") == 0;
+        if (element && *close) {
+            CU_ASSERT_FATAL(stack->len > 0);
+            g_ptr_array_remove_index(stack, stack->len - 1);
+            continue;
+        }
+        if (*close || !name || !*name)
+            continue;
+        if (element) {
+            g_ptr_array_add(stack, g_strdup(name));
+            elements++;
+        } else {
+            CU_ASSERT_FATAL(stack->len > 0);
+            attributes++;
+        }
+        const char *owner = element ? name : stack->pdata[stack->len - 1];
+        g_autofree char *section = readme_section(readme, owner);
+        gboolean ok = section != NULL;
+        if (ok && !element) {
+            g_autofree char *row = g_strdup_printf("| `%s` |", name);
+            g_autofree char *bold = g_strdup_printf("| **`%s`** |", name);
+            ok = strstr(section, row) || strstr(section, bold);
+        }
+        if (!ok) {
+            missing++;
+            if (!section)
+                fprintf(stderr, "README.md: no section \"#### `<%s>`\" under Scenario files\n",
+                        owner);
+            else
+                fprintf(stderr, "README.md: section `<%s>` has no row \"| `%s` |\"\n", owner, name);
+        }
+    }
+    CU_ASSERT_EQUAL(missing, 0);
+    CU_ASSERT_EQUAL(stack->len, 0);
+    CU_ASSERT(elements >= 20);
+    CU_ASSERT(attributes >= 90);
+}
+
 /* ---- mailsim validate ----------------------------------------------------- */
 
 static void
@@ -654,6 +890,26 @@ test_validate_command(void)
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 
+    /* Warnings: on stderr with file:line, the file still "ok", exit 0. */
+    const char *warned[] = { bin, "validate", WARN_DIR "/sender-no-zone.xml", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(warned, &out, &err), 0);
+    CU_ASSERT(out && strstr(out, WARN_DIR "/sender-no-zone.xml: ok\n"));
+    CU_ASSERT(err && strstr(err, WARN_DIR "/sender-no-zone.xml:20: warning: "));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    /* `mailsim run` shows them once before the narration, -q does not. */
+    const char *run[] = { bin, "run", WARN_DIR "/sender-no-zone.xml", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(run, &out, &err), 0);
+    CU_ASSERT(err && strstr(err, "sender-no-zone.xml:20: warning: "));
+    CU_ASSERT(err && strstr(err, "warning: ") == g_strrstr(err, "warning: ")); /* once */
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    const char *runq[] = { bin, "run", "-q", WARN_DIR "/sender-no-zone.xml", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(runq, &out, &err), 0);
+    CU_ASSERT(err && !strstr(err, "warning:"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
     const char *badopt[] = { bin, "validate", "--frobnicate", NULL };
     CU_ASSERT_EQUAL(ms_test_spawn(badopt, &out, &err), 2);
 }
@@ -676,6 +932,10 @@ main(void)
         { "schema embedded in the binary", test_embedded_schema },
         { "boundaries: network", test_boundaries },
         { "boundaries: mail", test_mail_boundaries },
+        { "unknown names: did you mean", test_did_you_mean },
+        { "warning corpus: line, text, proven by a run", test_warning_corpus },
+        { "no warnings where nothing is lost", test_warnings_quiet },
+        { "README documents every element and attribute", test_readme_documents_schema },
         { "mailsim validate", test_validate_command },
         { NULL, NULL },
     };

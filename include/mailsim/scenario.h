@@ -311,6 +311,16 @@ MsScenario *ms_scenario_load_memory(const char *data, gsize len, const char *dis
 
 void ms_scenario_free(MsScenario *sc);
 
+/* Authoring warnings (sim/scenario/scenario_warn.c): places where a scenario
+ * that loads will silently lose its point, e.g. a sender domain without DNS
+ * records (its bounces cannot come back) or an <expect> that can never hold.
+ * Decided from the scenario alone, never by running it, and only where the
+ * scenario proves it (the file's opening comment lists each check). Returns
+ * one string per warning, "FILE:LINE: warning: what, and why it matters",
+ * sorted by line; an empty array when there is nothing to say. The caller
+ * owns the array (g_ptr_array_unref frees the strings too). */
+GPtrArray *ms_scenario_warnings(const MsScenario *sc);
+
 /* Index of the host with this id, or -1. O(hosts). */
 gint ms_scenario_find_host(const MsScenario *sc, const char *id);
 

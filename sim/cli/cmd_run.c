@@ -548,6 +548,12 @@ ms_cmd_run(int argc, char **argv)
         fprintf(stderr, "%s\n", error->message);
         return MS_EXIT_USAGE;
     }
+    /* The authoring warnings of `mailsim validate`, once, on stderr (the
+     * narration on stdout stays the run's own), so that a failed <expect>
+     * comes with its reason; -q asks for the summary and checks only. */
+    g_autoptr(GPtrArray) warnings = quiet ? NULL : ms_scenario_warnings(sc);
+    for (guint k = 0; warnings && k < warnings->len; k++)
+        fprintf(stderr, "%s\n", (const char *) warnings->pdata[k]);
     MsWorldOptions wo = MS_WORLD_OPTIONS_INIT;
     wo.seed = seed;
     if (fidelity_s && !ms_cli_arg_fidelity(cmd, "--fidelity", fidelity_s, &wo.fidelity))

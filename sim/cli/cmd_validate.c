@@ -1,6 +1,9 @@
 /* `mailsim validate FILE...`: loads each scenario file with the same loader
  * `mailsim run` uses (include/mailsim/scenario.h) and reports "FILE: ok" or
- * every error found in it. Exit 0 when all files are good, 2 otherwise. */
+ * every error found in it; for a file that loads, the authoring warnings
+ * (ms_scenario_warnings) go to stderr as "FILE:LINE: warning: ...", like
+ * errors. Warnings do not change the exit status: 0 when all files load,
+ * 2 otherwise. */
 #include "mailsim/cli.h"
 #include "mailsim/scenario.h"
 
@@ -22,7 +25,10 @@ ms_cmd_validate(int argc, char **argv)
              "mailsim) and checks its meaning: units, addresses, references between elements.\n"
              "Prints 'FILE: ok' for a good file and every error of a bad one, as\n"
              "'FILE:LINE: what is wrong, what was expected'.\n"
-             "Exit status: 0 when every file is good, 2 otherwise.\n");
+             "A file that loads but will silently lose its point (a sender domain without\n"
+             "DNS records, an <expect> that can never hold, a host without links) gets\n"
+             "'FILE:LINE: warning: ...' lines on stderr; 'mailsim run' prints them too.\n"
+             "Exit status: 0 when every file loads (with or without warnings), 2 otherwise.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc < 2)
@@ -34,9 +40,13 @@ ms_cmd_validate(int argc, char **argv)
         if (!sc) {
             fprintf(stderr, "%s\n", error->message);
             rc = MS_EXIT_USAGE;
-        } else if (!quiet) {
-            printf("%s: ok\n", argv[i]);
+            continue;
         }
+        g_autoptr(GPtrArray) warnings = ms_scenario_warnings(sc);
+        for (guint k = 0; k < warnings->len; k++)
+            fprintf(stderr, "%s\n", (const char *) warnings->pdata[k]);
+        if (!quiet)
+            printf("%s: ok\n", argv[i]);
     }
     return rc;
 }

@@ -44,4 +44,44 @@ gboolean ms__scenario_check_email(const char *text, const char **why);
 gboolean ms__scenario_check_status(const char *text, const char **why);
 gboolean ms__scenario_check_id(const char *text, const char **why);
 
+/* The element and attribute names of the schema, for "did you mean" hints
+ * (sim/scenario/scenario_names.c). */
+typedef struct _MsScenarioNames MsScenarioNames;
+
+/* Reads the names from RELAX NG text (the embedded schema); NULL when it
+ * does not parse. The caller frees the result. */
+MsScenarioNames *ms__scenario_names_new(const guint8 *rng, gsize len);
+void ms__scenario_names_free(MsScenarioNames *names);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsScenarioNames, ms__scenario_names_free)
+
+/* The known name closest to `unknown` among the attributes (attribute TRUE)
+ * or the child elements of `element` ("" = the document), at most 2 edits
+ * away; NULL when none is. Borrowed from names. */
+const char *ms__scenario_names_suggest(const MsScenarioNames *names, const char *element,
+                                       gboolean attribute, const char *unknown);
+
+/* The hint for an unknown name: " (did you mean 'x'?)", or for an element
+ * the schema allows elsewhere " (<x> goes inside <p>)", or "" (caller
+ * frees). */
+char *ms__scenario_names_hint(const MsScenarioNames *names, const char *element, gboolean attribute,
+                              const char *unknown);
+
+/* TRUE when the schema allows `name` as an attribute (attribute TRUE) or
+ * a child element of `element`. */
+gboolean ms__scenario_names_has(const MsScenarioNames *names, const char *element,
+                                gboolean attribute, const char *name);
+
+/* Damerau-Levenshtein distance (optimal string alignment), ASCII case
+ * ignored; G_MAXUINT for names over 64 characters. */
+guint ms__scenario_edit_distance(const char *a, const char *b);
+
+/* The name of known[0..n) closest to `name`, at most 2 edits away and
+ * closer than its own length (the first wins a tie); NULL when none is.
+ * Borrowed from known. */
+const char *ms__scenario_closest(const char *const *known, guint n, const char *name);
+
+/* Reports every attribute and element of doc that the schema does not
+ * know, in libxml2's words plus a hint, as schema errors. */
+void ms__scenario_check_names(MsScenarioDiag *d, const MsScenarioNames *names, xmlDoc *doc);
+
 G_END_DECLS

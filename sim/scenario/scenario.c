@@ -11,7 +11,9 @@
  * reader also found a problem is dropped, because the reader's message says
  * what was expected and libxml2's ("Element host failed to validate
  * attributes") does not; schema errors about unknown attributes and
- * elements are always kept, since the reader does not look for those.
+ * elements are always kept, since the reader does not look for those, and
+ * carry a "did you mean" hint with the closest name the schema knows
+ * (sim/scenario/scenario_names.c).
  *
  * Hostile input. The file size is checked before reading; the parser runs
  * with XML_PARSE_NONET and without XML_PARSE_NOENT / XML_PARSE_DTDLOAD /
@@ -428,22 +430,72 @@ expand_generate(MsScenarioDiag *d, xmlDoc *doc)
 
 /* ---- schema ------------------------------------------------------------- */
 
+typedef struct {
+    MsScenarioDiag *d;
+    const guint8 *rng; /* the embedded schema, for the names of hints */
+    gsize rng_len;
+    MsScenarioNames *names; /* built on the first error that names a name */
+} SchemaCheck;
+
+static const MsScenarioNames *
+schema_names(SchemaCheck *sc)
+{
+    if (!sc->names)
+        sc->names = ms__scenario_names_new(sc->rng, sc->rng_len);
+    return sc->names;
+}
+
+/* The hint (ms__scenario_names_hint) for a libxml2 message that names an
+ * unknown attribute or element, "" otherwise (caller frees). */
+static char *
+schema_hint(SchemaCheck *sc, xmlNode *node, const char *msg, gboolean *skip)
+{
+    char what[128], where[128];
+    const char *element = NULL, *unknown = NULL;
+    gboolean attribute = FALSE;
+    if (sscanf(msg, "Invalid attribute %127s for element %127s", what, where) == 2) {
+        element = where;
+        unknown = what;
+        attribute = TRUE;
+    } else if (sscanf(msg, "Did not expect element %127s there", what) == 1 && node &&
+               node->parent && node->parent->type == XML_ELEMENT_NODE) {
+        element = (const char *) node->parent->name;
+        unknown = what;
+    } else if (sscanf(msg, "Element %127s has extra content: %127s", where, what) == 2) {
+        element = where;
+        unknown = what;
+    }
+    *skip = FALSE;
+    const MsScenarioNames *names = unknown ? schema_names(sc) : NULL;
+    /* "P has extra content: X" for an X that P never takes says again what
+     * "Did not expect element X there" says (ms__scenario_check_names). */
+    if (names && !attribute && element == where &&
+        !ms__scenario_names_has(names, element, FALSE, unknown))
+        *skip = TRUE;
+    return names ? ms__scenario_names_hint(names, element, attribute, unknown) : g_strdup("");
+}
+
 static void
 on_schema_error(void *user, xmlErrorPtr e)
 {
-    MsScenarioDiag *d = user;
+    SchemaCheck *sc = user;
+    MsScenarioDiag *d = sc->d;
     if (e->level == XML_ERR_WARNING)
         return;
     g_autofree char *msg = clean_message(e->message);
     xmlNode *node = e->node;
+    gboolean skip = FALSE;
+    g_autofree char *hint = schema_hint(sc, node, msg, &skip);
+    if (skip)
+        return;
     guint line = node ? (guint) xmlGetLineNo(node) : (e->line > 0 ? (guint) e->line : 0);
     if (node && node->type == XML_ELEMENT_NODE)
         ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, line,
-                              "element '%s': not allowed by the schema: %s",
-                              (const char *) node->name, msg);
+                              "element '%s': not allowed by the schema: %s%s",
+                              (const char *) node->name, msg, hint);
     else
-        ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, line, "not allowed by the schema: %s",
-                              msg);
+        ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, line, "not allowed by the schema: %s%s",
+                              msg, hint);
 }
 
 static void
@@ -478,12 +530,18 @@ validate_schema(MsScenarioDiag *d, xmlDoc *doc)
                                   "internal error: the embedded schema does not compile");
         return;
     }
+    SchemaCheck check = { d, rng, len, NULL };
     xmlRelaxNGValidCtxtPtr vctxt = xmlRelaxNGNewValidCtxt(schema);
-    xmlRelaxNGSetValidStructuredErrors(vctxt, on_schema_error, d);
+    xmlRelaxNGSetValidStructuredErrors(vctxt, on_schema_error, &check);
     int rc = xmlRelaxNGValidateDoc(vctxt, doc);
+    /* libxml2 names unknown names unevenly (see scenario_names.c): once the
+     * document is refused, every unknown name is reported, with its hint. */
+    if (rc != 0 && schema_names(&check))
+        ms__scenario_check_names(d, check.names, doc);
     if (rc != 0 && ms__scenario_diag_count(d) == 0)
         ms__scenario_diag_add(d, MS__SCENARIO_FROM_SCHEMA, 0,
                               "the document does not match the schema");
+    ms__scenario_names_free(check.names);
     xmlRelaxNGFreeValidCtxt(vctxt);
     xmlRelaxNGFree(schema);
 }

@@ -193,6 +193,13 @@ get_bool(Reader *R, xmlNode *n, const char *name, gboolean dflt, gboolean *given
     return dflt;
 }
 
+/* " (did you mean 'x'?)" for a suggestion, "" for none (caller frees). */
+static char *
+hint(const char *suggestion)
+{
+    return suggestion ? g_strdup_printf(" (did you mean '%s'?)", suggestion) : g_strdup("");
+}
+
 /* Looks an enumeration value up in a NULL-terminated table of names. */
 static gint
 get_enum(Reader *R, xmlNode *n, const char *name, const char *const *names, gint dflt)
@@ -204,7 +211,8 @@ get_enum(Reader *R, xmlNode *n, const char *name, const char *const *names, gint
         if (strcmp(v, names[i]) == 0)
             return i;
     g_autofree char *list = g_strjoinv(", ", (char **) names);
-    err(R, n, name, "'%s' is not known: expected one of %s", v, list);
+    g_autofree char *h = hint(ms__scenario_closest(names, g_strv_length((char **) names), v));
+    err(R, n, name, "'%s' is not known: expected one of %s%s", v, list, h);
     return dflt;
 }
 
@@ -221,6 +229,16 @@ host_at(Reader *R, gint i)
     return &g_array_index(R->sc->hosts, MsScenarioHost, i);
 }
 
+/* The hint for an unknown host id: the closest id, in file order. */
+static char *
+host_hint(Reader *R, const char *id)
+{
+    g_autoptr(GPtrArray) ids = g_ptr_array_new();
+    for (guint i = 0; i < R->sc->hosts->len; i++)
+        g_ptr_array_add(ids, host_at(R, (gint) i)->id);
+    return hint(ms__scenario_closest((const char *const *) ids->pdata, ids->len, id));
+}
+
 /* A host reference; -1 (with an error when required or unknown). */
 static gint
 get_host(Reader *R, xmlNode *n, const char *name, gboolean required)
@@ -229,8 +247,10 @@ get_host(Reader *R, xmlNode *n, const char *name, gboolean required)
     if (!v)
         return -1;
     gint h = find_host(R, v);
-    if (h < 0)
-        err(R, n, name, "unknown host '%s': expected the id of a <host>", v);
+    if (h < 0) {
+        g_autofree char *hh = host_hint(R, v);
+        err(R, n, name, "unknown host '%s': expected the id of a <host>%s", v, hh);
+    }
     return h;
 }
 
@@ -1056,7 +1076,12 @@ get_message(Reader *R, xmlNode *n, gboolean required)
         return -1;
     gpointer p = g_hash_table_lookup(R->message_ids, v);
     if (!p) {
-        err(R, n, "message", "unknown message '%s': expected the id of a <message>", v);
+        g_autoptr(GPtrArray) ids = g_ptr_array_new();
+        for (guint i = 0; i < R->sc->messages->len; i++)
+            g_ptr_array_add(ids, g_array_index(R->sc->messages, MsScenarioMessage, i).id);
+        g_autofree char *h =
+            hint(ms__scenario_closest((const char *const *) ids->pdata, ids->len, v));
+        err(R, n, "message", "unknown message '%s': expected the id of a <message>%s", v, h);
         return -1;
     }
     return GPOINTER_TO_INT(p) - 1;
@@ -1233,7 +1258,8 @@ read_fault(Reader *R, xmlNode *n)
     case MS_FAULT_DNS_DOWN:
         f.host = find_host(R, target);
         if (f.host < 0) {
-            err(R, n, "target", "unknown host '%s': expected the id of a <host>", target);
+            g_autofree char *hh = host_hint(R, target);
+            err(R, n, "target", "unknown host '%s': expected the id of a <host>%s", target, hh);
             ok = FALSE;
         } else if (f.kind == MS_FAULT_DNS_DOWN && host_at(R, f.host)->role != MS_HOST_DNS) {
             err(R, n, "target", "host '%s' has role %s: expected a dns host", target,
@@ -1250,8 +1276,9 @@ read_fault(Reader *R, xmlNode *n)
             err(R, n, "target", "'%s' is not a link: expected HOST~HOST, e.g. r1~r2", target);
             ok = FALSE;
         } else if (ha < 0 || hb < 0) {
-            err(R, n, "target", "unknown host '%s': expected the id of a <host>",
-                ha < 0 ? a : tilde + 1);
+            g_autofree char *hh = host_hint(R, ha < 0 ? a : tilde + 1);
+            err(R, n, "target", "unknown host '%s': expected the id of a <host>%s",
+                ha < 0 ? a : tilde + 1, hh);
             ok = FALSE;
         } else if ((f.link = find_link(R, ha, hb)) < 0) {
             err(R, n, "target", "no link between '%s' and '%s': expected the ends of a <link>", a,
