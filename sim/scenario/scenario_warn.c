@@ -7,9 +7,12 @@
  * event runs) and warns only where the scenario itself proves the point lost:
  * a warning that cries wolf teaches authors to ignore warnings. So each check
  * takes the conservative side wherever the outcome depends on the run:
- *  - a sender domain without an MX, null MX or A record in any zone: a bounce
- *    that a server other than the sender's own sends back is routed by DNS
- *    (RFC 5321 5.1), and finds nothing;
+ *  - a sender domain without an MX, null MX or A record in any zone, in a
+ *    world where a server other than the sender's own may bounce a message
+ *    it has accepted (a relay, a backup MX, a quota, a full mailbox, a
+ *    workload): that bounce is routed by DNS (RFC 5321 5.1) and finds
+ *    nothing. Without such a server every bounce is written by the sender's
+ *    own server and delivered locally, so the warning would be noise;
  *  - an expectation that needs a recipient delivered (delivered,
  *    received-headers, retrieved) where the recipient's domain is served by
  *    no <mailserver>, or names no <user> of it (that server answers 550
@@ -258,10 +261,35 @@ check_messages_sent(Checker *C)
     }
 }
 
+/* TRUE when some server other than a sender's own may accept a message and
+ * bounce it later (an asynchronous bounce, which needs the sender domain in
+ * DNS). A rejection during the SMTP session is bounced by the sender's own
+ * server, locally. */
+static gboolean
+remote_bounce_possible(const MsScenario *sc)
+{
+    if (sc->workloads->len)
+        return TRUE;
+    for (guint i = 0; i < sc->faults->len; i++)
+        if (g_array_index(sc->faults, MsScenarioFault, i).kind == MS_FAULT_MAILBOX_FULL)
+            return TRUE;
+    for (guint i = 0; i < sc->mailservers->len; i++) {
+        const MsScenarioMailserver *s = server_at(sc, (gint) i);
+        if (s->smarthost >= 0 || s->backup_for->len || s->domains->len == 0)
+            return TRUE;
+        for (guint k = 0; k < s->users->len; k++)
+            if (g_array_index(s->users, MsScenarioUser, k).quota > 0)
+                return TRUE;
+    }
+    return FALSE;
+}
+
 static void
 check_sender_domains(Checker *C)
 {
     const MsScenario *sc = C->sc;
+    if (!remote_bounce_possible(sc))
+        return;
     g_autoptr(GHashTable) told = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < sc->messages->len; i++) {
         const MsScenarioMessage *m = &g_array_index(sc->messages, MsScenarioMessage, i);
