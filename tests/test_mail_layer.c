@@ -353,7 +353,7 @@ test_dsn_unknown_user(void)
     const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, 0);
     CU_ASSERT_EQUAL(rr->state, MS_RCPT_BOUNCED);
     CU_ASSERT_STRING_EQUAL(rr->status, "5.1.1");
-    CU_ASSERT_STRING_EQUAL(rr->detail, "550 5.1.1 User unknown");
+    CU_ASSERT_STRING_EQUAL(rr->detail, "unknown user: \"nobody\"");
     CU_ASSERT_EQUAL(ms_mail_n_messages(o.m), 2);
     const MsMessageRecord *dsn = ms_mail_message(o.m, 2);
     CU_ASSERT_STRING_EQUAL(dsn->label, "dsn-1");
@@ -385,7 +385,7 @@ test_dsn_unknown_user(void)
         "\r\n"
         "Your message could not be delivered to one or more recipients.\r\n"
         "\r\n"
-        "<nobody@a.example>: 550 5.1.1 User unknown\r\n"
+        "<nobody@a.example>: unknown user: \"nobody\"\r\n"
         "\r\n"
         "--2.1/mx.a.example\r\n"
         "Content-Type: message/delivery-status\r\n"
@@ -396,7 +396,8 @@ test_dsn_unknown_user(void)
         "Final-Recipient: rfc822; nobody@a.example\r\n"
         "Action: failed\r\n"
         "Status: 5.1.1\r\n"
-        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n"
+        "Diagnostic-Code: X-Postfix; unknown user: \"nobody\"\r\n"
+        "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:00 +0000\r\n"
         "\r\n"
         "--2.1/mx.a.example\r\n"
         "Content-Type: text/rfc822-headers\r\n"
@@ -416,6 +417,81 @@ test_dsn_unknown_user(void)
     g_autoptr(GString) report = g_string_new(NULL);
     CU_ASSERT_TRUE(ms_mail_check_balance(o.m, report));
     one_host_clear(&o);
+}
+
+/* The delivery-status part of DSNs made in whole runs, field by field (RFC
+ * 3464 2.2 per-message, 2.3 per-recipient), one row per way to fail: a
+ * remote MTA's 550 (Remote-MTA and its reply itself as the Diagnostic-Code),
+ * a domain that does not exist (Postfix's 5.4.4 "Host or domain name not
+ * found", in the reporting MTA's own words) and a null MX. */
+typedef struct {
+    const char *scenario, *host, *user; /* where the DSN lands */
+    MsTime until;
+    const char *rcpt;   /* the bounced recipient: picks the DSN */
+    const char *fields; /* the delivery-status part, from Reporting-MTA: on */
+} DsnCase;
+
+static const DsnCase dsn_cases[] = {
+    { "scenarios/teaching/06-which-box.xml", "smtp-isp", "alice", 5 * SEC,
+      "servise@diversicomcorp.com",
+      "Reporting-MTA: dns; smtp.isp-a.net\r\n"
+      "Arrival-Date: Sun, 29 Nov 2026 00:00:03 +0000\r\n"
+      "\r\n"
+      "Final-Recipient: rfc822; servise@diversicomcorp.com\r\n"
+      "Action: failed\r\n"
+      "Status: 5.1.1\r\n"
+      "Remote-MTA: dns; mx.diversicomcorp.com\r\n"
+      "Diagnostic-Code: smtp; 550 5.1.1 Recipient address rejected: User unknown in local "
+      "recipient table\r\n"
+      "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:03 +0000\r\n" },
+    { "tests/scenarios/mail/edge-cases.xml", "a", "alice", 5 * MINS, "info@no-such-domain.example",
+      "Reporting-MTA: dns; mail.a.example\r\n"
+      "Arrival-Date: Sun, 29 Nov 2026 00:00:02 +0000\r\n"
+      "\r\n"
+      "Final-Recipient: rfc822; info@no-such-domain.example\r\n"
+      "Action: failed\r\n"
+      "Status: 5.4.4\r\n"
+      "Diagnostic-Code: X-Postfix; Host or domain name not found. Name service error for "
+      "name=no-such-domain.example type=MX: Host not found\r\n"
+      "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:02 +0000\r\n" },
+    { "tests/scenarios/mail/edge-cases.xml", "a", "alice", 5 * MINS, "info@nomail.example",
+      "Reporting-MTA: dns; mail.a.example\r\n"
+      "Arrival-Date: Sun, 29 Nov 2026 00:00:01 +0000\r\n"
+      "\r\n"
+      "Final-Recipient: rfc822; info@nomail.example\r\n"
+      "Action: failed\r\n"
+      "Status: 5.1.10\r\n"
+      "Diagnostic-Code: X-Postfix; Domain nomail.example does not accept mail (nullMX)\r\n"
+      "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:01 +0000\r\n" },
+};
+
+static void
+test_dsn_fields(void)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(dsn_cases); i++) {
+        const DsnCase *c = &dsn_cases[i];
+        g_autoptr(MsScenario) sc = ms_scenario_load_file(c->scenario, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+        g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+        ms_world_run(w, c->until);
+        MsMail *m = ms_world_mail(w);
+        guint server = ms_mail_server_by_host(m, (MsHostId) ms_scenario_find_host(sc, c->host));
+        GPtrArray *box = ms_mail_store_messages(ms_mail_server_store(m, server), c->user);
+        g_autofree char *want = g_strdup_printf("Final-Recipient: rfc822; %s\r\n", c->rcpt);
+        g_autofree char *got = NULL;
+        for (guint k = 0; box && k < box->len && !got; k++) {
+            const MsStoredMessage *sm = g_ptr_array_index(box, k);
+            g_autofree char *text =
+                g_strndup(g_bytes_get_data(sm->data, NULL), g_bytes_get_size(sm->data));
+            const char *from = strstr(text, "Reporting-MTA: ");
+            const char *end = from ? strstr(from, "\r\n\r\n--") : NULL;
+            if (end && strstr(text, want))
+                got = g_strndup(from, (gsize) (end - from) + 2);
+        }
+        if (g_strcmp0(got, c->fields) != 0)
+            fprintf(stderr, "row %" G_GSIZE_FORMAT ": got\n%s\n", i, got ? got : "(no DSN)");
+        CU_ASSERT_STRING_EQUAL(got ? got : "", c->fields);
+    }
 }
 
 /* A bounce of a bounce is never sent (RFC 5321 4.5.5): the recipient is
@@ -486,6 +562,7 @@ main(void)
         { "accounting: delivered + bounced + queued, and a false 'queued' reported",
           test_accounting },
         { "DSN for an unknown user, byte for byte (RFC 3464)", test_dsn_unknown_user },
+        { "DSN fields per cause: remote 550, NXDOMAIN, null MX (table)", test_dsn_fields },
         { "no bounce of a bounce", test_no_bounce_of_a_bounce },
         { "entry points refuse programmer errors", test_entry_checks },
         { NULL, NULL },

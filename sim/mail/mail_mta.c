@@ -4,7 +4,7 @@
  *   1. the next hop: the smarthost if there is one; else the domain's MX
  *      records by preference (equal preferences shuffled from the host's
  *      random stream), a null MX (RFC 7505) bounces at once, no MX means the
- *      domain's own address (RFC 5321 5.1), NXDOMAIN bounces (5.1.2), a DNS
+ *      domain's own address (RFC 5321 5.1), NXDOMAIN bounces (5.4.4), a DNS
  *      failure defers;
  *   2. the exchanges' addresses, from the glue the answer carried or an A
  *      lookup each; at most MS_MX_ADDRESS_LIMIT of them;
@@ -140,14 +140,23 @@ ms__mta_enqueue(MsMail *m, MsMailServer *s, guint32 message, const char *from, G
     schedule_attempt(m, e, ms_engine_now(m->engine));
 }
 
-/* Bounces every remaining recipient of e, then drops e. */
+/* Bounces every remaining recipient of e (why.arrival: when e was queued),
+ * then drops e. */
 static void
-bounce_all(MsMail *m, MsMailQueueEntry *e, const char *status, const char *diagnostic)
+bounce_all(MsMail *m, MsMailQueueEntry *e, MsBounceReason why)
 {
+    why.arrival = e->queued_at;
     for (guint i = 0; i < e->rcpts->len; i++)
-        ms__mail_bounce(m, e->server, e->message, e->from, g_ptr_array_index(e->rcpts, i), status,
-                        diagnostic, e->data);
+        ms__mail_bounce(m, e->server, e->message, e->from, g_ptr_array_index(e->rcpts, i), &why,
+                        e->data);
     entry_remove(m, e);
+}
+
+/* A reason in the reporting MTA's own words (no remote MTA replied). */
+static MsBounceReason
+own_reason(const char *status, const char *text)
+{
+    return (MsBounceReason){ status, NULL, NULL, text, 0 };
 }
 
 static void
@@ -174,7 +183,7 @@ defer(MsMail *m, MsMailQueueEntry *e, const char *status, const char *why)
     MsTime next = ms_mta_next_retry(&e->server->policy, e->attempts, e->queued_at, now);
     if (next == MS_TIME_INFINITE) {
         g_autofree char *diag = g_strdup_printf("delivery time expired; last error: %s", why);
-        bounce_all(m, e, "4.4.7", diag);
+        bounce_all(m, e, own_reason("4.4.7", diag));
         return;
     }
     g_autofree char *when = ms_time_to_string(next - now);
@@ -266,15 +275,21 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
     MsMailServer *s = e->server;
     (void) r;
     (void) cached;
+    /* Postfix smtp(8)'s words and codes for a failed MX lookup: NXDOMAIN
+     * is permanent (5.4.4, "Host not found"); a timeout or SERVFAIL is
+     * temporary (4.4.3, "Host not found, try again"), and the message
+     * stays queued. */
     if (st == MS_RESOLVE_NXDOMAIN) {
-        g_autofree char *diag =
-            g_strdup_printf("Host or domain name not found: %s (NXDOMAIN)", e->domain);
-        bounce_all(m, e, "5.1.2", diag);
+        g_autofree char *diag = g_strdup_printf("Host or domain name not found. Name service "
+                                                "error for name=%s type=MX: Host not found",
+                                                e->domain);
+        bounce_all(m, e, own_reason("5.4.4", diag));
         return;
     }
     if (st == MS_RESOLVE_TIMEOUT || st == MS_RESOLVE_SERVFAIL) {
-        g_autofree char *why = g_strdup_printf("DNS lookup of the MX of %s failed (%s)", e->domain,
-                                               ms_resolve_status_to_string(st));
+        g_autofree char *why = g_strdup_printf("Host or domain name not found. Name service error "
+                                               "for name=%s type=MX: Host not found, try again",
+                                               e->domain);
         defer(m, e, "4.4.3", why);
         return;
     }
@@ -292,7 +307,10 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
         for (guint i = 0; i < recs->len; i++)
             if (ms_dns_record_is_null_mx(g_ptr_array_index(recs, i))) {
                 alookup_free(al);
-                bounce_all(m, e, "5.1.10", "556 5.1.10 Recipient address has null MX (RFC 7505)");
+                /* RFC 7505 4.2: 5.1.10; the words are Postfix smtp(8)'s. */
+                g_autofree char *diag =
+                    g_strdup_printf("Domain %s does not accept mail (nullMX)", e->domain);
+                bounce_all(m, e, own_reason("5.1.10", diag));
                 return;
             }
         GPtrArray *mx = g_ptr_array_new();
@@ -342,7 +360,7 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
                 alookup_free(al);
                 g_autofree char *diag =
                     g_strdup_printf("mail for %s loops back to myself (RFC 5321 5.1)", e->domain);
-                bounce_all(m, e, "5.4.6", diag);
+                bounce_all(m, e, own_reason("5.4.6", diag));
                 return;
             }
             ms__mail_note(m, s->host, MS_HOST_WORLD, e->message,
@@ -441,13 +459,15 @@ ms_mail_outbound_result(MsMail *m, guint server, const char *queue_id, const cha
                                   : g_strdup(text ? text : "the real server could not be reached");
     const char *st = status && *status ? status : code >= 500 ? "5.0.0" : "4.4.1";
     gboolean done = code >= 200 && code < 300, failed = code >= 500 && code < 600;
+    /* A 5xx is the real server's own reply, quoted as it came. */
+    MsBounceReason why = { st, reply, NULL, NULL, e->queued_at };
     if (rcpt) {
         if (!done && !failed)
             return TRUE;
         if (done)
             outbound_delivered(m, e, which, reply);
         else
-            ms__mail_bounce(m, s, e->message, e->from, rcpt, st, reply, e->data);
+            ms__mail_bounce(m, s, e->message, e->from, rcpt, &why, e->data);
         g_ptr_array_remove_index(e->rcpts, which);
         if (e->rcpts->len == 0)
             entry_remove(m, e);
@@ -459,7 +479,7 @@ ms_mail_outbound_result(MsMail *m, guint server, const char *queue_id, const cha
             outbound_delivered(m, e, i, reply);
         entry_remove(m, e);
     } else if (failed) {
-        bounce_all(m, e, st, reply);
+        bounce_all(m, e, why);
     } else {
         defer(m, e, st, reply);
     }
@@ -624,9 +644,10 @@ attempt_finish(Attempt *a, const char *conn_error)
             if (code >= 500 || (code < 400 && a->txn_status == MS_SMTP_TXN_PERMFAIL)) {
                 const char *diag = code >= 500 ? text : a->txn_reply;
                 char st[12];
-                g_autofree char *full = g_strdup_printf("host %s said: %s", peer_name, diag);
-                ms__mail_bounce(m, s, e->message, e->from, rcpt, enhanced_of(diag, st, sizeof st),
-                                full, e->data);
+                /* RFC 3464 2.3.5/2.3.6: the host that answered and its reply. */
+                MsBounceReason why = { enhanced_of(diag, st, sizeof st), diag, peer_name, NULL,
+                                       e->queued_at };
+                ms__mail_bounce(m, s, e->message, e->from, rcpt, &why, e->data);
             } else if (code >= 200 && code < 300 && a->txn_status == MS_SMTP_TXN_ACCEPTED) {
                 ms__mail_note(m, s->host, a->peer, e->message,
                               "%s has handed the message for %s to %s", s->hostname, rcpt,
