@@ -494,6 +494,25 @@ test_dsn_fields(void)
     }
 }
 
+/* Date: is when the author submitted the message (RFC 5322 3.6.1): lesson
+ * 1's message leaves Alice's PC at t=1 s, so its Date: says 00:00:01,
+ * whatever time the world was set up or the servers took it in. */
+static void
+test_date_is_submission_time(void)
+{
+    g_autoptr(MsScenario) sc = ms_scenario_load_file("scenarios/teaching/01-first-email.xml", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+    ms_world_run(w, 30 * SEC);
+    MsMail *m = ms_world_mail(w);
+    guint server = ms_mail_server_by_host(m, (MsHostId) ms_scenario_find_host(sc, "mx-corp"));
+    GPtrArray *box = ms_mail_store_messages(ms_mail_server_store(m, server), "sales");
+    CU_ASSERT_EQUAL_FATAL(box ? box->len : 0, 1);
+    const MsStoredMessage *sm = g_ptr_array_index(box, 0);
+    g_autofree char *text = g_strndup(g_bytes_get_data(sm->data, NULL), g_bytes_get_size(sm->data));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\r\nDate: Sun, 29 Nov 2026 00:00:01 +0000\r\n"));
+}
+
 /* A bounce of a bounce is never sent (RFC 5321 4.5.5): the recipient is
  * marked bounced and no DSN record is made. */
 static void
@@ -562,6 +581,7 @@ main(void)
         { "accounting: delivered + bounced + queued, and a false 'queued' reported",
           test_accounting },
         { "DSN for an unknown user, byte for byte (RFC 3464)", test_dsn_unknown_user },
+        { "Date: is the submission time", test_date_is_submission_time },
         { "DSN fields per cause: remote 550, NXDOMAIN, null MX (table)", test_dsn_fields },
         { "no bounce of a bounce", test_no_bounce_of_a_bounce },
         { "entry points refuse programmer errors", test_entry_checks },
