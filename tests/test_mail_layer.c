@@ -513,6 +513,41 @@ test_date_is_submission_time(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "\r\nDate: Sun, 29 Nov 2026 00:00:01 +0000\r\n"));
 }
 
+/* The narration line of `mailsim run FILE --no-colour` that contains
+ * `what`, or NULL. Caller frees. */
+static char *
+narration_line(const char *file, const char *what)
+{
+    const char *argv[] = { ms_test_mailsim_path(), "run", file, "--no-colour", NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(argv, &out, &err), 0);
+    const char *at = out ? strstr(out, what) : NULL;
+    if (!at)
+        return NULL;
+    const char *from = at;
+    while (from > out && from[-1] != '\n')
+        from--;
+    return g_strndup(from, strcspn(from, "\n"));
+}
+
+/* Lesson 7: the laptop's wrong password gets its -ERR after the server's
+ * 2 s auth_fail_delay_ms. PASS reaches the server at 30.018 s; the -ERR leaves at
+ * 32.018 s, and the narration says so (it said 30.018 s, when the core
+ * wrote the reply it then held back); the client's QUIT follows at 32.020
+ * s, one link delay after reading it. */
+static void
+test_pop3_err_time(void)
+{
+    const char *lesson = "scenarios/teaching/07-checking-mail.xml";
+    g_autofree char *err_line = narration_line(lesson, "-ERR [AUTH] invalid credentials");
+    CU_ASSERT_STRING_EQUAL(err_line ? err_line : "",
+                           "     t=32.018 s    pop3  mx.diversicomcorp.com -> "
+                           "laptop.diversicomcorp.com: -ERR [AUTH] invalid credentials");
+    g_autofree char *quit = narration_line(lesson, "laptop.diversicomcorp.com -> "
+                                                   "mx.diversicomcorp.com: QUIT");
+    CU_ASSERT_PTR_NOT_NULL(quit && strstr(quit, "t=32.020 s") ? quit : NULL);
+}
+
 /* A bounce of a bounce is never sent (RFC 5321 4.5.5): the recipient is
  * marked bounced and no DSN record is made. */
 static void
@@ -582,6 +617,7 @@ main(void)
           test_accounting },
         { "DSN for an unknown user, byte for byte (RFC 3464)", test_dsn_unknown_user },
         { "Date: is the submission time", test_date_is_submission_time },
+        { "POP3 -ERR after a failed login is told when it leaves (+2 s)", test_pop3_err_time },
         { "DSN fields per cause: remote 550, NXDOMAIN, null MX (table)", test_dsn_fields },
         { "no bounce of a bounce", test_no_bounce_of_a_bounce },
         { "entry points refuse programmer errors", test_entry_checks },
