@@ -548,6 +548,22 @@ test_pop3_err_time(void)
     CU_ASSERT_PTR_NOT_NULL(quit && strstr(quit, "t=32.020 s") ? quit : NULL);
 }
 
+/* The run summary counts the messages' own recipients apart from the
+ * bounces: lesson 6 sends 3 messages to 3 recipients, 2 delivered and 1
+ * bounced, and the 1 DSN is delivered to the sender (it was "3 delivered,
+ * 1 bounced", the DSN counted as a delivered recipient). */
+static void
+test_summary_counts_dsns_apart(void)
+{
+    const char *lesson = "scenarios/teaching/06-which-box.xml";
+    g_autofree char *rcpts = narration_line(lesson, " recipients: ");
+    CU_ASSERT_STRING_EQUAL(
+        rcpts ? rcpts : "",
+        "  3 recipients: 2 delivered, 1 bounced, 0 still queued, 0 refused at submission");
+    g_autofree char *dsns = narration_line(lesson, " DSN: ");
+    CU_ASSERT_STRING_EQUAL(dsns ? dsns : "", "  1 DSN: 1 delivered to the sender");
+}
+
 /* A bounce of a bounce is never sent (RFC 5321 4.5.5): the recipient is
  * marked bounced and no DSN record is made. */
 static void
@@ -618,6 +634,7 @@ main(void)
         { "DSN for an unknown user, byte for byte (RFC 3464)", test_dsn_unknown_user },
         { "Date: is the submission time", test_date_is_submission_time },
         { "POP3 -ERR after a failed login is told when it leaves (+2 s)", test_pop3_err_time },
+        { "summary: DSNs counted apart from the recipients", test_summary_counts_dsns_apart },
         { "DSN fields per cause: remote 550, NXDOMAIN, null MX (table)", test_dsn_fields },
         { "no bounce of a bounce", test_no_bounce_of_a_bounce },
         { "entry points refuse programmer errors", test_entry_checks },

@@ -140,7 +140,8 @@ const MsMessageRecord *ms_mail_message_by_label(const MsMail *mail, const char *
 typedef struct {
     guint messages, dsns;
     guint rcpts_accepted; /* recipients accepted by some server */
-    guint delivered, bounced, queued, refused, with_client;
+    guint delivered, bounced, queued, refused, with_client; /* every recipient, DSNs' too */
+    guint dsn_delivered, dsn_bounced, dsn_queued;           /* of those, the DSNs' recipients */
     guint retrieved;
     guint deferrals, attempts;
     guint64 smtp_sessions, pop3_sessions;
