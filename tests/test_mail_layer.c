@@ -564,6 +564,26 @@ test_summary_counts_dsns_apart(void)
     CU_ASSERT_STRING_EQUAL(dsns ? dsns : "", "  1 DSN: 1 delivered to the sender");
 }
 
+/* The routing aside says how the next hop was really chosen: lesson 4's
+ * provider hands everything to its smarthost and looks up no MX; lesson 1's
+ * takes the MX records of the domain. */
+static void
+test_routing_aside_smarthost(void)
+{
+    g_autofree char *hops =
+        narration_line("scenarios/teaching/04-many-hops.xml", "nothing sorts packets");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(hops);
+    CU_ASSERT_PTR_NULL(strstr(hops, "from the MX records"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hops, "looked up no MX records: it hands all its outgoing mail "
+                                        "to the smarthost it is configured with (Postfix's "
+                                        "relayhost), relay.isp-a.net,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hops, "the 1 router on the way forwards each packet"));
+    g_autofree char *first =
+        narration_line("scenarios/teaching/01-first-email.xml", "nothing sorts packets");
+    CU_ASSERT_PTR_NOT_NULL(
+        first && strstr(first, "chose the next mail server from the MX records") ? first : NULL);
+}
+
 /* A bounce of a bounce is never sent (RFC 5321 4.5.5): the recipient is
  * marked bounced and no DSN record is made. */
 static void
@@ -635,6 +655,7 @@ main(void)
         { "Date: is the submission time", test_date_is_submission_time },
         { "POP3 -ERR after a failed login is told when it leaves (+2 s)", test_pop3_err_time },
         { "summary: DSNs counted apart from the recipients", test_summary_counts_dsns_apart },
+        { "routing aside: a smarthost hop is no MX choice", test_routing_aside_smarthost },
         { "DSN fields per cause: remote 550, NXDOMAIN, null MX (table)", test_dsn_fields },
         { "no bounce of a bounce", test_no_bounce_of_a_bounce },
         { "entry points refuse programmer errors", test_entry_checks },

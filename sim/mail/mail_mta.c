@@ -767,13 +767,22 @@ try_next_address(MsMail *m, MsMailQueueEntry *e)
         m->told_routing = TRUE;
         GArray *path = peer != MS_NO_HOST_ID ? ms_net_route_path(m->net, s->host, peer) : NULL;
         guint routers = path && path->len > 2 ? path->len - 2 : 0;
-        ms__mail_aside(
-            m, s->host, e->message,
-            "(what really happens: nothing sorts packets by domain. The mail server chose the next "
-            "mail server from the MX records; the %u router%s on the way forward each packet only "
-            "by its "
-            "destination IP address, %s, and never look at the mail inside.)",
-            routers, routers == 1 ? "" : "s", ip);
+        /* How the next hop was chosen: a server with a smarthost (Postfix
+         * relayhost) looks up no MX at all; the others took it from the
+         * destination's MX records. */
+        g_autofree char *chose =
+            s->smarthost != MS_NO_HOST_ID
+                ? g_strdup_printf("The mail server looked up no MX records: it hands all its "
+                                  "outgoing mail to the smarthost it is configured with (Postfix's "
+                                  "relayhost), %s, which decides where the mail goes next",
+                                  ms_net_host_name(m->net, s->smarthost))
+                : g_strdup("The mail server chose the next mail server from the MX records");
+        ms__mail_aside(m, s->host, e->message,
+                       "(what really happens: nothing sorts packets by domain. %s; the %u "
+                       "router%s on the way forward%s each packet only by its destination IP "
+                       "address, %s, and never look%s at the mail inside.)",
+                       chose, routers, routers == 1 ? "" : "s", routers == 1 ? "s" : "", ip,
+                       routers == 1 ? "s" : "");
         if (path)
             g_array_free(path, TRUE);
     }
