@@ -8,6 +8,7 @@
 #include "mailsim/world.h"
 #include "mailsim/workload.h"
 
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -562,6 +563,18 @@ test_summary_counts_dsns_apart(void)
         "  3 recipients: 2 delivered, 1 bounced, 0 still queued, 0 refused at submission");
     g_autofree char *dsns = narration_line(lesson, " DSN: ");
     CU_ASSERT_STRING_EQUAL(dsns ? dsns : "", "  1 DSN: 1 delivered to the sender");
+    /* --stats: the DSNs' recipients among all recipients, as rows. */
+    g_autofree char *dir = g_dir_make_tmp("mailsim-summary-XXXXXX", NULL);
+    g_autofree char *csv = g_build_filename(dir, "stats.csv", NULL);
+    const char *argv[] = { ms_test_mailsim_path(), "run", lesson, "-q", "--stats", csv, NULL };
+    g_autofree char *out = NULL, *err = NULL, *text = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(argv, &out, &err), 0);
+    CU_ASSERT_FATAL(g_file_get_contents(csv, &text, NULL, NULL));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "mail,delivered,3\nmail,bounced,1\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(text, "mail,dsn_delivered,1\nmail,dsn_bounced,0\nmail,dsn_queued,0\n"));
+    g_remove(csv);
+    g_rmdir(dir);
 }
 
 /* The routing aside says how the next hop was really chosen: lesson 4's
