@@ -424,7 +424,8 @@ test_dsn_unknown_user(void)
  * 3464 2.2 per-message, 2.3 per-recipient), one row per way to fail: a
  * remote MTA's 550 (Remote-MTA and its reply itself as the Diagnostic-Code),
  * a domain that does not exist (Postfix's 5.4.4 "Host or domain name not
- * found", in the reporting MTA's own words) and a null MX. */
+ * found", in the reporting MTA's own words), a null MX, an MX naming a host
+ * that does not exist and a domain with neither MX nor address (5.4.4). */
 typedef struct {
     const char *scenario, *host, *user; /* where the DSN lands */
     MsTime until;
@@ -464,6 +465,26 @@ static const DsnCase dsn_cases[] = {
       "Status: 5.1.10\r\n"
       "Diagnostic-Code: X-Postfix; Domain nomail.example does not accept mail (nullMX)\r\n"
       "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:01 +0000\r\n" },
+    { "tests/scenarios/mail/unreachable.xml", "a", "alice", 5 * MINS, "info@dangling.example",
+      "Reporting-MTA: dns; mail.a.example\r\n"
+      "Arrival-Date: Sun, 29 Nov 2026 00:00:01 +0000\r\n"
+      "\r\n"
+      "Final-Recipient: rfc822; info@dangling.example\r\n"
+      "Action: failed\r\n"
+      "Status: 5.4.4\r\n"
+      "Diagnostic-Code: X-Postfix; Host or domain name not found. Name service error for "
+      "name=mx.nowhere.example type=A: Host not found\r\n"
+      "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:01 +0000\r\n" },
+    { "tests/scenarios/mail/unreachable.xml", "a", "alice", 5 * MINS, "info@empty.example",
+      "Reporting-MTA: dns; mail.a.example\r\n"
+      "Arrival-Date: Sun, 29 Nov 2026 00:00:02 +0000\r\n"
+      "\r\n"
+      "Final-Recipient: rfc822; info@empty.example\r\n"
+      "Action: failed\r\n"
+      "Status: 5.4.4\r\n"
+      "Diagnostic-Code: X-Postfix; Host or domain name not found. Name service error for "
+      "name=empty.example type=A: Host found but no data record of requested type\r\n"
+      "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:02 +0000\r\n" },
 };
 
 static void

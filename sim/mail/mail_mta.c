@@ -212,6 +212,10 @@ typedef struct {
     MsMailQueueEntry *entry;
     GPtrArray *names; /* char*, exchanges still to resolve, in order */
     guint next;
+    /* How the failed lookups failed: the last permanent one (NXDOMAIN or
+     * NODATA, with its name) and whether any was temporary. */
+    MsResolveStatus perm_st;
+    const char *perm_name, *temp_name; /* borrowed from names; NULL: none */
 } ALookup;
 
 static void
@@ -237,6 +241,12 @@ on_a(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboolea
             MsDnsRecord *a = g_ptr_array_index(recs, i);
             add_address(al->entry, a->rdata.a, ms_net_host_by_addr(al->mail->net, a->rdata.a));
         }
+    else if (st == MS_RESOLVE_NXDOMAIN || st == MS_RESOLVE_NODATA) {
+        al->perm_st = st;
+        al->perm_name = g_ptr_array_index(al->names, al->next - 1);
+    } else {
+        al->temp_name = g_ptr_array_index(al->names, al->next - 1);
+    }
     a_lookup_next(al);
 }
 
@@ -251,11 +261,29 @@ a_lookup_next(ALookup *al)
     }
     MsMail *m = al->mail;
     MsMailQueueEntry *e = al->entry;
-    alookup_free(al);
     if (e->addrs->len == 0) {
-        defer(m, e, "4.4.4", "no address found for the mail exchangers");
+        /* Postfix smtp(8): no address for any exchanger. When every lookup
+         * failed for good (the name does not exist, or has no A record)
+         * the message bounces with 5.4.4; when one failed for now, it
+         * stays queued with 4.4.3. */
+        gboolean permanent = al->perm_name && !al->temp_name;
+        const char *error = permanent ? (al->perm_st == MS_RESOLVE_NXDOMAIN
+                                             ? "Host not found"
+                                             : "Host found but no data record of requested type")
+                                      : "Host not found, try again";
+        const char *name = permanent ? al->perm_name : al->temp_name;
+        g_autofree char *why = name ? g_strdup_printf("Host or domain name not found. Name "
+                                                      "service error for name=%s type=A: %s",
+                                                      name, error)
+                                    : g_strdup("no address found for the mail exchangers");
+        alookup_free(al);
+        if (permanent)
+            bounce_all(m, e, own_reason("5.4.4", why));
+        else
+            defer(m, e, name ? "4.4.3" : "4.4.4", why);
         return;
     }
+    alookup_free(al);
     try_next_address(m, e);
 }
 
