@@ -673,7 +673,8 @@ attempt_finish(Attempt *a, const char *conn_error)
                 const char *diag = code >= 500 ? text : a->txn_reply;
                 char st[12];
                 /* RFC 3464 2.3.5/2.3.6: the host that answered and its reply. */
-                MsBounceReason why = { enhanced_of(diag, st, sizeof st), diag, peer_name, NULL,
+                MsBounceReason why = { enhanced_of(diag, st, sizeof st), diag,
+                                       a->peer != MS_NO_HOST_ID ? peer_name : NULL, NULL,
                                        e->queued_at };
                 ms__mail_bounce(m, s, e->message, e->from, rcpt, &why, e->data);
             } else if (code >= 200 && code < 300 && a->txn_status == MS_SMTP_TXN_ACCEPTED) {
