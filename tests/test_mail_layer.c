@@ -8,6 +8,7 @@
 #include "mailsim/world.h"
 #include "mailsim/workload.h"
 
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -353,7 +354,7 @@ test_dsn_unknown_user(void)
     const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, 0);
     CU_ASSERT_EQUAL(rr->state, MS_RCPT_BOUNCED);
     CU_ASSERT_STRING_EQUAL(rr->status, "5.1.1");
-    CU_ASSERT_STRING_EQUAL(rr->detail, "550 5.1.1 User unknown");
+    CU_ASSERT_STRING_EQUAL(rr->detail, "unknown user: \"nobody\"");
     CU_ASSERT_EQUAL(ms_mail_n_messages(o.m), 2);
     const MsMessageRecord *dsn = ms_mail_message(o.m, 2);
     CU_ASSERT_STRING_EQUAL(dsn->label, "dsn-1");
@@ -385,7 +386,7 @@ test_dsn_unknown_user(void)
         "\r\n"
         "Your message could not be delivered to one or more recipients.\r\n"
         "\r\n"
-        "<nobody@a.example>: 550 5.1.1 User unknown\r\n"
+        "<nobody@a.example>: unknown user: \"nobody\"\r\n"
         "\r\n"
         "--2.1/mx.a.example\r\n"
         "Content-Type: message/delivery-status\r\n"
@@ -396,7 +397,8 @@ test_dsn_unknown_user(void)
         "Final-Recipient: rfc822; nobody@a.example\r\n"
         "Action: failed\r\n"
         "Status: 5.1.1\r\n"
-        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n"
+        "Diagnostic-Code: X-Postfix; unknown user: \"nobody\"\r\n"
+        "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:00 +0000\r\n"
         "\r\n"
         "--2.1/mx.a.example\r\n"
         "Content-Type: text/rfc822-headers\r\n"
@@ -416,6 +418,204 @@ test_dsn_unknown_user(void)
     g_autoptr(GString) report = g_string_new(NULL);
     CU_ASSERT_TRUE(ms_mail_check_balance(o.m, report));
     one_host_clear(&o);
+}
+
+/* The delivery-status part of DSNs made in whole runs, field by field (RFC
+ * 3464 2.2 per-message, 2.3 per-recipient), one row per way to fail: a
+ * remote MTA's 550 (Remote-MTA and its reply itself as the Diagnostic-Code),
+ * a domain that does not exist (Postfix's 5.4.4 "Host or domain name not
+ * found", in the reporting MTA's own words), a null MX, an MX naming a host
+ * that does not exist and a domain with neither MX nor address (5.4.4). */
+typedef struct {
+    const char *scenario, *host, *user; /* where the DSN lands */
+    MsTime until;
+    const char *rcpt;   /* the bounced recipient: picks the DSN */
+    const char *fields; /* the delivery-status part, from Reporting-MTA: on */
+} DsnCase;
+
+static const DsnCase dsn_cases[] = {
+    { "scenarios/teaching/06-which-box.xml", "smtp-isp", "alice", 5 * SEC,
+      "servise@diversicomcorp.com",
+      "Reporting-MTA: dns; smtp.isp-a.net\r\n"
+      "Arrival-Date: Sun, 29 Nov 2026 00:00:03 +0000\r\n"
+      "\r\n"
+      "Final-Recipient: rfc822; servise@diversicomcorp.com\r\n"
+      "Action: failed\r\n"
+      "Status: 5.1.1\r\n"
+      "Remote-MTA: dns; mx.diversicomcorp.com\r\n"
+      "Diagnostic-Code: smtp; 550 5.1.1 Recipient address rejected: User unknown in local "
+      "recipient table\r\n"
+      "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:03 +0000\r\n" },
+    { "tests/scenarios/mail/edge-cases.xml", "a", "alice", 5 * MINS, "info@no-such-domain.example",
+      "Reporting-MTA: dns; mail.a.example\r\n"
+      "Arrival-Date: Sun, 29 Nov 2026 00:00:02 +0000\r\n"
+      "\r\n"
+      "Final-Recipient: rfc822; info@no-such-domain.example\r\n"
+      "Action: failed\r\n"
+      "Status: 5.4.4\r\n"
+      "Diagnostic-Code: X-Postfix; Host or domain name not found. Name service error for "
+      "name=no-such-domain.example type=MX: Host not found\r\n"
+      "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:02 +0000\r\n" },
+    { "tests/scenarios/mail/edge-cases.xml", "a", "alice", 5 * MINS, "info@nomail.example",
+      "Reporting-MTA: dns; mail.a.example\r\n"
+      "Arrival-Date: Sun, 29 Nov 2026 00:00:01 +0000\r\n"
+      "\r\n"
+      "Final-Recipient: rfc822; info@nomail.example\r\n"
+      "Action: failed\r\n"
+      "Status: 5.1.10\r\n"
+      "Diagnostic-Code: X-Postfix; Domain nomail.example does not accept mail (nullMX)\r\n"
+      "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:01 +0000\r\n" },
+    { "tests/scenarios/mail/unreachable.xml", "a", "alice", 5 * MINS, "info@dangling.example",
+      "Reporting-MTA: dns; mail.a.example\r\n"
+      "Arrival-Date: Sun, 29 Nov 2026 00:00:01 +0000\r\n"
+      "\r\n"
+      "Final-Recipient: rfc822; info@dangling.example\r\n"
+      "Action: failed\r\n"
+      "Status: 5.4.4\r\n"
+      "Diagnostic-Code: X-Postfix; Host or domain name not found. Name service error for "
+      "name=mx.nowhere.example type=A: Host not found\r\n"
+      "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:01 +0000\r\n" },
+    { "tests/scenarios/mail/unreachable.xml", "a", "alice", 5 * MINS, "info@empty.example",
+      "Reporting-MTA: dns; mail.a.example\r\n"
+      "Arrival-Date: Sun, 29 Nov 2026 00:00:02 +0000\r\n"
+      "\r\n"
+      "Final-Recipient: rfc822; info@empty.example\r\n"
+      "Action: failed\r\n"
+      "Status: 5.4.4\r\n"
+      "Diagnostic-Code: X-Postfix; Host or domain name not found. Name service error for "
+      "name=empty.example type=A: Host found but no data record of requested type\r\n"
+      "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:02 +0000\r\n" },
+};
+
+static void
+test_dsn_fields(void)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(dsn_cases); i++) {
+        const DsnCase *c = &dsn_cases[i];
+        g_autoptr(MsScenario) sc = ms_scenario_load_file(c->scenario, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+        g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+        ms_world_run(w, c->until);
+        MsMail *m = ms_world_mail(w);
+        guint server = ms_mail_server_by_host(m, (MsHostId) ms_scenario_find_host(sc, c->host));
+        GPtrArray *box = ms_mail_store_messages(ms_mail_server_store(m, server), c->user);
+        g_autofree char *want = g_strdup_printf("Final-Recipient: rfc822; %s\r\n", c->rcpt);
+        g_autofree char *got = NULL;
+        for (guint k = 0; box && k < box->len && !got; k++) {
+            const MsStoredMessage *sm = g_ptr_array_index(box, k);
+            g_autofree char *text =
+                g_strndup(g_bytes_get_data(sm->data, NULL), g_bytes_get_size(sm->data));
+            const char *from = strstr(text, "Reporting-MTA: ");
+            const char *end = from ? strstr(from, "\r\n\r\n--") : NULL;
+            if (end && strstr(text, want))
+                got = g_strndup(from, (gsize) (end - from) + 2);
+        }
+        if (g_strcmp0(got, c->fields) != 0)
+            fprintf(stderr, "row %" G_GSIZE_FORMAT ": got\n%s\n", i, got ? got : "(no DSN)");
+        CU_ASSERT_STRING_EQUAL(got ? got : "", c->fields);
+    }
+}
+
+/* Date: is when the author submitted the message (RFC 5322 3.6.1): lesson
+ * 1's message leaves Alice's PC at t=1 s, so its Date: says 00:00:01,
+ * whatever time the world was set up or the servers took it in. */
+static void
+test_date_is_submission_time(void)
+{
+    g_autoptr(MsScenario) sc = ms_scenario_load_file("scenarios/teaching/01-first-email.xml", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+    ms_world_run(w, 30 * SEC);
+    MsMail *m = ms_world_mail(w);
+    guint server = ms_mail_server_by_host(m, (MsHostId) ms_scenario_find_host(sc, "mx-corp"));
+    GPtrArray *box = ms_mail_store_messages(ms_mail_server_store(m, server), "sales");
+    CU_ASSERT_EQUAL_FATAL(box ? box->len : 0, 1);
+    const MsStoredMessage *sm = g_ptr_array_index(box, 0);
+    g_autofree char *text = g_strndup(g_bytes_get_data(sm->data, NULL), g_bytes_get_size(sm->data));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\r\nDate: Sun, 29 Nov 2026 00:00:01 +0000\r\n"));
+}
+
+/* The narration line of `mailsim run FILE --no-colour` that contains
+ * `what`, or NULL. Caller frees. */
+static char *
+narration_line(const char *file, const char *what)
+{
+    const char *argv[] = { ms_test_mailsim_path(), "run", file, "--no-colour", NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(argv, &out, &err), 0);
+    const char *at = out ? strstr(out, what) : NULL;
+    if (!at)
+        return NULL;
+    const char *from = at;
+    while (from > out && from[-1] != '\n')
+        from--;
+    return g_strndup(from, strcspn(from, "\n"));
+}
+
+/* Lesson 7: the laptop's wrong password gets its -ERR after the server's
+ * 2 s auth_fail_delay_ms. PASS reaches the server at 30.018 s; the -ERR leaves at
+ * 32.018 s, and the narration says so (it said 30.018 s, when the core
+ * wrote the reply it then held back); the client's QUIT follows at 32.020
+ * s, one link delay after reading it. */
+static void
+test_pop3_err_time(void)
+{
+    const char *lesson = "scenarios/teaching/07-checking-mail.xml";
+    g_autofree char *err_line = narration_line(lesson, "-ERR [AUTH] invalid credentials");
+    CU_ASSERT_STRING_EQUAL(err_line ? err_line : "",
+                           "     t=32.018 s    pop3  mx.diversicomcorp.com -> "
+                           "laptop.diversicomcorp.com: -ERR [AUTH] invalid credentials");
+    g_autofree char *quit = narration_line(lesson, "laptop.diversicomcorp.com -> "
+                                                   "mx.diversicomcorp.com: QUIT");
+    CU_ASSERT_PTR_NOT_NULL(quit && strstr(quit, "t=32.020 s") ? quit : NULL);
+}
+
+/* The run summary counts the messages' own recipients apart from the
+ * bounces: lesson 6 sends 3 messages to 3 recipients, 2 delivered and 1
+ * bounced, and the 1 DSN is delivered to the sender (it was "3 delivered,
+ * 1 bounced", the DSN counted as a delivered recipient). */
+static void
+test_summary_counts_dsns_apart(void)
+{
+    const char *lesson = "scenarios/teaching/06-which-box.xml";
+    g_autofree char *rcpts = narration_line(lesson, " recipients: ");
+    CU_ASSERT_STRING_EQUAL(
+        rcpts ? rcpts : "",
+        "  3 recipients: 2 delivered, 1 bounced, 0 still queued, 0 refused at submission");
+    g_autofree char *dsns = narration_line(lesson, " DSN: ");
+    CU_ASSERT_STRING_EQUAL(dsns ? dsns : "", "  1 DSN: 1 delivered to the sender");
+    /* --stats: the DSNs' recipients among all recipients, as rows. */
+    g_autofree char *dir = g_dir_make_tmp("mailsim-summary-XXXXXX", NULL);
+    g_autofree char *csv = g_build_filename(dir, "stats.csv", NULL);
+    const char *argv[] = { ms_test_mailsim_path(), "run", lesson, "-q", "--stats", csv, NULL };
+    g_autofree char *out = NULL, *err = NULL, *text = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(argv, &out, &err), 0);
+    CU_ASSERT_FATAL(g_file_get_contents(csv, &text, NULL, NULL));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "mail,delivered,3\nmail,bounced,1\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(text, "mail,dsn_delivered,1\nmail,dsn_bounced,0\nmail,dsn_queued,0\n"));
+    g_remove(csv);
+    g_rmdir(dir);
+}
+
+/* The routing aside says how the next hop was really chosen: lesson 4's
+ * provider hands everything to its smarthost and looks up no MX; lesson 1's
+ * takes the MX records of the domain. */
+static void
+test_routing_aside_smarthost(void)
+{
+    g_autofree char *hops =
+        narration_line("scenarios/teaching/04-many-hops.xml", "nothing sorts packets");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(hops);
+    CU_ASSERT_PTR_NULL(strstr(hops, "from the MX records"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hops, "looked up no MX records: it hands all its outgoing mail "
+                                        "to the smarthost it is configured with (Postfix's "
+                                        "relayhost), relay.isp-a.net,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hops, "the 1 router on the way forwards each packet"));
+    g_autofree char *first =
+        narration_line("scenarios/teaching/01-first-email.xml", "nothing sorts packets");
+    CU_ASSERT_PTR_NOT_NULL(
+        first && strstr(first, "chose the next mail server from the MX records") ? first : NULL);
 }
 
 /* A bounce of a bounce is never sent (RFC 5321 4.5.5): the recipient is
@@ -486,6 +686,11 @@ main(void)
         { "accounting: delivered + bounced + queued, and a false 'queued' reported",
           test_accounting },
         { "DSN for an unknown user, byte for byte (RFC 3464)", test_dsn_unknown_user },
+        { "Date: is the submission time", test_date_is_submission_time },
+        { "POP3 -ERR after a failed login is told when it leaves (+2 s)", test_pop3_err_time },
+        { "summary: DSNs counted apart from the recipients", test_summary_counts_dsns_apart },
+        { "routing aside: a smarthost hop is no MX choice", test_routing_aside_smarthost },
+        { "DSN fields per cause: remote 550, NXDOMAIN, null MX (table)", test_dsn_fields },
         { "no bounce of a bounce", test_no_bounce_of_a_bounce },
         { "entry points refuse programmer errors", test_entry_checks },
         { NULL, NULL },

@@ -605,11 +605,37 @@ test_limit_cli(void)
     g_rmdir(dir);
 }
 
+/* A run's capture is stamped with the clock of its Date: headers (the run
+ * starts on 2026-11-29 00:00:00 UTC, Unix time 1795910400), not at 1970:
+ * lesson 1's first packet, Alice's SYN at t=1 s, is 1795910401.000000000
+ * in tshark, the second second of that day. */
+static void
+test_capture_date(void)
+{
+    g_autofree char *prog = g_find_program_in_path("tshark");
+    if (!prog) {
+        ms_test_skip("tshark not found in PATH; the capture's dates were not checked");
+        return;
+    }
+    g_autofree char *dir = g_dir_make_tmp("mailsim-pcapng-XXXXXX", NULL);
+    g_autofree char *p = g_build_filename(dir, "lesson1.pcapng", NULL);
+    const char *args[] = { "--pcap", p, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL_FATAL(run_mailsim(args, &out, &err), 0);
+    const char *epoch[] = { "-T", "fields", "-e", "frame.time_epoch", "-c", "1", NULL };
+    g_autofree char *tout = tshark(prog, p, epoch);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tout);
+    CU_ASSERT_STRING_EQUAL(g_strstrip(tout), "1795910401.000000000");
+    g_remove(p);
+    g_rmdir(dir);
+}
+
 int
 main(void)
 {
     static const MsTestCase cases[] = {
         { "SMTP and DNS capture decoded by tshark", test_capture },
+        { "a run's capture starts at the scenario's date (tshark)", test_capture_date },
         { "same calls, same bytes", test_deterministic },
         { "errors name the path", test_errors },
         { "UDP checksum 0 sent as 0xFFFF", test_udp_zero_checksum },

@@ -24,6 +24,11 @@ typedef struct _MsMail MsMail;
 #define MS_SMTP_PORT       25
 #define MS_SUBMISSION_PORT 587
 #define MS_POP3_PORT       110
+/* The civil time at which every run starts, in seconds since 1970-01-01
+ * UTC: Sunday 2026-11-29 00:00:00 UTC. The Date: and Received: headers
+ * count simulated time from it, and captures stamp packets with the same
+ * clock (pcapng timestamps are Unix time), so both tell the same date. */
+#define MS_MAIL_EPOCH_UNIX G_GINT64_CONSTANT(1795910400)
 
 typedef enum {
     MS_RCPT_WITH_CLIENT, /* not accepted by any server (yet) */
@@ -135,7 +140,8 @@ const MsMessageRecord *ms_mail_message_by_label(const MsMail *mail, const char *
 typedef struct {
     guint messages, dsns;
     guint rcpts_accepted; /* recipients accepted by some server */
-    guint delivered, bounced, queued, refused, with_client;
+    guint delivered, bounced, queued, refused, with_client; /* every recipient, DSNs' too */
+    guint dsn_delivered, dsn_bounced, dsn_queued;           /* of those, the DSNs' recipients */
     guint retrieved;
     guint deferrals, attempts;
     guint64 smtp_sessions, pop3_sessions;

@@ -29,9 +29,27 @@ print_summary(MsWorld *w, const MsStatsTable *tab, const MsPcapSink *pcap, const
     fprintf(out, "\nSummary at t=%s\n", now);
     fprintf(out, "  messages: %u submitted, %u bounce%s (DSN)\n", st.messages, st.dsns,
             st.dsns == 1 ? "" : "s");
+    /* The messages' own recipients, then the bounces: a DSN delivered to
+     * the sender is no recipient of the mail that was sent. */
+    guint delivered = st.delivered - st.dsn_delivered, bounced = st.bounced - st.dsn_bounced,
+          queued = st.queued - st.dsn_queued;
+    guint rcpts = delivered + bounced + queued + st.refused + st.with_client;
     fprintf(out,
-            "  recipients: %u delivered, %u bounced, %u still queued, %u refused at submission\n",
-            st.delivered, st.bounced, st.queued, st.refused);
+            "  %u recipient%s: %u delivered, %u bounced, %u still queued, %u refused at "
+            "submission",
+            rcpts, rcpts == 1 ? "" : "s", delivered, bounced, queued, st.refused);
+    if (st.with_client)
+        fprintf(out, ", %u not yet submitted", st.with_client);
+    fprintf(out, "\n");
+    if (st.dsns) {
+        fprintf(out, "  %u DSN%s: %u delivered to the sender", st.dsns, st.dsns == 1 ? "" : "s",
+                st.dsn_delivered);
+        if (st.dsn_queued)
+            fprintf(out, ", %u still queued", st.dsn_queued);
+        if (st.dsn_bounced)
+            fprintf(out, ", %u undeliverable (a bounce is never bounced)", st.dsn_bounced);
+        fprintf(out, "\n");
+    }
     fprintf(out, "  retrieved by POP3: %u; delivery attempts (all servers): %u; deferrals: %u\n",
             st.retrieved, st.attempts, st.deferrals);
     fprintf(out,

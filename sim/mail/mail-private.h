@@ -231,12 +231,21 @@ void ms__mail_accept(MsMail *mail, MsMailServer *s, guint32 message, const char 
                      const char *const *rcpts, guint n_rcpts, GBytes *data);
 
 /* mail_dsn.c */
-/* Marks `rcpt` of message bounced at s (status, diagnostic) and, unless
- * `from` is empty, makes an RFC 3464 DSN to `from` quoting the header
- * section of `original` (borrowed, may be NULL) and accepts it at s. */
+/* Why a server gives up on a recipient, as its DSN reports it (RFC 3464
+ * 2.2 and 2.3). Strings are borrowed. */
+typedef struct {
+    const char *status;     /* RFC 3463 code (Status:), "5.1.1" */
+    const char *reply;      /* the SMTP reply as the remote MTA sent it ("550 5.1.1 ..."), or
+                             * NULL when the reporting MTA decided itself */
+    const char *remote_mta; /* the host that sent `reply` (Remote-MTA:), or NULL */
+    const char *text;       /* without a reply: the reporting MTA's own words (X-Postfix;) */
+    MsTime arrival;         /* when the message came into the reporting MTA (Arrival-Date:) */
+} MsBounceReason;
+/* Marks `rcpt` of message bounced at s (why) and, unless `from` is empty,
+ * makes an RFC 3464 DSN to `from` quoting the header section of `original`
+ * (borrowed, may be NULL) and accepts it at s. */
 void ms__mail_bounce(MsMail *mail, MsMailServer *s, guint32 message, const char *from,
-                     const char *rcpt, const char *status, const char *diagnostic,
-                     GBytes *original);
+                     const char *rcpt, const MsBounceReason *why, GBytes *original);
 
 /* mail_mta.c */
 void ms__mta_enqueue(MsMail *mail, MsMailServer *s, guint32 message, const char *from,

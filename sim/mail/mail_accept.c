@@ -100,10 +100,17 @@ ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const 
                               "%s stores the %s in the mailbox of %s", s->hostname,
                               rec && rec->is_dsn ? "bounce (DSN)" : "message", rcpt);
             } else {
-                ms__mail_bounce(m, s, id, from, rcpt, r == MS_STORE_OVER_QUOTA ? "5.2.2" : "5.1.1",
-                                r == MS_STORE_OVER_QUOTA ? "552 5.2.2 Mailbox full"
-                                                         : "550 5.1.1 User unknown",
-                                data);
+                /* The server's own delivery agent gives up: no remote MTA
+                 * and no SMTP reply; its words are Postfix local(8)'s (an
+                 * unknown user; a mailbox over mailbox_size_limit). */
+                gboolean full = r == MS_STORE_OVER_QUOTA;
+                g_autofree char *why_text =
+                    full ? g_strdup_printf("cannot update mailbox /var/mail/%s for user %s. error "
+                                           "writing message: File too large",
+                                           local, local)
+                         : g_strdup_printf("unknown user: \"%s\"", local);
+                MsBounceReason why = { full ? "5.2.2" : "5.1.1", NULL, NULL, why_text, now };
+                ms__mail_bounce(m, s, id, from, rcpt, &why, data);
             }
             continue;
         }

@@ -12,11 +12,19 @@
  *
  * Design. The DSN is multipart/report; report-type=delivery-status (RFC
  * 6522) with three parts, as Postfix writes them: a human-readable
- * explanation, a message/delivery-status part (Reporting-MTA,
- * Arrival-Date; then Final-Recipient, Action: failed, Status and
- * Diagnostic-Code for the recipient, RFC 3464 2.2 and 2.3) and the
- * original's header section as text/rfc822-headers (RFC 6522 allows the
- * headers instead of the whole message). It comes from the null reverse
+ * explanation, a message/delivery-status part and the original's header
+ * section as text/rfc822-headers (RFC 6522 allows the headers instead of
+ * the whole message). The delivery-status part has the per-message fields
+ * of RFC 3464 2.2 (Reporting-MTA: dns; <this server>, Arrival-Date: when
+ * the message came in), then the per-recipient fields of 2.3:
+ * Final-Recipient: rfc822; <address>, Action: failed, Status: <RFC 3463
+ * code>, Remote-MTA: dns; <host> when a remote MTA answered (2.3.5),
+ * Diagnostic-Code (2.3.6) and Last-Attempt-Date (2.3.7). The
+ * Diagnostic-Code is "smtp; " and the reply itself, as the remote MTA sent
+ * it, when there is one; otherwise the reporting MTA's own words with its
+ * own type, as Postfix's bounce(8) writes "X-Postfix; Host or domain name
+ * not found. ..." (Exim: X-Exim). Postfix leaves Last-Attempt-Date out and
+ * Sendmail writes it; we write it (the time the server gave up). It comes from the null reverse
  * path with Auto-Submitted: auto-replied (RFC 3834), and a message that was
  * itself a bounce (empty sender) is never bounced (RFC 5321 4.5.5, 6.1):
  * the recipient is marked bounced and the narration says why nothing
@@ -30,11 +38,41 @@
  * text is printed with printf rather than concatenated. */
 #include "mail-private.h"
 
+#include <string.h>
+
+/* The diagnostic-type of a reason that is no SMTP reply (RFC 3464 2.3.6:
+ * an "X-" name), as each MTA writes it. */
+static const char *
+own_diagnostic_type(const MsMailServer *s)
+{
+    switch (s->policy.profile) {
+    case MS_MTA_EXIM:
+        return "X-Exim";
+    case MS_MTA_OPENSMTPD:
+        return "X-OpenSMTPD";
+    default:
+        return "X-Postfix";
+    }
+}
+
+/* The reason in words, as the DSN's human-readable part and the
+ * narration give it: "host mx.b.example said: 550 5.1.1 ...", the reply
+ * alone, or the reporting MTA's own text. Caller frees. */
+static char *
+reason_text(const MsBounceReason *why)
+{
+    if (why->reply && why->remote_mta)
+        return g_strdup_printf("host %s said: %s", why->remote_mta, why->reply);
+    return g_strdup(why->reply ? why->reply : why->text ? why->text : "");
+}
+
 void
 ms__mail_bounce(MsMail *m, MsMailServer *s, guint32 message, const char *from, const char *rcpt,
-                const char *status, const char *diagnostic, GBytes *original)
+                const MsBounceReason *why, GBytes *original)
 {
     MsTime now = ms_engine_now(m->engine);
+    const char *status = why->status;
+    g_autofree char *words = reason_text(why);
     MsRcptRecord *rr = ms__mail_rcpt(m, message, rcpt);
     if (rr && rr->state != MS_RCPT_DELIVERED && rr->state != MS_RCPT_BOUNCED) {
         rr->state = MS_RCPT_BOUNCED;
@@ -43,8 +81,12 @@ ms__mail_bounce(MsMail *m, MsMailServer *s, guint32 message, const char *from, c
         rr->where = s->host;
         g_strlcpy(rr->status, status, sizeof rr->status);
         g_free(rr->detail);
-        rr->detail = g_strdup(diagnostic);
+        rr->detail = g_strdup(words);
     }
+    /* The narration gives each code once: the status only when the words
+     * do not already carry it ("550 5.1.1 ..." does). */
+    g_autofree char *told =
+        strstr(words, status) ? g_strdup(words) : g_strdup_printf("%s %s", status, words);
     if (!from || !*from) {
         /* RFC 5321 4.5.5 / 6.1: never bounce a bounce. */
         ms__mail_note(m, s->host, MS_HOST_WORLD, message,
@@ -53,9 +95,8 @@ ms__mail_bounce(MsMail *m, MsMailServer *s, guint32 message, const char *from, c
                       s->hostname, rcpt, status);
         return;
     }
-    ms__mail_note(m, s->host, MS_HOST_WORLD, message,
-                  "%s gives up on %s (%s %s) and bounces it to %s", s->hostname, rcpt, status,
-                  diagnostic, from);
+    ms__mail_note(m, s->host, MS_HOST_WORLD, message, "%s gives up on %s (%s) and bounces it to %s",
+                  s->hostname, rcpt, told, from);
     g_autofree char *label = g_strdup_printf("dsn-%u", ++s->n_dsn);
     const char *rcpts[] = { from, NULL };
     guint32 id = ms__mail_new_record(m, label, "", rcpts, "Undelivered Mail Returned to Sender",
@@ -65,8 +106,9 @@ ms__mail_bounce(MsMail *m, MsMailServer *s, guint32 message, const char *from, c
     dr->state = MS_RCPT_QUEUED;
     ms__rcpt_touch(m, dr);
     dr->where = s->host;
-    char date[MS_MAIL_DATE_SIZE];
+    char date[MS_MAIL_DATE_SIZE], arrival[MS_MAIL_DATE_SIZE];
     ms__mail_date(now, date);
+    ms__mail_date(why->arrival, arrival);
     /* Numbers that do not depend on how a run is partitioned. */
     const MsMessageRecord *orig = ms__mail_record(m, message);
     g_autofree char *boundary =
@@ -90,19 +132,36 @@ ms__mail_bounce(MsMail *m, MsMailServer *s, guint32 message, const char *from, c
                            "This is the mail system at host %s.\r\n\r\n"
                            "Your message could not be delivered to one or more recipients.\r\n\r\n"
                            "<%s>: %s\r\n\r\n",
-                           boundary, s->hostname, rcpt, diagnostic);
+                           boundary, s->hostname, rcpt, words);
+    /* RFC 3464 2.2: the per-message fields. */
     g_string_append_printf(b,
                            "--%s\r\nContent-Type: message/delivery-status\r\n\r\n"
-                           "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n\r\n"
-                           "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n"
-                           "Diagnostic-Code: smtp; %s\r\n\r\n",
-                           boundary, s->hostname, date, rcpt, status, diagnostic);
+                           "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n\r\n",
+                           boundary, s->hostname, arrival);
+    /* RFC 3464 2.3: the recipient's fields. */
+    g_string_append_printf(b, "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n",
+                           rcpt, status);
+    if (why->reply && why->remote_mta)
+        g_string_append_printf(b, "Remote-MTA: dns; %s\r\n", why->remote_mta);
+    if (why->reply)
+        g_string_append_printf(b, "Diagnostic-Code: smtp; %s\r\n", why->reply);
+    else
+        g_string_append_printf(b, "Diagnostic-Code: %s; %s\r\n", own_diagnostic_type(s), words);
+    g_string_append_printf(b, "Last-Attempt-Date: %s\r\n\r\n", date);
     g_string_append_printf(b, "--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n", boundary);
     g_string_append_len(b, od, (gssize) hlen);
     g_string_append_printf(b, "\r\n--%s--\r\n", boundary);
     gsize len = b->len;
     g_autoptr(GBytes) data = g_bytes_new_take(g_string_free(b, FALSE), len);
     ms__mail_accept(m, s, id, "", rcpts, 1, data);
+}
+
+/* Whether text starts like an SMTP reply: three digits and a blank. */
+static gboolean
+is_reply(const char *text)
+{
+    return g_ascii_isdigit(text[0]) && g_ascii_isdigit(text[1]) && g_ascii_isdigit(text[2]) &&
+           text[3] == ' ';
 }
 
 guint32
@@ -112,7 +171,10 @@ ms_mail_bounce_external(MsMail *m, guint server, const char *from, const char *r
     g_return_val_if_fail(m != NULL && server < m->servers->len, 0);
     g_return_val_if_fail(rcpt && status && diagnostic, 0);
     guint before = m->messages->len;
-    ms__mail_bounce(m, g_ptr_array_index(m->servers, server), 0, from, rcpt, status, diagnostic,
-                    original);
+    /* The real server's reply is quoted as it came; other reasons are the
+     * bridge's own words. */
+    MsBounceReason why = { status, is_reply(diagnostic) ? diagnostic : NULL, NULL,
+                           is_reply(diagnostic) ? NULL : diagnostic, ms_engine_now(m->engine) };
+    ms__mail_bounce(m, g_ptr_array_index(m->servers, server), 0, from, rcpt, &why, original);
     return m->messages->len > before ? m->messages->len : 0;
 }

@@ -14,7 +14,8 @@
  * header section into a table: a hop reads at most two fields of it. Only
  * unfolded fields are read (the fields we look for are ours, on one line;
  * a folded field from a real client gives its first line). Dates are
- * simulated time counted from 2026-11-29 00:00:00 UTC, written with fixed
+ * simulated time counted from 2026-11-29 00:00:00 UTC (MS_MAIL_EPOCH_UNIX,
+ * the clock captures stamp packets with too), written with fixed
  * English names so that no locale can change a byte.
  *
  * Invariants: the header section ends at the first empty line (RFC 5322
@@ -125,7 +126,7 @@ ms__mail_date(MsTime t, char out[MS_MAIL_DATE_SIZE])
     if (secs < 0)
         secs = 0;
     /* The epoch 2026-11-29 (a Sunday) is day 20786 after 1970-01-01. */
-    gint64 day = 20786 + secs / 86400, sod = secs % 86400;
+    gint64 day = MS_MAIL_EPOCH_UNIX / 86400 + secs / 86400, sod = secs % 86400;
     guint weekday = (guint) ((day + 3) % 7); /* 1970-01-01 was a Thursday: index 3 */
     gint64 z = day + 719468, era = z / 146097, doe = z - era * 146097;
     gint64 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;

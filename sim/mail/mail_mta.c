@@ -4,7 +4,7 @@
  *   1. the next hop: the smarthost if there is one; else the domain's MX
  *      records by preference (equal preferences shuffled from the host's
  *      random stream), a null MX (RFC 7505) bounces at once, no MX means the
- *      domain's own address (RFC 5321 5.1), NXDOMAIN bounces (5.1.2), a DNS
+ *      domain's own address (RFC 5321 5.1), NXDOMAIN bounces (5.4.4), a DNS
  *      failure defers;
  *   2. the exchanges' addresses, from the glue the answer carried or an A
  *      lookup each; at most MS_MX_ADDRESS_LIMIT of them;
@@ -140,14 +140,23 @@ ms__mta_enqueue(MsMail *m, MsMailServer *s, guint32 message, const char *from, G
     schedule_attempt(m, e, ms_engine_now(m->engine));
 }
 
-/* Bounces every remaining recipient of e, then drops e. */
+/* Bounces every remaining recipient of e (why.arrival: when e was queued),
+ * then drops e. */
 static void
-bounce_all(MsMail *m, MsMailQueueEntry *e, const char *status, const char *diagnostic)
+bounce_all(MsMail *m, MsMailQueueEntry *e, MsBounceReason why)
 {
+    why.arrival = e->queued_at;
     for (guint i = 0; i < e->rcpts->len; i++)
-        ms__mail_bounce(m, e->server, e->message, e->from, g_ptr_array_index(e->rcpts, i), status,
-                        diagnostic, e->data);
+        ms__mail_bounce(m, e->server, e->message, e->from, g_ptr_array_index(e->rcpts, i), &why,
+                        e->data);
     entry_remove(m, e);
+}
+
+/* A reason in the reporting MTA's own words (no remote MTA replied). */
+static MsBounceReason
+own_reason(const char *status, const char *text)
+{
+    return (MsBounceReason){ status, NULL, NULL, text, 0 };
 }
 
 static void
@@ -174,7 +183,7 @@ defer(MsMail *m, MsMailQueueEntry *e, const char *status, const char *why)
     MsTime next = ms_mta_next_retry(&e->server->policy, e->attempts, e->queued_at, now);
     if (next == MS_TIME_INFINITE) {
         g_autofree char *diag = g_strdup_printf("delivery time expired; last error: %s", why);
-        bounce_all(m, e, "4.4.7", diag);
+        bounce_all(m, e, own_reason("4.4.7", diag));
         return;
     }
     g_autofree char *when = ms_time_to_string(next - now);
@@ -203,6 +212,10 @@ typedef struct {
     MsMailQueueEntry *entry;
     GPtrArray *names; /* char*, exchanges still to resolve, in order */
     guint next;
+    /* How the failed lookups failed: the last permanent one (NXDOMAIN or
+     * NODATA, with its name) and whether any was temporary. */
+    MsResolveStatus perm_st;
+    const char *perm_name, *temp_name; /* borrowed from names; NULL: none */
 } ALookup;
 
 static void
@@ -228,6 +241,12 @@ on_a(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboolea
             MsDnsRecord *a = g_ptr_array_index(recs, i);
             add_address(al->entry, a->rdata.a, ms_net_host_by_addr(al->mail->net, a->rdata.a));
         }
+    else if (st == MS_RESOLVE_NXDOMAIN || st == MS_RESOLVE_NODATA) {
+        al->perm_st = st;
+        al->perm_name = g_ptr_array_index(al->names, al->next - 1);
+    } else {
+        al->temp_name = g_ptr_array_index(al->names, al->next - 1);
+    }
     a_lookup_next(al);
 }
 
@@ -242,11 +261,29 @@ a_lookup_next(ALookup *al)
     }
     MsMail *m = al->mail;
     MsMailQueueEntry *e = al->entry;
-    alookup_free(al);
     if (e->addrs->len == 0) {
-        defer(m, e, "4.4.4", "no address found for the mail exchangers");
+        /* Postfix smtp(8): no address for any exchanger. When every lookup
+         * failed for good (the name does not exist, or has no A record)
+         * the message bounces with 5.4.4; when one failed for now, it
+         * stays queued with 4.4.3. */
+        gboolean permanent = al->perm_name && !al->temp_name;
+        const char *error = permanent ? (al->perm_st == MS_RESOLVE_NXDOMAIN
+                                             ? "Host not found"
+                                             : "Host found but no data record of requested type")
+                                      : "Host not found, try again";
+        const char *name = permanent ? al->perm_name : al->temp_name;
+        g_autofree char *why = name ? g_strdup_printf("Host or domain name not found. Name "
+                                                      "service error for name=%s type=A: %s",
+                                                      name, error)
+                                    : g_strdup("no address found for the mail exchangers");
+        alookup_free(al);
+        if (permanent)
+            bounce_all(m, e, own_reason("5.4.4", why));
+        else
+            defer(m, e, name ? "4.4.3" : "4.4.4", why);
         return;
     }
+    alookup_free(al);
     try_next_address(m, e);
 }
 
@@ -266,15 +303,21 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
     MsMailServer *s = e->server;
     (void) r;
     (void) cached;
+    /* Postfix smtp(8)'s words and codes for a failed MX lookup: NXDOMAIN
+     * is permanent (5.4.4, "Host not found"); a timeout or SERVFAIL is
+     * temporary (4.4.3, "Host not found, try again"), and the message
+     * stays queued. */
     if (st == MS_RESOLVE_NXDOMAIN) {
-        g_autofree char *diag =
-            g_strdup_printf("Host or domain name not found: %s (NXDOMAIN)", e->domain);
-        bounce_all(m, e, "5.1.2", diag);
+        g_autofree char *diag = g_strdup_printf("Host or domain name not found. Name service "
+                                                "error for name=%s type=MX: Host not found",
+                                                e->domain);
+        bounce_all(m, e, own_reason("5.4.4", diag));
         return;
     }
     if (st == MS_RESOLVE_TIMEOUT || st == MS_RESOLVE_SERVFAIL) {
-        g_autofree char *why = g_strdup_printf("DNS lookup of the MX of %s failed (%s)", e->domain,
-                                               ms_resolve_status_to_string(st));
+        g_autofree char *why = g_strdup_printf("Host or domain name not found. Name service error "
+                                               "for name=%s type=MX: Host not found, try again",
+                                               e->domain);
         defer(m, e, "4.4.3", why);
         return;
     }
@@ -292,7 +335,10 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
         for (guint i = 0; i < recs->len; i++)
             if (ms_dns_record_is_null_mx(g_ptr_array_index(recs, i))) {
                 alookup_free(al);
-                bounce_all(m, e, "5.1.10", "556 5.1.10 Recipient address has null MX (RFC 7505)");
+                /* RFC 7505 4.2: 5.1.10; the words are Postfix smtp(8)'s. */
+                g_autofree char *diag =
+                    g_strdup_printf("Domain %s does not accept mail (nullMX)", e->domain);
+                bounce_all(m, e, own_reason("5.1.10", diag));
                 return;
             }
         GPtrArray *mx = g_ptr_array_new();
@@ -342,7 +388,7 @@ on_mx(MsResolver *r, MsResolveStatus st, GPtrArray *recs, GPtrArray *add, gboole
                 alookup_free(al);
                 g_autofree char *diag =
                     g_strdup_printf("mail for %s loops back to myself (RFC 5321 5.1)", e->domain);
-                bounce_all(m, e, "5.4.6", diag);
+                bounce_all(m, e, own_reason("5.4.6", diag));
                 return;
             }
             ms__mail_note(m, s->host, MS_HOST_WORLD, e->message,
@@ -441,13 +487,15 @@ ms_mail_outbound_result(MsMail *m, guint server, const char *queue_id, const cha
                                   : g_strdup(text ? text : "the real server could not be reached");
     const char *st = status && *status ? status : code >= 500 ? "5.0.0" : "4.4.1";
     gboolean done = code >= 200 && code < 300, failed = code >= 500 && code < 600;
+    /* A 5xx is the real server's own reply, quoted as it came. */
+    MsBounceReason why = { st, reply, NULL, NULL, e->queued_at };
     if (rcpt) {
         if (!done && !failed)
             return TRUE;
         if (done)
             outbound_delivered(m, e, which, reply);
         else
-            ms__mail_bounce(m, s, e->message, e->from, rcpt, st, reply, e->data);
+            ms__mail_bounce(m, s, e->message, e->from, rcpt, &why, e->data);
         g_ptr_array_remove_index(e->rcpts, which);
         if (e->rcpts->len == 0)
             entry_remove(m, e);
@@ -459,7 +507,7 @@ ms_mail_outbound_result(MsMail *m, guint server, const char *queue_id, const cha
             outbound_delivered(m, e, i, reply);
         entry_remove(m, e);
     } else if (failed) {
-        bounce_all(m, e, st, reply);
+        bounce_all(m, e, why);
     } else {
         defer(m, e, st, reply);
     }
@@ -624,9 +672,11 @@ attempt_finish(Attempt *a, const char *conn_error)
             if (code >= 500 || (code < 400 && a->txn_status == MS_SMTP_TXN_PERMFAIL)) {
                 const char *diag = code >= 500 ? text : a->txn_reply;
                 char st[12];
-                g_autofree char *full = g_strdup_printf("host %s said: %s", peer_name, diag);
-                ms__mail_bounce(m, s, e->message, e->from, rcpt, enhanced_of(diag, st, sizeof st),
-                                full, e->data);
+                /* RFC 3464 2.3.5/2.3.6: the host that answered and its reply. */
+                MsBounceReason why = { enhanced_of(diag, st, sizeof st), diag,
+                                       a->peer != MS_NO_HOST_ID ? peer_name : NULL, NULL,
+                                       e->queued_at };
+                ms__mail_bounce(m, s, e->message, e->from, rcpt, &why, e->data);
             } else if (code >= 200 && code < 300 && a->txn_status == MS_SMTP_TXN_ACCEPTED) {
                 ms__mail_note(m, s->host, a->peer, e->message,
                               "%s has handed the message for %s to %s", s->hostname, rcpt,
@@ -746,13 +796,22 @@ try_next_address(MsMail *m, MsMailQueueEntry *e)
         m->told_routing = TRUE;
         GArray *path = peer != MS_NO_HOST_ID ? ms_net_route_path(m->net, s->host, peer) : NULL;
         guint routers = path && path->len > 2 ? path->len - 2 : 0;
-        ms__mail_aside(
-            m, s->host, e->message,
-            "(what really happens: nothing sorts packets by domain. The mail server chose the next "
-            "mail server from the MX records; the %u router%s on the way forward each packet only "
-            "by its "
-            "destination IP address, %s, and never look at the mail inside.)",
-            routers, routers == 1 ? "" : "s", ip);
+        /* How the next hop was chosen: a server with a smarthost (Postfix
+         * relayhost) looks up no MX at all; the others took it from the
+         * destination's MX records. */
+        g_autofree char *chose =
+            s->smarthost != MS_NO_HOST_ID
+                ? g_strdup_printf("The mail server looked up no MX records: it hands all its "
+                                  "outgoing mail to the smarthost it is configured with (Postfix's "
+                                  "relayhost), %s, which decides where the mail goes next",
+                                  ms_net_host_name(m->net, s->smarthost))
+                : g_strdup("The mail server chose the next mail server from the MX records");
+        ms__mail_aside(m, s->host, e->message,
+                       "(what really happens: nothing sorts packets by domain. %s; the %u "
+                       "router%s on the way forward%s each packet only by its destination IP "
+                       "address, %s, and never look%s at the mail inside.)",
+                       chose, routers, routers == 1 ? "" : "s", routers == 1 ? "s" : "", ip,
+                       routers == 1 ? "s" : "");
         if (path)
             g_array_free(path, TRUE);
     }

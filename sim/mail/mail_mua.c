@@ -153,7 +153,12 @@ ms__mail_compose(MsMail *m, const char *from, const MsMessageRecord *r, const ch
 {
     GString *s = g_string_new(NULL);
     char date[MS_MAIL_DATE_SIZE];
-    ms__mail_date(ms_engine_now(m->engine), date);
+    /* RFC 5322 3.6.1: the origination date is when the author finished the
+     * message and submitted it (the record's created_at: the submission
+     * time, which ms_mail_submit() knows ahead of the event), not when the
+     * message was composed at scenario set-up or first touched a server. */
+    (void) m;
+    ms__mail_date(r->created_at, date);
     g_autofree char *to_list = g_strjoinv(", ", (char **) to);
     g_string_append_printf(s, "From: %s\r\nTo: %s\r\n", from, to_list);
     if (cc && cc[0]) {

@@ -5,7 +5,10 @@
  * records through the Message-ID header of what arrives.
  *
  * A failed login is answered after the delay the core asks for (an engine
- * event carrying the session; cancelled if the session ends first).
+ * event carrying the session; cancelled if the session ends first). The
+ * core traces its -ERR when it writes it into the held reply; the
+ * narration tells it when it is released onto the wire, 2 s later
+ * (auth_fail_delay_ms), which is when the client reads it.
  *
  * The maildrop hooks (MsMailDrop, declared in mail.h) are shared with the
  * bridge, whose real POP3 listener serves the same stores. */
@@ -27,6 +30,7 @@ typedef struct {
 static void pop3d_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
 static void pop3d_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud);
 static const MsTcpCallbacks pop3d_cb = { NULL, pop3d_data, pop3d_closed };
+static void drop_flush_held(MsMailDrop *x);
 
 static void
 pop3d_free(Pop3d *x)
@@ -67,6 +71,7 @@ on_resume(MsEngine *e, const MsEvent *ev, gpointer user_data)
     (void) user_data;
     x->resume = 0;
     ms_pop3_server_resume(x->core);
+    drop_flush_held(x->drop);
     pop3d_pump(x);
 }
 
@@ -76,6 +81,8 @@ struct _MsMailDrop {
     MsMail *mail;
     MsMailServer *server;
     MsHostId peer;
+    const MsPop3Server *core; /* a simulated session's core (NULL for the bridge's) */
+    GPtrArray *held;          /* char*: reply lines traced while the core holds them */
 };
 
 MsMailDrop *
@@ -93,7 +100,21 @@ ms_mail_drop_new(MsMail *m, guint server, MsHostId peer)
 void
 ms_mail_drop_free(MsMailDrop *d)
 {
+    if (d && d->held)
+        g_ptr_array_unref(d->held);
     g_free(d);
+}
+
+/* Tells the reply lines the core held during its delay, now that they
+ * leave. */
+static void
+drop_flush_held(MsMailDrop *x)
+{
+    for (guint i = 0; x->held && i < x->held->len; i++)
+        ms__mail_proto_line(x->mail, x->server->host, x->peer, 0, "pop3", TRUE,
+                            g_ptr_array_index(x->held, i));
+    if (x->held)
+        g_ptr_array_set_size(x->held, 0);
 }
 
 static gboolean
@@ -177,6 +198,12 @@ static void
 h_trace(gpointer ud, gboolean from_client, const char *line)
 {
     MsMailDrop *x = ud;
+    if (!from_client && x->core && ms_pop3_server_is_held(x->core)) {
+        if (!x->held)
+            x->held = g_ptr_array_new_with_free_func(g_free);
+        g_ptr_array_add(x->held, g_strdup(line));
+        return;
+    }
     ms__mail_proto_line(x->mail, x->server->host, x->peer, 0, "pop3", !from_client, line);
 }
 
@@ -208,6 +235,7 @@ pop3d_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
     cfg.apop_token = token;
     x->drop = ms_mail_drop_new(l->mail, l->server->index, x->peer);
     x->core = ms_pop3_server_new(&cfg, ms_mail_drop_hooks(), x->drop);
+    x->drop->core = x->core;
     ms_tcp_set_callbacks(tcp, conn, &pop3d_cb, x);
     ms_pop3_server_start(x->core);
     pop3d_pump(x);

@@ -70,14 +70,17 @@ ms_mail_get_stats(const MsMail *m, MsMailStats *st)
                 break;
             case MS_RCPT_QUEUED:
                 st->queued++;
+                st->dsn_queued += r->is_dsn;
                 st->rcpts_accepted++;
                 break;
             case MS_RCPT_DELIVERED:
                 st->delivered++;
+                st->dsn_delivered += r->is_dsn;
                 st->rcpts_accepted++;
                 break;
             case MS_RCPT_BOUNCED:
                 st->bounced++;
+                st->dsn_bounced += r->is_dsn;
                 st->rcpts_accepted++;
                 break;
             }

@@ -70,8 +70,8 @@ typedef struct {
     gpointer ud;
     guint32 message;
     guint32 next_free;
-    guint32 data_segments, resent; /* data segments sent, of which again */
-    guint64 data_bytes;            /* distinct payload bytes sent */
+    guint32 data_segments, resent;    /* data segments that left, of which retransmissions */
+    guint64 data_bytes, resent_bytes; /* payload bytes that left, of which sent before */
 } Conn;
 
 struct _MsTcp {
@@ -283,13 +283,18 @@ conn_free(MsTcp *t, MsTcpConnId id)
     Conn *c = conn_at(t, id);
     if (c->data_segments > 0) {
         g_autofree char *text = g_strdup_printf(
-            "%" G_GUINT64_FORMAT
-            " bytes left %s as %u TCP segment%s of at most %u bytes%s%u resent",
+            "%" G_GUINT64_FORMAT " bytes left %s as %u TCP segment%s of at most %u bytes",
             c->data_bytes, ms_net_host_name(t->net, c->key->host), c->data_segments,
-            c->data_segments == 1 ? "" : "s", c->mss, c->resent ? ", " : " (", c->resent);
-        char *fix = c->resent ? NULL : strstr(text, " (0 resent");
-        if (fix)
-            *fix = '\0';
+            c->data_segments == 1 ? "" : "s", c->mss);
+        if (c->resent) {
+            g_autofree char *again = g_strdup_printf(
+                "%s; %u of them %s retransmission%s, which sent %" G_GUINT64_FORMAT
+                " bytes again (%" G_GUINT64_FORMAT " bytes of data, once each)",
+                text, c->resent, c->resent == 1 ? "was a" : "were", c->resent == 1 ? "" : "s",
+                c->resent_bytes, c->data_bytes - c->resent_bytes);
+            g_free(text);
+            text = g_steal_pointer(&again);
+        }
         trace(t, c, MS_TRACE_TCP_STREAM, text);
     }
     if (c->timer)
@@ -406,11 +411,14 @@ output(MsTcp *t, MsTcpConnId id)
             c->timed_seq = c->snd_nxt + len;
             c->timed_at = ms_engine_now(t->engine);
         }
+        /* What really leaves the host: every segment and byte, the
+         * retransmitted ones (below snd_max: sent before) counted apart. */
         c->data_segments++;
-        if (SEQ_LT(c->snd_nxt, c->snd_max))
+        c->data_bytes += len;
+        if (SEQ_LT(c->snd_nxt, c->snd_max)) {
             c->resent++;
-        else
-            c->data_bytes += len;
+            c->resent_bytes += MIN(len, c->snd_max - c->snd_nxt);
+        }
         gboolean last = c->snd_nxt + len == end_seq;
         send_segment(t, c, c->snd_nxt, MS_TCP_ACK | (last ? MS_TCP_PSH : 0), data, len);
         c->snd_nxt += len;

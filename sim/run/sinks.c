@@ -229,6 +229,11 @@ ms_json_sink_free(gpointer p)
 
 /* --- pcapng ---------------------------------------------------------------- */
 
+/* pcapng timestamps are Unix time (ns since 1970-01-01 UTC): simulated time
+ * counted from the run's start date, the clock of the Date: headers, so
+ * Wireshark shows the day the mail says it was written. */
+#define EPOCH_NS (MS_MAIL_EPOCH_UNIX * MS_TIME_S)
+
 struct _MsPcapSink {
     MsPcapWriter *w;
     MsNet *net;
@@ -270,6 +275,8 @@ ms_pcap_sink_get_counts(const MsPcapSink *s, MsPcapCounts *out)
         out->written = ms_pcap_writer_packets(s->w);
         out->bytes = ms_pcap_writer_bytes(s->w);
         out->left_out = ms_pcap_writer_left_out(s->w, &out->first_left_out);
+        if (out->first_left_out >= 0)
+            out->first_left_out -= EPOCH_NS; /* back to simulated time */
     } else {
         out->written = s->written;
         out->bytes = s->bytes;
@@ -339,10 +346,10 @@ ms_pcap_sink_record(const MsTraceRecord *r, gpointer p)
     if (k->proto == MS_IPPROTO_TCP) {
         MsPcapTcp seg = { k->src_addr, k->dst_addr, k->sport, k->dport, k->seq, k->ack,
                           k->flags,    k->window,   k->ttl,   k->ip_id, k->mss };
-        ms_pcap_writer_tcp_segment(s->w, iface, r->at, &seg, data, len);
+        ms_pcap_writer_tcp_segment(s->w, iface, EPOCH_NS + r->at, &seg, data, len);
     } else {
-        ms_pcap_writer_udp(s->w, iface, r->at, k->src_addr, k->dst_addr, k->sport, k->dport, k->ttl,
-                           k->ip_id, data, len);
+        ms_pcap_writer_udp(s->w, iface, EPOCH_NS + r->at, k->src_addr, k->dst_addr, k->sport,
+                           k->dport, k->ttl, k->ip_id, data, len);
     }
 }
 

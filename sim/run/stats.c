@@ -109,6 +109,11 @@ collect(MsWorld *w)
     add(rows, "mail", "bounced", ms.bounced, TRUE);
     add(rows, "mail", "queued", ms.queued, TRUE);
     add(rows, "mail", "refused", ms.refused, TRUE);
+    /* Of the recipients above, the DSNs' own (the summary tells them apart
+     * from the messages' recipients). */
+    add(rows, "mail", "dsn_delivered", ms.dsn_delivered, TRUE);
+    add(rows, "mail", "dsn_bounced", ms.dsn_bounced, TRUE);
+    add(rows, "mail", "dsn_queued", ms.dsn_queued, TRUE);
     add(rows, "mail", "retrieved", ms.retrieved, TRUE);
     add(rows, "mail", "attempts", ms.attempts, TRUE);
     add(rows, "mail", "deferrals", ms.deferrals, TRUE);
