@@ -196,6 +196,21 @@ test_submission_offers_auth(void)
     }
 }
 
+/* Queue ids in each server's form; Postfix's as before. */
+static void
+test_queue_ids(void)
+{
+    char id[17];
+    ms_mta_profile_queue_id(MS_MTA_POSTFIX, 9, 1, id, sizeof id);
+    CU_ASSERT_STRING_EQUAL(id, "90001");
+    ms_mta_profile_queue_id(MS_MTA_EXIM, 9, 62 * 62 + 1, id, sizeof id);
+    CU_ASSERT_STRING_EQUAL(id, "000101-000009-00");
+    ms_mta_profile_queue_id(MS_MTA_EXIM, 70, 61, id, sizeof id);
+    CU_ASSERT_STRING_EQUAL(id, "00000z-000018-00");
+    ms_mta_profile_queue_id(MS_MTA_OPENSMTPD, 9, 1, id, sizeof id);
+    CU_ASSERT_STRING_EQUAL(id, "00900001");
+}
+
 /* Refused recipients, in each server's words. */
 static void
 test_refusals(void)
@@ -392,6 +407,7 @@ main(void)
         { "AUTH on submission only", test_submission_offers_auth },
         { "HELO sessions", test_helo_session },
         { "refused recipients", test_refusals },
+        { "queue ids", test_queue_ids },
         { "DSN parameters", test_dsn_parameters },
         { "postfix ETRN", test_postfix_etrn },
         { "connect timeout per profile", test_connect_timeout },

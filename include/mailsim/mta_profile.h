@@ -58,6 +58,14 @@ char *ms_mta_profile_banner(MsMtaProfile profile, const char *hostname, const ch
  * the other fields as they are. */
 void ms_mta_policy_smtp_config(const MsMtaPolicy *policy, gboolean submission,
                                MsSmtpServerConfig *cfg);
+/* Writes the id under which the profile's server queues its n-th message
+ * (n >= 1) on host `host` into out (size bytes, at least 17), in that
+ * server's form: Postfix's hexadecimal short id, Exim 4.96's
+ * "tttttt-pppppp-ff" in base 62, OpenSMTPD's 8 hexadecimal digits. Real
+ * servers derive them from the clock, the process and chance; these are
+ * derived from (host, n), so they are unique per server and repeatable. */
+void ms_mta_profile_queue_id(MsMtaProfile profile, guint32 host, guint32 n, char *out, gsize size);
+
 /* The text of the server's 250 reply to a message it accepted as queue id
  * `qid`. Returns a new string (caller frees). */
 char *ms_mta_profile_queued_text(MsMtaProfile profile, const char *qid);

@@ -198,6 +198,48 @@ ms_mta_policy_smtp_config(const MsMtaPolicy *p, gboolean submission, MsSmtpServe
     cfg->offer_auth = submission;
 }
 
+/* n in base 62 (Exim's digits: 0-9, A-Z, a-z), `width` digits. */
+static void
+base62(guint64 n, guint width, char *out)
+{
+    static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    for (guint i = width; i > 0; i--) {
+        out[i - 1] = digits[n % 62];
+        n /= 62;
+    }
+}
+
+void
+ms_mta_profile_queue_id(MsMtaProfile profile, guint32 host, guint32 n, char *out, gsize size)
+{
+    g_return_if_fail(out != NULL && size >= 17);
+    switch (profile) {
+    case MS_MTA_EXIM: {
+        /* Exim 4.96 message ids: 6 base-62 digits of the time, 6 of the
+         * process id, 2 of the sub-second fraction (the 4.97 form is
+         * longer); here the counter, the host and "00". */
+        char id[17];
+        base62(n, 6, id);
+        id[6] = '-';
+        base62(host, 6, id + 7);
+        id[13] = '-';
+        id[14] = id[15] = '0';
+        id[16] = '\0';
+        g_strlcpy(out, id, size);
+        break;
+    }
+    case MS_MTA_OPENSMTPD:
+        /* msgid: 32 random bits, printed "%08x" */
+        g_snprintf(out, size, "%08x", ((host & 0xfffu) << 20) | (n & 0xfffffu));
+        break;
+    case MS_MTA_POSTFIX:
+    default:
+        /* short queue ids: upper-case hexadecimal */
+        g_snprintf(out, size, "%X%04X", host, n);
+        break;
+    }
+}
+
 char *
 ms_mta_profile_queued_text(MsMtaProfile profile, const char *qid)
 {
