@@ -13,7 +13,7 @@
 G_BEGIN_DECLS
 
 typedef enum {
-    MS_MTA_POSTFIX,   /* retry after 300 s, doubling to 4000 s, give up after 5 d */
+    MS_MTA_POSTFIX,   /* retry after the time in queue, 300 s to 4000 s; give up after 5 d */
     MS_MTA_EXIM,      /* every 15 min for 2 h, then x1.5 from 1 h to 16 h, then 6 h; 4 d */
     MS_MTA_OPENSMTPD, /* at creation + 400 s x n^2; give up after 4 d */
 } MsMtaProfile;

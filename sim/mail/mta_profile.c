@@ -11,8 +11,13 @@
  * pointers: the three schedules are short closed forms of (attempt, age),
  * and a fourth profile is a case here and a value of MsMtaProfile. The
  * schedules:
- *   - Postfix: minimal_backoff_time, doubled per attempt up to
- *     maximal_backoff_time (300 s, 600 s, ... 4000 s, 4000 s, ...);
+ *   - Postfix: the time the message has already spent in the queue,
+ *     clamped to [minimal_backoff_time, maximal_backoff_time] = [300 s,
+ *     4000 s] (qmgr_active.c, qmgr_active_done_3_generic: "we look at
+ *     actual time in queue, not time since last delivery attempt"), so
+ *     the pauses roughly double. Left out: the queue manager picks a
+ *     deferred message up at its next deferred-queue scan, every
+ *     queue_run_delay (300 s), which delays each retry by up to 300 s more;
  *   - Exim: its default retry rule "F,2h,15m; G,16h,1h,1.5; F,4d,6h":
  *     fixed 15 min while the entry is younger than 2 h, then geometric from
  *     1 h by 1.5 until 16 h, then every 6 h;
@@ -34,8 +39,8 @@
  * intervals ms_mail_add_server() fills in); the same arguments
  * give the same answer (no random draw: jitter would have to come from the
  * server's stream, and real MTAs' defaults have none).
- * Ownership: none; pure functions. Costs: O(1), except the doubling and
- * geometric loops, bounded by log2(retry_max / retry_first) and ~7 steps. */
+ * Ownership: none; pure functions. Costs: O(1), except Exim's geometric
+ * loop, ~7 steps. */
 #include "mailsim/mta_profile.h"
 
 #include <string.h>
@@ -113,10 +118,13 @@ ms_mta_next_retry(const MsMtaPolicy *p, guint attempt, MsTime queued_at, MsTime 
         break;
     case MS_MTA_POSTFIX:
     default: {
-        MsTime d = p->retry_first;
-        for (guint i = 1; i < attempt && d < p->retry_max; i++)
-            d *= 2;
-        next = now + MIN(d, p->retry_max ? p->retry_max : d);
+        /* whole seconds, as time() counts them */
+        MsTime d = (now - queued_at) / MS_TIME_S * MS_TIME_S;
+        if (p->retry_max && d > p->retry_max)
+            d = p->retry_max;
+        if (d < p->retry_first)
+            d = p->retry_first;
+        next = now + d;
         break;
     }
     }
