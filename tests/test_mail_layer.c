@@ -29,16 +29,20 @@ typedef struct {
 #define NEVER MS_TIME_INFINITE
 
 static const RetryCase retry_cases[] = {
-    /* Postfix: 300 s, doubling per attempt, capped at 4000 s, 5 days. */
+    /* Postfix: the time in queue (whole seconds), at least 300 s, at most
+     * 4000 s (qmgr_active.c); give up after 5 days. */
     { MS_MTA_POSTFIX, 1, 0, 0, 300 * SEC, "first retry after minimal_backoff_time" },
-    { MS_MTA_POSTFIX, 2, 0, 1000 * SEC, 1600 * SEC, "doubled once" },
-    { MS_MTA_POSTFIX, 4, 0, 0, 2400 * SEC, "below the cap: 300 x 2^3" },
-    { MS_MTA_POSTFIX, 5, 0, 0, 4000 * SEC, "at the cap: 4800 s is cut to 4000 s" },
-    { MS_MTA_POSTFIX, 40, 0, 0, 4000 * SEC, "far past the cap" },
+    { MS_MTA_POSTFIX, 2, 0, 299 * SEC, 599 * SEC, "an age below the floor: 300 s" },
+    { MS_MTA_POSTFIX, 2, 0, 1000 * SEC, 2000 * SEC, "the pause is the time in queue" },
+    { MS_MTA_POSTFIX, 2, 0, 1000 * SEC + 999 * MS_TIME_MS, 2000 * SEC + 999 * MS_TIME_MS,
+      "the age in whole seconds" },
+    { MS_MTA_POSTFIX, 4, 0, 4000 * SEC, 8000 * SEC, "at the cap exactly" },
+    { MS_MTA_POSTFIX, 5, 0, 4001 * SEC, 8001 * SEC, "just past the cap: 4000 s" },
+    { MS_MTA_POSTFIX, 40, 0, 2 * DAYS, 2 * DAYS + 4000 * SEC, "far past the cap" },
     { MS_MTA_POSTFIX, 40, 0, 5 * DAYS - 4000 * SEC, 5 * DAYS,
       "landing exactly at give-up still retries" },
     { MS_MTA_POSTFIX, 40, 0, 5 * DAYS - 4000 * SEC + 1, NEVER, "one nanosecond past give-up" },
-    { MS_MTA_POSTFIX, 1, 7 * SEC, 7 * SEC + 5 * DAYS - 300 * SEC, 7 * SEC + 5 * DAYS,
+    { MS_MTA_POSTFIX, 1, 7 * SEC, 7 * SEC + 5 * DAYS - 4000 * SEC, 7 * SEC + 5 * DAYS,
       "give-up counts from queued_at" },
     /* Exim: F,2h,15m; G,16h,1h,1.5; F,4d,6h. */
     { MS_MTA_EXIM, 1, 0, 0, 15 * MINS, "first retry after 15 min" },
@@ -443,8 +447,8 @@ static const DsnCase dsn_cases[] = {
       "Action: failed\r\n"
       "Status: 5.1.1\r\n"
       "Remote-MTA: dns; mx.diversicomcorp.com\r\n"
-      "Diagnostic-Code: smtp; 550 5.1.1 Recipient address rejected: User unknown in local "
-      "recipient table\r\n"
+      "Diagnostic-Code: smtp; 550 5.1.1 <servise@diversicomcorp.com>: Recipient address "
+      "rejected: User unknown in local recipient table\r\n"
       "Last-Attempt-Date: Sun, 29 Nov 2026 00:00:03 +0000\r\n" },
     { "tests/scenarios/mail/edge-cases.xml", "a", "alice", 5 * MINS, "info@no-such-domain.example",
       "Reporting-MTA: dns; mail.a.example\r\n"

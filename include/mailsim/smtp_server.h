@@ -4,9 +4,12 @@
  * simulated host feeds it bytes from simulated TCP, the bridge feeds it bytes
  * from a real socket, and both send what ms_smtp_server_take_output()
  * returns. Implements RFC 5321 with SIZE (RFC 1870), 8BITMIME (RFC 6152),
- * PIPELINING (RFC 2920), ENHANCEDSTATUSCODES (RFC 2034, RFC 3463) and AUTH
- * PLAIN and LOGIN (RFC 4954). See sim/proto/smtp_server.c for the choices made
- * where the RFCs leave room (bare CR/LF, long lines, NUL octets). */
+ * PIPELINING (RFC 2920), ENHANCEDSTATUSCODES (RFC 2034, RFC 3463), AUTH
+ * PLAIN and LOGIN (RFC 4954), and, in the dialects that advertise them, DSN's
+ * parameters (RFC 3461, syntax only) and ETRN (RFC 1985). It answers in the
+ * words of Postfix, Exim or OpenSMTPD when configured with their dialect.
+ * See sim/proto/smtp_server.c for the choices made where the RFCs leave room
+ * (bare CR/LF, long lines, NUL octets). */
 #pragma once
 
 #include <glib.h>
@@ -23,8 +26,24 @@ typedef struct _MsSmtpServer MsSmtpServer;
 /* Postfix's smtpd_hard_error_limit: protocol errors before 421. */
 #define MS_SMTP_SERVER_DEFAULT_MAX_ERRORS 20u
 
+/* Whose replies the server speaks: the EHLO keywords in that server's
+ * order, its reply texts and whether it sends enhanced status codes
+ * (sim/proto/smtp_server.c cites each server's source). The protocol
+ * behaviour is the same for all. MAILSIM is this project's own style (the
+ * bridge and the tests use it). */
+typedef enum {
+    MS_SMTP_DIALECT_MAILSIM = 0,
+    MS_SMTP_DIALECT_POSTFIX,
+    MS_SMTP_DIALECT_EXIM,
+    MS_SMTP_DIALECT_OPENSMTPD,
+} MsSmtpDialect;
+
 typedef struct {
     const char *hostname;      /* in the greeting and EHLO reply; NULL: "localhost" */
+    MsSmtpDialect dialect;     /* 0: MS_SMTP_DIALECT_MAILSIM */
+    const char *client_address; /* the client's IP address as text: Exim and
+                                 * OpenSMTPD show it in the HELO/EHLO reply
+                                 * ("Hello x [192.0.2.1]"); NULL: left out */
     guint64 max_size;          /* octets of message content; 0: the default above */
     guint max_recipients;      /* 0: MS_SMTP_SERVER_DEFAULT_MAX_RCPTS */
     guint max_errors;          /* protocol errors before 421 4.7.0; 0: default */

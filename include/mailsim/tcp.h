@@ -89,6 +89,14 @@ void ms_tcp_send_bytes(MsTcp *tcp, MsTcpConnId conn, GBytes *bytes);
 /* Closes gracefully: queued bytes are still delivered, then FIN. */
 void ms_tcp_close(MsTcp *tcp, MsTcpConnId conn);
 
+/* Abandons a connection whose handshake has not completed, as close(2) on a
+ * socket that is still connecting: nothing more is sent for it (no FIN, no
+ * further SYN; a SYN-ACK arriving later finds no connection and gets an
+ * RST) and no callback comes. On an established connection it is
+ * ms_tcp_close(). For an application's own connect timeout (Postfix's
+ * smtp_connect_timeout). */
+void ms_tcp_abort(MsTcp *tcp, MsTcpConnId conn);
+
 /* Tags the connection's packets with a mail message id (for traces). */
 void ms_tcp_set_message(MsTcp *tcp, MsTcpConnId conn, guint32 message);
 

@@ -114,6 +114,7 @@ struct _MsMail {
     GQueue live;                /* MsLive: work in flight */
     gboolean keep_bodies;       /* FALSE: stores nobody reads only count deliveries */
     guint16 ev_submit, ev_check, ev_retry, ev_pop3_resume, ev_smtpd_flush;
+    guint16 ev_connect_timeout; /* an MTA's connect timeout (mail_mta.c) */
     GPtrArray *pending;        /* submissions not yet made (mail_mua.c) */
     GHashTable *by_message_id; /* foreign Message-ID header -> id (bridge injections only) */
     GPtrArray *by_origin;      /* per origin host: GArray of guint32 ids by Message-ID number - 1 */

@@ -36,7 +36,7 @@
 void
 ms__mail_queue_id(MsMailServer *s, char out[MS_MAIL_QID_SIZE])
 {
-    g_snprintf(out, MS_MAIL_QID_SIZE, "%X%04X", s->host, ++s->next_qid);
+    ms_mta_profile_queue_id(s->policy.profile, s->host, ++s->next_qid, out, MS_MAIL_QID_SIZE);
 }
 
 GBytes *

@@ -11,7 +11,10 @@
  *   3. for each address in turn: TCP to port 25 and an SMTP client session;
  *      a refused or timed-out connection, a refused greeting or a 421 moves
  *      on to the next address; a 4xx to the transaction defers; 5xx bounces
- *      (RFC 3464 DSN from the null sender, never for a bounce).
+ *      (RFC 3464 DSN from the null sender, never for a bounce). A
+ *      connection not established within the profile's connect timeout
+ *      (Postfix smtp_connect_timeout 30 s, see mta_profile.c) is abandoned
+ *      (ms_tcp_abort) and counts as timed out, as the real MTA's does.
  * A deferred entry is tried again by the profile's schedule and bounced
  * (4.4.7) when it would pass the give-up age.
  *
@@ -43,6 +46,7 @@ typedef struct {
     MsSmtpSessionStatus session_status;
     gboolean session_done;
     gboolean finished;
+    MsEventId connect_timer; /* until the handshake completes */
 } Attempt;
 
 static void try_next_address(MsMail *m, MsMailQueueEntry *e);
@@ -104,10 +108,14 @@ on_retry(MsEngine *engine, const MsEvent *ev, gpointer user_data)
     start_attempt(m, e);
 }
 
+static void on_connect_timeout(MsEngine *engine, const MsEvent *ev, gpointer user_data);
+
 void
 ms__mta_init(MsMail *m)
 {
     m->ev_retry = ms_engine_register(m->engine, "mta-attempt", on_retry, m);
+    m->ev_connect_timeout =
+        ms_engine_register(m->engine, "mta-connect-timeout", on_connect_timeout, m);
 }
 
 static void
@@ -578,9 +586,10 @@ start_attempt(MsMail *m, MsMailQueueEntry *e)
 
 /* --- one SMTP session to one address -------------------------------- */
 
+static void attempt_connected(MsTcp *tcp, MsTcpConnId conn, gpointer ud);
 static void attempt_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
 static void attempt_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud);
-static const MsTcpCallbacks attempt_cb = { NULL, attempt_data, attempt_closed };
+static const MsTcpCallbacks attempt_cb = { attempt_connected, attempt_data, attempt_closed };
 
 static void
 hook_rcpt_result(guint txn, guint rcpt, const MsSmtpReply *reply, gpointer ud)
@@ -714,6 +723,8 @@ static void
 attempt_free(Attempt *a)
 {
     ms__live_remove(a->mail, &a->live);
+    if (a->connect_timer)
+        ms_engine_cancel(a->mail->engine, a->connect_timer);
     ms_smtp_client_free(a->core);
     g_array_free(a->rcpt_codes, TRUE);
     g_ptr_array_unref(a->rcpt_texts);
@@ -734,6 +745,33 @@ attempt_pump(Attempt *a)
         return FALSE;
     }
     return TRUE;
+}
+
+static void
+attempt_connected(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
+{
+    Attempt *a = ud;
+    (void) tcp;
+    (void) conn;
+    if (a->connect_timer)
+        ms_engine_cancel(a->mail->engine, a->connect_timer);
+    a->connect_timer = 0;
+}
+
+/* The handshake did not complete within the profile's connect timeout:
+ * the MTA closes the socket (no more SYNs) and moves on, with the error
+ * the real one logs ("Connection timed out"). */
+static void
+on_connect_timeout(MsEngine *engine, const MsEvent *ev, gpointer user_data)
+{
+    MsMail *m = user_data;
+    Attempt *a = ev->data.ptr[0];
+    (void) engine;
+    a->connect_timer = 0;
+    ms_tcp_abort(m->tcp, a->conn);
+    ms_smtp_client_connection_lost(a->core);
+    attempt_finish(a, ms_tcp_close_reason_to_string(MS_TCP_CLOSE_TIMEOUT));
+    attempt_free(a);
 }
 
 static void
@@ -817,4 +855,8 @@ try_next_address(MsMail *m, MsMailQueueEntry *e)
     }
     a->conn =
         ms_tcp_connect_tagged(m->tcp, s->host, addr, MS_SMTP_PORT, &attempt_cb, a, e->message);
+    MsEventData d = { { 0 } };
+    d.ptr[0] = a;
+    a->connect_timer = ms_engine_schedule_in(m->engine, ms_mta_connect_timeout(&s->policy), s->host,
+                                             m->ev_connect_timeout, d);
 }

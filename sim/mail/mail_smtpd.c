@@ -180,8 +180,7 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
     if (ms__server_is_local(s, dom)) {
         g_autofree char *local = ms__address_local(rcpt);
         if (!ms_mail_store_has_user(s->store, local)) {
-            ms_smtp_reply_set(reply, 550, "5.1.1",
-                              "Recipient address rejected: User unknown in local recipient table");
+            ms_mta_profile_refusal(s->policy.profile, MS_MTA_REFUSE_UNKNOWN_USER, rcpt, reply);
             return;
         }
         /* A box already full takes nothing more (RFC 3463 X.2.2); one that
@@ -191,7 +190,7 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
             return;
         }
     } else if (!ss->auth_user && !trusted(s, x->peer) && !ms__server_is_backup_for(s, dom)) {
-        ms_smtp_reply_set(reply, 554, "5.7.1", "Relay access denied");
+        ms_mta_profile_refusal(s->policy.profile, MS_MTA_REFUSE_RELAY, rcpt, reply);
         return;
     }
     if (s->policy.greylist && !ss->auth_user && x->port == MS_SMTP_PORT) {
@@ -208,8 +207,7 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
             g_hash_table_insert(s->greylist, g_steal_pointer(&key), first);
         }
         if (now - *first < MS_GREYLIST_DELAY)
-            ms_smtp_reply_set(reply, 450, "4.2.0",
-                              "Recipient address rejected: Greylisted, try again later");
+            ms_mta_profile_refusal(s->policy.profile, MS_MTA_REFUSE_GREYLIST, rcpt, reply);
     }
 }
 
@@ -245,15 +243,19 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
         g_strconcat("from ", ss->helo ? ss->helo : "unknown", " (",
                     x->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, x->peer) : "unknown", " [",
                     peer_ip, "])\r\n\t", NULL);
-    g_autoptr(GBytes) stamped = ms__mail_stamp(m, s, clause, "mailsim", with, qid,
-                                               env->n_rcpts ? env->rcpts[0] : "", message);
+    g_autoptr(GBytes) stamped =
+        ms__mail_stamp(m, s, clause, ms_mta_profile_product(s->policy.profile), with, qid,
+                       env->n_rcpts ? env->rcpts[0] : "", message);
     ms__mail_note(m, s->host, x->peer, id,
                   "%s accepts the message from %s for %u recipient%s (queue id %s)", s->hostname,
                   ms_net_host_name(m->net, x->peer), env->n_rcpts, env->n_rcpts == 1 ? "" : "s",
                   qid);
     ms__mail_accept(m, s, id, env->mail_from, env->rcpts, env->n_rcpts, stamped);
-    g_autofree char *text = g_strdup_printf("Ok: queued as %s", qid);
-    ms_smtp_reply_set(reply, 250, "2.0.0", text);
+    /* Each server's acceptance, with its queue id (mta_profile.c). */
+    g_autofree char *text = ms_mta_profile_queued_text(s->policy.profile, qid);
+    char enh[sizeof reply->enhanced];
+    g_strlcpy(enh, reply->enhanced, sizeof enh);
+    ms_smtp_reply_set(reply, 250, enh, text);
 }
 
 static void
@@ -279,11 +281,19 @@ on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
     x->port = l->port;
     x->peer_addr = ms_tcp_conn_peer_addr(tcp, conn);
     x->peer = ms_net_host_by_addr(l->mail->net, x->peer_addr);
+    /* The server speaks as its profile's MTA: banner, EHLO keywords and
+     * reply texts (sim/mail/mta_profile.c). */
+    MsMtaProfile profile = l->server->policy.profile;
+    char date[MS_MAIL_DATE_SIZE];
+    ms__mail_date(ms_engine_now(l->mail->engine), date);
+    g_autofree char *banner = ms_mta_profile_banner(profile, l->server->hostname, date);
+    char peer_ip[MS_IPV4_STRLEN];
+    ms_ipv4_format(x->peer_addr, peer_ip);
     MsSmtpServerConfig cfg = { 0 };
     cfg.hostname = l->server->hostname;
-    cfg.max_size = l->server->policy.max_size;
-    cfg.max_recipients = l->server->policy.max_recipients;
-    cfg.offer_auth = TRUE;
+    cfg.client_address = peer_ip;
+    cfg.greeting_text = banner;
+    ms_mta_policy_smtp_config(&l->server->policy, l->port == MS_SUBMISSION_PORT, &cfg);
     x->pending = g_byte_array_new();
     MsSmtpReply greet = MS_SMTP_REPLY_INIT;
     if (ms__rules_match(l->mail, l->server, MS_FAULT_CMD_CONNECT, NULL, NULL, &greet)) {

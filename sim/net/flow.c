@@ -913,6 +913,25 @@ ms__flow_close(MsFlow *f, MsTcpConnId id)
 }
 
 void
+ms__flow_abort(MsFlow *f, MsTcpConnId id)
+{
+    guint32 idx = idx_of(id);
+    Conn *c = conn_at(f, idx);
+    if (c->state == ST_FREE || end_of(id) != 0 || c->d[0].est) {
+        ms__flow_close(f, id);
+        return;
+    }
+    trace(f, c, 0, MS_TRACE_TCP_CLOSE, "%s:%u -> %u: timed out (abandoned by the application)",
+          ms_net_host_name(f->net, c->host[0]), c->port[0], c->port[1]);
+    /* The listener's end, if a SYN reached it, has not told its app yet
+     * (that waits for the handshake's ACK): it goes quietly, as the RST
+     * answering its SYN-ACK would make it. Pending events go stale. */
+    c->d[0].open = FALSE;
+    c->d[1].open = FALSE;
+    conn_free(f, idx);
+}
+
+void
 ms__flow_set_message(MsFlow *f, MsTcpConnId id, guint32 m)
 {
     conn_at(f, idx_of(id))->message = m;

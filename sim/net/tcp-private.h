@@ -35,6 +35,7 @@ void ms__flow_set_callbacks(MsFlow *flow, MsTcpConnId conn, const MsTcpCallbacks
 void ms__flow_send(MsFlow *flow, MsTcpConnId conn, const guint8 *data, gsize len);
 void ms__flow_send_bytes(MsFlow *flow, MsTcpConnId conn, GBytes *bytes);
 void ms__flow_close(MsFlow *flow, MsTcpConnId conn);
+void ms__flow_abort(MsFlow *flow, MsTcpConnId conn);
 void ms__flow_set_message(MsFlow *flow, MsTcpConnId conn, guint32 message);
 MsHostId ms__flow_conn_host(MsFlow *flow, MsTcpConnId conn);
 guint32 ms__flow_conn_peer_addr(MsFlow *flow, MsTcpConnId conn);

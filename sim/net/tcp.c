@@ -562,6 +562,25 @@ ms_tcp_close(MsTcp *t, MsTcpConnId id)
         conn_free(t, id);
 }
 
+void
+ms_tcp_abort(MsTcp *t, MsTcpConnId id)
+{
+    if (t->flow) {
+        ms__flow_abort(t->flow, id);
+        return;
+    }
+    Conn *c = conn_at(t, id);
+    if (c->state != ST_SYN_SENT) {
+        ms_tcp_close(t, id);
+        return;
+    }
+    g_autofree char *text =
+        g_strdup_printf("%s:%u -> %u: timed out (abandoned by the application)",
+                        ms_net_host_name(t->net, c->key->host), c->key->lport, c->key->rport);
+    trace(t, c, MS_TRACE_TCP_CLOSE, text);
+    conn_free(t, id);
+}
+
 static void
 send_rst(MsTcp *t, MsHostId host, const MsPacket *p)
 {

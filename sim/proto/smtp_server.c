@@ -37,7 +37,24 @@
  *    session ends with 421 4.7.0, like Postfix's smtpd_hard_error_limit.
  *  - Enhanced status codes are sent once the client said EHLO, on 2xx, 4xx
  *    and 5xx replies except the greeting and the replies to HELO/EHLO
- *    (RFC 2034 3).
+ *    (RFC 2034 3), in the MAILSIM dialect; see "Dialects" for the others.
+ *
+ * Dialects. A server configured as Postfix, Exim or OpenSMTPD answers with
+ * that server's words, from its sources (Postfix 3.x src/smtpd/smtpd.c,
+ * Exim 4.96 src/smtp_in.c, OpenSMTPD 7.x usr.sbin/smtpd/smtp_session.c):
+ * the EHLO keywords in its order, the first line of its HELO/EHLO reply,
+ * and the texts of MAIL, RCPT, DATA, RSET, NOOP, QUIT, HELP and of an
+ * unknown command. Postfix and OpenSMTPD put enhanced status codes in
+ * every reply, HELO sessions included (their reply strings carry them);
+ * Exim does not implement RFC 2034 and sends none. Keywords of
+ * extensions this core does not implement are left out rather than
+ * advertised falsely: STARTTLS (all three, when TLS is configured),
+ * SMTPUTF8 and CHUNKING (Postfix's defaults; CHUNKING is Exim's too) and
+ * PRDR (Exim's default configure file turns it on). Error replies
+ * (syntax, sequence) keep this core's wording in every dialect. DSN
+ * (RFC 3461), which Postfix and OpenSMTPD advertise, is accepted: MAIL's
+ * RET and ENVID and RCPT's NOTIFY and ORCPT are checked for syntax and
+ * not acted on.
  *
  * Invariants: replies leave in the order of the commands; nothing is read
  * after 221 or 421. Ownership: the server owns its buffers and copies of the
@@ -61,8 +78,108 @@ typedef enum { AUTH_NONE, AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS } AuthSte
 /* Message content parser: where we are relative to line starts. */
 typedef enum { D_LINE_START, D_DOT, D_DOT_CR, D_TEXT, D_CR } DataState;
 
+typedef enum { ENH_AFTER_EHLO, ENH_ALWAYS, ENH_NEVER } EnhMode;
+
+/* An enhanced code and a text. */
+typedef struct {
+    const char *enh, *text;
+} Said;
+
+/* The reply texts of one dialect (see "Dialects" above). */
+typedef struct {
+    EnhMode enh;
+    gboolean dsn, vrfy, etrn; /* DSN advertised; VRFY, ETRN implemented */
+    Said mail_ok, rcpt_ok, data_go, queued, rset, noop, quit;
+    gboolean quit_names_host; /* "<hostname> closing connection" */
+    guint unknown_code;
+    Said unknown;
+} Dialect;
+
+static const Dialect dialects[] = {
+    [MS_SMTP_DIALECT_MAILSIM] = {
+        .enh = ENH_AFTER_EHLO,
+        .dsn = FALSE,
+        .vrfy = TRUE,
+        .etrn = FALSE,
+        .mail_ok = { "2.1.0", "Ok" },
+        .rcpt_ok = { "2.1.5", "Ok" },
+        .data_go = { NULL, "End data with <CR><LF>.<CR><LF>" },
+        .queued = { "2.0.0", "Ok: queued" },
+        .rset = { "2.0.0", "Ok" },
+        .noop = { "2.0.0", "Ok" },
+        .quit = { "2.0.0", "closing connection" },
+        .quit_names_host = TRUE,
+        .unknown_code = 500,
+        .unknown = { "5.5.2", "Command unrecognized" },
+    },
+    /* smtpd.c: mail_cmd "250 2.1.0 Ok", rcpt_cmd "250 2.1.5 Ok", data_cmd
+     * "354 End data with <CR><LF>.<CR><LF>", the queue manager's "250 2.0.0
+     * Ok: queued as <id>" (the data hook adds the id), quit_cmd "221 2.0.0
+     * Bye", and no HELP command: "502 5.5.2 Error: command not recognized". */
+    [MS_SMTP_DIALECT_POSTFIX] = {
+        .enh = ENH_ALWAYS,
+        .dsn = TRUE,
+        .vrfy = TRUE,
+        .etrn = TRUE,
+        .mail_ok = { "2.1.0", "Ok" },
+        .rcpt_ok = { "2.1.5", "Ok" },
+        .data_go = { NULL, "End data with <CR><LF>.<CR><LF>" },
+        .queued = { "2.0.0", "Ok: queued" },
+        .rset = { "2.0.0", "Ok" },
+        .noop = { "2.0.0", "Ok" },
+        .quit = { "2.0.0", "Bye" },
+        .quit_names_host = FALSE,
+        .unknown_code = 502,
+        .unknown = { "5.5.2", "Error: command not recognized" },
+    },
+    /* smtp_in.c: "250 OK", "250 Accepted", "354 Enter message, ending with
+     * "." on a line by itself", "250 OK id=<id>" (the hook adds the id),
+     * "250 Reset OK", "221 <host> closing connection", "500 unrecognized
+     * command". */
+    [MS_SMTP_DIALECT_EXIM] = {
+        .enh = ENH_NEVER,
+        .dsn = FALSE,
+        .vrfy = TRUE,
+        .etrn = FALSE,
+        .mail_ok = { NULL, "OK" },
+        .rcpt_ok = { NULL, "Accepted" },
+        .data_go = { NULL, "Enter message, ending with \".\" on a line by itself" },
+        .queued = { NULL, "OK" },
+        .rset = { NULL, "Reset OK" },
+        .noop = { NULL, "OK" },
+        .quit = { NULL, "closing connection" },
+        .quit_names_host = TRUE,
+        .unknown_code = 500,
+        .unknown = { NULL, "unrecognized command" },
+    },
+    /* smtp_session.c: "250 2.0.0 Ok" to MAIL, "250 2.1.5 Destination
+     * address valid: Recipient ok", "354 Enter mail, end with "." on a line
+     * by itself", "250 2.0.0 <msgid> Message accepted for delivery" (the
+     * hook writes it), "250 2.0.0 Reset state", "221 2.0.0 Bye", "500 5.5.1
+     * Invalid command: Command unrecognized"; it has no VRFY command. */
+    [MS_SMTP_DIALECT_OPENSMTPD] = {
+        .enh = ENH_ALWAYS,
+        .dsn = TRUE,
+        .vrfy = FALSE,
+        .etrn = FALSE,
+        .mail_ok = { "2.0.0", "Ok" },
+        .rcpt_ok = { "2.1.5", "Destination address valid: Recipient ok" },
+        .data_go = { NULL, "Enter mail, end with \".\" on a line by itself" },
+        .queued = { "2.0.0", "Message accepted for delivery" },
+        .rset = { "2.0.0", "Reset state" },
+        .noop = { "2.0.0", "Ok" },
+        .quit = { "2.0.0", "Bye" },
+        .quit_names_host = FALSE,
+        .unknown_code = 500,
+        .unknown = { "5.5.1", "Invalid command: Command unrecognized" },
+    },
+};
+
 struct _MsSmtpServer {
     char *hostname;
+    const Dialect *d;
+    MsSmtpDialect dialect;
+    char *client_address;
     char *greeting_text;
     guint greeting_code;
     guint64 max_size;
@@ -125,7 +242,13 @@ send_reply_full(MsSmtpServer *srv, const MsSmtpReply *r, gboolean allow_enhanced
     if (srv->closed)
         return;
     g_autoptr(GString) s = g_string_new(NULL);
-    ms_smtp_reply_format(r, allow_enhanced && srv->esmtp, s);
+    gboolean enh = allow_enhanced &&
+                   (srv->d->enh == ENH_ALWAYS || (srv->d->enh == ENH_AFTER_EHLO && srv->esmtp));
+    /* OpenSMTPD sends a reply without a code as it is written (its
+     * lookups' "550 Invalid recipient"); the others get X.0.0 added. */
+    if (srv->dialect == MS_SMTP_DIALECT_OPENSMTPD && !r->enhanced[0])
+        enh = FALSE;
+    ms_smtp_reply_format(r, enh, s);
     g_byte_array_append(srv->out, (const guint8 *) s->str, (guint) s->len);
     if (srv->hooks.trace) {
         const char *p = s->str;
@@ -190,6 +313,10 @@ ms_smtp_server_new(const MsSmtpServerConfig *cfg, const MsSmtpServerHooks *hooks
     if (!cfg)
         cfg = &none;
     srv->hostname = g_strdup(cfg->hostname ? cfg->hostname : "localhost");
+    srv->dialect =
+        (guint) cfg->dialect < G_N_ELEMENTS(dialects) ? cfg->dialect : MS_SMTP_DIALECT_MAILSIM;
+    srv->d = &dialects[srv->dialect];
+    srv->client_address = g_strdup(cfg->client_address);
     srv->greeting_code = cfg->greeting_code ? cfg->greeting_code : 220;
     srv->greeting_text = cfg->greeting_text ? g_strdup(cfg->greeting_text)
                                             : g_strdup_printf("%s ESMTP mailsim", srv->hostname);
@@ -213,6 +340,7 @@ ms_smtp_server_free(MsSmtpServer *srv)
     if (!srv)
         return;
     g_free(srv->hostname);
+    g_free(srv->client_address);
     g_free(srv->greeting_text);
     g_free(srv->helo);
     g_free(srv->auth_user);
@@ -379,6 +507,52 @@ parse_path(const char *s, gboolean allow_null, gboolean allow_postmaster, char *
 
 /* ---- commands ------------------------------------------------------- */
 
+/* The EHLO keywords, one per line, in the server's own order. SIZE is
+ * message_size_limit (Postfix, 10240000), message_size_limit (Exim, 50M =
+ * 52428800) or max-message-size (OpenSMTPD, 35M = 36700160): the profile's
+ * max_size. AUTH only where the caller offers it (submission). */
+static void
+append_keywords(const MsSmtpServer *srv, GString *t)
+{
+    const char *auth = srv->offer_auth ? "\nAUTH PLAIN LOGIN" : "";
+    switch (srv->dialect) {
+    case MS_SMTP_DIALECT_POSTFIX:
+        /* smtpd.c ehlo_cmd: PIPELINING, SIZE, VRFY, ETRN, (STARTTLS),
+         * AUTH, ENHANCEDSTATUSCODES, 8BITMIME, DSN, (SMTPUTF8, CHUNKING). */
+        if (srv->pipelining)
+            g_string_append(t, "\nPIPELINING");
+        g_string_append_printf(t, "\nSIZE %" G_GUINT64_FORMAT "\nVRFY\nETRN%s", srv->max_size,
+                               auth);
+        g_string_append(t, "\nENHANCEDSTATUSCODES\n8BITMIME\nDSN");
+        break;
+    case MS_SMTP_DIALECT_EXIM:
+        /* smtp_in.c: SIZE, 8BITMIME (accept_8bitmime, on since 4.80), DSN
+         * only with dsn_advertise_hosts (unset), PIPELINING, AUTH, (CHUNKING,
+         * STARTTLS, PRDR), HELP. */
+        g_string_append_printf(t, "\nSIZE %" G_GUINT64_FORMAT "\n8BITMIME", srv->max_size);
+        if (srv->pipelining)
+            g_string_append(t, "\nPIPELINING");
+        g_string_append_printf(t, "%s\nHELP", auth);
+        break;
+    case MS_SMTP_DIALECT_OPENSMTPD:
+        /* smtp_proceed_ehlo: 8BITMIME, ENHANCEDSTATUSCODES, SIZE, DSN (on
+         * unless the listener says no-dsn), (STARTTLS), AUTH, HELP. It does
+         * not advertise PIPELINING. */
+        g_string_append_printf(
+            t, "\n8BITMIME\nENHANCEDSTATUSCODES\nSIZE %" G_GUINT64_FORMAT "\nDSN%s\nHELP",
+            srv->max_size, auth);
+        break;
+    case MS_SMTP_DIALECT_MAILSIM:
+    default:
+        if (srv->pipelining)
+            g_string_append(t, "\nPIPELINING");
+        g_string_append_printf(t, "\nSIZE %" G_GUINT64_FORMAT, srv->max_size);
+        g_string_append(t, "\n8BITMIME\nENHANCEDSTATUSCODES");
+        g_string_append_printf(t, "%s\nHELP", auth);
+        break;
+    }
+}
+
 static void
 cmd_helo(MsSmtpServer *srv, const char *arg, gboolean ehlo)
 {
@@ -395,17 +569,89 @@ cmd_helo(MsSmtpServer *srv, const char *arg, gboolean ehlo)
     srv->helo = g_strdup(arg);
     srv->esmtp = ehlo;
     g_autoptr(GString) t = g_string_new(srv->hostname);
-    if (ehlo) {
-        if (srv->pipelining)
-            g_string_append(t, "\nPIPELINING");
-        g_string_append_printf(t, "\nSIZE %" G_GUINT64_FORMAT, srv->max_size);
-        g_string_append(t, "\n8BITMIME\nENHANCEDSTATUSCODES");
-        if (srv->offer_auth)
-            g_string_append(t, "\nAUTH PLAIN LOGIN");
-        g_string_append(t, "\nHELP");
+    /* The first line: Exim's "Hello <helo> [<addr>]" (smtp_in.c, the
+     * looked-up host name when it has one; we show the HELO name) and
+     * OpenSMTPD's "..., pleased to meet you" (smtp_proceed_ehlo). */
+    if (srv->dialect == MS_SMTP_DIALECT_EXIM || srv->dialect == MS_SMTP_DIALECT_OPENSMTPD) {
+        g_string_append_printf(t, " Hello %s", arg);
+        if (srv->client_address)
+            g_string_append_printf(t, " [%s]", srv->client_address);
+        if (srv->dialect == MS_SMTP_DIALECT_OPENSMTPD)
+            g_string_append(t, ", pleased to meet you");
     }
+    if (ehlo)
+        append_keywords(srv, t);
     MsSmtpReply r = { 250, { 0 }, t->str };
     send_reply_full(srv, &r, FALSE);
+}
+
+/* RFC 3461 4: xtext is printable ASCII but "+" and "=", which appear
+ * only as "+" and two upper-case hex digits. */
+static gboolean
+xtext_valid(const char *p)
+{
+    if (!*p)
+        return FALSE;
+    for (; *p; p++) {
+        if (*p == '+') {
+            if (!g_ascii_isxdigit(p[1]) || !g_ascii_isxdigit(p[2]) || g_ascii_islower(p[1]) ||
+                g_ascii_islower(p[2]))
+                return FALSE;
+            p += 2;
+        } else if (*p < '!' || *p > '~' || *p == '=') {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* RCPT parameters: only DSN's NOTIFY and ORCPT, when DSN is advertised
+ * (RFC 3461 4.1, 4.2); anything else gets 555 (RFC 5321 4.1.1.11). */
+static gboolean
+parse_rcpt_params(MsSmtpServer *srv, const char *p)
+{
+    g_auto(GStrv) words = g_strsplit(p, " ", -1);
+    for (char **w = words; *w; w++) {
+        if (!**w)
+            continue;
+        char *eq = strchr(*w, '=');
+        const char *val = eq ? eq + 1 : "";
+        if (eq)
+            *eq = '\0';
+        if (!srv->d->dsn || !srv->esmtp) {
+            protocol_error(srv, 555, "5.5.4", "Unsupported parameter");
+            return FALSE;
+        }
+        if (g_ascii_strcasecmp(*w, "NOTIFY") == 0) {
+            /* "NEVER" alone, or a list of SUCCESS, FAILURE, DELAY. */
+            g_auto(GStrv) items = g_strsplit(val, ",", -1);
+            gboolean never = FALSE, ok = items[0] != NULL;
+            guint n = 0;
+            for (char **i = items; *i && ok; i++, n++) {
+                if (g_ascii_strcasecmp(*i, "NEVER") == 0)
+                    never = TRUE;
+                else
+                    ok = g_ascii_strcasecmp(*i, "SUCCESS") == 0 ||
+                         g_ascii_strcasecmp(*i, "FAILURE") == 0 ||
+                         g_ascii_strcasecmp(*i, "DELAY") == 0;
+            }
+            if (!ok || (never && n > 1)) {
+                protocol_error(srv, 501, "5.5.4", "Bad NOTIFY parameter");
+                return FALSE;
+            }
+        } else if (g_ascii_strcasecmp(*w, "ORCPT") == 0) {
+            /* addr-type ";" xtext, e.g. "rfc822;user@example.org". */
+            const char *semi = strchr(val, ';');
+            if (!semi || semi == val || !xtext_valid(semi + 1)) {
+                protocol_error(srv, 501, "5.5.4", "Bad ORCPT parameter");
+                return FALSE;
+            }
+        } else {
+            protocol_error(srv, 555, "5.5.4", "Unsupported parameter");
+            return FALSE;
+        }
+    }
+    return TRUE;
 }
 
 /* Parses ESMTP parameters of MAIL (RFC 5321 4.1.2 Mail-parameters). */
@@ -437,6 +683,17 @@ parse_mail_params(MsSmtpServer *srv, const char *p)
                 srv->body_8bit = TRUE;
             } else if (!val || g_ascii_strcasecmp(val, "7BIT") != 0) {
                 protocol_error(srv, 501, "5.5.4", "Bad BODY parameter");
+                return FALSE;
+            }
+        } else if (srv->d->dsn &&
+                   (g_ascii_strcasecmp(*w, "RET") == 0 || g_ascii_strcasecmp(*w, "ENVID") == 0)) {
+            /* RFC 3461 4.3, 4.4: RET=FULL|HDRS, ENVID=xtext. */
+            gboolean ret = g_ascii_strcasecmp(*w, "RET") == 0;
+            if (!val || !*val ||
+                (ret ? g_ascii_strcasecmp(val, "FULL") != 0 && g_ascii_strcasecmp(val, "HDRS") != 0
+                     : !xtext_valid(val))) {
+                protocol_error(srv, 501, "5.5.4",
+                               ret ? "Bad RET parameter" : "Bad ENVID parameter");
                 return FALSE;
             }
         } else if (g_ascii_strcasecmp(*w, "AUTH") == 0 && srv->offer_auth) {
@@ -493,7 +750,7 @@ cmd_mail(MsSmtpServer *srv, const char *arg)
         return;
     }
     MsSmtpReply r = MS_SMTP_REPLY_INIT;
-    ms_smtp_reply_set(&r, 250, "2.1.0", "Ok");
+    ms_smtp_reply_set(&r, 250, srv->d->mail_ok.enh, srv->d->mail_ok.text);
     if (srv->hooks.mail_from) {
         MsSmtpSession s = session_view(srv);
         srv->hooks.mail_from(&s, path, srv->declared_size, &r, srv->user_data);
@@ -520,18 +777,14 @@ cmd_rcpt(MsSmtpServer *srv, const char *arg)
         protocol_error(srv, 501, "5.5.4", "Syntax: RCPT TO:<address>");
         return;
     }
-    while (*end == ' ')
-        end++;
-    if (*end) {
-        protocol_error(srv, 555, "5.5.4", "Unsupported parameter");
+    if (!parse_rcpt_params(srv, end))
         return;
-    }
     if (srv->rcpts->len >= srv->max_rcpts) { /* RFC 5321 4.5.3.1.10 */
         reply(srv, 452, "4.5.3", "Too many recipients");
         return;
     }
     MsSmtpReply r = MS_SMTP_REPLY_INIT;
-    ms_smtp_reply_set(&r, 250, "2.1.5", "Ok");
+    ms_smtp_reply_set(&r, 250, srv->d->rcpt_ok.enh, srv->d->rcpt_ok.text);
     if (srv->hooks.rcpt) {
         MsSmtpSession s = session_view(srv);
         srv->hooks.rcpt(&s, path, &r, srv->user_data);
@@ -557,7 +810,7 @@ cmd_data(MsSmtpServer *srv, const char *arg)
         reply(srv, 554, "5.5.1", "No valid recipients");
         return;
     }
-    reply(srv, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+    reply(srv, 354, NULL, srv->d->data_go.text);
     srv->mode = MODE_DATA;
     srv->dstate = D_LINE_START; /* the CRLF ending "DATA" starts a line */
     /* RFC 1870 SIZE, when declared and acceptable, sizes the buffer once
@@ -728,6 +981,7 @@ typedef enum {
     V_HELP,
     V_QUIT,
     V_AUTH,
+    V_ETRN,
 } Verb;
 
 static const struct {
@@ -737,7 +991,46 @@ static const struct {
     { "HELO", V_HELO }, { "EHLO", V_EHLO }, { "MAIL", V_MAIL }, { "RCPT", V_RCPT },
     { "DATA", V_DATA }, { "RSET", V_RSET }, { "NOOP", V_NOOP }, { "VRFY", V_VRFY },
     { "EXPN", V_EXPN }, { "HELP", V_HELP }, { "QUIT", V_QUIT }, { "AUTH", V_AUTH },
+    { "ETRN", V_ETRN },
 };
+
+static void
+unknown_command(MsSmtpServer *srv)
+{
+    protocol_error(srv, srv->d->unknown_code, srv->d->unknown.enh, srv->d->unknown.text);
+}
+
+/* HELP (RFC 5321 4.1.1.8), in each server's words; Postfix has no HELP
+ * command at all. */
+static void
+cmd_help(MsSmtpServer *srv)
+{
+    switch (srv->dialect) {
+    case MS_SMTP_DIALECT_POSTFIX:
+        unknown_command(srv);
+        break;
+    case MS_SMTP_DIALECT_EXIM:
+        /* smtp_in.c HELP_CMD; BDAT, which it lists, is not implemented
+         * here. */
+        reply(srv, 214, NULL,
+              srv->offer_auth
+                  ? "Commands supported:\nAUTH HELO EHLO MAIL RCPT DATA NOOP QUIT RSET HELP"
+                  : "Commands supported:\nHELO EHLO MAIL RCPT DATA NOOP QUIT RSET HELP");
+        break;
+    case MS_SMTP_DIALECT_OPENSMTPD:
+        /* smtp_proceed_help */
+        reply(srv, 214, "2.0.0",
+              "This is OpenSMTPD\nTo report bugs in the implementation, please contact "
+              "bugs@openbsd.org\nwith full details\nEnd of HELP info");
+        break;
+    case MS_SMTP_DIALECT_MAILSIM:
+    default:
+        reply(srv, 214, "2.0.0",
+              srv->offer_auth ? "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT AUTH"
+                              : "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT");
+        break;
+    }
+}
 
 static void
 command(MsSmtpServer *srv, char *line)
@@ -798,35 +1091,63 @@ command(MsSmtpServer *srv, char *line)
             break;
         }
         reset_transaction(srv);
-        reply(srv, 250, "2.0.0", "Ok");
+        reply(srv, 250, srv->d->rset.enh, srv->d->rset.text);
         break;
     case V_NOOP:
-        reply(srv, 250, "2.0.0", "Ok");
+        reply(srv, 250, srv->d->noop.enh, srv->d->noop.text);
         break;
     case V_VRFY:
+        if (!srv->d->vrfy) {
+            unknown_command(srv);
+            break;
+        }
         if (!*argc) {
             protocol_error(srv, 501, "5.5.4", "Syntax: VRFY address");
             break;
         }
-        /* RFC 5321 3.5.3: neither confirm nor deny. */
-        reply(srv, 252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery");
+        /* RFC 5321 3.5.3: neither confirm nor deny. Postfix echoes the
+         * argument (smtpd.c vrfy_cmd: "252 2.0.0 <arg>"). */
+        if (srv->dialect == MS_SMTP_DIALECT_POSTFIX)
+            reply(srv, 252, "2.0.0", argc);
+        else
+            reply(srv, 252, "2.0.0",
+                  "Cannot VRFY user, but will accept message and attempt delivery");
+        break;
+    case V_ETRN:
+        /* RFC 1985; Postfix only. Its default fast_flush_domains is
+         * $relay_domains, empty at compatibility level 2 and later, so
+         * flush_send() denies every domain: "459 <domain>: service
+         * unavailable" (smtpd.c etrn_cmd, no enhanced code). */
+        if (!srv->d->etrn) {
+            unknown_command(srv);
+        } else if (!srv->helo) {
+            protocol_error(srv, 503, "5.5.1", "Error: send HELO/EHLO first");
+        } else if (srv->in_mail) {
+            protocol_error(srv, 503, "5.5.1", "Error: MAIL transaction in progress");
+        } else if (!*argc) {
+            protocol_error(srv, 500, "5.5.4", "Syntax: ETRN domain");
+        } else {
+            g_autofree char *t = g_strdup_printf("<%s>: service unavailable", argc);
+            MsSmtpReply r = { 459, { 0 }, t };
+            send_reply_full(srv, &r, FALSE); /* the source's string has no code */
+        }
         break;
     case V_EXPN:
         protocol_error(srv, 502, "5.5.1", "EXPN not implemented");
         break;
     case V_HELP:
-        reply(srv, 214, "2.0.0",
-              srv->offer_auth ? "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT AUTH"
-                              : "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT");
+        cmd_help(srv);
         break;
     case V_QUIT: {
-        g_autofree char *t = g_strdup_printf("%s closing connection", srv->hostname);
-        reply(srv, 221, "2.0.0", t);
+        g_autofree char *t = srv->d->quit_names_host
+                                 ? g_strdup_printf("%s %s", srv->hostname, srv->d->quit.text)
+                                 : g_strdup(srv->d->quit.text);
+        reply(srv, 221, srv->d->quit.enh, t);
         break;
     }
     case V_UNKNOWN:
     default:
-        protocol_error(srv, 500, "5.5.2", "Command unrecognized");
+        unknown_command(srv);
         break;
     }
 }
@@ -928,7 +1249,7 @@ end_of_data(MsSmtpServer *srv)
             ms_smtp_reply_set(&r, 554, "5.6.0", "Message has a line longer than 998 octets");
     }
     if (r.code == 0) {
-        ms_smtp_reply_set(&r, 250, "2.0.0", "Ok: queued");
+        ms_smtp_reply_set(&r, 250, srv->d->queued.enh, srv->d->queued.text);
         if (srv->hooks.data) {
             g_ptr_array_add(srv->rcpts, NULL);
             MsSmtpEnvelope env = { srv->mail_from, (const char *const *) srv->rcpts->pdata,
