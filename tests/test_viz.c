@@ -423,7 +423,23 @@ test_sequence_marks_failures(void)
     g_autofree char *svg = ms_viz_canvas_svg_string(c, TRUE);
     xmlDoc *doc = xmlReadMemory(svg, (int) strlen(svg), "seq.svg", NULL, XML_PARSE_NONET);
     CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
-    CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='mark fail']") >= 6);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='mark fail']") >= 3);
+    /* each SYN that got no answer is an arrow, crossed where it was dropped:
+     * as many as the trace dropped packets from the provider to the MX */
+    MsNet *net = ms_world_net(r.world);
+    guint drops = 0;
+    for (guint i = 0; i < ms_recorder_len(r.rec); i++) {
+        const MsRecord *x = ms_recorder_get(r.rec, i);
+        if (x->kind == MS_TRACE_PACKET_DROP && x->has_packet && x->message == 1 &&
+            strcmp(ms_net_host_name(net, x->packet_src), "smtp.isp-a.net") == 0 &&
+            strcmp(ms_net_host_name(net, x->packet_dst), "mx.diversicomcorp.com") == 0)
+            drops++;
+    }
+    CU_ASSERT(drops >= 3);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='msg tcp lost']"), drops);
+    CU_ASSERT_EQUAL(
+        ms_test_xpath_count(doc, "//s:g[@class='msg tcp lost']/s:text[contains(.,'no answer')]"),
+        drops);
     /* three failed attempts: three "timed out" connections and three deferrals */
     CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[contains(.,'connection timed out')]"), 3);
     CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[contains(.,'deferred')]"), 3);
@@ -533,6 +549,96 @@ test_cli(void)
 /* Lesson 5: the receiving server is down, so the journey shows the tries
  * that failed, grouped per (server, peer), before the hand-off that worked;
  * the hop diagram draws them as grey dashed lines ending in a cross. */
+/* The sequence chart of `message` of a lesson, parsed. */
+static xmlDoc *
+sequence_doc(Run *r, const char *lesson, guint32 message)
+{
+    if (!run_file(r, lesson))
+        return NULL;
+    g_autoptr(MsVizJourney) j =
+        ms_viz_journey_new(ms_world_net(r->world), ms_world_mail(r->world), r->rec, message);
+    g_autoptr(MsVizCanvas) c = ms_viz_sequence(r->world, r->rec, j, MS_VIZ_FORMAT_SVG, 0);
+    g_autofree char *svg = ms_viz_canvas_svg_string(c, TRUE);
+    return xmlReadMemory(svg, (int) strlen(svg), "seq.svg", NULL, XML_PARSE_NONET);
+}
+
+/* Refused sessions are drawn: the greylisting 450 of lesson 9 and the
+ * unknown user's 550 of lesson 6 (m3), in red, in full; the journey has a
+ * "refused" step for each. */
+static void
+test_sequence_refusals(void)
+{
+    static const struct {
+        const char *lesson;
+        guint32 message;
+        const char *code;
+    } cases[] = {
+        { "scenarios/teaching/09-greylisting.xml", 1, "450" },
+        { "scenarios/teaching/06-which-box.xml", 3, "550" },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        Run r;
+        xmlDoc *doc = sequence_doc(&r, cases[i].lesson, cases[i].message);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+        g_autofree char *q = g_strdup_printf(
+            "//s:g[@class='msg smtp refused']/s:text[contains(.,'%s')]", cases[i].code);
+        CU_ASSERT(ms_test_xpath_count(doc, q) >= 1);
+        /* never shortened */
+        CU_ASSERT_EQUAL(ms_test_xpath_count(
+                            doc, "//s:g[@class='msg smtp refused']/s:text[contains(.,'\u2026')]"),
+                        0);
+        xmlFreeDoc(doc);
+        g_autoptr(MsVizJourney) j = ms_viz_journey_new(
+            ms_world_net(r.world), ms_world_mail(r.world), r.rec, cases[i].message);
+        guint refused = 0;
+        for (guint k = 0; k < j->steps->len; k++) {
+            const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+            if (s->kind == MS_VIZ_STEP_REJECTED) {
+                refused++;
+                CU_ASSERT_PTR_NOT_NULL(strstr(s->title, cases[i].code));
+                CU_ASSERT(s->lines->len >= 4);
+            }
+        }
+        CU_ASSERT_EQUAL(refused, 1);
+        run_clear(&r);
+    }
+}
+
+/* Every session's handshake has its three arrows: as many ACKs as SYNs
+ * (lesson 1: submission, relay and POP3 sessions). */
+static void
+test_sequence_handshake(void)
+{
+    Run r;
+    xmlDoc *doc = sequence_doc(&r, LESSON1, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    guint syn = ms_test_xpath_count(doc, "//s:g[@class='msg tcp']/s:text[.='TCP SYN']");
+    CU_ASSERT(syn >= 3);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='msg tcp']/s:text[.='SYN-ACK']"), syn);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='msg tcp']/s:text[.='ACK']"), syn);
+    xmlFreeDoc(doc);
+    run_clear(&r);
+}
+
+/* Lesson 10: 100 kB over a slow line; the pause the transfer takes is a
+ * bracketed span with its segment count, not "nothing on these lanes". */
+static void
+test_sequence_transfer_span(void)
+{
+    Run r;
+    xmlDoc *doc = sequence_doc(&r, "scenarios/teaching/10-slow-link.xml", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='span']") >= 1);
+    CU_ASSERT_EQUAL(
+        ms_test_xpath_count(doc, "//s:g[@class='span']"),
+        ms_test_xpath_count(doc, "//s:g[@class='cut']/s:text[contains(.,'TCP segment')]"));
+    CU_ASSERT(
+        ms_test_xpath_count(doc, "//s:g[@class='cut']/s:text[contains(.,'message content')]") >= 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[contains(.,'nothing on these lanes')]"), 0);
+    xmlFreeDoc(doc);
+    run_clear(&r);
+}
+
 static void
 test_failed_tries(void)
 {
@@ -602,6 +708,9 @@ main(void)
         { "every teaching scenario", test_teaching_scenarios },
         { "sequence chart and story", test_sequence_and_story },
         { "sequence chart marks failed tries", test_sequence_marks_failures },
+        { "sequence chart draws refused sessions", test_sequence_refusals },
+        { "sequence chart draws whole handshakes", test_sequence_handshake },
+        { "sequence chart brackets a long transfer", test_sequence_transfer_span },
         { "bad names and kinds", test_bad_names },
         { "canvas", test_canvas },
         { "mailsim render", test_cli },

@@ -481,7 +481,8 @@ draw_legend(MsVizCanvas *c, double x, double y, double width)
     } arrows[] = {
         { MS_VIZ_STEP_SMTP, "SMTP hand-off" }, { MS_VIZ_STEP_DNS, "DNS query" },
         { MS_VIZ_STEP_POP3, "POP3 download" }, { MS_VIZ_STEP_STORE, "mailbox store" },
-        { MS_VIZ_STEP_FAILED, "failed try" },
+        { MS_VIZ_STEP_FAILED, "failed try" },  { MS_VIZ_STEP_REJECTED, "refused by the server" },
+        { MS_VIZ_STEP_BOUNCE, "bounce" },
     };
     double ay = y + 34;
     cx = x;
@@ -492,7 +493,7 @@ draw_legend(MsVizCanvas *c, double x, double y, double width)
         Pt a = { cx, ay + 10 }, z = { cx + 40, ay + 10 };
         g_array_append_val(pts, a);
         g_array_append_val(pts, z);
-        if (arrows[i].kind == MS_VIZ_STEP_FAILED)
+        if (arrows[i].kind == MS_VIZ_STEP_FAILED || arrows[i].kind == MS_VIZ_STEP_REJECTED)
             draw_failed_line(c, pts, ms_viz_step_colour(arrows[i].kind));
         else
             draw_arrow_line(c, pts, ms_viz_step_colour(arrows[i].kind),
@@ -600,7 +601,7 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
             }
             g_array_unref(pts);
             pts = offset_and_trim(raw, lane[k] * LANE_W, TRIM);
-            if (s->kind == MS_VIZ_STEP_FAILED)
+            if (s->kind == MS_VIZ_STEP_FAILED || s->kind == MS_VIZ_STEP_REJECTED)
                 draw_failed_line(c, pts, ms_viz_step_colour(s->kind));
             else
                 draw_arrow_line(c, pts, ms_viz_step_colour(s->kind), s->kind == MS_VIZ_STEP_DNS);

@@ -1,10 +1,15 @@
 /* The sequence chart (include/mailsim/viz.h): one lane per host of the
  * journey, time downwards, an arrow per exchange of the journey's steps
  * (each SMTP or POP3 command and reply, DNS queries and answers, the TCP
- * handshake of each session summarised in three thin arrows), labelled with
- * the protocol text; failed tries of the message (SYNs sent again,
- * connections that timed out or were refused, deferrals) are marked with a
- * red ring on the lane of the host that tried.
+ * handshake of each session in three thin arrows: SYN, SYN-ACK, ACK),
+ * labelled with the protocol text. Failures are drawn, not hidden: a
+ * session the server refused (a 4xx/5xx reply: greylisting's 450, an
+ * unknown user's 550) has its refusal in red and in full; each SYN that got
+ * no answer is a red dashed arrow crossed where it was dropped; connections
+ * that timed out or were reset and deferrals are marked with a red ring on
+ * the lane of the host that tried. A pause cut from the chart while an
+ * exchange is in flight (a long transfer) is bracketed and labelled with
+ * its TCP segment count instead of "nothing on these lanes".
  *
  * Design. Each line a step lists was sent at a known time; its arrival is
  * the matching received line in the trace (same hosts, protocol and text,
@@ -35,12 +40,15 @@
 #define MAX_GAP    70.0
 #define CUT_H      56.0
 #define LABEL_MAX  46
+#define REFUSED_C  0xB2182Bu /* a refusal or a failure: red */
 
 typedef struct {
     MsTime sent, recv;
     MsHostId from, to;
     const char *proto; /* "smtp", "dns", "pop3", "tcp" */
     char *label;
+    gboolean refused; /* a 4xx/5xx reply: drawn red, its label never shortened */
+    MsHostId lost;    /* a packet lost on its way to this host (MS_HOST_WORLD: none) */
     guint step; /* 1-based step it belongs to */
 } Arrow;
 
@@ -71,6 +79,14 @@ shorten(const char *text)
     return g_strconcat(head, "\u2026", NULL);
 }
 
+/* A reply that refuses: "4yz" or "5yz" and a space or hyphen. */
+static gboolean
+is_refusal(const char *text)
+{
+    return (text[0] == '4' || text[0] == '5') && g_ascii_isdigit(text[1]) &&
+           g_ascii_isdigit(text[2]) && (text[3] == ' ' || text[3] == '-' || text[3] == '\0');
+}
+
 /* When the line `l` arrived, or -1. Marks the record used. */
 static MsTime
 arrival(const MsRecorder *rec, const MsVizLine *l, guint8 *used)
@@ -92,7 +108,7 @@ static void
 add_arrow(GArray *arrows, MsTime sent, MsTime recv, MsHostId from, MsHostId to, const char *proto,
           char *label, guint step)
 {
-    Arrow a = { sent, recv, from, to, proto, label, step };
+    Arrow a = { sent, recv, from, to, proto, label, FALSE, MS_HOST_WORLD, step };
     g_array_append_val(arrows, a);
 }
 
@@ -102,7 +118,9 @@ add_handshake(GArray *arrows, const MsRecorder *rec, MsHostId client, MsHostId s
               MsTime before, guint step)
 {
     MsTime t_syn = -1, t_est = -1, t_acc = -1;
-    for (guint k = ms_recorder_first_at(rec, before); k-- > 0;) {
+    /* from the records at `before` on: the server's "accepted" (the ACK
+     * arriving) is traced at the instant its greeting leaves */
+    for (guint k = ms_recorder_first_at(rec, before + 1); k-- > 0;) {
         const MsRecord *r = ms_recorder_get(rec, k);
         if (r->kind == MS_TRACE_TCP_ESTABLISHED && r->host == server && r->peer == client &&
             t_acc < 0)
@@ -140,6 +158,42 @@ time_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The SYNs of the journey's message that got no answer (RFC 9293 3.5: the
+ * client sends the SYN again, on its retransmission timer, until it gives
+ * up): each an arrow from the client that ends, crossed, where the packet
+ * was dropped (drawn on the server's lane: the label names the reason). A SYN is lost when a drop of a packet from the client to
+ * the server follows it before the next SYN, the connection's
+ * establishment or its close. */
+static void
+add_lost_syns(GArray *arrows, const MsRecorder *rec, const MsVizJourney *j)
+{
+    guint n = ms_recorder_len(rec);
+    for (guint i = 0; i < n; i++) {
+        const MsRecord *r = ms_recorder_get(rec, i);
+        gboolean again =
+            r->kind == MS_TRACE_TCP_RETRANSMIT && r->text && g_str_has_prefix(r->text, "SYN");
+        if (r->message != j->message || (r->kind != MS_TRACE_TCP_CONNECT && !again) ||
+            r->host == r->peer || r->peer == MS_HOST_WORLD)
+            continue;
+        for (guint k = i + 1; k < n; k++) {
+            const MsRecord *d = ms_recorder_get(rec, k);
+            if (d->kind == MS_TRACE_PACKET_DROP && d->has_packet && d->packet_src == r->host &&
+                d->packet_dst == r->peer) {
+                g_autofree char *why =
+                    g_strdup_printf("%s: no answer (%s)", again ? "SYN again" : "TCP SYN",
+                                    ms_drop_reason_to_string((MsDropReason) d->code));
+                add_arrow(arrows, r->at, d->at, r->host, r->peer, "tcp", g_steal_pointer(&why), 0);
+                g_array_index(arrows, Arrow, arrows->len - 1).lost = r->peer;
+                break;
+            }
+            if (d->host == r->host && d->peer == r->peer &&
+                (d->kind == MS_TRACE_TCP_ESTABLISHED || d->kind == MS_TRACE_TCP_CLOSE ||
+                 d->kind == MS_TRACE_TCP_RETRANSMIT))
+                break;
+        }
+    }
+}
+
 /* Failed tries of the journey's message: SYNs sent again, connections that
  * timed out or were refused, deferrals. Each becomes a mark (from == to) on
  * the lane of the host that tried, labelled in words. */
@@ -151,9 +205,7 @@ add_failure_marks(GArray *arrows, const MsRecorder *rec, const MsVizJourney *j)
         if (r->message != j->message || !r->text)
             continue;
         const char *what = NULL;
-        if (r->kind == MS_TRACE_TCP_RETRANSMIT && g_str_has_prefix(r->text, "SYN"))
-            what = "no answer: SYN sent again";
-        else if (r->kind == MS_TRACE_TCP_CLOSE && !g_str_has_suffix(r->text, ": closed"))
+        if (r->kind == MS_TRACE_TCP_CLOSE && !g_str_has_suffix(r->text, ": closed"))
             what = g_strrstr(r->text, ": ") ? g_strrstr(r->text, ": ") + 2 : r->text;
         else if (r->kind == MS_TRACE_MAIL && strstr(r->text, "will try again in"))
             what = strstr(r->text, "will try again in");
@@ -218,6 +270,28 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
                 recv = l->at; /* not received: drawn flat */
             g_autofree char *label = NULL;
             const MsVizLine *last = &g_array_index(s->lines, MsVizLine, e - 1);
+            /* a refusal (RFC 5321 4.2.1: 4yz transient, 5yz permanent) is
+             * what the picture is about: its lines in full, the others counted */
+            GString *refusals = g_string_new(NULL);
+            guint n_refused = 0;
+            for (guint x = i; x < e; x++) {
+                const char *t = g_array_index(s->lines, MsVizLine, x).text;
+                if (is_refusal(t)) {
+                    g_string_append_printf(refusals, "%s%s", n_refused ? " \u00b7 " : "", t);
+                    n_refused++;
+                }
+            }
+            if (n_refused) {
+                if (e - i > n_refused)
+                    g_string_append_printf(refusals, " (and %u more line%s)", e - i - n_refused,
+                                           e - i - n_refused > 1 ? "s" : "");
+                add_arrow(arrows, l->at, recv, l->from, l->to, "smtp",
+                          g_string_free(refusals, FALSE), k + 1);
+                g_array_index(arrows, Arrow, arrows->len - 1).refused = TRUE;
+                i = e;
+                continue;
+            }
+            g_string_free(refusals, TRUE);
             if (e - i == 1)
                 label = g_strdup(l->text);
             else if (e - i <= 3) {
@@ -234,9 +308,49 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
             i = e;
         }
     }
+    add_lost_syns(arrows, rec, j);
     add_failure_marks(arrows, rec, j);
     g_array_sort(arrows, arrow_cmp);
     return arrows;
+}
+
+/* The exchange in flight across the whole pause from t0 to t1, or NULL. */
+static const Arrow *
+spanning_arrow(const GArray *arrows, MsTime t0, MsTime t1)
+{
+    for (guint i = 0; i < arrows->len; i++) {
+        const Arrow *a = &g_array_index(arrows, Arrow, i);
+        if (a->from != a->to && a->sent <= t0 && a->recv >= t1)
+            return a;
+    }
+    return NULL;
+}
+
+/* The data segments `a`'s sender put on the wire while it was in flight,
+ * and how many of them were retransmissions. */
+static void
+count_segments(const MsRecorder *rec, const Arrow *a, guint *segs, guint *again)
+{
+    for (guint k = ms_recorder_first_at(rec, a->sent); k < ms_recorder_len(rec); k++) {
+        const MsRecord *r = ms_recorder_get(rec, k);
+        if (r->at > a->recv)
+            break;
+        if (r->kind == MS_TRACE_PACKET_SEND && r->has_packet && r->host == a->from &&
+            r->packet_src == a->from && r->packet_dst == a->to && r->payload_len > 0)
+            (*segs)++;
+        if (r->kind == MS_TRACE_TCP_RETRANSMIT && r->host == a->from && r->peer == a->to)
+            (*again)++;
+    }
+}
+
+/* The height of time `t`, one of `times`. */
+static double
+y_of(const GArray *times, const double *ty, MsTime t)
+{
+    for (guint x = 0; x < times->len; x++)
+        if (g_array_index(times, MsTime, x) == t)
+            return ty[x];
+    return ty[0];
 }
 
 MsVizCanvas *
@@ -390,7 +504,32 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
         }
         g_autofree char *len = ms_time_to_string(g_array_index(times, MsTime, k) -
                                                  g_array_index(times, MsTime, k - 1));
-        g_autofree char *msg = g_strdup_printf("\u2026 %s with nothing on these lanes \u2026", len);
+        /* a transfer running through the pause: one bracketed span */
+        const Arrow *span = spanning_arrow(arrows, g_array_index(times, MsTime, k - 1),
+                                           g_array_index(times, MsTime, k));
+        g_autofree char *msg = NULL;
+        if (span) {
+            guint segs = 0, again = 0;
+            count_segments(rec, span, &segs, &again);
+            g_autofree char *resent =
+                again ? g_strdup_printf(", %u sent again", again) : g_strdup("");
+            msg = g_strdup_printf("\u2026 %s while %s travels: %u TCP segment%s%s \u2026", len,
+                                  span->label, segs, segs == 1 ? "" : "s", resent);
+            double sx = left + pitch * (lane_of[span->from] + 0.5);
+            double sdir = lane_of[span->to] > lane_of[span->from] ? 1 : -1;
+            double bx = sx - sdir * 10, by0 = y_of(times, ty, span->sent),
+                   by1 = y_of(times, ty, span->recv);
+            MsVizStyle br = { 0, 0, 0x555555u, 1, 1.4, FALSE };
+            ms_viz_canvas_group_begin(c, NULL, "span", 0);
+            ms_viz_canvas_move_to(c, bx + sdir * 5, by0);
+            ms_viz_canvas_line_to(c, bx, by0);
+            ms_viz_canvas_line_to(c, bx, by1);
+            ms_viz_canvas_line_to(c, bx + sdir * 5, by1);
+            ms_viz_canvas_paint(c, &br);
+            ms_viz_canvas_group_end(c);
+        } else {
+            msg = g_strdup_printf("\u2026 %s with nothing on these lanes \u2026", len);
+        }
         double tw = 0, th = 0;
         ms_viz_canvas_measure(c, &cf, msg, &tw, &th);
         MsVizStyle lbl = { 0xFFFFFFu, 1, 0, 0, 0, FALSE };
@@ -438,31 +577,58 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
             }
             continue;
         }
-        guint32 col = proto_colour(a->proto);
+        gboolean lost = a->lost != MS_HOST_WORLD;
+        guint32 col = a->refused || lost ? REFUSED_C : proto_colour(a->proto);
         gboolean tcp = strcmp(a->proto, "tcp") == 0;
-        g_autofree char *cls = g_strdup_printf("msg %s", a->proto);
+        g_autofree char *cls = g_strdup_printf("msg %s%s", a->proto,
+                                               a->refused ? " refused"
+                                               : lost     ? " lost"
+                                                          : "");
         ms_viz_canvas_group_begin(c, NULL, cls, a->step);
-        MsVizStyle line = { 0, 0, col, 1, tcp ? 1.0 : 1.8, strcmp(a->proto, "dns") == 0 };
+        MsVizStyle line = {
+            0, 0, col, 1, tcp && !lost ? 1.0 : 1.8, lost || strcmp(a->proto, "dns") == 0
+        };
         double dir = x1 > x0 ? 1 : -1;
         double len = hypot(x1 - x0, y1 - y0), ux = (x1 - x0) / len, uy = (y1 - y0) / len;
         ms_viz_canvas_move_to(c, x0, y0);
         ms_viz_canvas_line_to(c, x1 - ux * 8, y1 - uy * 8);
         ms_viz_canvas_paint(c, &line);
-        MsVizStyle head = { col, 1, 0, 0, 0, FALSE };
-        ms_viz_canvas_move_to(c, x1, y1);
-        ms_viz_canvas_line_to(c, x1 - ux * 10 - uy * 4, y1 - uy * 10 + ux * 4);
-        ms_viz_canvas_line_to(c, x1 - ux * 10 + uy * 4, y1 - uy * 10 - ux * 4);
-        ms_viz_canvas_close(c);
-        ms_viz_canvas_paint(c, &head);
-        /* the label just above the start of the arrow, on its side */
+        if (lost) {
+            /* no head: a cross where the packet died */
+            MsVizStyle cross = { 0, 0, col, 1, 2.2, FALSE };
+            double cx = x1 - ux * 8, cy = y1 - uy * 8;
+            ms_viz_canvas_move_to(c, cx - 5, cy - 5);
+            ms_viz_canvas_line_to(c, cx + 5, cy + 5);
+            ms_viz_canvas_move_to(c, cx - 5, cy + 5);
+            ms_viz_canvas_line_to(c, cx + 5, cy - 5);
+            ms_viz_canvas_paint(c, &cross);
+        } else {
+            MsVizStyle head = { col, 1, 0, 0, 0, FALSE };
+            ms_viz_canvas_move_to(c, x1, y1);
+            ms_viz_canvas_line_to(c, x1 - ux * 10 - uy * 4, y1 - uy * 10 + ux * 4);
+            ms_viz_canvas_line_to(c, x1 - ux * 10 + uy * 4, y1 - uy * 10 - ux * 4);
+            ms_viz_canvas_close(c);
+            ms_viz_canvas_paint(c, &head);
+        }
+        /* the label just above the start of the arrow, on its side; a
+         * refusal is never shortened: it wraps into lines stacked upwards */
         double tw = 0, th = 0;
-        ms_viz_canvas_measure(c, &lf, a->label, &tw, &th);
-        double lx = x0 + dir * 8;
-        MsVizStyle bg = { 0xFFFFFFu, 0.85, 0, 0, 0, FALSE };
-        ms_viz_canvas_rect(c, dir > 0 ? lx - 1 : lx - tw - 1, y0 - th - 1, tw + 2, th);
-        ms_viz_canvas_paint(c, &bg);
-        ms_viz_canvas_text(c, lx, y0 - th - 1, dir > 0 ? MS_VIZ_ANCHOR_START : MS_VIZ_ANCHOR_END,
-                           &lf, tcp ? 0x777777u : 0x222222u, a->label);
+        g_auto(GStrv) parts = a->refused
+                                  ? ms_viz_canvas_wrap(c, &lf, a->label, MAX(pitch - 24, 280))
+                                  : g_strsplit(a->label, "\n", 1);
+        guint np = g_strv_length(parts);
+        for (guint p = 0; p < np; p++) {
+            ms_viz_canvas_measure(c, &lf, parts[p], &tw, &th);
+            double lx = x0 + dir * 8, ly = y0 - (th + 1) * (np - p);
+            MsVizStyle bg = { 0xFFFFFFu, 0.85, 0, 0, 0, FALSE };
+            ms_viz_canvas_rect(c, dir > 0 ? lx - 1 : lx - tw - 1, ly, tw + 2, th);
+            ms_viz_canvas_paint(c, &bg);
+            ms_viz_canvas_text(c, lx, ly, dir > 0 ? MS_VIZ_ANCHOR_START : MS_VIZ_ANCHOR_END, &lf,
+                               a->refused || lost ? REFUSED_C
+                               : tcp              ? 0x777777u
+                                                  : 0x222222u,
+                               parts[p]);
+        }
         ms_viz_canvas_group_end(c);
         if (a->sent != last_label_t) {
             g_autofree char *t = ms_viz_time_label(a->sent);
