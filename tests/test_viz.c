@@ -14,6 +14,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -639,6 +640,124 @@ test_sequence_transfer_span(void)
     run_clear(&r);
 }
 
+/* Whether the segment a-b passes through r: sampled every half pixel. */
+static gboolean
+segment_hits(double ax, double ay, double bx, double by, const MsVizRect *r)
+{
+    double len = hypot(bx - ax, by - ay);
+    guint n = (guint) (len * 2) + 1;
+    for (guint i = 0; i <= n; i++) {
+        double x = ax + (bx - ax) * i / n, y = ay + (by - ay) * i / n;
+        if (x > r->x && x < r->x + r->w && y > r->y && y < r->y + r->h)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* Every lesson, every message: no two labels of the hop diagram overlap
+ * (host names, latencies, badges, times), and none but a badge (on its
+ * arrow) or a latency (on its own link) lies on a link. */
+static guint
+hop_label_clashes(Run *r, guint32 message, const char *lesson)
+{
+    MsNet *net = ms_world_net(r->world);
+    g_autoptr(MsVizJourney) j = ms_viz_journey_new(net, ms_world_mail(r->world), r->rec, message);
+    double w = MS_VIZ_DEFAULT_WIDTH, h = MS_VIZ_DEFAULT_HEIGHT;
+    g_autoptr(GArray) boxes = ms_viz_hops_labels(r->world, j, w, h);
+    g_autoptr(MsVizCanvas) scratch = ms_viz_canvas_new(MS_VIZ_FORMAT_SVG, 1, 1);
+    g_autoptr(MsVizLayout) layout = ms_viz_hops_layout(r->world, j, scratch, w, h);
+    static const char *const kinds[] = { "host", "latency", "badge", "time" };
+    guint clashes = 0;
+    for (guint a = 0; a < boxes->len; a++) {
+        const MsVizLabelBox *x = &g_array_index(boxes, MsVizLabelBox, a);
+        for (guint b = a + 1; b < boxes->len; b++) {
+            const MsVizLabelBox *y = &g_array_index(boxes, MsVizLabelBox, b);
+            if (ms_viz_rect_overlap(&x->box, &y->box)) {
+                fprintf(stderr, "%s m%u: %s label %u overlaps %s label %u\n", lesson, message,
+                        kinds[x->kind], a, kinds[y->kind], b);
+                clashes++;
+            }
+        }
+        if (x->kind == MS_VIZ_LABEL_BADGE)
+            continue;
+        for (guint k = 0; k < ms_net_n_links(net); k++) {
+            MsHostId p, q;
+            ms_net_link_ends(net, k, &p, &q);
+            if ((gint) k == x->link || !layout->shown[p] || !layout->shown[q])
+                continue;
+            if (segment_hits(layout->cx[p], layout->cy[p], layout->cx[q], layout->cy[q], &x->box)) {
+                fprintf(stderr, "%s m%u: %s label %u lies on the link %s - %s\n", lesson, message,
+                        kinds[x->kind], a, ms_net_host_name(net, p), ms_net_host_name(net, q));
+                clashes++;
+            }
+        }
+    }
+    return clashes;
+}
+
+static void
+test_hop_labels_clear(void)
+{
+    g_autoptr(GDir) d = g_dir_open("scenarios/teaching", 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    for (const char *n; (n = g_dir_read_name(d));)
+        if (g_str_has_suffix(n, ".xml"))
+            g_ptr_array_add(names, g_strdup(n));
+    g_ptr_array_sort(names, (GCompareFunc) g_strcmp0);
+    CU_ASSERT(names->len >= 10);
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *path = g_build_filename("scenarios/teaching", names->pdata[i], NULL);
+        Run r;
+        CU_ASSERT_FATAL(run_file(&r, path));
+        guint n = ms_mail_n_messages(ms_world_mail(r.world));
+        for (guint32 m = 1; m <= n; m++)
+            CU_ASSERT_EQUAL(hop_label_clashes(&r, m, names->pdata[i]), 0);
+        run_clear(&r);
+    }
+}
+
+/* Lesson 8: the backup MX takes the message before it asks DNS where it
+ * goes next (both at one instant): the hand-off is numbered first. Lesson
+ * 6's m3 is refused by the MX (550) and bounces: the hop diagram draws the
+ * refusal, and its legend names both. */
+static void
+test_hops_causal_and_refusal(void)
+{
+    Run r;
+    CU_ASSERT_FATAL(run_file(&r, "scenarios/teaching/08-backup-mx.xml"));
+    MsNet *net = ms_world_net(r.world);
+    g_autoptr(MsVizJourney) j = ms_viz_journey_new(net, ms_world_mail(r.world), r.rec, 1);
+    gint handoff = -1, query = -1;
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        if (s->kind == MS_VIZ_STEP_SMTP && handoff < 0 &&
+            strcmp(ms_net_host_name(net, s->to), "backup-mx.carrier.example") == 0)
+            handoff = (gint) k;
+        if (s->kind == MS_VIZ_STEP_DNS && query < 0 &&
+            strcmp(ms_net_host_name(net, s->from), "backup-mx.carrier.example") == 0)
+            query = (gint) k;
+    }
+    CU_ASSERT(handoff >= 0 && query >= 0);
+    CU_ASSERT(handoff < query);
+    run_clear(&r);
+
+    CU_ASSERT_FATAL(run_file(&r, "scenarios/teaching/06-which-box.xml"));
+    g_autoptr(MsVizJourney) j3 =
+        ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 3);
+    g_autoptr(MsVizCanvas) c = ms_viz_hops(r.world, j3, MS_VIZ_FORMAT_SVG, 0, 0);
+    g_autofree char *svg = ms_viz_canvas_svg_string(c, TRUE);
+    xmlDoc *doc = xmlReadMemory(svg, (int) strlen(svg), "hops.svg", NULL, XML_PARSE_NONET);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='arrow rejected']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='arrow bounce']"), 1);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='panel-step']//s:text[contains(.,'550')]") >=
+              1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@id='legend']/s:text[.='bounce']"), 1);
+    xmlFreeDoc(doc);
+    run_clear(&r);
+}
+
 static void
 test_failed_tries(void)
 {
@@ -711,6 +830,8 @@ main(void)
         { "sequence chart draws refused sessions", test_sequence_refusals },
         { "sequence chart draws whole handshakes", test_sequence_handshake },
         { "sequence chart brackets a long transfer", test_sequence_transfer_span },
+        { "hop diagram labels clear of each other and of links", test_hop_labels_clear },
+        { "hop diagram: causal order, refusal, legend", test_hops_causal_and_refusal },
         { "bad names and kinds", test_bad_names },
         { "canvas", test_canvas },
         { "mailsim render", test_cli },
