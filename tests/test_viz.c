@@ -758,6 +758,46 @@ test_hops_causal_and_refusal(void)
     run_clear(&r);
 }
 
+/* The "what really happens" asides go to the steps they explain: in
+ * lesson 9 the one on DNS to the DNS query, the one on routing to the
+ * first SMTP session to the MX (the refused one); the story page carries
+ * them with their steps. */
+static void
+test_story_asides(void)
+{
+    Run r;
+    CU_ASSERT_FATAL(run_file(&r, "scenarios/teaching/09-greylisting.xml"));
+    MsNet *net = ms_world_net(r.world);
+    g_autoptr(MsVizJourney) j = ms_viz_journey_new(net, ms_world_mail(r.world), r.rec, 1);
+    guint notes = 0, asides = 0;
+    for (guint i = 0; i < ms_recorder_len(r.rec); i++) {
+        const MsRecord *x = ms_recorder_get(r.rec, i);
+        notes += x->kind == MS_TRACE_NOTE && x->message == 1;
+    }
+    gboolean dns = FALSE, refused = FALSE;
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        if (!s->aside)
+            continue;
+        asides++;
+        dns |= s->kind == MS_VIZ_STEP_DNS;
+        refused |= s->kind == MS_VIZ_STEP_REJECTED;
+    }
+    CU_ASSERT(notes >= 2);
+    CU_ASSERT_EQUAL(asides, notes);
+    CU_ASSERT(dns);
+    CU_ASSERT(refused);
+    g_autofree char *html = ms_viz_story_html(r.world, j);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<aside id=\"step-aside\""));
+    /* the DNS step's entry carries its aside */
+    const char *d = strstr(html, "\"kind\":\"dns\"");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    const char *a = strstr(d, "\"aside\":\"");
+    const char *next = strstr(d, "\"n\":");
+    CU_ASSERT(a && (!next || a < next) && a[9] != '"');
+    run_clear(&r);
+}
+
 static void
 test_failed_tries(void)
 {
@@ -832,6 +872,7 @@ main(void)
         { "sequence chart brackets a long transfer", test_sequence_transfer_span },
         { "hop diagram labels clear of each other and of links", test_hop_labels_clear },
         { "hop diagram: causal order, refusal, legend", test_hops_causal_and_refusal },
+        { "story: asides beside their steps", test_story_asides },
         { "bad names and kinds", test_bad_names },
         { "canvas", test_canvas },
         { "mailsim render", test_cli },

@@ -21,6 +21,8 @@
  *
  * The protocol lines of an SMTP or POP3 step are those sent between the
  * two hosts from the TCP connect before the step to the close after it.
+ * The message's notes ("what really happens") become the aside of the
+ * first later step taken by the host they are about.
  *
  * Costs: one pass over the records, plus a bounded scan back and forth per
  * hand-off. Ownership: the journey owns its steps and their strings. */
@@ -44,6 +46,7 @@ step_clear(gpointer p)
     MsVizStep *s = p;
     g_free(s->title);
     g_free(s->detail);
+    g_free(s->aside);
     if (s->lines)
         g_array_free(s->lines, TRUE);
 }
@@ -169,6 +172,36 @@ add_rejected(MsVizJourney *j, MsNet *net, const MsRecorder *rec, guint i)
                                 ms_net_host_name(net, client), ms_net_host_name(net, server),
                                 refusal->text);
     session_lines(rec, at, client, server, "smtp", s);
+}
+
+/* The notes of the message ("what really happens" asides) go to the step
+ * they explain: the first step after the note, in trace order, taken by
+ * the host the note is about (the resolver's DNS query, the server's
+ * connection), else the first step after it at all. */
+static void
+attach_asides(MsVizJourney *j, const MsRecorder *rec)
+{
+    for (guint i = 0; i < ms_recorder_len(rec); i++) {
+        const MsRecord *r = ms_recorder_get(rec, i);
+        if (r->kind != MS_TRACE_NOTE || r->message != j->message || !r->text)
+            continue;
+        MsVizStep *to = NULL, *next = NULL;
+        for (guint k = 0; k < j->steps->len && !to; k++) {
+            MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+            if (s->order <= i || s->order == G_MAXUINT)
+                continue;
+            if (!next)
+                next = s;
+            if (s->from == r->host)
+                to = s;
+        }
+        to = to ? to : next;
+        if (!to)
+            continue;
+        char *joined = to->aside ? g_strconcat(to->aside, " ", r->text, NULL) : g_strdup(r->text);
+        g_free(to->aside);
+        to->aside = joined;
+    }
 }
 
 static int
@@ -309,6 +342,7 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
     /* g_array_sort is stable (GLib >= 2.32): equal (time, kind) steps keep
      * the order the trace gave them. */
     g_array_sort(j->steps, step_cmp);
+    attach_asides(j, rec);
     return j;
 }
 

@@ -45,6 +45,7 @@ typedef struct {
     char *title;       /* a few words: "submission (SMTP)", "DNS query", ... */
     char *detail;      /* one sentence for people */
     GArray *lines;     /* MsVizLine: the protocol lines of this step, in time order */
+    char *aside;       /* "what really happens": the trace's notes before this step, or NULL */
     guint order;       /* causal order among steps at the same time: the index of the trace
                         * record it comes from (G_MAXUINT for the records' outcomes) */
 } MsVizStep;
