@@ -521,30 +521,6 @@ typedef struct {
     guint link;
 } LinkSeg;
 
-/* Whether the segment a-b passes through r (Liang-Barsky clipping). */
-static gboolean
-segment_hits_rect(Pt a, Pt b, const MsVizRect *r)
-{
-    double t0 = 0, t1 = 1, dx = b.x - a.x, dy = b.y - a.y;
-    const double p[4] = { -dx, dx, -dy, dy };
-    const double q[4] = { a.x - r->x, r->x + r->w - a.x, a.y - r->y, r->y + r->h - a.y };
-    for (int i = 0; i < 4; i++) {
-        if (p[i] == 0) {
-            if (q[i] < 0)
-                return FALSE;
-            continue;
-        }
-        double t = q[i] / p[i];
-        if (p[i] < 0)
-            t0 = MAX(t0, t);
-        else
-            t1 = MIN(t1, t);
-        if (t0 > t1)
-            return FALSE;
-    }
-    return TRUE;
-}
-
 /* How many links other than `except` (G_MAXUINT: none) r lies on. */
 static guint
 links_hit(const GArray *segs, const MsVizRect *r, guint except)
@@ -552,7 +528,7 @@ links_hit(const GArray *segs, const MsVizRect *r, guint except)
     guint n = 0;
     for (guint i = 0; i < segs->len; i++) {
         const LinkSeg *s = &g_array_index(segs, LinkSeg, i);
-        n += s->link != except && segment_hits_rect(s->a, s->b, r);
+        n += s->link != except && ms_viz_rect_hits_segment(r, s->a.x, s->a.y, s->b.x, s->b.y);
     }
     return n;
 }

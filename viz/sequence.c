@@ -18,14 +18,22 @@
  * and its answer, which is where the server answered on a symmetric path.
  * Lines sent together (one host, one peer, one instant: a multi-line reply,
  * a pipelined MAIL/RCPT/DATA, the message content and its ".") make one
- * arrow. Time maps to height piecewise: every distinct instant gets a row
- * at least MIN_GAP below the previous one and the scale is linear beyond
- * that, up to MAX_GAP; a longer pause is cut to CUT_H and marked with its
- * length, so a minute of idling costs no page. The time of each arrow's
- * start is printed in the left margin.
+ * arrow. Time maps to height linearly within a segment: the base scale
+ * maps the median gap between instants to MIN_GAP * 1.5 px, and a pause
+ * longer than MAX_GAP * 3 px at that scale is cut to CUT_H and marked with
+ * its length (or with the exchange in flight), so a minute of idling costs
+ * no page. Labels are never shortened: they wrap at half the lane pitch
+ * (lanes are at least MIN_PITCH apart; the page grows). Each label sits
+ * above its arrow (below it, or lifted higher, when that is taken) at the
+ * first place along it that lies on no other arrow and no label; a
+ * segment whose labels find no such place gets a larger scale (x1.5 per
+ * round, up to ten times the base or SEG_MAX_H px), so the axis stays
+ * uniform within the segment. The time of each arrow's start is printed in
+ * the left margin where it has room.
  *
- * Costs: O(lines x search window) to match arrivals; the page is as tall as
- * the exchanges need. Ownership: all temporary; the canvas goes to the
+ * Costs: O(lines x search window) to match arrivals; placing the labels is
+ * O(rounds x arrows x places x arrows), a few hundred arrows at most; the
+ * page is as tall as the exchanges need. Ownership: all temporary; the canvas goes to the
  * caller. */
 #include "mailsim/viz.h"
 
@@ -39,7 +47,8 @@
 #define MIN_GAP    22.0
 #define MAX_GAP    70.0
 #define CUT_H      56.0
-#define LABEL_MAX  46
+#define MIN_PITCH  340.0
+#define SEG_MAX_H  4000.0    /* a segment's scale stops growing at this height */
 #define REFUSED_C  0xB2182Bu /* a refusal or a failure: red */
 
 typedef struct {
@@ -68,15 +77,6 @@ proto_colour(const char *proto)
     if (strcmp(proto, "pop3") == 0)
         return ms_viz_step_colour(MS_VIZ_STEP_POP3);
     return 0x8A8A8Au;
-}
-
-static char *
-shorten(const char *text)
-{
-    if (g_utf8_strlen(text, -1) <= LABEL_MAX)
-        return g_strdup(text);
-    g_autofree char *head = g_utf8_substring(text, 0, LABEL_MAX - 1);
-    return g_strconcat(head, "\u2026", NULL);
 }
 
 /* A reply that refuses: "4yz" or "5yz" and a space or hyphen. */
@@ -241,9 +241,9 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
             const MsVizLine *q = &g_array_index(s->lines, MsVizLine, 0);
             const MsVizLine *a = s->lines->len > 1 ? &g_array_index(s->lines, MsVizLine, 1) : NULL;
             MsTime mid = a ? q->at + (a->at - q->at) / 2 : q->at + MS_TIME_MS;
-            add_arrow(arrows, q->at, mid, q->from, q->to, "dns", shorten(q->text), k + 1);
+            add_arrow(arrows, q->at, mid, q->from, q->to, "dns", g_strdup(q->text), k + 1);
             if (a)
-                add_arrow(arrows, mid, a->at, a->from, a->to, "dns", shorten(a->text), k + 1);
+                add_arrow(arrows, mid, a->at, a->from, a->to, "dns", g_strdup(a->text), k + 1);
             continue;
         }
         if (s->lines->len == 0)
@@ -301,10 +301,12 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
                                            g_array_index(s->lines, MsVizLine, x).text);
                 label = g_string_free(g, FALSE);
             } else {
-                label = g_strdup_printf("%s \u2026 %s (%u lines)", l->text, last->text, e - i);
+                label = g_strdup_printf("%s\u00a0\u2026\u00a0%s (%u lines)", l->text, last->text,
+                                        e - i);
             }
             add_arrow(arrows, l->at, recv, l->from, l->to,
-                      s->kind == MS_VIZ_STEP_POP3 ? "pop3" : "smtp", shorten(label), k + 1);
+                      s->kind == MS_VIZ_STEP_POP3 ? "pop3" : "smtp", g_steal_pointer(&label),
+                      k + 1);
             i = e;
         }
     }
@@ -353,6 +355,96 @@ y_of(const GArray *times, const double *ty, MsTime t)
     return ty[0];
 }
 
+/* The heights of the distinct instants: uniform within a segment (its
+ * scale, px per second), a cut of CUT_H between segments, and room above
+ * each segment's first instant for the labels that start there. Returns
+ * the height of the last. */
+static double
+place_times(const GArray *times, const guint *seg, const double *scale, const double *room,
+            double *ty)
+{
+    double y = HEAD_Y + HEAD_H + 16;
+    for (guint i = 0; i < times->len; i++) {
+        if (i == 0)
+            y += room[0];
+        else if (seg[i] != seg[i - 1])
+            y += CUT_H + room[i];
+        else
+            y += ms_time_to_seconds(g_array_index(times, MsTime, i) -
+                                    g_array_index(times, MsTime, i - 1)) *
+                 scale[seg[i]];
+        ty[i] = y;
+    }
+    return y;
+}
+
+/* How many arrows (other than `self`) and placed labels (each counting
+ * 100) `r` lies on. */
+static guint
+label_clashes(const GArray *arrows, const gint *lane_of, double left, double pitch,
+              const double *ty, const guint *ks, const guint *kr, const MsVizRect *box,
+              guint placed, guint self, const MsVizRect *r)
+{
+    guint n = r->y < HEAD_Y + HEAD_H + 2;
+    MsVizRect pad = { r->x - 2, r->y - 2, r->w + 4, r->h + 4 }; /* room for the stroke */
+    r = &pad;
+    for (guint i = 0; i < arrows->len; i++) {
+        const Arrow *a = &g_array_index(arrows, Arrow, i);
+        if (i != self && a->from != a->to && lane_of[a->from] >= 0 && lane_of[a->to] >= 0)
+            n += ms_viz_rect_hits_segment(r, left + pitch * (lane_of[a->from] + 0.5), ty[ks[i]],
+                                          left + pitch * (lane_of[a->to] + 0.5), ty[kr[i]]);
+    }
+    /* a label on a label is unreadable: it weighs most */
+    for (guint i = 0; i < placed; i++)
+        n += (i != self && ms_viz_rect_overlap(&box[i], r)) * 100;
+    return n;
+}
+
+/* Places each arrow's label above its arrow, on its side, at the first
+ * distance from the start (6 px steps) where it lies on no arrow (its own
+ * included: the label sits above its own line there) and no label placed
+ * before; a mark's words go right of its ring. Counts each segment's
+ * labels that found no free place in clash[]. */
+static void
+place_labels(const GArray *arrows, const gint *lane_of, double left, double pitch, const double *ty,
+             const guint *ks, const guint *kr, const double *lw, const GPtrArray *parts,
+             double line_h, const guint *seg, guint *clash, MsVizRect *box)
+{
+    for (guint i = 0; i < arrows->len; i++) {
+        const Arrow *a = &g_array_index(arrows, Arrow, i);
+        if (lane_of[a->from] < 0 || lane_of[a->to] < 0)
+            continue;
+        double lh = (line_h + 1) * g_strv_length(g_ptr_array_index(parts, i));
+        double x0 = left + pitch * (lane_of[a->from] + 0.5),
+               x1 = left + pitch * (lane_of[a->to] + 0.5);
+        double y0 = ty[ks[i]], y1 = ty[kr[i]];
+        if (a->from == a->to) {
+            box[i] = (MsVizRect){ x0 + 10, y0 - lh / 2, lw[i], lh };
+            guint n = label_clashes(arrows, lane_of, left, pitch, ty, ks, kr, box, i, i, &box[i]);
+            clash[seg[ks[i]]] += n;
+            continue;
+        }
+        double span = fabs(x1 - x0), dir = x1 > x0 ? 1 : -1;
+        guint best = G_MAXUINT;
+        /* above the arrow first, then below it, then lifted higher above */
+        for (int pass = 0; pass < 6 && best > 0; pass++) {
+            gboolean below = pass == 1;
+            double lift = pass > 1 ? (pass - 1) * (lh + 3) : 0;
+            for (double u = 8; (u == 8 || u + lw[i] <= span - 12) && best > 0; u += 6) {
+                double ya = y0 + (y1 - y0) * ((below ? u + lw[i] : u) / span);
+                MsVizRect r = { dir > 0 ? x0 + u : x0 - u - lw[i],
+                                below ? ya + 3 : ya - 2 - lh - lift, lw[i], lh };
+                guint n = label_clashes(arrows, lane_of, left, pitch, ty, ks, kr, box, i, i, &r);
+                if (n < best) {
+                    best = n;
+                    box[i] = r;
+                }
+            }
+        }
+        clash[seg[ks[i]]] += best;
+    }
+}
+
 MsVizCanvas *
 ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizFormat format,
                 double width)
@@ -391,9 +483,13 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
     }
     guint nl = MAX(lanes->len, 1);
     double left = SEQ_MARGIN + TIME_COL, right = width - SEQ_MARGIN;
-    double pitch = (right - left) / nl;
+    /* lanes at least MIN_PITCH apart: labels need room between them (the
+     * page grows) */
+    double pitch = MAX((right - left) / nl, MIN_PITCH);
+    width = MAX(width, left + pitch * nl + SEQ_MARGIN);
+    right = width - SEQ_MARGIN;
 
-    /* time -> height */
+    /* time -> height: distinct instants, cut into segments at long pauses */
     g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(MsTime));
     for (guint i = 0; i < arrows->len; i++) {
         const Arrow *a = &g_array_index(arrows, Arrow, i);
@@ -423,23 +519,74 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
         if (med > 0)
             px_per_s = MIN_GAP * 1.5 / med;
     }
+    /* segments: a pause longer than MAX_GAP * 3 at that scale is cut */
+    g_autofree guint *seg = g_new0(guint, MAX(nt, 1));
+    guint nseg = nt ? 1 : 0;
+    for (guint i = 1; i < nt; i++) {
+        double dt = ms_time_to_seconds(g_array_index(times, MsTime, i) -
+                                       g_array_index(times, MsTime, i - 1));
+        if (dt * px_per_s > MAX_GAP * 3)
+            nseg++;
+        seg[i] = nseg - 1;
+    }
+    g_autofree double *scale = g_new(double, MAX(nseg, 1));
+    for (guint i = 0; i < nseg; i++)
+        scale[i] = px_per_s;
+
+    /* labels: wrapped, never shortened; measured on a scratch canvas */
+    g_autoptr(MsVizCanvas) scratch = ms_viz_canvas_new(MS_VIZ_FORMAT_SVG, 1, 1);
+    MsVizFont lf = { 10.5, FALSE, TRUE }, tf = { 10.5, FALSE, TRUE };
+    double line_h = 0;
+    ms_viz_canvas_measure(scratch, &lf, "Xg", NULL, &line_h);
+    g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
+    g_autofree double *lw = g_new0(double, MAX(arrows->len, 1));
+    g_autofree guint *ks = g_new0(guint, MAX(arrows->len, 1));
+    g_autofree guint *kr = g_new0(guint, MAX(arrows->len, 1));
+    g_autofree double *room = g_new0(double, MAX(nt, 1));
+    for (guint i = 0; i < arrows->len; i++) {
+        const Arrow *a = &g_array_index(arrows, Arrow, i);
+        char **p = ms_viz_canvas_wrap(scratch, &lf, a->label, pitch * 0.5);
+        g_ptr_array_add(parts, p);
+        for (guint q = 0; p[q]; q++) {
+            double pw = 0;
+            ms_viz_canvas_measure(scratch, &lf, p[q], &pw, NULL);
+            lw[i] = MAX(lw[i], pw);
+        }
+        for (guint x = 0; x < nt; x++) {
+            if (g_array_index(times, MsTime, x) == a->sent)
+                ks[i] = x;
+            if (g_array_index(times, MsTime, x) == a->recv)
+                kr[i] = x;
+        }
+        room[ks[i]] = MAX(room[ks[i]], (line_h + 1) * g_strv_length(p) + 4);
+    }
+
+    /* Each segment's scale grows until its labels lie on no arrow and no
+     * other label (or it reaches eight times the base scale or SEG_MAX_H). */
     g_autofree double *ty = g_new0(double, MAX(nt, 1));
-    g_autoptr(GArray) cuts =
-        g_array_new(FALSE, FALSE, sizeof(guint)); /* index i: cut between i-1 and i */
-    double y = HEAD_Y + HEAD_H + 30;
-    for (guint i = 0; i < nt; i++) {
-        if (i > 0) {
-            double dt = ms_time_to_seconds(g_array_index(times, MsTime, i) -
-                                           g_array_index(times, MsTime, i - 1));
-            double gap = dt * px_per_s;
-            if (gap > MAX_GAP * 3) {
-                y += CUT_H;
-                g_array_append_val(cuts, i);
-            } else {
-                y += CLAMP(gap, MIN_GAP, MAX_GAP);
+    g_autofree MsVizRect *box = g_new0(MsVizRect, MAX(arrows->len, 1));
+    g_autofree guint *clash = g_new0(guint, MAX(nseg, 1));
+    double y = 0;
+    for (guint round = 0; round < 12; round++) {
+        y = place_times(times, seg, scale, room, ty);
+        memset(clash, 0, sizeof(guint) * MAX(nseg, 1));
+        place_labels(arrows, lane_of, left, pitch, ty, ks, kr, lw, parts, line_h, seg, clash, box);
+        gboolean again = FALSE;
+        for (guint g = 0; g < nseg; g++) {
+            double first = 0, last = 0;
+            for (guint i = 0; i < nt; i++) {
+                if (seg[i] == g && first == 0)
+                    first = ty[i];
+                if (seg[i] == g)
+                    last = ty[i];
+            }
+            if (clash[g] && scale[g] < px_per_s * 10 && (last - first) * 1.5 < SEG_MAX_H) {
+                scale[g] *= 1.5;
+                again = TRUE;
             }
         }
-        ty[i] = y;
+        if (!again)
+            break;
     }
     double height = ceil(y + 70);
     MsVizCanvas *c = ms_viz_canvas_new(format, width, MAX(height, 400));
@@ -466,9 +613,9 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
         ms_viz_canvas_move_to(c, x, HEAD_Y + HEAD_H);
         ms_viz_canvas_line_to(c, x, height - 40);
         ms_viz_canvas_paint(c, &life);
-        MsVizStyle box = { 0xF2F2F2u, 1, 0x777777u, 1, 1.2, FALSE };
+        MsVizStyle head_box = { 0xF2F2F2u, 1, 0x777777u, 1, 1.2, FALSE };
         ms_viz_canvas_round_rect(c, x - pitch / 2 + 6, HEAD_Y, pitch - 12, HEAD_H, 6);
-        ms_viz_canvas_paint(c, &box);
+        ms_viz_canvas_paint(c, &head_box);
         /* the name in one line, smaller when the lane is narrow */
         MsVizFont nf = hf;
         double nw = 0;
@@ -484,9 +631,10 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
 
     /* cuts */
     MsVizFont cf = { 12, FALSE, FALSE };
-    for (guint i = 0; i < cuts->len; i++) {
-        guint k = g_array_index(cuts, guint, i);
-        double y0 = ty[k - 1], y1 = ty[k], ym = (y0 + y1) / 2;
+    for (guint k = 1; k < nt; k++) {
+        if (seg[k] == seg[k - 1])
+            continue;
+        double ym = ty[k - 1] + CUT_H / 2;
         ms_viz_canvas_group_begin(c, NULL, "cut", 0);
         MsVizStyle band = { 0xFFFFFFu, 1, 0, 0, 0, FALSE };
         ms_viz_canvas_rect(c, left - 8, ym - 12, right - left + 16, 24);
@@ -541,40 +689,32 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
     }
 
     /* arrows */
-    MsVizFont lf = { 10.5, FALSE, TRUE }, tf = { 10.5, FALSE, TRUE };
-    MsTime last_label_t = -1;
+    double last_time_y = -G_MAXDOUBLE;
     for (guint i = 0; i < arrows->len; i++) {
         const Arrow *a = &g_array_index(arrows, Arrow, i);
         if (lane_of[a->from] < 0 || lane_of[a->to] < 0)
             continue;
-        MsTime key = a->sent;
-        guint ks = 0, kr = 0;
-        for (guint x = 0; x < nt; x++) {
-            if (g_array_index(times, MsTime, x) == key)
-                ks = x;
-            if (g_array_index(times, MsTime, x) == a->recv)
-                kr = x;
-        }
         double x0 = left + pitch * (lane_of[a->from] + 0.5),
                x1 = left + pitch * (lane_of[a->to] + 0.5);
-        double y0 = ty[ks], y1 = ty[kr];
+        double y0 = ty[ks[i]], y1 = ty[kr[i]];
+        char **lines = g_ptr_array_index(parts, i);
+        /* the time of each start in the margin, where it has room */
+        if (y0 - line_h / 2 >= last_time_y + line_h + 1) {
+            g_autofree char *t = ms_viz_time_label(a->sent);
+            ms_viz_canvas_text(c, SEQ_MARGIN + TIME_COL - 12, y0 - line_h / 2, MS_VIZ_ANCHOR_END,
+                               &tf, 0x777777u, t);
+            last_time_y = y0 - line_h / 2;
+        }
         if (a->from == a->to) {
             /* a failed try: a ring on the lane and the words beside it */
             ms_viz_canvas_group_begin(c, NULL, "mark fail", 0);
-            MsVizStyle ring = { 0xFFFFFFu, 1, 0xB2182Bu, 1, 1.8, FALSE };
+            MsVizStyle ring = { 0xFFFFFFu, 1, REFUSED_C, 1, 1.8, FALSE };
             ms_viz_canvas_circle(c, x0, y0, 5);
             ms_viz_canvas_paint(c, &ring);
-            double tw = 0, th = 0;
-            ms_viz_canvas_measure(c, &lf, a->label, &tw, &th);
-            ms_viz_canvas_text(c, x0 + 10, y0 - th / 2, MS_VIZ_ANCHOR_START, &lf, 0xB2182Bu,
-                               a->label);
+            for (guint p = 0; lines[p]; p++)
+                ms_viz_canvas_text(c, box[i].x, box[i].y + (line_h + 1) * p, MS_VIZ_ANCHOR_START,
+                                   &lf, REFUSED_C, lines[p]);
             ms_viz_canvas_group_end(c);
-            if (a->sent != last_label_t) {
-                g_autofree char *t = ms_viz_time_label(a->sent);
-                ms_viz_canvas_text(c, SEQ_MARGIN + TIME_COL - 12, y0 - th / 2, MS_VIZ_ANCHOR_END,
-                                   &tf, 0x777777u, t);
-                last_label_t = a->sent;
-            }
             continue;
         }
         gboolean lost = a->lost != MS_HOST_WORLD;
@@ -588,7 +728,6 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
         MsVizStyle line = {
             0, 0, col, 1, tcp && !lost ? 1.0 : 1.8, lost || strcmp(a->proto, "dns") == 0
         };
-        double dir = x1 > x0 ? 1 : -1;
         double len = hypot(x1 - x0, y1 - y0), ux = (x1 - x0) / len, uy = (y1 - y0) / len;
         ms_viz_canvas_move_to(c, x0, y0);
         ms_viz_canvas_line_to(c, x1 - ux * 8, y1 - uy * 8);
@@ -610,32 +749,17 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
             ms_viz_canvas_close(c);
             ms_viz_canvas_paint(c, &head);
         }
-        /* the label just above the start of the arrow, on its side; a
-         * refusal is never shortened: it wraps into lines stacked upwards */
-        double tw = 0, th = 0;
-        g_auto(GStrv) parts = a->refused
-                                  ? ms_viz_canvas_wrap(c, &lf, a->label, MAX(pitch - 24, 280))
-                                  : g_strsplit(a->label, "\n", 1);
-        guint np = g_strv_length(parts);
-        for (guint p = 0; p < np; p++) {
-            ms_viz_canvas_measure(c, &lf, parts[p], &tw, &th);
-            double lx = x0 + dir * 8, ly = y0 - (th + 1) * (np - p);
-            MsVizStyle bg = { 0xFFFFFFu, 0.85, 0, 0, 0, FALSE };
-            ms_viz_canvas_rect(c, dir > 0 ? lx - 1 : lx - tw - 1, ly, tw + 2, th);
-            ms_viz_canvas_paint(c, &bg);
-            ms_viz_canvas_text(c, lx, ly, dir > 0 ? MS_VIZ_ANCHOR_START : MS_VIZ_ANCHOR_END, &lf,
+        /* the label where place_labels() put it, above its arrow */
+        MsVizStyle bg = { 0xFFFFFFu, 0.85, 0, 0, 0, FALSE };
+        ms_viz_canvas_rect(c, box[i].x - 1, box[i].y, box[i].w + 2, box[i].h);
+        ms_viz_canvas_paint(c, &bg);
+        for (guint p = 0; lines[p]; p++)
+            ms_viz_canvas_text(c, box[i].x, box[i].y + (line_h + 1) * p, MS_VIZ_ANCHOR_START, &lf,
                                a->refused || lost ? REFUSED_C
                                : tcp              ? 0x777777u
                                                   : 0x222222u,
-                               parts[p]);
-        }
+                               lines[p]);
         ms_viz_canvas_group_end(c);
-        if (a->sent != last_label_t) {
-            g_autofree char *t = ms_viz_time_label(a->sent);
-            ms_viz_canvas_text(c, SEQ_MARGIN + TIME_COL - 12, y0 - th / 2, MS_VIZ_ANCHOR_END, &tf,
-                               0x777777u, t);
-            last_label_t = a->sent;
-        }
     }
     if (arrows->len == 0) {
         MsVizFont f = { 14, FALSE, FALSE };
