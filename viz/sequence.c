@@ -382,10 +382,15 @@ place_times(const GArray *times, const guint *seg, const double *scale, const do
  * 100) `r` lies on. */
 static guint
 label_clashes(const GArray *arrows, const gint *lane_of, double left, double pitch,
-              const double *ty, const guint *ks, const guint *kr, const MsVizRect *box,
-              guint placed, guint self, const MsVizRect *r)
+              const double *ty, const guint *seg, guint nt, const guint *ks, const guint *kr,
+              const MsVizRect *box, guint placed, guint self, const MsVizRect *r)
 {
     guint n = r->y < HEAD_Y + HEAD_H + 2;
+    /* the band of each cut, across the page */
+    for (guint k = 1; k < nt; k++)
+        if (seg[k] != seg[k - 1] && r->y < ty[k - 1] + CUT_H / 2 + 13 &&
+            r->y + r->h > ty[k - 1] + CUT_H / 2 - 13)
+            n += 100;
     MsVizRect pad = { r->x - 2, r->y - 2, r->w + 4, r->h + 4 }; /* room for the stroke */
     r = &pad;
     for (guint i = 0; i < arrows->len; i++) {
@@ -408,7 +413,7 @@ label_clashes(const GArray *arrows, const gint *lane_of, double left, double pit
 static void
 place_labels(const GArray *arrows, const gint *lane_of, double left, double pitch, const double *ty,
              const guint *ks, const guint *kr, const double *lw, const GPtrArray *parts,
-             double line_h, const guint *seg, guint *clash, MsVizRect *box)
+             double line_h, const guint *seg, guint nt, guint *clash, MsVizRect *box)
 {
     for (guint i = 0; i < arrows->len; i++) {
         const Arrow *a = &g_array_index(arrows, Arrow, i);
@@ -420,7 +425,8 @@ place_labels(const GArray *arrows, const gint *lane_of, double left, double pitc
         double y0 = ty[ks[i]], y1 = ty[kr[i]];
         if (a->from == a->to) {
             box[i] = (MsVizRect){ x0 + 10, y0 - lh / 2, lw[i], lh };
-            guint n = label_clashes(arrows, lane_of, left, pitch, ty, ks, kr, box, i, i, &box[i]);
+            guint n = label_clashes(arrows, lane_of, left, pitch, ty, seg, nt, ks, kr, box, i, i,
+                                    &box[i]);
             clash[seg[ks[i]]] += n;
             continue;
         }
@@ -434,7 +440,8 @@ place_labels(const GArray *arrows, const gint *lane_of, double left, double pitc
                 double ya = y0 + (y1 - y0) * ((below ? u + lw[i] : u) / span);
                 MsVizRect r = { dir > 0 ? x0 + u : x0 - u - lw[i],
                                 below ? ya + 3 : ya - 2 - lh - lift, lw[i], lh };
-                guint n = label_clashes(arrows, lane_of, left, pitch, ty, ks, kr, box, i, i, &r);
+                guint n =
+                    label_clashes(arrows, lane_of, left, pitch, ty, seg, nt, ks, kr, box, i, i, &r);
                 if (n < best) {
                     best = n;
                     box[i] = r;
@@ -545,7 +552,9 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
     g_autofree double *room = g_new0(double, MAX(nt, 1));
     for (guint i = 0; i < arrows->len; i++) {
         const Arrow *a = &g_array_index(arrows, Arrow, i);
-        char **p = ms_viz_canvas_wrap(scratch, &lf, a->label, pitch * 0.5);
+        /* a mark's words run right of its ring, over the other lanes */
+        char **p =
+            ms_viz_canvas_wrap(scratch, &lf, a->label, a->from == a->to ? pitch * 2 : pitch * 0.5);
         g_ptr_array_add(parts, p);
         for (guint q = 0; p[q]; q++) {
             double pw = 0;
@@ -570,7 +579,8 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
     for (guint round = 0; round < 12; round++) {
         y = place_times(times, seg, scale, room, ty);
         memset(clash, 0, sizeof(guint) * MAX(nseg, 1));
-        place_labels(arrows, lane_of, left, pitch, ty, ks, kr, lw, parts, line_h, seg, clash, box);
+        place_labels(arrows, lane_of, left, pitch, ty, ks, kr, lw, parts, line_h, seg, nt, clash,
+                     box);
         gboolean again = FALSE;
         for (guint g = 0; g < nseg; g++) {
             double first = 0, last = 0;
