@@ -586,6 +586,11 @@ test_sequence_refusals(void)
         g_autofree char *q = g_strdup_printf(
             "//s:g[@class='msg smtp refused']/s:text[contains(.,'%s')]", cases[i].code);
         CU_ASSERT(ms_test_xpath_count(doc, q) >= 1);
+        /* lesson 6's m3 bounces: its server's giving up is marked */
+        if (strcmp(cases[i].code, "550") == 0)
+            CU_ASSERT_EQUAL(
+                ms_test_xpath_count(doc, "//s:g[@class='mark fail']/s:text[contains(.,'bounce')]"),
+                1);
         /* never shortened */
         CU_ASSERT_EQUAL(ms_test_xpath_count(
                             doc, "//s:g[@class='msg smtp refused']/s:text[contains(.,'\u2026')]"),

@@ -247,6 +247,12 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
                 add_arrow(arrows, mid, a->at, a->from, a->to, "dns", g_strdup(a->text), k + 1);
             continue;
         }
+        if (s->kind == MS_VIZ_STEP_BOUNCE) {
+            /* the server gives up: a mark on its lane, in its words */
+            add_arrow(arrows, s->at, s->at, s->from, s->from, "fail",
+                      g_strdup_printf("\u2717 bounce: %s", s->detail), k + 1);
+            continue;
+        }
         if (s->lines->len == 0)
             continue;
         const MsVizLine *first = &g_array_index(s->lines, MsVizLine, 0);
@@ -425,10 +431,23 @@ place_labels(const GArray *arrows, const gint *lane_of, double left, double pitc
                x1 = left + pitch * (lane_of[a->to] + 0.5);
         double y0 = ty[ks[i]], y1 = ty[kr[i]];
         if (a->from == a->to) {
-            box[i] = (MsVizRect){ x0 + 10, y0 - lh / 2, lw[i], lh };
-            guint n = label_clashes(arrows, lane_of, left, pitch, ty, seg, nt, ks, kr, box, i, i,
-                                    &box[i]);
-            clash[seg[ks[i]]] += n;
+            /* beside the ring: right, below right, left, below left */
+            const MsVizRect at[] = {
+                { x0 + 10, y0 - lh / 2, lw[i], lh },
+                { x0 + 10, y0 + 7, lw[i], lh },
+                { x0 - 10 - lw[i], y0 - lh / 2, lw[i], lh },
+                { x0 - 10 - lw[i], y0 + 7, lw[i], lh },
+            };
+            guint best = G_MAXUINT;
+            for (gsize c = 0; c < G_N_ELEMENTS(at) && best > 0; c++) {
+                guint n = label_clashes(arrows, lane_of, left, pitch, ty, seg, nt, ks, kr, box, i,
+                                        i, &at[c]);
+                if (n < best) {
+                    best = n;
+                    box[i] = at[c];
+                }
+            }
+            clash[seg[ks[i]]] += best;
             continue;
         }
         double span = fabs(x1 - x0), dir = x1 > x0 ? 1 : -1;
