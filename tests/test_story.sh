@@ -74,6 +74,11 @@ check "arrow 3 is highlighted" 'grep -Eq "<g id=\"arrow-3\" class=\"arrow [a-z0-
 check "arrow 2 is not" '! grep -Eq "<g id=\"arrow-2\" class=\"[^\"]*active" "$tmp/d3.html"'
 check "step 3 lists its DNS lines" 'grep -q "query MX diversicomcorp.com" "$tmp/d3.html"'
 
+check "step 3 has no aside shown" 'grep -q "<aside id=\"step-aside\" hidden=\"\"></aside>" "$tmp/d3.html"'
+
+browse f --dump-dom "$page#step=2" >"$tmp/d2a.html"
+check "step 2 (the first DNS query) shows its aside beside it" 'grep -q "<aside id=\"step-aside\">(what really happens" "$tmp/d2a.html"'
+
 browse c --dump-dom "$page#step=5&press=prev" >"$tmp/d4.html"
 check "Previous from step 5 shows step 4" 'grep -q "data-current-step=\"4\"" "$tmp/d4.html"'
 check "arrow 4 is highlighted" 'grep -Eq "<g id=\"arrow-4\" class=\"arrow [a-z0-9]+ active\"" "$tmp/d4.html"'

@@ -481,7 +481,8 @@ draw_legend(MsVizCanvas *c, double x, double y, double width)
     } arrows[] = {
         { MS_VIZ_STEP_SMTP, "SMTP hand-off" }, { MS_VIZ_STEP_DNS, "DNS query" },
         { MS_VIZ_STEP_POP3, "POP3 download" }, { MS_VIZ_STEP_STORE, "mailbox store" },
-        { MS_VIZ_STEP_FAILED, "failed try" },
+        { MS_VIZ_STEP_FAILED, "failed try" },  { MS_VIZ_STEP_REJECTED, "refused by the server" },
+        { MS_VIZ_STEP_BOUNCE, "bounce" },
     };
     double ay = y + 34;
     cx = x;
@@ -492,7 +493,7 @@ draw_legend(MsVizCanvas *c, double x, double y, double width)
         Pt a = { cx, ay + 10 }, z = { cx + 40, ay + 10 };
         g_array_append_val(pts, a);
         g_array_append_val(pts, z);
-        if (arrows[i].kind == MS_VIZ_STEP_FAILED)
+        if (arrows[i].kind == MS_VIZ_STEP_FAILED || arrows[i].kind == MS_VIZ_STEP_REJECTED)
             draw_failed_line(c, pts, ms_viz_step_colour(arrows[i].kind));
         else
             draw_arrow_line(c, pts, ms_viz_step_colour(arrows[i].kind),
@@ -514,8 +515,53 @@ draw_legend(MsVizCanvas *c, double x, double y, double width)
     ms_viz_canvas_group_end(c);
 }
 
+/* A link's line on the page, for labels to keep off. */
+typedef struct {
+    Pt a, b;
+    guint link;
+} LinkSeg;
+
+/* How many links other than `except` (G_MAXUINT: none) r lies on. */
+static guint
+links_hit(const GArray *segs, const MsVizRect *r, guint except)
+{
+    guint n = 0;
+    for (guint i = 0; i < segs->len; i++) {
+        const LinkSeg *s = &g_array_index(segs, LinkSeg, i);
+        n += s->link != except && ms_viz_rect_hits_segment(r, s->a.x, s->a.y, s->b.x, s->b.y);
+    }
+    return n;
+}
+
+static void
+add_box(GArray *boxes, const MsVizRect *r, MsVizLabelKind kind, gint link)
+{
+    if (!boxes)
+        return;
+    MsVizLabelBox b = { *r, kind, link };
+    g_array_append_val(boxes, b);
+}
+
+static MsVizCanvas *hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
+                              double height, GArray *boxes);
+
 MsVizCanvas *
 ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, double height)
+{
+    return hops_draw(w, j, format, width, height, NULL);
+}
+
+GArray *
+ms_viz_hops_labels(MsWorld *w, const MsVizJourney *j, double width, double height)
+{
+    GArray *boxes = g_array_new(FALSE, FALSE, sizeof(MsVizLabelBox));
+    g_autoptr(MsVizCanvas) c = hops_draw(w, j, MS_VIZ_FORMAT_SVG, width, height, boxes);
+    return boxes;
+}
+
+static MsVizCanvas *
+hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, double height,
+          GArray *boxes)
 {
     MsNet *net = ms_world_net(w);
     const MsScenario *sc = ms_world_scenario(w);
@@ -558,12 +604,15 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
 
     /* links */
     MsVizFont lat_f = { 10.5, FALSE, FALSE };
+    g_autoptr(GArray) segs = g_array_new(FALSE, FALSE, sizeof(LinkSeg));
     ms_viz_canvas_group_begin(c, "links", "links", 0);
     for (guint k = 0; k < ms_net_n_links(net); k++) {
         MsHostId a, b;
         ms_net_link_ends(net, k, &a, &b);
         if (!layout->shown[a] || !layout->shown[b])
             continue;
+        LinkSeg seg = { { layout->cx[a], layout->cy[a] }, { layout->cx[b], layout->cy[b] }, k };
+        g_array_append_val(segs, seg);
         MsVizStyle st = { 0, 0, LINK_C, 1, 2.0, !ms_net_link_is_up(net, k) };
         ms_viz_canvas_move_to(c, layout->cx[a], layout->cy[a]);
         ms_viz_canvas_line_to(c, layout->cx[b], layout->cy[b]);
@@ -600,7 +649,7 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
             }
             g_array_unref(pts);
             pts = offset_and_trim(raw, lane[k] * LANE_W, TRIM);
-            if (s->kind == MS_VIZ_STEP_FAILED)
+            if (s->kind == MS_VIZ_STEP_FAILED || s->kind == MS_VIZ_STEP_REJECTED)
                 draw_failed_line(c, pts, ms_viz_step_colour(s->kind));
             else
                 draw_arrow_line(c, pts, ms_viz_step_colour(s->kind), s->kind == MS_VIZ_STEP_DNS);
@@ -642,6 +691,7 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
         ms_viz_canvas_group_end(c);
         g_array_append_val(obstacles, layout->shape[h]);
         g_array_append_val(obstacles, layout->label[h]);
+        add_box(boxes, &layout->label[h], MS_VIZ_LABEL_HOST, -1);
     }
     /* store loops take room beside their host */
     for (guint k = 0; k < j->steps->len; k++) {
@@ -660,14 +710,16 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
         g_autofree char *lat = ms_time_to_string(ms_net_link_params(net, k)->latency);
         double tw = 0, th = 0;
         ms_viz_canvas_measure(c, &lat_f, lat, &tw, &th);
-        static const double fr[] = { 0.5, 0.38, 0.62, 0.28, 0.72 };
+        /* on its own link, clear of every other link and label */
+        static const double fr[] = { 0.5,  0.38, 0.62, 0.28, 0.72, 0.44, 0.56,
+                                     0.33, 0.67, 0.22, 0.78, 0.16, 0.84 };
         MsVizRect box = { 0 };
         gboolean found = FALSE;
         for (gsize i = 0; i < G_N_ELEMENTS(fr) && !found; i++) {
             double x = layout->cx[a] + fr[i] * (layout->cx[b] - layout->cx[a]);
             double y = layout->cy[a] + fr[i] * (layout->cy[b] - layout->cy[a]);
             box = (MsVizRect){ x - tw / 2 - 3, y - th / 2 - 1, tw + 6, th + 2 };
-            found = spot_free(obstacles, &box);
+            found = spot_free(obstacles, &box) && links_hit(segs, &box, k) == 0;
         }
         if (!found) {
             double x = (layout->cx[a] + layout->cx[b]) / 2, y = (layout->cy[a] + layout->cy[b]) / 2;
@@ -679,6 +731,7 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
         ms_viz_canvas_text(c, box.x + box.w / 2, box.y + 1, MS_VIZ_ANCHOR_MIDDLE, &lat_f, INK_SOFT,
                            lat);
         g_array_append_val(obstacles, box);
+        add_box(boxes, &box, MS_VIZ_LABEL_LATENCY, (gint) k);
     }
     ms_viz_canvas_group_end(c);
 
@@ -690,9 +743,9 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
         g_autofree char *t = ms_viz_time_label(s->at);
         double tw = 0, th = 0;
         ms_viz_canvas_measure(c, &tf, t, &tw, &th);
-        static const double fr[] = {
-            0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82, 0.1, 0.9
-        };
+        static const double fr[] = { 0.5,  0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18,
+                                     0.82, 0.1,  0.9,  0.46, 0.54, 0.38, 0.62, 0.3,
+                                     0.7,  0.22, 0.78, 0.14, 0.86, 0.06, 0.94 };
         static const Pt loop_off[] = { { 26, 0 }, { 0, -28 },  { 0, 28 },
                                        { 40, 0 }, { 26, -26 }, { 26, 26 } };
         Pt best = { 0, 0 };
@@ -707,17 +760,22 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
                 p.x += loop_off[i % G_N_ELEMENTS(loop_off)].x;
                 p.y += loop_off[i % G_N_ELEMENTS(loop_off)].y;
             }
-            /* the time right, left, above or below the badge */
-            MsVizRect sides[4] = {
+            /* the time right, left, above or below the badge, then at the
+             * badge's corners; the time box keeps off every link */
+            MsVizRect sides[8] = {
                 { p.x + BADGE_R + 2, p.y - th / 2 - 2, tw + 8, th + 4 },
                 { p.x - BADGE_R - 10 - tw, p.y - th / 2 - 2, tw + 8, th + 4 },
                 { p.x - tw / 2 - 4, p.y - BADGE_R - th - 6, tw + 8, th + 4 },
                 { p.x - tw / 2 - 4, p.y + BADGE_R + 2, tw + 8, th + 4 },
+                { p.x + BADGE_R - 2, p.y - BADGE_R - th - 6, tw + 8, th + 4 },
+                { p.x + BADGE_R - 2, p.y + BADGE_R + 2, tw + 8, th + 4 },
+                { p.x - BADGE_R - 6 - tw, p.y - BADGE_R - th - 6, tw + 8, th + 4 },
+                { p.x - BADGE_R - 6 - tw, p.y + BADGE_R + 2, tw + 8, th + 4 },
             };
             MsVizRect bx = { p.x - BADGE_R - 1, p.y - BADGE_R - 1, 2 * BADGE_R + 2,
                              2 * BADGE_R + 2 };
-            for (guint side = 0; side < 4 && best_score > 0; side++) {
-                guint score = 0;
+            for (guint side = 0; side < 8 && best_score > 0; side++) {
+                guint score = links_hit(segs, &sides[side], G_MAXUINT) * 2;
                 for (guint o = 0; o < obstacles->len; o++) {
                     const MsVizRect *r = &g_array_index(obstacles, MsVizRect, o);
                     score += ms_viz_rect_overlap(r, &bx) * 2 + ms_viz_rect_overlap(r, &sides[side]);
@@ -739,7 +797,10 @@ ms_viz_hops(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
         ms_viz_canvas_group_end(c);
         add_obstacle(obstacles, best.x - BADGE_R - 1, best.y - BADGE_R - 1, 2 * BADGE_R + 2,
                      2 * BADGE_R + 2);
+        add_box(boxes, &g_array_index(obstacles, MsVizRect, obstacles->len - 1), MS_VIZ_LABEL_BADGE,
+                -1);
         g_array_append_val(obstacles, tx);
+        add_box(boxes, &tx, MS_VIZ_LABEL_TIME, -1);
     }
 
     /* what is not shown */

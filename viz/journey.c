@@ -13,11 +13,16 @@
  * where, retrieved_at, retrieved_by). A failed try is a connection of the
  * message that ended otherwise than closed (timed out, refused, reset);
  * the tries of one host to one peer make one step, at the first, that
- * counts them. Steps are sorted by time, stably, so a store follows the
- * hand-off it belongs to.
+ * counts them. A refused session is an SMTP session of the message in
+ * which the server answered 4xx or 5xx and never accepted the data. Steps
+ * are sorted by time, then by the order of the trace records they come
+ * from (causal), then by kind, so a store follows the hand-off it belongs
+ * to and a backup MX's own DNS query follows the hand-off to it.
  *
  * The protocol lines of an SMTP or POP3 step are those sent between the
  * two hosts from the TCP connect before the step to the close after it.
+ * The message's notes ("what really happens") become the aside of the
+ * first later step taken by the host they are about.
  *
  * Costs: one pass over the records, plus a bounded scan back and forth per
  * hand-off. Ownership: the journey owns its steps and their strings. */
@@ -41,6 +46,7 @@ step_clear(gpointer p)
     MsVizStep *s = p;
     g_free(s->title);
     g_free(s->detail);
+    g_free(s->aside);
     if (s->lines)
         g_array_free(s->lines, TRUE);
 }
@@ -57,10 +63,11 @@ ms_viz_journey_free(MsVizJourney *j)
 }
 
 static MsVizStep *
-add_step(MsVizJourney *j, MsVizStepKind kind, MsTime at, MsHostId from, MsHostId to)
+add_step(MsVizJourney *j, MsVizStepKind kind, MsTime at, MsHostId from, MsHostId to, guint order)
 {
     MsVizStep s = { 0 };
     s.kind = kind;
+    s.order = order;
     s.at = at;
     s.from = from;
     s.to = to;
@@ -126,13 +133,89 @@ session_lines(const MsRecorder *rec, guint i, MsHostId client, MsHostId server, 
     }
 }
 
+/* A step for the SMTP session that the message's connect at record index
+ * i opened, when the server refused the message in it: a 4xx or 5xx reply
+ * (RFC 5321 4.2.1: 4yz transient, 5yz permanent) and no 2xx reply to the
+ * "." that ends DATA (RFC 5321 4.1.1.4), which would be a hand-off. The
+ * server's lines are not tagged with the message: they are found by the
+ * two hosts, between the client's connect and its close. */
+static void
+add_rejected(MsVizJourney *j, MsNet *net, const MsRecorder *rec, guint i)
+{
+    const MsRecord *c = ms_recorder_get(rec, i);
+    MsHostId client = c->host, server = c->peer;
+    const MsRecord *refusal = NULL;
+    guint at = i;
+    gboolean after_dot = FALSE;
+    for (guint k = i + 1; k < ms_recorder_len(rec); k++) {
+        const MsRecord *r = ms_recorder_get(rec, k);
+        if (r->kind == MS_TRACE_TCP_CLOSE && r->host == client && r->peer == server)
+            break;
+        if (!is_line(r, "smtp") || r->host != server || r->peer != client)
+            continue;
+        if (!r->outgoing) {
+            after_dot = strcmp(r->text, ".") == 0;
+            continue;
+        }
+        if (after_dot && r->text[0] == '2')
+            return; /* accepted: a hand-off, not a refusal */
+        if (!refusal && (r->text[0] == '4' || r->text[0] == '5')) {
+            refusal = r;
+            at = k;
+        }
+    }
+    if (!refusal)
+        return;
+    MsVizStep *s = add_step(j, MS_VIZ_STEP_REJECTED, refusal->at, client, server, at);
+    s->title = g_strdup_printf("refused (%.3s)", refusal->text);
+    s->detail = g_strdup_printf("%s offers the message to %s, which refuses it: \"%s\"",
+                                ms_net_host_name(net, client), ms_net_host_name(net, server),
+                                refusal->text);
+    session_lines(rec, at, client, server, "smtp", s);
+}
+
+/* The notes of the message ("what really happens" asides) go to the step
+ * they explain: the first step after the note, in trace order, taken by
+ * the host the note is about (the resolver's DNS query, the server's
+ * connection), else the first step after it at all. */
+static void
+attach_asides(MsVizJourney *j, const MsRecorder *rec)
+{
+    for (guint i = 0; i < ms_recorder_len(rec); i++) {
+        const MsRecord *r = ms_recorder_get(rec, i);
+        if (r->kind != MS_TRACE_NOTE || r->message != j->message || !r->text)
+            continue;
+        MsVizStep *to = NULL, *next = NULL;
+        for (guint k = 0; k < j->steps->len && !to; k++) {
+            MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+            if (s->order <= i || s->order == G_MAXUINT)
+                continue;
+            if (!next)
+                next = s;
+            if (s->from == r->host)
+                to = s;
+        }
+        to = to ? to : next;
+        if (!to)
+            continue;
+        char *joined = to->aside ? g_strconcat(to->aside, " ", r->text, NULL) : g_strdup(r->text);
+        g_free(to->aside);
+        to->aside = joined;
+    }
+}
+
 static int
 step_cmp(const void *a, const void *b)
 {
     const MsVizStep *x = a, *y = b;
     if (x->at != y->at)
         return x->at < y->at ? -1 : 1;
-    /* equal times: the hand-off before the store, the store before the download */
+    /* equal times: the order of the trace, which is causal (a backup MX
+     * accepts the message, then asks DNS where it goes next); outcomes read
+     * from the records after the steps of the trace, the hand-off before
+     * the store, the store before the download */
+    if (x->order != y->order)
+        return x->order < y->order ? -1 : 1;
     if (x->kind != y->kind)
         return (int) x->kind - (int) y->kind;
     return 0;
@@ -181,12 +264,17 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
                 s->detail = more;
                 continue;
             }
-            MsVizStep *s = add_step(j, MS_VIZ_STEP_FAILED, r->at, r->host, r->peer);
+            MsVizStep *s = add_step(j, MS_VIZ_STEP_FAILED, r->at, r->host, r->peer, i);
             s->title = g_strdup("failed try");
             s->detail = g_strdup_printf("%s cannot reach %s: %s", ms_net_host_name(net, r->host),
                                         ms_net_host_name(net, r->peer), why);
             Tries fresh = { r->host, r->peer, j->steps->len - 1, 1 };
             g_array_append_val(tries, fresh);
+            continue;
+        }
+        if (r->message == message && r->kind == MS_TRACE_TCP_CONNECT && r->peer != MS_HOST_WORLD &&
+            r->host != r->peer) {
+            add_rejected(j, net, rec, i);
             continue;
         }
         if (r->message != message || r->kind != MS_TRACE_PROTO_LINE || !r->text || !r->proto)
@@ -197,14 +285,14 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
                 continue;
             gboolean submit = ms_net_host_role(net, r->peer) == MS_ROLE_CLIENT;
             MsVizStep *s = add_step(j, submit ? MS_VIZ_STEP_SUBMIT : MS_VIZ_STEP_SMTP, r->at,
-                                    r->peer, r->host);
+                                    r->peer, r->host, i);
             s->title = g_strdup(submit ? "submission (SMTP)" : "SMTP hand-off");
             s->detail = g_strdup_printf(
                 "%s %s the message to %s, which answers \"%s\"", ms_net_host_name(net, r->peer),
                 submit ? "submits" : "passes", ms_net_host_name(net, r->host), r->text);
             session_lines(rec, i, r->peer, r->host, "smtp", s);
         } else if (strcmp(r->proto, "dns") == 0 && r->outgoing) {
-            MsVizStep *s = add_step(j, MS_VIZ_STEP_DNS, r->at, r->host, r->peer);
+            MsVizStep *s = add_step(j, MS_VIZ_STEP_DNS, r->at, r->host, r->peer, i);
             s->title = g_strdup("DNS query");
             add_line(s, r);
             const char *answer = "no answer";
@@ -227,20 +315,22 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
     for (guint k = 0; k < m->rcpts->len; k++) {
         const MsRcptRecord *rr = &g_array_index(m->rcpts, MsRcptRecord, k);
         if (rr->state == MS_RCPT_DELIVERED && rr->where != MS_HOST_WORLD) {
-            MsVizStep *s = add_step(j, MS_VIZ_STEP_STORE, rr->done_at, rr->where, rr->where);
+            MsVizStep *s =
+                add_step(j, MS_VIZ_STEP_STORE, rr->done_at, rr->where, rr->where, G_MAXUINT);
             s->title = g_strdup("mailbox store");
             s->detail = g_strdup_printf("%s stores it in the mailbox of %s",
                                         ms_net_host_name(net, rr->where), rr->address);
         } else if (rr->state == MS_RCPT_BOUNCED && rr->where != MS_HOST_WORLD) {
-            MsVizStep *s = add_step(j, MS_VIZ_STEP_BOUNCE, rr->done_at, rr->where, rr->where);
+            MsVizStep *s =
+                add_step(j, MS_VIZ_STEP_BOUNCE, rr->done_at, rr->where, rr->where, G_MAXUINT);
             s->title = g_strdup("bounce");
             s->detail = g_strdup_printf("%s gives up on %s: %s", ms_net_host_name(net, rr->where),
                                         rr->address, rr->detail ? rr->detail : "");
         }
         if (rr->retrieved_at > 0 && rr->retrieved_by != MS_HOST_WORLD &&
             rr->where != MS_HOST_WORLD) {
-            MsVizStep *s =
-                add_step(j, MS_VIZ_STEP_POP3, rr->retrieved_at, rr->where, rr->retrieved_by);
+            MsVizStep *s = add_step(j, MS_VIZ_STEP_POP3, rr->retrieved_at, rr->where,
+                                    rr->retrieved_by, G_MAXUINT);
             s->title = g_strdup("POP3 download");
             s->detail = g_strdup_printf("%s downloads it from the mailbox of %s on %s over POP3",
                                         ms_net_host_name(net, rr->retrieved_by), rr->address,
@@ -252,6 +342,7 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
     /* g_array_sort is stable (GLib >= 2.32): equal (time, kind) steps keep
      * the order the trace gave them. */
     g_array_sort(j->steps, step_cmp);
+    attach_asides(j, rec);
     return j;
 }
 

@@ -348,6 +348,12 @@ segment_hits(double x0, double y0, double x1, double y1, const MsVizRect *r, dou
     return TRUE;
 }
 
+gboolean
+ms_viz_rect_hits_segment(const MsVizRect *r, double ax, double ay, double bx, double by)
+{
+    return segment_hits(ax, ay, bx, by, r, 0);
+}
+
 /* Room kept between a label and a link line: journey arrows run beside
  * the link, a few pixels off it. */
 #define LINK_MARGIN 7.0

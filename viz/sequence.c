@@ -1,10 +1,15 @@
 /* The sequence chart (include/mailsim/viz.h): one lane per host of the
  * journey, time downwards, an arrow per exchange of the journey's steps
  * (each SMTP or POP3 command and reply, DNS queries and answers, the TCP
- * handshake of each session summarised in three thin arrows), labelled with
- * the protocol text; failed tries of the message (SYNs sent again,
- * connections that timed out or were refused, deferrals) are marked with a
- * red ring on the lane of the host that tried.
+ * handshake of each session in three thin arrows: SYN, SYN-ACK, ACK),
+ * labelled with the protocol text. Failures are drawn, not hidden: a
+ * session the server refused (a 4xx/5xx reply: greylisting's 450, an
+ * unknown user's 550) has its refusal in red and in full; each SYN that got
+ * no answer is a red dashed arrow crossed where it was dropped; connections
+ * that timed out or were reset and deferrals are marked with a red ring on
+ * the lane of the host that tried. A pause cut from the chart while an
+ * exchange is in flight (a long transfer) is bracketed and labelled with
+ * its TCP segment count instead of "nothing on these lanes".
  *
  * Design. Each line a step lists was sent at a known time; its arrival is
  * the matching received line in the trace (same hosts, protocol and text,
@@ -13,14 +18,22 @@
  * and its answer, which is where the server answered on a symmetric path.
  * Lines sent together (one host, one peer, one instant: a multi-line reply,
  * a pipelined MAIL/RCPT/DATA, the message content and its ".") make one
- * arrow. Time maps to height piecewise: every distinct instant gets a row
- * at least MIN_GAP below the previous one and the scale is linear beyond
- * that, up to MAX_GAP; a longer pause is cut to CUT_H and marked with its
- * length, so a minute of idling costs no page. The time of each arrow's
- * start is printed in the left margin.
+ * arrow. Time maps to height linearly within a segment: the base scale
+ * maps the median gap between instants to MIN_GAP * 1.5 px, and a pause
+ * longer than MAX_GAP * 3 px at that scale and than MIN_CUT_S is cut to CUT_H and marked with
+ * its length (or with the exchange in flight), so a minute of idling costs
+ * no page. Labels are never shortened: they wrap at half the lane pitch
+ * (lanes are at least MIN_PITCH apart; the page grows). Each label sits
+ * above its arrow (below it, or lifted higher, when that is taken) at the
+ * first place along it that lies on no other arrow and no label; a
+ * segment whose labels find no such place gets a larger scale (x1.5 per
+ * round, up to ten times the base or SEG_MAX_H px), so the axis stays
+ * uniform within the segment. The time of each arrow's start is printed in
+ * the left margin where it has room.
  *
- * Costs: O(lines x search window) to match arrivals; the page is as tall as
- * the exchanges need. Ownership: all temporary; the canvas goes to the
+ * Costs: O(lines x search window) to match arrivals; placing the labels is
+ * O(rounds x arrows x places x arrows), a few hundred arrows at most; the
+ * page is as tall as the exchanges need. Ownership: all temporary; the canvas goes to the
  * caller. */
 #include "mailsim/viz.h"
 
@@ -34,13 +47,18 @@
 #define MIN_GAP    22.0
 #define MAX_GAP    70.0
 #define CUT_H      56.0
-#define LABEL_MAX  46
+#define MIN_PITCH  340.0
+#define MIN_CUT_S  0.1 /* a pause shorter than this is never cut: it is part of the exchange */
+#define SEG_MAX_H  4000.0    /* a segment's scale stops growing at this height */
+#define REFUSED_C  0xB2182Bu /* a refusal or a failure: red */
 
 typedef struct {
     MsTime sent, recv;
     MsHostId from, to;
     const char *proto; /* "smtp", "dns", "pop3", "tcp" */
     char *label;
+    gboolean refused; /* a 4xx/5xx reply: drawn red, its label never shortened */
+    MsHostId lost;    /* a packet lost on its way to this host (MS_HOST_WORLD: none) */
     guint step; /* 1-based step it belongs to */
 } Arrow;
 
@@ -62,13 +80,12 @@ proto_colour(const char *proto)
     return 0x8A8A8Au;
 }
 
-static char *
-shorten(const char *text)
+/* A reply that refuses: "4yz" or "5yz" and a space or hyphen. */
+static gboolean
+is_refusal(const char *text)
 {
-    if (g_utf8_strlen(text, -1) <= LABEL_MAX)
-        return g_strdup(text);
-    g_autofree char *head = g_utf8_substring(text, 0, LABEL_MAX - 1);
-    return g_strconcat(head, "\u2026", NULL);
+    return (text[0] == '4' || text[0] == '5') && g_ascii_isdigit(text[1]) &&
+           g_ascii_isdigit(text[2]) && (text[3] == ' ' || text[3] == '-' || text[3] == '\0');
 }
 
 /* When the line `l` arrived, or -1. Marks the record used. */
@@ -92,7 +109,7 @@ static void
 add_arrow(GArray *arrows, MsTime sent, MsTime recv, MsHostId from, MsHostId to, const char *proto,
           char *label, guint step)
 {
-    Arrow a = { sent, recv, from, to, proto, label, step };
+    Arrow a = { sent, recv, from, to, proto, label, FALSE, MS_HOST_WORLD, step };
     g_array_append_val(arrows, a);
 }
 
@@ -102,7 +119,9 @@ add_handshake(GArray *arrows, const MsRecorder *rec, MsHostId client, MsHostId s
               MsTime before, guint step)
 {
     MsTime t_syn = -1, t_est = -1, t_acc = -1;
-    for (guint k = ms_recorder_first_at(rec, before); k-- > 0;) {
+    /* from the records at `before` on: the server's "accepted" (the ACK
+     * arriving) is traced at the instant its greeting leaves */
+    for (guint k = ms_recorder_first_at(rec, before + 1); k-- > 0;) {
         const MsRecord *r = ms_recorder_get(rec, k);
         if (r->kind == MS_TRACE_TCP_ESTABLISHED && r->host == server && r->peer == client &&
             t_acc < 0)
@@ -140,6 +159,42 @@ time_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The SYNs of the journey's message that got no answer (RFC 9293 3.5: the
+ * client sends the SYN again, on its retransmission timer, until it gives
+ * up): each an arrow from the client that ends, crossed, where the packet
+ * was dropped (drawn on the server's lane: the label names the reason). A SYN is lost when a drop of a packet from the client to
+ * the server follows it before the next SYN, the connection's
+ * establishment or its close. */
+static void
+add_lost_syns(GArray *arrows, const MsRecorder *rec, const MsVizJourney *j)
+{
+    guint n = ms_recorder_len(rec);
+    for (guint i = 0; i < n; i++) {
+        const MsRecord *r = ms_recorder_get(rec, i);
+        gboolean again =
+            r->kind == MS_TRACE_TCP_RETRANSMIT && r->text && g_str_has_prefix(r->text, "SYN");
+        if (r->message != j->message || (r->kind != MS_TRACE_TCP_CONNECT && !again) ||
+            r->host == r->peer || r->peer == MS_HOST_WORLD)
+            continue;
+        for (guint k = i + 1; k < n; k++) {
+            const MsRecord *d = ms_recorder_get(rec, k);
+            if (d->kind == MS_TRACE_PACKET_DROP && d->has_packet && d->packet_src == r->host &&
+                d->packet_dst == r->peer) {
+                g_autofree char *why =
+                    g_strdup_printf("%s: no answer (%s)", again ? "SYN again" : "TCP SYN",
+                                    ms_drop_reason_to_string((MsDropReason) d->code));
+                add_arrow(arrows, r->at, d->at, r->host, r->peer, "tcp", g_steal_pointer(&why), 0);
+                g_array_index(arrows, Arrow, arrows->len - 1).lost = r->peer;
+                break;
+            }
+            if (d->host == r->host && d->peer == r->peer &&
+                (d->kind == MS_TRACE_TCP_ESTABLISHED || d->kind == MS_TRACE_TCP_CLOSE ||
+                 d->kind == MS_TRACE_TCP_RETRANSMIT))
+                break;
+        }
+    }
+}
+
 /* Failed tries of the journey's message: SYNs sent again, connections that
  * timed out or were refused, deferrals. Each becomes a mark (from == to) on
  * the lane of the host that tried, labelled in words. */
@@ -151,9 +206,7 @@ add_failure_marks(GArray *arrows, const MsRecorder *rec, const MsVizJourney *j)
         if (r->message != j->message || !r->text)
             continue;
         const char *what = NULL;
-        if (r->kind == MS_TRACE_TCP_RETRANSMIT && g_str_has_prefix(r->text, "SYN"))
-            what = "no answer: SYN sent again";
-        else if (r->kind == MS_TRACE_TCP_CLOSE && !g_str_has_suffix(r->text, ": closed"))
+        if (r->kind == MS_TRACE_TCP_CLOSE && !g_str_has_suffix(r->text, ": closed"))
             what = g_strrstr(r->text, ": ") ? g_strrstr(r->text, ": ") + 2 : r->text;
         else if (r->kind == MS_TRACE_MAIL && strstr(r->text, "will try again in"))
             what = strstr(r->text, "will try again in");
@@ -189,9 +242,15 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
             const MsVizLine *q = &g_array_index(s->lines, MsVizLine, 0);
             const MsVizLine *a = s->lines->len > 1 ? &g_array_index(s->lines, MsVizLine, 1) : NULL;
             MsTime mid = a ? q->at + (a->at - q->at) / 2 : q->at + MS_TIME_MS;
-            add_arrow(arrows, q->at, mid, q->from, q->to, "dns", shorten(q->text), k + 1);
+            add_arrow(arrows, q->at, mid, q->from, q->to, "dns", g_strdup(q->text), k + 1);
             if (a)
-                add_arrow(arrows, mid, a->at, a->from, a->to, "dns", shorten(a->text), k + 1);
+                add_arrow(arrows, mid, a->at, a->from, a->to, "dns", g_strdup(a->text), k + 1);
+            continue;
+        }
+        if (s->kind == MS_VIZ_STEP_BOUNCE) {
+            /* the server gives up: a mark on its lane, in its words */
+            add_arrow(arrows, s->at, s->at, s->from, s->from, "fail",
+                      g_strdup_printf("\u2717 bounce: %s", s->detail), k + 1);
             continue;
         }
         if (s->lines->len == 0)
@@ -218,6 +277,28 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
                 recv = l->at; /* not received: drawn flat */
             g_autofree char *label = NULL;
             const MsVizLine *last = &g_array_index(s->lines, MsVizLine, e - 1);
+            /* a refusal (RFC 5321 4.2.1: 4yz transient, 5yz permanent) is
+             * what the picture is about: its lines in full, the others counted */
+            GString *refusals = g_string_new(NULL);
+            guint n_refused = 0;
+            for (guint x = i; x < e; x++) {
+                const char *t = g_array_index(s->lines, MsVizLine, x).text;
+                if (is_refusal(t)) {
+                    g_string_append_printf(refusals, "%s%s", n_refused ? " \u00b7 " : "", t);
+                    n_refused++;
+                }
+            }
+            if (n_refused) {
+                if (e - i > n_refused)
+                    g_string_append_printf(refusals, " (and %u more line%s)", e - i - n_refused,
+                                           e - i - n_refused > 1 ? "s" : "");
+                add_arrow(arrows, l->at, recv, l->from, l->to, "smtp",
+                          g_string_free(refusals, FALSE), k + 1);
+                g_array_index(arrows, Arrow, arrows->len - 1).refused = TRUE;
+                i = e;
+                continue;
+            }
+            g_string_free(refusals, TRUE);
             if (e - i == 1)
                 label = g_strdup(l->text);
             else if (e - i <= 3) {
@@ -227,16 +308,168 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
                                            g_array_index(s->lines, MsVizLine, x).text);
                 label = g_string_free(g, FALSE);
             } else {
-                label = g_strdup_printf("%s \u2026 %s (%u lines)", l->text, last->text, e - i);
+                label = g_strdup_printf("%s\u00a0\u2026\u00a0%s (%u lines)", l->text, last->text,
+                                        e - i);
             }
             add_arrow(arrows, l->at, recv, l->from, l->to,
-                      s->kind == MS_VIZ_STEP_POP3 ? "pop3" : "smtp", shorten(label), k + 1);
+                      s->kind == MS_VIZ_STEP_POP3 ? "pop3" : "smtp", g_steal_pointer(&label),
+                      k + 1);
             i = e;
         }
     }
+    add_lost_syns(arrows, rec, j);
     add_failure_marks(arrows, rec, j);
     g_array_sort(arrows, arrow_cmp);
     return arrows;
+}
+
+/* The exchange in flight across the whole pause from t0 to t1, or NULL. */
+static const Arrow *
+spanning_arrow(const GArray *arrows, MsTime t0, MsTime t1)
+{
+    for (guint i = 0; i < arrows->len; i++) {
+        const Arrow *a = &g_array_index(arrows, Arrow, i);
+        if (a->from != a->to && a->sent <= t0 && a->recv >= t1)
+            return a;
+    }
+    return NULL;
+}
+
+/* The data segments `a`'s sender put on the wire while it was in flight,
+ * and how many of them were retransmissions. */
+static void
+count_segments(const MsRecorder *rec, const Arrow *a, guint *segs, guint *again)
+{
+    for (guint k = ms_recorder_first_at(rec, a->sent); k < ms_recorder_len(rec); k++) {
+        const MsRecord *r = ms_recorder_get(rec, k);
+        if (r->at > a->recv)
+            break;
+        if (r->kind == MS_TRACE_PACKET_SEND && r->has_packet && r->host == a->from &&
+            r->packet_src == a->from && r->packet_dst == a->to && r->payload_len > 0)
+            (*segs)++;
+        if (r->kind == MS_TRACE_TCP_RETRANSMIT && r->host == a->from && r->peer == a->to)
+            (*again)++;
+    }
+}
+
+/* The height of time `t`, one of `times`. */
+static double
+y_of(const GArray *times, const double *ty, MsTime t)
+{
+    for (guint x = 0; x < times->len; x++)
+        if (g_array_index(times, MsTime, x) == t)
+            return ty[x];
+    return ty[0];
+}
+
+/* The heights of the distinct instants: uniform within a segment (its
+ * scale, px per second), a cut of CUT_H between segments, and room above
+ * each segment's first instant for the labels that start there. Returns
+ * the height of the last. */
+static double
+place_times(const GArray *times, const guint *seg, const double *scale, const double *room,
+            double *ty)
+{
+    double y = HEAD_Y + HEAD_H + 16;
+    for (guint i = 0; i < times->len; i++) {
+        if (i == 0)
+            y += room[0];
+        else if (seg[i] != seg[i - 1])
+            y += CUT_H + room[i];
+        else
+            y += ms_time_to_seconds(g_array_index(times, MsTime, i) -
+                                    g_array_index(times, MsTime, i - 1)) *
+                 scale[seg[i]];
+        ty[i] = y;
+    }
+    return y;
+}
+
+/* How many arrows (other than `self`) and placed labels (each counting
+ * 100) `r` lies on. */
+static guint
+label_clashes(const GArray *arrows, const gint *lane_of, double left, double pitch,
+              const double *ty, const guint *seg, guint nt, const guint *ks, const guint *kr,
+              const MsVizRect *box, guint placed, guint self, const MsVizRect *r)
+{
+    guint n = r->y < HEAD_Y + HEAD_H + 2;
+    /* the band of each cut, across the page */
+    for (guint k = 1; k < nt; k++)
+        if (seg[k] != seg[k - 1] && r->y < ty[k - 1] + CUT_H / 2 + 13 &&
+            r->y + r->h > ty[k - 1] + CUT_H / 2 - 13)
+            n += 100;
+    MsVizRect pad = { r->x - 2, r->y - 2, r->w + 4, r->h + 4 }; /* room for the stroke */
+    r = &pad;
+    for (guint i = 0; i < arrows->len; i++) {
+        const Arrow *a = &g_array_index(arrows, Arrow, i);
+        if (i != self && a->from != a->to && lane_of[a->from] >= 0 && lane_of[a->to] >= 0)
+            n += ms_viz_rect_hits_segment(r, left + pitch * (lane_of[a->from] + 0.5), ty[ks[i]],
+                                          left + pitch * (lane_of[a->to] + 0.5), ty[kr[i]]);
+    }
+    /* a label on a label is unreadable: it weighs most */
+    for (guint i = 0; i < placed; i++)
+        n += (i != self && ms_viz_rect_overlap(&box[i], r)) * 100;
+    return n;
+}
+
+/* Places each arrow's label above its arrow, on its side, at the first
+ * distance from the start (6 px steps) where it lies on no arrow (its own
+ * included: the label sits above its own line there) and no label placed
+ * before; a mark's words go right of its ring. Counts each segment's
+ * labels that found no free place in clash[]. */
+static void
+place_labels(const GArray *arrows, const gint *lane_of, double left, double pitch, const double *ty,
+             const guint *ks, const guint *kr, const double *lw, const GPtrArray *parts,
+             double line_h, const guint *seg, guint nt, guint *clash, MsVizRect *box)
+{
+    for (guint i = 0; i < arrows->len; i++) {
+        const Arrow *a = &g_array_index(arrows, Arrow, i);
+        if (lane_of[a->from] < 0 || lane_of[a->to] < 0)
+            continue;
+        double lh = (line_h + 1) * g_strv_length(g_ptr_array_index(parts, i));
+        double x0 = left + pitch * (lane_of[a->from] + 0.5),
+               x1 = left + pitch * (lane_of[a->to] + 0.5);
+        double y0 = ty[ks[i]], y1 = ty[kr[i]];
+        if (a->from == a->to) {
+            /* beside the ring: right, below right, left, below left */
+            const MsVizRect at[] = {
+                { x0 + 10, y0 - lh / 2, lw[i], lh },
+                { x0 + 10, y0 + 7, lw[i], lh },
+                { x0 - 10 - lw[i], y0 - lh / 2, lw[i], lh },
+                { x0 - 10 - lw[i], y0 + 7, lw[i], lh },
+            };
+            guint best = G_MAXUINT;
+            for (gsize c = 0; c < G_N_ELEMENTS(at) && best > 0; c++) {
+                guint n = label_clashes(arrows, lane_of, left, pitch, ty, seg, nt, ks, kr, box, i,
+                                        i, &at[c]);
+                if (n < best) {
+                    best = n;
+                    box[i] = at[c];
+                }
+            }
+            clash[seg[ks[i]]] += best;
+            continue;
+        }
+        double span = fabs(x1 - x0), dir = x1 > x0 ? 1 : -1;
+        guint best = G_MAXUINT;
+        /* above the arrow first, then below it, then lifted higher above */
+        for (int pass = 0; pass < 6 && best > 0; pass++) {
+            gboolean below = pass == 1;
+            double lift = pass > 1 ? (pass - 1) * (lh + 3) : 0;
+            for (double u = 8; (u == 8 || u + lw[i] <= span - 12) && best > 0; u += 6) {
+                double ya = y0 + (y1 - y0) * ((below ? u + lw[i] : u) / span);
+                MsVizRect r = { dir > 0 ? x0 + u : x0 - u - lw[i],
+                                below ? ya + 3 : ya - 2 - lh - lift, lw[i], lh };
+                guint n =
+                    label_clashes(arrows, lane_of, left, pitch, ty, seg, nt, ks, kr, box, i, i, &r);
+                if (n < best) {
+                    best = n;
+                    box[i] = r;
+                }
+            }
+        }
+        clash[seg[ks[i]]] += best;
+    }
 }
 
 MsVizCanvas *
@@ -277,9 +510,13 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
     }
     guint nl = MAX(lanes->len, 1);
     double left = SEQ_MARGIN + TIME_COL, right = width - SEQ_MARGIN;
-    double pitch = (right - left) / nl;
+    /* lanes at least MIN_PITCH apart: labels need room between them (the
+     * page grows) */
+    double pitch = MAX((right - left) / nl, MIN_PITCH);
+    width = MAX(width, left + pitch * nl + SEQ_MARGIN);
+    right = width - SEQ_MARGIN;
 
-    /* time -> height */
+    /* time -> height: distinct instants, cut into segments at long pauses */
     g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(MsTime));
     for (guint i = 0; i < arrows->len; i++) {
         const Arrow *a = &g_array_index(arrows, Arrow, i);
@@ -309,23 +546,77 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
         if (med > 0)
             px_per_s = MIN_GAP * 1.5 / med;
     }
+    /* segments: a pause longer than MAX_GAP * 3 at that scale is cut */
+    g_autofree guint *seg = g_new0(guint, MAX(nt, 1));
+    guint nseg = nt ? 1 : 0;
+    for (guint i = 1; i < nt; i++) {
+        double dt = ms_time_to_seconds(g_array_index(times, MsTime, i) -
+                                       g_array_index(times, MsTime, i - 1));
+        if (dt * px_per_s > MAX_GAP * 3 && dt > MIN_CUT_S)
+            nseg++;
+        seg[i] = nseg - 1;
+    }
+    g_autofree double *scale = g_new(double, MAX(nseg, 1));
+    for (guint i = 0; i < nseg; i++)
+        scale[i] = px_per_s;
+
+    /* labels: wrapped, never shortened; measured on a scratch canvas */
+    g_autoptr(MsVizCanvas) scratch = ms_viz_canvas_new(MS_VIZ_FORMAT_SVG, 1, 1);
+    MsVizFont lf = { 10.5, FALSE, TRUE }, tf = { 10.5, FALSE, TRUE };
+    double line_h = 0;
+    ms_viz_canvas_measure(scratch, &lf, "Xg", NULL, &line_h);
+    g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
+    g_autofree double *lw = g_new0(double, MAX(arrows->len, 1));
+    g_autofree guint *ks = g_new0(guint, MAX(arrows->len, 1));
+    g_autofree guint *kr = g_new0(guint, MAX(arrows->len, 1));
+    g_autofree double *room = g_new0(double, MAX(nt, 1));
+    for (guint i = 0; i < arrows->len; i++) {
+        const Arrow *a = &g_array_index(arrows, Arrow, i);
+        /* a mark's words run right of its ring, over the other lanes */
+        char **p =
+            ms_viz_canvas_wrap(scratch, &lf, a->label, a->from == a->to ? pitch * 2 : pitch * 0.5);
+        g_ptr_array_add(parts, p);
+        for (guint q = 0; p[q]; q++) {
+            double pw = 0;
+            ms_viz_canvas_measure(scratch, &lf, p[q], &pw, NULL);
+            lw[i] = MAX(lw[i], pw);
+        }
+        for (guint x = 0; x < nt; x++) {
+            if (g_array_index(times, MsTime, x) == a->sent)
+                ks[i] = x;
+            if (g_array_index(times, MsTime, x) == a->recv)
+                kr[i] = x;
+        }
+        room[ks[i]] = MAX(room[ks[i]], (line_h + 1) * g_strv_length(p) + 4);
+    }
+
+    /* Each segment's scale grows until its labels lie on no arrow and no
+     * other label (or it reaches eight times the base scale or SEG_MAX_H). */
     g_autofree double *ty = g_new0(double, MAX(nt, 1));
-    g_autoptr(GArray) cuts =
-        g_array_new(FALSE, FALSE, sizeof(guint)); /* index i: cut between i-1 and i */
-    double y = HEAD_Y + HEAD_H + 30;
-    for (guint i = 0; i < nt; i++) {
-        if (i > 0) {
-            double dt = ms_time_to_seconds(g_array_index(times, MsTime, i) -
-                                           g_array_index(times, MsTime, i - 1));
-            double gap = dt * px_per_s;
-            if (gap > MAX_GAP * 3) {
-                y += CUT_H;
-                g_array_append_val(cuts, i);
-            } else {
-                y += CLAMP(gap, MIN_GAP, MAX_GAP);
+    g_autofree MsVizRect *box = g_new0(MsVizRect, MAX(arrows->len, 1));
+    g_autofree guint *clash = g_new0(guint, MAX(nseg, 1));
+    double y = 0;
+    for (guint round = 0; round < 12; round++) {
+        y = place_times(times, seg, scale, room, ty);
+        memset(clash, 0, sizeof(guint) * MAX(nseg, 1));
+        place_labels(arrows, lane_of, left, pitch, ty, ks, kr, lw, parts, line_h, seg, nt, clash,
+                     box);
+        gboolean again = FALSE;
+        for (guint g = 0; g < nseg; g++) {
+            double first = 0, last = 0;
+            for (guint i = 0; i < nt; i++) {
+                if (seg[i] == g && first == 0)
+                    first = ty[i];
+                if (seg[i] == g)
+                    last = ty[i];
+            }
+            if (clash[g] && scale[g] < px_per_s * 10 && (last - first) * 1.5 < SEG_MAX_H) {
+                scale[g] *= 1.5;
+                again = TRUE;
             }
         }
-        ty[i] = y;
+        if (!again)
+            break;
     }
     double height = ceil(y + 70);
     MsVizCanvas *c = ms_viz_canvas_new(format, width, MAX(height, 400));
@@ -352,9 +643,9 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
         ms_viz_canvas_move_to(c, x, HEAD_Y + HEAD_H);
         ms_viz_canvas_line_to(c, x, height - 40);
         ms_viz_canvas_paint(c, &life);
-        MsVizStyle box = { 0xF2F2F2u, 1, 0x777777u, 1, 1.2, FALSE };
+        MsVizStyle head_box = { 0xF2F2F2u, 1, 0x777777u, 1, 1.2, FALSE };
         ms_viz_canvas_round_rect(c, x - pitch / 2 + 6, HEAD_Y, pitch - 12, HEAD_H, 6);
-        ms_viz_canvas_paint(c, &box);
+        ms_viz_canvas_paint(c, &head_box);
         /* the name in one line, smaller when the lane is narrow */
         MsVizFont nf = hf;
         double nw = 0;
@@ -370,9 +661,10 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
 
     /* cuts */
     MsVizFont cf = { 12, FALSE, FALSE };
-    for (guint i = 0; i < cuts->len; i++) {
-        guint k = g_array_index(cuts, guint, i);
-        double y0 = ty[k - 1], y1 = ty[k], ym = (y0 + y1) / 2;
+    for (guint k = 1; k < nt; k++) {
+        if (seg[k] == seg[k - 1])
+            continue;
+        double ym = ty[k - 1] + CUT_H / 2;
         ms_viz_canvas_group_begin(c, NULL, "cut", 0);
         MsVizStyle band = { 0xFFFFFFu, 1, 0, 0, 0, FALSE };
         ms_viz_canvas_rect(c, left - 8, ym - 12, right - left + 16, 24);
@@ -390,7 +682,33 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
         }
         g_autofree char *len = ms_time_to_string(g_array_index(times, MsTime, k) -
                                                  g_array_index(times, MsTime, k - 1));
-        g_autofree char *msg = g_strdup_printf("\u2026 %s with nothing on these lanes \u2026", len);
+        /* a transfer running through the pause: one bracketed span */
+        const Arrow *span = spanning_arrow(arrows, g_array_index(times, MsTime, k - 1),
+                                           g_array_index(times, MsTime, k));
+        g_autofree char *msg = NULL;
+        if (span) {
+            guint segs = 0, again = 0;
+            count_segments(rec, span, &segs, &again);
+            g_autofree char *resent =
+                again ? g_strdup_printf(", %u sent again", again) : g_strdup("");
+            msg = segs ? g_strdup_printf("\u2026 %s while %s travels: %u TCP segment%s%s \u2026",
+                                         len, span->label, segs, segs == 1 ? "" : "s", resent)
+                       : g_strdup_printf("\u2026 %s while %s travels \u2026", len, span->label);
+            double sx = left + pitch * (lane_of[span->from] + 0.5);
+            double sdir = lane_of[span->to] > lane_of[span->from] ? 1 : -1;
+            double bx = sx - sdir * 10, by0 = y_of(times, ty, span->sent),
+                   by1 = y_of(times, ty, span->recv);
+            MsVizStyle br = { 0, 0, 0x555555u, 1, 1.4, FALSE };
+            ms_viz_canvas_group_begin(c, NULL, "span", 0);
+            ms_viz_canvas_move_to(c, bx + sdir * 5, by0);
+            ms_viz_canvas_line_to(c, bx, by0);
+            ms_viz_canvas_line_to(c, bx, by1);
+            ms_viz_canvas_line_to(c, bx + sdir * 5, by1);
+            ms_viz_canvas_paint(c, &br);
+            ms_viz_canvas_group_end(c);
+        } else {
+            msg = g_strdup_printf("\u2026 %s with nothing on these lanes \u2026", len);
+        }
         double tw = 0, th = 0;
         ms_viz_canvas_measure(c, &cf, msg, &tw, &th);
         MsVizStyle lbl = { 0xFFFFFFu, 1, 0, 0, 0, FALSE };
@@ -402,74 +720,77 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
     }
 
     /* arrows */
-    MsVizFont lf = { 10.5, FALSE, TRUE }, tf = { 10.5, FALSE, TRUE };
-    MsTime last_label_t = -1;
+    double last_time_y = -G_MAXDOUBLE;
     for (guint i = 0; i < arrows->len; i++) {
         const Arrow *a = &g_array_index(arrows, Arrow, i);
         if (lane_of[a->from] < 0 || lane_of[a->to] < 0)
             continue;
-        MsTime key = a->sent;
-        guint ks = 0, kr = 0;
-        for (guint x = 0; x < nt; x++) {
-            if (g_array_index(times, MsTime, x) == key)
-                ks = x;
-            if (g_array_index(times, MsTime, x) == a->recv)
-                kr = x;
-        }
         double x0 = left + pitch * (lane_of[a->from] + 0.5),
                x1 = left + pitch * (lane_of[a->to] + 0.5);
-        double y0 = ty[ks], y1 = ty[kr];
+        double y0 = ty[ks[i]], y1 = ty[kr[i]];
+        char **lines = g_ptr_array_index(parts, i);
+        /* the time of each start in the margin, where it has room */
+        if (y0 - line_h / 2 >= last_time_y + line_h + 1) {
+            g_autofree char *t = ms_viz_time_label(a->sent);
+            ms_viz_canvas_text(c, SEQ_MARGIN + TIME_COL - 12, y0 - line_h / 2, MS_VIZ_ANCHOR_END,
+                               &tf, 0x777777u, t);
+            last_time_y = y0 - line_h / 2;
+        }
         if (a->from == a->to) {
             /* a failed try: a ring on the lane and the words beside it */
             ms_viz_canvas_group_begin(c, NULL, "mark fail", 0);
-            MsVizStyle ring = { 0xFFFFFFu, 1, 0xB2182Bu, 1, 1.8, FALSE };
+            MsVizStyle ring = { 0xFFFFFFu, 1, REFUSED_C, 1, 1.8, FALSE };
             ms_viz_canvas_circle(c, x0, y0, 5);
             ms_viz_canvas_paint(c, &ring);
-            double tw = 0, th = 0;
-            ms_viz_canvas_measure(c, &lf, a->label, &tw, &th);
-            ms_viz_canvas_text(c, x0 + 10, y0 - th / 2, MS_VIZ_ANCHOR_START, &lf, 0xB2182Bu,
-                               a->label);
+            for (guint p = 0; lines[p]; p++)
+                ms_viz_canvas_text(c, box[i].x, box[i].y + (line_h + 1) * p, MS_VIZ_ANCHOR_START,
+                                   &lf, REFUSED_C, lines[p]);
             ms_viz_canvas_group_end(c);
-            if (a->sent != last_label_t) {
-                g_autofree char *t = ms_viz_time_label(a->sent);
-                ms_viz_canvas_text(c, SEQ_MARGIN + TIME_COL - 12, y0 - th / 2, MS_VIZ_ANCHOR_END,
-                                   &tf, 0x777777u, t);
-                last_label_t = a->sent;
-            }
             continue;
         }
-        guint32 col = proto_colour(a->proto);
+        gboolean lost = a->lost != MS_HOST_WORLD;
+        guint32 col = a->refused || lost ? REFUSED_C : proto_colour(a->proto);
         gboolean tcp = strcmp(a->proto, "tcp") == 0;
-        g_autofree char *cls = g_strdup_printf("msg %s", a->proto);
+        g_autofree char *cls = g_strdup_printf("msg %s%s", a->proto,
+                                               a->refused ? " refused"
+                                               : lost     ? " lost"
+                                                          : "");
         ms_viz_canvas_group_begin(c, NULL, cls, a->step);
-        MsVizStyle line = { 0, 0, col, 1, tcp ? 1.0 : 1.8, strcmp(a->proto, "dns") == 0 };
-        double dir = x1 > x0 ? 1 : -1;
+        MsVizStyle line = {
+            0, 0, col, 1, tcp && !lost ? 1.0 : 1.8, lost || strcmp(a->proto, "dns") == 0
+        };
         double len = hypot(x1 - x0, y1 - y0), ux = (x1 - x0) / len, uy = (y1 - y0) / len;
         ms_viz_canvas_move_to(c, x0, y0);
         ms_viz_canvas_line_to(c, x1 - ux * 8, y1 - uy * 8);
         ms_viz_canvas_paint(c, &line);
-        MsVizStyle head = { col, 1, 0, 0, 0, FALSE };
-        ms_viz_canvas_move_to(c, x1, y1);
-        ms_viz_canvas_line_to(c, x1 - ux * 10 - uy * 4, y1 - uy * 10 + ux * 4);
-        ms_viz_canvas_line_to(c, x1 - ux * 10 + uy * 4, y1 - uy * 10 - ux * 4);
-        ms_viz_canvas_close(c);
-        ms_viz_canvas_paint(c, &head);
-        /* the label just above the start of the arrow, on its side */
-        double tw = 0, th = 0;
-        ms_viz_canvas_measure(c, &lf, a->label, &tw, &th);
-        double lx = x0 + dir * 8;
-        MsVizStyle bg = { 0xFFFFFFu, 0.85, 0, 0, 0, FALSE };
-        ms_viz_canvas_rect(c, dir > 0 ? lx - 1 : lx - tw - 1, y0 - th - 1, tw + 2, th);
-        ms_viz_canvas_paint(c, &bg);
-        ms_viz_canvas_text(c, lx, y0 - th - 1, dir > 0 ? MS_VIZ_ANCHOR_START : MS_VIZ_ANCHOR_END,
-                           &lf, tcp ? 0x777777u : 0x222222u, a->label);
-        ms_viz_canvas_group_end(c);
-        if (a->sent != last_label_t) {
-            g_autofree char *t = ms_viz_time_label(a->sent);
-            ms_viz_canvas_text(c, SEQ_MARGIN + TIME_COL - 12, y0 - th / 2, MS_VIZ_ANCHOR_END, &tf,
-                               0x777777u, t);
-            last_label_t = a->sent;
+        if (lost) {
+            /* no head: a cross where the packet died */
+            MsVizStyle cross = { 0, 0, col, 1, 2.2, FALSE };
+            double cx = x1 - ux * 8, cy = y1 - uy * 8;
+            ms_viz_canvas_move_to(c, cx - 5, cy - 5);
+            ms_viz_canvas_line_to(c, cx + 5, cy + 5);
+            ms_viz_canvas_move_to(c, cx - 5, cy + 5);
+            ms_viz_canvas_line_to(c, cx + 5, cy - 5);
+            ms_viz_canvas_paint(c, &cross);
+        } else {
+            MsVizStyle head = { col, 1, 0, 0, 0, FALSE };
+            ms_viz_canvas_move_to(c, x1, y1);
+            ms_viz_canvas_line_to(c, x1 - ux * 10 - uy * 4, y1 - uy * 10 + ux * 4);
+            ms_viz_canvas_line_to(c, x1 - ux * 10 + uy * 4, y1 - uy * 10 - ux * 4);
+            ms_viz_canvas_close(c);
+            ms_viz_canvas_paint(c, &head);
         }
+        /* the label where place_labels() put it, above its arrow */
+        MsVizStyle bg = { 0xFFFFFFu, 0.85, 0, 0, 0, FALSE };
+        ms_viz_canvas_rect(c, box[i].x - 1, box[i].y, box[i].w + 2, box[i].h);
+        ms_viz_canvas_paint(c, &bg);
+        for (guint p = 0; lines[p]; p++)
+            ms_viz_canvas_text(c, box[i].x, box[i].y + (line_h + 1) * p, MS_VIZ_ANCHOR_START, &lf,
+                               a->refused || lost ? REFUSED_C
+                               : tcp              ? 0x777777u
+                                                  : 0x222222u,
+                               lines[p]);
+        ms_viz_canvas_group_end(c);
     }
     if (arrows->len == 0) {
         MsVizFont f = { 14, FALSE, FALSE };

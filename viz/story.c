@@ -3,7 +3,9 @@
  * few lines of script with Previous / Play / Pause / Next buttons (and the
  * arrow keys) that step through the journey: the current step's arrow,
  * badge and side panel entry stay bright, the others fade, and the step's
- * protocol lines are listed under the picture.
+ * protocol lines are listed under the picture; the step's "what really
+ * happens" aside (the trace's notes, attached to the step they explain by
+ * the journey) is shown in a box beside its text.
  *
  * Nothing is fetched: no external script, style, font or image. The page
  * honours a URL fragment "#step=N" (open at step N) and "&press=next,prev"
@@ -25,7 +27,10 @@ static const char story_css[] =
     "#888;border-radius:6px;background:#f4f4f4;cursor:pointer}\n"
     "#controls button:hover{background:#e6e6e6}\n"
     "#step-label{font-weight:bold;margin-left:12px}\n"
-    "#step-text{min-height:1.5em;margin:4px 0 8px;font-size:15px}\n"
+    "#step-row{display:flex;gap:16px;align-items:flex-start;max-width:1600px}\n"
+    "#step-text{flex:1;min-height:1.5em;margin:4px 0 8px;font-size:15px}\n"
+    "#step-aside{flex:1;margin:4px 0 8px;padding:6px 10px;font-size:14px;color:#333;"
+    "background:#fff8e1;border-left:4px solid #e69f00}\n"
     "#figure svg{width:100%;height:auto;max-width:1600px;border:1px solid #ddd}\n"
     "#figure g.arrow,#figure g.badge,#figure g.panel-step{transition:opacity .25s}\n"
     "body.stepping #figure g.arrow:not(.active),body.stepping #figure g.badge:not(.active),"
@@ -46,6 +51,8 @@ static const char story_js[] =
     "  for(var i=0;i<els.length;i++){var e=els[i];\n"
     "    if(Number(e.getAttribute('data-step'))===cur)e.classList.add('active');else "
     "e.classList.remove('active');}\n"
+    "  var a=el('step-aside'),s0=cur>0?STEPS[cur-1]:null;\n"
+    "  a.textContent=s0&&s0.aside?s0.aside:'';a.hidden=!(s0&&s0.aside);\n"
     "  if(cur===0){el('step-label').textContent='Overview: '+STEPS.length+' steps';\n"
     "    el('step-text').textContent='Press Next (or the right arrow key) to follow the message "
     "hop by hop.';\n"
@@ -102,7 +109,8 @@ ms_viz_story_html(MsWorld *w, const MsVizJourney *j)
                        "<button id=\"pause\" type=\"button\">\u275a\u275a Pause</button>"
                        "<button id=\"next\" type=\"button\">Next \u25b6</button>"
                        "<span id=\"step-label\"></span></div>\n"
-                       "<div id=\"step-text\"></div>\n<div id=\"figure\">\n");
+                       "<div id=\"step-row\"><div id=\"step-text\"></div>"
+                       "<aside id=\"step-aside\" hidden></aside></div>\n<div id=\"figure\">\n");
     g_string_append(h, svg);
     g_string_append(h, "</div>\n<pre id=\"lines\"></pre>\n<script>\nvar STEPS=[");
     char buf[32];
@@ -118,6 +126,8 @@ ms_viz_story_html(MsWorld *w, const MsVizJourney *j)
         ms_json_append_string(h, s->title, MS_JSON_HTML_SAFE);
         g_string_append(h, ",\"detail\":");
         ms_json_append_string(h, s->detail, MS_JSON_HTML_SAFE);
+        g_string_append(h, ",\"aside\":");
+        ms_json_append_string(h, s->aside ? s->aside : "", MS_JSON_HTML_SAFE);
         g_string_append(h, ",\"lines\":[");
         for (guint i = 0; i < s->lines->len; i++) {
             const MsVizLine *l = &g_array_index(s->lines, MsVizLine, i);

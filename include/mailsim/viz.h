@@ -62,6 +62,26 @@ MsVizCanvas *ms_viz_hops(MsWorld *world, const MsVizJourney *journey, MsVizForma
  * may grow the page to the layout's bounds). Returns a new layout. */
 MsVizLayout *ms_viz_hops_layout(MsWorld *world, const MsVizJourney *journey, MsVizCanvas *measure,
                                 double width, double height);
+/* What a label of the hop diagram names. */
+typedef enum {
+    MS_VIZ_LABEL_HOST,    /* a host's name and address */
+    MS_VIZ_LABEL_LATENCY, /* a link's latency, on that link */
+    MS_VIZ_LABEL_BADGE,   /* a step's numbered badge, on its arrow */
+    MS_VIZ_LABEL_TIME,    /* a step's time, beside its badge */
+} MsVizLabelKind;
+
+typedef struct {
+    MsVizRect box;
+    MsVizLabelKind kind;
+    gint link; /* the link a latency labels; -1 otherwise */
+} MsVizLabelBox;
+
+/* The boxes of the labels ms_viz_hops() draws on a page of width x height
+ * (0: the defaults), in drawing order: for tests that no two overlap and
+ * none lies on a link (ms_viz_hops_layout() gives the links' ends).
+ * Returns a new array of MsVizLabelBox (caller frees). */
+GArray *ms_viz_hops_labels(MsWorld *world, const MsVizJourney *journey, double width,
+                           double height);
 MsVizCanvas *ms_viz_sequence(MsWorld *world, const MsRecorder *recorder,
                              const MsVizJourney *journey, MsVizFormat format, double width);
 /* Delivery latency CDF and histogram; queue length over time of the MTAs

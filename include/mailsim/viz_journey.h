@@ -26,6 +26,7 @@ typedef enum {
     MS_VIZ_STEP_POP3,   /* a client downloads it over POP3 (from = server, to = client) */
     MS_VIZ_STEP_BOUNCE, /* a server gives up on a recipient (from == to) */
     MS_VIZ_STEP_FAILED, /* tries to reach the next host that failed (timed out, refused): from tried to */
+    MS_VIZ_STEP_REJECTED, /* a session in which the server refused the message (4xx/5xx): from tried to */
     MS_VIZ_STEP_KIND_COUNT
 } MsVizStepKind;
 
@@ -44,6 +45,9 @@ typedef struct {
     char *title;       /* a few words: "submission (SMTP)", "DNS query", ... */
     char *detail;      /* one sentence for people */
     GArray *lines;     /* MsVizLine: the protocol lines of this step, in time order */
+    char *aside;       /* "what really happens": the trace's notes before this step, or NULL */
+    guint order;       /* causal order among steps at the same time: the index of the trace
+                        * record it comes from (G_MAXUINT for the records' outcomes) */
 } MsVizStep;
 
 typedef struct {

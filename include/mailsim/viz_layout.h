@@ -46,6 +46,8 @@ void ms_viz_layout_free(MsVizLayout *layout);
 void ms_viz_layout_fonts(MsVizFont *name_font, MsVizFont *addr_font);
 
 gboolean ms_viz_rect_overlap(const MsVizRect *a, const MsVizRect *b);
+/* Whether the segment from (ax, ay) to (bx, by) passes through r. */
+gboolean ms_viz_rect_hits_segment(const MsVizRect *r, double ax, double ay, double bx, double by);
 MsVizRect ms_viz_rect_union(const MsVizRect *a, const MsVizRect *b);
 
 /* TRUE when no two shown hosts' shapes or labels overlap; otherwise FALSE
