@@ -337,8 +337,20 @@ ms_pcap_sink_record(const MsTraceRecord *r, gpointer p)
     gsize len = 0;
     const guint8 *data = k->payload ? g_bytes_get_data(k->payload, &len) : NULL;
     if (k->proto == MS_IPPROTO_TCP) {
-        MsPcapTcp seg = { k->src_addr, k->dst_addr, k->sport, k->dport, k->seq, k->ack,
-                          k->flags,    k->window,   k->ttl,   k->ip_id, k->mss };
+        MsPcapTcp seg = { .src_ip = k->src_addr,
+                          .dst_ip = k->dst_addr,
+                          .sport = k->sport,
+                          .dport = k->dport,
+                          .seq = k->seq,
+                          .ack = k->ack,
+                          .flags = k->flags,
+                          .window = k->window,
+                          .ttl = k->ttl,
+                          .ip_id = k->ip_id,
+                          .mss = k->mss,
+                          .sack_perm = k->sack_perm,
+                          .n_sack = k->n_sack };
+        memcpy(seg.sack, k->sack, sizeof seg.sack);
         ms_pcap_writer_tcp_segment(s->w, iface, r->at, &seg, data, len);
     } else {
         ms_pcap_writer_udp(s->w, iface, r->at, k->src_addr, k->dst_addr, k->sport, k->dport, k->ttl,
