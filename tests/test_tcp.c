@@ -3,16 +3,23 @@
  * 1 ms long at 8 Mbit/s (one byte per microsecond), MTU 1500, so the times
  * below are exact: a bare segment (40 bytes) takes 40 us to serialise, a
  * SYN with its MSS and SACK-permitted options 48 us, an ACK with n SACK
- * blocks 44 + 8n us, a segment carrying n bytes 40 + n us; every
- * one then 1 ms to propagate. Covered: the three-way handshake and both
- * connected callbacks, a transfer arriving whole and in order, MSS
- * segmentation at MSS and MSS + 1 bytes, a segment lost while the link is
- * down and sent again at the RTO, SYN retries backing off 1, 2, 4, 8, 16,
- * 32 s before "timed out", and an orderly close with a FIN each way. */
+ * blocks 44 + 8n us, a segment carrying n bytes 40 + n us; every one then
+ * 1 ms to propagate. A segment is "lost" by sending it while the link is
+ * down (no route; taking the link down also loses what is on it). Covered:
+ * the three-way handshake and both connected callbacks, a transfer
+ * arriving whole and in order, MSS segmentation at MSS and MSS + 1 bytes,
+ * a segment lost and sent again at the RTO, SYN retries backing off 1, 2,
+ * 4, 8, 16, 32 s before "timed out", an orderly close with a FIN each way,
+ * out-of-order data kept by the receiver, retransmissions keeping the
+ * original boundaries, NewReno's partial ACKs, SACK blocks and RFC 6675
+ * recovery, SACK negotiation, the initial window of ten segments, delayed
+ * ACKs, and lesson 2's retransmissions against its drops. */
 #include "testlib.h"
 #include "mailsim/net.h"
+#include "mailsim/scenario.h"
 #include "mailsim/tcp.h"
 #include "mailsim/tcp_wire.h"
+#include "mailsim/world.h"
 
 #include <string.h>
 
@@ -271,9 +278,9 @@ test_handshake(void)
 }
 
 /* 50,000 bytes in two sends arrive whole and in order, in full-sized
- * segments but the last: the first send fills the initial window of 4,380
- * bytes (RFC 3390: three segments), each ACK opens it by one segment, and it
- * stays below the peer's 65,535 all along (4,380 + 34 x 1,460). */
+ * segments but the last: the first send fills the initial window of ten
+ * segments (RFC 6928), each ACK (one per two segments) opens it by two,
+ * and the peer's 65,535 bytes bound it after. */
 static void
 test_transfer_whole_in_order(void)
 {
@@ -435,7 +442,7 @@ test_syn_backoff_then_timeout(void)
 
 /* The client sends 1,000 bytes and closes; the server is told "closed" at
  * the FIN and, without half-close, answers with its own FIN; each FIN is
- * acknowledged. */
+ * acknowledged (the data's ACK, delayed, goes with the first). */
 static void
 test_orderly_close(void)
 {
@@ -445,7 +452,7 @@ test_orderly_close(void)
     ms_tcp_send(p.tcp, c, data, 1000);
     ms_tcp_close(p.tcp, c);
     ms_engine_run(p.engine, MS_TIME_INFINITE);
-    CU_ASSERT_EQUAL_FATAL(p.segs->len, 3 + 6);
+    CU_ASSERT_EQUAL_FATAL(p.segs->len, 3 + 5);
     Seg *syn = seg(&p, 0), *synack = seg(&p, 1);
     guint32 a0 = syn->seq + 1, b0 = synack->seq + 1; /* first data octet of each side */
     static const struct {
@@ -455,8 +462,8 @@ test_orderly_close(void)
     } want[] = {
         { TRUE, MS_TCP_ACK | MS_TCP_PSH, 0, 0, 1000 },
         { TRUE, MS_TCP_FIN | MS_TCP_ACK, 1000, 0, 0 },
-        { FALSE, MS_TCP_ACK, 0, 1000, 0 }, /* the data */
-        { FALSE, MS_TCP_ACK, 0, 1001, 0 }, /* a's FIN */
+        { FALSE, MS_TCP_ACK, 0, 1001, 0 }, /* the data and a's FIN: the delayed ACK of the
+                                              data goes with the FIN's, at once */
         { FALSE, MS_TCP_FIN | MS_TCP_ACK, 0, 1001, 0 },
         { TRUE, MS_TCP_ACK, 1001, 1, 0 }, /* b's FIN */
     };
@@ -758,6 +765,93 @@ test_sack_not_offered(void)
     pair_free(&p);
 }
 
+/* RFC 6928: the first flight is ten full segments; the eleventh waits for
+ * an ACK. */
+static void
+test_initial_window(void)
+{
+    Pair p;
+    MsTcpConnId c = open_pair(&p, 14);
+    guint before = p.segs->len;
+    g_autofree guint8 *data = pattern(20 * MSS, 37);
+    ms_tcp_send(p.tcp, c, data, 20 * MSS);
+    /* Sent at once, before the engine runs again: the first flight. */
+    CU_ASSERT_EQUAL(p.segs->len - before, 10);
+    for (guint i = before; i < p.segs->len; i++)
+        CU_ASSERT_EQUAL(seg(&p, i)->len, MSS);
+    ms_engine_run(p.engine, MS_TIME_S);
+    CU_ASSERT_EQUAL(p.srv.got->len, 20 * MSS);
+    pair_free(&p);
+}
+
+/* Delayed ACKs (RFC 1122 4.2.3.2, RFC 5681 4.2): one segment alone is
+ * acknowledged 40 ms after it arrived (the app sends nothing back to carry
+ * the ACK); two full segments at once, at the second. */
+static void
+test_delayed_ack(void)
+{
+    Pair p;
+    MsTcpConnId c = open_pair(&p, 15);
+    guint32 a0 = seg(&p, 0)->seq + 1;
+    g_autofree guint8 *data = pattern(1000 + 2 * MSS, 41);
+    ms_tcp_send(p.tcp, c, data, 1000);
+    ms_engine_run(p.engine, 200 * MS_TIME_MS);
+    const Seg *acks[8];
+    CU_ASSERT_EQUAL_FATAL(acks_from_b(&p, acks, 8), 1);
+    /* The segment arrives at 10 ms + 1,040 us + 1 ms = 12.04 ms. */
+    CU_ASSERT_EQUAL(acks[0]->at, 12040 * US + 40 * MS_TIME_MS);
+    CU_ASSERT_EQUAL(acks[0]->ack, a0 + 1000);
+    ms_tcp_send(p.tcp, c, data + 1000, 2 * MSS);
+    ms_engine_run(p.engine, 400 * MS_TIME_MS);
+    CU_ASSERT_EQUAL_FATAL(acks_from_b(&p, acks, 8), 2);
+    /* The second segment arrives 2 x 1,500 us + 1 ms after 200 ms. */
+    CU_ASSERT_EQUAL(acks[1]->at, 204 * MS_TIME_MS);
+    CU_ASSERT_EQUAL(acks[1]->ack, a0 + 1000 + 2 * MSS);
+    pair_free(&p);
+}
+
+/* Lesson 2 counts: data segments the network dropped, data segments TCP
+ * sent again. */
+typedef struct {
+    guint dropped, resent;
+} LossCount;
+
+static void
+count_loss(const MsTraceRecord *r, gpointer ud)
+{
+    LossCount *n = ud;
+    if (r->kind == MS_TRACE_PACKET_DROP && r->packet && r->packet->proto == MS_IPPROTO_TCP &&
+        r->packet->payload && g_bytes_get_size(r->packet->payload) > 0)
+        n->dropped++;
+    if (r->kind == MS_TRACE_TCP_RETRANSMIT && g_str_has_prefix(r->text, "retransmit seq"))
+        n->resent++;
+}
+
+/* Lesson 2 at packet level, across its lossy line: the receivers keep
+ * what arrives out of order and SACK tells the senders what is missing,
+ * so data segments are sent again about as often as the network drops
+ * them: at most 1.2 times as often (go-back-N resent 843 segments for 144
+ * drops). */
+static void
+test_lesson2_retransmissions(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_file("scenarios/teaching/02-packets.xml", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+    g_autoptr(MsWorld) w = ms_world_new_full(sc, &o, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    CU_ASSERT_FALSE(ms_tcp_is_flow(ms_world_tcp(w)));
+    LossCount n = { 0, 0 };
+    ms_trace_add_sink(ms_net_trace(ms_world_net(w)), count_loss, &n, NULL);
+    ms_world_run(w, ms_world_default_until(w));
+    CU_ASSERT(n.dropped >= 20); /* the line does lose data */
+    CU_ASSERT(n.resent >= n.dropped * 8 / 10);
+    CU_ASSERT(n.resent * 10 <= n.dropped * 12);
+    if (n.resent * 10 > n.dropped * 12)
+        fprintf(stderr, "\nlesson 2: %u data segments dropped, %u resent\n", n.dropped, n.resent);
+}
+
 int
 main(void)
 {
@@ -776,6 +870,10 @@ main(void)
         { "SACK: two holes, blocks most recent first, both resent in one RTT",
           test_sack_two_holes },
         { "SACK: not used unless both SYNs offer it", test_sack_not_offered },
+        { "initial window: ten segments (RFC 6928)", test_initial_window },
+        { "delayed ACK: 40 ms for one segment, at once for two", test_delayed_ack },
+        { "lesson 2: data resent at most 1.2 times as often as dropped",
+          test_lesson2_retransmissions },
         { NULL, NULL },
     };
     return ms_test_main("tcp", cases);

@@ -2,7 +2,9 @@
  * network layer (include/mailsim/net.h), under the mail protocols. It keeps
  * what makes TCP's behaviour visible and measurable: the three-way
  * handshake, MSS from the path MTU, segmentation, cumulative ACKs, a
- * receiver that keeps out-of-order data, slow start and congestion
+ * receiver that keeps out-of-order data, delayed ACKs (every second
+ * full-sized segment or 40 ms, as Linux), an initial window of 10
+ * segments (RFC 6928), slow start and congestion
  * avoidance, SACK (RFC 2018) with loss recovery per RFC 6675, or NewReno
  * (RFC 6582) with a peer that does not offer SACK, retransmissions that resend the segments as first
  * cut, a retransmission timeout estimated as in RFC 6298 with exponential

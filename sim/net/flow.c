@@ -10,7 +10,7 @@
  * (each link's serialisation plus latency). Every ms_tcp_send() is a
  * transfer computed at once, segment by segment, without engine events:
  *   - segments of at most MSS (path MTU - 40) bytes leave while the bytes in
- *     flight stay below min(cwnd, 65535), with the initial window of RFC 3390
+ *     flight stay below min(cwnd, 65535), with the initial window of RFC 6928
  *     and slow start / congestion avoidance exactly as sim/net/tcp.c grows them;
  *   - an ACK comes back one small-packet delay after each segment arrives
  *     (no delayed ACKs, as sim/net/tcp.c), and opens the window when the
@@ -587,7 +587,7 @@ static void
 window_init(MsFlow *f, Conn *c, int e)
 {
     Dir *d = &c->d[e];
-    d->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u)); /* RFC 3390 initial window */
+    d->cwnd = MIN(10 * c->mss, MAX(2 * c->mss, 14600u)); /* RFC 6928 initial window, as tcp.c */
     d->ssthresh = G_MAXUINT32;
     if (!d->segs)
         d->segs = g_array_new(FALSE, FALSE, sizeof(Seg));

@@ -117,6 +117,7 @@ typedef struct {
     guint32 timed_seq;
     MsTime timed_at;
     MsEventId timer;
+    MsEventId delack; /* the delayed ACK's timer, or 0 */
     const MsTcpCallbacks *cb;
     gpointer ud;
     guint32 message;

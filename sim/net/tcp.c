@@ -16,10 +16,14 @@
  * NextSeg, DupThresh 3); without it, three duplicate ACKs start NewReno
  * fast recovery (RFC 6582), each partial ACK resending the next hole. A
  * timeout marks everything outstanding and not SACKed lost and resends it
- * in order from a window of one segment. RTO per RFC 6298: SRTT/RTTVAR from one timed segment at a time
- * (Karn: never a retransmitted one), RTO = SRTT + 4 RTTVAR, at least 200 ms
- * (as Linux), at most 60 s, initially 1 s, doubled on each timeout; SYNs
- * give up after 5 retries (63 s), data after 8.
+ * in order from a window of one segment. The first window is 10 segments
+ * (RFC 6928). The receiver delays its ACKs (RFC 1122 4.2.3.2): every
+ * second full-sized segment, or 40 ms after the first one, and at once
+ * for data out of order or filling a gap (RFC 5681 4.2). RTO per RFC
+ * 6298: SRTT/RTTVAR from one timed segment at a time (Karn: never a
+ * retransmitted one), RTO = SRTT + 4 RTTVAR, at least 200 ms (as Linux),
+ * at most 60 s, initially 1 s, doubled on each timeout; SYNs give up after
+ * 5 retries (63 s), data after 8.
  *
  * Costs: one engine event per segment per hop (in the network) plus one
  * timer reschedule per ACK; payload bytes are copied once per segment sent.
@@ -43,6 +47,7 @@
 #define RTO_MAX      (60 * MS_TIME_S)
 #define SYN_RETRIES  5
 #define DATA_RETRIES 8
+#define DELACK       (40 * MS_TIME_MS) /* Linux's TCP_DELACK_MIN */
 
 struct _MsTcp {
     MsNet *net;
@@ -51,7 +56,7 @@ struct _MsTcp {
     guint32 free_conn;
     GHashTable *by_key;    /* MsTcpConnKey* -> id */
     GHashTable *listeners; /* (host << 16 | port) -> MsTcpListener*; both fidelities */
-    guint16 ev_timer, ev_fail;
+    guint16 ev_timer, ev_fail, ev_delack;
     MsTcpStats stats;
     MsFlow *flow;    /* flow level: every call goes there */
     GArray *no_sack; /* guint8 per host: TRUE if it offers no SACK (ms_tcp_set_sack) */
@@ -86,6 +91,7 @@ conn_at(MsTcp *t, MsTcpConnId id)
 static void on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data);
 static void on_timer(MsEngine *e, const MsEvent *ev, gpointer user_data);
 static void on_fail(MsEngine *e, const MsEvent *ev, gpointer user_data);
+static void on_delack(MsEngine *e, const MsEvent *ev, gpointer user_data);
 
 MsTcp *
 ms_tcp_new(MsNet *net)
@@ -100,6 +106,7 @@ ms_tcp_new(MsNet *net)
     t->no_sack = g_array_new(FALSE, TRUE, sizeof(guint8));
     t->ev_timer = ms_engine_register(t->engine, "tcp-rto", on_timer, t);
     t->ev_fail = ms_engine_register(t->engine, "tcp-fail", on_fail, t);
+    t->ev_delack = ms_engine_register(t->engine, "tcp-delack", on_delack, t);
     ms_net_set_receiver(net, MS_IPPROTO_TCP, on_receive, t);
     return t;
 }
@@ -290,6 +297,8 @@ conn_free(MsTcp *t, MsTcpConnId id)
     }
     if (c->timer)
         ms_engine_cancel(t->engine, c->timer);
+    if (c->delack)
+        ms_engine_cancel(t->engine, c->delack);
     g_hash_table_remove(t->by_key, c->key);
     g_free(c->key);
     g_byte_array_unref(c->sbuf);
@@ -349,6 +358,10 @@ send_segment(MsTcp *t, MsTcpConn *c, guint32 seq, guint8 flags, const guint8 *da
     if (flags & MS_TCP_ACK) {
         p.ack = c->rcv_nxt;
         c->ack_sent = c->rcv_nxt;
+        if (c->delack) { /* this segment carries the ACK that was waiting */
+            ms_engine_cancel(t->engine, c->delack);
+            c->delack = 0;
+        }
     }
     p.window = RWND;
     if (flags & MS_TCP_SYN) {
@@ -364,6 +377,13 @@ send_segment(MsTcp *t, MsTcpConn *c, guint32 seq, guint8 flags, const guint8 *da
     p.message = c->message;
     t->stats.segments++;
     ms_net_send(t->net, c->key->host, &p);
+}
+
+/* RFC 6928 2: IW = min(10 MSS, max(2 MSS, 14600)). */
+static guint32
+initial_window(guint32 mss)
+{
+    return MIN(10 * mss, MAX(2 * mss, 14600u));
 }
 
 static void
@@ -521,7 +541,7 @@ ms_tcp_connect_tagged(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport,
         return id;
     }
     c->mss = MAX(pmtu, 68u) - MS_IPV4_HEADER - MS_TCP_HEADER;
-    c->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u)); /* RFC 3390 initial window */
+    c->cwnd = initial_window(c->mss);
     send_segment(t, c, c->iss, MS_TCP_SYN, NULL, 0);
     c->snd_nxt = c->snd_max = c->iss + 1;
     arm_timer(t, id);
@@ -616,7 +636,7 @@ accept_syn(MsTcp *t, MsHostId host, const MsPacket *p, const MsTcpListener *l)
     guint32 my_mss = (pmtu ? pmtu : 576) - MS_IPV4_HEADER - MS_TCP_HEADER;
     c->mss = p->mss ? MIN(my_mss, p->mss) : MIN(my_mss, 536u);
     c->sack_ok = p->sack_perm && sack_offered(t, host); /* RFC 2018 2 */
-    c->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u));
+    c->cwnd = initial_window(c->mss);
     send_segment(t, c, c->iss, MS_TCP_SYN | MS_TCP_ACK, NULL, 0);
     c->snd_nxt = c->snd_max = c->iss + 1;
     arm_timer(t, id);
@@ -704,14 +724,15 @@ process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
         } else if (c->recovery != MS_TCP_REC_FAST) {
             if (c->recovery == MS_TCP_REC_RTO && MS_TCP_SEQ_GE(p->ack, c->recover))
                 c->recovery = MS_TCP_REC_NONE;
-            /* Slow start counts acknowledged bytes, up to 2 SMSS per ACK
-             * (RFC 3465 L = 2: an ACK that delayed ACKs made cover two
-             * segments opens the window by two); then congestion avoidance
-             * adds about one SMSS per RTT (RFC 5681 3.1). */
+            /* Both count acknowledged bytes (RFC 3465), so that delayed
+             * ACKs, one per two segments, open the window as fast as
+             * Linux, which counts segments: slow start adds them, up to 2
+             * SMSS per ACK (L = 2); congestion avoidance adds SMSS x
+             * acked / cwnd, about one SMSS per RTT (RFC 5681 3.1). */
             if (c->cwnd < c->ssthresh)
                 c->cwnd += MIN(acked, 2 * c->mss);
             else
-                c->cwnd += MAX(1u, c->mss * c->mss / c->cwnd);
+                c->cwnd += MAX(1u, (guint32) ((guint64) c->mss * acked / c->cwnd));
         }
         if (c->fin_sent && p->ack == c->snd_max)
             c->fin_acked = TRUE;
@@ -736,6 +757,37 @@ process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
             c->cwnd += c->mss; /* RFC 6582 3.2 (4): each duplicate, one more left */
         }
     }
+}
+
+/* Delayed ACKs (RFC 1122 4.2.3.2, RFC 5681 4.2): new data in order is
+ * acknowledged at once only when more than one full-sized segment waits
+ * for it (so every second segment of a bulk transfer, as Linux's
+ * __tcp_ack_snd_check() does), else after DELACK at most, unless data
+ * going back carries the ACK first. */
+static void
+ack_now_or_later(MsTcp *t, MsTcpConnId id, gboolean now)
+{
+    MsTcpConn *c = conn_at(t, id);
+    if (now || c->rcv_nxt - c->ack_sent > c->mss) {
+        send_segment(t, c, c->snd_nxt, MS_TCP_ACK, NULL, 0);
+        return;
+    }
+    if (c->delack)
+        return;
+    MsEventData d = { { 0 } };
+    d.u32[0] = id;
+    c->delack = ms_engine_schedule_in(t->engine, DELACK, c->key->host, t->ev_delack, d);
+}
+
+static void
+on_delack(MsEngine *e, const MsEvent *ev, gpointer user_data)
+{
+    MsTcp *t = user_data;
+    (void) e;
+    MsTcpConn *c = conn_at(t, ev->data.u32[0]);
+    c->delack = 0;
+    if (c->state != MS_TCP_ST_FREE && c->ack_sent != c->rcv_nxt)
+        send_segment(t, c, c->snd_nxt, MS_TCP_ACK, NULL, 0);
 }
 
 static void
@@ -851,7 +903,7 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
     output(t, id);
     c = conn_at(t, id);
     if (c->state != MS_TCP_ST_FREE && (must_ack || c->ack_sent != c->rcv_nxt))
-        send_segment(t, c, c->snd_nxt, MS_TCP_ACK, NULL, 0);
+        ack_now_or_later(t, id, must_ack);
     if (c->state != MS_TCP_ST_FREE && c->fin_rcvd && c->fin_acked)
         conn_free(t, id);
 }
