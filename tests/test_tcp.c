@@ -17,6 +17,7 @@
 #include "testlib.h"
 #include "mailsim/net.h"
 #include "mailsim/scenario.h"
+#include "mailsim/sinks.h"
 #include "mailsim/tcp.h"
 #include "mailsim/tcp_wire.h"
 #include "mailsim/world.h"
@@ -852,6 +853,54 @@ test_lesson2_retransmissions(void)
         fprintf(stderr, "\nlesson 2: %u data segments dropped, %u resent\n", n.dropped, n.resent);
 }
 
+/* `--level packets` tells each segment's flags, sequence and
+ * acknowledgment numbers (relative, as Wireshark shows them), window and
+ * options: here the handshake, the duplicate ACKs with their SACK blocks
+ * after a loss, and the retransmission. */
+static void
+test_narration_packets(void)
+{
+    Pair p;
+    pair_new(&p, 16);
+    FILE *f = tmpfile();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    ms_trace_add_sink(ms_net_trace(p.net), ms_narrator_record,
+                      ms_narrator_new(p.net, f, MS_NARRATE_PACKETS, FALSE), ms_narrator_free);
+    CU_ASSERT_TRUE(ms_tcp_listen(p.tcp, p.b, PORT, &app_cb, &p.srv));
+    MsTcpConnId c = ms_tcp_connect(p.tcp, p.a, ms_net_host_addr(p.net, p.b), PORT, &app_cb, &p.cli);
+    ms_engine_run(p.engine, 10 * MS_TIME_MS);
+    g_autofree guint8 *data = pattern(3 * MSS, 43);
+    send_lost(&p, c, data, MSS);
+    ms_tcp_send(p.tcp, c, data + MSS, 2 * MSS);
+    ms_engine_run(p.engine, 2 * MS_TIME_S);
+    CU_ASSERT_EQUAL(p.srv.got->len, 3 * MSS);
+    fflush(f);
+    rewind(f);
+    g_autoptr(GString) text = g_string_new(NULL);
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        g_string_append(text, line);
+    fclose(f);
+    static const char *const want[] = {
+        "packet a -> b: TCP 49152->25 [SYN] seq 0 win 65535 mss 1460 sack-permitted, 0 bytes",
+        "packet b -> a: TCP 25->49152 [SYN, ACK] seq 0 ack 1 win 65535 mss 1460 sack-permitted, 0",
+        "packet a -> b: TCP 49152->25 [ACK] seq 1 ack 1 win 65535, 0 bytes of data",
+        "packet a -> b: TCP 49152->25 [ACK] seq 1461 ack 1 win 65535, 1460 bytes of data",
+        "packet b -> a: TCP 25->49152 [ACK] seq 1 ack 1 win 65535 SACK 1461-2921, 0 bytes",
+        "packet b -> a: TCP 25->49152 [ACK] seq 1 ack 1 win 65535 SACK 1461-4381, 0 bytes",
+        "a retransmit seq 1 (1460 bytes)",
+        "packet a -> b: TCP 49152->25 [PSH, ACK] seq 1 ack 1 win 65535, 1460 bytes of data",
+        "packet b -> a: TCP 25->49152 [ACK] seq 1 ack 4381 win 65535, 0 bytes of data",
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        gboolean found = strstr(text->str, want[i]) != NULL;
+        if (!found)
+            fprintf(stderr, "\nnot in the narration: %s\n%s", want[i], text->str);
+        CU_ASSERT(found);
+    }
+    pair_free(&p);
+}
+
 int
 main(void)
 {
@@ -874,6 +923,7 @@ main(void)
         { "delayed ACK: 40 ms for one segment, at once for two", test_delayed_ack },
         { "lesson 2: data resent at most 1.2 times as often as dropped",
           test_lesson2_retransmissions },
+        { "--level packets: flags, seq, ack, window, SACK blocks", test_narration_packets },
         { NULL, NULL },
     };
     return ms_test_main("tcp", cases);

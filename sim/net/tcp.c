@@ -472,6 +472,27 @@ send_new(MsTcp *t, MsTcpConn *c, guint32 wnd)
     return FALSE;
 }
 
+/* Sends what RFC 6675 NextSeg() names: a lost segment not yet resent
+ * (rule 1), else new data within the peer's window (rule 2), else, in
+ * fast recovery, a hole below the highest SACKed segment (rule 3). FALSE
+ * when there is none. */
+static gboolean
+send_next_seg(MsTcp *t, MsTcpConn *c)
+{
+    MsTcpSeg *s = ms__tcp_sack_next_lost(c);
+    if (s) {
+        resend(t, c, s);
+        return TRUE;
+    }
+    if (send_new(t, c, c->snd_wnd))
+        return TRUE;
+    if (c->recovery == MS_TCP_REC_FAST && (s = ms__tcp_sack_next_hole(c))) {
+        resend(t, c, s);
+        return TRUE;
+    }
+    return FALSE;
+}
+
 /* Sends what the windows allow. Outside loss recovery (and in NewReno's
  * fast recovery, whose retransmissions process_ack() makes) new segments
  * go while the bytes in flight stay within min(cwnd, peer window); in
@@ -488,18 +509,8 @@ output(MsTcp *t, MsTcpConnId id)
         while (send_new(t, c, MIN(c->cwnd, c->snd_wnd)))
             sent = TRUE;
     } else {
-        while (ms__tcp_sack_pipe(c) + c->mss <= c->cwnd) {
-            MsTcpSeg *s = ms__tcp_sack_next_lost(c);
-            if (s)
-                resend(t, c, s);
-            else if (send_new(t, c, c->snd_wnd))
-                ;
-            else if (c->recovery == MS_TCP_REC_FAST && (s = ms__tcp_sack_next_hole(c)))
-                resend(t, c, s);
-            else
-                break;
+        while (ms__tcp_sack_pipe(c) + c->mss <= c->cwnd && send_next_seg(t, c))
             sent = TRUE;
-        }
     }
     if (sent && !c->timer)
         arm_timer(t, id);
