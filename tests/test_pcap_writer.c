@@ -84,7 +84,7 @@ write_capture_limited(const char *path, guint64 limit, guint64 *left_out, GError
     ms_pcap_writer_udp(w, wan, T0, CLIENT, DNS_SRV, 53000, 53, 64, 1, qd, qn);
     ms_pcap_writer_udp(w, wan, T0 + 2 * MS, DNS_SRV, CLIENT, 53, 53000, 62, 7, rd, rn);
 
-    /* Handshake with MSS options (RFC 9293 3.5). */
+    /* Handshake with MSS and SACK-permitted options (RFC 9293 3.5, RFC 2018 2). */
     guint32 cseq = 1000, sseq = 5000;
     MsPcapTcp syn = { .src_ip = CLIENT,
                       .dst_ip = SERVER,
@@ -95,7 +95,8 @@ write_capture_limited(const char *path, guint64 limit, guint64 *left_out, GError
                       .window = 64240,
                       .ttl = 64,
                       .ip_id = 0x100,
-                      .mss = 1460 };
+                      .mss = 1460,
+                      .sack_perm = TRUE };
     ms_pcap_writer_tcp_segment(w, lan, T0 + 3 * MS, &syn, NULL, 0);
     cseq++;
     MsPcapTcp synack = { .src_ip = SERVER,
@@ -108,7 +109,8 @@ write_capture_limited(const char *path, guint64 limit, guint64 *left_out, GError
                          .window = 65160,
                          .ttl = 63,
                          .ip_id = 0x200,
-                         .mss = 1400 };
+                         .mss = 1400,
+                         .sack_perm = TRUE };
     ms_pcap_writer_tcp_segment(w, lan, T0 + 4 * MS, &synack, NULL, 0);
     sseq++;
     ms_pcap_writer_tcp(w, lan, T0 + 5 * MS, CLIENT, SERVER, 40000, 25, cseq, sseq, MS_TCP_ACK,
@@ -116,8 +118,21 @@ write_capture_limited(const char *path, guint64 limit, guint64 *left_out, GError
 
     /* SMTP (RFC 5321 4.2, 4.1.1.1, 4.1.1.10). */
     smtp_data(w, lan, T0 + 6 * MS, FALSE, &cseq, &sseq, greeting);
-    ms_pcap_writer_tcp(w, lan, T0 + 7 * MS, CLIENT, SERVER, 40000, 25, cseq, sseq, MS_TCP_ACK,
-                       64240, 64, 0x102, NULL, 0);
+    /* The ACK of the greeting carries two SACK blocks (RFC 2018 3), as if
+     * the server had sent more. */
+    MsPcapTcp sack = { .src_ip = CLIENT,
+                       .dst_ip = SERVER,
+                       .sport = 40000,
+                       .dport = 25,
+                       .seq = cseq,
+                       .ack = sseq,
+                       .flags = MS_TCP_ACK,
+                       .window = 64240,
+                       .ttl = 64,
+                       .ip_id = 0x102,
+                       .n_sack = 2,
+                       .sack = { sseq + 3000, sseq + 4000, sseq + 1000, sseq + 2000 } };
+    ms_pcap_writer_tcp_segment(w, lan, T0 + 7 * MS, &sack, NULL, 0);
     smtp_data(w, lan, T0 + 8 * MS, TRUE, &cseq, &sseq, ehlo);
     smtp_data(w, lan, T0 + 9 * MS, FALSE, &cseq, &sseq, ehlo_reply);
     smtp_data(w, lan, T0 + 10 * MS, TRUE, &cseq, &sseq, quit);
@@ -302,6 +317,23 @@ test_capture(void)
         CU_ASSERT(strstr(sout, "EHLO") != NULL);
         CU_ASSERT(strstr(sout, "QUIT") != NULL);
         CU_ASSERT(strstr(sout, "\t220") != NULL && strstr(sout, "\t250") != NULL);
+
+        /* The SACK options as Wireshark reads them: SACK-permitted on the
+         * SYN and SYN-ACK (frames 3 and 4), two blocks on frame 7, most
+         * recent first, relative to the server's ISN (its greeting took 34). */
+        const char *perm[] = { "-Y", "tcp.options.sack_perm", "-T", "fields",
+                               "-e", "frame.number",          NULL };
+        g_autofree char *permout = tshark(prog, path, perm);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(permout);
+        CU_ASSERT_STRING_EQUAL(permout, "3\n4\n");
+        const char *blocks[] = { "-Y", "tcp.options.sack_le", "-T", "fields",
+                                 "-e", "frame.number",        "-e", "tcp.options.sack_le",
+                                 "-e", "tcp.options.sack_re", NULL };
+        g_autofree char *bl = tshark(prog, path, blocks);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+        if (g_strcmp0(bl, "7\t3035,1035\t4035,2035\n") != 0)
+            fprintf(stderr, "tshark SACK blocks: %s\n", bl);
+        CU_ASSERT_STRING_EQUAL(bl, "7\t3035,1035\t4035,2035\n");
 
         /* Nothing malformed, no error-level expert info (bad checksums are). */
         const char *problems[] = { "-Y", "_ws.malformed || _ws.expert.severity >= error", NULL };

@@ -2,16 +2,25 @@
  * link, every segment observed through the network's trace. The link is
  * 1 ms long at 8 Mbit/s (one byte per microsecond), MTU 1500, so the times
  * below are exact: a bare segment (40 bytes) takes 40 us to serialise, a
- * SYN with its MSS option 44 us, a segment carrying n bytes 40 + n us; every
- * one then 1 ms to propagate. Covered: the three-way handshake and both
- * connected callbacks, a transfer arriving whole and in order, MSS
- * segmentation at MSS and MSS + 1 bytes, a segment lost while the link is
- * down and sent again at the RTO, SYN retries backing off 1, 2, 4, 8, 16,
- * 32 s before "timed out", and an orderly close with a FIN each way. */
+ * SYN with its MSS and SACK-permitted options 48 us, an ACK with n SACK
+ * blocks 44 + 8n us, a segment carrying n bytes 40 + n us; every one then
+ * 1 ms to propagate. A segment is "lost" by sending it while the link is
+ * down (no route; taking the link down also loses what is on it). Covered:
+ * the three-way handshake and both connected callbacks, a transfer
+ * arriving whole and in order, MSS segmentation at MSS and MSS + 1 bytes,
+ * a segment lost and sent again at the RTO, SYN retries backing off 1, 2,
+ * 4, 8, 16, 32 s before "timed out", an orderly close with a FIN each way,
+ * out-of-order data kept by the receiver, retransmissions keeping the
+ * original boundaries, NewReno's partial ACKs, SACK blocks and RFC 6675
+ * recovery, SACK negotiation, the initial window of ten segments, delayed
+ * ACKs, and lesson 2's retransmissions against its drops. */
 #include "testlib.h"
 #include "mailsim/net.h"
+#include "mailsim/scenario.h"
+#include "mailsim/sinks.h"
 #include "mailsim/tcp.h"
 #include "mailsim/tcp_wire.h"
+#include "mailsim/world.h"
 
 #include <string.h>
 
@@ -27,6 +36,9 @@ typedef struct {
     guint32 seq, ack;
     guint32 len; /* payload bytes */
     guint16 mss; /* the MSS option, 0 if none */
+    gboolean sack_perm;
+    guint n_sack;
+    guint32 sack[2 * MS_TCP_SACK_MAX_BLOCKS];
 } Seg;
 
 /* A record other than a segment: drops, retransmissions, closes, streams. */
@@ -68,9 +80,11 @@ sink(const MsTraceRecord *r, gpointer ud)
         const MsPacket *k = r->packet;
         if (k->proto != MS_IPPROTO_TCP)
             return;
-        Seg s = { r->at,  r->host, k->flags,
-                  k->seq, k->ack,  k->payload ? (guint32) g_bytes_get_size(k->payload) : 0,
-                  k->mss };
+        Seg s = { r->at,  r->host,      k->flags,
+                  k->seq, k->ack,       k->payload ? (guint32) g_bytes_get_size(k->payload) : 0,
+                  k->mss, k->sack_perm, k->n_sack,
+                  { 0 } };
+        memcpy(s.sack, k->sack, sizeof s.sack);
         g_array_append_val(p->segs, s);
         return;
     }
@@ -188,16 +202,25 @@ app_closed(MsTcp *tcp, MsTcpConnId c, MsTcpCloseReason r, gpointer ud)
 static const MsTcpCallbacks app_cb = { app_connected, app_data, app_closed };
 
 /* A new pair whose a connects to b; runs to 10 ms (the handshake is over
- * at 3.128 ms). Returns the client's connection. */
+ * at 3.136 ms). `sack_a`, `sack_b`: whether each host offers SACK. Returns
+ * the client's connection. */
 static MsTcpConnId
-open_pair(Pair *p, guint64 seed)
+open_pair_sack(Pair *p, guint64 seed, gboolean sack_a, gboolean sack_b)
 {
     pair_new(p, seed);
+    ms_tcp_set_sack(p->tcp, p->a, sack_a);
+    ms_tcp_set_sack(p->tcp, p->b, sack_b);
     CU_ASSERT_TRUE(ms_tcp_listen(p->tcp, p->b, PORT, &app_cb, &p->srv));
     MsTcpConnId c =
         ms_tcp_connect(p->tcp, p->a, ms_net_host_addr(p->net, p->b), PORT, &app_cb, &p->cli);
     ms_engine_run(p->engine, 10 * MS_TIME_MS);
     return c;
+}
+
+static MsTcpConnId
+open_pair(Pair *p, guint64 seed)
+{
+    return open_pair_sack(p, seed, TRUE, TRUE);
 }
 
 static guint8 *
@@ -224,23 +247,26 @@ test_handshake(void)
     CU_ASSERT_EQUAL(syn->host, p.a);
     CU_ASSERT_EQUAL(syn->flags, MS_TCP_SYN);
     CU_ASSERT_EQUAL(syn->mss, MSS);
+    CU_ASSERT_TRUE(syn->sack_perm); /* RFC 2018 2 */
     CU_ASSERT_EQUAL(syn->at, 0);
     CU_ASSERT_EQUAL(synack->host, p.b);
     CU_ASSERT_EQUAL(synack->flags, MS_TCP_SYN | MS_TCP_ACK);
     CU_ASSERT_EQUAL(synack->ack, syn->seq + 1);
     CU_ASSERT_EQUAL(synack->mss, MSS);
-    CU_ASSERT_EQUAL(synack->at, 1044 * US); /* 44 us + 1 ms */
+    CU_ASSERT_TRUE(synack->sack_perm);
+    CU_ASSERT_EQUAL(synack->at, 1048 * US); /* 48 us + 1 ms */
     CU_ASSERT_EQUAL(ack->host, p.a);
     CU_ASSERT_EQUAL(ack->flags, MS_TCP_ACK);
     CU_ASSERT_EQUAL(ack->seq, syn->seq + 1);
     CU_ASSERT_EQUAL(ack->ack, synack->seq + 1);
     CU_ASSERT_EQUAL(ack->mss, 0);
-    CU_ASSERT_EQUAL(ack->at, 2088 * US);
+    CU_ASSERT_FALSE(ack->sack_perm);
+    CU_ASSERT_EQUAL(ack->at, 2096 * US);
     /* The client learns at the SYN-ACK, the server at the ACK. */
     CU_ASSERT_TRUE(p.cli.connected);
-    CU_ASSERT_EQUAL(p.cli.connected_at, 2088 * US);
+    CU_ASSERT_EQUAL(p.cli.connected_at, 2096 * US);
     CU_ASSERT_TRUE(p.srv.connected);
-    CU_ASSERT_EQUAL(p.srv.connected_at, 3128 * US); /* + 40 us + 1 ms */
+    CU_ASSERT_EQUAL(p.srv.connected_at, 3136 * US); /* + 40 us + 1 ms */
     CU_ASSERT_FALSE(p.cli.closed || p.srv.closed);
     MsTcpStats st;
     ms_tcp_get_stats(p.tcp, &st);
@@ -253,9 +279,9 @@ test_handshake(void)
 }
 
 /* 50,000 bytes in two sends arrive whole and in order, in full-sized
- * segments but the last: the first send fills the initial window of 4,380
- * bytes (RFC 3390: three segments), each ACK opens it by one segment, and it
- * stays below the peer's 65,535 all along (4,380 + 34 x 1,460). */
+ * segments but the last: the first send fills the initial window of ten
+ * segments (RFC 6928), each ACK (one per two segments) opens it by two,
+ * and the peer's 65,535 bytes bound it after. */
 static void
 test_transfer_whole_in_order(void)
 {
@@ -420,7 +446,7 @@ test_syn_backoff_then_timeout(void)
     CU_ASSERT_EQUAL_FATAL(notes_of(&p, MS_TRACE_PACKET_DROP, drops, 8), G_N_ELEMENTS(syn_at));
     for (guint i = 0; i < G_N_ELEMENTS(syn_at); i++) {
         CU_ASSERT_EQUAL(drops[i]->code, MS_DROP_HOST_DOWN);
-        CU_ASSERT_EQUAL(drops[i]->at, syn_at[i] * MS_TIME_S + 1044 * US);
+        CU_ASSERT_EQUAL(drops[i]->at, syn_at[i] * MS_TIME_S + 1048 * US);
     }
     CU_ASSERT_TRUE(p.cli.closed);
     CU_ASSERT_FALSE(p.cli.connected);
@@ -442,7 +468,7 @@ test_syn_backoff_then_timeout(void)
 
 /* The client sends 1,000 bytes and closes; the server is told "closed" at
  * the FIN and, without half-close, answers with its own FIN; each FIN is
- * acknowledged. */
+ * acknowledged (the data's ACK, delayed, goes with the first). */
 static void
 test_orderly_close(void)
 {
@@ -452,7 +478,7 @@ test_orderly_close(void)
     ms_tcp_send(p.tcp, c, data, 1000);
     ms_tcp_close(p.tcp, c);
     ms_engine_run(p.engine, MS_TIME_INFINITE);
-    CU_ASSERT_EQUAL_FATAL(p.segs->len, 3 + 6);
+    CU_ASSERT_EQUAL_FATAL(p.segs->len, 3 + 5);
     Seg *syn = seg(&p, 0), *synack = seg(&p, 1);
     guint32 a0 = syn->seq + 1, b0 = synack->seq + 1; /* first data octet of each side */
     static const struct {
@@ -462,8 +488,8 @@ test_orderly_close(void)
     } want[] = {
         { TRUE, MS_TCP_ACK | MS_TCP_PSH, 0, 0, 1000 },
         { TRUE, MS_TCP_FIN | MS_TCP_ACK, 1000, 0, 0 },
-        { FALSE, MS_TCP_ACK, 0, 1000, 0 }, /* the data */
-        { FALSE, MS_TCP_ACK, 0, 1001, 0 }, /* a's FIN */
+        { FALSE, MS_TCP_ACK, 0, 1001, 0 }, /* the data and a's FIN: the delayed ACK of the
+                                              data goes with the FIN's, at once */
         { FALSE, MS_TCP_FIN | MS_TCP_ACK, 0, 1001, 0 },
         { TRUE, MS_TCP_ACK, 1001, 1, 0 }, /* b's FIN */
     };
@@ -607,6 +633,421 @@ test_ephemeral_port_in_use_skipped(void)
     CU_ASSERT(udp[0] >= 32768 && udp[0] <= 60999);
 }
 
+/* Sends `n` bytes of `data` from the client while the link is down: the
+ * segments are lost at once (no route), as if the network had dropped
+ * them, and the link is up again after. */
+static void
+send_lost(Pair *p, MsTcpConnId c, const guint8 *data, gsize n)
+{
+    ms_net_set_link_up(p->net, p->link, FALSE);
+    ms_tcp_send(p->tcp, c, data, n);
+    ms_net_set_link_up(p->net, p->link, TRUE);
+}
+
+/* The ACKs b sent, in order, into `out` (Seg *, borrowed). */
+static guint
+acks_from_b(Pair *p, const Seg **out, guint max)
+{
+    guint n = 0;
+    for (guint i = 0; i < p->segs->len; i++) {
+        const Seg *s = seg(p, i);
+        if (s->host == p->b && s->len == 0 && s->flags == MS_TCP_ACK) {
+            if (n < max)
+                out[n] = s;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* The receiver keeps out-of-order data: the first of three segments is
+ * lost; the other two arrive at 12.5 and 14 ms and each is answered at once
+ * by a duplicate ACK (RFC 5681 4.2); two are too few for a fast
+ * retransmit, so the RTO (1 s) resends the first at 1.010 s, and the ACK it
+ * draws covers all three: the two held segments are not sent again. */
+static void
+test_out_of_order_kept(void)
+{
+    Pair p;
+    MsTcpConnId c = open_pair(&p, 8);
+    g_autofree guint8 *data = pattern(3 * MSS, 17);
+    send_lost(&p, c, data, MSS);
+    ms_tcp_send(p.tcp, c, data + MSS, 2 * MSS);
+    ms_engine_run(p.engine, 100 * MS_TIME_MS);
+    CU_ASSERT_EQUAL(p.srv.got->len, 0);
+    guint32 a0 = seg(&p, 0)->seq + 1;
+    const Seg *acks[8];
+    CU_ASSERT_EQUAL_FATAL(acks_from_b(&p, acks, 8), 2);
+    CU_ASSERT_EQUAL(acks[0]->at, 12500 * US);
+    CU_ASSERT_EQUAL(acks[1]->at, 14000 * US);
+    CU_ASSERT_EQUAL(acks[0]->ack, a0);
+    CU_ASSERT_EQUAL(acks[1]->ack, a0);
+    ms_engine_run(p.engine, 2 * MS_TIME_S);
+    CU_ASSERT_EQUAL_FATAL(p.srv.got->len, 3 * MSS);
+    CU_ASSERT_EQUAL(memcmp(p.srv.got->data, data, 3 * MSS), 0);
+    CU_ASSERT_EQUAL_FATAL(acks_from_b(&p, acks, 8), 3);
+    CU_ASSERT_EQUAL(acks[2]->at, 1010 * MS_TIME_MS + 2500 * US);
+    CU_ASSERT_EQUAL(acks[2]->ack, a0 + 3 * MSS);
+    guint32 lens[8];
+    CU_ASSERT_EQUAL(data_segments(&p, lens, 8), 3); /* two first sends and one resend */
+    MsTcpStats st;
+    ms_tcp_get_stats(p.tcp, &st);
+    CU_ASSERT_EQUAL(st.retransmits, 1);
+    pair_free(&p);
+}
+
+/* Sends 40 full segments and lets them be acknowledged, so that slow start
+ * has opened the client's window well past what a test loses (to 62,780
+ * bytes: 4,380 + 40 x 1,460); returns the stream offset reached. The
+ * records of the warm-up are cleared. */
+static guint32
+warm_up(Pair *p, MsTcpConnId c)
+{
+    const gsize n = 40 * MSS;
+    g_autofree guint8 *data = pattern(n, 99);
+    ms_tcp_send(p->tcp, c, data, n);
+    ms_engine_run(p->engine, ms_engine_now(p->engine) + MS_TIME_S);
+    CU_ASSERT_EQUAL(p->srv.got->len, n);
+    g_byte_array_set_size(p->srv.got, 0);
+    for (guint i = 0; i < p->notes->len; i++)
+        g_free(g_array_index(p->notes, Note, i).text);
+    g_array_set_size(p->notes, 0);
+    return (guint32) n;
+}
+
+/* Retransmissions resend the segments as first cut: 1,000 bytes are lost,
+ * 2,000 more follow as 1,460 + 540; two duplicate ACKs are too few, so the
+ * RTO resends the 1,000 bytes alone, and nothing else is sent again. */
+static void
+test_retransmit_keeps_boundaries(void)
+{
+    Pair p;
+    MsTcpConnId c = open_pair(&p, 9);
+    guint32 off = warm_up(&p, c);
+    g_autofree guint8 *data = pattern(3000, 19);
+    send_lost(&p, c, data, 1000);
+    ms_tcp_send(p.tcp, c, data + 1000, 2000);
+    ms_engine_run(p.engine, ms_engine_now(p.engine) + 2 * MS_TIME_S);
+    CU_ASSERT_EQUAL_FATAL(p.srv.got->len, 3000);
+    CU_ASSERT_EQUAL(memcmp(p.srv.got->data, data, 3000), 0);
+    const Note *rx[4];
+    CU_ASSERT_EQUAL_FATAL(notes_of(&p, MS_TRACE_TCP_RETRANSMIT, rx, 4), 1);
+    g_autofree char *want = g_strdup_printf("retransmit seq %u (1000 bytes)", off + 1);
+    CU_ASSERT_STRING_EQUAL(rx[0]->text, want);
+    MsTcpStats st;
+    ms_tcp_get_stats(p.tcp, &st);
+    CU_ASSERT_EQUAL(st.retransmits, 1);
+    pair_free(&p);
+}
+
+/* NewReno (RFC 6582) when SACK is off: segments A and C of A..H are lost.
+ * The third duplicate ACK (E's) brings A again; the ACK it draws covers B
+ * only, a partial ACK, which brings C again at once, 6 ms later (A waits
+ * 2.46 ms behind D..H on the link, then 2.5 ms to cross, the ACK 1.04 ms
+ * back), not after an RTO. */
+static void
+test_newreno_partial_ack(void)
+{
+    Pair p;
+    MsTcpConnId c = open_pair_sack(&p, 10, TRUE, FALSE); /* b does not offer SACK */
+    CU_ASSERT_TRUE(seg(&p, 0)->sack_perm);
+    CU_ASSERT_FALSE(seg(&p, 1)->sack_perm); /* so the SYN-ACK does not either */
+    guint32 off = warm_up(&p, c);
+    g_autofree guint8 *data = pattern(8 * MSS, 23);
+    send_lost(&p, c, data, MSS);            /* A */
+    ms_tcp_send(p.tcp, c, data + MSS, MSS); /* B, arrives 2.5 ms later */
+    /* Taking the link down loses what is on it: wait for B and its
+     * duplicate ACK (back at 3.54 ms). */
+    ms_engine_run(p.engine, ms_engine_now(p.engine) + 4 * MS_TIME_MS);
+    send_lost(&p, c, data + 2 * MSS, MSS);          /* C */
+    ms_tcp_send(p.tcp, c, data + 3 * MSS, 5 * MSS); /* D..H */
+    ms_engine_run(p.engine, ms_engine_now(p.engine) + 2 * MS_TIME_S);
+    CU_ASSERT_EQUAL_FATAL(p.srv.got->len, 8 * MSS);
+    CU_ASSERT_EQUAL(memcmp(p.srv.got->data, data, 8 * MSS), 0);
+    const Note *rx[4];
+    if (g_getenv("TCP_DEBUG"))
+        for (guint i = 0; i < p.segs->len; i++) {
+            Seg *x = seg(&p, i);
+            printf("%ld %s f=%x seq=%u ack=%u len=%u\n", (long) x->at, x->host == p.a ? "a" : "b",
+                   x->flags, x->seq - seg(&p, 0)->seq, x->ack - seg(&p, 0)->seq, x->len);
+        }
+    CU_ASSERT_EQUAL_FATAL(notes_of(&p, MS_TRACE_TCP_RETRANSMIT, rx, 4), 2);
+    g_autofree char *a = g_strdup_printf("retransmit seq %u (1460 bytes)", off + 1);
+    g_autofree char *cc = g_strdup_printf("retransmit seq %u (1460 bytes)", off + 1 + 2 * MSS);
+    CU_ASSERT_STRING_EQUAL(rx[0]->text, a);
+    CU_ASSERT_STRING_EQUAL(rx[1]->text, cc);
+    CU_ASSERT_EQUAL(rx[1]->at - rx[0]->at, 6000 * US);
+    MsTcpStats st;
+    ms_tcp_get_stats(p.tcp, &st);
+    CU_ASSERT_EQUAL(st.retransmits, 2);
+    pair_free(&p);
+}
+
+/* The duplicate ACKs b sent from index `from` on, into `out`. */
+static guint
+dupacks_from_b(Pair *p, guint from, guint32 ack, const Seg **out, guint max)
+{
+    guint n = 0;
+    for (guint i = from; i < p->segs->len; i++) {
+        const Seg *s = seg(p, i);
+        if (s->host == p->b && s->len == 0 && s->flags == MS_TCP_ACK && s->ack == ack) {
+            if (n < max)
+                out[n] = s;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* SACK (RFC 2018, RFC 6675): one segment lost in a flight of ten. Each of
+ * the next segments draws a duplicate ACK whose one block names all that
+ * arrived above the hole; the third brings the lost segment again, and it
+ * alone is resent: the nine held segments are not. */
+static void
+test_sack_one_loss(void)
+{
+    Pair p;
+    MsTcpConnId c = open_pair(&p, 11);
+    guint32 off = warm_up(&p, c);
+    guint32 a0 = seg(&p, 0)->seq + 1 + off; /* the lost segment's seq */
+    guint first = p.segs->len;
+    g_autofree guint8 *data = pattern(10 * MSS, 29);
+    send_lost(&p, c, data, MSS);
+    ms_tcp_send(p.tcp, c, data + MSS, 9 * MSS);
+    ms_engine_run(p.engine, ms_engine_now(p.engine) + 2 * MS_TIME_S);
+    CU_ASSERT_EQUAL_FATAL(p.srv.got->len, 10 * MSS);
+    CU_ASSERT_EQUAL(memcmp(p.srv.got->data, data, 10 * MSS), 0);
+    const Seg *dup[16];
+    CU_ASSERT_EQUAL_FATAL(dupacks_from_b(&p, first, a0, dup, 16), 9);
+    for (guint i = 0; i < 9; i++) {
+        CU_ASSERT_EQUAL(dup[i]->n_sack, 1);
+        CU_ASSERT_EQUAL(dup[i]->sack[0], a0 + MSS);
+        CU_ASSERT_EQUAL(dup[i]->sack[1], a0 + MSS + (i + 1) * MSS);
+    }
+    const Note *rx[4];
+    CU_ASSERT_EQUAL_FATAL(notes_of(&p, MS_TRACE_TCP_RETRANSMIT, rx, 4), 1);
+    g_autofree char *want = g_strdup_printf("retransmit seq %u (1460 bytes)", off + 1);
+    CU_ASSERT_STRING_EQUAL(rx[0]->text, want);
+    /* At the third duplicate ACK, back 1.052 ms after it left b (52 bytes
+     * with its block). */
+    CU_ASSERT_EQUAL(rx[0]->at, dup[2]->at + 1052 * US);
+    guint32 lens[64];
+    /* On the link: the warm-up's 40, the nine that arrived, the one resent
+     * (the lost one never reached the link). */
+    CU_ASSERT_EQUAL(data_segments(&p, lens, 64), 40 + 9 + 1);
+    pair_free(&p);
+}
+
+/* Two holes with SACK: A and C of A..H are lost (as in the NewReno test).
+ * D's duplicate ACK names D's block first, then B's (RFC 2018 4: the most
+ * recent first). The third duplicate ACK brings A again; the fourth makes C
+ * lost by RFC 6675's rule (three SACKed segments above it) and brings it
+ * 1.5 ms later, without waiting a round trip for a partial ACK. */
+static void
+test_sack_two_holes(void)
+{
+    Pair p;
+    MsTcpConnId c = open_pair(&p, 12);
+    guint32 off = warm_up(&p, c);
+    guint32 a0 = seg(&p, 0)->seq + 1 + off;
+    guint first = p.segs->len;
+    g_autofree guint8 *data = pattern(8 * MSS, 23);
+    send_lost(&p, c, data, MSS);
+    ms_tcp_send(p.tcp, c, data + MSS, MSS);
+    ms_engine_run(p.engine, ms_engine_now(p.engine) + 4 * MS_TIME_MS);
+    send_lost(&p, c, data + 2 * MSS, MSS);
+    ms_tcp_send(p.tcp, c, data + 3 * MSS, 5 * MSS);
+    ms_engine_run(p.engine, ms_engine_now(p.engine) + 2 * MS_TIME_S);
+    CU_ASSERT_EQUAL_FATAL(p.srv.got->len, 8 * MSS);
+    CU_ASSERT_EQUAL(memcmp(p.srv.got->data, data, 8 * MSS), 0);
+    const Seg *dup[16];
+    CU_ASSERT_FATAL(dupacks_from_b(&p, first, a0, dup, 16) >= 4);
+    CU_ASSERT_EQUAL(dup[0]->n_sack, 1);
+    CU_ASSERT_EQUAL(dup[1]->n_sack, 2);
+    CU_ASSERT_EQUAL(dup[1]->sack[0], a0 + 3 * MSS);
+    CU_ASSERT_EQUAL(dup[1]->sack[1], a0 + 4 * MSS);
+    CU_ASSERT_EQUAL(dup[1]->sack[2], a0 + MSS);
+    CU_ASSERT_EQUAL(dup[1]->sack[3], a0 + 2 * MSS);
+    const Note *rx[4];
+    CU_ASSERT_EQUAL_FATAL(notes_of(&p, MS_TRACE_TCP_RETRANSMIT, rx, 4), 2);
+    g_autofree char *a = g_strdup_printf("retransmit seq %u (1460 bytes)", off + 1);
+    g_autofree char *cc = g_strdup_printf("retransmit seq %u (1460 bytes)", off + 1 + 2 * MSS);
+    CU_ASSERT_STRING_EQUAL(rx[0]->text, a);
+    CU_ASSERT_STRING_EQUAL(rx[1]->text, cc);
+    CU_ASSERT_EQUAL(rx[0]->at, dup[2]->at + 1060 * US); /* 60 bytes: two blocks */
+    CU_ASSERT_EQUAL(rx[1]->at, dup[3]->at + 1060 * US);
+    CU_ASSERT_EQUAL(rx[1]->at - rx[0]->at, 1500 * US);
+    pair_free(&p);
+}
+
+/* A SYN without SACK-permitted gets a SYN-ACK without it, and the
+ * duplicate ACKs then carry no blocks; the RTO still resends only what was
+ * lost. */
+static void
+test_sack_not_offered(void)
+{
+    Pair p;
+    MsTcpConnId c = open_pair_sack(&p, 13, FALSE, TRUE);
+    CU_ASSERT_FALSE(seg(&p, 0)->sack_perm);
+    CU_ASSERT_FALSE(seg(&p, 1)->sack_perm);
+    g_autofree guint8 *data = pattern(3 * MSS, 31);
+    send_lost(&p, c, data, MSS);
+    ms_tcp_send(p.tcp, c, data + MSS, 2 * MSS);
+    ms_engine_run(p.engine, 2 * MS_TIME_S);
+    CU_ASSERT_EQUAL(p.srv.got->len, 3 * MSS);
+    for (guint i = 0; i < p.segs->len; i++)
+        CU_ASSERT_EQUAL(seg(&p, i)->n_sack, 0);
+    /* Without SACK too, the RTO resends the lost segment only: the
+     * receiver kept the two after it, and its ACK jumps past them. */
+    MsTcpStats st;
+    ms_tcp_get_stats(p.tcp, &st);
+    CU_ASSERT_EQUAL(st.retransmits, 1);
+    pair_free(&p);
+}
+
+/* RFC 6928: the first flight is ten full segments; the eleventh waits for
+ * an ACK. */
+static void
+test_initial_window(void)
+{
+    Pair p;
+    MsTcpConnId c = open_pair(&p, 14);
+    guint before = p.segs->len;
+    g_autofree guint8 *data = pattern(20 * MSS, 37);
+    ms_tcp_send(p.tcp, c, data, 20 * MSS);
+    /* Sent at once, before the engine runs again: the first flight. */
+    CU_ASSERT_EQUAL(p.segs->len - before, 10);
+    for (guint i = before; i < p.segs->len; i++)
+        CU_ASSERT_EQUAL(seg(&p, i)->len, MSS);
+    ms_engine_run(p.engine, MS_TIME_S);
+    CU_ASSERT_EQUAL(p.srv.got->len, 20 * MSS);
+    pair_free(&p);
+}
+
+/* Delayed ACKs (RFC 1122 4.2.3.2, RFC 5681 4.2): one segment alone is
+ * acknowledged 40 ms after it arrived (the app sends nothing back to carry
+ * the ACK); two full segments at once, at the second. */
+static void
+test_delayed_ack(void)
+{
+    Pair p;
+    MsTcpConnId c = open_pair(&p, 15);
+    guint32 a0 = seg(&p, 0)->seq + 1;
+    g_autofree guint8 *data = pattern(1000 + 2 * MSS, 41);
+    ms_tcp_send(p.tcp, c, data, 1000);
+    ms_engine_run(p.engine, 200 * MS_TIME_MS);
+    const Seg *acks[8];
+    CU_ASSERT_EQUAL_FATAL(acks_from_b(&p, acks, 8), 1);
+    /* The segment arrives at 10 ms + 1,040 us + 1 ms = 12.04 ms. */
+    CU_ASSERT_EQUAL(acks[0]->at, 12040 * US + 40 * MS_TIME_MS);
+    CU_ASSERT_EQUAL(acks[0]->ack, a0 + 1000);
+    ms_tcp_send(p.tcp, c, data + 1000, 2 * MSS);
+    ms_engine_run(p.engine, 400 * MS_TIME_MS);
+    CU_ASSERT_EQUAL_FATAL(acks_from_b(&p, acks, 8), 2);
+    /* The second segment arrives 2 x 1,500 us + 1 ms after 200 ms. */
+    CU_ASSERT_EQUAL(acks[1]->at, 204 * MS_TIME_MS);
+    CU_ASSERT_EQUAL(acks[1]->ack, a0 + 1000 + 2 * MSS);
+    pair_free(&p);
+}
+
+/* Lesson 2 counts: data segments the network dropped, data segments TCP
+ * sent again. */
+typedef struct {
+    guint dropped, resent;
+} LossCount;
+
+static void
+count_loss(const MsTraceRecord *r, gpointer ud)
+{
+    LossCount *n = ud;
+    if (r->kind == MS_TRACE_PACKET_DROP && r->packet && r->packet->proto == MS_IPPROTO_TCP &&
+        r->packet->payload && g_bytes_get_size(r->packet->payload) > 0)
+        n->dropped++;
+    if (r->kind == MS_TRACE_TCP_RETRANSMIT && g_str_has_prefix(r->text, "retransmit seq"))
+        n->resent++;
+}
+
+/* Lesson 2 at packet level, across its lossy line: the receivers keep
+ * what arrives out of order and SACK tells the senders what is missing,
+ * so data segments are sent again about as often as the network drops
+ * them: at most 1.2 times as often (go-back-N resent 843 segments for 144
+ * drops). */
+static void
+test_lesson2_retransmissions(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_file("scenarios/teaching/02-packets.xml", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+    g_autoptr(MsWorld) w = ms_world_new_full(sc, &o, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    CU_ASSERT_FALSE(ms_tcp_is_flow(ms_world_tcp(w)));
+    LossCount n = { 0, 0 };
+    ms_trace_add_sink(ms_net_trace(ms_world_net(w)), count_loss, &n, NULL);
+    ms_world_run(w, ms_world_default_until(w));
+    CU_ASSERT(n.dropped >= 20); /* the line does lose data */
+    CU_ASSERT(n.resent >= n.dropped * 8 / 10);
+    CU_ASSERT(n.resent * 10 <= n.dropped * 12);
+    if (n.resent * 10 > n.dropped * 12)
+        fprintf(stderr, "\nlesson 2: %u data segments dropped, %u resent\n", n.dropped, n.resent);
+}
+
+/* `--level packets` tells each segment's flags, sequence and
+ * acknowledgment numbers (relative, as Wireshark shows them), window and
+ * options: here the handshake, the duplicate ACKs with their SACK blocks
+ * after a loss, and the retransmission. */
+static void
+test_narration_packets(void)
+{
+    Pair p;
+    pair_new(&p, 16);
+    FILE *f = tmpfile();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    ms_trace_add_sink(ms_net_trace(p.net), ms_narrator_record,
+                      ms_narrator_new(p.net, f, MS_NARRATE_PACKETS, FALSE), ms_narrator_free);
+    CU_ASSERT_TRUE(ms_tcp_listen(p.tcp, p.b, PORT, &app_cb, &p.srv));
+    MsTcpConnId c = ms_tcp_connect(p.tcp, p.a, ms_net_host_addr(p.net, p.b), PORT, &app_cb, &p.cli);
+    ms_engine_run(p.engine, 10 * MS_TIME_MS);
+    g_autofree guint8 *data = pattern(3 * MSS, 43);
+    send_lost(&p, c, data, MSS);
+    ms_tcp_send(p.tcp, c, data + MSS, 2 * MSS);
+    ms_engine_run(p.engine, 2 * MS_TIME_S);
+    CU_ASSERT_EQUAL(p.srv.got->len, 3 * MSS);
+    fflush(f);
+    rewind(f);
+    g_autoptr(GString) text = g_string_new(NULL);
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        g_string_append(text, line);
+    fclose(f);
+    static const char *const want[] = {
+        "packet a -> b: TCP 49152->25 [SYN] seq 0 win 65535 mss 1460 sack-permitted, 0 bytes",
+        "packet b -> a: TCP 25->49152 [SYN, ACK] seq 0 ack 1 win 65535 mss 1460 sack-permitted, 0",
+        "packet a -> b: TCP 49152->25 [ACK] seq 1 ack 1 win 65535, 0 bytes of data",
+        "packet a -> b: TCP 49152->25 [ACK] seq 1461 ack 1 win 65535, 1460 bytes of data",
+        "packet b -> a: TCP 25->49152 [ACK] seq 1 ack 1 win 65535 SACK 1461-2921, 0 bytes",
+        "packet b -> a: TCP 25->49152 [ACK] seq 1 ack 1 win 65535 SACK 1461-4381, 0 bytes",
+        "a retransmit seq 1 (1460 bytes)",
+        "packet a -> b: TCP 49152->25 [PSH, ACK] seq 1 ack 1 win 65535, 1460 bytes of data",
+        "packet b -> a: TCP 25->49152 [ACK] seq 1 ack 4381 win 65535, 0 bytes of data",
+    };
+    /* The client's port is drawn from the host's seeded stream (RFC 6056):
+     * read it off the first SYN and put it where the lines say 49152. */
+    guint port = 0;
+    const char *syn = strstr(text->str, "packet a -> b: TCP ");
+    CU_ASSERT_FATAL(syn && sscanf(syn, "packet a -> b: TCP %u->25", &port) == 1);
+    g_autofree char *port_s = g_strdup_printf("%u", port);
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        g_auto(GStrv) parts = g_strsplit(want[i], "49152", -1);
+        g_autofree char *line_want = g_strjoinv(port_s, parts);
+        gboolean found = strstr(text->str, line_want) != NULL;
+        if (!found)
+            fprintf(stderr, "\nnot in the narration: %s\n%s", line_want, text->str);
+        CU_ASSERT(found);
+    }
+    pair_free(&p);
+}
+
 int
 main(void)
 {
@@ -620,6 +1061,18 @@ main(void)
         { "orderly close: a FIN each way, each acknowledged", test_orderly_close },
         { "ephemeral ports: RFC 6056 double hash, seeded", test_ephemeral_ports },
         { "ephemeral ports: a port in use is skipped", test_ephemeral_port_in_use_skipped },
+        { "out-of-order data is kept and acknowledged at once", test_out_of_order_kept },
+        { "a retransmission resends the segment as first cut", test_retransmit_keeps_boundaries },
+        { "NewReno: a partial ACK resends the next hole at once", test_newreno_partial_ack },
+        { "SACK: one loss in ten, one retransmission", test_sack_one_loss },
+        { "SACK: two holes, blocks most recent first, both resent in one RTT",
+          test_sack_two_holes },
+        { "SACK: not used unless both SYNs offer it", test_sack_not_offered },
+        { "initial window: ten segments (RFC 6928)", test_initial_window },
+        { "delayed ACK: 40 ms for one segment, at once for two", test_delayed_ack },
+        { "lesson 2: data resent at most 1.2 times as often as dropped",
+          test_lesson2_retransmissions },
+        { "--level packets: flags, seq, ack, window, SACK blocks", test_narration_packets },
         { NULL, NULL },
     };
     return ms_test_main("tcp", cases);

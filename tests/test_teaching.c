@@ -261,6 +261,8 @@ test_pcap_retransmissions(void)
 {
     static const CaptureCase cases[] = {
         { "tcp.analysis.retransmission", TRUE },
+        { "tcp.options.sack_perm", TRUE }, /* SACK offered on the SYNs (RFC 2018 2) */
+        { "tcp.options.sack_le", TRUE },   /* and blocks on the duplicate ACKs */
         { "smtp", TRUE },
         { "_ws.malformed || _ws.expert.severity >= error", FALSE },
     };

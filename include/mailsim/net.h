@@ -56,8 +56,10 @@ struct _MsPacket {
     guint32 src_addr, dst_addr;
     MsHostId src, dst; /* the end hosts (not the current hop) */
     guint8 proto, ttl, flags;
+    guint8 sack_perm, n_sack; /* TCP options: SACK-permitted (SYNs), SACK blocks (RFC 2018) */
     guint16 sport, dport, window, ip_id, mss; /* mss: option on SYNs, 0 if none */
     guint32 seq, ack;
+    guint32 sack[2 * MS_TCP_SACK_MAX_BLOCKS]; /* left, right edge of each block */
     GBytes *payload; /* may be NULL; owned by the packet */
     guint32 size;    /* bytes on the wire: IP + transport headers + payload */
     guint32 message; /* mail message id this packet carries part of, or 0 */

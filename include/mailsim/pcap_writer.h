@@ -44,12 +44,16 @@ typedef struct {
     guint8 ttl;
     guint16 ip_id;
     guint16 mss; /* > 0: add the MSS option (RFC 9293 3.7.1), as on a SYN */
+    gboolean sack_perm; /* add SACK-permitted (RFC 2018 2), as on a SYN */
+    guint n_sack;       /* SACK blocks to add (RFC 2018 3), at most MS_TCP_SACK_MAX_BLOCKS */
+    guint32 sack[2 * MS_TCP_SACK_MAX_BLOCKS]; /* left, right edge of each */
 } MsPcapTcp;
 
 /* Writes one IPv4+TCP packet on interface `iface` at simulation time
  * `time_ns` (>= 0). The IPv4 header has DF set and no options; the TCP
- * header carries the MSS option when seg->mss > 0. `len` is at most
- * 65535 - 20 - 24. */
+ * header carries the options `seg` names, laid out as
+ * ms_tcp_wire_options_len() says. `len` is at most 65535 - 20 - the TCP
+ * header with its options. */
 void ms_pcap_writer_tcp_segment(MsPcapWriter *w, guint iface, gint64 time_ns, const MsPcapTcp *seg,
                                 const guint8 *payload, gsize len);
 

@@ -1,13 +1,17 @@
 /* TCP-lite: the stream transport of the simulated hosts, on top of the
  * network layer (include/mailsim/net.h), under the mail protocols. It keeps
  * what makes TCP's behaviour visible and measurable: the three-way
- * handshake, MSS from the path MTU, segmentation, cumulative ACKs, slow start
- * and congestion avoidance, fast retransmit on three duplicate ACKs (halving
- * the window), a retransmission timeout estimated as in RFC 6298 with
- * exponential backoff and a give-up limit, FIN close, RST for a port nobody
- * listens on, and timeouts when the far host is down. Left out on purpose:
- * window scaling, SACK, delayed ACKs, TIME_WAIT, half-close (a FIN from the
- * peer closes both directions).
+ * handshake, MSS from the path MTU, segmentation, cumulative ACKs, a
+ * receiver that keeps out-of-order data, delayed ACKs (every second
+ * full-sized segment or 40 ms, as Linux), an initial window of 10
+ * segments (RFC 6928), slow start and congestion
+ * avoidance, SACK (RFC 2018) with loss recovery per RFC 6675, or NewReno
+ * (RFC 6582) with a peer that does not offer SACK, retransmissions that resend the segments as first
+ * cut, a retransmission timeout estimated as in RFC 6298 with exponential
+ * backoff and a give-up limit, FIN close, RST for a port nobody listens on,
+ * and timeouts when the far host is down. Left out on purpose: window
+ * scaling, timestamps, TIME_WAIT, half-close (a FIN from the peer closes
+ * both directions).
  *
  * Apps see an ordered byte stream through callbacks; they never see packets.
  * Rules for apps: after `closed` has been called, or after the app called
@@ -96,6 +100,12 @@ void ms_tcp_close(MsTcp *tcp, MsTcpConnId conn);
  * ms_tcp_close(). For an application's own connect timeout (Postfix's
  * smtp_connect_timeout). */
 void ms_tcp_abort(MsTcp *tcp, MsTcpConnId conn);
+
+/* Whether `host` offers SACK (RFC 2018) on its SYNs; TRUE by default, as
+ * Linux's net.ipv4.tcp_sack = 1. A connection uses SACK only when both
+ * ends offer it; without it, loss recovery is NewReno (RFC 6582). Packet
+ * level only; for connections opened after the call. */
+void ms_tcp_set_sack(MsTcp *tcp, MsHostId host, gboolean enabled);
 
 /* Tags the connection's packets with a mail message id (for traces). */
 void ms_tcp_set_message(MsTcp *tcp, MsTcpConnId conn, guint32 message);

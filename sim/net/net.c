@@ -690,9 +690,11 @@ ms_net_send(MsNet *n, MsHostId from, MsPacket *p)
     p->ttl = p->ttl ? p->ttl : MS_DEFAULT_TTL;
     p->ip_id = h->ip_id++;
     gsize len = p->payload ? g_bytes_get_size(p->payload) : 0;
-    p->size =
-        (guint32) (MS_IPV4_HEADER + len +
-                   (p->proto == MS_IPPROTO_TCP ? MS_TCP_HEADER + (p->mss ? 4 : 0) : MS_UDP_HEADER));
+    p->size = (guint32) (MS_IPV4_HEADER + len +
+                         (p->proto == MS_IPPROTO_TCP
+                              ? MS_TCP_HEADER +
+                                    ms_tcp_wire_options_len(p->mss != 0, p->sack_perm, p->n_sack)
+                              : MS_UDP_HEADER));
     guint32 s = slot_alloc(n, p);
     p->payload = NULL; /* ownership moved into the slot */
     n->stats.sent++;

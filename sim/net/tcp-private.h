@@ -7,6 +7,7 @@
 #pragma once
 
 #include "mailsim/tcp.h"
+#include "mailsim/tcp_wire.h"
 
 typedef struct _MsFlow MsFlow;
 
@@ -40,3 +41,131 @@ void ms__flow_set_message(MsFlow *flow, MsTcpConnId conn, guint32 message);
 MsHostId ms__flow_conn_host(MsFlow *flow, MsTcpConnId conn);
 guint32 ms__flow_conn_peer_addr(MsFlow *flow, MsTcpConnId conn);
 void ms__flow_get_stats(const MsFlow *flow, MsTcpStats *stats);
+
+/* --- packet level (sim/net/tcp*.c) ------------------------------------------ */
+
+/* Sequence-space comparisons, modulo 2^32 (RFC 9293 3.4). */
+#define MS_TCP_SEQ_LT(a, b)  ((gint32) ((a) - (b)) < 0)
+#define MS_TCP_SEQ_LE(a, b)  ((gint32) ((a) - (b)) <= 0)
+#define MS_TCP_SEQ_GT(a, b)  ((gint32) ((a) - (b)) > 0)
+#define MS_TCP_SEQ_GE(a, b)  ((gint32) ((a) - (b)) >= 0)
+#define MS_TCP_SEQ_MAX(a, b) (MS_TCP_SEQ_GT(a, b) ? (a) : (b))
+
+enum { MS_TCP_ST_FREE, MS_TCP_ST_SYN_SENT, MS_TCP_ST_SYN_RCVD, MS_TCP_ST_ESTABLISHED };
+
+typedef struct {
+    guint32 host, raddr;
+    guint16 lport, rport;
+} MsTcpConnKey;
+
+/* Out-of-order data the receiver holds until the gap below it fills: one
+ * arriving segment, a ref on its payload. */
+typedef struct {
+    guint32 seq, len;
+    GBytes *bytes;
+} MsTcpOooSeg;
+
+/* A segment the sender cut and sent, until cumulatively acknowledged: an
+ * entry of the scoreboard (sim/net/tcp_sack.c). `len` counts sequence
+ * space, the FIN's octet included. */
+typedef struct {
+    guint32 seq, len;
+    guint8 flags; /* MS_TCP_SEG_* */
+} MsTcpSeg;
+
+enum {
+    MS_TCP_SEG_PSH = 1 << 0,    /* sent with PSH (the end of what the app had queued) */
+    MS_TCP_SEG_FIN = 1 << 1,    /* the FIN (its last octet of sequence space) */
+    MS_TCP_SEG_SACKED = 1 << 2, /* a SACK block of the peer covers it (RFC 2018) */
+    MS_TCP_SEG_LOST = 1 << 3,   /* deemed lost (RFC 6675 IsLost(), or the RTO) */
+    MS_TCP_SEG_RXT = 1 << 4,    /* retransmitted since it was deemed lost */
+};
+
+/* Loss recovery in progress. */
+enum {
+    MS_TCP_REC_NONE,
+    MS_TCP_REC_FAST, /* fast recovery: RFC 6675 with SACK, else RFC 6582 (NewReno) */
+    MS_TCP_REC_RTO,  /* after a retransmission timeout, until snd_max at that time is acked */
+};
+
+/* One end of a connection at packet level; sim/net/tcp.c keeps them in an
+ * array indexed by id. */
+typedef struct {
+    int state;
+    MsTcpConnKey *key; /* owned; also the hash table's key */
+    guint32 laddr;
+    gboolean app_closed; /* the app called close (or the peer's FIN closed it) */
+    gboolean detached;   /* no more callbacks to the app */
+    gboolean fin_sent, fin_acked, fin_rcvd;
+    guint32 iss, snd_una, snd_nxt, snd_max, snd_wnd;
+    GByteArray *sbuf; /* bytes from seq sbuf_seq onward, from sbuf_head */
+    guint sbuf_head;
+    guint32 sbuf_seq;
+    guint32 rcv_nxt;
+    guint32 ack_sent; /* the ACK number our last segment carried */
+    GArray *ooo;      /* MsTcpOooSeg sorted by seq, all above rcv_nxt (tcp_recv.c) */
+    guint32 sack_recent[2 * MS_TCP_SACK_MAX_BLOCKS]; /* seqs of the latest out-of-order arrivals */
+    guint n_recent;                                  /* most recent first */
+    GArray *segs; /* MsTcpSeg from segs_head on: the scoreboard (tcp_sack.c) */
+    guint segs_head;
+    gboolean sack_ok; /* both SYNs carried SACK-permitted (RFC 2018 2) */
+    int recovery;     /* MS_TCP_REC_* */
+    guint32 recover;  /* RFC 6582 "recover", RFC 6675 RecoveryPoint */
+    guint32 cwnd, ssthresh, mss;
+    guint dupacks, retries;
+    MsTime srtt, rttvar, rto;
+    gboolean timing;
+    guint32 timed_seq;
+    MsTime timed_at;
+    MsEventId timer;
+    MsEventId delack; /* the delayed ACK's timer, or 0 */
+    const MsTcpCallbacks *cb;
+    gpointer ud;
+    guint32 message;
+    guint32 next_free;
+    guint32 data_segments, resent;    /* data segments that left, of which retransmissions */
+    guint64 data_bytes, resent_bytes; /* payload bytes that left, of which sent before */
+} MsTcpConn;
+
+/* The receiver (sim/net/tcp_recv.c): what arrived, held in sequence order
+ * until it can go to the app. Never calls the app itself (an app callback
+ * may open connections and move the record): sim/net/tcp.c pulls. */
+void ms__tcp_recv_init(MsTcpConn *c);
+void ms__tcp_recv_clear(MsTcpConn *c);
+/* Takes in the payload (borrowed; a ref is kept) of a segment at `seq`.
+ * Returns TRUE when the segment calls for an immediate ACK (RFC 5681 4.2:
+ * it was out of order or a duplicate, or it filled all or part of a gap). */
+gboolean ms__tcp_recv_segment(MsTcpConn *c, guint32 seq, GBytes *payload);
+/* The next bytes now in order, advancing rcv_nxt past them: `*off` and
+ * `*len` name the new part of the returned bytes. NULL when none. Returns a
+ * ref (caller unrefs). */
+GBytes *ms__tcp_recv_pull(MsTcpConn *c, gsize *off, gsize *len);
+/* The SACK blocks (RFC 2018 3) an ACK sent now carries: the queued data as
+ * ranges, the one holding the latest arrival first, then the others in the
+ * order they last grew (RFC 2018 4), at most `max`; into `edges` (left,
+ * right pairs). Returns how many. */
+guint ms__tcp_recv_sack_blocks(const MsTcpConn *c, guint32 *edges, guint max);
+
+/* The scoreboard (sim/net/tcp_sack.c): the segments in flight, in order. */
+void ms__tcp_sack_init(MsTcpConn *c);
+void ms__tcp_sack_clear(MsTcpConn *c);
+guint ms__tcp_sack_count(const MsTcpConn *c);
+/* The i-th segment in flight (0: the one holding snd_una); borrowed. */
+MsTcpSeg *ms__tcp_sack_at(MsTcpConn *c, guint i);
+/* Records a segment sent for the first time, at snd_max. */
+void ms__tcp_sack_add(MsTcpConn *c, guint32 seq, guint32 len, guint8 flags);
+/* Forgets what `ack` acknowledges cumulatively. */
+void ms__tcp_sack_ack(MsTcpConn *c, guint32 ack);
+/* Marks the segments the `n` SACK blocks (left, right edge pairs) cover;
+ * TRUE when one was not marked before. */
+gboolean ms__tcp_sack_update(MsTcpConn *c, const guint32 *blocks, guint n);
+/* RFC 6675 IsLost() for every segment not SACKed: marks the lost ones. */
+void ms__tcp_sack_mark_lost(MsTcpConn *c);
+/* After an RTO: every segment not SACKed is lost and not yet resent. */
+void ms__tcp_sack_mark_all_lost(MsTcpConn *c);
+/* RFC 6675 SetPipe(): the bytes deemed still in the network. */
+guint32 ms__tcp_sack_pipe(MsTcpConn *c);
+/* RFC 6675 NextSeg() rule 1 (a lost segment not yet resent) and rule 3 (a
+ * hole below the highest SACKed segment); NULL when none. Borrowed. */
+MsTcpSeg *ms__tcp_sack_next_lost(MsTcpConn *c);
+MsTcpSeg *ms__tcp_sack_next_hole(MsTcpConn *c);

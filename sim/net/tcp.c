@@ -1,16 +1,29 @@
 /* TCP-lite (see include/mailsim/tcp.h): connections as records in an array
  * indexed by id, found on arrival through a hash of (host, local port,
- * remote address, remote port).
+ * remote address, remote port). This file holds the connections, the
+ * handshake, the sender's window and loss recovery, and the timers; the
+ * receiver's queue is sim/net/tcp_recv.c, the sender's scoreboard
+ * sim/net/tcp_sack.c (the structs they share: sim/net/tcp-private.h).
  *
- * Sender: bytes the app queued wait in a send buffer that starts at snd_una;
- * segments of at most MSS bytes are cut from it while the bytes in flight
- * stay below min(cwnd, peer window). A timeout or three duplicate ACKs go
- * back to snd_una and send again (the receiver keeps only in-order data, so
- * this is go-back-N, which is what makes loss visible as a burst of
- * retransmissions in the capture). RTO per RFC 6298: SRTT/RTTVAR from one
- * timed segment at a time (Karn: never a retransmitted one), RTO =
- * SRTT + 4 RTTVAR, at least 200 ms (as Linux), at most 60 s, initially 1 s,
- * doubled on each timeout; SYNs give up after 5 retries (63 s), data after 8.
+ * Sender: bytes the app queued wait in a send buffer that starts at
+ * snd_una; segments of at most MSS bytes are cut from it, once, while the
+ * bytes in flight stay within min(cwnd, peer window), and recorded in the
+ * scoreboard, so that a retransmission resends the same bytes under the
+ * same boundaries. The receiver keeps out-of-order data, so only what was
+ * lost is sent again. Both ends offer SACK on their SYNs (RFC 2018 2,
+ * unless ms_tcp_set_sack() says otherwise); with it, ACKs name the data
+ * held above a gap and loss recovery follows RFC 6675 (scoreboard, pipe,
+ * NextSeg, DupThresh 3); without it, three duplicate ACKs start NewReno
+ * fast recovery (RFC 6582), each partial ACK resending the next hole. A
+ * timeout marks everything outstanding and not SACKed lost and resends it
+ * in order from a window of one segment. The first window is 10 segments
+ * (RFC 6928). The receiver delays its ACKs (RFC 1122 4.2.3.2): every
+ * second full-sized segment, or 40 ms after the first one, and at once
+ * for data out of order or filling a gap (RFC 5681 4.2). RTO per RFC
+ * 6298: SRTT/RTTVAR from one timed segment at a time (Karn: never a
+ * retransmitted one), RTO = SRTT + 4 RTTVAR, at least 200 ms (as Linux),
+ * at most 60 s, initially 1 s, doubled on each timeout; SYNs give up after
+ * 5 retries (63 s), data after 8.
  *
  * Costs: one engine event per segment per hop (in the network) plus one
  * timer reschedule per ACK; payload bytes are copied once per segment sent.
@@ -34,62 +47,25 @@
 #define RTO_MAX      (60 * MS_TIME_S)
 #define SYN_RETRIES  5
 #define DATA_RETRIES 8
-
-#define SEQ_LT(a, b) ((gint32) ((a) - (b)) < 0)
-#define SEQ_LE(a, b) ((gint32) ((a) - (b)) <= 0)
-#define SEQ_GT(a, b) ((gint32) ((a) - (b)) > 0)
-
-enum { ST_FREE, ST_SYN_SENT, ST_SYN_RCVD, ST_ESTABLISHED };
-
-typedef struct {
-    guint32 host, raddr;
-    guint16 lport, rport;
-} ConnKey;
-
-typedef struct {
-    int state;
-    ConnKey *key; /* owned; also the hash table's key */
-    guint32 laddr;
-    gboolean app_closed; /* the app called close (or the peer's FIN closed it) */
-    gboolean detached;   /* no more callbacks to the app */
-    gboolean fin_sent, fin_acked, fin_rcvd;
-    guint32 iss, snd_una, snd_nxt, snd_max, snd_wnd;
-    GByteArray *sbuf; /* bytes from seq sbuf_seq onward, from sbuf_head */
-    guint sbuf_head;
-    guint32 sbuf_seq;
-    guint32 rcv_nxt;
-    guint32 ack_sent; /* the ACK number our last segment carried */
-    guint32 cwnd, ssthresh, mss;
-    guint dupacks, retries;
-    MsTime srtt, rttvar, rto;
-    gboolean timing;
-    guint32 timed_seq;
-    MsTime timed_at;
-    MsEventId timer;
-    const MsTcpCallbacks *cb;
-    gpointer ud;
-    guint32 message;
-    guint32 next_free;
-    guint32 data_segments, resent;    /* data segments that left, of which retransmissions */
-    guint64 data_bytes, resent_bytes; /* payload bytes that left, of which sent before */
-} Conn;
+#define DELACK       (40 * MS_TIME_MS) /* Linux's TCP_DELACK_MIN */
 
 struct _MsTcp {
     MsNet *net;
     MsEngine *engine;
-    GArray *conns; /* Conn; id = index + 1 */
+    GArray *conns; /* MsTcpConn; id = index + 1 */
     guint32 free_conn;
-    GHashTable *by_key;    /* ConnKey* -> id */
+    GHashTable *by_key;    /* MsTcpConnKey* -> id */
     GHashTable *listeners; /* (host << 16 | port) -> MsTcpListener*; both fidelities */
-    guint16 ev_timer, ev_fail;
+    guint16 ev_timer, ev_fail, ev_delack;
     MsTcpStats stats;
-    MsFlow *flow; /* flow level: every call goes there */
+    MsFlow *flow;    /* flow level: every call goes there */
+    GArray *no_sack; /* guint8 per host: TRUE if it offers no SACK (ms_tcp_set_sack) */
 };
 
 static guint
 key_hash(gconstpointer p)
 {
-    const ConnKey *k = p;
+    const MsTcpConnKey *k = p;
     guint64 h = ((guint64) k->host * 0x9e3779b97f4a7c15ULL) ^
                 ((guint64) k->raddr << 32 | (guint32) k->lport << 16 | k->rport);
     h ^= h >> 29;
@@ -100,21 +76,22 @@ key_hash(gconstpointer p)
 static gboolean
 key_equal(gconstpointer a, gconstpointer b)
 {
-    const ConnKey *x = a, *y = b;
+    const MsTcpConnKey *x = a, *y = b;
     return x->host == y->host && x->raddr == y->raddr && x->lport == y->lport &&
            x->rport == y->rport;
 }
 
-static inline Conn *
+static inline MsTcpConn *
 conn_at(MsTcp *t, MsTcpConnId id)
 {
     g_assert(id > 0 && id <= t->conns->len);
-    return &g_array_index(t->conns, Conn, id - 1);
+    return &g_array_index(t->conns, MsTcpConn, id - 1);
 }
 
 static void on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data);
 static void on_timer(MsEngine *e, const MsEvent *ev, gpointer user_data);
 static void on_fail(MsEngine *e, const MsEvent *ev, gpointer user_data);
+static void on_delack(MsEngine *e, const MsEvent *ev, gpointer user_data);
 
 MsTcp *
 ms_tcp_new(MsNet *net)
@@ -122,12 +99,14 @@ ms_tcp_new(MsNet *net)
     MsTcp *t = g_new0(MsTcp, 1);
     t->net = net;
     t->engine = ms_net_engine(net);
-    t->conns = g_array_new(FALSE, TRUE, sizeof(Conn));
+    t->conns = g_array_new(FALSE, TRUE, sizeof(MsTcpConn));
     t->free_conn = 0;
     t->by_key = g_hash_table_new(key_hash, key_equal);
     t->listeners = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    t->no_sack = g_array_new(FALSE, TRUE, sizeof(guint8));
     t->ev_timer = ms_engine_register(t->engine, "tcp-rto", on_timer, t);
     t->ev_fail = ms_engine_register(t->engine, "tcp-fail", on_fail, t);
+    t->ev_delack = ms_engine_register(t->engine, "tcp-delack", on_delack, t);
     ms_net_set_receiver(net, MS_IPPROTO_TCP, on_receive, t);
     return t;
 }
@@ -138,9 +117,10 @@ ms_tcp_new_flow(MsNet *net)
     MsTcp *t = g_new0(MsTcp, 1);
     t->net = net;
     t->engine = ms_net_engine(net);
-    t->conns = g_array_new(FALSE, TRUE, sizeof(Conn));
+    t->conns = g_array_new(FALSE, TRUE, sizeof(MsTcpConn));
     t->by_key = g_hash_table_new(key_hash, key_equal);
     t->listeners = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    t->no_sack = g_array_new(FALSE, TRUE, sizeof(guint8));
     t->flow = ms__flow_new(t, net);
     return t;
 }
@@ -152,15 +132,18 @@ ms_tcp_free(MsTcp *t)
         return;
     ms__flow_free(t->flow);
     for (guint i = 0; i < t->conns->len; i++) {
-        Conn *c = &g_array_index(t->conns, Conn, i);
-        if (c->state != ST_FREE) {
+        MsTcpConn *c = &g_array_index(t->conns, MsTcpConn, i);
+        if (c->state != MS_TCP_ST_FREE) {
             g_free(c->key);
             g_byte_array_unref(c->sbuf);
+            ms__tcp_recv_clear(c);
+            ms__tcp_sack_clear(c);
         }
     }
     g_array_free(t->conns, TRUE);
     g_hash_table_destroy(t->by_key);
     g_hash_table_destroy(t->listeners);
+    g_array_free(t->no_sack, TRUE);
     g_free(t);
 }
 
@@ -247,6 +230,23 @@ ms__tcp_listener(const MsTcp *t, MsHostId host, guint16 port)
     return g_hash_table_lookup(t->listeners, &k);
 }
 
+/* --- SACK, per host ------------------------------------------------------ */
+
+void
+ms_tcp_set_sack(MsTcp *t, MsHostId host, gboolean enabled)
+{
+    g_return_if_fail(t != NULL && host < ms_net_n_hosts(t->net));
+    if (t->no_sack->len <= host)
+        g_array_set_size(t->no_sack, host + 1);
+    g_array_index(t->no_sack, guint8, host) = !enabled;
+}
+
+static gboolean
+sack_offered(const MsTcp *t, MsHostId host)
+{
+    return host >= t->no_sack->len || !g_array_index(t->no_sack, guint8, host);
+}
+
 static MsTcpConnId
 conn_new(MsTcp *t, MsHostId host, guint16 lport, guint32 raddr, guint16 rport)
 {
@@ -258,29 +258,32 @@ conn_new(MsTcp *t, MsHostId host, guint16 lport, guint32 raddr, guint16 rport)
         g_array_set_size(t->conns, t->conns->len + 1);
         id = t->conns->len;
     }
-    Conn *c = conn_at(t, id);
+    MsTcpConn *c = conn_at(t, id);
     memset(c, 0, sizeof *c);
-    c->key = g_new(ConnKey, 1);
-    *c->key = (ConnKey){ host, raddr, lport, rport };
+    c->key = g_new(MsTcpConnKey, 1);
+    *c->key = (MsTcpConnKey){ host, raddr, lport, rport };
     c->laddr = ms_net_host_addr(t->net, host);
     c->sbuf = g_byte_array_new();
+    ms__tcp_recv_init(c);
+    ms__tcp_sack_init(c);
     c->iss = (guint32) ms_rng_next(ms_engine_host_rng(t->engine, host));
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->sbuf_seq = c->iss + 1;
     c->snd_wnd = RWND;
     c->rto = RTO_INIT;
     c->ssthresh = G_MAXUINT32;
+    c->recover = c->iss;
     g_hash_table_insert(t->by_key, c->key, GUINT_TO_POINTER(id));
     t->stats.connections++;
     return id;
 }
 
-static void trace(MsTcp *t, Conn *c, MsTraceKind kind, const char *text);
+static void trace(MsTcp *t, MsTcpConn *c, MsTraceKind kind, const char *text);
 
 static void
 conn_free(MsTcp *t, MsTcpConnId id)
 {
-    Conn *c = conn_at(t, id);
+    MsTcpConn *c = conn_at(t, id);
     if (c->data_segments > 0) {
         g_autofree char *text = g_strdup_printf(
             "%" G_GUINT64_FORMAT " bytes left %s as %u TCP segment%s of at most %u bytes",
@@ -299,17 +302,21 @@ conn_free(MsTcp *t, MsTcpConnId id)
     }
     if (c->timer)
         ms_engine_cancel(t->engine, c->timer);
+    if (c->delack)
+        ms_engine_cancel(t->engine, c->delack);
     g_hash_table_remove(t->by_key, c->key);
     g_free(c->key);
     g_byte_array_unref(c->sbuf);
+    ms__tcp_recv_clear(c);
+    ms__tcp_sack_clear(c);
     memset(c, 0, sizeof *c);
-    c->state = ST_FREE;
+    c->state = MS_TCP_ST_FREE;
     c->next_free = t->free_conn;
     t->free_conn = id;
 }
 
 static void
-trace(MsTcp *t, Conn *c, MsTraceKind kind, const char *text)
+trace(MsTcp *t, MsTcpConn *c, MsTraceKind kind, const char *text)
 {
     MsTrace *tr = ms_net_trace(t->net);
     if (!ms_trace_enabled(tr))
@@ -329,7 +336,7 @@ trace(MsTcp *t, Conn *c, MsTraceKind kind, const char *text)
 static void
 notify_closed(MsTcp *t, MsTcpConnId id, MsTcpCloseReason why)
 {
-    Conn *c = conn_at(t, id);
+    MsTcpConn *c = conn_at(t, id);
     g_autofree char *text =
         g_strdup_printf("%s:%u -> %u: %s", ms_net_host_name(t->net, c->key->host), c->key->lport,
                         c->key->rport, ms_tcp_close_reason_to_string(why));
@@ -344,7 +351,7 @@ notify_closed(MsTcp *t, MsTcpConnId id, MsTcpCloseReason why)
 }
 
 static void
-send_segment(MsTcp *t, Conn *c, guint32 seq, guint8 flags, const guint8 *data, gsize len)
+send_segment(MsTcp *t, MsTcpConn *c, guint32 seq, guint8 flags, const guint8 *data, gsize len)
 {
     MsPacket p = { 0 };
     p.proto = MS_IPPROTO_TCP;
@@ -356,20 +363,38 @@ send_segment(MsTcp *t, Conn *c, guint32 seq, guint8 flags, const guint8 *data, g
     if (flags & MS_TCP_ACK) {
         p.ack = c->rcv_nxt;
         c->ack_sent = c->rcv_nxt;
+        if (c->delack) { /* this segment carries the ACK that was waiting */
+            ms_engine_cancel(t->engine, c->delack);
+            c->delack = 0;
+        }
     }
     p.window = RWND;
-    if (flags & MS_TCP_SYN)
+    if (flags & MS_TCP_SYN) {
         p.mss = (guint16) c->mss;
+        p.sack_perm = (guint8) c->sack_ok; /* RFC 2018 2: on SYNs only */
+    } else if ((flags & MS_TCP_ACK) && c->sack_ok && len == 0 && c->ooo->len > 0) {
+        /* RFC 2018 3-4: an ACK tells what is held above a gap. Only pure
+         * ACKs carry blocks here (data segments in the other direction
+         * would have to shrink to make room for them). */
+        p.n_sack = (guint8) ms__tcp_recv_sack_blocks(c, p.sack, MS_TCP_SACK_MAX_BLOCKS);
+    }
     p.payload = len ? g_bytes_new(data, len) : NULL;
     p.message = c->message;
     t->stats.segments++;
     ms_net_send(t->net, c->key->host, &p);
 }
 
+/* RFC 6928 2: IW = min(10 MSS, max(2 MSS, 14600)). */
+static guint32
+initial_window(guint32 mss)
+{
+    return MIN(10 * mss, MAX(2 * mss, 14600u));
+}
+
 static void
 arm_timer(MsTcp *t, MsTcpConnId id)
 {
-    Conn *c = conn_at(t, id);
+    MsTcpConn *c = conn_at(t, id);
     if (c->timer)
         ms_engine_cancel(t->engine, c->timer);
     MsEventData d = { { 0 } };
@@ -378,62 +403,123 @@ arm_timer(MsTcp *t, MsTcpConnId id)
 }
 
 static void
-stop_timer(MsTcp *t, Conn *c)
+stop_timer(MsTcp *t, MsTcpConn *c)
 {
     if (c->timer)
         ms_engine_cancel(t->engine, c->timer);
     c->timer = 0;
 }
 
-/* Sends what the windows allow, then the FIN when everything is out. */
+/* The bytes of a segment in the send buffer (which starts at snd_una). */
+static const guint8 *
+seg_data(MsTcpConn *c, guint32 seq)
+{
+    return c->sbuf->data + c->sbuf_head + (seq - c->sbuf_seq);
+}
+
+/* Sends a recorded segment again, with its original boundaries. */
+static void
+resend(MsTcp *t, MsTcpConn *c, MsTcpSeg *s)
+{
+    gboolean fin = (s->flags & MS_TCP_SEG_FIN) != 0;
+    guint32 len = s->len - (fin ? 1 : 0);
+    guint8 flags =
+        MS_TCP_ACK | (fin ? MS_TCP_FIN : 0) | ((s->flags & MS_TCP_SEG_PSH) ? MS_TCP_PSH : 0);
+    s->flags |= MS_TCP_SEG_RXT;
+    t->stats.retransmits++;
+    c->timing = FALSE; /* Karn: no RTT sample across a retransmission */
+    if (len > 0) {
+        g_autofree char *text =
+            g_strdup_printf("retransmit seq %u (%u bytes)", s->seq - c->iss, len);
+        trace(t, c, MS_TRACE_TCP_RETRANSMIT, text);
+        /* What really leaves the host: every segment and byte, the
+         * retransmitted ones counted apart. */
+        c->data_segments++;
+        c->resent++;
+        c->data_bytes += len;
+        c->resent_bytes += len;
+        t->stats.bytes += len;
+    }
+    send_segment(t, c, s->seq, flags, len ? seg_data(c, s->seq) : NULL, len);
+}
+
+/* Cuts and sends the next new segment (data, else the FIN once the app
+ * closed and all data is out) if the bytes in flight stay within `wnd`.
+ * Segments are cut at MSS, or at the end of what the app queued, never by
+ * the window: like real stacks, which count their window in segments. */
+static gboolean
+send_new(MsTcp *t, MsTcpConn *c, guint32 wnd)
+{
+    guint32 end_seq = c->sbuf_seq + (c->sbuf->len - c->sbuf_head);
+    guint32 flight = c->snd_max - c->snd_una;
+    if (MS_TCP_SEQ_LT(c->snd_max, end_seq)) {
+        guint32 len = MIN(c->mss, end_seq - c->snd_max);
+        if (flight + len > wnd)
+            return FALSE;
+        gboolean last = c->snd_max + len == end_seq;
+        if (!c->timing) {
+            c->timing = TRUE;
+            c->timed_seq = c->snd_max + len;
+            c->timed_at = ms_engine_now(t->engine);
+        }
+        ms__tcp_sack_add(c, c->snd_max, len, last ? MS_TCP_SEG_PSH : 0);
+        c->data_segments++;
+        c->data_bytes += len;
+        t->stats.bytes += len;
+        send_segment(t, c, c->snd_max, MS_TCP_ACK | (last ? MS_TCP_PSH : 0),
+                     seg_data(c, c->snd_max), len);
+        c->snd_nxt = c->snd_max += len;
+        return TRUE;
+    }
+    if (c->app_closed && !c->fin_sent && flight < wnd) {
+        ms__tcp_sack_add(c, c->snd_max, 1, MS_TCP_SEG_FIN);
+        send_segment(t, c, c->snd_max, MS_TCP_FIN | MS_TCP_ACK, NULL, 0);
+        c->fin_sent = TRUE;
+        c->snd_nxt = ++c->snd_max;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* Sends what RFC 6675 NextSeg() names: a lost segment not yet resent
+ * (rule 1), else new data within the peer's window (rule 2), else, in
+ * fast recovery, a hole below the highest SACKed segment (rule 3). FALSE
+ * when there is none. */
+static gboolean
+send_next_seg(MsTcp *t, MsTcpConn *c)
+{
+    MsTcpSeg *s = ms__tcp_sack_next_lost(c);
+    if (s) {
+        resend(t, c, s);
+        return TRUE;
+    }
+    if (send_new(t, c, c->snd_wnd))
+        return TRUE;
+    if (c->recovery == MS_TCP_REC_FAST && (s = ms__tcp_sack_next_hole(c))) {
+        resend(t, c, s);
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* Sends what the windows allow. Outside loss recovery (and in NewReno's
+ * fast recovery, whose retransmissions process_ack() makes) new segments
+ * go while the bytes in flight stay within min(cwnd, peer window); in
+ * SACK recovery and after an RTO, RFC 6675 5 rules: while cwnd - pipe >= 1
+ * SMSS, send what NextSeg() names (a lost segment, new data, a hole). */
 static void
 output(MsTcp *t, MsTcpConnId id)
 {
-    Conn *c = conn_at(t, id);
-    if (c->state != ST_ESTABLISHED)
+    MsTcpConn *c = conn_at(t, id);
+    if (c->state != MS_TCP_ST_ESTABLISHED)
         return;
-    guint32 end_seq = c->sbuf_seq + (c->sbuf->len - c->sbuf_head);
-    guint32 wnd = MIN(c->cwnd, c->snd_wnd);
     gboolean sent = FALSE;
-    while (SEQ_LT(c->snd_nxt, end_seq)) {
-        guint32 flight = c->snd_nxt - c->snd_una;
-        if (flight >= wnd)
-            break;
-        guint32 len = MIN(MIN(c->mss, end_seq - c->snd_nxt), wnd - flight);
-        const guint8 *data = c->sbuf->data + c->sbuf_head + (c->snd_nxt - c->sbuf_seq);
-        if (SEQ_LT(c->snd_nxt, c->snd_max)) {
-            t->stats.retransmits++;
-            g_autofree char *text =
-                g_strdup_printf("retransmit seq %u (%u bytes)", c->snd_nxt - c->iss, len);
-            trace(t, c, MS_TRACE_TCP_RETRANSMIT, text);
-        } else if (!c->timing) {
-            c->timing = TRUE;
-            c->timed_seq = c->snd_nxt + len;
-            c->timed_at = ms_engine_now(t->engine);
-        }
-        /* What really leaves the host: every segment and byte, the
-         * retransmitted ones (below snd_max: sent before) counted apart. */
-        c->data_segments++;
-        c->data_bytes += len;
-        if (SEQ_LT(c->snd_nxt, c->snd_max)) {
-            c->resent++;
-            c->resent_bytes += MIN(len, c->snd_max - c->snd_nxt);
-        }
-        gboolean last = c->snd_nxt + len == end_seq;
-        send_segment(t, c, c->snd_nxt, MS_TCP_ACK | (last ? MS_TCP_PSH : 0), data, len);
-        c->snd_nxt += len;
-        if (SEQ_GT(c->snd_nxt, c->snd_max))
-            c->snd_max = c->snd_nxt;
-        t->stats.bytes += len;
-        sent = TRUE;
-    }
-    if (c->app_closed && !c->fin_sent && c->snd_nxt == end_seq && (c->snd_nxt - c->snd_una) < wnd) {
-        send_segment(t, c, c->snd_nxt, MS_TCP_FIN | MS_TCP_ACK, NULL, 0);
-        c->fin_sent = TRUE;
-        c->snd_nxt++;
-        if (SEQ_GT(c->snd_nxt, c->snd_max))
-            c->snd_max = c->snd_nxt;
-        sent = TRUE;
+    if (c->recovery == MS_TCP_REC_NONE || (c->recovery == MS_TCP_REC_FAST && !c->sack_ok)) {
+        while (send_new(t, c, MIN(c->cwnd, c->snd_wnd)))
+            sent = TRUE;
+    } else {
+        while (ms__tcp_sack_pipe(c) + c->mss <= c->cwnd && send_next_seg(t, c))
+            sent = TRUE;
     }
     if (sent && !c->timer)
         arm_timer(t, id);
@@ -441,7 +527,7 @@ output(MsTcp *t, MsTcpConnId id)
 
 typedef struct {
     GHashTable *by_key;
-    ConnKey key;
+    MsTcpConnKey key;
 } PortProbe;
 
 /* Does a live connection use this four-tuple with local `port`? Linux lets
@@ -482,11 +568,12 @@ ms_tcp_connect_tagged(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport,
     }
     guint16 lport = pick_local_port(t, host, dst_addr, dport);
     MsTcpConnId id = conn_new(t, host, lport, dst_addr, dport);
-    Conn *c = conn_at(t, id);
+    MsTcpConn *c = conn_at(t, id);
     c->message = message;
     c->cb = cb;
     c->ud = ud;
-    c->state = ST_SYN_SENT;
+    c->state = MS_TCP_ST_SYN_SENT;
+    c->sack_ok = sack_offered(t, host); /* offered; kept if the SYN-ACK agrees */
     MsHostId dst = ms_net_host_by_addr(t->net, dst_addr);
     guint32 pmtu = dst == G_MAXUINT32 ? 0 : ms_net_path_mtu(t->net, host, dst);
     if (pmtu == 0) {
@@ -498,7 +585,7 @@ ms_tcp_connect_tagged(MsTcp *t, MsHostId host, guint32 dst_addr, guint16 dport,
         return id;
     }
     c->mss = MAX(pmtu, 68u) - MS_IPV4_HEADER - MS_TCP_HEADER;
-    c->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u)); /* RFC 3390 initial window */
+    c->cwnd = initial_window(c->mss);
     send_segment(t, c, c->iss, MS_TCP_SYN, NULL, 0);
     c->snd_nxt = c->snd_max = c->iss + 1;
     arm_timer(t, id);
@@ -515,7 +602,7 @@ ms_tcp_set_callbacks(MsTcp *t, MsTcpConnId id, const MsTcpCallbacks *cb, gpointe
         ms__flow_set_callbacks(t->flow, id, cb, ud);
         return;
     }
-    Conn *c = conn_at(t, id);
+    MsTcpConn *c = conn_at(t, id);
     c->cb = cb;
     c->ud = ud;
 }
@@ -527,8 +614,8 @@ ms_tcp_send(MsTcp *t, MsTcpConnId id, const guint8 *data, gsize len)
         ms__flow_send(t->flow, id, data, len);
         return;
     }
-    Conn *c = conn_at(t, id);
-    g_return_if_fail(c->state != ST_FREE && !c->app_closed);
+    MsTcpConn *c = conn_at(t, id);
+    g_return_if_fail(c->state != MS_TCP_ST_FREE && !c->app_closed);
     g_byte_array_append(c->sbuf, data, (guint) len);
     output(t, id);
 }
@@ -552,8 +639,8 @@ ms_tcp_close(MsTcp *t, MsTcpConnId id)
         ms__flow_close(t->flow, id);
         return;
     }
-    Conn *c = conn_at(t, id);
-    if (c->state == ST_FREE)
+    MsTcpConn *c = conn_at(t, id);
+    if (c->state == MS_TCP_ST_FREE)
         return;
     c->detached = TRUE;
     c->app_closed = TRUE; /* in SYN_SENT: the FIN follows the handshake and the data */
@@ -569,8 +656,8 @@ ms_tcp_abort(MsTcp *t, MsTcpConnId id)
         ms__flow_abort(t->flow, id);
         return;
     }
-    Conn *c = conn_at(t, id);
-    if (c->state != ST_SYN_SENT) {
+    MsTcpConn *c = conn_at(t, id);
+    if (c->state != MS_TCP_ST_SYN_SENT) {
         ms_tcp_close(t, id);
         return;
     }
@@ -603,22 +690,23 @@ static void
 accept_syn(MsTcp *t, MsHostId host, const MsPacket *p, const MsTcpListener *l)
 {
     MsTcpConnId id = conn_new(t, host, p->dport, p->src_addr, p->sport);
-    Conn *c = conn_at(t, id);
-    c->state = ST_SYN_RCVD;
+    MsTcpConn *c = conn_at(t, id);
+    c->state = MS_TCP_ST_SYN_RCVD;
     c->cb = l->cb;
     c->ud = l->ud;
     c->rcv_nxt = p->seq + 1;
     guint32 pmtu = ms_net_path_mtu(t->net, host, p->src);
     guint32 my_mss = (pmtu ? pmtu : 576) - MS_IPV4_HEADER - MS_TCP_HEADER;
     c->mss = p->mss ? MIN(my_mss, p->mss) : MIN(my_mss, 536u);
-    c->cwnd = MIN(4 * c->mss, MAX(2 * c->mss, 4380u));
+    c->sack_ok = p->sack_perm && sack_offered(t, host); /* RFC 2018 2 */
+    c->cwnd = initial_window(c->mss);
     send_segment(t, c, c->iss, MS_TCP_SYN | MS_TCP_ACK, NULL, 0);
     c->snd_nxt = c->snd_max = c->iss + 1;
     arm_timer(t, id);
 }
 
 static void
-rtt_sample(Conn *c, MsTime r)
+rtt_sample(MsTcpConn *c, MsTime r)
 {
     if (c->srtt == 0) {
         c->srtt = r;
@@ -631,17 +719,43 @@ rtt_sample(Conn *c, MsTime r)
     c->rto = CLAMP(c->srtt + MAX(4 * c->rttvar, MS_TIME_MS), RTO_MIN, RTO_MAX);
 }
 
-/* Handles the ACK field of an arriving segment. */
+/* Enters fast recovery at the third duplicate ACK (RFC 5681 3.2): halves
+ * the window and resends the first segment not acknowledged. */
+static void
+enter_fast_recovery(MsTcp *t, MsTcpConn *c)
+{
+    guint32 flight = c->snd_max - c->snd_una;
+    c->ssthresh = MAX(flight / 2, 2 * c->mss); /* RFC 5681 (4) */
+    c->recover = c->snd_max;
+    c->recovery = MS_TCP_REC_FAST;
+    MsTcpSeg *first = ms__tcp_sack_at(c, 0);
+    if (c->sack_ok) {
+        /* RFC 6675 5 (4): cwnd = ssthresh; HighACK + 1 is taken as lost and
+         * resent at once, whatever pipe says; output() does the rest. */
+        c->cwnd = c->ssthresh;
+        first->flags |= MS_TCP_SEG_LOST;
+        resend(t, c, first);
+    } else {
+        /* RFC 6582 3.2 (2) and (3): resend, inflate by the three segments
+         * that left the network. */
+        resend(t, c, first);
+        c->cwnd = c->ssthresh + 3 * c->mss;
+    }
+}
+
+/* Handles the ACK field (and SACK blocks) of an arriving segment. */
 static void
 process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
 {
-    Conn *c = conn_at(t, id);
-    if (SEQ_GT(p->ack, c->snd_una) && SEQ_LE(p->ack, c->snd_max)) {
+    MsTcpConn *c = conn_at(t, id);
+    if (c->sack_ok && p->n_sack > 0 && ms__tcp_sack_update(c, p->sack, p->n_sack))
+        ms__tcp_sack_mark_lost(c);
+    if (MS_TCP_SEQ_GT(p->ack, c->snd_una) && MS_TCP_SEQ_LE(p->ack, c->snd_max)) {
         guint32 acked = p->ack - c->snd_una;
         /* Drop acknowledged data from the send buffer (not SYN/FIN octets). */
         guint32 data_end = c->sbuf_seq + (c->sbuf->len - c->sbuf_head);
-        guint32 upto = SEQ_LT(p->ack, data_end) ? p->ack : data_end;
-        if (SEQ_GT(upto, c->sbuf_seq)) {
+        guint32 upto = MS_TCP_SEQ_LT(p->ack, data_end) ? p->ack : data_end;
+        if (MS_TCP_SEQ_GT(upto, c->sbuf_seq)) {
             c->sbuf_head += upto - c->sbuf_seq;
             c->sbuf_seq = upto;
             if (c->sbuf_head > 65536 && c->sbuf_head * 2 > c->sbuf->len) {
@@ -649,39 +763,94 @@ process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
                 c->sbuf_head = 0;
             }
         }
+        ms__tcp_sack_ack(c, p->ack);
         c->snd_una = p->ack;
-        if (SEQ_LT(c->snd_nxt, c->snd_una))
-            c->snd_nxt = c->snd_una;
-        if (c->timing && SEQ_LE(c->timed_seq, p->ack)) {
+        if (c->timing && MS_TCP_SEQ_LE(c->timed_seq, p->ack)) {
             c->timing = FALSE;
             rtt_sample(c, ms_engine_now(t->engine) - c->timed_at);
         }
-        if (c->cwnd < c->ssthresh)
-            c->cwnd += MIN(acked, c->mss); /* slow start */
-        else
-            c->cwnd += MAX(1u, c->mss * c->mss / c->cwnd); /* congestion avoidance */
         c->dupacks = 0;
         c->retries = 0;
+        if (c->recovery == MS_TCP_REC_FAST && MS_TCP_SEQ_GE(p->ack, c->recover)) {
+            /* A full ACK ends fast recovery: RFC 6675 5 leaves cwnd at
+             * ssthresh; RFC 6582 3.2 (3) deflates it to at most
+             * ssthresh, short of a burst. */
+            guint32 flight = c->snd_max - c->snd_una;
+            c->cwnd = c->sack_ok ? c->ssthresh : MIN(c->ssthresh, MAX(flight, c->mss) + c->mss);
+            c->recovery = MS_TCP_REC_NONE;
+        } else if (c->recovery == MS_TCP_REC_FAST && !c->sack_ok) {
+            /* RFC 6582 3.2 (3), a partial ACK: the next hole is lost too;
+             * resend it and deflate the window by what left the network. */
+            resend(t, c, ms__tcp_sack_at(c, 0));
+            c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) + (acked >= c->mss ? c->mss : 0);
+            c->cwnd = MAX(c->cwnd, c->mss);
+        } else if (c->recovery != MS_TCP_REC_FAST) {
+            if (c->recovery == MS_TCP_REC_RTO && MS_TCP_SEQ_GE(p->ack, c->recover))
+                c->recovery = MS_TCP_REC_NONE;
+            /* Both count acknowledged bytes (RFC 3465), so that delayed
+             * ACKs, one per two segments, open the window as fast as
+             * Linux, which counts segments: slow start adds them, up to 2
+             * SMSS per ACK (L = 2); congestion avoidance adds SMSS x
+             * acked / cwnd, about one SMSS per RTT (RFC 5681 3.1). */
+            if (c->cwnd < c->ssthresh)
+                c->cwnd += MIN(acked, 2 * c->mss);
+            else
+                c->cwnd += MAX(1u, (guint32) ((guint64) c->mss * acked / c->cwnd));
+        }
         if (c->fin_sent && p->ack == c->snd_max)
             c->fin_acked = TRUE;
         if (c->snd_una == c->snd_max)
             stop_timer(t, c);
         else
-            arm_timer(t, id);
+            arm_timer(t, id); /* RFC 6298 5.3 */
     } else if (p->ack == c->snd_una && len == 0 && !(p->flags & (MS_TCP_SYN | MS_TCP_FIN)) &&
                c->snd_max != c->snd_una) {
-        if (++c->dupacks == 3) {
-            /* Fast retransmit: halve the window and go back to snd_una. */
-            guint32 flight = c->snd_max - c->snd_una;
-            c->ssthresh = MAX(flight / 2, 2 * c->mss);
-            c->cwnd = c->ssthresh;
-            c->snd_nxt = c->snd_una;
-            c->timing = FALSE;
-            if (c->fin_sent && !c->fin_acked)
-                c->fin_sent = FALSE;
+        c->dupacks++;
+        if (c->recovery == MS_TCP_REC_NONE) {
+            /* RFC 6675 5: DupThresh duplicate ACKs, or SACK blocks that make
+             * the first segment lost. RFC 6582 3.2 (2): without SACK, not
+             * again for duplicates of data sent before the last recovery. */
+            gboolean enter =
+                c->sack_ok ? c->dupacks >= 3 || (ms__tcp_sack_count(c) > 0 &&
+                                                 (ms__tcp_sack_at(c, 0)->flags & MS_TCP_SEG_LOST))
+                           : c->dupacks == 3 && MS_TCP_SEQ_GT(p->ack, c->recover);
+            if (enter)
+                enter_fast_recovery(t, c);
+        } else if (c->recovery == MS_TCP_REC_FAST && !c->sack_ok) {
+            c->cwnd += c->mss; /* RFC 6582 3.2 (4): each duplicate, one more left */
         }
     }
-    (void) len;
+}
+
+/* Delayed ACKs (RFC 1122 4.2.3.2, RFC 5681 4.2): new data in order is
+ * acknowledged at once only when more than one full-sized segment waits
+ * for it (so every second segment of a bulk transfer, as Linux's
+ * __tcp_ack_snd_check() does), else after DELACK at most, unless data
+ * going back carries the ACK first. */
+static void
+ack_now_or_later(MsTcp *t, MsTcpConnId id, gboolean now)
+{
+    MsTcpConn *c = conn_at(t, id);
+    if (now || c->rcv_nxt - c->ack_sent > c->mss) {
+        send_segment(t, c, c->snd_nxt, MS_TCP_ACK, NULL, 0);
+        return;
+    }
+    if (c->delack)
+        return;
+    MsEventData d = { { 0 } };
+    d.u32[0] = id;
+    c->delack = ms_engine_schedule_in(t->engine, DELACK, c->key->host, t->ev_delack, d);
+}
+
+static void
+on_delack(MsEngine *e, const MsEvent *ev, gpointer user_data)
+{
+    MsTcp *t = user_data;
+    (void) e;
+    MsTcpConn *c = conn_at(t, ev->data.u32[0]);
+    c->delack = 0;
+    if (c->state != MS_TCP_ST_FREE && c->ack_sent != c->rcv_nxt)
+        send_segment(t, c, c->snd_nxt, MS_TCP_ACK, NULL, 0);
 }
 
 static void
@@ -689,7 +858,7 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
 {
     MsTcp *t = user_data;
     (void) net;
-    ConnKey k = { host, p->src_addr, p->dport, p->sport };
+    MsTcpConnKey k = { host, p->src_addr, p->dport, p->sport };
     MsTcpConnId id = GPOINTER_TO_UINT(g_hash_table_lookup(t->by_key, &k));
     gsize len = p->payload ? g_bytes_get_size(p->payload) : 0;
     if (!id) {
@@ -705,16 +874,16 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         send_rst(t, host, p); /* RFC 793 3.4: nothing here: reset */
         return;
     }
-    Conn *c = conn_at(t, id);
+    MsTcpConn *c = conn_at(t, id);
     if (p->flags & MS_TCP_RST) {
-        gboolean refused = c->state == ST_SYN_SENT;
+        gboolean refused = c->state == MS_TCP_ST_SYN_SENT;
         if (refused)
             t->stats.refused++;
         notify_closed(t, id, refused ? MS_TCP_CLOSE_REFUSED : MS_TCP_CLOSE_RESET);
         conn_free(t, id);
         return;
     }
-    if (c->state == ST_SYN_SENT) {
+    if (c->state == MS_TCP_ST_SYN_SENT) {
         if ((p->flags & (MS_TCP_SYN | MS_TCP_ACK)) != (MS_TCP_SYN | MS_TCP_ACK) ||
             p->ack != c->iss + 1)
             return;
@@ -722,7 +891,8 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         c->snd_una = p->ack;
         if (p->mss)
             c->mss = MIN(c->mss, p->mss);
-        c->state = ST_ESTABLISHED;
+        c->sack_ok = c->sack_ok && p->sack_perm;
+        c->state = MS_TCP_ST_ESTABLISHED;
         c->retries = 0;
         stop_timer(t, c);
         send_segment(t, c, c->snd_nxt, MS_TCP_ACK, NULL, 0);
@@ -730,11 +900,11 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         trace(t, c, MS_TRACE_TCP_ESTABLISHED, "established");
         if (!c->detached && c->cb && c->cb->connected)
             c->cb->connected(t, id, c->ud);
-        if (conn_at(t, id)->state == ST_ESTABLISHED)
+        if (conn_at(t, id)->state == MS_TCP_ST_ESTABLISHED)
             output(t, id);
         return;
     }
-    if (c->state == ST_SYN_RCVD) {
+    if (c->state == MS_TCP_ST_SYN_RCVD) {
         if ((p->flags & MS_TCP_SYN) && !(p->flags & MS_TCP_ACK)) {
             send_segment(t, c, c->iss, MS_TCP_SYN | MS_TCP_ACK, NULL, 0); /* our SYN-ACK was lost */
             return;
@@ -742,7 +912,7 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         if (!(p->flags & MS_TCP_ACK) || p->ack != c->iss + 1)
             return;
         c->snd_una = p->ack;
-        c->state = ST_ESTABLISHED;
+        c->state = MS_TCP_ST_ESTABLISHED;
         c->retries = 0;
         stop_timer(t, c);
         t->stats.established++;
@@ -750,7 +920,7 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         if (c->cb && c->cb->connected)
             c->cb->connected(t, id, c->ud);
         c = conn_at(t, id);
-        if (c->state == ST_FREE)
+        if (c->state == MS_TCP_ST_FREE)
             return;
     } else if ((p->flags & MS_TCP_SYN)) {
         /* A retransmitted SYN-ACK: our ACK was lost. */
@@ -761,23 +931,23 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         process_ack(t, id, p, len);
         c = conn_at(t, id);
     }
-    /* must_ack: a segment that did not advance rcv_nxt (out of order or a
-     * duplicate) is answered with a duplicate ACK at once; new data is
-     * acknowledged by whatever we send next, or by a pure ACK below. */
+    /* must_ack: a segment out of order, a duplicate or one that fills a
+     * gap is answered at once (RFC 5681 4.2: the duplicate ACK tells the
+     * sender what is missing); other new data is acknowledged by whatever
+     * we send next, or by a pure ACK below. */
     gboolean must_ack = FALSE;
     if (len > 0) {
-        if (p->seq == c->rcv_nxt) {
-            c->rcv_nxt += (guint32) len;
+        must_ack = ms__tcp_recv_segment(c, p->seq, p->payload);
+        gsize off, n;
+        for (GBytes *b; (b = ms__tcp_recv_pull(c, &off, &n));) {
             if (!c->detached && c->cb && c->cb->data) {
-                gsize n = 0;
-                const guint8 *d = g_bytes_get_data(p->payload, &n);
-                c->cb->data(t, id, d, n, c->ud);
+                const guint8 *d = g_bytes_get_data(b, NULL);
+                c->cb->data(t, id, d + off, n, c->ud);
                 c = conn_at(t, id);
-                if (c->state == ST_FREE)
-                    return;
             }
-        } else {
-            must_ack = TRUE;
+            g_bytes_unref(b);
+            if (c->state == MS_TCP_ST_FREE)
+                return;
         }
     }
     if ((p->flags & MS_TCP_FIN) && p->seq + (guint32) len == c->rcv_nxt && !c->fin_rcvd) {
@@ -786,7 +956,7 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
         send_segment(t, c, c->snd_nxt, MS_TCP_ACK, NULL, 0);
         notify_closed(t, id, MS_TCP_CLOSE_NORMAL);
         c = conn_at(t, id);
-        if (c->state == ST_FREE)
+        if (c->state == MS_TCP_ST_FREE)
             return;
         c->app_closed = TRUE; /* no half-close: answer with our FIN */
     } else if (p->flags & MS_TCP_FIN) {
@@ -795,9 +965,9 @@ on_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data)
     /* Data the app sent in answer already carries the ACK (piggybacking). */
     output(t, id);
     c = conn_at(t, id);
-    if (c->state != ST_FREE && (must_ack || c->ack_sent != c->rcv_nxt))
-        send_segment(t, c, c->snd_nxt, MS_TCP_ACK, NULL, 0);
-    if (c->state != ST_FREE && c->fin_rcvd && c->fin_acked)
+    if (c->state != MS_TCP_ST_FREE && (must_ack || c->ack_sent != c->rcv_nxt))
+        ack_now_or_later(t, id, must_ack);
+    if (c->state != MS_TCP_ST_FREE && c->fin_rcvd && c->fin_acked)
         conn_free(t, id);
 }
 
@@ -807,11 +977,11 @@ on_timer(MsEngine *e, const MsEvent *ev, gpointer user_data)
     MsTcp *t = user_data;
     (void) e;
     MsTcpConnId id = ev->data.u32[0];
-    Conn *c = conn_at(t, id);
+    MsTcpConn *c = conn_at(t, id);
     c->timer = 0;
-    if (c->state == ST_FREE)
+    if (c->state == MS_TCP_ST_FREE)
         return;
-    guint limit = c->state == ST_ESTABLISHED ? DATA_RETRIES : SYN_RETRIES;
+    guint limit = c->state == MS_TCP_ST_ESTABLISHED ? DATA_RETRIES : SYN_RETRIES;
     if (++c->retries > limit) {
         t->stats.timeouts++;
         notify_closed(t, id, MS_TCP_CLOSE_TIMEOUT);
@@ -820,29 +990,34 @@ on_timer(MsEngine *e, const MsEvent *ev, gpointer user_data)
     }
     c->rto = MIN(c->rto * 2, RTO_MAX);
     c->timing = FALSE;
-    if (c->state == ST_SYN_SENT) {
+    if (c->state == MS_TCP_ST_SYN_SENT) {
         t->stats.retransmits++;
         trace(t, c, MS_TRACE_TCP_RETRANSMIT, "SYN again");
         send_segment(t, c, c->iss, MS_TCP_SYN, NULL, 0);
         arm_timer(t, id);
         return;
     }
-    if (c->state == ST_SYN_RCVD) {
+    if (c->state == MS_TCP_ST_SYN_RCVD) {
         t->stats.retransmits++;
         send_segment(t, c, c->iss, MS_TCP_SYN | MS_TCP_ACK, NULL, 0);
         arm_timer(t, id);
         return;
     }
+    /* RFC 5681 3.1 (4): ssthresh from the flight, unless this segment was
+     * already resent by the timer; the window drops to one segment, and
+     * every segment not SACKed is resent in order, original boundaries
+     * kept, as the window opens again (RFC 6298 5.4-5.6). */
     guint32 flight = c->snd_max - c->snd_una;
-    c->ssthresh = MAX(flight / 2, 2 * c->mss);
+    if (c->retries == 1)
+        c->ssthresh = MAX(flight / 2, 2 * c->mss);
     c->cwnd = c->mss;
-    c->snd_nxt = c->snd_una;
+    c->recovery = MS_TCP_REC_RTO;
+    c->recover = c->snd_max;
     c->dupacks = 0;
-    if (c->fin_sent && !c->fin_acked)
-        c->fin_sent = FALSE;
+    ms__tcp_sack_mark_all_lost(c);
     output(t, id);
     c = conn_at(t, id);
-    if (c->state != ST_FREE && !c->timer)
+    if (c->state != MS_TCP_ST_FREE && !c->timer)
         arm_timer(t, id);
 }
 

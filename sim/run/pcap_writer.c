@@ -304,7 +304,9 @@ ms_pcap_writer_tcp_segment(MsPcapWriter *w, guint iface, gint64 time_ns, const M
 {
     g_return_if_fail(w != NULL && seg != NULL && iface < w->interfaces && time_ns >= 0);
     g_return_if_fail(payload != NULL || len == 0);
-    gsize hlen = MS_TCP_HEADER_LEN + (seg->mss ? MSS_OPTION_LEN : 0);
+    g_return_if_fail(seg->n_sack <= MS_TCP_SACK_MAX_BLOCKS);
+    gsize hlen =
+        MS_TCP_HEADER_LEN + ms_tcp_wire_options_len(seg->mss != 0, seg->sack_perm, seg->n_sack);
     g_return_if_fail(len <= IP_MAXLEN - MS_IPV4_HEADER_LEN - hlen);
     if (skip_full(w, time_ns))
         return;
@@ -320,10 +322,30 @@ ms_pcap_writer_tcp_segment(MsPcapWriter *w, guint iface, gint64 time_ns, const M
     t[13] = seg->flags;
     put_be16(t + 14, seg->window);
     /* t[16..17] checksum below, t[18..19] urgent pointer 0 */
+    /* Options as ms_tcp_wire_options_len() lays them out: MSS (RFC 9293
+     * 3.2), NOP NOP SACK-permitted (RFC 2018 2), NOP NOP SACK (RFC 2018 3). */
+    guint8 *o = t + MS_TCP_HEADER_LEN;
     if (seg->mss) {
-        t[20] = 2; /* kind: MSS */
-        t[21] = MSS_OPTION_LEN;
-        put_be16(t + 22, seg->mss);
+        o[0] = MS_TCPOPT_MSS;
+        o[1] = MSS_OPTION_LEN;
+        put_be16(o + 2, seg->mss);
+        o += MSS_OPTION_LEN;
+    }
+    if (seg->sack_perm) {
+        o[0] = o[1] = MS_TCPOPT_NOP;
+        o[2] = MS_TCPOPT_SACK_PERM;
+        o[3] = 2;
+        o += 4;
+    }
+    if (seg->n_sack) {
+        o[0] = o[1] = MS_TCPOPT_NOP;
+        o[2] = MS_TCPOPT_SACK;
+        o[3] = (guint8) (2 + 8 * seg->n_sack);
+        o += 4;
+        for (guint i = 0; i < seg->n_sack; i++, o += 8) {
+            put_be32(o, seg->sack[2 * i]);
+            put_be32(o + 4, seg->sack[2 * i + 1]);
+        }
     }
     if (len)
         memcpy(t + hlen, payload, len);

@@ -16,7 +16,28 @@ struct _MsNarrator {
     MsNarrateLevel level;
     gboolean colour;
     guint step;
+    GHashTable *isn; /* MsNarratorFlow* -> initial sequence number, from SYNs */
 };
+
+/* One direction of a TCP connection, as the packets name it. */
+typedef struct {
+    guint32 src, dst;
+    guint16 sport, dport;
+} MsNarratorFlow;
+
+static guint
+flow_hash(gconstpointer p)
+{
+    const MsNarratorFlow *f = p;
+    return (f->src * 31u + f->dst) * 65599u + ((guint) f->sport << 16 | f->dport);
+}
+
+static gboolean
+flow_equal(gconstpointer a, gconstpointer b)
+{
+    const MsNarratorFlow *x = a, *y = b;
+    return x->src == y->src && x->dst == y->dst && x->sport == y->sport && x->dport == y->dport;
+}
 
 MsNarrator *
 ms_narrator_new(MsNet *net, FILE *out, MsNarrateLevel level, gboolean colour)
@@ -26,13 +47,61 @@ ms_narrator_new(MsNet *net, FILE *out, MsNarrateLevel level, gboolean colour)
     n->out = out;
     n->level = level;
     n->colour = colour;
+    n->isn = g_hash_table_new_full(flow_hash, flow_equal, g_free, NULL);
     return n;
 }
 
 void
 ms_narrator_free(gpointer p)
 {
-    g_free(p);
+    MsNarrator *n = p;
+    if (!n)
+        return;
+    g_hash_table_destroy(n->isn);
+    g_free(n);
+}
+
+/* A TCP segment's header as `--level packets` tells it, into `out`: flags,
+ * sequence and acknowledgment numbers relative to each side's initial
+ * sequence number (as Wireshark shows them; absolute until a SYN was
+ * seen), window, and options: MSS and SACK-permitted on SYNs, SACK blocks
+ * (RFC 2018) on ACKs. */
+static void
+tcp_header_text(MsNarrator *n, const MsPacket *k, GString *out)
+{
+    MsNarratorFlow f = { k->src_addr, k->dst_addr, k->sport, k->dport };
+    MsNarratorFlow back = { k->dst_addr, k->src_addr, k->dport, k->sport };
+    if (k->flags & MS_TCP_SYN)
+        g_hash_table_insert(n->isn, g_memdup2(&f, sizeof f), GUINT_TO_POINTER(k->seq));
+    gpointer isn_v = NULL, isn_back = NULL;
+    guint32 isn =
+        g_hash_table_lookup_extended(n->isn, &f, NULL, &isn_v) ? GPOINTER_TO_UINT(isn_v) : 0;
+    guint32 back_isn = g_hash_table_lookup_extended(n->isn, &back, NULL, &isn_back)
+                           ? GPOINTER_TO_UINT(isn_back)
+                           : 0;
+    static const struct {
+        guint8 bit;
+        const char *name;
+    } names[] = { { MS_TCP_SYN, "SYN" }, { MS_TCP_FIN, "FIN" }, { MS_TCP_RST, "RST" },
+                  { MS_TCP_PSH, "PSH" }, { MS_TCP_ACK, "ACK" }, { MS_TCP_URG, "URG" } };
+    g_string_append(out, " [");
+    const char *sep = "";
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++)
+        if (k->flags & names[i].bit) {
+            g_string_append_printf(out, "%s%s", sep, names[i].name);
+            sep = ", ";
+        }
+    g_string_append_printf(out, "] seq %u", k->seq - isn);
+    if (k->flags & MS_TCP_ACK)
+        g_string_append_printf(out, " ack %u", k->ack - back_isn);
+    g_string_append_printf(out, " win %u", k->window);
+    if (k->mss)
+        g_string_append_printf(out, " mss %u", k->mss);
+    if (k->sack_perm)
+        g_string_append(out, " sack-permitted");
+    for (guint i = 0; i < k->n_sack && i < MS_TCP_SACK_MAX_BLOCKS; i++)
+        g_string_append_printf(out, "%s%u-%u", i ? " " : " SACK ", k->sack[2 * i] - back_isn,
+                               k->sack[2 * i + 1] - back_isn);
 }
 
 static const char *
@@ -94,15 +163,18 @@ ms_narrator_record(const MsTraceRecord *r, gpointer p)
             break;
         if (r->packet) {
             gsize len = r->packet->payload ? g_bytes_get_size(r->packet->payload) : 0;
+            g_autoptr(GString) hdr = g_string_new(NULL);
+            if (r->packet->proto == MS_IPPROTO_TCP)
+                tcp_header_text(n, r->packet, hdr);
             fprintf(n->out,
-                    "%s     t=%s s      %s %s -> %s: %s %u->%u, %" G_GSIZE_FORMAT
-                    " bytes of data%s%s%s\n",
+                    "%s     t=%s s      %s %s -> %s: %s %u->%u%s, %" G_GSIZE_FORMAT
+                    " bytes of data%s\n",
                     dim, t, r->kind == MS_TRACE_PACKET_DROP ? "DROP" : "packet",
                     host_name(n->net, r->host),
                     r->kind == MS_TRACE_PACKET_DROP ? (r->text ? r->text : "")
                                                     : host_name(n->net, r->peer),
                     r->packet->proto == MS_IPPROTO_TCP ? "TCP" : "UDP", r->packet->sport,
-                    r->packet->dport, len, r->kind == MS_TRACE_PACKET_DROP ? "" : "", "", end);
+                    r->packet->dport, hdr->str, len, end);
         } else {
             fprintf(n->out, "%s     t=%s s      %s %s%s\n", dim, t, host_name(n->net, r->host),
                     r->text ? r->text : "", end);
@@ -344,8 +416,20 @@ ms_pcap_sink_record(const MsTraceRecord *r, gpointer p)
     gsize len = 0;
     const guint8 *data = k->payload ? g_bytes_get_data(k->payload, &len) : NULL;
     if (k->proto == MS_IPPROTO_TCP) {
-        MsPcapTcp seg = { k->src_addr, k->dst_addr, k->sport, k->dport, k->seq, k->ack,
-                          k->flags,    k->window,   k->ttl,   k->ip_id, k->mss };
+        MsPcapTcp seg = { .src_ip = k->src_addr,
+                          .dst_ip = k->dst_addr,
+                          .sport = k->sport,
+                          .dport = k->dport,
+                          .seq = k->seq,
+                          .ack = k->ack,
+                          .flags = k->flags,
+                          .window = k->window,
+                          .ttl = k->ttl,
+                          .ip_id = k->ip_id,
+                          .mss = k->mss,
+                          .sack_perm = k->sack_perm,
+                          .n_sack = k->n_sack };
+        memcpy(seg.sack, k->sack, sizeof seg.sack);
         ms_pcap_writer_tcp_segment(s->w, iface, EPOCH_NS + r->at, &seg, data, len);
     } else {
         ms_pcap_writer_udp(s->w, iface, EPOCH_NS + r->at, k->src_addr, k->dst_addr, k->sport,
