@@ -30,7 +30,7 @@ typedef struct {
     const guint64 *drops;  /* data segments to drop (ordinals from 1, ascending), or NULL */
     guint n_drops;
     guint32 mss;   /* payload bytes per segment: the link's MTU is mss + 40 */
-    gboolean sack; /* asked for; today's TCP-lite has no SACK (see cmd_bench.c) */
+    gboolean sack; /* both ends offer SACK (RFC 2018); FALSE: NewReno recovery */
     MsTime end;    /* give up at this simulated time */
     guint64 seed;
 } MsBenchTransferParams;

@@ -253,7 +253,7 @@ bench_transfer(int argc, char **argv)
         { "mss", 0, 0, G_OPTION_ARG_STRING, &mss_s,
           "payload bytes per segment; the link's MTU is MSS + 40 (default 1460)", "N" },
         { "sack", 0, 0, G_OPTION_ARG_STRING, &sack_s,
-          "SACK asked for (default yes; today's TCP-lite has none: printed only)", "yes|no" },
+          "both ends offer SACK (default yes); no: NewReno recovery (RFC 6582)", "yes|no" },
         { "end", 0, 0, G_OPTION_ARG_STRING, &end_s, "give up at this simulated time (default 1h)",
           "TIME" },
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default 1)", "S" },

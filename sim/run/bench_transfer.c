@@ -138,6 +138,9 @@ ms_bench_transfer_run(const MsBenchTransferParams *p, MsBenchTransferResult *r)
     MsLinkParams lp = { p->delay, p->bandwidth_bps, p->mss + MS_IPV4_HEADER + MS_TCP_HEADER, 0.0,
                         QUEUE_BYTES };
     ms_net_add_link(net, x.a, x.b, &lp, NULL);
+    /* SACK is used only when both ends offer it (RFC 2018). */
+    ms_tcp_set_sack(tcp, x.a, p->sack);
+    ms_tcp_set_sack(tcp, x.b, p->sack);
     ms_net_set_loss_hook(net, on_link, &x);
     x.data = g_malloc0(p->bytes);
     ms_tcp_listen(tcp, x.b, TRANSFER_PORT, &transfer_callbacks, &x);
