@@ -137,7 +137,13 @@ class ClampedNewReno : public TcpNewReno {
                 .AddConstructor<ClampedNewReno>()
                 .AddAttribute("Clamp", "largest congestion window, bytes (0: none)",
                               UintegerValue(65535), MakeUintegerAccessor(&ClampedNewReno::m_clamp),
-                              MakeUintegerChecker<uint32_t>());
+                              MakeUintegerChecker<uint32_t>())
+                .AddAttribute("ByteCounting",
+                              "congestion avoidance grows by the segments an ACK covers (RFC 3465, "
+                              "as Linux's tcp_cong_avoid_ai) instead of by one share per ACK",
+                              BooleanValue(false),
+                              MakeBooleanAccessor(&ClampedNewReno::m_byteCounting),
+                              MakeBooleanChecker());
         return tid;
     }
 
@@ -156,6 +162,22 @@ class ClampedNewReno : public TcpNewReno {
             tcb->m_cWnd = m_clamp;
     }
 
+  protected:
+    // ns-3 3.37's NewReno adds MSS^2/cwnd once per ACK whatever the ACK
+    // covers, so with delayed ACKs (two segments an ACK) its window grows by
+    // half a segment per round trip. With ByteCounting each segment the ACK
+    // covers counts, one segment per round trip as RFC 3465 and Linux.
+    void CongestionAvoidance(Ptr<TcpSocketState> tcb, uint32_t segmentsAcked) override
+    {
+        if (!m_byteCounting) {
+            TcpNewReno::CongestionAvoidance(tcb, segmentsAcked);
+            return;
+        }
+        for (uint32_t i = 0; i < segmentsAcked; i++)
+            TcpNewReno::CongestionAvoidance(tcb, 1);
+    }
+
+  public:
     Ptr<TcpCongestionOps> Fork() override
     {
         return CopyObject<ClampedNewReno>(this);
@@ -163,6 +185,7 @@ class ClampedNewReno : public TcpNewReno {
 
   private:
     uint32_t m_clamp = 65535;
+    bool m_byteCounting = false;
 };
 
 uint64_t g_bytes = 1000000, g_got = 0;
@@ -206,7 +229,7 @@ int
 main(int argc, char **argv)
 {
     std::string bandwidth = "10Mbps", delay = "20ms", drop = "none", sack = "yes", recovery = "prr",
-                end = "3600s";
+                end = "3600s", growth = "ack";
     double loss = 0;
     bool verbose = false;
     uint32_t mss = 1460, iw = 10, seed = 1, wnd = 65535;
@@ -223,11 +246,13 @@ main(int argc, char **argv)
     cmd.AddValue("end", "give up at this simulated time", end);
     cmd.AddValue("seed", "random seed (the run number)", seed);
     cmd.AddValue("wnd", "largest congestion window in bytes, 0 for none (TCP-lite's window)", wnd);
+    cmd.AddValue("growth", "congestion avoidance: ack (ns-3's NewReno) or bytes (RFC 3465)", growth);
     cmd.AddValue("verbose", "print every packet from the sender on stderr", verbose);
     cmd.Parse(argc, argv);
     std::vector<uint64_t> drops;
     if (!ParseDrops(drop, drops) || (sack != "yes" && sack != "no") ||
-        (recovery != "prr" && recovery != "classic") || g_bytes == 0) {
+        (recovery != "prr" && recovery != "classic") || (growth != "ack" && growth != "bytes") ||
+        g_bytes == 0) {
         std::fprintf(stderr, "ns3-transfer: bad --drop, --sack, --recovery or --bytes\n");
         return 2;
     }
@@ -236,6 +261,7 @@ main(int argc, char **argv)
 
     Config::SetDefault("ns3::TcpL4Protocol::SocketType", TypeIdValue(ClampedNewReno::GetTypeId()));
     Config::SetDefault("mailsim::ClampedNewReno::Clamp", UintegerValue(wnd));
+    Config::SetDefault("mailsim::ClampedNewReno::ByteCounting", BooleanValue(growth == "bytes"));
     Config::SetDefault("ns3::TcpL4Protocol::RecoveryType",
                        TypeIdValue(recovery == "prr" ? TcpPrrRecovery::GetTypeId()
                                                      : TcpClassicRecovery::GetTypeId()));
