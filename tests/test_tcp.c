@@ -402,9 +402,6 @@ test_loss_retransmitted(void)
     pair_free(&p);
 }
 
-/* Nobody answers (b is down): the SYN goes at 0 and again after 1, 2, 4, 8
- * and 16 s (RFC 6298 5.5: the RTO doubles), and the connection fails
- * "timed out" 32 s after the last, at 63 s. */
 /* `text` with the client's port (an ephemeral one, drawn from the seed:
  * sim/net/ports.c) written as P. Caller frees. */
 static char *
@@ -425,6 +422,9 @@ port_as_p(const char *text)
     return g_string_free(s, FALSE);
 }
 
+/* Nobody answers (b is down): the SYN goes at 0 and again after 1, 2, 4, 8
+ * and 16 s (RFC 6298 5.5: the RTO doubles), and the connection fails
+ * "timed out" 32 s after the last, at 63 s. */
 static void
 test_syn_backoff_then_timeout(void)
 {
