@@ -84,4 +84,117 @@ const char *ms__scenario_closest(const char *const *known, guint n, const char *
  * know, in libxml2's words plus a hint, as schema errors. */
 void ms__scenario_check_names(MsScenarioDiag *d, const MsScenarioNames *names, xmlDoc *doc);
 
+/* ---- the reader's shared state and helpers --------------------------------
+ * sim/scenario/scenario_reader.c holds the helpers (attributes, typed values,
+ * look-ups), sim/scenario/scenario_read.c the phases up to the clients and
+ * ms__scenario_read(), sim/scenario/scenario_read_events.c the phases of what
+ * happens in a run (messages, checks, workloads, faults, expectations,
+ * outputs). A typed reader reports a bad value on its attribute through
+ * ms__reader_err() and returns the default, so that one run reports every
+ * problem. */
+/* A mask of host roles, for ms__reader_get_host_role(). */
+#define ROLE(r) (1u << (r))
+
+typedef struct {
+    MsScenarioDiag *d;
+    MsScenario *sc;
+    GPtrArray *temps;        /* xmlChar* from libxml2, xmlFree'd at the end */
+    GHashTable *host_ids;    /* id -> index + 1 */
+    GHashTable *domains;     /* domain -> mailserver index + 1 */
+    GHashTable *message_ids; /* id -> index + 1 */
+} MsScenarioReader;
+
+gboolean ms__reader_is(const xmlNode *n, const char *name);
+
+guint ms__reader_line_of(const xmlNode *n);
+
+/* The attribute's value (entities already decoded), or NULL when absent.
+ * Owned by the reader. */
+const char *ms__reader_attr(MsScenarioReader *R, xmlNode *n, const char *name);
+
+/* How errors name an element: by its id or key when it has one. */
+char *ms__reader_describe(MsScenarioReader *R, xmlNode *n);
+
+void ms__reader_err(MsScenarioReader *R, xmlNode *n, const char *attr_name, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+
+const char *ms__reader_need(MsScenarioReader *R, xmlNode *n, const char *name, const char *expect);
+
+/* ok as a units parser returned it; on failure reports the parser's error
+ * (*e: read only here, after the parser has run, since the order in which
+ * arguments are evaluated is unspecified) on the attribute. */
+gboolean ms__reader_parsed(MsScenarioReader *R, xmlNode *n, const char *name, gboolean ok,
+                           GError *const *e);
+
+MsTime ms__reader_get_time(MsScenarioReader *R, xmlNode *n, const char *name, MsTime dflt);
+
+guint64 ms__reader_get_size(MsScenarioReader *R, xmlNode *n, const char *name, guint64 dflt);
+
+guint64 ms__reader_get_count(MsScenarioReader *R, xmlNode *n, const char *name, guint64 lo,
+                             guint64 hi, guint64 dflt);
+
+gboolean ms__reader_parse_number(const char *v, double *out);
+
+double ms__reader_get_fraction(MsScenarioReader *R, xmlNode *n, const char *name, double dflt);
+
+gboolean ms__reader_get_bool(MsScenarioReader *R, xmlNode *n, const char *name, gboolean dflt,
+                             gboolean *given);
+
+/* " (did you mean 'x'?)" for a suggestion, "" for none (caller frees). */
+char *ms__reader_hint(const char *suggestion);
+
+/* Looks an enumeration value up in a NULL-terminated table of names. */
+gint ms__reader_get_enum(MsScenarioReader *R, xmlNode *n, const char *name,
+                         const char *const *names, gint dflt);
+
+gint ms__reader_find_host(MsScenarioReader *R, const char *id);
+
+MsScenarioHost *ms__reader_host_at(MsScenarioReader *R, gint i);
+
+/* The hint for an unknown host id: the closest id, in file order. */
+char *ms__reader_host_hint(MsScenarioReader *R, const char *id);
+
+/* A host reference; -1 (with an error when required or unknown). */
+gint ms__reader_get_host(MsScenarioReader *R, xmlNode *n, const char *name, gboolean required);
+
+/* A host reference that must have one of the roles in the mask. */
+gint ms__reader_get_host_role(MsScenarioReader *R, xmlNode *n, const char *name, gboolean required,
+                              guint role_mask, const char *expect);
+
+char *ms__reader_get_hostname(MsScenarioReader *R, xmlNode *n, const char *name, const char *v);
+
+/* An e-mail address, its domain lowered (local parts are case-sensitive,
+ * RFC 5321 2.4); NULL with an error when bad. */
+char *ms__reader_email_norm(MsScenarioReader *R, xmlNode *n, const char *name, const char *v);
+
+/* Splits "a@x, b@y c@z" into checked addresses. */
+GPtrArray *ms__reader_get_address_list(MsScenarioReader *R, xmlNode *n, const char *name,
+                                       const char *v);
+
+gint ms__reader_domain_server(MsScenarioReader *R, const char *domain);
+
+MsScenarioMailserver *ms__reader_server_at(MsScenarioReader *R, gint i);
+
+/* The id of a mail server's host, for errors; "?" when it had none. */
+const char *ms__reader_server_host_id(MsScenarioReader *R, gint server);
+
+gint ms__reader_find_user(MsScenarioMailserver *m, const char *local);
+
+/* Resolves user@domain to (mailserver, user); FALSE with *why when not. */
+gboolean ms__reader_find_mailbox(MsScenarioReader *R, const char *email, gint *server, gint *user);
+
+void ms__reader_check_time_in_run(MsScenarioReader *R, xmlNode *n, const char *name, MsTime t);
+
+void ms__reader_read_message(MsScenarioReader *R, xmlNode *n);
+
+void ms__reader_read_check(MsScenarioReader *R, xmlNode *n);
+
+void ms__reader_read_workload(MsScenarioReader *R, xmlNode *n);
+
+void ms__reader_read_fault(MsScenarioReader *R, xmlNode *n);
+
+void ms__reader_read_expect(MsScenarioReader *R, xmlNode *n);
+
+void ms__reader_read_output(MsScenarioReader *R, xmlNode *n);
+
 G_END_DECLS
