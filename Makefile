@@ -25,8 +25,8 @@
 PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc
-PKGS     = glib-2.0 gio-2.0 libxml-2.0 cairo pangocairo json-glib-1.0
-TESTPKGS = cunit
+PKGS     = glib-2.0 gio-2.0 libxml-2.0 cairo pangocairo json-glib-1.0 nettle hogweed gnutls
+TESTPKGS = cunit openssl
 
 WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
           -Wformat=2 -Wimplicit-fallthrough -Wvla -Werror

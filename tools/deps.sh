@@ -28,6 +28,17 @@ need_pkg cunit libcunit1-dev
 need_pkg pangocairo libpango1.0-dev
 # Sweep summaries read back for `mailsim render --kind sweep` (sim/run/sweep_results.c).
 need_pkg json-glib-1.0 libjson-glib-dev
+# TLS (issue 17): the simulated hosts' TLS 1.3 takes its primitives from
+# nettle/hogweed; the simulated PKI's X.509 is GnuTLS's; the interoperability
+# tests run our endpoint against GnuTLS and OpenSSL (libssl) in memory; the
+# bridge's TLS is GIO's GTlsConnection, provided by glib-networking.
+need_pkg nettle nettle-dev
+need_pkg hogweed nettle-dev
+need_pkg gnutls libgnutls28-dev
+need_pkg openssl libssl-dev
+need_cmd openssl openssl
+[ -n "$(find /usr/lib -name 'libgiognutls.so' 2>/dev/null | head -1)" ] ||
+    missing="$missing glib-networking"
 # Embedded files (scenario schema, first lesson) are compiled in as a GResource.
 need_cmd glib-compile-resources libglib2.0-dev-bin
 # Tests: tshark decodes our captures (test_pcap_writer, test_teaching);
@@ -40,6 +51,9 @@ need_cmd python3 python3
 need_cmd swaks swaks
 need_cmd msmtp msmtp
 need_cmd fetchmail fetchmail
+# TLS clients for the bridge's STARTTLS and implicit-TLS listeners.
+need_cmd curl curl
+need_cmd getmail getmail6
 # Open MPI: distributed runs (issue 9) and their 2- and 4-rank tests
 # (test_mpi); without mpicc mailsim builds with --mpi reported unavailable.
 need_cmd mpirun openmpi-bin

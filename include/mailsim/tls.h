@@ -1,0 +1,107 @@
+/* The TLS 1.3 endpoint (RFC 8446) of simulated hosts: a sans-I/O state
+ * machine like the SMTP and POP3 cores. It owns no socket and no clock: the
+ * caller feeds it the octets that arrived from the peer (TLS records), sends
+ * what ms_tls_take_output() returns, writes application plaintext with
+ * ms_tls_write() and reads what the peer sent with ms_tls_take_plaintext().
+ *
+ * Every random value (client/server random, the X25519 key share, the
+ * legacy session id) is drawn from the MsRng the caller gives, so the same
+ * seed gives byte-identical records. The primitives come from nettle
+ * (X25519, Ed25519, AES-128-GCM, SHA-256, HKDF); nothing cryptographic is
+ * computed here by hand. What it speaks: TLS 1.3 only, cipher suite
+ * TLS_AES_128_GCM_SHA256, group x25519 (HelloRetryRequest when a client
+ * offers x25519 without a key share for it), signature scheme ed25519;
+ * it ignores middlebox-compatibility ChangeCipherSpec records and
+ * NewSessionTicket messages, refuses renegotiation-like input with an alert.
+ * Certificates are checked by the caller's verify function (see
+ * tls_pki.h for the simulated PKI's). */
+#pragma once
+
+#include <glib.h>
+#include "mailsim/rng.h"
+
+G_BEGIN_DECLS
+
+typedef struct _MsTls MsTls;
+
+typedef enum {
+    MS_TLS_CLIENT = 0,
+    MS_TLS_SERVER,
+} MsTlsRole;
+
+typedef enum {
+    MS_TLS_HANDSHAKING = 0, /* records flow; application data waits */
+    MS_TLS_ESTABLISHED,     /* both Finished messages verified */
+    MS_TLS_CLOSED,          /* close_notify sent and/or received */
+    MS_TLS_FAILED,          /* a fatal alert was sent or received */
+} MsTlsState;
+
+/* The client's check of the server's certificate chain (DER, leaf first),
+ * called once the server's CertificateVerify has been checked against the
+ * leaf's key. Return TRUE to accept; FALSE with *why set (g_strdup'd, e.g.
+ * "certificate is for mx.other.net, not mx.isp-b.net") fails the handshake
+ * with a bad_certificate alert (or certificate_expired / unknown_ca, as
+ * *alert says when set). NULL: every chain is accepted. */
+typedef gboolean (*MsTlsVerifyFunc)(GBytes *const *chain, guint n_certs, const char *server_name,
+                                    guint8 *alert, char **why, gpointer user_data);
+
+/* One NSS key log line ("CLIENT_HANDSHAKE_TRAFFIC_SECRET <client_random hex>
+ * <secret hex>", no newline), as SSLKEYLOGFILE holds them: tshark decrypts
+ * the capture with them. */
+typedef void (*MsTlsKeylogFunc)(const char *line, gpointer user_data);
+
+typedef struct {
+    MsTlsRole role;
+    MsRng *rng;              /* borrowed; every random octet comes from here */
+    const char *server_name; /* client: SNI sent and name given to verify;
+                              * server: ignored (SNI received is readable below) */
+    /* Server: its chain, DER, leaf first, and the leaf's Ed25519 private key
+     * (the 32-octet seed of RFC 8032). */
+    GBytes *const *cert_chain;
+    guint n_certs;
+    const guint8 *ed25519_seed;
+    MsTlsVerifyFunc verify;   /* client */
+    MsTlsKeylogFunc keylog;   /* optional */
+    gpointer user_data;       /* passed to verify and keylog */
+} MsTlsConfig;
+
+/* A new endpoint; cfg is copied (the chain's GBytes are referenced, the key
+ * copied). Caller frees with ms_tls_free. */
+MsTls *ms_tls_new(const MsTlsConfig *cfg);
+void ms_tls_free(MsTls *tls);
+
+/* Client: queues the ClientHello. Server: nothing to do (it waits). Call once. */
+void ms_tls_start(MsTls *tls);
+
+/* Consumes len octets of records from the peer. Any split of the stream
+ * gives the same result. Input after CLOSED or FAILED is ignored. */
+void ms_tls_feed(MsTls *tls, const guint8 *data, gsize len);
+
+/* Queues application plaintext; it is sealed into records at once when
+ * established, else kept until the handshake completes. */
+void ms_tls_write(MsTls *tls, const guint8 *data, gsize len);
+
+/* Sends close_notify (RFC 8446 6.1). */
+void ms_tls_close(MsTls *tls);
+
+/* Records to put on the wire so far, or NULL (caller owns the GBytes). */
+GBytes *ms_tls_take_output(MsTls *tls);
+/* Application plaintext received so far, or NULL (caller owns it). */
+GBytes *ms_tls_take_plaintext(MsTls *tls);
+
+MsTlsState ms_tls_state(const MsTls *tls);
+/* Why the handshake failed or the alert received, e.g. "certificate
+ * verification failed: ..." or "peer sent alert handshake_failure"; NULL
+ * while not FAILED. */
+const char *ms_tls_error(const MsTls *tls);
+/* Server: the SNI the client sent, or NULL. */
+const char *ms_tls_peer_server_name(const MsTls *tls);
+/* "TLS_AES_128_GCM_SHA256" once established, else NULL. */
+const char *ms_tls_cipher_suite(const MsTls *tls);
+/* Octets of handshake records sent and received (for narration and the
+ * cost the handshake adds). */
+guint64 ms_tls_handshake_octets(const MsTls *tls);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsTls, ms_tls_free)
+
+G_END_DECLS
