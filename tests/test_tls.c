@@ -16,9 +16,13 @@
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <nettle/gcm.h>
+#include <nettle/hkdf.h>
+#include <nettle/hmac.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <stdio.h>
 #include <string.h>
 
 #define DATA       "tests/data/tls/"
@@ -99,6 +103,7 @@ typedef struct {
     MsRng rng;
     GPtrArray *keylog;
     GByteArray *received;
+    gsize chunk;      /* pump feeds input in pieces of this size (0: whole) */
     gboolean refuse;  /* the verify function refuses */
     guint verified;   /* times the verify function ran */
     guint verified_n; /* certificates it was given */
@@ -463,7 +468,9 @@ pump(Ours *o, Peer *p)
         }
         peer_step(p);
         if (p->out->len > 0) {
-            ms_tls_feed(o->tls, p->out->data, p->out->len);
+            gsize step = o->chunk ? o->chunk : p->out->len;
+            for (gsize i = 0; i < p->out->len; i += step)
+                ms_tls_feed(o->tls, p->out->data + i, MIN(step, p->out->len - i));
             g_byte_array_set_size(p->out, 0);
             moved = TRUE;
         }
@@ -517,13 +524,14 @@ check_keylog(const Ours *o, const Peer *p)
 
 /* A whole session: handshake, data both ways, close both ways. */
 static void
-full_session(Lib lib, MsTlsRole role, gboolean with_ca)
+full_session(Lib lib, MsTlsRole role, gboolean with_ca, gsize chunk)
 {
     const char *name = with_ca ? CHAIN_NAME : SELF_NAME;
     Creds cr;
     creds_load(&cr, with_ca);
     Ours *o = ours_new(role, 42, role == MS_TLS_SERVER ? &cr : NULL, name);
     Peer *p = peer_new(lib, role == MS_TLS_CLIENT, with_ca, name, NULL);
+    o->chunk = chunk;
     pump(o, p);
     CU_ASSERT_TRUE(p->done);
     CU_ASSERT_EQUAL(p->error, 0);
@@ -566,6 +574,21 @@ full_session(Lib lib, MsTlsRole role, gboolean with_ca)
     CU_ASSERT_TRUE(p->received->len == BIG && memcmp(p->received->data, big1, BIG) == 0);
     CU_ASSERT_TRUE(o->received->len == BIG && memcmp(o->received->data, big2, BIG) == 0);
 
+    /* the peer updates its keys and asks us to update ours (RFC 8446
+     * 4.6.3); a line each way under the new keys */
+    g_byte_array_set_size(p->received, 0);
+    g_byte_array_set_size(o->received, 0);
+    int ku = lib == LIB_GNUTLS ? gnutls_session_key_update(p->gs, GNUTLS_KU_PEER)
+                               : SSL_key_update(p->ssl, SSL_KEY_UPDATE_REQUESTED) - 1;
+    CU_ASSERT_EQUAL(ku, 0);
+    peer_send(p, (const guint8 *) reply, strlen(reply));
+    pump(o, p);
+    ms_tls_write(o->tls, (const guint8 *) hello, strlen(hello));
+    pump(o, p);
+    CU_ASSERT_EQUAL(o->received->len, strlen(reply));
+    CU_ASSERT_EQUAL(p->received->len, strlen(hello));
+    CU_ASSERT_EQUAL(p->error, 0);
+
     /* close_notify: ours closes, the peer sees it and closes too */
     ms_tls_close(o->tls);
     CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_CLOSED);
@@ -583,29 +606,29 @@ full_session(Lib lib, MsTlsRole role, gboolean with_ca)
 static void
 test_gnutls_server(void)
 {
-    full_session(LIB_GNUTLS, MS_TLS_CLIENT, TRUE);
-    full_session(LIB_GNUTLS, MS_TLS_CLIENT, FALSE);
+    full_session(LIB_GNUTLS, MS_TLS_CLIENT, TRUE, 0);
+    full_session(LIB_GNUTLS, MS_TLS_CLIENT, FALSE, 1);
 }
 
 static void
 test_gnutls_client(void)
 {
-    full_session(LIB_GNUTLS, MS_TLS_SERVER, TRUE);
-    full_session(LIB_GNUTLS, MS_TLS_SERVER, FALSE);
+    full_session(LIB_GNUTLS, MS_TLS_SERVER, TRUE, 0);
+    full_session(LIB_GNUTLS, MS_TLS_SERVER, FALSE, 1);
 }
 
 static void
 test_openssl_server(void)
 {
-    full_session(LIB_OPENSSL, MS_TLS_CLIENT, TRUE);
-    full_session(LIB_OPENSSL, MS_TLS_CLIENT, FALSE);
+    full_session(LIB_OPENSSL, MS_TLS_CLIENT, TRUE, 0);
+    full_session(LIB_OPENSSL, MS_TLS_CLIENT, FALSE, 1);
 }
 
 static void
 test_openssl_client(void)
 {
-    full_session(LIB_OPENSSL, MS_TLS_SERVER, TRUE);
-    full_session(LIB_OPENSSL, MS_TLS_SERVER, FALSE);
+    full_session(LIB_OPENSSL, MS_TLS_SERVER, TRUE, 0);
+    full_session(LIB_OPENSSL, MS_TLS_SERVER, FALSE, 1);
 }
 
 /* SHA-256("HelloRetryRequest"), RFC 8446 4.1.3 */
@@ -660,6 +683,441 @@ test_hrr(void)
     hrr_session(LIB_OPENSSL, "P-256:X25519", TRUE);
 }
 
+/* Our client refusing the server's chain: FAILED with the reason, and the
+ * alert the verify function chose (unknown_ca) reaches the peer. */
+static void
+refusal(Lib lib)
+{
+    Ours *o = ours_new(MS_TLS_CLIENT, 3, NULL, CHAIN_NAME);
+    o->refuse = TRUE;
+    Peer *p = peer_new(lib, TRUE, TRUE, CHAIN_NAME, NULL);
+    pump(o, p);
+    CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_FAILED);
+    CU_ASSERT_STRING_EQUAL(ms_tls_error(o->tls),
+                           "certificate verification failed: issuer not trusted by this test");
+    CU_ASSERT_FALSE(p->done);
+    CU_ASSERT_EQUAL(p->alert, 48);
+    peer_free(p);
+    ours_free(o);
+}
+
+static void
+test_verify_refuses(void)
+{
+    refusal(LIB_GNUTLS);
+    refusal(LIB_OPENSSL);
+}
+
+/* --------------------------------------------------- our two halves */
+
+/* Our client and our server on seeds cs and ss: handshake, a line each way,
+ * close. Appends what each sent to c2s and s2c. */
+static void
+run_pair(guint64 cs, guint64 ss, GByteArray *c2s, GByteArray *s2c)
+{
+    Creds cr;
+    creds_load(&cr, TRUE);
+    Ours *c = ours_new(MS_TLS_CLIENT, cs, NULL, CHAIN_NAME);
+    Ours *s = ours_new(MS_TLS_SERVER, ss, &cr, NULL);
+    static const char q[] = "USER alice\r\n", a[] = "+OK\r\n";
+    ms_tls_write(c->tls, (const guint8 *) q, strlen(q));
+    for (guint round = 0; round < 20; round++) {
+        if (round == 3) {
+            ms_tls_write(s->tls, (const guint8 *) a, strlen(a));
+            ms_tls_close(s->tls);
+        }
+        GBytes *b;
+        while ((b = ms_tls_take_output(c->tls))) {
+            g_byte_array_append(c2s, g_bytes_get_data(b, NULL), (guint) g_bytes_get_size(b));
+            ms_tls_feed(s->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+            g_bytes_unref(b);
+        }
+        while ((b = ms_tls_take_output(s->tls))) {
+            g_byte_array_append(s2c, g_bytes_get_data(b, NULL), (guint) g_bytes_get_size(b));
+            ms_tls_feed(c->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+            g_bytes_unref(b);
+        }
+        ours_collect(c);
+        ours_collect(s);
+    }
+    CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_CLOSED);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_CLOSED);
+    CU_ASSERT_TRUE(s->received->len == strlen(q) && memcmp(s->received->data, q, strlen(q)) == 0);
+    CU_ASSERT_TRUE(c->received->len == strlen(a) && memcmp(c->received->data, a, strlen(a)) == 0);
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+}
+
+static gboolean
+arrays_equal(const GByteArray *a, const GByteArray *b)
+{
+    return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+static void
+test_same_seed_same_bytes(void)
+{
+    g_autoptr(GByteArray) c1 = g_byte_array_new(), s1 = g_byte_array_new();
+    g_autoptr(GByteArray) c2 = g_byte_array_new(), s2 = g_byte_array_new();
+    g_autoptr(GByteArray) c3 = g_byte_array_new(), s3 = g_byte_array_new();
+    run_pair(11, 12, c1, s1);
+    run_pair(11, 12, c2, s2);
+    run_pair(11, 13, c3, s3);
+    CU_ASSERT_TRUE(c1->len > 200 && s1->len > 1000);
+    CU_ASSERT_TRUE(arrays_equal(c1, c2));
+    CU_ASSERT_TRUE(arrays_equal(s1, s2));
+    /* another server seed: another server random and share, so every
+     * record after the ClientHello differs */
+    CU_ASSERT_FALSE(arrays_equal(s1, s3));
+    CU_ASSERT_FALSE(arrays_equal(c1, c3));
+}
+
+/* Feeds `in` to a fresh endpoint (as run_pair made it) in pieces of
+ * `chunk` octets (0: whole); returns what it sent, its plaintext and its
+ * final state as one array. */
+static GByteArray *
+replay(MsTlsRole role, guint64 seed, const GByteArray *in, gsize chunk)
+{
+    Creds cr;
+    creds_load(&cr, TRUE);
+    Ours *o = ours_new(role, seed, role == MS_TLS_SERVER ? &cr : NULL, CHAIN_NAME);
+    GByteArray *all = g_byte_array_new();
+    GBytes *b;
+    if (role == MS_TLS_CLIENT)
+        ms_tls_write(o->tls, (const guint8 *) "USER alice\r\n", 12);
+    gsize step = chunk ? chunk : in->len;
+    for (gsize i = 0; i < in->len; i += step) {
+        ms_tls_feed(o->tls, in->data + i, MIN(step, in->len - i));
+        while ((b = ms_tls_take_output(o->tls))) {
+            g_byte_array_append(all, g_bytes_get_data(b, NULL), (guint) g_bytes_get_size(b));
+            g_bytes_unref(b);
+        }
+    }
+    ours_collect(o);
+    g_byte_array_append(all, (const guint8 *) "|", 1);
+    g_byte_array_append(all, o->received->data, o->received->len);
+    guint8 st = (guint8) ms_tls_state(o->tls);
+    g_byte_array_append(all, &st, 1);
+    ours_free(o);
+    creds_clear(&cr);
+    return all;
+}
+
+static void
+test_any_split(void)
+{
+    g_autoptr(GByteArray) c2s = g_byte_array_new(), s2c = g_byte_array_new();
+    run_pair(21, 22, c2s, s2c);
+    for (int role = 0; role < 2; role++) {
+        const GByteArray *in = role == MS_TLS_CLIENT ? s2c : c2s;
+        guint64 seed = role == MS_TLS_CLIENT ? 21 : 22;
+        g_autoptr(GByteArray) whole = replay(role, seed, in, 0);
+        /* the state octet says CLOSED: the replay got as far as the run */
+        CU_ASSERT_EQUAL(whole->data[whole->len - 1], MS_TLS_CLOSED);
+        static const gsize chunks[] = { 1, 2, 3, 5, 7, 64, 1000 };
+        for (guint i = 0; i < G_N_ELEMENTS(chunks); i++) {
+            g_autoptr(GByteArray) split = replay(role, seed, in, chunks[i]);
+            CU_ASSERT_TRUE(arrays_equal(whole, split));
+        }
+    }
+}
+
+/* ------------------------------------------------------ hostile input */
+
+/* Our server after `in`: FAILED, its error naming `why`, and its last
+ * output the alert `alert` in clear. */
+static void
+server_refuses(const guint8 *in, gsize len, guint8 alert, const char *why)
+{
+    Creds cr;
+    creds_load(&cr, FALSE);
+    Ours *o = ours_new(MS_TLS_SERVER, 5, &cr, NULL);
+    ms_tls_feed(o->tls, in, len);
+    CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_FAILED);
+    const char *err = ms_tls_error(o->tls);
+    CU_ASSERT_TRUE(err && strstr(err, why));
+    if (!err || !strstr(err, why))
+        printf("  error \"%s\", expected it to say \"%s\"\n", err ? err : "(none)", why);
+    GBytes *b = ms_tls_take_output(o->tls);
+    gsize n = 0;
+    const guint8 *d = b ? g_bytes_get_data(b, &n) : NULL;
+    const guint8 want[7] = { 21, 3, 3, 0, 2, 2, alert };
+    CU_ASSERT_TRUE(n >= 7 && memcmp(d + n - 7, want, 7) == 0);
+    if (b)
+        g_bytes_unref(b);
+    /* what follows is ignored */
+    ms_tls_feed(o->tls, in, len);
+    CU_ASSERT_PTR_NULL(ms_tls_take_output(o->tls));
+    ours_free(o);
+    creds_clear(&cr);
+}
+
+/* A real ClientHello (from our client with seed 9), as records. */
+static GByteArray *
+client_hello(void)
+{
+    Ours *c = ours_new(MS_TLS_CLIENT, 9, NULL, SELF_NAME);
+    GBytes *b = ms_tls_take_output(c->tls);
+    GByteArray *a = g_byte_array_new();
+    g_byte_array_append(a, g_bytes_get_data(b, NULL), (guint) g_bytes_get_size(b));
+    g_bytes_unref(b);
+    ours_free(c);
+    return a;
+}
+
+static void
+test_bad_records(void)
+{
+    /* a record longer than 2^14 + 256: refused from its header alone */
+    static const guint8 huge[5] = { 22, 3, 1, 0x41, 0x01 };
+    server_refuses(huge, sizeof huge, 22, "over the limit of 2^14 + 256");
+    /* a record in clear over 2^14 (but within the protected limit) */
+    g_autofree guint8 *big = g_malloc0(5 + 16385);
+    memcpy(big, (const guint8[]){ 22, 3, 1, 0x40, 0x01 }, 5);
+    server_refuses(big, 5 + 16385, 22, "over 2^14");
+    /* not TLS at all: garbage where a ClientHello was due */
+    server_refuses((const guint8 *) "EHLO x\r\n", 8, 10, "is the peer speaking TLS?");
+    /* application data before any key */
+    static const guint8 early[8] = { 23, 3, 3, 0, 3, 1, 2, 3 };
+    server_refuses(early, sizeof early, 10, "before the handshake protected");
+    /* an empty handshake record (RFC 8446 5.1) */
+    static const guint8 empty[5] = { 22, 3, 1, 0, 0 };
+    server_refuses(empty, sizeof empty, 10, "empty handshake record");
+    /* a ChangeCipherSpec before the ClientHello */
+    static const guint8 ccs[6] = { 20, 3, 3, 0, 1, 1 };
+    server_refuses(ccs, sizeof ccs, 10, "ChangeCipherSpec outside the handshake");
+}
+
+static void
+test_bad_client_hello(void)
+{
+    g_autoptr(GByteArray) ch = client_hello();
+    /* a ClientHello of 64 KiB: refused once its header is in, not buffered */
+    guint8 head[9] = { 22, 3, 1, 0x40, 0x00, 1, 0x01, 0x00, 0x00 };
+    g_autofree guint8 *rec = g_malloc0(5 + 16384);
+    memcpy(rec, head, sizeof head);
+    server_refuses(rec, 5 + 16384, 47, "over our limit");
+
+    /* truncated: the ClientHello's own length cut by 40 octets, so its
+     * extension block overruns it */
+    g_autoptr(GByteArray) t = g_byte_array_new();
+    g_byte_array_append(t, ch->data, ch->len - 40);
+    guint rl = t->len - 5, hl = rl - 4;
+    t->data[3] = (guint8) (rl >> 8);
+    t->data[4] = (guint8) rl;
+    t->data[6] = (guint8) (hl >> 16);
+    t->data[7] = (guint8) (hl >> 8);
+    t->data[8] = (guint8) hl;
+    server_refuses(t->data, t->len, 50, "malformed ClientHello (truncated)");
+
+    /* a handshake message broken off by a record of another type */
+    g_autoptr(GByteArray) cut = g_byte_array_new();
+    g_byte_array_append(cut, ch->data, 5 + 20);
+    cut->data[3] = 0;
+    cut->data[4] = 20;
+    g_byte_array_append(cut, (const guint8[]){ 21, 3, 3, 0, 2, 1, 0 }, 7);
+    server_refuses(cut->data, cut->len, 10, "interrupted by other records");
+
+    /* supported_versions without TLS 1.3: its 0x0304 made 0x0303 */
+    g_autoptr(GByteArray) v = g_byte_array_new();
+    g_byte_array_append(v, ch->data, ch->len);
+    gboolean patched = FALSE;
+    for (guint i = 43; i + 7 <= v->len && !patched; i++)
+        if (memcmp(v->data + i, (const guint8[]){ 0, 43, 0, 3, 2, 3, 4 }, 7) == 0) {
+            v->data[i + 6] = 3;
+            patched = TRUE;
+        }
+    CU_ASSERT_TRUE(patched);
+    server_refuses(v->data, v->len, 70, "does not offer TLS 1.3");
+
+    /* a repeated extension: supported_groups renamed signature_algorithms */
+    g_autoptr(GByteArray) d = g_byte_array_new();
+    g_byte_array_append(d, ch->data, ch->len);
+    patched = FALSE;
+    for (guint i = 43; i + 6 <= d->len && !patched; i++)
+        if (memcmp(d->data + i, (const guint8[]){ 0, 10, 0, 4, 0, 2 }, 6) == 0) {
+            d->data[i + 1] = 13;
+            patched = TRUE;
+        }
+    CU_ASSERT_TRUE(patched);
+    server_refuses(d->data, d->len, 47, "repeats extension 13");
+}
+
+/* TLS 1.3 keys from a key log secret (RFC 8446 7.3), computed here with
+ * nettle independently of the endpoint, to forge protected records. */
+static void
+expand_label(const guint8 secret[32], const char *label, guint8 *out, gsize len)
+{
+    guint8 info[64];
+    gsize n = 0, l = strlen(label);
+    info[n++] = 0;
+    info[n++] = (guint8) len;
+    info[n++] = (guint8) (6 + l);
+    memcpy(info + n, "tls13 ", 6);
+    memcpy(info + n + 6, label, l);
+    n += 6 + l;
+    info[n++] = 0;
+    struct hmac_sha256_ctx h;
+    hmac_sha256_set_key(&h, 32, secret);
+    hkdf_expand(&h, (nettle_hash_update_func *) hmac_sha256_update,
+                (nettle_hash_digest_func *) hmac_sha256_digest, 32, n, info, len, out);
+}
+
+/* A record of inner type `type` sealed with the first key of the secret
+ * logged under `label`, sequence number seq. */
+static GByteArray *
+forge(const Ours *o, const char *label, guint64 seq, guint8 type, const guint8 *data, gsize len)
+{
+    guint8 secret[32], key[16], iv[12];
+    const char *line = NULL;
+    for (guint i = 0; i < o->keylog->len; i++)
+        if (g_str_has_prefix(g_ptr_array_index(o->keylog, i), label))
+            line = g_ptr_array_index(o->keylog, i);
+    g_assert_nonnull(line);
+    const char *hex = strrchr(line, ' ') + 1;
+    for (guint i = 0; i < 32; i++)
+        sscanf(hex + 2 * i, "%2hhx", &secret[i]);
+    expand_label(secret, "key", key, 16);
+    expand_label(secret, "iv", iv, 12);
+    for (guint i = 0; i < 8; i++)
+        iv[11 - i] ^= (guint8) (seq >> (8 * i));
+    GByteArray *r = g_byte_array_new();
+    gsize ct = len + 1 + 16;
+    g_byte_array_append(r, (const guint8[]){ 23, 3, 3, (guint8) (ct >> 8), (guint8) ct }, 5);
+    g_byte_array_set_size(r, (guint) (5 + ct));
+    memcpy(r->data + 5, data, len);
+    r->data[5 + len] = type;
+    struct gcm_aes128_ctx g;
+    gcm_aes128_set_key(&g, key);
+    gcm_aes128_set_iv(&g, 12, iv);
+    gcm_aes128_update(&g, 5, r->data);
+    gcm_aes128_encrypt(&g, len + 1, r->data + 5, r->data + 5);
+    gcm_aes128_digest(&g, 16, r->data + 5 + len + 1);
+    return r;
+}
+
+/* Our client and server, handshake done; returns them through c and s. */
+static void
+connected_pair(Ours **c, Ours **s, Creds *cr)
+{
+    creds_load(cr, TRUE);
+    *c = ours_new(MS_TLS_CLIENT, 31, NULL, CHAIN_NAME);
+    *s = ours_new(MS_TLS_SERVER, 32, cr, NULL);
+    for (guint round = 0; round < 4; round++) {
+        GBytes *b;
+        while ((b = ms_tls_take_output((*c)->tls))) {
+            ms_tls_feed((*s)->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+            g_bytes_unref(b);
+        }
+        while ((b = ms_tls_take_output((*s)->tls))) {
+            ms_tls_feed((*c)->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+            g_bytes_unref(b);
+        }
+    }
+    CU_ASSERT_EQUAL(ms_tls_state((*c)->tls), MS_TLS_ESTABLISHED);
+    CU_ASSERT_EQUAL(ms_tls_state((*s)->tls), MS_TLS_ESTABLISHED);
+}
+
+/* The server's alert after bad input, read by our client. */
+static void
+client_hears(Ours *s, Ours *c, const char *alert)
+{
+    GBytes *b = ms_tls_take_output(s->tls);
+    CU_ASSERT_PTR_NOT_NULL(b);
+    if (!b)
+        return;
+    ms_tls_feed(c->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+    g_bytes_unref(b);
+    CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_FAILED);
+    g_autofree char *want = g_strdup_printf("peer sent alert %s", alert);
+    CU_ASSERT_TRUE(ms_tls_error(c->tls) && g_str_has_prefix(ms_tls_error(c->tls), want));
+}
+
+static void
+test_after_handshake(void)
+{
+    Ours *c, *s;
+    Creds cr;
+
+    /* renegotiation: a ClientHello under the application keys */
+    connected_pair(&c, &s, &cr);
+    g_autoptr(GByteArray) ch = client_hello();
+    g_autoptr(GByteArray) reneg =
+        forge(c, "CLIENT_TRAFFIC_SECRET_0", 0, 22, ch->data + 5, ch->len - 5);
+    ms_tls_feed(s->tls, reneg->data, reneg->len);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_FAILED);
+    CU_ASSERT_TRUE(strstr(ms_tls_error(s->tls), "renegotiation") != NULL);
+    client_hears(s, c, "unexpected_message");
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+
+    /* the same forged record is accepted as data when its type says so:
+     * the forging above is right, the refusal is about the content */
+    connected_pair(&c, &s, &cr);
+    g_autoptr(GByteArray) data = forge(c, "CLIENT_TRAFFIC_SECRET_0", 0, 23, ch->data, 10);
+    ms_tls_feed(s->tls, data->data, data->len);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_ESTABLISHED);
+    ours_collect(s);
+    CU_ASSERT_EQUAL(s->received->len, 10);
+
+    /* bad MAC: one bit of the next record flipped */
+    data = (g_byte_array_unref(data), forge(c, "CLIENT_TRAFFIC_SECRET_0", 1, 23, ch->data, 10));
+    data->data[9] ^= 0x10;
+    ms_tls_feed(s->tls, data->data, data->len);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_FAILED);
+    CU_ASSERT_TRUE(strstr(ms_tls_error(s->tls), "bad_record_mac") != NULL);
+    client_hears(s, c, "bad_record_mac");
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+
+    /* garbage after the handshake (plaintext SMTP after STARTTLS) */
+    connected_pair(&c, &s, &cr);
+    ms_tls_feed(s->tls, (const guint8 *) "EHLO x\r\n", 8);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_FAILED);
+    CU_ASSERT_TRUE(strstr(ms_tls_error(s->tls), "is the peer speaking TLS?") != NULL);
+    client_hears(s, c, "unexpected_message");
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+
+    /* a truncated protected record (shorter than its tag) */
+    connected_pair(&c, &s, &cr);
+    static const guint8 stub[10] = { 23, 3, 3, 0, 5, 1, 2, 3, 4, 5 };
+    ms_tls_feed(s->tls, stub, sizeof stub);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_FAILED);
+    CU_ASSERT_TRUE(strstr(ms_tls_error(s->tls), "too short") != NULL);
+    client_hears(s, c, "bad_record_mac");
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+}
+
+/* A GnuTLS client's application record with a flipped bit: our server
+ * fails with bad_record_mac and GnuTLS receives that alert. */
+static void
+test_bad_mac_gnutls(void)
+{
+    Creds cr;
+    creds_load(&cr, TRUE);
+    Ours *o = ours_new(MS_TLS_SERVER, 8, &cr, NULL);
+    Peer *p = peer_new(LIB_GNUTLS, FALSE, TRUE, CHAIN_NAME, NULL);
+    pump(o, p);
+    CU_ASSERT_TRUE(p->done);
+    peer_send(p, (const guint8 *) "DATA\r\n", 6);
+    CU_ASSERT_TRUE(p->out->len > 20);
+    p->out->data[p->out->len - 3] ^= 1;
+    pump(o, p);
+    CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_FAILED);
+    CU_ASSERT_EQUAL(p->error, GNUTLS_E_FATAL_ALERT_RECEIVED);
+    CU_ASSERT_EQUAL(p->alert, GNUTLS_A_BAD_RECORD_MAC);
+    peer_free(p);
+    ours_free(o);
+    creds_clear(&cr);
+}
+
 int
 main(void)
 {
@@ -669,6 +1127,13 @@ main(void)
         { "our client against an OpenSSL server", test_openssl_server },
         { "our server against an OpenSSL client", test_openssl_client },
         { "a client preferring secp256r1 (HelloRetryRequest)", test_hrr },
+        { "a refused certificate reaches the peer as an alert", test_verify_refuses },
+        { "same seed, byte-identical records", test_same_seed_same_bytes },
+        { "any split of the input, the same result", test_any_split },
+        { "hostile records", test_bad_records },
+        { "hostile ClientHellos", test_bad_client_hello },
+        { "renegotiation, bad MAC, garbage after the handshake", test_after_handshake },
+        { "a bad MAC from GnuTLS", test_bad_mac_gnutls },
         { NULL, NULL },
     };
     return ms_test_main("tls", cases);

@@ -328,7 +328,7 @@ on_alert(MsTls *tls, const guint8 *data, gsize len)
 void
 ms__tls_on_content(MsTls *tls, guint8 type, const guint8 *data, gsize len)
 {
-    if (type != TLS_CT_HANDSHAKE && tls->hsbuf->len > 0 && type != TLS_CT_ALERT)
+    if (type != TLS_CT_HANDSHAKE && tls->hsbuf->len > 0)
         return (void) ms__tls_fail(tls, TLS_AL_UNEXPECTED_MESSAGE,
                                    "a handshake message was interrupted by other records");
     switch (type) {
