@@ -10,6 +10,7 @@
  * must end in FAILED with a clear error and an alert, never a crash.
  * Fixtures: tests/data/tls/ (see its README). */
 #include "testlib.h"
+#include "mailsim/bench_tls.h"
 #include "mailsim/rng.h"
 #include "mailsim/tls.h"
 
@@ -1118,6 +1119,26 @@ test_bad_mac_gnutls(void)
     creds_clear(&cr);
 }
 
+/* The benchmark runs its handshakes to the end and reports plausible
+ * figures; `mailsim bench tls` prints them. */
+static void
+test_bench(void)
+{
+    MsBenchTlsParams p = { 3, 5, 1u << 20, 1 };
+    MsBenchTlsResult r;
+    ms_bench_tls_run(&p, &r);
+    CU_ASSERT_TRUE(r.ok);
+    CU_ASSERT_TRUE(r.handshake_cpu_us > 1 && r.handshake_cpu_us < 1e6);
+    CU_ASSERT_TRUE(r.handshake_octets > 500 && r.handshake_octets < 4000);
+    CU_ASSERT_TRUE(r.seal_mb_s > 0 && r.open_mb_s > 0);
+    const char *argv[] = { ms_test_mailsim_path(), "bench", "tls",     "--rounds", "1",
+                           "--handshakes",         "2",     "--bytes", "64KiB",    NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(argv, &out, &err), 0);
+    g_autofree char *us = out ? ms_test_field(out, "handshake_cpu_us") : NULL;
+    CU_ASSERT_TRUE(out && g_str_has_prefix(out, "tls rounds=1 handshakes=2 ") && us);
+}
+
 int
 main(void)
 {
@@ -1134,6 +1155,7 @@ main(void)
         { "hostile ClientHellos", test_bad_client_hello },
         { "renegotiation, bad MAC, garbage after the handshake", test_after_handshake },
         { "a bad MAC from GnuTLS", test_bad_mac_gnutls },
+        { "the benchmark (mailsim bench tls)", test_bench },
         { NULL, NULL },
     };
     return ms_test_main("tls", cases);
