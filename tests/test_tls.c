@@ -805,6 +805,40 @@ replay(MsTlsRole role, guint64 seed, const GByteArray *in, gsize chunk)
     return all;
 }
 
+/* Data written and the session closed before the handshake completes: the
+ * data and then close_notify leave once it does; the server answers the
+ * close with its own. */
+static void
+test_close_while_handshaking(void)
+{
+    Creds cr;
+    creds_load(&cr, TRUE);
+    Ours *c = ours_new(MS_TLS_CLIENT, 41, NULL, CHAIN_NAME);
+    Ours *s = ours_new(MS_TLS_SERVER, 42, &cr, NULL);
+    ms_tls_write(c->tls, (const guint8 *) "QUIT\r\n", 6);
+    ms_tls_close(c->tls);
+    CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_HANDSHAKING);
+    for (guint round = 0; round < 4; round++) {
+        GBytes *b;
+        while ((b = ms_tls_take_output(c->tls))) {
+            ms_tls_feed(s->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+            g_bytes_unref(b);
+        }
+        while ((b = ms_tls_take_output(s->tls))) {
+            ms_tls_feed(c->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+            g_bytes_unref(b);
+        }
+    }
+    ours_collect(s);
+    CU_ASSERT_TRUE(s->received->len == 6 && memcmp(s->received->data, "QUIT\r\n", 6) == 0);
+    CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_CLOSED);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_CLOSED);
+    CU_ASSERT_STRING_EQUAL(ms_tls_cipher_suite(s->tls), "TLS_AES_128_GCM_SHA256");
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+}
+
 static void
 test_any_split(void)
 {
@@ -1151,6 +1185,7 @@ main(void)
         { "a refused certificate reaches the peer as an alert", test_verify_refuses },
         { "same seed, byte-identical records", test_same_seed_same_bytes },
         { "any split of the input, the same result", test_any_split },
+        { "closing while the handshake runs", test_close_while_handshaking },
         { "hostile records", test_bad_records },
         { "hostile ClientHellos", test_bad_client_hello },
         { "renegotiation, bad MAC, garbage after the handshake", test_after_handshake },

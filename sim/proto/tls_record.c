@@ -25,8 +25,9 @@
  *
  * Output: contents are cut into records of at most 2^14 octets; with a
  * write key each record is sealed (inner type appended, no padding). The
- * client's records in clear carry legacy_record_version 0x0301, as
- * OpenSSL's and GnuTLS's first flight do; all others 0x0303.
+ * client's handshake records in clear (its ClientHello) carry
+ * legacy_record_version 0x0301, as OpenSSL's and GnuTLS's do; all others
+ * 0x0303 (RFC 8446 5.1).
  *
  * Costs: one copy of each record into the output; opening decrypts in
  * place in a scratch buffer. */
