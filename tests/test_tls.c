@@ -377,8 +377,12 @@ peer_step(Peer *p)
             int r = gnutls_handshake(p->gs);
             if (r == 0)
                 p->done = TRUE;
-            else if (gnutls_error_is_fatal(r))
+            else if (gnutls_error_is_fatal(r)) {
                 p->error = r;
+                /* as gnutls-serv and gnutls-cli do: tell the peer why */
+                if (r != GNUTLS_E_FATAL_ALERT_RECEIVED)
+                    gnutls_alert_send_appropriate(p->gs, r);
+            }
         }
         while (p->done && !p->error && !p->got_close) {
             ssize_t r = gnutls_record_recv(p->gs, buf, sizeof buf);
@@ -711,6 +715,26 @@ test_verify_refuses(void)
 
 /* --------------------------------------------------- our two halves */
 
+/* One exchange between our client and server: each one's records so far
+ * to the other (appended to c2s and s2c when given). */
+static void
+shuttle(Ours *c, Ours *s, GByteArray *c2s, GByteArray *s2c)
+{
+    GBytes *b;
+    while ((b = ms_tls_take_output(c->tls))) {
+        if (c2s)
+            g_byte_array_append(c2s, g_bytes_get_data(b, NULL), (guint) g_bytes_get_size(b));
+        ms_tls_feed(s->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+        g_bytes_unref(b);
+    }
+    while ((b = ms_tls_take_output(s->tls))) {
+        if (s2c)
+            g_byte_array_append(s2c, g_bytes_get_data(b, NULL), (guint) g_bytes_get_size(b));
+        ms_tls_feed(c->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+        g_bytes_unref(b);
+    }
+}
+
 /* Our client and our server on seeds cs and ss: handshake, a line each way,
  * close. Appends what each sent to c2s and s2c. */
 static void
@@ -727,17 +751,7 @@ run_pair(guint64 cs, guint64 ss, GByteArray *c2s, GByteArray *s2c)
             ms_tls_write(s->tls, (const guint8 *) a, strlen(a));
             ms_tls_close(s->tls);
         }
-        GBytes *b;
-        while ((b = ms_tls_take_output(c->tls))) {
-            g_byte_array_append(c2s, g_bytes_get_data(b, NULL), (guint) g_bytes_get_size(b));
-            ms_tls_feed(s->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
-            g_bytes_unref(b);
-        }
-        while ((b = ms_tls_take_output(s->tls))) {
-            g_byte_array_append(s2c, g_bytes_get_data(b, NULL), (guint) g_bytes_get_size(b));
-            ms_tls_feed(c->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
-            g_bytes_unref(b);
-        }
+        shuttle(c, s, c2s, s2c);
         ours_collect(c);
         ours_collect(s);
     }
@@ -818,17 +832,8 @@ test_close_while_handshaking(void)
     ms_tls_write(c->tls, (const guint8 *) "QUIT\r\n", 6);
     ms_tls_close(c->tls);
     CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_HANDSHAKING);
-    for (guint round = 0; round < 4; round++) {
-        GBytes *b;
-        while ((b = ms_tls_take_output(c->tls))) {
-            ms_tls_feed(s->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
-            g_bytes_unref(b);
-        }
-        while ((b = ms_tls_take_output(s->tls))) {
-            ms_tls_feed(c->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
-            g_bytes_unref(b);
-        }
-    }
+    for (guint round = 0; round < 4; round++)
+        shuttle(c, s, NULL, NULL);
     ours_collect(s);
     CU_ASSERT_TRUE(s->received->len == 6 && memcmp(s->received->data, "QUIT\r\n", 6) == 0);
     CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_CLOSED);
@@ -837,6 +842,58 @@ test_close_while_handshaking(void)
     ours_free(c);
     ours_free(s);
     creds_clear(&cr);
+}
+
+static void connected_pair(Ours **c, Ours **s, Creds *cr);
+
+/* The transport closing under the endpoint: a truncation unless a
+ * close_notify came first (RFC 8446 6.1). */
+static void
+test_eof(void)
+{
+    Ours *c, *s;
+    Creds cr;
+
+    /* half a record, then the connection ends */
+    connected_pair(&c, &s, &cr);
+    ms_tls_write(c->tls, (const guint8 *) "DATA\r\n", 6);
+    GBytes *b = ms_tls_take_output(c->tls);
+    ms_tls_feed(s->tls, g_bytes_get_data(b, NULL), 10);
+    g_bytes_unref(b);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_ESTABLISHED);
+    ms_tls_eof(s->tls);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_FAILED);
+    CU_ASSERT_STRING_EQUAL(
+        ms_tls_error(s->tls),
+        "connection closed in the middle of a record (10 octets of it received)");
+    CU_ASSERT_PTR_NULL(ms_tls_take_output(s->tls));
+
+    /* whole records but no close_notify: the client cannot know it has all */
+    ms_tls_eof(c->tls);
+    CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_FAILED);
+    CU_ASSERT_TRUE(strstr(ms_tls_error(c->tls), "without close_notify") != NULL);
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+
+    /* after close_notify both ways, the end of the connection is the end */
+    connected_pair(&c, &s, &cr);
+    ms_tls_close(c->tls);
+    shuttle(c, s, NULL, NULL);
+    ms_tls_eof(c->tls);
+    ms_tls_eof(s->tls);
+    CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_CLOSED);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_CLOSED);
+    CU_ASSERT_PTR_NULL(ms_tls_error(c->tls));
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+
+    /* during the handshake */
+    Ours *lone = ours_new(MS_TLS_CLIENT, 1, NULL, CHAIN_NAME);
+    ms_tls_eof(lone->tls);
+    CU_ASSERT_STRING_EQUAL(ms_tls_error(lone->tls), "connection closed during the handshake");
+    ours_free(lone);
 }
 
 static void
@@ -856,6 +913,50 @@ test_any_split(void)
             CU_ASSERT_TRUE(arrays_equal(whole, split));
         }
     }
+}
+
+/* A peer that speaks TLS 1.2 at most: the handshake fails on both sides
+ * with an alert (protocol_version from our server, RFC 8446 4.2.1). */
+static void
+tls12_peer(Lib lib, MsTlsRole role)
+{
+    Creds cr;
+    creds_load(&cr, TRUE);
+    Ours *o = ours_new(role, 4, role == MS_TLS_SERVER ? &cr : NULL, CHAIN_NAME);
+    Peer *p = peer_new(lib, role == MS_TLS_CLIENT, TRUE, CHAIN_NAME,
+                       lib == LIB_GNUTLS ? "NORMAL:-VERS-ALL:+VERS-TLS1.2" : NULL);
+    if (lib == LIB_OPENSSL) {
+        SSL_set_min_proto_version(p->ssl, TLS1_2_VERSION);
+        SSL_set_max_proto_version(p->ssl, TLS1_2_VERSION);
+    }
+    pump(o, p);
+    CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_FAILED);
+    const char *err = ms_tls_error(o->tls);
+    CU_ASSERT_FALSE(p->done);
+    if (role == MS_TLS_SERVER) {
+        /* our server tells the TLS 1.2 client so */
+        CU_ASSERT_STRING_EQUAL(err, "ClientHello without supported_versions: the client does "
+                                    "not speak TLS 1.3");
+        CU_ASSERT_EQUAL(p->alert, 70);
+    } else {
+        /* a TLS 1.2 server finds nothing it can use in our ClientHello
+         * (OpenSSL: protocol_version; GnuTLS: no common cipher suite) */
+        CU_ASSERT_TRUE(err && g_str_has_prefix(err, "peer sent alert "));
+        if (err && !g_str_has_prefix(err, "peer sent alert "))
+            printf("  error: %s\n", err);
+    }
+    peer_free(p);
+    ours_free(o);
+    creds_clear(&cr);
+}
+
+static void
+test_tls12_peer(void)
+{
+    tls12_peer(LIB_GNUTLS, MS_TLS_CLIENT);
+    tls12_peer(LIB_GNUTLS, MS_TLS_SERVER);
+    tls12_peer(LIB_OPENSSL, MS_TLS_CLIENT);
+    tls12_peer(LIB_OPENSSL, MS_TLS_SERVER);
 }
 
 /* ------------------------------------------------------ hostile input */
@@ -1039,17 +1140,8 @@ connected_pair(Ours **c, Ours **s, Creds *cr)
     creds_load(cr, TRUE);
     *c = ours_new(MS_TLS_CLIENT, 31, NULL, CHAIN_NAME);
     *s = ours_new(MS_TLS_SERVER, 32, cr, NULL);
-    for (guint round = 0; round < 4; round++) {
-        GBytes *b;
-        while ((b = ms_tls_take_output((*c)->tls))) {
-            ms_tls_feed((*s)->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
-            g_bytes_unref(b);
-        }
-        while ((b = ms_tls_take_output((*s)->tls))) {
-            ms_tls_feed((*c)->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
-            g_bytes_unref(b);
-        }
-    }
+    for (guint round = 0; round < 4; round++)
+        shuttle(*c, *s, NULL, NULL);
     CU_ASSERT_EQUAL(ms_tls_state((*c)->tls), MS_TLS_ESTABLISHED);
     CU_ASSERT_EQUAL(ms_tls_state((*s)->tls), MS_TLS_ESTABLISHED);
 }
@@ -1183,9 +1275,11 @@ main(void)
         { "our server against an OpenSSL client", test_openssl_client },
         { "a client preferring secp256r1 (HelloRetryRequest)", test_hrr },
         { "a refused certificate reaches the peer as an alert", test_verify_refuses },
+        { "a peer speaking TLS 1.2 at most", test_tls12_peer },
         { "same seed, byte-identical records", test_same_seed_same_bytes },
         { "any split of the input, the same result", test_any_split },
         { "closing while the handshake runs", test_close_while_handshaking },
+        { "the connection ending under the endpoint", test_eof },
         { "hostile records", test_bad_records },
         { "hostile ClientHellos", test_bad_client_hello },
         { "renegotiation, bad MAC, garbage after the handshake", test_after_handshake },

@@ -100,6 +100,10 @@ run(gboolean server, const guint8 *data, size_t size, size_t chunk)
     const char *err = ms_tls_error(tls);
     if (err)
         g_byte_array_append(all, (const guint8 *) err, (guint) strlen(err));
+    ms_tls_eof(tls);
+    err = ms_tls_error(tls);
+    if (err)
+        g_byte_array_append(all, (const guint8 *) err, (guint) strlen(err));
     ms_tls_close(tls);
     append_bytes(all, ms_tls_take_output(tls));
     ms_tls_free(tls);
