@@ -1210,6 +1210,17 @@ test_after_handshake(void)
     ours_free(s);
     creds_clear(&cr);
 
+    /* an alert in clear after the handshake: forgeable, so refused */
+    connected_pair(&c, &s, &cr);
+    static const guint8 fatal[7] = { 21, 3, 3, 0, 2, 2, 40 };
+    ms_tls_feed(s->tls, fatal, sizeof fatal);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_FAILED);
+    CU_ASSERT_TRUE(strstr(ms_tls_error(s->tls), "alert in clear after the handshake") != NULL);
+    client_hears(s, c, "unexpected_message");
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+
     /* a truncated protected record (shorter than its tag) */
     connected_pair(&c, &s, &cr);
     static const guint8 stub[10] = { 23, 3, 3, 0, 5, 1, 2, 3, 4, 5 };
