@@ -33,7 +33,8 @@ static const RetryCase retry_cases[] = {
      * 4000 s (qmgr_active.c); give up after 5 days. */
     { MS_MTA_POSTFIX, 1, 0, 0, 300 * SEC, "first retry after minimal_backoff_time" },
     { MS_MTA_POSTFIX, 2, 0, 299 * SEC, 600 * SEC, "an age below the floor: 300 s, then the scan" },
-    { MS_MTA_POSTFIX, 2, 0, 1000 * SEC, 2100 * SEC, "the pause is the time in queue, then the scan" },
+    { MS_MTA_POSTFIX, 2, 0, 1000 * SEC, 2100 * SEC,
+      "the pause is the time in queue, then the scan" },
     { MS_MTA_POSTFIX, 2, 0, 1200 * SEC, 2400 * SEC, "due exactly at a scan: taken up then" },
     { MS_MTA_POSTFIX, 2, 0, 1199 * SEC + 999 * MS_TIME_MS, 2400 * SEC,
       "the age in whole seconds (1199 s: due at 2398.999 s)" },
