@@ -60,6 +60,12 @@ MsTlsCredentials *ms_tls_pki_issue_at(MsTlsPki *pki, const char *server_name, Ms
                                       GError **error);
 void ms_tls_credentials_free(MsTlsCredentials *cred);
 
+/* Appends the CA certificate to cred's chain (leaf, CA), as a server does
+ * whose TLSA record names the CA (DANE-TA(2), RFC 7672 3.1.2 asks the
+ * server to send the anchor). A chain that already ends with it is left
+ * as it is. */
+void ms_tls_pki_chain_add_ca(const MsTlsPki *pki, MsTlsCredentials *cred);
+
 /* The credentials' private key as PKCS#8 PEM, for a real TLS library
  * (GnuTLS, OpenSSL) playing the server in tests, or the bridge. Returns a
  * new string (caller frees), or NULL with error set. */
