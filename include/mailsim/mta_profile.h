@@ -18,6 +18,11 @@ typedef enum {
     MS_MTA_OPENSMTPD, /* at creation + 400 s x n^2; give up after 4 d */
 } MsMtaProfile;
 
+/* Postfix's queue_run_delay: the queue manager scans the deferred queue
+ * this often, so a deferred message is retried at the first scan after
+ * its back-off has passed. */
+#define MS_POSTFIX_QUEUE_RUN_DELAY (300 * MS_TIME_S)
+
 /* A server's policy; a field left 0 takes the profile's default. */
 typedef struct {
     MsMtaProfile profile;
