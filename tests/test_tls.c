@@ -13,6 +13,7 @@
 #include "mailsim/bench_tls.h"
 #include "mailsim/rng.h"
 #include "mailsim/tls.h"
+#include "mailsim/tls_pki.h"
 
 #include <errno.h>
 #include <gnutls/gnutls.h>
@@ -30,6 +31,10 @@
 #define SELF_NAME  "mx.example.net"
 #define CHAIN_NAME "mx.isp-b.net"
 #define BIG        (100 * 1024)
+/* the simulated PKI's validity, and the time its verdicts are asked for */
+#define PKI_FROM 1700000000
+#define PKI_TO   4000000000
+#define PKI_NOW  1800000000
 
 /* ------------------------------------------------------------ fixtures */
 
@@ -106,6 +111,7 @@ typedef struct {
     GByteArray *received;
     gsize chunk;      /* pump feeds input in pieces of this size (0: whole) */
     gboolean refuse;  /* the verify function refuses */
+    MsTlsPki *pki;    /* when set, the verify function asks it (borrowed) */
     guint verified;   /* times the verify function ran */
     guint verified_n; /* certificates it was given */
     char *verified_name;
@@ -120,6 +126,8 @@ ours_verify(GBytes *const *chain, guint n, const char *name, guint8 *alert, char
     o->verified_n = n;
     g_free(o->verified_name);
     o->verified_name = g_strdup(name);
+    if (o->pki)
+        return ms_tls_pki_verify(o->pki, chain, n, name, PKI_NOW, alert, why);
     if (o->refuse) {
         *alert = 48; /* unknown_ca */
         *why = g_strdup("issuer not trusted by this test");
@@ -255,10 +263,28 @@ o_info(const SSL *ssl, int where, int ret)
         p->alert = ret & 0xff;
 }
 
-/* A peer of library lib; prio: GnuTLS priority string or OpenSSL groups
- * list (NULL for the defaults, TLS 1.3 forced either way). */
+/* OpenSSL objects from PEM text. */
+static X509 *
+o_cert(const char *pem, const char **rest)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    /* where the next certificate starts, for a chain in one text */
+    if (rest) {
+        const char *end = strstr(pem, "-----END CERTIFICATE-----");
+        *rest = end ? end + strlen("-----END CERTIFICATE-----") : pem + strlen(pem);
+    }
+    BIO_free(b);
+    return x;
+}
+
+/* A peer of library lib. Server: chain_pem (leaf first) and key_pem;
+ * client: ca_pem to trust and name to check and send as SNI. prio: GnuTLS
+ * priority string or OpenSSL groups list (NULL for the defaults, TLS 1.3
+ * forced either way). */
 static Peer *
-peer_new(Lib lib, gboolean server, gboolean with_ca, const char *name, const char *prio)
+peer_new_pem(Lib lib, gboolean server, const char *name, const char *prio, const char *chain_pem,
+             const char *key_pem, const char *ca_pem)
 {
     Peer *p = g_new0(Peer, 1);
     p->lib = lib;
@@ -268,25 +294,17 @@ peer_new(Lib lib, gboolean server, gboolean with_ca, const char *name, const cha
     p->alert = -1;
     p->keylog = g_ptr_array_new_with_free_func(g_free);
     p->received = g_byte_array_new();
-    const char *crt = with_ca ? DATA "leaf.crt" : DATA "self.crt";
-    const char *key = with_ca ? DATA "leaf.key" : DATA "self.key";
-    const char *ca = with_ca ? DATA "ca.crt" : DATA "self.crt";
     if (lib == LIB_GNUTLS) {
         g_assert_cmpint(gnutls_certificate_allocate_credentials(&p->gcred), ==, 0);
         if (server) {
-            g_autofree char *leaf = NULL, *cacert = NULL, *k = NULL;
-            g_assert_true(g_file_get_contents(crt, &leaf, NULL, NULL));
-            g_assert_true(g_file_get_contents(key, &k, NULL, NULL));
-            if (with_ca)
-                g_assert_true(g_file_get_contents(ca, &cacert, NULL, NULL));
-            g_autofree char *chain = g_strconcat(leaf, cacert ? cacert : "", NULL);
-            gnutls_datum_t c = { (unsigned char *) chain, (unsigned int) strlen(chain) };
-            gnutls_datum_t kd = { (unsigned char *) k, (unsigned int) strlen(k) };
+            gnutls_datum_t c = { (unsigned char *) chain_pem, (unsigned int) strlen(chain_pem) };
+            gnutls_datum_t kd = { (unsigned char *) key_pem, (unsigned int) strlen(key_pem) };
             g_assert_cmpint(
                 gnutls_certificate_set_x509_key_mem(p->gcred, &c, &kd, GNUTLS_X509_FMT_PEM), ==, 0);
         } else {
+            gnutls_datum_t ca = { (unsigned char *) ca_pem, (unsigned int) strlen(ca_pem) };
             g_assert_cmpint(
-                gnutls_certificate_set_x509_trust_file(p->gcred, ca, GNUTLS_X509_FMT_PEM), >, 0);
+                gnutls_certificate_set_x509_trust_mem(p->gcred, &ca, GNUTLS_X509_FMT_PEM), >, 0);
         }
         g_assert_cmpint(
             gnutls_init(&p->gs, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK), ==, 0);
@@ -310,17 +328,27 @@ peer_new(Lib lib, gboolean server, gboolean with_ca, const char *name, const cha
         SSL_CTX_set_keylog_callback(p->ctx, o_keylog);
         SSL_CTX_set_info_callback(p->ctx, o_info);
         if (server) {
-            g_assert_cmpint(SSL_CTX_use_certificate_file(p->ctx, crt, SSL_FILETYPE_PEM), ==, 1);
-            g_assert_cmpint(SSL_CTX_use_PrivateKey_file(p->ctx, key, SSL_FILETYPE_PEM), ==, 1);
-            if (with_ca) {
-                BIO *b = BIO_new_file(ca, "r");
-                X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-                BIO_free(b);
+            const char *rest;
+            X509 *leaf = o_cert(chain_pem, &rest);
+            g_assert_nonnull(leaf);
+            g_assert_cmpint(SSL_CTX_use_certificate(p->ctx, leaf), ==, 1);
+            X509_free(leaf);
+            while (strstr(rest, "-----BEGIN CERTIFICATE-----")) {
+                X509 *x = o_cert(rest, &rest);
                 g_assert_nonnull(x);
                 SSL_CTX_add_extra_chain_cert(p->ctx, x); /* the context owns x */
             }
+            BIO *b = BIO_new_mem_buf(key_pem, -1);
+            EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+            BIO_free(b);
+            g_assert_nonnull(k);
+            g_assert_cmpint(SSL_CTX_use_PrivateKey(p->ctx, k), ==, 1);
+            EVP_PKEY_free(k);
         } else {
-            g_assert_cmpint(SSL_CTX_load_verify_locations(p->ctx, ca, NULL), ==, 1);
+            X509 *ca = o_cert(ca_pem, NULL);
+            g_assert_nonnull(ca);
+            X509_STORE_add_cert(SSL_CTX_get_cert_store(p->ctx), ca);
+            X509_free(ca);
             SSL_CTX_set_verify(p->ctx, SSL_VERIFY_PEER, NULL);
         }
         p->ssl = SSL_new(p->ctx);
@@ -339,6 +367,21 @@ peer_new(Lib lib, gboolean server, gboolean with_ca, const char *name, const cha
         }
     }
     return p;
+}
+
+/* A peer with the fixtures: the CA-issued leaf (sent with the CA) or the
+ * self-signed certificate. */
+static Peer *
+peer_new(Lib lib, gboolean server, gboolean with_ca, const char *name, const char *prio)
+{
+    g_autofree char *leaf = NULL, *key = NULL, *ca = NULL;
+    g_assert_true(
+        g_file_get_contents(with_ca ? DATA "leaf.crt" : DATA "self.crt", &leaf, NULL, NULL));
+    g_assert_true(
+        g_file_get_contents(with_ca ? DATA "leaf.key" : DATA "self.key", &key, NULL, NULL));
+    g_assert_true(g_file_get_contents(with_ca ? DATA "ca.crt" : DATA "self.crt", &ca, NULL, NULL));
+    g_autofree char *chain = g_strconcat(leaf, with_ca ? ca : "", NULL);
+    return peer_new_pem(lib, server, name, prio, chain, key, ca);
 }
 
 static void
@@ -959,6 +1002,61 @@ test_tls12_peer(void)
     tls12_peer(LIB_OPENSSL, MS_TLS_SERVER);
 }
 
+/* Certificates of the simulated PKI (tls_pki.h) in sessions with real
+ * libraries: our server presents its credentials to GnuTLS and OpenSSL
+ * clients trusting its CA; our client checks GnuTLS and OpenSSL servers
+ * holding them with ms_tls_pki_verify(), and refuses one issued for
+ * another name with bad_certificate, which the server hears. */
+static void
+pki_session(Lib lib, MsTlsRole role, MsTlsCertFault fault)
+{
+    MsRng rng;
+    ms_rng_init(&rng, 77, 1);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsTlsPki) pki = ms_tls_pki_new(NULL, &rng, PKI_FROM, PKI_TO, &error);
+    g_assert_nonnull(pki);
+    g_autoptr(MsTlsCredentials) cred = ms_tls_pki_issue(pki, CHAIN_NAME, fault, &rng, &error);
+    g_assert_nonnull(cred);
+    g_autofree char *ca = ms_tls_pki_ca_pem(pki);
+    g_autofree char *key = ms_tls_credentials_key_pem(cred, &error);
+    g_autoptr(GString) chain = g_string_new(NULL);
+    for (guint i = 0; i < cred->n_certs; i++) {
+        g_autofree char *pem = ms_tls_cert_pem(cred->chain[i]);
+        g_string_append(chain, pem);
+    }
+    Creds cr = { .n = cred->n_certs };
+    for (guint i = 0; i < cred->n_certs && i < 2; i++)
+        cr.chain[i] = g_bytes_ref(cred->chain[i]);
+    memcpy(cr.seed, cred->ed25519_seed, 32);
+    Ours *o = ours_new(role, 78, role == MS_TLS_SERVER ? &cr : NULL, CHAIN_NAME);
+    o->pki = pki;
+    Peer *p = peer_new_pem(lib, role == MS_TLS_CLIENT, CHAIN_NAME, NULL, chain->str, key, ca);
+    pump(o, p);
+    if (fault == MS_TLS_CERT_GOOD) {
+        CU_ASSERT_TRUE(p->done);
+        CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_ESTABLISHED);
+        check_keylog(o, p);
+    } else {
+        CU_ASSERT_FALSE(p->done);
+        CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_FAILED);
+        CU_ASSERT_TRUE(g_str_has_prefix(ms_tls_error(o->tls), "certificate verification failed: "));
+        CU_ASSERT_EQUAL(p->alert, 42);
+    }
+    peer_free(p);
+    ours_free(o);
+    creds_clear(&cr);
+}
+
+static void
+test_pki(void)
+{
+    for (int lib = LIB_GNUTLS; lib <= LIB_OPENSSL; lib++) {
+        pki_session(lib, MS_TLS_SERVER, MS_TLS_CERT_GOOD);
+        pki_session(lib, MS_TLS_CLIENT, MS_TLS_CERT_GOOD);
+        pki_session(lib, MS_TLS_CLIENT, MS_TLS_CERT_WRONG_NAME);
+    }
+}
+
 /* ------------------------------------------------------ hostile input */
 
 /* Our server after `in`: FAILED, its error naming `why`, and its last
@@ -1286,6 +1384,7 @@ main(void)
         { "our server against an OpenSSL client", test_openssl_client },
         { "a client preferring secp256r1 (HelloRetryRequest)", test_hrr },
         { "a refused certificate reaches the peer as an alert", test_verify_refuses },
+        { "certificates of the simulated PKI with GnuTLS and OpenSSL", test_pki },
         { "a peer speaking TLS 1.2 at most", test_tls12_peer },
         { "same seed, byte-identical records", test_same_seed_same_bytes },
         { "any split of the input, the same result", test_any_split },
