@@ -3,7 +3,8 @@
  * building a bridge in process (bad hosts, port 0), and the integration
  * scripts in tests/bridge/ that drive `mailsim bridge` with real clients
  * (smtplib, poplib, swaks, msmtp, fetchmail), hostile ones, a relay sink,
- * the spool, and simulated mail leaving the world through --relay-out. */
+ * the spool, simulated mail leaving the world through --relay-out, and
+ * TLS (STARTTLS, STLS, SMTPS, POP3S) with real clients and bad input. */
 #include "testlib.h"
 #include "mailsim/bridge.h"
 #include "mailsim/embedded.h"
@@ -301,6 +302,11 @@ test_programs(void)
 {
     run_script("programs.py");
 }
+static void
+test_tls(void)
+{
+    run_script("tls.py");
+}
 
 int
 main(void)
@@ -316,6 +322,7 @@ main(void)
         { "relay_spool", test_relay_spool },
         { "outbound", test_outbound },
         { "programs", test_programs },
+        { "tls", test_tls },
         { NULL, NULL },
     };
     return ms_test_main("bridge", cases);

@@ -66,6 +66,7 @@ static gboolean on_writable(GSocket *sock, GIOCondition cond, gpointer ud);
 static gboolean on_readable_tls(GObject *stream, gpointer ud);
 static gboolean on_writable_tls(GObject *stream, gpointer ud);
 static void begin_handshake(BridgeConn *c);
+static gboolean read_once(BridgeConn *c);
 
 static void
 start_reading(BridgeConn *c)
@@ -159,7 +160,7 @@ ms__bridge_conn_free(BridgeConn *c)
         /* The handshake's thread may be using the socket: it closes it. */
         c->hs->c = NULL;
         g_cancellable_cancel(c->hs->cancel);
-    } else if (c->tls && !c->dead) {
+    } else if (c->tls && c->closing && c->out_bytes == 0) { /* a clean close */
         /* TLS 1.3 and 1.2 end with close_notify (RFC 8446 6.1). */
         g_socket_set_timeout(c->sock, TLS_CLOSE_TIMEOUT_S);
         g_io_stream_close_async(G_IO_STREAM(c->tls), G_PRIORITY_DEFAULT, NULL, on_closed, NULL);
@@ -409,6 +410,9 @@ on_handshake(GObject *src, GAsyncResult *res, gpointer ud)
             c->dead = TRUE;
         else
             after_output_change(c);
+        /* The handshake may have taken the client's first records too. */
+        for (guint k = 0; c->in_src && !c->dead && !c->closing && k < 256 && read_once(c); k++)
+            ;
     }
     c->in_dispatch = FALSE;
     finish_if_done(c);
@@ -440,8 +444,10 @@ begin_handshake(BridgeConn *c)
     g_tls_connection_handshake_async(c->tls, G_PRIORITY_DEFAULT, hs->cancel, on_handshake, hs);
 }
 
+/* One read and its digestion, inside a dispatch (in_dispatch set).
+ * FALSE when there was nothing to read. */
 static gboolean
-read_ready(BridgeConn *c)
+read_once(BridgeConn *c)
 {
     guint8 buf[BRIDGE_READ_CHUNK];
     g_autoptr(GError) err = NULL;
@@ -449,8 +455,7 @@ read_ready(BridgeConn *c)
                    ? g_pollable_input_stream_read_nonblocking(c->tin, buf, sizeof buf, NULL, &err)
                    : g_socket_receive(c->sock, (char *) buf, sizeof buf, NULL, &err);
     if (n < 0 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        return G_SOURCE_CONTINUE;
-    c->in_dispatch = TRUE;
+        return FALSE;
     if (n > 0) {
         c->last_input_us = g_get_monotonic_time();
         c->batching = TRUE;
@@ -469,6 +474,21 @@ read_ready(BridgeConn *c)
             c->klass->eof(c);
         c->closing = TRUE;
     }
+    return TRUE;
+}
+
+/* Reads what is there. Under TLS, reads on until it would block: GnuTLS
+ * may hold records it already took from the socket (a client's first
+ * command arriving with its Finished, pipelined commands), and the socket
+ * alone would then never say so. Bounded, so one busy client cannot
+ * starve the others. */
+static gboolean
+read_ready(BridgeConn *c)
+{
+    c->in_dispatch = TRUE;
+    for (guint k = 0; read_once(c) && c->tls && k < 256; k++)
+        if (!c->in_src || c->dead || c->closing)
+            break;
     c->in_dispatch = FALSE;
     gboolean keep = c->in_src != NULL;
     if (finish_if_done(c))
