@@ -50,6 +50,10 @@
 /* GnuTLS's largest record: a write never asks for more, so a retry after
  * G_IO_ERROR_WOULD_BLOCK repeats exactly the same octets. */
 #define TLS_WRITE_MAX 16384u
+/* A TLS read returns at most one record's plaintext; asking for more only
+ * makes the TLS layer allocate (and the allocator page in) a larger
+ * buffer for every read. */
+#define TLS_READ_MAX 16384u
 /* How long a clean TLS close may wait to send its close_notify. */
 #define TLS_CLOSE_TIMEOUT_S 5
 
@@ -452,7 +456,7 @@ read_once(BridgeConn *c)
     guint8 buf[BRIDGE_READ_CHUNK];
     g_autoptr(GError) err = NULL;
     gssize n = c->tls
-                   ? g_pollable_input_stream_read_nonblocking(c->tin, buf, sizeof buf, NULL, &err)
+                   ? g_pollable_input_stream_read_nonblocking(c->tin, buf, TLS_READ_MAX, NULL, &err)
                    : g_socket_receive(c->sock, (char *) buf, sizeof buf, NULL, &err);
     if (n < 0 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         return FALSE;

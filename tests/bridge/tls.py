@@ -362,3 +362,22 @@ check(rc == 0 and int(st["bridge-stats.tls_failed"]) >= 2 and int(st["bridge-sta
       "stopped cleanly; the stalled handshakes counted as failed and timed out (%s, %s)"
       % (st["bridge-stats.tls_failed"], st["bridge-stats.timeouts"]))
 shutil.rmtree(tmp, ignore_errors=True)
+
+# The floor holds even when the GnuTLS priority string is widened from
+# outside (G_TLS_GNUTLS_PRIORITY is the user's to set): the bridge checks
+# each session's version after its handshake and drops a TLS 1.1 one before
+# its greeting.
+os.environ["G_TLS_GNUTLS_PRIORITY"] = "NORMAL:+VERS-TLS1.1:+VERS-TLS1.0:+SIGN-ALL:%COMPAT"
+b = Bridge("--speed", "max", "--smtps", "0", plaintext_auth=False)
+del os.environ["G_TLS_GNUTLS_PRIORITY"]
+version, data = None, b"?"
+try:
+    with old.wrap_socket(b.connect(b.smtps_port)) as t:
+        version = t.version()
+        data = t.recv(100)
+except (ssl.SSLError, ConnectionResetError, OSError):
+    data = b""
+check(data == b"", "widened priority, a %s handshake: dropped before the greeting" % version)
+rc, text, st = b.stop()
+check(rc == 0 and st["bridge-stats.tls_failed"] == "1" and st["bridge-stats.tls_sessions"] == "0",
+      "  counted as a failed TLS session")
