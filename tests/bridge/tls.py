@@ -49,10 +49,10 @@ def msg(subject, to=SALES):
             "sent by %s over TLS\r\n.leading dot\r\n" % (to, subject, subject, subject)).encode()
 
 
-def run(cmd, what, data=None, env=None):
+def run(cmd, what, data=None, env=None, timeout=TIMEOUT):
     try:
         r = subprocess.run(cmd, input=data if data is not None else b"", capture_output=True,
-                           timeout=TIMEOUT, env=env)
+                           timeout=timeout, env=env)
     except subprocess.TimeoutExpired as e:
         r = subprocess.CompletedProcess(cmd, -1, e.stdout or b"", e.stderr or b"")
     if r.returncode != 0:
@@ -199,7 +199,9 @@ with open(os.path.join(gdir, "getmailrc"), "w") as f:
             "password = quarterly-numbers\nca_certs = %s\n\n[destination]\ntype = MDA_external\n"
             "path = /bin/sh\narguments = (\"-c\", \"cat > %s/msg.$$\")\nallow_root_commands = true\n\n"
             "[options]\ndelete = true\nread_all = true\nverbose = 2\n" % (HOST, b.pop3s_port, CERT, gout))
-r = run(["getmail", "--getmaildir", gdir, "--rcfile", "getmailrc"], "getmail")
+# getmail forks a shell per message: on a loaded machine that alone takes
+# seconds, hence the longer limit.
+r = run(["getmail", "--getmaildir", gdir, "--rcfile", "getmailrc"], "getmail", timeout=90)
 files = glob.glob(gout + "/msg.*")
 check(r.returncode == 0 and subjects([open(x, "rb").read() for x in files]) == sorted(sent),
       "getmail6 SimplePOP3SSLRetriever: all %d messages, certificate verified" % len(sent))
