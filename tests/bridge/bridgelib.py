@@ -2,6 +2,7 @@
 free loopback ports, read the ports it prints, stop it with SIGTERM and
 parse the statistics it prints. Every socket has a timeout and every
 script arms an alarm, so no test can hang make check."""
+import atexit
 import os
 import re
 import select
@@ -33,6 +34,8 @@ class Bridge:
         if scenario:
             cmd.append(scenario)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # A failed check exits the script (SystemExit): never leave the bridge behind.
+        atexit.register(self._reap)
         self.head = b""
         deadline = time.time() + TIMEOUT
         # "bridge: tls-cert FILE ...", then "bridge: smtp ... speed X".
@@ -56,6 +59,11 @@ class Bridge:
         self.chunks = []
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
+
+    def _reap(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def _drain(self):
         while True:
