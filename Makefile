@@ -63,7 +63,7 @@ CLI_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard sim/cli/*.c))
 # Files compiled into the library as a GResource bundle (glib-compile-resources),
 # read back with ms_embedded_get("path/relative/to/repo") (include/mailsim/embedded.h,
 # sim/core/embedded.c).
-EMBED_FILES = scenarios/schema/scenario.rng scenarios/teaching/01-first-email.xml
+EMBED_FILES = scenarios/schema/scenario.rng scenarios/schema/experiment.rng scenarios/teaching/01-first-email.xml
 SIM_OBJ += $(BUILD)/gen/embedded_data.o
 LIB      = $(BUILD)/libmailsim.a
 VIZLIB   = $(BUILD)/libmailsim-viz.a

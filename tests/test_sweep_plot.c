@@ -23,12 +23,11 @@ static MsSweepResults *
 tiny_sweep(guint jobs, char **json)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(MsScenario) sc = ms_scenario_load_file(LESSON2, &error);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    g_autoptr(MsSweep) sw = ms_sweep_new(sc);
+    g_autoptr(MsSweep) sw = ms_sweep_new();
+    CU_ASSERT_FATAL(ms_sweep_add_scenario_file(sw, LESSON2, NULL, &error));
     CU_ASSERT(ms_sweep_set_seeds(sw, "1..3", &error));
     CU_ASSERT(ms_sweep_set(sw, "fidelity=packet,flow", &error));
-    CU_ASSERT_FATAL(ms_sweep_run(sw, jobs, &error));
+    CU_ASSERT_FATAL(ms_sweep_run(sw, jobs, NULL, NULL, &error));
     if (json) {
         GString *s = g_string_new(NULL);
         ms_sweep_json(sw, s);
@@ -59,7 +58,7 @@ test_results(void)
     CU_ASSERT_STRING_EQUAL(ms_sweep_results_setting(r, 1, 0), "flow");
     CU_ASSERT_STRING_EQUAL(ms_sweep_results_scenario(r),
                            "Lesson 2: a big message, many small packets");
-    CU_ASSERT_EQUAL(ms_sweep_results_n_stats(r), 17);
+    CU_ASSERT_EQUAL(ms_sweep_results_n_stats(r), 18);
     CU_ASSERT_EQUAL(ms_sweep_results_find_stat(r, "nope"), -1);
     /* every statistic's mean is the mean of its replications */
     for (guint p = 0; p < 2; p++)
