@@ -532,6 +532,28 @@ test_results_folder(void)
     g_rmdir(dir);
 }
 
+/* greylist-delay (a <policy> attribute, also a short key): a longer wait
+ * means more refused attempts and a later first delivery (lesson 9). */
+static void
+test_greylist_delay(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsSweep) sw = ms_sweep_new();
+    CU_ASSERT_FATAL(
+        ms_sweep_add_scenario_file(sw, "scenarios/teaching/09-greylisting.xml", NULL, &error));
+    CU_ASSERT_FATAL(ms_sweep_set(sw, "//policy/@greylist-delay=1min,20min", &error));
+    CU_ASSERT_FATAL(ms_sweep_set(sw, "policy.retry-first@smtp-isp=2min,10min", &error));
+    CU_ASSERT_FATAL(ms_sweep_run(sw, 2, NULL, NULL, &error));
+    g_autoptr(GString) csv = g_string_new(NULL);
+    ms_sweep_csv(sw, csv);
+    CU_ASSERT(csv_value(csv->str, "20min,2min", "attempts") >
+              csv_value(csv->str, "1min,2min", "attempts"));
+    CU_ASSERT(csv_value(csv->str, "20min,10min", "latency_max_s") >= 1200);
+    CU_ASSERT(csv_value(csv->str, "1min,2min", "latency_max_s") < 300);
+    CU_ASSERT(csv_value(csv->str, "20min,10min", "attempts") <
+              csv_value(csv->str, "20min,2min", "attempts"));
+}
+
 /* Several scenarios are one more axis, named "scenario". */
 static void
 test_scenario_axis(void)
@@ -564,6 +586,7 @@ static const MsTestCase cases[] = {
     { "checked before running", test_checked_before_running },
     { "results folder: resume, damage, versions", test_results_folder },
     { "several scenarios", test_scenario_axis },
+    { "greylist-delay", test_greylist_delay },
     { NULL, NULL },
 };
 

@@ -19,7 +19,8 @@
  *                                  or on the one on scenario host HOST;
  *                                  FIELD: retry-first, retry-max, give-up,
  *                                  command-delay (times), max-size (size),
- *                                  max-recipients (count), greylist (yes|no)
+ *                                  max-recipients (count), greylist (yes|no),
+ *                                  greylist-delay (time)
  * Values keep their units as written. "A..B/N" expands to N evenly spaced
  * values from A to B, "A..B*N" to N values evenly spaced on a log scale;
  * both ends carry the same unit ("10ms..100ms/10"). Zipped axes (equal

@@ -499,7 +499,7 @@ static const PolicyKey policy_keys[] = {
     { "retry-first", MS_POLICY_RETRY_FIRST, 0 }, { "retry-max", MS_POLICY_RETRY_MAX, 0 },
     { "give-up", MS_POLICY_GIVE_UP, 0 },         { "command-delay", MS_POLICY_COMMAND_DELAY, 0 },
     { "max-size", MS_POLICY_MAX_SIZE, 1 },       { "max-recipients", MS_POLICY_MAX_RECIPIENTS, 2 },
-    { "greylist", MS_POLICY_GREYLIST, 3 },
+    { "greylist", MS_POLICY_GREYLIST, 3 },       { "greylist-delay", MS_POLICY_GREYLIST_DELAY, 0 },
 };
 
 static gboolean
@@ -622,8 +622,8 @@ axis_new(MsSweep *sw, const char *name, const char *key, const char *spec, GErro
         if (!pk) {
             g_set_error(error, MS_SWEEP_ERROR, 0,
                         "--set %s: unknown policy field '%s': expected retry-first, "
-                        "retry-max, give-up, command-delay, max-size, max-recipients "
-                        "or greylist",
+                        "retry-max, give-up, command-delay, max-size, max-recipients, "
+                        "greylist or greylist-delay",
                         key, field);
             return NULL;
         }

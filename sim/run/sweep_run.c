@@ -403,6 +403,9 @@ run_job(gpointer data, gpointer user_data)
                 case MS_POLICY_GREYLIST:
                     policy.greylist = v != 0;
                     break;
+                case MS_POLICY_GREYLIST_DELAY:
+                    policy.greylist_delay = v;
+                    break;
                 }
                 break;
             case MS__SWEEP_XPATH:
