@@ -172,6 +172,7 @@ test_ranges(void)
     expect_values("0.5..1.5/3", "0.5,1,1.5");
     expect_values("0,1%, 2%..4%/3 ,yes", "0,1%,2%,3%,4%,yes");
     expect_values("100..10/4", "100,70,40,10");
+    expect_values("1e4,2.5e3,1.5e-3,3e", "10000,2500,1.5e-3,3e");
     static const struct {
         const char *spec, *says;
     } bad[] = {

@@ -249,7 +249,7 @@ stat_title(const char *name, const char **unit)
 
 static void
 draw_panel(MsVizCanvas *c, const Layout *l, guint stat, guint split, MsVizAxes a, double lo,
-           double hi)
+           double hi, gboolean non_negative)
 {
     const MsSweepResults *r = l->r;
     const char *name = ms_sweep_results_stat_name(r, stat), *unit_name;
@@ -268,7 +268,7 @@ draw_panel(MsVizCanvas *c, const Layout *l, guint stat, guint split, MsVizAxes a
     double ystep = ms_viz_axes_nice_step(hi - lo, 4);
     a.y0 = floor(lo / ystep) * ystep;
     a.y1 = ceil(hi / ystep) * ystep;
-    if (lo >= 0)
+    if (non_negative) /* no negative counts or times, even where a CI reaches below 0 */
         a.y0 = MAX(a.y0, 0);
     if (a.y1 <= a.y0)
         a.y1 = a.y0 + ystep;
@@ -345,8 +345,11 @@ draw_panel(MsVizCanvas *c, const Layout *l, guint stat, guint split, MsVizAxes a
             ms_sweep_results_get(r, p, stat, &sm);
             double x = slot_x(l, &a, l->px[p]) + off;
             ms_viz_canvas_group_begin(c, NULL, "point", 0);
-            bar(c, x, ms_viz_axes_y(&a, (sm.mean - sm.ci95) / unit),
-                ms_viz_axes_y(&a, (sm.mean + sm.ci95) / unit), colour);
+            double low = sm.mean - sm.ci95;
+            if (non_negative)
+                low = MAX(low, 0);
+            bar(c, x, ms_viz_axes_y(&a, low / unit), ms_viz_axes_y(&a, (sm.mean + sm.ci95) / unit),
+                colour);
             for (guint k = 0; k < sm.n_values; k++) {
                 ms_viz_canvas_circle(c, x + 7, ms_viz_axes_y(&a, sm.values[k] / unit), 2.2);
                 ms_viz_canvas_paint(c, &dot);
@@ -419,13 +422,16 @@ ms_viz_sweep_by(const MsSweepResults *r, const char *const *stats, const char *x
     }
     for (guint row = 0; row < rows; row++) {
         guint stat = g_array_index(chosen, guint, row);
-        double lo = INFINITY, hi = -INFINITY;
+        double lo = INFINITY, hi = -INFINITY, vmin = INFINITY;
         for (guint p = 0; p < l.np; p++) {
             MsSweepSummary sm;
             ms_sweep_results_get(r, p, stat, &sm);
+            vmin = MIN(vmin, sm.min);
             lo = MIN(lo, MIN(sm.mean - sm.ci95, sm.min));
             hi = MAX(hi, MAX(sm.mean + sm.ci95, sm.max));
         }
+        if (vmin >= 0)
+            lo = MAX(lo, 0);
         for (guint col = 0; col < cols; col++) {
             MsVizAxes a = { margin + col * cell_w + 80,
                             head + row * cell_h + 40,
@@ -437,7 +443,7 @@ ms_viz_sweep_by(const MsSweepResults *r, const char *const *stats, const char *x
                             1,
                             FALSE,
                             FALSE };
-            draw_panel(c, &l, stat, col, a, lo, hi);
+            draw_panel(c, &l, stat, col, a, lo, hi, vmin >= 0);
         }
     }
     layout_clear(&l);

@@ -280,6 +280,11 @@ ms_cmd_sweep(int argc, char **argv)
     if (mpi && !store)
         return ms_cli_usage(cmd, "--mpi needs --results DIR (a folder every rank can reach): "
                                  "the ranks share the runs through it");
+    /* everything that can be refused is, before a folder is made or a run starts */
+    if (!ms_sweep_check(sw, &error)) {
+        fprintf(stderr, "mailsim %s: %s\n", cmd, error->message);
+        return MS_EXIT_USAGE;
+    }
     if (store && !ms_sweep_set_store(sw, store, MS_MAILSIM_VERSION, rerun_other, &error)) {
         fprintf(stderr, "mailsim %s: %s\n", cmd, error->message);
         return MS_EXIT_FAILED;

@@ -17,7 +17,9 @@
  * Values are kept as written ("5%", "10ms"); ranges expand to such texts:
  * "A..B/N" is N evenly spaced values, "A..B*N" N values evenly spaced on a
  * log scale, both ends included and in the unit the ends share. Whole
- * numbered ends give whole numbered values.
+ * numbered ends give whole numbered values, and a whole number written
+ * with an exponent ("1e4") is written out ("10000"), as scenario counts
+ * take digits only.
  *
  * Checks (ms_sweep_check), all before the first run: every XPath compiles
  * (at ms_sweep_set) and selects something in every scenario; every value of
@@ -472,7 +474,14 @@ ms_sweep_expand_values(const char *name, const char *spec, GPtrArray *out, GErro
             if (!expand_range(name, item, dots, out, error))
                 return FALSE;
         } else {
-            g_ptr_array_add(out, g_strdup(item));
+            /* "1e4" is written out (10000): counts in scenarios take digits */
+            double v;
+            g_autofree char *unit = NULL;
+            if ((strchr(item, 'e') || strchr(item, 'E')) && split_number(item, &v, &unit) &&
+                !*unit && v == floor(v) && fabs(v) < 1e15)
+                g_ptr_array_add(out, format_value(v, TRUE, ""));
+            else
+                g_ptr_array_add(out, g_strdup(item));
         }
         if (out->len > MS_SWEEP_MAX_RANGE) {
             g_set_error(error, MS_SWEEP_ERROR, 0, "axis %s: more than %u values", name,

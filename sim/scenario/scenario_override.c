@@ -10,7 +10,9 @@
  * sets values, it does not replace elements). When the expression selects
  * nothing and ends in "/@NAME", the part before is evaluated and the
  * attribute added to each element it selects, so defaults left unwritten
- * can be set too. Nothing here judges the value: the schema and the reader
+ * can be set too, provided the schema knows that attribute for that
+ * element (checked here: <generate> is replaced before the schema looks).
+ * Nothing here judges the value: the schema and the reader
  * that follow do, with the file's line numbers.
  *
  * Errors: an expression that does not compile gives libxml2's reason;
@@ -23,6 +25,7 @@
  * call makes its own. Costs: one evaluation per override and pass,
  * O(document) each for "//" paths. */
 #include "mailsim/scenario_override.h"
+#include "mailsim/embedded.h"
 #include "scenario-private.h"
 
 #include <libxml/xpath.h>
@@ -122,6 +125,29 @@ trailing_attribute(const char *select, char **prefix)
     return g_strdup(name);
 }
 
+/* The schema's names (scenario_names.c), for attributes an override adds. */
+static MsScenarioNames *
+schema_names(void)
+{
+    gsize len = 0;
+    const guint8 *rng = ms_embedded_get("scenarios/schema/scenario.rng", &len);
+    return rng ? ms__scenario_names_new(rng, len) : NULL;
+}
+
+static gboolean
+names_has(const char *element, const char *attribute)
+{
+    g_autoptr(MsScenarioNames) names = schema_names();
+    return !names || ms__scenario_names_has(names, element, TRUE, attribute);
+}
+
+static char *
+names_hint(const char *element, const char *attribute)
+{
+    g_autoptr(MsScenarioNames) names = schema_names();
+    return names ? ms__scenario_names_hint(names, element, TRUE, attribute) : g_strdup("");
+}
+
 /* Applies one override to doc. Returns the number of nodes set (0 when
  * the expression selects nothing), or -1 with an error added to d. */
 static gint
@@ -165,10 +191,21 @@ apply_one(MsScenarioDiag *d, xmlDoc *doc, const MsScenarioOverride *o, gboolean 
     guint set = 0;
     for (guint i = 0; i < n; i++) {
         xmlNode *node = r->nodesetval->nodeTab[i];
-        if (node->type == XML_ELEMENT_NODE) {
-            xmlSetProp(node, BAD_CAST name, BAD_CAST o->value);
-            set++;
+        if (node->type != XML_ELEMENT_NODE)
+            continue;
+        /* Only attributes the schema knows: <generate> is expanded before
+         * the schema would see a stray one. */
+        const char *element = (const char *) node->name;
+        if (!names_has(element, name)) {
+            g_autofree char *hint = names_hint(element, name);
+            ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, (guint) xmlGetLineNo(node),
+                                  "%s: element '%s' has no attribute '%s'%s", o->select, element,
+                                  name, hint);
+            xmlXPathFreeObject(r);
+            return -1;
         }
+        xmlSetProp(node, BAD_CAST name, BAD_CAST o->value);
+        set++;
     }
     if (r)
         xmlXPathFreeObject(r);
