@@ -73,7 +73,7 @@ TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ = $(BUILD)/tests/testlib.o
 # Test scripts counted with the CUnit suites (tests/test_story.sh is not one:
 # it needs Chromium, see check-browser).
-TEST_SCRIPTS = tests/test_lint.sh
+TEST_SCRIPTS = tests/test_lint.sh tests/test_sweep_resume.sh
 BIN      = $(if $(filter build,$(BUILD)),mailsim,$(BUILD)/mailsim)
 
 .PHONY: FORCE all deps demo check asan bench bench-plot bench-bridge bench-tcp lint clean install tests run-tests fuzz fuzz-build check-browser

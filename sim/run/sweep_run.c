@@ -179,6 +179,16 @@ ms_sweep_plan(MsSweep *sw, GError **error)
     sw->other_versions = g_new0(char *, sw->n_results);
     if (!sw->store)
         return TRUE;
+    /* A sweep killed while writing leaves g_file_set_contents()'s temporary
+     * file ("KEY.run.XXXXXX") beside the runs: never read, removed here.
+     * (Two sweeps writing to one folder at once are not supported.) */
+    g_autofree char *runs = g_build_filename(sw->store, "runs", NULL);
+    g_autoptr(GDir) dir = g_dir_open(runs, 0, NULL);
+    for (const char *n; dir && (n = g_dir_read_name(dir));)
+        if (strstr(n, ".run.")) {
+            g_autofree char *path = g_build_filename(runs, n, NULL);
+            g_unlink(path);
+        }
     guint other = 0;
     const char *first_other = NULL;
     for (guint j = 0; j < sw->n_results; j++) {
