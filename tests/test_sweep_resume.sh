@@ -97,5 +97,25 @@ check "and the results are the uninterrupted ones" 'same "$tmp/old" "$tmp/ref"'
 check "the file is replaced by this version's" \
     '! grep -q "0.0-old" "$tmp/int/runs/$f"'
 
+# under mpirun the ranks share the runs through the folder (rank r runs the
+# missing runs r, r + K, ...); rank 0 writes the outputs, the same bytes
+if command -v mpirun >/dev/null 2>&1; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=detect_leaks=0
+    t=""
+    command -v timeout >/dev/null 2>&1 && t="timeout 120"
+    $t mpirun --allow-run-as-root --oversubscribe -np 2 "$MAILSIM" sweep "$tmp/world.xml" \
+        --seeds 1..6 --set fidelity=packet,flow --set '//generate/@messages=200,400' \
+        --results "$tmp/mpi" --tidy "$tmp/mpi.csv" --csv "$tmp/mpi-summary.csv" \
+        --json "$tmp/mpi.json" -q --mpi >"$tmp/mpi.out" 2>&1
+    rc=$?
+    if grep -q "unavailable" "$tmp/mpi.out"; then
+        check "--mpi in a build without Open MPI is refused" '[ $rc -eq 2 ]'
+    else
+        check "mpirun -np 2: both ranks ran their share" \
+            'grep -q "rank 0/2: 12/12 runs done" "$tmp/mpi.out" && grep -q "rank 1/2: 12/12 runs done" "$tmp/mpi.out"'
+        check "mpirun -np 2 = one process, byte for byte" 'same "$tmp/mpi" "$tmp/ref"'
+    fi
+fi
+
 echo "suite-result: sweep_resume passed=$pass failed=$fail"
 [ "$fail" -eq 0 ]
