@@ -398,14 +398,15 @@ ms_viz_sweep_by(const MsSweepResults *r, const char *const *stats, const char *x
     guint cols = l.svals->len, rows = chosen->len;
     if (width <= 0)
         width = MAX(MS_VIZ_DEFAULT_WIDTH, 40 + cols * 380.0);
-    double margin = 30, head = l.series->len > 1 ? 110 + 20.0 * l.series->len : 100;
+    double margin = 30, head = l.series->len > 1 ? 124 + 20.0 * l.series->len : 110;
     double cell_w = (width - 2 * margin) / cols, cell_h = 330;
     if (height <= 0)
         height = head + rows * cell_h + 20;
     MsVizCanvas *c = ms_viz_canvas_new(format, width, height);
     MsVizFont title = { 22, TRUE, FALSE }, sub = { 13.5, FALSE, FALSE };
-    const char *scen = ms_sweep_results_scenario(r);
-    g_autofree char *t = g_strdup_printf("Sweep: %s", *scen ? scen : "scenario");
+    const char *scen = ms_sweep_results_scenario(r), *etitle = ms_sweep_results_title(r);
+    g_autofree char *t =
+        etitle ? g_strdup(etitle) : g_strdup_printf("Sweep: %s", *scen ? scen : "scenario");
     ms_viz_canvas_text(c, 24, 20, MS_VIZ_ANCHOR_START, &title, MS_VIZ_INK, t);
     guint nseeds = ms_sweep_results_n_seeds(r);
     g_autofree char *st = g_strdup_printf(
@@ -413,8 +414,19 @@ ms_viz_sweep_by(const MsSweepResults *r, const char *const *stats, const char *x
         "interval (Student t) and every replication.",
         l.np, l.np == 1 ? "" : "s", nseeds, nseeds == 1 ? "" : "s");
     ms_viz_canvas_text(c, 24, 50, MS_VIZ_ANCHOR_START, &sub, MS_VIZ_SOFT, st);
+    /* the settings that do not vary, named once */
+    g_autoptr(GString) fixed = g_string_new(NULL);
+    for (guint k = 0; k < ms_sweep_results_n_axes(r); k++)
+        if (!varies(r, k))
+            g_string_append_printf(fixed, "%s%s=%s",
+                                   fixed->len ? ", " : "Fixed: ", ms_sweep_results_axis(r, k),
+                                   ms_sweep_results_setting(r, 0, k));
+    if (etitle && *scen)
+        g_string_append_printf(fixed, "%sScenario: %s", fixed->len ? ". " : "", scen);
+    if (fixed->len)
+        ms_viz_canvas_text(c, 24, 72, MS_VIZ_ANCHOR_START, &sub, MS_VIZ_SOFT, fixed->str);
     for (guint s = 0; l.series->len > 1 && s < l.series->len; s++) {
-        double y = 92 + 20.0 * s;
+        double y = 106 + 20.0 * s;
         MsVizStyle mark = { palette[s % G_N_ELEMENTS(palette)], 1, 0xFFFFFFu, 1, 1, FALSE };
         ms_viz_canvas_circle(c, 34, y, 5);
         ms_viz_canvas_paint(c, &mark);

@@ -68,6 +68,8 @@ MsSweep *ms_sweep_new_from_experiment(const MsExperiment *experiment, GError **e
 /* The experiment's name (the first column of the CSVs); "" by default. */
 void ms_sweep_set_name(MsSweep *sweep, const char *name);
 const char *ms_sweep_name(const MsSweep *sweep);
+/* A title for the outputs (the JSON, the picture); NULL for none. */
+void ms_sweep_set_title(MsSweep *sweep, const char *title);
 
 /* Adds a scenario, loaded and checked now; several scenarios make one more
  * axis, "scenario", whose values are the labels (default: the scenario's

@@ -52,6 +52,7 @@ typedef enum {
 
 struct _MsSweep {
     char *experiment;   /* its name: "" for a sweep from the command line */
+    char *title;        /* the experiment's title, or NULL */
     GPtrArray *sources; /* MsSweepSource*: dimension 0 when there are several */
     GPtrArray *axes;    /* MsSweepAxis* */
     GArray *dims;       /* guint: values along each dimension; dims[0] = sources */

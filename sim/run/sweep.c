@@ -110,6 +110,7 @@ ms_sweep_free(MsSweep *sw)
         return;
     ms__sweep_results_clear(sw);
     g_free(sw->experiment);
+    g_free(sw->title);
     g_ptr_array_unref(sw->sources);
     g_ptr_array_unref(sw->axes);
     g_array_unref(sw->dims);
@@ -125,6 +126,13 @@ ms_sweep_set_name(MsSweep *sw, const char *name)
 {
     g_free(sw->experiment);
     sw->experiment = g_strdup(name ? name : "");
+}
+
+void
+ms_sweep_set_title(MsSweep *sw, const char *title)
+{
+    g_free(sw->title);
+    sw->title = g_strdup(title);
 }
 
 const char *

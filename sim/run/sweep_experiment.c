@@ -12,6 +12,7 @@ ms_sweep_new_from_experiment(const MsExperiment *e, GError **error)
     g_autoptr(MsSweep) sw = ms_sweep_new();
     g_autoptr(GError) local = NULL;
     ms_sweep_set_name(sw, e->name);
+    ms_sweep_set_title(sw, e->title);
     for (guint i = 0; i < e->scenarios->len; i++) {
         const MsExperimentScenario *s = e->scenarios->pdata[i];
         if (!ms_sweep_add_scenario_file(sw, s->path, s->label, &local)) {

@@ -222,6 +222,8 @@ ms_sweep_json(const MsSweep *sw, GString *out)
     const MsSweepSource *first = sw->sources->pdata[0];
     g_string_append(out, "{\"experiment\": ");
     ms_json_append_string(out, sw->experiment, MS_JSON_PLAIN);
+    g_string_append(out, ", \"title\": ");
+    ms_json_append_string(out, sw->title ? sw->title : "", MS_JSON_PLAIN);
     g_string_append(out, ", \"version\": ");
     ms_json_append_string(out, sw->version, MS_JSON_PLAIN);
     g_string_append(out, ",\n \"scenario\": {\"path\": ");
