@@ -254,8 +254,10 @@ test_tidy(void)
     ms_sweep_json(sw, js);
     g_autofree char *rep = g_strdup_printf(", %s]}", v);
     CU_ASSERT(strstr(js->str, rep) != NULL);
-    CU_ASSERT(strstr(js->str, "\"experiment\": \"tidy-test\", \"version\": \"" MS_MAILSIM_VERSION
-                              "\"") != NULL);
+    CU_ASSERT(
+        strstr(js->str,
+               "\"experiment\": \"tidy-test\", \"title\": \"\", \"version\": \"" MS_MAILSIM_VERSION
+               "\"") != NULL);
     /* every statistic name is checked */
     const char *const bad[] = { "delivered", "latency", NULL };
     g_autoptr(GError) e = NULL;
