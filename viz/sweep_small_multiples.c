@@ -22,6 +22,7 @@
 #include "mailsim/units.h"
 #include "mailsim/viz.h"
 #include "mailsim/viz_axes.h"
+#include "mailsim/viz_sweep.h"
 
 #include <math.h>
 #include <string.h>
@@ -29,33 +30,32 @@
 static const guint32 palette[] = { 0x0072B2u, 0xD55E00u, 0x009E73u, 0xCC79A7u,
                                    0xE69F00u, 0x56B4E9u, 0x000000u, 0xF0E442u };
 
-/* A value as a number in base units: plain, percent, time (s), size (B). */
-static gboolean
-read_value(const char *text, int kind, double *out)
+gboolean
+ms_viz_sweep_read_value(const char *text, MsVizValueKind kind, double *out)
 {
     char *end = NULL;
     switch (kind) {
-    case 0:
+    case MS_VIZ_VALUE_PLAIN:
         *out = g_ascii_strtod(text, &end);
         return end && end != text && *end == '\0' && isfinite(*out);
-    case 1:
+    case MS_VIZ_VALUE_PERCENT:
         *out = g_ascii_strtod(text, &end);
         return end && end != text && !strcmp(end, "%") && isfinite(*out);
-    case 2: {
+    case MS_VIZ_VALUE_TIME: {
         MsTime t;
         if (!ms_units_parse_time(text, &t, NULL))
             return FALSE;
         *out = ms_time_to_seconds(t);
         return TRUE;
     }
-    default: {
-        guint64 b;
-        if (!ms_units_parse_size(text, &b, NULL))
-            return FALSE;
-        *out = (double) b;
-        return TRUE;
+    case MS_VIZ_VALUE_SIZE:
+        break;
     }
-    }
+    guint64 b;
+    if (!ms_units_parse_size(text, &b, NULL))
+        return FALSE;
+    *out = (double) b;
+    return TRUE;
 }
 
 typedef struct {
@@ -172,7 +172,7 @@ layout_init(Layout *l, const MsSweepResults *r, const char *x, const char *split
         gboolean all = TRUE;
         double lo = INFINITY, hi = -INFINITY;
         for (guint i = 0; i < nx && all; i++) {
-            all = read_value(l->xvals->pdata[i], kind, &l->xs[i]);
+            all = ms_viz_sweep_read_value(l->xvals->pdata[i], (MsVizValueKind) kind, &l->xs[i]);
             lo = MIN(lo, l->xs[i]);
             hi = MAX(hi, l->xs[i]);
         }
@@ -180,10 +180,10 @@ layout_init(Layout *l, const MsSweepResults *r, const char *x, const char *split
             continue;
         l->numeric = TRUE;
         l->log_x = lo > 0 && hi / lo >= 100;
-        const char *uname = kind == 1 ? "%" : NULL;
-        if (kind == 2)
+        const char *uname = kind == MS_VIZ_VALUE_PERCENT ? "%" : NULL;
+        if (kind == MS_VIZ_VALUE_TIME)
             ms_viz_axes_time_unit(hi, &l->xunit, &uname);
-        else if (kind == 3 && !l->log_x) {
+        else if (kind == MS_VIZ_VALUE_SIZE && !l->log_x) {
             l->xunit = hi >= 1e6 ? 1e6 : hi >= 1e3 ? 1e3 : 1;
             uname = hi >= 1e6 ? "MB" : hi >= 1e3 ? "KB" : "B";
         }
