@@ -373,6 +373,34 @@ test_cli(void)
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 
+    /* --dry-run: the grid and what is stored, nothing run */
+    const char *dry[] = { m, "sweep", exp, "--dry-run", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(dry, &out, &err), 0);
+    CU_ASSERT(out && strstr(out, "2 grid points x 3 seeds (1, 2, 3)\n"
+                                 "point 0: loss=0% (3 of 3 runs stored)\n"
+                                 "point 1: loss=4% (3 of 3 runs stored)\n"
+                                 "6 runs: 6 stored, 0 to run\n"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    g_autofree char *dryres = g_build_filename(dir, "dry", NULL);
+    const char *dry2[] = { m,
+                           "sweep",
+                           LESSON2,
+                           "--set",
+                           "until=1min..3min/3",
+                           "--zip",
+                           "//link[@a='pc-alice']/@loss=0,1%;policy.give-up=1h,2h",
+                           "-n",
+                           "-r",
+                           dryres,
+                           NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(dry2, &out, &err), 0);
+    CU_ASSERT(out && strstr(out, "point 5: until=3min, loss=1%, policy.give-up=2h (0 of 1 runs "
+                                 "stored)\n6 runs: 0 stored, 6 to run\n"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    CU_ASSERT_FALSE(g_file_test(dryres, G_FILE_TEST_EXISTS)); /* nothing written */
+
     /* compare the two points: more loss, more drops, significantly */
     const char *cmp[] = { m, "compare", json, "loss=0%", "1", NULL };
     CU_ASSERT_EQUAL(ms_test_spawn(cmp, &out, &err), 0);

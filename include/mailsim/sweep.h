@@ -126,7 +126,7 @@ guint ms_sweep_n_seeds(const MsSweep *sweep);
  * naming the axis, the value and the loader's file:line). */
 gboolean ms_sweep_check(MsSweep *sweep, GError **error);
 
-/* Keeps every finished run in `dir`/runs/ (created), keyed by scenario,
+/* Keeps every finished run in `dir`/runs/ (created by the first run), keyed by scenario,
  * settings and seed, and stamped with `version` (NULL: MS_MAILSIM_VERSION).
  * Runs stored by another version are refused by ms_sweep_plan(), or run
  * again and replaced when `rerun_other` is set. */
@@ -165,6 +165,11 @@ gboolean ms_sweep_run_part(MsSweep *sweep, guint jobs, guint part, guint parts,
                            MsSweepProgress progress, gpointer user, GError **error);
 /* Whether every run has a result (run or read back). */
 gboolean ms_sweep_complete(const MsSweep *sweep);
+
+/* The grid, one line per point ("point 3: loss=2%, fidelity=flow"), with
+ * the seeds; after ms_sweep_plan(), each point says how many of its runs
+ * are stored. Appended to `out`. */
+void ms_sweep_describe(const MsSweep *sweep, GString *out);
 
 /* After a run: the summary as an aligned text table; as CSV (one row per
  * grid point and statistic: experiment, point, the axes, statistic, n,

@@ -125,7 +125,8 @@ ms_cmd_sweep(int argc, char **argv)
                     *max_s = NULL, *plot_x = NULL, *plot_split = NULL;
     g_auto(GStrv) sets = NULL;
     g_auto(GStrv) zips = NULL;
-    gboolean quiet = FALSE, yes = FALSE, rerun_other = FALSE, no_progress = FALSE, mpi = FALSE;
+    gboolean quiet = FALSE, yes = FALSE, rerun_other = FALSE, no_progress = FALSE, mpi = FALSE,
+             dry_run = FALSE;
     GOptionEntry entries[] = {
         { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_s,
           "replications: A..B, A,B,C or A (default: the scenario's seed)", "SEEDS" },
@@ -156,6 +157,8 @@ ms_cmd_sweep(int argc, char **argv)
           "the plot's small multiples: one column per value of this axis", "AXIS" },
         { "mpi", 0, 0, G_OPTION_ARG_NONE, &mpi,
           "under mpirun: the ranks share the runs (needs --results on a shared folder)", NULL },
+        { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+          "check everything, print the grid and what is stored, run nothing", NULL },
         { "no-progress", 0, 0, G_OPTION_ARG_NONE, &no_progress, "no progress line", NULL },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no table on standard output", NULL },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
@@ -292,6 +295,15 @@ ms_cmd_sweep(int argc, char **argv)
     if (!ms_sweep_plan(sw, &error)) {
         fprintf(stderr, "mailsim %s: %s\n", cmd, error->message);
         return MS_EXIT_USAGE;
+    }
+    if (dry_run) {
+        g_autoptr(GString) grid = g_string_new(NULL);
+        ms_sweep_describe(sw, grid);
+        MsSweepCounts c;
+        ms_sweep_counts(sw, &c);
+        printf("%s%u run%s: %u stored, %u to run\n", grid->str, c.total, c.total == 1 ? "" : "s",
+               c.stored, c.to_run);
+        return MS_EXIT_OK;
     }
     g_autoptr(MsMpi) world = NULL;
     guint rank = 0, ranks = 1;

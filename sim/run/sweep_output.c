@@ -143,6 +143,29 @@ append_point_columns(const MsSweep *sw, GString *out, gint point)
 }
 
 void
+ms_sweep_describe(const MsSweep *sw, GString *out)
+{
+    guint ns = sw->seeds->len;
+    g_string_append_printf(out, "%u grid point%s x %u seed%s (", ms_sweep_n_points(sw),
+                           ms_sweep_n_points(sw) == 1 ? "" : "s", ns, ns == 1 ? "" : "s");
+    for (guint k = 0; k < MIN(ns, 10u); k++)
+        g_string_append_printf(out, "%s%" G_GUINT64_FORMAT, k ? ", " : "",
+                               g_array_index(sw->seeds, guint64, k));
+    g_string_append(out, ns > 10 ? ", ...)\n" : ")\n");
+    for (guint p = 0; p < ms_sweep_n_points(sw); p++) {
+        g_autofree char *label = point_label(sw, p, ", ");
+        g_string_append_printf(out, "point %u: %s", p, *label ? label : "the scenario as written");
+        if (sw->state) {
+            guint stored = 0;
+            for (guint k = 0; k < ns; k++)
+                stored += sw->state[p * ns + k] == MS__SWEEP_STORED;
+            g_string_append_printf(out, " (%u of %u runs stored)", stored, ns);
+        }
+        g_string_append_c(out, '\n');
+    }
+}
+
+void
 ms_sweep_table(const MsSweep *sw, GString *out)
 {
     if (!sw->results)

@@ -36,6 +36,7 @@
 #include "mailsim/world.h"
 #include "sweep-private.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -45,11 +46,8 @@ gboolean
 ms_sweep_set_store(MsSweep *sw, const char *dir, const char *version, gboolean rerun_other,
                    GError **error)
 {
-    g_autofree char *runs = g_build_filename(dir, "runs", NULL);
-    if (g_mkdir_with_parents(runs, 0777) != 0) {
-        int e = errno;
-        g_set_error(error, MS_SWEEP_ERROR, 0, "results folder %s: cannot create: %s", runs,
-                    g_strerror(e));
+    if (g_file_test(dir, G_FILE_TEST_EXISTS) && !g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+        g_set_error(error, MS_SWEEP_ERROR, 0, "results folder %s: not a folder", dir);
         return FALSE;
     }
     g_free(sw->store);
@@ -471,6 +469,13 @@ ms_sweep_run_part(MsSweep *sw, guint jobs, guint part, guint parts, MsSweepProgr
         if (sw->state[j] != MS__SWEEP_STORED && missing++ % parts == part)
             g_array_append_val(todo, j);
     rs.total = todo->len;
+    g_autofree char *runs = sw->store ? g_build_filename(sw->store, "runs", NULL) : NULL;
+    if (runs && todo->len && g_mkdir_with_parents(runs, 0777) != 0) {
+        int e = errno;
+        g_set_error(error, MS_SWEEP_ERROR, 0, "results folder %s: cannot create: %s", runs,
+                    g_strerror(e));
+        return FALSE;
+    }
     if (has_xpath_axes(sw) && todo->len) {
         rs.cache = g_new0(PointCache, n_points);
         for (guint p = 0; p < n_points; p++)
