@@ -431,8 +431,8 @@ expand_range(const char *name, const char *item, const char *dots, GPtrArray *ou
     }
     if (n < 2 || n > MS_SWEEP_MAX_RANGE) {
         g_set_error(error, MS_SWEEP_ERROR, 0,
-                    "axis %s: range '%s': %" G_GUINT64_FORMAT
-                    " values: a range gives 2 to %u values",
+                    "axis %s: range '%s' asks for %" G_GUINT64_FORMAT
+                    ": a range gives 2 to %u values",
                     name, item, n, MS_SWEEP_MAX_RANGE);
         return FALSE;
     }
