@@ -305,6 +305,22 @@ test_cli(void)
     CU_ASSERT(a && b && strcmp(a, b) == 0);
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
+    /* by axis, from the JSON; an axis it lacks is refused */
+    const char *by[] = {
+        m, "render", json, "--kind", "sweep", "--x", "fidelity", "-o", again, NULL
+    };
+    CU_ASSERT_EQUAL(ms_test_spawn(by, &out, &err), 0);
+    g_autofree char *c = NULL;
+    CU_ASSERT(g_file_get_contents(again, &c, NULL, NULL));
+    CU_ASSERT(c && strstr(c, "panel-latency_mean_s-1"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    const char *bybad[] = { m,         "render", json, "--kind", "sweep",
+                            "--split", "nope",   "-o", again,    NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(bybad, &out, &err), 2);
+    CU_ASSERT(err && strstr(err, "no axis 'nope'"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
     /* a picture of a file that is not a sweep: exit 2, the file named */
     const char *wrong[] = { m, "render", LESSON2, "--kind", "sweep", "-o", again, NULL };
     CU_ASSERT_EQUAL(ms_test_spawn(wrong, &out, &err), 2);
