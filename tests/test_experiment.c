@@ -415,6 +415,25 @@ test_cli(void)
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 
+    /* mailsim validate knows experiments too */
+    const char *val[] = { m, "validate", exp, "scenarios/experiments/greylisting.xml", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(val, &out, &err), 0);
+    CU_ASSERT(out && strstr(out, "e.xml: ok (experiment: 2 grid points x 3 seeds)\n"));
+    CU_ASSERT(out && strstr(out, "greylisting.xml: ok (experiment: 18 grid points x 1 seeds)"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    g_autofree char *badexp = g_build_filename(dir, "bad.xml", NULL);
+    g_autofree char *badtext =
+        g_strdup_printf(HEAD "<experiment name=\"b\">\n<scenario file=\"%s/" LESSON2 "\"/>\n"
+                             "<axis select=\"//link/@loss\" values=\"0,3\"/>\n</experiment>\n",
+                        cwd);
+    CU_ASSERT(g_file_set_contents(badexp, badtext, -1, NULL));
+    const char *val2[] = { m, "validate", badexp, NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(val2, &out, &err), 2);
+    CU_ASSERT(err && strstr(err, "axis loss = 3 (//link/@loss)"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
     /* refusals before anything runs (exit 2, no results folder made) */
     g_autofree char *fresh = g_build_filename(dir, "fresh", NULL);
     struct {
