@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LESSON2 "scenarios/teaching/02-packets.xml"
 
@@ -412,6 +413,24 @@ test_cli(void)
     const char *cmpbad[] = { m, "compare", json, "loss=9%", "1", NULL };
     CU_ASSERT_EQUAL(ms_test_spawn(cmpbad, &out, &err), 2);
     CU_ASSERT(err && strstr(err, "matches no point"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    /* "-" is standard output, and nothing is replaced by a file */
+    const char *dash[] = { m, "sweep", exp, "-q", "--tidy", "-", "--json", "", NULL };
+    dash[7] = json;
+    CU_ASSERT_EQUAL(ms_test_spawn(dash, &out, &err), 0);
+    CU_ASSERT(out && g_str_has_prefix(out, t1)); /* then the plot's path */
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    g_autofree char *target = g_build_filename(dir, "target.csv", NULL),
+                    *link = g_build_filename(dir, "link.csv", NULL);
+    CU_ASSERT(g_file_set_contents(target, "", 0, NULL) && symlink(target, link) == 0);
+    const char *via[] = { m, "sweep", exp, "-q", "--tidy", link, NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(via, &out, &err), 0);
+    CU_ASSERT(g_file_test(link, G_FILE_TEST_IS_SYMLINK)); /* written through, not replaced */
+    g_autofree char *t3 = read_text(target);
+    CU_ASSERT_STRING_EQUAL(t3, t1);
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 

@@ -15,14 +15,30 @@
 #include "mailsim/sweep_results.h"
 #include "mailsim/viz.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+/* Writes an output: "-" is standard output; a symbolic link (/dev/stdout)
+ * or a path that exists and is not a regular file (a FIFO) is written
+ * through, never replaced (g_file_set_contents would rename a new file over
+ * it); any other file is replaced whole, as g_file_set_contents does. */
 static gboolean
 write_file(const char *cmd, const char *opt, const char *path, const GString *text)
 {
     g_autoptr(GError) error = NULL;
+    if (!strcmp(path, "-") || g_file_test(path, G_FILE_TEST_IS_SYMLINK) ||
+        (g_file_test(path, G_FILE_TEST_EXISTS) && !g_file_test(path, G_FILE_TEST_IS_REGULAR))) {
+        FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+        gboolean ok = f && fwrite(text->str, 1, text->len, f) == text->len && fflush(f) == 0;
+        int e = errno;
+        if (f && f != stdout)
+            ok = fclose(f) == 0 && ok;
+        if (!ok)
+            fprintf(stderr, "mailsim %s: %s: %s: %s\n", cmd, opt, path, g_strerror(e));
+        return ok;
+    }
     if (!g_file_set_contents(path, text->str, (gssize) text->len, &error)) {
         fprintf(stderr, "mailsim %s: %s: %s\n", cmd, opt, error->message);
         return FALSE;
@@ -145,7 +161,8 @@ ms_cmd_sweep(int argc, char **argv)
           "refuse grids of more points than N without --yes (default 200)", "N" },
         { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "run a grid larger than the limit", NULL },
         { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path,
-          "write the summary (mean, 95 % CI per point and statistic) as CSV", "FILE.csv" },
+          "write the summary (mean, 95 % CI per point and statistic) as CSV ('-': stdout)",
+          "FILE.csv" },
         { "tidy", 0, 0, G_OPTION_ARG_FILENAME, &tidy_path,
           "write every run as tidy CSV (one row per run and statistic)", "FILE.csv" },
         { "json", 0, 0, G_OPTION_ARG_FILENAME, &json_path,
