@@ -31,7 +31,8 @@ typedef struct {
                              * abandoned for the next address */
     guint64 max_size;
     guint max_recipients;
-    gboolean greylist; /* postgrey-like: first try of a new triple gets 450 for 300 s */
+    gboolean greylist;     /* postgrey-like: first try of a new triple gets 450 ... */
+    MsTime greylist_delay; /* ... for this long; 0 = 300 s, postgrey's default */
 } MsMtaPolicy;
 
 /* Fills `policy` with the profile's defaults. */

@@ -285,6 +285,8 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
                 merged.greylist = over->greylist;
             if (ms_scenario_policy_has(over, MS_POLICY_COMMAND_DELAY))
                 merged.command_delay = over->command_delay;
+            if (ms_scenario_policy_has(over, MS_POLICY_GREYLIST_DELAY))
+                merged.greylist_delay = over->greylist_delay;
             merged.set |= over->set;
         }
         const MsScenarioPolicy *sp = &merged;
@@ -300,6 +302,8 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
             pol.max_recipients = sp->max_recipients;
         if (ms_scenario_policy_has(sp, MS_POLICY_GREYLIST))
             pol.greylist = sp->greylist;
+        if (ms_scenario_policy_has(sp, MS_POLICY_GREYLIST_DELAY))
+            pol.greylist_delay = sp->greylist_delay;
         MsResolver *res = NULL;
         gint dns_host = ms->resolver >= 0                  ? ms->resolver
                         : sc->dns_mode == MS_DNS_FLAT      ? sc->dns_server
