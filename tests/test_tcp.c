@@ -950,6 +950,134 @@ test_delayed_ack(void)
     pair_free(&p);
 }
 
+/* Fills the a -> b queue with `ms` milliseconds of UDP datagrams (1,500
+ * bytes on the wire each, so 1.5 ms apiece): whatever a sends next waits
+ * that long behind them. Nothing is lost (the queue holds 1 MiB). */
+static void
+udp_burst(Pair *p, guint ms)
+{
+    g_autoptr(GBytes) dgram = g_bytes_new_take(g_malloc0(1472), 1472);
+    for (guint i = 0; i < ms * 2 / 3; i++)
+        CU_ASSERT_TRUE(ms_udp_send(p->net, p->a, 9, ms_net_host_addr(p->net, p->b), 9, dgram));
+}
+
+/* F-RTO (RFC 5682 3.1): ten segments wait 300 ms behind other traffic, past
+ * the RTO (200 ms after the warm-up), so the timeout is spurious: nothing
+ * was lost. The first segment is sent again, as every timeout does; the
+ * ACK of the originals then covers segments never sent twice, so F-RTO
+ * calls the timeout spurious and nothing more is resent (without it, the
+ * timeout's slow start resends each segment that its ACKs have not yet
+ * covered: nine of the ten here). */
+static void
+test_frto_spurious_timeout(void)
+{
+    Pair p;
+    MsTcpConnId c = open_pair(&p, 17);
+    warm_up(&p, c);
+    g_autofree guint8 *data = pattern(10 * MSS, 47);
+    udp_burst(&p, 300);
+    MsTime t0 = ms_engine_now(p.engine);
+    ms_tcp_send(p.tcp, c, data, 10 * MSS);
+    ms_engine_run(p.engine, t0 + 2 * MS_TIME_S);
+    CU_ASSERT_EQUAL_FATAL(p.srv.got->len, 10 * MSS);
+    CU_ASSERT_EQUAL(memcmp(p.srv.got->data, data, 10 * MSS), 0);
+    const Note *rx[16];
+    CU_ASSERT_EQUAL_FATAL(notes_of(&p, MS_TRACE_TCP_RETRANSMIT, rx, 16), 1);
+    CU_ASSERT(rx[0]->at - t0 >= 200 * MS_TIME_MS && rx[0]->at - t0 < 300 * MS_TIME_MS);
+    /* The response undoes the timeout: the window is as before it (43
+     * segments after the warm-up), not regrown from one segment (to 11 by
+     * the ten ACKed ones), so 30 new segments go at once. */
+    guint before = p.segs->len;
+    g_autofree guint8 *more = pattern(30 * MSS, 48);
+    ms_tcp_send(p.tcp, c, more, 30 * MSS);
+    guint n = 0;
+    for (guint i = before; i < p.segs->len; i++)
+        n += seg(&p, i)->host == p.a && seg(&p, i)->len > 0;
+    CU_ASSERT_EQUAL(n, 30);
+    pair_free(&p);
+}
+
+/* The loss-recording hook of the F-RTO, limited transmit and rescue tests:
+ * drops the data segments from a whose stream offset (from the first data
+ * byte) is on the list, the first time each is sent. */
+typedef struct {
+    MsHostId a;
+    guint32 base; /* a's first data sequence number */
+    const guint32 *offsets;
+    guint n;
+    guint32 done; /* bit i: offsets[i] was dropped */
+} DropAt;
+
+static gboolean
+drop_at(MsNet *net, guint32 link, MsHostId from, const MsPacket *k, gpointer ud)
+{
+    DropAt *d = ud;
+    (void) net;
+    (void) link;
+    if (from != d->a || k->proto != MS_IPPROTO_TCP || !k->payload)
+        return FALSE;
+    for (guint i = 0; i < d->n; i++)
+        if (!(d->done & (1u << i)) && k->seq - d->base == d->offsets[i]) {
+            d->done |= 1u << i;
+            return TRUE;
+        }
+    return FALSE;
+}
+
+/* The data segments a sent from index `from` on, as stream offsets (from
+ * `base`), into `out`. */
+static guint
+sent_offsets(Pair *p, guint from, guint32 base, guint32 *out, guint max)
+{
+    guint n = 0;
+    for (guint i = from; i < p->segs->len; i++) {
+        const Seg *s = seg(p, i);
+        if (s->host == p->a && s->len > 0) {
+            if (n < max)
+                out[n] = s->seq - base;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* F-RTO when the loss is real: the whole first window (ten segments) is
+ * lost, four more wait for the window. The RTO resends the first; its ACK
+ * brings two new segments (RFC 5682 3.1 step 2 (b)) rather than the second
+ * lost one; they draw duplicate ACKs that SACK only them (step 3 (a)), so
+ * the timeout was genuine and the other nine lost ones are resent, the two
+ * new ones never. */
+static void
+test_frto_genuine_timeout(void)
+{
+    Pair p;
+    MsTcpConnId c = open_pair(&p, 18);
+    guint32 base = seg(&p, 0)->seq + 1;
+    static const guint32 lost[] = { 0,       MSS,     2 * MSS, 3 * MSS, 4 * MSS,
+                                    5 * MSS, 6 * MSS, 7 * MSS, 8 * MSS, 9 * MSS };
+    DropAt d = { p.a, base, lost, G_N_ELEMENTS(lost), 0 };
+    ms_net_set_loss_hook(p.net, drop_at, &d);
+    guint first = p.segs->len;
+    g_autofree guint8 *data = pattern(14 * MSS, 53);
+    ms_tcp_send(p.tcp, c, data, 14 * MSS);
+    ms_engine_run(p.engine, 5 * MS_TIME_S);
+    CU_ASSERT_EQUAL_FATAL(p.srv.got->len, 14 * MSS);
+    CU_ASSERT_EQUAL(memcmp(p.srv.got->data, data, 14 * MSS), 0);
+    guint32 off[64];
+    guint n = sent_offsets(&p, first, base, off, 64);
+    CU_ASSERT_FATAL(n >= 13 && n <= 64);
+    /* The first window, the first one resent, then two new ones. */
+    CU_ASSERT_EQUAL(off[10], 0);
+    CU_ASSERT_EQUAL(off[11], 10 * MSS);
+    CU_ASSERT_EQUAL(off[12], 11 * MSS);
+    MsTcpStats st;
+    ms_tcp_get_stats(p.tcp, &st);
+    CU_ASSERT_EQUAL(st.retransmits, 10);
+    CU_ASSERT_EQUAL(n, 24); /* 14 + the 10 lost ones once more */
+    ms_net_set_loss_hook(p.net, NULL, NULL);
+    pair_free(&p);
+}
+
 /* Lesson 2 counts: data segments the network dropped, data segments TCP
  * sent again. */
 typedef struct {
@@ -990,6 +1118,33 @@ test_lesson2_retransmissions(void)
     CU_ASSERT(n.resent * 10 <= n.dropped * 12);
     if (n.resent * 10 > n.dropped * 12)
         fprintf(stderr, "\nlesson 2: %u data segments dropped, %u resent\n", n.dropped, n.resent);
+}
+
+/* Lesson 10 at packet level: the modem's small buffer drops segments, and
+ * the queue in front of the slow line delays the others past a timeout.
+ * F-RTO sees that the timeout was spurious (the ACKs cover segments it did
+ * not resend), so the data segments sent again are those dropped, and one
+ * more for each of the two spurious timeouts (the laptop's, and the
+ * server's, whose 65-byte reply is acknowledged only behind the laptop's
+ * queued data): the segment that the timeout itself resends. Without
+ * F-RTO: 18 resent for 12 drops. */
+static void
+test_lesson10_retransmissions(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) sc = ms_scenario_load_file("scenarios/teaching/10-slow-link.xml", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+    g_autoptr(MsWorld) w = ms_world_new_full(sc, &o, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    LossCount n = { 0, 0 };
+    ms_trace_add_sink(ms_net_trace(ms_world_net(w)), count_loss, &n, NULL);
+    ms_world_run(w, ms_world_default_until(w));
+    CU_ASSERT(n.dropped >= 5); /* the buffer does overflow */
+    CU_ASSERT(n.resent >= n.dropped);
+    CU_ASSERT(n.resent <= n.dropped + 2);
+    if (n.resent > n.dropped + 2)
+        fprintf(stderr, "\nlesson 10: %u data segments dropped, %u resent\n", n.dropped, n.resent);
 }
 
 /* `--level packets` tells each segment's flags, sequence and
@@ -1070,8 +1225,14 @@ main(void)
         { "SACK: not used unless both SYNs offer it", test_sack_not_offered },
         { "initial window: ten segments (RFC 6928)", test_initial_window },
         { "delayed ACK: 40 ms for one segment, at once for two", test_delayed_ack },
+        { "F-RTO: a spurious timeout resends one segment, then the window is back",
+          test_frto_spurious_timeout },
+        { "F-RTO: a genuine timeout sends two new segments, then the lost ones",
+          test_frto_genuine_timeout },
         { "lesson 2: data resent at most 1.2 times as often as dropped",
           test_lesson2_retransmissions },
+        { "lesson 10: data resent only where dropped, but for a spurious timeout's one",
+          test_lesson10_retransmissions },
         { "--level packets: flags, seq, ack, window, SACK blocks", test_narration_packets },
         { NULL, NULL },
     };

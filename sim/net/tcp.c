@@ -16,12 +16,20 @@
  * NextSeg, DupThresh 3); without it, three duplicate ACKs start NewReno
  * fast recovery (RFC 6582), each partial ACK resending the next hole. A
  * timeout marks everything outstanding and not SACKed lost and resends it
- * in order from a window of one segment. The first window is 10 segments
+ * in order from a window of one segment, unless F-RTO (RFC 5682 3.1, the
+ * SACK-enhanced variant, on by default in Linux) finds it spurious: after
+ * the first segment resent, the next new ACK brings two new segments
+ * instead of more old ones, and an ACK covering a segment sent before the
+ * timeout and never resent proves the segments only delayed (a slow
+ * line's queue), so the timeout is undone and nothing more is resent.
+ * The first window is 10 segments
  * (RFC 6928). The receiver delays its ACKs (RFC 1122 4.2.3.2): every
  * second full-sized segment, or 40 ms after the first one, and at once
  * for data out of order or filling a gap (RFC 5681 4.2). RTO per RFC
- * 6298: SRTT/RTTVAR from one timed segment at a time (Karn: never a
- * retransmitted one), RTO = SRTT + 4 RTTVAR, at least 200 ms (as Linux),
+ * 6298: SRTT/RTTVAR from every ACK that newly covers a segment never
+ * retransmitted (Karn), as Linux and ns-3 sample it (one sample per ACK,
+ * from the oldest segment it covers, a SACKed one if no cumulative one
+ * fits), RTO = SRTT + 4 RTTVAR, at least 200 ms (as Linux),
  * at most 60 s, initially 1 s, doubled on each timeout; SYNs give up after
  * 5 retries (63 s), data after 8.
  *
@@ -425,9 +433,8 @@ resend(MsTcp *t, MsTcpConn *c, MsTcpSeg *s)
     guint32 len = s->len - (fin ? 1 : 0);
     guint8 flags =
         MS_TCP_ACK | (fin ? MS_TCP_FIN : 0) | ((s->flags & MS_TCP_SEG_PSH) ? MS_TCP_PSH : 0);
-    s->flags |= MS_TCP_SEG_RXT;
+    s->flags |= MS_TCP_SEG_RXT | MS_TCP_SEG_EVER;
     t->stats.retransmits++;
-    c->timing = FALSE; /* Karn: no RTT sample across a retransmission */
     if (len > 0) {
         g_autofree char *text =
             g_strdup_printf("retransmit seq %u (%u bytes)", s->seq - c->iss, len);
@@ -457,12 +464,7 @@ send_new(MsTcp *t, MsTcpConn *c, guint32 wnd)
         if (flight + len > wnd)
             return FALSE;
         gboolean last = c->snd_max + len == end_seq;
-        if (!c->timing) {
-            c->timing = TRUE;
-            c->timed_seq = c->snd_max + len;
-            c->timed_at = ms_engine_now(t->engine);
-        }
-        ms__tcp_sack_add(c, c->snd_max, len, last ? MS_TCP_SEG_PSH : 0);
+        ms__tcp_sack_add(c, c->snd_max, len, last ? MS_TCP_SEG_PSH : 0, ms_engine_now(t->engine));
         c->data_segments++;
         c->data_bytes += len;
         t->stats.bytes += len;
@@ -472,7 +474,7 @@ send_new(MsTcp *t, MsTcpConn *c, guint32 wnd)
         return TRUE;
     }
     if (c->app_closed && !c->fin_sent && flight < wnd) {
-        ms__tcp_sack_add(c, c->snd_max, 1, MS_TCP_SEG_FIN);
+        ms__tcp_sack_add(c, c->snd_max, 1, MS_TCP_SEG_FIN, ms_engine_now(t->engine));
         send_segment(t, c, c->snd_max, MS_TCP_FIN | MS_TCP_ACK, NULL, 0);
         c->fin_sent = TRUE;
         c->snd_nxt = ++c->snd_max;
@@ -514,6 +516,15 @@ output(MsTcp *t, MsTcpConnId id)
     if (c->state != MS_TCP_ST_ESTABLISHED)
         return;
     gboolean sent = FALSE;
+    if (c->recovery == MS_TCP_REC_RTO && c->frto == MS_TCP_FRTO_SEND_NEW) {
+        /* RFC 5682 3.1 step 2 (b): new data instead of the next lost
+         * segment, within cwnd (two segments after the first ACK, as the
+         * RFC says, since slow start has just doubled cwnd); if none can
+         * go, conventional recovery goes on. */
+        while (ms__tcp_sack_pipe(c) + c->mss <= c->cwnd && send_new(t, c, c->snd_wnd))
+            sent = TRUE;
+        c->frto = MS_TCP_SEQ_GT(c->snd_max, c->recover) ? MS_TCP_FRTO_PROBE : MS_TCP_FRTO_OFF;
+    }
     if (c->recovery == MS_TCP_REC_NONE || (c->recovery == MS_TCP_REC_FAST && !c->sack_ok)) {
         while (send_new(t, c, MIN(c->cwnd, c->snd_wnd)))
             sent = TRUE;
@@ -719,16 +730,70 @@ rtt_sample(MsTcpConn *c, MsTime r)
     c->rto = CLAMP(c->srtt + MAX(4 * c->rttvar, MS_TIME_MS), RTO_MIN, RTO_MAX);
 }
 
+/* Keeps cwnd and ssthresh as they are before a recovery starts, for an
+ * undo should the recovery prove needless (Linux's prior_cwnd and
+ * prior_ssthresh: ssthresh at least 3/4 of cwnd). */
+static void
+save_prior(MsTcpConn *c)
+{
+    c->prior_cwnd = c->cwnd;
+    c->prior_ssthresh = MAX(c->ssthresh, c->cwnd / 2 + c->cwnd / 4);
+}
+
+/* F-RTO found the timeout spurious (RFC 5682 3.1 step 3 (b)): the
+ * segments were delayed, not lost. As Linux does, the response undoes the
+ * timeout: cwnd and ssthresh as before it, nothing deemed lost any more
+ * (SACK blocks mark again what is really missing), recovery over; what the
+ * timeout resent stays resent, the rest is not sent again. */
+static void
+frto_undo(MsTcpConn *c)
+{
+    c->cwnd = MAX(c->cwnd, c->prior_cwnd);
+    c->ssthresh = MAX(c->ssthresh, c->prior_ssthresh);
+    ms__tcp_sack_unmark_lost(c);
+    c->recovery = MS_TCP_REC_NONE;
+    c->frto = MS_TCP_FRTO_OFF;
+}
+
+/* F-RTO's steps 2 and 3 (RFC 5682 3.1, SACK-enhanced, in Linux's
+ * reading) for an ACK that arrived while a timeout's recovery runs.
+ * `orig`: the ACK covers, cumulatively or by SACK, a segment sent before
+ * the timeout and never retransmitted; `sacked`: it SACKed something new;
+ * `advanced`: it moved snd_una; `dup`: it is a duplicate ACK. */
+static void
+frto_ack(MsTcpConn *c, gboolean orig, gboolean sacked, gboolean advanced, gboolean dup)
+{
+    if (c->frto == MS_TCP_FRTO_OFF)
+        return;
+    if (c->recovery != MS_TCP_REC_RTO) { /* step 2 (a): all acknowledged: the usual end */
+        c->frto = MS_TCP_FRTO_OFF;
+        return;
+    }
+    if (orig) { /* step 3 (b); Linux also takes it in step 2 */
+        frto_undo(c);
+        return;
+    }
+    if (c->frto == MS_TCP_FRTO_PROBE) {
+        if (sacked || dup) /* step 3 (a): only what was resent came: the loss was real */
+            c->frto = MS_TCP_FRTO_OFF;
+        return;
+    }
+    if (advanced) /* step 2 (b): the first new ACK; output() sends new data */
+        c->frto = MS_TCP_FRTO_SEND_NEW;
+}
+
 /* Enters fast recovery at the third duplicate ACK (RFC 5681 3.2): halves
  * the window and resends the first segment not acknowledged. */
 static void
 enter_fast_recovery(MsTcp *t, MsTcpConn *c)
 {
     guint32 flight = c->snd_max - c->snd_una;
+    save_prior(c);
     c->ssthresh = MAX(flight / 2, 2 * c->mss); /* RFC 5681 (4) */
     c->recover = c->snd_max;
     c->recovery = MS_TCP_REC_FAST;
     MsTcpSeg *first = ms__tcp_sack_at(c, 0);
+    c->rescue = first->seq + first->len; /* RFC 6675 5 (4.3) */
     if (c->sack_ok) {
         /* RFC 6675 5 (4): cwnd = ssthresh; HighACK + 1 is taken as lost and
          * resent at once, whatever pipe says; output() does the rest. */
@@ -748,9 +813,21 @@ static void
 process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
 {
     MsTcpConn *c = conn_at(t, id);
-    if (c->sack_ok && p->n_sack > 0 && ms__tcp_sack_update(c, p->sack, p->n_sack))
+    gboolean advanced = MS_TCP_SEQ_GT(p->ack, c->snd_una) && MS_TCP_SEQ_LE(p->ack, c->snd_max);
+    guint n_sack = c->sack_ok ? p->n_sack : 0;
+    gboolean orig =
+        c->recovery == MS_TCP_REC_RTO && c->frto != MS_TCP_FRTO_OFF &&
+        ms__tcp_sack_orig_covered(c, advanced ? p->ack : c->snd_una, p->sack, n_sack, c->recover);
+    MsTime sent_at = 0;
+    gboolean rtt =
+        ms__tcp_sack_rtt_from(c, advanced ? p->ack : c->snd_una, p->sack, n_sack, &sent_at);
+    gboolean sacked = n_sack > 0 && ms__tcp_sack_update(c, p->sack, n_sack);
+    if (rtt)
+        rtt_sample(c, ms_engine_now(t->engine) - sent_at);
+    gboolean dup = FALSE;
+    if (sacked)
         ms__tcp_sack_mark_lost(c);
-    if (MS_TCP_SEQ_GT(p->ack, c->snd_una) && MS_TCP_SEQ_LE(p->ack, c->snd_max)) {
+    if (advanced) {
         guint32 acked = p->ack - c->snd_una;
         /* Drop acknowledged data from the send buffer (not SYN/FIN octets). */
         guint32 data_end = c->sbuf_seq + (c->sbuf->len - c->sbuf_head);
@@ -765,10 +842,6 @@ process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
         }
         ms__tcp_sack_ack(c, p->ack);
         c->snd_una = p->ack;
-        if (c->timing && MS_TCP_SEQ_LE(c->timed_seq, p->ack)) {
-            c->timing = FALSE;
-            rtt_sample(c, ms_engine_now(t->engine) - c->timed_at);
-        }
         c->dupacks = 0;
         c->retries = 0;
         if (c->recovery == MS_TCP_REC_FAST && MS_TCP_SEQ_GE(p->ack, c->recover)) {
@@ -805,6 +878,7 @@ process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
             arm_timer(t, id); /* RFC 6298 5.3 */
     } else if (p->ack == c->snd_una && len == 0 && !(p->flags & (MS_TCP_SYN | MS_TCP_FIN)) &&
                c->snd_max != c->snd_una) {
+        dup = TRUE;
         c->dupacks++;
         if (c->recovery == MS_TCP_REC_NONE) {
             /* RFC 6675 5: DupThresh duplicate ACKs, or SACK blocks that make
@@ -820,6 +894,7 @@ process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
             c->cwnd += c->mss; /* RFC 6582 3.2 (4): each duplicate, one more left */
         }
     }
+    frto_ack(c, orig, sacked, advanced, dup);
 }
 
 /* Delayed ACKs (RFC 1122 4.2.3.2, RFC 5681 4.2): new data in order is
@@ -989,7 +1064,6 @@ on_timer(MsEngine *e, const MsEvent *ev, gpointer user_data)
         return;
     }
     c->rto = MIN(c->rto * 2, RTO_MAX);
-    c->timing = FALSE;
     if (c->state == MS_TCP_ST_SYN_SENT) {
         t->stats.retransmits++;
         trace(t, c, MS_TRACE_TCP_RETRANSMIT, "SYN again");
@@ -1008,6 +1082,12 @@ on_timer(MsEngine *e, const MsEvent *ev, gpointer user_data)
      * every segment not SACKed is resent in order, original boundaries
      * kept, as the window opens again (RFC 6298 5.4-5.6). */
     guint32 flight = c->snd_max - c->snd_una;
+    /* F-RTO (RFC 5682 3.1 step 1): unless a recovery already runs (but
+     * again for a timeout that repeats on the same snd_una, 3.2), watch
+     * the ACKs to come for a sign that nothing was lost. */
+    c->frto = c->recovery == MS_TCP_REC_NONE || c->retries > 1 ? MS_TCP_FRTO_WAIT : MS_TCP_FRTO_OFF;
+    if (c->recovery == MS_TCP_REC_NONE)
+        save_prior(c);
     if (c->retries == 1)
         c->ssthresh = MAX(flight / 2, 2 * c->mss);
     c->cwnd = c->mss;
