@@ -1078,6 +1078,82 @@ test_frto_genuine_timeout(void)
     pair_free(&p);
 }
 
+/* Limited transmit (RFC 3042; with SACK, RFC 6675 5 (3)): the first eight
+ * segments of a new connection's first window of ten are lost, and two
+ * more wait for the window. The two that arrive draw two duplicate ACKs,
+ * too few for a fast retransmit; each brings one of the waiting segments,
+ * whose duplicate ACKs make three, so the loss is repaired within a few
+ * milliseconds, not at the RTO (1 s: no RTT measured yet). With SACK and
+ * without. */
+static void
+test_limited_transmit(void)
+{
+    for (int sack = 1; sack >= 0; sack--) {
+        Pair p;
+        MsTcpConnId c = open_pair_sack(&p, 19, sack, sack);
+        guint32 base = seg(&p, 0)->seq + 1;
+        static const guint32 lost[] = {
+            0, MSS, 2 * MSS, 3 * MSS, 4 * MSS, 5 * MSS, 6 * MSS, 7 * MSS
+        };
+        DropAt d = { p.a, base, lost, G_N_ELEMENTS(lost), 0 };
+        ms_net_set_loss_hook(p.net, drop_at, &d);
+        guint first = p.segs->len;
+        MsTime t0 = ms_engine_now(p.engine);
+        g_autofree guint8 *data = pattern(12 * MSS, 59);
+        ms_tcp_send(p.tcp, c, data, 12 * MSS);
+        ms_engine_run(p.engine, t0 + 5 * MS_TIME_S);
+        CU_ASSERT_EQUAL_FATAL(p.srv.got->len, 12 * MSS);
+        CU_ASSERT_EQUAL(memcmp(p.srv.got->data, data, 12 * MSS), 0);
+        guint32 off[64];
+        guint n = sent_offsets(&p, first, base, off, 64);
+        CU_ASSERT_FATAL(n >= 13 && n <= 64);
+        CU_ASSERT_EQUAL(off[10], 10 * MSS); /* the two waiting ones, first */
+        CU_ASSERT_EQUAL(off[11], 11 * MSS);
+        CU_ASSERT_EQUAL(off[12], 0); /* then the first lost one */
+        const Note *rx[16];
+        CU_ASSERT_FATAL(notes_of(&p, MS_TRACE_TCP_RETRANSMIT, rx, 16) >= 1);
+        CU_ASSERT(rx[0]->at - t0 < 20 * MS_TIME_MS);
+        ms_net_set_loss_hook(p.net, NULL, NULL);
+        pair_free(&p);
+    }
+}
+
+/* The rescue retransmission (RFC 6675 4, NextSeg() rule 4): the first and
+ * the last of ten segments are lost. Duplicate ACKs bring the first again,
+ * but nothing arrives above the last to show it lost; the partial ACK for
+ * the first makes it the rescue, sent at once, so the transfer ends in two
+ * round trips and a few milliseconds, not after an RTO (200 ms). */
+static void
+test_rescue_retransmission(void)
+{
+    Pair p;
+    MsTcpConnId c = open_pair(&p, 20);
+    guint32 off0 = warm_up(&p, c);
+    guint32 base = seg(&p, 0)->seq + 1;
+    const guint32 lost[] = { off0, off0 + 9 * MSS };
+    DropAt d = { p.a, base, lost, G_N_ELEMENTS(lost), 0 };
+    ms_net_set_loss_hook(p.net, drop_at, &d);
+    MsTime t0 = ms_engine_now(p.engine);
+    g_autofree guint8 *data = pattern(10 * MSS, 61);
+    ms_tcp_send(p.tcp, c, data, 10 * MSS);
+    ms_engine_run(p.engine, t0 + 2 * MS_TIME_S);
+    CU_ASSERT_EQUAL_FATAL(p.srv.got->len, 10 * MSS);
+    CU_ASSERT_EQUAL(memcmp(p.srv.got->data, data, 10 * MSS), 0);
+    const Note *rx[8];
+    CU_ASSERT_EQUAL_FATAL(notes_of(&p, MS_TRACE_TCP_RETRANSMIT, rx, 8), 2);
+    g_autofree char *first = g_strdup_printf("retransmit seq %u (1460 bytes)", off0 + 1);
+    g_autofree char *last = g_strdup_printf("retransmit seq %u (1460 bytes)", off0 + 1 + 9 * MSS);
+    CU_ASSERT_STRING_EQUAL(rx[0]->text, first);
+    CU_ASSERT_STRING_EQUAL(rx[1]->text, last);
+    /* The first at the third duplicate ACK (8 ms), the last at the partial
+     * ACK its arrival draws (18.5 ms, behind the eight others on the
+     * link); the whole is in at 21 ms. */
+    CU_ASSERT(rx[1]->at - t0 < 20 * MS_TIME_MS);
+    CU_ASSERT(p.srv.last_data_at - t0 < 30 * MS_TIME_MS);
+    ms_net_set_loss_hook(p.net, NULL, NULL);
+    pair_free(&p);
+}
+
 /* Lesson 2 counts: data segments the network dropped, data segments TCP
  * sent again. */
 typedef struct {
@@ -1229,6 +1305,10 @@ main(void)
           test_frto_spurious_timeout },
         { "F-RTO: a genuine timeout sends two new segments, then the lost ones",
           test_frto_genuine_timeout },
+        { "limited transmit: two duplicate ACKs bring new data, then a fast retransmit",
+          test_limited_transmit },
+        { "rescue retransmission: a lost last segment resent without an RTO",
+          test_rescue_retransmission },
         { "lesson 2: data resent at most 1.2 times as often as dropped",
           test_lesson2_retransmissions },
         { "lesson 10: data resent only where dropped, but for a spurious timeout's one",

@@ -13,8 +13,11 @@
  * lost is sent again. Both ends offer SACK on their SYNs (RFC 2018 2,
  * unless ms_tcp_set_sack() says otherwise); with it, ACKs name the data
  * held above a gap and loss recovery follows RFC 6675 (scoreboard, pipe,
- * NextSeg, DupThresh 3); without it, three duplicate ACKs start NewReno
- * fast recovery (RFC 6582), each partial ACK resending the next hole. A
+ * NextSeg with its rescue retransmission of a lost tail, DupThresh 3);
+ * without it, three duplicate ACKs start NewReno fast recovery (RFC 6582),
+ * each partial ACK resending the next hole. The first two duplicate ACKs
+ * bring new data (limited transmit: RFC 3042, RFC 6675 5 (3)). Resending
+ * the first segment outstanding restarts the RTO timer, as Linux does. A
  * timeout marks everything outstanding and not SACKed lost and resends it
  * in order from a window of one segment, unless F-RTO (RFC 5682 3.1, the
  * SACK-enhanced variant, on by default in Linux) finds it spurious: after
@@ -446,8 +449,18 @@ resend(MsTcp *t, MsTcpConn *c, MsTcpSeg *s)
         c->data_bytes += len;
         c->resent_bytes += len;
         t->stats.bytes += len;
+    } else {
+        g_autofree char *text = g_strdup_printf("retransmit FIN seq %u", s->seq - c->iss);
+        trace(t, c, MS_TRACE_TCP_RETRANSMIT, text);
     }
     send_segment(t, c, s->seq, flags, len ? seg_data(c, s->seq) : NULL, len);
+    /* Resending the first segment outstanding restarts the timer, as Linux
+     * does (tcp_xmit_retransmit_queue): its ACK cannot come sooner than a
+     * round trip from now, which a queue in front of a slow line can make
+     * longer than what is left of the RTO (that would be a spurious
+     * timeout in the middle of fast recovery). */
+    if (s->seq == c->snd_una)
+        arm_timer(t, (MsTcpConnId) (c - &g_array_index(t->conns, MsTcpConn, 0)) + 1);
 }
 
 /* Cuts and sends the next new segment (data, else the FIN once the app
@@ -483,10 +496,10 @@ send_new(MsTcp *t, MsTcpConn *c, guint32 wnd)
     return FALSE;
 }
 
-/* Sends what RFC 6675 NextSeg() names: a lost segment not yet resent
+/* Sends what RFC 6675 4 NextSeg() names: a lost segment not yet resent
  * (rule 1), else new data within the peer's window (rule 2), else, in
- * fast recovery, a hole below the highest SACKed segment (rule 3). FALSE
- * when there is none. */
+ * fast recovery, a hole below the highest SACKed segment (rule 3), else
+ * the rescue retransmission (rule 4). FALSE when there is none. */
 static gboolean
 send_next_seg(MsTcp *t, MsTcpConn *c)
 {
@@ -497,7 +510,23 @@ send_next_seg(MsTcp *t, MsTcpConn *c)
     }
     if (send_new(t, c, c->snd_wnd))
         return TRUE;
-    if (c->recovery == MS_TCP_REC_FAST && (s = ms__tcp_sack_next_hole(c))) {
+    if (c->recovery != MS_TCP_REC_FAST)
+        return FALSE;
+    if ((s = ms__tcp_sack_next_hole(c))) {
+        resend(t, c, s);
+        return TRUE;
+    }
+    /* Rule 4, the rescue retransmission: once per fast recovery, when a
+     * partial ACK has passed RescueRxt, the last segment not SACKed, which
+     * no duplicate ACK can show lost when it ends the flight (a tail
+     * loss); RescueRxt becomes RecoveryPoint, so it goes once. Without it,
+     * such a loss waits for the RTO. A segment this recovery already
+     * resent is not taken again (it lies below SACKed data, so it is a
+     * hole rules 1 and 3 dealt with, not a tail: FreeBSD, too, rescues
+     * only when no hole is left). */
+    if (MS_TCP_SEQ_GT(c->snd_una - 1, c->rescue) && (s = ms__tcp_sack_last_unsacked(c)) &&
+        !(s->flags & MS_TCP_SEG_RXT)) {
+        c->rescue = c->recover - 1;
         resend(t, c, s);
         return TRUE;
     }
@@ -782,6 +811,23 @@ frto_ack(MsTcpConn *c, gboolean orig, gboolean sacked, gboolean advanced, gboole
         c->frto = MS_TCP_FRTO_SEND_NEW;
 }
 
+/* Limited transmit, at a duplicate ACK too few to start fast recovery:
+ * new data keeps the ACK clock going, so that a window too small to draw
+ * three duplicate ACKs still recovers without a timeout. With SACK, RFC
+ * 6675 5 (3): new segments while cwnd - pipe >= 1 SMSS (the SACKed ones
+ * have left the network); without, RFC 3042 2 (RFC 5681 3.2 (1)): one new
+ * segment if the flight stays within cwnd + 2 SMSS. cwnd is unchanged. */
+static void
+limited_transmit(MsTcp *t, MsTcpConn *c)
+{
+    if (c->sack_ok) {
+        while (ms__tcp_sack_pipe(c) + c->mss <= c->cwnd && send_new(t, c, c->snd_wnd))
+            ;
+    } else {
+        send_new(t, c, MIN(c->cwnd + 2 * c->mss, c->snd_wnd));
+    }
+}
+
 /* Enters fast recovery at the third duplicate ACK (RFC 5681 3.2): halves
  * the window and resends the first segment not acknowledged. */
 static void
@@ -793,7 +839,7 @@ enter_fast_recovery(MsTcp *t, MsTcpConn *c)
     c->recover = c->snd_max;
     c->recovery = MS_TCP_REC_FAST;
     MsTcpSeg *first = ms__tcp_sack_at(c, 0);
-    c->rescue = first->seq + first->len; /* RFC 6675 5 (4.3) */
+    c->rescue = first->seq + first->len - 1; /* RFC 6675 5 (4.3): its last octet */
     if (c->sack_ok) {
         /* RFC 6675 5 (4): cwnd = ssthresh; HighACK + 1 is taken as lost and
          * resent at once, whatever pipe says; output() does the rest. */
@@ -890,6 +936,8 @@ process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
                            : c->dupacks == 3 && MS_TCP_SEQ_GT(p->ack, c->recover);
             if (enter)
                 enter_fast_recovery(t, c);
+            else
+                limited_transmit(t, c);
         } else if (c->recovery == MS_TCP_REC_FAST && !c->sack_ok) {
             c->cwnd += c->mss; /* RFC 6582 3.2 (4): each duplicate, one more left */
         }
