@@ -9,7 +9,7 @@
  * the three-way handshake and both connected callbacks, a transfer
  * arriving whole and in order, MSS segmentation at MSS and MSS + 1 bytes,
  * a segment lost and sent again at the RTO, SYN retries backing off 1, 2,
- * 4, 8, 16, 32 s before "timed out", an orderly close with a FIN each way,
+ * 4, ... 64 s before "timed out", an orderly close with a FIN each way,
  * out-of-order data kept by the receiver, retransmissions keeping the
  * original boundaries, NewReno's partial ACKs, SACK blocks and RFC 6675
  * recovery, SACK negotiation, the initial window of ten segments, delayed
@@ -422,9 +422,10 @@ port_as_p(const char *text)
     return g_string_free(s, FALSE);
 }
 
-/* Nobody answers (b is down): the SYN goes at 0 and again after 1, 2, 4, 8
- * and 16 s (RFC 6298 5.5: the RTO doubles), and the connection fails
- * "timed out" 32 s after the last, at 63 s. */
+/* Nobody answers (b is down): the SYN goes at 0 and again after 1, 2, 4, 8,
+ * 16 and 32 s (RFC 6298 5.5: the RTO doubles), six retries as Linux's
+ * tcp_syn_retries, and the connection fails "timed out" 64 s after the
+ * last, at 127 s. */
 static void
 test_syn_backoff_then_timeout(void)
 {
@@ -432,10 +433,10 @@ test_syn_backoff_then_timeout(void)
     pair_new(&p, 5);
     ms_net_set_host_up(p.net, p.b, FALSE);
     ms_tcp_connect(p.tcp, p.a, ms_net_host_addr(p.net, p.b), PORT, &app_cb, &p.cli);
-    ms_engine_run(p.engine, 63 * MS_TIME_S - 1);
+    ms_engine_run(p.engine, 127 * MS_TIME_S - 1);
     CU_ASSERT_FALSE(p.cli.closed);
     ms_engine_run(p.engine, MS_TIME_INFINITE);
-    static const MsTime syn_at[] = { 0, 1, 3, 7, 15, 31 };
+    static const MsTime syn_at[] = { 0, 1, 3, 7, 15, 31, 63 };
     CU_ASSERT_EQUAL_FATAL(p.segs->len, G_N_ELEMENTS(syn_at));
     for (guint i = 0; i < G_N_ELEMENTS(syn_at); i++) {
         CU_ASSERT_EQUAL(seg(&p, i)->at, syn_at[i] * MS_TIME_S);
@@ -451,7 +452,7 @@ test_syn_backoff_then_timeout(void)
     CU_ASSERT_TRUE(p.cli.closed);
     CU_ASSERT_FALSE(p.cli.connected);
     CU_ASSERT_EQUAL(p.cli.reason, MS_TCP_CLOSE_TIMEOUT);
-    CU_ASSERT_EQUAL(p.cli.closed_at, 63 * MS_TIME_S);
+    CU_ASSERT_EQUAL(p.cli.closed_at, 127 * MS_TIME_S);
     const Note *closes[2];
     CU_ASSERT_EQUAL_FATAL(notes_of(&p, MS_TRACE_TCP_CLOSE, closes, 2), 1);
     g_autofree char *text = port_as_p(closes[0]->text);
@@ -461,8 +462,8 @@ test_syn_backoff_then_timeout(void)
     CU_ASSERT_EQUAL(st.connections, 1);
     CU_ASSERT_EQUAL(st.established, 0);
     CU_ASSERT_EQUAL(st.timeouts, 1);
-    CU_ASSERT_EQUAL(st.retransmits, 5);
-    CU_ASSERT_EQUAL(st.segments, 6);
+    CU_ASSERT_EQUAL(st.retransmits, 6);
+    CU_ASSERT_EQUAL(st.segments, 7);
     pair_free(&p);
 }
 
@@ -1154,6 +1155,97 @@ test_rescue_retransmission(void)
     pair_free(&p);
 }
 
+/* The first connection `host` opened to port 25 and how it ended: the
+ * times of its connect and close records and the close's text. */
+typedef struct {
+    MsHostId host;
+    MsTime connect_at, close_at;
+    char *close_text;
+    gboolean connected;
+} FirstConn;
+
+static void
+first_conn_sink(const MsTraceRecord *r, gpointer ud)
+{
+    FirstConn *f = ud;
+    if (r->host != f->host || g_strcmp0(r->proto, "tcp") != 0)
+        return;
+    if (r->kind == MS_TRACE_TCP_CONNECT && !f->connected &&
+        g_str_has_suffix(r->text, "connects to port 25")) {
+        f->connected = TRUE;
+        f->connect_at = r->at;
+    } else if (r->kind == MS_TRACE_TCP_CLOSE && f->connected && !f->close_text &&
+               strstr(r->text, " -> 25: ")) {
+        f->close_at = r->at;
+        f->close_text = g_strdup(r->text);
+    }
+}
+
+/* An MTA whose next hop is down: TCP's own SYN retries (six, 127 s, as
+ * Linux) end the attempt before Exim's and OpenSMTPD's 5-minute connect
+ * timeouts could; Postfix's 30 s smtp_connect_timeout comes first and
+ * abandons the connection itself. */
+static void
+test_syn_retries_bound_connect_timeouts(void)
+{
+    static const struct {
+        const char *profile;
+        MsTime after;
+        const char *how;
+    } cases[] = {
+        { "postfix", 30 * MS_TIME_S, "timed out (abandoned by the application)" },
+        { "exim", 127 * MS_TIME_S, "timed out" },
+        { "opensmtpd", 127 * MS_TIME_S, "timed out" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *xml = g_strdup_printf(
+            "<scenario version=\"1\" name=\"down\" seed=\"1\" until=\"10min\">"
+            "<host id=\"pc\" name=\"pc.example\" role=\"client\" address=\"192.0.2.10\"/>"
+            "<host id=\"r\" name=\"gw.example\" role=\"router\" address=\"192.0.2.1\"/>"
+            "<host id=\"out\" name=\"smtp.isp.example\" role=\"mailserver\" "
+            "address=\"192.0.2.25\"/>"
+            "<host id=\"dns\" name=\"ns.example\" role=\"dns\" address=\"198.18.0.53\"/>"
+            "<host id=\"mx\" name=\"mx.corp.example\" role=\"mailserver\" "
+            "address=\"203.0.113.25\"/>"
+            "<link a=\"pc\" b=\"r\" latency=\"1ms\" bandwidth=\"100Mbps\"/>"
+            "<link a=\"out\" b=\"r\" latency=\"1ms\" bandwidth=\"100Mbps\"/>"
+            "<link a=\"dns\" b=\"r\" latency=\"1ms\" bandwidth=\"100Mbps\"/>"
+            "<link a=\"mx\" b=\"r\" latency=\"1ms\" bandwidth=\"100Mbps\"/>"
+            "<dns mode=\"flat\" server=\"dns\"/>"
+            "<zone name=\"corp.example\" server=\"dns\" ttl=\"1h\">"
+            "<mx preference=\"10\" exchange=\"mx.corp.example\"/>"
+            "<a name=\"mx.corp.example\" host=\"mx\"/></zone>"
+            "<mailserver host=\"out\" domains=\"isp.example\" profile=\"%s\">"
+            "<user name=\"alice\" password=\"pw\"/></mailserver>"
+            "<mailserver host=\"mx\" domains=\"corp.example\" profile=\"postfix\">"
+            "<user name=\"bob\" password=\"pw\"/></mailserver>"
+            "<client host=\"pc\" user=\"alice@isp.example\" password=\"pw\" smtp=\"out\"/>"
+            "<fault kind=\"host-down\" target=\"mx\" at=\"0s\" duration=\"1h\"/>"
+            "<message id=\"m1\" from=\"alice@isp.example\" to=\"bob@corp.example\" at=\"1s\">"
+            "Hello</message></scenario>",
+            cases[i].profile);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsScenario) sc = ms_scenario_load_memory(xml, strlen(xml), "down.xml", &error);
+        if (!sc)
+            fprintf(stderr, "\n%s\n", error->message);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+        MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+        g_autoptr(MsWorld) w = ms_world_new_full(sc, &o, &error);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+        MsNet *net = ms_world_net(w);
+        FirstConn f = { ms_net_host_by_name(net, "smtp.isp.example"), 0, 0, NULL, FALSE };
+        ms_trace_add_sink(ms_net_trace(net), first_conn_sink, &f, NULL);
+        ms_world_run(w, 200 * MS_TIME_S);
+        CU_ASSERT_TRUE_FATAL(f.connected && f.close_text);
+        CU_ASSERT_EQUAL(f.close_at - f.connect_at, cases[i].after);
+        CU_ASSERT_TRUE(g_str_has_suffix(f.close_text, cases[i].how));
+        if (f.close_at - f.connect_at != cases[i].after)
+            fprintf(stderr, "\n%s: %s after %.3f s\n", cases[i].profile, f.close_text,
+                    (double) (f.close_at - f.connect_at) / MS_TIME_S);
+        g_free(f.close_text);
+    }
+}
+
 /* Lesson 2 counts: data segments the network dropped, data segments TCP
  * sent again. */
 typedef struct {
@@ -1288,7 +1380,8 @@ main(void)
         { "MSS segmentation: MSS - 1, MSS, MSS + 1, 2 MSS, 2 MSS + 1", test_mss_segmentation },
         { "a segment lost while the link is down is sent again at the RTO",
           test_loss_retransmitted },
-        { "SYN retries back off 1, 2, 4, 8, 16 s, then timed out", test_syn_backoff_then_timeout },
+        { "SYN retries back off 1, 2, 4, ... 32 s, then timed out at 127 s",
+          test_syn_backoff_then_timeout },
         { "orderly close: a FIN each way, each acknowledged", test_orderly_close },
         { "ephemeral ports: RFC 6056 double hash, seeded", test_ephemeral_ports },
         { "ephemeral ports: a port in use is skipped", test_ephemeral_port_in_use_skipped },
@@ -1309,6 +1402,8 @@ main(void)
           test_limited_transmit },
         { "rescue retransmission: a lost last segment resent without an RTO",
           test_rescue_retransmission },
+        { "SYN retries (127 s) end Exim's and OpenSMTPD's tries, Postfix's 30 s first",
+          test_syn_retries_bound_connect_timeouts },
         { "lesson 2: data resent at most 1.2 times as often as dropped",
           test_lesson2_retransmissions },
         { "lesson 10: data resent only where dropped, but for a spurious timeout's one",

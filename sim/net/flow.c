@@ -39,7 +39,7 @@
  *
  * Faults, checked when a packet would leave and when data arrives: no route
  * at connect is "unreachable" at once; a down destination (or no route)
- * makes SYNs time out after 1+2+4+8+16+32 s (63 s, as sim/net/tcp.c) unless it
+ * makes SYNs time out after 1+2+4+...+64 s (127 s, as sim/net/tcp.c) unless it
  * comes back in between; nobody listening answers RST ("refused"); data
  * that cannot cross waits, retried with the RTO doubling, and the sender is
  * told "timed out" after 8 tries. Every random draw sim/net/tcp.c makes from a
@@ -67,8 +67,8 @@
 #define RWND         65535u
 #define RTO_INIT     (1 * MS_TIME_S)
 #define RTO_MIN      (200 * MS_TIME_MS)
-#define RTO_MAX      (60 * MS_TIME_S)
-#define SYN_RETRIES  5
+#define RTO_MAX      (120 * MS_TIME_S) /* Linux's TCP_RTO_MAX */
+#define SYN_RETRIES  6                 /* Linux's net.ipv4.tcp_syn_retries */
 #define DATA_RETRIES 8
 #define HDR          (MS_IPV4_HEADER + MS_TCP_HEADER)
 #define SYN_SIZE     (HDR + 4) /* with the MSS option */

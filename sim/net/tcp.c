@@ -33,8 +33,9 @@
  * retransmitted (Karn), as Linux and ns-3 sample it (one sample per ACK,
  * from the oldest segment it covers, a SACKed one if no cumulative one
  * fits), RTO = SRTT + 4 RTTVAR, at least 200 ms (as Linux),
- * at most 60 s, initially 1 s, doubled on each timeout; SYNs give up after
- * 5 retries (63 s), data after 8.
+ * at most 120 s (Linux's TCP_RTO_MAX), initially 1 s, doubled on each
+ * timeout; SYNs give up after 6 retries, 127 s (1 + 2 + 4 + ... + 64, as
+ * Linux with its default tcp_syn_retries = 6), data after 8.
  *
  * Costs: one engine event per segment per hop (in the network) plus one
  * timer reschedule per ACK; payload bytes are copied once per segment sent.
@@ -55,8 +56,8 @@
 #define RWND         65535u
 #define RTO_INIT     (1 * MS_TIME_S)
 #define RTO_MIN      (200 * MS_TIME_MS)
-#define RTO_MAX      (60 * MS_TIME_S)
-#define SYN_RETRIES  5
+#define RTO_MAX      (120 * MS_TIME_S) /* Linux's TCP_RTO_MAX */
+#define SYN_RETRIES  6                 /* Linux's net.ipv4.tcp_syn_retries */
 #define DATA_RETRIES 8
 #define DELACK       (40 * MS_TIME_MS) /* Linux's TCP_DELACK_MIN */
 
