@@ -15,6 +15,8 @@
  * recovery, SACK negotiation, the initial window of ten segments, delayed
  * ACKs, and lesson 2's retransmissions against its drops. */
 #include "testlib.h"
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include "mailsim/net.h"
 #include "mailsim/scenario.h"
 #include "mailsim/sinks.h"
@@ -1246,6 +1248,87 @@ test_syn_retries_bound_connect_timeouts(void)
     }
 }
 
+/* The JSON Lines trace carries what `--level packets` tells of each TCP
+ * segment: window, MSS and SACK-permitted on the SYNs, and the SACK blocks
+ * of the duplicate ACKs after a loss, as [left, right] pairs of absolute
+ * sequence numbers. Read back with json-glib's parser and checked against
+ * the segments as the network carried them. */
+static void
+test_json_trace_sack(void)
+{
+    Pair p;
+    pair_new(&p, 21);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("mailsim-tcp-XXXXXX", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    g_autofree char *path = g_build_filename(dir, "t.jsonl", NULL);
+    MsJsonSink *js = ms_json_sink_new(p.net, path, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(js);
+    ms_trace_add_sink(ms_net_trace(p.net), ms_json_sink_record, js, NULL);
+    CU_ASSERT_TRUE(ms_tcp_listen(p.tcp, p.b, PORT, &app_cb, &p.srv));
+    MsTcpConnId c = ms_tcp_connect(p.tcp, p.a, ms_net_host_addr(p.net, p.b), PORT, &app_cb, &p.cli);
+    ms_engine_run(p.engine, 10 * MS_TIME_MS);
+    g_autofree guint8 *data = pattern(3 * MSS, 67);
+    send_lost(&p, c, data, MSS);
+    ms_tcp_send(p.tcp, c, data + MSS, 2 * MSS);
+    ms_engine_run(p.engine, 2 * MS_TIME_S);
+    CU_ASSERT_EQUAL(p.srv.got->len, 3 * MSS);
+    ms_json_sink_free(js);
+    /* The segments with blocks, as sent. */
+    GPtrArray *want = g_ptr_array_new();
+    for (guint i = 0; i < p.segs->len; i++)
+        if (seg(&p, i)->n_sack > 0)
+            g_ptr_array_add(want, seg(&p, i));
+    CU_ASSERT_EQUAL(want->len, 2);
+    g_autofree char *text = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents(path, &text, NULL, NULL));
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    guint got = 0, syns = 0, tcp_sends = 0;
+    for (char **l = lines; *l && **l; l++) {
+        g_autoptr(JsonParser) parser = json_parser_new();
+        CU_ASSERT_TRUE_FATAL(json_parser_load_from_data(parser, *l, -1, NULL));
+        JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+        if (g_strcmp0(json_object_get_string_member(o, "kind"), "packet-send") != 0 ||
+            !json_object_has_member(o, "packet"))
+            continue;
+        JsonObject *k = json_object_get_object_member(o, "packet");
+        if (g_strcmp0(json_object_get_string_member(k, "proto"), "tcp") != 0)
+            continue;
+        tcp_sends++;
+        CU_ASSERT_EQUAL(json_object_get_int_member(k, "window"), 65535);
+        gint64 flags = json_object_get_int_member(k, "flags");
+        if (flags & MS_TCP_SYN) {
+            syns++;
+            CU_ASSERT_EQUAL(json_object_get_int_member(k, "mss"), MSS);
+            CU_ASSERT_TRUE(json_object_get_boolean_member(k, "sack_permitted"));
+        } else {
+            CU_ASSERT_FALSE(json_object_has_member(k, "mss"));
+            CU_ASSERT_FALSE(json_object_has_member(k, "sack_permitted"));
+        }
+        if (!json_object_has_member(k, "sack"))
+            continue;
+        JsonArray *blocks = json_object_get_array_member(k, "sack");
+        CU_ASSERT_FATAL(got < want->len);
+        const Seg *w = g_ptr_array_index(want, got);
+        CU_ASSERT_EQUAL((guint32) json_object_get_int_member(k, "ack"), w->ack);
+        CU_ASSERT_EQUAL_FATAL(json_array_get_length(blocks), w->n_sack);
+        for (guint b = 0; b < w->n_sack; b++) {
+            JsonArray *pair = json_array_get_array_element(blocks, b);
+            CU_ASSERT_EQUAL(json_array_get_length(pair), 2);
+            CU_ASSERT_EQUAL((guint32) json_array_get_int_element(pair, 0), w->sack[2 * b]);
+            CU_ASSERT_EQUAL((guint32) json_array_get_int_element(pair, 1), w->sack[2 * b + 1]);
+        }
+        got++;
+    }
+    CU_ASSERT_EQUAL(got, 2);
+    CU_ASSERT_EQUAL(syns, 2);
+    CU_ASSERT_EQUAL(tcp_sends, p.segs->len);
+    g_ptr_array_free(want, TRUE);
+    g_unlink(path);
+    g_rmdir(dir);
+    pair_free(&p);
+}
+
 /* Lesson 2 counts: data segments the network dropped, data segments TCP
  * sent again. */
 typedef struct {
@@ -1404,6 +1487,7 @@ main(void)
           test_rescue_retransmission },
         { "SYN retries (127 s) end Exim's and OpenSMTPD's tries, Postfix's 30 s first",
           test_syn_retries_bound_connect_timeouts },
+        { "JSON Lines trace: window, MSS, SACK-permitted and SACK blocks", test_json_trace_sack },
         { "lesson 2: data resent at most 1.2 times as often as dropped",
           test_lesson2_retransmissions },
         { "lesson 10: data resent only where dropped, but for a spurious timeout's one",
