@@ -521,12 +521,14 @@ send_next_seg(MsTcp *t, MsTcpConn *c)
      * partial ACK has passed RescueRxt, the last segment not SACKed, which
      * no duplicate ACK can show lost when it ends the flight (a tail
      * loss); RescueRxt becomes RecoveryPoint, so it goes once. Without it,
-     * such a loss waits for the RTO. A segment this recovery already
-     * resent is not taken again (it lies below SACKed data, so it is a
-     * hole rules 1 and 3 dealt with, not a tail: FreeBSD, too, rescues
-     * only when no hole is left). */
+     * such a loss waits for the RTO. Only a segment sent before the
+     * recovery began, and not resent by it, is taken: one this recovery
+     * resent lies below SACKed data (a hole rules 1 and 3 dealt with, not
+     * a tail), and new data sent during the recovery is still on its way,
+     * its ACKs to come (FreeBSD, too, rescues only when no hole is left
+     * and nothing was sent past RecoveryPoint). */
     if (MS_TCP_SEQ_GT(c->snd_una - 1, c->rescue) && (s = ms__tcp_sack_last_unsacked(c)) &&
-        !(s->flags & MS_TCP_SEG_RXT)) {
+        !(s->flags & MS_TCP_SEG_RXT) && MS_TCP_SEQ_LT(s->seq, c->recover)) {
         c->rescue = c->recover - 1;
         resend(t, c, s);
         return TRUE;
