@@ -13,7 +13,10 @@
  * out-of-order data kept by the receiver, retransmissions keeping the
  * original boundaries, NewReno's partial ACKs, SACK blocks and RFC 6675
  * recovery, SACK negotiation, the initial window of ten segments, delayed
- * ACKs, and lesson 2's retransmissions against its drops. */
+ * ACKs, F-RTO on a spurious and on a genuine timeout, limited transmit,
+ * the rescue retransmission, SYN retries bounding the MTAs' connect
+ * timeouts, the JSON Lines trace's TCP options, bench-tcp's drop cases, and
+ * lessons 2 and 10's retransmissions against their drops. */
 #include "testlib.h"
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>

@@ -747,7 +747,14 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
                 !cross(d, hop, t, p.len, &x) || (ploss > 0 && ms_rng_bernoulli(rng, ploss));
             if (lost) {
                 if (++p.tries > DATA_RETRIES) {
+                    /* The connection times out then; until it does, no
+                     * segment may wait for an ACK time of "never" (a send
+                     * in between would wait for it forever). */
                     schedule(f, t + d->rto, c->host[e], idx, EV_TIMEOUT, e);
+                    g_array_index(d->segs, Seg, p.idx).ack_at = t + d->rto;
+                    for (guint i = 0; i < f->pending->len; i++)
+                        g_array_index(d->segs, Seg, g_array_index(f->pending, Pending, i).idx)
+                            .ack_at = t + d->rto;
                     g_array_set_size(f->pending, 0);
                     return;
                 }
