@@ -330,12 +330,53 @@ test_lossy_lessons_pass(void)
     }
 }
 
+/* How long both directions of a world's lossy links were busy sending. */
+static MsTime
+lossy_link_busy(MsWorld *w)
+{
+    MsNet *net = ms_world_net(w);
+    MsTime sum = 0;
+    for (guint32 l = 0; l < ms_net_n_links(net); l++) {
+        if (ms_net_link_params(net, l)->loss <= 0)
+            continue;
+        MsLinkStats st;
+        ms_net_link_stats(net, l, &st);
+        sum += st.busy[0] + st.busy[1];
+    }
+    return sum;
+}
+
+/* Lesson 2's lossy line at both levels: the flow model charges a loss as
+ * SACK recovery does (the lost segment resent, alone, about a round trip
+ * later; the window halved once per loss event), so the line is busy about
+ * as long (go-back-N charged the rest of each window again) and the message
+ * takes a time of the same order (flow 0.83 times packet when this was
+ * written; go-back-N: 1.38). */
+static void
+test_flow_loss_like_sack(void)
+{
+    g_autoptr(MsScenario) sc = load_file("scenarios/teaching/02-packets.xml");
+    g_autoptr(MsWorld) pw = run_world(sc, MS_FIDELITY_PACKET, -1);
+    g_autoptr(MsWorld) fw = run_world(sc, MS_FIDELITY_FLOW, -1);
+    MsTime pb = lossy_link_busy(pw), fb = lossy_link_busy(fw);
+    double p50, f50, p95, f95;
+    compare_runs("02-packets", pw, fw, &p50, &f50, &p95, &f95);
+    if (g_getenv("MS_FIDELITY_VERBOSE"))
+        g_printerr("lesson 2: lossy line busy %.3f s packet, %.3f s flow; delivered after %.3f s "
+                   "packet, %.3f s flow\n",
+                   (double) pb / MS_TIME_S, (double) fb / MS_TIME_S, p95, f95);
+    CU_ASSERT(pb > MS_TIME_S / 10);
+    CU_ASSERT(fb * 100 <= pb * 105 && fb * 100 >= pb * 95);
+    CU_ASSERT(f95 >= 0.75 * p95 && f95 <= 1.25 * p95);
+}
+
 static const MsTestCase cases[] = {
     { "lean world runs the same", test_lean_same_run },
     { "lean world keeps what clients read", test_lean_keeps_what_clients_read },
     { "teaching lessons: same outcomes at both levels", test_teaching_levels_agree },
     { "generated world: same outcomes at both levels", test_generated_levels_agree },
     { "lossy lessons pass at flow level", test_lossy_lessons_pass },
+    { "flow level: a loss costs what SACK recovery costs (lesson 2)", test_flow_loss_like_sack },
     { "flow level: link counters read mid-run include open connections",
       test_flow_link_counters_mid_run },
     { "bench small: same outcomes (MS_FIDELITY_SMALL=1)", test_bench_small_levels_agree },

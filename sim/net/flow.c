@@ -10,8 +10,10 @@
  * (each link's serialisation plus latency). Every ms_tcp_send() is a
  * transfer computed at once, segment by segment, without engine events:
  *   - segments of at most MSS (path MTU - 40) bytes leave while the bytes in
- *     flight stay below min(cwnd, 65535), with the initial window of RFC 6928
- *     and slow start / congestion avoidance grown per segment acknowledged;
+ *     flight stay within cwnd and the peer's 65535, with the initial window
+ *     of RFC 6928 and slow start / congestion avoidance grown per segment
+ *     acknowledged; segments are cut at MSS or the end of the send, never
+ *     by the window (as sim/net/tcp.c cuts them);
  *   - an ACK comes back one small-packet delay after each segment arrives
  *     (no delayed ACKs: sim/net/tcp.c has them, one ACK per two segments,
  *     and counts acknowledged bytes, to the same growth), and opens the
@@ -26,20 +28,26 @@
  *   - a segment that finds a hop's drop-tail queue full (the bytes ahead of
  *     it, from the time the link stays busy) is dropped; on a lossy path a
  *     segment is also lost with 1 - prod(1 - loss) (drawn from the sender's
- *     stream). Either way sending goes back to it one RTT later when three
- *     more segments follow it in the window (fast retransmit), else after
- *     the RTO, the window shrinks as sim/net/tcp.c's does, and the rest of the
- *     window, sent in vain (go-back-N), still occupies the links. (At
- *     packet level the receiver keeps out-of-order data and SACK resends
- *     only the losses: on lesson 2, flow level delivers in 11.4 s, packet
- *     level in 9.6 s.)
+ *     stream). Either way it is charged as SACK recovery (RFC 6675, as
+ *     sim/net/tcp.c) charges it: the segments after it go on and count as
+ *     delivered; the lost one alone is sent again one round trip later when
+ *     three more segments follow it (their duplicate ACKs), else after the
+ *     RTO (doubled each time; lost again, it waits for the RTO), and it
+ *     holds the cumulative ACK, so the peer's 65535-byte window cannot
+ *     slide past it meanwhile. The first retransmission of a loss event
+ *     halves the window (RFC 5681 (4); one segment after an RTO); losses
+ *     among segments sent before that cut belong to the same event. cwnd
+ *     is compared to the bytes neither acknowledged nor past their ACK time
+ *     (RFC 6675's pipe, the SACKed ones gone). (Lesson 2, 2 % loss: flow
+ *     6.83 s, packet 8.25 s; lesson 10, a queue that overflows: 16.46 s
+ *     and 16.43 s.)
  * The bytes arrive in one piece when the last segment does; sends in one
  * direction arrive in order. Queueing behind other connections' packets
  * beyond the fair share, and the peer's window, are not modelled.
  *
  * Faults, checked when a packet would leave and when data arrives: no route
  * at connect is "unreachable" at once; a down destination (or no route)
- * makes SYNs time out after 1+2+4+8+16+32 s (63 s, as sim/net/tcp.c) unless it
+ * makes SYNs time out after 1+2+4+...+64 s (127 s, as sim/net/tcp.c) unless it
  * comes back in between; nobody listening answers RST ("refused"); data
  * that cannot cross waits, retried with the RTO doubling, and the sender is
  * told "timed out" after 8 tries. Every random draw sim/net/tcp.c makes from a
@@ -67,8 +75,8 @@
 #define RWND         65535u
 #define RTO_INIT     (1 * MS_TIME_S)
 #define RTO_MIN      (200 * MS_TIME_MS)
-#define RTO_MAX      (60 * MS_TIME_S)
-#define SYN_RETRIES  5
+#define RTO_MAX      (120 * MS_TIME_S) /* Linux's TCP_RTO_MAX */
+#define SYN_RETRIES  6                 /* Linux's net.ipv4.tcp_syn_retries */
 #define DATA_RETRIES 8
 #define HDR          (MS_IPV4_HEADER + MS_TCP_HEADER)
 #define SYN_SIZE     (HDR + 4) /* with the MSS option */
@@ -171,6 +179,18 @@ typedef struct {
     guint ld; /* link direction */
 } Hop;
 
+/* A lost segment of a transfer being computed, until it is resent: when,
+ * its place in the direction's segments, its length, its ordinal among the
+ * transfer's segments, whether duplicate ACKs (else the RTO) find it, and
+ * how often it was lost already. */
+typedef struct {
+    MsTime at;
+    guint idx;
+    guint32 len, ord;
+    gboolean fast;
+    guint tries;
+} Pending;
+
 struct _MsFlow {
     MsTcp *owner;
     MsNet *net;
@@ -180,7 +200,8 @@ struct _MsFlow {
     Active *act;       /* per link direction (2 * link + dir) */
     MsTime **act_heap; /* per link direction: binary min-heap of end times, or NULL */
     guint n_active;
-    GArray *hops; /* Hop scratch for transfer() */
+    GArray *hops;    /* Hop scratch for transfer() */
+    GArray *pending; /* Pending scratch for transfer(), by time */
     guint16 ev;
     MsTcpStats stats;
     guint64 paths, path_links; /* routes read, and their links (MS_FLOW_DEBUG) */
@@ -221,6 +242,7 @@ ms__flow_new(MsTcp *owner, MsNet *net)
     f->engine = ms_net_engine(net);
     f->conns = g_array_new(FALSE, TRUE, sizeof(Conn));
     f->hops = g_array_new(FALSE, FALSE, sizeof(Hop));
+    f->pending = g_array_new(FALSE, FALSE, sizeof(Pending));
     f->ev = ms_engine_register(f->engine, "tcp-flow", on_event, f);
     return f;
 }
@@ -298,6 +320,7 @@ ms__flow_free(MsFlow *f)
     g_free(f->act_heap);
     g_free(f->act);
     g_array_free(f->hops, TRUE);
+    g_array_free(f->pending, TRUE);
     g_free(f);
 }
 
@@ -621,6 +644,43 @@ ack_one(Conn *c, Dir *d)
 static void start_stall(MsFlow *f, guint32 idx, int e);
 static void send_fin(MsFlow *f, guint32 idx, int e);
 
+/* One segment of `len` bytes leaving at `t` crosses the path store and
+ * forward: at each hop it waits for this direction's previous segment to
+ * leave the link, then serialises at the transfer's share of the
+ * bandwidth, then propagates; `*arrival` is when it reaches the other end.
+ * FALSE when a hop's queue (the time the link stays busy, in bytes at its
+ * full rate: every flow's bytes ahead) has no room, as sim/net/net.c's
+ * drop-tail: the segment is dropped there. */
+static gboolean
+cross(Dir *d, Hop *hop, MsTime t, guint32 len, MsTime *arrival)
+{
+    MsTime *hop_free = (MsTime *) d->hop_free->data;
+    const PathHop *ph = (const PathHop *) d->hops->data;
+    MsTime x = t;
+    for (guint i = 0; i < d->links->len; i++) {
+        MsTime start = MAX(x, hop_free[i]);
+        if (start > x &&
+            (guint64) ((double) (start - x) * (double) ph[i].bw / 8e9) + len + HDR > ph[i].queue)
+            return FALSE;
+        MsTime tx = serialise(len + HDR, hop[i].bw);
+        hop_free[i] = start + tx;
+        hop[i].busy += tx;
+        x = start + tx + hop[i].lat;
+    }
+    *arrival = x;
+    return TRUE;
+}
+
+/* Adds a lost segment to the scratch list, kept in time order. */
+static void
+pending_add(MsFlow *f, const Pending *p)
+{
+    guint i = f->pending->len;
+    while (i > 0 && g_array_index(f->pending, Pending, i - 1).at > p->at)
+        i--;
+    g_array_insert_val(f->pending, i, *p);
+}
+
 /* Computes the crossing of `len` bytes from end e now and schedules their
  * arrival. The path must be usable (path_ok). */
 static void
@@ -651,82 +711,106 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
     MsTime last = d->last_arrival;
     gsize left = len;
     guint32 nseg = 0;
-    guint losses = 0;
-    while (left > 0) {
-        while (d->seg_head < d->segs->len && g_array_index(d->segs, Seg, d->seg_head).ack_at <= t)
-            ack_one(c, d);
-        guint32 wnd = MIN(d->cwnd, RWND);
-        if (d->flight >= wnd) {
-            t = MAX(t, g_array_index(d->segs, Seg, d->seg_head).ack_at);
-            ack_one(c, d);
-            continue;
-        }
-        guint32 seg = (guint32) MIN(MIN((gsize) c->mss, left), (gsize) (wnd - d->flight));
-        /* Store and forward along the path; a hop whose queue (the time the
-         * link stays busy, in bytes at its full rate: every flow's bytes
-         * ahead) has no room drops the segment, as sim/net/net.c's drop-tail. */
-        MsTime x = t;
-        gboolean dropped = FALSE;
-        for (guint i = 0; i < h; i++) {
-            MsTime start = MAX(x, hop_free[i]);
-            if (start > x &&
-                (guint64) ((double) (start - x) * (double) ph[i].bw / 8e9) + seg + HDR >
-                    ph[i].queue) {
-                dropped = TRUE;
-                break;
+    guint64 resent_bytes = 0;
+    /* Lost segments waiting for their retransmission (at most one per
+     * segment in flight): each keeps its place in d->segs, with an ACK
+     * time of "never" until it is resent. */
+    g_array_set_size(f->pending, 0);
+    guint32 sent_ord = 0, recover_ord = 0; /* segments sent; the last cut's mark */
+    while (left > 0 || f->pending->len > 0) {
+        Pending *pd = f->pending->len ? &g_array_index(f->pending, Pending, 0) : NULL;
+        if (pd && (t >= pd->at || left == 0)) {
+            /* A retransmission, as RFC 6675 recovery sends it: the lost
+             * segment alone, when three later segments' duplicate ACKs
+             * (one round trip after it) or the RTO name it lost. The first
+             * one of a loss event halves the window (RFC 5681 (4)); a
+             * loss among the segments sent before that cut belongs to the
+             * same event and does not cut again. */
+            t = MAX(t, pd->at);
+            Pending p = *pd;
+            g_array_remove_index(f->pending, 0);
+            if (p.ord > recover_ord) {
+                recover_ord = sent_ord;
+                d->ssthresh = MAX(d->flight / 2, 2 * c->mss);
+                d->cwnd = d->ssthresh;
             }
-            MsTime tx = serialise(seg + HDR, hop[i].bw);
-            hop_free[i] = start + tx;
-            hop[i].busy += tx;
-            x = start + tx + hop[i].lat;
-        }
-        if (dropped || (ploss > 0 && ms_rng_bernoulli(rng, ploss))) {
-            /* Lost: fast retransmit when three more segments follow it
-             * within the window (their ACKs are the three duplicates), else
-             * the retransmission timer. Either way sending goes back to this
-             * segment (go-back-N, as sim/net/tcp.c). */
+            if (!p.fast) { /* a timeout: one segment, and the RTO backs off */
+                d->cwnd = c->mss;
+                d->rto = MIN(d->rto * 2, RTO_MAX);
+            }
             nseg++;
             d->resent++;
             f->stats.retransmits++;
-            if (++losses > DATA_RETRIES) {
-                schedule(f, t + d->rto, c->host[e], idx, EV_TIMEOUT, e);
-                return;
+            resent_bytes += p.len;
+            MsTime x;
+            gboolean lost =
+                !cross(d, hop, t, p.len, &x) || (ploss > 0 && ms_rng_bernoulli(rng, ploss));
+            if (lost) {
+                if (++p.tries > DATA_RETRIES) {
+                    /* The connection times out then; until it does, no
+                     * segment may wait for an ACK time of "never" (a send
+                     * in between would wait for it forever). */
+                    schedule(f, t + d->rto, c->host[e], idx, EV_TIMEOUT, e);
+                    g_array_index(d->segs, Seg, p.idx).ack_at = t + d->rto;
+                    for (guint i = 0; i < f->pending->len; i++)
+                        g_array_index(d->segs, Seg, g_array_index(f->pending, Pending, i).idx)
+                            .ack_at = t + d->rto;
+                    g_array_set_size(f->pending, 0);
+                    return;
+                }
+                p.at = t + d->rto; /* a lost retransmission waits for the RTO */
+                p.fast = FALSE;
+                pending_add(f, &p);
+                continue;
             }
-            gboolean fast = wnd >= 4 * c->mss && left - seg >= 3 * (gsize) c->mss;
-            MsTime rtt = lone_delay(f, d, HDR + seg) + ack_delay;
-            /* The window's worth sent after it goes for nothing (the receiver
-             * keeps only in-order data) but still occupies every link. */
-            gsize waste = MIN((gsize) (wnd - d->flight - seg), left - seg);
-            guint wsegs = (guint) ((waste + c->mss - 1) / c->mss);
-            for (guint i = 0; i < h && waste > 0; i++) {
-                MsTime tx = serialise(waste + (guint64) wsegs * HDR, hop[i].bw);
-                hop_free[i] = MAX(hop_free[i], t) + tx;
-                hop[i].busy += tx;
-            }
-            t += fast ? rtt : d->rto;
-            d->ssthresh = MAX(d->flight / 2, 2 * c->mss);
-            d->cwnd = fast ? d->ssthresh : c->mss;
-            if (!fast)
-                d->rto = MIN(d->rto * 2, RTO_MAX);
-            g_array_set_size(d->segs, 0); /* what was in flight is resent with it */
-            d->seg_head = 0;
-            d->flight = 0;
+            g_array_index(d->segs, Seg, p.idx).ack_at = x + ack_delay;
+            last = MAX(last, x);
+            d->rto = rto_of(f, c, e);
             continue;
         }
-        if (losses) {
-            losses = 0;
-            d->rto = rto_of(f, c, e);
+        while (d->seg_head < d->segs->len && g_array_index(d->segs, Seg, d->seg_head).ack_at <= t)
+            ack_one(c, d);
+        /* The window: the bytes not yet acknowledged or SACKed (RFC 6675
+         * pipe) within cwnd, all bytes from the first unacknowledged one
+         * within the peer's 65535. */
+        guint32 pipe = d->flight, seg = (guint32) MIN((gsize) c->mss, left);
+        MsTime next = MS_TIME_INFINITE;
+        for (guint i = d->seg_head; i < d->segs->len; i++) {
+            MsTime a = g_array_index(d->segs, Seg, i).ack_at;
+            if (a <= t)
+                pipe -= g_array_index(d->segs, Seg, i).len;
+            else
+                next = MIN(next, a);
         }
-        Seg s = { x + ack_delay, seg };
-        g_array_append_val(d->segs, s);
+        if (pipe + seg > MAX(d->cwnd, seg) || d->flight + seg > RWND) {
+            if (pd)
+                next = MIN(next, pd->at);
+            g_assert(next != MS_TIME_INFINITE);
+            t = MAX(t, next);
+            continue;
+        }
+        MsTime x;
+        gboolean lost = !cross(d, hop, t, seg, &x) || (ploss > 0 && ms_rng_bernoulli(rng, ploss));
+        Seg sg = { lost ? MS_TIME_INFINITE : x + ack_delay, seg };
+        g_array_append_val(d->segs, sg);
         d->flight += seg;
         left -= seg;
         nseg++;
-        last = MAX(last, x);
+        sent_ord++;
+        if (lost) {
+            /* Found lost by three duplicate ACKs one round trip later when
+             * three more segments follow it, else by the RTO. */
+            gboolean fast = left >= 3 * (gsize) c->mss && d->cwnd >= 4 * c->mss;
+            MsTime rtt = lone_delay(f, d, HDR + seg) + ack_delay;
+            Pending p = { t + (fast ? rtt : d->rto), d->segs->len - 1, seg, sent_ord, fast, 0 };
+            pending_add(f, &p);
+        } else {
+            last = MAX(last, x);
+        }
     }
     for (guint i = 0; i < h; i++) {
-        ms_net_link_account(f->net, ph[i].link, ph[i].from, nseg, len + (guint64) nseg * HDR,
-                            hop[i].busy);
+        ms_net_link_account(f->net, ph[i].link, ph[i].from, nseg,
+                            len + resent_bytes + (guint64) nseg * HDR, hop[i].busy);
         if (nseg > 1)
             add_active(f, hop[i].ld, hop_free[i]);
     }

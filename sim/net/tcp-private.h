@@ -71,6 +71,7 @@ typedef struct {
 typedef struct {
     guint32 seq, len;
     guint8 flags; /* MS_TCP_SEG_* */
+    MsTime sent;  /* when it was first sent (for RTT samples) */
 } MsTcpSeg;
 
 enum {
@@ -79,6 +80,7 @@ enum {
     MS_TCP_SEG_SACKED = 1 << 2, /* a SACK block of the peer covers it (RFC 2018) */
     MS_TCP_SEG_LOST = 1 << 3,   /* deemed lost (RFC 6675 IsLost(), or the RTO) */
     MS_TCP_SEG_RXT = 1 << 4,    /* retransmitted since it was deemed lost */
+    MS_TCP_SEG_EVER = 1 << 5,   /* retransmitted at some time; never cleared (F-RTO) */
 };
 
 /* Loss recovery in progress. */
@@ -86,6 +88,15 @@ enum {
     MS_TCP_REC_NONE,
     MS_TCP_REC_FAST, /* fast recovery: RFC 6675 with SACK, else RFC 6582 (NewReno) */
     MS_TCP_REC_RTO,  /* after a retransmission timeout, until snd_max at that time is acked */
+};
+
+/* F-RTO's steps after a retransmission timeout (RFC 5682 3.1, the
+ * SACK-enhanced variant, as Linux runs it for every connection). */
+enum {
+    MS_TCP_FRTO_OFF,
+    MS_TCP_FRTO_WAIT,     /* step 2: the first ACK after the timeout is awaited */
+    MS_TCP_FRTO_SEND_NEW, /* step 2 (b): that ACK came; the next output sends new data */
+    MS_TCP_FRTO_PROBE,    /* step 3: new data went out; the next ACK decides */
 };
 
 /* One end of a connection at packet level; sim/net/tcp.c keeps them in an
@@ -111,12 +122,12 @@ typedef struct {
     gboolean sack_ok; /* both SYNs carried SACK-permitted (RFC 2018 2) */
     int recovery;     /* MS_TCP_REC_* */
     guint32 recover;  /* RFC 6582 "recover", RFC 6675 RecoveryPoint */
+    guint32 rescue;   /* RFC 6675 RescueRxt: a rescue may go once snd_una passes it */
+    int frto;         /* F-RTO (RFC 5682 3.1) after a timeout: MS_TCP_FRTO_* */
+    guint32 prior_cwnd, prior_ssthresh; /* before the timeout, for F-RTO's undo */
     guint32 cwnd, ssthresh, mss;
     guint dupacks, retries;
     MsTime srtt, rttvar, rto;
-    gboolean timing;
-    guint32 timed_seq;
-    MsTime timed_at;
     MsEventId timer;
     MsEventId delack; /* the delayed ACK's timer, or 0 */
     const MsTcpCallbacks *cb;
@@ -152,8 +163,17 @@ void ms__tcp_sack_clear(MsTcpConn *c);
 guint ms__tcp_sack_count(const MsTcpConn *c);
 /* The i-th segment in flight (0: the one holding snd_una); borrowed. */
 MsTcpSeg *ms__tcp_sack_at(MsTcpConn *c, guint i);
-/* Records a segment sent for the first time, at snd_max. */
-void ms__tcp_sack_add(MsTcpConn *c, guint32 seq, guint32 len, guint8 flags);
+/* Records a segment sent for the first time, at snd_max, at time `sent`. */
+void ms__tcp_sack_add(MsTcpConn *c, guint32 seq, guint32 len, guint8 flags, MsTime sent);
+/* The send time an ACK up to `ack` with the `n` SACK blocks `blocks`
+ * measures the round trip from, as Linux takes it (tcp_clean_rtx_queue,
+ * tcp_sacktag_one): the oldest segment it newly acknowledges
+ * cumulatively, unless it also covers a retransmitted one (Karn's rule,
+ * RFC 6298 3); else the oldest never retransmitted segment it newly
+ * SACKs. FALSE when the ACK gives no sample. Asked before the ACK updates
+ * the scoreboard. */
+gboolean ms__tcp_sack_rtt_from(MsTcpConn *c, guint32 ack, const guint32 *blocks, guint n,
+                               MsTime *sent);
 /* Forgets what `ack` acknowledges cumulatively. */
 void ms__tcp_sack_ack(MsTcpConn *c, guint32 ack);
 /* Marks the segments the `n` SACK blocks (left, right edge pairs) cover;
@@ -163,9 +183,21 @@ gboolean ms__tcp_sack_update(MsTcpConn *c, const guint32 *blocks, guint n);
 void ms__tcp_sack_mark_lost(MsTcpConn *c);
 /* After an RTO: every segment not SACKed is lost and not yet resent. */
 void ms__tcp_sack_mark_all_lost(MsTcpConn *c);
+/* After a timeout found spurious: no segment is deemed lost any more. */
+void ms__tcp_sack_unmark_lost(MsTcpConn *c);
+/* Whether an ACK up to `ack` with the `n` SACK blocks `blocks` covers, for
+ * the first time, a segment never retransmitted that ends at or below
+ * `limit` (RFC 5682 3.1 step 3 (b); Linux's FLAG_ORIG_SACK_ACKED). Asked
+ * before the ACK updates the scoreboard. */
+gboolean ms__tcp_sack_orig_covered(MsTcpConn *c, guint32 ack, const guint32 *blocks, guint n,
+                                   guint32 limit);
 /* RFC 6675 SetPipe(): the bytes deemed still in the network. */
 guint32 ms__tcp_sack_pipe(MsTcpConn *c);
 /* RFC 6675 NextSeg() rule 1 (a lost segment not yet resent) and rule 3 (a
  * hole below the highest SACKed segment); NULL when none. Borrowed. */
 MsTcpSeg *ms__tcp_sack_next_lost(MsTcpConn *c);
 MsTcpSeg *ms__tcp_sack_next_hole(MsTcpConn *c);
+/* NextSeg() rule 4: the last segment not SACKed (it holds the highest
+ * outstanding octet not SACKed), for the rescue retransmission; NULL when
+ * every segment is SACKed. Borrowed. */
+MsTcpSeg *ms__tcp_sack_last_unsacked(MsTcpConn *c);

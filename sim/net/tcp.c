@@ -13,17 +13,29 @@
  * lost is sent again. Both ends offer SACK on their SYNs (RFC 2018 2,
  * unless ms_tcp_set_sack() says otherwise); with it, ACKs name the data
  * held above a gap and loss recovery follows RFC 6675 (scoreboard, pipe,
- * NextSeg, DupThresh 3); without it, three duplicate ACKs start NewReno
- * fast recovery (RFC 6582), each partial ACK resending the next hole. A
+ * NextSeg with its rescue retransmission of a lost tail, DupThresh 3);
+ * without it, three duplicate ACKs start NewReno fast recovery (RFC 6582),
+ * each partial ACK resending the next hole. The first two duplicate ACKs
+ * bring new data (limited transmit: RFC 3042, RFC 6675 5 (3)). Resending
+ * the first segment outstanding restarts the RTO timer, as Linux does. A
  * timeout marks everything outstanding and not SACKed lost and resends it
- * in order from a window of one segment. The first window is 10 segments
+ * in order from a window of one segment, unless F-RTO (RFC 5682 3.1, the
+ * SACK-enhanced variant, on by default in Linux) finds it spurious: after
+ * the first segment resent, the next new ACK brings two new segments
+ * instead of more old ones, and an ACK covering a segment sent before the
+ * timeout and never resent proves the segments only delayed (a slow
+ * line's queue), so the timeout is undone and nothing more is resent.
+ * The first window is 10 segments
  * (RFC 6928). The receiver delays its ACKs (RFC 1122 4.2.3.2): every
  * second full-sized segment, or 40 ms after the first one, and at once
  * for data out of order or filling a gap (RFC 5681 4.2). RTO per RFC
- * 6298: SRTT/RTTVAR from one timed segment at a time (Karn: never a
- * retransmitted one), RTO = SRTT + 4 RTTVAR, at least 200 ms (as Linux),
- * at most 60 s, initially 1 s, doubled on each timeout; SYNs give up after
- * 5 retries (63 s), data after 8.
+ * 6298: SRTT/RTTVAR from every ACK that newly covers a segment never
+ * retransmitted (Karn), as Linux and ns-3 sample it (one sample per ACK,
+ * from the oldest segment it covers, a SACKed one if no cumulative one
+ * fits), RTO = SRTT + 4 RTTVAR, at least 200 ms (as Linux),
+ * at most 120 s (Linux's TCP_RTO_MAX), initially 1 s, doubled on each
+ * timeout; SYNs give up after 6 retries, 127 s (1 + 2 + 4 + ... + 64, as
+ * Linux with its default tcp_syn_retries = 6), data after 8.
  *
  * Costs: one engine event per segment per hop (in the network) plus one
  * timer reschedule per ACK; payload bytes are copied once per segment sent.
@@ -44,8 +56,8 @@
 #define RWND         65535u
 #define RTO_INIT     (1 * MS_TIME_S)
 #define RTO_MIN      (200 * MS_TIME_MS)
-#define RTO_MAX      (60 * MS_TIME_S)
-#define SYN_RETRIES  5
+#define RTO_MAX      (120 * MS_TIME_S) /* Linux's TCP_RTO_MAX */
+#define SYN_RETRIES  6                 /* Linux's net.ipv4.tcp_syn_retries */
 #define DATA_RETRIES 8
 #define DELACK       (40 * MS_TIME_MS) /* Linux's TCP_DELACK_MIN */
 
@@ -425,9 +437,8 @@ resend(MsTcp *t, MsTcpConn *c, MsTcpSeg *s)
     guint32 len = s->len - (fin ? 1 : 0);
     guint8 flags =
         MS_TCP_ACK | (fin ? MS_TCP_FIN : 0) | ((s->flags & MS_TCP_SEG_PSH) ? MS_TCP_PSH : 0);
-    s->flags |= MS_TCP_SEG_RXT;
+    s->flags |= MS_TCP_SEG_RXT | MS_TCP_SEG_EVER;
     t->stats.retransmits++;
-    c->timing = FALSE; /* Karn: no RTT sample across a retransmission */
     if (len > 0) {
         g_autofree char *text =
             g_strdup_printf("retransmit seq %u (%u bytes)", s->seq - c->iss, len);
@@ -439,8 +450,18 @@ resend(MsTcp *t, MsTcpConn *c, MsTcpSeg *s)
         c->data_bytes += len;
         c->resent_bytes += len;
         t->stats.bytes += len;
+    } else {
+        g_autofree char *text = g_strdup_printf("retransmit FIN seq %u", s->seq - c->iss);
+        trace(t, c, MS_TRACE_TCP_RETRANSMIT, text);
     }
     send_segment(t, c, s->seq, flags, len ? seg_data(c, s->seq) : NULL, len);
+    /* Resending the first segment outstanding restarts the timer, as Linux
+     * does (tcp_xmit_retransmit_queue): its ACK cannot come sooner than a
+     * round trip from now, which a queue in front of a slow line can make
+     * longer than what is left of the RTO (that would be a spurious
+     * timeout in the middle of fast recovery). */
+    if (s->seq == c->snd_una)
+        arm_timer(t, (MsTcpConnId) (c - &g_array_index(t->conns, MsTcpConn, 0)) + 1);
 }
 
 /* Cuts and sends the next new segment (data, else the FIN once the app
@@ -457,12 +478,7 @@ send_new(MsTcp *t, MsTcpConn *c, guint32 wnd)
         if (flight + len > wnd)
             return FALSE;
         gboolean last = c->snd_max + len == end_seq;
-        if (!c->timing) {
-            c->timing = TRUE;
-            c->timed_seq = c->snd_max + len;
-            c->timed_at = ms_engine_now(t->engine);
-        }
-        ms__tcp_sack_add(c, c->snd_max, len, last ? MS_TCP_SEG_PSH : 0);
+        ms__tcp_sack_add(c, c->snd_max, len, last ? MS_TCP_SEG_PSH : 0, ms_engine_now(t->engine));
         c->data_segments++;
         c->data_bytes += len;
         t->stats.bytes += len;
@@ -472,7 +488,7 @@ send_new(MsTcp *t, MsTcpConn *c, guint32 wnd)
         return TRUE;
     }
     if (c->app_closed && !c->fin_sent && flight < wnd) {
-        ms__tcp_sack_add(c, c->snd_max, 1, MS_TCP_SEG_FIN);
+        ms__tcp_sack_add(c, c->snd_max, 1, MS_TCP_SEG_FIN, ms_engine_now(t->engine));
         send_segment(t, c, c->snd_max, MS_TCP_FIN | MS_TCP_ACK, NULL, 0);
         c->fin_sent = TRUE;
         c->snd_nxt = ++c->snd_max;
@@ -481,10 +497,10 @@ send_new(MsTcp *t, MsTcpConn *c, guint32 wnd)
     return FALSE;
 }
 
-/* Sends what RFC 6675 NextSeg() names: a lost segment not yet resent
+/* Sends what RFC 6675 4 NextSeg() names: a lost segment not yet resent
  * (rule 1), else new data within the peer's window (rule 2), else, in
- * fast recovery, a hole below the highest SACKed segment (rule 3). FALSE
- * when there is none. */
+ * fast recovery, a hole below the highest SACKed segment (rule 3), else
+ * the rescue retransmission (rule 4). FALSE when there is none. */
 static gboolean
 send_next_seg(MsTcp *t, MsTcpConn *c)
 {
@@ -495,7 +511,25 @@ send_next_seg(MsTcp *t, MsTcpConn *c)
     }
     if (send_new(t, c, c->snd_wnd))
         return TRUE;
-    if (c->recovery == MS_TCP_REC_FAST && (s = ms__tcp_sack_next_hole(c))) {
+    if (c->recovery != MS_TCP_REC_FAST)
+        return FALSE;
+    if ((s = ms__tcp_sack_next_hole(c))) {
+        resend(t, c, s);
+        return TRUE;
+    }
+    /* Rule 4, the rescue retransmission: once per fast recovery, when a
+     * partial ACK has passed RescueRxt, the last segment not SACKed, which
+     * no duplicate ACK can show lost when it ends the flight (a tail
+     * loss); RescueRxt becomes RecoveryPoint, so it goes once. Without it,
+     * such a loss waits for the RTO. Only a segment sent before the
+     * recovery began, and not resent by it, is taken: one this recovery
+     * resent lies below SACKed data (a hole rules 1 and 3 dealt with, not
+     * a tail), and new data sent during the recovery is still on its way,
+     * its ACKs to come (FreeBSD, too, rescues only when no hole is left
+     * and nothing was sent past RecoveryPoint). */
+    if (MS_TCP_SEQ_GT(c->snd_una - 1, c->rescue) && (s = ms__tcp_sack_last_unsacked(c)) &&
+        !(s->flags & MS_TCP_SEG_RXT) && MS_TCP_SEQ_LT(s->seq, c->recover)) {
+        c->rescue = c->recover - 1;
         resend(t, c, s);
         return TRUE;
     }
@@ -514,6 +548,15 @@ output(MsTcp *t, MsTcpConnId id)
     if (c->state != MS_TCP_ST_ESTABLISHED)
         return;
     gboolean sent = FALSE;
+    if (c->recovery == MS_TCP_REC_RTO && c->frto == MS_TCP_FRTO_SEND_NEW) {
+        /* RFC 5682 3.1 step 2 (b): new data instead of the next lost
+         * segment, within cwnd (two segments after the first ACK, as the
+         * RFC says, since slow start has just doubled cwnd); if none can
+         * go, conventional recovery goes on. */
+        while (ms__tcp_sack_pipe(c) + c->mss <= c->cwnd && send_new(t, c, c->snd_wnd))
+            sent = TRUE;
+        c->frto = MS_TCP_SEQ_GT(c->snd_max, c->recover) ? MS_TCP_FRTO_PROBE : MS_TCP_FRTO_OFF;
+    }
     if (c->recovery == MS_TCP_REC_NONE || (c->recovery == MS_TCP_REC_FAST && !c->sack_ok)) {
         while (send_new(t, c, MIN(c->cwnd, c->snd_wnd)))
             sent = TRUE;
@@ -719,16 +762,87 @@ rtt_sample(MsTcpConn *c, MsTime r)
     c->rto = CLAMP(c->srtt + MAX(4 * c->rttvar, MS_TIME_MS), RTO_MIN, RTO_MAX);
 }
 
+/* Keeps cwnd and ssthresh as they are before a recovery starts, for an
+ * undo should the recovery prove needless (Linux's prior_cwnd and
+ * prior_ssthresh: ssthresh at least 3/4 of cwnd). */
+static void
+save_prior(MsTcpConn *c)
+{
+    c->prior_cwnd = c->cwnd;
+    c->prior_ssthresh = MAX(c->ssthresh, c->cwnd / 2 + c->cwnd / 4);
+}
+
+/* F-RTO found the timeout spurious (RFC 5682 3.1 step 3 (b)): the
+ * segments were delayed, not lost. As Linux does, the response undoes the
+ * timeout: cwnd and ssthresh as before it, nothing deemed lost any more
+ * (SACK blocks mark again what is really missing), recovery over; what the
+ * timeout resent stays resent, the rest is not sent again. */
+static void
+frto_undo(MsTcpConn *c)
+{
+    c->cwnd = MAX(c->cwnd, c->prior_cwnd);
+    c->ssthresh = MAX(c->ssthresh, c->prior_ssthresh);
+    ms__tcp_sack_unmark_lost(c);
+    c->recovery = MS_TCP_REC_NONE;
+    c->frto = MS_TCP_FRTO_OFF;
+}
+
+/* F-RTO's steps 2 and 3 (RFC 5682 3.1, SACK-enhanced, in Linux's
+ * reading) for an ACK that arrived while a timeout's recovery runs.
+ * `orig`: the ACK covers, cumulatively or by SACK, a segment sent before
+ * the timeout and never retransmitted; `sacked`: it SACKed something new;
+ * `advanced`: it moved snd_una; `dup`: it is a duplicate ACK. */
+static void
+frto_ack(MsTcpConn *c, gboolean orig, gboolean sacked, gboolean advanced, gboolean dup)
+{
+    if (c->frto == MS_TCP_FRTO_OFF)
+        return;
+    if (c->recovery != MS_TCP_REC_RTO) { /* step 2 (a): all acknowledged: the usual end */
+        c->frto = MS_TCP_FRTO_OFF;
+        return;
+    }
+    if (orig) { /* step 3 (b); Linux also takes it in step 2 */
+        frto_undo(c);
+        return;
+    }
+    if (c->frto == MS_TCP_FRTO_PROBE) {
+        if (sacked || dup) /* step 3 (a): only what was resent came: the loss was real */
+            c->frto = MS_TCP_FRTO_OFF;
+        return;
+    }
+    if (advanced) /* step 2 (b): the first new ACK; output() sends new data */
+        c->frto = MS_TCP_FRTO_SEND_NEW;
+}
+
+/* Limited transmit, at a duplicate ACK too few to start fast recovery:
+ * new data keeps the ACK clock going, so that a window too small to draw
+ * three duplicate ACKs still recovers without a timeout. With SACK, RFC
+ * 6675 5 (3): new segments while cwnd - pipe >= 1 SMSS (the SACKed ones
+ * have left the network); without, RFC 3042 2 (RFC 5681 3.2 (1)): one new
+ * segment if the flight stays within cwnd + 2 SMSS. cwnd is unchanged. */
+static void
+limited_transmit(MsTcp *t, MsTcpConn *c)
+{
+    if (c->sack_ok) {
+        while (ms__tcp_sack_pipe(c) + c->mss <= c->cwnd && send_new(t, c, c->snd_wnd))
+            ;
+    } else {
+        send_new(t, c, MIN(c->cwnd + 2 * c->mss, c->snd_wnd));
+    }
+}
+
 /* Enters fast recovery at the third duplicate ACK (RFC 5681 3.2): halves
  * the window and resends the first segment not acknowledged. */
 static void
 enter_fast_recovery(MsTcp *t, MsTcpConn *c)
 {
     guint32 flight = c->snd_max - c->snd_una;
+    save_prior(c);
     c->ssthresh = MAX(flight / 2, 2 * c->mss); /* RFC 5681 (4) */
     c->recover = c->snd_max;
     c->recovery = MS_TCP_REC_FAST;
     MsTcpSeg *first = ms__tcp_sack_at(c, 0);
+    c->rescue = first->seq + first->len - 1; /* RFC 6675 5 (4.3): its last octet */
     if (c->sack_ok) {
         /* RFC 6675 5 (4): cwnd = ssthresh; HighACK + 1 is taken as lost and
          * resent at once, whatever pipe says; output() does the rest. */
@@ -748,9 +862,21 @@ static void
 process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
 {
     MsTcpConn *c = conn_at(t, id);
-    if (c->sack_ok && p->n_sack > 0 && ms__tcp_sack_update(c, p->sack, p->n_sack))
+    gboolean advanced = MS_TCP_SEQ_GT(p->ack, c->snd_una) && MS_TCP_SEQ_LE(p->ack, c->snd_max);
+    guint n_sack = c->sack_ok ? p->n_sack : 0;
+    gboolean orig =
+        c->recovery == MS_TCP_REC_RTO && c->frto != MS_TCP_FRTO_OFF &&
+        ms__tcp_sack_orig_covered(c, advanced ? p->ack : c->snd_una, p->sack, n_sack, c->recover);
+    MsTime sent_at = 0;
+    gboolean rtt =
+        ms__tcp_sack_rtt_from(c, advanced ? p->ack : c->snd_una, p->sack, n_sack, &sent_at);
+    gboolean sacked = n_sack > 0 && ms__tcp_sack_update(c, p->sack, n_sack);
+    if (rtt)
+        rtt_sample(c, ms_engine_now(t->engine) - sent_at);
+    gboolean dup = FALSE;
+    if (sacked)
         ms__tcp_sack_mark_lost(c);
-    if (MS_TCP_SEQ_GT(p->ack, c->snd_una) && MS_TCP_SEQ_LE(p->ack, c->snd_max)) {
+    if (advanced) {
         guint32 acked = p->ack - c->snd_una;
         /* Drop acknowledged data from the send buffer (not SYN/FIN octets). */
         guint32 data_end = c->sbuf_seq + (c->sbuf->len - c->sbuf_head);
@@ -765,10 +891,6 @@ process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
         }
         ms__tcp_sack_ack(c, p->ack);
         c->snd_una = p->ack;
-        if (c->timing && MS_TCP_SEQ_LE(c->timed_seq, p->ack)) {
-            c->timing = FALSE;
-            rtt_sample(c, ms_engine_now(t->engine) - c->timed_at);
-        }
         c->dupacks = 0;
         c->retries = 0;
         if (c->recovery == MS_TCP_REC_FAST && MS_TCP_SEQ_GE(p->ack, c->recover)) {
@@ -805,6 +927,7 @@ process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
             arm_timer(t, id); /* RFC 6298 5.3 */
     } else if (p->ack == c->snd_una && len == 0 && !(p->flags & (MS_TCP_SYN | MS_TCP_FIN)) &&
                c->snd_max != c->snd_una) {
+        dup = TRUE;
         c->dupacks++;
         if (c->recovery == MS_TCP_REC_NONE) {
             /* RFC 6675 5: DupThresh duplicate ACKs, or SACK blocks that make
@@ -816,10 +939,13 @@ process_ack(MsTcp *t, MsTcpConnId id, const MsPacket *p, gsize len)
                            : c->dupacks == 3 && MS_TCP_SEQ_GT(p->ack, c->recover);
             if (enter)
                 enter_fast_recovery(t, c);
+            else
+                limited_transmit(t, c);
         } else if (c->recovery == MS_TCP_REC_FAST && !c->sack_ok) {
             c->cwnd += c->mss; /* RFC 6582 3.2 (4): each duplicate, one more left */
         }
     }
+    frto_ack(c, orig, sacked, advanced, dup);
 }
 
 /* Delayed ACKs (RFC 1122 4.2.3.2, RFC 5681 4.2): new data in order is
@@ -989,7 +1115,6 @@ on_timer(MsEngine *e, const MsEvent *ev, gpointer user_data)
         return;
     }
     c->rto = MIN(c->rto * 2, RTO_MAX);
-    c->timing = FALSE;
     if (c->state == MS_TCP_ST_SYN_SENT) {
         t->stats.retransmits++;
         trace(t, c, MS_TRACE_TCP_RETRANSMIT, "SYN again");
@@ -1008,6 +1133,12 @@ on_timer(MsEngine *e, const MsEvent *ev, gpointer user_data)
      * every segment not SACKed is resent in order, original boundaries
      * kept, as the window opens again (RFC 6298 5.4-5.6). */
     guint32 flight = c->snd_max - c->snd_una;
+    /* F-RTO (RFC 5682 3.1 step 1): unless a recovery already runs (but
+     * again for a timeout that repeats on the same snd_una, 3.2), watch
+     * the ACKs to come for a sign that nothing was lost. */
+    c->frto = c->recovery == MS_TCP_REC_NONE || c->retries > 1 ? MS_TCP_FRTO_WAIT : MS_TCP_FRTO_OFF;
+    if (c->recovery == MS_TCP_REC_NONE)
+        save_prior(c);
     if (c->retries == 1)
         c->ssthresh = MAX(flight / 2, 2 * c->mss);
     c->cwnd = c->mss;

@@ -10,8 +10,10 @@
  * retransmit queue). Each record has flags: SACKED (a SACK block of the
  * peer covers it, RFC 2018), LOST (RFC 6675 IsLost(): DupThresh = 3 SACKed
  * segments, or more than 2 SMSS SACKed bytes, lie above it; or the RTO fired
- * while it was outstanding) and RXT (retransmitted since it was marked
- * lost). From them come RFC 6675's pipe (SetPipe) and NextSeg.
+ * while it was outstanding), RXT (retransmitted since it was marked
+ * lost) and EVER (retransmitted at any time, which F-RTO, RFC 5682, asks of
+ * the segments a new ACK covers). From them come RFC 6675's pipe
+ * (SetPipe) and NextSeg.
  *
  * Invariants: records are in sequence order, contiguous, from the segment
  * holding snd_una to snd_max. Ownership: plain values in an array; acked
@@ -51,9 +53,9 @@ ms__tcp_sack_at(MsTcpConn *c, guint i)
 }
 
 void
-ms__tcp_sack_add(MsTcpConn *c, guint32 seq, guint32 len, guint8 flags)
+ms__tcp_sack_add(MsTcpConn *c, guint32 seq, guint32 len, guint8 flags, MsTime sent)
 {
-    MsTcpSeg s = { seq, len, flags };
+    MsTcpSeg s = { seq, len, flags, sent };
     g_array_append_val(c->segs, s);
 }
 
@@ -176,4 +178,85 @@ ms__tcp_sack_next_hole(MsTcpConn *c)
             return s;
     }
     return NULL;
+}
+
+void
+ms__tcp_sack_unmark_lost(MsTcpConn *c)
+{
+    for (guint i = 0; i < ms__tcp_sack_count(c); i++)
+        ms__tcp_sack_at(c, i)->flags &= (guint8) ~MS_TCP_SEG_LOST;
+}
+
+gboolean
+ms__tcp_sack_orig_covered(MsTcpConn *c, guint32 ack, const guint32 *blocks, guint n, guint32 limit)
+{
+    for (guint i = 0; i < ms__tcp_sack_count(c); i++) {
+        const MsTcpSeg *s = ms__tcp_sack_at(c, i);
+        guint32 end = s->seq + s->len;
+        if (MS_TCP_SEQ_GT(end, limit))
+            break;
+        if (s->flags & (MS_TCP_SEG_EVER | MS_TCP_SEG_SACKED))
+            continue;
+        if (MS_TCP_SEQ_LE(end, ack))
+            return TRUE;
+        for (guint b = 0; b < n; b++)
+            if (MS_TCP_SEQ_GE(s->seq, blocks[2 * b]) && MS_TCP_SEQ_LE(end, blocks[2 * b + 1]))
+                return TRUE;
+    }
+    return FALSE;
+}
+
+MsTcpSeg *
+ms__tcp_sack_last_unsacked(MsTcpConn *c)
+{
+    for (guint i = ms__tcp_sack_count(c); i-- > 0;) {
+        MsTcpSeg *s = ms__tcp_sack_at(c, i);
+        if (!(s->flags & MS_TCP_SEG_SACKED))
+            return s;
+    }
+    return NULL;
+}
+
+static gboolean
+in_blocks(const MsTcpSeg *s, const guint32 *blocks, guint n)
+{
+    for (guint b = 0; b < n; b++)
+        if (MS_TCP_SEQ_GE(s->seq, blocks[2 * b]) &&
+            MS_TCP_SEQ_LE(s->seq + s->len, blocks[2 * b + 1]))
+            return TRUE;
+    return FALSE;
+}
+
+gboolean
+ms__tcp_sack_rtt_from(MsTcpConn *c, guint32 ack, const guint32 *blocks, guint n, MsTime *sent)
+{
+    guint count = ms__tcp_sack_count(c);
+    gboolean have = FALSE, rxt = FALSE;
+    MsTime first = 0;
+    guint i = 0;
+    for (; i < count; i++) {
+        const MsTcpSeg *s = ms__tcp_sack_at(c, i);
+        if (MS_TCP_SEQ_GT(s->seq + s->len, ack))
+            break;
+        if (s->flags & MS_TCP_SEG_SACKED)
+            continue;
+        if (s->flags & MS_TCP_SEG_EVER)
+            rxt = TRUE;
+        else if (!have) {
+            first = s->sent;
+            have = TRUE;
+        }
+    }
+    if (have && !rxt) {
+        *sent = first;
+        return TRUE;
+    }
+    for (; i < count; i++) {
+        const MsTcpSeg *s = ms__tcp_sack_at(c, i);
+        if (!(s->flags & (MS_TCP_SEG_SACKED | MS_TCP_SEG_EVER)) && in_blocks(s, blocks, n)) {
+            *sent = s->sent;
+            return TRUE;
+        }
+    }
+    return FALSE;
 }

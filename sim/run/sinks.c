@@ -194,6 +194,26 @@ struct _MsJsonSink {
     gboolean part; /* one part of a partitioned run: order keys on every record */
 };
 
+/* What `--level packets` tells of a TCP segment beyond the fields every
+ * packet has, as JSON members: the window, and the options (MSS and
+ * SACK-permitted on SYNs, RFC 2018 SACK blocks on ACKs as [left, right]
+ * pairs, absolute sequence numbers like seq and ack). */
+static void
+tcp_options_json(const MsPacket *k, GString *b)
+{
+    g_string_append_printf(b, ",\"window\":%u", k->window);
+    if (k->mss)
+        g_string_append_printf(b, ",\"mss\":%u", k->mss);
+    if (k->sack_perm)
+        g_string_append(b, ",\"sack_permitted\":true");
+    if (k->n_sack == 0)
+        return;
+    g_string_append(b, ",\"sack\":[");
+    for (guint i = 0; i < k->n_sack && i < MS_TCP_SACK_MAX_BLOCKS; i++)
+        g_string_append_printf(b, "%s[%u,%u]", i ? "," : "", k->sack[2 * i], k->sack[2 * i + 1]);
+    g_string_append_c(b, ']');
+}
+
 MsJsonSink *
 ms_json_sink_new(MsNet *net, const char *path, GError **error)
 {
@@ -249,9 +269,12 @@ ms_json_sink_record(const MsTraceRecord *r, gpointer p)
         const MsPacket *k = r->packet;
         g_string_append_printf(b,
                                ",\"packet\":{\"proto\":\"%s\",\"sport\":%u,\"dport\":%u,\"size\":%"
-                               "u,\"seq\":%u,\"ack\":%u,\"flags\":%u}",
+                               "u,\"seq\":%u,\"ack\":%u,\"flags\":%u",
                                k->proto == MS_IPPROTO_TCP ? "tcp" : "udp", k->sport, k->dport,
                                k->size, k->seq, k->ack, k->flags);
+        if (k->proto == MS_IPPROTO_TCP)
+            tcp_options_json(k, b);
+        g_string_append_c(b, '}');
     }
     if (r->kind == MS_TRACE_PACKET_DROP)
         g_string_append_printf(b, ",\"reason\":\"%s\"",

@@ -13,12 +13,16 @@
 # makes ns-3's congestion avoidance count the segments each ACK covers
 # (RFC 3465, as Linux and mailsim); NS3_GROWTH=ack keeps ns-3 3.37's NewReno
 # as it is (one share per ACK: half a segment per round trip with delayed
-# ACKs).
+# ACKs). NS3_SSTHRESH=cwnd (default) sets ssthresh to cwnd / 2 at a loss,
+# as Linux and mailsim (FlightSize / 2 with a full window); NS3_SSTHRESH=pipe
+# keeps ns-3 3.37's BytesInFlight / 2, which leaves out the SACKed and lost
+# segments and so cuts deeper the more segments a window loses.
 set -eu
 BUILD=${1:-build}
 MAILSIM=${2:-./mailsim}
 NS3=$BUILD/ns3-transfer
 GROWTH=${NS3_GROWTH:-bytes}
+SSTHRESH=${NS3_SSTHRESH:-cwnd}
 SRC=tools/ns3/transfer.cc
 NS3_LIBS="-lns3-core -lns3-network -lns3-internet -lns3-point-to-point -lns3-applications -lns3-traffic-control"
 
@@ -42,14 +46,14 @@ field() { # $1 = line, $2 = key
     echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
-printf '%-26s | %-30s | %-30s | %s\n' "" "mailsim" "ns-3 (NewReno+SACK, growth=$GROWTH)" "time"
+printf '%-26s | %-30s | %-30s | %s\n' "" "mailsim" "ns-3 (growth=$GROWTH, ssthresh=$SSTHRESH)" "time"
 printf '%-26s | %10s %7s %5s %5s | %10s %7s %5s %5s | %s\n' \
     case time_s data retx drop time_s data retx drop "ms/ns3"
 row() { # $1 = label, rest = options (--key=value) for both programs
     label=$1
     shift
     m=$("$MAILSIM" bench transfer $LINK "$@") || { echo "bench-tcp: mailsim failed: $m" >&2; exit 1; }
-    n=$("$NS3" $LINK --growth="$GROWTH" "$@") || { echo "bench-tcp: ns-3 failed: $n" >&2; exit 1; }
+    n=$("$NS3" $LINK --growth="$GROWTH" --ssthresh="$SSTHRESH" "$@") || { echo "bench-tcp: ns-3 failed: $n" >&2; exit 1; }
     mt=$(field "$m" transfer_time_s)
     nt=$(field "$n" transfer_time_s)
     printf '%-26s | %10.3f %7s %5s %5s | %10.3f %7s %5s %5s | %.2f\n' "$label" \

@@ -19,7 +19,11 @@
 // 200 ms and initial RTO 1 s (RFC 6298; Linux), a device queue far larger
 // than any window and no queue disc (the default FqCoDel would drop on its
 // own). Recovery is ns-3's default, PRR (RFC 6937, as Linux); --recovery=
-// classic gives RFC 5681's window inflation instead.
+// classic gives RFC 5681's window inflation instead. --growth=bytes makes
+// congestion avoidance count the segments each ACK covers (RFC 3465, as
+// Linux), --ssthresh=cwnd halves cwnd at a loss (Linux's tcp_reno_ssthresh)
+// instead of ns-3's BytesInFlight, which leaves out SACKed and lost segments
+// (see ClampedNewReno); bench_tcp.sh uses both by default.
 // The one difference left on the wire: PPP's 2-byte header on every packet.
 //
 // Build (tools/ns3/bench_tcp.sh does it):
@@ -143,6 +147,13 @@ class ClampedNewReno : public TcpNewReno {
                               "as Linux's tcp_cong_avoid_ai) instead of by one share per ACK",
                               BooleanValue(false),
                               MakeBooleanAccessor(&ClampedNewReno::m_byteCounting),
+                              MakeBooleanChecker())
+                .AddAttribute("SsThreshFromCwnd",
+                              "at a loss, ssthresh = cwnd / 2 (Linux's tcp_reno_ssthresh; RFC "
+                              "5681's FlightSize / 2 when the window is full) instead of ns-3's "
+                              "BytesInFlight / 2, which leaves out SACKed and lost segments",
+                              BooleanValue(false),
+                              MakeBooleanAccessor(&ClampedNewReno::m_ssthreshFromCwnd),
                               MakeBooleanChecker());
         return tid;
     }
@@ -160,6 +171,13 @@ class ClampedNewReno : public TcpNewReno {
         TcpNewReno::IncreaseWindow(tcb, segmentsAcked);
         if (m_clamp > 0 && tcb->m_cWnd > m_clamp)
             tcb->m_cWnd = m_clamp;
+    }
+
+    uint32_t GetSsThresh(Ptr<const TcpSocketState> tcb, uint32_t bytesInFlight) override
+    {
+        if (!m_ssthreshFromCwnd)
+            return TcpNewReno::GetSsThresh(tcb, bytesInFlight);
+        return std::max(2 * tcb->m_segmentSize, tcb->m_cWnd.Get() / 2);
     }
 
   protected:
@@ -186,6 +204,7 @@ class ClampedNewReno : public TcpNewReno {
   private:
     uint32_t m_clamp = 65535;
     bool m_byteCounting = false;
+    bool m_ssthreshFromCwnd = false;
 };
 
 uint64_t g_bytes = 1000000, g_got = 0;
@@ -229,7 +248,7 @@ int
 main(int argc, char **argv)
 {
     std::string bandwidth = "10Mbps", delay = "20ms", drop = "none", sack = "yes", recovery = "prr",
-                end = "3600s", growth = "ack";
+                end = "3600s", growth = "ack", ssthresh = "pipe";
     double loss = 0;
     bool verbose = false;
     uint32_t mss = 1460, iw = 10, seed = 1, wnd = 65535;
@@ -247,6 +266,9 @@ main(int argc, char **argv)
     cmd.AddValue("seed", "random seed (the run number)", seed);
     cmd.AddValue("wnd", "largest congestion window in bytes, 0 for none (TCP-lite's window)", wnd);
     cmd.AddValue("growth", "congestion avoidance: ack (ns-3's NewReno) or bytes (RFC 3465)", growth);
+    cmd.AddValue("ssthresh",
+                 "ssthresh at a loss: pipe (ns-3's BytesInFlight / 2) or cwnd (cwnd / 2, as Linux)",
+                 ssthresh);
     cmd.AddValue("verbose", "print every packet from the sender on stderr", verbose);
     cmd.Parse(argc, argv);
     std::vector<uint64_t> drops;
@@ -262,6 +284,8 @@ main(int argc, char **argv)
     Config::SetDefault("ns3::TcpL4Protocol::SocketType", TypeIdValue(ClampedNewReno::GetTypeId()));
     Config::SetDefault("mailsim::ClampedNewReno::Clamp", UintegerValue(wnd));
     Config::SetDefault("mailsim::ClampedNewReno::ByteCounting", BooleanValue(growth == "bytes"));
+    Config::SetDefault("mailsim::ClampedNewReno::SsThreshFromCwnd",
+                       BooleanValue(ssthresh == "cwnd"));
     Config::SetDefault("ns3::TcpL4Protocol::RecoveryType",
                        TypeIdValue(recovery == "prr" ? TcpPrrRecovery::GetTypeId()
                                                      : TcpClassicRecovery::GetTypeId()));
