@@ -561,9 +561,8 @@ test_stls(void)
         { MS_POP3_TLS_ENCRYPT, FALSE, "+OK hi\r\n+OK\r\nUSER\r\n.\r\n+OK bye\r\n",
           "CAPA\r\nQUIT\r\n", MS_POP3_CLIENT_TLS_UNAVAILABLE,
           "TLS is required, but the server does not offer STLS" },
-        { MS_POP3_TLS_ENCRYPT, FALSE, "+OK hi\r\n-ERR no CAPA\r\n+OK bye\r\n",
-          "CAPA\r\nQUIT\r\n", MS_POP3_CLIENT_TLS_UNAVAILABLE,
-          "TLS is required, but the server does not offer STLS" },
+        { MS_POP3_TLS_ENCRYPT, FALSE, "+OK hi\r\n-ERR no CAPA\r\n+OK bye\r\n", "CAPA\r\nQUIT\r\n",
+          MS_POP3_CLIENT_TLS_UNAVAILABLE, "TLS is required, but the server does not offer STLS" },
         { MS_POP3_TLS_ENCRYPT, FALSE,
           "+OK hi\r\n+OK\r\nSTLS\r\n.\r\n-ERR [SYS/TEMP] no TLS today\r\n+OK bye\r\n",
           "CAPA\r\nSTLS\r\nQUIT\r\n", MS_POP3_CLIENT_TLS_UNAVAILABLE,
@@ -573,8 +572,8 @@ test_stls(void)
           "CAPA\r\nSTLS\r\nUSER u\r\nQUIT\r\n", MS_POP3_CLIENT_AUTH_FAILED, "[AUTH] no" },
         { MS_POP3_TLS_MAY, FALSE, "+OK hi\r\n+OK\r\n.\r\n-ERR [AUTH] no\r\n+OK\r\n",
           "CAPA\r\nUSER u\r\nQUIT\r\n", MS_POP3_CLIENT_AUTH_FAILED, "[AUTH] no" },
-        { MS_POP3_TLS_ENCRYPT, TRUE, "+OK hi\r\n-ERR [AUTH] no\r\n+OK\r\n",
-          "USER u\r\nQUIT\r\n", MS_POP3_CLIENT_AUTH_FAILED, "[AUTH] no" },
+        { MS_POP3_TLS_ENCRYPT, TRUE, "+OK hi\r\n-ERR [AUTH] no\r\n+OK\r\n", "USER u\r\nQUIT\r\n",
+          MS_POP3_CLIENT_AUTH_FAILED, "[AUTH] no" },
     };
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
         Fix *g = fix_new(NULL);

@@ -373,7 +373,9 @@ test_auth_wired(void)
         g_autoptr(MsSmtpServer) srv = new_server(&scfg, &pol);
         Rec rec;
         rec_init(&rec);
-        MsSmtpClientConfig ccfg = { .helo_name = "c.test", .auth_user = t[i].user, .auth_password = t[i].pw };
+        MsSmtpClientConfig ccfg = { .helo_name = "c.test",
+                                    .auth_user = t[i].user,
+                                    .auth_password = t[i].pw };
         g_autoptr(MsSmtpClient) cli = new_client(&ccfg, &rec);
         static const char *const rcpts[] = { "x@mx.test", NULL };
         g_autoptr(GBytes) m = bytes("Subject: s\r\n\r\nx\r\n");

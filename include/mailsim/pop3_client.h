@@ -24,12 +24,12 @@ typedef struct _MsPop3Client MsPop3Client;
 #define MS_POP3_CLIENT_STATUS_MAX 512
 
 typedef enum {
-    MS_POP3_CLIENT_OK,             /* every message handled and QUIT answered +OK */
-    MS_POP3_CLIENT_AUTH_FAILED,    /* USER/PASS/APOP refused (text: the server's) */
-    MS_POP3_CLIENT_LOCKED,         /* refused with [IN-USE] (RFC 2449 8.1.1) */
-    MS_POP3_CLIENT_SERVER_ERROR,   /* an unexpected -ERR (greeting, STAT, RETR, DELE, QUIT) */
-    MS_POP3_CLIENT_PROTOCOL_ERROR, /* the server broke the protocol (bad or overlong line) */
-    MS_POP3_CLIENT_DISCONNECTED,   /* the connection ended before QUIT was answered */
+    MS_POP3_CLIENT_OK,              /* every message handled and QUIT answered +OK */
+    MS_POP3_CLIENT_AUTH_FAILED,     /* USER/PASS/APOP refused (text: the server's) */
+    MS_POP3_CLIENT_LOCKED,          /* refused with [IN-USE] (RFC 2449 8.1.1) */
+    MS_POP3_CLIENT_SERVER_ERROR,    /* an unexpected -ERR (greeting, STAT, RETR, DELE, QUIT) */
+    MS_POP3_CLIENT_PROTOCOL_ERROR,  /* the server broke the protocol (bad or overlong line) */
+    MS_POP3_CLIENT_DISCONNECTED,    /* the connection ended before QUIT was answered */
     MS_POP3_CLIENT_TLS_UNAVAILABLE, /* TLS required, STLS not offered or refused */
     MS_POP3_CLIENT_TLS_FAILED,      /* ms_pop3_client_tls_failed() */
 } MsPop3ClientResult;

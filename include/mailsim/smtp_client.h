@@ -29,10 +29,10 @@ typedef struct {
     const char *auth_user; /* NULL: do not authenticate */
     const char *auth_password;
     gboolean no_pipelining; /* never pipeline, even when offered */
-    MsSmtpTlsLevel tls_level;  /* STARTTLS use; ignored when tls_active */
-    gboolean tls_active;       /* implicit TLS (port 465, RFC 8314 3.3): the
+    MsSmtpTlsLevel tls_level; /* STARTTLS use; ignored when tls_active */
+    gboolean tls_active;      /* implicit TLS (port 465, RFC 8314 3.3): the
                                 * session starts inside TLS */
-    const char *peer_name;     /* the server as the deferral text names it,
+    const char *peer_name;    /* the server as the deferral text names it,
                                 * "mx.example.net[192.0.2.25]"; NULL: "the server" */
 } MsSmtpClientConfig;
 

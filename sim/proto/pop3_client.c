@@ -81,7 +81,7 @@ struct _MsPop3Client {
     GByteArray *in;
     GByteArray *out;
 
-    char *greeting;   /* its text: APOP's timestamp after STLS */
+    char *greeting;    /* its text: APOP's timestamp after STLS */
     gboolean cap_stls; /* the last CAPA listed STLS */
     gboolean tls_active;
 };
@@ -222,8 +222,7 @@ greeting_timestamp(const char *text)
     return at ? g_strndup(lt, (gsize) (gt - lt + 1)) : NULL;
 }
 
-static void
-login(MsPop3Client *c, const char *greeting);
+static void login(MsPop3Client *c, const char *greeting);
 
 /* After the greeting, or after the handshake: CAPA when STLS may be or
  * was used, else the login. */
@@ -323,7 +322,8 @@ on_status(MsPop3Client *c, gboolean ok, const char *text)
         if (ok) { /* RFC 2595 4: the handshake starts now */
             c->state = S_TLS_WAIT;
         } else if (c->cfg.tls_level == MS_POP3_TLS_ENCRYPT) {
-            g_autofree char *why = g_strdup_printf("TLS is required, but STLS was refused: %s", text);
+            g_autofree char *why =
+                g_strdup_printf("TLS is required, but STLS was refused: %s", text);
             set_result(c, MS_POP3_CLIENT_TLS_UNAVAILABLE, why);
             quit(c);
         } else {
@@ -469,8 +469,8 @@ message_done(MsPop3Client *c)
 static void
 on_line(MsPop3Client *c, const char *p, gsize len)
 {
-    gboolean data = c->state == S_UIDL_DATA || c->state == S_LIST_DATA ||
-                    c->state == S_RETR_DATA || c->state == S_CAPA_DATA;
+    gboolean data = c->state == S_UIDL_DATA || c->state == S_LIST_DATA || c->state == S_RETR_DATA ||
+                    c->state == S_CAPA_DATA;
     gboolean end = data && len == 1 && p[0] == '.';
     if (data && c->state == S_RETR_DATA && !end) {
         if (len > 0 && p[0] == '.') { /* un-stuff (RFC 1939 3) */

@@ -594,8 +594,7 @@ tls_unavailable(MsSmtpClient *c, const MsSmtpReply *refusal)
     g_autofree char *text =
         refusal ? g_strdup_printf("TLS is required, but host %s refused to start TLS: %u %s",
                                   c->peer_name, refusal->code, refusal->text ? refusal->text : "")
-                : g_strdup_printf("TLS is required, but was not offered by host %s",
-                                  c->peer_name);
+                : g_strdup_printf("TLS is required, but was not offered by host %s", c->peer_name);
     MsSmtpReply r = { 0, "4.7.4", text };
     session_end(c, MS_SMTP_SESSION_TLS_UNAVAILABLE, &r, TRUE);
 }
