@@ -16,6 +16,13 @@ G_BEGIN_DECLS
 
 typedef struct _MsTlsPki MsTlsPki;
 
+#define MS_TLS_PKI_ERROR (ms_tls_pki_error_quark())
+GQuark ms_tls_pki_error_quark(void);
+
+typedef enum {
+    MS_TLS_PKI_ERROR_GNUTLS, /* GnuTLS refused to build, sign or export */
+} MsTlsPkiError;
+
 typedef enum {
     MS_TLS_CERT_GOOD = 0,
     MS_TLS_CERT_WRONG_NAME,  /* issued by the CA for another name */
@@ -44,7 +51,19 @@ void ms_tls_pki_free(MsTlsPki *pki);
  * GnuTLS failure. */
 MsTlsCredentials *ms_tls_pki_issue(MsTlsPki *pki, const char *server_name, MsTlsCertFault fault,
                                    MsRng *rng, GError **error);
+/* The same with the validity given (Unix seconds, not_before <
+ * not_after), for a certificate that expires or starts during a run.
+ * ms_tls_pki_issue() uses the CA's validity, or for MS_TLS_CERT_EXPIRED
+ * the 90 days that end one day before the CA's not_before. */
+MsTlsCredentials *ms_tls_pki_issue_at(MsTlsPki *pki, const char *server_name, MsTlsCertFault fault,
+                                      MsRng *rng, gint64 not_before, gint64 not_after,
+                                      GError **error);
 void ms_tls_credentials_free(MsTlsCredentials *cred);
+
+/* The credentials' private key as PKCS#8 PEM, for a real TLS library
+ * (GnuTLS, OpenSSL) playing the server in tests, or the bridge. Returns a
+ * new string (caller frees), or NULL with error set. */
+char *ms_tls_credentials_key_pem(const MsTlsCredentials *cred, GError **error);
 
 /* Checks a chain received for server_name at Unix time now: signed by this
  * CA, the name matching, within its validity. On failure returns FALSE,
@@ -56,9 +75,18 @@ gboolean ms_tls_pki_verify(MsTlsPki *pki, GBytes *const *chain, guint n_certs,
                            const char *server_name, gint64 now, guint8 *alert, char **why);
 
 /* The CA certificate, DER and PEM (for a user who wants to trust it in a
- * real client, and for tests). */
+ * real client, and for tests). The DER is a new reference (caller unrefs),
+ * the PEM a new string (caller frees). */
 GBytes *ms_tls_pki_ca_der(const MsTlsPki *pki);
 char *ms_tls_pki_ca_pem(const MsTlsPki *pki);
+
+/* Any certificate's DER as PEM (caller frees), or NULL when GnuTLS cannot
+ * encode it. */
+char *ms_tls_cert_pem(GBytes *der);
+
+/* How many (chain, name) verdicts the cache holds (for tests and
+ * statistics). */
+guint ms_tls_pki_cache_size(const MsTlsPki *pki);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsTlsPki, ms_tls_pki_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsTlsCredentials, ms_tls_credentials_free)
