@@ -274,7 +274,7 @@ test_transaction_commands(void)
         { "", "-ERR unknown command" },
         { " STAT", "-ERR unknown command" },
         { "\xff\xfe\x01\x7f", "-ERR unknown command" },
-        { "STLS", "-ERR unknown command" },
+        { "STLS", "-ERR STLS not valid in this state" },
         { "CAPA", "+OK capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
                   "PIPELINING\r\nIMPLEMENTATION mailsim\r\n.\r\n" },
     };
@@ -567,6 +567,165 @@ test_no_apop_without_token(void)
     tk_maildrop_free(box);
 }
 
+/* ---- STLS (RFC 2595 4) ------------------------------------------------- */
+
+typedef struct {
+    gboolean offer_stls, tls_active, auth_requires_tls;
+} TlsCfg;
+
+/* Feeds `before`, then `gap` (sent while the server waits for the
+ * handshake), in pieces of `chunk` octets (0: whole); if the server asked
+ * for TLS the handshake "succeeds"; then `after`. Returns the replies after
+ * the greeting, with "|TLS|" or "|NO TLS|" where the handshake would be;
+ * the trace goes to `trace`. */
+static char *
+stls_run(TlsCfg t, const char *before, const char *gap, const char *after, gsize chunk,
+         GString *trace)
+{
+    TkMaildrop *box = box_new();
+    MsPop3ServerConfig cfg;
+    ms_pop3_server_config_init(&cfg);
+    cfg.hostname = "pop.test";
+    cfg.apop_token = "1.2";
+    cfg.auth_fail_delay_ms = 0;
+    cfg.offer_stls = t.offer_stls;
+    cfg.tls_active = t.tls_active;
+    cfg.auth_requires_tls = t.auth_requires_tls;
+    g_autoptr(MsPop3Server) srv = ms_pop3_server_new(&cfg, &tk_maildrop_hooks, box);
+    GString *out = g_string_new(NULL);
+    ms_pop3_server_start(srv);
+    tk_pop3_server_output(srv, out);
+    g_string_truncate(out, 0); /* the greeting */
+    const char *parts[] = { before, gap, after };
+    for (int k = 0; k < 3; k++) {
+        if (k == 2) {
+            gboolean wants = ms_pop3_server_wants_tls(srv);
+            g_string_append(out, wants ? "|TLS|" : "|NO TLS|");
+            if (wants) {
+                CU_ASSERT_FALSE(ms_pop3_server_is_tls(srv));
+                ms_pop3_server_tls_started(srv);
+                CU_ASSERT_TRUE(ms_pop3_server_is_tls(srv));
+            }
+        }
+        gsize len = strlen(parts[k]);
+        gsize step = chunk ? chunk : MAX(len, 1);
+        for (gsize i = 0; i < len; i += step) {
+            ms_pop3_server_feed(srv, (const guint8 *) parts[k] + i, MIN(step, len - i));
+            tk_pop3_server_output(srv, out);
+        }
+    }
+    g_clear_pointer(&srv, ms_pop3_server_free);
+    if (trace)
+        g_string_append(trace, box->trace->str);
+    tk_maildrop_free(box);
+    return g_string_free(out, FALSE);
+}
+
+static void
+stls_expect(TlsCfg t, const char *before, const char *gap, const char *after, const char *want)
+{
+    g_autoptr(GString) ta = g_string_new(NULL);
+    g_autoptr(GString) tb = g_string_new(NULL);
+    g_autofree char *a = stls_run(t, before, gap, after, 0, ta);
+    g_autofree char *b = stls_run(t, before, gap, after, 1, tb);
+    g_autofree char *c = stls_run(t, before, gap, after, 5, NULL);
+    CU_ASSERT_STRING_EQUAL(ta->str, tb->str);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    CU_ASSERT_STRING_EQUAL(a, c);
+    if (strcmp(a, want) != 0)
+        printf("\n got: %s\nwant: %s\n", a, want);
+    CU_ASSERT_STRING_EQUAL(a, want);
+}
+
+#define CAPA_HEAD "+OK capability list follows\r\nTOP\r\nUIDL\r\n"
+#define CAPA_TAIL "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
+#define CAPA_END  "IMPLEMENTATION mailsim\r\n.\r\n"
+#define GOTLS     "+OK Begin TLS negotiation now.\r\n"
+#define REFUSED                                                                                    \
+    "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n"
+
+/* CAPA lists STLS before TLS only, and USER only when login is allowed. */
+static void
+test_stls_capa(void)
+{
+    TlsCfg t = { TRUE, FALSE, TRUE };
+    stls_expect(t, "CAPA\r\nSTLS\r\n", "", "CAPA\r\n",
+                CAPA_HEAD CAPA_TAIL "STLS\r\n" CAPA_END GOTLS "|TLS|" CAPA_HEAD
+                                    "USER\r\n" CAPA_TAIL CAPA_END);
+    t.auth_requires_tls = FALSE;
+    stls_expect(t, "CAPA\r\n", "", "",
+                CAPA_HEAD "USER\r\n" CAPA_TAIL "STLS\r\n" CAPA_END "|NO TLS|");
+    /* Not in TRANSACTION (RFC 2595 4). */
+    stls_expect(
+        t, LOGIN "CAPA\r\nSTLS\r\n", "", "",
+        "+OK send PASS\r\n+OK maildrop has 3 messages (103 octets)\r\n" CAPA_HEAD CAPA_TAIL CAPA_END
+        "-ERR STLS not valid in this state\r\n|NO TLS|");
+}
+
+/* Logins wait for TLS with auth_requires_tls; a USER given in clear is
+ * forgotten by the handshake. */
+static void
+test_stls_login_policy(void)
+{
+    TlsCfg t = { TRUE, FALSE, TRUE };
+    stls_expect(t,
+                "USER mrose\r\nPASS secret pw\r\nAPOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n"
+                "STLS\r\n",
+                "", LOGIN "STAT\r\n",
+                REFUSED REFUSED REFUSED GOTLS
+                "|TLS|+OK send PASS\r\n+OK maildrop has 3 messages (103 octets)\r\n+OK 3 103\r\n");
+    t.auth_requires_tls = FALSE;
+    stls_expect(t, "USER mrose\r\nSTLS\r\n", "", "PASS secret pw\r\n",
+                "+OK send PASS\r\n" GOTLS "|TLS|-ERR send USER first\r\n");
+    /* POP3S: inside TLS from the start. */
+    TlsCfg s = { TRUE, TRUE, TRUE };
+    stls_expect(s, "STLS\r\n" LOGIN, "", "",
+                "-ERR TLS is already active.\r\n+OK send PASS\r\n"
+                "+OK maildrop has 3 messages (103 octets)\r\n|NO TLS|");
+    TlsCfg off = { FALSE, FALSE, FALSE };
+    stls_expect(off, "STLS\r\nSTLS x\r\nCAPA\r\n", "", "",
+                "-ERR TLS support isn't enabled.\r\n-ERR syntax error in STLS\r\n" CAPA_HEAD
+                "USER\r\n" CAPA_TAIL CAPA_END "|NO TLS|");
+}
+
+/* Commands pipelined after STLS, or sent before the handshake, are never
+ * read (CVE-2011-0411). */
+static void
+test_stls_discards_injection(void)
+{
+    TlsCfg t = { TRUE, FALSE, FALSE };
+    stls_expect(t, "STLS\r\n" LOGIN "DELE 1\r\n", "DELE 2\r\nQU", "STAT\r\nUSER mrose\r\nQUIT\r\n",
+                GOTLS "|TLS|-ERR STAT not valid in this state\r\n+OK send PASS\r\n+OK bye\r\n");
+}
+
+static void
+test_stls_failed_and_trace(void)
+{
+    TkMaildrop *box = box_new();
+    MsPop3ServerConfig cfg;
+    ms_pop3_server_config_init(&cfg);
+    cfg.offer_stls = TRUE;
+    g_autoptr(MsPop3Server) srv = ms_pop3_server_new(&cfg, &tk_maildrop_hooks, box);
+    ms_pop3_server_start(srv);
+    const char *in = "STLS\r\nUSER evil\r\n";
+    ms_pop3_server_feed(srv, (const guint8 *) in, strlen(in));
+    CU_ASSERT_TRUE(ms_pop3_server_wants_tls(srv));
+    ms_pop3_server_feed(srv, (const guint8 *) "PASS x\r\n", 8);
+    ms_pop3_server_tls_failed(srv);
+    CU_ASSERT_TRUE(ms_pop3_server_is_closed(srv));
+    CU_ASSERT_FALSE(ms_pop3_server_wants_tls(srv));
+    ms_pop3_server_feed(srv, (const guint8 *) "CAPA\r\n", 6);
+    g_autoptr(GString) out = g_string_new(NULL);
+    tk_pop3_server_output(srv, out);
+    CU_ASSERT_PTR_NULL(strstr(out->str, "capability"));
+    const char *tr = box->trace->str;
+    CU_ASSERT_PTR_NULL(strstr(tr, "evil"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tr, "C: [clear-text input after STLS discarded]\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tr, "C: [TLS handshake failed]\n"));
+    g_clear_pointer(&srv, ms_pop3_server_free);
+    tk_maildrop_free(box);
+}
+
 int
 main(void)
 {
@@ -586,6 +745,10 @@ main(void)
         { "trace", test_trace },
         { "pipelined RETRs, output high-water", test_pipelined_high_water },
         { "no APOP without token", test_no_apop_without_token },
+        { "STLS: CAPA", test_stls_capa },
+        { "STLS: logins wait for TLS", test_stls_login_policy },
+        { "STLS: injected commands discarded", test_stls_discards_injection },
+        { "STLS: failed handshake, trace", test_stls_failed_and_trace },
         { NULL, NULL },
     };
     return ms_test_main("pop3_server", cases);

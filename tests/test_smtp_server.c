@@ -688,6 +688,255 @@ test_reply_format(void)
     }
 }
 
+/* ---- STARTTLS (RFC 3207) ---------------------------------------------- */
+
+/* A session with a TLS handshake in the middle: `before` is fed (whole or
+ * octet by octet), then `gap` (what a client sends while the server waits
+ * for its handshake), then the caller's handshake "succeeds" and `after` is
+ * fed. Returns the output before the handshake and after it, joined by
+ * "|TLS|" (or "|NO TLS|" when the server did not ask for it). */
+static char *
+tls_run(const MsSmtpServerConfig *cfg, const char *before, const char *gap, const char *after,
+        gboolean bytewise, GString *trace)
+{
+    TkPolicy p;
+    tk_policy_init(&p);
+    MsSmtpServerHooks h = tk_server_hooks();
+    g_autoptr(MsSmtpServer) s = ms_smtp_server_new(cfg, &h, &p);
+    ms_smtp_server_start(s);
+    const char *parts[] = { before, gap };
+    for (int k = 0; k < 2; k++) {
+        gsize len = strlen(parts[k]);
+        if (bytewise)
+            for (gsize i = 0; i < len; i++)
+                ms_smtp_server_feed(s, (const guint8 *) parts[k] + i, 1);
+        else
+            ms_smtp_server_feed(s, (const guint8 *) parts[k], len);
+    }
+    GString *out = g_string_new(NULL);
+    g_autoptr(GBytes) o1 = ms_smtp_server_take_output(s);
+    if (o1)
+        g_string_append_len(out, g_bytes_get_data(o1, NULL), (gssize) g_bytes_get_size(o1));
+    gboolean wants = ms_smtp_server_wants_tls(s);
+    g_string_append(out, wants ? "|TLS|" : "|NO TLS|");
+    if (wants) {
+        CU_ASSERT_FALSE(ms_smtp_server_is_tls(s));
+        ms_smtp_server_tls_started(s);
+        CU_ASSERT_TRUE(ms_smtp_server_is_tls(s));
+        CU_ASSERT_FALSE(ms_smtp_server_wants_tls(s));
+    }
+    gsize len = strlen(after);
+    if (bytewise)
+        for (gsize i = 0; i < len; i++)
+            ms_smtp_server_feed(s, (const guint8 *) after + i, 1);
+    else
+        ms_smtp_server_feed(s, (const guint8 *) after, len);
+    g_autoptr(GBytes) o2 = ms_smtp_server_take_output(s);
+    if (o2)
+        g_string_append_len(out, g_bytes_get_data(o2, NULL), (gssize) g_bytes_get_size(o2));
+    if (trace)
+        g_string_append(trace, p.trace->str);
+    tk_policy_clear(&p);
+    return g_string_free(out, FALSE);
+}
+
+/* Both ways, same output and trace; checks it against greeting + want. */
+static void
+tls_expect(const MsSmtpServerConfig *cfg, const char *before, const char *gap, const char *after,
+           const char *want)
+{
+    g_autoptr(GString) t1 = g_string_new(NULL);
+    g_autoptr(GString) t2 = g_string_new(NULL);
+    g_autofree char *a = tls_run(cfg, before, gap, after, FALSE, t1);
+    g_autofree char *b = tls_run(cfg, before, gap, after, TRUE, t2);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    CU_ASSERT_STRING_EQUAL(t1->str, t2->str);
+    g_autofree char *w = g_strconcat(cfg->greeting_text ? "" : G, want, NULL);
+    if (strcmp(a, w) != 0)
+        printf("\n got: %s\nwant: %s\n", a, w);
+    CU_ASSERT_STRING_EQUAL(a, w);
+}
+
+#define ETLS_BEFORE                                                                                \
+    "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n"                       \
+    "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250 HELP\r\n"
+#define ETLS_AUTH                                                                                  \
+    "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n"                       \
+    "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250 HELP\r\n"
+#define GOTLS "220 2.0.0 Ready to start TLS\r\n"
+
+/* EHLO before TLS offers STARTTLS and, with auth_requires_tls, no AUTH;
+ * after the handshake the reverse (RFC 3207 4.2). */
+static void
+test_starttls_ehlo_and_reset(void)
+{
+    MsSmtpServerConfig cfg = tk_server_config();
+    cfg.offer_starttls = TRUE;
+    cfg.auth_requires_tls = TRUE;
+    tls_expect(&cfg, EH "STARTTLS\r\n", "", EH, ETLS_BEFORE GOTLS "|TLS|" E);
+    /* Without auth_requires_tls AUTH is offered beside STARTTLS, which
+     * comes first. */
+    cfg.auth_requires_tls = FALSE;
+    tls_expect(&cfg, EH, "", "",
+               "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n"
+               "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250 HELP\r\n"
+               "|NO TLS|");
+    /* Everything learnt before TLS is forgotten: the EHLO (MAIL needs a new
+     * one, and without EHLO no enhanced codes), the login (AUTH is accepted
+     * again), the transaction (RCPT needs a new MAIL). */
+    tls_expect(&cfg, EH "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n" M "STARTTLS\r\n", "",
+               M EH "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n" R,
+               ETLS_AUTH "235 2.7.0 Authentication successful\r\n" OKM GOTLS
+                         "|TLS|503 Send HELO/EHLO first\r\n" E
+                         "235 2.7.0 Authentication successful\r\n503 5.5.1 Need MAIL command\r\n");
+    /* STARTTLS needs no EHLO first (Postfix neither). */
+    tls_expect(&cfg, "STARTTLS\r\n", "", "NOOP\r\n", "220 Ready to start TLS\r\n|TLS|250 Ok\r\n");
+}
+
+/* CVE-2011-0411: commands pipelined after STARTTLS in the same packet, and
+ * anything sent before the handshake, are never executed. */
+static void
+test_starttls_discards_injection(void)
+{
+    MsSmtpServerConfig cfg = tk_server_config();
+    cfg.offer_starttls = TRUE;
+    tls_expect(&cfg, EH "STARTTLS\r\nMAIL FROM:<x@evil.test>\r\n", "", EH M R,
+               ETLS_AUTH GOTLS "|TLS|" E OKM OKR);
+    /* The injected MAIL would make this MAIL "nested"; and input fed while
+     * the server waits is dropped too (a partial line included). */
+    tls_expect(&cfg, EH "STARTTLS\r\nMAIL FROM:<x@evil.test>\r\n", "RCPT TO:<x@mx.test>\r\nNO",
+               EH M "QUIT\r\n",
+               ETLS_AUTH GOTLS "|TLS|" E OKM "221 2.0.0 mx.test closing connection\r\n");
+    g_autoptr(GString) t = g_string_new(NULL);
+    g_autofree char *out =
+        tls_run(&cfg, EH "STARTTLS\r\nMAIL FROM:<x@evil.test>\r\n", "", "", FALSE, t);
+    CU_ASSERT_PTR_NULL(strstr(t->str, "evil"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t->str, "> <clear-text input after STARTTLS discarded>\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t->str, "> <TLS established>\n"));
+}
+
+/* Syntax, not offered, already active; each dialect's texts and places. */
+static void
+test_starttls_errors_and_dialects(void)
+{
+    MsSmtpServerConfig cfg = tk_server_config();
+    cfg.offer_starttls = TRUE;
+    tls_expect(&cfg, EH "STARTTLS now\r\n", "", "",
+               ETLS_AUTH "501 5.5.4 Syntax: STARTTLS\r\n|NO TLS|");
+    tls_expect(&cfg, "STARTTLS\r\n", "", "STARTTLS\r\n",
+               "220 Ready to start TLS\r\n|TLS|503 TLS already active\r\n");
+    cfg.offer_starttls = FALSE;
+    tls_expect(&cfg, EH "STARTTLS\r\n", "", "", E "502 5.5.1 STARTTLS not available\r\n|NO TLS|");
+    /* Implicit TLS (RFC 8314 3.3): inside TLS from the start. */
+    cfg.tls_active = TRUE;
+    cfg.offer_starttls = TRUE;
+    cfg.auth_requires_tls = TRUE;
+    tls_expect(&cfg, EH "STARTTLS\r\n", "", "", E "503 5.5.1 TLS already active\r\n|NO TLS|");
+
+    static const struct {
+        MsSmtpDialect d;
+        const char *ehlo, *go, *again, *off;
+    } dl[] = {
+        { MS_SMTP_DIALECT_POSTFIX,
+          "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n250-ETRN\r\n"
+          "250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
+          "250 DSN\r\n",
+          "220 2.0.0 Ready to start TLS\r\n", "554 5.5.1 Error: TLS already active\r\n",
+          "502 5.5.1 Error: command not implemented\r\n" },
+        { MS_SMTP_DIALECT_EXIM,
+          "250-mx.test Hello c.test\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n250-PIPELINING\r\n"
+          "250-AUTH PLAIN LOGIN\r\n250-STARTTLS\r\n250 HELP\r\n",
+          "220 TLS go ahead\r\n", "503 TLS already active\r\n", "502 STARTTLS not available\r\n" },
+        { MS_SMTP_DIALECT_OPENSMTPD,
+          "250-mx.test Hello c.test, pleased to meet you\r\n250-8BITMIME\r\n"
+          "250-ENHANCEDSTATUSCODES\r\n250-SIZE 10240000\r\n250-DSN\r\n250-STARTTLS\r\n"
+          "250-AUTH PLAIN LOGIN\r\n250 HELP\r\n",
+          "220 2.0.0 Ready to start TLS\r\n", "503 5.5.1 TLS already active\r\n",
+          "502 5.5.1 STARTTLS not available\r\n" },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(dl); i++) {
+        MsSmtpServerConfig c = tk_server_config();
+        c.dialect = dl[i].d;
+        c.greeting_text = "mx.test ESMTP";
+        c.offer_starttls = TRUE;
+        g_autofree char *w1 =
+            g_strconcat("220 mx.test ESMTP\r\n", dl[i].ehlo, dl[i].go, "|TLS|", dl[i].again, NULL);
+        tls_expect(&c, "EHLO c.test\r\nSTARTTLS\r\n", "", "STARTTLS\r\n", w1);
+        c.offer_starttls = FALSE;
+        g_autofree char *w2 = g_strconcat("220 mx.test ESMTP\r\n", dl[i].off, "|NO TLS|", NULL);
+        tls_expect(&c, "STARTTLS\r\n", "", "", w2);
+    }
+}
+
+/* auth_requires_tls (smtpd_tls_auth_only) and tls_required
+ * (smtpd_tls_security_level=encrypt): refusals before TLS, service after. */
+static void
+test_starttls_policies(void)
+{
+    MsSmtpServerConfig cfg = tk_server_config();
+    cfg.offer_starttls = TRUE;
+    cfg.auth_requires_tls = TRUE;
+    const char *auth = "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n";
+    g_autofree char *b1 = g_strconcat(EH, auth, M "STARTTLS\r\n", NULL);
+    g_autofree char *a1 = g_strconcat(EH, auth, NULL);
+    tls_expect(&cfg, b1, "", a1,
+               ETLS_BEFORE "530 5.7.0 Must issue a STARTTLS command first\r\n" OKM GOTLS "|TLS|" E
+                           "235 2.7.0 Authentication successful\r\n");
+    /* Postfix words it as RFC 4954 4 does (smtpd_sasl_proto.c). */
+    MsSmtpServerConfig pf = cfg;
+    pf.dialect = MS_SMTP_DIALECT_POSTFIX;
+    pf.greeting_text = "mx.test ESMTP Postfix";
+    g_autofree char *b2 = g_strconcat(EH, auth, NULL);
+    g_autofree char *out = tls_run(&pf, b2, "", "", FALSE, NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        out, "\r\n504 5.5.4 Encryption required for requested authentication mechanism\r\n"));
+    CU_ASSERT_PTR_NULL(strstr(out, "AUTH PLAIN LOGIN"));
+
+    /* tls_required: the transaction and AUTH wait for TLS; NOOP, EHLO,
+     * RSET and QUIT do not (RFC 3207 4). */
+    cfg.auth_requires_tls = FALSE;
+    cfg.tls_required = TRUE;
+    g_autofree char *b3 =
+        g_strconcat(EH, M R "DATA\r\n", auth, "NOOP\r\nRSET\r\nSTARTTLS\r\n", NULL);
+    tls_expect(&cfg, b3, "", EH M R "DATA\r\nhi\r\n.\r\n",
+               ETLS_BEFORE "530 5.7.0 Must issue a STARTTLS command first\r\n"
+                           "530 5.7.0 Must issue a STARTTLS command first\r\n"
+                           "530 5.7.0 Must issue a STARTTLS command first\r\n"
+                           "530 5.7.0 Must issue a STARTTLS command first\r\n"
+                           "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n" GOTLS "|TLS|" E OKM OKR GO
+                           "250 2.0.0 Ok: queued as Q1\r\n");
+    /* The refusals count as errors: a client that keeps trying is cut off. */
+    cfg.max_errors = 3;
+    tls_expect(&cfg, EH M M M M, "", "",
+               ETLS_BEFORE "530 5.7.0 Must issue a STARTTLS command first\r\n"
+                           "530 5.7.0 Must issue a STARTTLS command first\r\n"
+                           "530 5.7.0 Must issue a STARTTLS command first\r\n"
+                           "421 4.7.0 Too many errors, closing connection\r\n|NO TLS|");
+}
+
+/* A failed handshake ends the session: nothing more is read or sent. */
+static void
+test_starttls_failed(void)
+{
+    MsSmtpServerConfig cfg = tk_server_config();
+    cfg.offer_starttls = TRUE;
+    TkPolicy p;
+    tk_policy_init(&p);
+    MsSmtpServerHooks h = tk_server_hooks();
+    g_autoptr(MsSmtpServer) s = ms_smtp_server_new(&cfg, &h, &p);
+    ms_smtp_server_start(s);
+    ms_smtp_server_feed(s, (const guint8 *) "STARTTLS\r\n", 10);
+    g_autoptr(GBytes) o = ms_smtp_server_take_output(s);
+    CU_ASSERT_TRUE(ms_smtp_server_wants_tls(s));
+    ms_smtp_server_tls_failed(s);
+    CU_ASSERT_TRUE(ms_smtp_server_is_closed(s));
+    CU_ASSERT_FALSE(ms_smtp_server_wants_tls(s));
+    CU_ASSERT_FALSE(ms_smtp_server_is_tls(s));
+    ms_smtp_server_feed(s, (const guint8 *) "NOOP\r\n", 6);
+    CU_ASSERT_PTR_NULL(ms_smtp_server_take_output(s));
+    tk_policy_clear(&p);
+}
+
 int
 main(void)
 {
@@ -707,6 +956,11 @@ main(void)
         { "3 MB message in chunks", test_large_message_chunks },
         { "random content: whole, bytewise, in pieces", test_random_content_splits },
         { "reply format and helpers", test_reply_format },
+        { "STARTTLS: EHLO and the reset", test_starttls_ehlo_and_reset },
+        { "STARTTLS: injected commands discarded", test_starttls_discards_injection },
+        { "STARTTLS: errors and dialects", test_starttls_errors_and_dialects },
+        { "STARTTLS: auth_requires_tls, tls_required", test_starttls_policies },
+        { "STARTTLS: failed handshake", test_starttls_failed },
         { NULL, NULL },
     };
     return ms_test_main("smtp_server", tests);

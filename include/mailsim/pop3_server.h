@@ -1,5 +1,5 @@
 /* The POP3 server protocol core (RFC 1939, with CAPA and response codes of
- * RFC 2449 and RFC 3206): a sans-I/O state machine. Bytes from the client go
+ * RFC 2449 and RFC 3206, and STLS of RFC 2595 4): a sans-I/O state machine. Bytes from the client go
  * in with ms_pop3_server_feed(); bytes for the client come out of
  * ms_pop3_server_take_output(). It owns no socket, reads no clock and knows
  * no engine: a simulated host carries its bytes over simulated TCP, the
@@ -21,7 +21,14 @@
  *     if ((ms = ms_pop3_server_take_delay_ms(srv))) schedule resume in ms;
  *     if (ms_pop3_server_is_closed(srv) && nothing left to send) close;
  * A dropped connection is simply ms_pop3_server_free(): the maildrop is
- * unlocked and no deletion is committed (RFC 1939 6). */
+ * unlocked and no deletion is committed (RFC 1939 6).
+ *
+ * TLS. The core runs no TLS itself. After it has queued "+OK" to STLS,
+ * ms_pop3_server_wants_tls() is TRUE: the caller sends the output, runs
+ * the TLS handshake as server on the connection, and calls
+ * ms_pop3_server_tls_started() (or _tls_failed()). Input fed in between,
+ * including commands pipelined after STLS, is discarded unread (the
+ * CVE-2011-0411 injection). */
 #pragma once
 
 #include <glib.h>
@@ -59,6 +66,14 @@ typedef struct {
     /* Whether the trace hook sees passwords and APOP digests (default FALSE:
      * they are replaced by "****"). Teaching scenarios may turn it on. */
     gboolean trace_secrets;
+    /* Advertise STLS in CAPA and accept it (RFC 2595 4). */
+    gboolean offer_stls;
+    /* The session runs inside TLS from its first octet (POP3S on port 995,
+     * RFC 8314 3.3). */
+    gboolean tls_active;
+    /* USER, PASS and APOP are refused before TLS and USER is left out of
+     * CAPA, as Dovecot does with disable_plaintext_auth = yes. */
+    gboolean auth_requires_tls;
 } MsPop3ServerConfig;
 
 /* The maildrop behind the server. `user` is the name given by USER/APOP. */
@@ -126,6 +141,17 @@ gboolean ms_pop3_server_is_held(const MsPop3Server *srv);
 /* Ends the authentication delay: the held reply becomes output and the
  * buffered input is read. No effect when not held. */
 void ms_pop3_server_resume(MsPop3Server *srv);
+
+/* TRUE after "+OK" to STLS has been queued, until tls_started/failed. */
+gboolean ms_pop3_server_wants_tls(const MsPop3Server *srv);
+/* The handshake succeeded: the session stays in the AUTHORIZATION state
+ * inside TLS, with what it learnt before forgotten (RFC 2595 4: a USER
+ * given before). CAPA no longer lists STLS; it lists USER. */
+void ms_pop3_server_tls_started(MsPop3Server *srv);
+/* The handshake failed: the session is closed, nothing more is sent. */
+void ms_pop3_server_tls_failed(MsPop3Server *srv);
+/* Whether the session runs inside TLS. */
+gboolean ms_pop3_server_is_tls(const MsPop3Server *srv);
 
 /* TRUE once the session is over (after QUIT, or too many failures): send
  * the remaining output, then close the connection. */

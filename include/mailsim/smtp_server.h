@@ -5,8 +5,10 @@
  * from a real socket, and both send what ms_smtp_server_take_output()
  * returns. Implements RFC 5321 with SIZE (RFC 1870), 8BITMIME (RFC 6152),
  * PIPELINING (RFC 2920), ENHANCEDSTATUSCODES (RFC 2034, RFC 3463), AUTH
- * PLAIN and LOGIN (RFC 4954), and, in the dialects that advertise them, DSN's
- * parameters (RFC 3461, syntax only) and ETRN (RFC 1985). It answers in the
+ * PLAIN and LOGIN (RFC 4954), STARTTLS (RFC 3207: the core says when the
+ * caller must run the TLS handshake; it never sees a TLS record), and, in
+ * the dialects that advertise them, DSN's parameters (RFC 3461, syntax
+ * only) and ETRN (RFC 1985). It answers in the
  * words of Postfix, Exim or OpenSMTPD when configured with their dialect.
  * See sim/proto/smtp_server.c for the choices made where the RFCs leave room
  * (bare CR/LF, long lines, NUL octets). */
@@ -52,6 +54,15 @@ typedef struct {
     guint greeting_code;       /* 0: 220; 554 refuses the session (RFC 5321
                                  * 3.1), 421 closes it at once */
     const char *greeting_text; /* NULL: "<hostname> ESMTP mailsim" */
+    /* TLS (RFC 3207, RFC 8314). The core runs no TLS itself: see
+     * ms_smtp_server_wants_tls() for how the caller takes over. */
+    gboolean offer_starttls;    /* advertise and accept STARTTLS */
+    gboolean tls_active;        /* the session runs inside TLS from its first
+                                * octet (implicit TLS, port 465: RFC 8314 3.3) */
+    gboolean auth_requires_tls; /* AUTH neither advertised nor accepted before
+                                 * TLS (Postfix smtpd_tls_auth_only) */
+    gboolean tls_required;      /* MAIL, RCPT, DATA and AUTH refused before TLS
+                                * (smtpd_tls_security_level=encrypt; RFC 3207 4) */
 } MsSmtpServerConfig;
 
 /* What the policy hooks see of the session. Valid during the hook only. */
@@ -59,6 +70,7 @@ typedef struct {
     const char *helo;      /* argument of the last HELO/EHLO, or NULL */
     const char *auth_user; /* authenticated user, or NULL */
     gboolean esmtp;        /* the client said EHLO */
+    gboolean tls;          /* the session runs inside TLS */
 } MsSmtpSession;
 
 /* The envelope given with a message. Paths are without angle brackets;
@@ -122,6 +134,29 @@ GBytes *ms_smtp_server_take_output(MsSmtpServer *srv);
 
 /* TRUE once 221 (QUIT) or 421 has been queued: send the output, then close. */
 gboolean ms_smtp_server_is_closed(const MsSmtpServer *srv);
+
+/* STARTTLS (RFC 3207 4). After the server has queued its 220 reply to
+ * STARTTLS, this is TRUE: the caller sends ms_smtp_server_take_output(),
+ * then runs the TLS handshake as server on the same connection, and calls
+ * ms_smtp_server_tls_started() when it completes, or
+ * ms_smtp_server_tls_failed() when it does not. Octets fed between the
+ * STARTTLS line and tls_started(), including any pipelined after it in the
+ * same feed, are discarded unread: they arrived in clear text and must not
+ * be taken as commands of the protected session (the CVE-2011-0411
+ * injection). */
+gboolean ms_smtp_server_wants_tls(const MsSmtpServer *srv);
+
+/* The handshake succeeded: the session starts afresh inside TLS (RFC 3207
+ * 4.2: HELO/EHLO, authentication and any transaction are forgotten); EHLO
+ * no longer offers STARTTLS and offers AUTH if configured. */
+void ms_smtp_server_tls_started(MsSmtpServer *srv);
+
+/* The handshake failed: the session is closed (nothing more is sent; the
+ * caller drops the connection). */
+void ms_smtp_server_tls_failed(MsSmtpServer *srv);
+
+/* Whether the session runs inside TLS (tls_active, or after tls_started). */
+gboolean ms_smtp_server_is_tls(const MsSmtpServer *srv);
 
 /* Messages accepted (2xx after the data hook) in this session. */
 guint ms_smtp_server_messages_accepted(const MsSmtpServer *srv);

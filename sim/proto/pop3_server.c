@@ -29,6 +29,13 @@
  * output reads on. Input left unread beyond IN_MAX closes the session.
  * During the authentication delay (see the header) input is not read either.
  *
+ * TLS (RFC 2595 4). STLS is a command of the AUTHORIZATION state only.
+ * Once its "+OK" is queued the core reads nothing more: the rest of the
+ * buffered input and whatever is fed until ms_pop3_server_tls_started() is
+ * dropped, because it arrived in clear text and a man in the middle may
+ * have put it there (the CVE-2011-0411 class). With auth_requires_tls the
+ * login commands wait for TLS, in Dovecot's words.
+ *
  * Ownership: the server copies its configuration; message bytes from the
  * retrieve hook are released as soon as the reply is built. Costs: a RETR
  * copies the message once into the output (byte-stuffing, O(size)); every
@@ -61,6 +68,9 @@ struct _MsPop3Server {
     char *pending_user; /* name given by the last USER, until PASS */
     char *user;         /* the user whose maildrop is locked */
     gboolean locked;
+    gboolean tls;           /* inside TLS */
+    gboolean wants_tls;     /* "+OK" to STLS queued, handshake pending */
+    gboolean tls_discarded; /* clear-text input after STLS was dropped */
     GArray *entries; /* of Entry, message k at index k-1 */
     guint auth_failures;
 
@@ -307,11 +317,54 @@ message_arg(MsPop3Server *srv, const char *arg, guint *msgno)
 
 /* ---- commands --------------------------------------------------------- */
 
+static gboolean
+login_allowed(const MsPop3Server *srv)
+{
+    return srv->tls || !srv->cfg.auth_requires_tls;
+}
+
+/* Dovecot's refusal with disable_plaintext_auth = yes (its
+ * AUTH_PLAINTEXT_DISABLED_MSG under the [AUTH] code of RFC 3206 4).
+ * Dovecot lets APOP through, as it is no plain-text mechanism; it is
+ * refused here too, since its MD5 digest can be guessed offline by anyone
+ * who captured it. Returns TRUE when refused. */
+static gboolean
+login_refused(MsPop3Server *srv)
+{
+    if (login_allowed(srv))
+        return FALSE;
+    reply(srv, "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) "
+               "connections.");
+    return TRUE;
+}
+
+/* STLS (RFC 2595 4), answered in Dovecot's words (login-common,
+ * client_cmd_starttls). */
+static void
+cmd_stls(MsPop3Server *srv, char **args, guint nargs, const char *rest)
+{
+    (void) args;
+    (void) nargs;
+    (void) rest;
+    if (srv->tls) {
+        reply(srv, "-ERR TLS is already active.");
+        return;
+    }
+    if (!srv->cfg.offer_stls) {
+        reply(srv, "-ERR TLS support isn't enabled.");
+        return;
+    }
+    reply(srv, "+OK Begin TLS negotiation now.");
+    srv->wants_tls = TRUE;
+}
+
 static void
 cmd_user(MsPop3Server *srv, char **args, guint nargs, const char *rest)
 {
     (void) nargs;
     (void) rest;
+    if (login_refused(srv))
+        return;
     g_free(srv->pending_user);
     srv->pending_user = g_strdup(args[0]);
     /* The same answer for every name, so USER cannot probe for accounts. */
@@ -323,6 +376,10 @@ cmd_pass(MsPop3Server *srv, char **args, guint nargs, const char *rest)
 {
     (void) args;
     (void) nargs;
+    if (login_refused(srv)) {
+        g_clear_pointer(&srv->pending_user, g_free);
+        return;
+    }
     if (!srv->pending_user) {
         reply(srv, "-ERR send USER first");
         return;
@@ -352,6 +409,8 @@ cmd_apop(MsPop3Server *srv, char **args, guint nargs, const char *rest)
     (void) nargs;
     (void) rest;
     g_clear_pointer(&srv->pending_user, g_free);
+    if (login_refused(srv))
+        return;
     if (!srv->timestamp) {
         reply(srv, "-ERR APOP not available");
         return;
@@ -385,11 +444,14 @@ cmd_capa(MsPop3Server *srv, char **args, guint nargs, const char *rest)
     reply(srv, "+OK capability list follows");
     reply(srv, "TOP");
     reply(srv, "UIDL");
-    if (srv->state == ST_AUTHORIZATION)
+    if (srv->state == ST_AUTHORIZATION && login_allowed(srv))
         reply(srv, "USER");
     reply(srv, "RESP-CODES");
     reply(srv, "AUTH-RESP-CODE");
     reply(srv, "PIPELINING");
+    /* RFC 2595 4: STLS only where it may be used, before login and TLS. */
+    if (srv->state == ST_AUTHORIZATION && srv->cfg.offer_stls && !srv->tls)
+        reply(srv, "STLS");
     reply(srv, "IMPLEMENTATION %s", srv->implementation);
     reply(srv, ".");
 }
@@ -598,7 +660,7 @@ static const Command commands[] = {
     { "LIST", FALSE, TRUE, 0, 1, cmd_list }, { "UIDL", FALSE, TRUE, 0, 1, cmd_uidl },
     { "RETR", FALSE, TRUE, 1, 1, cmd_retr }, { "TOP", FALSE, TRUE, 2, 2, cmd_top },
     { "DELE", FALSE, TRUE, 1, 1, cmd_dele }, { "NOOP", FALSE, TRUE, 0, 0, cmd_noop },
-    { "RSET", FALSE, TRUE, 0, 0, cmd_rset },
+    { "RSET", FALSE, TRUE, 0, 0, cmd_rset }, { "STLS", TRUE, FALSE, 0, 0, cmd_stls },
 };
 
 /* ---- lines ------------------------------------------------------------ */
@@ -683,9 +745,18 @@ handle_line(MsPop3Server *srv, const guint8 *p, gsize n)
 }
 
 static void
+discard_before_tls(MsPop3Server *srv)
+{
+    if (!srv->tls_discarded && srv->hooks.trace)
+        srv->hooks.trace(srv->user_data, TRUE, "[clear-text input after STLS discarded]");
+    srv->tls_discarded = TRUE;
+}
+
+static void
 process_input(MsPop3Server *srv)
 {
-    while (srv->state != ST_CLOSED && !srv->holding && srv->out->len < OUT_HIGH_WATER) {
+    while (srv->state != ST_CLOSED && !srv->holding && !srv->wants_tls &&
+           srv->out->len < OUT_HIGH_WATER) {
         gsize avail = srv->in->len - srv->in_pos;
         if (avail == 0)
             break;
@@ -712,6 +783,13 @@ process_input(MsPop3Server *srv)
         if (n > 0 && p[n - 1] == '\r')
             n--;
         handle_line(srv, p, n);
+        if (srv->wants_tls) {
+            /* RFC 2595 4 and CVE-2011-0411: nothing sent in clear text
+             * after STLS is a command of the TLS session. */
+            if (srv->in_pos < srv->in->len)
+                discard_before_tls(srv);
+            srv->in_pos = srv->in->len;
+        }
     }
     if (srv->in_pos > 0) {
         g_byte_array_remove_range(srv->in, 0, (guint) srv->in_pos);
@@ -775,6 +853,7 @@ ms_pop3_server_new(const MsPop3ServerConfig *cfg, const MsPop3ServerHooks *hooks
     srv->hooks = *hooks;
     srv->user_data = user_data;
     srv->state = ST_AUTHORIZATION;
+    srv->tls = cfg->tls_active;
     if (cfg->apop_token)
         srv->timestamp = g_strdup_printf("<%s@%s>", cfg->apop_token, cfg->hostname);
     srv->entries = g_array_new(FALSE, TRUE, sizeof(Entry));
@@ -821,6 +900,11 @@ ms_pop3_server_feed(MsPop3Server *srv, const guint8 *data, gsize len)
     g_return_if_fail(data != NULL || len == 0);
     if (srv->state == ST_CLOSED || srv->close_after_hold)
         return;
+    if (srv->wants_tls) {
+        if (len > 0)
+            discard_before_tls(srv);
+        return;
+    }
     g_byte_array_append(srv->in, data, (guint) len);
     process_input(srv);
 }
@@ -869,6 +953,48 @@ ms_pop3_server_resume(MsPop3Server *srv)
         return;
     }
     process_input(srv);
+}
+
+gboolean
+ms_pop3_server_wants_tls(const MsPop3Server *srv)
+{
+    g_return_val_if_fail(srv != NULL, FALSE);
+    return srv->wants_tls && srv->state != ST_CLOSED;
+}
+
+void
+ms_pop3_server_tls_started(MsPop3Server *srv)
+{
+    g_return_if_fail(srv != NULL && srv->wants_tls);
+    srv->wants_tls = FALSE;
+    srv->tls = TRUE;
+    srv->tls_discarded = FALSE;
+    /* RFC 2595 4: still AUTHORIZATION; a USER given in clear is forgotten. */
+    g_clear_pointer(&srv->pending_user, g_free);
+    srv->discarding = FALSE;
+    g_byte_array_set_size(srv->in, 0);
+    srv->in_pos = 0;
+    if (srv->hooks.trace)
+        srv->hooks.trace(srv->user_data, TRUE, "[TLS established]");
+}
+
+void
+ms_pop3_server_tls_failed(MsPop3Server *srv)
+{
+    g_return_if_fail(srv != NULL);
+    srv->wants_tls = FALSE;
+    srv->state = ST_CLOSED;
+    g_byte_array_set_size(srv->in, 0);
+    srv->in_pos = 0;
+    if (srv->hooks.trace)
+        srv->hooks.trace(srv->user_data, TRUE, "[TLS handshake failed]");
+}
+
+gboolean
+ms_pop3_server_is_tls(const MsPop3Server *srv)
+{
+    g_return_val_if_fail(srv != NULL, FALSE);
+    return srv->tls;
 }
 
 gboolean

@@ -48,8 +48,7 @@
  * every reply, HELO sessions included (their reply strings carry them);
  * Exim does not implement RFC 2034 and sends none. Keywords of
  * extensions this core does not implement are left out rather than
- * advertised falsely: STARTTLS (all three, when TLS is configured),
- * SMTPUTF8 and CHUNKING (Postfix's defaults; CHUNKING is Exim's too) and
+ * advertised falsely: SMTPUTF8 and CHUNKING (Postfix's defaults; CHUNKING is Exim's too) and
  * PRDR (Exim's default configure file turns it on). Error replies
  * (syntax, sequence) keep this core's wording in every dialect. DSN
  * (RFC 3461), which Postfix and OpenSMTPD advertise, is accepted: MAIL's
@@ -89,7 +88,7 @@ typedef struct {
 typedef struct {
     EnhMode enh;
     gboolean dsn, vrfy, etrn; /* DSN advertised; VRFY, ETRN implemented */
-    Said mail_ok, rcpt_ok, data_go, queued, rset, noop, quit;
+    Said mail_ok, rcpt_ok, data_go, queued, rset, noop, quit, starttls;
     gboolean quit_names_host; /* "<hostname> closing connection" */
     guint unknown_code;
     Said unknown;
@@ -108,6 +107,7 @@ static const Dialect dialects[] = {
         .rset = { "2.0.0", "Ok" },
         .noop = { "2.0.0", "Ok" },
         .quit = { "2.0.0", "closing connection" },
+        .starttls = { "2.0.0", "Ready to start TLS" },
         .quit_names_host = TRUE,
         .unknown_code = 500,
         .unknown = { "5.5.2", "Command unrecognized" },
@@ -115,7 +115,8 @@ static const Dialect dialects[] = {
     /* smtpd.c: mail_cmd "250 2.1.0 Ok", rcpt_cmd "250 2.1.5 Ok", data_cmd
      * "354 End data with <CR><LF>.<CR><LF>", the queue manager's "250 2.0.0
      * Ok: queued as <id>" (the data hook adds the id), quit_cmd "221 2.0.0
-     * Bye", and no HELP command: "502 5.5.2 Error: command not recognized". */
+     * Bye", starttls_cmd "220 2.0.0 Ready to start TLS", and no HELP
+     * command: "502 5.5.2 Error: command not recognized". */
     [MS_SMTP_DIALECT_POSTFIX] = {
         .enh = ENH_ALWAYS,
         .dsn = TRUE,
@@ -128,13 +129,15 @@ static const Dialect dialects[] = {
         .rset = { "2.0.0", "Ok" },
         .noop = { "2.0.0", "Ok" },
         .quit = { "2.0.0", "Bye" },
+        .starttls = { "2.0.0", "Ready to start TLS" },
         .quit_names_host = FALSE,
         .unknown_code = 502,
         .unknown = { "5.5.2", "Error: command not recognized" },
     },
     /* smtp_in.c: "250 OK", "250 Accepted", "354 Enter message, ending with
      * "." on a line by itself", "250 OK id=<id>" (the hook adds the id),
-     * "250 Reset OK", "221 <host> closing connection", "500 unrecognized
+     * "250 Reset OK", "221 <host> closing connection", "220 TLS go ahead"
+     * (tls-openssl.c/tls.c, the STARTTLS reply), "500 unrecognized
      * command". */
     [MS_SMTP_DIALECT_EXIM] = {
         .enh = ENH_NEVER,
@@ -148,6 +151,7 @@ static const Dialect dialects[] = {
         .rset = { NULL, "Reset OK" },
         .noop = { NULL, "OK" },
         .quit = { NULL, "closing connection" },
+        .starttls = { NULL, "TLS go ahead" },
         .quit_names_host = TRUE,
         .unknown_code = 500,
         .unknown = { NULL, "unrecognized command" },
@@ -155,8 +159,9 @@ static const Dialect dialects[] = {
     /* smtp_session.c: "250 2.0.0 Ok" to MAIL, "250 2.1.5 Destination
      * address valid: Recipient ok", "354 Enter mail, end with "." on a line
      * by itself", "250 2.0.0 <msgid> Message accepted for delivery" (the
-     * hook writes it), "250 2.0.0 Reset state", "221 2.0.0 Bye", "500 5.5.1
-     * Invalid command: Command unrecognized"; it has no VRFY command. */
+     * hook writes it), "250 2.0.0 Reset state", "221 2.0.0 Bye", "220 2.0.0
+     * Ready to start TLS" (smtp_proceed_starttls), "500 5.5.1 Invalid
+     * command: Command unrecognized"; it has no VRFY command. */
     [MS_SMTP_DIALECT_OPENSMTPD] = {
         .enh = ENH_ALWAYS,
         .dsn = TRUE,
@@ -169,6 +174,7 @@ static const Dialect dialects[] = {
         .rset = { "2.0.0", "Reset state" },
         .noop = { "2.0.0", "Ok" },
         .quit = { "2.0.0", "Bye" },
+        .starttls = { "2.0.0", "Ready to start TLS" },
         .quit_names_host = FALSE,
         .unknown_code = 500,
         .unknown = { "5.5.1", "Invalid command: Command unrecognized" },
@@ -186,6 +192,7 @@ struct _MsSmtpServer {
     guint max_rcpts;
     guint max_errors;
     gboolean offer_auth;
+    gboolean offer_starttls, auth_requires_tls, tls_required;
     gboolean pipelining;
     MsSmtpServerHooks hooks;
     gpointer user_data;
@@ -199,6 +206,9 @@ struct _MsSmtpServer {
     char *helo;
     gboolean esmtp;
     char *auth_user;
+    gboolean tls;           /* inside TLS (RFC 3207, RFC 8314) */
+    gboolean wants_tls;     /* 220 to STARTTLS queued; waiting for the caller */
+    gboolean tls_discarded; /* clear-text input after STARTTLS was dropped */
 
     /* The mail transaction. */
     gboolean in_mail;
@@ -288,7 +298,7 @@ protocol_error(MsSmtpServer *srv, guint code, const char *enh, const char *text)
 static MsSmtpSession
 session_view(const MsSmtpServer *srv)
 {
-    MsSmtpSession s = { srv->helo, srv->auth_user, srv->esmtp };
+    MsSmtpSession s = { srv->helo, srv->auth_user, srv->esmtp, srv->tls };
     return s;
 }
 
@@ -324,6 +334,10 @@ ms_smtp_server_new(const MsSmtpServerConfig *cfg, const MsSmtpServerHooks *hooks
     srv->max_rcpts = cfg->max_recipients ? cfg->max_recipients : MS_SMTP_SERVER_DEFAULT_MAX_RCPTS;
     srv->max_errors = cfg->max_errors ? cfg->max_errors : MS_SMTP_SERVER_DEFAULT_MAX_ERRORS;
     srv->offer_auth = cfg->offer_auth;
+    srv->offer_starttls = cfg->offer_starttls;
+    srv->tls = cfg->tls_active;
+    srv->auth_requires_tls = cfg->auth_requires_tls || cfg->tls_required;
+    srv->tls_required = cfg->tls_required;
     srv->pipelining = !cfg->no_pipelining;
     if (hooks)
         srv->hooks = *hooks;
@@ -381,6 +395,53 @@ ms_smtp_server_is_closed(const MsSmtpServer *srv)
 {
     g_return_val_if_fail(srv != NULL, TRUE);
     return srv->closed;
+}
+
+gboolean
+ms_smtp_server_wants_tls(const MsSmtpServer *srv)
+{
+    g_return_val_if_fail(srv != NULL, FALSE);
+    return srv->wants_tls && !srv->closed;
+}
+
+void
+ms_smtp_server_tls_started(MsSmtpServer *srv)
+{
+    g_return_if_fail(srv != NULL && srv->wants_tls);
+    srv->wants_tls = FALSE;
+    srv->tls = TRUE;
+    /* RFC 3207 4.2: the server discards what it learnt from the client
+     * before TLS: the EHLO argument, any authentication, the transaction. */
+    reset_transaction(srv);
+    g_clear_pointer(&srv->helo, g_free);
+    g_clear_pointer(&srv->auth_user, g_free);
+    srv->esmtp = FALSE;
+    srv->mode = MODE_COMMAND;
+    srv->auth_step = AUTH_NONE;
+    g_clear_pointer(&srv->login_user, g_free);
+    srv->discarding = FALSE;
+    g_byte_array_set_size(srv->in, 0);
+    srv->tls_discarded = FALSE;
+    if (srv->hooks.trace)
+        srv->hooks.trace(MS_SMTP_TRACE_IN, "<TLS established>", srv->user_data);
+}
+
+void
+ms_smtp_server_tls_failed(MsSmtpServer *srv)
+{
+    g_return_if_fail(srv != NULL);
+    srv->wants_tls = FALSE;
+    srv->closed = TRUE;
+    g_byte_array_set_size(srv->in, 0);
+    if (srv->hooks.trace)
+        srv->hooks.trace(MS_SMTP_TRACE_IN, "<TLS handshake failed>", srv->user_data);
+}
+
+gboolean
+ms_smtp_server_is_tls(const MsSmtpServer *srv)
+{
+    g_return_val_if_fail(srv != NULL, FALSE);
+    return srv->tls;
 }
 
 guint
@@ -507,6 +568,13 @@ parse_path(const char *s, gboolean allow_null, gboolean allow_postmaster, char *
 
 /* ---- commands ------------------------------------------------------- */
 
+/* Whether EHLO lists AUTH: configured, and not held back until TLS. */
+static gboolean
+auth_offered(const MsSmtpServer *srv)
+{
+    return srv->offer_auth && (srv->tls || !srv->auth_requires_tls);
+}
+
 /* The EHLO keywords, one per line, in the server's own order. SIZE is
  * message_size_limit (Postfix, 10240000), message_size_limit (Exim, 50M =
  * 52428800) or max-message-size (OpenSMTPD, 35M = 36700160): the profile's
@@ -514,41 +582,44 @@ parse_path(const char *s, gboolean allow_null, gboolean allow_postmaster, char *
 static void
 append_keywords(const MsSmtpServer *srv, GString *t)
 {
-    const char *auth = srv->offer_auth ? "\nAUTH PLAIN LOGIN" : "";
+    const char *auth = auth_offered(srv) ? "\nAUTH PLAIN LOGIN" : "";
+    /* RFC 3207 4.2: not offered again inside TLS. */
+    const char *starttls = srv->offer_starttls && !srv->tls ? "\nSTARTTLS" : "";
     switch (srv->dialect) {
     case MS_SMTP_DIALECT_POSTFIX:
-        /* smtpd.c ehlo_cmd: PIPELINING, SIZE, VRFY, ETRN, (STARTTLS),
-         * AUTH, ENHANCEDSTATUSCODES, 8BITMIME, DSN, (SMTPUTF8, CHUNKING). */
+        /* smtpd.c ehlo_cmd: PIPELINING, SIZE, VRFY, ETRN, STARTTLS, AUTH,
+         * ENHANCEDSTATUSCODES, 8BITMIME, DSN, (SMTPUTF8, CHUNKING). */
         if (srv->pipelining)
             g_string_append(t, "\nPIPELINING");
-        g_string_append_printf(t, "\nSIZE %" G_GUINT64_FORMAT "\nVRFY\nETRN%s", srv->max_size,
-                               auth);
+        g_string_append_printf(t, "\nSIZE %" G_GUINT64_FORMAT "\nVRFY\nETRN%s%s", srv->max_size,
+                               starttls, auth);
         g_string_append(t, "\nENHANCEDSTATUSCODES\n8BITMIME\nDSN");
         break;
     case MS_SMTP_DIALECT_EXIM:
         /* smtp_in.c: SIZE, 8BITMIME (accept_8bitmime, on since 4.80), DSN
-         * only with dsn_advertise_hosts (unset), PIPELINING, AUTH, (CHUNKING,
-         * STARTTLS, PRDR), HELP. */
+         * only with dsn_advertise_hosts (unset), PIPELINING, AUTH,
+         * (CHUNKING), STARTTLS, (PRDR), HELP. */
         g_string_append_printf(t, "\nSIZE %" G_GUINT64_FORMAT "\n8BITMIME", srv->max_size);
         if (srv->pipelining)
             g_string_append(t, "\nPIPELINING");
-        g_string_append_printf(t, "%s\nHELP", auth);
+        g_string_append_printf(t, "%s%s\nHELP", auth, starttls);
         break;
     case MS_SMTP_DIALECT_OPENSMTPD:
         /* smtp_proceed_ehlo: 8BITMIME, ENHANCEDSTATUSCODES, SIZE, DSN (on
-         * unless the listener says no-dsn), (STARTTLS), AUTH, HELP. It does
+         * unless the listener says no-dsn), STARTTLS, AUTH, HELP. It does
          * not advertise PIPELINING. */
         g_string_append_printf(
-            t, "\n8BITMIME\nENHANCEDSTATUSCODES\nSIZE %" G_GUINT64_FORMAT "\nDSN%s\nHELP",
-            srv->max_size, auth);
+            t, "\n8BITMIME\nENHANCEDSTATUSCODES\nSIZE %" G_GUINT64_FORMAT "\nDSN%s%s\nHELP",
+            srv->max_size, starttls, auth);
         break;
     case MS_SMTP_DIALECT_MAILSIM:
     default:
+        /* STARTTLS before AUTH, as Postfix and OpenSMTPD list them. */
         if (srv->pipelining)
             g_string_append(t, "\nPIPELINING");
         g_string_append_printf(t, "\nSIZE %" G_GUINT64_FORMAT, srv->max_size);
         g_string_append(t, "\n8BITMIME\nENHANCEDSTATUSCODES");
-        g_string_append_printf(t, "%s\nHELP", auth);
+        g_string_append_printf(t, "%s%s\nHELP", starttls, auth);
         break;
     }
 }
@@ -884,6 +955,17 @@ cmd_auth(MsSmtpServer *srv, const char *arg)
         protocol_error(srv, 502, "5.5.1", "AUTH not available");
         return;
     }
+    if (!srv->tls && srv->auth_requires_tls) {
+        /* Credentials are not read in clear text. Postfix answers its
+         * smtpd_tls_auth_only refusal with RFC 4954 4's text under 504
+         * (smtpd_sasl_proto.c); the others with RFC 3207 4's 530. */
+        if (srv->dialect == MS_SMTP_DIALECT_POSTFIX)
+            protocol_error(srv, 504, "5.5.4",
+                           "Encryption required for requested authentication mechanism");
+        else
+            protocol_error(srv, 530, "5.7.0", "Must issue a STARTTLS command first");
+        return;
+    }
     if (!srv->esmtp) {
         protocol_error(srv, 503, "5.5.1", "Send EHLO first");
         return;
@@ -982,16 +1064,17 @@ typedef enum {
     V_QUIT,
     V_AUTH,
     V_ETRN,
+    V_STARTTLS,
 } Verb;
 
 static const struct {
     const char *name;
     Verb verb;
 } verbs[] = {
-    { "HELO", V_HELO }, { "EHLO", V_EHLO }, { "MAIL", V_MAIL }, { "RCPT", V_RCPT },
-    { "DATA", V_DATA }, { "RSET", V_RSET }, { "NOOP", V_NOOP }, { "VRFY", V_VRFY },
-    { "EXPN", V_EXPN }, { "HELP", V_HELP }, { "QUIT", V_QUIT }, { "AUTH", V_AUTH },
-    { "ETRN", V_ETRN },
+    { "HELO", V_HELO }, { "EHLO", V_EHLO },         { "MAIL", V_MAIL }, { "RCPT", V_RCPT },
+    { "DATA", V_DATA }, { "RSET", V_RSET },         { "NOOP", V_NOOP }, { "VRFY", V_VRFY },
+    { "EXPN", V_EXPN }, { "HELP", V_HELP },         { "QUIT", V_QUIT }, { "AUTH", V_AUTH },
+    { "ETRN", V_ETRN }, { "STARTTLS", V_STARTTLS },
 };
 
 static void
@@ -1032,6 +1115,45 @@ cmd_help(MsSmtpServer *srv)
     }
 }
 
+/* STARTTLS (RFC 3207 4): the 220 is queued and the caller takes over. */
+static void
+cmd_starttls(MsSmtpServer *srv, const char *arg)
+{
+    if (*arg) {
+        protocol_error(srv, 501, "5.5.4", "Syntax: STARTTLS");
+        return;
+    }
+    if (srv->tls) {
+        /* Postfix: "554 5.5.1 Error: TLS already active" (smtpd.c). */
+        if (srv->dialect == MS_SMTP_DIALECT_POSTFIX)
+            protocol_error(srv, 554, "5.5.1", "Error: TLS already active");
+        else
+            protocol_error(srv, 503, "5.5.1", "TLS already active");
+        return;
+    }
+    if (!srv->offer_starttls) {
+        protocol_error(srv, 502, "5.5.1",
+                       srv->dialect == MS_SMTP_DIALECT_POSTFIX ? "Error: command not implemented"
+                                                               : "STARTTLS not available");
+        return;
+    }
+    reply(srv, 220, srv->d->starttls.enh, srv->d->starttls.text);
+    srv->wants_tls = TRUE;
+}
+
+/* RFC 3207 4: before TLS a server that requires it refuses the commands
+ * of a mail transaction with 530 (Postfix's smtpd_tls_security_level =
+ * encrypt, smtpd.c mail_cmd; here RCPT and DATA too, so a pipelining
+ * client gets the reason on every line). */
+static gboolean
+tls_gate(MsSmtpServer *srv, Verb v)
+{
+    if (!srv->tls_required || srv->tls || (v != V_MAIL && v != V_RCPT && v != V_DATA))
+        return FALSE;
+    protocol_error(srv, 530, "5.7.0", "Must issue a STARTTLS command first");
+    return TRUE;
+}
+
 static void
 command(MsSmtpServer *srv, char *line)
 {
@@ -1066,7 +1188,12 @@ command(MsSmtpServer *srv, char *line)
         }
         ms_smtp_reply_clear(&r);
     }
+    if (tls_gate(srv, v))
+        return;
     switch (v) {
+    case V_STARTTLS:
+        cmd_starttls(srv, argc);
+        break;
     case V_HELO:
         cmd_helo(srv, argc, FALSE);
         break;
@@ -1375,6 +1502,16 @@ data_consume(MsSmtpServer *srv, const guint8 *p, gsize n)
 
 /* ---- input loop ----------------------------------------------------- */
 
+/* Input between STARTTLS and the handshake: dropped, traced once. */
+static void
+discard_before_tls(MsSmtpServer *srv)
+{
+    if (!srv->tls_discarded && srv->hooks.trace)
+        srv->hooks.trace(MS_SMTP_TRACE_IN, "<clear-text input after STARTTLS discarded>",
+                         srv->user_data);
+    srv->tls_discarded = TRUE;
+}
+
 void
 ms_smtp_server_feed(MsSmtpServer *srv, const guint8 *data, gsize len)
 {
@@ -1382,6 +1519,10 @@ ms_smtp_server_feed(MsSmtpServer *srv, const guint8 *data, gsize len)
     g_return_if_fail(srv->started && len <= G_MAXUINT);
     if (srv->closed || len == 0)
         return;
+    if (srv->wants_tls) {
+        discard_before_tls(srv);
+        return;
+    }
     /* Message content arriving with nothing buffered is consumed where it
      * lies: bodies are the bulk of the bytes, and copying each into `in`
      * first is a copy of every message per hop. */
@@ -1427,6 +1568,14 @@ ms_smtp_server_feed(MsSmtpServer *srv, const guint8 *data, gsize len)
             continue;
         }
         handle_line(srv, p, n);
+        if (srv->wants_tls) {
+            /* RFC 3207 4, and CVE-2011-0411: whatever the client sent after
+             * STARTTLS in clear text is not a command of the TLS session. */
+            if (pos < srv->in->len)
+                discard_before_tls(srv);
+            pos = srv->in->len;
+            break;
+        }
     }
     if (srv->closed)
         g_byte_array_set_size(srv->in, 0);
