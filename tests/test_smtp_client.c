@@ -639,6 +639,7 @@ test_starttls_order(void)
     CU_ASSERT_STRING_EQUAL(o2, "STARTTLS\r\n");
     CU_ASSERT(!ms_smtp_client_wants_tls(c));
     CU_ASSERT(!ms_smtp_client_tls_active(c));
+    CU_ASSERT(!ms_smtp_client_auth_sent(c, NULL));
     /* An injected reply after the 220, in the same segment: dropped. */
     g_autofree char *o3 = step(c, "220 2.0.0 Ready to start TLS\r\n250 2.1.0 injected\r\n");
     CU_ASSERT_STRING_EQUAL(o3, "");
@@ -653,6 +654,9 @@ test_starttls_order(void)
     /* No PIPELINING now: the first EHLO's is forgotten, commands go one by one. */
     g_autofree char *o6 = step(c, "250-mx\r\n250 AUTH PLAIN\r\n");
     CU_ASSERT_STRING_EQUAL(o6, "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
+    gboolean inside = FALSE;
+    CU_ASSERT(ms_smtp_client_auth_sent(c, &inside));
+    CU_ASSERT(inside);
     g_autofree char *o7 = step(c, "235 2.7.0 ok\r\n");
     CU_ASSERT_STRING_EQUAL(o7, "MAIL FROM:<a@b.test>\r\n");
     CU_ASSERT_STRING_EQUAL(rec.log->str, "");
@@ -759,6 +763,67 @@ test_starttls_texts(void)
     rec_clear(&rec);
 }
 
+/* Against the server core with STARTTLS and smtpd_tls_auth_only: AUTH is
+ * only offered inside TLS, the client logs in only there; with the server
+ * not offering STARTTLS an ENCRYPT client never logs in. (The records
+ * between are the TLS endpoint's business: here both cores are told the
+ * handshake is done, as sim/mail/mail_tls.c tells them.) */
+static void
+test_starttls_wired(void)
+{
+    for (int offer = 0; offer < 2; offer++) {
+        MsSmtpServerConfig scfg = tk_server_config();
+        scfg.offer_auth = TRUE;
+        scfg.offer_starttls = offer;
+        scfg.auth_requires_tls = TRUE;
+        TkPolicy pol;
+        tk_policy_init(&pol);
+        g_autoptr(MsSmtpServer) srv = new_server(&scfg, &pol);
+        Rec rec;
+        rec_init(&rec);
+        MsSmtpClientConfig ccfg = { .helo_name = "c.test",
+                                    .auth_user = "alice",
+                                    .auth_password = "secret",
+                                    .tls_level = MS_SMTP_TLS_ENCRYPT,
+                                    .peer_name = "mx.test[192.0.2.1]" };
+        g_autoptr(MsSmtpClient) cli = new_client(&ccfg, &rec);
+        static const char *const rcpts[] = { "x@mx.test", NULL };
+        g_autoptr(GBytes) m = bytes("Subject: s\r\n\r\nx\r\n");
+        ms_smtp_client_add_message(cli, "alice@mx.test", rcpts, m);
+        ms_smtp_client_finish(cli);
+        tk_pump(srv, cli, FALSE);
+        if (offer) {
+            CU_ASSERT(ms_smtp_server_wants_tls(srv));
+            CU_ASSERT(ms_smtp_client_wants_tls(cli));
+            CU_ASSERT(!ms_smtp_client_auth_sent(cli, NULL));
+            ms_smtp_server_tls_started(srv);
+            ms_smtp_client_tls_started(cli);
+            tk_pump(srv, cli, TRUE);
+            CU_ASSERT_STRING_EQUAL(rec.log->str,
+                                   "rcpt 0.0 250 2.1.5\ntxn 0 accepted 250\nsession ok 221\n");
+            CU_ASSERT_EQUAL(pol.msgs->len, 1);
+            gboolean inside = FALSE;
+            CU_ASSERT(ms_smtp_client_auth_sent(cli, &inside));
+            CU_ASSERT(inside);
+            /* EHLO twice; the STARTTLS line before any AUTH. */
+            const char *st = strstr(rec.trace->str, "< STARTTLS\n");
+            const char *au = strstr(rec.trace->str, "< AUTH PLAIN");
+            CU_ASSERT(st != NULL && au != NULL && st < au);
+        } else {
+            CU_ASSERT_STRING_EQUAL(rec.log->str,
+                                   "txn 0 tempfail 0\nsession tls-unavailable 0\n");
+            CU_ASSERT_STRING_EQUAL(rec.why->str,
+                                   "TLS is required, but was not offered by host mx.test[192.0.2.1]");
+            CU_ASSERT(!ms_smtp_client_auth_sent(cli, NULL));
+            CU_ASSERT_EQUAL(pol.msgs->len, 0);
+        }
+        CU_ASSERT(ms_smtp_client_is_closed(cli));
+        CU_ASSERT(strstr(rec.trace->str, "AUTH PLAIN") == NULL || offer);
+        rec_clear(&rec);
+        tk_policy_clear(&pol);
+    }
+}
+
 int
 main(void)
 {
@@ -777,6 +842,7 @@ main(void)
         { "STARTTLS order and injection", test_starttls_order },
         { "STARTTLS levels", test_starttls_levels },
         { "STARTTLS failure", test_starttls_texts },
+        { "STARTTLS wired to the server core", test_starttls_wired },
         { NULL, NULL },
     };
     return ms_test_main("smtp_client", tests);

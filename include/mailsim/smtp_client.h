@@ -119,6 +119,10 @@ void ms_smtp_client_tls_failed(MsSmtpClient *client, const char *why);
 /* Whether the session is inside TLS now. */
 gboolean ms_smtp_client_tls_active(const MsSmtpClient *client);
 
+/* Whether the credentials were sent (AUTH with its response), and if so
+ * whether from inside TLS (*inside_tls; may be NULL). */
+gboolean ms_smtp_client_auth_sent(const MsSmtpClient *client, gboolean *inside_tls);
+
 /* TRUE once the session has ended (QUIT answered, 421, a fatal error). */
 gboolean ms_smtp_client_is_closed(const MsSmtpClient *client);
 

@@ -94,6 +94,7 @@ struct _MsSmtpClient {
     char *peer_name;
     gboolean tls_active; /* inside TLS now */
     gboolean wants_tls;  /* 220 to STARTTLS seen: the caller's handshake runs */
+    gboolean auth_sent, auth_in_tls; /* credentials sent; from inside TLS */
     MsSmtpClientHooks hooks;
     gpointer user_data;
 
@@ -254,6 +255,8 @@ send_cmd(MsSmtpClient *c, PendKind kind, guint txn, guint rcpt, const char *line
     g_byte_array_append(c->out, (const guint8 *) "\r\n", 2);
     /* Credentials stay out of traces (the bridge may log real ones). */
     if (kind == P_AUTH_USER || kind == P_AUTH_FINAL) {
+        c->auth_sent = TRUE;
+        c->auth_in_tls = c->tls_active;
         const char *masked = g_str_has_prefix(line, "AUTH PLAIN ") ? "AUTH PLAIN <initial response>"
                                                                    : "<AUTH response>";
         trace(c, MS_SMTP_TRACE_OUT, masked, strlen(masked));
@@ -912,6 +915,15 @@ ms_smtp_client_wants_tls(const MsSmtpClient *c)
 {
     g_return_val_if_fail(c != NULL, FALSE);
     return c->wants_tls && !c->closed;
+}
+
+gboolean
+ms_smtp_client_auth_sent(const MsSmtpClient *c, gboolean *inside_tls)
+{
+    g_return_val_if_fail(c != NULL, FALSE);
+    if (inside_tls)
+        *inside_tls = c->auth_sent && c->auth_in_tls;
+    return c->auth_sent;
 }
 
 gboolean
