@@ -1,0 +1,372 @@
+/* The client side of the simulated TLS 1.3 handshake (RFC 8446 2, 4):
+ * builds the ClientHello, checks the server's flight message by message and
+ * answers with its Finished.
+ *
+ * Design. One function per awaited message, chosen by tls->hs; each checks
+ * the message type first (anything else is unexpected_message), parses the
+ * body with the bounded reader, adds the message to the transcript at the
+ * point the key schedule needs it, and moves on. The ClientHello looks like
+ * OpenSSL's as far as this endpoint's one suite allows: a 32-octet
+ * legacy_session_id and a ChangeCipherSpec before the second flight
+ * (middlebox compatibility, RFC 8446 D.4), server_name (RFC 6066 3) unless
+ * the name is an IP literal, which SNI does not carry.
+ *
+ * Checks of the server's answers, each with the RFC's alert:
+ *  - ServerHello: TLS 1.3 in supported_versions (else protocol_version),
+ *    our session id echoed, our suite, no compression, an x25519 share of
+ *    32 octets that does not give the all-zero secret (RFC 7748 6.1),
+ *    nothing we did not offer (unsupported_extension). A HelloRetryRequest
+ *    can only ask for what we already sent, since we offer x25519 alone
+ *    with a share for it: illegal_parameter (RFC 8446 4.1.4).
+ *  - EncryptedExtensions: only server_name (empty) and supported_groups.
+ *  - Certificate: non-empty list (decode_error); the leaf must carry an
+ *    Ed25519 key (read by GnuTLS's X.509 parser; else bad_certificate or
+ *    unsupported_certificate).
+ *  - CertificateVerify: scheme ed25519 (illegal_parameter), signature over
+ *    the RFC 8446 4.4.3 content checked with nettle (decrypt_error); then
+ *    the caller's verify function judges the chain and the name.
+ *  - Finished: HMAC compared in constant time (decrypt_error).
+ * A CertificateRequest is answered with an empty Certificate (we hold no
+ * client certificate), as RFC 8446 4.4.2.4 allows.
+ *
+ * Costs: one X25519 key generation and one shared-secret computation, one
+ * Ed25519 verification, one X.509 parse. */
+#include "tls-private.h"
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <nettle/curve25519.h>
+#include <nettle/eddsa.h>
+#include <nettle/memops.h>
+#include <string.h>
+
+/* SHA-256("HelloRetryRequest"), the random of a HelloRetryRequest (4.1.3) */
+const guint8 ms__tls_hrr_random[32] = {
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+};
+
+static void
+add_ext(GByteArray *b, guint type, const GByteArray *body)
+{
+    ms__tls_put_uint(b, type, 2);
+    ms__tls_put_uint(b, body->len, 2);
+    g_byte_array_append(b, body->data, body->len);
+}
+
+void
+ms__tls_client_start(MsTls *tls)
+{
+    guint8 pub[32];
+    ms__tls_random(tls, tls->client_random, 32);
+    ms__tls_random(tls, tls->session_id, 32);
+    tls->session_id_len = 32;
+    ms__tls_random(tls, tls->x25519_priv, 32);
+    curve25519_mul_g(pub, tls->x25519_priv);
+
+    g_autoptr(GByteArray) ch = g_byte_array_new();
+    g_autoptr(GByteArray) exts = g_byte_array_new();
+    g_autoptr(GByteArray) e = g_byte_array_new();
+    ms__tls_put_uint(ch, 0x0303, 2); /* legacy_version (4.1.2) */
+    g_byte_array_append(ch, tls->client_random, 32);
+    ms__tls_put_uint(ch, 32, 1);
+    g_byte_array_append(ch, tls->session_id, 32);
+    ms__tls_put_uint(ch, 2, 2);
+    ms__tls_put_uint(ch, TLS_AES_128_GCM, 2);
+    ms__tls_put_uint(ch, 1, 1);
+    ms__tls_put_uint(ch, 0, 1); /* legacy_compression_methods: null only */
+
+    if (tls->server_name && *tls->server_name && !g_hostname_is_ip_address(tls->server_name)) {
+        /* RFC 6066 3: ServerNameList of one host_name */
+        gsize n = strlen(tls->server_name);
+        ms__tls_put_uint(e, (guint) n + 3, 2);
+        ms__tls_put_uint(e, 0, 1);
+        ms__tls_put_uint(e, (guint) n, 2);
+        g_byte_array_append(e, (const guint8 *) tls->server_name, (guint) n);
+        add_ext(exts, TLS_EXT_SERVER_NAME, e);
+    }
+    g_byte_array_set_size(e, 0);
+    ms__tls_put_uint(e, 2, 2);
+    ms__tls_put_uint(e, TLS_GROUP_X25519, 2);
+    add_ext(exts, TLS_EXT_SUPPORTED_GROUPS, e);
+    g_byte_array_set_size(e, 0);
+    ms__tls_put_uint(e, 2, 2);
+    ms__tls_put_uint(e, TLS_SIG_ED25519, 2);
+    add_ext(exts, TLS_EXT_SIGNATURE_ALGORITHMS, e);
+    g_byte_array_set_size(e, 0);
+    ms__tls_put_uint(e, 2, 1);
+    ms__tls_put_uint(e, TLS_VERSION_13, 2);
+    add_ext(exts, TLS_EXT_SUPPORTED_VERSIONS, e);
+    g_byte_array_set_size(e, 0);
+    ms__tls_put_uint(e, 36, 2); /* client_shares: one KeyShareEntry */
+    ms__tls_put_uint(e, TLS_GROUP_X25519, 2);
+    ms__tls_put_uint(e, 32, 2);
+    g_byte_array_append(e, pub, 32);
+    add_ext(exts, TLS_EXT_KEY_SHARE, e);
+
+    ms__tls_put_uint(ch, exts->len, 2);
+    g_byte_array_append(ch, exts->data, exts->len);
+    ms__tls_send_handshake(tls, TLS_HS_CLIENT_HELLO, ch);
+    tls->hs = TLS_ST_C_WAIT_SH;
+}
+
+static gboolean
+decoded(MsTls *tls, const MsTlsReader *r, guint8 type)
+{
+    if (r->ok && r->n == 0)
+        return TRUE;
+    return ms__tls_fail(tls, TLS_AL_DECODE_ERROR, "malformed %s from the server (%s)",
+                        ms__tls_hs_name(type), r->ok ? "octets after its end" : "truncated");
+}
+
+static void
+server_hello(MsTls *tls, const guint8 *m, gsize len)
+{
+    MsTlsReader r = ms__tls_reader(m + 4, len - 4);
+    guint version = ms__tls_get_uint(&r, 2);
+    const guint8 *random = ms__tls_get(&r, 32);
+    MsTlsReader sid = ms__tls_get_vec(&r, 1);
+    guint suite = ms__tls_get_uint(&r, 2);
+    guint comp = ms__tls_get_uint(&r, 1);
+    MsTlsReader block = ms__tls_get_vec(&r, 2);
+    if (!decoded(tls, &r, TLS_HS_SERVER_HELLO))
+        return;
+    if (memcmp(random, ms__tls_hrr_random, 32) == 0)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "HelloRetryRequest although our ClientHello carried the only "
+                                   "key share we offer (x25519)");
+    MsTlsExt want[] = { { .type = TLS_EXT_SUPPORTED_VERSIONS }, { .type = TLS_EXT_KEY_SHARE } };
+    if (!ms__tls_extensions(tls, block, want, G_N_ELEMENTS(want), FALSE, "ServerHello"))
+        return;
+    guint chosen = ms__tls_get_uint(&want[0].body, 2);
+    if (!want[0].present || !want[0].body.ok || want[0].body.n != 0 || chosen != TLS_VERSION_13)
+        return (void) ms__tls_fail(tls, TLS_AL_PROTOCOL_VERSION,
+                                   "server did not choose TLS 1.3 (legacy version 0x%04x)",
+                                   version);
+    if (sid.n != tls->session_id_len || memcmp(sid.p, tls->session_id, sid.n) != 0)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "ServerHello does not echo our legacy_session_id");
+    if (suite != TLS_AES_128_GCM)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "server chose cipher suite 0x%04x, which we did not offer",
+                                   suite);
+    if (comp != 0)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "server chose compression method %u", comp);
+    if (!want[1].present)
+        return (void) ms__tls_fail(tls, TLS_AL_MISSING_EXTENSION,
+                                   "ServerHello without a key share");
+    MsTlsReader ks = want[1].body;
+    guint group = ms__tls_get_uint(&ks, 2);
+    MsTlsReader key = ms__tls_get_vec(&ks, 2);
+    if (!ks.ok || ks.n != 0)
+        return (void) ms__tls_fail(tls, TLS_AL_DECODE_ERROR, "malformed key_share in ServerHello");
+    if (group != TLS_GROUP_X25519 || key.n != 32)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "server's key share is for group 0x%04x (%zu octets), not "
+                                   "x25519",
+                                   group, key.n);
+    memcpy(tls->server_random, random, 32);
+    sha256_update(&tls->transcript, len, m);
+
+    static const guint8 zeros[32] = { 0 };
+    guint8 shared[32];
+    curve25519_mul(shared, tls->x25519_priv, key.p);
+    if (memeql_sec(shared, zeros, 32))
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "server's x25519 share gives the all-zero secret");
+    ms__tls_derive_handshake(tls, shared);
+    ms__tls_set_read_key(tls, tls->s_hs);
+    ms__tls_set_cipher(&tls->wr, tls->c_hs);
+    tls->hs = TLS_ST_C_WAIT_EE;
+}
+
+static void
+encrypted_extensions(MsTls *tls, const guint8 *m, gsize len)
+{
+    MsTlsReader r = ms__tls_reader(m + 4, len - 4);
+    MsTlsReader block = ms__tls_get_vec(&r, 2);
+    if (!decoded(tls, &r, TLS_HS_ENCRYPTED_EXTENSIONS))
+        return;
+    MsTlsExt want[] = { { .type = TLS_EXT_SERVER_NAME }, { .type = TLS_EXT_SUPPORTED_GROUPS } };
+    if (!ms__tls_extensions(tls, block, want, G_N_ELEMENTS(want), FALSE, "EncryptedExtensions"))
+        return;
+    if (want[0].present && want[0].body.n != 0)
+        return (void) ms__tls_fail(tls, TLS_AL_DECODE_ERROR,
+                                   "server_name in EncryptedExtensions is not empty");
+    sha256_update(&tls->transcript, len, m);
+    tls->hs = TLS_ST_C_WAIT_CERT_CR;
+}
+
+static void
+certificate_request(MsTls *tls, const guint8 *m, gsize len)
+{
+    MsTlsReader r = ms__tls_reader(m + 4, len - 4);
+    MsTlsReader ctx = ms__tls_get_vec(&r, 1);
+    ms__tls_get_vec(&r, 2); /* extensions: we answer without a certificate anyway */
+    if (!decoded(tls, &r, TLS_HS_CERTIFICATE_REQUEST))
+        return;
+    tls->cr_context = g_byte_array_new();
+    g_byte_array_append(tls->cr_context, ctx.p, (guint) ctx.n);
+    sha256_update(&tls->transcript, len, m);
+    tls->hs = TLS_ST_C_WAIT_CERT;
+}
+
+/* The leaf's Ed25519 key, read with GnuTLS's X.509 parser. */
+static gboolean
+leaf_key(MsTls *tls, GBytes *leaf)
+{
+    gnutls_x509_crt_t crt;
+    gsize size;
+    const guint8 *der = g_bytes_get_data(leaf, &size);
+    gnutls_datum_t d = { (unsigned char *) der, (unsigned int) size };
+    if (gnutls_x509_crt_init(&crt) < 0)
+        return ms__tls_fail(tls, TLS_AL_INTERNAL_ERROR, "GnuTLS could not allocate");
+    int ret = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER);
+    if (ret < 0) {
+        gnutls_x509_crt_deinit(crt);
+        return ms__tls_fail(tls, TLS_AL_BAD_CERTIFICATE, "server's certificate is not X.509: %s",
+                            gnutls_strerror(ret));
+    }
+    int alg = gnutls_x509_crt_get_pk_algorithm(crt, NULL);
+    gnutls_ecc_curve_t curve;
+    gnutls_datum_t x = { NULL, 0 }, y = { NULL, 0 };
+    ret = alg == GNUTLS_PK_EDDSA_ED25519 ? gnutls_x509_crt_get_pk_ecc_raw(crt, &curve, &x, &y)
+                                         : GNUTLS_E_UNKNOWN_PK_ALGORITHM;
+    gboolean ok = ret >= 0 && x.size == 32;
+    if (ok)
+        memcpy(tls->peer_pub, x.data, 32);
+    gnutls_free(x.data);
+    gnutls_free(y.data);
+    gnutls_x509_crt_deinit(crt);
+    if (!ok)
+        return ms__tls_fail(tls, 43 /* unsupported_certificate */,
+                            "server's certificate holds a %s key, not Ed25519",
+                            gnutls_pk_algorithm_get_name((gnutls_pk_algorithm_t) alg));
+    return TRUE;
+}
+
+static void
+certificate(MsTls *tls, const guint8 *m, gsize len)
+{
+    MsTlsReader r = ms__tls_reader(m + 4, len - 4);
+    MsTlsReader ctx = ms__tls_get_vec(&r, 1);
+    MsTlsReader list = ms__tls_get_vec(&r, 3);
+    if (!decoded(tls, &r, TLS_HS_CERTIFICATE))
+        return;
+    if (ctx.n != 0)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "server's Certificate has a request context");
+    while (list.ok && list.n > 0) {
+        MsTlsReader cert = ms__tls_get_vec(&list, 3);
+        ms__tls_get_vec(&list, 2); /* per-certificate extensions: none offered */
+        if (list.ok && cert.n == 0)
+            return (void) ms__tls_fail(tls, TLS_AL_DECODE_ERROR, "empty certificate in the list");
+        if (list.ok)
+            g_ptr_array_add(tls->peer_chain, g_bytes_new(cert.p, cert.n));
+    }
+    if (!list.ok)
+        return (void) ms__tls_fail(tls, TLS_AL_DECODE_ERROR, "malformed certificate list");
+    if (tls->peer_chain->len == 0)
+        return (void) ms__tls_fail(tls, TLS_AL_DECODE_ERROR,
+                                   "server sent no certificate (RFC 8446 4.4.2.4)");
+    if (!leaf_key(tls, g_ptr_array_index(tls->peer_chain, 0)))
+        return;
+    sha256_update(&tls->transcript, len, m);
+    tls->hs = TLS_ST_C_WAIT_CV;
+}
+
+static void
+certificate_verify(MsTls *tls, const guint8 *m, gsize len)
+{
+    MsTlsReader r = ms__tls_reader(m + 4, len - 4);
+    guint scheme = ms__tls_get_uint(&r, 2);
+    MsTlsReader sig = ms__tls_get_vec(&r, 2);
+    if (!decoded(tls, &r, TLS_HS_CERTIFICATE_VERIFY))
+        return;
+    if (scheme != TLS_SIG_ED25519)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "server signed with scheme 0x%04x, not ed25519", scheme);
+    g_autoptr(GByteArray) content = ms__tls_cv_content(tls);
+    if (sig.n != ED25519_SIGNATURE_SIZE ||
+        !ed25519_sha512_verify(tls->peer_pub, content->len, content->data, sig.p))
+        return (void) ms__tls_fail(tls, TLS_AL_DECRYPT_ERROR,
+                                   "server's CertificateVerify signature is not valid for the "
+                                   "key in its certificate");
+    sha256_update(&tls->transcript, len, m);
+    if (tls->verify) {
+        guint8 alert = 0;
+        g_autofree char *why = NULL;
+        if (!tls->verify((GBytes *const *) tls->peer_chain->pdata, tls->peer_chain->len,
+                         tls->server_name, &alert, &why, tls->user_data))
+            return (void) ms__tls_fail(tls, alert ? alert : TLS_AL_BAD_CERTIFICATE,
+                                       "certificate verification failed: %s",
+                                       why ? why : "refused");
+    }
+    tls->hs = TLS_ST_C_WAIT_FINISHED;
+}
+
+static void
+server_finished(MsTls *tls, const guint8 *m, gsize len)
+{
+    guint8 want[TLS_HASH_LEN];
+    if (len - 4 != TLS_HASH_LEN)
+        return (void) ms__tls_fail(tls, TLS_AL_DECODE_ERROR, "server's Finished of %zu octets",
+                                   len - 4);
+    ms__tls_finished_mac(tls, tls->s_hs, want);
+    if (!memeql_sec(want, m + 4, TLS_HASH_LEN))
+        return (void) ms__tls_fail(tls, TLS_AL_DECRYPT_ERROR,
+                                   "server's Finished does not match the handshake");
+    sha256_update(&tls->transcript, len, m);
+    ms__tls_derive_application(tls);
+    ms__tls_set_read_key(tls, tls->s_ap);
+
+    /* our second flight (RFC 8446 2): [CCS] [Certificate] Finished */
+    if (!tls->ccs_sent)
+        ms__tls_write_ccs(tls);
+    g_autoptr(GByteArray) body = g_byte_array_new();
+    if (tls->cr_context) {
+        ms__tls_put_uint(body, tls->cr_context->len, 1);
+        g_byte_array_append(body, tls->cr_context->data, tls->cr_context->len);
+        ms__tls_put_uint(body, 0, 3); /* no certificate */
+        ms__tls_send_handshake(tls, TLS_HS_CERTIFICATE, body);
+        g_byte_array_set_size(body, 0);
+    }
+    g_byte_array_set_size(body, TLS_HASH_LEN);
+    ms__tls_finished_mac(tls, tls->c_hs, body->data);
+    ms__tls_send_handshake(tls, TLS_HS_FINISHED, body);
+    ms__tls_set_cipher(&tls->wr, tls->c_ap);
+    ms__tls_established(tls);
+}
+
+void
+ms__tls_client_handshake(MsTls *tls, guint8 type, const guint8 *m, gsize len)
+{
+    static const struct {
+        MsTlsHsState state;
+        guint8 type;
+        void (*handle)(MsTls *, const guint8 *, gsize);
+        const char *awaited;
+    } steps[] = {
+        { TLS_ST_C_WAIT_SH, TLS_HS_SERVER_HELLO, server_hello, "ServerHello" },
+        { TLS_ST_C_WAIT_EE, TLS_HS_ENCRYPTED_EXTENSIONS, encrypted_extensions,
+          "EncryptedExtensions" },
+        { TLS_ST_C_WAIT_CERT_CR, TLS_HS_CERTIFICATE_REQUEST, certificate_request, NULL },
+        { TLS_ST_C_WAIT_CERT_CR, TLS_HS_CERTIFICATE, certificate,
+          "Certificate or CertificateRequest" },
+        { TLS_ST_C_WAIT_CERT, TLS_HS_CERTIFICATE, certificate, "Certificate" },
+        { TLS_ST_C_WAIT_CV, TLS_HS_CERTIFICATE_VERIFY, certificate_verify, "CertificateVerify" },
+        { TLS_ST_C_WAIT_FINISHED, TLS_HS_FINISHED, server_finished, "Finished" },
+    };
+    const char *awaited = "nothing (the ClientHello was not sent)";
+    for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+        if (steps[i].state != tls->hs)
+            continue;
+        if (steps[i].type == type)
+            return steps[i].handle(tls, m, len);
+        if (steps[i].awaited)
+            awaited = steps[i].awaited;
+    }
+    ms__tls_fail(tls, TLS_AL_UNEXPECTED_MESSAGE, "server sent %s (type %u) where %s was due",
+                 ms__tls_hs_name(type), type, awaited);
+}

@@ -1,0 +1,181 @@
+/* The TLS 1.3 key schedule of the simulated endpoint (RFC 8446 7.1) for its
+ * one cipher suite, TLS_AES_128_GCM_SHA256: secrets in, AES-GCM keys,
+ * Finished MACs and key log lines out.
+ *
+ * Design. Without a pre-shared key the early secret is HKDF-Extract over 32
+ * zero octets with a zero salt; each later stage's salt is Derive-Secret(
+ * previous, "derived", ""). The handshake secret takes the X25519 shared
+ * secret as input, the master secret zeros again. Traffic secrets are
+ * Derive-Secret over the transcript hash at the point RFC 8446 7.1 names:
+ * through ServerHello for the handshake secrets, through the server's
+ * Finished for the application ones. Every secret is logged in the NSS key
+ * log format as soon as it exists, so tshark can decrypt a capture even of
+ * a handshake that fails half-way.
+ *
+ * HMAC-SHA256, HKDF, SHA-256 and AES-GCM are nettle's; this file only
+ * composes labels. Costs: a handful of HMACs per derivation, nothing
+ * allocated but the key log line. */
+#include "tls-private.h"
+
+#include <nettle/hkdf.h>
+#include <nettle/hmac.h>
+#include <string.h>
+
+static void
+extract(const guint8 *salt, gsize salt_len, const guint8 *ikm, gsize ikm_len,
+        guint8 out[TLS_HASH_LEN])
+{
+    struct hmac_sha256_ctx h;
+    hmac_sha256_set_key(&h, salt_len, salt);
+    hkdf_extract(&h, (nettle_hash_update_func *) hmac_sha256_update,
+                 (nettle_hash_digest_func *) hmac_sha256_digest, TLS_HASH_LEN, ikm_len, ikm, out);
+}
+
+void
+ms__tls_expand_label(const guint8 secret[TLS_HASH_LEN], const char *label, const guint8 *context,
+                     gsize context_len, guint8 *out, gsize len)
+{
+    /* struct { uint16 length; opaque label<7..255> = "tls13 " + Label;
+     *          opaque context<0..255>; } HkdfLabel; (RFC 8446 7.1) */
+    guint8 info[2 + 1 + 255 + 1 + 255];
+    gsize label_len = strlen(label);
+    g_assert(label_len + 6 <= 255 && context_len <= 255);
+    gsize n = 0;
+    info[n++] = (guint8) (len >> 8);
+    info[n++] = (guint8) len;
+    info[n++] = (guint8) (6 + label_len);
+    memcpy(info + n, "tls13 ", 6);
+    n += 6;
+    memcpy(info + n, label, label_len);
+    n += label_len;
+    info[n++] = (guint8) context_len;
+    if (context_len)
+        memcpy(info + n, context, context_len);
+    n += context_len;
+
+    struct hmac_sha256_ctx h;
+    hmac_sha256_set_key(&h, TLS_HASH_LEN, secret);
+    hkdf_expand(&h, (nettle_hash_update_func *) hmac_sha256_update,
+                (nettle_hash_digest_func *) hmac_sha256_digest, TLS_HASH_LEN, n, info, len, out);
+}
+
+void
+ms__tls_transcript_hash(const MsTls *tls, guint8 out[TLS_HASH_LEN])
+{
+    struct sha256_ctx copy = tls->transcript;
+    sha256_digest(&copy, TLS_HASH_LEN, out);
+}
+
+/* Derive-Secret(secret, label, transcript hash) (RFC 8446 7.1). */
+static void
+derive(const guint8 secret[TLS_HASH_LEN], const char *label, const guint8 hash[TLS_HASH_LEN],
+       guint8 out[TLS_HASH_LEN])
+{
+    ms__tls_expand_label(secret, label, hash, TLS_HASH_LEN, out, TLS_HASH_LEN);
+}
+
+/* Derive-Secret(secret, "derived", ""): the next stage's salt. */
+static void
+derived_salt(const guint8 secret[TLS_HASH_LEN], guint8 out[TLS_HASH_LEN])
+{
+    guint8 empty[TLS_HASH_LEN];
+    struct sha256_ctx s;
+    sha256_init(&s);
+    sha256_digest(&s, TLS_HASH_LEN, empty);
+    derive(secret, "derived", empty, out);
+}
+
+static void
+keylog(const MsTls *tls, const char *label, const guint8 secret[TLS_HASH_LEN])
+{
+    if (!tls->keylog)
+        return;
+    GString *line = g_string_new(label);
+    g_string_append_c(line, ' ');
+    for (guint i = 0; i < 32; i++)
+        g_string_append_printf(line, "%02x", tls->client_random[i]);
+    g_string_append_c(line, ' ');
+    for (guint i = 0; i < TLS_HASH_LEN; i++)
+        g_string_append_printf(line, "%02x", secret[i]);
+    tls->keylog(line->str, tls->user_data);
+    g_string_free(line, TRUE);
+}
+
+void
+ms__tls_derive_handshake(MsTls *tls, const guint8 shared[32])
+{
+    static const guint8 zeros[TLS_HASH_LEN] = { 0 };
+    guint8 early[TLS_HASH_LEN], salt[TLS_HASH_LEN], hash[TLS_HASH_LEN];
+    extract(zeros, sizeof zeros, zeros, sizeof zeros, early);
+    derived_salt(early, salt);
+    extract(salt, sizeof salt, shared, 32, tls->hs_secret);
+    ms__tls_transcript_hash(tls, hash);
+    derive(tls->hs_secret, "c hs traffic", hash, tls->c_hs);
+    derive(tls->hs_secret, "s hs traffic", hash, tls->s_hs);
+    keylog(tls, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", tls->c_hs);
+    keylog(tls, "SERVER_HANDSHAKE_TRAFFIC_SECRET", tls->s_hs);
+}
+
+void
+ms__tls_derive_application(MsTls *tls)
+{
+    static const guint8 zeros[TLS_HASH_LEN] = { 0 };
+    guint8 salt[TLS_HASH_LEN], hash[TLS_HASH_LEN], exporter[TLS_HASH_LEN];
+    derived_salt(tls->hs_secret, salt);
+    extract(salt, sizeof salt, zeros, sizeof zeros, tls->master);
+    ms__tls_transcript_hash(tls, hash);
+    derive(tls->master, "c ap traffic", hash, tls->c_ap);
+    derive(tls->master, "s ap traffic", hash, tls->s_ap);
+    derive(tls->master, "exp master", hash, exporter);
+    keylog(tls, "CLIENT_TRAFFIC_SECRET_0", tls->c_ap);
+    keylog(tls, "SERVER_TRAFFIC_SECRET_0", tls->s_ap);
+    keylog(tls, "EXPORTER_SECRET", exporter);
+}
+
+void
+ms__tls_set_cipher(MsTlsCipher *c, const guint8 secret[TLS_HASH_LEN])
+{
+    guint8 key[TLS_KEY_LEN];
+    memcpy(c->secret, secret, TLS_HASH_LEN);
+    ms__tls_expand_label(secret, "key", NULL, 0, key, sizeof key);
+    ms__tls_expand_label(secret, "iv", NULL, 0, c->iv, sizeof c->iv);
+    gcm_aes128_set_key(&c->gcm, key);
+    c->seq = 0;
+    c->active = TRUE;
+}
+
+void
+ms__tls_update_cipher(MsTlsCipher *c)
+{
+    guint8 next[TLS_HASH_LEN];
+    ms__tls_expand_label(c->secret, "traffic upd", NULL, 0, next, sizeof next);
+    ms__tls_set_cipher(c, next);
+}
+
+void
+ms__tls_finished_mac(const MsTls *tls, const guint8 base_key[TLS_HASH_LEN],
+                     guint8 out[TLS_HASH_LEN])
+{
+    guint8 fkey[TLS_HASH_LEN], hash[TLS_HASH_LEN];
+    ms__tls_expand_label(base_key, "finished", NULL, 0, fkey, sizeof fkey);
+    ms__tls_transcript_hash(tls, hash);
+    struct hmac_sha256_ctx h;
+    hmac_sha256_set_key(&h, sizeof fkey, fkey);
+    hmac_sha256_update(&h, sizeof hash, hash);
+    hmac_sha256_digest(&h, TLS_HASH_LEN, out);
+}
+
+GByteArray *
+ms__tls_cv_content(const MsTls *tls)
+{
+    static const char context[] = "TLS 1.3, server CertificateVerify";
+    guint8 hash[TLS_HASH_LEN];
+    GByteArray *b = g_byte_array_sized_new(64 + sizeof context + TLS_HASH_LEN);
+    g_byte_array_set_size(b, 64);
+    memset(b->data, 0x20, 64);
+    /* the context string and its terminating zero octet */
+    g_byte_array_append(b, (const guint8 *) context, sizeof context);
+    ms__tls_transcript_hash(tls, hash);
+    g_byte_array_append(b, hash, sizeof hash);
+    return b;
+}
