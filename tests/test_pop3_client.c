@@ -544,8 +544,12 @@ test_stls(void)
     CU_ASSERT_STRING_EQUAL(o5, "CAPA\r\n");
     g_autofree char *o6 = say(cl, "+OK\r\nUIDL\r\nUSER\r\n.\r\n");
     CU_ASSERT_STRING_EQUAL(o6, "USER u\r\n");
+    CU_ASSERT(!ms_pop3_client_login_sent(cl, NULL));
     g_autofree char *o7 = say(cl, "+OK\r\n");
     CU_ASSERT_STRING_EQUAL(o7, "PASS p w\r\n");
+    gboolean inside = FALSE;
+    CU_ASSERT(ms_pop3_client_login_sent(cl, &inside));
+    CU_ASSERT(inside);
     CU_ASSERT(f->done_calls == 0);
     ms_pop3_client_free(cl);
     fix_free(f);
@@ -595,6 +599,10 @@ test_stls(void)
         CU_ASSERT_EQUAL(g->result, cases[i].result);
         CU_ASSERT_STRING_EQUAL(g->text ? g->text : "", cases[i].text);
         CU_ASSERT(ms_pop3_client_is_closed(k));
+        gboolean in_tls = TRUE;
+        /* USER alone is no login; none of these cases got to PASS. */
+        CU_ASSERT(!ms_pop3_client_login_sent(k, &in_tls));
+        CU_ASSERT(!in_tls);
         g_string_free(sent, TRUE);
         ms_pop3_client_free(k);
         fix_free(g);

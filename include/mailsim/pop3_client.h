@@ -108,6 +108,9 @@ void ms_pop3_client_tls_started(MsPop3Client *client);
  * and `why`, nothing more is sent. */
 void ms_pop3_client_tls_failed(MsPop3Client *client, const char *why);
 gboolean ms_pop3_client_tls_active(const MsPop3Client *client);
+/* Whether the password (PASS) or its digest (APOP) was sent, and if so
+ * whether from inside TLS (*inside_tls; may be NULL). */
+gboolean ms_pop3_client_login_sent(const MsPop3Client *client, gboolean *inside_tls);
 
 /* TRUE once the session is over: send what is left, then close. */
 gboolean ms_pop3_client_is_closed(const MsPop3Client *client);

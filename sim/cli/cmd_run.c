@@ -11,9 +11,17 @@
 #include "mailsim/world.h"
 #include "mailsim/mpi_run.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+/* One SSLKEYLOGFILE line (NSS's format: label, client random, secret). */
+static void
+keylog_line(const char *line, gpointer user_data)
+{
+    fprintf(user_data, "%s\n", line);
+}
 
 /* The summary reads the statistics table, so a partitioned run (whose
  * counters are added over the parts) prints the same as a sequential one. */
@@ -58,6 +66,14 @@ print_summary(MsWorld *w, const MsStatsTable *tab, const MsPcapSink *pcap, const
             " segments, %" G_GUINT64_FORMAT " retransmitted\n",
             st.smtp_sessions, st.pop3_sessions, V("tcp", "connections"), V("tcp", "segments"),
             V("tcp", "retransmits"));
+    if (ms_mail_tls_enabled(m))
+        fprintf(out,
+                "  TLS: %" G_GUINT64_FORMAT " handshake%s, %" G_GUINT64_FORMAT
+                " failed; hops: %" G_GUINT64_FORMAT " encrypted, %" G_GUINT64_FORMAT
+                " in the clear; logins: %" G_GUINT64_FORMAT " inside TLS, %" G_GUINT64_FORMAT
+                " in the clear\n",
+                st.tls_handshakes, st.tls_handshakes == 1 ? "" : "s", st.tls_failures, st.hops_tls,
+                st.hops_clear, st.logins_tls, st.logins_clear);
     MsLatencyStats lat;
     ms_stats_latency(w, &lat);
     if (lat.n)
@@ -491,6 +507,7 @@ ms_cmd_run(int argc, char **argv)
                     *level_s = NULL, *stats_path = NULL, *partition_s = NULL, *parts_s = NULL;
     gboolean quiet = FALSE, no_colour = FALSE;
     g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL, *pcap_limit_s = NULL;
+    g_autofree char *keylog_path = NULL;
     g_auto(GStrv) pcap_links = NULL;
     GOptionEntry entries[] = {
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)",
@@ -511,6 +528,10 @@ ms_cmd_run(int argc, char **argv)
           "stop capturing before the file passes this size (e.g. 100MB); the summary says what was "
           "left out",
           "SIZE" },
+        { "tls-keylog", 0, 0, G_OPTION_ARG_FILENAME, &keylog_path,
+          "write the secrets of every TLS session (SSLKEYLOGFILE format: tshark -o "
+          "tls.keylog_file:FILE decrypts the capture)",
+          "FILE" },
         { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path,
           "write the run's statistics (.json or .csv)", "FILE" },
         { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s,
@@ -604,6 +625,8 @@ ms_cmd_run(int argc, char **argv)
                   level };
     if (!quiet && !(partition_s && !parts_s))
         print_title(sc, partition_s != NULL);
+    if (keylog_path && partition_s)
+        return ms_cli_usage(cmd, "--tls-keylog is for a run in one piece (no --partition)");
     if (partition_s && !parts_s)
         return run_part_mpi(sc, &wo, partition_s, &o, until, stats_path);
     if (partition_s) {
@@ -625,8 +648,22 @@ ms_cmd_run(int argc, char **argv)
     int rc = attach_outputs(w, sc, &o, -1, &sinks);
     if (rc != MS_EXIT_OK)
         return rc;
+    FILE *keylog = NULL;
+    if (keylog_path) {
+        keylog = fopen(keylog_path, "w");
+        if (!keylog) {
+            fprintf(stderr, "mailsim run: --tls-keylog: cannot write '%s': %s\n", keylog_path,
+                    g_strerror(errno));
+            return MS_EXIT_USAGE;
+        }
+        ms_mail_set_tls_keylog(ms_world_mail(w), keylog_line, keylog);
+    }
     run_with_progress(w, until ? until : ms_world_default_until(w), isatty(STDERR_FILENO));
-    rc = close_pcap(sinks.pcap, &o);
+    if (keylog && fclose(keylog) != 0) {
+        fprintf(stderr, "mailsim run: --tls-keylog: '%s': %s\n", keylog_path, g_strerror(errno));
+        rc = MS_EXIT_FAILED;
+    }
+    rc = MAX(rc, close_pcap(sinks.pcap, &o));
     g_autoptr(MsStatsTable) t = ms_stats_collect(w);
     return report(w, t, sinks.pcap, &o, stats_path, rc);
 }

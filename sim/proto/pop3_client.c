@@ -83,6 +83,7 @@ struct _MsPop3Client {
 
     char *greeting;    /* its text: APOP's timestamp after STLS */
     gboolean cap_stls; /* the last CAPA listed STLS */
+    gboolean login_sent, login_in_tls;
     gboolean tls_active;
 };
 
@@ -266,6 +267,8 @@ login(MsPop3Client *c, const char *greeting)
         g_autofree char *digest = g_compute_checksum_for_string(G_CHECKSUM_MD5, joined, -1);
         g_autofree char *shown = g_strdup_printf("APOP %s ****", c->user);
         send_cmd(c, shown, "APOP %s %s", c->user, digest);
+        c->login_sent = TRUE;
+        c->login_in_tls = c->tls_active;
         c->state = S_APOP;
     } else {
         send_cmd(c, NULL, "USER %s", c->user);
@@ -336,6 +339,8 @@ on_status(MsPop3Client *c, gboolean ok, const char *text)
             break;
         }
         send_cmd(c, "PASS ****", "PASS %s", c->password);
+        c->login_sent = TRUE;
+        c->login_in_tls = c->tls_active;
         c->state = S_PASS;
         break;
     case S_PASS:
@@ -711,6 +716,15 @@ ms_pop3_client_tls_active(const MsPop3Client *c)
 {
     g_return_val_if_fail(c != NULL, FALSE);
     return c->tls_active;
+}
+
+gboolean
+ms_pop3_client_login_sent(const MsPop3Client *c, gboolean *inside_tls)
+{
+    g_return_val_if_fail(c != NULL, FALSE);
+    if (inside_tls)
+        *inside_tls = c->login_sent && c->login_in_tls;
+    return c->login_sent;
 }
 
 void
