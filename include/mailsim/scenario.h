@@ -258,6 +258,9 @@ typedef enum {
     MS_EXPECT_ATTEMPTS,
     MS_EXPECT_RETRIEVED,
     MS_EXPECT_NO_LOSS,
+    MS_EXPECT_ENCRYPTED,         /* the message's hops inside TLS (all, or `count`) */
+    MS_EXPECT_LOGIN_ENCRYPTED,   /* every login (of `client`) inside TLS, at least one */
+    MS_EXPECT_NO_CLEAR_PASSWORD, /* no password crossed a link in the clear */
 } MsExpectKind;
 
 typedef struct {

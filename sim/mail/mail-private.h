@@ -79,6 +79,7 @@ typedef struct {
     GPtrArray *seen_uids; /* char*, for keep-on-server */
     gboolean checking;    /* a POP3 session is running */
     MsMailClientTls submit_tls, pop3_tls;
+    guint logins_tls, logins_clear; /* passwords sent inside TLS and in the clear */
 } MsMailClient;
 
 struct _MsMailQueueEntry {
@@ -195,8 +196,8 @@ const char *ms__mail_tls_error(const MsMailTls *t);
 gboolean ms__mail_tls_established(const MsMailTls *t);
 /* Counts a hop (a session that carried a message or a login) as
  * encrypted or clear, and a login likewise: the summary's figures. */
-void ms__mail_tls_count_hop(MsMail *mail, gboolean encrypted);
-void ms__mail_tls_count_login(MsMail *mail, gboolean encrypted);
+void ms__mail_tls_count_hop(MsMail *mail, guint32 message, gboolean encrypted);
+void ms__mail_tls_count_login(MsMail *mail, MsMailClient *client, gboolean encrypted);
 
 /* mail_record.c: message records and the Message-ID index */
 /* Sets up and frees the records, their texts and the index (ms_mail_new

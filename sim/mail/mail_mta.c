@@ -618,7 +618,7 @@ hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointe
         /* A hop the message crossed: inside TLS or in the clear. */
         MsMail *m = a->mail;
         gboolean enc = ms_smtp_client_tls_active(a->core);
-        ms__mail_tls_count_hop(m, enc);
+        ms__mail_tls_count_hop(m, a->entry->message, enc);
         if (m->pki && !enc)
             ms__mail_note(m, a->entry->server->host, a->peer, a->entry->message,
                           "the message crossed from %s to %s in the clear: every router and "
@@ -685,7 +685,9 @@ attempt_finish(Attempt *a, const char *conn_error)
                           a->session_status == MS_SMTP_SESSION_CONNECTION_LOST ||
                           a->session_status == MS_SMTP_SESSION_SERVER_CLOSED ||
                           a->session_status == MS_SMTP_SESSION_HELO_REFUSED ||
-                          a->session_status == MS_SMTP_SESSION_PROTOCOL_ERROR;
+                          a->session_status == MS_SMTP_SESSION_PROTOCOL_ERROR ||
+                          a->session_status == MS_SMTP_SESSION_TLS_UNAVAILABLE ||
+                          a->session_status == MS_SMTP_SESSION_TLS_FAILED;
     if (a->txn_status == MS_SMTP_TXN_ACCEPTED || a->txn_status == MS_SMTP_TXN_PERMFAIL)
         conn_level = FALSE;
     const char *peer_name = a->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, a->peer) : "?";

@@ -78,7 +78,7 @@ h_txn(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointer ud)
     (void) txn;
     if (st == MS_SMTP_TXN_ACCEPTED) {
         gboolean enc = ms_smtp_client_tls_active(x->core);
-        ms__mail_tls_count_hop(x->mail, enc);
+        ms__mail_tls_count_hop(x->mail, x->message, enc);
         if (x->mail->pki && !enc)
             ms__mail_note(x->mail, x->client->host, x->server->host, x->message,
                           "the message crossed from %s to %s in the clear: every router and "
@@ -130,7 +130,7 @@ tell_login(Submit *x)
         return;
     x->told_login = TRUE;
     MsMail *m = x->mail;
-    ms__mail_tls_count_login(m, inside);
+    ms__mail_tls_count_login(m, x->client, inside);
     if (!m->pki)
         return; /* a world without TLS keeps its old story */
     if (inside)

@@ -397,7 +397,7 @@ tell_login(Pop3c *x)
         return;
     x->told_login = TRUE;
     MsMail *m = x->mail;
-    ms__mail_tls_count_login(m, inside);
+    ms__mail_tls_count_login(m, x->client, inside);
     if (!m->pki)
         return;
     if (inside)

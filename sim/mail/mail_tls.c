@@ -274,19 +274,39 @@ ms__mail_tls_established(const MsMailTls *t)
 }
 
 void
-ms__mail_tls_count_hop(MsMail *m, gboolean encrypted)
+ms__mail_tls_count_hop(MsMail *m, guint32 message, gboolean encrypted)
 {
-    if (encrypted)
+    MsMessageRecord *r = message ? ms__mail_record(m, message) : NULL;
+    if (encrypted) {
         m->hops_tls++;
-    else
+        if (r)
+            r->hops_tls++;
+    } else {
         m->hops_clear++;
+        if (r)
+            r->hops_clear++;
+    }
 }
 
 void
-ms__mail_tls_count_login(MsMail *m, gboolean encrypted)
+ms__mail_tls_count_login(MsMail *m, MsMailClient *c, gboolean encrypted)
 {
-    if (encrypted)
+    if (encrypted) {
         m->logins_tls++;
-    else
+        c->logins_tls++;
+    } else {
         m->logins_clear++;
+        c->logins_clear++;
+    }
+}
+
+void
+ms_mail_client_logins(const MsMail *m, guint client, guint *inside_tls, guint *clear)
+{
+    g_return_if_fail(m != NULL && client < m->clients->len);
+    const MsMailClient *c = g_ptr_array_index(m->clients, client);
+    if (inside_tls)
+        *inside_tls = c->logins_tls;
+    if (clear)
+        *clear = c->logins_clear;
 }

@@ -667,6 +667,9 @@ check_expects(Checker *C)
         }
         case MS_EXPECT_ATTEMPTS:
         case MS_EXPECT_NO_LOSS:
+        case MS_EXPECT_ENCRYPTED:
+        case MS_EXPECT_LOGIN_ENCRYPTED:
+        case MS_EXPECT_NO_CLEAR_PASSWORD:
             break;
         }
     }
