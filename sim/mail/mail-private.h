@@ -134,6 +134,7 @@ struct _MsMail {
     guint64 last_create_seq;
     guint32 last_create_idx;
     gboolean told_dns, told_routing; /* asides given once per run */
+    gboolean told_tls_may;           /* the aside on opportunistic TLS, once */
     gboolean flat_dns;
     guint64 smtp_sessions, pop3_sessions;
     MsMailOutboundFunc outbound; /* the way out of the world, or NULL */

@@ -621,10 +621,15 @@ hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointe
         ms__mail_tls_count_hop(m, a->entry->message, enc);
         if (m->pki && !enc)
             ms__mail_note(m, a->entry->server->host, a->peer, a->entry->message,
-                          "the message crossed from %s to %s in the clear: every router and "
+                          "the message crossed from %s to %s in the clear%s: every router and "
                           "link on the way could read it",
                           a->entry->server->hostname,
-                          a->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, a->peer) : "?");
+                          a->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, a->peer) : "?",
+                          a->entry->server->policy.tls &&
+                                  a->entry->server->policy.smtp_tls_level == MS_MTA_TLS_MAY
+                              ? " (the receiver offered no STARTTLS, and opportunistic TLS does "
+                                "not insist)"
+                              : "");
     }
     g_free(a->txn_reply);
     a->txn_reply = reply && reply->code ? g_strdup_printf("%u %s %s", reply->code, reply->enhanced,

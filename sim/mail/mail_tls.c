@@ -203,6 +203,15 @@ tell_established(MsMailTls *t)
                   t->server_name ? t->server_name : peer, ms_tls_cipher_suite(t->tls), rtt,
                   rtt == 1 ? "" : "s", t->starttls ? " with STARTTLS" : "",
                   ms_tls_handshake_octets(t->tls));
+    if (!t->verify && !m->told_tls_may) {
+        m->told_tls_may = TRUE;
+        ms__mail_aside(m, t->host, t->message,
+                       "(what really happens: between mail servers TLS is usually opportunistic. "
+                       "The sender encrypts because the receiver offered STARTTLS, but it checks "
+                       "no certificate, and had STARTTLS been missing it would have sent the "
+                       "message in the clear. TLS protects each hop only: on every server the "
+                       "message lies unencrypted, readable by whoever runs it.)");
+    }
     if (t->check_failed)
         ms__mail_aside(m, t->host, t->message,
                        "(the certificate would not pass a check: %s. Opportunistic TLS encrypts "
