@@ -35,6 +35,14 @@
  *    refused with 552 5.3.4 at its end (RFC 1870 6.3).
  *  - After max_errors protocol errors (5xx for syntax or sequence) the
  *    session ends with 421 4.7.0, like Postfix's smtpd_hard_error_limit.
+ *  - After the 220 to STARTTLS nothing more is read until the caller says
+ *    the handshake is done: the rest of the buffer and every later feed
+ *    are dropped, and the session then starts afresh (RFC 3207 4.2).
+ *    Commands a man in the middle appends behind a client's STARTTLS
+ *    would otherwise run inside the protected session (CVE-2011-0411).
+ *    Before TLS, tls_required refuses MAIL, RCPT and DATA, and
+ *    auth_requires_tls AUTH, with 530 5.7.0 (RFC 3207 4), and EHLO hides
+ *    AUTH.
  *  - Enhanced status codes are sent once the client said EHLO, on 2xx, 4xx
  *    and 5xx replies except the greeting and the replies to HELO/EHLO
  *    (RFC 2034 3), in the MAILSIM dialect; see "Dialects" for the others.
