@@ -10,6 +10,7 @@
  * left) goes to standard error. Exit 0 when every run was built and ran, 1
  * when a file could not be written, 2 on bad usage or input. */
 #include "mailsim/cli.h"
+#include "mailsim/output_file.h"
 #include "mailsim/mpi_run.h"
 #include "mailsim/sweep.h"
 #include "mailsim/sweep_results.h"
@@ -20,26 +21,13 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Writes an output: "-" is standard output; a symbolic link (/dev/stdout)
- * or a path that exists and is not a regular file (a FIFO) is written
- * through, never replaced (g_file_set_contents would rename a new file over
- * it); any other file is replaced whole, as g_file_set_contents does. */
+/* Writes an output (include/mailsim/output_file.h: "-" is standard
+ * output; links and devices are written through, never replaced). */
 static gboolean
 write_file(const char *cmd, const char *opt, const char *path, const GString *text)
 {
     g_autoptr(GError) error = NULL;
-    if (!strcmp(path, "-") || g_file_test(path, G_FILE_TEST_IS_SYMLINK) ||
-        (g_file_test(path, G_FILE_TEST_EXISTS) && !g_file_test(path, G_FILE_TEST_IS_REGULAR))) {
-        FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-        gboolean ok = f && fwrite(text->str, 1, text->len, f) == text->len && fflush(f) == 0;
-        int e = errno;
-        if (f && f != stdout)
-            ok = fclose(f) == 0 && ok;
-        if (!ok)
-            fprintf(stderr, "mailsim %s: %s: %s: %s\n", cmd, opt, path, g_strerror(e));
-        return ok;
-    }
-    if (!g_file_set_contents(path, text->str, (gssize) text->len, &error)) {
+    if (!ms_output_file_write(path, text->str, text->len, &error)) {
         fprintf(stderr, "mailsim %s: %s: %s\n", cmd, opt, error->message);
         return FALSE;
     }
