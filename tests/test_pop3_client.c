@@ -506,6 +506,186 @@ test_scripted_uid_null_message(void)
     fix_free(f);
 }
 
+/* Feeds `script` to the client and returns what it said (all of it). */
+static char *
+say(MsPop3Client *cl, const char *script)
+{
+    if (script)
+        ms_pop3_client_feed(cl, (const guint8 *) script, strlen(script));
+    g_autoptr(GBytes) out = ms_pop3_client_take_output(cl);
+    return out ? g_strndup(g_bytes_get_data(out, NULL), g_bytes_get_size(out)) : g_strdup("");
+}
+
+/* STLS (RFC 2595 4) against a scripted server: CAPA, STLS, clear text
+ * after the +OK dropped, CAPA again inside TLS, then the login; ENCRYPT
+ * without STLS or with it refused leaves before USER; MAY logs in in the
+ * clear; implicit TLS sends neither CAPA nor STLS. */
+static void
+test_stls(void)
+{
+    Fix *f = fix_new(NULL);
+    MsPop3ClientConfig cfg = client_config("u", "p w");
+    cfg.tls_level = MS_POP3_TLS_ENCRYPT;
+    MsPop3Client *cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
+    g_autofree char *o1 = say(cl, "+OK ready <1.2@x>\r\n");
+    CU_ASSERT_STRING_EQUAL(o1, "CAPA\r\n");
+    g_autofree char *o2 = say(cl, "+OK\r\nUIDL\r\nSTLS\r\nUSER\r\n.\r\n");
+    CU_ASSERT_STRING_EQUAL(o2, "STLS\r\n");
+    g_autofree char *o3 = say(cl, "+OK begin TLS\r\n+OK injected\r\n");
+    CU_ASSERT_STRING_EQUAL(o3, "");
+    CU_ASSERT(ms_pop3_client_wants_tls(cl));
+    CU_ASSERT(!ms_pop3_client_tls_active(cl));
+    g_autofree char *o4 = say(cl, "+OK still clear\r\n");
+    CU_ASSERT_STRING_EQUAL(o4, "");
+    ms_pop3_client_tls_started(cl);
+    CU_ASSERT(ms_pop3_client_tls_active(cl));
+    CU_ASSERT(!ms_pop3_client_wants_tls(cl));
+    g_autofree char *o5 = say(cl, NULL);
+    CU_ASSERT_STRING_EQUAL(o5, "CAPA\r\n");
+    g_autofree char *o6 = say(cl, "+OK\r\nUIDL\r\nUSER\r\n.\r\n");
+    CU_ASSERT_STRING_EQUAL(o6, "USER u\r\n");
+    CU_ASSERT(!ms_pop3_client_login_sent(cl, NULL));
+    g_autofree char *o7 = say(cl, "+OK\r\n");
+    CU_ASSERT_STRING_EQUAL(o7, "PASS p w\r\n");
+    gboolean inside = FALSE;
+    CU_ASSERT(ms_pop3_client_login_sent(cl, &inside));
+    CU_ASSERT(inside);
+    CU_ASSERT(f->done_calls == 0);
+    ms_pop3_client_free(cl);
+    fix_free(f);
+
+    const struct {
+        MsPop3TlsLevel level;
+        gboolean implicit;
+        const char *script;
+        const char *sent;
+        MsPop3ClientResult result;
+        const char *text;
+    } cases[] = {
+        { MS_POP3_TLS_ENCRYPT, FALSE, "+OK hi\r\n+OK\r\nUSER\r\n.\r\n+OK bye\r\n",
+          "CAPA\r\nQUIT\r\n", MS_POP3_CLIENT_TLS_UNAVAILABLE,
+          "TLS is required, but the server does not offer STLS" },
+        { MS_POP3_TLS_ENCRYPT, FALSE, "+OK hi\r\n-ERR no CAPA\r\n+OK bye\r\n", "CAPA\r\nQUIT\r\n",
+          MS_POP3_CLIENT_TLS_UNAVAILABLE, "TLS is required, but the server does not offer STLS" },
+        { MS_POP3_TLS_ENCRYPT, FALSE,
+          "+OK hi\r\n+OK\r\nSTLS\r\n.\r\n-ERR [SYS/TEMP] no TLS today\r\n+OK bye\r\n",
+          "CAPA\r\nSTLS\r\nQUIT\r\n", MS_POP3_CLIENT_TLS_UNAVAILABLE,
+          "TLS is required, but STLS was refused: [SYS/TEMP] no TLS today" },
+        { MS_POP3_TLS_MAY, FALSE,
+          "+OK hi\r\n+OK\r\nSTLS\r\n.\r\n-ERR no TLS today\r\n-ERR [AUTH] no\r\n+OK\r\n",
+          "CAPA\r\nSTLS\r\nUSER u\r\nQUIT\r\n", MS_POP3_CLIENT_AUTH_FAILED, "[AUTH] no" },
+        { MS_POP3_TLS_MAY, FALSE, "+OK hi\r\n+OK\r\n.\r\n-ERR [AUTH] no\r\n+OK\r\n",
+          "CAPA\r\nUSER u\r\nQUIT\r\n", MS_POP3_CLIENT_AUTH_FAILED, "[AUTH] no" },
+        { MS_POP3_TLS_ENCRYPT, TRUE, "+OK hi\r\n-ERR [AUTH] no\r\n+OK\r\n", "USER u\r\nQUIT\r\n",
+          MS_POP3_CLIENT_AUTH_FAILED, "[AUTH] no" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        Fix *g = fix_new(NULL);
+        MsPop3ClientConfig c2 = client_config("u", "p w");
+        c2.tls_level = cases[i].level;
+        c2.tls_active = cases[i].implicit;
+        MsPop3Client *k = ms_pop3_client_new(&c2, &fix_hooks, g);
+        GString *sent = g_string_new(NULL);
+        /* One line at a time, as a server answers one command at a time. */
+        g_auto(GStrv) lines = g_strsplit(cases[i].script, "\r\n", -1);
+        for (guint j = 0; lines[j] && lines[j][0]; j++) {
+            g_autofree char *line = g_strconcat(lines[j], "\r\n", NULL);
+            g_autofree char *o = say(k, line);
+            g_string_append(sent, o);
+        }
+        if (strcmp(sent->str, cases[i].sent) != 0)
+            printf("\ncase %u sent %s\n", i, sent->str);
+        CU_ASSERT_STRING_EQUAL(sent->str, cases[i].sent);
+        CU_ASSERT_EQUAL(g->result, cases[i].result);
+        CU_ASSERT_STRING_EQUAL(g->text ? g->text : "", cases[i].text);
+        CU_ASSERT(ms_pop3_client_is_closed(k));
+        gboolean in_tls = TRUE;
+        /* USER alone is no login; none of these cases got to PASS. */
+        CU_ASSERT(!ms_pop3_client_login_sent(k, &in_tls));
+        CU_ASSERT(!in_tls);
+        g_string_free(sent, TRUE);
+        ms_pop3_client_free(k);
+        fix_free(g);
+    }
+
+    /* A failed handshake ends the session at once, nothing more said. */
+    Fix *h = fix_new(NULL);
+    MsPop3Client *k = ms_pop3_client_new(&cfg, &fix_hooks, h);
+    g_autofree char *o8 = say(k, "+OK hi\r\n+OK\r\nSTLS\r\n.\r\n+OK go\r\n");
+    CU_ASSERT_STRING_EQUAL(o8, "CAPA\r\nSTLS\r\n");
+    ms_pop3_client_tls_failed(k, "certificate has expired");
+    CU_ASSERT(ms_pop3_client_is_closed(k));
+    CU_ASSERT_EQUAL(h->result, MS_POP3_CLIENT_TLS_FAILED);
+    CU_ASSERT_STRING_EQUAL(h->text, "certificate has expired");
+    g_autofree char *o9 = say(k, NULL);
+    CU_ASSERT_STRING_EQUAL(o9, "");
+    ms_pop3_client_free(k);
+    fix_free(h);
+}
+
+/* STLS against the server core (offer_stls, auth_requires_tls, as
+ * sim/mail/mail_pop3.c sets them): the client logs in only after both
+ * cores were told the handshake is done, and retrieves everything; a
+ * server that offers no STLS gets no USER from an ENCRYPT client. */
+static void
+test_stls_wired(void)
+{
+    for (int offer = 0; offer < 2; offer++) {
+        TkMaildrop *box = box_new();
+        Fix *f = fix_new(box);
+        MsPop3ClientConfig cfg = client_config("mrose", "tanstaaf");
+        cfg.tls_level = MS_POP3_TLS_ENCRYPT;
+        cfg.trace_secrets = TRUE;
+        g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
+        MsPop3ServerConfig scfg;
+        ms_pop3_server_config_init(&scfg);
+        scfg.hostname = "dbc.mtview.ca.us";
+        scfg.apop_token = "1896.697170952";
+        scfg.offer_stls = offer;
+        scfg.auth_requires_tls = TRUE;
+        g_autoptr(MsPop3Server) srv = ms_pop3_server_new(&scfg, &tk_maildrop_hooks, box);
+        pump(cl, srv, f, 0);
+        if (offer) {
+            CU_ASSERT(ms_pop3_client_wants_tls(cl));
+            CU_ASSERT(ms_pop3_server_wants_tls(srv));
+            CU_ASSERT(!ms_pop3_client_login_sent(cl, NULL));
+            ms_pop3_server_tls_started(srv);
+            ms_pop3_client_tls_started(cl);
+            /* pump() starts the server again: go on by hand. */
+            for (int k = 0; k < 1000 && !ms_pop3_client_is_closed(cl); k++) {
+                GBytes *b;
+                gboolean moved = FALSE;
+                while ((b = ms_pop3_client_take_output(cl))) {
+                    feed_chunks(feed_server, srv, b, 7);
+                    g_bytes_unref(b);
+                    moved = TRUE;
+                }
+                while ((b = ms_pop3_server_take_output(srv))) {
+                    feed_chunks(feed_client, cl, b, 7);
+                    g_bytes_unref(b);
+                    moved = TRUE;
+                }
+                if (!moved)
+                    break;
+            }
+            CU_ASSERT_EQUAL(f->result, MS_POP3_CLIENT_OK);
+            CU_ASSERT_EQUAL(f->got->len, 3);
+            gboolean inside = FALSE;
+            CU_ASSERT(ms_pop3_client_login_sent(cl, &inside));
+            CU_ASSERT(inside);
+            const char *stls = strstr(f->trace->str, "C: STLS\n");
+            const char *pass = strstr(f->trace->str, "C: PASS tanstaaf\n");
+            CU_ASSERT(stls && pass && stls < pass);
+        } else {
+            CU_ASSERT_EQUAL(f->result, MS_POP3_CLIENT_TLS_UNAVAILABLE);
+            CU_ASSERT(strstr(f->trace->str, "C: USER") == NULL);
+            CU_ASSERT(!ms_pop3_client_login_sent(cl, NULL));
+        }
+        fix_free(f);
+        tk_maildrop_free(box);
+    }
+}
+
 int
 main(void)
 {
@@ -517,6 +697,8 @@ main(void)
         { "dropped session commits nothing", test_dropped_session },
         { "scripted hostile servers", test_scripted_servers },
         { "LIST fallback, bare LF", test_scripted_uid_null_message },
+        { "STLS", test_stls },
+        { "STLS wired to the server core", test_stls_wired },
         { NULL, NULL },
     };
     return ms_test_main("pop3_client", cases);

@@ -8,6 +8,7 @@
 typedef struct {
     GString *log;
     GString *trace;
+    GString *why; /* the session result's text */
     guint sessions;
     MsSmtpSessionStatus status;
 } Rec;
@@ -33,6 +34,7 @@ on_session(MsSmtpSessionStatus st, const MsSmtpReply *r, gpointer ud)
     Rec *rec = ud;
     rec->sessions++;
     rec->status = st;
+    g_string_assign(rec->why, r && r->text ? r->text : "");
     g_string_append_printf(rec->log, "session %s %u\n", ms_smtp_session_status_to_string(st),
                            r ? r->code : 999);
 }
@@ -50,6 +52,7 @@ rec_init(Rec *r)
     memset(r, 0, sizeof *r);
     r->log = g_string_new(NULL);
     r->trace = g_string_new(NULL);
+    r->why = g_string_new(NULL);
 }
 
 static void
@@ -57,6 +60,7 @@ rec_clear(Rec *r)
 {
     g_string_free(r->log, TRUE);
     g_string_free(r->trace, TRUE);
+    g_string_free(r->why, TRUE);
 }
 
 static MsSmtpClient *
@@ -130,7 +134,7 @@ test_round_trip(void)
         g_autoptr(MsSmtpServer) srv = new_server(&scfg, &pol);
         Rec rec;
         rec_init(&rec);
-        MsSmtpClientConfig ccfg = { "client.test", NULL, NULL, nopipe };
+        MsSmtpClientConfig ccfg = { .helo_name = "client.test", .no_pipelining = nopipe };
         g_autoptr(MsSmtpClient) cli = new_client(&ccfg, &rec);
         CU_ASSERT_EQUAL(ms_smtp_client_add_message(cli, "a@b.test", r0, m0), 0);
         ms_smtp_client_add_message(cli, "a@b.test", r1, m1);
@@ -341,7 +345,7 @@ test_auth_login_script(void)
         { "421 4.3.2 shutting down\r\n", "" },
         { NULL, NULL },
     };
-    MsSmtpClientConfig cfg = { NULL, "alice", "secret", FALSE };
+    MsSmtpClientConfig cfg = { .auth_user = "alice", .auth_password = "secret" };
     run_script(&cfg, steps, "txn 0 tempfail 421\nsession server-closed 421\n");
 }
 
@@ -369,7 +373,9 @@ test_auth_wired(void)
         g_autoptr(MsSmtpServer) srv = new_server(&scfg, &pol);
         Rec rec;
         rec_init(&rec);
-        MsSmtpClientConfig ccfg = { "c.test", t[i].user, t[i].pw, FALSE };
+        MsSmtpClientConfig ccfg = { .helo_name = "c.test",
+                                    .auth_user = t[i].user,
+                                    .auth_password = t[i].pw };
         g_autoptr(MsSmtpClient) cli = new_client(&ccfg, &rec);
         static const char *const rcpts[] = { "x@mx.test", NULL };
         g_autoptr(GBytes) m = bytes("Subject: s\r\n\r\nx\r\n");
@@ -434,7 +440,7 @@ test_faults_wired(void)
             g_autoptr(MsSmtpServer) srv = new_server(&scfg, &pol);
             Rec rec;
             rec_init(&rec);
-            MsSmtpClientConfig ccfg = { "c.test", NULL, NULL, nopipe };
+            MsSmtpClientConfig ccfg = { .helo_name = "c.test", .no_pipelining = nopipe };
             g_autoptr(MsSmtpClient) cli = new_client(&ccfg, &rec);
             static const char *const rcpts[] = { "x@mx.test", NULL };
             g_autoptr(GBytes) m = bytes("x\r\n");
@@ -608,6 +614,216 @@ test_connection_lost(void)
     rec_clear(&rec);
 }
 
+/* STARTTLS (RFC 3207) with a scripted server: the client asks after the
+ * first EHLO, reads nothing that follows the 220 in the clear, says EHLO
+ * again once the caller has run the handshake (4.2) and authenticates only
+ * then; the capabilities of the first EHLO are forgotten. */
+static void
+test_starttls_order(void)
+{
+    Rec rec;
+    rec_init(&rec);
+    MsSmtpClientConfig cfg = { 0 };
+    cfg.auth_user = "alice";
+    cfg.auth_password = "secret";
+    cfg.tls_level = MS_SMTP_TLS_ENCRYPT;
+    g_autoptr(MsSmtpClient) c = new_client(&cfg, &rec);
+    static const char *const rcpts[] = { "x@y.test", NULL };
+    g_autoptr(GBytes) m = bytes("hi\r\n");
+    ms_smtp_client_add_message(c, "a@b.test", rcpts, m);
+    ms_smtp_client_finish(c);
+    g_autofree char *o1 = step(c, "220 mx ESMTP\r\n");
+    CU_ASSERT_STRING_EQUAL(o1, "EHLO localhost\r\n");
+    /* AUTH and PIPELINING offered in the clear: STARTTLS comes first anyway. */
+    g_autofree char *o2 = step(c, "250-mx\r\n250-PIPELINING\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n");
+    CU_ASSERT_STRING_EQUAL(o2, "STARTTLS\r\n");
+    CU_ASSERT(!ms_smtp_client_wants_tls(c));
+    CU_ASSERT(!ms_smtp_client_tls_active(c));
+    CU_ASSERT(!ms_smtp_client_auth_sent(c, NULL));
+    /* An injected reply after the 220, in the same segment: dropped. */
+    g_autofree char *o3 = step(c, "220 2.0.0 Ready to start TLS\r\n250 2.1.0 injected\r\n");
+    CU_ASSERT_STRING_EQUAL(o3, "");
+    CU_ASSERT(ms_smtp_client_wants_tls(c));
+    g_autofree char *o4 = step(c, "250 2.1.0 more clear text\r\n");
+    CU_ASSERT_STRING_EQUAL(o4, "");
+    ms_smtp_client_tls_started(c);
+    CU_ASSERT(!ms_smtp_client_wants_tls(c));
+    CU_ASSERT(ms_smtp_client_tls_active(c));
+    g_autofree char *o5 = step(c, "");
+    CU_ASSERT_STRING_EQUAL(o5, "EHLO localhost\r\n");
+    /* No PIPELINING now: the first EHLO's is forgotten, commands go one by one. */
+    g_autofree char *o6 = step(c, "250-mx\r\n250 AUTH PLAIN\r\n");
+    CU_ASSERT_STRING_EQUAL(o6, "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
+    gboolean inside = FALSE;
+    CU_ASSERT(ms_smtp_client_auth_sent(c, &inside));
+    CU_ASSERT(inside);
+    g_autofree char *o7 = step(c, "235 2.7.0 ok\r\n");
+    CU_ASSERT_STRING_EQUAL(o7, "MAIL FROM:<a@b.test>\r\n");
+    CU_ASSERT_STRING_EQUAL(rec.log->str, "");
+    CU_ASSERT(strstr(rec.trace->str, "< STARTTLS\n") != NULL);
+    rec_clear(&rec);
+}
+
+/* The three levels against a server without STARTTLS, and one that refuses
+ * it with 454: ENCRYPT defers in Postfix's words before any MAIL (and
+ * before AUTH: no password in the clear); MAY and NONE go on in the clear. */
+static void
+test_starttls_levels(void)
+{
+    static const Step none_offered[] = {
+        { "220 mx\r\n", "EHLO localhost\r\n" },
+        { "250-mx\r\n250 AUTH PLAIN\r\n", "QUIT\r\n" },
+        { "221 bye\r\n", "" },
+        { NULL, NULL },
+    };
+    MsSmtpClientConfig cfg = { 0 };
+    cfg.tls_level = MS_SMTP_TLS_ENCRYPT;
+    cfg.peer_name = "mx.y.test[192.0.2.25]";
+    cfg.auth_user = "alice";
+    cfg.auth_password = "secret";
+    run_script(&cfg, none_offered, "txn 0 tempfail 0\nsession tls-unavailable 0\n");
+    static const Step refused[] = {
+        { "220 mx\r\n", "EHLO localhost\r\n" },
+        { "250-mx\r\n250 STARTTLS\r\n", "STARTTLS\r\n" },
+        { "454 4.7.0 TLS not available due to local problem\r\n", "QUIT\r\n" },
+        { "221 bye\r\n", "" },
+        { NULL, NULL },
+    };
+    run_script(&cfg, refused, "txn 0 tempfail 0\nsession tls-unavailable 0\n");
+    static const Step may_clear[] = {
+        { "220 mx\r\n", "EHLO localhost\r\n" },
+        { "250-mx\r\n250 STARTTLS\r\n", "STARTTLS\r\n" },
+        { "454 4.7.0 TLS not available\r\n", "MAIL FROM:<a@b.test>\r\n" },
+        { "250 ok\r\n", "RCPT TO:<x@y.test>\r\n" },
+        { "250 ok\r\n", "RCPT TO:<z@y.test>\r\n" },
+        { "250 ok\r\n", "DATA\r\n" },
+        { "354 go\r\n", "hi\r\n..x\r\n.\r\n" },
+        { "250 ok\r\n", "QUIT\r\n" },
+        { "221 bye\r\n", "" },
+        { NULL, NULL },
+    };
+    MsSmtpClientConfig may = { 0 };
+    may.tls_level = MS_SMTP_TLS_MAY;
+    run_script(&may, may_clear,
+               "rcpt 0.0 250 \nrcpt 0.1 250 \ntxn 0 accepted 250\nsession ok 221\n");
+    static const Step may_none[] = {
+        { "220 mx\r\n", "EHLO localhost\r\n" },
+        { "250 mx\r\n", "MAIL FROM:<a@b.test>\r\n" },
+        { "421 4.3.2 bye\r\n", "" },
+        { NULL, NULL },
+    };
+    run_script(&may, may_none, "txn 0 tempfail 421\nsession server-closed 421\n");
+    /* NONE ignores the offer; implicit TLS never sends STARTTLS either. */
+    static const Step ignore[] = {
+        { "220 mx\r\n", "EHLO localhost\r\n" },
+        { "250-mx\r\n250 STARTTLS\r\n", "MAIL FROM:<a@b.test>\r\n" },
+        { "421 4.3.2 bye\r\n", "" },
+        { NULL, NULL },
+    };
+    MsSmtpClientConfig none = { 0 };
+    run_script(&none, ignore, "txn 0 tempfail 421\nsession server-closed 421\n");
+    MsSmtpClientConfig implicit = { 0 };
+    implicit.tls_level = MS_SMTP_TLS_ENCRYPT;
+    implicit.tls_active = TRUE;
+    run_script(&implicit, ignore, "txn 0 tempfail 421\nsession server-closed 421\n");
+}
+
+/* The deferral text and a failed handshake. */
+static void
+test_starttls_texts(void)
+{
+    Rec rec;
+    rec_init(&rec);
+    MsSmtpClientConfig cfg = { 0 };
+    cfg.tls_level = MS_SMTP_TLS_ENCRYPT;
+    cfg.peer_name = "mx.y.test[192.0.2.25]";
+    g_autoptr(MsSmtpClient) c = new_client(&cfg, &rec);
+    static const char *const rcpts[] = { "x@y.test", NULL };
+    g_autoptr(GBytes) m = bytes("hi\r\n");
+    ms_smtp_client_add_message(c, "a@b.test", rcpts, m);
+    g_autofree char *o = step(c, "220 mx\r\n250-mx\r\n250 STARTTLS\r\n220 go\r\n");
+    CU_ASSERT_STRING_EQUAL(o, "EHLO localhost\r\nSTARTTLS\r\n");
+    CU_ASSERT(ms_smtp_client_wants_tls(c));
+    ms_smtp_client_tls_failed(c, "certificate verification failed");
+    CU_ASSERT(ms_smtp_client_is_closed(c));
+    CU_ASSERT(!ms_smtp_client_wants_tls(c));
+    g_autofree char *o2 = step(c, "");
+    CU_ASSERT_STRING_EQUAL(o2, "");
+    CU_ASSERT_STRING_EQUAL(rec.log->str, "txn 0 tempfail 0\nsession tls-failed 0\n");
+    CU_ASSERT_STRING_EQUAL(rec.why->str, "certificate verification failed");
+    rec_clear(&rec);
+    /* Postfix's words when nothing is offered (smtp_proto.c). */
+    rec_init(&rec);
+    g_autoptr(MsSmtpClient) c2 = new_client(&cfg, &rec);
+    ms_smtp_client_add_message(c2, "a@b.test", rcpts, m);
+    g_autofree char *o3 = step(c2, "220 mx\r\n250 mx\r\n");
+    CU_ASSERT_STRING_EQUAL(o3, "EHLO localhost\r\nQUIT\r\n");
+    CU_ASSERT_STRING_EQUAL(rec.why->str,
+                           "TLS is required, but was not offered by host mx.y.test[192.0.2.25]");
+    rec_clear(&rec);
+}
+
+/* Against the server core with STARTTLS and smtpd_tls_auth_only: AUTH is
+ * only offered inside TLS, the client logs in only there; with the server
+ * not offering STARTTLS an ENCRYPT client never logs in. (The records
+ * between are the TLS endpoint's business: here both cores are told the
+ * handshake is done, as sim/mail/mail_tls.c tells them.) */
+static void
+test_starttls_wired(void)
+{
+    for (int offer = 0; offer < 2; offer++) {
+        MsSmtpServerConfig scfg = tk_server_config();
+        scfg.offer_auth = TRUE;
+        scfg.offer_starttls = offer;
+        scfg.auth_requires_tls = TRUE;
+        TkPolicy pol;
+        tk_policy_init(&pol);
+        g_autoptr(MsSmtpServer) srv = new_server(&scfg, &pol);
+        Rec rec;
+        rec_init(&rec);
+        MsSmtpClientConfig ccfg = { .helo_name = "c.test",
+                                    .auth_user = "alice",
+                                    .auth_password = "secret",
+                                    .tls_level = MS_SMTP_TLS_ENCRYPT,
+                                    .peer_name = "mx.test[192.0.2.1]" };
+        g_autoptr(MsSmtpClient) cli = new_client(&ccfg, &rec);
+        static const char *const rcpts[] = { "x@mx.test", NULL };
+        g_autoptr(GBytes) m = bytes("Subject: s\r\n\r\nx\r\n");
+        ms_smtp_client_add_message(cli, "alice@mx.test", rcpts, m);
+        ms_smtp_client_finish(cli);
+        tk_pump(srv, cli, FALSE);
+        if (offer) {
+            CU_ASSERT(ms_smtp_server_wants_tls(srv));
+            CU_ASSERT(ms_smtp_client_wants_tls(cli));
+            CU_ASSERT(!ms_smtp_client_auth_sent(cli, NULL));
+            ms_smtp_server_tls_started(srv);
+            ms_smtp_client_tls_started(cli);
+            tk_pump(srv, cli, TRUE);
+            CU_ASSERT_STRING_EQUAL(rec.log->str,
+                                   "rcpt 0.0 250 2.1.5\ntxn 0 accepted 250\nsession ok 221\n");
+            CU_ASSERT_EQUAL(pol.msgs->len, 1);
+            gboolean inside = FALSE;
+            CU_ASSERT(ms_smtp_client_auth_sent(cli, &inside));
+            CU_ASSERT(inside);
+            /* EHLO twice; the STARTTLS line before any AUTH. */
+            const char *st = strstr(rec.trace->str, "< STARTTLS\n");
+            const char *au = strstr(rec.trace->str, "< AUTH PLAIN");
+            CU_ASSERT(st != NULL && au != NULL && st < au);
+        } else {
+            CU_ASSERT_STRING_EQUAL(rec.log->str,
+                                   "txn 0 tempfail 0\nsession tls-unavailable 0\n");
+            CU_ASSERT_STRING_EQUAL(rec.why->str,
+                                   "TLS is required, but was not offered by host mx.test[192.0.2.1]");
+            CU_ASSERT(!ms_smtp_client_auth_sent(cli, NULL));
+            CU_ASSERT_EQUAL(pol.msgs->len, 0);
+        }
+        CU_ASSERT(ms_smtp_client_is_closed(cli));
+        CU_ASSERT(strstr(rec.trace->str, "AUTH PLAIN") == NULL || offer);
+        rec_clear(&rec);
+        tk_policy_clear(&pol);
+    }
+}
+
 int
 main(void)
 {
@@ -623,6 +839,10 @@ main(void)
         { "SIZE and late add", test_size_and_late_add },
         { "hostile server", test_hostile_server },
         { "connection lost", test_connection_lost },
+        { "STARTTLS order and injection", test_starttls_order },
+        { "STARTTLS levels", test_starttls_levels },
+        { "STARTTLS failure", test_starttls_texts },
+        { "STARTTLS wired to the server core", test_starttls_wired },
         { NULL, NULL },
     };
     return ms_test_main("smtp_client", tests);

@@ -24,6 +24,8 @@ typedef struct _MsMail MsMail;
 #define MS_SMTP_PORT       25
 #define MS_SUBMISSION_PORT 587
 #define MS_POP3_PORT       110
+#define MS_SMTPS_PORT      465 /* submission over implicit TLS (RFC 8314 3.3) */
+#define MS_POP3S_PORT      995 /* POP3 over implicit TLS (RFC 8314 3.3) */
 /* The civil time at which every run starts, in seconds since 1970-01-01
  * UTC: Sunday 2026-11-29 00:00:00 UTC. The Date: and Received: headers
  * count simulated time from it, and captures stamp packets with the same
@@ -76,6 +78,9 @@ typedef struct {
      * within that event; create_t -1 for set-up) orders records as a
      * sequential run numbers them. */
     gboolean shadow;
+    /* Hops (SMTP sessions that handed the message on) inside TLS and in
+     * the clear. Not carried across the parts of a partitioned run. */
+    guint16 hops_tls, hops_clear;
     MsTime create_t;
     MsHostId create_src;
     guint64 create_seq;
@@ -124,6 +129,32 @@ guint ms_mail_server_by_host(MsMail *mail, MsHostId host); /* G_MAXUINT if none 
 guint ms_mail_add_client(MsMail *mail, MsHostId host, const char *address, const char *password,
                          guint smtp_server, guint pop3_server, gboolean keep_on_server);
 
+/* How a client protects a protocol: not at all, STARTTLS (or STLS) on the
+ * usual port, required before the login, or implicit TLS on 465 / 995
+ * (RFC 8314 3.3). Only when the world speaks TLS (ms_mail_enable_tls). */
+typedef enum {
+    MS_MAIL_CLIENT_TLS_NONE = 0,
+    MS_MAIL_CLIENT_TLS_STARTTLS,
+    MS_MAIL_CLIENT_TLS_IMPLICIT,
+} MsMailClientTls;
+void ms_mail_set_client_tls(MsMail *mail, guint client, MsMailClientTls submission,
+                            MsMailClientTls pop3);
+/* How many times `client` sent its password inside TLS and in the clear
+ * (SMTP AUTH and POP3 PASS/APOP). */
+void ms_mail_client_logins(const MsMail *mail, guint client, guint *inside_tls, guint *clear);
+
+/* Turns TLS on in the world: `pki` (taken) issues a certificate, with the
+ * policy's fault, to every server whose policy has tls set (added before
+ * this call; each from the stream "tls-cert/<hostname>" off `seed`).
+ * Returns FALSE with error set when issuing fails. */
+gboolean ms_mail_enable_tls(MsMail *mail, MsTlsPki *pki, guint64 seed, GError **error);
+/* Whether the world speaks TLS. */
+gboolean ms_mail_tls_enabled(const MsMail *mail);
+/* Every TLS session's secrets, one SSLKEYLOGFILE line at a time (fn NULL:
+ * none). Set before the run. */
+void ms_mail_set_tls_keylog(MsMail *mail, void (*fn)(const char *line, gpointer user_data),
+                            gpointer user_data);
+
 /* Schedules the submission of a message by `client` at time `at`. to and cc
  * are NULL-terminated; body may be NULL (then `size` bytes of text are
  * made). Returns the message id. */
@@ -145,6 +176,9 @@ typedef struct {
     guint retrieved;
     guint deferrals, attempts;
     guint64 smtp_sessions, pop3_sessions;
+    /* TLS: handshakes completed and failed; hops (sessions that carried a
+     * message or a login) inside TLS and in the clear; logins likewise. */
+    guint64 tls_handshakes, tls_failures, hops_tls, hops_clear, logins_tls, logins_clear;
 } MsMailStats;
 void ms_mail_get_stats(const MsMail *mail, MsMailStats *stats);
 

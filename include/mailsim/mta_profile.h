@@ -8,6 +8,7 @@
 
 #include <glib.h>
 #include "mailsim/smtp_server.h"
+#include "mailsim/tls_pki.h"
 #include "mailsim/time.h"
 
 G_BEGIN_DECLS
@@ -17,6 +18,17 @@ typedef enum {
     MS_MTA_EXIM,      /* every 15 min for 2 h, then x1.5 from 1 h to 16 h, then 6 h; 4 d */
     MS_MTA_OPENSMTPD, /* at creation + 400 s x n^2; give up after 4 d */
 } MsMtaProfile;
+
+/* A TLS security level, Postfix's names (postconf(5)
+ * smtpd_tls_security_level, smtp_tls_security_level). */
+typedef enum {
+    MS_MTA_TLS_NONE = 0, /* no TLS */
+    MS_MTA_TLS_MAY,      /* opportunistic: TLS when the peer has it, unverified */
+    MS_MTA_TLS_ENCRYPT,  /* TLS required, the certificate not checked */
+    MS_MTA_TLS_VERIFY,   /* TLS required, the certificate checked (client side only) */
+} MsMtaTlsLevel;
+
+const char *ms_mta_tls_level_to_string(MsMtaTlsLevel level);
 
 /* Postfix's queue_run_delay: the queue manager scans the deferred queue
  * this often, so a deferred message is retried at the first scan after
@@ -33,9 +45,20 @@ typedef struct {
     guint max_recipients;
     gboolean greylist;     /* postgrey-like: first try of a new triple gets 450 ... */
     MsTime greylist_delay; /* ... for this long; 0 = 300 s, postgrey's default */
+    /* TLS (only when `tls`: a certificate, STARTTLS on 25 and 587, implicit
+     * TLS on 465, STLS on 110 and POP3S on 995). The defaults are a modern
+     * provider's: port 25 offers STARTTLS (may), logins happen only inside
+     * TLS on submission and POP3 (Postfix smtpd_tls_auth_only, Dovecot
+     * disable_plaintext_auth), outbound TLS is opportunistic (may). */
+    gboolean tls;
+    MsMtaTlsLevel smtpd_tls_level; /* port 25 inbound: none, may, encrypt */
+    gboolean tls_auth_only;        /* AUTH, USER/PASS only inside TLS */
+    MsMtaTlsLevel smtp_tls_level;  /* outbound: none, may, encrypt, verify */
+    MsTlsCertFault cert_fault;     /* the certificate the server presents */
 } MsMtaPolicy;
 
-/* Fills `policy` with the profile's defaults. */
+/* Fills `policy` with the profile's defaults (TLS off; its levels set to
+ * the modern defaults above, for when it is turned on). */
 void ms_mta_policy_defaults(MsMtaProfile profile, MsMtaPolicy *policy);
 /* When a message first queued at `queued_at`, whose attempt number
  * `attempt` (1 = the first) has just failed at `now`, is tried again, by

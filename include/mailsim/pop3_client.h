@@ -8,7 +8,9 @@
  * Session: greeting; APOP (when configured and the greeting has a
  * timestamp) or USER/PASS; STAT; UIDL (or LIST when the server refuses
  * UIDL); then for each message, in order, RETR and, if configured, DELE;
- * QUIT. One command at a time: the client never pipelines. The session
+ * QUIT. With a TLS level (RFC 2595 4): CAPA, then STLS when offered, the
+ * caller's handshake, CAPA again inside TLS, and only then the login.
+ * One command at a time: the client never pipelines. The session
  * hook is called exactly once, when the session is over. */
 #pragma once
 
@@ -22,13 +24,22 @@ typedef struct _MsPop3Client MsPop3Client;
 #define MS_POP3_CLIENT_STATUS_MAX 512
 
 typedef enum {
-    MS_POP3_CLIENT_OK,             /* every message handled and QUIT answered +OK */
-    MS_POP3_CLIENT_AUTH_FAILED,    /* USER/PASS/APOP refused (text: the server's) */
-    MS_POP3_CLIENT_LOCKED,         /* refused with [IN-USE] (RFC 2449 8.1.1) */
-    MS_POP3_CLIENT_SERVER_ERROR,   /* an unexpected -ERR (greeting, STAT, RETR, DELE, QUIT) */
-    MS_POP3_CLIENT_PROTOCOL_ERROR, /* the server broke the protocol (bad or overlong line) */
-    MS_POP3_CLIENT_DISCONNECTED,   /* the connection ended before QUIT was answered */
+    MS_POP3_CLIENT_OK,              /* every message handled and QUIT answered +OK */
+    MS_POP3_CLIENT_AUTH_FAILED,     /* USER/PASS/APOP refused (text: the server's) */
+    MS_POP3_CLIENT_LOCKED,          /* refused with [IN-USE] (RFC 2449 8.1.1) */
+    MS_POP3_CLIENT_SERVER_ERROR,    /* an unexpected -ERR (greeting, STAT, RETR, DELE, QUIT) */
+    MS_POP3_CLIENT_PROTOCOL_ERROR,  /* the server broke the protocol (bad or overlong line) */
+    MS_POP3_CLIENT_DISCONNECTED,    /* the connection ended before QUIT was answered */
+    MS_POP3_CLIENT_TLS_UNAVAILABLE, /* TLS required, STLS not offered or refused */
+    MS_POP3_CLIENT_TLS_FAILED,      /* ms_pop3_client_tls_failed() */
 } MsPop3ClientResult;
+
+/* When the client uses STLS (the POP3 side of Postfix-like levels). */
+typedef enum {
+    MS_POP3_TLS_NONE = 0, /* never (no CAPA is sent either) */
+    MS_POP3_TLS_MAY,      /* when CAPA lists STLS; else in the clear */
+    MS_POP3_TLS_ENCRYPT,  /* required: without STLS the session ends before USER */
+} MsPop3TlsLevel;
 
 typedef struct {
     const char *user;
@@ -48,6 +59,10 @@ typedef struct {
     gsize max_message;
     /* Whether the trace hook sees the password / digest (default FALSE). */
     gboolean trace_secrets;
+    /* STLS use (ignored when tls_active) and implicit TLS (port 995, RFC
+     * 8314 3.3: the session starts protected). Default NONE / FALSE. */
+    MsPop3TlsLevel tls_level;
+    gboolean tls_active;
 } MsPop3ClientConfig;
 
 typedef struct {
@@ -82,6 +97,21 @@ void ms_pop3_client_feed(MsPop3Client *client, const guint8 *data, gsize len);
 void ms_pop3_client_eof(MsPop3Client *client);
 /* Bytes to send, or NULL. Returns a new GBytes (caller frees). */
 GBytes *ms_pop3_client_take_output(MsPop3Client *client);
+/* TRUE from the +OK to STLS until _tls_started() or _tls_failed(): the
+ * caller runs the handshake. Clear text that followed the +OK, or arrives
+ * meanwhile, is dropped (RFC 2595 4: nothing before the handshake counts). */
+gboolean ms_pop3_client_wants_tls(const MsPop3Client *client);
+/* The handshake is done: CAPA again (the first answer is forgotten, RFC
+ * 2595 4), then the login, inside TLS. */
+void ms_pop3_client_tls_started(MsPop3Client *client);
+/* The handshake failed: the session ends with MS_POP3_CLIENT_TLS_FAILED
+ * and `why`, nothing more is sent. */
+void ms_pop3_client_tls_failed(MsPop3Client *client, const char *why);
+gboolean ms_pop3_client_tls_active(const MsPop3Client *client);
+/* Whether the password (PASS) or its digest (APOP) was sent, and if so
+ * whether from inside TLS (*inside_tls; may be NULL). */
+gboolean ms_pop3_client_login_sent(const MsPop3Client *client, gboolean *inside_tls);
+
 /* TRUE once the session is over: send what is left, then close. */
 gboolean ms_pop3_client_is_closed(const MsPop3Client *client);
 

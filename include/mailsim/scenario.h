@@ -171,6 +171,16 @@ typedef struct {
     double rate;       /* probability of replying so, in [0,1]; default 1 */
 } MsScenarioReply;
 
+/* A server's <tls> (Postfix's settings; sim/mail/mta_profile.h). */
+typedef struct {
+    guint line;                /* 0 when absent: the defaults */
+    MsMtaTlsLevel smtpd_level; /* smtpd-security-level (may) */
+    gboolean auth_only;        /* auth-only (true) */
+    MsMtaTlsLevel smtp_level;  /* smtp-security-level (may) */
+    gboolean certificate;      /* FALSE: certificate="none", no TLS at all */
+    MsTlsCertFault cert_fault; /* certificate= (good) */
+} MsScenarioTls;
+
 typedef struct {
     guint line;
     guint host;            /* host index (role mailserver or relay) */
@@ -184,6 +194,7 @@ typedef struct {
     GArray *users;  /* of MsScenarioUser */
     MsScenarioPolicy policy;
     GArray *replies; /* of MsScenarioReply */
+    MsScenarioTls tls;
 } MsScenarioMailserver;
 
 typedef struct {
@@ -197,6 +208,8 @@ typedef struct {
     gint mailbox_user;   /* user index in that mailserver, or -1 */
     MsTime check_every;  /* 0 = only at <check> */
     gboolean keep;       /* leave retrieved mail on the server */
+    gint smtp_tls;       /* smtp-tls: MsMailClientTls value, -1 when absent (starttls) */
+    gint pop3_tls;       /* pop3-tls: likewise (stls) */
 } MsScenarioClient;
 
 typedef struct {
@@ -247,6 +260,9 @@ typedef enum {
     MS_EXPECT_ATTEMPTS,
     MS_EXPECT_RETRIEVED,
     MS_EXPECT_NO_LOSS,
+    MS_EXPECT_ENCRYPTED,         /* the message's hops inside TLS (all, or `count`) */
+    MS_EXPECT_LOGIN_ENCRYPTED,   /* every login (of `client`) inside TLS, at least one */
+    MS_EXPECT_NO_CLEAR_PASSWORD, /* no password crossed a link in the clear */
 } MsExpectKind;
 
 typedef struct {
@@ -280,6 +296,8 @@ typedef struct {
     MsFidelity fidelity; /* fidelity= on <scenario>, default PACKET */
     gboolean
         keep_bodies;   /* keep-bodies= on <scenario>, default TRUE (see ms_mail_set_keep_bodies) */
+    gboolean tls;      /* the world speaks TLS: tls="true" on <scenario>, or any
+                        * <tls>, smtp-tls= or pop3-tls= */
     char *title;       /* "" when absent */
     char *description; /* "" when absent */
     MsRoutingMetric routing; /* default LATENCY */

@@ -4,7 +4,8 @@
  * message content to ms_smtp_client_take_output(), and reports outcomes
  * through hooks. No socket and no clock: simulated TCP or a bridge socket
  * carries the bytes. EHLO with HELO fallback, AUTH PLAIN/LOGIN (RFC 4954),
- * PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME (RFC 6152). */
+ * PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME (RFC 6152), STARTTLS
+ * (RFC 3207: the core asks for the handshake, the caller runs it). */
 #pragma once
 
 #include <glib.h>
@@ -14,11 +15,25 @@ G_BEGIN_DECLS
 
 typedef struct _MsSmtpClient MsSmtpClient;
 
+/* When the client uses STARTTLS, as Postfix's smtp_tls_security_level
+ * (verification, for its "verify" level, is the TLS channel's business:
+ * to this core it is ENCRYPT). */
+typedef enum {
+    MS_SMTP_TLS_NONE = 0, /* never: the session stays in clear */
+    MS_SMTP_TLS_MAY,      /* when the server offers it; in clear when refused */
+    MS_SMTP_TLS_ENCRYPT,  /* required: no STARTTLS offered (or 454) defers */
+} MsSmtpTlsLevel;
+
 typedef struct {
     const char *helo_name; /* EHLO/HELO argument; NULL: "localhost" */
     const char *auth_user; /* NULL: do not authenticate */
     const char *auth_password;
     gboolean no_pipelining; /* never pipeline, even when offered */
+    MsSmtpTlsLevel tls_level; /* STARTTLS use; ignored when tls_active */
+    gboolean tls_active;      /* implicit TLS (port 465, RFC 8314 3.3): the
+                                * session starts inside TLS */
+    const char *peer_name;    /* the server as the deferral text names it,
+                                * "mx.example.net[192.0.2.25]"; NULL: "the server" */
 } MsSmtpClientConfig;
 
 typedef enum {
@@ -36,6 +51,8 @@ typedef enum {
     MS_SMTP_SESSION_SERVER_CLOSED,    /* 421 at some later point */
     MS_SMTP_SESSION_PROTOCOL_ERROR,   /* malformed or unexpected reply */
     MS_SMTP_SESSION_CONNECTION_LOST,  /* ms_smtp_client_connection_lost() */
+    MS_SMTP_SESSION_TLS_UNAVAILABLE,  /* TLS required, STARTTLS not offered or refused */
+    MS_SMTP_SESSION_TLS_FAILED,       /* ms_smtp_client_tls_failed() */
 } MsSmtpSessionStatus;
 
 const char *ms_smtp_txn_status_to_string(MsSmtpTxnStatus status);
@@ -86,6 +103,25 @@ void ms_smtp_client_connection_lost(MsSmtpClient *client);
 
 /* Octets to send so far, or NULL when none (caller owns the GBytes). */
 GBytes *ms_smtp_client_take_output(MsSmtpClient *client);
+
+/* TRUE from the server's 220 to STARTTLS until ms_smtp_client_tls_started()
+ * or _tls_failed(): the caller runs the TLS handshake on the connection. Any
+ * octets that followed the 220 in the clear were discarded (RFC 3207 5: a
+ * reply injected before the handshake must not be taken as from inside). */
+gboolean ms_smtp_client_wants_tls(const MsSmtpClient *client);
+/* The handshake is done: the session continues inside TLS with a new EHLO,
+ * all that the first EHLO said forgotten (RFC 3207 4.2). */
+void ms_smtp_client_tls_started(MsSmtpClient *client);
+/* The handshake failed (`why`, e.g. the verification error): pending
+ * transactions fail temporarily, the session ends with
+ * MS_SMTP_SESSION_TLS_FAILED and nothing more is sent. */
+void ms_smtp_client_tls_failed(MsSmtpClient *client, const char *why);
+/* Whether the session is inside TLS now. */
+gboolean ms_smtp_client_tls_active(const MsSmtpClient *client);
+
+/* Whether the credentials were sent (AUTH with its response), and if so
+ * whether from inside TLS (*inside_tls; may be NULL). */
+gboolean ms_smtp_client_auth_sent(const MsSmtpClient *client, gboolean *inside_tls);
 
 /* TRUE once the session has ended (QUIT answered, 421, a fatal error). */
 gboolean ms_smtp_client_is_closed(const MsSmtpClient *client);

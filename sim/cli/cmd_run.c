@@ -11,9 +11,17 @@
 #include "mailsim/world.h"
 #include "mailsim/mpi_run.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+/* One SSLKEYLOGFILE line (NSS's format: label, client random, secret). */
+static void
+keylog_line(const char *line, gpointer user_data)
+{
+    fprintf(user_data, "%s\n", line);
+}
 
 /* The summary reads the statistics table, so a partitioned run (whose
  * counters are added over the parts) prints the same as a sequential one. */
@@ -58,6 +66,15 @@ print_summary(MsWorld *w, const MsStatsTable *tab, const MsPcapSink *pcap, const
             " segments, %" G_GUINT64_FORMAT " retransmitted\n",
             st.smtp_sessions, st.pop3_sessions, V("tcp", "connections"), V("tcp", "segments"),
             V("tcp", "retransmits"));
+    if (ms_mail_tls_enabled(m))
+        fprintf(out,
+                "  TLS: %" G_GUINT64_FORMAT " handshake%s, %" G_GUINT64_FORMAT
+                " failed; hops: %" G_GUINT64_FORMAT " encrypted, %" G_GUINT64_FORMAT
+                " in the clear; logins: %" G_GUINT64_FORMAT " inside TLS, %" G_GUINT64_FORMAT
+                " in the clear\n",
+                V("tls", "handshakes"), V("tls", "handshakes") == 1 ? "" : "s",
+                V("tls", "failures"), V("tls", "hops_encrypted"), V("tls", "hops_clear"),
+                V("tls", "logins_encrypted"), V("tls", "logins_clear"));
     MsLatencyStats lat;
     ms_stats_latency(w, &lat);
     if (lat.n)
@@ -390,7 +407,8 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
         if (sinks[i].json)
             ms_json_sink_write_ids(sinks[i].json, ms_world_mail(g_ptr_array_index(worlds, i)), i,
                                    k);
-        rc = MAX(rc, close_pcap(sinks[i].pcap, o));
+        int prc = close_pcap(sinks[i].pcap, o); /* once: MAX() evaluates twice */
+        rc = MAX(rc, prc);
     }
     if (!ms_world_merge_parts((MsWorld *const *) worlds->pdata, k, &error)) {
         fprintf(stderr, "mailsim run: %s\n", error->message);
@@ -443,7 +461,8 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
     long rss_run = ms_cli_peak_rss_kb(); /* before the records are gathered and merged */
     if (!ok)
         fprintf(stderr, "mailsim run: rank %u: %s\n", rank, error->message);
-    rc = MAX(rc, close_pcap(sinks.pcap, o));
+    int prc = close_pcap(sinks.pcap, o); /* once: MAX() evaluates twice */
+    rc = MAX(rc, prc);
     if (sinks.json)
         ms_json_sink_write_ids(sinks.json, ms_world_mail(w), rank, k);
     g_autoptr(GBytes) records = ms_mail_export_records(ms_world_mail(w));
@@ -491,6 +510,7 @@ ms_cmd_run(int argc, char **argv)
                     *level_s = NULL, *stats_path = NULL, *partition_s = NULL, *parts_s = NULL;
     gboolean quiet = FALSE, no_colour = FALSE;
     g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL, *pcap_limit_s = NULL;
+    g_autofree char *keylog_path = NULL;
     g_auto(GStrv) pcap_links = NULL;
     GOptionEntry entries[] = {
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)",
@@ -511,6 +531,10 @@ ms_cmd_run(int argc, char **argv)
           "stop capturing before the file passes this size (e.g. 100MB); the summary says what was "
           "left out",
           "SIZE" },
+        { "tls-keylog", 0, 0, G_OPTION_ARG_FILENAME, &keylog_path,
+          "write the secrets of every TLS session (SSLKEYLOGFILE format: tshark -o "
+          "tls.keylog_file:FILE decrypts the capture)",
+          "FILE" },
         { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path,
           "write the run's statistics (.json or .csv)", "FILE" },
         { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s,
@@ -604,6 +628,8 @@ ms_cmd_run(int argc, char **argv)
                   level };
     if (!quiet && !(partition_s && !parts_s))
         print_title(sc, partition_s != NULL);
+    if (keylog_path && partition_s)
+        return ms_cli_usage(cmd, "--tls-keylog is for a run in one piece (no --partition)");
     if (partition_s && !parts_s)
         return run_part_mpi(sc, &wo, partition_s, &o, until, stats_path);
     if (partition_s) {
@@ -625,8 +651,23 @@ ms_cmd_run(int argc, char **argv)
     int rc = attach_outputs(w, sc, &o, -1, &sinks);
     if (rc != MS_EXIT_OK)
         return rc;
+    FILE *keylog = NULL;
+    if (keylog_path) {
+        keylog = fopen(keylog_path, "w");
+        if (!keylog) {
+            fprintf(stderr, "mailsim run: --tls-keylog: cannot write '%s': %s\n", keylog_path,
+                    g_strerror(errno));
+            return MS_EXIT_USAGE;
+        }
+        ms_mail_set_tls_keylog(ms_world_mail(w), keylog_line, keylog);
+    }
     run_with_progress(w, until ? until : ms_world_default_until(w), isatty(STDERR_FILENO));
-    rc = close_pcap(sinks.pcap, &o);
+    if (keylog && fclose(keylog) != 0) {
+        fprintf(stderr, "mailsim run: --tls-keylog: '%s': %s\n", keylog_path, g_strerror(errno));
+        rc = MS_EXIT_FAILED;
+    }
+    int prc = close_pcap(sinks.pcap, &o); /* once: MAX() evaluates twice */
+    rc = MAX(rc, prc);
     g_autoptr(MsStatsTable) t = ms_stats_collect(w);
     return report(w, t, sinks.pcap, &o, stats_path, rc);
 }

@@ -9,6 +9,8 @@
 #include "mailsim/smtp_client.h"
 #include "mailsim/pop3_server.h"
 #include "mailsim/pop3_client.h"
+#include "mailsim/tls.h"
+#include "mailsim/tls_pki.h"
 
 #define MS_NO_SERVER  G_MAXUINT
 #define MS_NO_HOST_ID G_MAXUINT32
@@ -23,6 +25,7 @@
 #define MS_MAIL_QID_SIZE 17
 
 typedef struct _MsMailQueueEntry MsMailQueueEntry;
+typedef struct _MsMailTls MsMailTls;
 
 /* Work in flight that a connection or a DNS look-up holds through its
  * callback data (SMTP and POP3 sessions, submissions, delivery attempts,
@@ -44,7 +47,7 @@ typedef struct {
 struct _MsMailServer {
     guint index;
     MsHostId host;
-    MsMailListenCtx lsn_smtp, lsn_submission, lsn_pop3;
+    MsMailListenCtx lsn_smtp, lsn_submission, lsn_pop3, lsn_smtps, lsn_pop3s;
     char *hostname;
     GPtrArray *domains;    /* char*, lower case */
     GPtrArray *backup_for; /* char*, lower case: domains relayed as a backup MX */
@@ -62,6 +65,7 @@ struct _MsMailServer {
     GArray *rules;        /* MsReplyRule with owned strings */
     MsTime command_delay;
     gboolean has_readers; /* a simulated client checks this server's mail over POP3 */
+    MsTlsCredentials *tls_cred; /* its certificate and key when it speaks TLS, or NULL */
 };
 
 typedef struct {
@@ -74,6 +78,8 @@ typedef struct {
     gboolean keep;
     GPtrArray *seen_uids; /* char*, for keep-on-server */
     gboolean checking;    /* a POP3 session is running */
+    MsMailClientTls submit_tls, pop3_tls;
+    guint logins_tls, logins_clear; /* passwords sent inside TLS and in the clear */
 } MsMailClient;
 
 struct _MsMailQueueEntry {
@@ -128,10 +134,19 @@ struct _MsMail {
     guint64 last_create_seq;
     guint32 last_create_idx;
     gboolean told_dns, told_routing; /* asides given once per run */
+    gboolean told_tls_may;           /* the aside on opportunistic TLS, once */
     gboolean flat_dns;
     guint64 smtp_sessions, pop3_sessions;
     MsMailOutboundFunc outbound; /* the way out of the world, or NULL */
     gpointer outbound_data;
+    /* TLS (mail_tls.c): NULL pki means the world speaks no TLS at all */
+    MsTlsPki *pki;
+    GHashTable *tls_rngs; /* MsHostId -> MsRng*: looked up, never iterated */
+    MsTlsKeylogFunc keylog;
+    gpointer keylog_data;
+    guint64 tls_handshakes, tls_failures;
+    guint64 hops_tls, hops_clear; /* SMTP and POP3 sessions that carried mail or a login */
+    guint64 logins_tls, logins_clear;
 };
 
 /* mail.c: the MsMail object, its servers and clients, work in flight, traces */
@@ -152,6 +167,37 @@ gboolean ms__server_is_backup_for(const MsMailServer *s, const char *domain);
 gboolean ms__server_keeps_bodies(const MsMail *mail, const MsMailServer *s);
 /* Whether some server of the world takes or backs up mail for `domain`. */
 gboolean ms__mail_domain_in_world(MsMail *mail, const char *domain);
+
+/* mail_tls.c: TLS between simulated TCP and a session's protocol core */
+typedef enum {
+    MS_MAIL_TLS_NOTHING,     /* nothing to report */
+    MS_MAIL_TLS_ESTABLISHED, /* the handshake has just completed */
+    MS_MAIL_TLS_FAILED,      /* it failed or the peer closed: end the session */
+} MsMailTlsEvent;
+/* The per-host TLS stream ("tls/<host id>" off the run's seed). */
+MsRng *ms__mail_tls_rng(MsMail *mail, MsHostId host);
+/* A client channel on conn: the ClientHello leaves at once. verify: a
+ * certificate that fails the PKI's check fails the handshake (else the
+ * narration only says what the check found). Caller frees. */
+MsMailTls *ms__mail_tls_client_new(MsMail *mail, MsTcpConnId conn, MsHostId host, MsHostId peer,
+                                   const char *server_name, gboolean verify, gboolean starttls,
+                                   guint32 message);
+/* A server channel for s on conn, waiting for the ClientHello. */
+MsMailTls *ms__mail_tls_server_new(MsMail *mail, MsTcpConnId conn, MsMailServer *s, MsHostId peer,
+                                   guint32 message);
+void ms__mail_tls_free(MsMailTls *t);
+/* TCP octets in; records the endpoint answers with leave at once; *plain
+ * gets the application data opened (caller unrefs), or NULL. */
+MsMailTlsEvent ms__mail_tls_feed(MsMailTls *t, const guint8 *data, gsize len, GBytes **plain);
+/* Seals plain (consumed) and sends it (queued until the handshake ends). */
+void ms__mail_tls_send(MsMailTls *t, GBytes *plain);
+/* close_notify (RFC 8446 6.1) before the TCP close. */
+void ms__mail_tls_close(MsMailTls *t);
+const char *ms__mail_tls_error(const MsMailTls *t);
+/* Counts a hop (a session that carried a message or a login) as
+ * encrypted or clear, and a login likewise: the summary's figures. */
+void ms__mail_tls_count_hop(MsMail *mail, guint32 message, gboolean encrypted);
+void ms__mail_tls_count_login(MsMail *mail, MsMailClient *client, gboolean encrypted);
 
 /* mail_record.c: message records and the Message-ID index */
 /* Sets up and frees the records, their texts and the index (ms_mail_new

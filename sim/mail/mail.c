@@ -50,6 +50,7 @@ server_free(gpointer p)
     g_ptr_array_unref(s->queue);
     g_hash_table_destroy(s->greylist);
     ms__rules_free(s->rules);
+    ms_tls_credentials_free(s->tls_cred);
     g_free(s);
 }
 
@@ -112,10 +113,60 @@ ms_mail_free(MsMail *m)
     g_hash_table_destroy(m->local_domains);
     g_hash_table_destroy(m->backup_domains);
     ms__mail_records_clear(m);
+    ms_tls_pki_free(m->pki);
+    if (m->tls_rngs)
+        g_hash_table_destroy(m->tls_rngs);
     g_free(m);
 }
 
 /* --- servers and clients ------------------------------------------------ */
+
+gboolean
+ms_mail_enable_tls(MsMail *m, MsTlsPki *pki, guint64 seed, GError **error)
+{
+    g_return_val_if_fail(m != NULL && pki != NULL && m->pki == NULL, FALSE);
+    m->pki = pki;
+    /* Certificates in server order, each from a stream named by its host
+     * name: adding a server never changes another's certificate. */
+    for (guint i = 0; i < m->servers->len; i++) {
+        MsMailServer *s = g_ptr_array_index(m->servers, i);
+        if (!s->policy.tls || s->tls_cred)
+            continue;
+        MsRng rng;
+        g_autofree char *name = g_strdup_printf("tls-cert/%s", s->hostname);
+        ms_rng_init_named(&rng, seed, name);
+        s->tls_cred = ms_tls_pki_issue(pki, s->hostname, s->policy.cert_fault, &rng, error);
+        if (!s->tls_cred) {
+            g_prefix_error(error, "certificate of %s: ", s->hostname);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+gboolean
+ms_mail_tls_enabled(const MsMail *m)
+{
+    return m && m->pki;
+}
+
+void
+ms_mail_set_tls_keylog(MsMail *m, void (*fn)(const char *line, gpointer user_data),
+                       gpointer user_data)
+{
+    g_return_if_fail(m != NULL);
+    m->keylog = fn;
+    m->keylog_data = fn ? user_data : NULL;
+}
+
+void
+ms_mail_set_client_tls(MsMail *m, guint client, MsMailClientTls submission, MsMailClientTls pop3)
+{
+    g_return_if_fail(m != NULL && client < m->clients->len);
+    MsMailClient *c = g_ptr_array_index(m->clients, client);
+    c->submit_tls = submission;
+    c->pop3_tls = pop3;
+}
 
 void
 ms_mail_set_flat_dns(MsMail *m, gboolean flat)

@@ -48,6 +48,9 @@ typedef struct {
     gboolean session_done;
     gboolean finished;
     MsEventId connect_timer; /* until the handshake completes */
+    MsMailTls *tls;          /* after STARTTLS succeeded */
+    gboolean tls_verify;     /* smtp_tls_security_level=verify */
+    char *session_text;      /* the client's own reason when TLS ended it */
 } Attempt;
 
 static void try_next_address(MsMail *m, MsMailQueueEntry *e);
@@ -624,6 +627,23 @@ hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointe
     (void) txn;
     a->txn_status = (int) st;
     a->txn_code = reply ? reply->code : 0;
+    if (st == MS_SMTP_TXN_ACCEPTED) {
+        /* A hop the message crossed: inside TLS or in the clear. */
+        MsMail *m = a->mail;
+        gboolean enc = ms_smtp_client_tls_active(a->core);
+        ms__mail_tls_count_hop(m, a->entry->message, enc);
+        if (m->pki && !enc)
+            ms__mail_note(m, a->entry->server->host, a->peer, a->entry->message,
+                          "the message crossed from %s to %s in the clear%s: every router and "
+                          "link on the way could read it",
+                          a->entry->server->hostname,
+                          a->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, a->peer) : "?",
+                          a->entry->server->policy.tls &&
+                                  a->entry->server->policy.smtp_tls_level == MS_MTA_TLS_MAY
+                              ? " (the receiver offered no STARTTLS, and opportunistic TLS does "
+                                "not insist)"
+                              : "");
+    }
     g_free(a->txn_reply);
     a->txn_reply = reply && reply->code ? g_strdup_printf("%u %s %s", reply->code, reply->enhanced,
                                                           reply->text ? reply->text : "")
@@ -634,9 +654,11 @@ static void
 hook_session_result(MsSmtpSessionStatus st, const MsSmtpReply *reply, gpointer ud)
 {
     Attempt *a = ud;
-    (void) reply;
     a->session_status = st;
     a->session_done = TRUE;
+    if ((st == MS_SMTP_SESSION_TLS_UNAVAILABLE || st == MS_SMTP_SESSION_TLS_FAILED) && reply &&
+        reply->text)
+        a->session_text = g_strdup(reply->text);
 }
 
 static void
@@ -681,7 +703,9 @@ attempt_finish(Attempt *a, const char *conn_error)
                           a->session_status == MS_SMTP_SESSION_CONNECTION_LOST ||
                           a->session_status == MS_SMTP_SESSION_SERVER_CLOSED ||
                           a->session_status == MS_SMTP_SESSION_HELO_REFUSED ||
-                          a->session_status == MS_SMTP_SESSION_PROTOCOL_ERROR;
+                          a->session_status == MS_SMTP_SESSION_PROTOCOL_ERROR ||
+                          a->session_status == MS_SMTP_SESSION_TLS_UNAVAILABLE ||
+                          a->session_status == MS_SMTP_SESSION_TLS_FAILED;
     if (a->txn_status == MS_SMTP_TXN_ACCEPTED || a->txn_status == MS_SMTP_TXN_PERMFAIL)
         conn_level = FALSE;
     const char *peer_name = a->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, a->peer) : "?";
@@ -721,11 +745,13 @@ attempt_finish(Attempt *a, const char *conn_error)
     }
     g_ptr_array_unref(keep);
     g_free(e->last_error);
-    e->last_error =
-        g_strdup_printf("connection to %s: %s", peer_name,
-                        conn_error        ? conn_error
-                        : a->session_done ? ms_smtp_session_status_to_string(a->session_status)
-                                          : "lost");
+    e->last_error = a->session_text
+                        ? g_strdup(a->session_text)
+                        : g_strdup_printf("connection to %s: %s", peer_name,
+                                          conn_error ? conn_error
+                                          : a->session_done
+                                              ? ms_smtp_session_status_to_string(a->session_status)
+                                              : "lost");
     ms__mail_note(m, s->host, a->peer, e->message, "%s could not deliver to %s (%s)%s", s->hostname,
                   peer_name, e->last_error,
                   e->next_addr < e->addrs->len ? "; it tries the next address" : "");
@@ -739,6 +765,8 @@ attempt_free(Attempt *a)
     if (a->connect_timer)
         ms_engine_cancel(a->mail->engine, a->connect_timer);
     ms_smtp_client_free(a->core);
+    ms__mail_tls_free(a->tls);
+    g_free(a->session_text);
     g_array_free(a->rcpt_codes, TRUE);
     g_ptr_array_unref(a->rcpt_texts);
     g_free(a->txn_reply);
@@ -749,9 +777,22 @@ static gboolean
 attempt_pump(Attempt *a)
 {
     GBytes *out;
-    while ((out = ms_smtp_client_take_output(a->core)))
-        ms__send_bytes(a->mail, a->conn, out);
+    while ((out = ms_smtp_client_take_output(a->core))) {
+        if (a->tls)
+            ms__mail_tls_send(a->tls, out);
+        else
+            ms__send_bytes(a->mail, a->conn, out);
+    }
+    if (!a->tls && ms_smtp_client_wants_tls(a->core)) {
+        MsMailServer *s = a->entry->server;
+        a->tls = ms__mail_tls_client_new(
+            a->mail, a->conn, s->host, a->peer,
+            a->peer != MS_NO_HOST_ID ? ms_net_host_name(a->mail->net, a->peer) : NULL,
+            a->tls_verify, TRUE, a->entry->message);
+    }
     if (ms_smtp_client_is_closed(a->core)) {
+        if (a->tls)
+            ms__mail_tls_close(a->tls);
         ms_tcp_close(a->mail->tcp, a->conn);
         attempt_finish(a, NULL);
         attempt_free(a);
@@ -793,7 +834,25 @@ attempt_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpoint
     Attempt *a = ud;
     (void) tcp;
     (void) conn;
-    ms_smtp_client_feed(a->core, data, len);
+    if (!a->tls) {
+        ms_smtp_client_feed(a->core, data, len);
+        attempt_pump(a);
+        return;
+    }
+    g_autoptr(GBytes) plain = NULL;
+    MsMailTlsEvent ev = ms__mail_tls_feed(a->tls, data, len, &plain);
+    if (ev == MS_MAIL_TLS_FAILED) {
+        g_autofree char *why = g_strdup_printf(
+            "TLS with %s failed: %s",
+            a->peer != MS_NO_HOST_ID ? ms_net_host_name(a->mail->net, a->peer) : "?",
+            ms__mail_tls_error(a->tls));
+        ms_smtp_client_tls_failed(a->core, why);
+    } else {
+        if (ev == MS_MAIL_TLS_ESTABLISHED && ms_smtp_client_wants_tls(a->core))
+            ms_smtp_client_tls_started(a->core);
+        if (plain)
+            ms_smtp_client_feed(a->core, g_bytes_get_data(plain, NULL), g_bytes_get_size(plain));
+    }
     attempt_pump(a);
 }
 
@@ -831,6 +890,20 @@ try_next_address(MsMail *m, MsMailQueueEntry *e)
     g_ptr_array_set_size(a->rcpt_texts, (gint) e->rcpts->len);
     MsSmtpClientConfig cfg = { 0 };
     cfg.helo_name = s->hostname;
+    char peer_ip[MS_IPV4_STRLEN];
+    ms_ipv4_format(addr, peer_ip);
+    g_autofree char *peer_name = g_strdup_printf(
+        "%s[%s]", peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, peer) : peer_ip, peer_ip);
+    cfg.peer_name = peer_name;
+    if (m->pki && s->policy.tls) {
+        /* Postfix's smtp_tls_security_level: verify is encrypt whose
+         * handshake also checks the certificate. */
+        MsMtaTlsLevel lvl = s->policy.smtp_tls_level;
+        cfg.tls_level = lvl == MS_MTA_TLS_NONE  ? MS_SMTP_TLS_NONE
+                        : lvl == MS_MTA_TLS_MAY ? MS_SMTP_TLS_MAY
+                                                : MS_SMTP_TLS_ENCRYPT;
+        a->tls_verify = lvl == MS_MTA_TLS_VERIFY;
+    }
     a->core = ms_smtp_client_new(
         &cfg, ms_trace_enabled(m->trace) ? &client_hooks : &client_hooks_quiet, a);
     const char **rcpts = g_new0(const char *, e->rcpts->len + 1);

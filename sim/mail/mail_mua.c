@@ -2,7 +2,12 @@
  * headers, a Message-ID the accounting follows) and submitting it to its
  * ISP's server on port 587 with SMTP AUTH (RFC 6409, RFC 4954). A refused
  * login (535) or a refused message leaves the message with the client, which
- * reports it. Also the scheduled mail checks (mail_pop3.c does the POP3). */
+ * reports it. Also the scheduled mail checks (mail_pop3.c does the POP3).
+ * In a world that speaks TLS the client protects the session as its
+ * settings say: STARTTLS on 587, required before the login (RFC 3207,
+ * RFC 8314 3), or implicit TLS on 465 (RFC 8314 3.3); like every real mail
+ * program it verifies the server's certificate and gives up (the message
+ * stays in the outbox) when it does not pass. */
 #include "mail-private.h"
 
 #include <string.h>
@@ -16,11 +21,16 @@ typedef struct {
     MsTcpConnId conn;
     MsSmtpClient *core;
     gboolean finished;
+    MsMailTls *tls; /* the TLS channel once STARTTLS succeeded (or at once on 465) */
+    gboolean implicit;
+    gboolean told_login;
 } Submit;
 
+static void submit_connected(MsTcp *tcp, MsTcpConnId conn, gpointer ud);
 static void submit_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
 static void submit_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud);
 static const MsTcpCallbacks submit_cb = { NULL, submit_data, submit_closed };
+static const MsTcpCallbacks submit_tls_cb = { submit_connected, submit_data, submit_closed };
 
 static void
 refuse_all(Submit *x, const char *why)
@@ -67,15 +77,24 @@ h_txn(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointer ud)
     Submit *x = ud;
     (void) txn;
     if (st == MS_SMTP_TXN_ACCEPTED) {
+        gboolean enc = ms_smtp_client_tls_active(x->core);
+        ms__mail_tls_count_hop(x->mail, x->message, enc);
+        if (x->mail->pki && !enc)
+            ms__mail_note(x->mail, x->client->host, x->server->host, x->message,
+                          "the message crossed from %s to %s in the clear: every router and "
+                          "link on the way could read it",
+                          ms_net_host_name(x->mail->net, x->client->host), x->server->hostname);
         ms__mail_note(x->mail, x->client->host, x->server->host, x->message,
                       "%s has handed the message to its ISP's server %s",
                       ms_net_host_name(x->mail->net, x->client->host), x->server->hostname);
         return;
     }
-    g_autofree char *why = reply && reply->code
-                               ? g_strdup_printf("the server said %u %s %s", reply->code,
-                                                 reply->enhanced, reply->text ? reply->text : "")
-                               : g_strdup("the connection was lost");
+    g_autofree char *why =
+        reply && reply->code ? g_strdup_printf("the server said %u %s %s", reply->code,
+                                               reply->enhanced, reply->text ? reply->text : "")
+        /* the client's own TLS verdicts carry an enhanced code (4.7.x) */
+        : reply && reply->enhanced[0] && reply->text ? g_strdup(reply->text)
+                                                     : g_strdup("the connection was lost");
     refuse_all(x, why);
 }
 
@@ -101,11 +120,51 @@ h_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
 
 static const MsSmtpClientHooks submit_hooks = { h_rcpt, h_txn, h_session, h_trace };
 
+/* Where the password went, told as it leaves (once per session): the
+ * line a lesson on TLS is about. */
+static void
+tell_login(Submit *x)
+{
+    gboolean inside = FALSE;
+    if (x->told_login || !ms_smtp_client_auth_sent(x->core, &inside))
+        return;
+    x->told_login = TRUE;
+    MsMail *m = x->mail;
+    ms__mail_tls_count_login(m, x->client, inside);
+    if (!m->pki)
+        return; /* a world without TLS keeps its old story */
+    if (inside)
+        ms__mail_note(m, x->client->host, x->server->host, x->message,
+                      "%s logged in to %s inside TLS: the password crossed the network "
+                      "encrypted, and nobody on the path can read it",
+                      ms_net_host_name(m->net, x->client->host), x->server->hostname);
+    else {
+        /* What an eavesdropper copies off the wire (RFC 4616 2: authzid,
+         * NUL, user, NUL, password), and what it decodes to: these are
+         * the simulation's own teaching passwords. */
+        MsMailClient *c = x->client;
+        gsize ul = strlen(c->address), pl = strlen(c->password);
+        g_autofree guint8 *raw = g_malloc(ul + pl + 2);
+        raw[0] = 0;
+        memcpy(raw + 1, c->address, ul);
+        raw[ul + 1] = 0;
+        memcpy(raw + ul + 2, c->password, pl);
+        g_autofree char *b64 = g_base64_encode(raw, ul + pl + 2);
+        ms__mail_note(m, c->host, x->server->host, x->message,
+                      "%s logged in to %s in the clear: anyone who sees the packets reads "
+                      "\"AUTH PLAIN %s\", which is only base64 for the user %s and the password "
+                      "\"%s\"",
+                      ms_net_host_name(m->net, c->host), x->server->hostname, b64, c->address,
+                      c->password);
+    }
+}
+
 static void
 submit_free(Submit *x)
 {
     ms__live_remove(x->mail, &x->live);
     ms_smtp_client_free(x->core);
+    ms__mail_tls_free(x->tls);
     g_free(x);
 }
 
@@ -113,12 +172,33 @@ static void
 submit_pump(Submit *x)
 {
     GBytes *out;
-    while ((out = ms_smtp_client_take_output(x->core)))
-        ms__send_bytes(x->mail, x->conn, out);
+    tell_login(x);
+    while ((out = ms_smtp_client_take_output(x->core))) {
+        if (x->tls)
+            ms__mail_tls_send(x->tls, out);
+        else
+            ms__send_bytes(x->mail, x->conn, out);
+    }
+    if (!x->tls && ms_smtp_client_wants_tls(x->core))
+        x->tls = ms__mail_tls_client_new(x->mail, x->conn, x->client->host, x->server->host,
+                                         x->server->hostname, TRUE, TRUE, x->message);
     if (ms_smtp_client_is_closed(x->core)) {
+        if (x->tls)
+            ms__mail_tls_close(x->tls);
         ms_tcp_close(x->mail->tcp, x->conn);
         submit_free(x);
     }
+}
+
+static void
+submit_connected(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
+{
+    Submit *x = ud;
+    (void) tcp;
+    (void) conn;
+    if (x->implicit && !x->tls) /* RFC 8314 3.3: TLS from the first octet */
+        x->tls = ms__mail_tls_client_new(x->mail, x->conn, x->client->host, x->server->host,
+                                         x->server->hostname, TRUE, FALSE, x->message);
 }
 
 static void
@@ -127,7 +207,23 @@ submit_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointe
     Submit *x = ud;
     (void) tcp;
     (void) conn;
-    ms_smtp_client_feed(x->core, data, len);
+    if (!x->tls) {
+        ms_smtp_client_feed(x->core, data, len);
+        submit_pump(x);
+        return;
+    }
+    g_autoptr(GBytes) plain = NULL;
+    MsMailTlsEvent ev = ms__mail_tls_feed(x->tls, data, len, &plain);
+    if (ev == MS_MAIL_TLS_FAILED) {
+        g_autofree char *why = g_strdup_printf("TLS with %s failed: %s", x->server->hostname,
+                                               ms__mail_tls_error(x->tls));
+        ms_smtp_client_tls_failed(x->core, why);
+    } else {
+        if (ev == MS_MAIL_TLS_ESTABLISHED && ms_smtp_client_wants_tls(x->core))
+            ms_smtp_client_tls_started(x->core);
+        if (plain)
+            ms_smtp_client_feed(x->core, g_bytes_get_data(plain, NULL), g_bytes_get_size(plain));
+    }
     submit_pump(x);
 }
 
@@ -252,16 +348,32 @@ on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
     cfg.helo_name = ms_net_host_name(m->net, c->host);
     cfg.auth_user = c->address;
     cfg.auth_password = c->password;
+    char ip[MS_IPV4_STRLEN];
+    ms_ipv4_format(ms_net_host_addr(m->net, s->host), ip);
+    g_autofree char *peer_name = g_strdup_printf("%s[%s]", s->hostname, ip);
+    MsMailClientTls mode = m->pki ? c->submit_tls : MS_MAIL_CLIENT_TLS_NONE;
+    cfg.peer_name = peer_name;
+    /* A mail program that uses TLS insists on it: it never falls back to
+     * sending the password in the clear. */
+    cfg.tls_level = mode == MS_MAIL_CLIENT_TLS_STARTTLS ? MS_SMTP_TLS_ENCRYPT : MS_SMTP_TLS_NONE;
+    cfg.tls_active = mode == MS_MAIL_CLIENT_TLS_IMPLICIT;
+    x->implicit = cfg.tls_active;
     x->core = ms_smtp_client_new(&cfg, &submit_hooks, x);
     ms_smtp_client_add_message(x->core, c->address, (const char *const *) p->rcpts, p->data);
     ms_smtp_client_finish(x->core);
+    guint16 port = x->implicit ? MS_SMTPS_PORT : MS_SUBMISSION_PORT;
+    const char *how = mode == MS_MAIL_CLIENT_TLS_STARTTLS ? " (STARTTLS first, then the login)"
+                      : mode == MS_MAIL_CLIENT_TLS_IMPLICIT
+                          ? " (implicit TLS: encrypted from the first octet)"
+                      : m->pki ? " (no TLS: everything in the clear)"
+                               : "";
     ms__mail_note(m, c->host, s->host, p->message,
                   "%s sends message %s (\"%s\", %" G_GSIZE_FORMAT
-                  " bytes) from %s: SMTP to %s port 587, logging in as %s",
+                  " bytes) from %s: SMTP to %s port %u, logging in as %s%s",
                   ms_net_host_name(m->net, c->host), r->label, r->subject,
-                  g_bytes_get_size(p->data), c->address, s->hostname, c->address);
-    x->conn = ms_tcp_connect_tagged(m->tcp, c->host, ms_net_host_addr(m->net, s->host),
-                                    MS_SUBMISSION_PORT, &submit_cb, x, p->message);
+                  g_bytes_get_size(p->data), c->address, s->hostname, port, c->address, how);
+    x->conn = ms_tcp_connect_tagged(m->tcp, c->host, ms_net_host_addr(m->net, s->host), port,
+                                    x->implicit ? &submit_tls_cb : &submit_cb, x, p->message);
     pending_free(p);
 }
 

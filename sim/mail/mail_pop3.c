@@ -11,7 +11,13 @@
  * (auth_fail_delay_ms), which is when the client reads it.
  *
  * The maildrop hooks (MsMailDrop, declared in mail.h) are shared with the
- * bridge, whose real POP3 listener serves the same stores. */
+ * bridge, whose real POP3 listener serves the same stores.
+ *
+ * TLS, when the world speaks it: the server offers STLS on 110 and logins
+ * only inside TLS (Dovecot's disable_plaintext_auth) unless its policy
+ * says otherwise, and listens on 995 for implicit TLS (RFC 8314 3.3); the
+ * client uses STLS or 995 as its settings say, requires TLS before the
+ * login and verifies the certificate, as real mail programs do. */
 #include "mail-private.h"
 
 #include <string.h>
@@ -25,6 +31,7 @@ typedef struct {
     MsPop3Server *core;
     MsMailDrop *drop;
     MsEventId resume;
+    MsMailTls *tls;
 } Pop3d;
 
 static void pop3d_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
@@ -40,6 +47,7 @@ pop3d_free(Pop3d *x)
         ms_engine_cancel(x->mail->engine, x->resume);
     ms_pop3_server_free(x->core); /* releases a held lock (RFC 1939: no UPDATE) */
     ms_mail_drop_free(x->drop);
+    ms__mail_tls_free(x->tls);
     g_free(x);
 }
 
@@ -47,8 +55,14 @@ static void
 pop3d_pump(Pop3d *x)
 {
     GBytes *out;
-    while ((out = ms_pop3_server_take_output(x->core)))
-        ms__send_bytes(x->mail, x->conn, out);
+    while ((out = ms_pop3_server_take_output(x->core))) {
+        if (x->tls)
+            ms__mail_tls_send(x->tls, out);
+        else
+            ms__send_bytes(x->mail, x->conn, out);
+    }
+    if (!x->tls && ms_pop3_server_wants_tls(x->core)) /* "+OK" to STLS has left */
+        x->tls = ms__mail_tls_server_new(x->mail, x->conn, x->server, x->peer, 0);
     guint64 delay = ms_pop3_server_take_delay_ms(x->core);
     if (delay) {
         MsEventData d = { { 0 } };
@@ -58,6 +72,8 @@ pop3d_pump(Pop3d *x)
         return;
     }
     if (ms_pop3_server_is_closed(x->core)) {
+        if (x->tls)
+            ms__mail_tls_close(x->tls);
         ms_tcp_close(x->mail->tcp, x->conn);
         pop3d_free(x);
     }
@@ -233,10 +249,16 @@ pop3d_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
     g_autofree char *token = g_strdup_printf("%u.%" G_GINT64_FORMAT, ++l->server->pop3_count,
                                              ms_engine_now(l->mail->engine));
     cfg.apop_token = token;
+    gboolean tls = l->mail->pki && l->server->tls_cred;
+    cfg.offer_stls = tls;
+    cfg.tls_active = tls && l->port == MS_POP3S_PORT;
+    cfg.auth_requires_tls = tls && l->server->policy.tls_auth_only;
     x->drop = ms_mail_drop_new(l->mail, l->server->index, x->peer);
     x->core = ms_pop3_server_new(&cfg, ms_mail_drop_hooks(), x->drop);
     x->drop->core = x->core;
     ms_tcp_set_callbacks(tcp, conn, &pop3d_cb, x);
+    if (cfg.tls_active)
+        x->tls = ms__mail_tls_server_new(l->mail, conn, l->server, x->peer, 0);
     ms_pop3_server_start(x->core);
     pop3d_pump(x);
 }
@@ -249,7 +271,22 @@ pop3d_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer
     Pop3d *x = ud;
     (void) tcp;
     (void) conn;
-    ms_pop3_server_feed(x->core, data, len);
+    if (x->tls) {
+        g_autoptr(GBytes) plain = NULL;
+        MsMailTlsEvent ev = ms__mail_tls_feed(x->tls, data, len, &plain);
+        if (ev == MS_MAIL_TLS_FAILED) {
+            ms_pop3_server_tls_failed(x->core);
+            ms_tcp_close(x->mail->tcp, x->conn);
+            pop3d_free(x);
+            return;
+        }
+        if (ev == MS_MAIL_TLS_ESTABLISHED && ms_pop3_server_wants_tls(x->core))
+            ms_pop3_server_tls_started(x->core);
+        if (plain)
+            ms_pop3_server_feed(x->core, g_bytes_get_data(plain, NULL), g_bytes_get_size(plain));
+    } else {
+        ms_pop3_server_feed(x->core, data, len);
+    }
     if (!x->resume)
         pop3d_pump(x);
 }
@@ -267,7 +304,10 @@ void
 ms__pop3d_listen(MsMail *m, MsMailServer *s)
 {
     s->lsn_pop3 = (MsMailListenCtx){ m, s, MS_POP3_PORT };
+    s->lsn_pop3s = (MsMailListenCtx){ m, s, MS_POP3S_PORT };
     ms_tcp_listen(m->tcp, s->host, MS_POP3_PORT, &pop3_listen_cb, &s->lsn_pop3);
+    if (s->policy.tls)
+        ms_tcp_listen(m->tcp, s->host, MS_POP3S_PORT, &pop3_listen_cb, &s->lsn_pop3s);
 }
 
 /* --- the client side: a mail check ------------------------------------ */
@@ -280,11 +320,14 @@ typedef struct {
     MsTcpConnId conn;
     MsPop3Client *core;
     gboolean done;
+    MsMailTls *tls;
+    gboolean implicit, told_login;
 } Pop3c;
 
+static void pop3c_connected(MsTcp *tcp, MsTcpConnId conn, gpointer ud);
 static void pop3c_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
 static void pop3c_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud);
-static const MsTcpCallbacks pop3c_cb = { NULL, pop3c_data, pop3c_closed };
+static const MsTcpCallbacks pop3c_cb = { pop3c_connected, pop3c_data, pop3c_closed };
 
 static void
 c_message(gpointer ud, guint msgno, const char *uid, GBytes *message)
@@ -341,19 +384,65 @@ pop3c_free(Pop3c *x)
 {
     ms__live_remove(x->mail, &x->live);
     ms_pop3_client_free(x->core);
+    ms__mail_tls_free(x->tls);
     g_free(x);
+}
+
+/* Where the password went, told as it leaves. */
+static void
+tell_login(Pop3c *x)
+{
+    gboolean inside = FALSE;
+    if (x->told_login || !ms_pop3_client_login_sent(x->core, &inside))
+        return;
+    x->told_login = TRUE;
+    MsMail *m = x->mail;
+    ms__mail_tls_count_login(m, x->client, inside);
+    if (!m->pki)
+        return;
+    if (inside)
+        ms__mail_note(m, x->client->host, x->server->host, 0,
+                      "%s logs in to %s inside TLS: the password crosses the network encrypted",
+                      ms_net_host_name(m->net, x->client->host), x->server->hostname);
+    else
+        ms__mail_note(m, x->client->host, x->server->host, 0,
+                      "%s logs in to %s in the clear: anyone who sees the packets reads \"USER "
+                      "%s\" and \"PASS %s\"",
+                      ms_net_host_name(m->net, x->client->host), x->server->hostname,
+                      x->client->user, x->client->password);
 }
 
 static void
 pop3c_pump(Pop3c *x)
 {
     GBytes *out;
-    while ((out = ms_pop3_client_take_output(x->core)))
-        ms__send_bytes(x->mail, x->conn, out);
+    tell_login(x);
+    while ((out = ms_pop3_client_take_output(x->core))) {
+        if (x->tls)
+            ms__mail_tls_send(x->tls, out);
+        else
+            ms__send_bytes(x->mail, x->conn, out);
+    }
+    if (!x->tls && ms_pop3_client_wants_tls(x->core))
+        x->tls = ms__mail_tls_client_new(x->mail, x->conn, x->client->host, x->server->host,
+                                         x->server->hostname, TRUE, TRUE, 0);
     if (ms_pop3_client_is_closed(x->core)) {
+        if (x->tls)
+            ms__mail_tls_close(x->tls);
         ms_tcp_close(x->mail->tcp, x->conn);
         pop3c_free(x);
     }
+}
+
+static void
+pop3c_connected(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
+{
+    Pop3c *x = ud;
+    (void) tcp;
+    (void) conn;
+    if (x->implicit && !x->tls) /* RFC 8314 3.3 */
+        x->tls = ms__mail_tls_client_new(x->mail, x->conn, x->client->host, x->server->host,
+                                         x->server->hostname, TRUE, FALSE, 0);
 }
 
 static void
@@ -362,7 +451,23 @@ pop3c_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer
     Pop3c *x = ud;
     (void) tcp;
     (void) conn;
-    ms_pop3_client_feed(x->core, data, len);
+    if (!x->tls) {
+        ms_pop3_client_feed(x->core, data, len);
+        pop3c_pump(x);
+        return;
+    }
+    g_autoptr(GBytes) plain = NULL;
+    MsMailTlsEvent ev = ms__mail_tls_feed(x->tls, data, len, &plain);
+    if (ev == MS_MAIL_TLS_FAILED) {
+        g_autofree char *why = g_strdup_printf("TLS with %s failed: %s", x->server->hostname,
+                                               ms__mail_tls_error(x->tls));
+        ms_pop3_client_tls_failed(x->core, why);
+    } else {
+        if (ev == MS_MAIL_TLS_ESTABLISHED && ms_pop3_client_wants_tls(x->core))
+            ms_pop3_client_tls_started(x->core);
+        if (plain)
+            ms_pop3_client_feed(x->core, g_bytes_get_data(plain, NULL), g_bytes_get_size(plain));
+    }
     pop3c_pump(x);
 }
 
@@ -407,12 +512,25 @@ ms__mua_check(MsMail *m, MsMailClient *c)
             skip[i] = g_ptr_array_index(c->seen_uids, i);
         cfg.skip_uids = skip;
     }
+    MsMailClientTls mode = m->pki ? c->pop3_tls : MS_MAIL_CLIENT_TLS_NONE;
+    cfg.tls_level = mode == MS_MAIL_CLIENT_TLS_STARTTLS ? MS_POP3_TLS_ENCRYPT : MS_POP3_TLS_NONE;
+    cfg.tls_active = mode == MS_MAIL_CLIENT_TLS_IMPLICIT;
+    x->implicit = cfg.tls_active;
     x->core = ms_pop3_client_new(&cfg, &pop3c_hooks, x);
     c->checking = TRUE;
-    ms__mail_note(m, c->host, s->host, 0, "%s checks for new mail: POP3 to %s as user %s",
-                  ms_net_host_name(m->net, c->host), s->hostname, c->user);
-    x->conn = ms_tcp_connect(m->tcp, c->host, ms_net_host_addr(m->net, s->host), MS_POP3_PORT,
-                             &pop3c_cb, x);
+    guint16 port = x->implicit ? MS_POP3S_PORT : MS_POP3_PORT;
+    if (m->pki)
+        ms__mail_note(m, c->host, s->host, 0,
+                      "%s checks for new mail: POP3 to %s port %u as user %s%s",
+                      ms_net_host_name(m->net, c->host), s->hostname, port, c->user,
+                      mode == MS_MAIL_CLIENT_TLS_STARTTLS   ? " (STLS first, then the login)"
+                      : mode == MS_MAIL_CLIENT_TLS_IMPLICIT ? " (implicit TLS)"
+                                                            : " (no TLS: everything in the clear)");
+    else
+        ms__mail_note(m, c->host, s->host, 0, "%s checks for new mail: POP3 to %s as user %s",
+                      ms_net_host_name(m->net, c->host), s->hostname, c->user);
+    x->conn =
+        ms_tcp_connect(m->tcp, c->host, ms_net_host_addr(m->net, s->host), port, &pop3c_cb, x);
 }
 
 void

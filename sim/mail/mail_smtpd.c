@@ -14,7 +14,15 @@
  *     is in the server's care before the 250 goes out.
  * Accepted mail goes to ms__mail_accept() (mail_accept.c): local
  * recipients to mailboxes (with Return-Path:, RFC 5321 4.4), others to the
- * MTA queue. */
+ * MTA queue.
+ *
+ * TLS, when the world speaks it: STARTTLS as the policy offers it (RFC
+ * 3207; the core decides when, mail_tls.c carries the records), and port
+ * 465 where TLS starts with the connection (RFC 8314 3.3). Replies held
+ * back by a command delay leave in the clear when they were written before
+ * the handshake (the 220 to STARTTLS is one of them): the channel goes on
+ * only once they are out. The Received: header names the protocol with
+ * RFC 3848's "S" (ESMTPS, ESMTPSA) when the message came inside TLS. */
 #include "mail-private.h"
 
 #include <string.h>
@@ -34,6 +42,7 @@ typedef struct {
     GByteArray *pending; /* replies held back by a command delay */
     MsEventId flush;
     char *mail_from; /* reverse path of the accepted MAIL, for the greylist triple */
+    MsMailTls *tls;  /* after STARTTLS, or from the start on 465 */
 } Session;
 
 static void session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
@@ -51,12 +60,23 @@ session_free(Session *x)
     g_free(x->txn_rcpt);
     g_byte_array_unref(x->pending);
     g_free(x->mail_from);
+    ms__mail_tls_free(x->tls);
     g_free(x);
 }
 
 /* Sends what the core has to say, at once or after the server's command
  * delay; closes when the core is done and nothing is held back. Returns
  * FALSE when the session is gone. */
+/* Octets of the protocol onto the wire: sealed once TLS is on. */
+static void
+send_out(Session *x, const guint8 *d, gsize n)
+{
+    if (x->tls)
+        ms__mail_tls_send(x->tls, g_bytes_new(d, n));
+    else
+        ms_tcp_send(x->mail->tcp, x->conn, d, n);
+}
+
 static gboolean
 pump(Session *x)
 {
@@ -68,9 +88,12 @@ pump(Session *x)
         if (delay > 0)
             g_byte_array_append(x->pending, d, (guint) n);
         else
-            ms_tcp_send(x->mail->tcp, x->conn, d, n);
+            send_out(x, d, n);
         g_bytes_unref(out);
     }
+    /* The 220 to STARTTLS has left: the handshake may begin. */
+    if (!x->tls && x->pending->len == 0 && ms_smtp_server_wants_tls(x->core))
+        x->tls = ms__mail_tls_server_new(x->mail, x->conn, x->server, x->peer, x->message);
     if (x->pending->len > 0 && !x->flush) {
         MsEventData ev = { { 0 } };
         ev.ptr[0] = x;
@@ -78,6 +101,8 @@ pump(Session *x)
                                          x->mail->ev_smtpd_flush, ev);
     }
     if (ms_smtp_server_is_closed(x->core) && x->pending->len == 0) {
+        if (x->tls)
+            ms__mail_tls_close(x->tls);
         ms_tcp_close(x->mail->tcp, x->conn);
         session_free(x);
         return FALSE;
@@ -92,7 +117,7 @@ on_flush(MsEngine *e, const MsEvent *ev, gpointer user_data)
     (void) e;
     (void) user_data;
     x->flush = 0;
-    ms_tcp_send(x->mail->tcp, x->conn, x->pending->data, x->pending->len);
+    send_out(x, x->pending->data, x->pending->len);
     g_byte_array_set_size(x->pending, 0);
     pump(x);
 }
@@ -158,7 +183,7 @@ hook_mail_from(const MsSmtpSession *ss, const char *from, guint64 size, MsSmtpRe
     (void) size;
     g_free(x->mail_from);
     x->mail_from = g_strdup(from);
-    if (x->port == MS_SUBMISSION_PORT && !ss->auth_user)
+    if (x->port != MS_SMTP_PORT && !ss->auth_user)
         ms_smtp_reply_set(reply, 530, "5.7.0", "Authentication required"); /* RFC 4954 6 */
 }
 
@@ -239,7 +264,9 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
     ms__mail_queue_id(s, qid);
     char peer_ip[MS_IPV4_STRLEN];
     ms_ipv4_format(x->peer_addr, peer_ip);
-    const char *with = ss->auth_user ? "ESMTPA" : (ss->esmtp ? "ESMTP" : "SMTP"); /* RFC 3848 */
+    /* RFC 3848 2: A for authenticated, S for inside TLS. */
+    const char *with = ss->tls ? (ss->auth_user ? "ESMTPSA" : "ESMTPS")
+                               : (ss->auth_user ? "ESMTPA" : (ss->esmtp ? "ESMTP" : "SMTP"));
     g_autofree char *clause =
         g_strconcat("from ", ss->helo ? ss->helo : "unknown", " (",
                     x->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, x->peer) : "unknown", " [",
@@ -294,7 +321,11 @@ on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
     cfg.hostname = l->server->hostname;
     cfg.client_address = peer_ip;
     cfg.greeting_text = banner;
-    ms_mta_policy_smtp_config(&l->server->policy, l->port == MS_SUBMISSION_PORT, &cfg);
+    gboolean tls = l->mail->pki && l->server->tls_cred;
+    MsMtaPolicy pol = l->server->policy;
+    pol.tls = tls;
+    ms_mta_policy_smtp_config(&pol, l->port != MS_SMTP_PORT, &cfg);
+    cfg.tls_active = tls && l->port == MS_SMTPS_PORT;
     x->pending = g_byte_array_new();
     MsSmtpReply greet = MS_SMTP_REPLY_INIT;
     if (ms__rules_match(l->mail, l->server, MS_FAULT_CMD_CONNECT, NULL, NULL, &greet)) {
@@ -313,6 +344,8 @@ on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
     ms_smtp_reply_clear(&greet);
     l->mail->smtp_sessions++;
     ms_tcp_set_callbacks(tcp, conn, &session_cb, x);
+    if (cfg.tls_active) /* RFC 8314 3.3: the greeting waits for the handshake */
+        x->tls = ms__mail_tls_server_new(l->mail, conn, l->server, x->peer, 0);
     ms_smtp_server_start(x->core);
     pump(x);
 }
@@ -325,7 +358,24 @@ session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpoint
     Session *x = ud;
     (void) tcp;
     (void) conn;
-    ms_smtp_server_feed(x->core, data, len);
+    if (!x->tls) {
+        ms_smtp_server_feed(x->core, data, len);
+        pump(x);
+        return;
+    }
+    g_autoptr(GBytes) plain = NULL;
+    MsMailTlsEvent ev = ms__mail_tls_feed(x->tls, data, len, &plain);
+    if (ev == MS_MAIL_TLS_FAILED) {
+        /* Nothing more can be said: the client's alert (or ours) ended it. */
+        ms_smtp_server_tls_failed(x->core);
+        ms_tcp_close(x->mail->tcp, x->conn);
+        session_free(x);
+        return;
+    }
+    if (ev == MS_MAIL_TLS_ESTABLISHED && ms_smtp_server_wants_tls(x->core))
+        ms_smtp_server_tls_started(x->core);
+    if (plain)
+        ms_smtp_server_feed(x->core, g_bytes_get_data(plain, NULL), g_bytes_get_size(plain));
     pump(x);
 }
 
@@ -346,6 +396,11 @@ ms__smtpd_listen(MsMail *m, MsMailServer *s)
         m->ev_smtpd_flush = ms_engine_register(m->engine, "smtpd-flush", on_flush, m);
     s->lsn_smtp = (MsMailListenCtx){ m, s, MS_SMTP_PORT };
     s->lsn_submission = (MsMailListenCtx){ m, s, MS_SUBMISSION_PORT };
+    s->lsn_smtps = (MsMailListenCtx){ m, s, MS_SMTPS_PORT };
     ms_tcp_listen(m->tcp, s->host, MS_SMTP_PORT, &listen_cb, &s->lsn_smtp);
     ms_tcp_listen(m->tcp, s->host, MS_SUBMISSION_PORT, &listen_cb, &s->lsn_submission);
+    /* Port 465 only where TLS is configured: elsewhere a connection there
+     * is refused, as on a server without the smtps service. */
+    if (s->policy.tls)
+        ms_tcp_listen(m->tcp, s->host, MS_SMTPS_PORT, &listen_cb, &s->lsn_smtps);
 }

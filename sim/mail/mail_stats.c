@@ -91,6 +91,12 @@ ms_mail_get_stats(const MsMail *m, MsMailStats *st)
         }
     }
     st->smtp_sessions = m->smtp_sessions;
+    st->tls_handshakes = m->tls_handshakes;
+    st->tls_failures = m->tls_failures;
+    st->hops_tls = m->hops_tls;
+    st->hops_clear = m->hops_clear;
+    st->logins_tls = m->logins_tls;
+    st->logins_clear = m->logins_clear;
     st->pop3_sessions = m->pop3_sessions;
 }
 

@@ -90,6 +90,29 @@ ms_mta_policy_defaults(MsMtaProfile profile, MsMtaPolicy *p)
         p->connect_timeout = 300 * MS_TIME_S; /* mta_session.c io_set_timeout */
         break;
     }
+    /* What a provider configures today (RFC 8314 3: submission and access
+     * only inside TLS; RFC 3207 4: MX-to-MX opportunistic, since an MX
+     * published for the world cannot require TLS of every sender). */
+    p->smtpd_tls_level = MS_MTA_TLS_MAY;
+    p->tls_auth_only = TRUE;
+    p->smtp_tls_level = MS_MTA_TLS_MAY;
+    p->cert_fault = MS_TLS_CERT_GOOD;
+}
+
+const char *
+ms_mta_tls_level_to_string(MsMtaTlsLevel level)
+{
+    switch (level) {
+    case MS_MTA_TLS_NONE:
+        return "none";
+    case MS_MTA_TLS_MAY:
+        return "may";
+    case MS_MTA_TLS_ENCRYPT:
+        return "encrypt";
+    case MS_MTA_TLS_VERIFY:
+        return "verify";
+    }
+    return "?";
 }
 
 MsTime
@@ -210,6 +233,15 @@ ms_mta_policy_smtp_config(const MsMtaPolicy *p, gboolean submission, MsSmtpServe
      * advertises AUTH only once authenticators are configured, OpenSMTPD
      * only on a listener with "auth". */
     cfg->offer_auth = submission;
+    if (!p->tls)
+        return;
+    /* RFC 3207: STARTTLS on 587 always, on 25 unless the level is none;
+     * logins only inside TLS when tls_auth_only (Postfix
+     * smtpd_tls_auth_only: AUTH is not even advertised before); level
+     * encrypt on 25 refuses mail before STARTTLS (530 5.7.0). */
+    cfg->offer_starttls = submission || p->smtpd_tls_level != MS_MTA_TLS_NONE;
+    cfg->auth_requires_tls = submission && p->tls_auth_only;
+    cfg->tls_required = !submission && p->smtpd_tls_level >= MS_MTA_TLS_ENCRYPT;
 }
 
 /* n in base 62 (Exim's digits: 0-9, A-Z, a-z), `width` digits. */

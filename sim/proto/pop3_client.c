@@ -20,6 +20,14 @@
  * ends it with _eof or _free. Unexpected -ERR replies end the session
  * politely with QUIT, so the server commits what was already deleted.
  *
+ * STLS (RFC 2595 4). With a TLS level the client asks CAPA after the
+ * greeting; when STLS is listed it sends STLS and, on +OK, stops reading
+ * (what follows in the clear is dropped: an attacker's injected lines must
+ * not count as from inside) until the caller's handshake is done; then
+ * CAPA again and the login. No STLS with ENCRYPT ends the session before
+ * USER, so the password never crosses the wire in the clear; MAY logs in
+ * in the clear as opportunistic clients do.
+ *
  * Ownership: the configuration is copied; each message is a GBytes built
  * once and lent to the message hook. Costs: O(size) per message, one copy;
  * the unread input is compacted once per feed. No global state, no clock. */
@@ -33,6 +41,10 @@
 
 typedef enum {
     S_GREETING,
+    S_CAPA,
+    S_CAPA_DATA,
+    S_STLS,
+    S_TLS_WAIT, /* +OK to STLS: the caller's handshake runs */
     S_USER,
     S_PASS,
     S_APOP,
@@ -68,6 +80,11 @@ struct _MsPop3Client {
 
     GByteArray *in;
     GByteArray *out;
+
+    char *greeting;    /* its text: APOP's timestamp after STLS */
+    gboolean cap_stls; /* the last CAPA listed STLS */
+    gboolean login_sent, login_in_tls;
+    gboolean tls_active;
 };
 
 /* ---- trace and output ------------------------------------------------- */
@@ -206,6 +223,41 @@ greeting_timestamp(const char *text)
     return at ? g_strndup(lt, (gsize) (gt - lt + 1)) : NULL;
 }
 
+static void login(MsPop3Client *c, const char *greeting);
+
+/* After the greeting, or after the handshake: CAPA when STLS may be or
+ * was used, else the login. */
+static void
+capa_or_login(MsPop3Client *c)
+{
+    if (c->cfg.tls_level != MS_POP3_TLS_NONE) {
+        c->cap_stls = FALSE;
+        send_cmd(c, NULL, "CAPA");
+        c->state = S_CAPA;
+        return;
+    }
+    login(c, c->greeting);
+}
+
+/* The CAPA listing is over (or CAPA was refused): STLS, the login, or an
+ * end for want of TLS. */
+static void
+after_capa(MsPop3Client *c)
+{
+    if (!c->tls_active && c->cap_stls) {
+        send_cmd(c, NULL, "STLS");
+        c->state = S_STLS;
+        return;
+    }
+    if (!c->tls_active && c->cfg.tls_level == MS_POP3_TLS_ENCRYPT) {
+        set_result(c, MS_POP3_CLIENT_TLS_UNAVAILABLE,
+                   "TLS is required, but the server does not offer STLS");
+        quit(c);
+        return;
+    }
+    login(c, c->greeting);
+}
+
 static void
 login(MsPop3Client *c, const char *greeting)
 {
@@ -215,6 +267,8 @@ login(MsPop3Client *c, const char *greeting)
         g_autofree char *digest = g_compute_checksum_for_string(G_CHECKSUM_MD5, joined, -1);
         g_autofree char *shown = g_strdup_printf("APOP %s ****", c->user);
         send_cmd(c, shown, "APOP %s %s", c->user, digest);
+        c->login_sent = TRUE;
+        c->login_in_tls = c->tls_active;
         c->state = S_APOP;
     } else {
         send_cmd(c, NULL, "USER %s", c->user);
@@ -254,10 +308,30 @@ on_status(MsPop3Client *c, gboolean ok, const char *text)
 {
     switch (c->state) {
     case S_GREETING:
+        g_free(c->greeting);
+        c->greeting = g_strdup(text);
         if (ok)
-            login(c, text);
+            capa_or_login(c);
         else
             fail_and_quit(c, MS_POP3_CLIENT_SERVER_ERROR, text);
+        break;
+    case S_CAPA:
+        if (ok)
+            c->state = S_CAPA_DATA;
+        else
+            after_capa(c); /* no CAPA (RFC 2449 5 is optional): no STLS known */
+        break;
+    case S_STLS:
+        if (ok) { /* RFC 2595 4: the handshake starts now */
+            c->state = S_TLS_WAIT;
+        } else if (c->cfg.tls_level == MS_POP3_TLS_ENCRYPT) {
+            g_autofree char *why =
+                g_strdup_printf("TLS is required, but STLS was refused: %s", text);
+            set_result(c, MS_POP3_CLIENT_TLS_UNAVAILABLE, why);
+            quit(c);
+        } else {
+            login(c, c->greeting);
+        }
         break;
     case S_USER:
         if (!ok) {
@@ -265,6 +339,8 @@ on_status(MsPop3Client *c, gboolean ok, const char *text)
             break;
         }
         send_cmd(c, "PASS ****", "PASS %s", c->password);
+        c->login_sent = TRUE;
+        c->login_in_tls = c->tls_active;
         c->state = S_PASS;
         break;
     case S_PASS:
@@ -328,6 +404,8 @@ on_status(MsPop3Client *c, gboolean ok, const char *text)
         set_result(c, MS_POP3_CLIENT_OK, "");
         finish(c);
         break;
+    case S_CAPA_DATA:
+    case S_TLS_WAIT:
     case S_UIDL_DATA:
     case S_LIST_DATA:
     case S_RETR_DATA:
@@ -396,7 +474,8 @@ message_done(MsPop3Client *c)
 static void
 on_line(MsPop3Client *c, const char *p, gsize len)
 {
-    gboolean data = c->state == S_UIDL_DATA || c->state == S_LIST_DATA || c->state == S_RETR_DATA;
+    gboolean data = c->state == S_UIDL_DATA || c->state == S_LIST_DATA || c->state == S_RETR_DATA ||
+                    c->state == S_CAPA_DATA;
     gboolean end = data && len == 1 && p[0] == '.';
     if (data && c->state == S_RETR_DATA && !end) {
         if (len > 0 && p[0] == '.') { /* un-stuff (RFC 1939 3) */
@@ -418,6 +497,13 @@ on_line(MsPop3Client *c, const char *p, gsize len)
         return;
     }
     g_autofree char *line = g_strndup(p, len);
+    if (c->state == S_CAPA_DATA) {
+        if (end)
+            after_capa(c);
+        else if (g_ascii_strcasecmp(line, "STLS") == 0)
+            c->cap_stls = TRUE;
+        return;
+    }
     if (data) {
         if (end && c->state == S_RETR_DATA) {
             message_done(c);
@@ -474,6 +560,9 @@ ms_pop3_client_new(const MsPop3ClientConfig *cfg, const MsPop3ClientHooks *hooks
     c->cfg.user = c->user;
     c->cfg.password = c->password;
     c->cfg.skip_uids = NULL;
+    c->tls_active = cfg->tls_active;
+    if (c->tls_active) /* implicit TLS: protected from the first octet */
+        c->cfg.tls_level = MS_POP3_TLS_NONE;
     if (c->cfg.max_line < MS_POP3_CLIENT_STATUS_MAX)
         c->cfg.max_line = c->cfg.max_line ? MS_POP3_CLIENT_STATUS_MAX : DEFAULT_MAX_LINE;
     if (c->cfg.max_message == 0)
@@ -500,6 +589,7 @@ ms_pop3_client_free(MsPop3Client *client)
     g_free(client->user);
     g_free(client->password);
     g_free(client->text);
+    g_free(client->greeting);
     g_hash_table_unref(client->skip);
     g_ptr_array_unref(client->uids);
     g_free(client->present);
@@ -520,8 +610,10 @@ ms_pop3_client_feed(MsPop3Client *c, const guint8 *data, gsize len)
     gsize pos = 0;
     while (c->state != S_CLOSED) {
         gsize avail = c->in->len - pos;
-        gboolean data_line =
-            c->state == S_UIDL_DATA || c->state == S_LIST_DATA || c->state == S_RETR_DATA;
+        if (c->state == S_TLS_WAIT) /* clear text before the handshake: dropped */
+            break;
+        gboolean data_line = c->state == S_UIDL_DATA || c->state == S_LIST_DATA ||
+                             c->state == S_RETR_DATA || c->state == S_CAPA_DATA;
         gsize limit = data_line ? c->cfg.max_line : MS_POP3_CLIENT_STATUS_MAX;
         const char *p = (const char *) c->in->data + pos;
         const char *lf = memchr(p, '\n', avail);
@@ -540,7 +632,7 @@ ms_pop3_client_feed(MsPop3Client *c, const guint8 *data, gsize len)
             n--;
         on_line(c, p, n);
     }
-    if (c->state == S_CLOSED)
+    if (c->state == S_CLOSED || c->state == S_TLS_WAIT)
         g_byte_array_set_size(c->in, 0);
     else if (pos > 0)
         g_byte_array_remove_range(c->in, 0, (guint) pos);
@@ -604,6 +696,51 @@ ms_pop3_client_result_to_string(MsPop3ClientResult result)
         return "protocol-error";
     case MS_POP3_CLIENT_DISCONNECTED:
         return "disconnected";
+    case MS_POP3_CLIENT_TLS_UNAVAILABLE:
+        return "tls-unavailable";
+    case MS_POP3_CLIENT_TLS_FAILED:
+        return "tls-failed";
     }
     return "unknown";
+}
+
+gboolean
+ms_pop3_client_wants_tls(const MsPop3Client *c)
+{
+    g_return_val_if_fail(c != NULL, FALSE);
+    return c->state == S_TLS_WAIT;
+}
+
+gboolean
+ms_pop3_client_tls_active(const MsPop3Client *c)
+{
+    g_return_val_if_fail(c != NULL, FALSE);
+    return c->tls_active;
+}
+
+gboolean
+ms_pop3_client_login_sent(const MsPop3Client *c, gboolean *inside_tls)
+{
+    g_return_val_if_fail(c != NULL, FALSE);
+    if (inside_tls)
+        *inside_tls = c->login_sent && c->login_in_tls;
+    return c->login_sent;
+}
+
+void
+ms_pop3_client_tls_started(MsPop3Client *c)
+{
+    g_return_if_fail(c != NULL && c->state == S_TLS_WAIT);
+    c->tls_active = TRUE;
+    capa_or_login(c); /* RFC 2595 4: the capabilities again, inside TLS */
+}
+
+void
+ms_pop3_client_tls_failed(MsPop3Client *c, const char *why)
+{
+    g_return_if_fail(c != NULL);
+    if (c->state == S_CLOSED)
+        return;
+    set_result(c, MS_POP3_CLIENT_TLS_FAILED, why ? why : "TLS handshake failed");
+    finish(c);
 }

@@ -29,6 +29,19 @@
  * them); 8-bit text gets BODY=8BITMIME when offered and is sent as it is
  * otherwise (RFC 6152 3 would ask for a conversion we do not do).
  *
+ * STARTTLS (RFC 3207). With tls_level MAY or ENCRYPT the client sends
+ * STARTTLS after an EHLO that offers it, and nothing more until the reply:
+ * on 220 it stops reading (what followed the 220 in the clear is dropped,
+ * RFC 3207 5, the response-injection attack), reports wants_tls and waits
+ * for the caller's handshake; once told the handshake is done it forgets
+ * the first EHLO's capabilities and says EHLO again (4.2), and only then
+ * authenticates, so a password never crosses the wire before TLS when TLS
+ * is used. ENCRYPT with no STARTTLS offered, or a 454, ends the session in
+ * Postfix's words ("TLS is required, but was not offered by host ...") as
+ * a temporary failure before any MAIL; MAY goes on in the clear, as
+ * Postfix's opportunistic level does. With tls_active (implicit TLS, RFC
+ * 8314 3.3) the session starts protected and STARTTLS is never sent.
+ *
  * Ownership: the client refs each message until its transaction ends. Costs:
  * O(n) in octets; the stuffed copy of one message exists while it is sent. */
 #include "mailsim/smtp_client.h"
@@ -43,6 +56,7 @@ typedef enum {
     P_GREETING,
     P_EHLO,
     P_HELO,
+    P_STARTTLS,
     P_AUTH_LOGIN,
     P_AUTH_USER,
     P_AUTH_PLAIN_WAIT,
@@ -76,6 +90,11 @@ struct _MsSmtpClient {
     char *auth_user;
     char *auth_password;
     gboolean no_pipelining;
+    MsSmtpTlsLevel tls_level;
+    char *peer_name;
+    gboolean tls_active; /* inside TLS now */
+    gboolean wants_tls;  /* 220 to STARTTLS seen: the caller's handshake runs */
+    gboolean auth_sent, auth_in_tls; /* credentials sent; from inside TLS */
     MsSmtpClientHooks hooks;
     gpointer user_data;
 
@@ -91,7 +110,7 @@ struct _MsSmtpClient {
     GString *cur_text;
 
     /* What EHLO told us. */
-    gboolean esmtp, cap_pipelining, cap_8bit, cap_size, cap_plain, cap_login;
+    gboolean esmtp, cap_pipelining, cap_8bit, cap_size, cap_plain, cap_login, cap_starttls;
     guint64 size_max;
 
     GPtrArray *txns; /* Txn * */
@@ -131,6 +150,8 @@ ms_smtp_session_status_to_string(MsSmtpSessionStatus status)
         "server-closed",
         "protocol-error",
         "connection-lost",
+        "tls-unavailable",
+        "tls-failed",
     };
     return (guint) status < G_N_ELEMENTS(names) ? names[status] : "?";
 }
@@ -161,6 +182,9 @@ ms_smtp_client_new(const MsSmtpClientConfig *cfg, const MsSmtpClientHooks *hooks
     c->auth_user = g_strdup(cfg->auth_user);
     c->auth_password = g_strdup(cfg->auth_password ? cfg->auth_password : "");
     c->no_pipelining = cfg->no_pipelining;
+    c->tls_level = cfg->tls_level;
+    c->tls_active = cfg->tls_active;
+    c->peer_name = g_strdup(cfg->peer_name ? cfg->peer_name : "the server");
     if (hooks)
         c->hooks = *hooks;
     c->user_data = user_data;
@@ -182,6 +206,7 @@ ms_smtp_client_free(MsSmtpClient *c)
         return;
     g_free(c->helo_name);
     g_free(c->auth_user);
+    g_free(c->peer_name);
     if (c->auth_password)
         memset(c->auth_password, 0, strlen(c->auth_password));
     g_free(c->auth_password);
@@ -230,6 +255,8 @@ send_cmd(MsSmtpClient *c, PendKind kind, guint txn, guint rcpt, const char *line
     g_byte_array_append(c->out, (const guint8 *) "\r\n", 2);
     /* Credentials stay out of traces (the bridge may log real ones). */
     if (kind == P_AUTH_USER || kind == P_AUTH_FINAL) {
+        c->auth_sent = TRUE;
+        c->auth_in_tls = c->tls_active;
         const char *masked = g_str_has_prefix(line, "AUTH PLAIN ") ? "AUTH PLAIN <initial response>"
                                                                    : "<AUTH response>";
         trace(c, MS_SMTP_TRACE_OUT, masked, strlen(masked));
@@ -540,6 +567,8 @@ parse_ehlo(MsSmtpClient *c, const char *text)
             c->cap_size = TRUE;
             if (w[1] && g_ascii_string_to_unsigned(w[1], 10, 0, G_MAXUINT64, &n, NULL))
                 c->size_max = n;
+        } else if (g_ascii_strcasecmp(w[0], "STARTTLS") == 0) {
+            c->cap_starttls = TRUE;
         } else if (g_ascii_strcasecmp(w[0], "AUTH") == 0) {
             for (guint k = 1; w[k]; k++) {
                 if (g_ascii_strcasecmp(w[k], "PLAIN") == 0)
@@ -558,8 +587,24 @@ ready(MsSmtpClient *c)
     advance(c);
 }
 
+/* Ends the session before any transaction because TLS is required but
+ * cannot be had: Postfix's deferral texts (smtp_proto.c), DSN 4.7.4
+ * (RFC 3463 3.8: security features not supported). Each pending message
+ * fails temporarily; QUIT goes out in the clear. */
 static void
-after_helo(MsSmtpClient *c)
+tls_unavailable(MsSmtpClient *c, const MsSmtpReply *refusal)
+{
+    g_autofree char *text =
+        refusal ? g_strdup_printf("TLS is required, but host %s refused to start TLS: %u %s",
+                                  c->peer_name, refusal->code, refusal->text ? refusal->text : "")
+                : g_strdup_printf("TLS is required, but was not offered by host %s", c->peer_name);
+    MsSmtpReply r = { 0, "4.7.4", text };
+    session_end(c, MS_SMTP_SESSION_TLS_UNAVAILABLE, &r, TRUE);
+}
+
+/* AUTH when configured (RFC 4954), then the transactions. */
+static void
+authenticate(MsSmtpClient *c)
 {
     if (!c->auth_user) {
         ready(c);
@@ -589,6 +634,24 @@ after_helo(MsSmtpClient *c)
     }
     MsSmtpReply r = { 530, "5.7.0", "no AUTH PLAIN or LOGIN offered" };
     session_end(c, MS_SMTP_SESSION_AUTH_UNAVAILABLE, &r, TRUE);
+}
+
+/* After a successful EHLO or HELO: STARTTLS first when the policy asks
+ * for it and the session is not protected yet, else AUTH. */
+static void
+after_helo(MsSmtpClient *c)
+{
+    if (!c->tls_active && c->tls_level != MS_SMTP_TLS_NONE) {
+        if (c->cap_starttls) {
+            send_cmd(c, P_STARTTLS, 0, 0, "STARTTLS");
+            return;
+        }
+        if (c->tls_level == MS_SMTP_TLS_ENCRYPT) {
+            tls_unavailable(c, NULL);
+            return;
+        }
+    }
+    authenticate(c);
 }
 
 static void
@@ -655,6 +718,20 @@ on_reply(MsSmtpClient *c, const MsSmtpReply *r)
             session_end(c, MS_SMTP_SESSION_HELO_REFUSED, r, TRUE);
         else
             protocol_error(c, "unexpected reply to HELO");
+        break;
+    case P_STARTTLS:
+        if (r->code == 220) { /* RFC 3207 4: the handshake starts now */
+            c->wants_tls = TRUE;
+            return;
+        }
+        if (k == 4 || k == 5) { /* 454 4.7.0 TLS not available (RFC 3207 4) */
+            if (c->tls_level == MS_SMTP_TLS_ENCRYPT)
+                tls_unavailable(c, r);
+            else
+                authenticate(c);
+        } else {
+            protocol_error(c, "unexpected reply to STARTTLS");
+        }
         break;
     case P_AUTH_LOGIN:
     case P_AUTH_USER:
@@ -802,11 +879,11 @@ void
 ms_smtp_client_feed(MsSmtpClient *c, const guint8 *data, gsize len)
 {
     g_return_if_fail(c != NULL && (data != NULL || len == 0));
-    if (c->closed || len == 0)
+    if (c->closed || c->wants_tls || len == 0) /* clear text before the handshake: dropped */
         return;
     g_byte_array_append(c->in, data, (guint) len);
     gsize pos = 0;
-    while (!c->closed && pos < c->in->len) {
+    while (!c->closed && !c->wants_tls && pos < c->in->len) {
         const guint8 *p = c->in->data + pos;
         gsize avail = c->in->len - pos;
         const guint8 *lf = memchr(p, '\n', MIN(avail, (gsize) REPLY_LINE_MAX + 2));
@@ -825,8 +902,58 @@ ms_smtp_client_feed(MsSmtpClient *c, const guint8 *data, gsize len)
         }
         reply_line(c, (const char *) p, n);
     }
-    if (c->closed)
+    /* After the 220 to STARTTLS what is left came in the clear before the
+     * handshake: dropped, never read as if it came from inside TLS. */
+    if (c->closed || c->wants_tls)
         g_byte_array_set_size(c->in, 0);
     else
         g_byte_array_remove_range(c->in, 0, (guint) pos);
+}
+
+gboolean
+ms_smtp_client_wants_tls(const MsSmtpClient *c)
+{
+    g_return_val_if_fail(c != NULL, FALSE);
+    return c->wants_tls && !c->closed;
+}
+
+gboolean
+ms_smtp_client_auth_sent(const MsSmtpClient *c, gboolean *inside_tls)
+{
+    g_return_val_if_fail(c != NULL, FALSE);
+    if (inside_tls)
+        *inside_tls = c->auth_sent && c->auth_in_tls;
+    return c->auth_sent;
+}
+
+gboolean
+ms_smtp_client_tls_active(const MsSmtpClient *c)
+{
+    g_return_val_if_fail(c != NULL, FALSE);
+    return c->tls_active;
+}
+
+void
+ms_smtp_client_tls_started(MsSmtpClient *c)
+{
+    g_return_if_fail(c != NULL && c->wants_tls);
+    c->wants_tls = FALSE;
+    c->tls_active = TRUE;
+    /* RFC 3207 4.2: forget what the server said before TLS. */
+    c->esmtp = c->cap_pipelining = c->cap_8bit = c->cap_size = FALSE;
+    c->cap_plain = c->cap_login = c->cap_starttls = FALSE;
+    c->size_max = 0;
+    g_autofree char *line = g_strdup_printf("EHLO %s", c->helo_name);
+    send_cmd(c, P_EHLO, 0, 0, line);
+}
+
+void
+ms_smtp_client_tls_failed(MsSmtpClient *c, const char *why)
+{
+    g_return_if_fail(c != NULL);
+    c->wants_tls = FALSE;
+    MsSmtpReply r = { 0, "4.7.5", (char *) (why ? why : "TLS handshake failed") };
+    /* Nothing more can be said on a connection whose handshake broke. */
+    session_end(c, MS_SMTP_SESSION_TLS_FAILED, &r, FALSE);
+    c->closed = TRUE;
 }

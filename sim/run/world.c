@@ -100,6 +100,22 @@ on_fault(MsEngine *e, const MsEvent *ev, gpointer user_data)
     }
 }
 
+/* TLS in the world: the scenario's CA (its key from the stream "tls-pki"),
+ * valid from 30 days before the run's epoch for a year, and through it a
+ * certificate for every server that has one (sim/mail/mail.c). */
+static gboolean
+enable_tls(MsWorld *w, GError **error)
+{
+    guint64 seed = ms_engine_seed(w->engine);
+    MsRng rng;
+    ms_rng_init_named(&rng, seed, "tls-pki");
+    gint64 from = MS_MAIL_EPOCH_UNIX - 30 * 86400, to = MS_MAIL_EPOCH_UNIX + 365 * 86400;
+    MsTlsPki *pki = ms_tls_pki_new("mailsim scenario CA", &rng, from, to, error);
+    if (!pki)
+        return FALSE;
+    return ms_mail_enable_tls(w->mail, pki, seed, error);
+}
+
 static gboolean
 build_dns(MsWorld *w, GError **error)
 {
@@ -304,6 +320,13 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
             pol.greylist = sp->greylist;
         if (ms_scenario_policy_has(sp, MS_POLICY_GREYLIST_DELAY))
             pol.greylist_delay = sp->greylist_delay;
+        if (sc->tls) {
+            pol.tls = ms->tls.certificate;
+            pol.smtpd_tls_level = ms->tls.smtpd_level;
+            pol.tls_auth_only = ms->tls.auth_only;
+            pol.smtp_tls_level = ms->tls.smtp_level;
+            pol.cert_fault = ms->tls.cert_fault;
+        }
         MsResolver *res = NULL;
         gint dns_host = ms->resolver >= 0                  ? ms->resolver
                         : sc->dns_mode == MS_DNS_FLAT      ? sc->dns_server
@@ -342,6 +365,10 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
             ms_mail_add_reply_rule(w->mail, idx, &rule);
         }
     }
+    if (sc->tls && !enable_tls(w, error)) {
+        ms_world_free(w);
+        return NULL;
+    }
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
         if (ms->smarthost >= 0)
@@ -353,6 +380,11 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         guint smtp = c->smtp >= 0 ? ms_mail_server_by_host(w->mail, (MsHostId) c->smtp) : G_MAXUINT;
         guint pop3 = c->pop3 >= 0 ? ms_mail_server_by_host(w->mail, (MsHostId) c->pop3) : G_MAXUINT;
         guint ci = ms_mail_add_client(w->mail, c->host, c->user, c->password, smtp, pop3, c->keep);
+        if (sc->tls)
+            ms_mail_set_client_tls(
+                w->mail, ci,
+                c->smtp_tls >= 0 ? (MsMailClientTls) c->smtp_tls : MS_MAIL_CLIENT_TLS_STARTTLS,
+                c->pop3_tls >= 0 ? (MsMailClientTls) c->pop3_tls : MS_MAIL_CLIENT_TLS_STARTTLS);
         if (c->check_every > 0)
             ms_mail_check(w->mail, ci, c->check_every, c->check_every);
     }
@@ -577,6 +609,48 @@ ms_world_check(MsWorld *w, GString *out)
                                    c ? g_array_index(sc->hosts, MsScenarioHost, c->host).id
                                      : "its recipient");
             got = q && q->retrieved_at ? ms_time_to_string(q->retrieved_at) : g_strdup("never");
+            break;
+        }
+        case MS_EXPECT_ENCRYPTED: {
+            guint enc = r ? r->hops_tls : 0, clear = r ? r->hops_clear : 0;
+            ok = r && (x->count >= 0 ? enc == (guint) x->count : enc > 0 && clear == 0);
+            what = x->count >= 0
+                       ? g_strdup_printf("mail %s crosses %" G_GINT64_FORMAT " hop%s inside TLS",
+                                         label, x->count, x->count == 1 ? "" : "s")
+                       : g_strdup_printf("mail %s crosses every hop inside TLS", label);
+            got = g_strdup_printf("%u encrypted, %u in the clear", enc, clear);
+            break;
+        }
+        case MS_EXPECT_LOGIN_ENCRYPTED: {
+            guint enc = 0, clear = 0;
+            for (guint k = 0; k < sc->clients->len; k++) {
+                if (x->client >= 0 && (guint) x->client != k)
+                    continue;
+                guint e1 = 0, c1 = 0;
+                ms_mail_client_logins(w->mail, k, &e1, &c1);
+                enc += e1;
+                clear += c1;
+            }
+            ok = enc > 0 && clear == 0;
+            const char *who =
+                x->client >= 0
+                    ? g_array_index(sc->hosts, MsScenarioHost,
+                                    g_array_index(sc->clients, MsScenarioClient, x->client).host)
+                          .id
+                    : "every client";
+            what = g_strdup_printf("%s logs in only inside TLS", who);
+            got = g_strdup_printf("%u login%s inside TLS, %u in the clear", enc,
+                                  enc == 1 ? "" : "s", clear);
+            break;
+        }
+        case MS_EXPECT_NO_CLEAR_PASSWORD: {
+            MsMailStats st;
+            ms_mail_get_stats(w->mail, &st);
+            ok = st.logins_clear == 0;
+            what = g_strdup("no password crosses a link in the clear");
+            got = g_strdup_printf("%" G_GUINT64_FORMAT " in the clear, %" G_GUINT64_FORMAT
+                                  " inside TLS",
+                                  st.logins_clear, st.logins_tls);
             break;
         }
         case MS_EXPECT_NO_LOSS: {

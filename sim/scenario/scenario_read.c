@@ -43,6 +43,7 @@ read_root(MsScenarioReader *R, xmlNode *root)
     sc->fidelity =
         (MsFidelity) ms__reader_get_enum(R, root, "fidelity", fidelities, MS_FIDELITY_PACKET);
     sc->keep_bodies = ms__reader_get_bool(R, root, "keep-bodies", TRUE, NULL);
+    sc->tls |= ms__reader_get_bool(R, root, "tls", FALSE, NULL);
     guint ntitle = 0, ndesc = 0;
     for (xmlNode *n = root->children; n; n = n->next) {
         if (ms__reader_is(n, "title") || ms__reader_is(n, "description")) {
@@ -402,6 +403,39 @@ read_policy(MsScenarioReader *R, xmlNode *n, MsScenarioPolicy *p)
         p->set |= MS_POLICY_GREYLIST;
 }
 
+static const char *const tls_levels[] = { "none", "may", "encrypt", "verify", NULL };
+static const char *const cert_names[] = { "good",    "wrong-name", "self-signed",
+                                          "expired", "none",       NULL };
+
+/* <tls> in <mailserver>: Postfix's TLS settings, each with a modern
+ * provider's default. */
+static void
+read_tls(MsScenarioReader *R, xmlNode *n, MsScenarioTls *t)
+{
+    if (t->line) {
+        ms__reader_err(R, n, NULL,
+                       "given twice: expected at most one <tls> (the first is on line %u)",
+                       t->line);
+        return;
+    }
+    t->line = ms__reader_line_of(n);
+    t->smtpd_level = (MsMtaTlsLevel) ms__reader_get_enum(R, n, "smtpd-security-level", tls_levels,
+                                                         MS_MTA_TLS_MAY);
+    if (t->smtpd_level == MS_MTA_TLS_VERIFY) {
+        /* Postfix's smtpd_tls_security_level has none, may and encrypt:
+         * a server does not verify the clients that send it mail. */
+        ms__reader_err(R, n, "smtpd-security-level",
+                       "'verify' is a client level: expected none, may or encrypt");
+        t->smtpd_level = MS_MTA_TLS_ENCRYPT;
+    }
+    t->auth_only = ms__reader_get_bool(R, n, "auth-only", TRUE, NULL);
+    t->smtp_level = (MsMtaTlsLevel) ms__reader_get_enum(R, n, "smtp-security-level", tls_levels,
+                                                        MS_MTA_TLS_MAY);
+    gint cert = ms__reader_get_enum(R, n, "certificate", cert_names, 0);
+    t->certificate = cert != 4;
+    t->cert_fault = cert == 4 ? MS_TLS_CERT_GOOD : (MsTlsCertFault) cert;
+}
+
 static void
 read_reply(MsScenarioReader *R, xmlNode *n, GArray *replies)
 {
@@ -443,6 +477,7 @@ static void
 read_mailserver(MsScenarioReader *R, xmlNode *n)
 {
     MsScenarioMailserver m = { .line = ms__reader_line_of(n), .resolver = -1, .smarthost = -1 };
+    m.tls = (MsScenarioTls){ 0, MS_MTA_TLS_MAY, TRUE, MS_MTA_TLS_MAY, TRUE, MS_TLS_CERT_GOOD };
     gint host =
         ms__reader_get_host_role(R, n, "host", TRUE, ROLE(MS_HOST_MAILSERVER) | ROLE(MS_HOST_RELAY),
                                  "a mailserver or relay host");
@@ -548,6 +583,9 @@ read_mailserver(MsScenarioReader *R, xmlNode *n)
             g_array_append_val(m.users, u);
         } else if (ms__reader_is(c, "policy")) {
             read_policy(R, c, &m.policy);
+        } else if (ms__reader_is(c, "tls")) {
+            read_tls(R, c, &m.tls);
+            R->sc->tls = TRUE;
         } else if (ms__reader_is(c, "reply")) {
             read_reply(R, c, m.replies);
         }
@@ -619,6 +657,15 @@ read_client(MsScenarioReader *R, xmlNode *n)
     c.password = g_strdup(pw ? pw : "");
     c.check_every = ms__reader_get_time(R, n, "check-every", 0);
     c.keep = ms__reader_get_bool(R, n, "keep", FALSE, NULL);
+    /* Order of the values: MsMailClientTls (none, STARTTLS/STLS, implicit). */
+    static const char *const smtp_tls[] = { "none", "starttls", "implicit", NULL };
+    static const char *const pop3_tls[] = { "none", "stls", "implicit", NULL };
+    c.smtp_tls =
+        ms__reader_attr(R, n, "smtp-tls") ? ms__reader_get_enum(R, n, "smtp-tls", smtp_tls, 1) : -1;
+    c.pop3_tls =
+        ms__reader_attr(R, n, "pop3-tls") ? ms__reader_get_enum(R, n, "pop3-tls", pop3_tls, 1) : -1;
+    if (c.smtp_tls >= 0 || c.pop3_tls >= 0)
+        R->sc->tls = TRUE;
     static const char *const servers[] = { "smtp", "pop3" };
     for (gsize i = 0; i < 2; i++) {
         gint s = ms__reader_get_host(R, n, servers[i], FALSE);
