@@ -97,7 +97,7 @@ test_inject_accounting(void)
     /* no Message-ID: the mail layer adds one so the next hop finds the record */
     const char *rcpts[] = { "alice@isp-a.net", "feedback@diversicomcorp.com", NULL };
     g_autoptr(GBytes) data = g_bytes_new_static("Subject: hi\r\n\r\nbody\r\n", 21);
-    MsMailInjectInfo info = { "client.example", "127.0.0.1", TRUE, FALSE, NULL };
+    MsMailInjectInfo info = { "client.example", "127.0.0.1", TRUE, FALSE, NULL, FALSE };
     g_autofree char *qid = NULL;
     guint32 id = ms_mail_inject(m, isp, "x@example.org", rcpts, data, &info, &qid);
     CU_ASSERT(id >= 1);

@@ -263,6 +263,7 @@ typedef struct {
     gboolean esmtp;
     gboolean authenticated;   /* "with ESMTPA" (RFC 3848) */
     const char *label_prefix; /* record label prefix; NULL: "bridge" */
+    gboolean tls;             /* came inside TLS: "with ESMTPS"/"ESMTPSA" (RFC 3848) */
 } MsMailInjectInfo;
 
 /* Puts a message from outside the world into the care of `server`, as if

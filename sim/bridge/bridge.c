@@ -255,7 +255,7 @@ recover_spool(MsBridge *b, GError **error)
         const BridgeSpooled *m = g_ptr_array_index(found, i);
         const char *const *rcpts = (const char *const *) m->rcpts;
         if (!m->for_relay) {
-            MsMailInjectInfo info = { "spool", "127.0.0.1", TRUE, FALSE, "spool" };
+            MsMailInjectInfo info = { "spool", "127.0.0.1", TRUE, FALSE, "spool", FALSE };
             ms__bridge_inject(b, m->from, rcpts, m->data, &info, m->path, NULL);
         } else if (b->relay) {
             ms__bridge_relay_queue(b->relay, m->from, rcpts, m->data, m->path);

@@ -126,8 +126,8 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
     }
     g_autofree char *qid = NULL;
     if (wr[0]) {
-        MsMailInjectInfo info = { ss->helo, x->conn->peer, ss->esmtp, ss->auth_user != NULL,
-                                  "bridge" };
+        MsMailInjectInfo info = { ss->helo,  x->conn->peer, ss->esmtp, ss->auth_user != NULL,
+                                  "bridge", ss->tls };
         x->message = ms__bridge_inject(b, env->mail_from, wr, message, &info, wpath, &qid);
     }
     if (orr[0]) {

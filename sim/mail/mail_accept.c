@@ -172,8 +172,11 @@ ms_mail_inject(MsMail *m, guint server, const char *from, const char *const *rcp
         n++;
     char qid[MS_MAIL_QID_SIZE];
     ms__mail_queue_id(s, qid);
-    const char *with =
-        info->authenticated ? "ESMTPA" : (info->esmtp ? "ESMTP" : "SMTP"); /* RFC 3848 */
+    /* RFC 3848: A for an authenticated client, S for a session inside TLS */
+    const char *with = info->tls ? (info->authenticated ? "ESMTPSA" : "ESMTPS")
+                                 : info->authenticated ? "ESMTPA"
+                                 : info->esmtp         ? "ESMTP"
+                                                       : "SMTP";
     g_autofree char *clause = g_strconcat("from ", info->helo ? info->helo : "unknown", " ([",
                                           info->peer ? info->peer : "unknown", "])\r\n\t", NULL);
     g_autoptr(GBytes) stamped =

@@ -166,6 +166,8 @@ def listing():
 got = wait_for(listing)
 check(got is not None and subjects(got) == sorted(sent),
       "poplib stls(): all %d messages reached sales@ through the simulation" % len(sent))
+check(got is not None and all(b"(mailsim bridge) with ESMTPSA" in m for m in got),
+      "  each with the bridge's Received: header 'with ESMTPSA' (RFC 3848: inside TLS, authenticated)")
 
 p = poplib.POP3_SSL(HOST, b.pop3s_port, context=ctx, timeout=TIMEOUT)
 p.user("sales")
