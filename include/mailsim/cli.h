@@ -63,6 +63,7 @@ int ms_cmd_render(int argc, char **argv);
 int ms_cmd_run(int argc, char **argv);
 int ms_cmd_gen(int argc, char **argv);
 int ms_cmd_import(int argc, char **argv);
+int ms_cmd_route(int argc, char **argv);
 int ms_cmd_validate(int argc, char **argv);
 int ms_cmd_sweep(int argc, char **argv);
 int ms_cmd_merge(int argc, char **argv);

@@ -24,6 +24,8 @@ static const Command commands[] = {
     { "gen", "write a generated benchmark world as a scenario file", ms_cmd_gen, FALSE },
     { "import", "write a real network or AS graph (GraphML, GML, CAIDA, BRITE) as a scenario",
       ms_cmd_import, FALSE },
+    { "route", "show the route between two hosts of a scenario, and why it was chosen",
+      ms_cmd_route, FALSE },
     { "bridge", "let real SMTP/POP3 clients into a running simulation", ms_cmd_bridge, FALSE },
     { "bench", "benchmark the engine (PHOLD) and print figures", ms_cmd_bench, TRUE },
     { "sweep", "replications over seeds and a grid of settings, with confidence intervals",

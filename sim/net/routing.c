@@ -9,7 +9,9 @@
  * an array indexed by destination; any up/down change drops the cache. Ties
  * in distance break by host id, so routes are deterministic. Link weights
  * are the latency (at least 1 ns) or 1 per hop (ms_net_set_metric()).
- * Routes pinned by hand (ms_net_pin_route()) override every table.
+ * Routes pinned by hand (ms_net_pin_route()) override every table. Under
+ * MS_ROUTE_BY_POLICY the tables come from routing_policy.c instead, and
+ * the tree routing below is off.
  *
  * Trees: most hosts of a large world hang off the meshed part of the graph
  * in trees (edge hosts; the stub routers of a transit-stub graph). Peeling
@@ -155,6 +157,7 @@ ms__net_routing_clear(MsNet *n)
     g_free(n->adj_off);
     g_free(n->adj);
     g_hash_table_destroy(n->pinned);
+    g_clear_pointer(&n->policy, ms__net_policy_free);
 }
 
 void
@@ -248,6 +251,8 @@ q_pop(GArray *q)
 static guint32 *
 build_routes(MsNet *n, MsHostId dst)
 {
+    if (n->metric == MS_ROUTE_BY_POLICY)
+        return ms__net_policy_routes(n, dst);
     guint nh = n->hosts->len;
     guint32 *next = g_new(guint32, nh);
     gint64 *dist = g_new(gint64, nh);
@@ -296,6 +301,11 @@ static void
 build_tree(MsNet *n)
 {
     guint nh = n->hosts->len;
+    /* The core tables are shortest paths: not policy routes. */
+    if (n->metric == MS_ROUTE_BY_POLICY) {
+        n->tree_state = -1;
+        return;
+    }
     for (guint i = 0; i < n->links->len; i++)
         if (!link_at(n, i)->up) {
             n->tree_state = -1;
