@@ -6,6 +6,7 @@
 #include "mailsim/engine.h"
 #include "mailsim/net.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 typedef struct {
@@ -211,6 +212,53 @@ test_run_example(void)
     CU_ASSERT_EQUAL(ms_test_spawn(bad, &out, &err), 2);
 }
 
+/* The value of section,name in a --stats CSV. */
+static double
+csv_value(const char *csv, const char *key)
+{
+    const char *p = strstr(csv, key);
+    return p ? g_ascii_strtod(p + strlen(key), NULL) : -1;
+}
+
+/* Routing studies in --stats: stretch 1 under latency, above 1 under
+ * policy on a graph whose customer path is longer than its peer path. */
+static void
+test_stats_stretch(void)
+{
+    const char *ms = ms_test_mailsim_path();
+    g_autofree char *dir = g_dir_make_tmp("ms-policy-XXXXXX", NULL);
+    g_autofree char *cwd = g_get_current_dir();
+    double stretch[2], hops[2];
+    const char *metrics[] = { "latency", "policy" };
+    for (int i = 0; i < 2; i++) {
+        g_autofree char *xml = g_strdup_printf(
+            "<scenario version=\"1\" name=\"d\" until=\"2h\" routing=\"%s\">\n"
+            "<topology file=\"%s/tests/data/topology/detour.as-rel.txt\" domains=\"10\" "
+            "users=\"20\" messages=\"200\" duration=\"30min\" placement=\"even\" "
+            "outages=\"0\"/>\n</scenario>\n",
+            metrics[i], cwd);
+        g_autofree char *path = g_build_filename(dir, "d.xml", NULL);
+        g_autofree char *csv_path = g_build_filename(dir, "s.csv", NULL);
+        g_file_set_contents(path, xml, -1, NULL);
+        g_autofree char *out = NULL, *err = NULL, *csv = NULL;
+        const char *argv[] = { ms, "run", "-q", path, "--stats", csv_path, NULL };
+        CU_ASSERT_EQUAL(ms_test_spawn(argv, &out, &err), 0);
+        CU_ASSERT_FATAL(g_file_get_contents(csv_path, &csv, NULL, NULL));
+        CU_ASSERT(csv_value(csv, "routing,paths,") > 100);
+        CU_ASSERT_EQUAL(csv_value(csv, "routing,unreachable,"), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(csv, "busiest-link:1,"));
+        stretch[i] = csv_value(csv, "routing,stretch_max,");
+        hops[i] = csv_value(csv, "routing,hops_mean,");
+        g_unlink(path);
+        g_unlink(csv_path);
+    }
+    g_rmdir(dir);
+    CU_ASSERT_DOUBLE_EQUAL(stretch[0], 1.0, 1e-9);
+    /* 1 -> 4: 3 AS links of 5 ms against 2, plus the same access links. */
+    CU_ASSERT(stretch[1] > 1.2);
+    CU_ASSERT(hops[1] > hops[0]);
+}
+
 int
 main(void)
 {
@@ -221,6 +269,7 @@ main(void)
         { "inside an AS", test_inside_an_as },
         { "a failed AS link", test_failure },
         { "example world", test_run_example },
+        { "stretch in --stats", test_stats_stretch },
         { NULL, NULL },
     };
     return ms_test_main("routing_policy", cases);

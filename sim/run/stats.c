@@ -84,6 +84,8 @@ add(GArray *rows, const char *section, const char *name, double value, gboolean 
     /* Mail and latency figures come from the (merged) message records; the
      * rest are counters each part keeps for its own hosts and links. */
     gboolean per_part = strcmp(section, "mail") != 0 && strcmp(section, "latency") != 0 &&
+                        strcmp(section, "routing") != 0 &&
+                        !g_str_has_prefix(section, "busiest-link:") &&
                         strcmp(name, "simulated_seconds") != 0;
     Row r = { g_strdup(section), g_strdup(name), value, integer, per_part };
     g_array_append_val(rows, r);
@@ -125,6 +127,22 @@ collect(MsWorld *w)
     add(rows, "latency", "p95_s", lat.p95, FALSE);
     add(rows, "latency", "p99_s", lat.p99, FALSE);
     add(rows, "latency", "max_s", lat.max, FALSE);
+    MsRoutingStats rs;
+    ms_stats_routing(w, &rs);
+    add(rows, "routing", "paths", rs.paths, TRUE);
+    add(rows, "routing", "unreachable", rs.unreachable, TRUE);
+    add(rows, "routing", "destinations_left_out", rs.destinations_left_out, TRUE);
+    add(rows, "routing", "stretch_mean", rs.stretch_mean, FALSE);
+    add(rows, "routing", "stretch_p95", rs.stretch_p95, FALSE);
+    add(rows, "routing", "stretch_max", rs.stretch_max, FALSE);
+    add(rows, "routing", "hops_mean", rs.hops_mean, FALSE);
+    add(rows, "routing", "hops_p50", rs.hops_p50, TRUE);
+    add(rows, "routing", "hops_p95", rs.hops_p95, TRUE);
+    add(rows, "routing", "hops_max", rs.hops_max, TRUE);
+    add(rows, "routing", "path_latency_mean_s", rs.latency_mean, FALSE);
+    add(rows, "routing", "path_latency_p50_s", rs.latency_p50, FALSE);
+    add(rows, "routing", "path_latency_p95_s", rs.latency_p95, FALSE);
+    add(rows, "routing", "path_latency_max_s", rs.latency_max, FALSE);
     MsTcpStats ts;
     ms_tcp_get_stats(ms_world_tcp(w), &ts);
     add(rows, "tcp", "connections", (double) ts.connections, TRUE);
@@ -157,7 +175,21 @@ collect(MsWorld *w)
         add(rows, sec, "utilization_ab", (double) st.busy[0] / t, FALSE);
         add(rows, sec, "utilization_ba", (double) st.busy[1] / t, FALSE);
         add(rows, sec, "packets", (double) (st.packets[0] + st.packets[1]), TRUE);
+        add(rows, sec, "bytes", (double) (st.bytes[0] + st.bytes[1]), TRUE);
         add(rows, sec, "drops", (double) (st.drops_queue + st.drops_loss + st.drops_down), TRUE);
+    }
+    /* The ten links that carried the most, by rank: "busiest-link:1" ... */
+    guint32 busiest[10];
+    guint nb = ms_stats_busiest_links(w, G_N_ELEMENTS(busiest), busiest);
+    for (guint i = 0; i < nb; i++) {
+        MsLinkStats st;
+        ms_net_link_stats(net, busiest[i], &st);
+        MsHostId a, b;
+        ms_net_link_ends(net, busiest[i], &a, &b);
+        g_autofree char *sec = g_strdup_printf("busiest-link:%u", i + 1);
+        g_autofree char *name =
+            g_strdup_printf("%s~%s_bytes", ms_net_host_name(net, a), ms_net_host_name(net, b));
+        add(rows, sec, name, (double) (st.bytes[0] + st.bytes[1]), TRUE);
     }
     return rows;
 }
