@@ -412,6 +412,14 @@ test_cli_import(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
+    /* The benchmark line: import, then tables under each metric. */
+    const char *bench[] = { ms, "import", EX "small.as-rel.txt", "--bench-routing", "4", NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(bench, &out, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "import: format=caida-asrel nodes=8 links=8 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "routing: metric=policy hosts=8 tables=4 reached=4 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "routing: metric=latency "));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
     const char *nofmt[] = { ms, "import", "x.dat", NULL };
     CU_ASSERT_EQUAL(ms_test_spawn(nofmt, &out, &err), 2);
     g_unlink(badf);

@@ -106,6 +106,10 @@ void ms_net_set_link_relation(MsNet *net, guint32 link, MsNetRelation relation);
  * the metric. Returns a new string (caller frees). */
 char *ms_net_route_explain(MsNet *net, MsHostId from, MsHostId to);
 
+/* The bytes the routing tables built so far hold (per-destination tables,
+ * tree routing's core tables, policy routing's AS graph), for benchmarks. */
+gsize ms_net_routing_bytes(const MsNet *net);
+
 /* Adds a host. Names and addresses must be unique; returns its id (ids are
  * dense, from 0), or G_MAXUINT32 with `error` set. */
 MsHostId ms_net_add_host(MsNet *net, const char *name, guint32 addr, MsHostRole role,

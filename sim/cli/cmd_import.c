@@ -6,10 +6,71 @@
  * stderr as "FILE:LINE: warning: ..."; a bad file gives its errors and exit
  * status 2. */
 #include "mailsim/cli.h"
+#include "mailsim/engine.h"
+#include "mailsim/net.h"
 #include "mailsim/topology.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* --bench-routing N: the imported routers and links as a bare network
+ * (no mail), next-hop tables built for N destinations spread evenly over
+ * the routers, under each metric (policy only for AS graphs); one line per
+ * metric with the time per table and the bytes the tables hold. */
+static void
+bench_routing(const MsTopology *t, guint tables, double import_s)
+{
+    printf("import: format=%s nodes=%u links=%u warnings=%u seconds=%.3f\n",
+           ms_topology_format_to_string(t->format), t->nodes->len, t->edges->len, t->warnings->len,
+           import_s);
+    MsRouteMetric metrics[] = { MS_ROUTE_BY_LATENCY, MS_ROUTE_BY_HOPS, MS_ROUTE_BY_POLICY };
+    const char *names[] = { "latency", "hops", "policy" };
+    for (guint m = 0; m < G_N_ELEMENTS(metrics); m++) {
+        if (metrics[m] == MS_ROUTE_BY_POLICY && !t->is_as_graph)
+            continue;
+        MsEngine *e = ms_engine_new(1);
+        MsNet *net = ms_net_new(e);
+        for (guint i = 0; i < t->nodes->len; i++) {
+            const MsTopologyNode *n = &g_array_index(t->nodes, MsTopologyNode, i);
+            char name[32];
+            g_snprintf(name, sizeof name, "r%u", i);
+            MsHostId h = ms_net_add_host(net, name, 0x0A000001u + i, MS_ROLE_ROUTER, NULL);
+            if (n->asn)
+                ms_net_set_host_as(net, h, n->asn);
+        }
+        for (guint i = 0; i < t->edges->len; i++) {
+            const MsTopologyEdge *ed = &g_array_index(t->edges, MsTopologyEdge, i);
+            MsLinkParams lp = { ed->latency, ed->speed_bps, 1500, 0.0, 65536 };
+            guint32 l = ms_net_add_link(net, ed->a, ed->b, &lp, NULL);
+            if (ed->rel != MS_TOPOLOGY_REL_NONE)
+                ms_net_set_link_relation(net, l,
+                                         ed->rel == MS_TOPOLOGY_REL_PEER
+                                             ? MS_NET_REL_PEER
+                                             : MS_NET_REL_PROVIDER_CUSTOMER);
+        }
+        ms_net_set_metric(net, metrics[m]);
+        guint nn = t->nodes->len, k = MIN(tables, nn);
+        guint64 hops = 0, reached = 0;
+        gint64 t0 = g_get_monotonic_time();
+        for (guint i = 0; i < k; i++) {
+            MsHostId dst = (MsHostId) ((guint64) i * nn / k);
+            g_autoptr(GArray) path = ms_net_route_path(net, 0, dst);
+            if (path->len) {
+                reached++;
+                hops += path->len - 1;
+            }
+        }
+        double s = (double) (g_get_monotonic_time() - t0) / 1e6;
+        gsize bytes = ms_net_routing_bytes(net);
+        printf("routing: metric=%s hosts=%u tables=%u reached=%" G_GUINT64_FORMAT
+               " mean_hops=%.2f ms_per_table=%.2f bytes=%" G_GSIZE_FORMAT
+               " bytes_per_table=%" G_GSIZE_FORMAT "\n",
+               names[m], nn, k, reached, reached ? (double) hops / reached : 0.0,
+               k ? s * 1e3 / k : 0.0, bytes, k ? bytes / k : 0);
+        ms_net_free(net);
+        ms_engine_free(e);
+    }
+}
 
 int
 ms_cmd_import(int argc, char **argv)
@@ -17,7 +78,7 @@ ms_cmd_import(int argc, char **argv)
     const char *cmd = "import";
     g_autofree char *format = NULL, *out = NULL, *name = NULL, *pops = NULL, *domains = NULL,
                     *users = NULL, *messages = NULL, *duration = NULL, *seed = NULL,
-                    *placement = NULL;
+                    *placement = NULL, *bench = NULL;
     GOptionEntry entries[] = {
         { "format", 'f', 0, G_OPTION_ARG_STRING, &format,
           "graphml, gml, caida-asrel or brite (default: from the file name)", "F" },
@@ -34,6 +95,10 @@ ms_cmd_import(int argc, char **argv)
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed, "placement seed (default 1)", "S" },
         { "placement", 0, 0, G_OPTION_ARG_STRING, &placement,
           "population (default: by node population, else degree) or even", "HOW" },
+        { "bench-routing", 0, 0, G_OPTION_ARG_STRING, &bench,
+          "instead of writing: time the import and build routing tables to N destinations, "
+          "under each metric",
+          "N" },
         { "name", 0, 0, G_OPTION_ARG_STRING, &name, "scenario name (default: the file's)", "NAME" },
         { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "write to FILE instead of standard output",
           "FILE" },
@@ -73,6 +138,7 @@ ms_cmd_import(int argc, char **argv)
         { "--messages", messages, 0, 1000000000 },
         { "--seed", seed, 0, G_MAXUINT64 },
         { "--pops", pops, 1, 64 },
+        { "--bench-routing", bench, 1, 1000000 },
     };
     guint64 vals[G_N_ELEMENTS(counts)] = { 0 };
     for (gsize i = 0; i < G_N_ELEMENTS(counts); i++) {
@@ -97,10 +163,15 @@ ms_cmd_import(int argc, char **argv)
     if (placement && strcmp(placement, "even") != 0 && strcmp(placement, "population") != 0)
         return ms_cli_usage(cmd, "--placement: '%s': expected population or even", placement);
     g_autoptr(GError) error = NULL;
+    gint64 t0 = g_get_monotonic_time();
     g_autoptr(MsTopology) t = ms_topology_load_file(file, f, &error);
     if (!t) {
         fprintf(stderr, "%s\n", error->message);
         return MS_EXIT_USAGE;
+    }
+    if (bench) {
+        bench_routing(t, (guint) vals[5], (double) (g_get_monotonic_time() - t0) / 1e6);
+        return MS_EXIT_OK;
     }
     for (guint i = 0; i < t->warnings->len; i++)
         fprintf(stderr, "%s\n", (const char *) t->warnings->pdata[i]);

@@ -137,6 +137,8 @@ gboolean ms__net_udp_bound(MsNet *net, MsHostId host, guint16 port);
  * state's destructor (NULL is fine). */
 guint32 *ms__net_policy_routes(MsNet *net, MsHostId dst);
 void ms__net_policy_free(MsNetPolicy *policy);
+/* The bytes its AS graph holds (0 for NULL). */
+gsize ms__net_policy_bytes(const MsNetPolicy *policy);
 
 /* Sets up and frees routing's part of a network. */
 void ms__net_routing_init(MsNet *net);

@@ -724,6 +724,19 @@ ms_net_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
     return TRUE;
 }
 
+gsize
+ms_net_routing_bytes(const MsNet *n)
+{
+    g_return_val_if_fail(n != NULL, 0);
+    gsize bytes = (gsize) n->cached->len * n->hosts->len * sizeof(guint32);
+    if (n->t_built) {
+        guint nc = n->t_ncore;
+        gsize row = n->t_hop_bits == 16 ? (gsize) nc * 2 : n->t_hop_bits == 8 ? nc : (nc + 1) / 2;
+        bytes += (gsize) n->t_built->len * row;
+    }
+    return bytes + ms__net_policy_bytes(n->policy);
+}
+
 /* Unchecked: the flow model reads it before every transfer. */
 guint64
 ms_net_route_epoch(const MsNet *n)

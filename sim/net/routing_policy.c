@@ -113,6 +113,21 @@ ms__net_policy_free(MsNetPolicy *p)
     g_free(p);
 }
 
+gsize
+ms__net_policy_bytes(const MsNetPolicy *p)
+{
+    if (!p)
+        return 0;
+    gsize b = p->host_as->len * sizeof(guint32) + p->link_rel->len;
+    if (p->as_of) {
+        guint nh = p->host_as->len;
+        b += (gsize) nh * sizeof(guint32) * 2 + (gsize) (p->n_as + 1) * sizeof(guint32) +
+             p->adj_off[p->n_as] * sizeof(AsEdge) + (gsize) (nh + 1) * sizeof(guint32) +
+             p->hadj_off[nh] * sizeof(guint32);
+    }
+    return b;
+}
+
 void
 ms_net_set_host_as(MsNet *n, MsHostId h, guint32 asn)
 {

@@ -230,11 +230,26 @@ edge_clear(MsTopologyEdge *e)
     g_free(e->label);
 }
 
+/* A node pair's key hashed with a 64-bit mix (GLib's g_int64_hash folds
+ * the halves together, and a pair's halves are alike: most pairs would
+ * collide). */
+static guint
+pair_hash(gconstpointer p)
+{
+    guint64 x = *(const guint64 *) p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return (guint) x;
+}
+
 /* Self-loops and parallel edges (the first edge of a pair stays). */
 static gboolean
 drop_loops_and_parallels(MsTopology *t, GError **error)
 {
-    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(pair_hash, g_int64_equal, g_free, NULL);
     guint loops = 0, parallels = 0, keep = 0;
     for (guint i = 0; i < t->edges->len; i++) {
         MsTopologyEdge *e = &g_array_index(t->edges, MsTopologyEdge, i);
