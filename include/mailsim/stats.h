@@ -38,11 +38,6 @@ typedef struct {
 } MsRoutingStats;
 void ms_stats_routing(MsWorld *world, MsRoutingStats *out);
 
-/* The links that carried the most bytes (both directions), at most n,
- * busiest first (ties: lower link index); returns how many were written to
- * links. Links that carried nothing are left out. */
-guint ms_stats_busiest_links(MsWorld *world, guint n, guint32 *links);
-
 /* Writes the statistics to `path`: JSON when it ends in .json, CSV (one
  * "section,name,value" row per figure) when it ends in .csv. */
 gboolean ms_stats_write(MsWorld *world, const char *path, GError **error);

@@ -84,9 +84,7 @@ add(GArray *rows, const char *section, const char *name, double value, gboolean 
     /* Mail and latency figures come from the (merged) message records; the
      * rest are counters each part keeps for its own hosts and links. */
     gboolean per_part = strcmp(section, "mail") != 0 && strcmp(section, "latency") != 0 &&
-                        strcmp(section, "routing") != 0 &&
-                        !g_str_has_prefix(section, "busiest-link:") &&
-                        strcmp(name, "simulated_seconds") != 0;
+                        strcmp(section, "routing") != 0 && strcmp(name, "simulated_seconds") != 0;
     Row r = { g_strdup(section), g_strdup(name), value, integer, per_part };
     g_array_append_val(rows, r);
 }
@@ -178,19 +176,6 @@ collect(MsWorld *w)
         add(rows, sec, "bytes", (double) (st.bytes[0] + st.bytes[1]), TRUE);
         add(rows, sec, "drops", (double) (st.drops_queue + st.drops_loss + st.drops_down), TRUE);
     }
-    /* The ten links that carried the most, by rank: "busiest-link:1" ... */
-    guint32 busiest[10];
-    guint nb = ms_stats_busiest_links(w, G_N_ELEMENTS(busiest), busiest);
-    for (guint i = 0; i < nb; i++) {
-        MsLinkStats st;
-        ms_net_link_stats(net, busiest[i], &st);
-        MsHostId a, b;
-        ms_net_link_ends(net, busiest[i], &a, &b);
-        g_autofree char *sec = g_strdup_printf("busiest-link:%u", i + 1);
-        g_autofree char *name =
-            g_strdup_printf("%s~%s_bytes", ms_net_host_name(net, a), ms_net_host_name(net, b));
-        add(rows, sec, name, (double) (st.bytes[0] + st.bytes[1]), TRUE);
-    }
     return rows;
 }
 
@@ -276,16 +261,55 @@ ms_stats_write(MsWorld *w, const char *path, GError **error)
     return ms_stats_table_write(t, path, error);
 }
 
+static gint
+busiest_cmp(gconstpointer a, gconstpointer b)
+{
+    const Row *x = *(const Row *const *) a, *y = *(const Row *const *) b;
+    if (x->value != y->value)
+        return x->value > y->value ? -1 : 1;
+    return strcmp(x->section, y->section);
+}
+
+/* The rows to write: the table's, then "busiest-link:1" ... ":10", the
+ * links that carried the most bytes, ranked from the link rows as written
+ * (so after a partitioned run's parts were added up). `extra` owns the
+ * ranked rows. */
+static GPtrArray *
+rows_to_write(const GArray *rows, GArray *extra)
+{
+    GPtrArray *out = g_ptr_array_new();
+    g_autoptr(GPtrArray) links = g_ptr_array_new();
+    for (guint i = 0; i < rows->len; i++) {
+        const Row *r = &g_array_index(rows, Row, i);
+        g_ptr_array_add(out, (gpointer) r);
+        if (g_str_has_prefix(r->section, "link:") && strcmp(r->name, "bytes") == 0 && r->value > 0)
+            g_ptr_array_add(links, (gpointer) r);
+    }
+    g_ptr_array_sort(links, busiest_cmp);
+    for (guint i = 0; i < MIN(links->len, 10u); i++) {
+        const Row *l = links->pdata[i];
+        Row r = { g_strdup_printf("busiest-link:%u", i + 1),
+                  g_strdup_printf("%s_bytes", l->section + strlen("link:")), l->value, TRUE,
+                  FALSE };
+        g_array_append_val(extra, r);
+    }
+    for (guint i = 0; i < extra->len; i++)
+        g_ptr_array_add(out, &g_array_index(extra, Row, i));
+    return out;
+}
+
 gboolean
 ms_stats_table_write(const MsStatsTable *t, const char *path, GError **error)
 {
-    GArray *rows = t->rows;
+    g_autoptr(GArray) extra = g_array_new(FALSE, TRUE, sizeof(Row));
+    g_array_set_clear_func(extra, row_clear);
+    g_autoptr(GPtrArray) rows = rows_to_write(t->rows, extra);
     GString *s = g_string_new(NULL);
     if (g_str_has_suffix(path, ".json")) {
         g_string_append(s, "{");
         const char *open = NULL;
         for (guint i = 0; i < rows->len; i++) {
-            const Row *r = &g_array_index(rows, Row, i);
+            const Row *r = rows->pdata[i];
             if (!open || strcmp(open, r->section) != 0) {
                 g_string_append_printf(s, "%s\n  \"%s\": {", open ? "\n  }," : "", r->section);
                 open = r->section;
@@ -299,7 +323,7 @@ ms_stats_table_write(const MsStatsTable *t, const char *path, GError **error)
     } else if (g_str_has_suffix(path, ".csv")) {
         g_string_append(s, "section,name,value\n");
         for (guint i = 0; i < rows->len; i++) {
-            const Row *r = &g_array_index(rows, Row, i);
+            const Row *r = rows->pdata[i];
             g_string_append_printf(s, "%s,%s,", r->section, r->name);
             append_value(s, r);
             g_string_append_c(s, '\n');

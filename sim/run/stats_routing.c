@@ -1,6 +1,8 @@
 /* Routing studies for run statistics (include/mailsim/stats.h): how the
  * routes the run's metric chose compare with the shortest-latency routes,
- * over the paths delivered mail took, and which links carried the most.
+ * over the paths delivered mail took. (Which links carried the most is
+ * ranked where the table is written, sim/run/stats.c, from the link rows
+ * after a partitioned run's parts are added up.)
  *
  * Design. A delivered recipient's path is taken as the route from the
  * message's origin (the sending client, or the bouncing server for a DSN)
@@ -203,38 +205,4 @@ ms_stats_routing(MsWorld *w, MsRoutingStats *out)
     summarise(stretch, &out->stretch_mean, &p50, &out->stretch_p95, &out->stretch_max);
     summarise(hops, &out->hops_mean, &out->hops_p50, &out->hops_p95, &out->hops_max);
     summarise(lat, &out->latency_mean, &out->latency_p50, &out->latency_p95, &out->latency_max);
-}
-
-typedef struct {
-    guint32 link;
-    guint64 bytes;
-} LinkLoad;
-
-static gint
-load_cmp(gconstpointer a, gconstpointer b)
-{
-    const LinkLoad *x = a, *y = b;
-    if (x->bytes != y->bytes)
-        return x->bytes > y->bytes ? -1 : 1;
-    return x->link < y->link ? -1 : (x->link > y->link);
-}
-
-guint
-ms_stats_busiest_links(MsWorld *w, guint n, guint32 *links)
-{
-    MsNet *net = ms_world_net(w);
-    guint nl = ms_net_n_links(net);
-    g_autoptr(GArray) v = g_array_sized_new(FALSE, FALSE, sizeof(LinkLoad), nl);
-    for (guint32 l = 0; l < nl; l++) {
-        MsLinkStats st;
-        ms_net_link_stats(net, l, &st);
-        LinkLoad ll = { l, st.bytes[0] + st.bytes[1] };
-        if (ll.bytes > 0)
-            g_array_append_val(v, ll);
-    }
-    g_array_sort(v, load_cmp);
-    guint k = MIN(n, v->len);
-    for (guint i = 0; i < k; i++)
-        links[i] = g_array_index(v, LinkLoad, i).link;
-    return k;
 }
