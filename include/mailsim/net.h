@@ -106,6 +106,12 @@ void ms_net_set_link_relation(MsNet *net, guint32 link, MsNetRelation relation);
  * the metric. Returns a new string (caller frees). */
 char *ms_net_route_explain(MsNet *net, MsHostId from, MsHostId to);
 
+/* The shortest latency from every host to `dst` (dist[] has one entry per
+ * host; G_MAXINT64 where there is no path) over the links and hosts that
+ * are up, whatever the metric: what routing studies compare routes with
+ * (sim/run/stats_routing.c). O(E log V). */
+void ms_net_latency_distances(MsNet *net, MsHostId dst, gint64 *dist);
+
 /* The bytes the routing tables built so far hold (per-destination tables,
  * tree routing's core tables, policy routing's AS graph), for benchmarks. */
 gsize ms_net_routing_bytes(const MsNet *net);

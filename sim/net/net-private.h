@@ -132,6 +132,15 @@ gboolean ms__net_udp_bound(MsNet *net, MsHostId host, guint16 port);
 
 /* --- routing.c ------------------------------------------------------- */
 
+/* The binary heap routing.c's searches use, for routing_policy.c's: items
+ * ordered by dist, then node. */
+typedef struct {
+    gint64 dist;
+    guint32 node;
+} MsNetQItem;
+void ms__net_q_push(GArray *q, MsNetQItem item);
+MsNetQItem ms__net_q_pop(GArray *q);
+
 /* Policy routing (routing_policy.c): the next-hop table towards dst under
  * MS_ROUTE_BY_POLICY (caller owns it, as build_routes' tables), and the
  * state's destructor (NULL is fine). */

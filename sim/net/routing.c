@@ -175,10 +175,7 @@ ms__net_topology_changed(MsNet *n)
 
 /* --- shortest paths --------------------------------------------------- */
 
-typedef struct {
-    gint64 dist;
-    guint32 node;
-} QItem;
+typedef MsNetQItem QItem;
 
 static void
 build_adjacency(MsNet *n)
@@ -245,6 +242,18 @@ q_pop(GArray *q)
     if (n > 0)
         a[i] = last;
     return top;
+}
+
+void
+ms__net_q_push(GArray *q, MsNetQItem it)
+{
+    q_push(q, it);
+}
+
+MsNetQItem
+ms__net_q_pop(GArray *q)
+{
+    return q_pop(q);
 }
 
 /* Next-hop table towards `dst`: for every host, the link to take. */

@@ -344,53 +344,6 @@ may_use(const guint8 *rank, const guint32 *len, guint32 x, guint32 y, AsRel rel)
     }
 }
 
-typedef struct {
-    gint64 dist;
-    guint32 node;
-} PItem;
-
-static gboolean
-pitem_less(const PItem *x, const PItem *y)
-{
-    return x->dist < y->dist || (x->dist == y->dist && x->node < y->node);
-}
-
-static void
-p_push(GArray *q, PItem it)
-{
-    g_array_append_val(q, it);
-    PItem *a = (PItem *) q->data;
-    guint i = q->len - 1;
-    while (i > 0 && pitem_less(&it, &a[(i - 1) / 2])) {
-        a[i] = a[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    a[i] = it;
-}
-
-static PItem
-p_pop(GArray *q)
-{
-    PItem *a = (PItem *) q->data;
-    PItem top = a[0], last = a[q->len - 1];
-    g_array_set_size(q, q->len - 1);
-    guint n = q->len, i = 0;
-    for (;;) {
-        guint c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && pitem_less(&a[c + 1], &a[c]))
-            c++;
-        if (!pitem_less(&a[c], &last))
-            break;
-        a[i] = a[c];
-        i = c;
-    }
-    if (n > 0)
-        a[i] = last;
-    return top;
-}
-
 guint32 *
 ms__net_policy_routes(MsNet *n, MsHostId dst)
 {
@@ -406,11 +359,11 @@ ms__net_policy_routes(MsNet *n, MsHostId dst)
         next[i] = NO_LINK;
         dist[i] = G_MAXINT64;
     }
-    GArray *q = g_array_sized_new(FALSE, FALSE, sizeof(PItem), 1024);
+    GArray *q = g_array_sized_new(FALSE, FALSE, sizeof(MsNetQItem), 1024);
     dist[dst] = 0;
-    p_push(q, (PItem){ 0, dst });
+    ms__net_q_push(q, (MsNetQItem){ 0, dst });
     while (q->len > 0) {
-        PItem it = p_pop(q);
+        MsNetQItem it = ms__net_q_pop(q);
         if (it.dist != dist[it.node])
             continue;
         if (it.node != dst && !host_at(n, it.node)->up)
@@ -438,12 +391,42 @@ ms__net_policy_routes(MsNet *n, MsHostId dst)
             if (d < dist[u]) {
                 dist[u] = d;
                 next[u] = li;
-                p_push(q, (PItem){ d, u });
+                ms__net_q_push(q, (MsNetQItem){ d, u });
             }
         }
     }
     g_array_free(q, TRUE);
     return next;
+}
+
+void
+ms_net_latency_distances(MsNet *n, MsHostId dst, gint64 *dist)
+{
+    g_return_if_fail(HOST_OK(n, dst) && dist != NULL);
+    build_graph(n);
+    MsNetPolicy *p = n->policy;
+    for (guint i = 0; i < n->hosts->len; i++)
+        dist[i] = G_MAXINT64;
+    GArray *q = g_array_new(FALSE, FALSE, sizeof(MsNetQItem));
+    dist[dst] = 0;
+    ms__net_q_push(q, (MsNetQItem){ 0, dst });
+    while (q->len > 0) {
+        MsNetQItem it = ms__net_q_pop(q);
+        if (it.dist != dist[it.node] || (it.node != dst && !host_at(n, it.node)->up))
+            continue;
+        for (guint32 k = p->hadj_off[it.node]; k < p->hadj_off[it.node + 1]; k++) {
+            const MsNetLink *l = link_at(n, p->hadj[k]);
+            if (!l->up)
+                continue;
+            MsHostId o = l->a == it.node ? l->b : l->a;
+            gint64 d = it.dist + MAX(l->p.latency, 1);
+            if (d < dist[o]) {
+                dist[o] = d;
+                ms__net_q_push(q, (MsNetQItem){ d, o });
+            }
+        }
+    }
+    g_array_free(q, TRUE);
 }
 
 /* ---- narration ------------------------------------------------------------ */

@@ -24,7 +24,6 @@
 #include "mailsim/mail.h"
 #include "mailsim/net.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -38,88 +37,6 @@ pair_cmp(gconstpointer a, gconstpointer b)
     if (x->where != y->where)
         return x->where < y->where ? -1 : 1;
     return x->origin < y->origin ? -1 : (x->origin > y->origin);
-}
-
-typedef struct {
-    gint64 d;
-    guint32 h;
-} QItem;
-
-static gint
-qitem_cmp(const QItem *x, const QItem *y)
-{
-    if (x->d != y->d)
-        return x->d < y->d ? -1 : 1;
-    return x->h < y->h ? -1 : (x->h > y->h);
-}
-
-/* A binary heap of QItem in a GArray. */
-static void
-push(GArray *q, QItem it)
-{
-    g_array_append_val(q, it);
-    QItem *a = (QItem *) q->data;
-    guint i = q->len - 1;
-    while (i > 0 && qitem_cmp(&it, &a[(i - 1) / 2]) < 0) {
-        a[i] = a[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    a[i] = it;
-}
-
-static QItem
-pop(GArray *q)
-{
-    QItem *a = (QItem *) q->data;
-    QItem top = a[0], last = a[q->len - 1];
-    g_array_set_size(q, q->len - 1);
-    guint n = q->len, i = 0;
-    for (;;) {
-        guint c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && qitem_cmp(&a[c + 1], &a[c]) < 0)
-            c++;
-        if (qitem_cmp(&a[c], &last) >= 0)
-            break;
-        a[i] = a[c];
-        i = c;
-    }
-    if (n > 0)
-        a[i] = last;
-    return top;
-}
-
-/* Shortest latency from every host to `dst` over links that are up
- * between hosts that are up (the destination may be down). */
-static void
-shortest(MsNet *net, const guint32 *off, const guint32 *adj, MsHostId dst, gint64 *dist)
-{
-    guint nh = ms_net_n_hosts(net);
-    for (guint i = 0; i < nh; i++)
-        dist[i] = G_MAXINT64;
-    GArray *q = g_array_new(FALSE, FALSE, sizeof(QItem));
-    dist[dst] = 0;
-    push(q, (QItem){ 0, dst });
-    while (q->len) {
-        QItem it = pop(q);
-        if (it.d != dist[it.h] || (it.h != dst && !ms_net_host_is_up(net, it.h)))
-            continue;
-        for (guint32 k = off[it.h]; k < off[it.h + 1]; k++) {
-            guint32 l = adj[k];
-            if (!ms_net_link_is_up(net, l))
-                continue;
-            MsHostId a, b;
-            ms_net_link_ends(net, l, &a, &b);
-            MsHostId o = a == it.h ? b : a;
-            gint64 d = it.d + MAX(ms_net_link_params(net, l)->latency, 1);
-            if (d < dist[o]) {
-                dist[o] = d;
-                push(q, (QItem){ d, o });
-            }
-        }
-    }
-    g_array_free(q, TRUE);
 }
 
 static void
@@ -151,24 +68,7 @@ ms_stats_routing(MsWorld *w, MsRoutingStats *out)
         }
     }
     g_array_sort(pairs, pair_cmp);
-    guint nh = ms_net_n_hosts(net), nl = ms_net_n_links(net);
-    g_autofree guint32 *off = g_new0(guint32, nh + 1);
-    for (guint32 l = 0; l < nl; l++) {
-        MsHostId a, b;
-        ms_net_link_ends(net, l, &a, &b);
-        off[a + 1]++;
-        off[b + 1]++;
-    }
-    for (guint h = 0; h < nh; h++)
-        off[h + 1] += off[h];
-    g_autofree guint32 *adj = g_new(guint32, MAX(off[nh], 1u));
-    g_autofree guint32 *fill = g_memdup2(off, sizeof(guint32) * (nh + 1));
-    for (guint32 l = 0; l < nl; l++) {
-        MsHostId a, b;
-        ms_net_link_ends(net, l, &a, &b);
-        adj[fill[a]++] = l;
-        adj[fill[b]++] = l;
-    }
+    guint nh = ms_net_n_hosts(net);
     g_autofree gint64 *dist = g_new(gint64, MAX(nh, 1u));
     g_autoptr(GArray) stretch = g_array_new(FALSE, FALSE, sizeof(double));
     g_autoptr(GArray) hops = g_array_new(FALSE, FALSE, sizeof(double));
@@ -184,7 +84,7 @@ ms_stats_routing(MsWorld *w, MsRoutingStats *out)
                     i++;
                 continue;
             }
-            shortest(net, off, adj, p->where, dist);
+            ms_net_latency_distances(net, p->where, dist);
         }
         if (!ms_net_route_links(net, p->origin, p->where, links) || links->len == 0 ||
             dist[p->origin] == G_MAXINT64) {

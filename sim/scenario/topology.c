@@ -691,8 +691,32 @@ append_double(GString *out, const char *name, double v)
     g_string_append_printf(out, " %s=\"%s\"", name, buf);
 }
 
+/* Diagram positions from coordinates: the map's equirectangular
+ * projection (longitude scaled by the cosine of the middle latitude), 100
+ * units a degree of latitude, north up. */
+typedef struct {
+    double lat_hi, lon_lo, k;
+} GeoFrame;
+
+static GeoFrame
+geo_frame(const MsTopology *t)
+{
+    double lo = 90, hi = -90, lon_lo = 180;
+    for (guint i = 0; i < t->nodes->len; i++) {
+        const MsTopologyNode *n = &g_array_index(t->nodes, MsTopologyNode, i);
+        if (!n->has_geo)
+            continue;
+        lo = MIN(lo, n->lat);
+        hi = MAX(hi, n->lat);
+        lon_lo = MIN(lon_lo, n->lon);
+    }
+    GeoFrame f = { hi, lon_lo, cos((lo + hi) / 2 * G_PI / 180.0) };
+    return f;
+}
+
 static guint32
-add_router(GString *out, guint32 addr, const char *id, const MsTopologyNode *n, const char *label)
+add_router(GString *out, guint32 addr, const char *id, const MsTopologyNode *n, const char *label,
+           const GeoFrame *geo)
 {
     g_string_append_printf(out, "  <host id=\"%s\" role=\"router\" address=\"%u.%u.%u.%u\"", id,
                            addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255);
@@ -709,6 +733,9 @@ add_router(GString *out, guint32 addr, const char *id, const MsTopologyNode *n, 
     if (n->has_xy) {
         append_double(out, "x", n->x);
         append_double(out, "y", n->y);
+    } else if (n->has_geo) {
+        append_double(out, "x", (n->lon - geo->lon_lo) * geo->k * 100);
+        append_double(out, "y", (geo->lat_hi - n->lat) * 100);
     }
     if (n->asn)
         g_string_append_printf(out, " as=\"%u\"", n->asn);
@@ -742,6 +769,7 @@ ms_topology_write_elements(const MsTopology *t, const MsTopologyWriteOptions *op
     GArray *weights = g_array_new(FALSE, FALSE, sizeof(double));
     GArray *asns = g_array_new(FALSE, FALSE, sizeof(guint32));
     char id[32];
+    GeoFrame geo = geo_frame(t);
     if (!t->is_as_graph)
         g_string_append_printf(out, "  <!-- %u routers and %u links imported from %s (%s) -->\n",
                                t->nodes->len, t->edges->len, "the topology file",
@@ -755,7 +783,7 @@ ms_topology_write_elements(const MsTopology *t, const MsTopologyWriteOptions *op
                 g_snprintf(id, sizeof id, "r%u.%u", i, p);
             g_autofree char *label =
                 pops == 1 ? g_strdup(n->label) : g_strdup_printf("%s PoP %u", n->label, p);
-            addr = add_router(out, addr, id, n, label);
+            addr = add_router(out, addr, id, n, label, &geo);
             g_ptr_array_add(ids, g_strdup(id));
             double w = n->population / pops;
             g_array_append_val(weights, w);
