@@ -185,6 +185,20 @@ esac
 echo "worlds: $WORLDS_CSV (make bench-plot draws it)"
 case " $BENCH " in *instructions*) instructions ;; esac
 
+# Real topologies (issue 21): a synthetic 75,000-AS relationship file with
+# CAIDA-like statistics (tools/gen_asrel.py, seeded; generated here, never
+# committed), imported, then next-hop tables to 100 destination ASes under
+# each metric: seconds per table and the bytes the tables hold (policy:
+# 4 bytes per host per destination plus the AS graph).
+ASREL=${BUILD:-build}/bench-75k.as-rel.txt
+if [ ! -s "$ASREL" ]; then
+    mkdir -p "$(dirname "$ASREL")"
+    python3 tools/gen_asrel.py 75000 1 > "$ASREL"
+fi
+echo
+echo "== topologies: import of a generated 75,000-AS relationship file, routing tables to 100 destinations"
+$M import "$ASREL" --bench-routing 100 2>/dev/null
+
 
 # BENCH=mpi-world: a whole world run sequentially and over 2 MPI ranks
 # (mailsim run --partition auto, packet level), wall time, MPI_REPS times

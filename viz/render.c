@@ -34,6 +34,10 @@ ms_viz_render(MsWorld *w, const MsRecorder *rec, const MsVizOptions *opt, const 
     MsMail *mail = ms_world_mail(w);
     guint32 message = opt->message ? opt->message : 1;
     g_autoptr(MsVizJourney) j = NULL;
+    if (opt->kind == MS_VIZ_MAP) {
+        g_autoptr(MsVizCanvas) map = ms_viz_map(w, format, opt->width, opt->height, NULL, error);
+        return map && ms_viz_canvas_write(map, path, error);
+    }
     if (opt->kind != MS_VIZ_PLOTS) {
         if (message > ms_mail_n_messages(mail)) {
             g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,

@@ -10,7 +10,8 @@
 
 G_DEFINE_QUARK(ms - viz - error - quark, ms_viz_error)
 
-static const char *const kind_names[] = { "hops", "sequence", "plots", "story", "sweep", "bench" };
+static const char *const kind_names[] = { "hops",  "sequence", "plots", "story",
+                                          "sweep", "bench",    "map" };
 
 const char *
 ms_viz_kind_to_string(MsVizKind kind)
@@ -29,7 +30,8 @@ ms_viz_kind_parse(const char *text, MsVizKind *kind, GError **error)
     }
     g_set_error(
         error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
-        "--kind: '%s' is not a picture: expected hops, sequence, plots, story, sweep or bench",
+        "--kind: '%s' is not a picture: expected hops, sequence, plots, story, sweep, bench "
+        "or map",
         text ? text : "");
     return FALSE;
 }

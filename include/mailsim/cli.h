@@ -62,6 +62,8 @@ int ms_cmd_bridge(int argc, char **argv);
 int ms_cmd_render(int argc, char **argv);
 int ms_cmd_run(int argc, char **argv);
 int ms_cmd_gen(int argc, char **argv);
+int ms_cmd_import(int argc, char **argv);
+int ms_cmd_route(int argc, char **argv);
 int ms_cmd_validate(int argc, char **argv);
 int ms_cmd_sweep(int argc, char **argv);
 int ms_cmd_compare(int argc, char **argv);

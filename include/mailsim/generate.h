@@ -30,6 +30,16 @@ typedef struct {
     guint32 outages;  /* MX outages of 30 min (default domains / 50) */
 } MsGenParams;
 
+/* Where mail goes on a router graph: router ids mail hosts (MX, backup MX)
+ * hang off, optionally weighted (cumulative weights, one per attach id,
+ * non-decreasing, the last > 0; NULL = evenly), and the ids of the
+ * well-connected routers the DNS registry (the first) and relays hang off. */
+typedef struct {
+    GPtrArray *attach;  /* of char* */
+    GArray *cumulative; /* of double, or NULL */
+    GPtrArray *core;    /* of char*, at least one */
+} MsGenSites;
+
 /* Sets the defaults above for the fields not given (zeros) . */
 void ms_gen_params_defaults(MsGenParams *params);
 
@@ -37,6 +47,15 @@ void ms_gen_params_defaults(MsGenParams *params);
  * workloads, faults, one no-loss expectation) to `out`, without the root
  * element. */
 void ms_generate_elements(const MsGenParams *params, GString *out);
+
+/* Appends the mail part of a generated world (DNS registry, relays,
+ * domains, MX hosts, users, workloads, outages, a no-loss expectation) on
+ * routers that already exist, e.g. an imported topology's; params->topology
+ * and params->routers are not used. Hosts get addresses from next_addr
+ * upwards; returns the next free one. Random draws come from the stream
+ * (seed, "place-mail"). */
+guint32 ms_generate_mail_elements(const MsGenParams *params, const MsGenSites *sites,
+                                  guint32 next_addr, GString *out);
 
 /* A whole scenario document named `name`. Returns a new string (caller frees). */
 char *ms_generate_scenario(const MsGenParams *params, const char *name);

@@ -29,7 +29,15 @@ typedef enum {
 typedef enum {
     MS_ROUTE_BY_LATENCY,
     MS_ROUTE_BY_HOPS,
+    MS_ROUTE_BY_POLICY, /* valley-free between ASes, latency inside (sim/net/routing_policy.c) */
 } MsRouteMetric;
+
+/* How the ASes at the two ends of a link relate, for MS_ROUTE_BY_POLICY. */
+typedef enum {
+    MS_NET_REL_NONE,              /* one AS, or no traffic between the two ASes over it */
+    MS_NET_REL_PROVIDER_CUSTOMER, /* the AS of end a is a provider of the AS of end b */
+    MS_NET_REL_PEER,              /* settlement-free peers */
+} MsNetRelation;
 
 #define MS_NET_ERROR (ms_net_error_quark())
 GQuark ms_net_error_quark(void);
@@ -82,6 +90,31 @@ MsEngine *ms_net_engine(MsNet *net);
 MsTrace *ms_net_trace(MsNet *net); /* the network's trace; add sinks to it */
 
 void ms_net_set_metric(MsNet *net, MsRouteMetric metric);
+
+/* Policy routing's inputs (sim/net/routing_policy.c): the AS a host belongs
+ * to (0, the default, is an AS like any other) and how the ASes of a
+ * link's ends relate. Each drops the routing tables. */
+void ms_net_set_host_as(MsNet *net, MsHostId host, guint32 asn);
+guint32 ms_net_host_as(MsNet *net, MsHostId host);
+void ms_net_set_link_relation(MsNet *net, guint32 link, MsNetRelation relation);
+
+/* Why packets from `from` to `to` take the route they take, in a sentence
+ * for people: under policy routing the AS path, the class of route (own,
+ * customer, peer, provider) and the shorter routes of other classes the
+ * preference overrode ("a customer route is preferred over a shorter peer
+ * route via AS 5 (2 AS hops)"); under the other metrics the hop count and
+ * the metric. Returns a new string (caller frees). */
+char *ms_net_route_explain(MsNet *net, MsHostId from, MsHostId to);
+
+/* The shortest latency from every host to `dst` (dist[] has one entry per
+ * host; G_MAXINT64 where there is no path) over the links and hosts that
+ * are up, whatever the metric: what routing studies compare routes with
+ * (sim/run/stats_routing.c). O(E log V). */
+void ms_net_latency_distances(MsNet *net, MsHostId dst, gint64 *dist);
+
+/* The bytes the routing tables built so far hold (per-destination tables,
+ * tree routing's core tables, policy routing's AS graph), for benchmarks. */
+gsize ms_net_routing_bytes(const MsNet *net);
 
 /* Adds a host. Names and addresses must be unique; returns its id (ids are
  * dense, from 0), or G_MAXUINT32 with `error` set. */

@@ -67,7 +67,19 @@ typedef struct {
     double x, y;     /* diagram position, when has_position */
     gint mailserver; /* index into mailservers of this host's <mailserver>, or -1 */
     gint client;     /* index into clients of this host's <client>, or -1 */
+    char *label;     /* a name for people (label=), or NULL */
+    gboolean has_geo;
+    double lat, lon; /* degrees (lat=, lon=), when has_geo */
+    guint32 asn;     /* the AS it belongs to (as=); 0 = none. A host with one link and no
+                      * as= takes its neighbour's */
 } MsScenarioHost;
+
+/* How the ASes at the two ends of a link relate (for policy routing). */
+typedef enum {
+    MS_RELATION_NONE,              /* one AS, or not said */
+    MS_RELATION_PROVIDER_CUSTOMER, /* a's AS is a provider of b's */
+    MS_RELATION_PEER,              /* settlement-free peers */
+} MsScenarioRelation;
 
 typedef struct {
     guint line;
@@ -78,9 +90,12 @@ typedef struct {
     double loss;           /* probability in [0,1]; default 0 */
     guint64 queue_bytes;   /* drop-tail limit in bytes (default 64KiB), or 0 ... */
     guint32 queue_packets; /* ... when the limit is in packets (queue-packets=) */
+    MsScenarioRelation relation; /* between the ASes of a and b (relation=) */
 } MsScenarioLink;
 
-typedef enum { MS_ROUTING_LATENCY, MS_ROUTING_HOPS } MsRoutingMetric;
+/* POLICY: valley-free routing between ASes with the Gao-Rexford
+ * preferences (sim/net/routing_policy.c), latency inside an AS. */
+typedef enum { MS_ROUTING_LATENCY, MS_ROUTING_HOPS, MS_ROUTING_POLICY } MsRoutingMetric;
 typedef enum { MS_DNS_NONE, MS_DNS_FLAT, MS_DNS_HIERARCHY } MsDnsMode;
 
 typedef enum {
@@ -316,6 +331,8 @@ typedef struct {
     GArray *faults;          /* of MsScenarioFault */
     GArray *expects;         /* of MsScenarioExpect */
     GArray *outputs;         /* of MsScenarioOutput */
+    GPtrArray *import_warnings; /* of char*: "FILE:LINE: warning: ..." from the files of
+                                 * <topology> elements (ms_scenario_warnings returns them) */
 } MsScenario;
 
 /* Reads, validates and checks a scenario file. On any error returns NULL and

@@ -22,6 +22,22 @@ double ms_stats_percentile(double *values, guint n, double p);
 
 void ms_stats_latency(MsWorld *world, MsLatencyStats *out);
 
+/* Routing studies (sim/run/stats_routing.c) over the paths of delivered
+ * recipients (origin to storing server, as routed at the end of the run):
+ * stretch = path latency / shortest possible latency, hop counts, path
+ * latencies. At most this many destination servers are measured (the
+ * lowest host ids); the others are counted in destinations_left_out. */
+#define MS_STATS_ROUTING_MAX_DESTINATIONS 256
+typedef struct {
+    guint paths;       /* recipients measured */
+    guint unreachable; /* with no route at the end of the run */
+    guint destinations_left_out;
+    double stretch_mean, stretch_p95, stretch_max;
+    double hops_mean, hops_p50, hops_p95, hops_max;
+    double latency_mean, latency_p50, latency_p95, latency_max; /* seconds */
+} MsRoutingStats;
+void ms_stats_routing(MsWorld *world, MsRoutingStats *out);
+
 /* Writes the statistics to `path`: JSON when it ends in .json, CSV (one
  * "section,name,value" row per figure) when it ends in .csv. */
 gboolean ms_stats_write(MsWorld *world, const char *path, GError **error);

@@ -27,6 +27,7 @@ typedef enum {
     MS_VIZ_STORY,
     MS_VIZ_SWEEP, /* a sweep's results across runs (from its JSON) */
     MS_VIZ_BENCH, /* benchmark worlds (from build/bench-worlds.csv) */
+    MS_VIZ_MAP,   /* an imported network on its coordinates, links by load (viz/map.c) */
 } MsVizKind;
 
 /* Default page of the hop diagram and the plots. */
@@ -82,6 +83,15 @@ typedef struct {
  * Returns a new array of MsVizLabelBox (caller frees). */
 GArray *ms_viz_hops_labels(MsWorld *world, const MsVizJourney *journey, double width,
                            double height);
+/* The map of a world whose hosts have coordinates (lat=, lon=), after its
+ * run: equirectangular projection, links coloured and sized by the bytes
+ * they carried, the five busiest numbered, labels thinned so that none
+ * overlap. *labels (when not NULL) receives the boxes of the labels drawn
+ * (MsVizRect; caller frees), for tests. NULL with `error` when no host has
+ * coordinates. Returns a new canvas (caller frees). */
+MsVizCanvas *ms_viz_map(MsWorld *world, MsVizFormat format, double width, double height,
+                        GArray **labels, GError **error);
+
 MsVizCanvas *ms_viz_sequence(MsWorld *world, const MsRecorder *recorder,
                              const MsVizJourney *journey, MsVizFormat format, double width);
 /* Delivery latency CDF and histogram; queue length over time of the MTAs

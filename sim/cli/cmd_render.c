@@ -1,4 +1,4 @@
-/* `mailsim render [FILE] [-o OUT] [--kind hops|sequence|plots|story]
+/* `mailsim render [FILE] [-o OUT] [--kind hops|sequence|plots|story|map]
  * [--message ID] [--seed N]`: runs a scenario (the built-in first lesson
  * when no file is given) with an in-memory recorder on its trace and draws
  * a picture of the run with viz/ (include/mailsim/viz.h). The output's
@@ -30,7 +30,7 @@ ms_cmd_render(int argc, char **argv)
         { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
           "where to write (.png, .svg, .pdf; .html for the story)", "OUT" },
         { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_s,
-          "hops (default), sequence, plots, story, sweep or bench", "KIND" },
+          "hops (default), sequence, plots, story, sweep, bench or map", "KIND" },
         { "message", 'm', 0, G_OPTION_ARG_STRING, &message_s,
           "the message to follow: label or id (default: the first)", "ID" },
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)",

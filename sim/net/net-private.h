@@ -51,6 +51,7 @@ typedef struct {
 typedef struct _MsNetTreeNode MsNetTreeNode;
 typedef struct _MsNetCoreEdge MsNetCoreEdge;
 typedef struct _MsNetAdj MsNetAdj;
+typedef struct _MsNetPolicy MsNetPolicy; /* routing_policy.c's */
 
 struct _MsNet {
     MsEngine *engine;
@@ -88,6 +89,7 @@ struct _MsNet {
     MsNetCoreEdge *t_adj;
     GArray *t_built; /* core indices whose table is built */
     MsRouteMetric metric;
+    MsNetPolicy *policy; /* ASes and relations (routing_policy.c), or NULL */
     GHashTable *pinned;  /* (host << 32 | dst) -> link + 1: routes set by hand */
     guint16 ev_arrive;   /* net.c's */
     guint64 route_epoch; /* bumped by ms__net_drop_routes() */
@@ -129,6 +131,23 @@ void ms__net_ports_free(MsNetPorts *ports);
 gboolean ms__net_udp_bound(MsNet *net, MsHostId host, guint16 port);
 
 /* --- routing.c ------------------------------------------------------- */
+
+/* The binary heap routing.c's searches use, for routing_policy.c's: items
+ * ordered by dist, then node. */
+typedef struct {
+    gint64 dist;
+    guint32 node;
+} MsNetQItem;
+void ms__net_q_push(GArray *q, MsNetQItem item);
+MsNetQItem ms__net_q_pop(GArray *q);
+
+/* Policy routing (routing_policy.c): the next-hop table towards dst under
+ * MS_ROUTE_BY_POLICY (caller owns it, as build_routes' tables), and the
+ * state's destructor (NULL is fine). */
+guint32 *ms__net_policy_routes(MsNet *net, MsHostId dst);
+void ms__net_policy_free(MsNetPolicy *policy);
+/* The bytes its AS graph holds (0 for NULL). */
+gsize ms__net_policy_bytes(const MsNetPolicy *policy);
 
 /* Sets up and frees routing's part of a network. */
 void ms__net_routing_init(MsNet *net);

@@ -9,7 +9,9 @@
  * an array indexed by destination; any up/down change drops the cache. Ties
  * in distance break by host id, so routes are deterministic. Link weights
  * are the latency (at least 1 ns) or 1 per hop (ms_net_set_metric()).
- * Routes pinned by hand (ms_net_pin_route()) override every table.
+ * Routes pinned by hand (ms_net_pin_route()) override every table. Under
+ * MS_ROUTE_BY_POLICY the tables come from routing_policy.c instead, and
+ * the tree routing below is off.
  *
  * Trees: most hosts of a large world hang off the meshed part of the graph
  * in trees (edge hosts; the stub routers of a transit-stub graph). Peeling
@@ -155,6 +157,7 @@ ms__net_routing_clear(MsNet *n)
     g_free(n->adj_off);
     g_free(n->adj);
     g_hash_table_destroy(n->pinned);
+    g_clear_pointer(&n->policy, ms__net_policy_free);
 }
 
 void
@@ -172,10 +175,7 @@ ms__net_topology_changed(MsNet *n)
 
 /* --- shortest paths --------------------------------------------------- */
 
-typedef struct {
-    gint64 dist;
-    guint32 node;
-} QItem;
+typedef MsNetQItem QItem;
 
 static void
 build_adjacency(MsNet *n)
@@ -244,10 +244,24 @@ q_pop(GArray *q)
     return top;
 }
 
+void
+ms__net_q_push(GArray *q, MsNetQItem it)
+{
+    q_push(q, it);
+}
+
+MsNetQItem
+ms__net_q_pop(GArray *q)
+{
+    return q_pop(q);
+}
+
 /* Next-hop table towards `dst`: for every host, the link to take. */
 static guint32 *
 build_routes(MsNet *n, MsHostId dst)
 {
+    if (n->metric == MS_ROUTE_BY_POLICY)
+        return ms__net_policy_routes(n, dst);
     guint nh = n->hosts->len;
     guint32 *next = g_new(guint32, nh);
     gint64 *dist = g_new(gint64, nh);
@@ -296,6 +310,11 @@ static void
 build_tree(MsNet *n)
 {
     guint nh = n->hosts->len;
+    /* The core tables are shortest paths: not policy routes. */
+    if (n->metric == MS_ROUTE_BY_POLICY) {
+        n->tree_state = -1;
+        return;
+    }
     for (guint i = 0; i < n->links->len; i++)
         if (!link_at(n, i)->up) {
             n->tree_state = -1;
@@ -712,6 +731,19 @@ ms_net_route_links(MsNet *n, MsHostId from, MsHostId to, GArray *links)
         cur = l->a == cur ? l->b : l->a;
     }
     return TRUE;
+}
+
+gsize
+ms_net_routing_bytes(const MsNet *n)
+{
+    g_return_val_if_fail(n != NULL, 0);
+    gsize bytes = (gsize) n->cached->len * n->hosts->len * sizeof(guint32);
+    if (n->t_built) {
+        guint nc = n->t_ncore;
+        gsize row = n->t_hop_bits == 16 ? (gsize) nc * 2 : n->t_hop_bits == 8 ? nc : (nc + 1) / 2;
+        bytes += (gsize) n->t_built->len * row;
+    }
+    return bytes + ms__net_policy_bytes(n->policy);
 }
 
 /* Unchecked: the flow model reads it before every transfer. */

@@ -85,7 +85,7 @@ add(GArray *rows, const char *section, const char *name, double value, gboolean 
     /* Mail and latency figures come from the (merged) message records; the
      * rest are counters each part keeps for its own hosts and links. */
     gboolean per_part = strcmp(section, "mail") != 0 && strcmp(section, "latency") != 0 &&
-                        strcmp(name, "simulated_seconds") != 0;
+                        strcmp(section, "routing") != 0 && strcmp(name, "simulated_seconds") != 0;
     Row r = { g_strdup(section), g_strdup(name), value, integer, per_part };
     g_array_append_val(rows, r);
 }
@@ -136,6 +136,22 @@ collect(MsWorld *w)
     add(rows, "latency", "p95_s", lat.p95, FALSE);
     add(rows, "latency", "p99_s", lat.p99, FALSE);
     add(rows, "latency", "max_s", lat.max, FALSE);
+    MsRoutingStats rs;
+    ms_stats_routing(w, &rs);
+    add(rows, "routing", "paths", rs.paths, TRUE);
+    add(rows, "routing", "unreachable", rs.unreachable, TRUE);
+    add(rows, "routing", "destinations_left_out", rs.destinations_left_out, TRUE);
+    add(rows, "routing", "stretch_mean", rs.stretch_mean, FALSE);
+    add(rows, "routing", "stretch_p95", rs.stretch_p95, FALSE);
+    add(rows, "routing", "stretch_max", rs.stretch_max, FALSE);
+    add(rows, "routing", "hops_mean", rs.hops_mean, FALSE);
+    add(rows, "routing", "hops_p50", rs.hops_p50, TRUE);
+    add(rows, "routing", "hops_p95", rs.hops_p95, TRUE);
+    add(rows, "routing", "hops_max", rs.hops_max, TRUE);
+    add(rows, "routing", "path_latency_mean_s", rs.latency_mean, FALSE);
+    add(rows, "routing", "path_latency_p50_s", rs.latency_p50, FALSE);
+    add(rows, "routing", "path_latency_p95_s", rs.latency_p95, FALSE);
+    add(rows, "routing", "path_latency_max_s", rs.latency_max, FALSE);
     MsTcpStats ts;
     ms_tcp_get_stats(ms_world_tcp(w), &ts);
     add(rows, "tcp", "connections", (double) ts.connections, TRUE);
@@ -168,6 +184,7 @@ collect(MsWorld *w)
         add(rows, sec, "utilization_ab", (double) st.busy[0] / t, FALSE);
         add(rows, sec, "utilization_ba", (double) st.busy[1] / t, FALSE);
         add(rows, sec, "packets", (double) (st.packets[0] + st.packets[1]), TRUE);
+        add(rows, sec, "bytes", (double) (st.bytes[0] + st.bytes[1]), TRUE);
         add(rows, sec, "drops", (double) (st.drops_queue + st.drops_loss + st.drops_down), TRUE);
     }
     return rows;
@@ -255,16 +272,55 @@ ms_stats_write(MsWorld *w, const char *path, GError **error)
     return ms_stats_table_write(t, path, error);
 }
 
+static gint
+busiest_cmp(gconstpointer a, gconstpointer b)
+{
+    const Row *x = *(const Row *const *) a, *y = *(const Row *const *) b;
+    if (x->value != y->value)
+        return x->value > y->value ? -1 : 1;
+    return strcmp(x->section, y->section);
+}
+
+/* The rows to write: the table's, then "busiest-link:1" ... ":10", the
+ * links that carried the most bytes, ranked from the link rows as written
+ * (so after a partitioned run's parts were added up). `extra` owns the
+ * ranked rows. */
+static GPtrArray *
+rows_to_write(const GArray *rows, GArray *extra)
+{
+    GPtrArray *out = g_ptr_array_new();
+    g_autoptr(GPtrArray) links = g_ptr_array_new();
+    for (guint i = 0; i < rows->len; i++) {
+        const Row *r = &g_array_index(rows, Row, i);
+        g_ptr_array_add(out, (gpointer) r);
+        if (g_str_has_prefix(r->section, "link:") && strcmp(r->name, "bytes") == 0 && r->value > 0)
+            g_ptr_array_add(links, (gpointer) r);
+    }
+    g_ptr_array_sort(links, busiest_cmp);
+    for (guint i = 0; i < MIN(links->len, 10u); i++) {
+        const Row *l = links->pdata[i];
+        Row r = { g_strdup_printf("busiest-link:%u", i + 1),
+                  g_strdup_printf("%s_bytes", l->section + strlen("link:")), l->value, TRUE,
+                  FALSE };
+        g_array_append_val(extra, r);
+    }
+    for (guint i = 0; i < extra->len; i++)
+        g_ptr_array_add(out, &g_array_index(extra, Row, i));
+    return out;
+}
+
 gboolean
 ms_stats_table_write(const MsStatsTable *t, const char *path, GError **error)
 {
-    GArray *rows = t->rows;
+    g_autoptr(GArray) extra = g_array_new(FALSE, TRUE, sizeof(Row));
+    g_array_set_clear_func(extra, row_clear);
+    g_autoptr(GPtrArray) rows = rows_to_write(t->rows, extra);
     GString *s = g_string_new(NULL);
     if (g_str_has_suffix(path, ".json")) {
         g_string_append(s, "{");
         const char *open = NULL;
         for (guint i = 0; i < rows->len; i++) {
-            const Row *r = &g_array_index(rows, Row, i);
+            const Row *r = rows->pdata[i];
             if (!open || strcmp(open, r->section) != 0) {
                 g_string_append_printf(s, "%s\n  \"%s\": {", open ? "\n  }," : "", r->section);
                 open = r->section;
@@ -278,7 +334,7 @@ ms_stats_table_write(const MsStatsTable *t, const char *path, GError **error)
     } else if (g_str_has_suffix(path, ".csv")) {
         g_string_append(s, "section,name,value\n");
         for (guint i = 0; i < rows->len; i++) {
-            const Row *r = &g_array_index(rows, Row, i);
+            const Row *r = rows->pdata[i];
             g_string_append_printf(s, "%s,%s,", r->section, r->name);
             append_value(s, r);
             g_string_append_c(s, '\n');

@@ -220,8 +220,9 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
     } else {
         w->tcp = ms_tcp_new(w->net);
     }
-    ms_net_set_metric(w->net,
-                      sc->routing == MS_ROUTING_HOPS ? MS_ROUTE_BY_HOPS : MS_ROUTE_BY_LATENCY);
+    ms_net_set_metric(w->net, sc->routing == MS_ROUTING_HOPS     ? MS_ROUTE_BY_HOPS
+                              : sc->routing == MS_ROUTING_POLICY ? MS_ROUTE_BY_POLICY
+                                                                 : MS_ROUTE_BY_LATENCY);
     w->dns = g_ptr_array_new_with_free_func((GDestroyNotify) ms_dns_server_free);
     g_ptr_array_set_size(w->dns, (gint) sc->hosts->len);
     w->server_of = g_array_new(FALSE, FALSE, sizeof(guint));
@@ -234,17 +235,24 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
             ms_world_free(w);
             return NULL;
         }
+        if (h->asn)
+            ms_net_set_host_as(w->net, i, h->asn);
     }
     for (guint i = 0; i < sc->links->len; i++) {
         const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
         MsLinkParams p = { l->latency, l->bandwidth_bps, l->mtu, l->loss,
                            l->queue_packets ? (guint64) l->queue_packets * l->mtu
                                             : l->queue_bytes };
-        if (ms_net_add_link(w->net, l->a, l->b, &p, &local) == G_MAXUINT32) {
+        guint32 li = ms_net_add_link(w->net, l->a, l->b, &p, &local);
+        if (li == G_MAXUINT32) {
             g_set_error(error, MS_WORLD_ERROR, 0, "%s:%u: %s", sc->path, l->line, local->message);
             ms_world_free(w);
             return NULL;
         }
+        if (l->relation != MS_RELATION_NONE)
+            ms_net_set_link_relation(
+                w->net, li,
+                l->relation == MS_RELATION_PEER ? MS_NET_REL_PEER : MS_NET_REL_PROVIDER_CUSTOMER);
     }
     if (opts->partition) {
         /* Before any set-up event: the shard tells the engine which hosts

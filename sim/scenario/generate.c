@@ -80,6 +80,120 @@ link_ms(Gen *g, const char *a, const char *b, guint ms, const char *bw)
         g->out, "  <link a=\"%s\" b=\"%s\" latency=\"%ums\" bandwidth=\"%s\"/>\n", a, b, ms, bw);
 }
 
+/* The site at position i of a list of router ids. */
+static const char *
+site_core(const MsGenSites *sites, guint64 i)
+{
+    return g_ptr_array_index(sites->core, (guint) i);
+}
+
+/* A router for a mail host: uniform over sites->attach, or weighted by
+ * sites->weights (one draw either way). */
+static const char *
+site_attach(Gen *g, const MsGenSites *sites)
+{
+    guint n = sites->attach->len;
+    if (!sites->cumulative)
+        return g_ptr_array_index(sites->attach, (guint) ms_rng_below(&g->rng, n));
+    const double *cum = (const double *) sites->cumulative->data;
+    double x = ms_rng_uniform(&g->rng) * cum[n - 1];
+    guint lo = 0, hi = n - 1;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (cum[mid] > x)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return g_ptr_array_index(sites->attach, lo);
+}
+
+/* Mail on a router graph: the DNS registry, relays, domains with their MX
+ * (and backup MX), users, traffic, outages and the no-loss expectation. */
+static void
+place_mail(Gen *g, const MsGenParams *p, const MsGenSites *sites, GString *out)
+{
+    char a[32];
+    /* DNS: one flat registry on the core. */
+    host(g, "dns", "registry.example", "dns");
+    link_ms(g, "dns", site_core(sites, 0), 1, "10Gbps");
+    g_string_append(out, "  <dns mode=\"flat\" server=\"dns\"/>\n");
+
+    /* Relays. */
+    guint32 n_relays = (guint32) MAX(1.0, p->domains * p->relays / 10.0);
+    for (guint32 k = 0; k < n_relays; k++) {
+        g_snprintf(a, sizeof a, "relay%u", k);
+        g_autofree char *name = g_strdup_printf("relay%u.transit.example", k);
+        host(g, a, name, "relay");
+        link_ms(g, a, site_core(sites, ms_rng_below(&g->rng, sites->core->len)), 1, "10Gbps");
+        g_string_append_printf(out, "  <mailserver host=\"%s\"/>\n", a);
+    }
+
+    /* Domains: MX host (and backup), zone, mail server with users. */
+    guint64 users_per = MAX((guint64) 1, p->users / p->domains);
+    for (guint32 d = 0; d < p->domains; d++) {
+        g_autofree char *dom = g_strdup_printf("d%u.example", d);
+        g_autofree char *mx = g_strdup_printf("mx.%s", dom);
+        g_snprintf(a, sizeof a, "mx%u", d);
+        host(g, a, mx, "mailserver");
+        link_ms(g, a, site_attach(g, sites), 1, "1Gbps");
+        gboolean backup = ms_rng_uniform(&g->rng) < p->backup_mx;
+        g_autofree char *mx2 = g_strdup_printf("mx2.%s", dom);
+        if (backup) {
+            g_snprintf(a, sizeof a, "mxb%u", d);
+            host(g, a, mx2, "mailserver");
+            link_ms(g, a, site_attach(g, sites), 1, "1Gbps");
+        }
+        g_string_append_printf(out,
+                               "  <zone name=\"%s\" server=\"dns\" ttl=\"1h\">\n"
+                               "    <mx preference=\"10\" exchange=\"%s\"/>\n"
+                               "    <a name=\"%s\" host=\"mx%u\"/>\n",
+                               dom, mx, mx, d);
+        if (backup)
+            g_string_append_printf(out,
+                                   "    <mx preference=\"20\" exchange=\"%s\"/>\n"
+                                   "    <a name=\"%s\" host=\"mxb%u\"/>\n",
+                                   mx2, mx2, d);
+        g_string_append(out, "  </zone>\n");
+        gboolean relayed = ms_rng_uniform(&g->rng) < p->relays;
+        g_autofree char *smart = relayed ? g_strdup_printf(" smarthost=\"relay%u\"",
+                                                           (guint) ms_rng_below(&g->rng, n_relays))
+                                         : g_strdup("");
+        g_string_append_printf(
+            out,
+            "  <mailserver host=\"mx%u\" domains=\"%s\"%s generated-users=\"%" G_GUINT64_FORMAT
+            "\"/>\n",
+            d, dom, smart, users_per);
+        if (backup)
+            g_string_append_printf(out, "  <mailserver host=\"mxb%u\" backup-for=\"%s\"/>\n", d,
+                                   dom);
+    }
+
+    /* Traffic: Poisson from every domain to random domains. */
+    g_autofree char *dur = g_strdup_printf("%" G_GINT64_FORMAT "s", p->duration / MS_TIME_S);
+    double per_domain_per_h =
+        (double) p->messages / p->domains / (ms_time_to_seconds(p->duration) / 3600.0);
+    char rate[G_ASCII_DTOSTR_BUF_SIZE];
+    g_ascii_formatd(rate, sizeof rate, "%.6g", per_domain_per_h);
+    for (guint32 d = 0; d < p->domains; d++)
+        g_string_append_printf(
+            out,
+            "  <workload from=\"d%u.example\" to=\"*\" start=\"0s\" end=\"%s\" rate=\"%s/h\" "
+            "size=\"lognormal:mu=8.5,sigma=1.2\"/>\n",
+            d, dur, rate);
+
+    /* Faults: MX outages of 30 minutes. */
+    for (guint32 k = 0; k < p->outages; k++) {
+        guint32 d = (guint32) ms_rng_below(&g->rng, p->domains);
+        guint64 at = ms_rng_below(&g->rng, (guint64) MAX(1, p->duration / MS_TIME_S));
+        g_string_append_printf(out,
+                               "  <fault kind=\"host-down\" target=\"mx%u\" at=\"%" G_GUINT64_FORMAT
+                               "s\" duration=\"30min\"/>\n",
+                               d, at);
+    }
+    g_string_append(out, "  <expect kind=\"no-loss\"/>\n");
+}
+
 void
 ms_generate_elements(const MsGenParams *in, GString *out)
 {
@@ -92,7 +206,7 @@ ms_generate_elements(const MsGenParams *in, GString *out)
               0x0A000001u,
               g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL) };
     ms_rng_init_named(&g.rng, p.seed, "generate");
-    char a[32], b[32];
+    char a[32];
 
     /* Routers and the graph. attach[] lists routers mail hosts may hang off;
      * core[] those relays and the registry hang off. */
@@ -156,94 +270,33 @@ ms_generate_elements(const MsGenParams *in, GString *out)
     if (attach->len == 0)
         g_array_append_vals(attach, core->data, core->len);
 
-    /* DNS: one flat registry on the core. */
-    host(&g, "dns", "registry.example", "dns");
-    g_snprintf(b, sizeof b, "r%u", g_array_index(core, guint32, 0));
-    link_ms(&g, "dns", b, 1, "10Gbps");
-    g_string_append(out, "  <dns mode=\"flat\" server=\"dns\"/>\n");
-
-    /* Relays. */
-    guint32 n_relays = (guint32) MAX(1.0, p.domains * p.relays / 10.0);
-    for (guint32 k = 0; k < n_relays; k++) {
-        g_snprintf(a, sizeof a, "relay%u", k);
-        g_autofree char *name = g_strdup_printf("relay%u.transit.example", k);
-        host(&g, a, name, "relay");
-        g_snprintf(b, sizeof b, "r%u",
-                   g_array_index(core, guint32, ms_rng_below(&g.rng, core->len)));
-        link_ms(&g, a, b, 1, "10Gbps");
-        g_string_append_printf(out, "  <mailserver host=\"%s\"/>\n", a);
-    }
-
-    /* Domains: MX host (and backup), zone, mail server with users. */
-    guint64 users_per = MAX((guint64) 1, p.users / p.domains);
-    for (guint32 d = 0; d < p.domains; d++) {
-        g_autofree char *dom = g_strdup_printf("d%u.example", d);
-        g_autofree char *mx = g_strdup_printf("mx.%s", dom);
-        g_snprintf(a, sizeof a, "mx%u", d);
-        host(&g, a, mx, "mailserver");
-        g_snprintf(b, sizeof b, "r%u",
-                   g_array_index(attach, guint32, ms_rng_below(&g.rng, attach->len)));
-        link_ms(&g, a, b, 1, "1Gbps");
-        gboolean backup = ms_rng_uniform(&g.rng) < p.backup_mx;
-        g_autofree char *mx2 = g_strdup_printf("mx2.%s", dom);
-        if (backup) {
-            g_snprintf(a, sizeof a, "mxb%u", d);
-            host(&g, a, mx2, "mailserver");
-            g_snprintf(b, sizeof b, "r%u",
-                       g_array_index(attach, guint32, ms_rng_below(&g.rng, attach->len)));
-            link_ms(&g, a, b, 1, "1Gbps");
-        }
-        g_string_append_printf(out,
-                               "  <zone name=\"%s\" server=\"dns\" ttl=\"1h\">\n"
-                               "    <mx preference=\"10\" exchange=\"%s\"/>\n"
-                               "    <a name=\"%s\" host=\"mx%u\"/>\n",
-                               dom, mx, mx, d);
-        if (backup)
-            g_string_append_printf(out,
-                                   "    <mx preference=\"20\" exchange=\"%s\"/>\n"
-                                   "    <a name=\"%s\" host=\"mxb%u\"/>\n",
-                                   mx2, mx2, d);
-        g_string_append(out, "  </zone>\n");
-        gboolean relayed = ms_rng_uniform(&g.rng) < p.relays;
-        g_autofree char *smart = relayed ? g_strdup_printf(" smarthost=\"relay%u\"",
-                                                           (guint) ms_rng_below(&g.rng, n_relays))
-                                         : g_strdup("");
-        g_string_append_printf(
-            out,
-            "  <mailserver host=\"mx%u\" domains=\"%s\"%s generated-users=\"%" G_GUINT64_FORMAT
-            "\"/>\n",
-            d, dom, smart, users_per);
-        if (backup)
-            g_string_append_printf(out, "  <mailserver host=\"mxb%u\" backup-for=\"%s\"/>\n", d,
-                                   dom);
-    }
-
-    /* Traffic: Poisson from every domain to random domains. */
-    g_autofree char *dur = g_strdup_printf("%" G_GINT64_FORMAT "s", p.duration / MS_TIME_S);
-    double per_domain_per_h =
-        (double) p.messages / p.domains / (ms_time_to_seconds(p.duration) / 3600.0);
-    char rate[G_ASCII_DTOSTR_BUF_SIZE];
-    g_ascii_formatd(rate, sizeof rate, "%.6g", per_domain_per_h);
-    for (guint32 d = 0; d < p.domains; d++)
-        g_string_append_printf(
-            out,
-            "  <workload from=\"d%u.example\" to=\"*\" start=\"0s\" end=\"%s\" rate=\"%s/h\" "
-            "size=\"lognormal:mu=8.5,sigma=1.2\"/>\n",
-            d, dur, rate);
-
-    /* Faults: MX outages of 30 minutes. */
-    for (guint32 k = 0; k < p.outages; k++) {
-        guint32 d = (guint32) ms_rng_below(&g.rng, p.domains);
-        guint64 at = ms_rng_below(&g.rng, (guint64) MAX(1, p.duration / MS_TIME_S));
-        g_string_append_printf(out,
-                               "  <fault kind=\"host-down\" target=\"mx%u\" at=\"%" G_GUINT64_FORMAT
-                               "s\" duration=\"30min\"/>\n",
-                               d, at);
-    }
-    g_string_append(out, "  <expect kind=\"no-loss\"/>\n");
+    GPtrArray *attach_ids = g_ptr_array_new_with_free_func(g_free);
+    GPtrArray *core_ids = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < attach->len; i++)
+        g_ptr_array_add(attach_ids, g_strdup_printf("r%u", g_array_index(attach, guint32, i)));
+    for (guint i = 0; i < core->len; i++)
+        g_ptr_array_add(core_ids, g_strdup_printf("r%u", g_array_index(core, guint32, i)));
+    MsGenSites sites = { attach_ids, NULL, core_ids };
+    place_mail(&g, &p, &sites, out);
+    g_ptr_array_unref(attach_ids);
+    g_ptr_array_unref(core_ids);
     g_array_free(attach, TRUE);
     g_array_free(core, TRUE);
     g_hash_table_destroy(g.edges);
+}
+
+guint32
+ms_generate_mail_elements(const MsGenParams *in, const MsGenSites *sites, guint32 next_addr,
+                          GString *out)
+{
+    g_return_val_if_fail(sites && sites->attach->len > 0 && sites->core->len > 0, next_addr);
+    MsGenParams p = *in;
+    ms_gen_params_defaults(&p);
+    p.domains = MAX(p.domains, 1u);
+    Gen g = { out, { { 0 } }, next_addr, NULL };
+    ms_rng_init_named(&g.rng, p.seed, "place-mail");
+    place_mail(&g, &p, sites, out);
+    return g.next_addr;
 }
 
 char *

@@ -23,7 +23,13 @@ typedef struct {
     GPtrArray *errors; /* of ScenarioErrorLine (sim/scenario/scenario.c) */
     guint seq;         /* insertion counter: a stable sort key */
     gboolean stopped;  /* the parser was stopped on hostile input */
+    GPtrArray *import_warnings; /* of char*: warnings from <topology> files */
 } MsScenarioDiag;
+
+/* Replaces each <topology> child of the root by the routers and links of
+ * its file (and the mail it asks for), before the schema sees the document
+ * (sim/scenario/scenario_topology.c). */
+void ms__scenario_expand_topology(MsScenarioDiag *d, xmlDoc *doc);
 
 /* Records one error at `line` (0 = no line known); fmt is the text after
  * "FILE:LINE: ". */

@@ -592,7 +592,8 @@ ms_scenario_load_memory_with(const char *data, gsize len, const char *display_na
     if (!display_name)
         display_name = "(memory)";
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(error_line_free);
-    MsScenarioDiag d = { display_name, errors, 0, FALSE };
+    g_autoptr(GPtrArray) import_warnings = g_ptr_array_new_with_free_func(g_free);
+    MsScenarioDiag d = { display_name, errors, 0, FALSE, import_warnings };
 
     xmlDoc *doc = parse_guarded(&d, data ? data : "", len);
     if (!doc) {
@@ -608,6 +609,7 @@ ms_scenario_load_memory_with(const char *data, gsize len, const char *display_na
     ms__scenario_apply_overrides(&d, doc, overrides, n_overrides, applied, FALSE);
     expand_generate(&d, doc);
     ms__scenario_apply_overrides(&d, doc, overrides, n_overrides, applied, TRUE);
+    ms__scenario_expand_topology(&d, doc);
     validate_schema(&d, doc);
     g_autoptr(MsScenario) sc = ms__scenario_read(&d, doc);
     xmlFreeDoc(doc);
@@ -617,6 +619,7 @@ ms_scenario_load_memory_with(const char *data, gsize len, const char *display_na
     }
     g_free(sc->path);
     sc->path = g_strdup(display_name);
+    g_ptr_array_extend_and_steal(sc->import_warnings, g_steal_pointer(&import_warnings));
     return g_steal_pointer(&sc);
 }
 
@@ -687,6 +690,7 @@ ms_scenario_free(MsScenario *sc)
         MsScenarioHost *h = &g_array_index(sc->hosts, MsScenarioHost, i);
         g_free(h->id);
         g_free(h->name);
+        g_free(h->label);
     }
     for (guint i = 0; sc->zones && i < sc->zones->len; i++) {
         MsScenarioZone *z = &g_array_index(sc->zones, MsScenarioZone, i);
@@ -758,6 +762,8 @@ ms_scenario_free(MsScenario *sc)
     for (gsize i = 0; i < G_N_ELEMENTS(arrays); i++)
         if (arrays[i])
             g_array_unref(arrays[i]);
+    if (sc->import_warnings)
+        g_ptr_array_unref(sc->import_warnings);
     g_free(sc->path);
     g_free(sc->name);
     g_free(sc->title);

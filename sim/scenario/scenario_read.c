@@ -44,6 +44,9 @@ read_root(MsScenarioReader *R, xmlNode *root)
         (MsFidelity) ms__reader_get_enum(R, root, "fidelity", fidelities, MS_FIDELITY_PACKET);
     sc->keep_bodies = ms__reader_get_bool(R, root, "keep-bodies", TRUE, NULL);
     sc->tls |= ms__reader_get_bool(R, root, "tls", FALSE, NULL);
+    static const char *const metrics[] = { "latency", "hops", "policy", NULL };
+    sc->routing =
+        (MsRoutingMetric) ms__reader_get_enum(R, root, "routing", metrics, MS_ROUTING_LATENCY);
     guint ntitle = 0, ndesc = 0;
     for (xmlNode *n = root->children; n; n = n->next) {
         if (ms__reader_is(n, "title") || ms__reader_is(n, "description")) {
@@ -118,6 +121,23 @@ read_host(MsScenarioReader *R, xmlNode *n, GHashTable *addresses, GHashTable *na
         else
             h.has_position = TRUE;
     }
+    const char *label = ms__reader_attr(R, n, "label");
+    if (label)
+        h.label = g_strdup(label);
+    const char *lat = ms__reader_attr(R, n, "lat"), *lon = ms__reader_attr(R, n, "lon");
+    if (lat || lon) {
+        if (!lat || !lon || !ms__reader_parse_number(lat, &h.lat) ||
+            !ms__reader_parse_number(lon, &h.lon))
+            ms__reader_err(R, n, lat ? "lon" : "lat",
+                           "bad coordinates: expected both lat and lon as numbers (degrees)");
+        else if (h.lat < -90 || h.lat > 90 || h.lon < -180 || h.lon > 180)
+            ms__reader_err(R, n, "lat",
+                           "(%g, %g) is not a place: expected lat -90 to 90 and lon -180 to 180",
+                           h.lat, h.lon);
+        else
+            h.has_geo = TRUE;
+    }
+    h.asn = (guint32) ms__reader_get_count(R, n, "as", 1, G_MAXUINT32, 0);
     h.id = g_strdup(id);
     g_array_append_val(R->sc->hosts, h);
     gint idx = (gint) R->sc->hosts->len;
@@ -166,6 +186,9 @@ read_link(MsScenarioReader *R, xmlNode *n, GHashTable *pairs)
                            "(%u bytes): expected at least the MTU",
                            l.queue_bytes, l.mtu);
     }
+    static const char *const relations[] = { "none", "provider-customer", "peer", NULL };
+    l.relation =
+        (MsScenarioRelation) ms__reader_get_enum(R, n, "relation", relations, MS_RELATION_NONE);
     if (a < 0 || b < 0)
         return;
     if (a == b) {
@@ -714,6 +737,46 @@ read_client(MsScenarioReader *R, xmlNode *n)
     ms__reader_host_at(R, host)->client = (gint) R->sc->clients->len - 1;
 }
 
+/* A host with a single link and no as= belongs to its neighbour's AS (mail
+ * hosts hang off a router of their network); then, for policy routing,
+ * every link between two ASes needs relation= and no link inside one AS
+ * may have one. */
+static void
+inherit_as(MsScenarioReader *R, GPtrArray *link_nodes)
+{
+    MsScenario *sc = R->sc;
+    g_autofree guint32 *degree = g_new0(guint32, MAX(sc->hosts->len, 1u));
+    g_autofree gint32 *neighbour = g_new(gint32, MAX(sc->hosts->len, 1u));
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        degree[l->a]++;
+        degree[l->b]++;
+        neighbour[l->a] = (gint32) l->b;
+        neighbour[l->b] = (gint32) l->a;
+    }
+    for (guint i = 0; i < sc->hosts->len; i++) {
+        MsScenarioHost *h = &g_array_index(sc->hosts, MsScenarioHost, i);
+        if (h->asn == 0 && degree[i] == 1)
+            h->asn = g_array_index(sc->hosts, MsScenarioHost, neighbour[i]).asn;
+    }
+    for (guint i = 0; i < sc->links->len && i < link_nodes->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        xmlNode *n = link_nodes->pdata[i];
+        guint32 x = g_array_index(sc->hosts, MsScenarioHost, l->a).asn;
+        guint32 y = g_array_index(sc->hosts, MsScenarioHost, l->b).asn;
+        if (l->relation != MS_RELATION_NONE && x == y)
+            ms__reader_err(R, n, "relation",
+                           "both ends are in AS %u: relation= is for links between two ASes "
+                           "(give each end's as=)",
+                           x);
+        else if (sc->routing == MS_ROUTING_POLICY && l->relation == MS_RELATION_NONE && x != y)
+            ms__reader_err(R, n, "relation",
+                           "missing: policy routing needs how AS %u and AS %u relate: expected "
+                           "provider-customer (a's AS is b's provider) or peer",
+                           x, y);
+    }
+}
+
 static MsScenario *
 scenario_new(void)
 {
@@ -732,6 +795,7 @@ scenario_new(void)
     sc->faults = g_array_new(FALSE, TRUE, sizeof(MsScenarioFault));
     sc->expects = g_array_new(FALSE, TRUE, sizeof(MsScenarioExpect));
     sc->outputs = g_array_new(FALSE, TRUE, sizeof(MsScenarioOutput));
+    sc->import_warnings = g_ptr_array_new_with_free_func(g_free);
     return sc;
 }
 
@@ -749,6 +813,7 @@ ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc)
     g_autoptr(GHashTable) pairs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     g_autoptr(GHashTable) zone_names = g_hash_table_new(g_str_hash, g_str_equal);
     g_autoptr(GPtrArray) server_nodes = g_ptr_array_new();
+    g_autoptr(GPtrArray) link_nodes = g_ptr_array_new(); /* the element of each link */
     MsScenarioReader R = { d, scenario_new(), temps, host_ids, domains, message_ids };
 
     read_root(&R, root);
@@ -758,22 +823,29 @@ ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc)
     guint nrouting = 0, ndns = 0;
     for (xmlNode *n = root->children; n; n = n->next) {
         if (ms__reader_is(n, "link")) {
+            guint before = R.sc->links->len;
             read_link(&R, n, pairs);
+            if (R.sc->links->len > before)
+                g_ptr_array_add(link_nodes, n);
         } else if (ms__reader_is(n, "routing") || ms__reader_is(n, "dns")) {
             gboolean routing = ms__reader_is(n, "routing");
             if ((routing ? nrouting++ : ndns++) > 0) {
                 ms__reader_err(&R, n, NULL, "given twice: expected at most one <%s>",
                                (const char *) n->name);
             } else if (routing) {
-                static const char *const metrics[] = { "latency", "hops", NULL };
-                R.sc->routing = ms__reader_get_enum(&R, n, "metric", metrics, 0) == 0
-                                    ? MS_ROUTING_LATENCY
-                                    : MS_ROUTING_HOPS;
+                /* routing= on <scenario> wins, so that a sweep may set it on
+                 * any file. */
+                static const char *const metrics[] = { "latency", "hops", "policy", NULL };
+                MsRoutingMetric m =
+                    (MsRoutingMetric) ms__reader_get_enum(&R, n, "metric", metrics, 0);
+                if (!ms__reader_attr(&R, root, "routing"))
+                    R.sc->routing = m;
             } else {
                 read_dns(&R, n);
             }
         }
     }
+    inherit_as(&R, link_nodes);
     for (xmlNode *n = root->children; n; n = n->next)
         if (ms__reader_is(n, "zone"))
             read_zone(&R, n, zone_names);

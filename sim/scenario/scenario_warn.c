@@ -790,6 +790,9 @@ ms_scenario_warnings(const MsScenario *sc)
     g_array_sort(out, warning_cmp);
     GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
     const char *path = sc->path ? sc->path : "(memory)";
+    /* The imported files' own warnings first, in the order found. */
+    for (guint i = 0; sc->import_warnings && i < sc->import_warnings->len; i++)
+        g_ptr_array_add(lines, g_strdup(sc->import_warnings->pdata[i]));
     for (guint i = 0; i < out->len; i++) {
         Warning *w = &g_array_index(out, Warning, i);
         g_ptr_array_add(lines, w->line

@@ -1,0 +1,108 @@
+/* Routing studies for run statistics (include/mailsim/stats.h): how the
+ * routes the run's metric chose compare with the shortest-latency routes,
+ * over the paths delivered mail took. (Which links carried the most is
+ * ranked where the table is written, sim/run/stats.c, from the link rows
+ * after a partitioned run's parts are added up.)
+ *
+ * Design. A delivered recipient's path is taken as the route from the
+ * message's origin (the sending client, or the bouncing server for a DSN)
+ * to the server that stored it, as the network routes it at the end of the
+ * run (after the faults that ended; the relays and MX hops between are on
+ * that route or near it, so this is the end-to-end view a researcher
+ * compares routings by). Its hop count and latency (the sum of its links'
+ * latencies) come from the run's own tables; the shortest possible latency
+ * from a Dijkstra search over the links that are up, run once per
+ * destination server; the stretch is their ratio (1 when the metric is
+ * latency, above 1 where policy or hop count cost latency).
+ *
+ * Costs: one search per distinct destination, O(E log V) each, for at most
+ * MS_STATS_ROUTING_MAX_DESTINATIONS destinations (the lowest host ids; the
+ * figure `destinations_left_out` says how many were not measured), plus
+ * one route walk per delivered recipient. Deterministic: destinations in
+ * host order, recipients in record order. */
+#include "mailsim/stats.h"
+#include "mailsim/mail.h"
+#include "mailsim/net.h"
+
+#include <string.h>
+
+typedef struct {
+    MsHostId where, origin;
+} Pair;
+
+static gint
+pair_cmp(gconstpointer a, gconstpointer b)
+{
+    const Pair *x = a, *y = b;
+    if (x->where != y->where)
+        return x->where < y->where ? -1 : 1;
+    return x->origin < y->origin ? -1 : (x->origin > y->origin);
+}
+
+static void
+summarise(GArray *v, double *mean, double *p50, double *p95, double *max)
+{
+    double sum = 0;
+    for (guint i = 0; i < v->len; i++)
+        sum += g_array_index(v, double, i);
+    double *d = (double *) v->data;
+    *mean = v->len ? sum / v->len : 0;
+    *p50 = ms_stats_percentile(d, v->len, 0.50);
+    *p95 = ms_stats_percentile(d, v->len, 0.95);
+    *max = v->len ? d[v->len - 1] : 0;
+}
+
+void
+ms_stats_routing(MsWorld *w, MsRoutingStats *out)
+{
+    memset(out, 0, sizeof *out);
+    MsMail *m = ms_world_mail(w);
+    MsNet *net = ms_world_net(w);
+    g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(Pair));
+    for (guint id = 1; id <= ms_mail_n_messages(m); id++) {
+        const MsMessageRecord *r = ms_mail_message(m, id);
+        for (guint k = 0; k < r->rcpts->len; k++) {
+            const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
+            if (rr->state == MS_RCPT_DELIVERED && rr->where != r->origin)
+                g_array_append_val(pairs, ((Pair){ rr->where, r->origin }));
+        }
+    }
+    g_array_sort(pairs, pair_cmp);
+    guint nh = ms_net_n_hosts(net);
+    g_autofree gint64 *dist = g_new(gint64, MAX(nh, 1u));
+    g_autoptr(GArray) stretch = g_array_new(FALSE, FALSE, sizeof(double));
+    g_autoptr(GArray) hops = g_array_new(FALSE, FALSE, sizeof(double));
+    g_autoptr(GArray) lat = g_array_new(FALSE, FALSE, sizeof(double));
+    g_autoptr(GArray) links = g_array_new(FALSE, FALSE, sizeof(guint32));
+    guint dests = 0;
+    for (guint i = 0; i < pairs->len; i++) {
+        const Pair *p = &g_array_index(pairs, Pair, i);
+        if (i == 0 || p->where != g_array_index(pairs, Pair, i - 1).where) {
+            if (dests++ >= MS_STATS_ROUTING_MAX_DESTINATIONS) {
+                out->destinations_left_out++;
+                while (i + 1 < pairs->len && g_array_index(pairs, Pair, i + 1).where == p->where)
+                    i++;
+                continue;
+            }
+            ms_net_latency_distances(net, p->where, dist);
+        }
+        if (!ms_net_route_links(net, p->origin, p->where, links) || links->len == 0 ||
+            dist[p->origin] == G_MAXINT64) {
+            out->unreachable++;
+            continue;
+        }
+        gint64 sum = 0;
+        for (guint k = 0; k < links->len; k++)
+            sum += MAX(ms_net_link_params(net, g_array_index(links, guint32, k))->latency, 1);
+        double s = dist[p->origin] > 0 ? (double) sum / (double) dist[p->origin] : 1.0;
+        double h = links->len, l = ms_time_to_seconds(sum);
+        g_array_append_val(stretch, s);
+        g_array_append_val(hops, h);
+        g_array_append_val(lat, l);
+    }
+    out->paths = stretch->len;
+    double p50;
+    summarise(stretch, &out->stretch_mean, &p50, &out->stretch_p95, &out->stretch_max);
+    summarise(hops, &out->hops_mean, &out->hops_p50, &out->hops_p95, &out->hops_max);
+    summarise(lat, &out->latency_mean, &out->latency_p50, &out->latency_p95, &out->latency_max);
+}
