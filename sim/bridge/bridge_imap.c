@@ -16,10 +16,12 @@
  * makes CAPABILITY say LOGINDISABLED).
  *
  * Timers: the bridge's idle timeout would cut an IDLE client off after 5
- * minutes, yet RFC 2177 lets a client stay idle up to 29 minutes; an
- * idling session is therefore only cut off after IDLE_MAX_MS (RFC 9051 5.4:
- * an autologout timer of at least 30 minutes), others answer "* BYE" at the
- * bridge's idle timeout. Costs: O(connections + INBOX size of each idling
+ * minutes, yet RFC 2177 lets a client stay idle up to 29 minutes. While a
+ * session idles it tells its connection that the next move is ours
+ * (reply_due), which the bridge's idle timer respects, and the pacer tick
+ * cuts it off itself after IDLE_MAX_MS (RFC 9051 5.4: an autologout timer
+ * of at least 30 minutes); other sessions get "* BYE" at the bridge's idle
+ * timeout. Costs: O(connections + INBOX size of each idling
  * session) per pacer tick. */
 #include "bridge-private.h"
 
@@ -41,6 +43,8 @@ pump(ImapSession *x)
         ms__bridge_conn_send(x->conn, out);
         g_bytes_unref(out);
     }
+    /* In IDLE the client waits for us: not idle in the bridge's sense. */
+    x->conn->reply_due = ms_imap_server_is_idling(x->core);
     if (ms_imap_server_is_closed(x->core))
         ms__bridge_conn_close(x->conn);
     else if (ms_imap_server_wants_tls(x->core))
@@ -96,16 +100,19 @@ i_eof(BridgeConn *c)
         x->b->stats.aborted++;
 }
 
+/* RFC 9051 7.1.5: BYE before an autologout. */
+static void
+autologout(BridgeConn *c)
+{
+    ms__bridge_conn_send_str(c, "* BYE Autologout; idle for too long\r\n");
+    ms__bridge_conn_close(c);
+}
+
 static void
 i_timeout(BridgeConn *c, gboolean idle)
 {
-    ImapSession *x = c->session;
-    gint64 quiet_ms = (g_get_monotonic_time() - c->last_input_us) / 1000;
-    if (idle && ms_imap_server_is_idling(x->core) && quiet_ms < IDLE_MAX_MS)
-        return; /* RFC 2177: an idling client may stay quiet for 29 minutes */
-    /* RFC 9051 7.1.5: BYE before an autologout. */
-    ms__bridge_conn_send_str(c, "* BYE Autologout; idle for too long\r\n");
-    ms__bridge_conn_close(c);
+    (void) idle;
+    autologout(c);
 }
 
 static void
@@ -125,14 +132,26 @@ ms__bridge_imap_tick(MsBridge *b)
     if (!b->imap)
         return;
     ms_mail_imap_set_now(b->imap, g_get_real_time() / G_USEC_PER_SEC);
+    gint64 now = g_get_monotonic_time();
+    /* Collect first: closing a connection may free it and unlink it. */
+    g_autoptr(GPtrArray) idlers = g_ptr_array_new();
     for (GList *l = b->conns.head; l; l = l->next) {
         BridgeConn *c = l->data;
         if (c->klass != &imap_class || c->closing || c->dead)
             continue;
         ImapSession *x = c->session;
+        if (ms_imap_server_user(x->core) && ms_imap_server_is_idling(x->core))
+            g_ptr_array_add(idlers, c);
+    }
+    for (guint i = 0; i < idlers->len; i++) {
+        BridgeConn *c = g_ptr_array_index(idlers, i);
+        ImapSession *x = c->session;
         const char *user = ms_imap_server_user(x->core);
-        if (!user || !ms_imap_server_is_idling(x->core))
+        if (now - c->last_input_us > (gint64) IDLE_MAX_MS * 1000) {
+            b->stats.timeouts++;
+            autologout(c);
             continue;
+        }
         guint64 stamp = ms_mail_imap_stamp(b->imap, user);
         if (stamp == x->stamp)
             continue;

@@ -133,12 +133,13 @@ def line():
 
 check(line().startswith(b"* OK [CAPABILITY"), "IMAPS: the greeting comes inside TLS")
 raw.sendall(b"a LOGIN sales quarterly-numbers\r\nb SELECT INBOX\r\nc IDLE\r\n")
-while not line().startswith(b"+ "):
-    pass
+x = b"-"
+while x and not x.startswith((b"+ ", b"c ")):  # b"": closed on us
+    x = line()
 t0 = time.time()
 sent.append(send("imap-idle"))
-woke = b""
-while b"EXISTS" not in woke:
+woke = b"-"
+while woke and b"EXISTS" not in woke:  # b"": closed on us
     woke = line()
 check(woke == b"* 4 EXISTS\r\n", "IDLE (RFC 2177): '* 4 EXISTS' arrives unasked when the simulation "
       "delivers (%.2f s after the SMTP send)" % (time.time() - t0))
@@ -232,4 +233,34 @@ rc, text, st = b.stop()
 check(rc == 0, "the bridge exits 0 on SIGTERM")
 check("accounting: balanced" in text, "the accounting balances")
 check(int(st.get("bridge-stats.imap_sessions", 0)) >= 8, "IMAP sessions counted")
+
+# --- IDLE outlives --idle-timeout; a silent session does not --------------------------
+b2 = Bridge("--speed", "max", "--imap", "0=mx-corp", "--idle-timeout", "1s", pop3="0=mx-corp")
+idler = socket.create_connection((HOST, b2.imap_port), timeout=TIMEOUT)
+quiet = socket.create_connection((HOST, b2.imap_port), timeout=TIMEOUT)
+fi, fq = idler.makefile("rb"), quiet.makefile("rb")
+fi.readline()
+fq.readline()
+idler.sendall(b"a LOGIN sales quarterly-numbers\r\nb SELECT INBOX\r\nc IDLE\r\n")
+quiet.sendall(b"a LOGIN sales quarterly-numbers\r\n")
+x = b"-"
+while x and not x.startswith((b"+ ", b"c ")):
+    x = fi.readline()
+fq.readline()
+time.sleep(3)  # three idle timeouts
+check(fq.readline() == b"* BYE Autologout; idle for too long\r\n" and fq.readline() == b"",
+      "a silent IMAP session gets '* BYE Autologout' at --idle-timeout and is closed")
+with smtplib.SMTP(HOST, b2.smtp_port, timeout=TIMEOUT) as s:
+    s.sendmail("someone@example.org", ["sales@diversicomcorp.com"], b"Subject: late\r\n\r\nx\r\n")
+woke = b"-"
+while woke and b"EXISTS" not in woke:  # b"": closed on us
+    woke = fi.readline()
+check(woke.endswith(b" EXISTS\r\n"), "a session in IDLE outlives --idle-timeout (RFC 2177: up to 29 "
+      "minutes) and is woken by the delivery")
+idler.sendall(b"DONE\r\n")
+check(fi.readline() == b"c OK Idle completed.\r\n", "DONE after a long IDLE")
+idler.close()
+quiet.close()
+rc, text, st = b2.stop()
+check(rc == 0 and "accounting: balanced" in text, "the second bridge exits 0, balanced")
 shutil.rmtree(tmp, ignore_errors=True)
