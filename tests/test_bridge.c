@@ -385,6 +385,11 @@ test_tls(void)
 {
     run_script("tls.py");
 }
+static void
+test_imap(void)
+{
+    run_script("imap.py");
+}
 
 int
 main(void)
@@ -402,6 +407,7 @@ main(void)
         { "outbound", test_outbound },
         { "programs", test_programs },
         { "tls", test_tls },
+        { "imap", test_imap },
         { NULL, NULL },
     };
     return ms_test_main("bridge", cases);

@@ -55,6 +55,13 @@ typedef struct {
     gboolean pop3s;           /* listen for POP3 inside TLS (RFC 8314 3.3) */
     char *pop3s_addr;
     guint16 pop3s_port;
+    gboolean imap; /* listen for IMAP (STARTTLS offered) */
+    char *imap_addr;
+    guint16 imap_port;
+    char *imap_host; /* NULL: the SMTP one */
+    gboolean imaps;  /* listen for IMAP inside TLS (RFC 8314 3.3) */
+    char *imaps_addr;
+    guint16 imaps_port;
     char *tls_cert;                /* PEM certificate (chain) file; NULL: self-signed, generated */
     char *tls_key;                 /* PEM private key file; NULL: in tls_cert's file */
     gboolean allow_plaintext_auth; /* accept logins outside TLS (local testing only) */
@@ -89,7 +96,7 @@ MsTime ms_bridge_pace(MsTime sim_base, gint64 wall_base_us, gint64 wall_us, doub
 typedef struct {
     guint64 connections; /* accepted sockets */
     guint64 refused;     /* closed at once: over the connection limit */
-    guint64 smtp_sessions, pop3_sessions;
+    guint64 smtp_sessions, pop3_sessions, imap_sessions;
     guint64 timeouts;     /* idle, command or TLS handshake timeouts */
     guint64 tls_sessions; /* TLS handshakes completed */
     guint64 tls_failed;   /* handshakes that failed or timed out */
@@ -114,6 +121,11 @@ void ms_bridge_free(MsBridge *bridge);
 
 /* The bound ports (useful with port 0), 0 when not listening. */
 guint16 ms_bridge_smtp_port(const MsBridge *bridge);
+/* The IMAP and IMAPS listeners' ports and addresses (0/NULL when off). */
+guint16 ms_bridge_imap_port(const MsBridge *bridge);
+const char *ms_bridge_imap_address(const MsBridge *bridge);
+guint16 ms_bridge_imaps_port(const MsBridge *bridge);
+const char *ms_bridge_imaps_address(const MsBridge *bridge);
 guint16 ms_bridge_pop3_port(const MsBridge *bridge);
 guint16 ms_bridge_smtps_port(const MsBridge *bridge);
 guint16 ms_bridge_pop3s_port(const MsBridge *bridge);

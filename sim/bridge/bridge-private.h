@@ -5,6 +5,7 @@
 
 #include "mailsim/bridge.h"
 #include "mailsim/mail.h"
+#include "mailsim/mail_imap.h"
 #include "mailsim/smtp_client.h"
 #include "mailsim/smtp_server.h"
 
@@ -70,10 +71,11 @@ struct _MsBridge {
     MsMail *mail;
     MsEngine *engine;
     MsBridgeConfig cfg;
-    guint smtp_server, pop3_server;
-    GSocketService *smtp_svc, *pop3_svc, *smtps_svc, *pop3s_svc;
-    guint16 smtp_port, pop3_port, smtps_port, pop3s_port;
-    char *smtp_bound, *pop3_bound, *smtps_bound, *pop3s_bound;
+    guint smtp_server, pop3_server, imap_server;
+    GSocketService *smtp_svc, *pop3_svc, *smtps_svc, *pop3s_svc, *imap_svc, *imaps_svc;
+    guint16 smtp_port, pop3_port, smtps_port, pop3s_port, imap_port, imaps_port;
+    char *smtp_bound, *pop3_bound, *smtps_bound, *pop3s_bound, *imap_bound, *imaps_bound;
+    MsMailImap *imap; /* the IMAP view of imap_server's store, or NULL */
     /* TLS credentials (bridge_tls.c). */
     GTlsCertificate *tls_cert;
     char *tls_cert_path, *tls_key_path; /* the files in use */
@@ -127,6 +129,10 @@ void ms__bridge_conns_check_timeouts(MsBridge *b, gint64 now_us);
  * first and the greeting is sent inside TLS (RFC 8314 3.3). */
 void ms__bridge_smtp_accept(MsBridge *b, GSocketConnection *conn, gboolean implicit_tls);
 void ms__bridge_pop3_accept(MsBridge *b, GSocketConnection *conn, gboolean implicit_tls);
+void ms__bridge_imap_accept(MsBridge *b, GSocketConnection *conn, gboolean implicit_tls);
+/* bridge_imap.c: after each pacer tick, tells idling IMAP sessions whose
+ * mailbox changed (RFC 2177). */
+void ms__bridge_imap_tick(MsBridge *b);
 
 /* bridge_tls.c */
 /* Loads the configured certificate or makes a self-signed one, and sets

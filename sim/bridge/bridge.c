@@ -1,6 +1,6 @@
 /* The bridge's core (see include/mailsim/bridge.h): it binds the real
  * listeners, paces the engine against the wall clock and decides where the mail recovered from the spool goes (the simulation
- * or the relay). The sessions live in bridge_smtp.c and bridge_pop3.c, the
+ * or the relay). The sessions live in bridge_smtp.c, bridge_pop3.c and bridge_imap.c, the
  * sockets in bridge_conn.c, injection into the simulation (and the watch
  * on spooled mail until the simulation has delivered or bounced it) in
  * bridge_inject.c, the spool in bridge_spool.c, the outgoing relay in
@@ -52,6 +52,9 @@ ms_bridge_config_clear(MsBridgeConfig *cfg)
     g_clear_pointer(&cfg->spool_dir, g_free);
     g_clear_pointer(&cfg->smtps_addr, g_free);
     g_clear_pointer(&cfg->pop3s_addr, g_free);
+    g_clear_pointer(&cfg->imap_addr, g_free);
+    g_clear_pointer(&cfg->imap_host, g_free);
+    g_clear_pointer(&cfg->imaps_addr, g_free);
     g_clear_pointer(&cfg->tls_cert, g_free);
     g_clear_pointer(&cfg->tls_key, g_free);
 }
@@ -68,6 +71,9 @@ config_copy(MsBridgeConfig *dst, const MsBridgeConfig *src)
     dst->spool_dir = g_strdup(src->spool_dir);
     dst->smtps_addr = g_strdup(src->smtps_addr);
     dst->pop3s_addr = g_strdup(src->pop3s_addr);
+    dst->imap_addr = g_strdup(src->imap_addr);
+    dst->imap_host = g_strdup(src->imap_host);
+    dst->imaps_addr = g_strdup(src->imaps_addr);
     dst->tls_cert = g_strdup(src->tls_cert);
     dst->tls_key = g_strdup(src->tls_key);
 }
@@ -178,6 +184,8 @@ on_incoming(GSocketService *svc, GSocketConnection *conn, GObject *source, gpoin
     b->stats.connections++;
     if (svc == b->smtp_svc || svc == b->smtps_svc)
         ms__bridge_smtp_accept(b, conn, svc == b->smtps_svc);
+    else if (svc == b->imap_svc || svc == b->imaps_svc)
+        ms__bridge_imap_accept(b, conn, svc == b->imaps_svc);
     else
         ms__bridge_pop3_accept(b, conn, svc == b->pop3s_svc);
     return TRUE;
@@ -225,6 +233,7 @@ ms_bridge_pace_now(MsBridge *b)
         }
     }
     ms__bridge_inject_settle(b);
+    ms__bridge_imap_tick(b);
 }
 
 static gboolean
@@ -281,13 +290,25 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
     config_copy(&b->cfg, cfg);
     g_queue_init(&b->conns);
     b->pending = g_ptr_array_new_with_free_func(ms__bridge_inject_job_free);
-    b->smtp_server = b->pop3_server = G_MAXUINT;
+    b->smtp_server = b->pop3_server = b->imap_server = G_MAXUINT;
     b->smtp_server = server_for(b, cfg->smtp_host, error);
     if (b->smtp_server == G_MAXUINT)
         return NULL;
     b->pop3_server = cfg->pop3_host ? server_for(b, cfg->pop3_host, error) : b->smtp_server;
     if (b->pop3_server == G_MAXUINT)
         return NULL;
+    b->imap_server = cfg->imap_host ? server_for(b, cfg->imap_host, error) : b->smtp_server;
+    if (b->imap_server == G_MAXUINT)
+        return NULL;
+    if (cfg->imap || cfg->imaps) {
+        /* UIDVALIDITY from the start time: the UIDs live as long as this
+         * run, so a restart must change it (RFC 9051 2.3.1.1). INTERNALDATE
+         * maps simulated time onto the wall clock at start. */
+        gint64 now_s = g_get_real_time() / G_USEC_PER_SEC;
+        gint64 sim_s = (gint64) (ms_engine_now(b->engine) / MS_TIME_S);
+        b->imap = ms_mail_imap_new(ms_mail_server_store(b->mail, b->imap_server),
+                                   (guint32) (now_s & 0x7fffffff), now_s - sim_s);
+    }
     if (cfg->relay_out) {
         b->relay = ms__bridge_relay_new(b, cfg->relay_out, error);
         if (!b->relay)
@@ -336,6 +357,22 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
             return NULL;
         }
     }
+    if (cfg->imap) {
+        b->imap_svc =
+            listen_on(b, cfg->imap_addr, cfg->imap_port, &b->imap_port, &b->imap_bound, error);
+        if (!b->imap_svc) {
+            g_prefix_error(error, "IMAP listener: ");
+            return NULL;
+        }
+    }
+    if (cfg->imaps) {
+        b->imaps_svc =
+            listen_on(b, cfg->imaps_addr, cfg->imaps_port, &b->imaps_port, &b->imaps_bound, error);
+        if (!b->imaps_svc) {
+            g_prefix_error(error, "IMAPS listener: ");
+            return NULL;
+        }
+    }
     b->wall_base = g_get_monotonic_time();
     b->sim_base = ms_engine_now(b->engine);
     if (cfg->spool_dir && !recover_spool(b, error))
@@ -369,6 +406,8 @@ ms_bridge_free(MsBridge *b)
     stop_service(&b->pop3_svc);
     stop_service(&b->smtps_svc);
     stop_service(&b->pop3s_svc);
+    stop_service(&b->imap_svc);
+    stop_service(&b->imaps_svc);
     while (b->conns.head)
         ms__bridge_conn_free(b->conns.head->data);
     if (b->relay)
@@ -379,6 +418,9 @@ ms_bridge_free(MsBridge *b)
     g_free(b->pop3_bound);
     g_free(b->smtps_bound);
     g_free(b->pop3s_bound);
+    g_free(b->imap_bound);
+    g_free(b->imaps_bound);
+    ms_mail_imap_free(b->imap); /* after the sessions that use it */
     ms__bridge_tls_clear(b);
     ms_bridge_config_clear(&b->cfg);
     g_free(b);
@@ -430,4 +472,28 @@ ms_bridge_get_stats(const MsBridge *b, MsBridgeStats *st)
 {
     *st = b->stats;
     st->spool_pending = b->pending->len;
+}
+
+guint16
+ms_bridge_imap_port(const MsBridge *b)
+{
+    return b->imap_port;
+}
+
+const char *
+ms_bridge_imap_address(const MsBridge *b)
+{
+    return b->imap_bound;
+}
+
+guint16
+ms_bridge_imaps_port(const MsBridge *b)
+{
+    return b->imaps_port;
+}
+
+const char *
+ms_bridge_imaps_address(const MsBridge *b)
+{
+    return b->imaps_bound;
 }

@@ -36,9 +36,10 @@ print_stats(MsBridge *b, MsWorld *w, FILE *out)
             "bridge-stats: connections=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT
             " smtp_sessions=%" G_GUINT64_FORMAT " pop3_sessions=%" G_GUINT64_FORMAT
             " timeouts=%" G_GUINT64_FORMAT " aborted=%" G_GUINT64_FORMAT
-            " tls_sessions=%" G_GUINT64_FORMAT " tls_failed=%" G_GUINT64_FORMAT "\n",
+            " tls_sessions=%" G_GUINT64_FORMAT " tls_failed=%" G_GUINT64_FORMAT
+            " imap_sessions=%" G_GUINT64_FORMAT "\n",
             bs.connections, bs.refused, bs.smtp_sessions, bs.pop3_sessions, bs.timeouts, bs.aborted,
-            bs.tls_sessions, bs.tls_failed);
+            bs.tls_sessions, bs.tls_failed, bs.imap_sessions);
     fprintf(out,
             "bridge-mail: accepted=%" G_GUINT64_FORMAT " bytes=%" G_GUINT64_FORMAT
             " rcpts_world=%" G_GUINT64_FORMAT " rcpts_relay=%" G_GUINT64_FORMAT
@@ -91,6 +92,10 @@ run_bridge(MsWorld *w, const MsBridgeConfig *cfg, const char *speed_s)
         printf(" smtp %s:%u", ms_bridge_smtp_address(b), ms_bridge_smtp_port(b));
     if (cfg->pop3)
         printf(" pop3 %s:%u", ms_bridge_pop3_address(b), ms_bridge_pop3_port(b));
+    if (cfg->imap)
+        printf(" imap %s:%u", ms_bridge_imap_address(b), ms_bridge_imap_port(b));
+    if (cfg->imaps)
+        printf(" imaps %s:%u", ms_bridge_imaps_address(b), ms_bridge_imaps_port(b));
     if (cfg->smtps)
         printf(" smtps %s:%u", ms_bridge_smtps_address(b), ms_bridge_smtps_port(b));
     if (cfg->pop3s)
@@ -120,6 +125,7 @@ ms_cmd_bridge(int argc, char **argv)
                     *cmdto_s = NULL;
     g_autofree char *level_s = NULL, *seed_s = NULL, *retry_s = NULL, *giveup_s = NULL;
     g_autofree char *smtps_s = NULL, *pop3s_s = NULL, *cert_s = NULL, *key_s = NULL;
+    g_autofree char *imap_s = NULL, *imaps_s = NULL;
     gboolean quiet = FALSE, plaintext_auth = FALSE;
     GOptionEntry entries[] = {
         { "smtp", 0, 0, G_OPTION_ARG_STRING, &smtp_s,
@@ -132,6 +138,10 @@ ms_cmd_bridge(int argc, char **argv)
           "[ADDR:]PORT[=HOST]" },
         { "pop3s", 0, 0, G_OPTION_ARG_STRING, &pop3s_s,
           "listen for POP3 inside TLS from the first octet (like port 995)", "[ADDR:]PORT[=HOST]" },
+        { "imap", 0, 0, G_OPTION_ARG_STRING, &imap_s,
+          "listen for IMAP (default HOST: the SMTP one)", "[ADDR:]PORT[=HOST]" },
+        { "imaps", 0, 0, G_OPTION_ARG_STRING, &imaps_s,
+          "listen for IMAP inside TLS from the first octet (like port 993)", "[ADDR:]PORT[=HOST]" },
         { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &cert_s,
           "PEM certificate (chain) for TLS (default: a self-signed one, made at start)", "FILE" },
         { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &key_s,
@@ -173,19 +183,20 @@ ms_cmd_bridge(int argc, char **argv)
         g_option_context_new("[FILE] - let real mail clients into a running simulation");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(
-        ctx, "Without FILE, bridges the built-in first lesson (" MS_CLI_DEFAULT_SCENARIO ").\n"
-             "Addresses default to 127.0.0.1. Prints 'bridge: tls-cert FILE ...', then\n"
-             "'bridge: smtp ADDR:PORT pop3 ADDR:PORT ...' once listening;\n"
-             "stops on SIGINT or SIGTERM and prints statistics.\n"
-             "SMTP offers STARTTLS and POP3 STLS; TLS 1.2 or later. Logins only inside TLS\n"
-             "unless --allow-plaintext-auth.\n"
-             "Exit status: 0 stopped cleanly, 1 mail unaccounted for, 2 bad usage or input.\n");
+        ctx,
+        "Without FILE, bridges the built-in first lesson (" MS_CLI_DEFAULT_SCENARIO ").\n"
+        "Addresses default to 127.0.0.1. Prints 'bridge: tls-cert FILE ...', then\n"
+        "'bridge: smtp ADDR:PORT pop3 ADDR:PORT ...' once listening;\n"
+        "stops on SIGINT or SIGTERM and prints statistics.\n"
+        "SMTP and IMAP offer STARTTLS and POP3 STLS; TLS 1.2 or later. Logins only inside TLS\n"
+        "unless --allow-plaintext-auth.\n"
+        "Exit status: 0 stopped cleanly, 1 mail unaccounted for, 2 bad usage or input.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc > 2)
         return ms_cli_usage(cmd, "unexpected argument '%s'", argv[2]);
-    if (!smtp_s && !pop3_s && !smtps_s && !pop3s_s)
-        return ms_cli_usage(cmd, "give --smtp, --pop3, --smtps or --pop3s");
+    if (!smtp_s && !pop3_s && !smtps_s && !pop3s_s && !imap_s && !imaps_s)
+        return ms_cli_usage(cmd, "give --smtp, --pop3, --imap, --smtps, --pop3s or --imaps");
     if (key_s && !cert_s)
         return ms_cli_usage(cmd, "--tls-key needs --tls-cert");
 
@@ -206,6 +217,12 @@ ms_cmd_bridge(int argc, char **argv)
                                       &error))
             return ms_cli_usage(cmd, "--pop3: %s", error->message);
     }
+    if (imap_s) {
+        cfg.imap = TRUE;
+        if (!ms_bridge_parse_endpoint(imap_s, &cfg.imap_addr, &cfg.imap_port, &cfg.imap_host,
+                                      &error))
+            return ms_cli_usage(cmd, "--imap: %s", error->message);
+    }
     /* The TLS listeners serve the same simulated servers: a HOST given on
      * both the clear and the TLS option must agree. */
     struct {
@@ -216,6 +233,7 @@ ms_cmd_bridge(int argc, char **argv)
     } tls_opts[] = {
         { "--smtps", smtps_s, &cfg.smtps, &cfg.smtps_addr, &cfg.smtp_host, &cfg.smtps_port },
         { "--pop3s", pop3s_s, &cfg.pop3s, &cfg.pop3s_addr, &cfg.pop3_host, &cfg.pop3s_port },
+        { "--imaps", imaps_s, &cfg.imaps, &cfg.imaps_addr, &cfg.imap_host, &cfg.imaps_port },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(tls_opts); i++) {
         if (!tls_opts[i].text)

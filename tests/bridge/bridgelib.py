@@ -3,6 +3,7 @@ free loopback ports, read the ports it prints, stop it with SIGTERM and
 parse the statistics it prints. Every socket has a timeout and every
 script arms an alarm, so no test can hang make check."""
 import atexit
+import glob
 import os
 import re
 import select
@@ -53,6 +54,10 @@ class Bridge:
         self.smtps_port = int(m.group(1)) if m else None
         m = re.search(rb"pop3s [\d.]+:(\d+)", self.head)
         self.pop3s_port = int(m.group(1)) if m else None
+        m = re.search(rb" imap [\d.]+:(\d+)", self.head)
+        self.imap_port = int(m.group(1)) if m else None
+        m = re.search(rb" imaps [\d.]+:(\d+)", self.head)
+        self.imaps_port = int(m.group(1)) if m else None
         m = re.search(rb"^bridge: tls-cert (\S+) ", self.head, re.M)
         self.cert = m.group(1).decode() if m else None
         # Drain the narration as it comes: a full pipe would block the bridge.
@@ -240,3 +245,31 @@ def free_port():
     p = s.getsockname()[1]
     s.close()
     return p
+
+
+def fetchmail_poll(home, port, protocol, user, password, tag, cert, opts, tries=20):
+    """Runs fetchmail against the bridge until it delivers something (the
+    simulation may not have delivered yet), each message into
+    HOME/msg.TAG.<pid> through an MDA; returns their contents. The host is
+    "localhost": fetchmail checks DNS names, not IP addresses."""
+    pattern = "%s/msg.%s.*" % (home, tag)
+    for _ in range(tries):
+        rc = os.path.join(home, "rc")
+        with open(rc, "w") as f:
+            f.write('set no syslog\npoll localhost service %d protocol %s auth password timeout 15\n'
+                    '  user "%s" there with password "%s" is "root" here\n'
+                    '  mda "cat > %s/msg.%s.$$" fetchall\n' % (port, protocol, user, password, home, tag))
+        os.chmod(rc, 0o600)
+        try:
+            r = subprocess.run(["fetchmail", "-f", rc, "--nodetach", "--sslcertck", "--sslcertfile", cert]
+                               + opts, capture_output=True, timeout=TIMEOUT,
+                               env=dict(os.environ, FETCHMAILHOME=home))
+            if r.returncode not in (0, 1):  # 1: no mail yet
+                print("  fetchmail %s exited %d:\n%s" % (" ".join(opts), r.returncode,
+                                                         r.stderr[-1500:].decode("latin-1")))
+        except subprocess.TimeoutExpired:
+            print("  fetchmail %s timed out" % " ".join(opts))
+        if glob.glob(pattern):
+            break
+        time.sleep(0.2)
+    return [open(x, "rb").read() for x in glob.glob(pattern)]

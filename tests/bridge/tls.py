@@ -24,7 +24,7 @@ import tempfile
 import time
 import warnings
 
-from bridgelib import Bridge, arm, check, recv_reply, recv_until_closed, wait_for, TIMEOUT
+from bridgelib import Bridge, arm, check, fetchmail_poll, recv_reply, recv_until_closed, wait_for, TIMEOUT
 
 arm(300)
 need = ["swaks", "msmtp", "curl", "openssl", "fetchmail", "getmail"]
@@ -218,19 +218,7 @@ for i, (port, opts) in enumerate(((b.pop3s_port, ["--ssl"]), (b.pop3_port, ["--s
         s.sendmail("alice@isp-a.net", ["feedback@diversicomcorp.com"], msg(subj, "feedback@diversicomcorp.com"))
     sent.append(subj)
     time.sleep(0.3)  # the simulation delivers at once at --speed max; fetchmail retries below anyway
-    for _ in range(20):
-        rc = os.path.join(fhome, "rc")
-        with open(rc, "w") as f:  # "localhost": fetchmail matches DNS names only, not IP SANs
-            f.write('set no syslog\npoll localhost service %d protocol pop3 auth password timeout 15\n'
-                    '  user "feedback" there with password "suggestion-box" is "root" here\n'
-                    '  mda "cat > %s/msg.%d.$$" fetchall\n' % (port, fhome, i))
-        os.chmod(rc, 0o600)
-        r = run(["fetchmail", "-f", rc, "--nodetach", "--sslcertck", "--sslcertfile", CERT] + opts,
-                "fetchmail " + " ".join(opts), env=dict(os.environ, FETCHMAILHOME=fhome))
-        if glob.glob("%s/msg.%d.*" % (fhome, i)):
-            break
-        time.sleep(0.2)
-    got = [open(x, "rb").read() for x in glob.glob("%s/msg.%d.*" % (fhome, i))]
+    got = fetchmail_poll(fhome, port, "pop3", "feedback", "suggestion-box", i, CERT, opts)
     check(len(got) == 1 and ("Subject: %s" % subj).encode() in got[0],
           "fetchmail %s: certificate checked, the message retrieved" % " ".join(opts))
 

@@ -1,0 +1,417 @@
+/* IMAP mailboxes over a mail server's store (see include/mailsim/mail_imap.h):
+ * the hooks through which an IMAP server core reads and changes INBOX (the
+ * MsMailStore, shared with POP3 and with delivery) and the user's other
+ * folders (kept here, in memory).
+ *
+ * Design. Per user, a table maps each stored message's store uid ("user.n")
+ * to its IMAP state: the UID given when IMAP first listed it, its flags and
+ * an INTERNALDATE set by APPEND. The store lists messages oldest first and
+ * appends new ones at the end, so handing out UIDs in listing order keeps
+ * them ascending (RFC 9051 2.3.1.1). Entries of messages that have left the
+ * store are dropped at the next listing. Folders are arrays of messages with
+ * their own UIDVALIDITY (the base plus a counter, so a folder deleted and
+ * made again never reuses one) and UIDNEXT.
+ *
+ * Determinism: hash tables are only looked up, never iterated into output;
+ * folder names are handed out sorted. Costs: listing INBOX is O(messages)
+ * (the store's live view is rebuilt per call); reading one message by UID
+ * is O(messages) as well (a scan), fine for a test server's mailboxes. */
+#include "mailsim/mail_imap.h"
+
+#include <string.h>
+
+typedef struct {
+    guint32 uid;
+    guint flags;
+    gint64 date; /* G_MININT64: from stored_at */
+} InboxState;
+
+typedef struct {
+    guint32 uid;
+    guint flags;
+    gint64 date;
+    GBytes *data;
+} FolderMsg;
+
+typedef struct {
+    guint32 uidvalidity, uidnext;
+    GArray *msgs; /* FolderMsg */
+} Folder;
+
+typedef struct {
+    guint32 uidnext;
+    GHashTable *inbox;   /* store uid -> InboxState* */
+    GHashTable *folders; /* name -> Folder* */
+} User;
+
+struct _MsMailImap {
+    MsMailStore *store;
+    guint32 uidvalidity;
+    guint32 folder_serial;
+    gint64 epoch, now;
+    GHashTable *users; /* lower-cased name -> User* */
+};
+
+static void
+folder_free(gpointer p)
+{
+    Folder *f = p;
+    for (guint i = 0; i < f->msgs->len; i++)
+        g_bytes_unref(g_array_index(f->msgs, FolderMsg, i).data);
+    g_array_unref(f->msgs);
+    g_free(f);
+}
+
+static void
+user_free(gpointer p)
+{
+    User *u = p;
+    g_hash_table_destroy(u->inbox);
+    g_hash_table_destroy(u->folders);
+    g_free(u);
+}
+
+MsMailImap *
+ms_mail_imap_new(MsMailStore *store, guint32 uidvalidity, gint64 epoch)
+{
+    g_return_val_if_fail(store != NULL, NULL);
+    MsMailImap *x = g_new0(MsMailImap, 1);
+    x->store = store;
+    x->uidvalidity = uidvalidity ? uidvalidity : 1;
+    x->epoch = epoch;
+    x->now = epoch;
+    x->users = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, user_free);
+    return x;
+}
+
+void
+ms_mail_imap_free(MsMailImap *x)
+{
+    if (!x)
+        return;
+    g_hash_table_destroy(x->users);
+    g_free(x);
+}
+
+static User *
+user_get(MsMailImap *x, const char *name)
+{
+    g_autofree char *key = g_ascii_strdown(name, -1);
+    User *u = g_hash_table_lookup(x->users, key);
+    if (!u) {
+        u = g_new0(User, 1);
+        u->uidnext = 1;
+        u->inbox = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        u->folders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, folder_free);
+        g_hash_table_insert(x->users, g_steal_pointer(&key), u);
+    }
+    return u;
+}
+
+/* The INBOX state of a stored message, made on first sight. */
+static InboxState *
+inbox_state(User *u, const MsStoredMessage *m)
+{
+    InboxState *st = g_hash_table_lookup(u->inbox, m->uid);
+    if (!st) {
+        st = g_new0(InboxState, 1);
+        st->uid = u->uidnext++;
+        st->date = G_MININT64;
+        g_hash_table_insert(u->inbox, g_strdup(m->uid), st);
+    }
+    return st;
+}
+
+/* The live stored messages, every one with its state; states of messages
+ * gone from the store are dropped. */
+static GPtrArray *
+inbox_list(MsMailImap *x, User *u, const char *user)
+{
+    GPtrArray *msgs = ms_mail_store_messages(x->store, user);
+    if (!msgs)
+        return NULL;
+    if (g_hash_table_size(u->inbox) > msgs->len) {
+        g_autoptr(GHashTable) live = g_hash_table_new(g_str_hash, g_str_equal);
+        for (guint i = 0; i < msgs->len; i++)
+            g_hash_table_add(live, ((MsStoredMessage *) g_ptr_array_index(msgs, i))->uid);
+        GHashTableIter it;
+        gpointer key;
+        g_hash_table_iter_init(&it, u->inbox);
+        while (g_hash_table_iter_next(&it, &key, NULL))
+            if (!g_hash_table_contains(live, key))
+                g_hash_table_iter_remove(&it);
+    }
+    for (guint i = 0; i < msgs->len; i++)
+        inbox_state(u, g_ptr_array_index(msgs, i));
+    return msgs;
+}
+
+static const MsStoredMessage *
+inbox_find(MsMailImap *x, User *u, const char *user, guint32 uid, InboxState **st_out)
+{
+    GPtrArray *msgs = inbox_list(x, u, user);
+    for (guint i = 0; msgs && i < msgs->len; i++) {
+        const MsStoredMessage *m = g_ptr_array_index(msgs, i);
+        InboxState *st = g_hash_table_lookup(u->inbox, m->uid);
+        if (st && st->uid == uid) {
+            if (st_out)
+                *st_out = st;
+            return m;
+        }
+    }
+    return NULL;
+}
+
+static Folder *
+folder_get(User *u, const char *mailbox)
+{
+    return g_hash_table_lookup(u->folders, mailbox);
+}
+
+static FolderMsg *
+folder_find(Folder *f, guint32 uid)
+{
+    for (guint i = 0; i < f->msgs->len; i++)
+        if (g_array_index(f->msgs, FolderMsg, i).uid == uid)
+            return &g_array_index(f->msgs, FolderMsg, i);
+    return NULL;
+}
+
+/* ---- the hooks --------------------------------------------------------- */
+
+static gboolean
+h_auth(gpointer ud, const char *user, const char *password)
+{
+    MsMailImap *x = ud;
+    return ms_mail_store_check_password(x->store, user, password);
+}
+
+static void
+h_mailboxes(gpointer ud, const char *user, GPtrArray *out)
+{
+    MsMailImap *x = ud;
+    User *u = user_get(x, user);
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, u->folders);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        g_ptr_array_add(out, g_strdup(key)); /* the core sorts them */
+}
+
+static MsImapHookResult
+h_list(gpointer ud, const char *user, const char *mailbox, GArray *out, MsImapMailboxInfo *info)
+{
+    MsMailImap *x = ud;
+    User *u = user_get(x, user);
+    if (strcmp(mailbox, "INBOX") == 0) {
+        GPtrArray *msgs = inbox_list(x, u, user);
+        if (!msgs)
+            return MS_IMAP_HOOK_NO_MAILBOX;
+        for (guint i = 0; i < msgs->len; i++) {
+            const MsStoredMessage *m = g_ptr_array_index(msgs, i);
+            InboxState *st = g_hash_table_lookup(u->inbox, m->uid);
+            MsImapMessageInfo mi = { 0 };
+            mi.uid = st->uid;
+            mi.size = g_bytes_get_size(m->data);
+            mi.flags = st->flags;
+            mi.internal_date =
+                st->date != G_MININT64 ? st->date : x->epoch + (gint64) (m->stored_at / MS_TIME_S);
+            g_array_append_val(out, mi);
+        }
+        info->uidvalidity = x->uidvalidity;
+        info->uidnext = u->uidnext;
+        return MS_IMAP_HOOK_OK;
+    }
+    Folder *f = folder_get(u, mailbox);
+    if (!f)
+        return MS_IMAP_HOOK_NO_MAILBOX;
+    for (guint i = 0; i < f->msgs->len; i++) {
+        const FolderMsg *m = &g_array_index(f->msgs, FolderMsg, i);
+        MsImapMessageInfo mi = { m->uid, g_bytes_get_size(m->data), m->flags, m->date };
+        g_array_append_val(out, mi);
+    }
+    info->uidvalidity = f->uidvalidity;
+    info->uidnext = f->uidnext;
+    return MS_IMAP_HOOK_OK;
+}
+
+static GBytes *
+h_read(gpointer ud, const char *user, const char *mailbox, guint32 uid)
+{
+    MsMailImap *x = ud;
+    User *u = user_get(x, user);
+    if (strcmp(mailbox, "INBOX") == 0) {
+        const MsStoredMessage *m = inbox_find(x, u, user, uid, NULL);
+        return m ? g_bytes_ref(m->data) : NULL;
+    }
+    Folder *f = folder_get(u, mailbox);
+    FolderMsg *m = f ? folder_find(f, uid) : NULL;
+    return m ? g_bytes_ref(m->data) : NULL;
+}
+
+static MsImapHookResult
+h_set_flags(gpointer ud, const char *user, const char *mailbox, guint32 uid, guint flags)
+{
+    MsMailImap *x = ud;
+    User *u = user_get(x, user);
+    if (strcmp(mailbox, "INBOX") == 0) {
+        InboxState *st = NULL;
+        if (!inbox_find(x, u, user, uid, &st))
+            return MS_IMAP_HOOK_FAILED;
+        st->flags = flags;
+        return MS_IMAP_HOOK_OK;
+    }
+    Folder *f = folder_get(u, mailbox);
+    FolderMsg *m = f ? folder_find(f, uid) : NULL;
+    if (!m)
+        return MS_IMAP_HOOK_FAILED;
+    m->flags = flags;
+    return MS_IMAP_HOOK_OK;
+}
+
+static MsImapHookResult
+h_expunge(gpointer ud, const char *user, const char *mailbox, const guint32 *uids, guint n)
+{
+    MsMailImap *x = ud;
+    User *u = user_get(x, user);
+    if (strcmp(mailbox, "INBOX") == 0) {
+        /* Collect the store uids first: deleting changes the live view. */
+        g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
+        GPtrArray *msgs = inbox_list(x, u, user);
+        for (guint i = 0; msgs && i < msgs->len; i++) {
+            const MsStoredMessage *m = g_ptr_array_index(msgs, i);
+            InboxState *st = g_hash_table_lookup(u->inbox, m->uid);
+            for (guint k = 0; k < n; k++)
+                if (uids[k] == st->uid)
+                    g_ptr_array_add(gone, g_strdup(m->uid));
+        }
+        for (guint i = 0; i < gone->len; i++) {
+            ms_mail_store_delete(x->store, user, g_ptr_array_index(gone, i));
+            g_hash_table_remove(u->inbox, g_ptr_array_index(gone, i));
+        }
+        return MS_IMAP_HOOK_OK;
+    }
+    Folder *f = folder_get(u, mailbox);
+    if (!f)
+        return MS_IMAP_HOOK_NO_MAILBOX;
+    for (guint i = f->msgs->len; i-- > 0;) {
+        FolderMsg *m = &g_array_index(f->msgs, FolderMsg, i);
+        for (guint k = 0; k < n; k++)
+            if (uids[k] == m->uid) {
+                g_bytes_unref(m->data);
+                g_array_remove_index(f->msgs, i);
+                break;
+            }
+    }
+    return MS_IMAP_HOOK_OK;
+}
+
+static MsImapHookResult
+h_append(gpointer ud, const char *user, const char *mailbox, GBytes *data, guint flags, gint64 date,
+         guint32 *uid)
+{
+    MsMailImap *x = ud;
+    User *u = user_get(x, user);
+    *uid = 0;
+    if (strcmp(mailbox, "INBOX") == 0) {
+        /* Existing messages get their UIDs before the new one. */
+        GPtrArray *msgs = inbox_list(x, u, user);
+        MsStoreResult r = ms_mail_store_deliver(x->store, user, data, 0, 0);
+        if (r == MS_STORE_OVER_QUOTA)
+            return MS_IMAP_HOOK_OVER_QUOTA;
+        if (r != MS_STORE_OK)
+            return MS_IMAP_HOOK_FAILED;
+        msgs = inbox_list(x, u, user);
+        MsStoredMessage *last = msgs && msgs->len ? g_ptr_array_index(msgs, msgs->len - 1) : NULL;
+        if (!last)
+            return MS_IMAP_HOOK_FAILED;
+        InboxState *st = g_hash_table_lookup(u->inbox, last->uid);
+        st->flags = flags;
+        st->date = date != G_MININT64 ? date : x->now;
+        *uid = st->uid;
+        return MS_IMAP_HOOK_OK;
+    }
+    Folder *f = folder_get(u, mailbox);
+    if (!f)
+        return MS_IMAP_HOOK_NO_MAILBOX;
+    FolderMsg m = { f->uidnext++, flags, date != G_MININT64 ? date : x->now, g_bytes_ref(data) };
+    g_array_append_val(f->msgs, m);
+    *uid = m.uid;
+    return MS_IMAP_HOOK_OK;
+}
+
+static MsImapHookResult
+h_create(gpointer ud, const char *user, const char *mailbox)
+{
+    MsMailImap *x = ud;
+    User *u = user_get(x, user);
+    if (folder_get(u, mailbox))
+        return MS_IMAP_HOOK_EXISTS;
+    Folder *f = g_new0(Folder, 1);
+    f->uidvalidity = x->uidvalidity + ++x->folder_serial;
+    f->uidnext = 1;
+    f->msgs = g_array_new(FALSE, TRUE, sizeof(FolderMsg));
+    g_hash_table_insert(u->folders, g_strdup(mailbox), f);
+    return MS_IMAP_HOOK_OK;
+}
+
+static MsImapHookResult
+h_delete(gpointer ud, const char *user, const char *mailbox)
+{
+    MsMailImap *x = ud;
+    User *u = user_get(x, user);
+    return g_hash_table_remove(u->folders, mailbox) ? MS_IMAP_HOOK_OK : MS_IMAP_HOOK_NO_MAILBOX;
+}
+
+static MsImapHookResult
+h_rename(gpointer ud, const char *user, const char *from, const char *to)
+{
+    MsMailImap *x = ud;
+    User *u = user_get(x, user);
+    if (!folder_get(u, from))
+        return MS_IMAP_HOOK_NO_MAILBOX;
+    if (folder_get(u, to))
+        return MS_IMAP_HOOK_EXISTS;
+    gpointer key, value;
+    g_hash_table_steal_extended(u->folders, from, &key, &value);
+    g_free(key);
+    g_hash_table_insert(u->folders, g_strdup(to), value);
+    return MS_IMAP_HOOK_OK;
+}
+
+static const MsImapServerHooks imap_hooks = {
+    .authenticate = h_auth,
+    .mailboxes = h_mailboxes,
+    .list = h_list,
+    .read = h_read,
+    .set_flags = h_set_flags,
+    .expunge = h_expunge,
+    .append = h_append,
+    .create = h_create,
+    .delete_mailbox = h_delete,
+    .rename = h_rename,
+};
+
+const MsImapServerHooks *
+ms_mail_imap_hooks(void)
+{
+    return &imap_hooks;
+}
+
+guint64
+ms_mail_imap_stamp(MsMailImap *x, const char *user)
+{
+    g_return_val_if_fail(x != NULL && user != NULL, 0);
+    GPtrArray *msgs = ms_mail_store_messages(x->store, user);
+    if (!msgs || msgs->len == 0)
+        return 0;
+    const MsStoredMessage *last = g_ptr_array_index(msgs, msgs->len - 1);
+    return ((guint64) msgs->len << 32) ^ g_str_hash(last->uid);
+}
+
+void
+ms_mail_imap_set_now(MsMailImap *x, gint64 now)
+{
+    g_return_if_fail(x != NULL);
+    x->now = now;
+}
