@@ -4,7 +4,8 @@
  * scripts in tests/bridge/ that drive `mailsim bridge` with real clients
  * (smtplib, poplib, swaks, msmtp, fetchmail), hostile ones, a relay sink,
  * the spool, simulated mail leaving the world through --relay-out, and
- * TLS (STARTTLS, STLS, SMTPS, POP3S) with real clients and bad input. */
+ * TLS (STARTTLS, STLS, SMTPS, POP3S) with real clients and bad input, and
+ * the durable spool and Maildirs under kill -9 with concurrent senders. */
 #include "testlib.h"
 #include "mailsim/bridge.h"
 #include "mailsim/embedded.h"
@@ -385,6 +386,11 @@ test_tls(void)
 {
     run_script("tls.py");
 }
+static void
+test_crash(void)
+{
+    run_script("crash.py");
+}
 
 int
 main(void)
@@ -402,6 +408,7 @@ main(void)
         { "outbound", test_outbound },
         { "programs", test_programs },
         { "tls", test_tls },
+        { "crash", test_crash },
         { NULL, NULL },
     };
     return ms_test_main("bridge", cases);

@@ -200,6 +200,8 @@ BridgeMaildir *ms__bridge_maildir_open(MsBridge *b, GError **error);
 void ms__bridge_maildir_free(BridgeMaildir *md);
 /* Did the mailbox of `rcpt` hold a file from spool id `spool_id` at start? */
 gboolean ms__bridge_maildir_has(BridgeMaildir *md, const char *rcpt, const char *spool_id);
+/* Removes the tombstones of a spool id (its spool file is gone). */
+void ms__bridge_maildir_forget(BridgeMaildir *md, const char *spool_id);
 /* Did writing some copy of this message fail? (Its spool file stays.) */
 gboolean ms__bridge_maildir_failed(BridgeMaildir *md, guint32 message);
 /* Messages read back at start. */

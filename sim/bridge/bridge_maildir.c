@@ -38,6 +38,10 @@
  * keeps that message's file, so a restart delivers it to the mailboxes
  * that lack it.
  *
+ * A copy deleted (POP3 QUIT, EXPUNGE) while its spool file is still there
+ * leaves a tombstone in DIR/gone (see tombstone()), so that the recovery
+ * does not deliver it again either.
+ *
  * Invariants: a uid in a box's file map names the file holding that
  * message now (new/ or cur/). Ownership: the BridgeMaildir belongs to the
  * bridge. Threading: the bridge's one thread. Costs: per stored message
@@ -58,6 +62,7 @@ typedef struct {
     guint server;
     MsMailStore *store;
     char *dir;         /* DIR/mail/<server> */
+    char *dir_name;    /* <server> */
     GHashTable *files; /* uid -> path of its file now */
 } MaildirServer;
 
@@ -67,7 +72,10 @@ struct _BridgeMaildir {
     char *host; /* this machine's name, '/' and ':' escaped */
     guint64 seq;
     GPtrArray *servers;  /* MaildirServer*, one per simulated server, by index */
-    GHashTable *present; /* "server\037user\037spool id" of the files read at start */
+    GHashTable *present; /* "<server>\037<user>\037<spool id>" (directory names) of the
+                            files and tombstones read at start */
+    char *gone_dir;      /* DIR/gone: tombstones */
+    GHashTable *gone;    /* spool id -> GPtrArray of its tombstones' paths */
     GHashTable *failed;  /* message ids whose write failed */
     guint64 loaded;
 };
@@ -104,6 +112,13 @@ fsync_path(const char *path, GError **error)
     }
     close(fd);
     return TRUE;
+}
+
+/* The key of `present`: a mailbox (by its directory names) and a spool id. */
+static char *
+present_key(const char *server_dir, const char *user_dir, const char *spool_id)
+{
+    return g_strdup_printf("%s\037%s\037%s", server_dir, user_dir, spool_id);
 }
 
 static char *
@@ -214,6 +229,44 @@ write_file(const char *box, const char *name, GBytes *data, GError **error)
     return fsync_path(newdir, error);
 }
 
+static char *name_field(const char *name, const char *key);
+
+/* Deleting a copy whose spool file is still there (another recipient not
+ * yet settled) leaves a tombstone DIR/gone/<spool id>#<server>#<user>,
+ * written durably before the unlink: after a crash the recovery must not
+ * take the missing file for a copy never made and deliver it again. The
+ * tombstones go with their spool file (ms__bridge_maildir_forget). */
+static gboolean
+tombstone(MaildirServer *ms, const char *user, const char *spool_id, GError **error)
+{
+    BridgeMaildir *md = ms->md;
+    g_autofree char *spool_name = g_strdup_printf("%s.msg", spool_id);
+    g_autofree char *spool_path = g_build_filename(md->b->cfg.spool_dir, spool_name, NULL);
+    if (!g_file_test(spool_path, G_FILE_TEST_EXISTS))
+        return TRUE; /* settled: no recovery will look */
+    if (g_mkdir_with_parents(md->gone_dir, 0700) != 0) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", md->gone_dir,
+                    g_strerror(e));
+        return FALSE;
+    }
+    g_autofree char *udir = dir_name(user);
+    g_autofree char *name = g_strdup_printf("%s#%s#%s", spool_id, ms->dir_name, udir);
+    g_autofree char *path = g_build_filename(md->gone_dir, name, NULL);
+    if (!g_file_set_contents_full(path, "", 0,
+                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                  0600, error) ||
+        !fsync_path(md->gone_dir, error))
+        return FALSE;
+    GPtrArray *list = g_hash_table_lookup(md->gone, spool_id);
+    if (!list) {
+        list = g_ptr_array_new_with_free_func(g_free);
+        g_hash_table_insert(md->gone, g_strdup(spool_id), list);
+    }
+    g_ptr_array_add(list, g_steal_pointer(&path));
+    return TRUE;
+}
+
 /* --- the observer ------------------------------------------------------------ */
 
 static void
@@ -252,6 +305,13 @@ on_deleted(const char *user, const MsStoredMessage *m, gpointer ud)
         return;
     g_autofree char *dir = g_path_get_dirname(path);
     g_autoptr(GError) err = NULL;
+    g_autofree char *base = g_path_get_basename(path);
+    g_autofree char *spool_id = name_field(base, "X");
+    if (spool_id && !tombstone(ms, user, spool_id, &err)) {
+        /* Better kept than delivered again after a crash. */
+        g_printerr("mailsim bridge: maildir: %s kept: %s\n", path, err->message);
+        return;
+    }
     if ((unlink(path) != 0 && errno != ENOENT) || !fsync_path(dir, &err))
         g_printerr("mailsim bridge: maildir: cannot remove %s: %s\n", path,
                    err ? err->message : g_strerror(errno));
@@ -390,7 +450,7 @@ load_box(MaildirServer *ms, const char *user, GError **error)
     if (!scan(newd, FALSE, found, error) || !scan(curd, TRUE, found, error))
         return FALSE;
     g_ptr_array_sort(found, cmp_found); /* directory order is arbitrary */
-    g_autofree char *lower = g_ascii_strdown(user, -1);
+    g_autofree char *udir = dir_name(user);
     for (guint i = 0; i < found->len; i++) {
         Found *f = g_ptr_array_index(found, i);
         g_autofree char *contents = NULL;
@@ -403,13 +463,53 @@ load_box(MaildirServer *ms, const char *user, GError **error)
         const MsStoredMessage *m = g_ptr_array_index(live, live->len - 1);
         g_hash_table_replace(ms->files, g_strdup(m->uid), g_strdup(f->path));
         if (f->spool_id) {
-            g_hash_table_add(md->present,
-                             g_strdup_printf("%u\037%s\037%s", ms->server, lower, f->spool_id));
+            g_hash_table_add(md->present, present_key(ms->dir_name, udir, f->spool_id));
             ms__bridge_spool_note_id(md->b, f->spool_id);
         }
         md->loaded++;
     }
     return TRUE;
+}
+
+/* The tombstones left by the last run: those whose spool file is gone are
+ * stale (a crash between the two removals) and removed; the others count
+ * as copies present. */
+static void
+load_tombstones(BridgeMaildir *md)
+{
+    g_autoptr(GDir) d = g_dir_open(md->gone_dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(md->gone_dir, name, NULL);
+        g_auto(GStrv) parts = g_strsplit(name, "#", -1);
+        g_autofree char *spool_name =
+            g_strv_length(parts) == 3 ? g_strdup_printf("%s.msg", parts[0]) : NULL;
+        g_autofree char *spool_path =
+            spool_name ? g_build_filename(md->b->cfg.spool_dir, spool_name, NULL) : NULL;
+        if (!spool_path || !g_file_test(spool_path, G_FILE_TEST_EXISTS)) {
+            unlink(path);
+            continue;
+        }
+        g_hash_table_add(md->present, present_key(parts[1], parts[2], parts[0]));
+        ms__bridge_spool_note_id(md->b, parts[0]);
+        GPtrArray *list = g_hash_table_lookup(md->gone, parts[0]);
+        if (!list) {
+            list = g_ptr_array_new_with_free_func(g_free);
+            g_hash_table_insert(md->gone, g_strdup(parts[0]), list);
+        }
+        g_ptr_array_add(list, g_steal_pointer(&path));
+    }
+}
+
+void
+ms__bridge_maildir_forget(BridgeMaildir *md, const char *spool_id)
+{
+    GPtrArray *list = md ? g_hash_table_lookup(md->gone, spool_id) : NULL;
+    if (!list)
+        return;
+    for (guint i = 0; i < list->len; i++)
+        unlink(g_ptr_array_index(list, i));
+    g_hash_table_remove(md->gone, spool_id);
 }
 
 static void
@@ -419,6 +519,7 @@ server_free(gpointer p)
     if (ms->store)
         ms_mail_store_set_observer(ms->store, NULL, NULL);
     g_free(ms->dir);
+    g_free(ms->dir_name);
     g_hash_table_destroy(ms->files);
     g_free(ms);
 }
@@ -449,14 +550,18 @@ ms__bridge_maildir_open(MsBridge *b, GError **error)
     md->host = escaped_host();
     md->present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     md->failed = g_hash_table_new(g_direct_hash, g_direct_equal);
+    md->gone_dir = g_build_filename(b->cfg.spool_dir, "gone", NULL);
+    md->gone =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+    load_tombstones(md);
     md->servers = g_ptr_array_new_with_free_func(server_free);
     for (guint i = 0; i < ms_mail_n_servers(b->mail); i++) {
         MaildirServer *ms = g_new0(MaildirServer, 1);
         ms->md = md;
         ms->server = i;
         ms->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-        g_autofree char *h = dir_name(ms_mail_server_hostname(b->mail, i));
-        ms->dir = g_build_filename(md->root, h, NULL);
+        ms->dir_name = dir_name(ms_mail_server_hostname(b->mail, i));
+        ms->dir = g_build_filename(md->root, ms->dir_name, NULL);
         g_ptr_array_add(md->servers, ms);
     }
     for (guint i = 0; i < md->servers->len; i++) {
@@ -484,6 +589,8 @@ ms__bridge_maildir_free(BridgeMaildir *md)
     g_ptr_array_unref(md->servers);
     g_hash_table_destroy(md->present);
     g_hash_table_destroy(md->failed);
+    g_hash_table_destroy(md->gone);
+    g_free(md->gone_dir);
     g_free(md->root);
     g_free(md->host);
     g_free(md);
@@ -499,8 +606,9 @@ ms__bridge_maildir_has(BridgeMaildir *md, const char *rcpt, const char *spool_id
     if (server == G_MAXUINT)
         return FALSE;
     g_autofree char *local = g_strndup(rcpt, (gsize) (at - rcpt));
-    g_autofree char *lower = g_ascii_strdown(local, -1);
-    g_autofree char *key = g_strdup_printf("%u\037%s\037%s", server, lower, spool_id);
+    g_autofree char *udir = dir_name(local);
+    const MaildirServer *ms = g_ptr_array_index(md->servers, server);
+    g_autofree char *key = present_key(ms->dir_name, udir, spool_id);
     return g_hash_table_contains(md->present, key);
 }
 

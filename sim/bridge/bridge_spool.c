@@ -115,9 +115,14 @@ ms__bridge_spool_note_id(MsBridge *b, const char *spool_id)
 void
 ms__bridge_spool_remove(MsBridge *b, const char *path)
 {
-    (void) b;
-    if (path && unlink(path) != 0 && errno != ENOENT)
+    if (!path)
+        return;
+    if (unlink(path) != 0 && errno != ENOENT) {
         g_printerr("mailsim bridge: spool: cannot remove %s: %s\n", path, g_strerror(errno));
+        return;
+    }
+    g_autofree char *id = ms__bridge_spool_id(path);
+    ms__bridge_maildir_forget(b->maildir, id);
 }
 
 gboolean
