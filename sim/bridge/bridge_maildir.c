@@ -436,6 +436,30 @@ clean_tmp(const char *box)
     }
 }
 
+/* A file another program put into the box gets the uid the store gave it
+ * in its name (",U=<n>" before the info), so it keeps it across restarts. */
+static gboolean
+name_uid(Found *f, guint uid_n, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(f->path);
+    g_autofree char *base = g_path_get_basename(f->path);
+    char *colon = strchr(base, ':');
+    g_autofree char *info = colon ? g_strdup(colon) : g_strdup("");
+    if (colon)
+        *colon = '\0';
+    g_autofree char *name = g_strdup_printf("%s,U=%u%s", base, uid_n, info);
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    if (rename(f->path, path) != 0) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", f->path,
+                    g_strerror(e));
+        return FALSE;
+    }
+    g_free(f->path);
+    f->path = g_steal_pointer(&path);
+    return fsync_path(dir, error);
+}
+
 static gboolean
 load_box(MaildirServer *ms, const char *user, GError **error)
 {
@@ -461,6 +485,8 @@ load_box(MaildirServer *ms, const char *user, GError **error)
         ms_mail_store_restore(ms->store, user, data, f->uid_n, f->flags, 0);
         GPtrArray *live = ms_mail_store_messages(ms->store, user);
         const MsStoredMessage *m = g_ptr_array_index(live, live->len - 1);
+        if (f->uid_n == 0 && !name_uid(f, ms_mail_store_uid_number(m->uid), error))
+            return FALSE;
         g_hash_table_replace(ms->files, g_strdup(m->uid), g_strdup(f->path));
         if (f->spool_id) {
             g_hash_table_add(md->present, present_key(ms->dir_name, udir, f->spool_id));
