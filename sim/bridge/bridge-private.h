@@ -202,6 +202,9 @@ void ms__bridge_maildir_free(BridgeMaildir *md);
 gboolean ms__bridge_maildir_has(BridgeMaildir *md, const char *rcpt, const char *spool_id);
 /* Removes the tombstones of a spool id (its spool file is gone). */
 void ms__bridge_maildir_forget(BridgeMaildir *md, const char *spool_id);
+/* Fsyncs the new/ directories renamed into since the last call; FALSE
+ * (printed) if one fails, and then no spool file may go yet. */
+gboolean ms__bridge_maildir_sync(BridgeMaildir *md);
 /* Did writing some copy of this message fail? (Its spool file stays.) */
 gboolean ms__bridge_maildir_failed(BridgeMaildir *md, guint32 message);
 /* Messages read back at start. */

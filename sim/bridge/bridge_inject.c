@@ -107,6 +107,9 @@ job_done(MsBridge *b, SpoolJob *j)
 void
 ms__bridge_inject_settle(MsBridge *b)
 {
+    /* The renames into the Maildirs first: a spool file goes only after. */
+    if (!ms__bridge_maildir_sync(b->maildir))
+        return;
     for (guint i = 0; i < b->pending->len;) {
         SpoolJob *j = g_ptr_array_index(b->pending, i);
         if (!job_done(b, j)) {

@@ -21,7 +21,10 @@
  * Writing (the Maildir discipline, cr.yp.to/proto/maildir.html): the file
  * is created in tmp/ under a unique name, written, fsync'd, closed, renamed
  * into new/, and new/ is fsync'd, so a crash leaves either no file in new/
- * or the whole message. Names are "<sec>.M<usec>P<pid>Q<n>.<host>" (the
+ * or the whole message. The fsync of new/ is shared by the messages stored
+ * in one pacer tick (ms__bridge_maildir_sync, called before the spool files
+ * of settled messages are removed): until then the spool keeps each of
+ * them, and a rename lost in a crash is a copy the recovery makes again. Names are "<sec>.M<usec>P<pid>Q<n>.<host>" (the
  * wall clock, the process and a counter: unique as the spec asks), then
  * ",S=<size>" (Dovecot reads the size from it), ",U=<n>" (the store's uid
  * number, so POP3 UIDLs survive a restart) and, for mail from the spool,
@@ -45,7 +48,8 @@
  * Invariants: a uid in a box's file map names the file holding that
  * message now (new/ or cur/). Ownership: the BridgeMaildir belongs to the
  * bridge. Threading: the bridge's one thread. Costs: per stored message
- * one file write, two fsyncs (file and new/) and a rename; per deletion an
+ * one file write, an fsync and a rename, and an fsync of new/ per box and
+ * pacer tick; per deletion an
  * unlink and an fsync of its directory; per flag change a rename and one
  * or two directory fsyncs; at start every file of every box is read. */
 #include "bridge-private.h"
@@ -77,6 +81,7 @@ struct _BridgeMaildir {
     char *gone_dir;      /* DIR/gone: tombstones */
     GHashTable *gone;    /* spool id -> GPtrArray of its tombstones' paths */
     GHashTable *failed;  /* message ids whose write failed */
+    GHashTable *dirty;   /* new/ directories with renames not yet fsync'd */
     guint64 loaded;
 };
 
@@ -190,8 +195,10 @@ parse_flags(const char *info)
     return f;
 }
 
-/* Writes `data` to tmp/name, fsyncs it, renames it to new/name and fsyncs
- * new/. On failure nothing is left in new/. */
+/* Writes `data` to tmp/name, fsyncs it and renames it to new/name; new/
+ * is fsync'd later, once per pacer tick for every message of the tick
+ * (ms__bridge_maildir_sync), before any spool file goes. On failure
+ * nothing is left in new/. */
 static gboolean
 write_file(const char *box, const char *name, GBytes *data, GError **error)
 {
@@ -226,7 +233,7 @@ write_file(const char *box, const char *name, GBytes *data, GError **error)
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", tmp, g_strerror(e));
         return FALSE;
     }
-    return fsync_path(newdir, error);
+    return TRUE;
 }
 
 static char *name_field(const char *name, const char *key);
@@ -292,6 +299,7 @@ on_stored(const char *user, const MsStoredMessage *m, gpointer ud)
         return;
     }
     md->b->stats.maildir_written++;
+    g_hash_table_add(md->dirty, g_build_filename(box, "new", NULL));
     g_hash_table_replace(ms->files, g_strdup(m->uid), g_build_filename(box, "new", name, NULL));
 }
 
@@ -576,6 +584,7 @@ ms__bridge_maildir_open(MsBridge *b, GError **error)
     md->host = escaped_host();
     md->present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     md->failed = g_hash_table_new(g_direct_hash, g_direct_equal);
+    md->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     md->gone_dir = g_build_filename(b->cfg.spool_dir, "gone", NULL);
     md->gone =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
@@ -615,6 +624,7 @@ ms__bridge_maildir_free(BridgeMaildir *md)
     g_ptr_array_unref(md->servers);
     g_hash_table_destroy(md->present);
     g_hash_table_destroy(md->failed);
+    g_hash_table_destroy(md->dirty);
     g_hash_table_destroy(md->gone);
     g_free(md->gone_dir);
     g_free(md->root);
@@ -636,6 +646,26 @@ ms__bridge_maildir_has(BridgeMaildir *md, const char *rcpt, const char *spool_id
     const MaildirServer *ms = g_ptr_array_index(md->servers, server);
     g_autofree char *key = present_key(ms->dir_name, udir, spool_id);
     return g_hash_table_contains(md->present, key);
+}
+
+gboolean
+ms__bridge_maildir_sync(BridgeMaildir *md)
+{
+    if (!md || g_hash_table_size(md->dirty) == 0)
+        return TRUE;
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, md->dirty);
+    while (g_hash_table_iter_next(&it, &k, NULL)) { /* any order: each is independent */
+        g_autoptr(GError) err = NULL;
+        if (!fsync_path(k, &err)) {
+            g_printerr("mailsim bridge: maildir: %s (spool files kept until it works)\n",
+                       err->message);
+            return FALSE;
+        }
+        g_hash_table_iter_remove(&it);
+    }
+    return TRUE;
 }
 
 gboolean
