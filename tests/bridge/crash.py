@@ -5,13 +5,16 @@ simulated SMTP hop away, is stored); the bridge is killed with SIGKILL at a rand
 restarted on the same directory, and so on for several rounds. At the
 end every message that got a 250 is in each of its two mailboxes exactly
 once (through POP3 and in the Maildir files), what POP3 deleted stays
-deleted, and messages whose 250 never came are there at most once. Then
+deleted, and messages whose 250 never came are there at most once.
+Python's mailbox.Maildir, an independent implementation, reads the same
+messages, and one it adds is served after a restart. Then
 a failed write: a spool that cannot be written answers 451 4.3.0, never
 250; a Maildir that cannot be written keeps the spool file, and a
 restart delivers the message once.
 
 The seed of the random moments is printed; CRASH_SEED=N repeats a run."""
 import glob
+import mailbox
 import os
 import poplib
 import random
@@ -159,6 +162,27 @@ try:
             check(deleted and not back, "alice: the %d messages POP3 deleted (QUIT answered) stay deleted (back: %s)"
                   % (len(deleted), back[:5]))
     print("crash.py: rounds took %.1f s" % (time.time() - t0))
+
+    # An independent Maildir implementation (Python's mailbox) reads the
+    # same messages; one it adds, as another delivery agent would, is
+    # served after a restart, with the same UIDL after the next one.
+    md = mailbox.Maildir(os.path.join(spool, "mail", "mx.diversicomcorp.com", "feedback"), factory=None, create=False)
+    check(sorted(token_of(m.as_bytes()) for m in md) == sorted(boxes["feedback"]),
+          "Python's mailbox.Maildir reads the same %d messages" % len(boxes["feedback"]))
+    md.add(b"Subject: crash-foreign\r\n\r\nadded by another program\r\n")
+    uidls = []
+    for _ in range(2):
+        b = Bridge("--speed", "max", "--spool", spool, pop3="0=mx-corp")
+        p = poplib.POP3("127.0.0.1", b.pop3_port, timeout=TIMEOUT)
+        p.user("feedback")
+        p.pass_(BOXES["feedback"][1])
+        uidls.append(p.uidl()[1])
+        n = len(uidls[-1])
+        last = token_of(b"\r\n".join(p.retr(n)[1]))
+        p.quit()
+        b.stop()
+    check(last == "crash-foreign" and uidls[0] == uidls[1],
+          "a message added with mailbox.Maildir is served, and every UIDL is the same after a restart")
 
     # A spool that cannot be written: 451 4.3.0, and the message is not taken.
     b = Bridge("--speed", "max", "--spool", spool, pop3="0=mx-corp")
