@@ -4,7 +4,8 @@
  * scripts in tests/bridge/ that drive `mailsim bridge` with real clients
  * (smtplib, poplib, swaks, msmtp, fetchmail), hostile ones, a relay sink,
  * the spool, simulated mail leaving the world through --relay-out, and
- * TLS (STARTTLS, STLS, SMTPS, POP3S) with real clients and bad input. */
+ * TLS (STARTTLS, STLS, SMTPS, POP3S) with real clients and bad input, and
+ * the durable spool and Maildirs under kill -9 with concurrent senders. */
 #include "testlib.h"
 #include "mailsim/bridge.h"
 #include "mailsim/embedded.h"
@@ -162,6 +163,22 @@ test_new_errors(void)
     ms_world_run(w, ms_world_default_until(w));
 }
 
+/* Removes a directory and everything in it. */
+static void
+rm_tree(const char *path)
+{
+    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(path, name, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+            rm_tree(p);
+        else
+            g_unlink(p);
+    }
+    g_rmdir(path);
+}
+
 /* The TLS credentials: a missing --tls-cert is a clear error naming the
  * file; a generated certificate is a real X.509 one (OpenSSL parses it,
  * with its names), lives in a temporary directory removed at free, and in
@@ -231,11 +248,113 @@ test_tls_certificate(void)
     for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
         g_autofree char *f = g_build_filename(spool, files[i], NULL);
         CU_ASSERT_TRUE(g_file_test(f, G_FILE_TEST_EXISTS));
-        g_unlink(f);
     }
-    g_rmdir(spool);
+    rm_tree(spool);
     ms_bridge_config_clear(&cfg);
     ms_world_run(w, ms_world_default_until(w));
+}
+
+static void
+write_file(const char *dir, const char *name, const char *text)
+{
+    g_autofree char *p = g_build_filename(dir, name, NULL);
+    CU_ASSERT_TRUE(g_file_set_contents(p, text, -1, NULL));
+}
+
+static gint
+cmp_names(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Names in a directory, sorted, joined by spaces. */
+static char *
+names_in(const char *dir)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d)))
+        g_ptr_array_add(names, g_strdup(name));
+    g_ptr_array_sort(names, cmp_names);
+    g_ptr_array_add(names, NULL);
+    return g_strjoinv(" ", (char **) names->pdata);
+}
+
+/* A bridge with --spool reads the Maildirs back into the stores: in uid
+ * order (",U="), a file another program put there (no U=) after them with
+ * a new uid written into its name (so POP3 UIDLs stay), flags from the ":2," info; a file left in tmp/ by a crash is
+ * removed. A change of flags renames the file into cur/ with the letters
+ * sorted; a deletion unlinks it; a second bridge on the same directory
+ * sees both. */
+static void
+test_maildir_reload(void)
+{
+    g_autofree char *spool = g_dir_make_tmp("mailsim-test-maildir-XXXXXX", NULL);
+    g_autofree char *box =
+        g_build_filename(spool, "mail", "mx.diversicomcorp.com", "feedback", NULL);
+    g_autofree char *newd = g_build_filename(box, "new", NULL);
+    g_autofree char *curd = g_build_filename(box, "cur", NULL);
+    g_autofree char *tmpd = g_build_filename(box, "tmp", NULL);
+    CU_ASSERT_EQUAL(g_mkdir_with_parents(newd, 0700), 0);
+    CU_ASSERT_EQUAL(g_mkdir_with_parents(curd, 0700), 0);
+    CU_ASSERT_EQUAL(g_mkdir_with_parents(tmpd, 0700), 0);
+    static const char foreign[] = "Subject: foreign\r\n\r\nput there by an MDA\r\n";
+    write_file(newd, "100.M1P1Q1.elsewhere", foreign);
+    write_file(curd, "90.M1P1Q9.here,S=31,U=7:2,SF", "Subject: seven\r\n\r\nread, flagged\r\n");
+    write_file(tmpd, "95.M1P1Q5.here", "Subject: half-wr");
+    MsBridgeConfig cfg;
+    ms_bridge_config_init(&cfg);
+    cfg.smtp = TRUE;
+    cfg.spool_dir = g_strdup(spool);
+    g_autoptr(MsScenario) sc = lesson1();
+    {
+        g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+        g_autoptr(MsBridge) b = ms_bridge_new(w, &cfg, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        MsMail *m = ms_world_mail(w);
+        MsMailStore *st =
+            ms_mail_server_store(m, ms_mail_server_for_domain(m, "diversicomcorp.com"));
+        GPtrArray *msgs = ms_mail_store_messages(st, "feedback");
+        CU_ASSERT_EQUAL_FATAL(msgs->len, 2);
+        MsStoredMessage *a = g_ptr_array_index(msgs, 0), *c = g_ptr_array_index(msgs, 1);
+        CU_ASSERT_STRING_EQUAL(a->uid, "feedback.7");
+        CU_ASSERT_EQUAL(a->flags, MS_STORE_FLAG_SEEN | MS_STORE_FLAG_FLAGGED);
+        CU_ASSERT_STRING_EQUAL(c->uid, "feedback.8");
+        CU_ASSERT_EQUAL(c->flags, 0);
+        CU_ASSERT_EQUAL(g_bytes_get_size(c->data), strlen(foreign));
+        g_autofree char *t = names_in(tmpd);
+        CU_ASSERT_STRING_EQUAL(t, "");
+        CU_ASSERT_TRUE(ms_mail_store_set_flags(st, "feedback", "feedback.8",
+                                               MS_STORE_FLAG_SEEN | MS_STORE_FLAG_ANSWERED |
+                                                   MS_STORE_FLAG_DRAFT | MS_STORE_FLAG_DELETED));
+        CU_ASSERT_TRUE(ms_mail_store_delete(st, "feedback", "feedback.7"));
+        g_autofree char *n = names_in(newd), *cu = names_in(curd);
+        CU_ASSERT_STRING_EQUAL(n, "");
+        CU_ASSERT_STRING_EQUAL(cu, "100.M1P1Q1.elsewhere,U=8:2,DRST");
+        ms_world_run(w, ms_world_default_until(w));
+    }
+    {
+        g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+        g_autoptr(MsBridge) b = ms_bridge_new(w, &cfg, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        MsBridgeStats bs;
+        ms_bridge_get_stats(b, &bs);
+        CU_ASSERT_EQUAL(bs.maildir_loaded, 1);
+        MsMail *m = ms_world_mail(w);
+        MsMailStore *st =
+            ms_mail_server_store(m, ms_mail_server_for_domain(m, "diversicomcorp.com"));
+        GPtrArray *msgs = ms_mail_store_messages(st, "feedback");
+        CU_ASSERT_EQUAL_FATAL(msgs->len, 1);
+        MsStoredMessage *c = g_ptr_array_index(msgs, 0);
+        CU_ASSERT_EQUAL(c->flags, MS_STORE_FLAG_SEEN | MS_STORE_FLAG_ANSWERED |
+                                      MS_STORE_FLAG_DRAFT | MS_STORE_FLAG_DELETED);
+        /* the uid given to the file with no U= was written into its name */
+        CU_ASSERT_STRING_EQUAL(c->uid, "feedback.8");
+        ms_world_run(w, ms_world_default_until(w));
+    }
+    ms_bridge_config_clear(&cfg);
+    rm_tree(spool);
 }
 
 typedef struct {
@@ -391,6 +510,12 @@ test_imap(void)
     run_script("imap.py");
 }
 
+static void
+test_crash(void)
+{
+    run_script("crash.py");
+}
+
 int
 main(void)
 {
@@ -408,6 +533,8 @@ main(void)
         { "programs", test_programs },
         { "tls", test_tls },
         { "imap", test_imap },
+        { "crash", test_crash },
+        { "maildir_reload", test_maildir_reload },
         { NULL, NULL },
     };
     return ms_test_main("bridge", cases);

@@ -71,6 +71,88 @@ test_lock_and_uids(void)
     CU_ASSERT_FALSE(ms_mail_store_delete(s, "u", "nope"));
 }
 
+typedef struct {
+    GString *log;
+} Seen;
+
+static void
+o_stored(const char *user, const MsStoredMessage *m, gpointer ud)
+{
+    g_string_append_printf(((Seen *) ud)->log, "stored %s %s;", user, m->uid);
+}
+static void
+o_deleted(const char *user, const MsStoredMessage *m, gpointer ud)
+{
+    g_string_append_printf(((Seen *) ud)->log, "deleted %s %s;", user, m->uid);
+}
+static void
+o_flags(const char *user, const MsStoredMessage *m, guint old, gpointer ud)
+{
+    g_string_append_printf(((Seen *) ud)->log, "flags %s %s %u->%u;", user, m->uid, old, m->flags);
+}
+
+/* The observer hears each store, deletion and change of flags, after the
+ * change; not counted deliveries (nothing kept), not restores, not a
+ * change to the same flags, not a refused delivery; and nothing once
+ * removed. */
+static void
+test_observer(void)
+{
+    static const MsMailStoreObserver obs = { o_stored, o_deleted, o_flags };
+    g_autoptr(MsMailStore) s = ms_mail_store_new();
+    ms_mail_store_add_user(s, "feedback", "pw", 10);
+    Seen seen = { g_string_new(NULL) };
+    ms_mail_store_set_observer(s, &obs, &seen);
+    g_autoptr(GBytes) m4 = msg(4), m20 = msg(20);
+    CU_ASSERT_EQUAL(ms_mail_store_deliver(s, "Feedback", m4, 1, 0), MS_STORE_OK);
+    CU_ASSERT_EQUAL(ms_mail_store_deliver(s, "feedback", m20, 2, 0), MS_STORE_OVER_QUOTA);
+    CU_ASSERT_EQUAL(ms_mail_store_count(s, "feedback", 1, 3, 0), MS_STORE_OK);
+    CU_ASSERT_EQUAL(ms_mail_store_restore(s, "feedback", m20, 0, 0, 0), MS_STORE_OK);
+    CU_ASSERT_TRUE(ms_mail_store_set_flags(s, "feedback", "feedback.1", MS_STORE_FLAG_SEEN));
+    CU_ASSERT_TRUE(ms_mail_store_set_flags(s, "feedback", "feedback.1", MS_STORE_FLAG_SEEN));
+    CU_ASSERT_FALSE(ms_mail_store_set_flags(s, "feedback", "feedback.9", MS_STORE_FLAG_SEEN));
+    CU_ASSERT_TRUE(ms_mail_store_delete(s, "feedback", "feedback.1"));
+    CU_ASSERT_FALSE(ms_mail_store_set_flags(s, "feedback", "feedback.1", 0)); /* deleted */
+    ms_mail_store_set_observer(s, NULL, NULL);
+    CU_ASSERT_TRUE(ms_mail_store_delete(s, "feedback", "feedback.3"));
+    CU_ASSERT_STRING_EQUAL(seen.log->str,
+                           "stored Feedback feedback.1;flags feedback feedback.1 0->1;"
+                           "deleted feedback feedback.1;");
+    g_string_free(seen.log, TRUE);
+}
+
+/* A restored message keeps its uid number and flags, skips the quota (it
+ * was accepted before), and later deliveries get uids past it; a restore
+ * without a number takes the next one. Uid numbers: "<user>.<n>" with n
+ * from 1 to G_MAXUINT, anything else 0. */
+static void
+test_restore(void)
+{
+    g_autoptr(MsMailStore) s = ms_mail_store_new();
+    ms_mail_store_add_user(s, "feedback", "pw", 10);
+    g_autoptr(GBytes) m20 = msg(20), m1 = msg(1);
+    CU_ASSERT_EQUAL(ms_mail_store_restore(s, "nobody", m20, 1, 0, 0), MS_STORE_NO_USER);
+    CU_ASSERT_EQUAL(ms_mail_store_restore(s, "feedback", m20, 41, MS_STORE_FLAG_DRAFT, 0),
+                    MS_STORE_OK);
+    CU_ASSERT_EQUAL(ms_mail_store_restore(s, "feedback", m20, 0, 0, 0), MS_STORE_OK);
+    ms_mail_store_set_quota(s, "feedback", 0);
+    CU_ASSERT_EQUAL(ms_mail_store_deliver(s, "feedback", m1, 1, 0), MS_STORE_OK);
+    GPtrArray *live = ms_mail_store_messages(s, "feedback");
+    CU_ASSERT_EQUAL_FATAL(live->len, 3);
+    CU_ASSERT_STRING_EQUAL(((MsStoredMessage *) g_ptr_array_index(live, 0))->uid, "feedback.41");
+    CU_ASSERT_EQUAL(((MsStoredMessage *) g_ptr_array_index(live, 0))->flags, MS_STORE_FLAG_DRAFT);
+    CU_ASSERT_STRING_EQUAL(((MsStoredMessage *) g_ptr_array_index(live, 1))->uid, "feedback.42");
+    CU_ASSERT_STRING_EQUAL(((MsStoredMessage *) g_ptr_array_index(live, 2))->uid, "feedback.43");
+    CU_ASSERT_EQUAL(ms_mail_store_uid_number("feedback.43"), 43);
+    CU_ASSERT_EQUAL(ms_mail_store_uid_number("a.b.4294967295"), G_MAXUINT);
+    CU_ASSERT_EQUAL(ms_mail_store_uid_number("a.4294967296"), 0);
+    CU_ASSERT_EQUAL(ms_mail_store_uid_number("a.0"), 0);
+    CU_ASSERT_EQUAL(ms_mail_store_uid_number("a."), 0);
+    CU_ASSERT_EQUAL(ms_mail_store_uid_number("a.x1"), 0);
+    CU_ASSERT_EQUAL(ms_mail_store_uid_number("nodot"), 0);
+    CU_ASSERT_EQUAL(ms_mail_store_uid_number(NULL), 0);
+}
+
 int
 main(void)
 {
@@ -78,6 +160,8 @@ main(void)
         { "boxes are separate", test_boxes_are_separate },
         { "quota boundary", test_quota_boundary },
         { "lock and uids", test_lock_and_uids },
+        { "observer", test_observer },
+        { "restore and uid numbers", test_restore },
         { NULL, NULL },
     };
     return ms_test_main("mailbox", cases);

@@ -21,6 +21,13 @@
 # mode (from /proc), whose difference is the share of the bridge's time
 # that goes to TLS (TLSN messages per run, default 5000).
 #
+# A fourth line measures SMTP intake with --spool: a second bridge keeps
+# every message in its spool and in alice's Maildir (an fsync of the spool
+# file and of the spool directory before each 250, then of the Maildir file
+# and of new/, bridge_maildir.c), next to the first bridge (no spool) in the
+# same runs, sessions reused, SPOOLN messages per run (default 1000). Its
+# check: the spool empties and the Maildir holds every message.
+#
 # smtp-source and smtp-sink come from Debian's postfix package; when they
 # are missing it is installed without configuring or starting its daemon
 # (a policy-rc.d that forbids service starts is put in place for the
@@ -31,6 +38,7 @@ REPS=${REPS:-3}
 REUSED=${REUSED:-20000}
 PERCONN=${PERCONN:-5000}
 TLSN=${TLSN:-5000}
+SPOOLN=${SPOOLN:-1000}
 SESSIONS=20
 SIZE=1024
 M=${MAILSIM:-./mailsim}
@@ -64,8 +72,10 @@ fi
 tmp=$(mktemp -d)
 bridge_pid=""
 sink_pid=""
+spool_pid=""
 cleanup() {
     [ -n "$bridge_pid" ] && kill "$bridge_pid" 2>/dev/null || true
+    [ -n "$spool_pid" ] && kill "$spool_pid" 2>/dev/null || true
     [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
     rm -rf "$tmp"
 }
@@ -138,6 +148,44 @@ printf '%-28s bridge %7s msg/s   same client in clear %7s msg/s   bridge CPU/msg
     "STARTTLS, sessions reused:" "$tr_" "$pr" "$tc" "$pc" \
     "$(awk -v a="$tc" -v b="$pc" 'BEGIN { printf "%.0f", 100 * (a - b) / a }')" \
     "$(cut -d' ' -f1 <"$tmp/tls" | tr '\n' ' ')" "$(cut -d' ' -f1 <"$tmp/plain" | tr '\n' ' ' | sed 's/ $//')"
+
+# The same intake with --spool: a second bridge, fsync per message.
+"$M" bridge -q --smtp 0 --speed max --max-connections 1000 --spool "$tmp/spool" >"$tmp/spool.out" 2>"$tmp/spool.err" &
+spool_pid=$!
+i=0
+while ! grep -q "^bridge: smtp" "$tmp/spool.out" 2>/dev/null; do
+    i=$((i + 1))
+    if [ $i -gt 100 ]; then echo "bench-bridge: the spool bridge did not start" >&2; cat "$tmp/spool.err" >&2; exit 1; fi
+    sleep 0.1
+done
+spool_port=$(sed -n 's/^bridge: smtp 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/spool.out")
+: >"$tmp/sp"; : >"$tmp/np"
+for _ in $(seq "$REPS"); do
+    rate "$spool_port" -d "$SPOOLN" >>"$tmp/sp"
+    rate "$bridge_port" -d "$SPOOLN" >>"$tmp/np"
+    sent=$((sent + SPOOLN))
+done
+sp=$(median <"$tmp/sp"); np=$(median <"$tmp/np")
+printf '%-28s bridge %7s msg/s   same without --spool %7s msg/s   ratio %s; %s us more per message   (runs: %s| %s)\n' \
+    "--spool, sessions reused:" "$sp" "$np" "$(awk -v a="$sp" -v b="$np" 'BEGIN { printf "%.2f", a / b }')" \
+    "$(awk -v a="$sp" -v b="$np" 'BEGIN { printf "%.0f", 1e6 / a - 1e6 / b }')" \
+    "$(tr '\n' ' ' <"$tmp/sp")" "$(tr '\n' ' ' <"$tmp/np" | sed 's/ $//')"
+i=0
+while ls "$tmp/spool" | grep -q '^w.*\.msg$'; do
+    i=$((i + 1))
+    if [ $i -gt 300 ]; then echo "bench-bridge: FAILED: the spool did not empty" >&2; exit 1; fi
+    sleep 0.1
+done
+kill -TERM "$spool_pid"
+wait "$spool_pid" || true
+spool_pid=""
+spool_acc=$(sed -n 's/^bridge-mail: accepted=\([0-9]*\).*/\1/p' "$tmp/spool.out")
+in_maildir=$(find "$tmp/spool/mail/smtp.isp-a.net/alice/new" -type f | wc -l)
+echo "check: the --spool bridge acknowledged $spool_acc of $((REPS * SPOOLN)); alice's Maildir holds $in_maildir; the spool is empty"
+if [ "$spool_acc" != $((REPS * SPOOLN)) ] || [ "$in_maildir" != "$spool_acc" ]; then
+    echo "bench-bridge: FAILED: not every message reached the Maildir" >&2
+    exit 1
+fi
 
 kill -TERM "$bridge_pid"
 wait "$bridge_pid" || true

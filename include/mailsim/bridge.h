@@ -108,6 +108,10 @@ typedef struct {
     guint64 relay_sent, relay_failed, relay_queued, relay_attempts;
     guint64 spooled, recovered; /* written to the spool; re-injected at start */
     guint64 spool_pending;      /* spool files still waiting for delivery */
+    /* Durable mailboxes (--spool): messages read back from the Maildirs at
+     * start, files written since, recipients of recovered spool files
+     * found already delivered (not delivered again). */
+    guint64 maildir_loaded, maildir_written, recovered_dup;
 } MsBridgeStats;
 
 /* Attaches a bridge to `world` (borrowed; must outlive the bridge): binds

@@ -18,6 +18,15 @@ typedef enum {
     MS_STORE_OVER_QUOTA, /* 552 5.2.2 */
 } MsStoreResult;
 
+/* A message's flags (RFC 9051 2.3.2 system flags), a bit set. */
+typedef enum {
+    MS_STORE_FLAG_SEEN = 1 << 0,
+    MS_STORE_FLAG_ANSWERED = 1 << 1,
+    MS_STORE_FLAG_FLAGGED = 1 << 2,
+    MS_STORE_FLAG_DELETED = 1 << 3,
+    MS_STORE_FLAG_DRAFT = 1 << 4,
+} MsStoreFlags;
+
 /* One stored message, as POP3 sees it. */
 typedef struct {
     GBytes *data;    /* CRLF line ends, Return-Path: first; owned by the store */
@@ -25,11 +34,29 @@ typedef struct {
     guint32 message; /* the simulation's message id (accounting), or 0 */
     MsTime stored_at;
     gboolean deleted; /* removed by a POP3 session's UPDATE */
+    guint flags;      /* MsStoreFlags */
 } MsStoredMessage;
+
+/* Who is told of changes to a store's messages (the bridge keeps its
+ * mailboxes on disk through this). Each callback may be NULL; each runs
+ * after the change, synchronously, with the message (owned by the store).
+ * A store without an observer (the default, and every simulated run)
+ * behaves exactly as before. */
+typedef struct {
+    void (*stored)(const char *user, const MsStoredMessage *m, gpointer user_data);
+    void (*deleted)(const char *user, const MsStoredMessage *m, gpointer user_data);
+    void (*flags_changed)(const char *user, const MsStoredMessage *m, guint old_flags,
+                          gpointer user_data);
+} MsMailStoreObserver;
 
 /* Returns a new empty store (caller frees). */
 MsMailStore *ms_mail_store_new(void);
 void ms_mail_store_free(MsMailStore *store);
+
+/* Sets (or with NULL removes) the observer; `obs` is borrowed and must
+ * outlive the store or the next call. */
+void ms_mail_store_set_observer(MsMailStore *store, const MsMailStoreObserver *obs,
+                                gpointer user_data);
 
 /* Adds a user (local part, case-insensitive) with a password and a quota in
  * bytes (0: unlimited). FALSE if the user exists. */
@@ -47,6 +74,17 @@ MsStoreResult ms_mail_store_can_accept(const MsMailStore *store, const char *use
 /* Stores `data` (a ref is taken) for `user`. */
 MsStoreResult ms_mail_store_deliver(MsMailStore *store, const char *user, GBytes *data,
                                     guint32 message, MsTime at);
+
+/* Puts back a message kept outside the store (the bridge's Maildir at
+ * start), with the number of its uid ("<user>.<uid_n>") and its flags:
+ * no quota check (the mail was accepted before) and no observer call; the
+ * box's uid counter moves past uid_n so later deliveries get new uids.
+ * MS_STORE_NO_USER for an unknown user. */
+MsStoreResult ms_mail_store_restore(MsMailStore *store, const char *user, GBytes *data, guint uid_n,
+                                    guint flags, MsTime at);
+
+/* The number n of a uid "<user>.<n>" this store made, or 0. */
+guint ms_mail_store_uid_number(const char *uid);
 
 /* Counts a delivery of `size` bytes for `user` without keeping the
  * message (a lean world where nobody reads this store): the quota, the
@@ -71,6 +109,11 @@ GPtrArray *ms_mail_store_messages(MsMailStore *store, const char *user);
 
 /* Marks the message with this uid deleted (POP3 UPDATE). */
 gboolean ms_mail_store_delete(MsMailStore *store, const char *user, const char *uid);
+
+/* Sets the flags of the live message with this uid (and tells the
+ * observer if they changed); FALSE if there is none. */
+gboolean ms_mail_store_set_flags(MsMailStore *store, const char *user, const char *uid,
+                                 guint flags);
 
 /* The users' names, sorted (a new array of borrowed strings; caller frees
  * the array). */

@@ -22,6 +22,7 @@
 typedef struct _BridgeConn BridgeConn;
 typedef struct _Relay Relay;
 typedef struct _BridgeHandshake BridgeHandshake;
+typedef struct _BridgeMaildir BridgeMaildir;
 
 /* What a connection tells its session. Each may be NULL except destroy.
  * A session ends a connection with conn_close() (after the output is sent)
@@ -90,6 +91,14 @@ struct _MsBridge {
     MsBridgeStats stats;
     GPtrArray *pending; /* SpoolJob*: in-world mail not yet settled */
     guint64 spool_seq;
+    /* Durable mailboxes (bridge_maildir.c), with --spool only. The spool id
+     * of each watched message (guint32 id -> "w..." id), and while
+     * ms_mail_inject runs, the id it is about to create and its spool id
+     * (delivery may happen inside the call). */
+    BridgeMaildir *maildir;
+    GHashTable *spool_ids;
+    guint32 inject_next;
+    const char *inject_spool_id;
     Relay *relay;      /* NULL without --relay-out */
     gboolean stopping; /* ms_bridge_free is running */
 };
@@ -98,6 +107,10 @@ struct _MsBridge {
 typedef struct {
     guint32 message; /* the simulation's id */
     char *path;      /* spool file, or NULL without a spool */
+    /* Once the message is settled: the DSNs it caused, which must be
+     * settled too before the spool file goes. */
+    gboolean settled;
+    GArray *dsns; /* guint32 */
 } SpoolJob;
 
 /* bridge_conn.c */
@@ -162,6 +175,11 @@ typedef struct {
  * or NULL with `error` for a directory or file that cannot be read or is
  * not a spool file. */
 GPtrArray *ms__bridge_spool_read(MsBridge *b, GError **error);
+/* The spool id ("w000000000012") of a spool file's path; caller frees. */
+char *ms__bridge_spool_id(const char *path);
+/* Moves the spool's sequence past an id found elsewhere (in a Maildir), so
+ * that ids are never reused while a file names them. */
+void ms__bridge_spool_note_id(MsBridge *b, const char *spool_id);
 /* Parses a spool file's contents (for tests through the public recovery). */
 gboolean ms__bridge_spool_parse(GBytes *file, char **from, GPtrArray **rcpts, GBytes **data);
 
@@ -173,8 +191,30 @@ guint32 ms__bridge_inject(MsBridge *b, const char *from, const char *const *rcpt
 /* Removes the spool files of the watched messages the simulation has
  * delivered or bounced (called after each pacer tick). */
 void ms__bridge_inject_settle(MsBridge *b);
+/* Whether a stored message is to be kept on disk (*keep: mail the bridge
+ * put into the world, or a DSN about it) and its spool id (NULL for a DSN
+ * or without a spool; borrowed). */
+const char *ms__bridge_inject_spool_id(MsBridge *b, guint32 message, gboolean *keep);
 /* Frees a SpoolJob (the free function of MsBridge.pending). */
 void ms__bridge_inject_job_free(gpointer job);
+
+/* bridge_maildir.c */
+/* Reads every simulated server's users' Maildirs under DIR/mail back into
+ * their stores and from then on mirrors the stores' changes there. NULL
+ * with error when a mailbox cannot be made or read. */
+BridgeMaildir *ms__bridge_maildir_open(MsBridge *b, GError **error);
+void ms__bridge_maildir_free(BridgeMaildir *md);
+/* Did the mailbox of `rcpt` hold a file from spool id `spool_id` at start? */
+gboolean ms__bridge_maildir_has(BridgeMaildir *md, const char *rcpt, const char *spool_id);
+/* Removes the tombstones of a spool id (its spool file is gone). */
+void ms__bridge_maildir_forget(BridgeMaildir *md, const char *spool_id);
+/* Fsyncs the new/ directories renamed into since the last call; FALSE
+ * (printed) if one fails, and then no spool file may go yet. */
+gboolean ms__bridge_maildir_sync(BridgeMaildir *md);
+/* Did writing some copy of this message fail? (Its spool file stays.) */
+gboolean ms__bridge_maildir_failed(BridgeMaildir *md, guint32 message);
+/* Messages read back at start. */
+guint64 ms__bridge_maildir_loaded(const BridgeMaildir *md);
 
 /* bridge_relay.c */
 Relay *ms__bridge_relay_new(MsBridge *b, const char *target, GError **error);

@@ -3,7 +3,8 @@
  * or the relay). The sessions live in bridge_smtp.c, bridge_pop3.c and bridge_imap.c, the
  * sockets in bridge_conn.c, injection into the simulation (and the watch
  * on spooled mail until the simulation has delivered or bounced it) in
- * bridge_inject.c, the spool in bridge_spool.c, the outgoing relay in
+ * bridge_inject.c, the spool in bridge_spool.c, the durable mailboxes in
+ * bridge_maildir.c, the outgoing relay in
  * bridge_relay.c and the TLS certificate in bridge_tls.c. This file calls them all; none calls it.
  *
  * Pacing: a GLib timeout runs every PACE_MS of wall time and runs the
@@ -264,8 +265,23 @@ recover_spool(MsBridge *b, GError **error)
         const BridgeSpooled *m = g_ptr_array_index(found, i);
         const char *const *rcpts = (const char *const *) m->rcpts;
         if (!m->for_relay) {
+            /* Recipients whose Maildir has this message already: not again. */
+            g_autofree char *id = ms__bridge_spool_id(m->path);
+            g_autoptr(GPtrArray) left = g_ptr_array_new();
+            for (const char *const *r = rcpts; *r; r++) {
+                if (ms__bridge_maildir_has(b->maildir, *r, id))
+                    b->stats.recovered_dup++;
+                else
+                    g_ptr_array_add(left, (gpointer) *r);
+            }
+            g_ptr_array_add(left, NULL);
+            if (!g_ptr_array_index(left, 0)) {
+                ms__bridge_spool_remove(b, m->path);
+                continue;
+            }
             MsMailInjectInfo info = { "spool", "127.0.0.1", TRUE, FALSE, "spool", FALSE };
-            ms__bridge_inject(b, m->from, rcpts, m->data, &info, m->path, NULL);
+            ms__bridge_inject(b, m->from, (const char *const *) left->pdata, m->data, &info,
+                              m->path, NULL);
         } else if (b->relay) {
             ms__bridge_relay_queue(b->relay, m->from, rcpts, m->data, m->path);
         } else {
@@ -290,6 +306,7 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
     config_copy(&b->cfg, cfg);
     g_queue_init(&b->conns);
     b->pending = g_ptr_array_new_with_free_func(ms__bridge_inject_job_free);
+    b->spool_ids = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     b->smtp_server = b->pop3_server = b->imap_server = G_MAXUINT;
     b->smtp_server = server_for(b, cfg->smtp_host, error);
     if (b->smtp_server == G_MAXUINT)
@@ -323,6 +340,8 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
             return NULL;
         }
     }
+    if (cfg->spool_dir && !(b->maildir = ms__bridge_maildir_open(b, error)))
+        return NULL;
     if (!ms__bridge_tls_setup(b, error))
         return NULL;
     if (cfg->smtp) {
@@ -414,6 +433,8 @@ ms_bridge_free(MsBridge *b)
         ms_mail_set_outbound(b->mail, NULL, NULL);
     ms__bridge_relay_free(b->relay);
     g_ptr_array_unref(b->pending);
+    g_hash_table_destroy(b->spool_ids);
+    ms__bridge_maildir_free(b->maildir);
     g_free(b->smtp_bound);
     g_free(b->pop3_bound);
     g_free(b->smtps_bound);
@@ -472,6 +493,7 @@ ms_bridge_get_stats(const MsBridge *b, MsBridgeStats *st)
 {
     *st = b->stats;
     st->spool_pending = b->pending->len;
+    st->maildir_loaded = ms__bridge_maildir_loaded(b->maildir);
 }
 
 guint16

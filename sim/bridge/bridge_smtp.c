@@ -10,8 +10,9 @@
  *   - DATA: the message is spooled (written and fsync'd) when there is a
  *     spool, then put into the simulation (ms_mail_inject) and/or the relay
  *     queue, and only then is 250 sent (RFC 5321 4.5.3.2.6 / 6.1: a 250
- *     means responsibility was taken). A spool failure answers 451 4.3.0
- *     and nothing is queued.
+ *     means responsibility was taken). A spool failure answers 452 4.3.1
+ *     (disk full) or 451 4.3.0 (any other write error) and nothing is
+ *     queued (spool_failed).
  * TLS: STARTTLS is offered on the SMTP listener and the SMTPS listener is
  * inside TLS from the start (RFC 8314 3.3); AUTH is neither offered nor
  * accepted outside TLS unless --allow-plaintext-auth. The core discards
@@ -89,6 +90,24 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
                           "Relay access denied: this bridge has no way out of the simulated world");
 }
 
+/* The refusal for mail that could not be made durable: never a 250.
+ * A full disk (or quota) is 452 4.3.1, "insufficient system storage" (RFC
+ * 5321 4.2.3, RFC 3463 3.4 "mail system full"); any other write error is
+ * 451 4.3.0, "local error in processing" (RFC 5321 4.2.3, RFC 3463 3.4
+ * "other or undefined mail system status"), the pair Postfix's cleanup
+ * answers with for a queue file write error. Both are transient: the
+ * client keeps the message and tries again (RFC 5321 4.5.4.1). */
+static void
+spool_failed(const GError *err, MsSmtpReply *reply)
+{
+    g_printerr("mailsim bridge: spool: %s\n", err->message);
+    if (err->domain == G_FILE_ERROR && err->code == G_FILE_ERROR_NOSPC)
+        ms_smtp_reply_set(reply, 452, "4.3.1", "Insufficient system storage, try again later");
+    else
+        ms_smtp_reply_set(reply, 451, "4.3.0",
+                          "Local error: cannot write the spool, try again later");
+}
+
 static void
 hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, MsSmtpReply *reply,
           gpointer ud)
@@ -110,17 +129,13 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
     if (b->cfg.spool_dir) {
         g_autoptr(GError) err = NULL;
         if (wr[0] && !(wpath = ms__bridge_spool_write(b, 'w', env->mail_from, wr, message, &err))) {
-            g_printerr("mailsim bridge: spool: %s\n", err->message);
-            ms_smtp_reply_set(reply, 451, "4.3.0",
-                              "Local error: cannot write the spool, try again later");
+            spool_failed(err, reply);
             return;
         }
         if (orr[0] &&
             !(opath = ms__bridge_spool_write(b, 'r', env->mail_from, orr, message, &err))) {
-            g_printerr("mailsim bridge: spool: %s\n", err->message);
             ms__bridge_spool_remove(b, wpath);
-            ms_smtp_reply_set(reply, 451, "4.3.0",
-                              "Local error: cannot write the spool, try again later");
+            spool_failed(err, reply);
             return;
         }
     }

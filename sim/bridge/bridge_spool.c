@@ -16,8 +16,12 @@
  * (bridge.c) decides what becomes of each message: world files are put
  * into the new simulation again, relay files queued again. This file only
  * reads and writes spool files; it calls no other file of the bridge.
- * Delivery is therefore at least once: a message whose delivery completed just before a
- * crash, but whose file was not yet removed, is delivered again. */
+ * A world file is removed only when every copy of the message is durable
+ * in its Maildir (bridge_maildir.c), every DSN it caused is settled too,
+ * and no write of it failed; at start, a recipient whose Maildir already
+ * holds the file's spool id (",X=w..." in the Maildir file's name) is not
+ * delivered again (bridge.c). Spool ids are never reused while a Maildir
+ * file names them (the sequence starts past the highest id in either). */
 #include "bridge-private.h"
 
 #include <errno.h>
@@ -89,12 +93,36 @@ ms__bridge_spool_write(MsBridge *b, char kind, const char *from, const char *con
     return g_steal_pointer(&path);
 }
 
+char *
+ms__bridge_spool_id(const char *path)
+{
+    g_autofree char *base = g_path_get_basename(path);
+    char *dot = strchr(base, '.');
+    if (dot)
+        *dot = '\0';
+    return g_steal_pointer(&base);
+}
+
+void
+ms__bridge_spool_note_id(MsBridge *b, const char *spool_id)
+{
+    guint64 seq = 0;
+    if (spool_id && (spool_id[0] == 'w' || spool_id[0] == 'r') &&
+        g_ascii_string_to_unsigned(spool_id + 1, 10, 0, G_MAXUINT64, &seq, NULL))
+        b->spool_seq = MAX(b->spool_seq, seq);
+}
+
 void
 ms__bridge_spool_remove(MsBridge *b, const char *path)
 {
-    (void) b;
-    if (path && unlink(path) != 0 && errno != ENOENT)
+    if (!path)
+        return;
+    if (unlink(path) != 0 && errno != ENOENT) {
         g_printerr("mailsim bridge: spool: cannot remove %s: %s\n", path, g_strerror(errno));
+        return;
+    }
+    g_autofree char *id = ms__bridge_spool_id(path);
+    ms__bridge_maildir_forget(b->maildir, id);
 }
 
 gboolean

@@ -7,7 +7,12 @@
  *
  * Cost: a stored message keeps its whole body until a POP3 session deletes
  * it. Worlds where nobody reads a store use ms_mail_store_count() instead,
- * which keeps nothing per message (see ms_mail_set_keep_bodies()). */
+ * which keeps nothing per message (see ms_mail_set_keep_bodies()).
+ *
+ * An optional observer (the bridge's Maildir, sim/bridge/bridge_maildir.c)
+ * hears of each stored or deleted message and each change of flags, after
+ * the change; without one nothing else happens, so simulated runs are the
+ * same with or without this hook. */
 #include "mailsim/mail_store.h"
 
 #include <string.h>
@@ -26,6 +31,8 @@ typedef struct {
 struct _MsMailStore {
     GHashTable *boxes; /* lower-cased user -> Box* */
     guint stored, deleted;
+    const MsMailStoreObserver *obs; /* borrowed, or NULL */
+    gpointer obs_data;
 };
 
 static void
@@ -87,6 +94,14 @@ static gboolean
 ci_equal(gconstpointer a, gconstpointer b)
 {
     return g_ascii_strcasecmp(a, b) == 0;
+}
+
+void
+ms_mail_store_set_observer(MsMailStore *s, const MsMailStoreObserver *obs, gpointer user_data)
+{
+    g_return_if_fail(s != NULL);
+    s->obs = obs;
+    s->obs_data = user_data;
 }
 
 gboolean
@@ -156,7 +171,42 @@ ms_mail_store_deliver(MsMailStore *s, const char *user, GBytes *data, guint32 me
     g_ptr_array_add(b->all, m);
     b->bytes += g_bytes_get_size(data);
     s->stored++;
+    if (s->obs && s->obs->stored)
+        s->obs->stored(user, m, s->obs_data);
     return MS_STORE_OK;
+}
+
+MsStoreResult
+ms_mail_store_restore(MsMailStore *s, const char *user, GBytes *data, guint uid_n, guint flags,
+                      MsTime at)
+{
+    g_return_val_if_fail(s != NULL && user != NULL && data != NULL, MS_STORE_NO_USER);
+    Box *b = box(s, user);
+    if (!b)
+        return MS_STORE_NO_USER;
+    MsStoredMessage *m = g_new0(MsStoredMessage, 1);
+    m->data = g_bytes_ref(data);
+    g_autofree char *lower = g_ascii_strdown(user, -1);
+    if (uid_n == 0)
+        uid_n = b->next_uid + 1;
+    m->uid = g_strdup_printf("%s.%u", lower, uid_n);
+    b->next_uid = MAX(b->next_uid, uid_n);
+    m->stored_at = at;
+    m->flags = flags;
+    g_ptr_array_add(b->all, m);
+    b->bytes += g_bytes_get_size(data);
+    s->stored++;
+    return MS_STORE_OK;
+}
+
+guint
+ms_mail_store_uid_number(const char *uid)
+{
+    const char *dot = uid ? strrchr(uid, '.') : NULL;
+    guint64 n = 0;
+    if (!dot || !g_ascii_string_to_unsigned(dot + 1, 10, 1, G_MAXUINT, &n, NULL))
+        return 0;
+    return (guint) n;
 }
 
 MsStoreResult
@@ -244,6 +294,28 @@ ms_mail_store_delete(MsMailStore *s, const char *user, const char *uid)
             m->deleted = TRUE;
             b->bytes -= g_bytes_get_size(m->data);
             s->deleted++;
+            if (s->obs && s->obs->deleted)
+                s->obs->deleted(user, m, s->obs_data);
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+gboolean
+ms_mail_store_set_flags(MsMailStore *s, const char *user, const char *uid, guint flags)
+{
+    g_return_val_if_fail(s != NULL && user != NULL && uid != NULL, FALSE);
+    Box *b = box(s, user);
+    if (!b)
+        return FALSE;
+    for (guint i = 0; i < b->all->len; i++) {
+        MsStoredMessage *m = g_ptr_array_index(b->all, i);
+        if (!m->deleted && g_strcmp0(m->uid, uid) == 0) {
+            guint old = m->flags;
+            m->flags = flags;
+            if (old != flags && s->obs && s->obs->flags_changed)
+                s->obs->flags_changed(user, m, old, s->obs_data);
             return TRUE;
         }
     }

@@ -1,0 +1,681 @@
+/* The bridge's durable mailboxes: with --spool DIR, what the simulated
+ * servers store for their users is also kept on disk as Maildir, in
+ * DIR/mail/<server>/<user>/{tmp,new,cur}, so mail acknowledged with 250
+ * survives a crash after it has left the spool.
+ *
+ * Design: the in-memory store (sim/mail/mail_store.c) stays the one the
+ * simulation and the POP3 cores read; this file is its observer
+ * (MsMailStoreObserver), told synchronously of every message stored, deleted
+ * and re-flagged, and mirrors each change on disk before the store's caller
+ * goes on. An observer rather than a bridge-side poll because deletions come
+ * from anywhere (the bridge's POP3 sessions at QUIT, the simulated clients'
+ * own POP3 sessions, IMAP EXPUNGE) and all go through the store; and rather
+ * than a disk backend inside the mail layer because only the bridge touches
+ * real files (sim/mail does no I/O).
+ *
+ * What is kept: mail the bridge put into the world (its SMTP listener and
+ * the spool's recovery) and the DSNs about it. The scenario's own simulated
+ * traffic is not written: a restarted bridge runs the scenario again from
+ * its start and makes that traffic again.
+ *
+ * Writing (the Maildir discipline, cr.yp.to/proto/maildir.html): the file
+ * is created in tmp/ under a unique name, written, fsync'd, closed, renamed
+ * into new/, and new/ is fsync'd, so a crash leaves either no file in new/
+ * or the whole message. The fsync of new/ is shared by the messages stored
+ * in one pacer tick (ms__bridge_maildir_sync, called before the spool files
+ * of settled messages are removed): until then the spool keeps each of
+ * them, and a rename lost in a crash is a copy the recovery makes again. Names are "<sec>.M<usec>P<pid>Q<n>.<host>" (the
+ * wall clock, the process and a counter: unique as the spec asks), then
+ * ",S=<size>" (Dovecot reads the size from it), ",U=<n>" (the store's uid
+ * number, so POP3 UIDLs survive a restart) and, for mail from the spool,
+ * ",X=<spool id>"; in cur/ the info ":2,<flags>" follows, the letters
+ * sorted (D draft, F flagged, R answered, S seen, T deleted). The contents
+ * are the message exactly as the store holds it (Return-Path: first, CRLF
+ * line ends, as received).
+ *
+ * Exactly once: at start the Maildirs are read back into the stores
+ * (ms__bridge_maildir_load) before the spool is recovered; a spool file's
+ * recipient whose mailbox already holds a file with the spool file's id is
+ * not delivered again (ms__bridge_maildir_has). A write that fails is
+ * remembered by message id (ms__bridge_maildir_failed), and the spool
+ * keeps that message's file, so a restart delivers it to the mailboxes
+ * that lack it.
+ *
+ * A copy deleted (POP3 QUIT, EXPUNGE) while its spool file is still there
+ * leaves a tombstone in DIR/gone (see tombstone()), so that the recovery
+ * does not deliver it again either.
+ *
+ * Invariants: a uid in a box's file map names the file holding that
+ * message now (new/ or cur/). Ownership: the BridgeMaildir belongs to the
+ * bridge. Threading: the bridge's one thread. Costs: per stored message
+ * one file write, an fsync and a rename, and an fsync of new/ per box and
+ * pacer tick; per deletion an
+ * unlink and an fsync of its directory; per flag change a rename and one
+ * or two directory fsyncs; at start every file of every box is read. */
+#include "bridge-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    BridgeMaildir *md;
+    guint server;
+    MsMailStore *store;
+    char *dir;         /* DIR/mail/<server> */
+    char *dir_name;    /* <server> */
+    GHashTable *files; /* uid -> path of its file now */
+} MaildirServer;
+
+struct _BridgeMaildir {
+    MsBridge *b;
+    char *root; /* DIR/mail */
+    char *host; /* this machine's name, '/' and ':' escaped */
+    guint64 seq;
+    GPtrArray *servers;  /* MaildirServer*, one per simulated server, by index */
+    GHashTable *present; /* "<server>\037<user>\037<spool id>" (directory names) of the
+                            files and tombstones read at start */
+    char *gone_dir;      /* DIR/gone: tombstones */
+    GHashTable *gone;    /* spool id -> GPtrArray of its tombstones' paths */
+    GHashTable *failed;  /* message ids whose write failed */
+    GHashTable *dirty;   /* new/ directories with renames not yet fsync'd */
+    guint64 loaded;
+};
+
+static const MsMailStoreObserver observer;
+
+/* A name safe as one directory component: letters, digits and ._+-@ kept,
+ * anything else (and a leading dot) as %XX. */
+static char *
+dir_name(const char *s)
+{
+    GString *out = g_string_new(NULL);
+    for (const char *c = s; *c; c++) {
+        gboolean ok = g_ascii_isalnum(*c) || strchr("_+-@", *c) || (*c == '.' && c != s);
+        if (ok)
+            g_string_append_c(out, g_ascii_tolower(*c));
+        else
+            g_string_append_printf(out, "%%%02X", (guint8) *c);
+    }
+    return g_string_free(out, FALSE);
+}
+
+static gboolean
+fsync_path(const char *path, GError **error)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: fsync: %s", path,
+                    g_strerror(e));
+        return FALSE;
+    }
+    close(fd);
+    return TRUE;
+}
+
+/* The key of `present`: a mailbox (by its directory names) and a spool id. */
+static char *
+present_key(const char *server_dir, const char *user_dir, const char *spool_id)
+{
+    return g_strdup_printf("%s\037%s\037%s", server_dir, user_dir, spool_id);
+}
+
+static char *
+box_dir(MaildirServer *ms, const char *user)
+{
+    g_autofree char *u = dir_name(user);
+    return g_build_filename(ms->dir, u, NULL);
+}
+
+static gboolean
+make_box(const char *dir, GError **error)
+{
+    static const char *const subs[] = { "tmp", "new", "cur" };
+    for (guint i = 0; i < G_N_ELEMENTS(subs); i++) {
+        g_autofree char *d = g_build_filename(dir, subs[i], NULL);
+        if (g_mkdir_with_parents(d, 0700) != 0) {
+            int e = errno;
+            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", d,
+                        g_strerror(e));
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* The Maildir info of `flags`: the letters in ASCII order. */
+static void
+flag_letters(guint flags, char out[8])
+{
+    guint n = 0;
+    if (flags & MS_STORE_FLAG_DRAFT)
+        out[n++] = 'D';
+    if (flags & MS_STORE_FLAG_FLAGGED)
+        out[n++] = 'F';
+    if (flags & MS_STORE_FLAG_ANSWERED)
+        out[n++] = 'R';
+    if (flags & MS_STORE_FLAG_SEEN)
+        out[n++] = 'S';
+    if (flags & MS_STORE_FLAG_DELETED)
+        out[n++] = 'T';
+    out[n] = '\0';
+}
+
+static guint
+parse_flags(const char *info)
+{
+    guint f = 0;
+    for (const char *c = info; *c; c++) {
+        switch (*c) {
+        case 'D':
+            f |= MS_STORE_FLAG_DRAFT;
+            break;
+        case 'F':
+            f |= MS_STORE_FLAG_FLAGGED;
+            break;
+        case 'R':
+            f |= MS_STORE_FLAG_ANSWERED;
+            break;
+        case 'S':
+            f |= MS_STORE_FLAG_SEEN;
+            break;
+        case 'T':
+            f |= MS_STORE_FLAG_DELETED;
+            break;
+        default:
+            break; /* P (passed) and lower-case keywords: not kept */
+        }
+    }
+    return f;
+}
+
+/* Writes `data` to tmp/name, fsyncs it and renames it to new/name; new/
+ * is fsync'd later, once per pacer tick for every message of the tick
+ * (ms__bridge_maildir_sync), before any spool file goes. On failure
+ * nothing is left in new/. */
+static gboolean
+write_file(const char *box, const char *name, GBytes *data, GError **error)
+{
+    g_autofree char *tmp = g_build_filename(box, "tmp", name, NULL);
+    g_autofree char *newdir = g_build_filename(box, "new", NULL);
+    g_autofree char *dst = g_build_filename(newdir, name, NULL);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", tmp, g_strerror(e));
+        return FALSE;
+    }
+    gsize n;
+    const char *d = g_bytes_get_data(data, &n);
+    gsize off = 0;
+    int e = 0;
+    while (off < n && !e) {
+        ssize_t w = write(fd, d + off, n - off);
+        if (w < 0 && errno != EINTR)
+            e = errno;
+        else if (w > 0)
+            off += (gsize) w;
+    }
+    if (!e && fsync(fd) != 0)
+        e = errno;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, dst) != 0)
+        e = errno;
+    if (e) {
+        unlink(tmp);
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", tmp, g_strerror(e));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static char *name_field(const char *name, const char *key);
+
+/* Deleting a copy whose spool file is still there (another recipient not
+ * yet settled) leaves a tombstone DIR/gone/<spool id>#<server>#<user>,
+ * written durably before the unlink: after a crash the recovery must not
+ * take the missing file for a copy never made and deliver it again. The
+ * tombstones go with their spool file (ms__bridge_maildir_forget). */
+static gboolean
+tombstone(MaildirServer *ms, const char *user, const char *spool_id, GError **error)
+{
+    BridgeMaildir *md = ms->md;
+    g_autofree char *spool_name = g_strdup_printf("%s.msg", spool_id);
+    g_autofree char *spool_path = g_build_filename(md->b->cfg.spool_dir, spool_name, NULL);
+    if (!g_file_test(spool_path, G_FILE_TEST_EXISTS))
+        return TRUE; /* settled: no recovery will look */
+    if (g_mkdir_with_parents(md->gone_dir, 0700) != 0) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", md->gone_dir,
+                    g_strerror(e));
+        return FALSE;
+    }
+    g_autofree char *udir = dir_name(user);
+    g_autofree char *name = g_strdup_printf("%s#%s#%s", spool_id, ms->dir_name, udir);
+    g_autofree char *path = g_build_filename(md->gone_dir, name, NULL);
+    if (!g_file_set_contents_full(path, "", 0,
+                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                  0600, error) ||
+        !fsync_path(md->gone_dir, error))
+        return FALSE;
+    GPtrArray *list = g_hash_table_lookup(md->gone, spool_id);
+    if (!list) {
+        list = g_ptr_array_new_with_free_func(g_free);
+        g_hash_table_insert(md->gone, g_strdup(spool_id), list);
+    }
+    g_ptr_array_add(list, g_steal_pointer(&path));
+    return TRUE;
+}
+
+/* --- the observer ------------------------------------------------------------ */
+
+static void
+on_stored(const char *user, const MsStoredMessage *m, gpointer ud)
+{
+    MaildirServer *ms = ud;
+    BridgeMaildir *md = ms->md;
+    gboolean keep = FALSE;
+    const char *spool_id = ms__bridge_inject_spool_id(md->b, m->message, &keep);
+    if (!keep)
+        return;
+    g_autofree char *box = box_dir(ms, user);
+    gint64 now = g_get_real_time();
+    g_autofree char *name = g_strdup_printf(
+        "%" G_GINT64_FORMAT ".M%06dP%dQ%" G_GUINT64_FORMAT ".%s,S=%" G_GSIZE_FORMAT ",U=%u%s%s",
+        now / G_USEC_PER_SEC, (int) (now % G_USEC_PER_SEC), (int) getpid(), ++md->seq, md->host,
+        g_bytes_get_size(m->data), ms_mail_store_uid_number(m->uid), spool_id ? ",X=" : "",
+        spool_id ? spool_id : "");
+    g_autoptr(GError) err = NULL;
+    if (!make_box(box, &err) || !write_file(box, name, m->data, &err)) {
+        g_printerr("mailsim bridge: maildir: %s (the spool keeps the message)\n", err->message);
+        g_hash_table_add(md->failed, GUINT_TO_POINTER(m->message));
+        return;
+    }
+    md->b->stats.maildir_written++;
+    g_hash_table_add(md->dirty, g_build_filename(box, "new", NULL));
+    g_hash_table_replace(ms->files, g_strdup(m->uid), g_build_filename(box, "new", name, NULL));
+}
+
+static void
+on_deleted(const char *user, const MsStoredMessage *m, gpointer ud)
+{
+    MaildirServer *ms = ud;
+    (void) user;
+    const char *path = g_hash_table_lookup(ms->files, m->uid);
+    if (!path)
+        return;
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *base = g_path_get_basename(path);
+    g_autofree char *spool_id = name_field(base, "X");
+    if (spool_id && !tombstone(ms, user, spool_id, &err)) {
+        /* Better kept than delivered again after a crash. */
+        g_printerr("mailsim bridge: maildir: %s kept: %s\n", path, err->message);
+        return;
+    }
+    if ((unlink(path) != 0 && errno != ENOENT) || !fsync_path(dir, &err))
+        g_printerr("mailsim bridge: maildir: cannot remove %s: %s\n", path,
+                   err ? err->message : g_strerror(errno));
+    g_hash_table_remove(ms->files, m->uid);
+}
+
+static void
+on_flags(const char *user, const MsStoredMessage *m, guint old, gpointer ud)
+{
+    MaildirServer *ms = ud;
+    (void) old;
+    const char *path = g_hash_table_lookup(ms->files, m->uid);
+    if (!path)
+        return;
+    g_autofree char *base = g_path_get_basename(path);
+    char *colon = strchr(base, ':');
+    if (colon)
+        *colon = '\0';
+    char letters[8];
+    flag_letters(m->flags, letters);
+    g_autofree char *box = box_dir(ms, user);
+    g_autofree char *cur = g_build_filename(box, "cur", NULL);
+    g_autofree char *name = g_strdup_printf("%s:2,%s", base, letters);
+    g_autofree char *dst = g_build_filename(cur, name, NULL);
+    g_autofree char *srcdir = g_path_get_dirname(path);
+    g_autoptr(GError) err = NULL;
+    if (rename(path, dst) != 0) {
+        g_printerr("mailsim bridge: maildir: cannot rename %s: %s\n", path, g_strerror(errno));
+        return;
+    }
+    /* Both directories: the new name in cur/, the old one gone from new/. */
+    if (!fsync_path(cur, &err) || (strcmp(srcdir, cur) != 0 && !fsync_path(srcdir, &err)))
+        g_printerr("mailsim bridge: maildir: %s\n", err->message);
+    g_hash_table_replace(ms->files, g_strdup(m->uid), g_steal_pointer(&dst));
+}
+
+static const MsMailStoreObserver observer = { on_stored, on_deleted, on_flags };
+
+/* --- loading at start -------------------------------------------------------- */
+
+typedef struct {
+    char *path;
+    guint uid_n;
+    guint flags;
+    char *spool_id;
+} Found;
+
+static void
+found_free(gpointer p)
+{
+    Found *f = p;
+    g_free(f->path);
+    g_free(f->spool_id);
+    g_free(f);
+}
+
+/* Uid order is delivery order; files another program put there (no U=)
+ * come last, by name. */
+static gint
+cmp_found(gconstpointer a, gconstpointer b)
+{
+    const Found *x = *(const Found *const *) a, *y = *(const Found *const *) b;
+    if ((x->uid_n == 0) != (y->uid_n == 0))
+        return x->uid_n == 0 ? 1 : -1;
+    if (x->uid_n != y->uid_n)
+        return x->uid_n < y->uid_n ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+/* The value of ",KEY=" in a file name's base (up to ':'), or NULL. */
+static char *
+name_field(const char *name, const char *key)
+{
+    g_autofree char *base = g_strdup(name);
+    char *colon = strchr(base, ':');
+    if (colon)
+        *colon = '\0';
+    g_autofree char *pat = g_strdup_printf(",%s=", key);
+    const char *at = strstr(base, pat);
+    if (!at)
+        return NULL;
+    at += strlen(pat);
+    return g_strndup(at, strcspn(at, ","));
+}
+
+static gboolean
+scan(const char *dir, gboolean cur, GPtrArray *out, GError **error)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, error);
+    if (!d)
+        return FALSE;
+    const char *name;
+    while ((name = g_dir_read_name(d))) {
+        if (name[0] == '.')
+            continue;
+        Found *f = g_new0(Found, 1);
+        f->path = g_build_filename(dir, name, NULL);
+        g_autofree char *u = name_field(name, "U");
+        guint64 n = 0;
+        if (u && g_ascii_string_to_unsigned(u, 10, 1, G_MAXUINT, &n, NULL))
+            f->uid_n = (guint) n;
+        f->spool_id = name_field(name, "X");
+        const char *info = strstr(name, ":2,");
+        if (cur && info)
+            f->flags = parse_flags(info + 3);
+        g_ptr_array_add(out, f);
+    }
+    return TRUE;
+}
+
+/* Empties tmp/: what is there is a write a crash interrupted, never
+ * renamed, so never acknowledged as stored. */
+static void
+clean_tmp(const char *box)
+{
+    g_autofree char *tmp = g_build_filename(box, "tmp", NULL);
+    g_autoptr(GDir) d = g_dir_open(tmp, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(tmp, name, NULL);
+        unlink(p);
+    }
+}
+
+/* A file another program put into the box gets the uid the store gave it
+ * in its name (",U=<n>" before the info), so it keeps it across restarts. */
+static gboolean
+name_uid(Found *f, guint uid_n, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(f->path);
+    g_autofree char *base = g_path_get_basename(f->path);
+    char *colon = strchr(base, ':');
+    g_autofree char *info = colon ? g_strdup(colon) : g_strdup("");
+    if (colon)
+        *colon = '\0';
+    g_autofree char *name = g_strdup_printf("%s,U=%u%s", base, uid_n, info);
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    if (rename(f->path, path) != 0) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", f->path,
+                    g_strerror(e));
+        return FALSE;
+    }
+    g_free(f->path);
+    f->path = g_steal_pointer(&path);
+    return fsync_path(dir, error);
+}
+
+static gboolean
+load_box(MaildirServer *ms, const char *user, GError **error)
+{
+    BridgeMaildir *md = ms->md;
+    g_autofree char *box = box_dir(ms, user);
+    if (!make_box(box, error))
+        return FALSE;
+    clean_tmp(box);
+    g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(found_free);
+    g_autofree char *newd = g_build_filename(box, "new", NULL);
+    g_autofree char *curd = g_build_filename(box, "cur", NULL);
+    if (!scan(newd, FALSE, found, error) || !scan(curd, TRUE, found, error))
+        return FALSE;
+    g_ptr_array_sort(found, cmp_found); /* directory order is arbitrary */
+    g_autofree char *udir = dir_name(user);
+    for (guint i = 0; i < found->len; i++) {
+        Found *f = g_ptr_array_index(found, i);
+        g_autofree char *contents = NULL;
+        gsize len = 0;
+        if (!g_file_get_contents(f->path, &contents, &len, error))
+            return FALSE;
+        g_autoptr(GBytes) data = g_bytes_new_take(g_steal_pointer(&contents), len);
+        ms_mail_store_restore(ms->store, user, data, f->uid_n, f->flags, 0);
+        GPtrArray *live = ms_mail_store_messages(ms->store, user);
+        const MsStoredMessage *m = g_ptr_array_index(live, live->len - 1);
+        if (f->uid_n == 0 && !name_uid(f, ms_mail_store_uid_number(m->uid), error))
+            return FALSE;
+        g_hash_table_replace(ms->files, g_strdup(m->uid), g_strdup(f->path));
+        if (f->spool_id) {
+            g_hash_table_add(md->present, present_key(ms->dir_name, udir, f->spool_id));
+            ms__bridge_spool_note_id(md->b, f->spool_id);
+        }
+        md->loaded++;
+    }
+    return TRUE;
+}
+
+/* The tombstones left by the last run: those whose spool file is gone are
+ * stale (a crash between the two removals) and removed; the others count
+ * as copies present. */
+static void
+load_tombstones(BridgeMaildir *md)
+{
+    g_autoptr(GDir) d = g_dir_open(md->gone_dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(md->gone_dir, name, NULL);
+        g_auto(GStrv) parts = g_strsplit(name, "#", -1);
+        g_autofree char *spool_name =
+            g_strv_length(parts) == 3 ? g_strdup_printf("%s.msg", parts[0]) : NULL;
+        g_autofree char *spool_path =
+            spool_name ? g_build_filename(md->b->cfg.spool_dir, spool_name, NULL) : NULL;
+        if (!spool_path || !g_file_test(spool_path, G_FILE_TEST_EXISTS)) {
+            unlink(path);
+            continue;
+        }
+        g_hash_table_add(md->present, present_key(parts[1], parts[2], parts[0]));
+        ms__bridge_spool_note_id(md->b, parts[0]);
+        GPtrArray *list = g_hash_table_lookup(md->gone, parts[0]);
+        if (!list) {
+            list = g_ptr_array_new_with_free_func(g_free);
+            g_hash_table_insert(md->gone, g_strdup(parts[0]), list);
+        }
+        g_ptr_array_add(list, g_steal_pointer(&path));
+    }
+}
+
+void
+ms__bridge_maildir_forget(BridgeMaildir *md, const char *spool_id)
+{
+    GPtrArray *list = md ? g_hash_table_lookup(md->gone, spool_id) : NULL;
+    if (!list)
+        return;
+    for (guint i = 0; i < list->len; i++)
+        unlink(g_ptr_array_index(list, i));
+    g_hash_table_remove(md->gone, spool_id);
+}
+
+static void
+server_free(gpointer p)
+{
+    MaildirServer *ms = p;
+    if (ms->store)
+        ms_mail_store_set_observer(ms->store, NULL, NULL);
+    g_free(ms->dir);
+    g_free(ms->dir_name);
+    g_hash_table_destroy(ms->files);
+    g_free(ms);
+}
+
+static char *
+escaped_host(void)
+{
+    GString *h = g_string_new(NULL);
+    for (const char *c = g_get_host_name(); *c; c++) {
+        if (*c == '/')
+            g_string_append(h, "\\057");
+        else if (*c == ':')
+            g_string_append(h, "\\072");
+        else if (*c == ',')
+            g_string_append(h, "\\054"); /* our fields are comma-separated */
+        else
+            g_string_append_c(h, *c);
+    }
+    return g_string_free(h, FALSE);
+}
+
+BridgeMaildir *
+ms__bridge_maildir_open(MsBridge *b, GError **error)
+{
+    BridgeMaildir *md = g_new0(BridgeMaildir, 1);
+    md->b = b;
+    md->root = g_build_filename(b->cfg.spool_dir, "mail", NULL);
+    md->host = escaped_host();
+    md->present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    md->failed = g_hash_table_new(g_direct_hash, g_direct_equal);
+    md->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    md->gone_dir = g_build_filename(b->cfg.spool_dir, "gone", NULL);
+    md->gone =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+    load_tombstones(md);
+    md->servers = g_ptr_array_new_with_free_func(server_free);
+    for (guint i = 0; i < ms_mail_n_servers(b->mail); i++) {
+        MaildirServer *ms = g_new0(MaildirServer, 1);
+        ms->md = md;
+        ms->server = i;
+        ms->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        ms->dir_name = dir_name(ms_mail_server_hostname(b->mail, i));
+        ms->dir = g_build_filename(md->root, ms->dir_name, NULL);
+        g_ptr_array_add(md->servers, ms);
+    }
+    for (guint i = 0; i < md->servers->len; i++) {
+        MaildirServer *ms = g_ptr_array_index(md->servers, i);
+        MsMailStore *store = ms_mail_server_store(b->mail, i);
+        g_autoptr(GPtrArray) users = ms_mail_store_users(store);
+        ms->store = store;
+        for (guint k = 0; k < users->len; k++) {
+            if (!load_box(ms, g_ptr_array_index(users, k), error)) {
+                g_prefix_error(error, "--spool: mailbox: ");
+                ms__bridge_maildir_free(md);
+                return NULL;
+            }
+        }
+        ms_mail_store_set_observer(store, &observer, ms);
+    }
+    return md;
+}
+
+void
+ms__bridge_maildir_free(BridgeMaildir *md)
+{
+    if (!md)
+        return;
+    g_ptr_array_unref(md->servers);
+    g_hash_table_destroy(md->present);
+    g_hash_table_destroy(md->failed);
+    g_hash_table_destroy(md->dirty);
+    g_hash_table_destroy(md->gone);
+    g_free(md->gone_dir);
+    g_free(md->root);
+    g_free(md->host);
+    g_free(md);
+}
+
+gboolean
+ms__bridge_maildir_has(BridgeMaildir *md, const char *rcpt, const char *spool_id)
+{
+    const char *at = strrchr(rcpt, '@');
+    if (!md || !at)
+        return FALSE;
+    guint server = ms_mail_server_for_domain(md->b->mail, at + 1);
+    if (server == G_MAXUINT)
+        return FALSE;
+    g_autofree char *local = g_strndup(rcpt, (gsize) (at - rcpt));
+    g_autofree char *udir = dir_name(local);
+    const MaildirServer *ms = g_ptr_array_index(md->servers, server);
+    g_autofree char *key = present_key(ms->dir_name, udir, spool_id);
+    return g_hash_table_contains(md->present, key);
+}
+
+gboolean
+ms__bridge_maildir_sync(BridgeMaildir *md)
+{
+    if (!md || g_hash_table_size(md->dirty) == 0)
+        return TRUE;
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, md->dirty);
+    while (g_hash_table_iter_next(&it, &k, NULL)) { /* any order: each is independent */
+        g_autoptr(GError) err = NULL;
+        if (!fsync_path(k, &err)) {
+            g_printerr("mailsim bridge: maildir: %s (spool files kept until it works)\n",
+                       err->message);
+            return FALSE;
+        }
+        g_hash_table_iter_remove(&it);
+    }
+    return TRUE;
+}
+
+gboolean
+ms__bridge_maildir_failed(BridgeMaildir *md, guint32 message)
+{
+    return md && g_hash_table_contains(md->failed, GUINT_TO_POINTER(message));
+}
+
+guint64
+ms__bridge_maildir_loaded(const BridgeMaildir *md)
+{
+    return md ? md->loaded : 0;
+}
