@@ -261,7 +261,11 @@ def fetchmail_poll(home, port, protocol, user, password, tag, cert, opts, tries=
                     '  mda "cat > %s/msg.%s.$$" fetchall\n' % (port, protocol, user, password, home, tag))
         os.chmod(rc, 0o600)
         try:
-            r = subprocess.run(["fetchmail", "-f", rc, "--nodetach", "--sslcertck", "--sslcertfile", cert]
+            # --pidfile: as root fetchmail locks /var/run/fetchmail.pid
+            # whatever FETCHMAILHOME says, so runs elsewhere would collide
+            # ("client-side exclusion", exit 8)
+            r = subprocess.run(["fetchmail", "-f", rc, "--nodetach", "--pidfile", os.path.join(home, "pid"),
+                                "--sslcertck", "--sslcertfile", cert]
                                + opts, capture_output=True, timeout=TIMEOUT,
                                env=dict(os.environ, FETCHMAILHOME=home))
             if r.returncode not in (0, 1):  # 1: no mail yet

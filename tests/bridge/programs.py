@@ -56,7 +56,10 @@ try:
                 '  mda "cat > %s/msg.$$" sslproto \'\' fetchall\n' % (b.pop3_port, tmp))
     os.chmod(rc_path, 0o600)
     env = dict(os.environ, FETCHMAILHOME=tmp)
-    r = subprocess.run([fetchmail, "-f", rc_path, "--invisible", "--nodetach"], capture_output=True, timeout=TIMEOUT, env=env)
+    # --pidfile: as root fetchmail would lock /var/run/fetchmail.pid, shared
+    # with every other fetchmail on the machine
+    r = subprocess.run([fetchmail, "-f", rc_path, "--invisible", "--nodetach", "--pidfile",
+                        os.path.join(tmp, "fetchmail.pid")], capture_output=True, timeout=TIMEOUT, env=env)
     files = glob.glob(tmp + "/msg.*")
     check(r.returncode == 0 and len(files) == 1, "fetchmail: one message retrieved for sales@ (exit %d)" % r.returncode)
     data = open(files[0], "rb").read()
