@@ -560,6 +560,32 @@ test_greylist_delay(void)
               csv_value(csv->str, "2h,20min,2min", "attempts"));
 }
 
+/* "routing" is a short key for the scenario's routing attribute: the
+ * three routings of an AS graph compared in one sweep. */
+static void
+test_routing_key(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsSweep) sw = ms_sweep_new();
+    CU_ASSERT_FATAL(
+        ms_sweep_add_scenario_file(sw, "scenarios/examples/as-policy.xml", NULL, &error));
+    CU_ASSERT_FATAL(ms_sweep_set(sw, "routing=latency,policy", &error));
+    CU_ASSERT_FATAL(ms_sweep_run(sw, 2, NULL, NULL, &error));
+    g_autoptr(GString) csv = g_string_new(NULL);
+    ms_sweep_csv(sw, csv);
+    CU_ASSERT_PTR_NOT_NULL(strstr(csv->str, "routing"));
+    CU_ASSERT(!isnan(csv_value(csv->str, "latency", "delivered")));
+    CU_ASSERT(!isnan(csv_value(csv->str, "policy", "delivered")));
+    g_autoptr(GError) e = NULL;
+    g_autoptr(MsSweep) bad = ms_sweep_new();
+    CU_ASSERT_FATAL(
+        ms_sweep_add_scenario_file(bad, "scenarios/examples/as-policy.xml", NULL, &error));
+    /* a value the schema refuses is an error before any run, naming the axis */
+    CU_ASSERT_FATAL(ms_sweep_set(bad, "routing=shortest", &e));
+    CU_ASSERT_FALSE(ms_sweep_check(bad, &e));
+    CU_ASSERT(e && strstr(e->message, "routing"));
+}
+
 /* Several scenarios are one more axis, named "scenario". */
 static void
 test_scenario_axis(void)
@@ -593,6 +619,7 @@ static const MsTestCase cases[] = {
     { "results folder: resume, damage, versions", test_results_folder },
     { "several scenarios", test_scenario_axis },
     { "greylist-delay", test_greylist_delay },
+    { "routing as a short key", test_routing_key },
     { NULL, NULL },
 };
 

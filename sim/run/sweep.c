@@ -657,7 +657,7 @@ axis_new(MsSweep *sw, const char *name, const char *key, const char *spec, GErro
         g_set_error(error, MS_SWEEP_ERROR, 0,
                     "--set %s: unknown key: expected an XPath to attributes of the scenario "
                     "(//link[@a='r1']/@loss), or one of the short keys seed, until, fidelity, "
-                    "keep-bodies, policy.FIELD[@HOST]",
+                    "keep-bodies, routing, policy.FIELD[@HOST]",
                     key);
         return NULL;
     }
@@ -784,6 +784,12 @@ ms_sweep_add_axis(MsSweep *sw, const char *name, const char *key, const char *va
     g_return_val_if_fail(sw->sources->len > 0, FALSE);
     if (!strcmp(key, "seed"))
         return ms_sweep_set_seeds(sw, values, error);
+    /* short keys for attributes of the scenario element (issue 21's
+     * comparison of routings: --set routing=latency,hops,policy) */
+    if (!strcmp(key, "routing")) {
+        name = name && *name ? name : "routing";
+        key = "/scenario/@routing";
+    }
     g_autoptr(GPtrArray) axes = g_ptr_array_new_with_free_func(axis_free);
     MsSweepAxis *a = axis_new(sw, name, key, values, error);
     if (!a)
