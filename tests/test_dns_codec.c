@@ -1,12 +1,16 @@
 /* Tests of the DNS wire codec: byte-exact encoding of a known query, round
- * trips of every record type, name compression, negative answers (RFC 2308)
+ * trips of every record type, the RDATA layout of TXT (RFC 1035 3.3.14) and
+ * TLSA (RFC 6698 2.1) octet by octet and as tshark decodes them, name
+ * compression, negative answers (RFC 2308)
  * and null MX (RFC 7505), the name rules on both sides of each limit, a
  * table of hostile messages that must each be refused with the right error,
  * and seeded random inputs and mutations that must never crash. */
 #include "testlib.h"
 #include "mailsim/dns_codec.h"
+#include "mailsim/pcap_writer.h"
 #include "mailsim/rng.h"
 
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +47,19 @@ record_equal(const MsDnsRecord *a, const MsDnsRecord *b)
                a->rdata.soa.retry == b->rdata.soa.retry &&
                a->rdata.soa.expire == b->rdata.soa.expire &&
                a->rdata.soa.minimum == b->rdata.soa.minimum;
+    case MS_DNS_TYPE_TXT:
+        if (a->rdata.txt->len != b->rdata.txt->len)
+            return FALSE;
+        for (guint i = 0; i < a->rdata.txt->len; i++)
+            if (!g_bytes_equal(g_ptr_array_index(a->rdata.txt, i),
+                               g_ptr_array_index(b->rdata.txt, i)))
+                return FALSE;
+        return TRUE;
+    case MS_DNS_TYPE_TLSA:
+        return a->rdata.tlsa.usage == b->rdata.tlsa.usage &&
+               a->rdata.tlsa.selector == b->rdata.tlsa.selector &&
+               a->rdata.tlsa.matching_type == b->rdata.tlsa.matching_type &&
+               g_bytes_equal(a->rdata.tlsa.data, b->rdata.tlsa.data);
     default:
         return g_bytes_equal(a->rdata.raw, b->rdata.raw);
     }
@@ -152,6 +169,10 @@ test_round_trip_types(void)
         ms_dns_record_new_raw("v6.example.com", 28, MS_DNS_CLASS_IN, 5, aaaa, sizeof aaaa),
         ms_dns_record_new_raw("empty.example.com", 99, 3 /* CH */, 0, NULL, 0),
         ms_dns_record_new_ns("", 518400, "a.root-servers.net"),
+        ms_dns_record_new_txt("_mta-sts.example.com", 300, "v=STSv1; id=20160831085700Z;"),
+        ms_dns_record_new_txt("empty.example.com", 300, ""),
+        ms_dns_record_new_tlsa("_25._tcp.mx.example.com", 300, 3, 1, 1, aaaa, sizeof aaaa),
+        ms_dns_record_new_tlsa("_25._tcp.mx.example.com", 300, 255, 255, 255, NULL, 0),
     };
     for (gsize i = 0; i < G_N_ELEMENTS(recs); i++) {
         g_autoptr(MsDnsMessage) q =
@@ -403,6 +424,12 @@ test_hostile(void)
     static const guint8 soa_short[] = { Q_EXAMPLE, 0xC0, 12,   0,  6,    0,  1, 0, 0, 0, 1,
                                         0,         8,    0xC0, 12, 0xC0, 12, 0, 0, 0, 1 };
     static const guint8 trailing[] = { Q_EXAMPLE, 0xFF };
+    static const guint8 tlsa2[] = { Q_EXAMPLE, 0xC0, 12, 0, 52, 0, 1, 0, 0, 0, 1, 0, 2, 3, 1 };
+    static const guint8 txt0[] = { Q_EXAMPLE, 0xC0, 12, 0, 16, 0, 1, 0, 0, 0, 1, 0, 0 };
+    static const guint8 txt_over[] = { Q_EXAMPLE, 0xC0, 12, 0, 16, 0,   1,   0,  0,
+                                       0,         1,    0,  4, 4,  'a', 'b', 'c' };
+    static const guint8 txt_over2[] = { Q_EXAMPLE, 0xC0, 12, 0, 16, 0,   1, 0,   0,
+                                        0,         1,    0,  5, 1,  'a', 3, 'b', 'c' };
     g_autofree guint8 *label64 = g_malloc0(1 + 64 + 1 + 4);
     label64[0] = 64;
     memset(label64 + 1, 'z', 64);
@@ -450,6 +477,12 @@ test_hostile(void)
         { "MX RDLENGTH 2", 1, 1, mx_short, sizeof mx_short, MS_DNS_ERROR_RDATA, "below 3" },
         { "SOA without numbers", 1, 1, soa_short, sizeof soa_short, MS_DNS_ERROR_RDATA, "20" },
         { "trailing octet", 1, 0, trailing, sizeof trailing, MS_DNS_ERROR_TRAILING, "left over" },
+        { "TLSA RDLENGTH 2", 1, 1, tlsa2, sizeof tlsa2, MS_DNS_ERROR_RDATA, "below 3" },
+        { "TXT without a string", 1, 1, txt0, sizeof txt0, MS_DNS_ERROR_RDATA, "no character" },
+        { "TXT string past RDATA", 1, 1, txt_over, sizeof txt_over, MS_DNS_ERROR_RDATA,
+          "claims 4 octets, but only 3" },
+        { "TXT second string past RDATA", 1, 1, txt_over2, sizeof txt_over2, MS_DNS_ERROR_RDATA,
+          "2 octets into the RDATA claims 3" },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autoptr(GByteArray) a =
@@ -491,6 +524,142 @@ test_hostile(void)
     const MsDnsRecord *arec = g_ptr_array_index(cm->answer, 1);
     CU_ASSERT_STRING_EQUAL(arec->name, "www.example");
     CU_ASSERT_EQUAL(arec->rdata.a, 0x0A000001);
+}
+
+/* The TLSA of RFC 6698 2.3's first example, "0 0 1 d2abde24...": */
+static const guint8 rfc6698_digest[32] = {
+    0xd2, 0xab, 0xde, 0x24, 0x0d, 0x7c, 0xd3, 0xee, 0x6b, 0x4b, 0x28, 0xc5, 0x4d, 0xf0, 0x34, 0xb9,
+    0x79, 0x83, 0xa1, 0xd1, 0x6e, 0x8a, 0x41, 0x0e, 0x45, 0x61, 0xcb, 0x10, 0x66, 0x18, 0xe9, 0x71,
+};
+
+/* A response carrying the TLSA above, a TXT of 300 octets (two strings) and
+ * an MTA-STS TXT record; caller frees. */
+static MsDnsMessage *
+tlsa_txt_response(char **long_text)
+{
+    g_autoptr(MsDnsMessage) q =
+        ms_dns_message_new_query(0x5151, "_443._tcp.www.example.com", MS_DNS_TYPE_TLSA, TRUE);
+    MsDnsMessage *m = ms_dns_message_new_response(q, MS_DNS_RCODE_NOERROR, TRUE);
+    g_ptr_array_add(m->answer, ms_dns_record_new_tlsa("_443._tcp.www.example.com", 3600, 0, 0, 1,
+                                                      rfc6698_digest, sizeof rfc6698_digest));
+    GString *t = g_string_new(NULL);
+    for (guint i = 0; i < 300; i++)
+        g_string_append_c(t, (char) ('a' + i % 26));
+    *long_text = g_string_free(t, FALSE);
+    g_ptr_array_add(m->additional, ms_dns_record_new_txt("long.example.com", 60, *long_text));
+    g_ptr_array_add(m->additional, ms_dns_record_new_txt("_mta-sts.example.com", 60,
+                                                         "v=STSv1; id=20160831085700Z;"));
+    return m;
+}
+
+/* Finds `needle` in `hay` and returns its offset, or -1. */
+static gssize
+find_octets(const guint8 *hay, gsize n, const guint8 *needle, gsize k)
+{
+    for (gsize i = 0; i + k <= n; i++)
+        if (memcmp(hay + i, needle, k) == 0)
+            return (gssize) i;
+    return -1;
+}
+
+static void
+test_tlsa_txt_wire(void)
+{
+    g_autofree char *long_text = NULL;
+    g_autoptr(MsDnsMessage) m = tlsa_txt_response(&long_text);
+    g_autoptr(GBytes) b = ms_dns_message_encode(m);
+    gsize n;
+    const guint8 *d = g_bytes_get_data(b, &n);
+    /* The TLSA answer: owner a pointer to the question, TYPE 52, CLASS IN,
+     * TTL 3600, RDLENGTH 35, then usage, selector, matching type and the
+     * 32-octet digest (RFC 6698 2.1). */
+    guint8 tlsa[10 + 2 + 3 + 32] = {
+        0xC0, 12, 0x00, 52, 0x00, 0x01, 0x00, 0x00, 0x0E, 0x10, 0x00, 35, 0, 0, 1,
+    };
+    memcpy(tlsa + 15, rfc6698_digest, 32);
+    CU_ASSERT(find_octets(d, n, tlsa, sizeof tlsa) > 12);
+    /* The long TXT: TYPE 16, RDLENGTH 302, a string of 255 octets (length
+     * octet 0xFF) then one of 45 (0x2D) (RFC 1035 3.3.14). */
+    static const guint8 txt_head[] = { 0x00, 16,   0x00, 0x01, 0x00, 0x00, 0x00,
+                                       60,   0x01, 0x2E, 0xFF, 'a',  'b' };
+    gssize at = find_octets(d, n, txt_head, sizeof txt_head);
+    CU_ASSERT_FATAL(at > 0);
+    CU_ASSERT_EQUAL(d[at + 10 + 256], 45);
+    CU_ASSERT_EQUAL(memcmp(d + at + 11, long_text, 255), 0);
+    CU_ASSERT_EQUAL(memcmp(d + at + 10 + 257, long_text + 255, 45), 0);
+    /* The empty TXT is one empty string: RDLENGTH 1, RDATA 00. */
+    g_autoptr(MsDnsMessage) e = ms_dns_message_new();
+    g_ptr_array_add(e->answer, ms_dns_record_new_txt("e.example", 0, ""));
+    g_autoptr(GBytes) eb = ms_dns_message_encode(e);
+    static const guint8 empty_txt[] = { 1, 'e', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0,
+                                        0, 16,  0, 1,   0,   0,   0,   0,   0,   1,   0 };
+    gsize en;
+    const guint8 *ed = g_bytes_get_data(eb, &en);
+    CU_ASSERT(en == 12 + sizeof empty_txt && memcmp(ed + 12, empty_txt, sizeof empty_txt) == 0);
+
+    /* Decoded back: typed fields, and the strings joined again. */
+    g_autoptr(MsDnsMessage) back = round_trip(m);
+    CU_ASSERT(message_equal(m, back));
+    const MsDnsRecord *t = g_ptr_array_index(back->answer, 0);
+    CU_ASSERT_EQUAL(t->type, MS_DNS_TYPE_TLSA);
+    CU_ASSERT_EQUAL(t->rdata.tlsa.matching_type, 1);
+    CU_ASSERT(bytes_equal(t->rdata.tlsa.data, rfc6698_digest, 32));
+    const MsDnsRecord *lt = g_ptr_array_index(back->additional, 0);
+    CU_ASSERT_EQUAL(lt->rdata.txt->len, 2);
+    g_autoptr(GBytes) joined = ms_dns_record_txt_join(lt);
+    CU_ASSERT(bytes_equal(joined, (const guint8 *) long_text, 300));
+    CU_ASSERT_STRING_EQUAL(ms_dns_type_to_string(MS_DNS_TYPE_TLSA), "TLSA");
+    CU_ASSERT_STRING_EQUAL(ms_dns_type_to_string(MS_DNS_TYPE_TXT), "TXT");
+    /* Raw RDATA of these types becomes their typed form. */
+    static const guint8 raw_txt[] = { 2, 'h', 'i', 0, 1, '!' };
+    g_autoptr(MsDnsRecord) rt =
+        ms_dns_record_new_raw("x.example", MS_DNS_TYPE_TXT, 1, 5, raw_txt, sizeof raw_txt);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    CU_ASSERT_EQUAL(rt->rdata.txt->len, 3);
+    g_autoptr(GBytes) rj = ms_dns_record_txt_join(rt);
+    CU_ASSERT(bytes_equal(rj, (const guint8 *) "hi!", 3));
+    g_autoptr(MsDnsRecord) copy = ms_dns_record_copy(rt);
+    CU_ASSERT(record_equal(rt, copy));
+
+    /* tshark, an independent decoder, reads the same fields. */
+    g_autofree char *tshark = g_find_program_in_path("tshark");
+    if (!tshark) {
+        ms_test_skip("tshark not found in PATH; the TLSA and TXT layout was checked octet by"
+                     " octet only");
+        return;
+    }
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("mailsim-tlsa-XXXXXX", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    g_autofree char *path = g_build_filename(dir, "tlsa.pcapng", NULL);
+    MsPcapWriter *w = ms_pcap_writer_new(path, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    guint iface = ms_pcap_writer_add_interface(w, "dns");
+    ms_pcap_writer_udp(w, iface, 1000000000, 0x0A000035, 0x0A000001, 53, 40000, 64, 1, d, n);
+    CU_ASSERT(ms_pcap_writer_close(w, &error));
+    const char *argv[] = { tshark, "-n",
+                           "-r",   path,
+                           "-T",   "fields",
+                           "-E",   "separator=|",
+                           "-e",   "dns.tlsa.certificate_usage",
+                           "-e",   "dns.tlsa.selector",
+                           "-e",   "dns.tlsa.matching_type",
+                           "-e",   "dns.tlsa.certificate_association_data",
+                           "-e",   "dns.txt",
+                           "-e",   "_ws.malformed",
+                           "-e",   "_ws.expert",
+                           NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(argv, &out, &err), 0);
+    g_autofree char *want = g_strdup_printf(
+        "0|0|1|d2abde240d7cd3ee6b4b28c54df034b97983a1d16e8a410e4561cb106618e971|%.255s,%s,"
+        "v=STSv1; id=20160831085700Z;||\n",
+        long_text, long_text + 255);
+    if (g_strcmp0(out, want) != 0)
+        fprintf(stderr, "tshark:\n%s\nwanted:\n%s\n", out, want);
+    CU_ASSERT_STRING_EQUAL(out ? out : "", want);
+    g_unlink(path);
+    g_rmdir(dir);
 }
 
 /* Decodes `d`; when it is accepted, encoding is total and idempotent:
@@ -593,6 +762,7 @@ main(void)
         { "NXDOMAIN with SOA, negative TTL", test_nxdomain },
         { "null MX", test_null_mx },
         { "names: limits, escapes, equality", test_names },
+        { "TLSA and TXT on the wire", test_tlsa_txt_wire },
         { "hostile messages are refused", test_hostile },
         { "random inputs and mutations", test_random_inputs },
         { NULL, NULL },

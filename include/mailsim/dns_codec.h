@@ -37,14 +37,16 @@ typedef enum {
     MS_DNS_ERROR_UNSUPPORTED, /* valid DNS we do not model: QDCOUNT > 1 */
 } MsDnsError;
 
-/* Record types (RFC 1035 3.2.2; MX null form RFC 7505). Other values are
- * carried as raw RDATA. */
+/* Record types (RFC 1035 3.2.2; MX null form RFC 7505; TLSA RFC 6698 7.1).
+ * Other values are carried as raw RDATA. */
 typedef enum {
     MS_DNS_TYPE_A = 1,
     MS_DNS_TYPE_NS = 2,
     MS_DNS_TYPE_CNAME = 5,
     MS_DNS_TYPE_SOA = 6,
     MS_DNS_TYPE_MX = 15,
+    MS_DNS_TYPE_TXT = 16,
+    MS_DNS_TYPE_TLSA = 52,
 } MsDnsType;
 
 #define MS_DNS_CLASS_IN 1
@@ -77,10 +79,23 @@ typedef struct {
     guint32 minimum; /* negative-caching TTL (RFC 2308 4) */
 } MsDnsSoa;
 
+/* A TLSA record's RDATA (RFC 6698 2.1): certificate usage, selector,
+ * matching type (one octet each) and the certificate association data.
+ * Any values are carried; which ones are usable is DANE's business
+ * (include/mailsim/tls_dane.h), not the codec's. */
+typedef struct {
+    guint8 usage;
+    guint8 selector;
+    guint8 matching_type;
+    GBytes *data; /* owned; may be empty */
+} MsDnsTlsa;
+
 /* One resource record. Which member of `rdata` is valid follows from
- * `type`: A -> a, NS and CNAME -> target, MX -> mx, SOA -> soa, anything
- * else -> raw (the RDATA octets as they were on the wire). The class is
- * kept as given; only IN records are interpreted by the rest of mailsim. */
+ * `type`: A -> a, NS and CNAME -> target, MX -> mx, SOA -> soa, TXT -> txt
+ * (a GPtrArray of GBytes, one per character-string of 0..255 octets, at
+ * least one, in wire order; RFC 1035 3.3.14), TLSA -> tlsa, anything else
+ * -> raw (the RDATA octets as they were on the wire). The class is kept as
+ * given; only IN records are interpreted by the rest of mailsim. */
 typedef struct {
     char *name;   /* owner name */
     guint16 type; /* an MsDnsType or any other value */
@@ -91,6 +106,8 @@ typedef struct {
         char *target;
         MsDnsMx mx;
         MsDnsSoa soa;
+        GPtrArray *txt;
+        MsDnsTlsa tlsa;
         GBytes *raw;
     } rdata;
 } MsDnsRecord;
@@ -107,13 +124,28 @@ MsDnsRecord *ms_dns_record_new_mx(const char *name, guint32 ttl, guint16 prefere
 MsDnsRecord *ms_dns_record_new_soa(const char *name, guint32 ttl, const char *mname,
                                    const char *rname, guint32 serial, guint32 refresh,
                                    guint32 retry, guint32 expire, guint32 minimum);
+/* A TXT record holding `text` (NUL-terminated, any length) cut into
+ * character-strings of 255 octets, the last one shorter; "" gives one
+ * empty string. Readers join them again (ms_dns_record_txt_join), as
+ * RFC 7208 3.3 and RFC 8461 3.1 ask. */
+MsDnsRecord *ms_dns_record_new_txt(const char *name, guint32 ttl, const char *text);
+/* A TLSA record (RFC 6698 2.1); `data` is copied (at most 65532 octets). */
+MsDnsRecord *ms_dns_record_new_tlsa(const char *name, guint32 ttl, guint8 usage, guint8 selector,
+                                    guint8 matching_type, const guint8 *data, gsize len);
 /* A record of any type and class with opaque RDATA (copied; at most 65535
- * octets). For a known type the RDATA must be that type's wire form. */
+ * octets). For a known type the RDATA must be that type's wire form; TXT
+ * and TLSA RDATA is read into its typed form (rdata.txt, rdata.tlsa), and
+ * malformed RDATA of those types is a critical and NULL. */
 MsDnsRecord *ms_dns_record_new_raw(const char *name, guint16 type, guint16 rclass, guint32 ttl,
                                    const guint8 *rdata, gsize len);
 /* A deep copy (caller frees). */
 MsDnsRecord *ms_dns_record_copy(const MsDnsRecord *rec);
 void ms_dns_record_free(MsDnsRecord *rec);
+
+/* The character-strings of a TXT record joined without separator, as one
+ * value (RFC 8461 3.1); new bytes (caller unrefs). The value may contain
+ * NUL octets, as the wire allows: check before treating it as text. */
+GBytes *ms_dns_record_txt_join(const MsDnsRecord *rec);
 
 /* True for the null MX of RFC 7505 3: preference 0 and exchange the root. */
 gboolean ms_dns_record_is_null_mx(const MsDnsRecord *rec);
@@ -150,8 +182,9 @@ void ms_dns_message_free(MsDnsMessage *m);
 
 /* Encodes `m` (RFC 1035 4.1), compressing repeated names (RFC 1035 4.1.4)
  * in the question, owner names and the names inside NS, CNAME, MX and SOA
- * RDATA. Requires valid names (see ms_dns_name_validate) and raw RDATA of at
- * most 65535 octets; on a violation it logs a critical and returns NULL.
+ * RDATA. Requires valid names (see ms_dns_name_validate), raw RDATA of at
+ * most 65535 octets, TXT records of at least one string, each at most 255
+ * octets, and TLSA data that fits 65535 octets with its 3 leading octets; on a violation it logs a critical and returns NULL.
  * The result can exceed 512 octets; fitting a UDP payload (and setting TC)
  * is the sender's job. Returns new bytes (caller unrefs). */
 GBytes *ms_dns_message_encode(const MsDnsMessage *m);
@@ -160,7 +193,9 @@ GBytes *ms_dns_message_encode(const MsDnsMessage *m);
  * anything malformed: truncation anywhere, labels over 63 octets, names over
  * 255, compression pointers that point forward, into the header, or into a
  * loop, section counts larger than the data can hold, RDLENGTH that does not
- * fit the record type, leftover bytes, and more than one question. It reads
+ * fit the record type (a TLSA shorter than 3 octets, a TXT whose strings do
+ * not fill it exactly or that has none), leftover bytes, and more than one
+ * question. It reads
  * only data[0..len) on any input. Returns a new message (caller frees) or
  * NULL with `error` set. */
 MsDnsMessage *ms_dns_message_decode(const guint8 *data, gsize len, GError **error);
@@ -180,7 +215,7 @@ gboolean ms_dns_name_equal(const char *a, const char *b);
  * authority, in which case RFC 2308 5 says not to cache the answer. */
 gboolean ms_dns_message_negative_ttl(const MsDnsMessage *m, guint32 *ttl);
 
-/* Static names: "A", "MX", ... or NULL for other types; "NOERROR",
+/* Static names: "A", "MX", "TXT", "TLSA", ... or NULL for other types; "NOERROR",
  * "NXDOMAIN", ... or NULL for other rcodes. */
 const char *ms_dns_type_to_string(guint16 type);
 const char *ms_dns_rcode_to_string(guint8 rcode);

@@ -60,6 +60,12 @@ MsTlsCredentials *ms_tls_pki_issue_at(MsTlsPki *pki, const char *server_name, Ms
                                       GError **error);
 void ms_tls_credentials_free(MsTlsCredentials *cred);
 
+/* Appends the CA certificate to cred's chain (leaf, CA), as a server does
+ * whose TLSA record names the CA (DANE-TA(2), RFC 7672 3.1.2 asks the
+ * server to send the anchor). A chain that already ends with it is left
+ * as it is. */
+void ms_tls_pki_chain_add_ca(const MsTlsPki *pki, MsTlsCredentials *cred);
+
 /* The credentials' private key as PKCS#8 PEM, for a real TLS library
  * (GnuTLS, OpenSSL) playing the server in tests, or the bridge. Returns a
  * new string (caller frees), or NULL with error set. */
@@ -68,9 +74,13 @@ char *ms_tls_credentials_key_pem(const MsTlsCredentials *cred, GError **error);
 /* Checks a chain received for server_name at Unix time now: signed by this
  * CA, the name matching, within its validity. On failure returns FALSE,
  * sets *why (g_strdup'd, e.g. "certificate for mx.example.net does not
- * name mx.isp-b.net") and *alert (RFC 8446 6.2: 42 bad_certificate, 45
- * certificate_expired, 48 unknown_ca). Results are cached per chain, so a
- * host seeing the same server again pays nothing. */
+ * name mx.isp-b.net") and *alert (RFC 8446 6.2: 42 bad_certificate for a
+ * wrong name, a bad signature or unreadable DER, 45 certificate_expired
+ * also for "not yet valid", 48 unknown_ca for a self-signed or foreign
+ * chain, 50 decode_error for an empty chain, RFC 8446 4.4.2.4); on
+ * success *why is NULL and *alert 0. Results apart from the time check
+ * are cached per chain and name, so a host seeing the same server again
+ * pays a SHA-256 of the chain and a lookup. */
 gboolean ms_tls_pki_verify(MsTlsPki *pki, GBytes *const *chain, guint n_certs,
                            const char *server_name, gint64 now, guint8 *alert, char **why);
 

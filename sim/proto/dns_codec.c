@@ -15,9 +15,10 @@
  *     steps and a pointer loop is refused at its first repeat. Every encoder
  *     that compresses against names it has already written obeys it.
  *   - the octets of the name as read (labels plus root) never exceed 255.
- * Record RDATA is interpreted by type alone (A, NS, CNAME, MX, SOA); names
- * inside RDATA must end exactly at the end of RDLENGTH. Everything else is
- * kept as raw octets, so unknown types (EDNS OPT, AAAA, TXT) survive.
+ * Record RDATA is interpreted by type alone (A, NS, CNAME, MX, SOA, TXT,
+ * TLSA); names inside RDATA must end exactly at the end of RDLENGTH, and so
+ * must a TXT record's last character-string. Everything else is kept as raw
+ * octets, so unknown types (EDNS OPT, AAAA) survive.
  *
  * The encoder writes into one GByteArray and compresses every name it
  * writes: it remembers the offset of each label it has written (those below
@@ -37,6 +38,7 @@ G_DEFINE_QUARK(ms - dns - error - quark, ms_dns_error)
 
 #define HEADER_LEN  12
 #define POINTER_MAX 0x3FFF /* largest offset a compression pointer can name */
+#define TXT_STRING_MAX 255    /* a <character-string>: one length octet (RFC 1035 3.3) */
 
 /* ---------------------------------------------------------------- names */
 
@@ -185,6 +187,9 @@ ms_dns_name_equal(const char *a, const char *b)
 
 /* ---------------------------------------------------------------- records */
 
+static gboolean read_rdata_octets(const guint8 *d, gsize len, gsize start, MsDnsRecord *rec,
+                                  GError **error);
+
 static MsDnsRecord *
 record_new(const char *name, guint16 type, guint32 ttl)
 {
@@ -253,12 +258,66 @@ ms_dns_record_new_soa(const char *name, guint32 ttl, const char *mname, const ch
 }
 
 MsDnsRecord *
+ms_dns_record_new_txt(const char *name, guint32 ttl, const char *text)
+{
+    g_return_val_if_fail(text != NULL, NULL);
+    MsDnsRecord *r = record_new(name, MS_DNS_TYPE_TXT, ttl);
+    r->rdata.txt = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
+    gsize len = strlen(text), at = 0;
+    do {
+        gsize n = MIN(len - at, (gsize) TXT_STRING_MAX);
+        g_ptr_array_add(r->rdata.txt, g_bytes_new(text + at, n));
+        at += n;
+    } while (at < len);
+    return r;
+}
+
+MsDnsRecord *
+ms_dns_record_new_tlsa(const char *name, guint32 ttl, guint8 usage, guint8 selector,
+                       guint8 matching_type, const guint8 *data, gsize len)
+{
+    g_return_val_if_fail(len <= G_MAXUINT16 - 3 && (data != NULL || len == 0), NULL);
+    MsDnsRecord *r = record_new(name, MS_DNS_TYPE_TLSA, ttl);
+    r->rdata.tlsa = (MsDnsTlsa){
+        .usage = usage,
+        .selector = selector,
+        .matching_type = matching_type,
+        .data = g_bytes_new(data, len),
+    };
+    return r;
+}
+
+GBytes *
+ms_dns_record_txt_join(const MsDnsRecord *rec)
+{
+    g_return_val_if_fail(rec != NULL && rec->type == MS_DNS_TYPE_TXT, NULL);
+    GByteArray *all = g_byte_array_new();
+    for (guint i = 0; i < rec->rdata.txt->len; i++) {
+        gsize n;
+        const guint8 *d = g_bytes_get_data(g_ptr_array_index(rec->rdata.txt, i), &n);
+        if (n > 0)
+            g_byte_array_append(all, d, (guint) n);
+    }
+    return g_byte_array_free_to_bytes(all);
+}
+
+MsDnsRecord *
 ms_dns_record_new_raw(const char *name, guint16 type, guint16 rclass, guint32 ttl,
                       const guint8 *rdata, gsize len)
 {
     g_return_val_if_fail(len <= G_MAXUINT16 && (rdata != NULL || len == 0), NULL);
     MsDnsRecord *r = record_new(name, type, ttl);
     r->rclass = rclass;
+    if (type == MS_DNS_TYPE_TXT || type == MS_DNS_TYPE_TLSA) {
+        /* Kept in their typed form, as the decoder would. */
+        g_autoptr(GError) error = NULL;
+        if (!read_rdata_octets(rdata, len, 0, r, &error)) {
+            g_critical("ms_dns_record_new_raw: %s", error->message);
+            ms_dns_record_free(r);
+            return NULL;
+        }
+        return r;
+    }
     r->rdata.raw = g_bytes_new(rdata, len);
     return r;
 }
@@ -283,6 +342,14 @@ ms_dns_record_copy(const MsDnsRecord *rec)
     case MS_DNS_TYPE_SOA:
         r->rdata.soa.mname = g_strdup(rec->rdata.soa.mname);
         r->rdata.soa.rname = g_strdup(rec->rdata.soa.rname);
+        break;
+    case MS_DNS_TYPE_TXT:
+        r->rdata.txt = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
+        for (guint i = 0; i < rec->rdata.txt->len; i++)
+            g_ptr_array_add(r->rdata.txt, g_bytes_ref(g_ptr_array_index(rec->rdata.txt, i)));
+        break;
+    case MS_DNS_TYPE_TLSA:
+        r->rdata.tlsa.data = g_bytes_ref(rec->rdata.tlsa.data);
         break;
     default:
         r->rdata.raw = rec->rdata.raw ? g_bytes_ref(rec->rdata.raw) : NULL;
@@ -309,6 +376,12 @@ ms_dns_record_free(MsDnsRecord *rec)
     case MS_DNS_TYPE_SOA:
         g_free(rec->rdata.soa.mname);
         g_free(rec->rdata.soa.rname);
+        break;
+    case MS_DNS_TYPE_TXT:
+        g_clear_pointer(&rec->rdata.txt, g_ptr_array_unref);
+        break;
+    case MS_DNS_TYPE_TLSA:
+        g_clear_pointer(&rec->rdata.tlsa.data, g_bytes_unref);
         break;
     default:
         g_clear_pointer(&rec->rdata.raw, g_bytes_unref);
@@ -419,6 +492,10 @@ ms_dns_type_to_string(guint16 type)
         return "SOA";
     case MS_DNS_TYPE_MX:
         return "MX";
+    case MS_DNS_TYPE_TXT:
+        return "TXT";
+    case MS_DNS_TYPE_TLSA:
+        return "TLSA";
     default:
         return NULL;
     }
@@ -555,6 +632,37 @@ write_record(Writer *w, const MsDnsRecord *r)
         put32(w, r->rdata.soa.expire);
         put32(w, r->rdata.soa.minimum);
         break;
+    case MS_DNS_TYPE_TXT: /* RFC 1035 3.3.14: one or more <character-string> */
+        if (r->rdata.txt->len == 0) {
+            g_critical("ms_dns_message_encode: TXT record without a string");
+            return FALSE;
+        }
+        for (guint i = 0; i < r->rdata.txt->len; i++) {
+            gsize n;
+            const guint8 *d = g_bytes_get_data(g_ptr_array_index(r->rdata.txt, i), &n);
+            if (n > TXT_STRING_MAX) {
+                g_critical("ms_dns_message_encode: TXT string of %" G_GSIZE_FORMAT " octets", n);
+                return FALSE;
+            }
+            put8(w, (guint8) n);
+            if (n > 0)
+                g_byte_array_append(w->buf, d, (guint) n);
+        }
+        break;
+    case MS_DNS_TYPE_TLSA: { /* RFC 6698 2.1 */
+        gsize n;
+        const guint8 *d = g_bytes_get_data(r->rdata.tlsa.data, &n);
+        if (n > G_MAXUINT16 - 3) {
+            g_critical("ms_dns_message_encode: TLSA data of %" G_GSIZE_FORMAT " octets", n);
+            return FALSE;
+        }
+        put8(w, r->rdata.tlsa.usage);
+        put8(w, r->rdata.tlsa.selector);
+        put8(w, r->rdata.tlsa.matching_type);
+        if (n > 0)
+            g_byte_array_append(w->buf, d, (guint) n);
+        break;
+    }
     default:
         if (r->rdata.raw) {
             gsize n;
@@ -725,6 +833,51 @@ rdata_ends(gsize pos, gsize rd_end, guint16 type, GError **error)
     return FALSE;
 }
 
+/* Reads the RDATA of the types that hold no names (TXT, TLSA) from its
+ * `len` octets into rec, whose type is set; `start` is the record's offset,
+ * for messages. */
+static gboolean
+read_rdata_octets(const guint8 *d, gsize len, gsize start, MsDnsRecord *rec, GError **error)
+{
+    if (rec->type == MS_DNS_TYPE_TLSA) { /* RFC 6698 2.1 */
+        if (len < 3) {
+            g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_RDATA,
+                        "TLSA record at offset %" G_GSIZE_FORMAT " has RDLENGTH %" G_GSIZE_FORMAT
+                        ", below 3",
+                        start, len);
+            return FALSE;
+        }
+        rec->rdata.tlsa.usage = d[0];
+        rec->rdata.tlsa.selector = d[1];
+        rec->rdata.tlsa.matching_type = d[2];
+        rec->rdata.tlsa.data = g_bytes_new(d + 3, len - 3);
+        return TRUE;
+    }
+    g_assert(rec->type == MS_DNS_TYPE_TXT);
+    rec->rdata.txt = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
+    if (len == 0) {
+        g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_RDATA,
+                    "TXT record at offset %" G_GSIZE_FORMAT " has no character-string"
+                    " (RFC 1035 3.3.14 asks for one or more)",
+                    start);
+        return FALSE;
+    }
+    for (gsize p = 0; p < len;) {
+        gsize n = d[p];
+        if (n > len - p - 1) {
+            g_set_error(error, MS_DNS_ERROR, MS_DNS_ERROR_RDATA,
+                        "TXT record at offset %" G_GSIZE_FORMAT ": a string %" G_GSIZE_FORMAT
+                        " octets into the RDATA claims %" G_GSIZE_FORMAT
+                        " octets, but only %" G_GSIZE_FORMAT " are left",
+                        start, p, n, len - p - 1);
+            return FALSE;
+        }
+        g_ptr_array_add(rec->rdata.txt, g_bytes_new(d + p + 1, n));
+        p += n + 1;
+    }
+    return TRUE;
+}
+
 static MsDnsRecord *
 read_record(const Reader *r, gsize *pos, GError **error)
 {
@@ -803,6 +956,13 @@ read_record(const Reader *r, gsize *pos, GError **error)
         rec->rdata.soa.retry = get32(r, p + 8);
         rec->rdata.soa.expire = get32(r, p + 12);
         rec->rdata.soa.minimum = get32(r, p + 16);
+        p = rd_end;
+        break;
+    case MS_DNS_TYPE_TXT:
+    case MS_DNS_TYPE_TLSA:
+        rec->type = type;
+        if (!read_rdata_octets(r->d + p, rdlen, start, rec, error))
+            return NULL;
         p = rd_end;
         break;
     default:

@@ -346,6 +346,16 @@ ms_tls_credentials_free(MsTlsCredentials *cred)
     g_free(cred);
 }
 
+void
+ms_tls_pki_chain_add_ca(const MsTlsPki *pki, MsTlsCredentials *cred)
+{
+    g_return_if_fail(pki != NULL && cred != NULL);
+    if (cred->n_certs > 0 && g_bytes_equal(cred->chain[cred->n_certs - 1], pki->ca_der))
+        return;
+    cred->chain = g_renew(GBytes *, cred->chain, cred->n_certs + 1);
+    cred->chain[cred->n_certs++] = g_bytes_ref(pki->ca_der);
+}
+
 /* ---------------------------------------------------------------- verify */
 
 static char *
