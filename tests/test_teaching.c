@@ -330,7 +330,7 @@ test_deferral_reason_intact(void)
     guint n = 0;
     for (const char *p = out; (p = strstr(p, want)); p++)
         n++;
-    CU_ASSERT_EQUAL(n, 3); /* three failed attempts before the fourth gets through */
+    CU_ASSERT_EQUAL(n, 2); /* two failed attempts before the third gets through */
 }
 
 /* Lesson 7: the wrong password is refused and sees nothing; the right one

@@ -50,6 +50,7 @@ cli=core proto dist net dns mail scenario run viz bridge"
 HEADERS="engine_remote=core
 tcp_wire=net
 mta_profile=mail
+tls*=proto
 viz_*=viz"
 # Upward includes tolerated for now, as "file:header"; each one is a bug.
 # exceptions being removed: (none)

@@ -30,6 +30,11 @@ typedef enum {
 
 const char *ms_mta_tls_level_to_string(MsMtaTlsLevel level);
 
+/* Postfix's queue_run_delay: the queue manager scans the deferred queue
+ * this often, so a deferred message is retried at the first scan after
+ * its back-off has passed. */
+#define MS_POSTFIX_QUEUE_RUN_DELAY (300 * MS_TIME_S)
+
 /* A server's policy; a field left 0 takes the profile's default. */
 typedef struct {
     MsMtaProfile profile;

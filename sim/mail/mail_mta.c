@@ -16,7 +16,8 @@
  *      (Postfix smtp_connect_timeout 30 s, see mta_profile.c) is abandoned
  *      (ms_tcp_abort) and counts as timed out, as the real MTA's does.
  * A deferred entry is tried again by the profile's schedule and bounced
- * (4.4.7) when it would pass the give-up age.
+ * when it would pass the give-up age (Postfix: with the last deferral's status;
+ * Exim, OpenSMTPD: 4.4.7).
  *
  * The way out (ms_mail_set_outbound, the bridge's --relay-out): an entry for
  * a domain that no server of the world serves or backs up, from a server
@@ -193,14 +194,26 @@ defer(MsMail *m, MsMailQueueEntry *e, const char *status, const char *why)
     }
     MsTime next = ms_mta_next_retry(&e->server->policy, e->attempts, e->queued_at, now);
     if (next == MS_TIME_INFINITE) {
+        /* Postfix turns the defer log into the bounce: the last
+         * deferral's status and reason, "Action: failed" (qmgr_active.c
+         * expires the message; bounce(8) reports the logged records).
+         * Exim and OpenSMTPD report the expiry itself, 4.4.7. */
+        if (e->server->policy.profile == MS_MTA_POSTFIX) {
+            bounce_all(m, e, own_reason(e->last_status, why));
+            return;
+        }
         g_autofree char *diag = g_strdup_printf("delivery time expired; last error: %s", why);
         bounce_all(m, e, own_reason("4.4.7", diag));
         return;
     }
     g_autofree char *when = ms_time_to_string(next - now);
+    /* Postfix's retries start at a deferred-queue scan (mta_profile.c) */
+    const char *scan = e->server->policy.profile == MS_MTA_POSTFIX
+                           ? ", at its queue manager's next queue scan"
+                           : "";
     ms__mail_note(m, e->server->host, MS_HOST_WORLD, e->message,
-                  "%s keeps the message for %s in its queue (%s) and will try again in %s",
-                  e->server->hostname, e->domain, why, when);
+                  "%s keeps the message for %s in its queue (%s) and will try again in %s%s",
+                  e->server->hostname, e->domain, why, when, scan);
     schedule_attempt(m, e, next);
 }
 

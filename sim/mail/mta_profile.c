@@ -15,9 +15,10 @@
  *     clamped to [minimal_backoff_time, maximal_backoff_time] = [300 s,
  *     4000 s] (qmgr_active.c, qmgr_active_done_3_generic: "we look at
  *     actual time in queue, not time since last delivery attempt"), so
- *     the pauses roughly double. Left out: the queue manager picks a
- *     deferred message up at its next deferred-queue scan, every
- *     queue_run_delay (300 s), which delays each retry by up to 300 s more;
+ *     the pauses roughly double. The queue manager then picks the deferred
+ *     message up at its first deferred-queue scan after that, and it scans
+ *     every queue_run_delay (300 s) from its start (the start of the
+ *     simulation), which delays each retry by up to 300 s more;
  *   - Exim: its default retry rule "F,2h,15m; G,16h,1h,1.5; F,4d,6h":
  *     fixed 15 min while the entry is younger than 2 h, then geometric from
  *     1 h by 1.5 until 16 h, then every 6 h;
@@ -32,8 +33,10 @@
  * A timeout longer than the TCP layer's own SYN give-up (sim/net/tcp.c) never
  * fires: the kernel's ETIMEDOUT comes first, as on a real host.
  * Every profile gives up (MS_TIME_INFINITE) when the next try would fall
- * more than `give_up` after the entry was queued: the queue then bounces it
- * with 4.4.7 (RFC 3463).
+ * more than `give_up` after the entry was queued: the queue then bounces it,
+ * Postfix with the status of the last deferral (its defer log becomes the
+ * bounce: "Action: failed", "Status: 4.4.1"), Exim and OpenSMTPD with
+ * 4.4.7 (RFC 3463: delivery time expired).
  *
  * Invariants: the result is > now or MS_TIME_INFINITE (given the nonzero
  * intervals ms_mail_add_server() fills in); the same arguments
@@ -148,6 +151,9 @@ ms_mta_next_retry(const MsMtaPolicy *p, guint attempt, MsTime queued_at, MsTime 
         if (d < p->retry_first)
             d = p->retry_first;
         next = now + d;
+        /* the next deferred-queue scan at or after that moment */
+        next = (next + MS_POSTFIX_QUEUE_RUN_DELAY - 1) / MS_POSTFIX_QUEUE_RUN_DELAY *
+               MS_POSTFIX_QUEUE_RUN_DELAY;
         break;
     }
     }

@@ -7,7 +7,8 @@ A. Simulated mail (tests/bridge/outbound.xml: Alice's simulated mail
    its body intact and the simulated hops' Received: headers; the one the
    real server refuses (550) comes back to Alice as a DSN; the one it always
    defers (451) is retried on the simulated server's own schedule and given
-   up (4.4.7, the Postfix profile's 5 simulated days) with a DSN. The
+   up after the Postfix profile's 5 simulated days with a DSN carrying the
+   last deferral's status (4.3.0), as Postfix's bounce does. The
    narration at --level protocol shows the bridge's SMTP and POP3 lines and
    the relay's lines next to the simulated ones.
 B. A real client's relay mail: a 5xx from the real server bounces to the
@@ -42,8 +43,9 @@ got = wait_for(lambda: len(dsns()) >= 2 and dsns(), timeout=60)
 check(got and len(got) == 2, "Alice gets two bounces")
 check(any(b"Final-Recipient: rfc822; nobody@refused.example" in m and b"Status: 5.1.1" in m for m in got),
       "  the real server's 550 5.1.1 to nobody@refused.example, as an RFC 3464 DSN")
-check(any(b"Final-Recipient: rfc822; someone@tempfail.example" in m and b"Status: 4.4.7" in m for m in got),
-      "  someone@tempfail.example given up (4.4.7) after the simulated retry schedule")
+check(any(b"Final-Recipient: rfc822; someone@tempfail.example" in m and b"Status: 4.3.0" in m
+          and b"Action: failed" in m for m in got),
+      "  someone@tempfail.example given up (4.3.0, the last deferral's) after the simulated retry schedule")
 rc, text, st = b.stop()
 check(rc == 0 and "accounting: balanced" in text, "clean stop, balanced")
 check(st["sim-mail.queued"] == "0" and st["sim-mail.bounced"] == "2", "nothing queued; 2 recipients bounced")
