@@ -107,6 +107,12 @@ typedef struct {
     guint server;    /* host index of the DNS server that is authoritative */
     MsTime ttl;      /* default TTL; 1h when absent */
     GArray *records; /* of MsScenarioRecord, in file order */
+    /* <mta-sts> (RFC 8461): the zone publishes "_mta-sts.<name>" TXT
+     * "v=STSv1; id=<sts_id>" and the policy document sts_policy (checked
+     * by the parser at load); NULL when absent. */
+    guint sts_line;
+    char *sts_id;
+    char *sts_policy;
 } MsScenarioZone;
 
 typedef struct {
@@ -177,6 +183,7 @@ typedef struct {
     MsMtaTlsLevel smtp_level;  /* smtp-security-level (may) */
     gboolean certificate;      /* FALSE: certificate="none", no TLS at all */
     MsTlsCertFault cert_fault; /* certificate= (good) */
+    gboolean mta_sts;          /* mta-sts (false): the MTA honours recipients' MTA-STS */
 } MsScenarioTls;
 
 typedef struct {
@@ -235,14 +242,15 @@ typedef enum {
     MS_FAULT_LOSS,
     MS_FAULT_DNS_DOWN,
     MS_FAULT_MAILBOX_FULL,
+    MS_FAULT_STRIP_STARTTLS, /* an active attacker on a link or host removes STARTTLS */
 } MsFaultKind;
 
 typedef struct {
     guint line;
     MsFaultKind kind;
     char *target;    /* as written */
-    gint host;       /* HOST_DOWN, DNS_DOWN: host index; else -1 */
-    gint link;       /* LINK_DOWN, LOSS: link index; else -1 */
+    gint host;       /* HOST_DOWN, DNS_DOWN, STRIP_STARTTLS on a host: host index; else -1 */
+    gint link;       /* LINK_DOWN, LOSS, STRIP_STARTTLS on a link: link index; else -1 */
     gint mailserver; /* MAILBOX_FULL: mailserver index ... */
     gint user;       /* ... and user index; else -1 */
     MsTime at;
@@ -258,6 +266,9 @@ typedef enum {
     MS_EXPECT_ATTEMPTS,
     MS_EXPECT_RETRIEVED,
     MS_EXPECT_NO_LOSS,
+    MS_EXPECT_CLEAR_HOPS,     /* count= hops of the message crossed in clear text */
+    MS_EXPECT_ENCRYPTED_HOPS, /* count= hops crossed inside TLS */
+    MS_EXPECT_TLS_DEFERRED,   /* a TLS policy (MTA-STS, a TLS level) held it back (count=) */
 } MsExpectKind;
 
 typedef struct {

@@ -145,6 +145,9 @@ struct _MsMail {
     guint64 tls_handshakes, tls_failures;
     guint64 hops_tls, hops_clear; /* SMTP and POP3 sessions that carried mail or a login */
     guint64 logins_tls, logins_clear;
+    /* downgrade attackers, MTA-STS, the per-message TLS ledger
+     * (mail_downgrade.c, mail_tls_policy.c); NULL until first used */
+    struct _MsMailTlsPolicy *tls_policy;
 };
 
 /* mail.c: the MsMail object, its servers and clients, work in flight, traces */

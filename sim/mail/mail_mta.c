@@ -29,6 +29,7 @@
  * holds a session that points at its entry, and entries are never freed
  * while busy. Timer events carry the entry and are cancelled with it. */
 #include "mail-private.h"
+#include "mail_tls_policy-private.h"
 
 #include <string.h>
 
@@ -51,6 +52,7 @@ typedef struct {
     MsMailTls *tls;          /* after STARTTLS succeeded */
     gboolean tls_verify;     /* smtp_tls_security_level=verify */
     char *session_text;      /* the client's own reason when TLS ended it */
+    MsMailTlsAttempt *pol;   /* attackers on the path, MTA-STS (mail_tls_policy.c) */
 } Attempt;
 
 static void try_next_address(MsMail *m, MsMailQueueEntry *e);
@@ -539,6 +541,13 @@ ms_mail_outbound_result(MsMail *m, guint server, const char *queue_id, const cha
 }
 
 static void
+lookup_mx(MsMail *m, MsMailQueueEntry *e)
+{
+    (void) m;
+    ms_resolver_lookup(e->server->resolver, e->domain, MS_DNS_TYPE_MX, e->message, on_mx, e);
+}
+
+static void
 start_attempt(MsMail *m, MsMailQueueEntry *e)
 {
     MsMailServer *s = e->server;
@@ -597,7 +606,9 @@ start_attempt(MsMail *m, MsMailQueueEntry *e)
                 "top-level domain that the registry runs, which refer it to the domain's own name "
                 "servers, which answer. Registrars only sell names; they answer no queries.)");
     }
-    ms_resolver_lookup(s->resolver, e->domain, MS_DNS_TYPE_MX, e->message, on_mx, e);
+    /* RFC 8461 5.1: an MTA-STS sender looks for the domain's policy first */
+    if (!ms__tls_policy_discover(m, e, lookup_mx))
+        lookup_mx(m, e);
 }
 
 /* --- one SMTP session to one address -------------------------------- */
@@ -632,6 +643,7 @@ hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointe
         MsMail *m = a->mail;
         gboolean enc = ms_smtp_client_tls_active(a->core);
         ms__mail_tls_count_hop(m, enc);
+        ms__tls_attempt_hop(a->pol, enc);
         if (m->pki && !enc)
             ms__mail_note(m, a->entry->server->host, a->peer, a->entry->message,
                           "the message crossed from %s to %s in the clear: every router and "
@@ -693,6 +705,8 @@ attempt_finish(Attempt *a, const char *conn_error)
     MsMailQueueEntry *e = a->entry;
     MsMailServer *s = e->server;
     a->finished = TRUE;
+    if (a->session_done) /* a TLS refusal: told and counted */
+        ms__tls_attempt_refused(a->pol, a->session_status);
     gboolean conn_level = a->txn_status < 0 || !a->session_done ||
                           a->session_status == MS_SMTP_SESSION_GREETING_REFUSED ||
                           a->session_status == MS_SMTP_SESSION_CONNECTION_LOST ||
@@ -730,6 +744,14 @@ attempt_finish(Attempt *a, const char *conn_error)
             entry_remove(m, e);
             return;
         }
+        if (a->session_text && a->txn_code == 0) {
+            /* the client ended the session over TLS before any reply to
+             * the transaction: its own reason, with Postfix's status
+             * (4.7.4 TLS not offered, 4.7.5 TLS failed) */
+            defer(m, e, a->session_status == MS_SMTP_SESSION_TLS_FAILED ? "4.7.5" : "4.7.4",
+                  a->session_text);
+            return;
+        }
         g_autofree char *why = g_strdup_printf("host %s said: %s", peer_name,
                                                a->txn_reply ? a->txn_reply : "temporary failure");
         char st[12];
@@ -759,6 +781,7 @@ attempt_free(Attempt *a)
         ms_engine_cancel(a->mail->engine, a->connect_timer);
     ms_smtp_client_free(a->core);
     ms__mail_tls_free(a->tls);
+    ms__tls_attempt_free(a->pol);
     g_free(a->session_text);
     g_array_free(a->rcpt_codes, TRUE);
     g_ptr_array_unref(a->rcpt_texts);
@@ -828,6 +851,10 @@ attempt_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpoint
     (void) tcp;
     (void) conn;
     if (!a->tls) {
+        /* an attacker on the path may rewrite what the server said */
+        g_autoptr(GBytes) seen = ms__tls_attempt_inbound(a->pol, data, len);
+        if (seen)
+            data = g_bytes_get_data(seen, &len);
         ms_smtp_client_feed(a->core, data, len);
         attempt_pump(a);
         return;
@@ -897,6 +924,8 @@ try_next_address(MsMail *m, MsMailQueueEntry *e)
                                                 : MS_SMTP_TLS_ENCRYPT;
         a->tls_verify = lvl == MS_MTA_TLS_VERIFY;
     }
+    a->pol =
+        ms__tls_attempt_new(m, e, peer, m->pki && s->policy.tls, &cfg.tls_level, &a->tls_verify);
     a->core = ms_smtp_client_new(
         &cfg, ms_trace_enabled(m->trace) ? &client_hooks : &client_hooks_quiet, a);
     const char **rcpts = g_new0(const char *, e->rcpts->len + 1);

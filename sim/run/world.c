@@ -13,6 +13,7 @@
 #include "mailsim/dns_server.h"
 #include "mailsim/dns_resolver.h"
 #include "mailsim/workload.h"
+#include "mailsim/mail_tls_policy.h"
 
 #include <string.h>
 
@@ -85,6 +86,10 @@ on_fault(MsEngine *e, const MsEvent *ev, gpointer user_data)
         p->loss = begin ? f->rate : g_array_index(w->sc->links, MsScenarioLink, f->link).loss;
         break;
     }
+    case MS_FAULT_STRIP_STARTTLS:
+        ms_mail_downgrade_set(w->mail, f->host >= 0 ? (guint32) f->host : G_MAXUINT32,
+                              f->link >= 0 ? (guint32) f->link : G_MAXUINT32, begin);
+        break;
     case MS_FAULT_MAILBOX_FULL: {
         const MsScenarioMailserver *ms =
             &g_array_index(w->sc->mailservers, MsScenarioMailserver, f->mailserver);
@@ -150,6 +155,11 @@ build_dns(MsWorld *w, GError **error)
                     ms_dns_server_add_record(s, ms_dns_record_new_a(r->target, ttl, r->address));
                 break;
             }
+        }
+        if (z->sts_id) { /* RFC 8461 3.1 */
+            g_autofree char *owner = g_strdup_printf("_mta-sts.%s", z->name);
+            g_autofree char *txt = g_strdup_printf("v=STSv1; id=%s", z->sts_id);
+            ms_dns_server_add_record(s, ms_dns_record_new_txt(owner, ttl_seconds(z->ttl), txt));
         }
         if (sc->dns_mode != MS_DNS_HIERARCHY)
             continue;
@@ -347,6 +357,8 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         }
         if (ms_scenario_policy_has(sp, MS_POLICY_COMMAND_DELAY))
             ms_mail_set_command_delay(w->mail, idx, sp->command_delay);
+        if (ms->tls.mta_sts)
+            ms_mail_tls_policy_honour_sts(w->mail, idx, TRUE);
         for (guint k = 0; k < ms->replies->len; k++) {
             const MsScenarioReply *rp = &g_array_index(ms->replies, MsScenarioReply, k);
             static const MsFaultCommand cmds[] = {
@@ -364,6 +376,14 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
     if (sc->tls && !enable_tls(w, error)) {
         ms_world_free(w);
         return NULL;
+    }
+    for (guint i = 0; i < sc->zones->len; i++) { /* MTA-STS policy documents */
+        const MsScenarioZone *z = &g_array_index(sc->zones, MsScenarioZone, i);
+        if (z->sts_policy &&
+            !ms_mail_tls_policy_publish_sts(w->mail, z->name, z->sts_id, z->sts_policy, error)) {
+            ms_world_free(w);
+            return NULL;
+        }
     }
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
@@ -605,6 +625,25 @@ ms_world_check(MsWorld *w, GString *out)
                                    c ? g_array_index(sc->hosts, MsScenarioHost, c->host).id
                                      : "its recipient");
             got = q && q->retrieved_at ? ms_time_to_string(q->retrieved_at) : g_strdup("never");
+            break;
+        }
+        case MS_EXPECT_CLEAR_HOPS:
+        case MS_EXPECT_ENCRYPTED_HOPS:
+        case MS_EXPECT_TLS_DEFERRED: {
+            MsMailTlsLedger l;
+            ms_mail_tls_policy_ledger(w->mail, r ? r->id : 0, &l);
+            guint n = x->kind == MS_EXPECT_CLEAR_HOPS       ? l.hops_clear
+                      : x->kind == MS_EXPECT_ENCRYPTED_HOPS ? l.hops_tls
+                                                            : l.tls_refusals;
+            ok = r && (x->count >= 0 ? n == (guint) x->count : n > 0);
+            const char *noun = x->kind == MS_EXPECT_CLEAR_HOPS ? "hops between servers in clear"
+                               : x->kind == MS_EXPECT_ENCRYPTED_HOPS
+                                   ? "hops between servers inside TLS"
+                                   : "sessions ended by a TLS requirement";
+            what = x->count >= 0 ? g_strdup_printf("mail %s takes %" G_GINT64_FORMAT " %s", label,
+                                                   x->count, noun)
+                                 : g_strdup_printf("mail %s has %s", label, noun);
+            got = g_strdup_printf("%u", n);
             break;
         }
         case MS_EXPECT_NO_LOSS: {

@@ -684,6 +684,8 @@ ms_scenario_free(MsScenario *sc)
         if (z->records)
             g_array_unref(z->records);
         g_free(z->name);
+        g_free(z->sts_id);
+        g_free(z->sts_policy);
     }
     for (guint i = 0; sc->mailservers && i < sc->mailservers->len; i++) {
         MsScenarioMailserver *m = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
@@ -771,16 +773,18 @@ ms_host_role_to_string(MsScenarioRole role)
 const char *
 ms_fault_kind_to_string(MsFaultKind kind)
 {
-    static const char *const names[] = { "host-down", "link-down", "loss", "dns-down",
-                                         "mailbox-full" };
+    static const char *const names[] = { "host-down", "link-down",    "loss",
+                                         "dns-down",  "mailbox-full", "strip-starttls" };
     return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
 }
 
 const char *
 ms_expect_kind_to_string(MsExpectKind kind)
 {
-    static const char *const names[] = { "delivered", "bounced",   "dsn",    "received-headers",
-                                         "attempts",  "retrieved", "no-loss" };
+    static const char *const names[] = { "delivered",        "bounced",    "dsn",
+                                         "received-headers", "attempts",   "retrieved",
+                                         "no-loss",          "clear-hops", "encrypted-hops",
+                                         "tls-deferred" };
     return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
 }
 

@@ -265,6 +265,9 @@ read_zone(MsScenarioReader *R, xmlNode *n, GHashTable *zone_names)
             r.name = g_strdup(zname);
             r.target = g_strdup(".");
             nnull++;
+        } else if (ms__reader_is(c, "mta-sts")) {
+            ms__reader_read_mta_sts(R, c, &z);
+            continue;
         } else if (ms__reader_is(c, "a") || ms__reader_is(c, "ns")) {
             gboolean a = ms__reader_is(c, "a");
             r.type = a ? MS_RECORD_A : MS_RECORD_NS;
@@ -430,6 +433,7 @@ read_tls(MsScenarioReader *R, xmlNode *n, MsScenarioTls *t)
     gint cert = ms__reader_get_enum(R, n, "certificate", cert_names, 0);
     t->certificate = cert != 4;
     t->cert_fault = cert == 4 ? MS_TLS_CERT_GOOD : (MsTlsCertFault) cert;
+    t->mta_sts = ms__reader_get_bool(R, n, "mta-sts", FALSE, NULL);
 }
 
 static void
@@ -473,7 +477,8 @@ static void
 read_mailserver(MsScenarioReader *R, xmlNode *n)
 {
     MsScenarioMailserver m = { .line = ms__reader_line_of(n), .resolver = -1, .smarthost = -1 };
-    m.tls = (MsScenarioTls){ 0, MS_MTA_TLS_MAY, TRUE, MS_MTA_TLS_MAY, TRUE, MS_TLS_CERT_GOOD };
+    m.tls =
+        (MsScenarioTls){ 0, MS_MTA_TLS_MAY, TRUE, MS_MTA_TLS_MAY, TRUE, MS_TLS_CERT_GOOD, FALSE };
     gint host =
         ms__reader_get_host_role(R, n, "host", TRUE, ROLE(MS_HOST_MAILSERVER) | ROLE(MS_HOST_RELAY),
                                  "a mailserver or relay host");

@@ -667,6 +667,9 @@ check_expects(Checker *C)
         }
         case MS_EXPECT_ATTEMPTS:
         case MS_EXPECT_NO_LOSS:
+        case MS_EXPECT_CLEAR_HOPS:
+        case MS_EXPECT_ENCRYPTED_HOPS:
+        case MS_EXPECT_TLS_DEFERRED:
             break;
         }
     }

@@ -1,0 +1,76 @@
+/* What the mail layer's TLS defences and their attacker share
+ * (sim/mail/mail_downgrade.c, sim/mail/mail_tls_policy.c), and the hooks
+ * the MTA's delivery attempts call (sim/mail/mail_mta.c). Not public. */
+#pragma once
+
+#include "mail-private.h"
+#include "mailsim/mail_tls_policy.h"
+#include "mailsim/mta_sts.h"
+
+/* An active attacker (a strip-starttls fault): on a router or on a link. */
+typedef struct {
+    MsHostId host; /* MS_NO_HOST_ID when on a link */
+    guint32 link;  /* G_MAXUINT32 when on a host */
+    guint active;  /* faults in force (they may overlap) */
+} MsMailAttacker;
+
+/* A policy a domain publishes: its TXT id and its document. */
+typedef struct {
+    char *id;
+    char *text;
+} MsMailStsPublished;
+
+/* A sender's cached policy of one domain (RFC 8461 5.1). */
+typedef struct {
+    char *id;
+    MsMtaStsPolicy *policy;
+    MsTime expires; /* fetched + max_age */
+} MsMailStsCached;
+
+struct _MsMailTlsPolicy {
+    GArray *attackers;     /* MsMailAttacker, in the order first set */
+    GHashTable *published; /* lower-case domain -> MsMailStsPublished*: looked up only */
+    GArray *honour;        /* gboolean per server index: honours MTA-STS */
+    GPtrArray *caches;     /* per server index: GHashTable domain -> MsMailStsCached*, or NULL */
+    GArray *ledger;        /* MsMailTlsLedger per message id - 1 */
+};
+typedef struct _MsMailTlsPolicy MsMailTlsPolicy;
+
+/* One delivery attempt's view: the attacker on its path, the policy that
+ * governs it. Owned by the attempt. */
+typedef struct {
+    MsMail *mail;
+    MsMailQueueEntry *entry;
+    MsHostId peer;
+    gboolean told_strip;   /* the rewrite was narrated */
+    gboolean stripped;     /* an EHLO reply lost its STARTTLS */
+    MsMtaStsMode sts_mode; /* the policy in force, NONE without one */
+    gboolean tls_possible; /* the world and the sender speak TLS */
+} MsMailTlsAttempt;
+
+MsMailTlsPolicy *ms__tls_policy_get(MsMail *mail);
+void ms__tls_policy_free(MsMailTlsPolicy *policy);
+MsMailTlsLedger *ms__tls_policy_ledger(MsMail *mail, guint32 message);
+/* The attacker in force on the route from `from` to `to` now, or NULL. */
+const MsMailAttacker *ms__downgrade_on_path(MsMail *mail, MsHostId from, MsHostId to);
+/* Where the attacker sits, in words ("the link r1~r2"); caller frees. */
+char *ms__downgrade_where(MsMail *mail, const MsMailAttacker *attacker);
+
+/* mail_tls_policy.c: start_attempt's MTA-STS discovery (RFC 8461 5.1).
+ * Returns FALSE when the sender does not look (the caller goes on); TRUE
+ * when it looks, and then(mail, entry) follows the answer. */
+gboolean ms__tls_policy_discover(MsMail *mail, MsMailQueueEntry *entry,
+                                 void (*then)(MsMail *, MsMailQueueEntry *));
+/* A new attempt's view; raises the level and verify flag as a policy demands. */
+MsMailTlsAttempt *ms__tls_attempt_new(MsMail *mail, MsMailQueueEntry *entry, MsHostId peer,
+                                      gboolean tls_possible, MsSmtpTlsLevel *level,
+                                      gboolean *verify);
+void ms__tls_attempt_free(MsMailTlsAttempt *attempt);
+/* The message was handed over on this attempt, inside TLS or not. */
+void ms__tls_attempt_hop(MsMailTlsAttempt *attempt, gboolean encrypted);
+/* The session ended with status st: a TLS refusal is told and counted. */
+void ms__tls_attempt_refused(MsMailTlsAttempt *attempt, MsSmtpSessionStatus st);
+
+/* mail_downgrade.c: octets from the server before TLS, as the client gets
+ * them past an attacker: a rewritten copy, or NULL when unchanged. */
+GBytes *ms__tls_attempt_inbound(MsMailTlsAttempt *attempt, const guint8 *data, gsize len);
