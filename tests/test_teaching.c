@@ -200,10 +200,12 @@ typedef struct {
     gboolean want_some;
 } CaptureCase;
 
-/* Runs a lesson with --pcap and checks tshark's view of the capture: each
- * display filter matches some packets, or none, as the table says. */
+/* Runs a lesson with --pcap (and, with `keylog`, --tls-keylog, handed to
+ * tshark as tls.keylog_file so that it decrypts the TLS sessions) and
+ * checks tshark's view of the capture: each display filter matches some
+ * packets, or none, as the table says. */
 static void
-check_capture(const char *lesson, const CaptureCase *cases, guint n)
+check_capture_keys(const char *lesson, const CaptureCase *cases, guint n, gboolean keylog)
 {
     if (!g_file_test(TSHARK, G_FILE_TEST_IS_EXECUTABLE)) {
         ms_test_skip(TSHARK " is not installed");
@@ -213,17 +215,29 @@ check_capture(const char *lesson, const CaptureCase *cases, guint n)
     g_autofree char *dir = g_dir_make_tmp("mailsim-teaching-XXXXXX", &error);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     g_autofree char *pcap = g_build_filename(dir, "run.pcapng", NULL);
+    g_autofree char *keys = g_build_filename(dir, "run.keys", NULL);
+    g_autofree char *keyopt = g_strdup_printf("tls.keylog_file:%s", keys);
     g_autofree char *file = g_strdup_printf(TEACHING_DIR "/%s.xml", lesson);
     g_autofree char *out = NULL, *err = NULL;
-    int rc = run_mailsim(&out, &err, "run", file, "-q", "--pcap", pcap, NULL);
+    int rc = keylog ? run_mailsim(&out, &err, "run", file, "-q", "--pcap", pcap, "--tls-keylog",
+                                  keys, NULL)
+                    : run_mailsim(&out, &err, "run", file, "-q", "--pcap", pcap, NULL);
     CU_ASSERT_EQUAL(rc, 0);
     for (guint i = 0; i < n; i++) {
-        const char *argv[] = { TSHARK, "-n",
-                               "-r",   pcap,
-                               "-Y",   cases[i].filter,
-                               "-o",   "tcp.check_checksum:TRUE",
-                               "-o",   "ip.check_checksum:TRUE",
-                               "-o",   "udp.check_checksum:TRUE",
+        const char *argv[] = { TSHARK,
+                               "-n",
+                               "-r",
+                               pcap,
+                               "-Y",
+                               cases[i].filter,
+                               "-o",
+                               "tcp.check_checksum:TRUE",
+                               "-o",
+                               "ip.check_checksum:TRUE",
+                               "-o",
+                               "udp.check_checksum:TRUE",
+                               keylog ? "-o" : NULL,
+                               keyopt,
                                NULL };
         g_autofree char *tout = NULL, *terr = NULL;
         int trc = ms_test_spawn(argv, &tout, &terr);
@@ -235,7 +249,14 @@ check_capture(const char *lesson, const CaptureCase *cases, guint n)
                     cases[i].want_some ? "no packets" : "unexpected packets", tout, terr);
     }
     g_unlink(pcap);
+    g_unlink(keys);
     g_rmdir(dir);
+}
+
+static void
+check_capture(const char *lesson, const CaptureCase *cases, guint n)
+{
+    check_capture_keys(lesson, cases, n, FALSE);
 }
 
 /* Lesson 1's capture opens in Wireshark as SMTP, POP3 and DNS, with
@@ -252,6 +273,55 @@ test_pcap_decodes(void)
         { "tcp.analysis.retransmission || tcp.analysis.duplicate_ack", FALSE },
     };
     check_capture("01-first-email", cases, G_N_ELEMENTS(cases));
+}
+
+/* Lesson 1 speaks TLS: without the keys an eavesdropper sees the
+ * STARTTLS exchange, ClientHellos and encrypted records, and never a login
+ * or a MAIL command; with the key log mailsim wrote (SSLKEYLOGFILE)
+ * tshark decrypts every session and finds the SMTP and POP3 inside. */
+static void
+test_pcap_tls(void)
+{
+    static const CaptureCase outside[] = {
+        { "tls.handshake.type == 1", TRUE }, /* ClientHello */
+        { "tls.handshake.type == 2", TRUE }, /* ServerHello */
+        { "tls.app_data", TRUE },
+        { "smtp.req && frame contains \"STARTTLS\"", TRUE },
+        { "smtp.response.code == 220 && frame contains \"Ready to start TLS\"", TRUE },
+        { "pop.request.command == \"STLS\"", TRUE },
+        { "smtp.req.command == \"AUTH\" || smtp.req.command == \"MAIL\"", FALSE },
+        { "pop.request.command == \"USER\" || pop.request.command == \"PASS\"", FALSE },
+        { "frame contains \"Price list\"", FALSE },
+        { "_ws.malformed || _ws.expert.severity >= error", FALSE },
+    };
+    check_capture("01-first-email", outside, G_N_ELEMENTS(outside));
+    static const CaptureCase inside[] = {
+        { "smtp.req.command == \"AUTH\"", TRUE },
+        { "smtp.req.command == \"MAIL\"", TRUE },
+        { "smtp.req.command == \"RCPT\"", TRUE },
+        { "pop.request.command == \"PASS\"", TRUE },
+        { "pop.request.command == \"RETR\"", TRUE },
+        { "tls.handshake.type == 1", TRUE },
+        { "_ws.malformed || _ws.expert.severity >= error", FALSE },
+    };
+    check_capture_keys("01-first-email", inside, G_N_ELEMENTS(inside), TRUE);
+}
+
+/* Lesson 11: the old program's login and message cross in the clear
+ * (from 192.0.2.10), the modern one's only as TLS (from 192.0.2.20). */
+static void
+test_pcap_password_on_the_wire(void)
+{
+    static const CaptureCase cases[] = {
+        { "ip.src == 192.0.2.10 && smtp.req.command == \"AUTH\"", TRUE },
+        { "ip.src == 192.0.2.10 && pop.request.command == \"PASS\"", TRUE },
+        { "ip.src == 192.0.2.10 && frame contains \"wonderland\"", TRUE },
+        { "ip.src == 192.0.2.20 && smtp.req.command == \"AUTH\"", FALSE },
+        { "ip.src == 192.0.2.20 && pop.request.command == \"PASS\"", FALSE },
+        { "ip.src == 192.0.2.20 && tls.handshake.type == 1", TRUE },
+        { "_ws.malformed || _ws.expert.severity >= error", FALSE },
+    };
+    check_capture("11-password-on-the-wire", cases, G_N_ELEMENTS(cases));
 }
 
 /* Lesson 2's lossy line: Wireshark's own TCP analysis sees the
@@ -405,6 +475,8 @@ main(void)
         { "every lesson is deterministic", test_lessons_deterministic },
         { "golden narration of every lesson", test_golden_narrations },
         { "lesson 1 capture decodes in tshark", test_pcap_decodes },
+        { "lesson 1: TLS in the capture, decrypted with the key log", test_pcap_tls },
+        { "lesson 11: the password on the wire", test_pcap_password_on_the_wire },
         { "lesson 2 capture shows retransmissions", test_pcap_retransmissions },
         { "lesson 3: second lookup from the cache", test_dns_cache_in_trace },
         { "lesson 5: deferral reason not freed", test_deferral_reason_intact },

@@ -78,6 +78,9 @@ typedef struct {
      * within that event; create_t -1 for set-up) orders records as a
      * sequential run numbers them. */
     gboolean shadow;
+    /* Hops (SMTP sessions that handed the message on) inside TLS and in
+     * the clear. Not carried across the parts of a partitioned run. */
+    guint16 hops_tls, hops_clear;
     MsTime create_t;
     MsHostId create_src;
     guint64 create_seq;
@@ -136,6 +139,9 @@ typedef enum {
 } MsMailClientTls;
 void ms_mail_set_client_tls(MsMail *mail, guint client, MsMailClientTls submission,
                             MsMailClientTls pop3);
+/* How many times `client` sent its password inside TLS and in the clear
+ * (SMTP AUTH and POP3 PASS/APOP). */
+void ms_mail_client_logins(const MsMail *mail, guint client, guint *inside_tls, guint *clear);
 
 /* Turns TLS on in the world: `pki` (taken) issues a certificate, with the
  * policy's fault, to every server whose policy has tls set (added before

@@ -266,9 +266,11 @@ typedef enum {
     MS_EXPECT_ATTEMPTS,
     MS_EXPECT_RETRIEVED,
     MS_EXPECT_NO_LOSS,
-    MS_EXPECT_CLEAR_HOPS,     /* count= hops of the message crossed in clear text */
-    MS_EXPECT_ENCRYPTED_HOPS, /* count= hops crossed inside TLS */
-    MS_EXPECT_TLS_DEFERRED,   /* a TLS policy (MTA-STS, a TLS level) held it back (count=) */
+    MS_EXPECT_ENCRYPTED,         /* the message's hops inside TLS (all, or `count`) */
+    MS_EXPECT_LOGIN_ENCRYPTED,   /* every login (of `client`) inside TLS, at least one */
+    MS_EXPECT_NO_CLEAR_PASSWORD, /* no password crossed a link in the clear */
+    MS_EXPECT_CLEAR_HOPS,        /* count= hops of the message crossed in clear text */
+    MS_EXPECT_TLS_DEFERRED, /* a TLS requirement (MTA-STS, a TLS level) held it back (count=) */
 } MsExpectKind;
 
 typedef struct {

@@ -72,8 +72,9 @@ print_summary(MsWorld *w, const MsStatsTable *tab, const MsPcapSink *pcap, const
                 " failed; hops: %" G_GUINT64_FORMAT " encrypted, %" G_GUINT64_FORMAT
                 " in the clear; logins: %" G_GUINT64_FORMAT " inside TLS, %" G_GUINT64_FORMAT
                 " in the clear\n",
-                st.tls_handshakes, st.tls_handshakes == 1 ? "" : "s", st.tls_failures, st.hops_tls,
-                st.hops_clear, st.logins_tls, st.logins_clear);
+                V("tls", "handshakes"), V("tls", "handshakes") == 1 ? "" : "s",
+                V("tls", "failures"), V("tls", "hops_encrypted"), V("tls", "hops_clear"),
+                V("tls", "logins_encrypted"), V("tls", "logins_clear"));
     MsLatencyStats lat;
     ms_stats_latency(w, &lat);
     if (lat.n)

@@ -79,6 +79,7 @@ typedef struct {
     GPtrArray *seen_uids; /* char*, for keep-on-server */
     gboolean checking;    /* a POP3 session is running */
     MsMailClientTls submit_tls, pop3_tls;
+    guint logins_tls, logins_clear; /* passwords sent inside TLS and in the clear */
 } MsMailClient;
 
 struct _MsMailQueueEntry {
@@ -133,6 +134,7 @@ struct _MsMail {
     guint64 last_create_seq;
     guint32 last_create_idx;
     gboolean told_dns, told_routing; /* asides given once per run */
+    gboolean told_tls_may;           /* the aside on opportunistic TLS, once */
     gboolean flat_dns;
     guint64 smtp_sessions, pop3_sessions;
     MsMailOutboundFunc outbound; /* the way out of the world, or NULL */
@@ -198,8 +200,8 @@ const char *ms__mail_tls_error(const MsMailTls *t);
 gboolean ms__mail_tls_established(const MsMailTls *t);
 /* Counts a hop (a session that carried a message or a login) as
  * encrypted or clear, and a login likewise: the summary's figures. */
-void ms__mail_tls_count_hop(MsMail *mail, gboolean encrypted);
-void ms__mail_tls_count_login(MsMail *mail, gboolean encrypted);
+void ms__mail_tls_count_hop(MsMail *mail, guint32 message, gboolean encrypted);
+void ms__mail_tls_count_login(MsMail *mail, MsMailClient *client, gboolean encrypted);
 
 /* mail_record.c: message records and the Message-ID index */
 /* Sets up and frees the records, their texts and the index (ms_mail_new

@@ -190,6 +190,7 @@ ms_mail_export_records(MsMail *m)
         put_u32(b, r->create_src);
         put_u64(b, r->create_seq);
         put_u32(b, r->create_idx);
+        put_u32(b, (guint32) r->hops_tls << 16 | r->hops_clear); /* this part's TLS hops */
         put_u32(b, r->rcpts->len);
         for (guint k = 0; k < r->rcpts->len; k++) {
             const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
@@ -365,7 +366,7 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
             gint64 create_t = (gint64) get_u64(&rd);
             guint32 create_src = get_u32(&rd);
             guint64 create_seq = get_u64(&rd);
-            guint32 create_idx = get_u32(&rd), nk = get_u32(&rd);
+            guint32 create_idx = get_u32(&rd), tls_hops = get_u32(&rd), nk = get_u32(&rd);
             g_array_set_size(rcpts, 0);
             for (guint32 k = 0; k < nk && !rd.bad; k++) {
                 RcptIn in;
@@ -386,6 +387,9 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
                 g_hash_table_insert(index, g_steal_pointer(&key), at);
             }
             Merged *x = &g_array_index(all, Merged, GPOINTER_TO_UINT(at) - 1);
+            /* Each part counted the hops its own servers made. */
+            x->rec.hops_tls += (guint16) (tls_hops >> 16);
+            x->rec.hops_clear += (guint16) (tls_hops & 0xffff);
             gboolean base = !shadow && !x->have_base;
             if (base || (!x->have_base && !x->rec.label)) {
                 MsMessageRecord *r = &x->rec;

@@ -642,14 +642,19 @@ hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointe
         /* A hop the message crossed: inside TLS or in the clear. */
         MsMail *m = a->mail;
         gboolean enc = ms_smtp_client_tls_active(a->core);
-        ms__mail_tls_count_hop(m, enc);
+        ms__mail_tls_count_hop(m, a->entry->message, enc);
         ms__tls_attempt_hop(a->pol, enc);
         if (m->pki && !enc)
             ms__mail_note(m, a->entry->server->host, a->peer, a->entry->message,
-                          "the message crossed from %s to %s in the clear: every router and "
+                          "the message crossed from %s to %s in the clear%s: every router and "
                           "link on the way could read it",
                           a->entry->server->hostname,
-                          a->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, a->peer) : "?");
+                          a->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, a->peer) : "?",
+                          a->entry->server->policy.tls &&
+                                  a->entry->server->policy.smtp_tls_level == MS_MTA_TLS_MAY
+                              ? " (the receiver offered no STARTTLS, and opportunistic TLS does "
+                                "not insist)"
+                              : "");
     }
     g_free(a->txn_reply);
     a->txn_reply = reply && reply->code ? g_strdup_printf("%u %s %s", reply->code, reply->enhanced,
@@ -712,7 +717,9 @@ attempt_finish(Attempt *a, const char *conn_error)
                           a->session_status == MS_SMTP_SESSION_CONNECTION_LOST ||
                           a->session_status == MS_SMTP_SESSION_SERVER_CLOSED ||
                           a->session_status == MS_SMTP_SESSION_HELO_REFUSED ||
-                          a->session_status == MS_SMTP_SESSION_PROTOCOL_ERROR;
+                          a->session_status == MS_SMTP_SESSION_PROTOCOL_ERROR ||
+                          a->session_status == MS_SMTP_SESSION_TLS_UNAVAILABLE ||
+                          a->session_status == MS_SMTP_SESSION_TLS_FAILED;
     if (a->txn_status == MS_SMTP_TXN_ACCEPTED || a->txn_status == MS_SMTP_TXN_PERMFAIL)
         conn_level = FALSE;
     const char *peer_name = a->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, a->peer) : "?";
@@ -742,14 +749,6 @@ attempt_finish(Attempt *a, const char *conn_error)
         e->rcpts = keep;
         if (e->rcpts->len == 0) {
             entry_remove(m, e);
-            return;
-        }
-        if (a->session_text && a->txn_code == 0) {
-            /* the client ended the session over TLS before any reply to
-             * the transaction: its own reason, with Postfix's status
-             * (4.7.4 TLS not offered, 4.7.5 TLS failed) */
-            defer(m, e, a->session_status == MS_SMTP_SESSION_TLS_FAILED ? "4.7.5" : "4.7.4",
-                  a->session_text);
             return;
         }
         g_autofree char *why = g_strdup_printf("host %s said: %s", peer_name,

@@ -78,7 +78,7 @@ h_txn(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointer ud)
     (void) txn;
     if (st == MS_SMTP_TXN_ACCEPTED) {
         gboolean enc = ms_smtp_client_tls_active(x->core);
-        ms__mail_tls_count_hop(x->mail, enc);
+        ms__mail_tls_count_hop(x->mail, x->message, enc);
         if (x->mail->pki && !enc)
             ms__mail_note(x->mail, x->client->host, x->server->host, x->message,
                           "the message crossed from %s to %s in the clear: every router and "
@@ -130,7 +130,7 @@ tell_login(Submit *x)
         return;
     x->told_login = TRUE;
     MsMail *m = x->mail;
-    ms__mail_tls_count_login(m, inside);
+    ms__mail_tls_count_login(m, x->client, inside);
     if (!m->pki)
         return; /* a world without TLS keeps its old story */
     if (inside)
@@ -138,11 +138,25 @@ tell_login(Submit *x)
                       "%s logged in to %s inside TLS: the password crossed the network "
                       "encrypted, and nobody on the path can read it",
                       ms_net_host_name(m->net, x->client->host), x->server->hostname);
-    else
-        ms__mail_note(m, x->client->host, x->server->host, x->message,
-                      "%s logged in to %s in the clear: AUTH PLAIN is only base64, so anyone "
-                      "who sees the packets can read the password",
-                      ms_net_host_name(m->net, x->client->host), x->server->hostname);
+    else {
+        /* What an eavesdropper copies off the wire (RFC 4616 2: authzid,
+         * NUL, user, NUL, password), and what it decodes to: these are
+         * the simulation's own teaching passwords. */
+        MsMailClient *c = x->client;
+        gsize ul = strlen(c->address), pl = strlen(c->password);
+        g_autofree guint8 *raw = g_malloc(ul + pl + 2);
+        raw[0] = 0;
+        memcpy(raw + 1, c->address, ul);
+        raw[ul + 1] = 0;
+        memcpy(raw + ul + 2, c->password, pl);
+        g_autofree char *b64 = g_base64_encode(raw, ul + pl + 2);
+        ms__mail_note(m, c->host, x->server->host, x->message,
+                      "%s logged in to %s in the clear: anyone who sees the packets reads "
+                      "\"AUTH PLAIN %s\", which is only base64 for the user %s and the password "
+                      "\"%s\"",
+                      ms_net_host_name(m->net, c->host), x->server->hostname, b64, c->address,
+                      c->password);
+    }
 }
 
 static void

@@ -397,7 +397,7 @@ tell_login(Pop3c *x)
         return;
     x->told_login = TRUE;
     MsMail *m = x->mail;
-    ms__mail_tls_count_login(m, inside);
+    ms__mail_tls_count_login(m, x->client, inside);
     if (!m->pki)
         return;
     if (inside)
@@ -406,9 +406,10 @@ tell_login(Pop3c *x)
                       ms_net_host_name(m->net, x->client->host), x->server->hostname);
     else
         ms__mail_note(m, x->client->host, x->server->host, 0,
-                      "%s logs in to %s in the clear: the PASS line carries the password as "
-                      "it is, for anyone who sees the packets",
-                      ms_net_host_name(m->net, x->client->host), x->server->hostname);
+                      "%s logs in to %s in the clear: anyone who sees the packets reads \"USER "
+                      "%s\" and \"PASS %s\"",
+                      ms_net_host_name(m->net, x->client->host), x->server->hostname,
+                      x->client->user, x->client->password);
 }
 
 static void

@@ -203,6 +203,15 @@ tell_established(MsMailTls *t)
                   t->server_name ? t->server_name : peer, ms_tls_cipher_suite(t->tls), rtt,
                   rtt == 1 ? "" : "s", t->starttls ? " with STARTTLS" : "",
                   ms_tls_handshake_octets(t->tls));
+    if (!t->verify && !m->told_tls_may) {
+        m->told_tls_may = TRUE;
+        ms__mail_aside(m, t->host, t->message,
+                       "(what really happens: between mail servers TLS is usually opportunistic. "
+                       "The sender encrypts because the receiver offered STARTTLS, but it checks "
+                       "no certificate, and had STARTTLS been missing it would have sent the "
+                       "message in the clear. TLS protects each hop only: on every server the "
+                       "message lies unencrypted, readable by whoever runs it.)");
+    }
     if (t->check_failed)
         ms__mail_aside(m, t->host, t->message,
                        "(the certificate would not pass a check: %s. Opportunistic TLS encrypts "
@@ -274,19 +283,39 @@ ms__mail_tls_established(const MsMailTls *t)
 }
 
 void
-ms__mail_tls_count_hop(MsMail *m, gboolean encrypted)
+ms__mail_tls_count_hop(MsMail *m, guint32 message, gboolean encrypted)
 {
-    if (encrypted)
+    MsMessageRecord *r = message ? ms__mail_record(m, message) : NULL;
+    if (encrypted) {
         m->hops_tls++;
-    else
+        if (r)
+            r->hops_tls++;
+    } else {
         m->hops_clear++;
+        if (r)
+            r->hops_clear++;
+    }
 }
 
 void
-ms__mail_tls_count_login(MsMail *m, gboolean encrypted)
+ms__mail_tls_count_login(MsMail *m, MsMailClient *c, gboolean encrypted)
 {
-    if (encrypted)
+    if (encrypted) {
         m->logins_tls++;
-    else
+        c->logins_tls++;
+    } else {
         m->logins_clear++;
+        c->logins_clear++;
+    }
+}
+
+void
+ms_mail_client_logins(const MsMail *m, guint client, guint *inside_tls, guint *clear)
+{
+    g_return_if_fail(m != NULL && client < m->clients->len);
+    const MsMailClient *c = g_ptr_array_index(m->clients, client);
+    if (inside_tls)
+        *inside_tls = c->logins_tls;
+    if (clear)
+        *clear = c->logins_clear;
 }

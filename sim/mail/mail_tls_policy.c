@@ -1,5 +1,5 @@
-/* MTA-STS in the simulated world (RFC 8461), and the ledger of what TLS
- * did for each message's hops between servers.
+/* MTA-STS in the simulated world (RFC 8461), and the ledger of what the
+ * attacker and the defences did to each message.
  *
  * Role in the data flow: a domain's zone carries "_mta-sts.<domain>" TXT
  * "v=STSv1; id=..." and the world hands the mail layer the policy document
@@ -317,10 +317,6 @@ ms__tls_attempt_hop(MsMailTlsAttempt *t, gboolean encrypted)
     MsMailTlsLedger *l = ms__tls_policy_ledger(m, e->message);
     if (!l)
         return;
-    if (encrypted)
-        l->hops_tls++;
-    else
-        l->hops_clear++;
     const MsMailAttacker *a = ms__downgrade_on_path(m, e->server->host, t->peer);
     if (a) {
         g_autofree char *where = ms__downgrade_where(m, a);
@@ -369,7 +365,7 @@ ms__tls_attempt_refused(MsMailTlsAttempt *t, MsSmtpSessionStatus st)
                       "queued rather than send it in clear",
                       e->domain, why, peer_name(t), where ? " (an attacker on " : "",
                       where ? where : "", where ? " had removed it)" : "", e->server->hostname);
-    else
+    else if (where) /* the sender's own level: mail_mta.c tells the rest */
         ms__mail_note(m, e->server->host, t->peer, e->message,
                       "%s requires TLS (its smtp security level): %s by %s%s%s%s; it keeps the "
                       "message queued",

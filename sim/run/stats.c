@@ -117,6 +117,16 @@ collect(MsWorld *w)
     add(rows, "mail", "retrieved", ms.retrieved, TRUE);
     add(rows, "mail", "attempts", ms.attempts, TRUE);
     add(rows, "mail", "deferrals", ms.deferrals, TRUE);
+    if (ms_mail_tls_enabled(m)) {
+        /* Counted by each part's own clients: summed over parts. Only in
+         * worlds that speak TLS, so other runs' statistics stay as they were. */
+        add(rows, "tls", "handshakes", (double) ms.tls_handshakes, TRUE);
+        add(rows, "tls", "failures", (double) ms.tls_failures, TRUE);
+        add(rows, "tls", "hops_encrypted", (double) ms.hops_tls, TRUE);
+        add(rows, "tls", "hops_clear", (double) ms.hops_clear, TRUE);
+        add(rows, "tls", "logins_encrypted", (double) ms.logins_tls, TRUE);
+        add(rows, "tls", "logins_clear", (double) ms.logins_clear, TRUE);
+    }
     MsLatencyStats lat;
     ms_stats_latency(w, &lat);
     add(rows, "latency", "n", lat.n, TRUE);

@@ -627,23 +627,68 @@ ms_world_check(MsWorld *w, GString *out)
             got = q && q->retrieved_at ? ms_time_to_string(q->retrieved_at) : g_strdup("never");
             break;
         }
-        case MS_EXPECT_CLEAR_HOPS:
-        case MS_EXPECT_ENCRYPTED_HOPS:
+        case MS_EXPECT_ENCRYPTED: {
+            guint enc = r ? r->hops_tls : 0, clear = r ? r->hops_clear : 0;
+            ok = r && (x->count >= 0 ? enc == (guint) x->count : enc > 0 && clear == 0);
+            what = x->count >= 0
+                       ? g_strdup_printf("mail %s crosses %" G_GINT64_FORMAT " hop%s inside TLS",
+                                         label, x->count, x->count == 1 ? "" : "s")
+                       : g_strdup_printf("mail %s crosses every hop inside TLS", label);
+            got = g_strdup_printf("%u encrypted, %u in the clear", enc, clear);
+            break;
+        }
+        case MS_EXPECT_LOGIN_ENCRYPTED: {
+            guint enc = 0, clear = 0;
+            for (guint k = 0; k < sc->clients->len; k++) {
+                if (x->client >= 0 && (guint) x->client != k)
+                    continue;
+                guint e1 = 0, c1 = 0;
+                ms_mail_client_logins(w->mail, k, &e1, &c1);
+                enc += e1;
+                clear += c1;
+            }
+            ok = enc > 0 && clear == 0;
+            const char *who =
+                x->client >= 0
+                    ? g_array_index(sc->hosts, MsScenarioHost,
+                                    g_array_index(sc->clients, MsScenarioClient, x->client).host)
+                          .id
+                    : "every client";
+            what = g_strdup_printf("%s logs in only inside TLS", who);
+            got = g_strdup_printf("%u login%s inside TLS, %u in the clear", enc,
+                                  enc == 1 ? "" : "s", clear);
+            break;
+        }
+        case MS_EXPECT_NO_CLEAR_PASSWORD: {
+            MsMailStats st;
+            ms_mail_get_stats(w->mail, &st);
+            ok = st.logins_clear == 0;
+            what = g_strdup("no password crosses a link in the clear");
+            got = g_strdup_printf("%" G_GUINT64_FORMAT " in the clear, %" G_GUINT64_FORMAT
+                                  " inside TLS",
+                                  st.logins_clear, st.logins_tls);
+            break;
+        }
+        case MS_EXPECT_CLEAR_HOPS: {
+            guint enc = r ? r->hops_tls : 0, clear = r ? r->hops_clear : 0;
+            ok = r && (x->count >= 0 ? clear == (guint) x->count : clear > 0);
+            what = x->count >= 0
+                       ? g_strdup_printf("mail %s crosses %" G_GINT64_FORMAT " hop%s in the clear",
+                                         label, x->count, x->count == 1 ? "" : "s")
+                       : g_strdup_printf("mail %s crosses a hop in the clear", label);
+            got = g_strdup_printf("%u encrypted, %u in the clear", enc, clear);
+            break;
+        }
         case MS_EXPECT_TLS_DEFERRED: {
             MsMailTlsLedger l;
             ms_mail_tls_policy_ledger(w->mail, r ? r->id : 0, &l);
-            guint n = x->kind == MS_EXPECT_CLEAR_HOPS       ? l.hops_clear
-                      : x->kind == MS_EXPECT_ENCRYPTED_HOPS ? l.hops_tls
-                                                            : l.tls_refusals;
-            ok = r && (x->count >= 0 ? n == (guint) x->count : n > 0);
-            const char *noun = x->kind == MS_EXPECT_CLEAR_HOPS ? "hops between servers in clear"
-                               : x->kind == MS_EXPECT_ENCRYPTED_HOPS
-                                   ? "hops between servers inside TLS"
-                                   : "sessions ended by a TLS requirement";
-            what = x->count >= 0 ? g_strdup_printf("mail %s takes %" G_GINT64_FORMAT " %s", label,
-                                                   x->count, noun)
-                                 : g_strdup_printf("mail %s has %s", label, noun);
-            got = g_strdup_printf("%u", n);
+            ok = r && (x->count >= 0 ? l.tls_refusals == (guint) x->count : l.tls_refusals > 0);
+            what = x->count >= 0 ? g_strdup_printf("mail %s is held back %" G_GINT64_FORMAT
+                                                   " time%s for want of TLS",
+                                                   label, x->count, x->count == 1 ? "" : "s")
+                                 : g_strdup_printf("mail %s is held back for want of TLS", label);
+            got = g_strdup_printf("%u session%s ended by a TLS requirement", l.tls_refusals,
+                                  l.tls_refusals == 1 ? "" : "s");
             break;
         }
         case MS_EXPECT_NO_LOSS: {

@@ -373,10 +373,11 @@ ms__reader_read_fault(MsScenarioReader *R, xmlNode *n)
     g_array_append_val(R->sc->faults, f);
 }
 
-static const char *const expect_names[] = { "delivered",        "bounced",    "dsn",
-                                            "received-headers", "attempts",   "retrieved",
-                                            "no-loss",          "clear-hops", "encrypted-hops",
-                                            "tls-deferred",     NULL };
+static const char *const expect_names[] = {
+    "delivered",  "bounced",      "dsn",       "received-headers", "attempts",
+    "retrieved",  "no-loss",      "encrypted", "login-encrypted",  "no-clear-password",
+    "clear-hops", "tls-deferred", NULL
+};
 
 void
 ms__reader_read_expect(MsScenarioReader *R, xmlNode *n)
@@ -387,14 +388,22 @@ ms__reader_read_expect(MsScenarioReader *R, xmlNode *n)
     if (!ms__reader_attr(R, n, "kind")) {
         ms__reader_err(R, n, "kind",
                        "missing: expected one of delivered, bounced, dsn, received-headers, "
-                       "attempts, retrieved, no-loss, clear-hops, encrypted-hops, tls-deferred");
+                       "attempts, retrieved, no-loss, encrypted, login-encrypted, "
+                       "no-clear-password, clear-hops, tls-deferred");
         return;
     }
     gint kind = ms__reader_get_enum(R, n, "kind", expect_names, -1);
     if (kind < 0)
         return;
     e.kind = (MsExpectKind) kind;
-    gboolean need_msg = e.kind != MS_EXPECT_DSN && e.kind != MS_EXPECT_NO_LOSS;
+    if (e.kind >= MS_EXPECT_ENCRYPTED && !R->sc->tls)
+        ms__reader_err(R, n, "kind",
+                       "'%s' checks TLS, but this world speaks none: expected tls=\"true\" on "
+                       "<scenario> (or a <tls> in a <mailserver>)",
+                       expect_names[kind]);
+    gboolean need_msg = e.kind != MS_EXPECT_DSN && e.kind != MS_EXPECT_NO_LOSS &&
+                        e.kind != MS_EXPECT_LOGIN_ENCRYPTED &&
+                        e.kind != MS_EXPECT_NO_CLEAR_PASSWORD;
     e.message = get_message(R, n, need_msg);
     const char *to = (e.kind == MS_EXPECT_DSN)
                          ? ms__reader_need(R, n, "to", "the address that receives the DSN")
@@ -431,8 +440,7 @@ ms__reader_read_expect(MsScenarioReader *R, xmlNode *n)
         else
             e.status = g_strdup(status);
     }
-    gboolean need_count = e.kind == MS_EXPECT_RECEIVED_HEADERS || e.kind == MS_EXPECT_ATTEMPTS ||
-                          e.kind == MS_EXPECT_CLEAR_HOPS || e.kind == MS_EXPECT_ENCRYPTED_HOPS;
+    gboolean need_count = e.kind == MS_EXPECT_RECEIVED_HEADERS || e.kind == MS_EXPECT_ATTEMPTS;
     if (need_count && !ms__reader_attr(R, n, "count"))
         ms__reader_err(R, n, "count", "missing: expected a number");
     if (ms__reader_attr(R, n, "count"))

@@ -667,8 +667,10 @@ check_expects(Checker *C)
         }
         case MS_EXPECT_ATTEMPTS:
         case MS_EXPECT_NO_LOSS:
+        case MS_EXPECT_ENCRYPTED:
+        case MS_EXPECT_LOGIN_ENCRYPTED:
+        case MS_EXPECT_NO_CLEAR_PASSWORD:
         case MS_EXPECT_CLEAR_HOPS:
-        case MS_EXPECT_ENCRYPTED_HOPS:
         case MS_EXPECT_TLS_DEFERRED:
             break;
         }
