@@ -3,11 +3,13 @@
  * building a bridge in process (bad hosts, port 0), and the integration
  * scripts in tests/bridge/ that drive `mailsim bridge` with real clients
  * (smtplib, poplib, swaks, msmtp, fetchmail), hostile ones, a relay sink,
- * the spool, and simulated mail leaving the world through --relay-out. */
+ * the spool, simulated mail leaving the world through --relay-out, and
+ * TLS (STARTTLS, STLS, SMTPS, POP3S) with real clients and bad input. */
 #include "testlib.h"
 #include "mailsim/bridge.h"
 #include "mailsim/embedded.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 typedef struct {
@@ -160,6 +162,82 @@ test_new_errors(void)
     ms_world_run(w, ms_world_default_until(w));
 }
 
+/* The TLS credentials: a missing --tls-cert is a clear error naming the
+ * file; a generated certificate is a real X.509 one (OpenSSL parses it,
+ * with its names), lives in a temporary directory removed at free, and in
+ * a spool directory is kept and reused by the next bridge. */
+static void
+test_tls_certificate(void)
+{
+    g_autoptr(MsScenario) sc = lesson1();
+    g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+    MsBridgeConfig cfg;
+    ms_bridge_config_init(&cfg);
+    cfg.smtps = TRUE;
+    cfg.tls_cert = g_strdup("no-such-cert.pem");
+    g_autoptr(GError) err = NULL;
+    MsBridge *bad = ms_bridge_new(w, &cfg, &err);
+    CU_ASSERT_PTR_NULL(bad);
+    CU_ASSERT(err && strstr(err->message, "no-such-cert.pem") != NULL);
+    g_clear_pointer(&cfg.tls_cert, g_free);
+
+    g_autofree char *tmpdir = NULL;
+    {
+        g_autoptr(MsBridge) b = ms_bridge_new(w, &cfg, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        CU_ASSERT(ms_bridge_smtps_port(b) > 0);
+        gboolean gen = FALSE;
+        const char *path = ms_bridge_tls_cert_path(b, &gen);
+        CU_ASSERT_TRUE(gen);
+        CU_ASSERT_TRUE(g_file_test(path, G_FILE_TEST_EXISTS));
+        tmpdir = g_path_get_dirname(path);
+        CU_ASSERT_EQUAL(strlen(ms_bridge_tls_fingerprint(b)), 32 * 3 - 1);
+        g_autofree char *openssl = g_find_program_in_path("openssl");
+        if (openssl) {
+            const char *argv[] = { openssl, "x509", "-in", path, "-noout", "-text", NULL };
+            g_autofree char *out = NULL, *e = NULL;
+            CU_ASSERT_EQUAL(ms_test_spawn(argv, &out, &e), 0);
+            CU_ASSERT(out &&
+                      strstr(out, "DNS:smtp.isp-a.net, DNS:localhost, IP Address:127.0.0.1") &&
+                      strstr(out, "prime256v1") && strstr(out, "TLS Web Server Authentication"));
+        } else {
+            ms_test_skip("openssl not installed (tools/deps.sh installs it)");
+        }
+        /* the key is readable by its owner only */
+        g_autofree char *key = g_build_filename(tmpdir, "tls-key.pem", NULL);
+        GStatBuf st;
+        CU_ASSERT(g_stat(key, &st) == 0 && (st.st_mode & 0077) == 0);
+    }
+    CU_ASSERT_FALSE(g_file_test(tmpdir, G_FILE_TEST_EXISTS));
+
+    g_autofree char *spool = g_dir_make_tmp("mailsim-test-spool-XXXXXX", NULL);
+    cfg.spool_dir = g_strdup(spool);
+    g_autofree char *fp1 = NULL;
+    {
+        g_autoptr(MsBridge) b = ms_bridge_new(w, &cfg, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        fp1 = g_strdup(ms_bridge_tls_fingerprint(b));
+    }
+    {
+        g_autoptr(MsBridge) b = ms_bridge_new(w, &cfg, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        gboolean gen = TRUE;
+        g_autofree char *dir = g_path_get_dirname(ms_bridge_tls_cert_path(b, &gen));
+        CU_ASSERT_FALSE(gen);
+        CU_ASSERT_STRING_EQUAL(dir, spool);
+        CU_ASSERT_STRING_EQUAL(ms_bridge_tls_fingerprint(b), fp1);
+    }
+    static const char *const files[] = { "tls-cert.pem", "tls-key.pem" };
+    for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+        g_autofree char *f = g_build_filename(spool, files[i], NULL);
+        CU_ASSERT_TRUE(g_file_test(f, G_FILE_TEST_EXISTS));
+        g_unlink(f);
+    }
+    g_rmdir(spool);
+    ms_bridge_config_clear(&cfg);
+    ms_world_run(w, ms_world_default_until(w));
+}
+
 typedef struct {
     guint server;
     guint attempt;
@@ -302,6 +380,11 @@ test_programs(void)
 {
     run_script("programs.py");
 }
+static void
+test_tls(void)
+{
+    run_script("tls.py");
+}
 
 int
 main(void)
@@ -311,12 +394,14 @@ main(void)
         { "pace", test_pace },
         { "inject_accounting", test_inject_accounting },
         { "new_errors", test_new_errors },
+        { "tls_certificate", test_tls_certificate },
         { "outbound_api", test_outbound_api },
         { "clients", test_clients },
         { "hostile", test_hostile },
         { "relay_spool", test_relay_spool },
         { "outbound", test_outbound },
         { "programs", test_programs },
+        { "tls", test_tls },
         { NULL, NULL },
     };
     return ms_test_main("bridge", cases);

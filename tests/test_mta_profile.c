@@ -397,6 +397,58 @@ test_connect_timeout(void)
     g_free(w.close_text);
 }
 
+/* TLS off (the default): the server config says nothing of TLS. On: a
+ * modern provider's defaults (STARTTLS on 587 and 25, AUTH only inside
+ * TLS on 587, port 25 opportunistic), and each smtpd level on port 25. */
+static void
+test_tls_config(void)
+{
+    for (MsMtaProfile pr = MS_MTA_POSTFIX; pr <= MS_MTA_OPENSMTPD; pr++) {
+        MsMtaPolicy p;
+        ms_mta_policy_defaults(pr, &p);
+        CU_ASSERT(!p.tls);
+        CU_ASSERT_EQUAL(p.smtpd_tls_level, MS_MTA_TLS_MAY);
+        CU_ASSERT_EQUAL(p.smtp_tls_level, MS_MTA_TLS_MAY);
+        CU_ASSERT(p.tls_auth_only);
+        for (int submission = 0; submission < 2; submission++) {
+            MsSmtpServerConfig cfg = { 0 };
+            ms_mta_policy_smtp_config(&p, submission, &cfg);
+            CU_ASSERT(!cfg.offer_starttls && !cfg.auth_requires_tls && !cfg.tls_required);
+        }
+        p.tls = TRUE;
+        MsSmtpServerConfig sub = { 0 }, mx = { 0 };
+        ms_mta_policy_smtp_config(&p, TRUE, &sub);
+        ms_mta_policy_smtp_config(&p, FALSE, &mx);
+        CU_ASSERT(sub.offer_starttls && sub.auth_requires_tls && sub.offer_auth);
+        CU_ASSERT(!sub.tls_required);
+        CU_ASSERT(mx.offer_starttls && !mx.tls_required && !mx.offer_auth);
+        p.tls_auth_only = FALSE;
+        MsSmtpServerConfig sub2 = { 0 };
+        ms_mta_policy_smtp_config(&p, TRUE, &sub2);
+        CU_ASSERT(sub2.offer_starttls && !sub2.auth_requires_tls);
+        static const struct {
+            MsMtaTlsLevel level;
+            gboolean offer, required;
+        } levels[] = {
+            { MS_MTA_TLS_NONE, FALSE, FALSE },
+            { MS_MTA_TLS_MAY, TRUE, FALSE },
+            { MS_MTA_TLS_ENCRYPT, TRUE, TRUE },
+        };
+        for (guint i = 0; i < G_N_ELEMENTS(levels); i++) {
+            p.smtpd_tls_level = levels[i].level;
+            MsSmtpServerConfig c25 = { 0 }, c587 = { 0 };
+            ms_mta_policy_smtp_config(&p, FALSE, &c25);
+            ms_mta_policy_smtp_config(&p, TRUE, &c587);
+            CU_ASSERT_EQUAL(c25.offer_starttls, levels[i].offer);
+            CU_ASSERT_EQUAL(c25.tls_required, levels[i].required);
+            /* the level is port 25's: submission always offers, never requires */
+            CU_ASSERT(c587.offer_starttls && !c587.tls_required);
+        }
+    }
+    CU_ASSERT_STRING_EQUAL(ms_mta_tls_level_to_string(MS_MTA_TLS_VERIFY), "verify");
+    CU_ASSERT_STRING_EQUAL(ms_mta_tls_level_to_string(MS_MTA_TLS_NONE), "none");
+}
+
 int
 main(void)
 {
@@ -411,6 +463,7 @@ main(void)
         { "DSN parameters", test_dsn_parameters },
         { "postfix ETRN", test_postfix_etrn },
         { "connect timeout per profile", test_connect_timeout },
+        { "TLS in the server config", test_tls_config },
         { NULL, NULL },
     };
     return ms_test_main("mta_profile", tests);

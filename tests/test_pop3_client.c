@@ -623,6 +623,69 @@ test_stls(void)
     fix_free(h);
 }
 
+/* STLS against the server core (offer_stls, auth_requires_tls, as
+ * sim/mail/mail_pop3.c sets them): the client logs in only after both
+ * cores were told the handshake is done, and retrieves everything; a
+ * server that offers no STLS gets no USER from an ENCRYPT client. */
+static void
+test_stls_wired(void)
+{
+    for (int offer = 0; offer < 2; offer++) {
+        TkMaildrop *box = box_new();
+        Fix *f = fix_new(box);
+        MsPop3ClientConfig cfg = client_config("mrose", "tanstaaf");
+        cfg.tls_level = MS_POP3_TLS_ENCRYPT;
+        cfg.trace_secrets = TRUE;
+        g_autoptr(MsPop3Client) cl = ms_pop3_client_new(&cfg, &fix_hooks, f);
+        MsPop3ServerConfig scfg;
+        ms_pop3_server_config_init(&scfg);
+        scfg.hostname = "dbc.mtview.ca.us";
+        scfg.apop_token = "1896.697170952";
+        scfg.offer_stls = offer;
+        scfg.auth_requires_tls = TRUE;
+        g_autoptr(MsPop3Server) srv = ms_pop3_server_new(&scfg, &tk_maildrop_hooks, box);
+        pump(cl, srv, f, 0);
+        if (offer) {
+            CU_ASSERT(ms_pop3_client_wants_tls(cl));
+            CU_ASSERT(ms_pop3_server_wants_tls(srv));
+            CU_ASSERT(!ms_pop3_client_login_sent(cl, NULL));
+            ms_pop3_server_tls_started(srv);
+            ms_pop3_client_tls_started(cl);
+            /* pump() starts the server again: go on by hand. */
+            for (int k = 0; k < 1000 && !ms_pop3_client_is_closed(cl); k++) {
+                GBytes *b;
+                gboolean moved = FALSE;
+                while ((b = ms_pop3_client_take_output(cl))) {
+                    feed_chunks(feed_server, srv, b, 7);
+                    g_bytes_unref(b);
+                    moved = TRUE;
+                }
+                while ((b = ms_pop3_server_take_output(srv))) {
+                    feed_chunks(feed_client, cl, b, 7);
+                    g_bytes_unref(b);
+                    moved = TRUE;
+                }
+                if (!moved)
+                    break;
+            }
+            CU_ASSERT_EQUAL(f->result, MS_POP3_CLIENT_OK);
+            CU_ASSERT_EQUAL(f->got->len, 3);
+            gboolean inside = FALSE;
+            CU_ASSERT(ms_pop3_client_login_sent(cl, &inside));
+            CU_ASSERT(inside);
+            const char *stls = strstr(f->trace->str, "C: STLS\n");
+            const char *pass = strstr(f->trace->str, "C: PASS tanstaaf\n");
+            CU_ASSERT(stls && pass && stls < pass);
+        } else {
+            CU_ASSERT_EQUAL(f->result, MS_POP3_CLIENT_TLS_UNAVAILABLE);
+            CU_ASSERT(strstr(f->trace->str, "C: USER") == NULL);
+            CU_ASSERT(!ms_pop3_client_login_sent(cl, NULL));
+        }
+        fix_free(f);
+        tk_maildrop_free(box);
+    }
+}
+
 int
 main(void)
 {
@@ -635,6 +698,7 @@ main(void)
         { "scripted hostile servers", test_scripted_servers },
         { "LIST fallback, bare LF", test_scripted_uid_null_message },
         { "STLS", test_stls },
+        { "STLS wired to the server core", test_stls_wired },
         { NULL, NULL },
     };
     return ms_test_main("pop3_client", cases);

@@ -905,6 +905,19 @@ test_starttls_policies(void)
                            "530 5.7.0 Must issue a STARTTLS command first\r\n"
                            "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n" GOTLS "|TLS|" E OKM OKR GO
                            "250 2.0.0 Ok: queued as Q1\r\n");
+    /* Under encrypt, Postfix lets only its pre-TLS commands through
+     * (smtpd.c, SMTPD_CMD_FLAG_PRE_TLS): AUTH and VRFY get 530, not the
+     * 504 of smtpd_tls_auth_only alone. */
+    MsSmtpServerConfig pfe = cfg;
+    pfe.dialect = MS_SMTP_DIALECT_POSTFIX;
+    pfe.greeting_text = "mx.test ESMTP Postfix";
+    pfe.offer_auth = TRUE;
+    g_autofree char *b4 = g_strconcat(EH, auth, "VRFY alice\r\n", NULL);
+    g_autofree char *out4 = tls_run(&pfe, b4, "", "", FALSE, NULL);
+    CU_ASSERT_PTR_NULL(strstr(out4, "504 5.5.4"));
+    const char *p530 = strstr(out4, "530 5.7.0 Must issue a STARTTLS command first\r\n");
+    CU_ASSERT_PTR_NOT_NULL(p530);
+    CU_ASSERT_PTR_NOT_NULL(p530 && strstr(p530 + 1, "530 5.7.0 Must issue a STARTTLS command first\r\n"));
     /* The refusals count as errors: a client that keeps trying is cut off. */
     cfg.max_errors = 3;
     tls_expect(&cfg, EH M M M M, "", "",

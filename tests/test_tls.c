@@ -10,21 +10,31 @@
  * must end in FAILED with a clear error and an alert, never a crash.
  * Fixtures: tests/data/tls/ (see its README). */
 #include "testlib.h"
+#include "mailsim/bench_tls.h"
 #include "mailsim/rng.h"
 #include "mailsim/tls.h"
+#include "mailsim/tls_pki.h"
 
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <nettle/gcm.h>
+#include <nettle/hkdf.h>
+#include <nettle/hmac.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <stdio.h>
 #include <string.h>
 
 #define DATA       "tests/data/tls/"
 #define SELF_NAME  "mx.example.net"
 #define CHAIN_NAME "mx.isp-b.net"
 #define BIG        (100 * 1024)
+/* the simulated PKI's validity, and the time its verdicts are asked for */
+#define PKI_FROM 1700000000
+#define PKI_TO   4000000000
+#define PKI_NOW  1800000000
 
 /* ------------------------------------------------------------ fixtures */
 
@@ -99,7 +109,9 @@ typedef struct {
     MsRng rng;
     GPtrArray *keylog;
     GByteArray *received;
+    gsize chunk;      /* pump feeds input in pieces of this size (0: whole) */
     gboolean refuse;  /* the verify function refuses */
+    MsTlsPki *pki;    /* when set, the verify function asks it (borrowed) */
     guint verified;   /* times the verify function ran */
     guint verified_n; /* certificates it was given */
     char *verified_name;
@@ -114,6 +126,8 @@ ours_verify(GBytes *const *chain, guint n, const char *name, guint8 *alert, char
     o->verified_n = n;
     g_free(o->verified_name);
     o->verified_name = g_strdup(name);
+    if (o->pki)
+        return ms_tls_pki_verify(o->pki, chain, n, name, PKI_NOW, alert, why);
     if (o->refuse) {
         *alert = 48; /* unknown_ca */
         *why = g_strdup("issuer not trusted by this test");
@@ -249,10 +263,28 @@ o_info(const SSL *ssl, int where, int ret)
         p->alert = ret & 0xff;
 }
 
-/* A peer of library lib; prio: GnuTLS priority string or OpenSSL groups
- * list (NULL for the defaults, TLS 1.3 forced either way). */
+/* OpenSSL objects from PEM text. */
+static X509 *
+o_cert(const char *pem, const char **rest)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    /* where the next certificate starts, for a chain in one text */
+    if (rest) {
+        const char *end = strstr(pem, "-----END CERTIFICATE-----");
+        *rest = end ? end + strlen("-----END CERTIFICATE-----") : pem + strlen(pem);
+    }
+    BIO_free(b);
+    return x;
+}
+
+/* A peer of library lib. Server: chain_pem (leaf first) and key_pem;
+ * client: ca_pem to trust and name to check and send as SNI. prio: GnuTLS
+ * priority string or OpenSSL groups list (NULL for the defaults, TLS 1.3
+ * forced either way). */
 static Peer *
-peer_new(Lib lib, gboolean server, gboolean with_ca, const char *name, const char *prio)
+peer_new_pem(Lib lib, gboolean server, const char *name, const char *prio, const char *chain_pem,
+             const char *key_pem, const char *ca_pem)
 {
     Peer *p = g_new0(Peer, 1);
     p->lib = lib;
@@ -262,25 +294,17 @@ peer_new(Lib lib, gboolean server, gboolean with_ca, const char *name, const cha
     p->alert = -1;
     p->keylog = g_ptr_array_new_with_free_func(g_free);
     p->received = g_byte_array_new();
-    const char *crt = with_ca ? DATA "leaf.crt" : DATA "self.crt";
-    const char *key = with_ca ? DATA "leaf.key" : DATA "self.key";
-    const char *ca = with_ca ? DATA "ca.crt" : DATA "self.crt";
     if (lib == LIB_GNUTLS) {
         g_assert_cmpint(gnutls_certificate_allocate_credentials(&p->gcred), ==, 0);
         if (server) {
-            g_autofree char *leaf = NULL, *cacert = NULL, *k = NULL;
-            g_assert_true(g_file_get_contents(crt, &leaf, NULL, NULL));
-            g_assert_true(g_file_get_contents(key, &k, NULL, NULL));
-            if (with_ca)
-                g_assert_true(g_file_get_contents(ca, &cacert, NULL, NULL));
-            g_autofree char *chain = g_strconcat(leaf, cacert ? cacert : "", NULL);
-            gnutls_datum_t c = { (unsigned char *) chain, (unsigned int) strlen(chain) };
-            gnutls_datum_t kd = { (unsigned char *) k, (unsigned int) strlen(k) };
+            gnutls_datum_t c = { (unsigned char *) chain_pem, (unsigned int) strlen(chain_pem) };
+            gnutls_datum_t kd = { (unsigned char *) key_pem, (unsigned int) strlen(key_pem) };
             g_assert_cmpint(
                 gnutls_certificate_set_x509_key_mem(p->gcred, &c, &kd, GNUTLS_X509_FMT_PEM), ==, 0);
         } else {
+            gnutls_datum_t ca = { (unsigned char *) ca_pem, (unsigned int) strlen(ca_pem) };
             g_assert_cmpint(
-                gnutls_certificate_set_x509_trust_file(p->gcred, ca, GNUTLS_X509_FMT_PEM), >, 0);
+                gnutls_certificate_set_x509_trust_mem(p->gcred, &ca, GNUTLS_X509_FMT_PEM), >, 0);
         }
         g_assert_cmpint(
             gnutls_init(&p->gs, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK), ==, 0);
@@ -304,17 +328,27 @@ peer_new(Lib lib, gboolean server, gboolean with_ca, const char *name, const cha
         SSL_CTX_set_keylog_callback(p->ctx, o_keylog);
         SSL_CTX_set_info_callback(p->ctx, o_info);
         if (server) {
-            g_assert_cmpint(SSL_CTX_use_certificate_file(p->ctx, crt, SSL_FILETYPE_PEM), ==, 1);
-            g_assert_cmpint(SSL_CTX_use_PrivateKey_file(p->ctx, key, SSL_FILETYPE_PEM), ==, 1);
-            if (with_ca) {
-                BIO *b = BIO_new_file(ca, "r");
-                X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-                BIO_free(b);
+            const char *rest;
+            X509 *leaf = o_cert(chain_pem, &rest);
+            g_assert_nonnull(leaf);
+            g_assert_cmpint(SSL_CTX_use_certificate(p->ctx, leaf), ==, 1);
+            X509_free(leaf);
+            while (strstr(rest, "-----BEGIN CERTIFICATE-----")) {
+                X509 *x = o_cert(rest, &rest);
                 g_assert_nonnull(x);
                 SSL_CTX_add_extra_chain_cert(p->ctx, x); /* the context owns x */
             }
+            BIO *b = BIO_new_mem_buf(key_pem, -1);
+            EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+            BIO_free(b);
+            g_assert_nonnull(k);
+            g_assert_cmpint(SSL_CTX_use_PrivateKey(p->ctx, k), ==, 1);
+            EVP_PKEY_free(k);
         } else {
-            g_assert_cmpint(SSL_CTX_load_verify_locations(p->ctx, ca, NULL), ==, 1);
+            X509 *ca = o_cert(ca_pem, NULL);
+            g_assert_nonnull(ca);
+            X509_STORE_add_cert(SSL_CTX_get_cert_store(p->ctx), ca);
+            X509_free(ca);
             SSL_CTX_set_verify(p->ctx, SSL_VERIFY_PEER, NULL);
         }
         p->ssl = SSL_new(p->ctx);
@@ -333,6 +367,21 @@ peer_new(Lib lib, gboolean server, gboolean with_ca, const char *name, const cha
         }
     }
     return p;
+}
+
+/* A peer with the fixtures: the CA-issued leaf (sent with the CA) or the
+ * self-signed certificate. */
+static Peer *
+peer_new(Lib lib, gboolean server, gboolean with_ca, const char *name, const char *prio)
+{
+    g_autofree char *leaf = NULL, *key = NULL, *ca = NULL;
+    g_assert_true(
+        g_file_get_contents(with_ca ? DATA "leaf.crt" : DATA "self.crt", &leaf, NULL, NULL));
+    g_assert_true(
+        g_file_get_contents(with_ca ? DATA "leaf.key" : DATA "self.key", &key, NULL, NULL));
+    g_assert_true(g_file_get_contents(with_ca ? DATA "ca.crt" : DATA "self.crt", &ca, NULL, NULL));
+    g_autofree char *chain = g_strconcat(leaf, with_ca ? ca : "", NULL);
+    return peer_new_pem(lib, server, name, prio, chain, key, ca);
 }
 
 static void
@@ -371,8 +420,12 @@ peer_step(Peer *p)
             int r = gnutls_handshake(p->gs);
             if (r == 0)
                 p->done = TRUE;
-            else if (gnutls_error_is_fatal(r))
+            else if (gnutls_error_is_fatal(r)) {
                 p->error = r;
+                /* as gnutls-serv and gnutls-cli do: tell the peer why */
+                if (r != GNUTLS_E_FATAL_ALERT_RECEIVED)
+                    gnutls_alert_send_appropriate(p->gs, r);
+            }
         }
         while (p->done && !p->error && !p->got_close) {
             ssize_t r = gnutls_record_recv(p->gs, buf, sizeof buf);
@@ -463,7 +516,9 @@ pump(Ours *o, Peer *p)
         }
         peer_step(p);
         if (p->out->len > 0) {
-            ms_tls_feed(o->tls, p->out->data, p->out->len);
+            gsize step = o->chunk ? o->chunk : p->out->len;
+            for (gsize i = 0; i < p->out->len; i += step)
+                ms_tls_feed(o->tls, p->out->data + i, MIN(step, p->out->len - i));
             g_byte_array_set_size(p->out, 0);
             moved = TRUE;
         }
@@ -517,13 +572,14 @@ check_keylog(const Ours *o, const Peer *p)
 
 /* A whole session: handshake, data both ways, close both ways. */
 static void
-full_session(Lib lib, MsTlsRole role, gboolean with_ca)
+full_session(Lib lib, MsTlsRole role, gboolean with_ca, gsize chunk)
 {
     const char *name = with_ca ? CHAIN_NAME : SELF_NAME;
     Creds cr;
     creds_load(&cr, with_ca);
     Ours *o = ours_new(role, 42, role == MS_TLS_SERVER ? &cr : NULL, name);
     Peer *p = peer_new(lib, role == MS_TLS_CLIENT, with_ca, name, NULL);
+    o->chunk = chunk;
     pump(o, p);
     CU_ASSERT_TRUE(p->done);
     CU_ASSERT_EQUAL(p->error, 0);
@@ -566,6 +622,21 @@ full_session(Lib lib, MsTlsRole role, gboolean with_ca)
     CU_ASSERT_TRUE(p->received->len == BIG && memcmp(p->received->data, big1, BIG) == 0);
     CU_ASSERT_TRUE(o->received->len == BIG && memcmp(o->received->data, big2, BIG) == 0);
 
+    /* the peer updates its keys and asks us to update ours (RFC 8446
+     * 4.6.3); a line each way under the new keys */
+    g_byte_array_set_size(p->received, 0);
+    g_byte_array_set_size(o->received, 0);
+    int ku = lib == LIB_GNUTLS ? gnutls_session_key_update(p->gs, GNUTLS_KU_PEER)
+                               : SSL_key_update(p->ssl, SSL_KEY_UPDATE_REQUESTED) - 1;
+    CU_ASSERT_EQUAL(ku, 0);
+    peer_send(p, (const guint8 *) reply, strlen(reply));
+    pump(o, p);
+    ms_tls_write(o->tls, (const guint8 *) hello, strlen(hello));
+    pump(o, p);
+    CU_ASSERT_EQUAL(o->received->len, strlen(reply));
+    CU_ASSERT_EQUAL(p->received->len, strlen(hello));
+    CU_ASSERT_EQUAL(p->error, 0);
+
     /* close_notify: ours closes, the peer sees it and closes too */
     ms_tls_close(o->tls);
     CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_CLOSED);
@@ -583,29 +654,29 @@ full_session(Lib lib, MsTlsRole role, gboolean with_ca)
 static void
 test_gnutls_server(void)
 {
-    full_session(LIB_GNUTLS, MS_TLS_CLIENT, TRUE);
-    full_session(LIB_GNUTLS, MS_TLS_CLIENT, FALSE);
+    full_session(LIB_GNUTLS, MS_TLS_CLIENT, TRUE, 0);
+    full_session(LIB_GNUTLS, MS_TLS_CLIENT, FALSE, 1);
 }
 
 static void
 test_gnutls_client(void)
 {
-    full_session(LIB_GNUTLS, MS_TLS_SERVER, TRUE);
-    full_session(LIB_GNUTLS, MS_TLS_SERVER, FALSE);
+    full_session(LIB_GNUTLS, MS_TLS_SERVER, TRUE, 0);
+    full_session(LIB_GNUTLS, MS_TLS_SERVER, FALSE, 1);
 }
 
 static void
 test_openssl_server(void)
 {
-    full_session(LIB_OPENSSL, MS_TLS_CLIENT, TRUE);
-    full_session(LIB_OPENSSL, MS_TLS_CLIENT, FALSE);
+    full_session(LIB_OPENSSL, MS_TLS_CLIENT, TRUE, 0);
+    full_session(LIB_OPENSSL, MS_TLS_CLIENT, FALSE, 1);
 }
 
 static void
 test_openssl_client(void)
 {
-    full_session(LIB_OPENSSL, MS_TLS_SERVER, TRUE);
-    full_session(LIB_OPENSSL, MS_TLS_SERVER, FALSE);
+    full_session(LIB_OPENSSL, MS_TLS_SERVER, TRUE, 0);
+    full_session(LIB_OPENSSL, MS_TLS_SERVER, FALSE, 1);
 }
 
 /* SHA-256("HelloRetryRequest"), RFC 8446 4.1.3 */
@@ -660,6 +731,649 @@ test_hrr(void)
     hrr_session(LIB_OPENSSL, "P-256:X25519", TRUE);
 }
 
+/* Our client refusing the server's chain: FAILED with the reason, and the
+ * alert the verify function chose (unknown_ca) reaches the peer. */
+static void
+refusal(Lib lib)
+{
+    Ours *o = ours_new(MS_TLS_CLIENT, 3, NULL, CHAIN_NAME);
+    o->refuse = TRUE;
+    Peer *p = peer_new(lib, TRUE, TRUE, CHAIN_NAME, NULL);
+    pump(o, p);
+    CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_FAILED);
+    CU_ASSERT_STRING_EQUAL(ms_tls_error(o->tls),
+                           "certificate verification failed: issuer not trusted by this test");
+    CU_ASSERT_FALSE(p->done);
+    CU_ASSERT_EQUAL(p->alert, 48);
+    peer_free(p);
+    ours_free(o);
+}
+
+static void
+test_verify_refuses(void)
+{
+    refusal(LIB_GNUTLS);
+    refusal(LIB_OPENSSL);
+}
+
+/* --------------------------------------------------- our two halves */
+
+/* One exchange between our client and server: each one's records so far
+ * to the other (appended to c2s and s2c when given). */
+static void
+shuttle(Ours *c, Ours *s, GByteArray *c2s, GByteArray *s2c)
+{
+    GBytes *b;
+    while ((b = ms_tls_take_output(c->tls))) {
+        if (c2s)
+            g_byte_array_append(c2s, g_bytes_get_data(b, NULL), (guint) g_bytes_get_size(b));
+        ms_tls_feed(s->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+        g_bytes_unref(b);
+    }
+    while ((b = ms_tls_take_output(s->tls))) {
+        if (s2c)
+            g_byte_array_append(s2c, g_bytes_get_data(b, NULL), (guint) g_bytes_get_size(b));
+        ms_tls_feed(c->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+        g_bytes_unref(b);
+    }
+}
+
+/* Our client and our server on seeds cs and ss: handshake, a line each way,
+ * close. Appends what each sent to c2s and s2c. */
+static void
+run_pair(guint64 cs, guint64 ss, GByteArray *c2s, GByteArray *s2c)
+{
+    Creds cr;
+    creds_load(&cr, TRUE);
+    Ours *c = ours_new(MS_TLS_CLIENT, cs, NULL, CHAIN_NAME);
+    Ours *s = ours_new(MS_TLS_SERVER, ss, &cr, NULL);
+    static const char q[] = "USER alice\r\n", a[] = "+OK\r\n";
+    ms_tls_write(c->tls, (const guint8 *) q, strlen(q));
+    for (guint round = 0; round < 20; round++) {
+        if (round == 3) {
+            ms_tls_write(s->tls, (const guint8 *) a, strlen(a));
+            ms_tls_close(s->tls);
+        }
+        shuttle(c, s, c2s, s2c);
+        ours_collect(c);
+        ours_collect(s);
+    }
+    CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_CLOSED);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_CLOSED);
+    CU_ASSERT_TRUE(s->received->len == strlen(q) && memcmp(s->received->data, q, strlen(q)) == 0);
+    CU_ASSERT_TRUE(c->received->len == strlen(a) && memcmp(c->received->data, a, strlen(a)) == 0);
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+}
+
+static gboolean
+arrays_equal(const GByteArray *a, const GByteArray *b)
+{
+    return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+static void
+test_same_seed_same_bytes(void)
+{
+    g_autoptr(GByteArray) c1 = g_byte_array_new(), s1 = g_byte_array_new();
+    g_autoptr(GByteArray) c2 = g_byte_array_new(), s2 = g_byte_array_new();
+    g_autoptr(GByteArray) c3 = g_byte_array_new(), s3 = g_byte_array_new();
+    run_pair(11, 12, c1, s1);
+    run_pair(11, 12, c2, s2);
+    run_pair(11, 13, c3, s3);
+    CU_ASSERT_TRUE(c1->len > 200 && s1->len > 1000);
+    CU_ASSERT_TRUE(arrays_equal(c1, c2));
+    CU_ASSERT_TRUE(arrays_equal(s1, s2));
+    /* another server seed: another server random and share, so every
+     * record after the ClientHello differs */
+    CU_ASSERT_FALSE(arrays_equal(s1, s3));
+    CU_ASSERT_FALSE(arrays_equal(c1, c3));
+}
+
+/* Feeds `in` to a fresh endpoint (as run_pair made it) in pieces of
+ * `chunk` octets (0: whole); returns what it sent, its plaintext and its
+ * final state as one array. */
+static GByteArray *
+replay(MsTlsRole role, guint64 seed, const GByteArray *in, gsize chunk)
+{
+    Creds cr;
+    creds_load(&cr, TRUE);
+    Ours *o = ours_new(role, seed, role == MS_TLS_SERVER ? &cr : NULL, CHAIN_NAME);
+    GByteArray *all = g_byte_array_new();
+    GBytes *b;
+    if (role == MS_TLS_CLIENT)
+        ms_tls_write(o->tls, (const guint8 *) "USER alice\r\n", 12);
+    gsize step = chunk ? chunk : in->len;
+    for (gsize i = 0; i < in->len; i += step) {
+        ms_tls_feed(o->tls, in->data + i, MIN(step, in->len - i));
+        while ((b = ms_tls_take_output(o->tls))) {
+            g_byte_array_append(all, g_bytes_get_data(b, NULL), (guint) g_bytes_get_size(b));
+            g_bytes_unref(b);
+        }
+    }
+    ours_collect(o);
+    g_byte_array_append(all, (const guint8 *) "|", 1);
+    g_byte_array_append(all, o->received->data, o->received->len);
+    guint8 st = (guint8) ms_tls_state(o->tls);
+    g_byte_array_append(all, &st, 1);
+    ours_free(o);
+    creds_clear(&cr);
+    return all;
+}
+
+/* Data written and the session closed before the handshake completes: the
+ * data and then close_notify leave once it does; the server answers the
+ * close with its own. */
+static void
+test_close_while_handshaking(void)
+{
+    Creds cr;
+    creds_load(&cr, TRUE);
+    Ours *c = ours_new(MS_TLS_CLIENT, 41, NULL, CHAIN_NAME);
+    Ours *s = ours_new(MS_TLS_SERVER, 42, &cr, NULL);
+    ms_tls_write(c->tls, (const guint8 *) "QUIT\r\n", 6);
+    ms_tls_close(c->tls);
+    CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_HANDSHAKING);
+    for (guint round = 0; round < 4; round++)
+        shuttle(c, s, NULL, NULL);
+    ours_collect(s);
+    CU_ASSERT_TRUE(s->received->len == 6 && memcmp(s->received->data, "QUIT\r\n", 6) == 0);
+    CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_CLOSED);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_CLOSED);
+    CU_ASSERT_STRING_EQUAL(ms_tls_cipher_suite(s->tls), "TLS_AES_128_GCM_SHA256");
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+}
+
+static void connected_pair(Ours **c, Ours **s, Creds *cr);
+
+/* The transport closing under the endpoint: a truncation unless a
+ * close_notify came first (RFC 8446 6.1). */
+static void
+test_eof(void)
+{
+    Ours *c, *s;
+    Creds cr;
+
+    /* half a record, then the connection ends */
+    connected_pair(&c, &s, &cr);
+    ms_tls_write(c->tls, (const guint8 *) "DATA\r\n", 6);
+    GBytes *b = ms_tls_take_output(c->tls);
+    ms_tls_feed(s->tls, g_bytes_get_data(b, NULL), 10);
+    g_bytes_unref(b);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_ESTABLISHED);
+    ms_tls_eof(s->tls);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_FAILED);
+    CU_ASSERT_STRING_EQUAL(
+        ms_tls_error(s->tls),
+        "connection closed in the middle of a record (10 octets of it received)");
+    CU_ASSERT_PTR_NULL(ms_tls_take_output(s->tls));
+
+    /* whole records but no close_notify: the client cannot know it has all */
+    ms_tls_eof(c->tls);
+    CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_FAILED);
+    CU_ASSERT_TRUE(strstr(ms_tls_error(c->tls), "without close_notify") != NULL);
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+
+    /* after close_notify both ways, the end of the connection is the end */
+    connected_pair(&c, &s, &cr);
+    ms_tls_close(c->tls);
+    shuttle(c, s, NULL, NULL);
+    ms_tls_eof(c->tls);
+    ms_tls_eof(s->tls);
+    CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_CLOSED);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_CLOSED);
+    CU_ASSERT_PTR_NULL(ms_tls_error(c->tls));
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+
+    /* during the handshake */
+    Ours *lone = ours_new(MS_TLS_CLIENT, 1, NULL, CHAIN_NAME);
+    ms_tls_eof(lone->tls);
+    CU_ASSERT_STRING_EQUAL(ms_tls_error(lone->tls), "connection closed during the handshake");
+    ours_free(lone);
+}
+
+static void
+test_any_split(void)
+{
+    g_autoptr(GByteArray) c2s = g_byte_array_new(), s2c = g_byte_array_new();
+    run_pair(21, 22, c2s, s2c);
+    for (int role = 0; role < 2; role++) {
+        const GByteArray *in = role == MS_TLS_CLIENT ? s2c : c2s;
+        guint64 seed = role == MS_TLS_CLIENT ? 21 : 22;
+        g_autoptr(GByteArray) whole = replay(role, seed, in, 0);
+        /* the state octet says CLOSED: the replay got as far as the run */
+        CU_ASSERT_EQUAL(whole->data[whole->len - 1], MS_TLS_CLOSED);
+        static const gsize chunks[] = { 1, 2, 3, 5, 7, 64, 1000 };
+        for (guint i = 0; i < G_N_ELEMENTS(chunks); i++) {
+            g_autoptr(GByteArray) split = replay(role, seed, in, chunks[i]);
+            CU_ASSERT_TRUE(arrays_equal(whole, split));
+        }
+    }
+}
+
+/* A peer that speaks TLS 1.2 at most: the handshake fails on both sides
+ * with an alert (protocol_version from our server, RFC 8446 4.2.1). */
+static void
+tls12_peer(Lib lib, MsTlsRole role)
+{
+    Creds cr;
+    creds_load(&cr, TRUE);
+    Ours *o = ours_new(role, 4, role == MS_TLS_SERVER ? &cr : NULL, CHAIN_NAME);
+    Peer *p = peer_new(lib, role == MS_TLS_CLIENT, TRUE, CHAIN_NAME,
+                       lib == LIB_GNUTLS ? "NORMAL:-VERS-ALL:+VERS-TLS1.2" : NULL);
+    if (lib == LIB_OPENSSL) {
+        SSL_set_min_proto_version(p->ssl, TLS1_2_VERSION);
+        SSL_set_max_proto_version(p->ssl, TLS1_2_VERSION);
+    }
+    pump(o, p);
+    CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_FAILED);
+    const char *err = ms_tls_error(o->tls);
+    CU_ASSERT_FALSE(p->done);
+    if (role == MS_TLS_SERVER) {
+        /* our server tells the TLS 1.2 client so */
+        CU_ASSERT_STRING_EQUAL(err, "ClientHello without supported_versions: the client does "
+                                    "not speak TLS 1.3");
+        CU_ASSERT_EQUAL(p->alert, 70);
+    } else {
+        /* a TLS 1.2 server finds nothing it can use in our ClientHello
+         * (OpenSSL: protocol_version; GnuTLS: no common cipher suite) */
+        CU_ASSERT_TRUE(err && g_str_has_prefix(err, "peer sent alert "));
+        if (err && !g_str_has_prefix(err, "peer sent alert "))
+            printf("  error: %s\n", err);
+    }
+    peer_free(p);
+    ours_free(o);
+    creds_clear(&cr);
+}
+
+static void
+test_tls12_peer(void)
+{
+    tls12_peer(LIB_GNUTLS, MS_TLS_CLIENT);
+    tls12_peer(LIB_GNUTLS, MS_TLS_SERVER);
+    tls12_peer(LIB_OPENSSL, MS_TLS_CLIENT);
+    tls12_peer(LIB_OPENSSL, MS_TLS_SERVER);
+}
+
+/* Certificates of the simulated PKI (tls_pki.h) in sessions with real
+ * libraries: our server presents its credentials to GnuTLS and OpenSSL
+ * clients trusting its CA; our client checks GnuTLS and OpenSSL servers
+ * holding them with ms_tls_pki_verify(), and refuses one issued for
+ * another name with bad_certificate, which the server hears. */
+static void
+pki_session(Lib lib, MsTlsRole role, MsTlsCertFault fault)
+{
+    MsRng rng;
+    ms_rng_init(&rng, 77, 1);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsTlsPki) pki = ms_tls_pki_new(NULL, &rng, PKI_FROM, PKI_TO, &error);
+    g_assert_nonnull(pki);
+    g_autoptr(MsTlsCredentials) cred = ms_tls_pki_issue(pki, CHAIN_NAME, fault, &rng, &error);
+    g_assert_nonnull(cred);
+    g_autofree char *ca = ms_tls_pki_ca_pem(pki);
+    g_autofree char *key = ms_tls_credentials_key_pem(cred, &error);
+    g_autoptr(GString) chain = g_string_new(NULL);
+    for (guint i = 0; i < cred->n_certs; i++) {
+        g_autofree char *pem = ms_tls_cert_pem(cred->chain[i]);
+        g_string_append(chain, pem);
+    }
+    Creds cr = { .n = cred->n_certs };
+    for (guint i = 0; i < cred->n_certs && i < 2; i++)
+        cr.chain[i] = g_bytes_ref(cred->chain[i]);
+    memcpy(cr.seed, cred->ed25519_seed, 32);
+    Ours *o = ours_new(role, 78, role == MS_TLS_SERVER ? &cr : NULL, CHAIN_NAME);
+    o->pki = pki;
+    Peer *p = peer_new_pem(lib, role == MS_TLS_CLIENT, CHAIN_NAME, NULL, chain->str, key, ca);
+    pump(o, p);
+    if (fault == MS_TLS_CERT_GOOD) {
+        CU_ASSERT_TRUE(p->done);
+        CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_ESTABLISHED);
+        check_keylog(o, p);
+    } else {
+        CU_ASSERT_FALSE(p->done);
+        CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_FAILED);
+        CU_ASSERT_TRUE(g_str_has_prefix(ms_tls_error(o->tls), "certificate verification failed: "));
+        CU_ASSERT_EQUAL(p->alert, 42);
+    }
+    peer_free(p);
+    ours_free(o);
+    creds_clear(&cr);
+}
+
+static void
+test_pki(void)
+{
+    for (int lib = LIB_GNUTLS; lib <= LIB_OPENSSL; lib++) {
+        pki_session(lib, MS_TLS_SERVER, MS_TLS_CERT_GOOD);
+        pki_session(lib, MS_TLS_CLIENT, MS_TLS_CERT_GOOD);
+        pki_session(lib, MS_TLS_CLIENT, MS_TLS_CERT_WRONG_NAME);
+    }
+}
+
+/* ------------------------------------------------------ hostile input */
+
+/* Our server after `in`: FAILED, its error naming `why`, and its last
+ * output the alert `alert` in clear. */
+static void
+server_refuses(const guint8 *in, gsize len, guint8 alert, const char *why)
+{
+    Creds cr;
+    creds_load(&cr, FALSE);
+    Ours *o = ours_new(MS_TLS_SERVER, 5, &cr, NULL);
+    ms_tls_feed(o->tls, in, len);
+    CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_FAILED);
+    const char *err = ms_tls_error(o->tls);
+    CU_ASSERT_TRUE(err && strstr(err, why));
+    if (!err || !strstr(err, why))
+        printf("  error \"%s\", expected it to say \"%s\"\n", err ? err : "(none)", why);
+    GBytes *b = ms_tls_take_output(o->tls);
+    gsize n = 0;
+    const guint8 *d = b ? g_bytes_get_data(b, &n) : NULL;
+    const guint8 want[7] = { 21, 3, 3, 0, 2, 2, alert };
+    CU_ASSERT_TRUE(n >= 7 && memcmp(d + n - 7, want, 7) == 0);
+    if (b)
+        g_bytes_unref(b);
+    /* what follows is ignored */
+    ms_tls_feed(o->tls, in, len);
+    CU_ASSERT_PTR_NULL(ms_tls_take_output(o->tls));
+    ours_free(o);
+    creds_clear(&cr);
+}
+
+/* A real ClientHello (from our client with seed 9), as records. */
+static GByteArray *
+client_hello(void)
+{
+    Ours *c = ours_new(MS_TLS_CLIENT, 9, NULL, SELF_NAME);
+    GBytes *b = ms_tls_take_output(c->tls);
+    GByteArray *a = g_byte_array_new();
+    g_byte_array_append(a, g_bytes_get_data(b, NULL), (guint) g_bytes_get_size(b));
+    g_bytes_unref(b);
+    ours_free(c);
+    return a;
+}
+
+static void
+test_bad_records(void)
+{
+    /* a record longer than 2^14 + 256: refused from its header alone */
+    static const guint8 huge[5] = { 22, 3, 1, 0x41, 0x01 };
+    server_refuses(huge, sizeof huge, 22, "over the limit of 2^14 + 256");
+    /* a record in clear over 2^14 (but within the protected limit) */
+    g_autofree guint8 *big = g_malloc0(5 + 16385);
+    memcpy(big, (const guint8[]){ 22, 3, 1, 0x40, 0x01 }, 5);
+    server_refuses(big, 5 + 16385, 22, "over 2^14");
+    /* not TLS at all: garbage where a ClientHello was due */
+    server_refuses((const guint8 *) "EHLO x\r\n", 8, 10, "is the peer speaking TLS?");
+    /* application data before any key */
+    static const guint8 early[8] = { 23, 3, 3, 0, 3, 1, 2, 3 };
+    server_refuses(early, sizeof early, 10, "before the handshake protected");
+    /* an empty handshake record (RFC 8446 5.1) */
+    static const guint8 empty[5] = { 22, 3, 1, 0, 0 };
+    server_refuses(empty, sizeof empty, 10, "empty handshake record");
+    /* a ChangeCipherSpec before the ClientHello */
+    static const guint8 ccs[6] = { 20, 3, 3, 0, 1, 1 };
+    server_refuses(ccs, sizeof ccs, 10, "ChangeCipherSpec outside the handshake");
+}
+
+static void
+test_bad_client_hello(void)
+{
+    g_autoptr(GByteArray) ch = client_hello();
+    /* a ClientHello of 64 KiB: refused once its header is in, not buffered */
+    guint8 head[9] = { 22, 3, 1, 0x40, 0x00, 1, 0x01, 0x00, 0x00 };
+    g_autofree guint8 *rec = g_malloc0(5 + 16384);
+    memcpy(rec, head, sizeof head);
+    server_refuses(rec, 5 + 16384, 47, "over our limit");
+
+    /* truncated: the ClientHello's own length cut by 40 octets, so its
+     * extension block overruns it */
+    g_autoptr(GByteArray) t = g_byte_array_new();
+    g_byte_array_append(t, ch->data, ch->len - 40);
+    guint rl = t->len - 5, hl = rl - 4;
+    t->data[3] = (guint8) (rl >> 8);
+    t->data[4] = (guint8) rl;
+    t->data[6] = (guint8) (hl >> 16);
+    t->data[7] = (guint8) (hl >> 8);
+    t->data[8] = (guint8) hl;
+    server_refuses(t->data, t->len, 50, "malformed ClientHello (truncated)");
+
+    /* a handshake message broken off by a record of another type */
+    g_autoptr(GByteArray) cut = g_byte_array_new();
+    g_byte_array_append(cut, ch->data, 5 + 20);
+    cut->data[3] = 0;
+    cut->data[4] = 20;
+    g_byte_array_append(cut, (const guint8[]){ 21, 3, 3, 0, 2, 1, 0 }, 7);
+    server_refuses(cut->data, cut->len, 10, "interrupted by other records");
+
+    /* supported_versions without TLS 1.3: its 0x0304 made 0x0303 */
+    g_autoptr(GByteArray) v = g_byte_array_new();
+    g_byte_array_append(v, ch->data, ch->len);
+    gboolean patched = FALSE;
+    for (guint i = 43; i + 7 <= v->len && !patched; i++)
+        if (memcmp(v->data + i, (const guint8[]){ 0, 43, 0, 3, 2, 3, 4 }, 7) == 0) {
+            v->data[i + 6] = 3;
+            patched = TRUE;
+        }
+    CU_ASSERT_TRUE(patched);
+    server_refuses(v->data, v->len, 70, "does not offer TLS 1.3");
+
+    /* a repeated extension: supported_groups renamed signature_algorithms */
+    g_autoptr(GByteArray) d = g_byte_array_new();
+    g_byte_array_append(d, ch->data, ch->len);
+    patched = FALSE;
+    for (guint i = 43; i + 6 <= d->len && !patched; i++)
+        if (memcmp(d->data + i, (const guint8[]){ 0, 10, 0, 4, 0, 2 }, 6) == 0) {
+            d->data[i + 1] = 13;
+            patched = TRUE;
+        }
+    CU_ASSERT_TRUE(patched);
+    server_refuses(d->data, d->len, 47, "repeats extension 13");
+}
+
+/* TLS 1.3 keys from a key log secret (RFC 8446 7.3), computed here with
+ * nettle independently of the endpoint, to forge protected records. */
+static void
+expand_label(const guint8 secret[32], const char *label, guint8 *out, gsize len)
+{
+    guint8 info[64];
+    gsize n = 0, l = strlen(label);
+    info[n++] = 0;
+    info[n++] = (guint8) len;
+    info[n++] = (guint8) (6 + l);
+    memcpy(info + n, "tls13 ", 6);
+    memcpy(info + n + 6, label, l);
+    n += 6 + l;
+    info[n++] = 0;
+    struct hmac_sha256_ctx h;
+    hmac_sha256_set_key(&h, 32, secret);
+    hkdf_expand(&h, (nettle_hash_update_func *) hmac_sha256_update,
+                (nettle_hash_digest_func *) hmac_sha256_digest, 32, n, info, len, out);
+}
+
+/* A record of inner type `type` sealed with the first key of the secret
+ * logged under `label`, sequence number seq. */
+static GByteArray *
+forge(const Ours *o, const char *label, guint64 seq, guint8 type, const guint8 *data, gsize len)
+{
+    guint8 secret[32], key[16], iv[12];
+    const char *line = NULL;
+    for (guint i = 0; i < o->keylog->len; i++)
+        if (g_str_has_prefix(g_ptr_array_index(o->keylog, i), label))
+            line = g_ptr_array_index(o->keylog, i);
+    g_assert_nonnull(line);
+    const char *hex = strrchr(line, ' ') + 1;
+    for (guint i = 0; i < 32; i++)
+        sscanf(hex + 2 * i, "%2hhx", &secret[i]);
+    expand_label(secret, "key", key, 16);
+    expand_label(secret, "iv", iv, 12);
+    for (guint i = 0; i < 8; i++)
+        iv[11 - i] ^= (guint8) (seq >> (8 * i));
+    GByteArray *r = g_byte_array_new();
+    gsize ct = len + 1 + 16;
+    g_byte_array_append(r, (const guint8[]){ 23, 3, 3, (guint8) (ct >> 8), (guint8) ct }, 5);
+    g_byte_array_set_size(r, (guint) (5 + ct));
+    memcpy(r->data + 5, data, len);
+    r->data[5 + len] = type;
+    struct gcm_aes128_ctx g;
+    gcm_aes128_set_key(&g, key);
+    gcm_aes128_set_iv(&g, 12, iv);
+    gcm_aes128_update(&g, 5, r->data);
+    gcm_aes128_encrypt(&g, len + 1, r->data + 5, r->data + 5);
+    gcm_aes128_digest(&g, 16, r->data + 5 + len + 1);
+    return r;
+}
+
+/* Our client and server, handshake done; returns them through c and s. */
+static void
+connected_pair(Ours **c, Ours **s, Creds *cr)
+{
+    creds_load(cr, TRUE);
+    *c = ours_new(MS_TLS_CLIENT, 31, NULL, CHAIN_NAME);
+    *s = ours_new(MS_TLS_SERVER, 32, cr, NULL);
+    for (guint round = 0; round < 4; round++)
+        shuttle(*c, *s, NULL, NULL);
+    CU_ASSERT_EQUAL(ms_tls_state((*c)->tls), MS_TLS_ESTABLISHED);
+    CU_ASSERT_EQUAL(ms_tls_state((*s)->tls), MS_TLS_ESTABLISHED);
+}
+
+/* The server's alert after bad input, read by our client. */
+static void
+client_hears(Ours *s, Ours *c, const char *alert)
+{
+    GBytes *b = ms_tls_take_output(s->tls);
+    CU_ASSERT_PTR_NOT_NULL(b);
+    if (!b)
+        return;
+    ms_tls_feed(c->tls, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+    g_bytes_unref(b);
+    CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_FAILED);
+    g_autofree char *want = g_strdup_printf("peer sent alert %s", alert);
+    CU_ASSERT_TRUE(ms_tls_error(c->tls) && g_str_has_prefix(ms_tls_error(c->tls), want));
+}
+
+static void
+test_after_handshake(void)
+{
+    Ours *c, *s;
+    Creds cr;
+
+    /* renegotiation: a ClientHello under the application keys */
+    connected_pair(&c, &s, &cr);
+    g_autoptr(GByteArray) ch = client_hello();
+    g_autoptr(GByteArray) reneg =
+        forge(c, "CLIENT_TRAFFIC_SECRET_0", 0, 22, ch->data + 5, ch->len - 5);
+    ms_tls_feed(s->tls, reneg->data, reneg->len);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_FAILED);
+    CU_ASSERT_TRUE(strstr(ms_tls_error(s->tls), "renegotiation") != NULL);
+    client_hears(s, c, "unexpected_message");
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+
+    /* the same forged record is accepted as data when its type says so:
+     * the forging above is right, the refusal is about the content */
+    connected_pair(&c, &s, &cr);
+    g_autoptr(GByteArray) data = forge(c, "CLIENT_TRAFFIC_SECRET_0", 0, 23, ch->data, 10);
+    ms_tls_feed(s->tls, data->data, data->len);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_ESTABLISHED);
+    ours_collect(s);
+    CU_ASSERT_EQUAL(s->received->len, 10);
+
+    /* bad MAC: one bit of the next record flipped */
+    data = (g_byte_array_unref(data), forge(c, "CLIENT_TRAFFIC_SECRET_0", 1, 23, ch->data, 10));
+    data->data[9] ^= 0x10;
+    ms_tls_feed(s->tls, data->data, data->len);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_FAILED);
+    CU_ASSERT_TRUE(strstr(ms_tls_error(s->tls), "bad_record_mac") != NULL);
+    client_hears(s, c, "bad_record_mac");
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+
+    /* garbage after the handshake (plaintext SMTP after STARTTLS) */
+    connected_pair(&c, &s, &cr);
+    ms_tls_feed(s->tls, (const guint8 *) "EHLO x\r\n", 8);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_FAILED);
+    CU_ASSERT_TRUE(strstr(ms_tls_error(s->tls), "is the peer speaking TLS?") != NULL);
+    client_hears(s, c, "unexpected_message");
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+
+    /* an alert in clear after the handshake: forgeable, so refused */
+    connected_pair(&c, &s, &cr);
+    static const guint8 fatal[7] = { 21, 3, 3, 0, 2, 2, 40 };
+    ms_tls_feed(s->tls, fatal, sizeof fatal);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_FAILED);
+    CU_ASSERT_TRUE(strstr(ms_tls_error(s->tls), "alert in clear after the handshake") != NULL);
+    client_hears(s, c, "unexpected_message");
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+
+    /* a truncated protected record (shorter than its tag) */
+    connected_pair(&c, &s, &cr);
+    static const guint8 stub[10] = { 23, 3, 3, 0, 5, 1, 2, 3, 4, 5 };
+    ms_tls_feed(s->tls, stub, sizeof stub);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), MS_TLS_FAILED);
+    CU_ASSERT_TRUE(strstr(ms_tls_error(s->tls), "too short") != NULL);
+    client_hears(s, c, "bad_record_mac");
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+}
+
+/* A GnuTLS client's application record with a flipped bit: our server
+ * fails with bad_record_mac and GnuTLS receives that alert. */
+static void
+test_bad_mac_gnutls(void)
+{
+    Creds cr;
+    creds_load(&cr, TRUE);
+    Ours *o = ours_new(MS_TLS_SERVER, 8, &cr, NULL);
+    Peer *p = peer_new(LIB_GNUTLS, FALSE, TRUE, CHAIN_NAME, NULL);
+    pump(o, p);
+    CU_ASSERT_TRUE(p->done);
+    peer_send(p, (const guint8 *) "DATA\r\n", 6);
+    CU_ASSERT_TRUE(p->out->len > 20);
+    p->out->data[p->out->len - 3] ^= 1;
+    pump(o, p);
+    CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_FAILED);
+    CU_ASSERT_EQUAL(p->error, GNUTLS_E_FATAL_ALERT_RECEIVED);
+    CU_ASSERT_EQUAL(p->alert, GNUTLS_A_BAD_RECORD_MAC);
+    peer_free(p);
+    ours_free(o);
+    creds_clear(&cr);
+}
+
+/* The benchmark runs its handshakes to the end and reports plausible
+ * figures; `mailsim bench tls` prints them. */
+static void
+test_bench(void)
+{
+    MsBenchTlsParams p = { 3, 5, 1u << 20, 1 };
+    MsBenchTlsResult r;
+    ms_bench_tls_run(&p, &r);
+    CU_ASSERT_TRUE(r.ok);
+    CU_ASSERT_TRUE(r.handshake_cpu_us > 1 && r.handshake_cpu_us < 1e6);
+    CU_ASSERT_TRUE(r.handshake_octets > 500 && r.handshake_octets < 4000);
+    CU_ASSERT_TRUE(r.seal_mb_s > 0 && r.open_mb_s > 0);
+    const char *argv[] = { ms_test_mailsim_path(), "bench", "tls",     "--rounds", "1",
+                           "--handshakes",         "2",     "--bytes", "64KiB",    NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(argv, &out, &err), 0);
+    g_autofree char *us = out ? ms_test_field(out, "handshake_cpu_us") : NULL;
+    CU_ASSERT_TRUE(out && g_str_has_prefix(out, "tls rounds=1 handshakes=2 ") && us);
+}
+
 int
 main(void)
 {
@@ -669,6 +1383,18 @@ main(void)
         { "our client against an OpenSSL server", test_openssl_server },
         { "our server against an OpenSSL client", test_openssl_client },
         { "a client preferring secp256r1 (HelloRetryRequest)", test_hrr },
+        { "a refused certificate reaches the peer as an alert", test_verify_refuses },
+        { "certificates of the simulated PKI with GnuTLS and OpenSSL", test_pki },
+        { "a peer speaking TLS 1.2 at most", test_tls12_peer },
+        { "same seed, byte-identical records", test_same_seed_same_bytes },
+        { "any split of the input, the same result", test_any_split },
+        { "closing while the handshake runs", test_close_while_handshaking },
+        { "the connection ending under the endpoint", test_eof },
+        { "hostile records", test_bad_records },
+        { "hostile ClientHellos", test_bad_client_hello },
+        { "renegotiation, bad MAC, garbage after the handshake", test_after_handshake },
+        { "a bad MAC from GnuTLS", test_bad_mac_gnutls },
+        { "the benchmark (mailsim bench tls)", test_bench },
         { NULL, NULL },
     };
     return ms_test_main("tls", cases);

@@ -82,6 +82,16 @@ done
 echo
 echo "== network: packets forwarded on a random graph (10,000 routers, 100,000 packets in flight, 1,000 destinations), median of $REPS runs"
 median_of $M bench net --routers 10000 --flows 100000 --dests 1000 --end 200ms
+
+# The simulated TLS 1.3 endpoint (issue 17): CPU per handshake, client and
+# server together (each run already the median of its rounds), and the
+# sealing and opening rates of application data. The run with the median
+# handshake cost is printed.
+echo
+echo "== tls: CPU per simulated TLS 1.3 handshake (client + server) and protected data rates, median of $REPS runs"
+for _ in $(seq "$REPS"); do $M bench tls; done |
+    awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^handshake_cpu_us=/) { split($i, a, "="); print a[2], $0 } }' |
+    sort -n | awk -v n="$REPS" 'NR == int((n + 1) / 2) { $1 = ""; sub(/^ /, ""); print }'
 fi
 
 # Distributed PHOLD (issue 9): 1 and 2 ranks with mpirun on this machine,

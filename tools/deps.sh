@@ -54,6 +54,8 @@ need_cmd fetchmail fetchmail
 # TLS clients for the bridge's STARTTLS and implicit-TLS listeners.
 need_cmd curl curl
 need_cmd getmail getmail6
+# swaks speaks TLS (--tls, --tlsc) only with Perl's Net::SSLeay and IO::Socket::SSL.
+perl -MNet::SSLeay -MIO::Socket::SSL -e 1 2>/dev/null || missing="$missing libnet-ssleay-perl libio-socket-ssl-perl"
 # Open MPI: distributed runs (issue 9) and their 2- and 4-rank tests
 # (test_mpi); without mpicc mailsim builds with --mpi reported unavailable.
 need_cmd mpirun openmpi-bin

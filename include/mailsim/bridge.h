@@ -8,6 +8,13 @@
  * real SMTP server (--relay-out), and accepted mail is kept in a spool
  * directory (written and fsync'd before the 250) until it is delivered.
  *
+ * TLS (GIO's GTlsConnection, from glib-networking): the SMTP and POP3
+ * listeners offer STARTTLS and STLS (RFC 3207, RFC 2595), the SMTPS and
+ * POP3S listeners speak TLS from the first octet (RFC 8314 3.3); TLS 1.2 or
+ * later only. Logins (AUTH, USER/PASS, APOP) are accepted only inside TLS
+ * unless allow_plaintext_auth. The certificate is the one configured, or a
+ * self-signed one made at start.
+ *
  * The bridge runs on the thread-default GMainContext: create it, run a
  * GMainLoop, free it. It is the only part of mailsim that reads the wall
  * clock. Sockets bind to loopback unless another address is asked for. */
@@ -42,6 +49,15 @@ typedef struct {
     char *pop3_addr;
     guint16 pop3_port;
     char *pop3_host;          /* NULL: the SMTP one */
+    gboolean smtps;           /* listen for SMTP inside TLS (submissions, RFC 8314 3.3) */
+    char *smtps_addr;         /* NULL: 127.0.0.1 */
+    guint16 smtps_port;       /* 0: any free port */
+    gboolean pop3s;           /* listen for POP3 inside TLS (RFC 8314 3.3) */
+    char *pop3s_addr;
+    guint16 pop3s_port;
+    char *tls_cert;                /* PEM certificate (chain) file; NULL: self-signed, generated */
+    char *tls_key;                 /* PEM private key file; NULL: in tls_cert's file */
+    gboolean allow_plaintext_auth; /* accept logins outside TLS (local testing only) */
     double speed;             /* simulated seconds per wall second; 0: as fast as possible */
     char *relay_out;          /* "HOST:PORT" of a real SMTP server, or NULL */
     char *spool_dir;          /* or NULL: no spool */
@@ -74,7 +90,9 @@ typedef struct {
     guint64 connections; /* accepted sockets */
     guint64 refused;     /* closed at once: over the connection limit */
     guint64 smtp_sessions, pop3_sessions;
-    guint64 timeouts;    /* idle or command timeouts */
+    guint64 timeouts;     /* idle, command or TLS handshake timeouts */
+    guint64 tls_sessions; /* TLS handshakes completed */
+    guint64 tls_failed;   /* handshakes that failed or timed out */
     guint64 aborted;     /* connections the client dropped before QUIT */
     guint64 messages;    /* messages acknowledged with 250 */
     guint64 bytes;       /* their octets */
@@ -97,6 +115,16 @@ void ms_bridge_free(MsBridge *bridge);
 /* The bound ports (useful with port 0), 0 when not listening. */
 guint16 ms_bridge_smtp_port(const MsBridge *bridge);
 guint16 ms_bridge_pop3_port(const MsBridge *bridge);
+guint16 ms_bridge_smtps_port(const MsBridge *bridge);
+guint16 ms_bridge_pop3s_port(const MsBridge *bridge);
+const char *ms_bridge_smtps_address(const MsBridge *bridge);
+const char *ms_bridge_pop3s_address(const MsBridge *bridge);
+/* The certificate file in use, and whether the bridge generated it
+ * (self-signed, for the SMTP and POP3 servers' names, localhost,
+ * 127.0.0.1 and ::1). Borrowed. */
+const char *ms_bridge_tls_cert_path(const MsBridge *bridge, gboolean *generated);
+/* The SHA-256 fingerprint of that certificate, as colon-separated hex. */
+const char *ms_bridge_tls_fingerprint(const MsBridge *bridge);
 const char *ms_bridge_smtp_address(const MsBridge *bridge);
 const char *ms_bridge_pop3_address(const MsBridge *bridge);
 

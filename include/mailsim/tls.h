@@ -77,6 +77,14 @@ void ms_tls_start(MsTls *tls);
  * gives the same result. Input after CLOSED or FAILED is ignored. */
 void ms_tls_feed(MsTls *tls, const guint8 *data, gsize len);
 
+/* The transport closed under the endpoint (the peer's FIN or a reset).
+ * Without a close_notify received first this is a truncation (RFC 8446
+ * 6.1): the endpoint becomes FAILED and ms_tls_error() says what was cut
+ * off (a record half received, the handshake, or the data stream); no
+ * alert is sent. After a close_notify, or once FAILED, it changes nothing.
+ * (Added with the endpoint; not in the first contract.) */
+void ms_tls_eof(MsTls *tls);
+
 /* Queues application plaintext; it is sealed into records at once when
  * established, else kept until the handshake completes. */
 void ms_tls_write(MsTls *tls, const guint8 *data, gsize len);

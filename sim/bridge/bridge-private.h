@@ -1,6 +1,6 @@
 /* Structures shared by the files of sim/bridge/: the bridge
- * itself, a real socket connection (BridgeConn) with its output queue and
- * timers, the spool and the outgoing relay. Not public. */
+ * itself, a real socket connection (BridgeConn) with its output queue,
+ * timers and TLS layer, the spool and the outgoing relay. Not public. */
 #pragma once
 
 #include "mailsim/bridge.h"
@@ -20,6 +20,7 @@
 
 typedef struct _BridgeConn BridgeConn;
 typedef struct _Relay Relay;
+typedef struct _BridgeHandshake BridgeHandshake;
 
 /* What a connection tells its session. Each may be NULL except destroy.
  * A session ends a connection with conn_close() (after the output is sent)
@@ -30,6 +31,9 @@ typedef struct {
     void (*timeout)(BridgeConn *c, gboolean idle); /* idle: no byte; else no reply in time */
     void (*drained)(BridgeConn *c);                /* output fell below BRIDGE_OUT_LOW */
     void (*destroy)(BridgeConn *c);                /* free the session; called once */
+    /* The TLS handshake asked for with conn_start_tls ended: ok, or it
+     * failed (the connection is then aborted after this returns). */
+    void (*tls_done)(BridgeConn *c, gboolean ok);
 } BridgeConnClass;
 
 struct _BridgeConn {
@@ -48,6 +52,14 @@ struct _BridgeConn {
     gboolean dead;      /* free at the end of the dispatch */
     gboolean counted;   /* counts against max_connections */
     gboolean reply_due; /* the session holds a reply back (a delay): not idle */
+    /* TLS: tls_wanted until the queued output is sent, then hs while the
+     * handshake runs (reading stops for both), then tls with its streams. */
+    gboolean tls_wanted;
+    BridgeHandshake *hs;
+    gint64 hs_start_us;
+    GTlsConnection *tls;       /* owned; NULL in clear text */
+    GPollableInputStream *tin; /* tls's streams, borrowed */
+    GPollableOutputStream *tout;
     gint64 last_input_us, last_reply_us;
     GList link; /* in bridge->conns */
     char peer[64];
@@ -59,9 +71,15 @@ struct _MsBridge {
     MsEngine *engine;
     MsBridgeConfig cfg;
     guint smtp_server, pop3_server;
-    GSocketService *smtp_svc, *pop3_svc;
-    guint16 smtp_port, pop3_port;
-    char *smtp_bound, *pop3_bound;
+    GSocketService *smtp_svc, *pop3_svc, *smtps_svc, *pop3s_svc;
+    guint16 smtp_port, pop3_port, smtps_port, pop3s_port;
+    char *smtp_bound, *pop3_bound, *smtps_bound, *pop3s_bound;
+    /* TLS credentials (bridge_tls.c). */
+    GTlsCertificate *tls_cert;
+    char *tls_cert_path, *tls_key_path; /* the files in use */
+    char *tls_tmpdir;                   /* made for a generated certificate, removed at free */
+    char *tls_fingerprint;              /* SHA-256, colon-separated hex */
+    gboolean tls_generated;
     GQueue conns; /* BridgeConn*, via their link */
     guint n_counted;
     guint pacer, housekeeping;
@@ -95,12 +113,28 @@ gboolean ms__bridge_conn_refuse_if_full(MsBridge *b, GSocketConnection *conn, co
 /* Reading pauses while output is above the high mark; sessions that make
  * output lazily (POP3) check this before taking more. */
 gboolean ms__bridge_conn_output_full(const BridgeConn *c);
+/* Starts TLS as the server on the connection: once the output queued so
+ * far (the 220 to STARTTLS, the +OK to STLS; nothing for implicit TLS) is
+ * sent, the handshake runs, reading in clear text stopped; its end is
+ * reported to klass->tls_done. A handshake that has not ended after
+ * idle_timeout_ms is aborted (counted as a timeout). */
+void ms__bridge_conn_start_tls(BridgeConn *c);
 /* Checks the timeouts of every connection (called by the housekeeping timer). */
 void ms__bridge_conns_check_timeouts(MsBridge *b, gint64 now_us);
 
 /* bridge_smtp.c / bridge_pop3.c: a new session on an accepted socket. */
-void ms__bridge_smtp_accept(MsBridge *b, GSocketConnection *conn);
-void ms__bridge_pop3_accept(MsBridge *b, GSocketConnection *conn);
+/* With implicit_tls (the SMTPS and POP3S listeners) the TLS handshake runs
+ * first and the greeting is sent inside TLS (RFC 8314 3.3). */
+void ms__bridge_smtp_accept(MsBridge *b, GSocketConnection *conn, gboolean implicit_tls);
+void ms__bridge_pop3_accept(MsBridge *b, GSocketConnection *conn, gboolean implicit_tls);
+
+/* bridge_tls.c */
+/* Loads the configured certificate or makes a self-signed one, and sets
+ * the TLS 1.2 floor; FALSE with error when neither works. */
+gboolean ms__bridge_tls_setup(MsBridge *b, GError **error);
+/* Drops the certificate and removes the files it generated in a temporary
+ * directory. */
+void ms__bridge_tls_clear(MsBridge *b);
 
 /* bridge_spool.c */
 /* Writes one message (envelope and content) into the spool, fsync'd;

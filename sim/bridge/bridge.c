@@ -3,8 +3,8 @@
  * or the relay). The sessions live in bridge_smtp.c and bridge_pop3.c, the
  * sockets in bridge_conn.c, injection into the simulation (and the watch
  * on spooled mail until the simulation has delivered or bounced it) in
- * bridge_inject.c, the spool in bridge_spool.c and the outgoing relay in
- * bridge_relay.c. This file calls them all; none calls it.
+ * bridge_inject.c, the spool in bridge_spool.c, the outgoing relay in
+ * bridge_relay.c and the TLS certificate in bridge_tls.c. This file calls them all; none calls it.
  *
  * Pacing: a GLib timeout runs every PACE_MS of wall time and runs the
  * engine up to ms_bridge_pace(sim_base, wall_base, now, speed), so at speed
@@ -50,6 +50,10 @@ ms_bridge_config_clear(MsBridgeConfig *cfg)
     g_clear_pointer(&cfg->pop3_host, g_free);
     g_clear_pointer(&cfg->relay_out, g_free);
     g_clear_pointer(&cfg->spool_dir, g_free);
+    g_clear_pointer(&cfg->smtps_addr, g_free);
+    g_clear_pointer(&cfg->pop3s_addr, g_free);
+    g_clear_pointer(&cfg->tls_cert, g_free);
+    g_clear_pointer(&cfg->tls_key, g_free);
 }
 
 static void
@@ -62,6 +66,10 @@ config_copy(MsBridgeConfig *dst, const MsBridgeConfig *src)
     dst->pop3_host = g_strdup(src->pop3_host);
     dst->relay_out = g_strdup(src->relay_out);
     dst->spool_dir = g_strdup(src->spool_dir);
+    dst->smtps_addr = g_strdup(src->smtps_addr);
+    dst->pop3s_addr = g_strdup(src->pop3s_addr);
+    dst->tls_cert = g_strdup(src->tls_cert);
+    dst->tls_key = g_strdup(src->tls_key);
 }
 
 gboolean
@@ -168,10 +176,10 @@ on_incoming(GSocketService *svc, GSocketConnection *conn, GObject *source, gpoin
     MsBridge *b = ud;
     (void) source;
     b->stats.connections++;
-    if (svc == b->smtp_svc)
-        ms__bridge_smtp_accept(b, conn);
+    if (svc == b->smtp_svc || svc == b->smtps_svc)
+        ms__bridge_smtp_accept(b, conn, svc == b->smtps_svc);
     else
-        ms__bridge_pop3_accept(b, conn);
+        ms__bridge_pop3_accept(b, conn, svc == b->pop3s_svc);
     return TRUE;
 }
 
@@ -294,6 +302,8 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
             return NULL;
         }
     }
+    if (!ms__bridge_tls_setup(b, error))
+        return NULL;
     if (cfg->smtp) {
         b->smtp_svc =
             listen_on(b, cfg->smtp_addr, cfg->smtp_port, &b->smtp_port, &b->smtp_bound, error);
@@ -307,6 +317,22 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
             listen_on(b, cfg->pop3_addr, cfg->pop3_port, &b->pop3_port, &b->pop3_bound, error);
         if (!b->pop3_svc) {
             g_prefix_error(error, "POP3 listener: ");
+            return NULL;
+        }
+    }
+    if (cfg->smtps) {
+        b->smtps_svc =
+            listen_on(b, cfg->smtps_addr, cfg->smtps_port, &b->smtps_port, &b->smtps_bound, error);
+        if (!b->smtps_svc) {
+            g_prefix_error(error, "SMTPS listener: ");
+            return NULL;
+        }
+    }
+    if (cfg->pop3s) {
+        b->pop3s_svc =
+            listen_on(b, cfg->pop3s_addr, cfg->pop3s_port, &b->pop3s_port, &b->pop3s_bound, error);
+        if (!b->pop3s_svc) {
+            g_prefix_error(error, "POP3S listener: ");
             return NULL;
         }
     }
@@ -341,6 +367,8 @@ ms_bridge_free(MsBridge *b)
         g_source_remove(b->housekeeping);
     stop_service(&b->smtp_svc);
     stop_service(&b->pop3_svc);
+    stop_service(&b->smtps_svc);
+    stop_service(&b->pop3s_svc);
     while (b->conns.head)
         ms__bridge_conn_free(b->conns.head->data);
     if (b->relay)
@@ -349,6 +377,9 @@ ms_bridge_free(MsBridge *b)
     g_ptr_array_unref(b->pending);
     g_free(b->smtp_bound);
     g_free(b->pop3_bound);
+    g_free(b->smtps_bound);
+    g_free(b->pop3s_bound);
+    ms__bridge_tls_clear(b);
     ms_bridge_config_clear(&b->cfg);
     g_free(b);
 }
@@ -372,6 +403,26 @@ const char *
 ms_bridge_pop3_address(const MsBridge *b)
 {
     return b->pop3_bound;
+}
+guint16
+ms_bridge_smtps_port(const MsBridge *b)
+{
+    return b->smtps_port;
+}
+guint16
+ms_bridge_pop3s_port(const MsBridge *b)
+{
+    return b->pop3s_port;
+}
+const char *
+ms_bridge_smtps_address(const MsBridge *b)
+{
+    return b->smtps_bound;
+}
+const char *
+ms_bridge_pop3s_address(const MsBridge *b)
+{
+    return b->pop3s_bound;
 }
 
 void

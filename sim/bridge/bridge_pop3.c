@@ -8,7 +8,11 @@
  * A failed login is answered after the core's delay, waited with a GLib
  * timeout (the core has no clock). Output is taken from the core only
  * while the socket keeps up (the connection's high-water mark), so a client
- * that pipelines RETRs without reading gets no more than that buffered. */
+ * that pipelines RETRs without reading gets no more than that buffered.
+ *
+ * TLS: STLS on the POP3 listener, TLS from the start on the POP3S one
+ * (RFC 2595 4, RFC 8314 3.3); USER, PASS and APOP only inside TLS unless
+ * --allow-plaintext-auth (the core's auth_requires_tls). */
 #include "bridge-private.h"
 
 typedef struct {
@@ -17,6 +21,7 @@ typedef struct {
     MsPop3Server *core;
     MsMailDrop *drop;
     guint resume; /* GLib source of the failed-login delay, or 0 */
+    gboolean started; /* greeting queued (implicit TLS: after the handshake) */
 } Pop3Session;
 
 static gboolean on_resume(gpointer ud);
@@ -40,6 +45,26 @@ pump(Pop3Session *x)
     }
     if (ms_pop3_server_is_closed(x->core) && !ms_pop3_server_is_held(x->core))
         ms__bridge_conn_close(x->conn);
+    else if (ms_pop3_server_wants_tls(x->core))
+        ms__bridge_conn_start_tls(x->conn); /* after the +OK is sent */
+}
+
+static void
+p_tls_done(BridgeConn *c, gboolean ok)
+{
+    Pop3Session *x = c->session;
+    if (!x->started) { /* implicit TLS: the session begins now */
+        if (!ok)
+            return;
+        x->started = TRUE;
+        ms_pop3_server_start(x->core);
+    } else if (ok) {
+        ms_pop3_server_tls_started(x->core);
+    } else {
+        ms_pop3_server_tls_failed(x->core);
+        return;
+    }
+    pump(x);
 }
 
 static gboolean
@@ -74,7 +99,7 @@ static void
 p_eof(BridgeConn *c)
 {
     Pop3Session *x = c->session;
-    if (!ms_pop3_server_is_closed(x->core))
+    if (!x->started || !ms_pop3_server_is_closed(x->core))
         x->b->stats.aborted++; /* no UPDATE: nothing deleted */
 }
 
@@ -98,10 +123,11 @@ p_destroy(BridgeConn *c)
     g_free(x);
 }
 
-static const BridgeConnClass pop3_class = { p_input, p_eof, p_timeout, p_drained, p_destroy };
+static const BridgeConnClass pop3_class = { p_input,   p_eof,     p_timeout,
+                                            p_drained, p_destroy, p_tls_done };
 
 void
-ms__bridge_pop3_accept(MsBridge *b, GSocketConnection *conn)
+ms__bridge_pop3_accept(MsBridge *b, GSocketConnection *conn, gboolean implicit_tls)
 {
     if (ms__bridge_conn_refuse_if_full(b, conn,
                                        "-ERR [SYS/TEMP] too many connections, try again later\r\n"))
@@ -116,9 +142,17 @@ ms__bridge_pop3_accept(MsBridge *b, GSocketConnection *conn)
     g_autofree char *token = g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GUINT64_FORMAT,
                                              g_get_real_time(), b->stats.connections);
     cfg.apop_token = token;
+    cfg.offer_stls = TRUE;
+    cfg.tls_active = implicit_tls;
+    cfg.auth_requires_tls = !b->cfg.allow_plaintext_auth;
     x->core = ms_pop3_server_new(&cfg, ms_mail_drop_hooks(), x->drop);
     x->conn = ms__bridge_conn_new(b, conn, &pop3_class, x, TRUE);
     b->stats.pop3_sessions++;
+    if (implicit_tls) {
+        ms__bridge_conn_start_tls(x->conn);
+        return;
+    }
+    x->started = TRUE;
     ms_pop3_server_start(x->core);
     pump(x);
 }

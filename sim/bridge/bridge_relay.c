@@ -342,7 +342,7 @@ c_destroy(BridgeConn *c)
     }
 }
 
-static const BridgeConnClass relay_class = { c_input, NULL, c_timeout, NULL, c_destroy };
+static const BridgeConnClass relay_class = { c_input, NULL, c_timeout, NULL, c_destroy, NULL };
 
 static void
 on_connected(GObject *src, GAsyncResult *res, gpointer ud)

@@ -12,6 +12,11 @@
  *     queue, and only then is 250 sent (RFC 5321 4.5.3.2.6 / 6.1: a 250
  *     means responsibility was taken). A spool failure answers 451 4.3.0
  *     and nothing is queued.
+ * TLS: STARTTLS is offered on the SMTP listener and the SMTPS listener is
+ * inside TLS from the start (RFC 8314 3.3); AUTH is neither offered nor
+ * accepted outside TLS unless --allow-plaintext-auth. The core discards
+ * what the client pipelined after STARTTLS; the connection (bridge_conn.c)
+ * runs the handshake.
  * Limits: line lengths, message size, recipients per message, NUL octets
  * and bad sequences are the core's (see sim/proto/smtp_server.c); connections,
  * idle and command timeouts (421 4.4.2) are the bridge's. A client that
@@ -25,6 +30,7 @@ typedef struct {
     BridgeConn *conn;
     MsSmtpServer *core;
     guint32 message; /* the last message put into the world, for traces */
+    gboolean started; /* greeting queued (implicit TLS: after the handshake) */
 } SmtpSession;
 
 static const char *
@@ -157,6 +163,26 @@ pump(SmtpSession *x)
     }
     if (ms_smtp_server_is_closed(x->core))
         ms__bridge_conn_close(x->conn);
+    else if (ms_smtp_server_wants_tls(x->core))
+        ms__bridge_conn_start_tls(x->conn); /* after the 220 is sent */
+}
+
+static void
+s_tls_done(BridgeConn *c, gboolean ok)
+{
+    SmtpSession *x = c->session;
+    if (!x->started) { /* implicit TLS: the session begins now */
+        if (!ok)
+            return;
+        x->started = TRUE;
+        ms_smtp_server_start(x->core);
+    } else if (ok) {
+        ms_smtp_server_tls_started(x->core);
+    } else {
+        ms_smtp_server_tls_failed(x->core);
+        return;
+    }
+    pump(x);
 }
 
 static void
@@ -171,7 +197,7 @@ static void
 s_eof(BridgeConn *c)
 {
     SmtpSession *x = c->session;
-    if (!ms_smtp_server_is_closed(x->core))
+    if (!x->started || !ms_smtp_server_is_closed(x->core))
         x->b->stats.aborted++; /* a half-received message is simply dropped */
 }
 
@@ -195,10 +221,12 @@ s_destroy(BridgeConn *c)
     g_free(x);
 }
 
-static const BridgeConnClass smtp_class = { s_input, s_eof, s_timeout, NULL, s_destroy };
+static const BridgeConnClass smtp_class = {
+    s_input, s_eof, s_timeout, NULL, s_destroy, s_tls_done
+};
 
 void
-ms__bridge_smtp_accept(MsBridge *b, GSocketConnection *conn)
+ms__bridge_smtp_accept(MsBridge *b, GSocketConnection *conn, gboolean implicit_tls)
 {
     const char *hostname = ms_mail_server_hostname(b->mail, b->smtp_server);
     g_autofree char *refusal =
@@ -213,11 +241,19 @@ ms__bridge_smtp_accept(MsBridge *b, GSocketConnection *conn)
     cfg.max_size = b->cfg.max_size ? b->cfg.max_size : pol->max_size;
     cfg.max_recipients = b->cfg.max_recipients ? b->cfg.max_recipients : pol->max_recipients;
     cfg.offer_auth = TRUE;
+    cfg.offer_starttls = TRUE;
+    cfg.tls_active = implicit_tls;
+    cfg.auth_requires_tls = !b->cfg.allow_plaintext_auth;
     g_autofree char *greeting = g_strdup_printf("%s ESMTP mailsim bridge", hostname);
     cfg.greeting_text = greeting;
     x->core = ms_smtp_server_new(&cfg, &hooks, x);
     x->conn = ms__bridge_conn_new(b, conn, &smtp_class, x, TRUE);
     b->stats.smtp_sessions++;
+    if (implicit_tls) {
+        ms__bridge_conn_start_tls(x->conn);
+        return;
+    }
+    x->started = TRUE;
     ms_smtp_server_start(x->core);
     pump(x);
 }

@@ -11,6 +11,7 @@
 #include "mailsim/phold.h"
 #include "mailsim/bench_net.h"
 #include "mailsim/bench_transfer.h"
+#include "mailsim/bench_tls.h"
 #include "mailsim/units.h"
 #include "mailsim/mpi_run.h"
 
@@ -461,6 +462,68 @@ bench_world(int argc, char **argv)
     return MS_EXIT_OK;
 }
 
+/* The simulated TLS endpoint's CPU cost: per handshake (client and server
+ * together) and per octet of protected data (see bench_tls.h). */
+static int
+bench_tls(int argc, char **argv)
+{
+    const char *cmd = "bench tls";
+    g_autofree char *rounds_s = NULL, *hs_s = NULL, *bytes_s = NULL, *seed_s = NULL;
+    GOptionEntry entries[] = {
+        { "rounds", 0, 0, G_OPTION_ARG_STRING, &rounds_s,
+          "rounds of each measurement, the median is printed (default 7)", "R" },
+        { "handshakes", 0, 0, G_OPTION_ARG_STRING, &hs_s, "handshakes per round (default 200)",
+          "H" },
+        { "bytes", 0, 0, G_OPTION_ARG_STRING, &bytes_s,
+          "application data sealed and opened per round (default 16MiB)", "SIZE" },
+        { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default 1)", "S" },
+        { NULL, 0, 0, 0, NULL, NULL, NULL },
+    };
+    g_autoptr(GOptionContext) ctx =
+        g_option_context_new("- CPU per TLS 1.3 handshake and per octet of protected data");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_description(
+        ctx, "Prints: tls rounds=R handshakes=H handshake_cpu_us=U handshake_octets=O bytes=B\n"
+             "seal_mb_s=S open_mb_s=P (U: client + server CPU per handshake, median of the\n"
+             "rounds; S and P: 10^6 octets of application data per CPU second).\n");
+    if (!ms_cli_parse(ctx, cmd, &argc, &argv))
+        return MS_EXIT_USAGE;
+    if (argc > 1)
+        return ms_cli_usage(cmd, "unexpected argument '%s'", argv[1]);
+    MsBenchTlsParams p = { 7, 200, 16u << 20, 1 };
+    guint64 v;
+    if (rounds_s) {
+        if (!ms_cli_arg_count(cmd, "--rounds", rounds_s, &v))
+            return MS_EXIT_USAGE;
+        if (v < 1 || v > 1000)
+            return ms_cli_usage(cmd, "--rounds: '%s' out of range: expected 1 to 1000", rounds_s);
+        p.rounds = (guint) v;
+    }
+    if (hs_s) {
+        if (!ms_cli_arg_count(cmd, "--handshakes", hs_s, &v))
+            return MS_EXIT_USAGE;
+        if (v < 1 || v > 1000000)
+            return ms_cli_usage(cmd, "--handshakes: '%s' out of range: expected 1 to 1000000",
+                                hs_s);
+        p.handshakes = (guint) v;
+    }
+    if (bytes_s && !ms_cli_arg_size(cmd, "--bytes", bytes_s, &p.bytes))
+        return MS_EXIT_USAGE;
+    if (seed_s && !ms_cli_arg_count(cmd, "--seed", seed_s, &p.seed))
+        return MS_EXIT_USAGE;
+    MsBenchTlsResult r;
+    ms_bench_tls_run(&p, &r);
+    if (!r.ok) {
+        fprintf(stderr, "mailsim %s: a handshake or a transfer did not complete\n", cmd);
+        return MS_EXIT_FAILED;
+    }
+    printf("tls rounds=%u handshakes=%u handshake_cpu_us=%.1f handshake_octets=%" G_GUINT64_FORMAT
+           " bytes=%" G_GUINT64_FORMAT " seal_mb_s=%.1f open_mb_s=%.1f\n",
+           p.rounds, p.handshakes, r.handshake_cpu_us, r.handshake_octets, p.bytes, r.seal_mb_s,
+           r.open_mb_s);
+    return MS_EXIT_OK;
+}
+
 int
 ms_cmd_bench(int argc, char **argv)
 {
@@ -473,11 +536,13 @@ ms_cmd_bench(int argc, char **argv)
                    "  world      a scenario's whole run: time per message, events/s, memory "
                    "(mailsim bench world --help)\n"
                    "  transfer   one TCP transfer over one link, to compare with ns-3 (mailsim "
-                   "bench transfer --help)\n");
+                   "bench transfer --help)\n"
+                   "  tls        CPU per TLS 1.3 handshake and per octet of protected data "
+                   "(mailsim bench tls --help)\n");
             return MS_EXIT_OK;
         }
-        return ms_cli_usage("bench",
-                            "missing workload: expected 'phold', 'net', 'world' or 'transfer'");
+        return ms_cli_usage(
+            "bench", "missing workload: expected 'phold', 'net', 'world', 'transfer' or 'tls'");
     }
     if (strcmp(argv[1], "phold") == 0)
         return bench_phold(argc - 1, argv + 1);
@@ -487,6 +552,9 @@ ms_cmd_bench(int argc, char **argv)
         return bench_world(argc - 1, argv + 1);
     if (strcmp(argv[1], "transfer") == 0)
         return bench_transfer(argc - 1, argv + 1);
+    if (strcmp(argv[1], "tls") == 0)
+        return bench_tls(argc - 1, argv + 1);
     return ms_cli_usage(
-        "bench", "unknown workload '%s': expected 'phold', 'net', 'world' or 'transfer'", argv[1]);
+        "bench", "unknown workload '%s': expected 'phold', 'net', 'world', 'transfer' or 'tls'",
+        argv[1]);
 }

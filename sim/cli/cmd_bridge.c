@@ -2,8 +2,9 @@
  * first lesson by default), attaches real SMTP and POP3 listeners to its
  * mail servers (include/mailsim/bridge.h) and runs a GMainLoop until
  * SIGINT or SIGTERM, then prints the bridge's and the simulation's
- * statistics and whether the accounting balances. The bound addresses are
- * printed first, on one line, so scripts can use port 0. Exit 0 after a
+ * statistics and whether the accounting balances. The TLS certificate in
+ * use is printed first ("bridge: tls-cert FILE ..."), then the bound
+ * addresses on one line, so scripts can use port 0. Exit 0 after a
  * clean stop with balanced accounting, 1 when mail is unaccounted for, 2
  * for bad usage or a scenario or socket that cannot be set up. */
 #include "mailsim/bridge.h"
@@ -34,9 +35,10 @@ print_stats(MsBridge *b, MsWorld *w, FILE *out)
     fprintf(out,
             "bridge-stats: connections=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT
             " smtp_sessions=%" G_GUINT64_FORMAT " pop3_sessions=%" G_GUINT64_FORMAT
-            " timeouts=%" G_GUINT64_FORMAT " aborted=%" G_GUINT64_FORMAT "\n",
-            bs.connections, bs.refused, bs.smtp_sessions, bs.pop3_sessions, bs.timeouts,
-            bs.aborted);
+            " timeouts=%" G_GUINT64_FORMAT " aborted=%" G_GUINT64_FORMAT
+            " tls_sessions=%" G_GUINT64_FORMAT " tls_failed=%" G_GUINT64_FORMAT "\n",
+            bs.connections, bs.refused, bs.smtp_sessions, bs.pop3_sessions, bs.timeouts, bs.aborted,
+            bs.tls_sessions, bs.tls_failed);
     fprintf(out,
             "bridge-mail: accepted=%" G_GUINT64_FORMAT " bytes=%" G_GUINT64_FORMAT
             " rcpts_world=%" G_GUINT64_FORMAT " rcpts_relay=%" G_GUINT64_FORMAT
@@ -79,11 +81,20 @@ run_bridge(MsWorld *w, const MsBridgeConfig *cfg, const char *speed_s)
     g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
     guint s1 = g_unix_signal_add(SIGINT, on_signal, loop);
     guint s2 = g_unix_signal_add(SIGTERM, on_signal, loop);
+    gboolean generated = FALSE;
+    const char *cert = ms_bridge_tls_cert_path(b, &generated);
+    printf("bridge: tls-cert %s (%s; SHA-256 %s)%s\n", cert,
+           generated ? "self-signed, made by this bridge" : "given", ms_bridge_tls_fingerprint(b),
+           cfg->allow_plaintext_auth ? "; logins allowed without TLS" : "");
     printf("bridge:");
     if (cfg->smtp)
         printf(" smtp %s:%u", ms_bridge_smtp_address(b), ms_bridge_smtp_port(b));
     if (cfg->pop3)
         printf(" pop3 %s:%u", ms_bridge_pop3_address(b), ms_bridge_pop3_port(b));
+    if (cfg->smtps)
+        printf(" smtps %s:%u", ms_bridge_smtps_address(b), ms_bridge_smtps_port(b));
+    if (cfg->pop3s)
+        printf(" pop3s %s:%u", ms_bridge_pop3s_address(b), ms_bridge_pop3s_port(b));
     printf(" speed %s\n", cfg->speed > 0 ? speed_s ? speed_s : "1" : "max");
     fflush(stdout);
     g_main_loop_run(loop);
@@ -108,13 +119,27 @@ ms_cmd_bridge(int argc, char **argv)
     g_autofree char *maxconn_s = NULL, *maxrcpt_s = NULL, *maxsize_s = NULL, *idle_s = NULL,
                     *cmdto_s = NULL;
     g_autofree char *level_s = NULL, *seed_s = NULL, *retry_s = NULL, *giveup_s = NULL;
-    gboolean quiet = FALSE;
+    g_autofree char *smtps_s = NULL, *pop3s_s = NULL, *cert_s = NULL, *key_s = NULL;
+    gboolean quiet = FALSE, plaintext_auth = FALSE;
     GOptionEntry entries[] = {
         { "smtp", 0, 0, G_OPTION_ARG_STRING, &smtp_s,
           "listen for SMTP (port 0: any free port); HOST: the scenario's mail server",
           "[ADDR:]PORT[=HOST]" },
         { "pop3", 0, 0, G_OPTION_ARG_STRING, &pop3_s,
           "listen for POP3 (default HOST: the SMTP one)", "[ADDR:]PORT[=HOST]" },
+        { "smtps", 0, 0, G_OPTION_ARG_STRING, &smtps_s,
+          "listen for SMTP inside TLS from the first octet (submissions, like port 465)",
+          "[ADDR:]PORT[=HOST]" },
+        { "pop3s", 0, 0, G_OPTION_ARG_STRING, &pop3s_s,
+          "listen for POP3 inside TLS from the first octet (like port 995)", "[ADDR:]PORT[=HOST]" },
+        { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &cert_s,
+          "PEM certificate (chain) for TLS (default: a self-signed one, made at start)", "FILE" },
+        { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &key_s,
+          "PEM private key of --tls-cert (default: in the same file)", "FILE" },
+        { "allow-plaintext-auth", 0, 0, G_OPTION_ARG_NONE, &plaintext_auth,
+          "accept AUTH, USER/PASS and APOP outside TLS (local testing only: passwords travel in "
+          "clear)",
+          NULL },
         { "speed", 0, 0, G_OPTION_ARG_STRING, &speed_s,
           "simulated seconds per wall second (default 1), or max", "X|max" },
         { "relay-out", 0, 0, G_OPTION_ARG_STRING, &relay_s,
@@ -149,16 +174,20 @@ ms_cmd_bridge(int argc, char **argv)
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(
         ctx, "Without FILE, bridges the built-in first lesson (" MS_CLI_DEFAULT_SCENARIO ").\n"
-             "Addresses default to 127.0.0.1. Prints 'bridge: smtp ADDR:PORT pop3 ADDR:PORT' once "
-             "listening;\n"
+             "Addresses default to 127.0.0.1. Prints 'bridge: tls-cert FILE ...', then\n"
+             "'bridge: smtp ADDR:PORT pop3 ADDR:PORT ...' once listening;\n"
              "stops on SIGINT or SIGTERM and prints statistics.\n"
+             "SMTP offers STARTTLS and POP3 STLS; TLS 1.2 or later. Logins only inside TLS\n"
+             "unless --allow-plaintext-auth.\n"
              "Exit status: 0 stopped cleanly, 1 mail unaccounted for, 2 bad usage or input.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc > 2)
         return ms_cli_usage(cmd, "unexpected argument '%s'", argv[2]);
-    if (!smtp_s && !pop3_s)
-        return ms_cli_usage(cmd, "give --smtp, --pop3 or both");
+    if (!smtp_s && !pop3_s && !smtps_s && !pop3s_s)
+        return ms_cli_usage(cmd, "give --smtp, --pop3, --smtps or --pop3s");
+    if (key_s && !cert_s)
+        return ms_cli_usage(cmd, "--tls-key needs --tls-cert");
 
     g_auto(MsBridgeConfig) cfg;
     ms_bridge_config_init(&cfg);
@@ -177,6 +206,34 @@ ms_cmd_bridge(int argc, char **argv)
                                       &error))
             return ms_cli_usage(cmd, "--pop3: %s", error->message);
     }
+    /* The TLS listeners serve the same simulated servers: a HOST given on
+     * both the clear and the TLS option must agree. */
+    struct {
+        const char *opt, *text;
+        gboolean *on;
+        char **addr, **host;
+        guint16 *port;
+    } tls_opts[] = {
+        { "--smtps", smtps_s, &cfg.smtps, &cfg.smtps_addr, &cfg.smtp_host, &cfg.smtps_port },
+        { "--pop3s", pop3s_s, &cfg.pop3s, &cfg.pop3s_addr, &cfg.pop3_host, &cfg.pop3s_port },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(tls_opts); i++) {
+        if (!tls_opts[i].text)
+            continue;
+        g_autofree char *host = NULL;
+        *tls_opts[i].on = TRUE;
+        if (!ms_bridge_parse_endpoint(tls_opts[i].text, tls_opts[i].addr, tls_opts[i].port, &host,
+                                      &error))
+            return ms_cli_usage(cmd, "%s: %s", tls_opts[i].opt, error->message);
+        if (host && *tls_opts[i].host && strcmp(host, *tls_opts[i].host) != 0)
+            return ms_cli_usage(cmd, "%s: host '%s' differs from the clear-text listener's '%s'",
+                                tls_opts[i].opt, host, *tls_opts[i].host);
+        if (host && !*tls_opts[i].host)
+            *tls_opts[i].host = g_steal_pointer(&host);
+    }
+    cfg.tls_cert = g_strdup(cert_s);
+    cfg.tls_key = g_strdup(key_s);
+    cfg.allow_plaintext_auth = plaintext_auth;
     if (speed_s && strcmp(speed_s, "max") == 0) {
         cfg.speed = 0.0;
     } else if (speed_s) {

@@ -407,7 +407,8 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
         if (sinks[i].json)
             ms_json_sink_write_ids(sinks[i].json, ms_world_mail(g_ptr_array_index(worlds, i)), i,
                                    k);
-        rc = MAX(rc, close_pcap(sinks[i].pcap, o));
+        int prc = close_pcap(sinks[i].pcap, o); /* once: MAX() evaluates twice */
+        rc = MAX(rc, prc);
     }
     if (!ms_world_merge_parts((MsWorld *const *) worlds->pdata, k, &error)) {
         fprintf(stderr, "mailsim run: %s\n", error->message);
@@ -460,7 +461,8 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
     long rss_run = ms_cli_peak_rss_kb(); /* before the records are gathered and merged */
     if (!ok)
         fprintf(stderr, "mailsim run: rank %u: %s\n", rank, error->message);
-    rc = MAX(rc, close_pcap(sinks.pcap, o));
+    int prc = close_pcap(sinks.pcap, o); /* once: MAX() evaluates twice */
+    rc = MAX(rc, prc);
     if (sinks.json)
         ms_json_sink_write_ids(sinks.json, ms_world_mail(w), rank, k);
     g_autoptr(GBytes) records = ms_mail_export_records(ms_world_mail(w));
@@ -664,7 +666,8 @@ ms_cmd_run(int argc, char **argv)
         fprintf(stderr, "mailsim run: --tls-keylog: '%s': %s\n", keylog_path, g_strerror(errno));
         rc = MS_EXIT_FAILED;
     }
-    rc = MAX(rc, close_pcap(sinks.pcap, &o));
+    int prc = close_pcap(sinks.pcap, &o); /* once: MAX() evaluates twice */
+    rc = MAX(rc, prc);
     g_autoptr(MsStatsTable) t = ms_stats_collect(w);
     return report(w, t, sinks.pcap, &o, stats_path, rc);
 }

@@ -35,6 +35,14 @@
  *    refused with 552 5.3.4 at its end (RFC 1870 6.3).
  *  - After max_errors protocol errors (5xx for syntax or sequence) the
  *    session ends with 421 4.7.0, like Postfix's smtpd_hard_error_limit.
+ *  - After the 220 to STARTTLS nothing more is read until the caller says
+ *    the handshake is done: the rest of the buffer and every later feed
+ *    are dropped, and the session then starts afresh (RFC 3207 4.2).
+ *    Commands a man in the middle appends behind a client's STARTTLS
+ *    would otherwise run inside the protected session (CVE-2011-0411).
+ *    Before TLS, tls_required refuses every command but HELO, EHLO,
+ *    STARTTLS, RSET, NOOP, HELP and QUIT with 530 5.7.0 (RFC 3207 4), and
+ *    auth_requires_tls AUTH (Postfix: 504 5.5.4), and EHLO hides AUTH.
  *  - Enhanced status codes are sent once the client said EHLO, on 2xx, 4xx
  *    and 5xx replies except the greeting and the replies to HELO/EHLO
  *    (RFC 2034 3), in the MAILSIM dialect; see "Dialects" for the others.
@@ -1141,15 +1149,31 @@ cmd_starttls(MsSmtpServer *srv, const char *arg)
     srv->wants_tls = TRUE;
 }
 
-/* RFC 3207 4: before TLS a server that requires it refuses the commands
- * of a mail transaction with 530 (Postfix's smtpd_tls_security_level =
- * encrypt, smtpd.c mail_cmd; here RCPT and DATA too, so a pipelining
- * client gets the reason on every line). */
+/* RFC 3207 4: before TLS a server that requires it refuses every command
+ * but the few a client needs to get there with 530 (Postfix's
+ * smtpd_tls_security_level = encrypt: smtpd.c lets only the commands
+ * flagged SMTPD_CMD_FLAG_PRE_TLS through, HELO, EHLO, STARTTLS, RSET, NOOP
+ * and QUIT; HELP is kept too). So AUTH gets 530 here, not the 504 of
+ * smtpd_tls_auth_only alone, and a pipelining client gets the reason on
+ * every line. */
 static gboolean
 tls_gate(MsSmtpServer *srv, Verb v)
 {
-    if (!srv->tls_required || srv->tls || (v != V_MAIL && v != V_RCPT && v != V_DATA))
+    if (!srv->tls_required || srv->tls)
         return FALSE;
+    switch (v) {
+    case V_HELO:
+    case V_EHLO:
+    case V_STARTTLS:
+    case V_RSET:
+    case V_NOOP:
+    case V_QUIT:
+    case V_HELP:
+    case V_UNKNOWN:
+        return FALSE;
+    default:
+        break;
+    }
     protocol_error(srv, 530, "5.7.0", "Must issue a STARTTLS command first");
     return TRUE;
 }

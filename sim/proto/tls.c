@@ -27,6 +27,9 @@
  *    close_notify, so a reply already in flight is not lost.
  *  - ms_tls_close() during the handshake with data waiting sends that data
  *    and the close_notify once the handshake completes.
+ *  - ms_tls_eof() without a close_notify received is a truncation (RFC 8446
+ *    6.1) and FAILS the session, even after the last reply: a caller that
+ *    does not care may ignore it, but only it can tell the cut from the end.
  *
  * Ownership: the endpoint copies its configuration (the chain's GBytes are
  * referenced); take_output/take_plaintext hand their GBytes to the caller.
@@ -107,6 +110,27 @@ ms_tls_feed(MsTls *tls, const guint8 *data, gsize len)
         return;
     g_byte_array_append(tls->in, data, (guint) len);
     ms__tls_read_records(tls);
+}
+
+void
+ms_tls_eof(MsTls *tls)
+{
+    g_return_if_fail(tls != NULL);
+    if (tls->state == MS_TLS_FAILED || tls->close_received)
+        return;
+    g_free(tls->error);
+    if (tls->in->len > 0)
+        tls->error = g_strdup_printf("connection closed in the middle of a record (%u octets of "
+                                     "it received)",
+                                     tls->in->len);
+    else if (tls->hsbuf->len > 0 || tls->state == MS_TLS_HANDSHAKING)
+        tls->error = g_strdup("connection closed during the handshake");
+    else
+        tls->error = g_strdup("connection closed without close_notify: the data may have been "
+                              "truncated");
+    tls->state = MS_TLS_FAILED;
+    g_byte_array_set_size(tls->in, 0);
+    g_byte_array_set_size(tls->pending, 0);
 }
 
 static void
@@ -328,7 +352,7 @@ on_alert(MsTls *tls, const guint8 *data, gsize len)
 void
 ms__tls_on_content(MsTls *tls, guint8 type, const guint8 *data, gsize len)
 {
-    if (type != TLS_CT_HANDSHAKE && tls->hsbuf->len > 0 && type != TLS_CT_ALERT)
+    if (type != TLS_CT_HANDSHAKE && tls->hsbuf->len > 0)
         return (void) ms__tls_fail(tls, TLS_AL_UNEXPECTED_MESSAGE,
                                    "a handshake message was interrupted by other records");
     switch (type) {

@@ -135,14 +135,18 @@ server_hello(MsTls *tls, const guint8 *m, gsize len)
         return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
                                    "HelloRetryRequest although our ClientHello carried the only "
                                    "key share we offer (x25519)");
+    /* the version first: a TLS 1.2 server's extensions are not ours to
+     * refuse one by one, it is told it speaks the wrong version */
     MsTlsExt want[] = { { .type = TLS_EXT_SUPPORTED_VERSIONS }, { .type = TLS_EXT_KEY_SHARE } };
-    if (!ms__tls_extensions(tls, block, want, G_N_ELEMENTS(want), FALSE, "ServerHello"))
+    if (!ms__tls_extensions(tls, block, want, G_N_ELEMENTS(want), TRUE, "ServerHello"))
         return;
     guint chosen = ms__tls_get_uint(&want[0].body, 2);
     if (!want[0].present || !want[0].body.ok || want[0].body.n != 0 || chosen != TLS_VERSION_13)
         return (void) ms__tls_fail(tls, TLS_AL_PROTOCOL_VERSION,
                                    "server did not choose TLS 1.3 (legacy version 0x%04x)",
                                    version);
+    if (!ms__tls_extensions(tls, block, want, G_N_ELEMENTS(want), FALSE, "ServerHello"))
+        return;
     if (sid.n != tls->session_id_len || memcmp(sid.p, tls->session_id, sid.n) != 0)
         return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
                                    "ServerHello does not echo our legacy_session_id");

@@ -17,16 +17,19 @@
  *  - ChangeCipherSpec records of the single octet 1 are dropped between the
  *    first ClientHello and the end of the handshake (RFC 8446 5); anything
  *    else of that type, or one after the handshake, is unexpected_message.
- *  - An alert in clear is accepted even after keys are set: a peer that
- *    failed to parse our ServerHello has no keys yet and must still be
- *    heard (its reason reaches ms_tls_error()).
+ *  - An alert in clear is accepted while the handshake runs, even after
+ *    keys are set: a peer that failed to parse our ServerHello has no keys
+ *    yet and must still be heard (its reason reaches ms_tls_error()). Once
+ *    the handshake is over, one is unexpected_message: anyone on the path
+ *    could forge it.
  *  - Zero-length handshake and alert fragments are refused (5.1);
  *    zero-length application data is accepted and yields nothing.
  *
  * Output: contents are cut into records of at most 2^14 octets; with a
  * write key each record is sealed (inner type appended, no padding). The
- * client's records in clear carry legacy_record_version 0x0301, as
- * OpenSSL's and GnuTLS's first flight do; all others 0x0303.
+ * client's handshake records in clear (its ClientHello) carry
+ * legacy_record_version 0x0301, as OpenSSL's and GnuTLS's do; all others
+ * 0x0303 (RFC 8446 5.1).
  *
  * Costs: one copy of each record into the output; opening decrypts in
  * place in a scratch buffer. */
@@ -231,6 +234,9 @@ handle_record(MsTls *tls, const guint8 *hdr, const guint8 *body, gsize len, GByt
     else if (tls->rd.active && type == TLS_CT_HANDSHAKE)
         ms__tls_fail(tls, TLS_AL_UNEXPECTED_MESSAGE,
                      "handshake record in clear after the keys were set");
+    else if (tls->hs == TLS_ST_CONNECTED)
+        ms__tls_fail(tls, TLS_AL_UNEXPECTED_MESSAGE,
+                     "alert in clear after the handshake (RFC 8446 5: records are protected)");
     else if (len > TLS_MAX_PLAINTEXT)
         ms__tls_fail(tls, TLS_AL_RECORD_OVERFLOW, "record of %zu octets in clear, over 2^14", len);
     else if (len == 0)

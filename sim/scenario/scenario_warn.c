@@ -37,7 +37,11 @@
  *    expectation that needs it delivered can never hold);
  *  - a host with no link; a <check> or check-every= of a client without a
  *    pop3= server (it downloads nothing); a fault at exactly until= (later
- *    is an error).
+ *    is an error);
+ *  - in a world with TLS, a client that insists on TLS (smtp-tls or
+ *    pop3-tls starttls, stls or implicit) against a server without a
+ *    certificate, or one without TLS against a server that takes logins
+ *    only inside TLS (auth-only): it can never log in.
  * Not decided here (they depend on routing, timing or load): whether a given
  * link is ever used, whether a retry schedule fits in the run, whether load
  * or loss make a delivery fail.
@@ -677,6 +681,40 @@ check_expects(Checker *C)
     }
 }
 
+/* Clients whose logins can never happen, for want of TLS on one side. */
+static void
+check_tls(Checker *C)
+{
+    const MsScenario *sc = C->sc;
+    if (!sc->tls)
+        return;
+    for (guint i = 0; i < sc->clients->len; i++) {
+        const MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, i);
+        const gint server[2] = { c->smtp, c->pop3 };
+        const gint mode[2] = { c->smtp_tls, c->pop3_tls };
+        static const char *const attr[2] = { "smtp-tls", "pop3-tls" };
+        static const char *const what[2] = { "every message it sends stays in its outbox",
+                                             "it never downloads anything" };
+        for (guint k = 0; k < 2; k++) {
+            if (server[k] < 0 || host_at(sc, (guint) server[k])->mailserver < 0)
+                continue;
+            const MsScenarioMailserver *m = &g_array_index(
+                sc->mailservers, MsScenarioMailserver, host_at(sc, (guint) server[k])->mailserver);
+            gboolean wants = mode[k] != 0; /* absent (-1): STARTTLS/STLS */
+            if (wants && !m->tls.certificate)
+                warn(C, c->line,
+                     "element 'client' attribute '%s': client '%s' requires TLS, but mailserver "
+                     "'%s' has no certificate (certificate=\"none\"): %s",
+                     attr[k], host_at(sc, c->host)->id, host_at(sc, m->host)->id, what[k]);
+            else if (!wants && m->tls.certificate && m->tls.auth_only)
+                warn(C, c->line,
+                     "element 'client' attribute '%s': client '%s' logs in without TLS, but "
+                     "mailserver '%s' takes logins only inside TLS (auth-only): %s",
+                     attr[k], host_at(sc, c->host)->id, host_at(sc, m->host)->id, what[k]);
+        }
+    }
+}
+
 static void
 check_hosts_and_faults(Checker *C)
 {
@@ -748,6 +786,7 @@ ms_scenario_warnings(const MsScenario *sc)
     check_messages_sent(&C);
     check_sender_domains(&C);
     check_expects(&C);
+    check_tls(&C);
     if (C.adj)
         g_ptr_array_unref(C.adj);
     g_array_sort(out, warning_cmp);

@@ -2,6 +2,7 @@
 free loopback ports, read the ports it prints, stop it with SIGTERM and
 parse the statistics it prints. Every socket has a timeout and every
 script arms an alarm, so no test can hang make check."""
+import atexit
 import os
 import re
 import select
@@ -24,14 +25,21 @@ def arm(seconds=120):
 
 
 class Bridge:
-    def __init__(self, *args, scenario=None, pop3="0", quiet=True):
-        cmd = [MAILSIM, "bridge", "--smtp", "0", "--pop3", pop3] + (["-q"] if quiet else []) + list(args)
+    """plaintext_auth: pass --allow-plaintext-auth, as the scripts written
+    before TLS need (their clients log in without it); tls.py does not."""
+
+    def __init__(self, *args, scenario=None, pop3="0", quiet=True, plaintext_auth=True):
+        cmd = ([MAILSIM, "bridge", "--smtp", "0", "--pop3", pop3] + (["-q"] if quiet else [])
+               + (["--allow-plaintext-auth"] if plaintext_auth else []) + list(args))
         if scenario:
             cmd.append(scenario)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # A failed check exits the script (SystemExit): never leave the bridge behind.
+        atexit.register(self._reap)
         self.head = b""
         deadline = time.time() + TIMEOUT
-        while b"\n" not in self.head:
+        # "bridge: tls-cert FILE ...", then "bridge: smtp ... speed X".
+        while not re.search(rb"^bridge: .* speed \S+\n", self.head, re.M):
             if time.time() > deadline or self.proc.poll() is not None:
                 raise SystemExit("bridge did not start: %r %r" % (self.head, self.proc.stderr.read()))
             r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
@@ -41,10 +49,21 @@ class Bridge:
         if not m:
             raise SystemExit("no ports in %r" % self.head)
         self.smtp_port, self.pop3_port = int(m.group(1)), int(m.group(2))
+        m = re.search(rb"smtps [\d.]+:(\d+)", self.head)
+        self.smtps_port = int(m.group(1)) if m else None
+        m = re.search(rb"pop3s [\d.]+:(\d+)", self.head)
+        self.pop3s_port = int(m.group(1)) if m else None
+        m = re.search(rb"^bridge: tls-cert (\S+) ", self.head, re.M)
+        self.cert = m.group(1).decode() if m else None
         # Drain the narration as it comes: a full pipe would block the bridge.
         self.chunks = []
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
+
+    def _reap(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def _drain(self):
         while True:
@@ -114,10 +133,14 @@ def check(cond, what):
     print("ok   " + what)
 
 
-def pop3_fetch_all(port, user, password, delete=True):
-    """All messages of a maildrop, as raw bytes (CRLF), deleted after."""
+def pop3_fetch_all(port, user, password, delete=True, cafile=None):
+    """All messages of a maildrop, as raw bytes (CRLF), deleted after.
+    Logs in after STLS (verifying the bridge's certificate when `cafile` is
+    given), which works whether or not the bridge requires it."""
     import poplib
+    import ssl
     p = poplib.POP3("127.0.0.1", port, timeout=TIMEOUT)
+    p.stls(ssl.create_default_context(cafile=cafile) if cafile else ssl._create_unverified_context())
     p.user(user)
     p.pass_(password)
     count, _ = p.stat()

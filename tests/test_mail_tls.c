@@ -1,0 +1,331 @@
+/* TLS inside the simulation, end to end through the built mailsim: lesson
+ * 1's world (which speaks TLS) with the policies and faults of
+ * sim/mail/mta_profile.h changed one at a time, as Postfix would behave:
+ *   - smtp-security-level encrypt against a server without TLS defers with
+ *     Postfix's "TLS is required, but was not offered by host ...";
+ *   - verify against a wrong-name, expired or self-signed certificate
+ *     defers with the reason; verify against a good one delivers;
+ *   - may and encrypt do not verify: a self-signed MX still gets the mail,
+ *     inside TLS, with an aside on what the check would have found;
+ *   - an MX at encrypt refuses a sender that cannot start TLS (530 5.7.0);
+ *   - implicit TLS on 465 and 995; a client without TLS against a server
+ *     with auth-only is never offered AUTH;
+ *   - the new <expect> kinds fail when they should (exit status 1), and are
+ *     refused in a world without TLS (exit status 2, file:line);
+ *   - same seed, byte-identical capture and key log; another seed, other
+ *     keys.
+ * Tests run from the repository root (as `make run-tests` does). */
+#include "testlib.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+#define LESSON1 "scenarios/teaching/01-first-email.xml"
+
+typedef struct {
+    const char *from, *to;
+} Edit;
+
+/* Lesson 1 with each edit applied (the `from` text must occur once),
+ * written into dir. Returns the file's path (caller frees). */
+static char *
+variant(const char *dir, const char *name, const Edit *edits, guint n)
+{
+    g_autofree char *text = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents(LESSON1, &text, NULL, NULL));
+    g_autoptr(GString) s = g_string_new(text);
+    for (guint i = 0; i < n; i++) {
+        const char *at = strstr(s->str, edits[i].from);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+        CU_ASSERT_PTR_NULL(strstr(at + 1, edits[i].from));
+        gsize pos = (gsize) (at - s->str);
+        g_string_erase(s, (gssize) pos, (gssize) strlen(edits[i].from));
+        g_string_insert(s, (gssize) pos, edits[i].to);
+    }
+    char *path = g_build_filename(dir, name, NULL);
+    CU_ASSERT_FATAL(g_file_set_contents(path, s->str, -1, NULL));
+    return path;
+}
+
+#define ISP_USER  "<user name=\"alice\" password=\"wonderland\"/>"
+#define CORP_USER "<user name=\"sales\" password=\"quarterly-numbers\"/>"
+#define ALICE     "smtp=\"smtp-isp\" pop3=\"smtp-isp\"/>"
+#define SALES     "pop3=\"mx-corp\"/>"
+
+/* Runs `mailsim run file -q` plus extra arguments; returns the status. */
+static int
+run(const char *file, char **out, const char *extra1, const char *extra2)
+{
+    const char *argv[] = { ms_test_mailsim_path(), "run", file, "-q", extra1, extra2, NULL };
+    g_autofree char *err = NULL;
+    int rc = ms_test_spawn(argv, out, &err);
+    if (rc == 2)
+        g_printerr("(%s: exit 2: %.300s)\n", file, err ? err : "");
+    return rc;
+}
+
+static gboolean
+has(const char *out, const char *what)
+{
+    gboolean ok = out && strstr(out, what) != NULL;
+    if (!ok)
+        fprintf(stderr, "\nmissing \"%s\" in:\n%s\n", what, out ? out : "(nothing)");
+    return ok;
+}
+
+typedef struct {
+    const char *name;
+    Edit edits[3];
+    guint n;
+    int status;           /* exit status: 0 all checks pass, 1 some fail */
+    const char *must[3];  /* lines the output must hold */
+    const char *must_not; /* and one it must not, or NULL */
+} Case;
+
+static void
+test_policies(void)
+{
+    static const Case cases[] = {
+        { "encrypt-no-tls",
+          { { ISP_USER, ISP_USER "<tls smtp-security-level=\"encrypt\"/>" },
+            { CORP_USER, CORP_USER "<tls certificate=\"none\"/>" },
+            { SALES, "pop3-tls=\"none\" " SALES } },
+          3,
+          1,
+          { "keeps the message for diversicomcorp.com in its queue (TLS is required, but was "
+            "not offered by host mx.diversicomcorp.com[203.0.113.25])",
+            "m1       -> sales@diversicomcorp.com     queued", NULL },
+          "delivered after" },
+        { "verify-wrong-name",
+          { { ISP_USER, ISP_USER "<tls smtp-security-level=\"verify\"/>" },
+            { CORP_USER, CORP_USER "<tls certificate=\"wrong-name\"/>" } },
+          2,
+          1,
+          { "keeps the message for diversicomcorp.com in its queue (TLS with "
+            "mx.diversicomcorp.com failed: certificate verification failed: certificate for "
+            "www.diversicomcorp.com does not name mx.diversicomcorp.com)",
+            "m1       -> sales@diversicomcorp.com     queued", NULL },
+          NULL },
+        { "verify-expired",
+          { { ISP_USER, ISP_USER "<tls smtp-security-level=\"verify\"/>" },
+            { CORP_USER, CORP_USER "<tls certificate=\"expired\"/>" } },
+          2,
+          1,
+          { "keeps the message for diversicomcorp.com in its queue (TLS with "
+            "mx.diversicomcorp.com failed: certificate verification failed: certificate for "
+            "mx.diversicomcorp.com expired",
+            "m1       -> sales@diversicomcorp.com     queued", NULL },
+          NULL },
+        { "verify-good",
+          { { ISP_USER, ISP_USER "<tls smtp-security-level=\"verify\"/>" } },
+          1,
+          0,
+          { "hops: 2 encrypted, 0 in the clear",
+            "m1       -> sales@diversicomcorp.com     delivered", NULL },
+          "would not pass a check" },
+        { "may-self-signed",
+          { { CORP_USER, CORP_USER "<tls certificate=\"self-signed\"/>" },
+            { SALES, "pop3-tls=\"none\" " SALES } },
+          2,
+          1, /* the POP3 login is then in the clear: no-clear-password fails */
+          { "(the certificate would not pass a check: certificate for mx.diversicomcorp.com is "
+            "self-signed",
+            "hops: 2 encrypted, 0 in the clear", "FAIL  " },
+          NULL },
+        { "encrypt-self-signed",
+          { { ISP_USER, ISP_USER "<tls smtp-security-level=\"encrypt\"/>" },
+            { CORP_USER, CORP_USER "<tls certificate=\"self-signed\" auth-only=\"false\"/>" },
+            { SALES, "pop3-tls=\"none\" " SALES } },
+          3,
+          1,
+          { "hops: 2 encrypted, 0 in the clear",
+            "m1       -> sales@diversicomcorp.com     delivered", "FAIL  " },
+          NULL },
+        { "mx-encrypt-sender-without-tls",
+          { { ISP_USER, ISP_USER "<tls certificate=\"none\" auth-only=\"false\"/>" },
+            { CORP_USER, CORP_USER "<tls smtpd-security-level=\"encrypt\"/>" },
+            { ALICE, "smtp-tls=\"none\" " ALICE } },
+          3,
+          1,
+          { "530 5.7.0 Must issue a STARTTLS command first",
+            "m1       -> sales@diversicomcorp.com     bounced", NULL },
+          NULL },
+        { "implicit-465-995",
+          { { ALICE, "smtp-tls=\"implicit\" pop3-tls=\"implicit\" " ALICE },
+            { SALES, "pop3-tls=\"implicit\" " SALES } },
+          2,
+          0,
+          { "logins: 2 inside TLS, 0 in the clear", "TLS: 3 handshakes, 0 failed", NULL },
+          NULL },
+        { "client-without-tls-auth-only",
+          { { ALICE, "smtp-tls=\"none\" " ALICE } },
+          1,
+          1,
+          { "refused at submission", "hops: 0 encrypted, 0 in the clear", NULL },
+          "logins: 2" },
+    };
+    g_autofree char *dir = g_dir_make_tmp("mailsim-tls-XXXXXX", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        const Case *c = &cases[i];
+        g_autofree char *name = g_strdup_printf("%s.xml", c->name);
+        g_autofree char *file = variant(dir, name, c->edits, c->n);
+        g_autofree char *out = NULL;
+        g_autofree char *full = NULL;
+        int rc = run(file, &out, NULL, NULL);
+        /* The full narration (not -q) for the lines told along the way. */
+        const char *argv[] = { ms_test_mailsim_path(), "run", file, "--no-colour", NULL };
+        g_autofree char *err = NULL;
+        ms_test_spawn(argv, &full, &err);
+        if (rc != c->status)
+            fprintf(stderr, "\n%s: exit %d, wanted %d\n%s\n", c->name, rc, c->status, out);
+        CU_ASSERT_EQUAL(rc, c->status);
+        for (guint k = 0; k < G_N_ELEMENTS(c->must) && c->must[k]; k++) {
+            CU_ASSERT(has(full, c->must[k]));
+        }
+        if (c->must_not)
+            CU_ASSERT(!strstr(full, c->must_not));
+        g_unlink(file);
+    }
+    g_rmdir(dir);
+}
+
+/* The new <expect> kinds, against a run where Alice's program logs in and
+ * submits in the clear (auth-only off): the ones that must fail fail. */
+static void
+test_expect_kinds(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("mailsim-tls-XXXXXX", NULL);
+    static const Edit edits[] = {
+        { ISP_USER, ISP_USER "<tls auth-only=\"false\"/>" },
+        { ALICE, "smtp-tls=\"none\" " ALICE },
+        { "<expect kind=\"encrypted\" message=\"m1\" count=\"2\"/>",
+          "<expect kind=\"encrypted\" message=\"m1\" count=\"2\"/>\n"
+          "  <expect kind=\"encrypted\" message=\"m1\" count=\"1\"/>\n"
+          "  <expect kind=\"encrypted\" message=\"m1\"/>\n"
+          "  <expect kind=\"login-encrypted\" client=\"pc-sales\"/>\n"
+          "  <expect kind=\"login-encrypted\" client=\"pc-alice\"/>" },
+    };
+    g_autofree char *file = variant(dir, "expects.xml", edits, G_N_ELEMENTS(edits));
+    g_autofree char *out = NULL;
+    int rc = run(file, &out, NULL, NULL);
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT(has(out, "FAIL  "));
+    CU_ASSERT(has(out, "mail m1 crosses 2 hops inside TLS (got: 1 encrypted, 1 in the clear)"));
+    CU_ASSERT(has(out, "PASS  "));
+    CU_ASSERT(has(out, "mail m1 crosses 1 hop inside TLS (got: 1 encrypted, 1 in the clear)"));
+    CU_ASSERT(has(out, "mail m1 crosses every hop inside TLS (got: 1 encrypted, 1 in the clear)"));
+    CU_ASSERT(
+        has(out, "pc-sales logs in only inside TLS (got: 1 login inside TLS, 0 in the clear)"));
+    CU_ASSERT(
+        has(out, "pc-alice logs in only inside TLS (got: 0 logins inside TLS, 1 in the clear)"));
+    CU_ASSERT(
+        has(out, "every client logs in only inside TLS (got: 1 login inside TLS, 1 in the clear)"));
+    CU_ASSERT(
+        has(out, "no password crosses a link in the clear (got: 1 in the clear, 1 inside TLS)"));
+    /* Each of those lines is a FAIL but the two counted ones. */
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    guint fails = 0, passes = 0;
+    for (char **l = lines; *l; l++) {
+        fails += g_str_has_prefix(*l, "FAIL  ");
+        passes += g_str_has_prefix(*l, "PASS  ");
+    }
+    /* FAIL: count=2, every hop, login-encrypted of all and of pc-alice,
+     * no-clear-password. PASS: lesson 1's first four, count=1, pc-sales. */
+    CU_ASSERT_EQUAL(fails, 5);
+    CU_ASSERT_EQUAL(passes, 6);
+    g_unlink(file);
+
+    /* In a world without TLS the kinds are refused with file:line. */
+    static const Edit off[] = {
+        { " tls=\"true\"", "" },
+    };
+    g_autofree char *plain = variant(dir, "plain.xml", off, 1);
+    g_autofree char *out2 = NULL;
+    int rc2 = run(plain, &out2, NULL, NULL);
+    CU_ASSERT_EQUAL(rc2, 2);
+    g_unlink(plain);
+    /* smtpd-security-level="verify" is a client level: refused. */
+    static const Edit bad[] = {
+        { CORP_USER, CORP_USER "<tls smtpd-security-level=\"verify\"/>" },
+    };
+    g_autofree char *badf = variant(dir, "bad.xml", bad, 1);
+    const char *argv[] = { ms_test_mailsim_path(), "validate", badf, NULL };
+    g_autofree char *vo = NULL, *ve = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(argv, &vo, &ve), 2);
+    CU_ASSERT(has(ve, "bad.xml:"));
+    CU_ASSERT(has(ve, "'verify' is a client level"));
+    g_unlink(badf);
+    g_rmdir(dir);
+}
+
+/* Same seed: byte-identical capture and key log; another seed: other keys
+ * (every random value comes from the hosts' seeded TLS streams). */
+static void
+test_deterministic(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("mailsim-tls-XXXXXX", NULL);
+    char *texts[3][2] = { { NULL } }; /* capture's SHA-256, key log */
+    for (guint i = 0; i < 3; i++) {
+        g_autofree char *pcap = g_strdup_printf("%s/run%u.pcapng", dir, i);
+        g_autofree char *keys = g_strdup_printf("%s/run%u.keys", dir, i);
+        const char *argv[] = { ms_test_mailsim_path(),
+                               "run",
+                               LESSON1,
+                               "-q",
+                               "--pcap",
+                               pcap,
+                               "--tls-keylog",
+                               keys,
+                               "--seed",
+                               i == 2 ? "2" : "1",
+                               NULL };
+        g_autofree char *o = NULL, *e = NULL;
+        CU_ASSERT_EQUAL(ms_test_spawn(argv, &o, &e), 0);
+        gsize n = 0;
+        g_autofree char *data = NULL;
+        CU_ASSERT(g_file_get_contents(pcap, &data, &n, NULL));
+        texts[i][0] = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *) data, n);
+        CU_ASSERT(g_file_get_contents(keys, &texts[i][1], NULL, NULL));
+        g_unlink(pcap);
+        g_unlink(keys);
+    }
+    CU_ASSERT_STRING_EQUAL(texts[0][0], texts[1][0]);
+    CU_ASSERT_STRING_EQUAL(texts[0][1], texts[1][1]);
+    CU_ASSERT_STRING_NOT_EQUAL(texts[0][1], texts[2][1]);
+    /* Three sessions, five secrets each (NSS key log labels of TLS 1.3). */
+    g_auto(GStrv) lines = g_strsplit(texts[0][1], "\n", -1);
+    guint n = 0;
+    for (char **l = lines; *l; l++)
+        if (**l) {
+            n++;
+            CU_ASSERT(g_str_has_prefix(*l, "CLIENT_HANDSHAKE_TRAFFIC_SECRET ") ||
+                      g_str_has_prefix(*l, "SERVER_HANDSHAKE_TRAFFIC_SECRET ") ||
+                      g_str_has_prefix(*l, "CLIENT_TRAFFIC_SECRET_0 ") ||
+                      g_str_has_prefix(*l, "SERVER_TRAFFIC_SECRET_0 ") ||
+                      g_str_has_prefix(*l, "EXPORTER_SECRET "));
+        }
+    CU_ASSERT_EQUAL(n, 15);
+    for (guint i = 0; i < 3; i++)
+        for (guint k = 0; k < 2; k++)
+            g_free(texts[i][k]);
+    /* A key log file that cannot be written is a usage error. */
+    const char *argv[] = { ms_test_mailsim_path(),  "run", LESSON1, "-q", "--tls-keylog",
+                           "/nonexistent-dir/keys", NULL };
+    g_autofree char *o = NULL, *e = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(argv, &o, &e), 2);
+    CU_ASSERT(has(e, "--tls-keylog"));
+    g_rmdir(dir);
+}
+
+int
+main(void)
+{
+    static const MsTestCase tests[] = {
+        { "policies as Postfix has them", test_policies },
+        { "expect kinds, failing where they must", test_expect_kinds },
+        { "same seed, same records and keys", test_deterministic },
+        { NULL, NULL },
+    };
+    return ms_test_main("mail_tls", tests);
+}
