@@ -26,6 +26,18 @@ variant(const char *from, const char *to)
     return g_string_free(s, FALSE);
 }
 
+/* text with `from` (once) replaced by `to`. */
+static char *
+replace_once(const char *text, const char *from, const char *to)
+{
+    const char *at = strstr(text, from);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    GString *s = g_string_new_len(text, at - text);
+    g_string_append(s, to);
+    g_string_append(s, at + strlen(from));
+    return g_string_free(s, FALSE);
+}
+
 /* Runs `mailsim run` on xml (a file is written for it); returns the exit
  * status and the narration. */
 static int
@@ -168,6 +180,66 @@ test_sender_level_encrypt(void)
     CU_ASSERT(check_is(out, line_of("kind=\"tls-deferred\" message=\"m2\""), "PASS"));
 }
 
+/* Lesson 13 with DANE (RFC 7672) in place of MTA-STS: the sender at level
+ * dane, Carol's zone signed and publishing a TLSA record for her MX's key. */
+static char *
+dane_variant(const char *zone_attrs, const char *tlsa, gboolean attacker)
+{
+    g_autofree char *a =
+        variant("smtp-security-level=\"may\" mta-sts=\"true\"", "smtp-security-level=\"dane\"");
+    g_autofree char *b =
+        replace_once(a, "<zone name=\"safe-mail.example\" server=\"dns\" ttl=\"1h\">", zone_attrs);
+    g_autofree char *c = replace_once(
+        b,
+        "<mta-sts id=\"20261207\" mode=\"enforce\" mx=\"mx.safe-mail.example\" max-age=\"86400\"/>",
+        tlsa);
+    return attacker ? g_steal_pointer(&c)
+                    : replace_once(c,
+                                   "<fault kind=\"strip-starttls\" target=\"r-ix\" at=\"0s\" "
+                                   "duration=\"5min\"/>",
+                                   "");
+}
+
+static void
+test_dane(void)
+{
+    /* signed, matching: the stripped session is refused, the later one
+     * authenticated by the record */
+    g_autofree char *xml =
+        dane_variant("<zone name=\"safe-mail.example\" server=\"dns\" ttl=\"1h\" dnssec=\"true\">",
+                     "<tlsa host=\"mx-c\"/>", TRUE);
+    g_autofree char *out = NULL;
+    CU_ASSERT_EQUAL(run_text(xml, &out), 0);
+    CU_ASSERT(strstr(out, "asks DNS for the TLSA records of _25._tcp.mx.safe-mail.example") !=
+              NULL);
+    CU_ASSERT(strstr(out, "mx.safe-mail.example publishes signed TLSA records, so TLS is "
+                          "mandatory (DANE, RFC 7672 2.2): STARTTLS was not offered") != NULL);
+    CU_ASSERT(strstr(out, "DANE check of mx.safe-mail.example: authenticated") != NULL);
+    CU_ASSERT(strstr(out, "mx.isp-b.net publishes no TLSA record: DANE does not apply") != NULL);
+    CU_ASSERT_EQUAL(strstr(out, "FAIL "), NULL);
+
+    /* not signed: the records cannot be trusted, m2 goes in clear */
+    g_autofree char *unsigned_xml =
+        dane_variant("<zone name=\"safe-mail.example\" server=\"dns\" ttl=\"1h\">",
+                     "<tlsa host=\"mx-c\"/>", TRUE);
+    g_autofree char *out2 = NULL;
+    CU_ASSERT_NOT_EQUAL(run_text(unsigned_xml, &out2), 0);
+    CU_ASSERT(strstr(out2, "come from a zone without DNSSEC") != NULL);
+    CU_ASSERT(check_is(out2, line_of("kind=\"tls-deferred\" message=\"m2\""), "FAIL"));
+    CU_ASSERT(check_is(out2, line_of("kind=\"encrypted\" message=\"m2\""), "FAIL"));
+
+    /* a record for another server's key, no attacker: the handshake fails
+     * the DANE check and the message stays queued */
+    g_autofree char *wrong_xml =
+        dane_variant("<zone name=\"safe-mail.example\" server=\"dns\" ttl=\"1h\" dnssec=\"true\">",
+                     "<tlsa host=\"mx-c\" key-of=\"mx-b\"/>", FALSE);
+    g_autofree char *out3 = NULL;
+    CU_ASSERT_NOT_EQUAL(run_text(wrong_xml, &out3), 0);
+    CU_ASSERT(strstr(out3, "DANE check of mx.safe-mail.example: failed") != NULL);
+    CU_ASSERT(strstr(out3, "certificate verification failed: DANE: ") != NULL);
+    CU_ASSERT(check_is(out3, line_of("kind=\"delivered\" message=\"m2\""), "FAIL"));
+}
+
 /* Bad input names the file and the line, exit 2. */
 static void
 test_bad_input(void)
@@ -181,6 +253,12 @@ test_bad_input(void)
         { " mx=\"mx.safe-mail.example\"", "", "attribute 'mx': missing" },
         { "max-age=\"86400\"", "max-age=\"31557601\"", "max-age" },
         { "mode=\"enforce\"", "mode=\"always\"", "mode" },
+        { "<mta-sts id=\"20261207\" mode=\"enforce\" mx=\"mx.safe-mail.example\" "
+          "max-age=\"86400\"/>",
+          "<tlsa host=\"mx-b\"/>", "outside zone 'safe-mail.example'" },
+        { "<mta-sts id=\"20261207\" mode=\"enforce\" mx=\"mx.safe-mail.example\" "
+          "max-age=\"86400\"/>",
+          "<tlsa host=\"mx-c\" key-of=\"r-c\"/>", "host 'r-c' has no mail server speaking TLS" },
     };
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *xml = variant(cases[i].from, cases[i].to);
@@ -213,6 +291,7 @@ main(void)
         { "an attacker on a link, on and off the path", test_attacker_on_link },
         { "MTA-STS testing mode only reports", test_testing_mode },
         { "a sender at level encrypt defers", test_sender_level_encrypt },
+        { "DANE: signed, unsigned, mismatched", test_dane },
         { "bad <fault> and <mta-sts> input", test_bad_input },
         { NULL, NULL },
     };

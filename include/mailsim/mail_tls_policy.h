@@ -6,6 +6,7 @@
 #pragma once
 
 #include "mailsim/mail.h"
+#include "mailsim/tls_pki.h"
 
 G_BEGIN_DECLS
 
@@ -31,6 +32,15 @@ gboolean ms_mail_tls_policy_publish_sts(MsMail *mail, const char *domain, const 
 
 /* Whether server's MTA looks up and honours MTA-STS (default FALSE). */
 void ms_mail_tls_policy_honour_sts(MsMail *mail, guint server, gboolean honour);
+
+/* Zone (and every name below it) is DNSSEC-signed: a DANE sender takes
+ * the TLSA records found there as validated (RFC 7672 2.2 needs that; the
+ * signatures themselves are not simulated). */
+void ms_mail_tls_policy_set_dnssec(MsMail *mail, const char *zone);
+
+/* The certificate and key of server, or NULL when it speaks no TLS (or
+ * the world none): what a TLSA record for it describes. Borrowed. */
+const MsTlsCredentials *ms_mail_tls_policy_credentials(MsMail *mail, guint server);
 
 /* An attacker starts (active TRUE) or stops rewriting EHLO replies so
  * that STARTTLS disappears, on host (link G_MAXUINT32) or on link (host

@@ -101,6 +101,17 @@ typedef struct {
     MsTime ttl;         /* the record's TTL (the zone's unless an A sets its own) */
 } MsScenarioRecord;
 
+/* <tlsa host= key-of= usage= selector= matching=> in a zone (RFC 7672):
+ * the TLSA record at "_25._tcp.<host's name>" for the certificate of the
+ * mail server on host key-of (host itself unless given), made at world
+ * build once that server has its credentials. */
+typedef struct {
+    guint line;
+    guint host;   /* the MX host the record is for (host index) */
+    guint key_of; /* whose credentials it describes (host index) */
+    guint8 usage, selector, matching;
+} MsScenarioTlsa;
+
 typedef struct {
     guint line;
     char *name;      /* the zone apex, e.g. "diversicomcorp.com" */
@@ -113,6 +124,8 @@ typedef struct {
     guint sts_line;
     char *sts_id;
     char *sts_policy;
+    gboolean dnssec; /* dnssec="true": the zone is signed (its answers validate) */
+    GArray *tlsa;    /* of MsScenarioTlsa, or NULL */
 } MsScenarioZone;
 
 typedef struct {

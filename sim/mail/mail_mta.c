@@ -804,6 +804,7 @@ attempt_pump(Attempt *a)
             a->mail, a->conn, s->host, a->peer,
             a->peer != MS_NO_HOST_ID ? ms_net_host_name(a->mail->net, a->peer) : NULL,
             a->tls_verify, TRUE, a->entry->message);
+        ms__tls_attempt_tls_started(a->pol, a->tls);
     }
     if (ms_smtp_client_is_closed(a->core)) {
         if (a->tls)
@@ -894,6 +895,10 @@ try_next_address(MsMail *m, MsMailQueueEntry *e)
         defer(m, e, "4.4.1", e->last_error ? e->last_error : "no mail exchanger reachable");
         return;
     }
+    /* RFC 7672 2.2.3: a DANE sender looks up the MX host's TLSA records first */
+    if (ms__tls_dane_wait(m, e, g_array_index(e->addr_hosts, MsHostId, e->next_addr),
+                          try_next_address))
+        return;
     guint32 addr = g_array_index(e->addrs, guint32, e->next_addr);
     MsHostId peer = g_array_index(e->addr_hosts, MsHostId, e->next_addr);
     e->next_addr++;

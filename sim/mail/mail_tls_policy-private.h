@@ -27,12 +27,21 @@ typedef struct {
     MsTime expires; /* fetched + max_age */
 } MsMailStsCached;
 
+/* A sender's latest TLSA answer for one MX host (RFC 7672 2.2). */
+typedef struct {
+    GPtrArray *records; /* MsDnsRecord* (TLSA), owned; shared with attempts by ref */
+    gboolean secure;    /* from a DNSSEC-signed zone */
+    MsTime at;          /* when it came */
+} MsMailDaneAnswer;
+
 struct _MsMailTlsPolicy {
     GArray *attackers;     /* MsMailAttacker, in the order first set */
     GHashTable *published; /* lower-case domain -> MsMailStsPublished*: looked up only */
     GArray *honour;        /* gboolean per server index: honours MTA-STS */
     GPtrArray *caches;     /* per server index: GHashTable domain -> MsMailStsCached*, or NULL */
     GArray *ledger;        /* MsMailTlsLedger per message id - 1 */
+    GPtrArray *dnssec;     /* lower-case names of signed zones */
+    GPtrArray *dane; /* per server index: GHashTable host name -> MsMailDaneAnswer*, or NULL */
 };
 typedef struct _MsMailTlsPolicy MsMailTlsPolicy;
 
@@ -46,6 +55,9 @@ typedef struct {
     gboolean stripped;     /* an EHLO reply lost its STARTTLS */
     MsMtaStsMode sts_mode; /* the policy in force, NONE without one */
     gboolean tls_possible; /* the world and the sender speak TLS */
+    GPtrArray *dane;       /* usable TLSA records that must match (a ref), or NULL */
+    gboolean dane_required; /* TLSA records make TLS mandatory (RFC 7672 2.2) */
+    gboolean dane_told;     /* the verdict was narrated */
 } MsMailTlsAttempt;
 
 MsMailTlsPolicy *ms__tls_policy_get(MsMail *mail);
@@ -70,6 +82,18 @@ void ms__tls_attempt_free(MsMailTlsAttempt *attempt);
 void ms__tls_attempt_hop(MsMailTlsAttempt *attempt, gboolean encrypted);
 /* The session ended with status st: a TLS refusal is told and counted. */
 void ms__tls_attempt_refused(MsMailTlsAttempt *attempt, MsSmtpSessionStatus st);
+
+/* mail_dane.c: DANE (RFC 7672). Before a connection to peer by a sender
+ * at level dane: TRUE when a TLSA look-up was started (then(mail, entry)
+ * runs again with the answer at hand), FALSE to go on. */
+gboolean ms__tls_dane_wait(MsMail *mail, MsMailQueueEntry *entry, MsHostId peer,
+                           void (*then)(MsMail *, MsMailQueueEntry *));
+/* The answer for peer, fresh for this attempt: raises the level as
+ * DANE demands (called by ms__tls_attempt_new). */
+void ms__tls_dane_apply(MsMailTlsAttempt *attempt, MsSmtpTlsLevel *level, gboolean *verify);
+/* The session's TLS channel exists: DANE checks its chain. */
+void ms__tls_attempt_tls_started(MsMailTlsAttempt *attempt, MsMailTls *tls);
+void ms__tls_dane_clear(MsMailTlsPolicy *policy);
 
 /* mail_downgrade.c: octets from the server before TLS, as the client gets
  * them past an attacker: a rewritten copy, or NULL when unchanged. */

@@ -67,6 +67,8 @@ ms__tls_policy_get(MsMail *m)
         p->honour = g_array_new(FALSE, TRUE, sizeof(gboolean));
         p->caches = g_ptr_array_new_with_free_func(cache_table_free);
         p->ledger = g_array_new(FALSE, TRUE, sizeof(MsMailTlsLedger));
+        p->dnssec = g_ptr_array_new_with_free_func(g_free);
+        p->dane = g_ptr_array_new_with_free_func(cache_table_free);
         m->tls_policy = p;
     }
     return m->tls_policy;
@@ -82,6 +84,7 @@ ms__tls_policy_free(MsMailTlsPolicy *p)
     g_array_free(p->honour, TRUE);
     g_ptr_array_unref(p->caches);
     g_array_free(p->ledger, TRUE);
+    ms__tls_dane_clear(p);
     g_free(p);
 }
 
@@ -281,6 +284,8 @@ ms__tls_attempt_new(MsMail *m, MsMailQueueEntry *e, MsHostId peer, gboolean tls_
     t->entry = e;
     t->peer = peer;
     t->tls_possible = tls_possible;
+    if (tls_possible && e->server->policy.smtp_tls_level == MS_MTA_TLS_DANE)
+        ms__tls_dane_apply(t, level, verify);
     if (!tls_possible || !honours(m, e->server))
         return t;
     MsMailStsCached *c = cached_policy(m, e->server, e->domain);
@@ -298,6 +303,8 @@ ms__tls_attempt_new(MsMail *m, MsMailQueueEntry *e, MsHostId peer, gboolean tls_
 void
 ms__tls_attempt_free(MsMailTlsAttempt *t)
 {
+    if (t && t->dane)
+        g_ptr_array_unref(t->dane);
     g_free(t);
 }
 
@@ -365,6 +372,12 @@ ms__tls_attempt_refused(MsMailTlsAttempt *t, MsSmtpSessionStatus st)
                       "queued rather than send it in clear",
                       e->domain, why, peer_name(t), where ? " (an attacker on " : "",
                       where ? where : "", where ? " had removed it)" : "", e->server->hostname);
+    else if (t->dane_required)
+        ms__mail_note(m, e->server->host, t->peer, e->message,
+                      "%s publishes signed TLSA records, so TLS is mandatory (DANE, RFC 7672 "
+                      "2.2): %s%s%s%s. %s keeps the message queued rather than send it in clear",
+                      peer_name(t), why, where ? " (an attacker on " : "", where ? where : "",
+                      where ? " had removed it)" : "", e->server->hostname);
     else if (where) /* the sender's own level: mail_mta.c tells the rest */
         ms__mail_note(m, e->server->host, t->peer, e->message,
                       "%s requires TLS (its smtp security level): %s by %s%s%s%s; it keeps the "

@@ -14,6 +14,7 @@
 #include "mailsim/dns_resolver.h"
 #include "mailsim/workload.h"
 #include "mailsim/mail_tls_policy.h"
+#include "mailsim/tls_dane.h"
 
 #include <string.h>
 
@@ -119,6 +120,37 @@ enable_tls(MsWorld *w, GError **error)
     if (!pki)
         return FALSE;
     return ms_mail_enable_tls(w->mail, pki, seed, error);
+}
+
+/* A zone's <tlsa> records (RFC 7672), made from the credentials the
+ * servers got when TLS was enabled: "_25._tcp.<host>" in the zone. */
+static gboolean
+publish_tlsa(MsWorld *w, const MsScenarioZone *z, GError **error)
+{
+    const MsScenario *sc = w->sc;
+    for (guint k = 0; z->tlsa && k < z->tlsa->len; k++) {
+        const MsScenarioTlsa *t = &g_array_index(z->tlsa, MsScenarioTlsa, k);
+        guint server = ms_mail_server_by_host(w->mail, t->key_of);
+        const MsTlsCredentials *cred =
+            server == G_MAXUINT ? NULL : ms_mail_tls_policy_credentials(w->mail, server);
+        if (!cred) {
+            g_set_error(error, MS_WORLD_ERROR, 0,
+                        "%s:%u: <tlsa>: host '%s' has no mail server speaking TLS (a <mailserver> "
+                        "with a certificate, in a world with TLS): expected one whose certificate "
+                        "the record describes",
+                        sc->path, t->line, g_array_index(sc->hosts, MsScenarioHost, t->key_of).id);
+            return FALSE;
+        }
+        MsDnsRecord *rec =
+            ms_tls_dane_record_new(cred, ms_net_host_name(w->net, t->host), MS_SMTP_PORT,
+                                   ttl_seconds(z->ttl), t->usage, t->selector, t->matching, error);
+        if (!rec) {
+            g_prefix_error(error, "%s:%u: <tlsa>: ", sc->path, t->line);
+            return FALSE;
+        }
+        ms_dns_server_add_record(dns_at(w, z->server), rec);
+    }
+    return TRUE;
 }
 
 static gboolean
@@ -377,13 +409,16 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         ms_world_free(w);
         return NULL;
     }
-    for (guint i = 0; i < sc->zones->len; i++) { /* MTA-STS policy documents */
+    for (guint i = 0; i < sc->zones->len; i++) { /* MTA-STS, DNSSEC, DANE */
         const MsScenarioZone *z = &g_array_index(sc->zones, MsScenarioZone, i);
-        if (z->sts_policy &&
-            !ms_mail_tls_policy_publish_sts(w->mail, z->name, z->sts_id, z->sts_policy, error)) {
+        if ((z->sts_policy &&
+             !ms_mail_tls_policy_publish_sts(w->mail, z->name, z->sts_id, z->sts_policy, error)) ||
+            !publish_tlsa(w, z, error)) {
             ms_world_free(w);
             return NULL;
         }
+        if (z->dnssec)
+            ms_mail_tls_policy_set_dnssec(w->mail, z->name);
     }
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);

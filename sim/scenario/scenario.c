@@ -686,6 +686,8 @@ ms_scenario_free(MsScenario *sc)
         g_free(z->name);
         g_free(z->sts_id);
         g_free(z->sts_policy);
+        if (z->tlsa)
+            g_array_unref(z->tlsa);
     }
     for (guint i = 0; sc->mailservers && i < sc->mailservers->len; i++) {
         MsScenarioMailserver *m = &g_array_index(sc->mailservers, MsScenarioMailserver, i);

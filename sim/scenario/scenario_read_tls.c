@@ -66,3 +66,38 @@ ms__reader_read_mta_sts(MsScenarioReader *R, xmlNode *n, MsScenarioZone *z)
     z->sts_id = g_strdup(id);
     z->sts_policy = g_steal_pointer(&text);
 }
+
+/* <tlsa host key-of usage selector matching>: RFC 7672 3.1 recommends
+ * DANE-EE(3) SPKI(1) SHA2-256(1), the defaults. The record is made at
+ * world build from the certificate the mail server on key-of gets (the
+ * world checks that there is one: zones are read before mail servers);
+ * the host's name must lie in the zone, where "_25._tcp.<name>" is
+ * published. */
+void
+ms__reader_read_tlsa(MsScenarioReader *R, xmlNode *n, MsScenarioZone *z)
+{
+    MsScenarioTlsa t = { .line = ms__reader_line_of(n) };
+    gint host = ms__reader_get_host(R, n, "host", TRUE);
+    gint key_of =
+        ms__reader_attr(R, n, "key-of") ? ms__reader_get_host(R, n, "key-of", TRUE) : host;
+    t.usage = (guint8) ms__reader_get_count(R, n, "usage", 0, 255, 3);
+    t.selector = (guint8) ms__reader_get_count(R, n, "selector", 0, 255, 1);
+    t.matching = (guint8) ms__reader_get_count(R, n, "matching", 0, 255, 1);
+    if (host < 0 || key_of < 0)
+        return;
+    const MsScenarioHost *h = ms__reader_host_at(R, host);
+    gsize ln = strlen(h->name), lz = strlen(z->name ? z->name : "");
+    if (z->name && !(ln > lz && h->name[ln - lz - 1] == '.' &&
+                     g_ascii_strcasecmp(h->name + ln - lz, z->name) == 0)) {
+        ms__reader_err(R, n, "host",
+                       "'%s' is named %s, outside zone '%s': expected a host whose name is in "
+                       "the zone",
+                       h->id, h->name, z->name);
+        return;
+    }
+    t.host = (guint) host;
+    t.key_of = (guint) key_of;
+    if (!z->tlsa)
+        z->tlsa = g_array_new(FALSE, FALSE, sizeof(MsScenarioTlsa));
+    g_array_append_val(z->tlsa, t);
+}
