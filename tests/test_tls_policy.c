@@ -240,6 +240,30 @@ test_dane(void)
     CU_ASSERT(check_is(out3, line_of("kind=\"delivered\" message=\"m2\""), "FAIL"));
 }
 
+/* RFC 8461 4.1: an MX host the policy does not name gets no mail under
+ * enforce (m2 stays queued, even with no attacker), and is only reported
+ * under testing. */
+static void
+test_mx_not_in_policy(void)
+{
+    g_autofree char *a = variant("mx=\"mx.safe-mail.example\"", "mx=\"*.other.example\"");
+    g_autofree char *xml = replace_once(
+        a, "<fault kind=\"strip-starttls\" target=\"r-ix\" at=\"0s\" duration=\"5min\"/>", "");
+    g_autofree char *out = NULL;
+    CU_ASSERT_NOT_EQUAL(run_text(xml, &out), 0);
+    CU_ASSERT(strstr(out,
+                     "mx.safe-mail.example is not among the MX hosts the MTA-STS policy of "
+                     "safe-mail.example names (RFC 8461 4.1): the policy is enforced") != NULL);
+    CU_ASSERT(strstr(out, "(MTA-STS policy of safe-mail.example does not allow MX host "
+                          "mx.safe-mail.example)") != NULL);
+    CU_ASSERT(check_is(out, line_of("kind=\"delivered\" message=\"m2\""), "FAIL"));
+    g_autofree char *testing = replace_once(xml, "mode=\"enforce\"", "mode=\"testing\"");
+    g_autofree char *out2 = NULL;
+    run_text(testing, &out2);
+    CU_ASSERT(strstr(out2, "the policy is in testing mode, so it is only reported") != NULL);
+    CU_ASSERT(check_is(out2, line_of("kind=\"delivered\" message=\"m2\""), "PASS"));
+}
+
 /* Bad input names the file and the line, exit 2. */
 static void
 test_bad_input(void)
@@ -292,6 +316,7 @@ main(void)
         { "MTA-STS testing mode only reports", test_testing_mode },
         { "a sender at level encrypt defers", test_sender_level_encrypt },
         { "DANE: signed, unsigned, mismatched", test_dane },
+        { "MTA-STS: an MX host the policy does not name", test_mx_not_in_policy },
         { "bad <fault> and <mta-sts> input", test_bad_input },
         { NULL, NULL },
     };

@@ -895,6 +895,12 @@ try_next_address(MsMail *m, MsMailQueueEntry *e)
         defer(m, e, "4.4.1", e->last_error ? e->last_error : "no mail exchanger reachable");
         return;
     }
+    /* RFC 8461 4.1: an MX host that an enforced MTA-STS policy does not name */
+    if (ms__tls_policy_mx_refused(m, e, g_array_index(e->addr_hosts, MsHostId, e->next_addr))) {
+        e->next_addr++;
+        try_next_address(m, e);
+        return;
+    }
     /* RFC 7672 2.2.3: a DANE sender looks up the MX host's TLSA records first */
     if (ms__tls_dane_wait(m, e, g_array_index(e->addr_hosts, MsHostId, e->next_addr),
                           try_next_address))

@@ -73,6 +73,9 @@ char *ms__downgrade_where(MsMail *mail, const MsMailAttacker *attacker);
  * when it looks, and then(mail, entry) follows the answer. */
 gboolean ms__tls_policy_discover(MsMail *mail, MsMailQueueEntry *entry,
                                  void (*then)(MsMail *, MsMailQueueEntry *));
+/* Whether an enforced MTA-STS policy rules out the MX host peer (RFC 8461
+ * 4.1; told, and e's last error set); a testing policy only tells. */
+gboolean ms__tls_policy_mx_refused(MsMail *mail, MsMailQueueEntry *entry, MsHostId peer);
 /* A new attempt's view; raises the level and verify flag as a policy demands. */
 MsMailTlsAttempt *ms__tls_attempt_new(MsMail *mail, MsMailQueueEntry *entry, MsHostId peer,
                                       gboolean tls_possible, MsSmtpTlsLevel *level,

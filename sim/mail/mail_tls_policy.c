@@ -21,10 +21,11 @@
  * "MUST NOT deliver"); in testing mode the sender delivers anyway and only
  * says what it would report (RFC 8460 TLS reports are not modelled).
  *
- * Not modelled: the MX pattern check of RFC 8461 4.1 (a policy names the
- * MX hosts; the senders here deliver to the domain's MX hosts and verify
- * their certificates by name, which a wrong MX would fail), policy
- * refresh ahead of expiry (5.1), and TLSRPT.
+ * Before each connection, ms__tls_policy_mx_refused() checks the MX host
+ * against the policy's mx patterns (RFC 8461 4.1): enforce skips a host
+ * the policy does not name, testing only says so.
+ *
+ * Not modelled: policy refresh ahead of expiry (5.1), and TLSRPT.
  *
  * Determinism: the tables are looked up by key, never iterated. Ownership:
  * everything here belongs to the mail layer (MsMail.tls_policy). */
@@ -272,6 +273,30 @@ ms__tls_policy_discover(MsMail *m, MsMailQueueEntry *e, void (*then)(MsMail *, M
                   "record of %s (RFC 8461 3.1)",
                   s->hostname, e->domain, name);
     ms_resolver_lookup(s->resolver, name, MS_DNS_TYPE_TXT, e->message, on_sts_txt, l);
+    return TRUE;
+}
+
+gboolean
+ms__tls_policy_mx_refused(MsMail *m, MsMailQueueEntry *e, MsHostId peer)
+{
+    MsMailServer *s = e->server;
+    if (!m->pki || !s->policy.tls || !honours(m, s) || peer == MS_NO_HOST_ID)
+        return FALSE;
+    MsMailStsCached *c = cached_policy(m, s, e->domain);
+    const char *host = ms_net_host_name(m->net, peer);
+    if (!c || c->policy->mode == MS_MTA_STS_MODE_NONE || ms_mta_sts_policy_allows(c->policy, host))
+        return FALSE;
+    gboolean enforce = c->policy->mode == MS_MTA_STS_MODE_ENFORCE;
+    ms__mail_note(m, s->host, peer, e->message,
+                  "%s is not among the MX hosts the MTA-STS policy of %s names (RFC 8461 4.1)%s",
+                  host, e->domain,
+                  enforce ? ": the policy is enforced, so no mail goes to it"
+                          : "; the policy is in testing mode, so it is only reported");
+    if (!enforce)
+        return FALSE;
+    g_free(e->last_error);
+    e->last_error =
+        g_strdup_printf("MTA-STS policy of %s does not allow MX host %s", e->domain, host);
     return TRUE;
 }
 
