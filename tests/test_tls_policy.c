@@ -240,6 +240,23 @@ test_dane(void)
     CU_ASSERT(check_is(out3, line_of("kind=\"delivered\" message=\"m2\""), "FAIL"));
 }
 
+/* The attacker that lets the offer through and answers STARTTLS itself
+ * with 454: the opportunistic sender goes on in clear, the MTA-STS sender
+ * defers; every check of the lesson still holds. */
+static void
+test_attacker_answers_starttls(void)
+{
+    g_autofree char *xml =
+        variant("target=\"r-ix\" at=\"0s\"", "target=\"r-ix\" reply=\"454\" at=\"0s\"");
+    g_autofree char *out = NULL;
+    CU_ASSERT_EQUAL(run_text(xml, &out), 0);
+    CU_ASSERT(strstr(out, "keeps smtp.isp-a.net's STARTTLS from reaching mx.isp-b.net and answers "
+                          "it itself with 454") != NULL);
+    CU_ASSERT_EQUAL(strstr(out, "XXXXXXXA"), NULL);
+    CU_ASSERT(strstr(out, "MTA-STS policy of safe-mail.example requires TLS") != NULL);
+    CU_ASSERT_EQUAL(strstr(out, "FAIL "), NULL);
+}
+
 /* RFC 8461 4.1: an MX host the policy does not name gets no mail under
  * enforce (m2 stays queued, even with no attacker), and is only reported
  * under testing. */
@@ -272,6 +289,7 @@ test_bad_input(void)
         const char *from, *to, *says;
     } cases[] = {
         { "target=\"r-ix\"", "target=\"r-nowhere\"", "unknown host 'r-nowhere'" },
+        { "target=\"r-ix\"", "target=\"r-ix\" reply=\"250\"", "attribute 'reply'" },
         { "target=\"r-ix\"", "target=\"r-ix~mx-c\"", "no link between 'r-ix' and 'mx-c'" },
         { "id=\"20261207\"", "id=\"2026-12-07\"", "makes no valid MTA-STS record" },
         { " mx=\"mx.safe-mail.example\"", "", "attribute 'mx': missing" },
@@ -317,6 +335,7 @@ main(void)
         { "a sender at level encrypt defers", test_sender_level_encrypt },
         { "DANE: signed, unsigned, mismatched", test_dane },
         { "MTA-STS: an MX host the policy does not name", test_mx_not_in_policy },
+        { "the attacker answers STARTTLS with 454", test_attacker_answers_starttls },
         { "bad <fault> and <mta-sts> input", test_bad_input },
         { NULL, NULL },
     };

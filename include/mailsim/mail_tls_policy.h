@@ -42,10 +42,13 @@ void ms_mail_tls_policy_set_dnssec(MsMail *mail, const char *zone);
  * the world none): what a TLSA record for it describes. Borrowed. */
 const MsTlsCredentials *ms_mail_tls_policy_credentials(MsMail *mail, guint server);
 
-/* An attacker starts (active TRUE) or stops rewriting EHLO replies so
- * that STARTTLS disappears, on host (link G_MAXUINT32) or on link (host
- * G_MAXUINT32). Calls nest: a second start on the same spot needs a
+/* An attacker starts (active TRUE) or stops tampering with port-25 SMTP
+ * on host (link G_MAXUINT32) or on link (host G_MAXUINT32): with reply 0
+ * it rewrites EHLO replies so that STARTTLS disappears; with a 4xx/5xx
+ * code it lets the offer through and answers the client's STARTTLS itself
+ * with that code. Calls nest: a second start on the same spot needs a
  * second stop. */
-void ms_mail_downgrade_set(MsMail *mail, guint32 host, guint32 link, gboolean active);
+void ms_mail_downgrade_set(MsMail *mail, guint32 host, guint32 link, guint16 reply,
+                           gboolean active);
 
 G_END_DECLS

@@ -269,6 +269,8 @@ typedef struct {
     MsTime at;
     MsTime duration; /* MS_TIME_INFINITE when absent */
     double rate;     /* LOSS: loss probability in [0,1] */
+    guint16 reply;   /* STRIP_STARTTLS: 0 to rewrite the EHLO reply, or the 4xx/5xx code the
+                      * attacker answers STARTTLS with itself (reply=) */
 } MsScenarioFault;
 
 typedef enum {

@@ -12,6 +12,12 @@
  * unknown extension and no offer of TLS (RFC 3207 4: with no STARTTLS in
  * the EHLO reply a client may not start TLS).
  *
+ * With a reply code (reply= on the fault) the attacker lets the offer
+ * through and answers the client's STARTTLS itself (RFC 3207 4: 454 "TLS
+ * not available due to temporary reason"), keeping the command from the
+ * server; an opportunistic client goes on in clear. Its answer reaches the
+ * client at once, without the last leg's delay.
+ *
  * Limits, on purpose: the rewrite is applied where the client's SMTP core
  * reads the stream, so a capture taken on the links shows the octets the
  * server sent; and only server-to-server sessions (port 25) are attacked,
@@ -28,7 +34,7 @@
 #include <string.h>
 
 void
-ms_mail_downgrade_set(MsMail *m, guint32 host, guint32 link, gboolean active)
+ms_mail_downgrade_set(MsMail *m, guint32 host, guint32 link, guint16 reply, gboolean active)
 {
     g_return_if_fail(m != NULL);
     MsMailTlsPolicy *p = ms__tls_policy_get(m);
@@ -39,19 +45,22 @@ ms_mail_downgrade_set(MsMail *m, guint32 host, guint32 link, gboolean active)
             found = a;
     }
     if (!found) {
-        MsMailAttacker a = { host, link, 0 };
+        MsMailAttacker a = { host, link, reply, 0 };
         g_array_append_val(p->attackers, a);
         found = &g_array_index(p->attackers, MsMailAttacker, p->attackers->len - 1);
     }
-    if (active)
+    if (active) {
         found->active++;
-    else if (found->active > 0)
+        found->reply = reply;
+    } else if (found->active > 0)
         found->active--;
     g_autofree char *where = ms__downgrade_where(m, found);
     ms__mail_note(m, host != MS_NO_HOST_ID ? host : MS_HOST_WORLD, MS_HOST_WORLD, 0,
-                  active ? "an attacker on %s starts removing STARTTLS from the SMTP servers' "
-                           "replies it forwards"
-                         : "the attacker on %s stops tampering with SMTP",
+                  !active ? "the attacker on %s stops tampering with SMTP"
+                  : reply ? "an attacker on %s starts answering SMTP clients' STARTTLS itself, "
+                            "with a refusal"
+                          : "an attacker on %s starts removing STARTTLS from the SMTP servers' "
+                            "replies it forwards",
                   where);
 }
 
@@ -115,6 +124,34 @@ find_keyword(const guint8 *d, gsize n)
     return NULL;
 }
 
+gboolean
+ms__tls_attempt_outbound(MsMailTlsAttempt *t, GBytes *out, GBytes **answer)
+{
+    *answer = NULL;
+    gsize n;
+    const char *d = g_bytes_get_data(out, &n);
+    if (!t || !t->tls_possible || n != 10 || g_ascii_strncasecmp(d, "STARTTLS\r\n", 10) != 0)
+        return FALSE;
+    MsMail *m = t->mail;
+    const MsMailAttacker *a = ms__downgrade_on_path(m, t->entry->server->host, t->peer);
+    if (!a || !a->reply)
+        return FALSE;
+    /* RFC 3207 4: 454 is the server's "TLS not available due to temporary
+     * reason"; a 5xx here is the attacker's own invention */
+    *answer =
+        g_bytes_new_take(g_strdup_printf("%u %s TLS not available due to temporary reason\r\n",
+                                         a->reply, a->reply >= 500 ? "5.7.0" : "4.7.0"),
+                         strlen("000 0.0.0 TLS not available due to temporary reason\r\n"));
+    g_bytes_unref(out);
+    t->stripped = TRUE;
+    g_autofree char *where = ms__downgrade_where(m, a);
+    ms__mail_note(m, t->entry->server->host, t->peer, t->entry->message,
+                  "an attacker on %s keeps %s's STARTTLS from reaching %s and answers it itself "
+                  "with %u, as if the server could not start TLS just now",
+                  where, t->entry->server->hostname, ms_net_host_name(m->net, t->peer), a->reply);
+    return TRUE;
+}
+
 GBytes *
 ms__tls_attempt_inbound(MsMailTlsAttempt *t, const guint8 *data, gsize len)
 {
@@ -122,7 +159,7 @@ ms__tls_attempt_inbound(MsMailTlsAttempt *t, const guint8 *data, gsize len)
         return NULL;
     MsMail *m = t->mail;
     const MsMailAttacker *a = ms__downgrade_on_path(m, t->entry->server->host, t->peer);
-    if (!a)
+    if (!a || a->reply)
         return NULL;
     guint8 *copy = g_memdup2(data, len);
     guint8 *p;

@@ -793,6 +793,11 @@ attempt_pump(Attempt *a)
 {
     GBytes *out;
     while ((out = ms_smtp_client_take_output(a->core))) {
+        g_autoptr(GBytes) forged = NULL;
+        if (!a->tls && ms__tls_attempt_outbound(a->pol, out, &forged)) {
+            ms_smtp_client_feed(a->core, g_bytes_get_data(forged, NULL), g_bytes_get_size(forged));
+            continue;
+        }
         if (a->tls)
             ms__mail_tls_send(a->tls, out);
         else

@@ -11,6 +11,7 @@
 typedef struct {
     MsHostId host; /* MS_NO_HOST_ID when on a link */
     guint32 link;  /* G_MAXUINT32 when on a host */
+    guint16 reply; /* 0: rewrite EHLO; else the code it answers STARTTLS with */
     guint active;  /* faults in force (they may overlap) */
 } MsMailAttacker;
 
@@ -101,3 +102,8 @@ void ms__tls_dane_clear(MsMailTlsPolicy *policy);
 /* mail_downgrade.c: octets from the server before TLS, as the client gets
  * them past an attacker: a rewritten copy, or NULL when unchanged. */
 GBytes *ms__tls_attempt_inbound(MsMailTlsAttempt *attempt, const guint8 *data, gsize len);
+/* Octets the client sends before TLS: when an attacker that answers
+ * STARTTLS itself is on the path and `out` is that command, it is kept
+ * from the server and *answer gets the attacker's reply for the client
+ * (TRUE; out is consumed). */
+gboolean ms__tls_attempt_outbound(MsMailTlsAttempt *attempt, GBytes *out, GBytes **answer);

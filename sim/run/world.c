@@ -89,7 +89,7 @@ on_fault(MsEngine *e, const MsEvent *ev, gpointer user_data)
     }
     case MS_FAULT_STRIP_STARTTLS:
         ms_mail_downgrade_set(w->mail, f->host >= 0 ? (guint32) f->host : G_MAXUINT32,
-                              f->link >= 0 ? (guint32) f->link : G_MAXUINT32, begin);
+                              f->link >= 0 ? (guint32) f->link : G_MAXUINT32, f->reply, begin);
         break;
     case MS_FAULT_MAILBOX_FULL: {
         const MsScenarioMailserver *ms =

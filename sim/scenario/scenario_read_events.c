@@ -291,6 +291,11 @@ ms__reader_read_fault(MsScenarioReader *R, xmlNode *n)
         return;
     f.kind = (MsFaultKind) kind;
     gboolean ok = TRUE;
+    if (ms__reader_attr(R, n, "reply")) {
+        if (f.kind != MS_FAULT_STRIP_STARTTLS)
+            ms__reader_err(R, n, "reply", "only a strip-starttls fault answers STARTTLS");
+        f.reply = (guint16) ms__reader_get_count(R, n, "reply", 400, 599, 454);
+    }
     if (f.kind == MS_FAULT_STRIP_STARTTLS && !strchr(target, '~')) {
         /* An attacker in a router (or any host on the path). */
         f.host = ms__reader_find_host(R, target);
