@@ -63,7 +63,7 @@ CLI_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard sim/cli/*.c))
 # Files compiled into the library as a GResource bundle (glib-compile-resources),
 # read back with ms_embedded_get("path/relative/to/repo") (include/mailsim/embedded.h,
 # sim/core/embedded.c).
-EMBED_FILES = scenarios/schema/scenario.rng scenarios/teaching/01-first-email.xml
+EMBED_FILES = scenarios/schema/scenario.rng scenarios/schema/experiment.rng scenarios/teaching/01-first-email.xml
 SIM_OBJ += $(BUILD)/gen/embedded_data.o
 LIB      = $(BUILD)/libmailsim.a
 VIZLIB   = $(BUILD)/libmailsim-viz.a
@@ -73,7 +73,7 @@ TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ = $(BUILD)/tests/testlib.o
 # Test scripts counted with the CUnit suites (tests/test_story.sh is not one:
 # it needs Chromium, see check-browser).
-TEST_SCRIPTS = tests/test_lint.sh
+TEST_SCRIPTS = tests/test_lint.sh tests/test_sweep_resume.sh
 BIN      = $(if $(filter build,$(BUILD)),mailsim,$(BUILD)/mailsim)
 
 .PHONY: FORCE all deps demo check asan bench bench-plot bench-bridge bench-tcp lint clean install tests run-tests fuzz fuzz-build check-browser

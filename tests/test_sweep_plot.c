@@ -23,12 +23,11 @@ static MsSweepResults *
 tiny_sweep(guint jobs, char **json)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(MsScenario) sc = ms_scenario_load_file(LESSON2, &error);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    g_autoptr(MsSweep) sw = ms_sweep_new(sc);
+    g_autoptr(MsSweep) sw = ms_sweep_new();
+    CU_ASSERT_FATAL(ms_sweep_add_scenario_file(sw, LESSON2, NULL, &error));
     CU_ASSERT(ms_sweep_set_seeds(sw, "1..3", &error));
     CU_ASSERT(ms_sweep_set(sw, "fidelity=packet,flow", &error));
-    CU_ASSERT_FATAL(ms_sweep_run(sw, jobs, &error));
+    CU_ASSERT_FATAL(ms_sweep_run(sw, jobs, NULL, NULL, &error));
     if (json) {
         GString *s = g_string_new(NULL);
         ms_sweep_json(sw, s);
@@ -59,7 +58,7 @@ test_results(void)
     CU_ASSERT_STRING_EQUAL(ms_sweep_results_setting(r, 1, 0), "flow");
     CU_ASSERT_STRING_EQUAL(ms_sweep_results_scenario(r),
                            "Lesson 2: a big message, many small packets");
-    CU_ASSERT_EQUAL(ms_sweep_results_n_stats(r), 17);
+    CU_ASSERT_EQUAL(ms_sweep_results_n_stats(r), 18);
     CU_ASSERT_EQUAL(ms_sweep_results_find_stat(r, "nope"), -1);
     /* every statistic's mean is the mean of its replications */
     for (guint p = 0; p < 2; p++)
@@ -306,6 +305,22 @@ test_cli(void)
     CU_ASSERT(a && b && strcmp(a, b) == 0);
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
+    /* by axis, from the JSON; an axis it lacks is refused */
+    const char *by[] = {
+        m, "render", json, "--kind", "sweep", "--x", "fidelity", "-o", again, NULL
+    };
+    CU_ASSERT_EQUAL(ms_test_spawn(by, &out, &err), 0);
+    g_autofree char *c = NULL;
+    CU_ASSERT(g_file_get_contents(again, &c, NULL, NULL));
+    CU_ASSERT(c && strstr(c, "panel-latency_mean_s-1"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    const char *bybad[] = { m,         "render", json, "--kind", "sweep",
+                            "--split", "nope",   "-o", again,    NULL };
+    CU_ASSERT_EQUAL(ms_test_spawn(bybad, &out, &err), 2);
+    CU_ASSERT(err && strstr(err, "no axis 'nope'"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
     /* a picture of a file that is not a sweep: exit 2, the file named */
     const char *wrong[] = { m, "render", LESSON2, "--kind", "sweep", "-o", again, NULL };
     CU_ASSERT_EQUAL(ms_test_spawn(wrong, &out, &err), 2);
@@ -331,6 +346,65 @@ test_cli(void)
     g_rmdir(dir);
 }
 
+/* By axis: a hand-made sweep of 3 x 2 x 2 points; x = n (10, 100, 1000:
+ * a log axis), one column per value of f, a series per value of g. */
+static void
+test_small_multiples(void)
+{
+    GString *j = g_string_new("{\"title\": \"Hand-made\", \"axes\": [\"n\", \"f\", \"g\"], "
+                              "\"seeds\": [1, 2], \"points\": [");
+    static const char *const ns[] = { "10", "100", "1000" }, *const fs[] = { "packet", "flow" },
+                             *const gs[] = { "a", "b" };
+    guint p = 0;
+    for (guint i = 0; i < 3; i++)
+        for (guint k = 0; k < 2; k++)
+            for (guint m = 0; m < 2; m++, p++)
+                g_string_append_printf(
+                    j,
+                    "%s{\"settings\": {\"n\": \"%s\", \"f\": \"%s\", \"g\": \"%s\"}, "
+                    "\"statistics\": {\"delivered\": {\"n\": 2, \"mean\": %u, \"ci95\": 1, "
+                    "\"replications\": [%u, %u]}, \"latency_mean_s\": {\"n\": 2, \"mean\": 2, "
+                    "\"ci95\": 3, \"replications\": [1, 3]}}}",
+                    p ? ", " : "", ns[i], fs[k], gs[m], p, p, p);
+    g_string_append(j, "]}");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsSweepResults) r = ms_sweep_results_load_data(j->str, -1, "hand.json", &error);
+    g_string_free(j, TRUE);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_STRING_EQUAL(ms_sweep_results_title(r), "Hand-made");
+    g_autoptr(MsVizCanvas) c = ms_viz_sweep_by(r, NULL, "n", "f", MS_VIZ_FORMAT_SVG, 0, 0, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    g_autofree char *svg = ms_viz_canvas_svg_string(c, TRUE);
+    g_autoptr(MsVizCanvas) c2 = ms_viz_sweep_by(r, NULL, "n", "f", MS_VIZ_FORMAT_SVG, 0, 0, NULL);
+    g_autofree char *svg2 = ms_viz_canvas_svg_string(c2, TRUE);
+    CU_ASSERT_STRING_EQUAL(svg, svg2);
+    xmlDoc *doc = xmlReadMemory(svg, (int) strlen(svg), "by.svg", NULL, XML_PARSE_NONET);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    /* 2 statistics x 2 values of f; 2 series (g) per panel; 3 points each */
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='panel']"), 4);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@id='panel-delivered-2']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@id='panel-delivered-2']/s:g[@class='series']"),
+                    2);
+    CU_ASSERT_EQUAL(
+        ms_test_xpath_count(doc, "//s:g[@id='panel-delivered-2-series-1']/s:g[@class='point']"), 3);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='n (log scale)']"), 4);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='g=a']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='Recipients delivered, f=flow']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='Hand-made']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[.='1k']"), 4); /* log ticks */
+    xmlFreeDoc(doc);
+    /* without a split: one column; x chosen as the first varying axis */
+    g_autoptr(MsVizCanvas) c3 = ms_viz_sweep_by(r, NULL, NULL, "g", MS_VIZ_FORMAT_SVG, 0, 0, NULL);
+    g_autofree char *svg3 = ms_viz_canvas_svg_string(c3, TRUE);
+    CU_ASSERT(strstr(svg3, "n (log scale)") != NULL);
+    /* errors */
+    g_autoptr(GError) e1 = NULL, e2 = NULL;
+    CU_ASSERT_PTR_NULL(ms_viz_sweep_by(r, NULL, "m", NULL, MS_VIZ_FORMAT_SVG, 0, 0, &e1));
+    CU_ASSERT(e1 && strstr(e1->message, "no axis 'm'"));
+    CU_ASSERT_PTR_NULL(ms_viz_sweep_by(r, NULL, "n", "n", MS_VIZ_FORMAT_SVG, 0, 0, &e2));
+    CU_ASSERT(e2 && strstr(e2->message, "both x and the split"));
+}
+
 int
 main(void)
 {
@@ -340,6 +414,7 @@ main(void)
         { "hostile JSON", test_bad_json },
         { "benchmark worlds plot", test_bench_plot },
         { "sweep --plot, render --kind sweep|bench", test_cli },
+        { "by axis: small multiples, series, log axis", test_small_multiples },
         { NULL, NULL },
     };
     return ms_test_main("sweep_plot", cases);

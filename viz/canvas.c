@@ -15,6 +15,7 @@
  * memory (a few hundred KB for a large picture). cairo's status is sticky:
  * it is checked once, when the picture is written. */
 #include "mailsim/viz.h"
+#include "mailsim/output_file.h"
 #include "mailsim/viz_canvas.h"
 
 #include <cairo.h>
@@ -434,7 +435,7 @@ ms_viz_canvas_write(MsVizCanvas *c, const char *path, GError **error)
 {
     if (c->svg) {
         g_autofree char *doc = ms_viz_canvas_svg_string(c, TRUE);
-        return g_file_set_contents(path, doc, -1, error);
+        return ms_output_file_write(path, doc, strlen(doc), error);
     }
     cairo_status_t st = cairo_surface_status(c->surface);
     if (st == CAIRO_STATUS_SUCCESS)
@@ -469,6 +470,6 @@ ms_viz_canvas_write(MsVizCanvas *c, const char *path, GError **error)
         return FALSE;
     }
     if (pdf)
-        return g_file_set_contents(path, (const char *) pdf->data, (gssize) pdf->len, error);
+        return ms_output_file_write(path, pdf->data, pdf->len, error);
     return TRUE;
 }

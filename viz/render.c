@@ -5,6 +5,7 @@
  * Ownership: everything made here is freed here; the world and the
  * recorder are borrowed. */
 #include "mailsim/viz.h"
+#include "mailsim/output_file.h"
 
 gboolean
 ms_viz_render(MsWorld *w, const MsRecorder *rec, const MsVizOptions *opt, const char *path,
@@ -43,7 +44,7 @@ ms_viz_render(MsWorld *w, const MsRecorder *rec, const MsVizOptions *opt, const 
     }
     if (opt->kind == MS_VIZ_STORY) {
         g_autofree char *html = ms_viz_story_html(w, j);
-        return g_file_set_contents(path, html, -1, error);
+        return ms_output_file_write(path, html, strlen(html), error);
     }
     g_autoptr(MsVizCanvas) c = NULL;
     switch (opt->kind) {

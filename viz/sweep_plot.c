@@ -23,6 +23,7 @@
 #include "mailsim/units.h"
 #include "mailsim/viz.h"
 #include "mailsim/viz_axes.h"
+#include "mailsim/viz_sweep.h"
 
 #include <math.h>
 #include <string.h>
@@ -68,31 +69,13 @@ describe(const char *name)
     return d;
 }
 
-/* A setting's value as a number with a unit name, when it reads as one:
- * a plain number, a time (seconds) or a size (bytes). */
-typedef enum { NUM_PLAIN, NUM_TIME, NUM_SIZE } NumKind;
-
-static gboolean
-read_number(const char *text, NumKind kind, double *out)
-{
-    if (kind == NUM_PLAIN) {
-        char *end = NULL;
-        *out = g_ascii_strtod(text, &end);
-        return end && end != text && *end == '\0' && isfinite(*out);
-    }
-    if (kind == NUM_TIME) {
-        MsTime t;
-        if (!ms_units_parse_time(text, &t, NULL))
-            return FALSE;
-        *out = ms_time_to_seconds(t);
-        return TRUE;
-    }
-    guint64 b;
-    if (!ms_units_parse_size(text, &b, NULL))
-        return FALSE;
-    *out = (double) b;
-    return TRUE;
-}
+/* A setting's value as a number, when it reads as one
+ * (ms_viz_sweep_read_value): plain, a time (seconds) or a size (bytes). */
+typedef enum {
+    NUM_PLAIN = MS_VIZ_VALUE_PLAIN,
+    NUM_TIME = MS_VIZ_VALUE_TIME,
+    NUM_SIZE = MS_VIZ_VALUE_SIZE
+} NumKind;
 
 /* What the page shows of the grid: which axes vary, and the x position of
  * each point (numeric axis) or its slot (categorical). */
@@ -140,7 +123,8 @@ grid_init(Grid *g, const MsSweepResults *r)
         gboolean all = TRUE;
         double max = 0;
         for (guint p = 0; p < g->n_points && all; p++) {
-            all = read_number(ms_sweep_results_setting(r, p, axis), kinds[i], &g->xs[p]);
+            all = ms_viz_sweep_read_value(ms_sweep_results_setting(r, p, axis),
+                                          (MsVizValueKind) kinds[i], &g->xs[p]);
             max = MAX(max, fabs(g->xs[p]));
         }
         if (!all)

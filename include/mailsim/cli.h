@@ -64,6 +64,7 @@ int ms_cmd_run(int argc, char **argv);
 int ms_cmd_gen(int argc, char **argv);
 int ms_cmd_validate(int argc, char **argv);
 int ms_cmd_sweep(int argc, char **argv);
+int ms_cmd_compare(int argc, char **argv);
 int ms_cmd_merge(int argc, char **argv);
 
 G_END_DECLS

@@ -46,7 +46,8 @@ typedef struct {
                              * abandoned for the next address */
     guint64 max_size;
     guint max_recipients;
-    gboolean greylist; /* postgrey-like: first try of a new triple gets 450 for 300 s */
+    gboolean greylist;     /* postgrey-like: first try of a new triple gets 450 ... */
+    MsTime greylist_delay; /* ... for this long; 0 = 300 s, postgrey's default */
     /* TLS (only when `tls`: a certificate, STARTTLS on 25 and 587, implicit
      * TLS on 465, STLS on 110 and POP3S on 995). The defaults are a modern
      * provider's: port 25 offers STARTTLS (may), logins happen only inside

@@ -144,6 +144,7 @@ typedef enum {
     MS_POLICY_MAX_RECIPIENTS = 1 << 4,
     MS_POLICY_GREYLIST = 1 << 5,
     MS_POLICY_COMMAND_DELAY = 1 << 6,
+    MS_POLICY_GREYLIST_DELAY = 1 << 7,
 } MsPolicyField;
 
 typedef struct {
@@ -156,6 +157,7 @@ typedef struct {
     guint32 max_recipients;
     gboolean greylist;
     MsTime command_delay;
+    MsTime greylist_delay;
 } MsScenarioPolicy;
 
 static inline gboolean

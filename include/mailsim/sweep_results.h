@@ -5,7 +5,8 @@
  * picture of a sweep can be drawn now or later from the file, alike.
  *
  * JSON (written by ms_sweep_json(), read here):
- *   {"scenario": {"path": P, "name": N, "title": T},    optional
+ *   {"experiment": NAME, "title": TITLE, "version": V,    optional
+ *    "scenario": {"path": P, "name": N, "title": T},    optional
  *    "axes": ["KEY", ...],                              optional (else from settings)
  *    "seeds": [1, 2, ...],
  *    "points": [{"settings": {"KEY": "VALUE", ...},
@@ -46,6 +47,8 @@ void ms_sweep_results_free(MsSweepResults *results);
 
 /* The scenario's title, else its name, else its path, else "". */
 const char *ms_sweep_results_scenario(const MsSweepResults *results);
+/* The experiment's title ("title" at the top of the JSON), or NULL. */
+const char *ms_sweep_results_title(const MsSweepResults *results);
 
 guint ms_sweep_results_n_seeds(const MsSweepResults *results);
 guint64 ms_sweep_results_seed(const MsSweepResults *results, guint i);

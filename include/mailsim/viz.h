@@ -98,6 +98,17 @@ MsVizCanvas *ms_viz_plots(MsWorld *world, const MsRecorder *recorder, MsVizForma
  * `error` for a statistic the results lack. */
 MsVizCanvas *ms_viz_sweep(const MsSweepResults *results, const char *const *stats,
                           MsVizFormat format, double width, double height, GError **error);
+/* The same by axis (viz/sweep_small_multiples.c): axis `x` along x
+ * (numeric, on a log scale when its values span two decades or more, or
+ * categorical), one column of panels per value of axis `split` (or one
+ * column when NULL), one row per statistic (NULL: latency mean and p95,
+ * delivered, queued, or the sweep's first four), and one series per
+ * combination of the other varying axes. With neither x nor split, as
+ * ms_viz_sweep(). Returns a new canvas, or NULL with `error` for an axis or
+ * statistic the results lack. */
+MsVizCanvas *ms_viz_sweep_by(const MsSweepResults *results, const char *const *stats, const char *x,
+                             const char *split, MsVizFormat format, double width, double height,
+                             GError **error);
 /* Benchmark worlds from the CSV tools/bench.sh writes (header
  * "world,fidelity,messages,us_per_message,..."): time per message against
  * messages, log-log, one line per fidelity, with an n log n reference.

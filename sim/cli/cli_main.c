@@ -4,6 +4,7 @@
  * top of sim/cli/: it calls the commands (cmd_*.c), which call the helpers
  * in cli.c; nothing calls it but main(). */
 #include "mailsim/cli.h"
+#include "mailsim/sweep.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,8 @@ static const Command commands[] = {
     { "bench", "benchmark the engine (PHOLD) and print figures", ms_cmd_bench, TRUE },
     { "sweep", "replications over seeds and a grid of settings, with confidence intervals",
       ms_cmd_sweep, TRUE },
+    { "compare", "the difference between two grid points of a sweep, with its 95 % CI",
+      ms_cmd_compare, FALSE },
     { "merge", "join the per-part traces of a partitioned (MPI) run into one", ms_cmd_merge,
       FALSE },
 };
@@ -53,7 +56,7 @@ ms_cli_main(int argc, char **argv)
         return MS_EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("mailsim 0.1\n");
+        printf("mailsim " MS_MAILSIM_VERSION "\n");
         return MS_EXIT_OK;
     }
     for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)

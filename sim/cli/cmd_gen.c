@@ -2,6 +2,7 @@
  * same elements a <generate> element stands for), so it can be read,
  * edited or diffed. */
 #include "mailsim/cli.h"
+#include "mailsim/output_file.h"
 #include "mailsim/generate.h"
 #include "mailsim/units.h"
 
@@ -81,7 +82,7 @@ ms_cmd_gen(int argc, char **argv)
     g_autofree char *doc = ms_generate_scenario(&p, name ? name : "generated");
     if (out) {
         g_autoptr(GError) error = NULL;
-        if (!g_file_set_contents(out, doc, -1, &error)) {
+        if (!ms_output_file_write(out, doc, strlen(doc), &error)) {
             fprintf(stderr, "mailsim gen: %s\n", error->message);
             return MS_EXIT_USAGE;
         }

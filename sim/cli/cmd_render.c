@@ -12,6 +12,7 @@
 #include "mailsim/cli.h"
 #include "mailsim/embedded.h"
 #include "mailsim/scenario.h"
+#include "mailsim/sweep_results.h"
 #include "mailsim/viz.h"
 
 #include <stdio.h>
@@ -24,7 +25,7 @@ ms_cmd_render(int argc, char **argv)
 {
     const char *cmd = "render";
     g_autofree char *out = NULL, *kind_s = NULL, *message_s = NULL, *seed_s = NULL, *width_s = NULL,
-                    *height_s = NULL;
+                    *height_s = NULL, *x = NULL, *split = NULL;
     GOptionEntry entries[] = {
         { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
           "where to write (.png, .svg, .pdf; .html for the story)", "OUT" },
@@ -38,6 +39,9 @@ ms_cmd_render(int argc, char **argv)
           "page width in pixels (default 1600; grows to fit)", "PX" },
         { "height", 0, 0, G_OPTION_ARG_STRING, &height_s,
           "page height in pixels (default 1000; grows to fit)", "PX" },
+        { "x", 0, 0, G_OPTION_ARG_STRING, &x, "with --kind sweep: this axis along x", "AXIS" },
+        { "split", 0, 0, G_OPTION_ARG_STRING, &split,
+          "with --kind sweep: one column of panels per value of this axis", "AXIS" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
     g_autoptr(GOptionContext) ctx =
@@ -49,7 +53,8 @@ ms_cmd_render(int argc, char **argv)
              "sequence = the exchanges between hosts, time downwards; plots = delivery latency\n"
              "CDF and histogram; story = one HTML page that steps through the journey;\n"
              "sweep = FILE is a sweep's JSON (mailsim sweep --json): each statistic's mean,\n"
-             "95 % CI and replications per grid point; bench = FILE is the CSV of\n"
+             "95 % CI and replications per grid point (with --x AXIS and --split AXIS: by\n"
+             "axis, in small multiples); bench = FILE is the CSV of\n"
              "`make bench` (build/bench-worlds.csv): time per message against messages.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
@@ -90,7 +95,22 @@ ms_cmd_render(int argc, char **argv)
                 *dot = '\0';
             out = g_strdup_printf("%s-%s.png", base, ms_viz_kind_to_string(opt.kind));
         }
-        if (!ms_viz_render_file(opt.kind, argv[1], out, opt.width, opt.height, &error)) {
+        if ((x || split) && opt.kind != MS_VIZ_SWEEP)
+            return ms_cli_usage(cmd, "--x and --split are for --kind sweep");
+        gboolean ok;
+        if (x || split) {
+            /* by axis (viz/sweep_small_multiples.c) */
+            MsVizFormat format;
+            g_autoptr(MsSweepResults) r = NULL;
+            g_autoptr(MsVizCanvas) c = NULL;
+            ok = ms_viz_format_from_path(out, &format, &error) &&
+                 (r = ms_sweep_results_load_file(argv[1], &error)) &&
+                 (c = ms_viz_sweep_by(r, NULL, x, split, format, opt.width, opt.height, &error)) &&
+                 ms_viz_canvas_write(c, out, &error);
+        } else {
+            ok = ms_viz_render_file(opt.kind, argv[1], out, opt.width, opt.height, &error);
+        }
+        if (!ok) {
             fprintf(stderr, "mailsim render: %s\n", error->message);
             return MS_EXIT_USAGE;
         }

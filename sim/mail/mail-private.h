@@ -202,7 +202,6 @@ void ms__mail_tls_send(MsMailTls *t, GBytes *plain);
 /* close_notify (RFC 8446 6.1) before the TCP close. */
 void ms__mail_tls_close(MsMailTls *t);
 const char *ms__mail_tls_error(const MsMailTls *t);
-gboolean ms__mail_tls_established(const MsMailTls *t);
 /* Counts a hop (a session that carried a message or a login) as
  * encrypted or clear, and a login likewise: the summary's figures. */
 void ms__mail_tls_count_hop(MsMail *mail, guint32 message, gboolean encrypted);

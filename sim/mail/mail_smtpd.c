@@ -231,7 +231,8 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
             *first = now;
             g_hash_table_insert(s->greylist, g_steal_pointer(&key), first);
         }
-        if (now - *first < MS_GREYLIST_DELAY)
+        MsTime wait = s->policy.greylist_delay ? s->policy.greylist_delay : MS_GREYLIST_DELAY;
+        if (now - *first < wait)
             ms_mta_profile_refusal(s->policy.profile, MS_MTA_REFUSE_GREYLIST, rcpt, reply);
     }
 }

@@ -34,7 +34,11 @@
  * The credentials and the PKI are the mail layer's and outlive every
  * channel. Costs: one Ed25519 signature (server) and verification (client),
  * two X25519 operations per handshake; the PKI caches verdicts per chain, so
- * a client seeing the same server again pays no certificate check. */
+ * a client seeing the same server again pays no certificate check. That is
+ * about half a millisecond of CPU per handshake (`mailsim bench tls`), all
+ * of it in nettle: a generated world of 20 domains and 5,000 messages at
+ * flow level ran 1.7 s without TLS and 13 s with 5,918 handshakes, so
+ * large worlds want session resumption before they turn TLS on. */
 #include "mail-private.h"
 
 #include <string.h>
@@ -53,7 +57,6 @@ struct _MsMailTls {
     guint round_trips;  /* client: flights answered before ESTABLISHED */
     gboolean told;      /* ESTABLISHED or FAILED already reported */
     gboolean starttls;  /* client: STARTTLS/STLS cost a round trip before */
-    MsTime started_at;
     MsMailTlsVerifier verifier; /* client: replaces the PKI check (DANE), or NULL */
     gpointer verifier_data;
 };
@@ -144,7 +147,6 @@ ms__mail_tls_client_new(MsMail *m, MsTcpConnId conn, MsHostId host, MsHostId pee
     t->verify = verify;
     t->starttls = starttls;
     t->server_name = g_strdup(server_name);
-    t->started_at = ms_engine_now(m->engine);
     MsTlsConfig cfg = { 0 };
     cfg.role = MS_TLS_CLIENT;
     cfg.rng = ms__mail_tls_rng(m, host);
@@ -171,7 +173,6 @@ ms__mail_tls_server_new(MsMail *m, MsTcpConnId conn, MsMailServer *s, MsHostId p
     t->host = s->host;
     t->peer = peer;
     t->message = message;
-    t->started_at = ms_engine_now(m->engine);
     MsTlsConfig cfg = { 0 };
     cfg.role = MS_TLS_SERVER;
     cfg.rng = ms__mail_tls_rng(m, s->host);
@@ -285,12 +286,6 @@ ms__mail_tls_error(const MsMailTls *t)
 {
     const char *e = ms_tls_error(t->tls);
     return e ? e : "the TLS session ended during the handshake";
-}
-
-gboolean
-ms__mail_tls_established(const MsMailTls *t)
-{
-    return t && ms_tls_state(t->tls) == MS_TLS_ESTABLISHED;
 }
 
 void

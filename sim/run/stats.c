@@ -3,6 +3,7 @@
  * figures. One writer builds a list of (section, name, value) rows; JSON
  * and CSV are two renderings of it, so they never disagree. */
 #include "mailsim/stats.h"
+#include "mailsim/output_file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -288,7 +289,7 @@ ms_stats_table_write(const MsStatsTable *t, const char *path, GError **error)
                     "%s: expected a .json or .csv file name", path);
         return FALSE;
     }
-    gboolean ok = g_file_set_contents(path, s->str, (gssize) s->len, error);
+    gboolean ok = ms_output_file_write(path, s->str, s->len, error);
     g_string_free(s, TRUE);
     return ok;
 }

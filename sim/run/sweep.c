@@ -1,96 +1,105 @@
-/* Parameter sweeps (see include/mailsim/sweep.h): the grid, the jobs on a
- * GThreadPool, and the summaries.
+/* Parameter sweeps (include/mailsim/sweep.h): the grid. Scenarios, axes
+ * and zipped axes, seeds, the statistics reported, and the checks that run
+ * before anything is simulated. The jobs and the results folder are in
+ * sweep_run.c, the outputs in sweep_output.c.
  *
- * Design. The grid is a list of axes (key, values); a point is one value
- * per axis, numbered with the first axis varying slowest. A job is (point,
- * seed); job j = point * seeds + seed index, and it writes only results[j].
- * Each job turns its point into MsWorldOptions and an end time, builds a
- * world from the shared scenario (read-only: ms_world_new_full never writes
- * it), runs it and reads its figures. Nothing else is shared: every engine,
- * random stream, network and trace is the job's own, so the numbers of a
- * job are the same on any thread, and summaries, computed afterwards in job
- * order, are the same whatever the number of threads.
+ * Design. The grid is a list of dimensions, each a number of values; the
+ * first is the scenarios (one value unless an experiment names several),
+ * the others are added by ms_sweep_set() (one axis, one dimension) and
+ * ms_sweep_set_zipped() (several axes that vary together along one
+ * dimension). A point is one value per dimension, numbered with the first
+ * dimension varying slowest. An axis is either an XPath that selects
+ * attributes of the scenario document (applied by the loader,
+ * scenario_override.h) or one of the short keys of the first sweeps
+ * (until, fidelity, keep-bodies, policy.FIELD[@HOST]), which act on the
+ * world options and stay as aliases.
  *
- * Statistics per job: the accounting (messages, delivered, bounced,
- * queued, deferrals, attempts), delivery latency (mean, p50, p95, p99,
- * max), SMTP sessions, TCP retransmissions, packets dropped, events.
- * Summary per point and statistic: n, mean, the half-width of the 95 %
- * confidence interval t(0.975, n-1) * sd / sqrt(n) (0 when n = 1), sd,
- * min, max.
+ * Values are kept as written ("5%", "10ms"); ranges expand to such texts:
+ * "A..B/N" is N evenly spaced values, "A..B*N" N values evenly spaced on a
+ * log scale, both ends included and in the unit the ends share. Whole
+ * numbered ends give whole numbered values, and a whole number written
+ * with an exponent ("1e4") is written out ("10000"), as scenario counts
+ * take digits only.
  *
- * Costs: one world in memory per running thread. */
-#include "mailsim/sweep.h"
-#include "mailsim/json.h"
-#include "mailsim/stats.h"
+ * Checks (ms_sweep_check), all before the first run: every XPath compiles
+ * (at ms_sweep_set) and selects something in every scenario; every value of
+ * every XPath axis is loaded once with that value alone, so a value the
+ * schema or the reader refuses is an error naming its axis; the grid is no
+ * larger than the stated limit unless allowed. Combinations of values are
+ * not loaded ahead (that would cost the whole grid): one that fails only
+ * together fails its run, naming the point.
+ *
+ * Ownership: the sweep owns its scenarios, axes and results. Costs: one
+ * scenario load per scenario and XPath value at the check. */
+#include "mailsim/scenario_override.h"
 #include "mailsim/units.h"
-#include "mailsim/world.h"
+#include "sweep-private.h"
 
 #include <math.h>
 #include <string.h>
 
 G_DEFINE_QUARK(ms - sweep - error - quark, ms_sweep_error)
 
-typedef enum { K_UNTIL, K_FIDELITY, K_KEEP, K_POLICY } KeyKind;
-
-typedef struct {
-    char *key; /* as given, for labels */
-    KeyKind kind;
-    MsPolicyField field; /* K_POLICY */
-    gint host;           /* K_POLICY: scenario host index, -1 = every server */
-    GPtrArray *texts;    /* char*, values as given */
-    GArray *values;      /* gint64: a time, size, count, enum or boolean */
-} Axis;
-
-static const char *const stat_names[] = {
+const char *const ms__sweep_stat_names[MS__SWEEP_N_STATS] = {
     "messages",        "dsns",          "delivered",     "bounced",        "queued",
     "refused",         "deferrals",     "attempts",      "latency_mean_s", "latency_p50_s",
     "latency_p95_s",   "latency_p99_s", "latency_max_s", "smtp_sessions",  "tcp_retransmits",
-    "packets_dropped", "events",
-};
-#define N_STATS G_N_ELEMENTS(stat_names)
-
-typedef struct {
-    double v[N_STATS];
-    gboolean done;
-    char *error;
-} Result;
-
-struct _MsSweep {
-    const MsScenario *sc;
-    GPtrArray *axes; /* Axis* */
-    GArray *seeds;   /* guint64 */
-    gboolean seeds_set;
-    Result *results; /* points * seeds, after a run */
-    guint n_results;
+    "packets_dropped", "queue_peak",    "events",
 };
 
 static void
 axis_free(gpointer p)
 {
-    Axis *a = p;
+    MsSweepAxis *a = p;
+    g_free(a->name);
     g_free(a->key);
     g_ptr_array_unref(a->texts);
     g_array_unref(a->values);
     g_free(a);
 }
 
+static void
+source_free(gpointer p)
+{
+    MsSweepSource *s = p;
+    g_free(s->path);
+    g_free(s->label);
+    g_bytes_unref(s->data);
+    g_free(s->sha256);
+    ms_scenario_free(s->sc);
+    g_free(s);
+}
+
 MsSweep *
-ms_sweep_new(const MsScenario *sc)
+ms_sweep_new(void)
 {
     MsSweep *sw = g_new0(MsSweep, 1);
-    sw->sc = sc;
+    sw->experiment = g_strdup("");
+    sw->sources = g_ptr_array_new_with_free_func(source_free);
     sw->axes = g_ptr_array_new_with_free_func(axis_free);
+    sw->dims = g_array_new(FALSE, FALSE, sizeof(guint));
+    guint zero = 0;
+    g_array_append_val(sw->dims, zero);
     sw->seeds = g_array_new(FALSE, FALSE, sizeof(guint64));
-    g_array_append_val(sw->seeds, sc->seed);
+    sw->stats = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint i = 0; i < MS__SWEEP_N_STATS; i++)
+        g_array_append_val(sw->stats, i);
+    sw->max_points = MS_SWEEP_DEFAULT_MAX_POINTS;
+    sw->version = g_strdup(MS_MAILSIM_VERSION);
     return sw;
 }
 
-static void
-results_free(MsSweep *sw)
+void
+ms__sweep_results_clear(MsSweep *sw)
 {
-    for (guint i = 0; i < sw->n_results; i++)
+    for (guint i = 0; i < sw->n_results; i++) {
         g_free(sw->results[i].error);
+        if (sw->other_versions)
+            g_free(sw->other_versions[i]);
+    }
     g_clear_pointer(&sw->results, g_free);
+    g_clear_pointer(&sw->state, g_free);
+    g_clear_pointer(&sw->other_versions, g_free);
     sw->n_results = 0;
 }
 
@@ -99,18 +108,103 @@ ms_sweep_free(MsSweep *sw)
 {
     if (!sw)
         return;
-    results_free(sw);
+    ms__sweep_results_clear(sw);
+    g_free(sw->experiment);
+    g_free(sw->title);
+    g_ptr_array_unref(sw->sources);
     g_ptr_array_unref(sw->axes);
+    g_array_unref(sw->dims);
     g_array_unref(sw->seeds);
+    g_array_unref(sw->stats);
+    g_free(sw->store);
+    g_free(sw->version);
     g_free(sw);
+}
+
+void
+ms_sweep_set_name(MsSweep *sw, const char *name)
+{
+    g_free(sw->experiment);
+    sw->experiment = g_strdup(name ? name : "");
+}
+
+void
+ms_sweep_set_title(MsSweep *sw, const char *title)
+{
+    g_free(sw->title);
+    sw->title = g_strdup(title);
+}
+
+const char *
+ms_sweep_name(const MsSweep *sw)
+{
+    return sw->experiment;
+}
+
+gboolean
+ms_sweep_add_scenario_data(MsSweep *sw, const char *path, const char *label, const char *data,
+                           gsize len, GError **error)
+{
+    g_return_val_if_fail(sw->axes->len == 0, FALSE);
+    g_autoptr(MsScenario) sc = ms_scenario_load_memory(data, len, path, error);
+    if (!sc)
+        return FALSE;
+    MsSweepSource *s = g_new0(MsSweepSource, 1);
+    s->path = g_strdup(path);
+    s->label = g_strdup(label && *label ? label : (sc->name && *sc->name ? sc->name : path));
+    for (guint i = 0; i < sw->sources->len; i++)
+        if (!strcmp(((MsSweepSource *) sw->sources->pdata[i])->label, s->label)) {
+            g_set_error(error, MS_SWEEP_ERROR, 0,
+                        "scenario %s: another scenario is already called '%s': give each a "
+                        "label of its own",
+                        path, s->label);
+            source_free(s);
+            return FALSE;
+        }
+    s->data = g_bytes_new(data, len);
+    s->sha256 = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *) data, len);
+    s->sc = g_steal_pointer(&sc);
+    g_ptr_array_add(sw->sources, s);
+    g_array_index(sw->dims, guint, 0) = sw->sources->len;
+    if (!sw->seeds_set && sw->sources->len == 1) {
+        g_array_set_size(sw->seeds, 0);
+        g_array_append_val(sw->seeds, s->sc->seed);
+    }
+    sw->checked = FALSE;
+    return TRUE;
+}
+
+gboolean
+ms_sweep_add_scenario_file(MsSweep *sw, const char *path, const char *label, GError **error)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_autoptr(GError) local = NULL;
+    if (!g_file_get_contents(path, &data, &len, &local)) {
+        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO, "%s", local->message);
+        return FALSE;
+    }
+    if (len > MS_SCENARIO_MAX_FILE_SIZE) {
+        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO,
+                    "%s: too large: at most %u bytes are accepted", path,
+                    MS_SCENARIO_MAX_FILE_SIZE);
+        return FALSE;
+    }
+    return ms_sweep_add_scenario_data(sw, path, label, data, len, error);
+}
+
+guint
+ms_sweep_n_scenarios(const MsSweep *sw)
+{
+    return sw->sources->len;
 }
 
 guint
 ms_sweep_n_points(const MsSweep *sw)
 {
     guint n = 1;
-    for (guint i = 0; i < sw->axes->len; i++)
-        n *= ((Axis *) g_ptr_array_index(sw->axes, i))->values->len;
+    for (guint i = 0; i < sw->dims->len; i++)
+        n *= MAX(g_array_index(sw->dims, guint, i), 1u);
     return n;
 }
 
@@ -119,6 +213,36 @@ ms_sweep_n_seeds(const MsSweep *sw)
 {
     return sw->seeds->len;
 }
+
+guint
+ms__sweep_dim_index(const MsSweep *sw, guint point, guint dim)
+{
+    guint stride = 1;
+    for (guint i = sw->dims->len; i-- > dim + 1;)
+        stride *= MAX(g_array_index(sw->dims, guint, i), 1u);
+    return (point / stride) % MAX(g_array_index(sw->dims, guint, dim), 1u);
+}
+
+const char *
+ms__sweep_axis_text(const MsSweep *sw, guint point, guint k)
+{
+    const MsSweepAxis *a = g_ptr_array_index(sw->axes, k);
+    return g_ptr_array_index(a->texts, ms__sweep_dim_index(sw, point, a->dim));
+}
+
+gboolean
+ms__sweep_has_scenario_axis(const MsSweep *sw)
+{
+    return sw->sources->len > 1;
+}
+
+const MsSweepSource *
+ms__sweep_source(const MsSweep *sw, guint point)
+{
+    return g_ptr_array_index(sw->sources, ms__sweep_dim_index(sw, point, 0));
+}
+
+/* --- seeds and statistics ------------------------------------------------ */
 
 gboolean
 ms_sweep_set_seeds(MsSweep *sw, const char *spec, GError **error)
@@ -149,6 +273,12 @@ ms_sweep_set_seeds(MsSweep *sw, const char *spec, GError **error)
                             spec, *p);
                 return FALSE;
             }
+            for (guint i = 0; i < seeds->len; i++)
+                if (g_array_index(seeds, guint64, i) == s) {
+                    g_set_error(error, MS_SWEEP_ERROR, 0, "seeds '%s': %s is given twice", spec,
+                                *p);
+                    return FALSE;
+                }
             g_array_append_val(seeds, s);
         }
     }
@@ -166,6 +296,216 @@ ms_sweep_set_seeds(MsSweep *sw, const char *spec, GError **error)
     return TRUE;
 }
 
+static void
+append_stat_names(GString *s)
+{
+    for (guint i = 0; i < MS__SWEEP_N_STATS; i++)
+        g_string_append_printf(s, "%s%s", i ? ", " : "", ms__sweep_stat_names[i]);
+}
+
+gint
+ms_sweep_find_stat(const char *name)
+{
+    for (guint i = 0; i < MS__SWEEP_N_STATS; i++)
+        if (!strcmp(name, ms__sweep_stat_names[i]))
+            return (gint) i;
+    return -1;
+}
+
+gboolean
+ms_sweep_set_statistics(MsSweep *sw, const char *const *names, GError **error)
+{
+    g_autoptr(GArray) stats = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (const char *const *n = names; n && *n; n++) {
+        gint i = ms_sweep_find_stat(*n);
+        if (i < 0) {
+            g_autoptr(GString) known = g_string_new(NULL);
+            append_stat_names(known);
+            g_set_error(error, MS_SWEEP_ERROR, 0, "statistic '%s' is unknown: expected one of %s",
+                        *n, known->str);
+            return FALSE;
+        }
+        for (guint k = 0; k < stats->len; k++)
+            if (g_array_index(stats, guint, k) == (guint) i) {
+                g_set_error(error, MS_SWEEP_ERROR, 0, "statistic '%s' is named twice", *n);
+                return FALSE;
+            }
+        guint u = (guint) i;
+        g_array_append_val(stats, u);
+    }
+    if (stats->len == 0) {
+        g_set_error(error, MS_SWEEP_ERROR, 0, "statistics: none named");
+        return FALSE;
+    }
+    g_array_unref(sw->stats);
+    sw->stats = g_steal_pointer(&stats);
+    return TRUE;
+}
+
+guint
+ms_sweep_n_stats(const MsSweep *sw)
+{
+    return sw->stats->len;
+}
+
+const char *
+ms_sweep_stat_name(const MsSweep *sw, guint i)
+{
+    return ms__sweep_stat_names[g_array_index(sw->stats, guint, i)];
+}
+
+void
+ms_sweep_set_max_points(MsSweep *sw, guint max_points, gboolean allow_larger)
+{
+    sw->max_points = max_points;
+    sw->allow_large = allow_larger;
+}
+
+/* --- values and ranges --------------------------------------------------- */
+
+/* Splits "12.5ms" into 12.5 and "ms"; FALSE when it does not start with a
+ * finite number. */
+static gboolean
+split_number(const char *text, double *v, char **unit)
+{
+    char *end = NULL;
+    if (!g_ascii_isdigit(text[0]) && text[0] != '-' && text[0] != '+' && text[0] != '.')
+        return FALSE;
+    if (g_str_has_prefix(text, "0x") || g_str_has_prefix(text, "0X"))
+        return FALSE;
+    *v = g_ascii_strtod(text, &end);
+    if (end == text || !isfinite(*v))
+        return FALSE;
+    *unit = g_strstrip(g_strdup(end));
+    return TRUE;
+}
+
+static char *
+format_value(double v, gboolean whole, const char *unit)
+{
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    if (whole)
+        g_snprintf(buf, sizeof buf, "%.0f", v);
+    else
+        g_ascii_formatd(buf, sizeof buf, "%.6g", v);
+    return g_strconcat(buf, unit, NULL);
+}
+
+/* Expands one item "A..B/N" or "A..B*N" into `out`. */
+static gboolean
+expand_range(const char *name, const char *item, const char *dots, GPtrArray *out, GError **error)
+{
+    const char *op = strpbrk(dots + 2, "/*");
+    if (!op) {
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "axis %s: range '%s': expected A..B/N (N evenly spaced values) or A..B*N "
+                    "(N values spaced on a log scale)",
+                    name, item);
+        return FALSE;
+    }
+    gboolean log_scale = *op == '*';
+    g_autofree char *a = g_strstrip(g_strndup(item, (gsize) (dots - item)));
+    g_autofree char *b = g_strstrip(g_strndup(dots + 2, (gsize) (op - dots - 2)));
+    g_autofree char *ua = NULL, *ub = NULL;
+    double lo, hi;
+    if (!split_number(a, &lo, &ua) || !split_number(b, &hi, &ub)) {
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "axis %s: range '%s': both ends must be numbers, with or without a unit "
+                    "(10ms..100ms/10)",
+                    name, item);
+        return FALSE;
+    }
+    if (strcmp(ua, ub) != 0 && !(lo == 0 && !*ua)) {
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "axis %s: range '%s': the ends have different units ('%s' and '%s'): write "
+                    "both in one unit",
+                    name, item, ua, ub);
+        return FALSE;
+    }
+    guint64 n;
+    g_autofree char *ntext = g_strstrip(g_strdup(op + 1));
+    if (!*ntext || !ms_units_parse_count(ntext, &n, NULL)) {
+        g_set_error(error, MS_SWEEP_ERROR, 0, "axis %s: range '%s': '%s' is not a number of values",
+                    name, item, ntext);
+        return FALSE;
+    }
+    if (n < 2 || n > MS_SWEEP_MAX_RANGE) {
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "axis %s: range '%s' asks for %" G_GUINT64_FORMAT
+                    ": a range gives 2 to %u values",
+                    name, item, n, MS_SWEEP_MAX_RANGE);
+        return FALSE;
+    }
+    if (lo == hi) {
+        g_set_error(error, MS_SWEEP_ERROR, 0, "axis %s: range '%s' is empty: its ends are equal",
+                    name, item);
+        return FALSE;
+    }
+    if (log_scale && (lo <= 0 || hi <= 0)) {
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "axis %s: range '%s': a log-spaced range needs both ends above 0", name, item);
+        return FALSE;
+    }
+    gboolean whole = lo == floor(lo) && hi == floor(hi);
+    for (guint64 i = 0; i < n; i++) {
+        double f = (double) i / (double) (n - 1);
+        double v = log_scale ? exp(log(lo) + f * (log(hi) - log(lo))) : lo + f * (hi - lo);
+        if (i == n - 1)
+            v = hi; /* exactly the end written, not a rounding of it */
+        if (whole)
+            v = round(v);
+        g_autofree char *text = format_value(v, whole, ub);
+        if (out->len && !strcmp(g_ptr_array_index(out, out->len - 1), text)) {
+            g_set_error(error, MS_SWEEP_ERROR, 0,
+                        "axis %s: range '%s' gives '%s' twice (whole-numbered ends give whole "
+                        "numbers): ask for fewer values",
+                        name, item, text);
+            return FALSE;
+        }
+        g_ptr_array_add(out, g_steal_pointer(&text));
+    }
+    return TRUE;
+}
+
+gboolean
+ms_sweep_expand_values(const char *name, const char *spec, GPtrArray *out, GError **error)
+{
+    g_auto(GStrv) items = g_strsplit(spec, ",", -1);
+    for (char **p = items; *p; p++) {
+        char *item = g_strstrip(*p);
+        if (!*item) {
+            g_set_error(error, MS_SWEEP_ERROR, 0, "axis %s: an empty value in '%s'", name, spec);
+            return FALSE;
+        }
+        const char *dots = strstr(item, "..");
+        if (dots) {
+            if (!expand_range(name, item, dots, out, error))
+                return FALSE;
+        } else {
+            /* "1e4" is written out (10000): counts in scenarios take digits */
+            double v;
+            g_autofree char *unit = NULL;
+            if ((strchr(item, 'e') || strchr(item, 'E')) && split_number(item, &v, &unit) &&
+                !*unit && v == floor(v) && fabs(v) < 1e15)
+                g_ptr_array_add(out, format_value(v, TRUE, ""));
+            else
+                g_ptr_array_add(out, g_strdup(item));
+        }
+        if (out->len > MS_SWEEP_MAX_RANGE) {
+            g_set_error(error, MS_SWEEP_ERROR, 0, "axis %s: more than %u values", name,
+                        MS_SWEEP_MAX_RANGE);
+            return FALSE;
+        }
+    }
+    if (out->len == 0) {
+        g_set_error(error, MS_SWEEP_ERROR, 0, "axis %s: no values", name);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* --- axes ------------------------------------------------------------------ */
+
 typedef struct {
     const char *name;
     MsPolicyField field;
@@ -176,7 +516,7 @@ static const PolicyKey policy_keys[] = {
     { "retry-first", MS_POLICY_RETRY_FIRST, 0 }, { "retry-max", MS_POLICY_RETRY_MAX, 0 },
     { "give-up", MS_POLICY_GIVE_UP, 0 },         { "command-delay", MS_POLICY_COMMAND_DELAY, 0 },
     { "max-size", MS_POLICY_MAX_SIZE, 1 },       { "max-recipients", MS_POLICY_MAX_RECIPIENTS, 2 },
-    { "greylist", MS_POLICY_GREYLIST, 3 },
+    { "greylist", MS_POLICY_GREYLIST, 3 },       { "greylist-delay", MS_POLICY_GREYLIST_DELAY, 0 },
 };
 
 static gboolean
@@ -192,7 +532,7 @@ parse_bool(const char *v, gint64 *out)
 }
 
 static gboolean
-parse_value(const Axis *a, int type, const char *v, gint64 *out, GError **error)
+parse_value(const MsSweepAxis *a, int type, const char *v, gint64 *out, GError **error)
 {
     g_autoptr(GError) local = NULL;
     gboolean ok;
@@ -228,46 +568,68 @@ parse_value(const Axis *a, int type, const char *v, gint64 *out, GError **error)
     return ok;
 }
 
-gboolean
-ms_sweep_set(MsSweep *sw, const char *assignment, GError **error)
+static gboolean
+looks_like_xpath(const char *key)
 {
-    const char *eq = strchr(assignment, '=');
-    if (!eq || eq == assignment || !eq[1]) {
-        g_set_error(error, MS_SWEEP_ERROR, 0, "--set '%s': expected KEY=VALUE[,VALUE...]",
-                    assignment);
-        return FALSE;
+    return key[0] == '/' || key[0] == '(' || strchr(key, '/') || strchr(key, '@') ||
+           strchr(key, '[');
+}
+
+/* The column name of an XPath axis: the attribute it ends in, else the
+ * XPath itself. */
+static char *
+derive_name(const char *key)
+{
+    const char *at = g_strrstr(key, "/@");
+    if (at && at[2]) {
+        gboolean plain = TRUE;
+        for (const char *p = at + 2; *p; p++)
+            plain &= g_ascii_isalnum(*p) || *p == '-' || *p == '_' || *p == '.';
+        if (plain)
+            return g_strdup(at + 2);
     }
-    g_autofree char *key = g_strndup(assignment, (gsize) (eq - assignment));
-    if (!strcmp(key, "seed"))
-        return ms_sweep_set_seeds(sw, eq + 1, error);
-    Axis *a = g_new0(Axis, 1);
+    return g_strdup(key);
+}
+
+/* A new axis for `key` (short key or XPath), its values expanded and, for
+ * short keys, parsed. NULL with `error`. */
+static MsSweepAxis *
+axis_new(MsSweep *sw, const char *name, const char *key, const char *spec, GError **error)
+{
+    MsSweepAxis *a = g_new0(MsSweepAxis, 1);
+    g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func(axis_free);
+    g_ptr_array_add(owned, a);
     a->key = g_strdup(key);
     a->host = -1;
     a->texts = g_ptr_array_new_with_free_func(g_free);
     a->values = g_array_new(FALSE, FALSE, sizeof(gint64));
-    g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func(axis_free);
-    g_ptr_array_add(owned, a);
-    int type;
+    int type = -1;
     if (!strcmp(key, "until")) {
-        a->kind = K_UNTIL;
+        a->kind = MS__SWEEP_UNTIL;
         type = 0;
     } else if (!strcmp(key, "fidelity")) {
-        a->kind = K_FIDELITY;
+        a->kind = MS__SWEEP_FIDELITY;
         type = 4;
     } else if (!strcmp(key, "keep-bodies")) {
-        a->kind = K_KEEP;
+        a->kind = MS__SWEEP_KEEP;
         type = 3;
     } else if (g_str_has_prefix(key, "policy.")) {
-        a->kind = K_POLICY;
+        a->kind = MS__SWEEP_POLICY;
         g_autofree char *field = g_strdup(key + 7);
         char *at = strchr(field, '@');
         if (at) {
             *at = '\0';
-            a->host = ms_scenario_find_host(sw->sc, at + 1);
-            if (a->host < 0) {
-                g_set_error(error, MS_SWEEP_ERROR, 0, "--set %s: no host '%s' in %s", key, at + 1,
-                            sw->sc->path);
-                return FALSE;
+            const MsScenario *sc = ((MsSweepSource *) sw->sources->pdata[0])->sc;
+            for (guint i = 0; i < sw->sources->len; i++) {
+                sc = ((MsSweepSource *) sw->sources->pdata[i])->sc;
+                gint host = ms_scenario_find_host(sc, at + 1);
+                if (host < 0 || (i > 0 && host != a->host)) {
+                    g_set_error(error, MS_SWEEP_ERROR, 0, "--set %s: no host '%s' in %s%s", key,
+                                at + 1, sc->path,
+                                host < 0 ? "" : " at the same place as in the first scenario");
+                    return NULL;
+                }
+                a->host = host;
             }
         }
         const PolicyKey *pk = NULL;
@@ -277,375 +639,286 @@ ms_sweep_set(MsSweep *sw, const char *assignment, GError **error)
         if (!pk) {
             g_set_error(error, MS_SWEEP_ERROR, 0,
                         "--set %s: unknown policy field '%s': expected retry-first, "
-                        "retry-max, give-up, command-delay, max-size, max-recipients "
-                        "or greylist",
+                        "retry-max, give-up, command-delay, max-size, max-recipients, "
+                        "greylist or greylist-delay",
                         key, field);
-            return FALSE;
+            return NULL;
         }
         a->field = pk->field;
         type = pk->type;
+    } else if (looks_like_xpath(key)) {
+        a->kind = MS__SWEEP_XPATH;
+        g_autoptr(GError) e = NULL;
+        if (!ms_scenario_xpath_check(key, &e)) {
+            g_set_error(error, MS_SWEEP_ERROR, 0, "--set %s: %s", key, e->message);
+            return NULL;
+        }
     } else {
         g_set_error(error, MS_SWEEP_ERROR, 0,
-                    "--set %s: unknown key: expected seed, until, fidelity, keep-bodies "
-                    "or policy.FIELD[@HOST]",
+                    "--set %s: unknown key: expected an XPath to attributes of the scenario "
+                    "(//link[@a='r1']/@loss), or one of the short keys seed, until, fidelity, "
+                    "keep-bodies, policy.FIELD[@HOST]",
                     key);
-        return FALSE;
+        return NULL;
     }
-    for (guint i = 0; a->kind == K_POLICY && i < sw->axes->len; i++) {
-        const Axis *b = g_ptr_array_index(sw->axes, i);
-        if (b->kind == K_POLICY && b->host != a->host) {
+    a->name = name && *name ? g_strdup(name)
+                            : (a->kind == MS__SWEEP_XPATH ? derive_name(key) : g_strdup(key));
+    if (!ms_sweep_expand_values(a->name, spec, a->texts, error))
+        return NULL;
+    for (guint i = 0; type >= 0 && i < a->texts->len; i++) {
+        gint64 v;
+        if (!parse_value(a, type, g_ptr_array_index(a->texts, i), &v, error))
+            return NULL;
+        g_array_append_val(a->values, v);
+    }
+    for (guint i = 0; a->kind == MS__SWEEP_POLICY && i < sw->axes->len; i++) {
+        const MsSweepAxis *b = g_ptr_array_index(sw->axes, i);
+        if (b->kind == MS__SWEEP_POLICY && b->host != a->host) {
             g_set_error(error, MS_SWEEP_ERROR, 0,
                         "--set %s: every policy key of a sweep must name the same "
                         "servers (all, or the same @HOST) as %s",
                         key, b->key);
-            return FALSE;
+            return NULL;
         }
     }
-    for (guint i = 0; i < sw->axes->len; i++)
-        if (!strcmp(((Axis *) g_ptr_array_index(sw->axes, i))->key, key)) {
+    for (guint i = 0; i < sw->axes->len; i++) {
+        const MsSweepAxis *b = g_ptr_array_index(sw->axes, i);
+        if (!strcmp(b->key, key)) {
             g_set_error(error, MS_SWEEP_ERROR, 0,
                         "--set %s given twice: give every value in one --set", key);
-            return FALSE;
+            return NULL;
         }
-    g_auto(GStrv) parts = g_strsplit(eq + 1, ",", -1);
-    for (char **p = parts; *p; p++) {
-        gint64 v;
-        if (!parse_value(a, type, g_strstrip(*p), &v, error))
-            return FALSE;
-        g_array_append_val(a->values, v);
-        g_ptr_array_add(a->texts, g_strdup(*p));
+        if (!strcmp(b->name, a->name)) {
+            /* two XPaths ending in the same attribute: name both in full */
+            if (name && *name) {
+                g_set_error(error, MS_SWEEP_ERROR, 0, "axis name '%s' is used twice", name);
+                return NULL;
+            }
+            g_free(a->name);
+            a->name = g_strdup(key);
+        }
     }
-    if (ms_sweep_n_points(sw) * a->values->len > 100000) {
+    if (!strcmp(a->name, "scenario") || !strcmp(a->name, "seed") || !strcmp(a->name, "statistic") ||
+        !strcmp(a->name, "point") || !strcmp(a->name, "experiment") || !strcmp(a->name, "value")) {
         g_set_error(error, MS_SWEEP_ERROR, 0,
-                    "--set %s: the grid would have more than 100000 points", key);
+                    "axis name '%s' is taken by a column of the results: choose another", a->name);
+        return NULL;
+    }
+    return g_ptr_array_steal_index(owned, 0);
+}
+
+/* Splits "KEY=VALUES" or "NAME=XPATH=VALUES" at '=' outside brackets and
+ * quotes. */
+static gboolean
+split_assignment(const char *text, char **name, char **key, char **values)
+{
+    GPtrArray *cuts = g_ptr_array_new();
+    int depth = 0;
+    char quote = 0;
+    for (const char *p = text; *p; p++) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+        } else if (*p == '\'' || *p == '"') {
+            quote = *p;
+        } else if (*p == '[' || *p == '(') {
+            depth++;
+        } else if (*p == ']' || *p == ')') {
+            depth--;
+        } else if (*p == '=' && depth == 0 &&
+                   (p == text || (p[-1] != '!' && p[-1] != '<' && p[-1] != '>'))) {
+            g_ptr_array_add(cuts, (gpointer) p);
+        }
+    }
+    if (cuts->len == 0 && strrchr(text, '=')) /* unbalanced: the XPath check will say why */
+        g_ptr_array_add(cuts, strrchr(text, '='));
+    gboolean ok = cuts->len == 1 || cuts->len == 2;
+    if (ok) {
+        const char *last = g_ptr_array_index(cuts, cuts->len - 1);
+        const char *first = g_ptr_array_index(cuts, 0);
+        *values = g_strdup(last + 1);
+        if (cuts->len == 2) {
+            *name = g_strndup(text, (gsize) (first - text));
+            *key = g_strndup(first + 1, (gsize) (last - first - 1));
+        } else {
+            *name = NULL;
+            *key = g_strndup(text, (gsize) (first - text));
+        }
+        g_strstrip(*key);
+        ok = **key && **values;
+        if (!ok) {
+            g_clear_pointer(name, g_free);
+            g_clear_pointer(key, g_free);
+            g_clear_pointer(values, g_free);
+        }
+    }
+    g_ptr_array_unref(cuts);
+    return ok;
+}
+
+static gboolean
+add_dimension(MsSweep *sw, GPtrArray *axes, GError **error)
+{
+    guint n = ((MsSweepAxis *) axes->pdata[0])->texts->len;
+    guint points = ms_sweep_n_points(sw);
+    if ((guint64) points * n > MS_SWEEP_MAX_POINTS) {
+        g_set_error(error, MS_SWEEP_ERROR, 0, "axis %s: the grid would have more than %u points",
+                    ((MsSweepAxis *) axes->pdata[0])->name, MS_SWEEP_MAX_POINTS);
         return FALSE;
     }
-    g_ptr_array_add(sw->axes, g_ptr_array_steal_index(owned, 0));
+    guint dim = sw->dims->len;
+    g_array_append_val(sw->dims, n);
+    while (axes->len) {
+        MsSweepAxis *a = g_ptr_array_steal_index(axes, 0);
+        a->dim = dim;
+        g_ptr_array_add(sw->axes, a);
+    }
+    sw->checked = FALSE;
     return TRUE;
-}
-
-/* The value index of axis `k` at grid point `point`. */
-static guint
-value_at(const MsSweep *sw, guint point, guint k)
-{
-    guint stride = 1;
-    for (guint i = sw->axes->len; i-- > k + 1;)
-        stride *= ((Axis *) g_ptr_array_index(sw->axes, i))->values->len;
-    return (point / stride) % ((Axis *) g_ptr_array_index(sw->axes, k))->values->len;
-}
-
-/* --- jobs ------------------------------------------------------------- */
-
-typedef struct {
-    MsSweep *sw;
-    guint index;
-} Job;
-
-static void
-run_job(gpointer data, gpointer user_data)
-{
-    Job *job = data;
-    (void) user_data;
-    MsSweep *sw = job->sw;
-    guint point = job->index / sw->seeds->len;
-    Result *r = &sw->results[job->index];
-    MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
-    o.seed = g_array_index(sw->seeds, guint64, job->index % sw->seeds->len);
-    MsScenarioPolicy policy = { 0 };
-    MsTime until = sw->sc->until;
-    for (guint k = 0; k < sw->axes->len; k++) {
-        const Axis *a = g_ptr_array_index(sw->axes, k);
-        gint64 v = g_array_index(a->values, gint64, value_at(sw, point, k));
-        switch (a->kind) {
-        case K_UNTIL:
-            until = v;
-            break;
-        case K_FIDELITY:
-            o.fidelity = (gint) v;
-            break;
-        case K_KEEP:
-            o.keep_bodies = (gint) v;
-            break;
-        case K_POLICY:
-            policy.set |= a->field;
-            o.policy_host = a->host;
-            switch (a->field) {
-            case MS_POLICY_RETRY_FIRST:
-                policy.retry_first = v;
-                break;
-            case MS_POLICY_RETRY_MAX:
-                policy.retry_max = v;
-                break;
-            case MS_POLICY_GIVE_UP:
-                policy.give_up = v;
-                break;
-            case MS_POLICY_COMMAND_DELAY:
-                policy.command_delay = v;
-                break;
-            case MS_POLICY_MAX_SIZE:
-                policy.max_size = (guint64) v;
-                break;
-            case MS_POLICY_MAX_RECIPIENTS:
-                policy.max_recipients = (guint32) v;
-                break;
-            case MS_POLICY_GREYLIST:
-                policy.greylist = v != 0;
-                break;
-            }
-            break;
-        }
-    }
-    if (policy.set)
-        o.policy = &policy;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(MsWorld) w = ms_world_new_full(sw->sc, &o, &error);
-    if (!w) {
-        r->error = g_strdup(error->message);
-        g_free(job);
-        return;
-    }
-    ms_world_run(w, until);
-    MsMailStats ms;
-    ms_mail_get_stats(ms_world_mail(w), &ms);
-    MsLatencyStats lat;
-    ms_stats_latency(w, &lat);
-    MsTcpStats ts;
-    ms_tcp_get_stats(ms_world_tcp(w), &ts);
-    MsNetStats ns;
-    ms_net_get_stats(ms_world_net(w), &ns);
-    MsEngineStats es;
-    ms_engine_get_stats(ms_world_engine(w), &es);
-    double v[N_STATS] = { ms.messages,
-                          ms.dsns,
-                          ms.delivered,
-                          ms.bounced,
-                          ms.queued,
-                          ms.refused,
-                          ms.deferrals,
-                          ms.attempts,
-                          lat.mean,
-                          lat.p50,
-                          lat.p95,
-                          lat.p99,
-                          lat.max,
-                          (double) ms.smtp_sessions,
-                          (double) ts.retransmits,
-                          (double) ns.dropped,
-                          (double) es.processed };
-    memcpy(r->v, v, sizeof v);
-    r->done = TRUE;
-    g_free(job);
 }
 
 gboolean
-ms_sweep_run(MsSweep *sw, guint jobs, GError **error)
+ms_sweep_add_axis(MsSweep *sw, const char *name, const char *key, const char *values,
+                  GError **error)
 {
-    g_return_val_if_fail(jobs >= 1, FALSE);
-    results_free(sw);
-    sw->n_results = ms_sweep_n_points(sw) * sw->seeds->len;
-    sw->results = g_new0(Result, sw->n_results);
-    if (jobs == 1) {
-        for (guint i = 0; i < sw->n_results; i++) {
-            Job *j = g_new(Job, 1);
-            *j = (Job){ sw, i };
-            run_job(j, NULL);
-        }
-    } else {
-        GThreadPool *pool = g_thread_pool_new(run_job, NULL, (gint) jobs, TRUE, NULL);
-        for (guint i = 0; i < sw->n_results; i++) {
-            Job *j = g_new(Job, 1);
-            *j = (Job){ sw, i };
-            g_thread_pool_push(pool, j, NULL);
-        }
-        g_thread_pool_free(pool, FALSE, TRUE); /* runs every queued job, then joins */
+    g_return_val_if_fail(sw->sources->len > 0, FALSE);
+    if (!strcmp(key, "seed"))
+        return ms_sweep_set_seeds(sw, values, error);
+    g_autoptr(GPtrArray) axes = g_ptr_array_new_with_free_func(axis_free);
+    MsSweepAxis *a = axis_new(sw, name, key, values, error);
+    if (!a)
+        return FALSE;
+    g_ptr_array_add(axes, a);
+    return add_dimension(sw, axes, error);
+}
+
+gboolean
+ms_sweep_set(MsSweep *sw, const char *assignment, GError **error)
+{
+    g_autofree char *name = NULL, *key = NULL, *values = NULL;
+    if (!split_assignment(assignment, &name, &key, &values)) {
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "--set '%s': expected KEY=VALUE[,VALUE...] or NAME=XPATH=VALUES", assignment);
+        return FALSE;
     }
-    for (guint i = 0; i < sw->n_results; i++)
-        if (sw->results[i].error) {
-            g_set_error(error, MS_SWEEP_ERROR, 0, "%s", sw->results[i].error);
+    return ms_sweep_add_axis(sw, name, key, values, error);
+}
+
+gboolean
+ms_sweep_add_zipped(MsSweep *sw, guint n, const char *const *names, const char *const *keys,
+                    const char *const *values, GError **error)
+{
+    g_return_val_if_fail(sw->sources->len > 0 && n >= 1, FALSE);
+    g_autoptr(GPtrArray) axes = g_ptr_array_new_with_free_func(axis_free);
+    for (guint i = 0; i < n; i++) {
+        if (!strcmp(keys[i], "seed")) {
+            g_set_error(error, MS_SWEEP_ERROR, 0,
+                        "zipped axes: seeds cannot be zipped with settings: every point runs "
+                        "every seed");
             return FALSE;
         }
-    return TRUE;
-}
-
-/* --- summaries ------------------------------------------------------------ */
-
-double
-ms_sweep_t975(guint df)
-{
-    static const double table[] = { 0,      12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646,
-                                    2.3060, 2.2622,  2.2281, 2.2010, 2.1788, 2.1604, 2.1448, 2.1314,
-                                    2.1199, 2.1098,  2.1009, 2.0930, 2.0860, 2.0796, 2.0739, 2.0687,
-                                    2.0639, 2.0595,  2.0555, 2.0518, 2.0484, 2.0452, 2.0423 };
-    if (df == 0)
-        return NAN;
-    if (df < G_N_ELEMENTS(table))
-        return table[df];
-    /* Cornish-Fisher expansion around the normal quantile. */
-    double z = 1.959963985, n = df, z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z;
-    return z + (z3 + z) / (4 * n) + (5 * z5 + 16 * z3 + 3 * z) / (96 * n * n) +
-           (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * n * n * n);
-}
-
-typedef struct {
-    guint n;
-    double mean, ci, sd, min, max;
-} Summary;
-
-static Summary
-summarise(const MsSweep *sw, guint point, guint stat)
-{
-    Summary s = { 0, 0, 0, 0, INFINITY, -INFINITY };
-    guint base = point * sw->seeds->len;
-    for (guint k = 0; k < sw->seeds->len; k++) {
-        double v = sw->results[base + k].v[stat];
-        s.n++;
-        s.mean += v;
-        s.min = MIN(s.min, v);
-        s.max = MAX(s.max, v);
-    }
-    s.mean /= s.n;
-    double ss = 0;
-    for (guint k = 0; k < sw->seeds->len; k++) {
-        double d = sw->results[base + k].v[stat] - s.mean;
-        ss += d * d;
-    }
-    if (s.n > 1 && s.min < s.max) { /* equal values: exactly 0, not rounding noise */
-        s.sd = sqrt(ss / (s.n - 1));
-        s.ci = ms_sweep_t975(s.n - 1) * s.sd / sqrt(s.n);
-    }
-    return s;
-}
-
-static char *
-point_label(const MsSweep *sw, guint point, const char *sep)
-{
-    GString *s = g_string_new(NULL);
-    for (guint k = 0; k < sw->axes->len; k++) {
-        const Axis *a = g_ptr_array_index(sw->axes, k);
-        g_string_append_printf(s, "%s%s=%s", k ? sep : "", a->key,
-                               (const char *) g_ptr_array_index(a->texts, value_at(sw, point, k)));
-    }
-    return g_string_free(s, FALSE);
-}
-
-/* %g-like but locale-proof and fixed: up to 6 significant digits. */
-static void
-append_num(GString *out, double v)
-{
-    char buf[G_ASCII_DTOSTR_BUF_SIZE];
-    g_ascii_formatd(buf, sizeof buf, "%.6g", v);
-    g_string_append(out, buf);
-}
-
-void
-ms_sweep_table(const MsSweep *sw, GString *out)
-{
-    if (!sw->results)
-        return;
-    for (guint p = 0; p < ms_sweep_n_points(sw); p++) {
-        g_autofree char *label = point_label(sw, p, ", ");
-        g_string_append_printf(out, "%s%s (%u replication%s)\n", p ? "\n" : "",
-                               *label ? label : "scenario as written", sw->seeds->len,
-                               sw->seeds->len == 1 ? "" : "s");
-        g_string_append_printf(out, "  %-18s %14s %12s %14s %14s\n", "statistic", "mean",
-                               "+/- 95% CI", "min", "max");
-        for (guint st = 0; st < N_STATS; st++) {
-            Summary s = summarise(sw, p, st);
-            char m[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE],
-                lo[G_ASCII_DTOSTR_BUF_SIZE], hi[G_ASCII_DTOSTR_BUF_SIZE];
-            g_ascii_formatd(m, sizeof m, "%.6g", s.mean);
-            g_ascii_formatd(c, sizeof c, "%.3g", s.ci);
-            g_ascii_formatd(lo, sizeof lo, "%.6g", s.min);
-            g_ascii_formatd(hi, sizeof hi, "%.6g", s.max);
-            g_string_append_printf(out, "  %-18s %14s %12s %14s %14s\n", stat_names[st], m, c, lo,
-                                   hi);
-        }
-    }
-}
-
-void
-ms_sweep_csv(const MsSweep *sw, GString *out)
-{
-    if (!sw->results)
-        return;
-    for (guint k = 0; k < sw->axes->len; k++)
-        g_string_append_printf(out, "%s,", ((Axis *) g_ptr_array_index(sw->axes, k))->key);
-    g_string_append(out, "statistic,n,mean,ci95,sd,min,max\n");
-    for (guint p = 0; p < ms_sweep_n_points(sw); p++)
-        for (guint st = 0; st < N_STATS; st++) {
-            for (guint k = 0; k < sw->axes->len; k++) {
-                const Axis *a = g_ptr_array_index(sw->axes, k);
-                g_string_append_printf(
-                    out, "%s,", (const char *) g_ptr_array_index(a->texts, value_at(sw, p, k)));
+        MsSweepAxis *a = axis_new(sw, names ? names[i] : NULL, keys[i], values[i], error);
+        if (!a)
+            return FALSE;
+        for (guint k = 0; k < axes->len; k++) {
+            MsSweepAxis *b = axes->pdata[k];
+            if (!strcmp(a->key, b->key) || !strcmp(a->name, b->name)) {
+                g_set_error(error, MS_SWEEP_ERROR, 0, "zipped axes: %s is given twice", a->name);
+                axis_free(a);
+                return FALSE;
             }
-            Summary s = summarise(sw, p, st);
-            g_string_append_printf(out, "%s,%u,", stat_names[st], s.n);
-            double vals[] = { s.mean, s.ci, s.sd, s.min, s.max };
-            for (guint i = 0; i < G_N_ELEMENTS(vals); i++) {
-                append_num(out, vals[i]);
-                g_string_append_c(out, i + 1 < G_N_ELEMENTS(vals) ? ',' : '\n');
+            if (b->texts->len != a->texts->len) {
+                g_set_error(error, MS_SWEEP_ERROR, 0,
+                            "zipped axes vary together, so each needs as many values: %s has "
+                            "%u, %s has %u",
+                            b->name, b->texts->len, a->name, a->texts->len);
+                axis_free(a);
+                return FALSE;
             }
         }
+        g_ptr_array_add(axes, a);
+    }
+    return add_dimension(sw, axes, error);
 }
 
-void
-ms_sweep_json(const MsSweep *sw, GString *out)
+gboolean
+ms_sweep_set_zipped(MsSweep *sw, const char *assignments, GError **error)
 {
-    if (!sw->results)
-        return;
-    g_string_append(out, "{\"scenario\": {\"path\": ");
-    ms_json_append_string(out, sw->sc->path, MS_JSON_PLAIN);
-    g_string_append(out, ", \"name\": ");
-    ms_json_append_string(out, sw->sc->name, MS_JSON_PLAIN);
-    g_string_append(out, ", \"title\": ");
-    ms_json_append_string(out, sw->sc->title, MS_JSON_PLAIN);
-    g_string_append(out, "},\n \"axes\": [");
-    for (guint k = 0; k < sw->axes->len; k++) {
-        g_string_append(out, k ? ", " : "");
-        ms_json_append_string(out, ((Axis *) g_ptr_array_index(sw->axes, k))->key, MS_JSON_PLAIN);
+    g_auto(GStrv) parts = g_strsplit(assignments, ";", -1);
+    guint n = g_strv_length(parts);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < n; i++) {
+        char *name = NULL, *key = NULL, *v = NULL;
+        if (!split_assignment(g_strstrip(parts[i]), &name, &key, &v)) {
+            g_set_error(error, MS_SWEEP_ERROR, 0,
+                        "--zip '%s': expected KEY=VALUES;KEY=VALUES... (axes that vary "
+                        "together)",
+                        assignments);
+            return FALSE;
+        }
+        g_ptr_array_add(names, name);
+        g_ptr_array_add(keys, key);
+        g_ptr_array_add(values, v);
     }
-    g_string_append(out, "],\n \"seeds\": [");
-    for (guint k = 0; k < sw->seeds->len; k++)
-        g_string_append_printf(out, "%s%" G_GUINT64_FORMAT, k ? ", " : "",
-                               g_array_index(sw->seeds, guint64, k));
-    g_string_append(out, "],\n \"points\": [");
-    for (guint p = 0; p < ms_sweep_n_points(sw); p++) {
-        g_string_append_printf(out, "%s\n  {\"settings\": {", p ? "," : "");
+    if (n < 2) {
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "--zip '%s': zipping needs at least two axes, separated by ';'", assignments);
+        return FALSE;
+    }
+    return ms_sweep_add_zipped(sw, n, (const char *const *) names->pdata,
+                               (const char *const *) keys->pdata,
+                               (const char *const *) values->pdata, error);
+}
+
+guint
+ms_sweep_n_axes(const MsSweep *sw)
+{
+    return sw->axes->len;
+}
+
+const char *
+ms_sweep_axis_name(const MsSweep *sw, guint k)
+{
+    return ((const MsSweepAxis *) g_ptr_array_index(sw->axes, k))->name;
+}
+
+/* --- checks before running ------------------------------------------------- */
+
+gboolean
+ms_sweep_check(MsSweep *sw, GError **error)
+{
+    g_return_val_if_fail(sw->sources->len > 0, FALSE);
+    guint points = ms_sweep_n_points(sw);
+    if (points > sw->max_points && !sw->allow_large) {
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "the grid has %u points (%u runs), more than the limit of %u: confirm with "
+                    "--yes, or raise the limit (--max-points, or max-points= in an experiment)",
+                    points, points * sw->seeds->len, sw->max_points);
+        return FALSE;
+    }
+    for (guint s = 0; s < sw->sources->len; s++) {
+        const MsSweepSource *src = sw->sources->pdata[s];
+        gsize len;
+        const char *data = g_bytes_get_data(src->data, &len);
         for (guint k = 0; k < sw->axes->len; k++) {
-            const Axis *a = g_ptr_array_index(sw->axes, k);
-            /* keys and values are the user's own text: escape them */
-            g_string_append(out, k ? ", " : "");
-            ms_json_append_string(out, a->key, MS_JSON_PLAIN);
-            g_string_append(out, ": ");
-            ms_json_append_string(out, g_ptr_array_index(a->texts, value_at(sw, p, k)),
-                                  MS_JSON_PLAIN);
-        }
-        g_string_append(out, "},\n   \"statistics\": {");
-        for (guint st = 0; st < N_STATS; st++) {
-            Summary s = summarise(sw, p, st);
-            g_string_append_printf(out, "%s\n    \"%s\": {\"n\": %u, \"mean\": ", st ? "," : "",
-                                   stat_names[st], s.n);
-            append_num(out, s.mean);
-            g_string_append(out, ", \"ci95\": ");
-            append_num(out, s.ci);
-            g_string_append(out, ", \"sd\": ");
-            append_num(out, s.sd);
-            g_string_append(out, ", \"min\": ");
-            append_num(out, s.min);
-            g_string_append(out, ", \"max\": ");
-            append_num(out, s.max);
-            /* every replication in seed order, to ten significant digits
-             * (counts exactly up to 10^10, latencies to 1e-10 of their value) */
-            g_string_append(out, ", \"replications\": [");
-            for (guint k = 0; k < sw->seeds->len; k++) {
-                char buf[G_ASCII_DTOSTR_BUF_SIZE];
-                g_ascii_formatd(buf, sizeof buf, "%.10g",
-                                sw->results[p * sw->seeds->len + k].v[st]);
-                g_string_append_printf(out, "%s%s", k ? ", " : "", buf);
+            const MsSweepAxis *a = sw->axes->pdata[k];
+            if (a->kind != MS__SWEEP_XPATH)
+                continue;
+            for (guint v = 0; v < a->texts->len; v++) {
+                MsScenarioOverride o = { a->key, g_ptr_array_index(a->texts, v) };
+                g_autoptr(GError) e = NULL;
+                g_autoptr(MsScenario) sc =
+                    ms_scenario_load_memory_with(data, len, src->path, &o, 1, &e);
+                if (!sc) {
+                    g_set_error(error, MS_SWEEP_ERROR, 0, "axis %s = %s (%s):\n%s", a->name,
+                                o.value, a->key, e->message);
+                    return FALSE;
+                }
             }
-            g_string_append(out, "]}");
         }
-        g_string_append(out, "}}");
     }
-    g_string_append(out, "\n]}\n");
+    sw->checked = TRUE;
+    return TRUE;
 }

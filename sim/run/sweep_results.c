@@ -27,6 +27,7 @@ typedef struct {
 
 struct _MsSweepResults {
     char *scenario;
+    char *title;         /* the experiment's, or NULL */
     GArray *seeds;       /* guint64 */
     GPtrArray *axes;     /* char* */
     GPtrArray *settings; /* char*, points x axes */
@@ -42,6 +43,7 @@ ms_sweep_results_free(MsSweepResults *r)
     if (!r)
         return;
     g_free(r->scenario);
+    g_free(r->title);
     g_array_unref(r->seeds);
     g_ptr_array_unref(r->axes);
     g_ptr_array_unref(r->settings);
@@ -219,6 +221,10 @@ read_root(MsSweepResults *r, JsonNode *root, const char *file, GError **error)
     }
     if (!r->scenario)
         r->scenario = g_strdup("");
+    JsonNode *title = json_object_get_member(o, "title");
+    if (title && JSON_NODE_HOLDS_VALUE(title) && json_node_get_value_type(title) == G_TYPE_STRING &&
+        *json_node_get_string(title))
+        r->title = g_strdup(json_node_get_string(title));
     JsonNode *seeds = json_object_get_member(o, "seeds"),
              *points = json_object_get_member(o, "points");
     if (!seeds || !JSON_NODE_HOLDS_ARRAY(seeds) || !points || !JSON_NODE_HOLDS_ARRAY(points) ||
@@ -317,6 +323,12 @@ const char *
 ms_sweep_results_scenario(const MsSweepResults *r)
 {
     return r->scenario;
+}
+
+const char *
+ms_sweep_results_title(const MsSweepResults *r)
+{
+    return r->title;
 }
 guint
 ms_sweep_results_n_seeds(const MsSweepResults *r)

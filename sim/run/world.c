@@ -343,6 +343,8 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
                 merged.greylist = over->greylist;
             if (ms_scenario_policy_has(over, MS_POLICY_COMMAND_DELAY))
                 merged.command_delay = over->command_delay;
+            if (ms_scenario_policy_has(over, MS_POLICY_GREYLIST_DELAY))
+                merged.greylist_delay = over->greylist_delay;
             merged.set |= over->set;
         }
         const MsScenarioPolicy *sp = &merged;
@@ -358,6 +360,8 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
             pol.max_recipients = sp->max_recipients;
         if (ms_scenario_policy_has(sp, MS_POLICY_GREYLIST))
             pol.greylist = sp->greylist;
+        if (ms_scenario_policy_has(sp, MS_POLICY_GREYLIST_DELAY))
+            pol.greylist_delay = sp->greylist_delay;
         if (sc->tls) {
             pol.tls = ms->tls.certificate;
             pol.smtpd_tls_level = ms->tls.smtpd_level;

@@ -5,6 +5,7 @@
 
 #include <libxml/tree.h>
 #include "mailsim/scenario.h"
+#include "mailsim/scenario_override.h"
 
 G_BEGIN_DECLS
 
@@ -29,6 +30,14 @@ typedef struct {
 void ms__scenario_diag_add(MsScenarioDiag *d, MsScenarioErrorOrigin origin, guint line,
                            const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 guint ms__scenario_diag_count(const MsScenarioDiag *d);
+
+/* Applies overrides[i] for each i not yet `applied` to doc (scenario_override.c),
+ * marking those that selected something or failed; `expanded` says that
+ * <generate> has been expanded: an override still selecting nothing then is
+ * an error. Errors go to d, without a line unless an element is at fault. */
+void ms__scenario_apply_overrides(MsScenarioDiag *d, xmlDoc *doc,
+                                  const MsScenarioOverride *overrides, guint n, gboolean *applied,
+                                  gboolean expanded);
 
 /* Builds the scenario from a document that passed the schema (or not: the
  * reader never trusts the schema and checks each value it uses), adding

@@ -29,6 +29,7 @@
  * its global error functions, so loads may run in parallel threads.
  * Costs: the schema (~10 KB) is compiled on every load (well under a
  * millisecond); parsing and checking are linear in the file size. */
+#include "mailsim/scenario_override.h"
 #include "scenario-private.h"
 #include "mailsim/embedded.h"
 #include "mailsim/generate.h"
@@ -576,7 +577,17 @@ check_version(MsScenarioDiag *d, xmlDoc *doc)
 MsScenario *
 ms_scenario_load_memory(const char *data, gsize len, const char *display_name, GError **error)
 {
+    return ms_scenario_load_memory_with(data, len, display_name, NULL, 0, error);
+}
+
+/* With overrides (scenario_override.c): applied to the document as written,
+ * then, for those that selected nothing, after <generate> is expanded. */
+MsScenario *
+ms_scenario_load_memory_with(const char *data, gsize len, const char *display_name,
+                             const MsScenarioOverride *overrides, guint n_overrides, GError **error)
+{
     g_return_val_if_fail(data != NULL || len == 0, NULL);
+    g_return_val_if_fail(overrides != NULL || n_overrides == 0, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
     if (!display_name)
         display_name = "(memory)";
@@ -593,7 +604,10 @@ ms_scenario_load_memory(const char *data, gsize len, const char *display_name, G
         diag_to_gerror(&d, error);
         return NULL;
     }
+    g_autofree gboolean *applied = g_new0(gboolean, MAX(n_overrides, 1));
+    ms__scenario_apply_overrides(&d, doc, overrides, n_overrides, applied, FALSE);
     expand_generate(&d, doc);
+    ms__scenario_apply_overrides(&d, doc, overrides, n_overrides, applied, TRUE);
     validate_schema(&d, doc);
     g_autoptr(MsScenario) sc = ms__scenario_read(&d, doc);
     xmlFreeDoc(doc);

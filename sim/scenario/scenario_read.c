@@ -347,6 +347,7 @@ read_policy(MsScenarioReader *R, xmlNode *n, MsScenarioPolicy *p)
         { "retry-max", MS_POLICY_RETRY_MAX },
         { "give-up", MS_POLICY_GIVE_UP },
         { "command-delay", MS_POLICY_COMMAND_DELAY },
+        { "greylist-delay", MS_POLICY_GREYLIST_DELAY },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(times); i++) {
         const char *v = ms__reader_attr(R, n, times[i].name);
@@ -366,6 +367,9 @@ read_policy(MsScenarioReader *R, xmlNode *n, MsScenarioPolicy *p)
         switch (times[i].f) {
         case MS_POLICY_RETRY_FIRST:
             p->retry_first = t;
+            break;
+        case MS_POLICY_GREYLIST_DELAY:
+            p->greylist_delay = t;
             break;
         case MS_POLICY_RETRY_MAX:
             p->retry_max = t;

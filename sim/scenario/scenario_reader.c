@@ -147,8 +147,21 @@ ms__reader_get_fraction(MsScenarioReader *R, xmlNode *n, const char *name, doubl
     if (!v)
         return dflt;
     double x;
-    if (!ms__reader_parse_number(v, &x) || x < 0.0 || x > 1.0) {
-        ms__reader_err(R, n, name, "'%s' is not a probability: expected a number from 0 to 1", v);
+    gsize len = strlen(v);
+    gboolean ok;
+    if (len > 1 && v[len - 1] == '%') {
+        /* "5%": a percentage, as sweeps and people write loss rates */
+        g_autofree char *num = g_strndup(v, len - 1);
+        ok = ms__reader_parse_number(num, &x);
+        x /= 100;
+    } else {
+        ok = ms__reader_parse_number(v, &x);
+    }
+    if (!ok || x < 0.0 || x > 1.0) {
+        ms__reader_err(R, n, name,
+                       "'%s' is not a probability: expected a number from 0 to 1 (or 0%% to "
+                       "100%%)",
+                       v);
         return dflt;
     }
     return x;
