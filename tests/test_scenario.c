@@ -648,7 +648,7 @@ test_did_you_mean(void)
         /* values: enumerations and references to ids */
         { "<fault kind=\"host-dwn\" target=\"r1\" at=\"1s\"/>",
           "'host-dwn' is not known: expected one of host-down, link-down, loss, dns-down, "
-          "mailbox-full (did you mean 'host-down'?)" },
+          "mailbox-full, strip-starttls (did you mean 'host-down'?)" },
         { "<link a=\"r1\" b=\"rr2\"/>", "unknown host 'rr2': expected the id of a <host> (did "
                                         "you mean 'r2'?)" },
         { "<fault kind=\"link-down\" target=\"r1~r22\" at=\"1s\"/>", "(did you mean 'r2'?)" },

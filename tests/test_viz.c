@@ -673,7 +673,7 @@ hop_label_clashes(Run *r, guint32 message, const char *lesson)
     g_autoptr(GArray) boxes = ms_viz_hops_labels(r->world, j, w, h);
     g_autoptr(MsVizCanvas) scratch = ms_viz_canvas_new(MS_VIZ_FORMAT_SVG, 1, 1);
     g_autoptr(MsVizLayout) layout = ms_viz_hops_layout(r->world, j, scratch, w, h);
-    static const char *const kinds[] = { "host", "latency", "badge", "time" };
+    static const char *const kinds[] = { "host", "latency", "badge", "time", "lock" };
     guint clashes = 0;
     for (guint a = 0; a < boxes->len; a++) {
         const MsVizLabelBox *x = &g_array_index(boxes, MsVizLabelBox, a);
@@ -1074,6 +1074,138 @@ test_recorder_first_at(void)
         CU_ASSERT_EQUAL(ms_recorder_first_at(rec, cases[i].at), cases[i].want);
 }
 
+#define LESSON13 "scenarios/teaching/13-downgrade.xml"
+
+/* The hop diagram of a message of a finished run, parsed. */
+static xmlDoc *
+hops_doc_of(Run *r, guint32 message)
+{
+    g_autoptr(MsVizJourney) j =
+        ms_viz_journey_new(ms_world_net(r->world), ms_world_mail(r->world), r->rec, message);
+    g_autoptr(MsVizCanvas) c = ms_viz_hops(r->world, j, MS_VIZ_FORMAT_SVG, 0, 0);
+    g_autofree char *svg = ms_viz_canvas_svg_string(c, TRUE);
+    return xmlReadMemory(svg, (int) strlen(svg), "hops.svg", NULL, XML_PARSE_NONET);
+}
+
+/* Lesson 13: the journey knows which sessions were inside TLS (from
+ * STARTTLS and its 220), the hop diagram puts a closed padlock by each of
+ * those badges and an open one by the clear hand-off, with legend entries;
+ * a world without TLS (lesson 4) gets neither. */
+static void
+test_tls_hops_locks(void)
+{
+    Run r;
+    CU_ASSERT_FATAL(run_file(&r, LESSON13));
+    MsNet *net = ms_world_net(r.world);
+    g_autoptr(MsVizJourney) j1 = ms_viz_journey_new(net, ms_world_mail(r.world), r.rec, 1);
+    guint sessions = 0, tls = 0;
+    for (guint k = 0; k < j1->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j1->steps, MsVizStep, k);
+        sessions += s->session;
+        tls += s->tls;
+        if (s->kind == MS_VIZ_STEP_SUBMIT) {
+            CU_ASSERT(s->tls);
+            /* the first line inside TLS: the EHLO after 220 Ready */
+            CU_ASSERT_FATAL(s->tls_from > 0 && s->tls_from < s->lines->len);
+            CU_ASSERT_STRING_EQUAL(g_array_index(s->lines, MsVizLine, s->tls_from - 1).text,
+                                   "220 2.0.0 Ready to start TLS");
+        }
+        if (s->kind == MS_VIZ_STEP_SMTP)
+            CU_ASSERT_FALSE(s->tls); /* stripped: in the clear */
+    }
+    CU_ASSERT_EQUAL(sessions, 2);
+    CU_ASSERT_EQUAL(tls, 1);
+    CU_ASSERT(j1->tls);
+    xmlDoc *doc = hops_doc_of(&r, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='lock']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='lock-open']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='legend-lock']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='legend-lock-open']"), 1);
+    /* drawn with paths, no glyph */
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='lock']//s:path") >= 2);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='lock']//s:text"), 0);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[contains(.,'SMTP hand-off, in the clear')]"),
+                    1);
+    xmlFreeDoc(doc);
+    doc = hops_doc_of(&r, 2); /* m2: submission and the final hand-off, both inside TLS */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='lock']"), 2);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='lock-open']"), 0);
+    xmlFreeDoc(doc);
+    run_clear(&r);
+
+    CU_ASSERT_FATAL(run_file(&r, "scenarios/teaching/04-many-hops.xml"));
+    doc = hops_doc_of(&r, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[starts-with(@class,'lock')]"), 0);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[starts-with(@class,'legend-lock')]"), 0);
+    xmlFreeDoc(doc);
+    run_clear(&r);
+}
+
+/* The sequence chart draws each TLS handshake as its three flights after
+ * STARTTLS and shades what follows; a clear session of a TLS world is
+ * marked as such. */
+static void
+test_tls_sequence(void)
+{
+    Run r;
+    xmlDoc *doc = sequence_doc(&r, LESSON13, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='msg tls']"), 3);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='msg tls']/s:text[.='TLS ClientHello']"),
+                    1);
+    CU_ASSERT_EQUAL(
+        ms_test_xpath_count(doc, "//s:g[@class='msg tls']/s:text[starts-with(.,'ServerHello')]"),
+        1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='msg tls']/s:text[.='Finished']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='tls-band']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='clear-band']"), 1);
+    CU_ASSERT_EQUAL(
+        ms_test_xpath_count(doc, "//s:g[@class='tls-band']/s:text[starts-with(.,'encrypted')]"), 1);
+    xmlFreeDoc(doc);
+    run_clear(&r);
+    doc = sequence_doc(&r, LESSON13, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='msg tls']"), 6);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='tls-band']"), 2);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='clear-band']"), 0);
+    xmlFreeDoc(doc);
+    run_clear(&r);
+    doc = sequence_doc(&r, "scenarios/teaching/04-many-hops.xml", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='msg tls']"), 0);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[contains(@class,'band')]"), 0);
+    xmlFreeDoc(doc);
+    run_clear(&r);
+}
+
+/* The story page says what an eavesdropper reads: the clear hand-off's
+ * MAIL FROM and content, the TLS session's lines only as record sizes. */
+static void
+test_tls_story_eavesdropper(void)
+{
+    Run r;
+    CU_ASSERT_FATAL(run_file(&r, LESSON13));
+    g_autoptr(MsVizJourney) j =
+        ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
+    g_autofree char *html = ms_viz_story_html(r.world, j);
+    CU_ASSERT(strstr(html, "What an eavesdropper on the path sees") != NULL);
+    CU_ASSERT(strstr(html, "id=\"eaves\"") != NULL);
+    /* the submission: readable up to STARTTLS, then records */
+    CU_ASSERT(strstr(html, "a ClientHello asking for smtp.isp-a.net") != NULL);
+    CU_ASSERT(strstr(html, "pc.alice-home.example \u2192 smtp.isp-a.net  TLS record, ") != NULL);
+    CU_ASSERT(strstr(html, "pc.alice-home.example \u2192 smtp.isp-a.net  AUTH") == NULL);
+    /* the stripped hand-off: everything */
+    CU_ASSERT(strstr(html, "In the clear: every command") != NULL);
+    CU_ASSERT(
+        strstr(html, "smtp.isp-a.net \u2192 mx.isp-b.net  RCPT TO:\\u003cbob@isp-b.net\\u003e") !=
+        NULL);
+    CU_ASSERT(strstr(html, "DNS travels unencrypted") != NULL);
+    run_clear(&r);
+}
+
 int
 main(void)
 {
@@ -1096,6 +1228,9 @@ main(void)
         { "canvas", test_canvas },
         { "mailsim render", test_cli },
         { "first record at a time", test_recorder_first_at },
+        { "TLS: padlocks in the hop diagram", test_tls_hops_locks },
+        { "TLS: handshake and bands in the sequence chart", test_tls_sequence },
+        { "TLS: what an eavesdropper sees, in the story", test_tls_story_eavesdropper },
         { NULL, NULL },
     };
     return ms_test_main("viz", cases);

@@ -22,6 +22,7 @@
  * roles differ by shape as well as colour. Costs: one route per step, one
  * text measurement per label. */
 #include "mailsim/viz.h"
+#include "mailsim/viz_lock.h"
 
 #include <math.h>
 #include <string.h>
@@ -438,7 +439,9 @@ panel_layout(MsVizCanvas *c, const MsVizJourney *j, gboolean draw, double x, dou
     for (guint k = 0; k < j->steps->len; k++) {
         const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
         g_autofree char *t = ms_viz_time_label(s->at);
-        g_autofree char *h = g_strdup_printf("%s  \u00b7  %s", t, s->title);
+        g_autofree char *h = g_strdup_printf(
+            "%s  \u00b7  %s%s", t, s->title,
+            j->tls && s->session ? (s->tls ? ", inside TLS" : ", in the clear") : "");
         g_auto(GStrv) lines = ms_viz_canvas_wrap(c, &body, s->detail, width - 62);
         if (draw) {
             g_autofree char *id = g_strdup_printf("panel-step-%u", k + 1);
@@ -459,8 +462,58 @@ panel_layout(MsVizCanvas *c, const MsVizJourney *j, gboolean draw, double x, dou
     return y - y0 + 8;
 }
 
+static guint links_hit(const GArray *segs, const MsVizRect *r, guint except);
+static void add_box(GArray *boxes, const MsVizRect *r, MsVizLabelKind kind, gint link);
+
+/* A session's padlock beside its badge: the first of eight spots around
+ * the badge that overlaps no label and no link, else the least crowded.
+ * <g class="lock" data-step="N"> closed (inside TLS) or class
+ * "lock-open" (in the clear). */
 static void
-draw_legend(MsVizCanvas *c, double x, double y, double width)
+place_lock(MsVizCanvas *c, const MsVizStep *s, guint k, Pt badge, GArray *obstacles,
+           const GArray *segs, GArray *boxes)
+{
+    const double size = 16, w = ms_viz_lock_width(size), gap = 3;
+    /* eight spots around the badge, then the same farther out */
+    MsVizRect spots[24];
+    for (guint ring = 0; ring < 3; ring++) {
+        double d = BADGE_R + gap + ring * 12;
+        const MsVizRect around[8] = {
+            { badge.x - d - w, badge.y - size / 2, w, size },
+            { badge.x + d, badge.y - size / 2, w, size },
+            { badge.x - w / 2, badge.y - d - size, w, size },
+            { badge.x - w / 2, badge.y + d, w, size },
+            { badge.x - d - w, badge.y - d - size + 4, w, size },
+            { badge.x + d, badge.y - d - size + 4, w, size },
+            { badge.x - d - w, badge.y + d - 4, w, size },
+            { badge.x + d, badge.y + d - 4, w, size },
+        };
+        for (guint i = 0; i < 8; i++)
+            spots[ring * 8 + i] = around[i];
+    }
+    guint best = 0, best_score = G_MAXUINT;
+    for (guint i = 0; i < G_N_ELEMENTS(spots) && best_score > 0; i++) {
+        guint score = links_hit(segs, &spots[i], G_MAXUINT) * 2;
+        for (guint o = 0; o < obstacles->len; o++)
+            score += ms_viz_rect_overlap(&g_array_index(obstacles, MsVizRect, o), &spots[i]) * 2;
+        if (score < best_score) {
+            best_score = score;
+            best = i;
+        }
+    }
+    g_autofree char *id = g_strdup_printf("lock-%u", k + 1);
+    ms_viz_canvas_group_begin(c, id, s->tls ? "lock" : "lock-open", k + 1);
+    MsVizStyle halo = { 0xFFFFFFu, 0.9, 0, 0, 0, FALSE };
+    ms_viz_canvas_round_rect(c, spots[best].x - 1, spots[best].y - 1, w + 2, size + 2, 2);
+    ms_viz_canvas_paint(c, &halo);
+    ms_viz_lock_draw(c, spots[best].x, spots[best].y, size, s->tls);
+    ms_viz_canvas_group_end(c);
+    g_array_append_val(obstacles, spots[best]);
+    add_box(boxes, &spots[best], MS_VIZ_LABEL_LOCK, -1);
+}
+
+static void
+draw_legend(MsVizCanvas *c, double x, double y, double width, gboolean tls)
 {
     MsVizFont f = { 12, FALSE, FALSE }, b = { 12, TRUE, FALSE };
     ms_viz_canvas_group_begin(c, "legend", "legend", 0);
@@ -473,6 +526,19 @@ draw_legend(MsVizCanvas *c, double x, double y, double width)
         ms_viz_canvas_measure(c, &f, role_name(r), &w, NULL);
         ms_viz_canvas_text(c, cx + 30, y + 2, MS_VIZ_ANCHOR_START, &f, INK, role_name(r));
         cx += 30 + w + 22;
+    }
+    if (tls) { /* the padlocks, after the host kinds */
+        static const char *const lock_names[] = { "inside TLS", "in the clear" };
+        for (guint i = 0; i < 2; i++) {
+            g_autofree char *id = g_strdup_printf("legend-lock-%u", i);
+            ms_viz_canvas_group_begin(c, id, i == 0 ? "legend-lock" : "legend-lock-open", 0);
+            ms_viz_lock_draw(c, cx + 4, y + 1, 16, i == 0);
+            double w = 0;
+            ms_viz_canvas_measure(c, &f, lock_names[i], &w, NULL);
+            ms_viz_canvas_text(c, cx + 22, y + 2, MS_VIZ_ANCHOR_START, &f, INK, lock_names[i]);
+            ms_viz_canvas_group_end(c);
+            cx += 22 + w + 22;
+        }
     }
     double hosts_end = cx;
     static const struct {
@@ -801,6 +867,8 @@ hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, d
                 -1);
         g_array_append_val(obstacles, tx);
         add_box(boxes, &tx, MS_VIZ_LABEL_TIME, -1);
+        if (j->tls && s->session)
+            place_lock(c, s, k, best, obstacles, segs, boxes);
     }
 
     /* what is not shown */
@@ -821,6 +889,6 @@ hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, d
     ms_viz_canvas_paint(c, &panel);
     panel_layout(c, j, TRUE, px, py + 4, PANEL_W);
 
-    draw_legend(c, MARGIN, height - LEGEND_H - 6, width - PANEL_W - 3 * MARGIN);
+    draw_legend(c, MARGIN, height - LEGEND_H - 6, width - PANEL_W - 3 * MARGIN, j->tls);
     return c;
 }

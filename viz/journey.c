@@ -131,6 +131,31 @@ session_lines(const MsRecorder *rec, guint i, MsHostId client, MsHostId server, 
             ((r->host == client && r->peer == server) || (r->host == server && r->peer == client)))
             add_line(s, r);
     }
+    /* Inside TLS or not, from protocol facts: the implicit-TLS ports
+     * (RFC 8314 3.3: 465 submissions, 995 POP3S), or the client's
+     * STARTTLS (RFC 3207 4) / STLS (RFC 2595 4) answered 220 / +OK. */
+    s->session = TRUE;
+    s->tls_from = s->lines->len;
+    const MsRecord *c = ms_recorder_get(rec, start);
+    if (c && c->kind == MS_TRACE_TCP_CONNECT && c->text &&
+        (g_str_has_suffix(c->text, "port 465") || g_str_has_suffix(c->text, "port 995"))) {
+        s->tls = s->implicit_tls = TRUE;
+        s->tls_from = 0;
+        return;
+    }
+    const char *cmd = strcmp(proto, "pop3") == 0 ? "STLS" : "STARTTLS";
+    const char *yes = strcmp(proto, "pop3") == 0 ? "+OK" : "220";
+    for (guint k = 0; k + 1 < s->lines->len; k++) {
+        const MsVizLine *l = &g_array_index(s->lines, MsVizLine, k);
+        if (l->from != client || g_ascii_strcasecmp(l->text, cmd) != 0)
+            continue;
+        const MsVizLine *reply = &g_array_index(s->lines, MsVizLine, k + 1);
+        if (reply->from == server && g_str_has_prefix(reply->text, yes)) {
+            s->tls = TRUE;
+            s->tls_from = k + 2;
+        }
+        break;
+    }
 }
 
 /* A step for the SMTP session that the message's connect at record index
@@ -342,6 +367,8 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
     /* g_array_sort is stable (GLib >= 2.32): equal (time, kind) steps keep
      * the order the trace gave them. */
     g_array_sort(j->steps, step_cmp);
+    for (guint k = 0; k < j->steps->len; k++)
+        j->tls |= g_array_index(j->steps, MsVizStep, k).tls;
     attach_asides(j, rec);
     return j;
 }

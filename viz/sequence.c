@@ -36,6 +36,7 @@
  * page is as tall as the exchanges need. Ownership: all temporary; the canvas goes to the
  * caller. */
 #include "mailsim/viz.h"
+#include "mailsim/viz_lock.h"
 
 #include <math.h>
 #include <string.h>
@@ -68,9 +69,32 @@ arrow_clear(gpointer p)
     g_free(((Arrow *) p)->label);
 }
 
+/* A session's stretch inside TLS: shaded behind its arrows. */
+typedef struct {
+    MsTime from, to;
+    MsHostId client, server;
+    guint step;
+    gboolean clear; /* a session of a TLS world that stayed in the clear */
+} TlsBand;
+
+/* When the client's side of the connection to server became established
+ * before `before` (the start of an implicit-TLS handshake), or -1. */
+static MsTime
+tcp_established(const MsRecorder *rec, MsHostId client, MsHostId server, MsTime before)
+{
+    for (guint k = ms_recorder_first_at(rec, before + 1); k-- > 0;) {
+        const MsRecord *r = ms_recorder_get(rec, k);
+        if (r->kind == MS_TRACE_TCP_ESTABLISHED && r->host == client && r->peer == server)
+            return r->at;
+    }
+    return -1;
+}
+
 static guint32
 proto_colour(const char *proto)
 {
+    if (strcmp(proto, "tls") == 0)
+        return MS_VIZ_LOCK_CLOSED;
     if (strcmp(proto, "smtp") == 0)
         return ms_viz_step_colour(MS_VIZ_STEP_SMTP);
     if (strcmp(proto, "dns") == 0)
@@ -228,8 +252,39 @@ add_failure_marks(GArray *arrows, const MsRecorder *rec, const MsVizJourney *j)
     }
 }
 
+/* The TLS 1.3 handshake (RFC 8446 2: ClientHello; ServerHello up to the
+ * server's Finished in one flight; the client's Finished) between t0 (the
+ * client may start: STARTTLS answered, or TCP up on an implicit-TLS port)
+ * and t1, when the first protected line leaves; `fin_recv` is when the
+ * client's Finished arrives, with that line. */
+static void
+add_tls_handshake(GArray *arrows, const MsVizStep *s, MsHostId client, MsHostId server, MsTime t0,
+                  MsTime t1, MsTime fin_recv, guint step)
+{
+    MsTime a, b, c, d;
+    if (s->implicit_tls) {
+        /* the server's greeting is the first protected line: the client's
+         * Finished arrived when it left */
+        a = t0 + (t1 - t0) / 3;
+        b = t0 + 2 * (t1 - t0) / 3;
+        c = b;
+        d = t1;
+    } else {
+        a = t0 + (t1 - t0) / 2;
+        b = t1;
+        c = t1;
+        d = MAX(fin_recv, t1);
+    }
+    add_arrow(arrows, t0, a, client, server, "tls", g_strdup("TLS ClientHello"), step);
+    add_arrow(arrows, a, b, server, client, "tls",
+              g_strdup("ServerHello, EncryptedExtensions, Certificate, CertificateVerify, "
+                       "Finished"),
+              step);
+    add_arrow(arrows, c, d, client, server, "tls", g_strdup("Finished"), step);
+}
+
 static GArray *
-collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
+collect_arrows(const MsRecorder *rec, const MsVizJourney *j, GArray *bands)
 {
     GArray *arrows = g_array_new(FALSE, TRUE, sizeof(Arrow));
     g_array_set_clear_func(arrows, arrow_clear);
@@ -259,6 +314,10 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
         MsHostId client = s->kind == MS_VIZ_STEP_POP3 ? s->to : s->from;
         MsHostId server = s->kind == MS_VIZ_STEP_POP3 ? s->from : s->to;
         add_handshake(arrows, rec, client, server, first->at, k + 1);
+        MsTime prev_recv = tcp_established(rec, client, server, first->at);
+        TlsBand band = { -1, -1, client, server, k + 1, j->tls && s->session && !s->tls };
+        if (band.clear)
+            band.from = first->at;
         for (guint i = 0; i < s->lines->len;) {
             const MsVizLine *l = &g_array_index(s->lines, MsVizLine, i);
             guint e = i + 1;
@@ -275,6 +334,13 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
             }
             if (recv < 0)
                 recv = l->at; /* not received: drawn flat */
+            if (s->tls && i == s->tls_from && prev_recv >= 0) {
+                add_tls_handshake(arrows, s, client, server, prev_recv, l->at, recv, k + 1);
+                band.from = prev_recv;
+            }
+            if (band.from >= 0)
+                band.to = MAX(band.to, recv);
+            prev_recv = recv;
             g_autofree char *label = NULL;
             const MsVizLine *last = &g_array_index(s->lines, MsVizLine, e - 1);
             /* a refusal (RFC 5321 4.2.1: 4yz transient, 5yz permanent) is
@@ -316,6 +382,8 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j)
                       k + 1);
             i = e;
         }
+        if (band.from >= 0 && band.to > band.from)
+            g_array_append_val(bands, band);
     }
     add_lost_syns(arrows, rec, j);
     add_failure_marks(arrows, rec, j);
@@ -480,7 +548,8 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
     const MsScenario *sc = ms_world_scenario(w);
     if (width <= 0)
         width = MS_VIZ_DEFAULT_WIDTH;
-    g_autoptr(GArray) arrows = collect_arrows(rec, j);
+    g_autoptr(GArray) bands = g_array_new(FALSE, FALSE, sizeof(TlsBand));
+    g_autoptr(GArray) arrows = collect_arrows(rec, j, bands);
 
     /* lanes, by first appearance in the journey */
     g_autoptr(GArray) lanes = g_array_new(FALSE, FALSE, sizeof(MsHostId));
@@ -716,6 +785,32 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
         ms_viz_canvas_paint(c, &lbl);
         ms_viz_canvas_text(c, (left + right) / 2, ym - th / 2, MS_VIZ_ANCHOR_MIDDLE, &cf, 0x555555u,
                            msg);
+        ms_viz_canvas_group_end(c);
+    }
+
+    /* the stretches inside TLS: shaded between the two lanes, with a
+     * padlock and what an eavesdropper on the path still sees */
+    MsVizFont bf = { 10.5, TRUE, FALSE };
+    for (guint b = 0; b < bands->len; b++) {
+        const TlsBand *tb = &g_array_index(bands, TlsBand, b);
+        if (tb->client >= nh || tb->server >= nh || lane_of[tb->client] < 0 ||
+            lane_of[tb->server] < 0)
+            continue;
+        gint l0 = MIN(lane_of[tb->client], lane_of[tb->server]),
+             l1 = MAX(lane_of[tb->client], lane_of[tb->server]);
+        double x0 = left + pitch * (l0 + 0.5) - 14, x1 = left + pitch * (l1 + 0.5) + 14;
+        /* the label in a strip of its own below the last arrow */
+        double y0 = y_of(times, ty, tb->from) - 6, y1 = y_of(times, ty, tb->to) + 24;
+        g_autofree char *id = g_strdup_printf("tls-band-%u", b + 1);
+        ms_viz_canvas_group_begin(c, id, tb->clear ? "clear-band" : "tls-band", tb->step);
+        guint32 col = tb->clear ? MS_VIZ_LOCK_OPEN : MS_VIZ_LOCK_CLOSED;
+        MsVizStyle shade = { col, tb->clear ? 0.05 : 0.10, col, 0.5, 1, TRUE };
+        ms_viz_canvas_rect(c, x0, y0, x1 - x0, y1 - y0);
+        ms_viz_canvas_paint(c, &shade);
+        ms_viz_lock_draw(c, x0 + 4, y1 - 17, 14, !tb->clear);
+        ms_viz_canvas_text(c, x0 + 20, y1 - 16, MS_VIZ_ANCHOR_START, &bf, col,
+                           tb->clear ? "in the clear: anyone on the path reads every line"
+                                     : "encrypted: on the path only TLS records and their sizes");
         ms_viz_canvas_group_end(c);
     }
 

@@ -11,6 +11,14 @@
  * honours a URL fragment "#step=N" (open at step N) and "&press=next,prev"
  * (press those buttons after loading), and keeps <body data-current-step>
  * up to date, so a headless browser can check it (tests/test_story.sh).
+ * Under the lines, "what an eavesdropper on the path sees" for the step:
+ * a session in the clear, every line as sent; one inside TLS, the lines
+ * before STARTTLS, the handshake (only the server name it asks for, SNI,
+ * RFC 6066 3, is readable in TLS 1.3), then each line only as a TLS record
+ * of its size (RFC 8446 5.2: 5 octets of header, the text, one octet of
+ * content type and a 16-octet tag); a DNS step, the query and answer,
+ * which travel unencrypted.
+ *
  * JSON strings escape <, > and & so that no text can close the script. */
 #include "mailsim/json.h"
 #include "mailsim/viz.h"
@@ -37,7 +45,11 @@ static const char story_css[] =
     "body.stepping #figure g.panel-step:not(.active){opacity:.13}\n"
     "#lines{font-family:'DejaVu Sans "
     "Mono',monospace;font-size:13px;white-space:pre;background:#f6f6f6;"
-    "border:1px solid #ddd;padding:10px;max-height:340px;overflow:auto;margin:10px 0}\n";
+    "border:1px solid #ddd;padding:10px;max-height:340px;overflow:auto;margin:10px 0}\n"
+    "#eaves{font-family:'DejaVu Sans Mono',monospace;font-size:13px;white-space:pre;"
+    "background:#fff4ee;border:1px solid #e8c3b0;padding:10px;max-height:240px;overflow:auto;"
+    "margin:4px 0 10px}\n"
+    "h2.eaves{font-size:15px;margin:12px 0 0}\n";
 
 static const char story_js[] =
     "(function(){\n"
@@ -63,6 +75,7 @@ static const char story_js[] =
     "      return l.t+'  '+l.from+' \\u2192 '+l.to+'  '+l.proto.toUpperCase()+'  "
     "'+l.text;}).join('\\n')\n"
     "      :'(no protocol lines: this step happens inside one host)';}\n"
+    "  el('eaves').textContent=s0&&s0.eaves.length?s0.eaves.join('\\n'):'';\n"
     "  try{history.replaceState(null,'','#step='+cur);}catch(e){}\n"
     "}\n"
     "function stop(){if(timer){clearInterval(timer);timer=null;}}\n"
@@ -82,6 +95,64 @@ static const char story_js[] =
     "show(start);\n"
     "press.forEach(function(id){var b=el(id);if(b)b.click();});\n"
     "})();\n";
+
+/* The octets of a line on the wire: its text and CRLF, or the size a
+ * "<message content: N octets>" placeholder stands for. */
+static guint64
+line_octets(const char *text)
+{
+    static const char tag[] = "<message content: ";
+    if (g_str_has_prefix(text, tag))
+        return g_ascii_strtoull(text + sizeof tag - 1, NULL, 10);
+    return strlen(text) + 2;
+}
+
+/* What someone tapping a link of the step's path reads (see the file's
+ * opening comment). Returns new strings (caller unrefs). */
+static GPtrArray *
+eavesdropper_view(MsNet *net, const MsVizStep *s)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    if (s->kind == MS_VIZ_STEP_DNS) {
+        g_ptr_array_add(out, g_strdup("DNS travels unencrypted: the question and the answer"));
+        for (guint i = 0; i < s->lines->len; i++)
+            g_ptr_array_add(out, g_strdup(g_array_index(s->lines, MsVizLine, i).text));
+        return out;
+    }
+    if (!s->session)
+        return out;
+    MsHostId server = s->kind == MS_VIZ_STEP_POP3 ? s->from : s->to;
+    if (!s->tls)
+        g_ptr_array_add(out, g_strdup("In the clear: every command, reply and the whole message, "
+                                      "as below, on every link of the path"));
+    for (guint i = 0; i < s->lines->len; i++) {
+        const MsVizLine *l = &g_array_index(s->lines, MsVizLine, i);
+        const char *from = ms_net_host_name(net, l->from), *to = ms_net_host_name(net, l->to);
+        if (s->tls && i == s->tls_from)
+            g_ptr_array_add(
+                out, g_strdup_printf("TLS handshake: a ClientHello asking for %s (the only name "
+                                     "readable), then encrypted records; from here on:",
+                                     ms_net_host_name(net, server)));
+        if (s->tls && i >= s->tls_from) {
+            /* lines written together (a multi-line reply, a pipelined
+             * group) leave as one record */
+            guint64 n = line_octets(l->text);
+            guint e = i + 1;
+            for (; e < s->lines->len; e++) {
+                const MsVizLine *m = &g_array_index(s->lines, MsVizLine, e);
+                if (m->at != l->at || m->from != l->from)
+                    break;
+                n += line_octets(m->text);
+            }
+            g_ptr_array_add(out, g_strdup_printf("%s \u2192 %s  TLS record, %" G_GUINT64_FORMAT
+                                                 " octets",
+                                                 from, to, n + 22));
+            i = e - 1;
+        } else
+            g_ptr_array_add(out, g_strdup_printf("%s \u2192 %s  %s", from, to, l->text));
+    }
+    return out;
+}
 
 char *
 ms_viz_story_html(MsWorld *w, const MsVizJourney *j)
@@ -112,7 +183,9 @@ ms_viz_story_html(MsWorld *w, const MsVizJourney *j)
                        "<div id=\"step-row\"><div id=\"step-text\"></div>"
                        "<aside id=\"step-aside\" hidden></aside></div>\n<div id=\"figure\">\n");
     g_string_append(h, svg);
-    g_string_append(h, "</div>\n<pre id=\"lines\"></pre>\n<script>\nvar STEPS=[");
+    g_string_append(h, "</div>\n<pre id=\"lines\"></pre>\n"
+                       "<h2 class=\"eaves\">What an eavesdropper on the path sees</h2>\n"
+                       "<pre id=\"eaves\"></pre>\n<script>\nvar STEPS=[");
     char buf[32];
     for (guint k = 0; k < j->steps->len; k++) {
         const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
@@ -143,6 +216,13 @@ ms_viz_story_html(MsWorld *w, const MsVizJourney *j)
             g_string_append(h, ",\"text\":");
             ms_json_append_string(h, l->text, MS_JSON_HTML_SAFE);
             g_string_append_c(h, '}');
+        }
+        g_string_append(h, "],\"eaves\":[");
+        g_autoptr(GPtrArray) ev = eavesdropper_view(net, s);
+        for (guint i = 0; i < ev->len; i++) {
+            if (i)
+                g_string_append_c(h, ',');
+            ms_json_append_string(h, ev->pdata[i], MS_JSON_HTML_SAFE);
         }
         g_string_append(h, "]}");
     }

@@ -26,6 +26,9 @@ typedef enum {
     MS_MTA_TLS_MAY,      /* opportunistic: TLS when the peer has it, unverified */
     MS_MTA_TLS_ENCRYPT,  /* TLS required, the certificate not checked */
     MS_MTA_TLS_VERIFY,   /* TLS required, the certificate checked (client side only) */
+    MS_MTA_TLS_DANE,     /* RFC 7672: TLSA records in a DNSSEC-signed zone make TLS required
+                          * and say which certificate; without usable ones, as may (client
+                          * side only) */
 } MsMtaTlsLevel;
 
 const char *ms_mta_tls_level_to_string(MsMtaTlsLevel level);

@@ -116,12 +116,31 @@ typedef struct {
     MsTime ttl;         /* the record's TTL (the zone's unless an A sets its own) */
 } MsScenarioRecord;
 
+/* <tlsa host= key-of= usage= selector= matching=> in a zone (RFC 7672):
+ * the TLSA record at "_25._tcp.<host's name>" for the certificate of the
+ * mail server on host key-of (host itself unless given), made at world
+ * build once that server has its credentials. */
+typedef struct {
+    guint line;
+    guint host;   /* the MX host the record is for (host index) */
+    guint key_of; /* whose credentials it describes (host index) */
+    guint8 usage, selector, matching;
+} MsScenarioTlsa;
+
 typedef struct {
     guint line;
     char *name;      /* the zone apex, e.g. "diversicomcorp.com" */
     guint server;    /* host index of the DNS server that is authoritative */
     MsTime ttl;      /* default TTL; 1h when absent */
     GArray *records; /* of MsScenarioRecord, in file order */
+    /* <mta-sts> (RFC 8461): the zone publishes "_mta-sts.<name>" TXT
+     * "v=STSv1; id=<sts_id>" and the policy document sts_policy (checked
+     * by the parser at load); NULL when absent. */
+    guint sts_line;
+    char *sts_id;
+    char *sts_policy;
+    gboolean dnssec; /* dnssec="true": the zone is signed (its answers validate) */
+    GArray *tlsa;    /* of MsScenarioTlsa, or NULL */
 } MsScenarioZone;
 
 typedef struct {
@@ -194,6 +213,7 @@ typedef struct {
     MsMtaTlsLevel smtp_level;  /* smtp-security-level (may) */
     gboolean certificate;      /* FALSE: certificate="none", no TLS at all */
     MsTlsCertFault cert_fault; /* certificate= (good) */
+    gboolean mta_sts;          /* mta-sts (false): the MTA honours recipients' MTA-STS */
 } MsScenarioTls;
 
 typedef struct {
@@ -252,19 +272,22 @@ typedef enum {
     MS_FAULT_LOSS,
     MS_FAULT_DNS_DOWN,
     MS_FAULT_MAILBOX_FULL,
+    MS_FAULT_STRIP_STARTTLS, /* an active attacker on a link or host removes STARTTLS */
 } MsFaultKind;
 
 typedef struct {
     guint line;
     MsFaultKind kind;
     char *target;    /* as written */
-    gint host;       /* HOST_DOWN, DNS_DOWN: host index; else -1 */
-    gint link;       /* LINK_DOWN, LOSS: link index; else -1 */
+    gint host;       /* HOST_DOWN, DNS_DOWN, STRIP_STARTTLS on a host: host index; else -1 */
+    gint link;       /* LINK_DOWN, LOSS, STRIP_STARTTLS on a link: link index; else -1 */
     gint mailserver; /* MAILBOX_FULL: mailserver index ... */
     gint user;       /* ... and user index; else -1 */
     MsTime at;
     MsTime duration; /* MS_TIME_INFINITE when absent */
     double rate;     /* LOSS: loss probability in [0,1] */
+    guint16 reply;   /* STRIP_STARTTLS: 0 to rewrite the EHLO reply, or the 4xx/5xx code the
+                      * attacker answers STARTTLS with itself (reply=) */
 } MsScenarioFault;
 
 typedef enum {
@@ -278,6 +301,8 @@ typedef enum {
     MS_EXPECT_ENCRYPTED,         /* the message's hops inside TLS (all, or `count`) */
     MS_EXPECT_LOGIN_ENCRYPTED,   /* every login (of `client`) inside TLS, at least one */
     MS_EXPECT_NO_CLEAR_PASSWORD, /* no password crossed a link in the clear */
+    MS_EXPECT_CLEAR_HOPS,        /* count= hops of the message crossed in clear text */
+    MS_EXPECT_TLS_DEFERRED, /* a TLS requirement (MTA-STS, a TLS level) held it back (count=) */
 } MsExpectKind;
 
 typedef struct {

@@ -69,6 +69,7 @@ typedef enum {
     MS_VIZ_LABEL_LATENCY, /* a link's latency, on that link */
     MS_VIZ_LABEL_BADGE,   /* a step's numbered badge, on its arrow */
     MS_VIZ_LABEL_TIME,    /* a step's time, beside its badge */
+    MS_VIZ_LABEL_LOCK,    /* a session's padlock (inside TLS or in the clear), by its badge */
 } MsVizLabelKind;
 
 typedef struct {

@@ -48,6 +48,14 @@ typedef struct {
     char *aside;       /* "what really happens": the trace's notes before this step, or NULL */
     guint order;       /* causal order among steps at the same time: the index of the trace
                         * record it comes from (G_MAXUINT for the records' outcomes) */
+    /* SMTP and POP3 sessions (submission, hand-off, download): whether the
+     * message crossed inside TLS, and from which of `lines` on the session
+     * was inside it (after STARTTLS/STLS and its 220/+OK, RFC 3207 and
+     * RFC 2595; 0 on the implicit-TLS ports 465 and 995, RFC 8314) */
+    gboolean session;
+    gboolean tls;
+    gboolean implicit_tls;
+    guint tls_from;
 } MsVizStep;
 
 typedef struct {
@@ -55,6 +63,7 @@ typedef struct {
     char *label;     /* "m1" */
     char *subject;
     GArray *steps; /* MsVizStep, by time */
+    gboolean tls;  /* some session step of the journey used TLS: pictures mark each one */
 } MsVizJourney;
 
 /* The journey of `message` (1..n) from what `recorder` kept (every kind,

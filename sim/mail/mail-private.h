@@ -147,6 +147,9 @@ struct _MsMail {
     guint64 tls_handshakes, tls_failures;
     guint64 hops_tls, hops_clear; /* SMTP and POP3 sessions that carried mail or a login */
     guint64 logins_tls, logins_clear;
+    /* downgrade attackers, MTA-STS, the per-message TLS ledger
+     * (mail_downgrade.c, mail_tls_policy.c); NULL until first used */
+    struct _MsMailTlsPolicy *tls_policy;
 };
 
 /* mail.c: the MsMail object, its servers and clients, work in flight, traces */
@@ -186,6 +189,11 @@ MsMailTls *ms__mail_tls_client_new(MsMail *mail, MsTcpConnId conn, MsHostId host
 MsMailTls *ms__mail_tls_server_new(MsMail *mail, MsTcpConnId conn, MsMailServer *s, MsHostId peer,
                                    guint32 message);
 void ms__mail_tls_free(MsMailTls *t);
+/* A client's own check of the server's chain instead of the PKI's (DANE,
+ * mail_tls_policy.c): TRUE accepts; FALSE sets *alert and *why. */
+typedef gboolean (*MsMailTlsVerifier)(GBytes *const *chain, guint n_certs, const char *server_name,
+                                      guint8 *alert, char **why, gpointer data);
+void ms__mail_tls_set_verifier(MsMailTls *t, MsMailTlsVerifier fn, gpointer data);
 /* TCP octets in; records the endpoint answers with leave at once; *plain
  * gets the application data opened (caller unrefs), or NULL. */
 MsMailTlsEvent ms__mail_tls_feed(MsMailTls *t, const guint8 *data, gsize len, GBytes **plain);

@@ -32,6 +32,7 @@
  * Costs: adding a server is O(its domains); ms_mail_server_for_domain() is
  * one lower-casing and one hash look-up. */
 #include "mail-private.h"
+#include "mail_tls_policy-private.h"
 
 #include <stdarg.h>
 
@@ -114,6 +115,7 @@ ms_mail_free(MsMail *m)
     g_hash_table_destroy(m->backup_domains);
     ms__mail_records_clear(m);
     ms_tls_pki_free(m->pki);
+    ms__tls_policy_free(m->tls_policy);
     if (m->tls_rngs)
         g_hash_table_destroy(m->tls_rngs);
     g_free(m);

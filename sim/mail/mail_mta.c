@@ -29,6 +29,7 @@
  * holds a session that points at its entry, and entries are never freed
  * while busy. Timer events carry the entry and are cancelled with it. */
 #include "mail-private.h"
+#include "mail_tls_policy-private.h"
 
 #include <string.h>
 
@@ -51,6 +52,7 @@ typedef struct {
     MsMailTls *tls;          /* after STARTTLS succeeded */
     gboolean tls_verify;     /* smtp_tls_security_level=verify */
     char *session_text;      /* the client's own reason when TLS ended it */
+    MsMailTlsAttempt *pol;   /* attackers on the path, MTA-STS (mail_tls_policy.c) */
 } Attempt;
 
 static void try_next_address(MsMail *m, MsMailQueueEntry *e);
@@ -539,6 +541,13 @@ ms_mail_outbound_result(MsMail *m, guint server, const char *queue_id, const cha
 }
 
 static void
+lookup_mx(MsMail *m, MsMailQueueEntry *e)
+{
+    (void) m;
+    ms_resolver_lookup(e->server->resolver, e->domain, MS_DNS_TYPE_MX, e->message, on_mx, e);
+}
+
+static void
 start_attempt(MsMail *m, MsMailQueueEntry *e)
 {
     MsMailServer *s = e->server;
@@ -597,7 +606,9 @@ start_attempt(MsMail *m, MsMailQueueEntry *e)
                 "top-level domain that the registry runs, which refer it to the domain's own name "
                 "servers, which answer. Registrars only sell names; they answer no queries.)");
     }
-    ms_resolver_lookup(s->resolver, e->domain, MS_DNS_TYPE_MX, e->message, on_mx, e);
+    /* RFC 8461 5.1: an MTA-STS sender looks for the domain's policy first */
+    if (!ms__tls_policy_discover(m, e, lookup_mx))
+        lookup_mx(m, e);
 }
 
 /* --- one SMTP session to one address -------------------------------- */
@@ -632,6 +643,7 @@ hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointe
         MsMail *m = a->mail;
         gboolean enc = ms_smtp_client_tls_active(a->core);
         ms__mail_tls_count_hop(m, a->entry->message, enc);
+        ms__tls_attempt_hop(a->pol, enc);
         if (m->pki && !enc)
             ms__mail_note(m, a->entry->server->host, a->peer, a->entry->message,
                           "the message crossed from %s to %s in the clear%s: every router and "
@@ -698,6 +710,8 @@ attempt_finish(Attempt *a, const char *conn_error)
     MsMailQueueEntry *e = a->entry;
     MsMailServer *s = e->server;
     a->finished = TRUE;
+    if (a->session_done) /* a TLS refusal: told and counted */
+        ms__tls_attempt_refused(a->pol, a->session_status);
     gboolean conn_level = a->txn_status < 0 || !a->session_done ||
                           a->session_status == MS_SMTP_SESSION_GREETING_REFUSED ||
                           a->session_status == MS_SMTP_SESSION_CONNECTION_LOST ||
@@ -766,6 +780,7 @@ attempt_free(Attempt *a)
         ms_engine_cancel(a->mail->engine, a->connect_timer);
     ms_smtp_client_free(a->core);
     ms__mail_tls_free(a->tls);
+    ms__tls_attempt_free(a->pol);
     g_free(a->session_text);
     g_array_free(a->rcpt_codes, TRUE);
     g_ptr_array_unref(a->rcpt_texts);
@@ -778,6 +793,11 @@ attempt_pump(Attempt *a)
 {
     GBytes *out;
     while ((out = ms_smtp_client_take_output(a->core))) {
+        g_autoptr(GBytes) forged = NULL;
+        if (!a->tls && ms__tls_attempt_outbound(a->pol, out, &forged)) {
+            ms_smtp_client_feed(a->core, g_bytes_get_data(forged, NULL), g_bytes_get_size(forged));
+            continue;
+        }
         if (a->tls)
             ms__mail_tls_send(a->tls, out);
         else
@@ -789,6 +809,7 @@ attempt_pump(Attempt *a)
             a->mail, a->conn, s->host, a->peer,
             a->peer != MS_NO_HOST_ID ? ms_net_host_name(a->mail->net, a->peer) : NULL,
             a->tls_verify, TRUE, a->entry->message);
+        ms__tls_attempt_tls_started(a->pol, a->tls);
     }
     if (ms_smtp_client_is_closed(a->core)) {
         if (a->tls)
@@ -835,6 +856,10 @@ attempt_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpoint
     (void) tcp;
     (void) conn;
     if (!a->tls) {
+        /* an attacker on the path may rewrite what the server said */
+        g_autoptr(GBytes) seen = ms__tls_attempt_inbound(a->pol, data, len);
+        if (seen)
+            data = g_bytes_get_data(seen, &len);
         ms_smtp_client_feed(a->core, data, len);
         attempt_pump(a);
         return;
@@ -875,6 +900,16 @@ try_next_address(MsMail *m, MsMailQueueEntry *e)
         defer(m, e, "4.4.1", e->last_error ? e->last_error : "no mail exchanger reachable");
         return;
     }
+    /* RFC 8461 4.1: an MX host that an enforced MTA-STS policy does not name */
+    if (ms__tls_policy_mx_refused(m, e, g_array_index(e->addr_hosts, MsHostId, e->next_addr))) {
+        e->next_addr++;
+        try_next_address(m, e);
+        return;
+    }
+    /* RFC 7672 2.2.3: a DANE sender looks up the MX host's TLSA records first */
+    if (ms__tls_dane_wait(m, e, g_array_index(e->addr_hosts, MsHostId, e->next_addr),
+                          try_next_address))
+        return;
     guint32 addr = g_array_index(e->addrs, guint32, e->next_addr);
     MsHostId peer = g_array_index(e->addr_hosts, MsHostId, e->next_addr);
     e->next_addr++;
@@ -904,6 +939,8 @@ try_next_address(MsMail *m, MsMailQueueEntry *e)
                                                 : MS_SMTP_TLS_ENCRYPT;
         a->tls_verify = lvl == MS_MTA_TLS_VERIFY;
     }
+    a->pol =
+        ms__tls_attempt_new(m, e, peer, m->pki && s->policy.tls, &cfg.tls_level, &a->tls_verify);
     a->core = ms_smtp_client_new(
         &cfg, ms_trace_enabled(m->trace) ? &client_hooks : &client_hooks_quiet, a);
     const char **rcpts = g_new0(const char *, e->rcpts->len + 1);

@@ -57,7 +57,16 @@ struct _MsMailTls {
     guint round_trips;  /* client: flights answered before ESTABLISHED */
     gboolean told;      /* ESTABLISHED or FAILED already reported */
     gboolean starttls;  /* client: STARTTLS/STLS cost a round trip before */
+    MsMailTlsVerifier verifier; /* client: replaces the PKI check (DANE), or NULL */
+    gpointer verifier_data;
 };
+
+void
+ms__mail_tls_set_verifier(MsMailTls *t, MsMailTlsVerifier fn, gpointer data)
+{
+    t->verifier = fn;
+    t->verifier_data = data;
+}
 
 MsRng *
 ms__mail_tls_rng(MsMail *m, MsHostId host)
@@ -89,6 +98,8 @@ verify_cb(GBytes *const *chain, guint n_certs, const char *server_name, guint8 *
 {
     MsMailTls *t = ud;
     MsMail *m = t->mail;
+    if (t->verifier)
+        return t->verifier(chain, n_certs, server_name, alert, why, t->verifier_data);
     gint64 now = MS_MAIL_EPOCH_UNIX + ms_engine_now(m->engine) / MS_TIME_S;
     g_autofree char *reason = NULL;
     guint8 a = 0;

@@ -109,6 +109,8 @@ ms_mta_tls_level_to_string(MsMtaTlsLevel level)
         return "may";
     case MS_MTA_TLS_ENCRYPT:
         return "encrypt";
+    case MS_MTA_TLS_DANE:
+        return "dane";
     case MS_MTA_TLS_VERIFY:
         return "verify";
     }

@@ -13,6 +13,8 @@
 #include "mailsim/dns_server.h"
 #include "mailsim/dns_resolver.h"
 #include "mailsim/workload.h"
+#include "mailsim/mail_tls_policy.h"
+#include "mailsim/tls_dane.h"
 
 #include <string.h>
 
@@ -85,6 +87,10 @@ on_fault(MsEngine *e, const MsEvent *ev, gpointer user_data)
         p->loss = begin ? f->rate : g_array_index(w->sc->links, MsScenarioLink, f->link).loss;
         break;
     }
+    case MS_FAULT_STRIP_STARTTLS:
+        ms_mail_downgrade_set(w->mail, f->host >= 0 ? (guint32) f->host : G_MAXUINT32,
+                              f->link >= 0 ? (guint32) f->link : G_MAXUINT32, f->reply, begin);
+        break;
     case MS_FAULT_MAILBOX_FULL: {
         const MsScenarioMailserver *ms =
             &g_array_index(w->sc->mailservers, MsScenarioMailserver, f->mailserver);
@@ -114,6 +120,37 @@ enable_tls(MsWorld *w, GError **error)
     if (!pki)
         return FALSE;
     return ms_mail_enable_tls(w->mail, pki, seed, error);
+}
+
+/* A zone's <tlsa> records (RFC 7672), made from the credentials the
+ * servers got when TLS was enabled: "_25._tcp.<host>" in the zone. */
+static gboolean
+publish_tlsa(MsWorld *w, const MsScenarioZone *z, GError **error)
+{
+    const MsScenario *sc = w->sc;
+    for (guint k = 0; z->tlsa && k < z->tlsa->len; k++) {
+        const MsScenarioTlsa *t = &g_array_index(z->tlsa, MsScenarioTlsa, k);
+        guint server = ms_mail_server_by_host(w->mail, t->key_of);
+        const MsTlsCredentials *cred =
+            server == G_MAXUINT ? NULL : ms_mail_tls_policy_credentials(w->mail, server);
+        if (!cred) {
+            g_set_error(error, MS_WORLD_ERROR, 0,
+                        "%s:%u: <tlsa>: host '%s' has no mail server speaking TLS (a <mailserver> "
+                        "with a certificate, in a world with TLS): expected one whose certificate "
+                        "the record describes",
+                        sc->path, t->line, g_array_index(sc->hosts, MsScenarioHost, t->key_of).id);
+            return FALSE;
+        }
+        MsDnsRecord *rec =
+            ms_tls_dane_record_new(cred, ms_net_host_name(w->net, t->host), MS_SMTP_PORT,
+                                   ttl_seconds(z->ttl), t->usage, t->selector, t->matching, error);
+        if (!rec) {
+            g_prefix_error(error, "%s:%u: <tlsa>: ", sc->path, t->line);
+            return FALSE;
+        }
+        ms_dns_server_add_record(dns_at(w, z->server), rec);
+    }
+    return TRUE;
 }
 
 static gboolean
@@ -150,6 +187,11 @@ build_dns(MsWorld *w, GError **error)
                     ms_dns_server_add_record(s, ms_dns_record_new_a(r->target, ttl, r->address));
                 break;
             }
+        }
+        if (z->sts_id) { /* RFC 8461 3.1 */
+            g_autofree char *owner = g_strdup_printf("_mta-sts.%s", z->name);
+            g_autofree char *txt = g_strdup_printf("v=STSv1; id=%s", z->sts_id);
+            ms_dns_server_add_record(s, ms_dns_record_new_txt(owner, ttl_seconds(z->ttl), txt));
         }
         if (sc->dns_mode != MS_DNS_HIERARCHY)
             continue;
@@ -359,6 +401,8 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         }
         if (ms_scenario_policy_has(sp, MS_POLICY_COMMAND_DELAY))
             ms_mail_set_command_delay(w->mail, idx, sp->command_delay);
+        if (ms->tls.mta_sts)
+            ms_mail_tls_policy_honour_sts(w->mail, idx, TRUE);
         for (guint k = 0; k < ms->replies->len; k++) {
             const MsScenarioReply *rp = &g_array_index(ms->replies, MsScenarioReply, k);
             static const MsFaultCommand cmds[] = {
@@ -376,6 +420,17 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
     if (sc->tls && !enable_tls(w, error)) {
         ms_world_free(w);
         return NULL;
+    }
+    for (guint i = 0; i < sc->zones->len; i++) { /* MTA-STS, DNSSEC, DANE */
+        const MsScenarioZone *z = &g_array_index(sc->zones, MsScenarioZone, i);
+        if ((z->sts_policy &&
+             !ms_mail_tls_policy_publish_sts(w->mail, z->name, z->sts_id, z->sts_policy, error)) ||
+            !publish_tlsa(w, z, error)) {
+            ms_world_free(w);
+            return NULL;
+        }
+        if (z->dnssec)
+            ms_mail_tls_policy_set_dnssec(w->mail, z->name);
     }
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
@@ -659,6 +714,28 @@ ms_world_check(MsWorld *w, GString *out)
             got = g_strdup_printf("%" G_GUINT64_FORMAT " in the clear, %" G_GUINT64_FORMAT
                                   " inside TLS",
                                   st.logins_clear, st.logins_tls);
+            break;
+        }
+        case MS_EXPECT_CLEAR_HOPS: {
+            guint enc = r ? r->hops_tls : 0, clear = r ? r->hops_clear : 0;
+            ok = r && (x->count >= 0 ? clear == (guint) x->count : clear > 0);
+            what = x->count >= 0
+                       ? g_strdup_printf("mail %s crosses %" G_GINT64_FORMAT " hop%s in the clear",
+                                         label, x->count, x->count == 1 ? "" : "s")
+                       : g_strdup_printf("mail %s crosses a hop in the clear", label);
+            got = g_strdup_printf("%u encrypted, %u in the clear", enc, clear);
+            break;
+        }
+        case MS_EXPECT_TLS_DEFERRED: {
+            MsMailTlsLedger l;
+            ms_mail_tls_policy_ledger(w->mail, r ? r->id : 0, &l);
+            ok = r && (x->count >= 0 ? l.tls_refusals == (guint) x->count : l.tls_refusals > 0);
+            what = x->count >= 0 ? g_strdup_printf("mail %s is held back %" G_GINT64_FORMAT
+                                                   " time%s for want of TLS",
+                                                   label, x->count, x->count == 1 ? "" : "s")
+                                 : g_strdup_printf("mail %s is held back for want of TLS", label);
+            got = g_strdup_printf("%u session%s ended by a TLS requirement", l.tls_refusals,
+                                  l.tls_refusals == 1 ? "" : "s");
             break;
         }
         case MS_EXPECT_NO_LOSS: {

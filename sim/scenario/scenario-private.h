@@ -212,4 +212,9 @@ void ms__reader_read_expect(MsScenarioReader *R, xmlNode *n);
 
 void ms__reader_read_output(MsScenarioReader *R, xmlNode *n);
 
+/* scenario_read_tls.c: <mta-sts> in a <zone> (RFC 8461), into z. */
+void ms__reader_read_mta_sts(MsScenarioReader *R, xmlNode *n, MsScenarioZone *z);
+/* <tlsa> in a <zone> (RFC 7672), into z->tlsa. */
+void ms__reader_read_tlsa(MsScenarioReader *R, xmlNode *n, MsScenarioZone *z);
+
 G_END_DECLS

@@ -702,6 +702,10 @@ ms_scenario_free(MsScenario *sc)
         if (z->records)
             g_array_unref(z->records);
         g_free(z->name);
+        g_free(z->sts_id);
+        g_free(z->sts_policy);
+        if (z->tlsa)
+            g_array_unref(z->tlsa);
     }
     for (guint i = 0; sc->mailservers && i < sc->mailservers->len; i++) {
         MsScenarioMailserver *m = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
@@ -791,16 +795,18 @@ ms_host_role_to_string(MsScenarioRole role)
 const char *
 ms_fault_kind_to_string(MsFaultKind kind)
 {
-    static const char *const names[] = { "host-down", "link-down", "loss", "dns-down",
-                                         "mailbox-full" };
+    static const char *const names[] = { "host-down", "link-down",    "loss",
+                                         "dns-down",  "mailbox-full", "strip-starttls" };
     return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
 }
 
 const char *
 ms_expect_kind_to_string(MsExpectKind kind)
 {
-    static const char *const names[] = { "delivered", "bounced",   "dsn",    "received-headers",
-                                         "attempts",  "retrieved", "no-loss" };
+    static const char *const names[] = { "delivered",         "bounced",    "dsn",
+                                         "received-headers",  "attempts",   "retrieved",
+                                         "no-loss",           "encrypted",  "login-encrypted",
+                                         "no-clear-password", "clear-hops", "tls-deferred" };
     return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
 }
 

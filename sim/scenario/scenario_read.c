@@ -250,6 +250,7 @@ read_zone(MsScenarioReader *R, xmlNode *n, GHashTable *zone_names)
     const char *name = ms__reader_need(R, n, "name", "a domain, e.g. example.com");
     gint server = ms__reader_get_host_role(R, n, "server", TRUE, ROLE(MS_HOST_DNS), "a dns host");
     z.ttl = ms__reader_get_time(R, n, "ttl", MS_TIME_H);
+    z.dnssec = ms__reader_get_bool(R, n, "dnssec", FALSE, NULL);
     if (!name)
         return;
     /* "." or "com" are valid zones (a hierarchy has a root and TLDs). */
@@ -288,6 +289,12 @@ read_zone(MsScenarioReader *R, xmlNode *n, GHashTable *zone_names)
             r.name = g_strdup(zname);
             r.target = g_strdup(".");
             nnull++;
+        } else if (ms__reader_is(c, "mta-sts")) {
+            ms__reader_read_mta_sts(R, c, &z);
+            continue;
+        } else if (ms__reader_is(c, "tlsa")) {
+            ms__reader_read_tlsa(R, c, &z);
+            continue;
         } else if (ms__reader_is(c, "a") || ms__reader_is(c, "ns")) {
             gboolean a = ms__reader_is(c, "a");
             r.type = a ? MS_RECORD_A : MS_RECORD_NS;
@@ -426,7 +433,7 @@ read_policy(MsScenarioReader *R, xmlNode *n, MsScenarioPolicy *p)
         p->set |= MS_POLICY_GREYLIST;
 }
 
-static const char *const tls_levels[] = { "none", "may", "encrypt", "verify", NULL };
+static const char *const tls_levels[] = { "none", "may", "encrypt", "verify", "dane", NULL };
 static const char *const cert_names[] = { "good",    "wrong-name", "self-signed",
                                           "expired", "none",       NULL };
 
@@ -444,11 +451,12 @@ read_tls(MsScenarioReader *R, xmlNode *n, MsScenarioTls *t)
     t->line = ms__reader_line_of(n);
     t->smtpd_level = (MsMtaTlsLevel) ms__reader_get_enum(R, n, "smtpd-security-level", tls_levels,
                                                          MS_MTA_TLS_MAY);
-    if (t->smtpd_level == MS_MTA_TLS_VERIFY) {
+    if (t->smtpd_level == MS_MTA_TLS_VERIFY || t->smtpd_level == MS_MTA_TLS_DANE) {
         /* Postfix's smtpd_tls_security_level has none, may and encrypt:
          * a server does not verify the clients that send it mail. */
         ms__reader_err(R, n, "smtpd-security-level",
-                       "'verify' is a client level: expected none, may or encrypt");
+                       "'%s' is a client level: expected none, may or encrypt",
+                       ms_mta_tls_level_to_string(t->smtpd_level));
         t->smtpd_level = MS_MTA_TLS_ENCRYPT;
     }
     t->auth_only = ms__reader_get_bool(R, n, "auth-only", TRUE, NULL);
@@ -457,6 +465,7 @@ read_tls(MsScenarioReader *R, xmlNode *n, MsScenarioTls *t)
     gint cert = ms__reader_get_enum(R, n, "certificate", cert_names, 0);
     t->certificate = cert != 4;
     t->cert_fault = cert == 4 ? MS_TLS_CERT_GOOD : (MsTlsCertFault) cert;
+    t->mta_sts = ms__reader_get_bool(R, n, "mta-sts", FALSE, NULL);
 }
 
 static void
@@ -500,7 +509,8 @@ static void
 read_mailserver(MsScenarioReader *R, xmlNode *n)
 {
     MsScenarioMailserver m = { .line = ms__reader_line_of(n), .resolver = -1, .smarthost = -1 };
-    m.tls = (MsScenarioTls){ 0, MS_MTA_TLS_MAY, TRUE, MS_MTA_TLS_MAY, TRUE, MS_TLS_CERT_GOOD };
+    m.tls =
+        (MsScenarioTls){ 0, MS_MTA_TLS_MAY, TRUE, MS_MTA_TLS_MAY, TRUE, MS_TLS_CERT_GOOD, FALSE };
     gint host =
         ms__reader_get_host_role(R, n, "host", TRUE, ROLE(MS_HOST_MAILSERVER) | ROLE(MS_HOST_RELAY),
                                  "a mailserver or relay host");

@@ -250,8 +250,8 @@ ms__reader_read_workload(MsScenarioReader *R, xmlNode *n)
     g_array_append_val(R->sc->workloads, w);
 }
 
-static const char *const fault_names[] = { "host-down", "link-down",    "loss",
-                                           "dns-down",  "mailbox-full", NULL };
+static const char *const fault_names[] = { "host-down",    "link-down",      "loss", "dns-down",
+                                           "mailbox-full", "strip-starttls", NULL };
 
 static gint
 find_link(MsScenarioReader *R, gint a, gint b)
@@ -272,7 +272,8 @@ ms__reader_read_fault(MsScenarioReader *R, xmlNode *n)
     };
     if (!ms__reader_attr(R, n, "kind")) {
         ms__reader_err(R, n, "kind",
-                       "missing: expected host-down, link-down, loss, dns-down or mailbox-full");
+                       "missing: expected host-down, link-down, loss, dns-down, mailbox-full or "
+                       "strip-starttls");
         return;
     }
     gint kind = ms__reader_get_enum(R, n, "kind", fault_names, -1);
@@ -290,6 +291,25 @@ ms__reader_read_fault(MsScenarioReader *R, xmlNode *n)
         return;
     f.kind = (MsFaultKind) kind;
     gboolean ok = TRUE;
+    if (ms__reader_attr(R, n, "reply")) {
+        if (f.kind != MS_FAULT_STRIP_STARTTLS)
+            ms__reader_err(R, n, "reply", "only a strip-starttls fault answers STARTTLS");
+        f.reply = (guint16) ms__reader_get_count(R, n, "reply", 400, 599, 454);
+    }
+    if (f.kind == MS_FAULT_STRIP_STARTTLS && !strchr(target, '~')) {
+        /* An attacker in a router (or any host on the path). */
+        f.host = ms__reader_find_host(R, target);
+        if (f.host < 0) {
+            g_autofree char *hh = ms__reader_host_hint(R, target);
+            ms__reader_err(R, n, "target",
+                           "unknown host '%s': expected the id of a <host> or a link HOST~HOST%s",
+                           target, hh);
+            return;
+        }
+        f.target = g_strdup(target);
+        g_array_append_val(R->sc->faults, f);
+        return;
+    }
     switch (f.kind) {
     case MS_FAULT_HOST_DOWN:
     case MS_FAULT_DNS_DOWN:
@@ -306,6 +326,7 @@ ms__reader_read_fault(MsScenarioReader *R, xmlNode *n)
             ok = FALSE;
         }
         break;
+    case MS_FAULT_STRIP_STARTTLS: /* on a link: read as link-down's target */
     case MS_FAULT_LINK_DOWN:
     case MS_FAULT_LOSS: {
         const char *tilde = strchr(target, '~');
@@ -357,10 +378,11 @@ ms__reader_read_fault(MsScenarioReader *R, xmlNode *n)
     g_array_append_val(R->sc->faults, f);
 }
 
-static const char *const expect_names[] = { "delivered",         "bounced",   "dsn",
-                                            "received-headers",  "attempts",  "retrieved",
-                                            "no-loss",           "encrypted", "login-encrypted",
-                                            "no-clear-password", NULL };
+static const char *const expect_names[] = {
+    "delivered",  "bounced",      "dsn",       "received-headers", "attempts",
+    "retrieved",  "no-loss",      "encrypted", "login-encrypted",  "no-clear-password",
+    "clear-hops", "tls-deferred", NULL
+};
 
 void
 ms__reader_read_expect(MsScenarioReader *R, xmlNode *n)
@@ -372,7 +394,7 @@ ms__reader_read_expect(MsScenarioReader *R, xmlNode *n)
         ms__reader_err(R, n, "kind",
                        "missing: expected one of delivered, bounced, dsn, received-headers, "
                        "attempts, retrieved, no-loss, encrypted, login-encrypted, "
-                       "no-clear-password");
+                       "no-clear-password, clear-hops, tls-deferred");
         return;
     }
     gint kind = ms__reader_get_enum(R, n, "kind", expect_names, -1);

@@ -674,6 +674,8 @@ check_expects(Checker *C)
         case MS_EXPECT_ENCRYPTED:
         case MS_EXPECT_LOGIN_ENCRYPTED:
         case MS_EXPECT_NO_CLEAR_PASSWORD:
+        case MS_EXPECT_CLEAR_HOPS:
+        case MS_EXPECT_TLS_DEFERRED:
             break;
         }
     }
