@@ -116,6 +116,8 @@ ms_mail_free(MsMail *m)
     ms_tls_pki_free(m->pki);
     if (m->tls_rngs)
         g_hash_table_destroy(m->tls_rngs);
+    if (m->tls_sessions)
+        g_hash_table_destroy(m->tls_sessions);
     g_free(m);
 }
 

@@ -332,11 +332,12 @@ take_psk(MsTls *tls, const guint8 *m, gsize len, const MsTlsExt *modes, const Ms
         return ms__tls_fail(tls, TLS_AL_MISSING_EXTENSION,
                             "pre_shared_key without psk_key_exchange_modes (RFC 8446 4.2.9)");
     MsTlsReader mb = modes->body, ml = ms__tls_get_vec(&mb, 1);
+    /* the first mode in the client's list that we can do is taken */
     gboolean ke = FALSE, dhe = FALSE;
-    while (ml.ok && ml.n > 0) {
+    while (ml.ok && ml.n > 0 && !ke && !dhe) {
         guint v = ms__tls_get_uint(&ml, 1);
-        ke |= v == 0;
-        dhe |= v == 1;
+        ke = v == 0;
+        dhe = v == 1 && have_share;
     }
     MsTlsReader b = psk->body;
     MsTlsReader ids = ms__tls_get_vec(&b, 2);
@@ -351,7 +352,7 @@ take_psk(MsTls *tls, const guint8 *m, gsize len, const MsTlsExt *modes, const Ms
         ms__tls_get_uint(&ids, 4); /* obfuscated_ticket_age */
         if (!ids.ok || id.n == 0)
             return ms__tls_fail(tls, TLS_AL_DECODE_ERROR, "malformed PSK identity");
-        if (chosen == G_MAXUINT && (dhe ? have_share : ke) && open_ticket(tls, id, key))
+        if (chosen == G_MAXUINT && (dhe || ke) && open_ticket(tls, id, key))
             chosen = i;
         i++;
     }
@@ -382,7 +383,7 @@ take_psk(MsTls *tls, const guint8 *m, gsize len, const MsTlsExt *modes, const Ms
         return ms__tls_fail(tls, TLS_AL_DECRYPT_ERROR, "PSK binder does not verify");
     (void) len;
     tls->resumed = TRUE;
-    tls->psk_dhe = dhe && have_share;
+    tls->psk_dhe = dhe;
     memcpy(tls->psk, key, TLS_HASH_LEN);
     return TRUE;
 }
