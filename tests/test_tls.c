@@ -1606,6 +1606,35 @@ test_resume_ours(void)
     resume_ours(MS_TLS_PSK_DHE_KE, BINDER_FLIPPED, FALSE, MS_TLS_FAILED);
 }
 
+/* The mail layer: lesson 11's POP3 session after the SMTP one to the same
+ * server name resumes; --tls-resumption chooses how, or turns it off. */
+static void
+test_resume_in_a_world(void)
+{
+    static const char *const modes[] = { "psk_dhe_ke", "psk_ke", "off", "bogus" };
+    static const char *const want[] = {
+        "resumed with its session ticket (no certificate sent): x25519,",
+        "resumed with its session ticket (no certificate sent): no key exchange,",
+        NULL,
+        NULL,
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(modes); i++) {
+        g_autofree char *opt = g_strdup_printf("--tls-resumption=%s", modes[i]);
+        const char *argv[] = { ms_test_mailsim_path(), "run", opt,
+                               "scenarios/teaching/11-password-on-the-wire.xml", NULL };
+        g_autofree char *out = NULL, *err = NULL;
+        int rc = ms_test_spawn(argv, &out, &err);
+        if (i == 3) {
+            CU_ASSERT_EQUAL(rc, 2);
+            CU_ASSERT_TRUE(err && strstr(err, "'bogus' is not psk_dhe_ke"));
+            continue;
+        }
+        CU_ASSERT_EQUAL(rc, 0);
+        gboolean found = out && strstr(out, want[i] ? want[i] : "resumed");
+        CU_ASSERT_EQUAL(found, want[i] != NULL);
+    }
+}
+
 int
 main(void)
 {
@@ -1630,6 +1659,7 @@ main(void)
         { "resumption: our client, GnuTLS and OpenSSL servers", test_resume_with_peer_server },
         { "resumption: GnuTLS and OpenSSL clients, our server", test_resume_with_peer_client },
         { "resumption between our endpoints, damaged tickets", test_resume_ours },
+        { "resumption in a world (mailsim run --tls-resumption)", test_resume_in_a_world },
         { NULL, NULL },
     };
     return ms_test_main("tls", cases);
