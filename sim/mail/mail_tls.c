@@ -36,9 +36,13 @@
  * two X25519 operations per handshake; the PKI caches verdicts per chain, so
  * a client seeing the same server again pays no certificate check. That is
  * about half a millisecond of CPU per handshake (`mailsim bench tls`), all
- * of it in nettle: a generated world of 20 domains and 5,000 messages at
- * flow level ran 1.7 s without TLS and 13 s with 5,918 handshakes, so
- * large worlds want session resumption before they turn TLS on. */
+ * of it in nettle. Session resumption (RFC 8446 2.2) saves most of it: each
+ * client host keeps the last ticket per server name in tls_sessions (as
+ * Postfix's smtp_tls_session_cache) and offers it on the next connection;
+ * a resumed handshake has no certificate, no signature and, with psk_ke,
+ * no X25519 on the server. Figures (README, TLS): a generated world of 20
+ * domains and 5,000 messages at flow level, 12.8x the CPU of the run
+ * without TLS without resumption, 8.5x with psk_dhe_ke, 4.8x with psk_ke. */
 #include "mail-private.h"
 
 #include <string.h>
