@@ -143,8 +143,11 @@ ours_keylog(const char *line, gpointer ud)
     g_ptr_array_add(o->keylog, g_strdup(line));
 }
 
+/* An endpoint; res (may be NULL) gives the resumption settings: ticket_key,
+ * resume, psk_mode, now_ms. */
 static Ours *
-ours_new(MsTlsRole role, guint64 seed, const Creds *cr, const char *server_name)
+ours_new_res(MsTlsRole role, guint64 seed, const Creds *cr, const char *server_name,
+             const MsTlsConfig *res)
 {
     Ours *o = g_new0(Ours, 1);
     ms_rng_init(&o->rng, seed, 17);
@@ -161,9 +164,21 @@ ours_new(MsTlsRole role, guint64 seed, const Creds *cr, const char *server_name)
         .keylog = ours_keylog,
         .user_data = o,
     };
+    if (res) {
+        cfg.ticket_key = res->ticket_key;
+        cfg.resume = res->resume;
+        cfg.psk_mode = res->psk_mode;
+        cfg.now_ms = res->now_ms;
+    }
     o->tls = ms_tls_new(&cfg);
     ms_tls_start(o->tls);
     return o;
+}
+
+static Ours *
+ours_new(MsTlsRole role, guint64 seed, const Creds *cr, const char *server_name)
+{
+    return ours_new_res(role, seed, cr, server_name, NULL);
 }
 
 static void
@@ -1374,6 +1389,252 @@ test_bench(void)
     CU_ASSERT_TRUE(out && g_str_has_prefix(out, "tls rounds=1 handshakes=2 ") && us);
 }
 
+/* ------------------------------------------------------------ resumption */
+
+static const guint8 ticket_key[16] = "0123456789abcdef";
+/* OpenSSL's ticket keys (name, HMAC and AES keys, 80 octets) and GnuTLS's,
+ * the same for both connections so the second server can open the ticket */
+static guint8 o_ticket_keys[80];
+
+static void
+peer_tickets(Peer *p, gnutls_datum_t *gkey)
+{
+    if (p->lib == LIB_GNUTLS) {
+        if (p->server)
+            g_assert_cmpint(gnutls_session_ticket_enable_server(p->gs, gkey), ==, 0);
+    } else if (p->server) {
+        memset(o_ticket_keys, 0x5a, sizeof o_ticket_keys);
+        g_assert_cmpint(SSL_CTX_set_tlsext_ticket_keys(p->ctx, o_ticket_keys, 80), ==, 1);
+    }
+}
+
+/* Our client against a peer server twice: the ticket of the first session
+ * is offered in the second, which the peer must resume (and say so). */
+static void
+resume_peer_server(Lib lib, MsTlsPskMode mode)
+{
+    Creds cr;
+    creds_load(&cr, TRUE);
+    gnutls_datum_t gkey = { NULL, 0 };
+    g_assert_cmpint(gnutls_session_ticket_key_generate(&gkey), ==, 0);
+    MsTlsSession *sess = NULL;
+    for (guint round = 0; round < 2; round++) {
+        MsTlsConfig res = { .resume = sess, .psk_mode = mode, .now_ms = 1000 + round * 60000 };
+        Ours *o = ours_new_res(MS_TLS_CLIENT, 50 + round, NULL, CHAIN_NAME, &res);
+        Peer *p = peer_new(lib, TRUE, TRUE, CHAIN_NAME, NULL);
+        peer_tickets(p, &gkey);
+        pump(o, p);
+        static const char reply[] = "220 ready\r\n";
+        peer_send(p, (const guint8 *) reply, strlen(reply)); /* lets the ticket out */
+        pump(o, p);
+        CU_ASSERT_TRUE(p->done);
+        CU_ASSERT_EQUAL(p->error, 0);
+        CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_ESTABLISHED);
+        if (ms_tls_error(o->tls))
+            printf("  our error: %s\n", ms_tls_error(o->tls));
+        CU_ASSERT_EQUAL(o->received->len, strlen(reply));
+        check_keylog(o, p);
+        gboolean peer_resumed =
+            lib == LIB_GNUTLS ? gnutls_session_is_resumed(p->gs) : SSL_session_reused(p->ssl);
+        CU_ASSERT_EQUAL(ms_tls_resumed(o->tls), round == 1);
+        CU_ASSERT_EQUAL(!!peer_resumed, round == 1);
+        /* a resumption checks no certificate: the ticket stands for it */
+        CU_ASSERT_EQUAL(o->verified, round == 0 ? 1 : 0);
+        ms_tls_session_free(sess);
+        sess = ms_tls_take_session(o->tls);
+        CU_ASSERT_PTR_NOT_NULL(sess);
+        if (sess)
+            CU_ASSERT_STRING_EQUAL(ms_tls_session_server_name(sess), CHAIN_NAME);
+        peer_free(p);
+        ours_free(o);
+    }
+    ms_tls_session_free(sess);
+    gnutls_free(gkey.data);
+    creds_clear(&cr);
+}
+
+static void
+test_resume_with_peer_server(void)
+{
+    resume_peer_server(LIB_GNUTLS, MS_TLS_PSK_DHE_KE);
+    resume_peer_server(LIB_OPENSSL, MS_TLS_PSK_DHE_KE);
+    /* psk_ke offered first: both libraries still take psk_dhe_ke, which
+     * we offer too */
+    resume_peer_server(LIB_GNUTLS, MS_TLS_PSK_KE);
+    resume_peer_server(LIB_OPENSSL, MS_TLS_PSK_KE);
+}
+
+/* A peer client against our server twice, resuming the second time with
+ * the ticket we sent (gnutls_session_get_data2/set_data,
+ * SSL_get1_session/SSL_set_session). */
+static void
+resume_peer_client(Lib lib, const char *prio)
+{
+    Creds cr;
+    creds_load(&cr, TRUE);
+    gnutls_datum_t gdata = { NULL, 0 };
+    SSL_SESSION *osess = NULL;
+    for (guint round = 0; round < 2; round++) {
+        MsTlsConfig res = { .ticket_key = ticket_key, .now_ms = 5000 + round * 1000 };
+        Ours *o = ours_new_res(MS_TLS_SERVER, 60 + round, &cr, NULL, &res);
+        Peer *p = peer_new(lib, FALSE, TRUE, CHAIN_NAME, prio);
+        if (round == 1 && lib == LIB_GNUTLS)
+            g_assert_cmpint(gnutls_session_set_data(p->gs, gdata.data, gdata.size), ==, 0);
+        if (round == 1 && lib == LIB_OPENSSL)
+            g_assert_cmpint(SSL_set_session(p->ssl, osess), ==, 1);
+        pump(o, p);
+        static const char hello[] = "220 ready\r\n";
+        ms_tls_write(o->tls, (const guint8 *) hello, strlen(hello));
+        pump(o, p);
+        CU_ASSERT_TRUE(p->done);
+        CU_ASSERT_EQUAL(p->error, 0);
+        CU_ASSERT_EQUAL(p->received->len, strlen(hello));
+        CU_ASSERT_EQUAL(ms_tls_state(o->tls), MS_TLS_ESTABLISHED);
+        if (ms_tls_error(o->tls))
+            printf("  our error: %s\n", ms_tls_error(o->tls));
+        check_keylog(o, p);
+        gboolean peer_resumed =
+            lib == LIB_GNUTLS ? gnutls_session_is_resumed(p->gs) : SSL_session_reused(p->ssl);
+        CU_ASSERT_EQUAL(ms_tls_resumed(o->tls), round == 1);
+        CU_ASSERT_EQUAL(!!peer_resumed, round == 1);
+        if (!!peer_resumed != (round == 1))
+            printf("  %s client (%s) did not resume\n", lib == LIB_GNUTLS ? "GnuTLS" : "OpenSSL",
+                   prio ? prio : "default");
+        if (round == 0 && lib == LIB_GNUTLS)
+            g_assert_cmpint(gnutls_session_get_data2(p->gs, &gdata), ==, 0);
+        if (round == 0 && lib == LIB_OPENSSL) {
+            osess = SSL_get1_session(p->ssl);
+            CU_ASSERT_TRUE(osess && SSL_SESSION_is_resumable(osess) &&
+                           SSL_SESSION_has_ticket(osess));
+            /* a connection freed without a shutdown marks its session
+             * unresumable in OpenSSL: close as a real client does */
+            SSL_set_shutdown(p->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+        }
+        peer_free(p);
+        ours_free(o);
+    }
+    gnutls_free(gdata.data);
+    SSL_SESSION_free(osess);
+    creds_clear(&cr);
+}
+
+static void
+test_resume_with_peer_client(void)
+{
+    resume_peer_client(LIB_GNUTLS, NULL);
+    resume_peer_client(LIB_OPENSSL, NULL);
+    /* a GnuTLS client sending a secp256r1 share: HelloRetryRequest, then the
+     * binder covers the first ClientHello's hash and the retry too */
+    resume_peer_client(LIB_GNUTLS, "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-SECP256R1:"
+                                   "+GROUP-X25519");
+}
+
+/* Our client and server: a full handshake, then one offering its ticket
+ * (damaged as `damage` says), stepping until both settle. */
+typedef enum { INTACT, BINDER_FLIPPED, EXPIRED, OTHER_NAME, OTHER_KEY } Damage;
+
+static void
+resume_ours(MsTlsPskMode mode, Damage damage, gboolean want_resumed, MsTlsState want_state)
+{
+    Creds cr;
+    creds_load(&cr, TRUE);
+    MsTlsConfig sres = { .ticket_key = ticket_key, .now_ms = 1000 };
+    Ours *c = ours_new_res(MS_TLS_CLIENT, 70, NULL, CHAIN_NAME, &sres);
+    Ours *s = ours_new_res(MS_TLS_SERVER, 71, &cr, NULL, &sres);
+    for (guint i = 0; i < 5; i++)
+        shuttle(c, s, NULL, NULL);
+    CU_ASSERT_FALSE(ms_tls_resumed(c->tls));
+    guint64 full = ms_tls_handshake_octets(c->tls);
+    g_autoptr(MsTlsSession) sess = ms_tls_take_session(c->tls);
+    g_assert_nonnull(sess);
+    ours_free(c);
+    ours_free(s);
+
+    static const guint8 other_key[16] = "fedcba9876543210";
+    MsTlsConfig cres = { .resume = sess, .psk_mode = mode, .now_ms = 2000 };
+    sres.now_ms = damage == EXPIRED ? 1000 + 7200 * 1000 : 2000;
+    if (damage == OTHER_KEY)
+        sres.ticket_key = other_key;
+    c = ours_new_res(MS_TLS_CLIENT, 72, NULL, damage == OTHER_NAME ? SELF_NAME : CHAIN_NAME, &cres);
+    s = ours_new_res(MS_TLS_SERVER, 73, &cr, NULL, &sres);
+    if (damage == BINDER_FLIPPED) {
+        g_autoptr(GBytes) ch = ms_tls_take_output(c->tls);
+        gsize n = g_bytes_get_size(ch);
+        guint8 *d = g_memdup2(g_bytes_get_data(ch, NULL), n);
+        d[n - 1] ^= 1; /* the binder ends the ClientHello */
+        ms_tls_feed(s->tls, d, n);
+        g_free(d);
+    }
+    for (guint i = 0; i < 5; i++)
+        shuttle(c, s, NULL, NULL);
+    CU_ASSERT_EQUAL(ms_tls_resumed(c->tls), want_resumed);
+    CU_ASSERT_EQUAL(ms_tls_resumed(s->tls), want_resumed);
+    CU_ASSERT_EQUAL(ms_tls_state(s->tls), want_state);
+    if (want_state == MS_TLS_ESTABLISHED) {
+        CU_ASSERT_EQUAL(ms_tls_state(c->tls), MS_TLS_ESTABLISHED);
+        /* the same five secrets logged on both sides */
+        CU_ASSERT_EQUAL(c->keylog->len, 5);
+        for (guint i = 0; i < c->keylog->len && i < s->keylog->len; i++)
+            CU_ASSERT_STRING_EQUAL(g_ptr_array_index(c->keylog, i),
+                                   g_ptr_array_index(s->keylog, i));
+        CU_ASSERT_EQUAL(c->verified, want_resumed ? 0 : 1);
+        if (want_resumed)
+            CU_ASSERT_TRUE(ms_tls_handshake_octets(c->tls) < full / 2);
+        g_autoptr(MsTlsSession) next = ms_tls_take_session(c->tls);
+        CU_ASSERT_PTR_NOT_NULL(next); /* a fresh ticket after each handshake */
+    } else {
+        CU_ASSERT_STRING_EQUAL(ms_tls_error(s->tls), "PSK binder does not verify");
+        CU_ASSERT_STRING_EQUAL(ms_tls_error(c->tls), "peer sent alert decrypt_error (51)");
+    }
+    ours_free(c);
+    ours_free(s);
+    creds_clear(&cr);
+}
+
+static void
+test_resume_ours(void)
+{
+    resume_ours(MS_TLS_PSK_DHE_KE, INTACT, TRUE, MS_TLS_ESTABLISHED);
+    resume_ours(MS_TLS_PSK_KE, INTACT, TRUE, MS_TLS_ESTABLISHED);
+    /* a ticket we cannot open (sealed under another key: its GCM tag fails
+     * as a damaged one's does) or no longer should: a full handshake */
+    resume_ours(MS_TLS_PSK_DHE_KE, EXPIRED, FALSE, MS_TLS_ESTABLISHED);
+    resume_ours(MS_TLS_PSK_DHE_KE, OTHER_KEY, FALSE, MS_TLS_ESTABLISHED);
+    /* the client does not offer a ticket for another name */
+    resume_ours(MS_TLS_PSK_DHE_KE, OTHER_NAME, FALSE, MS_TLS_ESTABLISHED);
+    /* a binder that does not verify: decrypt_error (RFC 8446 4.2.11) */
+    resume_ours(MS_TLS_PSK_DHE_KE, BINDER_FLIPPED, FALSE, MS_TLS_FAILED);
+}
+
+/* The mail layer: lesson 11's POP3 session after the SMTP one to the same
+ * server name resumes; --tls-resumption chooses how, or turns it off. */
+static void
+test_resume_in_a_world(void)
+{
+    static const char *const modes[] = { "psk_dhe_ke", "psk_ke", "off", "bogus" };
+    static const char *const want[] = {
+        "resumed with its session ticket (no certificate sent): x25519,",
+        "resumed with its session ticket (no certificate sent): no key exchange,",
+        NULL,
+        NULL,
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(modes); i++) {
+        g_autofree char *opt = g_strdup_printf("--tls-resumption=%s", modes[i]);
+        const char *argv[] = { ms_test_mailsim_path(), "run", opt,
+                               "scenarios/teaching/11-password-on-the-wire.xml", NULL };
+        g_autofree char *out = NULL, *err = NULL;
+        int rc = ms_test_spawn(argv, &out, &err);
+        if (i == 3) {
+            CU_ASSERT_EQUAL(rc, 2);
+            CU_ASSERT_TRUE(err && strstr(err, "'bogus' is not psk_dhe_ke"));
+            continue;
+        }
+        CU_ASSERT_EQUAL(rc, 0);
+        gboolean found = out && strstr(out, want[i] ? want[i] : "resumed");
+        CU_ASSERT_EQUAL(found, want[i] != NULL);
+    }
+}
+
 int
 main(void)
 {
@@ -1395,6 +1656,10 @@ main(void)
         { "renegotiation, bad MAC, garbage after the handshake", test_after_handshake },
         { "a bad MAC from GnuTLS", test_bad_mac_gnutls },
         { "the benchmark (mailsim bench tls)", test_bench },
+        { "resumption: our client, GnuTLS and OpenSSL servers", test_resume_with_peer_server },
+        { "resumption: GnuTLS and OpenSSL clients, our server", test_resume_with_peer_client },
+        { "resumption between our endpoints, damaged tickets", test_resume_ours },
+        { "resumption in a world (mailsim run --tls-resumption)", test_resume_in_a_world },
         { NULL, NULL },
     };
     return ms_test_main("tls", cases);

@@ -16,6 +16,7 @@
 #include "mailsim/mail_store.h"
 #include "mailsim/mta_profile.h"
 #include "mailsim/pop3_server.h"
+#include "mailsim/tls.h"
 
 G_BEGIN_DECLS
 
@@ -150,6 +151,12 @@ void ms_mail_client_logins(const MsMail *mail, guint client, guint *inside_tls, 
 gboolean ms_mail_enable_tls(MsMail *mail, MsTlsPki *pki, guint64 seed, GError **error);
 /* Whether the world speaks TLS. */
 gboolean ms_mail_tls_enabled(const MsMail *mail);
+/* Session resumption (RFC 8446 2.2): servers send tickets, each client host
+ * keeps the last ticket per server name (as Postfix's
+ * smtp_tls_session_cache and mail clients do) and offers it next time.
+ * mode: the key exchange offered with it (default psk_dhe_ke, as OpenSSL
+ * and GnuTLS clients); enabled FALSE: no tickets at all. Set before the run. */
+void ms_mail_set_tls_resumption(MsMail *mail, gboolean enabled, MsTlsPskMode mode);
 /* Every TLS session's secrets, one SSLKEYLOGFILE line at a time (fn NULL:
  * none). Set before the run. */
 void ms_mail_set_tls_keylog(MsMail *mail, void (*fn)(const char *line, gpointer user_data),
@@ -179,6 +186,7 @@ typedef struct {
     /* TLS: handshakes completed and failed; hops (sessions that carried a
      * message or a login) inside TLS and in the clear; logins likewise. */
     guint64 tls_handshakes, tls_failures, hops_tls, hops_clear, logins_tls, logins_clear;
+    guint64 tls_resumed; /* of the handshakes, those that resumed a session */
 } MsMailStats;
 void ms_mail_get_stats(const MsMail *mail, MsMailStats *stats);
 

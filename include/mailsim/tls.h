@@ -11,8 +11,15 @@
  * computed here by hand. What it speaks: TLS 1.3 only, cipher suite
  * TLS_AES_128_GCM_SHA256, group x25519 (HelloRetryRequest when a client
  * offers x25519 without a key share for it), signature scheme ed25519;
- * it ignores middlebox-compatibility ChangeCipherSpec records and
- * NewSessionTicket messages, refuses renegotiation-like input with an alert.
+ * it ignores middlebox-compatibility ChangeCipherSpec records, refuses
+ * renegotiation-like input with an alert. Session resumption (RFC 8446 2.2):
+ * a server given a ticket key sends a NewSessionTicket after each handshake;
+ * a client keeps the last one (ms_tls_take_session) and offers it in a later
+ * ClientHello (pre_shared_key with its binder, psk_dhe_ke or psk_ke), which
+ * skips the Certificate and CertificateVerify, and with psk_ke the X25519
+ * exchange too. A ticket the server cannot open, for another name or past
+ * its lifetime, gives a full handshake; a binder that does not verify,
+ * decrypt_error.
  * Certificates are checked by the caller's verify function (see
  * tls_pki.h for the simulated PKI's). */
 #pragma once
@@ -23,6 +30,17 @@
 G_BEGIN_DECLS
 
 typedef struct _MsTls MsTls;
+/* A client's resumption state (RFC 8446 2.2, 4.6.1): one ticket the server
+ * sent, the PSK derived from it, its lifetime and age_add, the server name
+ * it was issued for and the simulated time it arrived. Opaque. */
+typedef struct _MsTlsSession MsTlsSession;
+
+/* The key exchange a resuming client offers (RFC 8446 4.2.9). */
+typedef enum {
+    MS_TLS_PSK_DHE_KE = 0, /* psk_dhe_ke only, as OpenSSL and GnuTLS clients do */
+    MS_TLS_PSK_KE,         /* psk_ke first (no X25519 when the server takes it),
+                            * psk_dhe_ke as well */
+} MsTlsPskMode;
 
 typedef enum {
     MS_TLS_CLIENT = 0,
@@ -63,6 +81,15 @@ typedef struct {
     MsTlsVerifyFunc verify;   /* client */
     MsTlsKeylogFunc keylog;   /* optional */
     gpointer user_data;       /* passed to verify and keylog */
+    /* Resumption (added later; zero/NULL: none). Server: a 16-octet
+     * AES-128-GCM key under which it seals the NewSessionTicket it sends
+     * after each handshake (NULL: no tickets). Client: resume offers that
+     * session's ticket in the ClientHello (copied), psk_mode says how. now_ms:
+     * the simulated time of the handshake, for ticket ages and lifetimes. */
+    const guint8 *ticket_key;
+    const MsTlsSession *resume;
+    MsTlsPskMode psk_mode;
+    guint64 now_ms;
 } MsTlsConfig;
 
 /* A new endpoint; cfg is copied (the chain's GBytes are referenced, the key
@@ -110,6 +137,19 @@ const char *ms_tls_cipher_suite(const MsTls *tls);
  * cost the handshake adds). */
 guint64 ms_tls_handshake_octets(const MsTls *tls);
 
+/* TRUE once the server accepted the offered ticket (either role). */
+gboolean ms_tls_resumed(const MsTls *tls);
+/* Client: the last ticket received so far as resumption state, or NULL
+ * (caller frees). */
+MsTlsSession *ms_tls_take_session(MsTls *tls);
+MsTlsSession *ms_tls_session_copy(const MsTlsSession *s);
+void ms_tls_session_free(MsTlsSession *s);
+/* The server name the ticket was issued for (NULL when none was sent). */
+const char *ms_tls_session_server_name(const MsTlsSession *s);
+/* Whether the ticket is still within its lifetime at now_ms. */
+gboolean ms_tls_session_valid(const MsTlsSession *s, guint64 now_ms);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsTls, ms_tls_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsTlsSession, ms_tls_session_free)
 
 G_END_DECLS

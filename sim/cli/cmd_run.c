@@ -511,6 +511,7 @@ ms_cmd_run(int argc, char **argv)
     gboolean quiet = FALSE, no_colour = FALSE;
     g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL, *pcap_limit_s = NULL;
     g_autofree char *keylog_path = NULL;
+    g_autofree char *resumption_s = NULL;
     g_auto(GStrv) pcap_links = NULL;
     GOptionEntry entries[] = {
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)",
@@ -535,6 +536,10 @@ ms_cmd_run(int argc, char **argv)
           "write the secrets of every TLS session (SSLKEYLOGFILE format: tshark -o "
           "tls.keylog_file:FILE decrypts the capture)",
           "FILE" },
+        { "tls-resumption", 0, 0, G_OPTION_ARG_STRING, &resumption_s,
+          "how clients resume TLS sessions with the ticket of the last one (RFC 8446 2.2): "
+          "psk_dhe_ke (default, as OpenSSL and GnuTLS clients), psk_ke (no key exchange) or off",
+          "MODE" },
         { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path,
           "write the run's statistics (.json or .csv)", "FILE" },
         { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s,
@@ -630,6 +635,12 @@ ms_cmd_run(int argc, char **argv)
         print_title(sc, partition_s != NULL);
     if (keylog_path && partition_s)
         return ms_cli_usage(cmd, "--tls-keylog is for a run in one piece (no --partition)");
+    if (resumption_s && partition_s)
+        return ms_cli_usage(cmd, "--tls-resumption is for a run in one piece (no --partition)");
+    if (resumption_s && strcmp(resumption_s, "psk_dhe_ke") != 0 &&
+        strcmp(resumption_s, "psk_ke") != 0 && strcmp(resumption_s, "off") != 0)
+        return ms_cli_usage(cmd, "--tls-resumption: '%s' is not psk_dhe_ke, psk_ke or off",
+                            resumption_s);
     if (partition_s && !parts_s)
         return run_part_mpi(sc, &wo, partition_s, &o, until, stats_path);
     if (partition_s) {
@@ -651,6 +662,10 @@ ms_cmd_run(int argc, char **argv)
     int rc = attach_outputs(w, sc, &o, -1, &sinks);
     if (rc != MS_EXIT_OK)
         return rc;
+    if (resumption_s)
+        ms_mail_set_tls_resumption(ms_world_mail(w), strcmp(resumption_s, "off") != 0,
+                                   strcmp(resumption_s, "psk_ke") == 0 ? MS_TLS_PSK_KE
+                                                                       : MS_TLS_PSK_DHE_KE);
     FILE *keylog = NULL;
     if (keylog_path) {
         keylog = fopen(keylog_path, "w");

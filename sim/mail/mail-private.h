@@ -66,6 +66,8 @@ struct _MsMailServer {
     MsTime command_delay;
     gboolean has_readers; /* a simulated client checks this server's mail over POP3 */
     MsTlsCredentials *tls_cred; /* its certificate and key when it speaks TLS, or NULL */
+    guint8 ticket_key[16];      /* its session ticket key (mail_tls.c), once ticket_key_set */
+    gboolean ticket_key_set;
 };
 
 typedef struct {
@@ -144,7 +146,12 @@ struct _MsMail {
     GHashTable *tls_rngs; /* MsHostId -> MsRng*: looked up, never iterated */
     MsTlsKeylogFunc keylog;
     gpointer keylog_data;
-    guint64 tls_handshakes, tls_failures;
+    guint64 tls_handshakes, tls_failures, tls_resumed;
+    /* "client host id/server name" -> MsTlsSession*: the last ticket each
+     * client host holds per server name; looked up, never iterated */
+    GHashTable *tls_sessions;
+    gboolean tls_no_resumption;
+    MsTlsPskMode tls_psk_mode;
     guint64 hops_tls, hops_clear; /* SMTP and POP3 sessions that carried mail or a login */
     guint64 logins_tls, logins_clear;
     /* downgrade attackers, MTA-STS, the per-message TLS ledger

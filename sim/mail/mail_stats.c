@@ -93,6 +93,7 @@ ms_mail_get_stats(const MsMail *m, MsMailStats *st)
     st->smtp_sessions = m->smtp_sessions;
     st->tls_handshakes = m->tls_handshakes;
     st->tls_failures = m->tls_failures;
+    st->tls_resumed = m->tls_resumed;
     st->hops_tls = m->hops_tls;
     st->hops_clear = m->hops_clear;
     st->logins_tls = m->logins_tls;

@@ -64,7 +64,9 @@ enum {
     TLS_EXT_SERVER_NAME = 0,
     TLS_EXT_SUPPORTED_GROUPS = 10,
     TLS_EXT_SIGNATURE_ALGORITHMS = 13,
+    TLS_EXT_PRE_SHARED_KEY = 41,
     TLS_EXT_SUPPORTED_VERSIONS = 43,
+    TLS_EXT_PSK_MODES = 45,
     TLS_EXT_COOKIE = 44,
     TLS_EXT_KEY_SHARE = 51,
 };
@@ -151,7 +153,30 @@ struct _MsTls {
 
     /* server */
     char *peer_sni;
+
+    /* resumption (RFC 8446 2.2) */
+    gboolean has_ticket_key; /* server: sends tickets */
+    guint8 ticket_key[16];
+    guint64 now_ms;
+    MsTlsSession *resume; /* client: the session offered */
+    MsTlsPskMode psk_mode;
+    gboolean resumed;         /* the PSK was accepted */
+    gboolean psk_dhe;         /* ... with an X25519 exchange too */
+    guint8 psk[TLS_HASH_LEN]; /* the PSK in use (when resumed) */
+    guint8 res_master[TLS_HASH_LEN];
+    MsTlsSession *session; /* client: the last ticket received */
 };
+
+struct _MsTlsSession {
+    char *server_name;
+    guint8 psk[TLS_HASH_LEN];
+    GBytes *ticket;
+    guint32 lifetime, age_add; /* seconds; obfuscation (RFC 8446 4.6.1) */
+    guint64 received_ms;
+};
+
+/* Ticket lifetime our server grants (RFC 8446 4.6.1 allows up to 7 days). */
+#define TLS_TICKET_LIFETIME 7200u
 
 /* ---------------------------------------------------------------- reader */
 
@@ -287,6 +312,15 @@ void ms__tls_expand_label(const guint8 secret[TLS_HASH_LEN], const char *label,
 /* From the X25519 shared secret and the transcript through ServerHello:
  * the handshake secret and both handshake traffic secrets (logged). */
 void ms__tls_derive_handshake(MsTls *tls, const guint8 shared[32]);
+/* shared may be NULL (psk_ke: zeros); the early secret uses tls->psk when
+ * tls->resumed. */
+/* The binder of a ClientHello (RFC 8446 4.2.11.2): HMAC under the
+ * finished key of the resumption binder key, over the hash given. */
+void ms__tls_binder(const guint8 psk[TLS_HASH_LEN], const guint8 hash[TLS_HASH_LEN],
+                    guint8 out[TLS_HASH_LEN]);
+/* resumption_master_secret from the transcript through the client's
+ * Finished (RFC 8446 7.1) into tls->res_master. */
+void ms__tls_derive_resumption(MsTls *tls);
 /* From the transcript through the server's Finished: the master secret,
  * both application traffic secrets and the exporter secret (logged). */
 void ms__tls_derive_application(MsTls *tls);
@@ -319,3 +353,7 @@ void ms__tls_client_handshake(MsTls *tls, guint8 type, const guint8 *msg, gsize 
 /* ---------------------------------------------------------------- tls_server.c */
 
 void ms__tls_server_handshake(MsTls *tls, guint8 type, const guint8 *msg, gsize len);
+/* Server: sends a NewSessionTicket (RFC 8446 4.6.1) when it has a key. */
+void ms__tls_server_send_ticket(MsTls *tls);
+/* Client: a NewSessionTicket after the handshake. */
+void ms__tls_client_ticket(MsTls *tls, const guint8 *msg, gsize len);

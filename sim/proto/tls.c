@@ -19,8 +19,8 @@
  *    5.1): octets left over when the key changes are unexpected_message.
  *  - After the handshake, a ClientHello (renegotiation, which TLS 1.3 does
  *    not have), a ServerHello or anything but KeyUpdate and, for a client,
- *    NewSessionTicket is unexpected_message. Tickets are ignored (we never
- *    resume). KeyUpdate is answered as RFC 8446 4.6.3 says.
+ *    NewSessionTicket is unexpected_message. A client keeps the last ticket
+ *    as resumption state (ms_tls_take_session). KeyUpdate is answered as RFC 8446 4.6.3 says.
  *  - On close_notify we answer with ours at once (RFC 8446 6.1 lets either
  *    side close its write half; the mail layer always wants both closed).
  *    After ms_tls_close() records are still read until the peer's
@@ -59,6 +59,14 @@ ms_tls_new(const MsTlsConfig *cfg)
     tls->verify = cfg->verify;
     tls->keylog = cfg->keylog;
     tls->user_data = cfg->user_data;
+    if (cfg->ticket_key) {
+        tls->has_ticket_key = TRUE;
+        memcpy(tls->ticket_key, cfg->ticket_key, sizeof tls->ticket_key);
+    }
+    if (cfg->resume && cfg->role == MS_TLS_CLIENT)
+        tls->resume = ms_tls_session_copy(cfg->resume);
+    tls->psk_mode = cfg->psk_mode;
+    tls->now_ms = cfg->now_ms;
     tls->state = MS_TLS_HANDSHAKING;
     tls->hs = cfg->role == MS_TLS_SERVER ? TLS_ST_S_WAIT_CH : TLS_ST_START;
     tls->in = g_byte_array_new();
@@ -88,6 +96,8 @@ ms_tls_free(MsTls *tls)
     if (tls->cr_context)
         g_byte_array_unref(tls->cr_context);
     g_free(tls->peer_sni);
+    ms_tls_session_free(tls->resume);
+    ms_tls_session_free(tls->session);
     /* the secrets do not outlive the endpoint */
     memset(tls, 0, sizeof *tls);
     g_free(tls);
@@ -226,6 +236,58 @@ ms_tls_handshake_octets(const MsTls *tls)
     return tls->hs_octets;
 }
 
+gboolean
+ms_tls_resumed(const MsTls *tls)
+{
+    g_return_val_if_fail(tls != NULL, FALSE);
+    return tls->resumed;
+}
+
+MsTlsSession *
+ms_tls_take_session(MsTls *tls)
+{
+    g_return_val_if_fail(tls != NULL, NULL);
+    MsTlsSession *s = tls->session;
+    tls->session = NULL;
+    return s;
+}
+
+MsTlsSession *
+ms_tls_session_copy(const MsTlsSession *s)
+{
+    if (!s)
+        return NULL;
+    MsTlsSession *c = g_memdup2(s, sizeof *s);
+    c->server_name = g_strdup(s->server_name);
+    c->ticket = g_bytes_ref(s->ticket);
+    return c;
+}
+
+void
+ms_tls_session_free(MsTlsSession *s)
+{
+    if (!s)
+        return;
+    g_free(s->server_name);
+    g_bytes_unref(s->ticket);
+    memset(s, 0, sizeof *s);
+    g_free(s);
+}
+
+const char *
+ms_tls_session_server_name(const MsTlsSession *s)
+{
+    g_return_val_if_fail(s != NULL, NULL);
+    return s->server_name;
+}
+
+gboolean
+ms_tls_session_valid(const MsTlsSession *s, guint64 now_ms)
+{
+    g_return_val_if_fail(s != NULL, FALSE);
+    return now_ms >= s->received_ms && now_ms - s->received_ms < (guint64) s->lifetime * 1000;
+}
+
 /* ------------------------------------------------------------ internals */
 
 void
@@ -278,7 +340,7 @@ post_handshake(MsTls *tls, guint8 type, const guint8 *msg, gsize len)
     if (type == TLS_HS_KEY_UPDATE)
         key_update(tls, msg + 4, len - 4);
     else if (type == TLS_HS_NEW_SESSION_TICKET && tls->role == MS_TLS_CLIENT)
-        ; /* RFC 8446 4.6.1: we never resume, so the ticket is dropped */
+        ms__tls_client_ticket(tls, msg, len);
     else if (type == TLS_HS_CLIENT_HELLO && tls->role == MS_TLS_SERVER)
         ms__tls_fail(tls, TLS_AL_UNEXPECTED_MESSAGE,
                      "ClientHello after the handshake: renegotiation does not exist in TLS 1.3");

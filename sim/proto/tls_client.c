@@ -29,8 +29,16 @@
  * A CertificateRequest is answered with an empty Certificate (we hold no
  * client certificate), as RFC 8446 4.4.2.4 allows.
  *
- * Costs: one X25519 key generation and one shared-secret computation, one
- * Ed25519 verification, one X.509 parse. */
+ * Resumption: with a session to resume (valid at the simulated time, for
+ * the same server name) the ClientHello ends with psk_key_exchange_modes
+ * and pre_shared_key, whose binder covers the ClientHello up to the
+ * binders; a ServerHello selecting it leads straight from
+ * EncryptedExtensions to Finished. A NewSessionTicket after the handshake
+ * becomes the session ms_tls_take_session() returns.
+ *
+ * Costs: one X25519 key generation and one shared-secret computation (the
+ * latter skipped when a psk_ke resumption is accepted), one Ed25519
+ * verification and one X.509 parse (skipped when resumed). */
 #include "tls-private.h"
 
 #include <gnutls/gnutls.h>
@@ -104,10 +112,82 @@ ms__tls_client_start(MsTls *tls)
     g_byte_array_append(e, pub, 32);
     add_ext(exts, TLS_EXT_KEY_SHARE, e);
 
+    /* RFC 8446 4.2.9, 4.2.11: a ticket still valid for this name is offered
+     * (pre_shared_key last); its binder is filled in below */
+    MsTlsSession *r = tls->resume;
+    gboolean offer = r && ms_tls_session_valid(r, tls->now_ms) &&
+                     g_strcmp0(r->server_name, tls->server_name) == 0;
+    if (offer) {
+        g_byte_array_set_size(e, 0);
+        if (tls->psk_mode == MS_TLS_PSK_KE) {
+            ms__tls_put_uint(e, 2, 1);
+            ms__tls_put_uint(e, 0, 1); /* psk_ke */
+        } else {
+            ms__tls_put_uint(e, 1, 1);
+        }
+        ms__tls_put_uint(e, 1, 1); /* psk_dhe_ke */
+        add_ext(exts, TLS_EXT_PSK_MODES, e);
+        gsize tlen;
+        const guint8 *ticket = g_bytes_get_data(r->ticket, &tlen);
+        guint32 age = (guint32) (tls->now_ms - r->received_ms) + r->age_add;
+        g_byte_array_set_size(e, 0);
+        ms__tls_put_uint(e, (guint) tlen + 6, 2); /* identities */
+        ms__tls_put_uint(e, (guint) tlen, 2);
+        g_byte_array_append(e, ticket, (guint) tlen);
+        ms__tls_put_uint(e, age, 4);              /* obfuscated_ticket_age */
+        ms__tls_put_uint(e, TLS_HASH_LEN + 1, 2); /* binders */
+        ms__tls_put_uint(e, TLS_HASH_LEN, 1);
+        g_byte_array_set_size(e, e->len + TLS_HASH_LEN);
+        add_ext(exts, TLS_EXT_PRE_SHARED_KEY, e);
+    }
+
     ms__tls_put_uint(ch, exts->len, 2);
     g_byte_array_append(ch, exts->data, exts->len);
+    if (offer) {
+        /* the binder covers the ClientHello (with its header) up to the
+         * binders list (RFC 8446 4.2.11.2) */
+        guint8 head[4] = { TLS_HS_CLIENT_HELLO, (guint8) (ch->len >> 16), (guint8) (ch->len >> 8),
+                           (guint8) ch->len };
+        struct sha256_ctx h = tls->transcript;
+        guint8 hash[TLS_HASH_LEN];
+        sha256_update(&h, 4, head);
+        sha256_update(&h, ch->len - (2 + 1 + TLS_HASH_LEN), ch->data);
+        sha256_digest(&h, TLS_HASH_LEN, hash);
+        ms__tls_binder(r->psk, hash, ch->data + ch->len - TLS_HASH_LEN);
+    }
     ms__tls_send_handshake(tls, TLS_HS_CLIENT_HELLO, ch);
     tls->hs = TLS_ST_C_WAIT_SH;
+}
+
+void
+ms__tls_client_ticket(MsTls *tls, const guint8 *m, gsize len)
+{
+    /* struct { uint32 ticket_lifetime; uint32 ticket_age_add;
+     *   opaque ticket_nonce<0..255>; opaque ticket<1..2^16-1>;
+     *   Extension extensions<0..2^16-2>; } NewSessionTicket; (4.6.1) */
+    MsTlsReader r = ms__tls_reader(m + 4, len - 4);
+    guint32 lifetime = ms__tls_get_uint(&r, 4);
+    guint32 age_add = ms__tls_get_uint(&r, 4);
+    MsTlsReader nonce = ms__tls_get_vec(&r, 1);
+    MsTlsReader ticket = ms__tls_get_vec(&r, 2);
+    ms__tls_get_vec(&r, 2); /* extensions: early_data is of no use to us */
+    if (!r.ok || r.n != 0 || ticket.n == 0)
+        return (void) ms__tls_fail(tls, TLS_AL_DECODE_ERROR, "malformed NewSessionTicket");
+    if (lifetime > 604800)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "ticket lifetime of %u s, over 7 days (RFC 8446 4.6.1)",
+                                   lifetime);
+    if (lifetime == 0)
+        return; /* "the ticket should be discarded immediately" */
+    MsTlsSession *s = g_new0(MsTlsSession, 1);
+    s->server_name = g_strdup(tls->server_name);
+    ms__tls_expand_label(tls->res_master, "resumption", nonce.p, nonce.n, s->psk, TLS_HASH_LEN);
+    s->ticket = g_bytes_new(ticket.p, ticket.n);
+    s->lifetime = lifetime;
+    s->age_add = age_add;
+    s->received_ms = tls->now_ms;
+    ms_tls_session_free(tls->session);
+    tls->session = s;
 }
 
 static gboolean
@@ -137,7 +217,9 @@ server_hello(MsTls *tls, const guint8 *m, gsize len)
                                    "key share we offer (x25519)");
     /* the version first: a TLS 1.2 server's extensions are not ours to
      * refuse one by one, it is told it speaks the wrong version */
-    MsTlsExt want[] = { { .type = TLS_EXT_SUPPORTED_VERSIONS }, { .type = TLS_EXT_KEY_SHARE } };
+    MsTlsExt want[] = { { .type = TLS_EXT_SUPPORTED_VERSIONS },
+                        { .type = TLS_EXT_KEY_SHARE },
+                        { .type = TLS_EXT_PRE_SHARED_KEY } };
     if (!ms__tls_extensions(tls, block, want, G_N_ELEMENTS(want), TRUE, "ServerHello"))
         return;
     guint chosen = ms__tls_get_uint(&want[0].body, 2);
@@ -157,9 +239,36 @@ server_hello(MsTls *tls, const guint8 *m, gsize len)
     if (comp != 0)
         return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
                                    "server chose compression method %u", comp);
+    if (want[2].present) {
+        /* RFC 8446 4.2.11: the server took our ticket (identity 0, the
+         * only one we offer) */
+        MsTlsReader sel = want[2].body;
+        guint idx = ms__tls_get_uint(&sel, 2);
+        if (!sel.ok || sel.n != 0)
+            return (void) ms__tls_fail(tls, TLS_AL_DECODE_ERROR,
+                                       "malformed pre_shared_key in ServerHello");
+        if (!tls->resume || tls->session_id_len == 0 || idx != 0 ||
+            !ms_tls_session_valid(tls->resume, tls->now_ms))
+            return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                       "server selected PSK identity %u, which we did not offer",
+                                       idx);
+        tls->resumed = TRUE;
+        memcpy(tls->psk, tls->resume->psk, TLS_HASH_LEN);
+    }
+    if (!want[1].present && tls->resumed && tls->psk_mode == MS_TLS_PSK_KE) {
+        /* psk_ke: no (EC)DHE at all */
+        memcpy(tls->server_random, random, 32);
+        sha256_update(&tls->transcript, len, m);
+        ms__tls_derive_handshake(tls, NULL);
+        ms__tls_set_read_key(tls, tls->s_hs);
+        ms__tls_set_cipher(&tls->wr, tls->c_hs);
+        tls->hs = TLS_ST_C_WAIT_EE;
+        return;
+    }
     if (!want[1].present)
         return (void) ms__tls_fail(tls, TLS_AL_MISSING_EXTENSION,
                                    "ServerHello without a key share");
+    tls->psk_dhe = tls->resumed;
     MsTlsReader ks = want[1].body;
     guint group = ms__tls_get_uint(&ks, 2);
     MsTlsReader key = ms__tls_get_vec(&ks, 2);
@@ -199,7 +308,8 @@ encrypted_extensions(MsTls *tls, const guint8 *m, gsize len)
         return (void) ms__tls_fail(tls, TLS_AL_DECODE_ERROR,
                                    "server_name in EncryptedExtensions is not empty");
     sha256_update(&tls->transcript, len, m);
-    tls->hs = TLS_ST_C_WAIT_CERT_CR;
+    /* resumed: the ticket stands for the certificate (RFC 8446 2.2) */
+    tls->hs = tls->resumed ? TLS_ST_C_WAIT_FINISHED : TLS_ST_C_WAIT_CERT_CR;
 }
 
 static void
@@ -339,6 +449,7 @@ server_finished(MsTls *tls, const guint8 *m, gsize len)
     g_byte_array_set_size(body, TLS_HASH_LEN);
     ms__tls_finished_mac(tls, tls->c_hs, body->data);
     ms__tls_send_handshake(tls, TLS_HS_FINISHED, body);
+    ms__tls_derive_resumption(tls);
     ms__tls_set_cipher(&tls->wr, tls->c_ap);
     ms__tls_established(tls);
 }

@@ -106,9 +106,11 @@ ms__tls_derive_handshake(MsTls *tls, const guint8 shared[32])
 {
     static const guint8 zeros[TLS_HASH_LEN] = { 0 };
     guint8 early[TLS_HASH_LEN], salt[TLS_HASH_LEN], hash[TLS_HASH_LEN];
-    extract(zeros, sizeof zeros, zeros, sizeof zeros, early);
+    /* RFC 8446 7.1: the PSK (zeros without one) into the early secret, the
+     * (EC)DHE secret (zeros in psk_ke mode) into the handshake secret */
+    extract(zeros, sizeof zeros, tls->resumed ? tls->psk : zeros, TLS_HASH_LEN, early);
     derived_salt(early, salt);
-    extract(salt, sizeof salt, shared, 32, tls->hs_secret);
+    extract(salt, sizeof salt, shared ? shared : zeros, 32, tls->hs_secret);
     ms__tls_transcript_hash(tls, hash);
     derive(tls->hs_secret, "c hs traffic", hash, tls->c_hs);
     derive(tls->hs_secret, "s hs traffic", hash, tls->s_hs);
@@ -178,4 +180,30 @@ ms__tls_cv_content(const MsTls *tls)
     ms__tls_transcript_hash(tls, hash);
     g_byte_array_append(b, hash, sizeof hash);
     return b;
+}
+
+void
+ms__tls_binder(const guint8 psk[TLS_HASH_LEN], const guint8 hash[TLS_HASH_LEN],
+               guint8 out[TLS_HASH_LEN])
+{
+    static const guint8 zeros[TLS_HASH_LEN] = { 0 };
+    guint8 early[TLS_HASH_LEN], empty[TLS_HASH_LEN], binder_key[TLS_HASH_LEN], fkey[TLS_HASH_LEN];
+    struct sha256_ctx s;
+    sha256_init(&s);
+    sha256_digest(&s, TLS_HASH_LEN, empty);
+    extract(zeros, sizeof zeros, psk, TLS_HASH_LEN, early);
+    derive(early, "res binder", empty, binder_key);
+    ms__tls_expand_label(binder_key, "finished", NULL, 0, fkey, sizeof fkey);
+    struct hmac_sha256_ctx h;
+    hmac_sha256_set_key(&h, sizeof fkey, fkey);
+    hmac_sha256_update(&h, TLS_HASH_LEN, hash);
+    hmac_sha256_digest(&h, TLS_HASH_LEN, out);
+}
+
+void
+ms__tls_derive_resumption(MsTls *tls)
+{
+    guint8 hash[TLS_HASH_LEN];
+    ms__tls_transcript_hash(tls, hash);
+    derive(tls->master, "res master", hash, tls->res_master);
 }

@@ -123,6 +123,7 @@ collect(MsWorld *w)
          * worlds that speak TLS, so other runs' statistics stay as they were. */
         add(rows, "tls", "handshakes", (double) ms.tls_handshakes, TRUE);
         add(rows, "tls", "failures", (double) ms.tls_failures, TRUE);
+        add(rows, "tls", "resumed", (double) ms.tls_resumed, TRUE);
         add(rows, "tls", "hops_encrypted", (double) ms.hops_tls, TRUE);
         add(rows, "tls", "hops_clear", (double) ms.hops_clear, TRUE);
         add(rows, "tls", "logins_encrypted", (double) ms.logins_tls, TRUE);
