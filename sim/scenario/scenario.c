@@ -30,6 +30,7 @@
  * Costs: the schema (~10 KB) is compiled on every load (well under a
  * millisecond); parsing and checking are linear in the file size. */
 #include "mailsim/scenario_override.h"
+#include "mailsim/input_file.h"
 #include "scenario-private.h"
 #include "mailsim/embedded.h"
 #include "mailsim/generate.h"
@@ -627,48 +628,11 @@ MsScenario *
 ms_scenario_load_file(const char *path, GError **error)
 {
     g_return_val_if_fail(path != NULL, NULL);
-    /* Check the size on the open descriptor before reading, so /dev/zero or
-     * a huge file is refused without being read. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO, "%s: cannot open: %s", path,
-                    g_strerror(e));
+    g_autofree char *buf = NULL;
+    gsize size = 0;
+    if (!ms_input_file_read(path, MS_SCENARIO_MAX_FILE_SIZE, "a scenario XML file",
+                            MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO, &buf, &size, error))
         return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO,
-                    "%s: not a regular file: expected a scenario XML file", path);
-        return NULL;
-    }
-    if ((guint64) st.st_size > MS_SCENARIO_MAX_FILE_SIZE) {
-        close(fd);
-        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO,
-                    "%s: %" G_GUINT64_FORMAT " bytes is too large: at most %u bytes are accepted",
-                    path, (guint64) st.st_size, MS_SCENARIO_MAX_FILE_SIZE);
-        return NULL;
-    }
-    gsize size = (gsize) st.st_size;
-    g_autofree char *buf = g_malloc(size + 1);
-    gsize got = 0;
-    while (got < size) {
-        ssize_t n = read(fd, buf + got, size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (gsize) n;
-    }
-    int read_errno = errno;
-    close(fd);
-    if (got != size) {
-        g_set_error(error, MS_SCENARIO_ERROR, MS_SCENARIO_ERROR_IO, "%s: cannot read: %s", path,
-                    got < size ? g_strerror(read_errno) : "file changed size");
-        return NULL;
-    }
-    buf[size] = '\0';
     return ms_scenario_load_memory(buf, size, path, error);
 }
 

@@ -22,6 +22,7 @@
  * Costs: O(N + E) after reading, plus O(E) hash look-ups for parallel edges;
  * 75,000 ASes and 500,000 relationships take well under a second. */
 #include "topology-private.h"
+#include "mailsim/input_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -614,43 +615,11 @@ MsTopology *
 ms_topology_load_file(const char *path, MsTopologyFormat format, GError **error)
 {
     g_return_val_if_fail(path != NULL, NULL);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        g_set_error(error, MS_TOPOLOGY_ERROR, MS_TOPOLOGY_ERROR_IO, "%s: cannot open: %s", path,
-                    g_strerror(e));
+    g_autofree char *buf = NULL;
+    gsize size = 0;
+    if (!ms_input_file_read(path, MS_TOPOLOGY_MAX_FILE_SIZE, "a topology file", MS_TOPOLOGY_ERROR,
+                            MS_TOPOLOGY_ERROR_IO, &buf, &size, error))
         return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        g_set_error(error, MS_TOPOLOGY_ERROR, MS_TOPOLOGY_ERROR_IO,
-                    "%s: not a regular file: expected a topology file", path);
-        return NULL;
-    }
-    if ((guint64) st.st_size > MS_TOPOLOGY_MAX_FILE_SIZE) {
-        close(fd);
-        g_set_error(error, MS_TOPOLOGY_ERROR, MS_TOPOLOGY_ERROR_IO,
-                    "%s: %" G_GUINT64_FORMAT " bytes is too large: at most %u bytes are accepted",
-                    path, (guint64) st.st_size, MS_TOPOLOGY_MAX_FILE_SIZE);
-        return NULL;
-    }
-    gsize size = (gsize) st.st_size, got = 0;
-    g_autofree char *buf = g_malloc(size + 1);
-    while (got < size) {
-        ssize_t n = read(fd, buf + got, size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (gsize) n;
-    }
-    close(fd);
-    if (got != size) {
-        g_set_error(error, MS_TOPOLOGY_ERROR, MS_TOPOLOGY_ERROR_IO, "%s: cannot read it whole",
-                    path);
-        return NULL;
-    }
     return ms_topology_load_memory(buf, size, path, format, error);
 }
 
