@@ -209,7 +209,7 @@ case " $BENCH " in *instructions*) instructions ;; esac
 # CAIDA-like statistics (tools/gen_asrel.py, seeded; generated here, never
 # committed), imported, then next-hop tables to 100 destination ASes under
 # each metric: seconds per table and the bytes the tables hold (policy:
-# 4 bytes per host per destination plus the AS graph).
+# a byte per host per destination plus the AS graph).
 ASREL=${BUILD:-build}/bench-75k.as-rel.txt
 if [ ! -s "$ASREL" ]; then
     mkdir -p "$(dirname "$ASREL")"

@@ -50,7 +50,13 @@ typedef struct {
 /* Routing's own records, defined in routing.c. */
 typedef struct _MsNetTreeNode MsNetTreeNode;
 typedef struct _MsNetCoreEdge MsNetCoreEdge;
-typedef struct _MsNetAdj MsNetAdj;
+/* One of a host's links in routing.c's adjacency: the link and the host
+ * at its other end. */
+typedef struct _MsNetAdj {
+    MsHostId other;
+    guint32 link;
+} MsNetAdj;
+typedef struct _MsNetRouteTable MsNetRouteTable; /* routing.c's */
 typedef struct _MsNetPolicy MsNetPolicy; /* routing_policy.c's */
 
 struct _MsNet {
@@ -69,7 +75,7 @@ struct _MsNet {
     GArray *slots;               /* MsNetSlot (net.c) */
     guint32 free_slot;
     /* --- routing.c's ------------------------------------------------- */
-    guint32 **routes; /* per destination: next-hop link per host, or NULL */
+    MsNetRouteTable **routes; /* per destination: packed next hops (routing.c), or NULL */
     guint n_routes;   /* length of routes (>= hosts) */
     GArray *cached;   /* MsHostId destinations whose table is built */
     /* Adjacency in compressed rows for the route searches: the links of
@@ -140,6 +146,10 @@ typedef struct {
 } MsNetQItem;
 void ms__net_q_push(GArray *q, MsNetQItem item);
 MsNetQItem ms__net_q_pop(GArray *q);
+
+/* Builds routing.c's adjacency (adj_off, adj) if a change of topology
+ * dropped it. */
+void ms__net_adjacency(MsNet *net);
 
 /* Policy routing (routing_policy.c): the next-hop table towards dst under
  * MS_ROUTE_BY_POLICY (caller owns it, as build_routes' tables), and the

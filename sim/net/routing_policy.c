@@ -2,9 +2,9 @@
  * MS_ROUTE_BY_POLICY): which link a packet takes next when ASes route by
  * their business relationships rather than by shortest path. routing.c asks
  * for a destination's next-hop table (ms__net_policy_routes()) exactly where
- * it would run its shortest-path search, and keeps, drops and looks tables
- * up as it does for the other metrics: the same lazy, per-destination,
- * 4-bytes-a-host tables.
+ * it would run its shortest-path search, and packs, keeps, drops and looks
+ * tables up as it does for the other metrics: the same lazy,
+ * per-destination, byte-a-host tables.
  *
  * Model. Each host belongs to an AS (ms_net_set_host_as(); hosts without
  * one share AS 0); each link between two ASes says how they relate
@@ -43,9 +43,10 @@
  * Costs: the AS graph (dense indices, adjacency with relations) is built
  * once per routing epoch, O(V + E); a destination's table is O(E log V)
  * like a shortest-path table, plus O(ASes) scratch freed at once. Memory
- * held: the same 4 bytes per host per destination used as the other
- * metrics, plus the AS graph (about 12 bytes per inter-AS link end and 8
- * per AS). Tree routing (routing.c) is off under this metric: its core
+ * held: the same packed tables as the other metrics (routing.c: a byte per
+ * host per destination, more only for hosts of 254 links or more), plus the
+ * AS graph (8 bytes per inter-AS link end, 12 per host); the host-level
+ * search walks routing.c's adjacency. Tree routing (routing.c) is off under this metric: its core
  * tables are shortest paths.
  *
  * Ownership: the network owns the policy state (MsNet.policy). Threading:
@@ -75,8 +76,6 @@ struct _MsNetPolicy {
     guint32 *as_of;   /* host -> dense index */
     guint32 *adj_off; /* CSR over dense ASes */
     AsEdge *adj;
-    guint32 *hadj_off; /* CSR over hosts: the links of host h are */
-    guint32 *hadj;     /* hadj[hadj_off[h] .. hadj_off[h + 1]), in link order */
 };
 
 static MsNetPolicy *
@@ -97,8 +96,6 @@ drop_graph(MsNetPolicy *p)
     g_clear_pointer(&p->as_of, g_free);
     g_clear_pointer(&p->adj_off, g_free);
     g_clear_pointer(&p->adj, g_free);
-    g_clear_pointer(&p->hadj_off, g_free);
-    g_clear_pointer(&p->hadj, g_free);
     p->epoch = 0;
 }
 
@@ -122,8 +119,7 @@ ms__net_policy_bytes(const MsNetPolicy *p)
     if (p->as_of) {
         guint nh = p->host_as->len;
         b += (gsize) nh * sizeof(guint32) * 2 + (gsize) (p->n_as + 1) * sizeof(guint32) +
-             p->adj_off[p->n_as] * sizeof(AsEdge) + (gsize) (nh + 1) * sizeof(guint32) +
-             p->hadj_off[nh] * sizeof(guint32);
+             p->adj_off[p->n_as] * sizeof(AsEdge);
     }
     return b;
 }
@@ -235,20 +231,9 @@ build_graph(MsNet *n)
         p->adj[fill[x]++] = (AsEdge){ y, ba };
         p->adj[fill[y]++] = (AsEdge){ x, ab };
     }
-    /* Every host's links, in link order (the tie-breaks of routing.c). */
-    p->hadj_off = g_new0(guint32, nh + 1);
-    for (guint32 l = 0; l < n->links->len; l++) {
-        p->hadj_off[link_at(n, l)->a + 1]++;
-        p->hadj_off[link_at(n, l)->b + 1]++;
-    }
-    for (guint h = 0; h < nh; h++)
-        p->hadj_off[h + 1] += p->hadj_off[h];
-    p->hadj = g_new(guint32, MAX(p->hadj_off[nh], 1u));
-    g_autofree guint32 *hfill = g_memdup2(p->hadj_off, sizeof(guint32) * (nh + 1));
-    for (guint32 l = 0; l < n->links->len; l++) {
-        p->hadj[hfill[link_at(n, l)->a]++] = l;
-        p->hadj[hfill[link_at(n, l)->b]++] = l;
-    }
+    /* The host-level searches walk routing.c's adjacency (every host's
+     * links in link order: the same tie-breaks as the other metrics). */
+    ms__net_adjacency(n);
     p->epoch = n->route_epoch;
 }
 
@@ -369,8 +354,8 @@ ms__net_policy_routes(MsNet *n, MsHostId dst)
         if (it.node != dst && !host_at(n, it.node)->up)
             continue;
         guint32 y = p->as_of[it.node];
-        for (guint32 k = p->hadj_off[it.node]; k < p->hadj_off[it.node + 1]; k++) {
-            guint32 li = p->hadj[k];
+        for (guint32 k = n->adj_off[it.node]; k < n->adj_off[it.node + 1]; k++) {
+            guint32 li = n->adj[k].link;
             const MsNetLink *l = link_at(n, li);
             if (!l->up)
                 continue;
@@ -404,7 +389,6 @@ ms_net_latency_distances(MsNet *n, MsHostId dst, gint64 *dist)
 {
     g_return_if_fail(HOST_OK(n, dst) && dist != NULL);
     build_graph(n);
-    MsNetPolicy *p = n->policy;
     for (guint i = 0; i < n->hosts->len; i++)
         dist[i] = G_MAXINT64;
     GArray *q = g_array_new(FALSE, FALSE, sizeof(MsNetQItem));
@@ -414,8 +398,8 @@ ms_net_latency_distances(MsNet *n, MsHostId dst, gint64 *dist)
         MsNetQItem it = ms__net_q_pop(q);
         if (it.dist != dist[it.node] || (it.node != dst && !host_at(n, it.node)->up))
             continue;
-        for (guint32 k = p->hadj_off[it.node]; k < p->hadj_off[it.node + 1]; k++) {
-            const MsNetLink *l = link_at(n, p->hadj[k]);
+        for (guint32 k = n->adj_off[it.node]; k < n->adj_off[it.node + 1]; k++) {
+            const MsNetLink *l = link_at(n, n->adj[k].link);
             if (!l->up)
                 continue;
             MsHostId o = l->a == it.node ? l->b : l->a;
