@@ -219,6 +219,18 @@ echo
 echo "== topologies: import of a generated 75,000-AS relationship file, routing tables to 100 destinations"
 $M import "$ASREL" --bench-routing 100 2>/dev/null
 
+# A 1,000-node operator network in the Topology Zoo's GraphML dialect
+# (tools/gen_graphml.py, seeded; a few nodes without coordinates and edges
+# without speeds, as in real files, so the fallbacks run too).
+ZOO=${BUILD:-build}/bench-1k.graphml
+if [ ! -s "$ZOO" ]; then
+    mkdir -p "$(dirname "$ZOO")"
+    python3 tools/gen_graphml.py 1000 1 > "$ZOO"
+fi
+echo
+echo "== topologies: import of a generated 1,000-node GraphML network, routing tables to 100 destinations"
+$M import "$ZOO" --bench-routing 100 2>/dev/null
+
 
 # BENCH=mpi-world: a whole world run sequentially and over 2 MPI ranks
 # (mailsim run --partition auto, packet level), wall time, MPI_REPS times
