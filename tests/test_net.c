@@ -135,6 +135,44 @@ test_queue_overflow(void)
     world_free(&w);
 }
 
+/* Peak utilisation: the busiest one-second window of a direction. Ten
+ * 1000-byte datagrams at once on 1 Mbit/s keep the link busy for ten
+ * serialisation times in the first window; the flow model's overlapping
+ * transfers are counted end to end, never above 100 %. */
+static void
+test_peak_utilisation(void)
+{
+    World w;
+    MsLinkParams lp = base_link;
+    lp.bandwidth_bps = 1000000;
+    lp.queue_bytes = 1 << 20;
+    chain(&w, 2, &lp, 1);
+    for (guint i = 0; i < 10; i++) {
+        g_autoptr(GBytes) b = payload_with_id(i, 1000);
+        ms_udp_send(w.net, w.h[0], 1000, addr_of(1), 9, b);
+    }
+    ms_engine_run(w.engine, MS_TIME_INFINITE);
+    MsLinkStats st;
+    ms_net_link_stats(w.net, w.l[0], &st);
+    CU_ASSERT_EQUAL(st.peak_busy[0], st.busy[0]); /* all in the first window */
+    CU_ASSERT(st.busy[0] > 80 * MS_TIME_MS && st.busy[0] < 90 * MS_TIME_MS);
+    CU_ASSERT_EQUAL(st.peak_busy[1], 0);
+    /* Flow-level accounting: 0.7 s from t = 0, then 0.5 s from t = 0.1 s
+     * (overlapping: counted from 0.7 s on), then 0.3 s at t = 5 s. */
+    MsTime ms = MS_TIME_MS;
+    ms_net_link_account(w.net, w.l[0], w.h[1], 0, 1, 100, 700 * ms);
+    ms_net_link_account(w.net, w.l[0], w.h[1], 100 * ms, 1, 100, 500 * ms);
+    ms_net_link_account(w.net, w.l[0], w.h[1], 5000 * ms, 1, 100, 300 * ms);
+    ms_net_link_stats(w.net, w.l[0], &st);
+    CU_ASSERT_EQUAL(st.peak_busy[1], MS_NET_PEAK_WINDOW);
+    CU_ASSERT_EQUAL(st.busy[1], 1500 * ms);
+    /* An interval longer than a window fills every window it covers. */
+    ms_net_link_account(w.net, w.l[0], w.h[0], 10500 * ms, 1, 100, 2500 * ms);
+    ms_net_link_stats(w.net, w.l[0], &st);
+    CU_ASSERT_EQUAL(st.peak_busy[0], MS_NET_PEAK_WINDOW);
+    world_free(&w);
+}
+
 static GArray *
 lossy_run(guint64 seed)
 {
@@ -855,6 +893,7 @@ main(void)
     static const MsTestCase cases[] = {
         { "delay arithmetic on a chain", test_delay_arithmetic },
         { "queue overflow drops", test_queue_overflow },
+        { "peak utilisation: busiest one-second window", test_peak_utilisation },
         { "seeded loss", test_seeded_loss },
         { "route around a down link", test_route_around_down_link },
         { "in-flight packets lost on link down", test_packets_in_flight_lost_when_link_goes_down },

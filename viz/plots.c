@@ -126,7 +126,7 @@ draw_queues(MsVizCanvas *c, MsWorld *w, const MsRecorder *rec, const Axes *frame
 typedef struct {
     guint32 link;
     int dir;
-    double util;
+    double util, peak; /* over the run; in its busiest second */
 } LinkUse;
 
 static gint
@@ -138,7 +138,8 @@ use_cmp(gconstpointer a, gconstpointer b)
     return x->link != y->link ? (x->link < y->link ? -1 : 1) : x->dir - y->dir;
 }
 
-/* Utilisation (busy time / run time) of the ten busiest link directions. */
+/* Utilisation (busy time / run time) of the ten busiest link directions,
+ * each over its busiest second (MsLinkStats.peak_busy) behind it, lighter. */
 static void
 draw_links(MsVizCanvas *c, MsWorld *w, const Axes *frame)
 {
@@ -149,14 +150,19 @@ draw_links(MsVizCanvas *c, MsWorld *w, const Axes *frame)
         MsLinkStats st;
         ms_net_link_stats(net, l, &st);
         for (int d = 0; d < 2; d++) {
-            LinkUse u = { l, d, (double) st.busy[d] / run };
+            LinkUse u = { l, d, (double) st.busy[d] / run,
+                          (double) st.peak_busy[d] / MS_NET_PEAK_WINDOW };
             if (st.packets[d] > 0)
                 g_array_append_val(uses, u);
         }
     }
     g_array_sort(uses, use_cmp);
     guint shown = MIN(uses->len, 10u);
-    double umax = shown ? g_array_index(uses, LinkUse, 0).util * 100 : 1;
+    double umax = 0;
+    for (guint k = 0; k < shown; k++) {
+        const LinkUse *u = &g_array_index(uses, LinkUse, k);
+        umax = MAX(umax, MAX(u->util, u->peak) * 100);
+    }
     double xstep = ms_viz_axes_nice_step(MAX(umax, 1e-4), 5);
     double xmax = ceil(MAX(umax, 1e-4) / xstep) * xstep;
     Axes a = *frame;
@@ -167,10 +173,12 @@ draw_links(MsVizCanvas *c, MsWorld *w, const Axes *frame)
     a.y0 = 0;
     a.y1 = 1;
     ms_viz_canvas_group_begin(c, "links", "plot", 0);
-    ms_viz_axes_draw(c, &a, xstep, 1, "utilisation over the whole run (%)", "",
+    ms_viz_axes_draw(c, &a, xstep, 1,
+                     "utilisation (%): dark over the whole run, light in its busiest second", "",
                      "Busiest links (one direction each)");
     MsVizFont f = { 12, FALSE, FALSE };
-    MsVizStyle bar = { 0x56B4E9u, 1, 0x0072B2u, 1, 1, FALSE };
+    MsVizStyle bar = { 0x0072B2u, 1, 0x0072B2u, 1, 1, FALSE };
+    MsVizStyle peak_bar = { 0xC6E4F5u, 1, 0x56B4E9u, 1, 1, FALSE };
     double slot = a.h / MAX(shown, 1u);
     for (guint k = 0; k < shown; k++) {
         const LinkUse *u = &g_array_index(uses, LinkUse, k);
@@ -179,7 +187,10 @@ draw_links(MsVizCanvas *c, MsWorld *w, const Axes *frame)
         if (u->dir)
             SWAP_HOSTS(x, y);
         double top = a.y + slot * k + slot * 0.18, h = slot * 0.64;
-        ms_viz_canvas_rect(c, a.x, top, MAX(ms_viz_axes_x(&a, u->util * 100) - a.x, 1), h);
+        ms_viz_canvas_rect(c, a.x, top, MAX(ms_viz_axes_x(&a, u->peak * 100) - a.x, 1), h);
+        ms_viz_canvas_paint(c, &peak_bar);
+        ms_viz_canvas_rect(c, a.x, top + h * 0.25,
+                           MAX(ms_viz_axes_x(&a, u->util * 100) - a.x, 1), h * 0.5);
         ms_viz_canvas_paint(c, &bar);
         g_autofree char *label =
             g_strdup_printf("%s > %s", ms_net_host_name(net, x), ms_net_host_name(net, y));

@@ -167,10 +167,11 @@ gboolean ms_net_route_links(MsNet *net, MsHostId from, MsHostId to, GArray *link
  * went up or down, a host or link was added): cache paths against it. */
 guint64 ms_net_route_epoch(const MsNet *net);
 
-/* Counts traffic that a flow-level transfer put on `link` in the direction
- * leaving `from` (the per-link statistics then cover both fidelities). */
-void ms_net_link_account(MsNet *net, guint32 link, MsHostId from, guint64 packets, guint64 bytes,
-                         MsTime busy);
+/* Counts traffic that a flow-level transfer starting at `start` put on
+ * `link` in the direction leaving `from` (the per-link statistics then cover
+ * both fidelities). */
+void ms_net_link_account(MsNet *net, guint32 link, MsHostId from, MsTime start, guint64 packets,
+                         guint64 bytes, MsTime busy);
 
 /* Express datagrams (flow level): a packet sent with ms_net_send() is one
  * engine event, delivered after the store-and-forward delay of its whole
@@ -229,7 +230,15 @@ typedef struct {
     guint64 packets[2], bytes[2]; /* sent per direction (0: a->b, 1: b->a) */
     guint64 drops_queue, drops_loss, drops_down;
     MsTime busy[2]; /* total serialisation time per direction */
+    /* The most serialisation time in any one window of MS_NET_PEAK_WINDOW
+     * per direction: peak_busy / MS_NET_PEAK_WINDOW is the peak utilisation. */
+    MsTime peak_busy[2];
 } MsLinkStats;
+
+/* The window of the peak utilisation in MsLinkStats: one second, fine
+ * enough to see a burst of mail and coarse enough that one packet on a
+ * slow link is not a peak of 100 %. */
+#define MS_NET_PEAK_WINDOW MS_TIME_S
 void ms_net_link_stats(const MsNet *net, guint32 link, MsLinkStats *stats);
 
 /* Network totals. */

@@ -809,7 +809,7 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
         }
     }
     for (guint i = 0; i < h; i++) {
-        ms_net_link_account(f->net, ph[i].link, ph[i].from, nseg,
+        ms_net_link_account(f->net, ph[i].link, ph[i].from, now, nseg,
                             len + resent_bytes + (guint64) nseg * HDR, hop[i].busy);
         if (nseg > 1)
             add_active(f, hop[i].ld, hop_free[i]);

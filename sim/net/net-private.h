@@ -40,6 +40,9 @@ typedef struct {
     guint32 epoch;
     MsTime busy_until[2];
     MsLinkStats st;
+    /* Peak utilisation (net.c's peak_account()): per direction, the open
+     * window's start and busy time, and where the last busy interval ended. */
+    MsTime win_start[2], win_busy[2], win_cursor[2];
 } MsNetLink;
 
 typedef struct {

@@ -184,6 +184,10 @@ collect(MsWorld *w)
         double t = now > 0 ? (double) now : 1;
         add(rows, sec, "utilization_ab", (double) st.busy[0] / t, FALSE);
         add(rows, sec, "utilization_ba", (double) st.busy[1] / t, FALSE);
+        add(rows, sec, "peak_utilization_ab", (double) st.peak_busy[0] / MS_NET_PEAK_WINDOW,
+            FALSE);
+        add(rows, sec, "peak_utilization_ba", (double) st.peak_busy[1] / MS_NET_PEAK_WINDOW,
+            FALSE);
         add(rows, sec, "packets", (double) (st.packets[0] + st.packets[1]), TRUE);
         add(rows, sec, "bytes", (double) (st.bytes[0] + st.bytes[1]), TRUE);
         add(rows, sec, "drops", (double) (st.drops_queue + st.drops_loss + st.drops_down), TRUE);
