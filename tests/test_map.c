@@ -1,9 +1,11 @@
 /* Tests of the map picture (viz/map.c): an imported network drawn on its
  * coordinates after a run; labels never overlap, however small the page;
  * a world without coordinates is refused with a reason; PNG, SVG and PDF
- * through `mailsim render --kind map`. */
+ * through `mailsim render --kind map`. And the routing study page
+ * (viz/routing_plot.c) of the same network under two metrics. */
 #include "testlib.h"
 #include "mailsim/scenario.h"
+#include "mailsim/stats.h"
 #include "mailsim/viz.h"
 #include "mailsim/world.h"
 
@@ -108,6 +110,42 @@ test_map_cli(void)
     g_rmdir(dir);
 }
 
+/* Hop-count routing on the European network: its three panels, the
+ * metric named, the hop bars adding up to the paths measured, and paths
+ * longer than the shortest (stretch above 1) where fewer hops cost
+ * latency; under latency routing every path is a shortest one. */
+static void
+test_routing_page(void)
+{
+    MsScenario *sc = NULL;
+    MsWorld *w = run_example(&sc);
+    g_autoptr(MsVizCanvas) c = ms_viz_routing(w, MS_VIZ_FORMAT_SVG, 0, 0);
+    g_autofree char *svg = ms_viz_canvas_svg_string(c, FALSE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "Routing by latency: 120 paths"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "median 1, 95th percentile 1<"));
+    ms_world_free(w);
+    sc->routing = MS_ROUTING_HOPS;
+    g_autoptr(GError) e = NULL;
+    w = ms_world_new(sc, 0, &e);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    ms_world_run(w, sc->until);
+    g_autoptr(MsVizCanvas) h = ms_viz_routing(w, MS_VIZ_FORMAT_SVG, 0, 0);
+    g_autofree char *hsvg = ms_viz_canvas_svg_string(h, FALSE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hsvg, "Routing by hop count"));
+    for (const char *g = "stretch\0hops\0latency\0"; *g; g += strlen(g) + 1) {
+        g_autofree char *id = g_strdup_printf("<g id=\"%s\" class=\"plot\">", g);
+        CU_ASSERT_PTR_NOT_NULL(strstr(hsvg, id));
+    }
+    CU_ASSERT_PTR_NULL(strstr(hsvg, "median 1, 95th percentile 1<"));
+    MsRoutingStats rs;
+    g_autoptr(GArray) hops = g_array_new(FALSE, FALSE, sizeof(double));
+    ms_stats_routing_paths(w, &rs, NULL, hops, NULL);
+    CU_ASSERT_EQUAL(hops->len, rs.paths);
+    CU_ASSERT(rs.stretch_max > 1.0);
+    ms_world_free(w);
+    ms_scenario_free(sc);
+}
+
 int
 main(void)
 {
@@ -115,6 +153,7 @@ main(void)
         { "labels never overlap", test_map_labels },
         { "a map needs coordinates", test_map_needs_coordinates },
         { "render --kind map", test_map_cli },
+        { "routing study page under two metrics", test_routing_page },
         { NULL, NULL },
     };
     return ms_test_main("map", cases);

@@ -38,6 +38,10 @@ ms_viz_render(MsWorld *w, const MsRecorder *rec, const MsVizOptions *opt, const 
         g_autoptr(MsVizCanvas) map = ms_viz_map(w, format, opt->width, opt->height, NULL, error);
         return map && ms_viz_canvas_write(map, path, error);
     }
+    if (opt->kind == MS_VIZ_ROUTING) {
+        g_autoptr(MsVizCanvas) rc = ms_viz_routing(w, format, opt->width, opt->height);
+        return ms_viz_canvas_write(rc, path, error);
+    }
     if (opt->kind != MS_VIZ_PLOTS) {
         if (message > ms_mail_n_messages(mail)) {
             g_set_error(error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,

@@ -11,7 +11,7 @@
 G_DEFINE_QUARK(ms - viz - error - quark, ms_viz_error)
 
 static const char *const kind_names[] = { "hops",  "sequence", "plots", "story",
-                                          "sweep", "bench",    "map" };
+                                          "sweep", "bench",    "map",   "routing" };
 
 const char *
 ms_viz_kind_to_string(MsVizKind kind)
@@ -30,8 +30,8 @@ ms_viz_kind_parse(const char *text, MsVizKind *kind, GError **error)
     }
     g_set_error(
         error, MS_VIZ_ERROR, MS_VIZ_ERROR_INVALID,
-        "--kind: '%s' is not a picture: expected hops, sequence, plots, story, sweep, bench "
-        "or map",
+        "--kind: '%s' is not a picture: expected hops, sequence, plots, story, sweep, bench, "
+        "map or routing",
         text ? text : "");
     return FALSE;
 }

@@ -37,6 +37,11 @@ typedef struct {
     double latency_mean, latency_p50, latency_p95, latency_max; /* seconds */
 } MsRoutingStats;
 void ms_stats_routing(MsWorld *world, MsRoutingStats *out);
+/* The same, and each measured path's stretch, hop count and latency (s)
+ * appended to the arrays of double that are not NULL, in path order
+ * (destinations by host id, then recipients in record order). */
+void ms_stats_routing_paths(MsWorld *world, MsRoutingStats *out, GArray *stretch, GArray *hops,
+                            GArray *latency);
 
 /* Writes the statistics to `path`: JSON when it ends in .json, CSV (one
  * "section,name,value" row per figure) when it ends in .csv. */

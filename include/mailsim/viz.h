@@ -28,6 +28,7 @@ typedef enum {
     MS_VIZ_SWEEP, /* a sweep's results across runs (from its JSON) */
     MS_VIZ_BENCH, /* benchmark worlds (from build/bench-worlds.csv) */
     MS_VIZ_MAP,   /* an imported network on its coordinates, links by load (viz/map.c) */
+    MS_VIZ_ROUTING, /* the routing study of a run: stretch, hops, path latency (viz/routing_plot.c) */
 } MsVizKind;
 
 /* Default page of the hop diagram and the plots. */
@@ -95,6 +96,11 @@ MsVizCanvas *ms_viz_map(MsWorld *world, MsVizFormat format, double width, double
 
 MsVizCanvas *ms_viz_sequence(MsWorld *world, const MsRecorder *recorder,
                              const MsVizJourney *journey, MsVizFormat format, double width);
+/* The routing study of a run (ms_stats_routing_paths()): the CDF of the
+ * path stretch against the shortest-latency path, the histogram of hop
+ * counts and the CDF of path latencies, over the paths of delivered mail,
+ * with the routing metric named. Returns a new canvas (caller frees). */
+MsVizCanvas *ms_viz_routing(MsWorld *world, MsVizFormat format, double width, double height);
 /* Delivery latency CDF and histogram; queue length over time of the MTAs
  * whose queues grew most (from the recorder's MS_TRACE_QUEUE records); the
  * busiest links' utilisation. */

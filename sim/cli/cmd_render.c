@@ -1,4 +1,4 @@
-/* `mailsim render [FILE] [-o OUT] [--kind hops|sequence|plots|story|map]
+/* `mailsim render [FILE] [-o OUT] [--kind hops|sequence|plots|story|map|routing]
  * [--message ID] [--seed N]`: runs a scenario (the built-in first lesson
  * when no file is given) with an in-memory recorder on its trace and draws
  * a picture of the run with viz/ (include/mailsim/viz.h). The output's
@@ -30,7 +30,7 @@ ms_cmd_render(int argc, char **argv)
         { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
           "where to write (.png, .svg, .pdf; .html for the story)", "OUT" },
         { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_s,
-          "hops (default), sequence, plots, story, sweep, bench or map", "KIND" },
+          "hops (default), sequence, plots, story, sweep, bench, map or routing", "KIND" },
         { "message", 'm', 0, G_OPTION_ARG_STRING, &message_s,
           "the message to follow: label or id (default: the first)", "ID" },
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)",
@@ -55,7 +55,9 @@ ms_cmd_render(int argc, char **argv)
              "sweep = FILE is a sweep's JSON (mailsim sweep --json): each statistic's mean,\n"
              "95 % CI and replications per grid point (with --x AXIS and --split AXIS: by\n"
              "axis, in small multiples); bench = FILE is the CSV of\n"
-             "`make bench` (build/bench-worlds.csv): time per message against messages.\n");
+             "`make bench` (build/bench-worlds.csv): time per message against messages;\n"
+             "map = an imported network on its coordinates, links by load; routing = the\n"
+             "routing study: path stretch, hop counts and path latencies of delivered mail.\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;
     if (argc > 2)

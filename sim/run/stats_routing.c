@@ -55,6 +55,13 @@ summarise(GArray *v, double *mean, double *p50, double *p95, double *max)
 void
 ms_stats_routing(MsWorld *w, MsRoutingStats *out)
 {
+    ms_stats_routing_paths(w, out, NULL, NULL, NULL);
+}
+
+void
+ms_stats_routing_paths(MsWorld *w, MsRoutingStats *out, GArray *stretch_out, GArray *hops_out,
+                       GArray *latency_out)
+{
     memset(out, 0, sizeof *out);
     MsMail *m = ms_world_mail(w);
     MsNet *net = ms_world_net(w);
@@ -101,6 +108,12 @@ ms_stats_routing(MsWorld *w, MsRoutingStats *out)
         g_array_append_val(lat, l);
     }
     out->paths = stretch->len;
+    if (stretch_out)
+        g_array_append_vals(stretch_out, stretch->data, stretch->len);
+    if (hops_out)
+        g_array_append_vals(hops_out, hops->data, hops->len);
+    if (latency_out)
+        g_array_append_vals(latency_out, lat->data, lat->len);
     double p50;
     summarise(stretch, &out->stretch_mean, &p50, &out->stretch_p95, &out->stretch_max);
     summarise(hops, &out->hops_mean, &out->hops_p50, &out->hops_p95, &out->hops_max);
