@@ -28,6 +28,11 @@
 # same runs, sessions reused, SPOOLN messages per run (default 1000). Its
 # check: the spool empties and the Maildir holds every message.
 #
+# A fifth line measures IMAP: concurrent sessions fetching a mailbox of
+# IMAPN 1 KiB messages (default 2000) with UID FETCH 1:* BODY.PEEK[], the
+# bridge against Dovecot's imapd on a copy of the same Maildir
+# (tools/bench_bridge_imap.py; IMAPSESSIONS sessions, default 10).
+#
 # smtp-source and smtp-sink come from Debian's postfix package; when they
 # are missing it is installed without configuring or starting its daemon
 # (a policy-rc.d that forbids service starts is put in place for the
@@ -186,6 +191,22 @@ if [ "$spool_acc" != $((REPS * SPOOLN)) ] || [ "$in_maildir" != "$spool_acc" ]; 
     echo "bench-bridge: FAILED: not every message reached the Maildir" >&2
     exit 1
 fi
+
+# IMAP: concurrent UID FETCH of a 1 KiB-message mailbox from the bridge's
+# Maildir-backed store, next to Dovecot's imapd on a copy of the same
+# Maildir (tools/bench_bridge_imap.py; dovecot-imapd installed on demand
+# with no service started, like postfix above).
+if ! command -v dovecot >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    made_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\n# mailsim bench-bridge: no service starts during the install\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        made_policy=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null 2>&1 || true
+    [ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
+fi
+python3 tools/bench_bridge_imap.py "$M" "${IMAPN:-2000}" "${IMAPSESSIONS:-10}" "$REPS"
 
 kill -TERM "$bridge_pid"
 wait "$bridge_pid" || true

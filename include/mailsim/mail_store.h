@@ -107,6 +107,11 @@ void ms_mail_store_unlock(MsMailStore *store, const char *user);
  * elements belong to the store; valid until the next change. */
 GPtrArray *ms_mail_store_messages(MsMailStore *store, const char *user);
 
+/* A number that changes whenever the user's live messages change (one is
+ * stored, restored or deleted; not when flags change): views built from
+ * ms_mail_store_messages() stay valid while it holds. 0 for no such user. */
+guint64 ms_mail_store_version(const MsMailStore *store, const char *user);
+
 /* Marks the message with this uid deleted (POP3 UPDATE). */
 gboolean ms_mail_store_delete(MsMailStore *store, const char *user, const char *uid);
 

@@ -42,6 +42,13 @@ typedef struct {
     guint32 uidnext;
     GHashTable *inbox;   /* store uid -> InboxState* */
     GHashTable *folders; /* name -> Folder* */
+    /* The INBOX's live messages' states in store order, built for the
+     * store's `version` (ms_mail_store_version()); `sorted`: their IMAP
+     * UIDs rise along it (always so unless a restart restored messages out
+     * of order), so a UID is found by binary search. */
+    GPtrArray *order; /* InboxState*, borrowed from `inbox` */
+    guint64 version;
+    gboolean sorted;
 } User;
 
 struct _MsMailImap {
@@ -68,6 +75,7 @@ user_free(gpointer p)
     User *u = p;
     g_hash_table_destroy(u->inbox);
     g_hash_table_destroy(u->folders);
+    g_ptr_array_unref(u->order);
     g_free(u);
 }
 
@@ -103,6 +111,7 @@ user_get(MsMailImap *x, const char *name)
         u->uidnext = 1;
         u->inbox = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         u->folders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, folder_free);
+        u->order = g_ptr_array_new();
         g_hash_table_insert(x->users, g_steal_pointer(&key), u);
     }
     return u;
@@ -123,13 +132,18 @@ inbox_state(User *u, const MsStoredMessage *m)
 }
 
 /* The live stored messages, every one with its state; states of messages
- * gone from the store are dropped. */
+ * gone from the store are dropped. O(1) while the store's INBOX is
+ * unchanged, O(n) after a change (called for every command and every
+ * message a FETCH reads). */
 static GPtrArray *
 inbox_list(MsMailImap *x, User *u, const char *user)
 {
     GPtrArray *msgs = ms_mail_store_messages(x->store, user);
     if (!msgs)
         return NULL;
+    guint64 version = ms_mail_store_version(x->store, user);
+    if (version == u->version && u->order->len == msgs->len)
+        return msgs;
     if (g_hash_table_size(u->inbox) > msgs->len) {
         g_autoptr(GHashTable) live = g_hash_table_new(g_str_hash, g_str_equal);
         for (guint i = 0; i < msgs->len; i++)
@@ -141,8 +155,15 @@ inbox_list(MsMailImap *x, User *u, const char *user)
             if (!g_hash_table_contains(live, key))
                 g_hash_table_iter_remove(&it);
     }
-    for (guint i = 0; i < msgs->len; i++)
-        inbox_state(u, g_ptr_array_index(msgs, i));
+    g_ptr_array_set_size(u->order, 0);
+    u->sorted = TRUE;
+    for (guint i = 0; i < msgs->len; i++) {
+        InboxState *st = inbox_state(u, g_ptr_array_index(msgs, i));
+        if (i > 0 && ((InboxState *) g_ptr_array_index(u->order, i - 1))->uid >= st->uid)
+            u->sorted = FALSE;
+        g_ptr_array_add(u->order, st);
+    }
+    u->version = version;
     return msgs;
 }
 
@@ -150,13 +171,25 @@ static const MsStoredMessage *
 inbox_find(MsMailImap *x, User *u, const char *user, guint32 uid, InboxState **st_out)
 {
     GPtrArray *msgs = inbox_list(x, u, user);
-    for (guint i = 0; msgs && i < msgs->len; i++) {
-        const MsStoredMessage *m = g_ptr_array_index(msgs, i);
-        InboxState *st = g_hash_table_lookup(u->inbox, m->uid);
-        if (st && st->uid == uid) {
+    if (!msgs)
+        return NULL;
+    guint lo = 0, hi = msgs->len;
+    if (u->sorted) {
+        while (lo < hi) {
+            guint mid = lo + (hi - lo) / 2;
+            if (((InboxState *) g_ptr_array_index(u->order, mid))->uid < uid)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        hi = MIN(lo + 1, msgs->len);
+    }
+    for (guint i = lo; i < hi; i++) {
+        InboxState *st = g_ptr_array_index(u->order, i);
+        if (st->uid == uid) {
             if (st_out)
                 *st_out = st;
-            return m;
+            return g_ptr_array_index(msgs, i);
         }
     }
     return NULL;

@@ -1,6 +1,9 @@
 /* Mailboxes of one mail server (see include/mailsim/mail_store.h). Users are
  * kept in a hash by lower-cased local part (set-up and per-message lookups,
- * not per packet); each holds its messages in arrival order. Deleted
+ * not per packet); each holds its messages in arrival order, with a hash of
+ * the live ones by uid (deletion and flags in O(1): an IMAP client marks or
+ * expunges thousands at once) and a list of the live ones rebuilt only after
+ * a change (ms_mail_store_messages() is called per command). Deleted
  * messages stay as tombstones so the accounting can tell "retrieved and
  * deleted" from "never delivered". UIDs are "<user>.<n>" with n counting
  * deliveries to that box: unique and stable, as RFC 1939 7 asks.
@@ -26,6 +29,9 @@ typedef struct {
     gboolean full;   /* the "mailbox full" fault: takes nothing */
     GPtrArray *all;  /* MsStoredMessage*, deleted ones included */
     GPtrArray *live; /* view handed out by ms_mail_store_messages */
+    GHashTable *by_uid; /* uid -> MsStoredMessage* in `all`, live ones only */
+    guint64 version;    /* bumped whenever the live set changes */
+    guint64 live_version; /* the version `live` was built for */
 } Box;
 
 struct _MsMailStore {
@@ -52,6 +58,7 @@ box_free(gpointer p)
 {
     Box *b = p;
     g_free(b->password);
+    g_hash_table_destroy(b->by_uid);
     g_ptr_array_unref(b->all);
     g_ptr_array_unref(b->live);
     g_free(b);
@@ -115,6 +122,8 @@ ms_mail_store_add_user(MsMailStore *s, const char *user, const char *password, g
     b->quota = quota;
     b->all = g_ptr_array_new_with_free_func(stored_free);
     b->live = g_ptr_array_new();
+    b->by_uid = g_hash_table_new(g_str_hash, g_str_equal);
+    b->version = 1;
     g_hash_table_insert(s->boxes, g_ascii_strdown(user, -1), b);
     return TRUE;
 }
@@ -154,6 +163,16 @@ ms_mail_store_can_accept(const MsMailStore *s, const char *user, guint64 size)
     return MS_STORE_OK;
 }
 
+/* A new live message at the end of b. */
+static void
+box_add(Box *b, MsStoredMessage *m)
+{
+    g_ptr_array_add(b->all, m);
+    g_hash_table_replace(b->by_uid, m->uid, m);
+    b->bytes += g_bytes_get_size(m->data);
+    b->version++;
+}
+
 MsStoreResult
 ms_mail_store_deliver(MsMailStore *s, const char *user, GBytes *data, guint32 message, MsTime at)
 {
@@ -168,8 +187,7 @@ ms_mail_store_deliver(MsMailStore *s, const char *user, GBytes *data, guint32 me
     m->uid = g_strdup_printf("%s.%u", lower, ++b->next_uid);
     m->message = message;
     m->stored_at = at;
-    g_ptr_array_add(b->all, m);
-    b->bytes += g_bytes_get_size(data);
+    box_add(b, m);
     s->stored++;
     if (s->obs && s->obs->stored)
         s->obs->stored(user, m, s->obs_data);
@@ -193,8 +211,7 @@ ms_mail_store_restore(MsMailStore *s, const char *user, GBytes *data, guint uid_
     b->next_uid = MAX(b->next_uid, uid_n);
     m->stored_at = at;
     m->flags = flags;
-    g_ptr_array_add(b->all, m);
-    b->bytes += g_bytes_get_size(data);
+    box_add(b, m);
     s->stored++;
     return MS_STORE_OK;
 }
@@ -272,13 +289,24 @@ ms_mail_store_messages(MsMailStore *s, const char *user)
     Box *b = box(s, user);
     if (!b)
         return NULL;
+    if (b->live_version == b->version)
+        return b->live;
     g_ptr_array_set_size(b->live, 0);
     for (guint i = 0; i < b->all->len; i++) {
         MsStoredMessage *m = g_ptr_array_index(b->all, i);
         if (!m->deleted)
             g_ptr_array_add(b->live, m);
     }
+    b->live_version = b->version;
     return b->live;
+}
+
+guint64
+ms_mail_store_version(const MsMailStore *s, const char *user)
+{
+    g_return_val_if_fail(s != NULL && user != NULL, 0);
+    Box *b = box(s, user);
+    return b ? b->version : 0;
 }
 
 gboolean
@@ -286,20 +314,17 @@ ms_mail_store_delete(MsMailStore *s, const char *user, const char *uid)
 {
     g_return_val_if_fail(s != NULL && user != NULL && uid != NULL, FALSE);
     Box *b = box(s, user);
-    if (!b)
+    MsStoredMessage *m = b ? g_hash_table_lookup(b->by_uid, uid) : NULL;
+    if (!m)
         return FALSE;
-    for (guint i = 0; i < b->all->len; i++) {
-        MsStoredMessage *m = g_ptr_array_index(b->all, i);
-        if (!m->deleted && g_strcmp0(m->uid, uid) == 0) {
-            m->deleted = TRUE;
-            b->bytes -= g_bytes_get_size(m->data);
-            s->deleted++;
-            if (s->obs && s->obs->deleted)
-                s->obs->deleted(user, m, s->obs_data);
-            return TRUE;
-        }
-    }
-    return FALSE;
+    g_hash_table_remove(b->by_uid, uid);
+    m->deleted = TRUE;
+    b->bytes -= g_bytes_get_size(m->data);
+    b->version++;
+    s->deleted++;
+    if (s->obs && s->obs->deleted)
+        s->obs->deleted(user, m, s->obs_data);
+    return TRUE;
 }
 
 gboolean
@@ -307,19 +332,14 @@ ms_mail_store_set_flags(MsMailStore *s, const char *user, const char *uid, guint
 {
     g_return_val_if_fail(s != NULL && user != NULL && uid != NULL, FALSE);
     Box *b = box(s, user);
-    if (!b)
+    MsStoredMessage *m = b ? g_hash_table_lookup(b->by_uid, uid) : NULL;
+    if (!m)
         return FALSE;
-    for (guint i = 0; i < b->all->len; i++) {
-        MsStoredMessage *m = g_ptr_array_index(b->all, i);
-        if (!m->deleted && g_strcmp0(m->uid, uid) == 0) {
-            guint old = m->flags;
-            m->flags = flags;
-            if (old != flags && s->obs && s->obs->flags_changed)
-                s->obs->flags_changed(user, m, old, s->obs_data);
-            return TRUE;
-        }
-    }
-    return FALSE;
+    guint old = m->flags;
+    m->flags = flags;
+    if (old != flags && s->obs && s->obs->flags_changed)
+        s->obs->flags_changed(user, m, old, s->obs_data);
+    return TRUE;
 }
 
 static gint
