@@ -35,7 +35,7 @@ SAN     ?=
 CFLAGS  += -std=c11 -D_DEFAULT_SOURCE $(WARN) $(OPT) $(SAN) -Iinclude \
            $(shell pkg-config --cflags $(PKGS))
 DEPFLAGS = -MMD -MP
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lgmp -lm
 TEST_CFLAGS = $(shell pkg-config --cflags $(TESTPKGS))
 
 # Quiet "  CC      file" lines, or the full commands with V=1.
