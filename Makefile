@@ -25,7 +25,7 @@
 PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc
-PKGS     = glib-2.0 gio-2.0 libxml-2.0 cairo pangocairo json-glib-1.0 nettle hogweed gnutls
+PKGS     = glib-2.0 gio-2.0 libxml-2.0 cairo pangocairo json-glib-1.0 nettle hogweed gmp gnutls
 TESTPKGS = cunit openssl
 
 WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -35,7 +35,7 @@ SAN     ?=
 CFLAGS  += -std=c11 -D_DEFAULT_SOURCE $(WARN) $(OPT) $(SAN) -Iinclude \
            $(shell pkg-config --cflags $(PKGS))
 DEPFLAGS = -MMD -MP
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lgmp -lm
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 TEST_CFLAGS = $(shell pkg-config --cflags $(TESTPKGS))
 
 # Quiet "  CC      file" lines, or the full commands with V=1.

@@ -50,29 +50,32 @@ ms_dkim_key_free(MsDkimKey *key)
 /* rsaEncryption, 1.2.840.113549.1.1.1, as DER content octets. */
 static const guint8 rsa_encryption_oid[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
 
-/* RSAPublicKey or SubjectPublicKeyInfo into pub. */
+/* RSAPublicKey or SubjectPublicKeyInfo into pub. nettle's
+ * rsa_public_key_from_der_iterator() takes the iterator at the
+ * RSAPublicKey SEQUENCE itself. */
 static gboolean
 rsa_from_der(struct rsa_public_key *pub, const guint8 *data, gsize len)
 {
-    struct asn1_der_iterator i;
+    struct asn1_der_iterator i, inner;
     if (asn1_der_iterator_first(&i, len, data) != ASN1_ITERATOR_CONSTRUCTED ||
         i.type != ASN1_SEQUENCE)
         return FALSE;
-    enum asn1_iterator_result r = asn1_der_decode_constructed_last(&i);
-    if (r == ASN1_ITERATOR_CONSTRUCTED && i.type == ASN1_SEQUENCE) {
+    enum asn1_iterator_result r = asn1_der_decode_constructed(&i, &inner);
+    if (r == ASN1_ITERATOR_CONSTRUCTED && inner.type == ASN1_SEQUENCE) {
         /* SubjectPublicKeyInfo: SEQUENCE { AlgorithmIdentifier, BIT STRING } */
         struct asn1_der_iterator alg;
-        if (asn1_der_decode_constructed(&i, &alg) != ASN1_ITERATOR_PRIMITIVE ||
+        if (asn1_der_decode_constructed(&inner, &alg) != ASN1_ITERATOR_PRIMITIVE ||
             alg.type != ASN1_IDENTIFIER || alg.length != sizeof rsa_encryption_oid ||
             memcmp(alg.data, rsa_encryption_oid, sizeof rsa_encryption_oid) != 0)
             return FALSE;
-        if (asn1_der_iterator_next(&i) != ASN1_ITERATOR_PRIMITIVE || i.type != ASN1_BITSTRING ||
-            asn1_der_decode_bitstring_last(&i) != ASN1_ITERATOR_CONSTRUCTED ||
-            i.type != ASN1_SEQUENCE)
+        if (asn1_der_iterator_next(&inner) != ASN1_ITERATOR_PRIMITIVE ||
+            inner.type != ASN1_BITSTRING ||
+            asn1_der_decode_bitstring_last(&inner) != ASN1_ITERATOR_CONSTRUCTED ||
+            inner.type != ASN1_SEQUENCE)
             return FALSE;
-        r = asn1_der_decode_constructed_last(&i);
+        return rsa_public_key_from_der_iterator(pub, RSA_MAX_BITS, &inner) != 0;
     }
-    if (r != ASN1_ITERATOR_PRIMITIVE)
+    if (r != ASN1_ITERATOR_PRIMITIVE || inner.type != ASN1_INTEGER)
         return FALSE;
     return rsa_public_key_from_der_iterator(pub, RSA_MAX_BITS, &i) != 0;
 }
