@@ -7,6 +7,7 @@
  * with generated and PEM-loaded keys, and interoperability with Debian's
  * python3-dkim in both directions (tests/dkim_interop.py). */
 #include "testlib.h"
+#include "mailsim/bench_dkim.h"
 #include "mailsim/dkim.h"
 #include "mailsim/rng.h"
 
@@ -1045,6 +1046,37 @@ test_interop_mailsim_verifies(void)
     g_rmdir(dir);
 }
 
+/* ------------------------------------------------------------ bench */
+
+static void
+test_bench(void)
+{
+    MsBenchDkimParams p = { 1, 2, 1 };
+    MsBenchDkimResult r;
+    ms_bench_dkim_run(&p, &r);
+    CU_ASSERT_TRUE(r.ok);
+    CU_ASSERT(r.message_octets > 1900 && r.message_octets < 2200); /* about 2 KiB */
+    CU_ASSERT(r.rsa_sign_us > 0 && r.rsa_verify_us > 0 && r.ed25519_sign_us > 0 &&
+              r.ed25519_verify_us > 0 && r.rsa_key_parse_us > 0);
+    /* the command line prints the same fields */
+    const char *argv[] = {
+        ms_test_mailsim_path(), "bench", "dkim", "--rounds", "1", "--ops", "1", NULL
+    };
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(argv, &out, &err), 0);
+    static const char *const fields[] = { "rsa_sign_us",      "rsa_verify_us",
+                                          "ed25519_sign_us",  "ed25519_verify_us",
+                                          "rsa_key_parse_us", "message_octets" };
+    for (guint i = 0; i < G_N_ELEMENTS(fields); i++) {
+        g_autofree char *v = ms_test_field(out ? out : "", fields[i]);
+        CU_ASSERT(v && g_ascii_strtod(v, NULL) > 0);
+    }
+    const char *bad[] = { ms_test_mailsim_path(), "bench", "dkim", "--ops", "0", NULL };
+    g_autofree char *o2 = NULL, *e2 = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(bad, &o2, &e2), 2);
+    CU_ASSERT(e2 && strstr(e2, "--ops"));
+}
+
 int
 main(void)
 {
@@ -1065,6 +1097,7 @@ main(void)
         { "verify: bound and key cache", test_verifier_bound_and_cache },
         { "interop: python3-dkim verifies mailsim", test_interop_python_verifies },
         { "interop: mailsim verifies python3-dkim", test_interop_mailsim_verifies },
+        { "bench dkim", test_bench },
         { NULL, NULL },
     };
     return ms_test_main("dkim", cases);

@@ -182,7 +182,7 @@ typedef struct _MsDkimSigningKey MsDkimSigningKey;
 /* Generates a key from rng (deterministic: the same stream state gives
  * the same key): Ed25519 from a 32-octet seed; RSA of `bits` (1024 to
  * 4096, 0 meaning 2048) by nettle's rsa_generate_keypair drawing from rng,
- * public exponent 65537. RSA-2048 takes some tenths of a second. `bits` is
+ * public exponent 65537. RSA-2048 takes tens of milliseconds. `bits` is
  * ignored for Ed25519. Returns NULL with MS_DKIM_ERROR_CRYPTO on failure.
  * Caller frees. */
 MsDkimSigningKey *ms_dkim_signing_key_generate(MsDkimAlg alg, guint bits, MsRng *rng,
