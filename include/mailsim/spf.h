@@ -114,7 +114,9 @@ gboolean ms_spf_check_next_query(MsSpfCheck *check, const char **name, MsSpfQuer
  *   MX    "10 mail.example.com" or just "mail.example.com" (the preference
  *         is read and ignored: every exchange is checked, 5.4).
  * A record that does not parse as its type is skipped (as a resolver
- * would drop it); RECORDS with n_records 0 counts as NODATA. An answer
+ * would drop it); RECORDS with n_records 0 counts as NODATA. A TXT record
+ * holding a NUL octet cannot travel as text: pass it with each NUL
+ * replaced by 0x01, which keeps it the syntax error it is (3.1). An answer
  * when no question is pending is a programmer error. */
 void ms_spf_check_answer(MsSpfCheck *check, MsSpfAnswer answer, const char *const *records,
                          gsize n_records);
