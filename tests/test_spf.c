@@ -7,6 +7,7 @@
  * the openspf.org test suite of RFC 7208 that Debian's python3-spf ships,
  * run against this evaluator with its DNS data. */
 #include "testlib.h"
+#include "auth_testkit.h"
 #include "mailsim/spf.h"
 
 #include <json-glib/json-glib.h>
@@ -829,25 +830,6 @@ test_sans_io(void)
 
 /* ----------------------------------------------- the openspf.org suite */
 
-/* Finds a python3 that can import `modules` ("yaml, spf"): Debian's
- * /usr/bin/python3 first (where python3-spf installs), then the PATH's. */
-static char *
-find_python(const char *modules)
-{
-    g_autofree char *on_path = g_find_program_in_path("python3");
-    const char *candidates[] = { "/usr/bin/python3", on_path };
-    for (guint i = 0; i < G_N_ELEMENTS(candidates); i++) {
-        if (!candidates[i] || !g_file_test(candidates[i], G_FILE_TEST_IS_EXECUTABLE))
-            continue;
-        g_autofree char *code = g_strdup_printf("import %s", modules);
-        const char *argv[] = { candidates[i], "-c", code, NULL };
-        g_autofree char *out = NULL, *err = NULL;
-        if (ms_test_spawn(argv, &out, &err) == 0)
-            return g_strdup(candidates[i]);
-    }
-    return NULL;
-}
-
 /* The suite's DNS (its test driver's rules): a TIMEOUT item fails every
  * type not listed before it; [type, "TIMEOUT"] fails that type; CNAMEs
  * are followed; names absent from the zone do not exist, except
@@ -914,7 +896,7 @@ static const struct {
 static void
 test_openspf_suite(void)
 {
-    g_autofree char *py = find_python("yaml");
+    g_autofree char *py = tk_auth_find_python("yaml");
     if (!py) {
         ms_test_skip("no python3 with PyYAML (python3-yaml) to read the openspf suite");
         return;
