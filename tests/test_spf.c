@@ -3,9 +3,11 @@
  * each limit of 4.6.4 on both sides (10 and 11 DNS-querying terms, 2 and 3
  * void lookups, 10 and 11 MX names), include and redirect loops, a table of
  * syntax errors, record selection, IPv6, the HELO identity, the sans-I/O
- * contract (one question at a time, the same question until answered), and
+ * contract (one question at a time, the same question until answered),
  * the openspf.org test suite of RFC 7208 that Debian's python3-spf ships,
- * run against this evaluator with its DNS data. */
+ * run against this evaluator with its DNS data, and 41 cases
+ * (tests/spf/interop.json) evaluated both here and by pyspf itself
+ * (tests/spf/pyspf_eval.py) from the same answers. */
 #include "testlib.h"
 #include "auth_testkit.h"
 #include "mailsim/spf.h"
@@ -965,6 +967,65 @@ test_openspf_suite(void)
     CU_ASSERT_EQUAL(wrong, 0);
 }
 
+/* ----------------------------------------------------- pyspf interop */
+
+static void
+test_pyspf_interop(void)
+{
+    /* The same records and answers, evaluated here and by pyspf. */
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+    CU_ASSERT_TRUE_FATAL(json_parser_load_from_file(parser, "tests/spf/interop.json", &error));
+    JsonArray *scenarios =
+        json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)), "scenarios");
+    g_autofree char *py = tk_auth_find_python("spf");
+    g_autoptr(GHashTable) theirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    if (!py) {
+        ms_test_skip("no python3 with pyspf (python3-spf) to compare with");
+    } else {
+        const char *argv[] = { py, "tests/spf/pyspf_eval.py", "tests/spf/interop.json", NULL };
+        g_autofree char *out = NULL, *err = NULL;
+        int rc = ms_test_spawn(argv, &out, &err);
+        if (rc != 0)
+            g_printerr("pyspf_eval.py: %d %s\n", rc, err ? err : "");
+        CU_ASSERT_EQUAL(rc, 0);
+        g_auto(GStrv) lines = g_strsplit(out ? out : "", "\n", -1);
+        for (guint i = 0; lines[i]; i++) {
+            g_auto(GStrv) f = g_strsplit(lines[i], " ", 3);
+            if (f[0] && f[1])
+                g_hash_table_insert(theirs, g_strdup(f[0]), g_strdup(f[1]));
+        }
+    }
+    guint n = 0, agreed = 0;
+    for (guint si = 0; si < json_array_get_length(scenarios); si++) {
+        JsonObject *sc = json_array_get_object_element(scenarios, si);
+        Suite z = { json_object_get_object_member(sc, "zone") };
+        JsonArray *tests = json_object_get_array_member(sc, "tests");
+        for (guint ti = 0; ti < json_array_get_length(tests); ti++) {
+            JsonObject *t = json_array_get_object_element(tests, ti);
+            const char *id = json_object_get_string_member(t, "id");
+            const char *want = json_object_get_string_member(t, "expect");
+            g_autoptr(MsSpfCheck) c = ms_spf_check_new(json_object_get_string_member(t, "host"),
+                                                       json_object_get_string_member(t, "mailfrom"),
+                                                       json_object_get_string_member(t, "helo"), NULL);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+            const char *ours = ms_spf_result_to_string(ms_spf_check_run(c, suite_lookup, &z));
+            const char *pyspf = g_hash_table_lookup(theirs, id);
+            n++;
+            if (strcmp(ours, want) != 0 || (py && g_strcmp0(pyspf, ours) != 0))
+                g_printerr("interop %s: mailsim %s (%s), pyspf %s, expected %s\n", id, ours,
+                           ms_spf_check_explanation(c), pyspf ? pyspf : "-", want);
+            else
+                agreed++;
+            CU_ASSERT_STRING_EQUAL(ours, want);
+            if (py)
+                CU_ASSERT_STRING_EQUAL(pyspf ? pyspf : "(missing)", ours);
+        }
+    }
+    printf("\npyspf interop: %u cases, %u agree\n", n, agreed);
+    CU_ASSERT(n >= 30);
+}
+
 int
 main(void)
 {
@@ -984,6 +1045,7 @@ main(void)
         { "HELO identity and sender forms", test_helo_identity },
         { "sans-I/O: one question at a time", test_sans_io },
         { "openspf.org RFC 7208 test suite", test_openspf_suite },
+        { "the same cases through pyspf", test_pyspf_interop },
         { NULL, NULL },
     };
     return ms_test_main("spf", cases);
