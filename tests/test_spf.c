@@ -976,8 +976,8 @@ test_pyspf_interop(void)
     g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(GError) error = NULL;
     CU_ASSERT_TRUE_FATAL(json_parser_load_from_file(parser, "tests/spf/interop.json", &error));
-    JsonArray *scenarios =
-        json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)), "scenarios");
+    JsonArray *scenarios = json_object_get_array_member(
+        json_node_get_object(json_parser_get_root(parser)), "scenarios");
     g_autofree char *py = tk_auth_find_python("spf");
     g_autoptr(GHashTable) theirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     if (!py) {
@@ -1005,9 +1005,10 @@ test_pyspf_interop(void)
             JsonObject *t = json_array_get_object_element(tests, ti);
             const char *id = json_object_get_string_member(t, "id");
             const char *want = json_object_get_string_member(t, "expect");
-            g_autoptr(MsSpfCheck) c = ms_spf_check_new(json_object_get_string_member(t, "host"),
-                                                       json_object_get_string_member(t, "mailfrom"),
-                                                       json_object_get_string_member(t, "helo"), NULL);
+            g_autoptr(MsSpfCheck) c =
+                ms_spf_check_new(json_object_get_string_member(t, "host"),
+                                 json_object_get_string_member(t, "mailfrom"),
+                                 json_object_get_string_member(t, "helo"), NULL);
             CU_ASSERT_PTR_NOT_NULL_FATAL(c);
             const char *ours = ms_spf_result_to_string(ms_spf_check_run(c, suite_lookup, &z));
             const char *pyspf = g_hash_table_lookup(theirs, id);
