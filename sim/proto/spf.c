@@ -771,9 +771,9 @@ check_host(SpfRun *run, const char *domain, guint depth, SpfWhy *why)
     }
     const SpfRecord *rec = m->record;
     if (!rec)
-        return run_error(run, MS_SPF_RESULT_PERMERROR,
-                         g_strdup_printf("syntax error in the SPF record at %s: %s", domain,
-                                         m->parse_error));
+        return run_error(
+            run, MS_SPF_RESULT_PERMERROR,
+            g_strdup_printf("syntax error in the SPF record at %s: %s", domain, m->parse_error));
     for (guint i = 0; i < rec->terms->len; i++) {
         const SpfTerm *t = &g_array_index(rec->terms, SpfTerm, i);
         g_autofree char *inner = NULL;
