@@ -188,7 +188,8 @@ build_cases(void)
                 "\"props\":[[\"header\",\"d\",\"%s\"],[\"header\",\"s\",\"s\"]]},",
                 i % 2 ? "pass" : "neutral", d);
         }
-        g_autofree char *longd = g_strdup_printf("%s.example.com", g_strnfill(90, 'x'));
+        g_autofree char *xs = g_strnfill(90, 'x');
+        g_autofree char *longd = g_strdup_printf("%s.example.com", xs);
         ms_auth_results_add_dkim(ar, "none", longd, NULL, NULL, NULL);
         g_string_append_printf(want,
                                "{\"method\":\"dkim\",\"result\":\"none\",\"reason\":null,"
