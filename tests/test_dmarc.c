@@ -197,8 +197,9 @@ test_psl_libpsl(void)
         g_ptr_array_add(names, g_strdup_printf("a.%s", base));
         g_ptr_array_add(names, g_strdup_printf("b.a.%s", base));
     }
-    static const char *const extra[] = { "example.zz", "zz", "www.ck", "www.www.ck", "a.b.ck",
-                                         "city.kobe.jp", "x.city.kobe.jp", "c.kobe.jp" };
+    static const char *const extra[] = { "example.zz",     "zz",       "www.ck",
+                                         "www.www.ck",     "a.b.ck",   "city.kobe.jp",
+                                         "x.city.kobe.jp", "c.kobe.jp" };
     for (guint i = 0; i < G_N_ELEMENTS(extra); i++)
         g_ptr_array_add(names, g_strdup(extra[i]));
     CU_ASSERT(names->len > 5000);
