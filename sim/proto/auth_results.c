@@ -262,7 +262,8 @@ static void
 put_word(ArWriter *w, const char *word, gboolean quoted_cont)
 {
     guint need = width(word) + (quoted_cont ? 0 : 1);
-    if (w->col + need > w->limit && w->col > 8) {
+    /* Every line starts with a word, so one that does not fit moves on. */
+    if (w->col + need > w->limit) {
         if (quoted_cont) {
             /* Fold before the reason's own space. */
             g_string_append(w->out, "\r\n");
