@@ -22,7 +22,9 @@
  * Octets outside printable ASCII in a reason become '?': the header is
  * 7-bit. The tests parse every shape of output with python3-authres.
  *
- * Ownership: the builder owns copies of everything added. */
+ * Ownership: the builder owns copies of everything added; one thread at a
+ * time. Cost: linear in the field's length, laid out at most twice (once
+ * to see whether it fits on one line). */
 #include "mailsim/auth_results.h"
 
 #include <string.h>

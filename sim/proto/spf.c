@@ -37,8 +37,13 @@
  *  - exp= is checked for syntax and otherwise ignored (its text would only
  *    explain a fail to the sender).
  *
- * Ownership: a check owns its memo, its pending question and its result
- * strings. Not thread-safe; one check per SMTP transaction. */
+ * Ownership: a check owns its memo (answers, and each TXT answer's record
+ * parsed once), its pending question and its result strings. Not
+ * thread-safe; one check per SMTP transaction.
+ *
+ * Cost: a check that asks q questions runs check_host() q + 1 times, each
+ * run linear in the terms it evaluates: about 25 us for a record with an
+ * mx term and two includes (6 questions) on the development machine. */
 #include "spf-private.h"
 
 #include <string.h>
