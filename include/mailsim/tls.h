@@ -38,8 +38,11 @@ typedef struct _MsTlsSession MsTlsSession;
 /* The key exchange a resuming client offers (RFC 8446 4.2.9). */
 typedef enum {
     MS_TLS_PSK_DHE_KE = 0, /* psk_dhe_ke only, as OpenSSL and GnuTLS clients do */
-    MS_TLS_PSK_KE,         /* psk_ke first (no X25519 when the server takes it),
-                            * psk_dhe_ke as well */
+    MS_TLS_PSK_KE,         /* psk_ke first, psk_dhe_ke as well; the ClientHello
+                            * carries no key share (RFC 8446 4.2.8 allows an
+                            * empty one), so no X25519 at all when the server
+                            * takes psk_ke, and a HelloRetryRequest (one more
+                            * round trip) when it wants a key exchange */
 } MsTlsPskMode;
 
 typedef enum {
@@ -78,6 +81,10 @@ typedef struct {
     GBytes *const *cert_chain;
     guint n_certs;
     const guint8 *ed25519_seed;
+    /* Server, optional (added later): the public key of that seed, as a
+     * server keeps it with its key file; NULL: derived from the seed the
+     * first time a handshake signs (a resumed one never does). */
+    const guint8 *ed25519_pub;
     MsTlsVerifyFunc verify;   /* client */
     MsTlsKeylogFunc keylog;   /* optional */
     gpointer user_data;       /* passed to verify and keylog */
@@ -139,6 +146,12 @@ guint64 ms_tls_handshake_octets(const MsTls *tls);
 
 /* TRUE once the server accepted the offered ticket (either role). */
 gboolean ms_tls_resumed(const MsTls *tls);
+/* The key exchange group once the ServerHello is through ("x25519"), or
+ * NULL (not yet, or a psk_ke resumption, which has none). */
+const char *ms_tls_group(const MsTls *tls);
+/* TRUE when the handshake went through a HelloRetryRequest (sent by the
+ * server, received by the client). */
+gboolean ms_tls_retried(const MsTls *tls);
 /* Client: the last ticket received so far as resumption state, or NULL
  * (caller frees). */
 MsTlsSession *ms_tls_take_session(MsTls *tls);

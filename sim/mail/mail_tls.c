@@ -243,6 +243,7 @@ ms__mail_tls_server_new(MsMail *m, MsTcpConnId conn, MsMailServer *s, MsHostId p
     cfg.cert_chain = s->tls_cred->chain;
     cfg.n_certs = s->tls_cred->n_certs;
     cfg.ed25519_seed = s->tls_cred->ed25519_seed;
+    cfg.ed25519_pub = s->tls_cred->ed25519_pub;
     cfg.ticket_key = ticket_key(m, s);
     cfg.now_ms = (guint64) (ms_engine_now(m->engine) / MS_TIME_MS);
     cfg.user_data = t;
@@ -283,7 +284,7 @@ tell_established(MsMailTls *t)
                   " octets; from here on the session is encrypted",
                   t->server_name ? t->server_name : peer,
                   resumed ? " resumed with its session ticket (no certificate sent)" : "",
-                  resumed && m->tls_psk_mode == MS_TLS_PSK_KE ? "no key exchange" : "x25519",
+                  ms_tls_group(t->tls) ? ms_tls_group(t->tls) : "no key exchange",
                   ms_tls_cipher_suite(t->tls), rtt, rtt == 1 ? "" : "s",
                   t->starttls ? " with STARTTLS" : "", ms_tls_handshake_octets(t->tls));
     if (!t->verify && !m->told_tls_may) {

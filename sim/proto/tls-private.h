@@ -115,6 +115,7 @@ struct _MsTls {
     char *server_name;
     GPtrArray *chain; /* GBytes*, our certificates (server) */
     guint8 seed[32], pub[32];
+    gboolean have_pub; /* server: pub holds seed's public key */
     MsTlsVerifyFunc verify;
     MsTlsKeylogFunc keylog;
     gpointer user_data;
@@ -144,12 +145,16 @@ struct _MsTls {
     guint8 c_hs[TLS_HASH_LEN], s_hs[TLS_HASH_LEN];
     guint8 c_ap[TLS_HASH_LEN], s_ap[TLS_HASH_LEN];
     gboolean ccs_sent; /* the middlebox-compatibility CCS (RFC 8446 D.4) */
-    gboolean hrr;      /* a HelloRetryRequest was sent (server) */
+    gboolean hrr;      /* a HelloRetryRequest was sent (server) or received (client) */
+    gboolean dhe_done; /* an X25519 shared secret went into the key schedule */
 
     /* client */
     GPtrArray *peer_chain;  /* GBytes*, the server's certificates */
     guint8 peer_pub[32];    /* the leaf's Ed25519 key */
     GByteArray *cr_context; /* set when the server asked for a certificate */
+    gboolean sent_share;    /* our ClientHello carried an x25519 share */
+    gboolean offered_psk;   /* ... and our ticket */
+    GByteArray *cookie;     /* the HelloRetryRequest's cookie (RFC 8446 4.2.2), or NULL */
 
     /* server */
     char *peer_sni;

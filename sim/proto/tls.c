@@ -36,7 +36,6 @@
  * No clock, no global state; one thread at a time per endpoint. */
 #include "tls-private.h"
 
-#include <nettle/eddsa.h>
 #include <string.h>
 
 MsTls *
@@ -54,7 +53,10 @@ ms_tls_new(const MsTlsConfig *cfg)
         g_ptr_array_add(tls->chain, g_bytes_ref(cfg->cert_chain[i]));
     if (cfg->ed25519_seed) {
         memcpy(tls->seed, cfg->ed25519_seed, 32);
-        ed25519_sha512_public_key(tls->pub, tls->seed);
+        if (cfg->ed25519_pub) {
+            memcpy(tls->pub, cfg->ed25519_pub, 32);
+            tls->have_pub = TRUE;
+        }
     }
     tls->verify = cfg->verify;
     tls->keylog = cfg->keylog;
@@ -95,6 +97,8 @@ ms_tls_free(MsTls *tls)
     g_ptr_array_unref(tls->peer_chain);
     if (tls->cr_context)
         g_byte_array_unref(tls->cr_context);
+    if (tls->cookie)
+        g_byte_array_unref(tls->cookie);
     g_free(tls->peer_sni);
     ms_tls_session_free(tls->resume);
     ms_tls_session_free(tls->session);
@@ -241,6 +245,20 @@ ms_tls_resumed(const MsTls *tls)
 {
     g_return_val_if_fail(tls != NULL, FALSE);
     return tls->resumed;
+}
+
+const char *
+ms_tls_group(const MsTls *tls)
+{
+    g_return_val_if_fail(tls != NULL, NULL);
+    return tls->dhe_done ? "x25519" : NULL;
+}
+
+gboolean
+ms_tls_retried(const MsTls *tls)
+{
+    g_return_val_if_fail(tls != NULL, FALSE);
+    return tls->hrr;
 }
 
 MsTlsSession *
