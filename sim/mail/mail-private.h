@@ -102,6 +102,8 @@ struct _MsMailQueueEntry {
     GArray *addrs;      /* guint32 addresses to try, in order */
     GArray *addr_hosts; /* MsHostId per address (for traces) */
     guint next_addr;
+    gboolean tls_clear_retry; /* the next attempt, to the same address, goes in clear:
+                               * opportunistic TLS failed there (mail_mta.c) */
     char *last_error; /* for deferral and bounce text */
     char last_status[12];
 };
@@ -137,6 +139,7 @@ struct _MsMail {
     guint32 last_create_idx;
     gboolean told_dns, told_routing; /* asides given once per run */
     gboolean told_tls_may;           /* the aside on opportunistic TLS, once */
+    gboolean told_tls_fallback;      /* the aside on the clear-text fallback, once */
     gboolean flat_dns;
     guint64 smtp_sessions, pop3_sessions;
     MsMailOutboundFunc outbound; /* the way out of the world, or NULL */
@@ -209,6 +212,8 @@ void ms__mail_tls_send(MsMailTls *t, GBytes *plain);
 /* close_notify (RFC 8446 6.1) before the TCP close. */
 void ms__mail_tls_close(MsMailTls *t);
 const char *ms__mail_tls_error(const MsMailTls *t);
+/* TRUE while the channel's handshake is still running. */
+gboolean ms__mail_tls_handshaking(const MsMailTls *t);
 /* Counts a hop (a session that carried a message or a login) as
  * encrypted or clear, and a login likewise: the summary's figures. */
 void ms__mail_tls_count_hop(MsMail *mail, guint32 message, gboolean encrypted);

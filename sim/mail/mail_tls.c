@@ -355,6 +355,12 @@ ms__mail_tls_close(MsMailTls *t)
     }
 }
 
+gboolean
+ms__mail_tls_handshaking(const MsMailTls *t)
+{
+    return ms_tls_state(t->tls) == MS_TLS_HANDSHAKING;
+}
+
 const char *
 ms__mail_tls_error(const MsMailTls *t)
 {
