@@ -154,6 +154,7 @@ ms__tls_attempt_outbound(MsMailTlsAttempt *t, GBytes *out, GBytes **answer)
                          strlen("000 0.0.0 TLS not available due to temporary reason\r\n"));
     g_bytes_unref(out);
     t->stripped = TRUE;
+    t->refused = a->reply;
     g_autofree char *where = ms__downgrade_where(m, a);
     ms__mail_note(m, t->entry->server->host, t->peer, t->entry->message,
                   "an attacker on %s keeps %s's STARTTLS from reaching %s and answers it itself "

@@ -646,6 +646,14 @@ hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointe
         gboolean enc = ms_smtp_client_tls_active(a->core);
         ms__mail_tls_count_hop(m, a->entry->message, enc);
         ms__tls_attempt_hop(a->pol, enc);
+        /* why it went in clear: RFC 3207 4 lets a client at may go on
+         * after a refused STARTTLS (454) as after a missing offer */
+        g_autofree char *refused =
+            a->pol && a->pol->refused
+                ? g_strdup_printf(" (its STARTTLS command was refused with %u, and opportunistic "
+                                  "TLS goes on in clear)",
+                                  a->pol->refused)
+                : NULL;
         if (m->pki && !enc)
             ms__mail_note(m, a->entry->server->host, a->peer, a->entry->message,
                           "the message crossed from %s to %s in the clear%s: every router and "
@@ -654,6 +662,7 @@ hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointe
                           a->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, a->peer) : "?",
                           a->clear_retry ? " (the TLS handshake had failed, and opportunistic "
                                            "TLS sends in clear rather than not at all)"
+                          : refused      ? refused
                           : a->entry->server->policy.tls &&
                                   a->entry->server->policy.smtp_tls_level == MS_MTA_TLS_MAY
                               ? " (the receiver offered no STARTTLS, and opportunistic TLS does "

@@ -54,6 +54,7 @@ typedef struct {
     MsHostId peer;
     gboolean told_strip;   /* the rewrite was narrated */
     gboolean told_break;   /* the altered TLS record was narrated */
+    guint16 refused;       /* the code an attacker answered STARTTLS with, or 0 */
     gboolean stripped;     /* an EHLO reply lost its STARTTLS */
     MsMtaStsMode sts_mode; /* the policy in force, NONE without one */
     gboolean tls_possible; /* the world and the sender speak TLS */
