@@ -15,11 +15,16 @@
  *   - same seed, byte-identical capture and key log; another seed, other
  *     keys;
  *   - a handshake an attacker breaks: at may the sender connects again and
- *     delivers in clear (narrated), at encrypt it keeps the message.
+ *     delivers in clear (narrated), at encrypt it keeps the message;
+ *   - a client that closes its TLS session on 465 with a bare FIN: the
+ *     server tells the truncation (RFC 8446 6.1).
  * Tests run from the repository root (as `make run-tests` does). */
 #include "testlib.h"
 #include "mailsim/mail_tls_policy.h"
 #include "mailsim/net.h"
+#include "mailsim/rng.h"
+#include "mailsim/tcp.h"
+#include "mailsim/tls.h"
 #include "mailsim/scenario.h"
 #include "mailsim/sinks.h"
 #include "mailsim/world.h"
@@ -411,6 +416,103 @@ test_fallback_to_clear(void)
     CU_ASSERT_PTR_NULL(strstr(enc, "sends it in clear"));
 }
 
+/* A raw client on Alice's PC: our TLS endpoint over simulated TCP to
+ * smtp.isp-a.net's port 465 (implicit TLS), which reads the greeting and
+ * then closes the connection without close_notify. */
+typedef struct {
+    MsTcp *tcp;
+    MsTls *tls;
+    MsRng rng;
+    gboolean greeted;
+} RawClient;
+
+static void
+raw_flush(RawClient *c, MsTcpConnId conn)
+{
+    GBytes *out;
+    while ((out = ms_tls_take_output(c->tls))) {
+        ms_tcp_send_bytes(c->tcp, conn, out);
+    }
+}
+
+static void
+raw_connected(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
+{
+    (void) tcp;
+    RawClient *c = ud;
+    ms_tls_start(c->tls);
+    raw_flush(c, conn);
+}
+
+static void
+raw_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud)
+{
+    RawClient *c = ud;
+    ms_tls_feed(c->tls, data, len);
+    raw_flush(c, conn);
+    g_autoptr(GBytes) plain = ms_tls_take_plaintext(c->tls);
+    if (plain && !c->greeted) {
+        c->greeted = TRUE;
+        ms_tcp_close(tcp, conn); /* a FIN, and no close_notify before it */
+    }
+}
+
+static void
+raw_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
+{
+    (void) tcp;
+    (void) conn;
+    (void) why;
+    (void) ud;
+}
+
+static const MsTcpCallbacks raw_cb = { raw_connected, raw_data, raw_closed };
+
+/* RFC 8446 6.1: the server's session sees the FIN without close_notify
+ * and tells it as a truncation; orderly sessions (every lesson) never do. */
+static void
+test_truncation(void)
+{
+    g_autofree char *xml = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents(LESSON1, &xml, NULL, NULL));
+    g_autoptr(MsScenario) sc =
+        ms_scenario_load_memory(xml, strlen(xml), "01-first-email.xml", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    MsNet *net = ms_world_net(w);
+    FILE *f = tmpfile();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    ms_trace_add_sink(ms_net_trace(net), ms_narrator_record,
+                      ms_narrator_new(net, f, MS_NARRATE_MAIL, FALSE), ms_narrator_free);
+    RawClient c = { .tcp = ms_world_tcp(w) };
+    ms_rng_init(&c.rng, 5, 5);
+    MsTlsConfig cfg = { .role = MS_TLS_CLIENT, .rng = &c.rng, .server_name = "smtp.isp-a.net" };
+    c.tls = ms_tls_new(&cfg);
+    MsHostId pc = ms_net_host_by_name(net, "pc.alice-home.example");
+    MsHostId isp = ms_net_host_by_name(net, "smtp.isp-a.net");
+    CU_ASSERT_FATAL(pc != G_MAXUINT32 && isp != G_MAXUINT32);
+    ms_tcp_connect(c.tcp, pc, ms_net_host_addr(net, isp), 465, &raw_cb, &c);
+    ms_world_run(w, ms_world_default_until(w));
+    CU_ASSERT_TRUE(c.greeted);
+    fflush(f);
+    rewind(f);
+    g_autoptr(GString) story = g_string_new(NULL);
+    char line[1024];
+    while (fgets(line, sizeof line, f))
+        g_string_append(story, line);
+    fclose(f);
+    const char *want = "smtp.isp-a.net: the TLS session with pc.alice-home.example ended with a "
+                       "TCP FIN but no close_notify (connection closed without close_notify: "
+                       "the data may have been truncated). RFC 8446 6.1 counts that as a "
+                       "truncation";
+    CU_ASSERT_PTR_NOT_NULL(strstr(story->str, want));
+    /* told once: Alice's own sessions close in order */
+    const char *first = strstr(story->str, "no close_notify");
+    CU_ASSERT_TRUE(first && !strstr(first + 1, "no close_notify"));
+    ms_tls_free(c.tls);
+}
+
 int
 main(void)
 {
@@ -419,6 +521,7 @@ main(void)
         { "expect kinds, failing where they must", test_expect_kinds },
         { "same seed, same records and keys", test_deterministic },
         { "a failed handshake at may falls back to clear text", test_fallback_to_clear },
+        { "a FIN without close_notify is told as a truncation", test_truncation },
         { NULL, NULL },
     };
     return ms_test_main("mail_tls", tests);

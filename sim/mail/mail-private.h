@@ -193,8 +193,8 @@ MsRng *ms__mail_tls_rng(MsMail *mail, MsHostId host);
  * certificate that fails the PKI's check fails the handshake (else the
  * narration only says what the check found). Caller frees. */
 MsMailTls *ms__mail_tls_client_new(MsMail *mail, MsTcpConnId conn, MsHostId host, MsHostId peer,
-                                   const char *server_name, gboolean verify, gboolean starttls,
-                                   guint32 message);
+                                   const char *server_name, guint16 port, gboolean verify,
+                                   gboolean starttls, guint32 message);
 /* A server channel for s on conn, waiting for the ClientHello. */
 MsMailTls *ms__mail_tls_server_new(MsMail *mail, MsTcpConnId conn, MsMailServer *s, MsHostId peer,
                                    guint32 message);
@@ -212,6 +212,11 @@ void ms__mail_tls_send(MsMailTls *t, GBytes *plain);
 /* close_notify (RFC 8446 6.1) before the TCP close. */
 void ms__mail_tls_close(MsMailTls *t);
 const char *ms__mail_tls_error(const MsMailTls *t);
+/* The connection under the channel ended with the peer's FIN: without a
+ * close_notify received first that is a truncation (RFC 8446 6.1), told
+ * once in the story and returned (the endpoint's reason, borrowed); NULL
+ * after an orderly close or a failure already reported. */
+const char *ms__mail_tls_eof(MsMailTls *t);
 /* TRUE while the channel's handshake is still running. */
 gboolean ms__mail_tls_handshaking(const MsMailTls *t);
 /* Counts a hop (a session that carried a message or a login) as

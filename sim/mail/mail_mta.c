@@ -847,7 +847,7 @@ attempt_pump(Attempt *a)
         MsMailServer *s = a->entry->server;
         a->tls = ms__mail_tls_client_new(
             a->mail, a->conn, s->host, a->peer,
-            a->peer != MS_NO_HOST_ID ? ms_net_host_name(a->mail->net, a->peer) : NULL,
+            a->peer != MS_NO_HOST_ID ? ms_net_host_name(a->mail->net, a->peer) : NULL, MS_SMTP_PORT,
             a->tls_verify, TRUE, a->entry->message);
         ms__tls_attempt_tls_started(a->pol, a->tls);
     }
@@ -930,8 +930,12 @@ attempt_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
     Attempt *a = ud;
     (void) tcp;
     (void) conn;
+    /* RFC 8446 6.1: a FIN inside TLS without close_notify is a truncation */
+    const char *cut = a->tls && why == MS_TCP_CLOSE_NORMAL ? ms__mail_tls_eof(a->tls) : NULL;
     ms_smtp_client_connection_lost(a->core);
-    attempt_finish(a, why == MS_TCP_CLOSE_NORMAL ? NULL : ms_tcp_close_reason_to_string(why));
+    attempt_finish(a, cut                          ? cut
+                      : why == MS_TCP_CLOSE_NORMAL ? NULL
+                                                   : ms_tcp_close_reason_to_string(why));
     attempt_free(a);
 }
 
