@@ -1738,6 +1738,64 @@ test_resume_ours(void)
     resume_ours(MS_TLS_PSK_DHE_KE, BINDER_FLIPPED, FALSE, MS_TLS_FAILED);
 }
 
+/* A client's key cache: the first full handshake parses the server's
+ * certificate and keeps its key; the second, to the same certificate,
+ * takes it from the cache, and still checks the CertificateVerify
+ * signature with it (a server with another key under the same
+ * certificate is refused); another certificate is parsed anew. */
+static void
+test_key_cache(void)
+{
+    Creds cr, self;
+    creds_load(&cr, TRUE);
+    creds_load(&self, FALSE);
+    g_autoptr(MsTlsKeyCache) cache = ms_tls_key_cache_new();
+    struct {
+        const Creds *creds;
+        const char *name;
+        gboolean wrong_key;
+        guint size;
+        guint64 hits;
+        MsTlsState state;
+    } steps[] = {
+        { &cr, CHAIN_NAME, FALSE, 1, 0, MS_TLS_ESTABLISHED },
+        { &cr, CHAIN_NAME, FALSE, 1, 1, MS_TLS_ESTABLISHED },
+        { &cr, CHAIN_NAME, TRUE, 1, 2, MS_TLS_FAILED },
+        { &self, SELF_NAME, FALSE, 2, 2, MS_TLS_ESTABLISHED },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+        Creds use = *steps[i].creds;
+        if (steps[i].wrong_key)
+            memcpy(use.seed, self.seed, 32); /* signs with a key the certificate does not hold */
+        Ours *c = g_new0(Ours, 1);
+        ms_rng_init(&c->rng, 80 + i, 17);
+        c->keylog = g_ptr_array_new_with_free_func(g_free);
+        c->received = g_byte_array_new();
+        MsTlsConfig cfg = { .role = MS_TLS_CLIENT,
+                            .rng = &c->rng,
+                            .server_name = steps[i].name,
+                            .verify = ours_verify,
+                            .user_data = c,
+                            .key_cache = cache };
+        c->tls = ms_tls_new(&cfg);
+        ms_tls_start(c->tls);
+        Ours *s = ours_new(MS_TLS_SERVER, 90 + i, &use, NULL);
+        for (guint k = 0; k < 5; k++)
+            shuttle(c, s, NULL, NULL);
+        CU_ASSERT_EQUAL(ms_tls_state(c->tls), steps[i].state);
+        CU_ASSERT_EQUAL(ms_tls_key_cache_size(cache), steps[i].size);
+        CU_ASSERT_EQUAL(ms_tls_key_cache_hits(cache), steps[i].hits);
+        if (steps[i].wrong_key)
+            CU_ASSERT_TRUE(
+                ms_tls_error(c->tls) &&
+                strstr(ms_tls_error(c->tls), "CertificateVerify signature is not valid"));
+        ours_free(c);
+        ours_free(s);
+    }
+    creds_clear(&cr);
+    creds_clear(&self);
+}
+
 /* The mail layer: lesson 12's second sessions to the same MX names
  * resume; --tls-resumption chooses how, or turns it off. Lesson 11's POP3
  * session after an SMTP one to the same host does not: clients keep
@@ -1799,6 +1857,7 @@ main(void)
         { "resumption: our client, GnuTLS and OpenSSL servers", test_resume_with_peer_server },
         { "resumption: GnuTLS and OpenSSL clients, our server", test_resume_with_peer_client },
         { "resumption between our endpoints, damaged tickets", test_resume_ours },
+        { "a client's cache of certificate keys", test_key_cache },
         { "resumption in a world (mailsim run --tls-resumption)", test_resume_in_a_world },
         { NULL, NULL },
     };

@@ -30,6 +30,12 @@
 G_BEGIN_DECLS
 
 typedef struct _MsTls MsTls;
+/* A client's cache of the Ed25519 keys read from server certificates,
+ * keyed by the SHA-256 of the leaf's DER: a client that sees the same
+ * certificate again skips the X.509 parse (the signature of each
+ * handshake is still checked). Opaque; one per client host, shared by
+ * its endpoints (not thread-safe). */
+typedef struct _MsTlsKeyCache MsTlsKeyCache;
 /* A client's resumption state (RFC 8446 2.2, 4.6.1): one ticket the server
  * sent, the PSK derived from it, its lifetime and age_add, the server name
  * it was issued for and the simulated time it arrived. Opaque. */
@@ -97,6 +103,8 @@ typedef struct {
     const MsTlsSession *resume;
     MsTlsPskMode psk_mode;
     guint64 now_ms;
+    /* Client, optional (added later): borrowed, must outlive the endpoint. */
+    MsTlsKeyCache *key_cache;
 } MsTlsConfig;
 
 /* A new endpoint; cfg is copied (the chain's GBytes are referenced, the key
@@ -162,7 +170,14 @@ const char *ms_tls_session_server_name(const MsTlsSession *s);
 /* Whether the ticket is still within its lifetime at now_ms. */
 gboolean ms_tls_session_valid(const MsTlsSession *s, guint64 now_ms);
 
+MsTlsKeyCache *ms_tls_key_cache_new(void);
+void ms_tls_key_cache_free(MsTlsKeyCache *cache);
+/* Certificates parsed into the cache, and look-ups it answered. */
+guint ms_tls_key_cache_size(const MsTlsKeyCache *cache);
+guint64 ms_tls_key_cache_hits(const MsTlsKeyCache *cache);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsTls, ms_tls_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsTlsKeyCache, ms_tls_key_cache_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsTlsSession, ms_tls_session_free)
 
 G_END_DECLS

@@ -147,6 +147,7 @@ struct _MsMail {
     /* TLS (mail_tls.c): NULL pki means the world speaks no TLS at all */
     MsTlsPki *pki;
     GHashTable *tls_rngs; /* MsHostId -> MsRng*: looked up, never iterated */
+    GHashTable *tls_key_caches; /* MsHostId -> MsTlsKeyCache*: looked up, never iterated */
     MsTlsKeylogFunc keylog;
     gpointer keylog_data;
     guint64 tls_handshakes, tls_failures, tls_resumed;

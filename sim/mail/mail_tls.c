@@ -21,7 +21,10 @@
  * keep their credentials for every session, as a real server keeps its
  * key and certificate files); a client checks a chain with
  * ms_tls_pki_verify() at the simulated civil time (MS_MAIL_EPOCH_UNIX plus
- * the engine's clock). Whether a failed check matters is the client's
+ * the engine's clock), and the PKI caches its verdicts per chain and
+ * name; each client host also keeps the keys it read from certificates
+ * (MsTlsKeyCache), so a server seen again costs no X.509 parse, only the
+ * check of its signature. Whether a failed check matters is the client's
  * policy: mail user agents and MTAs at the "verify" level refuse; the
  * opportunistic ("may") and "encrypt" levels of Postfix do not verify, so
  * the handshake goes on and the narration says what the check would have
@@ -88,6 +91,22 @@ ms__mail_tls_rng(MsMail *m, MsHostId host)
         g_hash_table_insert(m->tls_rngs, GUINT_TO_POINTER(host), r);
     }
     return r;
+}
+
+/* A client host's cache of server keys read from certificates, as a
+ * real client process keeps what it parsed: made on first use. */
+static MsTlsKeyCache *
+key_cache(MsMail *m, MsHostId host)
+{
+    if (!m->tls_key_caches)
+        m->tls_key_caches = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                                  (GDestroyNotify) ms_tls_key_cache_free);
+    MsTlsKeyCache *c = g_hash_table_lookup(m->tls_key_caches, GUINT_TO_POINTER(host));
+    if (!c) {
+        c = ms_tls_key_cache_new();
+        g_hash_table_insert(m->tls_key_caches, GUINT_TO_POINTER(host), c);
+    }
+    return c;
 }
 
 void
@@ -211,6 +230,7 @@ ms__mail_tls_client_new(MsMail *m, MsTcpConnId conn, MsHostId host, MsHostId pee
     cfg.user_data = t;
     cfg.now_ms = (guint64) (ms_engine_now(m->engine) / MS_TIME_MS);
     cfg.psk_mode = m->tls_psk_mode;
+    cfg.key_cache = key_cache(m, host);
     if (m->tls_sessions && !m->tls_no_resumption) {
         g_autofree char *key = session_key(host, server_name, port);
         cfg.resume = g_hash_table_lookup(m->tls_sessions, key);

@@ -151,6 +151,7 @@ struct _MsTls {
     /* client */
     GPtrArray *peer_chain;  /* GBytes*, the server's certificates */
     guint8 peer_pub[32];    /* the leaf's Ed25519 key */
+    MsTlsKeyCache *key_cache; /* borrowed, or NULL */
     GByteArray *cr_context; /* set when the server asked for a certificate */
     gboolean sent_share;    /* our ClientHello carried an x25519 share */
     gboolean offered_psk;   /* ... and our ticket */
@@ -170,6 +171,11 @@ struct _MsTls {
     guint8 psk[TLS_HASH_LEN]; /* the PSK in use (when resumed) */
     guint8 res_master[TLS_HASH_LEN];
     MsTlsSession *session; /* client: the last ticket received */
+};
+
+struct _MsTlsKeyCache {
+    GHashTable *keys; /* GBytes (SHA-256 of a leaf's DER) -> guint8[32], owned */
+    guint64 hits;
 };
 
 struct _MsTlsSession {
@@ -311,6 +317,8 @@ gboolean ms__tls_extensions(MsTls *tls, MsTlsReader block, MsTlsExt *want, guint
 /* ---------------------------------------------------------------- tls_keys.c */
 
 void ms__tls_transcript_hash(const MsTls *tls, guint8 out[TLS_HASH_LEN]);
+/* SHA-256(""), a constant of the key schedule. */
+extern const guint8 ms__tls_empty_hash[TLS_HASH_LEN];
 /* HKDF-Expand-Label(secret, label, context, len) (RFC 8446 7.1). */
 void ms__tls_expand_label(const guint8 secret[TLS_HASH_LEN], const char *label,
                           const guint8 *context, gsize context_len, guint8 *out, gsize len);

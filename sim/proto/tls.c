@@ -69,6 +69,7 @@ ms_tls_new(const MsTlsConfig *cfg)
         tls->resume = ms_tls_session_copy(cfg->resume);
     tls->psk_mode = cfg->psk_mode;
     tls->now_ms = cfg->now_ms;
+    tls->key_cache = cfg->role == MS_TLS_CLIENT ? cfg->key_cache : NULL;
     tls->state = MS_TLS_HANDSHAKING;
     tls->hs = cfg->role == MS_TLS_SERVER ? TLS_ST_S_WAIT_CH : TLS_ST_START;
     tls->in = g_byte_array_new();
@@ -245,6 +246,38 @@ ms_tls_resumed(const MsTls *tls)
 {
     g_return_val_if_fail(tls != NULL, FALSE);
     return tls->resumed;
+}
+
+MsTlsKeyCache *
+ms_tls_key_cache_new(void)
+{
+    MsTlsKeyCache *c = g_new0(MsTlsKeyCache, 1);
+    c->keys =
+        g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, g_free);
+    return c;
+}
+
+void
+ms_tls_key_cache_free(MsTlsKeyCache *c)
+{
+    if (!c)
+        return;
+    g_hash_table_unref(c->keys);
+    g_free(c);
+}
+
+guint
+ms_tls_key_cache_size(const MsTlsKeyCache *c)
+{
+    g_return_val_if_fail(c != NULL, 0);
+    return g_hash_table_size(c->keys);
+}
+
+guint64
+ms_tls_key_cache_hits(const MsTlsKeyCache *c)
+{
+    g_return_val_if_fail(c != NULL, 0);
+    return c->hits;
 }
 
 const char *

@@ -448,13 +448,30 @@ certificate_request(MsTls *tls, const guint8 *m, gsize len)
     tls->hs = TLS_ST_C_WAIT_CERT;
 }
 
-/* The leaf's Ed25519 key, read with GnuTLS's X.509 parser. */
+/* The leaf's Ed25519 key, read with GnuTLS's X.509 parser, or from the
+ * client's key cache when it has parsed the same DER before (the key is a
+ * function of those octets, so the cache can only save the parse). */
 static gboolean
 leaf_key(MsTls *tls, GBytes *leaf)
 {
     gnutls_x509_crt_t crt;
     gsize size;
     const guint8 *der = g_bytes_get_data(leaf, &size);
+    g_autoptr(GBytes) digest = NULL;
+    if (tls->key_cache) {
+        guint8 d[TLS_HASH_LEN];
+        struct sha256_ctx h;
+        sha256_init(&h);
+        sha256_update(&h, size, der);
+        sha256_digest(&h, TLS_HASH_LEN, d);
+        digest = g_bytes_new(d, sizeof d);
+        const guint8 *known = g_hash_table_lookup(tls->key_cache->keys, digest);
+        if (known) {
+            tls->key_cache->hits++;
+            memcpy(tls->peer_pub, known, 32);
+            return TRUE;
+        }
+    }
     gnutls_datum_t d = { (unsigned char *) der, (unsigned int) size };
     if (gnutls_x509_crt_init(&crt) < 0)
         return ms__tls_fail(tls, TLS_AL_INTERNAL_ERROR, "GnuTLS could not allocate");
@@ -472,6 +489,8 @@ leaf_key(MsTls *tls, GBytes *leaf)
     gboolean ok = ret >= 0 && x.size == 32;
     if (ok)
         memcpy(tls->peer_pub, x.data, 32);
+    if (ok && digest)
+        g_hash_table_insert(tls->key_cache->keys, g_bytes_ref(digest), g_memdup2(x.data, 32));
     gnutls_free(x.data);
     gnutls_free(y.data);
     gnutls_x509_crt_deinit(crt);
