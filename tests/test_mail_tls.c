@@ -13,11 +13,24 @@
  *   - the new <expect> kinds fail when they should (exit status 1), and are
  *     refused in a world without TLS (exit status 2, file:line);
  *   - same seed, byte-identical capture and key log; another seed, other
- *     keys.
+ *     keys;
+ *   - a handshake an attacker breaks: at may the sender connects again and
+ *     delivers in clear (narrated), at encrypt it keeps the message;
+ *   - a client that closes its TLS session on 465 with a bare FIN: the
+ *     server tells the truncation (RFC 8446 6.1).
  * Tests run from the repository root (as `make run-tests` does). */
 #include "testlib.h"
+#include "mailsim/mail_tls_policy.h"
+#include "mailsim/net.h"
+#include "mailsim/rng.h"
+#include "mailsim/tcp.h"
+#include "mailsim/tls.h"
+#include "mailsim/scenario.h"
+#include "mailsim/sinks.h"
+#include "mailsim/world.h"
 
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <string.h>
 
 #define LESSON1 "scenarios/teaching/01-first-email.xml"
@@ -318,6 +331,188 @@ test_deterministic(void)
     g_rmdir(dir);
 }
 
+/* Lesson 1's world with an attacker on the receiving MX's host that
+ * alters the server's handshake records of port-25 sessions, and the
+ * sending MTA at `level` (may or encrypt): returns the narration; *stats
+ * and *ledger say what happened to the message. */
+static char *
+break_handshake(MsMtaTlsLevel level, MsMailStats *stats, MsMailTlsLedger *ledger,
+                gboolean *delivered)
+{
+    g_autofree char *xml = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents(LESSON1, &xml, NULL, NULL));
+    g_autoptr(GString) text = g_string_new(xml);
+    if (level == MS_MTA_TLS_ENCRYPT) {
+        const char *at = strstr(text->str, ISP_USER);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+        g_string_insert(text, at - text->str + (gssize) strlen(ISP_USER),
+                        "<tls smtp-security-level=\"encrypt\"/>");
+    }
+    g_autoptr(MsScenario) sc =
+        ms_scenario_load_memory(text->str, text->len, "01-first-email.xml", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    MsMail *m = ms_world_mail(w);
+    FILE *f = tmpfile();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    ms_trace_add_sink(ms_net_trace(ms_world_net(w)), ms_narrator_record,
+                      ms_narrator_new(ms_world_net(w), f, MS_NARRATE_MAIL, FALSE),
+                      ms_narrator_free);
+    guint isp = ms_mail_server_for_domain(m, "isp-a.net");
+    guint corp = ms_mail_server_for_domain(m, "diversicomcorp.com");
+    CU_ASSERT_FATAL(isp != G_MAXUINT && corp != G_MAXUINT);
+    CU_ASSERT_EQUAL(ms_mail_server_policy(m, isp)->smtp_tls_level, level);
+    ms_mail_downgrade_set(m, ms_mail_server_host(m, corp), G_MAXUINT32, MS_MAIL_DOWNGRADE_BREAK_TLS,
+                          TRUE);
+    ms_world_run(w, ms_world_default_until(w));
+    ms_mail_get_stats(m, stats);
+    ms_mail_tls_policy_ledger(m, 1, ledger);
+    const MsMessageRecord *r = ms_mail_message(m, 1);
+    *delivered = r && r->rcpts->len == 1 &&
+                 g_array_index(r->rcpts, MsRcptRecord, 0).state == MS_RCPT_DELIVERED;
+    fflush(f);
+    rewind(f);
+    GString *story = g_string_new(NULL);
+    char line[1024];
+    while (fgets(line, sizeof line, f))
+        g_string_append(story, line);
+    fclose(f);
+    return g_string_free(story, FALSE);
+}
+
+/* Opportunistic TLS whose handshake fails falls back to clear text on a
+ * new connection, as Postfix at may does; at encrypt the message stays
+ * queued. */
+static void
+test_fallback_to_clear(void)
+{
+    MsMailStats st;
+    MsMailTlsLedger l;
+    gboolean delivered;
+    g_autofree char *may = break_handshake(MS_MTA_TLS_MAY, &st, &l, &delivered);
+    CU_ASSERT_TRUE(delivered);
+    CU_ASSERT_TRUE(st.tls_failures >= 1);
+    /* the MX hop in clear, read by the attacker; no TLS refusal */
+    CU_ASSERT_EQUAL(st.hops_clear, 1);
+    CU_ASSERT_EQUAL(l.hops_read, 1);
+    CU_ASSERT_EQUAL(l.tls_refusals, 0);
+    const char *want[] = {
+        "alters one octet of the TLS records",
+        "TLS handshake with mx.diversicomcorp.com failed",
+        "connects again and sends it in clear",
+        "in the clear (the TLS handshake had failed",
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(may, want[i]));
+        if (!strstr(may, want[i]))
+            printf("  narration lacks \"%s\"\n", want[i]);
+    }
+    g_autofree char *enc = break_handshake(MS_MTA_TLS_ENCRYPT, &st, &l, &delivered);
+    CU_ASSERT_FALSE(delivered);
+    CU_ASSERT_EQUAL(st.hops_clear, 0);
+    CU_ASSERT_EQUAL(l.hops_read, 0);
+    CU_ASSERT_TRUE(l.tls_refusals >= 1);
+    CU_ASSERT_PTR_NULL(strstr(enc, "sends it in clear"));
+}
+
+/* A raw client on Alice's PC: our TLS endpoint over simulated TCP to
+ * smtp.isp-a.net's port 465 (implicit TLS), which reads the greeting and
+ * then closes the connection without close_notify. */
+typedef struct {
+    MsTcp *tcp;
+    MsTls *tls;
+    MsRng rng;
+    gboolean greeted;
+} RawClient;
+
+static void
+raw_flush(RawClient *c, MsTcpConnId conn)
+{
+    GBytes *out;
+    while ((out = ms_tls_take_output(c->tls))) {
+        ms_tcp_send_bytes(c->tcp, conn, out);
+    }
+}
+
+static void
+raw_connected(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
+{
+    (void) tcp;
+    RawClient *c = ud;
+    ms_tls_start(c->tls);
+    raw_flush(c, conn);
+}
+
+static void
+raw_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud)
+{
+    RawClient *c = ud;
+    ms_tls_feed(c->tls, data, len);
+    raw_flush(c, conn);
+    g_autoptr(GBytes) plain = ms_tls_take_plaintext(c->tls);
+    if (plain && !c->greeted) {
+        c->greeted = TRUE;
+        ms_tcp_close(tcp, conn); /* a FIN, and no close_notify before it */
+    }
+}
+
+static void
+raw_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
+{
+    (void) tcp;
+    (void) conn;
+    (void) why;
+    (void) ud;
+}
+
+static const MsTcpCallbacks raw_cb = { raw_connected, raw_data, raw_closed };
+
+/* RFC 8446 6.1: the server's session sees the FIN without close_notify
+ * and tells it as a truncation; orderly sessions (every lesson) never do. */
+static void
+test_truncation(void)
+{
+    g_autofree char *xml = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents(LESSON1, &xml, NULL, NULL));
+    g_autoptr(MsScenario) sc =
+        ms_scenario_load_memory(xml, strlen(xml), "01-first-email.xml", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    MsNet *net = ms_world_net(w);
+    FILE *f = tmpfile();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    ms_trace_add_sink(ms_net_trace(net), ms_narrator_record,
+                      ms_narrator_new(net, f, MS_NARRATE_MAIL, FALSE), ms_narrator_free);
+    RawClient c = { .tcp = ms_world_tcp(w) };
+    ms_rng_init(&c.rng, 5, 5);
+    MsTlsConfig cfg = { .role = MS_TLS_CLIENT, .rng = &c.rng, .server_name = "smtp.isp-a.net" };
+    c.tls = ms_tls_new(&cfg);
+    MsHostId pc = ms_net_host_by_name(net, "pc.alice-home.example");
+    MsHostId isp = ms_net_host_by_name(net, "smtp.isp-a.net");
+    CU_ASSERT_FATAL(pc != G_MAXUINT32 && isp != G_MAXUINT32);
+    ms_tcp_connect(c.tcp, pc, ms_net_host_addr(net, isp), 465, &raw_cb, &c);
+    ms_world_run(w, ms_world_default_until(w));
+    CU_ASSERT_TRUE(c.greeted);
+    fflush(f);
+    rewind(f);
+    g_autoptr(GString) story = g_string_new(NULL);
+    char line[1024];
+    while (fgets(line, sizeof line, f))
+        g_string_append(story, line);
+    fclose(f);
+    const char *want = "smtp.isp-a.net: the TLS session with pc.alice-home.example ended with a "
+                       "TCP FIN but no close_notify (connection closed without close_notify: "
+                       "the data may have been truncated). RFC 8446 6.1 counts that as a "
+                       "truncation";
+    CU_ASSERT_PTR_NOT_NULL(strstr(story->str, want));
+    /* told once: Alice's own sessions close in order */
+    const char *first = strstr(story->str, "no close_notify");
+    CU_ASSERT_TRUE(first && !strstr(first + 1, "no close_notify"));
+    ms_tls_free(c.tls);
+}
+
 int
 main(void)
 {
@@ -325,6 +520,8 @@ main(void)
         { "policies as Postfix has them", test_policies },
         { "expect kinds, failing where they must", test_expect_kinds },
         { "same seed, same records and keys", test_deterministic },
+        { "a failed handshake at may falls back to clear text", test_fallback_to_clear },
+        { "a FIN without close_notify is told as a truncation", test_truncation },
         { NULL, NULL },
     };
     return ms_test_main("mail_tls", tests);

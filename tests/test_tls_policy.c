@@ -253,7 +253,13 @@ test_attacker_answers_starttls(void)
     CU_ASSERT(strstr(out, "keeps smtp.isp-a.net's STARTTLS from reaching mx.isp-b.net and answers "
                           "it itself with 454") != NULL);
     CU_ASSERT_EQUAL(strstr(out, "XXXXXXXA"), NULL);
-    CU_ASSERT(strstr(out, "MTA-STS policy of safe-mail.example requires TLS") != NULL);
+    CU_ASSERT(strstr(out, "MTA-STS policy of safe-mail.example requires TLS: STARTTLS was "
+                          "refused with 454 by mx.safe-mail.example (an attacker on the router "
+                          "ix.transit.example had answered it)") != NULL);
+    /* the opportunistic hop says why it went in clear: not a missing offer */
+    CU_ASSERT(strstr(out, "in the clear (its STARTTLS command was refused with 454, and "
+                          "opportunistic TLS goes on in clear)") != NULL);
+    CU_ASSERT_EQUAL(strstr(out, "offered no STARTTLS"), NULL);
     CU_ASSERT_EQUAL(strstr(out, "FAIL "), NULL);
 }
 

@@ -119,6 +119,21 @@ for mode in off psk_dhe_ke psk_ke; do
     echo "tls resumption=$mode: ${t} s against ${plain} s without TLS, ratio $(awk -v a="$t" -v b="$plain" 'BEGIN { printf "%.1f", a / b }') (issue 17 asks 1.5)"
 done
 rm -rf "$TW"
+# The medium benchmark world's first hour with TLS on every hop (issue 17
+# compares the medium world): time per message from `bench world`, one run
+# each (about 30 s with TLS). BENCH=tls-medium.
+case " $BENCH " in
+*tls-medium*)
+    sed 's/<scenario /<scenario tls="true" /' scenarios/bench/medium.xml > "$TW.medium-tls.xml"
+    mp=$($M bench world scenarios/bench/medium.xml --fidelity flow --until 1h)
+    mt=$($M bench world "$TW.medium-tls.xml" --fidelity flow --until 1h)
+    echo "medium, first hour, flow: $mp"
+    echo "medium, first hour, flow, tls=true: $mt"
+    u() { echo "$1" | sed 's/.*us_per_message=\([0-9.]*\).*/\1/'; }
+    echo "tls medium ratio us_per_message: $(awk -v a="$(u "$mt")" -v b="$(u "$mp")" 'BEGIN { printf "%.1f", a / b }') (issue 17 asks 1.5)"
+    rm -f "$TW.medium-tls.xml"
+    ;;
+esac
 else
     echo "(tls world skipped: /usr/bin/time is missing, Debian package time)"
 fi

@@ -19,6 +19,8 @@ typedef struct {
 
 typedef struct {
     double handshake_cpu_us;  /* CPU microseconds per handshake, client + server */
+    double resumed_dhe_cpu_us; /* ... per resumed handshake, psk_dhe_ke */
+    double resumed_ke_cpu_us;  /* ... per resumed handshake, psk_ke (no key share) */
     guint64 handshake_octets; /* octets on the wire per handshake, both ways */
     double seal_mb_s;         /* application data sealed per CPU second, 10^6 octets */
     double open_mb_s;         /* ... and opened */

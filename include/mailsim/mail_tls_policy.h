@@ -42,12 +42,18 @@ void ms_mail_tls_policy_set_dnssec(MsMail *mail, const char *zone);
  * the world none): what a TLSA record for it describes. Borrowed. */
 const MsTlsCredentials *ms_mail_tls_policy_credentials(MsMail *mail, guint server);
 
+/* reply value of an attacker that lets STARTTLS through and alters one
+ * octet of the TLS records the server sends during the handshake, which
+ * then fails (bad_record_mac): what an attacker does to push an
+ * opportunistic sender back to clear text. */
+#define MS_MAIL_DOWNGRADE_BREAK_TLS 1
+
 /* An attacker starts (active TRUE) or stops tampering with port-25 SMTP
  * on host (link G_MAXUINT32) or on link (host G_MAXUINT32): with reply 0
  * it rewrites EHLO replies so that STARTTLS disappears; with a 4xx/5xx
  * code it lets the offer through and answers the client's STARTTLS itself
- * with that code. Calls nest: a second start on the same spot needs a
- * second stop. */
+ * with that code; with MS_MAIL_DOWNGRADE_BREAK_TLS it breaks handshakes.
+ * Calls nest: a second start on the same spot needs a second stop. */
 void ms_mail_downgrade_set(MsMail *mail, guint32 host, guint32 link, guint16 reply,
                            gboolean active);
 

@@ -30,6 +30,12 @@
 G_BEGIN_DECLS
 
 typedef struct _MsTls MsTls;
+/* A client's cache of the Ed25519 keys read from server certificates,
+ * keyed by the SHA-256 of the leaf's DER: a client that sees the same
+ * certificate again skips the X.509 parse (the signature of each
+ * handshake is still checked). Opaque; one per client host, shared by
+ * its endpoints (not thread-safe). */
+typedef struct _MsTlsKeyCache MsTlsKeyCache;
 /* A client's resumption state (RFC 8446 2.2, 4.6.1): one ticket the server
  * sent, the PSK derived from it, its lifetime and age_add, the server name
  * it was issued for and the simulated time it arrived. Opaque. */
@@ -38,8 +44,11 @@ typedef struct _MsTlsSession MsTlsSession;
 /* The key exchange a resuming client offers (RFC 8446 4.2.9). */
 typedef enum {
     MS_TLS_PSK_DHE_KE = 0, /* psk_dhe_ke only, as OpenSSL and GnuTLS clients do */
-    MS_TLS_PSK_KE,         /* psk_ke first (no X25519 when the server takes it),
-                            * psk_dhe_ke as well */
+    MS_TLS_PSK_KE,         /* psk_ke first, psk_dhe_ke as well; the ClientHello
+                            * carries no key share (RFC 8446 4.2.8 allows an
+                            * empty one), so no X25519 at all when the server
+                            * takes psk_ke, and a HelloRetryRequest (one more
+                            * round trip) when it wants a key exchange */
 } MsTlsPskMode;
 
 typedef enum {
@@ -78,6 +87,10 @@ typedef struct {
     GBytes *const *cert_chain;
     guint n_certs;
     const guint8 *ed25519_seed;
+    /* Server, optional (added later): the public key of that seed, as a
+     * server keeps it with its key file; NULL: derived from the seed the
+     * first time a handshake signs (a resumed one never does). */
+    const guint8 *ed25519_pub;
     MsTlsVerifyFunc verify;   /* client */
     MsTlsKeylogFunc keylog;   /* optional */
     gpointer user_data;       /* passed to verify and keylog */
@@ -90,6 +103,8 @@ typedef struct {
     const MsTlsSession *resume;
     MsTlsPskMode psk_mode;
     guint64 now_ms;
+    /* Client, optional (added later): borrowed, must outlive the endpoint. */
+    MsTlsKeyCache *key_cache;
 } MsTlsConfig;
 
 /* A new endpoint; cfg is copied (the chain's GBytes are referenced, the key
@@ -139,6 +154,12 @@ guint64 ms_tls_handshake_octets(const MsTls *tls);
 
 /* TRUE once the server accepted the offered ticket (either role). */
 gboolean ms_tls_resumed(const MsTls *tls);
+/* The key exchange group once the ServerHello is through ("x25519"), or
+ * NULL (not yet, or a psk_ke resumption, which has none). */
+const char *ms_tls_group(const MsTls *tls);
+/* TRUE when the handshake went through a HelloRetryRequest (sent by the
+ * server, received by the client). */
+gboolean ms_tls_retried(const MsTls *tls);
 /* Client: the last ticket received so far as resumption state, or NULL
  * (caller frees). */
 MsTlsSession *ms_tls_take_session(MsTls *tls);
@@ -149,7 +170,14 @@ const char *ms_tls_session_server_name(const MsTlsSession *s);
 /* Whether the ticket is still within its lifetime at now_ms. */
 gboolean ms_tls_session_valid(const MsTlsSession *s, guint64 now_ms);
 
+MsTlsKeyCache *ms_tls_key_cache_new(void);
+void ms_tls_key_cache_free(MsTlsKeyCache *cache);
+/* Certificates parsed into the cache, and look-ups it answered. */
+guint ms_tls_key_cache_size(const MsTlsKeyCache *cache);
+guint64 ms_tls_key_cache_hits(const MsTlsKeyCache *cache);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsTls, ms_tls_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsTlsKeyCache, ms_tls_key_cache_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsTlsSession, ms_tls_session_free)
 
 G_END_DECLS

@@ -31,11 +31,13 @@ typedef enum {
 } MsTlsCertFault;
 
 /* What a server presents: its chain (DER, leaf first; the CA is not sent)
- * and its leaf key's Ed25519 seed. */
+ * and its leaf key's Ed25519 seed, with the public key derived from it
+ * once (MsTlsConfig.ed25519_pub), as a server keeps its key pair loaded. */
 typedef struct {
     GBytes **chain;
     guint n_certs;
     guint8 ed25519_seed[32];
+    guint8 ed25519_pub[32];
 } MsTlsCredentials;
 
 /* A CA named ca_name ("mailsim scenario CA" when NULL), valid from

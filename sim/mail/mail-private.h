@@ -102,6 +102,8 @@ struct _MsMailQueueEntry {
     GArray *addrs;      /* guint32 addresses to try, in order */
     GArray *addr_hosts; /* MsHostId per address (for traces) */
     guint next_addr;
+    gboolean tls_clear_retry; /* the next attempt, to the same address, goes in clear:
+                               * opportunistic TLS failed there (mail_mta.c) */
     char *last_error; /* for deferral and bounce text */
     char last_status[12];
 };
@@ -137,6 +139,7 @@ struct _MsMail {
     guint32 last_create_idx;
     gboolean told_dns, told_routing; /* asides given once per run */
     gboolean told_tls_may;           /* the aside on opportunistic TLS, once */
+    gboolean told_tls_fallback;      /* the aside on the clear-text fallback, once */
     gboolean flat_dns;
     guint64 smtp_sessions, pop3_sessions;
     MsMailOutboundFunc outbound; /* the way out of the world, or NULL */
@@ -144,6 +147,7 @@ struct _MsMail {
     /* TLS (mail_tls.c): NULL pki means the world speaks no TLS at all */
     MsTlsPki *pki;
     GHashTable *tls_rngs; /* MsHostId -> MsRng*: looked up, never iterated */
+    GHashTable *tls_key_caches; /* MsHostId -> MsTlsKeyCache*: looked up, never iterated */
     MsTlsKeylogFunc keylog;
     gpointer keylog_data;
     guint64 tls_handshakes, tls_failures, tls_resumed;
@@ -190,8 +194,8 @@ MsRng *ms__mail_tls_rng(MsMail *mail, MsHostId host);
  * certificate that fails the PKI's check fails the handshake (else the
  * narration only says what the check found). Caller frees. */
 MsMailTls *ms__mail_tls_client_new(MsMail *mail, MsTcpConnId conn, MsHostId host, MsHostId peer,
-                                   const char *server_name, gboolean verify, gboolean starttls,
-                                   guint32 message);
+                                   const char *server_name, guint16 port, gboolean verify,
+                                   gboolean starttls, guint32 message);
 /* A server channel for s on conn, waiting for the ClientHello. */
 MsMailTls *ms__mail_tls_server_new(MsMail *mail, MsTcpConnId conn, MsMailServer *s, MsHostId peer,
                                    guint32 message);
@@ -209,6 +213,13 @@ void ms__mail_tls_send(MsMailTls *t, GBytes *plain);
 /* close_notify (RFC 8446 6.1) before the TCP close. */
 void ms__mail_tls_close(MsMailTls *t);
 const char *ms__mail_tls_error(const MsMailTls *t);
+/* The connection under the channel ended with the peer's FIN: without a
+ * close_notify received first that is a truncation (RFC 8446 6.1), told
+ * once in the story and returned (the endpoint's reason, borrowed); NULL
+ * after an orderly close or a failure already reported. */
+const char *ms__mail_tls_eof(MsMailTls *t);
+/* TRUE while the channel's handshake is still running. */
+gboolean ms__mail_tls_handshaking(const MsMailTls *t);
 /* Counts a hop (a session that carried a message or a login) as
  * encrypted or clear, and a login likewise: the summary's figures. */
 void ms__mail_tls_count_hop(MsMail *mail, guint32 message, gboolean encrypted);

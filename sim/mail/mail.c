@@ -118,6 +118,8 @@ ms_mail_free(MsMail *m)
     ms__tls_policy_free(m->tls_policy);
     if (m->tls_rngs)
         g_hash_table_destroy(m->tls_rngs);
+    if (m->tls_key_caches)
+        g_hash_table_destroy(m->tls_key_caches);
     if (m->tls_sessions)
         g_hash_table_destroy(m->tls_sessions);
     g_free(m);

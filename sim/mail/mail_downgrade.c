@@ -18,6 +18,13 @@
  * server; an opportunistic client goes on in clear. Its answer reaches the
  * client at once, without the last leg's delay.
  *
+ * With MS_MAIL_DOWNGRADE_BREAK_TLS (a C API value; scenarios give only
+ * reply codes) the attacker lets STARTTLS through and flips one octet of
+ * the server's TLS records during the handshake: it reads nothing, but the
+ * client's check of the record fails (bad_record_mac) and an opportunistic
+ * sender, as Postfix at may does, connects again and sends in clear
+ * (mail_mta.c), which is the point of the attack.
+ *
  * Limits, on purpose: the rewrite is applied where the client's SMTP core
  * reads the stream, so a capture taken on the links shows the octets the
  * server sent; and only server-to-server sessions (port 25) are attacked,
@@ -57,6 +64,9 @@ ms_mail_downgrade_set(MsMail *m, guint32 host, guint32 link, guint16 reply, gboo
     g_autofree char *where = ms__downgrade_where(m, found);
     ms__mail_note(m, host != MS_NO_HOST_ID ? host : MS_HOST_WORLD, MS_HOST_WORLD, 0,
                   !active ? "the attacker on %s stops tampering with SMTP"
+                  : reply == MS_MAIL_DOWNGRADE_BREAK_TLS
+                      ? "an attacker on %s starts altering the TLS handshakes of the SMTP "
+                        "sessions it forwards"
                   : reply ? "an attacker on %s starts answering SMTP clients' STARTTLS itself, "
                             "with a refusal"
                           : "an attacker on %s starts removing STARTTLS from the SMTP servers' "
@@ -134,7 +144,7 @@ ms__tls_attempt_outbound(MsMailTlsAttempt *t, GBytes *out, GBytes **answer)
         return FALSE;
     MsMail *m = t->mail;
     const MsMailAttacker *a = ms__downgrade_on_path(m, t->entry->server->host, t->peer);
-    if (!a || !a->reply)
+    if (!a || a->reply < 400)
         return FALSE;
     /* RFC 3207 4: 454 is the server's "TLS not available due to temporary
      * reason"; a 5xx here is the attacker's own invention */
@@ -144,6 +154,7 @@ ms__tls_attempt_outbound(MsMailTlsAttempt *t, GBytes *out, GBytes **answer)
                          strlen("000 0.0.0 TLS not available due to temporary reason\r\n"));
     g_bytes_unref(out);
     t->stripped = TRUE;
+    t->refused = a->reply;
     g_autofree char *where = ms__downgrade_where(m, a);
     ms__mail_note(m, t->entry->server->host, t->peer, t->entry->message,
                   "an attacker on %s keeps %s's STARTTLS from reaching %s and answers it itself "
@@ -172,6 +183,32 @@ ms__tls_attempt_inbound(MsMailTlsAttempt *t, const guint8 *data, gsize len)
         ms__mail_note(m, t->entry->server->host, t->peer, t->entry->message,
                       "an attacker on %s rewrites %s's EHLO reply on its way: STARTTLS becomes "
                       "XXXXXXXA, so %s sees no offer of TLS",
+                      where, ms_net_host_name(m->net, t->peer), t->entry->server->hostname);
+    }
+    return g_bytes_new_take(copy, len);
+}
+
+GBytes *
+ms__tls_attempt_inbound_tls(MsMailTlsAttempt *t, const MsMailTls *tls, const guint8 *data,
+                            gsize len)
+{
+    if (!t || !t->tls_possible || len == 0 || !ms__mail_tls_handshaking(tls))
+        return NULL;
+    MsMail *m = t->mail;
+    const MsMailAttacker *a = ms__downgrade_on_path(m, t->entry->server->host, t->peer);
+    if (!a || a->reply != MS_MAIL_DOWNGRADE_BREAK_TLS)
+        return NULL;
+    /* the last octet of the segment: the tag of a protected record (or a
+     * byte of the ServerHello), so the client's check fails. The attacker
+     * reads nothing: it only makes the handshake fail. */
+    guint8 *copy = g_memdup2(data, len);
+    copy[len - 1] ^= 0x01;
+    if (!t->told_break) {
+        t->told_break = TRUE;
+        g_autofree char *where = ms__downgrade_where(m, a);
+        ms__mail_note(m, t->entry->server->host, t->peer, t->entry->message,
+                      "an attacker on %s alters one octet of the TLS records %s sends to %s: it "
+                      "cannot read them, but the handshake will fail",
                       where, ms_net_host_name(m->net, t->peer), t->entry->server->hostname);
     }
     return g_bytes_new_take(copy, len);

@@ -51,6 +51,8 @@ typedef struct {
     MsEventId connect_timer; /* until the handshake completes */
     MsMailTls *tls;          /* after STARTTLS succeeded */
     gboolean tls_verify;     /* smtp_tls_security_level=verify */
+    MsSmtpTlsLevel tls_level; /* in force, after MTA-STS and DANE raised it */
+    gboolean clear_retry;     /* in clear after a failed handshake at may */
     char *session_text;      /* the client's own reason when TLS ended it */
     MsMailTlsAttempt *pol;   /* attackers on the path, MTA-STS (mail_tls_policy.c) */
 } Attempt;
@@ -644,13 +646,24 @@ hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointe
         gboolean enc = ms_smtp_client_tls_active(a->core);
         ms__mail_tls_count_hop(m, a->entry->message, enc);
         ms__tls_attempt_hop(a->pol, enc);
+        /* why it went in clear: RFC 3207 4 lets a client at may go on
+         * after a refused STARTTLS (454) as after a missing offer */
+        g_autofree char *refused =
+            a->pol && a->pol->refused
+                ? g_strdup_printf(" (its STARTTLS command was refused with %u, and opportunistic "
+                                  "TLS goes on in clear)",
+                                  a->pol->refused)
+                : NULL;
         if (m->pki && !enc)
             ms__mail_note(m, a->entry->server->host, a->peer, a->entry->message,
                           "the message crossed from %s to %s in the clear%s: every router and "
                           "link on the way could read it",
                           a->entry->server->hostname,
                           a->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, a->peer) : "?",
-                          a->entry->server->policy.tls &&
+                          a->clear_retry ? " (the TLS handshake had failed, and opportunistic "
+                                           "TLS sends in clear rather than not at all)"
+                          : refused      ? refused
+                          : a->entry->server->policy.tls &&
                                   a->entry->server->policy.smtp_tls_level == MS_MTA_TLS_MAY
                               ? " (the receiver offered no STARTTLS, and opportunistic TLS does "
                                 "not insist)"
@@ -710,6 +723,33 @@ attempt_finish(Attempt *a, const char *conn_error)
     MsMailQueueEntry *e = a->entry;
     MsMailServer *s = e->server;
     a->finished = TRUE;
+    if (a->session_done && a->session_status == MS_SMTP_SESSION_TLS_FAILED &&
+        a->tls_level == MS_SMTP_TLS_MAY) {
+        /* Opportunistic TLS whose handshake failed: Postfix at
+         * smtp_tls_security_level=may does not defer but connects to the
+         * same server again and delivers in clear (its TLS_README: "falls
+         * back to plaintext"). Only at may: encrypt, verify, dane and an
+         * enforced MTA-STS policy keep the message queued. */
+        const char *peer = a->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, a->peer) : "?";
+        ms__mail_note(m, s->host, a->peer, e->message,
+                      "%s's TLS handshake with %s failed (%s); at the opportunistic level (may) "
+                      "it does not keep the message queued: it connects again and sends it in "
+                      "clear",
+                      s->hostname, peer, a->session_text ? a->session_text : "no reason given");
+        if (!m->told_tls_fallback) {
+            m->told_tls_fallback = TRUE;
+            ms__mail_aside(m, s->host, e->message,
+                           "(what really happens: this fallback keeps mail flowing to servers "
+                           "with broken TLS, but it also means that anyone on the path who can "
+                           "make the handshake fail, by altering a single record, gets the "
+                           "message in clear. Only a policy that requires TLS (encrypt, verify, "
+                           "DANE or MTA-STS) closes that door.)");
+        }
+        e->next_addr--;
+        e->tls_clear_retry = TRUE;
+        try_next_address(m, e);
+        return;
+    }
     if (a->session_done) /* a TLS refusal: told and counted */
         ms__tls_attempt_refused(a->pol, a->session_status);
     gboolean conn_level = a->txn_status < 0 || !a->session_done ||
@@ -807,7 +847,7 @@ attempt_pump(Attempt *a)
         MsMailServer *s = a->entry->server;
         a->tls = ms__mail_tls_client_new(
             a->mail, a->conn, s->host, a->peer,
-            a->peer != MS_NO_HOST_ID ? ms_net_host_name(a->mail->net, a->peer) : NULL,
+            a->peer != MS_NO_HOST_ID ? ms_net_host_name(a->mail->net, a->peer) : NULL, MS_SMTP_PORT,
             a->tls_verify, TRUE, a->entry->message);
         ms__tls_attempt_tls_started(a->pol, a->tls);
     }
@@ -865,6 +905,9 @@ attempt_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpoint
         return;
     }
     g_autoptr(GBytes) plain = NULL;
+    g_autoptr(GBytes) bent = ms__tls_attempt_inbound_tls(a->pol, a->tls, data, len);
+    if (bent)
+        data = g_bytes_get_data(bent, &len);
     MsMailTlsEvent ev = ms__mail_tls_feed(a->tls, data, len, &plain);
     if (ev == MS_MAIL_TLS_FAILED) {
         g_autofree char *why = g_strdup_printf(
@@ -887,8 +930,12 @@ attempt_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
     Attempt *a = ud;
     (void) tcp;
     (void) conn;
+    /* RFC 8446 6.1: a FIN inside TLS without close_notify is a truncation */
+    const char *cut = a->tls && why == MS_TCP_CLOSE_NORMAL ? ms__mail_tls_eof(a->tls) : NULL;
     ms_smtp_client_connection_lost(a->core);
-    attempt_finish(a, why == MS_TCP_CLOSE_NORMAL ? NULL : ms_tcp_close_reason_to_string(why));
+    attempt_finish(a, cut                          ? cut
+                      : why == MS_TCP_CLOSE_NORMAL ? NULL
+                                                   : ms_tcp_close_reason_to_string(why));
     attempt_free(a);
 }
 
@@ -941,6 +988,14 @@ try_next_address(MsMail *m, MsMailQueueEntry *e)
     }
     a->pol =
         ms__tls_attempt_new(m, e, peer, m->pki && s->policy.tls, &cfg.tls_level, &a->tls_verify);
+    if (e->tls_clear_retry) {
+        e->tls_clear_retry = FALSE;
+        if (cfg.tls_level == MS_SMTP_TLS_MAY) {
+            cfg.tls_level = MS_SMTP_TLS_NONE;
+            a->clear_retry = TRUE;
+        }
+    }
+    a->tls_level = cfg.tls_level;
     a->core = ms_smtp_client_new(
         &cfg, ms_trace_enabled(m->trace) ? &client_hooks : &client_hooks_quiet, a);
     const char **rcpts = g_new0(const char *, e->rcpts->len + 1);

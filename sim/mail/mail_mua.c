@@ -181,7 +181,8 @@ submit_pump(Submit *x)
     }
     if (!x->tls && ms_smtp_client_wants_tls(x->core))
         x->tls = ms__mail_tls_client_new(x->mail, x->conn, x->client->host, x->server->host,
-                                         x->server->hostname, TRUE, TRUE, x->message);
+                                         x->server->hostname, MS_SUBMISSION_PORT, TRUE, TRUE,
+                                         x->message);
     if (ms_smtp_client_is_closed(x->core)) {
         if (x->tls)
             ms__mail_tls_close(x->tls);
@@ -197,8 +198,9 @@ submit_connected(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
     (void) tcp;
     (void) conn;
     if (x->implicit && !x->tls) /* RFC 8314 3.3: TLS from the first octet */
-        x->tls = ms__mail_tls_client_new(x->mail, x->conn, x->client->host, x->server->host,
-                                         x->server->hostname, TRUE, FALSE, x->message);
+        x->tls =
+            ms__mail_tls_client_new(x->mail, x->conn, x->client->host, x->server->host,
+                                    x->server->hostname, MS_SMTPS_PORT, TRUE, FALSE, x->message);
 }
 
 static void
@@ -233,6 +235,8 @@ submit_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
     Submit *x = ud;
     (void) tcp;
     (void) conn;
+    if (x->tls && why == MS_TCP_CLOSE_NORMAL)
+        ms__mail_tls_eof(x->tls); /* told when it is a truncation (RFC 8446 6.1) */
     if (why != MS_TCP_CLOSE_NORMAL) {
         g_autofree char *text = g_strdup_printf("connection to %s %s", x->server->hostname,
                                                 ms_tcp_close_reason_to_string(why));

@@ -294,9 +294,11 @@ pop3d_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer
 static void
 pop3d_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 {
+    Pop3d *x = ud;
     (void) tcp;
     (void) conn;
-    (void) why;
+    if (x->tls && why == MS_TCP_CLOSE_NORMAL)
+        ms__mail_tls_eof(x->tls); /* told when it is a truncation (RFC 8446 6.1) */
     pop3d_free(ud);
 }
 
@@ -425,7 +427,7 @@ pop3c_pump(Pop3c *x)
     }
     if (!x->tls && ms_pop3_client_wants_tls(x->core))
         x->tls = ms__mail_tls_client_new(x->mail, x->conn, x->client->host, x->server->host,
-                                         x->server->hostname, TRUE, TRUE, 0);
+                                         x->server->hostname, MS_POP3_PORT, TRUE, TRUE, 0);
     if (ms_pop3_client_is_closed(x->core)) {
         if (x->tls)
             ms__mail_tls_close(x->tls);
@@ -442,7 +444,7 @@ pop3c_connected(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
     (void) conn;
     if (x->implicit && !x->tls) /* RFC 8314 3.3 */
         x->tls = ms__mail_tls_client_new(x->mail, x->conn, x->client->host, x->server->host,
-                                         x->server->hostname, TRUE, FALSE, 0);
+                                         x->server->hostname, MS_POP3S_PORT, TRUE, FALSE, 0);
 }
 
 static void
@@ -477,6 +479,8 @@ pop3c_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
     Pop3c *x = ud;
     (void) tcp;
     (void) conn;
+    if (x->tls && why == MS_TCP_CLOSE_NORMAL)
+        ms__mail_tls_eof(x->tls); /* told when it is a truncation (RFC 8446 6.1) */
     if (!x->done && why != MS_TCP_CLOSE_NORMAL) {
         x->done = TRUE;
         x->client->checking = FALSE;

@@ -382,9 +382,11 @@ session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpoint
 static void
 session_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 {
+    Session *x = ud;
     (void) tcp;
     (void) conn;
-    (void) why;
+    if (x->tls && why == MS_TCP_CLOSE_NORMAL)
+        ms__mail_tls_eof(x->tls); /* told when it is a truncation (RFC 8446 6.1) */
     /* A half-received message was never handed to hook_data: nothing to undo. */
     session_free(ud);
 }

@@ -21,7 +21,10 @@
  * keep their credentials for every session, as a real server keeps its
  * key and certificate files); a client checks a chain with
  * ms_tls_pki_verify() at the simulated civil time (MS_MAIL_EPOCH_UNIX plus
- * the engine's clock). Whether a failed check matters is the client's
+ * the engine's clock), and the PKI caches its verdicts per chain and
+ * name; each client host also keeps the keys it read from certificates
+ * (MsTlsKeyCache), so a server seen again costs no X.509 parse, only the
+ * check of its signature. Whether a failed check matters is the client's
  * policy: mail user agents and MTAs at the "verify" level refuse; the
  * opportunistic ("may") and "encrypt" levels of Postfix do not verify, so
  * the handshake goes on and the narration says what the check would have
@@ -33,16 +36,19 @@
  * endpoint, its configuration copies and the peer name are the channel's.
  * The credentials and the PKI are the mail layer's and outlive every
  * channel. Costs: one Ed25519 signature (server) and verification (client),
- * two X25519 operations per handshake; the PKI caches verdicts per chain, so
- * a client seeing the same server again pays no certificate check. That is
- * about half a millisecond of CPU per handshake (`mailsim bench tls`), all
- * of it in nettle. Session resumption (RFC 8446 2.2) saves most of it: each
- * client host keeps the last ticket per server name in tls_sessions (as
- * Postfix's smtp_tls_session_cache) and offers it on the next connection;
- * a resumed handshake has no certificate, no signature and, with psk_ke,
- * no X25519 on the server. Figures (README, TLS): a generated world of 20
- * domains and 5,000 messages at flow level, 12.8x the CPU of the run
- * without TLS without resumption, 8.5x with psk_dhe_ke, 4.8x with psk_ke. */
+ * two X25519 key pairs and shared secrets per full handshake; the PKI
+ * caches verdicts per chain and each client host the keys it read from
+ * certificates, so a client seeing the same server again pays no
+ * certificate parse or check, only the signature. That is about 0.3 ms of
+ * CPU per full handshake (`mailsim bench tls`), nearly all in nettle.
+ * Session resumption (RFC 8446 2.2) saves most of it: each client host
+ * keeps the last ticket per server name and port in tls_sessions (as
+ * Postfix's smtp_tls_session_cache) and offers it on the next connection
+ * to that service; a resumed handshake has no certificate and no
+ * signature (0.18 ms with psk_dhe_ke), and with psk_ke no X25519 on either
+ * side (18 us). Figures (README, TLS): a generated world of 20 domains and
+ * 5,000 messages at flow level, 11.3x the CPU of the run without TLS
+ * without resumption, 8.2x with psk_dhe_ke, 3.2x with psk_ke. */
 #include "mail-private.h"
 
 #include <string.h>
@@ -56,6 +62,7 @@ struct _MsMailTls {
     gboolean client;
     gboolean verify;    /* client: a failed check fails the handshake */
     char *server_name;  /* client: the name checked and sent as SNI */
+    guint16 port;       /* client: the server's port (sessions are kept per service) */
     char *check_failed; /* client, not verifying: what the check found */
     gboolean awaiting;  /* client: a flight sent, no answer yet */
     guint round_trips;  /* client: flights answered before ESTABLISHED */
@@ -88,6 +95,22 @@ ms__mail_tls_rng(MsMail *m, MsHostId host)
     return r;
 }
 
+/* A client host's cache of server keys read from certificates, as a
+ * real client process keeps what it parsed: made on first use. */
+static MsTlsKeyCache *
+key_cache(MsMail *m, MsHostId host)
+{
+    if (!m->tls_key_caches)
+        m->tls_key_caches = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                                  (GDestroyNotify) ms_tls_key_cache_free);
+    MsTlsKeyCache *c = g_hash_table_lookup(m->tls_key_caches, GUINT_TO_POINTER(host));
+    if (!c) {
+        c = ms_tls_key_cache_new();
+        g_hash_table_insert(m->tls_key_caches, GUINT_TO_POINTER(host), c);
+    }
+    return c;
+}
+
 void
 ms_mail_set_tls_resumption(MsMail *m, gboolean enabled, MsTlsPskMode mode)
 {
@@ -96,17 +119,24 @@ ms_mail_set_tls_resumption(MsMail *m, gboolean enabled, MsTlsPskMode mode)
     m->tls_psk_mode = mode;
 }
 
-/* The cache key of a client host's ticket for a server name. */
+/* The cache key of a client host's ticket for a server name and port:
+ * real clients keep sessions per service (Postfix's smtp client keys its
+ * smtp_tls_session_cache by server name, address and port; NSS, under
+ * Thunderbird, by host and port), so a ticket from submission is not
+ * offered to POP3 on the same host, whose server (Dovecot beside Postfix)
+ * could not open it anyway. */
 static char *
-session_key(MsHostId host, const char *server_name)
+session_key(MsHostId host, const char *server_name, guint16 port)
 {
-    return g_strdup_printf("%u/%s", host, server_name ? server_name : "");
+    return g_strdup_printf("%u/%s:%u", host, server_name ? server_name : "", port);
 }
 
 /* A server's ticket key: drawn once from a stream of its own, so that
- * tickets shift none of the host's other draws. One key per server host
- * (all its ports), so a ticket is good for the server name whichever
- * service issued it, as with one TLS front for SMTP and POP3. */
+ * tickets shift none of the host's other draws. One key per server host,
+ * for all its ports, as Postfix's tlsmgr hands one set of ticket keys to
+ * every smtpd of the instance (25, 587, 465); since clients keep tickets
+ * per service (session_key), a ticket only ever comes back to the service
+ * that issued it. */
 static const guint8 *
 ticket_key(MsMail *m, MsMailServer *s)
 {
@@ -176,7 +206,7 @@ flush(MsMailTls *t)
 
 MsMailTls *
 ms__mail_tls_client_new(MsMail *m, MsTcpConnId conn, MsHostId host, MsHostId peer,
-                        const char *server_name, gboolean verify, gboolean starttls,
+                        const char *server_name, guint16 port, gboolean verify, gboolean starttls,
                         guint32 message)
 {
     g_return_val_if_fail(m->pki != NULL, NULL);
@@ -190,6 +220,7 @@ ms__mail_tls_client_new(MsMail *m, MsTcpConnId conn, MsHostId host, MsHostId pee
     t->verify = verify;
     t->starttls = starttls;
     t->server_name = g_strdup(server_name);
+    t->port = port;
     MsTlsConfig cfg = { 0 };
     cfg.role = MS_TLS_CLIENT;
     cfg.rng = ms__mail_tls_rng(m, host);
@@ -201,8 +232,9 @@ ms__mail_tls_client_new(MsMail *m, MsTcpConnId conn, MsHostId host, MsHostId pee
     cfg.user_data = t;
     cfg.now_ms = (guint64) (ms_engine_now(m->engine) / MS_TIME_MS);
     cfg.psk_mode = m->tls_psk_mode;
+    cfg.key_cache = key_cache(m, host);
     if (m->tls_sessions && !m->tls_no_resumption) {
-        g_autofree char *key = session_key(host, server_name);
+        g_autofree char *key = session_key(host, server_name, port);
         cfg.resume = g_hash_table_lookup(m->tls_sessions, key);
     }
     t->tls = ms_tls_new(&cfg);
@@ -223,7 +255,7 @@ keep_session(MsMailTls *t)
     if (!m->tls_sessions)
         m->tls_sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                                 (GDestroyNotify) ms_tls_session_free);
-    g_hash_table_replace(m->tls_sessions, session_key(t->host, t->server_name), s);
+    g_hash_table_replace(m->tls_sessions, session_key(t->host, t->server_name, t->port), s);
 }
 
 MsMailTls *
@@ -243,6 +275,7 @@ ms__mail_tls_server_new(MsMail *m, MsTcpConnId conn, MsMailServer *s, MsHostId p
     cfg.cert_chain = s->tls_cred->chain;
     cfg.n_certs = s->tls_cred->n_certs;
     cfg.ed25519_seed = s->tls_cred->ed25519_seed;
+    cfg.ed25519_pub = s->tls_cred->ed25519_pub;
     cfg.ticket_key = ticket_key(m, s);
     cfg.now_ms = (guint64) (ms_engine_now(m->engine) / MS_TIME_MS);
     cfg.user_data = t;
@@ -283,7 +316,7 @@ tell_established(MsMailTls *t)
                   " octets; from here on the session is encrypted",
                   t->server_name ? t->server_name : peer,
                   resumed ? " resumed with its session ticket (no certificate sent)" : "",
-                  resumed && m->tls_psk_mode == MS_TLS_PSK_KE ? "no key exchange" : "x25519",
+                  ms_tls_group(t->tls) ? ms_tls_group(t->tls) : "no key exchange",
                   ms_tls_cipher_suite(t->tls), rtt, rtt == 1 ? "" : "s",
                   t->starttls ? " with STARTTLS" : "", ms_tls_handshake_octets(t->tls));
     if (!t->verify && !m->told_tls_may) {
@@ -352,6 +385,29 @@ ms__mail_tls_close(MsMailTls *t)
         ms_tls_close(t->tls);
         flush(t);
     }
+}
+
+const char *
+ms__mail_tls_eof(MsMailTls *t)
+{
+    MsTlsState before = ms_tls_state(t->tls);
+    ms_tls_eof(t->tls);
+    if (before == MS_TLS_FAILED || ms_tls_state(t->tls) != MS_TLS_FAILED)
+        return NULL; /* a close_notify came first, or the failure was told */
+    MsMail *m = t->mail;
+    const char *peer = t->peer != MS_NO_HOST_ID ? ms_net_host_name(m->net, t->peer) : "?";
+    ms__mail_note(m, t->host, t->peer, t->message,
+                  "%s: the TLS session with %s ended with a TCP FIN but no close_notify (%s). "
+                  "RFC 8446 6.1 counts that as a truncation: whatever came last may have been "
+                  "cut off by someone on the path",
+                  ms_net_host_name(m->net, t->host), peer, ms_tls_error(t->tls));
+    return ms_tls_error(t->tls);
+}
+
+gboolean
+ms__mail_tls_handshaking(const MsMailTls *t)
+{
+    return ms_tls_state(t->tls) == MS_TLS_HANDSHAKING;
 }
 
 const char *

@@ -53,6 +53,8 @@ typedef struct {
     MsMailQueueEntry *entry;
     MsHostId peer;
     gboolean told_strip;   /* the rewrite was narrated */
+    gboolean told_break;   /* the altered TLS record was narrated */
+    guint16 refused;       /* the code an attacker answered STARTTLS with, or 0 */
     gboolean stripped;     /* an EHLO reply lost its STARTTLS */
     MsMtaStsMode sts_mode; /* the policy in force, NONE without one */
     gboolean tls_possible; /* the world and the sender speak TLS */
@@ -102,6 +104,11 @@ void ms__tls_dane_clear(MsMailTlsPolicy *policy);
 /* mail_downgrade.c: octets from the server before TLS, as the client gets
  * them past an attacker: a rewritten copy, or NULL when unchanged. */
 GBytes *ms__tls_attempt_inbound(MsMailTlsAttempt *attempt, const guint8 *data, gsize len);
+/* TLS records from the server while tls's handshake runs: when an
+ * attacker that breaks handshakes (MS_MAIL_DOWNGRADE_BREAK_TLS) is on the
+ * path, a copy with one octet altered, else NULL. */
+GBytes *ms__tls_attempt_inbound_tls(MsMailTlsAttempt *attempt, const MsMailTls *tls,
+                                    const guint8 *data, gsize len);
 /* Octets the client sends before TLS: when an attacker that answers
  * STARTTLS itself is on the path and `out` is that command, it is kept
  * from the server and *answer gets the attacker's reply for the client

@@ -384,8 +384,11 @@ ms__tls_attempt_refused(MsMailTlsAttempt *t, MsSmtpSessionStatus st)
     MsMailTlsLedger *l = ms__tls_policy_ledger(m, e->message);
     if (l)
         l->tls_refusals++;
-    const char *why = st == MS_SMTP_SESSION_TLS_UNAVAILABLE ? "STARTTLS was not offered"
-                                                            : "the TLS handshake failed";
+    g_autofree char *why = t->refused ? g_strdup_printf("STARTTLS was refused with %u", t->refused)
+                           : st == MS_SMTP_SESSION_TLS_UNAVAILABLE
+                               ? g_strdup("STARTTLS was not offered")
+                               : g_strdup("the TLS handshake failed");
+    const char *did = t->refused ? " had answered it)" : " had removed it)";
     g_autofree char *where = NULL;
     if (t->stripped) {
         const MsMailAttacker *a = ms__downgrade_on_path(m, e->server->host, t->peer);
@@ -396,17 +399,17 @@ ms__tls_attempt_refused(MsMailTlsAttempt *t, MsSmtpSessionStatus st)
                       "MTA-STS policy of %s requires TLS: %s by %s%s%s%s. %s keeps the message "
                       "queued rather than send it in clear",
                       e->domain, why, peer_name(t), where ? " (an attacker on " : "",
-                      where ? where : "", where ? " had removed it)" : "", e->server->hostname);
+                      where ? where : "", where ? did : "", e->server->hostname);
     else if (t->dane_required)
         ms__mail_note(m, e->server->host, t->peer, e->message,
                       "%s publishes signed TLSA records, so TLS is mandatory (DANE, RFC 7672 "
                       "2.2): %s%s%s%s. %s keeps the message queued rather than send it in clear",
                       peer_name(t), why, where ? " (an attacker on " : "", where ? where : "",
-                      where ? " had removed it)" : "", e->server->hostname);
+                      where ? did : "", e->server->hostname);
     else if (where) /* the sender's own level: mail_mta.c tells the rest */
         ms__mail_note(m, e->server->host, t->peer, e->message,
                       "%s requires TLS (its smtp security level): %s by %s%s%s%s; it keeps the "
                       "message queued",
                       e->server->hostname, why, peer_name(t), where ? " (an attacker on " : "",
-                      where ? where : "", where ? " had removed it)" : "");
+                      where ? where : "", where ? did : "");
 }

@@ -115,6 +115,7 @@ struct _MsTls {
     char *server_name;
     GPtrArray *chain; /* GBytes*, our certificates (server) */
     guint8 seed[32], pub[32];
+    gboolean have_pub; /* server: pub holds seed's public key */
     MsTlsVerifyFunc verify;
     MsTlsKeylogFunc keylog;
     gpointer user_data;
@@ -144,12 +145,17 @@ struct _MsTls {
     guint8 c_hs[TLS_HASH_LEN], s_hs[TLS_HASH_LEN];
     guint8 c_ap[TLS_HASH_LEN], s_ap[TLS_HASH_LEN];
     gboolean ccs_sent; /* the middlebox-compatibility CCS (RFC 8446 D.4) */
-    gboolean hrr;      /* a HelloRetryRequest was sent (server) */
+    gboolean hrr;      /* a HelloRetryRequest was sent (server) or received (client) */
+    gboolean dhe_done; /* an X25519 shared secret went into the key schedule */
 
     /* client */
     GPtrArray *peer_chain;  /* GBytes*, the server's certificates */
     guint8 peer_pub[32];    /* the leaf's Ed25519 key */
+    MsTlsKeyCache *key_cache; /* borrowed, or NULL */
     GByteArray *cr_context; /* set when the server asked for a certificate */
+    gboolean sent_share;    /* our ClientHello carried an x25519 share */
+    gboolean offered_psk;   /* ... and our ticket */
+    GByteArray *cookie;     /* the HelloRetryRequest's cookie (RFC 8446 4.2.2), or NULL */
 
     /* server */
     char *peer_sni;
@@ -165,6 +171,11 @@ struct _MsTls {
     guint8 psk[TLS_HASH_LEN]; /* the PSK in use (when resumed) */
     guint8 res_master[TLS_HASH_LEN];
     MsTlsSession *session; /* client: the last ticket received */
+};
+
+struct _MsTlsKeyCache {
+    GHashTable *keys; /* GBytes (SHA-256 of a leaf's DER) -> guint8[32], owned */
+    guint64 hits;
 };
 
 struct _MsTlsSession {
@@ -306,6 +317,8 @@ gboolean ms__tls_extensions(MsTls *tls, MsTlsReader block, MsTlsExt *want, guint
 /* ---------------------------------------------------------------- tls_keys.c */
 
 void ms__tls_transcript_hash(const MsTls *tls, guint8 out[TLS_HASH_LEN]);
+/* SHA-256(""), a constant of the key schedule. */
+extern const guint8 ms__tls_empty_hash[TLS_HASH_LEN];
 /* HKDF-Expand-Label(secret, label, context, len) (RFC 8446 7.1). */
 void ms__tls_expand_label(const guint8 secret[TLS_HASH_LEN], const char *label,
                           const guint8 *context, gsize context_len, guint8 *out, gsize len);

@@ -36,7 +36,6 @@
  * No clock, no global state; one thread at a time per endpoint. */
 #include "tls-private.h"
 
-#include <nettle/eddsa.h>
 #include <string.h>
 
 MsTls *
@@ -54,7 +53,10 @@ ms_tls_new(const MsTlsConfig *cfg)
         g_ptr_array_add(tls->chain, g_bytes_ref(cfg->cert_chain[i]));
     if (cfg->ed25519_seed) {
         memcpy(tls->seed, cfg->ed25519_seed, 32);
-        ed25519_sha512_public_key(tls->pub, tls->seed);
+        if (cfg->ed25519_pub) {
+            memcpy(tls->pub, cfg->ed25519_pub, 32);
+            tls->have_pub = TRUE;
+        }
     }
     tls->verify = cfg->verify;
     tls->keylog = cfg->keylog;
@@ -67,6 +69,7 @@ ms_tls_new(const MsTlsConfig *cfg)
         tls->resume = ms_tls_session_copy(cfg->resume);
     tls->psk_mode = cfg->psk_mode;
     tls->now_ms = cfg->now_ms;
+    tls->key_cache = cfg->role == MS_TLS_CLIENT ? cfg->key_cache : NULL;
     tls->state = MS_TLS_HANDSHAKING;
     tls->hs = cfg->role == MS_TLS_SERVER ? TLS_ST_S_WAIT_CH : TLS_ST_START;
     tls->in = g_byte_array_new();
@@ -95,6 +98,8 @@ ms_tls_free(MsTls *tls)
     g_ptr_array_unref(tls->peer_chain);
     if (tls->cr_context)
         g_byte_array_unref(tls->cr_context);
+    if (tls->cookie)
+        g_byte_array_unref(tls->cookie);
     g_free(tls->peer_sni);
     ms_tls_session_free(tls->resume);
     ms_tls_session_free(tls->session);
@@ -241,6 +246,52 @@ ms_tls_resumed(const MsTls *tls)
 {
     g_return_val_if_fail(tls != NULL, FALSE);
     return tls->resumed;
+}
+
+MsTlsKeyCache *
+ms_tls_key_cache_new(void)
+{
+    MsTlsKeyCache *c = g_new0(MsTlsKeyCache, 1);
+    c->keys =
+        g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, g_free);
+    return c;
+}
+
+void
+ms_tls_key_cache_free(MsTlsKeyCache *c)
+{
+    if (!c)
+        return;
+    g_hash_table_unref(c->keys);
+    g_free(c);
+}
+
+guint
+ms_tls_key_cache_size(const MsTlsKeyCache *c)
+{
+    g_return_val_if_fail(c != NULL, 0);
+    return g_hash_table_size(c->keys);
+}
+
+guint64
+ms_tls_key_cache_hits(const MsTlsKeyCache *c)
+{
+    g_return_val_if_fail(c != NULL, 0);
+    return c->hits;
+}
+
+const char *
+ms_tls_group(const MsTls *tls)
+{
+    g_return_val_if_fail(tls != NULL, NULL);
+    return tls->dhe_done ? "x25519" : NULL;
+}
+
+gboolean
+ms_tls_retried(const MsTls *tls)
+{
+    g_return_val_if_fail(tls != NULL, FALSE);
+    return tls->hrr;
 }
 
 MsTlsSession *

@@ -15,9 +15,16 @@
  *  - ServerHello: TLS 1.3 in supported_versions (else protocol_version),
  *    our session id echoed, our suite, no compression, an x25519 share of
  *    32 octets that does not give the all-zero secret (RFC 7748 6.1),
- *    nothing we did not offer (unsupported_extension). A HelloRetryRequest
- *    can only ask for what we already sent, since we offer x25519 alone
- *    with a share for it: illegal_parameter (RFC 8446 4.1.4).
+ *    nothing we did not offer (unsupported_extension); a key share when
+ *    we sent none: illegal_parameter.
+ *  - HelloRetryRequest (RFC 8446 4.1.4): only once (a second is
+ *    unexpected_message); TLS 1.3, our session id and suite; only
+ *    supported_versions, key_share and cookie; the group asked for must be
+ *    x25519 and not one we already sent a share for, and the retry must
+ *    change something (else illegal_parameter). The second ClientHello
+ *    keeps the random and session id, adds the x25519 share, echoes the
+ *    cookie and offers the ticket again with a new binder; a
+ *    ChangeCipherSpec goes before it (D.4).
  *  - EncryptedExtensions: only server_name (empty) and supported_groups.
  *  - Certificate: non-empty list (decode_error); the leaf must carry an
  *    Ed25519 key (read by GnuTLS's X.509 parser; else bad_certificate or
@@ -36,9 +43,15 @@
  * EncryptedExtensions to Finished. A NewSessionTicket after the handshake
  * becomes the session ms_tls_take_session() returns.
  *
- * Costs: one X25519 key generation and one shared-secret computation (the
- * latter skipped when a psk_ke resumption is accepted), one Ed25519
- * verification and one X.509 parse (skipped when resumed). */
+ * Key shares (RFC 8446 4.2.8): the ClientHello carries an x25519 share
+ * unless it offers a ticket with psk_ke first; then client_shares is
+ * empty, a server taking psk_ke does no key exchange at all, and one that
+ * wants psk_dhe_ke or a full handshake asks for the share with a
+ * HelloRetryRequest (one more round trip, as the price of the cheap case).
+ *
+ * Costs: one X25519 key generation and one shared-secret computation (both
+ * skipped when a psk_ke resumption is accepted), one Ed25519 verification
+ * and one X.509 parse (skipped when resumed). */
 #include "tls-private.h"
 
 #include <gnutls/gnutls.h>
@@ -62,16 +75,12 @@ add_ext(GByteArray *b, guint type, const GByteArray *body)
     g_byte_array_append(b, body->data, body->len);
 }
 
-void
-ms__tls_client_start(MsTls *tls)
+/* Sends a ClientHello: the first one, or the second after a
+ * HelloRetryRequest (RFC 8446 4.1.2: the same but for the key share, the
+ * cookie echoed and the PSK's age and binder computed anew). */
+static void
+send_client_hello(MsTls *tls)
 {
-    guint8 pub[32];
-    ms__tls_random(tls, tls->client_random, 32);
-    ms__tls_random(tls, tls->session_id, 32);
-    tls->session_id_len = 32;
-    ms__tls_random(tls, tls->x25519_priv, 32);
-    curve25519_mul_g(pub, tls->x25519_priv);
-
     g_autoptr(GByteArray) ch = g_byte_array_new();
     g_autoptr(GByteArray) exts = g_byte_array_new();
     g_autoptr(GByteArray) e = g_byte_array_new();
@@ -105,18 +114,39 @@ ms__tls_client_start(MsTls *tls)
     ms__tls_put_uint(e, 2, 1);
     ms__tls_put_uint(e, TLS_VERSION_13, 2);
     add_ext(exts, TLS_EXT_SUPPORTED_VERSIONS, e);
-    g_byte_array_set_size(e, 0);
-    ms__tls_put_uint(e, 36, 2); /* client_shares: one KeyShareEntry */
-    ms__tls_put_uint(e, TLS_GROUP_X25519, 2);
-    ms__tls_put_uint(e, 32, 2);
-    g_byte_array_append(e, pub, 32);
-    add_ext(exts, TLS_EXT_KEY_SHARE, e);
+    if (tls->cookie) { /* RFC 8446 4.2.2: echoed as the server sent it */
+        g_byte_array_set_size(e, 0);
+        ms__tls_put_uint(e, tls->cookie->len, 2);
+        g_byte_array_append(e, tls->cookie->data, tls->cookie->len);
+        add_ext(exts, TLS_EXT_COOKIE, e);
+    }
 
     /* RFC 8446 4.2.9, 4.2.11: a ticket still valid for this name is offered
      * (pre_shared_key last); its binder is filled in below */
     MsTlsSession *r = tls->resume;
     gboolean offer = r && ms_tls_session_valid(r, tls->now_ms) &&
                      g_strcmp0(r->server_name, tls->server_name) == 0;
+    /* RFC 8446 4.2.8: the key share is what the offered modes need. A
+     * client resuming with psk_ke first sends an empty client_shares (no
+     * X25519 key made for nothing); a full handshake, psk_dhe_ke, or the
+     * second ClientHello after a HelloRetryRequest asking for x25519
+     * carry one. */
+    gboolean share = tls->hrr || !offer || tls->psk_mode != MS_TLS_PSK_KE;
+    g_byte_array_set_size(e, 0);
+    if (share) {
+        guint8 pub[32];
+        ms__tls_random(tls, tls->x25519_priv, 32);
+        curve25519_mul_g(pub, tls->x25519_priv);
+        ms__tls_put_uint(e, 36, 2); /* client_shares: one KeyShareEntry */
+        ms__tls_put_uint(e, TLS_GROUP_X25519, 2);
+        ms__tls_put_uint(e, 32, 2);
+        g_byte_array_append(e, pub, 32);
+    } else {
+        ms__tls_put_uint(e, 0, 2); /* client_shares: empty */
+    }
+    tls->sent_share = share;
+    add_ext(exts, TLS_EXT_KEY_SHARE, e);
+
     if (offer) {
         g_byte_array_set_size(e, 0);
         if (tls->psk_mode == MS_TLS_PSK_KE) {
@@ -140,12 +170,15 @@ ms__tls_client_start(MsTls *tls)
         g_byte_array_set_size(e, e->len + TLS_HASH_LEN);
         add_ext(exts, TLS_EXT_PRE_SHARED_KEY, e);
     }
+    tls->offered_psk = offer;
 
     ms__tls_put_uint(ch, exts->len, 2);
     g_byte_array_append(ch, exts->data, exts->len);
     if (offer) {
-        /* the binder covers the ClientHello (with its header) up to the
-         * binders list (RFC 8446 4.2.11.2) */
+        /* the binder covers the transcript so far (after a HelloRetryRequest:
+         * the first ClientHello's hash and the HelloRetryRequest) and this
+         * ClientHello, with its header, up to the binders list (RFC 8446
+         * 4.2.11.2) */
         guint8 head[4] = { TLS_HS_CLIENT_HELLO, (guint8) (ch->len >> 16), (guint8) (ch->len >> 8),
                            (guint8) ch->len };
         struct sha256_ctx h = tls->transcript;
@@ -157,6 +190,15 @@ ms__tls_client_start(MsTls *tls)
     }
     ms__tls_send_handshake(tls, TLS_HS_CLIENT_HELLO, ch);
     tls->hs = TLS_ST_C_WAIT_SH;
+}
+
+void
+ms__tls_client_start(MsTls *tls)
+{
+    ms__tls_random(tls, tls->client_random, 32);
+    ms__tls_random(tls, tls->session_id, 32);
+    tls->session_id_len = 32;
+    send_client_hello(tls);
 }
 
 void
@@ -199,6 +241,84 @@ decoded(MsTls *tls, const MsTlsReader *r, guint8 type)
                         ms__tls_hs_name(type), r->ok ? "octets after its end" : "truncated");
 }
 
+/* A HelloRetryRequest (RFC 8446 4.1.4): checked, the first ClientHello
+ * replaced in the transcript by its hash (4.4.1), and the second
+ * ClientHello sent with an x25519 share. */
+static void
+hello_retry_request(MsTls *tls, const guint8 *m, gsize len, MsTlsReader sid, guint suite,
+                    guint comp, MsTlsReader block)
+{
+    if (tls->hrr)
+        return (void) ms__tls_fail(tls, TLS_AL_UNEXPECTED_MESSAGE,
+                                   "a second HelloRetryRequest (RFC 8446 4.1.4)");
+    MsTlsExt want[] = { { .type = TLS_EXT_SUPPORTED_VERSIONS },
+                        { .type = TLS_EXT_KEY_SHARE },
+                        { .type = TLS_EXT_COOKIE } };
+    if (!ms__tls_extensions(tls, block, want, G_N_ELEMENTS(want), TRUE, "HelloRetryRequest"))
+        return;
+    guint chosen = ms__tls_get_uint(&want[0].body, 2);
+    if (!want[0].present || !want[0].body.ok || want[0].body.n != 0 || chosen != TLS_VERSION_13)
+        return (void) ms__tls_fail(tls, TLS_AL_PROTOCOL_VERSION,
+                                   "HelloRetryRequest does not choose TLS 1.3");
+    if (!ms__tls_extensions(tls, block, want, G_N_ELEMENTS(want), FALSE, "HelloRetryRequest"))
+        return;
+    if (sid.n != tls->session_id_len || memcmp(sid.p, tls->session_id, sid.n) != 0)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "HelloRetryRequest does not echo our legacy_session_id");
+    if (suite != TLS_AES_128_GCM || comp != 0)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "HelloRetryRequest chose suite 0x%04x and compression %u, "
+                                   "which we did not offer",
+                                   suite, comp);
+    if (want[1].present) {
+        MsTlsReader ks = want[1].body;
+        guint group = ms__tls_get_uint(&ks, 2);
+        if (!ks.ok || ks.n != 0)
+            return (void) ms__tls_fail(tls, TLS_AL_DECODE_ERROR,
+                                       "malformed key_share in HelloRetryRequest");
+        /* the group must be one we support and not one we sent a share for */
+        if (group != TLS_GROUP_X25519)
+            return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                       "HelloRetryRequest asks for group 0x%04x, which we did "
+                                       "not offer",
+                                       group);
+        if (tls->sent_share)
+            return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                       "HelloRetryRequest asks for an x25519 share, which our "
+                                       "ClientHello already carried");
+    }
+    if (want[2].present) {
+        MsTlsReader ck = want[2].body;
+        MsTlsReader cookie = ms__tls_get_vec(&ck, 2);
+        if (!ck.ok || ck.n != 0 || cookie.n == 0)
+            return (void) ms__tls_fail(tls, TLS_AL_DECODE_ERROR,
+                                       "malformed cookie in HelloRetryRequest");
+        tls->cookie = g_byte_array_new();
+        g_byte_array_append(tls->cookie, cookie.p, (guint) cookie.n);
+    }
+    /* a retry that would not change our ClientHello is refused (4.1.4);
+     * without a key_share it can only be asking for the cookie */
+    if (!want[1].present && !want[2].present)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "HelloRetryRequest that changes nothing in our ClientHello");
+    if (!want[1].present && !tls->sent_share)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "HelloRetryRequest without a group, after a ClientHello "
+                                   "without a key share");
+    /* RFC 8446 4.4.1: ClientHello1 enters the transcript as message_hash */
+    guint8 hash[TLS_HASH_LEN];
+    sha256_digest(&tls->transcript, TLS_HASH_LEN, hash); /* also resets it */
+    static const guint8 head[4] = { TLS_HS_MESSAGE_HASH, 0, 0, TLS_HASH_LEN };
+    sha256_update(&tls->transcript, 4, head);
+    sha256_update(&tls->transcript, TLS_HASH_LEN, hash);
+    sha256_update(&tls->transcript, len, m);
+    tls->hrr = TRUE;
+    /* RFC 8446 D.4: the compatibility CCS goes before our second flight,
+     * here the second ClientHello, as OpenSSL sends it */
+    ms__tls_write_ccs(tls);
+    send_client_hello(tls);
+}
+
 static void
 server_hello(MsTls *tls, const guint8 *m, gsize len)
 {
@@ -212,9 +332,7 @@ server_hello(MsTls *tls, const guint8 *m, gsize len)
     if (!decoded(tls, &r, TLS_HS_SERVER_HELLO))
         return;
     if (memcmp(random, ms__tls_hrr_random, 32) == 0)
-        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
-                                   "HelloRetryRequest although our ClientHello carried the only "
-                                   "key share we offer (x25519)");
+        return hello_retry_request(tls, m, len, sid, suite, comp, block);
     /* the version first: a TLS 1.2 server's extensions are not ours to
      * refuse one by one, it is told it speaks the wrong version */
     MsTlsExt want[] = { { .type = TLS_EXT_SUPPORTED_VERSIONS },
@@ -247,8 +365,7 @@ server_hello(MsTls *tls, const guint8 *m, gsize len)
         if (!sel.ok || sel.n != 0)
             return (void) ms__tls_fail(tls, TLS_AL_DECODE_ERROR,
                                        "malformed pre_shared_key in ServerHello");
-        if (!tls->resume || tls->session_id_len == 0 || idx != 0 ||
-            !ms_tls_session_valid(tls->resume, tls->now_ms))
+        if (!tls->offered_psk || idx != 0 || !ms_tls_session_valid(tls->resume, tls->now_ms))
             return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
                                        "server selected PSK identity %u, which we did not offer",
                                        idx);
@@ -268,6 +385,10 @@ server_hello(MsTls *tls, const guint8 *m, gsize len)
     if (!want[1].present)
         return (void) ms__tls_fail(tls, TLS_AL_MISSING_EXTENSION,
                                    "ServerHello without a key share");
+    if (!tls->sent_share)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "ServerHello has a key share, but our ClientHello sent none "
+                                   "(RFC 8446 4.2.8)");
     tls->psk_dhe = tls->resumed;
     MsTlsReader ks = want[1].body;
     guint group = ms__tls_get_uint(&ks, 2);
@@ -288,6 +409,7 @@ server_hello(MsTls *tls, const guint8 *m, gsize len)
     if (memeql_sec(shared, zeros, 32))
         return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
                                    "server's x25519 share gives the all-zero secret");
+    tls->dhe_done = TRUE;
     ms__tls_derive_handshake(tls, shared);
     ms__tls_set_read_key(tls, tls->s_hs);
     ms__tls_set_cipher(&tls->wr, tls->c_hs);
@@ -326,13 +448,30 @@ certificate_request(MsTls *tls, const guint8 *m, gsize len)
     tls->hs = TLS_ST_C_WAIT_CERT;
 }
 
-/* The leaf's Ed25519 key, read with GnuTLS's X.509 parser. */
+/* The leaf's Ed25519 key, read with GnuTLS's X.509 parser, or from the
+ * client's key cache when it has parsed the same DER before (the key is a
+ * function of those octets, so the cache can only save the parse). */
 static gboolean
 leaf_key(MsTls *tls, GBytes *leaf)
 {
     gnutls_x509_crt_t crt;
     gsize size;
     const guint8 *der = g_bytes_get_data(leaf, &size);
+    g_autoptr(GBytes) digest = NULL;
+    if (tls->key_cache) {
+        guint8 d[TLS_HASH_LEN];
+        struct sha256_ctx h;
+        sha256_init(&h);
+        sha256_update(&h, size, der);
+        sha256_digest(&h, TLS_HASH_LEN, d);
+        digest = g_bytes_new(d, sizeof d);
+        const guint8 *known = g_hash_table_lookup(tls->key_cache->keys, digest);
+        if (known) {
+            tls->key_cache->hits++;
+            memcpy(tls->peer_pub, known, 32);
+            return TRUE;
+        }
+    }
     gnutls_datum_t d = { (unsigned char *) der, (unsigned int) size };
     if (gnutls_x509_crt_init(&crt) < 0)
         return ms__tls_fail(tls, TLS_AL_INTERNAL_ERROR, "GnuTLS could not allocate");
@@ -350,6 +489,8 @@ leaf_key(MsTls *tls, GBytes *leaf)
     gboolean ok = ret >= 0 && x.size == 32;
     if (ok)
         memcpy(tls->peer_pub, x.data, 32);
+    if (ok && digest)
+        g_hash_table_insert(tls->key_cache->keys, g_bytes_ref(digest), g_memdup2(x.data, 32));
     gnutls_free(x.data);
     gnutls_free(y.data);
     gnutls_x509_crt_deinit(crt);

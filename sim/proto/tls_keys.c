@@ -13,8 +13,9 @@
  * a handshake that fails half-way.
  *
  * HMAC-SHA256, HKDF, SHA-256 and AES-GCM are nettle's; this file only
- * composes labels. Costs: a handful of HMACs per derivation, nothing
- * allocated but the key log line. */
+ * composes labels. Costs: a handful of HMACs per derivation (labels drawn
+ * from one secret share its HMAC key schedule; the exporter secret only
+ * with a key log), nothing allocated but the key log line. */
 #include "tls-private.h"
 
 #include <nettle/hkdf.h>
@@ -31,9 +32,12 @@ extract(const guint8 *salt, gsize salt_len, const guint8 *ikm, gsize ikm_len,
                  (nettle_hash_digest_func *) hmac_sha256_digest, TLS_HASH_LEN, ikm_len, ikm, out);
 }
 
-void
-ms__tls_expand_label(const guint8 secret[TLS_HASH_LEN], const char *label, const guint8 *context,
-                     gsize context_len, guint8 *out, gsize len)
+/* HKDF-Expand-Label with an HMAC already keyed with the secret: nettle's
+ * HMAC digest leaves the context keyed again, so several labels from one
+ * secret pay for its key schedule (two SHA-256 blocks) once. */
+static void
+expand_keyed(struct hmac_sha256_ctx *h, const char *label, const guint8 *context, gsize context_len,
+             guint8 *out, gsize len)
 {
     /* struct { uint16 length; opaque label<7..255> = "tls13 " + Label;
      *          opaque context<0..255>; } HkdfLabel; (RFC 8446 7.1) */
@@ -52,11 +56,17 @@ ms__tls_expand_label(const guint8 secret[TLS_HASH_LEN], const char *label, const
     if (context_len)
         memcpy(info + n, context, context_len);
     n += context_len;
+    hkdf_expand(h, (nettle_hash_update_func *) hmac_sha256_update,
+                (nettle_hash_digest_func *) hmac_sha256_digest, TLS_HASH_LEN, n, info, len, out);
+}
 
+void
+ms__tls_expand_label(const guint8 secret[TLS_HASH_LEN], const char *label, const guint8 *context,
+                     gsize context_len, guint8 *out, gsize len)
+{
     struct hmac_sha256_ctx h;
     hmac_sha256_set_key(&h, TLS_HASH_LEN, secret);
-    hkdf_expand(&h, (nettle_hash_update_func *) hmac_sha256_update,
-                (nettle_hash_digest_func *) hmac_sha256_digest, TLS_HASH_LEN, n, info, len, out);
+    expand_keyed(&h, label, context, context_len, out, len);
 }
 
 void
@@ -74,15 +84,18 @@ derive(const guint8 secret[TLS_HASH_LEN], const char *label, const guint8 hash[T
     ms__tls_expand_label(secret, label, hash, TLS_HASH_LEN, out, TLS_HASH_LEN);
 }
 
+/* SHA-256 of the empty string, the transcript hash of "" (RFC 8446 7.1);
+ * a wrong value would break every key log comparison in test_tls. */
+const guint8 ms__tls_empty_hash[TLS_HASH_LEN] = {
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+};
+
 /* Derive-Secret(secret, "derived", ""): the next stage's salt. */
 static void
 derived_salt(const guint8 secret[TLS_HASH_LEN], guint8 out[TLS_HASH_LEN])
 {
-    guint8 empty[TLS_HASH_LEN];
-    struct sha256_ctx s;
-    sha256_init(&s);
-    sha256_digest(&s, TLS_HASH_LEN, empty);
-    derive(secret, "derived", empty, out);
+    derive(secret, "derived", ms__tls_empty_hash, out);
 }
 
 static void
@@ -112,8 +125,10 @@ ms__tls_derive_handshake(MsTls *tls, const guint8 shared[32])
     derived_salt(early, salt);
     extract(salt, sizeof salt, shared ? shared : zeros, 32, tls->hs_secret);
     ms__tls_transcript_hash(tls, hash);
-    derive(tls->hs_secret, "c hs traffic", hash, tls->c_hs);
-    derive(tls->hs_secret, "s hs traffic", hash, tls->s_hs);
+    struct hmac_sha256_ctx h;
+    hmac_sha256_set_key(&h, TLS_HASH_LEN, tls->hs_secret);
+    expand_keyed(&h, "c hs traffic", hash, TLS_HASH_LEN, tls->c_hs, TLS_HASH_LEN);
+    expand_keyed(&h, "s hs traffic", hash, TLS_HASH_LEN, tls->s_hs, TLS_HASH_LEN);
     keylog(tls, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", tls->c_hs);
     keylog(tls, "SERVER_HANDSHAKE_TRAFFIC_SECRET", tls->s_hs);
 }
@@ -126,12 +141,18 @@ ms__tls_derive_application(MsTls *tls)
     derived_salt(tls->hs_secret, salt);
     extract(salt, sizeof salt, zeros, sizeof zeros, tls->master);
     ms__tls_transcript_hash(tls, hash);
-    derive(tls->master, "c ap traffic", hash, tls->c_ap);
-    derive(tls->master, "s ap traffic", hash, tls->s_ap);
-    derive(tls->master, "exp master", hash, exporter);
+    struct hmac_sha256_ctx h;
+    hmac_sha256_set_key(&h, TLS_HASH_LEN, tls->master);
+    expand_keyed(&h, "c ap traffic", hash, TLS_HASH_LEN, tls->c_ap, TLS_HASH_LEN);
+    expand_keyed(&h, "s ap traffic", hash, TLS_HASH_LEN, tls->s_ap, TLS_HASH_LEN);
     keylog(tls, "CLIENT_TRAFFIC_SECRET_0", tls->c_ap);
     keylog(tls, "SERVER_TRAFFIC_SECRET_0", tls->s_ap);
-    keylog(tls, "EXPORTER_SECRET", exporter);
+    if (tls->keylog) {
+        /* nothing here exports keying material: the exporter secret is
+         * derived only for the key log */
+        expand_keyed(&h, "exp master", hash, TLS_HASH_LEN, exporter, TLS_HASH_LEN);
+        keylog(tls, "EXPORTER_SECRET", exporter);
+    }
 }
 
 void
@@ -139,8 +160,10 @@ ms__tls_set_cipher(MsTlsCipher *c, const guint8 secret[TLS_HASH_LEN])
 {
     guint8 key[TLS_KEY_LEN];
     memcpy(c->secret, secret, TLS_HASH_LEN);
-    ms__tls_expand_label(secret, "key", NULL, 0, key, sizeof key);
-    ms__tls_expand_label(secret, "iv", NULL, 0, c->iv, sizeof c->iv);
+    struct hmac_sha256_ctx h;
+    hmac_sha256_set_key(&h, TLS_HASH_LEN, secret);
+    expand_keyed(&h, "key", NULL, 0, key, sizeof key);
+    expand_keyed(&h, "iv", NULL, 0, c->iv, sizeof c->iv);
     gcm_aes128_set_key(&c->gcm, key);
     c->seq = 0;
     c->active = TRUE;
@@ -187,12 +210,9 @@ ms__tls_binder(const guint8 psk[TLS_HASH_LEN], const guint8 hash[TLS_HASH_LEN],
                guint8 out[TLS_HASH_LEN])
 {
     static const guint8 zeros[TLS_HASH_LEN] = { 0 };
-    guint8 early[TLS_HASH_LEN], empty[TLS_HASH_LEN], binder_key[TLS_HASH_LEN], fkey[TLS_HASH_LEN];
-    struct sha256_ctx s;
-    sha256_init(&s);
-    sha256_digest(&s, TLS_HASH_LEN, empty);
+    guint8 early[TLS_HASH_LEN], binder_key[TLS_HASH_LEN], fkey[TLS_HASH_LEN];
     extract(zeros, sizeof zeros, psk, TLS_HASH_LEN, early);
-    derive(early, "res binder", empty, binder_key);
+    derive(early, "res binder", ms__tls_empty_hash, binder_key);
     ms__tls_expand_label(binder_key, "finished", NULL, 0, fkey, sizeof fkey);
     struct hmac_sha256_ctx h;
     hmac_sha256_set_key(&h, sizeof fkey, fkey);

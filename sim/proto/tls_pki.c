@@ -128,14 +128,13 @@ rng_octets(MsRng *rng, guint8 *out, gsize n)
 
 /* An X.509 private key for an Ed25519 seed; the public key is nettle's. */
 static gnutls_x509_privkey_t
-key_from_seed(const guint8 seed[32], GError **error)
+key_from_seed(const guint8 seed[32], guint8 pub[ED25519_KEY_SIZE], GError **error)
 {
-    guint8 pub[ED25519_KEY_SIZE];
     ed25519_sha512_public_key(pub, seed);
     gnutls_x509_privkey_t key = NULL;
     if (gnutls_failed(gnutls_x509_privkey_init(&key), "private key", error))
         return NULL;
-    const gnutls_datum_t x = { pub, sizeof pub };
+    const gnutls_datum_t x = { pub, ED25519_KEY_SIZE };
     const gnutls_datum_t k = { (unsigned char *) seed, 32 };
     int ret = gnutls_x509_privkey_import_ecc_raw(key, GNUTLS_ECC_CURVE_ED25519, &x, NULL, &k);
     if (gnutls_failed(ret, "importing an Ed25519 key", error)) {
@@ -208,9 +207,9 @@ ms_tls_pki_new(const char *ca_name, MsRng *rng, gint64 not_before, gint64 not_af
     pki->not_before = not_before;
     pki->not_after = not_after;
     pki->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, verify_entry_free);
-    guint8 seed[32];
+    guint8 seed[32], pub[ED25519_KEY_SIZE];
     rng_octets(rng, seed, sizeof seed);
-    pki->ca_key = key_from_seed(seed, error);
+    pki->ca_key = key_from_seed(seed, pub, error);
     if (!pki->ca_key)
         return NULL;
     if (gnutls_failed(gnutls_x509_crt_init(&pki->ca_crt), "CA certificate", error))
@@ -295,7 +294,7 @@ ms_tls_pki_issue_at(MsTlsPki *pki, const char *server_name, MsTlsCertFault fault
         fault == MS_TLS_CERT_WRONG_NAME ? neighbour_name(server_name) : g_strdup(server_name);
     g_autoptr(MsTlsCredentials) cred = g_new0(MsTlsCredentials, 1);
     rng_octets(rng, cred->ed25519_seed, sizeof cred->ed25519_seed);
-    gnutls_x509_privkey_t key = key_from_seed(cred->ed25519_seed, error);
+    gnutls_x509_privkey_t key = key_from_seed(cred->ed25519_seed, cred->ed25519_pub, error);
     if (!key)
         return NULL;
     gnutls_x509_crt_t crt = NULL;
@@ -627,7 +626,8 @@ char *
 ms_tls_credentials_key_pem(const MsTlsCredentials *cred, GError **error)
 {
     g_return_val_if_fail(cred != NULL, NULL);
-    gnutls_x509_privkey_t key = key_from_seed(cred->ed25519_seed, error);
+    guint8 pub[ED25519_KEY_SIZE];
+    gnutls_x509_privkey_t key = key_from_seed(cred->ed25519_seed, pub, error);
     if (!key)
         return NULL;
     gnutls_datum_t out = { NULL, 0 };

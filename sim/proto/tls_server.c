@@ -26,9 +26,12 @@
  *    missing supported_groups, signature_algorithms or key_share (we have
  *    no PSK mode): missing_extension (9.2).
  *  - x25519 supported but no share for it (a GnuTLS client offering
- *    secp256r1 first does this): HelloRetryRequest naming x25519 (4.1.4);
- *    a second ClientHello still without one: illegal_parameter. A share of
- *    the wrong length or a repeated x25519 share: illegal_parameter.
+ *    secp256r1 first does this, and a client resuming with psk_ke sends
+ *    an empty list, RFC 8446 4.2.8): a psk_ke resumption goes on without
+ *    any key exchange; anything else gets a HelloRetryRequest naming
+ *    x25519 (4.1.4); a second ClientHello still without one:
+ *    illegal_parameter. A share of the wrong length or a repeated x25519
+ *    share: illegal_parameter.
  *  - server_name: a list of at most one host_name (RFC 6066 3), 1..255
  *    printable octets without NUL, else decode_error; its value is kept
  *    for ms_tls_peer_server_name() and acknowledged with an empty
@@ -37,7 +40,9 @@
  *    a message are decode_error.
  *
  * Costs: one X25519 key generation and shared secret, one Ed25519
- * signature, one pass over the ClientHello (a bitmap for repeats). */
+ * signature (and, unless the caller gave the public key, its derivation
+ * once per endpoint), one pass over the ClientHello; a resumption skips the
+ * signature, and with psk_ke the X25519 too. */
 #include "tls-private.h"
 
 #include <nettle/curve25519.h>
@@ -188,6 +193,7 @@ send_flight(MsTls *tls, const guint8 *client_share)
         if (memeql_sec(shared, zeros, 32))
             return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
                                        "client's x25519 share gives the all-zero secret");
+        tls->dhe_done = TRUE;
     }
     send_server_hello(tls, tls->server_random, dhe ? pub : NULL, FALSE);
     ms__tls_derive_handshake(tls, dhe ? shared : NULL);
@@ -221,6 +227,10 @@ send_flight(MsTls *tls, const guint8 *client_share)
         ms__tls_put_uint(b, TLS_SIG_ED25519, 2);
         ms__tls_put_uint(b, ED25519_SIGNATURE_SIZE, 2);
         g_byte_array_set_size(b, 4 + ED25519_SIGNATURE_SIZE);
+        if (!tls->have_pub) { /* once per endpoint, and only when it signs */
+            ed25519_sha512_public_key(tls->pub, tls->seed);
+            tls->have_pub = TRUE;
+        }
         ed25519_sha512_sign(tls->pub, tls->seed, content->len, content->data, b->data + 4);
         ms__tls_send_handshake(tls, TLS_HS_CERTIFICATE_VERIFY, b);
     }
@@ -456,14 +466,18 @@ client_hello(MsTls *tls, const guint8 *m, gsize len)
     memcpy(tls->client_random, random, 32);
     tls->session_id_len = (guint) sid.n;
     memcpy(tls->session_id, sid.p, sid.n);
-    if (!share) {
-        if (tls->hrr)
-            return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
-                                       "second ClientHello still without an x25519 key share");
-        return hello_retry(tls, m, len);
-    }
+    if (!share && tls->hrr)
+        return (void) ms__tls_fail(tls, TLS_AL_ILLEGAL_PARAMETER,
+                                   "second ClientHello still without an x25519 key share");
     if (!take_psk(tls, m, len, &want[5], &want[6], block.p + block.n, share != NULL))
         return;
+    if (!share && !tls->resumed) {
+        /* no share and no psk_ke resumption (RFC 8446 4.2.8: a client may
+         * send an empty client_shares to let us pick the group): ask for
+         * x25519; the ticket, if any, is judged again in the second
+         * ClientHello, whose binder covers this exchange */
+        return hello_retry(tls, m, len);
+    }
     sha256_update(&tls->transcript, len, m);
     send_flight(tls, share);
 }

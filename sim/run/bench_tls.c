@@ -8,13 +8,18 @@
  * a server endpoint on their own streams, records passed between them until
  * both are ESTABLISHED, then freed: every public-key operation a simulated
  * session pays (two X25519 key pairs and shared secrets, one Ed25519
- * signature and verification, one X.509 parse) and nothing else. Data
+ * signature and verification, one X.509 parse) and nothing else. The
+ * server holds its key pair and a ticket key as the mail layer's servers
+ * do; resumed handshakes offer the ticket of the first session, with
+ * psk_dhe_ke (two X25519 key pairs and secrets, no certificate) and with
+ * psk_ke (no public-key operation at all). Data
  * throughput: one connected pair; the client seals `bytes` in writes of
  * 16 KiB (full records), the server opens them; each timed separately.
  * Times are CPU time of the process (CLOCK_PROCESS_CPUTIME_ID), read only
  * here: the endpoints never see a clock.
  *
- * Costs: rounds x handshakes handshakes, 2 x rounds x bytes of AES-GCM. */
+ * Costs: 3 x rounds x handshakes handshakes, 2 x rounds x bytes of
+ * AES-GCM. */
 #include "mailsim/bench_tls.h"
 #include "mailsim/rng.h"
 #include "mailsim/tls.h"
@@ -109,18 +114,36 @@ typedef struct {
     MsTls *client, *server;
 } Pair;
 
+/* The server's credentials as the mail layer holds them: the key pair
+ * loaded once, a ticket key. */
+typedef struct {
+    GBytes *cert;
+    guint8 seed[32], pub[32];
+    guint8 ticket_key[16];
+} Server;
+
+/* A client and a server; resume (NULL: none) is offered with mode. */
 static void
-pair_open(Pair *p, const MsBenchTlsParams *params, guint64 n, GBytes *cert, const guint8 *seed)
+pair_open(Pair *p, const MsBenchTlsParams *params, guint64 n, const Server *sv,
+          const MsTlsSession *resume, MsTlsPskMode mode)
 {
     ms_rng_init(&p->crng, params->seed, 2 * n + 100);
     ms_rng_init(&p->srng, params->seed, 2 * n + 101);
-    MsTlsConfig c = { .role = MS_TLS_CLIENT, .rng = &p->crng, .server_name = BENCH_NAME };
+    MsTlsConfig c = { .role = MS_TLS_CLIENT,
+                      .rng = &p->crng,
+                      .server_name = BENCH_NAME,
+                      .resume = resume,
+                      .psk_mode = mode,
+                      .now_ms = 1000 };
     MsTlsConfig s = {
         .role = MS_TLS_SERVER,
         .rng = &p->srng,
-        .cert_chain = &cert,
+        .cert_chain = &sv->cert,
         .n_certs = 1,
-        .ed25519_seed = seed,
+        .ed25519_seed = sv->seed,
+        .ed25519_pub = sv->pub,
+        .ticket_key = sv->ticket_key,
+        .now_ms = 1000,
     };
     p->client = ms_tls_new(&c);
     p->server = ms_tls_new(&s);
@@ -171,32 +194,56 @@ ms_bench_tls_run(const MsBenchTlsParams *params, MsBenchTlsResult *result)
     g_return_if_fail(params->rounds >= 1 && params->handshakes >= 1);
     memset(result, 0, sizeof *result);
     MsRng rng;
-    guint8 seed[32];
+    Server sv;
     ms_rng_init(&rng, params->seed, 99);
-    g_autoptr(GBytes) cert = make_cert(&rng, seed);
+    g_autoptr(GBytes) cert = make_cert(&rng, sv.seed);
     if (!cert)
         return;
+    sv.cert = cert;
+    ed25519_sha512_public_key(sv.pub, sv.seed);
+    memcpy(sv.ticket_key, "bench ticket key", 16);
     result->ok = TRUE;
     g_autofree double *hs = g_new(double, params->rounds);
+    g_autofree double *dhe = g_new(double, params->rounds);
+    g_autofree double *ke = g_new(double, params->rounds);
     g_autofree double *seal = g_new(double, params->rounds);
     g_autofree double *open = g_new(double, params->rounds);
     guint64 n = 0;
+    g_autoptr(MsTlsSession) session = NULL;
     for (guint r = 0; r < params->rounds; r++) {
         double t0 = cpu_now();
         for (guint i = 0; i < params->handshakes; i++) {
             Pair p;
-            pair_open(&p, params, n++, cert, seed);
+            pair_open(&p, params, n++, &sv, NULL, MS_TLS_PSK_DHE_KE);
             ms_tls_start(p.client);
             result->handshake_octets = pair_pump(&p);
             result->ok &= pair_established(&p);
+            if (!session)
+                session = ms_tls_take_session(p.client);
             pair_close(&p);
         }
         hs[r] = (cpu_now() - t0) * 1e6 / params->handshakes;
     }
+    /* resumed: each offers the first session's ticket (RFC 8446 2.2) */
+    result->ok &= session != NULL;
+    for (guint mode = 0; mode < 2 && session; mode++) {
+        for (guint r = 0; r < params->rounds; r++) {
+            double t0 = cpu_now();
+            for (guint i = 0; i < params->handshakes; i++) {
+                Pair p;
+                pair_open(&p, params, n++, &sv, session, (MsTlsPskMode) mode);
+                ms_tls_start(p.client);
+                pair_pump(&p);
+                result->ok &= pair_established(&p) && ms_tls_resumed(p.client);
+                pair_close(&p);
+            }
+            (mode == MS_TLS_PSK_KE ? ke : dhe)[r] = (cpu_now() - t0) * 1e6 / params->handshakes;
+        }
+    }
 
     /* data: one connected pair, full records */
     Pair p;
-    pair_open(&p, params, n++, cert, seed);
+    pair_open(&p, params, n++, &sv, NULL, MS_TLS_PSK_DHE_KE);
     ms_tls_start(p.client);
     pair_pump(&p);
     result->ok &= pair_established(&p);
@@ -227,6 +274,8 @@ ms_bench_tls_run(const MsBenchTlsParams *params, MsBenchTlsResult *result)
     result->ok &= ms_tls_state(p.server) == MS_TLS_ESTABLISHED;
     pair_close(&p);
     result->handshake_cpu_us = median(hs, params->rounds);
+    result->resumed_dhe_cpu_us = median(dhe, params->rounds);
+    result->resumed_ke_cpu_us = median(ke, params->rounds);
     result->seal_mb_s = median(seal, params->rounds);
     result->open_mb_s = median(open, params->rounds);
 }

@@ -1,8 +1,10 @@
 /* libFuzzer target for the simulated TLS 1.3 endpoint (sim/proto/tls*.c):
  * the record layer, the handshake parsers of both roles and the
- * post-handshake handling. Seeds: ClientHellos from GnuTLS and OpenSSL, and
+ * post-handshake handling. Seeds: ClientHellos from GnuTLS and OpenSSL,
  * both directions of a whole session between our own client and server on
- * this target's seeds, so that mutations reach past the first message.
+ * this target's seeds, so that mutations reach past the first message, and
+ * a HelloRetryRequest with a cookie for the client (hrr-cookie-to-client),
+ * which leads it to its second ClientHello.
  *
  * Built and run by `make fuzz` (clang, libFuzzer, ASan+UBSan, against
  * build-fuzz/libmailsim.a), FUZZ_SECONDS each (default 60; CI runs 15), on a
