@@ -509,6 +509,13 @@ test_imap(void)
 {
     run_script("imap.py");
 }
+/* IMAP UIDVALIDITY, UIDs and flags survive kill -9 and a restart on the
+ * same --spool; UIDs are never given twice. */
+static void
+test_imap_restart(void)
+{
+    run_script("imap_restart.py");
+}
 
 static void
 test_crash(void)
@@ -534,6 +541,7 @@ main(void)
         { "tls", test_tls },
         { "imap", test_imap },
         { "crash", test_crash },
+        { "imap_restart", test_imap_restart },
         { "maildir_reload", test_maildir_reload },
         { NULL, NULL },
     };

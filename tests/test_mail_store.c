@@ -153,6 +153,33 @@ test_restore(void)
     CU_ASSERT_EQUAL(ms_mail_store_uid_number(NULL), 0);
 }
 
+/* The next uid number: what IMAP gives as UIDNEXT; reserving numbers (a
+ * restart that read uid-next) raises it and never lowers it; deleted
+ * numbers are not given again. */
+static void
+test_uid_next(void)
+{
+    g_autoptr(MsMailStore) s = ms_mail_store_new();
+    CU_ASSERT_TRUE(ms_mail_store_add_user(s, "feedback", "pw", 0));
+    CU_ASSERT_EQUAL(ms_mail_store_uid_next(s, "feedback"), 1);
+    CU_ASSERT_EQUAL(ms_mail_store_uid_next(s, "nobody"), 0);
+    g_autoptr(GBytes) m = g_bytes_new_static("Subject: x\r\n\r\n", 15);
+    ms_mail_store_deliver(s, "feedback", m, 1, 0);
+    ms_mail_store_deliver(s, "feedback", m, 2, 0);
+    CU_ASSERT_EQUAL(ms_mail_store_uid_next(s, "feedback"), 3);
+    CU_ASSERT_TRUE(ms_mail_store_delete(s, "feedback", "feedback.2"));
+    CU_ASSERT_EQUAL(ms_mail_store_uid_next(s, "Feedback"), 3);
+    CU_ASSERT_TRUE(ms_mail_store_reserve_uids(s, "feedback", 2)); /* lower: no change */
+    CU_ASSERT_EQUAL(ms_mail_store_uid_next(s, "feedback"), 3);
+    CU_ASSERT_TRUE(ms_mail_store_reserve_uids(s, "feedback", 10));
+    CU_ASSERT_EQUAL(ms_mail_store_uid_next(s, "feedback"), 10);
+    CU_ASSERT_FALSE(ms_mail_store_reserve_uids(s, "nobody", 10));
+    ms_mail_store_deliver(s, "feedback", m, 3, 0);
+    GPtrArray *live = ms_mail_store_messages(s, "feedback");
+    CU_ASSERT_STRING_EQUAL(((MsStoredMessage *) g_ptr_array_index(live, live->len - 1))->uid,
+                           "feedback.10");
+}
+
 int
 main(void)
 {
@@ -162,6 +189,7 @@ main(void)
         { "lock and uids", test_lock_and_uids },
         { "observer", test_observer },
         { "restore and uid numbers", test_restore },
+        { "next uid number, reserved numbers", test_uid_next },
         { NULL, NULL },
     };
     return ms_test_main("mailbox", cases);

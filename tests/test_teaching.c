@@ -217,7 +217,9 @@ check_capture_keys(const char *lesson, const CaptureCase *cases, guint n, gboole
     g_autofree char *pcap = g_build_filename(dir, "run.pcapng", NULL);
     g_autofree char *keys = g_build_filename(dir, "run.keys", NULL);
     g_autofree char *keyopt = g_strdup_printf("tls.keylog_file:%s", keys);
-    g_autofree char *file = g_strdup_printf(TEACHING_DIR "/%s.xml", lesson);
+    /* a lesson's name, or a path (a regression scenario) */
+    g_autofree char *file =
+        strchr(lesson, '/') ? g_strdup(lesson) : g_strdup_printf(TEACHING_DIR "/%s.xml", lesson);
     g_autofree char *out = NULL, *err = NULL;
     int rc = keylog ? run_mailsim(&out, &err, "run", file, "-q", "--pcap", pcap, "--tls-keylog",
                                   keys, NULL)
@@ -322,6 +324,67 @@ test_pcap_password_on_the_wire(void)
         { "_ws.malformed || _ws.expert.severity >= error", FALSE },
     };
     check_capture("11-password-on-the-wire", cases, G_N_ELEMENTS(cases));
+}
+
+/* Lessons 20 and 21: the IMAP sessions on port 143 decode as IMAP in
+ * tshark (its own dissector, not ours): the LOGIN with its password in the
+ * clear, SELECT, UID FETCH with the message inside (read as IMF), STORE,
+ * the APPEND of a sent copy, and the IDLE cycle: the server's untagged
+ * EXISTS while idling, the client's bare DONE, the fetch that follows. */
+static void
+test_pcap_imap(void)
+{
+    static const CaptureCase two_devices[] = {
+        { "imap", TRUE },
+        { "pop", TRUE },
+        { "imap.request.command == \"LOGIN\" && imap.request.password == \"have-you-tried\"",
+          TRUE },
+        { "imap.request.command == \"SELECT\"", TRUE },
+        { "imap.request.command == \"FETCH\"", TRUE },
+        { "imap.request.command == \"STORE\"", TRUE },
+        { "imap.request.command == \"APPEND\"", TRUE },
+        { "imf.subject == \"DC-200 will not start\" && tcp.srcport == 143", TRUE },
+        { "imap.request.command == \"IDLE\"", FALSE },
+        { "_ws.malformed || _ws.expert.severity >= error", FALSE },
+    };
+    check_capture("20-pop3-or-imap", two_devices, G_N_ELEMENTS(two_devices));
+    static const CaptureCase push[] = {
+        { "imap.request.command == \"IDLE\"", TRUE },
+        { "imap.line contains \"EXISTS\" && ip.dst == 203.0.113.51", TRUE },
+        { "imap.request == \"DONE\"", TRUE },
+        { "imf.subject == \"Order 4711: make it three\" && ip.dst == 203.0.113.51", TRUE },
+        { "imf.subject == \"Order 4711: make it three\" && ip.dst == 203.0.113.50", TRUE },
+        { "imap.request == \"DONE\" && ip.src == 203.0.113.50", FALSE }, /* polls, never idles */
+        { "_ws.malformed || _ws.expert.severity >= error", FALSE },
+    };
+    check_capture("21-push", push, G_N_ELEMENTS(push));
+}
+
+/* IMAP inside TLS: without the keys only STARTTLS and the handshakes show
+ * (no LOGIN, no message); with the key log tshark finds the LOGIN, IDLE,
+ * the pushed EXISTS and the FETCH inside, on 143 and on 993 alike. */
+static void
+test_pcap_imap_tls(void)
+{
+    static const CaptureCase outside[] = {
+        { "imap.request.command == \"STARTTLS\"", TRUE },
+        { "tls.handshake.type == 1 && tcp.dstport == 993", TRUE },
+        { "tls.handshake.type == 1 && tcp.dstport == 143", TRUE },
+        { "imap.request.command == \"LOGIN\"", FALSE },
+        { "imf", FALSE },
+        { "frame contains \"quarterly-numbers\"", FALSE },
+        { "_ws.malformed || _ws.expert.severity >= error", FALSE },
+    };
+    check_capture(REGRESSION_DIR "/imap-tls.xml", outside, G_N_ELEMENTS(outside));
+    static const CaptureCase inside[] = {
+        { "imap.request.command == \"LOGIN\" && tcp.dstport == 143", TRUE },
+        { "imap.request.command == \"LOGIN\" && tcp.dstport == 993", TRUE },
+        { "imap.request.command == \"IDLE\"", TRUE },
+        { "imap.line contains \"EXISTS\"", TRUE },
+        { "imf.subject == \"Order 4711\"", TRUE },
+        { "_ws.malformed || _ws.expert.severity >= error", FALSE },
+    };
+    check_capture_keys(REGRESSION_DIR "/imap-tls.xml", inside, G_N_ELEMENTS(inside), TRUE);
 }
 
 /* Lesson 2's lossy line: Wireshark's own TCP analysis sees the
@@ -475,6 +538,8 @@ main(void)
         { "every lesson is deterministic", test_lessons_deterministic },
         { "golden narration of every lesson", test_golden_narrations },
         { "lesson 1 capture decodes in tshark", test_pcap_decodes },
+        { "lessons 20 and 21: IMAP in tshark", test_pcap_imap },
+        { "IMAP inside TLS in tshark, decrypted with the key log", test_pcap_imap_tls },
         { "lesson 1: TLS in the capture, decrypted with the key log", test_pcap_tls },
         { "lesson 11: the password on the wire", test_pcap_password_on_the_wire },
         { "lesson 2 capture shows retransmissions", test_pcap_retransmissions },

@@ -513,7 +513,7 @@ place_lock(MsVizCanvas *c, const MsVizStep *s, guint k, Pt badge, GArray *obstac
 }
 
 static void
-draw_legend(MsVizCanvas *c, double x, double y, double width, gboolean tls)
+draw_legend(MsVizCanvas *c, double x, double y, double width, gboolean tls, gboolean imap)
 {
     MsVizFont f = { 12, FALSE, FALSE }, b = { 12, TRUE, FALSE };
     ms_viz_canvas_group_begin(c, "legend", "legend", 0);
@@ -545,9 +545,13 @@ draw_legend(MsVizCanvas *c, double x, double y, double width, gboolean tls)
         MsVizStepKind kind;
         const char *name;
     } arrows[] = {
-        { MS_VIZ_STEP_SMTP, "SMTP hand-off" }, { MS_VIZ_STEP_DNS, "DNS query" },
-        { MS_VIZ_STEP_POP3, "POP3 download" }, { MS_VIZ_STEP_STORE, "mailbox store" },
-        { MS_VIZ_STEP_FAILED, "failed try" },  { MS_VIZ_STEP_REJECTED, "refused by the server" },
+        { MS_VIZ_STEP_SMTP, "SMTP hand-off" },
+        { MS_VIZ_STEP_DNS, "DNS query" },
+        { MS_VIZ_STEP_POP3, "POP3 download" },
+        { MS_VIZ_STEP_IMAP, "IMAP fetch" },
+        { MS_VIZ_STEP_STORE, "mailbox store" },
+        { MS_VIZ_STEP_FAILED, "failed try" },
+        { MS_VIZ_STEP_REJECTED, "refused by the server" },
         { MS_VIZ_STEP_BOUNCE, "bounce" },
     };
     double ay = y + 34;
@@ -555,6 +559,8 @@ draw_legend(MsVizCanvas *c, double x, double y, double width, gboolean tls)
     ms_viz_canvas_text(c, cx, ay + 2, MS_VIZ_ANCHOR_START, &b, INK, "Steps");
     cx += 52;
     for (gsize i = 0; i < G_N_ELEMENTS(arrows); i++) {
+        if (arrows[i].kind == MS_VIZ_STEP_IMAP && !imap)
+            continue; /* only where some device reads over IMAP */
         g_autoptr(GArray) pts = g_array_new(FALSE, FALSE, sizeof(Pt));
         Pt a = { cx, ay + 10 }, z = { cx + 40, ay + 10 };
         g_array_append_val(pts, a);
@@ -889,6 +895,9 @@ hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, d
     ms_viz_canvas_paint(c, &panel);
     panel_layout(c, j, TRUE, px, py + 4, PANEL_W);
 
-    draw_legend(c, MARGIN, height - LEGEND_H - 6, width - PANEL_W - 3 * MARGIN, j->tls);
+    gboolean imap = FALSE;
+    for (guint k = 0; k < j->steps->len; k++)
+        imap |= g_array_index(j->steps, MsVizStep, k).kind == MS_VIZ_STEP_IMAP;
+    draw_legend(c, MARGIN, height - LEGEND_H - 6, width - PANEL_W - 3 * MARGIN, j->tls, imap);
     return c;
 }

@@ -124,6 +124,13 @@ session_lines(const MsRecorder *rec, guint i, MsHostId client, MsHostId server, 
             end = k + 1;
             break;
         }
+        /* an IMAP session in IDLE lasts on: the step ends where the client
+         * goes back to waiting (RFC 2177) */
+        if (strcmp(proto, "imap") == 0 && is_line(r, proto) && r->outgoing && r->host == client &&
+            r->peer == server && g_str_has_suffix(r->text, " IDLE")) {
+            end = k + 1;
+            break;
+        }
     }
     for (guint k = start; k < end; k++) {
         const MsRecord *r = ms_recorder_get(rec, k);
@@ -138,19 +145,26 @@ session_lines(const MsRecorder *rec, guint i, MsHostId client, MsHostId server, 
     s->tls_from = s->lines->len;
     const MsRecord *c = ms_recorder_get(rec, start);
     if (c && c->kind == MS_TRACE_TCP_CONNECT && c->text &&
-        (g_str_has_suffix(c->text, "port 465") || g_str_has_suffix(c->text, "port 995"))) {
+        (g_str_has_suffix(c->text, "port 465") || g_str_has_suffix(c->text, "port 995") ||
+         g_str_has_suffix(c->text, "port 993"))) {
         s->tls = s->implicit_tls = TRUE;
         s->tls_from = 0;
         return;
     }
+    gboolean imap = strcmp(proto, "imap") == 0;
     const char *cmd = strcmp(proto, "pop3") == 0 ? "STLS" : "STARTTLS";
     const char *yes = strcmp(proto, "pop3") == 0 ? "+OK" : "220";
     for (guint k = 0; k + 1 < s->lines->len; k++) {
         const MsVizLine *l = &g_array_index(s->lines, MsVizLine, k);
-        if (l->from != client || g_ascii_strcasecmp(l->text, cmd) != 0)
+        /* IMAP: "<tag> STARTTLS" answered "<tag> OK" (RFC 9051 6.2.1) */
+        const char *sp = imap ? strchr(l->text, ' ') : NULL;
+        if (l->from != client || g_ascii_strcasecmp(sp ? sp + 1 : l->text, cmd) != 0)
             continue;
         const MsVizLine *reply = &g_array_index(s->lines, MsVizLine, k + 1);
-        if (reply->from == server && g_str_has_prefix(reply->text, yes)) {
+        const char *rsp = imap ? strchr(reply->text, ' ') : NULL;
+        if (imap)
+            yes = "OK";
+        if (reply->from == server && g_str_has_prefix(rsp ? rsp + 1 : reply->text, yes)) {
             s->tls = TRUE;
             s->tls_from = k + 2;
         }
@@ -354,14 +368,32 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
         }
         if (rr->retrieved_at > 0 && rr->retrieved_by != MS_HOST_WORLD &&
             rr->where != MS_HOST_WORLD) {
-            MsVizStep *s = add_step(j, MS_VIZ_STEP_POP3, rr->retrieved_at, rr->where,
-                                    rr->retrieved_by, G_MAXUINT);
-            s->title = g_strdup("POP3 download");
-            s->detail = g_strdup_printf("%s downloads it from the mailbox of %s on %s over POP3",
-                                        ms_net_host_name(net, rr->retrieved_by), rr->address,
-                                        ms_net_host_name(net, rr->where));
+            /* how the device that showed it first reads its mail */
+            const char *reads = NULL;
+            for (guint c = 0; c < ms_mail_n_clients(mail) && !reads; c++)
+                if (ms_mail_client_host(mail, c) == rr->retrieved_by)
+                    reads = ms_mail_client_reads(mail, c);
+            gboolean imap = reads && g_str_has_prefix(reads, "IMAP");
+            MsVizStep *s = add_step(j, imap ? MS_VIZ_STEP_IMAP : MS_VIZ_STEP_POP3, rr->retrieved_at,
+                                    rr->where, rr->retrieved_by, G_MAXUINT);
+            if (imap) {
+                gboolean idle = strcmp(reads, "IMAP IDLE") == 0;
+                s->title = g_strdup(idle ? "IMAP push (IDLE)" : "IMAP fetch");
+                s->detail = g_strdup_printf(
+                    "%s shows it from the mailbox of %s on %s over IMAP%s; it stays on the server",
+                    ms_net_host_name(net, rr->retrieved_by), rr->address,
+                    ms_net_host_name(net, rr->where),
+                    idle ? ", told of it at once by the server while it waited in IDLE" : "");
+            } else {
+                s->title = g_strdup("POP3 download");
+                s->detail =
+                    g_strdup_printf("%s downloads it from the mailbox of %s on %s over POP3",
+                                    ms_net_host_name(net, rr->retrieved_by), rr->address,
+                                    ms_net_host_name(net, rr->where));
+            }
             guint i = ms_recorder_first_at(rec, rr->retrieved_at);
-            session_lines(rec, MIN(i, n ? n - 1 : 0), rr->retrieved_by, rr->where, "pop3", s);
+            session_lines(rec, MIN(i, n ? n - 1 : 0), rr->retrieved_by, rr->where,
+                          imap ? "imap" : "pop3", s);
         }
     }
     /* g_array_sort is stable (GLib >= 2.32): equal (time, kind) steps keep

@@ -56,7 +56,7 @@
 typedef struct {
     MsTime sent, recv;
     MsHostId from, to;
-    const char *proto; /* "smtp", "dns", "pop3", "tcp" */
+    const char *proto; /* "smtp", "dns", "pop3", "imap", "tcp" */
     char *label;
     gboolean refused; /* a 4xx/5xx reply: drawn red, its label never shortened */
     MsHostId lost;    /* a packet lost on its way to this host (MS_HOST_WORLD: none) */
@@ -101,6 +101,8 @@ proto_colour(const char *proto)
         return ms_viz_step_colour(MS_VIZ_STEP_DNS);
     if (strcmp(proto, "pop3") == 0)
         return ms_viz_step_colour(MS_VIZ_STEP_POP3);
+    if (strcmp(proto, "imap") == 0)
+        return ms_viz_step_colour(MS_VIZ_STEP_IMAP);
     return 0x8A8A8Au;
 }
 
@@ -311,8 +313,9 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j, GArray *bands)
         if (s->lines->len == 0)
             continue;
         const MsVizLine *first = &g_array_index(s->lines, MsVizLine, 0);
-        MsHostId client = s->kind == MS_VIZ_STEP_POP3 ? s->to : s->from;
-        MsHostId server = s->kind == MS_VIZ_STEP_POP3 ? s->from : s->to;
+        gboolean reading = s->kind == MS_VIZ_STEP_POP3 || s->kind == MS_VIZ_STEP_IMAP;
+        MsHostId client = reading ? s->to : s->from;
+        MsHostId server = reading ? s->from : s->to;
         add_handshake(arrows, rec, client, server, first->at, k + 1);
         MsTime prev_recv = tcp_established(rec, client, server, first->at);
         TlsBand band = { -1, -1, client, server, k + 1, j->tls && s->session && !s->tls };
@@ -378,8 +381,10 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j, GArray *bands)
                                         e - i);
             }
             add_arrow(arrows, l->at, recv, l->from, l->to,
-                      s->kind == MS_VIZ_STEP_POP3 ? "pop3" : "smtp", g_steal_pointer(&label),
-                      k + 1);
+                      s->kind == MS_VIZ_STEP_POP3   ? "pop3"
+                      : s->kind == MS_VIZ_STEP_IMAP ? "imap"
+                                                    : "smtp",
+                      g_steal_pointer(&label), k + 1);
             i = e;
         }
         if (band.from >= 0 && band.to > band.from)

@@ -121,7 +121,7 @@ eavesdropper_view(MsNet *net, const MsVizStep *s)
     }
     if (!s->session)
         return out;
-    MsHostId server = s->kind == MS_VIZ_STEP_POP3 ? s->from : s->to;
+    MsHostId server = s->kind == MS_VIZ_STEP_POP3 || s->kind == MS_VIZ_STEP_IMAP ? s->from : s->to;
     if (!s->tls)
         g_ptr_array_add(out, g_strdup("In the clear: every command, reply and the whole message, "
                                       "as below, on every link of the path"));

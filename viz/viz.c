@@ -64,8 +64,8 @@ ms_viz_format_from_path(const char *path, MsVizFormat *format, GError **error)
 const char *
 ms_viz_step_kind_to_string(MsVizStepKind kind)
 {
-    static const char *const names[] = { "submit", "dns",    "smtp",   "store",
-                                         "pop3",   "bounce", "failed", "rejected" };
+    static const char *const names[] = { "submit", "dns",    "smtp",     "store", "pop3",
+                                         "bounce", "failed", "rejected", "imap" };
     return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
 }
 
@@ -82,6 +82,8 @@ ms_viz_step_colour(MsVizStepKind kind)
         return 0x000000u; /* black */
     case MS_VIZ_STEP_POP3:
         return 0xCC79A7u; /* reddish purple */
+    case MS_VIZ_STEP_IMAP:
+        return 0x009E73u; /* bluish green */
     case MS_VIZ_STEP_FAILED:
         return 0x6E6E6Eu; /* grey: the message did not go this way */
     case MS_VIZ_STEP_REJECTED:

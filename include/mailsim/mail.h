@@ -27,6 +27,8 @@ typedef struct _MsMail MsMail;
 #define MS_POP3_PORT       110
 #define MS_SMTPS_PORT      465 /* submission over implicit TLS (RFC 8314 3.3) */
 #define MS_POP3S_PORT      995 /* POP3 over implicit TLS (RFC 8314 3.3) */
+#define MS_IMAP_PORT       143
+#define MS_IMAPS_PORT      993 /* IMAP over implicit TLS (RFC 8314 3.3) */
 /* The civil time at which every run starts, in seconds since 1970-01-01
  * UTC: Sunday 2026-11-29 00:00:00 UTC. The Date: and Received: headers
  * count simulated time from it, and captures stamp packets with the same
@@ -140,6 +142,31 @@ typedef enum {
 } MsMailClientTls;
 void ms_mail_set_client_tls(MsMail *mail, guint client, MsMailClientTls submission,
                             MsMailClientTls pop3);
+/* The client reads its mail over IMAP at `imap_server` instead of POP3:
+ * the mail stays on the server, each check fetches what this device has
+ * not seen yet (marking it \Seen, a flag every device shares), and a copy
+ * of each message it sends goes to its Sent folder (APPEND). With `idle`
+ * the first check opens a session that stays in IDLE (RFC 2177), so the
+ * server pushes new mail at once. `tls`: as ms_mail_set_client_tls (used
+ * only when the world speaks TLS). Several clients on different hosts
+ * may read one mailbox: a phone and a laptop. Set before the run. */
+void ms_mail_set_client_imap(MsMail *mail, guint client, guint imap_server, gboolean idle,
+                             MsMailClientTls tls);
+/* When the device of `client` first showed message `id` to its user
+ * (downloaded over POP3 or fetched over IMAP), or 0 if it never did. */
+MsTime ms_mail_client_seen_at(const MsMail *mail, guint client, guint32 id);
+/* The clients, and for one: its host, how it reads mail ("POP3", "IMAP",
+ * "IMAP IDLE", or NULL when it does not), and over the messages its
+ * device showed that had been delivered to its mailbox, how many and the
+ * delay from delivery to showing (sum and max): push against polling. */
+guint ms_mail_n_clients(const MsMail *mail);
+/* Whether some client reads its mail over IMAP (the same in every part
+ * of a partitioned run: it depends on the scenario only). */
+gboolean ms_mail_uses_imap(const MsMail *mail);
+MsHostId ms_mail_client_host(const MsMail *mail, guint client);
+const char *ms_mail_client_reads(const MsMail *mail, guint client);
+void ms_mail_client_seen_delays(const MsMail *mail, guint client, guint *n, MsTime *total,
+                                MsTime *max);
 /* How many times `client` sent its password inside TLS and in the clear
  * (SMTP AUTH and POP3 PASS/APOP). */
 void ms_mail_client_logins(const MsMail *mail, guint client, guint *inside_tls, guint *clear);
@@ -168,7 +195,8 @@ void ms_mail_set_tls_keylog(MsMail *mail, void (*fn)(const char *line, gpointer 
 guint32 ms_mail_submit(MsMail *mail, guint client, const char *label, const char *const *to,
                        const char *const *cc, const char *subject, const char *body, guint64 size,
                        MsTime at);
-/* Schedules a POP3 check by `client` at `at`; every `every` after that if > 0. */
+/* Schedules a mail check by `client` at `at` (POP3, or IMAP for an IMAP
+ * client); every `every` after that if > 0. */
 void ms_mail_check(MsMail *mail, guint client, MsTime at, MsTime every);
 
 guint ms_mail_n_messages(const MsMail *mail);
@@ -187,6 +215,11 @@ typedef struct {
      * message or a login) inside TLS and in the clear; logins likewise. */
     guint64 tls_handshakes, tls_failures, hops_tls, hops_clear, logins_tls, logins_clear;
     guint64 tls_resumed; /* of the handshakes, those that resumed a session */
+    /* IMAP sessions (server side); recipients some device has shown, and
+     * the time from delivery to the first device showing it (sum, max). */
+    guint64 imap_sessions;
+    guint seen;
+    MsTime seen_delay_total, seen_delay_max;
 } MsMailStats;
 void ms_mail_get_stats(const MsMail *mail, MsMailStats *stats);
 

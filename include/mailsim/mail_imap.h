@@ -3,12 +3,12 @@
  * messages are seen through POP3 and IMAP with the same sizes, and by
  * folders kept in memory for every other mailbox (CREATE, APPEND, COPY).
  *
- * The store knows nothing of IMAP: this module keeps, per user, the IMAP
- * UID it gave each stored message (in arrival order, so UIDs ascend), its
- * flags, and the folders. A message deleted through POP3 disappears from
- * INBOX at the next refresh; an IMAP EXPUNGE deletes it from the store.
- * State lives as long as the MsMailImap (the bridge's run): nothing is
- * written to disk. Pure data: no engine, no network. */
+ * INBOX's UIDs are the numbers of the store's uids ("user.n", in arrival
+ * order, never reused) and its flags are the store's, so both live as long
+ * as the store's messages (on the bridge with --spool: in the Maildir file
+ * names). A message deleted through POP3 disappears from INBOX at the next
+ * refresh; an IMAP EXPUNGE deletes it from the store. The other folders
+ * live as long as the MsMailImap. Pure data: no engine, no network. */
 #pragma once
 
 #include <glib.h>
@@ -20,12 +20,19 @@ G_BEGIN_DECLS
 typedef struct _MsMailImap MsMailImap;
 
 /* IMAP state over `store` (borrowed; must outlive it). `uidvalidity` is
- * the base of every mailbox's UIDVALIDITY (e.g. the start time in seconds,
- * so a restart that forgets the UIDs changes it, RFC 9051 2.3.1.1);
+ * INBOX's UIDVALIDITY, and the base of the other folders' until
+ * ms_mail_imap_set_folder_uidvalidity(): a value that changes whenever the
+ * store's numbering starts again (e.g. the start time in seconds when the
+ * store lives only in memory, RFC 9051 2.3.1.1), one kept on disk with the
+ * messages when they are;
  * `epoch` is added to a message's stored_at (in seconds) to give its
  * INTERNALDATE. Returns a new object (caller frees). */
 MsMailImap *ms_mail_imap_new(MsMailStore *store, guint32 uidvalidity, gint64 epoch);
 void ms_mail_imap_free(MsMailImap *imap);
+/* The base of the UIDVALIDITY of folders other than INBOX, which live in
+ * memory only: a value new with every run (the start time) when INBOX's
+ * persists. Set before any folder is made. */
+void ms_mail_imap_set_folder_uidvalidity(MsMailImap *imap, guint32 base);
 
 /* The time (seconds since 1970) APPEND gives a message when the client
  * names none; the caller keeps it current (the model reads no clock).

@@ -85,6 +85,14 @@ MsStoreResult ms_mail_store_restore(MsMailStore *store, const char *user, GBytes
 
 /* The number n of a uid "<user>.<n>" this store made, or 0. */
 guint ms_mail_store_uid_number(const char *uid);
+/* The number the user's next stored message will get (greater than every
+ * number given so far, deleted messages' too), or 0 for an unknown user:
+ * IMAP's UIDNEXT when UIDs are these numbers (mail_imap.c). */
+guint ms_mail_store_uid_next(const MsMailStore *store, const char *user);
+/* Makes the user's next uid number at least `uid_next` (never lowers it):
+ * numbers given before a restart to messages deleted since are not given
+ * again (RFC 1939 7, RFC 9051 2.3.1.1). FALSE for an unknown user. */
+gboolean ms_mail_store_reserve_uids(MsMailStore *store, const char *user, guint uid_next);
 
 /* Counts a delivery of `size` bytes for `user` without keeping the
  * message (a lean world where nobody reads this store): the quota, the

@@ -245,6 +245,9 @@ typedef struct {
     gboolean keep;       /* leave retrieved mail on the server */
     gint smtp_tls;       /* smtp-tls: MsMailClientTls value, -1 when absent (starttls) */
     gint pop3_tls;       /* pop3-tls: likewise (stls) */
+    gint imap;           /* host index of the IMAP server (instead of pop3), or -1 */
+    gboolean idle;       /* idle="true": stays connected in IMAP IDLE */
+    gint imap_tls;       /* imap-tls: MsMailClientTls value, -1 when absent (starttls) */
 } MsScenarioClient;
 
 typedef struct {
@@ -303,6 +306,8 @@ typedef enum {
     MS_EXPECT_NO_CLEAR_PASSWORD, /* no password crossed a link in the clear */
     MS_EXPECT_CLEAR_HOPS,        /* count= hops of the message crossed in clear text */
     MS_EXPECT_TLS_DEFERRED, /* a TLS requirement (MTA-STS, a TLS level) held it back (count=) */
+    MS_EXPECT_SEEN,         /* client's device showed the message (within= of its delivery) */
+    MS_EXPECT_NOT_SEEN,     /* client's device never showed the message */
 } MsExpectKind;
 
 typedef struct {

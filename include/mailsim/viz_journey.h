@@ -27,6 +27,7 @@ typedef enum {
     MS_VIZ_STEP_BOUNCE, /* a server gives up on a recipient (from == to) */
     MS_VIZ_STEP_FAILED, /* tries to reach the next host that failed (timed out, refused): from tried to */
     MS_VIZ_STEP_REJECTED, /* a session in which the server refused the message (4xx/5xx): from tried to */
+    MS_VIZ_STEP_IMAP, /* a device fetches it over IMAP, leaving it on the server (from = server) */
     MS_VIZ_STEP_KIND_COUNT
 } MsVizStepKind;
 

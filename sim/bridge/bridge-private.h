@@ -215,6 +215,12 @@ gboolean ms__bridge_maildir_sync(BridgeMaildir *md);
 gboolean ms__bridge_maildir_failed(BridgeMaildir *md, guint32 message);
 /* Messages read back at start. */
 guint64 ms__bridge_maildir_loaded(const BridgeMaildir *md);
+/* The IMAP UIDVALIDITY of server's mailboxes, kept in
+ * DIR/mail/<server>/imap-uidvalidity: read back when the file exists, else
+ * `fresh`, written there first (tmp, fsync, rename, fsync of the
+ * directory). 0 with error set when it cannot be read or written. */
+guint32 ms__bridge_maildir_uidvalidity(BridgeMaildir *md, guint server, guint32 fresh,
+                                       GError **error);
 
 /* bridge_relay.c */
 Relay *ms__bridge_relay_new(MsBridge *b, const char *target, GError **error);

@@ -317,15 +317,6 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
     b->imap_server = cfg->imap_host ? server_for(b, cfg->imap_host, error) : b->smtp_server;
     if (b->imap_server == G_MAXUINT)
         return NULL;
-    if (cfg->imap || cfg->imaps) {
-        /* UIDVALIDITY from the start time: the UIDs live as long as this
-         * run, so a restart must change it (RFC 9051 2.3.1.1). INTERNALDATE
-         * maps simulated time onto the wall clock at start. */
-        gint64 now_s = g_get_real_time() / G_USEC_PER_SEC;
-        gint64 sim_s = (gint64) (ms_engine_now(b->engine) / MS_TIME_S);
-        b->imap = ms_mail_imap_new(ms_mail_server_store(b->mail, b->imap_server),
-                                   (guint32) (now_s & 0x7fffffff), now_s - sim_s);
-    }
     if (cfg->relay_out) {
         b->relay = ms__bridge_relay_new(b, cfg->relay_out, error);
         if (!b->relay)
@@ -342,6 +333,29 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
     }
     if (cfg->spool_dir && !(b->maildir = ms__bridge_maildir_open(b, error)))
         return NULL;
+    if (cfg->imap || cfg->imaps) {
+        /* UIDVALIDITY: INBOX's UIDs are the store's uid numbers. Without
+         * --spool they live as long as this run, so the start time, which
+         * a restart changes (RFC 9051 2.3.1.1); with --spool the Maildir
+         * keeps them, and the UIDVALIDITY is kept beside them. Other
+         * folders live in memory: theirs from the start time always.
+         * INTERNALDATE maps simulated time onto the wall clock at start. */
+        gint64 now_s = g_get_real_time() / G_USEC_PER_SEC;
+        gint64 sim_s = (gint64) (ms_engine_now(b->engine) / MS_TIME_S);
+        guint32 start = (guint32) (now_s & 0x7fffffff);
+        guint32 inbox = start;
+        if (b->maildir) {
+            inbox = ms__bridge_maildir_uidvalidity(b->maildir, b->imap_server, start, error);
+            if (!inbox) {
+                g_prefix_error(error, "--spool: ");
+                return NULL;
+            }
+        }
+        b->imap =
+            ms_mail_imap_new(ms_mail_server_store(b->mail, b->imap_server), inbox, now_s - sim_s);
+        /* a folder's UIDVALIDITY is above INBOX's and new in every run */
+        ms_mail_imap_set_folder_uidvalidity(b->imap, MAX(start, inbox + 1));
+    }
     if (!ms__bridge_tls_setup(b, error))
         return NULL;
     if (cfg->smtp) {

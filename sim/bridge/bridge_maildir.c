@@ -45,6 +45,15 @@
  * leaves a tombstone in DIR/gone (see tombstone()), so that the recovery
  * does not deliver it again either.
  *
+ * IMAP: INBOX's UIDs are the store's uid numbers (",U=") and its flags the
+ * ":2," letters, so both survive a restart; the UIDVALIDITY that makes
+ * them valid for a client's cache is kept per server in
+ * DIR/mail/<server>/imap-uidvalidity (one decimal number and a newline),
+ * written once, as Dovecot keeps its own in the header of dovecot-uidlist.
+ * A box's next uid number is in <box>/uid-next, written before a deletion
+ * (when the file of the highest number goes, nothing else remembers it),
+ * so no number is ever given twice, to POP3 UIDL or to IMAP.
+ *
  * Invariants: a uid in a box's file map names the file holding that
  * message now (new/ or cur/). Ownership: the BridgeMaildir belongs to the
  * bridge. Threading: the bridge's one thread. Costs: per stored message
@@ -58,6 +67,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+
+#define UIDVALIDITY_FILE "imap-uidvalidity" /* per server */
+#define UID_NEXT_FILE    "uid-next"         /* per box */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -238,6 +250,58 @@ write_file(const char *box, const char *name, GBytes *data, GError **error)
 
 static char *name_field(const char *name, const char *key);
 
+/* Writes "<value>\n" to dir/name durably: a temporary file, fsync'd and
+ * renamed over it, then an fsync of dir. */
+static gboolean
+write_number(const char *dir, const char *name, guint value, GError **error)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
+    g_autofree char *text = g_strdup_printf("%u\n", value);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int e = fd < 0 ? errno : 0;
+    if (!e && write(fd, text, strlen(text)) != (ssize_t) strlen(text))
+        e = errno ? errno : EIO;
+    if (!e && fsync(fd) != 0)
+        e = errno;
+    if (fd >= 0 && close(fd) != 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, path) != 0)
+        e = errno;
+    if (e) {
+        unlink(tmp);
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", path, g_strerror(e));
+        return FALSE;
+    }
+    return fsync_path(dir, error);
+}
+
+/* The number in dir/name: TRUE with *value (0 when there is no file);
+ * FALSE with error when it cannot be read or is not a number. */
+static gboolean
+read_number(const char *dir, const char *name, guint *value, GError **error)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_autofree char *text = NULL;
+    g_autoptr(GError) read_error = NULL;
+    *value = 0;
+    if (!g_file_get_contents(path, &text, NULL, &read_error)) {
+        if (g_error_matches(read_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            return TRUE;
+        g_propagate_error(error, g_steal_pointer(&read_error));
+        return FALSE;
+    }
+    guint64 v = 0;
+    g_strchomp(text);
+    if (!g_ascii_string_to_unsigned(text, 10, 1, G_MAXUINT32, &v, NULL)) {
+        g_set_error(error, MS_BRIDGE_ERROR, 0, "%s: \"%s\" is not a number from 1 to %u", path,
+                    text, G_MAXUINT32);
+        return FALSE;
+    }
+    *value = (guint) v;
+    return TRUE;
+}
+
 /* Deleting a copy whose spool file is still there (another recipient not
  * yet settled) leaves a tombstone DIR/gone/<spool id>#<server>#<user>,
  * written durably before the unlink: after a crash the recovery must not
@@ -317,6 +381,14 @@ on_deleted(const char *user, const MsStoredMessage *m, gpointer ud)
     g_autofree char *spool_id = name_field(base, "X");
     if (spool_id && !tombstone(ms, user, spool_id, &err)) {
         /* Better kept than delivered again after a crash. */
+        g_printerr("mailsim bridge: maildir: %s kept: %s\n", path, err->message);
+        return;
+    }
+    /* The box's next uid number first: once the file of the highest uid is
+     * gone, only this says that number was given (a restart must not give
+     * it again: POP3 UIDL and IMAP UID). */
+    g_autofree char *box = g_path_get_dirname(dir);
+    if (!write_number(box, UID_NEXT_FILE, ms_mail_store_uid_next(ms->store, user), &err)) {
         g_printerr("mailsim bridge: maildir: %s kept: %s\n", path, err->message);
         return;
     }
@@ -502,6 +574,10 @@ load_box(MaildirServer *ms, const char *user, GError **error)
         }
         md->loaded++;
     }
+    guint next = 0;
+    if (!read_number(box, UID_NEXT_FILE, &next, error))
+        return FALSE;
+    ms_mail_store_reserve_uids(ms->store, user, next);
     return TRUE;
 }
 
@@ -614,6 +690,25 @@ ms__bridge_maildir_open(MsBridge *b, GError **error)
         ms_mail_store_set_observer(store, &observer, ms);
     }
     return md;
+}
+
+guint32
+ms__bridge_maildir_uidvalidity(BridgeMaildir *md, guint server, guint32 fresh, GError **error)
+{
+    g_return_val_if_fail(md != NULL && server < md->servers->len && fresh != 0, 0);
+    MaildirServer *ms = g_ptr_array_index(md->servers, server);
+    guint v = 0;
+    if (!read_number(ms->dir, UIDVALIDITY_FILE, &v, error))
+        return 0;
+    if (v)
+        return v;
+    if (g_mkdir_with_parents(ms->dir, 0700) != 0) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", ms->dir,
+                    g_strerror(e));
+        return 0;
+    }
+    return write_number(ms->dir, UIDVALIDITY_FILE, fresh, error) ? fresh : 0;
 }
 
 void

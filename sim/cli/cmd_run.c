@@ -58,14 +58,42 @@ print_summary(MsWorld *w, const MsStatsTable *tab, const MsPcapSink *pcap, const
             fprintf(out, ", %u undeliverable (a bounce is never bounced)", st.dsn_bounced);
         fprintf(out, "\n");
     }
-    fprintf(out, "  retrieved by POP3: %u; delivery attempts (all servers): %u; deferrals: %u\n",
-            st.retrieved, st.attempts, st.deferrals);
+    fprintf(out, "  retrieved by POP3%s: %u; delivery attempts (all servers): %u; deferrals: %u\n",
+            ms_mail_uses_imap(m) ? " or IMAP" : "", st.retrieved, st.attempts, st.deferrals);
     fprintf(out,
             "  sessions: %" G_GUINT64_FORMAT " SMTP, %" G_GUINT64_FORMAT
             " POP3; TCP: %" G_GUINT64_FORMAT " connections, %" G_GUINT64_FORMAT
             " segments, %" G_GUINT64_FORMAT " retransmitted\n",
             st.smtp_sessions, st.pop3_sessions, V("tcp", "connections"), V("tcp", "segments"),
             V("tcp", "retransmits"));
+    if (ms_mail_uses_imap(m)) {
+        /* push (IDLE) or poll (check-every): the wait a reader sees */
+        guint64 seen = V("imap", "seen");
+        fprintf(out, "  IMAP: %" G_GUINT64_FORMAT " session%s", V("imap", "sessions"),
+                V("imap", "sessions") == 1 ? "" : "s");
+        if (seen)
+            fprintf(out,
+                    "; from delivery to the first device showing it (POP3 or IMAP): mean %.3f s, "
+                    "max %.3f s "
+                    "(%" G_GUINT64_FORMAT " recipient%s)",
+                    ms_stats_table_get(tab, "imap", "seen_mean_s"),
+                    ms_stats_table_get(tab, "imap", "seen_max_s"), seen, seen == 1 ? "" : "s");
+        fprintf(out, "\n");
+        /* Each reading device: the wait its user saw (this part's own
+         * clients, so a partitioned run lists those of the first part). */
+        for (guint i = 0; i < ms_mail_n_clients(m); i++) {
+            guint n;
+            MsTime total, max;
+            const char *how = ms_mail_client_reads(m, i);
+            ms_mail_client_seen_delays(m, i, &n, &total, &max);
+            if (!how || !n)
+                continue;
+            fprintf(out,
+                    "    %s (%s) showed %u message%s: mean %.3f s, max %.3f s after delivery\n",
+                    ms_net_host_name(ms_world_net(w), ms_mail_client_host(m, i)), how, n,
+                    n == 1 ? "" : "s", ms_time_to_seconds(total) / n, ms_time_to_seconds(max));
+        }
+    }
     if (ms_mail_tls_enabled(m))
         fprintf(out,
                 "  TLS: %" G_GUINT64_FORMAT " handshake%s, %" G_GUINT64_FORMAT

@@ -9,6 +9,9 @@
 #include "mailsim/smtp_client.h"
 #include "mailsim/pop3_server.h"
 #include "mailsim/pop3_client.h"
+#include "mailsim/imap_client.h"
+#include "mailsim/imap_server.h"
+#include "mailsim/mail_imap.h"
 #include "mailsim/tls.h"
 #include "mailsim/tls_pki.h"
 
@@ -47,7 +50,7 @@ typedef struct {
 struct _MsMailServer {
     guint index;
     MsHostId host;
-    MsMailListenCtx lsn_smtp, lsn_submission, lsn_pop3, lsn_smtps, lsn_pop3s;
+    MsMailListenCtx lsn_smtp, lsn_submission, lsn_pop3, lsn_smtps, lsn_pop3s, lsn_imap, lsn_imaps;
     char *hostname;
     GPtrArray *domains;    /* char*, lower case */
     GPtrArray *backup_for; /* char*, lower case: domains relayed as a backup MX */
@@ -68,6 +71,8 @@ struct _MsMailServer {
     MsTlsCredentials *tls_cred; /* its certificate and key when it speaks TLS, or NULL */
     guint8 ticket_key[16];      /* its session ticket key (mail_tls.c), once ticket_key_set */
     gboolean ticket_key_set;
+    MsMailImap *imap; /* IMAP state over the store once a client reads it over IMAP, or NULL */
+    GPtrArray *imapd; /* its live IMAP sessions (mail_imapd.c), in order of acceptance */
 };
 
 typedef struct {
@@ -82,7 +87,22 @@ typedef struct {
     gboolean checking;    /* a POP3 session is running */
     MsMailClientTls submit_tls, pop3_tls;
     guint logins_tls, logins_clear; /* passwords sent inside TLS and in the clear */
+    /* IMAP (mail_imapc.c): the server it reads at instead of POP3 (or
+     * MS_NO_SERVER), whether it stays in IDLE, its TLS, and what it knows
+     * of INBOX between sessions */
+    guint imap_server;
+    gboolean idle;
+    MsMailClientTls imap_tls;
+    guint32 uidvalidity, uidnext;
+    /* every message this device has shown its user: MsMailSeen, in order */
+    GArray *seen;
 } MsMailClient;
+
+/* A message a device has shown its user (POP3 download or IMAP fetch). */
+typedef struct {
+    guint32 message;
+    MsTime at;
+} MsMailSeen;
 
 struct _MsMailQueueEntry {
     MsMail *mail;
@@ -141,7 +161,7 @@ struct _MsMail {
     gboolean told_tls_may;           /* the aside on opportunistic TLS, once */
     gboolean told_tls_fallback;      /* the aside on the clear-text fallback, once */
     gboolean flat_dns;
-    guint64 smtp_sessions, pop3_sessions;
+    guint64 smtp_sessions, pop3_sessions, imap_sessions;
     MsMailOutboundFunc outbound; /* the way out of the world, or NULL */
     gpointer outbound_data;
     /* TLS (mail_tls.c): NULL pki means the world speaks no TLS at all */
@@ -330,6 +350,26 @@ void ms__queue_entry_free(MsMailQueueEntry *e);
 void ms__pop3d_listen(MsMail *mail, MsMailServer *s);
 void ms__pop3_init(MsMail *mail);
 void ms__mua_check(MsMail *mail, MsMailClient *c);
+
+/* mail_imapd.c: the IMAP service of simulated servers */
+/* Starts s's IMAP service (port 143, and 993 when s speaks TLS) over its
+ * store; once per server, when a client first reads it over IMAP. */
+void ms__imapd_listen(MsMail *mail, MsMailServer *s);
+/* A message was stored for `user` at s: idling sessions hear of it now
+ * (RFC 2177), the others at their next command. */
+void ms__imapd_notify(MsMail *mail, MsMailServer *s, const char *user);
+
+/* mail_imapc.c: the IMAP side of a simulated mail program */
+/* A mail check over IMAP (a session that stays in IDLE if the client
+ * idles). Does nothing while the client's last check still runs. */
+void ms__imap_check(MsMail *mail, MsMailClient *c);
+/* A copy of a message the client sent, into its Sent folder (APPEND in a
+ * short session of its own). data is borrowed. */
+void ms__imap_save_sent(MsMail *mail, MsMailClient *c, guint32 message, GBytes *data);
+/* Notes that the device of c showed message `id` to its user now (its
+ * first sighting only): per-device record, and the recipient's record
+ * for the first device. Returns TRUE when it was the device's first. */
+gboolean ms__mail_seen(MsMail *mail, MsMailClient *c, guint32 id);
 
 /* mail_mua.c */
 GBytes *ms__mail_compose(MsMail *mail, const char *from, const MsMessageRecord *record,

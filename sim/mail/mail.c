@@ -52,6 +52,9 @@ server_free(gpointer p)
     g_hash_table_destroy(s->greylist);
     ms__rules_free(s->rules);
     ms_tls_credentials_free(s->tls_cred);
+    ms_mail_imap_free(s->imap);
+    if (s->imapd)
+        g_ptr_array_unref(s->imapd);
     g_free(s);
 }
 
@@ -64,6 +67,7 @@ client_free(gpointer p)
     g_free(c->domain);
     g_free(c->password);
     g_ptr_array_unref(c->seen_uids);
+    g_array_unref(c->seen);
     g_free(c);
 }
 
@@ -313,10 +317,110 @@ ms_mail_add_client(MsMail *m, MsHostId host, const char *address, const char *pa
     c->pop3_server = pop3_server;
     c->keep = keep;
     c->seen_uids = g_ptr_array_new_with_free_func(g_free);
+    c->imap_server = MS_NO_SERVER;
+    c->seen = g_array_new(FALSE, FALSE, sizeof(MsMailSeen));
     if (pop3_server != MS_NO_SERVER)
         ((MsMailServer *) g_ptr_array_index(m->servers, pop3_server))->has_readers = TRUE;
     g_ptr_array_add(m->clients, c);
     return c->index;
+}
+
+void
+ms_mail_set_client_imap(MsMail *m, guint client, guint imap_server, gboolean idle,
+                        MsMailClientTls tls)
+{
+    g_return_if_fail(m != NULL && client < m->clients->len && imap_server < m->servers->len);
+    MsMailClient *c = g_ptr_array_index(m->clients, client);
+    MsMailServer *s = g_ptr_array_index(m->servers, imap_server);
+    c->imap_server = imap_server;
+    c->idle = idle;
+    c->imap_tls = tls;
+    s->has_readers = TRUE;
+    if (!s->imap)
+        ms__imapd_listen(m, s);
+}
+
+MsTime
+ms_mail_client_seen_at(const MsMail *m, guint client, guint32 id)
+{
+    g_return_val_if_fail(m != NULL && client < m->clients->len, 0);
+    const MsMailClient *c = g_ptr_array_index(m->clients, client);
+    for (guint i = 0; i < c->seen->len; i++)
+        if (g_array_index(c->seen, MsMailSeen, i).message == id)
+            return g_array_index(c->seen, MsMailSeen, i).at;
+    return 0;
+}
+
+guint
+ms_mail_n_clients(const MsMail *m)
+{
+    g_return_val_if_fail(m != NULL, 0);
+    return m->clients->len;
+}
+
+gboolean
+ms_mail_uses_imap(const MsMail *m)
+{
+    g_return_val_if_fail(m != NULL, FALSE);
+    for (guint i = 0; i < m->clients->len; i++)
+        if (((const MsMailClient *) g_ptr_array_index(m->clients, i))->imap_server != MS_NO_SERVER)
+            return TRUE;
+    return FALSE;
+}
+
+MsHostId
+ms_mail_client_host(const MsMail *m, guint client)
+{
+    g_return_val_if_fail(m != NULL && client < m->clients->len, MS_NO_HOST_ID);
+    return ((const MsMailClient *) g_ptr_array_index(m->clients, client))->host;
+}
+
+const char *
+ms_mail_client_reads(const MsMail *m, guint client)
+{
+    g_return_val_if_fail(m != NULL && client < m->clients->len, NULL);
+    const MsMailClient *c = g_ptr_array_index(m->clients, client);
+    if (c->imap_server != MS_NO_SERVER)
+        return c->idle ? "IMAP IDLE" : "IMAP";
+    return c->pop3_server != MS_NO_SERVER ? "POP3" : NULL;
+}
+
+void
+ms_mail_client_seen_delays(const MsMail *m, guint client, guint *n, MsTime *total, MsTime *max)
+{
+    g_return_if_fail(m != NULL && client < m->clients->len && n && total && max);
+    const MsMailClient *c = g_ptr_array_index(m->clients, client);
+    *n = 0;
+    *total = *max = 0;
+    for (guint i = 0; i < c->seen->len; i++) {
+        const MsMailSeen *s = &g_array_index(c->seen, MsMailSeen, i);
+        const MsMessageRecord *r = ms_mail_message(m, s->message);
+        for (guint k = 0; r && k < r->rcpts->len; k++) {
+            const MsRcptRecord *q = &g_array_index(r->rcpts, MsRcptRecord, k);
+            if (g_ascii_strcasecmp(q->address, c->address) != 0 || q->state != MS_RCPT_DELIVERED ||
+                s->at < q->done_at)
+                continue;
+            (*n)++;
+            *total += s->at - q->done_at;
+            *max = MAX(*max, s->at - q->done_at);
+            break;
+        }
+    }
+}
+
+gboolean
+ms__mail_seen(MsMail *m, MsMailClient *c, guint32 id)
+{
+    if (!id || ms_mail_client_seen_at(m, c->index, id))
+        return FALSE;
+    MsMailSeen s = { id, ms_engine_now(m->engine) };
+    g_array_append_val(c->seen, s);
+    MsRcptRecord *rr = ms__mail_rcpt(m, id, c->address);
+    if (rr && !rr->retrieved_at) {
+        rr->retrieved_at = s.at;
+        rr->retrieved_by = c->host;
+    }
+    return TRUE;
 }
 
 gboolean

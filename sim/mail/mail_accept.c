@@ -99,6 +99,8 @@ ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const 
                 ms__mail_note(m, s->host, MS_HOST_WORLD, id,
                               "%s stores the %s in the mailbox of %s", s->hostname,
                               rec && rec->is_dsn ? "bounce (DSN)" : "message", rcpt);
+                if (keep)
+                    ms__imapd_notify(m, s, local); /* IDLE sessions hear of it now */
             } else {
                 /* The server's own delivery agent gives up: no remote MTA
                  * and no SMTP reply; its words are Postfix local(8)'s (an

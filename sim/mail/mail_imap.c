@@ -3,27 +3,29 @@
  * MsMailStore, shared with POP3 and with delivery) and the user's other
  * folders (kept here, in memory).
  *
- * Design. Per user, a table maps each stored message's store uid ("user.n")
- * to its IMAP state: the UID given when IMAP first listed it, its flags and
- * an INTERNALDATE set by APPEND. The store lists messages oldest first and
- * appends new ones at the end, so handing out UIDs in listing order keeps
- * them ascending (RFC 9051 2.3.1.1). Entries of messages that have left the
- * store are dropped at the next listing. Folders are arrays of messages with
- * their own UIDVALIDITY (the base plus a counter, so a folder deleted and
- * made again never reuses one) and UIDNEXT.
+ * Design. INBOX is the store: a message's IMAP UID is the number n of its
+ * store uid ("user.n"), which the store hands out in arrival order (so UIDs
+ * ascend, RFC 9051 2.3.1.1) and never reuses, and UIDNEXT is the store's
+ * next number; its flags are the store's. Both are what the bridge's
+ * Maildir keeps on disk (",U=n" and ":2,<flags>" in the file names), so
+ * with a UIDVALIDITY that persists too, an IMAP client's cache stays valid
+ * across a restart. Per user a table keeps only the INTERNALDATE that an
+ * APPEND into INBOX set; its entries for messages that have left the store
+ * are dropped at the next listing. Folders other than INBOX are arrays of
+ * messages kept in memory, with their own UIDVALIDITY (a base that changes
+ * with every run, plus a counter, so a folder deleted and made again never
+ * reuses one) and UIDNEXT.
  *
  * Determinism: hash tables are only looked up, never iterated into output;
  * folder names are handed out sorted. Costs: listing INBOX is O(messages)
- * (the store's live view is rebuilt per call); reading one message by UID
- * is O(messages) as well (a scan), fine for a test server's mailboxes. */
+ * (the store's live view is rebuilt only after a change); reading one
+ * message by UID is a binary search over the UIDs, kept between changes. */
 #include "mailsim/mail_imap.h"
 
 #include <string.h>
 
 typedef struct {
-    guint32 uid;
-    guint flags;
-    gint64 date; /* G_MININT64: from stored_at */
+    gint64 date; /* INTERNALDATE given by APPEND */
 } InboxState;
 
 typedef struct {
@@ -39,14 +41,13 @@ typedef struct {
 } Folder;
 
 typedef struct {
-    guint32 uidnext;
-    GHashTable *inbox;   /* store uid -> InboxState* */
+    GHashTable *inbox;   /* store uid -> InboxState*, for messages APPENDed to INBOX */
     GHashTable *folders; /* name -> Folder* */
-    /* The INBOX's live messages' states in store order, built for the
-     * store's `version` (ms_mail_store_version()); `sorted`: their IMAP
-     * UIDs rise along it (always so unless a restart restored messages out
-     * of order), so a UID is found by binary search. */
-    GPtrArray *order; /* InboxState*, borrowed from `inbox` */
+    /* The IMAP UIDs of INBOX's live messages in store order, built for the
+     * store's `version` (ms_mail_store_version()); `sorted`: they rise
+     * along it (always, unless a restart restored messages out of order),
+     * so a UID is found by binary search. */
+    GArray *uids; /* guint32 */
     guint64 version;
     gboolean sorted;
 } User;
@@ -54,7 +55,7 @@ typedef struct {
 struct _MsMailImap {
     MsMailStore *store;
     guint32 uidvalidity;
-    guint32 folder_serial;
+    guint32 folder_base, folder_serial;
     gint64 epoch, now;
     GHashTable *users; /* lower-cased name -> User* */
 };
@@ -74,8 +75,8 @@ user_free(gpointer p)
 {
     User *u = p;
     g_hash_table_destroy(u->inbox);
+    g_array_unref(u->uids);
     g_hash_table_destroy(u->folders);
-    g_ptr_array_unref(u->order);
     g_free(u);
 }
 
@@ -86,6 +87,7 @@ ms_mail_imap_new(MsMailStore *store, guint32 uidvalidity, gint64 epoch)
     MsMailImap *x = g_new0(MsMailImap, 1);
     x->store = store;
     x->uidvalidity = uidvalidity ? uidvalidity : 1;
+    x->folder_base = x->uidvalidity;
     x->epoch = epoch;
     x->now = epoch;
     x->users = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, user_free);
@@ -108,42 +110,29 @@ user_get(MsMailImap *x, const char *name)
     User *u = g_hash_table_lookup(x->users, key);
     if (!u) {
         u = g_new0(User, 1);
-        u->uidnext = 1;
         u->inbox = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        u->uids = g_array_new(FALSE, FALSE, sizeof(guint32));
         u->folders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, folder_free);
-        u->order = g_ptr_array_new();
         g_hash_table_insert(x->users, g_steal_pointer(&key), u);
     }
     return u;
 }
 
-/* The INBOX state of a stored message, made on first sight. */
-static InboxState *
-inbox_state(User *u, const MsStoredMessage *m)
+/* A stored message's IMAP UID: the number of its store uid. */
+static guint32
+inbox_uid(const MsStoredMessage *m)
 {
-    InboxState *st = g_hash_table_lookup(u->inbox, m->uid);
-    if (!st) {
-        st = g_new0(InboxState, 1);
-        st->uid = u->uidnext++;
-        st->date = G_MININT64;
-        g_hash_table_insert(u->inbox, g_strdup(m->uid), st);
-    }
-    return st;
+    return ms_mail_store_uid_number(m->uid);
 }
 
-/* The live stored messages, every one with its state; states of messages
- * gone from the store are dropped. O(1) while the store's INBOX is
- * unchanged, O(n) after a change (called for every command and every
- * message a FETCH reads). */
+/* The live stored messages; dates of messages gone from the store are
+ * dropped. */
 static GPtrArray *
 inbox_list(MsMailImap *x, User *u, const char *user)
 {
     GPtrArray *msgs = ms_mail_store_messages(x->store, user);
     if (!msgs)
         return NULL;
-    guint64 version = ms_mail_store_version(x->store, user);
-    if (version == u->version && u->order->len == msgs->len)
-        return msgs;
     if (g_hash_table_size(u->inbox) > msgs->len) {
         g_autoptr(GHashTable) live = g_hash_table_new(g_str_hash, g_str_equal);
         for (guint i = 0; i < msgs->len; i++)
@@ -155,43 +144,44 @@ inbox_list(MsMailImap *x, User *u, const char *user)
             if (!g_hash_table_contains(live, key))
                 g_hash_table_iter_remove(&it);
     }
-    g_ptr_array_set_size(u->order, 0);
-    u->sorted = TRUE;
-    for (guint i = 0; i < msgs->len; i++) {
-        InboxState *st = inbox_state(u, g_ptr_array_index(msgs, i));
-        if (i > 0 && ((InboxState *) g_ptr_array_index(u->order, i - 1))->uid >= st->uid)
-            u->sorted = FALSE;
-        g_ptr_array_add(u->order, st);
-    }
-    u->version = version;
     return msgs;
 }
 
+/* The live message with this UID: O(log n) while INBOX is unchanged (a
+ * FETCH of every message reads them one by one), O(n) after a change. */
 static const MsStoredMessage *
-inbox_find(MsMailImap *x, User *u, const char *user, guint32 uid, InboxState **st_out)
+inbox_find(MsMailImap *x, User *u, const char *user, guint32 uid)
 {
     GPtrArray *msgs = inbox_list(x, u, user);
     if (!msgs)
         return NULL;
+    guint64 version = ms_mail_store_version(x->store, user);
+    if (version != u->version || u->uids->len != msgs->len) {
+        g_array_set_size(u->uids, msgs->len);
+        u->sorted = TRUE;
+        for (guint i = 0; i < msgs->len; i++) {
+            guint32 v = inbox_uid(g_ptr_array_index(msgs, i));
+            g_array_index(u->uids, guint32, i) = v;
+            if (i > 0 && g_array_index(u->uids, guint32, i - 1) >= v)
+                u->sorted = FALSE;
+        }
+        u->version = version;
+    }
+    const guint32 *v = (const guint32 *) u->uids->data;
     guint lo = 0, hi = msgs->len;
     if (u->sorted) {
         while (lo < hi) {
             guint mid = lo + (hi - lo) / 2;
-            if (((InboxState *) g_ptr_array_index(u->order, mid))->uid < uid)
+            if (v[mid] < uid)
                 lo = mid + 1;
             else
                 hi = mid;
         }
         hi = MIN(lo + 1, msgs->len);
     }
-    for (guint i = lo; i < hi; i++) {
-        InboxState *st = g_ptr_array_index(u->order, i);
-        if (st->uid == uid) {
-            if (st_out)
-                *st_out = st;
+    for (guint i = lo; i < hi; i++)
+        if (v[i] == uid)
             return g_ptr_array_index(msgs, i);
-        }
-    }
     return NULL;
 }
 
@@ -244,15 +234,14 @@ h_list(gpointer ud, const char *user, const char *mailbox, GArray *out, MsImapMa
             const MsStoredMessage *m = g_ptr_array_index(msgs, i);
             InboxState *st = g_hash_table_lookup(u->inbox, m->uid);
             MsImapMessageInfo mi = { 0 };
-            mi.uid = st->uid;
+            mi.uid = inbox_uid(m);
             mi.size = g_bytes_get_size(m->data);
-            mi.flags = st->flags;
-            mi.internal_date =
-                st->date != G_MININT64 ? st->date : x->epoch + (gint64) (m->stored_at / MS_TIME_S);
+            mi.flags = m->flags;
+            mi.internal_date = st ? st->date : x->epoch + (gint64) (m->stored_at / MS_TIME_S);
             g_array_append_val(out, mi);
         }
         info->uidvalidity = x->uidvalidity;
-        info->uidnext = u->uidnext;
+        info->uidnext = ms_mail_store_uid_next(x->store, user);
         return MS_IMAP_HOOK_OK;
     }
     Folder *f = folder_get(u, mailbox);
@@ -274,7 +263,7 @@ h_read(gpointer ud, const char *user, const char *mailbox, guint32 uid)
     MsMailImap *x = ud;
     User *u = user_get(x, user);
     if (strcmp(mailbox, "INBOX") == 0) {
-        const MsStoredMessage *m = inbox_find(x, u, user, uid, NULL);
+        const MsStoredMessage *m = inbox_find(x, u, user, uid);
         return m ? g_bytes_ref(m->data) : NULL;
     }
     Folder *f = folder_get(u, mailbox);
@@ -288,10 +277,10 @@ h_set_flags(gpointer ud, const char *user, const char *mailbox, guint32 uid, gui
     MsMailImap *x = ud;
     User *u = user_get(x, user);
     if (strcmp(mailbox, "INBOX") == 0) {
-        InboxState *st = NULL;
-        if (!inbox_find(x, u, user, uid, &st))
+        /* the store's flags: the bridge's Maildir keeps them (":2,") */
+        const MsStoredMessage *m = inbox_find(x, u, user, uid);
+        if (!m || !ms_mail_store_set_flags(x->store, user, m->uid, flags))
             return MS_IMAP_HOOK_FAILED;
-        st->flags = flags;
         return MS_IMAP_HOOK_OK;
     }
     Folder *f = folder_get(u, mailbox);
@@ -313,9 +302,8 @@ h_expunge(gpointer ud, const char *user, const char *mailbox, const guint32 *uid
         GPtrArray *msgs = inbox_list(x, u, user);
         for (guint i = 0; msgs && i < msgs->len; i++) {
             const MsStoredMessage *m = g_ptr_array_index(msgs, i);
-            InboxState *st = g_hash_table_lookup(u->inbox, m->uid);
             for (guint k = 0; k < n; k++)
-                if (uids[k] == st->uid)
+                if (uids[k] == inbox_uid(m))
                     g_ptr_array_add(gone, g_strdup(m->uid));
         }
         for (guint i = 0; i < gone->len; i++) {
@@ -347,21 +335,20 @@ h_append(gpointer ud, const char *user, const char *mailbox, GBytes *data, guint
     User *u = user_get(x, user);
     *uid = 0;
     if (strcmp(mailbox, "INBOX") == 0) {
-        /* Existing messages get their UIDs before the new one. */
-        GPtrArray *msgs = inbox_list(x, u, user);
         MsStoreResult r = ms_mail_store_deliver(x->store, user, data, 0, 0);
         if (r == MS_STORE_OVER_QUOTA)
             return MS_IMAP_HOOK_OVER_QUOTA;
         if (r != MS_STORE_OK)
             return MS_IMAP_HOOK_FAILED;
-        msgs = inbox_list(x, u, user);
+        GPtrArray *msgs = inbox_list(x, u, user);
         MsStoredMessage *last = msgs && msgs->len ? g_ptr_array_index(msgs, msgs->len - 1) : NULL;
         if (!last)
             return MS_IMAP_HOOK_FAILED;
-        InboxState *st = g_hash_table_lookup(u->inbox, last->uid);
-        st->flags = flags;
+        ms_mail_store_set_flags(x->store, user, last->uid, flags);
+        InboxState *st = g_new0(InboxState, 1);
         st->date = date != G_MININT64 ? date : x->now;
-        *uid = st->uid;
+        g_hash_table_replace(u->inbox, g_strdup(last->uid), st);
+        *uid = inbox_uid(last);
         return MS_IMAP_HOOK_OK;
     }
     Folder *f = folder_get(u, mailbox);
@@ -381,7 +368,7 @@ h_create(gpointer ud, const char *user, const char *mailbox)
     if (folder_get(u, mailbox))
         return MS_IMAP_HOOK_EXISTS;
     Folder *f = g_new0(Folder, 1);
-    f->uidvalidity = x->uidvalidity + ++x->folder_serial;
+    f->uidvalidity = x->folder_base + ++x->folder_serial;
     f->uidnext = 1;
     f->msgs = g_array_new(FALSE, TRUE, sizeof(FolderMsg));
     g_hash_table_insert(u->folders, g_strdup(mailbox), f);
@@ -440,6 +427,13 @@ ms_mail_imap_stamp(MsMailImap *x, const char *user)
         return 0;
     const MsStoredMessage *last = g_ptr_array_index(msgs, msgs->len - 1);
     return ((guint64) msgs->len << 32) ^ g_str_hash(last->uid);
+}
+
+void
+ms_mail_imap_set_folder_uidvalidity(MsMailImap *x, guint32 base)
+{
+    g_return_if_fail(x != NULL);
+    x->folder_base = base ? base : 1;
 }
 
 void

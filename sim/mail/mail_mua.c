@@ -2,7 +2,9 @@
  * headers, a Message-ID the accounting follows) and submitting it to its
  * ISP's server on port 587 with SMTP AUTH (RFC 6409, RFC 4954). A refused
  * login (535) or a refused message leaves the message with the client, which
- * reports it. Also the scheduled mail checks (mail_pop3.c does the POP3).
+ * reports it. Also the scheduled mail checks (mail_pop3.c does the POP3,
+ * mail_imapc.c the IMAP, and keeps a copy of each sent message in the
+ * Sent folder of an IMAP client).
  * In a world that speaks TLS the client protects the session as its
  * settings say: STARTTLS on 587, required before the login (RFC 3207,
  * RFC 8314 3), or implicit TLS on 465 (RFC 8314 3.3); like every real mail
@@ -24,6 +26,7 @@ typedef struct {
     MsMailTls *tls; /* the TLS channel once STARTTLS succeeded (or at once on 465) */
     gboolean implicit;
     gboolean told_login;
+    GBytes *data; /* the message: its copy for the Sent folder of an IMAP client */
 } Submit;
 
 static void submit_connected(MsTcp *tcp, MsTcpConnId conn, gpointer ud);
@@ -87,6 +90,7 @@ h_txn(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointer ud)
         ms__mail_note(x->mail, x->client->host, x->server->host, x->message,
                       "%s has handed the message to its ISP's server %s",
                       ms_net_host_name(x->mail->net, x->client->host), x->server->hostname);
+        ms__imap_save_sent(x->mail, x->client, x->message, x->data);
         return;
     }
     g_autofree char *why =
@@ -165,6 +169,8 @@ submit_free(Submit *x)
     ms__live_remove(x->mail, &x->live);
     ms_smtp_client_free(x->core);
     ms__mail_tls_free(x->tls);
+    if (x->data)
+        g_bytes_unref(x->data);
     g_free(x);
 }
 
@@ -348,6 +354,8 @@ on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
     x->client = c;
     x->server = s;
     x->message = p->message;
+    if (c->imap_server != MS_NO_SERVER)
+        x->data = g_bytes_ref(p->data);
     MsSmtpClientConfig cfg = { 0 };
     cfg.helo_name = ms_net_host_name(m->net, c->host);
     cfg.auth_user = c->address;

@@ -340,11 +340,7 @@ c_message(gpointer ud, guint msgno, const char *uid, GBytes *message)
     if (uid && x->client->keep)
         g_ptr_array_add(x->client->seen_uids, g_strdup(uid));
     guint32 id = ms__mail_message_from_data(m, message);
-    MsRcptRecord *rr = id ? ms__mail_rcpt(m, id, x->client->address) : NULL;
-    if (rr && !rr->retrieved_at) {
-        rr->retrieved_at = ms_engine_now(m->engine);
-        rr->retrieved_by = x->client->host;
-    }
+    ms__mail_seen(m, x->client, id);
     const MsMessageRecord *rec = id ? ms_mail_message(m, id) : NULL;
     ms__mail_note(m, x->client->host, x->server->host, id,
                   "%s downloads message %s (\"%s\", %" G_GSIZE_FORMAT " bytes) for %s",
@@ -496,6 +492,10 @@ pop3c_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 void
 ms__mua_check(MsMail *m, MsMailClient *c)
 {
+    if (c->imap_server != MS_NO_SERVER) {
+        ms__imap_check(m, c);
+        return;
+    }
     if (c->pop3_server == MS_NO_SERVER || c->checking)
         return;
     MsMailServer *s = g_ptr_array_index(m->servers, c->pop3_server);

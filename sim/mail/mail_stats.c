@@ -84,8 +84,15 @@ ms_mail_get_stats(const MsMail *m, MsMailStats *st)
                 st->rcpts_accepted++;
                 break;
             }
-            if (rr->retrieved_at)
+            if (rr->retrieved_at) {
                 st->retrieved++;
+                if (rr->state == MS_RCPT_DELIVERED && rr->retrieved_at >= rr->done_at) {
+                    MsTime d = rr->retrieved_at - rr->done_at;
+                    st->seen++;
+                    st->seen_delay_total += d;
+                    st->seen_delay_max = MAX(st->seen_delay_max, d);
+                }
+            }
             st->deferrals += rr->deferrals;
             st->attempts += rr->attempts;
         }
@@ -99,6 +106,7 @@ ms_mail_get_stats(const MsMail *m, MsMailStats *st)
     st->logins_tls = m->logins_tls;
     st->logins_clear = m->logins_clear;
     st->pop3_sessions = m->pop3_sessions;
+    st->imap_sessions = m->imap_sessions;
 }
 
 void

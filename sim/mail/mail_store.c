@@ -226,6 +226,26 @@ ms_mail_store_uid_number(const char *uid)
     return (guint) n;
 }
 
+guint
+ms_mail_store_uid_next(const MsMailStore *s, const char *user)
+{
+    g_return_val_if_fail(s != NULL && user != NULL, 0);
+    const Box *b = box(s, user);
+    return b ? b->next_uid + 1 : 0;
+}
+
+gboolean
+ms_mail_store_reserve_uids(MsMailStore *s, const char *user, guint uid_next)
+{
+    g_return_val_if_fail(s != NULL && user != NULL, FALSE);
+    Box *b = box(s, user);
+    if (!b)
+        return FALSE;
+    if (uid_next > 0)
+        b->next_uid = MAX(b->next_uid, uid_next - 1);
+    return TRUE;
+}
+
 MsStoreResult
 ms_mail_store_count(MsMailStore *s, const char *user, guint64 size, guint32 message, MsTime at)
 {

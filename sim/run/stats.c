@@ -129,6 +129,16 @@ collect(MsWorld *w)
         add(rows, "tls", "logins_encrypted", (double) ms.logins_tls, TRUE);
         add(rows, "tls", "logins_clear", (double) ms.logins_clear, TRUE);
     }
+    if (ms_mail_uses_imap(m)) {
+        /* Only in worlds where some client reads over IMAP. seen: the
+         * recipients some device showed; the delay is from delivery to
+         * the first device that showed it (push or poll). */
+        add(rows, "imap", "sessions", (double) ms.imap_sessions, TRUE);
+        add(rows, "imap", "seen", ms.seen, TRUE);
+        add(rows, "imap", "seen_mean_s",
+            ms.seen ? ms_time_to_seconds(ms.seen_delay_total) / ms.seen : 0, FALSE);
+        add(rows, "imap", "seen_max_s", ms_time_to_seconds(ms.seen_delay_max), FALSE);
+    }
     MsLatencyStats lat;
     ms_stats_latency(w, &lat);
     add(rows, "latency", "n", lat.n, TRUE);

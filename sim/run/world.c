@@ -448,6 +448,16 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
                 w->mail, ci,
                 c->smtp_tls >= 0 ? (MsMailClientTls) c->smtp_tls : MS_MAIL_CLIENT_TLS_STARTTLS,
                 c->pop3_tls >= 0 ? (MsMailClientTls) c->pop3_tls : MS_MAIL_CLIENT_TLS_STARTTLS);
+        if (c->imap >= 0) {
+            guint imap = ms_mail_server_by_host(w->mail, (MsHostId) c->imap);
+            MsMailClientTls mode = !sc->tls           ? MS_MAIL_CLIENT_TLS_NONE
+                                   : c->imap_tls >= 0 ? (MsMailClientTls) c->imap_tls
+                                                      : MS_MAIL_CLIENT_TLS_STARTTLS;
+            ms_mail_set_client_imap(w->mail, ci, imap, c->idle, mode);
+            /* An idling device connects at the start and stays. */
+            if (c->idle && c->check_every == 0)
+                ms_mail_check(w->mail, ci, 0, 0);
+        }
         if (c->check_every > 0)
             ms_mail_check(w->mail, ci, c->check_every, c->check_every);
     }
@@ -672,6 +682,35 @@ ms_world_check(MsWorld *w, GString *out)
                                    c ? g_array_index(sc->hosts, MsScenarioHost, c->host).id
                                      : "its recipient");
             got = q && q->retrieved_at ? ms_time_to_string(q->retrieved_at) : g_strdup("never");
+            break;
+        }
+        case MS_EXPECT_SEEN:
+        case MS_EXPECT_NOT_SEEN: {
+            const MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, x->client);
+            const char *dev = g_array_index(sc->hosts, MsScenarioHost, c->host).id;
+            const MsRcptRecord *q = r ? find_rcpt(r, c->user) : NULL;
+            MsTime at = r ? ms_mail_client_seen_at(w->mail, (guint) x->client, r->id) : 0;
+            gboolean delivered = q && q->state == MS_RCPT_DELIVERED;
+            MsTime delay = at && delivered && at >= q->done_at ? at - q->done_at : 0;
+            if (x->kind == MS_EXPECT_NOT_SEEN) {
+                ok = r && !at;
+                what = g_strdup_printf("mail %s never shows on %s", label, dev);
+            } else {
+                ok = at && (x->within == MS_TIME_INFINITE || (delivered && delay <= x->within));
+                g_autofree char *within =
+                    x->within != MS_TIME_INFINITE ? ms_time_to_string(x->within) : NULL;
+                what = g_strdup_printf("mail %s shows on %s%s%s%s", label, dev,
+                                       within ? " within " : "", within ? within : "",
+                                       within ? " of its delivery" : "");
+            }
+            if (!at) {
+                got = g_strdup("never");
+            } else {
+                g_autofree char *ts = ms_time_to_string(at);
+                g_autofree char *ds = ms_time_to_string(delay);
+                got = delivered ? g_strdup_printf("at %s, %s after delivery", ts, ds)
+                                : g_strdup_printf("at %s", ts);
+            }
             break;
         }
         case MS_EXPECT_ENCRYPTED: {

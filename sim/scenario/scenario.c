@@ -767,10 +767,11 @@ ms_fault_kind_to_string(MsFaultKind kind)
 const char *
 ms_expect_kind_to_string(MsExpectKind kind)
 {
-    static const char *const names[] = { "delivered",         "bounced",    "dsn",
-                                         "received-headers",  "attempts",   "retrieved",
-                                         "no-loss",           "encrypted",  "login-encrypted",
-                                         "no-clear-password", "clear-hops", "tls-deferred" };
+    static const char *const names[] = {
+        "delivered",  "bounced",      "dsn",       "received-headers", "attempts",
+        "retrieved",  "no-loss",      "encrypted", "login-encrypted",  "no-clear-password",
+        "clear-hops", "tls-deferred", "seen",      "not-seen"
+    };
     return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
 }
 

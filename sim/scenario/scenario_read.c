@@ -675,6 +675,8 @@ read_client(MsScenarioReader *R, xmlNode *n)
     MsScenarioClient c = { .line = ms__reader_line_of(n),
                            .smtp = -1,
                            .pop3 = -1,
+                           .imap = -1,
+                           .imap_tls = -1,
                            .mailbox_server = -1,
                            .mailbox_user = -1 };
     gint host = ms__reader_get_host_role(R, n, "host", TRUE, ROLE(MS_HOST_CLIENT), "a client host");
@@ -697,10 +699,14 @@ read_client(MsScenarioReader *R, xmlNode *n)
         ms__reader_attr(R, n, "smtp-tls") ? ms__reader_get_enum(R, n, "smtp-tls", smtp_tls, 1) : -1;
     c.pop3_tls =
         ms__reader_attr(R, n, "pop3-tls") ? ms__reader_get_enum(R, n, "pop3-tls", pop3_tls, 1) : -1;
-    if (c.smtp_tls >= 0 || c.pop3_tls >= 0)
+    static const char *const imap_tls[] = { "none", "starttls", "implicit", NULL };
+    c.imap_tls =
+        ms__reader_attr(R, n, "imap-tls") ? ms__reader_get_enum(R, n, "imap-tls", imap_tls, 1) : -1;
+    c.idle = ms__reader_get_bool(R, n, "idle", FALSE, NULL);
+    if (c.smtp_tls >= 0 || c.pop3_tls >= 0 || c.imap_tls >= 0)
         R->sc->tls = TRUE;
-    static const char *const servers[] = { "smtp", "pop3" };
-    for (gsize i = 0; i < 2; i++) {
+    static const char *const servers[] = { "smtp", "pop3", "imap" };
+    for (gsize i = 0; i < 3; i++) {
         gint s = ms__reader_get_host(R, n, servers[i], FALSE);
         if (s >= 0 && ms__reader_host_at(R, s)->mailserver < 0) {
             ms__reader_err(R, n, servers[i],
@@ -710,9 +716,22 @@ read_client(MsScenarioReader *R, xmlNode *n)
         }
         if (i == 0)
             c.smtp = s;
-        else
+        else if (i == 1)
             c.pop3 = s;
+        else
+            c.imap = s;
     }
+    /* One mail program reads one way: a device that wants both is two
+     * <client>s on two hosts. */
+    if (c.pop3 >= 0 && c.imap >= 0)
+        ms__reader_err(R, n, "imap",
+                       "a client reads its mail over one protocol: expected pop3= or imap=, not "
+                       "both");
+    if (c.idle && c.imap < 0)
+        ms__reader_err(R, n, "idle", "IDLE is an IMAP command: expected imap= as well");
+    if (c.keep && c.imap >= 0)
+        ms__reader_err(R, n, "keep",
+                       "an IMAP client always leaves mail on the server: keep= is for POP3");
     if (c.user) {
         gint server = -1, u = -1;
         const char *dom = strrchr(c.user, '@') + 1;
@@ -734,6 +753,11 @@ read_client(MsScenarioReader *R, xmlNode *n)
                 ms__reader_err(R, n, "pop3",
                                "host '%s' does not hold the mailbox of %s: expected '%s'",
                                ms__reader_host_at(R, c.pop3)->id, c.user,
+                               ms__reader_server_host_id(R, server));
+            if (c.imap >= 0 && c.imap != mh)
+                ms__reader_err(R, n, "imap",
+                               "host '%s' does not hold the mailbox of %s: expected '%s'",
+                               ms__reader_host_at(R, c.imap)->id, c.user,
                                ms__reader_server_host_id(R, server));
         }
     }

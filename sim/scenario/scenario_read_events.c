@@ -381,7 +381,7 @@ ms__reader_read_fault(MsScenarioReader *R, xmlNode *n)
 static const char *const expect_names[] = {
     "delivered",  "bounced",      "dsn",       "received-headers", "attempts",
     "retrieved",  "no-loss",      "encrypted", "login-encrypted",  "no-clear-password",
-    "clear-hops", "tls-deferred", NULL
+    "clear-hops", "tls-deferred", "seen",      "not-seen",         NULL
 };
 
 void
@@ -394,14 +394,14 @@ ms__reader_read_expect(MsScenarioReader *R, xmlNode *n)
         ms__reader_err(R, n, "kind",
                        "missing: expected one of delivered, bounced, dsn, received-headers, "
                        "attempts, retrieved, no-loss, encrypted, login-encrypted, "
-                       "no-clear-password, clear-hops, tls-deferred");
+                       "no-clear-password, clear-hops, tls-deferred, seen, not-seen");
         return;
     }
     gint kind = ms__reader_get_enum(R, n, "kind", expect_names, -1);
     if (kind < 0)
         return;
     e.kind = (MsExpectKind) kind;
-    if (e.kind >= MS_EXPECT_ENCRYPTED && !R->sc->tls)
+    if (e.kind >= MS_EXPECT_ENCRYPTED && e.kind <= MS_EXPECT_TLS_DEFERRED && !R->sc->tls)
         ms__reader_err(R, n, "kind",
                        "'%s' checks TLS, but this world speaks none: expected tls=\"true\" on "
                        "<scenario> (or a <tls> in a <mailserver>)",
@@ -450,7 +450,7 @@ ms__reader_read_expect(MsScenarioReader *R, xmlNode *n)
         ms__reader_err(R, n, "count", "missing: expected a number");
     if (ms__reader_attr(R, n, "count"))
         e.count = (gint64) ms__reader_get_count(R, n, "count", 0, 1000000, 0);
-    if (e.kind == MS_EXPECT_RETRIEVED)
+    if (e.kind == MS_EXPECT_RETRIEVED || e.kind == MS_EXPECT_SEEN || e.kind == MS_EXPECT_NOT_SEEN)
         e.client = find_client_by_host_attr(R, n, "client", TRUE);
     else if (ms__reader_attr(R, n, "client"))
         e.client = find_client_by_host_attr(R, n, "client", FALSE);

@@ -533,21 +533,22 @@ check_retrieved(Checker *C, const MsScenarioExpect *x, const MsScenarioMessage *
     const MsScenario *sc = C->sc;
     const MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, x->client);
     const char *cid = host_at(sc, c->host)->id;
+    const char *kind = ms_expect_kind_to_string(x->kind);
     if (!is_recipient(m, c->user)) {
         warn(C, x->line,
-             "element 'expect' attribute 'client': kind=\"retrieved\" can never hold: the user "
-             "of client '%s', %s, is not a recipient of message '%s'",
-             cid, c->user, m->id);
+             "element 'expect' attribute 'client': kind=\"%s\" can never hold: the user of "
+             "client '%s', %s, is not a recipient of message '%s'",
+             kind, cid, c->user, m->id);
         return;
     }
-    if (c->pop3 < 0) {
+    if (c->pop3 < 0 && c->imap < 0) {
         warn(C, x->line,
-             "element 'expect' attribute 'client': kind=\"retrieved\" can never hold: client "
-             "'%s' has no pop3= server, so it never downloads mail",
-             cid);
+             "element 'expect' attribute 'client': kind=\"%s\" can never hold: client '%s' "
+             "has no pop3= server, so it never downloads mail",
+             kind, cid);
         return;
     }
-    if (c->check_every > 0)
+    if (c->check_every > 0 || c->idle)
         return;
     for (guint i = 0; i < sc->checks->len; i++) {
         const MsScenarioCheck *k = &g_array_index(sc->checks, MsScenarioCheck, i);
@@ -555,10 +556,10 @@ check_retrieved(Checker *C, const MsScenarioExpect *x, const MsScenarioMessage *
             return;
     }
     warn(C, x->line,
-         "element 'expect' attribute 'client': kind=\"retrieved\" can never hold: client '%s' "
+         "element 'expect' attribute 'client': kind=\"%s\" can never hold: client '%s' "
          "never checks its mailbox after message '%s' is sent (no check-every= and no <check> "
          "at or after its time)",
-         cid, m->id);
+         kind, cid, m->id);
 }
 
 /* TRUE when something in the scenario could make delivery of m to rcpt
@@ -618,6 +619,7 @@ check_expects(Checker *C)
         switch (x->kind) {
         case MS_EXPECT_DELIVERED:
         case MS_EXPECT_RECEIVED_HEADERS:
+        case MS_EXPECT_SEEN:
         case MS_EXPECT_RETRIEVED: {
             if (!m)
                 break;
@@ -625,7 +627,8 @@ check_expects(Checker *C)
             gboolean ok = TRUE;
             for (guint k = 0; k < rcpts->len && ok; k++)
                 ok = check_reachable(C, x, m, rcpts->pdata[k]);
-            if (ok && x->kind == MS_EXPECT_RETRIEVED && x->client >= 0)
+            if (ok && (x->kind == MS_EXPECT_RETRIEVED || x->kind == MS_EXPECT_SEEN) &&
+                x->client >= 0)
                 check_retrieved(C, x, m);
             break;
         }
@@ -676,6 +679,7 @@ check_expects(Checker *C)
         case MS_EXPECT_NO_CLEAR_PASSWORD:
         case MS_EXPECT_CLEAR_HOPS:
         case MS_EXPECT_TLS_DEFERRED:
+        case MS_EXPECT_NOT_SEEN:
             break;
         }
     }
@@ -690,12 +694,13 @@ check_tls(Checker *C)
         return;
     for (guint i = 0; i < sc->clients->len; i++) {
         const MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, i);
-        const gint server[2] = { c->smtp, c->pop3 };
-        const gint mode[2] = { c->smtp_tls, c->pop3_tls };
-        static const char *const attr[2] = { "smtp-tls", "pop3-tls" };
-        static const char *const what[2] = { "every message it sends stays in its outbox",
-                                             "it never downloads anything" };
-        for (guint k = 0; k < 2; k++) {
+        const gint server[3] = { c->smtp, c->pop3, c->imap };
+        const gint mode[3] = { c->smtp_tls, c->pop3_tls, c->imap_tls };
+        static const char *const attr[3] = { "smtp-tls", "pop3-tls", "imap-tls" };
+        static const char *const what[3] = { "every message it sends stays in its outbox",
+                                             "it never downloads anything",
+                                             "it never shows any mail" };
+        for (guint k = 0; k < 3; k++) {
             if (server[k] < 0 || host_at(sc, (guint) server[k])->mailserver < 0)
                 continue;
             const MsScenarioMailserver *m = &g_array_index(
@@ -735,7 +740,7 @@ check_hosts_and_faults(Checker *C)
     for (guint i = 0; i < sc->checks->len; i++) {
         const MsScenarioCheck *k = &g_array_index(sc->checks, MsScenarioCheck, i);
         const MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, k->client);
-        if (c->pop3 < 0)
+        if (c->pop3 < 0 && c->imap < 0)
             warn(C, k->line,
                  "element 'check' attribute 'client': client '%s' has no pop3= server: the "
                  "check downloads nothing",
@@ -743,7 +748,7 @@ check_hosts_and_faults(Checker *C)
     }
     for (guint i = 0; i < sc->clients->len; i++) {
         const MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, i);
-        if (c->pop3 < 0 && c->check_every > 0)
+        if (c->pop3 < 0 && c->imap < 0 && c->check_every > 0)
             warn(C, c->line,
                  "element 'client' attribute 'check-every': client '%s' has no pop3= server: "
                  "its checks download nothing",
