@@ -157,6 +157,8 @@ struct _MsMail {
     /* downgrade attackers, MTA-STS, the per-message TLS ledger
      * (mail_downgrade.c, mail_tls_policy.c); NULL until first used */
     struct _MsMailTlsPolicy *tls_policy;
+    /* sender authentication (mail_auth.c, mail_auth_send.c); NULL until first used */
+    struct _MsMailAuth *auth;
 };
 
 /* mail.c: the MsMail object, its servers and clients, work in flight, traces */

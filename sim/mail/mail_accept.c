@@ -29,7 +29,7 @@
  * stamping copies the message once; each local recipient whose store keeps
  * bodies gets a copy of its own (Return-Path: on top), none in a lean
  * world. */
-#include "mail-private.h"
+#include "mail_auth-private.h"
 
 #include <string.h>
 
@@ -73,6 +73,9 @@ ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const 
         const char *dom = ms__address_domain(rcpt);
         if (ms__server_is_local(s, dom)) {
             g_autofree char *local = ms__address_local(rcpt);
+            /* a forward or a list sends it on (mail_auth_send.c) */
+            if (m->auth && ms__auth_alias_take(m, s, id, from, rcpt, local, data))
+                continue;
             g_autofree char *rp = g_strdup_printf("Return-Path: <%s>\r\n", from);
             gboolean keep = ms__server_keeps_bodies(m, s);
             MsStoreResult r;

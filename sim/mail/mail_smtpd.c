@@ -23,7 +23,7 @@
  * the handshake (the 220 to STARTTLS is one of them): the channel goes on
  * only once they are out. The Received: header names the protocol with
  * RFC 3848's "S" (ESMTPS, ESMTPSA) when the message came inside TLS. */
-#include "mail-private.h"
+#include "mail_auth-private.h"
 
 #include <string.h>
 
@@ -204,7 +204,7 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
     const char *dom = ms__address_domain(rcpt);
     if (ms__server_is_local(s, dom)) {
         g_autofree char *local = ms__address_local(rcpt);
-        if (!ms_mail_store_has_user(s->store, local)) {
+        if (!ms_mail_store_has_user(s->store, local) && !ms__auth_is_alias(x->mail, s, local)) {
             ms_mta_profile_refusal(s->policy.profile, MS_MTA_REFUSE_UNKNOWN_USER, rcpt, reply);
             return;
         }

@@ -14,6 +14,7 @@
 #include "mailsim/dns_resolver.h"
 #include "mailsim/workload.h"
 #include "mailsim/mail_tls_policy.h"
+#include "mailsim/mail_auth.h"
 #include "mailsim/tls_dane.h"
 
 #include <string.h>
@@ -179,6 +180,9 @@ build_dns(MsWorld *w, GError **error)
                 break;
             case MS_RECORD_A:
                 ms_dns_server_add_record(s, ms_dns_record_new_a(r->name, ttl, r->address));
+                break;
+            case MS_RECORD_TXT: /* cut into 255-octet strings by the codec */
+                ms_dns_server_add_record(s, ms_dns_record_new_txt(r->name, ttl, r->target));
                 break;
             case MS_RECORD_NS:
                 has_ns = TRUE;
@@ -398,6 +402,27 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         for (guint k = 0; k < ms->users->len; k++) {
             const MsScenarioUser *u = &g_array_index(ms->users, MsScenarioUser, k);
             ms_mail_add_user(w->mail, idx, u->name, u->password, u->quota);
+            if (u->forward)
+                ms_mail_auth_add_forward(w->mail, idx, u->name, u->forward);
+        }
+        for (guint k = 0; ms->lists && k < ms->lists->len; k++) {
+            const MsScenarioList *l = &g_array_index(ms->lists, MsScenarioList, k);
+            g_autoptr(GPtrArray) mem = g_ptr_array_new();
+            for (guint j = 0; j < l->members->len; j++)
+                g_ptr_array_add(mem, g_ptr_array_index(l->members, j));
+            g_ptr_array_add(mem, NULL);
+            ms_mail_auth_add_list(w->mail, idx, l->name, (const char *const *) mem->pdata,
+                                  l->subject_tag, l->footer);
+        }
+        if (ms->auth.line) {
+            g_autoptr(GPtrArray) bl = g_ptr_array_new();
+            for (guint j = 0; ms->auth.dnsbl && j < ms->auth.dnsbl->len; j++)
+                g_ptr_array_add(bl, g_ptr_array_index(ms->auth.dnsbl, j));
+            g_ptr_array_add(bl, NULL);
+            MsMailAuthSettings as = { ms->auth.spf,           ms->auth.dkim,
+                                      ms->auth.dmarc,         (const char *const *) bl->pdata,
+                                      ms->auth.dnsbl_at_rcpt, ms->auth.sender_login_match };
+            ms_mail_auth_configure(w->mail, idx, &as);
         }
         if (ms_scenario_policy_has(sp, MS_POLICY_COMMAND_DELAY))
             ms_mail_set_command_delay(w->mail, idx, sp->command_delay);
@@ -463,6 +488,13 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
             g_ptr_array_add(cc, g_ptr_array_index(m->cc, k));
         g_ptr_array_add(cc, NULL);
         const char *body = m->size ? NULL : (m->body ? m->body : "");
+        if (m->via_server >= 0) {
+            w->msg_ids[i] = ms_mail_auth_send_direct(
+                w->mail, g_array_index(w->server_of, guint, m->via_server), m->id, m->from,
+                m->mail_from, (const char *const *) to->pdata, (const char *const *) cc->pdata,
+                m->subject, body, m->size, m->at);
+            continue;
+        }
         w->msg_ids[i] =
             ms_mail_submit(w->mail, m->sender_client, m->id, (const char *const *) to->pdata,
                            (const char *const *) cc->pdata, m->subject, body, m->size, m->at);
@@ -736,6 +768,31 @@ ms_world_check(MsWorld *w, GString *out)
                                  : g_strdup_printf("mail %s is held back for want of TLS", label);
             got = g_strdup_printf("%u session%s ended by a TLS requirement", l.tls_refusals,
                                   l.tls_refusals == 1 ? "" : "s");
+            break;
+        }
+        case MS_EXPECT_AUTH: {
+            MsMailAuthLedger l;
+            ms_mail_auth_ledger(w->mail, r ? r->id : 0, &l);
+            const char *res = !strcmp(x->check, "spf")     ? l.spf
+                              : !strcmp(x->check, "dkim")  ? l.dkim
+                              : !strcmp(x->check, "dmarc") ? l.dmarc
+                                                           : l.dnsbl;
+            ok = r && strcmp(res, x->result) == 0;
+            what = g_strdup_printf("the receiver's %s check of mail %s says %s", x->check, label,
+                                   x->result);
+            got = g_strdup(*res ? res : "not checked");
+            break;
+        }
+        case MS_EXPECT_QUARANTINED: {
+            MsMailAuthLedger l;
+            ms_mail_auth_ledger(w->mail, r ? r->id : 0, &l);
+            ok = r && l.action == MS_MAIL_AUTH_QUARANTINE && rr && rr->state == MS_RCPT_DELIVERED;
+            what = g_strdup_printf("mail %s lands in the Junk of %s", label,
+                                   x->to ? x->to : "its recipient");
+            got = g_strdup(!l.checked                            ? "not checked"
+                           : l.action == MS_MAIL_AUTH_QUARANTINE ? "quarantined"
+                           : l.action == MS_MAIL_AUTH_REJECT     ? "rejected"
+                                                                 : "accepted");
             break;
         }
         case MS_EXPECT_NO_LOSS: {
