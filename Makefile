@@ -25,7 +25,7 @@
 PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc
-PKGS     = glib-2.0 gio-2.0 libxml-2.0 cairo pangocairo json-glib-1.0 nettle hogweed gnutls
+PKGS     = glib-2.0 gio-2.0 libxml-2.0 cairo pangocairo json-glib-1.0 nettle hogweed gmp gnutls
 TESTPKGS = cunit openssl
 
 WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

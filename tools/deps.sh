@@ -37,6 +37,11 @@ need_pkg hogweed nettle-dev
 need_pkg gnutls libgnutls28-dev
 need_pkg openssl libssl-dev
 need_cmd openssl openssl
+# DKIM (issue 19): RSA signatures are hogweed's, whose API takes GMP
+# numbers; the interoperability test verifies and signs with Debian's
+# python3-dkim (and PyNaCl for Ed25519) in Debian's own python3.
+need_pkg gmp libgmp-dev
+/usr/bin/python3 -c 'import dkim, nacl' 2>/dev/null || missing="$missing python3-dkim python3-nacl"
 [ -n "$(find /usr/lib -name 'libgiognutls.so' 2>/dev/null | head -1)" ] ||
     missing="$missing glib-networking"
 # Embedded files (scenario schema, first lesson) are compiled in as a GResource.
