@@ -10,6 +10,7 @@
 #include "mailsim/scenario.h"
 #include "mailsim/world.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 /* A small world: Alice at isp-a.net (smtp-a), a forwarding and list
@@ -294,6 +295,256 @@ test_forward_loop(void)
     CU_ASSERT_STRING_EQUAL(r->status, "5.4.6");
 }
 
+/* ---- the receiver's checks --------------------------------------------- */
+
+#define BANK_AUTH "<auth spf=\"on\" dkim=\"on\" dmarc=\"on\"/>"
+#define FORGED                                                                                     \
+    "<message id=\"phish\" from=\"ceo@bank.example\" mail-from=\"ceo@bank.example\" "              \
+    "via=\"evil\" to=\"bob@bank.example\" subject=\"Urgent: wire transfer\" at=\"1s\">Pay "        \
+    "now.</message>"
+
+/* The stored copy of bob@bank.example's `n`th message, as text. */
+static char *
+stored(MsWorld *w, const char *user, guint n, guint *flags)
+{
+    MsMail *m = ms_world_mail(w);
+    MsMailStore *store = ms_mail_server_store(m, ms_mail_server_by_host(m, 4));
+    GPtrArray *box = ms_mail_store_messages(store, user);
+    if (n >= box->len)
+        return NULL;
+    const MsStoredMessage *sm = g_ptr_array_index(box, n);
+    if (flags)
+        *flags = sm->flags;
+    return g_strndup(g_bytes_get_data(sm->data, NULL), g_bytes_get_size(sm->data));
+}
+
+static MsMailAuthLedger
+ledger_of(MsWorld *w, const char *label)
+{
+    MsMail *m = ms_world_mail(w);
+    MsMailAuthLedger l = { 0 };
+    for (guint id = 1; id <= ms_mail_n_messages(m); id++)
+        if (strcmp(ms_mail_message(m, id)->label, label) == 0)
+            ms_mail_auth_ledger(m, id, &l);
+    return l;
+}
+
+/* The forged boss: with the bank's DMARC p=reject and the checks on, the
+ * phishing message bounces with 550 5.7.1; with DMARC off at the
+ * receiver, or no DMARC record, it lands. */
+static void
+test_forged_boss(void)
+{
+    static const struct {
+        const char *zone, *auth;
+        gboolean rejected;
+        const char *spf, *dmarc;
+    } cases[] = {
+        { "<spf mx=\"yes\"/><dmarc p=\"reject\"/>", BANK_AUTH, TRUE, "fail", "fail" },
+        { "<spf mx=\"yes\"/><dmarc p=\"reject\"/>", "<auth spf=\"on\" dkim=\"on\"/>", FALSE, "fail",
+          "" },
+        { "<spf mx=\"yes\"/>", BANK_AUTH, FALSE, "fail", "none" },
+        { "<spf mx=\"yes\"/><dmarc p=\"reject\"/>", "", FALSE, "", "" },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *xml = world_xml("", cases[i].zone, "", cases[i].auth, FORGED);
+        g_autoptr(MsScenario) sc = load(xml);
+        g_autoptr(GString) checks = g_string_new(NULL);
+        g_autoptr(MsWorld) w = run_world(sc, checks, NULL);
+        const MsRcptRecord *r = rcpt_of(w, "phish", "bob@bank.example");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        if (cases[i].rejected) {
+            CU_ASSERT_EQUAL(r->state, MS_RCPT_BOUNCED);
+            CU_ASSERT_STRING_EQUAL(r->status, "5.7.1");
+            CU_ASSERT(r->detail && strstr(r->detail, "550 5.7.1") && strstr(r->detail, "DMARC"));
+        } else {
+            CU_ASSERT_EQUAL(r->state, MS_RCPT_DELIVERED);
+        }
+        MsMailAuthLedger l = ledger_of(w, "phish");
+        CU_ASSERT_STRING_EQUAL(l.spf, cases[i].spf);
+        CU_ASSERT_STRING_EQUAL(l.dmarc, cases[i].dmarc);
+        CU_ASSERT_EQUAL(l.action, cases[i].rejected ? MS_MAIL_AUTH_REJECT : MS_MAIL_AUTH_ACCEPT);
+        g_autofree char *d = stored(w, "bob", 0, NULL);
+        if (!cases[i].rejected && *cases[i].auth) {
+            /* RFC 8601: the receiver's header on top of the delivered copy */
+            CU_ASSERT(d && strstr(d, "Authentication-Results: mx.bank.example;"));
+            CU_ASSERT(d && strstr(d, "spf=fail"));
+            CU_ASSERT(d && strstr(d, "dkim=none"));
+        }
+        if (!*cases[i].auth)
+            CU_ASSERT(d && !strstr(d, "Authentication-Results:"));
+    }
+}
+
+/* Forwarding keeps the message: SPF fails at the bank (the forwarder's
+ * address is not in isp-a.net's record), DKIM still verifies, so DMARC
+ * passes through DKIM alignment. The list rewrites Subject and body: DKIM
+ * fails, and with p=reject the bank refuses it. For RSA and Ed25519. */
+static void
+test_forwarding_and_lists(void)
+{
+    static const char *const keys[] = { "rsa", "ed25519" };
+    for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
+        g_autofree char *dk = g_strdup_printf("<dkim selector=\"s1\" key=\"%s\"/>", keys[i]);
+        g_autofree char *xml =
+            world_xml("<spf ip4=\"192.0.2.25\"/><dmarc p=\"reject\"/>", "", dk, BANK_AUTH,
+                      "<message id=\"m1\" from=\"alice@isp-a.net\" to=\"bob@alumni.example\" "
+                      "subject=\"Hi\" at=\"1s\">hello</message>\n"
+                      "<message id=\"m2\" from=\"alice@isp-a.net\" to=\"staff@alumni.example\" "
+                      "subject=\"News\" at=\"2s\">news</message>\n"
+                      "<expect kind=\"auth\" message=\"m1\" check=\"spf\" result=\"fail\"/>\n"
+                      "<expect kind=\"auth\" message=\"m1\" check=\"dkim\" result=\"pass\"/>\n"
+                      "<expect kind=\"auth\" message=\"m1\" check=\"dmarc\" result=\"pass\"/>\n"
+                      "<expect kind=\"auth\" message=\"m2\" check=\"dkim\" result=\"fail\"/>\n"
+                      "<expect kind=\"auth\" message=\"m2\" check=\"dmarc\" result=\"fail\"/>\n"
+                      "<expect kind=\"no-loss\"/>");
+        g_autoptr(MsScenario) sc = load(xml);
+        g_autoptr(GString) checks = g_string_new(NULL);
+        gboolean all = FALSE;
+        g_autoptr(MsWorld) w = run_world(sc, checks, &all);
+        if (!all)
+            fprintf(stderr, "%s", checks->str);
+        CU_ASSERT(all);
+        CU_ASSERT_EQUAL(rcpt_of(w, "m1", "bob@bank.example")->state, MS_RCPT_DELIVERED);
+        CU_ASSERT_EQUAL(rcpt_of(w, "m2", "bob@bank.example")->state, MS_RCPT_BOUNCED);
+        g_autofree char *d = stored(w, "bob", 0, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+        CU_ASSERT(strstr(d, "DKIM-Signature: v=1;") != NULL);
+        CU_ASSERT(strstr(d, i ? "a=ed25519-sha256" : "a=rsa-sha256") != NULL);
+        CU_ASSERT(strstr(d, "spf=fail") != NULL);
+        CU_ASSERT(strstr(d, "dkim=pass header.d=isp-a.net") != NULL);
+        CU_ASSERT(strstr(d, "dmarc=pass") != NULL);
+        MsMailAuthStats st;
+        ms_mail_auth_get_stats(ms_world_mail(w), &st);
+        CU_ASSERT_EQUAL(st.signed_messages, 2);
+        CU_ASSERT_EQUAL(st.rejected, 1);
+        CU_ASSERT_EQUAL(st.dkim[1], 1); /* pass */
+        CU_ASSERT_EQUAL(st.dkim[2], 1); /* fail */
+    }
+}
+
+/* p=quarantine: delivered, into Junk (the store's Junk flag). */
+static void
+test_quarantine(void)
+{
+    g_autofree char *xml =
+        world_xml("", "<spf mx=\"yes\"/><dmarc p=\"quarantine\"/>", "", BANK_AUTH,
+                  FORGED "<expect kind=\"quarantined\" message=\"phish\"/>");
+    g_autoptr(MsScenario) sc = load(xml);
+    g_autoptr(GString) checks = g_string_new(NULL);
+    gboolean all = FALSE;
+    g_autoptr(MsWorld) w = run_world(sc, checks, &all);
+    CU_ASSERT(all);
+    guint flags = 0;
+    g_autofree char *d = stored(w, "bob", 0, &flags);
+    CU_ASSERT_PTR_NOT_NULL(d);
+    CU_ASSERT(flags & MS_STORE_FLAG_JUNK);
+}
+
+/* A blocklisted client gets 554 5.7.1 naming the list, at the greeting or
+ * at RCPT; the same client is served when the list is not consulted. */
+static void
+test_dnsbl(void)
+{
+    static const struct {
+        const char *auth;
+        gboolean refused;
+    } cases[] = {
+        { "<auth dnsbl=\"bl.example\"/>", TRUE },
+        { "<auth dnsbl=\"bl.example\" dnsbl-at=\"rcpt\"/>", TRUE },
+        { "<auth dnsbl=\"other.example\"/>", FALSE },
+        { "", FALSE },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *xml =
+            world_xml("", "<zone-placeholder/>", "", cases[i].auth,
+                      FORGED "<message id=\"ok\" from=\"alice@isp-a.net\" to=\"bob@bank.example\" "
+                             "at=\"2s\">fine</message>");
+        g_autoptr(GString) x = g_string_new(xml);
+        g_string_replace(x, "<zone-placeholder/>", "", 1);
+        g_autoptr(MsScenario) sc = load(x->str);
+        g_autoptr(GString) checks = g_string_new(NULL);
+        g_autoptr(MsWorld) w = run_world(sc, checks, NULL);
+        const MsRcptRecord *r = rcpt_of(w, "phish", "bob@bank.example");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        CU_ASSERT_EQUAL(r->state, cases[i].refused ? MS_RCPT_BOUNCED : MS_RCPT_DELIVERED);
+        if (cases[i].refused) {
+            CU_ASSERT_STRING_EQUAL(r->status, "5.7.1");
+            CU_ASSERT(r->detail && strstr(r->detail, "554 5.7.1") &&
+                      strstr(r->detail, "blocked using bl.example"));
+            CU_ASSERT_STRING_EQUAL(ledger_of(w, "phish").dnsbl, "listed");
+        }
+        /* a client that is not listed is served */
+        CU_ASSERT_EQUAL(rcpt_of(w, "ok", "bob@bank.example")->state, MS_RCPT_DELIVERED);
+    }
+}
+
+/* reject_sender_login_mismatch: Alice may not send as the CEO. */
+static void
+test_sender_login_mismatch(void)
+{
+    for (int on = 0; on < 2; on++) {
+        g_autofree char *xml =
+            world_xml("", "", on ? "<auth sender-login-match=\"on\"/>" : "", "",
+                      "<message id=\"m\" from=\"ceo@bank.example\" client=\"pc-alice\" "
+                      "to=\"bob@bank.example\" at=\"1s\">Pay now.</message>");
+        g_autoptr(MsScenario) sc = load(xml);
+        g_autoptr(GString) checks = g_string_new(NULL);
+        g_autoptr(MsWorld) w = run_world(sc, checks, NULL);
+        const MsRcptRecord *r = rcpt_of(w, "m", "bob@bank.example");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        CU_ASSERT_EQUAL(r->state, on ? MS_RCPT_REFUSED : MS_RCPT_DELIVERED);
+        MsMailAuthStats st;
+        ms_mail_auth_get_stats(ms_world_mail(w), &st);
+        CU_ASSERT_EQUAL(st.login_mismatch, on ? 1 : 0);
+    }
+}
+
+/* --dmarc-reports: one aggregate report per receiver and domain with rua=,
+ * its row saying who sent, what was done and why. */
+static void
+test_dmarc_reports(void)
+{
+    g_autofree char *xml =
+        world_xml("<spf ip4=\"192.0.2.25\"/><dmarc p=\"none\" rua=\"dmarc@isp-a.net\"/>",
+                  "<spf mx=\"yes\"/><dmarc p=\"reject\" rua=\"mailto:reports@bank.example\"/>",
+                  "<dkim selector=\"s1\" key=\"ed25519\"/>", BANK_AUTH,
+                  FORGED "<message id=\"m1\" from=\"alice@isp-a.net\" to=\"bob@bank.example\" "
+                         "at=\"2s\">hi</message>");
+    g_autoptr(MsScenario) sc = load(xml);
+    g_autoptr(GString) checks = g_string_new(NULL);
+    g_autoptr(MsWorld) w = run_world(sc, checks, NULL);
+    CU_ASSERT_EQUAL(ms_mail_auth_n_report_rows(ms_world_mail(w)), 2);
+    g_autofree char *dir = g_dir_make_tmp("auth-world-XXXXXX", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    guint files = 0;
+    g_autoptr(GError) err = NULL;
+    CU_ASSERT(ms_world_write_dmarc_reports(w, dir, &files, &err));
+    CU_ASSERT_EQUAL(files, 2);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    guint seen = 0;
+    while ((name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        g_autofree char *text = NULL;
+        CU_ASSERT(g_file_get_contents(path, &text, NULL, NULL));
+        /* RFC 7489 7.2.1.1: receiver!policy domain!begin!end.xml */
+        if (g_str_has_prefix(name, "bank.example!bank.example!")) {
+            CU_ASSERT(strstr(text, "<source_ip>203.0.113.99</source_ip>") != NULL);
+            CU_ASSERT(strstr(text, "<disposition>reject</disposition>") != NULL);
+            CU_ASSERT(strstr(text, "<header_from>bank.example</header_from>") != NULL);
+            seen++;
+        } else if (g_str_has_prefix(name, "bank.example!isp-a.net!")) {
+            CU_ASSERT(strstr(text, "<source_ip>192.0.2.25</source_ip>") != NULL);
+            CU_ASSERT(strstr(text, "<disposition>none</disposition>") != NULL);
+            seen++;
+        }
+        g_unlink(path);
+    }
+    CU_ASSERT_EQUAL(seen, 2);
+    g_rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -303,6 +554,12 @@ main(void)
         { "scenario: bad auth elements name their line", test_scenario_errors },
         { "a host's own MTA, a forward and a list", test_direct_forward_list },
         { "a forwarding loop bounces with 5.4.6", test_forward_loop },
+        { "the forged boss: DMARC p=reject bounces it, off lets it land", test_forged_boss },
+        { "forwarding breaks SPF, DKIM survives; a list breaks DKIM", test_forwarding_and_lists },
+        { "p=quarantine: into Junk", test_quarantine },
+        { "a blocklisted sender: 554 5.7.1 at connect or RCPT", test_dnsbl },
+        { "reject_sender_login_mismatch", test_sender_login_mismatch },
+        { "DMARC aggregate reports", test_dmarc_reports },
         { NULL, NULL },
     };
     return ms_test_main("auth_world", tests);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <glib.h>
+#include "mailsim/dkim.h"
 #include "mailsim/mail.h"
 
 G_BEGIN_DECLS
@@ -29,6 +30,11 @@ typedef struct {
 } MsMailAuthSettings;
 
 void ms_mail_auth_configure(MsMail *mail, guint server, const MsMailAuthSettings *settings);
+
+/* `server` signs its users' mail From: `domain` with `key` (taken) under
+ * `selector` (RFC 6376 5). */
+void ms_mail_auth_add_key(MsMail *mail, guint server, const char *domain, const char *selector,
+                          MsDkimSigningKey *key);
 
 /* What a DMARC result made the receiver do with a message. */
 typedef enum {
@@ -49,6 +55,10 @@ typedef struct {
 /* Fills *out for message id (all "" and checked FALSE when none was made). */
 void ms_mail_auth_ledger(const MsMail *mail, guint32 message, MsMailAuthLedger *out);
 
+/* Whether the world uses sender authentication at all (checks, keys,
+ * forwards, lists or direct senders). */
+gboolean ms_mail_auth_enabled(const MsMail *mail);
+
 /* Results per mechanism over the run, for --stats. */
 typedef struct {
     guint64 spf[7];   /* by MsMailAuthResult: none, pass, fail, softfail, neutral, temperror,
@@ -62,6 +72,34 @@ typedef struct {
 void ms_mail_auth_get_stats(const MsMail *mail, MsMailAuthStats *out);
 /* The result word of index i of the arrays above ("none", "pass", ...). */
 const char *ms_mail_auth_result_name(guint i);
+
+/* One message a receiver checked against a DMARC record that asks for
+ * aggregate reports (rua=, RFC 7489 7.2): what a report's row says of it.
+ * Strings live as long as the mail layer. */
+#define MS_MAIL_AUTH_REPORT_DKIM 5
+typedef struct {
+    MsHostId receiver;         /* the server that checked */
+    const char *policy_domain; /* where the record was found */
+    const char *record;        /* the record, every tag explicit (RFC 7489 6.3) */
+    MsTime at;
+    char source_ip[16];
+    guint disposition; /* MsDmarcPolicy applied: none, quarantine, reject */
+    gboolean dkim_aligned, spf_aligned, sampled_out;
+    const char *envelope_to;   /* the first recipient's domain */
+    const char *envelope_from; /* MAIL FROM's domain ("" for <>) */
+    const char *header_from;
+    const char *spf_domain;
+    gboolean spf_helo;
+    guint spf_result; /* MsSpfResult */
+    guint n_dkim;
+    const char *dkim_domain[MS_MAIL_AUTH_REPORT_DKIM];
+    const char *dkim_selector[MS_MAIL_AUTH_REPORT_DKIM];
+    const char *dkim_result[MS_MAIL_AUTH_REPORT_DKIM];
+} MsMailAuthReportRow;
+
+/* The rows of the run, in the order the checks ended. */
+guint ms_mail_auth_n_report_rows(const MsMail *mail);
+const MsMailAuthReportRow *ms_mail_auth_report_row(const MsMail *mail, guint i);
 
 /* ---- senders ------------------------------------------------------------- */
 

@@ -293,6 +293,10 @@ GBytes *ms__mail_stamp(MsMail *mail, MsMailServer *s, const char *from_clause, c
  * queue, one entry per destination domain. data is borrowed. */
 void ms__mail_accept(MsMail *mail, MsMailServer *s, guint32 message, const char *from,
                      const char *const *rcpts, guint n_rcpts, GBytes *data);
+/* The same; junk: local recipients get it with the Junk flag (DMARC
+ * quarantine). */
+void ms__mail_accept_full(MsMail *mail, MsMailServer *s, guint32 message, const char *from,
+                          const char *const *rcpts, guint n_rcpts, GBytes *data, gboolean junk);
 
 /* mail_dsn.c */
 /* Why a server gives up on a recipient, as its DSN reports it (RFC 3464

@@ -56,6 +56,13 @@ void
 ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const char *const *rcpts,
                 guint n, GBytes *data)
 {
+    ms__mail_accept_full(m, s, id, from, rcpts, n, data, FALSE);
+}
+
+void
+ms__mail_accept_full(MsMail *m, MsMailServer *s, guint32 id, const char *from,
+                     const char *const *rcpts, guint n, GBytes *data, gboolean junk)
+{
     MsTime now = ms_engine_now(m->engine);
     /* Remote recipients grouped by domain, domains in first-seen order
      * (deterministic); a linear search: messages have few recipients. */
@@ -87,6 +94,14 @@ ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const 
                 r = ms_mail_store_count(s->store, local, strlen(rp) + g_bytes_get_size(data), id,
                                         now);
             }
+            if (r == MS_STORE_OK && junk && keep) {
+                /* DMARC quarantine (RFC 7489 6.3 p=quarantine): the store
+                 * has no folders, so the message carries the Junk flag */
+                GPtrArray *box = ms_mail_store_messages(s->store, local);
+                const MsStoredMessage *last = g_ptr_array_index(box, box->len - 1);
+                ms_mail_store_set_flags(s->store, local, last->uid,
+                                        last->flags | MS_STORE_FLAG_JUNK);
+            }
             if (r == MS_STORE_OK) {
                 if (rr) {
                     rr->state = MS_RCPT_DELIVERED;
@@ -99,9 +114,9 @@ ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const 
                             g_strdup_printf("stored in mailbox %s at %s", rcpt, s->hostname);
                 }
                 const MsMessageRecord *rec = ms__mail_record(m, id);
-                ms__mail_note(m, s->host, MS_HOST_WORLD, id,
-                              "%s stores the %s in the mailbox of %s", s->hostname,
-                              rec && rec->is_dsn ? "bounce (DSN)" : "message", rcpt);
+                ms__mail_note(m, s->host, MS_HOST_WORLD, id, "%s stores the %s in the %s of %s",
+                              s->hostname, rec && rec->is_dsn ? "bounce (DSN)" : "message",
+                              junk ? "Junk folder" : "mailbox", rcpt);
             } else {
                 /* The server's own delivery agent gives up: no remote MTA
                  * and no SMTP reply; its words are Postfix local(8)'s (an

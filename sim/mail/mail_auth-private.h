@@ -32,7 +32,8 @@ typedef struct _MsMailAuth {
     guint16 ev_direct;
     GPtrArray *pending; /* direct sends not yet made */
     guint alias_depth;  /* nested alias expansions (a forward to a forward) */
-    gpointer checks;    /* mail_auth.c's own state (caches), or NULL */
+    GArray *report_rows; /* MsMailAuthReportRow, for DMARC aggregate reports */
+    gpointer checks;     /* mail_auth.c's own state (caches), or NULL */
     GDestroyNotify checks_free;
 } MsMailAuth;
 
@@ -55,3 +56,28 @@ gboolean ms__auth_alias_take(MsMail *mail, MsMailServer *s, guint32 message, con
                              const char *rcpt, const char *local, GBytes *data);
 /* Is `local` a forward or a list of s (its RCPT is accepted like a user's)? */
 gboolean ms__auth_is_alias(MsMail *mail, const MsMailServer *s, const char *local);
+
+/* mail_auth.c: the checks. A check asks its DNS questions one at a time
+ * through the server's resolver and ends in `done` (never synchronously);
+ * ms__auth_check_cancel() drops a check whose session is gone. */
+typedef struct _MsAuthCheck MsAuthCheck;
+typedef struct {
+    MsMailAuthAction action;
+    char *header;       /* "Authentication-Results: ...\r\n" (message checks) */
+    char *reply_text;   /* REJECT: the 550 5.7.1 text */
+    const char *listed; /* DNSBL: the zone that lists the client, or NULL */
+} MsAuthVerdict;
+typedef void (*MsAuthCheckDone)(MsMail *mail, const MsAuthVerdict *verdict, gpointer user_data);
+gboolean ms__auth_wants_dnsbl(MsMail *mail, const MsMailServer *s);
+gboolean ms__auth_dnsbl_at_rcpt(MsMail *mail, const MsMailServer *s);
+gboolean ms__auth_wants_checks(MsMail *mail, const MsMailServer *s);
+gboolean ms__auth_login_match(MsMail *mail, const MsMailServer *s);
+MsAuthCheck *ms__auth_dnsbl_start(MsMail *mail, MsMailServer *s, MsHostId peer, guint32 peer_addr,
+                                  MsAuthCheckDone done, gpointer user_data);
+MsAuthCheck *ms__auth_check_start(MsMail *mail, MsMailServer *s, guint32 message, MsHostId peer,
+                                  guint32 peer_addr, const char *helo, const char *mail_from,
+                                  GBytes *data, MsAuthCheckDone done, gpointer user_data);
+void ms__auth_check_cancel(MsAuthCheck *check);
+/* The message with s's DKIM-Signature on top when s holds a key for its
+ * From: domain, else data itself (a new reference either way). */
+GBytes *ms__auth_sign(MsMail *mail, MsMailServer *s, guint32 message, GBytes *data);

@@ -255,13 +255,15 @@ on_direct(MsEngine *e, const MsEvent *ev, gpointer user_data)
     char qid[MS_MAIL_QID_SIZE];
     ms__mail_queue_id(s, qid);
     guint n = g_strv_length(d->rcpts);
-    g_autoptr(GBytes) stamped =
-        ms__mail_stamp(m, s, "from localhost ", ms_mta_profile_product(s->policy.profile), "ESMTP",
-                       qid, d->rcpts[0], d->data);
+    g_autoptr(GBytes) stamped = NULL;
     ms__mail_note(m, s->host, MS_HOST_WORLD, d->message,
                   "%s's own MTA sends message %s (\"%s\") with From: %s and envelope sender "
                   "<%s>, straight to the recipients' mail exchangers (queue id %s)",
                   s->hostname, r->label, r->subject, r->from, d->mail_from, qid);
+    /* the server signs what it sends for a domain it holds a key for */
+    g_autoptr(GBytes) signed_data = ms__auth_sign(m, s, d->message, d->data);
+    stamped = ms__mail_stamp(m, s, "from localhost ", ms_mta_profile_product(s->policy.profile),
+                             "ESMTP", qid, d->rcpts[0], signed_data);
     ms__mail_accept(m, s, d->message, d->mail_from, (const char *const *) d->rcpts, n, stamped);
     ms__auth_direct_free(d);
 }

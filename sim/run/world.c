@@ -154,6 +154,64 @@ publish_tlsa(MsWorld *w, const MsScenarioZone *z, GError **error)
     return TRUE;
 }
 
+/* Each <dkim>: the key, made from the seed on the stream "dkim/<domain>"
+ * (so that no other draw moves) or read from its PEM file, given to the
+ * server, and its record published at <selector>._domainkey.<domain> in
+ * the zone that holds that name (RFC 6376 3.6.2.1). */
+static gboolean
+add_dkim_keys(MsWorld *w, GError **error)
+{
+    const MsScenario *sc = w->sc;
+    for (guint i = 0; i < sc->mailservers->len; i++) {
+        const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
+        for (guint k = 0; ms->dkim && k < ms->dkim->len; k++) {
+            const MsScenarioDkim *d = &g_array_index(ms->dkim, MsScenarioDkim, k);
+            g_autoptr(GError) local = NULL;
+            MsDkimSigningKey *key = NULL;
+            if (d->key_pem) {
+                key = ms_dkim_signing_key_load((const guint8 *) d->key_pem, strlen(d->key_pem),
+                                               &local);
+            } else {
+                MsRng rng;
+                g_autofree char *stream = g_strdup_printf("dkim/%s", d->domain);
+                ms_rng_init_named(&rng, ms_engine_seed(w->engine), stream);
+                key = ms_dkim_signing_key_generate(d->key == MS_SCENARIO_DKIM_ED25519
+                                                       ? MS_DKIM_ALG_ED25519_SHA256
+                                                       : MS_DKIM_ALG_RSA_SHA256,
+                                                   2048, &rng, &local);
+            }
+            if (!key) {
+                g_set_error(error, MS_WORLD_ERROR, 0, "%s:%u: <dkim>: %s", sc->path, d->line,
+                            local->message);
+                return FALSE;
+            }
+            g_autofree char *owner = ms_dkim_query_name(d->selector, d->domain);
+            g_autofree char *record = ms_dkim_signing_key_record(key);
+            ms_mail_auth_add_key(w->mail, g_array_index(w->server_of, guint, i), d->domain,
+                                 d->selector, key);
+            if (!d->publish)
+                continue;
+            const MsScenarioZone *zone = NULL;
+            for (guint z = 0; z < sc->zones->len; z++) {
+                const MsScenarioZone *c = &g_array_index(sc->zones, MsScenarioZone, z);
+                if (ms_dns_name_in_zone(owner, c->name) &&
+                    (!zone || strlen(c->name) > strlen(zone->name)))
+                    zone = c;
+            }
+            if (!zone) {
+                g_set_error(error, MS_WORLD_ERROR, 0,
+                            "%s:%u: <dkim>: no <zone> holds %s: expected a zone for %s (or "
+                            "publish=\"no\")",
+                            sc->path, d->line, owner, d->domain);
+                return FALSE;
+            }
+            ms_dns_server_add_record(dns_at(w, zone->server),
+                                     ms_dns_record_new_txt(owner, ttl_seconds(zone->ttl), record));
+        }
+    }
+    return TRUE;
+}
+
 static gboolean
 build_dns(MsWorld *w, GError **error)
 {
@@ -457,6 +515,10 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         if (z->dnssec)
             ms_mail_tls_policy_set_dnssec(w->mail, z->name);
     }
+    if (!add_dkim_keys(w, error)) {
+        ms_world_free(w);
+        return NULL;
+    }
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
         if (ms->smarthost >= 0)
@@ -495,9 +557,9 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
                 m->subject, body, m->size, m->at);
             continue;
         }
-        w->msg_ids[i] =
-            ms_mail_submit(w->mail, m->sender_client, m->id, (const char *const *) to->pdata,
-                           (const char *const *) cc->pdata, m->subject, body, m->size, m->at);
+        w->msg_ids[i] = ms_mail_submit_as(
+            w->mail, m->sender_client, m->from, m->id, (const char *const *) to->pdata,
+            (const char *const *) cc->pdata, m->subject, body, m->size, m->at);
     }
     for (guint i = 0; i < sc->checks->len; i++) {
         const MsScenarioCheck *c = &g_array_index(sc->checks, MsScenarioCheck, i);

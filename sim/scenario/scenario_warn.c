@@ -659,8 +659,11 @@ check_expects(Checker *C)
             if (x->count == 0 || !x->to || sc->workloads->len)
                 break;
             gboolean sender = FALSE;
-            for (guint k = 0; k < sc->messages->len && !sender; k++)
-                sender = strcmp(g_array_index(sc->messages, MsScenarioMessage, k).from, x->to) == 0;
+            for (guint k = 0; k < sc->messages->len && !sender; k++) {
+                const MsScenarioMessage *mk = &g_array_index(sc->messages, MsScenarioMessage, k);
+                /* the envelope sender: mail-from= when a host's own MTA sends it */
+                sender = strcmp(mk->mail_from ? mk->mail_from : mk->from, x->to) == 0;
+            }
             g_autofree char *why = undeliverable(C, x->to);
             if (!sender)
                 warn(C, x->line,
