@@ -545,6 +545,39 @@ test_dmarc_reports(void)
     g_rmdir(dir);
 }
 
+/* `mailsim validate`: a record meant as SPF or DMARC that cannot parse
+ * is a warning on its own line; good ones are not. */
+static void
+test_record_warnings(void)
+{
+    g_autofree char *xml =
+        world_xml("\n<spf>v=spf1 ip4:1.2.3 -all</spf>\n<txt name=\"_dmarc.isp-a.net\">v=DMARC1; "
+                  "p=sometimes</txt>\n<txt name=\"many.isp-a.net\">v=spf1 include:a.example "
+                  "include:b.example include:c.example include:d.example include:e.example "
+                  "include:f.example include:g.example include:h.example include:i.example "
+                  "include:j.example include:k.example -all</txt>\n",
+                  "<spf mx=\"yes\"/><dmarc p=\"reject\"/>", "", "", "");
+    g_autoptr(MsScenario) sc = load(xml);
+    g_autoptr(GPtrArray) w = ms_scenario_warnings(sc);
+    guint spf = 0, dmarc = 0, many = 0;
+    for (guint i = 0; i < w->len; i++) {
+        const char *t = w->pdata[i];
+        if (strstr(t, "auth.xml:15: warning: SPF record at isp-a.net cannot be parsed"))
+            spf++;
+        else if (strstr(t, "auth.xml:16: warning: DMARC record at _dmarc.isp-a.net"))
+            dmarc++;
+        else if (strstr(t, "auth.xml:17: warning: SPF record at many.isp-a.net has 11 terms"))
+            many++;
+        else if (strstr(t, "SPF") || strstr(t, "DMARC"))
+            fprintf(stderr, "unexpected: %s\n", t);
+    }
+    CU_ASSERT_EQUAL(spf, 1);
+    CU_ASSERT_EQUAL(dmarc, 1);
+    CU_ASSERT_EQUAL(many, 1);
+    for (guint i = 0; i < w->len; i++)
+        CU_ASSERT(!strstr(w->pdata[i], "bank.example"));
+}
+
 int
 main(void)
 {
@@ -560,6 +593,7 @@ main(void)
         { "a blocklisted sender: 554 5.7.1 at connect or RCPT", test_dnsbl },
         { "reject_sender_login_mismatch", test_sender_login_mismatch },
         { "DMARC aggregate reports", test_dmarc_reports },
+        { "validate warns of SPF and DMARC records that cannot parse", test_record_warnings },
         { NULL, NULL },
     };
     return ms_test_main("auth_world", tests);

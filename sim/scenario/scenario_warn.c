@@ -38,6 +38,9 @@
  *  - a host with no link; a <check> or check-every= of a client without a
  *    pop3= server (it downloads nothing); a fault at exactly until= (later
  *    is an error);
+ *  - a TXT record written as SPF (v=spf1) or DMARC (at a _dmarc name)
+ *    that its parser refuses, or an SPF record with more than 10 terms
+ *    that query DNS (always permerror);
  *  - in a world with TLS, a client that insists on TLS (smtp-tls or
  *    pop3-tls starttls, stls or implicit) against a server without a
  *    certificate, or one without TLS against a server that takes logins
@@ -53,6 +56,8 @@
  * hash-table order reaches the output: warnings are sorted by line, then by
  * the order the checks ran in. */
 #include "mailsim/scenario.h"
+#include "mailsim/dmarc.h"
+#include "mailsim/spf.h"
 
 #include <string.h>
 
@@ -692,6 +697,42 @@ check_expects(Checker *C)
     }
 }
 
+/* TXT records that mean to be SPF (v=spf1) or DMARC (at a _dmarc name)
+ * but do not parse: receivers will read them as RFC 7208 4.6's permerror or
+ * ignore them (RFC 7489 6.6.3), which is rarely what the lesson meant. */
+static void
+check_auth_records(Checker *C)
+{
+    const MsScenario *sc = C->sc;
+    for (guint i = 0; i < sc->zones->len; i++) {
+        const MsScenarioZone *z = &g_array_index(sc->zones, MsScenarioZone, i);
+        for (guint k = 0; k < z->records->len; k++) {
+            const MsScenarioRecord *r = &g_array_index(z->records, MsScenarioRecord, k);
+            if (r->type != MS_RECORD_TXT)
+                continue;
+            g_autoptr(GError) err = NULL;
+            guint terms = 0;
+            if (ms_spf_record_is_spf(r->target)) {
+                if (!ms_spf_record_validate(r->target, &terms, &err))
+                    warn(C, r->line,
+                         "SPF record at %s cannot be parsed: %s (receivers get permerror, RFC "
+                         "7208 4.6)",
+                         r->name, err->message);
+                else if (terms > MS_SPF_MAX_DNS_TERMS)
+                    warn(C, r->line,
+                         "SPF record at %s has %u terms that query DNS: more than %u is always "
+                         "permerror (RFC 7208 4.6.4)",
+                         r->name, terms, MS_SPF_MAX_DNS_TERMS);
+            } else if (g_str_has_prefix(r->name, "_dmarc.")) {
+                g_autoptr(MsDmarcRecord) rec = ms_dmarc_record_parse(r->target, &err);
+                if (!rec)
+                    warn(C, r->line, "DMARC record at %s cannot be used: %s", r->name,
+                         err->message);
+            }
+        }
+    }
+}
+
 /* Clients whose logins can never happen, for want of TLS on one side. */
 static void
 check_tls(Checker *C)
@@ -798,6 +839,7 @@ ms_scenario_warnings(const MsScenario *sc)
     check_sender_domains(&C);
     check_expects(&C);
     check_tls(&C);
+    check_auth_records(&C);
     if (C.adj)
         g_ptr_array_unref(C.adj);
     g_array_sort(out, warning_cmp);
