@@ -578,6 +578,50 @@ test_record_warnings(void)
         CU_ASSERT(!strstr(w->pdata[i], "bank.example"));
 }
 
+/* <generate auth="ed25519">: every zone publishes SPF and DMARC, every MX
+ * signs and checks; the world runs with every message signed and checked. */
+static void
+test_generated_world(void)
+{
+    const char *xml =
+        "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"g\" seed=\"1\" until=\"3h\">\n"
+        "<generate domains=\"4\" routers=\"8\" users=\"8\" messages=\"40\" duration=\"1h\" "
+        "seed=\"1\" auth=\"ed25519\"/>\n</scenario>\n";
+    g_autoptr(MsScenario) sc = load(xml);
+    for (guint i = 0; i < sc->zones->len; i++) {
+        const MsScenarioZone *z = &g_array_index(sc->zones, MsScenarioZone, i);
+        if (!g_str_has_prefix(z->name, "d"))
+            continue;
+        g_autofree char *dm = g_strdup_printf("_dmarc.%s", z->name);
+        CU_ASSERT_PTR_NOT_NULL(find_txt(sc, z->name));
+        CU_ASSERT_PTR_NOT_NULL(find_txt(sc, dm));
+    }
+    guint signing = 0;
+    for (guint i = 0; i < sc->mailservers->len; i++) {
+        const MsScenarioMailserver *m = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
+        if (m->domains->len == 0)
+            continue;
+        CU_ASSERT_EQUAL(m->dkim->len, 1);
+        CU_ASSERT(m->auth.spf && m->auth.dkim && m->auth.dmarc);
+        signing++;
+    }
+    CU_ASSERT_EQUAL(signing, 4);
+    g_autoptr(GString) checks = g_string_new(NULL);
+    gboolean all = FALSE;
+    g_autoptr(MsWorld) w = run_world(sc, checks, &all);
+    CU_ASSERT(all);
+    MsMailAuthStats st;
+    ms_mail_auth_get_stats(ms_world_mail(w), &st);
+    MsMailStats ms;
+    ms_mail_get_stats(ms_world_mail(w), &ms);
+    CU_ASSERT(st.signed_messages > 0);
+    CU_ASSERT_EQUAL(st.signed_messages, ms.messages);
+    /* every message from outside passes all three checks */
+    CU_ASSERT_EQUAL(st.dmarc[1], st.dkim[1]);
+    CU_ASSERT_EQUAL(st.dmarc[2], 0);
+    CU_ASSERT_EQUAL(st.rejected, 0);
+}
+
 int
 main(void)
 {
@@ -594,6 +638,7 @@ main(void)
         { "reject_sender_login_mismatch", test_sender_login_mismatch },
         { "DMARC aggregate reports", test_dmarc_reports },
         { "validate warns of SPF and DMARC records that cannot parse", test_record_warnings },
+        { "a generated world with auth on every domain", test_generated_world },
         { NULL, NULL },
     };
     return ms_test_main("auth_world", tests);

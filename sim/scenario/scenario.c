@@ -382,6 +382,19 @@ expand_generate(MsScenarioDiag *d, xmlDoc *doc)
             ok = FALSE;
         }
         xmlFree(topo);
+        xmlChar *auth = xmlGetProp(n, BAD_CAST "auth");
+        if (auth && xmlStrcmp(auth, BAD_CAST "rsa") == 0)
+            p.auth = 1;
+        else if (auth && xmlStrcmp(auth, BAD_CAST "ed25519") == 0)
+            p.auth = 2;
+        else if (auth && xmlStrcmp(auth, BAD_CAST "none") != 0) {
+            ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line,
+                                  "element 'generate' attribute 'auth': '%s': expected none, rsa "
+                                  "or ed25519",
+                                  (const char *) auth);
+            ok = FALSE;
+        }
+        xmlFree(auth);
         xmlChar *dur = xmlGetProp(n, BAD_CAST "duration");
         if (dur) {
             g_autoptr(GError) e = NULL;
