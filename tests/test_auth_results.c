@@ -188,7 +188,8 @@ build_cases(void)
                 "\"props\":[[\"header\",\"d\",\"%s\"],[\"header\",\"s\",\"s\"]]},",
                 i % 2 ? "pass" : "neutral", d);
         }
-        g_autofree char *longd = g_strdup_printf("%s.example.com", g_strnfill(90, 'x'));
+        g_autofree char *xs = g_strnfill(90, 'x');
+        g_autofree char *longd = g_strdup_printf("%s.example.com", xs);
         ms_auth_results_add_dkim(ar, "none", longd, NULL, NULL, NULL);
         g_string_append_printf(want,
                                "{\"method\":\"dkim\",\"result\":\"none\",\"reason\":null,"
@@ -209,6 +210,20 @@ build_cases(void)
                  "\"pass\",\"reason\":\"a reason long enough to be folded inside its quotes,  "
                  "with two spaces here and more words after them to pass the width\","
                  "\"props\":[[\"smtp\",\"mailfrom\",\"\\\"john doe\\\"@example.com\"]]}]}");
+    }
+    {
+        /* A short piece of a reason, then one longer than a line: the
+         * long one still gets a line of its own (found by fuzz_spf). */
+        g_autoptr(MsAuthResults) ar = ms_auth_results_new("mx.example.net");
+        g_autofree char *xs = g_strnfill(70, 'x');
+        g_autofree char *ys = g_strnfill(77, 'y');
+        g_autofree char *reason = g_strdup_printf("%s b %s z", xs, ys);
+        ms_auth_results_add(ar, "spf", "fail", reason);
+        g_autofree char *want = g_strdup_printf(
+            "{\"id\":\"mx.example.net\",\"results\":[{\"method\":\"spf\",\"result\":"
+            "\"fail\",\"reason\":\"%s\",\"props\":[]}]}",
+            reason);
+        add_case(cases, ar, want);
     }
     return cases;
 }

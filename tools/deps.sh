@@ -67,8 +67,9 @@ perl -MNet::SSLeay -MIO::Socket::SSL -e 1 2>/dev/null || missing="$missing libne
 # SPF implementation test_spf runs beside ours, and ships the openspf.org
 # RFC 7208 test suite it reads with PyYAML; python3-authres parses our
 # Authentication-Results headers; publicsuffix is the full public suffix
-# list (test_dmarc reads it as well as the built-in one). Debian's modules
-# live with Debian's python3, which the tests prefer.
+# list (test_dmarc reads it as well as the built-in one), and psl (libpsl's
+# program) answers the same questions from it independently. Debian's
+# modules live with Debian's python3, which the tests prefer.
 need_py() { # $1 = Python module, $2 = Debian package
     py=/usr/bin/python3
     [ -x "$py" ] || py=python3
@@ -79,6 +80,7 @@ need_py yaml python3-yaml
 need_py authres python3-authres
 [ -f /usr/share/doc/python3-spf/rfc7208-tests.yml.gz ] || missing="$missing python3-spf"
 [ -f /usr/share/publicsuffix/public_suffix_list.dat ] || missing="$missing publicsuffix"
+need_cmd psl psl
 # Open MPI: distributed runs (issue 9) and their 2- and 4-rank tests
 # (test_mpi); without mpicc mailsim builds with --mpi reported unavailable.
 need_cmd mpirun openmpi-bin

@@ -65,7 +65,9 @@ guint ms_auth_results_count(const MsAuthResults *ar);
 
 /* The whole header field, "Authentication-Results: <authserv-id>;" then
  * the resinfos separated by ";", or "; none" when there are none (RFC 8601
- * 2.2), folded with CRLF + TAB; no final CRLF. Caller frees. */
+ * 2.2): on one line when it fits in 78 columns, else each resinfo on a
+ * line of its own (CRLF + TAB), itself folded where it is longer; no
+ * final CRLF. Caller frees. */
 char *ms_auth_results_to_string(const MsAuthResults *ar);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsAuthResults, ms_auth_results_free)

@@ -111,8 +111,8 @@ gboolean ms_spf_check_next_query(MsSpfCheck *check, const char **name, MsSpfQuer
  *   TXT   the record's character-strings already joined (RFC 7208 3.3);
  *   A     dotted quad, "192.0.2.10";
  *   AAAA  RFC 5952 or any inet_pton form, "2001:db8::10";
- *   MX    "10 mail.example.com" or just "mail.example.com" (the preference
- *         is read and ignored: every exchange is checked, 5.4).
+ *   MX    "10 mail.example.com" or just "mail.example.com" (0 assumed);
+ *         the exchanges are looked up in preference order (5.4).
  * A record that does not parse as its type is skipped (as a resolver
  * would drop it); RECORDS with n_records 0 counts as NODATA. A TXT record
  * holding a NUL octet cannot travel as text: pass it with each NUL
@@ -127,19 +127,23 @@ gboolean ms_spf_check_done(const MsSpfCheck *check);
 /* The result once done (MS_SPF_RESULT_NONE before). */
 MsSpfResult ms_spf_check_result(const MsSpfCheck *check);
 
-/* The term that decided the result, as written in the record with its
- * qualifier when it had one ("ip4:192.0.2.0/24", "-all", "include:_spf.example.com",
- * "redirect=_spf.example.com"), or NULL when no term matched (the default
+/* The term whose qualifier gave the result, as written with its
+ * qualifier when it had one ("ip4:192.0.2.0/24", "-all",
+ * "~include:_spf.example.com"; after a redirect=, the term that matched in
+ * the target's record), or NULL when no term matched (the default
  * neutral, none, or an error). Owned by the check. */
 const char *ms_spf_check_mechanism(const MsSpfCheck *check);
 
-/* One sentence for the narration and for an Authentication-Results reason:
- * "ip4:192.0.2.0/24 matched", "-all matched", "no mechanism matched
- * (default neutral)", "no SPF record at example.com", "2 SPF records at
- * example.com", "more than 10 DNS-querying terms", "more than 2 void
- * lookups", "syntax error at example.com: unknown mechanism \"foo\"",
- * "DNS temporary failure for TXT example.com", and so on. Owned by the
- * check; "" before the check is done. */
+/* One sentence for the narration and for an Authentication-Results reason,
+ * such as "ip4:192.0.2.0/24 matched", "-all matched", "include:a.example
+ * matched (ip4:192.0.2.0/24 matched at a.example)", "-all matched at
+ * _spf.example.com (redirect from example.com)", "no mechanism matched
+ * (default neutral, RFC 7208 4.7)", "no SPF record at example.com", "2 SPF
+ * records at example.com (RFC 7208 4.5)", "more than 10 DNS-querying terms
+ * (RFC 7208 4.6.4)", "more than 2 void lookups (RFC 7208 4.6.4)", "syntax
+ * error in the SPF record at example.com: unknown mechanism \"foo\"",
+ * "DNS temporary failure for TXT example.com". Owned by the check; ""
+ * before the check is done. */
 const char *ms_spf_check_explanation(const MsSpfCheck *check);
 
 /* The domain checked (from MAIL FROM, or the HELO name), lower case, and

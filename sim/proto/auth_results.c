@@ -22,7 +22,9 @@
  * Octets outside printable ASCII in a reason become '?': the header is
  * 7-bit. The tests parse every shape of output with python3-authres.
  *
- * Ownership: the builder owns copies of everything added. */
+ * Ownership: the builder owns copies of everything added; one thread at a
+ * time. Cost: linear in the field's length, laid out at most twice (once
+ * to see whether it fits on one line). */
 #include "mailsim/auth_results.h"
 
 #include <string.h>
@@ -262,7 +264,8 @@ static void
 put_word(ArWriter *w, const char *word, gboolean quoted_cont)
 {
     guint need = width(word) + (quoted_cont ? 0 : 1);
-    if (w->col + need > w->limit && w->col > 8) {
+    /* Every line starts with a word, so one that does not fit moves on. */
+    if (w->col + need > w->limit) {
         if (quoted_cont) {
             /* Fold before the reason's own space. */
             g_string_append(w->out, "\r\n");

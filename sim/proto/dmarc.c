@@ -32,7 +32,12 @@
  * none).
  *
  * Ownership: records, lookups and outcomes own their strings; a lookup
- * borrows its MsPsl. No state beyond those objects. */
+ * borrows its MsPsl. No state beyond those objects; a record or lookup is
+ * used by one thread at a time, the MsPsl may be shared.
+ *
+ * Cost: a record parses in time linear in its length; discovery is one or
+ * two TXT questions; alignment costs two public suffix lookups (a few
+ * hash lookups each) per identifier. */
 #include "mailsim/dmarc.h"
 
 #include <string.h>

@@ -301,7 +301,7 @@ append_transformed(GString *out, const char *value, const SpfMacro *m)
 {
     const char *delims = m->delims[0] ? m->delims : ".";
     /* Split at every delimiter character; empty parts are kept. */
-    GPtrArray *parts = g_ptr_array_new();
+    GPtrArray *parts = g_ptr_array_new_with_free_func(g_free);
     const char *start = value;
     for (const char *p = value;; p++) {
         if (*p == 0 || strchr(delims, *p)) {
