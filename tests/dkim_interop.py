@@ -13,7 +13,8 @@ gives, and only for the name the caller expects.
   dkim_interop.py sign ALG HCANON/BCANON MESSAGE OUTDIR [KEYFILE]
       signs MESSAGE with dkimpy as d=example.org, s=py, with a key of type
       ALG (rsa or ed25519) made here (openssl genpkey for RSA-2048, PyNaCl
-      for Ed25519) or read from KEYFILE (an RSA PEM); writes
+      for Ed25519) or read from KEYFILE (an RSA PEM); HCANON/BCANON+l also
+      writes l= (the body length, RFC 6376 3.5); writes
       OUTDIR/signed.eml (the message with its DKIM-Signature on top) and
       OUTDIR/record.txt (the key record to publish at py._domainkey.example.org).
 """
@@ -72,7 +73,8 @@ def ed25519_key():
 def sign(alg, canon, message_path, outdir, keyfile=None):
     with open(message_path, "rb") as f:
         message = f.read()
-    hc, bc = canon.split("/")
+    length = canon.endswith("+l")
+    hc, bc = canon[:-2 if length else None].split("/")
     if alg == "rsa":
         private, record = rsa_key(outdir, keyfile)
         algorithm = b"rsa-sha256"
@@ -84,7 +86,8 @@ def sign(alg, canon, message_path, outdir, keyfile=None):
         return 2
     field = dkim.sign(message, b"py", b"example.org", private,
                       canonicalize=(hc.encode(), bc.encode()), signature_algorithm=algorithm,
-                      include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+                      include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+                      length=length)
     with open(os.path.join(outdir, "signed.eml"), "wb") as f:
         f.write(field + message)
     with open(os.path.join(outdir, "record.txt"), "w") as f:

@@ -182,9 +182,9 @@ typedef struct _MsDkimSigningKey MsDkimSigningKey;
 /* Generates a key from rng (deterministic: the same stream state gives
  * the same key): Ed25519 from a 32-octet seed; RSA of `bits` (1024 to
  * 4096, 0 meaning 2048) by nettle's rsa_generate_keypair drawing from rng,
- * public exponent 65537. RSA-2048 takes some tenths of a second. `bits` is
- * ignored for Ed25519. Returns NULL with MS_DKIM_ERROR_CRYPTO on failure.
- * Caller frees. */
+ * public exponent 65537. RSA-2048 takes tens of milliseconds. `bits` is
+ * ignored for Ed25519. Returns NULL with MS_DKIM_ERROR_KEY for a size out
+ * of range, MS_DKIM_ERROR_CRYPTO on a library failure. Caller frees. */
 MsDkimSigningKey *ms_dkim_signing_key_generate(MsDkimAlg alg, guint bits, MsRng *rng,
                                                GError **error);
 
@@ -281,8 +281,9 @@ guint ms_dkim_verifier_count(const MsDkimVerifier *v);
 const char *ms_dkim_verifier_query(const MsDkimVerifier *v, guint i);
 
 /* Answers signature i's query: for MS_DKIM_DNS_OK `txt` holds the record
- * (strings joined), otherwise it is ignored (may be NULL). Parses the key
- * and decides the signature. A signature already decided is left as it
+ * (strings joined), otherwise it is ignored (may be NULL). RFC 6376
+ * 3.6.2.2 leaves several TXT records at one name undefined: the caller
+ * passes one (the first). Parses the key and decides the signature. A signature already decided is left as it
  * is. */
 void ms_dkim_verifier_answer(MsDkimVerifier *v, guint i, MsDkimDnsStatus status, const char *txt,
                              gsize len);

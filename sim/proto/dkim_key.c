@@ -20,7 +20,7 @@
  * keys over 8192 bits are refused when read, which bounds what a hostile
  * record can make a receiver compute.
  *
- * Costs: an RSA-2048 generation takes some tenths of a second (prime
+ * Costs: an RSA-2048 generation takes tens of milliseconds (the prime
  * search), an import some microseconds. Ownership: each key owns its
  * numbers; secrets are cleared when a signing key is freed. */
 #include "dkim-private.h"
