@@ -950,6 +950,69 @@ test_starttls_failed(void)
     tk_policy_clear(&p);
 }
 
+/* A data hook that defers its reply: nothing is sent and no pipelined
+ * command is read until the resume; then the reply and the held commands'
+ * replies follow in order, whether the input came whole or octet by
+ * octet. */
+static void
+defer_data(const MsSmtpSession *s, const MsSmtpEnvelope *env, GBytes *msg, MsSmtpReply *r,
+           gpointer ud)
+{
+    (void) s;
+    (void) env;
+    (void) msg;
+    (void) r;
+    ms_smtp_server_defer(*(MsSmtpServer **) ud);
+}
+
+static char *
+take_all(MsSmtpServer *s)
+{
+    g_autoptr(GBytes) out = ms_smtp_server_take_output(s);
+    gsize n = 0;
+    const char *d = out ? g_bytes_get_data(out, &n) : "";
+    return g_strndup(d, n);
+}
+
+static void
+test_deferred_data_reply(void)
+{
+    const char *in = EH M R "DATA\r\nhello\r\n.\r\n" M R "DATA\r\nagain\r\n.\r\nQUIT\r\n";
+    for (int bytewise = 0; bytewise < 2; bytewise++) {
+        MsSmtpServerConfig cfg = tk_server_config();
+        MsSmtpServerHooks h = { 0 };
+        h.data = defer_data;
+        MsSmtpServer *srv = NULL;
+        srv = ms_smtp_server_new(&cfg, &h, &srv);
+        ms_smtp_server_start(srv);
+        g_free(take_all(srv));
+        gsize len = strlen(in);
+        for (gsize i = 0; i < len; i += bytewise ? 1 : len)
+            ms_smtp_server_feed(srv, (const guint8 *) in + i, bytewise ? 1 : len);
+        g_autofree char *before = take_all(srv);
+        CU_ASSERT_STRING_EQUAL(before, E OKM OKR GO);
+        CU_ASSERT(ms_smtp_server_is_deferred(srv));
+        MsSmtpReply r = MS_SMTP_REPLY_INIT;
+        ms_smtp_reply_set(&r, 550, "5.7.1", "Rejected by DMARC policy");
+        ms_smtp_server_resume(srv, &r);
+        ms_smtp_reply_clear(&r);
+        /* the second transaction was read only now, and defers again */
+        g_autofree char *mid = take_all(srv);
+        CU_ASSERT_STRING_EQUAL(mid, "550 5.7.1 Rejected by DMARC policy\r\n" OKM OKR GO);
+        CU_ASSERT(ms_smtp_server_is_deferred(srv));
+        CU_ASSERT_EQUAL(ms_smtp_server_messages_accepted(srv), 0);
+        ms_smtp_reply_set(&r, 250, "2.0.0", "Ok: queued as Q2");
+        ms_smtp_server_resume(srv, &r);
+        ms_smtp_reply_clear(&r);
+        g_autofree char *after = take_all(srv);
+        CU_ASSERT_STRING_EQUAL(
+            after, "250 2.0.0 Ok: queued as Q2\r\n221 2.0.0 mx.test closing connection\r\n");
+        CU_ASSERT_EQUAL(ms_smtp_server_messages_accepted(srv), 1);
+        CU_ASSERT(ms_smtp_server_is_closed(srv));
+        ms_smtp_server_free(srv);
+    }
+}
+
 int
 main(void)
 {
@@ -974,6 +1037,7 @@ main(void)
         { "STARTTLS: errors and dialects", test_starttls_errors_and_dialects },
         { "STARTTLS: auth_requires_tls, tls_required", test_starttls_policies },
         { "STARTTLS: failed handshake", test_starttls_failed },
+        { "a deferred end-of-data reply holds pipelined input", test_deferred_data_reply },
         { NULL, NULL },
     };
     return ms_test_main("smtp_server", tests);

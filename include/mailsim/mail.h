@@ -195,6 +195,12 @@ void ms_mail_set_tls_keylog(MsMail *mail, void (*fn)(const char *line, gpointer 
 guint32 ms_mail_submit(MsMail *mail, guint client, const char *label, const char *const *to,
                        const char *const *cc, const char *subject, const char *body, guint64 size,
                        MsTime at);
+/* The same with From: and MAIL FROM `from` rather than the client's own
+ * address (a client that claims to be someone else; the submission server
+ * may refuse it, see ms_mail_auth_configure). */
+guint32 ms_mail_submit_as(MsMail *mail, guint client, const char *from, const char *label,
+                          const char *const *to, const char *const *cc, const char *subject,
+                          const char *body, guint64 size, MsTime at);
 /* Schedules a mail check by `client` at `at` (POP3, or IMAP for an IMAP
  * client); every `every` after that if > 0. */
 void ms_mail_check(MsMail *mail, guint client, MsTime at, MsTime every);

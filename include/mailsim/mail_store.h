@@ -25,6 +25,7 @@ typedef enum {
     MS_STORE_FLAG_FLAGGED = 1 << 2,
     MS_STORE_FLAG_DELETED = 1 << 3,
     MS_STORE_FLAG_DRAFT = 1 << 4,
+    MS_STORE_FLAG_JUNK = 1 << 5, /* the $Junk keyword (RFC 5788): DMARC quarantined it */
 } MsStoreFlags;
 
 /* One stored message, as POP3 sees it. */

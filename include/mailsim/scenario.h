@@ -103,13 +103,15 @@ typedef enum {
     MS_RECORD_A,
     MS_RECORD_NS,
     MS_RECORD_NULLMX, /* RFC 7505: MX 0 "." — the domain accepts no mail */
+    MS_RECORD_TXT,    /* a TXT record (<txt>, and what <spf>, <dmarc> and <dnsbl> publish) */
 } MsRecordType;
 
 typedef struct {
     guint line;
     MsRecordType type;
     char *name;         /* owner: the zone name for MX, NS and NULLMX; the name= of an A */
-    char *target;       /* MX exchange, NS server name, "." for NULLMX; NULL for A */
+    char *target;       /* MX exchange, NS server name, "." for NULLMX; NULL for A; TXT: the
+                         * text, one string (cut into 255-octet strings at world build) */
     guint16 preference; /* MX only (0 for NULLMX) */
     guint32 address;    /* A: the address; NS: glue address when host= is given, else 0 */
     gint host;          /* A/NS: host index when given as host=, else -1 */
@@ -148,7 +150,48 @@ typedef struct {
     char *name;     /* local part */
     char *password; /* "" when absent */
     guint64 quota;  /* bytes; 0 = no quota */
+    char *forward;  /* forward= address: mail for this user is sent on there (a forwarding
+                     * service: the envelope sender is kept), or NULL */
 } MsScenarioUser;
+
+/* <list name= members= subject-tag= footer=> in a <mailserver>: a mailing list
+ * at name@<the server's first domain> that sends each message on to every
+ * member, from the envelope sender name-bounces@domain, with its Subject
+ * tagged and a footer added (as Mailman does: what breaks DKIM). */
+typedef struct {
+    guint line;
+    char *name;         /* local part */
+    GPtrArray *members; /* of char*, addresses, at least one */
+    char *subject_tag;  /* put before the Subject ("[name] " by default; "" = none) */
+    char *footer;       /* added at the end of the body, or "" */
+} MsScenarioList;
+
+/* <dkim selector= key= publish= private-key= domain=> in a <mailserver>: the
+ * server signs (RFC 6376) mail of `domain` from its own users. The key is
+ * made at world build from the seed (its own stream "dkim/<domain>"), or
+ * read from the PEM file private-key= names; unless publish="no", the
+ * public key goes into the zone holding <selector>._domainkey.<domain>. */
+typedef enum { MS_SCENARIO_DKIM_RSA, MS_SCENARIO_DKIM_ED25519 } MsScenarioDkimKey;
+typedef struct {
+    guint line;
+    char *domain;   /* lower case; the server's first domain when absent */
+    char *selector; /* s= */
+    MsScenarioDkimKey key;
+    gboolean publish;
+    char *key_path; /* private-key= as written (relative to the scenario), or NULL */
+    char *key_pem;  /* that file's text, read at load, or NULL */
+} MsScenarioDkim;
+
+/* <auth spf= dkim= dmarc= dnsbl= dnsbl-at= sender-login-match=> in a
+ * <mailserver>: which sender checks its SMTP service makes on mail from
+ * outside (port 25, not logged in). All off when absent. */
+typedef struct {
+    guint line; /* 0 when absent */
+    gboolean spf, dkim, dmarc;
+    GPtrArray *dnsbl;            /* of char*: DNSBL zones to ask, in order; may be empty */
+    gboolean dnsbl_at_rcpt;      /* refuse at RCPT (else at connect) */
+    gboolean sender_login_match; /* Postfix reject_sender_login_mismatch on submission */
+} MsScenarioAuth;
 
 /* Which policy fields the file set; the others take the profile's defaults. */
 typedef enum {
@@ -230,6 +273,9 @@ typedef struct {
     MsScenarioPolicy policy;
     GArray *replies; /* of MsScenarioReply */
     MsScenarioTls tls;
+    GArray *dkim;  /* of MsScenarioDkim */
+    GArray *lists; /* of MsScenarioList */
+    MsScenarioAuth auth;
 } MsScenarioMailserver;
 
 typedef struct {
@@ -260,7 +306,11 @@ typedef struct {
     MsTime at;           /* submission time; default 0 */
     guint64 size;        /* bytes wanted; 0 = the body as given */
     char *body;          /* the element's text, or NULL */
-    guint sender_client; /* client index whose user is from (or client= when given) */
+    guint sender_client; /* client index whose user is from (or client= when given); 0 when
+                          * via_server is set */
+    gint via_server;     /* via=: mailserver index of a host that sends the message with its
+                          * own MTA straight to the recipients' MX (any From:), or -1 */
+    char *mail_from;     /* mail-from=: the envelope sender (via= only), or NULL: from */
 } MsScenarioMessage;
 
 typedef struct {
@@ -308,6 +358,8 @@ typedef enum {
     MS_EXPECT_TLS_DEFERRED, /* a TLS requirement (MTA-STS, a TLS level) held it back (count=) */
     MS_EXPECT_SEEN,         /* client's device showed the message (within= of its delivery) */
     MS_EXPECT_NOT_SEEN,     /* client's device never showed the message */
+    MS_EXPECT_AUTH,         /* the receiver's check= (spf, dkim, dmarc, dnsbl) gave result= */
+    MS_EXPECT_QUARANTINED,  /* the message went into the recipient's Junk (DMARC quarantine) */
 } MsExpectKind;
 
 typedef struct {
@@ -319,6 +371,8 @@ typedef struct {
     char *status;  /* RFC 3463 status, or NULL */
     gint64 count;  /* -1 when absent */
     gint client;   /* client index, or -1 */
+    char *check;   /* AUTH: "spf", "dkim", "dmarc" or "dnsbl"; else NULL */
+    char *result;  /* AUTH: the RFC 8601 result word wanted ("pass", "fail", ...) */
 } MsScenarioExpect;
 
 typedef struct {

@@ -158,6 +158,17 @@ void ms_smtp_server_tls_failed(MsSmtpServer *srv);
 /* Whether the session runs inside TLS (tls_active, or after tls_started). */
 gboolean ms_smtp_server_is_tls(const MsSmtpServer *srv);
 
+/* A reply that needs time (a check that asks the DNS first). Called from
+ * inside the data hook, it holds the end-of-data reply back: the hook's
+ * reply argument is ignored, the transaction is reset as usual (RFC 5321
+ * 4.1.1.4), and the core reads no more input (it keeps what arrives) until
+ * ms_smtp_server_resume() gives the reply; it then sends it, as the hook's
+ * would have been, and reads what the client pipelined meanwhile. Any split
+ * of the input gives the same replies. */
+void ms_smtp_server_defer(MsSmtpServer *srv);
+void ms_smtp_server_resume(MsSmtpServer *srv, const MsSmtpReply *reply);
+gboolean ms_smtp_server_is_deferred(const MsSmtpServer *srv);
+
 /* Messages accepted (2xx after the data hook) in this session. */
 guint ms_smtp_server_messages_accepted(const MsSmtpServer *srv);
 

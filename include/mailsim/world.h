@@ -95,6 +95,13 @@ gboolean ms_world_run_parts(MsWorld *const *parts, guint n, MsTime until);
  * Returns FALSE with `error` set if the merge fails. */
 gboolean ms_world_merge_parts(MsWorld *const *parts, guint n, GError **error);
 
+/* DMARC aggregate reports (RFC 7489 7.2; sim/run/world_dmarc.c): after a
+ * run, one XML file per receiver and domain whose DMARC record has rua=,
+ * written into the existing folder `dir`; *n_files (may be NULL) gets how
+ * many. FALSE with the writer's error when a file cannot be written. */
+gboolean ms_world_write_dmarc_reports(MsWorld *world, const char *dir, guint *n_files,
+                                      GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsWorld, ms_world_free)
 
 G_END_DECLS

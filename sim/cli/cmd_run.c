@@ -540,6 +540,7 @@ ms_cmd_run(int argc, char **argv)
     g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL, *pcap_limit_s = NULL;
     g_autofree char *keylog_path = NULL;
     g_autofree char *resumption_s = NULL;
+    g_autofree char *dmarc_dir = NULL;
     g_auto(GStrv) pcap_links = NULL;
     GOptionEntry entries[] = {
         { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_s, "random seed (default: the scenario's)",
@@ -570,6 +571,10 @@ ms_cmd_run(int argc, char **argv)
           "MODE" },
         { "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_path,
           "write the run's statistics (.json or .csv)", "FILE" },
+        { "dmarc-reports", 0, 0, G_OPTION_ARG_FILENAME, &dmarc_dir,
+          "write the receivers' DMARC aggregate reports (RFC 7489 7.2) into this folder, one XML "
+          "file per receiver and domain that asks for them (rua=)",
+          "DIR" },
         { "level", 'l', 0, G_OPTION_ARG_STRING, &level_s,
           "narration detail: mail, protocol (default) or packets", "LEVEL" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no narration, only the summary and checks",
@@ -711,6 +716,19 @@ ms_cmd_run(int argc, char **argv)
     }
     int prc = close_pcap(sinks.pcap, &o); /* once: MAX() evaluates twice */
     rc = MAX(rc, prc);
+    if (dmarc_dir) {
+        g_autoptr(GError) derr = NULL;
+        guint files = 0;
+        if (g_mkdir_with_parents(dmarc_dir, 0755) != 0 ||
+            !ms_world_write_dmarc_reports(w, dmarc_dir, &files, &derr)) {
+            fprintf(stderr, "mailsim run: --dmarc-reports: %s\n",
+                    derr ? derr->message : g_strerror(errno));
+            rc = MAX(rc, MS_EXIT_FAILED);
+        } else {
+            fprintf(stderr, "mailsim run: %u DMARC aggregate report%s written to %s\n", files,
+                    files == 1 ? "" : "s", dmarc_dir);
+        }
+    }
     g_autoptr(MsStatsTable) t = ms_stats_collect(w);
     return report(w, t, sinks.pcap, &o, stats_path, rc);
 }

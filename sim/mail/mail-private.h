@@ -181,6 +181,8 @@ struct _MsMail {
     /* downgrade attackers, MTA-STS, the per-message TLS ledger
      * (mail_downgrade.c, mail_tls_policy.c); NULL until first used */
     struct _MsMailTlsPolicy *tls_policy;
+    /* sender authentication (mail_auth.c, mail_auth_send.c); NULL until first used */
+    struct _MsMailAuth *auth;
 };
 
 /* mail.c: the MsMail object, its servers and clients, work in flight, traces */
@@ -322,6 +324,10 @@ GBytes *ms__mail_stamp(MsMail *mail, MsMailServer *s, const char *from_clause, c
  * queue, one entry per destination domain. data is borrowed. */
 void ms__mail_accept(MsMail *mail, MsMailServer *s, guint32 message, const char *from,
                      const char *const *rcpts, guint n_rcpts, GBytes *data);
+/* The same; junk: local recipients get it with the Junk flag (DMARC
+ * quarantine). */
+void ms__mail_accept_full(MsMail *mail, MsMailServer *s, guint32 message, const char *from,
+                          const char *const *rcpts, guint n_rcpts, GBytes *data, gboolean junk);
 
 /* mail_dsn.c */
 /* Why a server gives up on a recipient, as its DSN reports it (RFC 3464

@@ -33,6 +33,7 @@
  * one lower-casing and one hash look-up. */
 #include "mail-private.h"
 #include "mail_tls_policy-private.h"
+#include "mail_auth-private.h"
 
 #include <stdarg.h>
 
@@ -120,6 +121,7 @@ ms_mail_free(MsMail *m)
     ms__mail_records_clear(m);
     ms_tls_pki_free(m->pki);
     ms__tls_policy_free(m->tls_policy);
+    ms__auth_free(m->auth);
     if (m->tls_rngs)
         g_hash_table_destroy(m->tls_rngs);
     if (m->tls_key_caches)

@@ -29,7 +29,7 @@
  * stamping copies the message once; each local recipient whose store keeps
  * bodies gets a copy of its own (Return-Path: on top), none in a lean
  * world. */
-#include "mail-private.h"
+#include "mail_auth-private.h"
 
 #include <string.h>
 
@@ -56,6 +56,13 @@ void
 ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const char *const *rcpts,
                 guint n, GBytes *data)
 {
+    ms__mail_accept_full(m, s, id, from, rcpts, n, data, FALSE);
+}
+
+void
+ms__mail_accept_full(MsMail *m, MsMailServer *s, guint32 id, const char *from,
+                     const char *const *rcpts, guint n, GBytes *data, gboolean junk)
+{
     MsTime now = ms_engine_now(m->engine);
     /* Remote recipients grouped by domain, domains in first-seen order
      * (deterministic); a linear search: messages have few recipients. */
@@ -73,6 +80,9 @@ ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const 
         const char *dom = ms__address_domain(rcpt);
         if (ms__server_is_local(s, dom)) {
             g_autofree char *local = ms__address_local(rcpt);
+            /* a forward or a list sends it on (mail_auth_send.c) */
+            if (m->auth && ms__auth_alias_take(m, s, id, from, rcpt, local, data))
+                continue;
             g_autofree char *rp = g_strdup_printf("Return-Path: <%s>\r\n", from);
             gboolean keep = ms__server_keeps_bodies(m, s);
             MsStoreResult r;
@@ -83,6 +93,14 @@ ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const 
                 /* Lean: nobody reads this store; count what would be kept. */
                 r = ms_mail_store_count(s->store, local, strlen(rp) + g_bytes_get_size(data), id,
                                         now);
+            }
+            if (r == MS_STORE_OK && junk && keep) {
+                /* DMARC quarantine (RFC 7489 6.3 p=quarantine): the store
+                 * has no folders, so the message carries the Junk flag */
+                GPtrArray *box = ms_mail_store_messages(s->store, local);
+                const MsStoredMessage *last = g_ptr_array_index(box, box->len - 1);
+                ms_mail_store_set_flags(s->store, local, last->uid,
+                                        last->flags | MS_STORE_FLAG_JUNK);
             }
             if (r == MS_STORE_OK) {
                 if (rr) {
@@ -96,9 +114,9 @@ ms__mail_accept(MsMail *m, MsMailServer *s, guint32 id, const char *from, const 
                             g_strdup_printf("stored in mailbox %s at %s", rcpt, s->hostname);
                 }
                 const MsMessageRecord *rec = ms__mail_record(m, id);
-                ms__mail_note(m, s->host, MS_HOST_WORLD, id,
-                              "%s stores the %s in the mailbox of %s", s->hostname,
-                              rec && rec->is_dsn ? "bounce (DSN)" : "message", rcpt);
+                ms__mail_note(m, s->host, MS_HOST_WORLD, id, "%s stores the %s in the %s of %s",
+                              s->hostname, rec && rec->is_dsn ? "bounce (DSN)" : "message",
+                              junk ? "Junk folder" : "mailbox", rcpt);
                 if (keep)
                     ms__imapd_notify(m, s, local); /* IDLE sessions hear of it now */
             } else {

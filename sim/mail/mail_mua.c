@@ -319,6 +319,7 @@ typedef struct {
     guint client;
     GBytes *data;
     char **rcpts;
+    char *from; /* MAIL FROM: the client's address, or what it claims to be */
 } Pending;
 
 /* Pending submissions are owned by the mail layer (m->pending) until their
@@ -329,6 +330,7 @@ pending_free(gpointer data)
     Pending *p = data;
     g_strfreev(p->rcpts);
     g_bytes_unref(p->data);
+    g_free(p->from);
     g_free(p);
 }
 
@@ -371,7 +373,7 @@ on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
     cfg.tls_active = mode == MS_MAIL_CLIENT_TLS_IMPLICIT;
     x->implicit = cfg.tls_active;
     x->core = ms_smtp_client_new(&cfg, &submit_hooks, x);
-    ms_smtp_client_add_message(x->core, c->address, (const char *const *) p->rcpts, p->data);
+    ms_smtp_client_add_message(x->core, p->from, (const char *const *) p->rcpts, p->data);
     ms_smtp_client_finish(x->core);
     guint16 port = x->implicit ? MS_SMTPS_PORT : MS_SUBMISSION_PORT;
     const char *how = mode == MS_MAIL_CLIENT_TLS_STARTTLS ? " (STARTTLS first, then the login)"
@@ -383,7 +385,7 @@ on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
                   "%s sends message %s (\"%s\", %" G_GSIZE_FORMAT
                   " bytes) from %s: SMTP to %s port %u, logging in as %s%s",
                   ms_net_host_name(m->net, c->host), r->label, r->subject,
-                  g_bytes_get_size(p->data), c->address, s->hostname, port, c->address, how);
+                  g_bytes_get_size(p->data), p->from, s->hostname, port, c->address, how);
     x->conn = ms_tcp_connect_tagged(m->tcp, c->host, ms_net_host_addr(m->net, s->host), port,
                                     x->implicit ? &submit_tls_cb : &submit_cb, x, p->message);
     pending_free(p);
@@ -395,6 +397,16 @@ ms_mail_submit(MsMail *m, guint client, const char *label, const char *const *to
                MsTime at)
 {
     g_return_val_if_fail(m != NULL && client < m->clients->len, 0);
+    MsMailClient *c = g_ptr_array_index(m->clients, client);
+    return ms_mail_submit_as(m, client, c->address, label, to, cc, subject, body, size, at);
+}
+
+guint32
+ms_mail_submit_as(MsMail *m, guint client, const char *from, const char *label,
+                  const char *const *to, const char *const *cc, const char *subject,
+                  const char *body, guint64 size, MsTime at)
+{
+    g_return_val_if_fail(m != NULL && client < m->clients->len && from != NULL, 0);
     g_return_val_if_fail(label != NULL && to != NULL && to[0] != NULL, 0);
     MsMailClient *c = g_ptr_array_index(m->clients, client);
     GPtrArray *all = g_ptr_array_new();
@@ -403,14 +415,15 @@ ms_mail_submit(MsMail *m, guint client, const char *label, const char *const *to
     for (const char *const *p = cc; p && *p; p++)
         g_ptr_array_add(all, (gpointer) *p);
     g_ptr_array_add(all, NULL);
-    guint32 id = ms__mail_new_record(m, label, c->address, (const char *const *) all->pdata,
-                                     subject, c->host, 0);
+    guint32 id =
+        ms__mail_new_record(m, label, from, (const char *const *) all->pdata, subject, c->host, 0);
     MsMessageRecord *r = ms__mail_record(m, id);
     r->created_at = at;
     Pending *p = g_new0(Pending, 1);
     p->message = id;
     p->client = client;
-    p->data = ms__mail_compose(m, c->address, r, to, cc, body, size);
+    p->from = g_strdup(from);
+    p->data = ms__mail_compose(m, from, r, to, cc, body, size);
     p->rcpts = g_strdupv((char **) all->pdata);
     g_ptr_array_free(all, TRUE);
     g_ptr_array_add(m->pending, p);

@@ -23,7 +23,7 @@
  * the handshake (the 220 to STARTTLS is one of them): the channel goes on
  * only once they are out. The Received: header names the protocol with
  * RFC 3848's "S" (ESMTPS, ESMTPSA) when the message came inside TLS. */
-#include "mail-private.h"
+#include "mail_auth-private.h"
 
 #include <string.h>
 
@@ -43,6 +43,15 @@ typedef struct {
     MsEventId flush;
     char *mail_from; /* reverse path of the accepted MAIL, for the greylist triple */
     MsMailTls *tls;  /* after STARTTLS, or from the start on 465 */
+    MsAuthCheck *check; /* a DNSBL or message check waiting for DNS (mail_auth.c), or NULL */
+    char *listed;       /* the DNSBL zone that lists the client, or NULL */
+    GByteArray *early;  /* input before the greeting (the DNSBL answer), or NULL */
+    /* the message whose end-of-DATA reply waits for its checks */
+    guint32 held_id;
+    char held_qid[MS_MAIL_QID_SIZE];
+    char *held_from;
+    GPtrArray *held_rcpts;
+    GBytes *held_data;
 } Session;
 
 static void session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
@@ -61,6 +70,15 @@ session_free(Session *x)
     g_byte_array_unref(x->pending);
     g_free(x->mail_from);
     ms__mail_tls_free(x->tls);
+    ms__auth_check_cancel(x->check);
+    g_free(x->listed);
+    if (x->early)
+        g_byte_array_unref(x->early);
+    g_free(x->held_from);
+    if (x->held_rcpts)
+        g_ptr_array_unref(x->held_rcpts);
+    if (x->held_data)
+        g_bytes_unref(x->held_data);
     g_free(x);
 }
 
@@ -183,8 +201,21 @@ hook_mail_from(const MsSmtpSession *ss, const char *from, guint64 size, MsSmtpRe
     (void) size;
     g_free(x->mail_from);
     x->mail_from = g_strdup(from);
-    if (x->port != MS_SMTP_PORT && !ss->auth_user)
+    if (x->port != MS_SMTP_PORT && !ss->auth_user) {
         ms_smtp_reply_set(reply, 530, "5.7.0", "Authentication required"); /* RFC 4954 6 */
+        return;
+    }
+    if (ss->auth_user && ms__auth_login_match(x->mail, x->server) &&
+        g_ascii_strcasecmp(from, ss->auth_user) != 0) {
+        /* Postfix reject_sender_login_mismatch: the sender must be the login's */
+        g_autofree char *t = g_strdup_printf("<%s>: Sender address rejected: not owned by user %s",
+                                             from, ss->auth_user);
+        ms_smtp_reply_set(reply, 553, "5.7.1", t);
+        ms__mail_note(x->mail, x->server->host, x->peer, x->message,
+                      "%s refuses MAIL FROM:<%s>: %s logged in, and may send only as itself",
+                      x->server->hostname, from, ss->auth_user);
+        x->mail->auth->stats.login_mismatch++;
+    }
 }
 
 static gboolean
@@ -202,9 +233,18 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
     Session *x = ud;
     MsMailServer *s = x->server;
     const char *dom = ms__address_domain(rcpt);
+    if (x->listed && !ss->auth_user) {
+        /* Postfix reject_rbl_client, with smtpd_delay_reject: at RCPT */
+        char ip[MS_IPV4_STRLEN];
+        g_autofree char *t =
+            g_strdup_printf("Service unavailable; Client host [%s] blocked using %s",
+                            ms_ipv4_format(x->peer_addr, ip), x->listed);
+        ms_smtp_reply_set(reply, 554, "5.7.1", t);
+        return;
+    }
     if (ms__server_is_local(s, dom)) {
         g_autofree char *local = ms__address_local(rcpt);
-        if (!ms_mail_store_has_user(s->store, local)) {
+        if (!ms_mail_store_has_user(s->store, local) && !ms__auth_is_alias(x->mail, s, local)) {
             ms_mta_profile_refusal(s->policy.profile, MS_MTA_REFUSE_UNKNOWN_USER, rcpt, reply);
             return;
         }
@@ -237,6 +277,38 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
     }
 }
 
+/* The checks of a held message are done: refuse it (DMARC p=reject), or
+ * take it in with the Authentication-Results: header (RFC 8601 5: on top),
+ * into Junk for p=quarantine; then the deferred reply goes out. */
+static void
+on_checked(MsMail *m, const MsAuthVerdict *v, gpointer ud)
+{
+    Session *x = ud;
+    MsMailServer *s = x->server;
+    x->check = NULL;
+    MsSmtpReply reply = MS_SMTP_REPLY_INIT;
+    guint n = x->held_rcpts->len - 1;
+    if (v->action == MS_MAIL_AUTH_REJECT) {
+        ms_smtp_reply_set(&reply, 550, "5.7.1", v->reply_text); /* RFC 7489 10.3 */
+    } else {
+        g_autoptr(GBytes) data = ms__prepend_header(x->held_data, v->header);
+        ms__mail_note(m, s->host, x->peer, x->held_id,
+                      "%s accepts the message from %s for %u recipient%s (queue id %s)%s",
+                      s->hostname, ms_net_host_name(m->net, x->peer), n, n == 1 ? "" : "s",
+                      x->held_qid,
+                      v->action == MS_MAIL_AUTH_QUARANTINE ? ", for the Junk folder" : "");
+        ms__mail_accept_full(m, s, x->held_id, x->held_from,
+                             (const char *const *) x->held_rcpts->pdata, n, data,
+                             v->action == MS_MAIL_AUTH_QUARANTINE);
+        g_autofree char *text = ms_mta_profile_queued_text(s->policy.profile, x->held_qid);
+        ms_smtp_reply_set(&reply, 250, "2.0.0", text);
+    }
+    g_clear_pointer(&x->held_data, g_bytes_unref);
+    ms_smtp_server_resume(x->core, &reply);
+    ms_smtp_reply_clear(&reply);
+    pump(x);
+}
+
 static void
 hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, MsSmtpReply *reply,
           gpointer ud)
@@ -260,6 +332,22 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
         ms_smtp_reply_set(reply, 554, "5.4.6", "Too many hops: mail loop detected");
         return;
     }
+    if (ss->auth_user && ms__auth_login_match(m, s)) {
+        /* the From: header too must be the login's (the envelope was checked at MAIL) */
+        gsize n;
+        const char *d = g_bytes_get_data(message, &n);
+        g_autofree char *hfrom = ms__mail_header_value(d, n, "From");
+        if (hfrom && !strstr(hfrom, ss->auth_user)) {
+            g_autofree char *t = g_strdup_printf(
+                "<%s>: From: header rejected: not owned by user %s", hfrom, ss->auth_user);
+            ms_smtp_reply_set(reply, 553, "5.7.1", t);
+            m->auth->stats.login_mismatch++;
+            return;
+        }
+    }
+    g_autoptr(GBytes) signed_msg = NULL;
+    if (ss->auth_user && m->auth) /* the domain's outbound server signs (RFC 6376 5) */
+        message = signed_msg = ms__auth_sign(m, s, id, message);
     char qid[MS_MAIL_QID_SIZE];
     ms__mail_queue_id(s, qid);
     char peer_ip[MS_IPV4_STRLEN];
@@ -274,6 +362,26 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
     g_autoptr(GBytes) stamped =
         ms__mail_stamp(m, s, clause, ms_mta_profile_product(s->policy.profile), with, qid,
                        env->n_rcpts ? env->rcpts[0] : "", message);
+    if (!ss->auth_user && x->port == MS_SMTP_PORT && ms__auth_wants_checks(m, s)) {
+        /* SPF, DKIM and DMARC ask the DNS first: the reply waits for them */
+        x->held_id = id;
+        memcpy(x->held_qid, qid, sizeof qid);
+        g_free(x->held_from);
+        x->held_from = g_strdup(env->mail_from);
+        if (x->held_rcpts)
+            g_ptr_array_unref(x->held_rcpts);
+        x->held_rcpts = g_ptr_array_new_with_free_func(g_free);
+        for (guint i = 0; i < env->n_rcpts; i++)
+            g_ptr_array_add(x->held_rcpts, g_strdup(env->rcpts[i]));
+        g_ptr_array_add(x->held_rcpts, NULL);
+        if (x->held_data)
+            g_bytes_unref(x->held_data);
+        x->held_data = g_bytes_ref(stamped);
+        ms_smtp_server_defer(x->core);
+        x->check = ms__auth_check_start(m, s, id, x->peer, x->peer_addr, ss->helo, env->mail_from,
+                                        message, on_checked, x);
+        return;
+    }
     ms__mail_note(m, s->host, x->peer, id,
                   "%s accepts the message from %s for %u recipient%s (queue id %s)", s->hostname,
                   ms_net_host_name(m->net, x->peer), env->n_rcpts, env->n_rcpts == 1 ? "" : "s",
@@ -297,6 +405,77 @@ hook_trace(MsSmtpTraceDir dir, const char *line, gpointer ud)
 static const MsSmtpServerHooks hooks = { hook_auth, hook_mail_from, hook_rcpt,
                                          hook_data, hook_command,   hook_trace };
 
+/* Makes the session's protocol core and sends the greeting: 554 5.7.1
+ * naming the list when a DNSBL listed the client and the server refuses
+ * at connect. */
+static void
+start_core(Session *x)
+{
+    MsMail *m = x->mail;
+    MsMailServer *srv = x->server;
+    /* The server speaks as its profile's MTA: banner, EHLO keywords and
+     * reply texts (sim/mail/mta_profile.c). */
+    MsMtaProfile profile = srv->policy.profile;
+    char date[MS_MAIL_DATE_SIZE];
+    ms__mail_date(ms_engine_now(m->engine), date);
+    g_autofree char *banner = ms_mta_profile_banner(profile, srv->hostname, date);
+    char peer_ip[MS_IPV4_STRLEN];
+    ms_ipv4_format(x->peer_addr, peer_ip);
+    MsSmtpServerConfig cfg = { 0 };
+    cfg.hostname = srv->hostname;
+    cfg.client_address = peer_ip;
+    cfg.greeting_text = banner;
+    gboolean tls = m->pki && srv->tls_cred;
+    MsMtaPolicy pol = srv->policy;
+    pol.tls = tls;
+    ms_mta_policy_smtp_config(&pol, x->port != MS_SMTP_PORT, &cfg);
+    cfg.tls_active = tls && x->port == MS_SMTPS_PORT;
+    MsSmtpReply greet = MS_SMTP_REPLY_INIT;
+    g_autofree char *refusal = NULL;
+    if (x->listed && !ms__auth_dnsbl_at_rcpt(m, srv)) {
+        /* RFC 5321 3.1: a 554 greeting refuses the session */
+        refusal = g_strdup_printf("5.7.1 Service unavailable; Client host [%s] blocked using %s",
+                                  peer_ip, x->listed);
+        cfg.greeting_code = 554;
+        cfg.greeting_text = refusal;
+    } else if (ms__rules_match(m, srv, MS_FAULT_CMD_CONNECT, NULL, NULL, &greet)) {
+        cfg.greeting_code = greet.code;
+        cfg.greeting_text = greet.text;
+    }
+    /* Without trace sinks the core need not format protocol lines; without
+     * reply rules (they are all set before the run) it need not show us
+     * each command. */
+    MsSmtpServerHooks h = hooks;
+    if (!ms_trace_enabled(m->trace))
+        h.trace = NULL;
+    if (srv->rules->len == 0)
+        h.command = NULL;
+    x->core = ms_smtp_server_new(&cfg, &h, x);
+    ms_smtp_reply_clear(&greet);
+    if (cfg.tls_active) /* RFC 8314 3.3: the greeting waits for the handshake */
+        x->tls = ms__mail_tls_server_new(m, x->conn, srv, x->peer, 0);
+    ms_smtp_server_start(x->core);
+}
+
+static void session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
+
+/* The blocklists have answered: greet (or refuse), then read what the
+ * client sent meanwhile. */
+static void
+on_dnsbl(MsMail *m, const MsAuthVerdict *v, gpointer ud)
+{
+    Session *x = ud;
+    x->check = NULL;
+    x->listed = g_strdup(v->listed);
+    start_core(x);
+    if (!pump(x))
+        return;
+    if (x->early) {
+        g_autoptr(GByteArray) early = g_steal_pointer(&x->early);
+        session_data(m->tcp, x->conn, early->data, early->len, x);
+    }
+}
+
 static void
 on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
 {
@@ -309,44 +488,16 @@ on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
     x->port = l->port;
     x->peer_addr = ms_tcp_conn_peer_addr(tcp, conn);
     x->peer = ms_net_host_by_addr(l->mail->net, x->peer_addr);
-    /* The server speaks as its profile's MTA: banner, EHLO keywords and
-     * reply texts (sim/mail/mta_profile.c). */
-    MsMtaProfile profile = l->server->policy.profile;
-    char date[MS_MAIL_DATE_SIZE];
-    ms__mail_date(ms_engine_now(l->mail->engine), date);
-    g_autofree char *banner = ms_mta_profile_banner(profile, l->server->hostname, date);
-    char peer_ip[MS_IPV4_STRLEN];
-    ms_ipv4_format(x->peer_addr, peer_ip);
-    MsSmtpServerConfig cfg = { 0 };
-    cfg.hostname = l->server->hostname;
-    cfg.client_address = peer_ip;
-    cfg.greeting_text = banner;
-    gboolean tls = l->mail->pki && l->server->tls_cred;
-    MsMtaPolicy pol = l->server->policy;
-    pol.tls = tls;
-    ms_mta_policy_smtp_config(&pol, l->port != MS_SMTP_PORT, &cfg);
-    cfg.tls_active = tls && l->port == MS_SMTPS_PORT;
     x->pending = g_byte_array_new();
-    MsSmtpReply greet = MS_SMTP_REPLY_INIT;
-    if (ms__rules_match(l->mail, l->server, MS_FAULT_CMD_CONNECT, NULL, NULL, &greet)) {
-        cfg.greeting_code = greet.code;
-        cfg.greeting_text = greet.text;
-    }
-    /* Without trace sinks the core need not format protocol lines; without
-     * reply rules (they are all set before the run) it need not show us
-     * each command. */
-    MsSmtpServerHooks h = hooks;
-    if (!ms_trace_enabled(l->mail->trace))
-        h.trace = NULL;
-    if (l->server->rules->len == 0)
-        h.command = NULL;
-    x->core = ms_smtp_server_new(&cfg, &h, x);
-    ms_smtp_reply_clear(&greet);
     l->mail->smtp_sessions++;
     ms_tcp_set_callbacks(tcp, conn, &session_cb, x);
-    if (cfg.tls_active) /* RFC 8314 3.3: the greeting waits for the handshake */
-        x->tls = ms__mail_tls_server_new(l->mail, conn, l->server, x->peer, 0);
-    ms_smtp_server_start(x->core);
+    if (l->port == MS_SMTP_PORT && ms__auth_wants_dnsbl(l->mail, l->server)) {
+        /* the blocklists first, as postscreen asks them before the greeting */
+        x->early = g_byte_array_new();
+        x->check = ms__auth_dnsbl_start(l->mail, l->server, x->peer, x->peer_addr, on_dnsbl, x);
+        return;
+    }
+    start_core(x);
     pump(x);
 }
 
@@ -358,6 +509,10 @@ session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpoint
     Session *x = ud;
     (void) tcp;
     (void) conn;
+    if (!x->core) { /* before the greeting: kept until the blocklists answer */
+        g_byte_array_append(x->early, data, (guint) len);
+        return;
+    }
     if (!x->tls) {
         ms_smtp_server_feed(x->core, data, len);
         pump(x);

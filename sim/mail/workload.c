@@ -6,7 +6,7 @@
  * serve gets "user@domain", which bounces or leaves the world like any mail
  * to an unknown place. */
 #include "mailsim/workload.h"
-#include "mail-private.h"
+#include "mail_auth-private.h"
 
 #include <math.h>
 
@@ -97,7 +97,10 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
     const char *rcpts[] = { to, NULL };
     guint32 id = ms__mail_new_record(m, label, from, rcpts, "workload message", g->from->host, 0);
     MsMessageRecord *r = ms__mail_record(m, id);
-    g_autoptr(GBytes) data = ms__mail_compose(m, from, r, rcpts, NULL, NULL, size);
+    g_autoptr(GBytes) composed = ms__mail_compose(m, from, r, rcpts, NULL, NULL, size);
+    /* the domain's outbound server signs, when it holds a DKIM key */
+    g_autoptr(GBytes) data =
+        m->auth ? ms__auth_sign(m, g->from, id, composed) : g_bytes_ref(composed);
     char wid[MS_MAIL_QID_SIZE];
     g_snprintf(wid, sizeof wid, "W%u", r->origin_n); /* per origin: partition-independent */
     g_autoptr(GBytes) stamped =

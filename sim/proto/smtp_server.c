@@ -217,6 +217,7 @@ struct _MsSmtpServer {
     gboolean tls;           /* inside TLS (RFC 3207, RFC 8314) */
     gboolean wants_tls;     /* 220 to STARTTLS queued; waiting for the caller */
     gboolean tls_discarded; /* clear-text input after STARTTLS was dropped */
+    gboolean deferred;      /* the data hook deferred its reply: input waits in `in` */
 
     /* The mail transaction. */
     gboolean in_mail;
@@ -1408,6 +1409,11 @@ end_of_data(MsSmtpServer *srv)
             srv->hooks.data(&s, &env, message, &r, srv->user_data);
             g_ptr_array_set_size(srv->rcpts, srv->rcpts->len - 1);
         }
+        if (srv->deferred) { /* the reply comes with ms_smtp_server_resume() */
+            reset_transaction(srv);
+            ms_smtp_reply_clear(&r);
+            return;
+        }
         if (r.code / 100 == 2)
             srv->accepted++;
     }
@@ -1536,6 +1542,8 @@ discard_before_tls(MsSmtpServer *srv)
     srv->tls_discarded = TRUE;
 }
 
+static void drain(MsSmtpServer *srv);
+
 void
 ms_smtp_server_feed(MsSmtpServer *srv, const guint8 *data, gsize len)
 {
@@ -1550,7 +1558,8 @@ ms_smtp_server_feed(MsSmtpServer *srv, const guint8 *data, gsize len)
     /* Message content arriving with nothing buffered is consumed where it
      * lies: bodies are the bulk of the bytes, and copying each into `in`
      * first is a copy of every message per hop. */
-    while (srv->in->len == 0 && srv->mode == MODE_DATA && len > 0 && !srv->closed) {
+    while (srv->in->len == 0 && srv->mode == MODE_DATA && len > 0 && !srv->closed &&
+           !srv->deferred) {
         gsize n = data_consume(srv, data, len);
         data += n;
         len -= n;
@@ -1558,8 +1567,42 @@ ms_smtp_server_feed(MsSmtpServer *srv, const guint8 *data, gsize len)
     if (srv->closed || len == 0)
         return;
     g_byte_array_append(srv->in, data, (guint) len);
+    drain(srv);
+}
+
+void
+ms_smtp_server_defer(MsSmtpServer *srv)
+{
+    g_return_if_fail(srv != NULL && !srv->deferred);
+    srv->deferred = TRUE;
+}
+
+gboolean
+ms_smtp_server_is_deferred(const MsSmtpServer *srv)
+{
+    g_return_val_if_fail(srv != NULL, FALSE);
+    return srv->deferred;
+}
+
+void
+ms_smtp_server_resume(MsSmtpServer *srv, const MsSmtpReply *r)
+{
+    g_return_if_fail(srv != NULL && r != NULL && srv->deferred);
+    srv->deferred = FALSE;
+    if (r->code / 100 == 2)
+        srv->accepted++;
+    send_reply(srv, r);
+    if (!srv->closed && srv->in->len > 0)
+        drain(srv); /* what the client pipelined meanwhile (RFC 2920 3.1) */
+}
+
+/* Reads the commands and content buffered in `in`, until it is empty, the
+ * session closes, STARTTLS waits for the handshake or a reply is deferred. */
+static void
+drain(MsSmtpServer *srv)
+{
     gsize pos = 0;
-    while (!srv->closed && pos < srv->in->len) {
+    while (!srv->closed && !srv->deferred && pos < srv->in->len) {
         const guint8 *p = srv->in->data + pos;
         gsize avail = srv->in->len - pos;
         if (srv->mode == MODE_DATA) {

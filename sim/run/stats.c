@@ -3,6 +3,7 @@
  * figures. One writer builds a list of (section, name, value) rows; JSON
  * and CSV are two renderings of it, so they never disagree. */
 #include "mailsim/stats.h"
+#include "mailsim/mail_auth.h"
 #include "mailsim/output_file.h"
 
 #include <errno.h>
@@ -138,6 +139,34 @@ collect(MsWorld *w)
         add(rows, "imap", "seen_mean_s",
             ms.seen ? ms_time_to_seconds(ms.seen_delay_total) / ms.seen : 0, FALSE);
         add(rows, "imap", "seen_max_s", ms_time_to_seconds(ms.seen_delay_max), FALSE);
+    }
+    if (ms_mail_auth_enabled(m)) {
+        /* Sender authentication: results per mechanism, only in worlds
+         * that use it (other runs' statistics stay as they were). */
+        MsMailAuthStats as;
+        ms_mail_auth_get_stats(m, &as);
+        for (guint i = 0; i < G_N_ELEMENTS(as.spf); i++) {
+            g_autofree char *n = g_strdup_printf("spf_%s", ms_mail_auth_result_name(i));
+            add(rows, "auth", n, (double) as.spf[i], TRUE);
+        }
+        for (guint i = 0; i < G_N_ELEMENTS(as.dkim); i++) {
+            if (i == 3) /* softfail: not a DKIM result */
+                continue;
+            g_autofree char *n = g_strdup_printf("dkim_%s", ms_mail_auth_result_name(i));
+            add(rows, "auth", n, (double) as.dkim[i], TRUE);
+        }
+        for (guint i = 0; i < G_N_ELEMENTS(as.dmarc); i++) {
+            if (i == 3 || i == 4) /* softfail, neutral: not DMARC results */
+                continue;
+            g_autofree char *n = g_strdup_printf("dmarc_%s", ms_mail_auth_result_name(i));
+            add(rows, "auth", n, (double) as.dmarc[i], TRUE);
+        }
+        add(rows, "auth", "dnsbl_listed", (double) as.dnsbl_listed, TRUE);
+        add(rows, "auth", "dnsbl_clean", (double) as.dnsbl_clean, TRUE);
+        add(rows, "auth", "dkim_signed", (double) as.signed_messages, TRUE);
+        add(rows, "auth", "dmarc_rejected", (double) as.rejected, TRUE);
+        add(rows, "auth", "dmarc_quarantined", (double) as.quarantined, TRUE);
+        add(rows, "auth", "login_mismatch", (double) as.login_mismatch, TRUE);
     }
     MsLatencyStats lat;
     ms_stats_latency(w, &lat);

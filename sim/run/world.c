@@ -14,6 +14,7 @@
 #include "mailsim/dns_resolver.h"
 #include "mailsim/workload.h"
 #include "mailsim/mail_tls_policy.h"
+#include "mailsim/mail_auth.h"
 #include "mailsim/tls_dane.h"
 
 #include <string.h>
@@ -153,6 +154,64 @@ publish_tlsa(MsWorld *w, const MsScenarioZone *z, GError **error)
     return TRUE;
 }
 
+/* Each <dkim>: the key, made from the seed on the stream "dkim/<domain>"
+ * (so that no other draw moves) or read from its PEM file, given to the
+ * server, and its record published at <selector>._domainkey.<domain> in
+ * the zone that holds that name (RFC 6376 3.6.2.1). */
+static gboolean
+add_dkim_keys(MsWorld *w, GError **error)
+{
+    const MsScenario *sc = w->sc;
+    for (guint i = 0; i < sc->mailservers->len; i++) {
+        const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
+        for (guint k = 0; ms->dkim && k < ms->dkim->len; k++) {
+            const MsScenarioDkim *d = &g_array_index(ms->dkim, MsScenarioDkim, k);
+            g_autoptr(GError) local = NULL;
+            MsDkimSigningKey *key = NULL;
+            if (d->key_pem) {
+                key = ms_dkim_signing_key_load((const guint8 *) d->key_pem, strlen(d->key_pem),
+                                               &local);
+            } else {
+                MsRng rng;
+                g_autofree char *stream = g_strdup_printf("dkim/%s", d->domain);
+                ms_rng_init_named(&rng, ms_engine_seed(w->engine), stream);
+                key = ms_dkim_signing_key_generate(d->key == MS_SCENARIO_DKIM_ED25519
+                                                       ? MS_DKIM_ALG_ED25519_SHA256
+                                                       : MS_DKIM_ALG_RSA_SHA256,
+                                                   2048, &rng, &local);
+            }
+            if (!key) {
+                g_set_error(error, MS_WORLD_ERROR, 0, "%s:%u: <dkim>: %s", sc->path, d->line,
+                            local->message);
+                return FALSE;
+            }
+            g_autofree char *owner = ms_dkim_query_name(d->selector, d->domain);
+            g_autofree char *record = ms_dkim_signing_key_record(key);
+            ms_mail_auth_add_key(w->mail, g_array_index(w->server_of, guint, i), d->domain,
+                                 d->selector, key);
+            if (!d->publish)
+                continue;
+            const MsScenarioZone *zone = NULL;
+            for (guint z = 0; z < sc->zones->len; z++) {
+                const MsScenarioZone *c = &g_array_index(sc->zones, MsScenarioZone, z);
+                if (ms_dns_name_in_zone(owner, c->name) &&
+                    (!zone || strlen(c->name) > strlen(zone->name)))
+                    zone = c;
+            }
+            if (!zone) {
+                g_set_error(error, MS_WORLD_ERROR, 0,
+                            "%s:%u: <dkim>: no <zone> holds %s: expected a zone for %s (or "
+                            "publish=\"no\")",
+                            sc->path, d->line, owner, d->domain);
+                return FALSE;
+            }
+            ms_dns_server_add_record(dns_at(w, zone->server),
+                                     ms_dns_record_new_txt(owner, ttl_seconds(zone->ttl), record));
+        }
+    }
+    return TRUE;
+}
+
 static gboolean
 build_dns(MsWorld *w, GError **error)
 {
@@ -179,6 +238,9 @@ build_dns(MsWorld *w, GError **error)
                 break;
             case MS_RECORD_A:
                 ms_dns_server_add_record(s, ms_dns_record_new_a(r->name, ttl, r->address));
+                break;
+            case MS_RECORD_TXT: /* cut into 255-octet strings by the codec */
+                ms_dns_server_add_record(s, ms_dns_record_new_txt(r->name, ttl, r->target));
                 break;
             case MS_RECORD_NS:
                 has_ns = TRUE;
@@ -398,6 +460,27 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         for (guint k = 0; k < ms->users->len; k++) {
             const MsScenarioUser *u = &g_array_index(ms->users, MsScenarioUser, k);
             ms_mail_add_user(w->mail, idx, u->name, u->password, u->quota);
+            if (u->forward)
+                ms_mail_auth_add_forward(w->mail, idx, u->name, u->forward);
+        }
+        for (guint k = 0; ms->lists && k < ms->lists->len; k++) {
+            const MsScenarioList *l = &g_array_index(ms->lists, MsScenarioList, k);
+            g_autoptr(GPtrArray) mem = g_ptr_array_new();
+            for (guint j = 0; j < l->members->len; j++)
+                g_ptr_array_add(mem, g_ptr_array_index(l->members, j));
+            g_ptr_array_add(mem, NULL);
+            ms_mail_auth_add_list(w->mail, idx, l->name, (const char *const *) mem->pdata,
+                                  l->subject_tag, l->footer);
+        }
+        if (ms->auth.line) {
+            g_autoptr(GPtrArray) bl = g_ptr_array_new();
+            for (guint j = 0; ms->auth.dnsbl && j < ms->auth.dnsbl->len; j++)
+                g_ptr_array_add(bl, g_ptr_array_index(ms->auth.dnsbl, j));
+            g_ptr_array_add(bl, NULL);
+            MsMailAuthSettings as = { ms->auth.spf,           ms->auth.dkim,
+                                      ms->auth.dmarc,         (const char *const *) bl->pdata,
+                                      ms->auth.dnsbl_at_rcpt, ms->auth.sender_login_match };
+            ms_mail_auth_configure(w->mail, idx, &as);
         }
         if (ms_scenario_policy_has(sp, MS_POLICY_COMMAND_DELAY))
             ms_mail_set_command_delay(w->mail, idx, sp->command_delay);
@@ -431,6 +514,10 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         }
         if (z->dnssec)
             ms_mail_tls_policy_set_dnssec(w->mail, z->name);
+    }
+    if (!add_dkim_keys(w, error)) {
+        ms_world_free(w);
+        return NULL;
     }
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
@@ -473,9 +560,16 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
             g_ptr_array_add(cc, g_ptr_array_index(m->cc, k));
         g_ptr_array_add(cc, NULL);
         const char *body = m->size ? NULL : (m->body ? m->body : "");
-        w->msg_ids[i] =
-            ms_mail_submit(w->mail, m->sender_client, m->id, (const char *const *) to->pdata,
-                           (const char *const *) cc->pdata, m->subject, body, m->size, m->at);
+        if (m->via_server >= 0) {
+            w->msg_ids[i] = ms_mail_auth_send_direct(
+                w->mail, g_array_index(w->server_of, guint, m->via_server), m->id, m->from,
+                m->mail_from, (const char *const *) to->pdata, (const char *const *) cc->pdata,
+                m->subject, body, m->size, m->at);
+            continue;
+        }
+        w->msg_ids[i] = ms_mail_submit_as(
+            w->mail, m->sender_client, m->from, m->id, (const char *const *) to->pdata,
+            (const char *const *) cc->pdata, m->subject, body, m->size, m->at);
     }
     for (guint i = 0; i < sc->checks->len; i++) {
         const MsScenarioCheck *c = &g_array_index(sc->checks, MsScenarioCheck, i);
@@ -775,6 +869,31 @@ ms_world_check(MsWorld *w, GString *out)
                                  : g_strdup_printf("mail %s is held back for want of TLS", label);
             got = g_strdup_printf("%u session%s ended by a TLS requirement", l.tls_refusals,
                                   l.tls_refusals == 1 ? "" : "s");
+            break;
+        }
+        case MS_EXPECT_AUTH: {
+            MsMailAuthLedger l;
+            ms_mail_auth_ledger(w->mail, r ? r->id : 0, &l);
+            const char *res = !strcmp(x->check, "spf")     ? l.spf
+                              : !strcmp(x->check, "dkim")  ? l.dkim
+                              : !strcmp(x->check, "dmarc") ? l.dmarc
+                                                           : l.dnsbl;
+            ok = r && strcmp(res, x->result) == 0;
+            what = g_strdup_printf("the receiver's %s check of mail %s says %s", x->check, label,
+                                   x->result);
+            got = g_strdup(*res ? res : "not checked");
+            break;
+        }
+        case MS_EXPECT_QUARANTINED: {
+            MsMailAuthLedger l;
+            ms_mail_auth_ledger(w->mail, r ? r->id : 0, &l);
+            ok = r && l.action == MS_MAIL_AUTH_QUARANTINE && rr && rr->state == MS_RCPT_DELIVERED;
+            what = g_strdup_printf("mail %s lands in the Junk of %s", label,
+                                   x->to ? x->to : "its recipient");
+            got = g_strdup(!l.checked                            ? "not checked"
+                           : l.action == MS_MAIL_AUTH_QUARANTINE ? "quarantined"
+                           : l.action == MS_MAIL_AUTH_REJECT     ? "rejected"
+                                                                 : "accepted");
             break;
         }
         case MS_EXPECT_NO_LOSS: {

@@ -121,9 +121,13 @@ place_mail(Gen *g, const MsGenParams *p, const MsGenSites *sites, GString *out)
 
     /* Relays. */
     guint32 n_relays = (guint32) MAX(1.0, p->domains * p->relays / 10.0);
+    g_autoptr(GString) relays = g_string_new(NULL); /* their addresses, for SPF */
     for (guint32 k = 0; k < n_relays; k++) {
         g_snprintf(a, sizeof a, "relay%u", k);
         g_autofree char *name = g_strdup_printf("relay%u.transit.example", k);
+        guint32 ra = g->next_addr;
+        g_string_append_printf(relays, "%s%u.%u.%u.%u", k ? " " : "", ra >> 24, (ra >> 16) & 255,
+                               (ra >> 8) & 255, ra & 255);
         host(g, a, name, "relay");
         link_ms(g, a, site_core(sites, ms_rng_below(&g->rng, sites->core->len)), 1, "10Gbps");
         g_string_append_printf(out, "  <mailserver host=\"%s\"/>\n", a);
@@ -154,16 +158,29 @@ place_mail(Gen *g, const MsGenParams *p, const MsGenSites *sites, GString *out)
                                    "    <mx preference=\"20\" exchange=\"%s\"/>\n"
                                    "    <a name=\"%s\" host=\"mxb%u\"/>\n",
                                    mx2, mx2, d);
+        if (p->auth) /* relays send for their domains too: they are in the SPF record */
+            g_string_append_printf(out,
+                                   "    <spf mx=\"yes\" ip4=\"%s\"/>\n"
+                                   "    <dmarc p=\"reject\"/>\n",
+                                   relays->str);
         g_string_append(out, "  </zone>\n");
         gboolean relayed = ms_rng_uniform(&g->rng) < p->relays;
         g_autofree char *smart = relayed ? g_strdup_printf(" smarthost=\"relay%u\"",
                                                            (guint) ms_rng_below(&g->rng, n_relays))
                                          : g_strdup("");
-        g_string_append_printf(
-            out,
-            "  <mailserver host=\"mx%u\" domains=\"%s\"%s generated-users=\"%" G_GUINT64_FORMAT
-            "\"/>\n",
-            d, dom, smart, users_per);
+        if (p->auth)
+            g_string_append_printf(
+                out,
+                "  <mailserver host=\"mx%u\" domains=\"%s\"%s generated-users=\"%" G_GUINT64_FORMAT
+                "\">\n    <dkim selector=\"s1\" key=\"%s\"/>\n"
+                "    <auth spf=\"on\" dkim=\"on\" dmarc=\"on\"/>\n  </mailserver>\n",
+                d, dom, smart, users_per, p->auth == 2 ? "ed25519" : "rsa");
+        else
+            g_string_append_printf(
+                out,
+                "  <mailserver host=\"mx%u\" domains=\"%s\"%s generated-users=\"%" G_GUINT64_FORMAT
+                "\"/>\n",
+                d, dom, smart, users_per);
         if (backup)
             g_string_append_printf(out, "  <mailserver host=\"mxb%u\" backup-for=\"%s\"/>\n", d,
                                    dom);

@@ -216,5 +216,11 @@ void ms__reader_read_output(MsScenarioReader *R, xmlNode *n);
 void ms__reader_read_mta_sts(MsScenarioReader *R, xmlNode *n, MsScenarioZone *z);
 /* <tlsa> in a <zone> (RFC 7672), into z->tlsa. */
 void ms__reader_read_tlsa(MsScenarioReader *R, xmlNode *n, MsScenarioZone *z);
+/* scenario_read_auth.c: a zone's <txt>, <spf>, <dmarc>, <dnsbl>; a mail
+ * server's <dkim>, <auth>, <list>. Each returns FALSE for another element. */
+gboolean ms__reader_read_zone_auth(MsScenarioReader *R, xmlNode *c, MsScenarioZone *z);
+gboolean ms__reader_read_server_auth(MsScenarioReader *R, xmlNode *c, MsScenarioMailserver *m);
+/* Frees what a mail server's auth elements and forwarding users hold. */
+void ms__scenario_auth_free(MsScenarioMailserver *m);
 
 G_END_DECLS

@@ -382,6 +382,19 @@ expand_generate(MsScenarioDiag *d, xmlDoc *doc)
             ok = FALSE;
         }
         xmlFree(topo);
+        xmlChar *auth = xmlGetProp(n, BAD_CAST "auth");
+        if (auth && xmlStrcmp(auth, BAD_CAST "rsa") == 0)
+            p.auth = 1;
+        else if (auth && xmlStrcmp(auth, BAD_CAST "ed25519") == 0)
+            p.auth = 2;
+        else if (auth && xmlStrcmp(auth, BAD_CAST "none") != 0) {
+            ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line,
+                                  "element 'generate' attribute 'auth': '%s': expected none, rsa "
+                                  "or ed25519",
+                                  (const char *) auth);
+            ok = FALSE;
+        }
+        xmlFree(auth);
         xmlChar *dur = xmlGetProp(n, BAD_CAST "duration");
         if (dur) {
             g_autoptr(GError) e = NULL;
@@ -679,6 +692,7 @@ ms_scenario_free(MsScenario *sc)
             MsScenarioUser *u = &g_array_index(m->users, MsScenarioUser, j);
             g_free(u->name);
             g_free(u->password);
+            g_free(u->forward);
         }
         for (guint j = 0; m->replies && j < m->replies->len; j++) {
             MsScenarioReply *r = &g_array_index(m->replies, MsScenarioReply, j);
@@ -691,6 +705,7 @@ ms_scenario_free(MsScenario *sc)
             g_array_unref(m->users);
         if (m->replies)
             g_array_unref(m->replies);
+        ms__scenario_auth_free(m);
     }
     for (guint i = 0; sc->clients && i < sc->clients->len; i++) {
         MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, i);
@@ -703,6 +718,7 @@ ms_scenario_free(MsScenario *sc)
         g_free(m->from);
         free_strv_array(m->to);
         free_strv_array(m->cc);
+        g_free(m->mail_from);
         g_free(m->subject);
         g_free(m->body);
     }
@@ -717,6 +733,8 @@ ms_scenario_free(MsScenario *sc)
         MsScenarioExpect *e = &g_array_index(sc->expects, MsScenarioExpect, i);
         g_free(e->to);
         g_free(e->status);
+        g_free(e->check);
+        g_free(e->result);
     }
     for (guint i = 0; sc->outputs && i < sc->outputs->len; i++) {
         MsScenarioOutput *o = &g_array_index(sc->outputs, MsScenarioOutput, i);
@@ -770,7 +788,8 @@ ms_expect_kind_to_string(MsExpectKind kind)
     static const char *const names[] = {
         "delivered",  "bounced",      "dsn",       "received-headers", "attempts",
         "retrieved",  "no-loss",      "encrypted", "login-encrypted",  "no-clear-password",
-        "clear-hops", "tls-deferred", "seen",      "not-seen"
+        "clear-hops", "tls-deferred", "seen",      "not-seen",         "auth",
+        "quarantined"
     };
     return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
 }
@@ -778,7 +797,7 @@ ms_expect_kind_to_string(MsExpectKind kind)
 const char *
 ms_record_type_to_string(MsRecordType type)
 {
-    static const char *const names[] = { "mx", "a", "ns", "nullmx" };
+    static const char *const names[] = { "mx", "a", "ns", "nullmx", "txt" };
     return (guint) type < G_N_ELEMENTS(names) ? names[type] : "?";
 }
 

@@ -295,6 +295,8 @@ read_zone(MsScenarioReader *R, xmlNode *n, GHashTable *zone_names)
         } else if (ms__reader_is(c, "tlsa")) {
             ms__reader_read_tlsa(R, c, &z);
             continue;
+        } else if (ms__reader_read_zone_auth(R, c, &z)) {
+            continue;
         } else if (ms__reader_is(c, "a") || ms__reader_is(c, "ns")) {
             gboolean a = ms__reader_is(c, "a");
             r.type = a ? MS_RECORD_A : MS_RECORD_NS;
@@ -526,6 +528,9 @@ read_mailserver(MsScenarioReader *R, xmlNode *n)
     m.domains = g_ptr_array_new_with_free_func(g_free);
     m.users = g_array_new(FALSE, TRUE, sizeof(MsScenarioUser));
     m.replies = g_array_new(FALSE, TRUE, sizeof(MsScenarioReply));
+    m.dkim = g_array_new(FALSE, TRUE, sizeof(MsScenarioDkim));
+    m.lists = g_array_new(FALSE, TRUE, sizeof(MsScenarioList));
+    m.auth.dnsbl = g_ptr_array_new_with_free_func(g_free);
     gint self = (gint) R->sc->mailservers->len;
     const char *doms = ms__reader_attr(R, n, "domains");
     if (doms) {
@@ -612,6 +617,9 @@ read_mailserver(MsScenarioReader *R, xmlNode *n)
             const char *pw = ms__reader_attr(R, c, "password");
             u.password = g_strdup(pw ? pw : "");
             u.quota = ms__reader_get_size(R, c, "quota", 0);
+            const char *fwd = ms__reader_attr(R, c, "forward");
+            if (fwd)
+                u.forward = ms__reader_email_norm(R, c, "forward", fwd);
             u.name = g_strdup(name);
             g_array_append_val(m.users, u);
         } else if (ms__reader_is(c, "policy")) {
@@ -623,6 +631,9 @@ read_mailserver(MsScenarioReader *R, xmlNode *n)
             read_reply(R, c, m.replies);
         }
     }
+    /* After the users: a <list> may not take a user's name. */
+    for (xmlNode *c = n->children; c; c = c->next)
+        ms__reader_read_server_auth(R, c, &m);
     /* generated-users="N": users u1..uN with password "pw", for generated
      * worlds (no duplicate check: the names are distinct by construction). */
     const char *gen = ms__reader_attr(R, n, "generated-users");

@@ -59,13 +59,37 @@ ms__reader_read_message(MsScenarioReader *R, xmlNode *n)
         xmlFree(body);
     }
     gint client = -1;
-    if (ms__reader_attr(R, n, "client")) {
+    m.via_server = -1;
+    const char *mail_from = ms__reader_attr(R, n, "mail-from");
+    if (ms__reader_attr(R, n, "via")) {
+        /* A host that sends with its own MTA, straight to the recipients'
+         * MX: nobody checks what it writes in From: or MAIL FROM. */
+        gint h = ms__reader_get_host(R, n, "via", TRUE);
+        if (h >= 0 && ms__reader_host_at(R, h)->mailserver < 0)
+            ms__reader_err(R, n, "via",
+                           "host '%s' has no <mailserver>: expected a host that runs its own "
+                           "mail server (an MTA sends the message)",
+                           ms__reader_host_at(R, h)->id);
+        else if (h >= 0)
+            m.via_server = ms__reader_host_at(R, h)->mailserver;
+        if (ms__reader_attr(R, n, "client"))
+            ms__reader_err(R, n, "client", "both via= and client= given: expected one of them");
+        if (mail_from && *mail_from)
+            m.mail_from = ms__reader_email_norm(R, n, "mail-from", mail_from);
+        else if (mail_from) /* the null reverse path, RFC 5321 4.5.5 */
+            m.mail_from = g_strdup("");
+        client = m.via_server >= 0 ? 0 : -1;
+    } else if (mail_from) {
+        ms__reader_err(R, n, "mail-from",
+                       "only a message sent via= a host's own MTA sets its envelope sender: "
+                       "expected via= as well");
+    }
+    if (m.via_server >= 0) {
+        /* sent by an MTA: no client */
+    } else if (ms__reader_attr(R, n, "client")) {
+        /* client= names the sender: its From: may claim another address
+         * (the submission server may refuse it: <auth sender-login-match>) */
         client = find_client_by_host_attr(R, n, "client", FALSE);
-        if (client >= 0 && m.from &&
-            strcmp(g_array_index(R->sc->clients, MsScenarioClient, client).user, m.from) != 0)
-            ms__reader_err(R, n, "from", "'%s' is not the user of client '%s': expected %s", m.from,
-                           ms__reader_attr(R, n, "client"),
-                           g_array_index(R->sc->clients, MsScenarioClient, client).user);
     } else if (m.from) {
         guint matches = 0;
         for (guint i = 0; i < R->sc->clients->len; i++)
@@ -87,6 +111,7 @@ ms__reader_read_message(MsScenarioReader *R, xmlNode *n)
     }
     if (!id || !m.from || client < 0 || m.to->len == 0) {
         g_free(m.from);
+        g_free(m.mail_from);
         g_ptr_array_unref(m.to);
         g_ptr_array_unref(m.cc);
         g_free(m.subject);
@@ -381,7 +406,8 @@ ms__reader_read_fault(MsScenarioReader *R, xmlNode *n)
 static const char *const expect_names[] = {
     "delivered",  "bounced",      "dsn",       "received-headers", "attempts",
     "retrieved",  "no-loss",      "encrypted", "login-encrypted",  "no-clear-password",
-    "clear-hops", "tls-deferred", "seen",      "not-seen",         NULL
+    "clear-hops", "tls-deferred", "seen",      "not-seen",         "auth",
+    "quarantined",  NULL
 };
 
 void
@@ -394,7 +420,8 @@ ms__reader_read_expect(MsScenarioReader *R, xmlNode *n)
         ms__reader_err(R, n, "kind",
                        "missing: expected one of delivered, bounced, dsn, received-headers, "
                        "attempts, retrieved, no-loss, encrypted, login-encrypted, "
-                       "no-clear-password, clear-hops, tls-deferred, seen, not-seen");
+                       "no-clear-password, clear-hops, tls-deferred, seen, not-seen, auth, "
+                       "quarantined");
         return;
     }
     gint kind = ms__reader_get_enum(R, n, "kind", expect_names, -1);
@@ -450,6 +477,25 @@ ms__reader_read_expect(MsScenarioReader *R, xmlNode *n)
         ms__reader_err(R, n, "count", "missing: expected a number");
     if (ms__reader_attr(R, n, "count"))
         e.count = (gint64) ms__reader_get_count(R, n, "count", 0, 1000000, 0);
+    if (e.kind == MS_EXPECT_AUTH) {
+        static const char *const checks[] = { "spf", "dkim", "dmarc", "dnsbl", NULL };
+        if (!ms__reader_attr(R, n, "check"))
+            ms__reader_err(R, n, "check", "missing: expected spf, dkim, dmarc or dnsbl");
+        gint c = ms__reader_get_enum(R, n, "check", checks, -1);
+        /* RFC 8601 2.7: the result words of each method */
+        static const char *const results[] = { "pass",   "fail",      "softfail",  "neutral",
+                                               "none",   "temperror", "permerror", "policy",
+                                               "listed", NULL };
+        if (!ms__reader_attr(R, n, "result"))
+            ms__reader_err(R, n, "result",
+                           "missing: expected pass, fail, softfail, neutral, none, temperror, "
+                           "permerror, policy or listed (RFC 8601 2.7)");
+        gint r = ms__reader_get_enum(R, n, "result", results, -1);
+        if (c >= 0)
+            e.check = g_strdup(checks[c]);
+        if (r >= 0)
+            e.result = g_strdup(results[r]);
+    }
     if (e.kind == MS_EXPECT_RETRIEVED || e.kind == MS_EXPECT_SEEN || e.kind == MS_EXPECT_NOT_SEEN)
         e.client = find_client_by_host_attr(R, n, "client", TRUE);
     else if (ms__reader_attr(R, n, "client"))

@@ -38,6 +38,9 @@
  *  - a host with no link; a <check> or check-every= of a client without a
  *    pop3= server (it downloads nothing); a fault at exactly until= (later
  *    is an error);
+ *  - a TXT record written as SPF (v=spf1) or DMARC (at a _dmarc name)
+ *    that its parser refuses, or an SPF record with more than 10 terms
+ *    that query DNS (always permerror);
  *  - in a world with TLS, a client that insists on TLS (smtp-tls or
  *    pop3-tls starttls, stls or implicit) against a server without a
  *    certificate, or one without TLS against a server that takes logins
@@ -53,6 +56,8 @@
  * hash-table order reaches the output: warnings are sorted by line, then by
  * the order the checks ran in. */
 #include "mailsim/scenario.h"
+#include "mailsim/dmarc.h"
+#include "mailsim/spf.h"
 
 #include <string.h>
 
@@ -256,6 +261,8 @@ check_messages_sent(Checker *C)
     const MsScenario *sc = C->sc;
     for (guint i = 0; i < sc->messages->len; i++) {
         const MsScenarioMessage *m = &g_array_index(sc->messages, MsScenarioMessage, i);
+        if (m->via_server >= 0)
+            continue; /* sent by a host's own MTA, not submitted by a client */
         const MsScenarioClient *c = &g_array_index(sc->clients, MsScenarioClient, m->sender_client);
         if (c->smtp < 0)
             warn(C, m->line,
@@ -616,6 +623,10 @@ check_expects(Checker *C)
         const MsScenarioExpect *x = &g_array_index(sc->expects, MsScenarioExpect, i);
         const MsScenarioMessage *m =
             x->message >= 0 ? &g_array_index(sc->messages, MsScenarioMessage, x->message) : NULL;
+        /* A message sent via= a host's own MTA has no submission path to
+         * reason about: no warning rather than a wrong one. */
+        if (m && m->via_server >= 0)
+            continue;
         switch (x->kind) {
         case MS_EXPECT_DELIVERED:
         case MS_EXPECT_RECEIVED_HEADERS:
@@ -656,8 +667,11 @@ check_expects(Checker *C)
             if (x->count == 0 || !x->to || sc->workloads->len)
                 break;
             gboolean sender = FALSE;
-            for (guint k = 0; k < sc->messages->len && !sender; k++)
-                sender = strcmp(g_array_index(sc->messages, MsScenarioMessage, k).from, x->to) == 0;
+            for (guint k = 0; k < sc->messages->len && !sender; k++) {
+                const MsScenarioMessage *mk = &g_array_index(sc->messages, MsScenarioMessage, k);
+                /* the envelope sender: mail-from= when a host's own MTA sends it */
+                sender = strcmp(mk->mail_from ? mk->mail_from : mk->from, x->to) == 0;
+            }
             g_autofree char *why = undeliverable(C, x->to);
             if (!sender)
                 warn(C, x->line,
@@ -680,7 +694,45 @@ check_expects(Checker *C)
         case MS_EXPECT_CLEAR_HOPS:
         case MS_EXPECT_TLS_DEFERRED:
         case MS_EXPECT_NOT_SEEN:
+        case MS_EXPECT_AUTH:
+        case MS_EXPECT_QUARANTINED:
             break;
+        }
+    }
+}
+
+/* TXT records that mean to be SPF (v=spf1) or DMARC (at a _dmarc name)
+ * but do not parse: receivers will read them as RFC 7208 4.6's permerror or
+ * ignore them (RFC 7489 6.6.3), which is rarely what the lesson meant. */
+static void
+check_auth_records(Checker *C)
+{
+    const MsScenario *sc = C->sc;
+    for (guint i = 0; i < sc->zones->len; i++) {
+        const MsScenarioZone *z = &g_array_index(sc->zones, MsScenarioZone, i);
+        for (guint k = 0; k < z->records->len; k++) {
+            const MsScenarioRecord *r = &g_array_index(z->records, MsScenarioRecord, k);
+            if (r->type != MS_RECORD_TXT)
+                continue;
+            g_autoptr(GError) err = NULL;
+            guint terms = 0;
+            if (ms_spf_record_is_spf(r->target)) {
+                if (!ms_spf_record_validate(r->target, &terms, &err))
+                    warn(C, r->line,
+                         "SPF record at %s cannot be parsed: %s (receivers get permerror, RFC "
+                         "7208 4.6)",
+                         r->name, err->message);
+                else if (terms > MS_SPF_MAX_DNS_TERMS)
+                    warn(C, r->line,
+                         "SPF record at %s has %u terms that query DNS: more than %u is always "
+                         "permerror (RFC 7208 4.6.4)",
+                         r->name, terms, MS_SPF_MAX_DNS_TERMS);
+            } else if (g_str_has_prefix(r->name, "_dmarc.")) {
+                g_autoptr(MsDmarcRecord) rec = ms_dmarc_record_parse(r->target, &err);
+                if (!rec)
+                    warn(C, r->line, "DMARC record at %s cannot be used: %s", r->name,
+                         err->message);
+            }
         }
     }
 }
@@ -792,6 +844,7 @@ ms_scenario_warnings(const MsScenario *sc)
     check_sender_domains(&C);
     check_expects(&C);
     check_tls(&C);
+    check_auth_records(&C);
     if (C.adj)
         g_ptr_array_unref(C.adj);
     g_array_sort(out, warning_cmp);

@@ -1,0 +1,83 @@
+/* The sender authentication of the mail layer, shared by its files
+ * (mail_auth.c: the receiver's checks, signing and the ledger;
+ * mail_auth_send.c: direct sending, forwarding and lists), and the hooks
+ * the SMTP service and acceptance call. Not public. */
+#pragma once
+
+#include "mail-private.h"
+#include "mailsim/mail_auth.h"
+
+/* A forwarding user or a list of one server. */
+typedef struct {
+    char *user;         /* local part, lower case */
+    char *target;       /* forward: the address; NULL for a list */
+    GPtrArray *members; /* list: char* addresses; NULL for a forward */
+    char *subject_tag;  /* list only */
+    char *footer;       /* list only */
+} MsMailAlias;
+
+/* A DKIM signing key of one server for one domain (mail_auth.c). */
+typedef struct _MsMailAuthKey MsMailAuthKey;
+
+typedef struct {
+    MsMailAuthSettings set; /* dnsbl: owned strv */
+    GPtrArray *aliases;     /* MsMailAlias*, in the order added */
+    GPtrArray *keys;        /* MsMailAuthKey*, in the order added */
+} MsMailAuthServer;
+
+typedef struct _MsMailAuth {
+    GPtrArray *servers;  /* per server index: MsMailAuthServer* or NULL */
+    GHashTable *ledgers; /* message id -> MsMailAuthLedger*: looked up, never iterated */
+    MsMailAuthStats stats;
+    guint16 ev_direct;
+    GPtrArray *pending; /* direct sends not yet made */
+    guint alias_depth;  /* nested alias expansions (a forward to a forward) */
+    GArray *report_rows; /* MsMailAuthReportRow, for DMARC aggregate reports */
+    gpointer checks;     /* mail_auth.c's own state (caches), or NULL */
+    GDestroyNotify checks_free;
+} MsMailAuth;
+
+/* The layer's auth state, made on first use. */
+MsMailAuth *ms__auth_get(MsMail *mail);
+void ms__auth_free(MsMailAuth *auth);
+/* The settings of server index `server`, made on first use. */
+MsMailAuthServer *ms__auth_server_get(MsMail *mail, guint server);
+/* Frees a pending direct send (mail_auth_send.c). */
+void ms__auth_direct_free(gpointer direct);
+/* The settings of server s, or NULL when it has none. */
+MsMailAuthServer *ms__auth_server(MsMail *mail, const MsMailServer *s);
+/* The ledger of message id, made on first use. */
+MsMailAuthLedger *ms__auth_ledger(MsMail *mail, guint32 message);
+
+/* mail_auth_send.c: called by ms__mail_accept for each local recipient
+ * before its mailbox: TRUE when `local` is an alias of s (a forward or a
+ * list), which then took the message on its way. */
+gboolean ms__auth_alias_take(MsMail *mail, MsMailServer *s, guint32 message, const char *from,
+                             const char *rcpt, const char *local, GBytes *data);
+/* Is `local` a forward or a list of s (its RCPT is accepted like a user's)? */
+gboolean ms__auth_is_alias(MsMail *mail, const MsMailServer *s, const char *local);
+
+/* mail_auth.c: the checks. A check asks its DNS questions one at a time
+ * through the server's resolver and ends in `done` (never synchronously);
+ * ms__auth_check_cancel() drops a check whose session is gone. */
+typedef struct _MsAuthCheck MsAuthCheck;
+typedef struct {
+    MsMailAuthAction action;
+    char *header;       /* "Authentication-Results: ...\r\n" (message checks) */
+    char *reply_text;   /* REJECT: the 550 5.7.1 text */
+    const char *listed; /* DNSBL: the zone that lists the client, or NULL */
+} MsAuthVerdict;
+typedef void (*MsAuthCheckDone)(MsMail *mail, const MsAuthVerdict *verdict, gpointer user_data);
+gboolean ms__auth_wants_dnsbl(MsMail *mail, const MsMailServer *s);
+gboolean ms__auth_dnsbl_at_rcpt(MsMail *mail, const MsMailServer *s);
+gboolean ms__auth_wants_checks(MsMail *mail, const MsMailServer *s);
+gboolean ms__auth_login_match(MsMail *mail, const MsMailServer *s);
+MsAuthCheck *ms__auth_dnsbl_start(MsMail *mail, MsMailServer *s, MsHostId peer, guint32 peer_addr,
+                                  MsAuthCheckDone done, gpointer user_data);
+MsAuthCheck *ms__auth_check_start(MsMail *mail, MsMailServer *s, guint32 message, MsHostId peer,
+                                  guint32 peer_addr, const char *helo, const char *mail_from,
+                                  GBytes *data, MsAuthCheckDone done, gpointer user_data);
+void ms__auth_check_cancel(MsAuthCheck *check);
+/* The message with s's DKIM-Signature on top when s holds a key for its
+ * From: domain, else data itself (a new reference either way). */
+GBytes *ms__auth_sign(MsMail *mail, MsMailServer *s, guint32 message, GBytes *data);

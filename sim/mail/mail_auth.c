@@ -1,0 +1,999 @@
+/* Sender authentication at a receiving server (see
+ * include/mailsim/mail_auth.h): the per-server settings, the checks made on
+ * mail from outside, DKIM signing at a domain's outbound server, and the
+ * ledger and counts the expectations and statistics read.
+ *
+ * Role in the data flow: the SMTP service (mail_smtpd.c) asks here whether
+ * a client is on a blocklist before its greeting, and hands each message
+ * from outside to the checks before it replies to the end of DATA; the
+ * acceptance then stores the message with the Authentication-Results
+ * header the checks wrote. */
+#include "mail_auth-private.h"
+#include "mailsim/auth_results.h"
+#include "mailsim/dmarc.h"
+#include "mailsim/dns_resolver.h"
+#include "mailsim/psl.h"
+#include "mailsim/spf.h"
+
+#include <string.h>
+
+/* ---- the state ----------------------------------------------------------- */
+
+MsMailAuth *
+ms__auth_get(MsMail *m)
+{
+    if (!m->auth) {
+        MsMailAuth *a = g_new0(MsMailAuth, 1);
+        a->servers = g_ptr_array_new();
+        a->ledgers = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+        a->report_rows = g_array_new(FALSE, TRUE, sizeof(MsMailAuthReportRow));
+        a->pending = g_ptr_array_new_with_free_func(ms__auth_direct_free);
+        m->auth = a;
+    }
+    return m->auth;
+}
+
+MsMailAuthServer *
+ms__auth_server(MsMail *m, const MsMailServer *s)
+{
+    if (!m->auth || s->index >= m->auth->servers->len)
+        return NULL;
+    return g_ptr_array_index(m->auth->servers, s->index);
+}
+
+MsMailAuthLedger *
+ms__auth_ledger(MsMail *m, guint32 message)
+{
+    MsMailAuth *a = ms__auth_get(m);
+    MsMailAuthLedger *l = g_hash_table_lookup(a->ledgers, GUINT_TO_POINTER(message));
+    if (!l) {
+        l = g_new0(MsMailAuthLedger, 1);
+        l->where = MS_NO_HOST_ID;
+        g_hash_table_insert(a->ledgers, GUINT_TO_POINTER(message), l);
+    }
+    return l;
+}
+
+void
+ms_mail_auth_ledger(const MsMail *m, guint32 message, MsMailAuthLedger *out)
+{
+    g_return_if_fail(m != NULL && out != NULL);
+    memset(out, 0, sizeof *out);
+    out->where = MS_NO_HOST_ID;
+    const MsMailAuthLedger *l =
+        m->auth ? g_hash_table_lookup(m->auth->ledgers, GUINT_TO_POINTER(message)) : NULL;
+    if (l)
+        *out = *l;
+}
+
+guint
+ms_mail_auth_n_report_rows(const MsMail *m)
+{
+    g_return_val_if_fail(m != NULL, 0);
+    return m->auth ? m->auth->report_rows->len : 0;
+}
+
+const MsMailAuthReportRow *
+ms_mail_auth_report_row(const MsMail *m, guint i)
+{
+    g_return_val_if_fail(m != NULL && m->auth && i < m->auth->report_rows->len, NULL);
+    return &g_array_index(m->auth->report_rows, MsMailAuthReportRow, i);
+}
+
+gboolean
+ms_mail_auth_enabled(const MsMail *m)
+{
+    g_return_val_if_fail(m != NULL, FALSE);
+    return m->auth != NULL;
+}
+
+void
+ms_mail_auth_get_stats(const MsMail *m, MsMailAuthStats *out)
+{
+    g_return_if_fail(m != NULL && out != NULL);
+    if (m->auth)
+        *out = m->auth->stats;
+    else
+        memset(out, 0, sizeof *out);
+}
+
+const char *
+ms_mail_auth_result_name(guint i)
+{
+    static const char *const names[] = { "none",    "pass",      "fail",     "softfail",
+                                         "neutral", "temperror", "permerror" };
+    return i < G_N_ELEMENTS(names) ? names[i] : "?";
+}
+
+static void
+server_free(gpointer p)
+{
+    MsMailAuthServer *as = p;
+    if (!as)
+        return;
+    g_strfreev((char **) as->set.dnsbl);
+    if (as->aliases)
+        g_ptr_array_unref(as->aliases);
+    if (as->keys)
+        g_ptr_array_unref(as->keys);
+    g_free(as);
+}
+
+void
+ms__auth_free(MsMailAuth *a)
+{
+    if (!a)
+        return;
+    for (guint i = 0; i < a->servers->len; i++)
+        server_free(g_ptr_array_index(a->servers, i));
+    g_ptr_array_unref(a->servers);
+    g_hash_table_destroy(a->ledgers);
+    g_array_free(a->report_rows, TRUE);
+    g_ptr_array_unref(a->pending);
+    if (a->checks && a->checks_free)
+        a->checks_free(a->checks);
+    g_free(a);
+}
+
+MsMailAuthServer *
+ms__auth_server_get(MsMail *m, guint server)
+{
+    MsMailAuth *a = ms__auth_get(m);
+    MsMailServer *s = g_ptr_array_index(m->servers, server);
+    MsMailAuthServer *as = ms__auth_server(m, s);
+    if (!as) {
+        as = g_new0(MsMailAuthServer, 1);
+        if (a->servers->len <= server)
+            g_ptr_array_set_size(a->servers, (gint) server + 1);
+        g_ptr_array_index(a->servers, server) = as;
+    }
+    return as;
+}
+
+void
+ms_mail_auth_configure(MsMail *m, guint server, const MsMailAuthSettings *set)
+{
+    g_return_if_fail(m != NULL && server < m->servers->len && set != NULL);
+    MsMailAuthServer *as = ms__auth_server_get(m, server);
+    g_strfreev((char **) as->set.dnsbl);
+    as->set = *set;
+    as->set.dnsbl =
+        set->dnsbl && set->dnsbl[0] ? (const char *const *) g_strdupv((char **) set->dnsbl) : NULL;
+}
+
+/* ---- DKIM keys and signing ----------------------------------------------- */
+
+struct _MsMailAuthKey {
+    char *domain;
+    char *selector;
+    MsDkimSigningKey *key;
+};
+
+static void
+key_free(gpointer p)
+{
+    MsMailAuthKey *k = p;
+    g_free(k->domain);
+    g_free(k->selector);
+    ms_dkim_signing_key_free(k->key);
+    g_free(k);
+}
+
+void
+ms_mail_auth_add_key(MsMail *m, guint server, const char *domain, const char *selector,
+                     MsDkimSigningKey *key)
+{
+    g_return_if_fail(m != NULL && server < m->servers->len && domain && selector && key);
+    MsMailAuthServer *as = ms__auth_server_get(m, server);
+    if (!as->keys)
+        as->keys = g_ptr_array_new_with_free_func(key_free);
+    MsMailAuthKey *k = g_new0(MsMailAuthKey, 1);
+    k->domain = g_ascii_strdown(domain, -1);
+    k->selector = g_strdup(selector);
+    k->key = key;
+    g_ptr_array_add(as->keys, k);
+}
+
+/* The domain of the address in a From: value ("Name <a@b>" or "a@b"),
+ * lower case, or NULL. Caller frees. */
+static char *
+from_domain_of(GBytes *data)
+{
+    gsize n;
+    const char *d = g_bytes_get_data(data, &n);
+    g_autofree char *v = ms__mail_header_value(d, n, "From");
+    if (!v)
+        return NULL;
+    const char *lt = strrchr(v, '<');
+    const char *start = lt ? lt + 1 : v;
+    const char *end = lt ? strchr(start, '>') : start + strlen(start);
+    if (!end)
+        return NULL;
+    g_autofree char *addr = g_strstrip(g_strndup(start, (gsize) (end - start)));
+    const char *at = strrchr(addr, '@');
+    return at && at[1] ? g_ascii_strdown(at + 1, -1) : NULL;
+}
+
+GBytes *
+ms__auth_sign(MsMail *m, MsMailServer *s, guint32 message, GBytes *data)
+{
+    MsMailAuthServer *as = m->auth ? ms__auth_server(m, s) : NULL;
+    if (!as || !as->keys || as->keys->len == 0)
+        return g_bytes_ref(data);
+    g_autofree char *dom = from_domain_of(data);
+    const MsMailAuthKey *k = NULL;
+    for (guint i = 0; dom && i < as->keys->len && !k; i++) {
+        const MsMailAuthKey *x = g_ptr_array_index(as->keys, i);
+        if (strcmp(x->domain, dom) == 0)
+            k = x;
+    }
+    if (!k)
+        return g_bytes_ref(data);
+    MsDkimSignOptions opt;
+    ms_dkim_sign_options_init(&opt, k->domain, k->selector);
+    gsize n;
+    const char *d = g_bytes_get_data(data, &n);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *hdr = ms_dkim_sign(k->key, &opt, d, n, &err);
+    if (!hdr) {
+        ms__mail_note(m, s->host, MS_HOST_WORLD, message, "%s cannot sign the message: %s",
+                      s->hostname, err->message);
+        return g_bytes_ref(data);
+    }
+    m->auth->stats.signed_messages++;
+    ms__mail_note(m, s->host, MS_HOST_WORLD, message,
+                  "%s signs the message with DKIM (d=%s, s=%s, %s, relaxed/relaxed): the "
+                  "signature covers the From:, To:, Subject: and body as they are now",
+                  s->hostname, k->domain, k->selector,
+                  ms_dkim_alg_to_string(ms_dkim_signing_key_alg(k->key)));
+    return ms__prepend_header(data, hdr);
+}
+
+/* ---- asking the DNS -------------------------------------------------------- */
+
+/* The answer texts of records, in the forms the SPF and DMARC modules read. */
+static GPtrArray *
+answer_texts(GPtrArray *records, guint16 type)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; records && i < records->len; i++) {
+        const MsDnsRecord *r = g_ptr_array_index(records, i);
+        if (r->type != type)
+            continue;
+        if (type == MS_DNS_TYPE_TXT) {
+            g_autoptr(GBytes) j = ms_dns_record_txt_join(r);
+            g_ptr_array_add(out, g_strndup(g_bytes_get_data(j, NULL), g_bytes_get_size(j)));
+        } else if (type == MS_DNS_TYPE_A) {
+            char ip[MS_IPV4_STRLEN];
+            g_ptr_array_add(out, g_strdup(ms_ipv4_format(r->rdata.a, ip)));
+        } else if (type == MS_DNS_TYPE_MX) {
+            g_ptr_array_add(out,
+                            g_strdup_printf("%u %s", r->rdata.mx.preference, r->rdata.mx.exchange));
+        }
+    }
+    g_ptr_array_add(out, NULL);
+    return out;
+}
+
+static MsSpfAnswer
+answer_kind(MsResolveStatus st, guint n)
+{
+    switch (st) {
+    case MS_RESOLVE_OK:
+        return n ? MS_SPF_ANSWER_RECORDS : MS_SPF_ANSWER_NODATA;
+    case MS_RESOLVE_NODATA:
+        return MS_SPF_ANSWER_NODATA;
+    case MS_RESOLVE_NXDOMAIN:
+        return MS_SPF_ANSWER_NXDOMAIN;
+    case MS_RESOLVE_TIMEOUT:
+    case MS_RESOLVE_SERVFAIL:
+    default:
+        return MS_SPF_ANSWER_TEMPFAIL;
+    }
+}
+
+/* ---- the checks of one message, and of one client ------------------------ */
+
+typedef enum { STEP_DNSBL, STEP_SPF, STEP_DKIM, STEP_DMARC, STEP_DONE } Step;
+
+/* A parsed key a server keeps for the TTL of its record (as OpenDKIM's
+ * cache does): later messages signed with it need no query at all. */
+typedef struct {
+    MsDkimKey *key; /* NULL: the name had no usable key (the check asks again) */
+    MsTime until;
+} CachedKey;
+
+typedef struct {
+    GHashTable *keys; /* "server index/query name" -> CachedKey*: looked up, never iterated */
+    MsPsl *psl;
+    GHashTable *rngs; /* server index -> MsRng* (DMARC pct draws): looked up, never iterated */
+} Checks;
+
+static void
+cached_key_free(gpointer p)
+{
+    CachedKey *c = p;
+    ms_dkim_key_free(c->key);
+    g_free(c);
+}
+
+static void
+checks_free(gpointer p)
+{
+    Checks *c = p;
+    g_hash_table_destroy(c->keys);
+    g_hash_table_destroy(c->rngs);
+    ms_psl_free(c->psl);
+    g_free(c);
+}
+
+static Checks *
+checks_of(MsMail *m)
+{
+    MsMailAuth *a = ms__auth_get(m);
+    if (!a->checks) {
+        Checks *c = g_new0(Checks, 1);
+        c->keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cached_key_free);
+        c->rngs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+        c->psl = ms_psl_new_default();
+        a->checks = c;
+        a->checks_free = checks_free;
+    }
+    return a->checks;
+}
+
+struct _MsAuthCheck {
+    MsLive live;
+    MsMail *mail;
+    MsMailServer *server;
+    MsAuthCheckDone done; /* NULL once cancelled: the answer in flight is dropped */
+    gpointer done_data;
+    Step step;
+    guint32 message;
+    MsHostId peer;
+    guint32 peer_addr;
+    char ip[MS_IPV4_STRLEN];
+    char *helo, *mail_from;
+    GBytes *data;
+    gboolean in_flight; /* a resolver callback will come */
+    /* DNSBL */
+    guint zone;
+    char *listed; /* the zone that listed the client */
+    /* SPF */
+    MsSpfCheck *spf;
+    MsSpfResult spf_result;
+    char *spf_query;
+    /* DKIM */
+    MsDkimVerifier *dkim;
+    guint dkim_next;
+    char *key_query;
+    /* DMARC */
+    char *from_domain;
+    MsDmarcLookup *dmarc;
+};
+
+static void
+check_free(MsAuthCheck *c)
+{
+    ms__live_remove(c->mail, &c->live);
+    g_free(c->helo);
+    g_free(c->mail_from);
+    if (c->data)
+        g_bytes_unref(c->data);
+    g_free(c->listed);
+    ms_spf_check_free(c->spf);
+    g_free(c->spf_query);
+    ms_dkim_verifier_free(c->dkim);
+    g_free(c->key_query);
+    g_free(c->from_domain);
+    ms_dmarc_lookup_free(c->dmarc);
+    g_free(c);
+}
+
+void
+ms__auth_check_cancel(MsAuthCheck *c)
+{
+    if (!c)
+        return;
+    c->done = NULL;
+    if (!c->in_flight)
+        check_free(c);
+}
+
+static void advance(MsAuthCheck *c);
+
+static void
+lookup(MsAuthCheck *c, const char *name, guint16 type, MsResolveFunc cb)
+{
+    c->in_flight = TRUE;
+    if (!c->server->resolver) { /* nobody to ask: a temporary failure */
+        cb(NULL, MS_RESOLVE_SERVFAIL, NULL, NULL, FALSE, c);
+        return;
+    }
+    ms_resolver_lookup(c->server->resolver, name, type, c->message, cb, c);
+}
+
+/* A callback's first step: FALSE when the check was cancelled meanwhile
+ * (and is now freed). */
+static gboolean
+landed(MsAuthCheck *c)
+{
+    c->in_flight = FALSE;
+    if (c->done)
+        return TRUE;
+    check_free(c);
+    return FALSE;
+}
+
+/* -- DNSBL (RFC 5782 2.1): "<d.c.b.a>.<zone>" A; any answer lists -- */
+
+static void mark_listed(MsAuthCheck *c, const char *zone);
+
+static void
+on_dnsbl(MsResolver *r, MsResolveStatus st, GPtrArray *records, GPtrArray *additional,
+         gboolean from_cache, gpointer ud)
+{
+    MsAuthCheck *c = ud;
+    (void) r;
+    (void) additional;
+    (void) from_cache;
+    if (!landed(c))
+        return;
+    MsMailAuthServer *as = ms__auth_server(c->mail, c->server);
+    const char *zone = as->set.dnsbl[c->zone];
+    MsMailAuth *a = c->mail->auth;
+    if (st == MS_RESOLVE_OK && records && records->len > 0) {
+        const MsDnsRecord *rec = g_ptr_array_index(records, 0);
+        char code[MS_IPV4_STRLEN];
+        ms_ipv4_format(rec->rdata.a, code);
+        c->listed = g_strdup(zone);
+        a->stats.dnsbl_listed++;
+        mark_listed(c, zone);
+        ms__mail_note(c->mail, c->server->host, c->peer, 0,
+                      "DNSBL: %s lists %s (%s answers %s): %s will refuse this client", zone, c->ip,
+                      zone, code, c->server->hostname);
+        c->step = STEP_DONE;
+    } else {
+        ms__mail_note(c->mail, c->server->host, c->peer, 0, "DNSBL: %s does not list %s (%s)", zone,
+                      c->ip,
+                      st == MS_RESOLVE_NXDOMAIN ? "no such name" : ms_resolve_status_to_string(st));
+        c->zone++;
+        if (!as->set.dnsbl[c->zone]) {
+            a->stats.dnsbl_clean++;
+            c->step = STEP_DONE;
+        }
+    }
+    advance(c);
+}
+
+/* The session knows no message before DATA: the ledger marks the messages
+ * the listed client holds queued for this server's domains (what it came
+ * to deliver). O(messages), once per refused client. */
+static void
+mark_listed(MsAuthCheck *c, const char *zone)
+{
+    MsMail *m = c->mail;
+    if (c->peer == MS_NO_HOST_ID)
+        return;
+    for (guint id = 1; id <= m->messages->len; id++) {
+        const MsMessageRecord *r = &g_array_index(m->messages, MsMessageRecord, id - 1);
+        for (guint i = 0; i < r->rcpts->len; i++) {
+            const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, i);
+            if (rr->state != MS_RCPT_QUEUED || rr->where != c->peer ||
+                !ms__server_is_local(c->server, ms__address_domain(rr->address)))
+                continue;
+            MsMailAuthLedger *l = ms__auth_ledger(m, id);
+            l->checked = TRUE;
+            l->where = c->server->host;
+            g_strlcpy(l->dnsbl, "listed", sizeof l->dnsbl);
+            (void) zone;
+            break;
+        }
+    }
+}
+
+static void
+dnsbl_ask(MsAuthCheck *c)
+{
+    MsMailAuthServer *as = ms__auth_server(c->mail, c->server);
+    guint32 x = c->peer_addr;
+    g_autofree char *name = g_strdup_printf("%u.%u.%u.%u.%s", x & 0xff, (x >> 8) & 0xff,
+                                            (x >> 16) & 0xff, x >> 24, as->set.dnsbl[c->zone]);
+    lookup(c, name, MS_DNS_TYPE_A, on_dnsbl);
+}
+
+/* -- SPF (RFC 7208) -- */
+
+static void spf_ask(MsAuthCheck *c);
+
+static void
+on_spf(MsResolver *r, MsResolveStatus st, GPtrArray *records, GPtrArray *additional,
+       gboolean from_cache, gpointer ud)
+{
+    MsAuthCheck *c = ud;
+    (void) r;
+    (void) additional;
+    (void) from_cache;
+    if (!landed(c))
+        return;
+    const char *name;
+    MsSpfQueryType type;
+    if (ms_spf_check_next_query(c->spf, &name, &type)) {
+        guint16 t = type == MS_SPF_QUERY_TXT  ? MS_DNS_TYPE_TXT
+                    : type == MS_SPF_QUERY_MX ? MS_DNS_TYPE_MX
+                    : type == MS_SPF_QUERY_A  ? MS_DNS_TYPE_A
+                                              : 28;
+        g_autoptr(GPtrArray) texts = answer_texts(records, t);
+        ms_spf_check_answer(c->spf, answer_kind(st, texts->len - 1),
+                            (const char *const *) texts->pdata, texts->len - 1);
+    }
+    spf_ask(c);
+}
+
+static void
+spf_ask(MsAuthCheck *c)
+{
+    const char *name;
+    MsSpfQueryType type;
+    if (ms_spf_check_next_query(c->spf, &name, &type)) {
+        guint16 t = type == MS_SPF_QUERY_TXT  ? MS_DNS_TYPE_TXT
+                    : type == MS_SPF_QUERY_MX ? MS_DNS_TYPE_MX
+                    : type == MS_SPF_QUERY_A  ? MS_DNS_TYPE_A
+                                              : 28; /* AAAA (RFC 3596) */
+        g_free(c->spf_query);
+        c->spf_query = g_strdup(name);
+        lookup(c, c->spf_query, t, on_spf);
+        return;
+    }
+    c->spf_result = ms_spf_check_result(c->spf);
+    MsMailAuth *a = c->mail->auth;
+    guint idx = c->spf_result == MS_SPF_RESULT_NONE        ? 0
+                : c->spf_result == MS_SPF_RESULT_PASS      ? 1
+                : c->spf_result == MS_SPF_RESULT_FAIL      ? 2
+                : c->spf_result == MS_SPF_RESULT_SOFTFAIL  ? 3
+                : c->spf_result == MS_SPF_RESULT_NEUTRAL   ? 4
+                : c->spf_result == MS_SPF_RESULT_TEMPERROR ? 5
+                                                           : 6;
+    a->stats.spf[idx]++;
+    const char *dom = ms_spf_check_domain(c->spf);
+    const char *why = ms_spf_check_explanation(c->spf);
+    const char *res = ms_spf_result_to_string(c->spf_result);
+    const char *helo =
+        ms_spf_check_is_helo(c->spf) ? " (the HELO name: the envelope sender is empty)" : "";
+    if (c->spf_result == MS_SPF_RESULT_PASS)
+        ms__mail_note(c->mail, c->server->host, c->peer, c->message,
+                      "SPF pass: %s may send for %s%s (%s)", c->ip, dom, helo, why);
+    else if (c->spf_result == MS_SPF_RESULT_FAIL || c->spf_result == MS_SPF_RESULT_SOFTFAIL)
+        ms__mail_note(c->mail, c->server->host, c->peer, c->message,
+                      "SPF %s: %s is not in %s's record%s (%s)", res, c->ip, dom, helo, why);
+    else
+        ms__mail_note(c->mail, c->server->host, c->peer, c->message, "SPF %s for %s%s: %s", res,
+                      dom ? dom : "?", helo, why);
+    c->step = STEP_DKIM;
+    advance(c);
+}
+
+/* -- DKIM (RFC 6376 6) -- */
+
+static void dkim_ask(MsAuthCheck *c);
+
+static char *
+key_cache_name(const MsAuthCheck *c, const char *q)
+{
+    return g_strdup_printf("%u/%s", c->server->index, q);
+}
+
+static void
+on_key(MsResolver *r, MsResolveStatus st, GPtrArray *records, GPtrArray *additional,
+       gboolean from_cache, gpointer ud)
+{
+    MsAuthCheck *c = ud;
+    (void) r;
+    (void) additional;
+    (void) from_cache;
+    if (!landed(c))
+        return;
+    g_autoptr(GPtrArray) texts = answer_texts(records, MS_DNS_TYPE_TXT);
+    guint i = c->dkim_next;
+    if (st == MS_RESOLVE_OK && texts->len > 1) {
+        const char *txt = texts->pdata[0];
+        ms_dkim_verifier_answer(c->dkim, i, MS_DKIM_DNS_OK, txt, strlen(txt));
+        /* keep the parsed key for the record's TTL */
+        MsDkimKey *key = ms_dkim_key_parse(txt, strlen(txt), NULL);
+        if (key) {
+            const MsDnsRecord *rec = g_ptr_array_index(records, 0);
+            CachedKey *ck = g_new0(CachedKey, 1);
+            ck->key = key;
+            ck->until = ms_engine_now(c->mail->engine) + (MsTime) rec->ttl * MS_TIME_S;
+            g_hash_table_replace(checks_of(c->mail)->keys, key_cache_name(c, c->key_query), ck);
+        }
+    } else {
+        MsDkimDnsStatus ds = (st == MS_RESOLVE_TIMEOUT || st == MS_RESOLVE_SERVFAIL)
+                                 ? MS_DKIM_DNS_TEMPFAIL
+                                 : MS_DKIM_DNS_NONE;
+        ms_dkim_verifier_answer(c->dkim, i, ds, NULL, 0);
+    }
+    c->dkim_next++;
+    dkim_ask(c);
+}
+
+static void
+dkim_ask(MsAuthCheck *c)
+{
+    Checks *ck = checks_of(c->mail);
+    guint n = ms_dkim_verifier_count(c->dkim);
+    for (; c->dkim_next < n; c->dkim_next++) {
+        const char *q = ms_dkim_verifier_query(c->dkim, c->dkim_next);
+        if (!q)
+            continue;
+        g_autofree char *key = key_cache_name(c, q);
+        CachedKey *hit = g_hash_table_lookup(ck->keys, key);
+        if (hit && hit->until > ms_engine_now(c->mail->engine)) {
+            ms_dkim_verifier_answer_key(c->dkim, c->dkim_next, hit->key);
+            continue;
+        }
+        g_free(c->key_query);
+        c->key_query = g_strdup(q);
+        lookup(c, c->key_query, MS_DNS_TYPE_TXT, on_key);
+        return;
+    }
+    MsMailAuth *a = c->mail->auth;
+    MsDkimResult best = MS_DKIM_RESULT_NONE;
+    for (guint i = 0; i < n; i++) {
+        const char *why = NULL;
+        MsDkimResult r = ms_dkim_verifier_result(c->dkim, i, &why);
+        const MsDkimSignature *sig = ms_dkim_verifier_signature(c->dkim, i);
+        if (r == MS_DKIM_RESULT_PASS)
+            ms__mail_note(c->mail, c->server->host, c->peer, c->message,
+                          "DKIM pass: the signature of %s (selector %s) verifies: what it "
+                          "signed arrived unchanged",
+                          sig->domain, sig->selector);
+        else
+            ms__mail_note(c->mail, c->server->host, c->peer, c->message,
+                          "DKIM %s: the signature of %s%s%s%s does not verify: %s",
+                          ms_dkim_result_to_string(r), sig ? sig->domain : "(unreadable)",
+                          sig ? " (selector " : "", sig ? sig->selector : "", sig ? ")" : "",
+                          why ? why : "no reason given");
+        if (best != MS_DKIM_RESULT_PASS &&
+            (best == MS_DKIM_RESULT_NONE || r == MS_DKIM_RESULT_PASS))
+            best = r;
+    }
+    if (n == 0)
+        ms__mail_note(c->mail, c->server->host, c->peer, c->message,
+                      "DKIM none: the message carries no DKIM-Signature");
+    a->stats.dkim[best == MS_DKIM_RESULT_NONE        ? 0
+                  : best == MS_DKIM_RESULT_PASS      ? 1
+                  : best == MS_DKIM_RESULT_FAIL      ? 2
+                  : best == MS_DKIM_RESULT_NEUTRAL   ? 4
+                  : best == MS_DKIM_RESULT_TEMPERROR ? 5
+                                                     : 6]++;
+    c->step = STEP_DMARC;
+    advance(c);
+}
+
+/* -- DMARC (RFC 7489 6.6) -- */
+
+static void dmarc_ask(MsAuthCheck *c);
+
+static void
+on_dmarc(MsResolver *r, MsResolveStatus st, GPtrArray *records, GPtrArray *additional,
+         gboolean from_cache, gpointer ud)
+{
+    MsAuthCheck *c = ud;
+    (void) r;
+    (void) additional;
+    (void) from_cache;
+    if (!landed(c))
+        return;
+    g_autoptr(GPtrArray) texts = answer_texts(records, MS_DNS_TYPE_TXT);
+    ms_dmarc_lookup_answer(c->dmarc, answer_kind(st, texts->len - 1),
+                           (const char *const *) texts->pdata, texts->len - 1);
+    dmarc_ask(c);
+}
+
+static void
+dmarc_ask(MsAuthCheck *c)
+{
+    const char *name;
+    if (ms_dmarc_lookup_next_query(c->dmarc, &name)) {
+        lookup(c, name, MS_DNS_TYPE_TXT, on_dmarc);
+        return;
+    }
+    c->step = STEP_DONE;
+    advance(c);
+}
+
+/* -- the verdict -- */
+
+static MsRng *
+dmarc_rng(MsMail *m, MsMailServer *s)
+{
+    Checks *ck = checks_of(m);
+    MsRng *r = g_hash_table_lookup(ck->rngs, GUINT_TO_POINTER(s->index + 1));
+    if (!r) {
+        r = g_new(MsRng, 1);
+        char name[32];
+        g_snprintf(name, sizeof name, "dmarc/%u", s->host);
+        ms_rng_init_named(r, ms_engine_seed(m->engine), name);
+        g_hash_table_insert(ck->rngs, GUINT_TO_POINTER(s->index + 1), r);
+    }
+    return r;
+}
+
+/* What the aggregate report will say of this message (RFC 7489 7.2,
+ * Appendix C's RecordType). */
+static void
+add_report_row(MsAuthCheck *c, const MsDmarcRecord *rec, const MsDmarcOutcome *out)
+{
+    MsMail *m = c->mail;
+    MsMailAuthReportRow row = { 0 };
+    row.receiver = c->server->host;
+    row.policy_domain = ms__mail_text(m, ms_dmarc_lookup_policy_domain(c->dmarc));
+    g_autofree char *text = ms_dmarc_record_to_string(rec);
+    row.record = ms__mail_text(m, text);
+    row.at = ms_engine_now(m->engine);
+    g_strlcpy(row.source_ip, c->ip, sizeof row.source_ip);
+    row.disposition = out->disposition;
+    row.dkim_aligned = out->dkim_aligned;
+    row.spf_aligned = out->spf_aligned;
+    row.sampled_out = out->sampled_out;
+    const char *first = NULL;
+    const MsMessageRecord *r = ms__mail_record(m, c->message);
+    if (r && r->rcpts->len)
+        first = g_array_index(r->rcpts, MsRcptRecord, 0).address;
+    row.envelope_to = first ? ms__mail_text(m, ms__address_domain(first)) : NULL;
+    row.envelope_from =
+        ms__mail_text(m, c->mail_from && *c->mail_from ? ms__address_domain(c->mail_from) : "");
+    row.header_from = ms__mail_text(m, c->from_domain ? c->from_domain : "");
+    row.spf_domain = c->spf ? ms__mail_text(m, ms_spf_check_domain(c->spf)) : NULL;
+    row.spf_helo = c->spf && ms_spf_check_is_helo(c->spf);
+    row.spf_result = c->spf_result;
+    guint n = c->dkim ? ms_dkim_verifier_count(c->dkim) : 0;
+    for (guint i = 0; i < n && row.n_dkim < MS_MAIL_AUTH_REPORT_DKIM; i++) {
+        const MsDkimSignature *sig = ms_dkim_verifier_signature(c->dkim, i);
+        if (!sig)
+            continue;
+        row.dkim_domain[row.n_dkim] = ms__mail_text(m, sig->domain);
+        row.dkim_selector[row.n_dkim] = ms__mail_text(m, sig->selector);
+        row.dkim_result[row.n_dkim] =
+            ms_dkim_result_to_string(ms_dkim_verifier_result(c->dkim, i, NULL));
+        row.n_dkim++;
+    }
+    g_array_append_val(m->auth->report_rows, row);
+}
+
+static void
+finish(MsAuthCheck *c)
+{
+    MsMail *m = c->mail;
+    MsMailServer *s = c->server;
+    MsMailAuthServer *as = ms__auth_server(m, s);
+    MsMailAuth *a = m->auth;
+    MsAuthVerdict v = { 0 };
+    v.action = MS_MAIL_AUTH_ACCEPT;
+    if (!c->data) { /* a DNSBL check */
+        v.listed = c->listed;
+        MsAuthCheckDone done = c->done;
+        gpointer ud = c->done_data;
+        c->done = NULL;
+        done(m, &v, ud);
+        check_free(c);
+        return;
+    }
+    MsMailAuthLedger *l = ms__auth_ledger(m, c->message);
+    memset(l, 0, sizeof *l);
+    l->checked = TRUE;
+    l->where = s->host;
+    g_autoptr(MsAuthResults) ar = ms_auth_results_new(s->hostname);
+    if (c->spf) {
+        g_strlcpy(l->spf, ms_spf_result_to_string(c->spf_result), sizeof l->spf);
+        if (as->set.spf)
+            ms_auth_results_add_spf(ar, c->spf_result,
+                                    ms_spf_check_is_helo(c->spf)
+                                        ? ms_spf_check_domain(c->spf)
+                                        : (c->mail_from && *c->mail_from ? c->mail_from : NULL),
+                                    ms_spf_check_is_helo(c->spf), ms_spf_check_explanation(c->spf));
+    }
+    g_autoptr(GPtrArray) passed = g_ptr_array_new();
+    if (c->dkim) {
+        guint n = ms_dkim_verifier_count(c->dkim);
+        const char *word = "none";
+        for (guint i = 0; i < n; i++) {
+            const char *why = NULL;
+            MsDkimResult r = ms_dkim_verifier_result(c->dkim, i, &why);
+            const MsDkimSignature *sig = ms_dkim_verifier_signature(c->dkim, i);
+            if (r == MS_DKIM_RESULT_PASS && sig)
+                g_ptr_array_add(passed, sig->domain);
+            if (strcmp(word, "pass") != 0 && (i == 0 || r == MS_DKIM_RESULT_PASS))
+                word = ms_dkim_result_to_string(r);
+            if (as->set.dkim)
+                ms_auth_results_add_dkim(ar, ms_dkim_result_to_string(r), sig ? sig->domain : NULL,
+                                         sig ? sig->selector : NULL, sig ? sig->b_text : NULL, why);
+        }
+        if (as->set.dkim && n == 0)
+            ms_auth_results_add_dkim(ar, "none", NULL, NULL, NULL, NULL);
+        g_strlcpy(l->dkim, word, sizeof l->dkim);
+    }
+    if (c->dmarc) {
+        MsDmarcInput in = { 0 };
+        in.from_domain = c->from_domain;
+        in.spf = c->spf_result;
+        in.spf_domain = c->spf ? ms_spf_check_domain(c->spf) : NULL;
+        in.dkim_domains = (const char *const *) passed->pdata;
+        in.n_dkim = passed->len;
+        const MsDmarcRecord *rec = ms_dmarc_lookup_record(c->dmarc);
+        in.pct_draw = rec && rec->pct < 100 ? (guint) ms_rng_below(dmarc_rng(m, s), 100) : 0;
+        MsDmarcOutcome out = { 0 };
+        ms_dmarc_lookup_evaluate(c->dmarc, &in, &out);
+        g_strlcpy(l->dmarc, ms_dmarc_result_to_string(out.result), sizeof l->dmarc);
+        a->stats.dmarc[out.result == MS_DMARC_RESULT_NONE        ? 0
+                       : out.result == MS_DMARC_RESULT_PASS      ? 1
+                       : out.result == MS_DMARC_RESULT_FAIL      ? 2
+                       : out.result == MS_DMARC_RESULT_TEMPERROR ? 5
+                                                                 : 6]++;
+        ms_auth_results_add_dmarc(ar, out.result, c->from_domain, out.reason);
+        if (out.result == MS_DMARC_RESULT_FAIL) {
+            v.action = out.disposition == MS_DMARC_POLICY_REJECT       ? MS_MAIL_AUTH_REJECT
+                       : out.disposition == MS_DMARC_POLICY_QUARANTINE ? MS_MAIL_AUTH_QUARANTINE
+                                                                       : MS_MAIL_AUTH_ACCEPT;
+        }
+        const char *does = v.action == MS_MAIL_AUTH_REJECT       ? "refuses the message"
+                           : v.action == MS_MAIL_AUTH_QUARANTINE ? "puts the message into Junk"
+                                                                 : "delivers the message";
+        ms__mail_note(m, s->host, c->peer, c->message, "DMARC %s for %s: %s; %s %s%s",
+                      ms_dmarc_result_to_string(out.result), c->from_domain ? c->from_domain : "?",
+                      out.reason ? out.reason : ms_dmarc_lookup_explanation(c->dmarc), s->hostname,
+                      does, out.sampled_out ? " (spared by pct sampling)" : "");
+        if (v.action == MS_MAIL_AUTH_REJECT) {
+            a->stats.rejected++;
+            v.reply_text = g_strdup_printf(
+                "Unauthenticated email from %s is not accepted due to the domain's DMARC policy",
+                c->from_domain);
+        } else if (v.action == MS_MAIL_AUTH_QUARANTINE) {
+            a->stats.quarantined++;
+        }
+        if (rec && rec->rua && rec->rua->len > 0)
+            add_report_row(c, rec, &out);
+        ms_dmarc_outcome_clear(&out);
+    }
+    l->action = v.action;
+    g_autofree char *hdr = ms_auth_results_to_string(ar);
+    v.header = g_strconcat(hdr, "\r\n", NULL);
+    MsAuthCheckDone done = c->done;
+    gpointer ud = c->done_data;
+    c->done = NULL;
+    done(m, &v, ud);
+    g_free(v.header);
+    g_free(v.reply_text);
+    check_free(c);
+}
+
+static void
+advance(MsAuthCheck *c)
+{
+    MsMailAuthServer *as = ms__auth_server(c->mail, c->server);
+    gboolean dmarc = as->set.dmarc;
+    for (;;) {
+        switch (c->step) {
+        case STEP_DNSBL:
+            dnsbl_ask(c);
+            return;
+        case STEP_SPF:
+            if (as->set.spf || dmarc) {
+                g_autoptr(GError) err = NULL;
+                c->spf = ms_spf_check_new(c->ip, c->mail_from, c->helo, &err);
+                if (c->spf) {
+                    ms_spf_check_set_receiver(c->spf, c->server->hostname,
+                                              MS_MAIL_EPOCH_UNIX +
+                                                  ms_engine_now(c->mail->engine) / MS_TIME_S);
+                    spf_ask(c);
+                    return;
+                }
+            }
+            c->step = STEP_DKIM;
+            continue;
+        case STEP_DKIM:
+            if (as->set.dkim || dmarc) {
+                gsize n;
+                const char *d = g_bytes_get_data(c->data, &n);
+                c->dkim = ms_dkim_verifier_new(
+                    d, n, 0, MS_MAIL_EPOCH_UNIX + ms_engine_now(c->mail->engine) / MS_TIME_S);
+                dkim_ask(c);
+                return;
+            }
+            c->step = STEP_DMARC;
+            continue;
+        case STEP_DMARC:
+            if (dmarc) {
+                c->from_domain = from_domain_of(c->data);
+                c->dmarc = ms_dmarc_lookup_new(c->from_domain ? c->from_domain : "",
+                                               checks_of(c->mail)->psl);
+                dmarc_ask(c);
+                return;
+            }
+            c->step = STEP_DONE;
+            continue;
+        case STEP_DONE:
+        default:
+            finish(c);
+            return;
+        }
+    }
+}
+
+static MsAuthCheck *
+check_new(MsMail *m, MsMailServer *s, MsHostId peer, guint32 peer_addr, MsAuthCheckDone done,
+          gpointer ud)
+{
+    MsAuthCheck *c = g_new0(MsAuthCheck, 1);
+    ms__live_add(m, &c->live, c, (GDestroyNotify) check_free);
+    c->mail = m;
+    c->server = s;
+    c->peer = peer;
+    c->peer_addr = peer_addr;
+    ms_ipv4_format(peer_addr, c->ip);
+    c->done = done;
+    c->done_data = ud;
+    return c;
+}
+
+gboolean
+ms__auth_wants_dnsbl(MsMail *m, const MsMailServer *s)
+{
+    MsMailAuthServer *as = m->auth ? ms__auth_server(m, s) : NULL;
+    return as && as->set.dnsbl && as->set.dnsbl[0];
+}
+
+gboolean
+ms__auth_dnsbl_at_rcpt(MsMail *m, const MsMailServer *s)
+{
+    MsMailAuthServer *as = m->auth ? ms__auth_server(m, s) : NULL;
+    return as && as->set.dnsbl_at_rcpt;
+}
+
+gboolean
+ms__auth_wants_checks(MsMail *m, const MsMailServer *s)
+{
+    MsMailAuthServer *as = m->auth ? ms__auth_server(m, s) : NULL;
+    return as && (as->set.spf || as->set.dkim || as->set.dmarc);
+}
+
+gboolean
+ms__auth_login_match(MsMail *m, const MsMailServer *s)
+{
+    MsMailAuthServer *as = m->auth ? ms__auth_server(m, s) : NULL;
+    return as && as->set.sender_login_match;
+}
+
+MsAuthCheck *
+ms__auth_dnsbl_start(MsMail *m, MsMailServer *s, MsHostId peer, guint32 peer_addr,
+                     MsAuthCheckDone done, gpointer ud)
+{
+    MsAuthCheck *c = check_new(m, s, peer, peer_addr, done, ud);
+    c->step = STEP_DNSBL;
+    ms__mail_note(m, s->host, peer, 0,
+                  "%s asks its blocklist%s about %s before greeting it (RFC 5782)", s->hostname,
+                  ms__auth_server(m, s)->set.dnsbl[1] ? "s" : "", c->ip);
+    advance(c);
+    return c;
+}
+
+MsAuthCheck *
+ms__auth_check_start(MsMail *m, MsMailServer *s, guint32 message, MsHostId peer, guint32 peer_addr,
+                     const char *helo, const char *mail_from, GBytes *data, MsAuthCheckDone done,
+                     gpointer ud)
+{
+    MsAuthCheck *c = check_new(m, s, peer, peer_addr, done, ud);
+    c->message = message;
+    c->helo = g_strdup(helo);
+    c->mail_from = g_strdup(mail_from);
+    c->data = g_bytes_ref(data);
+    c->step = STEP_SPF;
+    MsMailAuthServer *as = ms__auth_server(m, s);
+    ms__mail_note(m, s->host, peer, message,
+                  "%s checks who really sent this before it answers:%s%s%s", s->hostname,
+                  as->set.spf || as->set.dmarc ? " SPF" : "",
+                  as->set.dkim || as->set.dmarc ? " DKIM" : "", as->set.dmarc ? " DMARC" : "");
+    advance(c);
+    return c;
+}
