@@ -56,6 +56,21 @@ test_mpi_usage_errors(void)
     }
 }
 
+/* Appends "[timeout MPI_TIMEOUT] mpirun --allow-run-as-root --oversubscribe
+ * -np NP" to argv at *n (`timeout` may be NULL). The strings must outlive
+ * argv. */
+static void
+add_mpirun(const char **argv, guint *n, const char *timeout, const char *mpirun, const char *np)
+{
+    if (timeout) {
+        argv[(*n)++] = timeout;
+        argv[(*n)++] = MPI_TIMEOUT;
+    }
+    const char *pre[] = { mpirun, "--allow-run-as-root", "--oversubscribe", "-np", np };
+    for (guint j = 0; j < G_N_ELEMENTS(pre); j++)
+        argv[(*n)++] = pre[j];
+}
+
 /* Runs PHOLD with `extra` options, sequentially (ranks = 0) or under
  * mpirun -np ranks; stores events and digest (caller frees). */
 static gboolean
@@ -65,17 +80,8 @@ phold(const char *mpirun, guint ranks, const char *const *extra, char **events, 
     guint n = 0;
     g_autofree char *timeout = g_find_program_in_path("timeout");
     g_autofree char *np = g_strdup_printf("%u", ranks);
-    if (ranks > 0) {
-        if (timeout) {
-            argv[n++] = timeout;
-            argv[n++] = MPI_TIMEOUT;
-        }
-        argv[n++] = mpirun;
-        argv[n++] = "--allow-run-as-root";
-        argv[n++] = "--oversubscribe";
-        argv[n++] = "-np";
-        argv[n++] = np;
-    }
+    if (ranks > 0)
+        add_mpirun(argv, &n, timeout, mpirun, np);
     argv[n++] = ms_test_mailsim_path();
     argv[n++] = "bench";
     argv[n++] = "phold";
@@ -225,24 +231,11 @@ test_mpi_world_matches_sequential(void)
             g_autofree char *par_stats = g_build_filename(dir, "par.csv", NULL);
             const char *argv[20];
             guint n = 0;
-            if (timeout) {
-                argv[n++] = timeout;
-                argv[n++] = MPI_TIMEOUT;
-            }
-            const char *rest[] = { mpirun,
-                                   "--allow-run-as-root",
-                                   "--oversubscribe",
-                                   "-np",
-                                   np,
-                                   ms_test_mailsim_path(),
-                                   "run",
-                                   file,
-                                   "-q",
-                                   "--partition",
-                                   cases[c].how,
-                                   "--stats",
-                                   par_stats,
-                                   NULL };
+            add_mpirun(argv, &n, timeout, mpirun, np);
+            const char *rest[] = {
+                ms_test_mailsim_path(), "run",     file,      "-q", "--partition",
+                cases[c].how,           "--stats", par_stats, NULL
+            };
             for (guint i = 0; rest[i]; i++)
                 argv[n++] = rest[i];
             argv[n] = NULL;
@@ -256,6 +249,8 @@ test_mpi_world_matches_sequential(void)
                         file, k, cases[c].how, want, got, err ? err : "");
             CU_ASSERT(same);
             CU_ASSERT_PTR_NOT_NULL(strstr(out ? out : "", "Distribution:"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(out ? out : "", " per simulated second), waiting at "
+                                                          "window ends "));
             g_unlink(par_stats);
         }
         g_unlink(seq_stats);
@@ -318,15 +313,8 @@ test_mpi_sweep_matches_local(void)
         const char *argv[48];
         guint n = 0;
         g_autofree char *np = g_strdup_printf("%u", runs[i].np);
-        if (runs[i].np > 0) {
-            if (timeout) {
-                argv[n++] = timeout;
-                argv[n++] = MPI_TIMEOUT;
-            }
-            const char *pre[] = { mpirun, "--allow-run-as-root", "--oversubscribe", "-np", np };
-            for (guint j = 0; j < G_N_ELEMENTS(pre); j++)
-                argv[n++] = pre[j];
-        }
+        if (runs[i].np > 0)
+            add_mpirun(argv, &n, timeout, mpirun, np);
         const char *args[] = { ms_test_mailsim_path(),
                                "sweep",
                                world,
