@@ -361,6 +361,18 @@ model_delay(Model *m)
         if (r < 10)
             return (MsTime) 1e15 + (MsTime) ms_rng_below(&m->rng, 1000);
         return (MsTime) ms_rng_below(&m->rng, 5000);
+    case 4: {
+        /* clumps on a grid of absolute times, zero delays and a spread:
+         * buckets that hold many events (left in the near heap) beside
+         * buckets of a few (the sorted run), and events that join the near
+         * heap while a run drains */
+        MsTime now = ms_engine_now(m->e), grid = 2048;
+        if (r < 30)
+            return (now / grid + 1 + (MsTime) ms_rng_below(&m->rng, 4)) * grid - now;
+        if (r < 40)
+            return 0;
+        return (MsTime) ms_rng_exponential(&m->rng, 3000.0);
+    }
     default: {
         /* powers of two, small multiples of them and their neighbours:
          * bucket edges and the far edge of the bucket window */
@@ -468,10 +480,11 @@ model_next_time(Model *m)
 static void
 test_model_against_reference(void)
 {
-    for (guint dist = 0; dist < 4; dist++) {
+    for (guint dist = 0; dist < 5; dist++) {
         g_autoptr(MsEngine) e = ms_engine_new(dist);
         Model m = { 0 };
         m.e = e;
+        m.dist = dist;
         m.type = ms_engine_register(e, "model", on_model, &m);
         m.pending = g_tree_new_full(ref_cmp, NULL, NULL, NULL);
         m.seqs = g_hash_table_new(NULL, NULL);

@@ -458,22 +458,30 @@ test_cli(void)
     struct {
         const char *argv[12];
         const char *says;
+        const char *mpirun_size; /* as if started by mpirun -np N */
     } bad[] = {
-        { { m, "sweep", exp, "--set", "until=1h", NULL }, "is an experiment" },
-        { { m, "sweep", exp, "--x", "speed", NULL }, "--x: 'speed' is not an axis" },
+        { { m, "sweep", exp, "--set", "until=1h", NULL }, "is an experiment", NULL },
+        { { m, "sweep", exp, "--x", "speed", NULL }, "--x: 'speed' is not an axis", NULL },
         { { m, "sweep", LESSON2, "--set", "until=1h..10h/10", "--set",
             "policy.retry-first=1min..30min/30", "-r", fresh, NULL },
-          "300 points (300 runs), more than the limit of 200" },
+          "300 points (300 runs), more than the limit of 200",
+          NULL },
         { { m, "sweep", LESSON2, "--set", "//link/@loss=0,1.5", "-r", fresh, NULL },
-          "axis loss = 1.5 (//link/@loss)" },
+          "axis loss = 1.5 (//link/@loss)",
+          NULL },
         { { m, "sweep", LESSON2, "--set", "//link[/@loss=1", "-r", fresh, NULL },
-          "is not an XPath expression" },
+          "is not an XPath expression",
+          NULL },
         { { m, "sweep", LESSON2, "--set", "//link/@latency=5..1ms/3", "-r", fresh, NULL },
-          "different units" },
-        { { m, "sweep", LESSON2, "--mpi", NULL }, "--mpi needs --results" },
+          "different units",
+          NULL },
+        { { m, "sweep", LESSON2, "-r", fresh, NULL }, "add --mpi", "3" },
     };
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        if (bad[i].mpirun_size)
+            g_setenv("OMPI_COMM_WORLD_SIZE", bad[i].mpirun_size, TRUE);
         CU_ASSERT_EQUAL(ms_test_spawn(bad[i].argv, &out, &err), 2);
+        g_unsetenv("OMPI_COMM_WORLD_SIZE");
         if (!err || !strstr(err, bad[i].says))
             g_printerr("case %u: got '%s'\n", i, err ? err : "");
         CU_ASSERT(err && strstr(err, bad[i].says));

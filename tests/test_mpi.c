@@ -56,6 +56,21 @@ test_mpi_usage_errors(void)
     }
 }
 
+/* Appends "[timeout MPI_TIMEOUT] mpirun --allow-run-as-root --oversubscribe
+ * -np NP" to argv at *n (`timeout` may be NULL). The strings must outlive
+ * argv. */
+static void
+add_mpirun(const char **argv, guint *n, const char *timeout, const char *mpirun, const char *np)
+{
+    if (timeout) {
+        argv[(*n)++] = timeout;
+        argv[(*n)++] = MPI_TIMEOUT;
+    }
+    const char *pre[] = { mpirun, "--allow-run-as-root", "--oversubscribe", "-np", np };
+    for (guint j = 0; j < G_N_ELEMENTS(pre); j++)
+        argv[(*n)++] = pre[j];
+}
+
 /* Runs PHOLD with `extra` options, sequentially (ranks = 0) or under
  * mpirun -np ranks; stores events and digest (caller frees). */
 static gboolean
@@ -65,17 +80,8 @@ phold(const char *mpirun, guint ranks, const char *const *extra, char **events, 
     guint n = 0;
     g_autofree char *timeout = g_find_program_in_path("timeout");
     g_autofree char *np = g_strdup_printf("%u", ranks);
-    if (ranks > 0) {
-        if (timeout) {
-            argv[n++] = timeout;
-            argv[n++] = MPI_TIMEOUT;
-        }
-        argv[n++] = mpirun;
-        argv[n++] = "--allow-run-as-root";
-        argv[n++] = "--oversubscribe";
-        argv[n++] = "-np";
-        argv[n++] = np;
-    }
+    if (ranks > 0)
+        add_mpirun(argv, &n, timeout, mpirun, np);
     argv[n++] = ms_test_mailsim_path();
     argv[n++] = "bench";
     argv[n++] = "phold";
@@ -225,24 +231,11 @@ test_mpi_world_matches_sequential(void)
             g_autofree char *par_stats = g_build_filename(dir, "par.csv", NULL);
             const char *argv[20];
             guint n = 0;
-            if (timeout) {
-                argv[n++] = timeout;
-                argv[n++] = MPI_TIMEOUT;
-            }
-            const char *rest[] = { mpirun,
-                                   "--allow-run-as-root",
-                                   "--oversubscribe",
-                                   "-np",
-                                   np,
-                                   ms_test_mailsim_path(),
-                                   "run",
-                                   file,
-                                   "-q",
-                                   "--partition",
-                                   cases[c].how,
-                                   "--stats",
-                                   par_stats,
-                                   NULL };
+            add_mpirun(argv, &n, timeout, mpirun, np);
+            const char *rest[] = {
+                ms_test_mailsim_path(), "run",     file,      "-q", "--partition",
+                cases[c].how,           "--stats", par_stats, NULL
+            };
             for (guint i = 0; rest[i]; i++)
                 argv[n++] = rest[i];
             argv[n] = NULL;
@@ -256,11 +249,147 @@ test_mpi_world_matches_sequential(void)
                         file, k, cases[c].how, want, got, err ? err : "");
             CU_ASSERT(same);
             CU_ASSERT_PTR_NOT_NULL(strstr(out ? out : "", "Distribution:"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(out ? out : "", " per simulated second), waiting at "
+                                                          "window ends "));
             g_unlink(par_stats);
         }
         g_unlink(seq_stats);
     }
     g_unlink(gen);
+    g_rmdir(dir);
+}
+
+/* Whether two files hold the same bytes (both must exist). */
+static gboolean
+same_file(const char *a, const char *b)
+{
+    g_autofree char *x = NULL, *y = NULL;
+    gsize nx = 0, ny = 0;
+    if (!g_file_get_contents(a, &x, &nx, NULL) || !g_file_get_contents(b, &y, &ny, NULL))
+        return FALSE;
+    return nx == ny && memcmp(x, y, nx) == 0;
+}
+
+/* `mpirun -np K mailsim sweep ... --mpi` for K = 1, 2, 3 (K = 2 with two
+ * threads per rank), without a results folder: the ranks share the runs,
+ * rank 0 gathers the results and writes the summary CSV, the tidy CSV, the
+ * JSON and the plot, the same bytes as one process's. With a results
+ * folder, rank 0's folder then holds every run (a rerun in one process
+ * runs nothing and writes the same bytes). Under mpirun without --mpi the
+ * sweep is refused. */
+static void
+test_mpi_sweep_matches_local(void)
+{
+    g_autofree char *mpirun = g_find_program_in_path("mpirun");
+    if (!ms_mpi_available() || !mpirun) {
+        ms_test_skip(mpirun ? "built without Open MPI" : "no mpirun on the PATH");
+        return;
+    }
+    g_autofree char *dir = g_dir_make_tmp("mailsim-mpi-sweep-XXXXXX", NULL);
+    g_autofree char *world = g_build_filename(dir, "world.xml", NULL);
+    static const char world_xml[] =
+        "<?xml version=\"1.0\"?>\n<scenario version=\"1\" name=\"sweep-mpi\" seed=\"3\" "
+        "until=\"2h\" keep-bodies=\"false\">\n"
+        "  <generate topology=\"transit-stub\" domains=\"8\" routers=\"60\" users=\"80\" "
+        "messages=\"400\" duration=\"1h\" seed=\"3\" outages=\"1\"/>\n</scenario>\n";
+    CU_ASSERT_FATAL(g_file_set_contents(world, world_xml, -1, NULL));
+    g_autofree char *timeout = g_find_program_in_path("timeout");
+    static const char *const ext[] = { ".csv", "-summary.csv", ".json", ".svg" };
+    static const char *const opt[] = { "--tidy", "--csv", "--json", "--plot" };
+    /* name: output prefix; np: 0 = no mpirun; results: folder or NULL */
+    struct {
+        const char *name;
+        guint np;
+        const char *jobs;
+        gboolean mpi, results;
+    } runs[] = {
+        { "local", 0, "2", FALSE, FALSE }, { "k1", 1, "1", TRUE, FALSE },
+        { "k2", 2, "2", TRUE, FALSE },     { "k3", 3, "1", TRUE, FALSE },
+        { "k3r", 3, "1", TRUE, TRUE },     { "rerun", 0, "1", FALSE, TRUE },
+        { "nompi", 2, "1", FALSE, FALSE },
+    };
+    g_autofree char *store = g_build_filename(dir, "results", NULL);
+    for (guint i = 0; i < G_N_ELEMENTS(runs); i++) {
+        const char *argv[48];
+        guint n = 0;
+        g_autofree char *np = g_strdup_printf("%u", runs[i].np);
+        if (runs[i].np > 0)
+            add_mpirun(argv, &n, timeout, mpirun, np);
+        const char *args[] = { ms_test_mailsim_path(),
+                               "sweep",
+                               world,
+                               "--seeds",
+                               "1..4",
+                               "--set",
+                               "fidelity=packet,flow",
+                               "--set",
+                               "//generate/@messages=100,200",
+                               "-q",
+                               "--no-progress",
+                               "-j",
+                               runs[i].jobs };
+        for (guint j = 0; j < G_N_ELEMENTS(args); j++)
+            argv[n++] = args[j];
+        char *paths[G_N_ELEMENTS(ext)];
+        for (guint e = 0; e < G_N_ELEMENTS(ext); e++) {
+            paths[e] = g_strdup_printf("%s/%s%s", dir, runs[i].name, ext[e]);
+            argv[n++] = opt[e];
+            argv[n++] = paths[e];
+        }
+        if (runs[i].mpi)
+            argv[n++] = "--mpi";
+        if (runs[i].results) {
+            argv[n++] = "--results";
+            argv[n++] = store;
+        }
+        argv[n] = NULL;
+        g_autofree char *out = NULL, *err = NULL;
+        int rc = run(argv, &out, &err);
+        if (!strcmp(runs[i].name, "nompi")) {
+            CU_ASSERT_EQUAL(rc, 2);
+            CU_ASSERT_PTR_NOT_NULL(strstr(err ? err : "", "add --mpi"));
+        } else {
+            if (rc != 0)
+                fprintf(stderr, "%s: exit %d: %s%s", runs[i].name, rc, out ? out : "",
+                        err ? err : "");
+            CU_ASSERT_EQUAL(rc, 0);
+            for (guint e = 0; i > 0 && e < G_N_ELEMENTS(ext); e++) {
+                g_autofree char *want = g_strdup_printf("%s/local%s", dir, ext[e]);
+                gboolean same = same_file(want, paths[e]);
+                if (!same)
+                    fprintf(stderr, "%s: %s differs from the local sweep's\n", runs[i].name,
+                            paths[e]);
+                CU_ASSERT(same);
+            }
+        }
+        if (!strcmp(runs[i].name, "k3r")) {
+            /* rank 0's folder holds all 16 runs */
+            g_autofree char *rd = g_build_filename(store, "runs", NULL);
+            g_autoptr(GDir) d = g_dir_open(rd, 0, NULL);
+            guint files = 0;
+            for (const char *f; d && (f = g_dir_read_name(d));)
+                files += g_str_has_suffix(f, ".run");
+            CU_ASSERT_EQUAL(files, 16);
+        }
+        for (guint e = 0; e < G_N_ELEMENTS(ext); e++) {
+            if (i > 0) /* the local sweep's are the reference */
+                g_unlink(paths[e]);
+            g_free(paths[e]);
+        }
+    }
+    for (guint e = 0; e < G_N_ELEMENTS(ext); e++) {
+        g_autofree char *p = g_strdup_printf("%s/local%s", dir, ext[e]);
+        g_unlink(p);
+    }
+    g_autofree char *rd = g_build_filename(store, "runs", NULL);
+    g_autoptr(GDir) d = g_dir_open(rd, 0, NULL);
+    for (const char *f; d && (f = g_dir_read_name(d));) {
+        g_autofree char *p = g_build_filename(rd, f, NULL);
+        g_unlink(p);
+    }
+    g_rmdir(rd);
+    g_rmdir(store);
+    g_unlink(world);
     g_rmdir(dir);
 }
 
@@ -327,6 +456,8 @@ main(void)
         { "mailsim run --partition on 1, 2, 4 ranks = sequential",
           test_mpi_world_matches_sequential },
         { "--partition usage errors", test_partition_usage_errors },
+        { "mpirun -np 1, 2, 3 mailsim sweep --mpi = a local sweep, byte for byte",
+          test_mpi_sweep_matches_local },
         { NULL, NULL },
     };
     return ms_test_main("mpi", cases);

@@ -535,6 +535,85 @@ test_results_folder(void)
     g_rmdir(dir);
 }
 
+/* --- results between processes (what MPI ranks exchange) ------------------- */
+
+/* A sweep of 6 runs as three processes would split it: each runs its part,
+ * packs what it ran, and the first merges the others' packs: the outputs
+ * are those of one process, byte for byte. Packs from another sweep, or
+ * damaged ones, are refused; a merge never overwrites a result. */
+static void
+test_pack_and_merge(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsSweep) ref = new_sweep();
+    CU_ASSERT(ms_sweep_set_seeds(ref, "1..3", NULL));
+    CU_ASSERT(ms_sweep_set(ref, "//generate/@messages=40,90", NULL));
+    CU_ASSERT_FATAL(ms_sweep_run(ref, 1, NULL, NULL, &error));
+    g_autofree char *want = outputs_of(ref);
+
+    MsSweep *part[3];
+    GBytes *pack[3];
+    for (guint r = 0; r < 3; r++) {
+        part[r] = new_sweep();
+        CU_ASSERT(ms_sweep_set_seeds(part[r], "1..3", NULL));
+        CU_ASSERT(ms_sweep_set(part[r], "//generate/@messages=40,90", NULL));
+        CU_ASSERT_FATAL(ms_sweep_run_part(part[r], 1, r, 3, NULL, NULL, &error));
+        CU_ASSERT(!ms_sweep_complete(part[r]));
+        pack[r] = ms_sweep_pack_results(part[r], FALSE);
+        /* header, then 2 runs of 4 + 18 * 8 bytes each */
+        CU_ASSERT(g_bytes_get_size(pack[r]) > 2 * (4 + 18 * 8));
+    }
+    /* merging a part's own runs changes nothing; the others complete it */
+    CU_ASSERT(ms_sweep_merge_results(part[0], pack[0], &error));
+    CU_ASSERT(!ms_sweep_complete(part[0]));
+    CU_ASSERT(ms_sweep_merge_results(part[0], pack[2], &error));
+    CU_ASSERT(ms_sweep_merge_results(part[0], pack[1], &error));
+    CU_ASSERT_FATAL(ms_sweep_complete(part[0]));
+    g_autofree char *got = outputs_of(part[0]);
+    CU_ASSERT_STRING_EQUAL(got, want);
+    /* everything it holds now, for a process that has nothing yet */
+    g_autoptr(GBytes) all = ms_sweep_pack_results(part[0], TRUE);
+    g_autoptr(MsSweep) fresh = new_sweep();
+    CU_ASSERT(ms_sweep_set_seeds(fresh, "1..3", NULL));
+    CU_ASSERT(ms_sweep_set(fresh, "//generate/@messages=40,90", NULL));
+    CU_ASSERT_FATAL(ms_sweep_plan(fresh, &error));
+    CU_ASSERT(ms_sweep_merge_results(fresh, all, &error));
+    CU_ASSERT(ms_sweep_complete(fresh));
+    g_autofree char *again = outputs_of(fresh);
+    CU_ASSERT_STRING_EQUAL(again, want);
+    MsSweepCounts c;
+    ms_sweep_counts(fresh, &c);
+    CU_ASSERT(c.stored == 6 && c.to_run == 0);
+
+    /* another sweep (other seeds; other values): refused */
+    g_autoptr(MsSweep) other = new_sweep();
+    CU_ASSERT(ms_sweep_set_seeds(other, "1..3", NULL));
+    CU_ASSERT(ms_sweep_set(other, "//generate/@messages=40,91", NULL));
+    CU_ASSERT_FATAL(ms_sweep_plan(other, &error));
+    CU_ASSERT(!ms_sweep_merge_results(other, pack[1], &error));
+    CU_ASSERT(error && strstr(error->message, "not of this sweep"));
+    g_clear_error(&error);
+    /* damaged: cut short, or an extra byte */
+    gsize len = 0;
+    const guint8 *data = g_bytes_get_data(pack[1], &len);
+    g_autoptr(GBytes) cut = g_bytes_new(data, len - 1);
+    g_autoptr(MsSweep) p3 = new_sweep();
+    CU_ASSERT(ms_sweep_set_seeds(p3, "1..3", NULL));
+    CU_ASSERT(ms_sweep_set(p3, "//generate/@messages=40,90", NULL));
+    CU_ASSERT_FATAL(ms_sweep_plan(p3, &error));
+    CU_ASSERT(!ms_sweep_merge_results(p3, cut, &error));
+    CU_ASSERT(error && strstr(error->message, "expected 2 results"));
+    g_clear_error(&error);
+    g_autoptr(GBytes) empty = g_bytes_new(NULL, 0);
+    CU_ASSERT(!ms_sweep_merge_results(p3, empty, &error));
+    g_clear_error(&error);
+    CU_ASSERT(!ms_sweep_complete(p3));
+    for (guint r = 0; r < 3; r++) {
+        g_bytes_unref(pack[r]);
+        ms_sweep_free(part[r]);
+    }
+}
+
 /* greylist-delay (a <policy> attribute, also a short key): a longer wait
  * means more refused attempts and a later first delivery (lesson 9). */
 static void
@@ -617,6 +696,7 @@ static const MsTestCase cases[] = {
     { "bad settings are refused", test_bad_settings },
     { "checked before running", test_checked_before_running },
     { "results folder: resume, damage, versions", test_results_folder },
+    { "results between processes: pack and merge", test_pack_and_merge },
     { "several scenarios", test_scenario_axis },
     { "greylist-delay", test_greylist_delay },
     { "routing as a short key", test_routing_key },

@@ -61,4 +61,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMpi, ms_mpi_free)
  * rank's bytes, and their sum, must stay under 2 GiB. */
 GBytes **ms_mpi_gather_bytes(MsMpi *mpi, GBytes *mine);
 
+/* Sends rank 0's bytes to every rank (a collective: every rank calls it;
+ * `mine` is read on rank 0 only and may be NULL elsewhere). Returns the
+ * bytes on every rank (caller frees). Under 2 GiB. */
+GBytes *ms_mpi_bcast_bytes(MsMpi *mpi, GBytes *mine);
+
 G_END_DECLS

@@ -163,7 +163,20 @@ gboolean ms_sweep_run(MsSweep *sweep, guint jobs, MsSweepProgress progress, gpoi
  * finds them all. */
 gboolean ms_sweep_run_part(MsSweep *sweep, guint jobs, guint part, guint parts,
                            MsSweepProgress progress, gpointer user, GError **error);
-/* Whether every run has a result (run or read back). */
+/* Results between processes (MPI ranks share them without a shared
+ * folder): pack gives, as bytes that carry every number exactly, the
+ * results of the runs this process ran (`all` FALSE) or of every run that
+ * has one (TRUE: also those read back or merged); merge takes such bytes
+ * from the same sweep in another process and fills the runs that have no
+ * result yet, which then count as stored (and are written to the results
+ * folder, when there is one, so that it holds the whole sweep). FALSE with
+ * `error` when the bytes are not a pack of this sweep (another grid,
+ * scenario or seeds), or a run cannot be written. Both after
+ * ms_sweep_plan(). Returns a new GBytes (pack). */
+GBytes *ms_sweep_pack_results(const MsSweep *sweep, gboolean all);
+gboolean ms_sweep_merge_results(MsSweep *sweep, GBytes *packed, GError **error);
+
+/* Whether every run has a result (run, read back or merged). */
 gboolean ms_sweep_complete(const MsSweep *sweep);
 
 /* The grid, one line per point ("point 3: loss=2%, fidelity=flow"), with

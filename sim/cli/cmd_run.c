@@ -511,12 +511,14 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
                 ms_stats_table_add_part(merged, all_values[i], NULL);
             MsTime now = ms_engine_now(ms_world_engine(w));
             rc = report(w, merged, NULL, o, stats_path, rc);
+            double sim_s = now > 0 ? ms_time_to_seconds(now) : 0.0;
             printf("\nDistribution: %u ranks, %" G_GUINT64_FORMAT
-                   " windows, waiting at window ends %.0f %% of rank "
+                   " windows (%.3g per simulated second), waiting at window ends %.0f %% of rank "
                    "time, %.3g MB exchanged (%.3g MB per simulated second), peak memory of a rank "
                    "while running %.0f MB\n",
-                   k, ms.windows, wall > 0 ? 100.0 * wait / wall : 0.0, (double) bytes / 1e6,
-                   now > 0 ? (double) bytes / 1e6 / ms_time_to_seconds(now) : 0.0, rss / 1024.0);
+                   k, ms.windows, sim_s > 0 ? (double) ms.windows / sim_s : 0.0,
+                   wall > 0 ? 100.0 * wait / wall : 0.0, (double) bytes / 1e6,
+                   sim_s > 0 ? (double) bytes / 1e6 / sim_s : 0.0, rss / 1024.0);
         }
         for (guint32 i = 0; i < k; i++) {
             g_bytes_unref(all_records[i]);

@@ -1,7 +1,9 @@
 /* `mailsim sweep FILE`: independent replications of a scenario over seeds
  * and a grid of settings (include/mailsim/sweep.h), or of an experiment
- * file (include/mailsim/experiment.h), on --jobs threads or shared by the
- * ranks of mpirun (--mpi); resumable from a results folder (--results);
+ * file (include/mailsim/experiment.h), on --jobs threads, or shared by the
+ * ranks of mpirun (--mpi: rank 0 plans, sends the other ranks what its
+ * results folder holds, and gathers their results over MPI, exactly);
+ * resumable from a results folder (--results);
  * prints each statistic's mean and 95 % confidence interval per grid point,
  * writes the summary CSV, the tidy CSV (one row per run and statistic) and
  * JSON when asked, and a picture of the results across runs with --plot
@@ -108,6 +110,20 @@ say_plan(const MsSweep *sw, const char *store)
                 c.unreadable, c.unreadable == 1 ? "" : "s");
 }
 
+/* How many processes mpirun started with this one (from the environment
+ * Open MPI and MPICH give their processes), 0 outside mpirun. */
+static guint
+mpi_ranks_launched(void)
+{
+    const char *vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE" };
+    for (guint i = 0; i < G_N_ELEMENTS(vars); i++) {
+        const char *v = g_getenv(vars[i]);
+        if (v && *v)
+            return (guint) g_ascii_strtoull(v, NULL, 10);
+    }
+    return 0;
+}
+
 static char **
 split_list(const char *s)
 {
@@ -161,7 +177,9 @@ ms_cmd_sweep(int argc, char **argv)
         { "split", 0, 0, G_OPTION_ARG_STRING, &plot_split,
           "the plot's small multiples: one column per value of this axis", "AXIS" },
         { "mpi", 0, 0, G_OPTION_ARG_NONE, &mpi,
-          "under mpirun: the ranks share the runs (needs --results on a shared folder)", NULL },
+          "under mpirun: the ranks share the runs, rank 0 gathers the results and writes the "
+          "outputs",
+          NULL },
         { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
           "check everything, print the grid and what is stored, run nothing", NULL },
         { "no-progress", 0, 0, G_OPTION_ARG_NONE, &no_progress, "no progress line", NULL },
@@ -285,20 +303,59 @@ ms_cmd_sweep(int argc, char **argv)
                                 side ? "--split" : "--x", want, names->len ? names->str : "none");
         }
     }
-    if (mpi && !store)
-        return ms_cli_usage(cmd, "--mpi needs --results DIR (a folder every rank can reach): "
-                                 "the ranks share the runs through it");
+    guint launched = mpi_ranks_launched();
+    if (!mpi && launched > 1)
+        return ms_cli_usage(cmd,
+                            "this is one of %u processes started by mpirun: add --mpi to share "
+                            "the runs among them (each would otherwise run the whole sweep and "
+                            "write the same outputs)",
+                            launched);
     /* everything that can be refused is, before a folder is made or a run starts */
     if (!ms_sweep_check(sw, &error)) {
         fprintf(stderr, "mailsim %s: %s\n", cmd, error->message);
         return MS_EXIT_USAGE;
     }
-    if (store && !ms_sweep_set_store(sw, store, MS_MAILSIM_VERSION, rerun_other, &error)) {
-        fprintf(stderr, "mailsim %s: %s\n", cmd, error->message);
-        return MS_EXIT_FAILED;
+    /* Under MPI only rank 0 plans from the results folder (other ranks may
+     * not see it, or see another copy): it sends what is stored to the
+     * others, so that every rank deals the missing runs alike. */
+    g_autoptr(MsMpi) world = NULL;
+    guint rank = 0, ranks = 1;
+    if (mpi && !dry_run) {
+        world = ms_mpi_new(&error);
+        if (!world) {
+            fprintf(stderr, "mailsim %s: --mpi: %s\n", cmd, error->message);
+            return MS_EXIT_USAGE;
+        }
+        rank = ms_mpi_rank(world);
+        ranks = ms_mpi_size(world);
     }
-    if (!ms_sweep_plan(sw, &error)) {
+    gboolean plan_ok = TRUE;
+    if (store && rank == 0 &&
+        !ms_sweep_set_store(sw, store, MS_MAILSIM_VERSION, rerun_other, &error)) {
         fprintf(stderr, "mailsim %s: %s\n", cmd, error->message);
+        if (!world)
+            return MS_EXIT_FAILED;
+        plan_ok = FALSE;
+    }
+    if (plan_ok && !ms_sweep_plan(sw, &error)) {
+        fprintf(stderr, "mailsim %s: %s\n", cmd, error->message);
+        plan_ok = FALSE;
+    }
+    if (world) {
+        if (ms_mpi_sum_u64(world, plan_ok ? 0 : 1))
+            return MS_EXIT_USAGE;
+        g_autoptr(GBytes) mine = rank == 0 ? ms_sweep_pack_results(sw, TRUE) : NULL;
+        g_autoptr(GBytes) stored = ms_mpi_bcast_bytes(world, mine);
+        gboolean ok = rank == 0 || ms_sweep_merge_results(sw, stored, &error);
+        if (!ok)
+            fprintf(stderr, "mailsim %s: rank %u: %s\n", cmd, rank, error->message);
+        /* Each rank also keeps its own runs in the folder (when it reaches
+         * it): a sweep killed midway keeps them there. */
+        if (ok && store && rank != 0)
+            ok = ms_sweep_set_store(sw, store, MS_MAILSIM_VERSION, rerun_other, &error);
+        if (ms_mpi_sum_u64(world, ok ? 0 : 1))
+            return MS_EXIT_USAGE;
+    } else if (!plan_ok) {
         return MS_EXIT_USAGE;
     }
     if (dry_run) {
@@ -310,17 +367,6 @@ ms_cmd_sweep(int argc, char **argv)
                c.stored, c.to_run);
         return MS_EXIT_OK;
     }
-    g_autoptr(MsMpi) world = NULL;
-    guint rank = 0, ranks = 1;
-    if (mpi) {
-        world = ms_mpi_new(&error);
-        if (!world) {
-            fprintf(stderr, "mailsim %s: --mpi: %s\n", cmd, error->message);
-            return MS_EXIT_USAGE;
-        }
-        rank = ms_mpi_rank(world);
-        ranks = ms_mpi_size(world);
-    }
     if (rank == 0 && !no_progress)
         say_plan(sw, store);
     g_autofree char *prefix =
@@ -329,17 +375,26 @@ ms_cmd_sweep(int argc, char **argv)
     gboolean ok = ms_sweep_run_part(sw, (guint) jobs, rank, ranks, no_progress ? NULL : on_progress,
                                     &progress, &error);
     if (world) {
-        /* every rank's runs are in the folder once all have come here */
+        /* every rank's results come to rank 0, exactly (not through the
+         * folder: the ranks may be on machines that share none) */
         guint64 failed = ms_mpi_sum_u64(world, ok ? 0 : 1);
         if (!ok)
             fprintf(stderr, "mailsim %s: rank %u: %s\n", cmd, rank, error->message);
         if (failed)
             return MS_EXIT_USAGE;
+        g_autoptr(GBytes) mine = ms_sweep_pack_results(sw, FALSE);
+        GBytes **all = ms_mpi_gather_bytes(world, mine);
         if (rank != 0)
             return MS_EXIT_OK;
-        ok = ms_sweep_plan(sw, &error) && ms_sweep_complete(sw);
-        if (!ok && !error)
-            g_set_error(&error, MS_SWEEP_ERROR, 0, "some runs are missing from %s", store);
+        for (guint r = 1; r < ranks && ok; r++)
+            ok = ms_sweep_merge_results(sw, all[r], &error);
+        for (guint r = 0; r < ranks; r++)
+            g_bytes_unref(all[r]);
+        g_free(all);
+        if (ok && !ms_sweep_complete(sw)) {
+            g_set_error(&error, MS_SWEEP_ERROR, 0, "some runs have no result after the gather");
+            ok = FALSE;
+        }
     }
     if (!ok) {
         fprintf(stderr, "mailsim %s: %s\n", cmd, error->message);

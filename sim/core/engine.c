@@ -16,30 +16,40 @@
  *
  * Future-event set. Time is cut into buckets of 2^shift ns; bucket number
  * b = at >> shift. Three tiers, each pending event in exactly one:
- *   - near: a 4-ary min-heap of 16-byte keys {at, src, slot} holding every
- *     event with b <= cur. Keys are cache-line aligned in groups of four
- *     children; ties of (at, src) read the seq of the records (in cache:
- *     the near heap is small).
+ *   - near: every event with b <= cur, in two parts: a sorted run, an
+ *     array of 16-byte keys {at, src, slot} consumed from its head, and a
+ *     4-ary min-heap of the same keys. A batch moved from the wheel goes
+ *     to the run, except buckets of more than FES_RUN_SEG events (a burst
+ *     at one time), which go to the heap, as do events scheduled at or
+ *     before cur while the batch drains (short delays). The next event is
+ *     the earlier of the run's head and the heap's top. Heap keys are
+ *     cache-line aligned in groups of four children; ties of (at, src)
+ *     read the seq of the records (in cache: the near tier is small).
  *   - wheel: a circular array of n_buckets singly linked lists (through the
  *     records' `next`) for cur < b < cur + n_buckets, with a bitmap of the
  *     non-empty ones. Insertion is O(1) and touches one list head.
  *   - far: a second key heap for b >= cur + n_buckets (a long tail, timers
  *     far in the future). Its events move into the wheel as cur advances.
  * Every near event precedes every wheel event, which precedes every far
- * event, so the run order is the near heap's order: (at, src, seq), exact.
- * When the near heap is empty, the next non-empty bucket (from the bitmap;
+ * event, so the run order is the near tier's order: (at, src, seq), exact.
+ * When the near tier is empty, the next non-empty bucket (from the bitmap;
  * or the far heap's top when the wheel is empty) and the FES_BATCH - 1
- * after it move into the near heap, and cur becomes the last of them; far
+ * after it move into the near tier, and cur becomes the last of them; far
  * events now inside the window then move into the wheel (or straight into
  * the near heap). The lists of a batch are walked in lock-step, so their
- * cache misses overlap, and their keys are heapified at once (Floyd, O(k)).
+ * cache misses overlap; a counting pass by bucket lays the small buckets
+ * out in order in the run, and an insertion sort orders each (about
+ * FES_BUCKET_TARGET keys: a few moves per event); the keys of full buckets
+ * are heapified at once (Floyd, O(k)). Running an event from the run costs
+ * a compare and an increment instead of a heap deletion.
  * While an event runs, the engine prefetches what the next one will touch:
  * the rest of its record, its type, and its host's counter and random
- * stream (a handler mostly draws from its host's stream and schedules).
+ * stream (a handler mostly draws from its host's stream and schedules),
+ * once the pool outgrows the caches (PREFETCH_MIN records).
  *
  * Tuning. With fewer than FES_WHEEL_MIN pending events the wheel is off
  * (shift 63: every event is in bucket 0, so the near heap is the whole
- * set). Above that, a rebuild chooses the bucket width so that about
+ * set, and the run stays empty). Above that, a rebuild chooses the bucket width so that about
  * FES_BUCKET_TARGET events share a bucket near the head of the queue, from
  * a sample of up to 1024 pending times, and the number of buckets (at most
  * 4 * pending / FES_BUCKET_TARGET) so that the window covers twice the
@@ -56,20 +66,23 @@
  * is met (top of a heap, the far heap's migration, a rebuild).
  *
  * Costs. Schedule is O(1) with the wheel on (a list push; a heap push for
- * the far tail), O(log n) with it off; running an event is O(log k) in a
- * near heap of about k = FES_BATCH * FES_BUCKET_TARGET keys, plus about one
- * cache miss per event in the batch walk (overlapped FES_BATCH ways).
+ * the far tail), O(log n) with it off; running an event is O(1) from the
+ * run plus O(FES_BUCKET_TARGET) amortised for the insertion sort (O(log k)
+ * for events that go through the near heap), plus about one cache miss
+ * per event in the batch walk (overlapped FES_BATCH ways).
  * Memory: 50 bytes per slot (record and type), 4 bytes and one bit per
  * bucket (at most 1 byte per pending event with the default knobs), 16 bytes
- * per near or far key; arrays grow by doubling. The record pool is advised
+ * per near or far key, 4 KB for the run; arrays grow by doubling. The record pool is advised
  * to use huge pages (fewer TLB misses on a random walk over tens of MB; up
  * to 2 MB more resident at the end of the pool). Worst cases: every event
  * at one time, or waves of events a few ns apart separated by long gaps,
  * fill the near heap and cost what a plain heap costs, plus the checks.
- * Figures (PHOLD, tools/bench.sh): see the commit that made this design.
+ * Figures (PHOLD, tools/bench.sh): see the commit that made this design,
+ * and the one that added the sorted run.
  *
  * Invariants: time never goes backwards; no event is scheduled in the past;
- * now >> shift <= cur; near < wheel < far in run order.
+ * now >> shift <= cur; near (run and heap) < wheel < far in run order;
+ * the run is sorted from run_pos to run_n.
  * Threading: an engine belongs to one thread at a time; no global state. */
 #include "mailsim/engine.h"
 #include "mailsim/engine_remote.h"
@@ -92,7 +105,10 @@
 #define FES_BUCKET_TARGET 16u /* events per bucket the width aims at */
 #endif
 #ifndef FES_BATCH
-#define FES_BATCH 8u /* buckets moved to the near heap at a time */
+#define FES_BATCH 8u /* buckets moved to the near tier at a time */
+#endif
+#ifndef FES_RUN_SEG
+#define FES_RUN_SEG 32u /* a bucket of at most this many events joins the sorted run */
 #endif
 #ifndef FES_HUGE_PAGES
 #define FES_HUGE_PAGES 1 /* advise huge pages for the record pool */
@@ -102,6 +118,10 @@
 #define BUCKETS_MIN 64u
 #define BUCKETS_MAX (1u << 22)
 #define SHIFT_OFF   63u /* bucket width 2^63: the wheel is off */
+/* Records (48 bytes each) beyond which the next event's data are
+ * prefetched; below, the pool stays in the caches and a prefetch costs
+ * more instructions than it saves. */
+#define PREFETCH_MIN 8192u
 
 typedef struct {
     MsTime at;
@@ -157,6 +177,9 @@ struct _MsEngine {
     guint32 free_head; /* NO_SLOT when the free list is empty */
 
     Heap near;
+    HeapKey run[FES_BATCH * FES_RUN_SEG]; /* the sorted run, in run order */
+    guint32 run_pos;                      /* its head */
+    guint32 run_n;                        /* its end */
     Heap far;
     guint32 *heads;      /* wheel lists, NO_SLOT when empty */
     guint64 *bits;       /* non-empty wheel buckets */
@@ -302,24 +325,30 @@ advise_huge(gpointer p, gsize len)
 #endif
 }
 
-static guint32
+/* A slot never used before (the free list is empty), growing the pool. */
+static G_GNUC_NO_INLINE guint32
+rec_new(MsEngine *e)
+{
+    if (e->n_recs == e->cap_recs) {
+        g_assert(e->cap_recs < G_MAXUINT32 / 2);
+        e->cap_recs *= 2;
+        e->recs = g_renew(Record, e->recs, e->cap_recs);
+        e->types = g_renew(guint16, e->types, e->cap_recs);
+        advise_huge(e->recs, (gsize) e->cap_recs * sizeof(Record));
+    }
+    guint32 slot = e->n_recs++;
+    e->recs[slot].gen = 0;
+    return slot;
+}
+
+static inline guint32
 rec_alloc(MsEngine *e)
 {
-    guint32 slot;
-    if (e->free_head != NO_SLOT) {
-        slot = e->free_head;
+    guint32 slot = e->free_head;
+    if (G_LIKELY(slot != NO_SLOT))
         e->free_head = e->recs[slot].next;
-    } else {
-        if (e->n_recs == e->cap_recs) {
-            g_assert(e->cap_recs < G_MAXUINT32 / 2);
-            e->cap_recs *= 2;
-            e->recs = g_renew(Record, e->recs, e->cap_recs);
-            e->types = g_renew(guint16, e->types, e->cap_recs);
-            advise_huge(e->recs, (gsize) e->cap_recs * sizeof(Record));
-        }
-        slot = e->n_recs++;
-        e->recs[slot].gen = 0;
-    }
+    else
+        slot = rec_new(e);
     e->recs[slot].gen++;
     return slot;
 }
@@ -414,10 +443,29 @@ heap_sift_down(const Record *recs, Heap *h, guint32 i)
     k[i] = x;
 }
 
+/* Insertion sort of a few keys (a bucket's worth) into run order. */
+static void
+keys_sort_small(const Record *recs, HeapKey *k, guint32 n)
+{
+    for (guint32 i = 1; i < n; i++) {
+        HeapKey x = k[i];
+        guint32 j = i;
+        while (j > 0 && key_less(recs, &x, &k[j - 1])) {
+            k[j] = k[j - 1];
+            j--;
+        }
+        k[j] = x;
+    }
+}
+
 /* Moves the lists of the FES_BATCH wheel buckets first .. first + FES_BATCH - 1
- * into the (empty) near heap. The lists are walked in lock-step, so their
- * cache misses overlap instead of following one another; the keys are
- * gathered first and heapified once (Floyd, O(n)). */
+ * into the near tier (both its parts empty). The lists are walked in
+ * lock-step, so their cache misses overlap instead of following one
+ * another, gathering keys at the end of the near heap's array. Then a
+ * counting pass by bucket: buckets of at most FES_RUN_SEG keys are laid out
+ * one after another in the run and each sorted by insertion (buckets follow
+ * one another in time, so the run is sorted whole); the keys of fuller
+ * buckets stay in the heap, heapified at once (Floyd, O(n)). */
 static void
 batch_transfer(MsEngine *e, guint64 first)
 {
@@ -434,6 +482,8 @@ batch_transfer(MsEngine *e, guint64 first)
     }
     Heap *h = &e->near;
     guint32 n0 = h->n, n = n0;
+    guint32 count[FES_BATCH] = { 0 };
+    guint32 shift = e->shift;
     while (m > 0) {
         if (G_UNLIKELY(h->cap - n < FES_BATCH)) {
             h->n = n;
@@ -444,6 +494,7 @@ batch_transfer(MsEngine *e, guint64 first)
             guint32 slot = cursor[j];
             const Record *r = &e->recs[slot];
             k[n++] = (HeapKey){ r->at, r->src, slot };
+            count[((guint64) r->at >> shift) - first]++;
             guint32 next = r->next;
             if (next == NO_SLOT)
                 cursor[j] = cursor[--m];
@@ -451,22 +502,50 @@ batch_transfer(MsEngine *e, guint64 first)
                 cursor[j++] = next;
         }
     }
-    guint64 count = n - n0;
-    h->n = n;
-    if (n > 1)
-        for (guint32 i = (n - 2) / 4 + 1; i-- > 0;)
+    guint64 moved = n - n0;
+    /* Where each bucket's keys go: start[d] in the run, or the heap. */
+    guint32 start[FES_BATCH], end[FES_BATCH], r_n = 0;
+    for (guint32 d = 0; d < FES_BATCH; d++) {
+        start[d] = r_n;
+        if (count[d] <= FES_RUN_SEG)
+            r_n += count[d];
+        end[d] = r_n;
+    }
+    HeapKey *k = h->keys + HEAP_PAD;
+    guint32 w = n0;
+    if (r_n > 0) {
+        guint32 pos[FES_BATCH];
+        memcpy(pos, start, sizeof(pos));
+        for (guint32 i = n0; i < n; i++) {
+            guint64 d = ((guint64) k[i].at >> shift) - first;
+            if (count[d] <= FES_RUN_SEG)
+                e->run[pos[d]++] = k[i];
+            else
+                k[w++] = k[i];
+        }
+        for (guint32 d = 0; d < FES_BATCH; d++)
+            if (end[d] - start[d] > 1)
+                keys_sort_small(e->recs, e->run + start[d], end[d] - start[d]);
+    } else {
+        w = n;
+    }
+    e->run_pos = 0;
+    e->run_n = r_n;
+    h->n = w;
+    if (w > 1)
+        for (guint32 i = (w - 2) / 4 + 1; i-- > 0;)
             heap_sift_down(e->recs, h, i);
-    e->wheel_count -= count;
-    e->moved += count;
+    e->wheel_count -= moved;
+    e->moved += moved;
     e->transfers++;
 }
 
-/* With the near heap empty, moves cur to the next bucket that holds events
- * and fills the near heap from it. FALSE when no event is left. */
+/* With the near tier empty, moves cur to the next bucket that holds events
+ * and fills the near tier from it. FALSE when no event is left. */
 static gboolean
 fes_advance(MsEngine *e)
 {
-    while (e->near.n == 0) {
+    while (e->near.n == 0 && e->run_pos == e->run_n) {
         if (e->wheel_count > 0) {
             /* The next non-empty bucket and the FES_BATCH - 1 after it. Their
              * wheel positions hold nothing else: a position holds one
@@ -560,7 +639,7 @@ fes_rebuild(MsEngine *e)
 {
     MsTime sample[SAMPLE_MAX];
     guint ns = 0;
-    guint64 total = (guint64) e->near.n + e->far.n + e->wheel_count;
+    guint64 total = (guint64) e->near.n + (e->run_n - e->run_pos) + e->far.n + e->wheel_count;
     guint64 stride = total / SAMPLE_MAX + 1, k = 0, live = 0;
     guint32 list = NO_SLOT;
     MsTime lo = MS_TIME_INFINITE;
@@ -583,6 +662,8 @@ fes_rebuild(MsEngine *e)
 
     for (guint32 i = 0; i < e->near.n; i++)
         TAKE(e->near.keys[HEAP_PAD + i].slot);
+    for (guint32 i = e->run_pos; i < e->run_n; i++)
+        TAKE(e->run[i].slot);
     for (guint32 i = 0; i < e->far.n; i++)
         TAKE(e->far.keys[HEAP_PAD + i].slot);
     for (guint32 i = 0; i < e->n_buckets; i++) {
@@ -606,6 +687,7 @@ fes_rebuild(MsEngine *e)
         e->backoff = 1;
 
     e->near.n = 0;
+    e->run_pos = e->run_n = 0;
     if (e->far.cap > 4096)
         heap_clear(&e->far);
     e->far.n = 0;
@@ -641,7 +723,7 @@ fes_check(MsEngine *e)
 {
     guint64 ops = e->stats.scheduled + e->stats.processed;
     e->next_check = ops + CHECK_EVERY;
-    guint64 total = (guint64) e->near.n + e->far.n + e->wheel_count;
+    guint64 total = (guint64) e->near.n + (e->run_n - e->run_pos) + e->far.n + e->wheel_count;
     if (ops - e->rebuild_ops < (total / 2 + FES_WHEEL_MIN / 4) * e->backoff)
         return;
     gboolean want;
@@ -773,7 +855,7 @@ ms_engine_fingerprint_add(MsEngine *e, guint64 value)
     fingerprint_mix(e, value);
 }
 
-static guint64
+static G_ALWAYS_INLINE inline guint64
 next_seq(MsEngine *e, MsHostId src)
 {
     if (src == MS_HOST_WORLD)
@@ -788,7 +870,7 @@ next_seq(MsEngine *e, MsHostId src)
 }
 
 /* Inserts an event with the order key (src, seq). */
-static MsEventId
+static G_ALWAYS_INLINE inline MsEventId
 insert_event(MsEngine *e, MsHostId src, guint64 seq, MsTime at, MsHostId host, guint16 type,
              MsEventData data)
 {
@@ -811,9 +893,8 @@ insert_event(MsEngine *e, MsHostId src, guint64 seq, MsTime at, MsHostId host, g
     return ((guint64) r->gen << 32 | slot) + 1;
 }
 
-MsEventId
-ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host, guint16 type,
-                        MsEventData data)
+static G_ALWAYS_INLINE inline MsEventId
+schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host, guint16 type, MsEventData data)
 {
     g_return_val_if_fail(e != NULL, 0);
     g_return_val_if_fail(at >= e->now, 0);
@@ -832,6 +913,13 @@ ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host, gui
         return 0;
     }
     return insert_event(e, src, seq, at, host, type, data);
+}
+
+MsEventId
+ms_engine_schedule_from(MsEngine *e, MsHostId src, MsTime at, MsHostId host, guint16 type,
+                        MsEventData data)
+{
+    return schedule_from(e, src, at, host, type, data);
 }
 
 void
@@ -869,7 +957,7 @@ ms_engine_schedule_remote(MsEngine *e, MsHostId src, guint64 seq, MsTime at, MsH
 MsEventId
 ms_engine_schedule(MsEngine *e, MsTime at, MsHostId host, guint16 type, MsEventData data)
 {
-    return ms_engine_schedule_from(e, e->current, at, host, type, data);
+    return schedule_from(e, e->current, at, host, type, data);
 }
 
 MsEventId
@@ -899,20 +987,28 @@ ms_engine_cancel(MsEngine *e, MsEventId id)
     return TRUE;
 }
 
-/* Drops cancelled records from the top of the near heap, refilling it from
- * the wheel and the far heap as needed; returns the live head or NULL. */
+/* Drops cancelled records from the heads of the run and the near heap,
+ * refilling them from the wheel and the far heap as needed; returns the
+ * live head of the two (the earlier in run order) or NULL. */
 static const HeapKey *
 live_head(MsEngine *e)
 {
     for (;;) {
-        while (G_LIKELY(e->near.n > 0)) {
-            const HeapKey *top = heap_top(&e->near);
-            if (G_LIKELY(REC_LIVE(&e->recs[top->slot])))
-                return top;
-            guint32 slot = top->slot;
+        while (e->run_pos < e->run_n && !REC_LIVE(&e->recs[e->run[e->run_pos].slot]))
+            rec_release(e, e->run[e->run_pos++].slot);
+        while (e->near.n > 0 && !REC_LIVE(&e->recs[heap_top(&e->near)->slot])) {
+            guint32 slot = heap_top(&e->near)->slot;
             heap_pop(e->recs, &e->near);
             rec_release(e, slot);
         }
+        if (G_LIKELY(e->run_pos < e->run_n)) {
+            const HeapKey *a = &e->run[e->run_pos];
+            if (G_LIKELY(e->near.n == 0) || key_less(e->recs, a, heap_top(&e->near)))
+                return a;
+            return heap_top(&e->near);
+        }
+        if (e->near.n > 0)
+            return heap_top(&e->near);
         if (!fes_advance(e))
             return NULL;
     }
@@ -931,15 +1027,19 @@ run_head(MsEngine *e, const HeapKey *top)
     HeapKey key = *top;
     Record *r = &e->recs[key.slot];
     MsEvent ev = { key.at, r->host, key.src, r->seq, e->types[key.slot], r->data };
-    heap_pop(e->recs, &e->near);
-    if (G_LIKELY(e->near.n > 0)) {
-        /* Warm the cache for the event that will most likely run next: the
-         * rest of its record and its type, and the scheduling counter and
-         * random stream of its host, which its handler will most likely
-         * use. The walk that brought it into the near heap read the line
-         * that holds its host (for three records in four). Written inline:
-         * GCC 12 drops prefetches in a static helper it deems pure. */
-        guint32 slot = heap_top(&e->near)->slot;
+    if (top == &e->run[e->run_pos])
+        e->run_pos++;
+    else
+        heap_pop(e->recs, &e->near);
+    if (e->n_recs > PREFETCH_MIN && G_LIKELY(e->run_pos < e->run_n || e->near.n > 0)) {
+        /* Warm the cache for the event that will most likely run next (the
+         * run's head, or the heap's when the run is empty): the rest of its
+         * record and its type, and the scheduling counter and random
+         * stream of its host, which its handler will most likely use. The
+         * walk that brought it into the near tier read the line that holds
+         * its host (for three records in four). Written inline: GCC 12
+         * drops prefetches in a static helper it deems pure. */
+        guint32 slot = e->run_pos < e->run_n ? e->run[e->run_pos].slot : heap_top(&e->near)->slot;
         const Record *nr = &e->recs[slot];
         __builtin_prefetch((const char *) nr + sizeof(Record) - 1);
         __builtin_prefetch(&e->types[slot]);
@@ -1015,22 +1115,34 @@ ms_engine_stop(MsEngine *e)
     e->stop = TRUE;
 }
 
-MsRng *
-ms_engine_host_rng(MsEngine *e, MsHostId host)
+/* The slow path of ms_engine_host_rng(): makes room for block b and sets
+ * up its streams, all at once (so the fast path tests nothing else). */
+static G_GNUC_NO_INLINE MsRng *
+rng_block_new(MsEngine *e, guint32 b)
 {
-    if (host == MS_HOST_WORLD)
-        return &e->world_rng;
-    guint32 b = host >> RNG_BLOCK_BITS;
     if (b >= e->n_rng_blocks) {
         guint32 n = MAX(b + 1, e->n_rng_blocks * 2);
         e->rng_blocks = g_renew(MsRng *, e->rng_blocks, n);
         memset(e->rng_blocks + e->n_rng_blocks, 0, (n - e->n_rng_blocks) * sizeof(MsRng *));
         e->n_rng_blocks = n;
     }
-    if (!e->rng_blocks[b])
-        e->rng_blocks[b] = g_new0(MsRng, RNG_BLOCK);
-    MsRng *r = &e->rng_blocks[b][host & (RNG_BLOCK - 1)];
-    if ((r->s[0] | r->s[1] | r->s[2] | r->s[3]) == 0)
-        ms_rng_init(r, e->seed, host);
-    return r;
+    if (!e->rng_blocks[b]) {
+        MsRng *block = g_new(MsRng, RNG_BLOCK);
+        for (guint32 i = 0; i < RNG_BLOCK; i++)
+            ms_rng_init(&block[i], e->seed, ((MsHostId) b << RNG_BLOCK_BITS) | i);
+        e->rng_blocks[b] = block;
+    }
+    return e->rng_blocks[b];
+}
+
+MsRng *
+ms_engine_host_rng(MsEngine *e, MsHostId host)
+{
+    if (G_UNLIKELY(host == MS_HOST_WORLD))
+        return &e->world_rng;
+    guint32 b = host >> RNG_BLOCK_BITS;
+    MsRng *block = G_LIKELY(b < e->n_rng_blocks) ? e->rng_blocks[b] : NULL;
+    if (G_UNLIKELY(!block))
+        block = rng_block_new(e, b);
+    return &block[host & (RNG_BLOCK - 1)];
 }

@@ -216,6 +216,21 @@ ms_mpi_gather_bytes(MsMpi *m, GBytes *mine)
     return out;
 }
 
+GBytes *
+ms_mpi_bcast_bytes(MsMpi *m, GBytes *mine)
+{
+    gsize n = 0;
+    const guint8 *data = m->rank == 0 ? g_bytes_get_data(mine, &n) : NULL;
+    g_return_val_if_fail(n <= G_MAXINT, NULL);
+    int len = (int) n;
+    MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    guint8 *buf = g_malloc(MAX(len, 1));
+    if (m->rank == 0)
+        memcpy(buf, data, (gsize) len);
+    MPI_Bcast(buf, len, MPI_BYTE, 0, MPI_COMM_WORLD);
+    return g_bytes_new_take(buf, (gsize) len);
+}
+
 guint64
 ms_mpi_sum_u64(MsMpi *m, guint64 value)
 {
@@ -304,6 +319,13 @@ ms_mpi_gather_bytes(MsMpi *m, GBytes *mine)
     GBytes **out = g_new0(GBytes *, 2);
     out[0] = g_bytes_ref(mine);
     return out;
+}
+
+GBytes *
+ms_mpi_bcast_bytes(MsMpi *m, GBytes *mine)
+{
+    (void) m;
+    return g_bytes_ref(mine);
 }
 
 guint64

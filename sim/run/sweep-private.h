@@ -40,6 +40,7 @@ typedef struct {
 typedef struct {
     double v[MS__SWEEP_N_STATS];
     gboolean done;
+    gboolean ran; /* run by this process (not read back, nor merged) */
     char *error;
 } MsSweepResult;
 

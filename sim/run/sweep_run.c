@@ -428,6 +428,7 @@ run_job(gpointer data, gpointer user_data)
             ms_world_run(w, until);
             measure(w, r->v);
             r->done = TRUE;
+            r->ran = TRUE;
         } else {
             r->error = g_strdup(error->message);
         }
@@ -533,6 +534,148 @@ ms_sweep_run_part(MsSweep *sw, guint jobs, guint part, guint parts, MsSweepProgr
     for (guint i = 0; ok && i < todo->len; i++)
         sw->state[g_array_index(todo, guint, i)] = MS__SWEEP_STORED;
     return ok;
+}
+
+/* --- results between processes ----------------------------------------------
+ * A pack: "mailsim-sweep-pack 1\n", then little-endian fields: the number
+ * of jobs (u32), of statistics (u32), the first 32 hex digits of the
+ * sweep's digest (sweep_digest(): what decides every run), the number of
+ * results (u32), and per result the job index (u32) and each statistic's
+ * 64-bit pattern (u64), which carries the double exactly. */
+
+#define PACK_MAGIC    "mailsim-sweep-pack 1\n"
+#define PACK_KEY_LEN  32
+#define PACK_HEAD_LEN (sizeof(PACK_MAGIC) - 1 + 4 + 4 + PACK_KEY_LEN + 4)
+#define PACK_ITEM_LEN (4 + 8 * MS__SWEEP_N_STATS)
+
+/* SHA-256 (hex) over what decides the sweep's runs and their order: each
+ * scenario's bytes and label, each axis's key, dimension and values, the
+ * seeds. Caller frees. */
+static char *
+sweep_digest(const MsSweep *sw)
+{
+    g_autoptr(GString) s = g_string_new(NULL);
+    for (guint i = 0; i < sw->sources->len; i++) {
+        const MsSweepSource *src = sw->sources->pdata[i];
+        g_string_append_printf(s, "scenario %s %s\n", src->sha256, src->label ? src->label : "");
+    }
+    for (guint k = 0; k < sw->axes->len; k++) {
+        const MsSweepAxis *a = sw->axes->pdata[k];
+        g_string_append_printf(s, "axis %s %u", a->key, a->dim);
+        for (guint i = 0; i < a->texts->len; i++)
+            g_string_append_printf(s, " %s", (const char *) a->texts->pdata[i]);
+        g_string_append_c(s, '\n');
+    }
+    for (guint i = 0; i < sw->seeds->len; i++)
+        g_string_append_printf(s, "seed %" G_GUINT64_FORMAT "\n",
+                               g_array_index(sw->seeds, guint64, i));
+    return g_compute_checksum_for_string(G_CHECKSUM_SHA256, s->str, (gssize) s->len);
+}
+
+static void
+put_u32(GByteArray *b, guint32 v)
+{
+    v = GUINT32_TO_LE(v);
+    g_byte_array_append(b, (const guint8 *) &v, 4);
+}
+
+static guint32
+get_u32(const guint8 *p)
+{
+    guint32 v;
+    memcpy(&v, p, 4);
+    return GUINT32_FROM_LE(v);
+}
+
+GBytes *
+ms_sweep_pack_results(const MsSweep *sw, gboolean all)
+{
+    g_return_val_if_fail(sw != NULL && sw->results != NULL, NULL);
+    GByteArray *b = g_byte_array_new();
+    g_byte_array_append(b, (const guint8 *) PACK_MAGIC, sizeof(PACK_MAGIC) - 1);
+    put_u32(b, sw->n_results);
+    put_u32(b, MS__SWEEP_N_STATS);
+    g_autofree char *key = sweep_digest(sw);
+    g_byte_array_append(b, (const guint8 *) key, PACK_KEY_LEN);
+    guint32 n = 0;
+    for (guint j = 0; j < sw->n_results; j++)
+        n += all ? sw->results[j].done : sw->results[j].ran;
+    put_u32(b, n);
+    for (guint j = 0; j < sw->n_results; j++) {
+        if (!(all ? sw->results[j].done : sw->results[j].ran))
+            continue;
+        put_u32(b, j);
+        for (guint i = 0; i < MS__SWEEP_N_STATS; i++) {
+            guint64 bits;
+            memcpy(&bits, &sw->results[j].v[i], 8);
+            bits = GUINT64_TO_LE(bits);
+            g_byte_array_append(b, (const guint8 *) &bits, 8);
+        }
+    }
+    return g_byte_array_free_to_bytes(b);
+}
+
+gboolean
+ms_sweep_merge_results(MsSweep *sw, GBytes *packed, GError **error)
+{
+    g_return_val_if_fail(sw != NULL && sw->results != NULL && packed != NULL, FALSE);
+    gsize len = 0;
+    const guint8 *p = g_bytes_get_data(packed, &len);
+    g_autofree char *key = sweep_digest(sw);
+    const guint8 *head = p + sizeof(PACK_MAGIC) - 1;
+    if (len < PACK_HEAD_LEN || memcmp(p, PACK_MAGIC, sizeof(PACK_MAGIC) - 1) != 0 ||
+        get_u32(head) != sw->n_results || get_u32(head + 4) != MS__SWEEP_N_STATS ||
+        memcmp(head + 8, key, PACK_KEY_LEN) != 0) {
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "results from another process are not of this sweep (another grid, "
+                    "scenario or seeds)");
+        return FALSE;
+    }
+    guint32 n = get_u32(head + 8 + PACK_KEY_LEN);
+    if ((len - PACK_HEAD_LEN) / PACK_ITEM_LEN != n || (len - PACK_HEAD_LEN) % PACK_ITEM_LEN) {
+        g_set_error(error, MS_SWEEP_ERROR, 0,
+                    "results from another process: %" G_GSIZE_FORMAT " bytes, expected %u results",
+                    len, n);
+        return FALSE;
+    }
+    const guint8 *q = p + PACK_HEAD_LEN;
+    for (guint32 k = 0; k < n; k++, q += PACK_ITEM_LEN) {
+        guint32 j = get_u32(q);
+        if (j >= sw->n_results) {
+            g_set_error(error, MS_SWEEP_ERROR, 0,
+                        "results from another process: run %u of a sweep of %u runs", j,
+                        sw->n_results);
+            return FALSE;
+        }
+        MsSweepResult *r = &sw->results[j];
+        if (r->done)
+            continue;
+        for (guint i = 0; i < MS__SWEEP_N_STATS; i++) {
+            guint64 bits;
+            memcpy(&bits, q + 4 + 8 * i, 8);
+            bits = GUINT64_FROM_LE(bits);
+            memcpy(&r->v[i], &bits, 8);
+        }
+        r->done = TRUE;
+        g_clear_pointer(&r->error, g_free);
+        if (sw->store) {
+            g_autofree char *runs = g_build_filename(sw->store, "runs", NULL);
+            if (g_mkdir_with_parents(runs, 0777) != 0) {
+                int e = errno;
+                g_set_error(error, MS_SWEEP_ERROR, 0, "results folder %s: cannot create: %s", runs,
+                            g_strerror(e));
+                return FALSE;
+            }
+            g_autoptr(GError) e = NULL;
+            if (!write_job(sw, j, r, &e)) {
+                g_set_error(error, MS_SWEEP_ERROR, 0, "results folder %s: %s", sw->store,
+                            e->message);
+                return FALSE;
+            }
+        }
+        sw->state[j] = MS__SWEEP_STORED;
+    }
+    return TRUE;
 }
 
 gboolean
