@@ -21,9 +21,9 @@
  * forbids EXPUNGE responses then).
  *
  * What is spoken: IMAP4rev1 (RFC 3501) with LITERAL+, SASL-IR, ENABLE,
- * IDLE, NAMESPACE, UNSELECT, MOVE, UIDPLUS and STARTTLS/LOGINDISABLED.
- * IMAP4rev2 is not advertised: it requires BINARY, ESEARCH and LIST-STATUS,
- * which are not here. Flags are the five system flags; keywords in STORE
+ * IDLE, NAMESPACE, UNSELECT, MOVE, UIDPLUS, ESEARCH (RFC 4731), SEARCHRES
+ * (RFC 5182) and STARTTLS/LOGINDISABLED. IMAP4rev2 is not advertised: it
+ * requires BINARY and LIST-STATUS, which are not here. Flags are the five system flags; keywords in STORE
  * and APPEND are ignored (PERMANENTFLAGS lists no \*, RFC 9051 7.1).
  *
  * Choices where the RFCs leave room, each for a hostile peer:
@@ -90,6 +90,8 @@ struct _MsImapServer {
     GArray *msgs; /* MsImapMessageInfo */
     MsImapMailboxInfo box;
     gboolean dirty; /* refresh asked outside IDLE */
+    gboolean rev2;  /* ENABLE IMAP4rev2 was given (RFC 9051 6.3.1) */
+    GArray *saved;  /* guint32 uids, ascending: the "$" of SEARCH SAVE (RFC 5182) */
 
     /* Input framing. */
     InMode mode;
@@ -198,7 +200,7 @@ bad(MsImapServer *srv, const char *tag, const char *fmt, ...)
 static void
 capability_list(MsImapServer *srv, GString *s)
 {
-    g_string_append(s, "IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS");
+    g_string_append(s, "IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES");
     if (srv->state == ST_NOAUTH) {
         if (srv->cfg.offer_starttls && !srv->tls)
             g_string_append(s, " STARTTLS");
@@ -507,6 +509,21 @@ resolve_set(MsImapServer *srv, const char *tag, const char *s, gboolean uid)
 {
     g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, sizeof(Range));
     guint32 n = srv->msgs->len;
+    if (strcmp(s, "$") == 0) {
+        /* RFC 5182 2.1: the saved result, by UID, so that messages expunged
+         * since the SEARCH simply drop out; as a message set it names the
+         * same messages by number. */
+        GArray *idx = g_array_new(FALSE, FALSE, sizeof(guint));
+        guint j = 0;
+        for (guint i = 0; i < n && j < srv->saved->len; i++) {
+            guint32 u = g_array_index(srv->msgs, MsImapMessageInfo, i).uid;
+            while (j < srv->saved->len && g_array_index(srv->saved, guint32, j) < u)
+                j++;
+            if (j < srv->saved->len && g_array_index(srv->saved, guint32, j) == u)
+                g_array_append_val(idx, i);
+        }
+        return idx;
+    }
     gboolean star = strchr(s, '*') != NULL;
     if (!parse_set(s, uid ? max_uid(srv) : n, ranges)) {
         bad(srv, tag, "Invalid sequence set.");
@@ -756,6 +773,7 @@ deselect(MsImapServer *srv)
 {
     g_clear_pointer(&srv->mailbox, g_free);
     g_array_set_size(srv->msgs, 0);
+    g_array_set_size(srv->saved, 0); /* RFC 5182 2.1: "$" is empty in a new mailbox */
     if (srv->state == ST_SELECTED)
         srv->state = ST_AUTH;
 }
@@ -2056,6 +2074,8 @@ p_search_keys(Ctx *c, int depth, gboolean paren, guint *count)
 static gboolean
 is_set_syntax(const char *w)
 {
+    if (strcmp(w, "$") == 0) /* RFC 5182 2.1 */
+        return TRUE;
     for (const char *q = w; *q; q++)
         if (!g_ascii_isdigit(*q) && !strchr(":,*", *q))
             return FALSE;
@@ -2218,6 +2238,73 @@ key_match(MsImapServer *srv, SearchKey *k, guint i, GBytes **msg)
     return FALSE;
 }
 
+/* RETURN options of ESEARCH (RFC 4731 3.1) and SAVE (RFC 5182 2.1). */
+enum { R_MIN = 1, R_MAX = 2, R_ALL = 4, R_COUNT = 8, R_SAVE = 16 };
+
+/* "RETURN (opt ...)" after "SEARCH "; *ret gets the options (an empty
+ * list means ALL, RFC 4731 3.1). FALSE on a syntax error. */
+static gboolean
+p_search_return(Ctx *c, guint *ret)
+{
+    if (!eat(c->ps, '('))
+        return FALSE;
+    *ret = 0;
+    if (!eat(c->ps, ')')) {
+        do {
+            g_autofree char *w = p_atom(c->ps, NULL);
+            static const struct {
+                const char *name;
+                guint bit;
+            } opts[] = { { "MIN", R_MIN },
+                         { "MAX", R_MAX },
+                         { "ALL", R_ALL },
+                         { "COUNT", R_COUNT },
+                         { "SAVE", R_SAVE } };
+            guint bit = 0;
+            for (guint i = 0; w && i < G_N_ELEMENTS(opts); i++)
+                if (!g_ascii_strcasecmp(w, opts[i].name))
+                    bit = opts[i].bit;
+            if (!bit)
+                return FALSE;
+            *ret |= bit;
+        } while (eat(c->ps, ' '));
+        if (!eat(c->ps, ')'))
+            return FALSE;
+    }
+    if (*ret == 0)
+        *ret = R_ALL;
+    return eat(c->ps, ' ');
+}
+
+/* The ESEARCH response (RFC 4731 3.1, RFC 9051 7.3.4) for the matches
+ * `hits` (message numbers or UIDs, ascending). MIN, MAX and ALL are left
+ * out when nothing matched; COUNT is always there when asked. */
+static void
+esearch_reply(Ctx *c, guint ret, const guint32 *hits, guint n)
+{
+    GString *s = g_string_new("* ESEARCH (TAG ");
+    ms__imap_string(s, c->tag);
+    g_string_append_c(s, ')');
+    if (c->uid)
+        g_string_append(s, " UID");
+    if ((ret & R_MIN) && n)
+        g_string_append_printf(s, " MIN %u", hits[0]);
+    if ((ret & R_MAX) && n)
+        g_string_append_printf(s, " MAX %u", hits[n - 1]);
+    if (ret & R_COUNT)
+        g_string_append_printf(s, " COUNT %u", n);
+    if ((ret & R_ALL) && n) {
+        g_string_append(s, " ALL ");
+        append_uid_set(s, hits, n);
+    }
+    emit(c->srv, s);
+    g_string_free(s, TRUE);
+}
+
+/* SEARCH (RFC 9051 6.4.4) with the RETURN options of ESEARCH (RFC 4731)
+ * and SAVE (RFC 5182). The classic "* SEARCH" answer is given unless
+ * RETURN was used or IMAP4rev2 is enabled (RFC 9051 7.3.4: a rev2 client
+ * gets ESEARCH, as if it asked RETURN (ALL)). */
 static void
 cmd_search(Ctx *c)
 {
@@ -2226,17 +2313,36 @@ cmd_search(Ctx *c)
         syntax(c, "SEARCH");
         return;
     }
-    /* RFC 9051 6.4.4: CHARSET US-ASCII or UTF-8; RETURN options are not
-     * supported (ESEARCH is not advertised). */
+    guint ret = 0;
+    gboolean esearch = srv->rev2;
     gsize st = c->ps->i;
     g_autofree char *first = p_atom(c->ps, NULL);
+    if (first && !g_ascii_strcasecmp(first, "RETURN") && eat(c->ps, ' ')) {
+        if (!p_search_return(c, &ret)) {
+            if (ret & R_SAVE)
+                g_array_set_size(srv->saved, 0);
+            syntax(c, "SEARCH");
+            return;
+        }
+        esearch = TRUE;
+        st = c->ps->i;
+        g_clear_pointer(&first, g_free);
+        first = p_atom(c->ps, NULL);
+    } else if (esearch) {
+        ret = R_ALL;
+    }
+    /* RFC 9051 6.4.4: CHARSET US-ASCII or UTF-8. */
     if (first && !g_ascii_strcasecmp(first, "CHARSET")) {
         g_autofree char *cs = NULL;
         if (!eat(c->ps, ' ') || !(cs = p_astring(c->ps)) || !eat(c->ps, ' ')) {
+            if (ret & R_SAVE)
+                g_array_set_size(srv->saved, 0);
             syntax(c, "SEARCH");
             return;
         }
         if (g_ascii_strcasecmp(cs, "UTF-8") && g_ascii_strcasecmp(cs, "US-ASCII")) {
+            if (ret & R_SAVE)
+                g_array_set_size(srv->saved, 0);
             say(srv, "%s NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset.", c->tag);
             return;
         }
@@ -2246,19 +2352,48 @@ cmd_search(Ctx *c)
     guint count = 0;
     SearchKey *key = p_search_keys(c, 0, FALSE, &count);
     if (!key) {
+        /* RFC 5182 2.1: a failed SEARCH ... SAVE leaves "$" empty. */
+        if (ret & R_SAVE)
+            g_array_set_size(srv->saved, 0);
         if (count != G_MAXUINT)
             bad(srv, c->tag, "Error in IMAP command SEARCH: unsupported or invalid search key.");
         return;
     }
-    GString *s = g_string_new("* SEARCH");
+    g_autoptr(GArray) hits = g_array_new(FALSE, FALSE, sizeof(guint32));
+    g_autoptr(GArray) uids = g_array_new(FALSE, FALSE, sizeof(guint32));
     for (guint i = 0; i < srv->msgs->len; i++) {
         g_autoptr(GBytes) msg = NULL;
-        if (key_match(srv, key, i, &msg))
-            g_string_append_printf(s, " %u", c->uid ? msg_at(srv, i)->uid : i + 1);
+        if (key_match(srv, key, i, &msg)) {
+            guint32 u = msg_at(srv, i)->uid, v = c->uid ? u : i + 1;
+            g_array_append_val(hits, v);
+            g_array_append_val(uids, u);
+        }
     }
     key_free(key);
-    emit(srv, s);
-    g_string_free(s, TRUE);
+    if (ret & R_SAVE) {
+        /* RFC 5182 2.4: with MIN and/or MAX but neither ALL nor COUNT, only
+         * those are saved. */
+        g_array_set_size(srv->saved, 0);
+        if ((ret & (R_MIN | R_MAX)) && !(ret & (R_ALL | R_COUNT))) {
+            if ((ret & R_MIN) && uids->len)
+                g_array_append_val(srv->saved, g_array_index(uids, guint32, 0));
+            if ((ret & R_MAX) && uids->len > (ret & R_MIN ? 1u : 0u))
+                g_array_append_val(srv->saved, g_array_index(uids, guint32, uids->len - 1));
+        } else {
+            g_array_append_vals(srv->saved, uids->data, uids->len);
+        }
+    }
+    if (esearch) {
+        /* RFC 5182 2.1: SAVE alone asks for no ESEARCH response. */
+        if (ret & ~R_SAVE)
+            esearch_reply(c, ret, (const guint32 *) (gpointer) hits->data, hits->len);
+    } else {
+        GString *s = g_string_new("* SEARCH");
+        for (guint i = 0; i < hits->len; i++)
+            g_string_append_printf(s, " %u", g_array_index(hits, guint32, i));
+        emit(srv, s);
+        g_string_free(s, TRUE);
+    }
     say(srv, "%s OK Search completed.", c->tag);
 }
 
@@ -2625,6 +2760,7 @@ ms_imap_server_new(const MsImapServerConfig *cfg, const MsImapServerHooks *hooks
     srv->state = ST_NOAUTH;
     srv->tls = cfg->tls_active;
     srv->msgs = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
+    srv->saved = g_array_new(FALSE, FALSE, sizeof(guint32));
     srv->in = g_byte_array_new();
     srv->cmd = g_byte_array_new();
     srv->out = g_byte_array_new();
@@ -2641,6 +2777,7 @@ ms_imap_server_free(MsImapServer *srv)
     g_free(srv->mailbox);
     g_free(srv->tag);
     g_array_unref(srv->msgs);
+    g_array_unref(srv->saved);
     g_byte_array_unref(srv->in);
     g_byte_array_unref(srv->cmd);
     g_byte_array_unref(srv->out);

@@ -1,0 +1,175 @@
+/* Tests of the IMAP4rev2 pieces of the IMAP server core over a real mail
+ * store (sim/mail/mail_imap.c): ESEARCH (RFC 4731) and the saved result
+ * "$" (RFC 5182), against the examples of those RFCs and the shapes
+ * Dovecot 2.3 answers the same commands with. Every session is also fed
+ * octet by octet and must answer the same. */
+#include "testlib.h"
+#include "mailsim/imap_server.h"
+#include "mailsim/mail_imap.h"
+
+#include <string.h>
+
+static const char *const texts[] = {
+    "From: Bob <bob@example.org>\r\nTo: alice@example.com\r\nSubject: hello\r\n"
+    "Date: Mon, 7 Dec 2026 09:00:00 +0000\r\n\r\nHi Alice\r\n",
+    "From: carol@example.net\r\nSubject: meeting\r\nDate: Tue, 1 Dec 2026 10:00:00 +0100\r\n"
+    "\r\nline1\r\nline2\r\n",
+    "From: dave@example.com\r\nSubject: lunch\r\n\r\nsoon\r\n",
+    "From: erin@example.com\r\nSubject: lunch again\r\n\r\nlater\r\n",
+};
+
+typedef struct {
+    MsMailStore *store;
+    MsMailImap *imap;
+} Box;
+
+static Box *
+box_new(void)
+{
+    Box *b = g_new0(Box, 1);
+    b->store = ms_mail_store_new();
+    ms_mail_store_add_user(b->store, "alice", "pw", 0);
+    for (guint i = 0; i < G_N_ELEMENTS(texts); i++) {
+        g_autoptr(GBytes) d = g_bytes_new_static(texts[i], strlen(texts[i]));
+        ms_mail_store_deliver(b->store, "alice", d, 0, (MsTime) (i + 1) * MS_TIME_S);
+    }
+    /* 2026-12-07 00:00:00 UTC as the epoch of stored_at. */
+    b->imap = ms_mail_imap_new(b->store, 1000, 1796601600);
+    return b;
+}
+
+static void
+box_free(Box *b)
+{
+    ms_mail_imap_free(b->imap);
+    ms_mail_store_free(b->store);
+    g_free(b);
+}
+
+static GString *
+run_on(Box *b, const char *input, gsize chunk)
+{
+    MsImapServerConfig cfg;
+    ms_imap_server_config_init(&cfg);
+    cfg.hostname = "mx.example.com";
+    g_autoptr(MsImapServer) srv = ms_imap_server_new(&cfg, ms_mail_imap_hooks(), b->imap);
+    GString *out = g_string_new(NULL);
+    GBytes *o;
+    ms_imap_server_start(srv);
+    while ((o = ms_imap_server_take_output(srv)))
+        g_bytes_unref(o);
+    gsize len = strlen(input);
+    if (chunk == 0)
+        chunk = len ? len : 1;
+    for (gsize i = 0; i < len; i += chunk) {
+        ms_imap_server_feed(srv, (const guint8 *) input + i, MIN(chunk, len - i));
+        while ((o = ms_imap_server_take_output(srv))) {
+            gsize n;
+            const char *p = g_bytes_get_data(o, &n);
+            g_string_append_len(out, p, (gssize) n);
+            g_bytes_unref(o);
+        }
+    }
+    return out;
+}
+
+/* Runs `input` whole and octet by octet on fresh boxes; both must answer
+ * the same. Returns the answer. */
+static GString *
+run(const char *input)
+{
+    Box *b1 = box_new(), *b2 = box_new();
+    GString *whole = run_on(b1, input, 0);
+    GString *octets = run_on(b2, input, 1);
+    CU_ASSERT_STRING_EQUAL(whole->str, octets->str);
+    g_string_free(octets, TRUE);
+    box_free(b1);
+    box_free(b2);
+    return whole;
+}
+
+static gboolean
+has(const GString *out, const char *text)
+{
+    if (!strstr(out->str, text)) {
+        fprintf(stderr, "\n--- missing: %s\n--- in:\n%s\n", text, out->str);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+#define LOGIN  "a LOGIN alice pw\r\n"
+#define SELECT LOGIN "b SELECT INBOX\r\n"
+
+/* RFC 4731 3.1 and its examples: MIN, MAX, COUNT, ALL in that order, MIN
+ * MAX ALL left out when nothing matches, UID after the tag. */
+static void
+test_esearch(void)
+{
+    g_autoptr(GString) o = run(SELECT "c STORE 2 +FLAGS.SILENT (\\Seen)\r\n"
+                                      "d SEARCH RETURN (MIN COUNT) UNSEEN\r\n"
+                                      "e SEARCH RETURN () SUBJECT lunch\r\n"
+                                      "f UID SEARCH RETURN (MIN MAX COUNT ALL) ALL\r\n"
+                                      "g SEARCH RETURN (MIN MAX ALL COUNT) DELETED\r\n"
+                                      "h SEARCH RETURN (ALL) CHARSET UTF-8 NOT 2\r\n"
+                                      "i SEARCH RETURN (MIN BOGUS) ALL\r\n"
+                                      "j SEARCH RETURN MIN ALL\r\n"
+                                      "k SEARCH ALL\r\n");
+    CU_ASSERT(has(o, "* ESEARCH (TAG \"d\") MIN 1 COUNT 3\r\nd OK Search completed.\r\n"));
+    CU_ASSERT(has(o, "* ESEARCH (TAG \"e\") ALL 3:4\r\ne OK"));
+    CU_ASSERT(has(o, "* ESEARCH (TAG \"f\") UID MIN 1 MAX 4 COUNT 4 ALL 1:4\r\nf OK"));
+    CU_ASSERT(has(o, "* ESEARCH (TAG \"g\") COUNT 0\r\ng OK"));
+    CU_ASSERT(has(o, "* ESEARCH (TAG \"h\") ALL 1,3:4\r\nh OK"));
+    CU_ASSERT(has(o, "i BAD Error in IMAP command SEARCH: syntax error.\r\n"));
+    CU_ASSERT(has(o, "j BAD Error in IMAP command SEARCH: syntax error.\r\n"));
+    /* Without RETURN and without ENABLE IMAP4rev2: the RFC 3501 answer. */
+    CU_ASSERT(has(o, "* SEARCH 1 2 3 4\r\nk OK"));
+}
+
+/* RFC 5182: SAVE keeps the result as "$" for later commands, by UID, so
+ * expunged messages drop out; SAVE alone gives no ESEARCH; SAVE with MIN
+ * or MAX saves just those; a failed SEARCH ... SAVE empties "$"; a new
+ * SELECT empties it. */
+static void
+test_searchres(void)
+{
+    g_autoptr(GString) o =
+        run(SELECT "c SEARCH RETURN (SAVE) SUBJECT lunch\r\n"
+                   "d FETCH $ (UID)\r\n"
+                   "e STORE 3 +FLAGS.SILENT (\\Deleted)\r\n"
+                   "f EXPUNGE\r\n"
+                   "g UID FETCH $ (FLAGS)\r\n"
+                   "h SEARCH RETURN (SAVE MIN MAX) ALL\r\n"
+                   "i SEARCH $\r\n"
+                   "j SEARCH RETURN (SAVE COUNT MIN) SEEN\r\n"
+                   "k UID SEARCH UID $\r\n"
+                   "l SEARCH RETURN (SAVE) OR ALL\r\n"
+                   "m SEARCH $\r\n"
+                   "n SEARCH RETURN (SAVE) ALL\r\n"
+                   "o SELECT INBOX\r\n"
+                   "p FETCH $ (UID)\r\n"
+                   "q FETCH $,1 (UID)\r\n");
+    CU_ASSERT(has(o, "b OK [READ-WRITE] SELECT completed.\r\nc OK Search completed.\r\n"));
+    CU_ASSERT(has(o, "* 3 FETCH (UID 3)\r\n* 4 FETCH (UID 4)\r\nd OK"));
+    CU_ASSERT(has(o, "* 3 EXPUNGE\r\nf OK"));
+    CU_ASSERT(has(o, "* 3 FETCH (UID 4 FLAGS ())\r\ng OK"));
+    CU_ASSERT(has(o, "* ESEARCH (TAG \"h\") MIN 1 MAX 3\r\nh OK"));
+    CU_ASSERT(has(o, "* SEARCH 1 3\r\ni OK"));
+    CU_ASSERT(has(o, "* ESEARCH (TAG \"j\") COUNT 0\r\nj OK"));
+    CU_ASSERT(has(o, "* SEARCH\r\nk OK"));
+    CU_ASSERT(has(o, "l BAD"));
+    CU_ASSERT(has(o, "* SEARCH\r\nm OK"));
+    CU_ASSERT(has(o, "o OK [READ-WRITE] SELECT completed.\r\np OK Fetch completed.\r\n"));
+    CU_ASSERT(has(o, "q BAD"));
+}
+
+int
+main(void)
+{
+    static const MsTestCase cases[] = {
+        { "ESEARCH", test_esearch },
+        { "SEARCHRES", test_searchres },
+        { NULL, NULL },
+    };
+    return ms_test_main("imap_rev2", cases);
+}
