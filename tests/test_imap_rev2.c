@@ -163,12 +163,60 @@ test_searchres(void)
     CU_ASSERT(has(o, "q BAD"));
 }
 
+/* Extended LIST (RFC 5258), LIST-STATUS (RFC 5819) and special-use
+ * attributes (RFC 6154): selection and return options, several patterns,
+ * STATUS after each LIST line, BAD for unknown options and for
+ * RECURSIVEMATCH alone. */
+static void
+test_list_extended(void)
+{
+    g_autoptr(GString) o =
+        run(LOGIN "b CREATE Sent\r\nc CREATE Archive\r\nd CREATE Archive/2026\r\ne CREATE Trash\r\n"
+                  "f APPEND Sent (\\Seen) {6+}\r\nhello\n\r\n"
+                  "g LIST \"\" % RETURN (STATUS (MESSAGES UNSEEN UIDNEXT))\r\n"
+                  "h LIST (SUBSCRIBED) \"\" (INBOX Arch*) RETURN (CHILDREN)\r\n"
+                  "i LIST (SPECIAL-USE) \"\" *\r\n"
+                  "j LIST () \"\" \"Archive/%\" RETURN (SUBSCRIBED SPECIAL-USE)\r\n"
+                  "k LIST (RECURSIVEMATCH) \"\" *\r\n"
+                  "l LIST (BOGUS) \"\" *\r\n"
+                  "m LIST \"\" * RETURN (STATUS (NOTANITEM))\r\n"
+                  "n LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\n"
+                  "o LIST \"\" nothing RETURN (STATUS (MESSAGES))\r\n"
+                  "p LIST \"\" \"\"\r\n");
+    CU_ASSERT(has(o, "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
+                     "* STATUS \"INBOX\" (MESSAGES 4 UNSEEN 4 UIDNEXT 5)\r\n"
+                     "* LIST (\\HasChildren) \"/\" \"Archive\"\r\n"
+                     "* STATUS \"Archive\" (MESSAGES 0 UNSEEN 0 UIDNEXT 1)\r\n"
+                     "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"\r\n"
+                     "* STATUS \"Sent\" (MESSAGES 1 UNSEEN 0 UIDNEXT 2)\r\n"
+                     "* LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"\r\n"
+                     "* STATUS \"Trash\" (MESSAGES 0 UNSEEN 0 UIDNEXT 1)\r\n"
+                     "g OK LIST completed.\r\n"));
+    CU_ASSERT(has(o, "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n"
+                     "* LIST (\\HasChildren \\Subscribed) \"/\" \"Archive\"\r\n"
+                     "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Archive/2026\"\r\n"
+                     "h OK LIST completed.\r\n"));
+    CU_ASSERT(has(o, "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"\r\n"
+                     "* LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"\r\n"
+                     "i OK LIST completed.\r\n"));
+    CU_ASSERT(has(o, "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Archive/2026\"\r\n"
+                     "j OK LIST completed.\r\n"));
+    CU_ASSERT(has(o, "k BAD Error in IMAP command LIST: syntax error.\r\n"));
+    CU_ASSERT(has(o, "l BAD Error in IMAP command LIST: unknown option BOGUS.\r\n"));
+    CU_ASSERT(has(o, "m BAD Error in IMAP command LIST: unknown option NOTANITEM.\r\n"));
+    CU_ASSERT(has(o, "* LIST (\\HasChildren \\Subscribed) \"/\" \"Archive\" "
+                     "(\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"));
+    CU_ASSERT(has(o, "n OK LIST completed.\r\no OK LIST completed.\r\n"
+                     "* LIST (\\Noselect) \"/\" \"\"\r\np OK"));
+}
+
 int
 main(void)
 {
     static const MsTestCase cases[] = {
         { "ESEARCH", test_esearch },
         { "SEARCHRES", test_searchres },
+        { "LIST-EXTENDED, LIST-STATUS, SPECIAL-USE", test_list_extended },
         { NULL, NULL },
     };
     return ms_test_main("imap_rev2", cases);

@@ -22,9 +22,11 @@
  *
  * What is spoken: IMAP4rev1 (RFC 3501) with LITERAL+, SASL-IR, ENABLE,
  * IDLE, NAMESPACE, UNSELECT, MOVE, UIDPLUS, ESEARCH (RFC 4731), SEARCHRES
- * (RFC 5182) and STARTTLS/LOGINDISABLED. IMAP4rev2 is not advertised: it
- * requires BINARY and LIST-STATUS, which are not here. Flags are the five system flags; keywords in STORE
- * and APPEND are ignored (PERMANENTFLAGS lists no \*, RFC 9051 7.1).
+ * (RFC 5182), LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819),
+ * SPECIAL-USE (RFC 6154, from the names Sent, Junk, Drafts, Trash) and
+ * STARTTLS/LOGINDISABLED. IMAP4rev2 is not advertised: it requires
+ * BINARY, which is not here. Flags are the five system flags; keywords in
+ * STORE and APPEND are ignored (PERMANENTFLAGS lists no \*, RFC 9051 7.1).
  *
  * Choices where the RFCs leave room, each for a hostile peer:
  * - A line fragment is at most MS_IMAP_SERVER_LINE_MAX octets; a longer
@@ -200,7 +202,7 @@ bad(MsImapServer *srv, const char *tag, const char *fmt, ...)
 static void
 capability_list(MsImapServer *srv, GString *s)
 {
-    g_string_append(s, "IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES");
+    g_string_append(s, "IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE");
     if (srv->state == ST_NOAUTH) {
         if (srv->cfg.offer_starttls && !srv->tls)
             g_string_append(s, " STARTTLS");
@@ -1112,45 +1114,180 @@ match(const char *pat, const char *name, int depth)
     return *name == '\0';
 }
 
-static void
-list_or_lsub(Ctx *c, gboolean lsub)
+/* Parses a STATUS item list "(" item *(SP item) ")" (RFC 9051 6.3.11)
+ * into `items` (upper case). FALSE on a syntax error or an unknown item,
+ * with *unknown set to it in the latter case. */
+static gboolean
+p_status_items(Ctx *c, GPtrArray *items, char **unknown)
 {
-    MsImapServer *srv = c->srv;
+    static const char *const known[] = { "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
+                                         "RECENT",   "SIZE",    "DELETED" };
+    if (!eat(c->ps, '('))
+        return FALSE;
+    while (!eat(c->ps, ')')) {
+        if (items->len && !eat(c->ps, ' '))
+            return FALSE;
+        char *it = p_atom(c->ps, NULL);
+        if (!it || items->len >= 16) {
+            g_free(it);
+            return FALSE;
+        }
+        gboolean ok = FALSE;
+        for (guint k = 0; k < G_N_ELEMENTS(known); k++)
+            ok = ok || !g_ascii_strcasecmp(it, known[k]);
+        if (!ok) {
+            *unknown = it;
+            return FALSE;
+        }
+        g_ptr_array_add(items, g_ascii_strup(it, -1));
+        g_free(it);
+    }
+    return TRUE;
+}
+
+/* Appends the untagged STATUS response for `name` to `s` (without CRLF).
+ * Returns the hook's answer; `s` is untouched unless OK. */
+static MsImapHookResult
+status_response(MsImapServer *srv, const char *name, GPtrArray *items, GString *s)
+{
+    g_autoptr(GArray) msgs = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
+    MsImapMailboxInfo info;
+    MsImapHookResult r = list_box(srv, name, msgs, &info);
+    if (r != MS_IMAP_HOOK_OK)
+        return r;
+    guint unseen = 0, deleted = 0;
+    guint64 size = 0;
+    for (guint i = 0; i < msgs->len; i++) {
+        const MsImapMessageInfo *m = &g_array_index(msgs, MsImapMessageInfo, i);
+        unseen += !(m->flags & MS_IMAP_FLAG_SEEN);
+        deleted += !!(m->flags & MS_IMAP_FLAG_DELETED);
+        size += m->size;
+    }
+    g_string_append(s, "* STATUS ");
+    ms__imap_string(s, name);
+    g_string_append(s, " (");
+    for (guint i = 0; i < items->len; i++) {
+        const char *it = g_ptr_array_index(items, i);
+        guint64 v = 0; /* RECENT: no session sees a message as new */
+        if (!strcmp(it, "MESSAGES"))
+            v = msgs->len;
+        else if (!strcmp(it, "UIDNEXT"))
+            v = info.uidnext;
+        else if (!strcmp(it, "UIDVALIDITY"))
+            v = info.uidvalidity;
+        else if (!strcmp(it, "UNSEEN"))
+            v = unseen;
+        else if (!strcmp(it, "SIZE"))
+            v = size;
+        else if (!strcmp(it, "DELETED"))
+            v = deleted;
+        g_string_append_printf(s, "%s%s %" G_GUINT64_FORMAT, i ? " " : "", it, v);
+    }
+    g_string_append_c(s, ')');
+    return MS_IMAP_HOOK_OK;
+}
+
+/* Options of extended LIST (RFC 5258 3, RFC 9051 6.3.9): selection
+ * options (L_SEL_*) and return options (L_RET_*). */
+enum {
+    L_SEL_SUBSCRIBED = 1,
+    L_SEL_REMOTE = 2,
+    L_SEL_RECURSIVE = 4,
+    L_SEL_SPECIAL = 8,
+    L_RET_SUBSCRIBED = 16,
+    L_RET_CHILDREN = 32,
+    L_RET_STATUS = 64,
+    L_RET_SPECIAL = 128,
+};
+
+/* The special-use attribute (RFC 6154 2) of a mailbox, from its name. */
+static const char *
+special_use(const char *name)
+{
+    static const char *const uses[][2] = {
+        { "Sent", "\\Sent" },
+        { "Junk", "\\Junk" },
+        { "Drafts", "\\Drafts" },
+        { "Trash", "\\Trash" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(uses); i++)
+        if (!strcmp(name, uses[i][0]))
+            return uses[i][1];
+    return NULL;
+}
+
+/* One option list "(" [atom *(SP atom)] ")"; for return options,
+ * "STATUS (items)" fills `status`. FALSE on a syntax error or an unknown
+ * option (RFC 5258 3: BAD), *opts holding the options seen. */
+static gboolean
+p_list_opts(Ctx *c, gboolean ret, guint *opts, GPtrArray *status, char **unknown)
+{
+    static const struct {
+        const char *name;
+        guint bit;
+        gboolean ret;
+    } known[] = {
+        { "SUBSCRIBED", L_SEL_SUBSCRIBED, FALSE },  { "REMOTE", L_SEL_REMOTE, FALSE },
+        { "RECURSIVEMATCH", L_SEL_RECURSIVE, FALSE }, { "SPECIAL-USE", L_SEL_SPECIAL, FALSE },
+        { "SUBSCRIBED", L_RET_SUBSCRIBED, TRUE },   { "CHILDREN", L_RET_CHILDREN, TRUE },
+        { "STATUS", L_RET_STATUS, TRUE },           { "SPECIAL-USE", L_RET_SPECIAL, TRUE },
+    };
+    if (!eat(c->ps, '('))
+        return FALSE;
+    if (eat(c->ps, ')'))
+        return TRUE;
+    do {
+        g_autofree char *w = p_atom(c->ps, NULL);
+        guint bit = 0;
+        for (guint i = 0; w && i < G_N_ELEMENTS(known); i++)
+            if (known[i].ret == ret && !g_ascii_strcasecmp(w, known[i].name))
+                bit = known[i].bit;
+        if (!bit) {
+            if (w)
+                *unknown = g_steal_pointer(&w);
+            return FALSE;
+        }
+        if (bit == L_RET_STATUS && (!eat(c->ps, ' ') || !p_status_items(c, status, unknown)))
+            return FALSE;
+        *opts |= bit;
+    } while (eat(c->ps, ' '));
+    return eat(c->ps, ')');
+}
+
+/* The answer to a parsed LIST or LSUB: one line per matching mailbox,
+ * followed by its STATUS when asked, then the tagged OK. */
+static void
+list_answer(MsImapServer *srv, const char *tag, gboolean lsub, const char *ref, GPtrArray *pats,
+            GPtrArray *status, guint opts, gboolean extended)
+{
     const char *what = lsub ? "LSUB" : "LIST";
-    g_autofree char *ref = NULL, *pat = NULL;
-    if (!eat(c->ps, ' ')) {
-        syntax(c, what);
-        return;
-    }
-    /* LIST-EXTENDED selection options (RFC 5258) are not supported. */
-    if (peek(c->ps, '(')) {
-        bad(srv, c->tag, "LIST selection options are not supported.");
-        return;
-    }
-    if (!(ref = p_astring(c->ps)) || !eat(c->ps, ' ') || !(pat = p_list_mailbox(c->ps))) {
-        syntax(c, what);
-        return;
-    }
-    if (!end_ok(c, what))
-        return;
-    if (!*pat) { /* RFC 9051 6.3.9: the delimiter and root */
+    if (pats->len == 1 && !*(char *) g_ptr_array_index(pats, 0) && !extended) {
+        /* RFC 9051 6.3.9: the delimiter and root */
         if (!lsub)
             say(srv, "* LIST (\\Noselect) \"/\" \"\"");
-        say(srv, "%s OK %s completed.", c->tag, what);
+        say(srv, "%s OK %s completed.", tag, what);
         return;
     }
-    g_autofree char *full = g_strconcat(ref, pat, NULL);
+    g_autoptr(GPtrArray) full = g_ptr_array_new_with_free_func(g_free);
+    for (guint k = 0; k < pats->len; k++)
+        if (*(char *) g_ptr_array_index(pats, k))
+            g_ptr_array_add(full, g_strconcat(ref, g_ptr_array_index(pats, k), NULL));
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     srv->hooks.mailboxes(srv->user_data, srv->user, names);
     g_ptr_array_sort(names, strptrcmp);
     g_ptr_array_insert(names, 0, g_strdup("INBOX"));
     for (guint i = 0; i < names->len; i++) {
         const char *name = g_ptr_array_index(names, i);
-        gboolean hit = match(full, name, 0);
-        /* "INBOX" matches case-insensitively (RFC 9051 5.1). */
-        if (!hit && i == 0)
-            hit = g_ascii_strcasecmp(full, "INBOX") == 0;
-        if (!hit)
+        gboolean hit = FALSE;
+        for (guint k = 0; k < full->len && !hit; k++) {
+            const char *pat = g_ptr_array_index(full, k);
+            hit = match(pat, name, 0);
+            /* "INBOX" matches case-insensitively (RFC 9051 5.1). */
+            if (!hit && i == 0)
+                hit = g_ascii_strcasecmp(pat, "INBOX") == 0;
+        }
+        const char *use = special_use(name);
+        if (!hit || ((opts & L_SEL_SPECIAL) && !use))
             continue;
         gboolean children = FALSE;
         gsize nl = strlen(name);
@@ -1159,13 +1296,97 @@ list_or_lsub(Ctx *c, gboolean lsub)
             children = strncmp(o, name, nl) == 0 && o[nl] == '/';
         }
         GString *s = g_string_new(NULL);
-        g_string_append_printf(s, "* %s (%s) \"/\" ", what,
+        g_string_append_printf(s, "* %s (%s", what,
                                children ? "\\HasChildren" : "\\HasNoChildren");
+        /* RFC 5258 3.4: \Subscribed with the SUBSCRIBED selection or return
+         * option; RFC 6154 2: special-use attributes always. */
+        if (opts & (L_SEL_SUBSCRIBED | L_RET_SUBSCRIBED))
+            g_string_append(s, " \\Subscribed");
+        if (use)
+            g_string_append_printf(s, " %s", use);
+        g_string_append(s, ") \"/\" ");
         ms__imap_string(s, name);
+        /* RFC 5258 3.5: CHILDINFO for a mailbox whose children match the
+         * selection, only under RECURSIVEMATCH. */
+        if ((opts & L_SEL_RECURSIVE) && (opts & L_SEL_SUBSCRIBED) && children)
+            g_string_append(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
         emit(srv, s);
         g_string_free(s, TRUE);
+        /* RFC 5819 4: the STATUS response follows its LIST response; a
+         * mailbox that cannot be read gets none. */
+        if (opts & L_RET_STATUS) {
+            GString *st = g_string_new(NULL);
+            if (status_response(srv, name, status, st) == MS_IMAP_HOOK_OK)
+                emit(srv, st);
+            g_string_free(st, TRUE);
+        }
     }
-    say(srv, "%s OK %s completed.", c->tag, what);
+    say(srv, "%s OK %s completed.", tag, what);
+}
+
+/* LIST (RFC 9051 6.3.9) with the extended syntax of RFC 5258: selection
+ * options, several patterns, RETURN options, STATUS among them (LIST-STATUS,
+ * RFC 5819), and special-use attributes (RFC 6154); LSUB (RFC 3501 6.3.9)
+ * in its old form. Every mailbox counts as subscribed (SUBSCRIBE keeps no
+ * list), so the SUBSCRIBED selection lists the existing ones. */
+static void
+list_or_lsub(Ctx *c, gboolean lsub)
+{
+    MsImapServer *srv = c->srv;
+    const char *what = lsub ? "LSUB" : "LIST";
+    g_autofree char *ref = NULL, *unknown = NULL;
+    g_autoptr(GPtrArray) pats = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) status = g_ptr_array_new_with_free_func(g_free);
+    guint opts = 0;
+    gboolean extended = FALSE;
+    if (!eat(c->ps, ' ')) {
+        syntax(c, what);
+        return;
+    }
+    if (!lsub && peek(c->ps, '(')) {
+        extended = TRUE;
+        if (!p_list_opts(c, FALSE, &opts, status, &unknown) || !eat(c->ps, ' '))
+            goto syntax_error;
+        /* RFC 5258 3.1: RECURSIVEMATCH only beside another selection option. */
+        if ((opts & L_SEL_RECURSIVE) && !(opts & (L_SEL_SUBSCRIBED | L_SEL_SPECIAL)))
+            goto syntax_error;
+    }
+    if (!(ref = p_astring(c->ps)) || !eat(c->ps, ' '))
+        goto syntax_error;
+    if (!lsub && eat(c->ps, '(')) {
+        extended = TRUE;
+        do {
+            char *p = p_list_mailbox(c->ps);
+            if (!p || pats->len >= 64) {
+                g_free(p);
+                goto syntax_error;
+            }
+            g_ptr_array_add(pats, p);
+        } while (eat(c->ps, ' '));
+        if (!eat(c->ps, ')'))
+            goto syntax_error;
+    } else {
+        char *p = p_list_mailbox(c->ps);
+        if (!p)
+            goto syntax_error;
+        g_ptr_array_add(pats, p);
+    }
+    if (!lsub && eat(c->ps, ' ')) {
+        g_autofree char *w = p_atom(c->ps, NULL);
+        extended = TRUE;
+        if (!w || g_ascii_strcasecmp(w, "RETURN") || !eat(c->ps, ' ') ||
+            !p_list_opts(c, TRUE, &opts, status, &unknown))
+            goto syntax_error;
+    }
+    if (!end_ok(c, what))
+        return;
+    list_answer(srv, c->tag, lsub, ref, pats, status, opts, extended);
+    return;
+syntax_error:
+    if (unknown)
+        bad(srv, c->tag, "Error in IMAP command %s: unknown option %s.", what, unknown);
+    else
+        syntax(c, what);
 }
 
 static void
@@ -1197,73 +1418,26 @@ cmd_status(Ctx *c)
     g_autofree char *name = mailbox_arg(c, "STATUS");
     if (!name)
         return;
-    if (!eat(c->ps, ' ') || !eat(c->ps, '(')) {
-        syntax(c, "STATUS");
-        return;
-    }
     g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
-    while (!eat(c->ps, ')')) {
-        if (items->len && !eat(c->ps, ' ')) {
+    g_autofree char *unknown = NULL;
+    if (!eat(c->ps, ' ') || !p_status_items(c, items, &unknown)) {
+        if (unknown)
+            bad(srv, c->tag, "Unknown STATUS item %s.", unknown);
+        else
             syntax(c, "STATUS");
-            return;
-        }
-        char *it = p_atom(c->ps, NULL);
-        if (!it || items->len >= 16) {
-            g_free(it);
-            syntax(c, "STATUS");
-            return;
-        }
-        g_ptr_array_add(items, it);
+        return;
     }
     if (!end_ok(c, "STATUS"))
         return;
-    g_autoptr(GArray) msgs = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
-    MsImapMailboxInfo info;
-    MsImapHookResult r = list_box(srv, name, msgs, &info);
-    if (r != MS_IMAP_HOOK_OK) {
+    GString *s = g_string_new(NULL);
+    MsImapHookResult r = status_response(srv, name, items, s);
+    if (r != MS_IMAP_HOOK_OK)
         say(srv, "%s NO %s", c->tag, hook_code(r));
-        return;
+    else {
+        emit(srv, s);
+        say(srv, "%s OK Status completed.", c->tag);
     }
-    guint unseen = 0, deleted = 0;
-    guint64 size = 0;
-    for (guint i = 0; i < msgs->len; i++) {
-        const MsImapMessageInfo *m = &g_array_index(msgs, MsImapMessageInfo, i);
-        unseen += !(m->flags & MS_IMAP_FLAG_SEEN);
-        deleted += !!(m->flags & MS_IMAP_FLAG_DELETED);
-        size += m->size;
-    }
-    GString *s = g_string_new("* STATUS ");
-    ms__imap_string(s, name);
-    g_string_append(s, " (");
-    for (guint i = 0; i < items->len; i++) {
-        const char *it = g_ptr_array_index(items, i);
-        guint64 v;
-        if (!g_ascii_strcasecmp(it, "MESSAGES"))
-            v = msgs->len;
-        else if (!g_ascii_strcasecmp(it, "UIDNEXT"))
-            v = info.uidnext;
-        else if (!g_ascii_strcasecmp(it, "UIDVALIDITY"))
-            v = info.uidvalidity;
-        else if (!g_ascii_strcasecmp(it, "UNSEEN"))
-            v = unseen;
-        else if (!g_ascii_strcasecmp(it, "RECENT"))
-            v = 0;
-        else if (!g_ascii_strcasecmp(it, "SIZE"))
-            v = size;
-        else if (!g_ascii_strcasecmp(it, "DELETED"))
-            v = deleted;
-        else {
-            g_string_free(s, TRUE);
-            bad(srv, c->tag, "Unknown STATUS item %s.", it);
-            return;
-        }
-        g_autofree char *up = g_ascii_strup(it, -1);
-        g_string_append_printf(s, "%s%s %" G_GUINT64_FORMAT, i ? " " : "", up, v);
-    }
-    g_string_append_c(s, ')');
-    emit(srv, s);
     g_string_free(s, TRUE);
-    say(srv, "%s OK Status completed.", c->tag);
 }
 
 static void
