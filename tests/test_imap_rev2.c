@@ -133,22 +133,21 @@ test_esearch(void)
 static void
 test_searchres(void)
 {
-    g_autoptr(GString) o =
-        run(SELECT "c SEARCH RETURN (SAVE) SUBJECT lunch\r\n"
-                   "d FETCH $ (UID)\r\n"
-                   "e STORE 3 +FLAGS.SILENT (\\Deleted)\r\n"
-                   "f EXPUNGE\r\n"
-                   "g UID FETCH $ (FLAGS)\r\n"
-                   "h SEARCH RETURN (SAVE MIN MAX) ALL\r\n"
-                   "i SEARCH $\r\n"
-                   "j SEARCH RETURN (SAVE COUNT MIN) SEEN\r\n"
-                   "k UID SEARCH UID $\r\n"
-                   "l SEARCH RETURN (SAVE) OR ALL\r\n"
-                   "m SEARCH $\r\n"
-                   "n SEARCH RETURN (SAVE) ALL\r\n"
-                   "o SELECT INBOX\r\n"
-                   "p FETCH $ (UID)\r\n"
-                   "q FETCH $,1 (UID)\r\n");
+    g_autoptr(GString) o = run(SELECT "c SEARCH RETURN (SAVE) SUBJECT lunch\r\n"
+                                      "d FETCH $ (UID)\r\n"
+                                      "e STORE 3 +FLAGS.SILENT (\\Deleted)\r\n"
+                                      "f EXPUNGE\r\n"
+                                      "g UID FETCH $ (FLAGS)\r\n"
+                                      "h SEARCH RETURN (SAVE MIN MAX) ALL\r\n"
+                                      "i SEARCH $\r\n"
+                                      "j SEARCH RETURN (SAVE COUNT MIN) SEEN\r\n"
+                                      "k UID SEARCH UID $\r\n"
+                                      "l SEARCH RETURN (SAVE) OR ALL\r\n"
+                                      "m SEARCH $\r\n"
+                                      "n SEARCH RETURN (SAVE) ALL\r\n"
+                                      "o SELECT INBOX\r\n"
+                                      "p FETCH $ (UID)\r\n"
+                                      "q FETCH $,1 (UID)\r\n");
     CU_ASSERT(has(o, "b OK [READ-WRITE] SELECT completed.\r\nc OK Search completed.\r\n"));
     CU_ASSERT(has(o, "* 3 FETCH (UID 3)\r\n* 4 FETCH (UID 4)\r\nd OK"));
     CU_ASSERT(has(o, "* 3 EXPUNGE\r\nf OK"));

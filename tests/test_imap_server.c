@@ -133,13 +133,15 @@ test_greeting_capability(void)
     drain(srv, out);
     CU_ASSERT_STRING_EQUAL(out->str,
                            "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE "
-                           "UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE STARTTLS LOGINDISABLED] mx.example.com IMAP "
+                           "UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS "
+                           "SPECIAL-USE STARTTLS LOGINDISABLED] mx.example.com IMAP "
                            "server ready.\r\n");
     box_free(b);
 
     g_autoptr(GString) o2 = run("a CAPABILITY\r\nb NOOP\r\nc LOGOUT\r\nd NOOP\r\n");
     CU_ASSERT_STRING_EQUAL(o2->str, "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE "
-                                    "UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE STARTTLS AUTH=PLAIN\r\n"
+                                    "UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES LIST-EXTENDED "
+                                    "LIST-STATUS SPECIAL-USE STARTTLS AUTH=PLAIN\r\n"
                                     "a OK Capability completed.\r\n"
                                     "b OK NOOP completed.\r\n"
                                     "* BYE Logging out\r\n"
@@ -153,7 +155,8 @@ test_login_and_authenticate(void)
                                "c LOGIN alice pw\r\n");
     CU_ASSERT(has(o, "a NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"));
     CU_ASSERT(has(o, "b OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE "
-                     "UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE] Logged in\r\n"));
+                     "UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS "
+                     "SPECIAL-USE] Logged in\r\n"));
     CU_ASSERT(has(o, "c BAD LOGIN not valid in this state.\r\n"));
 
     /* AUTHENTICATE PLAIN: initial response (RFC 4959), continuation, cancel. */
@@ -570,11 +573,13 @@ test_starttls(void)
     ms_imap_server_feed(srv, (const guint8 *) in2, strlen(in2));
     drain(srv, out);
     CU_ASSERT_STRING_EQUAL(out->str, "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE "
-                                     "NAMESPACE UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE AUTH=PLAIN\r\n"
+                                     "NAMESPACE UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES "
+                                     "LIST-EXTENDED LIST-STATUS SPECIAL-USE AUTH=PLAIN\r\n"
                                      "f OK Capability completed.\r\n"
                                      "g BAD TLS is already active.\r\n"
                                      "h OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE "
-                                     "NAMESPACE UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE] Logged in\r\n");
+                                     "NAMESPACE UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES "
+                                     "LIST-EXTENDED LIST-STATUS SPECIAL-USE] Logged in\r\n");
     g_clear_pointer(&srv, ms_imap_server_free);
 
     /* A failed handshake closes the session. */

@@ -202,7 +202,8 @@ bad(MsImapServer *srv, const char *tag, const char *fmt, ...)
 static void
 capability_list(MsImapServer *srv, GString *s)
 {
-    g_string_append(s, "IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE");
+    g_string_append(s, "IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS "
+                       "ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE");
     if (srv->state == ST_NOAUTH) {
         if (srv->cfg.offer_starttls && !srv->tls)
             g_string_append(s, " STARTTLS");
@@ -1227,10 +1228,14 @@ p_list_opts(Ctx *c, gboolean ret, guint *opts, GPtrArray *status, char **unknown
         guint bit;
         gboolean ret;
     } known[] = {
-        { "SUBSCRIBED", L_SEL_SUBSCRIBED, FALSE },  { "REMOTE", L_SEL_REMOTE, FALSE },
-        { "RECURSIVEMATCH", L_SEL_RECURSIVE, FALSE }, { "SPECIAL-USE", L_SEL_SPECIAL, FALSE },
-        { "SUBSCRIBED", L_RET_SUBSCRIBED, TRUE },   { "CHILDREN", L_RET_CHILDREN, TRUE },
-        { "STATUS", L_RET_STATUS, TRUE },           { "SPECIAL-USE", L_RET_SPECIAL, TRUE },
+        { "SUBSCRIBED", L_SEL_SUBSCRIBED, FALSE },
+        { "REMOTE", L_SEL_REMOTE, FALSE },
+        { "RECURSIVEMATCH", L_SEL_RECURSIVE, FALSE },
+        { "SPECIAL-USE", L_SEL_SPECIAL, FALSE },
+        { "SUBSCRIBED", L_RET_SUBSCRIBED, TRUE },
+        { "CHILDREN", L_RET_CHILDREN, TRUE },
+        { "STATUS", L_RET_STATUS, TRUE },
+        { "SPECIAL-USE", L_RET_SPECIAL, TRUE },
     };
     if (!eat(c->ps, '('))
         return FALSE;
@@ -1296,8 +1301,7 @@ list_answer(MsImapServer *srv, const char *tag, gboolean lsub, const char *ref, 
             children = strncmp(o, name, nl) == 0 && o[nl] == '/';
         }
         GString *s = g_string_new(NULL);
-        g_string_append_printf(s, "* %s (%s", what,
-                               children ? "\\HasChildren" : "\\HasNoChildren");
+        g_string_append_printf(s, "* %s (%s", what, children ? "\\HasChildren" : "\\HasNoChildren");
         /* RFC 5258 3.4: \Subscribed with the SUBSCRIBED selection or return
          * option; RFC 6154 2: special-use attributes always. */
         if (opts & (L_SEL_SUBSCRIBED | L_RET_SUBSCRIBED))
