@@ -209,6 +209,81 @@ test_list_extended(void)
                      "* LIST (\\Noselect) \"/\" \"\"\r\np OK"));
 }
 
+/* A multipart message with a quoted-printable text, a base64 attachment
+ * holding NUL octets, a message/rfc822 part and a part in an encoding
+ * nobody can undo. */
+static const char parts_msg[] =
+    "From: a@example.org\r\nSubject: parts\r\nMIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npreamble\r\n"
+    "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    "caf=C3=A9 =3D ok   \r\nsoft=\r\n break=\r\n"
+    "--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: BASE64\r\n\r\n"
+    "AAEC\r\nAw==\r\n"
+    "--b1\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n"
+    "--b1\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n"
+    "begin 644 x\r\n"
+    "--b1--\r\n";
+
+/* `what` followed by a literal of `body` (its length in braces). */
+static gboolean
+has_literal(const GString *out, const char *what, const char *body)
+{
+    g_autofree char *s = g_strdup_printf("%s {%zu}\r\n%s", what, strlen(body), body);
+    return has(out, s);
+}
+
+/* Numbered sections (RFC 9051 6.4.5) and BINARY (RFC 3516). */
+static void
+test_body_parts_binary(void)
+{
+    g_autofree char *in = g_strdup_printf(
+        SELECT "c APPEND INBOX {%zu+}\r\n%s\r\nd NOOP\r\n"
+               "e FETCH 5 (BODY.PEEK[1] BODY.PEEK[1.MIME] BODY.PEEK[2] BODY.PEEK[3.MIME])\r\n"
+               "f FETCH 5 (BODY.PEEK[3.HEADER] BODY.PEEK[3.TEXT] BODY.PEEK[3.1] "
+               "BODY.PEEK[3.HEADER.FIELDS (SUBJECT)])\r\n"
+               "g FETCH 5 (BODY.PEEK[9] BODY.PEEK[2.1] BODY.PEEK[1]<0.3> BINARY.SIZE[9])\r\n"
+               "h FETCH 5 (BINARY.PEEK[1] BINARY.SIZE[1] BINARY.SIZE[2])\r\n"
+               "i FETCH 5 (BINARY.PEEK[2])\r\n"
+               "j FETCH 5 (BINARY.PEEK[4])\r\n"
+               "k FETCH 5 FLAGS\r\n"
+               "l UID FETCH 1 (BODY.PEEK[1] BINARY[1])\r\n"
+               "m FETCH 5 BINARY[1]<5.4>\r\n",
+        strlen(parts_msg), parts_msg);
+    g_autoptr(GString) o = run(in);
+    CU_ASSERT(has_literal(o, "* 5 FETCH (BODY[1]", "caf=C3=A9 =3D ok   \r\nsoft=\r\n break="));
+    CU_ASSERT(has_literal(o, " BODY[1.MIME]",
+                          "Content-Type: text/plain; charset=utf-8\r\n"
+                          "Content-Transfer-Encoding: quoted-printable\r\n\r\n"));
+    CU_ASSERT(has_literal(o, " BODY[2]", "AAEC\r\nAw=="));
+    CU_ASSERT(has_literal(o, " BODY[3.MIME]", "Content-Type: message/rfc822\r\n\r\n"));
+    CU_ASSERT(has(o, "message/rfc822\r\n\r\n)\r\ne OK"));
+    CU_ASSERT(has_literal(o, "* 5 FETCH (BODY[3.HEADER]", "Subject: inner\r\n\r\n"));
+    CU_ASSERT(has_literal(o, " BODY[3.TEXT]", "inner body"));
+    CU_ASSERT(has_literal(o, " BODY[3.1]", "inner body"));
+    CU_ASSERT(has_literal(o, " BODY[3.HEADER.FIELDS (SUBJECT)]", "Subject: inner\r\n\r\n"));
+    CU_ASSERT(has(o, "* 5 FETCH (BODY[9] NIL BODY[2.1] NIL BODY[1]<0> {3}\r\ncaf "
+                     "BINARY.SIZE[9] NIL)\r\ng OK"));
+    /* Quoted-printable undone: escapes, blanks at the line end, soft breaks. */
+    CU_ASSERT(has(o, "* 5 FETCH (BINARY[1] {22}\r\ncaf\xc3\xa9 = ok\r\nsoft break "
+                     "BINARY.SIZE[1] 22 BINARY.SIZE[2] 4)\r\nh OK"));
+    /* Base64 undone; NUL octets go as a literal8 (RFC 3516 4.3). */
+    static const char want[] = "* 5 FETCH (BINARY[2] ~{4}\r\n\0\1\2\3)\r\ni OK";
+    gboolean found = FALSE;
+    for (gsize k = 0; k + sizeof want - 1 <= o->len && !found; k++)
+        found = memcmp(o->str + k, want, sizeof want - 1) == 0;
+    CU_ASSERT(found);
+    for (gsize k = 0; k < o->len; k++) /* so that has() reads past them */
+        if (!o->str[k])
+            o->str[k] = '@';
+    CU_ASSERT(has(o, "j NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding.\r\n"));
+    CU_ASSERT(has(o, "* 5 FETCH (FLAGS ())\r\nk OK"));
+    /* A single-part message: its body is part 1; BINARY sets \Seen. */
+    CU_ASSERT(has(o, "* 1 FETCH (UID 1 BODY[1] {10}\r\nHi Alice\r\n BINARY[1] {10}\r\nHi Alice\r\n"
+                     " FLAGS (\\Seen))\r\nl OK"));
+    CU_ASSERT(has(o, "* 5 FETCH (BINARY[1]<5> {4}\r\n = o FLAGS (\\Seen))\r\nm OK"));
+}
+
 int
 main(void)
 {
@@ -216,6 +291,7 @@ main(void)
         { "ESEARCH", test_esearch },
         { "SEARCHRES", test_searchres },
         { "LIST-EXTENDED, LIST-STATUS, SPECIAL-USE", test_list_extended },
+        { "BODY[1.2], BINARY", test_body_parts_binary },
         { NULL, NULL },
     };
     return ms_test_main("imap_rev2", cases);

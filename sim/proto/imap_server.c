@@ -23,10 +23,11 @@
  * What is spoken: IMAP4rev1 (RFC 3501) with LITERAL+, SASL-IR, ENABLE,
  * IDLE, NAMESPACE, UNSELECT, MOVE, UIDPLUS, ESEARCH (RFC 4731), SEARCHRES
  * (RFC 5182), LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819),
- * SPECIAL-USE (RFC 6154, from the names Sent, Junk, Drafts, Trash) and
- * STARTTLS/LOGINDISABLED. IMAP4rev2 is not advertised: it requires
- * BINARY, which is not here. Flags are the five system flags; keywords in
- * STORE and APPEND are ignored (PERMANENTFLAGS lists no \*, RFC 9051 7.1).
+ * SPECIAL-USE (RFC 6154, from the names Sent, Junk, Drafts, Trash), BINARY
+ * (RFC 3516, FETCH only) and STARTTLS/LOGINDISABLED. FETCH knows numbered
+ * sections (BODY[1.2.MIME], RFC 9051 6.4.5). IMAP4rev2 is not advertised:
+ * see the README for what it still lacks. Flags are the five system flags;
+ * keywords in STORE and APPEND are ignored (PERMANENTFLAGS lists no \*).
  *
  * Choices where the RFCs leave room, each for a hostile peer:
  * - A line fragment is at most MS_IMAP_SERVER_LINE_MAX octets; a longer
@@ -203,7 +204,7 @@ static void
 capability_list(MsImapServer *srv, GString *s)
 {
     g_string_append(s, "IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS "
-                       "ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE");
+                       "ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE BINARY");
     if (srv->state == ST_NOAUTH) {
         if (srv->cfg.offer_starttls && !srv->tls)
             g_string_append(s, " STARTTLS");
@@ -1680,9 +1681,13 @@ typedef enum {
     F_BODYSTRUCTURE,
     F_BODY, /* BODY without a section: the non-extensible structure */
     F_SECTION,
+    F_BINARY,      /* BINARY[part] (RFC 3516 4.2): the decoded contents */
+    F_BINARY_SIZE, /* BINARY.SIZE[part] */
 } FetchKind;
 
-typedef enum { S_ALL, S_HEADER, S_TEXT, S_FIELDS, S_FIELDS_NOT } SectionKind;
+typedef enum { S_ALL, S_HEADER, S_TEXT, S_FIELDS, S_FIELDS_NOT, S_MIME } SectionKind;
+
+#define MAX_PART_DEPTH 16
 
 typedef struct {
     FetchKind kind;
@@ -1690,6 +1695,8 @@ typedef struct {
     gboolean peek;
     char *label;  /* the response's item name, e.g. "BODY[HEADER]" or "RFC822" */
     char **names; /* HEADER.FIELDS */
+    guint path[MAX_PART_DEPTH]; /* the part number, e.g. 1.2 (RFC 9051 6.4.5) */
+    guint path_len;
     gboolean partial;
     guint64 origin, count;
 } FetchItem;
@@ -1702,15 +1709,38 @@ fetch_item_clear(gpointer p)
     g_strfreev(f->names);
 }
 
-/* section-spec after "[" up to and including "]": "", HEADER, TEXT,
- * HEADER.FIELDS[.NOT] (names). Numeric parts are not supported. */
+/* section-spec after "[" up to and including "]" (RFC 9051 9): an
+ * optional part number (1.2.3) then "", HEADER, TEXT, MIME (after a part
+ * number only), HEADER.FIELDS[.NOT] (names); with `binary` (RFC 3516) the
+ * part number only. Then an optional partial <origin.count>, unless
+ * `no_partial`. */
 static gboolean
-p_section(Parser *ps, FetchItem *f, GString *label)
+p_section(Parser *ps, FetchItem *f, GString *label, gboolean binary, gboolean no_partial)
 {
-    g_autofree char *word = p_atom(ps, ".");
+    g_autofree char *all = p_atom(ps, ".");
+    const char *word = all;
     f->section = S_ALL;
+    f->path_len = 0;
+    while (word && g_ascii_isdigit(*word)) {
+        const char *dot = strchr(word, '.');
+        gsize len = dot ? (gsize) (dot - word) : strlen(word);
+        guint32 v;
+        if (f->path_len >= MAX_PART_DEPTH || !parse_num(word, len, &v))
+            return FALSE;
+        f->path[f->path_len++] = v;
+        g_string_append_printf(label, "%s%u", f->path_len > 1 ? "." : "", v);
+        word = dot ? dot + 1 : NULL;
+        if (dot && !*word)
+            return FALSE;
+    }
+    if (word && binary)
+        return FALSE;
     if (word) {
-        if (!g_ascii_strcasecmp(word, "HEADER"))
+        if (f->path_len)
+            g_string_append_c(label, '.');
+        if (!g_ascii_strcasecmp(word, "MIME") && f->path_len)
+            f->section = S_MIME;
+        else if (!g_ascii_strcasecmp(word, "HEADER"))
             f->section = S_HEADER;
         else if (!g_ascii_strcasecmp(word, "TEXT"))
             f->section = S_TEXT;
@@ -1754,7 +1784,7 @@ done:
     if (!eat(ps, ']'))
         return FALSE;
     g_string_append_c(label, ']');
-    if (eat(ps, '<')) { /* partial <origin.count> (RFC 9051 6.4.5) */
+    if (!no_partial && eat(ps, '<')) { /* partial <origin.count> (RFC 9051 6.4.5) */
         gsize a0 = ps->i;
         while (ps->i < ps->n && g_ascii_isdigit(ps->p[ps->i]))
             ps->i++;
@@ -1812,6 +1842,21 @@ p_fetch_att(Parser *ps, GArray *items)
         g_array_append_val(items, f);
         return TRUE;
     }
+    if (!strcmp(w, "BINARY") || !strcmp(w, "BINARY.PEEK") || !strcmp(w, "BINARY.SIZE")) {
+        if (!eat(ps, '['))
+            return FALSE;
+        gboolean size = !strcmp(w, "BINARY.SIZE");
+        f.kind = size ? F_BINARY_SIZE : F_BINARY;
+        f.peek = strcmp(w, "BINARY") != 0;
+        GString *label = g_string_new(size ? "BINARY.SIZE[" : "BINARY[");
+        if (!p_section(ps, &f, label, TRUE, size)) {
+            g_string_free(label, TRUE);
+            return FALSE;
+        }
+        f.label = g_string_free(label, FALSE);
+        g_array_append_val(items, f);
+        return TRUE;
+    }
     if (strcmp(w, "BODY") != 0 && strcmp(w, "BODY.PEEK") != 0)
         return FALSE;
     if (!eat(ps, '[')) {
@@ -1824,7 +1869,7 @@ p_fetch_att(Parser *ps, GArray *items)
     f.kind = F_SECTION;
     f.peek = strcmp(w, "BODY.PEEK") == 0;
     GString *label = g_string_new("BODY[");
-    if (!p_section(ps, &f, label)) {
+    if (!p_section(ps, &f, label, FALSE, FALSE)) {
         g_string_free(label, TRUE);
         g_strfreev(f.names);
         return FALSE;
@@ -1866,24 +1911,74 @@ p_fetch_atts(Parser *ps, GArray *items)
     return eat(ps, ')');
 }
 
-/* The bytes a section names, before any partial. */
+/* The bytes a section names, before any partial; NULL when the message
+ * has no such part (answered NIL). */
 static GBytes *
 section_bytes(const FetchItem *f, GBytes *msg)
 {
     gsize n;
     const guint8 *p = g_bytes_get_data(msg, &n);
+    gsize off = 0;
+    if (f->path_len) {
+        MsImapPart part;
+        if (!ms__imap_part_find(p, n, f->path, f->path_len, &part))
+            return NULL;
+        g_free(part.encoding);
+        if (f->section == S_MIME)
+            return g_bytes_new_from_bytes(msg, part.header_off, part.header_len);
+        if (f->section == S_ALL)
+            return g_bytes_new_from_bytes(msg, part.body_off, part.body_len);
+        /* HEADER, TEXT, HEADER.FIELDS look into a message/rfc822 part; of
+         * any other part they take its own header, as Dovecot does. */
+        off = part.is_message ? part.body_off : part.header_off;
+        n = part.body_off + part.body_len - off;
+    }
+    g_autoptr(GBytes) ent = g_bytes_new_from_bytes(msg, off, n);
+    p += off;
     gsize h = ms__imap_header_end(p, n);
     switch (f->section) {
     case S_HEADER:
-        return g_bytes_new_from_bytes(msg, 0, h);
+        return g_bytes_new_from_bytes(ent, 0, h);
     case S_TEXT:
-        return g_bytes_new_from_bytes(msg, h, n - h);
+        return g_bytes_new_from_bytes(ent, h, n - h);
     case S_FIELDS:
     case S_FIELDS_NOT:
         return ms__imap_header_fields(p, n, f->names, f->section == S_FIELDS_NOT);
     default:
-        return g_bytes_ref(msg);
+        return g_bytes_ref(ent);
     }
+}
+
+/* The decoded contents of BINARY[part] (RFC 3516 4.2): base64 and
+ * quoted-printable undone, 7bit/8bit/binary as they are; the whole
+ * message for an empty part number; NULL (with *unknown_cte for an
+ * encoding we cannot undo) when there is no such part. */
+static GBytes *
+binary_bytes(const FetchItem *f, GBytes *msg, gboolean *unknown_cte)
+{
+    gsize n;
+    const guint8 *p = g_bytes_get_data(msg, &n);
+    if (f->path_len == 0)
+        return g_bytes_ref(msg);
+    MsImapPart part;
+    if (!ms__imap_part_find(p, n, f->path, f->path_len, &part))
+        return NULL;
+    g_autofree char *enc = part.encoding;
+    const guint8 *b = p + part.body_off;
+    if (part.is_multipart || part.is_message || !strcmp(enc, "7bit") || !strcmp(enc, "8bit") ||
+        !strcmp(enc, "binary"))
+        return g_bytes_new_from_bytes(msg, part.body_off, part.body_len);
+    if (!strcmp(enc, "quoted-printable"))
+        return ms__imap_qp_decode(b, part.body_len);
+    if (!strcmp(enc, "base64")) {
+        /* g_base64_decode skips what is not base64 (the line breaks). */
+        g_autofree char *text = g_strndup((const char *) b, part.body_len);
+        gsize len = 0;
+        guchar *raw = g_base64_decode(text, &len);
+        return g_bytes_new_take(raw, len);
+    }
+    *unknown_cte = TRUE;
+    return NULL;
 }
 
 static void
@@ -1896,12 +1991,17 @@ append_literal(GString *s, GBytes *b, const FetchItem *f)
         off = (gsize) MIN(f->origin, (guint64) n);
         len = (gsize) MIN(f->count, (guint64) (n - off));
     }
-    g_string_append_printf(s, "{%" G_GSIZE_FORMAT "}\r\n", len);
+    /* RFC 3516 4.3: contents with a NUL octet go as a literal8. */
+    gboolean nul = memchr(p + off, 0, len) != NULL;
+    g_string_append_printf(s, "%s{%" G_GSIZE_FORMAT "}\r\n", nul ? "~" : "", len);
     g_string_append_len(s, (const char *) p + off, (gssize) len);
 }
 
-/* Answers FETCH for message index i; FALSE when its bytes are gone. */
-static gboolean
+typedef enum { FETCH_OK, FETCH_GONE, FETCH_UNKNOWN_CTE } FetchResult;
+
+/* Answers FETCH for message index i; nothing is answered when its bytes
+ * are gone or a BINARY part has an encoding we cannot undo. */
+static FetchResult
 fetch_one(MsImapServer *srv, guint i, GArray *items, gboolean uid)
 {
     MsImapMessageInfo *m = msg_at(srv, i);
@@ -1910,14 +2010,26 @@ fetch_one(MsImapServer *srv, guint i, GArray *items, gboolean uid)
     for (guint k = 0; k < items->len; k++) {
         FetchItem *f = &g_array_index(items, FetchItem, k);
         need_msg |= f->kind >= F_ENVELOPE;
-        sets_seen |= f->kind == F_SECTION && !f->peek;
+        sets_seen |= (f->kind == F_SECTION || f->kind == F_BINARY) && !f->peek;
         has_flags |= f->kind == F_FLAGS;
         has_uid |= f->kind == F_UID;
     }
     if (need_msg) {
         msg = srv->hooks.read(srv->user_data, srv->user, srv->mailbox, m->uid);
         if (!msg || g_bytes_get_size(msg) != m->size)
-            return FALSE;
+            return FETCH_GONE;
+    }
+    /* BINARY first: an unknown encoding answers NO before any flag moves. */
+    g_autoptr(GPtrArray) bins = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
+    for (guint k = 0; k < items->len; k++) {
+        FetchItem *f = &g_array_index(items, FetchItem, k);
+        gboolean unknown = FALSE;
+        GBytes *b = NULL;
+        if (f->kind == F_BINARY || f->kind == F_BINARY_SIZE)
+            b = binary_bytes(f, msg, &unknown);
+        if (unknown)
+            return FETCH_UNKNOWN_CTE;
+        g_ptr_array_add(bins, b);
     }
     /* RFC 9051 6.4.5: BODY[] sets \Seen, and the new flags are told. */
     gboolean seen_now = sets_seen && !srv->readonly && !(m->flags & MS_IMAP_FLAG_SEEN);
@@ -1971,7 +2083,27 @@ fetch_one(MsImapServer *srv, guint i, GArray *items, gboolean uid)
         case F_SECTION: {
             g_autoptr(GBytes) b = section_bytes(f, msg);
             g_string_append_printf(s, "%s ", f->label);
-            append_literal(s, b, f);
+            if (b)
+                append_literal(s, b, f);
+            else
+                g_string_append(s, "NIL");
+            break;
+        }
+        case F_BINARY: {
+            GBytes *b = g_ptr_array_index(bins, k);
+            g_string_append_printf(s, "%s ", f->label);
+            if (b)
+                append_literal(s, b, f);
+            else
+                g_string_append(s, "NIL");
+            break;
+        }
+        case F_BINARY_SIZE: {
+            GBytes *b = g_ptr_array_index(bins, k);
+            if (b)
+                g_string_append_printf(s, "%s %" G_GSIZE_FORMAT, f->label, g_bytes_get_size(b));
+            else
+                g_string_append_printf(s, "%s NIL", f->label);
             break;
         }
         }
@@ -1985,7 +2117,7 @@ fetch_one(MsImapServer *srv, guint i, GArray *items, gboolean uid)
     g_string_append_c(s, ')');
     emit(srv, s);
     g_string_free(s, TRUE);
-    return TRUE;
+    return FETCH_OK;
 }
 
 static void
@@ -2009,10 +2141,15 @@ cmd_fetch(Ctx *c)
     g_autoptr(GArray) idx = resolve_set(srv, c->tag, set, c->uid);
     if (!idx)
         return;
-    gboolean gone = FALSE;
-    for (guint k = 0; k < idx->len; k++)
-        gone |= !fetch_one(srv, g_array_index(idx, guint, k), items, c->uid);
-    if (gone)
+    gboolean gone = FALSE, unknown_cte = FALSE;
+    for (guint k = 0; k < idx->len; k++) {
+        FetchResult r = fetch_one(srv, g_array_index(idx, guint, k), items, c->uid);
+        gone |= r == FETCH_GONE;
+        unknown_cte |= r == FETCH_UNKNOWN_CTE;
+    }
+    if (unknown_cte) /* RFC 3516 4.2 */
+        say(srv, "%s NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding.", c->tag);
+    else if (gone)
         say(srv, "%s NO [EXPUNGEISSUED] Some messages were expunged.", c->tag);
     else
         say(srv, "%s OK Fetch completed.", c->tag);
