@@ -1,7 +1,9 @@
 /* Tests of the IMAP4rev2 pieces of the IMAP server core over a real mail
  * store (sim/mail/mail_imap.c): ESEARCH (RFC 4731) and the saved result
- * "$" (RFC 5182), against the examples of those RFCs and the shapes
- * Dovecot 2.3 answers the same commands with. Every session is also fed
+ * "$" (RFC 5182), extended LIST with STATUS (RFC 5258, 5819) and
+ * special-use (RFC 6154), numbered sections and BINARY (RFC 3516); then the
+ * same commands against Dovecot 2.3 through the bridge, compared item by
+ * item (tests/bridge/imap_rev2.py). Every session is also fed
  * octet by octet and must answer the same. */
 #include "testlib.h"
 #include "mailsim/imap_server.h"
@@ -284,6 +286,30 @@ test_body_parts_binary(void)
     CU_ASSERT(has(o, "* 5 FETCH (BINARY[1]<5> {4}\r\n = o FLAGS (\\Seen))\r\nm OK"));
 }
 
+/* The same commands against the bridge and against Dovecot 2.3 serving a
+ * copy of its Maildir (tests/bridge/imap_rev2.py): ESEARCH, SAVE,
+ * LIST-STATUS, special-use, numbered sections and BINARY must agree. */
+static void
+test_against_dovecot(void)
+{
+    g_autofree char *py = g_find_program_in_path("python3");
+    if (!py) {
+        ms_test_skip("imap_rev2.py: no python3 on the PATH");
+        return;
+    }
+    g_autofree char *script = g_build_filename("tests", "bridge", "imap_rev2.py", NULL);
+    const char *argv[] = { py, script, ms_test_mailsim_path(), NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = ms_test_spawn(argv, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "imap_rev2.py exited %d\n%s%s", rc, out ? out : "", err ? err : "");
+    CU_ASSERT_EQUAL(rc, 0);
+    g_auto(GStrv) lines = g_strsplit(out ? out : "", "\n", -1);
+    for (guint i = 0; lines[i]; i++)
+        if (g_str_has_prefix(lines[i], "SKIPPED: "))
+            ms_test_skip(lines[i] + strlen("SKIPPED: "));
+}
+
 int
 main(void)
 {
@@ -292,6 +318,7 @@ main(void)
         { "SEARCHRES", test_searchres },
         { "LIST-EXTENDED, LIST-STATUS, SPECIAL-USE", test_list_extended },
         { "BODY[1.2], BINARY", test_body_parts_binary },
+        { "against Dovecot", test_against_dovecot },
         { NULL, NULL },
     };
     return ms_test_main("imap_rev2", cases);
