@@ -173,7 +173,7 @@ test_list_extended(void)
 {
     g_autoptr(GString) o =
         run(LOGIN "b CREATE Sent\r\nc CREATE Archive\r\nd CREATE Archive/2026\r\ne CREATE Trash\r\n"
-                  "f APPEND Sent (\\Seen) {6+}\r\nhello\n\r\n"
+                  "f APPEND Sent (\\Seen) ~{6+}\r\nhello\n\r\n"
                   "g LIST \"\" % RETURN (STATUS (MESSAGES UNSEEN UIDNEXT))\r\n"
                   "h LIST (SUBSCRIBED) \"\" (INBOX Arch*) RETURN (CHILDREN)\r\n"
                   "i LIST (SPECIAL-USE) \"\" *\r\n"
@@ -209,6 +209,45 @@ test_list_extended(void)
                      "(\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"));
     CU_ASSERT(has(o, "n OK LIST completed.\r\no OK LIST completed.\r\n"
                      "* LIST (\\Noselect) \"/\" \"\"\r\np OK"));
+}
+
+/* SEARCH by date (RFC 9051 6.4.4: the internal date or the Date: field,
+ * by day), by body text, by any header field, by keyword (none is ever
+ * set). The box's messages arrived on 7-Dec-2026 (UTC); the first two say
+ * they were sent on 7-Dec and 1-Dec, the others have no Date:. */
+static void
+test_search_keys(void)
+{
+    g_autoptr(GString) o = run(SELECT "c SEARCH ON 7-Dec-2026\r\n"
+                                      "d SEARCH BEFORE 7-Dec-2026\r\n"
+                                      "e SEARCH SINCE \"8-Dec-2026\"\r\n"
+                                      "f SEARCH SINCE 6-Dec-2026 SENTBEFORE 2-Dec-2026\r\n"
+                                      "g SEARCH SENTON 7-Dec-2026\r\n"
+                                      "h SEARCH SENTSINCE 01-Dec-2026\r\n"
+                                      "i SEARCH BODY alice\r\n"
+                                      "j SEARCH TEXT carol\r\n"
+                                      "k SEARCH BODY carol\r\n"
+                                      "l SEARCH HEADER Date \"\"\r\n"
+                                      "m SEARCH HEADER subject LUNCH\r\n"
+                                      "n SEARCH KEYWORD $Junk\r\n"
+                                      "o SEARCH UNKEYWORD $Junk\r\n"
+                                      "p SEARCH ON 31-Feb-2026\r\n"
+                                      "q SEARCH SENTON 7-Dec\r\n");
+    CU_ASSERT(has(o, "* SEARCH 1 2 3 4\r\nc OK"));
+    CU_ASSERT(has(o, "* SEARCH\r\nd OK"));
+    CU_ASSERT(has(o, "* SEARCH\r\ne OK"));
+    CU_ASSERT(has(o, "* SEARCH 2\r\nf OK"));
+    CU_ASSERT(has(o, "* SEARCH 1\r\ng OK"));
+    CU_ASSERT(has(o, "* SEARCH 1 2\r\nh OK"));
+    CU_ASSERT(has(o, "* SEARCH 1\r\ni OK"));
+    CU_ASSERT(has(o, "* SEARCH 2\r\nj OK"));
+    CU_ASSERT(has(o, "* SEARCH\r\nk OK"));
+    CU_ASSERT(has(o, "* SEARCH 1 2\r\nl OK"));
+    CU_ASSERT(has(o, "* SEARCH 3 4\r\nm OK"));
+    CU_ASSERT(has(o, "* SEARCH\r\nn OK"));
+    CU_ASSERT(has(o, "* SEARCH 1 2 3 4\r\no OK"));
+    CU_ASSERT(has(o, "p BAD"));
+    CU_ASSERT(has(o, "q BAD"));
 }
 
 /* A multipart message with a quoted-printable text, a base64 attachment
@@ -316,6 +355,7 @@ main(void)
     static const MsTestCase cases[] = {
         { "ESEARCH", test_esearch },
         { "SEARCHRES", test_searchres },
+        { "SEARCH by date, text, header, keyword", test_search_keys },
         { "LIST-EXTENDED, LIST-STATUS, SPECIAL-USE", test_list_extended },
         { "BODY[1.2], BINARY", test_body_parts_binary },
         { "against Dovecot", test_against_dovecot },

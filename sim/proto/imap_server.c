@@ -2325,6 +2325,9 @@ typedef enum {
     K_NOT,
     K_OR,
     K_AND,
+    K_DATE, /* BEFORE/ON/SINCE (internal date), SENT* (Date: field) */
+    K_TEXT, /* BODY (bit 0) or TEXT (bit 1) contains str */
+    K_NONE, /* KEYWORD: no keyword is ever set */
 } KeyKind;
 
 typedef struct SearchKey SearchKey;
@@ -2334,6 +2337,9 @@ struct SearchKey {
     guint64 num;
     char *field, *str;
     GArray *idx; /* K_SET / K_UIDSET: the matching indices, ascending */
+    gint64 day;  /* K_DATE: the day (GDate julian: 1 = 1 January 1) */
+    int cmp;     /* K_DATE: -1 before, 0 on, 1 since (on or after) */
+    gboolean sent;
     GPtrArray *subs;
 };
 
@@ -2361,6 +2367,58 @@ key_new(KeyKind kind)
 }
 
 static SearchKey *p_search_key(Ctx *c, int depth, guint *count);
+
+/* GDate's day count of day/month/year, or -1 when it is no date. */
+static gint64
+julian(guint d, guint m, guint y)
+{
+    if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 ||
+        d > g_date_get_days_in_month((GDateMonth) m, (GDateYear) y))
+        return -1;
+    GDate dt;
+    g_date_clear(&dt, 1);
+    g_date_set_dmy(&dt, (GDateDay) d, (GDateMonth) m, (GDateYear) y);
+    return g_date_get_julian(&dt);
+}
+
+static guint
+month_of(const char *s)
+{
+    for (guint i = 0; i < 12; i++)
+        if (!g_ascii_strncasecmp(s, months[i], 3))
+            return i + 1;
+    return 0;
+}
+
+/* date (RFC 9051 9): d[d]-Mon-yyyy. */
+static gboolean
+search_date(const char *s, gint64 *day)
+{
+    guint d = 0, y = 0;
+    char mon[4] = { 0 };
+    int used = 0;
+    if (sscanf(s, "%2u-%3c-%4u%n", &d, mon, &y, &used) != 3 || s[used] || strlen(s) < 10)
+        return FALSE;
+    *day = julian(d, month_of(mon), y);
+    return *day >= 0;
+}
+
+/* The day of a Date: field (RFC 5322 3.3: [day-name ","] d month yyyy
+ * ...), in its own zone; -1 when absent or unreadable. */
+static gint64
+sent_day(const guint8 *p, gsize n)
+{
+    g_autofree char *v = ms__imap_header_get(p, n, "Date");
+    if (!v)
+        return -1;
+    const char *q = strchr(v, ',');
+    q = q ? q + 1 : v;
+    guint d = 0, y = 0;
+    char mon[4] = { 0 };
+    if (sscanf(q, " %2u %3c %4u", &d, mon, &y) != 3)
+        return -1;
+    return julian(d, month_of(mon), y);
+}
 
 /* Keys joined by spaces until `close` (')' or end), as one AND key. */
 static SearchKey *
@@ -2435,6 +2493,49 @@ p_search_key(Ctx *c, int depth, guint *count)
         }
     if (!g_ascii_strcasecmp(w, "ALL"))
         return key_new(K_ALL);
+    /* RFC 9051 6.4.4: dates compare by day, disregarding time and zone. */
+    static const char *const dates[] = { "BEFORE",     "ON",     "SINCE",
+                                         "SENTBEFORE", "SENTON", "SENTSINCE" };
+    for (guint i = 0; i < G_N_ELEMENTS(dates); i++)
+        if (!g_ascii_strcasecmp(w, dates[i])) {
+            g_autofree char *d = NULL;
+            gint64 day;
+            if (!eat(c->ps, ' ') || !(d = p_astring(c->ps)) || !search_date(d, &day))
+                return NULL;
+            SearchKey *k = key_new(K_DATE);
+            k->day = day;
+            k->cmp = (int) (i % 3) - 1;
+            k->sent = i >= 3;
+            return k;
+        }
+    if (!g_ascii_strcasecmp(w, "BODY") || !g_ascii_strcasecmp(w, "TEXT")) {
+        char *str = NULL;
+        if (!eat(c->ps, ' ') || !(str = p_astring(c->ps)))
+            return NULL;
+        SearchKey *k = key_new(K_TEXT);
+        k->bit = g_ascii_toupper(w[0]) == 'T';
+        k->str = str;
+        return k;
+    }
+    if (!g_ascii_strcasecmp(w, "HEADER")) {
+        char *field = NULL, *str = NULL;
+        if (!eat(c->ps, ' ') || !(field = p_astring(c->ps)) || !eat(c->ps, ' ') ||
+            !(str = p_astring(c->ps))) {
+            g_free(field);
+            return NULL;
+        }
+        SearchKey *k = key_new(K_HEADER);
+        k->field = field;
+        k->str = str;
+        return k;
+    }
+    if (!g_ascii_strcasecmp(w, "KEYWORD") || !g_ascii_strcasecmp(w, "UNKEYWORD")) {
+        /* Keywords are never kept (PERMANENTFLAGS has no \*): none is set. */
+        g_autofree char *kw = NULL;
+        if (!eat(c->ps, ' ') || !(kw = p_atom(c->ps, NULL)))
+            return NULL;
+        return key_new(g_ascii_toupper(w[0]) == 'K' ? K_NONE : K_ALL);
+    }
     const char *headers[] = { "FROM", "SUBJECT", "TO", "CC", "BCC" };
     for (guint i = 0; i < G_N_ELEMENTS(headers); i++)
         if (!g_ascii_strcasecmp(w, headers[i])) {
@@ -2538,6 +2639,31 @@ key_match(MsImapServer *srv, SearchKey *k, guint i, GBytes **msg)
         const guint8 *p = g_bytes_get_data(*msg, &n);
         g_autofree char *v = ms__imap_header_get(p, n, k->field);
         return v && ascii_contains(v, k->str);
+    }
+    case K_NONE:
+        return FALSE;
+    case K_DATE:
+    case K_TEXT: {
+        gint64 day =
+            m->internal_date >= 0 ? m->internal_date / 86400 : (m->internal_date - 86399) / 86400;
+        day += 719163; /* 1970-01-01 in GDate's day count (1 = 1 January of year 1) */
+        if (k->kind == K_DATE && !k->sent)
+            return k->cmp < 0 ? day < k->day : k->cmp == 0 ? day == k->day : day >= k->day;
+        if (!*msg)
+            *msg = srv->hooks.read(srv->user_data, srv->user, srv->mailbox, m->uid);
+        if (!*msg)
+            return FALSE;
+        gsize n;
+        const guint8 *p = g_bytes_get_data(*msg, &n);
+        if (k->kind == K_DATE) {
+            day = sent_day(p, n);
+            if (day < 0)
+                return FALSE;
+            return k->cmp < 0 ? day < k->day : k->cmp == 0 ? day == k->day : day >= k->day;
+        }
+        gsize h = k->bit ? 0 : ms__imap_header_end(p, n);
+        g_autofree char *text = g_strndup((const char *) p + h, n - h);
+        return ascii_contains(text, k->str);
     }
     case K_NOT:
         return !key_match(srv, g_ptr_array_index(k->subs, 0), i, msg);
