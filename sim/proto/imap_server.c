@@ -93,7 +93,6 @@ struct _MsImapServer {
     GArray *msgs; /* MsImapMessageInfo */
     MsImapMailboxInfo box;
     gboolean dirty; /* refresh asked outside IDLE */
-    gboolean rev2;  /* ENABLE IMAP4rev2 was given (RFC 9051 6.3.1) */
     GArray *saved;  /* guint32 uids, ascending: the "$" of SEARCH SAVE (RFC 5182) */
 
     /* Input framing. */
@@ -2744,8 +2743,8 @@ esearch_reply(Ctx *c, guint ret, const guint32 *hits, guint n)
 
 /* SEARCH (RFC 9051 6.4.4) with the RETURN options of ESEARCH (RFC 4731)
  * and SAVE (RFC 5182). The classic "* SEARCH" answer is given unless
- * RETURN was used or IMAP4rev2 is enabled (RFC 9051 7.3.4: a rev2 client
- * gets ESEARCH, as if it asked RETURN (ALL)). */
+ * RETURN was used. (After ENABLE IMAP4rev2 a client would get ESEARCH
+ * always, RFC 9051 7.3.4; IMAP4rev2 is not offered yet.) */
 static void
 cmd_search(Ctx *c)
 {
@@ -2755,7 +2754,7 @@ cmd_search(Ctx *c)
         return;
     }
     guint ret = 0;
-    gboolean esearch = srv->rev2;
+    gboolean esearch = FALSE;
     gsize st = c->ps->i;
     g_autofree char *first = p_atom(c->ps, NULL);
     if (first && !g_ascii_strcasecmp(first, "RETURN") && eat(c->ps, ' ')) {
@@ -2769,8 +2768,6 @@ cmd_search(Ctx *c)
         st = c->ps->i;
         g_clear_pointer(&first, g_free);
         first = p_atom(c->ps, NULL);
-    } else if (esearch) {
-        ret = R_ALL;
     }
     /* RFC 9051 6.4.4: CHARSET US-ASCII or UTF-8. */
     if (first && !g_ascii_strcasecmp(first, "CHARSET")) {
