@@ -5,6 +5,7 @@ answers is compared item by item where the RFCs leave no room: ESEARCH
 (RFC 4731), SEARCHRES (RFC 5182), LIST-STATUS (RFC 5819), special-use
 attributes (RFC 6154), numbered BODY sections (RFC 9051 6.4.5) and BINARY
 (RFC 3516). Prints 'SKIPPED: ...' when dovecot is not installed."""
+import imaplib
 import os
 import re
 import shutil
@@ -257,6 +258,26 @@ def compare(ours, theirs):
     return bad
 
 
+def with_imaplib(port):
+    """The same through Python's imaplib, which has no ESEARCH or BINARY
+    parser of its own but must frame the answers (literal8 included) and
+    sort the untagged responses by name."""
+    m = imaplib.IMAP4("127.0.0.1", port, timeout=TIMEOUT)
+    try:
+        m.login(USER, PASSWORD)
+        m.select("INBOX")
+        typ, dat = m._simple_command("SEARCH", "RETURN", "(MIN MAX COUNT)", "ALL")
+        esearch = m._untagged_response(typ, dat, "ESEARCH")[1][0]
+        pairs = dict(zip(*[iter(esearch.split()[2:])] * 2))
+        typ, dat = m._simple_command("LIST", '""', "%", "RETURN", "(STATUS (MESSAGES))")
+        status = sorted(x.replace(b'"', b"") for x in m._untagged_response(typ, dat, "STATUS")[1])
+        seq = m.search(None, "SUBJECT", "parts")[1][0]
+        typ, dat = m.fetch(seq.decode(), "(BINARY.PEEK[2] BINARY.PEEK[1])")
+        return typ, pairs, status, dat[0][1], dat[1][1]
+    finally:
+        m.logout()
+
+
 def maildir_of(spool):
     for root, dirs, _ in os.walk(os.path.join(spool, "mail")):
         if os.path.basename(root) == USER and "new" in dirs:
@@ -291,6 +312,12 @@ def main():
         dproc = start_dovecot(tmp, copy, dport)
         ours, theirs = script(b.imap_port), script(dport)
         bad = compare(ours, theirs)
+        lib_ours, lib_theirs = with_imaplib(b.imap_port), with_imaplib(dport)
+        print("  imaplib: mailsim %r\n           dovecot %r" % (lib_ours, lib_theirs))
+        check(lib_ours[0] == "OK" and lib_ours[1] == {b"MIN": b"1", b"MAX": b"5", b"COUNT": b"5"}
+              and lib_ours[3] == b"\0\1\2\3" and lib_ours[4] == "café = ok\r\nsoft break".encode(),
+              "imaplib reads ESEARCH, LIST-STATUS and BINARY (literal8) from mailsim")
+        check(lib_ours == lib_theirs, "imaplib reads the same from mailsim and Dovecot")
         if bad:
             log = os.path.join(tmp, "dovecot.log")
             if os.path.exists(log):
