@@ -61,6 +61,8 @@ need_cmd curl curl
 need_cmd getmail getmail6
 # IMAP clients for the bridge's IMAP listener (tests/bridge/imap.py).
 need_cmd mbsync isync
+# IMAP4rev2 pieces compared with Dovecot's imapd (tests/bridge/imap_rev2.py)
+need_cmd dovecot dovecot-imapd
 # swaks speaks TLS (--tls, --tlsc) only with Perl's Net::SSLeay and IO::Socket::SSL.
 perl -MNet::SSLeay -MIO::Socket::SSL -e 1 2>/dev/null || missing="$missing libnet-ssleay-perl libio-socket-ssl-perl"
 # Sender authentication (issue 19): pyspf (python3-spf) is the independent

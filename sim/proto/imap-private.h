@@ -22,3 +22,22 @@ void ms__imap_bodystructure(GString *s, const guint8 *p, gsize n, gboolean ext);
 /* Appends `v` as an IMAP string: quoted when it can be, else a literal; NIL
  * for NULL. */
 void ms__imap_string(GString *s, const char *v);
+
+/* A body part of a message by its part number (RFC 9051 6.4.5). */
+typedef struct {
+    gsize header_off, header_len; /* its MIME header (with the blank line) */
+    gsize body_off, body_len;     /* its contents */
+    gboolean is_message;          /* message/rfc822: HEADER and TEXT look inside */
+    gboolean is_multipart;
+    char *encoding; /* Content-Transfer-Encoding, lower case ("7bit" when absent) */
+} MsImapPart;
+/* Finds part path[0].path[1]...path[depth-1] (each >= 1) of the message
+ * p[0..n): a single-part message has its body as part 1, the numbers after
+ * a message/rfc822 part name the parts of the message inside. FALSE when
+ * there is no such part. On TRUE, out->encoding is newly allocated. */
+gboolean ms__imap_part_find(const guint8 *p, gsize n, const guint *path, guint depth,
+                            MsImapPart *out);
+/* Decodes quoted-printable (RFC 2045 6.7): "=XX" escapes, soft line breaks,
+ * blanks at line ends dropped, hard line breaks as CRLF; a malformed "="
+ * is kept as it is. Returns a new GBytes. */
+GBytes *ms__imap_qp_decode(const guint8 *p, gsize n);

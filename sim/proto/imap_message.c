@@ -1,6 +1,8 @@
 /* What the IMAP server core says about a message's contents: the header
  * and text split, header fields, the ENVELOPE and the BODYSTRUCTURE (RFC
- * 9051 7.5.2), computed from the bytes the mailbox hook returns.
+ * 9051 7.5.2), numbered body parts (RFC 9051 6.4.5) and quoted-printable
+ * decoding for BINARY (RFC 3516), computed from the bytes the mailbox hook
+ * returns.
  *
  * Design: a message is parsed on demand, never stored; nothing here keeps
  * state. The parser is lenient where mail is often sloppy (bare LF, no
@@ -394,16 +396,15 @@ static void part(GString *s, const guint8 *p, gsize n, gboolean ext, int depth, 
 
 /* The parts of a multipart body between its boundary lines (RFC 2046
  * 5.1.1): each part runs from after a delimiter line to before the CRLF
- * that precedes the next. */
+ * that precedes the next. Appends (offset, length) pairs to `out`, at most
+ * MAX_PARTS parts. */
 static void
-multipart(GString *s, const guint8 *body, gsize n, const char *boundary, gboolean ext, int depth,
-          gboolean digest)
+split_parts(const guint8 *body, gsize n, const char *boundary, GArray *out)
 {
     gsize blen = strlen(boundary);
     gsize i = 0;
     gssize start = -1;
-    guint count = 0;
-    while (i < n && count < MAX_PARTS) {
+    while (i < n && out->len < 2 * MAX_PARTS) {
         const guint8 *lf = memchr(body + i, '\n', n - i);
         gsize end = lf ? (gsize) (lf - body) + 1 : n;
         gboolean delim = end - i >= 2 + blen && body[i] == '-' && body[i + 1] == '-' &&
@@ -417,8 +418,9 @@ multipart(GString *s, const guint8 *body, gsize n, const char *boundary, gboolea
                     pend--;
                 if (pend > (gsize) start && body[pend - 1] == '\r')
                     pend--;
-                part(s, body + start, pend - (gsize) start, ext, depth + 1, digest);
-                count++;
+                gsize off = (gsize) start, len = pend - (gsize) start;
+                g_array_append_val(out, off);
+                g_array_append_val(out, len);
             }
             if (last)
                 break;
@@ -426,7 +428,18 @@ multipart(GString *s, const guint8 *body, gsize n, const char *boundary, gboolea
         }
         i = end;
     }
-    if (count == 0) /* RFC 9051 7.5.2 wants at least one part */
+}
+
+static void
+multipart(GString *s, const guint8 *body, gsize n, const char *boundary, gboolean ext, int depth,
+          gboolean digest)
+{
+    g_autoptr(GArray) parts = g_array_new(FALSE, FALSE, sizeof(gsize));
+    split_parts(body, n, boundary, parts);
+    for (guint k = 0; k + 1 < parts->len; k += 2)
+        part(s, body + g_array_index(parts, gsize, k), g_array_index(parts, gsize, k + 1), ext,
+             depth + 1, digest);
+    if (parts->len == 0) /* RFC 9051 7.5.2 wants at least one part */
         part(s, (const guint8 *) "", 0, ext, depth + 1, FALSE);
 }
 
@@ -504,4 +517,135 @@ void
 ms__imap_bodystructure(GString *s, const guint8 *p, gsize n, gboolean ext)
 {
     part(s, p, n, ext, 0, FALSE);
+}
+
+/* ---- numbered parts (RFC 9051 6.4.5) ----------------------------------- */
+
+/* The entity at [hoff, end) of the message, its header up to boff. */
+typedef struct {
+    gsize hoff, boff, end;
+    gboolean in_digest;
+} Entity;
+
+static Entity
+entity_at(const guint8 *p, gsize off, gsize end, gboolean in_digest)
+{
+    Entity e = { off, off + ms__imap_header_end(p + off, end - off), end, in_digest };
+    return e;
+}
+
+gboolean
+ms__imap_part_find(const guint8 *p, gsize n, const guint *path, guint depth, MsImapPart *out)
+{
+    g_return_val_if_fail(depth > 0, FALSE);
+    Entity e = entity_at(p, 0, n, FALSE);
+    gboolean is_message = TRUE; /* e is a message: numbers name its parts */
+    for (guint d = 0; d < depth;) {
+        if (d >= MAX_DEPTH)
+            return FALSE;
+        g_autofree char *ctv = ms__imap_header_get(p + e.hoff, e.boff - e.hoff, "Content-Type");
+        ContentType ct;
+        content_type_parse(&ct, ctv, e.in_digest);
+        const char *boundary = param(&ct, "BOUNDARY");
+        gboolean multi = !strcmp(ct.type, "MULTIPART") && boundary && *boundary;
+        gboolean digest = multi && !strcmp(ct.subtype, "DIGEST");
+        gboolean rfc822 = !strcmp(ct.type, "MESSAGE") && !strcmp(ct.subtype, "RFC822");
+        if (multi) {
+            g_autoptr(GArray) parts = g_array_new(FALSE, FALSE, sizeof(gsize));
+            split_parts(p + e.boff, e.end - e.boff, boundary, parts);
+            content_type_clear(&ct);
+            guint k = path[d];
+            if (k == 0 || 2 * k > parts->len)
+                return FALSE;
+            gsize off = e.boff + g_array_index(parts, gsize, 2 * (k - 1));
+            e = entity_at(p, off, off + g_array_index(parts, gsize, 2 * k - 1), digest);
+            is_message = FALSE;
+            d++;
+        } else if (is_message) {
+            /* A single-part message: its body is part 1, with the
+             * message's header as its MIME header. */
+            content_type_clear(&ct);
+            if (path[d] != 1)
+                return FALSE;
+            is_message = FALSE;
+            d++;
+        } else if (rfc822) {
+            /* RFC 9051 6.4.5: the numbers after a message/rfc822 part name
+             * the parts of the message inside it. */
+            content_type_clear(&ct);
+            e = entity_at(p, e.boff, e.end, FALSE);
+            is_message = TRUE;
+        } else {
+            content_type_clear(&ct);
+            return FALSE;
+        }
+    }
+    g_autofree char *ctv = ms__imap_header_get(p + e.hoff, e.boff - e.hoff, "Content-Type");
+    ContentType ct;
+    content_type_parse(&ct, ctv, e.in_digest);
+    out->header_off = e.hoff;
+    out->header_len = e.boff - e.hoff;
+    out->body_off = e.boff;
+    out->body_len = e.end - e.boff;
+    out->is_message = !strcmp(ct.type, "MESSAGE") && !strcmp(ct.subtype, "RFC822");
+    out->is_multipart = !strcmp(ct.type, "MULTIPART");
+    content_type_clear(&ct);
+    g_autofree char *cte =
+        ms__imap_header_get(p + e.hoff, e.boff - e.hoff, "Content-Transfer-Encoding");
+    out->encoding = g_ascii_strdown(cte ? cte : "7bit", -1);
+    return TRUE;
+}
+
+static int
+hexval(guint8 c)
+{
+    if (g_ascii_isdigit(c))
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+GBytes *
+ms__imap_qp_decode(const guint8 *p, gsize n)
+{
+    GByteArray *out = g_byte_array_sized_new((guint) n);
+    gsize i = 0;
+    while (i < n) {
+        /* One line, its end (CRLF or LF) kept apart. */
+        const guint8 *lf = memchr(p + i, '\n', n - i);
+        gsize eol = lf ? (gsize) (lf - p) : n, next = lf ? eol + 1 : n;
+        gsize end = eol;
+        if (end > i && p[end - 1] == '\r')
+            end--;
+        /* RFC 2045 6.7 rule 3: blanks at the end of a line were added in
+         * transport and are dropped. */
+        while (end > i && (p[end - 1] == ' ' || p[end - 1] == '\t'))
+            end--;
+        gboolean soft = FALSE;
+        for (gsize j = i; j < end; j++) {
+            if (p[j] != '=') {
+                g_byte_array_append(out, p + j, 1);
+                continue;
+            }
+            if (j + 1 == end) { /* rule 5: "=" ends a soft line break */
+                soft = TRUE;
+                break;
+            }
+            int hi = j + 2 < end ? hexval(p[j + 1]) : -1, lo = j + 2 < end ? hexval(p[j + 2]) : -1;
+            if (hi < 0 || lo < 0) { /* not an escape: kept as it came (6.7 note) */
+                g_byte_array_append(out, p + j, 1);
+                continue;
+            }
+            guint8 v = (guint8) (hi << 4 | lo);
+            g_byte_array_append(out, &v, 1);
+            j += 2;
+        }
+        if (lf && !soft)
+            g_byte_array_append(out, (const guint8 *) "\r\n", 2);
+        i = next;
+    }
+    return g_byte_array_free_to_bytes(out);
 }

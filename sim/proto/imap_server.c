@@ -21,10 +21,13 @@
  * forbids EXPUNGE responses then).
  *
  * What is spoken: IMAP4rev1 (RFC 3501) with LITERAL+, SASL-IR, ENABLE,
- * IDLE, NAMESPACE, UNSELECT, MOVE, UIDPLUS and STARTTLS/LOGINDISABLED.
- * IMAP4rev2 is not advertised: it requires BINARY, ESEARCH and LIST-STATUS,
- * which are not here. Flags are the five system flags; keywords in STORE
- * and APPEND are ignored (PERMANENTFLAGS lists no \*, RFC 9051 7.1).
+ * IDLE, NAMESPACE, UNSELECT, MOVE, UIDPLUS, ESEARCH (RFC 4731), SEARCHRES
+ * (RFC 5182), LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819),
+ * SPECIAL-USE (RFC 6154, from the names Sent, Junk, Drafts, Trash), BINARY
+ * (RFC 3516, FETCH only) and STARTTLS/LOGINDISABLED. FETCH knows numbered
+ * sections (BODY[1.2.MIME], RFC 9051 6.4.5). IMAP4rev2 is not advertised:
+ * see the README for what it still lacks. Flags are the five system flags;
+ * keywords in STORE and APPEND are ignored (PERMANENTFLAGS lists no \*).
  *
  * Choices where the RFCs leave room, each for a hostile peer:
  * - A line fragment is at most MS_IMAP_SERVER_LINE_MAX octets; a longer
@@ -90,6 +93,7 @@ struct _MsImapServer {
     GArray *msgs; /* MsImapMessageInfo */
     MsImapMailboxInfo box;
     gboolean dirty; /* refresh asked outside IDLE */
+    GArray *saved;  /* guint32 uids, ascending: the "$" of SEARCH SAVE (RFC 5182) */
 
     /* Input framing. */
     InMode mode;
@@ -198,7 +202,8 @@ bad(MsImapServer *srv, const char *tag, const char *fmt, ...)
 static void
 capability_list(MsImapServer *srv, GString *s)
 {
-    g_string_append(s, "IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS");
+    g_string_append(s, "IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS "
+                       "ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE BINARY");
     if (srv->state == ST_NOAUTH) {
         if (srv->cfg.offer_starttls && !srv->tls)
             g_string_append(s, " STARTTLS");
@@ -507,6 +512,21 @@ resolve_set(MsImapServer *srv, const char *tag, const char *s, gboolean uid)
 {
     g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, sizeof(Range));
     guint32 n = srv->msgs->len;
+    if (strcmp(s, "$") == 0) {
+        /* RFC 5182 2.1: the saved result, by UID, so that messages expunged
+         * since the SEARCH simply drop out; as a message set it names the
+         * same messages by number. */
+        GArray *idx = g_array_new(FALSE, FALSE, sizeof(guint));
+        guint j = 0;
+        for (guint i = 0; i < n && j < srv->saved->len; i++) {
+            guint32 u = g_array_index(srv->msgs, MsImapMessageInfo, i).uid;
+            while (j < srv->saved->len && g_array_index(srv->saved, guint32, j) < u)
+                j++;
+            if (j < srv->saved->len && g_array_index(srv->saved, guint32, j) == u)
+                g_array_append_val(idx, i);
+        }
+        return idx;
+    }
     gboolean star = strchr(s, '*') != NULL;
     if (!parse_set(s, uid ? max_uid(srv) : n, ranges)) {
         bad(srv, tag, "Invalid sequence set.");
@@ -756,6 +776,7 @@ deselect(MsImapServer *srv)
 {
     g_clear_pointer(&srv->mailbox, g_free);
     g_array_set_size(srv->msgs, 0);
+    g_array_set_size(srv->saved, 0); /* RFC 5182 2.1: "$" is empty in a new mailbox */
     if (srv->state == ST_SELECTED)
         srv->state = ST_AUTH;
 }
@@ -1094,45 +1115,184 @@ match(const char *pat, const char *name, int depth)
     return *name == '\0';
 }
 
-static void
-list_or_lsub(Ctx *c, gboolean lsub)
+/* Parses a STATUS item list "(" item *(SP item) ")" (RFC 9051 6.3.11)
+ * into `items` (upper case). FALSE on a syntax error or an unknown item,
+ * with *unknown set to it in the latter case. */
+static gboolean
+p_status_items(Ctx *c, GPtrArray *items, char **unknown)
 {
-    MsImapServer *srv = c->srv;
+    static const char *const known[] = { "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
+                                         "RECENT",   "SIZE",    "DELETED" };
+    if (!eat(c->ps, '('))
+        return FALSE;
+    while (!eat(c->ps, ')')) {
+        if (items->len && !eat(c->ps, ' '))
+            return FALSE;
+        char *it = p_atom(c->ps, NULL);
+        if (!it || items->len >= 16) {
+            g_free(it);
+            return FALSE;
+        }
+        gboolean ok = FALSE;
+        for (guint k = 0; k < G_N_ELEMENTS(known); k++)
+            ok = ok || !g_ascii_strcasecmp(it, known[k]);
+        if (!ok) {
+            *unknown = it;
+            return FALSE;
+        }
+        g_ptr_array_add(items, g_ascii_strup(it, -1));
+        g_free(it);
+    }
+    return TRUE;
+}
+
+/* Appends the untagged STATUS response for `name` to `s` (without CRLF).
+ * Returns the hook's answer; `s` is untouched unless OK. */
+static MsImapHookResult
+status_response(MsImapServer *srv, const char *name, GPtrArray *items, GString *s)
+{
+    g_autoptr(GArray) msgs = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
+    MsImapMailboxInfo info;
+    MsImapHookResult r = list_box(srv, name, msgs, &info);
+    if (r != MS_IMAP_HOOK_OK)
+        return r;
+    guint unseen = 0, deleted = 0;
+    guint64 size = 0;
+    for (guint i = 0; i < msgs->len; i++) {
+        const MsImapMessageInfo *m = &g_array_index(msgs, MsImapMessageInfo, i);
+        unseen += !(m->flags & MS_IMAP_FLAG_SEEN);
+        deleted += !!(m->flags & MS_IMAP_FLAG_DELETED);
+        size += m->size;
+    }
+    g_string_append(s, "* STATUS ");
+    ms__imap_string(s, name);
+    g_string_append(s, " (");
+    for (guint i = 0; i < items->len; i++) {
+        const char *it = g_ptr_array_index(items, i);
+        guint64 v = 0; /* RECENT: no session sees a message as new */
+        if (!strcmp(it, "MESSAGES"))
+            v = msgs->len;
+        else if (!strcmp(it, "UIDNEXT"))
+            v = info.uidnext;
+        else if (!strcmp(it, "UIDVALIDITY"))
+            v = info.uidvalidity;
+        else if (!strcmp(it, "UNSEEN"))
+            v = unseen;
+        else if (!strcmp(it, "SIZE"))
+            v = size;
+        else if (!strcmp(it, "DELETED"))
+            v = deleted;
+        g_string_append_printf(s, "%s%s %" G_GUINT64_FORMAT, i ? " " : "", it, v);
+    }
+    g_string_append_c(s, ')');
+    return MS_IMAP_HOOK_OK;
+}
+
+/* Options of extended LIST (RFC 5258 3, RFC 9051 6.3.9): selection
+ * options (L_SEL_*) and return options (L_RET_*). */
+enum {
+    L_SEL_SUBSCRIBED = 1,
+    L_SEL_REMOTE = 2,
+    L_SEL_RECURSIVE = 4,
+    L_SEL_SPECIAL = 8,
+    L_RET_SUBSCRIBED = 16,
+    L_RET_CHILDREN = 32,
+    L_RET_STATUS = 64,
+    L_RET_SPECIAL = 128,
+};
+
+/* The special-use attribute (RFC 6154 2) of a mailbox, from its name. */
+static const char *
+special_use(const char *name)
+{
+    static const char *const uses[][2] = {
+        { "Sent", "\\Sent" },
+        { "Junk", "\\Junk" },
+        { "Drafts", "\\Drafts" },
+        { "Trash", "\\Trash" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(uses); i++)
+        if (!strcmp(name, uses[i][0]))
+            return uses[i][1];
+    return NULL;
+}
+
+/* One option list "(" [atom *(SP atom)] ")"; for return options,
+ * "STATUS (items)" fills `status`. FALSE on a syntax error or an unknown
+ * option (RFC 5258 3: BAD), *opts holding the options seen. */
+static gboolean
+p_list_opts(Ctx *c, gboolean ret, guint *opts, GPtrArray *status, char **unknown)
+{
+    static const struct {
+        const char *name;
+        guint bit;
+        gboolean ret;
+    } known[] = {
+        { "SUBSCRIBED", L_SEL_SUBSCRIBED, FALSE },
+        { "REMOTE", L_SEL_REMOTE, FALSE },
+        { "RECURSIVEMATCH", L_SEL_RECURSIVE, FALSE },
+        { "SPECIAL-USE", L_SEL_SPECIAL, FALSE },
+        { "SUBSCRIBED", L_RET_SUBSCRIBED, TRUE },
+        { "CHILDREN", L_RET_CHILDREN, TRUE },
+        { "STATUS", L_RET_STATUS, TRUE },
+        { "SPECIAL-USE", L_RET_SPECIAL, TRUE },
+    };
+    if (!eat(c->ps, '('))
+        return FALSE;
+    if (eat(c->ps, ')'))
+        return TRUE;
+    do {
+        g_autofree char *w = p_atom(c->ps, NULL);
+        guint bit = 0;
+        for (guint i = 0; w && i < G_N_ELEMENTS(known); i++)
+            if (known[i].ret == ret && !g_ascii_strcasecmp(w, known[i].name))
+                bit = known[i].bit;
+        if (!bit) {
+            if (w)
+                *unknown = g_steal_pointer(&w);
+            return FALSE;
+        }
+        if (bit == L_RET_STATUS && (!eat(c->ps, ' ') || !p_status_items(c, status, unknown)))
+            return FALSE;
+        *opts |= bit;
+    } while (eat(c->ps, ' '));
+    return eat(c->ps, ')');
+}
+
+/* The answer to a parsed LIST or LSUB: one line per matching mailbox,
+ * followed by its STATUS when asked, then the tagged OK. */
+static void
+list_answer(MsImapServer *srv, const char *tag, gboolean lsub, const char *ref, GPtrArray *pats,
+            GPtrArray *status, guint opts, gboolean extended)
+{
     const char *what = lsub ? "LSUB" : "LIST";
-    g_autofree char *ref = NULL, *pat = NULL;
-    if (!eat(c->ps, ' ')) {
-        syntax(c, what);
-        return;
-    }
-    /* LIST-EXTENDED selection options (RFC 5258) are not supported. */
-    if (peek(c->ps, '(')) {
-        bad(srv, c->tag, "LIST selection options are not supported.");
-        return;
-    }
-    if (!(ref = p_astring(c->ps)) || !eat(c->ps, ' ') || !(pat = p_list_mailbox(c->ps))) {
-        syntax(c, what);
-        return;
-    }
-    if (!end_ok(c, what))
-        return;
-    if (!*pat) { /* RFC 9051 6.3.9: the delimiter and root */
+    if (pats->len == 1 && !*(char *) g_ptr_array_index(pats, 0) && !extended) {
+        /* RFC 9051 6.3.9: the delimiter and root */
         if (!lsub)
             say(srv, "* LIST (\\Noselect) \"/\" \"\"");
-        say(srv, "%s OK %s completed.", c->tag, what);
+        say(srv, "%s OK %s completed.", tag, what);
         return;
     }
-    g_autofree char *full = g_strconcat(ref, pat, NULL);
+    g_autoptr(GPtrArray) full = g_ptr_array_new_with_free_func(g_free);
+    for (guint k = 0; k < pats->len; k++)
+        if (*(char *) g_ptr_array_index(pats, k))
+            g_ptr_array_add(full, g_strconcat(ref, g_ptr_array_index(pats, k), NULL));
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     srv->hooks.mailboxes(srv->user_data, srv->user, names);
     g_ptr_array_sort(names, strptrcmp);
     g_ptr_array_insert(names, 0, g_strdup("INBOX"));
     for (guint i = 0; i < names->len; i++) {
         const char *name = g_ptr_array_index(names, i);
-        gboolean hit = match(full, name, 0);
-        /* "INBOX" matches case-insensitively (RFC 9051 5.1). */
-        if (!hit && i == 0)
-            hit = g_ascii_strcasecmp(full, "INBOX") == 0;
-        if (!hit)
+        gboolean hit = FALSE;
+        for (guint k = 0; k < full->len && !hit; k++) {
+            const char *pat = g_ptr_array_index(full, k);
+            hit = match(pat, name, 0);
+            /* "INBOX" matches case-insensitively (RFC 9051 5.1). */
+            if (!hit && i == 0)
+                hit = g_ascii_strcasecmp(pat, "INBOX") == 0;
+        }
+        const char *use = special_use(name);
+        if (!hit || ((opts & L_SEL_SPECIAL) && !use))
             continue;
         gboolean children = FALSE;
         gsize nl = strlen(name);
@@ -1141,13 +1301,96 @@ list_or_lsub(Ctx *c, gboolean lsub)
             children = strncmp(o, name, nl) == 0 && o[nl] == '/';
         }
         GString *s = g_string_new(NULL);
-        g_string_append_printf(s, "* %s (%s) \"/\" ", what,
-                               children ? "\\HasChildren" : "\\HasNoChildren");
+        g_string_append_printf(s, "* %s (%s", what, children ? "\\HasChildren" : "\\HasNoChildren");
+        /* RFC 5258 3.4: \Subscribed with the SUBSCRIBED selection or return
+         * option; RFC 6154 2: special-use attributes always. */
+        if (opts & (L_SEL_SUBSCRIBED | L_RET_SUBSCRIBED))
+            g_string_append(s, " \\Subscribed");
+        if (use)
+            g_string_append_printf(s, " %s", use);
+        g_string_append(s, ") \"/\" ");
         ms__imap_string(s, name);
+        /* RFC 5258 3.5: CHILDINFO for a mailbox whose children match the
+         * selection, only under RECURSIVEMATCH. */
+        if ((opts & L_SEL_RECURSIVE) && (opts & L_SEL_SUBSCRIBED) && children)
+            g_string_append(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
         emit(srv, s);
         g_string_free(s, TRUE);
+        /* RFC 5819 4: the STATUS response follows its LIST response; a
+         * mailbox that cannot be read gets none. */
+        if (opts & L_RET_STATUS) {
+            GString *st = g_string_new(NULL);
+            if (status_response(srv, name, status, st) == MS_IMAP_HOOK_OK)
+                emit(srv, st);
+            g_string_free(st, TRUE);
+        }
     }
-    say(srv, "%s OK %s completed.", c->tag, what);
+    say(srv, "%s OK %s completed.", tag, what);
+}
+
+/* LIST (RFC 9051 6.3.9) with the extended syntax of RFC 5258: selection
+ * options, several patterns, RETURN options, STATUS among them (LIST-STATUS,
+ * RFC 5819), and special-use attributes (RFC 6154); LSUB (RFC 3501 6.3.9)
+ * in its old form. Every mailbox counts as subscribed (SUBSCRIBE keeps no
+ * list), so the SUBSCRIBED selection lists the existing ones. */
+static void
+list_or_lsub(Ctx *c, gboolean lsub)
+{
+    MsImapServer *srv = c->srv;
+    const char *what = lsub ? "LSUB" : "LIST";
+    g_autofree char *ref = NULL, *unknown = NULL;
+    g_autoptr(GPtrArray) pats = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) status = g_ptr_array_new_with_free_func(g_free);
+    guint opts = 0;
+    gboolean extended = FALSE;
+    if (!eat(c->ps, ' ')) {
+        syntax(c, what);
+        return;
+    }
+    if (!lsub && peek(c->ps, '(')) {
+        extended = TRUE;
+        if (!p_list_opts(c, FALSE, &opts, status, &unknown) || !eat(c->ps, ' '))
+            goto syntax_error;
+        /* RFC 5258 3.1: RECURSIVEMATCH only beside another selection option. */
+        if ((opts & L_SEL_RECURSIVE) && !(opts & (L_SEL_SUBSCRIBED | L_SEL_SPECIAL)))
+            goto syntax_error;
+    }
+    if (!(ref = p_astring(c->ps)) || !eat(c->ps, ' '))
+        goto syntax_error;
+    if (!lsub && eat(c->ps, '(')) {
+        extended = TRUE;
+        do {
+            char *p = p_list_mailbox(c->ps);
+            if (!p || pats->len >= 64) {
+                g_free(p);
+                goto syntax_error;
+            }
+            g_ptr_array_add(pats, p);
+        } while (eat(c->ps, ' '));
+        if (!eat(c->ps, ')'))
+            goto syntax_error;
+    } else {
+        char *p = p_list_mailbox(c->ps);
+        if (!p)
+            goto syntax_error;
+        g_ptr_array_add(pats, p);
+    }
+    if (!lsub && eat(c->ps, ' ')) {
+        g_autofree char *w = p_atom(c->ps, NULL);
+        extended = TRUE;
+        if (!w || g_ascii_strcasecmp(w, "RETURN") || !eat(c->ps, ' ') ||
+            !p_list_opts(c, TRUE, &opts, status, &unknown))
+            goto syntax_error;
+    }
+    if (!end_ok(c, what))
+        return;
+    list_answer(srv, c->tag, lsub, ref, pats, status, opts, extended);
+    return;
+syntax_error:
+    if (unknown)
+        bad(srv, c->tag, "Error in IMAP command %s: unknown option %s.", what, unknown);
+    else
+        syntax(c, what);
 }
 
 static void
@@ -1179,73 +1422,26 @@ cmd_status(Ctx *c)
     g_autofree char *name = mailbox_arg(c, "STATUS");
     if (!name)
         return;
-    if (!eat(c->ps, ' ') || !eat(c->ps, '(')) {
-        syntax(c, "STATUS");
-        return;
-    }
     g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
-    while (!eat(c->ps, ')')) {
-        if (items->len && !eat(c->ps, ' ')) {
+    g_autofree char *unknown = NULL;
+    if (!eat(c->ps, ' ') || !p_status_items(c, items, &unknown)) {
+        if (unknown)
+            bad(srv, c->tag, "Unknown STATUS item %s.", unknown);
+        else
             syntax(c, "STATUS");
-            return;
-        }
-        char *it = p_atom(c->ps, NULL);
-        if (!it || items->len >= 16) {
-            g_free(it);
-            syntax(c, "STATUS");
-            return;
-        }
-        g_ptr_array_add(items, it);
+        return;
     }
     if (!end_ok(c, "STATUS"))
         return;
-    g_autoptr(GArray) msgs = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
-    MsImapMailboxInfo info;
-    MsImapHookResult r = list_box(srv, name, msgs, &info);
-    if (r != MS_IMAP_HOOK_OK) {
+    GString *s = g_string_new(NULL);
+    MsImapHookResult r = status_response(srv, name, items, s);
+    if (r != MS_IMAP_HOOK_OK)
         say(srv, "%s NO %s", c->tag, hook_code(r));
-        return;
+    else {
+        emit(srv, s);
+        say(srv, "%s OK Status completed.", c->tag);
     }
-    guint unseen = 0, deleted = 0;
-    guint64 size = 0;
-    for (guint i = 0; i < msgs->len; i++) {
-        const MsImapMessageInfo *m = &g_array_index(msgs, MsImapMessageInfo, i);
-        unseen += !(m->flags & MS_IMAP_FLAG_SEEN);
-        deleted += !!(m->flags & MS_IMAP_FLAG_DELETED);
-        size += m->size;
-    }
-    GString *s = g_string_new("* STATUS ");
-    ms__imap_string(s, name);
-    g_string_append(s, " (");
-    for (guint i = 0; i < items->len; i++) {
-        const char *it = g_ptr_array_index(items, i);
-        guint64 v;
-        if (!g_ascii_strcasecmp(it, "MESSAGES"))
-            v = msgs->len;
-        else if (!g_ascii_strcasecmp(it, "UIDNEXT"))
-            v = info.uidnext;
-        else if (!g_ascii_strcasecmp(it, "UIDVALIDITY"))
-            v = info.uidvalidity;
-        else if (!g_ascii_strcasecmp(it, "UNSEEN"))
-            v = unseen;
-        else if (!g_ascii_strcasecmp(it, "RECENT"))
-            v = 0;
-        else if (!g_ascii_strcasecmp(it, "SIZE"))
-            v = size;
-        else if (!g_ascii_strcasecmp(it, "DELETED"))
-            v = deleted;
-        else {
-            g_string_free(s, TRUE);
-            bad(srv, c->tag, "Unknown STATUS item %s.", it);
-            return;
-        }
-        g_autofree char *up = g_ascii_strup(it, -1);
-        g_string_append_printf(s, "%s%s %" G_GUINT64_FORMAT, i ? " " : "", up, v);
-    }
-    g_string_append_c(s, ')');
-    emit(srv, s);
     g_string_free(s, TRUE);
-    say(srv, "%s OK Status completed.", c->tag);
 }
 
 static void
@@ -1484,9 +1680,13 @@ typedef enum {
     F_BODYSTRUCTURE,
     F_BODY, /* BODY without a section: the non-extensible structure */
     F_SECTION,
+    F_BINARY,      /* BINARY[part] (RFC 3516 4.2): the decoded contents */
+    F_BINARY_SIZE, /* BINARY.SIZE[part] */
 } FetchKind;
 
-typedef enum { S_ALL, S_HEADER, S_TEXT, S_FIELDS, S_FIELDS_NOT } SectionKind;
+typedef enum { S_ALL, S_HEADER, S_TEXT, S_FIELDS, S_FIELDS_NOT, S_MIME } SectionKind;
+
+#define MAX_PART_DEPTH 16
 
 typedef struct {
     FetchKind kind;
@@ -1494,6 +1694,8 @@ typedef struct {
     gboolean peek;
     char *label;  /* the response's item name, e.g. "BODY[HEADER]" or "RFC822" */
     char **names; /* HEADER.FIELDS */
+    guint path[MAX_PART_DEPTH]; /* the part number, e.g. 1.2 (RFC 9051 6.4.5) */
+    guint path_len;
     gboolean partial;
     guint64 origin, count;
 } FetchItem;
@@ -1506,15 +1708,38 @@ fetch_item_clear(gpointer p)
     g_strfreev(f->names);
 }
 
-/* section-spec after "[" up to and including "]": "", HEADER, TEXT,
- * HEADER.FIELDS[.NOT] (names). Numeric parts are not supported. */
+/* section-spec after "[" up to and including "]" (RFC 9051 9): an
+ * optional part number (1.2.3) then "", HEADER, TEXT, MIME (after a part
+ * number only), HEADER.FIELDS[.NOT] (names); with `binary` (RFC 3516) the
+ * part number only. Then an optional partial <origin.count>, unless
+ * `no_partial`. */
 static gboolean
-p_section(Parser *ps, FetchItem *f, GString *label)
+p_section(Parser *ps, FetchItem *f, GString *label, gboolean binary, gboolean no_partial)
 {
-    g_autofree char *word = p_atom(ps, ".");
+    g_autofree char *all = p_atom(ps, ".");
+    const char *word = all;
     f->section = S_ALL;
+    f->path_len = 0;
+    while (word && g_ascii_isdigit(*word)) {
+        const char *dot = strchr(word, '.');
+        gsize len = dot ? (gsize) (dot - word) : strlen(word);
+        guint32 v;
+        if (f->path_len >= MAX_PART_DEPTH || !parse_num(word, len, &v))
+            return FALSE;
+        f->path[f->path_len++] = v;
+        g_string_append_printf(label, "%s%u", f->path_len > 1 ? "." : "", v);
+        word = dot ? dot + 1 : NULL;
+        if (dot && !*word)
+            return FALSE;
+    }
+    if (word && binary)
+        return FALSE;
     if (word) {
-        if (!g_ascii_strcasecmp(word, "HEADER"))
+        if (f->path_len)
+            g_string_append_c(label, '.');
+        if (!g_ascii_strcasecmp(word, "MIME") && f->path_len)
+            f->section = S_MIME;
+        else if (!g_ascii_strcasecmp(word, "HEADER"))
             f->section = S_HEADER;
         else if (!g_ascii_strcasecmp(word, "TEXT"))
             f->section = S_TEXT;
@@ -1558,7 +1783,7 @@ done:
     if (!eat(ps, ']'))
         return FALSE;
     g_string_append_c(label, ']');
-    if (eat(ps, '<')) { /* partial <origin.count> (RFC 9051 6.4.5) */
+    if (!no_partial && eat(ps, '<')) { /* partial <origin.count> (RFC 9051 6.4.5) */
         gsize a0 = ps->i;
         while (ps->i < ps->n && g_ascii_isdigit(ps->p[ps->i]))
             ps->i++;
@@ -1616,6 +1841,21 @@ p_fetch_att(Parser *ps, GArray *items)
         g_array_append_val(items, f);
         return TRUE;
     }
+    if (!strcmp(w, "BINARY") || !strcmp(w, "BINARY.PEEK") || !strcmp(w, "BINARY.SIZE")) {
+        if (!eat(ps, '['))
+            return FALSE;
+        gboolean size = !strcmp(w, "BINARY.SIZE");
+        f.kind = size ? F_BINARY_SIZE : F_BINARY;
+        f.peek = strcmp(w, "BINARY") != 0;
+        GString *label = g_string_new(size ? "BINARY.SIZE[" : "BINARY[");
+        if (!p_section(ps, &f, label, TRUE, size)) {
+            g_string_free(label, TRUE);
+            return FALSE;
+        }
+        f.label = g_string_free(label, FALSE);
+        g_array_append_val(items, f);
+        return TRUE;
+    }
     if (strcmp(w, "BODY") != 0 && strcmp(w, "BODY.PEEK") != 0)
         return FALSE;
     if (!eat(ps, '[')) {
@@ -1628,7 +1868,7 @@ p_fetch_att(Parser *ps, GArray *items)
     f.kind = F_SECTION;
     f.peek = strcmp(w, "BODY.PEEK") == 0;
     GString *label = g_string_new("BODY[");
-    if (!p_section(ps, &f, label)) {
+    if (!p_section(ps, &f, label, FALSE, FALSE)) {
         g_string_free(label, TRUE);
         g_strfreev(f.names);
         return FALSE;
@@ -1670,24 +1910,74 @@ p_fetch_atts(Parser *ps, GArray *items)
     return eat(ps, ')');
 }
 
-/* The bytes a section names, before any partial. */
+/* The bytes a section names, before any partial; NULL when the message
+ * has no such part (answered NIL). */
 static GBytes *
 section_bytes(const FetchItem *f, GBytes *msg)
 {
     gsize n;
     const guint8 *p = g_bytes_get_data(msg, &n);
+    gsize off = 0;
+    if (f->path_len) {
+        MsImapPart part;
+        if (!ms__imap_part_find(p, n, f->path, f->path_len, &part))
+            return NULL;
+        g_free(part.encoding);
+        if (f->section == S_MIME)
+            return g_bytes_new_from_bytes(msg, part.header_off, part.header_len);
+        if (f->section == S_ALL)
+            return g_bytes_new_from_bytes(msg, part.body_off, part.body_len);
+        /* HEADER, TEXT, HEADER.FIELDS look into a message/rfc822 part; of
+         * any other part they take its own header, as Dovecot does. */
+        off = part.is_message ? part.body_off : part.header_off;
+        n = part.body_off + part.body_len - off;
+    }
+    g_autoptr(GBytes) ent = g_bytes_new_from_bytes(msg, off, n);
+    p += off;
     gsize h = ms__imap_header_end(p, n);
     switch (f->section) {
     case S_HEADER:
-        return g_bytes_new_from_bytes(msg, 0, h);
+        return g_bytes_new_from_bytes(ent, 0, h);
     case S_TEXT:
-        return g_bytes_new_from_bytes(msg, h, n - h);
+        return g_bytes_new_from_bytes(ent, h, n - h);
     case S_FIELDS:
     case S_FIELDS_NOT:
         return ms__imap_header_fields(p, n, f->names, f->section == S_FIELDS_NOT);
     default:
-        return g_bytes_ref(msg);
+        return g_bytes_ref(ent);
     }
+}
+
+/* The decoded contents of BINARY[part] (RFC 3516 4.2): base64 and
+ * quoted-printable undone, 7bit/8bit/binary as they are; the whole
+ * message for an empty part number; NULL (with *unknown_cte for an
+ * encoding we cannot undo) when there is no such part. */
+static GBytes *
+binary_bytes(const FetchItem *f, GBytes *msg, gboolean *unknown_cte)
+{
+    gsize n;
+    const guint8 *p = g_bytes_get_data(msg, &n);
+    if (f->path_len == 0)
+        return g_bytes_ref(msg);
+    MsImapPart part;
+    if (!ms__imap_part_find(p, n, f->path, f->path_len, &part))
+        return NULL;
+    g_autofree char *enc = part.encoding;
+    const guint8 *b = p + part.body_off;
+    if (part.is_multipart || part.is_message || !strcmp(enc, "7bit") || !strcmp(enc, "8bit") ||
+        !strcmp(enc, "binary"))
+        return g_bytes_new_from_bytes(msg, part.body_off, part.body_len);
+    if (!strcmp(enc, "quoted-printable"))
+        return ms__imap_qp_decode(b, part.body_len);
+    if (!strcmp(enc, "base64")) {
+        /* g_base64_decode skips what is not base64 (the line breaks). */
+        g_autofree char *text = g_strndup((const char *) b, part.body_len);
+        gsize len = 0;
+        guchar *raw = g_base64_decode(text, &len);
+        return g_bytes_new_take(raw, len);
+    }
+    *unknown_cte = TRUE;
+    return NULL;
 }
 
 static void
@@ -1700,12 +1990,17 @@ append_literal(GString *s, GBytes *b, const FetchItem *f)
         off = (gsize) MIN(f->origin, (guint64) n);
         len = (gsize) MIN(f->count, (guint64) (n - off));
     }
-    g_string_append_printf(s, "{%" G_GSIZE_FORMAT "}\r\n", len);
+    /* RFC 3516 4.3: contents with a NUL octet go as a literal8. */
+    gboolean nul = memchr(p + off, 0, len) != NULL;
+    g_string_append_printf(s, "%s{%" G_GSIZE_FORMAT "}\r\n", nul ? "~" : "", len);
     g_string_append_len(s, (const char *) p + off, (gssize) len);
 }
 
-/* Answers FETCH for message index i; FALSE when its bytes are gone. */
-static gboolean
+typedef enum { FETCH_OK, FETCH_GONE, FETCH_UNKNOWN_CTE } FetchResult;
+
+/* Answers FETCH for message index i; nothing is answered when its bytes
+ * are gone or a BINARY part has an encoding we cannot undo. */
+static FetchResult
 fetch_one(MsImapServer *srv, guint i, GArray *items, gboolean uid)
 {
     MsImapMessageInfo *m = msg_at(srv, i);
@@ -1714,14 +2009,26 @@ fetch_one(MsImapServer *srv, guint i, GArray *items, gboolean uid)
     for (guint k = 0; k < items->len; k++) {
         FetchItem *f = &g_array_index(items, FetchItem, k);
         need_msg |= f->kind >= F_ENVELOPE;
-        sets_seen |= f->kind == F_SECTION && !f->peek;
+        sets_seen |= (f->kind == F_SECTION || f->kind == F_BINARY) && !f->peek;
         has_flags |= f->kind == F_FLAGS;
         has_uid |= f->kind == F_UID;
     }
     if (need_msg) {
         msg = srv->hooks.read(srv->user_data, srv->user, srv->mailbox, m->uid);
         if (!msg || g_bytes_get_size(msg) != m->size)
-            return FALSE;
+            return FETCH_GONE;
+    }
+    /* BINARY first: an unknown encoding answers NO before any flag moves. */
+    g_autoptr(GPtrArray) bins = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
+    for (guint k = 0; k < items->len; k++) {
+        FetchItem *f = &g_array_index(items, FetchItem, k);
+        gboolean unknown = FALSE;
+        GBytes *b = NULL;
+        if (f->kind == F_BINARY || f->kind == F_BINARY_SIZE)
+            b = binary_bytes(f, msg, &unknown);
+        if (unknown)
+            return FETCH_UNKNOWN_CTE;
+        g_ptr_array_add(bins, b);
     }
     /* RFC 9051 6.4.5: BODY[] sets \Seen, and the new flags are told. */
     gboolean seen_now = sets_seen && !srv->readonly && !(m->flags & MS_IMAP_FLAG_SEEN);
@@ -1775,7 +2082,27 @@ fetch_one(MsImapServer *srv, guint i, GArray *items, gboolean uid)
         case F_SECTION: {
             g_autoptr(GBytes) b = section_bytes(f, msg);
             g_string_append_printf(s, "%s ", f->label);
-            append_literal(s, b, f);
+            if (b)
+                append_literal(s, b, f);
+            else
+                g_string_append(s, "NIL");
+            break;
+        }
+        case F_BINARY: {
+            GBytes *b = g_ptr_array_index(bins, k);
+            g_string_append_printf(s, "%s ", f->label);
+            if (b)
+                append_literal(s, b, f);
+            else
+                g_string_append(s, "NIL");
+            break;
+        }
+        case F_BINARY_SIZE: {
+            GBytes *b = g_ptr_array_index(bins, k);
+            if (b)
+                g_string_append_printf(s, "%s %" G_GSIZE_FORMAT, f->label, g_bytes_get_size(b));
+            else
+                g_string_append_printf(s, "%s NIL", f->label);
             break;
         }
         }
@@ -1789,7 +2116,7 @@ fetch_one(MsImapServer *srv, guint i, GArray *items, gboolean uid)
     g_string_append_c(s, ')');
     emit(srv, s);
     g_string_free(s, TRUE);
-    return TRUE;
+    return FETCH_OK;
 }
 
 static void
@@ -1813,10 +2140,15 @@ cmd_fetch(Ctx *c)
     g_autoptr(GArray) idx = resolve_set(srv, c->tag, set, c->uid);
     if (!idx)
         return;
-    gboolean gone = FALSE;
-    for (guint k = 0; k < idx->len; k++)
-        gone |= !fetch_one(srv, g_array_index(idx, guint, k), items, c->uid);
-    if (gone)
+    gboolean gone = FALSE, unknown_cte = FALSE;
+    for (guint k = 0; k < idx->len; k++) {
+        FetchResult r = fetch_one(srv, g_array_index(idx, guint, k), items, c->uid);
+        gone |= r == FETCH_GONE;
+        unknown_cte |= r == FETCH_UNKNOWN_CTE;
+    }
+    if (unknown_cte) /* RFC 3516 4.2 */
+        say(srv, "%s NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding.", c->tag);
+    else if (gone)
         say(srv, "%s NO [EXPUNGEISSUED] Some messages were expunged.", c->tag);
     else
         say(srv, "%s OK Fetch completed.", c->tag);
@@ -1992,6 +2324,9 @@ typedef enum {
     K_NOT,
     K_OR,
     K_AND,
+    K_DATE, /* BEFORE/ON/SINCE (internal date), SENT* (Date: field) */
+    K_TEXT, /* BODY (bit 0) or TEXT (bit 1) contains str */
+    K_NONE, /* KEYWORD: no keyword is ever set */
 } KeyKind;
 
 typedef struct SearchKey SearchKey;
@@ -2001,6 +2336,9 @@ struct SearchKey {
     guint64 num;
     char *field, *str;
     GArray *idx; /* K_SET / K_UIDSET: the matching indices, ascending */
+    gint64 day;  /* K_DATE: the day (GDate julian: 1 = 1 January 1) */
+    int cmp;     /* K_DATE: -1 before, 0 on, 1 since (on or after) */
+    gboolean sent;
     GPtrArray *subs;
 };
 
@@ -2029,6 +2367,58 @@ key_new(KeyKind kind)
 
 static SearchKey *p_search_key(Ctx *c, int depth, guint *count);
 
+/* GDate's day count of day/month/year, or -1 when it is no date. */
+static gint64
+julian(guint d, guint m, guint y)
+{
+    if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 ||
+        d > g_date_get_days_in_month((GDateMonth) m, (GDateYear) y))
+        return -1;
+    GDate dt;
+    g_date_clear(&dt, 1);
+    g_date_set_dmy(&dt, (GDateDay) d, (GDateMonth) m, (GDateYear) y);
+    return g_date_get_julian(&dt);
+}
+
+static guint
+month_of(const char *s)
+{
+    for (guint i = 0; i < 12; i++)
+        if (!g_ascii_strncasecmp(s, months[i], 3))
+            return i + 1;
+    return 0;
+}
+
+/* date (RFC 9051 9): d[d]-Mon-yyyy. */
+static gboolean
+search_date(const char *s, gint64 *day)
+{
+    guint d = 0, y = 0;
+    char mon[4] = { 0 };
+    int used = 0;
+    if (sscanf(s, "%2u-%3c-%4u%n", &d, mon, &y, &used) != 3 || s[used] || strlen(s) < 10)
+        return FALSE;
+    *day = julian(d, month_of(mon), y);
+    return *day >= 0;
+}
+
+/* The day of a Date: field (RFC 5322 3.3: [day-name ","] d month yyyy
+ * ...), in its own zone; -1 when absent or unreadable. */
+static gint64
+sent_day(const guint8 *p, gsize n)
+{
+    g_autofree char *v = ms__imap_header_get(p, n, "Date");
+    if (!v)
+        return -1;
+    const char *q = strchr(v, ',');
+    q = q ? q + 1 : v;
+    guint d = 0, y = 0;
+    char mon[4] = { 0 };
+    if (sscanf(q, " %2u %3c %4u", &d, mon, &y) != 3)
+        return -1;
+    return julian(d, month_of(mon), y);
+}
+
 /* Keys joined by spaces until `close` (')' or end), as one AND key. */
 static SearchKey *
 p_search_keys(Ctx *c, int depth, gboolean paren, guint *count)
@@ -2056,6 +2446,8 @@ p_search_keys(Ctx *c, int depth, gboolean paren, guint *count)
 static gboolean
 is_set_syntax(const char *w)
 {
+    if (strcmp(w, "$") == 0) /* RFC 5182 2.1 */
+        return TRUE;
     for (const char *q = w; *q; q++)
         if (!g_ascii_isdigit(*q) && !strchr(":,*", *q))
             return FALSE;
@@ -2100,6 +2492,49 @@ p_search_key(Ctx *c, int depth, guint *count)
         }
     if (!g_ascii_strcasecmp(w, "ALL"))
         return key_new(K_ALL);
+    /* RFC 9051 6.4.4: dates compare by day, disregarding time and zone. */
+    static const char *const dates[] = { "BEFORE",     "ON",     "SINCE",
+                                         "SENTBEFORE", "SENTON", "SENTSINCE" };
+    for (guint i = 0; i < G_N_ELEMENTS(dates); i++)
+        if (!g_ascii_strcasecmp(w, dates[i])) {
+            g_autofree char *d = NULL;
+            gint64 day;
+            if (!eat(c->ps, ' ') || !(d = p_astring(c->ps)) || !search_date(d, &day))
+                return NULL;
+            SearchKey *k = key_new(K_DATE);
+            k->day = day;
+            k->cmp = (int) (i % 3) - 1;
+            k->sent = i >= 3;
+            return k;
+        }
+    if (!g_ascii_strcasecmp(w, "BODY") || !g_ascii_strcasecmp(w, "TEXT")) {
+        char *str = NULL;
+        if (!eat(c->ps, ' ') || !(str = p_astring(c->ps)))
+            return NULL;
+        SearchKey *k = key_new(K_TEXT);
+        k->bit = g_ascii_toupper(w[0]) == 'T';
+        k->str = str;
+        return k;
+    }
+    if (!g_ascii_strcasecmp(w, "HEADER")) {
+        char *field = NULL, *str = NULL;
+        if (!eat(c->ps, ' ') || !(field = p_astring(c->ps)) || !eat(c->ps, ' ') ||
+            !(str = p_astring(c->ps))) {
+            g_free(field);
+            return NULL;
+        }
+        SearchKey *k = key_new(K_HEADER);
+        k->field = field;
+        k->str = str;
+        return k;
+    }
+    if (!g_ascii_strcasecmp(w, "KEYWORD") || !g_ascii_strcasecmp(w, "UNKEYWORD")) {
+        /* Keywords are never kept (PERMANENTFLAGS has no \*): none is set. */
+        g_autofree char *kw = NULL;
+        if (!eat(c->ps, ' ') || !(kw = p_atom(c->ps, NULL)))
+            return NULL;
+        return key_new(g_ascii_toupper(w[0]) == 'K' ? K_NONE : K_ALL);
+    }
     const char *headers[] = { "FROM", "SUBJECT", "TO", "CC", "BCC" };
     for (guint i = 0; i < G_N_ELEMENTS(headers); i++)
         if (!g_ascii_strcasecmp(w, headers[i])) {
@@ -2204,6 +2639,31 @@ key_match(MsImapServer *srv, SearchKey *k, guint i, GBytes **msg)
         g_autofree char *v = ms__imap_header_get(p, n, k->field);
         return v && ascii_contains(v, k->str);
     }
+    case K_NONE:
+        return FALSE;
+    case K_DATE:
+    case K_TEXT: {
+        gint64 day =
+            m->internal_date >= 0 ? m->internal_date / 86400 : (m->internal_date - 86399) / 86400;
+        day += 719163; /* 1970-01-01 in GDate's day count (1 = 1 January of year 1) */
+        if (k->kind == K_DATE && !k->sent)
+            return k->cmp < 0 ? day < k->day : k->cmp == 0 ? day == k->day : day >= k->day;
+        if (!*msg)
+            *msg = srv->hooks.read(srv->user_data, srv->user, srv->mailbox, m->uid);
+        if (!*msg)
+            return FALSE;
+        gsize n;
+        const guint8 *p = g_bytes_get_data(*msg, &n);
+        if (k->kind == K_DATE) {
+            day = sent_day(p, n);
+            if (day < 0)
+                return FALSE;
+            return k->cmp < 0 ? day < k->day : k->cmp == 0 ? day == k->day : day >= k->day;
+        }
+        gsize h = k->bit ? 0 : ms__imap_header_end(p, n);
+        g_autofree char *text = g_strndup((const char *) p + h, n - h);
+        return ascii_contains(text, k->str);
+    }
     case K_NOT:
         return !key_match(srv, g_ptr_array_index(k->subs, 0), i, msg);
     case K_OR:
@@ -2218,6 +2678,73 @@ key_match(MsImapServer *srv, SearchKey *k, guint i, GBytes **msg)
     return FALSE;
 }
 
+/* RETURN options of ESEARCH (RFC 4731 3.1) and SAVE (RFC 5182 2.1). */
+enum { R_MIN = 1, R_MAX = 2, R_ALL = 4, R_COUNT = 8, R_SAVE = 16 };
+
+/* "RETURN (opt ...)" after "SEARCH "; *ret gets the options (an empty
+ * list means ALL, RFC 4731 3.1). FALSE on a syntax error. */
+static gboolean
+p_search_return(Ctx *c, guint *ret)
+{
+    if (!eat(c->ps, '('))
+        return FALSE;
+    *ret = 0;
+    if (!eat(c->ps, ')')) {
+        do {
+            g_autofree char *w = p_atom(c->ps, NULL);
+            static const struct {
+                const char *name;
+                guint bit;
+            } opts[] = { { "MIN", R_MIN },
+                         { "MAX", R_MAX },
+                         { "ALL", R_ALL },
+                         { "COUNT", R_COUNT },
+                         { "SAVE", R_SAVE } };
+            guint bit = 0;
+            for (guint i = 0; w && i < G_N_ELEMENTS(opts); i++)
+                if (!g_ascii_strcasecmp(w, opts[i].name))
+                    bit = opts[i].bit;
+            if (!bit)
+                return FALSE;
+            *ret |= bit;
+        } while (eat(c->ps, ' '));
+        if (!eat(c->ps, ')'))
+            return FALSE;
+    }
+    if (*ret == 0)
+        *ret = R_ALL;
+    return eat(c->ps, ' ');
+}
+
+/* The ESEARCH response (RFC 4731 3.1, RFC 9051 7.3.4) for the matches
+ * `hits` (message numbers or UIDs, ascending). MIN, MAX and ALL are left
+ * out when nothing matched; COUNT is always there when asked. */
+static void
+esearch_reply(Ctx *c, guint ret, const guint32 *hits, guint n)
+{
+    GString *s = g_string_new("* ESEARCH (TAG ");
+    ms__imap_string(s, c->tag);
+    g_string_append_c(s, ')');
+    if (c->uid)
+        g_string_append(s, " UID");
+    if ((ret & R_MIN) && n)
+        g_string_append_printf(s, " MIN %u", hits[0]);
+    if ((ret & R_MAX) && n)
+        g_string_append_printf(s, " MAX %u", hits[n - 1]);
+    if (ret & R_COUNT)
+        g_string_append_printf(s, " COUNT %u", n);
+    if ((ret & R_ALL) && n) {
+        g_string_append(s, " ALL ");
+        append_uid_set(s, hits, n);
+    }
+    emit(c->srv, s);
+    g_string_free(s, TRUE);
+}
+
+/* SEARCH (RFC 9051 6.4.4) with the RETURN options of ESEARCH (RFC 4731)
+ * and SAVE (RFC 5182). The classic "* SEARCH" answer is given unless
+ * RETURN was used. (After ENABLE IMAP4rev2 a client would get ESEARCH
+ * always, RFC 9051 7.3.4; IMAP4rev2 is not offered yet.) */
 static void
 cmd_search(Ctx *c)
 {
@@ -2226,17 +2753,34 @@ cmd_search(Ctx *c)
         syntax(c, "SEARCH");
         return;
     }
-    /* RFC 9051 6.4.4: CHARSET US-ASCII or UTF-8; RETURN options are not
-     * supported (ESEARCH is not advertised). */
+    guint ret = 0;
+    gboolean esearch = FALSE;
     gsize st = c->ps->i;
     g_autofree char *first = p_atom(c->ps, NULL);
+    if (first && !g_ascii_strcasecmp(first, "RETURN") && eat(c->ps, ' ')) {
+        if (!p_search_return(c, &ret)) {
+            if (ret & R_SAVE)
+                g_array_set_size(srv->saved, 0);
+            syntax(c, "SEARCH");
+            return;
+        }
+        esearch = TRUE;
+        st = c->ps->i;
+        g_clear_pointer(&first, g_free);
+        first = p_atom(c->ps, NULL);
+    }
+    /* RFC 9051 6.4.4: CHARSET US-ASCII or UTF-8. */
     if (first && !g_ascii_strcasecmp(first, "CHARSET")) {
         g_autofree char *cs = NULL;
         if (!eat(c->ps, ' ') || !(cs = p_astring(c->ps)) || !eat(c->ps, ' ')) {
+            if (ret & R_SAVE)
+                g_array_set_size(srv->saved, 0);
             syntax(c, "SEARCH");
             return;
         }
         if (g_ascii_strcasecmp(cs, "UTF-8") && g_ascii_strcasecmp(cs, "US-ASCII")) {
+            if (ret & R_SAVE)
+                g_array_set_size(srv->saved, 0);
             say(srv, "%s NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset.", c->tag);
             return;
         }
@@ -2246,19 +2790,48 @@ cmd_search(Ctx *c)
     guint count = 0;
     SearchKey *key = p_search_keys(c, 0, FALSE, &count);
     if (!key) {
+        /* RFC 5182 2.1: a failed SEARCH ... SAVE leaves "$" empty. */
+        if (ret & R_SAVE)
+            g_array_set_size(srv->saved, 0);
         if (count != G_MAXUINT)
             bad(srv, c->tag, "Error in IMAP command SEARCH: unsupported or invalid search key.");
         return;
     }
-    GString *s = g_string_new("* SEARCH");
+    g_autoptr(GArray) hits = g_array_new(FALSE, FALSE, sizeof(guint32));
+    g_autoptr(GArray) uids = g_array_new(FALSE, FALSE, sizeof(guint32));
     for (guint i = 0; i < srv->msgs->len; i++) {
         g_autoptr(GBytes) msg = NULL;
-        if (key_match(srv, key, i, &msg))
-            g_string_append_printf(s, " %u", c->uid ? msg_at(srv, i)->uid : i + 1);
+        if (key_match(srv, key, i, &msg)) {
+            guint32 u = msg_at(srv, i)->uid, v = c->uid ? u : i + 1;
+            g_array_append_val(hits, v);
+            g_array_append_val(uids, u);
+        }
     }
     key_free(key);
-    emit(srv, s);
-    g_string_free(s, TRUE);
+    if (ret & R_SAVE) {
+        /* RFC 5182 2.4: with MIN and/or MAX but neither ALL nor COUNT, only
+         * those are saved. */
+        g_array_set_size(srv->saved, 0);
+        if ((ret & (R_MIN | R_MAX)) && !(ret & (R_ALL | R_COUNT))) {
+            if ((ret & R_MIN) && uids->len)
+                g_array_append_val(srv->saved, g_array_index(uids, guint32, 0));
+            if ((ret & R_MAX) && uids->len > (ret & R_MIN ? 1u : 0u))
+                g_array_append_val(srv->saved, g_array_index(uids, guint32, uids->len - 1));
+        } else {
+            g_array_append_vals(srv->saved, uids->data, uids->len);
+        }
+    }
+    if (esearch) {
+        /* RFC 5182 2.1: SAVE alone asks for no ESEARCH response. */
+        if (ret & ~R_SAVE)
+            esearch_reply(c, ret, (const guint32 *) (gpointer) hits->data, hits->len);
+    } else {
+        GString *s = g_string_new("* SEARCH");
+        for (guint i = 0; i < hits->len; i++)
+            g_string_append_printf(s, " %u", g_array_index(hits, guint32, i));
+        emit(srv, s);
+        g_string_free(s, TRUE);
+    }
     say(srv, "%s OK Search completed.", c->tag);
 }
 
@@ -2625,6 +3198,7 @@ ms_imap_server_new(const MsImapServerConfig *cfg, const MsImapServerHooks *hooks
     srv->state = ST_NOAUTH;
     srv->tls = cfg->tls_active;
     srv->msgs = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
+    srv->saved = g_array_new(FALSE, FALSE, sizeof(guint32));
     srv->in = g_byte_array_new();
     srv->cmd = g_byte_array_new();
     srv->out = g_byte_array_new();
@@ -2641,6 +3215,7 @@ ms_imap_server_free(MsImapServer *srv)
     g_free(srv->mailbox);
     g_free(srv->tag);
     g_array_unref(srv->msgs);
+    g_array_unref(srv->saved);
     g_byte_array_unref(srv->in);
     g_byte_array_unref(srv->cmd);
     g_byte_array_unref(srv->out);

@@ -1,0 +1,339 @@
+"""The IMAP4rev2 pieces of `mailsim bridge --imap` next to Dovecot's imapd
+(Debian's dovecot-imapd, a throwaway configuration on loopback) serving a
+copy of the same Maildir: the same commands go to both, and what each
+answers is compared item by item where the RFCs leave no room: ESEARCH
+(RFC 4731), SEARCHRES (RFC 5182), LIST-STATUS (RFC 5819), special-use
+attributes (RFC 6154), numbered BODY sections (RFC 9051 6.4.5) and BINARY
+(RFC 3516). Prints 'SKIPPED: ...' when dovecot is not installed."""
+import imaplib
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from bridgelib import Bridge, arm, check, free_port, TIMEOUT
+
+arm(180)
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+if not os.access(DOVECOT, os.X_OK):
+    print("SKIPPED: imap_rev2.py: dovecot not installed (dovecot-imapd)")
+    raise SystemExit(0)
+if os.geteuid() != 0:
+    print("SKIPPED: imap_rev2.py: Dovecot's mail processes need root to start as nobody")
+    raise SystemExit(0)
+USER, PASSWORD = "sales", "quarterly-numbers"
+
+PARTS = (
+    "From: a@isp-a.net\r\nTo: sales@diversicomcorp.com\r\nSubject: parts\r\nMIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\npreamble\r\n"
+    "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    "caf=C3=A9 =3D ok   \r\nsoft=\r\n break\r\n"
+    "--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    "AAECAw==\r\n"
+    "--b1\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n"
+    "--b1\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n"
+    "begin 644 x\r\n--b1--\r\n")
+# The same without the part nobody can decode: Dovecot computes BINARY.SIZE
+# over every part of a message, so one unknown encoding fails them all.
+PARTS2 = PARTS.replace("Subject: parts", "Subject: decodable").split("--b1\r\nContent-Type: text/plain\r\nContent-Transfer")[0] + "--b1--\r\n"
+PLAIN = ("From: a@isp-a.net\r\nTo: sales@diversicomcorp.com\r\nSubject: plain %d\r\n\r\n"
+         "just text %d\r\n")
+
+
+def start_dovecot(tmp, maildir, port):
+    conf = os.path.join(tmp, "dovecot.conf")
+    with open(conf, "w") as c:
+        c.write("""base_dir = {tmp}/run
+state_dir = {tmp}/state
+log_path = {tmp}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+first_valid_uid = 1
+mail_location = maildir:{maildir}:INBOX={maildir}:LAYOUT=fs
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    special_use = \\Sent
+  }}
+  mailbox Trash {{
+    special_use = \\Trash
+  }}
+}}
+passdb {{
+  driver = static
+  args = password={pw}
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={tmp}/home
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+""".format(tmp=tmp, maildir=maildir, pw=PASSWORD, port=port))
+    for d in ("run", "state", "home"):
+        os.makedirs(os.path.join(tmp, d), exist_ok=True)
+    for top in (maildir, os.path.join(tmp, "home")):
+        for root, dirs, files in os.walk(top):
+            for name in [root] + [os.path.join(root, x) for x in dirs + files]:
+                os.chown(name, 65534, 65534)
+    proc = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit("dovecot did not start: %s" % proc.stderr.read().decode())
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("dovecot did not listen on %d" % port)
+
+
+class Session:
+    """A raw IMAP session: each command's untagged lines (literals inline)
+    and its tagged line."""
+
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.f = self.s.makefile("rb")
+        self.f.readline()
+        self.n = 0
+
+    def cmd(self, text):
+        self.n += 1
+        tag = b"t%d" % self.n
+        self.s.sendall(tag + b" " + text.encode() + b"\r\n")
+        lines = []
+        while True:
+            line = self.f.readline()
+            if not line:
+                raise SystemExit("connection closed after %r" % text)
+            m = re.search(rb"~?\{(\d+)\}\r\n$", line)
+            while m:
+                line += self.f.read(int(m.group(1)))
+                more = self.f.readline()
+                line += more
+                m = re.search(rb"~?\{(\d+)\}\r\n$", more)
+            if line.startswith(tag + b" "):
+                return lines, line[len(tag) + 1:].rstrip(b"\r\n")
+            lines.append(line.rstrip(b"\r\n").replace(b'"' + tag + b'"', b'"TAG"'))
+
+
+def items(fetch_line):
+    """The data items of a FETCH response as {name: value} (literals by
+    their bytes)."""
+    body = fetch_line[fetch_line.index(b"(") + 1:-1]
+    out, i = {}, 0
+    while i < len(body):
+        m = re.compile(rb" ?([A-Z0-9.]+(\[[^\]]*\](<\d+>)?)?) ").match(body, i)
+        if not m:
+            break
+        name, i = m.group(1), m.end()
+        lit = re.compile(rb"~?\{(\d+)\}\r\n").match(body, i)
+        if lit:
+            n = int(lit.group(1))
+            out[name] = body[lit.end():lit.end() + n]
+            i = lit.end() + n
+        elif body[i:i + 1] == b"(":
+            depth, j = 0, i
+            while True:
+                depth += {b"(": 1, b")": -1}.get(body[j:j + 1], 0)
+                j += 1
+                if depth == 0:
+                    break
+            out[name], i = body[i:j], j
+        else:
+            j = body.find(b" ", i)
+            j = len(body) if j < 0 else j
+            out[name], i = body[i:j], j
+    return out
+
+
+def script(port):
+    s = Session(port)
+    r = {}
+    check(s.cmd("LOGIN %s %s" % (USER, PASSWORD))[1].startswith(b"OK"), "login")
+    for box in ("Sent", "Trash", "Archive", "Archive/2026"):
+        s.cmd("CREATE " + box)
+    s.cmd("SELECT INBOX")
+    seq = int(s.cmd("SEARCH SUBJECT parts")[0][0].split()[2])
+    r["esearch all"] = s.cmd("SEARCH RETURN (MIN MAX COUNT ALL) ALL")
+    r["esearch uid count"] = s.cmd("UID SEARCH RETURN (COUNT) ALL")
+    r["esearch empty"] = s.cmd("SEARCH RETURN (MIN MAX COUNT) DELETED")
+    r["esearch ()"] = s.cmd("SEARCH RETURN () SUBJECT plain")
+    r["save"] = s.cmd("SEARCH RETURN (SAVE) SUBJECT parts")
+    r["fetch $"] = s.cmd("FETCH $ (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    r["list-status"] = s.cmd('LIST "" % RETURN (STATUS (MESSAGES UNSEEN))')
+    r["list special-use"] = s.cmd('LIST (SPECIAL-USE) "" *')
+    r["list children"] = s.cmd('LIST "" "Archive*" RETURN (CHILDREN)')
+    r["parts"] = s.cmd("FETCH %d (BODY.PEEK[1] BODY.PEEK[1.MIME] BODY.PEEK[2] BODY.PEEK[3.MIME] "
+                       "BODY.PEEK[3.HEADER] BODY.PEEK[3.TEXT] BODY.PEEK[3.1])" % seq)
+    r["binary"] = s.cmd("FETCH %d (BINARY.PEEK[1] BINARY.PEEK[2])" % seq)
+    seq2 = int(s.cmd("SEARCH SUBJECT decodable")[0][0].split()[2])
+    r["binary.size"] = s.cmd("FETCH %d (BINARY.SIZE[1] BINARY.SIZE[2] BINARY.SIZE[3])" % seq2)
+    r["binary partial"] = s.cmd("FETCH %d (BINARY.PEEK[1]<5.4>)" % seq)
+    r["unknown cte"] = s.cmd("FETCH %d (BINARY.PEEK[4])" % seq)
+    r["single part"] = s.cmd("FETCH 1 (BODY.PEEK[1] BINARY.PEEK[1] BINARY.SIZE[1])")
+    s.cmd("LOGOUT")
+    return r
+
+
+SPECIAL = {b"\\Sent", b"\\Trash", b"\\Junk", b"\\Drafts", b"\\Archive"}
+CHILDREN = {b"\\HasChildren", b"\\HasNoChildren"}
+
+
+def list_norm(lines, keep):
+    """LIST and STATUS responses in a comparable form: order-free, names
+    unquoted, attributes restricted to `keep`."""
+    out = []
+    for l in lines:
+        m = re.match(rb'\* LIST \(([^)]*)\) "/" "?([^"]*)"?$', l)
+        if m:
+            out.append((b"LIST", m.group(2), tuple(sorted(set(m.group(1).split()) & keep))))
+            continue
+        m = re.match(rb'\* STATUS "?([^"(]*?)"? \((.*)\)$', l)
+        out.append((b"STATUS", m.group(1), m.group(2)) if m else (b"?", l, ()))
+    return sorted(out)
+
+
+def esearch_norm(lines):
+    """ESEARCH responses with their return data as a set of pairs (RFC 4731
+    leaves their order open: Dovecot puts COUNT last)."""
+    out = []
+    for l in lines:
+        m = re.match(rb'(\* ESEARCH \(TAG "TAG"\)(?: UID)?)((?: \S+ \S+)*)$', l)
+        if not m:
+            out.append((l, ()))
+            continue
+        w = m.group(2).split()
+        out.append((m.group(1), tuple(sorted(zip(w[::2], w[1::2])))))
+    return out
+
+
+def compare(ours, theirs):
+    bad = 0
+    for k in ours:
+        (ol, ot), (tl, tt) = ours[k], theirs[k]
+        same = ot.split(b" ")[0] == tt.split(b" ")[0]
+        if k == "unknown cte":
+            same = same and b"[UNKNOWN-CTE]" in ot and b"[UNKNOWN-CTE]" in tt
+        elif k.startswith("list"):
+            # Dovecot tells \HasChildren only when asked (RETURN (CHILDREN))
+            # and special-use only in a SPECIAL-USE LIST: both are allowed.
+            keep = {"list-status": set(), "list special-use": SPECIAL,
+                    "list children": CHILDREN}[k]
+            same = same and list_norm(ol, keep) == list_norm(tl, keep)
+        elif k.startswith("esearch"):
+            same = same and esearch_norm(ol) == esearch_norm(tl)
+        elif any(l.startswith(b"* ") and b" FETCH " in l for l in ol + tl):
+            fo = [items(l) for l in ol if b" FETCH " in l]
+            ft = [items(l) for l in tl if b" FETCH " in l]
+            same = same and fo == ft
+        else:
+            same = same and ol == tl
+        print("  %-18s %s" % (k, "same" if same else "DIFFERENT"))
+        if not same:
+            bad += 1
+            print("    mailsim: %r %r\n    dovecot: %r %r" % (ol, ot, tl, tt))
+    return bad
+
+
+def with_imaplib(port):
+    """The same through Python's imaplib, which has no ESEARCH or BINARY
+    parser of its own but must frame the answers (literal8 included) and
+    sort the untagged responses by name."""
+    m = imaplib.IMAP4("127.0.0.1", port, timeout=TIMEOUT)
+    try:
+        m.login(USER, PASSWORD)
+        m.select("INBOX")
+        typ, dat = m._simple_command("SEARCH", "RETURN", "(MIN MAX COUNT)", "ALL")
+        esearch = m._untagged_response(typ, dat, "ESEARCH")[1][0]
+        pairs = dict(zip(*[iter(esearch.split()[2:])] * 2))
+        typ, dat = m._simple_command("LIST", '""', "%", "RETURN", "(STATUS (MESSAGES))")
+        status = sorted(x.replace(b'"', b"") for x in m._untagged_response(typ, dat, "STATUS")[1])
+        seq = m.search(None, "SUBJECT", "parts")[1][0]
+        typ, dat = m.fetch(seq.decode(), "(BINARY.PEEK[2] BINARY.PEEK[1])")
+        return typ, pairs, status, dat[0][1], dat[1][1]
+    finally:
+        m.logout()
+
+
+def maildir_of(spool):
+    for root, dirs, _ in os.walk(os.path.join(spool, "mail")):
+        if os.path.basename(root) == USER and "new" in dirs:
+            return root
+    return None
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="mailsim-imap-rev2-")
+    os.chmod(tmp, 0o711)
+    spool = os.path.join(tmp, "spool")
+    dproc = None
+    b = Bridge("--speed", "max", "--imap", "0=mx-corp", "--spool", spool)
+    try:
+        with smtplib.SMTP("127.0.0.1", b.smtp_port, timeout=TIMEOUT) as s:
+            s.login("alice", "wonderland")
+            for i in range(3):
+                s.sendmail("a@isp-a.net", ["sales@diversicomcorp.com"], (PLAIN % (i, i)).encode())
+            s.sendmail("a@isp-a.net", ["sales@diversicomcorp.com"], PARTS.encode())
+            s.sendmail("a@isp-a.net", ["sales@diversicomcorp.com"], PARTS2.encode())
+        md = None
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline:
+            md = maildir_of(spool)
+            if md and sum(len(os.listdir(os.path.join(md, d))) for d in ("new", "cur")) >= 5:
+                break
+            time.sleep(0.1)
+        check(md is not None, "the bridge wrote the Maildir")
+        copy = os.path.join(tmp, "dovecot-maildir")
+        shutil.copytree(md, copy)
+        dport = free_port()
+        dproc = start_dovecot(tmp, copy, dport)
+        ours, theirs = script(b.imap_port), script(dport)
+        bad = compare(ours, theirs)
+        lib_ours, lib_theirs = with_imaplib(b.imap_port), with_imaplib(dport)
+        print("  imaplib: mailsim %r\n           dovecot %r" % (lib_ours, lib_theirs))
+        check(lib_ours[0] == "OK" and lib_ours[1] == {b"MIN": b"1", b"MAX": b"5", b"COUNT": b"5"}
+              and lib_ours[3] == b"\0\1\2\3" and lib_ours[4] == "café = ok\r\nsoft break".encode(),
+              "imaplib reads ESEARCH, LIST-STATUS and BINARY (literal8) from mailsim")
+        check(lib_ours == lib_theirs, "imaplib reads the same from mailsim and Dovecot")
+        if bad:
+            log = os.path.join(tmp, "dovecot.log")
+            if os.path.exists(log):
+                sys.stderr.write(open(log).read()[-2000:])
+        check(bad == 0, "mailsim and Dovecot answer the same")
+    finally:
+        if dproc:
+            dproc.send_signal(signal.SIGTERM)
+            try:
+                dproc.wait(10)
+            except subprocess.TimeoutExpired:
+                dproc.kill()
+        b._reap()
+        if os.environ.get("IMAP_REV2_LOG") and os.path.exists(os.path.join(tmp, "dovecot.log")):
+            sys.stderr.write(open(os.path.join(tmp, "dovecot.log")).read()[-3000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+main()
