@@ -672,7 +672,7 @@ count_groups(MsVizLayout *l, MsNet *net)
  * the other groups' boxes in rows under them. */
 static void
 summary_place(MsVizLayout *l, MsNet *net, MsVizCanvas *measure, const MsVizRect *area,
-              MsHostId origin, const double *lw, const double *lh)
+              const GArray *focus, MsHostId origin, const double *lw, const double *lh)
 {
     MsVizFont nf, cf;
     ms_viz_layout_group_fonts(&nf, &cf);
@@ -705,22 +705,51 @@ summary_place(MsVizLayout *l, MsNet *net, MsVizCanvas *measure, const MsVizRect 
     MsVizRect top = *area;
     top.y += GROUP_LABEL + GROUP_PAD;
     top.h = MAX(area->h / 2, area->h - strip_h - STRIP_GAP - GROUP_LABEL - 2 * GROUP_PAD);
-    auto_layout(l, net, &top, origin, lw, lh);
-    choose_label_sides(l, net, &top);
-    /* a box around the journey's hosts of each group */
-    double bottom = top.y + top.h;
-    for (guint i = 0; i < ng; i++) {
+    /* the journey's groups side by side, in the order the journey first
+     * reaches them; each group's hosts by the automatic layout on their
+     * own, so that no two boxes overlap */
+    g_autofree gboolean *all = g_memdup2(l->shown, MAX(l->n_hosts, 1) * sizeof(gboolean));
+    g_autoptr(GArray) order = g_array_new(FALSE, FALSE, sizeof(guint));
+    g_autofree MsHostId *first_host = g_new(MsHostId, MAX(ng, 1));
+    for (guint i = 0; i < ng; i++)
+        first_host[i] = MS_HOST_WORLD;
+    if (origin < l->n_hosts && all[origin]) {
+        first_host[l->group_of[origin]] = origin;
+        g_array_append_val(order, l->group_of[origin]);
+    }
+    for (guint i = 0; i < focus->len; i++) {
+        MsHostId h = g_array_index(focus, MsHostId, i);
+        if (h < l->n_hosts && first_host[l->group_of[h]] == MS_HOST_WORLD) {
+            first_host[l->group_of[h]] = h;
+            g_array_append_val(order, l->group_of[h]);
+        }
+    }
+    double bottom = top.y + top.h, right = top.x;
+    x = top.x;
+    for (guint o = 0; o < order->len; o++) {
+        guint i = g_array_index(order, guint, o);
         MsVizGroup *g = &g_array_index(l->groups, MsVizGroup, i);
-        if (!g->n_shown)
-            continue;
+        for (guint h = 0; h < l->n_hosts; h++)
+            l->shown[h] = all[h] && l->group_of[h] == i;
+        MsVizRect sub = { x + GROUP_PAD, top.y, 0, top.h };
+        auto_layout(l, net, &sub, first_host[i], lw, lh);
         gboolean first = TRUE;
         MsVizRect u = { 0 };
         for (guint h = 0; h < l->n_hosts; h++) {
-            if (!l->shown[h] || l->group_of[h] != i)
+            if (!l->shown[h])
                 continue;
             MsVizRect r = ms_viz_rect_union(&l->shape[h], &l->label[h]);
             u = first ? r : ms_viz_rect_union(&u, &r);
             first = FALSE;
+        }
+        MsVizRect room = { u.x - GROUP_PAD / 2, u.y - GROUP_PAD / 2, u.w + GROUP_PAD,
+                           u.h + GROUP_PAD };
+        choose_label_sides(l, net, &room);
+        for (guint h = 0; h < l->n_hosts; h++) {
+            if (!l->shown[h])
+                continue;
+            MsVizRect r = ms_viz_rect_union(&l->shape[h], &l->label[h]);
+            u = ms_viz_rect_union(&u, &r);
         }
         /* the name and count along the top edge, on one line */
         g_autofree char *caption = ms_viz_layout_group_caption(g);
@@ -732,6 +761,25 @@ summary_place(MsVizLayout *l, MsNet *net, MsVizCanvas *measure, const MsVizRect 
                               u.h + 2 * GROUP_PAD + GROUP_LABEL };
         g->label = (MsVizRect){ g->box.x + 6, g->box.y + 3, ceil(tw) + 2, ceil(th) };
         bottom = MAX(bottom, g->box.y + g->box.h);
+        right = g->box.x + g->box.w;
+        x = right + GROUP_GAP * 2;
+    }
+    memcpy(l->shown, all, MAX(l->n_hosts, 1) * sizeof(gboolean));
+    /* centred in the area when narrower */
+    double shift = MAX(0, floor((top.x + top.w - right) / 2));
+    for (guint h = 0; h < l->n_hosts && shift > 0; h++) {
+        if (!l->shown[h])
+            continue;
+        l->cx[h] += shift;
+        l->shape[h].x += shift;
+        l->label[h].x += shift;
+    }
+    for (guint i = 0; i < ng && shift > 0; i++) {
+        MsVizGroup *g = &g_array_index(l->groups, MsVizGroup, i);
+        if (g->n_shown) {
+            g->box.x += shift;
+            g->label.x += shift;
+        }
     }
     /* the other groups in rows under the journey */
     double y = bottom + STRIP_GAP;
@@ -821,15 +869,17 @@ ms_viz_layout_new(MsNet *net, const MsScenario *sc, MsVizCanvas *measure, const 
     if (summarise) {
         const char *rule = group_hosts(l, net);
         count_groups(l, net);
-        summary_place(l, net, measure, area, origin, lw, lh);
+        summary_place(l, net, measure, area, focus, origin, lw, lh);
         guint shown = n - l->hidden_hosts;
-        l->summary = g_strdup_printf(
-            "Summarised %s: %u hosts in %u groups, one box each; the %u host%s of this journey "
-            "%s drawn inside; one line per pair of linked groups, wider for more links.",
-            rule, n, l->groups->len, shown, shown == 1 ? "" : "s", shown == 1 ? "is" : "are");
+        l->summary = g_strdup_printf("Summarised %s: %u hosts in %u groups, the journey's %u "
+                                     "host%s drawn in theirs; lines join linked groups, wider "
+                                     "for more links.",
+                                     rule, n, l->groups->len, shown, shown == 1 ? "" : "s");
         compute_bounds(l);
         for (guint i = 0; i < l->groups->len; i++)
             l->bounds = ms_viz_rect_union(&l->bounds, &g_array_index(l->groups, MsVizGroup, i).box);
+        /* room for a store loop and its badge right of the rightmost host */
+        l->bounds.w += 72;
         return l;
     }
     if (l->hidden_hosts > 0 || !try_positions(l, net, sc, area, lw, lh)) {
