@@ -49,11 +49,11 @@ run_clear(Run *r)
 /* Loads and runs `xml`, then builds the first message's journey and the
  * layout the hop diagram uses. */
 static gboolean
-run_xml(Run *r, const char *xml)
+run_named(Run *r, const char *xml, const char *name)
 {
     memset(r, 0, sizeof *r);
     g_autoptr(GError) error = NULL;
-    r->sc = ms_scenario_load_memory(xml, strlen(xml), "gen.xml", &error);
+    r->sc = ms_scenario_load_memory(xml, strlen(xml), name, &error);
     if (!r->sc) {
         fprintf(stderr, "%s\n", error->message);
         return FALSE;
@@ -71,6 +71,12 @@ run_xml(Run *r, const char *xml)
     r->layout =
         ms_viz_hops_layout(r->world, r->journey, m, MS_VIZ_DEFAULT_WIDTH, MS_VIZ_DEFAULT_HEIGHT);
     return r->layout != NULL;
+}
+
+static gboolean
+run_xml(Run *r, const char *xml)
+{
+    return run_named(r, xml, "gen.xml");
 }
 
 /* Lesson 1 with `extra` routers hung as a ternary tree under core1. */
@@ -305,12 +311,41 @@ test_threshold(void)
     run_clear(&r);
 }
 
+/* The hand-made AS graph of scenarios/examples with 30 PoPs per AS (248
+ * hosts): one group per AS. */
+static void
+test_as_summary(void)
+{
+    const char *path = "scenarios/examples/as-policy.xml";
+    g_autofree char *xml = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents(path, &xml, NULL, NULL));
+    g_autoptr(GRegex) re = g_regex_new("format=\"caida-asrel\"", 0, 0, NULL);
+    g_autofree char *pops =
+        g_regex_replace_literal(re, xml, -1, 0, "format=\"caida-asrel\" pops=\"30\"", 0, NULL);
+    CU_ASSERT_FATAL(strstr(pops, "pops=\"30\"") != NULL);
+    Run r;
+    CU_ASSERT_FATAL(run_named(&r, pops, path));
+    CU_ASSERT(r.layout->n_hosts > MS_VIZ_LAYOUT_SUMMARY_HOSTS);
+    check_groups(&r);
+    CU_ASSERT(strstr(r.layout->summary, "Summarised by AS: ") == r.layout->summary);
+    CU_ASSERT_EQUAL(r.layout->groups->len, 8);
+    MsNet *net = ms_world_net(r.world);
+    for (guint h = 0; h < r.layout->n_hosts; h++) {
+        g_autofree char *want = g_strdup_printf("AS %u", ms_net_host_as(net, h));
+        if (ms_net_host_as(net, h))
+            CU_ASSERT_STRING_EQUAL(
+                g_array_index(r.layout->groups, MsVizGroup, r.layout->group_of[h]).name, want);
+    }
+    run_clear(&r);
+}
+
 int
 main(void)
 {
     static const MsTestCase cases[] = {
         { "transit-stub world summarised by stub area", test_transit_stub_summary },
         { "both sides of the threshold", test_threshold },
+        { "AS graph summarised by AS", test_as_summary },
         { NULL, NULL },
     };
     return ms_test_main("viz_summary", cases);

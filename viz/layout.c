@@ -513,8 +513,10 @@ by_degree(gconstpointer a, gconstpointer b, gpointer deg)
 /* Puts every host into a group and returns the rule used, as words for
  * the footer (static).
  *
- * 1. When any host has an AS number: one group per AS ("AS 64500"; hosts
- *    with none together as "no AS").
+ * 1. When hosts have AS numbers and an AS holds four hosts or more on
+ *    average: one group per AS ("AS 64500"; hosts with none together as
+ *    "no AS"). (With one router per AS, grouping by AS would not
+ *    summarise: the rules below apply.)
  * 2. Otherwise the routers' core is what remains after repeatedly pruning
  *    routers with at most one router neighbour (the 2-core of the router
  *    graph). In a transit-stub world that is the transit ring, since stub
@@ -534,10 +536,13 @@ group_hosts(MsVizLayout *l, MsNet *net)
     l->groups = g_array_new(FALSE, TRUE, sizeof(MsVizGroup));
     l->group_of = g_new0(guint, MAX(n, 1));
     g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) ases = g_hash_table_new(g_direct_hash, g_direct_equal);
     gboolean any_as = FALSE;
-    for (guint h = 0; h < n && !any_as; h++)
-        any_as = ms_net_host_as(net, h) != 0;
-    if (any_as) {
+    for (guint h = 0; h < n; h++) {
+        any_as |= ms_net_host_as(net, h) != 0;
+        g_hash_table_add(ases, GUINT_TO_POINTER(ms_net_host_as(net, h)));
+    }
+    if (any_as && g_hash_table_size(ases) * 4 <= n) {
         for (guint h = 0; h < n; h++) {
             guint32 asn = ms_net_host_as(net, h);
             g_autofree char *name = asn ? g_strdup_printf("AS %u", asn) : g_strdup("no AS");
