@@ -13,6 +13,11 @@
  * number badges with their times, each placed at the first point along its
  * arrow where it overlaps no host, label or earlier badge.
  *
+ * A world summarised by group (above MS_VIZ_LAYOUT_SUMMARY_HOSTS hosts,
+ * see viz/layout.c) gets, under everything else, a line per pair of linked
+ * groups and a box per group (draw_groups()), and a footer saying how it was
+ * grouped; the journey is drawn over it as for a small world.
+ *
  * In SVG every arrow is a <g class="arrow" data-step="N" id="arrow-N">,
  * every badge a <g class="badge" data-step="N">, every side panel entry a
  * <g class="panel-step" data-step="N">: tests count them, the story page

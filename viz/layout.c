@@ -26,6 +26,16 @@
  * Above MS_VIZ_LAYOUT_MAX_HOSTS hosts, only the focus hosts and then their
  * neighbours (in id order) are shown, up to that many.
  *
+ * Above MS_VIZ_LAYOUT_SUMMARY_HOSTS hosts the world is summarised: every
+ * host is put into a group (by AS, else transit core and stub areas, else
+ * areas around the best-connected routers: group_hosts() states the rule),
+ * only the focus hosts are shown, each group of the journey is laid out on
+ * its own by the layered layout above and boxed, these boxes stand side by
+ * side in the order the journey first reaches them (so they never overlap),
+ * and the other groups' boxes fill rows under them. The links between two
+ * groups are counted into one MsVizGroupLink. Costs: O(hosts + links) for
+ * the grouping, plus one layered layout per journey group.
+ *
  * Costs: O(hosts + links) plus one text measurement per shown host.
  * Ownership: the layout owns its arrays. */
 #include "mailsim/viz_layout.h"
@@ -883,8 +893,10 @@ ms_viz_layout_new(MsNet *net, const MsScenario *sc, MsVizCanvas *measure, const 
         compute_bounds(l);
         for (guint i = 0; i < l->groups->len; i++)
             l->bounds = ms_viz_rect_union(&l->bounds, &g_array_index(l->groups, MsVizGroup, i).box);
-        /* room for a store loop and its badge right of the rightmost host */
+        /* room for a store loop and its badge right of the rightmost host,
+         * and for the footer under the last row of boxes */
         l->bounds.w += 72;
+        l->bounds.h += 30;
         return l;
     }
     if (l->hidden_hosts > 0 || !try_positions(l, net, sc, area, lw, lh)) {
