@@ -2,7 +2,9 @@
  * PNG, SVG and PDF (sizes, structure, one labelled arrow per journey step,
  * the PDF magic, byte-identical SVG on a second render); the journey's
  * steps; layouts with no overlapping hosts, from the scenario's positions,
- * automatic (40 hosts) and summarised (above 60); every teaching scenario;
+ * automatic (40 hosts), the journey and its neighbours (above 60) and
+ * summarised by group (above 200: boxes, arrows, footer, each grouping
+ * rule, both sides of the threshold); every teaching scenario;
  * the sequence chart, plots and story page; bad names and kinds; and
  * `mailsim render` itself. Run from the repository root. */
 #include "testlib.h"
@@ -68,13 +70,19 @@ run_file(Run *r, const char *path)
 }
 
 static gboolean
-run_xml(Run *r, const char *xml)
+run_named(Run *r, const char *xml, const char *name)
 {
     g_autoptr(GError) error = NULL;
-    MsScenario *sc = ms_scenario_load_memory(xml, strlen(xml), "gen.xml", &error);
+    MsScenario *sc = ms_scenario_load_memory(xml, strlen(xml), name, &error);
     if (!sc)
         fprintf(stderr, "%s\n", error->message);
     return run_scenario(r, sc);
+}
+
+static gboolean
+run_xml(Run *r, const char *xml)
+{
+    return run_named(r, xml, "gen.xml");
 }
 
 static char *
@@ -1206,6 +1214,276 @@ test_tls_story_eavesdropper(void)
     run_clear(&r);
 }
 
+/* ---- Summaries of worlds above MS_VIZ_LAYOUT_SUMMARY_HOSTS hosts ---- */
+
+/* A run with the first message's journey and the hop diagram's layout. */
+typedef struct {
+    Run run;
+    MsVizJourney *journey;
+    MsVizLayout *layout;
+} SumRun;
+
+static void
+sum_clear(SumRun *s)
+{
+    ms_viz_layout_free(s->layout);
+    ms_viz_journey_free(s->journey);
+    run_clear(&s->run);
+}
+
+static gboolean
+sum_run_named(SumRun *s, const char *xml, const char *name)
+{
+    memset(s, 0, sizeof *s);
+    if (!run_named(&s->run, xml, name))
+        return FALSE;
+    s->journey =
+        ms_viz_journey_new(ms_world_net(s->run.world), ms_world_mail(s->run.world), s->run.rec, 1);
+    g_autoptr(MsVizCanvas) m = ms_viz_canvas_new(MS_VIZ_FORMAT_SVG, 1, 1);
+    s->layout = ms_viz_hops_layout(s->run.world, s->journey, m, MS_VIZ_DEFAULT_WIDTH,
+                                   MS_VIZ_DEFAULT_HEIGHT);
+    return s->layout != NULL;
+}
+
+static gboolean
+sum_run(SumRun *s, const char *xml)
+{
+    return sum_run_named(s, xml, "gen.xml");
+}
+
+/* A generated transit-stub world of 300 routers and 20 domains (326
+ * hosts), with little traffic. */
+static const char big_world[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<scenario version=\"1\" name=\"big\" seed=\"1\" until=\"2h\">\n"
+    "  <title>Big generated world</title>\n"
+    "  <generate topology=\"transit-stub\" domains=\"20\" routers=\"300\" users=\"100\" "
+    "messages=\"20\" duration=\"10min\" seed=\"1\"/>\n"
+    "</scenario>\n";
+
+/* The group named `name`, or NULL. */
+static const MsVizGroup *
+group_named(const MsVizLayout *l, const char *name)
+{
+    for (guint i = 0; l->groups && i < l->groups->len; i++)
+        if (strcmp(g_array_index(l->groups, MsVizGroup, i).name, name) == 0)
+            return &g_array_index(l->groups, MsVizGroup, i);
+    return NULL;
+}
+
+/* What every summary keeps true: each host in one group, the counts add
+ * up, only the journey's hosts shown, each inside its group's box, and
+ * the lines between groups count every link between two groups. */
+static void
+check_groups(const SumRun *r)
+{
+    const MsVizLayout *l = r->layout;
+    MsNet *net = ms_world_net(r->run.world);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l->groups);
+    CU_ASSERT(l->groups->len >= 2);
+    guint sum = 0, shown = 0;
+    for (guint i = 0; i < l->groups->len; i++)
+        sum += g_array_index(l->groups, MsVizGroup, i).n_hosts;
+    CU_ASSERT_EQUAL(sum, l->n_hosts);
+    for (guint h = 0; h < l->n_hosts; h++) {
+        CU_ASSERT(l->group_of[h] < l->groups->len);
+        shown += l->shown[h];
+        if (!l->shown[h])
+            continue;
+        const MsVizRect *box = &g_array_index(l->groups, MsVizGroup, l->group_of[h]).box;
+        MsVizRect u = ms_viz_rect_union(&l->shape[h], &l->label[h]);
+        CU_ASSERT(u.x >= box->x && u.y >= box->y && u.x + u.w <= box->x + box->w &&
+                  u.y + u.h <= box->y + box->h);
+    }
+    CU_ASSERT(shown <= MS_VIZ_LAYOUT_SUMMARY_HOSTS);
+    CU_ASSERT_EQUAL(shown + l->hidden_hosts, l->n_hosts);
+    for (guint k = 0; k < r->journey->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(r->journey->steps, MsVizStep, k);
+        CU_ASSERT(l->shown[s->from] && l->shown[s->to]);
+    }
+    guint between = 0, counted = 0;
+    for (guint k = 0; k < ms_net_n_links(net); k++) {
+        MsHostId a, b;
+        ms_net_link_ends(net, k, &a, &b);
+        between += l->group_of[a] != l->group_of[b];
+    }
+    for (guint i = 0; i < l->group_links->len; i++) {
+        const MsVizGroupLink *gl = &g_array_index(l->group_links, MsVizGroupLink, i);
+        CU_ASSERT(gl->a < gl->b && gl->n_links > 0 && gl->bandwidth > 0);
+        if (i > 0) {
+            const MsVizGroupLink *p = &g_array_index(l->group_links, MsVizGroupLink, i - 1);
+            CU_ASSERT(p->a < gl->a || (p->a == gl->a && p->b < gl->b));
+        }
+        counted += gl->n_links;
+    }
+    CU_ASSERT_EQUAL(counted, between);
+    /* boxes of groups with no journey host overlap no other box */
+    for (guint i = 0; i < l->groups->len; i++) {
+        const MsVizGroup *g = &g_array_index(l->groups, MsVizGroup, i);
+        for (guint o = 0; o < l->groups->len && !g->n_shown; o++)
+            if (o != i)
+                CU_ASSERT(
+                    !ms_viz_rect_overlap(&g->box, &g_array_index(l->groups, MsVizGroup, o).box));
+    }
+}
+
+static void
+test_transit_stub_summary(void)
+{
+    SumRun r;
+    CU_ASSERT_FATAL(sum_run(&r, big_world));
+    MsNet *net = ms_world_net(r.run.world);
+    const MsVizLayout *l = r.layout;
+    CU_ASSERT(l->n_hosts > MS_VIZ_LAYOUT_SUMMARY_HOSTS);
+    CU_ASSERT_FATAL(r.journey->steps->len >= 2);
+    check_groups(&r);
+    /* the generator's T = max(4, 300 / 20) = 15 transit routers, r0..r14,
+     * are the core; each other router is in the stub area of one of them */
+    const MsVizGroup *core = group_named(l, "transit core");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(core);
+    CU_ASSERT_EQUAL(core->n_hosts, 15);
+    CU_ASSERT_EQUAL(l->groups->len, 16);
+    for (guint h = 0; h < 15; h++) {
+        g_autofree char *name = g_strdup_printf("r%u", h);
+        CU_ASSERT_EQUAL(l->group_of[ms_net_host_by_name(net, name)],
+                        (guint) (core - (const MsVizGroup *) l->groups->data));
+    }
+    CU_ASSERT_PTR_NOT_NULL(group_named(l, "stub area at r3"));
+    /* a mail server sits in the stub area of the router it hangs off */
+    MsHostId mx = ms_net_host_by_name(net, "mx.d0.example");
+    CU_ASSERT_FATAL(mx != MS_HOST_WORLD);
+    CU_ASSERT(g_str_has_prefix(g_array_index(l->groups, MsVizGroup, l->group_of[mx]).name,
+                               "stub area at r"));
+    CU_ASSERT(strstr(l->summary, "by transit core and stub area") != NULL);
+
+    g_autofree char *dir = g_dir_make_tmp("mailsim-viz-XXXXXX", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    g_autofree char *svg = g_build_filename(dir, "big.svg", NULL);
+    g_autofree char *svg2 = g_build_filename(dir, "big2.svg", NULL);
+    g_autofree char *png = g_build_filename(dir, "big.png", NULL);
+    g_autofree char *pdf = g_build_filename(dir, "big.pdf", NULL);
+    CU_ASSERT(render(&r.run, MS_VIZ_HOPS, svg));
+    CU_ASSERT(render(&r.run, MS_VIZ_HOPS, svg2));
+    CU_ASSERT(render(&r.run, MS_VIZ_HOPS, png));
+    CU_ASSERT(render(&r.run, MS_VIZ_HOPS, pdf));
+    xmlDoc *doc = xmlReadFile(svg, NULL, XML_PARSE_NONET);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    guint n = r.journey->steps->len, shown = l->n_hosts - l->hidden_hosts;
+    CU_ASSERT_EQUAL(
+        ms_test_xpath_count(doc, "//s:g[@class='group' or @class='group group-journey']"),
+        l->groups->len);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='group group-journey']") >= 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='group-link']"), l->group_links->len);
+    /* no more host symbols than the threshold: the journey's own */
+    guint hosts = ms_test_xpath_count(doc, "//s:g[@class='host']");
+    CU_ASSERT_EQUAL(hosts, shown);
+    CU_ASSERT(hosts <= MS_VIZ_LAYOUT_SUMMARY_HOSTS);
+    /* the journey as for a small world */
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[starts-with(@class,'arrow')]"), n);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='badge']"), n);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='panel-step']"), n);
+    for (guint k = 1; k <= n; k++) {
+        const MsVizStep *s = &g_array_index(r.journey->steps, MsVizStep, k - 1);
+        g_autofree char *q1 = g_strdup_printf(
+            "//s:g[starts-with(@class,'arrow')][@data-step='%u'][@id='arrow-%u']", k, k);
+        g_autofree char *q2 =
+            g_strdup_printf("//s:g[@class='host'][@id='host-%s']", ms_net_host_name(net, s->to));
+        CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q1), 1);
+        CU_ASSERT_EQUAL(ms_test_xpath_count(doc, q2), 1);
+    }
+    /* the group boxes carry their names and counts */
+    CU_ASSERT_EQUAL(
+        ms_test_xpath_count(doc, "//s:g[starts-with(@class,'group')]/s:text[.='stub area at r3']"),
+        1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='group group-journey']/"
+                                             "s:text[.='transit core \u00b7 15 hosts']"),
+                    1);
+    /* the footer says how the world was summarised */
+    g_autofree char *footer = g_strdup_printf(
+        "//s:text[.=\"Summarised by transit core and stub area: %u hosts in 16 groups, the "
+        "journey's %u hosts drawn in theirs; lines join linked groups, wider for more links.\"]",
+        l->n_hosts, shown);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, footer), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[contains(.,'other hosts and')]"), 0);
+    xmlFreeDoc(doc);
+    /* the same bytes twice */
+    g_autofree char *a = NULL, *b = NULL;
+    gsize la = 0, lb = 0;
+    CU_ASSERT(g_file_get_contents(svg, &a, &la, NULL));
+    CU_ASSERT(g_file_get_contents(svg2, &b, &lb, NULL));
+    CU_ASSERT(la == lb && la > 0 && memcmp(a, b, la) == 0);
+    g_autofree char *p = NULL, *pn = NULL;
+    gsize lp = 0, lpn = 0;
+    CU_ASSERT(g_file_get_contents(pdf, &p, &lp, NULL));
+    CU_ASSERT(lp > 5 && memcmp(p, "%PDF-", 5) == 0);
+    CU_ASSERT(g_file_get_contents(png, &pn, &lpn, NULL));
+    CU_ASSERT(lpn > 8 && memcmp(pn, "\x89PNG", 4) == 0);
+    g_unlink(svg);
+    g_unlink(svg2);
+    g_unlink(png);
+    g_unlink(pdf);
+    g_rmdir(dir);
+    sum_clear(&r);
+}
+
+/* Lesson 1 (11 hosts) grown to 200 hosts keeps the neighbours view; at
+ * 201 it is summarised. Its routers form a tree (no 2-core), so the
+ * groups are the areas around the best-connected routers. */
+static void
+test_threshold(void)
+{
+    SumRun r;
+    g_autofree char *at = lesson_with_routers(MS_VIZ_LAYOUT_SUMMARY_HOSTS - 11, FALSE);
+    CU_ASSERT_FATAL(sum_run(&r, at));
+    CU_ASSERT_EQUAL(r.layout->n_hosts, MS_VIZ_LAYOUT_SUMMARY_HOSTS);
+    CU_ASSERT_PTR_NULL(r.layout->groups);
+    CU_ASSERT_PTR_NULL(r.layout->summary);
+    CU_ASSERT(r.layout->hidden_hosts > 0);
+    sum_clear(&r);
+
+    g_autofree char *over = lesson_with_routers(MS_VIZ_LAYOUT_SUMMARY_HOSTS - 10, FALSE);
+    CU_ASSERT_FATAL(sum_run(&r, over));
+    CU_ASSERT_EQUAL(r.layout->n_hosts, MS_VIZ_LAYOUT_SUMMARY_HOSTS + 1);
+    check_groups(&r);
+    CU_ASSERT(strstr(r.layout->summary, "by area around the best-connected routers") != NULL);
+    /* one area per 20 routers */
+    guint routers = 0;
+    for (guint h = 0; h < r.layout->n_hosts; h++)
+        routers += ms_net_host_role(ms_world_net(r.run.world), h) == MS_ROLE_ROUTER;
+    CU_ASSERT(r.layout->groups->len <= (routers + 19) / 20 + 1);
+    CU_ASSERT(
+        g_str_has_prefix(g_array_index(r.layout->groups, MsVizGroup, 0).name, "area around "));
+    sum_clear(&r);
+}
+
+/* The hand-made AS graph of scenarios/examples with 30 PoPs per AS (248
+ * hosts): one group per AS. */
+static void
+test_as_summary(void)
+{
+    const char *path = "scenarios/examples/as-policy.xml";
+    g_autofree char *xml = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents(path, &xml, NULL, NULL));
+    g_autoptr(GRegex) re = g_regex_new("format=\"caida-asrel\"", 0, 0, NULL);
+    g_autofree char *pops =
+        g_regex_replace_literal(re, xml, -1, 0, "format=\"caida-asrel\" pops=\"30\"", 0, NULL);
+    CU_ASSERT_FATAL(strstr(pops, "pops=\"30\"") != NULL);
+    SumRun r;
+    CU_ASSERT_FATAL(sum_run_named(&r, pops, path));
+    CU_ASSERT(r.layout->n_hosts > MS_VIZ_LAYOUT_SUMMARY_HOSTS);
+    check_groups(&r);
+    CU_ASSERT(strstr(r.layout->summary, "Summarised by AS: ") == r.layout->summary);
+    CU_ASSERT_EQUAL(r.layout->groups->len, 8);
+    MsNet *net = ms_world_net(r.run.world);
+    for (guint h = 0; h < r.layout->n_hosts; h++) {
+        g_autofree char *want = g_strdup_printf("AS %u", ms_net_host_as(net, h));
+        if (ms_net_host_as(net, h))
+            CU_ASSERT_STRING_EQUAL(
+                g_array_index(r.layout->groups, MsVizGroup, r.layout->group_of[h]).name, want);
+    }
+    sum_clear(&r);
+}
+
 int
 main(void)
 {
@@ -1231,6 +1509,9 @@ main(void)
         { "TLS: padlocks in the hop diagram", test_tls_hops_locks },
         { "TLS: handshake and bands in the sequence chart", test_tls_sequence },
         { "TLS: what an eavesdropper sees, in the story", test_tls_story_eavesdropper },
+        { "summary: transit-stub world by stub area", test_transit_stub_summary },
+        { "summary: both sides of the threshold", test_threshold },
+        { "summary: AS graph by AS", test_as_summary },
         { NULL, NULL },
     };
     return ms_test_main("viz", cases);

@@ -13,6 +13,11 @@
  * number badges with their times, each placed at the first point along its
  * arrow where it overlaps no host, label or earlier badge.
  *
+ * A world summarised by group (above MS_VIZ_LAYOUT_SUMMARY_HOSTS hosts,
+ * see viz/layout.c) gets, under everything else, a line per pair of linked
+ * groups and a box per group (draw_groups()), and a footer saying how it was
+ * grouped; the journey is drawn over it as for a small world.
+ *
  * In SVG every arrow is a <g class="arrow" data-step="N" id="arrow-N">,
  * every badge a <g class="badge" data-step="N">, every side panel entry a
  * <g class="panel-step" data-step="N">: tests count them, the story page
@@ -614,6 +619,73 @@ add_box(GArray *boxes, const MsVizRect *r, MsVizLabelKind kind, gint link)
     g_array_append_val(boxes, b);
 }
 
+/* Where the line from r's centre towards (x, y) leaves r. */
+static Pt
+box_exit(const MsVizRect *r, double x, double y)
+{
+    double cx = r->x + r->w / 2, cy = r->y + r->h / 2, dx = x - cx, dy = y - cy;
+    double t = 1;
+    if (fabs(dx) > 1e-9)
+        t = MIN(t, r->w / 2 / fabs(dx));
+    if (fabs(dy) > 1e-9)
+        t = MIN(t, r->h / 2 / fabs(dy));
+    return (Pt){ cx + t * dx, cy + t * dy };
+}
+
+/* A summarised world (layout->groups): a line per pair of linked groups,
+ * its width growing with the number of links (1.5 px for one, one more
+ * pixel per doubling, at most 9), then each group's box with its name and
+ * count. In SVG each box is a <g class="group">, each line a
+ * <g class="group-link" data-links="N"> (data-links through the id, as
+ * "group-link-A-B-N"). Drawn first: the journey's links, arrows and hosts
+ * go on top. */
+static void
+draw_groups(MsVizCanvas *c, const MsVizLayout *layout)
+{
+    ms_viz_canvas_group_begin(c, "group-links", "group-links", 0);
+    for (guint i = 0; i < layout->group_links->len; i++) {
+        const MsVizGroupLink *gl = &g_array_index(layout->group_links, MsVizGroupLink, i);
+        const MsVizRect *a = &g_array_index(layout->groups, MsVizGroup, gl->a).box;
+        const MsVizRect *b = &g_array_index(layout->groups, MsVizGroup, gl->b).box;
+        g_autofree char *id = g_strdup_printf("group-link-%u-%u-%u", gl->a, gl->b, gl->n_links);
+        ms_viz_canvas_group_begin(c, id, "group-link", 0);
+        MsVizStyle st = { 0, 0, 0xB8C4D0u, 0.8, MIN(9.0, 1.5 + log2((double) gl->n_links)), FALSE };
+        /* from box edge to box edge */
+        Pt pa = box_exit(a, b->x + b->w / 2, b->y + b->h / 2);
+        Pt pb = box_exit(b, a->x + a->w / 2, a->y + a->h / 2);
+        ms_viz_canvas_move_to(c, pa.x, pa.y);
+        ms_viz_canvas_line_to(c, pb.x, pb.y);
+        ms_viz_canvas_paint(c, &st);
+        ms_viz_canvas_group_end(c);
+    }
+    ms_viz_canvas_group_end(c);
+    MsVizFont nf, cf;
+    ms_viz_layout_group_fonts(&nf, &cf);
+    for (guint i = 0; i < layout->groups->len; i++) {
+        const MsVizGroup *g = &g_array_index(layout->groups, MsVizGroup, i);
+        g_autofree char *id = g_strdup_printf("group-%u", i);
+        g_autofree char *caption = ms_viz_layout_group_caption(g);
+        ms_viz_canvas_group_begin(c, id, g->n_shown ? "group group-journey" : "group", 0);
+        MsVizStyle st = {
+            g->n_shown ? 0xF1F5F9u : 0xE8EEF4u, g->n_shown ? 0.7 : 1, 0x8DA2B8u, 1, 1.2, FALSE
+        };
+        ms_viz_canvas_round_rect(c, g->box.x, g->box.y, g->box.w, g->box.h, 8);
+        ms_viz_canvas_paint(c, &st);
+        if (g->n_shown) {
+            g_autofree char *line = g_strdup_printf("%s \u00b7 %s", g->name, caption);
+            ms_viz_canvas_text(c, g->label.x, g->label.y, MS_VIZ_ANCHOR_START, &nf, INK_SOFT, line);
+        } else {
+            double nh = 0;
+            ms_viz_canvas_measure(c, &nf, g->name, NULL, &nh);
+            double mx = g->label.x + g->label.w / 2;
+            ms_viz_canvas_text(c, mx, g->label.y, MS_VIZ_ANCHOR_MIDDLE, &nf, INK, g->name);
+            ms_viz_canvas_text(c, mx, g->label.y + nh, MS_VIZ_ANCHOR_MIDDLE, &cf, INK_SOFT,
+                               caption);
+        }
+        ms_viz_canvas_group_end(c);
+    }
+}
+
 static MsVizCanvas *hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width,
                               double height, GArray *boxes);
 
@@ -677,6 +749,8 @@ hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, d
     /* links */
     MsVizFont lat_f = { 10.5, FALSE, FALSE };
     g_autoptr(GArray) segs = g_array_new(FALSE, FALSE, sizeof(LinkSeg));
+    if (layout->groups)
+        draw_groups(c, layout);
     ms_viz_canvas_group_begin(c, "links", "links", 0);
     for (guint k = 0; k < ms_net_n_links(net); k++) {
         MsHostId a, b;
@@ -764,6 +838,12 @@ hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, d
         g_array_append_val(obstacles, layout->shape[h]);
         g_array_append_val(obstacles, layout->label[h]);
         add_box(boxes, &layout->label[h], MS_VIZ_LABEL_HOST, -1);
+    }
+    /* group boxes without a journey host, and the other groups' names */
+    for (guint i = 0; layout->groups && i < layout->groups->len; i++) {
+        const MsVizGroup *g = &g_array_index(layout->groups, MsVizGroup, i);
+        MsVizRect r = g->n_shown ? g->label : g->box;
+        g_array_append_val(obstacles, r);
     }
     /* store loops take room beside their host */
     for (guint k = 0; k < j->steps->len; k++) {
@@ -878,7 +958,11 @@ hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, d
     }
 
     /* what is not shown */
-    if (layout->hidden_hosts) {
+    if (layout->summary) {
+        MsVizFont f = { 12.5, FALSE, FALSE };
+        ms_viz_canvas_text(c, MARGIN, height - LEGEND_H - MARGIN - 22, MS_VIZ_ANCHOR_START, &f,
+                           0x7F3F00u, layout->summary);
+    } else if (layout->hidden_hosts) {
         g_autofree char *s = g_strdup_printf(
             "Showing %u hosts: those on this journey and their neighbours; "
             "%u other hosts and %u links are not drawn.",

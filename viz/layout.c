@@ -26,6 +26,16 @@
  * Above MS_VIZ_LAYOUT_MAX_HOSTS hosts, only the focus hosts and then their
  * neighbours (in id order) are shown, up to that many.
  *
+ * Above MS_VIZ_LAYOUT_SUMMARY_HOSTS hosts the world is summarised: every
+ * host is put into a group (by AS, else transit core and stub areas, else
+ * areas around the best-connected routers: group_hosts() states the rule),
+ * only the focus hosts are shown, each group of the journey is laid out on
+ * its own by the layered layout above and boxed, these boxes stand side by
+ * side in the order the journey first reaches them (so they never overlap),
+ * and the other groups' boxes fill rows under them. The links between two
+ * groups are counted into one MsVizGroupLink. Costs: O(hosts + links) for
+ * the grouping, plus one layered layout per journey group.
+ *
  * Costs: O(hosts + links) plus one text measurement per shown host.
  * Ownership: the layout owns its arrays. */
 #include "mailsim/viz_layout.h"
@@ -74,6 +84,15 @@ ms_viz_layout_free(MsVizLayout *l)
     g_free(l->cy);
     g_free(l->shape);
     g_free(l->label);
+    if (l->groups) {
+        for (guint i = 0; i < l->groups->len; i++)
+            g_free(g_array_index(l->groups, MsVizGroup, i).name);
+        g_array_unref(l->groups);
+    }
+    g_free(l->group_of);
+    if (l->group_links)
+        g_array_unref(l->group_links);
+    g_free(l->summary);
     g_free(l);
 }
 
@@ -440,6 +459,363 @@ choose_label_sides(MsVizLayout *l, MsNet *net, const MsVizRect *area)
     }
 }
 
+/* ---- Summaries of big worlds (above MS_VIZ_LAYOUT_SUMMARY_HOSTS) ---- */
+
+#define GROUP_PAD   12.0
+#define GROUP_GAP   16.0
+#define GROUP_LABEL 18.0
+#define STRIP_GAP   34.0
+
+void
+ms_viz_layout_group_fonts(MsVizFont *name_font, MsVizFont *count_font)
+{
+    if (name_font)
+        *name_font = (MsVizFont){ 12.0, TRUE, FALSE };
+    if (count_font)
+        *count_font = (MsVizFont){ 11.0, FALSE, FALSE };
+}
+
+char *
+ms_viz_layout_group_caption(const MsVizGroup *g)
+{
+    return g_strdup_printf("%u host%s", g->n_hosts, g->n_hosts == 1 ? "" : "s");
+}
+
+/* The index of the group named `name`, added when new. */
+static guint
+group_index(GArray *groups, GHashTable *by_name, const char *name)
+{
+    gpointer v;
+    if (g_hash_table_lookup_extended(by_name, name, NULL, &v))
+        return GPOINTER_TO_UINT(v);
+    MsVizGroup g = { .name = g_strdup(name) };
+    g_array_append_val(groups, g);
+    g_hash_table_insert(by_name, g.name, GUINT_TO_POINTER(groups->len - 1));
+    return groups->len - 1;
+}
+
+static gint
+by_id(gconstpointer a, gconstpointer b)
+{
+    MsHostId x = *(const MsHostId *) a, y = *(const MsHostId *) b;
+    return x < y ? -1 : x > y;
+}
+
+static gint
+by_group_pair(gconstpointer a, gconstpointer b)
+{
+    const MsVizGroupLink *x = a, *y = b;
+    if (x->a != y->a)
+        return x->a < y->a ? -1 : 1;
+    return x->b < y->b ? -1 : x->b > y->b;
+}
+
+static gint
+by_degree(gconstpointer a, gconstpointer b, gpointer deg)
+{
+    MsHostId x = *(const MsHostId *) a, y = *(const MsHostId *) b;
+    const guint *d = deg;
+    if (d[x] != d[y])
+        return d[x] > d[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* Puts every host into a group and returns the rule used, as words for
+ * the footer (static).
+ *
+ * 1. When hosts have AS numbers and an AS holds four hosts or more on
+ *    average: one group per AS ("AS 64500"; hosts with none together as
+ *    "no AS"). (With one router per AS, grouping by AS would not
+ *    summarise: the rules below apply.)
+ * 2. Otherwise the routers' core is what remains after repeatedly pruning
+ *    routers with at most one router neighbour (the 2-core of the router
+ *    graph). In a transit-stub world that is the transit ring, since stub
+ *    routers form trees hanging off it. When that core holds at most half
+ *    the routers it is one group, "transit core", and every other host
+ *    joins the area of the core router it is nearest in hops ("stub area
+ *    at r3": the stub trees hanging off r3, with the mail servers on them).
+ * 3. Otherwise (a scale-free world has no such core): the areas around the
+ *    best-connected routers, one per 20 routers, each host joining the
+ *    nearest ("area around r17").
+ * Ties in hops go to the lower router id (a breadth-first search from all
+ * centres at once, in id order). Hosts no centre reaches share one group. */
+static const char *
+group_hosts(MsVizLayout *l, MsNet *net)
+{
+    guint n = l->n_hosts, nl = ms_net_n_links(net);
+    l->groups = g_array_new(FALSE, TRUE, sizeof(MsVizGroup));
+    l->group_of = g_new0(guint, MAX(n, 1));
+    g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) ases = g_hash_table_new(g_direct_hash, g_direct_equal);
+    gboolean any_as = FALSE;
+    for (guint h = 0; h < n; h++) {
+        any_as |= ms_net_host_as(net, h) != 0;
+        g_hash_table_add(ases, GUINT_TO_POINTER(ms_net_host_as(net, h)));
+    }
+    if (any_as && g_hash_table_size(ases) * 4 <= n) {
+        for (guint h = 0; h < n; h++) {
+            guint32 asn = ms_net_host_as(net, h);
+            g_autofree char *name = asn ? g_strdup_printf("AS %u", asn) : g_strdup("no AS");
+            l->group_of[h] = group_index(l->groups, by_name, name);
+        }
+        return "by AS";
+    }
+    /* adjacency, in link order */
+    g_autoptr(GPtrArray) adj = g_ptr_array_new_with_free_func((GDestroyNotify) g_array_unref);
+    for (guint h = 0; h < n; h++)
+        g_ptr_array_add(adj, g_array_new(FALSE, FALSE, sizeof(MsHostId)));
+    g_autofree guint *rdeg = g_new0(guint, MAX(n, 1));
+    for (guint k = 0; k < nl; k++) {
+        MsHostId a, b;
+        ms_net_link_ends(net, k, &a, &b);
+        g_array_append_val(g_ptr_array_index(adj, a), b);
+        g_array_append_val(g_ptr_array_index(adj, b), a);
+        if (ms_net_host_role(net, a) == MS_ROLE_ROUTER &&
+            ms_net_host_role(net, b) == MS_ROLE_ROUTER && a != b) {
+            rdeg[a]++;
+            rdeg[b]++;
+        }
+    }
+    /* the 2-core of the router graph */
+    g_autofree gboolean *core = g_new0(gboolean, MAX(n, 1));
+    g_autofree guint *deg = g_memdup2(rdeg, MAX(n, 1) * sizeof(guint));
+    g_autoptr(GQueue) q = g_queue_new();
+    guint n_routers = 0, n_core = 0;
+    for (guint h = 0; h < n; h++) {
+        if (ms_net_host_role(net, h) != MS_ROLE_ROUTER)
+            continue;
+        n_routers++;
+        core[h] = TRUE;
+        if (deg[h] <= 1)
+            g_queue_push_tail(q, GUINT_TO_POINTER(h));
+    }
+    while (!g_queue_is_empty(q)) {
+        MsHostId h = GPOINTER_TO_UINT(g_queue_pop_head(q));
+        if (!core[h])
+            continue;
+        core[h] = FALSE;
+        GArray *nb = g_ptr_array_index(adj, h);
+        for (guint i = 0; i < nb->len; i++) {
+            MsHostId o = g_array_index(nb, MsHostId, i);
+            if (core[o] && o != h && --deg[o] == 1)
+                g_queue_push_tail(q, GUINT_TO_POINTER(o));
+        }
+    }
+    for (guint h = 0; h < n; h++)
+        n_core += core[h];
+    gboolean stubs = n_core > 0 && n_core * 2 <= n_routers;
+    g_autoptr(GArray) centres = g_array_new(FALSE, FALSE, sizeof(MsHostId));
+    for (guint h = 0; h < n; h++)
+        if (stubs ? core[h] : ms_net_host_role(net, h) == MS_ROLE_ROUTER)
+            g_array_append_val(centres, h);
+    if (!stubs) {
+        g_array_sort_with_data(centres, by_degree, rdeg);
+        g_array_set_size(centres, MIN(centres->len, MAX(1, (n_routers + 19) / 20)));
+        g_array_sort(centres, by_id);
+    }
+    /* breadth-first from every centre at once */
+    g_autofree MsHostId *owner = g_new(MsHostId, MAX(n, 1));
+    for (guint h = 0; h < n; h++)
+        owner[h] = MS_HOST_WORLD;
+    for (guint i = 0; i < centres->len; i++) {
+        MsHostId c = g_array_index(centres, MsHostId, i);
+        owner[c] = c;
+        g_queue_push_tail(q, GUINT_TO_POINTER(c));
+    }
+    while (!g_queue_is_empty(q)) {
+        MsHostId h = GPOINTER_TO_UINT(g_queue_pop_head(q));
+        GArray *nb = g_ptr_array_index(adj, h);
+        for (guint i = 0; i < nb->len; i++) {
+            MsHostId o = g_array_index(nb, MsHostId, i);
+            if (owner[o] == MS_HOST_WORLD) {
+                owner[o] = owner[h];
+                g_queue_push_tail(q, GUINT_TO_POINTER(o));
+            }
+        }
+    }
+    for (guint h = 0; h < n; h++) {
+        g_autofree char *name = NULL;
+        if (owner[h] == MS_HOST_WORLD)
+            name = g_strdup("unconnected hosts");
+        else if (stubs && core[h])
+            name = g_strdup("transit core");
+        else
+            name = g_strdup_printf(stubs ? "stub area at %s" : "area around %s",
+                                   ms_net_host_name(net, owner[h]));
+        l->group_of[h] = group_index(l->groups, by_name, name);
+    }
+    return stubs ? "by transit core and stub area" : "by area around the best-connected routers";
+}
+
+/* The groups' counts and the lines between them. */
+static void
+count_groups(MsVizLayout *l, MsNet *net)
+{
+    guint ng = l->groups->len;
+    for (guint h = 0; h < l->n_hosts; h++) {
+        MsVizGroup *g = &g_array_index(l->groups, MsVizGroup, l->group_of[h]);
+        g->n_hosts++;
+        g->n_shown += l->shown[h];
+    }
+    l->group_links = g_array_new(FALSE, TRUE, sizeof(MsVizGroupLink));
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (guint k = 0; k < ms_net_n_links(net); k++) {
+        MsHostId a, b;
+        ms_net_link_ends(net, k, &a, &b);
+        guint ga = MIN(l->group_of[a], l->group_of[b]), gb = MAX(l->group_of[a], l->group_of[b]);
+        if (ga == gb)
+            continue;
+        gpointer key = GSIZE_TO_POINTER((gsize) ga * ng + gb + 1), v;
+        guint idx;
+        if (g_hash_table_lookup_extended(seen, key, NULL, &v)) {
+            idx = GPOINTER_TO_UINT(v);
+        } else {
+            MsVizGroupLink gl = { ga, gb, 0, 0 };
+            g_array_append_val(l->group_links, gl);
+            idx = l->group_links->len - 1;
+            g_hash_table_insert(seen, key, GUINT_TO_POINTER(idx));
+        }
+        MsVizGroupLink *gl = &g_array_index(l->group_links, MsVizGroupLink, idx);
+        gl->n_links++;
+        gl->bandwidth += (double) ms_net_link_params(net, k)->bandwidth_bps;
+    }
+    g_array_sort(l->group_links, by_group_pair);
+}
+
+/* Places a summarised world: the journey's hosts by the automatic layout
+ * in the upper part of the area, a box around each of their groups, and
+ * the other groups' boxes in rows under them. */
+static void
+summary_place(MsVizLayout *l, MsNet *net, MsVizCanvas *measure, const MsVizRect *area,
+              const GArray *focus, MsHostId origin, const double *lw, const double *lh)
+{
+    MsVizFont nf, cf;
+    ms_viz_layout_group_fonts(&nf, &cf);
+    guint ng = l->groups->len;
+    /* box sizes of the groups without a journey host, and their rows */
+    g_autofree double *bw = g_new0(double, MAX(ng, 1));
+    double bh = 0, x = 0, strip_h = 0;
+    for (guint i = 0; i < ng; i++) {
+        MsVizGroup *g = &g_array_index(l->groups, MsVizGroup, i);
+        g_autofree char *caption = ms_viz_layout_group_caption(g);
+        double w1, h1, w2, h2;
+        ms_viz_canvas_measure(measure, &nf, g->name, &w1, &h1);
+        ms_viz_canvas_measure(measure, &cf, caption, &w2, &h2);
+        g->label = (MsVizRect){ 0, 0, ceil(MAX(w1, w2)) + 2, ceil(h1 + h2) };
+        bw[i] = MAX(96, g->label.w + 2 * GROUP_PAD);
+        bh = MAX(bh, g->label.h + 2 * GROUP_PAD - 8);
+    }
+    guint rows = 0;
+    for (guint i = 0; i < ng; i++) {
+        if (g_array_index(l->groups, MsVizGroup, i).n_shown)
+            continue;
+        if (rows == 0 || x + bw[i] > area->w) {
+            rows++;
+            x = 0;
+        }
+        x += bw[i] + GROUP_GAP;
+    }
+    strip_h = rows ? rows * (bh + GROUP_GAP) - GROUP_GAP : 0;
+    /* the journey above, keeping at least half the area */
+    MsVizRect top = *area;
+    top.y += GROUP_LABEL + GROUP_PAD;
+    top.h = MAX(area->h / 2, area->h - strip_h - STRIP_GAP - GROUP_LABEL - 2 * GROUP_PAD);
+    /* the journey's groups side by side, in the order the journey first
+     * reaches them; each group's hosts by the automatic layout on their
+     * own, so that no two boxes overlap */
+    g_autofree gboolean *all = g_memdup2(l->shown, MAX(l->n_hosts, 1) * sizeof(gboolean));
+    g_autoptr(GArray) order = g_array_new(FALSE, FALSE, sizeof(guint));
+    g_autofree MsHostId *first_host = g_new(MsHostId, MAX(ng, 1));
+    for (guint i = 0; i < ng; i++)
+        first_host[i] = MS_HOST_WORLD;
+    if (origin < l->n_hosts && all[origin]) {
+        first_host[l->group_of[origin]] = origin;
+        g_array_append_val(order, l->group_of[origin]);
+    }
+    for (guint i = 0; i < focus->len; i++) {
+        MsHostId h = g_array_index(focus, MsHostId, i);
+        if (h < l->n_hosts && first_host[l->group_of[h]] == MS_HOST_WORLD) {
+            first_host[l->group_of[h]] = h;
+            g_array_append_val(order, l->group_of[h]);
+        }
+    }
+    double bottom = top.y + top.h, right = top.x;
+    x = top.x;
+    for (guint o = 0; o < order->len; o++) {
+        guint i = g_array_index(order, guint, o);
+        MsVizGroup *g = &g_array_index(l->groups, MsVizGroup, i);
+        for (guint h = 0; h < l->n_hosts; h++)
+            l->shown[h] = all[h] && l->group_of[h] == i;
+        MsVizRect sub = { x + GROUP_PAD, top.y, 0, top.h };
+        auto_layout(l, net, &sub, first_host[i], lw, lh);
+        gboolean first = TRUE;
+        MsVizRect u = { 0 };
+        for (guint h = 0; h < l->n_hosts; h++) {
+            if (!l->shown[h])
+                continue;
+            MsVizRect r = ms_viz_rect_union(&l->shape[h], &l->label[h]);
+            u = first ? r : ms_viz_rect_union(&u, &r);
+            first = FALSE;
+        }
+        MsVizRect room = { u.x - GROUP_PAD / 2, u.y - GROUP_PAD / 2, u.w + GROUP_PAD,
+                           u.h + GROUP_PAD };
+        choose_label_sides(l, net, &room);
+        for (guint h = 0; h < l->n_hosts; h++) {
+            if (!l->shown[h])
+                continue;
+            MsVizRect r = ms_viz_rect_union(&l->shape[h], &l->label[h]);
+            u = ms_viz_rect_union(&u, &r);
+        }
+        /* the name and count along the top edge, on one line */
+        g_autofree char *caption = ms_viz_layout_group_caption(g);
+        g_autofree char *line = g_strdup_printf("%s \u00b7 %s", g->name, caption);
+        double tw = 0, th = 0;
+        ms_viz_canvas_measure(measure, &nf, line, &tw, &th);
+        g->box = (MsVizRect){ u.x - GROUP_PAD, u.y - GROUP_PAD - GROUP_LABEL,
+                              MAX(u.w + 2 * GROUP_PAD, ceil(tw) + 14),
+                              u.h + 2 * GROUP_PAD + GROUP_LABEL };
+        g->label = (MsVizRect){ g->box.x + 6, g->box.y + 3, ceil(tw) + 2, ceil(th) };
+        bottom = MAX(bottom, g->box.y + g->box.h);
+        right = g->box.x + g->box.w;
+        x = right + GROUP_GAP * 2;
+    }
+    memcpy(l->shown, all, MAX(l->n_hosts, 1) * sizeof(gboolean));
+    /* centred in the area when narrower */
+    double shift = MAX(0, floor((top.x + top.w - right) / 2));
+    for (guint h = 0; h < l->n_hosts && shift > 0; h++) {
+        if (!l->shown[h])
+            continue;
+        l->cx[h] += shift;
+        l->shape[h].x += shift;
+        l->label[h].x += shift;
+    }
+    for (guint i = 0; i < ng && shift > 0; i++) {
+        MsVizGroup *g = &g_array_index(l->groups, MsVizGroup, i);
+        if (g->n_shown) {
+            g->box.x += shift;
+            g->label.x += shift;
+        }
+    }
+    /* the other groups in rows under the journey */
+    double y = bottom + STRIP_GAP;
+    x = 0;
+    gboolean started = FALSE;
+    for (guint i = 0; i < ng; i++) {
+        MsVizGroup *g = &g_array_index(l->groups, MsVizGroup, i);
+        if (g->n_shown)
+            continue;
+        if (started && x + bw[i] > area->w) {
+            y += bh + GROUP_GAP;
+            x = 0;
+        }
+        started = TRUE;
+        g->box = (MsVizRect){ area->x + x, y, bw[i], bh };
+        g->label = (MsVizRect){ g->box.x + (bw[i] - g->label.w) / 2, y + (bh - g->label.h) / 2,
+                                g->label.w, g->label.h };
+        x += bw[i] + GROUP_GAP;
+    }
+}
+
 MsVizLayout *
 ms_viz_layout_new(MsNet *net, const MsScenario *sc, MsVizCanvas *measure, const MsVizRect *area,
                   const GArray *focus, MsHostId origin)
@@ -453,7 +829,12 @@ ms_viz_layout_new(MsNet *net, const MsScenario *sc, MsVizCanvas *measure, const 
     l->cy = g_new0(double, n);
     l->shape = g_new0(MsVizRect, n);
     l->label = g_new0(MsVizRect, n);
-    if (n <= MS_VIZ_LAYOUT_MAX_HOSTS || !focus || focus->len == 0) {
+    gboolean summarise = n > MS_VIZ_LAYOUT_SUMMARY_HOSTS && focus && focus->len > 0;
+    if (summarise) {
+        for (guint i = 0; i < focus->len; i++)
+            if (g_array_index(focus, MsHostId, i) < n)
+                l->shown[g_array_index(focus, MsHostId, i)] = TRUE;
+    } else if (n <= MS_VIZ_LAYOUT_MAX_HOSTS || !focus || focus->len == 0) {
         guint limit = MIN(n, MS_VIZ_LAYOUT_MAX_HOSTS);
         for (guint h = 0; h < limit; h++)
             l->shown[h] = TRUE;
@@ -499,6 +880,24 @@ ms_viz_layout_new(MsNet *net, const MsScenario *sc, MsVizCanvas *measure, const 
         ms_viz_canvas_measure(measure, &af, addr, &w2, &h2);
         lw[h] = ceil(MAX(w1, w2)) + 2;
         lh[h] = ceil(h1 + h2);
+    }
+    if (summarise) {
+        const char *rule = group_hosts(l, net);
+        count_groups(l, net);
+        summary_place(l, net, measure, area, focus, origin, lw, lh);
+        guint shown = n - l->hidden_hosts;
+        l->summary = g_strdup_printf("Summarised %s: %u hosts in %u groups, the journey's %u "
+                                     "host%s drawn in theirs; lines join linked groups, wider "
+                                     "for more links.",
+                                     rule, n, l->groups->len, shown, shown == 1 ? "" : "s");
+        compute_bounds(l);
+        for (guint i = 0; i < l->groups->len; i++)
+            l->bounds = ms_viz_rect_union(&l->bounds, &g_array_index(l->groups, MsVizGroup, i).box);
+        /* room for a store loop and its badge right of the rightmost host,
+         * and for the footer under the last row of boxes */
+        l->bounds.w += 72;
+        l->bounds.h += 30;
+        return l;
     }
     if (l->hidden_hosts > 0 || !try_positions(l, net, sc, area, lw, lh)) {
         l->from_scenario = FALSE;

@@ -4,7 +4,10 @@
  * a band above, mail servers and relays in a band below, routers and clients between).
  * Above MS_VIZ_LAYOUT_MAX_HOSTS hosts only the hosts of the journey (the
  * `focus`) and their neighbours are placed, up to that many; the rest are
- * counted, for the picture to summarise. */
+ * counted, for the picture to summarise. Above MS_VIZ_LAYOUT_SUMMARY_HOSTS
+ * hosts the world is summarised instead: hosts are grouped (by AS, else by
+ * transit core and stub area), each group is one box, and only the journey's
+ * own hosts are placed individually, inside their group's box. */
 #pragma once
 
 #include <glib.h>
@@ -15,10 +18,30 @@
 G_BEGIN_DECLS
 
 #define MS_VIZ_LAYOUT_MAX_HOSTS 60
+/* Worlds of more hosts than this are drawn as a summary by group. Around
+ * 200 hosts the neighbours of a journey alone fill the page with a grid of
+ * crossing links; a box per group says more. */
+#define MS_VIZ_LAYOUT_SUMMARY_HOSTS 200
 
 typedef struct {
     double x, y, w, h;
 } MsVizRect;
+
+/* A group of hosts in a summarised layout. */
+typedef struct {
+    char *name;      /* "AS 64500", "transit core", "stub area at r3", ... */
+    guint n_hosts;   /* hosts in the group */
+    guint n_shown;   /* of which drawn individually (the journey's) */
+    MsVizRect box;   /* the group's box */
+    MsVizRect label; /* its name and count, inside the box at the top */
+} MsVizGroup;
+
+/* The links between two groups, drawn as one line. */
+typedef struct {
+    guint a, b; /* group indexes, a < b */
+    guint n_links;
+    double bandwidth; /* sum of the links' bandwidths, bits per second */
+} MsVizGroupLink;
 
 typedef struct {
     guint n_hosts;          /* all hosts of the network */
@@ -30,6 +53,11 @@ typedef struct {
     guint hidden_hosts;     /* hosts not shown */
     guint hidden_links;     /* links with an end not shown */
     gboolean from_scenario; /* the scenario's positions were used */
+    /* summarised layouts only (NULL otherwise) */
+    GArray *groups;      /* MsVizGroup, in order of their first host id */
+    guint *group_of;     /* per host, an index into groups */
+    GArray *group_links; /* MsVizGroupLink, sorted by (a, b) */
+    char *summary;       /* one sentence saying how the world was grouped */
 } MsVizLayout;
 
 /* Places the hosts of `net` inside `area` (scenario positions are scaled
@@ -44,6 +72,11 @@ void ms_viz_layout_free(MsVizLayout *layout);
 
 /* The fonts of a host's label (name, address): the renderer uses the same. */
 void ms_viz_layout_fonts(MsVizFont *name_font, MsVizFont *addr_font);
+
+/* The fonts of a group's name and count, and the count's words ("12
+ * hosts"; caller frees). */
+void ms_viz_layout_group_fonts(MsVizFont *name_font, MsVizFont *count_font);
+char *ms_viz_layout_group_caption(const MsVizGroup *group);
 
 gboolean ms_viz_rect_overlap(const MsVizRect *a, const MsVizRect *b);
 /* Whether the segment from (ax, ay) to (bx, by) passes through r. */
