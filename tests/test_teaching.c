@@ -347,7 +347,7 @@ test_pcap_imap(void)
         { "imap.request.command == \"IDLE\"", FALSE },
         { "_ws.malformed || _ws.expert.severity >= error", FALSE },
     };
-    check_capture("20-pop3-or-imap", two_devices, G_N_ELEMENTS(two_devices));
+    check_capture("18-pop3-or-imap", two_devices, G_N_ELEMENTS(two_devices));
     static const CaptureCase push[] = {
         { "imap.request.command == \"IDLE\"", TRUE },
         { "imap.line contains \"EXISTS\" && ip.dst == 203.0.113.51", TRUE },
@@ -357,7 +357,7 @@ test_pcap_imap(void)
         { "imap.request == \"DONE\" && ip.src == 203.0.113.50", FALSE }, /* polls, never idles */
         { "_ws.malformed || _ws.expert.severity >= error", FALSE },
     };
-    check_capture("21-push", push, G_N_ELEMENTS(push));
+    check_capture("19-push", push, G_N_ELEMENTS(push));
 }
 
 /* IMAP inside TLS: without the keys only STARTTLS and the handshakes show
@@ -538,7 +538,7 @@ main(void)
         { "every lesson is deterministic", test_lessons_deterministic },
         { "golden narration of every lesson", test_golden_narrations },
         { "lesson 1 capture decodes in tshark", test_pcap_decodes },
-        { "lessons 20 and 21: IMAP in tshark", test_pcap_imap },
+        { "lessons 18 and 19: IMAP in tshark", test_pcap_imap },
         { "IMAP inside TLS in tshark, decrypted with the key log", test_pcap_imap_tls },
         { "lesson 1: TLS in the capture, decrypted with the key log", test_pcap_tls },
         { "lesson 11: the password on the wire", test_pcap_password_on_the_wire },
