@@ -7,7 +7,9 @@
  *
  * Cost: a stored message keeps its whole body until a POP3 session deletes
  * it. Worlds where nobody reads a store use ms_mail_store_count() instead,
- * which keeps nothing per message (see ms_mail_set_keep_bodies()).
+ * which keeps nothing per message (see ms_mail_set_keep_bodies()). A box
+ * that never held a message has no message arrays (a large world has a
+ * million boxes: about 100 bytes each saved).
  *
  * An optional observer (the bridge's Maildir, sim/bridge/bridge_maildir.c)
  * hears of each stored or deleted message and each change of flags, after
@@ -24,8 +26,8 @@ typedef struct {
     guint next_uid;
     gboolean locked;
     gboolean full;   /* the "mailbox full" fault: takes nothing */
-    GPtrArray *all;  /* MsStoredMessage*, deleted ones included */
-    GPtrArray *live; /* view handed out by ms_mail_store_messages */
+    GPtrArray *all;  /* MsStoredMessage*, deleted ones included; NULL until the first */
+    GPtrArray *live; /* view handed out by ms_mail_store_messages; NULL until asked */
 } Box;
 
 struct _MsMailStore {
@@ -45,6 +47,15 @@ stored_free(gpointer p)
 }
 
 static guint ci_hash(gconstpointer p);
+
+/* Files m (taken) in box b. */
+static void
+box_add(Box *b, MsStoredMessage *m)
+{
+    if (!b->all)
+        b->all = g_ptr_array_new_with_free_func(stored_free);
+    g_ptr_array_add(b->all, m);
+}
 static gboolean ci_equal(gconstpointer a, gconstpointer b);
 
 static void
@@ -52,8 +63,10 @@ box_free(gpointer p)
 {
     Box *b = p;
     g_free(b->password);
-    g_ptr_array_unref(b->all);
-    g_ptr_array_unref(b->live);
+    if (b->all)
+        g_ptr_array_unref(b->all);
+    if (b->live)
+        g_ptr_array_unref(b->live);
     g_free(b);
 }
 
@@ -113,8 +126,6 @@ ms_mail_store_add_user(MsMailStore *s, const char *user, const char *password, g
     Box *b = g_new0(Box, 1);
     b->password = g_strdup(password ? password : "");
     b->quota = quota;
-    b->all = g_ptr_array_new_with_free_func(stored_free);
-    b->live = g_ptr_array_new();
     g_hash_table_insert(s->boxes, g_ascii_strdown(user, -1), b);
     return TRUE;
 }
@@ -168,7 +179,7 @@ ms_mail_store_deliver(MsMailStore *s, const char *user, GBytes *data, guint32 me
     m->uid = g_strdup_printf("%s.%u", lower, ++b->next_uid);
     m->message = message;
     m->stored_at = at;
-    g_ptr_array_add(b->all, m);
+    box_add(b, m);
     b->bytes += g_bytes_get_size(data);
     s->stored++;
     if (s->obs && s->obs->stored)
@@ -193,7 +204,7 @@ ms_mail_store_restore(MsMailStore *s, const char *user, GBytes *data, guint uid_
     b->next_uid = MAX(b->next_uid, uid_n);
     m->stored_at = at;
     m->flags = flags;
-    g_ptr_array_add(b->all, m);
+    box_add(b, m);
     b->bytes += g_bytes_get_size(data);
     s->stored++;
     return MS_STORE_OK;
@@ -272,8 +283,10 @@ ms_mail_store_messages(MsMailStore *s, const char *user)
     Box *b = box(s, user);
     if (!b)
         return NULL;
+    if (!b->live)
+        b->live = g_ptr_array_new();
     g_ptr_array_set_size(b->live, 0);
-    for (guint i = 0; i < b->all->len; i++) {
+    for (guint i = 0; b->all && i < b->all->len; i++) {
         MsStoredMessage *m = g_ptr_array_index(b->all, i);
         if (!m->deleted)
             g_ptr_array_add(b->live, m);
@@ -288,7 +301,7 @@ ms_mail_store_delete(MsMailStore *s, const char *user, const char *uid)
     Box *b = box(s, user);
     if (!b)
         return FALSE;
-    for (guint i = 0; i < b->all->len; i++) {
+    for (guint i = 0; b->all && i < b->all->len; i++) {
         MsStoredMessage *m = g_ptr_array_index(b->all, i);
         if (!m->deleted && g_strcmp0(m->uid, uid) == 0) {
             m->deleted = TRUE;
@@ -309,7 +322,7 @@ ms_mail_store_set_flags(MsMailStore *s, const char *user, const char *uid, guint
     Box *b = box(s, user);
     if (!b)
         return FALSE;
-    for (guint i = 0; i < b->all->len; i++) {
+    for (guint i = 0; b->all && i < b->all->len; i++) {
         MsStoredMessage *m = g_ptr_array_index(b->all, i);
         if (!m->deleted && g_strcmp0(m->uid, uid) == 0) {
             guint old = m->flags;
