@@ -50,7 +50,7 @@
 #define MAX_REFERRALS 10
 /* Entries added before the first sweep of expired ones (and at least
  * between two). */
-#define CACHE_SWEEP_MIN 256
+#define CACHE_SWEEP_MIN 16
 
 /* RFC 2181 5.4.1's ranking, in the three grades a stub or iterative
  * resolver meets (higher is more trustworthy). */
@@ -179,6 +179,7 @@ void
 ms_resolver_get_stats(const MsResolver *r, MsResolverStats *s)
 {
     *s = r->stats;
+    s->cache_entries = g_hash_table_size(r->cache);
 }
 
 const char *
