@@ -8,6 +8,7 @@
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS (default 60) each
 #   make bench      benchmark figures (engine, ...); worlds also to build/bench-worlds.csv
 #   make bench-plot draw build/bench-worlds.csv as build/bench-worlds.svg (after make bench)
+#   make bench-huge the huge benchmark world (1.1 M hosts, 100 M messages; hours; HUGE_UNTIL=2h for a slice)
 #   make bench-bridge  the bridge's SMTP listener against Postfix's smtp-sink
 #   make bench-tcp  mailsim's TCP beside ns-3's on the same transfers (installs libns3-dev)
 #   make lint       layering and no-global-state rules (tools/lint.sh)
@@ -76,7 +77,7 @@ TESTLIB_OBJ = $(BUILD)/tests/testlib.o
 TEST_SCRIPTS = tests/test_lint.sh tests/test_sweep_resume.sh
 BIN      = $(if $(filter build,$(BUILD)),mailsim,$(BUILD)/mailsim)
 
-.PHONY: FORCE all deps demo check asan bench bench-plot bench-bridge bench-tcp lint clean install tests run-tests fuzz fuzz-build check-browser
+.PHONY: FORCE all deps demo check asan bench bench-plot bench-huge bench-bridge bench-tcp lint clean install tests run-tests fuzz fuzz-build check-browser
 
 all: $(BIN)
 
@@ -173,6 +174,14 @@ asan: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/bench.sh
+
+# The huge benchmark world at flow level: its time and memory (peak_rss_kb)
+# in one `bench world` line. Long (hours) and large (README, "How memory
+# grows"); not part of make bench or CI. HUGE_UNTIL=2h runs a slice of
+# simulated time only.
+bench-huge: all
+	@./$(BIN) bench world scenarios/bench/huge.xml --fidelity flow --sample 1h \
+	    $(if $(HUGE_UNTIL),--until $(HUGE_UNTIL))
 
 # Time per message against messages of the benchmark worlds, log-log.
 bench-plot: all

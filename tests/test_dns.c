@@ -408,6 +408,41 @@ test_query_ports_and_ids_random(void)
     CU_ASSERT_EQUAL(other_id, a->len);
 }
 
+/* Expired entries are swept away (the cache holds what was asked within a
+ * TTL, not every name ever asked), and sweeping changes no answer: live
+ * entries still answer, long-lived delegations still skip the root. */
+static void
+test_expired_entries_swept(void)
+{
+    DnsWorld w;
+    world_init(&w);
+    g_autoptr(MsResolver) r = ms_resolver_new(w.net, w.isp, 0x0A000003, TRUE);
+    for (guint i = 0; i < 100; i++) {
+        g_autofree char *name = g_strdup_printf("old%u.diversicomcorp.com", i);
+        CU_ASSERT_EQUAL(lookup(&w, r, name, MS_DNS_TYPE_A).status, MS_RESOLVE_NXDOMAIN);
+    }
+    MsResolverStats st;
+    ms_resolver_get_stats(r, &st);
+    CU_ASSERT_TRUE(st.cache_entries >= 100); /* all alive: nothing to sweep */
+    /* An hour on, the negative answers (SOA minimum 300 s) are dead. */
+    ms_engine_run(w.engine, ms_engine_now(w.engine) + 3600 * MS_TIME_S);
+    guint64 root_before = ms_dns_server_queries(w.s_root);
+    for (guint i = 0; i < 100; i++) {
+        g_autofree char *name = g_strdup_printf("new%u.diversicomcorp.com", i);
+        CU_ASSERT_EQUAL(lookup(&w, r, name, MS_DNS_TYPE_A).status, MS_RESOLVE_NXDOMAIN);
+    }
+    ms_resolver_get_stats(r, &st);
+    /* Without sweeps: 200 names and the delegations. */
+    CU_ASSERT_TRUE(st.cache_entries <= 110);
+    CU_ASSERT_EQUAL(ms_dns_server_queries(w.s_root), root_before);
+    Result again = lookup(&w, r, "new99.diversicomcorp.com", MS_DNS_TYPE_A);
+    CU_ASSERT_TRUE(again.from_cache);
+    Result old = lookup(&w, r, "old0.diversicomcorp.com", MS_DNS_TYPE_A);
+    CU_ASSERT_FALSE(old.from_cache);
+    CU_ASSERT_EQUAL(old.status, MS_RESOLVE_NXDOMAIN);
+    world_clear(&w);
+}
+
 int
 main(void)
 {
@@ -419,6 +454,7 @@ main(void)
         { "cached delegation: TTL of NS set and glue, both sides", test_delegation_ttl_boundary },
         { "glue never answers nor replaces an answer", test_glue_ranks_below_answers },
         { "random query ports and ids, same for the same seed", test_query_ports_and_ids_random },
+        { "expired cache entries swept, answers unchanged", test_expired_entries_swept },
         { NULL, NULL },
     };
     return ms_test_main("dns", cases);

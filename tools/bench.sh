@@ -178,7 +178,7 @@ fi
 # shared machine), events/s, messages/s, peak RSS, RSS per message and the
 # bytes a queued message holds. Small at both fidelities and medium at flow
 # level always; BENCH=medium-packet adds medium at packet level (minutes),
-# BENCH=large adds large at flow level (about 12 minutes, 9.3 GB);
+# BENCH=large adds large at flow level (about 12 minutes; 1.14 GB, 9.3 GB with --keep-records);
 # several may be given ("BENCH='medium-packet large'").
 # WREPS (default 3) sets the repetitions of the world runs.
 WREPS=${WREPS:-3}

@@ -36,6 +36,7 @@ typedef void (*MsResolveFunc)(MsResolver *resolver, MsResolveStatus status, GPtr
 typedef struct {
     guint64 lookups, cache_hits, queries_sent, timeouts;
     guint64 delegation_hits; /* iterative lookups that started below the root */
+    guint64 cache_entries;   /* held now (expired ones not yet swept away included) */
 } MsResolverStats;
 
 /* A resolver on `host` asking `server_addr`: iteratively (a root server)

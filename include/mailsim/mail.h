@@ -17,6 +17,7 @@
 #include "mailsim/mta_profile.h"
 #include "mailsim/pop3_server.h"
 #include "mailsim/tls.h"
+#include "mailsim/sketch.h"
 
 G_BEGIN_DECLS
 
@@ -205,8 +206,10 @@ guint32 ms_mail_submit_as(MsMail *mail, guint client, const char *from, const ch
  * client); every `every` after that if > 0. */
 void ms_mail_check(MsMail *mail, guint client, MsTime at, MsTime every);
 
+/* Message ids handed out so far (1..n). */
 guint ms_mail_n_messages(const MsMail *mail);
-const MsMessageRecord *ms_mail_message(const MsMail *mail, guint32 id); /* id 1..n */
+/* Record id (1..n), or NULL when it was folded (ms_mail_set_fold_records). */
+const MsMessageRecord *ms_mail_message(const MsMail *mail, guint32 id);
 const MsMessageRecord *ms_mail_message_by_label(const MsMail *mail, const char *label);
 
 typedef struct {
@@ -228,6 +231,40 @@ typedef struct {
     MsTime seen_delay_total, seen_delay_max;
 } MsMailStats;
 void ms_mail_get_stats(const MsMail *mail, MsMailStats *stats);
+
+/* --- folding finished records (sim/mail/mail_record.c) ---
+ * With fold on, a message whose recipients are all delivered, bounced or
+ * refused, and which nothing holds any more (its creator, a queue entry, a
+ * client's submission), is folded into the statistics and freed: its
+ * recipient counts into the totals ms_mail_get_stats() reports, the latency
+ * of each delivered recipient of a submitted message into a sketch
+ * (include/mailsim/sketch.h: exact up to `exact_limit` values, then within
+ * MS_SKETCH_RELATIVE_ERROR), and each delivered path (storing server, origin)
+ * into counts, for the routing statistics, for the MS_MAIL_PATH_DESTINATIONS
+ * lowest storing servers. The memory of a run then grows with the mail in
+ * flight, not with all mail ever sent. Records 1..keep_first, and those of
+ * messages stored where a client may read them, are never folded. Only for
+ * runs no output of which reads records afterwards (traces, pictures,
+ * expectations about single messages, partitioned runs): ms_mail_message()
+ * returns NULL for a folded id. Set before the first record is made. */
+#define MS_MAIL_FOLD_EXACT_LIMIT  65536
+#define MS_MAIL_PATH_DESTINATIONS 256
+void ms_mail_set_fold_records(MsMail *mail, gboolean fold, guint keep_first, guint exact_limit);
+gboolean ms_mail_folds_records(const MsMail *mail);
+/* Records folded so far. */
+guint64 ms_mail_n_folded(const MsMail *mail);
+/* The latencies (ns, submission to mailbox) of the folded records'
+ * delivered recipients of submitted messages; NULL when fold is off. */
+const MsSketch *ms_mail_folded_latency(const MsMail *mail);
+typedef struct {
+    MsHostId where, origin; /* storing server, the message's origin */
+    guint32 count;          /* delivered recipients that took this path */
+} MsMailPathCount;
+/* The delivered paths of folded records (where != origin): appends to
+ * `wheres` (MsHostId) every storing server met, ascending, and to `paths`
+ * (MsMailPathCount) the counts for the MS_MAIL_PATH_DESTINATIONS lowest of
+ * them, ascending by (where, origin). */
+void ms_mail_folded_paths(const MsMail *mail, GArray *wheres, GArray *paths);
 
 /* What the queues of all servers hold now: entries (one message for one
  * destination domain at one server) and the bytes they keep (the message

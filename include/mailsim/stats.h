@@ -14,12 +14,18 @@ G_BEGIN_DECLS
 typedef struct {
     guint n;                         /* delivered recipients measured */
     double mean, p50, p95, p99, max; /* seconds */
+    /* 0 when p50, p95 and p99 are exact; else they come from a sketch (a
+     * run that folds finished records, include/mailsim/sketch.h) and this
+     * is their relative error bound. n, mean and max are always exact. */
+    double quantile_error;
 } MsLatencyStats;
 
 /* Percentile by the nearest-rank method (the smallest value with at least
  * p of the values at or below it), over `values` (sorted in place). */
 double ms_stats_percentile(double *values, guint n, double p);
 
+/* Over the live records and what the folded ones left (mail.h). The mean
+ * is the exact sum of nanoseconds over n. */
 void ms_stats_latency(MsWorld *world, MsLatencyStats *out);
 
 /* Routing studies (sim/run/stats_routing.c) over the paths of delivered
@@ -27,7 +33,7 @@ void ms_stats_latency(MsWorld *world, MsLatencyStats *out);
  * stretch = path latency / shortest possible latency, hop counts, path
  * latencies. At most this many destination servers are measured (the
  * lowest host ids); the others are counted in destinations_left_out. */
-#define MS_STATS_ROUTING_MAX_DESTINATIONS 256
+#define MS_STATS_ROUTING_MAX_DESTINATIONS MS_MAIL_PATH_DESTINATIONS
 typedef struct {
     guint paths;       /* recipients measured */
     guint unreachable; /* with no route at the end of the run */

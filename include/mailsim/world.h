@@ -39,11 +39,28 @@ typedef struct {
      * outlive the world), or the whole world when NULL. Packet level only. */
     const MsPartition *partition;
     guint32 part;
+    /* 1: fold each finished message's record into the statistics and free
+     * it (ms_mail_set_fold_records: memory grows with the mail in flight),
+     * when nothing needs records after the run: not for a partitioned run,
+     * nor a scenario with an <expect> about single messages (all but
+     * no-loss, login-encrypted and no-clear-password). Stores nobody reads
+     * then keep counts only, unless keep_bodies is 1. The caller says
+     * whether its own outputs (traces, pictures) read records. 0: keep
+     * every record (the default). */
+    gint fold_records;
+    /* Latencies kept exactly up to this many, then sketched; -1:
+     * MS_MAIL_FOLD_EXACT_LIMIT. */
+    gint fold_exact_limit;
+    /* Records never folded: 1..this; -1: MS_WORLD_SUMMARY_MESSAGES. */
+    gint fold_keep_first;
 } MsWorldOptions;
 #define MS_WORLD_OPTIONS_INIT                                                                      \
     {                                                                                              \
-        0, -1, -1, NULL, -1, NULL, 0                                                               \
+        0, -1, -1, NULL, -1, NULL, 0, 0, -1, -1                                                    \
     }
+/* Messages the run summary lists one by one; a world that folds records
+ * keeps these. */
+#define MS_WORLD_SUMMARY_MESSAGES 20
 
 /* ms_world_new() with options (NULL: all defaults). The scenario is only
  * read, never written, so threads may build worlds from one scenario at

@@ -370,6 +370,7 @@ bench_world(int argc, char **argv)
 {
     const char *cmd = "bench world";
     g_autofree char *fidelity_s = NULL, *until_s = NULL, *sample_s = NULL, *keep_s = NULL;
+    gboolean keep_records = FALSE;
     GOptionEntry entries[] = {
         { "fidelity", 0, 0, G_OPTION_ARG_STRING, &fidelity_s,
           "packet or flow (default: the scenario's)", "LEVEL" },
@@ -379,6 +380,10 @@ bench_world(int argc, char **argv)
           "stop at this simulated time (default: the scenario's)", "TIME" },
         { "sample", 0, 0, G_OPTION_ARG_STRING, &sample_s,
           "sample the queues every TIME of simulated time (default 10min)", "TIME" },
+        { "keep-records", 0, 0, G_OPTION_ARG_NONE, &keep_records,
+          "keep every message's record to the end (by default finished messages are folded into "
+          "the statistics and freed)",
+          NULL },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
     g_autoptr(GOptionContext) ctx =
@@ -390,6 +395,7 @@ bench_world(int argc, char **argv)
         return ms_cli_usage(cmd, argc < 2 ? "missing FILE" : "unexpected argument '%s'",
                             argc < 2 ? "" : argv[2]);
     MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+    o.fold_records = !keep_records; /* a benchmark reads no single record */
     if (fidelity_s && !ms_cli_arg_fidelity(cmd, "--fidelity", fidelity_s, &o.fidelity))
         return MS_EXIT_USAGE;
     if (keep_s && !ms_cli_arg_yes_no(cmd, "--keep-bodies", keep_s, &o.keep_bodies))

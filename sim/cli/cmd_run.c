@@ -105,11 +105,17 @@ print_summary(MsWorld *w, const MsStatsTable *tab, const MsPcapSink *pcap, const
                 V("tls", "logins_encrypted"), V("tls", "logins_clear"));
     MsLatencyStats lat;
     ms_stats_latency(w, &lat);
-    if (lat.n)
+    if (lat.n) {
         fprintf(out,
                 "  delivery latency over %u recipient%s: mean %.3f s, p50 %.3f s, p95 %.3f s, p99 "
-                "%.3f s, max %.3f s\n",
+                "%.3f s, max %.3f s",
                 lat.n, lat.n == 1 ? "" : "s", lat.mean, lat.p50, lat.p95, lat.p99, lat.max);
+        /* A run that folded its records summed latencies in a sketch. */
+        if (lat.quantile_error > 0)
+            fprintf(out, " (p50, p95, p99 from a sketch, within %.3g %%)",
+                    100 * lat.quantile_error);
+        fprintf(out, "\n");
+    }
     fprintf(out,
             "  packets: %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT
             " forwarded by routers, %" G_GUINT64_FORMAT " delivered, %" G_GUINT64_FORMAT
@@ -130,14 +136,17 @@ print_summary(MsWorld *w, const MsStatsTable *tab, const MsPcapSink *pcap, const
         }
         fprintf(out, "\n");
     }
-    guint shown = 0, limit = 20;
+    guint shown = 0, limit = MS_WORLD_SUMMARY_MESSAGES;
     for (guint id = 1; id <= ms_mail_n_messages(m); id++) {
-        const MsMessageRecord *r = ms_mail_message(m, id);
-        if (++shown > limit) {
+        if (shown == limit) {
             fprintf(out, "  ... and %u more message%s (--stats FILE for all figures)\n",
                     ms_mail_n_messages(m) - limit, ms_mail_n_messages(m) - limit == 1 ? "" : "s");
             break;
         }
+        const MsMessageRecord *r = ms_mail_message(m, id);
+        if (!r)
+            continue; /* folded: a run that folds keeps the first `limit` */
+        shown++;
         for (guint k = 0; k < r->rcpts->len; k++) {
             const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
             g_autofree char *took =
@@ -538,7 +547,7 @@ ms_cmd_run(int argc, char **argv)
     const char *cmd = "run";
     g_autofree char *seed_s = NULL, *until_s = NULL, *trace_path = NULL, *pcap_path = NULL,
                     *level_s = NULL, *stats_path = NULL, *partition_s = NULL, *parts_s = NULL;
-    gboolean quiet = FALSE, no_colour = FALSE;
+    gboolean quiet = FALSE, no_colour = FALSE, keep_records = FALSE;
     g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL, *pcap_limit_s = NULL;
     g_autofree char *keylog_path = NULL;
     g_autofree char *resumption_s = NULL;
@@ -589,6 +598,11 @@ ms_cmd_run(int argc, char **argv)
           "yes: keep delivered messages; no: only where a client reads them (default: the "
           "scenario's)",
           "yes|no" },
+        { "keep-records", 0, 0, G_OPTION_ARG_NONE, &keep_records,
+          "keep every message's record to the end (exact latency quantiles; memory grows with all "
+          "mail sent; the default folds finished messages into the statistics unless --trace or "
+          "an <expect> about one message needs them)",
+          NULL },
         { "partition", 0, 0, G_OPTION_ARG_STRING, &partition_s,
           "split the world into parts (one per MPI rank): auto, mod, block or a partition file",
           "HOW" },
@@ -663,6 +677,11 @@ ms_cmd_run(int argc, char **argv)
         !g_str_has_suffix(stats_path, ".csv"))
         return ms_cli_usage(cmd, "--stats: '%s': expected a file name ending in .json or .csv",
                             stats_path);
+    /* Finished messages are folded into the statistics unless an output
+     * reads their records afterwards: the trace (for mailsim render and
+     * merge). The world itself says no for expectations about single
+     * messages and for partitioned runs. */
+    wo.fold_records = !keep_records && !trace_path;
     Outputs o = { trace_path, pcap_path,  pcap_host, pcap_limit_s,
                   pcap_links, pcap_limit, !quiet,    !no_colour && isatty(STDOUT_FILENO),
                   level };

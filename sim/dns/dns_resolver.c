@@ -27,6 +27,13 @@
  * higher rank (an authoritative answer), and is never given out as an
  * answer, only used to choose a server.
  *
+ * Expired entries are dropped in sweeps, each after as many new entries
+ * as the cache held after the last one (amortised O(1) per entry): a
+ * dead entry answers nothing (every read checks its expiry, and time only
+ * moves on), so a sweep changes no behaviour, and the cache holds what
+ * was looked up within a TTL, not every name ever asked (a mail server of
+ * a large world asks for thousands of domains a day).
+ *
  * Timeouts: 2 s per try, 3 tries per server (glibc's resolver defaults are
  * 5 s and 2 tries; we keep waits short so teaching runs stay brisk; named
  * here so a scenario can change them later).
@@ -41,6 +48,9 @@
 #define TRY_TIMEOUT   (2 * MS_TIME_S)
 #define TRIES         3
 #define MAX_REFERRALS 10
+/* Entries added before the first sweep of expired ones (and at least
+ * between two). */
+#define CACHE_SWEEP_MIN 16
 
 /* RFC 2181 5.4.1's ranking, in the three grades a stub or iterative
  * resolver meets (higher is more trustworthy). */
@@ -83,7 +93,9 @@ struct _MsResolver {
     guint32 server;
     gboolean iterative;
     GArray *lookups;   /* Lookup */
-    GHashTable *cache; /* "name/type" -> CacheEntry*; look-ups only, never iterated */
+    GHashTable *cache; /* "name/type" -> CacheEntry*; looked up, and iterated only to drop dead
+                        * entries (which order cannot change) */
+    guint puts_to_sweep; /* entries to add before the next sweep of expired ones */
     guint16 ev_timeout, ev_done;
     MsResolverStats stats;
 };
@@ -128,6 +140,7 @@ ms_resolver_new(MsNet *net, MsHostId host, guint32 server_addr, gboolean iterati
     r->iterative = iterative;
     r->lookups = g_array_new(FALSE, TRUE, sizeof(Lookup));
     r->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cache_entry_free);
+    r->puts_to_sweep = CACHE_SWEEP_MIN;
     /* All resolvers of an engine share two event types; the events carry
      * the resolver (which lives as long as the world). */
     r->ev_timeout = ms_engine_register_shared(r->engine, "dns-timeout", on_timeout);
@@ -166,6 +179,7 @@ void
 ms_resolver_get_stats(const MsResolver *r, MsResolverStats *s)
 {
     *s = r->stats;
+    s->cache_entries = g_hash_table_size(r->cache);
 }
 
 const char *
@@ -196,6 +210,13 @@ cache_get(MsResolver *r, const char *name, guint16 type, Rank rank)
     return c;
 }
 
+static gboolean
+cache_entry_dead(gpointer key, gpointer value, gpointer now)
+{
+    (void) key;
+    return ((const CacheEntry *) value)->expires <= *(const MsTime *) now;
+}
+
 /* Caches copies of the records for `ttl` seconds, unless a live entry of a
  * higher rank holds (name, type) (RFC 2181 5.4.1: additional information
  * never replaces an authoritative answer). */
@@ -203,6 +224,11 @@ static void
 cache_put(MsResolver *r, const char *name, guint16 type, MsResolveStatus status, Rank rank,
           const GPtrArray *records, const GPtrArray *additional, guint32 ttl)
 {
+    if (--r->puts_to_sweep == 0) {
+        MsTime now = ms_engine_now(r->engine);
+        g_hash_table_foreach_remove(r->cache, cache_entry_dead, &now);
+        r->puts_to_sweep = MAX(g_hash_table_size(r->cache), CACHE_SWEEP_MIN);
+    }
     g_autofree char *key = cache_key(name, type);
     CacheEntry *old = g_hash_table_lookup(r->cache, key);
     if (old && old->expires > ms_engine_now(r->engine) && old->rank > rank)

@@ -28,6 +28,8 @@
 #define MS_MAIL_QID_SIZE 17
 
 typedef struct _MsMailQueueEntry MsMailQueueEntry;
+typedef struct _MsMailFolded MsMailFolded;
+#define MS__RECORD_PAGE 1024u
 typedef struct _MsMailTls MsMailTls;
 
 /* Work in flight that a connection or a DNS look-up holds through its
@@ -139,8 +141,17 @@ struct _MsMail {
     GHashTable
         *local_domains; /* lower-case domain -> index + 1 of the first server that takes its mail */
     GHashTable *backup_domains; /* lower-case domains some server is a backup MX for (a set) */
-    GArray *messages;           /* MsMessageRecord, id = index + 1 */
-    GStringChunk *texts;        /* the records' fixed strings (ms__mail_text) */
+    /* Message records (mail_record.c): pages of MS__RECORD_PAGE record
+     * pointers, page k for ids k * MS__RECORD_PAGE + 1 ..; a page whose
+     * records were all folded is freed (NULL). */
+    GPtrArray *record_pages;
+    guint32 n_records;   /* ids handed out: 1..n_records */
+    GStringChunk *texts; /* the fixed strings of records that are never folded (ms__mail_text) */
+    /* Folding finished records (ms_mail_set_fold_records). */
+    gboolean fold;
+    guint32 keep_first;
+    GHashTable *live_mids;      /* fold: Message-ID -> MsMessageRecord* of each live record */
+    MsMailFolded *folded;       /* fold: what the folded records add up to (mail_stats.c) */
     GQueue live;                /* MsLive: work in flight */
     gboolean keep_bodies;       /* FALSE: stores nobody reads only count deliveries */
     guint16 ev_submit, ev_check, ev_retry, ev_pop3_resume, ev_smtpd_flush;
@@ -270,6 +281,33 @@ void ms__rcpt_clear(gpointer rcpt);
  * addresses. Packed in large blocks, without a malloc per string: a run of
  * millions of messages keeps these for every one. */
 char *ms__mail_text(MsMail *m, const char *s);
+/* Ids handed out so far (records 1..n, some perhaps folded). */
+guint32 ms__mail_n_records(const MsMail *mail);
+/* The live record after *id (start at 0), setting *id to its id; NULL
+ * after the last. Skips folded ones at a page a step. */
+const MsMessageRecord *ms__mail_record_next(const MsMail *mail, guint32 *id);
+/* Frees every record and the index (a merge installs new ones). */
+void ms__mail_records_reset(MsMail *mail);
+/* Appends a copy of *r (taking r->rcpts) as record n + 1, indexed; its
+ * strings must live as long as the mail layer (ms__mail_text). Returns the id. */
+guint32 ms__mail_record_install(MsMail *mail, const MsMessageRecord *r);
+/* Who needs record id to stay: a record starts held by its creator, which
+ * releases it once it has handed the message on; queue entries and
+ * submissions hold it while they live. When the last holder lets go of a
+ * finished message (every recipient delivered, bounced or refused), a mail
+ * layer that folds records folds it (see ms_mail_set_fold_records), so a
+ * caller must not use the record after its release. */
+void ms__mail_hold(MsMail *mail, guint32 id);
+void ms__mail_release(MsMail *mail, guint32 id);
+/* The message was stored where a client may read it: never fold it. */
+void ms__mail_pin(MsMail *mail, guint32 id);
+
+/* mail_stats.c: what folded records add up to */
+void ms__mail_folded_init(MsMail *mail, guint exact_limit);
+void ms__mail_folded_clear(MsMail *mail);
+/* Adds record r to the folded totals (mail_record.c frees it next). */
+void ms__mail_fold_stats(MsMail *mail, const MsMessageRecord *r);
+
 /* Stamps a change of a recipient's state, where or detail (merging partitioned runs). */
 void ms__rcpt_touch(MsMail *mail, MsRcptRecord *rr);
 /* Our id for the Message-ID: header of a message, or 0. */

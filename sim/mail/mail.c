@@ -108,6 +108,7 @@ ms_mail_free(MsMail *m)
 {
     if (!m)
         return;
+    m->fold = FALSE; /* work freed below lets go of records: nothing to fold now */
     while (m->live.head) {
         MsLive *l = (MsLive *) m->live.head;
         l->release(l->link.data);

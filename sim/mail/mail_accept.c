@@ -89,6 +89,8 @@ ms__mail_accept_full(MsMail *m, MsMailServer *s, guint32 id, const char *from,
             if (keep) {
                 g_autoptr(GBytes) stored = ms__prepend_header(data, rp);
                 r = ms_mail_store_deliver(s->store, local, stored, id, now);
+                if (r == MS_STORE_OK)
+                    ms__mail_pin(m, id); /* a client may download it: its record stays */
             } else {
                 /* Lean: nobody reads this store; count what would be kept. */
                 r = ms_mail_store_count(s->store, local, strlen(rp) + g_bytes_get_size(data), id,
@@ -163,7 +165,7 @@ ms_mail_inject(MsMail *m, guint server, const char *from, const char *const *rcp
     if (!info)
         info = &none;
     g_autofree char *label = g_strdup_printf(
-        "%s-%u", info->label_prefix ? info->label_prefix : "bridge", m->messages->len + 1);
+        "%s-%u", info->label_prefix ? info->label_prefix : "bridge", ms__mail_n_records(m) + 1);
     gsize n_data;
     const char *d = g_bytes_get_data(data, &n_data);
     g_autofree char *subject = ms__mail_header_value(d, n_data, "Subject");

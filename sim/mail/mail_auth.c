@@ -475,8 +475,8 @@ mark_listed(MsAuthCheck *c, const char *zone)
     MsMail *m = c->mail;
     if (c->peer == MS_NO_HOST_ID)
         return;
-    for (guint id = 1; id <= m->messages->len; id++) {
-        const MsMessageRecord *r = &g_array_index(m->messages, MsMessageRecord, id - 1);
+    guint32 id = 0;
+    for (const MsMessageRecord *r; (r = ms__mail_record_next(m, &id));) {
         for (guint i = 0; i < r->rcpts->len; i++) {
             const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, i);
             if (rr->state != MS_RCPT_QUEUED || rr->where != c->peer ||

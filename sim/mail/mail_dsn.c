@@ -154,6 +154,7 @@ ms__mail_bounce(MsMail *m, MsMailServer *s, guint32 message, const char *from, c
     gsize len = b->len;
     g_autoptr(GBytes) data = g_bytes_new_take(g_string_free(b, FALSE), len);
     ms__mail_accept(m, s, id, "", rcpts, 1, data);
+    ms__mail_release(m, id); /* handed on: the queue or a mailbox has it */
 }
 
 /* Whether text starts like an SMTP reply: three digits and a blank. */
@@ -170,11 +171,11 @@ ms_mail_bounce_external(MsMail *m, guint server, const char *from, const char *r
 {
     g_return_val_if_fail(m != NULL && server < m->servers->len, 0);
     g_return_val_if_fail(rcpt && status && diagnostic, 0);
-    guint before = m->messages->len;
+    guint before = ms__mail_n_records(m);
     /* The real server's reply is quoted as it came; other reasons are the
      * bridge's own words. */
     MsBounceReason why = { status, is_reply(diagnostic) ? diagnostic : NULL, NULL,
                            is_reply(diagnostic) ? NULL : diagnostic, ms_engine_now(m->engine) };
     ms__mail_bounce(m, g_ptr_array_index(m->servers, server), 0, from, rcpt, &why, original);
-    return m->messages->len > before ? m->messages->len : 0;
+    return ms__mail_n_records(m) > before ? ms__mail_n_records(m) : 0;
 }

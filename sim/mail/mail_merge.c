@@ -168,13 +168,16 @@ ms_mail_export_records(MsMail *m)
 {
     g_return_val_if_fail(m != NULL, NULL);
     g_autoptr(GHashTable) held = held_set(m);
-    GByteArray *b = g_byte_array_sized_new(64 * m->messages->len + 64);
+    guint32 n = 0, id = 0;
+    while (ms__mail_record_next(m, &id))
+        n++; /* a part never folds: n is every id, but count what is there */
+    GByteArray *b = g_byte_array_sized_new(64 * n + 64);
     put_u32(b, MAGIC);
     put_u64(b, m->smtp_sessions);
     put_u64(b, m->pop3_sessions);
-    put_u32(b, m->messages->len);
-    for (guint i = 0; i < m->messages->len; i++) {
-        const MsMessageRecord *r = &g_array_index(m->messages, MsMessageRecord, i);
+    put_u32(b, n);
+    id = 0;
+    for (const MsMessageRecord *r; (r = ms__mail_record_next(m, &id));) {
         const MsMessageRecord *parent = r->parent ? ms__mail_record(m, r->parent) : NULL;
         put_str(b, r->message_id);
         put_str(b, r->label);
@@ -344,8 +347,7 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
     g_autoptr(GArray) rcpts = g_array_new(FALSE, FALSE, sizeof(RcptIn));
     /* The exports hold everything: this part's own records can go now,
      * which keeps the merge's peak memory near one copy of the records. */
-    ms__mail_index_clear(m);
-    g_array_set_size(m->messages, 0);
+    ms__mail_records_reset(m);
     for (guint p = 0; p < n; p++) {
         gsize len;
         const guint8 *data = g_bytes_get_data(parts[p], &len);
@@ -471,13 +473,12 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
                 rr->updated_at = -1;
         }
         g_array_set_clear_func(r.rcpts, ms__rcpt_clear);
-        g_array_append_val(m->messages, r);
-        ms__mail_index(m, r.id);
+        ms__mail_record_install(m, &r);
     }
     for (guint i = 0; i < all->len; i++) {
         const char *pm = g_array_index(all, Merged, i).parent_mid;
         if (pm && *pm)
-            g_array_index(m->messages, MsMessageRecord, i).parent = ms__mail_lookup_mid(m, pm);
+            ms__mail_record(m, i + 1)->parent = ms__mail_lookup_mid(m, pm);
     }
     m->merged = TRUE;
     m->smtp_sessions = smtp_sessions;

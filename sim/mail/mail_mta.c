@@ -67,6 +67,7 @@ ms__queue_entry_free(MsMailQueueEntry *e)
         return;
     if (e->timer)
         ms_engine_cancel(e->mail->engine, e->timer);
+    ms__mail_release(e->mail, e->message);
     g_free(e->from);
     g_ptr_array_unref(e->rcpts);
     g_free(e->domain);
@@ -142,6 +143,7 @@ ms__mta_enqueue(MsMail *m, MsMailServer *s, guint32 message, const char *from, G
     e->mail = m;
     e->server = s;
     e->message = message;
+    ms__mail_hold(m, message);
     ms__mail_queue_id(s, e->qid);
     e->from = g_strdup(from);
     e->rcpts = g_ptr_array_new_with_free_func(g_free);

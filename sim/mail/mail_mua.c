@@ -163,6 +163,8 @@ tell_login(Submit *x)
     }
 }
 
+/* Ends the submission and lets go of its message (the hold it took over
+ * from the record's creation). */
 static void
 submit_free(Submit *x)
 {
@@ -171,6 +173,7 @@ submit_free(Submit *x)
     ms__mail_tls_free(x->tls);
     if (x->data)
         g_bytes_unref(x->data);
+    ms__mail_release(x->mail, x->message);
     g_free(x);
 }
 
@@ -346,6 +349,7 @@ on_submit(MsEngine *e, const MsEvent *ev, gpointer user_data)
     MsMailClient *c = g_ptr_array_index(m->clients, p->client);
     const MsMessageRecord *r = ms_mail_message(m, p->message);
     if (c->smtp_server == MS_NO_SERVER) {
+        ms__mail_release(m, p->message); /* it stays with the client */
         pending_free(p);
         return;
     }

@@ -317,9 +317,10 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
     MsMail *m = x->mail;
     MsMailServer *s = x->server;
     guint32 id = ms__mail_message_from_data(m, message);
+    gboolean made = !id;
     if (!id) {
         /* A message from outside the scenario's clients: give it a record. */
-        g_autofree char *label = g_strdup_printf("ext-%u", m->messages->len + 1);
+        g_autofree char *label = g_strdup_printf("ext-%u", ms__mail_n_records(m) + 1);
         id = ms__mail_new_record(m, label, env->mail_from, env->rcpts, "", x->peer, 0);
         for (guint i = 0; i < env->n_rcpts; i++) {
             MsRcptRecord *er = &g_array_index(ms__mail_record(m, id)->rcpts, MsRcptRecord, i);
@@ -387,6 +388,8 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
                   ms_net_host_name(m->net, x->peer), env->n_rcpts, env->n_rcpts == 1 ? "" : "s",
                   qid);
     ms__mail_accept(m, s, id, env->mail_from, env->rcpts, env->n_rcpts, stamped);
+    if (made)
+        ms__mail_release(m, id); /* the record made above: handed on */
     /* Each server's acceptance, with its queue id (mta_profile.c). */
     g_autofree char *text = ms_mta_profile_queued_text(s->policy.profile, qid);
     char enh[sizeof reply->enhanced];

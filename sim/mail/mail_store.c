@@ -10,7 +10,9 @@
  *
  * Cost: a stored message keeps its whole body until a POP3 session deletes
  * it. Worlds where nobody reads a store use ms_mail_store_count() instead,
- * which keeps nothing per message (see ms_mail_set_keep_bodies()).
+ * which keeps nothing per message (see ms_mail_set_keep_bodies()). A box
+ * that never held a message has no message arrays (a large world has a
+ * million boxes: about 100 bytes each saved).
  *
  * An optional observer (the bridge's Maildir, sim/bridge/bridge_maildir.c)
  * hears of each stored or deleted message and each change of flags, after
@@ -27,10 +29,10 @@ typedef struct {
     guint next_uid;
     gboolean locked;
     gboolean full;   /* the "mailbox full" fault: takes nothing */
-    GPtrArray *all;  /* MsStoredMessage*, deleted ones included */
-    GPtrArray *live; /* view handed out by ms_mail_store_messages */
-    GHashTable *by_uid; /* uid -> MsStoredMessage* in `all`, live ones only */
-    guint64 version;    /* bumped whenever the live set changes */
+    GPtrArray *all;  /* MsStoredMessage*, deleted ones included; NULL until the first */
+    GPtrArray *live; /* view handed out by ms_mail_store_messages; NULL until asked */
+    GHashTable *by_uid;   /* uid -> MsStoredMessage* in `all`, live ones only; NULL with all */
+    guint64 version;      /* bumped whenever the live set changes */
     guint64 live_version; /* the version `live` was built for */
 } Box;
 
@@ -51,6 +53,7 @@ stored_free(gpointer p)
 }
 
 static guint ci_hash(gconstpointer p);
+
 static gboolean ci_equal(gconstpointer a, gconstpointer b);
 
 static void
@@ -58,9 +61,12 @@ box_free(gpointer p)
 {
     Box *b = p;
     g_free(b->password);
-    g_hash_table_destroy(b->by_uid);
-    g_ptr_array_unref(b->all);
-    g_ptr_array_unref(b->live);
+    if (b->all) {
+        g_hash_table_destroy(b->by_uid);
+        g_ptr_array_unref(b->all);
+    }
+    if (b->live)
+        g_ptr_array_unref(b->live);
     g_free(b);
 }
 
@@ -120,9 +126,6 @@ ms_mail_store_add_user(MsMailStore *s, const char *user, const char *password, g
     Box *b = g_new0(Box, 1);
     b->password = g_strdup(password ? password : "");
     b->quota = quota;
-    b->all = g_ptr_array_new_with_free_func(stored_free);
-    b->live = g_ptr_array_new();
-    b->by_uid = g_hash_table_new(g_str_hash, g_str_equal);
     b->version = 1;
     g_hash_table_insert(s->boxes, g_ascii_strdown(user, -1), b);
     return TRUE;
@@ -163,10 +166,16 @@ ms_mail_store_can_accept(const MsMailStore *s, const char *user, guint64 size)
     return MS_STORE_OK;
 }
 
-/* A new live message at the end of b. */
+/* Files m (taken) as a new live message at the end of b; a box's arrays
+ * and hash are made with its first message (most boxes of a large world
+ * never hold one). */
 static void
 box_add(Box *b, MsStoredMessage *m)
 {
+    if (!b->all) {
+        b->all = g_ptr_array_new_with_free_func(stored_free);
+        b->by_uid = g_hash_table_new(g_str_hash, g_str_equal);
+    }
     g_ptr_array_add(b->all, m);
     g_hash_table_replace(b->by_uid, m->uid, m);
     b->bytes += g_bytes_get_size(m->data);
@@ -309,10 +318,12 @@ ms_mail_store_messages(MsMailStore *s, const char *user)
     Box *b = box(s, user);
     if (!b)
         return NULL;
-    if (b->live_version == b->version)
+    if (b->live && b->live_version == b->version)
         return b->live;
+    if (!b->live)
+        b->live = g_ptr_array_new();
     g_ptr_array_set_size(b->live, 0);
-    for (guint i = 0; i < b->all->len; i++) {
+    for (guint i = 0; b->all && i < b->all->len; i++) {
         MsStoredMessage *m = g_ptr_array_index(b->all, i);
         if (!m->deleted)
             g_ptr_array_add(b->live, m);
@@ -334,7 +345,7 @@ ms_mail_store_delete(MsMailStore *s, const char *user, const char *uid)
 {
     g_return_val_if_fail(s != NULL && user != NULL && uid != NULL, FALSE);
     Box *b = box(s, user);
-    MsStoredMessage *m = b ? g_hash_table_lookup(b->by_uid, uid) : NULL;
+    MsStoredMessage *m = b && b->by_uid ? g_hash_table_lookup(b->by_uid, uid) : NULL;
     if (!m)
         return FALSE;
     g_hash_table_remove(b->by_uid, uid);
@@ -352,7 +363,7 @@ ms_mail_store_set_flags(MsMailStore *s, const char *user, const char *uid, guint
 {
     g_return_val_if_fail(s != NULL && user != NULL && uid != NULL, FALSE);
     Box *b = box(s, user);
-    MsStoredMessage *m = b ? g_hash_table_lookup(b->by_uid, uid) : NULL;
+    MsStoredMessage *m = b && b->by_uid ? g_hash_table_lookup(b->by_uid, uid) : NULL;
     if (!m)
         return FALSE;
     guint old = m->flags;

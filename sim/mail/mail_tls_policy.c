@@ -346,8 +346,7 @@ ms__tls_attempt_hop(MsMailTlsAttempt *t, gboolean encrypted)
         return;
     MsMail *m = t->mail;
     MsMailQueueEntry *e = t->entry;
-    MsMailTlsLedger *l = ms__tls_policy_ledger(m, e->message);
-    if (!l)
+    if (e->message == 0)
         return;
     const MsMailAttacker *a = ms__downgrade_on_path(m, e->server->host, t->peer);
     if (a) {
@@ -359,7 +358,9 @@ ms__tls_attempt_hop(MsMailTlsAttempt *t, gboolean encrypted)
                           "sizes; not the sender, the recipients or the message",
                           where);
         } else {
-            l->hops_read++;
+            /* The ledger grows with message ids: only a hop that wrote
+             * something in it makes it do so. */
+            ms__tls_policy_ledger(m, e->message)->hops_read++;
             ms__mail_note(m, e->server->host, t->peer, e->message,
                           "the attacker on %s read the whole message as it passed in clear: the "
                           "envelope (MAIL FROM, RCPT TO), every header and the body. It saw no "

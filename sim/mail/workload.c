@@ -106,6 +106,7 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
     g_autoptr(GBytes) stamped =
         ms__mail_stamp(m, g->from, "from localhost ", "mailsim", "ESMTPA", wid, to, data);
     ms__mail_accept(m, g->from, id, from, rcpts, 1, stamped);
+    ms__mail_release(m, id); /* handed on: queues and mailboxes have it */
     ws->generated++;
     schedule_next(ws, ev->data.u32[0], ev->at);
 }

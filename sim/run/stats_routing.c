@@ -18,22 +18,29 @@
  * Costs: one search per distinct destination, O(E log V) each, for at most
  * MS_STATS_ROUTING_MAX_DESTINATIONS destinations (the lowest host ids; the
  * figure `destinations_left_out` says how many were not measured), plus
- * one route walk per delivered recipient. Deterministic: destinations in
- * host order, recipients in record order. */
+ * one route walk per distinct (origin, destination) path. Deterministic:
+ * paths in (destination, origin) order, each counted as often as
+ * recipients took it. With folded records (a run that frees finished
+ * messages, include/mailsim/mail.h) the paths come as counts; the figures
+ * are the same. */
 #include "mailsim/stats.h"
 #include "mailsim/mail.h"
 #include "mailsim/net.h"
 
 #include <string.h>
 
-typedef struct {
-    MsHostId where, origin;
-} Pair;
+static gint
+host_cmp(gconstpointer a, gconstpointer b)
+{
+    MsHostId x = *(const MsHostId *) a, y = *(const MsHostId *) b;
+    return x < y ? -1 : x > y;
+}
 
+/* By storing server, then origin (the count plays no part). */
 static gint
 pair_cmp(gconstpointer a, gconstpointer b)
 {
-    const Pair *x = a, *y = b;
+    const MsMailPathCount *x = a, *y = b;
     if (x->where != y->where)
         return x->where < y->where ? -1 : 1;
     return x->origin < y->origin ? -1 : (x->origin > y->origin);
@@ -52,6 +59,14 @@ summarise(GArray *v, double *mean, double *p50, double *p95, double *max)
     *max = v->len ? d[v->len - 1] : 0;
 }
 
+/* Adds n copies of v. */
+static void
+append_n(GArray *a, double v, guint32 n)
+{
+    for (guint32 i = 0; i < n; i++)
+        g_array_append_val(a, v);
+}
+
 void
 ms_stats_routing(MsWorld *w, MsRoutingStats *out)
 {
@@ -65,47 +80,67 @@ ms_stats_routing_paths(MsWorld *w, MsRoutingStats *out, GArray *stretch_out, GAr
     memset(out, 0, sizeof *out);
     MsMail *m = ms_world_mail(w);
     MsNet *net = ms_world_net(w);
-    g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(Pair));
+    /* The delivered paths: those of the live records, then the counts the
+     * folded ones left (a run that folds records, mail.h), which keep the
+     * lowest MS_MAIL_PATH_DESTINATIONS storing servers: all that is
+     * measured here. */
+    g_autoptr(GArray) paths = g_array_new(FALSE, FALSE, sizeof(MsMailPathCount));
+    g_autoptr(GArray) wheres = g_array_new(FALSE, FALSE, sizeof(MsHostId));
     for (guint id = 1; id <= ms_mail_n_messages(m); id++) {
         const MsMessageRecord *r = ms_mail_message(m, id);
-        for (guint k = 0; k < r->rcpts->len; k++) {
+        for (guint k = 0; r && k < r->rcpts->len; k++) {
             const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
-            if (rr->state == MS_RCPT_DELIVERED && rr->where != r->origin)
-                g_array_append_val(pairs, ((Pair){ rr->where, r->origin }));
+            if (rr->state == MS_RCPT_DELIVERED && rr->where != r->origin) {
+                g_array_append_val(paths, ((MsMailPathCount){ rr->where, r->origin, 1 }));
+                g_array_append_val(wheres, rr->where);
+            }
         }
     }
-    g_array_sort(pairs, pair_cmp);
+    ms_mail_folded_paths(m, wheres, paths);
+    g_array_sort(paths, pair_cmp);
+    g_array_sort(wheres, host_cmp);
+    /* Destinations in host order: the first MS_STATS_ROUTING_MAX_DESTINATIONS
+     * are measured, the others counted. */
+    guint dests = 0;
+    MsHostId last_measured = 0;
+    for (guint i = 0; i < wheres->len; i++) {
+        if (i > 0 && g_array_index(wheres, MsHostId, i) == g_array_index(wheres, MsHostId, i - 1))
+            continue;
+        if (dests++ < MS_STATS_ROUTING_MAX_DESTINATIONS)
+            last_measured = g_array_index(wheres, MsHostId, i);
+        else
+            out->destinations_left_out++;
+    }
     guint nh = ms_net_n_hosts(net);
     g_autofree gint64 *dist = g_new(gint64, MAX(nh, 1u));
     g_autoptr(GArray) stretch = g_array_new(FALSE, FALSE, sizeof(double));
     g_autoptr(GArray) hops = g_array_new(FALSE, FALSE, sizeof(double));
     g_autoptr(GArray) lat = g_array_new(FALSE, FALSE, sizeof(double));
     g_autoptr(GArray) links = g_array_new(FALSE, FALSE, sizeof(guint32));
-    guint dests = 0;
-    for (guint i = 0; i < pairs->len; i++) {
-        const Pair *p = &g_array_index(pairs, Pair, i);
-        if (i == 0 || p->where != g_array_index(pairs, Pair, i - 1).where) {
-            if (dests++ >= MS_STATS_ROUTING_MAX_DESTINATIONS) {
-                out->destinations_left_out++;
-                while (i + 1 < pairs->len && g_array_index(pairs, Pair, i + 1).where == p->where)
-                    i++;
-                continue;
-            }
+    for (guint i = 0; i < paths->len;) {
+        const MsMailPathCount *p = &g_array_index(paths, MsMailPathCount, i);
+        if (dests == 0 || p->where > last_measured)
+            break;
+        /* One route walk per distinct path; its recipients all count. */
+        guint32 n = 0;
+        guint j = i;
+        for (; j < paths->len && pair_cmp(p, &g_array_index(paths, MsMailPathCount, j)) == 0; j++)
+            n += g_array_index(paths, MsMailPathCount, j).count;
+        if (i == 0 || p->where != g_array_index(paths, MsMailPathCount, i - 1).where)
             ms_net_latency_distances(net, p->where, dist);
-        }
+        i = j;
         if (!ms_net_route_links(net, p->origin, p->where, links) || links->len == 0 ||
             dist[p->origin] == G_MAXINT64) {
-            out->unreachable++;
+            out->unreachable += n;
             continue;
         }
         gint64 sum = 0;
         for (guint k = 0; k < links->len; k++)
             sum += MAX(ms_net_link_params(net, g_array_index(links, guint32, k))->latency, 1);
         double s = dist[p->origin] > 0 ? (double) sum / (double) dist[p->origin] : 1.0;
-        double h = links->len, l = ms_time_to_seconds(sum);
-        g_array_append_val(stretch, s);
-        g_array_append_val(hops, h);
-        g_array_append_val(lat, l);
+        append_n(stretch, s, n);
+        append_n(hops, links->len, n);
+        append_n(lat, ms_time_to_seconds(sum), n);
     }
     out->paths = stretch->len;
     if (stretch_out)

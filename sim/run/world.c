@@ -298,6 +298,24 @@ build_dns(MsWorld *w, GError **error)
     return TRUE;
 }
 
+/* Whether some <expect> reads single messages' records after the run (all
+ * but those about totals and logins, which folded records still answer). */
+static gboolean
+expects_records(const MsScenario *sc)
+{
+    for (guint i = 0; i < sc->expects->len; i++) {
+        switch (g_array_index(sc->expects, MsScenarioExpect, i).kind) {
+        case MS_EXPECT_NO_LOSS:
+        case MS_EXPECT_LOGIN_ENCRYPTED:
+        case MS_EXPECT_NO_CLEAR_PASSWORD:
+            break;
+        default:
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
 MsWorld *
 ms_world_new(const MsScenario *sc, guint64 seed, GError **error)
 {
@@ -389,8 +407,18 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
     w->mail = ms_mail_new(w->net, w->tcp);
     ms_mail_set_partitioned(w->mail, w->shard != NULL);
     ms_mail_set_flat_dns(w->mail, sc->dns_mode != MS_DNS_HIERARCHY);
-    ms_mail_set_keep_bodies(w->mail,
-                            opts->keep_bodies >= 0 ? opts->keep_bodies != 0 : sc->keep_bodies);
+    gboolean fold = opts->fold_records > 0 && !w->shard && !expects_records(sc);
+    if (fold)
+        ms_mail_set_fold_records(w->mail, TRUE,
+                                 opts->fold_keep_first >= 0 ? (guint) opts->fold_keep_first
+                                                            : MS_WORLD_SUMMARY_MESSAGES,
+                                 opts->fold_exact_limit >= 0 ? (guint) opts->fold_exact_limit
+                                                             : MS_MAIL_FOLD_EXACT_LIMIT);
+    /* Folding is for runs where memory matters: stores nobody reads keep
+     * counts only unless asked otherwise. */
+    ms_mail_set_keep_bodies(w->mail, opts->keep_bodies >= 0 ? opts->keep_bodies != 0
+                                     : fold                 ? FALSE
+                                                            : sc->keep_bodies);
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
         MsMtaPolicy pol;
