@@ -119,6 +119,17 @@ export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture; answer no, non-interactively.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections 2>/dev/null || true
 $SUDO apt-get update -qq || true
+# Packages with daemons (dovecot-imapd for the IMAP comparison tests) must
+# not start them: a policy-rc.d that forbids service starts is in place for
+# the install when the machine has none, and removed after.
+made_policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# mailsim deps: no service starts during the install\nexit 101\n' |
+        $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod 755 /usr/sbin/policy-rc.d && made_policy=1
+fi
+status=0
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+$SUDO apt-get install -y -qq --no-install-recommends $missing || status=$?
+[ -n "$made_policy" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+[ "$status" = 0 ] || exit "$status"
 echo "deps: done" >&2
