@@ -207,7 +207,7 @@ lint: $(BIN)
 # library, each run for FUZZ_SECONDS on a work corpus build-fuzz/corpus-NAME
 # seeded from the committed tests/fuzz/corpus/NAME/. A crash, a sanitizer
 # report or a leak fails the target; libFuzzer leaves the input that did it
-# in build-fuzz/ (crash-*, leak-*). CI runs FUZZ_SECONDS=8.
+# in build-fuzz/ (crash-*, leak-*). CI runs FUZZ_SECONDS=5.
 FUZZ_SECONDS ?= 60
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
