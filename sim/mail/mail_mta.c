@@ -667,8 +667,8 @@ hook_txn_result(guint txn, MsSmtpTxnStatus st, const MsSmtpReply *reply, gpointe
                           : refused      ? refused
                           : a->entry->server->policy.tls &&
                                   a->entry->server->policy.smtp_tls_level == MS_MTA_TLS_MAY
-                              ? " (the receiver offered no STARTTLS, and opportunistic TLS does "
-                                "not insist)"
+                              ? " (the EHLO reply it got listed no STARTTLS, and opportunistic "
+                                "TLS does not insist)"
                               : "");
     }
     g_free(a->txn_reply);
