@@ -246,6 +246,14 @@ void ms__mail_tls_send(MsMailTls *t, GBytes *plain);
 /* close_notify (RFC 8446 6.1) before the TCP close. */
 void ms__mail_tls_close(MsMailTls *t);
 const char *ms__mail_tls_error(const MsMailTls *t);
+/* The octets a mail client's core should read from `data` that arrived on
+ * its connection: `data` itself when `t` is NULL (no TLS yet), else what the
+ * channel opened (NULL for none). *established: the handshake finished with
+ * these octets; *failed: it failed ("TLS with SERVER failed: why", caller
+ * frees), and nothing is returned. Shared by the SMTP, POP3 and IMAP
+ * clients (mail_mua.c, mail_pop3.c, mail_imapc.c). */
+GBytes *ms__mail_tls_client_in(MsMailTls *t, const char *server_name, const guint8 *data,
+                               gsize len, gboolean *established, char **failed);
 /* The connection under the channel ended with the peer's FIN: without a
  * close_notify received first that is a truncation (RFC 8446 6.1), told
  * once in the story and returned (the endpoint's reason, borrowed); NULL

@@ -218,23 +218,16 @@ submit_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointe
     Submit *x = ud;
     (void) tcp;
     (void) conn;
-    if (!x->tls) {
-        ms_smtp_client_feed(x->core, data, len);
-        submit_pump(x);
-        return;
-    }
-    g_autoptr(GBytes) plain = NULL;
-    MsMailTlsEvent ev = ms__mail_tls_feed(x->tls, data, len, &plain);
-    if (ev == MS_MAIL_TLS_FAILED) {
-        g_autofree char *why = g_strdup_printf("TLS with %s failed: %s", x->server->hostname,
-                                               ms__mail_tls_error(x->tls));
-        ms_smtp_client_tls_failed(x->core, why);
-    } else {
-        if (ev == MS_MAIL_TLS_ESTABLISHED && ms_smtp_client_wants_tls(x->core))
-            ms_smtp_client_tls_started(x->core);
-        if (plain)
-            ms_smtp_client_feed(x->core, g_bytes_get_data(plain, NULL), g_bytes_get_size(plain));
-    }
+    gboolean established;
+    g_autofree char *failed = NULL;
+    g_autoptr(GBytes) in =
+        ms__mail_tls_client_in(x->tls, x->server->hostname, data, len, &established, &failed);
+    if (failed)
+        ms_smtp_client_tls_failed(x->core, failed);
+    if (established && ms_smtp_client_wants_tls(x->core))
+        ms_smtp_client_tls_started(x->core);
+    if (in)
+        ms_smtp_client_feed(x->core, g_bytes_get_data(in, NULL), g_bytes_get_size(in));
     submit_pump(x);
 }
 

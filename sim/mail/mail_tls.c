@@ -417,6 +417,24 @@ ms__mail_tls_error(const MsMailTls *t)
     return e ? e : "the TLS session ended during the handshake";
 }
 
+GBytes *
+ms__mail_tls_client_in(MsMailTls *t, const char *server_name, const guint8 *data, gsize len,
+                       gboolean *established, char **failed)
+{
+    *established = FALSE;
+    *failed = NULL;
+    if (!t)
+        return g_bytes_new_static(data, len);
+    GBytes *plain = NULL;
+    MsMailTlsEvent ev = ms__mail_tls_feed(t, data, len, &plain);
+    if (ev == MS_MAIL_TLS_FAILED) {
+        *failed = g_strdup_printf("TLS with %s failed: %s", server_name, ms__mail_tls_error(t));
+        g_clear_pointer(&plain, g_bytes_unref);
+    }
+    *established = ev == MS_MAIL_TLS_ESTABLISHED;
+    return plain;
+}
+
 void
 ms__mail_tls_count_hop(MsMail *m, guint32 message, gboolean encrypted)
 {
