@@ -5,7 +5,7 @@
  * same commands against Dovecot 2.3 through the bridge, compared item by
  * item (tests/bridge/imap_rev2.py). Every session is also fed
  * octet by octet and must answer the same. */
-#include "testlib.h"
+#include "imap_testkit.h"
 #include "mailsim/imap_server.h"
 #include "mailsim/mail_imap.h"
 
@@ -20,84 +20,15 @@ static const char *const texts[] = {
     "From: erin@example.com\r\nSubject: lunch again\r\n\r\nlater\r\n",
 };
 
-typedef struct {
-    MsMailStore *store;
-    MsMailImap *imap;
-} Box;
-
-static Box *
-box_new(void)
-{
-    Box *b = g_new0(Box, 1);
-    b->store = ms_mail_store_new();
-    ms_mail_store_add_user(b->store, "alice", "pw", 0);
-    for (guint i = 0; i < G_N_ELEMENTS(texts); i++) {
-        g_autoptr(GBytes) d = g_bytes_new_static(texts[i], strlen(texts[i]));
-        ms_mail_store_deliver(b->store, "alice", d, 0, (MsTime) (i + 1) * MS_TIME_S);
-    }
-    /* 2026-12-07 00:00:00 UTC as the epoch of stored_at. */
-    b->imap = ms_mail_imap_new(b->store, 1000, 1796601600);
-    return b;
-}
-
-static void
-box_free(Box *b)
-{
-    ms_mail_imap_free(b->imap);
-    ms_mail_store_free(b->store);
-    g_free(b);
-}
-
-static GString *
-run_on(Box *b, const char *input, gsize chunk)
-{
-    MsImapServerConfig cfg;
-    ms_imap_server_config_init(&cfg);
-    cfg.hostname = "mx.example.com";
-    g_autoptr(MsImapServer) srv = ms_imap_server_new(&cfg, ms_mail_imap_hooks(), b->imap);
-    GString *out = g_string_new(NULL);
-    GBytes *o;
-    ms_imap_server_start(srv);
-    while ((o = ms_imap_server_take_output(srv)))
-        g_bytes_unref(o);
-    gsize len = strlen(input);
-    if (chunk == 0)
-        chunk = len ? len : 1;
-    for (gsize i = 0; i < len; i += chunk) {
-        ms_imap_server_feed(srv, (const guint8 *) input + i, MIN(chunk, len - i));
-        while ((o = ms_imap_server_take_output(srv))) {
-            gsize n;
-            const char *p = g_bytes_get_data(o, &n);
-            g_string_append_len(out, p, (gssize) n);
-            g_bytes_unref(o);
-        }
-    }
-    return out;
-}
-
 /* Runs `input` whole and octet by octet on fresh boxes; both must answer
  * the same. Returns the answer. */
 static GString *
 run(const char *input)
 {
-    Box *b1 = box_new(), *b2 = box_new();
-    GString *whole = run_on(b1, input, 0);
-    GString *octets = run_on(b2, input, 1);
-    CU_ASSERT_STRING_EQUAL(whole->str, octets->str);
-    g_string_free(octets, TRUE);
-    box_free(b1);
-    box_free(b2);
-    return whole;
-}
-
-static gboolean
-has(const GString *out, const char *text)
-{
-    if (!strstr(out->str, text)) {
-        fprintf(stderr, "\n--- missing: %s\n--- in:\n%s\n", text, out->str);
-        return FALSE;
-    }
-    return TRUE;
+    MsImapServerConfig cfg;
+    ms_imap_server_config_init(&cfg);
+    cfg.hostname = "mx.example.com";
+    return imap_run_both(texts, G_N_ELEMENTS(texts), &cfg, input);
 }
 
 #define LOGIN  "a LOGIN alice pw\r\n"
@@ -117,15 +48,15 @@ test_esearch(void)
                                       "i SEARCH RETURN (MIN BOGUS) ALL\r\n"
                                       "j SEARCH RETURN MIN ALL\r\n"
                                       "k SEARCH ALL\r\n");
-    CU_ASSERT(has(o, "* ESEARCH (TAG \"d\") MIN 1 COUNT 3\r\nd OK Search completed.\r\n"));
-    CU_ASSERT(has(o, "* ESEARCH (TAG \"e\") ALL 3:4\r\ne OK"));
-    CU_ASSERT(has(o, "* ESEARCH (TAG \"f\") UID MIN 1 MAX 4 COUNT 4 ALL 1:4\r\nf OK"));
-    CU_ASSERT(has(o, "* ESEARCH (TAG \"g\") COUNT 0\r\ng OK"));
-    CU_ASSERT(has(o, "* ESEARCH (TAG \"h\") ALL 1,3:4\r\nh OK"));
-    CU_ASSERT(has(o, "i BAD Error in IMAP command SEARCH: syntax error.\r\n"));
-    CU_ASSERT(has(o, "j BAD Error in IMAP command SEARCH: syntax error.\r\n"));
+    CU_ASSERT(imap_has(o, "* ESEARCH (TAG \"d\") MIN 1 COUNT 3\r\nd OK Search completed.\r\n"));
+    CU_ASSERT(imap_has(o, "* ESEARCH (TAG \"e\") ALL 3:4\r\ne OK"));
+    CU_ASSERT(imap_has(o, "* ESEARCH (TAG \"f\") UID MIN 1 MAX 4 COUNT 4 ALL 1:4\r\nf OK"));
+    CU_ASSERT(imap_has(o, "* ESEARCH (TAG \"g\") COUNT 0\r\ng OK"));
+    CU_ASSERT(imap_has(o, "* ESEARCH (TAG \"h\") ALL 1,3:4\r\nh OK"));
+    CU_ASSERT(imap_has(o, "i BAD Error in IMAP command SEARCH: syntax error.\r\n"));
+    CU_ASSERT(imap_has(o, "j BAD Error in IMAP command SEARCH: syntax error.\r\n"));
     /* Without RETURN and without ENABLE IMAP4rev2: the RFC 3501 answer. */
-    CU_ASSERT(has(o, "* SEARCH 1 2 3 4\r\nk OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1 2 3 4\r\nk OK"));
 }
 
 /* RFC 5182: SAVE keeps the result as "$" for later commands, by UID, so
@@ -150,18 +81,18 @@ test_searchres(void)
                                       "o SELECT INBOX\r\n"
                                       "p FETCH $ (UID)\r\n"
                                       "q FETCH $,1 (UID)\r\n");
-    CU_ASSERT(has(o, "b OK [READ-WRITE] SELECT completed.\r\nc OK Search completed.\r\n"));
-    CU_ASSERT(has(o, "* 3 FETCH (UID 3)\r\n* 4 FETCH (UID 4)\r\nd OK"));
-    CU_ASSERT(has(o, "* 3 EXPUNGE\r\nf OK"));
-    CU_ASSERT(has(o, "* 3 FETCH (UID 4 FLAGS ())\r\ng OK"));
-    CU_ASSERT(has(o, "* ESEARCH (TAG \"h\") MIN 1 MAX 3\r\nh OK"));
-    CU_ASSERT(has(o, "* SEARCH 1 3\r\ni OK"));
-    CU_ASSERT(has(o, "* ESEARCH (TAG \"j\") COUNT 0\r\nj OK"));
-    CU_ASSERT(has(o, "* SEARCH\r\nk OK"));
-    CU_ASSERT(has(o, "l BAD"));
-    CU_ASSERT(has(o, "* SEARCH\r\nm OK"));
-    CU_ASSERT(has(o, "o OK [READ-WRITE] SELECT completed.\r\np OK Fetch completed.\r\n"));
-    CU_ASSERT(has(o, "q BAD"));
+    CU_ASSERT(imap_has(o, "b OK [READ-WRITE] SELECT completed.\r\nc OK Search completed.\r\n"));
+    CU_ASSERT(imap_has(o, "* 3 FETCH (UID 3)\r\n* 4 FETCH (UID 4)\r\nd OK"));
+    CU_ASSERT(imap_has(o, "* 3 EXPUNGE\r\nf OK"));
+    CU_ASSERT(imap_has(o, "* 3 FETCH (UID 4 FLAGS ())\r\ng OK"));
+    CU_ASSERT(imap_has(o, "* ESEARCH (TAG \"h\") MIN 1 MAX 3\r\nh OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1 3\r\ni OK"));
+    CU_ASSERT(imap_has(o, "* ESEARCH (TAG \"j\") COUNT 0\r\nj OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH\r\nk OK"));
+    CU_ASSERT(imap_has(o, "l BAD"));
+    CU_ASSERT(imap_has(o, "* SEARCH\r\nm OK"));
+    CU_ASSERT(imap_has(o, "o OK [READ-WRITE] SELECT completed.\r\np OK Fetch completed.\r\n"));
+    CU_ASSERT(imap_has(o, "q BAD"));
 }
 
 /* Extended LIST (RFC 5258), LIST-STATUS (RFC 5819) and special-use
@@ -184,7 +115,7 @@ test_list_extended(void)
                   "n LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\n"
                   "o LIST \"\" nothing RETURN (STATUS (MESSAGES))\r\n"
                   "p LIST \"\" \"\"\r\n");
-    CU_ASSERT(has(o, "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
+    CU_ASSERT(imap_has(o, "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
                      "* STATUS \"INBOX\" (MESSAGES 4 UNSEEN 4 UIDNEXT 5)\r\n"
                      "* LIST (\\HasChildren) \"/\" \"Archive\"\r\n"
                      "* STATUS \"Archive\" (MESSAGES 0 UNSEEN 0 UIDNEXT 1)\r\n"
@@ -193,21 +124,21 @@ test_list_extended(void)
                      "* LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"\r\n"
                      "* STATUS \"Trash\" (MESSAGES 0 UNSEEN 0 UIDNEXT 1)\r\n"
                      "g OK LIST completed.\r\n"));
-    CU_ASSERT(has(o, "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n"
+    CU_ASSERT(imap_has(o, "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n"
                      "* LIST (\\HasChildren \\Subscribed) \"/\" \"Archive\"\r\n"
                      "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Archive/2026\"\r\n"
                      "h OK LIST completed.\r\n"));
-    CU_ASSERT(has(o, "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"\r\n"
+    CU_ASSERT(imap_has(o, "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"\r\n"
                      "* LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"\r\n"
                      "i OK LIST completed.\r\n"));
-    CU_ASSERT(has(o, "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Archive/2026\"\r\n"
+    CU_ASSERT(imap_has(o, "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Archive/2026\"\r\n"
                      "j OK LIST completed.\r\n"));
-    CU_ASSERT(has(o, "k BAD Error in IMAP command LIST: syntax error.\r\n"));
-    CU_ASSERT(has(o, "l BAD Error in IMAP command LIST: unknown option BOGUS.\r\n"));
-    CU_ASSERT(has(o, "m BAD Error in IMAP command LIST: unknown option NOTANITEM.\r\n"));
-    CU_ASSERT(has(o, "* LIST (\\HasChildren \\Subscribed) \"/\" \"Archive\" "
+    CU_ASSERT(imap_has(o, "k BAD Error in IMAP command LIST: syntax error.\r\n"));
+    CU_ASSERT(imap_has(o, "l BAD Error in IMAP command LIST: unknown option BOGUS.\r\n"));
+    CU_ASSERT(imap_has(o, "m BAD Error in IMAP command LIST: unknown option NOTANITEM.\r\n"));
+    CU_ASSERT(imap_has(o, "* LIST (\\HasChildren \\Subscribed) \"/\" \"Archive\" "
                      "(\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"));
-    CU_ASSERT(has(o, "n OK LIST completed.\r\no OK LIST completed.\r\n"
+    CU_ASSERT(imap_has(o, "n OK LIST completed.\r\no OK LIST completed.\r\n"
                      "* LIST (\\Noselect) \"/\" \"\"\r\np OK"));
 }
 
@@ -233,21 +164,21 @@ test_search_keys(void)
                                       "o SEARCH UNKEYWORD $Junk\r\n"
                                       "p SEARCH ON 31-Feb-2026\r\n"
                                       "q SEARCH SENTON 7-Dec\r\n");
-    CU_ASSERT(has(o, "* SEARCH 1 2 3 4\r\nc OK"));
-    CU_ASSERT(has(o, "* SEARCH\r\nd OK"));
-    CU_ASSERT(has(o, "* SEARCH\r\ne OK"));
-    CU_ASSERT(has(o, "* SEARCH 2\r\nf OK"));
-    CU_ASSERT(has(o, "* SEARCH 1\r\ng OK"));
-    CU_ASSERT(has(o, "* SEARCH 1 2\r\nh OK"));
-    CU_ASSERT(has(o, "* SEARCH 1\r\ni OK"));
-    CU_ASSERT(has(o, "* SEARCH 2\r\nj OK"));
-    CU_ASSERT(has(o, "* SEARCH\r\nk OK"));
-    CU_ASSERT(has(o, "* SEARCH 1 2\r\nl OK"));
-    CU_ASSERT(has(o, "* SEARCH 3 4\r\nm OK"));
-    CU_ASSERT(has(o, "* SEARCH\r\nn OK"));
-    CU_ASSERT(has(o, "* SEARCH 1 2 3 4\r\no OK"));
-    CU_ASSERT(has(o, "p BAD"));
-    CU_ASSERT(has(o, "q BAD"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1 2 3 4\r\nc OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH\r\nd OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH\r\ne OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 2\r\nf OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1\r\ng OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1 2\r\nh OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1\r\ni OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 2\r\nj OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH\r\nk OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1 2\r\nl OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 3 4\r\nm OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH\r\nn OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1 2 3 4\r\no OK"));
+    CU_ASSERT(imap_has(o, "p BAD"));
+    CU_ASSERT(imap_has(o, "q BAD"));
 }
 
 /* A multipart message with a quoted-printable text, a base64 attachment
@@ -271,7 +202,7 @@ static gboolean
 has_literal(const GString *out, const char *what, const char *body)
 {
     g_autofree char *s = g_strdup_printf("%s {%zu}\r\n%s", what, strlen(body), body);
-    return has(out, s);
+    return imap_has(out, s);
 }
 
 /* Numbered sections (RFC 9051 6.4.5) and BINARY (RFC 3516). */
@@ -298,15 +229,15 @@ test_body_parts_binary(void)
                           "Content-Transfer-Encoding: quoted-printable\r\n\r\n"));
     CU_ASSERT(has_literal(o, " BODY[2]", "AAEC\r\nAw=="));
     CU_ASSERT(has_literal(o, " BODY[3.MIME]", "Content-Type: message/rfc822\r\n\r\n"));
-    CU_ASSERT(has(o, "message/rfc822\r\n\r\n)\r\ne OK"));
+    CU_ASSERT(imap_has(o, "message/rfc822\r\n\r\n)\r\ne OK"));
     CU_ASSERT(has_literal(o, "* 5 FETCH (BODY[3.HEADER]", "Subject: inner\r\n\r\n"));
     CU_ASSERT(has_literal(o, " BODY[3.TEXT]", "inner body"));
     CU_ASSERT(has_literal(o, " BODY[3.1]", "inner body"));
     CU_ASSERT(has_literal(o, " BODY[3.HEADER.FIELDS (SUBJECT)]", "Subject: inner\r\n\r\n"));
-    CU_ASSERT(has(o, "* 5 FETCH (BODY[9] NIL BODY[2.1] NIL BODY[1]<0> {3}\r\ncaf "
+    CU_ASSERT(imap_has(o, "* 5 FETCH (BODY[9] NIL BODY[2.1] NIL BODY[1]<0> {3}\r\ncaf "
                      "BINARY.SIZE[9] NIL)\r\ng OK"));
     /* Quoted-printable undone: escapes, blanks at the line end, soft breaks. */
-    CU_ASSERT(has(o, "* 5 FETCH (BINARY[1] {22}\r\ncaf\xc3\xa9 = ok\r\nsoft break "
+    CU_ASSERT(imap_has(o, "* 5 FETCH (BINARY[1] {22}\r\ncaf\xc3\xa9 = ok\r\nsoft break "
                      "BINARY.SIZE[1] 22 BINARY.SIZE[2] 4)\r\nh OK"));
     /* Base64 undone; NUL octets go as a literal8 (RFC 3516 4.3). */
     static const char want[] = "* 5 FETCH (BINARY[2] ~{4}\r\n\0\1\2\3)\r\ni OK";
@@ -314,15 +245,15 @@ test_body_parts_binary(void)
     for (gsize k = 0; k + sizeof want - 1 <= o->len && !found; k++)
         found = memcmp(o->str + k, want, sizeof want - 1) == 0;
     CU_ASSERT(found);
-    for (gsize k = 0; k < o->len; k++) /* so that has() reads past them */
+    for (gsize k = 0; k < o->len; k++) /* so that imap_has() reads past them */
         if (!o->str[k])
             o->str[k] = '@';
-    CU_ASSERT(has(o, "j NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding.\r\n"));
-    CU_ASSERT(has(o, "* 5 FETCH (FLAGS ())\r\nk OK"));
+    CU_ASSERT(imap_has(o, "j NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding.\r\n"));
+    CU_ASSERT(imap_has(o, "* 5 FETCH (FLAGS ())\r\nk OK"));
     /* A single-part message: its body is part 1; BINARY sets \Seen. */
-    CU_ASSERT(has(o, "* 1 FETCH (UID 1 BODY[1] {10}\r\nHi Alice\r\n BINARY[1] {10}\r\nHi Alice\r\n"
+    CU_ASSERT(imap_has(o, "* 1 FETCH (UID 1 BODY[1] {10}\r\nHi Alice\r\n BINARY[1] {10}\r\nHi Alice\r\n"
                      " FLAGS (\\Seen))\r\nl OK"));
-    CU_ASSERT(has(o, "* 5 FETCH (BINARY[1]<5> {4}\r\n = o FLAGS (\\Seen))\r\nm OK"));
+    CU_ASSERT(imap_has(o, "* 5 FETCH (BINARY[1]<5> {4}\r\n = o FLAGS (\\Seen))\r\nm OK"));
 }
 
 /* The same commands against the bridge and against Dovecot 2.3 serving a

@@ -5,7 +5,7 @@
  * and LOGINDISABLED, and hostile input: huge and unterminated literals,
  * deep nesting, overlong lines, bad sequence sets, invalid modified UTF-7.
  * Every session is also fed octet by octet and must answer the same. */
-#include "testlib.h"
+#include "imap_testkit.h"
 #include "mailsim/imap_server.h"
 #include "mailsim/mail_imap.h"
 
@@ -19,103 +19,49 @@ static const char *const texts[] = {
     "charset=utf-8\r\n\r\nsoon\r\n",
 };
 
-typedef struct {
-    MsMailStore *store;
-    MsMailImap *imap;
-} Box;
+typedef ImapBox Box;
 
 static Box *
 box_new(void)
 {
-    Box *b = g_new0(Box, 1);
-    b->store = ms_mail_store_new();
-    ms_mail_store_add_user(b->store, "alice", "pw", 0);
-    for (guint i = 0; i < G_N_ELEMENTS(texts); i++) {
-        g_autoptr(GBytes) d = g_bytes_new_static(texts[i], strlen(texts[i]));
-        ms_mail_store_deliver(b->store, "alice", d, 0, (MsTime) (i + 1) * MS_TIME_S);
-    }
-    /* 2026-12-07 00:00:00 UTC as the epoch of stored_at. */
-    b->imap = ms_mail_imap_new(b->store, 1000, 1796601600);
-    return b;
+    return imap_box_new(texts, G_N_ELEMENTS(texts));
 }
 
 static void
-box_free(Box *b)
+config(MsImapServerConfig *cfg, gboolean plaintext_ok)
 {
-    ms_mail_imap_free(b->imap);
-    ms_mail_store_free(b->store);
-    g_free(b);
+    ms_imap_server_config_init(cfg);
+    cfg->hostname = "mx.example.com";
+    cfg->offer_starttls = TRUE;
+    cfg->auth_requires_tls = !plaintext_ok;
+    cfg->max_literal = 4096;
 }
 
 static MsImapServer *
 server_new(Box *b, gboolean plaintext_ok)
 {
     MsImapServerConfig cfg;
-    ms_imap_server_config_init(&cfg);
-    cfg.hostname = "mx.example.com";
-    cfg.offer_starttls = TRUE;
-    cfg.auth_requires_tls = !plaintext_ok;
-    cfg.max_literal = 4096;
+    config(&cfg, plaintext_ok);
     return ms_imap_server_new(&cfg, ms_mail_imap_hooks(), b->imap);
 }
 
-static void
-drain(MsImapServer *srv, GString *out)
-{
-    GBytes *o;
-    while ((o = ms_imap_server_take_output(srv))) {
-        gsize n;
-        const char *p = g_bytes_get_data(o, &n);
-        g_string_append_len(out, p, (gssize) n);
-        g_bytes_unref(o);
-    }
-}
-
-/* Runs `input` on a fresh server over a fresh box, fed in pieces of
- * `chunk` octets (0: whole); returns everything after the greeting. */
+/* Runs `input` on a fresh server over `b`, fed in pieces of `chunk` octets
+ * (0: whole); returns everything after the greeting. */
 static GString *
 run_on(Box *b, const char *input, gsize chunk, gboolean plaintext_ok, gboolean *closed)
 {
-    g_autoptr(MsImapServer) srv = server_new(b, plaintext_ok);
-    GString *out = g_string_new(NULL);
-    ms_imap_server_start(srv);
-    drain(srv, out);
-    g_string_truncate(out, 0);
-    gsize len = strlen(input);
-    if (chunk == 0)
-        chunk = len ? len : 1;
-    for (gsize i = 0; i < len; i += chunk) {
-        ms_imap_server_feed(srv, (const guint8 *) input + i, MIN(chunk, len - i));
-        drain(srv, out);
-    }
-    if (closed)
-        *closed = ms_imap_server_is_closed(srv);
-    return out;
+    MsImapServerConfig cfg;
+    config(&cfg, plaintext_ok);
+    return imap_run_on(b, &cfg, input, chunk, closed);
 }
 
-/* run_on() twice (whole and octet by octet), checking both answer the
- * same; returns the answer. */
+/* run_on() whole and octet by octet, checking both answer the same. */
 static GString *
 run(const char *input)
 {
-    Box *b1 = box_new(), *b2 = box_new();
-    GString *whole = run_on(b1, input, 0, TRUE, NULL);
-    GString *octets = run_on(b2, input, 1, TRUE, NULL);
-    CU_ASSERT_STRING_EQUAL(whole->str, octets->str);
-    g_string_free(octets, TRUE);
-    box_free(b1);
-    box_free(b2);
-    return whole;
-}
-
-static gboolean
-has(const GString *out, const char *text)
-{
-    if (!strstr(out->str, text)) {
-        fprintf(stderr, "\n--- missing: %s\n--- in:\n%s\n", text, out->str);
-        return FALSE;
-    }
-    return TRUE;
+    MsImapServerConfig cfg;
+    config(&cfg, TRUE);
+    return imap_run_both(texts, G_N_ELEMENTS(texts), &cfg, input);
 }
 
 /* What CAPABILITY lists in every state, before the state's own items. */
@@ -134,11 +80,11 @@ test_greeting_capability(void)
     g_autoptr(MsImapServer) srv = server_new(b, FALSE);
     g_autoptr(GString) out = g_string_new(NULL);
     ms_imap_server_start(srv);
-    drain(srv, out);
+    imap_drain(srv, out);
     CU_ASSERT_STRING_EQUAL(out->str,
                            "* OK [CAPABILITY " CAPS " STARTTLS LOGINDISABLED] mx.example.com IMAP "
                            "server ready.\r\n");
-    box_free(b);
+    imap_box_free(b);
 
     g_autoptr(GString) o2 = run("a CAPABILITY\r\nb NOOP\r\nc LOGOUT\r\nd NOOP\r\n");
     CU_ASSERT_STRING_EQUAL(o2->str, "* CAPABILITY " CAPS " STARTTLS AUTH=PLAIN\r\n"
@@ -153,9 +99,9 @@ test_login_and_authenticate(void)
 {
     g_autoptr(GString) o = run("a LOGIN alice wrong\r\nb LOGIN \"alice\" {2+}\r\npw\r\n"
                                "c LOGIN alice pw\r\n");
-    CU_ASSERT(has(o, "a NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"));
-    CU_ASSERT(has(o, "b OK [CAPABILITY " CAPS "] Logged in\r\n"));
-    CU_ASSERT(has(o, "c BAD LOGIN not valid in this state.\r\n"));
+    CU_ASSERT(imap_has(o, "a NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"));
+    CU_ASSERT(imap_has(o, "b OK [CAPABILITY " CAPS "] Logged in\r\n"));
+    CU_ASSERT(imap_has(o, "c BAD LOGIN not valid in this state.\r\n"));
 
     /* AUTHENTICATE PLAIN: initial response (RFC 4959), continuation, cancel. */
     g_autofree char *ok = g_base64_encode((const guchar *) "\0alice\0pw", 9);
@@ -168,9 +114,9 @@ test_login_and_authenticate(void)
                                           other, ok, ok);
     g_autoptr(GString) o2 = run(in);
     CU_ASSERT(g_str_has_prefix(o2->str, "+ \r\na BAD Authentication aborted by client.\r\n"));
-    CU_ASSERT(has(o2, "b NO [AUTHORIZATIONFAILED]"));
-    CU_ASSERT(has(o2, "+ \r\nc OK [CAPABILITY"));
-    CU_ASSERT(has(o2, "d BAD AUTHENTICATE not valid in this state."));
+    CU_ASSERT(imap_has(o2, "b NO [AUTHORIZATIONFAILED]"));
+    CU_ASSERT(imap_has(o2, "+ \r\nc OK [CAPABILITY"));
+    CU_ASSERT(imap_has(o2, "d BAD AUTHENTICATE not valid in this state."));
 
     /* Three failures end the session. */
     gboolean closed = FALSE;
@@ -179,17 +125,17 @@ test_login_and_authenticate(void)
         run_on(b, "a LOGIN alice x\r\nb LOGIN alice y\r\nc LOGIN alice z\r\nd LOGIN alice pw\r\n",
                0, TRUE, &closed);
     CU_ASSERT(closed);
-    CU_ASSERT(has(o3, "c NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
+    CU_ASSERT(imap_has(o3, "c NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
                       "* BYE Too many failed logins.\r\n"));
     CU_ASSERT(strstr(o3->str, "\r\nd ") == NULL);
-    box_free(b);
+    imap_box_free(b);
 }
 
 static void
 test_select_examine(void)
 {
     g_autoptr(GString) o = run(SELECT "c EXAMINE INBOX\r\nd SELECT Nope\r\ne NOOP\r\n");
-    CU_ASSERT(has(o, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
+    CU_ASSERT(imap_has(o, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
                      "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)] Flags "
                      "permitted.\r\n"
                      "* 3 EXISTS\r\n"
@@ -198,15 +144,15 @@ test_select_examine(void)
                      "* OK [UIDVALIDITY 1000] UIDs valid\r\n"
                      "* OK [UIDNEXT 4] Predicted next UID\r\n"
                      "b OK [READ-WRITE] SELECT completed.\r\n"));
-    CU_ASSERT(has(o, "* OK [CLOSED] Previous mailbox closed.\r\n"));
-    CU_ASSERT(has(o, "* OK [PERMANENTFLAGS ()] Flags permitted.\r\n"));
-    CU_ASSERT(has(o, "c OK [READ-ONLY] EXAMINE completed.\r\n"));
-    CU_ASSERT(has(o, "d NO [NONEXISTENT] Mailbox doesn't exist.\r\n"));
+    CU_ASSERT(imap_has(o, "* OK [CLOSED] Previous mailbox closed.\r\n"));
+    CU_ASSERT(imap_has(o, "* OK [PERMANENTFLAGS ()] Flags permitted.\r\n"));
+    CU_ASSERT(imap_has(o, "c OK [READ-ONLY] EXAMINE completed.\r\n"));
+    CU_ASSERT(imap_has(o, "d NO [NONEXISTENT] Mailbox doesn't exist.\r\n"));
     /* A failed SELECT leaves no mailbox selected (RFC 9051 6.3.2). */
-    CU_ASSERT(has(o, "e OK NOOP completed.\r\n"));
+    CU_ASSERT(imap_has(o, "e OK NOOP completed.\r\n"));
     g_autoptr(GString) o2 = run(LOGIN "b FETCH 1 FLAGS\r\nc select inbox\r\n");
-    CU_ASSERT(has(o2, "b BAD FETCH not valid in this state.\r\n"));
-    CU_ASSERT(has(o2, "c OK [READ-WRITE] SELECT completed."));
+    CU_ASSERT(imap_has(o2, "b BAD FETCH not valid in this state.\r\n"));
+    CU_ASSERT(imap_has(o2, "c OK [READ-WRITE] SELECT completed."));
 }
 
 static void
@@ -223,32 +169,32 @@ test_fetch_items(void)
                                       "k FETCH 1:* FAST\r\n"
                                       "l FETCH 2 RFC822.HEADER\r\n"
                                       "m FETCH 1 BODY.PEEK[]<200.10>\r\n");
-    CU_ASSERT(has(o, "* 1 FETCH (FLAGS () UID 1 RFC822.SIZE 141 INTERNALDATE \"07-Dec-2026 "
+    CU_ASSERT(imap_has(o, "* 1 FETCH (FLAGS () UID 1 RFC822.SIZE 141 INTERNALDATE \"07-Dec-2026 "
                      "00:00:01 +0000\")\r\nc OK Fetch completed.\r\n"));
-    CU_ASSERT(has(o, "* 2 FETCH (BODY[HEADER] {45}\r\nFrom: carol@example.net\r\nSubject: "
+    CU_ASSERT(imap_has(o, "* 2 FETCH (BODY[HEADER] {45}\r\nFrom: carol@example.net\r\nSubject: "
                      "meeting\r\n\r\n)\r\nd OK"));
-    CU_ASSERT(has(o, "* 2 FETCH (BODY[TEXT]<2> {3}\r\nne1)\r\ne OK"));
-    CU_ASSERT(has(o, "* 1 FETCH (ENVELOPE (NIL \"hello\" ((\"Bob\" NIL \"bob\" \"example.org\")) "
+    CU_ASSERT(imap_has(o, "* 2 FETCH (BODY[TEXT]<2> {3}\r\nne1)\r\ne OK"));
+    CU_ASSERT(imap_has(o, "* 1 FETCH (ENVELOPE (NIL \"hello\" ((\"Bob\" NIL \"bob\" \"example.org\")) "
                      "((\"Bob\" NIL \"bob\" \"example.org\")) ((\"Bob\" NIL \"bob\" "
                      "\"example.org\")) ((NIL NIL \"alice\" \"example.com\")) NIL NIL NIL "
                      "\"<1@example.org>\"))\r\nf OK"));
-    CU_ASSERT(has(o, "* 3 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL "
+    CU_ASSERT(imap_has(o, "* 3 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL "
                      "NIL \"7BIT\" 6 1 NIL NIL NIL NIL))\r\ng OK"));
     /* BODY[] sets \Seen and says so (RFC 9051 6.4.5). */
-    CU_ASSERT(has(o, "* 2 FETCH (BODY[] {59}\r\nFrom: carol@example.net\r\nSubject: "
+    CU_ASSERT(imap_has(o, "* 2 FETCH (BODY[] {59}\r\nFrom: carol@example.net\r\nSubject: "
                      "meeting\r\n\r\nline1\r\nline2\r\n FLAGS (\\Seen))\r\nh OK"));
-    CU_ASSERT(has(o, "* 2 FETCH (FLAGS (\\Seen))\r\ni OK"));
-    CU_ASSERT(has(o, "* 3 FETCH (UID 3 BODY[HEADER.FIELDS (subject)] {18}\r\nSubject: "
+    CU_ASSERT(imap_has(o, "* 2 FETCH (FLAGS (\\Seen))\r\ni OK"));
+    CU_ASSERT(imap_has(o, "* 3 FETCH (UID 3 BODY[HEADER.FIELDS (subject)] {18}\r\nSubject: "
                      "lunch\r\n\r\n)\r\nj OK"));
-    CU_ASSERT(has(o, "* 3 FETCH (FLAGS () INTERNALDATE \"07-Dec-2026 00:00:03 +0000\" "
+    CU_ASSERT(imap_has(o, "* 3 FETCH (FLAGS () INTERNALDATE \"07-Dec-2026 00:00:03 +0000\" "
                      "RFC822.SIZE 102)\r\nk OK"));
-    CU_ASSERT(has(o, "* 2 FETCH (RFC822.HEADER {45}\r\n"));
-    CU_ASSERT(has(o, "* 1 FETCH (BODY[]<200> {0}\r\n)\r\nm OK"));
+    CU_ASSERT(imap_has(o, "* 2 FETCH (RFC822.HEADER {45}\r\n"));
+    CU_ASSERT(imap_has(o, "* 1 FETCH (BODY[]<200> {0}\r\n)\r\nm OK"));
     /* The sizes are the store's, which POP3 reports too. */
     Box *b = box_new();
     GPtrArray *msgs = ms_mail_store_messages(b->store, "alice");
     CU_ASSERT_EQUAL(g_bytes_get_size(((MsStoredMessage *) g_ptr_array_index(msgs, 0))->data), 141);
-    box_free(b);
+    imap_box_free(b);
 }
 
 static void
@@ -265,7 +211,7 @@ test_bodystructure_multipart(void)
     g_autoptr(GString) o = run(in);
     /* The CRLF before a boundary belongs to it (RFC 2046 5.1.1): "hi" is 2
      * octets and 0 lines. */
-    CU_ASSERT(has(o, "* 4 FETCH (BODY ((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 2 0)"
+    CU_ASSERT(imap_has(o, "* 4 FETCH (BODY ((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 2 0)"
                      "(\"APPLICATION\" \"PDF\" (\"NAME\" \"a.pdf\") NIL NIL \"BASE64\" 4) "
                      "\"MIXED\") BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 2 0 NIL "
                      "NIL NIL NIL)(\"APPLICATION\" \"PDF\" (\"NAME\" \"a.pdf\") NIL NIL "
@@ -292,23 +238,23 @@ test_store_search_expunge(void)
                                          "n EXPUNGE\r\n"
                                          "o FETCH 1:* UID\r\n",
                                   0, TRUE, NULL);
-    CU_ASSERT(has(o, "* 1 FETCH (FLAGS (\\Seen \\Flagged))\r\nc OK Store completed.\r\n"
+    CU_ASSERT(imap_has(o, "* 1 FETCH (FLAGS (\\Seen \\Flagged))\r\nc OK Store completed.\r\n"
                      "d OK Store completed.\r\n"
                      "* 1 FETCH (UID 1 FLAGS (\\Seen))\r\ne OK"));
-    CU_ASSERT(has(o, "* SEARCH 2 3\r\nf OK"));
-    CU_ASSERT(has(o, "* SEARCH 1\r\ng OK"));
-    CU_ASSERT(has(o, "* SEARCH 2\r\nh OK"));
-    CU_ASSERT(has(o, "* SEARCH 3\r\ni OK"));
-    CU_ASSERT(has(o, "* SEARCH 2\r\nj OK"));
-    CU_ASSERT(has(o, "* SEARCH 1 2 3\r\nk OK"));
-    CU_ASSERT(has(o, "* SEARCH\r\nl OK"));
-    CU_ASSERT(has(o, "l2 BAD Error in IMAP command SEARCH: unsupported or invalid search key."));
-    CU_ASSERT(has(o, "m BAD Invalid flags in STORE."));
-    CU_ASSERT(has(o, "* 2 EXPUNGE\r\nn OK Expunge completed.\r\n"));
-    CU_ASSERT(has(o, "* 1 FETCH (UID 1)\r\n* 2 FETCH (UID 3)\r\no OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 2 3\r\nf OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1\r\ng OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 2\r\nh OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 3\r\ni OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 2\r\nj OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1 2 3\r\nk OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH\r\nl OK"));
+    CU_ASSERT(imap_has(o, "l2 BAD Error in IMAP command SEARCH: unsupported or invalid search key."));
+    CU_ASSERT(imap_has(o, "m BAD Invalid flags in STORE."));
+    CU_ASSERT(imap_has(o, "* 2 EXPUNGE\r\nn OK Expunge completed.\r\n"));
+    CU_ASSERT(imap_has(o, "* 1 FETCH (UID 1)\r\n* 2 FETCH (UID 3)\r\no OK"));
     /* EXPUNGE removed it from the store: POP3 no longer lists it. */
     CU_ASSERT_EQUAL(ms_mail_store_messages(b->store, "alice")->len, 2);
-    box_free(b);
+    imap_box_free(b);
 }
 
 static void
@@ -322,18 +268,18 @@ test_close_unselect_readonly(void)
                                          "h FETCH 3 BODY[]\r\ni CLOSE\r\nj SELECT INBOX\r\n"
                                          "k CLOSE\r\nl SELECT INBOX\r\n",
                                   0, TRUE, NULL);
-    CU_ASSERT(has(o, "d OK Unselect completed.\r\n"));
-    CU_ASSERT(has(o, "f NO [READ-ONLY] Mailbox is read-only.\r\n"));
-    CU_ASSERT(has(o, "g NO [READ-ONLY] Mailbox is read-only.\r\n"));
+    CU_ASSERT(imap_has(o, "d OK Unselect completed.\r\n"));
+    CU_ASSERT(imap_has(o, "f NO [READ-ONLY] Mailbox is read-only.\r\n"));
+    CU_ASSERT(imap_has(o, "g NO [READ-ONLY] Mailbox is read-only.\r\n"));
     /* No implicit \Seen in a read-only mailbox. */
-    CU_ASSERT(has(o, "utf-8\r\n\r\nsoon\r\n)\r\nh OK"));
-    CU_ASSERT(has(o, "i OK Close completed.\r\n"));
+    CU_ASSERT(imap_has(o, "utf-8\r\n\r\nsoon\r\n)\r\nh OK"));
+    CU_ASSERT(imap_has(o, "i OK Close completed.\r\n"));
     /* CLOSE expunged silently: one message left. */
-    CU_ASSERT(has(o, "k OK Close completed.\r\n* FLAGS"));
-    CU_ASSERT(has(o, "* 1 EXISTS\r\n"));
+    CU_ASSERT(imap_has(o, "k OK Close completed.\r\n* FLAGS"));
+    CU_ASSERT(imap_has(o, "* 1 EXISTS\r\n"));
     CU_ASSERT(strstr(o->str, "EXPUNGE\r\n") == NULL);
     CU_ASSERT_EQUAL(ms_mail_store_messages(b->store, "alice")->len, 1);
-    box_free(b);
+    imap_box_free(b);
 }
 
 static void
@@ -350,7 +296,7 @@ test_folders_append_copy(void)
                            "q APPEND Nope {1+}\r\nx\r\nr NAMESPACE\r\ns ENABLE IMAP4rev2\r\n"
                            "t EXAMINE Old\r\nu FETCH 1 (UID INTERNALDATE FLAGS)\r\n";
     g_autoptr(GString) o = run(in);
-    CU_ASSERT(has(o, "b OK Create completed.\r\nc OK Create completed.\r\n"
+    CU_ASSERT(imap_has(o, "b OK Create completed.\r\nc OK Create completed.\r\n"
                      "d NO [ALREADYEXISTS] Mailbox already exists.\r\n"
                      "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
                      "* LIST (\\HasChildren) \"/\" \"Archive\"\r\n"
@@ -361,18 +307,18 @@ test_folders_append_copy(void)
                      "+ Ready for literal data\r\n"
                      "h OK [APPENDUID 1001 1] Append completed.\r\n"
                      "* STATUS \"Archive\" (MESSAGES 1 UIDNEXT 2 UNSEEN 0 SIZE 6)\r\n"));
-    CU_ASSERT(has(o, "k OK [COPYUID 1001 1:2 2:3] Copy completed.\r\n"));
-    CU_ASSERT(has(o, "* OK [COPYUID 1002 3 1] Moved UIDs.\r\n* 3 EXPUNGE\r\nl OK Move "
+    CU_ASSERT(imap_has(o, "k OK [COPYUID 1001 1:2 2:3] Copy completed.\r\n"));
+    CU_ASSERT(imap_has(o, "* OK [COPYUID 1002 3 1] Moved UIDs.\r\n* 3 EXPUNGE\r\nl OK Move "
                      "completed.\r\n"));
-    CU_ASSERT(has(o, "m OK Rename completed.\r\nn OK Delete completed.\r\n"
+    CU_ASSERT(imap_has(o, "m OK Rename completed.\r\nn OK Delete completed.\r\n"
                      "n2 NO [CANNOT] INBOX can't be deleted.\r\n"));
-    CU_ASSERT(has(o, "* LSUB (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
+    CU_ASSERT(imap_has(o, "* LSUB (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
                      "* LSUB (\\HasNoChildren) \"/\" \"Old\"\r\no OK LSUB completed.\r\n"));
-    CU_ASSERT(has(o, "p NO [NONEXISTENT] Mailbox doesn't exist.\r\n"));
-    CU_ASSERT(has(o, "q NO [TRYCREATE] Mailbox doesn't exist.\r\n"));
-    CU_ASSERT(has(o, "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\nr OK"));
-    CU_ASSERT(has(o, "* ENABLED\r\ns OK Enabled.\r\n"));
-    CU_ASSERT(has(o, "* 1 FETCH (UID 1 INTERNALDATE \"07-Dec-2026 00:00:03 +0000\" FLAGS "
+    CU_ASSERT(imap_has(o, "p NO [NONEXISTENT] Mailbox doesn't exist.\r\n"));
+    CU_ASSERT(imap_has(o, "q NO [TRYCREATE] Mailbox doesn't exist.\r\n"));
+    CU_ASSERT(imap_has(o, "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\nr OK"));
+    CU_ASSERT(imap_has(o, "* ENABLED\r\ns OK Enabled.\r\n"));
+    CU_ASSERT(imap_has(o, "* 1 FETCH (UID 1 INTERNALDATE \"07-Dec-2026 00:00:03 +0000\" FLAGS "
                      "())\r\nu OK"));
 }
 
@@ -385,7 +331,7 @@ test_idle_and_noop_see_delivery(void)
     ms_imap_server_start(srv);
     const char *in = SELECT "c IDLE\r\n";
     ms_imap_server_feed(srv, (const guint8 *) in, strlen(in));
-    drain(srv, out);
+    imap_drain(srv, out);
     CU_ASSERT(g_str_has_suffix(out->str, "b OK [READ-WRITE] SELECT completed.\r\n+ idling\r\n"));
     CU_ASSERT(ms_imap_server_is_idling(srv));
     guint64 stamp = ms_mail_imap_stamp(b->imap, "alice");
@@ -394,31 +340,31 @@ test_idle_and_noop_see_delivery(void)
     CU_ASSERT(ms_mail_imap_stamp(b->imap, "alice") != stamp);
     g_string_truncate(out, 0);
     ms_imap_server_refresh(srv);
-    drain(srv, out);
+    imap_drain(srv, out);
     CU_ASSERT_STRING_EQUAL(out->str, "* 4 EXISTS\r\n");
     /* Deleted through POP3 meanwhile: told as EXPUNGE. */
     ms_mail_store_delete(b->store, "alice", "alice.1");
     g_string_truncate(out, 0);
     ms_imap_server_refresh(srv);
-    drain(srv, out);
+    imap_drain(srv, out);
     CU_ASSERT_STRING_EQUAL(out->str, "* 1 EXPUNGE\r\n* 3 EXISTS\r\n");
     const char *in2 = "DONE\r\nd NOOP\r\ne IDLE\r\nnope\r\n";
     g_string_truncate(out, 0);
     ms_imap_server_feed(srv, (const guint8 *) in2, strlen(in2));
-    drain(srv, out);
+    imap_drain(srv, out);
     CU_ASSERT_STRING_EQUAL(out->str, "c OK Idle completed.\r\nd OK NOOP completed.\r\n"
                                      "+ idling\r\ne BAD Expected DONE.\r\n");
     /* Outside IDLE a refresh waits for NOOP. */
     ms_mail_store_deliver(b->store, "alice", d, 0, 10 * MS_TIME_S);
     ms_imap_server_refresh(srv);
     g_string_truncate(out, 0);
-    drain(srv, out);
+    imap_drain(srv, out);
     CU_ASSERT_STRING_EQUAL(out->str, "");
     ms_imap_server_feed(srv, (const guint8 *) "f NOOP\r\n", 8);
-    drain(srv, out);
+    imap_drain(srv, out);
     CU_ASSERT_STRING_EQUAL(out->str, "* 4 EXISTS\r\nf OK NOOP completed.\r\n");
     g_clear_pointer(&srv, ms_imap_server_free);
-    box_free(b);
+    imap_box_free(b);
 }
 
 static void
@@ -429,10 +375,10 @@ test_literals(void)
                                "b SELECT {5+}\r\nINBOX\r\n");
     CU_ASSERT(g_str_has_prefix(o->str, "+ Ready for literal data\r\n+ Ready for literal "
                                        "data\r\na OK [CAPABILITY"));
-    CU_ASSERT(has(o, "b OK [READ-WRITE]"));
+    CU_ASSERT(imap_has(o, "b OK [READ-WRITE]"));
     /* A literal holding CRLF and parentheses is data, not syntax. */
     g_autoptr(GString) o2 = run(LOGIN "b CREATE {6+}\r\n(()\r\n)\r\n");
-    CU_ASSERT(has(o2, "b NO [CANNOT] Invalid mailbox name.\r\n"));
+    CU_ASSERT(imap_has(o2, "b NO [CANNOT] Invalid mailbox name.\r\n"));
 }
 
 static void
@@ -443,16 +389,16 @@ test_huge_and_unterminated_literals(void)
     Box *b = box_new();
     g_autoptr(GString) o =
         run_on(b, LOGIN "b APPEND INBOX {999999999}\r\nc NOOP\r\n", 0, TRUE, &closed);
-    CU_ASSERT(has(o, "b NO [TOOBIG] Literal too large.\r\nc OK NOOP completed.\r\n"));
+    CU_ASSERT(imap_has(o, "b NO [TOOBIG] Literal too large.\r\nc OK NOOP completed.\r\n"));
     CU_ASSERT(strstr(o->str, "+ Ready") == NULL);
     CU_ASSERT(!closed);
     /* Bigger than a line in a command other than APPEND. */
     g_autoptr(GString) o1 = run_on(b, "a LOGIN alice {70000}\r\nb NOOP\r\n", 0, TRUE, &closed);
-    CU_ASSERT(has(o1, "a NO [TOOBIG] Literal too large.\r\nb OK"));
+    CU_ASSERT(imap_has(o1, "a NO [TOOBIG] Literal too large.\r\nb OK"));
     /* Too big, LITERAL+: the octets are coming, so the session ends. */
     g_autoptr(GString) o2 =
         run_on(b, LOGIN "b APPEND INBOX {5000+}\r\nxxxx\r\nc NOOP\r\n", 0, TRUE, &closed);
-    CU_ASSERT(has(o2, "* BYE [TOOBIG] Literal too large.\r\n"));
+    CU_ASSERT(imap_has(o2, "* BYE [TOOBIG] Literal too large.\r\n"));
     CU_ASSERT(strstr(o2->str, "c OK") == NULL);
     CU_ASSERT(closed);
     /* Unterminated: the server waits for the rest, answering nothing. */
@@ -463,8 +409,8 @@ test_huge_and_unterminated_literals(void)
     /* An 18446744073709551615-octet literal is refused, not overflowed. */
     g_autoptr(GString) o4 =
         run_on(b, LOGIN "b APPEND INBOX {99999999999999999999999}\r\n", 0, TRUE, &closed);
-    CU_ASSERT(has(o4, "b NO [TOOBIG]"));
-    box_free(b);
+    CU_ASSERT(imap_has(o4, "b NO [TOOBIG]"));
+    imap_box_free(b);
 }
 
 static void
@@ -479,8 +425,8 @@ test_bad_input(void)
     g_string_append(deep, "\r\nd SEARCH ((((ALL))))\r\n");
     g_autoptr(GString) o = run(deep->str);
     g_string_free(deep, TRUE);
-    CU_ASSERT(has(o, "c BAD Error in IMAP command: too deeply nested.\r\n"));
-    CU_ASSERT(has(o, "* SEARCH 1 2 3\r\nd OK"));
+    CU_ASSERT(imap_has(o, "c BAD Error in IMAP command: too deeply nested.\r\n"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1 2 3\r\nd OK"));
 
     /* Overlong line: BAD [TOOBIG], then the session goes on. */
     GString *lng = g_string_new("a NOOP ");
@@ -499,33 +445,33 @@ test_bad_input(void)
                                        "j UID FETCH 3:* UID\r\nk FETCH 1 (UID\r\n"
                                        "l FETCH 1 BODY[1.]\r\nm FETCH 1 BODY[0]\r\n"
                                        "n FETCH 1 BINARY[1.TEXT]\r\n");
-    CU_ASSERT(has(o3, "c BAD Error in IMAP command: Invalid messageset"));
-    CU_ASSERT(has(o3, "d BAD Invalid sequence set.\r\n"));
-    CU_ASSERT(has(o3, "e BAD Invalid sequence set.\r\n"));
-    CU_ASSERT(has(o3, "f OK Fetch completed.\r\n"));
-    CU_ASSERT(has(o3, "* 2 FETCH (UID 2)\r\n* 3 FETCH (UID 3)\r\ng OK"));
-    CU_ASSERT(has(o3, "h BAD Invalid sequence set.\r\n"));
-    CU_ASSERT(has(o3, "i BAD Error in IMAP command: Invalid messageset"));
-    CU_ASSERT(has(o3, "* 3 FETCH (UID 3)\r\nj OK"));
-    CU_ASSERT(has(o3, "k BAD Error in IMAP command FETCH: syntax error.\r\n"));
-    CU_ASSERT(has(o3, "l BAD Error in IMAP command FETCH: syntax error.\r\n"));
-    CU_ASSERT(has(o3, "m BAD Error in IMAP command FETCH: syntax error.\r\n"));
-    CU_ASSERT(has(o3, "n BAD Error in IMAP command FETCH: syntax error.\r\n"));
+    CU_ASSERT(imap_has(o3, "c BAD Error in IMAP command: Invalid messageset"));
+    CU_ASSERT(imap_has(o3, "d BAD Invalid sequence set.\r\n"));
+    CU_ASSERT(imap_has(o3, "e BAD Invalid sequence set.\r\n"));
+    CU_ASSERT(imap_has(o3, "f OK Fetch completed.\r\n"));
+    CU_ASSERT(imap_has(o3, "* 2 FETCH (UID 2)\r\n* 3 FETCH (UID 3)\r\ng OK"));
+    CU_ASSERT(imap_has(o3, "h BAD Invalid sequence set.\r\n"));
+    CU_ASSERT(imap_has(o3, "i BAD Error in IMAP command: Invalid messageset"));
+    CU_ASSERT(imap_has(o3, "* 3 FETCH (UID 3)\r\nj OK"));
+    CU_ASSERT(imap_has(o3, "k BAD Error in IMAP command FETCH: syntax error.\r\n"));
+    CU_ASSERT(imap_has(o3, "l BAD Error in IMAP command FETCH: syntax error.\r\n"));
+    CU_ASSERT(imap_has(o3, "m BAD Error in IMAP command FETCH: syntax error.\r\n"));
+    CU_ASSERT(imap_has(o3, "n BAD Error in IMAP command FETCH: syntax error.\r\n"));
 
     /* Modified UTF-7 names (RFC 3501 5.1.3). */
     g_autoptr(GString) o4 = run(LOGIN "b CREATE &AOk-t&AOk-\r\nc CREATE &AOk\r\n"
                                       "d CREATE &AGE-\r\ne CREATE &Jjo!\r\nf CREATE caf\xc3\xa9\r\n"
                                       "g CREATE a&-b\r\nh CREATE a//b\r\ni CREATE &2D3cAA-\r\n"
                                       "j CREATE &2D3-\r\n");
-    CU_ASSERT(has(o4, "b OK Create completed.\r\n"));
-    CU_ASSERT(has(o4, "c NO [CANNOT] Invalid mailbox name.\r\n"));
-    CU_ASSERT(has(o4, "d NO [CANNOT] Invalid mailbox name.\r\n")); /* encodes "a" */
-    CU_ASSERT(has(o4, "e NO [CANNOT] Invalid mailbox name.\r\n"));
-    CU_ASSERT(has(o4, "f BAD"));
-    CU_ASSERT(has(o4, "g OK Create completed.\r\n"));
-    CU_ASSERT(has(o4, "h NO [CANNOT] Invalid mailbox name.\r\n"));
-    CU_ASSERT(has(o4, "i OK Create completed.\r\n"));              /* a surrogate pair */
-    CU_ASSERT(has(o4, "j NO [CANNOT] Invalid mailbox name.\r\n")); /* a lone surrogate */
+    CU_ASSERT(imap_has(o4, "b OK Create completed.\r\n"));
+    CU_ASSERT(imap_has(o4, "c NO [CANNOT] Invalid mailbox name.\r\n"));
+    CU_ASSERT(imap_has(o4, "d NO [CANNOT] Invalid mailbox name.\r\n")); /* encodes "a" */
+    CU_ASSERT(imap_has(o4, "e NO [CANNOT] Invalid mailbox name.\r\n"));
+    CU_ASSERT(imap_has(o4, "f BAD"));
+    CU_ASSERT(imap_has(o4, "g OK Create completed.\r\n"));
+    CU_ASSERT(imap_has(o4, "h NO [CANNOT] Invalid mailbox name.\r\n"));
+    CU_ASSERT(imap_has(o4, "i OK Create completed.\r\n"));              /* a surrogate pair */
+    CU_ASSERT(imap_has(o4, "j NO [CANNOT] Invalid mailbox name.\r\n")); /* a lone surrogate */
 
     /* Unknown commands, no tag, NUL, UID with a non-UID command. */
     g_autoptr(GString) o5 = run("a FROB\r\n\r\n+x NOOP\r\nb NO\x01OP\r\nc UID NOOP\r\n");
@@ -542,9 +488,9 @@ test_bad_input(void)
     g_autoptr(GString) o6 = run_on(b, many->str, 0, TRUE, &closed);
     g_string_free(many, TRUE);
     CU_ASSERT(closed);
-    CU_ASSERT(has(o6, "t9 BAD Unknown command .\r\n* BYE Too many invalid IMAP commands.\r\n"));
+    CU_ASSERT(imap_has(o6, "t9 BAD Unknown command .\r\n* BYE Too many invalid IMAP commands.\r\n"));
     CU_ASSERT(strstr(o6->str, "t10") == NULL);
-    box_free(b);
+    imap_box_free(b);
 }
 
 static void
@@ -554,13 +500,13 @@ test_starttls(void)
     g_autoptr(MsImapServer) srv = server_new(b, FALSE);
     g_autoptr(GString) out = g_string_new(NULL);
     ms_imap_server_start(srv);
-    drain(srv, out);
+    imap_drain(srv, out);
     g_string_truncate(out, 0);
     const char *in = "a LOGIN alice pw\r\nb AUTHENTICATE PLAIN AGFsaWNlAHB3\r\n"
                      "c STARTTLS\r\nd LOGIN alice pw\r\n";
     ms_imap_server_feed(srv, (const guint8 *) in, strlen(in));
     ms_imap_server_feed(srv, (const guint8 *) "e LOGIN alice pw\r\n", 18);
-    drain(srv, out);
+    imap_drain(srv, out);
     CU_ASSERT_STRING_EQUAL(out->str, "a NO [PRIVACYREQUIRED] Plaintext authentication "
                                      "disallowed on non-secure (SSL/TLS) connections.\r\n"
                                      "b NO [PRIVACYREQUIRED] Plaintext authentication "
@@ -573,7 +519,7 @@ test_starttls(void)
     /* The injected d and e were dropped: nothing answers them. */
     const char *in2 = "f CAPABILITY\r\ng STARTTLS\r\nh LOGIN alice pw\r\n";
     ms_imap_server_feed(srv, (const guint8 *) in2, strlen(in2));
-    drain(srv, out);
+    imap_drain(srv, out);
     CU_ASSERT_STRING_EQUAL(out->str, "* CAPABILITY " CAPS " AUTH=PLAIN\r\n"
                                      "f OK Capability completed.\r\n"
                                      "g BAD TLS is already active.\r\n"
@@ -584,11 +530,11 @@ test_starttls(void)
     srv = server_new(b, FALSE);
     ms_imap_server_start(srv);
     ms_imap_server_feed(srv, (const guint8 *) "a STARTTLS\r\n", 12);
-    drain(srv, out);
+    imap_drain(srv, out);
     ms_imap_server_tls_failed(srv);
     CU_ASSERT(ms_imap_server_is_closed(srv));
     g_clear_pointer(&srv, ms_imap_server_free);
-    box_free(b);
+    imap_box_free(b);
 }
 
 static void
@@ -599,29 +545,29 @@ test_split_invariance(void)
                             "f SEARCH DELETED\r\ng EXPUNGE\r\nh LOGOUT\r\n";
     Box *b0 = box_new();
     g_autoptr(GString) whole = run_on(b0, in, 0, TRUE, NULL);
-    box_free(b0);
+    imap_box_free(b0);
     guint64 seed = 12345;
     for (int round = 0; round < 20; round++) {
         Box *b = box_new();
         g_autoptr(MsImapServer) srv = server_new(b, TRUE);
         g_autoptr(GString) out = g_string_new(NULL);
         ms_imap_server_start(srv);
-        drain(srv, out);
+        imap_drain(srv, out);
         g_string_truncate(out, 0);
         gsize len = strlen(in);
         for (gsize i = 0; i < len;) {
             seed = seed * 6364136223846793005ull + 1442695040888963407ull;
             gsize n = MIN(len - i, 1 + (gsize) ((seed >> 33) % 23));
             ms_imap_server_feed(srv, (const guint8 *) in + i, n);
-            drain(srv, out);
+            imap_drain(srv, out);
             i += n;
         }
         CU_ASSERT_STRING_EQUAL(out->str, whole->str);
         g_clear_pointer(&srv, ms_imap_server_free);
-        box_free(b);
+        imap_box_free(b);
     }
-    CU_ASSERT(has(whole, "* SEARCH 1 2\r\nf OK"));
-    CU_ASSERT(has(whole, "* 2 EXPUNGE\r\n* 1 EXPUNGE\r\ng OK"));
+    CU_ASSERT(imap_has(whole, "* SEARCH 1 2\r\nf OK"));
+    CU_ASSERT(imap_has(whole, "* 2 EXPUNGE\r\n* 1 EXPUNGE\r\ng OK"));
 }
 
 static void
@@ -643,7 +589,7 @@ test_trace(void)
     const char *in = "a LOGIN alice pw\r\nb SELECT INBOX\r\nc FETCH 2 BODY.PEEK[TEXT]\r\n"
                      "d APPEND INBOX {3}\r\nxyz\r\n";
     ms_imap_server_feed(srv, (const guint8 *) in, strlen(in));
-    drain(srv, out);
+    imap_drain(srv, out);
     g_autofree char *all = NULL;
     g_ptr_array_add(t, NULL);
     all = g_strjoinv("\n", (char **) t->pdata);
@@ -663,7 +609,7 @@ test_trace(void)
     MsImapServer *none = ms_imap_server_new(&cfg, &hooks, NULL);
     g_test_assert_expected_messages();
     CU_ASSERT_PTR_NULL(none);
-    box_free(b);
+    imap_box_free(b);
 }
 
 int
