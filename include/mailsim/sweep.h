@@ -71,6 +71,12 @@ const char *ms_sweep_name(const MsSweep *sweep);
 /* A title for the outputs (the JSON, the picture); NULL for none. */
 void ms_sweep_set_title(MsSweep *sweep, const char *title);
 
+/* Each job folds finished messages' records into its statistics (memory
+ * follows the mail in flight, see MsWorldOptions.fold_records; latency
+ * quantiles exact up to MS_MAIL_FOLD_EXACT_LIMIT messages, then within the
+ * sketch's bound) unless `keep` is TRUE. Default FALSE. */
+void ms_sweep_set_keep_records(MsSweep *sweep, gboolean keep);
+
 /* Adds a scenario, loaded and checked now; several scenarios make one more
  * axis, "scenario", whose values are the labels (default: the scenario's
  * name). The first scenario's seed is the only replication until told.

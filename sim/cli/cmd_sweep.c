@@ -146,7 +146,7 @@ ms_cmd_sweep(int argc, char **argv)
     g_auto(GStrv) sets = NULL;
     g_auto(GStrv) zips = NULL;
     gboolean quiet = FALSE, yes = FALSE, rerun_other = FALSE, no_progress = FALSE, mpi = FALSE,
-             dry_run = FALSE;
+             dry_run = FALSE, keep_records = FALSE;
     GOptionEntry entries[] = {
         { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_s,
           "replications: A..B, A,B,C or A (default: the scenario's seed)", "SEEDS" },
@@ -164,6 +164,10 @@ ms_cmd_sweep(int argc, char **argv)
         { "max-points", 0, 0, G_OPTION_ARG_STRING, &max_s,
           "refuse grids of more points than N without --yes (default 200)", "N" },
         { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "run a grid larger than the limit", NULL },
+        { "keep-records", 0, 0, G_OPTION_ARG_NONE, &keep_records,
+          "jobs keep every message's record to the end (exact latency quantiles however many "
+          "messages; by default finished messages are folded into the statistics)",
+          NULL },
         { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path,
           "write the summary (mean, 95 % CI per point and statistic) as CSV ('-': stdout)",
           "FILE.csv" },
@@ -282,6 +286,7 @@ ms_cmd_sweep(int argc, char **argv)
                 return ms_cli_usage(cmd, "--stats: %s", error->message);
         }
     }
+    ms_sweep_set_keep_records(sw, keep_records);
     if (max_points || yes)
         ms_sweep_set_max_points(sw, max_points ? (guint) max_points : MS_SWEEP_DEFAULT_MAX_POINTS,
                                 yes);

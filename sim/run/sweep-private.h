@@ -62,6 +62,7 @@ struct _MsSweep {
     GArray *stats;    /* guint: the statistics reported, in order */
     guint max_points; /* larger grids need ms_sweep_set_max_points(.., TRUE) */
     gboolean allow_large;
+    gboolean keep_records; /* jobs keep every message's record (no folding) */
     gboolean checked;
     char *store;   /* the results folder, or NULL */
     char *version; /* written into and checked against stored runs */

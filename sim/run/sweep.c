@@ -361,6 +361,12 @@ ms_sweep_set_max_points(MsSweep *sw, guint max_points, gboolean allow_larger)
     sw->allow_large = allow_larger;
 }
 
+void
+ms_sweep_set_keep_records(MsSweep *sw, gboolean keep)
+{
+    sw->keep_records = keep;
+}
+
 /* --- values and ranges --------------------------------------------------- */
 
 /* Splits "12.5ms" into 12.5 and "ms"; FALSE when it does not start with a

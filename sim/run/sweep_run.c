@@ -369,6 +369,7 @@ run_job(gpointer data, gpointer user_data)
     if (sc) {
         MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
         o.seed = g_array_index(sw->seeds, guint64, j % sw->seeds->len);
+        o.fold_records = !sw->keep_records; /* a job reads only totals and quantiles */
         MsScenarioPolicy policy = { 0 };
         MsTime until = sc->until;
         for (guint k = 0; k < sw->axes->len; k++) {
