@@ -1,20 +1,39 @@
 #!/bin/sh
 # Runs each CUnit test program (or test script, *.sh) given as an argument,
-# keeps going after a failure, and closes with one line
+# TEST_JOBS at a time (default: the number of processors), prints each one's
+# output whole and in the order given as soon as it and those before it have
+# finished, keeps going after a failure, and closes with one line
 # "tests: N passed, M failed, K skipped" counting the tests of all suites
 # (from their "suite-result:" lines), after the list of skipped tests (their
 # "suite-skipped:" lines). Exit status 1 when any test or program failed, or
 # when anything skipped under MAILSIM_NO_SKIP=1 (CI: every test must run).
+# The suites share nothing but loopback (each bridge test asks the kernel
+# for free ports) and their own temporary files.
 passed=0; failed=0; skipped=0; broken=""
-tmp=$(mktemp)
-skips=$(mktemp)
-trap 'rm -f "$tmp" "$skips"' EXIT
+jobs=${TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+dir=$(mktemp -d)
+skips="$dir/skips"
+: >"$skips"
+trap 'kill $runner 2>/dev/null; rm -rf "$dir"' EXIT
+i=0
 for t in "$@"; do
-    case "$t" in
-        *.sh) sh "$t" >"$tmp" 2>&1 ;;
-        *) "$t" >"$tmp" 2>&1 ;;
-    esac
-    rc=$?
+    i=$((i + 1))
+    printf '%s %s\n' "$i" "$t"
+done >"$dir/list"
+xargs -P "$jobs" -L 1 sh -c '
+    case "$2" in
+        *.sh) sh "$2" ;;
+        *) "$2" ;;
+    esac >"$0/$1.out" 2>&1
+    echo $? >"$0/$1.rc.tmp" && mv "$0/$1.rc.tmp" "$0/$1.rc"' "$dir" <"$dir/list" &
+runner=$!
+i=0
+for t in "$@"; do
+    i=$((i + 1))
+    while [ ! -f "$dir/$i.rc" ] && kill -0 $runner 2>/dev/null; do sleep 0.2; done
+    rc=$(cat "$dir/$i.rc" 2>/dev/null || echo 255)
+    touch "$dir/$i.out"
+    tmp="$dir/$i.out"
     cat "$tmp"
     line=$(grep '^suite-result:' "$tmp" | tail -1)
     if [ -z "$line" ]; then
@@ -29,6 +48,7 @@ for t in "$@"; do
     passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
     [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && broken="$broken $t(rc=$rc)"
 done
+wait $runner
 if [ -n "$broken" ]; then
     echo "test programs that crashed or exited badly:$broken"
     failed=$((failed + 1))
