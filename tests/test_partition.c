@@ -21,6 +21,7 @@
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char gen_small[] =
     "<?xml version=\"1.0\"?>\n"
@@ -74,9 +75,11 @@ outcomes(MsWorld *w)
 static char *
 stats_text(MsStatsTable *t)
 {
-    g_autofree char *path =
-        g_build_filename(g_get_tmp_dir(), "mailsim-test-partition-stats.csv", NULL);
     g_autoptr(GError) error = NULL;
+    g_autofree char *path = NULL;
+    int fd = g_file_open_tmp("mailsim-test-partition-XXXXXX.csv", &path, &error);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
     CU_ASSERT_FATAL(ms_stats_table_write(t, path, &error));
     char *text = NULL;
     g_file_get_contents(path, &text, NULL, NULL);
