@@ -16,6 +16,14 @@
  * with every run, plus a counter, so a folder deleted and made again never
  * reuses one) and UIDNEXT.
  *
+ * Keywords (RFC 9051 2.3.2) are kept here, beside the store's flags: each
+ * mailbox has a list of the keywords it defines (at most
+ * MS_IMAP_KEYWORD_MAX, numbered in the order they were first used, never
+ * renumbered), and each message a bit set over it: for INBOX in the
+ * per-user table with the APPEND dates, for a folder in its messages. A
+ * user's subscriptions (RFC 9051 6.3.7) are a list of names that outlives
+ * the mailboxes it names.
+ *
  * Determinism: hash tables are only looked up, never iterated into output;
  * folder names are handed out sorted. Costs: listing INBOX is O(messages)
  * (the store's live view is rebuilt only after a change); reading one
@@ -25,7 +33,9 @@
 #include <string.h>
 
 typedef struct {
-    gint64 date; /* INTERNALDATE given by APPEND */
+    gboolean dated;
+    gint64 date;      /* INTERNALDATE given by APPEND, when `dated` */
+    guint32 keywords; /* over User.inbox_keywords */
 } InboxState;
 
 typedef struct {
@@ -33,16 +43,20 @@ typedef struct {
     guint flags;
     gint64 date;
     GBytes *data;
+    guint32 keywords; /* over Folder.keywords */
 } FolderMsg;
 
 typedef struct {
     guint32 uidvalidity, uidnext;
-    GArray *msgs; /* FolderMsg */
+    GArray *msgs;        /* FolderMsg */
+    GPtrArray *keywords; /* the keywords it defines, by number */
 } Folder;
 
 typedef struct {
-    GHashTable *inbox;   /* store uid -> InboxState*, for messages APPENDed to INBOX */
-    GHashTable *folders; /* name -> Folder* */
+    GHashTable *inbox; /* store uid -> InboxState*, for INBOX messages APPENDed or with keywords */
+    GPtrArray *inbox_keywords; /* INBOX's keywords, by number */
+    GPtrArray *subscribed;     /* names, in the order subscribed */
+    GHashTable *folders;       /* name -> Folder* */
     /* The IMAP UIDs of INBOX's live messages in store order, built for the
      * store's `version` (ms_mail_store_version()); `sorted`: they rise
      * along it (always, unless a restart restored messages out of order),
@@ -67,6 +81,7 @@ folder_free(gpointer p)
     for (guint i = 0; i < f->msgs->len; i++)
         g_bytes_unref(g_array_index(f->msgs, FolderMsg, i).data);
     g_array_unref(f->msgs);
+    g_ptr_array_unref(f->keywords);
     g_free(f);
 }
 
@@ -76,6 +91,8 @@ user_free(gpointer p)
     User *u = p;
     g_hash_table_destroy(u->inbox);
     g_array_unref(u->uids);
+    g_ptr_array_unref(u->inbox_keywords);
+    g_ptr_array_unref(u->subscribed);
     g_hash_table_destroy(u->folders);
     g_free(u);
 }
@@ -112,6 +129,8 @@ user_get(MsMailImap *x, const char *name)
         u = g_new0(User, 1);
         u->inbox = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         u->uids = g_array_new(FALSE, FALSE, sizeof(guint32));
+        u->inbox_keywords = g_ptr_array_new_with_free_func(g_free);
+        u->subscribed = g_ptr_array_new_with_free_func(g_free);
         u->folders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, folder_free);
         g_hash_table_insert(x->users, g_steal_pointer(&key), u);
     }
@@ -200,6 +219,54 @@ folder_find(Folder *f, guint32 uid)
     return NULL;
 }
 
+/* The bit set of `names` over a mailbox's keyword list `known`, adding the
+ * names it lacks (case-insensitive match, first spelling kept); FALSE,
+ * with nothing added, when that would pass MS_IMAP_KEYWORD_MAX. */
+static gboolean
+keyword_bits(GPtrArray *known, const char *const *names, guint32 *out)
+{
+    guint fresh = 0;
+    for (const char *const *n = names; n && *n; n++) {
+        gboolean seen = FALSE;
+        for (guint k = 0; k < known->len && !seen; k++)
+            seen = !g_ascii_strcasecmp(g_ptr_array_index(known, k), *n);
+        for (const char *const *p = names; p < n && !seen; p++)
+            seen = !g_ascii_strcasecmp(*p, *n);
+        fresh += !seen;
+    }
+    if (known->len + fresh > MS_IMAP_KEYWORD_MAX)
+        return FALSE;
+    *out = 0;
+    for (const char *const *n = names; n && *n; n++) {
+        guint k = 0;
+        while (k < known->len && g_ascii_strcasecmp(g_ptr_array_index(known, k), *n))
+            k++;
+        if (k == known->len)
+            g_ptr_array_add(known, g_strdup(*n));
+        *out |= 1u << k;
+    }
+    return TRUE;
+}
+
+static void
+keyword_list(GPtrArray *known, GPtrArray *out)
+{
+    for (guint k = 0; out && k < known->len; k++)
+        g_ptr_array_add(out, g_strdup(g_ptr_array_index(known, k)));
+}
+
+/* INBOX's per-message state for a store uid, made when missing. */
+static InboxState *
+inbox_state(User *u, const char *store_uid)
+{
+    InboxState *st = g_hash_table_lookup(u->inbox, store_uid);
+    if (!st) {
+        st = g_new0(InboxState, 1);
+        g_hash_table_insert(u->inbox, g_strdup(store_uid), st);
+    }
+    return st;
+}
+
 /* ---- the hooks --------------------------------------------------------- */
 
 static gboolean
@@ -222,7 +289,8 @@ h_mailboxes(gpointer ud, const char *user, GPtrArray *out)
 }
 
 static MsImapHookResult
-h_list(gpointer ud, const char *user, const char *mailbox, GArray *out, MsImapMailboxInfo *info)
+h_list(gpointer ud, const char *user, const char *mailbox, GArray *out, MsImapMailboxInfo *info,
+       GPtrArray *keywords)
 {
     MsMailImap *x = ud;
     User *u = user_get(x, user);
@@ -237,9 +305,12 @@ h_list(gpointer ud, const char *user, const char *mailbox, GArray *out, MsImapMa
             mi.uid = inbox_uid(m);
             mi.size = g_bytes_get_size(m->data);
             mi.flags = m->flags;
-            mi.internal_date = st ? st->date : x->epoch + (gint64) (m->stored_at / MS_TIME_S);
+            mi.internal_date =
+                st && st->dated ? st->date : x->epoch + (gint64) (m->stored_at / MS_TIME_S);
+            mi.keywords = st ? st->keywords : 0;
             g_array_append_val(out, mi);
         }
+        keyword_list(u->inbox_keywords, keywords);
         info->uidvalidity = x->uidvalidity;
         info->uidnext = ms_mail_store_uid_next(x->store, user);
         return MS_IMAP_HOOK_OK;
@@ -249,9 +320,11 @@ h_list(gpointer ud, const char *user, const char *mailbox, GArray *out, MsImapMa
         return MS_IMAP_HOOK_NO_MAILBOX;
     for (guint i = 0; i < f->msgs->len; i++) {
         const FolderMsg *m = &g_array_index(f->msgs, FolderMsg, i);
-        MsImapMessageInfo mi = { m->uid, g_bytes_get_size(m->data), m->flags, m->date };
+        MsImapMessageInfo mi = { m->uid, g_bytes_get_size(m->data), m->flags, m->date,
+                                 m->keywords };
         g_array_append_val(out, mi);
     }
+    keyword_list(f->keywords, keywords);
     info->uidvalidity = f->uidvalidity;
     info->uidnext = f->uidnext;
     return MS_IMAP_HOOK_OK;
@@ -272,22 +345,33 @@ h_read(gpointer ud, const char *user, const char *mailbox, guint32 uid)
 }
 
 static MsImapHookResult
-h_set_flags(gpointer ud, const char *user, const char *mailbox, guint32 uid, guint flags)
+h_set_flags(gpointer ud, const char *user, const char *mailbox, guint32 uid, guint flags,
+            const char *const *keywords)
 {
     MsMailImap *x = ud;
     User *u = user_get(x, user);
+    guint32 bits = 0;
     if (strcmp(mailbox, "INBOX") == 0) {
         /* the store's flags: the bridge's Maildir keeps them (":2,") */
         const MsStoredMessage *m = inbox_find(x, u, user, uid);
-        if (!m || !ms_mail_store_set_flags(x->store, user, m->uid, flags))
+        if (!m)
             return MS_IMAP_HOOK_FAILED;
+        if (!keyword_bits(u->inbox_keywords, keywords, &bits))
+            return MS_IMAP_HOOK_LIMIT;
+        if (!ms_mail_store_set_flags(x->store, user, m->uid, flags))
+            return MS_IMAP_HOOK_FAILED;
+        if (bits || g_hash_table_contains(u->inbox, m->uid))
+            inbox_state(u, m->uid)->keywords = bits;
         return MS_IMAP_HOOK_OK;
     }
     Folder *f = folder_get(u, mailbox);
     FolderMsg *m = f ? folder_find(f, uid) : NULL;
     if (!m)
         return MS_IMAP_HOOK_FAILED;
+    if (!keyword_bits(f->keywords, keywords, &bits))
+        return MS_IMAP_HOOK_LIMIT;
     m->flags = flags;
+    m->keywords = bits;
     return MS_IMAP_HOOK_OK;
 }
 
@@ -328,13 +412,16 @@ h_expunge(gpointer ud, const char *user, const char *mailbox, const guint32 *uid
 }
 
 static MsImapHookResult
-h_append(gpointer ud, const char *user, const char *mailbox, GBytes *data, guint flags, gint64 date,
-         guint32 *uid)
+h_append(gpointer ud, const char *user, const char *mailbox, GBytes *data, guint flags,
+         const char *const *keywords, gint64 date, guint32 *uid)
 {
     MsMailImap *x = ud;
     User *u = user_get(x, user);
+    guint32 bits = 0;
     *uid = 0;
     if (strcmp(mailbox, "INBOX") == 0) {
+        if (!keyword_bits(u->inbox_keywords, keywords, &bits))
+            return MS_IMAP_HOOK_LIMIT;
         MsStoreResult r = ms_mail_store_deliver(x->store, user, data, 0, 0);
         if (r == MS_STORE_OVER_QUOTA)
             return MS_IMAP_HOOK_OVER_QUOTA;
@@ -345,16 +432,20 @@ h_append(gpointer ud, const char *user, const char *mailbox, GBytes *data, guint
         if (!last)
             return MS_IMAP_HOOK_FAILED;
         ms_mail_store_set_flags(x->store, user, last->uid, flags);
-        InboxState *st = g_new0(InboxState, 1);
+        InboxState *st = inbox_state(u, last->uid);
+        st->dated = TRUE;
         st->date = date != G_MININT64 ? date : x->now;
-        g_hash_table_replace(u->inbox, g_strdup(last->uid), st);
+        st->keywords = bits;
         *uid = inbox_uid(last);
         return MS_IMAP_HOOK_OK;
     }
     Folder *f = folder_get(u, mailbox);
     if (!f)
         return MS_IMAP_HOOK_NO_MAILBOX;
-    FolderMsg m = { f->uidnext++, flags, date != G_MININT64 ? date : x->now, g_bytes_ref(data) };
+    if (!keyword_bits(f->keywords, keywords, &bits))
+        return MS_IMAP_HOOK_LIMIT;
+    FolderMsg m = { f->uidnext++, flags, date != G_MININT64 ? date : x->now, g_bytes_ref(data),
+                    bits };
     g_array_append_val(f->msgs, m);
     *uid = m.uid;
     return MS_IMAP_HOOK_OK;
@@ -371,6 +462,7 @@ h_create(gpointer ud, const char *user, const char *mailbox)
     f->uidvalidity = x->folder_base + ++x->folder_serial;
     f->uidnext = 1;
     f->msgs = g_array_new(FALSE, TRUE, sizeof(FolderMsg));
+    f->keywords = g_ptr_array_new_with_free_func(g_free);
     g_hash_table_insert(u->folders, g_strdup(mailbox), f);
     return MS_IMAP_HOOK_OK;
 }
@@ -399,6 +491,31 @@ h_rename(gpointer ud, const char *user, const char *from, const char *to)
     return MS_IMAP_HOOK_OK;
 }
 
+static void
+h_subscriptions(gpointer ud, const char *user, GPtrArray *out)
+{
+    User *u = user_get(ud, user);
+    for (guint i = 0; i < u->subscribed->len; i++)
+        g_ptr_array_add(out, g_strdup(g_ptr_array_index(u->subscribed, i)));
+}
+
+/* RFC 9051 6.3.7: a name may be subscribed whether or not it exists, and
+ * stays subscribed when its mailbox is deleted; unsubscribing a name that
+ * is not subscribed is not an error. */
+static MsImapHookResult
+h_subscribe(gpointer ud, const char *user, const char *mailbox, gboolean on)
+{
+    User *u = user_get(ud, user);
+    guint i = 0;
+    while (i < u->subscribed->len && strcmp(g_ptr_array_index(u->subscribed, i), mailbox))
+        i++;
+    if (on && i == u->subscribed->len)
+        g_ptr_array_add(u->subscribed, g_strdup(mailbox));
+    else if (!on && i < u->subscribed->len)
+        g_ptr_array_remove_index(u->subscribed, i);
+    return MS_IMAP_HOOK_OK;
+}
+
 static const MsImapServerHooks imap_hooks = {
     .authenticate = h_auth,
     .mailboxes = h_mailboxes,
@@ -410,6 +527,8 @@ static const MsImapServerHooks imap_hooks = {
     .create = h_create,
     .delete_mailbox = h_delete,
     .rename = h_rename,
+    .subscriptions = h_subscriptions,
+    .subscribe = h_subscribe,
 };
 
 const MsImapServerHooks *

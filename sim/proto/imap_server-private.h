@@ -42,11 +42,13 @@ struct _MsImapServer {
     gboolean tls, wants_tls, tls_discarded;
     char *user;
     guint auth_failures, bad_in_row;
+    gboolean rev2; /* ENABLE IMAP4rev2 was given (RFC 9051 6.3.1) */
 
     /* The selected mailbox's snapshot. */
     char *mailbox;
     gboolean readonly;
-    GArray *msgs; /* MsImapMessageInfo */
+    GArray *msgs;        /* MsImapMessageInfo */
+    GPtrArray *keywords; /* the keywords the mailbox defines: bit k of a message's */
     MsImapMailboxInfo box;
     gboolean dirty; /* refresh asked outside IDLE */
     GArray *saved;  /* guint32 uids, ascending: the "$" of SEARCH SAVE (RFC 5182) */
@@ -141,11 +143,20 @@ gboolean ms__imap_parse_num(const char *s, gsize n, guint32 *out);
 GArray *ms__imap_resolve_set(MsImapServer *srv, const char *tag, const char *s, gboolean uid);
 /* Appends a UID set for `uids` (ascending) in compact form. */
 void ms__imap_append_uid_set(GString *s, const guint32 *uids, guint n);
-/* Appends "(\Seen ...)" for a flag set. */
-void ms__imap_append_flags(GString *s, guint flags);
-/* A flag list (or, with `bare`, flags without parentheses); -1 on a
- * syntax error. */
-gint64 ms__imap_parse_flags(MsImapParser *ps, gboolean bare);
+/* Appends "(\Seen ... keyword ...)" for a message's flags and keywords
+ * (bits over `keywords`). */
+void ms__imap_append_flags(GString *s, const MsImapMessageInfo *m, GPtrArray *keywords);
+/* A flag list (or, with `bare`, flags without parentheses): system flags
+ * into *flags, keywords appended to `keywords` (once each,
+ * case-insensitively). FALSE on a syntax error. */
+gboolean ms__imap_parse_flags(MsImapParser *ps, gboolean bare, guint *flags, GPtrArray *keywords);
+/* The names of the keywords in `bits` over `keywords`, NULL-terminated
+ * (for the hooks). Returns a new array. */
+GPtrArray *ms__imap_keyword_names(GPtrArray *keywords, guint32 bits);
+/* The bits over `keywords` of the keywords in `names` (case-insensitive);
+ * those not defined are appended to `unknown` (borrowed from `names`)
+ * unless it is NULL. */
+guint32 ms__imap_keyword_bits(GPtrArray *keywords, GPtrArray *names, GPtrArray *unknown);
 /* Appends a quoted date-time (RFC 9051 9) in UTC. */
 void ms__imap_append_date(GString *s, gint64 t);
 gboolean ms__imap_parse_date_time(const char *s, gint64 *out);
@@ -168,9 +179,13 @@ max_uid(const MsImapServer *srv)
     return g_array_index(srv->msgs, MsImapMessageInfo, srv->msgs->len - 1).uid;
 }
 
-/* Lists a mailbox through the hook and checks what it says. */
+/* Lists a mailbox through the hook and checks what it says; its keywords
+ * into `keywords` unless NULL. */
 MsImapHookResult ms__imap_list_box(MsImapServer *srv, const char *mailbox, GArray *msgs,
-                                   MsImapMailboxInfo *info);
+                                   MsImapMailboxInfo *info, GPtrArray *keywords);
+/* Tells the flags the selected mailbox defines: FLAGS and PERMANENTFLAGS
+ * (RFC 9051 7.3.5, 7.1), at SELECT and whenever a keyword is added. */
+void ms__imap_tell_flag_list(MsImapServer *srv);
 /* Brings the snapshot up to date, telling the client (EXPUNGE, FETCH
  * FLAGS, EXISTS). */
 void ms__imap_sync(MsImapServer *srv);
@@ -194,10 +209,14 @@ void ms__imap_cmd_examine(MsImapCtx *c);
 void ms__imap_cmd_check(MsImapCtx *c);
 void ms__imap_cmd_unselect(MsImapCtx *c);
 
+/* The LIST response for one mailbox, as SELECT answers it in IMAP4rev2
+ * (RFC 9051 6.3.2). */
+void ms__imap_tell_list(MsImapServer *srv, const char *name);
 void ms__imap_cmd_namespace(MsImapCtx *c);
 void ms__imap_cmd_list(MsImapCtx *c);
 void ms__imap_cmd_lsub(MsImapCtx *c);
 void ms__imap_cmd_subscribe(MsImapCtx *c);
+void ms__imap_cmd_unsubscribe(MsImapCtx *c);
 void ms__imap_cmd_status(MsImapCtx *c);
 void ms__imap_cmd_create(MsImapCtx *c);
 void ms__imap_cmd_delete(MsImapCtx *c);

@@ -25,14 +25,18 @@
  * sequence numbers never move under a FETCH or SEARCH (RFC 9051 7.5.1
  * forbids EXPUNGE responses then).
  *
- * What is spoken: IMAP4rev1 (RFC 3501) with LITERAL+, SASL-IR, ENABLE,
- * IDLE, NAMESPACE, UNSELECT, MOVE, UIDPLUS, ESEARCH (RFC 4731), SEARCHRES
- * (RFC 5182), LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819),
- * SPECIAL-USE (RFC 6154, from the names Sent, Junk, Drafts, Trash), BINARY
- * (RFC 3516, FETCH only) and STARTTLS/LOGINDISABLED. FETCH knows numbered
- * sections (BODY[1.2.MIME], RFC 9051 6.4.5). IMAP4rev2 is not advertised:
- * see the README for what it still lacks. Flags are the five system flags;
- * keywords in STORE and APPEND are ignored (PERMANENTFLAGS lists no \*).
+ * What is spoken: IMAP4rev2 (RFC 9051) and IMAP4rev1 (RFC 3501), both
+ * advertised; a session speaks rev1 until ENABLE IMAP4rev2 (6.3.1), then
+ * the rev2 forms of Appendix E: ESEARCH for every SEARCH, no RECENT, no
+ * UNSEEN code but a LIST response at SELECT, no LSUB, CHECK or STATUS
+ * RECENT. Beside them LITERAL+, SASL-IR, ENABLE, IDLE, NAMESPACE, UNSELECT,
+ * MOVE, UIDPLUS, ESEARCH (RFC 4731), SEARCHRES (RFC 5182), LIST-EXTENDED
+ * (RFC 5258), LIST-STATUS (RFC 5819), SPECIAL-USE (RFC 6154, from the
+ * names Sent, Junk, Drafts, Trash), BINARY (RFC 3516, FETCH only) and
+ * STARTTLS/LOGINDISABLED. FETCH knows numbered sections (BODY[1.2.MIME],
+ * RFC 9051 6.4.5). Flags are the five system flags and the keywords a
+ * mailbox defines (at most MS_IMAP_KEYWORD_MAX); subscriptions are the
+ * hooks' list. Mailbox names stay modified UTF-7 after ENABLE IMAP4rev2.
  *
  * Choices where the RFCs leave room, each for a hostile peer:
  * - A line fragment is at most MS_IMAP_SERVER_LINE_MAX octets; a longer
@@ -165,8 +169,11 @@ ms__imap_bad(MsImapServer *srv, const char *tag, const char *fmt, ...)
 void
 ms__imap_capabilities(MsImapServer *srv, GString *s)
 {
-    g_string_append(s, "IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS "
-                       "ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE BINARY");
+    /* RFC 9051 1: a server that speaks both says both; a client gets the
+     * IMAP4rev2 forms only after ENABLE IMAP4rev2 (6.3.1). */
+    g_string_append(
+        s, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS "
+           "ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE BINARY");
     if (srv->state == ST_NOAUTH) {
         if (srv->cfg.offer_starttls && !srv->tls)
             g_string_append(s, " STARTTLS");
@@ -347,17 +354,22 @@ cmd_enable(MsImapCtx *c)
         ms__imap_syntax(c, "ENABLE");
         return;
     }
+    gboolean rev2 = FALSE;
     do {
         g_autofree char *cap = ms__imap_parse_atom(c->ps, NULL);
         if (!cap) {
             ms__imap_syntax(c, "ENABLE");
             return;
         }
+        rev2 |= !g_ascii_strcasecmp(cap, "IMAP4rev2");
     } while (eat(c->ps, ' '));
     if (!ms__imap_end_ok(c, "ENABLE"))
         return;
-    /* RFC 5161 3.1: nothing we know of needs enabling. */
-    ms__imap_say(c->srv, "* ENABLED");
+    /* RFC 5161 3.1: ENABLED names what this command enabled, so neither
+     * an extension we do not know nor one enabled before; IMAP4rev2 (RFC
+     * 9051 6.3.1) is the only one that changes what we answer. */
+    ms__imap_say(c->srv, "* ENABLED%s", rev2 && !c->srv->rev2 ? " IMAP4rev2" : "");
+    c->srv->rev2 |= rev2;
     ms__imap_say(c->srv, "%s OK Enabled.", c->tag);
 }
 
@@ -399,7 +411,7 @@ static const Command commands[] = {
     { "LIST", A_LOGGED, FALSE, ms__imap_cmd_list },
     { "LSUB", A_LOGGED, FALSE, ms__imap_cmd_lsub },
     { "SUBSCRIBE", A_LOGGED, FALSE, ms__imap_cmd_subscribe },
-    { "UNSUBSCRIBE", A_LOGGED, FALSE, ms__imap_cmd_subscribe },
+    { "UNSUBSCRIBE", A_LOGGED, FALSE, ms__imap_cmd_unsubscribe },
     { "STATUS", A_LOGGED, FALSE, ms__imap_cmd_status },
     { "CREATE", A_LOGGED, FALSE, ms__imap_cmd_create },
     { "DELETE", A_LOGGED, FALSE, ms__imap_cmd_delete },
@@ -724,7 +736,8 @@ ms_imap_server_new(const MsImapServerConfig *cfg, const MsImapServerHooks *hooks
     g_return_val_if_fail(cfg != NULL && hooks != NULL && cfg->hostname != NULL, NULL);
     g_return_val_if_fail(hooks->authenticate && hooks->mailboxes && hooks->list && hooks->read &&
                              hooks->set_flags && hooks->expunge && hooks->append && hooks->create &&
-                             hooks->delete_mailbox && hooks->rename,
+                             hooks->delete_mailbox && hooks->rename && hooks->subscriptions &&
+                             hooks->subscribe,
                          NULL);
     MsImapServer *srv = g_new0(MsImapServer, 1);
     srv->cfg = *cfg;
@@ -737,6 +750,7 @@ ms_imap_server_new(const MsImapServerConfig *cfg, const MsImapServerHooks *hooks
     srv->state = ST_NOAUTH;
     srv->tls = cfg->tls_active;
     srv->msgs = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
+    srv->keywords = g_ptr_array_new_with_free_func(g_free);
     srv->saved = g_array_new(FALSE, FALSE, sizeof(guint32));
     srv->in = g_byte_array_new();
     srv->cmd = g_byte_array_new();
@@ -754,6 +768,7 @@ ms_imap_server_free(MsImapServer *srv)
     g_free(srv->mailbox);
     g_free(srv->tag);
     g_array_unref(srv->msgs);
+    g_ptr_array_unref(srv->keywords);
     g_array_unref(srv->saved);
     g_byte_array_unref(srv->in);
     g_byte_array_unref(srv->cmd);

@@ -238,57 +238,94 @@ static const char *const flag_names[] = { "\\Seen", "\\Answered", "\\Flagged", "
                                           "\\Draft" };
 
 void
-ms__imap_append_flags(GString *s, guint flags)
+ms__imap_append_flags(GString *s, const MsImapMessageInfo *m, GPtrArray *keywords)
 {
     g_string_append_c(s, '(');
     gboolean first = TRUE;
     for (guint i = 0; i < G_N_ELEMENTS(flag_names); i++)
-        if (flags & (1u << i)) {
+        if (m->flags & (1u << i)) {
             if (!first)
                 g_string_append_c(s, ' ');
             g_string_append(s, flag_names[i]);
             first = FALSE;
         }
+    for (guint k = 0; keywords && k < keywords->len; k++)
+        if (m->keywords & (1u << k)) {
+            if (!first)
+                g_string_append_c(s, ' ');
+            g_string_append(s, g_ptr_array_index(keywords, k));
+            first = FALSE;
+        }
     g_string_append_c(s, ')');
 }
 
-/* One flag: a system flag sets its bit; a keyword is ignored (*ok TRUE,
- * bit 0); \Recent and unknown system flags are errors. */
-static guint
-flag_bit(const char *f, gboolean *ok)
+GPtrArray *
+ms__imap_keyword_names(GPtrArray *keywords, guint32 bits)
 {
-    *ok = TRUE;
+    GPtrArray *names = g_ptr_array_new();
+    for (guint k = 0; keywords && k < keywords->len; k++)
+        if (bits & (1u << k))
+            g_ptr_array_add(names, g_ptr_array_index(keywords, k));
+    g_ptr_array_add(names, NULL);
+    return names;
+}
+
+guint32
+ms__imap_keyword_bits(GPtrArray *keywords, GPtrArray *names, GPtrArray *unknown)
+{
+    guint32 bits = 0;
+    for (guint i = 0; i < names->len; i++) {
+        const char *n = g_ptr_array_index(names, i);
+        guint k = 0;
+        while (k < keywords->len && g_ascii_strcasecmp(g_ptr_array_index(keywords, k), n))
+            k++;
+        if (k < keywords->len)
+            bits |= 1u << k;
+        else if (unknown)
+            g_ptr_array_add(unknown, (gpointer) n);
+    }
+    return bits;
+}
+
+/* One flag (RFC 9051 9: flag = system flag / flag-keyword / flag-extension):
+ * a system flag sets its bit in *flags; a keyword (an atom without "\")
+ * joins `keywords` unless already there. \Recent, "\*" and unknown
+ * system flags are errors (RFC 9051 6.4.6: \Recent cannot be stored). */
+static gboolean
+flag_one(const char *f, guint *flags, GPtrArray *keywords)
+{
     for (guint i = 0; i < G_N_ELEMENTS(flag_names); i++)
-        if (g_ascii_strcasecmp(f, flag_names[i]) == 0)
-            return 1u << i;
-    if (f[0] == '\\')
-        *ok = FALSE;
-    return 0;
+        if (g_ascii_strcasecmp(f, flag_names[i]) == 0) {
+            *flags |= 1u << i;
+            return TRUE;
+        }
+    if (strchr(f, '\\'))
+        return FALSE;
+    for (guint k = 0; k < keywords->len; k++)
+        if (!g_ascii_strcasecmp(g_ptr_array_index(keywords, k), f))
+            return TRUE;
+    g_ptr_array_add(keywords, g_strdup(f));
+    return TRUE;
 }
 
 /* flag-list "(" [flag *(SP flag)] ")", or with `bare` also flags without
- * parentheses (STORE allows that). -1 on a syntax error. */
-gint64
-ms__imap_parse_flags(MsImapParser *ps, gboolean bare)
+ * parentheses (STORE allows that). */
+gboolean
+ms__imap_parse_flags(MsImapParser *ps, gboolean bare, guint *flags, GPtrArray *keywords)
 {
     gboolean paren = eat(ps, '(');
+    *flags = 0;
     if (!paren && !bare)
-        return -1;
-    guint flags = 0, count = 0;
+        return FALSE;
+    guint count = 0;
     while (!peek(ps, ')') && !at_end(ps)) {
         if (count && !eat(ps, ' '))
-            return -1;
+            return FALSE;
         g_autofree char *f = ms__imap_parse_atom(ps, "\\");
-        gboolean ok;
-        if (!f || ++count > MAX_ITEMS)
-            return -1;
-        flags |= flag_bit(f, &ok);
-        if (!ok)
-            return -1;
+        if (!f || ++count > MAX_ITEMS || !flag_one(f, flags, keywords))
+            return FALSE;
     }
-    if (paren && !eat(ps, ')'))
-        return -1;
-    return flags;
+    return !paren || eat(ps, ')');
 }
 
 static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",

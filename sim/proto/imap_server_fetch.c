@@ -377,11 +377,14 @@ fetch_one(MsImapServer *srv, guint i, GArray *items, gboolean uid)
     }
     /* RFC 9051 6.4.5: BODY[] sets \Seen, and the new flags are told. */
     gboolean seen_now = sets_seen && !srv->readonly && !(m->flags & MS_IMAP_FLAG_SEEN);
-    if (seen_now && srv->hooks.set_flags(srv->user_data, srv->user, srv->mailbox, m->uid,
-                                         m->flags | MS_IMAP_FLAG_SEEN) == MS_IMAP_HOOK_OK)
+    if (seen_now) {
+        g_autoptr(GPtrArray) names = ms__imap_keyword_names(srv->keywords, m->keywords);
+        seen_now = srv->hooks.set_flags(srv->user_data, srv->user, srv->mailbox, m->uid,
+                                        m->flags | MS_IMAP_FLAG_SEEN,
+                                        (const char *const *) names->pdata) == MS_IMAP_HOOK_OK;
+    }
+    if (seen_now)
         m->flags |= MS_IMAP_FLAG_SEEN;
-    else
-        seen_now = FALSE;
     GString *s = g_string_new(NULL);
     g_string_append_printf(s, "* %u FETCH (", i + 1);
     gboolean first = TRUE;
@@ -403,7 +406,7 @@ fetch_one(MsImapServer *srv, guint i, GArray *items, gboolean uid)
         switch (f->kind) {
         case F_FLAGS:
             g_string_append(s, "FLAGS ");
-            ms__imap_append_flags(s, m->flags);
+            ms__imap_append_flags(s, m, srv->keywords);
             break;
         case F_UID:
             g_string_append_printf(s, "UID %u", m->uid);
@@ -450,7 +453,7 @@ fetch_one(MsImapServer *srv, guint i, GArray *items, gboolean uid)
     if (seen_now && !has_flags) {
         SEP();
         g_string_append(s, "FLAGS ");
-        ms__imap_append_flags(s, m->flags);
+        ms__imap_append_flags(s, m, srv->keywords);
     }
 #undef SEP
     g_string_append_c(s, ')');

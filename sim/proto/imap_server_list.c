@@ -74,6 +74,8 @@ p_status_items(MsImapCtx *c, GPtrArray *items, char **unknown)
         gboolean ok = FALSE;
         for (guint k = 0; k < G_N_ELEMENTS(known); k++)
             ok = ok || !g_ascii_strcasecmp(it, known[k]);
+        /* RFC 9051 Appendix E: IMAP4rev2 has no RECENT. */
+        ok = ok && !(c->srv->rev2 && !g_ascii_strcasecmp(it, "RECENT"));
         if (!ok) {
             *unknown = it;
             return FALSE;
@@ -91,7 +93,7 @@ status_response(MsImapServer *srv, const char *name, GPtrArray *items, GString *
 {
     g_autoptr(GArray) msgs = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
     MsImapMailboxInfo info;
-    MsImapHookResult r = ms__imap_list_box(srv, name, msgs, &info);
+    MsImapHookResult r = ms__imap_list_box(srv, name, msgs, &info, NULL);
     if (r != MS_IMAP_HOOK_OK)
         return r;
     guint unseen = 0, deleted = 0;
@@ -197,8 +199,136 @@ p_list_opts(MsImapCtx *c, gboolean ret, guint *opts, GPtrArray *status, char **u
     return eat(c->ps, ')');
 }
 
+/* Whether `name` is in the sorted array `sorted`. */
+static gboolean
+has_name(GPtrArray *sorted, const char *name)
+{
+    guint lo = 0, hi = sorted->len;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        int d = strcmp(g_ptr_array_index(sorted, mid), name);
+        if (d == 0)
+            return TRUE;
+        if (d < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return FALSE;
+}
+
+/* Whether one of the sorted `names` lies below `name` ("name/..."). */
+static gboolean
+has_child(GPtrArray *names, const char *name)
+{
+    gsize nl = strlen(name);
+    for (guint k = 0; k < names->len; k++) {
+        const char *o = g_ptr_array_index(names, k);
+        if (strncmp(o, name, nl) == 0 && o[nl] == '/')
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static gboolean
+matches_any(GPtrArray *full, const char *name)
+{
+    for (guint k = 0; k < full->len; k++) {
+        const char *pat = g_ptr_array_index(full, k);
+        /* "INBOX" matches case-insensitively (RFC 9051 5.1). */
+        if (match(pat, name, 0) ||
+            (!strcmp(name, "INBOX") && g_ascii_strcasecmp(pat, "INBOX") == 0))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* INBOX first, then by octets: the order LIST answers in. */
+static int
+list_order(gconstpointer a, gconstpointer b)
+{
+    const char *x = *(char *const *) a, *y = *(char *const *) b;
+    gboolean xi = !strcmp(x, "INBOX"), yi = !strcmp(y, "INBOX");
+    return xi || yi ? yi - xi : strcmp(x, y);
+}
+
+/* What LIST and LSUB work from: the existing mailboxes and the subscribed
+ * names, each sorted by octets (for has_name), INBOX among the former. */
+typedef struct {
+    GPtrArray *names, *subs;
+} MailboxNames;
+
+static void
+names_read(MsImapServer *srv, MailboxNames *mn)
+{
+    mn->names = g_ptr_array_new_with_free_func(g_free);
+    mn->subs = g_ptr_array_new_with_free_func(g_free);
+    srv->hooks.mailboxes(srv->user_data, srv->user, mn->names);
+    g_ptr_array_add(mn->names, g_strdup("INBOX"));
+    g_ptr_array_sort(mn->names, strptrcmp);
+    srv->hooks.subscriptions(srv->user_data, srv->user, mn->subs);
+    g_ptr_array_sort(mn->subs, strptrcmp);
+}
+
+static void
+names_clear(MailboxNames *mn)
+{
+    g_ptr_array_unref(mn->names);
+    g_ptr_array_unref(mn->subs);
+}
+
+/* Appends one LIST (or LSUB) response for `name`, without CRLF. LIST:
+ * \NonExistent for a subscribed name whose mailbox is gone (RFC 9051
+ * 6.3.9, RFC 5258 3), else \HasChildren or \HasNoChildren (RFC 5258 4);
+ * \Subscribed when `subscribed` (RFC 5258 3.4); the special-use attribute
+ * (RFC 6154 2); CHILDINFO when `childinfo` (RFC 5258 3.5). LSUB (RFC 3501
+ * 6.3.9) knows none of these: \Noselect for a parent listed only for its
+ * subscribed children, nothing otherwise, as Dovecot answers. */
+static void
+list_line(GString *s, const char *what, const char *name, MailboxNames *mn, gboolean subscribed,
+          gboolean parent_only, gboolean childinfo)
+{
+    gboolean exists = has_name(mn->names, name);
+    g_string_append_printf(s, "* %s (", what);
+    if (!strcmp(what, "LSUB")) {
+        g_string_append_printf(s, "%s) \"/\" ", parent_only ? "\\Noselect" : "");
+        ms__imap_string(s, name);
+        return;
+    }
+    if (!exists)
+        g_string_append(s, "\\NonExistent");
+    else
+        g_string_append(s, has_child(mn->names, name) ? "\\HasChildren" : "\\HasNoChildren");
+    if (subscribed)
+        g_string_append(s, " \\Subscribed");
+    const char *use = exists ? special_use(name) : NULL;
+    if (use)
+        g_string_append_printf(s, " %s", use);
+    g_string_append(s, ") \"/\" ");
+    ms__imap_string(s, name);
+    if (childinfo)
+        g_string_append(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+}
+
+void
+ms__imap_tell_list(MsImapServer *srv, const char *name)
+{
+    MailboxNames mn;
+    names_read(srv, &mn);
+    GString *s = g_string_new(NULL);
+    list_line(s, "LIST", name, &mn, FALSE, FALSE, FALSE);
+    ms__imap_emit(srv, s);
+    g_string_free(s, TRUE);
+    names_clear(&mn);
+}
+
 /* The answer to a parsed LIST or LSUB: one line per matching mailbox,
- * followed by its STATUS when asked, then the tagged OK. */
+ * followed by its STATUS when asked, then the tagged OK. Which names are
+ * candidates: the existing mailboxes for a plain LIST; the subscribed
+ * names (existing or not) for LSUB and the SUBSCRIBED selection option,
+ * with, for LSUB and under RECURSIVEMATCH, the parents that match only
+ * because a subscribed name below them does not (RFC 3501 6.3.9, RFC
+ * 5258 3.5). */
 static void
 list_answer(MsImapServer *srv, const char *tag, gboolean lsub, const char *ref, GPtrArray *pats,
             GPtrArray *status, guint opts, gboolean extended)
@@ -215,62 +345,63 @@ list_answer(MsImapServer *srv, const char *tag, gboolean lsub, const char *ref, 
     for (guint k = 0; k < pats->len; k++)
         if (*(char *) g_ptr_array_index(pats, k))
             g_ptr_array_add(full, g_strconcat(ref, g_ptr_array_index(pats, k), NULL));
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    srv->hooks.mailboxes(srv->user_data, srv->user, names);
-    g_ptr_array_sort(names, strptrcmp);
-    g_ptr_array_insert(names, 0, g_strdup("INBOX"));
-    for (guint i = 0; i < names->len; i++) {
-        const char *name = g_ptr_array_index(names, i);
-        gboolean hit = FALSE;
-        for (guint k = 0; k < full->len && !hit; k++) {
-            const char *pat = g_ptr_array_index(full, k);
-            hit = match(pat, name, 0);
-            /* "INBOX" matches case-insensitively (RFC 9051 5.1). */
-            if (!hit && i == 0)
-                hit = g_ascii_strcasecmp(pat, "INBOX") == 0;
-        }
-        const char *use = special_use(name);
-        if (!hit || ((opts & L_SEL_SPECIAL) && !use))
+    MailboxNames mn;
+    names_read(srv, &mn);
+    gboolean by_subs = lsub || (opts & L_SEL_SUBSCRIBED);
+    gboolean parents = lsub || (opts & L_SEL_RECURSIVE);
+    g_autoptr(GPtrArray) cands = g_ptr_array_new_with_free_func(g_free);
+    GPtrArray *from = by_subs ? mn.subs : mn.names;
+    for (guint i = 0; i < from->len; i++) {
+        const char *name = g_ptr_array_index(from, i);
+        if (matches_any(full, name))
+            g_ptr_array_add(cands, g_strdup(name));
+        else if (by_subs && parents)
+            for (const char *sl = strchr(name, '/'); sl; sl = strchr(sl + 1, '/')) {
+                g_autofree char *up = g_strndup(name, (gsize) (sl - name));
+                if (matches_any(full, up))
+                    g_ptr_array_add(cands, g_steal_pointer(&up));
+            }
+    }
+    g_ptr_array_sort(cands, list_order);
+    for (guint i = 0; i < cands->len; i++) {
+        const char *name = g_ptr_array_index(cands, i);
+        if (i > 0 && !strcmp(name, g_ptr_array_index(cands, i - 1)))
             continue;
-        gboolean children = FALSE;
+        gboolean exists = has_name(mn.names, name);
+        if ((opts & L_SEL_SPECIAL) && !(exists && special_use(name)))
+            continue;
+        gboolean sub = has_name(mn.subs, name);
+        /* RFC 5258 3.5: CHILDINFO when a subscribed name below does not
+         * match the pattern itself. */
+        gboolean childinfo = FALSE;
         gsize nl = strlen(name);
-        for (guint k = 1; k < names->len && !children; k++) {
-            const char *o = g_ptr_array_index(names, k);
-            children = strncmp(o, name, nl) == 0 && o[nl] == '/';
+        for (guint k = 0; k < mn.subs->len && by_subs && parents && !childinfo; k++) {
+            const char *o = g_ptr_array_index(mn.subs, k);
+            childinfo = !strncmp(o, name, nl) && o[nl] == '/' && !matches_any(full, o);
         }
         GString *s = g_string_new(NULL);
-        g_string_append_printf(s, "* %s (%s", what, children ? "\\HasChildren" : "\\HasNoChildren");
-        /* RFC 5258 3.4: \Subscribed with the SUBSCRIBED selection or return
-         * option; RFC 6154 2: special-use attributes always. */
-        if (opts & (L_SEL_SUBSCRIBED | L_RET_SUBSCRIBED))
-            g_string_append(s, " \\Subscribed");
-        if (use)
-            g_string_append_printf(s, " %s", use);
-        g_string_append(s, ") \"/\" ");
-        ms__imap_string(s, name);
-        /* RFC 5258 3.5: CHILDINFO for a mailbox whose children match the
-         * selection, only under RECURSIVEMATCH. */
-        if ((opts & L_SEL_RECURSIVE) && (opts & L_SEL_SUBSCRIBED) && children)
-            g_string_append(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+        list_line(s, what, name, &mn, sub && (opts & (L_SEL_SUBSCRIBED | L_RET_SUBSCRIBED)), !sub,
+                  childinfo && !lsub);
         ms__imap_emit(srv, s);
         g_string_free(s, TRUE);
         /* RFC 5819 4: the STATUS response follows its LIST response; a
          * mailbox that cannot be read gets none. */
-        if (opts & L_RET_STATUS) {
+        if ((opts & L_RET_STATUS) && exists) {
             GString *st = g_string_new(NULL);
             if (status_response(srv, name, status, st) == MS_IMAP_HOOK_OK)
                 ms__imap_emit(srv, st);
             g_string_free(st, TRUE);
         }
     }
+    names_clear(&mn);
     ms__imap_say(srv, "%s OK %s completed.", tag, what);
 }
 
 /* LIST (RFC 9051 6.3.9) with the extended syntax of RFC 5258: selection
  * options, several patterns, RETURN options, STATUS among them (LIST-STATUS,
  * RFC 5819), and special-use attributes (RFC 6154); LSUB (RFC 3501 6.3.9)
- * in its old form. Every mailbox counts as subscribed (SUBSCRIBE keeps no
- * list), so the SUBSCRIBED selection lists the existing ones. */
+ * for IMAP4rev1 clients: IMAP4rev2 has none (RFC 9051 Appendix E), its
+ * clients ask LIST (SUBSCRIBED), so after ENABLE IMAP4rev2 LSUB is BAD. */
 static void
 list_or_lsub(MsImapCtx *c, gboolean lsub)
 {
@@ -281,6 +412,10 @@ list_or_lsub(MsImapCtx *c, gboolean lsub)
     g_autoptr(GPtrArray) status = g_ptr_array_new_with_free_func(g_free);
     guint opts = 0;
     gboolean extended = FALSE;
+    if (lsub && srv->rev2) {
+        ms__imap_bad(srv, c->tag, "LSUB is not part of IMAP4rev2: use LIST (SUBSCRIBED).");
+        return;
+    }
     if (!eat(c->ps, ' ')) {
         ms__imap_syntax(c, what);
         return;
@@ -343,14 +478,40 @@ ms__imap_cmd_lsub(MsImapCtx *c)
     list_or_lsub(c, TRUE);
 }
 
+/* The tagged answer to a folder command: OK, or NO with the hook's code. */
+static void
+hook_answer(MsImapCtx *c, MsImapHookResult r, const char *what)
+{
+    if (r == MS_IMAP_HOOK_OK)
+        ms__imap_say(c->srv, "%s OK %s completed.", c->tag, what);
+    else
+        ms__imap_say(c->srv, "%s NO %s", c->tag, ms__imap_hook_code(r));
+}
+
+/* SUBSCRIBE and UNSUBSCRIBE (RFC 9051 6.3.7, 6.3.8): the hooks keep the
+ * list; a name need not exist (its mailbox may come later or be gone). */
+static void
+subscribe(MsImapCtx *c, gboolean on)
+{
+    const char *what = on ? "SUBSCRIBE" : "UNSUBSCRIBE";
+    g_autofree char *name = ms__imap_mailbox_arg(c, what);
+    if (!name || !ms__imap_end_ok(c, what))
+        return;
+    MsImapServer *srv = c->srv;
+    hook_answer(c, srv->hooks.subscribe(srv->user_data, srv->user, name, on),
+                on ? "Subscribe" : "Unsubscribe");
+}
+
 void
 ms__imap_cmd_subscribe(MsImapCtx *c)
 {
-    g_autofree char *name = ms__imap_mailbox_arg(c, "SUBSCRIBE");
-    if (!name || !ms__imap_end_ok(c, "SUBSCRIBE"))
-        return;
-    /* Every mailbox counts as subscribed; the call is accepted. */
-    ms__imap_say(c->srv, "%s OK Subscribe completed.", c->tag);
+    subscribe(c, TRUE);
+}
+
+void
+ms__imap_cmd_unsubscribe(MsImapCtx *c)
+{
+    subscribe(c, FALSE);
 }
 
 void
@@ -380,16 +541,6 @@ ms__imap_cmd_status(MsImapCtx *c)
         ms__imap_say(srv, "%s OK Status completed.", c->tag);
     }
     g_string_free(s, TRUE);
-}
-
-/* The tagged answer to a folder command: OK, or NO with the hook's code. */
-static void
-hook_answer(MsImapCtx *c, MsImapHookResult r, const char *what)
-{
-    if (r == MS_IMAP_HOOK_OK)
-        ms__imap_say(c->srv, "%s OK %s completed.", c->tag, what);
-    else
-        ms__imap_say(c->srv, "%s NO %s", c->tag, ms__imap_hook_code(r));
 }
 
 void

@@ -27,9 +27,9 @@ typedef enum {
     K_NOT,
     K_OR,
     K_AND,
-    K_DATE, /* BEFORE/ON/SINCE (internal date), SENT* (Date: field) */
-    K_TEXT, /* BODY (bit 0) or TEXT (bit 1) contains str */
-    K_NONE, /* KEYWORD: no keyword is ever set */
+    K_DATE,    /* BEFORE/ON/SINCE (internal date), SENT* (Date: field) */
+    K_TEXT,    /* BODY (bit 0) or TEXT (bit 1) contains str */
+    K_KEYWORD, /* KEYWORD str: the message has it */
 } KeyKind;
 
 typedef struct SearchKey SearchKey;
@@ -223,11 +223,18 @@ p_search_key(MsImapCtx *c, int depth, guint *count)
         return k;
     }
     if (!g_ascii_strcasecmp(w, "KEYWORD") || !g_ascii_strcasecmp(w, "UNKEYWORD")) {
-        /* Keywords are never kept (PERMANENTFLAGS has no \*): none is set. */
-        g_autofree char *kw = NULL;
+        /* RFC 9051 6.4.4: UNKEYWORD is NOT KEYWORD. */
+        char *kw = NULL;
         if (!eat(c->ps, ' ') || !(kw = ms__imap_parse_atom(c->ps, NULL)))
             return NULL;
-        return key_new(g_ascii_toupper(w[0]) == 'K' ? K_NONE : K_ALL);
+        SearchKey *k = key_new(K_KEYWORD);
+        k->str = kw;
+        if (g_ascii_toupper(w[0]) == 'K')
+            return k;
+        SearchKey *not = key_new(K_NOT);
+        not ->subs = g_ptr_array_new_with_free_func(key_free);
+        g_ptr_array_add(not ->subs, k);
+        return not ;
     }
     const char *headers[] = { "FROM", "SUBJECT", "TO", "CC", "BCC" };
     for (guint i = 0; i < G_N_ELEMENTS(headers); i++)
@@ -333,7 +340,10 @@ key_match(MsImapServer *srv, SearchKey *k, guint i, GBytes **msg)
         g_autofree char *v = ms__imap_header_get(p, n, k->field);
         return v && ascii_contains(v, k->str);
     }
-    case K_NONE:
+    case K_KEYWORD:
+        for (guint j = 0; j < srv->keywords->len; j++)
+            if (!g_ascii_strcasecmp(g_ptr_array_index(srv->keywords, j), k->str))
+                return (m->keywords & (1u << j)) != 0;
         return FALSE;
     case K_DATE:
     case K_TEXT: {
@@ -482,8 +492,7 @@ search_parse(MsImapCtx *c, guint *ret, gboolean *esearch)
 
 /* SEARCH (RFC 9051 6.4.4) with the RETURN options of ESEARCH (RFC 4731)
  * and SAVE (RFC 5182). The classic "* SEARCH" answer is given unless
- * RETURN was used. (After ENABLE IMAP4rev2 a client would get ESEARCH
- * always, RFC 9051 7.3.4; IMAP4rev2 is not offered yet.) */
+ * RETURN was used or the client enabled IMAP4rev2 (RFC 9051 7.3.4). */
 void
 ms__imap_cmd_search(MsImapCtx *c)
 {
@@ -491,6 +500,12 @@ ms__imap_cmd_search(MsImapCtx *c)
     guint ret = 0;
     gboolean esearch = FALSE;
     SearchKey *key = search_parse(c, &ret, &esearch);
+    /* RFC 9051 6.4.4: an IMAP4rev2 client gets ESEARCH, ALL unless it asked
+     * otherwise. */
+    if (key && srv->rev2 && !esearch) {
+        esearch = TRUE;
+        ret = R_ALL;
+    }
     if (!key) {
         /* RFC 5182 2.1: a failed SEARCH ... SAVE leaves "$" empty. */
         if (ret & R_SAVE)

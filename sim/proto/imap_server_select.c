@@ -19,12 +19,16 @@
 /* Lists `mailbox` through the hook and checks what it says: uids > 0 and
  * ascending, uidnext past them, flags only system ones. */
 MsImapHookResult
-ms__imap_list_box(MsImapServer *srv, const char *mailbox, GArray *msgs, MsImapMailboxInfo *info)
+ms__imap_list_box(MsImapServer *srv, const char *mailbox, GArray *msgs, MsImapMailboxInfo *info,
+                  GPtrArray *keywords)
 {
     memset(info, 0, sizeof *info);
-    MsImapHookResult r = srv->hooks.list(srv->user_data, srv->user, mailbox, msgs, info);
+    MsImapHookResult r = srv->hooks.list(srv->user_data, srv->user, mailbox, msgs, info, keywords);
     if (r != MS_IMAP_HOOK_OK)
         return r;
+    if (keywords && keywords->len > MS_IMAP_KEYWORD_MAX)
+        return MS_IMAP_HOOK_FAILED;
+    guint32 defined = keywords ? (guint32) ((1ull << keywords->len) - 1) : 0;
     guint32 prev = 0;
     for (guint i = 0; i < msgs->len; i++) {
         MsImapMessageInfo *m = &g_array_index(msgs, MsImapMessageInfo, i);
@@ -32,6 +36,7 @@ ms__imap_list_box(MsImapServer *srv, const char *mailbox, GArray *msgs, MsImapMa
             return MS_IMAP_HOOK_FAILED;
         prev = m->uid;
         m->flags &= SYSTEM_FLAGS;
+        m->keywords &= defined;
     }
     if (info->uidvalidity == 0 || info->uidnext <= prev)
         return MS_IMAP_HOOK_FAILED;
@@ -47,16 +52,39 @@ ms__imap_tell_flags(MsImapServer *srv, guint i, gboolean uid)
     if (uid)
         g_string_append_printf(s, "UID %u ", msg_at(srv, i)->uid);
     g_string_append(s, "FLAGS ");
-    ms__imap_append_flags(s, msg_at(srv, i)->flags);
+    ms__imap_append_flags(s, msg_at(srv, i), srv->keywords);
     g_string_append_c(s, ')');
     ms__imap_emit(srv, s);
     g_string_free(s, TRUE);
 }
 
-/* Brings the snapshot up to date and tells the client: EXPUNGE for the
- * messages gone (highest first, so each number is right when sent), FETCH
- * FLAGS for changed flags, EXISTS when the count changed (RFC 9051 7.4.1,
- * 7.3.1). */
+void
+ms__imap_tell_flag_list(MsImapServer *srv)
+{
+    GString *s = g_string_new("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+    for (guint k = 0; k < srv->keywords->len; k++)
+        g_string_append_printf(s, " %s", (const char *) g_ptr_array_index(srv->keywords, k));
+    g_string_append_c(s, ')');
+    ms__imap_emit(srv, s);
+    /* RFC 9051 7.1: "\*" when new keywords may be made; none in a
+     * read-only mailbox. */
+    g_string_assign(s, "* OK [PERMANENTFLAGS (");
+    if (!srv->readonly) {
+        g_string_append(s, "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+        for (guint k = 0; k < srv->keywords->len; k++)
+            g_string_append_printf(s, " %s", (const char *) g_ptr_array_index(srv->keywords, k));
+        if (srv->keywords->len < MS_IMAP_KEYWORD_MAX)
+            g_string_append(s, " \\*");
+    }
+    g_string_append(s, ")] Flags permitted.");
+    ms__imap_emit(srv, s);
+    g_string_free(s, TRUE);
+}
+
+/* Brings the snapshot up to date and tells the client: FLAGS when the
+ * mailbox defines new keywords (RFC 9051 7.3.5), EXPUNGE for the messages
+ * gone (highest first, so each number is right when sent), FETCH FLAGS for
+ * changed flags, EXISTS when the count changed (RFC 9051 7.4.1, 7.3.1). */
 void
 ms__imap_sync(MsImapServer *srv)
 {
@@ -64,8 +92,9 @@ ms__imap_sync(MsImapServer *srv)
         return;
     srv->dirty = FALSE;
     g_autoptr(GArray) now = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
+    g_autoptr(GPtrArray) keywords = g_ptr_array_new_with_free_func(g_free);
     MsImapMailboxInfo info;
-    if (ms__imap_list_box(srv, srv->mailbox, now, &info) != MS_IMAP_HOOK_OK) {
+    if (ms__imap_list_box(srv, srv->mailbox, now, &info, keywords) != MS_IMAP_HOOK_OK) {
         ms__imap_say(srv, "* BYE [SERVERBUG] The selected mailbox is gone.");
         srv->state = ST_CLOSED;
         return;
@@ -74,6 +103,11 @@ ms__imap_sync(MsImapServer *srv)
         ms__imap_say(srv, "* BYE [UIDVALIDITY] The mailbox's UIDVALIDITY changed.");
         srv->state = ST_CLOSED;
         return;
+    }
+    if (keywords->len != srv->keywords->len) { /* numbers never change: only new ones */
+        g_ptr_array_unref(srv->keywords);
+        srv->keywords = g_ptr_array_ref(keywords);
+        ms__imap_tell_flag_list(srv);
     }
     /* Walk both uid lists: an old message missing from the new list was
      * expunged; one still there takes the flags the hook now has. */
@@ -89,9 +123,11 @@ ms__imap_sync(MsImapServer *srv)
             j++;
         if (j < now->len && g_array_index(now, MsImapMessageInfo, j).uid == m->uid) {
             g_array_index(alive, gboolean, i) = TRUE;
-            guint f = g_array_index(now, MsImapMessageInfo, j).flags;
-            g_array_index(changed, gboolean, i) = f != m->flags;
-            m->flags = f;
+            const MsImapMessageInfo *n = &g_array_index(now, MsImapMessageInfo, j);
+            g_array_index(changed, gboolean, i) =
+                n->flags != m->flags || n->keywords != m->keywords;
+            m->flags = n->flags;
+            m->keywords = n->keywords;
         }
     }
     guint32 top = max_uid(srv);
@@ -117,6 +153,7 @@ ms__imap_deselect(MsImapServer *srv)
 {
     g_clear_pointer(&srv->mailbox, g_free);
     g_array_set_size(srv->msgs, 0);
+    g_ptr_array_set_size(srv->keywords, 0);
     g_array_set_size(srv->saved, 0); /* RFC 5182 2.1: "$" is empty in a new mailbox */
     if (srv->state == ST_SELECTED)
         srv->state = ST_AUTH;
@@ -132,6 +169,8 @@ ms__imap_hook_code(MsImapHookResult r)
         return "[ALREADYEXISTS] Mailbox already exists.";
     case MS_IMAP_HOOK_OVER_QUOTA:
         return "[OVERQUOTA] Quota exceeded.";
+    case MS_IMAP_HOOK_LIMIT:
+        return "[LIMIT] Too many keywords in the mailbox.";
     default:
         return "[SERVERBUG] Internal error.";
     }
@@ -155,9 +194,10 @@ select_box(MsImapCtx *c, gboolean readonly)
         ms__imap_deselect(srv);
         ms__imap_say(srv, "* OK [CLOSED] Previous mailbox closed."); /* RFC 9051 7.1 */
     }
-    MsImapHookResult r = ms__imap_list_box(srv, name, srv->msgs, &srv->box);
+    MsImapHookResult r = ms__imap_list_box(srv, name, srv->msgs, &srv->box, srv->keywords);
     if (r != MS_IMAP_HOOK_OK) {
         g_array_set_size(srv->msgs, 0);
+        g_ptr_array_set_size(srv->keywords, 0);
         ms__imap_say(srv, "%s NO %s", c->tag, ms__imap_hook_code(r));
         return;
     }
@@ -165,18 +205,23 @@ select_box(MsImapCtx *c, gboolean readonly)
     srv->readonly = readonly;
     srv->state = ST_SELECTED;
     srv->dirty = FALSE;
-    ms__imap_say(srv, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
-    ms__imap_say(srv, "* OK [PERMANENTFLAGS (%s)] Flags permitted.",
-                 readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+    ms__imap_tell_flag_list(srv);
     ms__imap_say(srv, "* %u EXISTS", srv->msgs->len);
-    ms__imap_say(srv, "* 0 RECENT");
-    for (guint i = 0; i < srv->msgs->len; i++)
-        if (!(msg_at(srv, i)->flags & MS_IMAP_FLAG_SEEN)) {
-            ms__imap_say(srv, "* OK [UNSEEN %u] First unseen.", i + 1);
-            break;
-        }
+    /* RFC 9051 Appendix E: IMAP4rev2 has no \Recent flag nor RECENT
+     * response, and SELECT no longer tells UNSEEN (6.3.2: SEARCH UNSEEN
+     * does) but the mailbox's LIST response. */
+    if (!srv->rev2) {
+        ms__imap_say(srv, "* 0 RECENT");
+        for (guint i = 0; i < srv->msgs->len; i++)
+            if (!(msg_at(srv, i)->flags & MS_IMAP_FLAG_SEEN)) {
+                ms__imap_say(srv, "* OK [UNSEEN %u] First unseen.", i + 1);
+                break;
+            }
+    }
     ms__imap_say(srv, "* OK [UIDVALIDITY %u] UIDs valid", srv->box.uidvalidity);
     ms__imap_say(srv, "* OK [UIDNEXT %u] Predicted next UID", srv->box.uidnext);
+    if (srv->rev2)
+        ms__imap_tell_list(srv, srv->mailbox);
     ms__imap_say(srv, "%s OK [%s] %s completed.", c->tag, readonly ? "READ-ONLY" : "READ-WRITE",
                  what);
 }
@@ -196,6 +241,10 @@ ms__imap_cmd_examine(MsImapCtx *c)
 void
 ms__imap_cmd_check(MsImapCtx *c)
 {
+    if (c->srv->rev2) { /* RFC 9051 Appendix E: CHECK is gone; NOOP does it */
+        ms__imap_bad(c->srv, c->tag, "CHECK is not part of IMAP4rev2: use NOOP.");
+        return;
+    }
     if (!ms__imap_end_ok(c, "CHECK"))
         return;
     ms__imap_sync(c->srv);

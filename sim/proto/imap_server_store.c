@@ -29,7 +29,7 @@ uidvalidity_of(MsImapServer *srv, const char *mailbox)
 {
     g_autoptr(GArray) tmp = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
     MsImapMailboxInfo info;
-    if (ms__imap_list_box(srv, mailbox, tmp, &info) != MS_IMAP_HOOK_OK)
+    if (ms__imap_list_box(srv, mailbox, tmp, &info, NULL) != MS_IMAP_HOOK_OK)
         return 0;
     return info.uidvalidity;
 }
@@ -55,15 +55,16 @@ ms__imap_cmd_append(MsImapCtx *c)
     g_autofree char *name = ms__imap_mailbox_arg(c, "APPEND");
     if (!name)
         return;
-    gint64 flags = 0, date = 0;
+    guint flags = 0;
+    gint64 date = 0;
     gboolean have_date = FALSE;
+    g_autoptr(GPtrArray) keywords = g_ptr_array_new_with_free_func(g_free);
     if (!eat(c->ps, ' ')) {
         ms__imap_syntax(c, "APPEND");
         return;
     }
     if (peek(c->ps, '(')) {
-        flags = ms__imap_parse_flags(c->ps, FALSE);
-        if (flags < 0 || !eat(c->ps, ' ')) {
+        if (!ms__imap_parse_flags(c->ps, FALSE, &flags, keywords) || !eat(c->ps, ' ')) {
             ms__imap_syntax(c, "APPEND");
             return;
         }
@@ -89,7 +90,9 @@ ms__imap_cmd_append(MsImapCtx *c)
     }
     g_autoptr(GBytes) msg = g_bytes_new(data, len);
     guint32 uid = 0;
-    MsImapHookResult r = srv->hooks.append(srv->user_data, srv->user, name, msg, (guint) flags,
+    g_ptr_array_add(keywords, NULL);
+    MsImapHookResult r = srv->hooks.append(srv->user_data, srv->user, name, msg, flags,
+                                           (const char *const *) keywords->pdata,
                                            have_date ? date : G_MININT64, &uid);
     if (r != MS_IMAP_HOOK_OK) {
         refuse_append(c, r);
@@ -185,8 +188,9 @@ ms__imap_cmd_store(MsImapCtx *c)
         ms__imap_syntax(c, "STORE");
         return;
     }
-    gint64 flags = ms__imap_parse_flags(c->ps, TRUE);
-    if (flags < 0) {
+    guint flags = 0;
+    g_autoptr(GPtrArray) keywords = g_ptr_array_new_with_free_func(g_free);
+    if (!ms__imap_parse_flags(c->ps, TRUE, &flags, keywords)) {
         ms__imap_bad(srv, c->tag, "Invalid flags in STORE.");
         return;
     }
@@ -210,25 +214,61 @@ ms__imap_cmd_store(MsImapCtx *c)
         ms__imap_say(srv, "%s NO [READ-ONLY] Mailbox is read-only.", c->tag);
         return;
     }
-    gboolean failed = FALSE;
+    /* Keywords the mailbox does not define yet (`fresh`) are added by the
+     * hook with the first message that gets them; then the mailbox's list
+     * is read again and told in FLAGS (RFC 9051 7.3.5) before any FETCH
+     * response names them. */
+    g_autoptr(GPtrArray) fresh = g_ptr_array_new();
+    guint32 given = ms__imap_keyword_bits(srv->keywords, keywords, fresh);
+    if (mode == '-')
+        g_ptr_array_set_size(fresh, 0); /* removing what nobody has */
+    g_autoptr(GArray) done = g_array_new(FALSE, TRUE, sizeof(gboolean));
+    g_array_set_size(done, idx->len);
+    gboolean failed = FALSE, limit = FALSE, added = FALSE;
     for (guint k = 0; k < idx->len; k++) {
-        guint i = g_array_index(idx, guint, k);
-        MsImapMessageInfo *m = msg_at(srv, i);
-        guint nf = mode == '+'   ? m->flags | (guint) flags
-                   : mode == '-' ? m->flags & ~(guint) flags
-                                 : (guint) flags;
-        if (nf != m->flags) {
-            if (srv->hooks.set_flags(srv->user_data, srv->user, srv->mailbox, m->uid, nf) !=
-                MS_IMAP_HOOK_OK) {
-                failed = TRUE;
+        MsImapMessageInfo *m = msg_at(srv, g_array_index(idx, guint, k));
+        guint nf = mode == '+' ? m->flags | flags : mode == '-' ? m->flags & ~flags : flags;
+        guint32 nk = mode == '+' ? m->keywords | given : mode == '-' ? m->keywords & ~given : given;
+        if (nf != m->flags || nk != m->keywords || fresh->len) {
+            g_autoptr(GPtrArray) names = ms__imap_keyword_names(srv->keywords, nk);
+            g_ptr_array_remove_index(names, names->len - 1); /* the NULL */
+            g_ptr_array_extend(names, fresh, NULL, NULL);
+            g_ptr_array_add(names, NULL);
+            MsImapHookResult r =
+                srv->hooks.set_flags(srv->user_data, srv->user, srv->mailbox, m->uid, nf,
+                                     (const char *const *) names->pdata);
+            if (r != MS_IMAP_HOOK_OK) {
+                limit |= r == MS_IMAP_HOOK_LIMIT;
+                failed |= r != MS_IMAP_HOOK_LIMIT;
                 continue;
             }
+            added |= fresh->len > 0;
             m->flags = nf;
+            m->keywords = nk;
         }
-        if (!silent)
-            ms__imap_tell_flags(srv, i, c->uid);
+        g_array_index(done, gboolean, k) = TRUE;
     }
-    if (failed)
+    if (added) {
+        g_autoptr(GArray) tmp = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
+        g_autoptr(GPtrArray) now = g_ptr_array_new_with_free_func(g_free);
+        MsImapMailboxInfo info;
+        if (ms__imap_list_box(srv, srv->mailbox, tmp, &info, now) == MS_IMAP_HOOK_OK &&
+            now->len >= srv->keywords->len) {
+            g_ptr_array_unref(srv->keywords);
+            srv->keywords = g_ptr_array_ref(now);
+            ms__imap_tell_flag_list(srv);
+        }
+        guint32 bits = ms__imap_keyword_bits(srv->keywords, fresh, NULL);
+        for (guint k = 0; k < idx->len; k++)
+            if (g_array_index(done, gboolean, k))
+                msg_at(srv, g_array_index(idx, guint, k))->keywords |= bits;
+    }
+    for (guint k = 0; k < idx->len && !silent; k++)
+        if (g_array_index(done, gboolean, k))
+            ms__imap_tell_flags(srv, g_array_index(idx, guint, k), c->uid);
+    if (limit) /* RFC 5530 LIMIT */
+        ms__imap_say(srv, "%s NO [LIMIT] Too many keywords in the mailbox.", c->tag);
+    else if (failed)
         ms__imap_say(srv, "%s NO [EXPUNGEISSUED] Some messages could not be changed.", c->tag);
     else
         ms__imap_say(srv, "%s OK Store completed.", c->tag);
@@ -262,9 +302,11 @@ copy_or_move(MsImapCtx *c, gboolean move)
         MsImapMessageInfo *m = msg_at(srv, g_array_index(idx, guint, k));
         g_autoptr(GBytes) msg = srv->hooks.read(srv->user_data, srv->user, srv->mailbox, m->uid);
         guint32 nu = 0;
-        MsImapHookResult r = msg ? srv->hooks.append(srv->user_data, srv->user, dest, msg, m->flags,
-                                                     m->internal_date, &nu)
-                                 : MS_IMAP_HOOK_FAILED;
+        g_autoptr(GPtrArray) names = ms__imap_keyword_names(srv->keywords, m->keywords);
+        MsImapHookResult r =
+            msg ? srv->hooks.append(srv->user_data, srv->user, dest, msg, m->flags,
+                                    (const char *const *) names->pdata, m->internal_date, &nu)
+                : MS_IMAP_HOOK_FAILED;
         if (r != MS_IMAP_HOOK_OK) {
             refuse_append(c, r);
             return;
