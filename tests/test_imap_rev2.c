@@ -336,6 +336,61 @@ test_keywords(void)
     imap_box_free(b);
 }
 
+/* DMARC quarantine into Junk (issue 19): a message the store flags
+ * MS_STORE_FLAG_JUNK shows in IMAP's Junk (\Junk, RFC 6154), not in
+ * INBOX, while the store (POP3's view) still holds it. Junk exists once
+ * such a message arrived; STORE there keeps the mark; MOVE to INBOX takes
+ * it out of quarantine; APPEND into Junk quarantines; RENAME is refused;
+ * DELETE removes its messages. */
+static void
+test_junk_folder(void)
+{
+    ImapBox *b = imap_box_new(texts, G_N_ELEMENTS(texts));
+    MsImapServerConfig cfg;
+    ms_imap_server_config_init(&cfg);
+    GString *before = imap_run_on(b, &cfg, LOGIN "b LIST \"\" *\r\nc SELECT Junk\r\n", 0, NULL);
+    CU_ASSERT(imap_has(before, "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\nb OK"));
+    CU_ASSERT(imap_has(before, "c NO [NONEXISTENT] Mailbox doesn't exist.\r\n"));
+    /* Quarantine the second message, as mail_accept.c does. */
+    GPtrArray *box = ms_mail_store_messages(b->store, "alice");
+    const MsStoredMessage *second = g_ptr_array_index(box, 1);
+    ms_mail_store_set_flags(b->store, "alice", second->uid, second->flags | MS_STORE_FLAG_JUNK);
+    GString *o = imap_run_on(
+        b, &cfg,
+        LOGIN "b LIST \"\" *\r\nc SELECT INBOX\r\nd UID SEARCH ALL\r\ne SELECT Junk\r\n"
+              "f FETCH 1 (UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n"
+              "g STORE 1 +FLAGS (\\Seen)\r\nh RENAME Junk Spam\r\ni CREATE Junk\r\n"
+              "j APPEND Junk {23}\r\nSubject: more spam\r\n\r\nx\r\n"
+              "k MOVE 1 INBOX\r\nl STATUS INBOX (MESSAGES)\r\nm STATUS Junk (MESSAGES)\r\n"
+              "n UNSELECT\r\no DELETE Junk\r\np LIST \"\" *\r\n",
+        0, NULL);
+    CU_ASSERT(imap_has(o, "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
+                          "* LIST (\\HasNoChildren \\Junk) \"/\" \"Junk\"\r\nb OK"));
+    CU_ASSERT(imap_has(o, "* 3 EXISTS\r\n"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1 3 4\r\nd OK"));
+    CU_ASSERT(imap_has(o, "* 1 EXISTS\r\n"));
+    CU_ASSERT(imap_has(o, "* 1 FETCH (UID 2 FLAGS () BODY[HEADER.FIELDS (SUBJECT)] {20}\r\n"
+                          "Subject: meeting\r\n\r\n)\r\nf OK"));
+    CU_ASSERT(imap_has(o, "* 1 FETCH (FLAGS (\\Seen))\r\ng OK"));
+    CU_ASSERT(imap_has(o, "h NO [CANNOT] Not allowed on this mailbox.\r\n"
+                          "i NO [ALREADYEXISTS] Mailbox already exists.\r\n"));
+    CU_ASSERT(imap_has(o, "j OK [APPENDUID 1000 5] Append completed.\r\n"));
+    CU_ASSERT(imap_has(o, "* STATUS \"INBOX\" (MESSAGES 4)\r\nl OK"));
+    CU_ASSERT(imap_has(o, "* STATUS \"Junk\" (MESSAGES 1)\r\nm OK"));
+    CU_ASSERT(
+        imap_has(o, "o OK Delete completed.\r\n* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\np OK"));
+    /* The store: 3 kept + the one moved out of Junk; the appended one is
+     * gone with Junk. None is left marked. */
+    box = ms_mail_store_messages(b->store, "alice");
+    CU_ASSERT_EQUAL(box->len, 4);
+    for (guint i = 0; i < box->len; i++)
+        CU_ASSERT_FALSE(((MsStoredMessage *) g_ptr_array_index(box, i))->flags &
+                        MS_STORE_FLAG_JUNK);
+    g_string_free(before, TRUE);
+    g_string_free(o, TRUE);
+    imap_box_free(b);
+}
+
 /* A multipart message with a quoted-printable text, a base64 attachment
  * holding NUL octets, a message/rfc822 part and a part in an encoding
  * nobody can undo. */
@@ -447,6 +502,7 @@ main(void)
         { "ENABLE IMAP4rev2", test_enable_rev2 },
         { "SUBSCRIBE, LIST (SUBSCRIBED), LSUB", test_subscriptions },
         { "keywords", test_keywords },
+        { "DMARC quarantine: the Junk folder", test_junk_folder },
         { "against Dovecot", test_against_dovecot },
         { NULL, NULL },
     };

@@ -72,6 +72,7 @@ typedef enum {
     MS_IMAP_HOOK_FAILED,     /* answered NO [SERVERBUG] */
     MS_IMAP_HOOK_OVER_QUOTA, /* APPEND: NO [OVERQUOTA] */
     MS_IMAP_HOOK_LIMIT,      /* a keyword past MS_IMAP_KEYWORD_MAX: NO [LIMIT] */
+    MS_IMAP_HOOK_CANNOT,     /* not allowed on this mailbox: NO [CANNOT] */
 } MsImapHookResult;
 
 typedef struct {

@@ -24,6 +24,16 @@
  * user's subscriptions (RFC 9051 6.3.7) are a list of names that outlives
  * the mailboxes it names.
  *
+ * Junk. A message the store flags MS_STORE_FLAG_JUNK (a DMARC quarantine,
+ * mail_accept.c) is shown in the mailbox "Junk" (\Junk by its name, RFC
+ * 6154) instead of INBOX: both are views of the one store, split by that
+ * flag, sharing its UID numbering (UIDs rise within each) and
+ * UIDVALIDITY. Junk exists once the store has held such a message for the
+ * user, or the user created it; APPEND (so COPY and MOVE) into it stores
+ * with the flag, STORE keeps the flag, DELETE removes its messages from
+ * the store; it cannot be renamed. POP3 reads the store and still sees
+ * these messages (README: the choice and why).
+ *
  * Determinism: hash tables are only looked up, never iterated into output;
  * folder names are handed out sorted. Costs: listing INBOX is O(messages)
  * (the store's live view is rebuilt only after a change); reading one
@@ -31,6 +41,9 @@
 #include "mailsim/mail_imap.h"
 
 #include <string.h>
+
+/* The mailbox that shows what DMARC quarantined (RFC 6154 \Junk). */
+#define JUNK_BOX "Junk"
 
 typedef struct {
     gboolean dated;
@@ -55,6 +68,8 @@ typedef struct {
 typedef struct {
     GHashTable *inbox; /* store uid -> InboxState*, for INBOX messages APPENDed or with keywords */
     GPtrArray *inbox_keywords; /* INBOX's keywords, by number */
+    GPtrArray *junk_keywords;  /* Junk's */
+    gboolean junk;             /* Junk exists (see junk_exists) */
     GPtrArray *subscribed;     /* names, in the order subscribed */
     GHashTable *folders;       /* name -> Folder* */
     /* The IMAP UIDs of INBOX's live messages in store order, built for the
@@ -92,6 +107,7 @@ user_free(gpointer p)
     g_hash_table_destroy(u->inbox);
     g_array_unref(u->uids);
     g_ptr_array_unref(u->inbox_keywords);
+    g_ptr_array_unref(u->junk_keywords);
     g_ptr_array_unref(u->subscribed);
     g_hash_table_destroy(u->folders);
     g_free(u);
@@ -130,6 +146,7 @@ user_get(MsMailImap *x, const char *name)
         u->inbox = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         u->uids = g_array_new(FALSE, FALSE, sizeof(guint32));
         u->inbox_keywords = g_ptr_array_new_with_free_func(g_free);
+        u->junk_keywords = g_ptr_array_new_with_free_func(g_free);
         u->subscribed = g_ptr_array_new_with_free_func(g_free);
         u->folders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, folder_free);
         g_hash_table_insert(x->users, g_steal_pointer(&key), u);
@@ -276,6 +293,39 @@ h_auth(gpointer ud, const char *user, const char *password)
     return ms_mail_store_check_password(x->store, user, password);
 }
 
+/* The mailboxes the store holds: INBOX, and Junk for the messages the
+ * store flags MS_STORE_FLAG_JUNK (a DMARC quarantine); *junk tells which. */
+static gboolean
+in_store(const char *mailbox, gboolean *junk)
+{
+    *junk = strcmp(mailbox, JUNK_BOX) == 0;
+    return *junk || strcmp(mailbox, "INBOX") == 0;
+}
+
+static gboolean
+in_view(const MsStoredMessage *m, gboolean junk)
+{
+    return ((m->flags & MS_STORE_FLAG_JUNK) != 0) == junk;
+}
+
+/* Whether Junk exists: once the store has held a quarantined message for
+ * the user (made on first delivery, as a Sieve "fileinto :create" would),
+ * or the user created it, until the user deletes it. O(messages). */
+static gboolean
+junk_exists(MsMailImap *x, User *u, const char *user)
+{
+    GPtrArray *msgs = u->junk ? NULL : ms_mail_store_messages(x->store, user);
+    for (guint i = 0; msgs && i < msgs->len && !u->junk; i++)
+        u->junk = in_view(g_ptr_array_index(msgs, i), TRUE);
+    return u->junk;
+}
+
+static GPtrArray *
+view_keywords(User *u, gboolean junk)
+{
+    return junk ? u->junk_keywords : u->inbox_keywords;
+}
+
 static void
 h_mailboxes(gpointer ud, const char *user, GPtrArray *out)
 {
@@ -286,6 +336,8 @@ h_mailboxes(gpointer ud, const char *user, GPtrArray *out)
     g_hash_table_iter_init(&it, u->folders);
     while (g_hash_table_iter_next(&it, &key, NULL))
         g_ptr_array_add(out, g_strdup(key)); /* the core sorts them */
+    if (junk_exists(x, u, user))
+        g_ptr_array_add(out, g_strdup(JUNK_BOX));
 }
 
 static MsImapHookResult
@@ -294,23 +346,28 @@ h_list(gpointer ud, const char *user, const char *mailbox, GArray *out, MsImapMa
 {
     MsMailImap *x = ud;
     User *u = user_get(x, user);
-    if (strcmp(mailbox, "INBOX") == 0) {
+    gboolean junk;
+    if (in_store(mailbox, &junk)) {
         GPtrArray *msgs = inbox_list(x, u, user);
-        if (!msgs)
+        if (!msgs || (junk && !junk_exists(x, u, user)))
             return MS_IMAP_HOOK_NO_MAILBOX;
         for (guint i = 0; i < msgs->len; i++) {
             const MsStoredMessage *m = g_ptr_array_index(msgs, i);
+            if (!in_view(m, junk))
+                continue;
             InboxState *st = g_hash_table_lookup(u->inbox, m->uid);
             MsImapMessageInfo mi = { 0 };
             mi.uid = inbox_uid(m);
             mi.size = g_bytes_get_size(m->data);
-            mi.flags = m->flags;
+            mi.flags = m->flags & ~MS_STORE_FLAG_JUNK;
             mi.internal_date =
                 st && st->dated ? st->date : x->epoch + (gint64) (m->stored_at / MS_TIME_S);
             mi.keywords = st ? st->keywords : 0;
             g_array_append_val(out, mi);
         }
-        keyword_list(u->inbox_keywords, keywords);
+        keyword_list(view_keywords(u, junk), keywords);
+        /* Both views share the store's numbering, so one UIDVALIDITY and
+         * UIDNEXT serve both (UIDs need only rise within a mailbox). */
         info->uidvalidity = x->uidvalidity;
         info->uidnext = ms_mail_store_uid_next(x->store, user);
         return MS_IMAP_HOOK_OK;
@@ -330,13 +387,22 @@ h_list(gpointer ud, const char *user, const char *mailbox, GArray *out, MsImapMa
     return MS_IMAP_HOOK_OK;
 }
 
+/* The store's message with this UID in INBOX or Junk, or NULL. */
+static const MsStoredMessage *
+view_find(MsMailImap *x, User *u, const char *user, guint32 uid, gboolean junk)
+{
+    const MsStoredMessage *m = inbox_find(x, u, user, uid);
+    return m && in_view(m, junk) ? m : NULL;
+}
+
 static GBytes *
 h_read(gpointer ud, const char *user, const char *mailbox, guint32 uid)
 {
     MsMailImap *x = ud;
     User *u = user_get(x, user);
-    if (strcmp(mailbox, "INBOX") == 0) {
-        const MsStoredMessage *m = inbox_find(x, u, user, uid);
+    gboolean junk;
+    if (in_store(mailbox, &junk)) {
+        const MsStoredMessage *m = view_find(x, u, user, uid, junk);
         return m ? g_bytes_ref(m->data) : NULL;
     }
     Folder *f = folder_get(u, mailbox);
@@ -351,14 +417,17 @@ h_set_flags(gpointer ud, const char *user, const char *mailbox, guint32 uid, gui
     MsMailImap *x = ud;
     User *u = user_get(x, user);
     guint32 bits = 0;
-    if (strcmp(mailbox, "INBOX") == 0) {
-        /* the store's flags: the bridge's Maildir keeps them (":2,") */
-        const MsStoredMessage *m = inbox_find(x, u, user, uid);
+    gboolean junk;
+    if (in_store(mailbox, &junk)) {
+        /* the store's flags: the bridge's Maildir keeps them (":2,"); the
+         * Junk mark stays as it is */
+        const MsStoredMessage *m = view_find(x, u, user, uid, junk);
         if (!m)
             return MS_IMAP_HOOK_FAILED;
-        if (!keyword_bits(u->inbox_keywords, keywords, &bits))
+        if (!keyword_bits(view_keywords(u, junk), keywords, &bits))
             return MS_IMAP_HOOK_LIMIT;
-        if (!ms_mail_store_set_flags(x->store, user, m->uid, flags))
+        if (!ms_mail_store_set_flags(x->store, user, m->uid,
+                                     (m->flags & MS_STORE_FLAG_JUNK) | flags))
             return MS_IMAP_HOOK_FAILED;
         if (bits || g_hash_table_contains(u->inbox, m->uid))
             inbox_state(u, m->uid)->keywords = bits;
@@ -375,25 +444,36 @@ h_set_flags(gpointer ud, const char *user, const char *mailbox, guint32 uid, gui
     return MS_IMAP_HOOK_OK;
 }
 
+/* Deletes from the store the messages of a view with these UIDs (all of
+ * the view when `uids` is NULL). */
+static void
+view_delete(MsMailImap *x, User *u, const char *user, gboolean junk, const guint32 *uids, guint n)
+{
+    /* Collect the store uids first: deleting changes the live view. */
+    g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
+    GPtrArray *msgs = inbox_list(x, u, user);
+    for (guint i = 0; msgs && i < msgs->len; i++) {
+        const MsStoredMessage *m = g_ptr_array_index(msgs, i);
+        gboolean hit = !uids;
+        for (guint k = 0; k < n && !hit; k++)
+            hit = uids[k] == inbox_uid(m);
+        if (hit && in_view(m, junk))
+            g_ptr_array_add(gone, g_strdup(m->uid));
+    }
+    for (guint i = 0; i < gone->len; i++) {
+        ms_mail_store_delete(x->store, user, g_ptr_array_index(gone, i));
+        g_hash_table_remove(u->inbox, g_ptr_array_index(gone, i));
+    }
+}
+
 static MsImapHookResult
 h_expunge(gpointer ud, const char *user, const char *mailbox, const guint32 *uids, guint n)
 {
     MsMailImap *x = ud;
     User *u = user_get(x, user);
-    if (strcmp(mailbox, "INBOX") == 0) {
-        /* Collect the store uids first: deleting changes the live view. */
-        g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
-        GPtrArray *msgs = inbox_list(x, u, user);
-        for (guint i = 0; msgs && i < msgs->len; i++) {
-            const MsStoredMessage *m = g_ptr_array_index(msgs, i);
-            for (guint k = 0; k < n; k++)
-                if (uids[k] == inbox_uid(m))
-                    g_ptr_array_add(gone, g_strdup(m->uid));
-        }
-        for (guint i = 0; i < gone->len; i++) {
-            ms_mail_store_delete(x->store, user, g_ptr_array_index(gone, i));
-            g_hash_table_remove(u->inbox, g_ptr_array_index(gone, i));
-        }
+    gboolean junk;
+    if (in_store(mailbox, &junk)) {
+        view_delete(x, u, user, junk, uids, n);
         return MS_IMAP_HOOK_OK;
     }
     Folder *f = folder_get(u, mailbox);
@@ -418,9 +498,12 @@ h_append(gpointer ud, const char *user, const char *mailbox, GBytes *data, guint
     MsMailImap *x = ud;
     User *u = user_get(x, user);
     guint32 bits = 0;
+    gboolean junk;
     *uid = 0;
-    if (strcmp(mailbox, "INBOX") == 0) {
-        if (!keyword_bits(u->inbox_keywords, keywords, &bits))
+    if (in_store(mailbox, &junk)) {
+        if (junk && !junk_exists(x, u, user))
+            return MS_IMAP_HOOK_NO_MAILBOX;
+        if (!keyword_bits(view_keywords(u, junk), keywords, &bits))
             return MS_IMAP_HOOK_LIMIT;
         MsStoreResult r = ms_mail_store_deliver(x->store, user, data, 0, 0);
         if (r == MS_STORE_OVER_QUOTA)
@@ -431,7 +514,7 @@ h_append(gpointer ud, const char *user, const char *mailbox, GBytes *data, guint
         MsStoredMessage *last = msgs && msgs->len ? g_ptr_array_index(msgs, msgs->len - 1) : NULL;
         if (!last)
             return MS_IMAP_HOOK_FAILED;
-        ms_mail_store_set_flags(x->store, user, last->uid, flags);
+        ms_mail_store_set_flags(x->store, user, last->uid, flags | (junk ? MS_STORE_FLAG_JUNK : 0));
         InboxState *st = inbox_state(u, last->uid);
         st->dated = TRUE;
         st->date = date != G_MININT64 ? date : x->now;
@@ -456,6 +539,13 @@ h_create(gpointer ud, const char *user, const char *mailbox)
 {
     MsMailImap *x = ud;
     User *u = user_get(x, user);
+    gboolean junk;
+    if (in_store(mailbox, &junk)) {
+        if (junk_exists(x, u, user))
+            return MS_IMAP_HOOK_EXISTS;
+        u->junk = TRUE;
+        return MS_IMAP_HOOK_OK;
+    }
     if (folder_get(u, mailbox))
         return MS_IMAP_HOOK_EXISTS;
     Folder *f = g_new0(Folder, 1);
@@ -467,11 +557,22 @@ h_create(gpointer ud, const char *user, const char *mailbox)
     return MS_IMAP_HOOK_OK;
 }
 
+/* DELETE Junk deletes its messages from the store (RFC 9051 6.3.4: the
+ * messages go with their mailbox); it comes back with the next quarantine. */
 static MsImapHookResult
 h_delete(gpointer ud, const char *user, const char *mailbox)
 {
     MsMailImap *x = ud;
     User *u = user_get(x, user);
+    gboolean junk;
+    if (in_store(mailbox, &junk)) {
+        if (!junk_exists(x, u, user))
+            return MS_IMAP_HOOK_NO_MAILBOX;
+        view_delete(x, u, user, TRUE, NULL, 0);
+        u->junk = FALSE;
+        g_ptr_array_set_size(u->junk_keywords, 0);
+        return MS_IMAP_HOOK_OK;
+    }
     return g_hash_table_remove(u->folders, mailbox) ? MS_IMAP_HOOK_OK : MS_IMAP_HOOK_NO_MAILBOX;
 }
 
@@ -480,6 +581,9 @@ h_rename(gpointer ud, const char *user, const char *from, const char *to)
 {
     MsMailImap *x = ud;
     User *u = user_get(x, user);
+    gboolean junk;
+    if (in_store(from, &junk) || in_store(to, &junk))
+        return MS_IMAP_HOOK_CANNOT; /* the store's quarantine has a fixed name */
     if (!folder_get(u, from))
         return MS_IMAP_HOOK_NO_MAILBOX;
     if (folder_get(u, to))

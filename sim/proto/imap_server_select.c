@@ -169,6 +169,8 @@ ms__imap_hook_code(MsImapHookResult r)
         return "[ALREADYEXISTS] Mailbox already exists.";
     case MS_IMAP_HOOK_OVER_QUOTA:
         return "[OVERQUOTA] Quota exceeded.";
+    case MS_IMAP_HOOK_CANNOT:
+        return "[CANNOT] Not allowed on this mailbox.";
     case MS_IMAP_HOOK_LIMIT:
         return "[LIMIT] Too many keywords in the mailbox.";
     default:
