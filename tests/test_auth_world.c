@@ -3,6 +3,7 @@
  * or forward (a host's own MTA, a forwarding user, a list), and the
  * receiver's checks, end to end through a world built from a scenario. */
 #include "testlib.h"
+#include "imap_testkit.h"
 
 #include "mailsim/dns_codec.h"
 #include "mailsim/mail_auth.h"
@@ -423,7 +424,10 @@ test_forwarding_and_lists(void)
     }
 }
 
-/* p=quarantine: delivered, into Junk (the store's Junk flag). */
+/* p=quarantine: delivered, into Junk: the store marks it (so POP3, which
+ * has only INBOX, still sees it), and over IMAP it is in the Junk folder
+ * (\Junk, RFC 6154), not in INBOX. The IMAP glue is the one the server's
+ * IMAP service uses (sim/mail/mail_imap.c over its store). */
 static void
 test_quarantine(void)
 {
@@ -439,6 +443,22 @@ test_quarantine(void)
     g_autofree char *d = stored(w, "bob", 0, &flags);
     CU_ASSERT_PTR_NOT_NULL(d);
     CU_ASSERT(flags & MS_STORE_FLAG_JUNK);
+
+    MsMail *m = ms_world_mail(w);
+    ImapBox b = { ms_mail_server_store(m, ms_mail_server_by_host(m, 4)), NULL };
+    b.imap = ms_mail_imap_new(b.store, 1, 0);
+    MsImapServerConfig cfg;
+    ms_imap_server_config_init(&cfg);
+    GString *o = imap_run_on(&b, &cfg,
+                             "a LOGIN bob \"\"\r\nb LIST \"\" *\r\nc EXAMINE INBOX\r\n"
+                             "d EXAMINE Junk\r\ne FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n",
+                             0, NULL);
+    CU_ASSERT(imap_has(o, "* LIST (\\HasNoChildren \\Junk) \"/\" \"Junk\"\r\nb OK"));
+    CU_ASSERT(imap_has(o, "* 0 EXISTS\r\n"));
+    CU_ASSERT(imap_has(o, "* 1 EXISTS\r\n"));
+    CU_ASSERT(imap_has(o, "Subject: Urgent: wire transfer\r\n\r\n)\r\ne OK"));
+    g_string_free(o, TRUE);
+    ms_mail_imap_free(b.imap);
 }
 
 /* A blocklisted client gets 554 5.7.1 naming the list, at the greeting or

@@ -239,7 +239,7 @@ test_fetch_any_split(void)
         /* the server kept the \Seen flag: a listing shows it */
         g_autoptr(GArray) list = g_array_new(FALSE, FALSE, sizeof(MsImapMessageInfo));
         MsImapMailboxInfo info;
-        ms_mail_imap_hooks()->list(b->imap, "alice", "INBOX", list, &info);
+        ms_mail_imap_hooks()->list(b->imap, "alice", "INBOX", list, &info, NULL);
         CU_ASSERT_EQUAL(list->len, 3);
         for (guint i = 0; i < list->len; i++)
             CU_ASSERT_EQUAL(g_array_index(list, MsImapMessageInfo, i).flags, MS_IMAP_FLAG_SEEN);
@@ -336,7 +336,7 @@ test_append_sent(void)
     const MsImapServerHooks *h = ms_mail_imap_hooks();
     g_autoptr(GArray) list = g_array_new(FALSE, FALSE, sizeof(MsImapMessageInfo));
     MsImapMailboxInfo info;
-    CU_ASSERT_EQUAL(h->list(b->imap, "alice", "Sent", list, &info), MS_IMAP_HOOK_OK);
+    CU_ASSERT_EQUAL(h->list(b->imap, "alice", "Sent", list, &info, NULL), MS_IMAP_HOOK_OK);
     CU_ASSERT_EQUAL(list->len, 2);
     g_autoptr(GBytes) back = h->read(b->imap, "alice", "Sent", 2);
     CU_ASSERT(back && g_bytes_equal(back, m2));

@@ -104,6 +104,7 @@ test_list_extended(void)
 {
     g_autoptr(GString) o =
         run(LOGIN "b CREATE Sent\r\nc CREATE Archive\r\nd CREATE Archive/2026\r\ne CREATE Trash\r\n"
+                  "e1 SUBSCRIBE INBOX\r\ne2 SUBSCRIBE Archive\r\ne3 SUBSCRIBE Archive/2026\r\n"
                   "f APPEND Sent (\\Seen) ~{6+}\r\nhello\n\r\n"
                   "g LIST \"\" % RETURN (STATUS (MESSAGES UNSEEN UIDNEXT))\r\n"
                   "h LIST (SUBSCRIBED) \"\" (INBOX Arch*) RETURN (CHILDREN)\r\n"
@@ -143,8 +144,8 @@ test_list_extended(void)
 }
 
 /* SEARCH by date (RFC 9051 6.4.4: the internal date or the Date: field,
- * by day), by body text, by any header field, by keyword (none is ever
- * set). The box's messages arrived on 7-Dec-2026 (UTC); the first two say
+ * by day), by body text, by any header field, by keyword (none is set
+ * here; test_keywords sets some). The box's messages arrived on 7-Dec-2026 (UTC); the first two say
  * they were sent on 7-Dec and 1-Dec, the others have no Date:. */
 static void
 test_search_keys(void)
@@ -179,6 +180,215 @@ test_search_keys(void)
     CU_ASSERT(imap_has(o, "* SEARCH 1 2 3 4\r\no OK"));
     CU_ASSERT(imap_has(o, "p BAD"));
     CU_ASSERT(imap_has(o, "q BAD"));
+}
+
+/* ENABLE IMAP4rev2 (RFC 9051 6.3.1, Appendix E): before it the IMAP4rev1
+ * forms, after it SELECT without RECENT and UNSEEN but with the mailbox's
+ * LIST response, SEARCH answered by ESEARCH, and LSUB, CHECK and STATUS
+ * RECENT refused; ENABLED names only what this command enabled. */
+static void
+test_enable_rev2(void)
+{
+    g_autoptr(GString) o = run(LOGIN "b SELECT INBOX\r\nc SEARCH UNSEEN\r\nd ENABLE FOO\r\n"
+                                     "e ENABLE foo imap4REV2\r\nf ENABLE IMAP4rev2\r\n"
+                                     "g SELECT INBOX\r\nh SEARCH UNSEEN\r\ni UID SEARCH DELETED\r\n"
+                                     "j SEARCH RETURN (COUNT) ALL\r\nk LSUB \"\" *\r\nl CHECK\r\n"
+                                     "m STATUS INBOX (RECENT)\r\nn STATUS INBOX (MESSAGES)\r\n"
+                                     "o NOOP\r\n");
+    CU_ASSERT(imap_has(o, "* 4 EXISTS\r\n* 0 RECENT\r\n* OK [UNSEEN 1] First unseen.\r\n"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1 2 3 4\r\nc OK"));
+    CU_ASSERT(imap_has(o, "* ENABLED\r\nd OK Enabled.\r\n"));
+    CU_ASSERT(imap_has(o, "* ENABLED IMAP4rev2\r\ne OK Enabled.\r\n"));
+    CU_ASSERT(imap_has(o, "* ENABLED\r\nf OK Enabled.\r\n"));
+    CU_ASSERT(imap_has(o,
+                       "* OK [CLOSED] Previous mailbox closed.\r\n"
+                       "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
+                       "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
+                       "Flags permitted.\r\n"
+                       "* 4 EXISTS\r\n"
+                       "* OK [UIDVALIDITY 1000] UIDs valid\r\n"
+                       "* OK [UIDNEXT 5] Predicted next UID\r\n"
+                       "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
+                       "g OK [READ-WRITE] SELECT completed.\r\n"));
+    CU_ASSERT(imap_has(o, "* ESEARCH (TAG \"h\") ALL 1:4\r\nh OK"));
+    CU_ASSERT(imap_has(o, "* ESEARCH (TAG \"i\") UID\r\ni OK"));
+    CU_ASSERT(imap_has(o, "* ESEARCH (TAG \"j\") COUNT 4\r\nj OK"));
+    CU_ASSERT(imap_has(o, "k BAD LSUB is not part of IMAP4rev2: use LIST (SUBSCRIBED).\r\n"));
+    CU_ASSERT(imap_has(o, "l BAD CHECK is not part of IMAP4rev2: use NOOP.\r\n"));
+    CU_ASSERT(imap_has(o, "m BAD Unknown STATUS item RECENT.\r\n"));
+    CU_ASSERT(imap_has(o, "* STATUS \"INBOX\" (MESSAGES 4)\r\nn OK"));
+    /* RECENT only in the first SELECT's answer. */
+    CU_ASSERT(strstr(strstr(o->str, "b OK"), "* 0 RECENT") == NULL);
+}
+
+/* Real subscriptions (RFC 9051 6.3.7, 6.3.8): a name is subscribed whether
+ * its mailbox exists or not, and stays so after DELETE; LIST (SUBSCRIBED)
+ * says \Subscribed, and \NonExistent for the deleted one; RETURN
+ * (SUBSCRIBED) marks the subscribed among all; LSUB (RFC 3501 6.3.9)
+ * answers a "%" with a \Noselect parent; RECURSIVEMATCH gives CHILDINFO
+ * (RFC 5258 3.5). Subscriptions outlive the session. */
+static void
+test_subscriptions(void)
+{
+    const char *in = LOGIN "b CREATE Archive\r\nc CREATE Archive/2026\r\nd CREATE Gone\r\n"
+                           "e SUBSCRIBE inbox\r\nf SUBSCRIBE Archive/2026\r\ng SUBSCRIBE Gone\r\n"
+                           "h SUBSCRIBE Nowhere\r\ni DELETE Gone\r\nj UNSUBSCRIBE Nowhere\r\n"
+                           "k UNSUBSCRIBE Nowhere\r\nl SUBSCRIBE Gone\r\n"
+                           "m LIST (SUBSCRIBED) \"\" *\r\n"
+                           "n LIST \"\" * RETURN (SUBSCRIBED)\r\n"
+                           "o LSUB \"\" %\r\n"
+                           "p LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\n"
+                           "q LIST (SUBSCRIBED) \"\" % RETURN (STATUS (MESSAGES))\r\n"
+                           "r SUBSCRIBE \"bad*name\"\r\n";
+    g_autoptr(GString) o = run(in);
+    CU_ASSERT(imap_has(o, "e OK Subscribe completed.\r\nf OK Subscribe completed.\r\n"
+                          "g OK Subscribe completed.\r\nh OK Subscribe completed.\r\n"
+                          "i OK Delete completed.\r\nj OK Unsubscribe completed.\r\n"
+                          "k OK Unsubscribe completed.\r\nl OK Subscribe completed.\r\n"));
+    CU_ASSERT(imap_has(o, "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n"
+                          "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Archive/2026\"\r\n"
+                          "* LIST (\\NonExistent \\Subscribed) \"/\" \"Gone\"\r\nm OK"));
+    CU_ASSERT(imap_has(o, "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n"
+                          "* LIST (\\HasChildren) \"/\" \"Archive\"\r\n"
+                          "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Archive/2026\"\r\nn OK"));
+    CU_ASSERT(imap_has(o, "* LSUB () \"/\" \"INBOX\"\r\n"
+                          "* LSUB (\\Noselect) \"/\" \"Archive\"\r\n"
+                          "* LSUB () \"/\" \"Gone\"\r\no OK"));
+    CU_ASSERT(
+        imap_has(o, "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n"
+                    "* LIST (\\HasChildren) \"/\" \"Archive\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
+                    "* LIST (\\NonExistent \\Subscribed) \"/\" \"Gone\"\r\np OK"));
+    /* RFC 5819 4: no STATUS for a mailbox that does not exist. */
+    CU_ASSERT(imap_has(o, "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n"
+                          "* STATUS \"INBOX\" (MESSAGES 4)\r\n"
+                          "* LIST (\\NonExistent \\Subscribed) \"/\" \"Gone\"\r\nq OK"));
+    CU_ASSERT(imap_has(o, "r NO [CANNOT] Invalid mailbox name.\r\n"));
+
+    /* A later session on the same box sees them. */
+    ImapBox *b = imap_box_new(texts, G_N_ELEMENTS(texts));
+    MsImapServerConfig cfg;
+    ms_imap_server_config_init(&cfg);
+    GString *first = imap_run_on(b, &cfg, LOGIN "b SUBSCRIBE Sent\r\n", 0, NULL);
+    GString *second = imap_run_on(b, &cfg, LOGIN "c LIST (SUBSCRIBED) \"\" *\r\n", 0, NULL);
+    CU_ASSERT(imap_has(second, "* LIST (\\NonExistent \\Subscribed) \"/\" \"Sent\"\r\nc OK"));
+    g_string_free(first, TRUE);
+    g_string_free(second, TRUE);
+    imap_box_free(b);
+}
+
+/* Keywords as flags (RFC 9051 2.3.2): PERMANENTFLAGS has "\*"; STORE makes
+ * a new keyword, FLAGS and PERMANENTFLAGS then list it (7.3.5) before the
+ * FETCH that names it; keywords match case-insensitively and keep their
+ * first spelling; SEARCH KEYWORD/UNKEYWORD; APPEND and COPY carry them;
+ * the 27th keyword of a mailbox is NO [LIMIT] and at 26 "\*" goes; a
+ * later session sees them. */
+static void
+test_keywords(void)
+{
+    GString *kw23 = g_string_new(NULL);
+    for (int i = 1; i <= 23; i++)
+        g_string_append_printf(kw23, "%sk%d", i > 1 ? " " : "", i);
+    g_autofree char *in = g_strdup_printf(
+        SELECT "c STORE 1 +FLAGS ($Junk Work)\r\nd STORE 2 +FLAGS.SILENT (work)\r\n"
+               "e FETCH 1:2 FLAGS\r\nf SEARCH KEYWORD WORK\r\ng SEARCH UNKEYWORD $Junk\r\n"
+               "h SEARCH KEYWORD nothere\r\ni STORE 1 -FLAGS ($junk)\r\n"
+               "j STORE 2 FLAGS (\\Seen)\r\nk STORE 1 +FLAGS (\\Recent)\r\n"
+               "l STORE 1 +FLAGS (a\\b)\r\nm APPEND INBOX (\\Flagged Todo) {3}\r\nhi\n\r\n"
+               "n FETCH 5 (FLAGS)\r\no CREATE Archive\r\np COPY 1 Archive\r\n"
+               "q STORE 3 +FLAGS.SILENT (%s)\r\nr STORE 3 +FLAGS (one-more)\r\n"
+               "s EXAMINE Archive\r\nt FETCH 1 FLAGS\r\n",
+        kw23->str);
+    g_string_free(kw23, TRUE);
+    g_autoptr(GString) o = run(in);
+    CU_ASSERT(imap_has(o,
+                       "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Junk Work)\r\n"
+                       "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Junk "
+                       "Work \\*)] Flags permitted.\r\n"
+                       "* 1 FETCH (FLAGS ($Junk Work))\r\nc OK Store completed.\r\n"
+                       "d OK Store completed.\r\n"
+                       "* 1 FETCH (FLAGS ($Junk Work))\r\n* 2 FETCH (FLAGS (Work))\r\ne OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1 2\r\nf OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH 2 3 4\r\ng OK"));
+    CU_ASSERT(imap_has(o, "* SEARCH\r\nh OK"));
+    CU_ASSERT(imap_has(o, "* 1 FETCH (FLAGS (Work))\r\ni OK"));
+    CU_ASSERT(imap_has(o, "* 2 FETCH (FLAGS (\\Seen))\r\nj OK"));
+    CU_ASSERT(imap_has(o, "k BAD Invalid flags in STORE.\r\nl BAD Invalid flags in STORE.\r\n"));
+    CU_ASSERT(imap_has(o, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Junk Work "
+                          "Todo)\r\n"));
+    CU_ASSERT(imap_has(o, "* 5 FETCH (FLAGS (\\Flagged Todo))\r\nn OK"));
+    CU_ASSERT(imap_has(o, "k23)] Flags permitted.\r\nq OK Store completed.\r\n"));
+    CU_ASSERT(imap_has(o, "r NO [LIMIT] Too many keywords in the mailbox.\r\n"));
+    CU_ASSERT(imap_has(o, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft Work)\r\n"
+                          "* OK [PERMANENTFLAGS ()] Flags permitted.\r\n"));
+    CU_ASSERT(imap_has(o, "* 1 FETCH (FLAGS (Work))\r\nt OK"));
+
+    /* Kept by the mailbox between sessions. */
+    ImapBox *b = imap_box_new(texts, G_N_ELEMENTS(texts));
+    MsImapServerConfig cfg;
+    ms_imap_server_config_init(&cfg);
+    GString *first = imap_run_on(b, &cfg, SELECT "c STORE 4 +FLAGS ($Forwarded)\r\n", 0, NULL);
+    GString *second = imap_run_on(b, &cfg, SELECT "c FETCH 4 FLAGS\r\n", 0, NULL);
+    CU_ASSERT(
+        imap_has(second, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded)"));
+    CU_ASSERT(imap_has(second, "* 4 FETCH (FLAGS ($Forwarded))\r\nc OK"));
+    g_string_free(first, TRUE);
+    g_string_free(second, TRUE);
+    imap_box_free(b);
+}
+
+/* DMARC quarantine into Junk (issue 19): a message the store flags
+ * MS_STORE_FLAG_JUNK shows in IMAP's Junk (\Junk, RFC 6154), not in
+ * INBOX, while the store (POP3's view) still holds it. Junk exists once
+ * such a message arrived; STORE there keeps the mark; MOVE to INBOX takes
+ * it out of quarantine; APPEND into Junk quarantines; RENAME is refused;
+ * DELETE removes its messages. */
+static void
+test_junk_folder(void)
+{
+    ImapBox *b = imap_box_new(texts, G_N_ELEMENTS(texts));
+    MsImapServerConfig cfg;
+    ms_imap_server_config_init(&cfg);
+    GString *before = imap_run_on(b, &cfg, LOGIN "b LIST \"\" *\r\nc SELECT Junk\r\n", 0, NULL);
+    CU_ASSERT(imap_has(before, "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\nb OK"));
+    CU_ASSERT(imap_has(before, "c NO [NONEXISTENT] Mailbox doesn't exist.\r\n"));
+    /* Quarantine the second message, as mail_accept.c does. */
+    GPtrArray *box = ms_mail_store_messages(b->store, "alice");
+    const MsStoredMessage *second = g_ptr_array_index(box, 1);
+    ms_mail_store_set_flags(b->store, "alice", second->uid, second->flags | MS_STORE_FLAG_JUNK);
+    GString *o = imap_run_on(
+        b, &cfg,
+        LOGIN "b LIST \"\" *\r\nc SELECT INBOX\r\nd UID SEARCH ALL\r\ne SELECT Junk\r\n"
+              "f FETCH 1 (UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n"
+              "g STORE 1 +FLAGS (\\Seen)\r\nh RENAME Junk Spam\r\ni CREATE Junk\r\n"
+              "j APPEND Junk {23}\r\nSubject: more spam\r\n\r\nx\r\n"
+              "k MOVE 1 INBOX\r\nl STATUS INBOX (MESSAGES)\r\nm STATUS Junk (MESSAGES)\r\n"
+              "n UNSELECT\r\no DELETE Junk\r\np LIST \"\" *\r\n",
+        0, NULL);
+    CU_ASSERT(imap_has(o, "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
+                          "* LIST (\\HasNoChildren \\Junk) \"/\" \"Junk\"\r\nb OK"));
+    CU_ASSERT(imap_has(o, "* 3 EXISTS\r\n"));
+    CU_ASSERT(imap_has(o, "* SEARCH 1 3 4\r\nd OK"));
+    CU_ASSERT(imap_has(o, "* 1 EXISTS\r\n"));
+    CU_ASSERT(imap_has(o, "* 1 FETCH (UID 2 FLAGS () BODY[HEADER.FIELDS (SUBJECT)] {20}\r\n"
+                          "Subject: meeting\r\n\r\n)\r\nf OK"));
+    CU_ASSERT(imap_has(o, "* 1 FETCH (FLAGS (\\Seen))\r\ng OK"));
+    CU_ASSERT(imap_has(o, "h NO [CANNOT] Not allowed on this mailbox.\r\n"
+                          "i NO [ALREADYEXISTS] Mailbox already exists.\r\n"));
+    CU_ASSERT(imap_has(o, "j OK [APPENDUID 1000 5] Append completed.\r\n"));
+    CU_ASSERT(imap_has(o, "* STATUS \"INBOX\" (MESSAGES 4)\r\nl OK"));
+    CU_ASSERT(imap_has(o, "* STATUS \"Junk\" (MESSAGES 1)\r\nm OK"));
+    CU_ASSERT(
+        imap_has(o, "o OK Delete completed.\r\n* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\np OK"));
+    /* The store: 3 kept + the one moved out of Junk; the appended one is
+     * gone with Junk. None is left marked. */
+    box = ms_mail_store_messages(b->store, "alice");
+    CU_ASSERT_EQUAL(box->len, 4);
+    for (guint i = 0; i < box->len; i++)
+        CU_ASSERT_FALSE(((MsStoredMessage *) g_ptr_array_index(box, i))->flags &
+                        MS_STORE_FLAG_JUNK);
+    g_string_free(before, TRUE);
+    g_string_free(o, TRUE);
+    imap_box_free(b);
 }
 
 /* A multipart message with a quoted-printable text, a base64 attachment
@@ -289,6 +499,10 @@ main(void)
         { "SEARCH by date, text, header, keyword", test_search_keys },
         { "LIST-EXTENDED, LIST-STATUS, SPECIAL-USE", test_list_extended },
         { "BODY[1.2], BINARY", test_body_parts_binary },
+        { "ENABLE IMAP4rev2", test_enable_rev2 },
+        { "SUBSCRIBE, LIST (SUBSCRIBED), LSUB", test_subscriptions },
+        { "keywords", test_keywords },
+        { "DMARC quarantine: the Junk folder", test_junk_folder },
         { "against Dovecot", test_against_dovecot },
         { NULL, NULL },
     };

@@ -66,7 +66,8 @@ run(const char *input)
 
 /* What CAPABILITY lists in every state, before the state's own items. */
 #define CAPS                                                                                       \
-    "IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS ESEARCH SEARCHRES "    \
+    "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS ESEARCH "    \
+    "SEARCHRES "                                                                                   \
     "LIST-EXTENDED LIST-STATUS SPECIAL-USE BINARY"
 #define LOGIN  "a LOGIN alice pw\r\n"
 #define SELECT LOGIN "b SELECT INBOX\r\n"
@@ -135,15 +136,16 @@ static void
 test_select_examine(void)
 {
     g_autoptr(GString) o = run(SELECT "c EXAMINE INBOX\r\nd SELECT Nope\r\ne NOOP\r\n");
-    CU_ASSERT(imap_has(o, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
-                     "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)] Flags "
-                     "permitted.\r\n"
-                     "* 3 EXISTS\r\n"
-                     "* 0 RECENT\r\n"
-                     "* OK [UNSEEN 1] First unseen.\r\n"
-                     "* OK [UIDVALIDITY 1000] UIDs valid\r\n"
-                     "* OK [UIDNEXT 4] Predicted next UID\r\n"
-                     "b OK [READ-WRITE] SELECT completed.\r\n"));
+    CU_ASSERT(imap_has(o,
+                       "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
+                       "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
+                       "Flags permitted.\r\n"
+                       "* 3 EXISTS\r\n"
+                       "* 0 RECENT\r\n"
+                       "* OK [UNSEEN 1] First unseen.\r\n"
+                       "* OK [UIDVALIDITY 1000] UIDs valid\r\n"
+                       "* OK [UIDNEXT 4] Predicted next UID\r\n"
+                       "b OK [READ-WRITE] SELECT completed.\r\n"));
     CU_ASSERT(imap_has(o, "* OK [CLOSED] Previous mailbox closed.\r\n"));
     CU_ASSERT(imap_has(o, "* OK [PERMANENTFLAGS ()] Flags permitted.\r\n"));
     CU_ASSERT(imap_has(o, "c OK [READ-ONLY] EXAMINE completed.\r\n"));
@@ -292,7 +294,7 @@ test_folders_append_copy(void)
                            "i STATUS Archive (MESSAGES UIDNEXT UNSEEN SIZE)\r\n"
                            "j SELECT INBOX\r\nk COPY 1:2 Archive\r\nl MOVE 3 Archive/2026\r\n"
                            "m RENAME Archive/2026 Old\r\nn DELETE Archive\r\nn2 DELETE INBOX\r\n"
-                           "o LSUB \"\" *\r\np STATUS Archive (MESSAGES)\r\n"
+                           "n3 SUBSCRIBE Old\r\no LSUB \"\" *\r\np STATUS Archive (MESSAGES)\r\n"
                            "q APPEND Nope {1+}\r\nx\r\nr NAMESPACE\r\ns ENABLE IMAP4rev2\r\n"
                            "t EXAMINE Old\r\nu FETCH 1 (UID INTERNALDATE FLAGS)\r\n";
     g_autoptr(GString) o = run(in);
@@ -312,12 +314,12 @@ test_folders_append_copy(void)
                      "completed.\r\n"));
     CU_ASSERT(imap_has(o, "m OK Rename completed.\r\nn OK Delete completed.\r\n"
                      "n2 NO [CANNOT] INBOX can't be deleted.\r\n"));
-    CU_ASSERT(imap_has(o, "* LSUB (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
-                     "* LSUB (\\HasNoChildren) \"/\" \"Old\"\r\no OK LSUB completed.\r\n"));
+    CU_ASSERT(imap_has(o, "n3 OK Subscribe completed.\r\n"
+                          "* LSUB () \"/\" \"Old\"\r\no OK LSUB completed.\r\n"));
     CU_ASSERT(imap_has(o, "p NO [NONEXISTENT] Mailbox doesn't exist.\r\n"));
     CU_ASSERT(imap_has(o, "q NO [TRYCREATE] Mailbox doesn't exist.\r\n"));
     CU_ASSERT(imap_has(o, "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\nr OK"));
-    CU_ASSERT(imap_has(o, "* ENABLED\r\ns OK Enabled.\r\n"));
+    CU_ASSERT(imap_has(o, "* ENABLED IMAP4rev2\r\ns OK Enabled.\r\n"));
     CU_ASSERT(imap_has(o, "* 1 FETCH (UID 1 INTERNALDATE \"07-Dec-2026 00:00:03 +0000\" FLAGS "
                      "())\r\nu OK"));
 }

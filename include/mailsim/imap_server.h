@@ -44,12 +44,19 @@ enum {
  * as Dovecot's imap_max_line_length default of 64 KiB. */
 #define MS_IMAP_SERVER_LINE_MAX 65536
 
+/* Keywords (RFC 9051 2.3.2: flags that do not begin with "\") a mailbox
+ * may define, as Dovecot's Maildir, which names them by the letters a-z;
+ * STORE or APPEND of one more is refused with NO [LIMIT] (RFC 5530) and
+ * PERMANENTFLAGS then lists no "\*". */
+#define MS_IMAP_KEYWORD_MAX 26
+
 /* One message of a mailbox, as the `list` hook describes it. */
 typedef struct {
     guint32 uid;          /* > 0, strictly ascending along the list */
     guint64 size;         /* octets, CRLF line ends: RFC822.SIZE */
     guint flags;          /* MS_IMAP_FLAG_* */
     gint64 internal_date; /* seconds since 1970 UTC: INTERNALDATE */
+    guint32 keywords;     /* bit k: the mailbox's keyword k (see `list`) */
 } MsImapMessageInfo;
 
 /* A mailbox as a whole, from the `list` hook. */
@@ -64,6 +71,8 @@ typedef enum {
     MS_IMAP_HOOK_EXISTS,     /* CREATE/RENAME onto an existing name: NO [ALREADYEXISTS] */
     MS_IMAP_HOOK_FAILED,     /* answered NO [SERVERBUG] */
     MS_IMAP_HOOK_OVER_QUOTA, /* APPEND: NO [OVERQUOTA] */
+    MS_IMAP_HOOK_LIMIT,      /* a keyword past MS_IMAP_KEYWORD_MAX: NO [LIMIT] */
+    MS_IMAP_HOOK_CANNOT,     /* not allowed on this mailbox: NO [CANNOT] */
 } MsImapHookResult;
 
 typedef struct {
@@ -95,28 +104,44 @@ typedef struct {
      * allocated strings; `out` frees them), in any order (the core sorts). */
     void (*mailboxes)(gpointer user_data, const char *user, GPtrArray *out);
     /* Lists a mailbox: one MsImapMessageInfo per message, oldest first, and
-     * its uidvalidity/uidnext. NO_MAILBOX when it does not exist. */
+     * its uidvalidity/uidnext. NO_MAILBOX when it does not exist. When
+     * `keywords` is not NULL, appends the keywords the mailbox defines
+     * (newly allocated), keyword k being bit k of a message's `keywords`;
+     * a keyword keeps its number as long as the mailbox exists, new ones
+     * come at the end. */
     MsImapHookResult (*list)(gpointer user_data, const char *user, const char *mailbox, GArray *out,
-                             MsImapMailboxInfo *info);
+                             MsImapMailboxInfo *info, GPtrArray *keywords);
     /* The bytes of a message (CRLF line ends, exactly the listed size): a new
      * reference, or NULL when it has gone. */
     GBytes *(*read)(gpointer user_data, const char *user, const char *mailbox, guint32 uid);
-    /* Sets a message's flags (the whole set). */
+    /* Sets a message's flags and keywords (the whole set each; `keywords`
+     * NULL-terminated, NULL for none, spelt as the client did). A keyword
+     * the mailbox does not define yet is added to its list (LIMIT when it
+     * already holds MS_IMAP_KEYWORD_MAX); keywords match case-insensitively. */
     MsImapHookResult (*set_flags)(gpointer user_data, const char *user, const char *mailbox,
-                                  guint32 uid, guint flags);
+                                  guint32 uid, guint flags, const char *const *keywords);
     /* Removes the messages with these uids (ascending) for good. */
     MsImapHookResult (*expunge)(gpointer user_data, const char *user, const char *mailbox,
                                 const guint32 *uids, guint n);
-    /* Adds a message (a ref is taken if kept) with flags and a date
-     * (G_MININT64 when the client gave none: the hook stamps its own); sets
-     * *uid to the uid it got (RFC 4315 APPENDUID), or 0. */
+    /* Adds a message (a ref is taken if kept) with flags, keywords (as for
+     * set_flags) and a date (G_MININT64 when the client gave none: the hook
+     * stamps its own); sets *uid to the uid it got (RFC 4315 APPENDUID), or
+     * 0. */
     MsImapHookResult (*append)(gpointer user_data, const char *user, const char *mailbox,
-                               GBytes *data, guint flags, gint64 internal_date, guint32 *uid);
+                               GBytes *data, guint flags, const char *const *keywords,
+                               gint64 internal_date, guint32 *uid);
     /* Folders: CREATE, DELETE, RENAME. Never called for INBOX. */
     MsImapHookResult (*create)(gpointer user_data, const char *user, const char *mailbox);
     MsImapHookResult (*delete_mailbox)(gpointer user_data, const char *user, const char *mailbox);
     MsImapHookResult (*rename)(gpointer user_data, const char *user, const char *from,
                                const char *to);
+    /* Subscriptions (RFC 9051 6.3.7, 6.3.8): appends the names the user
+     * subscribed to (newly allocated; any order, the core sorts), which
+     * may include names that no longer exist (LIST answers \NonExistent);
+     * and subscribes (`on`) or unsubscribes one name. */
+    void (*subscriptions)(gpointer user_data, const char *user, GPtrArray *out);
+    MsImapHookResult (*subscribe)(gpointer user_data, const char *user, const char *mailbox,
+                                  gboolean on);
 } MsImapServerHooks;
 
 /* Told every protocol line without its CRLF, made printable (other octets

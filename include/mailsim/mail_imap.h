@@ -7,8 +7,11 @@
  * order, never reused) and its flags are the store's, so both live as long
  * as the store's messages (on the bridge with --spool: in the Maildir file
  * names). A message deleted through POP3 disappears from INBOX at the next
- * refresh; an IMAP EXPUNGE deletes it from the store. The other folders
- * live as long as the MsMailImap. Pure data: no engine, no network. */
+ * refresh; an IMAP EXPUNGE deletes it from the store. Messages the store
+ * flags MS_STORE_FLAG_JUNK (DMARC quarantine) are shown in "Junk" instead
+ * of INBOX, still in the store. The other folders, keywords and
+ * subscriptions live as long as the MsMailImap. Pure data: no engine, no
+ * network. */
 #pragma once
 
 #include <glib.h>

@@ -97,8 +97,8 @@ ms__mail_accept_full(MsMail *m, MsMailServer *s, guint32 id, const char *from,
                                         now);
             }
             if (r == MS_STORE_OK && junk && keep) {
-                /* DMARC quarantine (RFC 7489 6.3 p=quarantine): the store
-                 * has no folders, so the message carries the Junk flag */
+                /* DMARC quarantine (RFC 7489 6.3 p=quarantine): the message
+                 * carries the Junk flag; IMAP shows it in Junk (mail_imap.c) */
                 GPtrArray *box = ms_mail_store_messages(s->store, local);
                 const MsStoredMessage *last = g_ptr_array_index(box, box->len - 1);
                 ms_mail_store_set_flags(s->store, local, last->uid,

@@ -4,7 +4,13 @@ copy of the same Maildir: the same commands go to both, and what each
 answers is compared item by item where the RFCs leave no room: ESEARCH
 (RFC 4731), SEARCHRES (RFC 5182), LIST-STATUS (RFC 5819), special-use
 attributes (RFC 6154), numbered BODY sections (RFC 9051 6.4.5) and BINARY
-(RFC 3516). Prints 'SKIPPED: ...' when dovecot is not installed."""
+(RFC 3516), and, after that, subscriptions (SUBSCRIBE, UNSUBSCRIBE, LSUB,
+LIST (SUBSCRIBED) with \\NonExistent) and keywords (STORE of new keywords,
+the FLAGS and PERMANENTFLAGS that follow, SEARCH KEYWORD, COPY). Dovecot
+2.3 does not speak IMAP4rev2, so ENABLE IMAP4rev2 and what changes after it
+are checked through Python's imaplib against mailsim alone, Dovecot's
+answer to ENABLE printed beside it. Prints 'SKIPPED: ...' when dovecot is
+not installed."""
 import imaplib
 import os
 import re
@@ -198,6 +204,62 @@ def script(port):
     return r
 
 
+def script_more(port):
+    """Subscriptions and keywords, on the mailbox script() left."""
+    s = Session(port)
+    r = {}
+    s.cmd("LOGIN %s %s" % (USER, PASSWORD))
+    for box in ("Projects", "Projects/2026", "Gone"):
+        s.cmd("CREATE " + box)
+    r["subscribe"] = s.cmd("SUBSCRIBE Projects/2026")
+    s.cmd("SUBSCRIBE INBOX")
+    s.cmd("SUBSCRIBE Gone")
+    r["delete subscribed"] = s.cmd("DELETE Gone")
+    r["unsubscribe unknown"] = s.cmd("UNSUBSCRIBE Nowhere")
+    r["sub list subscribed"] = s.cmd('LIST (SUBSCRIBED) "" *')
+    r["sub list return"] = s.cmd('LIST "" "Pro*" RETURN (SUBSCRIBED)')
+    r["sub lsub %"] = s.cmd('LSUB "" %')
+    r["sub lsub *"] = s.cmd('LSUB "" *')
+    r["sub recursivematch"] = s.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" %')
+    s.cmd("UNSUBSCRIBE Gone")
+    r["sub after unsubscribe"] = s.cmd('LIST (SUBSCRIBED) "" *')
+    r["kw select"] = s.cmd("SELECT INBOX")
+    r["kw store new"] = s.cmd("STORE 1 +FLAGS ($Junk Work)")
+    r["kw store again"] = s.cmd("STORE 2 +FLAGS (Work)")
+    r["kw fetch"] = s.cmd("FETCH 1:2 (FLAGS)")
+    r["kw search"] = s.cmd("SEARCH KEYWORD Work")
+    r["kw search unkeyword"] = s.cmd("SEARCH UNKEYWORD $Junk")
+    r["kw search none"] = s.cmd("SEARCH KEYWORD NoSuchKeyword")
+    r["kw store minus"] = s.cmd("STORE 1 -FLAGS ($Junk)")
+    r["kw store replace"] = s.cmd("STORE 2 FLAGS (\\Seen Other)")
+    r["kw copy"] = s.cmd("COPY 1:2 Projects")[1].split(b" ")[0]
+    r["kw examine copy"] = s.cmd("EXAMINE Projects")
+    r["kw fetch copy"] = s.cmd("FETCH 1:2 (FLAGS)")
+    s.cmd("LOGOUT")
+    s2 = Session(port)
+    s2.cmd("LOGIN %s %s" % (USER, PASSWORD))
+    r["kw next session"] = s2.cmd("EXAMINE INBOX")
+    r["kw next fetch"] = s2.cmd("FETCH 1:2 (FLAGS)")
+    s2.cmd("LOGOUT")
+    return r
+
+
+def no_recent(lines):
+    """Dovecot shows \\Recent to the first session: IMAP4rev2 has none."""
+    return [re.sub(rb"\(\\Recent ?", b"(", re.sub(rb" \\Recent", b"", l)) for l in lines]
+
+
+def select_norm(lines):
+    """A SELECT's FLAGS and PERMANENTFLAGS, as sets, the rest left out (the
+    counts and UNSEEN differ by the mailbox's history)."""
+    out = []
+    for l in no_recent(lines):
+        m = re.match(rb"\* (FLAGS|OK \[PERMANENTFLAGS) \(([^)]*)\)", l)
+        if m:
+            out.append((m.group(1), tuple(sorted(m.group(2).split()))))
+    return out
+
+
 SPECIAL = {b"\\Sent", b"\\Trash", b"\\Junk", b"\\Drafts", b"\\Archive"}
 CHILDREN = {b"\\HasChildren", b"\\HasNoChildren"}
 
@@ -207,9 +269,12 @@ def list_norm(lines, keep):
     unquoted, attributes restricted to `keep`."""
     out = []
     for l in lines:
-        m = re.match(rb'\* LIST \(([^)]*)\) "/" "?([^"]*)"?$', l)
+        m = re.match(rb'\* L(?:IST|SUB) \(([^)]*)\) "/" ("[^"]*"|\S+)( \(.*\))?$', l)
         if m:
-            out.append((b"LIST", m.group(2), tuple(sorted(set(m.group(1).split()) & keep))))
+            # Extended data (CHILDINFO) as an astring, quoted or not.
+            ext = (m.group(3) or b"").replace(b'"', b"")
+            out.append((b"LIST", m.group(2).strip(b'"'),
+                        tuple(sorted(set(m.group(1).split()) & keep)), ext))
             continue
         m = re.match(rb'\* STATUS "?([^"(]*?)"? \((.*)\)$', l)
         out.append((b"STATUS", m.group(1), m.group(2)) if m else (b"?", l, ()))
@@ -230,13 +295,35 @@ def esearch_norm(lines):
     return out
 
 
+SUBSCRIPTION = {b"\\Subscribed", b"\\NonExistent", b"\\Noselect"}
+
+
 def compare(ours, theirs):
     bad = 0
     for k in ours:
+        if isinstance(ours[k], bytes):
+            same = ours[k] == theirs[k]
+            print("  %-22s %s" % (k, "same" if same else "DIFFERENT"))
+            if not same:
+                bad += 1
+                print("    mailsim: %r\n    dovecot: %r" % (ours[k], theirs[k]))
+            continue
         (ol, ot), (tl, tt) = ours[k], theirs[k]
+        tl = no_recent(tl)
         same = ot.split(b" ")[0] == tt.split(b" ")[0]
         if k == "unknown cte":
             same = same and b"[UNKNOWN-CTE]" in ot and b"[UNKNOWN-CTE]" in tt
+        elif k == "kw search none":
+            # Dovecot makes the keyword a SEARCH names (a FLAGS response
+            # follows); nothing asks a server to: only the answer counts.
+            same = same and [l for l in ol if l.startswith(b"* SEARCH")] == \
+                [l for l in tl if l.startswith(b"* SEARCH")]
+        elif k.startswith("sub "):
+            same = same and list_norm(ol, SUBSCRIPTION) == list_norm(tl, SUBSCRIPTION)
+        elif k in ("kw select", "kw examine copy", "kw next session", "kw store new"):
+            fo = [items(l) for l in ol if b" FETCH " in l]
+            ft = [items(l) for l in tl if b" FETCH " in l]
+            same = same and select_norm(ol) == select_norm(tl) and fo == ft
         elif k.startswith("list"):
             # Dovecot tells \HasChildren only when asked (RETURN (CHILDREN))
             # and special-use only in a SPECIAL-USE LIST: both are allowed.
@@ -251,7 +338,7 @@ def compare(ours, theirs):
             same = same and fo == ft
         else:
             same = same and ol == tl
-        print("  %-18s %s" % (k, "same" if same else "DIFFERENT"))
+        print("  %-22s %s" % (k, "same" if same else "DIFFERENT"))
         if not same:
             bad += 1
             print("    mailsim: %r %r\n    dovecot: %r %r" % (ol, ot, tl, tt))
@@ -276,6 +363,39 @@ def with_imaplib(port):
         return typ, pairs, status, dat[0][1], dat[1][1]
     finally:
         m.logout()
+
+
+def rev2_imaplib(port):
+    """IMAP4rev2 through Python's imaplib: the capability, ENABLE, then
+    SEARCH answered by ESEARCH, SELECT without RECENT, LSUB refused and
+    LIST (SUBSCRIBED) in its place, keywords in STORE."""
+    m = imaplib.IMAP4("127.0.0.1", port, timeout=TIMEOUT)
+    out = {}
+    try:
+        m.login(USER, PASSWORD)
+        out["caps"] = "IMAP4REV2" in m.capabilities and "IMAP4REV1" in m.capabilities
+        typ, dat = m.enable("IMAP4rev2")
+        out["enabled"] = (typ, m.untagged_responses.pop("ENABLED", [None]))
+        typ, dat = m.select("INBOX")
+        out["recent"] = m.untagged_responses.get("RECENT")
+        # RFC 9051 6.3.2: SELECT tells the mailbox's LIST response.
+        out["select list"] = m.untagged_responses.pop("LIST", None)
+        typ, dat = m._simple_command("SEARCH", "ALL")
+        out["esearch"] = m._untagged_response(typ, dat, "ESEARCH")[1][0]
+        typ, dat = m._simple_command("SEARCH", "KEYWORD", "Work")
+        out["esearch keyword"] = m._untagged_response(typ, dat, "ESEARCH")[1][0]
+        try:
+            m.lsub()
+            out["lsub"] = "answered"
+        except imaplib.IMAP4.error as e:
+            out["lsub"] = "refused"
+        typ, dat = m._simple_command("LIST", "(SUBSCRIBED)", '""', "*")
+        out["list subscribed"] = sorted(m._untagged_response(typ, dat, "LIST")[1])
+        typ, dat = m.store("1", "+FLAGS", "(Work $Label1)")
+        out["store"] = (typ, dat)
+    finally:
+        m.logout()
+    return out
 
 
 def maildir_of(spool):
@@ -312,6 +432,28 @@ def main():
         dproc = start_dovecot(tmp, copy, dport)
         ours, theirs = script(b.imap_port), script(dport)
         bad = compare(ours, theirs)
+        more_ours, more_theirs = script_more(b.imap_port), script_more(dport)
+        bad += compare(more_ours, more_theirs)
+        rev2 = rev2_imaplib(b.imap_port)
+        print("  imaplib IMAP4rev2 (mailsim): %r" % rev2)
+        try:
+            print("  dovecot to ENABLE IMAP4rev2: %r" % (rev2_imaplib(dport)["enabled"],))
+        except Exception as e:  # Dovecot 2.3 has no IMAP4rev2 to enable
+            print("  dovecot to IMAP4rev2: %s" % e)
+        check(rev2["caps"] and rev2["enabled"] == ("OK", [b"IMAP4rev2"]),
+              "imaplib sees IMAP4rev2 advertised and enabled")
+        check(rev2["recent"] is None, "no RECENT after ENABLE IMAP4rev2")
+        check(rev2["select list"] == [b'(\\HasNoChildren) "/" "INBOX"'],
+              "SELECT tells the LIST response of INBOX after ENABLE IMAP4rev2")
+        check(rev2["esearch"] == b'(TAG "%s") ALL 1:5' % rev2["esearch"].split(b'"')[1],
+              "SEARCH answered by ESEARCH after ENABLE IMAP4rev2")
+        check(rev2["esearch keyword"].endswith(b" ALL 1"), "ESEARCH for a keyword")
+        check(rev2["lsub"] == "refused", "LSUB refused after ENABLE IMAP4rev2")
+        check(rev2["list subscribed"] == [b'(\\HasNoChildren \\Subscribed) "/" "INBOX"',
+                                          b'(\\HasNoChildren \\Subscribed) "/" "Projects/2026"'],
+              "LIST (SUBSCRIBED) through imaplib")
+        check(rev2["store"][0] == "OK" and b"$Label1" in rev2["store"][1][-1],
+              "STORE of a new keyword through imaplib")
         lib_ours, lib_theirs = with_imaplib(b.imap_port), with_imaplib(dport)
         print("  imaplib: mailsim %r\n           dovecot %r" % (lib_ours, lib_theirs))
         check(lib_ours[0] == "OK" and lib_ours[1] == {b"MIN": b"1", b"MAX": b"5", b"COUNT": b"5"}
