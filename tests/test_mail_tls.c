@@ -251,7 +251,7 @@ test_expect_kinds(void)
 
     /* In a world without TLS the kinds are refused with file:line. */
     static const Edit off[] = {
-        { " tls=\"true\"", "" },
+        { " tls=\"true\"", " tls=\"false\"" },
     };
     g_autofree char *plain = variant(dir, "plain.xml", off, 1);
     g_autofree char *out2 = NULL;
@@ -269,6 +269,59 @@ test_expect_kinds(void)
     CU_ASSERT(has(ve, "bad.xml:"));
     CU_ASSERT(has(ve, "'verify' is a client level"));
     g_unlink(badf);
+    g_rmdir(dir);
+}
+
+/* TLS is every world's default (issue 17: "AUTH is never offered before
+ * TLS on any default profile"): lesson 1 without tls="true" is the same
+ * TLS world; only tls="false" makes it clear, and there TLS settings are
+ * refused with file:line rather than ignored. */
+static void
+test_default_on(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("mailsim-tls-XXXXXX", NULL);
+    static const Edit none[] = { { " tls=\"true\"", "" } };
+    g_autofree char *dflt = variant(dir, "default.xml", none, 1);
+    g_autofree char *out = NULL, *out_lesson = NULL;
+    CU_ASSERT_EQUAL(run(dflt, &out, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(run(LESSON1, &out_lesson, NULL, NULL), 0);
+    CU_ASSERT(has(out, "logins: 2 inside TLS, 0 in the clear"));
+    /* the same run but for the file name in the check lines */
+    g_auto(GStrv) pa = g_strsplit(out, dflt, -1), pb = g_strsplit(out_lesson, LESSON1, -1);
+    g_autofree char *a = g_strjoinv("", pa), *b = g_strjoinv("", pb);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    g_unlink(dflt);
+
+    static const struct {
+        Edit edit;
+        const char *message;
+    } refused[] = {
+        { { CORP_USER, CORP_USER "<tls/>" }, "TLS settings in a world without TLS" },
+        { { ALICE, "smtp-tls=\"implicit\" " ALICE },
+          "smtp-tls': asks for TLS in a world without TLS" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(refused); i++) {
+        const Edit edits[] = {
+            { " tls=\"true\"", " tls=\"false\"" },
+            refused[i].edit,
+        };
+        g_autofree char *f = variant(dir, "off.xml", edits, 2);
+        const char *argv[] = { ms_test_mailsim_path(), "validate", f, NULL };
+        g_autofree char *vo = NULL, *ve = NULL;
+        CU_ASSERT_EQUAL(ms_test_spawn(argv, &vo, &ve), 2);
+        CU_ASSERT(has(ve, "off.xml:"));
+        CU_ASSERT(has(ve, refused[i].message));
+        g_unlink(f);
+    }
+    /* In clear, with the TLS checks gone: AUTH PLAIN crosses unprotected. */
+    const Edit clear[] = { { " tls=\"true\"", " tls=\"false\"" } };
+    g_autofree char *cf = variant(dir, "clear.xml", clear, 1);
+    g_autofree char *co = NULL;
+    const char *argv[] = { ms_test_mailsim_path(), "validate", cf, NULL };
+    g_autofree char *ve = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(argv, &co, &ve), 2); /* lesson 1's TLS <expect>s */
+    CU_ASSERT(has(ve, "checks TLS, but this world speaks none"));
+    g_unlink(cf);
     g_rmdir(dir);
 }
 
@@ -519,6 +572,7 @@ main(void)
     static const MsTestCase tests[] = {
         { "policies as Postfix has them", test_policies },
         { "expect kinds, failing where they must", test_expect_kinds },
+        { "TLS unless tls=\"false\"; TLS settings refused there", test_default_on },
         { "same seed, same records and keys", test_deterministic },
         { "a failed handshake at may falls back to clear text", test_fallback_to_clear },
         { "a FIN without close_notify is told as a truncation", test_truncation },

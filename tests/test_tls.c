@@ -666,6 +666,90 @@ full_session(Lib lib, MsTlsRole role, gboolean with_ca, gsize chunk)
     creds_clear(&cr);
 }
 
+/* The first ClientHello GnuTLS (a priority string) or OpenSSL (NULL)
+ * sends for `name` (NULL: no SNI), as one handshake message. */
+static GByteArray *
+client_hello_of(const char *prio, gboolean openssl, const char *name)
+{
+    GByteArray *rec = g_byte_array_new();
+    if (!openssl) {
+        Peer p = { .in = g_byte_array_new(), .out = rec };
+        gnutls_certificate_credentials_t cred;
+        g_assert_cmpint(gnutls_certificate_allocate_credentials(&cred), ==, 0);
+        g_assert_cmpint(gnutls_init(&p.gs, GNUTLS_CLIENT | GNUTLS_NONBLOCK), ==, 0);
+        g_assert_cmpint(gnutls_priority_set_direct(p.gs, prio, NULL), ==, 0);
+        gnutls_credentials_set(p.gs, GNUTLS_CRD_CERTIFICATE, cred);
+        gnutls_transport_set_ptr(p.gs, &p);
+        gnutls_transport_set_push_function(p.gs, g_push);
+        gnutls_transport_set_pull_function(p.gs, g_pull);
+        if (name)
+            gnutls_server_name_set(p.gs, GNUTLS_NAME_DNS, name, strlen(name));
+        CU_ASSERT_EQUAL(gnutls_handshake(p.gs), GNUTLS_E_AGAIN);
+        gnutls_deinit(p.gs);
+        gnutls_certificate_free_credentials(cred);
+        g_byte_array_unref(p.in);
+    } else {
+        SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+        SSL *ssl = SSL_new(ctx);
+        BIO *rd = BIO_new(BIO_s_mem()), *wr = BIO_new(BIO_s_mem());
+        SSL_set_bio(ssl, rd, wr);
+        if (name)
+            SSL_set_tlsext_host_name(ssl, name);
+        CU_ASSERT_EQUAL(SSL_get_error(ssl, SSL_connect(ssl)), SSL_ERROR_WANT_READ);
+        char *data;
+        long n = BIO_get_mem_data(wr, &data);
+        g_byte_array_append(rec, (const guint8 *) data, (guint) n);
+        SSL_free(ssl);
+        SSL_CTX_free(ctx);
+    }
+    /* one record of type handshake: its payload is the ClientHello */
+    CU_ASSERT_FATAL(rec->len > 9 && rec->data[0] == 22);
+    guint len = (guint) rec->data[3] << 8 | rec->data[4];
+    CU_ASSERT_FATAL(len == rec->len - 5);
+    g_byte_array_remove_range(rec, 0, 5);
+    return rec;
+}
+
+/* ms_tls_client_hello_server_name() on ClientHellos of GnuTLS (TLS 1.2
+ * only and 1.3) and OpenSSL, with and without SNI; every truncation and a
+ * damaged length give NULL, never a read past the end. */
+static void
+test_client_hello_sni(void)
+{
+    static const struct {
+        const char *prio;
+        gboolean openssl;
+    } libs[] = {
+        { "NORMAL:-VERS-ALL:+VERS-TLS1.2", FALSE },
+        { "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", FALSE },
+        { NULL, TRUE },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(libs); i++) {
+        g_autoptr(GByteArray) m = client_hello_of(libs[i].prio, libs[i].openssl, "Smtp.ISP-A.net");
+        g_autofree char *got = ms_tls_client_hello_server_name(m->data, m->len);
+        CU_ASSERT_STRING_EQUAL(got ? got : "(null)", "smtp.isp-a.net");
+        for (gsize k = 0; k < m->len; k++) {
+            g_autofree char *cut = ms_tls_client_hello_server_name(m->data, k);
+            CU_ASSERT_PTR_NULL(cut);
+            if (k < 4)
+                continue;
+            /* cut with a header that agrees: the reader meets the end */
+            g_autofree guint8 *copy = g_memdup2(m->data, k);
+            copy[1] = (guint8) ((k - 4) >> 16);
+            copy[2] = (guint8) ((k - 4) >> 8);
+            copy[3] = (guint8) (k - 4);
+            g_autofree char *short_one = ms_tls_client_hello_server_name(copy, k);
+            CU_ASSERT_PTR_NULL(short_one);
+        }
+        m->data[3] ^= 1; /* the message's length no longer matches */
+        g_autofree char *bad = ms_tls_client_hello_server_name(m->data, m->len);
+        CU_ASSERT_PTR_NULL(bad);
+        g_autoptr(GByteArray) none = client_hello_of(libs[i].prio, libs[i].openssl, NULL);
+        g_autofree char *nothing = ms_tls_client_hello_server_name(none->data, none->len);
+        CU_ASSERT_PTR_NULL(nothing);
+    }
+}
+
 static void
 test_gnutls_server(void)
 {
@@ -1858,6 +1942,7 @@ main(void)
         { "resumption: GnuTLS and OpenSSL clients, our server", test_resume_with_peer_client },
         { "resumption between our endpoints, damaged tickets", test_resume_ours },
         { "a client's cache of certificate keys", test_key_cache },
+        { "the server_name of GnuTLS's and OpenSSL's ClientHellos", test_client_hello_sni },
         { "resumption in a world (mailsim run --tls-resumption)", test_resume_in_a_world },
         { NULL, NULL },
     };

@@ -395,8 +395,7 @@ typedef struct {
     MsFidelity fidelity; /* fidelity= on <scenario>, default PACKET */
     gboolean
         keep_bodies;   /* keep-bodies= on <scenario>, default TRUE (see ms_mail_set_keep_bodies) */
-    gboolean tls;      /* the world speaks TLS: tls="true" on <scenario>, or any
-                        * <tls>, smtp-tls= or pop3-tls= */
+    gboolean tls;      /* the world speaks TLS: TRUE unless tls="false" on <scenario> */
     char *title;       /* "" when absent */
     char *description; /* "" when absent */
     MsRoutingMetric routing; /* default LATENCY */

@@ -146,6 +146,14 @@ MsTlsState ms_tls_state(const MsTls *tls);
 const char *ms_tls_error(const MsTls *tls);
 /* Server: the SNI the client sent, or NULL. */
 const char *ms_tls_peer_server_name(const MsTls *tls);
+/* The host name a ClientHello asks for in its server_name extension
+ * (RFC 6066 3), read without a handshake: for a server that picks its
+ * certificate before a TLS library takes the stream (the bridge). `msg` is
+ * one whole handshake message, its 4-octet header included; a ClientHello
+ * of TLS 1.2 (RFC 5246 7.4.1.2) has the same layout as one of 1.3. Returns
+ * the name in lower case, or NULL when there is none or the message is
+ * malformed (caller frees). */
+char *ms_tls_client_hello_server_name(const guint8 *msg, gsize len);
 /* "TLS_AES_128_GCM_SHA256" once established, else NULL. */
 const char *ms_tls_cipher_suite(const MsTls *tls);
 /* Octets of handshake records sent and received (for narration and the

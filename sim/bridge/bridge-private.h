@@ -83,6 +83,7 @@ struct _MsBridge {
     char *tls_tmpdir;                   /* made for a generated certificate, removed at free */
     char *tls_fingerprint;              /* SHA-256, colon-separated hex */
     gboolean tls_generated;
+    GHashTable *tls_certs; /* host name -> GTlsCertificate for SNI (RFC 6066 3), or NULL */
     GQueue conns; /* BridgeConn*, via their link */
     guint n_counted;
     guint pacer, housekeeping;
@@ -154,6 +155,19 @@ gboolean ms__bridge_tls_setup(MsBridge *b, GError **error);
 /* Drops the certificate and removes the files it generated in a temporary
  * directory. */
 void ms__bridge_tls_clear(MsBridge *b);
+
+/* bridge_tls_guard.c */
+/* `base` with its input read through a guard (see the file's comment):
+ * the stream to give GTlsServerConnection. certs (host name ->
+ * GTlsCertificate, or NULL) is referenced. Caller owns the result. */
+GIOStream *ms__bridge_tls_guard_new(GIOStream *base, GHashTable *certs);
+/* Tells the guard under tls which connection to give the certificate that
+ * the ClientHello's server_name picks. */
+void ms__bridge_tls_guard_attach(GTlsConnection *tls);
+/* The handshake is done: from now a handshake record is refused. */
+void ms__bridge_tls_guard_arm(GTlsConnection *tls);
+/* Whether the guard under tls refused a renegotiation. */
+gboolean ms__bridge_tls_guard_refused(GTlsConnection *tls);
 
 /* bridge_spool.c */
 /* Writes one message (envelope and content) into the spool, fsync'd;

@@ -34,7 +34,10 @@
  * TLS record (16 KiB), per write, always retried with the same octets as
  * GnuTLS asks. A session below TLS 1.2 is refused after its handshake
  * (bridge_tls.c sets the floor GnuTLS enforces; this is the check). A
- * handshake still running after idle_timeout_ms is aborted.
+ * handshake still running after idle_timeout_ms is aborted. GnuTLS reads the
+ * socket through a guard (bridge_tls_guard.c) that picks the certificate
+ * by the ClientHello's server_name and ends the session when a client
+ * asks for a TLS 1.2 renegotiation.
  * While a handshake runs its thread uses the socket: a connection freed
  * then (timeout, shutdown) cancels it and leaves the socket to the
  * handshake's completion, which closes it, so no descriptor is closed under
@@ -396,6 +399,7 @@ on_handshake(GObject *src, GAsyncResult *res, gpointer ud)
         ok = v == G_TLS_PROTOCOL_VERSION_TLS_1_2 || v == G_TLS_PROTOCOL_VERSION_TLS_1_3;
     }
     if (ok) {
+        ms__bridge_tls_guard_arm(c->tls);
         b->stats.tls_sessions++;
         c->tin = G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(G_IO_STREAM(c->tls)));
         c->tout = G_POLLABLE_OUTPUT_STREAM(g_io_stream_get_output_stream(G_IO_STREAM(c->tls)));
@@ -428,7 +432,10 @@ begin_handshake(BridgeConn *c)
     MsBridge *b = c->bridge;
     c->tls_wanted = FALSE;
     g_autoptr(GError) err = NULL;
-    GIOStream *t = g_tls_server_connection_new(G_IO_STREAM(c->conn), b->tls_cert, &err);
+    /* The guard under GnuTLS picks the certificate by SNI and refuses
+     * renegotiation (bridge_tls_guard.c). */
+    g_autoptr(GIOStream) guarded = ms__bridge_tls_guard_new(G_IO_STREAM(c->conn), b->tls_certs);
+    GIOStream *t = g_tls_server_connection_new(guarded, b->tls_cert, &err);
     if (!t) {
         g_printerr("mailsim bridge: TLS: %s\n", err->message);
         b->stats.tls_failed++;
@@ -436,6 +443,7 @@ begin_handshake(BridgeConn *c)
         return;
     }
     c->tls = G_TLS_CONNECTION(t);
+    ms__bridge_tls_guard_attach(c->tls);
     /* Clients that close without close_notify (most, after QUIT) are not
      * an error: the protocol had already ended. */
     g_tls_connection_set_require_close_notify(c->tls, FALSE);
@@ -473,6 +481,10 @@ read_once(BridgeConn *c)
         maybe_begin_handshake(c);
     } else {
         /* End of stream or a reset: the session decides what it means. */
+        if (c->tls && ms__bridge_tls_guard_refused(c->tls))
+            g_printerr("mailsim bridge: TLS: %s asked for a renegotiation: refused, "
+                       "connection closed\n",
+                       c->peer);
         stop_reading(c);
         if (c->klass->eof)
             c->klass->eof(c);

@@ -26,8 +26,19 @@
  * temporary directory removed at exit. All key and certificate work is
  * GnuTLS's; nothing here is cryptography by hand.
  *
- * Ownership: the MsBridge holds the GTlsCertificate and the paths; costs:
- * one key generation and one signature at start. */
+ * SNI (RFC 6066 3): with that generated certificate the bridge also
+ * issues, at each start, a certificate per simulated server it fronts (the
+ * SMTP, POP3 and IMAP servers' host names): subject CN and
+ * subjectAltName that one name, an ECDSA P-256 key of its own, CA:FALSE,
+ * signed by the self-signed certificate, which a client already trusts
+ * through the printed file. A client that names one of them in its
+ * server_name gets that certificate (bridge_tls_guard.c picks it), others
+ * the self-signed one. A certificate given with --tls-cert serves every
+ * name: the bridge has no CA key to issue more.
+ *
+ * Ownership: the MsBridge holds the GTlsCertificates and the paths; costs:
+ * one key generation and one signature at start, and one more of each per
+ * fronted host name with a generated certificate. */
 #include "bridge-private.h"
 
 #include <glib/gstdio.h>
@@ -75,18 +86,14 @@ datum_clear(gnutls_datum_t *d)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(gnutls_datum_t, datum_clear)
 
-/* The certificate's fields and extensions (see the top comment), signed
- * by its own key. A GnuTLS error code, or 0. */
+/* The fields every certificate of the bridge has: version 3, a random
+ * serial, valid from an hour ago to not_after, O=org and CN=cn, its key.
+ * A GnuTLS error code, or >= 0. */
 static int
-fill_certificate(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, GPtrArray *names)
+fill_subject(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const char *org, const char *cn,
+             time_t not_after)
 {
-    static const char org[] = "mailsim bridge (self-signed)";
-    static const guint8 v4[4] = { 127, 0, 0, 1 };
-    static const guint8 v6[16] = { [15] = 1 };
-    const char *cn = g_ptr_array_index(names, 0);
-    time_t now = time(NULL);
-    guint8 serial[16], kid[64];
-    size_t kid_len = sizeof kid;
+    guint8 serial[16];
     /* RFC 5280 4.1.2.2: a positive serial of at most 20 octets. */
     int rc = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof serial);
     serial[0] = (guint8) ((serial[0] & 0x7f) | 0x40);
@@ -95,17 +102,31 @@ fill_certificate(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, GPtrArray *na
     if (rc >= 0)
         rc = gnutls_x509_crt_set_serial(crt, serial, sizeof serial);
     if (rc >= 0)
-        rc = gnutls_x509_crt_set_activation_time(crt, now - 3600);
+        rc = gnutls_x509_crt_set_activation_time(crt, time(NULL) - 3600);
     if (rc >= 0)
-        rc = gnutls_x509_crt_set_expiration_time(crt, now + VALID_SECONDS);
+        rc = gnutls_x509_crt_set_expiration_time(crt, not_after);
     if (rc >= 0)
         rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, org,
-                                           sizeof org - 1);
+                                           (unsigned) strlen(org));
     if (rc >= 0)
         rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn,
                                            (unsigned) strlen(cn));
     if (rc >= 0)
         rc = gnutls_x509_crt_set_key(crt, key);
+    return rc;
+}
+
+/* The certificate's fields and extensions (see the top comment), signed
+ * by its own key. A GnuTLS error code, or 0. */
+static int
+fill_certificate(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, GPtrArray *names)
+{
+    static const char org[] = "mailsim bridge (self-signed)";
+    static const guint8 v4[4] = { 127, 0, 0, 1 };
+    static const guint8 v6[16] = { [15] = 1 };
+    guint8 kid[64];
+    size_t kid_len = sizeof kid;
+    int rc = fill_subject(crt, key, org, g_ptr_array_index(names, 0), time(NULL) + VALID_SECONDS);
     if (rc >= 0)
         rc = gnutls_x509_crt_set_basic_constraints(crt, 1, -1);
     if (rc >= 0)
@@ -133,6 +154,100 @@ fill_certificate(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, GPtrArray *na
     if (rc >= 0)
         rc = gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0);
     return rc < 0 ? rc : 0;
+}
+
+/* A certificate for one host name, issued by ca (whose key is ca_key),
+ * with a new key: PEM of the leaf then the issuer, then the key, as
+ * g_tls_certificate_new_from_pem() reads a chain (caller frees). */
+static gboolean
+issue_leaf(gnutls_x509_crt_t ca, gnutls_x509_privkey_t ca_key, const char *name, char **pem,
+           GError **error)
+{
+    static const char org[] = "mailsim bridge";
+    g_auto(gnutls_x509_privkey_t) key = NULL;
+    g_auto(gnutls_x509_crt_t) crt = NULL;
+    g_auto(gnutls_datum_t) cd = { NULL, 0 };
+    g_auto(gnutls_datum_t) ad = { NULL, 0 };
+    g_auto(gnutls_datum_t) kd = { NULL, 0 };
+    guint8 kid[64], akid[64];
+    size_t kid_len = sizeof kid, akid_len = sizeof akid;
+    int rc = gnutls_x509_privkey_init(&key);
+    if (rc >= 0)
+        rc = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+                                          GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+    if (rc >= 0)
+        rc = gnutls_x509_crt_init(&crt);
+    if (rc >= 0) /* not past the issuer's own end */
+        rc = fill_subject(crt, key, org, name,
+                          MIN(time(NULL) + VALID_SECONDS, gnutls_x509_crt_get_expiration_time(ca)));
+    if (rc >= 0)
+        rc = gnutls_x509_crt_set_basic_constraints(crt, 0, -1);
+    if (rc >= 0)
+        rc = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE);
+    if (rc >= 0)
+        rc = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0);
+    if (rc >= 0)
+        rc = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, name,
+                                                  (unsigned) strlen(name), GNUTLS_FSAN_APPEND);
+    if (rc >= 0)
+        rc = gnutls_x509_crt_get_key_id(crt, 0, kid, &kid_len);
+    if (rc >= 0)
+        rc = gnutls_x509_crt_set_subject_key_id(crt, kid, kid_len);
+    if (rc >= 0)
+        rc = gnutls_x509_crt_get_subject_key_id(ca, akid, &akid_len, NULL);
+    if (rc >= 0)
+        rc = gnutls_x509_crt_set_authority_key_id(crt, akid, akid_len);
+    if (rc >= 0)
+        rc = gnutls_x509_crt_sign2(crt, ca, ca_key, GNUTLS_DIG_SHA256, 0);
+    if (rc >= 0)
+        rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cd);
+    if (rc >= 0)
+        rc = gnutls_x509_crt_export2(ca, GNUTLS_X509_FMT_PEM, &ad);
+    if (rc >= 0)
+        rc = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN,
+                                               &kd);
+    if (rc < 0) {
+        g_autofree char *what = g_strdup_printf("issuing a certificate for %s", name);
+        return gnutls_ok(rc, what, error);
+    }
+    *pem = g_strdup_printf("%.*s%.*s%.*s", (int) cd.size, (const char *) cd.data, (int) ad.size,
+                           (const char *) ad.data, (int) kd.size, (const char *) kd.data);
+    return TRUE;
+}
+
+/* The SNI table: a certificate per fronted host name, issued by the
+ * certificate in cert_pem with the key in key_pem. */
+static gboolean
+issue_per_name(MsBridge *b, GPtrArray *names, const char *cert_pem, const char *key_pem,
+               GError **error)
+{
+    g_auto(gnutls_x509_privkey_t) ca_key = NULL;
+    g_auto(gnutls_x509_crt_t) ca = NULL;
+    gnutls_datum_t cd = { (unsigned char *) cert_pem, (unsigned) strlen(cert_pem) };
+    gnutls_datum_t kd = { (unsigned char *) key_pem, (unsigned) strlen(key_pem) };
+    if (!gnutls_ok(gnutls_x509_crt_init(&ca), "certificate", error) ||
+        !gnutls_ok(gnutls_x509_crt_import(ca, &cd, GNUTLS_X509_FMT_PEM), "reading it", error) ||
+        !gnutls_ok(gnutls_x509_privkey_init(&ca_key), "key", error) ||
+        !gnutls_ok(gnutls_x509_privkey_import2(ca_key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0),
+                   "reading the key", error))
+        return FALSE;
+    b->tls_certs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
+    for (guint i = 0; i < names->len; i++) {
+        const char *n = g_ptr_array_index(names, i);
+        if (g_ascii_strcasecmp(n, "localhost") == 0)
+            continue;
+        g_autofree char *pem = NULL;
+        if (!issue_leaf(ca, ca_key, n, &pem, error))
+            return FALSE;
+        GTlsCertificate *cert = g_tls_certificate_new_from_pem(pem, -1, error);
+        memset(pem, 0, strlen(pem));
+        if (!cert) {
+            g_prefix_error(error, "TLS certificate for %s: ", n);
+            return FALSE;
+        }
+        g_hash_table_insert(b->tls_certs, g_ascii_strdown(n, -1), cert);
+    }
+    return TRUE;
 }
 
 /* Makes a key and a self-signed certificate for `names` (the first is the
@@ -214,13 +329,19 @@ ms__bridge_tls_setup(MsBridge *b, GError **error)
         g_autofree char *kp = g_build_filename(dir, KEY_FILE, NULL);
         /* A spool keeps the certificate of an earlier run. */
         g_autoptr(GError) old = NULL;
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        add_name(names, ms_mail_server_hostname(b->mail, b->smtp_server));
+        add_name(names, ms_mail_server_hostname(b->mail, b->pop3_server));
+        add_name(names, ms_mail_server_hostname(b->mail, b->imap_server));
+        add_name(names, "localhost");
+        g_autofree char *cert_pem = NULL, *key_pem = NULL;
         b->tls_cert = b->tls_tmpdir ? NULL : g_tls_certificate_new_from_files(cp, kp, &old);
+        if (b->tls_cert && (!g_file_get_contents(cp, &cert_pem, NULL, error) ||
+                            !g_file_get_contents(kp, &key_pem, NULL, error))) {
+            g_prefix_error(error, "TLS certificate: ");
+            return FALSE;
+        }
         if (!b->tls_cert) {
-            g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-            add_name(names, ms_mail_server_hostname(b->mail, b->smtp_server));
-            add_name(names, ms_mail_server_hostname(b->mail, b->pop3_server));
-            add_name(names, "localhost");
-            g_autofree char *cert_pem = NULL, *key_pem = NULL;
             if (!generate(names, &cert_pem, &key_pem, error))
                 return FALSE;
             if (!write_private(kp, key_pem, error) || !write_private(cp, cert_pem, error)) {
@@ -228,11 +349,16 @@ ms__bridge_tls_setup(MsBridge *b, GError **error)
                 memset(key_pem, 0, strlen(key_pem));
                 return FALSE;
             }
-            memset(key_pem, 0, strlen(key_pem));
-            if (!load(b, cp, kp, error))
+            if (!load(b, cp, kp, error)) {
+                memset(key_pem, 0, strlen(key_pem));
                 return FALSE;
+            }
             b->tls_generated = TRUE;
         }
+        gboolean issued = issue_per_name(b, names, cert_pem, key_pem, error);
+        memset(key_pem, 0, strlen(key_pem));
+        if (!issued)
+            return FALSE;
         b->tls_cert_path = g_steal_pointer(&cp);
         b->tls_key_path = g_steal_pointer(&kp);
     }
@@ -252,6 +378,7 @@ void
 ms__bridge_tls_clear(MsBridge *b)
 {
     g_clear_object(&b->tls_cert);
+    g_clear_pointer(&b->tls_certs, g_hash_table_unref);
     if (b->tls_tmpdir) {
         /* Only the two files this bridge wrote, then the directory. */
         if (b->tls_cert_path)

@@ -98,6 +98,47 @@ parse_sni(MsTls *tls, MsTlsReader body)
     return TRUE;
 }
 
+char *
+ms_tls_client_hello_server_name(const guint8 *msg, gsize len)
+{
+    g_return_val_if_fail(msg || len == 0, NULL);
+    if (len < 4 || msg[0] != TLS_HS_CLIENT_HELLO ||
+        ((gsize) msg[1] << 16 | (gsize) msg[2] << 8 | msg[3]) != len - 4)
+        return NULL;
+    MsTlsReader r = ms__tls_reader(msg + 4, len - 4);
+    ms__tls_get_uint(&r, 2); /* legacy_version */
+    ms__tls_get(&r, 32);     /* random */
+    ms__tls_get_vec(&r, 1);  /* legacy_session_id */
+    ms__tls_get_vec(&r, 2);  /* cipher_suites */
+    ms__tls_get_vec(&r, 1);  /* legacy_compression_methods */
+    MsTlsReader block = ms__tls_get_vec(&r, 2);
+    if (!r.ok || r.n != 0)
+        return NULL;
+    while (block.n > 0) {
+        guint type = ms__tls_get_uint(&block, 2);
+        MsTlsReader data = ms__tls_get_vec(&block, 2);
+        if (!block.ok)
+            return NULL;
+        if (type != TLS_EXT_SERVER_NAME)
+            continue;
+        MsTlsReader list = ms__tls_get_vec(&data, 2);
+        while (data.ok && list.n > 0) {
+            guint kind = ms__tls_get_uint(&list, 1);
+            MsTlsReader name = ms__tls_get_vec(&list, 2);
+            if (!list.ok || name.n == 0 || name.n > 255)
+                return NULL;
+            if (kind != 0) /* host_name is the only type defined */
+                continue;
+            for (gsize i = 0; i < name.n; i++)
+                if (name.p[i] <= 0x20 || name.p[i] >= 0x7f)
+                    return NULL;
+            return g_ascii_strdown((const char *) name.p, (gssize) name.n);
+        }
+        return NULL;
+    }
+    return NULL;
+}
+
 /* The client's x25519 share: TRUE with *share set (NULL when the client
  * sent none), FALSE after failing. */
 static gboolean

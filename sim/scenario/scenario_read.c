@@ -43,7 +43,10 @@ read_root(MsScenarioReader *R, xmlNode *root)
     sc->fidelity =
         (MsFidelity) ms__reader_get_enum(R, root, "fidelity", fidelities, MS_FIDELITY_PACKET);
     sc->keep_bodies = ms__reader_get_bool(R, root, "keep-bodies", TRUE, NULL);
-    sc->tls |= ms__reader_get_bool(R, root, "tls", FALSE, NULL);
+    /* TLS is the default, as at a modern provider (RFC 8314, RFC 3207):
+     * only tls="false" makes a world in clear, e.g. a lesson whose capture
+     * shows the protocol in readable lines. */
+    sc->tls = ms__reader_get_bool(R, root, "tls", TRUE, NULL);
     static const char *const metrics[] = { "latency", "hops", "policy", NULL };
     sc->routing =
         (MsRoutingMetric) ms__reader_get_enum(R, root, "routing", metrics, MS_ROUTING_LATENCY);
@@ -625,8 +628,11 @@ read_mailserver(MsScenarioReader *R, xmlNode *n)
         } else if (ms__reader_is(c, "policy")) {
             read_policy(R, c, &m.policy);
         } else if (ms__reader_is(c, "tls")) {
+            if (!R->sc->tls)
+                ms__reader_err(R, c, NULL,
+                               "TLS settings in a world without TLS (tls=\"false\" on "
+                               "<scenario>): expected no <tls>, or no tls=\"false\"");
             read_tls(R, c, &m.tls);
-            R->sc->tls = TRUE;
         } else if (ms__reader_is(c, "reply")) {
             read_reply(R, c, m.replies);
         }
@@ -714,8 +720,13 @@ read_client(MsScenarioReader *R, xmlNode *n)
     c.imap_tls =
         ms__reader_attr(R, n, "imap-tls") ? ms__reader_get_enum(R, n, "imap-tls", imap_tls, 1) : -1;
     c.idle = ms__reader_get_bool(R, n, "idle", FALSE, NULL);
-    if (c.smtp_tls >= 0 || c.pop3_tls >= 0 || c.imap_tls >= 0)
-        R->sc->tls = TRUE;
+    if (!R->sc->tls && (c.smtp_tls > 0 || c.pop3_tls > 0 || c.imap_tls > 0))
+        ms__reader_err(R, n,
+                       c.smtp_tls > 0   ? "smtp-tls"
+                       : c.pop3_tls > 0 ? "pop3-tls"
+                                        : "imap-tls",
+                       "asks for TLS in a world without TLS (tls=\"false\" on <scenario>): "
+                       "expected none, or no tls=\"false\"");
     static const char *const servers[] = { "smtp", "pop3", "imap" };
     for (gsize i = 0; i < 3; i++) {
         gint s = ms__reader_get_host(R, n, servers[i], FALSE);

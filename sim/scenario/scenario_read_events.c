@@ -430,8 +430,8 @@ ms__reader_read_expect(MsScenarioReader *R, xmlNode *n)
     e.kind = (MsExpectKind) kind;
     if (e.kind >= MS_EXPECT_ENCRYPTED && e.kind <= MS_EXPECT_TLS_DEFERRED && !R->sc->tls)
         ms__reader_err(R, n, "kind",
-                       "'%s' checks TLS, but this world speaks none: expected tls=\"true\" on "
-                       "<scenario> (or a <tls> in a <mailserver>)",
+                       "'%s' checks TLS, but this world speaks none: expected no "
+                       "tls=\"false\" on <scenario>",
                        expect_names[kind]);
     gboolean need_msg = e.kind != MS_EXPECT_DSN && e.kind != MS_EXPECT_NO_LOSS &&
                         e.kind != MS_EXPECT_LOGIN_ENCRYPTED &&

@@ -9,8 +9,9 @@ every message sent comes out of the simulated world again over POP3.
 Then the policies (no login before TLS, nothing older than TLS 1.2),
 commands injected behind STARTTLS/STLS (CVE-2011-0411), and bad input:
 garbage instead of a ClientHello, clear text after STARTTLS, a client that
-stops mid-handshake, a renegotiation request. Nothing may hang; the bridge
-keeps serving and its accounting balances."""
+stops mid-handshake, a renegotiation request (refused). SNI: a client
+naming one of the fronted servers gets that name's certificate. Nothing may
+hang; the bridge keeps serving and its accounting balances."""
 import glob
 import os
 import poplib
@@ -305,24 +306,63 @@ except (ssl.SSLError, ConnectionResetError, OSError) as e:
     check(True, "a TLS 1.1-only client is refused (%s)" % str(e)[:60])
 
 # Renegotiation asked for by the client inside TLS 1.2 (openssl s_client's
-# "R" command; TLS 1.3 has none). GnuTLS serves it as RFC 5746's secure
-# renegotiation; the session goes on after it.
-proc = subprocess.Popen(["openssl", "s_client", "-tls1_2", "-starttls", "smtp", "-connect",
-                         "%s:%d" % (HOST, b.smtp_port), "-CAfile", CERT],
-                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-for line, pause in ((b"R\n", 1.0), (b"NOOP\r\n", 1.0), (b"QUIT\r\n", 1.0)):
-    time.sleep(pause)
-    proc.stdin.write(line)
-    proc.stdin.flush()
-try:
-    out = proc.communicate(timeout=TIMEOUT)[0].decode("latin-1")
-except subprocess.TimeoutExpired:
-    proc.kill()
-    out = proc.communicate()[0].decode("latin-1")
-check("RENEGOTIATING" in out and out.count("verify return:1") >= 2,
-      "openssl s_client -tls1_2: a renegotiation, a second handshake")
-check("250 2.0.0 Ok" in out.split("RENEGOTIATING")[-1] or "250 Ok" in out.split("RENEGOTIATING")[-1],
-      "  and the session answers NOOP after it")
+# "R" command; TLS 1.3 has none): refused. The bridge ends the session
+# rather than run a second handshake (bridge_tls_guard.c): s_client sees
+# the connection close, never a second certificate check, and does not
+# hang. Twice: after STARTTLS and on the implicit-TLS port.
+for what, cmd in (("STARTTLS", ["-starttls", "smtp", "-connect", "%s:%d" % (HOST, b.smtp_port)]),
+                  ("SMTPS", ["-connect", "%s:%d" % (HOST, b.smtps_port)])):
+    proc = subprocess.Popen(["openssl", "s_client", "-tls1_2", "-CAfile", CERT] + cmd,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    started = time.time()
+    try:
+        for line, pause in ((b"R\n", 1.0), (b"NOOP\r\n", 1.0), (b"QUIT\r\n", 1.0)):
+            time.sleep(pause)
+            proc.stdin.write(line)
+            proc.stdin.flush()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # s_client already gone: the bridge closed the connection
+    try:
+        out = proc.communicate(timeout=TIMEOUT)[0].decode("latin-1")
+        hung = False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out = proc.communicate()[0].decode("latin-1")
+        hung = True
+    after = out.split("RENEGOTIATING")[-1]
+    check("RENEGOTIATING" in out and not hung and time.time() - started < TIMEOUT,
+          "openssl s_client -tls1_2 over %s asks for a renegotiation: no hang" % what)
+    check(out.count("verify return:1") == 1 and "250" not in after,
+          "  refused: no second handshake, nothing answered after it, the connection closed")
+
+# SNI (RFC 6066 3): a client naming one of the servers the bridge fronts
+# gets that name's certificate (issued by the self-signed one it trusts);
+# any other name, or none, the self-signed certificate of every name.
+for port in (b.smtps_port, b.pop3s_port):
+    for name in ("smtp.isp-a.net", "mx.diversicomcorp.com"):
+        with ctx.wrap_socket(b.connect(port), server_hostname=name) as t:
+            subject = dict(x[0] for x in t.getpeercert()["subject"])
+            issuer = dict(x[0] for x in t.getpeercert()["issuer"])
+        check(subject.get("commonName") == name and "self-signed" not in subject.get("organizationName", "")
+              and "self-signed" in issuer.get("organizationName", ""),
+              "Python ssl, server_hostname=%s on port %d: that name's certificate, verified" % (name, port))
+    with ctx.wrap_socket(b.connect(port), server_hostname="localhost") as t:
+        subject = dict(x[0] for x in t.getpeercert()["subject"])
+    check("self-signed" in subject.get("organizationName", ""),
+          "  server_hostname=localhost: the self-signed certificate")
+for name, want in (("mx.diversicomcorp.com", "CN = mx.diversicomcorp.com"), ("other.example", "self-signed")):
+    r = run(["openssl", "s_client", "-connect", "%s:%d" % (HOST, b.smtps_port), "-servername", name,
+             "-CAfile", CERT, "-verify_return_error"], "openssl s_client -servername %s" % name,
+            data=b"QUIT\r\n")
+    first = [l for l in r.stdout.decode("latin-1").splitlines() if l.startswith("subject=")]
+    check(r.returncode == 0 and first and want in first[0],
+          "openssl s_client -servername %s: %s" % (name, first[0] if first else "no certificate"))
+r = run(["openssl", "s_client", "-starttls", "smtp", "-connect", "%s:%d" % (HOST, b.smtp_port),
+         "-servername", "smtp.isp-a.net", "-CAfile", CERT, "-verify_return_error"],
+        "openssl s_client -starttls smtp -servername", data=b"QUIT\r\n")
+first = [l for l in r.stdout.decode("latin-1").splitlines() if l.startswith("subject=")]
+check(r.returncode == 0 and first and "CN = smtp.isp-a.net" in first[0] and "self-signed" not in first[0],
+      "  and after STARTTLS: %s" % (first[0] if first else "no certificate"))
 
 rc, text, st = b.stop()
 check(rc == 0 and "accounting: balanced" in text, "the first bridge stops cleanly, balanced")
