@@ -597,15 +597,19 @@ on_key(MsResolver *r, MsResolveStatus st, GPtrArray *records, GPtrArray *additio
     guint i = c->dkim_next;
     if (st == MS_RESOLVE_OK && texts->len > 1) {
         const char *txt = texts->pdata[0];
-        ms_dkim_verifier_answer(c->dkim, i, MS_DKIM_DNS_OK, txt, strlen(txt));
-        /* keep the parsed key for the record's TTL */
+        /* The record is parsed once: the key verifies this message and is
+         * kept for the record's TTL; a record that does not parse goes to
+         * the verifier as text, which says why. */
         MsDkimKey *key = ms_dkim_key_parse(txt, strlen(txt), NULL);
         if (key) {
+            ms_dkim_verifier_answer_key(c->dkim, i, key);
             const MsDnsRecord *rec = g_ptr_array_index(records, 0);
             CachedKey *ck = g_new0(CachedKey, 1);
             ck->key = key;
             ck->until = ms_engine_now(c->mail->engine) + (MsTime) rec->ttl * MS_TIME_S;
             g_hash_table_replace(checks_of(c->mail)->keys, key_cache_name(c, c->key_query), ck);
+        } else {
+            ms_dkim_verifier_answer(c->dkim, i, MS_DKIM_DNS_OK, txt, strlen(txt));
         }
     } else {
         MsDkimDnsStatus ds = (st == MS_RESOLVE_TIMEOUT || st == MS_RESOLVE_SERVFAIL)
