@@ -423,6 +423,69 @@ test_forwarding_and_lists(void)
     }
 }
 
+/* Two servers check the forwarded message: the forwarder (SPF passes for
+ * Alice's ISP) and the bank (SPF fails: the forwarder is not in isp-a.net's
+ * record). <expect kind="auth" at=...> reads the named server's checks;
+ * without at= the last server's; a server that made none is "not
+ * checked". The ledger lists both checks, oldest first. */
+static void
+test_auth_expect_at(void)
+{
+    g_autofree char *xml = world_xml(
+        "<spf ip4=\"192.0.2.25\"/><dmarc p=\"reject\"/>", "", "<dkim selector=\"s1\"/>",
+        BANK_AUTH,
+        "<message id=\"m1\" from=\"alice@isp-a.net\" to=\"bob@alumni.example\" "
+        "subject=\"Hi\" at=\"1s\">hello</message>\n"
+        "<expect kind=\"auth\" message=\"m1\" check=\"spf\" result=\"pass\" at=\"fwd\"/>\n"
+        "<expect kind=\"auth\" message=\"m1\" check=\"spf\" result=\"fail\" at=\"mx-b\"/>\n"
+        "<expect kind=\"auth\" message=\"m1\" check=\"spf\" result=\"fail\"/>\n"
+        "<expect kind=\"auth\" message=\"m1\" check=\"dkim\" result=\"pass\" at=\"fwd\"/>\n"
+        "<expect kind=\"auth\" message=\"m1\" check=\"dmarc\" result=\"pass\" at=\"mx-b\"/>\n"
+        "<expect kind=\"auth\" message=\"m1\" check=\"spf\" result=\"pass\" at=\"smtp-a\"/>");
+    g_autoptr(GString) x = g_string_new(xml);
+    g_string_replace(x, "forward=\"bob@bank.example\"/>",
+                     "forward=\"bob@bank.example\"/><auth spf=\"on\" dkim=\"on\" dmarc=\"on\"/>",
+                     1);
+    g_autoptr(MsScenario) sc = load(x->str);
+    g_autoptr(GString) checks = g_string_new(NULL);
+    gboolean all = TRUE;
+    g_autoptr(MsWorld) w = run_world(sc, checks, &all);
+    CU_ASSERT_FALSE(all); /* the last expectation: smtp-a checked nothing */
+    g_auto(GStrv) lines = g_strsplit(checks->str, "\n", -1);
+    guint pass = 0, fail = 0;
+    for (guint i = 0; lines[i]; i++) {
+        if (g_str_has_prefix(lines[i], "PASS") && strstr(lines[i], "m1"))
+            pass++;
+        if (g_str_has_prefix(lines[i], "FAIL")) {
+            fail++;
+            CU_ASSERT(strstr(lines[i], "smtp.isp-a.net") && strstr(lines[i], "not checked"));
+        }
+    }
+    if (pass != 5 || fail != 1)
+        fprintf(stderr, "%s", checks->str);
+    CU_ASSERT_EQUAL(pass, 5);
+    CU_ASSERT_EQUAL(fail, 1);
+    CU_ASSERT(strstr(checks->str, "the spf check mx.alumni.example made of mail m1 says pass") !=
+              NULL);
+    MsMail *m = ms_world_mail(w);
+    guint32 id = 0;
+    for (guint i = 1; i <= ms_mail_n_messages(m) && !id; i++)
+        if (strcmp(ms_mail_message(m, i)->label, "m1") == 0)
+            id = i;
+    CU_ASSERT_EQUAL(ms_mail_auth_n_ledgers(m, id), 2);
+    MsMailAuthLedger first, second, last;
+    CU_ASSERT(ms_mail_auth_ledger_nth(m, id, 0, &first));
+    CU_ASSERT(ms_mail_auth_ledger_nth(m, id, 1, &second));
+    CU_ASSERT_FALSE(ms_mail_auth_ledger_nth(m, id, 2, &last));
+    ms_mail_auth_ledger(m, id, &last);
+    CU_ASSERT_EQUAL(first.where, 3); /* fwd: the fourth host */
+    CU_ASSERT_EQUAL(second.where, 4);
+    CU_ASSERT_EQUAL(last.where, second.where);
+    CU_ASSERT(first.at < second.at);
+    CU_ASSERT_STRING_EQUAL(first.spf, "pass");
+    CU_ASSERT_STRING_EQUAL(second.spf, "fail");
+}
+
 /* p=quarantine: delivered, into Junk (the store's Junk flag). */
 static void
 test_quarantine(void)
@@ -633,6 +696,7 @@ main(void)
         { "a forwarding loop bounces with 5.4.6", test_forward_loop },
         { "the forged boss: DMARC p=reject bounces it, off lets it land", test_forged_boss },
         { "forwarding breaks SPF, DKIM survives; a list breaks DKIM", test_forwarding_and_lists },
+        { "expect auth at= a named server", test_auth_expect_at },
         { "p=quarantine: into Junk", test_quarantine },
         { "a blocklisted sender: 554 5.7.1 at connect or RCPT", test_dnsbl },
         { "reject_sender_login_mismatch", test_sender_login_mismatch },

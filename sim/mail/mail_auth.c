@@ -19,13 +19,25 @@
 
 /* ---- the state ----------------------------------------------------------- */
 
+/* The ledger: one entry per check a server made on a message, in one
+ * array in the order made; each entry links to the message's previous one
+ * and `ledgers` maps a message to its latest (index + 1). Small: a fixed
+ * record per check, no allocation per message. */
+typedef struct {
+    MsMailAuthLedger l;
+    guint32 message;
+    guint32 prev; /* index + 1 of the message's previous check, 0 for none */
+} LedgerEntry;
+
+
 MsMailAuth *
 ms__auth_get(MsMail *m)
 {
     if (!m->auth) {
         MsMailAuth *a = g_new0(MsMailAuth, 1);
         a->servers = g_ptr_array_new();
-        a->ledgers = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+        a->ledgers = g_hash_table_new(g_direct_hash, g_direct_equal);
+        a->ledger = g_array_new(FALSE, TRUE, sizeof(LedgerEntry));
         a->report_rows = g_array_new(FALSE, TRUE, sizeof(MsMailAuthReportRow));
         a->pending = g_ptr_array_new_with_free_func(ms__auth_direct_free);
         m->auth = a;
@@ -42,28 +54,85 @@ ms__auth_server(MsMail *m, const MsMailServer *s)
 }
 
 MsMailAuthLedger *
-ms__auth_ledger(MsMail *m, guint32 message)
+ms__auth_ledger_add(MsMail *m, guint32 message)
 {
     MsMailAuth *a = ms__auth_get(m);
-    MsMailAuthLedger *l = g_hash_table_lookup(a->ledgers, GUINT_TO_POINTER(message));
-    if (!l) {
-        l = g_new0(MsMailAuthLedger, 1);
-        l->where = MS_NO_HOST_ID;
-        g_hash_table_insert(a->ledgers, GUINT_TO_POINTER(message), l);
-    }
-    return l;
+    LedgerEntry e = { 0 };
+    e.l.where = MS_NO_HOST_ID;
+    e.l.at = ms_engine_now(m->engine);
+    e.message = message;
+    e.prev = GPOINTER_TO_UINT(g_hash_table_lookup(a->ledgers, GUINT_TO_POINTER(message)));
+    g_array_append_val(a->ledger, e);
+    g_hash_table_insert(a->ledgers, GUINT_TO_POINTER(message), GUINT_TO_POINTER(a->ledger->len));
+    return &g_array_index(a->ledger, LedgerEntry, a->ledger->len - 1).l;
+}
+
+/* The entry index + 1 of message's latest check, 0 for none. */
+static guint32
+ledger_last(const MsMail *m, guint32 message)
+{
+    return m->auth ? GPOINTER_TO_UINT(g_hash_table_lookup(m->auth->ledgers,
+                                                          GUINT_TO_POINTER(message)))
+                   : 0;
+}
+
+static void
+ledger_blank(MsMailAuthLedger *out)
+{
+    memset(out, 0, sizeof *out);
+    out->where = MS_NO_HOST_ID;
 }
 
 void
 ms_mail_auth_ledger(const MsMail *m, guint32 message, MsMailAuthLedger *out)
 {
     g_return_if_fail(m != NULL && out != NULL);
-    memset(out, 0, sizeof *out);
-    out->where = MS_NO_HOST_ID;
-    const MsMailAuthLedger *l =
-        m->auth ? g_hash_table_lookup(m->auth->ledgers, GUINT_TO_POINTER(message)) : NULL;
-    if (l)
-        *out = *l;
+    ledger_blank(out);
+    guint32 k = ledger_last(m, message);
+    if (k)
+        *out = g_array_index(m->auth->ledger, LedgerEntry, k - 1).l;
+}
+
+gboolean
+ms_mail_auth_ledger_at(const MsMail *m, guint32 message, MsHostId where, MsMailAuthLedger *out)
+{
+    g_return_val_if_fail(m != NULL && out != NULL, FALSE);
+    ledger_blank(out);
+    for (guint32 k = ledger_last(m, message); k;) {
+        const LedgerEntry *e = &g_array_index(m->auth->ledger, LedgerEntry, k - 1);
+        if (e->l.where == where) {
+            *out = e->l;
+            return TRUE;
+        }
+        k = e->prev;
+    }
+    return FALSE;
+}
+
+guint
+ms_mail_auth_n_ledgers(const MsMail *m, guint32 message)
+{
+    g_return_val_if_fail(m != NULL, 0);
+    guint n = 0;
+    for (guint32 k = ledger_last(m, message); k;
+         k = g_array_index(m->auth->ledger, LedgerEntry, k - 1).prev)
+        n++;
+    return n;
+}
+
+gboolean
+ms_mail_auth_ledger_nth(const MsMail *m, guint32 message, guint i, MsMailAuthLedger *out)
+{
+    g_return_val_if_fail(m != NULL && out != NULL, FALSE);
+    ledger_blank(out);
+    guint n = ms_mail_auth_n_ledgers(m, message);
+    if (i >= n)
+        return FALSE;
+    guint32 k = ledger_last(m, message);
+    for (guint skip = n - 1 - i; skip; skip--) /* the chain runs newest first */
+        k = g_array_index(m->auth->ledger, LedgerEntry, k - 1).prev;
+    *out = g_array_index(m->auth->ledger, LedgerEntry, k - 1).l;
+    return TRUE;
 }
 
 guint
@@ -128,6 +197,7 @@ ms__auth_free(MsMailAuth *a)
         server_free(g_ptr_array_index(a->servers, i));
     g_ptr_array_unref(a->servers);
     g_hash_table_destroy(a->ledgers);
+    g_array_free(a->ledger, TRUE);
     g_array_free(a->report_rows, TRUE);
     g_ptr_array_unref(a->pending);
     if (a->checks && a->checks_free)
@@ -482,7 +552,7 @@ mark_listed(MsAuthCheck *c, const char *zone)
             if (rr->state != MS_RCPT_QUEUED || rr->where != c->peer ||
                 !ms__server_is_local(c->server, ms__address_domain(rr->address)))
                 continue;
-            MsMailAuthLedger *l = ms__auth_ledger(m, id);
+            MsMailAuthLedger *l = ms__auth_ledger_add(m, id);
             l->checked = TRUE;
             l->where = c->server->host;
             g_strlcpy(l->dnsbl, "listed", sizeof l->dnsbl);
@@ -784,8 +854,7 @@ finish(MsAuthCheck *c)
         check_free(c);
         return;
     }
-    MsMailAuthLedger *l = ms__auth_ledger(m, c->message);
-    memset(l, 0, sizeof *l);
+    MsMailAuthLedger *l = ms__auth_ledger_add(m, c->message);
     l->checked = TRUE;
     l->where = s->host;
     g_autoptr(MsAuthResults) ar = ms_auth_results_new(s->hostname);
