@@ -7,6 +7,7 @@
 #include "mailsim/dns_codec.h"
 #include "mailsim/mail_auth.h"
 #include "mailsim/mail_store.h"
+#include "mailsim/recorder.h"
 #include "mailsim/scenario.h"
 #include "mailsim/world.h"
 
@@ -542,6 +543,62 @@ test_dnsbl(void)
     }
 }
 
+/* Where the blocklist is asked, in the capture: at connect, before the
+ * server says anything to the client (postscreen); with dnsbl-at="rcpt",
+ * after the client's first RCPT TO reached the server and before that
+ * RCPT's reply, which is the 554 naming the list (Postfix reject_rbl_client
+ * in smtpd_recipient_restrictions). The client's other commands (MAIL,
+ * and DATA pipelined after the RCPT) are answered as usual. */
+static void
+test_dnsbl_when_asked(void)
+{
+    for (int at_rcpt = 0; at_rcpt < 2; at_rcpt++) {
+        g_autofree char *xml = world_xml("", "", "",
+                                         at_rcpt ? "<auth dnsbl=\"bl.example\" dnsbl-at=\"rcpt\"/>"
+                                                 : "<auth dnsbl=\"bl.example\"/>",
+                                         FORGED);
+        g_autoptr(MsScenario) sc = load(xml);
+        g_autoptr(GError) err = NULL;
+        g_autoptr(MsWorld) w = ms_world_new(sc, 0, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+        g_autoptr(MsRecorder) rec = ms_recorder_new(0, 0, FALSE);
+        ms_recorder_attach(rec, ms_net_trace(ms_world_net(w)));
+        ms_world_run(w, ms_world_default_until(w));
+        MsHostId evil = 5, mx = 4;
+        gint query = -1, first_server_line = -1, rcpt_in = -1, refusal = -1;
+        for (guint i = 0; i < ms_recorder_len(rec); i++) {
+            const MsRecord *r = ms_recorder_get(rec, i);
+            if (r->kind != MS_TRACE_PROTO_LINE || !r->text || !r->proto)
+                continue;
+            if (strcmp(r->proto, "dns") == 0 && r->outgoing && r->host == mx &&
+                strstr(r->text, "99.113.0.203.bl.example") && query < 0)
+                query = (gint) i;
+            if (strcmp(r->proto, "smtp") != 0 || r->host != mx || r->peer != evil)
+                continue;
+            if (r->outgoing && first_server_line < 0)
+                first_server_line = (gint) i;
+            if (!r->outgoing && g_str_has_prefix(r->text, "RCPT TO:") && rcpt_in < 0)
+                rcpt_in = (gint) i;
+            if (r->outgoing && g_str_has_prefix(r->text, "554 5.7.1") && refusal < 0)
+                refusal = (gint) i;
+        }
+        CU_ASSERT_FATAL(query >= 0 && first_server_line >= 0 && refusal >= 0);
+        if (at_rcpt) {
+            CU_ASSERT(rcpt_in >= 0 && rcpt_in < query);
+            CU_ASSERT(first_server_line < query); /* greeted first */
+            CU_ASSERT(query < refusal);
+            const MsRecord *r = ms_recorder_get(rec, (guint) refusal);
+            CU_ASSERT(strstr(r->text, "blocked using bl.example") != NULL);
+        } else {
+            CU_ASSERT(query < first_server_line);
+            CU_ASSERT_EQUAL(refusal, first_server_line); /* the 554 greeting */
+            CU_ASSERT_EQUAL(rcpt_in, -1);                /* never got that far */
+        }
+        CU_ASSERT_STRING_EQUAL(ledger_of(w, "phish").dnsbl, "listed");
+        CU_ASSERT_EQUAL(rcpt_of(w, "phish", "bob@bank.example")->state, MS_RCPT_BOUNCED);
+    }
+}
+
 /* reject_sender_login_mismatch: Alice may not send as the CEO. */
 static void
 test_sender_login_mismatch(void)
@@ -699,6 +756,7 @@ main(void)
         { "expect auth at= a named server", test_auth_expect_at },
         { "p=quarantine: into Junk", test_quarantine },
         { "a blocklisted sender: 554 5.7.1 at connect or RCPT", test_dnsbl },
+        { "a blocklist asked at connect or at RCPT, in the capture", test_dnsbl_when_asked },
         { "reject_sender_login_mismatch", test_sender_login_mismatch },
         { "DMARC aggregate reports", test_dmarc_reports },
         { "validate warns of SPF and DMARC records that cannot parse", test_record_warnings },

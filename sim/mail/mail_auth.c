@@ -4,10 +4,10 @@
  * ledger and counts the expectations and statistics read.
  *
  * Role in the data flow: the SMTP service (mail_smtpd.c) asks here whether
- * a client is on a blocklist before its greeting, and hands each message
- * from outside to the checks before it replies to the end of DATA; the
- * acceptance then stores the message with the Authentication-Results
- * header the checks wrote. */
+ * a client is on a blocklist (before its greeting, or at its first RCPT
+ * with dnsbl-at="rcpt"), and hands each message from outside to the
+ * checks before it replies to the end of DATA; the acceptance then stores
+ * the message with the Authentication-Results header the checks wrote. */
 #include "mail_auth-private.h"
 #include "mailsim/auth_results.h"
 #include "mailsim/dmarc.h"
