@@ -204,6 +204,14 @@ test_scenario_errors(void)
           "expected via= as well" },
         { "<txt name=\"x.other.example\" value=\"v\"/>", "", "", "outside zone" },
         { "", "<dkim selector=\"s1\" private-key=\"no-such-file.pem\"/>", "", "private-key" },
+        { "", "",
+          "<message id=\"m\" from=\"alice@isp-a.net\" to=\"bob@bank.example\"/>"
+          "<expect kind=\"auth\" message=\"m\" check=\"spf\" result=\"pass\" at=\"mx-z\"/>",
+          "no host 'mx-z'" },
+        { "", "",
+          "<message id=\"m\" from=\"alice@isp-a.net\" to=\"bob@bank.example\"/>"
+          "<expect kind=\"delivered\" message=\"m\" at=\"mx-b\"/>",
+          "only kind=\"auth\"" },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *xml =
