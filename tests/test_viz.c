@@ -1244,7 +1244,7 @@ step_at(const MsVizJourney *j, MsNet *net, MsVizStepKind kind, const char *name)
  * shield by the server with a legend entry, the sequence chart a mark on
  * its lane and "SPF asks: ..." on the questions, the story the step with
  * its results and questions. Lesson 17's DNSBL listing is a refused
- * check. Lesson 1 (no sender authentication) has none of it. */
+ * check, its question in the journey. Lesson 1 (no sender authentication) has none of it. */
 static void
 test_auth_checks_marked(void)
 {
@@ -1337,6 +1337,17 @@ test_auth_checks_marked(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(check);
     CU_ASSERT_STRING_EQUAL(check->results, "DNSBL listed");
     CU_ASSERT_EQUAL(check->outcome, MS_VIZ_CHECK_REFUSED);
+    /* the blocklist's question, tagged with the message the client brought */
+    const MsVizStep *bl = NULL;
+    for (guint k = 0; k < jb->steps->len && !bl; k++) {
+        const MsVizStep *s = &g_array_index(jb->steps, MsVizStep, k);
+        if (s->kind == MS_VIZ_STEP_DNS && s->asked_for && strcmp(s->asked_for, "DNSBL") == 0)
+            bl = s;
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+    CU_ASSERT_STRING_EQUAL(g_array_index(bl->lines, MsVizLine, 0).text,
+                           "query A 66.113.0.203.bl.spamcheck.example?");
+    CU_ASSERT(bl->at < check->at);
     run_clear(&r);
 
     CU_ASSERT_FATAL(run_file(&r, LESSON1));

@@ -539,27 +539,53 @@ on_dnsbl(MsResolver *r, MsResolveStatus st, GPtrArray *records, GPtrArray *addit
 /* The session knows no message before DATA: the ledger marks the messages
  * the listed client holds queued for this server's domains (what it came
  * to deliver). O(messages), once per refused client. */
+/* Whether message r has a recipient queued at `peer` for a domain of
+ * server s: what that client came to deliver. */
+static gboolean
+brought_by(MsMail *m, const MsMessageRecord *r, MsHostId peer, const MsMailServer *s)
+{
+    for (guint i = 0; i < r->rcpts->len; i++) {
+        const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, i);
+        if (rr->state == MS_RCPT_QUEUED && rr->where == peer &&
+            ms__server_is_local(s, ms__address_domain(rr->address)))
+            return TRUE;
+    }
+    (void) m;
+    return FALSE;
+}
+
 static void
 mark_listed(MsAuthCheck *c, const char *zone)
 {
     MsMail *m = c->mail;
+    (void) zone;
     if (c->peer == MS_NO_HOST_ID)
         return;
     guint32 id = 0;
     for (const MsMessageRecord *r; (r = ms__mail_record_next(m, &id));) {
-        for (guint i = 0; i < r->rcpts->len; i++) {
-            const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, i);
-            if (rr->state != MS_RCPT_QUEUED || rr->where != c->peer ||
-                !ms__server_is_local(c->server, ms__address_domain(rr->address)))
-                continue;
-            MsMailAuthLedger *l = ms__auth_ledger_add(m, id);
-            l->checked = TRUE;
-            l->where = c->server->host;
-            g_strlcpy(l->dnsbl, "listed", sizeof l->dnsbl);
-            (void) zone;
-            break;
-        }
+        if (!brought_by(m, r, c->peer, c->server))
+            continue;
+        MsMailAuthLedger *l = ms__auth_ledger_add(m, id);
+        l->checked = TRUE;
+        l->where = c->server->host;
+        g_strlcpy(l->dnsbl, "listed", sizeof l->dnsbl);
     }
+}
+
+/* The message the blocklist question is tagged with in the trace (so the
+ * pictures show it in the message's journey): the first the client holds
+ * queued for this server, or 0. O(messages), once per client session of
+ * a server that consults a blocklist, and only when something traces. */
+static guint32
+dnsbl_message(MsMail *m, const MsMailServer *s, MsHostId peer)
+{
+    if (peer == MS_NO_HOST_ID)
+        return 0;
+    guint32 id = 0;
+    for (const MsMessageRecord *r; (r = ms__mail_record_next(m, &id));)
+        if (brought_by(m, r, peer, s))
+            return id;
+    return 0;
 }
 
 static void
@@ -1044,9 +1070,11 @@ ms__auth_dnsbl_start(MsMail *m, MsMailServer *s, MsHostId peer, guint32 peer_add
 {
     MsAuthCheck *c = check_new(m, s, peer, peer_addr, done, ud);
     c->step = STEP_DNSBL;
-    ms__mail_note(m, s->host, peer, 0,
-                  "%s asks its blocklist%s about %s before greeting it (RFC 5782)", s->hostname,
-                  ms__auth_server(m, s)->set.dnsbl[1] ? "s" : "", c->ip);
+    if (ms_trace_enabled(m->trace)) /* only a trace shows the tag */
+        c->message = dnsbl_message(m, s, peer);
+    ms__mail_note(m, s->host, peer, 0, "%s asks its blocklist%s about %s %s (RFC 5782)",
+                  s->hostname, ms__auth_server(m, s)->set.dnsbl[1] ? "s" : "", c->ip,
+                  ms__auth_dnsbl_at_rcpt(m, s) ? "at its first RCPT" : "before greeting it");
     advance(c);
     return c;
 }
