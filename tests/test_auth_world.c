@@ -8,6 +8,7 @@
 #include "mailsim/dns_codec.h"
 #include "mailsim/mail_auth.h"
 #include "mailsim/mail_store.h"
+#include "mailsim/recorder.h"
 #include "mailsim/scenario.h"
 #include "mailsim/world.h"
 
@@ -204,6 +205,14 @@ test_scenario_errors(void)
           "expected via= as well" },
         { "<txt name=\"x.other.example\" value=\"v\"/>", "", "", "outside zone" },
         { "", "<dkim selector=\"s1\" private-key=\"no-such-file.pem\"/>", "", "private-key" },
+        { "", "",
+          "<message id=\"m\" from=\"alice@isp-a.net\" to=\"bob@bank.example\"/>"
+          "<expect kind=\"auth\" message=\"m\" check=\"spf\" result=\"pass\" at=\"mx-z\"/>",
+          "no host 'mx-z'" },
+        { "", "",
+          "<message id=\"m\" from=\"alice@isp-a.net\" to=\"bob@bank.example\"/>"
+          "<expect kind=\"delivered\" message=\"m\" at=\"mx-b\"/>",
+          "only kind=\"auth\"" },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *xml =
@@ -424,6 +433,69 @@ test_forwarding_and_lists(void)
     }
 }
 
+/* Two servers check the forwarded message: the forwarder (SPF passes for
+ * Alice's ISP) and the bank (SPF fails: the forwarder is not in isp-a.net's
+ * record). <expect kind="auth" at=...> reads the named server's checks;
+ * without at= the last server's; a server that made none is "not
+ * checked". The ledger lists both checks, oldest first. */
+static void
+test_auth_expect_at(void)
+{
+    g_autofree char *xml = world_xml(
+        "<spf ip4=\"192.0.2.25\"/><dmarc p=\"reject\"/>", "", "<dkim selector=\"s1\"/>",
+        BANK_AUTH,
+        "<message id=\"m1\" from=\"alice@isp-a.net\" to=\"bob@alumni.example\" "
+        "subject=\"Hi\" at=\"1s\">hello</message>\n"
+        "<expect kind=\"auth\" message=\"m1\" check=\"spf\" result=\"pass\" at=\"fwd\"/>\n"
+        "<expect kind=\"auth\" message=\"m1\" check=\"spf\" result=\"fail\" at=\"mx-b\"/>\n"
+        "<expect kind=\"auth\" message=\"m1\" check=\"spf\" result=\"fail\"/>\n"
+        "<expect kind=\"auth\" message=\"m1\" check=\"dkim\" result=\"pass\" at=\"fwd\"/>\n"
+        "<expect kind=\"auth\" message=\"m1\" check=\"dmarc\" result=\"pass\" at=\"mx-b\"/>\n"
+        "<expect kind=\"auth\" message=\"m1\" check=\"spf\" result=\"pass\" at=\"smtp-a\"/>");
+    g_autoptr(GString) x = g_string_new(xml);
+    g_string_replace(x, "forward=\"bob@bank.example\"/>",
+                     "forward=\"bob@bank.example\"/><auth spf=\"on\" dkim=\"on\" dmarc=\"on\"/>",
+                     1);
+    g_autoptr(MsScenario) sc = load(x->str);
+    g_autoptr(GString) checks = g_string_new(NULL);
+    gboolean all = TRUE;
+    g_autoptr(MsWorld) w = run_world(sc, checks, &all);
+    CU_ASSERT_FALSE(all); /* the last expectation: smtp-a checked nothing */
+    g_auto(GStrv) lines = g_strsplit(checks->str, "\n", -1);
+    guint pass = 0, fail = 0;
+    for (guint i = 0; lines[i]; i++) {
+        if (g_str_has_prefix(lines[i], "PASS") && strstr(lines[i], "m1"))
+            pass++;
+        if (g_str_has_prefix(lines[i], "FAIL")) {
+            fail++;
+            CU_ASSERT(strstr(lines[i], "smtp.isp-a.net") && strstr(lines[i], "not checked"));
+        }
+    }
+    if (pass != 5 || fail != 1)
+        fprintf(stderr, "%s", checks->str);
+    CU_ASSERT_EQUAL(pass, 5);
+    CU_ASSERT_EQUAL(fail, 1);
+    CU_ASSERT(strstr(checks->str, "the spf check mx.alumni.example made of mail m1 says pass") !=
+              NULL);
+    MsMail *m = ms_world_mail(w);
+    guint32 id = 0;
+    for (guint i = 1; i <= ms_mail_n_messages(m) && !id; i++)
+        if (strcmp(ms_mail_message(m, i)->label, "m1") == 0)
+            id = i;
+    CU_ASSERT_EQUAL(ms_mail_auth_n_ledgers(m, id), 2);
+    MsMailAuthLedger first, second, last;
+    CU_ASSERT(ms_mail_auth_ledger_nth(m, id, 0, &first));
+    CU_ASSERT(ms_mail_auth_ledger_nth(m, id, 1, &second));
+    CU_ASSERT_FALSE(ms_mail_auth_ledger_nth(m, id, 2, &last));
+    ms_mail_auth_ledger(m, id, &last);
+    CU_ASSERT_EQUAL(first.where, 3); /* fwd: the fourth host */
+    CU_ASSERT_EQUAL(second.where, 4);
+    CU_ASSERT_EQUAL(last.where, second.where);
+    CU_ASSERT(first.at < second.at);
+    CU_ASSERT_STRING_EQUAL(first.spf, "pass");
+    CU_ASSERT_STRING_EQUAL(second.spf, "fail");
+}
+
 /* p=quarantine: delivered, into Junk: the store marks it (so POP3, which
  * has only INBOX, still sees it), and over IMAP it is in the Junk folder
  * (\Junk, RFC 6154), not in INBOX. The IMAP glue is the one the server's
@@ -496,6 +568,62 @@ test_dnsbl(void)
         }
         /* a client that is not listed is served */
         CU_ASSERT_EQUAL(rcpt_of(w, "ok", "bob@bank.example")->state, MS_RCPT_DELIVERED);
+    }
+}
+
+/* Where the blocklist is asked, in the capture: at connect, before the
+ * server says anything to the client (postscreen); with dnsbl-at="rcpt",
+ * after the client's first RCPT TO reached the server and before that
+ * RCPT's reply, which is the 554 naming the list (Postfix reject_rbl_client
+ * in smtpd_recipient_restrictions). The client's other commands (MAIL,
+ * and DATA pipelined after the RCPT) are answered as usual. */
+static void
+test_dnsbl_when_asked(void)
+{
+    for (int at_rcpt = 0; at_rcpt < 2; at_rcpt++) {
+        g_autofree char *xml = world_xml("", "", "",
+                                         at_rcpt ? "<auth dnsbl=\"bl.example\" dnsbl-at=\"rcpt\"/>"
+                                                 : "<auth dnsbl=\"bl.example\"/>",
+                                         FORGED);
+        g_autoptr(MsScenario) sc = load(xml);
+        g_autoptr(GError) err = NULL;
+        g_autoptr(MsWorld) w = ms_world_new(sc, 0, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+        g_autoptr(MsRecorder) rec = ms_recorder_new(0, 0, FALSE);
+        ms_recorder_attach(rec, ms_net_trace(ms_world_net(w)));
+        ms_world_run(w, ms_world_default_until(w));
+        MsHostId evil = 5, mx = 4;
+        gint query = -1, first_server_line = -1, rcpt_in = -1, refusal = -1;
+        for (guint i = 0; i < ms_recorder_len(rec); i++) {
+            const MsRecord *r = ms_recorder_get(rec, i);
+            if (r->kind != MS_TRACE_PROTO_LINE || !r->text || !r->proto)
+                continue;
+            if (strcmp(r->proto, "dns") == 0 && r->outgoing && r->host == mx &&
+                strstr(r->text, "99.113.0.203.bl.example") && query < 0)
+                query = (gint) i;
+            if (strcmp(r->proto, "smtp") != 0 || r->host != mx || r->peer != evil)
+                continue;
+            if (r->outgoing && first_server_line < 0)
+                first_server_line = (gint) i;
+            if (!r->outgoing && g_str_has_prefix(r->text, "RCPT TO:") && rcpt_in < 0)
+                rcpt_in = (gint) i;
+            if (r->outgoing && g_str_has_prefix(r->text, "554 5.7.1") && refusal < 0)
+                refusal = (gint) i;
+        }
+        CU_ASSERT_FATAL(query >= 0 && first_server_line >= 0 && refusal >= 0);
+        if (at_rcpt) {
+            CU_ASSERT(rcpt_in >= 0 && rcpt_in < query);
+            CU_ASSERT(first_server_line < query); /* greeted first */
+            CU_ASSERT(query < refusal);
+            const MsRecord *r = ms_recorder_get(rec, (guint) refusal);
+            CU_ASSERT(strstr(r->text, "blocked using bl.example") != NULL);
+        } else {
+            CU_ASSERT(query < first_server_line);
+            CU_ASSERT_EQUAL(refusal, first_server_line); /* the 554 greeting */
+            CU_ASSERT_EQUAL(rcpt_in, -1);                /* never got that far */
+        }
+        CU_ASSERT_STRING_EQUAL(ledger_of(w, "phish").dnsbl, "listed");
+        CU_ASSERT_EQUAL(rcpt_of(w, "phish", "bob@bank.example")->state, MS_RCPT_BOUNCED);
     }
 }
 
@@ -653,8 +781,10 @@ main(void)
         { "a forwarding loop bounces with 5.4.6", test_forward_loop },
         { "the forged boss: DMARC p=reject bounces it, off lets it land", test_forged_boss },
         { "forwarding breaks SPF, DKIM survives; a list breaks DKIM", test_forwarding_and_lists },
+        { "expect auth at= a named server", test_auth_expect_at },
         { "p=quarantine: into Junk", test_quarantine },
         { "a blocklisted sender: 554 5.7.1 at connect or RCPT", test_dnsbl },
+        { "a blocklist asked at connect or at RCPT, in the capture", test_dnsbl_when_asked },
         { "reject_sender_login_mismatch", test_sender_login_mismatch },
         { "DMARC aggregate reports", test_dmarc_reports },
         { "validate warns of SPF and DMARC records that cannot parse", test_record_warnings },

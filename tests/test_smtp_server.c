@@ -1013,6 +1013,81 @@ test_deferred_data_reply(void)
     }
 }
 
+/* An RCPT hook that defers the first recipient's reply (a blocklist
+ * asked at RCPT time): nothing more is read until the resume; a 2xx (here
+ * the hook's own, resumed with code 0) then takes the recipient, anything
+ * else leaves it out of the envelope, and
+ * the pipelined commands follow, whole input or octet by octet. */
+typedef struct {
+    MsSmtpServer *srv;
+    guint rcpts_seen;
+    guint envelope_rcpts;
+} DeferRcpt;
+
+static void
+defer_first_rcpt(const MsSmtpSession *s, const char *rcpt, MsSmtpReply *r, gpointer ud)
+{
+    (void) s;
+    (void) rcpt;
+    (void) r;
+    DeferRcpt *d = ud;
+    if (d->rcpts_seen++ == 0)
+        ms_smtp_server_defer(d->srv);
+}
+
+static void
+count_envelope(const MsSmtpSession *s, const MsSmtpEnvelope *env, GBytes *msg, MsSmtpReply *r,
+               gpointer ud)
+{
+    (void) s;
+    (void) msg;
+    (void) r;
+    ((DeferRcpt *) ud)->envelope_rcpts = env->n_rcpts;
+}
+
+static void
+test_deferred_rcpt_reply(void)
+{
+    const char *in =
+        EH M "RCPT TO:<a@mx.test>\r\nRCPT TO:<b@mx.test>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n";
+    for (int take = 0; take < 2; take++) {
+        for (int bytewise = 0; bytewise < 2; bytewise++) {
+            MsSmtpServerConfig cfg = tk_server_config();
+            MsSmtpServerHooks h = { 0 };
+            h.rcpt = defer_first_rcpt;
+            h.data = count_envelope;
+            DeferRcpt d = { 0 };
+            d.srv = ms_smtp_server_new(&cfg, &h, &d);
+            ms_smtp_server_start(d.srv);
+            g_free(take_all(d.srv));
+            gsize len = strlen(in);
+            for (gsize i = 0; i < len; i += bytewise ? 1 : len)
+                ms_smtp_server_feed(d.srv, (const guint8 *) in + i, bytewise ? 1 : len);
+            g_autofree char *before = take_all(d.srv);
+            CU_ASSERT_STRING_EQUAL(before, E OKM);
+            CU_ASSERT(ms_smtp_server_is_deferred(d.srv));
+            CU_ASSERT_EQUAL(d.rcpts_seen, 1);
+            MsSmtpReply r = MS_SMTP_REPLY_INIT;
+            if (!take) /* take: code 0, the reply the hook was given */
+                ms_smtp_reply_set(&r, 554, "5.7.1",
+                                  "Service unavailable; Client host [192.0.2.1] blocked using "
+                                  "bl.test");
+            ms_smtp_server_resume(d.srv, &r);
+            ms_smtp_reply_clear(&r);
+            g_autofree char *after = take_all(d.srv);
+            g_autofree char *want = g_strdup_printf(
+                "%s" OKR GO "250 2.0.0 Ok: queued\r\n221 2.0.0 mx.test closing connection\r\n",
+                take ? OKR
+                     : "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+                       "bl.test\r\n");
+            CU_ASSERT_STRING_EQUAL(after, want);
+            CU_ASSERT_EQUAL(d.rcpts_seen, 2);
+            CU_ASSERT_EQUAL(d.envelope_rcpts, take ? 2 : 1);
+            ms_smtp_server_free(d.srv);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -1028,6 +1103,7 @@ main(void)
         { "recipient limit 100/101", test_recipient_limit },
         { "override hook", test_override_hook },
         { "greetings 554/421", test_greetings },
+        { "deferred RCPT reply", test_deferred_rcpt_reply },
         { "data hook and trace", test_data_hook_and_trace },
         { "3 MB message in chunks", test_large_message_chunks },
         { "random content: whole, bytewise, in pieces", test_random_content_splits },

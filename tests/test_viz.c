@@ -1214,6 +1214,163 @@ test_tls_story_eavesdropper(void)
     run_clear(&r);
 }
 
+/* ---- Sender checks (issue 19) ---- */
+
+static xmlDoc *
+sequence_doc_of(Run *r, guint32 message)
+{
+    g_autoptr(MsVizJourney) j =
+        ms_viz_journey_new(ms_world_net(r->world), ms_world_mail(r->world), r->rec, message);
+    g_autoptr(MsVizCanvas) c = ms_viz_sequence(r->world, r->rec, j, MS_VIZ_FORMAT_SVG, 0);
+    g_autofree char *svg = ms_viz_canvas_svg_string(c, TRUE);
+    return xmlReadMemory(svg, (int) strlen(svg), "sequence.svg", NULL, XML_PARSE_NONET);
+}
+
+/* The journey's step of `kind` taken by host `name`, or NULL. */
+static const MsVizStep *
+step_at(const MsVizJourney *j, MsNet *net, MsVizStepKind kind, const char *name)
+{
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        if (s->kind == kind && s->from == ms_net_host_by_name(net, name))
+            return s;
+    }
+    return NULL;
+}
+
+/* Lesson 15: each receiving MTA's checks are a step of the journey, with
+ * their results and verdict, before the reply they decide; the DNS
+ * questions they asked say which check asked. The hop diagram puts a
+ * shield by the server with a legend entry, the sequence chart a mark on
+ * its lane and "SPF asks: ..." on the questions, the story the step with
+ * its results and questions. Lesson 17's DNSBL listing is a refused
+ * check, its question in the journey. Lesson 1 (no sender authentication) has none of it. */
+static void
+test_auth_checks_marked(void)
+{
+    Run r;
+    CU_ASSERT_FATAL(run_file(&r, "scenarios/teaching/15-the-forged-boss.xml"));
+    MsNet *net = ms_world_net(r.world);
+    MsMail *mail = ms_world_mail(r.world);
+    guint32 acme = ms_mail_message_by_label(mail, "phish-acme")->id;
+    guint32 safe = ms_mail_message_by_label(mail, "phish-safe")->id;
+    guint32 real = ms_mail_message_by_label(mail, "real")->id;
+
+    g_autoptr(MsVizJourney) ja = ms_viz_journey_new(net, mail, r.rec, acme);
+    const MsVizStep *check = step_at(ja, net, MS_VIZ_STEP_CHECK, "mx.acme-corp.example");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(check);
+    CU_ASSERT_STRING_EQUAL(check->results, "SPF pass \u00b7 DKIM none \u00b7 DMARC none");
+    CU_ASSERT_EQUAL(check->outcome, MS_VIZ_CHECK_ACCEPTED);
+    CU_ASSERT_EQUAL(check->from, check->to);
+    guint spf = 0, dmarc = 0, plain = 0;
+    gboolean check_seen = FALSE;
+    for (guint k = 0; k < ja->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(ja->steps, MsVizStep, k);
+        if (s->kind == MS_VIZ_STEP_CHECK)
+            check_seen = TRUE;
+        if (s->kind == MS_VIZ_STEP_SMTP)
+            CU_ASSERT(check_seen); /* the verdict before the 250 it decides */
+        if (s->kind != MS_VIZ_STEP_DNS)
+            continue;
+        const char *q = g_array_index(s->lines, MsVizLine, 0).text;
+        if (!s->asked_for) {
+            plain++; /* the phisher's own MX lookup */
+            CU_ASSERT(strstr(q, "query MX") != NULL);
+        } else if (strcmp(s->asked_for, "SPF") == 0) {
+            spf++;
+            CU_ASSERT_STRING_EQUAL(q, "query TXT phisher.example?");
+        } else if (strcmp(s->asked_for, "DMARC") == 0) {
+            dmarc++;
+            CU_ASSERT_STRING_EQUAL(q, "query TXT _dmarc.acme-corp.example?");
+        }
+    }
+    CU_ASSERT_EQUAL(spf, 1);
+    CU_ASSERT_EQUAL(dmarc, 1);
+    CU_ASSERT_EQUAL(plain, 1);
+    CU_ASSERT_EQUAL(check->lines->len, 4); /* the two questions and their answers */
+
+    g_autoptr(MsVizJourney) js = ms_viz_journey_new(net, mail, r.rec, safe);
+    check = step_at(js, net, MS_VIZ_STEP_CHECK, "mx.safe-corp.example");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(check);
+    CU_ASSERT_EQUAL(check->outcome, MS_VIZ_CHECK_REFUSED);
+    CU_ASSERT(strstr(check->results, "DMARC fail") != NULL);
+    g_autoptr(MsVizJourney) jr = ms_viz_journey_new(net, mail, r.rec, real);
+    check = step_at(jr, net, MS_VIZ_STEP_CHECK, "mx.acme-corp.example");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(check);
+    CU_ASSERT(strstr(check->results, "DKIM pass") && strstr(check->results, "DMARC pass"));
+    const MsVizStep *key = NULL;
+    for (guint k = 0; k < jr->steps->len && !key; k++) {
+        const MsVizStep *s = &g_array_index(jr->steps, MsVizStep, k);
+        if (s->kind == MS_VIZ_STEP_DNS && s->asked_for && strcmp(s->asked_for, "DKIM") == 0)
+            key = s;
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+    CU_ASSERT(strstr(g_array_index(key->lines, MsVizLine, 0).text, "._domainkey.") != NULL);
+
+    xmlDoc *doc = hops_doc_of(&r, safe);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='arrow check']"), 1);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:g[@class='arrow check']//s:path") >= 2);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='legend-check']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[contains(.,'DNS query (DMARC)')]"), 1);
+    CU_ASSERT(ms_test_xpath_count(doc, "//s:text[contains(.,'sender checks')]") >= 1);
+    xmlFreeDoc(doc);
+    doc = sequence_doc_of(&r, safe);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[@class='mark check']"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[contains(.,'SPF asks: query TXT')]"), 1);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[contains(.,'DMARC asks: query')]"), 1);
+    CU_ASSERT_EQUAL(
+        ms_test_xpath_count(doc, "//s:g[@class='mark check']//s:text[contains(.,'refused')]"), 1);
+    xmlFreeDoc(doc);
+    g_autofree char *html = ms_viz_story_html(r.world, js);
+    CU_ASSERT(strstr(html, "\"kind\":\"check\"") != NULL);
+    CU_ASSERT(strstr(html, "\"outcome\":\"refused\"") != NULL);
+    CU_ASSERT(strstr(html, "class=\"arrow check\"") != NULL);
+    run_clear(&r);
+
+    CU_ASSERT_FATAL(run_file(&r, "scenarios/teaching/17-a-blocklisted-sender.xml"));
+    net = ms_world_net(r.world);
+    guint32 spam = ms_mail_message_by_label(ms_world_mail(r.world), "spam")->id;
+    g_autoptr(MsVizJourney) jb = ms_viz_journey_new(net, ms_world_mail(r.world), r.rec, spam);
+    check = step_at(jb, net, MS_VIZ_STEP_CHECK, "mx.isp-b.net");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(check);
+    CU_ASSERT_STRING_EQUAL(check->results, "DNSBL listed");
+    CU_ASSERT_EQUAL(check->outcome, MS_VIZ_CHECK_REFUSED);
+    /* the blocklist's question, tagged with the message the client brought */
+    const MsVizStep *bl = NULL;
+    for (guint k = 0; k < jb->steps->len && !bl; k++) {
+        const MsVizStep *s = &g_array_index(jb->steps, MsVizStep, k);
+        if (s->kind == MS_VIZ_STEP_DNS && s->asked_for && strcmp(s->asked_for, "DNSBL") == 0)
+            bl = s;
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
+    CU_ASSERT_STRING_EQUAL(g_array_index(bl->lines, MsVizLine, 0).text,
+                           "query A 66.113.0.203.bl.spamcheck.example?");
+    CU_ASSERT(bl->at < check->at);
+    run_clear(&r);
+
+    CU_ASSERT_FATAL(run_file(&r, LESSON1));
+    g_autoptr(MsVizJourney) j1 =
+        ms_viz_journey_new(ms_world_net(r.world), ms_world_mail(r.world), r.rec, 1);
+    for (guint k = 0; k < j1->steps->len; k++) {
+        CU_ASSERT_NOT_EQUAL(g_array_index(j1->steps, MsVizStep, k).kind, MS_VIZ_STEP_CHECK);
+        CU_ASSERT_PTR_NULL(g_array_index(j1->steps, MsVizStep, k).asked_for);
+    }
+    doc = hops_doc_of(&r, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[contains(@class,'check')]"), 0);
+    xmlFreeDoc(doc);
+    doc = sequence_doc_of(&r, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:g[contains(@class,'check')]"), 0);
+    CU_ASSERT_EQUAL(ms_test_xpath_count(doc, "//s:text[contains(.,' asks: ')]"), 0);
+    xmlFreeDoc(doc);
+    g_autofree char *html1 = ms_viz_story_html(r.world, j1);
+    CU_ASSERT(strstr(html1, "\"kind\":\"check\"") == NULL);
+    run_clear(&r);
+}
+
 /* ---- Summaries of worlds above MS_VIZ_LAYOUT_SUMMARY_HOSTS hosts ---- */
 
 /* A run with the first message's journey and the hop diagram's layout. */
@@ -1509,6 +1666,7 @@ main(void)
         { "TLS: padlocks in the hop diagram", test_tls_hops_locks },
         { "TLS: handshake and bands in the sequence chart", test_tls_sequence },
         { "TLS: what an eavesdropper sees, in the story", test_tls_story_eavesdropper },
+        { "sender checks: marks, legend, questions, story", test_auth_checks_marked },
         { "summary: transit-stub world by stub area", test_transit_stub_summary },
         { "summary: both sides of the threshold", test_threshold },
         { "summary: AS graph by AS", test_as_summary },

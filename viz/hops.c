@@ -13,6 +13,10 @@
  * number badges with their times, each placed at the first point along its
  * arrow where it overlaps no host, label or earlier badge.
  *
+ * A receiving server's sender checks (SPF, DKIM, DMARC, a DNSBL) are a
+ * shield left of the server (viz_check_mark.h), coloured and marked by
+ * what they made it do, with a legend entry when the journey has any.
+ *
  * A world summarised by group (above MS_VIZ_LAYOUT_SUMMARY_HOSTS hosts,
  * see viz/layout.c) gets, under everything else, a line per pair of linked
  * groups and a box per group (draw_groups()), and a footer saying how it was
@@ -27,6 +31,7 @@
  * roles differ by shape as well as colour. Costs: one route per step, one
  * text measurement per label. */
 #include "mailsim/viz.h"
+#include "mailsim/viz_check_mark.h"
 #include "mailsim/viz_lock.h"
 
 #include <math.h>
@@ -39,6 +44,7 @@
 #define LANE_W   8.0
 #define BADGE_R  11.0
 #define TRIM     27.0
+#define CHECK_DX 34.0 /* a check mark's centre, left of its host's */
 
 #define INK      0x222222u
 #define INK_SOFT 0x555555u
@@ -518,7 +524,8 @@ place_lock(MsVizCanvas *c, const MsVizStep *s, guint k, Pt badge, GArray *obstac
 }
 
 static void
-draw_legend(MsVizCanvas *c, double x, double y, double width, gboolean tls, gboolean imap)
+draw_legend(MsVizCanvas *c, double x, double y, double width, gboolean tls, gboolean imap,
+            gboolean checks)
 {
     MsVizFont f = { 12, FALSE, FALSE }, b = { 12, TRUE, FALSE };
     ms_viz_canvas_group_begin(c, "legend", "legend", 0);
@@ -544,6 +551,23 @@ draw_legend(MsVizCanvas *c, double x, double y, double width, gboolean tls, gboo
             ms_viz_canvas_group_end(c);
             cx += 22 + w + 22;
         }
+    }
+    if (checks) { /* the sender-check marks, after the host kinds */
+        static const char *const check_names[] = { "taken in", "into Junk", "refused" };
+        ms_viz_canvas_group_begin(c, "legend-check", "legend-check", 0);
+        const char *head = "Sender checks (SPF, DKIM, DMARC, DNSBL):";
+        ms_viz_canvas_text(c, cx, y + 2, MS_VIZ_ANCHOR_START, &b, INK, head);
+        double bw = 0;
+        ms_viz_canvas_measure(c, &b, head, &bw, NULL);
+        cx += bw + 12;
+        for (guint i = 0; i < G_N_ELEMENTS(check_names); i++) {
+            ms_viz_check_mark_draw(c, cx + 7, y + 10, 16, (MsVizCheckOutcome) i);
+            double w = 0;
+            ms_viz_canvas_measure(c, &f, check_names[i], &w, NULL);
+            ms_viz_canvas_text(c, cx + 20, y + 2, MS_VIZ_ANCHOR_START, &f, INK, check_names[i]);
+            cx += 20 + w + 18;
+        }
+        ms_viz_canvas_group_end(c);
     }
     double hosts_end = cx;
     static const struct {
@@ -587,8 +611,10 @@ draw_legend(MsVizCanvas *c, double x, double y, double width, gboolean tls, gboo
     ms_viz_canvas_measure(c, &f, note, &nw, NULL);
     if (cx + 8 + nw <= x + width)
         ms_viz_canvas_text(c, cx + 8, ay + 2, MS_VIZ_ANCHOR_START, &f, INK_SOFT, note);
-    else
+    else if (hosts_end + 8 + nw <= x + width)
         ms_viz_canvas_text(c, hosts_end + 8, y + 2, MS_VIZ_ANCHOR_START, &f, INK_SOFT, note);
+    else /* both rows are full (padlocks or check marks): a row of its own */
+        ms_viz_canvas_text(c, x + 52, ay + 20, MS_VIZ_ANCHOR_START, &f, INK_SOFT, note);
     ms_viz_canvas_group_end(c);
 }
 
@@ -775,7 +801,12 @@ hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, d
         g_autofree char *cls = g_strdup_printf("arrow %s", ms_viz_step_kind_to_string(s->kind));
         ms_viz_canvas_group_begin(c, id, cls, k + 1);
         GArray *pts = g_array_new(FALSE, FALSE, sizeof(Pt));
-        if (s->from == s->to) {
+        if (s->kind == MS_VIZ_STEP_CHECK) {
+            /* left of the host, clear of a store's loop on its right */
+            Pt p = { layout->cx[s->from] - CHECK_DX, layout->cy[s->from] - 4 };
+            ms_viz_check_mark_draw(c, p.x, p.y, 22, s->outcome);
+            g_array_append_val(pts, p);
+        } else if (s->from == s->to) {
             draw_loop(c, layout->cx[s->from], layout->cy[s->from], ms_viz_step_colour(s->kind));
             Pt p = { layout->cx[s->from] + 36, layout->cy[s->from] - 4 };
             g_array_append_val(pts, p);
@@ -845,10 +876,13 @@ hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, d
         MsVizRect r = g->n_shown ? g->label : g->box;
         g_array_append_val(obstacles, r);
     }
-    /* store loops take room beside their host */
+    /* store loops and check marks take room beside their host */
     for (guint k = 0; k < j->steps->len; k++) {
         const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
-        if (s->from == s->to)
+        if (s->kind == MS_VIZ_STEP_CHECK)
+            add_obstacle(obstacles, layout->cx[s->from] - CHECK_DX - 11, layout->cy[s->from] - 16,
+                         22, 24);
+        else if (s->from == s->to)
             add_obstacle(obstacles, layout->cx[s->from] + 23, layout->cy[s->from] - 16, 25, 25);
     }
 
@@ -900,6 +934,10 @@ hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, d
                                      0.7,  0.22, 0.78, 0.14, 0.86, 0.06, 0.94 };
         static const Pt loop_off[] = { { 26, 0 }, { 0, -28 },  { 0, 28 },
                                        { 40, 0 }, { 26, -26 }, { 26, 26 } };
+        /* a check mark's badge goes left of it, away from the host */
+        static const Pt check_off[] = { { -26, 0 }, { 0, -28 },   { 0, 28 },
+                                        { -40, 0 }, { -26, -26 }, { -26, 26 } };
+        const Pt *offs = s->kind == MS_VIZ_STEP_CHECK ? check_off : loop_off;
         Pt best = { 0, 0 };
         MsVizRect tx = { 0 };
         guint best_score = G_MAXUINT;
@@ -909,8 +947,8 @@ hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, d
                 p = along(pts, fr[i], NULL);
             } else {
                 p = g_array_index(pts, Pt, 0);
-                p.x += loop_off[i % G_N_ELEMENTS(loop_off)].x;
-                p.y += loop_off[i % G_N_ELEMENTS(loop_off)].y;
+                p.x += offs[i % G_N_ELEMENTS(loop_off)].x;
+                p.y += offs[i % G_N_ELEMENTS(loop_off)].y;
             }
             /* the time right, left, above or below the badge, then at the
              * badge's corners; the time box keeps off every link */
@@ -979,9 +1017,12 @@ hops_draw(MsWorld *w, const MsVizJourney *j, MsVizFormat format, double width, d
     ms_viz_canvas_paint(c, &panel);
     panel_layout(c, j, TRUE, px, py + 4, PANEL_W);
 
-    gboolean imap = FALSE;
-    for (guint k = 0; k < j->steps->len; k++)
+    gboolean imap = FALSE, checks = FALSE;
+    for (guint k = 0; k < j->steps->len; k++) {
         imap |= g_array_index(j->steps, MsVizStep, k).kind == MS_VIZ_STEP_IMAP;
-    draw_legend(c, MARGIN, height - LEGEND_H - 6, width - PANEL_W - 3 * MARGIN, j->tls, imap);
+        checks |= g_array_index(j->steps, MsVizStep, k).kind == MS_VIZ_STEP_CHECK;
+    }
+    draw_legend(c, MARGIN, height - LEGEND_H - 6, width - PANEL_W - 3 * MARGIN, j->tls, imap,
+                checks);
     return c;
 }

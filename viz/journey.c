@@ -19,6 +19,13 @@
  * from (causal), then by kind, so a store follows the hand-off it belongs
  * to and a backup MX's own DNS query follows the hand-off to it.
  *
+ * A sender-check step is each check the mail layer's ledger holds for the
+ * message (SPF, DKIM, DMARC, a DNSBL listing: ms_mail_auth_ledger_nth), at
+ * the checking server when its verdict came; the DNS questions that
+ * server asked up to the verdict are marked with the check that asked
+ * them (by the name asked: _dmarc., ._domainkey., a reversed address
+ * under a blocklist, else SPF) and listed as the check step's lines.
+ *
  * The protocol lines of an SMTP or POP3 step are those sent between the
  * two hosts from the TCP connect before the step to the close after it.
  * The message's notes ("what really happens") become the aside of the
@@ -27,6 +34,7 @@
  * Costs: one pass over the records, plus a bounded scan back and forth per
  * hand-off. Ownership: the journey owns its steps and their strings. */
 #include "mailsim/viz_journey.h"
+#include "mailsim/mail_auth.h"
 #include "mailsim/viz.h"
 
 #include <stdlib.h>
@@ -47,6 +55,7 @@ step_clear(gpointer p)
     g_free(s->title);
     g_free(s->detail);
     g_free(s->aside);
+    g_free(s->results);
     if (s->lines)
         g_array_free(s->lines, TRUE);
 }
@@ -243,6 +252,115 @@ attach_asides(MsVizJourney *j, const MsRecorder *rec)
     }
 }
 
+/* The check a DNS question was for, from its name (RFC 7489 6.1: DMARC at
+ * "_dmarc."; RFC 6376 3.6.2.1: keys under "._domainkey."; RFC 5782 2.1: a
+ * blocklist asks the client's address reversed, four numeric labels, when
+ * the server consulted one); SPF asks everything else (RFC 7208 4: the
+ * domain's TXT, then what its mechanisms name). `text` is the query line,
+ * "query TYPE NAME?". */
+static const char *
+check_of_query(const char *text, gboolean dnsbl)
+{
+    const char *name = strchr(text, ' ');
+    name = name ? strchr(name + 1, ' ') : NULL;
+    if (!name)
+        return "SPF";
+    name++;
+    if (g_str_has_prefix(name, "_dmarc."))
+        return "DMARC";
+    if (strstr(name, "._domainkey."))
+        return "DKIM";
+    if (dnsbl && g_str_has_prefix(text, "query A ")) {
+        guint labels = 0;
+        const char *p = name;
+        for (; labels < 4; labels++) {
+            const char *dot = strchr(p, '.');
+            if (!dot || dot == p)
+                break;
+            for (const char *q = p; q < dot; q++)
+                if (!g_ascii_isdigit(*q))
+                    dot = NULL;
+            if (!dot)
+                break;
+            p = dot + 1;
+        }
+        if (labels == 4)
+            return "DNSBL";
+    }
+    return "SPF";
+}
+
+/* A step for each time a server checked who sent the message (the mail
+ * layer's ledger: SPF, DKIM, DMARC, a DNSBL listing), just before what
+ * else happened at that instant (the verdict comes before the reply it
+ * decides); the DNS questions that server asked between the message's
+ * arrival and the verdict are marked with the check that asked them. */
+static void
+add_checks(MsVizJourney *j, MsNet *net, MsMail *mail, const MsRecorder *rec)
+{
+    guint n = ms_mail_auth_n_ledgers(mail, j->message);
+    for (guint i = 0; i < n; i++) {
+        MsMailAuthLedger l;
+        if (!ms_mail_auth_ledger_nth(mail, j->message, i, &l) || l.where == MS_HOST_WORLD)
+            continue;
+        guint first = ms_recorder_first_at(rec, l.at);
+        MsVizStep *s =
+            add_step(j, MS_VIZ_STEP_CHECK, l.at, l.where, l.where, first ? first - 1 : 0);
+        GString *res = g_string_new(NULL);
+        static const char *const names[] = { "DNSBL", "SPF", "DKIM", "DMARC" };
+        const char *words[] = { l.dnsbl, l.spf, l.dkim, l.dmarc };
+        for (guint k = 0; k < G_N_ELEMENTS(names); k++)
+            if (*words[k])
+                g_string_append_printf(res, "%s%s %s", res->len ? " \u00b7 " : "", names[k],
+                                       words[k]);
+        s->results = g_string_free(res, FALSE);
+        s->outcome = *l.dnsbl && strcmp(l.dnsbl, "listed") == 0 ? MS_VIZ_CHECK_REFUSED
+                     : l.action == MS_MAIL_AUTH_REJECT          ? MS_VIZ_CHECK_REFUSED
+                     : l.action == MS_MAIL_AUTH_QUARANTINE      ? MS_VIZ_CHECK_QUARANTINED
+                                                                : MS_VIZ_CHECK_ACCEPTED;
+        const char *does = *l.dnsbl && strcmp(l.dnsbl, "listed") == 0
+                               ? "a blocklist lists the sending server: it refuses it (554 5.7.1)"
+                           : l.action == MS_MAIL_AUTH_REJECT
+                               ? "DMARC failed under p=reject: it refuses the message (550 5.7.1)"
+                           : l.action == MS_MAIL_AUTH_QUARANTINE
+                               ? "DMARC failed under p=quarantine: the message goes into Junk"
+                               : "it takes the message in";
+        s->title = g_strdup("sender checks");
+        s->detail = g_strdup_printf("%s checks who sent the message: %s; %s",
+                                    ms_net_host_name(net, l.where), s->results, does);
+    }
+    /* Each DNS question of a checking server goes to the earliest check it
+     * made at or after the question: a server asks for its own next hop
+     * only after its verdict. */
+    for (guint k = 0; k < j->steps->len; k++) {
+        MsVizStep *d = &g_array_index(j->steps, MsVizStep, k);
+        if (d->kind != MS_VIZ_STEP_DNS || d->lines->len == 0)
+            continue;
+        MsVizStep *check = NULL;
+        for (guint c = 0; c < j->steps->len; c++) {
+            MsVizStep *x = &g_array_index(j->steps, MsVizStep, c);
+            if (x->kind == MS_VIZ_STEP_CHECK && x->from == d->from && x->at >= d->at &&
+                (!check || x->at < check->at))
+                check = x;
+        }
+        if (!check)
+            continue;
+        d->asked_for = check_of_query(g_array_index(d->lines, MsVizLine, 0).text,
+                                      strstr(check->results, "DNSBL") != NULL);
+        g_free(d->title);
+        d->title = g_strdup_printf("DNS query (%s)", d->asked_for);
+        char *more = g_strdup_printf("For its %s check, %s", d->asked_for, d->detail);
+        g_free(d->detail);
+        d->detail = more;
+        /* the check's step lists the questions it asked (the story shows them) */
+        for (guint i = 0; i < d->lines->len; i++) {
+            const MsVizLine *l = &g_array_index(d->lines, MsVizLine, i);
+            MsVizLine copy = { l->at, l->from, l->to, g_strdup(l->proto), g_strdup(l->text) };
+            g_array_append_val(check->lines, copy);
+        }
+    }
+}
+
 static int
 step_cmp(const void *a, const void *b)
 {
@@ -396,6 +514,8 @@ ms_viz_journey_new(MsNet *net, MsMail *mail, const MsRecorder *rec, guint32 mess
                           imap ? "imap" : "pop3", s);
         }
     }
+    if (ms_mail_auth_enabled(mail))
+        add_checks(j, net, mail, rec);
     /* g_array_sort is stable (GLib >= 2.32): equal (time, kind) steps keep
      * the order the trace gave them. */
     g_array_sort(j->steps, step_cmp);

@@ -9,7 +9,10 @@
  * that timed out or were reset and deferrals are marked with a red ring on
  * the lane of the host that tried. A pause cut from the chart while an
  * exchange is in flight (a long transfer) is bracketed and labelled with
- * its TCP segment count instead of "nothing on these lanes".
+ * its TCP segment count instead of "nothing on these lanes". A receiving
+ * server's sender checks are a shield on its lane at their verdict, with
+ * the results beside it; the DNS questions they asked say which check
+ * asked ("SPF asks: query TXT example.com?").
  *
  * Design. Each line a step lists was sent at a known time; its arrival is
  * the matching received line in the trace (same hosts, protocol and text,
@@ -36,6 +39,7 @@
  * page is as tall as the exchanges need. Ownership: all temporary; the canvas goes to the
  * caller. */
 #include "mailsim/viz.h"
+#include "mailsim/viz_check_mark.h"
 #include "mailsim/viz_lock.h"
 
 #include <math.h>
@@ -61,6 +65,7 @@ typedef struct {
     gboolean refused; /* a 4xx/5xx reply: drawn red, its label never shortened */
     MsHostId lost;    /* a packet lost on its way to this host (MS_HOST_WORLD: none) */
     guint step; /* 1-based step it belongs to */
+    MsVizCheckOutcome outcome; /* proto "check": the verdict its mark shows */
 } Arrow;
 
 static void
@@ -135,7 +140,7 @@ static void
 add_arrow(GArray *arrows, MsTime sent, MsTime recv, MsHostId from, MsHostId to, const char *proto,
           char *label, guint step)
 {
-    Arrow a = { sent, recv, from, to, proto, label, FALSE, MS_HOST_WORLD, step };
+    Arrow a = { sent, recv, from, to, proto, label, FALSE, MS_HOST_WORLD, step, 0 };
     g_array_append_val(arrows, a);
 }
 
@@ -299,9 +304,24 @@ collect_arrows(const MsRecorder *rec, const MsVizJourney *j, GArray *bands)
             const MsVizLine *q = &g_array_index(s->lines, MsVizLine, 0);
             const MsVizLine *a = s->lines->len > 1 ? &g_array_index(s->lines, MsVizLine, 1) : NULL;
             MsTime mid = a ? q->at + (a->at - q->at) / 2 : q->at + MS_TIME_MS;
-            add_arrow(arrows, q->at, mid, q->from, q->to, "dns", g_strdup(q->text), k + 1);
+            /* a sender check's question says which check asked it */
+            add_arrow(arrows, q->at, mid, q->from, q->to, "dns",
+                      s->asked_for ? g_strdup_printf("%s asks: %s", s->asked_for, q->text)
+                                   : g_strdup(q->text),
+                      k + 1);
             if (a)
                 add_arrow(arrows, mid, a->at, a->from, a->to, "dns", g_strdup(a->text), k + 1);
+            continue;
+        }
+        if (s->kind == MS_VIZ_STEP_CHECK) {
+            /* the verdict: a mark on the checking server's lane */
+            add_arrow(arrows, s->at, s->at, s->from, s->from, "check",
+                      g_strdup_printf("sender checks: %s: %s", s->results,
+                                      s->outcome == MS_VIZ_CHECK_REFUSED       ? "refused"
+                                      : s->outcome == MS_VIZ_CHECK_QUARANTINED ? "into Junk"
+                                                                               : "taken in"),
+                      k + 1);
+            g_array_index(arrows, Arrow, arrows->len - 1).outcome = s->outcome;
             continue;
         }
         if (s->kind == MS_VIZ_STEP_BOUNCE) {
@@ -491,9 +511,10 @@ label_clashes(const GArray *arrows, const gint *lane_of, double left, double pit
  * before; a mark's words go right of its ring. Counts each segment's
  * labels that found no free place in clash[]. */
 static void
-place_labels(const GArray *arrows, const gint *lane_of, double left, double pitch, const double *ty,
-             const guint *ks, const guint *kr, const double *lw, const GPtrArray *parts,
-             double line_h, const guint *seg, guint nt, guint *clash, MsVizRect *box)
+place_labels(const GArray *arrows, const gint *lane_of, double left, double right, double pitch,
+             const double *ty, const guint *ks, const guint *kr, const double *lw,
+             const GPtrArray *parts, double line_h, const guint *seg, guint nt, guint *clash,
+             MsVizRect *box)
 {
     for (guint i = 0; i < arrows->len; i++) {
         const Arrow *a = &g_array_index(arrows, Arrow, i);
@@ -505,22 +526,35 @@ place_labels(const GArray *arrows, const gint *lane_of, double left, double pitc
         double y0 = ty[ks[i]], y1 = ty[kr[i]];
         if (a->from == a->to) {
             /* beside the ring: right, below right, left, below left */
+            /* a check mark also tries above (it shares its instant with
+             * the reply it decides, which leaves from the same point) */
+            gboolean check = strcmp(a->proto, "check") == 0;
             const MsVizRect at[] = {
                 { x0 + 10, y0 - lh / 2, lw[i], lh },
                 { x0 + 10, y0 + 7, lw[i], lh },
                 { x0 - 10 - lw[i], y0 - lh / 2, lw[i], lh },
                 { x0 - 10 - lw[i], y0 + 7, lw[i], lh },
+                { x0 + 10, y0 - 9 - lh, lw[i], lh },
+                { x0 - 10 - lw[i], y0 - 9 - lh, lw[i], lh },
             };
-            guint best = G_MAXUINT;
-            for (gsize c = 0; c < G_N_ELEMENTS(at) && best > 0; c++) {
+            gsize n_at = check ? G_N_ELEMENTS(at) : 4;
+            /* words off the page are worse than words on a line: such a
+             * place is taken only when every place is off the page (and
+             * does not count as a clash, which more height cannot cure) */
+            guint best = G_MAXUINT, best_off = G_MAXUINT;
+            for (gsize c = 0; c < n_at && (best > 0 || best_off > 0); c++) {
                 guint n = label_clashes(arrows, lane_of, left, pitch, ty, seg, nt, ks, kr, box, i,
                                         i, &at[c]);
-                if (n < best) {
+                guint off = at[c].x < left - pitch * 0.5 || at[c].x + at[c].w > right;
+                if (off < best_off || (off == best_off && n < best)) {
                     best = n;
+                    best_off = off;
                     box[i] = at[c];
                 }
             }
-            clash[seg[ks[i]]] += best;
+            /* a check's words may cross the reply that leaves its point
+             * whatever the height: that is no reason to stretch the chart */
+            clash[seg[ks[i]]] += check ? 0 : best;
             continue;
         }
         double span = fabs(x1 - x0), dir = x1 > x0 ? 1 : -1;
@@ -673,8 +707,8 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
     for (guint round = 0; round < 12; round++) {
         y = place_times(times, seg, scale, room, ty);
         memset(clash, 0, sizeof(guint) * MAX(nseg, 1));
-        place_labels(arrows, lane_of, left, pitch, ty, ks, kr, lw, parts, line_h, seg, nt, clash,
-                     box);
+        place_labels(arrows, lane_of, left, left + pitch * nl, pitch, ty, ks, kr, lw, parts, line_h,
+                     seg, nt, clash, box);
         gboolean again = FALSE;
         for (guint g = 0; g < nseg; g++) {
             double first = 0, last = 0;
@@ -835,6 +869,16 @@ ms_viz_sequence(MsWorld *w, const MsRecorder *rec, const MsVizJourney *j, MsVizF
             ms_viz_canvas_text(c, SEQ_MARGIN + TIME_COL - 12, y0 - line_h / 2, MS_VIZ_ANCHOR_END,
                                &tf, 0x777777u, t);
             last_time_y = y0 - line_h / 2;
+        }
+        if (a->from == a->to && strcmp(a->proto, "check") == 0) {
+            /* a server's sender checks: their mark on its lane, the verdict beside it */
+            ms_viz_canvas_group_begin(c, NULL, "mark check", a->step);
+            ms_viz_check_mark_draw(c, x0, y0, 14, a->outcome);
+            for (guint p = 0; lines[p]; p++)
+                ms_viz_canvas_text(c, box[i].x, box[i].y + (line_h + 1) * p, MS_VIZ_ANCHOR_START,
+                                   &lf, ms_viz_check_colour(a->outcome), lines[p]);
+            ms_viz_canvas_group_end(c);
+            continue;
         }
         if (a->from == a->to) {
             /* a failed try: a ring on the lane and the words beside it */

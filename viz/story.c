@@ -199,6 +199,13 @@ ms_viz_story_html(MsWorld *w, const MsVizJourney *j)
         ms_json_append_string(h, s->title, MS_JSON_HTML_SAFE);
         g_string_append(h, ",\"detail\":");
         ms_json_append_string(h, s->detail, MS_JSON_HTML_SAFE);
+        if (s->kind == MS_VIZ_STEP_CHECK) {
+            static const char *const outcomes[] = { "taken in", "into Junk", "refused" };
+            g_string_append(h, ",\"results\":");
+            ms_json_append_string(h, s->results, MS_JSON_HTML_SAFE);
+            g_string_append(h, ",\"outcome\":");
+            ms_json_append_string(h, outcomes[s->outcome], MS_JSON_HTML_SAFE);
+        }
         g_string_append(h, ",\"aside\":");
         ms_json_append_string(h, s->aside ? s->aside : "", MS_JSON_HTML_SAFE);
         g_string_append(h, ",\"lines\":[");

@@ -65,7 +65,7 @@ const char *
 ms_viz_step_kind_to_string(MsVizStepKind kind)
 {
     static const char *const names[] = { "submit", "dns",    "smtp",     "store", "pop3",
-                                         "bounce", "failed", "rejected", "imap" };
+                                         "bounce", "failed", "rejected", "imap",  "check" };
     return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
 }
 
@@ -88,11 +88,27 @@ ms_viz_step_colour(MsVizStepKind kind)
         return 0x6E6E6Eu; /* grey: the message did not go this way */
     case MS_VIZ_STEP_REJECTED:
         return 0xB2182Bu; /* red: the server said no */
+    case MS_VIZ_STEP_CHECK:
+        return 0x56B4E9u; /* sky blue: the step's mark carries the verdict's colour */
     case MS_VIZ_STEP_BOUNCE:
     case MS_VIZ_STEP_KIND_COUNT:
         break;
     }
     return 0x7F3F00u;
+}
+
+guint32
+ms_viz_check_colour(MsVizCheckOutcome outcome)
+{
+    switch (outcome) {
+    case MS_VIZ_CHECK_ACCEPTED:
+        return 0x009E73u; /* bluish green */
+    case MS_VIZ_CHECK_QUARANTINED:
+        return 0xE69F00u; /* orange */
+    case MS_VIZ_CHECK_REFUSED:
+        break;
+    }
+    return 0xB2182Bu; /* red, as a refused session */
 }
 
 char *

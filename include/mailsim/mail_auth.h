@@ -43,17 +43,28 @@ typedef enum {
     MS_MAIL_AUTH_REJECT,     /* refused with 550 5.7.1 after DATA */
 } MsMailAuthAction;
 
-/* The results of the last checks a server made on a message (RFC 8601 2.7
+/* The results of the checks one server made on a message (RFC 8601 2.7
  * result words; "" for a check not made). */
 typedef struct {
     gboolean checked;
     char spf[12], dkim[12], dmarc[12], dnsbl[12];
     MsMailAuthAction action;
     MsHostId where; /* the server that checked */
+    MsTime at;      /* when its verdict came (for a DNSBL listing: when the list answered) */
 } MsMailAuthLedger;
 
-/* Fills *out for message id (all "" and checked FALSE when none was made). */
+/* Fills *out with the last checks made on message id (all "" and checked
+ * FALSE when none was made). */
 void ms_mail_auth_ledger(const MsMail *mail, guint32 message, MsMailAuthLedger *out);
+/* The last checks server host `where` made on message id: FALSE (and *out
+ * blank) when it made none. */
+gboolean ms_mail_auth_ledger_at(const MsMail *mail, guint32 message, MsHostId where,
+                                MsMailAuthLedger *out);
+/* Every check made on message id, oldest first: how many, and the i-th
+ * (FALSE past the end). O(checks of the message). */
+guint ms_mail_auth_n_ledgers(const MsMail *mail, guint32 message);
+gboolean ms_mail_auth_ledger_nth(const MsMail *mail, guint32 message, guint i,
+                                 MsMailAuthLedger *out);
 
 /* Whether the world uses sender authentication at all (checks, keys,
  * forwards, lists or direct senders). */

@@ -373,6 +373,8 @@ typedef struct {
     gint client;   /* client index, or -1 */
     char *check;   /* AUTH: "spf", "dkim", "dmarc" or "dnsbl"; else NULL */
     char *result;  /* AUTH: the RFC 8601 result word wanted ("pass", "fail", ...) */
+    gint at_host;  /* AUTH: the host index of the server whose checks count (at=), or -1 for
+                    * the last server that checked */
 } MsScenarioExpect;
 
 typedef struct {

@@ -163,8 +163,12 @@ gboolean ms_smtp_server_is_tls(const MsSmtpServer *srv);
  * reply argument is ignored, the transaction is reset as usual (RFC 5321
  * 4.1.1.4), and the core reads no more input (it keeps what arrives) until
  * ms_smtp_server_resume() gives the reply; it then sends it, as the hook's
- * would have been, and reads what the client pipelined meanwhile. Any split
- * of the input gives the same replies. */
+ * would have been, and reads what the client pipelined meanwhile. Called
+ * from inside the RCPT hook, it holds that reply back the same way; the
+ * resume's reply decides the recipient (taken on a 2xx, as the hook's
+ * would have); a reply with code 0 (MS_SMTP_REPLY_INIT) sends what the
+ * hook was given, the dialect's acceptance. Any split of the input gives
+ * the same replies. */
 void ms_smtp_server_defer(MsSmtpServer *srv);
 void ms_smtp_server_resume(MsSmtpServer *srv, const MsSmtpReply *reply);
 gboolean ms_smtp_server_is_deferred(const MsSmtpServer *srv);

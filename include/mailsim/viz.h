@@ -143,6 +143,8 @@ char *ms_viz_story_html(MsWorld *world, const MsVizJourney *journey);
 
 /* Colour (0xRRGGBB, Okabe-Ito) of a journey step's arrows. */
 guint32 ms_viz_step_colour(MsVizStepKind kind);
+/* The colour of a sender-check mark: what the checks made the server do. */
+guint32 ms_viz_check_colour(MsVizCheckOutcome outcome);
 /* "1.094 s", "60.021 s": a time as the pictures print it. */
 char *ms_viz_time_label(MsTime t);
 

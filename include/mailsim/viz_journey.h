@@ -1,6 +1,6 @@
 /* The journey of one message, as the pictures tell it: an ordered list of
- * steps (submission, each DNS query, each SMTP hand-off, the mailbox
- * store, the POP3 download, a bounce), each with its simulated time, the
+ * steps (submission, each DNS query, each SMTP hand-off, a receiver's
+ * sender checks, the mailbox store, the POP3 download, a bounce), each with its simulated time, the
  * two hosts, a sentence for people, and the protocol lines of that step.
  * Built after a run from the in-memory recorder (include/mailsim/recorder.h,
  * attached before the run with no filter) and the mail layer's records. */
@@ -27,9 +27,18 @@ typedef enum {
     MS_VIZ_STEP_BOUNCE, /* a server gives up on a recipient (from == to) */
     MS_VIZ_STEP_FAILED, /* tries to reach the next host that failed (timed out, refused): from tried to */
     MS_VIZ_STEP_REJECTED, /* a session in which the server refused the message (4xx/5xx): from tried to */
-    MS_VIZ_STEP_IMAP, /* a device fetches it over IMAP, leaving it on the server (from = server) */
+    MS_VIZ_STEP_IMAP,  /* a device fetches it over IMAP, leaving it on the server (from = server) */
+    MS_VIZ_STEP_CHECK, /* a receiving server's sender checks (SPF, DKIM, DMARC, DNSBL) and their
+                        * verdict (from == to) */
     MS_VIZ_STEP_KIND_COUNT
 } MsVizStepKind;
+
+/* What a receiving server's sender checks made it do with the message. */
+typedef enum {
+    MS_VIZ_CHECK_ACCEPTED,    /* passed, or failed under a policy that asks nothing */
+    MS_VIZ_CHECK_QUARANTINED, /* DMARC p=quarantine: into Junk */
+    MS_VIZ_CHECK_REFUSED,     /* DMARC p=reject (550 5.7.1) or a DNSBL listing (554 5.7.1) */
+} MsVizCheckOutcome;
 
 /* One protocol line of a step, as sent. */
 typedef struct {
@@ -57,6 +66,13 @@ typedef struct {
     gboolean tls;
     gboolean implicit_tls;
     guint tls_from;
+    /* Sender checks. A DNS step a check asked: "SPF", "DKIM", "DMARC" or
+     * "DNSBL" (else NULL). A CHECK step: its results in a few words
+     * ("SPF pass · DKIM none · DMARC fail") and what they made the server
+     * do. */
+    const char *asked_for;
+    char *results;
+    MsVizCheckOutcome outcome;
 } MsVizStep;
 
 typedef struct {

@@ -27,7 +27,9 @@ typedef struct {
 
 typedef struct _MsMailAuth {
     GPtrArray *servers;  /* per server index: MsMailAuthServer* or NULL */
-    GHashTable *ledgers; /* message id -> MsMailAuthLedger*: looked up, never iterated */
+    GHashTable *ledgers; /* message id -> index + 1 in `ledger` of its latest check: looked
+                          * up, never iterated */
+    GArray *ledger;      /* every check made, in order (mail_auth.c's LedgerEntry) */
     MsMailAuthStats stats;
     guint16 ev_direct;
     GPtrArray *pending; /* direct sends not yet made */
@@ -46,8 +48,9 @@ MsMailAuthServer *ms__auth_server_get(MsMail *mail, guint server);
 void ms__auth_direct_free(gpointer direct);
 /* The settings of server s, or NULL when it has none. */
 MsMailAuthServer *ms__auth_server(MsMail *mail, const MsMailServer *s);
-/* The ledger of message id, made on first use. */
-MsMailAuthLedger *ms__auth_ledger(MsMail *mail, guint32 message);
+/* A new ledger entry for a check of message id made now (where, results
+ * and action for the caller to fill); valid until the next one. */
+MsMailAuthLedger *ms__auth_ledger_add(MsMail *mail, guint32 message);
 
 /* mail_auth_send.c: called by ms__mail_accept for each local recipient
  * before its mailbox: TRUE when `local` is an alias of s (a forward or a

@@ -4,10 +4,10 @@
  * ledger and counts the expectations and statistics read.
  *
  * Role in the data flow: the SMTP service (mail_smtpd.c) asks here whether
- * a client is on a blocklist before its greeting, and hands each message
- * from outside to the checks before it replies to the end of DATA; the
- * acceptance then stores the message with the Authentication-Results
- * header the checks wrote. */
+ * a client is on a blocklist (before its greeting, or at its first RCPT
+ * with dnsbl-at="rcpt"), and hands each message from outside to the
+ * checks before it replies to the end of DATA; the acceptance then stores
+ * the message with the Authentication-Results header the checks wrote. */
 #include "mail_auth-private.h"
 #include "mailsim/auth_results.h"
 #include "mailsim/dmarc.h"
@@ -19,13 +19,25 @@
 
 /* ---- the state ----------------------------------------------------------- */
 
+/* The ledger: one entry per check a server made on a message, in one
+ * array in the order made; each entry links to the message's previous one
+ * and `ledgers` maps a message to its latest (index + 1). Small: a fixed
+ * record per check, no allocation per message. */
+typedef struct {
+    MsMailAuthLedger l;
+    guint32 message;
+    guint32 prev; /* index + 1 of the message's previous check, 0 for none */
+} LedgerEntry;
+
+
 MsMailAuth *
 ms__auth_get(MsMail *m)
 {
     if (!m->auth) {
         MsMailAuth *a = g_new0(MsMailAuth, 1);
         a->servers = g_ptr_array_new();
-        a->ledgers = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+        a->ledgers = g_hash_table_new(g_direct_hash, g_direct_equal);
+        a->ledger = g_array_new(FALSE, TRUE, sizeof(LedgerEntry));
         a->report_rows = g_array_new(FALSE, TRUE, sizeof(MsMailAuthReportRow));
         a->pending = g_ptr_array_new_with_free_func(ms__auth_direct_free);
         m->auth = a;
@@ -42,28 +54,85 @@ ms__auth_server(MsMail *m, const MsMailServer *s)
 }
 
 MsMailAuthLedger *
-ms__auth_ledger(MsMail *m, guint32 message)
+ms__auth_ledger_add(MsMail *m, guint32 message)
 {
     MsMailAuth *a = ms__auth_get(m);
-    MsMailAuthLedger *l = g_hash_table_lookup(a->ledgers, GUINT_TO_POINTER(message));
-    if (!l) {
-        l = g_new0(MsMailAuthLedger, 1);
-        l->where = MS_NO_HOST_ID;
-        g_hash_table_insert(a->ledgers, GUINT_TO_POINTER(message), l);
-    }
-    return l;
+    LedgerEntry e = { 0 };
+    e.l.where = MS_NO_HOST_ID;
+    e.l.at = ms_engine_now(m->engine);
+    e.message = message;
+    e.prev = GPOINTER_TO_UINT(g_hash_table_lookup(a->ledgers, GUINT_TO_POINTER(message)));
+    g_array_append_val(a->ledger, e);
+    g_hash_table_insert(a->ledgers, GUINT_TO_POINTER(message), GUINT_TO_POINTER(a->ledger->len));
+    return &g_array_index(a->ledger, LedgerEntry, a->ledger->len - 1).l;
+}
+
+/* The entry index + 1 of message's latest check, 0 for none. */
+static guint32
+ledger_last(const MsMail *m, guint32 message)
+{
+    return m->auth ? GPOINTER_TO_UINT(g_hash_table_lookup(m->auth->ledgers,
+                                                          GUINT_TO_POINTER(message)))
+                   : 0;
+}
+
+static void
+ledger_blank(MsMailAuthLedger *out)
+{
+    memset(out, 0, sizeof *out);
+    out->where = MS_NO_HOST_ID;
 }
 
 void
 ms_mail_auth_ledger(const MsMail *m, guint32 message, MsMailAuthLedger *out)
 {
     g_return_if_fail(m != NULL && out != NULL);
-    memset(out, 0, sizeof *out);
-    out->where = MS_NO_HOST_ID;
-    const MsMailAuthLedger *l =
-        m->auth ? g_hash_table_lookup(m->auth->ledgers, GUINT_TO_POINTER(message)) : NULL;
-    if (l)
-        *out = *l;
+    ledger_blank(out);
+    guint32 k = ledger_last(m, message);
+    if (k)
+        *out = g_array_index(m->auth->ledger, LedgerEntry, k - 1).l;
+}
+
+gboolean
+ms_mail_auth_ledger_at(const MsMail *m, guint32 message, MsHostId where, MsMailAuthLedger *out)
+{
+    g_return_val_if_fail(m != NULL && out != NULL, FALSE);
+    ledger_blank(out);
+    for (guint32 k = ledger_last(m, message); k;) {
+        const LedgerEntry *e = &g_array_index(m->auth->ledger, LedgerEntry, k - 1);
+        if (e->l.where == where) {
+            *out = e->l;
+            return TRUE;
+        }
+        k = e->prev;
+    }
+    return FALSE;
+}
+
+guint
+ms_mail_auth_n_ledgers(const MsMail *m, guint32 message)
+{
+    g_return_val_if_fail(m != NULL, 0);
+    guint n = 0;
+    for (guint32 k = ledger_last(m, message); k;
+         k = g_array_index(m->auth->ledger, LedgerEntry, k - 1).prev)
+        n++;
+    return n;
+}
+
+gboolean
+ms_mail_auth_ledger_nth(const MsMail *m, guint32 message, guint i, MsMailAuthLedger *out)
+{
+    g_return_val_if_fail(m != NULL && out != NULL, FALSE);
+    ledger_blank(out);
+    guint n = ms_mail_auth_n_ledgers(m, message);
+    if (i >= n)
+        return FALSE;
+    guint32 k = ledger_last(m, message);
+    for (guint skip = n - 1 - i; skip; skip--) /* the chain runs newest first */
+        k = g_array_index(m->auth->ledger, LedgerEntry, k - 1).prev;
+    *out = g_array_index(m->auth->ledger, LedgerEntry, k - 1).l;
+    return TRUE;
 }
 
 guint
@@ -128,6 +197,7 @@ ms__auth_free(MsMailAuth *a)
         server_free(g_ptr_array_index(a->servers, i));
     g_ptr_array_unref(a->servers);
     g_hash_table_destroy(a->ledgers);
+    g_array_free(a->ledger, TRUE);
     g_array_free(a->report_rows, TRUE);
     g_ptr_array_unref(a->pending);
     if (a->checks && a->checks_free)
@@ -469,27 +539,53 @@ on_dnsbl(MsResolver *r, MsResolveStatus st, GPtrArray *records, GPtrArray *addit
 /* The session knows no message before DATA: the ledger marks the messages
  * the listed client holds queued for this server's domains (what it came
  * to deliver). O(messages), once per refused client. */
+/* Whether message r has a recipient queued at `peer` for a domain of
+ * server s: what that client came to deliver. */
+static gboolean
+brought_by(MsMail *m, const MsMessageRecord *r, MsHostId peer, const MsMailServer *s)
+{
+    for (guint i = 0; i < r->rcpts->len; i++) {
+        const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, i);
+        if (rr->state == MS_RCPT_QUEUED && rr->where == peer &&
+            ms__server_is_local(s, ms__address_domain(rr->address)))
+            return TRUE;
+    }
+    (void) m;
+    return FALSE;
+}
+
 static void
 mark_listed(MsAuthCheck *c, const char *zone)
 {
     MsMail *m = c->mail;
+    (void) zone;
     if (c->peer == MS_NO_HOST_ID)
         return;
     guint32 id = 0;
     for (const MsMessageRecord *r; (r = ms__mail_record_next(m, &id));) {
-        for (guint i = 0; i < r->rcpts->len; i++) {
-            const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, i);
-            if (rr->state != MS_RCPT_QUEUED || rr->where != c->peer ||
-                !ms__server_is_local(c->server, ms__address_domain(rr->address)))
-                continue;
-            MsMailAuthLedger *l = ms__auth_ledger(m, id);
-            l->checked = TRUE;
-            l->where = c->server->host;
-            g_strlcpy(l->dnsbl, "listed", sizeof l->dnsbl);
-            (void) zone;
-            break;
-        }
+        if (!brought_by(m, r, c->peer, c->server))
+            continue;
+        MsMailAuthLedger *l = ms__auth_ledger_add(m, id);
+        l->checked = TRUE;
+        l->where = c->server->host;
+        g_strlcpy(l->dnsbl, "listed", sizeof l->dnsbl);
     }
+}
+
+/* The message the blocklist question is tagged with in the trace (so the
+ * pictures show it in the message's journey): the first the client holds
+ * queued for this server, or 0. O(messages), once per client session of
+ * a server that consults a blocklist, and only when something traces. */
+static guint32
+dnsbl_message(MsMail *m, const MsMailServer *s, MsHostId peer)
+{
+    if (peer == MS_NO_HOST_ID)
+        return 0;
+    guint32 id = 0;
+    for (const MsMessageRecord *r; (r = ms__mail_record_next(m, &id));)
+        if (brought_by(m, r, peer, s))
+            return id;
+    return 0;
 }
 
 static void
@@ -597,15 +693,19 @@ on_key(MsResolver *r, MsResolveStatus st, GPtrArray *records, GPtrArray *additio
     guint i = c->dkim_next;
     if (st == MS_RESOLVE_OK && texts->len > 1) {
         const char *txt = texts->pdata[0];
-        ms_dkim_verifier_answer(c->dkim, i, MS_DKIM_DNS_OK, txt, strlen(txt));
-        /* keep the parsed key for the record's TTL */
+        /* The record is parsed once: the key verifies this message and is
+         * kept for the record's TTL; a record that does not parse goes to
+         * the verifier as text, which says why. */
         MsDkimKey *key = ms_dkim_key_parse(txt, strlen(txt), NULL);
         if (key) {
+            ms_dkim_verifier_answer_key(c->dkim, i, key);
             const MsDnsRecord *rec = g_ptr_array_index(records, 0);
             CachedKey *ck = g_new0(CachedKey, 1);
             ck->key = key;
             ck->until = ms_engine_now(c->mail->engine) + (MsTime) rec->ttl * MS_TIME_S;
             g_hash_table_replace(checks_of(c->mail)->keys, key_cache_name(c, c->key_query), ck);
+        } else {
+            ms_dkim_verifier_answer(c->dkim, i, MS_DKIM_DNS_OK, txt, strlen(txt));
         }
     } else {
         MsDkimDnsStatus ds = (st == MS_RESOLVE_TIMEOUT || st == MS_RESOLVE_SERVFAIL)
@@ -780,8 +880,7 @@ finish(MsAuthCheck *c)
         check_free(c);
         return;
     }
-    MsMailAuthLedger *l = ms__auth_ledger(m, c->message);
-    memset(l, 0, sizeof *l);
+    MsMailAuthLedger *l = ms__auth_ledger_add(m, c->message);
     l->checked = TRUE;
     l->where = s->host;
     g_autoptr(MsAuthResults) ar = ms_auth_results_new(s->hostname);
@@ -971,9 +1070,11 @@ ms__auth_dnsbl_start(MsMail *m, MsMailServer *s, MsHostId peer, guint32 peer_add
 {
     MsAuthCheck *c = check_new(m, s, peer, peer_addr, done, ud);
     c->step = STEP_DNSBL;
-    ms__mail_note(m, s->host, peer, 0,
-                  "%s asks its blocklist%s about %s before greeting it (RFC 5782)", s->hostname,
-                  ms__auth_server(m, s)->set.dnsbl[1] ? "s" : "", c->ip);
+    if (ms_trace_enabled(m->trace)) /* only a trace shows the tag */
+        c->message = dnsbl_message(m, s, peer);
+    ms__mail_note(m, s->host, peer, 0, "%s asks its blocklist%s about %s %s (RFC 5782)",
+                  s->hostname, ms__auth_server(m, s)->set.dnsbl[1] ? "s" : "", c->ip,
+                  ms__auth_dnsbl_at_rcpt(m, s) ? "at its first RCPT" : "before greeting it");
     advance(c);
     return c;
 }

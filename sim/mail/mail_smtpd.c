@@ -45,6 +45,8 @@ typedef struct {
     MsMailTls *tls;  /* after STARTTLS, or from the start on 465 */
     MsAuthCheck *check; /* a DNSBL or message check waiting for DNS (mail_auth.c), or NULL */
     char *listed;       /* the DNSBL zone that lists the client, or NULL */
+    gboolean dnsbl_asked; /* dnsbl-at="rcpt": the lists were asked (at the first RCPT) */
+    char *rcpt_held;      /* the RCPT whose reply waits for the lists, or NULL */
     GByteArray *early;  /* input before the greeting (the DNSBL answer), or NULL */
     /* the message whose end-of-DATA reply waits for its checks */
     guint32 held_id;
@@ -72,6 +74,7 @@ session_free(Session *x)
     ms__mail_tls_free(x->tls);
     ms__auth_check_cancel(x->check);
     g_free(x->listed);
+    g_free(x->rcpt_held);
     if (x->early)
         g_byte_array_unref(x->early);
     g_free(x->held_from);
@@ -227,14 +230,18 @@ trusted(const MsMailServer *s, MsHostId peer)
     return FALSE;
 }
 
+static void on_dnsbl_rcpt(MsMail *m, const MsAuthVerdict *v, gpointer ud);
+
+/* The restrictions on a recipient (Postfix's smtpd_recipient_restrictions
+ * in their usual order): a blocklisted client, an unknown or full
+ * mailbox, relaying, greylisting. Leaves `reply` as it is to accept. */
 static void
-hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointer ud)
+rcpt_restrictions(Session *x, const char *auth_user, const char *rcpt, MsSmtpReply *reply)
 {
-    Session *x = ud;
     MsMailServer *s = x->server;
     const char *dom = ms__address_domain(rcpt);
-    if (x->listed && !ss->auth_user) {
-        /* Postfix reject_rbl_client, with smtpd_delay_reject: at RCPT */
+    if (x->listed && !auth_user) {
+        /* Postfix reject_rbl_client: 554 5.7.1 naming the list */
         char ip[MS_IPV4_STRLEN];
         g_autofree char *t =
             g_strdup_printf("Service unavailable; Client host [%s] blocked using %s",
@@ -254,11 +261,11 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
             ms_smtp_reply_set(reply, 552, "5.2.2", "Mailbox full");
             return;
         }
-    } else if (!ss->auth_user && !trusted(s, x->peer) && !ms__server_is_backup_for(s, dom)) {
+    } else if (!auth_user && !trusted(s, x->peer) && !ms__server_is_backup_for(s, dom)) {
         ms_mta_profile_refusal(s->policy.profile, MS_MTA_REFUSE_RELAY, rcpt, reply);
         return;
     }
-    if (s->policy.greylist && !ss->auth_user && x->port == MS_SMTP_PORT) {
+    if (s->policy.greylist && !auth_user && x->port == MS_SMTP_PORT) {
         /* postgrey's triple: client address, envelope sender, recipient
          * (the sender was left out before, so one sender's pass let every
          * other sender from that address through). */
@@ -275,6 +282,42 @@ hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointe
         if (now - *first < wait)
             ms_mta_profile_refusal(s->policy.profile, MS_MTA_REFUSE_GREYLIST, rcpt, reply);
     }
+}
+
+static void
+hook_rcpt(const MsSmtpSession *ss, const char *rcpt, MsSmtpReply *reply, gpointer ud)
+{
+    Session *x = ud;
+    if (!ss->auth_user && x->port == MS_SMTP_PORT && !x->dnsbl_asked &&
+        ms__auth_wants_dnsbl(x->mail, x->server) && ms__auth_dnsbl_at_rcpt(x->mail, x->server)) {
+        /* Postfix reject_rbl_client in smtpd_recipient_restrictions: the
+         * lists are asked at the first RCPT (their answer then serves the
+         * session), and its reply waits for them. */
+        x->dnsbl_asked = TRUE;
+        x->rcpt_held = g_strdup(rcpt);
+        ms_smtp_server_defer(x->core);
+        x->check =
+            ms__auth_dnsbl_start(x->mail, x->server, x->peer, x->peer_addr, on_dnsbl_rcpt, x);
+        return;
+    }
+    rcpt_restrictions(x, ss->auth_user, rcpt, reply);
+}
+
+/* The blocklists answered the first RCPT's question: its reply goes out
+ * (554 5.7.1 when listed), then the commands pipelined meanwhile. */
+static void
+on_dnsbl_rcpt(MsMail *m, const MsAuthVerdict *v, gpointer ud)
+{
+    (void) m;
+    Session *x = ud;
+    x->check = NULL;
+    x->listed = g_strdup(v->listed);
+    g_autofree char *rcpt = g_steal_pointer(&x->rcpt_held);
+    MsSmtpReply reply = MS_SMTP_REPLY_INIT; /* code 0: the dialect's acceptance */
+    rcpt_restrictions(x, NULL, rcpt, &reply);
+    ms_smtp_server_resume(x->core, &reply);
+    ms_smtp_reply_clear(&reply);
+    pump(x);
 }
 
 /* The checks of a held message are done: refuse it (DMARC p=reject), or
@@ -494,7 +537,8 @@ on_accept(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
     x->pending = g_byte_array_new();
     l->mail->smtp_sessions++;
     ms_tcp_set_callbacks(tcp, conn, &session_cb, x);
-    if (l->port == MS_SMTP_PORT && ms__auth_wants_dnsbl(l->mail, l->server)) {
+    if (l->port == MS_SMTP_PORT && ms__auth_wants_dnsbl(l->mail, l->server) &&
+        !ms__auth_dnsbl_at_rcpt(l->mail, l->server)) {
         /* the blocklists first, as postscreen asks them before the greeting */
         x->early = g_byte_array_new();
         x->check = ms__auth_dnsbl_start(l->mail, l->server, x->peer, x->peer_addr, on_dnsbl, x);

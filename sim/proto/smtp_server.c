@@ -217,7 +217,10 @@ struct _MsSmtpServer {
     gboolean tls;           /* inside TLS (RFC 3207, RFC 8314) */
     gboolean wants_tls;     /* 220 to STARTTLS queued; waiting for the caller */
     gboolean tls_discarded; /* clear-text input after STARTTLS was dropped */
-    gboolean deferred;      /* the data hook deferred its reply: input waits in `in` */
+    gboolean deferred;      /* the data or RCPT hook deferred its reply: input waits in `in` */
+    char *deferred_rcpt;    /* the RCPT path whose reply is deferred, or NULL (data) */
+    MsSmtpReply deferred_default; /* RCPT: the reply the hook was given, for a resume with
+                                   * code 0 */
 
     /* The mail transaction. */
     gboolean in_mail;
@@ -369,6 +372,8 @@ ms_smtp_server_free(MsSmtpServer *srv)
     g_free(srv->auth_user);
     g_free(srv->mail_from);
     g_free(srv->login_user);
+    g_free(srv->deferred_rcpt);
+    ms_smtp_reply_clear(&srv->deferred_default);
     g_ptr_array_unref(srv->rcpts);
     g_byte_array_unref(srv->in);
     g_byte_array_unref(srv->out);
@@ -868,6 +873,12 @@ cmd_rcpt(MsSmtpServer *srv, const char *arg)
     if (srv->hooks.rcpt) {
         MsSmtpSession s = session_view(srv);
         srv->hooks.rcpt(&s, path, &r, srv->user_data);
+    }
+    if (srv->deferred) { /* the reply, and the recipient's fate, come with the resume */
+        srv->deferred_rcpt = g_steal_pointer(&path);
+        ms_smtp_reply_clear(&srv->deferred_default);
+        srv->deferred_default = r;
+        return;
     }
     if (r.code / 100 == 2)
         g_ptr_array_add(srv->rcpts, g_steal_pointer(&path));
@@ -1589,8 +1600,17 @@ ms_smtp_server_resume(MsSmtpServer *srv, const MsSmtpReply *r)
 {
     g_return_if_fail(srv != NULL && r != NULL && srv->deferred);
     srv->deferred = FALSE;
-    if (r->code / 100 == 2)
+    if (srv->deferred_rcpt) { /* RCPT: a 2xx takes the recipient (RFC 5321 4.1.1.3) */
+        if (r->code == 0)
+            r = &srv->deferred_default;
+        char *path = g_steal_pointer(&srv->deferred_rcpt);
+        if (r->code / 100 == 2)
+            g_ptr_array_add(srv->rcpts, path);
+        else
+            g_free(path);
+    } else if (r->code / 100 == 2) {
         srv->accepted++;
+    }
     send_reply(srv, r);
     if (!srv->closed && srv->in->len > 0)
         drain(srv); /* what the client pipelined meanwhile (RFC 2920 3.1) */

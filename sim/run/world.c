@@ -901,14 +901,21 @@ ms_world_check(MsWorld *w, GString *out)
         }
         case MS_EXPECT_AUTH: {
             MsMailAuthLedger l;
-            ms_mail_auth_ledger(w->mail, r ? r->id : 0, &l);
+            if (x->at_host >= 0)
+                ms_mail_auth_ledger_at(w->mail, r ? r->id : 0, (MsHostId) x->at_host, &l);
+            else
+                ms_mail_auth_ledger(w->mail, r ? r->id : 0, &l);
             const char *res = !strcmp(x->check, "spf")     ? l.spf
                               : !strcmp(x->check, "dkim")  ? l.dkim
                               : !strcmp(x->check, "dmarc") ? l.dmarc
                                                            : l.dnsbl;
             ok = r && strcmp(res, x->result) == 0;
-            what = g_strdup_printf("the receiver's %s check of mail %s says %s", x->check, label,
-                                   x->result);
+            what = x->at_host >= 0
+                       ? g_strdup_printf("the %s check %s made of mail %s says %s", x->check,
+                                         ms_net_host_name(w->net, (MsHostId) x->at_host), label,
+                                         x->result)
+                       : g_strdup_printf("the receiver's %s check of mail %s says %s", x->check,
+                                         label, x->result);
             got = g_strdup(*res ? res : "not checked");
             break;
         }

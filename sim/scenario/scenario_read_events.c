@@ -414,7 +414,7 @@ void
 ms__reader_read_expect(MsScenarioReader *R, xmlNode *n)
 {
     MsScenarioExpect e = {
-        .line = ms__reader_line_of(n), .message = -1, .client = -1, .count = -1
+        .line = ms__reader_line_of(n), .message = -1, .client = -1, .count = -1, .at_host = -1
     };
     if (!ms__reader_attr(R, n, "kind")) {
         ms__reader_err(R, n, "kind",
@@ -495,6 +495,14 @@ ms__reader_read_expect(MsScenarioReader *R, xmlNode *n)
             e.check = g_strdup(checks[c]);
         if (r >= 0)
             e.result = g_strdup(results[r]);
+        const char *at = ms__reader_attr(R, n, "at");
+        if (at) {
+            e.at_host = ms__reader_find_host(R, at);
+            if (e.at_host < 0)
+                ms__reader_err(R, n, "at", "no host '%s': expected the id of a mail server", at);
+        }
+    } else if (ms__reader_attr(R, n, "at")) {
+        ms__reader_err(R, n, "at", "only kind=\"auth\" names the server whose checks count");
     }
     if (e.kind == MS_EXPECT_RETRIEVED || e.kind == MS_EXPECT_SEEN || e.kind == MS_EXPECT_NOT_SEEN)
         e.client = find_client_by_host_attr(R, n, "client", TRUE);
