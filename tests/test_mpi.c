@@ -569,6 +569,16 @@ test_mpi_dist_profile(void)
     JsonObject *s2 = json_array_get_object_element(survey, 0);
     CU_ASSERT_EQUAL(member_int(s2, "parts"), 2);
     CU_ASSERT(json_object_get_double_member(s2, "lookahead_s") > 0);
+    /* The scaling model reads what the run wrote. */
+    if (g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE)) {
+        const char *mv[] = { "/usr/bin/python3", "tools/scaling_model.py", prof, NULL };
+        g_autofree char *mout = NULL, *merr = NULL;
+        int mrc = run(mv, &mout, &merr);
+        if (mrc != 0)
+            fprintf(stderr, "scaling model: %s%s", mout ? mout : "", merr ? merr : "");
+        CU_ASSERT_EQUAL(mrc, 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(mout ? mout : "", "Calibration (from 1 profile"));
+    }
     g_unlink(prof);
     g_unlink(gen);
     g_rmdir(dir);

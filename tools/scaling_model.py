@@ -126,8 +126,9 @@ def sync_local(cal_list, k):
 
 
 def predict(cal, cals, k, events, sim_s, host_ratio, cores, hop_us, gbps, local):
+    c = cal.c if local else cal.c_cpu
     if k == 1:
-        return {"wall": cal.c * events, "compute": cal.c * events, "sync": 0.0, "exchange": 0.0,
+        return {"wall": c * events, "compute": c * events, "sync": 0.0, "exchange": 0.0,
                 "windows": 0, "la": None, "share": 1.0}
     s = survey_at(cal, k, host_ratio)
     la = s["lookahead_s"] or cal.la0
@@ -138,9 +139,9 @@ def predict(cal, cals, k, events, sim_s, host_ratio, cores, hop_us, gbps, local)
     # lam + sqrt(2 lam ln k) + ln(k) / 3 (Poisson arrivals, a Bernstein bound).
     lam = events * share / windows if windows else 0.0
     busiest = lam + math.sqrt(2 * lam * math.log(k)) + math.log(k) / 3 if lam > 0 else 0.0
-    compute = cal.c * windows * busiest if windows else cal.c * events * share
+    compute = c * windows * busiest if windows else c * events * share
     if local and cores < k:
-        compute = max(compute, cal.c * events / cores)
+        compute = max(compute, c * events / cores)
     if local:
         per_window = sync_local(cals, k) * (k / cores if cores < k else 1.0)
     else:
@@ -185,6 +186,10 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("profiles", nargs="+")
     ap.add_argument("--seq-wall", type=float, help="sequential run's wall (or CPU) s, same slice")
+    ap.add_argument("--seq-cpu", type=float,
+                    help="sequential run's CPU s, same slice: the CPU per event of the cluster "
+                         "predictions (default: the profile's computing time per event, which on "
+                         "a loaded machine includes time spent waiting for a core)")
     ap.add_argument("--seq-rss-mb", type=float, help="sequential run's peak RSS, MB")
     ap.add_argument("--cores", type=int, default=2, help="cores of this machine (default 2)")
     ap.add_argument("--measured", action="append", default=[], metavar="K=WALL",
@@ -208,6 +213,8 @@ def main(argv):
 
     cals = sorted((Calibration(load(p)) for p in a.profiles), key=lambda c: c.k)
     cal = cals[0]
+    for c in cals:
+        c.c_cpu = a.seq_cpu / c.events if a.seq_cpu else c.c
     out = []
     w = out.append
     w("Calibration (from %d profile%s of %d host%s, %s simulated):" % (
@@ -221,6 +228,8 @@ def main(argv):
               100 * c.wait_share, c.bytes_per_event, " ".join("%.1f" % x for x in c.cpu),
               " ".join("%.0f" % x for x in c.rss_mb)))
     seq = a.seq_wall if a.seq_wall else cal.c * cal.events
+    if a.seq_cpu:
+        w("  sequential: %.3f µs of CPU per event (the cluster's figure)" % (cal.c_cpu * 1e6))
 
     # Check against measurement on this machine: each profile predicted
     # from the others (from itself when it is the only one).
@@ -258,11 +267,13 @@ def main(argv):
                             local)["wall"]
         for k in KS:
             pr = predict(cal, cals, k, events, cal.sim_s, ratio, a.cores, a.hop_us, a.gbps, local)
+            if k == 1:
+                pr["wall"] = base_wall
             mem_now, mem_local = memory(cal, a.seq_rss_mb, k, pr["share"], 1.0 / k, ratio)
             bn = "compute" if k == 1 else bottleneck(pr)
             if mem_now > a.machine_gb * 1024:
                 bn += ", memory (whole world per rank)"
-            w("  %-5d %-11s %-9.0f %-9.4f %-10s %-9.1f %-13.0f %-13.0f %s" % (
+            w("  %-5d %-11s %-9.0f %-9.4f %-10s %-9.2f %-13.0f %-13.0f %s" % (
                 k, "-" if pr["la"] is None else "%.1f ms" % (pr["la"] * 1e3), pr["windows"],
                 pr["share"], fmt_t(pr["wall"]), base_wall / pr["wall"], mem_now, mem_local, bn))
 
@@ -270,40 +281,42 @@ def main(argv):
     msgs = 350e9
     users = 4.5e9
     cpu = msgs * a.flow_us_per_message * 1e-6
-    mem_gb = users * a.flow_kb_per_user / 1e6 * 1e3 / 1e3
+    mem_gb = users * a.flow_kb_per_user / 1e6
     w("")
     w("An Internet day at flow level: %.0f G messages, %.1f G mail users; %.0f CPU days of "
       "events (%.0f µs per message), %.0f GB of state (%.2f KB per user)" % (
           msgs / 1e9, users / 1e9, cpu / 86400, a.flow_us_per_message, mem_gb,
           a.flow_kb_per_user))
-    w("  %-16s %-9s %-11s %-11s %-11s %s" % ("finish within", "machines", "compute", "sync",
+    w("  %-16s %-9s %-11s %-11s %-11s %s" % ("simulate it in", "machines", "compute", "sync",
                                               "exchange", "bottleneck"))
-    for target_s, label in ((7 * 86400, "a week"), (86400, "a day (real time)"),
-                            (3600, "an hour")):
-        k_mem = math.ceil(mem_gb / (a.machine_gb * 0.8))
+    k_mem = math.ceil(mem_gb / (a.machine_gb * 0.8))
+    scale_c = (a.flow_us_per_message * 1e-6 / a.flow_events_per_message) / cal.c_cpu
+
+    def day(k):
+        pr = predict(cal, cals, k, msgs * a.flow_events_per_message, 86400.0, users / 1e5,
+                     a.cores, a.hop_us, a.gbps, False)
+        # Flow level: CPU per event from the per-message figure.
+        return pr["compute"] * scale_c, pr["sync"], pr["exchange"]
+
+    for target_s, label in ((7 * 86400, "a week"), (86400, "a day"), (3600, "an hour")):
         found = None
-        k = 1
-        while k <= 1 << 20:
-            pr = predict(cal, cals, k, msgs * a.flow_events_per_message, 86400.0,
-                         users / 1e5, a.cores, a.hop_us, a.gbps, False)
-            # Flow level: CPU per event from the per-message figure.
-            scale_c = (a.flow_us_per_message * 1e-6 / a.flow_events_per_message) / cal.c
-            comp = pr["compute"] * scale_c
-            tot = comp + pr["sync"] + pr["exchange"]
-            if tot <= target_s and k >= k_mem:
-                found = (k, comp, pr["sync"], pr["exchange"])
+        k = k_mem
+        while k <= 1 << 22:
+            comp, sy, ex = day(k)
+            if comp + sy + ex <= target_s:
+                found = (k, comp, sy, ex)
                 break
-            k *= 2
+            k = max(k + 1, int(math.ceil(k * 1.05)))
         if found:
             k, comp, sy, ex = found
             parts = {"compute": comp, "sync": sy, "exchange": ex}
             bn = max(sorted(parts), key=lambda x: parts[x])
             if k == k_mem:
-                bn = "memory (%d machines of %g GB)" % (k_mem, a.machine_gb)
+                bn = "memory: %d machines of %g GB hold the state; %s" % (k_mem, a.machine_gb, bn)
             w("  %-16s %-9d %-11s %-11s %-11s %s" % (label, k, fmt_t(comp), fmt_t(sy),
                                                      fmt_t(ex), bn))
         else:
-            w("  %-16s %-9s (not reached with up to 2^20 machines: synchronisation bounds it)"
+            w("  %-16s %-9s (not reached with up to 4 M machines: synchronisation bounds it)"
               % (label, "-"))
     sys.stdout.write("\n".join(out) + "\n")
 
