@@ -1,8 +1,8 @@
 /* The scaling model (tools/scaling_model.py) on a profile recorded from a
  * real distributed run (tests/data/dist/medium-20min-k2.json: `mpirun -np
  * 2 mailsim run scenarios/bench/medium.xml -q --until 20min --partition
- * auto --dist-profile ...` on the shared 2-core machine; README, "Scaling
- * beyond one machine"): its text is the same byte for byte on every run,
+ * auto --dist-profile ...` on the shared 2-core machine, and its 4-rank
+ * twin; README, "Scaling beyond one machine"): its text is the same byte for byte on every run,
  * every table covers K = 1 ... 1024 with positive, finite figures, memory
  * per rank with rank-local worlds falls as ranks are added, an Internet day
  * needs more machines the sooner it must finish, and a file that is not a
@@ -131,6 +131,26 @@ test_model_deterministic_and_sane(void)
     CU_ASSERT(machines[0] <= machines[1] && machines[1] <= machines[2]);
 }
 
+/* With profiles of 2 and 4 ranks, each K's prediction for this machine is
+ * made from the other profile (leave one out), and the error is stated. */
+static void
+test_model_two_profiles(void)
+{
+    const char *args[] = { PROFILE, "tests/data/dist/medium-20min-k4.json", "--seq-cpu", "2.23",
+                           NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = model(args, &out, &err);
+    if (rc == -2)
+        return;
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Calibration (from 2 profiles"));
+    g_autoptr(GPtrArray) rows = table_rows(out, "This machine (2 cores)");
+    CU_ASSERT_EQUAL_FATAL(rows->len, 2);
+    CU_ASSERT(g_str_has_suffix(rows->pdata[0], "K=4")); /* K = 2 from the other */
+    CU_ASSERT(g_str_has_suffix(rows->pdata[1], "K=2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rows->pdata[0], " %"));
+}
+
 static void
 test_model_refuses_other_files(void)
 {
@@ -153,6 +173,7 @@ main(void)
 {
     static const MsTestCase cases[] = {
         { "a recorded profile: the same text twice, sane tables", test_model_deterministic_and_sane },
+        { "profiles of 2 and 4 ranks: each predicted from the other", test_model_two_profiles },
         { "a file that is not a profile: refused", test_model_refuses_other_files },
         { NULL, NULL },
     };

@@ -110,10 +110,12 @@ def survey_at(cal, k, host_ratio=1.0):
     return s
 
 
-def sync_local(cal_list, k):
-    """Cost of one window on this machine: a + b * log2(k) fitted to the
-    profiles (one profile: b = a / 2, a guess stated in the README)."""
-    pts = sorted((c.k, c.s) for c in cal_list)
+def sync_local(cal_list, k, cores):
+    """Cost of one window on this machine with k ranks each on a core of its
+    own: a + b * log2(k) fitted to the profiles, whose costs with more ranks
+    than cores are first divided by ranks / cores (each rank waited for a
+    core that long); one profile: b = a / 2, a guess stated in the README."""
+    pts = sorted((c.k, c.s / max(1.0, c.k / cores)) for c in cal_list)
     if len(pts) >= 2:
         (k1, s1), (k2, s2) = pts[0], pts[-1]
         b = (s2 - s1) / (math.log2(k2) - math.log2(k1)) if k2 != k1 else 0.0
@@ -143,7 +145,7 @@ def predict(cal, cals, k, events, sim_s, host_ratio, cores, hop_us, gbps, local)
     if local and cores < k:
         compute = max(compute, c * events / cores)
     if local:
-        per_window = sync_local(cals, k) * (k / cores if cores < k else 1.0)
+        per_window = sync_local(cals, k, cores) * (k / cores if cores < k else 1.0)
     else:
         per_window = 2 * hop_us * 1e-6 * math.ceil(math.log2(k))
     sync = windows * per_window
