@@ -3,21 +3,30 @@
  * Open MPI; everything else sees the shard interface.
  *
  * Each boundary between windows costs one collective on MPI_COMM_WORLD,
- * MPI_Allgather of (this rank's next event, "failed", the earliest event in
- * its outbox for each rank): every rank works out each rank's next event
- * after delivery, and from those how far it may run how far it may run (ms_shard_safe_until(): up to two
- * lookaheads past the earliest next event for the rank that holds it), and
- * all agree on when to stop; a rank that finished its window early waits
- * here (the wait share we report). Only when some rank has events to send
- * do two more follow:
+ * an MPI_Iallgather of every rank's slot: its next event, "failed", "my
+ * events are inline", the earliest event and the byte count of its outbox
+ * for each rank, and, when they fit the room every rank agreed on, the
+ * outboxes themselves. Every rank works out each rank's next event after
+ * delivery and from those how far it may run (ms_shard_safe_bound(), with
+ * the lookahead of each pair), and all agree on when to stop; a rank that
+ * finished its window early waits here (the wait share we report), testing
+ * the request and sleeping between tests once it has waited 100 us
+ * (wait_for(): on a shared machine a spinning rank takes the core the
+ * others need). Only when some rank's events did not fit do two more
+ * follow:
  *   MPI_Alltoall of byte counts,
  *   MPI_Alltoallv of the outboxes (48-byte MsShardEvent records, each with
  *   its blob, as bytes: every rank runs the same binary on one machine or
  *   identical ones).
+ * The room for the next boundary is worked out by every rank from the
+ * byte counts just gathered, so all agree without a word more.
  * Received events are delivered in sender-rank order, each sender's in its
  * scheduling order, which is what the shard's ordering argument needs.
  * Worlds whose events are sparse (a few per lookahead) spend most of their
  * time in these collectives: see the figures in the README.
+ * Costs: every rank receives every slot (K * (header + room) bytes per
+ * boundary), which suits the few ranks of one machine; for many ranks an
+ * exchange with the neighbours only would be the next step.
  *
  * Limits: MPI counts are int, so one rank may send at most 2 GiB / K per
  * window (about 22 million events with K = 2); more gives
@@ -191,6 +200,28 @@ cpu_seconds(void)
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
+/* Waits for a non-blocking collective without holding a core: spins for
+ * the first WAIT_SPIN_US (an idle machine answers well within that), then
+ * sleeps an eighth of the time waited so far (at most 1 ms) between tests.
+ * On a machine with more runnable processes than cores a spinning rank
+ * takes the core the rank it waits for needs; sleeping costs at most an
+ * eighth more waiting. MPI progresses the collective inside MPI_Test. */
+#define WAIT_SPIN_US 100
+static void
+wait_for(MPI_Request *req)
+{
+    gint64 t0 = g_get_monotonic_time();
+    for (;;) {
+        int done = 0;
+        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (done)
+            return;
+        gint64 waited = g_get_monotonic_time() - t0;
+        if (waited > WAIT_SPIN_US)
+            g_usleep((gulong) MIN(waited / 8, 1000));
+    }
+}
+
 /* The words of a rank's slot before its inline events (int64 each). */
 enum { SLOT_NEXT, SLOT_FAILED, SLOT_INLINE, SLOT_MIN };
 #define SLOT_WORDS(k) (SLOT_MIN + 2 * (gsize) (k)) /* then min_to[k], len_to[k] */
@@ -275,8 +306,10 @@ ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiP
         gsize slot_len = head + cap;
         g_byte_array_set_size(all, (guint) (slot_len * (gsize) k));
         gint64 t0 = g_get_monotonic_time();
-        MPI_Allgather(slot->data, (int) slot_len, MPI_BYTE, all->data, (int) slot_len, MPI_BYTE,
-                      MPI_COMM_WORLD);
+        MPI_Request req;
+        MPI_Iallgather(slot->data, (int) slot_len, MPI_BYTE, all->data, (int) slot_len, MPI_BYTE,
+                       MPI_COMM_WORLD, &req);
+        wait_for(&req);
         gint64 t1 = g_get_monotonic_time();
         win.collectives = 1;
         win.wait_s = (double) (t1 - t0) / 1e6;
