@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #define MPI_TIMEOUT "120"
 
@@ -167,7 +168,8 @@ comparable(const char *out)
     for (guint i = 0; lines[i]; i++) {
         const char *l = lines[i];
         if (g_str_has_prefix(l, "  run fingerprint:") || g_str_has_prefix(l, "  events:") ||
-            g_str_has_prefix(l, "Distribution:") || g_str_has_prefix(l, "Partitioned run:") || !*l)
+            g_str_has_prefix(l, "Distribution:") || g_str_has_prefix(l, "Partitioned run:") ||
+            g_str_has_prefix(l, "Pilot:") || !*l)
             continue;
         g_string_append_printf(s, "%s\n", l);
     }
@@ -249,8 +251,9 @@ test_mpi_world_matches_sequential(void)
                         file, k, cases[c].how, want, got, err ? err : "");
             CU_ASSERT(same);
             CU_ASSERT_PTR_NOT_NULL(strstr(out ? out : "", "Distribution:"));
-            CU_ASSERT_PTR_NOT_NULL(strstr(out ? out : "", " per simulated second), waiting at "
+            CU_ASSERT_PTR_NOT_NULL(strstr(out ? out : "", " collectives each), waiting at "
                                                           "window ends "));
+            CU_ASSERT_PTR_NOT_NULL(strstr(out ? out : "", "; CPU s per rank: "));
             g_unlink(par_stats);
         }
         g_unlink(seq_stats);
@@ -441,9 +444,143 @@ test_partition_usage_errors(void)
             fprintf(stderr, "case %u: expected '%s' in: %s\n", i, want[i], err ? err : "");
         CU_ASSERT_PTR_NOT_NULL(strstr(err ? err : "", want[i]));
     }
+    /* The distribution options, each without what it needs. */
+    static const struct {
+        const char *args[7];
+        const char *want;
+    } dist[] = {
+        { { "--dist-profile", "p.json" }, "--dist-profile needs --partition" },
+        { { "--pilot", "1s" }, "--pilot needs --partition" },
+        { { "--partition", "auto", "--parts", "2", "--dist-profile", "p.json" },
+          "--dist-profile is for a run over MPI" },
+        { { "--partition", "auto", "--parts", "2", "--pilot", "soon" }, "--pilot" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(dist); i++) {
+        const char *argv[12] = { ms_test_mailsim_path(), "run", lesson, "-q" };
+        guint n = 4;
+        for (guint j = 0; dist[i].args[j]; j++)
+            argv[n++] = dist[i].args[j];
+        argv[n] = NULL;
+        g_autofree char *out = NULL, *err = NULL;
+        CU_ASSERT_EQUAL(run(argv, &out, &err), 2);
+        if (!strstr(err ? err : "", dist[i].want))
+            fprintf(stderr, "dist case %u: expected '%s' in: %s\n", i, dist[i].want,
+                    err ? err : "");
+        CU_ASSERT_PTR_NOT_NULL(strstr(err ? err : "", dist[i].want));
+    }
     g_unlink(bad);
     g_unlink(dup);
     g_unlink(big);
+    g_rmdir(dir);
+}
+
+static gint64
+member_int(JsonObject *o, const char *key)
+{
+    return json_object_has_member(o, key) ? json_object_get_int_member(o, key) : -1;
+}
+
+/* `mpirun -np 2 mailsim run WORLD --partition auto --dist-profile F`: the
+ * results are still the sequential run's, and F is a profile whose parts
+ * agree with each other: both ranks ran the same windows, the windows'
+ * buckets add up to the rank's totals, what each rank sent adds up per
+ * destination, the hosts per rank add up to the world's, and the survey
+ * starts at 2 parts with a lookahead. */
+static void
+test_mpi_dist_profile(void)
+{
+    g_autofree char *mpirun = g_find_program_in_path("mpirun");
+    if (!ms_mpi_available() || !mpirun) {
+        ms_test_skip(mpirun ? "built without Open MPI" : "no mpirun on the PATH");
+        return;
+    }
+    g_autofree char *dir = g_dir_make_tmp("mailsim-mpi-prof-XXXXXX", NULL);
+    g_autofree char *gen = g_build_filename(dir, "gen.xml", NULL);
+    static const char gen_xml[] = "<?xml version=\"1.0\"?>\n<scenario version=\"1\" "
+                                  "name=\"gen-prof\" seed=\"5\" until=\"2h\">\n"
+                                  "  <generate topology=\"transit-stub\" domains=\"8\" "
+                                  "routers=\"60\" users=\"80\" messages=\"200\" "
+                                  "duration=\"1h\" seed=\"5\"/>\n</scenario>\n";
+    CU_ASSERT_FATAL(g_file_set_contents(gen, gen_xml, -1, NULL));
+    g_autofree char *prof = g_build_filename(dir, "prof.json", NULL);
+    g_autofree char *timeout = g_find_program_in_path("timeout");
+    const char *argv0[] = { ms_test_mailsim_path(), "run", gen, "-q", NULL };
+    g_autofree char *out0 = NULL, *err0 = NULL;
+    int rc0 = run(argv0, &out0, &err0);
+    const char *argv[24];
+    guint n = 0;
+    add_mpirun(argv, &n, timeout, mpirun, "2");
+    const char *rest[] = { ms_test_mailsim_path(), "run", gen, "-q", "--partition", "auto",
+                           "--dist-profile", prof, NULL };
+    for (guint i = 0; rest[i]; i++)
+        argv[n++] = rest[i];
+    argv[n] = NULL;
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(run(argv, &out, &err), rc0);
+    g_autofree char *want = comparable(out0 ? out0 : ""), *got = comparable(out ? out : "");
+    CU_ASSERT_STRING_EQUAL(got, want);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out ? out : "", "Pilot: "));
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+    gboolean parsed = json_parser_load_from_file(parser, prof, &error);
+    if (!parsed)
+        fprintf(stderr, "%s: %s\n%s", prof, error->message, err ? err : "");
+    CU_ASSERT_FATAL(parsed);
+    JsonObject *root = json_node_get_object(json_parser_get_root(parser));
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(root, "format"), "mailsim-dist-profile");
+    CU_ASSERT_EQUAL(member_int(root, "ranks"), 2);
+    JsonArray *ranks = json_object_get_array_member(root, "per_rank");
+    CU_ASSERT_FATAL(ranks && json_array_get_length(ranks) == 2);
+    gint64 hosts = 0, windows0 = -1;
+    gint64 to[2] = { 0, 0 };
+    for (guint r = 0; r < 2; r++) {
+        JsonObject *o = json_array_get_object_element(ranks, r);
+        hosts += member_int(o, "hosts");
+        gint64 w = member_int(o, "windows");
+        CU_ASSERT(w > 0);
+        if (windows0 < 0)
+            windows0 = w;
+        CU_ASSERT_EQUAL(w, windows0);
+        JsonArray *b = json_object_get_array_member(o, "buckets");
+        gint64 bw = 0, be = 0, bs = 0;
+        for (guint i = 0; i < json_array_get_length(b); i++) {
+            JsonObject *k = json_array_get_object_element(b, i);
+            bw += member_int(k, "windows");
+            be += member_int(k, "events");
+            bs += member_int(k, "sent_bytes");
+        }
+        CU_ASSERT_EQUAL(bw, w);
+        CU_ASSERT(be > 0 && be <= member_int(o, "events"));
+        JsonArray *bt = json_object_get_array_member(o, "bytes_to");
+        CU_ASSERT_EQUAL(json_array_get_int_element(bt, r), 0);
+        gint64 sum = 0;
+        for (guint q = 0; q < 2; q++) {
+            sum += json_array_get_int_element(bt, q);
+            to[q] += json_array_get_int_element(bt, q);
+        }
+        CU_ASSERT_EQUAL(sum, member_int(o, "bytes_sent"));
+        CU_ASSERT_EQUAL(bs, sum);
+        CU_ASSERT(json_object_get_double_member(o, "cpu_s") > 0);
+    }
+    CU_ASSERT(to[0] > 0 && to[1] > 0);
+    CU_ASSERT_EQUAL(hosts, member_int(root, "hosts"));
+    JsonArray *survey = json_object_get_array_member(root, "survey");
+    CU_ASSERT_FATAL(survey && json_array_get_length(survey) >= 1);
+    JsonObject *s2 = json_array_get_object_element(survey, 0);
+    CU_ASSERT_EQUAL(member_int(s2, "parts"), 2);
+    CU_ASSERT(json_object_get_double_member(s2, "lookahead_s") > 0);
+    /* The scaling model reads what the run wrote. */
+    if (g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE)) {
+        const char *mv[] = { "/usr/bin/python3", "tools/scaling_model.py", prof, NULL };
+        g_autofree char *mout = NULL, *merr = NULL;
+        int mrc = run(mv, &mout, &merr);
+        if (mrc != 0)
+            fprintf(stderr, "scaling model: %s%s", mout ? mout : "", merr ? merr : "");
+        CU_ASSERT_EQUAL(mrc, 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(mout ? mout : "", "Calibration (from 1 profile"));
+    }
+    g_unlink(prof);
+    g_unlink(gen);
     g_rmdir(dir);
 }
 
@@ -456,6 +593,7 @@ main(void)
         { "mailsim run --partition on 1, 2, 4 ranks = sequential",
           test_mpi_world_matches_sequential },
         { "--partition usage errors", test_partition_usage_errors },
+        { "--dist-profile: a consistent profile, results unchanged", test_mpi_dist_profile },
         { "mpirun -np 1, 2, 3 mailsim sweep --mpi = a local sweep, byte for byte",
           test_mpi_sweep_matches_local },
         { NULL, NULL },

@@ -458,6 +458,78 @@ test_auto_split(void)
     CU_ASSERT_EQUAL(la, MS_TIME_INFINITE);
 }
 
+/* The measured split: a pilot run gives the same rates twice; each split
+ * reports its own lookahead, cut links and heaviest share truly; when one
+ * host carries nearly all events no split can balance, so the split takes
+ * a lookahead at least as long as with even rates (it trades balance for
+ * lookahead only where balance is to be had); with nothing measured it is
+ * the roles' split. */
+static void
+test_measured_split(void)
+{
+    static const char gen_pilot[] = "<?xml version=\"1.0\"?>\n<scenario version=\"1\" "
+                                    "name=\"gen-pilot\" seed=\"4\" until=\"1h\">\n"
+                                    "  <generate topology=\"transit-stub\" domains=\"12\" "
+                                    "routers=\"120\" users=\"60\" messages=\"120\" "
+                                    "duration=\"1h\" seed=\"4\"/>\n</scenario>\n";
+    g_autoptr(MsScenario) sc = load(gen_pilot);
+    guint n = sc->hosts->len;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsWorldRates) r1 = ms_world_pilot(sc, NULL, 10 * 60 * MS_TIME_S, &error);
+    g_autoptr(MsWorldRates) r2 = ms_world_pilot(sc, NULL, 10 * 60 * MS_TIME_S, NULL);
+    CU_ASSERT_FATAL(r1 && r2);
+    CU_ASSERT(r1->events_per_s > 0);
+    CU_ASSERT(memcmp(r1->host, r2->host, sizeof(double) * n) == 0);
+    CU_ASSERT(memcmp(r1->link, r2->link, sizeof(double) * sc->links->len) == 0);
+    double total = 0;
+    for (guint h = 0; h < n; h++)
+        total += r1->host[h];
+    for (guint32 k = 2; k <= 4; k++) {
+        MsWorldPartitionPlan plan;
+        g_autoptr(MsPartition) p = ms_world_partition_auto_rates(sc, k, r1, &plan);
+        g_autoptr(MsPartition) again = ms_world_partition_auto_rates(sc, k, r1, NULL);
+        MsTime la = 0;
+        guint cuts = 0;
+        CU_ASSERT_FATAL(ms_world_partition_lookahead(sc, p, &la, &cuts, NULL));
+        CU_ASSERT_EQUAL(plan.lookahead, la);
+        CU_ASSERT_EQUAL(plan.cut_links, cuts);
+        g_autofree double *load = g_new0(double, k);
+        for (guint h = 0; h < n; h++) {
+            load[ms_partition_owner(p, h)] += r1->host[h];
+            CU_ASSERT_EQUAL(ms_partition_owner(p, h), ms_partition_owner(again, h));
+        }
+        double most = 0;
+        for (guint32 i = 0; i < k; i++)
+            most = MAX(most, load[i]);
+        CU_ASSERT_DOUBLE_EQUAL(plan.max_share, most / total, 1e-9);
+        CU_ASSERT(plan.max_share >= 1.0 / k - 1e-9 && plan.cut_share > 0 && plan.cut_share < 1);
+        /* One busy core router: balance is out of reach, lookahead is not. */
+        MsWorldRates skew = *r1;
+        g_autofree double *hosts = g_new(double, n);
+        skew.host = hosts;
+        guint busy = 0;
+        for (guint h = 0; h < n; h++) {
+            hosts[h] = 1;
+            if (g_array_index(sc->hosts, MsScenarioHost, h).role == MS_HOST_ROUTER && !busy)
+                busy = h;
+        }
+        hosts[busy] = 1e9;
+        MsWorldPartitionPlan even_plan, skew_plan;
+        g_autoptr(MsPartition) pe = ms_world_partition_auto_rates(sc, k, r1, &even_plan);
+        g_autoptr(MsPartition) ps = ms_world_partition_auto_rates(sc, k, &skew, &skew_plan);
+        CU_ASSERT(skew_plan.lookahead >= even_plan.lookahead);
+        CU_ASSERT(skew_plan.max_share > 0.99);
+        /* Nothing measured: the roles' guess. */
+        MsWorldRates none = *r1;
+        g_autofree double *zeros = g_new0(double, n);
+        none.host = zeros;
+        g_autoptr(MsPartition) pz = ms_world_partition_auto_rates(sc, k, &none, NULL);
+        g_autoptr(MsPartition) pr = ms_world_partition_auto(sc, k);
+        for (guint h = 0; h < n; h++)
+            CU_ASSERT_EQUAL(ms_partition_owner(pz, h), ms_partition_owner(pr, h));
+    }
+}
+
 /* A split that cuts a link of zero latency has no lookahead: refused with
  * the file, line and link named; flow level is refused too. */
 static void
@@ -550,6 +622,8 @@ main(void)
         { "merged per-part traces = the sequential trace", test_merged_trace_is_sequential },
         { "per-part captures merged = the sequential capture", test_merged_capture },
         { "automatic split: balanced, trees whole, long lookahead", test_auto_split },
+        { "measured split: deterministic pilot, true plan, lookahead for balance",
+          test_measured_split },
         { "splits without lookahead, flow level: refused", test_refused_splits },
         { "hostile record exports: refused, no crash", test_merge_hostile },
         { NULL, NULL },

@@ -8,6 +8,7 @@
 #include "mailsim/partition.h"
 #include "mailsim/shard.h"
 #include "mailsim/phold.h"
+#include "mailsim/rng.h"
 
 /* --- partitions --------------------------------------------------------- */
 
@@ -416,6 +417,85 @@ test_window_bounds(void)
     CU_ASSERT_EQUAL(st.windows, 4);
 }
 
+/* The bound by brute force: the earliest time each part may still run an
+ * event (relaxed K times over every pair), then the earliest arrival at
+ * self from another part. */
+static MsTime
+bound_brute(const MsTime *next, const MsTime *la, guint32 k, guint32 self)
+{
+    MsTime e[8];
+    for (guint32 q = 0; q < k; q++)
+        e[q] = next[q];
+    for (guint32 round = 0; round < k; round++)
+        for (guint32 p = 0; p < k; p++)
+            for (guint32 q = 0; q < k; q++)
+                if (p != q)
+                    e[q] = MIN(e[q], ms_time_add(e[p], la[p * k + q]));
+    MsTime b = MS_TIME_INFINITE;
+    for (guint32 q = 0; q < k; q++)
+        if (q != self)
+            b = MIN(b, ms_time_add(e[q], la[q * k + self]));
+    return b;
+}
+
+/* Lookahead per pair: parts in a line 0 -10- 1 -100- 2 (0 and 2 never
+ * meet) give part 2 room until part 0's next event plus 110, part 0 only
+ * until its own next plus the round trip 20; random matrices (some pairs
+ * unconnected, some parts idle) agree with brute force, and one lookahead
+ * for every pair gives ms_shard_safe_until(). */
+static void
+test_pair_lookahead_bound(void)
+{
+    const MsTime inf = MS_TIME_INFINITE;
+    g_autoptr(MsPartition) line = ms_partition_new(3, 3, MS_PARTITION_MODULO);
+    g_autoptr(MsEngine) e = ms_engine_new(1);
+    const MsTime la[9] = { inf, 10, inf, 10, inf, 100, inf, 100, inf };
+    const MsTime next[3] = { 0, 50, 0 };
+    g_autoptr(MsShard) s2 = ms_shard_new(e, line, 2, 10);
+    ms_shard_set_pair_lookahead(s2, la);
+    CU_ASSERT_EQUAL(ms_shard_pair_lookahead(s2, 1, 2), 100);
+    CU_ASSERT_EQUAL(ms_shard_pair_lookahead(s2, 0, 2), inf);
+    CU_ASSERT_EQUAL(ms_shard_safe_bound(s2, next), 110);
+    g_autoptr(MsEngine) e0 = ms_engine_new(1);
+    g_autoptr(MsShard) s0 = ms_shard_new(e0, line, 0, 10);
+    ms_shard_set_pair_lookahead(s0, la);
+    CU_ASSERT_EQUAL(ms_shard_safe_bound(s0, next), 20);
+    const MsTime idle[3] = { inf, inf, inf };
+    CU_ASSERT_EQUAL(ms_shard_safe_bound(s2, idle), inf);
+
+    MsRng r;
+    MsRng *rng = &r;
+    ms_rng_init(rng, 7, 0);
+    for (guint round = 0; round < 2000; round++) {
+        guint32 k = 2 + (guint32) ms_rng_below(rng, 5);
+        g_autoptr(MsPartition) part = ms_partition_new(k, k, MS_PARTITION_MODULO);
+        MsTime m[64], nx[8];
+        gboolean uniform = round % 4 == 0;
+        for (guint32 p = 0; p < k; p++) {
+            nx[p] = ms_rng_below(rng, 8) == 0 ? inf : (MsTime) ms_rng_below(rng, 1000);
+            for (guint32 q = 0; q < k; q++) {
+                if (uniform)
+                    m[p * k + q] = 10;
+                else if (q < p)
+                    m[p * k + q] = m[q * k + p]; /* links carry both ways */
+                else
+                    m[p * k + q] = ms_rng_below(rng, 4) == 0
+                                       ? inf
+                                       : 10 + (MsTime) ms_rng_below(rng, 200);
+            }
+        }
+        for (guint32 self = 0; self < k; self++) {
+            g_autoptr(MsEngine) en = ms_engine_new(1);
+            g_autoptr(MsShard) sh = ms_shard_new(en, part, self, 10);
+            ms_shard_set_pair_lookahead(sh, m);
+            MsTime want = bound_brute(nx, m, k, self);
+            CU_ASSERT_EQUAL(ms_shard_safe_bound(sh, nx), want);
+            if (uniform)
+                CU_ASSERT_EQUAL(ms_shard_safe_until(nx, k, self, 10), want);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -428,6 +508,7 @@ main(void)
         { "equal times split 2..6 ways = sequential", test_ties_split_matches_sequential },
         { "outbox and deliver", test_outbox_and_deliver },
         { "window bounds", test_window_bounds },
+        { "lookahead per pair: the bound of each part", test_pair_lookahead_bound },
         { NULL, NULL },
     };
     return ms_test_main("shard", cases);

@@ -29,7 +29,44 @@ typedef struct {
     double exchange_s;  /* moving events and agreeing on the next window */
     guint64 bytes_sent; /* event bytes this rank sent to others */
     guint64 exchanges;  /* boundaries at which events moved */
+    guint64 collectives; /* MPI collectives in the loop: one per boundary, three
+                              when the outboxes did not fit the first */
+    guint64 events;      /* events this rank ran in the loop */
+    double cpu_s;        /* this process's CPU time in the loop (MPI's spinning too) */
 } MsMpiStats;
+
+/* A profile of one rank's windows (`mailsim run --dist-profile`): the
+ * windows grouped by the simulated time they start in (n_buckets equal
+ * buckets over [0, end]), each bucket with what the rank did in them, and
+ * a histogram of events per window. Plain numbers, so that ranks can send
+ * theirs to rank 0 as bytes (ms_mpi_profile_to_bytes()). */
+typedef struct {
+    guint64 windows, events, max_events, sent_events, sent_bytes, collectives;
+    double events_sq; /* sum of squared events per window: their spread */
+    double compute_s, wait_s, exchange_s;
+} MsMpiBucket;
+
+#define MS_MPI_PROFILE_HIST 40 /* bin 0: no event; bin b: 2^(b-1) .. 2^b - 1 events */
+
+typedef struct {
+    guint32 rank, ranks, n_buckets;
+    MsTime end;
+    MsMpiBucket *buckets;                  /* n_buckets */
+    guint64 hist[MS_MPI_PROFILE_HIST];     /* windows by events run */
+    guint64 *events_to, *bytes_to;         /* per destination rank, whole run */
+} MsMpiProfile;
+
+/* An empty profile of `n_buckets` (>= 1) buckets over [0, end]. Returns a
+ * new profile (caller frees with ms_mpi_profile_free). */
+MsMpiProfile *ms_mpi_profile_new(guint32 rank, guint32 ranks, MsTime end, guint32 n_buckets);
+void ms_mpi_profile_free(MsMpiProfile *profile);
+/* Records one window that started at `start`. */
+void ms_mpi_profile_add(MsMpiProfile *profile, MsTime start, const MsMpiBucket *window);
+/* The profile as bytes, and back (NULL when the bytes are not a profile).
+ * Both return new objects (caller frees). */
+GBytes *ms_mpi_profile_to_bytes(const MsMpiProfile *profile);
+MsMpiProfile *ms_mpi_profile_from_bytes(GBytes *bytes);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMpiProfile, ms_mpi_profile_free)
 
 /* Whether this mailsim was built with Open MPI. */
 gboolean ms_mpi_available(void);
@@ -46,6 +83,9 @@ guint32 ms_mpi_size(const MsMpi *mpi);
  * parts) to `end` in windows, with every other rank doing the same. Fills
  * `stats`. FALSE with `error` set when an exchange is too large. */
 gboolean ms_mpi_run(MsMpi *mpi, MsShard *shard, MsTime end, MsMpiStats *stats, GError **error);
+/* The same, recording every window into `profile` (NULL: none). */
+gboolean ms_mpi_run_profiled(MsMpi *mpi, MsShard *shard, MsTime end, MsMpiStats *stats,
+                             MsMpiProfile *profile, GError **error);
 
 /* Collectives every rank calls: the sum (mod 2^64) and the maximum of one
  * value per rank, returned on every rank. */

@@ -106,11 +106,31 @@ MsTime ms_shard_run_until(MsShard *shard, MsTime bound, MsTime end);
  * the part that is ahead in work runs up to two lookaheads. */
 MsTime ms_shard_safe_until(const MsTime *next, guint32 k, guint32 self, MsTime lookahead);
 
+/* Lookahead per pair of parts: la[p * K + q] (p != q) is the least delay
+ * of an event part p sends part q (the shortest cut link between them),
+ * MS_TIME_INFINITE when p never sends to q; the diagonal is ignored. Each
+ * entry must be >= the shard's lookahead, which stays the smallest one
+ * (copied; the scalar lookahead of ms_shard_new() means every pair alike). */
+void ms_shard_set_pair_lookahead(MsShard *shard, const MsTime *la);
+/* The lookahead from part p to part q (p != q). */
+MsTime ms_shard_pair_lookahead(const MsShard *shard, guint32 p, guint32 q);
+/* How far this part may run given every part's next event time next[0..K)
+ * (after delivery), with the lookahead of each pair: an event reaches
+ * self from part q no sooner than q's earliest possible event plus
+ * la[q][self], and q's earliest possible event is min over p of next_p plus
+ * the shortest chain of lookaheads from p to q. Returns
+ * min over p of (next_p + S[p]), S[p] being the shortest chain from p to
+ * a part other than self and on to self (precomputed: O(K) per call).
+ * With one lookahead for every pair it equals ms_shard_safe_until(). */
+MsTime ms_shard_safe_bound(const MsShard *shard, const MsTime *next);
+
 /* The events waiting for part `to`, in the order they were scheduled, as
  * bytes (MsShardEvent records, each followed by its blob padded to 8
  * bytes); valid until the next ms_shard_clear_outboxes() or schedule. */
 const guint8 *ms_shard_outbox(const MsShard *shard, guint32 to, gsize *n_bytes);
 void ms_shard_clear_outboxes(MsShard *shard);
+/* How many events wait in the outbox for part `to`. */
+guint64 ms_shard_outbox_events(const MsShard *shard, guint32 to);
 /* The earliest time of an event in the outbox for part `to`
  * (MS_TIME_INFINITE: none): with every part's ms_shard_next_time(), what
  * part `to`'s next event time will be after delivery, known before the

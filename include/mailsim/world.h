@@ -102,6 +102,55 @@ MsPartition *ms_world_partition_load(const MsScenario *scenario, const char *pat
 gboolean ms_world_partition_lookahead(const MsScenario *scenario, const MsPartition *partition,
                                       MsTime *lookahead, guint *cut_links, GError **error);
 
+/* Measured load of a world (ms_world_pilot()): events per simulated second
+ * of each host and packets per simulated second over each link (both
+ * directions), in scenario order. */
+typedef struct {
+    double *host;
+    double *link;
+    double events_per_s; /* all hosts */
+} MsWorldRates;
+void ms_world_rates_free(MsWorldRates *rates);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsWorldRates, ms_world_rates_free)
+
+/* Runs the whole world (options as for the run, partition ignored) to
+ * `slice` and measures its rates: a host's share of the events follows
+ * the packets it receives. Deterministic (the same seed gives the same
+ * rates). Returns new rates (caller frees) or NULL with `error` set. */
+MsWorldRates *ms_world_pilot(const MsScenario *scenario, const MsWorldOptions *options,
+                             MsTime slice, GError **error);
+
+/* What the measured split expects: its shortest cut link, cut links, the
+ * heaviest part's share of the events, the share of link traffic that
+ * crosses parts, and its cost per simulated second in events of the
+ * heaviest part and in windows (constants below). */
+typedef struct {
+    MsTime lookahead;
+    guint cut_links;
+    double max_share, cut_share;
+    double compute_s, sync_s;
+} MsWorldPartitionPlan;
+/* CPU per event at packet level and cost of one window's synchronisation
+ * on the machines the README measures (medium world, 2 ranks): what the
+ * measured split trades against each other. */
+#define MS_WORLD_PARTITION_EVENT_S 0.45e-6
+#define MS_WORLD_PARTITION_WINDOW_S 10e-6
+
+/* The automatic split weighed by measured rates: of the splits that keep
+ * links shorter than x whole (one per core latency x) and the depth-first
+ * split, the one whose heaviest part's events plus windows cost least per
+ * simulated second. Fills `plan` (may be NULL). Returns a new partition
+ * (caller frees). */
+MsPartition *ms_world_partition_auto_rates(const MsScenario *scenario, guint32 parts,
+                                           const MsWorldRates *rates, MsWorldPartitionPlan *plan);
+
+/* The lookahead of each pair of parts: la[p * K + q] is the smallest
+ * latency of a link the split cuts between parts p and q
+ * (MS_TIME_INFINITE: none). Check the split first with
+ * ms_world_partition_lookahead(). Returns a new K x K array (caller frees). */
+MsTime *ms_world_partition_pair_lookahead(const MsScenario *scenario,
+                                          const MsPartition *partition);
+
 /* This part's shard (NULL for a whole world). */
 MsShard *ms_world_shard(MsWorld *world);
 

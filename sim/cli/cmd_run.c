@@ -10,6 +10,7 @@
 #include "mailsim/units.h"
 #include "mailsim/world.h"
 #include "mailsim/mpi_run.h"
+#include "mailsim/dist_profile.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -373,11 +374,50 @@ print_title(const MsScenario *sc, gboolean partitioned)
                "with --trace and joined by mailsim merge, holds every step.)\n\n");
 }
 
+/* How --partition auto measures the world: a pilot run of `pilot`
+ * simulated time (0: none, the roles' guess), by default a hundredth of
+ * the run (a minute when the run has no end). */
+typedef struct {
+    MsTime pilot;
+    gboolean pilot_set;
+    MsWorldRates *rates; /* measured, or NULL */
+    MsWorldPartitionPlan plan;
+    const char *profile_path; /* --dist-profile */
+} DistOptions;
+
+static MsTime
+pilot_slice(const MsScenario *sc, const DistOptions *d, MsTime until)
+{
+    if (d->pilot_set)
+        return d->pilot;
+    MsTime end = until ? until : sc->until;
+    if (end == MS_TIME_INFINITE)
+        return 60 * MS_TIME_S;
+    return MAX(end / 100, (MsTime) 1);
+}
+
+/* Runs the pilot when --partition auto or --dist-profile wants its rates. */
+static gboolean
+measure(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, DistOptions *d,
+        MsTime until, GError **error)
+{
+    if (strcmp(spec, "auto") != 0 && !d->profile_path)
+        return TRUE;
+    MsTime slice = pilot_slice(sc, d, until);
+    if (slice <= 0)
+        return TRUE;
+    d->rates = ms_world_pilot(sc, wo, slice, error);
+    return d->rates != NULL;
+}
+
 /* The split --partition asks for, into `parts` parts. */
 static MsPartition *
-make_partition(const MsScenario *sc, const char *spec, guint32 parts, GError **error)
+make_partition(const MsScenario *sc, const char *spec, guint32 parts, DistOptions *d,
+               GError **error)
 {
     MsPartitionScheme scheme;
+    if (strcmp(spec, "auto") == 0 && d->rates)
+        return ms_world_partition_auto_rates(sc, parts, d->rates, &d->plan);
     if (strcmp(spec, "auto") == 0)
         return ms_world_partition_auto(sc, parts);
     if (ms_partition_scheme_from_string(spec, &scheme))
@@ -460,11 +500,17 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
     return report(w0, t, NULL, o, stats_path, rc);
 }
 
+/* What each rank tells rank 0 after the run. */
+typedef struct {
+    MsMpiStats st;
+    double rss_kb; /* peak while running */
+} RankTotals;
+
 /* `mpirun -np K mailsim run FILE --partition ...`: this rank runs its part;
  * rank 0 gathers the records and counters and reports. */
 static int
 run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, const Outputs *o,
-             MsTime until, const char *stats_path)
+             MsTime until, const char *stats_path, DistOptions *d)
 {
     g_autoptr(GError) error = NULL;
     MsMpi *mpi = ms_mpi_new(&error);
@@ -472,7 +518,10 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
         return ms_cli_usage("run", "--partition: %s", error->message);
     guint32 rank = ms_mpi_rank(mpi), k = ms_mpi_size(mpi);
     int rc = MS_EXIT_OK;
-    g_autoptr(MsPartition) p = make_partition(sc, spec, k, &error);
+    /* Every rank measures alike (the pilot is deterministic) and so splits
+     * alike, without a word between them. */
+    g_autoptr(MsPartition) p =
+        measure(sc, wo, spec, d, until, &error) ? make_partition(sc, spec, k, d, &error) : NULL;
     MsTime lookahead = 0;
     guint cuts = 0;
     if (!p || !ms_world_partition_lookahead(sc, p, &lookahead, &cuts, &error)) {
@@ -491,10 +540,20 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
     if (rank == 0 && o->narrate)
         print_title(sc, TRUE);
     if (rank == 0)
-        say_partition(sc, p, lookahead, cuts, strcmp(spec, "auto") == 0 ? "(automatic split)" : "");
+        say_partition(sc, p, lookahead, cuts,
+                      strcmp(spec, "auto") != 0 ? ""
+                      : d->rates              ? "(automatic split, weighed by a pilot run)"
+                                              : "(automatic split)");
+    if (rank == 0 && d->rates && strcmp(spec, "auto") == 0)
+        printf("Pilot: %.3g events per simulated second; the split expects the busiest part to "
+               "run %.0f %% of them, %.2g %% of the packets to cross parts\n",
+               d->rates->events_per_s, 100.0 * d->plan.max_share, 100.0 * d->plan.cut_share);
     MsMpiStats ms;
-    gboolean ok =
-        ms_mpi_run(mpi, ms_world_shard(w), until ? until : ms_world_default_until(w), &ms, &error);
+    MsTime end = until ? until : ms_world_default_until(w);
+    g_autoptr(MsMpiProfile) prof = NULL;
+    if (d->profile_path)
+        prof = ms_mpi_profile_new(rank, k, end == MS_TIME_INFINITE ? 86400 * MS_TIME_S : end, 100);
+    gboolean ok = ms_mpi_run_profiled(mpi, ms_world_shard(w), end, &ms, prof, &error);
     long rss_run = ms_cli_peak_rss_kb(); /* before the records are gathered and merged */
     if (!ok)
         fprintf(stderr, "mailsim run: rank %u: %s\n", rank, error->message);
@@ -510,6 +569,12 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
     double wait = ms_mpi_sum_double(mpi, ms.wait_s), wall = ms_mpi_sum_double(mpi, ms.wall_s);
     double rss = ms_mpi_max_double(mpi, (double) rss_run);
     guint64 bytes = ms_mpi_sum_u64(mpi, ms.bytes_sent);
+    /* Each rank's totals (and profile) to rank 0, as bytes. */
+    RankTotals mine = { ms, (double) rss_run };
+    g_autoptr(GBytes) mine_b = g_bytes_new(&mine, sizeof mine);
+    GBytes **all_stats = ms_mpi_gather_bytes(mpi, mine_b);
+    g_autoptr(GBytes) prof_b = prof ? ms_mpi_profile_to_bytes(prof) : g_bytes_new(NULL, 0);
+    GBytes **all_prof = ms_mpi_gather_bytes(mpi, prof_b);
     if (rank == 0) {
         if (!ms_mail_merge(ms_world_mail(w), all_records, k, &error)) {
             fprintf(stderr, "mailsim run: %s\n", error->message);
@@ -522,20 +587,57 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
             rc = report(w, merged, NULL, o, stats_path, rc);
             double sim_s = now > 0 ? ms_time_to_seconds(now) : 0.0;
             printf("\nDistribution: %u ranks, %" G_GUINT64_FORMAT
-                   " windows (%.3g per simulated second), waiting at window ends %.0f %% of rank "
+                   " windows (%.3g per simulated second, %.2f collectives each), waiting at "
+                   "window ends %.0f %% of rank "
                    "time, %.3g MB exchanged (%.3g MB per simulated second), peak memory of a rank "
-                   "while running %.0f MB\n",
+                   "while running %.0f MB; CPU s per rank:",
                    k, ms.windows, sim_s > 0 ? (double) ms.windows / sim_s : 0.0,
+                   ms.windows ? (double) ms.collectives / (double) ms.windows : 0.0,
                    wall > 0 ? 100.0 * wait / wall : 0.0, (double) bytes / 1e6,
                    sim_s > 0 ? (double) bytes / 1e6 / sim_s : 0.0, rss / 1024.0);
+            g_autofree MsMpiStats *sts = g_new0(MsMpiStats, k);
+            g_autofree double *rss_kb = g_new0(double, k);
+            g_autofree MsMpiProfile **profs = g_new0(MsMpiProfile *, k);
+            gboolean have_prof = d->profile_path != NULL;
+            for (guint32 i = 0; i < k; i++) {
+                gsize n = 0;
+                const guint8 *b = g_bytes_get_data(all_stats[i], &n);
+                g_assert(n == sizeof mine);
+                RankTotals rt;
+                memcpy(&rt, b, sizeof rt);
+                sts[i] = rt.st;
+                rss_kb[i] = rt.rss_kb;
+                printf(" %.1f", sts[i].cpu_s);
+                if (have_prof && !(profs[i] = ms_mpi_profile_from_bytes(all_prof[i])))
+                    have_prof = FALSE;
+            }
+            printf("\n");
+            if (d->profile_path) {
+                MsDistProfileInput in = { sc, p, d->rates,
+                                          ms_world_fidelity(w) == MS_FIDELITY_FLOW ? "flow"
+                                                                                    : "packet",
+                                          now, k, profs, sts, rss_kb };
+                g_autoptr(GError) perr = NULL;
+                if (!have_prof || !ms_dist_profile_write(&in, d->profile_path, &perr)) {
+                    fprintf(stderr, "mailsim run: --dist-profile: %s\n",
+                            perr ? perr->message : "a rank's profile did not arrive whole");
+                    rc = MAX(rc, MS_EXIT_FAILED);
+                }
+            }
+            for (guint32 i = 0; i < k; i++)
+                ms_mpi_profile_free(profs[i]);
         }
         for (guint32 i = 0; i < k; i++) {
             g_bytes_unref(all_records[i]);
             g_bytes_unref(all_values[i]);
+            g_bytes_unref(all_stats[i]);
+            g_bytes_unref(all_prof[i]);
         }
     }
     g_free(all_records);
     g_free(all_values);
+    g_free(all_stats);
+    g_free(all_prof);
     ms_world_free(w);
     ms_mpi_free(mpi);
     return ok ? rc : MS_EXIT_FAILED;
@@ -547,6 +649,7 @@ ms_cmd_run(int argc, char **argv)
     const char *cmd = "run";
     g_autofree char *seed_s = NULL, *until_s = NULL, *trace_path = NULL, *pcap_path = NULL,
                     *level_s = NULL, *stats_path = NULL, *partition_s = NULL, *parts_s = NULL;
+    g_autofree char *pilot_s = NULL, *dist_profile = NULL;
     gboolean quiet = FALSE, no_colour = FALSE, keep_records = FALSE;
     g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL, *pcap_limit_s = NULL;
     g_autofree char *keylog_path = NULL;
@@ -608,6 +711,14 @@ ms_cmd_run(int argc, char **argv)
           "HOW" },
         { "parts", 0, 0, G_OPTION_ARG_STRING, &parts_s,
           "with --partition: run K parts in this process instead of over MPI", "K" },
+        { "pilot", 0, 0, G_OPTION_ARG_STRING, &pilot_s,
+          "with --partition auto: measure each host's events in a pilot run this long first "
+          "(default: a hundredth of the run; 0: guess from the hosts' roles)",
+          "TIME" },
+        { "dist-profile", 0, 0, G_OPTION_ARG_FILENAME, &dist_profile,
+          "with --partition over MPI: write a profile of the run's windows and exchanges as JSON "
+          "(for tools/scaling_model.py)",
+          "FILE" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
     g_autoptr(GOptionContext) ctx =
@@ -695,10 +806,29 @@ ms_cmd_run(int argc, char **argv)
         strcmp(resumption_s, "psk_ke") != 0 && strcmp(resumption_s, "off") != 0)
         return ms_cli_usage(cmd, "--tls-resumption: '%s' is not psk_dhe_ke, psk_ke or off",
                             resumption_s);
-    if (partition_s && !parts_s)
-        return run_part_mpi(sc, &wo, partition_s, &o, until, stats_path);
+    DistOptions dist = { 0 };
+    dist.profile_path = dist_profile;
+    if (pilot_s) {
+        if (!ms_cli_arg_time(cmd, "--pilot", pilot_s, &dist.pilot))
+            return MS_EXIT_USAGE;
+        dist.pilot_set = TRUE;
+    }
+    if ((pilot_s || dist_profile) && !partition_s)
+        return ms_cli_usage(cmd, "%s needs --partition", pilot_s ? "--pilot" : "--dist-profile");
+    if (dist_profile && parts_s)
+        return ms_cli_usage(cmd, "--dist-profile is for a run over MPI (no --parts)");
+    if (partition_s && !parts_s) {
+        int mrc = run_part_mpi(sc, &wo, partition_s, &o, until, stats_path, &dist);
+        ms_world_rates_free(dist.rates);
+        return mrc;
+    }
     if (partition_s) {
-        g_autoptr(MsPartition) p = make_partition(sc, partition_s, (guint32) parts, &error);
+        g_autoptr(MsWorldRates) rates = NULL;
+        if (!measure(sc, &wo, partition_s, &dist, until, &error))
+            return ms_cli_usage(cmd, "--pilot: %s", error->message);
+        rates = dist.rates;
+        g_autoptr(MsPartition) p =
+            make_partition(sc, partition_s, (guint32) parts, &dist, &error);
         MsTime lookahead;
         guint cuts;
         if (!p || !ms_world_partition_lookahead(sc, p, &lookahead, &cuts, &error))

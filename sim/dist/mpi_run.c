@@ -3,21 +3,30 @@
  * Open MPI; everything else sees the shard interface.
  *
  * Each boundary between windows costs one collective on MPI_COMM_WORLD,
- * MPI_Allgather of (this rank's next event, "failed", the earliest event in
- * its outbox for each rank): every rank works out each rank's next event
- * after delivery, and from those how far it may run how far it may run (ms_shard_safe_until(): up to two
- * lookaheads past the earliest next event for the rank that holds it), and
- * all agree on when to stop; a rank that finished its window early waits
- * here (the wait share we report). Only when some rank has events to send
- * do two more follow:
+ * an MPI_Iallgather of every rank's slot: its next event, "failed", "my
+ * events are inline", the earliest event and the byte count of its outbox
+ * for each rank, and, when they fit the room every rank agreed on, the
+ * outboxes themselves. Every rank works out each rank's next event after
+ * delivery and from those how far it may run (ms_shard_safe_bound(), with
+ * the lookahead of each pair), and all agree on when to stop; a rank that
+ * finished its window early waits here (the wait share we report), testing
+ * the request and sleeping between tests once it has waited 100 us
+ * (wait_for(): on a shared machine a spinning rank takes the core the
+ * others need). Only when some rank's events did not fit do two more
+ * follow:
  *   MPI_Alltoall of byte counts,
  *   MPI_Alltoallv of the outboxes (48-byte MsShardEvent records, each with
  *   its blob, as bytes: every rank runs the same binary on one machine or
  *   identical ones).
+ * The room for the next boundary is worked out by every rank from the
+ * byte counts just gathered, so all agree without a word more.
  * Received events are delivered in sender-rank order, each sender's in its
  * scheduling order, which is what the shard's ordering argument needs.
  * Worlds whose events are sparse (a few per lookahead) spend most of their
  * time in these collectives: see the figures in the README.
+ * Costs: every rank receives every slot (K * (header + room) bytes per
+ * boundary), which suits the few ranks of one machine; for many ranks an
+ * exchange with the neighbours only would be the next step.
  *
  * Limits: MPI counts are int, so one rank may send at most 2 GiB / K per
  * window (about 22 million events with K = 2); more gives
@@ -28,10 +37,107 @@
 
 G_DEFINE_QUARK(ms - mpi - error - quark, ms_mpi_error)
 
+#include <string.h>
+
+MsMpiProfile *
+ms_mpi_profile_new(guint32 rank, guint32 ranks, MsTime end, guint32 n_buckets)
+{
+    g_return_val_if_fail(rank < ranks && n_buckets >= 1 && end > 0, NULL);
+    MsMpiProfile *p = g_new0(MsMpiProfile, 1);
+    p->rank = rank;
+    p->ranks = ranks;
+    p->end = end;
+    p->n_buckets = n_buckets;
+    p->buckets = g_new0(MsMpiBucket, n_buckets);
+    p->events_to = g_new0(guint64, ranks);
+    p->bytes_to = g_new0(guint64, ranks);
+    return p;
+}
+
+void
+ms_mpi_profile_free(MsMpiProfile *p)
+{
+    if (!p)
+        return;
+    g_free(p->buckets);
+    g_free(p->events_to);
+    g_free(p->bytes_to);
+    g_free(p);
+}
+
+void
+ms_mpi_profile_add(MsMpiProfile *p, MsTime start, const MsMpiBucket *w)
+{
+    guint64 i = start <= 0 ? 0 : (guint64) ((double) start / (double) p->end * p->n_buckets);
+    MsMpiBucket *b = &p->buckets[MIN(i, (guint64) p->n_buckets - 1)];
+    b->windows += w->windows;
+    b->events += w->events;
+    b->max_events = MAX(b->max_events, w->events);
+    b->events_sq += (double) w->events * (double) w->events;
+    b->sent_events += w->sent_events;
+    b->sent_bytes += w->sent_bytes;
+    b->collectives += w->collectives;
+    b->compute_s += w->compute_s;
+    b->wait_s += w->wait_s;
+    b->exchange_s += w->exchange_s;
+    if (w->windows) {
+        guint bin = 0;
+        for (guint64 e = w->events; e > 0 && bin + 1 < MS_MPI_PROFILE_HIST; e >>= 1)
+            bin++;
+        p->hist[bin]++;
+    }
+}
+
+/* Layout: rank, ranks, n_buckets, end, hist[], events_to[], bytes_to[],
+ * then the buckets (MsMpiBucket is ten 8-byte fields), host order. */
+GBytes *
+ms_mpi_profile_to_bytes(const MsMpiProfile *p)
+{
+    GByteArray *b = g_byte_array_new();
+    guint64 h[4] = { p->rank, p->ranks, p->n_buckets, (guint64) p->end };
+    g_byte_array_append(b, (const guint8 *) h, sizeof h);
+    g_byte_array_append(b, (const guint8 *) p->hist, sizeof p->hist);
+    g_byte_array_append(b, (const guint8 *) p->events_to, (guint) (8 * p->ranks));
+    g_byte_array_append(b, (const guint8 *) p->bytes_to, (guint) (8 * p->ranks));
+    g_byte_array_append(b, (const guint8 *) p->buckets,
+                        (guint) (sizeof(MsMpiBucket) * p->n_buckets));
+    return g_byte_array_free_to_bytes(b);
+}
+
+MsMpiProfile *
+ms_mpi_profile_from_bytes(GBytes *bytes)
+{
+    gsize n = 0;
+    const guint8 *d = g_bytes_get_data(bytes, &n);
+    guint64 h[4];
+    if (n < sizeof h)
+        return NULL;
+    memcpy(h, d, sizeof h);
+    if (h[1] == 0 || h[1] > G_MAXUINT16 || h[0] >= h[1] || h[2] == 0 || h[2] > (1u << 24) ||
+        (gint64) h[3] <= 0)
+        return NULL;
+    gsize want = sizeof h + sizeof(((MsMpiProfile *) NULL)->hist) + 16 * h[1] +
+                 sizeof(MsMpiBucket) * h[2];
+    if (n != want)
+        return NULL;
+    MsMpiProfile *p = ms_mpi_profile_new((guint32) h[0], (guint32) h[1], (MsTime) h[3],
+                                         (guint32) h[2]);
+    gsize at = sizeof h;
+    memcpy(p->hist, d + at, sizeof p->hist);
+    at += sizeof p->hist;
+    memcpy(p->events_to, d + at, 8 * p->ranks);
+    at += 8 * p->ranks;
+    memcpy(p->bytes_to, d + at, 8 * p->ranks);
+    at += 8 * p->ranks;
+    memcpy(p->buckets, d + at, sizeof(MsMpiBucket) * p->n_buckets);
+    return p;
+}
+
 #ifdef MAILSIM_HAVE_MPI
 
 #include <mpi.h>
 #include <string.h>
+#include <time.h>
 
 struct _MsMpi {
     int rank;
@@ -84,65 +190,172 @@ seconds_since(gint64 t0)
     return (double) (g_get_monotonic_time() - t0) / 1e6;
 }
 
+/* Process CPU time in seconds (MPI's own threads included). */
+static double
+cpu_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* Waits for a non-blocking collective without holding a core: spins for
+ * the first WAIT_SPIN_US (an idle machine answers well within that), then
+ * sleeps an eighth of the time waited so far (at most 1 ms) between tests.
+ * On a machine with more runnable processes than cores a spinning rank
+ * takes the core the rank it waits for needs; sleeping costs at most an
+ * eighth more waiting. MPI progresses the collective inside MPI_Test. */
+#define WAIT_SPIN_US 100
+static void
+wait_for(MPI_Request *req)
+{
+    gint64 t0 = g_get_monotonic_time();
+    for (;;) {
+        int done = 0;
+        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (done)
+            return;
+        gint64 waited = g_get_monotonic_time() - t0;
+        if (waited > WAIT_SPIN_US)
+            g_usleep((gulong) MIN(waited / 8, 1000));
+    }
+}
+
+/* The words of a rank's slot before its inline events (int64 each). */
+enum { SLOT_NEXT, SLOT_FAILED, SLOT_INLINE, SLOT_MIN };
+#define SLOT_WORDS(k) (SLOT_MIN + 2 * (gsize) (k)) /* then min_to[k], len_to[k] */
+#define CAP_MIN 4096u
+#define CAP_MAX (1u << 20)
+
 gboolean
 ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
 {
+    return ms_mpi_run_profiled(m, shard, end, st, NULL, error);
+}
+
+gboolean
+ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiProfile *prof,
+                    GError **error)
+{
     g_return_val_if_fail(ms_shard_self(shard) == (guint32) m->rank, FALSE);
     g_return_val_if_fail(ms_shard_parts(shard) == (guint32) m->size, FALSE);
+    g_return_val_if_fail(!prof || (prof->rank == (guint32) m->rank && prof->ranks == (guint32) m->size),
+                         FALSE);
     memset(st, 0, sizeof *st);
     st->ranks = (guint32) m->size;
     int k = m->size;
+    MsEngine *engine = ms_shard_engine(shard);
     g_autofree int *scount = g_new0(int, k), *rcount = g_new0(int, k);
     g_autofree int *sdispl = g_new0(int, k), *rdispl = g_new0(int, k);
-    g_autofree gint64 *all = g_new(gint64, (gsize) (k + 2) * (gsize) k);
-    g_autofree gint64 *mine = g_new(gint64, (gsize) k + 2);
     g_autofree MsTime *next = g_new(MsTime, k);
     g_autoptr(GByteArray) sendbuf = g_byte_array_new();
     g_autoptr(GByteArray) recvbuf = g_byte_array_new();
+    g_autoptr(GByteArray) slot = g_byte_array_new();
+    g_autoptr(GByteArray) all = g_byte_array_new();
     /* Per rank and window, so that no receiver gets more than G_MAXINT bytes. */
     const gsize limit = (gsize) G_MAXINT / (gsize) k;
+    const gsize head = SLOT_WORDS(k) * sizeof(gint64);
+    gsize cap = CAP_MIN; /* inline room per slot: the same on every rank */
     gboolean ok = TRUE;
+    MsEngineStats es;
+    ms_engine_get_stats(engine, &es);
+    guint64 events0 = es.processed;
 
     MPI_Barrier(MPI_COMM_WORLD);
     gint64 t_begin = g_get_monotonic_time();
+    double cpu0 = cpu_seconds();
     for (;;) {
-        /* One reduction decides the next window and whether anything must
-         * move: the start is the earliest of every rank's next event and of
-         * every event waiting in an outbox (which will be its receiver's). */
+        /* One collective decides the next window and, when they fit, moves
+         * the events too: every rank's slot holds its next event time, the
+         * earliest event and the bytes it has for each rank, and (when they
+         * fit the agreed room) the events themselves, for every rank in
+         * rank order. */
+        MsMpiBucket win = { 0 };
         gsize out_bytes = 0;
         for (int r = 0; r < k; r++) {
             gsize n = 0;
             ms_shard_outbox(shard, (guint32) r, &n);
             out_bytes += n;
+            win.sent_events += ms_shard_outbox_events(shard, (guint32) r);
+            if (prof) {
+                prof->events_to[r] += ms_shard_outbox_events(shard, (guint32) r);
+                prof->bytes_to[r] += n;
+            }
         }
+        win.sent_bytes = out_bytes;
         if (out_bytes > limit)
             ok = FALSE;
-        /* (next event, failed, earliest event for rank 0, 1, ...) */
-        const int w = k + 2;
-        mine[0] = ms_shard_next_time(shard);
-        mine[1] = ok ? 0 : 1;
-        for (int r = 0; r < k; r++)
-            mine[2 + r] = ms_shard_outbox_min_time(shard, (guint32) r);
-        gint64 t0 = g_get_monotonic_time();
-        MPI_Allgather(mine, w, MPI_INT64_T, all, w, MPI_INT64_T, MPI_COMM_WORLD);
-        gint64 t1 = g_get_monotonic_time();
-        st->wait_s += (double) (t1 - t0) / 1e6;
-        gint64 start = G_MAXINT64;
-        gboolean any_sent = FALSE, any_failed = FALSE;
+        gboolean fits = out_bytes <= cap;
+        g_byte_array_set_size(slot, (guint) (head + cap));
+        gint64 *words = (gint64 *) (gpointer) slot->data;
+        words[SLOT_NEXT] = ms_shard_next_time(shard);
+        words[SLOT_FAILED] = ok ? 0 : 1;
+        words[SLOT_INLINE] = fits ? 1 : 0;
+        gsize at = head;
         for (int r = 0; r < k; r++) {
-            /* Rank r's next event once what is on its way has arrived. */
-            next[r] = all[w * r];
-            for (int q = 0; q < k; q++) {
-                next[r] = MIN(next[r], all[w * q + 2 + r]);
-                any_sent |= all[w * q + 2 + r] != MS_TIME_INFINITE;
+            gsize n = 0;
+            const guint8 *bytes = ms_shard_outbox(shard, (guint32) r, &n);
+            words[SLOT_MIN + r] = ms_shard_outbox_min_time(shard, (guint32) r);
+            words[SLOT_MIN + k + r] = (gint64) n;
+            if (fits && n > 0) {
+                memcpy(slot->data + at, bytes, n);
+                at += n;
             }
-            start = MIN(start, next[r]);
-            any_failed |= all[w * r + 1] != 0;
         }
+        gsize slot_len = head + cap;
+        g_byte_array_set_size(all, (guint) (slot_len * (gsize) k));
+        gint64 t0 = g_get_monotonic_time();
+        MPI_Request req;
+        MPI_Iallgather(slot->data, (int) slot_len, MPI_BYTE, all->data, (int) slot_len, MPI_BYTE,
+                       MPI_COMM_WORLD, &req);
+        wait_for(&req);
+        gint64 t1 = g_get_monotonic_time();
+        win.collectives = 1;
+        win.wait_s = (double) (t1 - t0) / 1e6;
+        gint64 start = G_MAXINT64;
+        gboolean any_sent = FALSE, any_failed = FALSE, all_inline = TRUE;
+        gsize most = 0;
+        for (int r = 0; r < k; r++) {
+            const gint64 *w = (const gint64 *) (gconstpointer) (all->data + slot_len * (gsize) r);
+            any_failed |= w[SLOT_FAILED] != 0;
+            all_inline &= w[SLOT_INLINE] != 0;
+            gsize total = 0;
+            for (int q = 0; q < k; q++)
+                total += (gsize) w[SLOT_MIN + k + q];
+            most = MAX(most, total);
+            /* Rank r's next event once what is on its way has arrived. */
+            next[r] = ((const gint64 *) (gconstpointer) (all->data + slot_len * (gsize) r))[SLOT_NEXT];
+        }
+        for (int r = 0; r < k; r++)
+            for (int q = 0; q < k; q++) {
+                const gint64 *w =
+                    (const gint64 *) (gconstpointer) (all->data + slot_len * (gsize) q);
+                next[r] = MIN(next[r], w[SLOT_MIN + r]);
+                any_sent |= w[SLOT_MIN + r] != MS_TIME_INFINITE;
+            }
+        for (int r = 0; r < k; r++)
+            start = MIN(start, next[r]);
         if (any_failed)
             break;
-        if (any_sent) {
-            /* Pack the outboxes by destination rank and move them. */
+        if (any_sent && all_inline) {
+            /* Sender order, each sender's events for this rank in its order. */
+            for (int q = 0; q < k; q++) {
+                const guint8 *base = all->data + slot_len * (gsize) q;
+                const gint64 *w = (const gint64 *) (gconstpointer) base;
+                gsize off = head;
+                for (int r = 0; r < m->rank; r++)
+                    off += (gsize) w[SLOT_MIN + k + r];
+                gsize n = (gsize) w[SLOT_MIN + k + m->rank];
+                if (n > 0 && !ms_shard_deliver(shard, base + off, n))
+                    g_error("rank %d: malformed events received from rank %d", m->rank, q);
+            }
+            st->bytes_sent += out_bytes;
+            ms_shard_clear_outboxes(shard);
+            st->exchanges++;
+        } else if (any_sent) {
+            /* Too many for the room agreed: pack the outboxes by
+             * destination rank and move them with two more collectives. */
             g_byte_array_set_size(sendbuf, 0);
             for (int r = 0; r < k; r++) {
                 gsize n = 0;
@@ -165,22 +378,44 @@ ms_mpi_run(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, GError **error)
             if (!ms_shard_deliver(shard, recvbuf->data, recvbuf->len))
                 g_error("rank %d: malformed events received", m->rank);
             st->exchanges++;
+            win.collectives += 2;
         }
-        st->exchange_s += seconds_since(t1);
-        if (start > end || start == MS_TIME_INFINITE)
+        /* The room for the next boundary, from what every rank sent at this
+         * one (so every rank agrees): twice the most, rounded up to 4 KiB,
+         * falling by at most a sixteenth per boundary, so that a burst
+         * keeps its room for a while. */
+        gsize want = MIN((2 * most + CAP_MIN - 1) / CAP_MIN * CAP_MIN, (gsize) CAP_MAX);
+        cap = MAX(want, MAX((cap - cap / 16) / 8 * 8, (gsize) CAP_MIN));
+        st->collectives += win.collectives;
+        double exch = seconds_since(t1);
+        st->exchange_s += exch;
+        st->wait_s += win.wait_s;
+        win.exchange_s = exch;
+        if (start > end || start == MS_TIME_INFINITE) {
+            if (prof)
+                ms_mpi_profile_add(prof, start > end ? end : start, &win);
             break;
+        }
         gint64 t3 = g_get_monotonic_time();
-        /* Each rank's own bound: wider than [start, start + lookahead) when
-         * the others' next events are later. */
-        ms_shard_run_until(
-            shard,
-            ms_shard_safe_until(next, (guint32) k, (guint32) m->rank, ms_shard_lookahead(shard)),
-            end);
-        st->compute_s += seconds_since(t3);
+        ms_engine_get_stats(engine, &es);
+        guint64 before = es.processed;
+        /* Each rank's own bound: as far as no other rank can still send it
+         * anything sooner (ms_shard_safe_bound(), lookahead per pair). */
+        ms_shard_run_until(shard, ms_shard_safe_bound(shard, next), end);
+        ms_engine_get_stats(engine, &es);
+        win.events = es.processed - before;
+        win.windows = 1;
+        win.compute_s = seconds_since(t3);
+        st->compute_s += win.compute_s;
         st->windows++;
+        if (prof)
+            ms_mpi_profile_add(prof, start, &win);
     }
-    ms_engine_run(ms_shard_engine(shard), end);
+    ms_engine_run(engine, end);
+    ms_engine_get_stats(engine, &es);
+    st->events = es.processed - events0;
     st->wall_s = seconds_since(t_begin);
+    st->cpu_s = cpu_seconds() - cpu0;
     if (!ok) {
         g_set_error(error, MS_MPI_ERROR, MS_MPI_ERROR_TOO_LARGE,
                     "rank %d: more than %" G_GSIZE_FORMAT " bytes to send in one window", m->rank,
@@ -299,6 +534,14 @@ ms_mpi_size(const MsMpi *m)
 {
     (void) m;
     return 1;
+}
+
+gboolean
+ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiProfile *prof,
+                    GError **error)
+{
+    (void) prof;
+    return ms_mpi_run(m, shard, end, st, error);
 }
 
 gboolean

@@ -16,6 +16,13 @@
  * Random streams are per host and each host runs in one part, so a host
  * draws the same numbers in the same order as in the sequential run.
  *
+ * Lookahead per pair (issue 20). Parts far apart in latency hold each
+ * other back less: the bound of a window is min over p of (next_p +
+ * chain[p]), chain[p] being the least sum of pair lookaheads along which an
+ * event at part p could reach this part (compute_chains()); with K = 2 it
+ * is the single pair's, with more parts the parts on slow cuts run longer
+ * windows.
+ *
  * Costs: a local schedule costs one partition lookup more than
  * ms_engine_schedule(); a remote one appends 48 bytes (and its blob) to an
  * outbox. Memory: a counter per host of the world (8 bytes), per part.
@@ -35,8 +42,9 @@
  *   Crossing parts: a packet whose next hop is another part's leaves as an
  *   event with a blob (header, the Message-ID of its tag, payload) through
  *   ms_shard_send(); the receiver imports it into a packet slot of its own
- *   (sim/net/net.c). Nothing else crosses. The lookahead is the smallest latency
- *   of a cut link (sim/run/world_partition.c).
+ *   (sim/net/net.c). Nothing else crosses. The lookahead of a pair of parts
+ *   is the smallest latency of a cut link between them, the shard's scalar
+ *   lookahead the smallest over all pairs (sim/run/world_partition.c).
  *   Everywhere: faults are events of the world itself (MS_HOST_WORLD), run
  *   by every part, each changing its own view of hosts and links and
  *   recomputing routes alike.
@@ -71,8 +79,41 @@ struct _MsShard {
     guint64 *last_seq;   /* per host: last seq delivered from it + 1 */
     GArray *importers;   /* Importer, by event type */
     MsTime *outbox_min;  /* per part: earliest event in its outbox */
+    guint64 *outbox_n;   /* per part: events in its outbox */
+    MsTime *pair_la;     /* K x K: lookahead from part p to part q */
+    MsTime *chain;       /* per part p: the shortest chain p -> ... -> self (see safe_bound) */
     MsShardStats stats;
 };
+
+/* chain[p] = the least total lookahead of a chain of sends that starts at
+ * part p and ends at self with its last hop from a part other than self:
+ * shortest paths over pair_la (Floyd-Warshall, O(K^3) once per setting),
+ * then chain[p] = min over q != self of dist(p, q) + la(q, self), with
+ * dist(p, p) = 0. For p = self that is the shortest round trip. */
+static void
+compute_chains(MsShard *s)
+{
+    guint32 k = ms_partition_parts(s->partition);
+    g_autofree MsTime *d = g_new(MsTime, (gsize) k * k);
+    for (guint32 p = 0; p < k; p++)
+        for (guint32 q = 0; q < k; q++)
+            d[p * k + q] = p == q ? 0 : s->pair_la[p * k + q];
+    for (guint32 m = 0; m < k; m++)
+        for (guint32 p = 0; p < k; p++) {
+            MsTime pm = d[p * k + m];
+            if (pm == MS_TIME_INFINITE)
+                continue;
+            for (guint32 q = 0; q < k; q++)
+                d[p * k + q] = MIN(d[p * k + q], ms_time_add(pm, d[m * k + q]));
+        }
+    for (guint32 p = 0; p < k; p++) {
+        MsTime best = MS_TIME_INFINITE;
+        for (guint32 q = 0; q < k; q++)
+            if (q != s->self)
+                best = MIN(best, ms_time_add(d[p * k + q], s->pair_la[q * k + s->self]));
+        s->chain[p] = best;
+    }
+}
 
 static gboolean
 is_local_cb(gconstpointer user_data, MsHostId host)
@@ -101,6 +142,12 @@ ms_shard_new(MsEngine *engine, const MsPartition *partition, guint32 self, MsTim
     s->outbox_min = g_new(MsTime, k);
     for (guint32 i = 0; i < k; i++)
         s->outbox_min[i] = MS_TIME_INFINITE;
+    s->outbox_n = g_new0(guint64, k);
+    s->pair_la = g_new(MsTime, (gsize) k * k);
+    for (guint32 i = 0; i < k * k; i++)
+        s->pair_la[i] = lookahead;
+    s->chain = g_new(MsTime, k);
+    compute_chains(s);
     ms_engine_set_local_filter(engine, is_local_cb, s);
     return s;
 }
@@ -116,6 +163,9 @@ ms_shard_free(MsShard *s)
     g_free(s->outbox);
     g_free(s->last_seq);
     g_free(s->outbox_min);
+    g_free(s->pair_la);
+    g_free(s->chain);
+    g_free(s->outbox_n);
     g_array_free(s->importers, TRUE);
     g_free(s);
 }
@@ -146,6 +196,39 @@ ms_shard_partition(const MsShard *s)
     return s->partition;
 }
 
+void
+ms_shard_set_pair_lookahead(MsShard *s, const MsTime *la)
+{
+    guint32 k = ms_partition_parts(s->partition);
+    for (guint32 p = 0; p < k; p++)
+        for (guint32 q = 0; q < k; q++) {
+            if (p == q)
+                continue;
+            g_return_if_fail(la[p * k + q] >= s->lookahead);
+        }
+    memcpy(s->pair_la, la, sizeof(MsTime) * k * k);
+    for (guint32 p = 0; p < k; p++)
+        s->pair_la[p * k + p] = MS_TIME_INFINITE;
+    compute_chains(s);
+}
+
+MsTime
+ms_shard_pair_lookahead(const MsShard *s, guint32 p, guint32 q)
+{
+    guint32 k = ms_partition_parts(s->partition);
+    g_return_val_if_fail(p < k && q < k && p != q, MS_TIME_INFINITE);
+    return s->pair_la[p * k + q];
+}
+
+MsTime
+ms_shard_safe_bound(const MsShard *s, const MsTime *next)
+{
+    MsTime bound = MS_TIME_INFINITE;
+    for (guint32 p = 0; p < ms_partition_parts(s->partition); p++)
+        bound = MIN(bound, ms_time_add(next[p], s->chain[p]));
+    return bound;
+}
+
 gboolean
 ms_shard_is_local(const MsShard *s, MsHostId host)
 {
@@ -167,7 +250,8 @@ static guint8 *
 post(MsShard *s, guint32 owner, MsShardEvent *ev, gsize len)
 {
     MsTime now = ms_engine_now(s->engine);
-    if (ev->at < ms_time_add(now, s->lookahead) && ev->src != MS_HOST_WORLD) {
+    guint32 k = ms_partition_parts(s->partition);
+    if (ev->at < ms_time_add(now, s->pair_la[s->self * k + owner]) && ev->src != MS_HOST_WORLD) {
         s->stats.late++;
         g_critical("shard %u: event for host %u at %" G_GINT64_FORMAT
                    " ns, sent at %" G_GINT64_FORMAT
@@ -177,6 +261,7 @@ post(MsShard *s, guint32 owner, MsShardEvent *ev, gsize len)
     g_return_val_if_fail(len <= G_MAXUINT32, NULL);
     ev->blob_len = (guint32) len;
     s->outbox_min[owner] = MIN(s->outbox_min[owner], ev->at);
+    s->outbox_n[owner]++;
     GByteArray *box = s->outbox[owner];
     guint at = box->len;
     g_byte_array_set_size(box, at + (guint) (sizeof *ev + BLOB_ALIGN(len)));
@@ -271,7 +356,15 @@ ms_shard_clear_outboxes(MsShard *s)
     for (guint32 i = 0; i < ms_partition_parts(s->partition); i++) {
         g_byte_array_set_size(s->outbox[i], 0);
         s->outbox_min[i] = MS_TIME_INFINITE;
+        s->outbox_n[i] = 0;
     }
+}
+
+guint64
+ms_shard_outbox_events(const MsShard *s, guint32 to)
+{
+    g_return_val_if_fail(to < ms_partition_parts(s->partition), 0);
+    return s->outbox_n[to];
 }
 
 MsTime
@@ -363,8 +456,7 @@ ms_shard_run_local(MsShard *const *shards, guint32 n, MsTime end)
         if (start > end || start == MS_TIME_INFINITE)
             break;
         for (guint32 i = 0; i < n; i++)
-            ms_shard_run_until(shards[i], ms_shard_safe_until(next, n, i, shards[i]->lookahead),
-                               end);
+            ms_shard_run_until(shards[i], ms_shard_safe_bound(shards[i], next), end);
     }
     for (guint32 i = 0; i < n; i++)
         ms_engine_run(shards[i]->engine, end);

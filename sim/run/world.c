@@ -398,6 +398,8 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         if (lookahead == MS_TIME_INFINITE)
             lookahead = MS_TIME_INFINITE / 4;
         w->shard = ms_shard_new(w->engine, opts->partition, opts->part, lookahead);
+        g_autofree MsTime *pair_la = ms_world_partition_pair_lookahead(sc, opts->partition);
+        ms_shard_set_pair_lookahead(w->shard, pair_la);
         ms_net_attach_shard(w->net, w->shard);
     }
     if (!build_dns(w, error)) {

@@ -27,6 +27,7 @@
  * Costs: O(hosts + links) time and memory. */
 #include "mailsim/world.h"
 #include "mailsim/partition.h"
+#include "mailsim/net.h"
 
 #include <string.h>
 
@@ -146,7 +147,7 @@ uf_find(guint32 *parent, guint32 x)
 }
 
 typedef struct {
-    guint64 load;
+    double load;
     guint32 first; /* smallest host id: ties break by it, deterministically */
     guint32 root;
 } Group;
@@ -165,7 +166,8 @@ group_heavier(gconstpointer a, gconstpointer b)
  * by load, heaviest first into the lightest part. Returns the owners, or
  * NULL when the heaviest part would carry more than 10 % over its share. */
 static guint32 *
-split_at(const MsScenario *sc, const gboolean *peeled, MsTime x, guint32 parts)
+split_at(const MsScenario *sc, const gboolean *peeled, MsTime x, guint32 parts,
+         const double *weight, double *max_load)
 {
     guint n = sc->hosts->len;
     g_autofree guint32 *parent = g_new(guint32, n);
@@ -181,7 +183,7 @@ split_at(const MsScenario *sc, const gboolean *peeled, MsTime x, guint32 parts)
     }
     g_autofree gint32 *gidx = g_new(gint32, n);
     g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(Group));
-    guint64 total = 0;
+    double total = 0;
     for (guint32 h = 0; h < n; h++) {
         guint32 r = uf_find(parent, h);
         if (r == h) {
@@ -189,14 +191,14 @@ split_at(const MsScenario *sc, const gboolean *peeled, MsTime x, guint32 parts)
             Group g = { 0, h, h };
             g_array_append_val(groups, g);
         }
-        guint64 w = host_load(&g_array_index(sc->hosts, MsScenarioHost, h));
+        double w = weight ? weight[h] : host_load(&g_array_index(sc->hosts, MsScenarioHost, h));
         g_array_index(groups, Group, gidx[r]).load += w;
         total += w;
     }
     if (groups->len < parts)
         return NULL;
     g_array_sort(groups, group_heavier);
-    g_autofree guint64 *load = g_new0(guint64, parts);
+    g_autofree double *load = g_new0(double, parts);
     g_autofree guint32 *part_of_root = g_new(guint32, n);
     for (guint i = 0; i < groups->len; i++) {
         Group *g = &g_array_index(groups, Group, i);
@@ -207,50 +209,33 @@ split_at(const MsScenario *sc, const gboolean *peeled, MsTime x, guint32 parts)
         load[best] += g->load;
         part_of_root[g->root] = best;
     }
+    double most = 0;
     for (guint32 p = 0; p < parts; p++)
-        if ((double) load[p] > 1.10 * (double) total / parts)
-            return NULL;
+        most = MAX(most, load[p]);
+    if (max_load)
+        *max_load = most;
+    else if (most > 1.10 * total / parts)
+        return NULL;
     guint32 *owner = g_new(guint32, n);
     for (guint32 h = 0; h < n; h++)
         owner[h] = part_of_root[uf_find(parent, h)];
     return owner;
 }
 
-static gint
-time_desc(gconstpointer a, gconstpointer b)
-{
-    MsTime x = *(const MsTime *) a, y = *(const MsTime *) b;
-    return x > y ? -1 : x < y;
-}
-
-MsPartition *
-ms_world_partition_auto(const MsScenario *sc, guint32 parts)
+/* Contiguous runs of the depth-first order, cut at core hosts, of about
+ * equal load (weight per host, or the role's guess when NULL). Returns the
+ * owners (caller frees). */
+static guint32 *
+split_dfs(const MsScenario *sc, const guint32 *off, const guint32 *adj, const gboolean *peeled,
+          guint32 parts, const double *weight)
 {
     guint n = sc->hosts->len;
-    g_return_val_if_fail(n >= 1 && parts >= 1, NULL);
-    g_autofree guint32 *off = NULL, *adj = NULL;
-    adjacency(sc, &off, &adj);
-    g_autofree gboolean *peeled = peel(n, off, adj);
-    /* First choice: the longest lookahead a balanced split allows. */
-    g_autoptr(GArray) lat = g_array_new(FALSE, FALSE, sizeof(MsTime));
-    for (guint i = 0; i < sc->links->len && parts > 1; i++) {
-        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
-        if (!peeled[l->a] && !peeled[l->b] && l->latency > 0)
-            g_array_append_val(lat, l->latency);
-    }
-    g_array_sort(lat, time_desc);
-    for (guint i = 0; i < lat->len; i++) {
-        if (i > 0 && g_array_index(lat, MsTime, i) == g_array_index(lat, MsTime, i - 1))
-            continue;
-        g_autofree guint32 *owner = split_at(sc, peeled, g_array_index(lat, MsTime, i), parts);
-        if (owner)
-            return ms_partition_new_map(n, parts, owner);
-    }
-    /* Otherwise: contiguous runs of the depth-first order, cut at core hosts. */
     g_autofree guint32 *order = dfs_order(n, off, adj, peeled);
     g_autofree guint64 *prefix = g_new0(guint64, n + 1);
     for (guint i = 0; i < n; i++)
-        prefix[i + 1] = prefix[i] + host_load(&g_array_index(sc->hosts, MsScenarioHost, order[i]));
+        prefix[i + 1] =
+            prefix[i] + (weight ? (guint64) (weight[order[i]] * 1000.0 + 0.5)
+                                : host_load(&g_array_index(sc->hosts, MsScenarioHost, order[i])));
     /* Where a part may begin: at a core host (its trees follow it), unless
      * too few core hosts are left to cut at (a tree-shaped world). */
     guint cores = 0;
@@ -282,7 +267,192 @@ ms_world_partition_auto(const MsScenario *sc, guint32 parts)
             owner[order[i]] = p;
         start = end;
     }
+    return g_steal_pointer(&owner);
+}
+
+
+static gint
+time_desc(gconstpointer a, gconstpointer b)
+{
+    MsTime x = *(const MsTime *) a, y = *(const MsTime *) b;
+    return x > y ? -1 : x < y;
+}
+
+MsPartition *
+ms_world_partition_auto(const MsScenario *sc, guint32 parts)
+{
+    guint n = sc->hosts->len;
+    g_return_val_if_fail(n >= 1 && parts >= 1, NULL);
+    g_autofree guint32 *off = NULL, *adj = NULL;
+    adjacency(sc, &off, &adj);
+    g_autofree gboolean *peeled = peel(n, off, adj);
+    /* First choice: the longest lookahead a balanced split allows. */
+    g_autoptr(GArray) lat = g_array_new(FALSE, FALSE, sizeof(MsTime));
+    for (guint i = 0; i < sc->links->len && parts > 1; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        if (!peeled[l->a] && !peeled[l->b] && l->latency > 0)
+            g_array_append_val(lat, l->latency);
+    }
+    g_array_sort(lat, time_desc);
+    for (guint i = 0; i < lat->len; i++) {
+        if (i > 0 && g_array_index(lat, MsTime, i) == g_array_index(lat, MsTime, i - 1))
+            continue;
+        g_autofree guint32 *owner =
+            split_at(sc, peeled, g_array_index(lat, MsTime, i), parts, NULL, NULL);
+        if (owner)
+            return ms_partition_new_map(n, parts, owner);
+    }
+    /* Otherwise: contiguous runs of the depth-first order, cut at core hosts. */
+    g_autofree guint32 *owner = split_dfs(sc, off, adj, peeled, parts, NULL);
     return ms_partition_new_map(n, parts, owner);
+}
+
+/* The smallest latency of a link the split `owner` cuts, and how many it
+ * cuts and what share of the measured link traffic crosses them. */
+static MsTime
+cut_of(const MsScenario *sc, const guint32 *owner, const MsWorldRates *rates, guint *cuts,
+       double *cut_share)
+{
+    MsTime la = MS_TIME_INFINITE;
+    double cut = 0, all = 0;
+    *cuts = 0;
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        double r = rates ? rates->link[i] : 0;
+        all += r;
+        if (owner[l->a] == owner[l->b])
+            continue;
+        (*cuts)++;
+        cut += r;
+        la = MIN(la, l->latency);
+    }
+    *cut_share = all > 0 ? cut / all : 0;
+    return la;
+}
+
+MsPartition *
+ms_world_partition_auto_rates(const MsScenario *sc, guint32 parts, const MsWorldRates *rates,
+                              MsWorldPartitionPlan *plan)
+{
+    guint n = sc->hosts->len;
+    g_return_val_if_fail(n >= 1 && parts >= 1 && rates != NULL, NULL);
+    g_autofree guint32 *off = NULL, *adj = NULL;
+    adjacency(sc, &off, &adj);
+    g_autofree gboolean *peeled = peel(n, off, adj);
+    double total = 0;
+    for (guint h = 0; h < n; h++)
+        total += rates->host[h];
+    if (!(total > 0) || parts == 1)
+        return ms_world_partition_auto(sc, parts); /* nothing measured: the roles' guess */
+    /* Every candidate: one split per core latency x (links shorter than x
+     * kept whole) and the depth-first split; each costs, per simulated
+     * second, the heaviest part's events plus the windows its lookahead
+     * gives (about one per lookahead). The cheapest wins; ties go to the
+     * one found first, the longer lookahead. */
+    g_autoptr(GArray) lat = g_array_new(FALSE, FALSE, sizeof(MsTime));
+    for (guint i = 0; i < sc->links->len && parts > 1; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        if (!peeled[l->a] && !peeled[l->b] && l->latency > 0)
+            g_array_append_val(lat, l->latency);
+    }
+    g_array_sort(lat, time_desc);
+    g_autofree guint32 *best = NULL;
+    double best_cost = G_MAXDOUBLE;
+    MsWorldPartitionPlan best_plan = { 0 };
+    for (guint i = 0; i <= lat->len; i++) {
+        if (i > 0 && i < lat->len &&
+            g_array_index(lat, MsTime, i) == g_array_index(lat, MsTime, i - 1))
+            continue;
+        double most = 0;
+        g_autofree guint32 *owner = NULL;
+        if (i < lat->len) {
+            owner = split_at(sc, peeled, g_array_index(lat, MsTime, i), parts, rates->host, &most);
+        } else {
+            owner = split_dfs(sc, off, adj, peeled, parts, rates->host);
+            g_autofree double *load = g_new0(double, parts);
+            for (guint h = 0; h < n; h++)
+                load[owner[h]] += rates->host[h];
+            for (guint32 p = 0; p < parts; p++)
+                most = MAX(most, load[p]);
+        }
+        if (!owner)
+            continue;
+        MsWorldPartitionPlan pl = { 0 };
+        pl.lookahead = cut_of(sc, owner, rates, &pl.cut_links, &pl.cut_share);
+        if (pl.lookahead <= 0)
+            continue; /* a zero-latency cut: no lookahead at all */
+        pl.max_share = total > 0 ? most / total : 1.0 / parts;
+        pl.compute_s = most * MS_WORLD_PARTITION_EVENT_S;
+        pl.sync_s = pl.lookahead == MS_TIME_INFINITE
+                        ? 0
+                        : MS_WORLD_PARTITION_WINDOW_S / ms_time_to_seconds(pl.lookahead);
+        double cost = pl.compute_s + pl.sync_s;
+        if (cost < best_cost) {
+            best_cost = cost;
+            best_plan = pl;
+            g_free(best);
+            best = g_steal_pointer(&owner);
+        }
+    }
+    if (!best)
+        return ms_world_partition_auto(sc, parts);
+    if (plan)
+        *plan = best_plan;
+    return ms_partition_new_map(n, parts, best);
+}
+
+void
+ms_world_rates_free(MsWorldRates *r)
+{
+    if (!r)
+        return;
+    g_free(r->host);
+    g_free(r->link);
+    g_free(r);
+}
+
+MsWorldRates *
+ms_world_pilot(const MsScenario *sc, const MsWorldOptions *opts, MsTime slice, GError **error)
+{
+    g_return_val_if_fail(slice > 0, NULL);
+    MsWorldOptions wo = MS_WORLD_OPTIONS_INIT;
+    if (opts)
+        wo = *opts;
+    wo.partition = NULL;
+    wo.part = 0;
+    wo.fold_records = 1;
+    g_autoptr(MsWorld) w = ms_world_new_full(sc, &wo, error);
+    if (!w)
+        return NULL;
+    ms_world_run(w, slice);
+    MsEngineStats es;
+    ms_engine_get_stats(ms_world_engine(w), &es);
+    guint n = sc->hosts->len;
+    MsWorldRates *r = g_new0(MsWorldRates, 1);
+    r->host = g_new0(double, n);
+    r->link = g_new0(double, MAX(sc->links->len, 1u));
+    /* A host's events follow the packets it receives (each arrival, and
+     * what the protocols do about it); spread the run's events over the
+     * hosts in proportion, with one for every host so that an idle one
+     * still weighs something. */
+    double in_total = 0;
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        MsLinkStats ls;
+        ms_net_link_stats(ms_world_net(w), i, &ls);
+        r->host[l->b] += (double) ls.packets[0];
+        r->host[l->a] += (double) ls.packets[1];
+        r->link[i] = (double) (ls.packets[0] + ls.packets[1]);
+        in_total += (double) (ls.packets[0] + ls.packets[1]);
+    }
+    double secs = ms_time_to_seconds(slice);
+    double per_packet = in_total > 0 ? (double) es.processed / (in_total + n) : 0;
+    for (guint h = 0; h < n; h++)
+        r->host[h] = (r->host[h] + 1.0) * per_packet / secs;
+    for (guint i = 0; i < sc->links->len; i++)
+        r->link[i] /= secs;
+    r->events_per_s = (double) es.processed / secs;
+    return r;
 }
 
 MsPartition *
@@ -382,4 +552,24 @@ ms_world_partition_lookahead(const MsScenario *sc, const MsPartition *p, MsTime 
     if (cut_links)
         *cut_links = cuts;
     return TRUE;
+}
+
+MsTime *
+ms_world_partition_pair_lookahead(const MsScenario *sc, const MsPartition *p)
+{
+    guint32 k = ms_partition_parts(p);
+    g_return_val_if_fail(ms_partition_hosts(p) == sc->hosts->len, NULL);
+    MsTime *la = g_new(MsTime, (gsize) k * k);
+    for (guint32 i = 0; i < k * k; i++)
+        la[i] = MS_TIME_INFINITE;
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        guint32 a = ms_partition_owner(p, l->a), b = ms_partition_owner(p, l->b);
+        if (a == b)
+            continue;
+        /* Links carry both ways: the pair's lookahead is symmetric. */
+        la[a * k + b] = MIN(la[a * k + b], l->latency);
+        la[b * k + a] = MIN(la[b * k + a], l->latency);
+    }
+    return la;
 }

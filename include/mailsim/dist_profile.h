@@ -1,0 +1,36 @@
+/* The profile of a distributed run (`mailsim run --partition ...
+ * --dist-profile FILE`): what each rank did in its windows, what moved
+ * between ranks, and a survey of how the world splits into more parts, as
+ * JSON for tools/scaling_model.py (README, "Scaling beyond one machine").
+ * Written on rank 0 from every rank's MsMpiProfile and MsMpiStats. */
+#pragma once
+
+#include <glib.h>
+#include "mailsim/mpi_run.h"
+#include "mailsim/world.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    const MsScenario *scenario;
+    const MsPartition *partition;
+    const MsWorldRates *rates; /* the pilot's, or NULL: then no survey */
+    const char *fidelity;      /* "packet" or "flow" */
+    MsTime end;                /* the simulated time the run ended at */
+    guint32 ranks;
+    MsMpiProfile *const *profiles; /* per rank */
+    const MsMpiStats *stats;       /* per rank */
+    const double *peak_rss_kb;     /* per rank, while running */
+} MsDistProfileInput;
+
+/* Parts the survey splits the world into: 2, 4, ... up to this (or the
+ * number of hosts / 2). */
+#define MS_DIST_PROFILE_SURVEY_MAX 1024
+
+/* The profile as JSON text (caller frees). Deterministic for the same
+ * figures: keys in a fixed order, parts and ranks in number order. */
+char *ms_dist_profile_to_json(const MsDistProfileInput *in);
+/* Writes it to `path` (ms_output_file_write: "-" is standard output). */
+gboolean ms_dist_profile_write(const MsDistProfileInput *in, const char *path, GError **error);
+
+G_END_DECLS
