@@ -21,10 +21,9 @@
  *   - each segment crosses the path store-and-forward: at each hop it waits
  *     for this direction's previous segment to leave the link, then
  *     serialises at the link's bandwidth divided among the multi-segment
- *     transfers active on that link direction (per-link fair share, counted
- *     when the transfer starts; a lone segment on a link faster than ~12
- *     Mbit/s skips the count, its 12 us at 1 Gbit/s would not change), then
- *     propagates;
+ *     transfers on that link direction as the sender knows them (the fair
+ *     share below; a lone segment on a link faster than ~12 Mbit/s skips
+ *     the count, its 12 us at 1 Gbit/s would not change), then propagates;
  *   - a segment that finds a hop's drop-tail queue full (the bytes ahead of
  *     it, from the time the link stays busy) is dropped; on a lossy path a
  *     segment is also lost with 1 - prod(1 - loss) (drawn from the sender's
@@ -41,6 +40,19 @@
  *     (RFC 6675's pipe, the SACKed ones gone). (Lesson 2, 2 % loss: flow
  *     6.83 s, packet 8.25 s; lesson 10, a queue that overflows: 16.46 s
  *     and 16.43 s.)
+ * Fair share, signalled. News of a link's load travels at the speed of the
+ * path, as congestion signals do in real TCP: a transfer that starts at t
+ * reaches the i-th link of its path at t + P_i (P_i: the latencies of the
+ * links before it, capped at MS__FLOW_SIGNAL_MAX) and crosses it until its
+ * last segment leaves it; a sender starting at t' divides that link among
+ * 1 + the transfers crossing it at t' - P_i, what a signal leaving the
+ * link then would tell it now (sim/net/flow_share.c). The first link of a
+ * path (P = 0) is known at once, as before; a far link's load is known
+ * late, as a real sender knows it. Since any two senders on different
+ * ranks of a distributed run are, via the link, at least one cut link's
+ * latency apart (P_i + P'_j >= lookahead), a transfer's news always
+ * reaches the other ranks before any sender there may count it: this is
+ * what gives the flow level its lookahead.
  * The bytes arrive in one piece when the last segment does; sends in one
  * direction arrive in order. Queueing behind other connections' packets
  * beyond the fair share, and the peer's window, are not modelled.
@@ -61,13 +73,14 @@
  * path is read once per route change. Memory: one record per open
  * connection, reused with its arrays (path, segments, chunks), so a
  * connection costs no allocation once the records have grown; per link
- * direction a 16-byte record (the count and earliest end of the transfers
- * on it) read by every fair-share look-up. MS_FLOW_DEBUG=1 prints how many
- * records at the end.
+ * direction the joins and ends of the transfers of the last
+ * MS__FLOW_SIGNAL_MAX (16 bytes each), searched by every fair-share
+ * look-up. MS_FLOW_DEBUG=1 prints how many records at the end.
  *
  * Ownership: the flow owns connection records and the bytes in flight;
  * events name connections by (index, generation), so stale ones are
  * ignored after a record is reused. Threading: one engine, one thread. */
+#include "flow-private.h"
 #include "tcp-private.h"
 
 #include <string.h>
@@ -113,6 +126,7 @@ typedef struct {
     guint64 bw;    /* bits per second */
     MsTime lat;
     MsTime tx_hdr; /* serialisation of a bare 40-byte segment */
+    MsTime sig;    /* latency from the sender to this link (capped): how late news travels */
     guint64 queue; /* drop-tail limit on bytes waiting */
 } PathHop;
 
@@ -161,17 +175,6 @@ typedef struct {
     guint32 next_free;
 } Conn;
 
-/* Per link direction, 16 bytes: what a fair-share look-up reads while the
- * earliest end lies ahead, so one cache line serves four link directions.
- * A lone transfer lives in `first` alone; the heap (beside, in act_heap)
- * holds the ends only while two or more are active, so links that carry
- * one transfer at a time never touch it. */
-typedef struct {
-    MsTime first; /* earliest end, MS_TIME_INFINITE when none */
-    guint32 len;  /* transfers active; the heap is valid when len >= 2 */
-    guint32 cap;  /* room in the heap */
-} Active;
-
 /* One hop of a transfer being computed. */
 typedef struct {
     guint64 bw; /* this transfer's share of the bandwidth */
@@ -197,9 +200,7 @@ struct _MsFlow {
     MsEngine *engine;
     GArray *conns;     /* Conn, index = (id - 1) / 2 */
     guint32 free_conn; /* index + 1 of a free record, 0 if none */
-    Active *act;       /* per link direction (2 * link + dir) */
-    MsTime **act_heap; /* per link direction: binary min-heap of end times, or NULL */
-    guint n_active;
+    MsFlowShare *share; /* the transfers on each link direction, as senders learn them */
     GArray *hops;    /* Hop scratch for transfer() */
     GArray *pending; /* Pending scratch for transfer(), by time */
     guint16 ev;
@@ -243,6 +244,7 @@ ms__flow_new(MsTcp *owner, MsNet *net)
     f->conns = g_array_new(FALSE, TRUE, sizeof(Conn));
     f->hops = g_array_new(FALSE, FALSE, sizeof(Hop));
     f->pending = g_array_new(FALSE, FALSE, sizeof(Pending));
+    f->share = ms__flow_share_new();
     f->ev = ms_engine_register(f->engine, "tcp-flow", on_event, f);
     return f;
 }
@@ -303,9 +305,11 @@ ms__flow_free(MsFlow *f)
         guint live = 0;
         for (guint i = 0; i < f->conns->len; i++)
             live += conn_at(f, i)->state != ST_FREE;
-        g_printerr("flow: %u records, %u live; %" G_GUINT64_FORMAT " paths read, %.2f links each\n",
+        g_printerr("flow: %u records, %u live; %" G_GUINT64_FORMAT
+                   " paths read, %.2f links each; %" G_GUINT64_FORMAT " share times held\n",
                    f->conns->len, live, f->paths,
-                   f->paths ? (double) f->path_links / f->paths : 0.0);
+                   f->paths ? (double) f->path_links / f->paths : 0.0,
+                   ms__flow_share_held(f->share));
     }
     for (guint i = 0; i < f->conns->len; i++) {
         Conn *c = conn_at(f, i);
@@ -315,10 +319,7 @@ ms__flow_free(MsFlow *f)
         }
     }
     g_array_free(f->conns, TRUE);
-    for (guint i = 0; i < f->n_active; i++)
-        g_free(f->act_heap[i]);
-    g_free(f->act_heap);
-    g_free(f->act);
+    ms__flow_share_free(f->share);
     g_array_free(f->hops, TRUE);
     g_array_free(f->pending, TRUE);
     g_free(f);
@@ -475,6 +476,7 @@ path_ok(MsFlow *f, Conn *c, int e)
         g_array_set_size(d->hops, d->links->len);
         d->ack_delay = 0;
         double ok = 1.0;
+        MsTime lat_before = 0;
         MsHostId at = from;
         for (guint i = 0; i < d->links->len; i++) {
             guint32 li = g_array_index(d->links, guint32, i);
@@ -489,6 +491,8 @@ path_ok(MsFlow *f, Conn *c, int e)
             hp->lat = p->latency;
             hp->tx_hdr = serialise(HDR, p->bandwidth_bps);
             hp->queue = p->queue_bytes;
+            hp->sig = MIN(lat_before, MS__FLOW_SIGNAL_MAX);
+            lat_before += p->latency;
             d->ack_delay += hp->tx_hdr + hp->lat;
             d->mtu = MIN(d->mtu, p->mtu);
             ok *= 1.0 - p->loss;
@@ -522,83 +526,6 @@ lost(MsFlow *f, Conn *c, int e)
 {
     double p = c->d[e].loss;
     return p > 0 && ms_rng_bernoulli(ms_engine_host_rng(f->engine, c->host[e]), p);
-}
-
-/* Transfers active on a link direction: a flat record per direction (the
- * earliest end and the count, so most look-ups touch one cache line) and a
- * binary min-heap of end times, popped only when the earliest has passed. */
-
-/* Transfers active on a link direction at `now` (ends after now). */
-static guint
-active_on(MsFlow *f, guint ld, MsTime now)
-{
-    if (ld >= f->n_active)
-        return 0;
-    Active *ac = &f->act[ld];
-    if (now < ac->first)
-        return ac->len;
-    if (ac->len == 1) { /* the lone one ended */
-        ac->len = 0;
-        ac->first = MS_TIME_INFINITE;
-        return 0;
-    }
-    MsTime *a = f->act_heap[ld];
-    guint n = ac->len;
-    while (n > 0 && a[0] <= now) {
-        MsTime last = a[--n];
-        guint i = 0;
-        for (;;) {
-            guint c = 2 * i + 1;
-            if (c >= n)
-                break;
-            if (c + 1 < n && a[c + 1] < a[c])
-                c++;
-            if (a[c] >= last)
-                break;
-            a[i] = a[c];
-            i = c;
-        }
-        if (n > 0)
-            a[i] = last;
-    }
-    ac->len = n;
-    ac->first = n ? a[0] : MS_TIME_INFINITE;
-    return n;
-}
-
-static void
-add_active(MsFlow *f, guint ld, MsTime end)
-{
-    if (ld >= f->n_active) {
-        guint n = MAX(ld + 1, 2 * f->n_active);
-        f->act = g_renew(Active, f->act, n);
-        f->act_heap = g_renew(MsTime *, f->act_heap, n);
-        for (guint i = f->n_active; i < n; i++) {
-            f->act[i] = (Active){ MS_TIME_INFINITE, 0, 0 };
-            f->act_heap[i] = NULL;
-        }
-        f->n_active = n;
-    }
-    Active *ac = &f->act[ld];
-    if (ac->len == 0) {
-        ac->len = 1;
-        ac->first = end;
-        return;
-    }
-    if (ac->len + 1 > ac->cap) { /* room for len + 1 ends */
-        ac->cap = MAX(4u, 2 * ac->cap);
-        f->act_heap[ld] = g_renew(MsTime, f->act_heap[ld], ac->cap);
-    }
-    MsTime *a = f->act_heap[ld];
-    if (ac->len == 1)
-        a[0] = ac->first; /* the lone one moves into the heap */
-    guint i = ac->len++;
-    while (i > 0 && end < a[(i - 1) / 2]) {
-        a[i] = a[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    a[i] = end;
-    ac->first = a[0];
 }
 
 static MsTime
@@ -700,7 +627,9 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
         /* Fair share. A lone segment on a fast link is not worth the look-up
          * (12 us at 1 Gbps however many share it): most sends are commands. */
         gboolean lone = len <= c->mss && serialise(c->mss + HDR, ph[i].bw) < MS_TIME_MS;
-        hop[i].bw = lone ? ph[i].bw : MAX(1u, ph[i].bw / (1 + active_on(f, ph[i].ld, now)));
+        hop[i].bw = lone ? ph[i].bw
+                         : MAX(1u, ph[i].bw / (1 + ms__flow_share_count(f->share, ph[i].ld,
+                                                                        now - ph[i].sig, now)));
         hop[i].lat = ph[i].lat;
         hop[i].busy = 0;
     }
@@ -812,7 +741,8 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
         ms_net_link_account(f->net, ph[i].link, ph[i].from, now, nseg,
                             len + resent_bytes + (guint64) nseg * HDR, hop[i].busy);
         if (nseg > 1)
-            add_active(f, hop[i].ld, hop_free[i]);
+            ms__flow_share_add(f->share, ph[i].ld, now + ph[i].sig,
+                               MAX(hop_free[i], now + ph[i].sig));
     }
     d->segments += nseg;
     d->bytes += len;
