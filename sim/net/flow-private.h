@@ -3,6 +3,7 @@
  * public. */
 #pragma once
 
+#include "mailsim/tcp.h"
 #include "mailsim/time.h"
 
 #include <glib.h>
@@ -11,7 +12,7 @@
  * sender's transfer to reach a link (the latency of the path between
  * them, capped here). A distributed run's lookahead must not exceed it
  * (include/mailsim/tcp.h, MS_TCP_FLOW_SIGNAL_MAX). */
-#define MS__FLOW_SIGNAL_MAX (2 * MS_TIME_S)
+#define MS__FLOW_SIGNAL_MAX MS_TCP_FLOW_SIGNAL_MAX
 
 /* What every link direction carries, as the senders see it: per link
  * direction (2 * link + dir), the intervals [join, end) during which

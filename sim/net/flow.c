@@ -82,6 +82,7 @@
  * ignored after a record is reused. Threading: one engine, one thread. */
 #include "flow-private.h"
 #include "tcp-private.h"
+#include "mailsim/shard.h"
 
 #include <string.h>
 
@@ -104,7 +105,10 @@ enum {
     EV_SYN_RETRY,
     EV_STALL,
     EV_FAIL,
-    EV_TIMEOUT
+    EV_TIMEOUT,
+    EV_LOST,    /* from the receiver: a chunk (arg: its number) met a down host */
+    EV_ABANDON, /* from end 0 given up before the handshake ended: the listener's end goes */
+    EV_SHARE    /* from another rank: transfers on links (no connection) */
 };
 enum { ST_FREE, ST_SYN_SENT, ST_SYN_RCVD, ST_ESTABLISHED };
 
@@ -113,9 +117,14 @@ typedef struct {
     guint32 len;
 } Seg;
 
+/* Bytes of one send on their way: when they arrive, the sender's epoch and
+ * the chunk's number (a loss report names them), and how long a report
+ * of their loss takes to come back. */
 typedef struct {
     MsTime at;
     GBytes *data;
+    guint32 epoch, seq;
+    MsTime back;
 } Chunk;
 
 /* A link of a path as transfers need it, read once per route change. */
@@ -149,8 +158,12 @@ typedef struct {
     guint32 mtu;      /* the path MTU (65535 without links) */
     GArray *hop_free; /* MsTime per hop: when our last segment left that link */
     MsTime last_arrival;
-    GArray *chunks; /* Chunk on their way, oldest at chunk_head */
+    GArray *chunks; /* receiver: Chunk on their way, oldest at chunk_head */
     guint chunk_head;
+    guint32 rx_dead; /* receiver: chunks of an older epoch are dropped (their loss reported) */
+    GArray *sent;    /* sender: Chunk a loss report may still name, oldest at sent_head */
+    guint sent_head;
+    guint32 tx_epoch, tx_seq; /* sender: bumped by a loss report; chunks numbered */
     GByteArray *held; /* sent while the path was down or before the handshake */
     guint retries;
     MsTime rto;
@@ -173,7 +186,41 @@ typedef struct {
     guint32 message;
     Dir d[2];
     guint32 next_free;
+    /* The record holding the other end (this one unless a distributed run
+     * put the ends on different ranks): cross events are addressed to it. */
+    guint32 peer_idx, peer_gen;
+    guint syn_flight;    /* SYNs on their way to end 1 of this record */
+    gboolean syn_posted; /* a SYN left: the listener may have an end to abandon */
+    MsTime syn_delay;    /* one-way delay of the last SYN */
+    MsEventId syn_timer; /* end 0's SYN retransmission timer */
+    gboolean keyed;      /* made for a SYN from another rank: in `remote` under key */
+    MsHostId key_src;
+    guint32 key_idx, key_gen;
 } Conn;
+
+/* A connection record of another rank, as its SYN names it. */
+typedef struct {
+    MsHostId src;
+    guint32 idx, gen;
+} RemoteKey;
+
+/* What a cross-rank event carries before its bytes (sim/dist/shard.c
+ * moves it): the sending record and, by kind, the SYN's addressing or a
+ * chunk's numbers. */
+typedef struct {
+    guint32 idx, gen;
+    guint32 addr; /* SYN: the address connected to */
+    guint16 sport, dport;
+    guint32 mss;
+    guint32 epoch, seq; /* DATA */
+    MsTime back;        /* DATA */
+} Wire;
+
+/* A transfer's crossing of one link direction, as EV_SHARE carries it. */
+typedef struct {
+    MsTime join, end;
+    guint32 ld, pad;
+} ShareWire;
 
 /* One hop of a transfer being computed. */
 typedef struct {
@@ -204,11 +251,19 @@ struct _MsFlow {
     GArray *hops;    /* Hop scratch for transfer() */
     GArray *pending; /* Pending scratch for transfer(), by time */
     guint16 ev;
+    MsShard *shard;     /* distributed runs: this rank's part, else NULL */
+    GHashTable *remote; /* RemoteKey -> index + 1 of records made for other ranks' SYNs */
+    MsHostId *reps;     /* per part: the host EV_SHARE is addressed to */
+    GArray *share_out;  /* ShareWire scratch for transfer() */
     MsTcpStats stats;
     guint64 paths, path_links; /* routes read, and their links (MS_FLOW_DEBUG) */
 };
 
 static void on_event(MsEngine *e, const MsEvent *ev, gpointer user_data);
+static guint remote_key_hash(gconstpointer p);
+static gboolean remote_key_equal(gconstpointer a, gconstpointer b);
+static void share_send(MsFlow *f);
+static MsEventData ev_data(guint32 idx, guint32 gen, int kind, int end, guint32 arg);
 
 static inline Conn *
 conn_at(MsFlow *f, guint32 idx)
@@ -245,6 +300,8 @@ ms__flow_new(MsTcp *owner, MsNet *net)
     f->hops = g_array_new(FALSE, FALSE, sizeof(Hop));
     f->pending = g_array_new(FALSE, FALSE, sizeof(Pending));
     f->share = ms__flow_share_new();
+    f->share_out = g_array_new(FALSE, FALSE, sizeof(ShareWire));
+    f->remote = g_hash_table_new_full(remote_key_hash, remote_key_equal, g_free, NULL);
     f->ev = ms_engine_register(f->engine, "tcp-flow", on_event, f);
     return f;
 }
@@ -254,16 +311,23 @@ ms__flow_new(MsTcp *owner, MsNet *net)
  * connection malloc and free of ten arrays would otherwise show in a large
  * world's profile); the bytes still on their way and the held ones go. */
 static void
+chunks_clear(GArray *a, guint head)
+{
+    if (!a)
+        return;
+    for (guint i = head; i < a->len; i++)
+        g_bytes_unref(g_array_index(a, Chunk, i).data);
+    g_array_set_size(a, 0);
+}
+
+static void
 dir_reset(Dir *d)
 {
-    if (d->chunks) {
-        for (guint i = d->chunk_head; i < d->chunks->len; i++)
-            g_bytes_unref(g_array_index(d->chunks, Chunk, i).data);
-        g_array_set_size(d->chunks, 0);
-    }
+    chunks_clear(d->chunks, d->chunk_head);
+    chunks_clear(d->sent, d->sent_head);
     if (d->held)
         g_byte_array_unref(d->held);
-    GArray *keep[5] = { d->segs, d->links, d->hops, d->hop_free, d->chunks };
+    GArray *keep[6] = { d->segs, d->links, d->hops, d->hop_free, d->chunks, d->sent };
     for (guint i = 0; i < G_N_ELEMENTS(keep); i++)
         if (keep[i])
             g_array_set_size(keep[i], 0);
@@ -273,13 +337,14 @@ dir_reset(Dir *d)
     d->hops = keep[2];
     d->hop_free = keep[3];
     d->chunks = keep[4];
+    d->sent = keep[5];
 }
 
 /* Frees a direction's arrays, after dir_reset(). */
 static void
 dir_free(Dir *d)
 {
-    GArray *arrays[5] = { d->segs, d->links, d->hops, d->hop_free, d->chunks };
+    GArray *arrays[6] = { d->segs, d->links, d->hops, d->hop_free, d->chunks, d->sent };
     for (guint i = 0; i < G_N_ELEMENTS(arrays); i++)
         if (arrays[i])
             g_array_unref(arrays[i]);
@@ -320,6 +385,9 @@ ms__flow_free(MsFlow *f)
     }
     g_array_free(f->conns, TRUE);
     ms__flow_share_free(f->share);
+    g_array_free(f->share_out, TRUE);
+    g_hash_table_destroy(f->remote);
+    g_free(f->reps);
     g_array_free(f->hops, TRUE);
     g_array_free(f->pending, TRUE);
     g_free(f);
@@ -329,6 +397,140 @@ void
 ms__flow_get_stats(const MsFlow *f, MsTcpStats *s)
 {
     *s = f->stats;
+}
+
+/* --- distributed runs ------------------------------------------------------ */
+
+static void import_event(gpointer user_data, MsShardEvent *ev, const guint8 *blob, gsize len);
+
+void
+ms__flow_attach_shard(MsFlow *f, MsShard *shard)
+{
+    f->shard = shard;
+    ms_shard_set_import(shard, f->ev, import_event, f);
+    const MsPartition *p = ms_shard_partition(shard);
+    guint32 k = ms_shard_parts(shard);
+    g_free(f->reps);
+    f->reps = g_new(MsHostId, k);
+    for (guint32 i = 0; i < k; i++)
+        f->reps[i] = G_MAXUINT32;
+    for (MsHostId h = ms_partition_hosts(p); h-- > 0;)
+        f->reps[ms_partition_owner(p, h)] = h; /* the lowest of each part */
+}
+
+static GArray *
+chunks_of(Dir *d)
+{
+    if (!d->chunks)
+        d->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
+    return d->chunks;
+}
+
+/* Tells every other rank of the link crossings in share_out: the readers
+ * of a link may be anywhere. Sent one lookahead ahead, it is in their
+ * views before any of their senders could count it (see the top). */
+static void
+share_send(MsFlow *f)
+{
+    guint32 k = ms_shard_parts(f->shard), self = ms_shard_self(f->shard);
+    MsTime at = ms_time_add(ms_engine_now(f->engine), ms_shard_lookahead(f->shard));
+    gsize n = f->share_out->len * sizeof(ShareWire);
+    for (guint32 p = 0; p < k; p++) {
+        if (p == self || f->reps[p] == G_MAXUINT32)
+            continue;
+        guint8 *room = ms_shard_send(f->shard, at, f->reps[p], f->ev,
+                                     ev_data(G_MAXUINT32, 0, EV_SHARE, 0, 0), n);
+        if (room)
+            memcpy(room, f->share_out->data, n);
+    }
+}
+
+static guint
+remote_key_hash(gconstpointer p)
+{
+    const RemoteKey *k = p;
+    return k->src * 2654435761u ^ k->idx * 40503u ^ k->gen;
+}
+
+static gboolean
+remote_key_equal(gconstpointer a, gconstpointer b)
+{
+    const RemoteKey *x = a, *y = b;
+    return x->src == y->src && x->idx == y->idx && x->gen == y->gen;
+}
+
+static guint32 conn_new(MsFlow *f);
+
+/* An event from another rank, at delivery (before it runs): points it at
+ * this rank's record, made for a new SYN, and brings what it carries
+ * there (a chunk's bytes, the peer's record, link crossings). Events for
+ * no record run as no-ops. */
+static void
+import_event(gpointer user_data, MsShardEvent *ev, const guint8 *blob, gsize len)
+{
+    MsFlow *f = user_data;
+    int kind = (int) (ev->data.u32[2] & 0xff), end = (int) (ev->data.u32[2] >> 8);
+    if (kind == EV_SHARE) {
+        ev->data.u32[0] = G_MAXUINT32;
+        g_return_if_fail(len % sizeof(ShareWire) == 0);
+        for (gsize off = 0; off < len; off += sizeof(ShareWire)) {
+            ShareWire sw;
+            memcpy(&sw, blob + off, sizeof sw);
+            ms__flow_share_add(f->share, sw.ld, sw.join, sw.end);
+        }
+        return;
+    }
+    Wire w;
+    guint32 idx0 = ev->data.u32[0], gen0 = ev->data.u32[1];
+    ev->data.u32[0] = G_MAXUINT32;
+    g_return_if_fail(len >= sizeof w);
+    memcpy(&w, blob, sizeof w);
+    if (kind == EV_SYN || kind == EV_ABANDON) {
+        RemoteKey key = { ev->src, w.idx, w.gen };
+        gpointer v = g_hash_table_lookup(f->remote, &key);
+        guint32 idx;
+        if (v) {
+            idx = GPOINTER_TO_UINT(v) - 1;
+        } else if (kind == EV_ABANDON) {
+            return; /* nothing of it here */
+        } else {
+            idx = conn_new(f);
+            Conn *c = conn_at(f, idx);
+            c->state = ST_SYN_SENT;
+            c->host[0] = ev->src;
+            c->host[1] = ev->host;
+            c->addr[0] = ms_net_host_addr(f->net, ev->src);
+            c->addr[1] = w.addr;
+            c->port[0] = w.sport;
+            c->port[1] = w.dport;
+            c->mss = w.mss;
+            c->peer_idx = w.idx;
+            c->peer_gen = w.gen;
+            c->keyed = TRUE;
+            c->key_src = key.src;
+            c->key_idx = key.idx;
+            c->key_gen = key.gen;
+            RemoteKey *stored = g_new(RemoteKey, 1);
+            *stored = key;
+            g_hash_table_insert(f->remote, stored, GUINT_TO_POINTER(idx + 1));
+        }
+        ev->data.u32[0] = idx;
+        ev->data.u32[1] = conn_at(f, idx)->gen;
+        return;
+    }
+    if (idx0 >= f->conns->len)
+        return;
+    Conn *c = conn_at(f, idx0);
+    if (c->gen != gen0 || c->state == ST_FREE)
+        return; /* gone meanwhile: the event runs as a no-op */
+    ev->data.u32[0] = idx0;
+    if (kind == EV_SYNACK) {
+        c->peer_idx = w.idx;
+        c->peer_gen = w.gen;
+    } else if (kind == EV_DATA && end >= 0 && end <= 1) {
+        Chunk ch = { ev->at, g_bytes_new(blob + sizeof w, len - sizeof w), w.epoch, w.seq, w.back };
+        g_array_append_val(chunks_of(&c->d[end]), ch);
+    }
 }
 
 /* A "tcp" record of conn c seen from `end`; ms_trace_emitv formats the
@@ -351,15 +553,73 @@ trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *fmt, ...)
     va_end(ap);
 }
 
-static void
-schedule(MsFlow *f, MsTime at, MsHostId host, guint32 idx, int kind, int end)
+/* An event's payload: the record it is for, its kind, the end that sent
+ * it (or, for EV_FAIL, the reason), and one number. */
+static MsEventData
+ev_data(guint32 idx, guint32 gen, int kind, int end, guint32 arg)
 {
     MsEventData d = { { 0 } };
     d.u32[0] = idx;
-    d.u32[1] = conn_at(f, idx)->gen;
-    d.u32[2] = (guint32) kind;
-    d.u32[3] = (guint32) end;
-    ms_engine_schedule(f->engine, MAX(at, ms_engine_now(f->engine)), host, f->ev, d);
+    d.u32[1] = gen;
+    d.u32[2] = (guint32) kind | ((guint32) end << 8);
+    d.u32[3] = arg;
+    return d;
+}
+
+/* An event of this record's own end at `host` (timers). */
+static MsEventId
+schedule(MsFlow *f, MsTime at, MsHostId host, guint32 idx, int kind, int end)
+{
+    return ms_engine_schedule(f->engine, MAX(at, ms_engine_now(f->engine)), host, f->ev,
+                              ev_data(idx, conn_at(f, idx)->gen, kind, end, 0));
+}
+
+static gboolean
+here(const MsFlow *f, MsHostId host)
+{
+    return f->shard == NULL || ms_shard_is_local(f->shard, host);
+}
+
+/* An event from end `from` to the other end, at `at`: a segment or a
+ * chunk crossing the path. On this rank it goes to the same record (its
+ * chunk, if any, joins the receiver's list now); for another rank's host
+ * it travels through the shard with what the far record needs (a chunk's
+ * bytes, a SYN's addressing), and `at` is at least the path's latency
+ * away, so at least one cut link's (the lookahead). */
+static void
+post(MsFlow *f, guint32 idx, int from, MsTime at, int kind, guint32 arg, const Chunk *ch)
+{
+    Conn *c = conn_at(f, idx);
+    MsHostId to = c->host[1 - from];
+    at = MAX(at, ms_engine_now(f->engine));
+    if (here(f, to)) {
+        if (ch) {
+            Chunk in = *ch;
+            g_bytes_ref(in.data);
+            g_array_append_val(c->d[from].chunks, in);
+        }
+        if (kind == EV_SYN)
+            c->syn_flight++;
+        ms_engine_schedule(f->engine, at, to, f->ev, ev_data(idx, c->gen, kind, from, arg));
+        return;
+    }
+    gsize n = ch ? g_bytes_get_size(ch->data) : 0;
+    Wire w = { idx, c->gen, c->addr[1], c->port[0], c->port[1], c->mss, 0, 0, 0 };
+    if (ch) {
+        w.epoch = ch->epoch;
+        w.seq = ch->seq;
+        w.back = ch->back;
+    }
+    /* A SYN (and the abandon after it) finds its record by the sender's. */
+    gboolean by_key = kind == EV_SYN || kind == EV_ABANDON;
+    MsEventData d =
+        ev_data(by_key ? G_MAXUINT32 : c->peer_idx, by_key ? 0 : c->peer_gen, kind, from, arg);
+    guint8 *room = ms_shard_send(f->shard, at, to, f->ev, d, sizeof w + n);
+    if (room) {
+        memcpy(room, &w, sizeof w);
+        if (n)
+            memcpy(room + sizeof w, g_bytes_get_data(ch->data, NULL), n);
+    }
 }
 
 static guint32
@@ -407,6 +667,10 @@ conn_free(MsFlow *f, guint32 idx)
     }
     dir_reset(&c->d[0]);
     dir_reset(&c->d[1]);
+    if (c->keyed) {
+        RemoteKey k = { c->key_src, c->key_idx, c->key_gen };
+        g_hash_table_remove(f->remote, &k);
+    }
     guint32 gen = c->gen;
     conn_wipe(c);
     c->gen = gen + 1; /* pending events of the old record go stale */
@@ -415,12 +679,38 @@ conn_free(MsFlow *f, guint32 idx)
     f->free_conn = idx + 1;
 }
 
+/* End x has nothing more to do: its app let go (or was told), and what it
+ * had to send has gone (or the handshake never ended: RFC 793 3.9, CLOSE
+ * in SYN-SENT). Events for a finished end are ignored. */
+static gboolean
+end_done(const Conn *c, int x)
+{
+    const Dir *d = &c->d[x];
+    return !d->open && (!d->est || (!d->fin && !d->stalled && !(d->held && d->held->len > 0)));
+}
+
+/* Whether events for end x are still to be run. */
+static gboolean
+end_live(const Conn *c, int x)
+{
+    return (x == 0 || c->alive1) && !end_done(c, x);
+}
+
+/* A record goes when every end it holds for this rank is finished (end 1
+ * counts from its SYN's sending: it may still come alive). Each end's
+ * events depend on that end alone, so a record split over two ranks lives
+ * and dies as the halves of one would. */
 static void
 maybe_free(MsFlow *f, guint32 idx)
 {
     Conn *c = conn_at(f, idx);
-    if (c->state != ST_FREE && !c->d[0].open && !c->d[1].open)
-        conn_free(f, idx);
+    if (c->state == ST_FREE)
+        return;
+    if (here(f, c->host[0]) && !c->keyed && !end_done(c, 0))
+        return;
+    if (here(f, c->host[1]) && (c->alive1 ? !end_done(c, 1) : c->syn_flight > 0))
+        return;
+    conn_free(f, idx);
 }
 
 /* Tells end e's app that the connection ended, once. Returns FALSE when
@@ -547,6 +837,8 @@ window_init(MsFlow *f, Conn *c, int e)
         d->segs = g_array_new(FALSE, FALSE, sizeof(Seg));
     if (!d->chunks)
         d->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
+    if (!d->sent)
+        d->sent = g_array_new(FALSE, FALSE, sizeof(Chunk));
     d->rto = rto_of(f, c, e);
 }
 
@@ -737,21 +1029,39 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
             last = MAX(last, x);
         }
     }
+    g_array_set_size(f->share_out, 0);
     for (guint i = 0; i < h; i++) {
         ms_net_link_account(f->net, ph[i].link, ph[i].from, now, nseg,
                             len + resent_bytes + (guint64) nseg * HDR, hop[i].busy);
-        if (nseg > 1)
-            ms__flow_share_add(f->share, ph[i].ld, now + ph[i].sig,
-                               MAX(hop_free[i], now + ph[i].sig));
+        if (nseg > 1) {
+            ShareWire sw = { now + ph[i].sig, MAX(hop_free[i], now + ph[i].sig), ph[i].ld, 0 };
+            ms__flow_share_add(f->share, sw.ld, sw.join, sw.end);
+            g_array_append_val(f->share_out, sw);
+        }
     }
+    if (f->shard && f->share_out->len > 0)
+        share_send(f);
     d->segments += nseg;
     d->bytes += len;
     f->stats.segments += nseg;
     f->stats.bytes += len;
     d->last_arrival = last;
-    Chunk ch = { last, bytes ? g_bytes_ref(bytes) : g_bytes_new(data, len) };
-    g_array_append_val(d->chunks, ch);
-    schedule(f, last, c->host[1 - e], idx, EV_DATA, e);
+    /* The sender keeps each chunk as long as a loss report could name it. */
+    while (d->sent_head < d->sent->len) {
+        Chunk *old = &g_array_index(d->sent, Chunk, d->sent_head);
+        if (old->at + old->back >= now)
+            break;
+        g_bytes_unref(old->data);
+        d->sent_head++;
+    }
+    if (d->sent_head == d->sent->len) {
+        g_array_set_size(d->sent, 0);
+        d->sent_head = 0;
+    }
+    Chunk ch = { last, bytes ? g_bytes_ref(bytes) : g_bytes_new(data, len), d->tx_epoch,
+                 d->tx_seq++, ack_delay };
+    g_array_append_val(d->sent, ch);
+    post(f, idx, e, last, EV_DATA, 0, &ch);
 }
 
 /* Sends what end e holds, if the path lets it; else waits for the path. */
@@ -808,7 +1118,7 @@ send_fin(MsFlow *f, guint32 idx, int e)
     if (!path_ok(f, c, e))
         return; /* lost with the path: the peer finds out no sooner than at packet level */
     MsTime at = MAX(ms_engine_now(f->engine) + lone_delay(f, d, HDR), d->last_arrival);
-    schedule(f, at, c->host[1 - e], idx, EV_FIN, e);
+    post(f, idx, e, at, EV_FIN, 0, NULL);
 }
 
 /* --- the API ------------------------------------------------------------- */
@@ -825,6 +1135,8 @@ ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport,
     guint32 idx = conn_new(f);
     Conn *c = conn_at(f, idx);
     c->state = ST_SYN_SENT;
+    c->peer_idx = idx;
+    c->peer_gen = c->gen;
     c->host[0] = host;
     c->addr[0] = ms_net_host_addr(f->net, host);
     c->port[0] = lport;
@@ -854,6 +1166,9 @@ ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport,
     return id_of(idx, 0);
 }
 
+/* Sends a SYN and sets end 0's timer: whatever becomes of the SYN (lost,
+ * met a down host, answered by a lost SYN-ACK), the client learns only by
+ * the timer, as at packet level. */
 static void
 syn_try(MsFlow *f, guint32 idx)
 {
@@ -861,10 +1176,23 @@ syn_try(MsFlow *f, guint32 idx)
     MsTime now = ms_engine_now(f->engine);
     c->syn_sent_at = now;
     f->stats.segments++;
-    if (path_ok(f, c, 0) && !lost(f, c, 0))
-        schedule(f, now + lone_delay(f, &c->d[0], SYN_SIZE), c->host[1], idx, EV_SYN, 0);
-    else
-        schedule(f, now + c->syn_rto, c->host[0], idx, EV_SYN_RETRY, 0);
+    c->syn_timer = schedule(f, now + c->syn_rto, c->host[0], idx, EV_SYN_RETRY, 0);
+    if (path_ok(f, c, 0) && !lost(f, c, 0)) {
+        c->syn_delay = lone_delay(f, &c->d[0], SYN_SIZE);
+        c->syn_posted = TRUE;
+        post(f, idx, 0, now + c->syn_delay, EV_SYN, 0, NULL);
+    }
+}
+
+/* End 0 gave up before the handshake ended: a listener's end its SYN may
+ * have made goes quietly (as the RST answering its SYN-ACK would make it),
+ * told after every SYN has arrived. */
+static void
+abandon(MsFlow *f, guint32 idx)
+{
+    Conn *c = conn_at(f, idx);
+    if (c->syn_posted)
+        post(f, idx, 0, ms_engine_now(f->engine) + c->syn_delay, EV_ABANDON, 0, NULL);
 }
 
 void
@@ -926,6 +1254,10 @@ ms__flow_close(MsFlow *f, MsTcpConnId id)
         return;
     c->d[e].open = FALSE;
     c->d[e].fin = TRUE;
+    if (e == 0 && !c->d[0].est) {
+        c->d[0].fin = FALSE; /* RFC 793 3.9: CLOSE in SYN-SENT deletes the connection */
+        abandon(f, idx);
+    }
     send_fin(f, idx, e);
     maybe_free(f, idx);
 }
@@ -942,11 +1274,10 @@ ms__flow_abort(MsFlow *f, MsTcpConnId id)
     trace(f, c, 0, MS_TRACE_TCP_CLOSE, "%s:%u -> %u: timed out (abandoned by the application)",
           ms_net_host_name(f->net, c->host[0]), c->port[0], c->port[1]);
     /* The listener's end, if a SYN reached it, has not told its app yet
-     * (that waits for the handshake's ACK): it goes quietly, as the RST
-     * answering its SYN-ACK would make it. Pending events go stale. */
+     * (that waits for the handshake's ACK). */
     c->d[0].open = FALSE;
-    c->d[1].open = FALSE;
-    conn_free(f, idx);
+    abandon(f, idx);
+    maybe_free(f, idx);
 }
 
 void
@@ -973,20 +1304,19 @@ on_syn(MsFlow *f, guint32 idx)
 {
     Conn *c = conn_at(f, idx);
     MsTime now = ms_engine_now(f->engine);
+    if (c->syn_flight > 0)
+        c->syn_flight--;
     if (c->state == ST_ESTABLISHED)
         return;
-    if (!ms_net_host_is_up(f->net, c->host[1])) {
-        /* It died on arrival: the client's timer sends it again. */
-        schedule(f, c->syn_sent_at + c->syn_rto, c->host[0], idx, EV_SYN_RETRY, 0);
-        return;
-    }
+    if (!ms_net_host_is_up(f->net, c->host[1]))
+        return; /* it died on arrival: the client's timer sends it again */
     if (!c->alive1) {
         const MsTcpListener *l = ms__tcp_listener(f->owner, c->host[1], c->port[1]);
         f->stats.segments++;
         if (!l) {
             /* RFC 793 3.4: nobody listens: reset. */
             if (path_ok(f, c, 1))
-                schedule(f, now + lone_delay(f, &c->d[1], HDR), c->host[0], idx, EV_RST, 0);
+                post(f, idx, 1, now + lone_delay(f, &c->d[1], HDR), EV_RST, 0, NULL);
             return;
         }
         (void) ms_rng_next(ms_engine_host_rng(f->engine, c->host[1])); /* sim/net/tcp.c's ISS */
@@ -1000,9 +1330,7 @@ on_syn(MsFlow *f, guint32 idx)
         f->stats.segments++;
     }
     if (path_ok(f, c, 1) && !lost(f, c, 1))
-        schedule(f, now + lone_delay(f, &c->d[1], SYN_SIZE), c->host[0], idx, EV_SYNACK, 1);
-    else
-        schedule(f, c->syn_sent_at + c->syn_rto, c->host[0], idx, EV_SYN_RETRY, 0);
+        post(f, idx, 1, now + lone_delay(f, &c->d[1], SYN_SIZE), EV_SYNACK, 0, NULL);
 }
 
 /* The SYN-ACK reaches the client: its end is established. */
@@ -1011,18 +1339,17 @@ on_synack(MsFlow *f, guint32 idx)
 {
     Conn *c = conn_at(f, idx);
     guint32 gen = c->gen;
-    if (c->state != ST_SYN_RCVD || c->d[0].est)
+    if (c->d[0].est)
         return;
+    ms_engine_cancel(f->engine, c->syn_timer);
+    c->syn_timer = 0;
     path_ok(f, c, 0);
-    path_ok(f, c, 1);
     window_init(f, c, 0);
-    window_init(f, c, 1);
     c->d[0].est = TRUE;
     f->stats.established++;
     f->stats.segments++;
     trace(f, c, 0, MS_TRACE_TCP_ESTABLISHED, "established");
-    schedule(f, ms_engine_now(f->engine) + lone_delay(f, &c->d[0], HDR), c->host[1], idx, EV_ACK,
-             0);
+    post(f, idx, 0, ms_engine_now(f->engine) + lone_delay(f, &c->d[0], HDR), EV_ACK, 0, NULL);
     if (c->d[0].open && c->cb[0] && c->cb[0]->connected) {
         c->cb[0]->connected(f->owner, id_of(idx, 0), c->ud[0]);
         c = conn_at(f, idx);
@@ -1041,6 +1368,8 @@ on_ack(MsFlow *f, guint32 idx)
     if (c->state != ST_SYN_RCVD)
         return;
     c->state = ST_ESTABLISHED;
+    path_ok(f, c, 1);
+    window_init(f, c, 1);
     c->d[1].est = TRUE;
     f->stats.established++;
     trace(f, c, 1, MS_TRACE_TCP_ESTABLISHED, "accepted");
@@ -1053,7 +1382,10 @@ on_ack(MsFlow *f, guint32 idx)
     flush_held(f, idx, 1);
 }
 
-/* Bytes from end e reach the other end: every chunk whose time has come. */
+/* Bytes from end e reach the other end: every chunk whose time has come.
+ * A chunk that finds the receiver down is lost with every later one of
+ * its epoch; the sender hears of it one path delay later (its ACKs stop
+ * coming) and sends them all again when the path is back. */
 static void
 on_data(MsFlow *f, guint32 idx, int e)
 {
@@ -1061,41 +1393,25 @@ on_data(MsFlow *f, guint32 idx, int e)
     guint32 gen = c->gen;
     MsTime now = ms_engine_now(f->engine);
     int r = 1 - e;
-    if (!ms_net_host_is_up(f->net, c->host[r])) {
-        /* The receiver went down meanwhile: everything still on its way is
-         * lost and sent again when the path is back. */
-        Dir *d = &c->d[e];
-        GByteArray *again = g_byte_array_new();
-        for (guint i = d->chunk_head; i < d->chunks->len; i++) {
-            GBytes *b = g_array_index(d->chunks, Chunk, i).data;
-            gsize n;
-            const guint8 *p = g_bytes_get_data(b, &n);
-            g_byte_array_append(again, p, (guint) n);
-            g_bytes_unref(b);
-        }
-        g_array_set_size(d->chunks, 0);
-        d->chunk_head = 0;
-        if (d->held)
-            g_byte_array_append(again, d->held->data, d->held->len);
-        g_clear_pointer(&d->held, g_byte_array_unref);
-        d->held = again;
-        d->last_arrival = now;
-        g_array_set_size(d->segs, 0);
-        d->seg_head = 0;
-        d->flight = 0;
-        d->resent++;
-        start_stall(f, idx, e);
-        return;
-    }
     for (;;) {
         Dir *d = &c->d[e];
-        if (d->chunk_head >= d->chunks->len ||
+        if (!d->chunks || d->chunk_head >= d->chunks->len ||
             g_array_index(d->chunks, Chunk, d->chunk_head).at > now)
             break;
         Chunk ch = g_array_index(d->chunks, Chunk, d->chunk_head++);
         if (d->chunk_head == d->chunks->len) {
             g_array_set_size(d->chunks, 0);
             d->chunk_head = 0;
+        }
+        if (ch.epoch < d->rx_dead) {
+            g_bytes_unref(ch.data); /* after a reported loss: the sender sends it again */
+            continue;
+        }
+        if (!ms_net_host_is_up(f->net, c->host[r])) {
+            d->rx_dead = ch.epoch + 1;
+            post(f, idx, r, now + ch.back, EV_LOST, ch.seq, NULL);
+            g_bytes_unref(ch.data);
+            continue;
         }
         if (c->d[r].open && c->cb[r] && c->cb[r]->data) {
             gsize n;
@@ -1104,20 +1420,54 @@ on_data(MsFlow *f, guint32 idx, int e)
         }
         g_bytes_unref(ch.data);
         c = conn_at(f, idx);
-        if (c->gen != gen || c->state == ST_FREE)
+        if (c->gen != gen || c->state == ST_FREE || !end_live(c, r))
             return;
     }
+}
+
+/* The receiver reports chunk `seq` of end e lost: it and every later chunk
+ * go back to the held bytes, and end e waits for the path. */
+static void
+on_lost(MsFlow *f, guint32 idx, int e, guint32 seq)
+{
+    Conn *c = conn_at(f, idx);
+    Dir *d = &c->d[e];
+    guint i = d->sent_head;
+    while (i < d->sent->len && g_array_index(d->sent, Chunk, i).seq != seq)
+        i++;
+    if (i == d->sent->len || g_array_index(d->sent, Chunk, i).epoch != d->tx_epoch)
+        return; /* reported already */
+    GByteArray *again = g_byte_array_new();
+    for (guint j = d->sent_head; j < d->sent->len; j++) {
+        GBytes *b = g_array_index(d->sent, Chunk, j).data;
+        if (j >= i) {
+            gsize n;
+            const guint8 *p = g_bytes_get_data(b, &n);
+            g_byte_array_append(again, p, (guint) n);
+        }
+        g_bytes_unref(b);
+    }
+    g_array_set_size(d->sent, 0);
+    d->sent_head = 0;
+    if (d->held)
+        g_byte_array_append(again, d->held->data, d->held->len);
+    g_clear_pointer(&d->held, g_byte_array_unref);
+    d->held = again;
+    d->tx_epoch++;
+    d->last_arrival = ms_engine_now(f->engine);
+    g_array_set_size(d->segs, 0);
+    d->seg_head = 0;
+    d->flight = 0;
+    d->resent++;
+    start_stall(f, idx, e);
 }
 
 static void
 on_fin(MsFlow *f, guint32 idx, int e)
 {
-    int r = 1 - e;
-    if (!notify_closed(f, idx, r, MS_TCP_CLOSE_NORMAL))
-        return;
     /* No half-close: the other end answers with its FIN, which nobody
      * needs to hear (end e has let go). */
-    maybe_free(f, idx);
+    notify_closed(f, idx, 1 - e, MS_TCP_CLOSE_NORMAL);
 }
 
 static void
@@ -1130,8 +1480,7 @@ on_stall(MsFlow *f, guint32 idx, int e)
         f->stats.timeouts++;
         g_clear_pointer(&d->held, g_byte_array_unref);
         d->fin = FALSE;
-        if (notify_closed(f, idx, e, MS_TCP_CLOSE_TIMEOUT))
-            maybe_free(f, idx);
+        notify_closed(f, idx, e, MS_TCP_CLOSE_TIMEOUT);
         return;
     }
     d->rto = MIN(d->rto * 2, RTO_MAX);
@@ -1150,6 +1499,27 @@ on_stall(MsFlow *f, guint32 idx, int e)
     flush_held(f, idx, e);
 }
 
+/* Which end of the record an event is for. */
+static int
+target_end(int kind, int e)
+{
+    switch (kind) {
+    case EV_SYN:
+    case EV_ACK:
+    case EV_ABANDON:
+        return 1;
+    case EV_DATA:
+    case EV_FIN:
+        return 1 - e;
+    case EV_STALL:
+    case EV_TIMEOUT:
+    case EV_LOST:
+        return e;
+    default:
+        return 0;
+    }
+}
+
 static void
 on_event(MsEngine *engine, const MsEvent *ev, gpointer user_data)
 {
@@ -1157,12 +1527,15 @@ on_event(MsEngine *engine, const MsEvent *ev, gpointer user_data)
     (void) engine;
     guint32 idx = ev->data.u32[0];
     if (idx >= f->conns->len)
-        return;
+        return; /* a no-op: link crossings, or a record gone before delivery */
     Conn *c = conn_at(f, idx);
-    if (c->gen != ev->data.u32[1] || c->state == ST_FREE)
+    guint32 gen = ev->data.u32[1];
+    if (c->gen != gen || c->state == ST_FREE)
         return; /* the connection ended meanwhile */
-    int e = (int) ev->data.u32[3];
-    switch (ev->data.u32[2]) {
+    int kind = (int) (ev->data.u32[2] & 0xff), e = (int) (ev->data.u32[2] >> 8);
+    if (kind != EV_SYN && !end_live(c, target_end(kind, e)))
+        return; /* for an end that has finished */
+    switch (kind) {
     case EV_SYN:
         on_syn(f, idx);
         break;
@@ -1182,9 +1555,6 @@ on_event(MsEngine *engine, const MsEvent *ev, gpointer user_data)
         if (c->state == ST_SYN_SENT) {
             f->stats.refused++;
             notify_closed(f, idx, 0, MS_TCP_CLOSE_REFUSED);
-            c = conn_at(f, idx);
-            if (c->gen == ev->data.u32[1] && c->state != ST_FREE)
-                conn_free(f, idx);
         }
         break;
     case EV_SYN_RETRY:
@@ -1193,9 +1563,8 @@ on_event(MsEngine *engine, const MsEvent *ev, gpointer user_data)
             break; /* answered meanwhile, or a duplicate of a later timer */
         if (++c->syn_retries > SYN_RETRIES) {
             f->stats.timeouts++;
-            c->d[1].open = FALSE; /* a half-open listener's end goes quietly */
-            if (notify_closed(f, idx, 0, MS_TCP_CLOSE_TIMEOUT))
-                maybe_free(f, idx);
+            abandon(f, idx);
+            notify_closed(f, idx, 0, MS_TCP_CLOSE_TIMEOUT);
             break;
         }
         c->syn_rto = MIN(c->syn_rto * 2, RTO_MAX);
@@ -1208,16 +1577,22 @@ on_event(MsEngine *engine, const MsEvent *ev, gpointer user_data)
         break;
     case EV_TIMEOUT:
         f->stats.timeouts++;
-        if (notify_closed(f, idx, e, MS_TCP_CLOSE_TIMEOUT))
-            maybe_free(f, idx);
+        notify_closed(f, idx, e, MS_TCP_CLOSE_TIMEOUT);
         break;
     case EV_FAIL:
         notify_closed(f, idx, 0, (MsTcpCloseReason) e);
-        c = conn_at(f, idx);
-        if (c->gen == ev->data.u32[1] && c->state != ST_FREE)
-            conn_free(f, idx);
+        break;
+    case EV_LOST:
+        on_lost(f, idx, e, ev->data.u32[3]);
+        break;
+    case EV_ABANDON:
+        if (!c->d[1].est)
+            c->d[1].open = FALSE; /* quietly: its app was never told */
         break;
     default:
         g_assert_not_reached();
     }
+    c = conn_at(f, idx);
+    if (c->gen == gen)
+        maybe_free(f, idx);
 }
