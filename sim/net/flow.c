@@ -62,10 +62,34 @@
  * makes SYNs time out after 1+2+4+...+64 s (127 s, as sim/net/tcp.c) unless it
  * comes back in between; nobody listening answers RST ("refused"); data
  * that cannot cross waits, retried with the RTO doubling, and the sender is
- * told "timed out" after 8 tries. Every random draw sim/net/tcp.c makes from a
- * host's stream (one initial sequence number per end) is made here too, at
- * the same moment, so the other users of those streams (MX shuffles, fault
- * rates) draw the same numbers at both fidelities.
+ * told "timed out" after 8 tries; data that arrives at a down receiver is
+ * lost with everything sent after it, and the sender hears of it one path
+ * delay later (its ACKs stop coming) and sends it all again once the path
+ * is back. Every random draw sim/net/tcp.c makes from a host's stream (one
+ * initial sequence number per end) is made here too, at the same moment,
+ * so the other users of those streams (MX shuffles, fault rates) draw the
+ * same numbers at both fidelities.
+ *
+ * Ends apart. Each end acts on its own state only (its direction's window,
+ * segments and held bytes; the receiver's list of chunks on their way and
+ * the epoch below which it drops them), and everything one end tells the
+ * other is an event that travels the path: SYN, SYN-ACK, ACK, a chunk of
+ * data, FIN, RST, a loss report (EV_LOST), the abandon of a handshake
+ * given up (EV_ABANDON). The SYN's retransmission timer is end 0's own,
+ * cancelled by the SYN-ACK. An end is finished when its app let go and
+ * what it had to send has gone (end_done()); its events are ignored from
+ * then on, and a record goes when every end it holds for this rank is
+ * finished. Sequentially both ends share one record; in a distributed run
+ * (ms__flow_attach_shard()) ends on different ranks have a record each:
+ * events between them cross through the shard, a chunk with its bytes
+ * (import_event()), and a SYN from another rank makes the receiving
+ * record, found again by the sender's (index, generation) for later SYNs.
+ * Each record's `peer_*` names the other end's record. Every event between
+ * ends lies at least the path's latency ahead, so at least one cut link's,
+ * and the link crossings of the fair share go to every other rank one
+ * lookahead ahead: the run needs no more lookahead than packet level. A
+ * transfer's link counters are kept on its sender's rank (so a link's
+ * busiest-second peak is each rank's added; the other counters add up).
  *
  * Costs: about five engine events per connection plus one per send, against
  * one per segment per hop at packet level (the medium world: 20 M events
@@ -95,133 +119,6 @@
 #define HDR          (MS_IPV4_HEADER + MS_TCP_HEADER)
 #define SYN_SIZE     (HDR + 4) /* with the MSS option */
 
-enum {
-    EV_SYN,
-    EV_SYNACK,
-    EV_ACK,
-    EV_DATA,
-    EV_FIN,
-    EV_RST,
-    EV_SYN_RETRY,
-    EV_STALL,
-    EV_FAIL,
-    EV_TIMEOUT,
-    EV_LOST,    /* from the receiver: a chunk (arg: its number) met a down host */
-    EV_ABANDON, /* from end 0 given up before the handshake ended: the listener's end goes */
-    EV_SHARE    /* from another rank: transfers on links (no connection) */
-};
-enum { ST_FREE, ST_SYN_SENT, ST_SYN_RCVD, ST_ESTABLISHED };
-
-typedef struct {
-    MsTime ack_at;
-    guint32 len;
-} Seg;
-
-/* Bytes of one send on their way: when they arrive, the sender's epoch and
- * the chunk's number (a loss report names them), and how long a report
- * of their loss takes to come back. */
-typedef struct {
-    MsTime at;
-    GBytes *data;
-    guint32 epoch, seq;
-    MsTime back;
-} Chunk;
-
-/* A link of a path as transfers need it, read once per route change. */
-typedef struct {
-    guint32 link;
-    guint ld;      /* link direction: 2 * link + (0 when leaving end a) */
-    MsHostId from; /* the end it leaves */
-    guint64 bw;    /* bits per second */
-    MsTime lat;
-    MsTime tx_hdr; /* serialisation of a bare 40-byte segment */
-    MsTime sig;    /* latency from the sender to this link (capped): how late news travels */
-    guint64 queue; /* drop-tail limit on bytes waiting */
-} PathHop;
-
-/* What one end sends. */
-typedef struct {
-    gboolean est;     /* this end may send (its side of the handshake is done) */
-    gboolean open;    /* the app holds this end: not closed by it, not told closed */
-    gboolean fin;     /* the app closed: a FIN follows the data */
-    gboolean stalled; /* waiting for the path to come back (EV_STALL pending) */
-    guint32 cwnd, ssthresh, flight;
-    GArray *segs; /* Seg not yet acknowledged, oldest at seg_head */
-    guint seg_head;
-    gboolean pathed;  /* links, hops and hop_free hold the path of `epoch` */
-    GArray *links;    /* the path, guint32 link ids; valid for `epoch` */
-    GArray *hops;     /* PathHop per link of the path, same epoch */
-    MsTime ack_delay; /* one-way delay of a bare 40-byte segment on the path */
-    double loss;      /* probability that a packet is lost on the path */
-    guint64 epoch;
-    gboolean routed;  /* a route exists (links may be empty: to itself) */
-    guint32 mtu;      /* the path MTU (65535 without links) */
-    GArray *hop_free; /* MsTime per hop: when our last segment left that link */
-    MsTime last_arrival;
-    GArray *chunks; /* receiver: Chunk on their way, oldest at chunk_head */
-    guint chunk_head;
-    guint32 rx_dead; /* receiver: chunks of an older epoch are dropped (their loss reported) */
-    GArray *sent;    /* sender: Chunk a loss report may still name, oldest at sent_head */
-    guint sent_head;
-    guint32 tx_epoch, tx_seq; /* sender: bumped by a loss report; chunks numbered */
-    GByteArray *held; /* sent while the path was down or before the handshake */
-    guint retries;
-    MsTime rto;
-    guint32 segments, resent;
-    guint64 bytes;
-} Dir;
-
-typedef struct {
-    int state;
-    guint32 gen;
-    MsHostId host[2];
-    guint32 addr[2];
-    guint16 port[2];
-    const MsTcpCallbacks *cb[2];
-    gpointer ud[2];
-    gboolean alive1; /* the listener's end exists (a SYN arrived) */
-    guint32 mss;
-    guint syn_retries;
-    MsTime syn_rto, syn_sent_at;
-    guint32 message;
-    Dir d[2];
-    guint32 next_free;
-    /* The record holding the other end (this one unless a distributed run
-     * put the ends on different ranks): cross events are addressed to it. */
-    guint32 peer_idx, peer_gen;
-    guint syn_flight;    /* SYNs on their way to end 1 of this record */
-    gboolean syn_posted; /* a SYN left: the listener may have an end to abandon */
-    MsTime syn_delay;    /* one-way delay of the last SYN */
-    MsEventId syn_timer; /* end 0's SYN retransmission timer */
-    gboolean keyed;      /* made for a SYN from another rank: in `remote` under key */
-    MsHostId key_src;
-    guint32 key_idx, key_gen;
-} Conn;
-
-/* A connection record of another rank, as its SYN names it. */
-typedef struct {
-    MsHostId src;
-    guint32 idx, gen;
-} RemoteKey;
-
-/* What a cross-rank event carries before its bytes (sim/dist/shard.c
- * moves it): the sending record and, by kind, the SYN's addressing or a
- * chunk's numbers. */
-typedef struct {
-    guint32 idx, gen;
-    guint32 addr; /* SYN: the address connected to */
-    guint16 sport, dport;
-    guint32 mss;
-    guint32 epoch, seq; /* DATA */
-    MsTime back;        /* DATA */
-} Wire;
-
-/* A transfer's crossing of one link direction, as EV_SHARE carries it. */
-typedef struct {
-    MsTime join, end;
-    guint32 ld, pad;
-} ShareWire;
-
 /* One hop of a transfer being computed. */
 typedef struct {
     guint64 bw; /* this transfer's share of the bandwidth */
@@ -241,35 +138,7 @@ typedef struct {
     guint tries;
 } Pending;
 
-struct _MsFlow {
-    MsTcp *owner;
-    MsNet *net;
-    MsEngine *engine;
-    GArray *conns;     /* Conn, index = (id - 1) / 2 */
-    guint32 free_conn; /* index + 1 of a free record, 0 if none */
-    MsFlowShare *share; /* the transfers on each link direction, as senders learn them */
-    GArray *hops;    /* Hop scratch for transfer() */
-    GArray *pending; /* Pending scratch for transfer(), by time */
-    guint16 ev;
-    MsShard *shard;     /* distributed runs: this rank's part, else NULL */
-    GHashTable *remote; /* RemoteKey -> index + 1 of records made for other ranks' SYNs */
-    MsHostId *reps;     /* per part: the host EV_SHARE is addressed to */
-    GArray *share_out;  /* ShareWire scratch for transfer() */
-    MsTcpStats stats;
-    guint64 paths, path_links; /* routes read, and their links (MS_FLOW_DEBUG) */
-};
-
 static void on_event(MsEngine *e, const MsEvent *ev, gpointer user_data);
-static guint remote_key_hash(gconstpointer p);
-static gboolean remote_key_equal(gconstpointer a, gconstpointer b);
-static void share_send(MsFlow *f);
-static MsEventData ev_data(guint32 idx, guint32 gen, int kind, int end, guint32 arg);
-
-static inline Conn *
-conn_at(MsFlow *f, guint32 idx)
-{
-    return &g_array_index(f->conns, Conn, idx);
-}
 
 static inline guint32
 idx_of(MsTcpConnId id)
@@ -301,7 +170,7 @@ ms__flow_new(MsTcp *owner, MsNet *net)
     f->pending = g_array_new(FALSE, FALSE, sizeof(Pending));
     f->share = ms__flow_share_new();
     f->share_out = g_array_new(FALSE, FALSE, sizeof(ShareWire));
-    f->remote = g_hash_table_new_full(remote_key_hash, remote_key_equal, g_free, NULL);
+    f->remote = ms__flow_remote_new();
     f->ev = ms_engine_register(f->engine, "tcp-flow", on_event, f);
     return f;
 }
@@ -399,140 +268,6 @@ ms__flow_get_stats(const MsFlow *f, MsTcpStats *s)
     *s = f->stats;
 }
 
-/* --- distributed runs ------------------------------------------------------ */
-
-static void import_event(gpointer user_data, MsShardEvent *ev, const guint8 *blob, gsize len);
-
-void
-ms__flow_attach_shard(MsFlow *f, MsShard *shard)
-{
-    f->shard = shard;
-    ms_shard_set_import(shard, f->ev, import_event, f);
-    const MsPartition *p = ms_shard_partition(shard);
-    guint32 k = ms_shard_parts(shard);
-    g_free(f->reps);
-    f->reps = g_new(MsHostId, k);
-    for (guint32 i = 0; i < k; i++)
-        f->reps[i] = G_MAXUINT32;
-    for (MsHostId h = ms_partition_hosts(p); h-- > 0;)
-        f->reps[ms_partition_owner(p, h)] = h; /* the lowest of each part */
-}
-
-static GArray *
-chunks_of(Dir *d)
-{
-    if (!d->chunks)
-        d->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
-    return d->chunks;
-}
-
-/* Tells every other rank of the link crossings in share_out: the readers
- * of a link may be anywhere. Sent one lookahead ahead, it is in their
- * views before any of their senders could count it (see the top). */
-static void
-share_send(MsFlow *f)
-{
-    guint32 k = ms_shard_parts(f->shard), self = ms_shard_self(f->shard);
-    MsTime at = ms_time_add(ms_engine_now(f->engine), ms_shard_lookahead(f->shard));
-    gsize n = f->share_out->len * sizeof(ShareWire);
-    for (guint32 p = 0; p < k; p++) {
-        if (p == self || f->reps[p] == G_MAXUINT32)
-            continue;
-        guint8 *room = ms_shard_send(f->shard, at, f->reps[p], f->ev,
-                                     ev_data(G_MAXUINT32, 0, EV_SHARE, 0, 0), n);
-        if (room)
-            memcpy(room, f->share_out->data, n);
-    }
-}
-
-static guint
-remote_key_hash(gconstpointer p)
-{
-    const RemoteKey *k = p;
-    return k->src * 2654435761u ^ k->idx * 40503u ^ k->gen;
-}
-
-static gboolean
-remote_key_equal(gconstpointer a, gconstpointer b)
-{
-    const RemoteKey *x = a, *y = b;
-    return x->src == y->src && x->idx == y->idx && x->gen == y->gen;
-}
-
-static guint32 conn_new(MsFlow *f);
-
-/* An event from another rank, at delivery (before it runs): points it at
- * this rank's record, made for a new SYN, and brings what it carries
- * there (a chunk's bytes, the peer's record, link crossings). Events for
- * no record run as no-ops. */
-static void
-import_event(gpointer user_data, MsShardEvent *ev, const guint8 *blob, gsize len)
-{
-    MsFlow *f = user_data;
-    int kind = (int) (ev->data.u32[2] & 0xff), end = (int) (ev->data.u32[2] >> 8);
-    if (kind == EV_SHARE) {
-        ev->data.u32[0] = G_MAXUINT32;
-        g_return_if_fail(len % sizeof(ShareWire) == 0);
-        for (gsize off = 0; off < len; off += sizeof(ShareWire)) {
-            ShareWire sw;
-            memcpy(&sw, blob + off, sizeof sw);
-            ms__flow_share_add(f->share, sw.ld, sw.join, sw.end);
-        }
-        return;
-    }
-    Wire w;
-    guint32 idx0 = ev->data.u32[0], gen0 = ev->data.u32[1];
-    ev->data.u32[0] = G_MAXUINT32;
-    g_return_if_fail(len >= sizeof w);
-    memcpy(&w, blob, sizeof w);
-    if (kind == EV_SYN || kind == EV_ABANDON) {
-        RemoteKey key = { ev->src, w.idx, w.gen };
-        gpointer v = g_hash_table_lookup(f->remote, &key);
-        guint32 idx;
-        if (v) {
-            idx = GPOINTER_TO_UINT(v) - 1;
-        } else if (kind == EV_ABANDON) {
-            return; /* nothing of it here */
-        } else {
-            idx = conn_new(f);
-            Conn *c = conn_at(f, idx);
-            c->state = ST_SYN_SENT;
-            c->host[0] = ev->src;
-            c->host[1] = ev->host;
-            c->addr[0] = ms_net_host_addr(f->net, ev->src);
-            c->addr[1] = w.addr;
-            c->port[0] = w.sport;
-            c->port[1] = w.dport;
-            c->mss = w.mss;
-            c->peer_idx = w.idx;
-            c->peer_gen = w.gen;
-            c->keyed = TRUE;
-            c->key_src = key.src;
-            c->key_idx = key.idx;
-            c->key_gen = key.gen;
-            RemoteKey *stored = g_new(RemoteKey, 1);
-            *stored = key;
-            g_hash_table_insert(f->remote, stored, GUINT_TO_POINTER(idx + 1));
-        }
-        ev->data.u32[0] = idx;
-        ev->data.u32[1] = conn_at(f, idx)->gen;
-        return;
-    }
-    if (idx0 >= f->conns->len)
-        return;
-    Conn *c = conn_at(f, idx0);
-    if (c->gen != gen0 || c->state == ST_FREE)
-        return; /* gone meanwhile: the event runs as a no-op */
-    ev->data.u32[0] = idx0;
-    if (kind == EV_SYNACK) {
-        c->peer_idx = w.idx;
-        c->peer_gen = w.gen;
-    } else if (kind == EV_DATA && end >= 0 && end <= 1) {
-        Chunk ch = { ev->at, g_bytes_new(blob + sizeof w, len - sizeof w), w.epoch, w.seq, w.back };
-        g_array_append_val(chunks_of(&c->d[end]), ch);
-    }
-}
-
 /* A "tcp" record of conn c seen from `end`; ms_trace_emitv formats the
  * text only when a sink listens (most runs have none). */
 static void trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *fmt, ...)
@@ -555,8 +290,8 @@ trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *fmt, ...)
 
 /* An event's payload: the record it is for, its kind, the end that sent
  * it (or, for EV_FAIL, the reason), and one number. */
-static MsEventData
-ev_data(guint32 idx, guint32 gen, int kind, int end, guint32 arg)
+MsEventData
+ms__flow_ev_data(guint32 idx, guint32 gen, int kind, int end, guint32 arg)
 {
     MsEventData d = { { 0 } };
     d.u32[0] = idx;
@@ -571,7 +306,7 @@ static MsEventId
 schedule(MsFlow *f, MsTime at, MsHostId host, guint32 idx, int kind, int end)
 {
     return ms_engine_schedule(f->engine, MAX(at, ms_engine_now(f->engine)), host, f->ev,
-                              ev_data(idx, conn_at(f, idx)->gen, kind, end, 0));
+                              ms__flow_ev_data(idx, conn_at(f, idx)->gen, kind, end, 0));
 }
 
 static gboolean
@@ -600,7 +335,8 @@ post(MsFlow *f, guint32 idx, int from, MsTime at, int kind, guint32 arg, const C
         }
         if (kind == EV_SYN)
             c->syn_flight++;
-        ms_engine_schedule(f->engine, at, to, f->ev, ev_data(idx, c->gen, kind, from, arg));
+        ms_engine_schedule(f->engine, at, to, f->ev,
+                           ms__flow_ev_data(idx, c->gen, kind, from, arg));
         return;
     }
     gsize n = ch ? g_bytes_get_size(ch->data) : 0;
@@ -612,8 +348,8 @@ post(MsFlow *f, guint32 idx, int from, MsTime at, int kind, guint32 arg, const C
     }
     /* A SYN (and the abandon after it) finds its record by the sender's. */
     gboolean by_key = kind == EV_SYN || kind == EV_ABANDON;
-    MsEventData d =
-        ev_data(by_key ? G_MAXUINT32 : c->peer_idx, by_key ? 0 : c->peer_gen, kind, from, arg);
+    MsEventData d = ms__flow_ev_data(by_key ? G_MAXUINT32 : c->peer_idx, by_key ? 0 : c->peer_gen,
+                                     kind, from, arg);
     guint8 *room = ms_shard_send(f->shard, at, to, f->ev, d, sizeof w + n);
     if (room) {
         memcpy(room, &w, sizeof w);
@@ -622,8 +358,8 @@ post(MsFlow *f, guint32 idx, int from, MsTime at, int kind, guint32 arg, const C
     }
 }
 
-static guint32
-conn_new(MsFlow *f)
+guint32
+ms__flow_conn_new(MsFlow *f)
 {
     guint32 idx;
     if (f->free_conn) {
@@ -1040,7 +776,7 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
         }
     }
     if (f->shard && f->share_out->len > 0)
-        share_send(f);
+        ms__flow_share_send(f);
     d->segments += nseg;
     d->bytes += len;
     f->stats.segments += nseg;
@@ -1132,7 +868,7 @@ ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport,
     /* The port tcp.c would pick (RFC 6056 3.3.4, same draws); no in-use
      * test, as flows are not told apart by port. */
     guint16 lport = ms_net_connect_port(f->net, host, dst_addr, dport, NULL, NULL);
-    guint32 idx = conn_new(f);
+    guint32 idx = ms__flow_conn_new(f);
     Conn *c = conn_at(f, idx);
     c->state = ST_SYN_SENT;
     c->peer_idx = idx;
