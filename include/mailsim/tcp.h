@@ -21,6 +21,7 @@
 
 #include <glib.h>
 #include "mailsim/net.h"
+#include "mailsim/shard.h"
 
 G_BEGIN_DECLS
 
@@ -62,6 +63,15 @@ MsTcp *ms_tcp_new(MsNet *net);
  * the world's business. Returns a new object (caller frees). */
 MsTcp *ms_tcp_new_flow(MsNet *net);
 gboolean ms_tcp_is_flow(const MsTcp *tcp);
+/* The longest a flow-level rate signal travels (sim/net/flow.c, "Fair
+ * share, signalled"): a distributed run at flow level keeps its lookahead
+ * at or under it. */
+#define MS_TCP_FLOW_SIGNAL_MAX (2 * MS_TIME_S)
+/* Puts a flow-level transport on one part of a distributed run (after
+ * ms_net_attach_shard()): connections and rate signals reaching other
+ * parts' hosts travel through `shard` (borrowed). Packet level needs
+ * nothing (its segments are the network's packets). */
+void ms_tcp_attach_shard(MsTcp *tcp, MsShard *shard);
 void ms_tcp_free(MsTcp *tcp);
 MsNet *ms_tcp_net(MsTcp *tcp);
 

@@ -728,7 +728,7 @@ ms_cmd_run(int argc, char **argv)
         ctx, "Without FILE, runs the built-in first lesson (" MS_CLI_DEFAULT_SCENARIO ").\n"
              "Exit status: 0 all expectations pass, 1 one fails, 2 bad usage or input.\n"
              "Distributed: mpirun -np K mailsim run FILE --partition auto|mod|block|FILE\n"
-             "runs each part on its own rank (packet level); trace and capture files\n"
+             "runs each part on its own rank (packet or flow level); trace and capture files\n"
              "get .partN per part (mailsim merge joins the traces).\n");
     if (!ms_cli_parse(ctx, cmd, &argc, &argv))
         return MS_EXIT_USAGE;

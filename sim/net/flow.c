@@ -21,10 +21,9 @@
  *   - each segment crosses the path store-and-forward: at each hop it waits
  *     for this direction's previous segment to leave the link, then
  *     serialises at the link's bandwidth divided among the multi-segment
- *     transfers active on that link direction (per-link fair share, counted
- *     when the transfer starts; a lone segment on a link faster than ~12
- *     Mbit/s skips the count, its 12 us at 1 Gbit/s would not change), then
- *     propagates;
+ *     transfers on that link direction as the sender knows them (the fair
+ *     share below; a lone segment on a link faster than ~12 Mbit/s skips
+ *     the count, its 12 us at 1 Gbit/s would not change), then propagates;
  *   - a segment that finds a hop's drop-tail queue full (the bytes ahead of
  *     it, from the time the link stays busy) is dropped; on a lossy path a
  *     segment is also lost with 1 - prod(1 - loss) (drawn from the sender's
@@ -41,6 +40,19 @@
  *     (RFC 6675's pipe, the SACKed ones gone). (Lesson 2, 2 % loss: flow
  *     6.83 s, packet 8.25 s; lesson 10, a queue that overflows: 16.46 s
  *     and 16.43 s.)
+ * Fair share, signalled. News of a link's load travels at the speed of the
+ * path, as congestion signals do in real TCP: a transfer that starts at t
+ * reaches the i-th link of its path at t + P_i (P_i: the latencies of the
+ * links before it, capped at MS__FLOW_SIGNAL_MAX) and crosses it until its
+ * last segment leaves it; a sender starting at t' divides that link among
+ * 1 + the transfers crossing it at t' - P_i, what a signal leaving the
+ * link then would tell it now (sim/net/flow_share.c). The first link of a
+ * path (P = 0) is known at once, as before; a far link's load is known
+ * late, as a real sender knows it. Since any two senders on different
+ * ranks of a distributed run are, via the link, at least one cut link's
+ * latency apart (P_i + P'_j >= lookahead), a transfer's news always
+ * reaches the other ranks before any sender there may count it: this is
+ * what gives the flow level its lookahead.
  * The bytes arrive in one piece when the last segment does; sends in one
  * direction arrive in order. Queueing behind other connections' packets
  * beyond the fair share, and the peer's window, are not modelled.
@@ -50,10 +62,34 @@
  * makes SYNs time out after 1+2+4+...+64 s (127 s, as sim/net/tcp.c) unless it
  * comes back in between; nobody listening answers RST ("refused"); data
  * that cannot cross waits, retried with the RTO doubling, and the sender is
- * told "timed out" after 8 tries. Every random draw sim/net/tcp.c makes from a
- * host's stream (one initial sequence number per end) is made here too, at
- * the same moment, so the other users of those streams (MX shuffles, fault
- * rates) draw the same numbers at both fidelities.
+ * told "timed out" after 8 tries; data that arrives at a down receiver is
+ * lost with everything sent after it, and the sender hears of it one path
+ * delay later (its ACKs stop coming) and sends it all again once the path
+ * is back. Every random draw sim/net/tcp.c makes from a host's stream (one
+ * initial sequence number per end) is made here too, at the same moment,
+ * so the other users of those streams (MX shuffles, fault rates) draw the
+ * same numbers at both fidelities.
+ *
+ * Ends apart. Each end acts on its own state only (its direction's window,
+ * segments and held bytes; the receiver's list of chunks on their way and
+ * the epoch below which it drops them), and everything one end tells the
+ * other is an event that travels the path: SYN, SYN-ACK, ACK, a chunk of
+ * data, FIN, RST, a loss report (EV_LOST), the abandon of a handshake
+ * given up (EV_ABANDON). The SYN's retransmission timer is end 0's own,
+ * cancelled by the SYN-ACK. An end is finished when its app let go and
+ * what it had to send has gone (end_done()); its events are ignored from
+ * then on, and a record goes when every end it holds for this rank is
+ * finished. Sequentially both ends share one record; in a distributed run
+ * (ms__flow_attach_shard()) ends on different ranks have a record each:
+ * events between them cross through the shard, a chunk with its bytes
+ * (import_event()), and a SYN from another rank makes the receiving
+ * record, found again by the sender's (index, generation) for later SYNs.
+ * Each record's `peer_*` names the other end's record. Every event between
+ * ends lies at least the path's latency ahead, so at least one cut link's,
+ * and the link crossings of the fair share go to every other rank one
+ * lookahead ahead: the run needs no more lookahead than packet level. A
+ * transfer's link counters are kept on its sender's rank (so a link's
+ * busiest-second peak is each rank's added; the other counters add up).
  *
  * Costs: about five engine events per connection plus one per send, against
  * one per segment per hop at packet level (the medium world: 20 M events
@@ -61,14 +97,16 @@
  * path is read once per route change. Memory: one record per open
  * connection, reused with its arrays (path, segments, chunks), so a
  * connection costs no allocation once the records have grown; per link
- * direction a 16-byte record (the count and earliest end of the transfers
- * on it) read by every fair-share look-up. MS_FLOW_DEBUG=1 prints how many
- * records at the end.
+ * direction the joins and ends of the transfers of the last
+ * MS__FLOW_SIGNAL_MAX (16 bytes each), searched by every fair-share
+ * look-up. MS_FLOW_DEBUG=1 prints how many records at the end.
  *
  * Ownership: the flow owns connection records and the bytes in flight;
  * events name connections by (index, generation), so stale ones are
  * ignored after a record is reused. Threading: one engine, one thread. */
+#include "flow-private.h"
 #include "tcp-private.h"
+#include "mailsim/shard.h"
 
 #include <string.h>
 
@@ -80,97 +118,6 @@
 #define DATA_RETRIES 8
 #define HDR          (MS_IPV4_HEADER + MS_TCP_HEADER)
 #define SYN_SIZE     (HDR + 4) /* with the MSS option */
-
-enum {
-    EV_SYN,
-    EV_SYNACK,
-    EV_ACK,
-    EV_DATA,
-    EV_FIN,
-    EV_RST,
-    EV_SYN_RETRY,
-    EV_STALL,
-    EV_FAIL,
-    EV_TIMEOUT
-};
-enum { ST_FREE, ST_SYN_SENT, ST_SYN_RCVD, ST_ESTABLISHED };
-
-typedef struct {
-    MsTime ack_at;
-    guint32 len;
-} Seg;
-
-typedef struct {
-    MsTime at;
-    GBytes *data;
-} Chunk;
-
-/* A link of a path as transfers need it, read once per route change. */
-typedef struct {
-    guint32 link;
-    guint ld;      /* link direction: 2 * link + (0 when leaving end a) */
-    MsHostId from; /* the end it leaves */
-    guint64 bw;    /* bits per second */
-    MsTime lat;
-    MsTime tx_hdr; /* serialisation of a bare 40-byte segment */
-    guint64 queue; /* drop-tail limit on bytes waiting */
-} PathHop;
-
-/* What one end sends. */
-typedef struct {
-    gboolean est;     /* this end may send (its side of the handshake is done) */
-    gboolean open;    /* the app holds this end: not closed by it, not told closed */
-    gboolean fin;     /* the app closed: a FIN follows the data */
-    gboolean stalled; /* waiting for the path to come back (EV_STALL pending) */
-    guint32 cwnd, ssthresh, flight;
-    GArray *segs; /* Seg not yet acknowledged, oldest at seg_head */
-    guint seg_head;
-    gboolean pathed;  /* links, hops and hop_free hold the path of `epoch` */
-    GArray *links;    /* the path, guint32 link ids; valid for `epoch` */
-    GArray *hops;     /* PathHop per link of the path, same epoch */
-    MsTime ack_delay; /* one-way delay of a bare 40-byte segment on the path */
-    double loss;      /* probability that a packet is lost on the path */
-    guint64 epoch;
-    gboolean routed;  /* a route exists (links may be empty: to itself) */
-    guint32 mtu;      /* the path MTU (65535 without links) */
-    GArray *hop_free; /* MsTime per hop: when our last segment left that link */
-    MsTime last_arrival;
-    GArray *chunks; /* Chunk on their way, oldest at chunk_head */
-    guint chunk_head;
-    GByteArray *held; /* sent while the path was down or before the handshake */
-    guint retries;
-    MsTime rto;
-    guint32 segments, resent;
-    guint64 bytes;
-} Dir;
-
-typedef struct {
-    int state;
-    guint32 gen;
-    MsHostId host[2];
-    guint32 addr[2];
-    guint16 port[2];
-    const MsTcpCallbacks *cb[2];
-    gpointer ud[2];
-    gboolean alive1; /* the listener's end exists (a SYN arrived) */
-    guint32 mss;
-    guint syn_retries;
-    MsTime syn_rto, syn_sent_at;
-    guint32 message;
-    Dir d[2];
-    guint32 next_free;
-} Conn;
-
-/* Per link direction, 16 bytes: what a fair-share look-up reads while the
- * earliest end lies ahead, so one cache line serves four link directions.
- * A lone transfer lives in `first` alone; the heap (beside, in act_heap)
- * holds the ends only while two or more are active, so links that carry
- * one transfer at a time never touch it. */
-typedef struct {
-    MsTime first; /* earliest end, MS_TIME_INFINITE when none */
-    guint32 len;  /* transfers active; the heap is valid when len >= 2 */
-    guint32 cap;  /* room in the heap */
-} Active;
 
 /* One hop of a transfer being computed. */
 typedef struct {
@@ -191,29 +138,7 @@ typedef struct {
     guint tries;
 } Pending;
 
-struct _MsFlow {
-    MsTcp *owner;
-    MsNet *net;
-    MsEngine *engine;
-    GArray *conns;     /* Conn, index = (id - 1) / 2 */
-    guint32 free_conn; /* index + 1 of a free record, 0 if none */
-    Active *act;       /* per link direction (2 * link + dir) */
-    MsTime **act_heap; /* per link direction: binary min-heap of end times, or NULL */
-    guint n_active;
-    GArray *hops;    /* Hop scratch for transfer() */
-    GArray *pending; /* Pending scratch for transfer(), by time */
-    guint16 ev;
-    MsTcpStats stats;
-    guint64 paths, path_links; /* routes read, and their links (MS_FLOW_DEBUG) */
-};
-
 static void on_event(MsEngine *e, const MsEvent *ev, gpointer user_data);
-
-static inline Conn *
-conn_at(MsFlow *f, guint32 idx)
-{
-    return &g_array_index(f->conns, Conn, idx);
-}
 
 static inline guint32
 idx_of(MsTcpConnId id)
@@ -243,6 +168,9 @@ ms__flow_new(MsTcp *owner, MsNet *net)
     f->conns = g_array_new(FALSE, TRUE, sizeof(Conn));
     f->hops = g_array_new(FALSE, FALSE, sizeof(Hop));
     f->pending = g_array_new(FALSE, FALSE, sizeof(Pending));
+    f->share = ms__flow_share_new();
+    f->share_out = g_array_new(FALSE, FALSE, sizeof(ShareWire));
+    f->remote = ms__flow_remote_new();
     f->ev = ms_engine_register(f->engine, "tcp-flow", on_event, f);
     return f;
 }
@@ -252,16 +180,23 @@ ms__flow_new(MsTcp *owner, MsNet *net)
  * connection malloc and free of ten arrays would otherwise show in a large
  * world's profile); the bytes still on their way and the held ones go. */
 static void
+chunks_clear(GArray *a, guint head)
+{
+    if (!a)
+        return;
+    for (guint i = head; i < a->len; i++)
+        g_bytes_unref(g_array_index(a, Chunk, i).data);
+    g_array_set_size(a, 0);
+}
+
+static void
 dir_reset(Dir *d)
 {
-    if (d->chunks) {
-        for (guint i = d->chunk_head; i < d->chunks->len; i++)
-            g_bytes_unref(g_array_index(d->chunks, Chunk, i).data);
-        g_array_set_size(d->chunks, 0);
-    }
+    chunks_clear(d->chunks, d->chunk_head);
+    chunks_clear(d->sent, d->sent_head);
     if (d->held)
         g_byte_array_unref(d->held);
-    GArray *keep[5] = { d->segs, d->links, d->hops, d->hop_free, d->chunks };
+    GArray *keep[6] = { d->segs, d->links, d->hops, d->hop_free, d->chunks, d->sent };
     for (guint i = 0; i < G_N_ELEMENTS(keep); i++)
         if (keep[i])
             g_array_set_size(keep[i], 0);
@@ -271,13 +206,14 @@ dir_reset(Dir *d)
     d->hops = keep[2];
     d->hop_free = keep[3];
     d->chunks = keep[4];
+    d->sent = keep[5];
 }
 
 /* Frees a direction's arrays, after dir_reset(). */
 static void
 dir_free(Dir *d)
 {
-    GArray *arrays[5] = { d->segs, d->links, d->hops, d->hop_free, d->chunks };
+    GArray *arrays[6] = { d->segs, d->links, d->hops, d->hop_free, d->chunks, d->sent };
     for (guint i = 0; i < G_N_ELEMENTS(arrays); i++)
         if (arrays[i])
             g_array_unref(arrays[i]);
@@ -303,9 +239,11 @@ ms__flow_free(MsFlow *f)
         guint live = 0;
         for (guint i = 0; i < f->conns->len; i++)
             live += conn_at(f, i)->state != ST_FREE;
-        g_printerr("flow: %u records, %u live; %" G_GUINT64_FORMAT " paths read, %.2f links each\n",
+        g_printerr("flow: %u records, %u live; %" G_GUINT64_FORMAT
+                   " paths read, %.2f links each; %" G_GUINT64_FORMAT " share times held\n",
                    f->conns->len, live, f->paths,
-                   f->paths ? (double) f->path_links / f->paths : 0.0);
+                   f->paths ? (double) f->path_links / f->paths : 0.0,
+                   ms__flow_share_held(f->share));
     }
     for (guint i = 0; i < f->conns->len; i++) {
         Conn *c = conn_at(f, i);
@@ -315,10 +253,10 @@ ms__flow_free(MsFlow *f)
         }
     }
     g_array_free(f->conns, TRUE);
-    for (guint i = 0; i < f->n_active; i++)
-        g_free(f->act_heap[i]);
-    g_free(f->act_heap);
-    g_free(f->act);
+    ms__flow_share_free(f->share);
+    g_array_free(f->share_out, TRUE);
+    g_hash_table_destroy(f->remote);
+    g_free(f->reps);
     g_array_free(f->hops, TRUE);
     g_array_free(f->pending, TRUE);
     g_free(f);
@@ -350,19 +288,78 @@ trace(MsFlow *f, Conn *c, int end, MsTraceKind kind, const char *fmt, ...)
     va_end(ap);
 }
 
-static void
-schedule(MsFlow *f, MsTime at, MsHostId host, guint32 idx, int kind, int end)
+/* An event's payload: the record it is for, its kind, the end that sent
+ * it (or, for EV_FAIL, the reason), and one number. */
+MsEventData
+ms__flow_ev_data(guint32 idx, guint32 gen, int kind, int end, guint32 arg)
 {
     MsEventData d = { { 0 } };
     d.u32[0] = idx;
-    d.u32[1] = conn_at(f, idx)->gen;
-    d.u32[2] = (guint32) kind;
-    d.u32[3] = (guint32) end;
-    ms_engine_schedule(f->engine, MAX(at, ms_engine_now(f->engine)), host, f->ev, d);
+    d.u32[1] = gen;
+    d.u32[2] = (guint32) kind | ((guint32) end << 8);
+    d.u32[3] = arg;
+    return d;
 }
 
-static guint32
-conn_new(MsFlow *f)
+/* An event of this record's own end at `host` (timers). */
+static MsEventId
+schedule(MsFlow *f, MsTime at, MsHostId host, guint32 idx, int kind, int end)
+{
+    return ms_engine_schedule(f->engine, MAX(at, ms_engine_now(f->engine)), host, f->ev,
+                              ms__flow_ev_data(idx, conn_at(f, idx)->gen, kind, end, 0));
+}
+
+static gboolean
+here(const MsFlow *f, MsHostId host)
+{
+    return f->shard == NULL || ms_shard_is_local(f->shard, host);
+}
+
+/* An event from end `from` to the other end, at `at`: a segment or a
+ * chunk crossing the path. On this rank it goes to the same record (its
+ * chunk, if any, joins the receiver's list now); for another rank's host
+ * it travels through the shard with what the far record needs (a chunk's
+ * bytes, a SYN's addressing), and `at` is at least the path's latency
+ * away, so at least one cut link's (the lookahead). */
+static void
+post(MsFlow *f, guint32 idx, int from, MsTime at, int kind, guint32 arg, const Chunk *ch)
+{
+    Conn *c = conn_at(f, idx);
+    MsHostId to = c->host[1 - from];
+    at = MAX(at, ms_engine_now(f->engine));
+    if (here(f, to)) {
+        if (ch) {
+            Chunk in = *ch;
+            g_bytes_ref(in.data);
+            g_array_append_val(c->d[from].chunks, in);
+        }
+        if (kind == EV_SYN)
+            c->syn_flight++;
+        ms_engine_schedule(f->engine, at, to, f->ev,
+                           ms__flow_ev_data(idx, c->gen, kind, from, arg));
+        return;
+    }
+    gsize n = ch ? g_bytes_get_size(ch->data) : 0;
+    Wire w = { idx, c->gen, c->addr[1], c->port[0], c->port[1], c->mss, 0, 0, 0 };
+    if (ch) {
+        w.epoch = ch->epoch;
+        w.seq = ch->seq;
+        w.back = ch->back;
+    }
+    /* A SYN (and the abandon after it) finds its record by the sender's. */
+    gboolean by_key = kind == EV_SYN || kind == EV_ABANDON;
+    MsEventData d = ms__flow_ev_data(by_key ? G_MAXUINT32 : c->peer_idx, by_key ? 0 : c->peer_gen,
+                                     kind, from, arg);
+    guint8 *room = ms_shard_send(f->shard, at, to, f->ev, d, sizeof w + n);
+    if (room) {
+        memcpy(room, &w, sizeof w);
+        if (n)
+            memcpy(room + sizeof w, g_bytes_get_data(ch->data, NULL), n);
+    }
+}
+
+guint32
+ms__flow_conn_new(MsFlow *f)
 {
     guint32 idx;
     if (f->free_conn) {
@@ -406,6 +403,10 @@ conn_free(MsFlow *f, guint32 idx)
     }
     dir_reset(&c->d[0]);
     dir_reset(&c->d[1]);
+    if (c->keyed) {
+        RemoteKey k = { c->key_src, c->key_idx, c->key_gen };
+        g_hash_table_remove(f->remote, &k);
+    }
     guint32 gen = c->gen;
     conn_wipe(c);
     c->gen = gen + 1; /* pending events of the old record go stale */
@@ -414,12 +415,38 @@ conn_free(MsFlow *f, guint32 idx)
     f->free_conn = idx + 1;
 }
 
+/* End x has nothing more to do: its app let go (or was told), and what it
+ * had to send has gone (or the handshake never ended: RFC 793 3.9, CLOSE
+ * in SYN-SENT). Events for a finished end are ignored. */
+static gboolean
+end_done(const Conn *c, int x)
+{
+    const Dir *d = &c->d[x];
+    return !d->open && (!d->est || (!d->fin && !d->stalled && !(d->held && d->held->len > 0)));
+}
+
+/* Whether events for end x are still to be run. */
+static gboolean
+end_live(const Conn *c, int x)
+{
+    return (x == 0 || c->alive1) && !end_done(c, x);
+}
+
+/* A record goes when every end it holds for this rank is finished (end 1
+ * counts from its SYN's sending: it may still come alive). Each end's
+ * events depend on that end alone, so a record split over two ranks lives
+ * and dies as the halves of one would. */
 static void
 maybe_free(MsFlow *f, guint32 idx)
 {
     Conn *c = conn_at(f, idx);
-    if (c->state != ST_FREE && !c->d[0].open && !c->d[1].open)
-        conn_free(f, idx);
+    if (c->state == ST_FREE)
+        return;
+    if (here(f, c->host[0]) && !c->keyed && !end_done(c, 0))
+        return;
+    if (here(f, c->host[1]) && (c->alive1 ? !end_done(c, 1) : c->syn_flight > 0))
+        return;
+    conn_free(f, idx);
 }
 
 /* Tells end e's app that the connection ended, once. Returns FALSE when
@@ -475,6 +502,7 @@ path_ok(MsFlow *f, Conn *c, int e)
         g_array_set_size(d->hops, d->links->len);
         d->ack_delay = 0;
         double ok = 1.0;
+        MsTime lat_before = 0;
         MsHostId at = from;
         for (guint i = 0; i < d->links->len; i++) {
             guint32 li = g_array_index(d->links, guint32, i);
@@ -489,6 +517,8 @@ path_ok(MsFlow *f, Conn *c, int e)
             hp->lat = p->latency;
             hp->tx_hdr = serialise(HDR, p->bandwidth_bps);
             hp->queue = p->queue_bytes;
+            hp->sig = MIN(lat_before, MS__FLOW_SIGNAL_MAX);
+            lat_before += p->latency;
             d->ack_delay += hp->tx_hdr + hp->lat;
             d->mtu = MIN(d->mtu, p->mtu);
             ok *= 1.0 - p->loss;
@@ -524,83 +554,6 @@ lost(MsFlow *f, Conn *c, int e)
     return p > 0 && ms_rng_bernoulli(ms_engine_host_rng(f->engine, c->host[e]), p);
 }
 
-/* Transfers active on a link direction: a flat record per direction (the
- * earliest end and the count, so most look-ups touch one cache line) and a
- * binary min-heap of end times, popped only when the earliest has passed. */
-
-/* Transfers active on a link direction at `now` (ends after now). */
-static guint
-active_on(MsFlow *f, guint ld, MsTime now)
-{
-    if (ld >= f->n_active)
-        return 0;
-    Active *ac = &f->act[ld];
-    if (now < ac->first)
-        return ac->len;
-    if (ac->len == 1) { /* the lone one ended */
-        ac->len = 0;
-        ac->first = MS_TIME_INFINITE;
-        return 0;
-    }
-    MsTime *a = f->act_heap[ld];
-    guint n = ac->len;
-    while (n > 0 && a[0] <= now) {
-        MsTime last = a[--n];
-        guint i = 0;
-        for (;;) {
-            guint c = 2 * i + 1;
-            if (c >= n)
-                break;
-            if (c + 1 < n && a[c + 1] < a[c])
-                c++;
-            if (a[c] >= last)
-                break;
-            a[i] = a[c];
-            i = c;
-        }
-        if (n > 0)
-            a[i] = last;
-    }
-    ac->len = n;
-    ac->first = n ? a[0] : MS_TIME_INFINITE;
-    return n;
-}
-
-static void
-add_active(MsFlow *f, guint ld, MsTime end)
-{
-    if (ld >= f->n_active) {
-        guint n = MAX(ld + 1, 2 * f->n_active);
-        f->act = g_renew(Active, f->act, n);
-        f->act_heap = g_renew(MsTime *, f->act_heap, n);
-        for (guint i = f->n_active; i < n; i++) {
-            f->act[i] = (Active){ MS_TIME_INFINITE, 0, 0 };
-            f->act_heap[i] = NULL;
-        }
-        f->n_active = n;
-    }
-    Active *ac = &f->act[ld];
-    if (ac->len == 0) {
-        ac->len = 1;
-        ac->first = end;
-        return;
-    }
-    if (ac->len + 1 > ac->cap) { /* room for len + 1 ends */
-        ac->cap = MAX(4u, 2 * ac->cap);
-        f->act_heap[ld] = g_renew(MsTime, f->act_heap[ld], ac->cap);
-    }
-    MsTime *a = f->act_heap[ld];
-    if (ac->len == 1)
-        a[0] = ac->first; /* the lone one moves into the heap */
-    guint i = ac->len++;
-    while (i > 0 && end < a[(i - 1) / 2]) {
-        a[i] = a[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    a[i] = end;
-    ac->first = a[0];
-}
-
 static MsTime
 rto_of(MsFlow *f, Conn *c, int e)
 {
@@ -620,6 +573,8 @@ window_init(MsFlow *f, Conn *c, int e)
         d->segs = g_array_new(FALSE, FALSE, sizeof(Seg));
     if (!d->chunks)
         d->chunks = g_array_new(FALSE, FALSE, sizeof(Chunk));
+    if (!d->sent)
+        d->sent = g_array_new(FALSE, FALSE, sizeof(Chunk));
     d->rto = rto_of(f, c, e);
 }
 
@@ -700,7 +655,9 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
         /* Fair share. A lone segment on a fast link is not worth the look-up
          * (12 us at 1 Gbps however many share it): most sends are commands. */
         gboolean lone = len <= c->mss && serialise(c->mss + HDR, ph[i].bw) < MS_TIME_MS;
-        hop[i].bw = lone ? ph[i].bw : MAX(1u, ph[i].bw / (1 + active_on(f, ph[i].ld, now)));
+        hop[i].bw = lone ? ph[i].bw
+                         : MAX(1u, ph[i].bw / (1 + ms__flow_share_count(f->share, ph[i].ld,
+                                                                        now - ph[i].sig, now)));
         hop[i].lat = ph[i].lat;
         hop[i].busy = 0;
     }
@@ -808,20 +765,39 @@ transfer(MsFlow *f, guint32 idx, int e, const guint8 *data, gsize len, GBytes *b
             last = MAX(last, x);
         }
     }
+    g_array_set_size(f->share_out, 0);
     for (guint i = 0; i < h; i++) {
         ms_net_link_account(f->net, ph[i].link, ph[i].from, now, nseg,
                             len + resent_bytes + (guint64) nseg * HDR, hop[i].busy);
-        if (nseg > 1)
-            add_active(f, hop[i].ld, hop_free[i]);
+        if (nseg > 1) {
+            ShareWire sw = { now + ph[i].sig, MAX(hop_free[i], now + ph[i].sig), ph[i].ld, 0 };
+            ms__flow_share_add(f->share, sw.ld, sw.join, sw.end);
+            g_array_append_val(f->share_out, sw);
+        }
     }
+    if (f->shard && f->share_out->len > 0)
+        ms__flow_share_send(f);
     d->segments += nseg;
     d->bytes += len;
     f->stats.segments += nseg;
     f->stats.bytes += len;
     d->last_arrival = last;
-    Chunk ch = { last, bytes ? g_bytes_ref(bytes) : g_bytes_new(data, len) };
-    g_array_append_val(d->chunks, ch);
-    schedule(f, last, c->host[1 - e], idx, EV_DATA, e);
+    /* The sender keeps each chunk as long as a loss report could name it. */
+    while (d->sent_head < d->sent->len) {
+        Chunk *old = &g_array_index(d->sent, Chunk, d->sent_head);
+        if (old->at + old->back >= now)
+            break;
+        g_bytes_unref(old->data);
+        d->sent_head++;
+    }
+    if (d->sent_head == d->sent->len) {
+        g_array_set_size(d->sent, 0);
+        d->sent_head = 0;
+    }
+    Chunk ch = { last, bytes ? g_bytes_ref(bytes) : g_bytes_new(data, len), d->tx_epoch,
+                 d->tx_seq++, ack_delay };
+    g_array_append_val(d->sent, ch);
+    post(f, idx, e, last, EV_DATA, 0, &ch);
 }
 
 /* Sends what end e holds, if the path lets it; else waits for the path. */
@@ -878,7 +854,7 @@ send_fin(MsFlow *f, guint32 idx, int e)
     if (!path_ok(f, c, e))
         return; /* lost with the path: the peer finds out no sooner than at packet level */
     MsTime at = MAX(ms_engine_now(f->engine) + lone_delay(f, d, HDR), d->last_arrival);
-    schedule(f, at, c->host[1 - e], idx, EV_FIN, e);
+    post(f, idx, e, at, EV_FIN, 0, NULL);
 }
 
 /* --- the API ------------------------------------------------------------- */
@@ -892,9 +868,11 @@ ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport,
     /* The port tcp.c would pick (RFC 6056 3.3.4, same draws); no in-use
      * test, as flows are not told apart by port. */
     guint16 lport = ms_net_connect_port(f->net, host, dst_addr, dport, NULL, NULL);
-    guint32 idx = conn_new(f);
+    guint32 idx = ms__flow_conn_new(f);
     Conn *c = conn_at(f, idx);
     c->state = ST_SYN_SENT;
+    c->peer_idx = idx;
+    c->peer_gen = c->gen;
     c->host[0] = host;
     c->addr[0] = ms_net_host_addr(f->net, host);
     c->port[0] = lport;
@@ -924,6 +902,9 @@ ms__flow_connect(MsFlow *f, MsHostId host, guint32 dst_addr, guint16 dport,
     return id_of(idx, 0);
 }
 
+/* Sends a SYN and sets end 0's timer: whatever becomes of the SYN (lost,
+ * met a down host, answered by a lost SYN-ACK), the client learns only by
+ * the timer, as at packet level. */
 static void
 syn_try(MsFlow *f, guint32 idx)
 {
@@ -931,10 +912,23 @@ syn_try(MsFlow *f, guint32 idx)
     MsTime now = ms_engine_now(f->engine);
     c->syn_sent_at = now;
     f->stats.segments++;
-    if (path_ok(f, c, 0) && !lost(f, c, 0))
-        schedule(f, now + lone_delay(f, &c->d[0], SYN_SIZE), c->host[1], idx, EV_SYN, 0);
-    else
-        schedule(f, now + c->syn_rto, c->host[0], idx, EV_SYN_RETRY, 0);
+    c->syn_timer = schedule(f, now + c->syn_rto, c->host[0], idx, EV_SYN_RETRY, 0);
+    if (path_ok(f, c, 0) && !lost(f, c, 0)) {
+        c->syn_delay = lone_delay(f, &c->d[0], SYN_SIZE);
+        c->syn_posted = TRUE;
+        post(f, idx, 0, now + c->syn_delay, EV_SYN, 0, NULL);
+    }
+}
+
+/* End 0 gave up before the handshake ended: a listener's end its SYN may
+ * have made goes quietly (as the RST answering its SYN-ACK would make it),
+ * told after every SYN has arrived. */
+static void
+abandon(MsFlow *f, guint32 idx)
+{
+    Conn *c = conn_at(f, idx);
+    if (c->syn_posted)
+        post(f, idx, 0, ms_engine_now(f->engine) + c->syn_delay, EV_ABANDON, 0, NULL);
 }
 
 void
@@ -996,6 +990,10 @@ ms__flow_close(MsFlow *f, MsTcpConnId id)
         return;
     c->d[e].open = FALSE;
     c->d[e].fin = TRUE;
+    if (e == 0 && !c->d[0].est) {
+        c->d[0].fin = FALSE; /* RFC 793 3.9: CLOSE in SYN-SENT deletes the connection */
+        abandon(f, idx);
+    }
     send_fin(f, idx, e);
     maybe_free(f, idx);
 }
@@ -1012,11 +1010,10 @@ ms__flow_abort(MsFlow *f, MsTcpConnId id)
     trace(f, c, 0, MS_TRACE_TCP_CLOSE, "%s:%u -> %u: timed out (abandoned by the application)",
           ms_net_host_name(f->net, c->host[0]), c->port[0], c->port[1]);
     /* The listener's end, if a SYN reached it, has not told its app yet
-     * (that waits for the handshake's ACK): it goes quietly, as the RST
-     * answering its SYN-ACK would make it. Pending events go stale. */
+     * (that waits for the handshake's ACK). */
     c->d[0].open = FALSE;
-    c->d[1].open = FALSE;
-    conn_free(f, idx);
+    abandon(f, idx);
+    maybe_free(f, idx);
 }
 
 void
@@ -1043,20 +1040,19 @@ on_syn(MsFlow *f, guint32 idx)
 {
     Conn *c = conn_at(f, idx);
     MsTime now = ms_engine_now(f->engine);
+    if (c->syn_flight > 0)
+        c->syn_flight--;
     if (c->state == ST_ESTABLISHED)
         return;
-    if (!ms_net_host_is_up(f->net, c->host[1])) {
-        /* It died on arrival: the client's timer sends it again. */
-        schedule(f, c->syn_sent_at + c->syn_rto, c->host[0], idx, EV_SYN_RETRY, 0);
-        return;
-    }
+    if (!ms_net_host_is_up(f->net, c->host[1]))
+        return; /* it died on arrival: the client's timer sends it again */
     if (!c->alive1) {
         const MsTcpListener *l = ms__tcp_listener(f->owner, c->host[1], c->port[1]);
         f->stats.segments++;
         if (!l) {
             /* RFC 793 3.4: nobody listens: reset. */
             if (path_ok(f, c, 1))
-                schedule(f, now + lone_delay(f, &c->d[1], HDR), c->host[0], idx, EV_RST, 0);
+                post(f, idx, 1, now + lone_delay(f, &c->d[1], HDR), EV_RST, 0, NULL);
             return;
         }
         (void) ms_rng_next(ms_engine_host_rng(f->engine, c->host[1])); /* sim/net/tcp.c's ISS */
@@ -1070,9 +1066,7 @@ on_syn(MsFlow *f, guint32 idx)
         f->stats.segments++;
     }
     if (path_ok(f, c, 1) && !lost(f, c, 1))
-        schedule(f, now + lone_delay(f, &c->d[1], SYN_SIZE), c->host[0], idx, EV_SYNACK, 1);
-    else
-        schedule(f, c->syn_sent_at + c->syn_rto, c->host[0], idx, EV_SYN_RETRY, 0);
+        post(f, idx, 1, now + lone_delay(f, &c->d[1], SYN_SIZE), EV_SYNACK, 0, NULL);
 }
 
 /* The SYN-ACK reaches the client: its end is established. */
@@ -1081,18 +1075,17 @@ on_synack(MsFlow *f, guint32 idx)
 {
     Conn *c = conn_at(f, idx);
     guint32 gen = c->gen;
-    if (c->state != ST_SYN_RCVD || c->d[0].est)
+    if (c->d[0].est)
         return;
+    ms_engine_cancel(f->engine, c->syn_timer);
+    c->syn_timer = 0;
     path_ok(f, c, 0);
-    path_ok(f, c, 1);
     window_init(f, c, 0);
-    window_init(f, c, 1);
     c->d[0].est = TRUE;
     f->stats.established++;
     f->stats.segments++;
     trace(f, c, 0, MS_TRACE_TCP_ESTABLISHED, "established");
-    schedule(f, ms_engine_now(f->engine) + lone_delay(f, &c->d[0], HDR), c->host[1], idx, EV_ACK,
-             0);
+    post(f, idx, 0, ms_engine_now(f->engine) + lone_delay(f, &c->d[0], HDR), EV_ACK, 0, NULL);
     if (c->d[0].open && c->cb[0] && c->cb[0]->connected) {
         c->cb[0]->connected(f->owner, id_of(idx, 0), c->ud[0]);
         c = conn_at(f, idx);
@@ -1111,6 +1104,8 @@ on_ack(MsFlow *f, guint32 idx)
     if (c->state != ST_SYN_RCVD)
         return;
     c->state = ST_ESTABLISHED;
+    path_ok(f, c, 1);
+    window_init(f, c, 1);
     c->d[1].est = TRUE;
     f->stats.established++;
     trace(f, c, 1, MS_TRACE_TCP_ESTABLISHED, "accepted");
@@ -1123,7 +1118,10 @@ on_ack(MsFlow *f, guint32 idx)
     flush_held(f, idx, 1);
 }
 
-/* Bytes from end e reach the other end: every chunk whose time has come. */
+/* Bytes from end e reach the other end: every chunk whose time has come.
+ * A chunk that finds the receiver down is lost with every later one of
+ * its epoch; the sender hears of it one path delay later (its ACKs stop
+ * coming) and sends them all again when the path is back. */
 static void
 on_data(MsFlow *f, guint32 idx, int e)
 {
@@ -1131,41 +1129,25 @@ on_data(MsFlow *f, guint32 idx, int e)
     guint32 gen = c->gen;
     MsTime now = ms_engine_now(f->engine);
     int r = 1 - e;
-    if (!ms_net_host_is_up(f->net, c->host[r])) {
-        /* The receiver went down meanwhile: everything still on its way is
-         * lost and sent again when the path is back. */
-        Dir *d = &c->d[e];
-        GByteArray *again = g_byte_array_new();
-        for (guint i = d->chunk_head; i < d->chunks->len; i++) {
-            GBytes *b = g_array_index(d->chunks, Chunk, i).data;
-            gsize n;
-            const guint8 *p = g_bytes_get_data(b, &n);
-            g_byte_array_append(again, p, (guint) n);
-            g_bytes_unref(b);
-        }
-        g_array_set_size(d->chunks, 0);
-        d->chunk_head = 0;
-        if (d->held)
-            g_byte_array_append(again, d->held->data, d->held->len);
-        g_clear_pointer(&d->held, g_byte_array_unref);
-        d->held = again;
-        d->last_arrival = now;
-        g_array_set_size(d->segs, 0);
-        d->seg_head = 0;
-        d->flight = 0;
-        d->resent++;
-        start_stall(f, idx, e);
-        return;
-    }
     for (;;) {
         Dir *d = &c->d[e];
-        if (d->chunk_head >= d->chunks->len ||
+        if (!d->chunks || d->chunk_head >= d->chunks->len ||
             g_array_index(d->chunks, Chunk, d->chunk_head).at > now)
             break;
         Chunk ch = g_array_index(d->chunks, Chunk, d->chunk_head++);
         if (d->chunk_head == d->chunks->len) {
             g_array_set_size(d->chunks, 0);
             d->chunk_head = 0;
+        }
+        if (ch.epoch < d->rx_dead) {
+            g_bytes_unref(ch.data); /* after a reported loss: the sender sends it again */
+            continue;
+        }
+        if (!ms_net_host_is_up(f->net, c->host[r])) {
+            d->rx_dead = ch.epoch + 1;
+            post(f, idx, r, now + ch.back, EV_LOST, ch.seq, NULL);
+            g_bytes_unref(ch.data);
+            continue;
         }
         if (c->d[r].open && c->cb[r] && c->cb[r]->data) {
             gsize n;
@@ -1174,20 +1156,54 @@ on_data(MsFlow *f, guint32 idx, int e)
         }
         g_bytes_unref(ch.data);
         c = conn_at(f, idx);
-        if (c->gen != gen || c->state == ST_FREE)
+        if (c->gen != gen || c->state == ST_FREE || !end_live(c, r))
             return;
     }
+}
+
+/* The receiver reports chunk `seq` of end e lost: it and every later chunk
+ * go back to the held bytes, and end e waits for the path. */
+static void
+on_lost(MsFlow *f, guint32 idx, int e, guint32 seq)
+{
+    Conn *c = conn_at(f, idx);
+    Dir *d = &c->d[e];
+    guint i = d->sent_head;
+    while (i < d->sent->len && g_array_index(d->sent, Chunk, i).seq != seq)
+        i++;
+    if (i == d->sent->len || g_array_index(d->sent, Chunk, i).epoch != d->tx_epoch)
+        return; /* reported already */
+    GByteArray *again = g_byte_array_new();
+    for (guint j = d->sent_head; j < d->sent->len; j++) {
+        GBytes *b = g_array_index(d->sent, Chunk, j).data;
+        if (j >= i) {
+            gsize n;
+            const guint8 *p = g_bytes_get_data(b, &n);
+            g_byte_array_append(again, p, (guint) n);
+        }
+        g_bytes_unref(b);
+    }
+    g_array_set_size(d->sent, 0);
+    d->sent_head = 0;
+    if (d->held)
+        g_byte_array_append(again, d->held->data, d->held->len);
+    g_clear_pointer(&d->held, g_byte_array_unref);
+    d->held = again;
+    d->tx_epoch++;
+    d->last_arrival = ms_engine_now(f->engine);
+    g_array_set_size(d->segs, 0);
+    d->seg_head = 0;
+    d->flight = 0;
+    d->resent++;
+    start_stall(f, idx, e);
 }
 
 static void
 on_fin(MsFlow *f, guint32 idx, int e)
 {
-    int r = 1 - e;
-    if (!notify_closed(f, idx, r, MS_TCP_CLOSE_NORMAL))
-        return;
     /* No half-close: the other end answers with its FIN, which nobody
      * needs to hear (end e has let go). */
-    maybe_free(f, idx);
+    notify_closed(f, idx, 1 - e, MS_TCP_CLOSE_NORMAL);
 }
 
 static void
@@ -1200,8 +1216,7 @@ on_stall(MsFlow *f, guint32 idx, int e)
         f->stats.timeouts++;
         g_clear_pointer(&d->held, g_byte_array_unref);
         d->fin = FALSE;
-        if (notify_closed(f, idx, e, MS_TCP_CLOSE_TIMEOUT))
-            maybe_free(f, idx);
+        notify_closed(f, idx, e, MS_TCP_CLOSE_TIMEOUT);
         return;
     }
     d->rto = MIN(d->rto * 2, RTO_MAX);
@@ -1220,6 +1235,27 @@ on_stall(MsFlow *f, guint32 idx, int e)
     flush_held(f, idx, e);
 }
 
+/* Which end of the record an event is for. */
+static int
+target_end(int kind, int e)
+{
+    switch (kind) {
+    case EV_SYN:
+    case EV_ACK:
+    case EV_ABANDON:
+        return 1;
+    case EV_DATA:
+    case EV_FIN:
+        return 1 - e;
+    case EV_STALL:
+    case EV_TIMEOUT:
+    case EV_LOST:
+        return e;
+    default:
+        return 0;
+    }
+}
+
 static void
 on_event(MsEngine *engine, const MsEvent *ev, gpointer user_data)
 {
@@ -1227,12 +1263,15 @@ on_event(MsEngine *engine, const MsEvent *ev, gpointer user_data)
     (void) engine;
     guint32 idx = ev->data.u32[0];
     if (idx >= f->conns->len)
-        return;
+        return; /* a no-op: link crossings, or a record gone before delivery */
     Conn *c = conn_at(f, idx);
-    if (c->gen != ev->data.u32[1] || c->state == ST_FREE)
+    guint32 gen = ev->data.u32[1];
+    if (c->gen != gen || c->state == ST_FREE)
         return; /* the connection ended meanwhile */
-    int e = (int) ev->data.u32[3];
-    switch (ev->data.u32[2]) {
+    int kind = (int) (ev->data.u32[2] & 0xff), e = (int) (ev->data.u32[2] >> 8);
+    if (kind != EV_SYN && !end_live(c, target_end(kind, e)))
+        return; /* for an end that has finished */
+    switch (kind) {
     case EV_SYN:
         on_syn(f, idx);
         break;
@@ -1252,9 +1291,6 @@ on_event(MsEngine *engine, const MsEvent *ev, gpointer user_data)
         if (c->state == ST_SYN_SENT) {
             f->stats.refused++;
             notify_closed(f, idx, 0, MS_TCP_CLOSE_REFUSED);
-            c = conn_at(f, idx);
-            if (c->gen == ev->data.u32[1] && c->state != ST_FREE)
-                conn_free(f, idx);
         }
         break;
     case EV_SYN_RETRY:
@@ -1263,9 +1299,8 @@ on_event(MsEngine *engine, const MsEvent *ev, gpointer user_data)
             break; /* answered meanwhile, or a duplicate of a later timer */
         if (++c->syn_retries > SYN_RETRIES) {
             f->stats.timeouts++;
-            c->d[1].open = FALSE; /* a half-open listener's end goes quietly */
-            if (notify_closed(f, idx, 0, MS_TCP_CLOSE_TIMEOUT))
-                maybe_free(f, idx);
+            abandon(f, idx);
+            notify_closed(f, idx, 0, MS_TCP_CLOSE_TIMEOUT);
             break;
         }
         c->syn_rto = MIN(c->syn_rto * 2, RTO_MAX);
@@ -1278,16 +1313,22 @@ on_event(MsEngine *engine, const MsEvent *ev, gpointer user_data)
         break;
     case EV_TIMEOUT:
         f->stats.timeouts++;
-        if (notify_closed(f, idx, e, MS_TCP_CLOSE_TIMEOUT))
-            maybe_free(f, idx);
+        notify_closed(f, idx, e, MS_TCP_CLOSE_TIMEOUT);
         break;
     case EV_FAIL:
         notify_closed(f, idx, 0, (MsTcpCloseReason) e);
-        c = conn_at(f, idx);
-        if (c->gen == ev->data.u32[1] && c->state != ST_FREE)
-            conn_free(f, idx);
+        break;
+    case EV_LOST:
+        on_lost(f, idx, e, ev->data.u32[3]);
+        break;
+    case EV_ABANDON:
+        if (!c->d[1].est)
+            c->d[1].open = FALSE; /* quietly: its app was never told */
         break;
     default:
         g_assert_not_reached();
     }
+    c = conn_at(f, idx);
+    if (c->gen == gen)
+        maybe_free(f, idx);
 }

@@ -549,7 +549,6 @@ ms_net_set_tag_codec(MsNet *n, MsNetTagOutFunc out, MsNetTagInFunc in, gpointer 
 void
 ms_net_attach_shard(MsNet *n, MsShard *shard)
 {
-    g_return_if_fail(!n->express);
     n->shard = shard;
     ms_shard_set_import(shard, n->ev_arrive, import_packet, n);
 }
@@ -644,7 +643,9 @@ express(MsNet *n, MsHostId from, guint32 s)
         MsTime tx = link_account(l, dir, p, start);
         if (hops == 0)
             trace_send(n, start, at, to, p, li);
-        if (l->p.loss > 0 && ms_rng_bernoulli(ms_engine_host_rng(n->engine, at), l->p.loss)) {
+        /* Drawn from the sender's stream: the hosts further on may run on
+         * other ranks of a distributed run. */
+        if (l->p.loss > 0 && ms_rng_bernoulli(ms_engine_host_rng(n->engine, from), l->p.loss)) {
             l->st.drops_loss++;
             drop(n, s, at, MS_DROP_LOSS);
             return TRUE;
@@ -657,6 +658,10 @@ express(MsNet *n, MsHostId from, guint32 s)
     d.u32[0] = s;
     d.u32[1] = li;
     d.u32[2] = link_at(n, li)->epoch;
+    if (G_UNLIKELY(n->shard != NULL) && !ms_shard_is_local(n->shard, p->dst)) {
+        export_packet(n, s, t, p->dst, d); /* t is at least one cut link's latency away */
+        return TRUE;
+    }
     ms_engine_schedule(n->engine, t, p->dst, n->ev_arrive, d);
     return TRUE;
 }

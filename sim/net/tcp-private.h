@@ -8,6 +8,7 @@
 
 #include "mailsim/tcp.h"
 #include "mailsim/tcp_wire.h"
+#include "mailsim/shard.h"
 
 typedef struct _MsFlow MsFlow;
 
@@ -201,3 +202,8 @@ MsTcpSeg *ms__tcp_sack_next_hole(MsTcpConn *c);
  * outstanding octet not SACKed), for the rescue retransmission; NULL when
  * every segment is SACKed. Borrowed. */
 MsTcpSeg *ms__tcp_sack_last_unsacked(MsTcpConn *c);
+
+/* Puts the flow on one part of a distributed run: events for other
+ * ranks' hosts travel through `shard` (borrowed; it outlives the flow's
+ * use of it). */
+void ms__flow_attach_shard(MsFlow *flow, MsShard *shard);

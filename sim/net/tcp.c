@@ -171,6 +171,14 @@ ms_tcp_is_flow(const MsTcp *t)
 }
 
 void
+ms_tcp_attach_shard(MsTcp *t, MsShard *shard)
+{
+    g_return_if_fail(t != NULL && shard != NULL);
+    if (t->flow)
+        ms__flow_attach_shard(t->flow, shard);
+}
+
+void
 ms_tcp_get_stats(const MsTcp *t, MsTcpStats *s)
 {
     if (t->flow)

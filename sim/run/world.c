@@ -380,16 +380,6 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         /* Before any set-up event: the shard tells the engine which hosts
          * are this part's. */
         MsTime lookahead;
-        if (w->fidelity != MS_FIDELITY_PACKET) {
-            g_set_error(
-                error, MS_WORLD_ERROR, 0,
-                "%s: a partitioned run needs packet level (--fidelity packet): the flow model "
-                "shares "
-                "each link among all its flows at once, so no part can run ahead of another",
-                sc->path);
-            ms_world_free(w);
-            return NULL;
-        }
         if (!ms_world_partition_lookahead(sc, opts->partition, &lookahead, NULL, error)) {
             ms_world_free(w);
             return NULL;
@@ -397,10 +387,15 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         /* No cut link: the parts never meet; any window will do. */
         if (lookahead == MS_TIME_INFINITE)
             lookahead = MS_TIME_INFINITE / 4;
+        /* At flow level rate signals travel at most MS_TCP_FLOW_SIGNAL_MAX
+         * (sim/net/flow.c): a longer lookahead would outrun them. */
+        if (w->fidelity == MS_FIDELITY_FLOW)
+            lookahead = MIN(lookahead, MS_TCP_FLOW_SIGNAL_MAX);
         w->shard = ms_shard_new(w->engine, opts->partition, opts->part, lookahead);
         g_autofree MsTime *pair_la = ms_world_partition_pair_lookahead(sc, opts->partition);
         ms_shard_set_pair_lookahead(w->shard, pair_la);
         ms_net_attach_shard(w->net, w->shard);
+        ms_tcp_attach_shard(w->tcp, w->shard);
     }
     if (!build_dns(w, error)) {
         ms_world_free(w);
