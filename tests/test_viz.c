@@ -1238,6 +1238,18 @@ step_at(const MsVizJourney *j, MsNet *net, MsVizStepKind kind, const char *name)
     return NULL;
 }
 
+/* The journey's first DNS step that sender check `check` asked, or NULL. */
+static const MsVizStep *
+dns_asked_for(const MsVizJourney *j, const char *check)
+{
+    for (guint k = 0; k < j->steps->len; k++) {
+        const MsVizStep *s = &g_array_index(j->steps, MsVizStep, k);
+        if (s->kind == MS_VIZ_STEP_DNS && s->asked_for && strcmp(s->asked_for, check) == 0)
+            return s;
+    }
+    return NULL;
+}
+
 /* Lesson 15: each receiving MTA's checks are a step of the journey, with
  * their results and verdict, before the reply they decide; the DNS
  * questions they asked say which check asked. The hop diagram puts a
@@ -1298,12 +1310,7 @@ test_auth_checks_marked(void)
     check = step_at(jr, net, MS_VIZ_STEP_CHECK, "mx.acme-corp.example");
     CU_ASSERT_PTR_NOT_NULL_FATAL(check);
     CU_ASSERT(strstr(check->results, "DKIM pass") && strstr(check->results, "DMARC pass"));
-    const MsVizStep *key = NULL;
-    for (guint k = 0; k < jr->steps->len && !key; k++) {
-        const MsVizStep *s = &g_array_index(jr->steps, MsVizStep, k);
-        if (s->kind == MS_VIZ_STEP_DNS && s->asked_for && strcmp(s->asked_for, "DKIM") == 0)
-            key = s;
-    }
+    const MsVizStep *key = dns_asked_for(jr, "DKIM");
     CU_ASSERT_PTR_NOT_NULL_FATAL(key);
     CU_ASSERT(strstr(g_array_index(key->lines, MsVizLine, 0).text, "._domainkey.") != NULL);
 
@@ -1338,12 +1345,7 @@ test_auth_checks_marked(void)
     CU_ASSERT_STRING_EQUAL(check->results, "DNSBL listed");
     CU_ASSERT_EQUAL(check->outcome, MS_VIZ_CHECK_REFUSED);
     /* the blocklist's question, tagged with the message the client brought */
-    const MsVizStep *bl = NULL;
-    for (guint k = 0; k < jb->steps->len && !bl; k++) {
-        const MsVizStep *s = &g_array_index(jb->steps, MsVizStep, k);
-        if (s->kind == MS_VIZ_STEP_DNS && s->asked_for && strcmp(s->asked_for, "DNSBL") == 0)
-            bl = s;
-    }
+    const MsVizStep *bl = dns_asked_for(jb, "DNSBL");
     CU_ASSERT_PTR_NOT_NULL_FATAL(bl);
     CU_ASSERT_STRING_EQUAL(g_array_index(bl->lines, MsVizLine, 0).text,
                            "query A 66.113.0.203.bl.spamcheck.example?");
