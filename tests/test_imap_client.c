@@ -388,6 +388,61 @@ test_idle_push(void)
     box_free(b);
 }
 
+/* Renewing IDLE (RFC 2177 3): DONE, the server's OK, IDLE again, and the
+ * client idles as before; asked when not idling, nothing happens. */
+static void
+test_idle_renew(void)
+{
+    Box *b = box_new();
+    Fix f;
+    fix_init(&f);
+    MsImapClientConfig cfg;
+    config(&cfg);
+    cfg.idle = TRUE;
+    g_autoptr(MsImapServer) s = server_new(b, FALSE, FALSE);
+    g_autoptr(MsImapClient) c = ms_imap_client_new(&cfg, &hooks, &f);
+    ms_imap_client_renew_idle(c); /* before the greeting: nothing to renew */
+    CU_ASSERT_PTR_NULL(ms_imap_client_take_output(c));
+    ms_imap_server_start(s);
+    pump(c, s, 0);
+    CU_ASSERT(ms_imap_client_is_idling(c));
+    g_string_truncate(f.trace, 0);
+    ms_imap_client_renew_idle(c);
+    pump(c, s, 0);
+    CU_ASSERT(strstr(f.trace->str,
+                     "C: DONE\nS: a6 OK Idle completed.\nC: a7 IDLE\nS: + idling\n") != NULL);
+    CU_ASSERT(ms_imap_client_is_idling(c));
+    CU_ASSERT(ms_imap_server_is_idling(s));
+    CU_ASSERT_EQUAL(f.idling_calls, 2);
+    CU_ASSERT_EQUAL(f.got->len, 3); /* nothing fetched again */
+    fix_clear(&f);
+    box_free(b);
+}
+
+/* The simulated phone of lesson 19 keeps its IDLE session past the
+ * lesson's end: it renews IDLE 28 minutes after each IDLE began (the last
+ * at 390.73 s, after the second message), before a server may log it out
+ * at 30, and says so once. */
+static void
+test_idle_renew_world(void)
+{
+    const char *argv[] = { ms_test_mailsim_path(), "run",         "scenarios/teaching/19-push.xml",
+                           "--until=65min",        "--no-colour", NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = ms_test_spawn(argv, &out, &err);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT(strstr(out, "t=2070.730 s  phone.sales.diversicomcorp.com has idled 28 minutes: it "
+                          "ends IDLE and starts it again") != NULL);
+    CU_ASSERT(strstr(out, "t=2070.730 s    imap  phone.sales.diversicomcorp.com -> "
+                          "mx.diversicomcorp.com: DONE\n") != NULL);
+    CU_ASSERT(strstr(out, "t=3750.892 s    imap  phone.sales.diversicomcorp.com -> "
+                          "mx.diversicomcorp.com: DONE\n") != NULL);
+    CU_ASSERT(strstr(out, "mx.diversicomcorp.com: a13 IDLE\n") != NULL);
+    CU_ASSERT(g_strstr_len(out, -1, "has idled 28 minutes") ==
+              g_strrstr(out, "has idled 28 minutes")); /* told once */
+}
+
 static void
 test_login_variants(void)
 {
@@ -793,6 +848,8 @@ main(void)
         { "two devices, flags shared, UIDs remembered", test_two_devices },
         { "APPEND to Sent, CREATE on TRYCREATE", test_append_sent },
         { "IDLE woken by a delivery", test_idle_push },
+        { "IDLE renewed (RFC 2177 3)", test_idle_renew },
+        { "IDLE renewed every 28 minutes in lesson 19", test_idle_renew_world },
         { "wrong password, AUTHENTICATE PLAIN, STARTTLS, LOGINDISABLED", test_login_variants },
         { "canned Dovecot session", test_canned_dovecot },
         { "canned IDLE and APPEND", test_canned_idle_and_append },

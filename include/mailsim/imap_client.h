@@ -126,6 +126,10 @@ GBytes *ms_imap_client_take_output(MsImapClient *client);
 /* Ends the session politely: DONE if idling, then LOGOUT, as soon as the
  * command running (if any) is answered. */
 void ms_imap_client_stop(MsImapClient *client);
+/* While idling: DONE, and IDLE again once it is answered (RFC 2177 3: a
+ * server may log out a client idle for 30 minutes, so clients re-issue
+ * IDLE at least every 29). No effect otherwise. */
+void ms_imap_client_renew_idle(MsImapClient *client);
 
 /* TRUE from the OK to STARTTLS until _tls_started() or _tls_failed(): the
  * caller runs the handshake. Octets that arrive meanwhile are dropped. */

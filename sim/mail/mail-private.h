@@ -156,6 +156,8 @@ struct _MsMail {
     gboolean keep_bodies;       /* FALSE: stores nobody reads only count deliveries */
     guint16 ev_submit, ev_check, ev_retry, ev_pop3_resume, ev_smtpd_flush;
     guint16 ev_connect_timeout; /* an MTA's connect timeout (mail_mta.c) */
+    guint16 ev_imapc_renew;     /* an IMAP client renews its IDLE (mail_imapc.c) */
+    gboolean ev_imapc_renew_ok; /* ev_imapc_renew is registered */
     GPtrArray *pending;        /* submissions not yet made (mail_mua.c) */
     GHashTable *by_message_id; /* foreign Message-ID header -> id (bridge injections only) */
     GPtrArray *by_origin;      /* per origin host: GArray of guint32 ids by Message-ID number - 1 */

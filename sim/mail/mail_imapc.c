@@ -11,7 +11,11 @@
  * are carried in MsMailClient from session to session, as a real client
  * keeps them in its cache). Without IDLE the session logs out at once; the
  * next check (check-every=) opens another. With IDLE the session stays in
- * IDLE until the run ends; checks that come while it lives do nothing. A
+ * IDLE until the run ends, renewing it every IMAPC_IDLE_RENEW (DONE, then
+ * IDLE again: RFC 2177 3 lets a server log out a client idle for 30
+ * minutes, and asks clients to re-issue IDLE at least every 29; the timer
+ * starts again whenever IDLE does, after new mail too); checks that come
+ * while it lives do nothing. A
  * sent copy is APPENDed in a short session of its own, as Thunderbird and
  * phones do on a second connection, so it never disturbs the IDLE one.
  *
@@ -22,6 +26,9 @@
 #include "mail-private.h"
 
 #include <string.h>
+
+/* 28 minutes: under RFC 2177's 29 with a margin for the round trip. */
+#define IMAPC_IDLE_RENEW ((MsTime) 28 * 60 * MS_TIME_S)
 
 typedef struct {
     MsLive live;
@@ -35,11 +42,14 @@ typedef struct {
     gboolean check;  /* a mail check (else: an APPEND of a sent copy) */
     guint32 message; /* the sent copy's message, or 0 */
     gboolean idling; /* the server has confirmed IDLE at least once */
+    gboolean told_renew;
+    MsEventId renew; /* the next renewal of IDLE, or 0 */
 } Imapc;
 
 static void imapc_connected(MsTcp *tcp, MsTcpConnId conn, gpointer ud);
 static void imapc_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
 static void imapc_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud);
+static void on_renew(MsEngine *e, const MsEvent *ev, gpointer user_data);
 static const MsTcpCallbacks imapc_cb = { imapc_connected, imapc_data, imapc_closed };
 
 static const char *
@@ -97,6 +107,21 @@ c_idling(gpointer ud)
 {
     Imapc *x = ud;
     x->idling = TRUE;
+    /* Each IDLE the server confirms starts the wait to the next renewal. */
+    if (x->renew)
+        ms_engine_cancel(x->mail->engine, x->renew);
+    /* Registered at the first IDLE, not with the other events: a type
+     * registered up front would renumber every type after it, and with
+     * them the fingerprint of every run, IDLE or not. */
+    MsMail *m = x->mail;
+    if (!m->ev_imapc_renew_ok) {
+        m->ev_imapc_renew = ms_engine_register(m->engine, "imapc-renew-idle", on_renew, m);
+        m->ev_imapc_renew_ok = TRUE;
+    }
+    MsEventData d = { { 0 } };
+    d.ptr[0] = x;
+    x->renew = ms_engine_schedule_in(x->mail->engine, IMAPC_IDLE_RENEW, x->client->host,
+                                     x->mail->ev_imapc_renew, d);
     if (x->told_idle)
         return;
     x->told_idle = TRUE;
@@ -143,6 +168,8 @@ static void
 imapc_free(Imapc *x)
 {
     ms__live_remove(x->mail, &x->live);
+    if (x->renew)
+        ms_engine_cancel(x->mail->engine, x->renew);
     ms_imap_client_free(x->core);
     ms__mail_tls_free(x->tls);
     g_free(x);
@@ -322,4 +349,25 @@ ms__imap_save_sent(MsMail *m, MsMailClient *c, guint32 message, GBytes *data)
     /* \Seen: the author has read what they wrote (Thunderbird does so). */
     ms_imap_client_append(x->core, "Sent", data, MS_IMAP_FLAG_SEEN);
     imapc_connect(x);
+}
+
+/* The renewal timer: DONE now, IDLE again when the server answers. */
+static void
+on_renew(MsEngine *e, const MsEvent *ev, gpointer user_data)
+{
+    (void) e;
+    (void) user_data;
+    Imapc *x = ev->data.ptr[0];
+    x->renew = 0;
+    if (!ms_imap_client_is_idling(x->core))
+        return;
+    if (!x->told_renew) {
+        x->told_renew = TRUE;
+        ms__mail_note(x->mail, x->client->host, x->server->host, 0,
+                      "%s has idled 28 minutes: it ends IDLE and starts it again, as RFC 2177 "
+                      "asks, before the server may log it out at 30",
+                      host_name(x));
+    }
+    ms_imap_client_renew_idle(x->core);
+    imapc_pump(x);
 }

@@ -25,8 +25,9 @@
  * IDLE (RFC 2177). After the fetch the client sends IDLE; once the server
  * answers "+", an untagged EXISTS larger than the count it knew means new
  * mail: the client sends DONE, fetches as before and idles again. EXPUNGE
- * lowers the count. The client does not renew IDLE every 29 minutes (RFC
- * 2177 3): that needs a clock, which is the caller's (ms_imap_client_stop).
+ * lowers the count. Renewing IDLE before the server's 30-minute timeout
+ * (RFC 2177 3) needs a clock, which is the caller's: it calls
+ * ms_imap_client_renew_idle(), which sends DONE and idles again.
  *
  * Hostile servers. A line longer than max_line, a literal larger than
  * max_message, a NUL, a tag that is not the one outstanding, a
@@ -1240,6 +1241,15 @@ ms_imap_client_stop(MsImapClient *c)
         return;
     c->stop = TRUE;
     if (c->state == S_IDLING)
+        send_done(c);
+}
+
+void
+ms_imap_client_renew_idle(MsImapClient *c)
+{
+    g_return_if_fail(c != NULL);
+    /* The tagged OK to DONE starts IDLE again (or a fetch, if mail came). */
+    if (c->state == S_IDLING && !c->stop)
         send_done(c);
 }
 
