@@ -387,10 +387,10 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         /* No cut link: the parts never meet; any window will do. */
         if (lookahead == MS_TIME_INFINITE)
             lookahead = MS_TIME_INFINITE / 4;
-        /* At flow level rate signals travel at most MS_TCP_FLOW_SIGNAL_MAX
-         * (sim/net/flow.c): a longer lookahead would outrun them. */
-        if (w->fidelity == MS_FIDELITY_FLOW)
-            lookahead = MIN(lookahead, MS_TCP_FLOW_SIGNAL_MAX);
+        /* At flow level only connection ends talk across ranks (further
+         * apart than a cut link), and rate signals travel at most
+         * MS_TCP_FLOW_SIGNAL_MAX (sim/net/flow.c). */
+        lookahead = ms_tcp_lookahead(w->tcp, opts->partition, lookahead);
         w->shard = ms_shard_new(w->engine, opts->partition, opts->part, lookahead);
         ms_net_attach_shard(w->net, w->shard);
         ms_tcp_attach_shard(w->tcp, w->shard);
