@@ -16,6 +16,7 @@
  * The MPI driver runs the same parts over ranks (tests/test_mpi.c). */
 #include "testlib.h"
 #include "mailsim/scenario.h"
+#include "mailsim/shard.h"
 #include "mailsim/stats.h"
 #include "mailsim/world.h"
 
@@ -166,6 +167,12 @@ partitioned(const MsScenario *sc, const MsPartition *p, gint fidelity, Result *o
     if (!ok)
         g_printerr("%s\n", error->message);
     CU_ASSERT_FATAL(ok);
+    /* No part ever sent an event sooner than the lookahead allows. */
+    for (guint i = 0; i < k; i++) {
+        MsShardStats st;
+        ms_shard_get_stats(ms_world_shard(g_ptr_array_index(parts, i)), &st);
+        CU_ASSERT_EQUAL(st.late, 0);
+    }
     out->outcomes = outcomes(w0);
     g_autoptr(MsStatsTable) t = ms_stats_collect(w0);
     for (guint i = 1; i < k; i++) {

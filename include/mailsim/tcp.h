@@ -72,6 +72,13 @@ gboolean ms_tcp_is_flow(const MsTcp *tcp);
  * parts' hosts travel through `shard` (borrowed). Packet level needs
  * nothing (its segments are the network's packets). */
 void ms_tcp_attach_shard(MsTcp *tcp, MsShard *shard);
+/* The lookahead a flow-level run split by `partition` may use: at flow
+ * level only the hosts at the ends of connections and datagrams (not
+ * routers) send to other ranks, and always at least their path's latency
+ * ahead, so the shortest latency between two such hosts of different
+ * parts, at least `cut` (the shortest cut link) and at most
+ * MS_TCP_FLOW_SIGNAL_MAX. Packet level: `cut`. */
+MsTime ms_tcp_lookahead(const MsTcp *tcp, const MsPartition *partition, MsTime cut);
 void ms_tcp_free(MsTcp *tcp);
 MsNet *ms_tcp_net(MsTcp *tcp);
 

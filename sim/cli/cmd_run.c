@@ -539,8 +539,8 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
     }
     if (rank == 0 && o->narrate)
         print_title(sc, TRUE);
-    if (rank == 0)
-        say_partition(sc, p, lookahead, cuts,
+    if (rank == 0) /* the world's own: longer at flow level (include/mailsim/tcp.h) */
+        say_partition(sc, p, ms_shard_lookahead(ms_world_shard(w)), cuts,
                       strcmp(spec, "auto") != 0 ? ""
                       : d->rates              ? "(automatic split, weighed by a pilot run)"
                                               : "(automatic split)");

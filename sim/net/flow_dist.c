@@ -18,6 +18,7 @@
  * link to each other rank. Memory: one hash entry per record made for
  * another rank's SYN. Threading: one flow, one thread. */
 #include "flow-private.h"
+#include "net-private.h"
 
 #include <string.h>
 
@@ -155,4 +156,63 @@ GHashTable *
 ms__flow_remote_new(void)
 {
     return g_hash_table_new_full(remote_key_hash, remote_key_equal, g_free, NULL);
+}
+
+MsTime
+ms__flow_lookahead(const MsNet *net, const MsPartition *p)
+{
+    guint n = ms_net_n_hosts(net), m = ms_net_n_links(net);
+    /* The links as adjacency lists (CSR), latency as the length. */
+    g_autofree guint *first = g_new0(guint, n + 1);
+    g_autofree MsHostId *to = g_new(MsHostId, 2 * (gsize) m);
+    g_autofree MsTime *len = g_new(MsTime, 2 * (gsize) m);
+    for (guint32 l = 0; l < m; l++) {
+        MsHostId a, b;
+        ms_net_link_ends(net, l, &a, &b);
+        first[a + 1]++;
+        first[b + 1]++;
+    }
+    for (guint h = 0; h < n; h++)
+        first[h + 1] += first[h];
+    g_autofree guint *fill = g_memdup2(first, (n + 1) * sizeof *first);
+    for (guint32 l = 0; l < m; l++) {
+        MsHostId a, b;
+        ms_net_link_ends(net, l, &a, &b);
+        MsTime lat = ms_net_link_params(net, l)->latency;
+        to[fill[a]] = b;
+        len[fill[a]++] = lat;
+        to[fill[b]] = a;
+        len[fill[b]++] = lat;
+    }
+    g_autofree MsTime *dist = g_new(MsTime, n);
+    g_autoptr(GArray) heap = g_array_new(FALSE, FALSE, sizeof(MsNetQItem));
+    MsTime best = MS_TIME_INFINITE;
+    for (guint32 part = 0; part < ms_partition_parts(p); part++) {
+        for (guint h = 0; h < n; h++)
+            dist[h] = MS_TIME_INFINITE;
+        g_array_set_size(heap, 0);
+        for (MsHostId h = 0; h < n; h++)
+            if (ms_partition_owner(p, h) == part && ms_net_host_role(net, h) != MS_ROLE_ROUTER) {
+                dist[h] = 0;
+                ms__net_q_push(heap, (MsNetQItem){ 0, h });
+            }
+        while (heap->len > 0) {
+            MsNetQItem r = ms__net_q_pop(heap); /* sim/net/routing.c's heap */
+            if (r.dist != dist[r.node] || r.dist >= best)
+                continue;
+            if (ms_partition_owner(p, r.node) != part &&
+                ms_net_host_role(net, r.node) != MS_ROLE_ROUTER) {
+                best = r.dist; /* the nearest end of another part */
+                break;
+            }
+            for (guint i = first[r.node]; i < first[r.node + 1]; i++) {
+                MsTime d = r.dist + len[i];
+                if (d < dist[to[i]]) {
+                    dist[to[i]] = d;
+                    ms__net_q_push(heap, (MsNetQItem){ d, to[i] });
+                }
+            }
+        }
+    }
+    return best;
 }

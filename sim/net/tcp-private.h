@@ -207,3 +207,9 @@ MsTcpSeg *ms__tcp_sack_last_unsacked(MsTcpConn *c);
  * ranks' hosts travel through `shard` (borrowed; it outlives the flow's
  * use of it). */
 void ms__flow_attach_shard(MsFlow *flow, MsShard *shard);
+
+/* The shortest latency between two hosts of different parts that are not
+ * routers (over every link, up or down, whatever the routing): no event a
+ * flow sends to another rank comes sooner (MS_TIME_INFINITE when no two
+ * such hosts are connected). O(K (V + E) log V). */
+MsTime ms__flow_lookahead(const MsNet *net, const MsPartition *partition);

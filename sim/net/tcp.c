@@ -170,6 +170,16 @@ ms_tcp_is_flow(const MsTcp *t)
     return t->flow != NULL;
 }
 
+MsTime
+ms_tcp_lookahead(const MsTcp *t, const MsPartition *partition, MsTime cut)
+{
+    g_return_val_if_fail(t != NULL && partition != NULL, cut);
+    if (!t->flow)
+        return cut;
+    MsTime ends = ms__flow_lookahead(t->net, partition);
+    return MIN(MAX(cut, ends), MS_TCP_FLOW_SIGNAL_MAX);
+}
+
 void
 ms_tcp_attach_shard(MsTcp *t, MsShard *shard)
 {

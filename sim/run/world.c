@@ -387,13 +387,18 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         /* No cut link: the parts never meet; any window will do. */
         if (lookahead == MS_TIME_INFINITE)
             lookahead = MS_TIME_INFINITE / 4;
-        /* At flow level rate signals travel at most MS_TCP_FLOW_SIGNAL_MAX
-         * (sim/net/flow.c): a longer lookahead would outrun them. */
-        if (w->fidelity == MS_FIDELITY_FLOW)
-            lookahead = MIN(lookahead, MS_TCP_FLOW_SIGNAL_MAX);
+        /* At flow level only connection ends talk across ranks (further
+         * apart than a cut link), and rate signals travel at most
+         * MS_TCP_FLOW_SIGNAL_MAX (sim/net/flow.c). */
+        lookahead = ms_tcp_lookahead(w->tcp, opts->partition, lookahead);
         w->shard = ms_shard_new(w->engine, opts->partition, opts->part, lookahead);
-        g_autofree MsTime *pair_la = ms_world_partition_pair_lookahead(sc, opts->partition);
-        ms_shard_set_pair_lookahead(w->shard, pair_la);
+        /* Per pair of parts at packet level; at flow level every rank hears
+         * every link crossing one lookahead ahead (sim/net/flow_dist.c), so
+         * one lookahead holds for every pair. */
+        if (w->fidelity != MS_FIDELITY_FLOW) {
+            g_autofree MsTime *pair_la = ms_world_partition_pair_lookahead(sc, opts->partition);
+            ms_shard_set_pair_lookahead(w->shard, pair_la);
+        }
         ms_net_attach_shard(w->net, w->shard);
         ms_tcp_attach_shard(w->tcp, w->shard);
     }
