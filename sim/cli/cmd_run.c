@@ -460,6 +460,24 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
     return report(w0, t, NULL, o, stats_path, rc);
 }
 
+/* The end of the Distribution line: each rank's two peaks (kB: while
+ * running, whole run), gathered on rank 0; rank 0's whole-run peak is
+ * read now, after the merge and the report. */
+static void
+say_rank_rss(GBytes *const *all, guint32 k)
+{
+    g_autoptr(GString) run = g_string_new(NULL), whole = g_string_new(NULL);
+    for (guint32 i = 0; i < k; i++) {
+        gsize n = 0;
+        const long *v = g_bytes_get_data(all[i], &n);
+        long r = n == 2 * sizeof(long) ? v[0] : -1;
+        long w = i == 0 ? ms_cli_peak_rss_kb() : n == 2 * sizeof(long) ? v[1] : -1;
+        g_string_append_printf(run, "%s%.0f", i ? ", " : "", (double) r / 1024.0);
+        g_string_append_printf(whole, "%s%.0f", i ? ", " : "", (double) w / 1024.0);
+    }
+    printf(" (per rank, rank 0 first: %s MB; over the whole run: %s MB)\n", run->str, whole->str);
+}
+
 /* `mpirun -np K mailsim run FILE --partition ...`: this rank runs its part;
  * rank 0 gathers the records and counters and reports. */
 static int
@@ -509,6 +527,12 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
     GBytes **all_values = ms_mpi_gather_bytes(mpi, values);
     double wait = ms_mpi_sum_double(mpi, ms.wait_s), wall = ms_mpi_sum_double(mpi, ms.wall_s);
     double rss = ms_mpi_max_double(mpi, (double) rss_run);
+    /* Each rank's own peaks: while running, and over its whole run (the
+     * other ranks have done their largest work by now; rank 0 measures
+     * its own after merging, below). */
+    long mine[2] = { rss_run, ms_cli_peak_rss_kb() };
+    g_autoptr(GBytes) mine_b = g_bytes_new(mine, sizeof mine);
+    GBytes **all_rss = ms_mpi_gather_bytes(mpi, mine_b);
     guint64 bytes = ms_mpi_sum_u64(mpi, ms.bytes_sent);
     if (rank == 0) {
         if (!ms_mail_merge(ms_world_mail(w), all_records, k, &error)) {
@@ -524,18 +548,21 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
             printf("\nDistribution: %u ranks, %" G_GUINT64_FORMAT
                    " windows (%.3g per simulated second), waiting at window ends %.0f %% of rank "
                    "time, %.3g MB exchanged (%.3g MB per simulated second), peak memory of a rank "
-                   "while running %.0f MB\n",
+                   "while running %.0f MB",
                    k, ms.windows, sim_s > 0 ? (double) ms.windows / sim_s : 0.0,
                    wall > 0 ? 100.0 * wait / wall : 0.0, (double) bytes / 1e6,
                    sim_s > 0 ? (double) bytes / 1e6 / sim_s : 0.0, rss / 1024.0);
+            say_rank_rss(all_rss, k);
         }
         for (guint32 i = 0; i < k; i++) {
             g_bytes_unref(all_records[i]);
             g_bytes_unref(all_values[i]);
+            g_bytes_unref(all_rss[i]);
         }
     }
     g_free(all_records);
     g_free(all_values);
+    g_free(all_rss);
     ms_world_free(w);
     ms_mpi_free(mpi);
     return ok ? rc : MS_EXIT_FAILED;
