@@ -195,6 +195,36 @@ read_stats(const char *path, gboolean flow)
     return g_string_free(kept, FALSE);
 }
 
+/* How many ranks the Distribution line gives a peak memory for, in both
+ * of its lists ("(per rank, rank 0 first: A, B MB; over the whole run: C,
+ * D MB)", each figure positive); 0 when the lists disagree or are missing. */
+static guint
+rank_peaks(const char *out)
+{
+    const char *l = strstr(out, "Distribution:");
+    const char *a = l ? strstr(l, "(per rank, rank 0 first: ") : NULL;
+    const char *b = a ? strstr(a, "; over the whole run: ") : NULL;
+    if (!b)
+        return 0;
+    guint n[2] = { 0, 0 };
+    const char *p[2] = { a + strlen("(per rank, rank 0 first: "),
+                         b + strlen("; over the whole run: ") };
+    for (guint i = 0; i < 2; i++)
+        for (;;) {
+            char *end = NULL;
+            double v = g_ascii_strtod(p[i], &end);
+            if (end == p[i] || v <= 0)
+                return 0;
+            n[i]++;
+            if (g_str_has_prefix(end, " MB"))
+                break;
+            if (!g_str_has_prefix(end, ", "))
+                return 0;
+            p[i] = end + 2;
+        }
+    return n[0] == n[1] ? n[0] : 0;
+}
+
 /* `mailsim run FILE -q --stats F` sequentially and under mpirun -np K with
  * --partition HOW: same summary, per-message outcomes, checks and
  * statistics file (counters added over ranks). */
@@ -270,6 +300,7 @@ test_mpi_world_matches_sequential(void)
             CU_ASSERT_PTR_NOT_NULL(strstr(out ? out : "", " collectives each), waiting at "
                                                           "window ends "));
             CU_ASSERT_PTR_NOT_NULL(strstr(out ? out : "", "; CPU s per rank: "));
+            CU_ASSERT_EQUAL(rank_peaks(out ? out : ""), k);
             g_unlink(par_stats);
         }
         g_unlink(seq_stats);

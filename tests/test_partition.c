@@ -313,6 +313,38 @@ test_flow_generated(void)
     check_identical_at(gen_small, MS_FIDELITY_FLOW);
 }
 
+/* Each part keeps mailboxes for its own mail servers only: another part's
+ * server has an empty store here (its users' names are all it keeps, for
+ * the workloads, which the identical runs above check). */
+static void
+test_mailboxes_rank_local(void)
+{
+    g_autoptr(MsScenario) sc = load(gen_small);
+    g_autoptr(MsPartition) p = ms_world_partition_auto(sc, 2);
+    guint local_seen = 0, other_seen = 0;
+    for (guint part = 0; part < 2; part++) {
+        g_autoptr(GError) error = NULL;
+        MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+        o.partition = p;
+        o.part = part;
+        g_autoptr(MsWorld) w = ms_world_new_full(sc, &o, &error);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+        MsMail *m = ms_world_mail(w);
+        for (guint i = 0; i < sc->mailservers->len; i++) {
+            const MsScenarioMailserver *ms =
+                &g_array_index(sc->mailservers, MsScenarioMailserver, i);
+            g_autoptr(GPtrArray) users =
+                ms_mail_store_users(ms_mail_server_store(m, ms_mail_server_by_host(m, ms->host)));
+            gboolean local = ms_partition_owner(p, ms->host) == part;
+            CU_ASSERT_EQUAL(users->len, local ? ms->users->len : 0);
+            local_seen += local && ms->users->len > 0;
+            other_seen += !local && ms->users->len > 0;
+        }
+    }
+    /* The split put servers with users on both parts. */
+    CU_ASSERT(local_seen > 0 && other_seen > 0);
+}
+
 /* Runs argv and checks it is refused as bad usage (exit 2) with `want` in
  * its error output. */
 static void
@@ -668,6 +700,7 @@ main(void)
         { "generated world split: identical", test_generated },
         { "flow level: lessons split: identical", test_flow_lessons },
         { "flow level: generated world split: identical", test_flow_generated },
+        { "mailboxes only for a part's own servers", test_mailboxes_rank_local },
         { "merged per-part traces = the sequential trace", test_merged_trace_is_sequential },
         { "per-part captures merged = the sequential capture", test_merged_capture },
         { "automatic split: balanced, trees whole, long lookahead", test_auto_split },

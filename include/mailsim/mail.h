@@ -125,6 +125,12 @@ void ms_mail_add_backup_domain(MsMail *mail, guint server, const char *domain);
 gboolean ms_mail_add_user(MsMail *mail, guint server, const char *user, const char *password,
                           guint64 quota);
 MsMailStore *ms_mail_server_store(MsMail *mail, guint server);
+/* A server another part of a partitioned run runs: instead of users in its
+ * store (which stays empty: no session of it runs here), the names of its
+ * users, as ms_mail_store_users() would list them (lower case, sorted), for
+ * the workloads here that draw recipients from them. Takes `names` (a
+ * GPtrArray of owned strings). */
+void ms_mail_set_user_names(MsMail *mail, guint server, GPtrArray *names);
 guint ms_mail_server_by_host(MsMail *mail, MsHostId host); /* G_MAXUINT if none */
 
 /* Adds a client on `host` for user address `address` (user@domain) with its

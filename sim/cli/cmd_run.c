@@ -503,8 +503,24 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
 /* What each rank tells rank 0 after the run. */
 typedef struct {
     MsMpiStats st;
-    double rss_kb; /* peak while running */
+    double rss_kb;       /* peak while running */
+    double rss_whole_kb; /* peak over the whole run so far */
 } RankTotals;
+
+/* The Distribution line's per-rank peaks (MB: while running, whole run),
+ * rank 0 first; rank 0's whole-run peak is read now, after the merge and
+ * the report. */
+static void
+say_rank_rss(const RankTotals *rt, guint32 k)
+{
+    g_autoptr(GString) run = g_string_new(NULL), whole = g_string_new(NULL);
+    for (guint32 i = 0; i < k; i++) {
+        double w = i == 0 ? (double) ms_cli_peak_rss_kb() : rt[i].rss_whole_kb;
+        g_string_append_printf(run, "%s%.0f", i ? ", " : "", rt[i].rss_kb / 1024.0);
+        g_string_append_printf(whole, "%s%.0f", i ? ", " : "", w / 1024.0);
+    }
+    printf(" (per rank, rank 0 first: %s MB; over the whole run: %s MB)", run->str, whole->str);
+}
 
 /* `mpirun -np K mailsim run FILE --partition ...`: this rank runs its part;
  * rank 0 gathers the records and counters and reports. */
@@ -569,8 +585,10 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
     double wait = ms_mpi_sum_double(mpi, ms.wait_s), wall = ms_mpi_sum_double(mpi, ms.wall_s);
     double rss = ms_mpi_max_double(mpi, (double) rss_run);
     guint64 bytes = ms_mpi_sum_u64(mpi, ms.bytes_sent);
-    /* Each rank's totals (and profile) to rank 0, as bytes. */
-    RankTotals mine = { ms, (double) rss_run };
+    /* Each rank's totals (and profile) to rank 0, as bytes; its peaks
+     * while running and over its whole run (the other ranks have done their
+     * largest work by now; rank 0 measures its own after merging). */
+    RankTotals mine = { ms, (double) rss_run, (double) ms_cli_peak_rss_kb() };
     g_autoptr(GBytes) mine_b = g_bytes_new(&mine, sizeof mine);
     GBytes **all_stats = ms_mpi_gather_bytes(mpi, mine_b);
     g_autoptr(GBytes) prof_b = prof ? ms_mpi_profile_to_bytes(prof) : g_bytes_new(NULL, 0);
@@ -590,27 +608,30 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
                    " windows (%.3g per simulated second, %.2f collectives each), waiting at "
                    "window ends %.0f %% of rank "
                    "time, %.3g MB exchanged (%.3g MB per simulated second), peak memory of a rank "
-                   "while running %.0f MB; CPU s per rank:",
+                   "while running %.0f MB",
                    k, ms.windows, sim_s > 0 ? (double) ms.windows / sim_s : 0.0,
                    ms.windows ? (double) ms.collectives / (double) ms.windows : 0.0,
                    wall > 0 ? 100.0 * wait / wall : 0.0, (double) bytes / 1e6,
                    sim_s > 0 ? (double) bytes / 1e6 / sim_s : 0.0, rss / 1024.0);
             g_autofree MsMpiStats *sts = g_new0(MsMpiStats, k);
             g_autofree double *rss_kb = g_new0(double, k);
+            g_autofree RankTotals *rts = g_new0(RankTotals, k);
             g_autofree MsMpiProfile **profs = g_new0(MsMpiProfile *, k);
             gboolean have_prof = d->profile_path != NULL;
             for (guint32 i = 0; i < k; i++) {
                 gsize n = 0;
                 const guint8 *b = g_bytes_get_data(all_stats[i], &n);
                 g_assert(n == sizeof mine);
-                RankTotals rt;
-                memcpy(&rt, b, sizeof rt);
-                sts[i] = rt.st;
-                rss_kb[i] = rt.rss_kb;
-                printf(" %.1f", sts[i].cpu_s);
+                memcpy(&rts[i], b, sizeof rts[i]);
+                sts[i] = rts[i].st;
+                rss_kb[i] = rts[i].rss_kb;
                 if (have_prof && !(profs[i] = ms_mpi_profile_from_bytes(all_prof[i])))
                     have_prof = FALSE;
             }
+            say_rank_rss(rts, k);
+            printf("; CPU s per rank:");
+            for (guint32 i = 0; i < k; i++)
+                printf(" %.1f", sts[i].cpu_s);
             printf("\n");
             if (d->profile_path) {
                 MsDistProfileInput in = { sc, p, d->rates,

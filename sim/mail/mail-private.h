@@ -59,7 +59,8 @@ struct _MsMailServer {
     MsMtaPolicy policy;
     MsResolver *resolver; /* owned, may be NULL */
     MsMailStore *store;
-    MsHostId smarthost; /* MS_NO_HOST_ID: deliver by MX */
+    GPtrArray *user_names; /* another part's server: its users' names, its store empty; or NULL */
+    MsHostId smarthost;    /* MS_NO_HOST_ID: deliver by MX */
     GArray *trusted;    /* MsHostId allowed to relay through us */
     GPtrArray *queue;   /* MsMailQueueEntry*, in arrival order */
     guint next_qid;
@@ -211,6 +212,9 @@ void ms__mail_aside(MsMail *mail, MsHostId host, guint32 message, const char *fm
 void ms__mail_proto_line(MsMail *mail, MsHostId host, MsHostId peer, guint32 message,
                          const char *proto, gboolean outgoing, const char *line);
 gboolean ms__server_is_local(const MsMailServer *s, const char *domain);
+/* The sorted user names of s (a new reference): its store's, or those set
+ * for another part's server (ms_mail_set_user_names()). */
+GPtrArray *ms__mail_server_users(const MsMailServer *s);
 gboolean ms__server_is_backup_for(const MsMailServer *s, const char *domain);
 /* Does a delivery to s keep the message (someone may read it)? */
 gboolean ms__server_keeps_bodies(const MsMail *mail, const MsMailServer *s);

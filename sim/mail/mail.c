@@ -46,6 +46,8 @@ server_free(gpointer p)
     g_ptr_array_unref(s->backup_for);
     ms_resolver_free(s->resolver);
     ms_mail_store_free(s->store);
+    if (s->user_names)
+        g_ptr_array_unref(s->user_names);
     g_array_free(s->trusted, TRUE);
     for (guint i = 0; i < s->queue->len; i++)
         ms__queue_entry_free(g_ptr_array_index(s->queue, i));
@@ -283,6 +285,22 @@ ms_mail_add_user(MsMail *m, guint server, const char *user, const char *password
     g_return_val_if_fail(m != NULL && server < m->servers->len && user != NULL, FALSE);
     MsMailServer *s = g_ptr_array_index(m->servers, server);
     return ms_mail_store_add_user(s->store, user, password, quota);
+}
+
+void
+ms_mail_set_user_names(MsMail *m, guint server, GPtrArray *names)
+{
+    g_return_if_fail(m != NULL && server < m->servers->len && names != NULL);
+    MsMailServer *s = g_ptr_array_index(m->servers, server);
+    if (s->user_names)
+        g_ptr_array_unref(s->user_names);
+    s->user_names = names;
+}
+
+GPtrArray *
+ms__mail_server_users(const MsMailServer *s)
+{
+    return s->user_names ? g_ptr_array_ref(s->user_names) : ms_mail_store_users(s->store);
 }
 
 MsMailStore *

@@ -127,7 +127,7 @@ ms_workloads_start(MsMail *m, const GArray *specs, const guint *server_of, guint
         if (s->domains->len == 0)
             continue;
         g_ptr_array_add(ws->any_servers, s);
-        g_ptr_array_add(ws->any_users, ms_mail_store_users(s->store));
+        g_ptr_array_add(ws->any_users, ms__mail_server_users(s));
     }
     for (guint i = 0; i < specs->len; i++) {
         const MsWorkloadSpec *w = &g_array_index(specs, MsWorkloadSpec, i);
@@ -139,8 +139,8 @@ ms_workloads_start(MsMail *m, const GArray *specs, const guint *server_of, guint
         g.from = g_ptr_array_index(m->servers, server_of[w->from_server]);
         g.to = w->to_server >= 0 ? g_ptr_array_index(m->servers, server_of[w->to_server]) : NULL;
         g.to_any = g_strcmp0(w->to, "*") == 0;
-        g.senders = ms_mail_store_users(g.from->store);
-        g.rcpts = g.to ? ms_mail_store_users(g.to->store) : NULL;
+        g.senders = ms__mail_server_users(g.from);
+        g.rcpts = g.to ? ms__mail_server_users(g.to) : NULL;
         g_autofree char *purpose = g_strdup_printf("workload-%u", i);
         ms_rng_init_named(&g.rng, seed, purpose);
         g_array_append_val(ws->gens, g);

@@ -298,6 +298,23 @@ build_dns(MsWorld *w, GError **error)
     return TRUE;
 }
 
+/* Another part's mail server keeps no mailboxes here, only the names of
+ * its users, listed as its store would list them (a store made for the
+ * listing gives the same case folding, duplicates and order). */
+static GPtrArray *
+user_names(const GArray *users)
+{
+    MsMailStore *tmp = ms_mail_store_new();
+    for (guint k = 0; k < users->len; k++)
+        ms_mail_store_add_user(tmp, g_array_index(users, MsScenarioUser, k).name, NULL, 0);
+    g_autoptr(GPtrArray) listed = ms_mail_store_users(tmp);
+    GPtrArray *names = g_ptr_array_new_full(listed->len, g_free);
+    for (guint k = 0; k < listed->len; k++)
+        g_ptr_array_add(names, g_strdup(g_ptr_array_index(listed, k)));
+    ms_mail_store_free(tmp);
+    return names;
+}
+
 /* Whether some <expect> reads single messages' records after the run (all
  * but those about totals and logins, which folded records still answer). */
 static gboolean
@@ -487,11 +504,15 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         g_array_append_val(w->server_of, idx);
         for (guint k = 0; k < ms->backup_for->len; k++)
             ms_mail_add_backup_domain(w->mail, idx, g_ptr_array_index(ms->backup_for, k));
-        for (guint k = 0; k < ms->users->len; k++) {
-            const MsScenarioUser *u = &g_array_index(ms->users, MsScenarioUser, k);
-            ms_mail_add_user(w->mail, idx, u->name, u->password, u->quota);
-            if (u->forward)
-                ms_mail_auth_add_forward(w->mail, idx, u->name, u->forward);
+        if (!w->shard || ms_shard_is_local(w->shard, ms->host)) {
+            for (guint k = 0; k < ms->users->len; k++) {
+                const MsScenarioUser *u = &g_array_index(ms->users, MsScenarioUser, k);
+                ms_mail_add_user(w->mail, idx, u->name, u->password, u->quota);
+                if (u->forward)
+                    ms_mail_auth_add_forward(w->mail, idx, u->name, u->forward);
+            }
+        } else {
+            ms_mail_set_user_names(w->mail, idx, user_names(ms->users));
         }
         for (guint k = 0; ms->lists && k < ms->lists->len; k++) {
             const MsScenarioList *l = &g_array_index(ms->lists, MsScenarioList, k);
