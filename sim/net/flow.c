@@ -110,14 +110,6 @@
 
 #include <string.h>
 
-#define RWND         65535u
-#define RTO_INIT     (1 * MS_TIME_S)
-#define RTO_MIN      (200 * MS_TIME_MS)
-#define RTO_MAX      (120 * MS_TIME_S) /* Linux's TCP_RTO_MAX */
-#define SYN_RETRIES  6                 /* Linux's net.ipv4.tcp_syn_retries */
-#define DATA_RETRIES 8
-#define HDR          (MS_IPV4_HEADER + MS_TCP_HEADER)
-#define SYN_SIZE     (HDR + 4) /* with the MSS option */
 
 /* One hop of a transfer being computed. */
 typedef struct {

@@ -10,6 +10,16 @@
 #include "mailsim/tcp_wire.h"
 #include "mailsim/shard.h"
 
+/* Timers and limits both models share (packet level: sim/net/tcp.c; flow
+ * level: sim/net/flow.c). RFC 6298 2.1 for the first RTO; the minimum and
+ * maximum as Linux's. */
+#define RWND         65535u
+#define RTO_INIT     (1 * MS_TIME_S)
+#define RTO_MIN      (200 * MS_TIME_MS)
+#define RTO_MAX      (120 * MS_TIME_S) /* Linux's TCP_RTO_MAX */
+#define SYN_RETRIES  6                 /* Linux's net.ipv4.tcp_syn_retries */
+#define DATA_RETRIES 8
+
 typedef struct _MsFlow MsFlow;
 
 /* A listening port: the callbacks (borrowed) and data a connection accepted
