@@ -33,6 +33,11 @@
 # bridge against Dovecot's imapd on a copy of the same Maildir
 # (tools/bench_bridge_imap.py; IMAPSESSIONS sessions, default 10).
 #
+# A sixth line measures a big mailbox: a bridge started on a Maildir of
+# BIGN 1 KiB messages (default 100000): its peak RSS, its start, and an
+# imaplib client's SELECT, listing and ten fetches
+# (tools/bench_bridge_bigbox.py; bodies are read from the files on demand).
+#
 # smtp-source and smtp-sink come from Debian's postfix package; when they
 # are missing it is installed without configuring or starting its daemon
 # (a policy-rc.d that forbids service starts is put in place for the
@@ -207,6 +212,7 @@ if ! command -v dovecot >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     [ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
 fi
 python3 tools/bench_bridge_imap.py "$M" "${IMAPN:-2000}" "${IMAPSESSIONS:-10}" "$REPS"
+python3 tools/bench_bridge_bigbox.py "$M" "${BIGN:-100000}"
 
 kill -TERM "$bridge_pid"
 wait "$bridge_pid" || true

@@ -307,6 +307,7 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
     g_queue_init(&b->conns);
     b->pending = g_ptr_array_new_with_free_func(ms__bridge_inject_job_free);
     b->spool_ids = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    b->commit_wait = g_ptr_array_new_with_free_func(ms__bridge_smtp_waiting_free);
     b->smtp_server = b->pop3_server = b->imap_server = G_MAXUINT;
     b->smtp_server = server_for(b, cfg->smtp_host, error);
     if (b->smtp_server == G_MAXUINT)
@@ -441,6 +442,7 @@ ms_bridge_free(MsBridge *b)
     stop_service(&b->pop3s_svc);
     stop_service(&b->imap_svc);
     stop_service(&b->imaps_svc);
+    ms__bridge_smtp_flush(b); /* messages waiting for their commit */
     while (b->conns.head)
         ms__bridge_conn_free(b->conns.head->data);
     if (b->relay)

@@ -235,7 +235,7 @@ h_list(gpointer ud, const char *user, const char *mailbox, GArray *out, MsImapMa
             InboxState *st = g_hash_table_lookup(u->inbox, m->uid);
             MsImapMessageInfo mi = { 0 };
             mi.uid = inbox_uid(m);
-            mi.size = g_bytes_get_size(m->data);
+            mi.size = m->size;
             mi.flags = m->flags;
             mi.internal_date = st ? st->date : x->epoch + (gint64) (m->stored_at / MS_TIME_S);
             g_array_append_val(out, mi);
@@ -264,7 +264,7 @@ h_read(gpointer ud, const char *user, const char *mailbox, guint32 uid)
     User *u = user_get(x, user);
     if (strcmp(mailbox, "INBOX") == 0) {
         const MsStoredMessage *m = inbox_find(x, u, user, uid);
-        return m ? g_bytes_ref(m->data) : NULL;
+        return m ? ms_mail_store_body(x->store, user, m, NULL) : NULL; /* NULL: NO, not a crash */
     }
     Folder *f = folder_get(u, mailbox);
     FolderMsg *m = f ? folder_find(f, uid) : NULL;
