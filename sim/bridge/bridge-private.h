@@ -228,6 +228,14 @@ void ms__bridge_inject_job_free(gpointer job);
 BridgeMaildir *ms__bridge_maildir_open(MsBridge *b, GError **error);
 void ms__bridge_maildir_free(BridgeMaildir *md);
 /* Did the mailbox of `rcpt` hold a file from spool id `spool_id` at start? */
+/* IMAP folders other than INBOX as Maildir++ subfolders of the boxes of
+ * `server` (the IMAP server): written after each IMAP input, before its
+ * replies go out (FALSE with error when a write fails), and put back into
+ * `imap` at start (folders without a kept UIDVALIDITY get `fresh`). */
+gboolean ms__bridge_maildir_sync_folders(BridgeMaildir *md, MsMailImap *imap, guint server,
+                                         const char *user, GError **error);
+gboolean ms__bridge_maildir_load_folders(BridgeMaildir *md, MsMailImap *imap, guint server,
+                                         guint32 fresh, GError **error);
 gboolean ms__bridge_maildir_has(BridgeMaildir *md, const char *rcpt, const char *spool_id);
 /* Removes the tombstones of a spool id (its spool file is gone). */
 void ms__bridge_maildir_forget(BridgeMaildir *md, const char *spool_id);

@@ -354,8 +354,14 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
         }
         b->imap =
             ms_mail_imap_new(ms_mail_server_store(b->mail, b->imap_server), inbox, now_s - sim_s);
-        /* a folder's UIDVALIDITY is above INBOX's and new in every run */
+        /* a folder's UIDVALIDITY is above INBOX's and new in every run;
+         * with --spool the folders kept on disk keep theirs */
         ms_mail_imap_set_folder_uidvalidity(b->imap, MAX(start, inbox + 1));
+        if (b->maildir && !ms__bridge_maildir_load_folders(b->maildir, b->imap, b->imap_server,
+                                                           MAX(start, inbox + 1) - 1, error)) {
+            g_prefix_error(error, "--spool: IMAP folder: ");
+            return NULL;
+        }
     }
     if (!ms__bridge_tls_setup(b, error))
         return NULL;

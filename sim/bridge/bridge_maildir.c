@@ -106,6 +106,9 @@ struct _BridgeMaildir {
     GHashTable *dirty;   /* new/ directories with renames not yet fsync'd */
     GPtrArray *pending;  /* MaildirPending*: written to tmp/, not yet fsync'd */
     guint64 loaded;
+    /* IMAP folders other than INBOX as kept on disk: lower-cased user ->
+     * (mailbox -> DiskFolder*). */
+    GHashTable *folders;
 };
 
 /* A copy written to tmp/ in this pacer tick, waiting for the tick's
@@ -132,6 +135,12 @@ pending_free(gpointer p)
 }
 
 static const MsMailStoreObserver observer;
+
+static gint
+cmp_str_ptr(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
 
 /* A name safe as one directory component: letters, digits and ._+-@ kept,
  * anything else (and a leading dot) as %XX. */
@@ -657,6 +666,21 @@ name_uid(Found *f, guint uid_n, GError **error)
     return fsync_path(dir, error);
 }
 
+/* The messages of a Maildir (tmp/ emptied first), in uid order (Found*;
+ * caller frees), or NULL with error. */
+static GPtrArray *
+scan_box(const char *box, GError **error)
+{
+    clean_tmp(box);
+    g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(found_free);
+    g_autofree char *newd = g_build_filename(box, "new", NULL);
+    g_autofree char *curd = g_build_filename(box, "cur", NULL);
+    if (!scan(newd, FALSE, found, error) || !scan(curd, TRUE, found, error))
+        return NULL;
+    g_ptr_array_sort(found, cmp_found); /* directory order is arbitrary */
+    return g_steal_pointer(&found);
+}
+
 static gboolean
 load_box(MaildirServer *ms, const char *user, GError **error)
 {
@@ -664,13 +688,9 @@ load_box(MaildirServer *ms, const char *user, GError **error)
     g_autofree char *box = box_dir(ms, user);
     if (!make_box(box, error))
         return FALSE;
-    clean_tmp(box);
-    g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(found_free);
-    g_autofree char *newd = g_build_filename(box, "new", NULL);
-    g_autofree char *curd = g_build_filename(box, "cur", NULL);
-    if (!scan(newd, FALSE, found, error) || !scan(curd, TRUE, found, error))
+    g_autoptr(GPtrArray) found = scan_box(box, error);
+    if (!found)
         return FALSE;
-    g_ptr_array_sort(found, cmp_found); /* directory order is arbitrary */
     g_autofree char *udir = dir_name(user);
     for (guint i = 0; i < found->len; i++) {
         Found *f = g_ptr_array_index(found, i);
@@ -834,6 +854,8 @@ ms__bridge_maildir_free(BridgeMaildir *md)
     flush_pending(md);
     ms__bridge_maildir_sync(md);
     g_ptr_array_unref(md->pending);
+    if (md->folders)
+        g_hash_table_destroy(md->folders);
     g_ptr_array_unref(md->servers);
     g_hash_table_destroy(md->present);
     g_hash_table_destroy(md->failed);
@@ -894,4 +916,376 @@ guint64
 ms__bridge_maildir_loaded(const BridgeMaildir *md)
 {
     return md ? md->loaded : 0;
+}
+
+/* --- IMAP folders other than INBOX: Maildir++ subfolders ---------------------
+ *
+ * A folder ("Sent", "a/b") is kept as a Maildir++ subfolder of its user's
+ * box, as Dovecot and Courier lay them out: BOX/.Sent/{tmp,new,cur},
+ * BOX/.a.b/ (the hierarchy delimiter '/' becomes '.'; a '.' or any other
+ * character outside letters, digits and _+-@ in a name becomes %XX). Files
+ * go straight into cur/ with their UID (",U=") and flags (":2,"); their
+ * modification time is the INTERNALDATE (Dovecot reads it from there). The
+ * folder's UIDVALIDITY is in imap-uidvalidity, its UIDNEXT in uid-next
+ * (written before an expunge, as for INBOX).
+ *
+ * The folders live in mail_imap.c; this file sees their changes through
+ * the IMAP hooks (mailboxes, list, read): after each input of an IMAP
+ * session, before its replies go out, ms__bridge_maildir_sync_folders
+ * compares the user's folders with what is on disk and writes the
+ * difference (tmp/, fsync, rename into cur/, fsync of cur/), so an OK to
+ * APPEND, STORE, EXPUNGE, CREATE, DELETE or RENAME is sent once the change
+ * is durable. A RENAME is written as the new folder and the old one
+ * removed. Costs: per IMAP input O(messages in the user's folders) in
+ * memory; file work only for what changed. Limit: folder bodies are held
+ * in memory (INBOX's are read on demand). */
+
+typedef struct {
+    char *rel; /* "cur/NAME" or "new/NAME" within the folder */
+    guint flags;
+} FolderFile;
+
+typedef struct {
+    guint32 uidvalidity;
+    GHashTable *files; /* GUINT_TO_POINTER(uid) -> FolderFile* */
+} DiskFolder;
+
+static void
+folder_file_free(gpointer p)
+{
+    FolderFile *f = p;
+    g_free(f->rel);
+    g_free(f);
+}
+
+static void
+disk_folder_free(gpointer p)
+{
+    DiskFolder *d = p;
+    g_hash_table_destroy(d->files);
+    g_free(d);
+}
+
+static DiskFolder *
+disk_folder_new(guint32 uidvalidity)
+{
+    DiskFolder *d = g_new0(DiskFolder, 1);
+    d->uidvalidity = uidvalidity;
+    d->files = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, folder_file_free);
+    return d;
+}
+
+static GHashTable *
+user_folders(BridgeMaildir *md, const char *user)
+{
+    if (!md->folders)
+        md->folders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                            (GDestroyNotify) g_hash_table_destroy);
+    g_autofree char *key = g_ascii_strdown(user, -1);
+    GHashTable *t = g_hash_table_lookup(md->folders, key);
+    if (!t) {
+        t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, disk_folder_free);
+        g_hash_table_insert(md->folders, g_steal_pointer(&key), t);
+    }
+    return t;
+}
+
+/* ".Sent", ".a.b": the Maildir++ directory name of a folder. */
+static char *
+folder_dir_name(const char *mailbox)
+{
+    GString *out = g_string_new(".");
+    for (const char *c = mailbox; *c; c++) {
+        if (*c == '/')
+            g_string_append_c(out, '.');
+        else if (g_ascii_isalnum(*c) || strchr("_+-@", *c))
+            g_string_append_c(out, *c);
+        else
+            g_string_append_printf(out, "%%%02X", (guint8) *c);
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* The folder name of a Maildir++ directory name, or NULL if it is not one. */
+static char *
+folder_of_dir_name(const char *name)
+{
+    if (name[0] != '.' || !name[1] || strcmp(name, "..") == 0)
+        return NULL;
+    GString *out = g_string_new(NULL);
+    for (const char *c = name + 1; *c; c++) {
+        int hi, lo;
+        if (*c == '.')
+            g_string_append_c(out, '/');
+        else if (*c == '%' && (hi = g_ascii_xdigit_value(c[1])) >= 0 &&
+                 (lo = g_ascii_xdigit_value(c[2])) >= 0) {
+            g_string_append_c(out, (char) (hi * 16 + lo));
+            c += 2;
+        } else
+            g_string_append_c(out, *c);
+    }
+    return g_string_free(out, FALSE);
+}
+
+static void
+remove_tree(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(dir, name, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+            remove_tree(p);
+        else
+            unlink(p);
+    }
+    rmdir(dir);
+}
+
+/* Writes one folder message durably into dir/cur/ (tmp/, fsync, rename,
+ * fsync of cur/), its mtime the INTERNALDATE; the relative path is put in
+ * *rel. */
+static gboolean
+write_folder_message(BridgeMaildir *md, const char *dir, guint32 uid, guint flags, gint64 date,
+                     GBytes *data, char **rel, GError **error)
+{
+    char letters[8];
+    flag_letters(flags, letters);
+    gint64 now = g_get_real_time();
+    g_autofree char *name = g_strdup_printf(
+        "%" G_GINT64_FORMAT ".M%06dP%dQ%" G_GUINT64_FORMAT ".%s,S=%" G_GSIZE_FORMAT ",U=%u:2,%s",
+        now / G_USEC_PER_SEC, (int) (now % G_USEC_PER_SEC), (int) getpid(), ++md->seq, md->host,
+        g_bytes_get_size(data), uid, letters);
+    int fd = write_tmp(dir, name, data, error);
+    if (fd < 0)
+        return FALSE;
+    g_autofree char *tmp = g_build_filename(dir, "tmp", name, NULL);
+    g_autofree char *cur = g_build_filename(dir, "cur", NULL);
+    g_autofree char *dst = g_build_filename(cur, name, NULL);
+    struct timespec times[2] = { { (time_t) date, 0 }, { (time_t) date, 0 } };
+    int e = 0;
+    if (date > 0 && futimens(fd, times) != 0)
+        e = errno;
+    if (!e && fsync(fd) != 0)
+        e = errno;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, dst) != 0)
+        e = errno;
+    if (e) {
+        unlink(tmp);
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", tmp, g_strerror(e));
+        return FALSE;
+    }
+    if (!fsync_path(cur, error))
+        return FALSE;
+    *rel = g_build_filename("cur", name, NULL);
+    return TRUE;
+}
+
+/* Makes the folder `mailbox` on disk what the IMAP view says it is. */
+static gboolean
+sync_folder(BridgeMaildir *md, MsMailImap *imap, const char *user, const char *box,
+            const char *mailbox, GHashTable *disk, GError **error)
+{
+    const MsImapServerHooks *h = ms_mail_imap_hooks();
+    g_autoptr(GArray) msgs = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
+    MsImapMailboxInfo info = { 0 };
+    if (h->list(imap, user, mailbox, msgs, &info) != MS_IMAP_HOOK_OK)
+        return TRUE;
+    g_autofree char *dname = folder_dir_name(mailbox);
+    g_autofree char *dir = g_build_filename(box, dname, NULL);
+    DiskFolder *d = g_hash_table_lookup(disk, mailbox);
+    if (d && d->uidvalidity != info.uidvalidity) { /* deleted and made again */
+        remove_tree(dir);
+        g_hash_table_remove(disk, mailbox);
+        d = NULL;
+    }
+    if (!d) {
+        if (!make_box(dir, error) ||
+            !write_number(dir, UIDVALIDITY_FILE, info.uidvalidity, error) ||
+            !fsync_path(box, error))
+            return FALSE;
+        d = disk_folder_new(info.uidvalidity);
+        g_hash_table_insert(disk, g_strdup(mailbox), d);
+    }
+    g_autoptr(GHashTable) live = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (guint i = 0; i < msgs->len; i++) {
+        const MsImapMessageInfo *m = &g_array_index(msgs, MsImapMessageInfo, i);
+        g_hash_table_add(live, GUINT_TO_POINTER(m->uid));
+        FolderFile *f = g_hash_table_lookup(d->files, GUINT_TO_POINTER(m->uid));
+        if (!f) { /* APPENDed, COPYed or MOVEd here */
+            g_autoptr(GBytes) data = h->read(imap, user, mailbox, m->uid);
+            char *rel = NULL;
+            if (!data)
+                continue;
+            if (!write_folder_message(md, dir, m->uid, m->flags, m->internal_date, data, &rel,
+                                      error))
+                return FALSE;
+            f = g_new0(FolderFile, 1);
+            f->rel = rel;
+            f->flags = m->flags;
+            g_hash_table_insert(d->files, GUINT_TO_POINTER(m->uid), f);
+        } else if (f->flags != m->flags) { /* STORE */
+            g_autofree char *src = g_build_filename(dir, f->rel, NULL);
+            g_autofree char *base = g_path_get_basename(f->rel);
+            char *colon = strchr(base, ':');
+            if (colon)
+                *colon = '\0';
+            char letters[8];
+            flag_letters(m->flags, letters);
+            g_autofree char *name = g_strdup_printf("%s:2,%s", base, letters);
+            g_autofree char *rel = g_build_filename("cur", name, NULL);
+            g_autofree char *dst = g_build_filename(dir, rel, NULL);
+            g_autofree char *cur = g_build_filename(dir, "cur", NULL);
+            if (rename(src, dst) != 0) {
+                int e = errno;
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", src,
+                            g_strerror(e));
+                return FALSE;
+            }
+            if (!fsync_path(cur, error))
+                return FALSE;
+            g_free(f->rel);
+            f->rel = g_steal_pointer(&rel);
+            f->flags = m->flags;
+        }
+    }
+    /* EXPUNGEd or MOVEd away: the UIDNEXT first (no UID given twice). */
+    g_autoptr(GArray) gone = g_array_new(FALSE, FALSE, sizeof(guint));
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, d->files);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        if (!g_hash_table_contains(live, k)) {
+            guint uid = GPOINTER_TO_UINT(k);
+            g_array_append_val(gone, uid);
+        }
+    if (gone->len && !write_number(dir, UID_NEXT_FILE, info.uidnext, error))
+        return FALSE;
+    for (guint i = 0; i < gone->len; i++) { /* any order: each is independent */
+        gpointer key = GUINT_TO_POINTER(g_array_index(gone, guint, i));
+        FolderFile *f = g_hash_table_lookup(d->files, key);
+        g_autofree char *path = g_build_filename(dir, f->rel, NULL);
+        g_autofree char *sub = g_path_get_dirname(path);
+        if ((unlink(path) != 0 && errno != ENOENT) || !fsync_path(sub, error)) {
+            if (error && !*error)
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", path,
+                            g_strerror(errno));
+            return FALSE;
+        }
+        g_hash_table_remove(d->files, key);
+    }
+    return TRUE;
+}
+
+gboolean
+ms__bridge_maildir_sync_folders(BridgeMaildir *md, MsMailImap *imap, guint server, const char *user,
+                                GError **error)
+{
+    g_return_val_if_fail(md != NULL && server < md->servers->len, FALSE);
+    MaildirServer *ms = g_ptr_array_index(md->servers, server);
+    if (!ms_mail_store_has_user(ms->store, user))
+        return TRUE;
+    GHashTable *disk = user_folders(md, user);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    ms_mail_imap_hooks()->mailboxes(imap, user, names);
+    g_ptr_array_sort(names, cmp_str_ptr); /* deterministic order of writes */
+    g_autofree char *box = box_dir(ms, user);
+    g_autoptr(GHashTable) now = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < names->len; i++) {
+        const char *mailbox = g_ptr_array_index(names, i);
+        g_hash_table_add(now, (gpointer) mailbox);
+        if (!sync_folder(md, imap, user, box, mailbox, disk, error))
+            return FALSE;
+    }
+    /* DELETEd (or RENAMEd away: the new name was written above). */
+    GHashTableIter it;
+    gpointer k;
+    gboolean removed = FALSE;
+    g_hash_table_iter_init(&it, disk);
+    while (g_hash_table_iter_next(&it, &k, NULL)) {
+        if (g_hash_table_contains(now, k))
+            continue;
+        g_autofree char *dname = folder_dir_name(k);
+        g_autofree char *dir = g_build_filename(box, dname, NULL);
+        remove_tree(dir);
+        g_hash_table_iter_remove(&it);
+        removed = TRUE;
+    }
+    return !removed || fsync_path(box, error);
+}
+
+static gboolean
+load_folder(BridgeMaildir *md, MsMailImap *imap, const char *user, const char *box,
+            const char *dname, guint32 fresh, GError **error)
+{
+    g_autofree char *mailbox = folder_of_dir_name(dname);
+    g_autofree char *dir = g_build_filename(box, dname, NULL);
+    if (!mailbox || !g_file_test(dir, G_FILE_TEST_IS_DIR) ||
+        g_ascii_strcasecmp(mailbox, "INBOX") == 0)
+        return TRUE;
+    guint uidvalidity = 0, uidnext = 0;
+    if (!make_box(dir, error) || !read_number(dir, UIDVALIDITY_FILE, &uidvalidity, error) ||
+        !read_number(dir, UID_NEXT_FILE, &uidnext, error))
+        return FALSE;
+    if (!uidvalidity) { /* made by another program: a UIDVALIDITY from now on */
+        uidvalidity = fresh;
+        if (!write_number(dir, UIDVALIDITY_FILE, uidvalidity, error))
+            return FALSE;
+    }
+    g_autoptr(GPtrArray) found = scan_box(dir, error);
+    if (!found)
+        return FALSE;
+    if (!ms_mail_imap_restore_folder(imap, user, mailbox, uidvalidity, uidnext))
+        return TRUE; /* two directories for one name: the first wins */
+    DiskFolder *d = disk_folder_new(uidvalidity);
+    g_hash_table_insert(user_folders(md, user), g_strdup(mailbox), d);
+    guint32 last = 0;
+    for (guint i = 0; i < found->len; i++) {
+        Found *f = g_ptr_array_index(found, i);
+        guint32 uid = f->uid_n ? f->uid_n : MAX(last + 1, uidnext);
+        if (f->uid_n == 0 && !name_uid(f, uid, error))
+            return FALSE;
+        g_autofree char *contents = NULL;
+        gsize len = 0;
+        if (!g_file_get_contents(f->path, &contents, &len, error))
+            return FALSE;
+        GStatBuf st;
+        gint64 date = g_stat(f->path, &st) == 0 ? (gint64) st.st_mtime : 0;
+        g_autoptr(GBytes) data = g_bytes_new_take(g_steal_pointer(&contents), len);
+        if (!ms_mail_imap_restore_message(imap, user, mailbox, uid, f->flags, date, data))
+            continue; /* a UID twice: kept on disk, not served */
+        last = uid;
+        FolderFile *ff = g_new0(FolderFile, 1);
+        g_autofree char *base = g_path_get_basename(f->path);
+        ff->rel = g_build_filename(f->sub, base, NULL);
+        ff->flags = f->flags;
+        g_hash_table_insert(d->files, GUINT_TO_POINTER(uid), ff);
+    }
+    return TRUE;
+}
+
+gboolean
+ms__bridge_maildir_load_folders(BridgeMaildir *md, MsMailImap *imap, guint server, guint32 fresh,
+                                GError **error)
+{
+    g_return_val_if_fail(md != NULL && server < md->servers->len, FALSE);
+    MaildirServer *ms = g_ptr_array_index(md->servers, server);
+    g_autoptr(GPtrArray) users = ms_mail_store_users(ms->store);
+    for (guint i = 0; i < users->len; i++) {
+        const char *user = g_ptr_array_index(users, i);
+        g_autofree char *box = box_dir(ms, user);
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GDir) d = g_dir_open(box, 0, NULL);
+        const char *name;
+        while (d && (name = g_dir_read_name(d)))
+            if (name[0] == '.')
+                g_ptr_array_add(names, g_strdup(name));
+        g_ptr_array_sort(names, cmp_str_ptr); /* directory order is arbitrary */
+        for (guint k = 0; k < names->len; k++)
+            if (!load_folder(md, imap, user, box, g_ptr_array_index(names, k), fresh, error))
+                return FALSE;
+    }
+    return TRUE;
 }
