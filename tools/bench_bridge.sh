@@ -22,9 +22,10 @@
 # that goes to TLS (TLSN messages per run, default 5000).
 #
 # A fourth line measures SMTP intake with --spool: a second bridge keeps
-# every message in its spool and in alice's Maildir (an fsync of the spool
-# file and of the spool directory before each 250, then of the Maildir file
-# and of new/, bridge_maildir.c), next to the first bridge (no spool) in the
+# every message in its spool and in alice's Maildir (the spool file and the
+# spool directory fsync'd before the 250, shared by the messages of a group
+# commit, then the Maildir file and new/ per pacer tick, bridge_smtp.c and
+# bridge_maildir.c), next to the first bridge (no spool) in the
 # same runs, sessions reused, SPOOLN messages per run (default 1000). Its
 # check: the spool empties and the Maildir holds every message.
 #
