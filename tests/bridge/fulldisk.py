@@ -92,7 +92,7 @@ def sender(port, t, stop):
     n = 0
     padding = ("x" * 76 + "\r\n") * 25  # about 2 KiB a message: the tmpfs fills after some dozens
     with smtplib.SMTP("127.0.0.1", port, timeout=TIMEOUT) as c:
-        while not stop.is_set():
+        while not stop.is_set() and n < 200:  # bounded: a bridge that never refuses fails below
             tok = "full-t%d-n%d" % (t, n)
             n += 1
             msg = ("From: sender@example.org\r\nSubject: %s\r\n\r\n%s\r\n" % (tok, padding)).encode()
