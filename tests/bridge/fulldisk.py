@@ -15,6 +15,7 @@ until each has been refused a few times. Checked:
   exactly once and no refused one is.
 Without root this cannot mount anything: it says SKIPPED (CI runs as
 root)."""
+import atexit
 import os
 import re
 import shutil
@@ -47,6 +48,16 @@ holder = subprocess.Popen(
     ["unshare", "-m", "--propagation", "private", "sh", "-c",
      'mount -t tmpfs -o size=256k,mode=0700 mailsim-fulldisk "$0" && echo ready && exec sleep 600', mnt],
     stdout=subprocess.PIPE)
+
+
+def cleanup():
+    if holder.poll() is None:
+        holder.kill()
+        holder.wait()
+    shutil.rmtree(mnt, ignore_errors=True)  # empty outside the namespace
+
+
+atexit.register(cleanup)  # a failed check exits: the namespace goes with its holder
 check(holder.stdout.readline().strip() == b"ready", "a 256 KiB tmpfs in a private mount namespace")
 # The tmpfs as seen from outside the namespace.
 view = "/proc/%d/root%s" % (holder.pid, mnt)
@@ -153,7 +164,4 @@ twice = [t for t in acked if maildir.get(t, 0) > 1]
 check(not missing, "every acknowledged message is in the Maildir (%d; missing %r)" % (len(acked), missing[:5]))
 check(not twice, "none twice (%r)" % twice[:5])
 check(not [t for t in refused if t in maildir], "no refused message was delivered")
-holder.kill()
-holder.wait()
-os.rmdir(mnt)
 print("fulldisk.py: ok")
