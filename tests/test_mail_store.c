@@ -180,6 +180,79 @@ test_uid_next(void)
                            "feedback.10");
 }
 
+/* A loader that counts its calls and serves "body of <location>", or
+ * fails for the location "gone". */
+typedef struct {
+    guint calls;
+} Loads;
+
+static GBytes *
+count_load(const char *user, const MsStoredMessage *m, gpointer ud, GError **error)
+{
+    Loads *l = ud;
+    (void) user;
+    l->calls++;
+    if (strcmp(m->location, "gone") == 0) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "gone: vanished");
+        return NULL;
+    }
+    g_autofree char *text = g_strdup_printf("body of %s", m->location);
+    return g_bytes_new(text, strlen(text));
+}
+
+/* Bodies kept elsewhere: once a location is set (with a loader), the store
+ * drops its copy, keeps the size for listings and quota, and each read
+ * goes through the loader; a restored message holds only its size; a
+ * loader failure is an error, not a crash; without a loader the body
+ * stays in memory. */
+static void
+test_bodies_elsewhere(void)
+{
+    g_autoptr(MsMailStore) s = ms_mail_store_new();
+    ms_mail_store_add_user(s, "u", "p", 0);
+    g_autoptr(GBytes) m = msg(100);
+    CU_ASSERT_EQUAL(ms_mail_store_deliver(s, "u", m, 1, 0), MS_STORE_OK);
+    GPtrArray *live = ms_mail_store_messages(s, "u");
+    MsStoredMessage *a = live->pdata[0];
+    /* no loader: the location is noted, the body stays */
+    CU_ASSERT_TRUE(ms_mail_store_set_location(s, "u", a->uid, "here"));
+    CU_ASSERT_PTR_NOT_NULL(a->data);
+    Loads loads = { 0 };
+    ms_mail_store_set_loader(s, count_load, &loads);
+    g_autoptr(GBytes) b0 = ms_mail_store_body(s, "u", a, NULL);
+    CU_ASSERT_TRUE(g_bytes_equal(b0, m));
+    CU_ASSERT_EQUAL(loads.calls, 0);
+    CU_ASSERT_TRUE(ms_mail_store_set_location(s, "u", a->uid, "new/a"));
+    CU_ASSERT_FALSE(ms_mail_store_set_location(s, "u", "u.99", "new/x"));
+    CU_ASSERT_PTR_NULL(a->data);
+    CU_ASSERT_EQUAL(a->size, 100);
+    g_autoptr(GBytes) b1 = ms_mail_store_body(s, "u", a, NULL);
+    g_autoptr(GBytes) b2 = ms_mail_store_body(s, "u", a, NULL);
+    CU_ASSERT_EQUAL(loads.calls, 2); /* nothing cached */
+    CU_ASSERT_EQUAL(g_bytes_get_size(b1), strlen("body of new/a"));
+    CU_ASSERT_EQUAL(memcmp(g_bytes_get_data(b1, NULL), "body of new/a", 13), 0);
+    CU_ASSERT_EQUAL(ms_mail_store_restore_located(s, "u", 40, "gone", 5, 0, 0), MS_STORE_OK);
+    CU_ASSERT_EQUAL(ms_mail_store_restore_located(s, "ghost", 40, "x", 1, 0, 0), MS_STORE_NO_USER);
+    live = ms_mail_store_messages(s, "u");
+    CU_ASSERT_EQUAL_FATAL(live->len, 2);
+    MsStoredMessage *c = live->pdata[1];
+    CU_ASSERT_STRING_EQUAL(c->uid, "u.5");
+    CU_ASSERT_EQUAL(c->size, 40);
+    g_autoptr(GError) err = NULL;
+    CU_ASSERT_PTR_NULL(ms_mail_store_body(s, "u", c, &err));
+    CU_ASSERT_PTR_NOT_NULL(err);
+    guint64 bytes = 0;
+    ms_mail_store_totals(s, NULL, NULL, &bytes);
+    CU_ASSERT_EQUAL(bytes, 140); /* sizes, not loaded bodies */
+    CU_ASSERT_TRUE(ms_mail_store_delete(s, "u", "u.5"));
+    ms_mail_store_totals(s, NULL, NULL, &bytes);
+    CU_ASSERT_EQUAL(bytes, 100);
+    ms_mail_store_set_loader(s, NULL, NULL);
+    g_autoptr(GError) err2 = NULL;
+    CU_ASSERT_PTR_NULL(ms_mail_store_body(s, "u", a, &err2));
+    CU_ASSERT_PTR_NOT_NULL(err2);
+}
+
 int
 main(void)
 {
@@ -190,6 +263,7 @@ main(void)
         { "observer", test_observer },
         { "restore and uid numbers", test_restore },
         { "next uid number, reserved numbers", test_uid_next },
+        { "bodies kept elsewhere", test_bodies_elsewhere },
         { NULL, NULL },
     };
     return ms_test_main("mailbox", cases);

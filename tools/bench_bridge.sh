@@ -22,9 +22,10 @@
 # that goes to TLS (TLSN messages per run, default 5000).
 #
 # A fourth line measures SMTP intake with --spool: a second bridge keeps
-# every message in its spool and in alice's Maildir (an fsync of the spool
-# file and of the spool directory before each 250, then of the Maildir file
-# and of new/, bridge_maildir.c), next to the first bridge (no spool) in the
+# every message in its spool and in alice's Maildir (the spool file and the
+# spool directory fsync'd before the 250, shared by the messages of a group
+# commit, then the Maildir file and new/ per pacer tick, bridge_smtp.c and
+# bridge_maildir.c), next to the first bridge (no spool) in the
 # same runs, sessions reused, SPOOLN messages per run (default 1000). Its
 # check: the spool empties and the Maildir holds every message.
 #
@@ -32,6 +33,11 @@
 # IMAPN 1 KiB messages (default 2000) with UID FETCH 1:* BODY.PEEK[], the
 # bridge against Dovecot's imapd on a copy of the same Maildir
 # (tools/bench_bridge_imap.py; IMAPSESSIONS sessions, default 10).
+#
+# A sixth line measures a big mailbox: a bridge started on a Maildir of
+# BIGN 1 KiB messages (default 100000): its peak RSS, its start, and an
+# imaplib client's SELECT, listing and ten fetches
+# (tools/bench_bridge_bigbox.py; bodies are read from the files on demand).
 #
 # smtp-source and smtp-sink come from Debian's postfix package; when they
 # are missing it is installed without configuring or starting its daemon
@@ -207,6 +213,7 @@ if ! command -v dovecot >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     [ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
 fi
 python3 tools/bench_bridge_imap.py "$M" "${IMAPN:-2000}" "${IMAPSESSIONS:-10}" "$REPS"
+python3 tools/bench_bridge_bigbox.py "$M" "${BIGN:-100000}"
 
 kill -TERM "$bridge_pid"
 wait "$bridge_pid" || true

@@ -110,8 +110,11 @@ typedef struct {
     guint64 spool_pending;      /* spool files still waiting for delivery */
     /* Durable mailboxes (--spool): messages read back from the Maildirs at
      * start, files written since, recipients of recovered spool files
-     * found already delivered (not delivered again). */
+     * found already delivered (not delivered again); bodies read from
+     * their files on demand (the store holds only sizes and places). */
     guint64 maildir_loaded, maildir_written, recovered_dup;
+    guint64 maildir_read;
+    guint64 spool_commits; /* group commits of spool files (each: one fsync of DIR) */
 } MsBridgeStats;
 
 /* Attaches a bridge to `world` (borrowed; must outlive the bridge): binds

@@ -50,6 +50,16 @@ const MsImapServerHooks *ms_mail_imap_hooks(void);
  * ms_imap_server_refresh() (IDLE). Cheap: O(1). */
 guint64 ms_mail_imap_stamp(MsMailImap *imap, const char *user);
 
+/* Folders kept outside (the bridge's Maildir++ subfolders), put back at
+ * start: a folder other than INBOX with its UIDVALIDITY and UIDNEXT (FALSE
+ * if it exists), then its messages in ascending UID order (FALSE for a UID
+ * not above the last, or no such folder); UIDNEXT moves past each. Changes
+ * are seen by the keeper through the hooks (mailboxes, list, read). */
+gboolean ms_mail_imap_restore_folder(MsMailImap *imap, const char *user, const char *mailbox,
+                                     guint32 uidvalidity, guint32 uidnext);
+gboolean ms_mail_imap_restore_message(MsMailImap *imap, const char *user, const char *mailbox,
+                                      guint32 uid, guint flags, gint64 date, GBytes *data);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMailImap, ms_mail_imap_free)
 
 G_END_DECLS

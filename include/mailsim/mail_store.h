@@ -30,7 +30,13 @@ typedef enum {
 
 /* One stored message, as POP3 sees it. */
 typedef struct {
-    GBytes *data;    /* CRLF line ends, Return-Path: first; owned by the store */
+    /* The body: CRLF line ends, Return-Path: first; owned by the store. NULL
+     * when it is kept elsewhere (the bridge's Maildir): readers take it
+     * with ms_mail_store_body(), never from here. */
+    GBytes *data;
+    guint64 size;    /* of the body, always set (POP3 LIST, RFC822.SIZE, quota) */
+    char *location;  /* where the body is kept outside the store (opaque to
+                        the store: the keeper's own name for it), or NULL */
     char *uid;       /* unique id, stable across sessions (RFC 1939 7 UIDL) */
     guint32 message; /* the simulation's message id (accounting), or 0 */
     MsTime stored_at;
@@ -50,6 +56,13 @@ typedef struct {
                           gpointer user_data);
 } MsMailStoreObserver;
 
+/* Reads a body the store does not hold (m->data NULL) from where its
+ * keeper put it (m->location): a new reference, or NULL with `error` (the
+ * file vanished, a read failed). The bridge gives one with its Maildir;
+ * the mail layer itself never touches files. */
+typedef GBytes *(*MsMailStoreLoader)(const char *user, const MsStoredMessage *m, gpointer user_data,
+                                     GError **error);
+
 /* Returns a new empty store (caller frees). */
 MsMailStore *ms_mail_store_new(void);
 void ms_mail_store_free(MsMailStore *store);
@@ -58,6 +71,23 @@ void ms_mail_store_free(MsMailStore *store);
  * outlive the store or the next call. */
 void ms_mail_store_set_observer(MsMailStore *store, const MsMailStoreObserver *obs,
                                 gpointer user_data);
+
+/* Sets (or with NULL removes) the loader of bodies kept elsewhere. */
+void ms_mail_store_set_loader(MsMailStore *store, MsMailStoreLoader load, gpointer user_data);
+
+/* The body of `m` (one of the user's messages): a new reference to the one
+ * held in memory, or what the loader reads; NULL with `error` when there is
+ * neither or the loader fails. Each call without a body in memory reads
+ * again (nothing is cached: a mailbox of any size costs no body memory). */
+GBytes *ms_mail_store_body(MsMailStore *store, const char *user, const MsStoredMessage *m,
+                           GError **error);
+
+/* Records that the body of the user's message with this uid is kept at
+ * `location` (the keeper's name for it, copied) and, when a loader is set,
+ * releases the copy in memory. FALSE if there is no such message. The
+ * observer is not called. */
+gboolean ms_mail_store_set_location(MsMailStore *store, const char *user, const char *uid,
+                                    const char *location);
 
 /* Adds a user (local part, case-insensitive) with a password and a quota in
  * bytes (0: unlimited). FALSE if the user exists. */
@@ -83,6 +113,13 @@ MsStoreResult ms_mail_store_deliver(MsMailStore *store, const char *user, GBytes
  * MS_STORE_NO_USER for an unknown user. */
 MsStoreResult ms_mail_store_restore(MsMailStore *store, const char *user, GBytes *data, guint uid_n,
                                     guint flags, MsTime at);
+
+/* ms_mail_store_restore() of a message whose body stays where it is kept
+ * (`location`, read through the loader when needed): only its size is
+ * held. */
+MsStoreResult ms_mail_store_restore_located(MsMailStore *store, const char *user, guint64 size,
+                                            const char *location, guint uid_n, guint flags,
+                                            MsTime at);
 
 /* The number n of a uid "<user>.<n>" this store made, or 0. */
 guint ms_mail_store_uid_number(const char *uid);

@@ -100,6 +100,10 @@ struct _MsBridge {
     GHashTable *spool_ids;
     guint32 inject_next;
     const char *inject_spool_id;
+    /* Group commit of spool files (bridge_smtp.c): messages whose 250 waits
+     * for the batch's fsyncs, and the timer that ends the batch. */
+    GPtrArray *commit_wait;
+    guint commit_timer;
     Relay *relay;      /* NULL without --relay-out */
     gboolean stopping; /* ms_bridge_free is running */
 };
@@ -144,6 +148,12 @@ void ms__bridge_conns_check_timeouts(MsBridge *b, gint64 now_us);
 void ms__bridge_smtp_accept(MsBridge *b, GSocketConnection *conn, gboolean implicit_tls);
 void ms__bridge_pop3_accept(MsBridge *b, GSocketConnection *conn, gboolean implicit_tls);
 void ms__bridge_imap_accept(MsBridge *b, GSocketConnection *conn, gboolean implicit_tls);
+/* bridge_smtp.c: commits the spool batch waiting now, if any, and answers
+ * its sessions (at shutdown). */
+void ms__bridge_smtp_flush(MsBridge *b);
+/* Frees a message waiting for its commit (the free function of
+ * MsBridge.commit_wait). */
+void ms__bridge_smtp_waiting_free(gpointer p);
 /* bridge_imap.c: after each pacer tick, tells idling IMAP sessions whose
  * mailbox changed (RFC 2177). */
 void ms__bridge_imap_tick(MsBridge *b);
@@ -170,10 +180,23 @@ void ms__bridge_tls_guard_arm(GTlsConnection *tls);
 gboolean ms__bridge_tls_guard_refused(GTlsConnection *tls);
 
 /* bridge_spool.c */
-/* Writes one message (envelope and content) into the spool, fsync'd;
- * kind 'w' (for the world) or 'r' (for the relay). Returns the new path. */
-char *ms__bridge_spool_write(MsBridge *b, char kind, const char *from, const char *const *rcpts,
-                             GBytes *data, GError **error);
+/* A spool file written but not yet durable (group commit). */
+typedef struct {
+    char *path; /* its name once committed */
+    char *tmp;  /* where it is until then (NULL once renamed) */
+    int fd;     /* open until the commit's fsync */
+} BridgeSpoolFile;
+/* Writes one message (envelope and content) to a temporary spool file,
+ * without fsync; kind 'w' (for the world) or 'r' (for the relay). NULL
+ * with `error` (G_FILE_ERROR_NOSPC for a full disk) when it cannot. */
+BridgeSpoolFile *ms__bridge_spool_begin(MsBridge *b, char kind, const char *from,
+                                        const char *const *rcpts, GBytes *data, GError **error);
+/* Makes a batch of begun files durable: fsyncs each, renames each into
+ * place, fsyncs the spool directory once. On failure every file of the
+ * batch is removed and `error` says why (none may be acknowledged). */
+gboolean ms__bridge_spool_commit(MsBridge *b, GPtrArray *files, GError **error);
+/* Frees a spool file (closing it; removing it if it was never committed). */
+void ms__bridge_spool_file_free(BridgeSpoolFile *f);
 void ms__bridge_spool_remove(MsBridge *b, const char *path);
 /* One message read back from the spool. */
 typedef struct {
@@ -219,6 +242,14 @@ void ms__bridge_inject_job_free(gpointer job);
 BridgeMaildir *ms__bridge_maildir_open(MsBridge *b, GError **error);
 void ms__bridge_maildir_free(BridgeMaildir *md);
 /* Did the mailbox of `rcpt` hold a file from spool id `spool_id` at start? */
+/* IMAP folders other than INBOX as Maildir++ subfolders of the boxes of
+ * `server` (the IMAP server): written after each IMAP input, before its
+ * replies go out (FALSE with error when a write fails), and put back into
+ * `imap` at start (folders without a kept UIDVALIDITY get `fresh`). */
+gboolean ms__bridge_maildir_sync_folders(BridgeMaildir *md, MsMailImap *imap, guint server,
+                                         const char *user, GError **error);
+gboolean ms__bridge_maildir_load_folders(BridgeMaildir *md, MsMailImap *imap, guint server,
+                                         guint32 fresh, GError **error);
 gboolean ms__bridge_maildir_has(BridgeMaildir *md, const char *rcpt, const char *spool_id);
 /* Removes the tombstones of a spool id (its spool file is gone). */
 void ms__bridge_maildir_forget(BridgeMaildir *md, const char *spool_id);

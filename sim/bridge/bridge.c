@@ -307,6 +307,7 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
     g_queue_init(&b->conns);
     b->pending = g_ptr_array_new_with_free_func(ms__bridge_inject_job_free);
     b->spool_ids = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    b->commit_wait = g_ptr_array_new_with_free_func(ms__bridge_smtp_waiting_free);
     b->smtp_server = b->pop3_server = b->imap_server = G_MAXUINT;
     b->smtp_server = server_for(b, cfg->smtp_host, error);
     if (b->smtp_server == G_MAXUINT)
@@ -353,8 +354,14 @@ ms_bridge_new(MsWorld *world, const MsBridgeConfig *cfg, GError **error)
         }
         b->imap =
             ms_mail_imap_new(ms_mail_server_store(b->mail, b->imap_server), inbox, now_s - sim_s);
-        /* a folder's UIDVALIDITY is above INBOX's and new in every run */
+        /* a folder's UIDVALIDITY is above INBOX's and new in every run;
+         * with --spool the folders kept on disk keep theirs */
         ms_mail_imap_set_folder_uidvalidity(b->imap, MAX(start, inbox + 1));
+        if (b->maildir && !ms__bridge_maildir_load_folders(b->maildir, b->imap, b->imap_server,
+                                                           MAX(start, inbox + 1) - 1, error)) {
+            g_prefix_error(error, "--spool: IMAP folder: ");
+            return NULL;
+        }
     }
     if (!ms__bridge_tls_setup(b, error))
         return NULL;
@@ -441,6 +448,7 @@ ms_bridge_free(MsBridge *b)
     stop_service(&b->pop3s_svc);
     stop_service(&b->imap_svc);
     stop_service(&b->imaps_svc);
+    ms__bridge_smtp_flush(b); /* messages waiting for their commit */
     while (b->conns.head)
         ms__bridge_conn_free(b->conns.head->data);
     if (b->relay)

@@ -83,6 +83,12 @@ i_input(BridgeConn *c, const guint8 *data, gsize len)
     ImapSession *x = c->session;
     ms_imap_server_feed(x->core, data, len);
     note_stamp(x); /* whatever the command told, it told from now */
+    const char *user = ms_imap_server_user(x->core);
+    g_autoptr(GError) err = NULL;
+    /* Folders other than INBOX to disk before the replies go out. */
+    if (x->b->maildir && user &&
+        !ms__bridge_maildir_sync_folders(x->b->maildir, x->b->imap, x->b->imap_server, user, &err))
+        g_printerr("mailsim bridge: maildir: IMAP folder: %s\n", err->message);
     pump(x);
 }
 

@@ -21,10 +21,13 @@
  * Writing (the Maildir discipline, cr.yp.to/proto/maildir.html): the file
  * is created in tmp/ under a unique name, written, fsync'd, closed, renamed
  * into new/, and new/ is fsync'd, so a crash leaves either no file in new/
- * or the whole message. The fsync of new/ is shared by the messages stored
- * in one pacer tick (ms__bridge_maildir_sync, called before the spool files
- * of settled messages are removed): until then the spool keeps each of
- * them, and a rename lost in a crash is a copy the recovery makes again. Names are "<sec>.M<usec>P<pid>Q<n>.<host>" (the
+ * or the whole message. The fsyncs are shared by the copies stored in one
+ * pacer tick (group commit): on_stored only writes tmp/, and
+ * ms__bridge_maildir_sync (called before the spool files of settled
+ * messages are removed) fsyncs them, renames them and fsyncs each new/
+ * once. Until then the spool keeps each of them, the store keeps the body,
+ * and a rename lost in a crash is a copy the recovery makes again; a
+ * deletion or flag change of such a copy flushes the tick's copies first. Names are "<sec>.M<usec>P<pid>Q<n>.<host>" (the
  * wall clock, the process and a counter: unique as the spec asks), then
  * ",S=<size>" (Dovecot reads the size from it), ",U=<n>" (the store's uid
  * number, so POP3 UIDLs survive a restart) and, for mail from the spool,
@@ -57,14 +60,22 @@
  * Invariants: a uid in a box's file map names the file holding that
  * message now (new/ or cur/). Ownership: the BridgeMaildir belongs to the
  * bridge. Threading: the bridge's one thread. Costs: per stored message
- * one file write, an fsync and a rename, and an fsync of new/ per box and
+ * one file write, an fsync and a rename (the fsyncs of one tick after the
+ * first cost little: one journal commit), and an fsync of new/ per box and
  * pacer tick; per deletion an
  * unlink and an fsync of its directory; per flag change a rename and one
- * or two directory fsyncs; at start every file of every box is read. */
+ * or two directory fsyncs; at start every file of every box is listed and
+ * stat'd, not read. Bodies are not kept in memory: once a message is in
+ * its file, the store holds its size, flags, uid and location ("new/NAME"
+ * or "cur/NAME:2,FLAGS", relative to the box), and on_load reads the file
+ * each time a reader needs the body (about 200 bytes of memory per
+ * message instead of its size). */
+#define _GNU_SOURCE /* sync_file_range (Linux) */
 #include "bridge-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -79,7 +90,6 @@ typedef struct {
     MsMailStore *store;
     char *dir;         /* DIR/mail/<server> */
     char *dir_name;    /* <server> */
-    GHashTable *files; /* uid -> path of its file now */
 } MaildirServer;
 
 struct _BridgeMaildir {
@@ -94,10 +104,43 @@ struct _BridgeMaildir {
     GHashTable *gone;    /* spool id -> GPtrArray of its tombstones' paths */
     GHashTable *failed;  /* message ids whose write failed */
     GHashTable *dirty;   /* new/ directories with renames not yet fsync'd */
+    GPtrArray *pending;  /* MaildirPending*: written to tmp/, not yet fsync'd */
     guint64 loaded;
+    /* IMAP folders other than INBOX as kept on disk: lower-cased user ->
+     * (mailbox -> DiskFolder*). */
+    GHashTable *folders;
 };
 
+/* A copy written to tmp/ in this pacer tick, waiting for the tick's
+ * fsyncs (flush_pending): until then the store keeps its body. */
+typedef struct {
+    MaildirServer *ms;
+    char *user, *uid;
+    guint32 message;
+    char *box, *name;
+    int fd;
+} MaildirPending;
+
+static void
+pending_free(gpointer p)
+{
+    MaildirPending *q = p;
+    if (q->fd >= 0)
+        close(q->fd);
+    g_free(q->user);
+    g_free(q->uid);
+    g_free(q->box);
+    g_free(q->name);
+    g_free(q);
+}
+
 static const MsMailStoreObserver observer;
+
+static gint
+cmp_str_ptr(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
 
 /* A name safe as one directory component: letters, digits and ._+-@ kept,
  * anything else (and a leading dot) as %XX. */
@@ -207,21 +250,18 @@ parse_flags(const char *info)
     return f;
 }
 
-/* Writes `data` to tmp/name, fsyncs it and renames it to new/name; new/
- * is fsync'd later, once per pacer tick for every message of the tick
- * (ms__bridge_maildir_sync), before any spool file goes. On failure
- * nothing is left in new/. */
-static gboolean
-write_file(const char *box, const char *name, GBytes *data, GError **error)
+/* Writes `data` to tmp/name and returns the open descriptor (-1 with
+ * `error`; nothing is left then). The fsync and the rename into new/ come
+ * later, for every copy of the pacer tick at once (flush_pending). */
+static int
+write_tmp(const char *box, const char *name, GBytes *data, GError **error)
 {
     g_autofree char *tmp = g_build_filename(box, "tmp", name, NULL);
-    g_autofree char *newdir = g_build_filename(box, "new", NULL);
-    g_autofree char *dst = g_build_filename(newdir, name, NULL);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         int e = errno;
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", tmp, g_strerror(e));
-        return FALSE;
+        return -1;
     }
     gsize n;
     const char *d = g_bytes_get_data(data, &n);
@@ -234,18 +274,57 @@ write_file(const char *box, const char *name, GBytes *data, GError **error)
         else if (w > 0)
             off += (gsize) w;
     }
-    if (!e && fsync(fd) != 0)
-        e = errno;
-    if (close(fd) != 0 && !e)
-        e = errno;
-    if (!e && rename(tmp, dst) != 0)
-        e = errno;
     if (e) {
+        close(fd);
         unlink(tmp);
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", tmp, g_strerror(e));
-        return FALSE;
+        return -1;
     }
-    return TRUE;
+    return fd;
+}
+
+/* Makes the copies written since the last call durable (the Maildir
+ * discipline): each fsync'd (the first commits the file system's journal
+ * for all of them, so the rest cost little), closed, renamed from tmp/
+ * into new/, and its body from then on read from the file; new/ is marked
+ * for the directory fsync of ms__bridge_maildir_sync. A copy that fails is
+ * removed and its message remembered as failed: the spool keeps it and a
+ * restart delivers it where it is missing; the store keeps its body. */
+static void
+flush_pending(BridgeMaildir *md)
+{
+    /* Writeback of every copy started before the first fsync waits: its
+     * journal commit then carries them all, and the later fsyncs find
+     * little left to do (one disk flush per tick, not one per copy). */
+    for (guint i = 0; i < md->pending->len; i++)
+        sync_file_range(((MaildirPending *) g_ptr_array_index(md->pending, i))->fd, 0, 0,
+                        SYNC_FILE_RANGE_WRITE);
+    for (guint i = 0; i < md->pending->len; i++) {
+        MaildirPending *q = g_ptr_array_index(md->pending, i);
+        g_autofree char *tmp = g_build_filename(q->box, "tmp", q->name, NULL);
+        g_autofree char *dst = g_build_filename(q->box, "new", q->name, NULL);
+        int e = 0;
+        if (fsync(q->fd) != 0)
+            e = errno;
+        if (close(q->fd) != 0 && !e)
+            e = errno;
+        q->fd = -1;
+        if (!e && rename(tmp, dst) != 0)
+            e = errno;
+        if (e) {
+            unlink(tmp);
+            g_printerr("mailsim bridge: maildir: %s: %s (the spool keeps the message)\n", tmp,
+                       g_strerror(e));
+            g_hash_table_add(md->failed, GUINT_TO_POINTER(q->message));
+            continue;
+        }
+        md->b->stats.maildir_written++;
+        g_hash_table_add(md->dirty, g_build_filename(q->box, "new", NULL));
+        /* From now on the body is read from the file when a reader needs it. */
+        g_autofree char *where = g_build_filename("new", q->name, NULL);
+        ms_mail_store_set_location(q->ms->store, q->user, q->uid, where);
+    }
+    g_ptr_array_set_size(md->pending, 0);
 }
 
 static char *name_field(const char *name, const char *key);
@@ -357,24 +436,41 @@ on_stored(const char *user, const MsStoredMessage *m, gpointer ud)
         g_bytes_get_size(m->data), ms_mail_store_uid_number(m->uid), spool_id ? ",X=" : "",
         spool_id ? spool_id : "");
     g_autoptr(GError) err = NULL;
-    if (!make_box(box, &err) || !write_file(box, name, m->data, &err)) {
+    int fd = -1;
+    if (!make_box(box, &err) || (fd = write_tmp(box, name, m->data, &err)) < 0) {
         g_printerr("mailsim bridge: maildir: %s (the spool keeps the message)\n", err->message);
         g_hash_table_add(md->failed, GUINT_TO_POINTER(m->message));
         return;
     }
-    md->b->stats.maildir_written++;
-    g_hash_table_add(md->dirty, g_build_filename(box, "new", NULL));
-    g_hash_table_replace(ms->files, g_strdup(m->uid), g_build_filename(box, "new", name, NULL));
+    MaildirPending *q = g_new0(MaildirPending, 1);
+    q->ms = ms;
+    q->user = g_strdup(user);
+    q->uid = g_strdup(m->uid);
+    q->message = m->message;
+    q->box = g_steal_pointer(&box);
+    q->name = g_steal_pointer(&name);
+    q->fd = fd;
+    g_ptr_array_add(md->pending, q);
+}
+
+/* The path of m's file in `box`, or NULL when it is not kept on disk; a
+ * copy written in this tick is first moved into new/ (flush_pending). */
+static char *
+file_of(MaildirServer *ms, const char *box, const MsStoredMessage *m)
+{
+    if (!m->location && ms->md->pending->len)
+        flush_pending(ms->md);
+    return m->location ? g_build_filename(box, m->location, NULL) : NULL;
 }
 
 static void
 on_deleted(const char *user, const MsStoredMessage *m, gpointer ud)
 {
     MaildirServer *ms = ud;
-    (void) user;
-    const char *path = g_hash_table_lookup(ms->files, m->uid);
+    g_autofree char *box = box_dir(ms, user);
+    g_autofree char *path = file_of(ms, box, m);
     if (!path)
-        return;
+        return; /* not kept on disk */
     g_autofree char *dir = g_path_get_dirname(path);
     g_autoptr(GError) err = NULL;
     g_autofree char *base = g_path_get_basename(path);
@@ -387,7 +483,6 @@ on_deleted(const char *user, const MsStoredMessage *m, gpointer ud)
     /* The box's next uid number first: once the file of the highest uid is
      * gone, only this says that number was given (a restart must not give
      * it again: POP3 UIDL and IMAP UID). */
-    g_autofree char *box = g_path_get_dirname(dir);
     if (!write_number(box, UID_NEXT_FILE, ms_mail_store_uid_next(ms->store, user), &err)) {
         g_printerr("mailsim bridge: maildir: %s kept: %s\n", path, err->message);
         return;
@@ -395,7 +490,6 @@ on_deleted(const char *user, const MsStoredMessage *m, gpointer ud)
     if ((unlink(path) != 0 && errno != ENOENT) || !fsync_path(dir, &err))
         g_printerr("mailsim bridge: maildir: cannot remove %s: %s\n", path,
                    err ? err->message : g_strerror(errno));
-    g_hash_table_remove(ms->files, m->uid);
 }
 
 static void
@@ -403,16 +497,16 @@ on_flags(const char *user, const MsStoredMessage *m, guint old, gpointer ud)
 {
     MaildirServer *ms = ud;
     (void) old;
-    const char *path = g_hash_table_lookup(ms->files, m->uid);
+    g_autofree char *box = box_dir(ms, user);
+    g_autofree char *path = file_of(ms, box, m);
     if (!path)
-        return;
+        return; /* not kept on disk */
     g_autofree char *base = g_path_get_basename(path);
     char *colon = strchr(base, ':');
     if (colon)
         *colon = '\0';
     char letters[8];
     flag_letters(m->flags, letters);
-    g_autofree char *box = box_dir(ms, user);
     g_autofree char *cur = g_build_filename(box, "cur", NULL);
     g_autofree char *name = g_strdup_printf("%s:2,%s", base, letters);
     g_autofree char *dst = g_build_filename(cur, name, NULL);
@@ -425,15 +519,40 @@ on_flags(const char *user, const MsStoredMessage *m, guint old, gpointer ud)
     /* Both directories: the new name in cur/, the old one gone from new/. */
     if (!fsync_path(cur, &err) || (strcmp(srcdir, cur) != 0 && !fsync_path(srcdir, &err)))
         g_printerr("mailsim bridge: maildir: %s\n", err->message);
-    g_hash_table_replace(ms->files, g_strdup(m->uid), g_steal_pointer(&dst));
+    g_autofree char *where = g_build_filename("cur", name, NULL);
+    ms_mail_store_set_location(ms->store, user, m->uid, where);
 }
 
 static const MsMailStoreObserver observer = { on_stored, on_deleted, on_flags };
+
+/* The store's loader: a body read from its file when a reader (POP3 RETR
+ * and TOP, IMAP FETCH of body parts, SEARCH of text) needs it. A file that
+ * vanished or cannot be read gives NULL: the POP3 core answers -ERR
+ * [SYS/TEMP], the IMAP core NO, and the bridge says why here. */
+static GBytes *
+on_load(const char *user, const MsStoredMessage *m, gpointer ud, GError **error)
+{
+    MaildirServer *ms = ud;
+    g_autofree char *box = box_dir(ms, user);
+    g_autofree char *path = g_build_filename(box, m->location, NULL);
+    g_autofree char *contents = NULL;
+    gsize len = 0;
+    g_autoptr(GError) err = NULL;
+    if (!g_file_get_contents(path, &contents, &len, &err)) {
+        g_printerr("mailsim bridge: maildir: %s\n", err->message);
+        g_propagate_error(error, g_steal_pointer(&err));
+        return NULL;
+    }
+    ms->md->b->stats.maildir_read++;
+    return g_bytes_new_take(g_steal_pointer(&contents), len);
+}
 
 /* --- loading at start -------------------------------------------------------- */
 
 typedef struct {
     char *path;
+    const char *sub; /* "new" or "cur" */
+    guint64 size;
     guint uid_n;
     guint flags;
     char *spool_id;
@@ -489,6 +608,13 @@ scan(const char *dir, gboolean cur, GPtrArray *out, GError **error)
             continue;
         Found *f = g_new0(Found, 1);
         f->path = g_build_filename(dir, name, NULL);
+        f->sub = cur ? "cur" : "new";
+        GStatBuf st;
+        if (g_stat(f->path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            found_free(f); /* gone since the listing, or not a message */
+            continue;
+        }
+        f->size = (guint64) st.st_size;
         g_autofree char *u = name_field(name, "U");
         guint64 n = 0;
         if (u && g_ascii_string_to_unsigned(u, 10, 1, G_MAXUINT, &n, NULL))
@@ -540,6 +666,21 @@ name_uid(Found *f, guint uid_n, GError **error)
     return fsync_path(dir, error);
 }
 
+/* The messages of a Maildir (tmp/ emptied first), in uid order (Found*;
+ * caller frees), or NULL with error. */
+static GPtrArray *
+scan_box(const char *box, GError **error)
+{
+    clean_tmp(box);
+    g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(found_free);
+    g_autofree char *newd = g_build_filename(box, "new", NULL);
+    g_autofree char *curd = g_build_filename(box, "cur", NULL);
+    if (!scan(newd, FALSE, found, error) || !scan(curd, TRUE, found, error))
+        return NULL;
+    g_ptr_array_sort(found, cmp_found); /* directory order is arbitrary */
+    return g_steal_pointer(&found);
+}
+
 static gboolean
 load_box(MaildirServer *ms, const char *user, GError **error)
 {
@@ -547,27 +688,19 @@ load_box(MaildirServer *ms, const char *user, GError **error)
     g_autofree char *box = box_dir(ms, user);
     if (!make_box(box, error))
         return FALSE;
-    clean_tmp(box);
-    g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(found_free);
-    g_autofree char *newd = g_build_filename(box, "new", NULL);
-    g_autofree char *curd = g_build_filename(box, "cur", NULL);
-    if (!scan(newd, FALSE, found, error) || !scan(curd, TRUE, found, error))
+    g_autoptr(GPtrArray) found = scan_box(box, error);
+    if (!found)
         return FALSE;
-    g_ptr_array_sort(found, cmp_found); /* directory order is arbitrary */
     g_autofree char *udir = dir_name(user);
     for (guint i = 0; i < found->len; i++) {
         Found *f = g_ptr_array_index(found, i);
-        g_autofree char *contents = NULL;
-        gsize len = 0;
-        if (!g_file_get_contents(f->path, &contents, &len, error))
+        /* Only the size: bodies are read on demand (on_load). */
+        guint uid_n = f->uid_n ? f->uid_n : ms_mail_store_uid_next(ms->store, user);
+        if (f->uid_n == 0 && !name_uid(f, uid_n, error))
             return FALSE;
-        g_autoptr(GBytes) data = g_bytes_new_take(g_steal_pointer(&contents), len);
-        ms_mail_store_restore(ms->store, user, data, f->uid_n, f->flags, 0);
-        GPtrArray *live = ms_mail_store_messages(ms->store, user);
-        const MsStoredMessage *m = g_ptr_array_index(live, live->len - 1);
-        if (f->uid_n == 0 && !name_uid(f, ms_mail_store_uid_number(m->uid), error))
-            return FALSE;
-        g_hash_table_replace(ms->files, g_strdup(m->uid), g_strdup(f->path));
+        g_autofree char *base = g_path_get_basename(f->path);
+        g_autofree char *where = g_build_filename(f->sub, base, NULL);
+        ms_mail_store_restore_located(ms->store, user, f->size, where, uid_n, f->flags, 0);
         if (f->spool_id) {
             g_hash_table_add(md->present, present_key(ms->dir_name, udir, f->spool_id));
             ms__bridge_spool_note_id(md->b, f->spool_id);
@@ -629,8 +762,9 @@ server_free(gpointer p)
     if (ms->store)
         ms_mail_store_set_observer(ms->store, NULL, NULL);
     g_free(ms->dir);
+    if (ms->store)
+        ms_mail_store_set_loader(ms->store, NULL, NULL);
     g_free(ms->dir_name);
-    g_hash_table_destroy(ms->files);
     g_free(ms);
 }
 
@@ -661,6 +795,7 @@ ms__bridge_maildir_open(MsBridge *b, GError **error)
     md->present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     md->failed = g_hash_table_new(g_direct_hash, g_direct_equal);
     md->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    md->pending = g_ptr_array_new_with_free_func(pending_free);
     md->gone_dir = g_build_filename(b->cfg.spool_dir, "gone", NULL);
     md->gone =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
@@ -670,7 +805,6 @@ ms__bridge_maildir_open(MsBridge *b, GError **error)
         MaildirServer *ms = g_new0(MaildirServer, 1);
         ms->md = md;
         ms->server = i;
-        ms->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         ms->dir_name = dir_name(ms_mail_server_hostname(b->mail, i));
         ms->dir = g_build_filename(md->root, ms->dir_name, NULL);
         g_ptr_array_add(md->servers, ms);
@@ -688,6 +822,7 @@ ms__bridge_maildir_open(MsBridge *b, GError **error)
             }
         }
         ms_mail_store_set_observer(store, &observer, ms);
+        ms_mail_store_set_loader(store, on_load, ms);
     }
     return md;
 }
@@ -716,6 +851,11 @@ ms__bridge_maildir_free(BridgeMaildir *md)
 {
     if (!md)
         return;
+    flush_pending(md);
+    ms__bridge_maildir_sync(md);
+    g_ptr_array_unref(md->pending);
+    if (md->folders)
+        g_hash_table_destroy(md->folders);
     g_ptr_array_unref(md->servers);
     g_hash_table_destroy(md->present);
     g_hash_table_destroy(md->failed);
@@ -746,7 +886,10 @@ ms__bridge_maildir_has(BridgeMaildir *md, const char *rcpt, const char *spool_id
 gboolean
 ms__bridge_maildir_sync(BridgeMaildir *md)
 {
-    if (!md || g_hash_table_size(md->dirty) == 0)
+    if (!md)
+        return TRUE;
+    flush_pending(md);
+    if (g_hash_table_size(md->dirty) == 0)
         return TRUE;
     GHashTableIter it;
     gpointer k;
@@ -773,4 +916,376 @@ guint64
 ms__bridge_maildir_loaded(const BridgeMaildir *md)
 {
     return md ? md->loaded : 0;
+}
+
+/* --- IMAP folders other than INBOX: Maildir++ subfolders ---------------------
+ *
+ * A folder ("Sent", "a/b") is kept as a Maildir++ subfolder of its user's
+ * box, as Dovecot and Courier lay them out: BOX/.Sent/{tmp,new,cur},
+ * BOX/.a.b/ (the hierarchy delimiter '/' becomes '.'; a '.' or any other
+ * character outside letters, digits and _+-@ in a name becomes %XX). Files
+ * go straight into cur/ with their UID (",U=") and flags (":2,"); their
+ * modification time is the INTERNALDATE (Dovecot reads it from there). The
+ * folder's UIDVALIDITY is in imap-uidvalidity, its UIDNEXT in uid-next
+ * (written before an expunge, as for INBOX).
+ *
+ * The folders live in mail_imap.c; this file sees their changes through
+ * the IMAP hooks (mailboxes, list, read): after each input of an IMAP
+ * session, before its replies go out, ms__bridge_maildir_sync_folders
+ * compares the user's folders with what is on disk and writes the
+ * difference (tmp/, fsync, rename into cur/, fsync of cur/), so an OK to
+ * APPEND, STORE, EXPUNGE, CREATE, DELETE or RENAME is sent once the change
+ * is durable. A RENAME is written as the new folder and the old one
+ * removed. Costs: per IMAP input O(messages in the user's folders) in
+ * memory; file work only for what changed. Limit: folder bodies are held
+ * in memory (INBOX's are read on demand). */
+
+typedef struct {
+    char *rel; /* "cur/NAME" or "new/NAME" within the folder */
+    guint flags;
+} FolderFile;
+
+typedef struct {
+    guint32 uidvalidity;
+    GHashTable *files; /* GUINT_TO_POINTER(uid) -> FolderFile* */
+} DiskFolder;
+
+static void
+folder_file_free(gpointer p)
+{
+    FolderFile *f = p;
+    g_free(f->rel);
+    g_free(f);
+}
+
+static void
+disk_folder_free(gpointer p)
+{
+    DiskFolder *d = p;
+    g_hash_table_destroy(d->files);
+    g_free(d);
+}
+
+static DiskFolder *
+disk_folder_new(guint32 uidvalidity)
+{
+    DiskFolder *d = g_new0(DiskFolder, 1);
+    d->uidvalidity = uidvalidity;
+    d->files = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, folder_file_free);
+    return d;
+}
+
+static GHashTable *
+user_folders(BridgeMaildir *md, const char *user)
+{
+    if (!md->folders)
+        md->folders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                            (GDestroyNotify) g_hash_table_destroy);
+    g_autofree char *key = g_ascii_strdown(user, -1);
+    GHashTable *t = g_hash_table_lookup(md->folders, key);
+    if (!t) {
+        t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, disk_folder_free);
+        g_hash_table_insert(md->folders, g_steal_pointer(&key), t);
+    }
+    return t;
+}
+
+/* ".Sent", ".a.b": the Maildir++ directory name of a folder. */
+static char *
+folder_dir_name(const char *mailbox)
+{
+    GString *out = g_string_new(".");
+    for (const char *c = mailbox; *c; c++) {
+        if (*c == '/')
+            g_string_append_c(out, '.');
+        else if (g_ascii_isalnum(*c) || strchr("_+-@", *c))
+            g_string_append_c(out, *c);
+        else
+            g_string_append_printf(out, "%%%02X", (guint8) *c);
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* The folder name of a Maildir++ directory name, or NULL if it is not one. */
+static char *
+folder_of_dir_name(const char *name)
+{
+    if (name[0] != '.' || !name[1] || strcmp(name, "..") == 0)
+        return NULL;
+    GString *out = g_string_new(NULL);
+    for (const char *c = name + 1; *c; c++) {
+        int hi, lo;
+        if (*c == '.')
+            g_string_append_c(out, '/');
+        else if (*c == '%' && (hi = g_ascii_xdigit_value(c[1])) >= 0 &&
+                 (lo = g_ascii_xdigit_value(c[2])) >= 0) {
+            g_string_append_c(out, (char) (hi * 16 + lo));
+            c += 2;
+        } else
+            g_string_append_c(out, *c);
+    }
+    return g_string_free(out, FALSE);
+}
+
+static void
+remove_tree(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(dir, name, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+            remove_tree(p);
+        else
+            unlink(p);
+    }
+    rmdir(dir);
+}
+
+/* Writes one folder message durably into dir/cur/ (tmp/, fsync, rename,
+ * fsync of cur/), its mtime the INTERNALDATE; the relative path is put in
+ * *rel. */
+static gboolean
+write_folder_message(BridgeMaildir *md, const char *dir, guint32 uid, guint flags, gint64 date,
+                     GBytes *data, char **rel, GError **error)
+{
+    char letters[8];
+    flag_letters(flags, letters);
+    gint64 now = g_get_real_time();
+    g_autofree char *name = g_strdup_printf(
+        "%" G_GINT64_FORMAT ".M%06dP%dQ%" G_GUINT64_FORMAT ".%s,S=%" G_GSIZE_FORMAT ",U=%u:2,%s",
+        now / G_USEC_PER_SEC, (int) (now % G_USEC_PER_SEC), (int) getpid(), ++md->seq, md->host,
+        g_bytes_get_size(data), uid, letters);
+    int fd = write_tmp(dir, name, data, error);
+    if (fd < 0)
+        return FALSE;
+    g_autofree char *tmp = g_build_filename(dir, "tmp", name, NULL);
+    g_autofree char *cur = g_build_filename(dir, "cur", NULL);
+    g_autofree char *dst = g_build_filename(cur, name, NULL);
+    struct timespec times[2] = { { (time_t) date, 0 }, { (time_t) date, 0 } };
+    int e = 0;
+    if (date > 0 && futimens(fd, times) != 0)
+        e = errno;
+    if (!e && fsync(fd) != 0)
+        e = errno;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, dst) != 0)
+        e = errno;
+    if (e) {
+        unlink(tmp);
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", tmp, g_strerror(e));
+        return FALSE;
+    }
+    if (!fsync_path(cur, error))
+        return FALSE;
+    *rel = g_build_filename("cur", name, NULL);
+    return TRUE;
+}
+
+/* Makes the folder `mailbox` on disk what the IMAP view says it is. */
+static gboolean
+sync_folder(BridgeMaildir *md, MsMailImap *imap, const char *user, const char *box,
+            const char *mailbox, GHashTable *disk, GError **error)
+{
+    const MsImapServerHooks *h = ms_mail_imap_hooks();
+    g_autoptr(GArray) msgs = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
+    MsImapMailboxInfo info = { 0 };
+    if (h->list(imap, user, mailbox, msgs, &info) != MS_IMAP_HOOK_OK)
+        return TRUE;
+    g_autofree char *dname = folder_dir_name(mailbox);
+    g_autofree char *dir = g_build_filename(box, dname, NULL);
+    DiskFolder *d = g_hash_table_lookup(disk, mailbox);
+    if (d && d->uidvalidity != info.uidvalidity) { /* deleted and made again */
+        remove_tree(dir);
+        g_hash_table_remove(disk, mailbox);
+        d = NULL;
+    }
+    if (!d) {
+        if (!make_box(dir, error) ||
+            !write_number(dir, UIDVALIDITY_FILE, info.uidvalidity, error) ||
+            !fsync_path(box, error))
+            return FALSE;
+        d = disk_folder_new(info.uidvalidity);
+        g_hash_table_insert(disk, g_strdup(mailbox), d);
+    }
+    g_autoptr(GHashTable) live = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (guint i = 0; i < msgs->len; i++) {
+        const MsImapMessageInfo *m = &g_array_index(msgs, MsImapMessageInfo, i);
+        g_hash_table_add(live, GUINT_TO_POINTER(m->uid));
+        FolderFile *f = g_hash_table_lookup(d->files, GUINT_TO_POINTER(m->uid));
+        if (!f) { /* APPENDed, COPYed or MOVEd here */
+            g_autoptr(GBytes) data = h->read(imap, user, mailbox, m->uid);
+            char *rel = NULL;
+            if (!data)
+                continue;
+            if (!write_folder_message(md, dir, m->uid, m->flags, m->internal_date, data, &rel,
+                                      error))
+                return FALSE;
+            f = g_new0(FolderFile, 1);
+            f->rel = rel;
+            f->flags = m->flags;
+            g_hash_table_insert(d->files, GUINT_TO_POINTER(m->uid), f);
+        } else if (f->flags != m->flags) { /* STORE */
+            g_autofree char *src = g_build_filename(dir, f->rel, NULL);
+            g_autofree char *base = g_path_get_basename(f->rel);
+            char *colon = strchr(base, ':');
+            if (colon)
+                *colon = '\0';
+            char letters[8];
+            flag_letters(m->flags, letters);
+            g_autofree char *name = g_strdup_printf("%s:2,%s", base, letters);
+            g_autofree char *rel = g_build_filename("cur", name, NULL);
+            g_autofree char *dst = g_build_filename(dir, rel, NULL);
+            g_autofree char *cur = g_build_filename(dir, "cur", NULL);
+            if (rename(src, dst) != 0) {
+                int e = errno;
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", src,
+                            g_strerror(e));
+                return FALSE;
+            }
+            if (!fsync_path(cur, error))
+                return FALSE;
+            g_free(f->rel);
+            f->rel = g_steal_pointer(&rel);
+            f->flags = m->flags;
+        }
+    }
+    /* EXPUNGEd or MOVEd away: the UIDNEXT first (no UID given twice). */
+    g_autoptr(GArray) gone = g_array_new(FALSE, FALSE, sizeof(guint));
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, d->files);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        if (!g_hash_table_contains(live, k)) {
+            guint uid = GPOINTER_TO_UINT(k);
+            g_array_append_val(gone, uid);
+        }
+    if (gone->len && !write_number(dir, UID_NEXT_FILE, info.uidnext, error))
+        return FALSE;
+    for (guint i = 0; i < gone->len; i++) { /* any order: each is independent */
+        gpointer key = GUINT_TO_POINTER(g_array_index(gone, guint, i));
+        FolderFile *f = g_hash_table_lookup(d->files, key);
+        g_autofree char *path = g_build_filename(dir, f->rel, NULL);
+        g_autofree char *sub = g_path_get_dirname(path);
+        if ((unlink(path) != 0 && errno != ENOENT) || !fsync_path(sub, error)) {
+            if (error && !*error)
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", path,
+                            g_strerror(errno));
+            return FALSE;
+        }
+        g_hash_table_remove(d->files, key);
+    }
+    return TRUE;
+}
+
+gboolean
+ms__bridge_maildir_sync_folders(BridgeMaildir *md, MsMailImap *imap, guint server, const char *user,
+                                GError **error)
+{
+    g_return_val_if_fail(md != NULL && server < md->servers->len, FALSE);
+    MaildirServer *ms = g_ptr_array_index(md->servers, server);
+    if (!ms_mail_store_has_user(ms->store, user))
+        return TRUE;
+    GHashTable *disk = user_folders(md, user);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    ms_mail_imap_hooks()->mailboxes(imap, user, names);
+    g_ptr_array_sort(names, cmp_str_ptr); /* deterministic order of writes */
+    g_autofree char *box = box_dir(ms, user);
+    g_autoptr(GHashTable) now = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < names->len; i++) {
+        const char *mailbox = g_ptr_array_index(names, i);
+        g_hash_table_add(now, (gpointer) mailbox);
+        if (!sync_folder(md, imap, user, box, mailbox, disk, error))
+            return FALSE;
+    }
+    /* DELETEd (or RENAMEd away: the new name was written above). */
+    GHashTableIter it;
+    gpointer k;
+    gboolean removed = FALSE;
+    g_hash_table_iter_init(&it, disk);
+    while (g_hash_table_iter_next(&it, &k, NULL)) {
+        if (g_hash_table_contains(now, k))
+            continue;
+        g_autofree char *dname = folder_dir_name(k);
+        g_autofree char *dir = g_build_filename(box, dname, NULL);
+        remove_tree(dir);
+        g_hash_table_iter_remove(&it);
+        removed = TRUE;
+    }
+    return !removed || fsync_path(box, error);
+}
+
+static gboolean
+load_folder(BridgeMaildir *md, MsMailImap *imap, const char *user, const char *box,
+            const char *dname, guint32 fresh, GError **error)
+{
+    g_autofree char *mailbox = folder_of_dir_name(dname);
+    g_autofree char *dir = g_build_filename(box, dname, NULL);
+    if (!mailbox || !g_file_test(dir, G_FILE_TEST_IS_DIR) ||
+        g_ascii_strcasecmp(mailbox, "INBOX") == 0)
+        return TRUE;
+    guint uidvalidity = 0, uidnext = 0;
+    if (!make_box(dir, error) || !read_number(dir, UIDVALIDITY_FILE, &uidvalidity, error) ||
+        !read_number(dir, UID_NEXT_FILE, &uidnext, error))
+        return FALSE;
+    if (!uidvalidity) { /* made by another program: a UIDVALIDITY from now on */
+        uidvalidity = fresh;
+        if (!write_number(dir, UIDVALIDITY_FILE, uidvalidity, error))
+            return FALSE;
+    }
+    g_autoptr(GPtrArray) found = scan_box(dir, error);
+    if (!found)
+        return FALSE;
+    if (!ms_mail_imap_restore_folder(imap, user, mailbox, uidvalidity, uidnext))
+        return TRUE; /* two directories for one name: the first wins */
+    DiskFolder *d = disk_folder_new(uidvalidity);
+    g_hash_table_insert(user_folders(md, user), g_strdup(mailbox), d);
+    guint32 last = 0;
+    for (guint i = 0; i < found->len; i++) {
+        Found *f = g_ptr_array_index(found, i);
+        guint32 uid = f->uid_n ? f->uid_n : MAX(last + 1, uidnext);
+        if (f->uid_n == 0 && !name_uid(f, uid, error))
+            return FALSE;
+        g_autofree char *contents = NULL;
+        gsize len = 0;
+        if (!g_file_get_contents(f->path, &contents, &len, error))
+            return FALSE;
+        GStatBuf st;
+        gint64 date = g_stat(f->path, &st) == 0 ? (gint64) st.st_mtime : 0;
+        g_autoptr(GBytes) data = g_bytes_new_take(g_steal_pointer(&contents), len);
+        if (!ms_mail_imap_restore_message(imap, user, mailbox, uid, f->flags, date, data))
+            continue; /* a UID twice: kept on disk, not served */
+        last = uid;
+        FolderFile *ff = g_new0(FolderFile, 1);
+        g_autofree char *base = g_path_get_basename(f->path);
+        ff->rel = g_build_filename(f->sub, base, NULL);
+        ff->flags = f->flags;
+        g_hash_table_insert(d->files, GUINT_TO_POINTER(uid), ff);
+    }
+    return TRUE;
+}
+
+gboolean
+ms__bridge_maildir_load_folders(BridgeMaildir *md, MsMailImap *imap, guint server, guint32 fresh,
+                                GError **error)
+{
+    g_return_val_if_fail(md != NULL && server < md->servers->len, FALSE);
+    MaildirServer *ms = g_ptr_array_index(md->servers, server);
+    g_autoptr(GPtrArray) users = ms_mail_store_users(ms->store);
+    for (guint i = 0; i < users->len; i++) {
+        const char *user = g_ptr_array_index(users, i);
+        g_autofree char *box = box_dir(ms, user);
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GDir) d = g_dir_open(box, 0, NULL);
+        const char *name;
+        while (d && (name = g_dir_read_name(d)))
+            if (name[0] == '.')
+                g_ptr_array_add(names, g_strdup(name));
+        g_ptr_array_sort(names, cmp_str_ptr); /* directory order is arbitrary */
+        for (guint k = 0; k < names->len; k++)
+            if (!load_folder(md, imap, user, box, g_ptr_array_index(names, k), fresh, error))
+                return FALSE;
+    }
+    return TRUE;
 }

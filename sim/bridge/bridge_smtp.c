@@ -13,6 +13,15 @@
  *     means responsibility was taken). A spool failure answers 452 4.3.1
  *     (disk full) or 451 4.3.0 (any other write error) and nothing is
  *     queued (spool_failed).
+ *   - Group commit: with a spool, the end-of-data reply is deferred
+ *     (ms_smtp_server_defer) and the message joins the batch of messages
+ *     waiting for durability; GROUP_COMMIT_MS after the first of them, one
+ *     ms__bridge_spool_commit() makes the whole batch durable (one journal
+ *     commit instead of one per message), then each message is queued and
+ *     its session resumed with 250, or with the 4xx if the commit failed.
+ *     A session that ends while its message waits leaves the message to
+ *     the batch: it is durable and will be delivered (at least once, as a
+ *     client that got no 250 sends it again).
  * TLS: STARTTLS is offered on the SMTP listener and the SMTPS listener is
  * inside TLS from the start (RFC 8314 3.3); AUTH is neither offered nor
  * accepted outside TLS unless --allow-plaintext-auth. The core discards
@@ -32,7 +41,42 @@ typedef struct {
     MsSmtpServer *core;
     guint32 message; /* the last message put into the world, for traces */
     gboolean started; /* greeting queued (implicit TLS: after the handshake) */
+    struct Waiting *waiting; /* its message in the commit batch, or NULL */
 } SmtpSession;
+
+/* The wait that gathers a batch: short next to an fsync (milliseconds on
+ * a disk), long enough for the sessions served in the same few loop
+ * iterations to join. */
+#define GROUP_COMMIT_MS 2
+
+/* A message whose 250 waits for its batch's commit: what is needed to
+ * queue it then (the session may be gone by that time). */
+typedef struct Waiting {
+    SmtpSession *x; /* NULL once the session ended */
+    char *from;
+    GPtrArray *world, *out; /* recipients, NULL-terminated */
+    GBytes *message;
+    char *helo;
+    char peer[64];
+    gboolean esmtp, auth, tls;
+    BridgeSpoolFile *wf, *of; /* the spool files (NULL: no such recipients) */
+} Waiting;
+
+void
+ms__bridge_smtp_waiting_free(gpointer p)
+{
+    Waiting *w = p;
+    if (w->x)
+        w->x->waiting = NULL;
+    g_free(w->from);
+    g_ptr_array_unref(w->world);
+    g_ptr_array_unref(w->out);
+    g_bytes_unref(w->message);
+    g_free(w->helo);
+    ms__bridge_spool_file_free(w->wf);
+    ms__bridge_spool_file_free(w->of);
+    g_free(w);
+}
 
 static const char *
 domain_of(const char *address)
@@ -108,6 +152,98 @@ spool_failed(const GError *err, MsSmtpReply *reply)
                           "Local error: cannot write the spool, try again later");
 }
 
+/* Queues an accepted message (spooled at wpath/opath when there is a
+ * spool, durably) into the world and/or the relay and sets the 250. */
+static void
+accept_message(MsBridge *b, SmtpSession *x, const char *from, const char *const *wr,
+               const char *const *orr, GBytes *message, const MsMailInjectInfo *info,
+               const char *wpath, const char *opath, MsSmtpReply *reply)
+{
+    g_autofree char *qid = NULL;
+    if (wr[0]) {
+        guint32 id = ms__bridge_inject(b, from, wr, message, info, wpath, &qid);
+        if (x)
+            x->message = id;
+    }
+    if (orr[0]) {
+        ms__bridge_relay_queue(b->relay, from, orr, message, opath);
+        for (const char *const *r = orr; *r; r++)
+            b->stats.rcpts_relay++;
+    }
+    b->stats.messages++;
+    b->stats.bytes += g_bytes_get_size(message);
+    g_autofree char *text = g_strdup_printf("Ok: queued as %s", qid ? qid : "relay");
+    ms_smtp_reply_set(reply, 250, "2.0.0", text);
+}
+
+static void pump(SmtpSession *x);
+
+/* The end of a batch: one commit for all its spool files, then each
+ * message queued and answered (250), or refused (4xx) if the commit
+ * failed. */
+static gboolean
+commit_batch(gpointer data)
+{
+    MsBridge *b = data;
+    b->commit_timer = 0;
+    g_autoptr(GPtrArray) batch = g_steal_pointer(&b->commit_wait);
+    b->commit_wait = g_ptr_array_new_with_free_func(ms__bridge_smtp_waiting_free);
+    if (!batch || batch->len == 0)
+        return G_SOURCE_REMOVE;
+    g_autoptr(GPtrArray) files = g_ptr_array_new();
+    for (guint i = 0; i < batch->len; i++) {
+        Waiting *w = g_ptr_array_index(batch, i);
+        if (w->wf)
+            g_ptr_array_add(files, w->wf);
+        if (w->of)
+            g_ptr_array_add(files, w->of);
+    }
+    g_autoptr(GError) err = NULL;
+    gboolean ok = ms__bridge_spool_commit(b, files, &err);
+    for (guint i = 0; i < batch->len; i++) {
+        Waiting *w = g_ptr_array_index(batch, i);
+        MsSmtpReply reply = { 0 };
+        if (ok) {
+            MsMailInjectInfo info = { w->helo, w->peer, w->esmtp, w->auth, "bridge", w->tls };
+            accept_message(b, w->x, w->from, (const char *const *) w->world->pdata,
+                           (const char *const *) w->out->pdata, w->message, &info,
+                           w->wf ? w->wf->path : NULL, w->of ? w->of->path : NULL, &reply);
+        } else {
+            spool_failed(err, &reply);
+        }
+        SmtpSession *x = w->x;
+        if (x) {
+            x->waiting = NULL;
+            w->x = NULL;
+            x->conn->reply_due = FALSE;
+            ms_smtp_server_resume(x->core, &reply);
+            pump(x); /* may take the client's next message into a new batch */
+        }
+    }
+    return G_SOURCE_REMOVE;
+}
+
+void
+ms__bridge_smtp_flush(MsBridge *b)
+{
+    if (b->commit_timer) {
+        g_source_remove(b->commit_timer);
+        b->commit_timer = 0;
+    }
+    commit_batch(b);
+    g_clear_pointer(&b->commit_wait, g_ptr_array_unref);
+}
+
+static GPtrArray *
+strv_copy(const char *const *v)
+{
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+    for (; *v; v++)
+        g_ptr_array_add(a, g_strdup(*v));
+    g_ptr_array_add(a, NULL);
+    return a;
+}
+
 static void
 hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, MsSmtpReply *reply,
           gpointer ud)
@@ -125,35 +261,38 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
     g_ptr_array_add(out, NULL);
     const char *const *wr = (const char *const *) world->pdata;
     const char *const *orr = (const char *const *) out->pdata;
-    g_autofree char *wpath = NULL, *opath = NULL;
-    if (b->cfg.spool_dir) {
-        g_autoptr(GError) err = NULL;
-        if (wr[0] && !(wpath = ms__bridge_spool_write(b, 'w', env->mail_from, wr, message, &err))) {
-            spool_failed(err, reply);
-            return;
-        }
-        if (orr[0] &&
-            !(opath = ms__bridge_spool_write(b, 'r', env->mail_from, orr, message, &err))) {
-            ms__bridge_spool_remove(b, wpath);
-            spool_failed(err, reply);
-            return;
-        }
-    }
-    g_autofree char *qid = NULL;
-    if (wr[0]) {
+    if (!b->cfg.spool_dir) {
         MsMailInjectInfo info = { ss->helo,  x->conn->peer, ss->esmtp, ss->auth_user != NULL,
                                   "bridge", ss->tls };
-        x->message = ms__bridge_inject(b, env->mail_from, wr, message, &info, wpath, &qid);
+        accept_message(b, x, env->mail_from, wr, orr, message, &info, NULL, NULL, reply);
+        return;
     }
-    if (orr[0]) {
-        ms__bridge_relay_queue(b->relay, env->mail_from, orr, message, opath);
-        for (const char *const *r = orr; *r; r++)
-            b->stats.rcpts_relay++;
+    g_autoptr(GError) err = NULL;
+    Waiting *w = g_new0(Waiting, 1);
+    if ((wr[0] && !(w->wf = ms__bridge_spool_begin(b, 'w', env->mail_from, wr, message, &err))) ||
+        (orr[0] && !(w->of = ms__bridge_spool_begin(b, 'r', env->mail_from, orr, message, &err)))) {
+        w->world = g_ptr_array_new();
+        w->out = g_ptr_array_new();
+        ms__bridge_smtp_waiting_free(w);
+        spool_failed(err, reply);
+        return;
     }
-    b->stats.messages++;
-    b->stats.bytes += g_bytes_get_size(message);
-    g_autofree char *text = g_strdup_printf("Ok: queued as %s", qid ? qid : "relay");
-    ms_smtp_reply_set(reply, 250, "2.0.0", text);
+    w->x = x;
+    w->from = g_strdup(env->mail_from);
+    w->world = strv_copy(wr);
+    w->out = strv_copy(orr);
+    w->message = g_bytes_ref(message);
+    w->helo = g_strdup(ss->helo);
+    g_strlcpy(w->peer, x->conn->peer, sizeof w->peer);
+    w->esmtp = ss->esmtp;
+    w->auth = ss->auth_user != NULL;
+    w->tls = ss->tls;
+    x->waiting = w;
+    x->conn->reply_due = TRUE; /* not idle: the reply is ours to send */
+    g_ptr_array_add(b->commit_wait, w);
+    ms_smtp_server_defer(x->core);
+    if (!b->commit_timer)
+        b->commit_timer = g_timeout_add(GROUP_COMMIT_MS, commit_batch, b);
 }
 
 /* The session's lines go into the trace like a simulated server's: the
@@ -232,6 +371,8 @@ static void
 s_destroy(BridgeConn *c)
 {
     SmtpSession *x = c->session;
+    if (x->waiting)
+        x->waiting->x = NULL; /* the batch still commits and queues it */
     ms_smtp_server_free(x->core);
     g_free(x);
 }

@@ -6,9 +6,23 @@
  * relay hands to a real server. Contents: a line "MAILSIM-SPOOL 1", one
  * line "F <sender>", one "R <recipient>" per recipient, an empty line, then
  * the message exactly as received (CRLF line ends). A file is written under
- * a temporary name, fsync'd, renamed into place and the directory fsync'd
- * before the 250 goes out (the rename is atomic: a reader sees a whole file
- * or none). It is removed when the simulation has delivered or bounced
+ * a temporary name ("<name>.tmp"), fsync'd, renamed into place and the
+ * directory fsync'd before the 250 goes out (the rename is atomic: a reader
+ * sees a whole file or none).
+ *
+ * Group commit: the fsyncs are shared by the messages that arrive close
+ * together. ms__bridge_spool_begin() only writes the temporary file; the
+ * SMTP listener holds each 250 back and, a few milliseconds after the first
+ * message of a batch, ms__bridge_spool_commit() fsyncs every file of the
+ * batch, renames them and fsyncs the directory once, and only then do the
+ * 250s go out (bridge_smtp.c). The first fsync commits the file system's
+ * journal for all of them, so the others and the directory's cost little:
+ * two journal commits per batch instead of two per message. A failure of
+ * any step removes every file of the batch and each message is refused
+ * with a 4xx: nothing is acknowledged that is not durable. A temporary file
+ * left by a crash was never acknowledged; the next start removes it.
+ *
+ * A file is removed when the simulation has delivered or bounced
  * every recipient (world files) or the real server has answered for it
  * (relay files).
  *
@@ -22,6 +36,7 @@
  * holds the file's spool id (",X=w..." in the Maildir file's name) is not
  * delivered again (bridge.c). Spool ids are never reused while a Maildir
  * file names them (the sequence starts past the highest id in either). */
+#define _GNU_SOURCE /* sync_file_range (Linux) */
 #include "bridge-private.h"
 
 #include <errno.h>
@@ -54,8 +69,36 @@ clean_address(const char *a)
     return !strpbrk(a, "\r\n");
 }
 
-char *
-ms__bridge_spool_write(MsBridge *b, char kind, const char *from, const char *const *rcpts,
+void
+ms__bridge_spool_file_free(BridgeSpoolFile *f)
+{
+    if (!f)
+        return;
+    if (f->fd >= 0)
+        close(f->fd);
+    if (f->tmp)
+        unlink(f->tmp); /* not committed */
+    g_free(f->tmp);
+    g_free(f->path);
+    g_free(f);
+}
+
+static gboolean
+write_all(int fd, const char *d, gsize n)
+{
+    gsize off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, d + off, n - off);
+        if (w < 0 && errno != EINTR)
+            return FALSE;
+        if (w > 0)
+            off += (gsize) w;
+    }
+    return TRUE;
+}
+
+BridgeSpoolFile *
+ms__bridge_spool_begin(MsBridge *b, char kind, const char *from, const char *const *rcpts,
                        GBytes *data, GError **error)
 {
     if (!clean_address(from)) {
@@ -78,19 +121,69 @@ ms__bridge_spool_write(MsBridge *b, char kind, const char *from, const char *con
     const char *d = g_bytes_get_data(data, &n);
     g_string_append_len(s, d, (gssize) n);
     g_autofree char *name = g_strdup_printf("%c%012" G_GUINT64_FORMAT ".msg", kind, ++b->spool_seq);
-    g_autofree char *path = g_build_filename(b->cfg.spool_dir, name, NULL);
-    /* CONSISTENT: temporary file then rename; DURABLE: fsync before the rename. */
-    gboolean ok = g_file_set_contents_full(
-        path, s->str, (gssize) s->len, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-        0600, error);
+    BridgeSpoolFile *f = g_new0(BridgeSpoolFile, 1);
+    f->path = g_build_filename(b->cfg.spool_dir, name, NULL);
+    f->tmp = g_strconcat(f->path, ".tmp", NULL);
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    gboolean ok = f->fd >= 0 && write_all(f->fd, s->str, s->len);
+    int e = errno;
     g_string_free(s, TRUE);
-    if (!ok || !fsync_dir(b->cfg.spool_dir, error)) {
-        if (ok)
-            unlink(path);
+    if (!ok) {
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", f->tmp,
+                    g_strerror(e));
+        if (f->fd < 0)
+            g_clear_pointer(&f->tmp, g_free); /* nothing was made */
+        ms__bridge_spool_file_free(f);
         return NULL;
     }
-    b->stats.spooled++;
-    return g_steal_pointer(&path);
+    return f;
+}
+
+gboolean
+ms__bridge_spool_commit(MsBridge *b, GPtrArray *files, GError **error)
+{
+    int e = 0;
+    const char *what = NULL;
+    /* 1. The contents. Writeback of every file is started first, so that
+     * the first fsync's journal commit carries them all and the later
+     * fsyncs find little left to do. */
+    for (guint i = 0; i < files->len; i++) {
+        BridgeSpoolFile *f = g_ptr_array_index(files, i);
+        sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
+    for (guint i = 0; i < files->len && !e; i++) {
+        BridgeSpoolFile *f = g_ptr_array_index(files, i);
+        if (fsync(f->fd) != 0 || close(f->fd) != 0) {
+            e = errno;
+            what = f->tmp;
+        }
+        f->fd = -1;
+    }
+    /* 2. The names: each file appears whole or not at all. */
+    guint renamed = 0;
+    for (; renamed < files->len && !e; renamed++) {
+        BridgeSpoolFile *f = g_ptr_array_index(files, renamed);
+        if (rename(f->tmp, f->path) != 0) {
+            e = errno;
+            what = f->tmp;
+            break;
+        }
+        g_clear_pointer(&f->tmp, g_free);
+    }
+    if (e)
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", what, g_strerror(e));
+    /* 3. The directory, once for the batch. */
+    if (e || !fsync_dir(b->cfg.spool_dir, error)) {
+        for (guint i = 0; i < files->len; i++) {
+            BridgeSpoolFile *f = g_ptr_array_index(files, i);
+            if (!f->tmp)
+                unlink(f->path); /* renamed, but the batch is refused */
+        }
+        return FALSE;
+    }
+    b->stats.spooled += files->len;
+    b->stats.spool_commits++;
+    return TRUE;
 }
 
 char *
@@ -190,6 +283,12 @@ ms__bridge_spool_read(MsBridge *b, GError **error)
     while ((name = g_dir_read_name(dir))) {
         guint64 seq = 0;
         gsize len = strlen(name);
+        if ((name[0] == 'w' || name[0] == 'r') && g_str_has_suffix(name, ".msg.tmp")) {
+            /* written before a crash, never committed, never acknowledged */
+            g_autofree char *p = g_build_filename(b->cfg.spool_dir, name, NULL);
+            unlink(p);
+            continue;
+        }
         if ((name[0] != 'w' && name[0] != 'r') || len != 17 || !g_str_has_suffix(name, ".msg"))
             continue;
         g_autofree char *digits = g_strndup(name + 1, 12);

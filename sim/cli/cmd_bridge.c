@@ -50,9 +50,10 @@ print_stats(MsBridge *b, MsWorld *w, FILE *out)
     fprintf(out,
             "bridge-spool: spooled=%" G_GUINT64_FORMAT " recovered=%" G_GUINT64_FORMAT
             " pending=%" G_GUINT64_FORMAT " maildir_loaded=%" G_GUINT64_FORMAT
-            " maildir_written=%" G_GUINT64_FORMAT " recovered_dup=%" G_GUINT64_FORMAT "\n",
+            " maildir_written=%" G_GUINT64_FORMAT " recovered_dup=%" G_GUINT64_FORMAT
+            " maildir_read=%" G_GUINT64_FORMAT " spool_commits=%" G_GUINT64_FORMAT "\n",
             bs.spooled, bs.recovered, bs.spool_pending, bs.maildir_loaded, bs.maildir_written,
-            bs.recovered_dup);
+            bs.recovered_dup, bs.maildir_read, bs.spool_commits);
     fprintf(out,
             "sim-mail: t=%s messages=%u dsns=%u delivered=%u bounced=%u queued=%u refused=%u "
             "retrieved=%u"

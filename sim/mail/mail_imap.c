@@ -358,7 +358,7 @@ h_list(gpointer ud, const char *user, const char *mailbox, GArray *out, MsImapMa
             InboxState *st = g_hash_table_lookup(u->inbox, m->uid);
             MsImapMessageInfo mi = { 0 };
             mi.uid = inbox_uid(m);
-            mi.size = g_bytes_get_size(m->data);
+            mi.size = m->size;
             mi.flags = m->flags & ~MS_STORE_FLAG_JUNK;
             mi.internal_date =
                 st && st->dated ? st->date : x->epoch + (gint64) (m->stored_at / MS_TIME_S);
@@ -403,7 +403,7 @@ h_read(gpointer ud, const char *user, const char *mailbox, guint32 uid)
     gboolean junk;
     if (in_store(mailbox, &junk)) {
         const MsStoredMessage *m = view_find(x, u, user, uid, junk);
-        return m ? g_bytes_ref(m->data) : NULL;
+        return m ? ms_mail_store_body(x->store, user, m, NULL) : NULL; /* NULL: NO, not a crash */
     }
     Folder *f = folder_get(u, mailbox);
     FolderMsg *m = f ? folder_find(f, uid) : NULL;
@@ -664,4 +664,37 @@ ms_mail_imap_set_now(MsMailImap *x, gint64 now)
 {
     g_return_if_fail(x != NULL);
     x->now = now;
+}
+
+/* ---- folders kept outside (the bridge's Maildir++ subfolders) ----------- */
+
+gboolean
+ms_mail_imap_restore_folder(MsMailImap *x, const char *user, const char *mailbox,
+                            guint32 uidvalidity, guint32 uidnext)
+{
+    g_return_val_if_fail(x != NULL && user != NULL && mailbox != NULL && uidvalidity != 0, FALSE);
+    User *u = user_get(x, user);
+    if (strcmp(mailbox, "INBOX") == 0 || folder_get(u, mailbox))
+        return FALSE;
+    Folder *f = g_new0(Folder, 1);
+    f->uidvalidity = uidvalidity;
+    f->uidnext = MAX(uidnext, 1);
+    f->msgs = g_array_new(FALSE, TRUE, sizeof(FolderMsg));
+    g_hash_table_insert(u->folders, g_strdup(mailbox), f);
+    return TRUE;
+}
+
+gboolean
+ms_mail_imap_restore_message(MsMailImap *x, const char *user, const char *mailbox, guint32 uid,
+                             guint flags, gint64 date, GBytes *data)
+{
+    g_return_val_if_fail(x != NULL && user != NULL && mailbox != NULL && data != NULL, FALSE);
+    Folder *f = folder_get(user_get(x, user), mailbox);
+    if (!f || uid == 0 ||
+        (f->msgs->len > 0 && g_array_index(f->msgs, FolderMsg, f->msgs->len - 1).uid >= uid))
+        return FALSE; /* UIDs ascend (RFC 9051 2.3.1.1) */
+    FolderMsg m = { .uid = uid, .flags = flags, .date = date, .data = g_bytes_ref(data) };
+    g_array_append_val(f->msgs, m);
+    f->uidnext = MAX(f->uidnext, uid + 1);
+    return TRUE;
 }

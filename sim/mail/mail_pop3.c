@@ -164,7 +164,7 @@ h_list(gpointer ud, const char *user, GArray *out)
     for (guint i = 0; i < msgs->len; i++) {
         MsStoredMessage *sm = g_ptr_array_index(msgs, i);
         MsPop3MessageInfo info = { 0 };
-        info.size = g_bytes_get_size(sm->data);
+        info.size = sm->size;
         g_strlcpy(info.uid, sm->uid, sizeof info.uid);
         g_array_append_val(out, info);
     }
@@ -178,7 +178,8 @@ h_retrieve(gpointer ud, const char *user, guint index)
     GPtrArray *msgs = ms_mail_store_messages(x->server->store, user);
     if (!msgs || index >= msgs->len)
         return NULL;
-    return g_bytes_ref(((MsStoredMessage *) g_ptr_array_index(msgs, index))->data);
+    /* NULL (the kept file vanished) answers -ERR [SYS/TEMP] (pop3_server.c) */
+    return ms_mail_store_body(x->server->store, user, g_ptr_array_index(msgs, index), NULL);
 }
 
 static gboolean

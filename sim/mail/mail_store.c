@@ -9,7 +9,10 @@
  * deliveries to that box: unique and stable, as RFC 1939 7 asks.
  *
  * Cost: a stored message keeps its whole body until a POP3 session deletes
- * it. Worlds where nobody reads a store use ms_mail_store_count() instead,
+ * it, unless its keeper (the bridge's Maildir) says where the body lives
+ * (ms_mail_store_set_location) and gives a loader: then the store holds
+ * only the size, flags, uid and that location, and readers get the body
+ * through ms_mail_store_body() from the loader, per request. Worlds where nobody reads a store use ms_mail_store_count() instead,
  * which keeps nothing per message (see ms_mail_set_keep_bodies()). A box
  * that never held a message has no message arrays (a large world has a
  * million boxes: about 100 bytes each saved).
@@ -41,14 +44,18 @@ struct _MsMailStore {
     guint stored, deleted;
     const MsMailStoreObserver *obs; /* borrowed, or NULL */
     gpointer obs_data;
+    MsMailStoreLoader load; /* reads bodies kept elsewhere, or NULL */
+    gpointer load_data;
 };
 
 static void
 stored_free(gpointer p)
 {
     MsStoredMessage *m = p;
-    g_bytes_unref(m->data);
+    if (m->data)
+        g_bytes_unref(m->data);
     g_free(m->uid);
+    g_free(m->location);
     g_free(m);
 }
 
@@ -117,6 +124,42 @@ ms_mail_store_set_observer(MsMailStore *s, const MsMailStoreObserver *obs, gpoin
     s->obs_data = user_data;
 }
 
+void
+ms_mail_store_set_loader(MsMailStore *s, MsMailStoreLoader load, gpointer user_data)
+{
+    g_return_if_fail(s != NULL);
+    s->load = load;
+    s->load_data = user_data;
+}
+
+GBytes *
+ms_mail_store_body(MsMailStore *s, const char *user, const MsStoredMessage *m, GError **error)
+{
+    g_return_val_if_fail(s != NULL && user != NULL && m != NULL, NULL);
+    if (m->data)
+        return g_bytes_ref(m->data);
+    if (!s->load) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no body kept", m->uid);
+        return NULL;
+    }
+    return s->load(user, m, s->load_data, error);
+}
+
+gboolean
+ms_mail_store_set_location(MsMailStore *s, const char *user, const char *uid, const char *location)
+{
+    g_return_val_if_fail(s != NULL && user != NULL && uid != NULL && location != NULL, FALSE);
+    Box *b = box(s, user);
+    MsStoredMessage *m = b && b->by_uid ? g_hash_table_lookup(b->by_uid, uid) : NULL;
+    if (!m)
+        return FALSE;
+    g_free(m->location);
+    m->location = g_strdup(location);
+    if (s->load && m->data)
+        g_clear_pointer(&m->data, g_bytes_unref);
+    return TRUE;
+}
+
 gboolean
 ms_mail_store_add_user(MsMailStore *s, const char *user, const char *password, guint64 quota)
 {
@@ -178,7 +221,7 @@ box_add(Box *b, MsStoredMessage *m)
     }
     g_ptr_array_add(b->all, m);
     g_hash_table_replace(b->by_uid, m->uid, m);
-    b->bytes += g_bytes_get_size(m->data);
+    b->bytes += m->size;
     b->version++;
 }
 
@@ -192,6 +235,7 @@ ms_mail_store_deliver(MsMailStore *s, const char *user, GBytes *data, guint32 me
     Box *b = box(s, user);
     MsStoredMessage *m = g_new0(MsStoredMessage, 1);
     m->data = g_bytes_ref(data);
+    m->size = g_bytes_get_size(data);
     g_autofree char *lower = g_ascii_strdown(user, -1);
     m->uid = g_strdup_printf("%s.%u", lower, ++b->next_uid);
     m->message = message;
@@ -203,16 +247,19 @@ ms_mail_store_deliver(MsMailStore *s, const char *user, GBytes *data, guint32 me
     return MS_STORE_OK;
 }
 
-MsStoreResult
-ms_mail_store_restore(MsMailStore *s, const char *user, GBytes *data, guint uid_n, guint flags,
-                      MsTime at)
+/* The restores: a message accepted before, filed without quota check or
+ * observer call; data (a ref taken) or a location with its size. */
+static MsStoreResult
+restore(MsMailStore *s, const char *user, GBytes *data, guint64 size, const char *location,
+        guint uid_n, guint flags, MsTime at)
 {
-    g_return_val_if_fail(s != NULL && user != NULL && data != NULL, MS_STORE_NO_USER);
     Box *b = box(s, user);
     if (!b)
         return MS_STORE_NO_USER;
     MsStoredMessage *m = g_new0(MsStoredMessage, 1);
-    m->data = g_bytes_ref(data);
+    m->data = data ? g_bytes_ref(data) : NULL;
+    m->size = size;
+    m->location = g_strdup(location);
     g_autofree char *lower = g_ascii_strdown(user, -1);
     if (uid_n == 0)
         uid_n = b->next_uid + 1;
@@ -223,6 +270,22 @@ ms_mail_store_restore(MsMailStore *s, const char *user, GBytes *data, guint uid_
     box_add(b, m);
     s->stored++;
     return MS_STORE_OK;
+}
+
+MsStoreResult
+ms_mail_store_restore(MsMailStore *s, const char *user, GBytes *data, guint uid_n, guint flags,
+                      MsTime at)
+{
+    g_return_val_if_fail(s != NULL && user != NULL && data != NULL, MS_STORE_NO_USER);
+    return restore(s, user, data, g_bytes_get_size(data), NULL, uid_n, flags, at);
+}
+
+MsStoreResult
+ms_mail_store_restore_located(MsMailStore *s, const char *user, guint64 size, const char *location,
+                              guint uid_n, guint flags, MsTime at)
+{
+    g_return_val_if_fail(s != NULL && user != NULL && location != NULL, MS_STORE_NO_USER);
+    return restore(s, user, NULL, size, location, uid_n, flags, at);
 }
 
 guint
@@ -350,7 +413,7 @@ ms_mail_store_delete(MsMailStore *s, const char *user, const char *uid)
         return FALSE;
     g_hash_table_remove(b->by_uid, uid);
     m->deleted = TRUE;
-    b->bytes -= g_bytes_get_size(m->data);
+    b->bytes -= m->size;
     b->version++;
     s->deleted++;
     if (s->obs && s->obs->deleted)

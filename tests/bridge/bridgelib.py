@@ -29,8 +29,13 @@ class Bridge:
     """plaintext_auth: pass --allow-plaintext-auth, as the scripts written
     before TLS need (their clients log in without it); tls.py does not."""
 
-    def __init__(self, *args, scenario=None, pop3="0", quiet=True, plaintext_auth=True):
-        cmd = ([MAILSIM, "bridge", "--smtp", "0", "--pop3", pop3] + (["-q"] if quiet else [])
+    def __init__(self, *args, scenario=None, pop3="0", quiet=True, plaintext_auth=True, wrap=(),
+                 wrap_execs=False):
+        """wrap: a command the bridge runs under (e.g. /usr/bin/time -v);
+        signals then go to the bridge itself, its child, unless wrap_execs
+        (the wrapper becomes the bridge, as nsenter does)."""
+        self.wrapped = bool(wrap) and not wrap_execs
+        cmd = (list(wrap) + [MAILSIM, "bridge", "--smtp", "0", "--pop3", pop3] + (["-q"] if quiet else [])
                + (["--allow-plaintext-auth"] if plaintext_auth else []) + list(args))
         if scenario:
             cmd.append(scenario)
@@ -87,10 +92,15 @@ class Bridge:
 
     def stop(self, sig=signal.SIGTERM):
         """Stops the bridge; returns (exit status, stdout text, stats dict)."""
-        self.proc.send_signal(sig)
+        if self.wrapped:
+            with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
+                os.kill(int(f.read().split()[0]), sig)
+        else:
+            self.proc.send_signal(sig)
         self.proc.wait(timeout=TIMEOUT)
         self.reader.join(timeout=TIMEOUT)
         err = self.proc.stderr.read()
+        self.stderr_text = err.decode("utf-8", "replace")
         text = self.output()
         stats = {}
         for line in text.splitlines():

@@ -7,6 +7,7 @@ name. A message that arrives after the restart gets a higher UID, and an
 EXPUNGE before a restart stays done. Without --spool nothing is kept, and
 the UIDVALIDITY says so by changing."""
 import imaplib
+import mailbox
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ import time
 
 from bridgelib import Bridge, arm, check, wait_for, TIMEOUT
 
-arm(180)
+arm(240)
 HOST = "127.0.0.1"
 USER, PASSWORD = "feedback", "suggestion-box"
 RCPT = "feedback@diversicomcorp.com"
@@ -102,6 +103,61 @@ check(later["restart-three"][0] > max(u for u, _ in before.values()),
       "a message after the restart gets a UID above every earlier one (%r)" % (later,))
 with open(os.path.join(spool, "mail", "mx.diversicomcorp.com", "imap-uidvalidity")) as f:
     check(int(f.read()) == uv1, "the UIDVALIDITY is kept beside the Maildirs")
+
+# Folders other than INBOX (Sent, made by APPEND as real clients do) are
+# Maildir++ subfolders: after kill -9 the message is there with its UID,
+# flags, INTERNALDATE and the folder's UIDVALIDITY; an expunge and a
+# deleted folder stay done; Python's mailbox.Maildir reads the same
+# folder, as Dovecot would.
+SENT = ("From: feedback@diversicomcorp.com\r\nTo: alice@isp-a.net\r\nSubject: kept-in-sent\r\n"
+        "Message-ID: <kept-in-sent@diversicomcorp.com>\r\n\r\na copy of what I sent\r\n").encode()
+m = session(b)
+check(m.create("Sent")[0] == "OK" and m.create("Old")[0] == "OK" and m.create("Work/Done")[0] == "OK",
+      "CREATE Sent, Old, Work/Done")
+typ, data = m.append("Sent", r"(\Seen \Answered)", imaplib.Time2Internaldate(1700000000), SENT)
+check(typ == "OK", "APPEND to Sent (%r)" % data)
+m.append("Sent", None, None, SENT.replace(b"kept-in-sent", b"expunged-from-sent"))
+m.append("Work/Done", r"(\Flagged)", None, SENT.replace(b"kept-in-sent", b"in-a-subfolder"))
+m.append("Old", None, None, SENT)
+m.select("Sent")
+typ, data = m.uid("SEARCH", "SUBJECT", "expunged-from-sent")
+m.uid("STORE", data[0].decode(), "+FLAGS", r"(\Deleted)")
+m.expunge()
+typ, data = m.status("Sent", "(UIDVALIDITY UIDNEXT MESSAGES)")
+sent_before = data[0]
+typ, data = m.uid("FETCH", "1:*", "(UID FLAGS INTERNALDATE)")
+sent_fetch = [x for x in data if x]
+m.close()
+check(m.delete("Old")[0] == "OK", "DELETE Old")
+m.logout()
+box = os.path.join(spool, "mail", "mx.diversicomcorp.com", "feedback")
+check(os.path.isdir(os.path.join(box, ".Sent", "cur")) and os.path.isdir(os.path.join(box, ".Work.Done")),
+      "Maildir++ subfolders .Sent and .Work.Done (%r)" % sorted(os.listdir(box)))
+check(not os.path.exists(os.path.join(box, ".Old")), "the deleted folder is gone from disk")
+md = mailbox.Maildir(box, factory=None, create=False)
+sent = md.get_folder("Sent")
+check([msg["Subject"] for msg in sent] == ["kept-in-sent"] and
+      sorted(sent.values()[0].get_flags()) == ["R", "S"],
+      "mailbox.Maildir reads Sent: one message, flags RS (%r)" % [(x["Subject"], x.get_flags()) for x in sent])
+b.stop(signal.SIGKILL)
+
+b = start("--spool", spool)
+m = session(b)
+typ, data = m.status("Sent", "(UIDVALIDITY UIDNEXT MESSAGES)")
+check(typ == "OK" and data[0] == sent_before,
+      "Sent keeps its UIDVALIDITY, UIDNEXT and count after kill -9 (%r, %r)" % (data, sent_before))
+m.select("Sent")
+typ, data = m.uid("FETCH", "1:*", "(UID FLAGS INTERNALDATE)")
+check([x for x in data if x] == sent_fetch, "same UID, flags and INTERNALDATE (%r, %r)" % (data, sent_fetch))
+typ, data = m.fetch("1", "(BODY.PEEK[])")
+check(typ == "OK" and data[0][1] == SENT, "the same bytes")
+typ, data = m.list()
+names = sorted(x.decode().rsplit(" ", 1)[1].strip('"') for x in data)
+check("Work/Done" in names and "Old" not in names, "LIST: Work/Done kept, Old stays deleted (%r)" % names)
+m.select("Work/Done")
+typ, data = m.fetch("1", "(FLAGS)")
+check(b"\\Flagged" in data[0], "a subfolder's flags too (%r)" % data)
+m.logout()
 b.stop()
 
 # Without --spool: the UIDs start again, and so the UIDVALIDITY changes.
