@@ -50,6 +50,11 @@ const MsImapServerHooks *ms_mail_imap_hooks(void);
  * ms_imap_server_refresh() (IDLE). Cheap: O(1). */
 guint64 ms_mail_imap_stamp(MsMailImap *imap, const char *user);
 
+/* Whether `mailbox` is a view of the store (INBOX, and Junk for the
+ * messages it flags MS_STORE_FLAG_JUNK): its messages are kept wherever the
+ * store's are, never as a folder of their own. */
+gboolean ms_mail_imap_is_store_view(const char *mailbox);
+
 /* Folders kept outside (the bridge's Maildir++ subfolders), put back at
  * start: a folder other than INBOX with its UIDVALIDITY and UIDNEXT (FALSE
  * if it exists), then its messages in ascending UID order (FALSE for a UID

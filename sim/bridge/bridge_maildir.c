@@ -1090,8 +1090,9 @@ sync_folder(BridgeMaildir *md, MsMailImap *imap, const char *user, const char *b
 {
     const MsImapServerHooks *h = ms_mail_imap_hooks();
     g_autoptr(GArray) msgs = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
+    g_autoptr(GPtrArray) keywords = g_ptr_array_new_with_free_func(g_free);
     MsImapMailboxInfo info = { 0 };
-    if (h->list(imap, user, mailbox, msgs, &info) != MS_IMAP_HOOK_OK)
+    if (h->list(imap, user, mailbox, msgs, &info, keywords) != MS_IMAP_HOOK_OK)
         return TRUE;
     g_autofree char *dname = folder_dir_name(mailbox);
     g_autofree char *dir = g_build_filename(box, dname, NULL);
@@ -1195,6 +1196,8 @@ ms__bridge_maildir_sync_folders(BridgeMaildir *md, MsMailImap *imap, guint serve
     g_autoptr(GHashTable) now = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < names->len; i++) {
         const char *mailbox = g_ptr_array_index(names, i);
+        if (ms_mail_imap_is_store_view(mailbox))
+            continue; /* Junk: the store's messages, in INBOX's files */
         g_hash_table_add(now, (gpointer) mailbox);
         if (!sync_folder(md, imap, user, box, mailbox, disk, error))
             return FALSE;
@@ -1223,7 +1226,7 @@ load_folder(BridgeMaildir *md, MsMailImap *imap, const char *user, const char *b
     g_autofree char *mailbox = folder_of_dir_name(dname);
     g_autofree char *dir = g_build_filename(box, dname, NULL);
     if (!mailbox || !g_file_test(dir, G_FILE_TEST_IS_DIR) ||
-        g_ascii_strcasecmp(mailbox, "INBOX") == 0)
+        g_ascii_strcasecmp(mailbox, "INBOX") == 0 || ms_mail_imap_is_store_view(mailbox))
         return TRUE;
     guint uidvalidity = 0, uidnext = 0;
     if (!make_box(dir, error) || !read_number(dir, UIDVALIDITY_FILE, &uidvalidity, error) ||

@@ -302,6 +302,13 @@ in_store(const char *mailbox, gboolean *junk)
     return *junk || strcmp(mailbox, "INBOX") == 0;
 }
 
+gboolean
+ms_mail_imap_is_store_view(const char *mailbox)
+{
+    gboolean junk;
+    return mailbox && in_store(mailbox, &junk);
+}
+
 static gboolean
 in_view(const MsStoredMessage *m, gboolean junk)
 {
