@@ -227,6 +227,19 @@ folder_get(User *u, const char *mailbox)
     return g_hash_table_lookup(u->folders, mailbox);
 }
 
+/* A new empty folder `mailbox` of u (which has none of that name). */
+static Folder *
+folder_add(User *u, const char *mailbox, guint32 uidvalidity, guint32 uidnext)
+{
+    Folder *f = g_new0(Folder, 1);
+    f->uidvalidity = uidvalidity;
+    f->uidnext = uidnext;
+    f->msgs = g_array_new(FALSE, TRUE, sizeof(FolderMsg));
+    f->keywords = g_ptr_array_new_with_free_func(g_free);
+    g_hash_table_insert(u->folders, g_strdup(mailbox), f);
+    return f;
+}
+
 static FolderMsg *
 folder_find(Folder *f, guint32 uid)
 {
@@ -555,12 +568,7 @@ h_create(gpointer ud, const char *user, const char *mailbox)
     }
     if (folder_get(u, mailbox))
         return MS_IMAP_HOOK_EXISTS;
-    Folder *f = g_new0(Folder, 1);
-    f->uidvalidity = x->folder_base + ++x->folder_serial;
-    f->uidnext = 1;
-    f->msgs = g_array_new(FALSE, TRUE, sizeof(FolderMsg));
-    f->keywords = g_ptr_array_new_with_free_func(g_free);
-    g_hash_table_insert(u->folders, g_strdup(mailbox), f);
+    folder_add(u, mailbox, x->folder_base + ++x->folder_serial, 1);
     return MS_IMAP_HOOK_OK;
 }
 
@@ -681,13 +689,9 @@ ms_mail_imap_restore_folder(MsMailImap *x, const char *user, const char *mailbox
 {
     g_return_val_if_fail(x != NULL && user != NULL && mailbox != NULL && uidvalidity != 0, FALSE);
     User *u = user_get(x, user);
-    if (strcmp(mailbox, "INBOX") == 0 || folder_get(u, mailbox))
+    if (ms_mail_imap_is_store_view(mailbox) || folder_get(u, mailbox))
         return FALSE;
-    Folder *f = g_new0(Folder, 1);
-    f->uidvalidity = uidvalidity;
-    f->uidnext = MAX(uidnext, 1);
-    f->msgs = g_array_new(FALSE, TRUE, sizeof(FolderMsg));
-    g_hash_table_insert(u->folders, g_strdup(mailbox), f);
+    folder_add(u, mailbox, uidvalidity, MAX(uidnext, 1));
     return TRUE;
 }
 
