@@ -67,7 +67,8 @@ add_survey(JsonBuilder *b, const MsDistProfileInput *in)
     for (guint32 k = 2; in->rates && k <= MS_DIST_PROFILE_SURVEY_MAX && k <= sc->hosts->len / 2;
          k *= 2) {
         MsWorldPartitionPlan plan = { 0 };
-        g_autoptr(MsPartition) p = ms_world_partition_auto_rates(sc, k, in->rates, &plan);
+        /* Only the plan is reported; the split itself is not kept. */
+        ms_partition_free(ms_world_partition_auto_rates(sc, k, in->rates, &plan));
         json_builder_begin_object(b);
         add_int(b, "parts", k);
         add_time(b, "lookahead_s", plan.lookahead);
