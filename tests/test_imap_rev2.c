@@ -614,6 +614,30 @@ test_against_dovecot(void)
             ms_test_skip(lines[i] + strlen("SKIPPED: "));
 }
 
+/* UTF-8 mailbox names through the bridge with Python's imaplib as the
+ * client (tests/bridge/imap_utf8.py): rev2 and rev1 sessions on the same
+ * bridge, the modified UTF-7 spellings checked against Python's codecs, the
+ * Maildir++ folders on disk unchanged in meaning. */
+static void
+test_utf8_names_imaplib(void)
+{
+    g_autofree char *py = g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE)
+                              ? g_strdup("/usr/bin/python3")
+                              : g_find_program_in_path("python3");
+    if (!py) {
+        ms_test_skip("imap_utf8.py: no python3");
+        return;
+    }
+    g_autofree char *script = g_build_filename("tests", "bridge", "imap_utf8.py", NULL);
+    const char *argv[] = { py, script, ms_test_mailsim_path(), NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = ms_test_spawn(argv, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "imap_utf8.py exited %d\n%s%s", rc, out ? out : "", err ? err : "");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(out && strstr(out, "imap_utf8.py: ok"));
+}
+
 int
 main(void)
 {
@@ -629,6 +653,7 @@ main(void)
         { "keywords", test_keywords },
         { "DMARC quarantine: the Junk folder", test_junk_folder },
         { "against Dovecot", test_against_dovecot },
+        { "UTF-8 mailbox names through imaplib", test_utf8_names_imaplib },
         { NULL, NULL },
     };
     return ms_test_main("imap_rev2", cases);
