@@ -12,7 +12,8 @@
  *   imap_server_fetch.c   FETCH and the body parts it renders
  *   imap_server_search.c  SEARCH, ESEARCH, SEARCHRES
  *   imap_server_store.c   APPEND, STORE, COPY, MOVE, EXPUNGE, CLOSE
- * The message parsing they share with nothing else is imap-private.h's. */
+ * The message parsing they share with nothing else is imap-private.h's,
+ * with the mailbox name spellings (imap_mutf7.c). */
 #pragma once
 
 #include "mailsim/imap_server.h"
