@@ -22,6 +22,9 @@ void ms__imap_bodystructure(GString *s, const guint8 *p, gsize n, gboolean ext);
 /* Appends `v` as an IMAP string: quoted when it can be, else a literal; NIL
  * for NULL. */
 void ms__imap_string(GString *s, const char *v);
+/* The same; with `utf8`, valid UTF-8 is quoted too (RFC 9051 9: an
+ * IMAP4rev2 quoted string may carry UTF-8). */
+void ms__imap_string_utf8(GString *s, const char *v, gboolean utf8);
 
 /* A body part of a message by its part number (RFC 9051 6.4.5). */
 typedef struct {

@@ -82,19 +82,7 @@ ms__imap_mailbox_out(MsImapServer *srv, GString *s, const char *name)
     /* RFC 9051 9: in IMAP4rev2 a quoted string may carry UTF-8 (QUOTED-CHAR
      * takes UTF8-2/3/4), so the name goes quoted; IMAP4rev1's modified
      * UTF-7 is ASCII and quoted anyway. */
-    gboolean quotable = srv->rev2 && strlen(ext) < 1024 && g_utf8_validate(ext, -1, NULL) &&
-                        ms__imap_name_chars_ok(ext);
-    if (!quotable) {
-        ms__imap_string(s, ext);
-        return;
-    }
-    g_string_append_c(s, '"');
-    for (const char *q = ext; *q; q++) {
-        if (*q == '"' || *q == '\\')
-            g_string_append_c(s, '\\');
-        g_string_append_c(s, *q);
-    }
-    g_string_append_c(s, '"');
+    ms__imap_string_utf8(s, ext, srv->rev2);
 }
 
 /* ---- sequence sets ----------------------------------------------------- */
