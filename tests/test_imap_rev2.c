@@ -1,7 +1,8 @@
 /* Tests of the IMAP4rev2 pieces of the IMAP server core over a real mail
  * store (sim/mail/mail_imap.c): ESEARCH (RFC 4731) and the saved result
  * "$" (RFC 5182), extended LIST with STATUS (RFC 5258, 5819) and
- * special-use (RFC 6154), numbered sections and BINARY (RFC 3516); then the
+ * special-use (RFC 6154), numbered sections and BINARY (RFC 3516), UTF-8
+ * mailbox names beside modified UTF-7 (RFC 9051 5.1); then the
  * same commands against Dovecot 2.3 through the bridge, compared item by
  * item (tests/bridge/imap_rev2.py). Every session is also fed
  * octet by octet and must answer the same. */
@@ -219,6 +220,129 @@ test_enable_rev2(void)
     CU_ASSERT(imap_has(o, "* STATUS \"INBOX\" (MESSAGES 4)\r\nn OK"));
     /* RECENT only in the first SELECT's answer. */
     CU_ASSERT(strstr(strstr(o->str, "b OK"), "* 0 RECENT") == NULL);
+}
+
+/* Mailbox names after ENABLE IMAP4rev2 are UTF-8 (RFC 9051 5.1), while
+ * the store and IMAP4rev1 sessions keep modified UTF-7 (RFC 3501 5.1.3):
+ * every command that names a mailbox takes the UTF-8 spelling, LIST and
+ * STATUS answer in it, quoted (RFC 9051 9 lets quoted strings carry
+ * UTF-8), and LIST wildcards stand for characters, not octets of the
+ * encoding. A rev1 session on the same store sees the same folders in
+ * modified UTF-7 and what it creates is seen by a rev2 session in UTF-8.
+ * Invalid UTF-8 is BAD in a quoted string (a syntax error in rev2) and NO
+ * in a literal; controls, C1 controls and U+2028 are refused. */
+#define MSG18 "Subject: x\r\n\r\nhi\r\n"
+static void
+test_utf8_names(void)
+{
+    static const char rev2[] =
+        LOGIN "b ENABLE IMAP4rev2\r\n"
+              "c CREATE \"Entw\xc3\xbcrfe\"\r\n"
+              "d CREATE \"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\"\r\n"
+              "e CREATE \"a&b\"\r\n"
+              "f CREATE {4+}\r\n\xf0\x9f\x98\x80\r\n"
+              "g CREATE \"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e/\xe5\xad\x90\"\r\n"
+              "h LIST \"\" *\r\n"
+              "i SELECT INBOX\r\n"
+              "j COPY 1:2 \"Entw\xc3\xbcrfe\"\r\n"
+              "k MOVE 3 \"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\"\r\n"
+              "l APPEND \"\xf0\x9f\x98\x80\" {18+}\r\n" MSG18 "\r\n"
+              "m STATUS \"Entw\xc3\xbcrfe\" (MESSAGES)\r\n"
+              "n EXAMINE \"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\"\r\n"
+              "o RENAME \"a&b\" \"a&b\xc3\xa9\"\r\n"
+              "p SUBSCRIBE \"\xf0\x9f\x98\x80\"\r\n"
+              "q LIST (SUBSCRIBED) \"\" \"*\"\r\n"
+              "r LIST \"\xe6\x97\xa5\xe6\x9c\xac\" \"%\"\r\n"
+              "s LIST \"\" \"%\xe8\xaa\x9e\"\r\n"
+              "t LIST \"\" \"*\xe5\xad\x90\" RETURN (STATUS (MESSAGES))\r\n"
+              "u CREATE \"bad\xff\"\r\n"
+              "v CREATE {4+}\r\nbad\xff\r\n"
+              "w CREATE \"tab\x01x\"\r\n"
+              "x CREATE \"c1\xc2\x85x\"\r\n"
+              "y CREATE \"ls\xe2\x80\xa8x\"\r\n"
+              "z CREATE \"x&AOk-\"\r\n"
+              "z2 CREATE \"\xcf\xbf\"\r\n";
+    static const char rev1[] = LOGIN "b LIST \"\" *\r\n"
+                                     "c STATUS Entw&APw-rfe (MESSAGES)\r\n"
+                                     "d SELECT &ZeVnLIqe-\r\n"
+                                     "e CREATE \"Entw\xc3\xbcrfe\"\r\n"
+                                     "f CREATE &AMk-t&AOk-\r\n"
+                                     "g STATUS &2D3eAA- (MESSAGES)\r\n"
+                                     "h LIST \"\" &ZeVnLIqe-/%\r\n";
+    static const char rev2_again[] = LOGIN "b ENABLE IMAP4rev2\r\n"
+                                           "c LIST \"\" \"\xc3\x89*\"\r\n"
+                                           "d DELETE \"\xc3\x89t\xc3\xa9\"\r\n"
+                                           "e SELECT \"&AMk-t&AOk-\"\r\n";
+    MsImapServerConfig cfg;
+    ms_imap_server_config_init(&cfg);
+    cfg.hostname = "mx.example.com";
+    ImapBox *b = imap_box_new(texts, G_N_ELEMENTS(texts));
+    /* The rev2 session whole and octet by octet must agree (fresh boxes). */
+    g_autoptr(GString) o = imap_run_both(texts, G_N_ELEMENTS(texts), &cfg, rev2);
+    g_autoptr(GString) o1 = imap_run_on(b, &cfg, rev2, 0, NULL);
+    CU_ASSERT_STRING_EQUAL(o->str, o1->str);
+    g_autoptr(GString) o2 = imap_run_on(b, &cfg, rev1, 1, NULL);
+    g_autoptr(GString) o3 = imap_run_on(b, &cfg, rev2_again, 0, NULL);
+    imap_box_free(b);
+    /* rev2: UTF-8 in, UTF-8 out, quoted; wildcards over characters. */
+    CU_ASSERT(imap_has(o,
+                       "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
+                       "* LIST (\\HasNoChildren) \"/\" \"\xf0\x9f\x98\x80\"\r\n"
+                       "* LIST (\\HasChildren) \"/\" \"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\"\r\n"
+                       "* LIST (\\HasNoChildren) \"/\" "
+                       "\"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e/\xe5\xad\x90\"\r\n"
+                       "* LIST (\\HasNoChildren) \"/\" \"Entw\xc3\xbcrfe\"\r\n"
+                       "* LIST (\\HasNoChildren) \"/\" \"a&b\"\r\nh OK"));
+    CU_ASSERT(imap_has(o, "z2 OK Create completed.\r\n")); /* "," for "/" in base64 */
+    CU_ASSERT(imap_has(o, "j OK [COPYUID 1001 1:2 1:2] Copy completed.\r\n"));
+    CU_ASSERT(imap_has(o, "k OK Move completed.\r\n"));
+    CU_ASSERT(imap_has(o, "l OK [APPENDUID 1004 1] Append completed.\r\n"));
+    CU_ASSERT(imap_has(o, "* STATUS \"Entw\xc3\xbcrfe\" (MESSAGES 2)\r\nm OK"));
+    CU_ASSERT(imap_has(o, "* 1 EXISTS\r\n"));
+    CU_ASSERT(imap_has(o,
+                       "* LIST (\\HasChildren) \"/\" \"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\"\r\n"
+                       "n OK [READ-ONLY] EXAMINE completed.\r\n"));
+    CU_ASSERT(imap_has(o, "o OK Rename completed.\r\np OK Subscribe completed.\r\n"
+                          "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"\xf0\x9f\x98\x80\"\r\n"
+                          "q OK"));
+    CU_ASSERT(imap_has(o,
+                       "* LIST (\\HasChildren) \"/\" \"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\"\r\n"
+                       "r OK"));
+    CU_ASSERT(imap_has(o,
+                       "* LIST (\\HasChildren) \"/\" \"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\"\r\n"
+                       "s OK"));
+    CU_ASSERT(imap_has(o, "* LIST (\\HasNoChildren) \"/\" "
+                          "\"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e/\xe5\xad\x90\"\r\n"
+                          "* STATUS \"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e/\xe5\xad\x90\" "
+                          "(MESSAGES 0)\r\nt OK"));
+    CU_ASSERT(imap_has(o, "u BAD Error in IMAP command CREATE: syntax error.\r\n"));
+    CU_ASSERT(imap_has(o, "v NO [CANNOT] Mailbox name is not valid UTF-8.\r\n"));
+    CU_ASSERT(imap_has(o, "w NO [CANNOT] Mailbox name holds a control character.\r\n"));
+    CU_ASSERT(imap_has(o, "x NO [CANNOT] Mailbox name holds a control character.\r\n"));
+    CU_ASSERT(imap_has(o, "y NO [CANNOT] Mailbox name holds a control character.\r\n"));
+    CU_ASSERT(imap_has(o, "z OK Create completed.\r\n"));
+    /* rev1 on the same store: the same folders in modified UTF-7 (the
+     * spellings of RFC 3501 5.1.3, e.g. its "&ZeVnLIqe-"), "&" as "&-". */
+    CU_ASSERT(imap_has(o2, "* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
+                           "* LIST (\\HasNoChildren) \"/\" \"&2D3eAA-\"\r\n"
+                           "* LIST (\\HasNoChildren) \"/\" \"&A,8-\"\r\n"
+                           "* LIST (\\HasChildren) \"/\" \"&ZeVnLIqe-\"\r\n"
+                           "* LIST (\\HasNoChildren) \"/\" \"&ZeVnLIqe-/&W1A-\"\r\n"
+                           "* LIST (\\HasNoChildren) \"/\" \"Entw&APw-rfe\"\r\n"
+                           "* LIST (\\HasNoChildren) \"/\" \"a&-b&AOk-\"\r\n"
+                           "* LIST (\\HasNoChildren) \"/\" \"x&-AOk-\"\r\nb OK"));
+    CU_ASSERT(imap_has(o2, "* STATUS \"Entw&APw-rfe\" (MESSAGES 2)\r\nc OK"));
+    CU_ASSERT(imap_has(o2, "* 1 EXISTS\r\n* 0 RECENT\r\n"));
+    CU_ASSERT(imap_has(o2, "d OK [READ-WRITE] SELECT completed.\r\n"));
+    CU_ASSERT(imap_has(o2, "e NO [CANNOT] Invalid mailbox name.\r\n"));
+    CU_ASSERT(imap_has(o2, "f OK Create completed.\r\n"));
+    CU_ASSERT(imap_has(o2, "* STATUS \"&2D3eAA-\" (MESSAGES 1)\r\ng OK"));
+    CU_ASSERT(imap_has(o2, "* LIST (\\HasNoChildren) \"/\" \"&ZeVnLIqe-/&W1A-\"\r\nh OK"));
+    /* rev2 again: what rev1 created, in UTF-8; its modified UTF-7 spelling
+     * is now an ASCII name of its own. */
+    CU_ASSERT(imap_has(o3, "* LIST (\\HasNoChildren) \"/\" \"\xc3\x89t\xc3\xa9\"\r\nc OK"));
+    CU_ASSERT(imap_has(o3, "d OK Delete completed.\r\n"));
+    CU_ASSERT(imap_has(o3, "e NO [NONEXISTENT]"));
 }
 
 /* Real subscriptions (RFC 9051 6.3.7, 6.3.8): a name is subscribed whether
@@ -490,6 +614,30 @@ test_against_dovecot(void)
             ms_test_skip(lines[i] + strlen("SKIPPED: "));
 }
 
+/* UTF-8 mailbox names through the bridge with Python's imaplib as the
+ * client (tests/bridge/imap_utf8.py): rev2 and rev1 sessions on the same
+ * bridge, the modified UTF-7 spellings checked against Python's codecs, the
+ * Maildir++ folders on disk unchanged in meaning. */
+static void
+test_utf8_names_imaplib(void)
+{
+    g_autofree char *py = g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE)
+                              ? g_strdup("/usr/bin/python3")
+                              : g_find_program_in_path("python3");
+    if (!py) {
+        ms_test_skip("imap_utf8.py: no python3");
+        return;
+    }
+    g_autofree char *script = g_build_filename("tests", "bridge", "imap_utf8.py", NULL);
+    const char *argv[] = { py, script, ms_test_mailsim_path(), NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = ms_test_spawn(argv, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "imap_utf8.py exited %d\n%s%s", rc, out ? out : "", err ? err : "");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(out && strstr(out, "imap_utf8.py: ok"));
+}
+
 int
 main(void)
 {
@@ -500,10 +648,12 @@ main(void)
         { "LIST-EXTENDED, LIST-STATUS, SPECIAL-USE", test_list_extended },
         { "BODY[1.2], BINARY", test_body_parts_binary },
         { "ENABLE IMAP4rev2", test_enable_rev2 },
+        { "UTF-8 mailbox names after ENABLE IMAP4rev2", test_utf8_names },
         { "SUBSCRIBE, LIST (SUBSCRIBED), LSUB", test_subscriptions },
         { "keywords", test_keywords },
         { "DMARC quarantine: the Junk folder", test_junk_folder },
         { "against Dovecot", test_against_dovecot },
+        { "UTF-8 mailbox names through imaplib", test_utf8_names_imaplib },
         { NULL, NULL },
     };
     return ms_test_main("imap_rev2", cases);

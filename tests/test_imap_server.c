@@ -464,7 +464,8 @@ test_bad_input(void)
     g_autoptr(GString) o4 = run(LOGIN "b CREATE &AOk-t&AOk-\r\nc CREATE &AOk\r\n"
                                       "d CREATE &AGE-\r\ne CREATE &Jjo!\r\nf CREATE caf\xc3\xa9\r\n"
                                       "g CREATE a&-b\r\nh CREATE a//b\r\ni CREATE &2D3cAA-\r\n"
-                                      "j CREATE &2D3-\r\n");
+                                      "j CREATE &2D3-\r\nk CREATE &AOQ-&APY-\r\n"
+                                      "l CREATE &AAE-\r\nm CREATE &AOR-\r\nn CREATE &AOQ\r\n");
     CU_ASSERT(imap_has(o4, "b OK Create completed.\r\n"));
     CU_ASSERT(imap_has(o4, "c NO [CANNOT] Invalid mailbox name.\r\n"));
     CU_ASSERT(imap_has(o4, "d NO [CANNOT] Invalid mailbox name.\r\n")); /* encodes "a" */
@@ -474,6 +475,12 @@ test_bad_input(void)
     CU_ASSERT(imap_has(o4, "h NO [CANNOT] Invalid mailbox name.\r\n"));
     CU_ASSERT(imap_has(o4, "i OK Create completed.\r\n"));              /* a surrogate pair */
     CU_ASSERT(imap_has(o4, "j NO [CANNOT] Invalid mailbox name.\r\n")); /* a lone surrogate */
+    /* One spelling per name: adjacent base64 runs, padding bits not zero
+     * and a run without its "-" are refused; so is an encoded control. */
+    CU_ASSERT(imap_has(o4, "k NO [CANNOT] Invalid mailbox name.\r\n"));
+    CU_ASSERT(imap_has(o4, "l NO [CANNOT] Mailbox name holds a control character.\r\n"));
+    CU_ASSERT(imap_has(o4, "m NO [CANNOT] Invalid mailbox name.\r\n"));
+    CU_ASSERT(imap_has(o4, "n NO [CANNOT] Invalid mailbox name.\r\n"));
 
     /* Unknown commands, no tag, NUL, UID with a non-UID command. */
     g_autoptr(GString) o5 = run("a FROB\r\n\r\n+x NOOP\r\nb NO\x01OP\r\nc UID NOOP\r\n");

@@ -22,6 +22,9 @@ void ms__imap_bodystructure(GString *s, const guint8 *p, gsize n, gboolean ext);
 /* Appends `v` as an IMAP string: quoted when it can be, else a literal; NIL
  * for NULL. */
 void ms__imap_string(GString *s, const char *v);
+/* The same; with `utf8`, valid UTF-8 is quoted too (RFC 9051 9: an
+ * IMAP4rev2 quoted string may carry UTF-8). */
+void ms__imap_string_utf8(GString *s, const char *v, gboolean utf8);
 
 /* A body part of a message by its part number (RFC 9051 6.4.5). */
 typedef struct {
@@ -41,3 +44,15 @@ gboolean ms__imap_part_find(const guint8 *p, gsize n, const guint *path, guint d
  * blanks at line ends dropped, hard line breaks as CRLF; a malformed "="
  * is kept as it is. Returns a new GBytes. */
 GBytes *ms__imap_qp_decode(const guint8 *p, gsize n);
+
+/* ---- mailbox name spellings (imap_mutf7.c) ---------------------------- */
+
+/* The modified UTF-7 (RFC 3501 5.1.3) spelling of a UTF-8 name; NULL when
+ * `utf8` is not valid UTF-8. Newly allocated. */
+char *ms__imap_mutf7_from_utf8(const char *utf8);
+/* The UTF-8 spelling of a modified UTF-7 name; NULL unless `mutf7` is
+ * modified UTF-7 in its canonical spelling. Newly allocated. */
+char *ms__imap_mutf7_to_utf8(const char *mutf7);
+/* FALSE when valid UTF-8 `utf8` holds a character RFC 9051 5.1 keeps out
+ * of mailbox names: controls (C0, DEL, C1), U+2028, U+2029. */
+gboolean ms__imap_name_chars_ok(const char *utf8);

@@ -122,13 +122,19 @@ ms__imap_header_fields(const guint8 *p, gsize n, char **names, gboolean not )
 void
 ms__imap_string(GString *s, const char *v)
 {
+    ms__imap_string_utf8(s, v, FALSE);
+}
+
+void
+ms__imap_string_utf8(GString *s, const char *v, gboolean utf8)
+{
     if (!v) {
         g_string_append(s, "NIL");
         return;
     }
-    gboolean quotable = strlen(v) < 1024;
+    gboolean quotable = strlen(v) < 1024 && (!utf8 || g_utf8_validate(v, -1, NULL));
     for (const char *q = v; *q && quotable; q++)
-        if (*q == '\r' || *q == '\n' || (guchar) *q >= 0x80)
+        if (*q == '\r' || *q == '\n' || (!utf8 && (guchar) *q >= 0x80))
             quotable = FALSE;
     if (!quotable) {
         g_string_append_printf(s, "{%" G_GSIZE_FORMAT "}\r\n%s", strlen(v), v);

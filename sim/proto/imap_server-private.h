@@ -12,7 +12,8 @@
  *   imap_server_fetch.c   FETCH and the body parts it renders
  *   imap_server_search.c  SEARCH, ESEARCH, SEARCHRES
  *   imap_server_store.c   APPEND, STORE, COPY, MOVE, EXPUNGE, CLOSE
- * The message parsing they share with nothing else is imap-private.h's. */
+ * The message parsing they share with nothing else is imap-private.h's,
+ * with the mailbox name spellings (imap_mutf7.c). */
 #pragma once
 
 #include "mailsim/imap_server.h"
@@ -83,6 +84,7 @@ void ms__imap_capabilities(MsImapServer *srv, GString *s);
 typedef struct {
     const guint8 *p;
     gsize n, i;
+    gboolean utf8; /* IMAP4rev2: quoted strings are UTF-8 (RFC 9051 9) */
 } MsImapParser;
 
 static inline gboolean
@@ -133,9 +135,17 @@ gboolean ms__imap_end_ok(MsImapCtx *c, const char *what);
 
 /* ---- arguments (imap_server_args.c) ----------------------------------- */
 
-/* Reads " mailbox" and checks it (modified UTF-7, INBOX spelt so). Newly
- * allocated, or NULL after answering. */
+/* Reads " mailbox" in the session's spelling (modified UTF-7, or UTF-8
+ * after ENABLE IMAP4rev2), checks it and returns the internal name
+ * (modified UTF-7, INBOX spelt so). Newly allocated, or NULL after
+ * answering. */
 char *ms__imap_mailbox_arg(MsImapCtx *c, const char *what);
+/* An internal mailbox name in the session's spelling (UTF-8 after ENABLE
+ * IMAP4rev2, RFC 9051 5.1). Newly allocated. */
+char *ms__imap_mailbox_external(MsImapServer *srv, const char *name);
+/* Appends an internal mailbox name to a response as an IMAP string in the
+ * session's spelling. */
+void ms__imap_mailbox_out(MsImapServer *srv, GString *s, const char *name);
 /* A number without leading zeros, 1 .. 2^32-1. */
 gboolean ms__imap_parse_num(const char *s, gsize n, guint32 *out);
 /* A sequence set (or "$") against the snapshot, as ascending 0-based

@@ -36,7 +36,10 @@
  * STARTTLS/LOGINDISABLED. FETCH knows numbered sections (BODY[1.2.MIME],
  * RFC 9051 6.4.5). Flags are the five system flags and the keywords a
  * mailbox defines (at most MS_IMAP_KEYWORD_MAX); subscriptions are the
- * hooks' list. Mailbox names stay modified UTF-7 after ENABLE IMAP4rev2.
+ * hooks' list. Mailbox names are modified UTF-7 (RFC 3501 5.1.3) inside
+ * and for IMAP4rev1 sessions, UTF-8 for a session after ENABLE IMAP4rev2
+ * (RFC 9051 5.1), converted at the edge (imap_mutf7.c); quoted strings
+ * then carry UTF-8 both ways (RFC 9051 9).
  *
  * Choices where the RFCs leave room, each for a hostile peer:
  * - A line fragment is at most MS_IMAP_SERVER_LINE_MAX octets; a longer
@@ -231,7 +234,10 @@ ms__imap_parse_string(MsImapParser *ps, gsize *len_out)
             }
             g_string_append_c(s, (char) c);
         }
-        if (!eat(ps, '"')) {
+        /* RFC 9051 9: in IMAP4rev2 a quoted string is UTF-8 (QUOTED-CHAR
+         * takes UTF8-2/3/4); anything else is a syntax error. IMAP4rev1
+         * strings are left as lenient as before. */
+        if (!eat(ps, '"') || (ps->utf8 && !g_utf8_validate(s->str, (gssize) s->len, NULL))) {
             g_string_free(s, TRUE);
             return NULL;
         }
@@ -480,7 +486,7 @@ trace_command(MsImapServer *srv, const guint8 *p, gsize n, const char *tag, cons
 static void
 run_command(MsImapServer *srv, const guint8 *p, gsize n)
 {
-    MsImapParser ps = { p, n, 0 };
+    MsImapParser ps = { p, n, 0, srv->rev2 };
     /* tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 9). */
     gsize st = 0;
     while (ps.i < n && ms__imap_atom_char(p[ps.i], TRUE) && p[ps.i] != '+')
@@ -609,7 +615,7 @@ auth_line(MsImapServer *srv, const guint8 *p, gsize n)
         ms__imap_bad(srv, tag, "Invalid base64 data in continued response");
         return;
     }
-    MsImapParser ps = { (const guint8 *) "\r\n", 2, 0 };
+    MsImapParser ps = { (const guint8 *) "\r\n", 2, 0, FALSE };
     MsImapCtx c = { srv, tag, &ps, FALSE };
     ms__imap_sasl_plain(&c, line);
 }

@@ -15,74 +15,74 @@
 
 /* ---- mailbox names ----------------------------------------------------- */
 
-/* Modified UTF-7 (RFC 3501 5.1.3): printable US-ASCII, "&-" for "&", and
- * "&" base64 (with "," for "/") "-" for UTF-16 of anything else; the
- * encoded units must be well-formed UTF-16 and not printable ASCII, and
- * the unused bits at the end zero. */
-static gboolean
-mutf7_valid(const char *s)
-{
-    for (const char *q = s; *q; q++) {
-        guchar c = (guchar) *q;
-        if (c < 0x20 || c > 0x7e)
-            return FALSE;
-        if (c != '&')
-            continue;
-        q++;
-        if (*q == '-')
-            continue;
-        guint32 bits = 0;
-        int nbits = 0;
-        gboolean high = FALSE, any = FALSE;
-        for (; *q && *q != '-'; q++) {
-            const char *alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-            const char *pos = strchr(alpha, *q);
-            if (!pos)
-                return FALSE;
-            bits = (bits << 6) | (guint32) (pos - alpha);
-            nbits += 6;
-            if (nbits >= 16) {
-                nbits -= 16;
-                guint32 u = (bits >> nbits) & 0xffff;
-                bits &= (1u << nbits) - 1;
-                any = TRUE;
-                if (u >= 0xd800 && u <= 0xdbff) {
-                    if (high)
-                        return FALSE;
-                    high = TRUE;
-                } else if (u >= 0xdc00 && u <= 0xdfff) {
-                    if (!high)
-                        return FALSE;
-                    high = FALSE;
-                } else if (high || (u >= 0x20 && u <= 0x7e)) {
-                    return FALSE;
-                }
-            }
-        }
-        if (*q != '-' || !any || high || nbits >= 6 || bits != 0)
-            return FALSE;
-    }
-    return TRUE;
-}
-
-/* Checks a mailbox name and spells INBOX canonically (RFC 9051 5.1:
- * "INBOX" is case-insensitive). Newly allocated, or NULL with the reason
- * answered to the client. */
+/* Checks a mailbox name in the session's spelling and returns it in the
+ * internal one (RFC 9051 5.1): modified UTF-7 (RFC 3501 5.1.3) from an
+ * IMAP4rev1 session, taken as it is once it is in its canonical spelling;
+ * UTF-8 from a session that has enabled IMAP4rev2, converted. Either way
+ * the name must decode to Unicode without controls (RFC 9051 5.1), and
+ * "INBOX" is spelt so whatever its case. Newly allocated, or NULL with the
+ * reason answered to the client (NO [CANNOT], as for any name the server
+ * will not have). */
 static char *
 mailbox_name(MsImapServer *srv, const char *tag, const char *raw)
 {
     gsize n = strlen(raw);
-    if (n == 0 || n > NAME_MAX_LEN || !mutf7_valid(raw)) {
+    g_autofree char *internal = NULL, *utf8 = NULL;
+    if (n == 0 || n > NAME_MAX_LEN) {
         ms__imap_say(srv, "%s NO [CANNOT] Invalid mailbox name.", tag);
         return NULL;
     }
-    if (g_ascii_strcasecmp(raw, "INBOX") == 0)
+    if (srv->rev2) {
+        if (!g_utf8_validate(raw, -1, NULL)) {
+            ms__imap_say(srv, "%s NO [CANNOT] Mailbox name is not valid UTF-8.", tag);
+            return NULL;
+        }
+        internal = ms__imap_mutf7_from_utf8(raw);
+        utf8 = g_strdup(raw);
+    } else {
+        internal = g_strdup(raw);
+        utf8 = ms__imap_mutf7_to_utf8(raw);
+        if (!utf8) {
+            ms__imap_say(srv, "%s NO [CANNOT] Invalid mailbox name.", tag);
+            return NULL;
+        }
+    }
+    if (!ms__imap_name_chars_ok(utf8)) {
+        ms__imap_say(srv, "%s NO [CANNOT] Mailbox name holds a control character.", tag);
+        return NULL;
+    }
+    n = strlen(internal);
+    if (g_ascii_strcasecmp(internal, "INBOX") == 0)
         return g_strdup("INBOX");
-    if (raw[0] == '/' || raw[n - 1] == '/' || strstr(raw, "//") || strpbrk(raw, "*%")) {
+    /* "/" "*" "%" spell the same in both forms (base64 runs use "," and
+     * "+", never these), so the internal name is checked. */
+    if (n > NAME_MAX_LEN || internal[0] == '/' || internal[n - 1] == '/' ||
+        strstr(internal, "//") || strpbrk(internal, "*%")) {
         ms__imap_say(srv, "%s NO [CANNOT] Invalid mailbox name.", tag);
         return NULL;
     }
-    return g_strdup(raw);
+    return g_steal_pointer(&internal);
+}
+
+char *
+ms__imap_mailbox_external(MsImapServer *srv, const char *name)
+{
+    if (!srv->rev2)
+        return g_strdup(name);
+    /* A name the hooks hold that is not canonical modified UTF-7 (none the
+     * core creates) is shown as it is. */
+    char *utf8 = ms__imap_mutf7_to_utf8(name);
+    return utf8 ? utf8 : g_strdup(name);
+}
+
+void
+ms__imap_mailbox_out(MsImapServer *srv, GString *s, const char *name)
+{
+    g_autofree char *ext = ms__imap_mailbox_external(srv, name);
+    /* RFC 9051 9: in IMAP4rev2 a quoted string may carry UTF-8 (QUOTED-CHAR
+     * takes UTF8-2/3/4), so the name goes quoted; IMAP4rev1's modified
+     * UTF-7 is ASCII and quoted anyway. */
+    ms__imap_string_utf8(s, ext, srv->rev2);
 }
 
 /* ---- sequence sets ----------------------------------------------------- */

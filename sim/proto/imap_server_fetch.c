@@ -237,7 +237,7 @@ p_fetch_atts(MsImapParser *ps, GArray *items)
         else if (!g_ascii_strcasecmp(macro, "FULL"))
             expand = "FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY";
         if (expand) {
-            MsImapParser sub = { (const guint8 *) expand, strlen(expand), 0 };
+            MsImapParser sub = { (const guint8 *) expand, strlen(expand), 0, FALSE };
             while (sub.i < sub.n) {
                 p_fetch_att(&sub, items);
                 eat(&sub, ' ');

@@ -105,7 +105,7 @@ status_response(MsImapServer *srv, const char *name, GPtrArray *items, GString *
         size += m->size;
     }
     g_string_append(s, "* STATUS ");
-    ms__imap_string(s, name);
+    ms__imap_mailbox_out(srv, s, name);
     g_string_append(s, " (");
     for (guint i = 0; i < items->len; i++) {
         const char *it = g_ptr_array_index(items, i);
@@ -230,9 +230,14 @@ has_child(GPtrArray *names, const char *name)
     return FALSE;
 }
 
+/* Whether the internal `name` matches one of the patterns `full` (ref and
+ * pattern joined, in the session's spelling). The match is made on the
+ * session's spelling: a wildcard stands for characters, which in UTF-8
+ * are whole sequences, in modified UTF-7 not (RFC 9051 6.3.9, 5.1). */
 static gboolean
-matches_any(GPtrArray *full, const char *name)
+matches_any(MsImapServer *srv, GPtrArray *full, const char *internal)
 {
+    g_autofree char *name = ms__imap_mailbox_external(srv, internal);
     for (guint k = 0; k < full->len; k++) {
         const char *pat = g_ptr_array_index(full, k);
         /* "INBOX" matches case-insensitively (RFC 9051 5.1). */
@@ -285,14 +290,14 @@ names_clear(MailboxNames *mn)
  * 6.3.9) knows none of these: \Noselect for a parent listed only for its
  * subscribed children, nothing otherwise, as Dovecot answers. */
 static void
-list_line(GString *s, const char *what, const char *name, MailboxNames *mn, gboolean subscribed,
-          gboolean parent_only, gboolean childinfo)
+list_line(MsImapServer *srv, GString *s, const char *what, const char *name, MailboxNames *mn,
+          gboolean subscribed, gboolean parent_only, gboolean childinfo)
 {
     gboolean exists = has_name(mn->names, name);
     g_string_append_printf(s, "* %s (", what);
     if (!strcmp(what, "LSUB")) {
         g_string_append_printf(s, "%s) \"/\" ", parent_only ? "\\Noselect" : "");
-        ms__imap_string(s, name);
+        ms__imap_mailbox_out(srv, s, name);
         return;
     }
     if (!exists)
@@ -305,7 +310,7 @@ list_line(GString *s, const char *what, const char *name, MailboxNames *mn, gboo
     if (use)
         g_string_append_printf(s, " %s", use);
     g_string_append(s, ") \"/\" ");
-    ms__imap_string(s, name);
+    ms__imap_mailbox_out(srv, s, name);
     if (childinfo)
         g_string_append(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 }
@@ -316,7 +321,7 @@ ms__imap_tell_list(MsImapServer *srv, const char *name)
     MailboxNames mn;
     names_read(srv, &mn);
     GString *s = g_string_new(NULL);
-    list_line(s, "LIST", name, &mn, FALSE, FALSE, FALSE);
+    list_line(srv, s, "LIST", name, &mn, FALSE, FALSE, FALSE);
     ms__imap_emit(srv, s);
     g_string_free(s, TRUE);
     names_clear(&mn);
@@ -353,12 +358,12 @@ list_answer(MsImapServer *srv, const char *tag, gboolean lsub, const char *ref, 
     GPtrArray *from = by_subs ? mn.subs : mn.names;
     for (guint i = 0; i < from->len; i++) {
         const char *name = g_ptr_array_index(from, i);
-        if (matches_any(full, name))
+        if (matches_any(srv, full, name))
             g_ptr_array_add(cands, g_strdup(name));
         else if (by_subs && parents)
             for (const char *sl = strchr(name, '/'); sl; sl = strchr(sl + 1, '/')) {
                 g_autofree char *up = g_strndup(name, (gsize) (sl - name));
-                if (matches_any(full, up))
+                if (matches_any(srv, full, up))
                     g_ptr_array_add(cands, g_steal_pointer(&up));
             }
     }
@@ -377,11 +382,11 @@ list_answer(MsImapServer *srv, const char *tag, gboolean lsub, const char *ref, 
         gsize nl = strlen(name);
         for (guint k = 0; k < mn.subs->len && by_subs && parents && !childinfo; k++) {
             const char *o = g_ptr_array_index(mn.subs, k);
-            childinfo = !strncmp(o, name, nl) && o[nl] == '/' && !matches_any(full, o);
+            childinfo = !strncmp(o, name, nl) && o[nl] == '/' && !matches_any(srv, full, o);
         }
         GString *s = g_string_new(NULL);
-        list_line(s, what, name, &mn, sub && (opts & (L_SEL_SUBSCRIBED | L_RET_SUBSCRIBED)), !sub,
-                  childinfo && !lsub);
+        list_line(srv, s, what, name, &mn, sub && (opts & (L_SEL_SUBSCRIBED | L_RET_SUBSCRIBED)),
+                  !sub, childinfo && !lsub);
         ms__imap_emit(srv, s);
         g_string_free(s, TRUE);
         /* RFC 5819 4: the STATUS response follows its LIST response; a
