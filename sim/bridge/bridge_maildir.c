@@ -264,9 +264,9 @@ parse_flags(const char *info)
  * a temporary file, fsync'd, renamed, and the directory fsync'd) before a
  * message file names their letter. */
 
-#define KEYWORDS_FILE "dovecot-keywords"
+#define KEYWORDS_FILE   "dovecot-keywords"
 #define KEYWORD_LETTERS 26
-#define JUNK_KEYWORD "$Junk"
+#define JUNK_KEYWORD    "$Junk"
 
 /* The keyword names of the Maildir `dir`, by letter (read from its file the
  * first time; a missing or unreadable file is an empty list, a line that is
@@ -315,7 +315,8 @@ keyword_letter(BridgeMaildir *md, const char *dir, const char *name, GError **er
 {
     GPtrArray *t = keyword_table(md, dir);
     guint k = 0;
-    while (k < t->len && (!g_ptr_array_index(t, k) || g_ascii_strcasecmp(g_ptr_array_index(t, k), name)))
+    while (k < t->len &&
+           (!g_ptr_array_index(t, k) || g_ascii_strcasecmp(g_ptr_array_index(t, k), name)))
         k++;
     if (k < t->len)
         return (char) ('a' + k);
@@ -336,8 +337,8 @@ keyword_letter(BridgeMaildir *md, const char *dir, const char *name, GError **er
     g_autofree char *path = g_build_filename(dir, KEYWORDS_FILE, NULL);
     g_autofree char *body = g_string_free(text, FALSE);
     if (!g_file_set_contents_full(path, body, -1,
-                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
-                                  error) ||
+                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                  0600, error) ||
         !fsync_path(dir, error)) {
         g_free(g_ptr_array_index(t, k));
         g_ptr_array_index(t, k) = NULL;
@@ -351,8 +352,7 @@ keyword_letter(BridgeMaildir *md, const char *dir, const char *name, GError **er
  * MS_STORE_FLAG_JUNK in flags, $Junk's letter too. NULL with error when
  * the keywords file cannot be written. */
 static char *
-info_of(BridgeMaildir *md, const char *dir, guint flags, const char *const *names,
-        GError **error)
+info_of(BridgeMaildir *md, const char *dir, guint flags, const char *const *names, GError **error)
 {
     char letters[8];
     flag_letters(flags, letters);
@@ -1384,7 +1384,8 @@ sync_inbox_keywords(MaildirServer *ms, MsMailImap *imap, const char *user, const
     g_autoptr(GHashTable) by_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
     for (guint i = 0; stored && i < stored->len; i++) {
         const MsStoredMessage *m = g_ptr_array_index(stored, i);
-        g_hash_table_insert(by_uid, GUINT_TO_POINTER(ms_mail_store_uid_number(m->uid)), (gpointer) m);
+        g_hash_table_insert(by_uid, GUINT_TO_POINTER(ms_mail_store_uid_number(m->uid)),
+                            (gpointer) m);
     }
     static const char *const views[] = { "INBOX", "Junk" };
     for (guint v = 0; v < G_N_ELEMENTS(views); v++) {

@@ -687,6 +687,7 @@ ms_mail_imap_restore_folder(MsMailImap *x, const char *user, const char *mailbox
     f->uidvalidity = uidvalidity;
     f->uidnext = MAX(uidnext, 1);
     f->msgs = g_array_new(FALSE, TRUE, sizeof(FolderMsg));
+    f->keywords = g_ptr_array_new_with_free_func(g_free);
     g_hash_table_insert(u->folders, g_strdup(mailbox), f);
     return TRUE;
 }
