@@ -16,7 +16,8 @@ import smtplib
 import tempfile
 import time
 
-from bridgelib import Bridge, arm, check, wait_for, TIMEOUT
+import bridgelib
+from bridgelib import Bridge, arm, check, free_port, wait_for, TIMEOUT
 
 arm(240)
 HOST = "127.0.0.1"
@@ -182,6 +183,32 @@ typ, data = m.fetch("1", "(FLAGS)")
 check(b"sent-by-me" in data[0], "a Sent message's keyword survives kill -9 (%r)" % data)
 m.logout()
 b.stop()
+
+# Dovecot reading a copy of the same Maildir (Maildir++ layout, its
+# keywords from dovecot-keywords) lists the same keywords.
+if os.geteuid() != 0 or not os.access(bridgelib.DOVECOT, os.X_OK):
+    print("SKIPPED: imap_restart.py: the Dovecot check needs root and dovecot-imapd")
+else:
+    dtmp = tempfile.mkdtemp(prefix="mailsim-imap-restart-dovecot-")
+    os.chmod(dtmp, 0o711)
+    copy = os.path.join(dtmp, "maildir")
+    shutil.copytree(box, copy)
+    dport = free_port()
+    dproc = bridgelib.start_dovecot(dtmp, "maildir:%s" % copy, copy, dport, PASSWORD)
+    try:
+        d = imaplib.IMAP4(HOST, dport, timeout=TIMEOUT)
+        d.login(USER, PASSWORD)
+        _, theirs = state(d)
+        check(theirs.get("restart-one", (0, set()))[1] >= {"todo", "$Label1"},
+              "Dovecot lists INBOX's keywords (%r)" % (theirs.get("restart-one"),))
+        d.select("Sent")
+        typ, data = d.fetch("1", "(FLAGS)")
+        check(typ == "OK" and b"sent-by-me" in data[0], "Dovecot lists Sent's keyword (%r)" % data)
+        d.logout()
+    finally:
+        dproc.kill()
+        dproc.wait()
+        shutil.rmtree(dtmp, ignore_errors=True)
 
 # Without --spool: the UIDs start again, and so the UIDVALIDITY changes.
 b = start()
