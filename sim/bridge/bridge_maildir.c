@@ -32,7 +32,8 @@
  * ",S=<size>" (Dovecot reads the size from it), ",U=<n>" (the store's uid
  * number, so POP3 UIDLs survive a restart) and, for mail from the spool,
  * ",X=<spool id>"; in cur/ the info ":2,<flags>" follows, the letters
- * sorted (D draft, F flagged, R answered, S seen, T deleted). The contents
+ * sorted (D draft, F flagged, R answered, S seen, T deleted), then the
+ * lower-case letters of IMAP keywords and $Junk (see "keywords" below). The contents
  * are the message exactly as the store holds it (Return-Path: first, CRLF
  * line ends, as received).
  *
