@@ -402,6 +402,18 @@ info_keywords(BridgeMaildir *md, const char *dir, const char *info, gboolean *ju
     return g_strv_builder_end(b);
 }
 
+/* Whether the info of a file name or location (may be NULL) has
+ * keyword letters. */
+static gboolean
+has_keyword_letters(const char *name)
+{
+    const char *info = name ? strstr(name, ":2,") : NULL;
+    for (const char *c = info ? info + 3 : ""; *c; c++)
+        if (*c >= 'a' && *c <= 'z')
+            return TRUE;
+    return FALSE;
+}
+
 /* The info of a file name or location ("" when it has none). */
 static const char *
 name_info(const char *name)
@@ -1398,8 +1410,8 @@ sync_inbox_keywords(MaildirServer *ms, MsMailImap *imap, const char *user, const
         for (guint i = 0; i < msgs->len; i++) {
             const MsImapMessageInfo *mi = &g_array_index(msgs, MsImapMessageInfo, i);
             const MsStoredMessage *m = g_hash_table_lookup(by_uid, GUINT_TO_POINTER(mi->uid));
-            if (!m || (!m->location && !mi->keywords))
-                continue; /* not kept on disk, or nothing to write yet */
+            if (!m || (!mi->keywords && !has_keyword_letters(m->location)))
+                continue; /* not kept on disk, or no keywords here nor there */
             g_autoptr(GStrvBuilder) kb = g_strv_builder_new();
             for (guint k = 0; k < keywords->len; k++)
                 if (mi->keywords & (1u << k))
