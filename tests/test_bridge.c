@@ -358,6 +358,84 @@ test_maildir_reload(void)
     rm_tree(spool);
 }
 
+/* The store's Junk flag (a DMARC quarantine) is the keyword $Junk in the
+ * Maildir, as Dovecot keeps keywords: a letter after the flags in the file
+ * name, named in the box's dovecot-keywords. A file with $Junk's letter is
+ * read back as a quarantined message; other keyword letters (IMAP
+ * keywords) stay in the name when the flags change; a new name gets the
+ * next free letter and a line in dovecot-keywords. */
+static void
+test_maildir_junk(void)
+{
+    g_autofree char *spool = g_dir_make_tmp("mailsim-test-maildir-XXXXXX", NULL);
+    g_autofree char *box =
+        g_build_filename(spool, "mail", "mx.diversicomcorp.com", "feedback", NULL);
+    g_autofree char *newd = g_build_filename(box, "new", NULL);
+    g_autofree char *curd = g_build_filename(box, "cur", NULL);
+    g_autofree char *tmpd = g_build_filename(box, "tmp", NULL);
+    CU_ASSERT_EQUAL(g_mkdir_with_parents(newd, 0700), 0);
+    CU_ASSERT_EQUAL(g_mkdir_with_parents(curd, 0700), 0);
+    CU_ASSERT_EQUAL(g_mkdir_with_parents(tmpd, 0700), 0);
+    write_file(box, "dovecot-keywords", "0 todo\n2 $Junk\n");
+    write_file(curd, "90.M1P1Q1.here,S=24,U=1:2,Sc", "Subject: spoofed\r\n\r\nspam\r\n");
+    write_file(curd, "91.M1P1Q2.here,S=22,U=2:2,a", "Subject: fine\r\n\r\nham\r\n");
+    MsBridgeConfig cfg;
+    ms_bridge_config_init(&cfg);
+    cfg.smtp = TRUE;
+    cfg.spool_dir = g_strdup(spool);
+    g_autoptr(MsScenario) sc = lesson1();
+    {
+        g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+        g_autoptr(MsBridge) b = ms_bridge_new(w, &cfg, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        MsMail *m = ms_world_mail(w);
+        MsMailStore *st =
+            ms_mail_server_store(m, ms_mail_server_for_domain(m, "diversicomcorp.com"));
+        GPtrArray *msgs = ms_mail_store_messages(st, "feedback");
+        CU_ASSERT_EQUAL_FATAL(msgs->len, 2);
+        MsStoredMessage *spam = g_ptr_array_index(msgs, 0), *ham = g_ptr_array_index(msgs, 1);
+        CU_ASSERT_EQUAL(spam->flags, MS_STORE_FLAG_SEEN | MS_STORE_FLAG_JUNK);
+        CU_ASSERT_EQUAL(ham->flags, 0);
+        /* Out of Junk: $Junk's letter goes, the flags are written. */
+        CU_ASSERT_TRUE(ms_mail_store_set_flags(st, "feedback", "feedback.1", MS_STORE_FLAG_SEEN));
+        /* Into Junk: $Junk's letter comes, the keyword "todo" (a) stays. */
+        CU_ASSERT_TRUE(ms_mail_store_set_flags(st, "feedback", "feedback.2",
+                                               MS_STORE_FLAG_FLAGGED | MS_STORE_FLAG_JUNK));
+        g_autofree char *cu = names_in(curd);
+        CU_ASSERT_STRING_EQUAL(cu, "90.M1P1Q1.here,S=24,U=1:2,S 91.M1P1Q2.here,S=22,U=2:2,Fac");
+        ms_world_run(w, ms_world_default_until(w));
+    }
+    /* A dovecot-keywords without $Junk: it gets the first free letter. */
+    g_autofree char *kw = g_build_filename(box, "dovecot-keywords", NULL);
+    write_file(box, "dovecot-keywords", "0 todo\n");
+    g_autofree char *old = g_build_filename(curd, "91.M1P1Q2.here,S=22,U=2:2,Fac", NULL);
+    g_autofree char *renamed = g_build_filename(curd, "91.M1P1Q2.here,S=22,U=2:2,Fa", NULL);
+    CU_ASSERT_EQUAL(g_rename(old, renamed), 0);
+    {
+        g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
+        g_autoptr(MsBridge) b = ms_bridge_new(w, &cfg, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        MsMail *m = ms_world_mail(w);
+        MsMailStore *st =
+            ms_mail_server_store(m, ms_mail_server_for_domain(m, "diversicomcorp.com"));
+        GPtrArray *msgs = ms_mail_store_messages(st, "feedback");
+        CU_ASSERT_EQUAL_FATAL(msgs->len, 2);
+        CU_ASSERT_EQUAL(((MsStoredMessage *) g_ptr_array_index(msgs, 0))->flags, MS_STORE_FLAG_SEEN);
+        CU_ASSERT_EQUAL(((MsStoredMessage *) g_ptr_array_index(msgs, 1))->flags,
+                        MS_STORE_FLAG_FLAGGED);
+        CU_ASSERT_TRUE(ms_mail_store_set_flags(st, "feedback", "feedback.1",
+                                               MS_STORE_FLAG_SEEN | MS_STORE_FLAG_JUNK));
+        g_autofree char *cu = names_in(curd);
+        CU_ASSERT_STRING_EQUAL(cu, "90.M1P1Q1.here,S=24,U=1:2,Sb 91.M1P1Q2.here,S=22,U=2:2,Fa");
+        g_autofree char *text = NULL;
+        CU_ASSERT_TRUE(g_file_get_contents(kw, &text, NULL, NULL));
+        CU_ASSERT_STRING_EQUAL(text, "0 todo\n1 $Junk\n");
+        ms_world_run(w, ms_world_default_until(w));
+    }
+    ms_bridge_config_clear(&cfg);
+    rm_tree(spool);
+}
+
 typedef struct {
     guint server;
     guint attempt;
@@ -561,6 +639,7 @@ main(void)
         { "crash", test_crash },
         { "imap_restart", test_imap_restart },
         { "maildir_reload", test_maildir_reload },
+        { "maildir_junk", test_maildir_junk },
         { "ondemand", test_ondemand },
         { "fulldisk", test_fulldisk },
         { NULL, NULL },

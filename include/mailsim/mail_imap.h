@@ -64,6 +64,11 @@ gboolean ms_mail_imap_restore_folder(MsMailImap *imap, const char *user, const c
                                      guint32 uidvalidity, guint32 uidnext);
 gboolean ms_mail_imap_restore_message(MsMailImap *imap, const char *user, const char *mailbox,
                                       guint32 uid, guint flags, gint64 date, GBytes *data);
+/* Gives a message of INBOX, Junk or a folder the keywords `keywords`
+ * (NULL-terminated; the whole set), as kept outside with it; FALSE for no
+ * such message or past MS_IMAP_KEYWORD_MAX keywords in its mailbox. */
+gboolean ms_mail_imap_restore_keywords(MsMailImap *imap, const char *user, const char *mailbox,
+                                       guint32 uid, const char *const *keywords);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMailImap, ms_mail_imap_free)
 

@@ -32,7 +32,8 @@
  * ",S=<size>" (Dovecot reads the size from it), ",U=<n>" (the store's uid
  * number, so POP3 UIDLs survive a restart) and, for mail from the spool,
  * ",X=<spool id>"; in cur/ the info ":2,<flags>" follows, the letters
- * sorted (D draft, F flagged, R answered, S seen, T deleted). The contents
+ * sorted (D draft, F flagged, R answered, S seen, T deleted), then the
+ * lower-case letters of IMAP keywords and $Junk (see "keywords" below). The contents
  * are the message exactly as the store holds it (Return-Path: first, CRLF
  * line ends, as received).
  *
@@ -109,6 +110,7 @@ struct _BridgeMaildir {
     /* IMAP folders other than INBOX as kept on disk: lower-cased user ->
      * (mailbox -> DiskFolder*). */
     GHashTable *folders;
+    GHashTable *keywords; /* Maildir path -> its dovecot-keywords names (char*, by letter) */
 };
 
 /* A copy written to tmp/ in this pacer tick, waiting for the tick's
@@ -248,6 +250,176 @@ parse_flags(const char *info)
         }
     }
     return f;
+}
+
+/* --- keywords: Dovecot's dovecot-keywords -------------------------------------
+ *
+ * IMAP keywords are kept as Dovecot keeps them in a Maildir: each Maildir
+ * (INBOX's box, each Maildir++ folder) has a file dovecot-keywords of
+ * lines "<n> <name>", and keyword n is the lower-case letter 'a' + n in
+ * the info of a file name after the flag letters (":2,Sab"), so at most 26
+ * per Maildir. The store's MS_STORE_FLAG_JUNK (a DMARC quarantine) is the
+ * keyword $Junk (RFC 5788 section 3.1) in INBOX's files, so a quarantined
+ * message stays in Junk across a restart. A name keeps its letter as long
+ * as the file exists; new names are appended (the file rewritten through
+ * a temporary file, fsync'd, renamed, and the directory fsync'd) before a
+ * message file names their letter. */
+
+#define KEYWORDS_FILE   "dovecot-keywords"
+#define KEYWORD_LETTERS 26
+#define JUNK_KEYWORD    "$Junk"
+
+/* The keyword names of the Maildir `dir`, by letter (read from its file the
+ * first time; a missing or unreadable file is an empty list, a line that is
+ * not "<n> <name>" with n < 26 is skipped). */
+static GPtrArray *
+keyword_table(BridgeMaildir *md, const char *dir)
+{
+    GPtrArray *t = g_hash_table_lookup(md->keywords, dir);
+    if (t)
+        return t;
+    t = g_ptr_array_new_with_free_func(g_free);
+    g_hash_table_insert(md->keywords, g_strdup(dir), t);
+    g_autofree char *path = g_build_filename(dir, KEYWORDS_FILE, NULL);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return t;
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        char *sp = strchr(lines[i], ' ');
+        guint64 n = 0;
+        if (!sp || !sp[1])
+            continue;
+        *sp = '\0';
+        if (!g_ascii_string_to_unsigned(lines[i], 10, 0, KEYWORD_LETTERS - 1, &n, NULL))
+            continue;
+        if (t->len <= n)
+            g_ptr_array_set_size(t, (guint) n + 1);
+        g_free(g_ptr_array_index(t, n));
+        g_ptr_array_index(t, n) = g_strdup(sp + 1);
+    }
+    return t;
+}
+
+/* Forgets the table of a Maildir removed from disk. */
+static void
+keyword_table_drop(BridgeMaildir *md, const char *dir)
+{
+    g_hash_table_remove(md->keywords, dir);
+}
+
+/* The letter of `name` in dir's table, appending it (and writing the file
+ * durably) when new; 0 when the table is full (the keyword is not kept on
+ * disk: said once on stderr) or the file cannot be written (error set). */
+static char
+keyword_letter(BridgeMaildir *md, const char *dir, const char *name, GError **error)
+{
+    GPtrArray *t = keyword_table(md, dir);
+    guint k = 0;
+    while (k < t->len &&
+           (!g_ptr_array_index(t, k) || g_ascii_strcasecmp(g_ptr_array_index(t, k), name)))
+        k++;
+    if (k < t->len)
+        return (char) ('a' + k);
+    for (k = 0; k < t->len && g_ptr_array_index(t, k); k++)
+        ;
+    if (k >= KEYWORD_LETTERS) {
+        g_printerr("mailsim bridge: maildir: %s: more than %d keywords, %s not kept on disk\n", dir,
+                   KEYWORD_LETTERS, name);
+        return 0;
+    }
+    if (k == t->len)
+        g_ptr_array_add(t, NULL);
+    g_ptr_array_index(t, k) = g_strdup(name);
+    GString *text = g_string_new(NULL);
+    for (guint i = 0; i < t->len; i++)
+        if (g_ptr_array_index(t, i))
+            g_string_append_printf(text, "%u %s\n", i, (const char *) g_ptr_array_index(t, i));
+    g_autofree char *path = g_build_filename(dir, KEYWORDS_FILE, NULL);
+    g_autofree char *body = g_string_free(text, FALSE);
+    if (!g_file_set_contents_full(path, body, -1,
+                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                  0600, error) ||
+        !fsync_path(dir, error)) {
+        g_free(g_ptr_array_index(t, k));
+        g_ptr_array_index(t, k) = NULL;
+        return 0;
+    }
+    return (char) ('a' + k);
+}
+
+/* The Maildir info (after ":2,") for `flags` and the keywords `names` in
+ * dir: the flag letters, then the keyword letters in ASCII order; with
+ * MS_STORE_FLAG_JUNK in flags, $Junk's letter too. NULL with error when
+ * the keywords file cannot be written. */
+static char *
+info_of(BridgeMaildir *md, const char *dir, guint flags, const char *const *names, GError **error)
+{
+    char letters[8];
+    flag_letters(flags, letters);
+    gboolean have[KEYWORD_LETTERS] = { FALSE };
+    for (const char *const *n = names; n && *n; n++) {
+        char c = keyword_letter(md, dir, *n, error);
+        if (error && *error)
+            return NULL;
+        if (c)
+            have[c - 'a'] = TRUE;
+    }
+    if (flags & MS_STORE_FLAG_JUNK) {
+        char c = keyword_letter(md, dir, JUNK_KEYWORD, error);
+        if (error && *error)
+            return NULL;
+        if (c)
+            have[c - 'a'] = TRUE;
+    }
+    GString *out = g_string_new(letters);
+    for (int k = 0; k < KEYWORD_LETTERS; k++)
+        if (have[k])
+            g_string_append_c(out, (char) ('a' + k));
+    return g_string_free(out, FALSE);
+}
+
+/* The keyword names of the lower-case letters in `info` (dir's table;
+ * letters it does not name are dropped); *junk (may be NULL) tells whether
+ * $Junk was among them, which is then left out of the list. */
+static GStrv
+info_keywords(BridgeMaildir *md, const char *dir, const char *info, gboolean *junk)
+{
+    GPtrArray *t = keyword_table(md, dir);
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    if (junk)
+        *junk = FALSE;
+    for (const char *c = info; c && *c; c++) {
+        guint k = (guint) (*c - 'a');
+        const char *name = *c >= 'a' && *c <= 'z' && k < t->len ? g_ptr_array_index(t, k) : NULL;
+        if (!name)
+            continue;
+        if (junk && g_ascii_strcasecmp(name, JUNK_KEYWORD) == 0)
+            *junk = TRUE;
+        else
+            g_strv_builder_add(b, name);
+    }
+    return g_strv_builder_end(b);
+}
+
+/* Whether the info of a file name or location (may be NULL) has
+ * keyword letters. */
+static gboolean
+has_keyword_letters(const char *name)
+{
+    const char *info = name ? strstr(name, ":2,") : NULL;
+    for (const char *c = info ? info + 3 : ""; *c; c++)
+        if (*c >= 'a' && *c <= 'z')
+            return TRUE;
+    return FALSE;
+}
+
+/* The info of a file name or location ("" when it has none). */
+static const char *
+name_info(const char *name)
+{
+    const char *info = name ? strstr(name, ":2,") : NULL;
+    return info ? info + 3 : "";
 }
 
 /* Writes `data` to tmp/name and returns the open descriptor (-1 with
@@ -492,6 +664,34 @@ on_deleted(const char *user, const MsStoredMessage *m, gpointer ud)
                    err ? err->message : g_strerror(errno));
 }
 
+/* Renames the INBOX file `path` of m into cur/ with the info `letters`
+ * (nothing when it has them already) and fsyncs the directories. */
+static gboolean
+set_info(MaildirServer *ms, const char *user, const char *box, const MsStoredMessage *m,
+         const char *path, const char *letters, GError **error)
+{
+    g_autofree char *base = g_path_get_basename(path);
+    char *colon = strchr(base, ':');
+    if (colon)
+        *colon = '\0';
+    g_autofree char *cur = g_build_filename(box, "cur", NULL);
+    g_autofree char *name = g_strdup_printf("%s:2,%s", base, letters);
+    g_autofree char *dst = g_build_filename(cur, name, NULL);
+    g_autofree char *srcdir = g_path_get_dirname(path);
+    if (strcmp(path, dst) == 0)
+        return TRUE;
+    if (rename(path, dst) != 0) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "cannot rename %s: %s", path,
+                    g_strerror(e));
+        return FALSE;
+    }
+    g_autofree char *where = g_build_filename("cur", name, NULL);
+    ms_mail_store_set_location(ms->store, user, m->uid, where);
+    /* Both directories: the new name in cur/, the old one gone from new/. */
+    return fsync_path(cur, error) && (strcmp(srcdir, cur) == 0 || fsync_path(srcdir, error));
+}
+
 static void
 on_flags(const char *user, const MsStoredMessage *m, guint old, gpointer ud)
 {
@@ -501,26 +701,14 @@ on_flags(const char *user, const MsStoredMessage *m, guint old, gpointer ud)
     g_autofree char *path = file_of(ms, box, m);
     if (!path)
         return; /* not kept on disk */
-    g_autofree char *base = g_path_get_basename(path);
-    char *colon = strchr(base, ':');
-    if (colon)
-        *colon = '\0';
-    char letters[8];
-    flag_letters(m->flags, letters);
-    g_autofree char *cur = g_build_filename(box, "cur", NULL);
-    g_autofree char *name = g_strdup_printf("%s:2,%s", base, letters);
-    g_autofree char *dst = g_build_filename(cur, name, NULL);
-    g_autofree char *srcdir = g_path_get_dirname(path);
+    /* The IMAP keywords stay as they are (ms__bridge_maildir_sync_folders
+     * writes them); $Junk follows the flag. */
+    gboolean was_junk = FALSE;
+    g_auto(GStrv) names = info_keywords(ms->md, box, name_info(path), &was_junk);
     g_autoptr(GError) err = NULL;
-    if (rename(path, dst) != 0) {
-        g_printerr("mailsim bridge: maildir: cannot rename %s: %s\n", path, g_strerror(errno));
-        return;
-    }
-    /* Both directories: the new name in cur/, the old one gone from new/. */
-    if (!fsync_path(cur, &err) || (strcmp(srcdir, cur) != 0 && !fsync_path(srcdir, &err)))
+    g_autofree char *letters = info_of(ms->md, box, m->flags, (const char *const *) names, &err);
+    if (!letters || !set_info(ms, user, box, m, path, letters, &err))
         g_printerr("mailsim bridge: maildir: %s\n", err->message);
-    g_autofree char *where = g_build_filename("cur", name, NULL);
-    ms_mail_store_set_location(ms->store, user, m->uid, where);
 }
 
 static const MsMailStoreObserver observer = { on_stored, on_deleted, on_flags };
@@ -556,6 +744,7 @@ typedef struct {
     guint uid_n;
     guint flags;
     char *spool_id;
+    char *info; /* the letters after ":2," ("" when none) */
 } Found;
 
 static void
@@ -564,6 +753,7 @@ found_free(gpointer p)
     Found *f = p;
     g_free(f->path);
     g_free(f->spool_id);
+    g_free(f->info);
     g_free(f);
 }
 
@@ -623,6 +813,7 @@ scan(const char *dir, gboolean cur, GPtrArray *out, GError **error)
         const char *info = strstr(name, ":2,");
         if (cur && info)
             f->flags = parse_flags(info + 3);
+        f->info = g_strdup(cur && info ? info + 3 : "");
         g_ptr_array_add(out, f);
     }
     return TRUE;
@@ -700,7 +891,10 @@ load_box(MaildirServer *ms, const char *user, GError **error)
             return FALSE;
         g_autofree char *base = g_path_get_basename(f->path);
         g_autofree char *where = g_build_filename(f->sub, base, NULL);
-        ms_mail_store_restore_located(ms->store, user, f->size, where, uid_n, f->flags, 0);
+        gboolean junk = FALSE;
+        g_auto(GStrv) names = info_keywords(md, box, f->info, &junk);
+        ms_mail_store_restore_located(ms->store, user, f->size, where, uid_n,
+                                      f->flags | (junk ? MS_STORE_FLAG_JUNK : 0), 0);
         if (f->spool_id) {
             g_hash_table_add(md->present, present_key(ms->dir_name, udir, f->spool_id));
             ms__bridge_spool_note_id(md->b, f->spool_id);
@@ -795,6 +989,8 @@ ms__bridge_maildir_open(MsBridge *b, GError **error)
     md->present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     md->failed = g_hash_table_new(g_direct_hash, g_direct_equal);
     md->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    md->keywords =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
     md->pending = g_ptr_array_new_with_free_func(pending_free);
     md->gone_dir = g_build_filename(b->cfg.spool_dir, "gone", NULL);
     md->gone =
@@ -860,6 +1056,7 @@ ms__bridge_maildir_free(BridgeMaildir *md)
     g_hash_table_destroy(md->present);
     g_hash_table_destroy(md->failed);
     g_hash_table_destroy(md->dirty);
+    g_hash_table_destroy(md->keywords);
     g_hash_table_destroy(md->gone);
     g_free(md->gone_dir);
     g_free(md->root);
@@ -942,7 +1139,7 @@ ms__bridge_maildir_loaded(const BridgeMaildir *md)
 
 typedef struct {
     char *rel; /* "cur/NAME" or "new/NAME" within the folder */
-    guint flags;
+    char *info; /* its flag and keyword letters */
 } FolderFile;
 
 typedef struct {
@@ -955,6 +1152,7 @@ folder_file_free(gpointer p)
 {
     FolderFile *f = p;
     g_free(f->rel);
+    g_free(f->info);
     g_free(f);
 }
 
@@ -1043,14 +1241,12 @@ remove_tree(const char *dir)
 }
 
 /* Writes one folder message durably into dir/cur/ (tmp/, fsync, rename,
- * fsync of cur/), its mtime the INTERNALDATE; the relative path is put in
- * *rel. */
+ * fsync of cur/), its info `letters`, its mtime the INTERNALDATE; the
+ * relative path is put in *rel. */
 static gboolean
-write_folder_message(BridgeMaildir *md, const char *dir, guint32 uid, guint flags, gint64 date,
-                     GBytes *data, char **rel, GError **error)
+write_folder_message(BridgeMaildir *md, const char *dir, guint32 uid, const char *letters,
+                     gint64 date, GBytes *data, char **rel, GError **error)
 {
-    char letters[8];
-    flag_letters(flags, letters);
     gint64 now = g_get_real_time();
     g_autofree char *name = g_strdup_printf(
         "%" G_GINT64_FORMAT ".M%06dP%dQ%" G_GUINT64_FORMAT ".%s,S=%" G_GSIZE_FORMAT ",U=%u:2,%s",
@@ -1099,6 +1295,7 @@ sync_folder(BridgeMaildir *md, MsMailImap *imap, const char *user, const char *b
     DiskFolder *d = g_hash_table_lookup(disk, mailbox);
     if (d && d->uidvalidity != info.uidvalidity) { /* deleted and made again */
         remove_tree(dir);
+        keyword_table_drop(md, dir);
         g_hash_table_remove(disk, mailbox);
         d = NULL;
     }
@@ -1115,26 +1312,33 @@ sync_folder(BridgeMaildir *md, MsMailImap *imap, const char *user, const char *b
         const MsImapMessageInfo *m = &g_array_index(msgs, MsImapMessageInfo, i);
         g_hash_table_add(live, GUINT_TO_POINTER(m->uid));
         FolderFile *f = g_hash_table_lookup(d->files, GUINT_TO_POINTER(m->uid));
+        g_autoptr(GStrvBuilder) kb = g_strv_builder_new();
+        for (guint k = 0; k < keywords->len; k++)
+            if (m->keywords & (1u << k))
+                g_strv_builder_add(kb, g_ptr_array_index(keywords, k));
+        g_auto(GStrv) names = g_strv_builder_end(kb);
+        g_autofree char *letters = info_of(md, dir, m->flags & ~(guint) MS_STORE_FLAG_JUNK,
+                                           (const char *const *) names, error);
+        if (!letters)
+            return FALSE;
         if (!f) { /* APPENDed, COPYed or MOVEd here */
             g_autoptr(GBytes) data = h->read(imap, user, mailbox, m->uid);
             char *rel = NULL;
             if (!data)
                 continue;
-            if (!write_folder_message(md, dir, m->uid, m->flags, m->internal_date, data, &rel,
+            if (!write_folder_message(md, dir, m->uid, letters, m->internal_date, data, &rel,
                                       error))
                 return FALSE;
             f = g_new0(FolderFile, 1);
             f->rel = rel;
-            f->flags = m->flags;
+            f->info = g_steal_pointer(&letters);
             g_hash_table_insert(d->files, GUINT_TO_POINTER(m->uid), f);
-        } else if (f->flags != m->flags) { /* STORE */
+        } else if (strcmp(f->info, letters) != 0) { /* STORE */
             g_autofree char *src = g_build_filename(dir, f->rel, NULL);
             g_autofree char *base = g_path_get_basename(f->rel);
             char *colon = strchr(base, ':');
             if (colon)
                 *colon = '\0';
-            char letters[8];
-            flag_letters(m->flags, letters);
             g_autofree char *name = g_strdup_printf("%s:2,%s", base, letters);
             g_autofree char *rel = g_build_filename("cur", name, NULL);
             g_autofree char *dst = g_build_filename(dir, rel, NULL);
@@ -1149,7 +1353,8 @@ sync_folder(BridgeMaildir *md, MsMailImap *imap, const char *user, const char *b
                 return FALSE;
             g_free(f->rel);
             f->rel = g_steal_pointer(&rel);
-            f->flags = m->flags;
+            g_free(f->info);
+            f->info = g_steal_pointer(&letters);
         }
     }
     /* EXPUNGEd or MOVEd away: the UIDNEXT first (no UID given twice). */
@@ -1180,6 +1385,52 @@ sync_folder(BridgeMaildir *md, MsMailImap *imap, const char *user, const char *b
     return TRUE;
 }
 
+/* Makes the keyword letters of INBOX's files (the store's messages, in
+ * the views INBOX and Junk) what IMAP says; their flags and $Junk are
+ * written by on_flags. */
+static gboolean
+sync_inbox_keywords(MaildirServer *ms, MsMailImap *imap, const char *user, const char *box,
+                    GError **error)
+{
+    const MsImapServerHooks *h = ms_mail_imap_hooks();
+    GPtrArray *stored = ms_mail_store_messages(ms->store, user);
+    g_autoptr(GHashTable) by_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (guint i = 0; stored && i < stored->len; i++) {
+        const MsStoredMessage *m = g_ptr_array_index(stored, i);
+        g_hash_table_insert(by_uid, GUINT_TO_POINTER(ms_mail_store_uid_number(m->uid)),
+                            (gpointer) m);
+    }
+    static const char *const views[] = { "INBOX", "Junk" };
+    for (guint v = 0; v < G_N_ELEMENTS(views); v++) {
+        g_autoptr(GArray) msgs = g_array_new(FALSE, TRUE, sizeof(MsImapMessageInfo));
+        g_autoptr(GPtrArray) keywords = g_ptr_array_new_with_free_func(g_free);
+        MsImapMailboxInfo info = { 0 };
+        if (h->list(imap, user, views[v], msgs, &info, keywords) != MS_IMAP_HOOK_OK)
+            continue;
+        for (guint i = 0; i < msgs->len; i++) {
+            const MsImapMessageInfo *mi = &g_array_index(msgs, MsImapMessageInfo, i);
+            const MsStoredMessage *m = g_hash_table_lookup(by_uid, GUINT_TO_POINTER(mi->uid));
+            if (!m || (!mi->keywords && !has_keyword_letters(m->location)))
+                continue; /* not kept on disk, or no keywords here nor there */
+            g_autoptr(GStrvBuilder) kb = g_strv_builder_new();
+            for (guint k = 0; k < keywords->len; k++)
+                if (mi->keywords & (1u << k))
+                    g_strv_builder_add(kb, g_ptr_array_index(keywords, k));
+            g_auto(GStrv) names = g_strv_builder_end(kb);
+            g_autofree char *letters =
+                info_of(ms->md, box, m->flags, (const char *const *) names, error);
+            if (!letters)
+                return FALSE;
+            if (m->location && strcmp(name_info(m->location), letters) == 0)
+                continue;
+            g_autofree char *path = file_of(ms, box, m);
+            if (path && !set_info(ms, user, box, m, path, letters, error))
+                return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 gboolean
 ms__bridge_maildir_sync_folders(BridgeMaildir *md, MsMailImap *imap, guint server, const char *user,
                                 GError **error)
@@ -1193,6 +1444,8 @@ ms__bridge_maildir_sync_folders(BridgeMaildir *md, MsMailImap *imap, guint serve
     ms_mail_imap_hooks()->mailboxes(imap, user, names);
     g_ptr_array_sort(names, cmp_str_ptr); /* deterministic order of writes */
     g_autofree char *box = box_dir(ms, user);
+    if (!sync_inbox_keywords(ms, imap, user, box, error))
+        return FALSE;
     g_autoptr(GHashTable) now = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < names->len; i++) {
         const char *mailbox = g_ptr_array_index(names, i);
@@ -1213,6 +1466,7 @@ ms__bridge_maildir_sync_folders(BridgeMaildir *md, MsMailImap *imap, guint serve
         g_autofree char *dname = folder_dir_name(k);
         g_autofree char *dir = g_build_filename(box, dname, NULL);
         remove_tree(dir);
+        keyword_table_drop(md, dir);
         g_hash_table_iter_remove(&it);
         removed = TRUE;
     }
@@ -1260,10 +1514,14 @@ load_folder(BridgeMaildir *md, MsMailImap *imap, const char *user, const char *b
         if (!ms_mail_imap_restore_message(imap, user, mailbox, uid, f->flags, date, data))
             continue; /* a UID twice: kept on disk, not served */
         last = uid;
+        g_auto(GStrv) names = info_keywords(md, dir, f->info, NULL);
+        if (names[0] &&
+            !ms_mail_imap_restore_keywords(imap, user, mailbox, uid, (const char *const *) names))
+            g_printerr("mailsim bridge: maildir: %s: keywords not restored\n", f->path);
         FolderFile *ff = g_new0(FolderFile, 1);
         g_autofree char *base = g_path_get_basename(f->path);
         ff->rel = g_build_filename(f->sub, base, NULL);
-        ff->flags = f->flags;
+        ff->info = g_strdup(f->info);
         g_hash_table_insert(d->files, GUINT_TO_POINTER(uid), ff);
     }
     return TRUE;
@@ -1289,6 +1547,18 @@ ms__bridge_maildir_load_folders(BridgeMaildir *md, MsMailImap *imap, guint serve
         for (guint k = 0; k < names->len; k++)
             if (!load_folder(md, imap, user, box, g_ptr_array_index(names, k), fresh, error))
                 return FALSE;
+        /* INBOX's keywords ($Junk went into the store's flags at load_box). */
+        GPtrArray *stored = ms_mail_store_messages(ms->store, user);
+        for (guint k = 0; stored && k < stored->len; k++) {
+            const MsStoredMessage *m = g_ptr_array_index(stored, k);
+            gboolean junk = FALSE;
+            g_auto(GStrv) kw = info_keywords(md, box, name_info(m->location), &junk);
+            if (kw[0] && !ms_mail_imap_restore_keywords(
+                             imap, user, (m->flags & MS_STORE_FLAG_JUNK) ? "Junk" : "INBOX",
+                             ms_mail_store_uid_number(m->uid), (const char *const *) kw))
+                g_printerr("mailsim bridge: maildir: %s/%s: keywords not restored\n", box,
+                           m->location);
+        }
     }
     return TRUE;
 }

@@ -709,3 +709,26 @@ ms_mail_imap_restore_message(MsMailImap *x, const char *user, const char *mailbo
     f->uidnext = MAX(f->uidnext, uid + 1);
     return TRUE;
 }
+
+gboolean
+ms_mail_imap_restore_keywords(MsMailImap *x, const char *user, const char *mailbox, guint32 uid,
+                              const char *const *keywords)
+{
+    g_return_val_if_fail(x != NULL && user != NULL && mailbox != NULL, FALSE);
+    User *u = user_get(x, user);
+    gboolean junk;
+    guint32 bits = 0;
+    if (in_store(mailbox, &junk)) {
+        const MsStoredMessage *m = view_find(x, u, user, uid, junk);
+        if (!m || !keyword_bits(view_keywords(u, junk), keywords, &bits))
+            return FALSE;
+        inbox_state(u, m->uid)->keywords = bits;
+        return TRUE;
+    }
+    Folder *f = folder_get(u, mailbox);
+    FolderMsg *m = f ? folder_find(f, uid) : NULL;
+    if (!m || !keyword_bits(f->keywords, keywords, &bits))
+        return FALSE;
+    m->keywords = bits;
+    return TRUE;
+}

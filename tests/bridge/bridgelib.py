@@ -7,6 +7,7 @@ import glob
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import socketserver
@@ -287,3 +288,72 @@ def fetchmail_poll(home, port, protocol, user, password, tag, cert, opts, tries=
             break
         time.sleep(0.2)
     return [open(x, "rb").read() for x in glob.glob(pattern)]
+
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+
+
+def start_dovecot(tmp, location, maildir, port, password):
+    """A throwaway Dovecot imapd (Debian's dovecot-imapd; needs root: its
+    mail processes run as nobody) on 127.0.0.1:port, serving the Maildir
+    `maildir` through the mail_location `location` to any user with
+    `password`; its files under tmp. Returns the process."""
+    conf = os.path.join(tmp, "dovecot.conf")
+    with open(conf, "w") as c:
+        c.write("""base_dir = {tmp}/run
+state_dir = {tmp}/state
+log_path = {tmp}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+first_valid_uid = 1
+mail_location = {location}
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    special_use = \\Sent
+  }}
+  mailbox Trash {{
+    special_use = \\Trash
+  }}
+}}
+passdb {{
+  driver = static
+  args = password={pw}
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={tmp}/home
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+""".format(tmp=tmp, location=location, pw=password, port=port))
+    for d in ("run", "state", "home"):
+        os.makedirs(os.path.join(tmp, d), exist_ok=True)
+    for top in (maildir, os.path.join(tmp, "home")):
+        for root, dirs, files in os.walk(top):
+            for name in [root] + [os.path.join(root, x) for x in dirs + files]:
+                os.chown(name, 65534, 65534)
+    proc = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit("dovecot did not start: %s" % proc.stderr.read().decode())
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("dovecot did not listen on %d" % port)

@@ -16,7 +16,8 @@ import smtplib
 import tempfile
 import time
 
-from bridgelib import Bridge, arm, check, wait_for, TIMEOUT
+import bridgelib
+from bridgelib import Bridge, arm, check, free_port, wait_for, TIMEOUT
 
 arm(240)
 HOST = "127.0.0.1"
@@ -78,6 +79,9 @@ m = session(b)
 uv1, before = state(m)
 uid1 = before["restart-one"][0]
 m.uid("STORE", str(uid1), "+FLAGS", r"(\Seen \Flagged)")
+# Keywords (PERMANENTFLAGS \*) are kept as Dovecot keeps them: a letter
+# a..z after the flags in the file name, named in dovecot-keywords.
+m.uid("STORE", str(uid1), "+FLAGS", "(todo $Label1)")
 m.uid("STORE", str(before["restart-two"][0]), "+FLAGS", r"(\Deleted)")
 m.expunge()
 m.logout()
@@ -92,6 +96,8 @@ check("restart-one" in after and after["restart-one"][0] == uid1,
       "the message has the same UID after the restart (%d, %r)" % (uid1, after.get("restart-one")))
 check(after.get("restart-one", (0, set()))[1] >= {r"\Seen", r"\Flagged"},
       "its flags survive the restart (%r)" % (after.get("restart-one"),))
+check(after.get("restart-one", (0, set()))[1] >= {"todo", "$Label1"},
+      "its keywords survive the restart (%r)" % (after.get("restart-one"),))
 check("restart-two" not in after, "the expunged message stays expunged")
 m.logout()
 send(b, "restart-three")
@@ -117,6 +123,9 @@ check(m.create("Sent")[0] == "OK" and m.create("Old")[0] == "OK" and m.create("W
 typ, data = m.append("Sent", r"(\Seen \Answered)", imaplib.Time2Internaldate(1700000000), SENT)
 check(typ == "OK", "APPEND to Sent (%r)" % data)
 m.append("Sent", None, None, SENT.replace(b"kept-in-sent", b"expunged-from-sent"))
+m.select("Sent")
+m.uid("STORE", "1", "+FLAGS", "(sent-by-me)")
+m.close()
 m.append("Work/Done", r"(\Flagged)", None, SENT.replace(b"kept-in-sent", b"in-a-subfolder"))
 m.append("Old", None, None, SENT)
 m.select("Sent")
@@ -137,8 +146,20 @@ check(not os.path.exists(os.path.join(box, ".Old")), "the deleted folder is gone
 md = mailbox.Maildir(box, factory=None, create=False)
 sent = md.get_folder("Sent")
 check([msg["Subject"] for msg in sent] == ["kept-in-sent"] and
-      sorted(sent.values()[0].get_flags()) == ["R", "S"],
-      "mailbox.Maildir reads Sent: one message, flags RS (%r)" % [(x["Subject"], x.get_flags()) for x in sent])
+      sent.values()[0].get_flags() == "RSa",
+      "mailbox.Maildir reads Sent: one message, flags RS and keyword a (%r)"
+      % [(x["Subject"], x.get_flags()) for x in sent])
+with open(os.path.join(box, ".Sent", "dovecot-keywords")) as f:
+    check(f.read() == "0 sent-by-me\n", "Sent's dovecot-keywords names letter a")
+inbox_kw = {}
+with open(os.path.join(box, "dovecot-keywords")) as f:
+    for line in f:
+        n, name = line.split()
+        inbox_kw[chr(ord("a") + int(n))] = name
+one = [x for x in md.values() if x["Subject"] == "restart-one"]
+check(len(one) == 1 and {inbox_kw.get(c) for c in one[0].get_flags() if c.islower()} == {"todo", "$Label1"},
+      "mailbox.Maildir and INBOX's dovecot-keywords show the keywords (%r, %r)"
+      % ([x.get_flags() for x in one], inbox_kw))
 b.stop(signal.SIGKILL)
 
 b = start("--spool", spool)
@@ -157,8 +178,37 @@ check("Work/Done" in names and "Old" not in names, "LIST: Work/Done kept, Old st
 m.select("Work/Done")
 typ, data = m.fetch("1", "(FLAGS)")
 check(b"\\Flagged" in data[0], "a subfolder's flags too (%r)" % data)
+m.select("Sent")
+typ, data = m.fetch("1", "(FLAGS)")
+check(b"sent-by-me" in data[0], "a Sent message's keyword survives kill -9 (%r)" % data)
 m.logout()
 b.stop()
+
+# Dovecot reading a copy of the same Maildir (Maildir++ layout, its
+# keywords from dovecot-keywords) lists the same keywords.
+if os.geteuid() != 0 or not os.access(bridgelib.DOVECOT, os.X_OK):
+    print("SKIPPED: imap_restart.py: the Dovecot check needs root and dovecot-imapd")
+else:
+    dtmp = tempfile.mkdtemp(prefix="mailsim-imap-restart-dovecot-")
+    os.chmod(dtmp, 0o711)
+    copy = os.path.join(dtmp, "maildir")
+    shutil.copytree(box, copy)
+    dport = free_port()
+    dproc = bridgelib.start_dovecot(dtmp, "maildir:%s" % copy, copy, dport, PASSWORD)
+    try:
+        d = imaplib.IMAP4(HOST, dport, timeout=TIMEOUT)
+        d.login(USER, PASSWORD)
+        _, theirs = state(d)
+        check(theirs.get("restart-one", (0, set()))[1] >= {"todo", "$Label1"},
+              "Dovecot lists INBOX's keywords (%r)" % (theirs.get("restart-one"),))
+        d.select("Sent")
+        typ, data = d.fetch("1", "(FLAGS)")
+        check(typ == "OK" and b"sent-by-me" in data[0], "Dovecot lists Sent's keyword (%r)" % data)
+        d.logout()
+    finally:
+        dproc.kill()
+        dproc.wait()
+        shutil.rmtree(dtmp, ignore_errors=True)
 
 # Without --spool: the UIDs start again, and so the UIDVALIDITY changes.
 b = start()

@@ -23,10 +23,11 @@ import sys
 import tempfile
 import time
 
+import bridgelib
 from bridgelib import Bridge, arm, check, free_port, TIMEOUT
 
 arm(180)
-DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+DOVECOT = bridgelib.DOVECOT
 if not os.access(DOVECOT, os.X_OK):
     print("SKIPPED: imap_rev2.py: dovecot not installed (dovecot-imapd)")
     raise SystemExit(0)
@@ -54,65 +55,8 @@ PLAIN = ("From: a@isp-a.net\r\nTo: sales@diversicomcorp.com\r\nSubject: plain %d
 
 
 def start_dovecot(tmp, maildir, port):
-    conf = os.path.join(tmp, "dovecot.conf")
-    with open(conf, "w") as c:
-        c.write("""base_dir = {tmp}/run
-state_dir = {tmp}/state
-log_path = {tmp}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-first_valid_uid = 1
-mail_location = maildir:{maildir}:INBOX={maildir}:LAYOUT=fs
-namespace inbox {{
-  inbox = yes
-  separator = /
-  mailbox Sent {{
-    special_use = \\Sent
-  }}
-  mailbox Trash {{
-    special_use = \\Trash
-  }}
-}}
-passdb {{
-  driver = static
-  args = password={pw}
-}}
-userdb {{
-  driver = static
-  args = uid=nobody gid=nogroup home={tmp}/home
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-""".format(tmp=tmp, maildir=maildir, pw=PASSWORD, port=port))
-    for d in ("run", "state", "home"):
-        os.makedirs(os.path.join(tmp, d), exist_ok=True)
-    for top in (maildir, os.path.join(tmp, "home")):
-        for root, dirs, files in os.walk(top):
-            for name in [root] + [os.path.join(root, x) for x in dirs + files]:
-                os.chown(name, 65534, 65534)
-    proc = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    deadline = time.time() + TIMEOUT
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit("dovecot did not start: %s" % proc.stderr.read().decode())
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("dovecot did not listen on %d" % port)
+    return bridgelib.start_dovecot(tmp, "maildir:%s:INBOX=%s:LAYOUT=fs" % (maildir, maildir), maildir,
+                                   port, PASSWORD)
 
 
 class Session:
