@@ -411,13 +411,16 @@ ms_mail_store_delete(MsMailStore *s, const char *user, const char *uid)
     MsStoredMessage *m = b && b->by_uid ? g_hash_table_lookup(b->by_uid, uid) : NULL;
     if (!m)
         return FALSE;
-    g_hash_table_remove(b->by_uid, uid);
     m->deleted = TRUE;
     b->bytes -= m->size;
     b->version++;
     s->deleted++;
+    /* The observer may still find it by uid (the bridge moves a copy written
+     * in this tick into place, ms_mail_store_set_location, before removing
+     * its file); only then is it gone. */
     if (s->obs && s->obs->deleted)
         s->obs->deleted(user, m, s->obs_data);
+    g_hash_table_remove(b->by_uid, uid);
     return TRUE;
 }
 
