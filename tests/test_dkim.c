@@ -420,7 +420,8 @@ test_canon_random(void)
             g_autoptr(GString) want = reference_body(canon, body, len);
             g_autoptr(GBytes) got = ms_dkim_canon_body(canon, body, len);
             gboolean same = g_bytes_get_size(got) == want->len &&
-                            memcmp(g_bytes_get_data(got, NULL), want->str, want->len) == 0;
+                            (want->len == 0 || /* an empty GBytes may have no data pointer */
+                             memcmp(g_bytes_get_data(got, NULL), want->str, want->len) == 0);
             CU_ASSERT_TRUE(same);
             if (!same)
                 g_printerr("round %u (%s): canonical body differs\n", round,
