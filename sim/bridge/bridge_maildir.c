@@ -891,8 +891,8 @@ load_box(MaildirServer *ms, const char *user, GError **error)
             return FALSE;
         g_autofree char *base = g_path_get_basename(f->path);
         g_autofree char *where = g_build_filename(f->sub, base, NULL);
-        gboolean junk = FALSE;
-        g_auto(GStrv) names = info_keywords(md, box, f->info, &junk);
+        gboolean junk = FALSE; /* the keywords themselves are restored with IMAP's state */
+        g_strfreev(info_keywords(md, box, f->info, &junk));
         ms_mail_store_restore_located(ms->store, user, f->size, where, uid_n,
                                       f->flags | (junk ? MS_STORE_FLAG_JUNK : 0), 0);
         if (f->spool_id) {
