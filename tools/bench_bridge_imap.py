@@ -36,6 +36,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "bridge"))
+import bridgelib  # noqa: E402
 from bridgelib import Bridge, TIMEOUT  # noqa: E402
 
 MAILSIM = sys.argv[1] if len(sys.argv) > 1 else "./mailsim"
@@ -138,61 +139,8 @@ LOG = None
 def start_dovecot(tmp, maildir, port):
     global LOG
     LOG = os.path.join(tmp, "dovecot.log")
-    conf = os.path.join(tmp, "dovecot.conf")
-    with open(conf, "w") as c:
-        c.write("""# mailsim bench-bridge: a throwaway Dovecot, loopback only
-base_dir = {tmp}/run
-state_dir = {tmp}/state
-log_path = {tmp}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-first_valid_uid = 1
-mail_location = maildir:{maildir}:INBOX={maildir}
-passdb {{
-  driver = static
-  args = password={pw}
-}}
-userdb {{
-  driver = static
-  args = uid=nobody gid=nogroup home={tmp}/home
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service imap {{
-  process_limit = 64
-}}
-""".format(tmp=tmp, maildir=maildir, pw=PASSWORD, port=port))
-    for d in ("run", "state", "home"):
-        os.makedirs(os.path.join(tmp, d), exist_ok=True)
-    # Dovecot will not serve mail as root: its mail processes run as nobody,
-    # which must own the copy and the home.
-    for top in (maildir, os.path.join(tmp, "home")):
-        for root, dirs, files in os.walk(top):
-            for name in [root] + [os.path.join(root, x) for x in dirs + files]:
-                os.chown(name, 65534, 65534)
-    proc = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    deadline = time.time() + TIMEOUT
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit("dovecot did not start: %s" % proc.stderr.read().decode())
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("dovecot did not listen on %d" % port)
+    return bridgelib.start_dovecot(tmp, "maildir:%s:INBOX=%s" % (maildir, maildir), maildir, port,
+                                   PASSWORD, process_limit=64)
 
 
 def main():

@@ -293,11 +293,12 @@ def fetchmail_poll(home, port, protocol, user, password, tag, cert, opts, tries=
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
 
-def start_dovecot(tmp, location, maildir, port, password):
+def start_dovecot(tmp, location, maildir, port, password, process_limit=None):
     """A throwaway Dovecot imapd (Debian's dovecot-imapd; needs root: its
     mail processes run as nobody) on 127.0.0.1:port, serving the Maildir
     `maildir` through the mail_location `location` to any user with
-    `password`; its files under tmp. Returns the process."""
+    `password`, at most `process_limit` imap processes when given; its
+    files under tmp (log: tmp/dovecot.log). Returns the process."""
     conf = os.path.join(tmp, "dovecot.conf")
     with open(conf, "w") as c:
         c.write("""base_dir = {tmp}/run
@@ -338,6 +339,8 @@ service imap-login {{
   }}
 }}
 """.format(tmp=tmp, location=location, pw=password, port=port))
+        if process_limit:
+            c.write("service imap {\n  process_limit = %d\n}\n" % process_limit)
     for d in ("run", "state", "home"):
         os.makedirs(os.path.join(tmp, d), exist_ok=True)
     for top in (maildir, os.path.join(tmp, "home")):
