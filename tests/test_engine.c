@@ -2,6 +2,7 @@
  * counters, the run fingerprint and two engines in two threads. */
 #include "testlib.h"
 #include "mailsim/engine.h"
+#include "mailsim/engine_remote.h"
 #include "mailsim/phold.h"
 
 typedef struct {
@@ -890,6 +891,78 @@ test_local_filter(void)
     }
 }
 
+static void
+on_nothing(MsEngine *engine, const MsEvent *ev, gpointer user_data)
+{
+    (void) engine;
+    (void) ev;
+    (void) user_data;
+}
+
+/* ms_engine_next_reach() against brute force: events in every tier (the
+ * near heap and run, wheel buckets, the far tail; the wheel off with few
+ * events), some cancelled, some for MS_HOST_WORLD or hosts past the delay
+ * table, hosts that never reach (MS_TIME_INFINITE); again after each run
+ * moves events between tiers. */
+static void
+test_next_reach_against_brute_force(void)
+{
+    MsRng rng;
+    ms_rng_init(&rng, 11, 0);
+    const guint32 hosts = 50;
+    for (guint round = 0; round < 16; round++) {
+        g_autoptr(MsEngine) e = ms_engine_new(round);
+        guint16 type = ms_engine_register(e, "x", on_nothing, NULL);
+        guint n = round % 2 ? 20000 : 100; /* the wheel on, or off */
+        MsTime delay[50];
+        for (guint32 h = 0; h < hosts; h++)
+            delay[h] =
+                ms_rng_below(&rng, 10) == 0 ? MS_TIME_INFINITE : (MsTime) ms_rng_below(&rng, 20000);
+        MsTime other = 1 + (MsTime) ms_rng_below(&rng, 5000);
+        g_autofree MsTime *at = g_new(MsTime, n);
+        g_autofree MsHostId *host = g_new(MsHostId, n);
+        g_autofree gboolean *cancelled = g_new0(gboolean, n);
+        for (guint i = 0; i < n; i++) {
+            at[i] = ms_rng_below(&rng, 20) == 0
+                        ? (MsTime) 1000000000 + (MsTime) ms_rng_below(&rng, 1000000000)
+                        : (MsTime) ms_rng_below(&rng, 1000000);
+            guint64 pick = ms_rng_below(&rng, 20);
+            host[i] = pick == 0   ? MS_HOST_WORLD
+                      : pick == 1 ? hosts + 3
+                                  : (MsHostId) ms_rng_below(&rng, hosts);
+            MsEventId id = ms_engine_schedule(e, at[i], host[i], type, (MsEventData){ { 0 } });
+            if (ms_rng_below(&rng, 10) == 0)
+                cancelled[i] = ms_engine_cancel(e, id);
+        }
+        const MsTime until[] = {
+            -1, 0, 1000, 100000, 500000, 999999, 1500000000, MS_TIME_INFINITE
+        };
+        for (guint u = 0; u < G_N_ELEMENTS(until); u++) {
+            if (until[u] >= 0)
+                ms_engine_run(e, until[u]);
+            MsTime want = MS_TIME_INFINITE;
+            for (guint i = 0; i < n; i++) {
+                if (cancelled[i] || (until[u] >= 0 && at[i] <= until[u]))
+                    continue;
+                MsTime d = host[i] < hosts ? delay[host[i]] : other;
+                want = MIN(want, ms_time_add(at[i], d));
+            }
+            CU_ASSERT_EQUAL(ms_engine_next_reach(e, delay, hosts, other), want);
+        }
+    }
+    /* Only the far tail can reach: thousands of dense events on a host that
+     * never reaches, one far one on a host that does. */
+    g_autoptr(MsEngine) e = ms_engine_new(1);
+    guint16 type = ms_engine_register(e, "x", on_nothing, NULL);
+    const MsTime delay[2] = { MS_TIME_INFINITE, 7 };
+    for (guint i = 0; i < 20000; i++)
+        ms_engine_schedule(e, (MsTime) i * 50, 0, type, (MsEventData){ { 0 } });
+    ms_engine_schedule(e, (MsTime) 1e13, 1, type, (MsEventData){ { 0 } });
+    ms_engine_schedule(e, (MsTime) 2e13, 1, type, (MsEventData){ { 0 } });
+    ms_engine_run(e, 10000);
+    CU_ASSERT_EQUAL(ms_engine_next_reach(e, delay, 2, MS_TIME_INFINITE), (MsTime) 1e13 + 7);
+}
+
 int
 main(void)
 {
@@ -913,6 +986,7 @@ main(void)
         { "burst in one bucket", test_burst_in_one_bucket },
         { "phold golden fingerprints", test_phold_golden_fingerprints },
         { "local filter of partitioned runs", test_local_filter },
+        { "next reach against brute force", test_next_reach_against_brute_force },
         { NULL, NULL },
     };
     return ms_test_main("engine", cases);

@@ -496,6 +496,59 @@ test_pair_lookahead_bound(void)
     }
 }
 
+static void
+on_noop(MsEngine *e, const MsEvent *ev, gpointer ud)
+{
+    (void) e;
+    (void) ev;
+    (void) ud;
+}
+
+/* Reach: part 0's pending events can reach part 1 at 30 at the soonest,
+ * part 1's reach part 0 at 50: part 0 may run until 40 (its own events
+ * out at 30 and back one lookahead later), part 1 until 30; never less
+ * than the bound from next events alone, and that bound without reach. The
+ * outbox's reach is the least (time + reach of the host) it holds, and an
+ * engine's is ms_engine_next_reach() over the reach of its hosts. */
+static void
+test_reach_bound(void)
+{
+    g_autoptr(MsPartition) two = ms_partition_new(4, 2, MS_PARTITION_MODULO);
+    g_autoptr(MsEngine) e0 = ms_engine_new(1);
+    g_autoptr(MsEngine) e1 = ms_engine_new(1);
+    g_autoptr(MsShard) s0 = ms_shard_new(e0, two, 0, 10);
+    g_autoptr(MsShard) s1 = ms_shard_new(e1, two, 1, 10);
+    const MsTime next[2] = { 0, 0 };
+    const MsTime reach[2] = { 30, 50 };
+    CU_ASSERT_EQUAL(ms_shard_reach_bound(s0, next, reach), ms_shard_safe_bound(s0, next));
+    CU_ASSERT_FALSE(ms_shard_has_reach(s0));
+    /* Hosts 0 and 2 are part 0's, 1 and 3 part 1's. */
+    const MsTime host_reach[4] = { 25, 12, 40, 60 };
+    ms_shard_set_reach(s0, host_reach);
+    ms_shard_set_reach(s1, host_reach);
+    CU_ASSERT_TRUE(ms_shard_has_reach(s0));
+    CU_ASSERT_EQUAL(ms_shard_reach_bound(s0, next, reach), 40);
+    CU_ASSERT_EQUAL(ms_shard_reach_bound(s1, next, reach), 30);
+    const MsTime late[2] = { 100, 100 };
+    CU_ASSERT_EQUAL(ms_shard_reach_bound(s0, late, reach), ms_shard_safe_bound(s0, late));
+    guint16 type = ms_engine_register(e0, "x", on_noop, NULL);
+    ms_engine_register(e1, "x", on_noop, NULL);
+    CU_ASSERT_EQUAL(ms_shard_next_reach(s0), MS_TIME_INFINITE);
+    ms_shard_schedule_from(s0, 0, 100, 0, type, (MsEventData){ { 0 } });
+    ms_shard_schedule_from(s0, 2, 70, 2, type, (MsEventData){ { 0 } });
+    CU_ASSERT_EQUAL(ms_shard_next_reach(s0), 110); /* 70 + 40, before 100 + 25 */
+    ms_engine_schedule_from(e0, MS_HOST_WORLD, 95, MS_HOST_WORLD, type, (MsEventData){ { 0 } });
+    CU_ASSERT_EQUAL(ms_shard_next_reach(s0), 110); /* 95 + 25 (part 0's nearest host) */
+    ms_engine_schedule_from(e0, MS_HOST_WORLD, 80, MS_HOST_WORLD, type, (MsEventData){ { 0 } });
+    CU_ASSERT_EQUAL(ms_shard_next_reach(s0), 105);
+    ms_engine_run(e0, 20);
+    ms_shard_schedule_from(s0, 0, 40, 1, type, (MsEventData){ { 0 } });
+    ms_shard_schedule_from(s0, 0, 45, 3, type, (MsEventData){ { 0 } });
+    CU_ASSERT_EQUAL(ms_shard_outbox_reach(s0, 1), 52); /* 40 + 12 */
+    ms_shard_clear_outboxes(s0);
+    CU_ASSERT_EQUAL(ms_shard_outbox_reach(s0, 1), MS_TIME_INFINITE);
+}
+
 int
 main(void)
 {
@@ -509,6 +562,7 @@ main(void)
         { "outbox and deliver", test_outbox_and_deliver },
         { "window bounds", test_window_bounds },
         { "lookahead per pair: the bound of each part", test_pair_lookahead_bound },
+        { "reach: windows end where the pending events are", test_reach_bound },
         { NULL, NULL },
     };
     return ms_test_main("shard", cases);

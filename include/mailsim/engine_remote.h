@@ -25,4 +25,12 @@ guint64 ms_engine_take_seq(MsEngine *engine, MsHostId src);
 MsEventId ms_engine_schedule_remote(MsEngine *engine, MsHostId src, guint64 seq, MsTime at,
                                     MsHostId host, guint16 type, MsEventData data);
 
+/* How soon the pending events could reach another part: the least over
+ * pending events of (time + the delay of its host), delay[h] for hosts
+ * h < n_delay and `other` for every other host (MS_HOST_WORLD included);
+ * MS_TIME_INFINITE when nothing is pending. Visits only events earlier
+ * than the result (the tiers' order prunes the rest), so a call costs
+ * about the events of the window it bounds. */
+MsTime ms_engine_next_reach(MsEngine *engine, const MsTime *delay, guint32 n_delay, MsTime other);
+
 G_END_DECLS

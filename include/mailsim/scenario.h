@@ -443,6 +443,18 @@ void ms_scenario_free(MsScenario *sc);
  * owns the array (g_ptr_array_unref frees the strings too). */
 GPtrArray *ms_scenario_warnings(const MsScenario *sc);
 
+/* Which links a latency search may cross (link = index into sc->links). */
+typedef gboolean (*MsScenarioLinkFilter)(const MsScenario *sc, guint link, gconstpointer data);
+
+/* Shortest one-way latencies (sim/scenario/scenario_paths.c): d[h] = min
+ * over hosts s of seed[s] plus the least sum of link latencies on a path
+ * from s to h crossing only links `follow` accepts (NULL: every link);
+ * MS_TIME_INFINITE where no seeded host reaches. seed has one entry per
+ * host (MS_TIME_INFINITE: not a source). A lower bound on any packet's
+ * travel. The caller frees the returned array (one per host). */
+MsTime *ms_scenario_latencies(const MsScenario *sc, const MsTime *seed, MsScenarioLinkFilter follow,
+                              gconstpointer data);
+
 /* Index of the host with this id, or -1. O(hosts). */
 gint ms_scenario_find_host(const MsScenario *sc, const char *id);
 

@@ -124,6 +124,33 @@ MsTime ms_shard_pair_lookahead(const MsShard *shard, guint32 p, guint32 q);
  * With one lookahead for every pair it equals ms_shard_safe_until(). */
 MsTime ms_shard_safe_bound(const MsShard *shard, const MsTime *next);
 
+/* Reach (issue 20): how soon an event at each host can reach another
+ * part. reach[h] (one per host of the world, every part's hosts, each
+ * relative to its own part) is a lower bound on the delay from an event at
+ * host h to any event it causes on another part: at packet level the
+ * shortest latency from h over its own part's links and across a cut link
+ * (sim/run/world_partition.c). It must hold for every way a model host
+ * affects another (links only). NULL turns it off (the default). Copied. */
+void ms_shard_set_reach(MsShard *shard, const MsTime *reach);
+gboolean ms_shard_has_reach(const MsShard *shard);
+/* The least over this part's pending events of (time + reach of the host),
+ * MS_TIME_INFINITE when none (reach set). Costs about the events of one
+ * window (ms_engine_next_reach()). */
+MsTime ms_shard_next_reach(MsShard *shard);
+/* The least (time + reach of its host) over the outbox for part `to`:
+ * with part to's ms_shard_next_reach(), its reach after delivery, known
+ * before the exchange. */
+MsTime ms_shard_outbox_reach(const MsShard *shard, guint32 to);
+/* How far this part may run given every part's next event time and reach
+ * (both after delivery): no event reaches self from part p != self sooner
+ * than reach[p], nor from self's own events sooner than reach[self] plus
+ * the least lookahead back into self; the larger of that and
+ * ms_shard_safe_bound() (both are safe). Equals ms_shard_safe_bound()
+ * without reach. Windows then end where the pending events actually are,
+ * not where the closest possible one would be: an event deep inside a part
+ * is many links from any cut. */
+MsTime ms_shard_reach_bound(const MsShard *shard, const MsTime *next, const MsTime *reach);
+
 /* The events waiting for part `to`, in the order they were scheduled, as
  * bytes (MsShardEvent records, each followed by its blob padded to 8
  * bytes); valid until the next ms_shard_clear_outboxes() or schedule. */

@@ -151,6 +151,15 @@ MsPartition *ms_world_partition_auto_rates(const MsScenario *scenario, guint32 p
 MsTime *ms_world_partition_pair_lookahead(const MsScenario *scenario,
                                           const MsPartition *partition);
 
+/* How soon an event at each host can reach another part, at packet level:
+ * reach[h] is the shortest latency from h over links inside h's part and
+ * then across a cut link (MS_TIME_INFINITE: h's part has no cut link).
+ * Packets are the only way hosts affect each other at packet level, and
+ * they take at least their path's latency, so this bounds every cause and
+ * effect between parts (ms_shard_set_reach()). Returns a new array, one
+ * entry per host (caller frees). */
+MsTime *ms_world_partition_reach(const MsScenario *scenario, const MsPartition *partition);
+
 /* This part's shard (NULL for a whole world). */
 MsShard *ms_world_shard(MsWorld *world);
 

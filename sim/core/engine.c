@@ -1021,6 +1021,77 @@ ms_engine_next_time(MsEngine *e)
     return top ? top->at : MS_TIME_INFINITE;
 }
 
+/* ---- partitioned runs: how soon pending events reach other parts ---- */
+
+typedef struct {
+    const MsTime *delay;
+    guint32 n;
+    MsTime other;
+    MsTime best;
+} Reach;
+
+static inline void
+reach_consider(const MsEngine *e, Reach *R, guint32 slot)
+{
+    const Record *r = &e->recs[slot];
+    if (!REC_LIVE(r))
+        return;
+    MsTime d = r->host < R->n ? R->delay[r->host] : R->other;
+    R->best = MIN(R->best, ms_time_add(r->at, d));
+}
+
+/* The keys of heap h earlier than the best so far: a depth-first walk that
+ * stops at any key not earlier (its subtree is later still). The stack
+ * holds at most three siblings per level plus four: 4-ary heaps of 2^32
+ * keys have 16 levels. */
+static void
+reach_heap(const MsEngine *e, const Heap *h, Reach *R)
+{
+    if (h->n == 0)
+        return;
+    const HeapKey *k = h->keys + HEAP_PAD;
+    guint32 stack[64];
+    guint32 sp = 0;
+    stack[sp++] = 0;
+    while (sp > 0) {
+        guint32 i = stack[--sp];
+        if (k[i].at >= R->best)
+            continue;
+        reach_consider(e, R, k[i].slot);
+        for (guint32 c = 4 * i + 1; c <= 4 * i + 4 && c < h->n; c++)
+            if (k[c].at < R->best)
+                stack[sp++] = c;
+    }
+}
+
+MsTime
+ms_engine_next_reach(MsEngine *e, const MsTime *delay, guint32 n_delay, MsTime other)
+{
+    Reach R = { delay, n_delay, other, MS_TIME_INFINITE };
+    for (guint32 i = e->run_pos; i < e->run_n && e->run[i].at < R.best; i++)
+        reach_consider(e, &R, e->run[i].slot);
+    reach_heap(e, &e->near, &R);
+    if (e->n_buckets > 0 && e->wheel_count > 0) {
+        /* Buckets cur + 1 ... in time order, skipping empty words of the
+         * bitmap, until a bucket starts at or after the best so far. */
+        guint32 mask = e->n_buckets - 1;
+        for (guint64 b = e->cur + 1; b - e->cur < e->n_buckets;) {
+            if ((MsTime) (b << e->shift) >= R.best)
+                break;
+            guint32 i = (guint32) b & mask;
+            if ((e->bits[i >> 6] >> (i & 63)) == 0) {
+                b += 64 - (i & 63);
+                continue;
+            }
+            for (guint32 slot = e->heads[i]; slot != NO_SLOT; slot = e->recs[slot].next)
+                reach_consider(e, &R, slot);
+            b++;
+        }
+    }
+    reach_heap(e, &e->far, &R);
+    return R.best;
+}
+
 static void
 run_head(MsEngine *e, const HeapKey *top)
 {

@@ -3,12 +3,13 @@
  * Open MPI; everything else sees the shard interface.
  *
  * Each boundary between windows costs one collective on MPI_COMM_WORLD,
- * an MPI_Iallgather of every rank's slot: its next event, "failed", "my
- * events are inline", the earliest event and the byte count of its outbox
- * for each rank, and, when they fit the room every rank agreed on, the
- * outboxes themselves. Every rank works out each rank's next event after
- * delivery and from those how far it may run (ms_shard_safe_bound(), with
- * the lookahead of each pair), and all agree on when to stop; a rank that
+ * an MPI_Iallgather of every rank's slot: its next event and its reach,
+ * "failed", "my events are inline", the earliest event, the byte count and
+ * the reach of its outbox for each rank, and, when they fit the room every
+ * rank agreed on, the outboxes themselves. Every rank works out each rank's
+ * next event and reach after delivery and from those how far it may run
+ * (ms_shard_reach_bound(): the lookahead of each pair, and where the
+ * pending events are), and all agree on when to stop; a rank that
  * finished its window early waits here (the wait share we report), testing
  * the request and sleeping between tests once it has waited 100 us
  * (wait_for(): on a shared machine a spinning rank takes the core the
@@ -223,8 +224,9 @@ wait_for(MPI_Request *req)
 }
 
 /* The words of a rank's slot before its inline events (int64 each). */
-enum { SLOT_NEXT, SLOT_FAILED, SLOT_INLINE, SLOT_MIN };
-#define SLOT_WORDS(k) (SLOT_MIN + 2 * (gsize) (k)) /* then min_to[k], len_to[k] */
+enum { SLOT_NEXT, SLOT_REACH, SLOT_FAILED, SLOT_INLINE, SLOT_MIN };
+/* then min_to[k], len_to[k], reach_to[k] */
+#define SLOT_WORDS(k) (SLOT_MIN + 3 * (gsize) (k))
 #define CAP_MIN 4096u
 #define CAP_MAX (1u << 20)
 
@@ -249,6 +251,8 @@ ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiP
     g_autofree int *scount = g_new0(int, k), *rcount = g_new0(int, k);
     g_autofree int *sdispl = g_new0(int, k), *rdispl = g_new0(int, k);
     g_autofree MsTime *next = g_new(MsTime, k);
+    g_autofree MsTime *reach = g_new(MsTime, k);
+    const gboolean has_reach = ms_shard_has_reach(shard);
     g_autoptr(GByteArray) sendbuf = g_byte_array_new();
     g_autoptr(GByteArray) recvbuf = g_byte_array_new();
     g_autoptr(GByteArray) slot = g_byte_array_new();
@@ -290,6 +294,7 @@ ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiP
         g_byte_array_set_size(slot, (guint) (head + cap));
         gint64 *words = (gint64 *) (gpointer) slot->data;
         words[SLOT_NEXT] = ms_shard_next_time(shard);
+        words[SLOT_REACH] = has_reach ? ms_shard_next_reach(shard) : MS_TIME_INFINITE;
         words[SLOT_FAILED] = ok ? 0 : 1;
         words[SLOT_INLINE] = fits ? 1 : 0;
         gsize at = head;
@@ -298,6 +303,7 @@ ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiP
             const guint8 *bytes = ms_shard_outbox(shard, (guint32) r, &n);
             words[SLOT_MIN + r] = ms_shard_outbox_min_time(shard, (guint32) r);
             words[SLOT_MIN + k + r] = (gint64) n;
+            words[SLOT_MIN + 2 * k + r] = ms_shard_outbox_reach(shard, (guint32) r);
             if (fits && n > 0) {
                 memcpy(slot->data + at, bytes, n);
                 at += n;
@@ -325,13 +331,15 @@ ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiP
                 total += (gsize) w[SLOT_MIN + k + q];
             most = MAX(most, total);
             /* Rank r's next event once what is on its way has arrived. */
-            next[r] = ((const gint64 *) (gconstpointer) (all->data + slot_len * (gsize) r))[SLOT_NEXT];
+            next[r] = w[SLOT_NEXT];
+            reach[r] = w[SLOT_REACH];
         }
         for (int r = 0; r < k; r++)
             for (int q = 0; q < k; q++) {
                 const gint64 *w =
                     (const gint64 *) (gconstpointer) (all->data + slot_len * (gsize) q);
                 next[r] = MIN(next[r], w[SLOT_MIN + r]);
+                reach[r] = MIN(reach[r], w[SLOT_MIN + 2 * k + r]);
                 any_sent |= w[SLOT_MIN + r] != MS_TIME_INFINITE;
             }
         for (int r = 0; r < k; r++)
@@ -401,7 +409,7 @@ ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiP
         guint64 before = es.processed;
         /* Each rank's own bound: as far as no other rank can still send it
          * anything sooner (ms_shard_safe_bound(), lookahead per pair). */
-        ms_shard_run_until(shard, ms_shard_safe_bound(shard, next), end);
+        ms_shard_run_until(shard, ms_shard_reach_bound(shard, next, reach), end);
         ms_engine_get_stats(engine, &es);
         win.events = es.processed - before;
         win.windows = 1;

@@ -23,6 +23,17 @@
  * is the single pair's, with more parts the parts on slow cuts run longer
  * windows.
  *
+ * Reach (issue 20). With a reach per host set (ms_shard_set_reach(): at
+ * packet level the shortest latency from a host to and across its part's
+ * nearest cut link), a window may also run to where the pending events
+ * can actually reach: no event from part p != self before reach_p, the
+ * least (time + reach of its host) over p's pending and incoming events,
+ * and none caused by self's own events before reach_self plus a lookahead
+ * back (ms_shard_reach_bound()). Either bound is safe, so the larger is
+ * taken. On the medium world's 2-part split it cuts the windows by about
+ * a fifth: packets cross the cut every millisecond or two, so some event
+ * is always one cut link away.
+ *
  * Costs: a local schedule costs one partition lookup more than
  * ms_engine_schedule(); a remote one appends 48 bytes (and its blob) to an
  * outbox. Memory: a counter per host of the world (8 bytes), per part.
@@ -82,6 +93,10 @@ struct _MsShard {
     guint64 *outbox_n;   /* per part: events in its outbox */
     MsTime *pair_la;     /* K x K: lookahead from part p to part q */
     MsTime *chain;       /* per part p: the shortest chain p -> ... -> self (see safe_bound) */
+    MsTime *reach;       /* per host, or NULL: how soon an event there can reach another part */
+    MsTime reach_world;  /* the same for MS_HOST_WORLD's events on this part */
+    MsTime *outbox_reach; /* per part: least (time + reach of its host) in its outbox */
+    MsTime back;          /* the least pair lookahead into self */
     MsShardStats stats;
 };
 
@@ -113,6 +128,10 @@ compute_chains(MsShard *s)
                 best = MIN(best, ms_time_add(d[p * k + q], s->pair_la[q * k + s->self]));
         s->chain[p] = best;
     }
+    s->back = MS_TIME_INFINITE;
+    for (guint32 p = 0; p < k; p++)
+        if (p != s->self)
+            s->back = MIN(s->back, s->pair_la[p * k + s->self]);
 }
 
 static gboolean
@@ -147,6 +166,9 @@ ms_shard_new(MsEngine *engine, const MsPartition *partition, guint32 self, MsTim
     for (guint32 i = 0; i < k * k; i++)
         s->pair_la[i] = lookahead;
     s->chain = g_new(MsTime, k);
+    s->outbox_reach = g_new(MsTime, k);
+    for (guint32 i = 0; i < k; i++)
+        s->outbox_reach[i] = MS_TIME_INFINITE;
     compute_chains(s);
     ms_engine_set_local_filter(engine, is_local_cb, s);
     return s;
@@ -165,6 +187,8 @@ ms_shard_free(MsShard *s)
     g_free(s->outbox_min);
     g_free(s->pair_la);
     g_free(s->chain);
+    g_free(s->reach);
+    g_free(s->outbox_reach);
     g_free(s->outbox_n);
     g_array_free(s->importers, TRUE);
     g_free(s);
@@ -229,6 +253,56 @@ ms_shard_safe_bound(const MsShard *s, const MsTime *next)
     return bound;
 }
 
+void
+ms_shard_set_reach(MsShard *s, const MsTime *reach)
+{
+    g_free(s->reach);
+    s->reach = NULL;
+    s->reach_world = MS_TIME_INFINITE;
+    if (!reach)
+        return;
+    s->reach = g_memdup2(reach, sizeof(MsTime) * s->hosts);
+    /* A world event may set any host of this part going at once. */
+    for (guint32 h = 0; h < s->hosts; h++)
+        if (ms_shard_is_local(s, h))
+            s->reach_world = MIN(s->reach_world, reach[h]);
+}
+
+gboolean
+ms_shard_has_reach(const MsShard *s)
+{
+    return s->reach != NULL;
+}
+
+MsTime
+ms_shard_next_reach(MsShard *s)
+{
+    g_return_val_if_fail(s->reach != NULL, MS_TIME_INFINITE);
+    return ms_engine_next_reach(s->engine, s->reach, s->hosts, s->reach_world);
+}
+
+MsTime
+ms_shard_outbox_reach(const MsShard *s, guint32 to)
+{
+    g_return_val_if_fail(to < ms_partition_parts(s->partition), MS_TIME_INFINITE);
+    return s->outbox_reach[to];
+}
+
+MsTime
+ms_shard_reach_bound(const MsShard *s, const MsTime *next, const MsTime *reach)
+{
+    MsTime bound = ms_shard_safe_bound(s, next);
+    if (!s->reach || !reach)
+        return bound;
+    /* Another part's events reach self no sooner than their reach; self's
+     * own, after a round trip: out by their reach, back by a lookahead. */
+    MsTime r = ms_time_add(reach[s->self], s->back);
+    for (guint32 p = 0; p < ms_partition_parts(s->partition); p++)
+        if (p != s->self)
+            r = MIN(r, reach[p]);
+    return MAX(bound, r);
+}
+
 gboolean
 ms_shard_is_local(const MsShard *s, MsHostId host)
 {
@@ -261,6 +335,9 @@ post(MsShard *s, guint32 owner, MsShardEvent *ev, gsize len)
     g_return_val_if_fail(len <= G_MAXUINT32, NULL);
     ev->blob_len = (guint32) len;
     s->outbox_min[owner] = MIN(s->outbox_min[owner], ev->at);
+    if (s->reach)
+        s->outbox_reach[owner] =
+            MIN(s->outbox_reach[owner], ms_time_add(ev->at, s->reach[ev->host]));
     s->outbox_n[owner]++;
     GByteArray *box = s->outbox[owner];
     guint at = box->len;
@@ -356,6 +433,7 @@ ms_shard_clear_outboxes(MsShard *s)
     for (guint32 i = 0; i < ms_partition_parts(s->partition); i++) {
         g_byte_array_set_size(s->outbox[i], 0);
         s->outbox_min[i] = MS_TIME_INFINITE;
+        s->outbox_reach[i] = MS_TIME_INFINITE;
         s->outbox_n[i] = 0;
     }
 }
@@ -438,7 +516,13 @@ ms_shard_run_local(MsShard *const *shards, guint32 n, MsTime end)
     for (guint32 i = 0; i < n; i++)
         g_return_if_fail(shards[i]->self == i && shards[i]->partition == shards[0]->partition);
     g_autofree MsTime *next = g_new(MsTime, n);
+    g_autofree MsTime *reach = g_new(MsTime, n);
     for (;;) {
+        for (guint32 i = 0; i < n; i++) {
+            reach[i] = MS_TIME_INFINITE;
+            for (guint32 from = 0; from < n; from++)
+                reach[i] = MIN(reach[i], ms_shard_outbox_reach(shards[from], i));
+        }
         for (guint32 to = 0; to < n; to++)
             for (guint32 from = 0; from < n; from++) {
                 gsize k = 0;
@@ -452,11 +536,13 @@ ms_shard_run_local(MsShard *const *shards, guint32 n, MsTime end)
         for (guint32 i = 0; i < n; i++) {
             next[i] = ms_shard_next_time(shards[i]);
             start = MIN(start, next[i]);
+            if (shards[i]->reach)
+                reach[i] = MIN(reach[i], ms_shard_next_reach(shards[i]));
         }
         if (start > end || start == MS_TIME_INFINITE)
             break;
         for (guint32 i = 0; i < n; i++)
-            ms_shard_run_until(shards[i], ms_shard_safe_bound(shards[i], next), end);
+            ms_shard_run_until(shards[i], ms_shard_reach_bound(shards[i], next, reach), end);
     }
     for (guint32 i = 0; i < n; i++)
         ms_engine_run(shards[i]->engine, end);

@@ -415,6 +415,10 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         if (w->fidelity != MS_FIDELITY_FLOW) {
             g_autofree MsTime *pair_la = ms_world_partition_pair_lookahead(sc, opts->partition);
             ms_shard_set_pair_lookahead(w->shard, pair_la);
+            /* And where the pending events are: packets are the only way
+             * hosts meet at packet level. */
+            g_autofree MsTime *reach = ms_world_partition_reach(sc, opts->partition);
+            ms_shard_set_reach(w->shard, reach);
         }
         ms_net_attach_shard(w->net, w->shard);
         ms_tcp_attach_shard(w->tcp, w->shard);

@@ -573,3 +573,30 @@ ms_world_partition_pair_lookahead(const MsScenario *sc, const MsPartition *p)
     }
     return la;
 }
+
+static gboolean
+inside_one_part(const MsScenario *sc, guint link, gconstpointer data)
+{
+    const MsPartition *p = data;
+    const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, link);
+    return ms_partition_owner(p, l->a) == ms_partition_owner(p, l->b);
+}
+
+MsTime *
+ms_world_partition_reach(const MsScenario *sc, const MsPartition *p)
+{
+    g_return_val_if_fail(ms_partition_hosts(p) == sc->hosts->len, NULL);
+    /* Seeds: each end of a cut link is that link's latency from the other
+     * part; from there, inward over the part's own links. */
+    g_autofree MsTime *seed = g_new(MsTime, sc->hosts->len);
+    for (guint h = 0; h < sc->hosts->len; h++)
+        seed[h] = MS_TIME_INFINITE;
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        if (ms_partition_owner(p, l->a) == ms_partition_owner(p, l->b))
+            continue;
+        seed[l->a] = MIN(seed[l->a], l->latency);
+        seed[l->b] = MIN(seed[l->b], l->latency);
+    }
+    return ms_scenario_latencies(sc, seed, inside_one_part, p);
+}

@@ -52,7 +52,7 @@
  * Ownership: the caller owns the returned array and its strings. Costs:
  * linear in the scenario (record names and served domains are indexed in
  * hash tables that are looked up, never iterated); the path bound runs
- * Dijkstra (O(E log V)) once per distinct sending host that an expectation needs. No
+ * Dijkstra (O(E log V), ms_scenario_latencies()) once per distinct sending host that an expectation needs. No
  * hash-table order reaches the output: warnings are sorted by line, then by
  * the order the checks ran in. */
 #include "mailsim/scenario.h"
@@ -70,7 +70,6 @@ typedef struct {
 typedef struct {
     const MsScenario *sc;
     GArray *out;        /* of Warning */
-    GPtrArray *adj;     /* host -> GArray of guint link indices; built on first use */
     GHashTable *dists;  /* source host + 1 -> MsTime array (one Dijkstra each) */
     GHashTable *named;  /* set of names owning an MX, null MX or A record */
     GHashTable *served; /* domain -> mailserver index + 1 */
@@ -158,63 +157,6 @@ index_names(Checker *C)
 
 /* ---- the fastest path: a lower bound on any delivery ------------------- */
 
-typedef struct {
-    MsTime d;
-    guint host;
-} HeapItem;
-
-static void
-heap_push(GArray *h, HeapItem it)
-{
-    g_array_append_val(h, it);
-    for (guint i = h->len - 1; i > 0;) {
-        guint p = (i - 1) / 2;
-        HeapItem *a = &g_array_index(h, HeapItem, p), *b = &g_array_index(h, HeapItem, i);
-        if (a->d <= b->d)
-            break;
-        HeapItem t = *a;
-        *a = *b;
-        *b = t;
-        i = p;
-    }
-}
-
-static HeapItem
-heap_pop(GArray *h)
-{
-    HeapItem top = g_array_index(h, HeapItem, 0);
-    g_array_index(h, HeapItem, 0) = g_array_index(h, HeapItem, h->len - 1);
-    g_array_set_size(h, h->len - 1);
-    for (guint i = 0;;) {
-        guint l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->len && g_array_index(h, HeapItem, l).d < g_array_index(h, HeapItem, m).d)
-            m = l;
-        if (r < h->len && g_array_index(h, HeapItem, r).d < g_array_index(h, HeapItem, m).d)
-            m = r;
-        if (m == i)
-            break;
-        HeapItem t = g_array_index(h, HeapItem, i);
-        g_array_index(h, HeapItem, i) = g_array_index(h, HeapItem, m);
-        g_array_index(h, HeapItem, m) = t;
-        i = m;
-    }
-    return top;
-}
-
-static void
-build_adjacency(Checker *C)
-{
-    const MsScenario *sc = C->sc;
-    C->adj = g_ptr_array_new_with_free_func((GDestroyNotify) g_array_unref);
-    for (guint i = 0; i < sc->hosts->len; i++)
-        g_ptr_array_add(C->adj, g_array_new(FALSE, FALSE, sizeof(guint)));
-    for (guint i = 0; i < sc->links->len; i++) {
-        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
-        g_array_append_val(g_ptr_array_index(C->adj, l->a), i);
-        g_array_append_val(g_ptr_array_index(C->adj, l->b), i);
-    }
-}
-
 /* Shortest one-way latency from host `from` to every host
  * (MS_TIME_INFINITE when unreachable); owned by the checker. */
 static const MsTime *
@@ -224,30 +166,10 @@ latencies_from(Checker *C, guint from)
     MsTime *d = g_hash_table_lookup(C->dists, GUINT_TO_POINTER(from + 1));
     if (d)
         return d;
-    if (!C->adj)
-        build_adjacency(C);
-    d = g_new(MsTime, sc->hosts->len);
+    g_autofree MsTime *seed = g_new(MsTime, sc->hosts->len);
     for (guint i = 0; i < sc->hosts->len; i++)
-        d[i] = MS_TIME_INFINITE;
-    g_autoptr(GArray) heap = g_array_new(FALSE, FALSE, sizeof(HeapItem));
-    d[from] = 0;
-    heap_push(heap, (HeapItem){ 0, from });
-    while (heap->len) {
-        HeapItem it = heap_pop(heap);
-        if (it.d > d[it.host])
-            continue;
-        GArray *edges = g_ptr_array_index(C->adj, it.host);
-        for (guint k = 0; k < edges->len; k++) {
-            const MsScenarioLink *l =
-                &g_array_index(sc->links, MsScenarioLink, g_array_index(edges, guint, k));
-            guint other = l->a == it.host ? l->b : l->a;
-            MsTime nd = it.d + l->latency;
-            if (nd < d[other]) {
-                d[other] = nd;
-                heap_push(heap, (HeapItem){ nd, other });
-            }
-        }
-    }
+        seed[i] = i == from ? 0 : MS_TIME_INFINITE;
+    d = ms_scenario_latencies(sc, seed, NULL, NULL);
     g_hash_table_insert(C->dists, GUINT_TO_POINTER(from + 1), d);
     return d;
 }
@@ -837,7 +759,7 @@ ms_scenario_warnings(const MsScenario *sc)
     g_autoptr(GHashTable) named = g_hash_table_new(g_str_hash, g_str_equal);
     g_autoptr(GHashTable) served = g_hash_table_new(g_str_hash, g_str_equal);
     g_autoptr(GHashTable) nullmx = g_hash_table_new(g_str_hash, g_str_equal);
-    Checker C = { sc, out, NULL, dists, named, served, nullmx };
+    Checker C = { sc, out, dists, named, served, nullmx };
     index_names(&C);
     check_hosts_and_faults(&C);
     check_messages_sent(&C);
@@ -845,8 +767,6 @@ ms_scenario_warnings(const MsScenario *sc)
     check_expects(&C);
     check_tls(&C);
     check_auth_records(&C);
-    if (C.adj)
-        g_ptr_array_unref(C.adj);
     g_array_sort(out, warning_cmp);
     GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
     const char *path = sc->path ? sc->path : "(memory)";
