@@ -685,6 +685,53 @@ test_merge_hostile(void)
     }
 }
 
+/* A run that folds its records sketches latencies beyond the exact limit;
+ * a partitioned run keeps its records for the merge but states the same
+ * quantiles (the same limit on the merged values): here with a limit of 20
+ * on the generated world's deliveries, and exact below the limit. */
+static void
+test_folded_quantiles(void)
+{
+    g_autoptr(MsScenario) sc = load(gen_small);
+    const gint limits[] = { 20, 1000000 };
+    for (guint li = 0; li < G_N_ELEMENTS(limits); li++) {
+        MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+        o.fold_records = 1;
+        o.fold_exact_limit = limits[li];
+        g_autoptr(MsWorld) seq = ms_world_new_full(sc, &o, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(seq);
+        ms_world_run(seq, ms_world_default_until(seq));
+        MsLatencyStats want;
+        ms_stats_latency(seq, &want);
+        CU_ASSERT(want.n > 20);
+        CU_ASSERT_EQUAL(want.quantile_error > 0, li == 0);
+
+        g_autoptr(MsPartition) p = ms_partition_new(sc->hosts->len, 2, MS_PARTITION_MODULO);
+        MsWorld *parts[2];
+        for (guint i = 0; i < 2; i++) {
+            MsWorldOptions po = o;
+            po.partition = p;
+            po.part = i;
+            parts[i] = ms_world_new_full(sc, &po, NULL);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(parts[i]);
+        }
+        g_autoptr(GError) error = NULL;
+        CU_ASSERT_FATAL(ms_world_run_parts(parts, 2, ms_world_default_until(parts[0])) &&
+                        ms_world_merge_parts(parts, 2, &error));
+        MsLatencyStats got;
+        ms_stats_latency(parts[0], &got);
+        CU_ASSERT_EQUAL(got.n, want.n);
+        CU_ASSERT_EQUAL(got.quantile_error, want.quantile_error);
+        CU_ASSERT_EQUAL(got.mean, want.mean);
+        CU_ASSERT_EQUAL(got.p50, want.p50);
+        CU_ASSERT_EQUAL(got.p95, want.p95);
+        CU_ASSERT_EQUAL(got.p99, want.p99);
+        CU_ASSERT_EQUAL(got.max, want.max);
+        for (guint i = 0; i < 2; i++)
+            ms_world_free(parts[i]);
+    }
+}
+
 int
 main(void)
 {
@@ -708,6 +755,7 @@ main(void)
           test_measured_split },
         { "splits without lookahead: refused", test_refused_splits },
         { "hostile record exports: refused, no crash", test_merge_hostile },
+        { "folded quantiles: a partitioned run states the same", test_folded_quantiles },
         { NULL, NULL },
     };
     return ms_test_main("partition", cases);

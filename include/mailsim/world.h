@@ -83,6 +83,12 @@ const MsScenario *ms_world_scenario(MsWorld *world);
 MsEngineResult ms_world_run(MsWorld *world, MsTime until);
 MsTime ms_world_default_until(const MsWorld *world);
 
+/* How many delivery latencies the statistics keep exactly before they
+ * sketch them (MS_SKETCH_ALWAYS_EXACT: all): the folding limit when the
+ * options asked for folding, also in a partitioned run, which keeps its
+ * records for the merge, so that it states the sequential run's quantiles. */
+guint ms_world_latency_exact_limit(const MsWorld *world);
+
 /* Checks every <expect> and the accounting balance; appends one
  * "PASS ..." or "FAIL ..." line each to `out`. Returns TRUE when all pass. */
 gboolean ms_world_check(MsWorld *world, GString *out);

@@ -34,11 +34,14 @@ ms_stats_latency(MsWorld *w, MsLatencyStats *out)
 {
     MsMail *m = ms_world_mail(w);
     /* The folded records' sketch (exact while small), and the live ones;
-     * without folding, every value, exactly. Quantiles of nanoseconds then
-     * converted are those of the converted values (the conversion keeps
-     * order), as before. */
+     * without folding, every value, exactly, unless the run would have
+     * folded (a partitioned run with folding asked for: the same limit,
+     * hence the same quantiles; a sketch depends only on the values added,
+     * not their order). Quantiles of nanoseconds then converted are those
+     * of the converted values (the conversion keeps order), as before. */
     const MsSketch *folded = ms_mail_folded_latency(m);
-    g_autoptr(MsSketch) s = folded ? ms_sketch_copy(folded) : ms_sketch_new(MS_SKETCH_ALWAYS_EXACT);
+    g_autoptr(MsSketch) s = folded ? ms_sketch_copy(folded)
+                                   : ms_sketch_new(ms_world_latency_exact_limit(w));
     for (guint id = 1; id <= ms_mail_n_messages(m); id++) {
         const MsMessageRecord *r = ms_mail_message(m, id);
         if (!r || r->is_dsn)

@@ -23,6 +23,7 @@ G_DEFINE_QUARK(ms - world - error - quark, ms_world_error)
 
 struct _MsWorld {
     const MsScenario *sc;
+    guint latency_exact_limit; /* see ms_world_latency_exact_limit() */
     MsEngine *engine;
     MsNet *net;
     MsTcp *tcp;
@@ -430,13 +431,19 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
     w->mail = ms_mail_new(w->net, w->tcp);
     ms_mail_set_partitioned(w->mail, w->shard != NULL);
     ms_mail_set_flat_dns(w->mail, sc->dns_mode != MS_DNS_HIERARCHY);
-    gboolean fold = opts->fold_records > 0 && !w->shard && !expects_records(sc);
+    /* A part keeps its records for the merge, but its merged statistics
+     * are told the limit a sequential run would have folded with, so both
+     * state the same quantiles. */
+    gboolean would_fold = opts->fold_records > 0 && !expects_records(sc);
+    guint exact_limit =
+        opts->fold_exact_limit >= 0 ? (guint) opts->fold_exact_limit : MS_MAIL_FOLD_EXACT_LIMIT;
+    w->latency_exact_limit = would_fold ? exact_limit : MS_SKETCH_ALWAYS_EXACT;
+    gboolean fold = would_fold && !w->shard;
     if (fold)
         ms_mail_set_fold_records(w->mail, TRUE,
                                  opts->fold_keep_first >= 0 ? (guint) opts->fold_keep_first
                                                             : MS_WORLD_SUMMARY_MESSAGES,
-                                 opts->fold_exact_limit >= 0 ? (guint) opts->fold_exact_limit
-                                                             : MS_MAIL_FOLD_EXACT_LIMIT);
+                                 exact_limit);
     /* Folding is for runs where memory matters: stores nobody reads keep
      * counts only unless asked otherwise. */
     ms_mail_set_keep_bodies(w->mail, opts->keep_bodies >= 0 ? opts->keep_bodies != 0
@@ -695,6 +702,12 @@ MsFidelity
 ms_world_fidelity(const MsWorld *w)
 {
     return w->fidelity;
+}
+
+guint
+ms_world_latency_exact_limit(const MsWorld *w)
+{
+    return w->latency_exact_limit;
 }
 
 MsTime
