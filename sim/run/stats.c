@@ -40,8 +40,8 @@ ms_stats_latency(MsWorld *w, MsLatencyStats *out)
      * not their order). Quantiles of nanoseconds then converted are those
      * of the converted values (the conversion keeps order), as before. */
     const MsSketch *folded = ms_mail_folded_latency(m);
-    g_autoptr(MsSketch) s = folded ? ms_sketch_copy(folded)
-                                   : ms_sketch_new(ms_world_latency_exact_limit(w));
+    g_autoptr(MsSketch) s =
+        folded ? ms_sketch_copy(folded) : ms_sketch_new(ms_world_latency_exact_limit(w));
     for (guint id = 1; id <= ms_mail_n_messages(m); id++) {
         const MsMessageRecord *r = ms_mail_message(m, id);
         if (!r || r->is_dsn)
