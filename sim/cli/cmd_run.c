@@ -429,8 +429,8 @@ static void
 say_partition(const MsScenario *sc, const MsPartition *p, MsTime lookahead, guint cuts,
               const char *how)
 {
-    g_autofree char *la = lookahead == MS_TIME_INFINITE ? g_strdup("none (no link is cut)")
-                                                        : ms_time_to_string(lookahead);
+    g_autofree char *la =
+        cuts == 0 ? g_strdup("none (no link is cut)") : ms_time_to_string(lookahead);
     printf("Partitioned run: %u parts %s, %u of %u links cut, lookahead %s; hosts per part:",
            ms_partition_parts(p), how, cuts, sc->links->len, la);
     for (guint32 i = 0; i < ms_partition_parts(p); i++)
@@ -463,8 +463,8 @@ build_part(const MsScenario *sc, MsWorldOptions wo, const MsPartition *p, guint3
 /* `--partition` with `--parts K`: the K parts run in this process, one
  * window at a time (what MPI ranks do, without MPI). */
 static int
-run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition *p,
-               const Outputs *o, MsTime until, const char *stats_path)
+run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition *p, guint cuts,
+               gboolean quiet, const Outputs *o, MsTime until, const char *stats_path)
 {
     guint32 k = ms_partition_parts(p);
     g_autoptr(GPtrArray) worlds = g_ptr_array_new_with_free_func((GDestroyNotify) ms_world_free);
@@ -478,6 +478,10 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
     }
     g_autoptr(GError) error = NULL;
     MsWorld *w0 = g_ptr_array_index(worlds, 0);
+    /* The lookahead the parts run with, as the MPI path says it (at flow
+     * level the connection ends', not the shortest cut link's). */
+    if (!quiet)
+        say_partition(sc, p, ms_shard_lookahead(ms_world_shard(w0)), cuts, "in this process");
     ms_world_run_parts((MsWorld *const *) worlds->pdata, k,
                        until ? until : ms_world_default_until(w0));
     for (guint32 i = 0; i < k; i++) {
@@ -854,9 +858,7 @@ ms_cmd_run(int argc, char **argv)
         guint cuts;
         if (!p || !ms_world_partition_lookahead(sc, p, &lookahead, &cuts, &error))
             return ms_cli_usage(cmd, "--partition: %s", error->message);
-        if (!quiet)
-            say_partition(sc, p, lookahead, cuts, "in this process");
-        return run_parts_here(sc, &wo, p, &o, until, stats_path);
+        return run_parts_here(sc, &wo, p, cuts, quiet, &o, until, stats_path);
     }
     g_autoptr(MsWorld) w = ms_world_new_full(sc, &wo, &error);
     if (!w) {
