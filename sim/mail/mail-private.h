@@ -282,6 +282,12 @@ gboolean ms__mail_tls_handshaking(const MsMailTls *t);
  * encrypted or clear, and a login likewise: the summary's figures. */
 void ms__mail_tls_count_hop(MsMail *mail, guint32 message, gboolean encrypted);
 void ms__mail_tls_count_login(MsMail *mail, MsMailClient *client, gboolean encrypted);
+/* A mail program's login to s has left: counted and, in a world that
+ * speaks TLS, told: inside TLS, or in the clear with what anyone on the
+ * path `reads` (the commands, password and all). The POP3 and IMAP checks
+ * (mail_pop3.c, mail_imapc.c); a submission tells its AUTH its own way. */
+void ms__mail_tls_tell_login(MsMail *mail, MsMailClient *client, const MsMailServer *s,
+                             gboolean inside, const char *reads);
 
 /* mail_record.c: message records and the Message-ID index */
 /* Sets up and frees the records, their texts and the index (ms_mail_new

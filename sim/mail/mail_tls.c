@@ -487,6 +487,23 @@ ms__mail_tls_count_login(MsMail *m, MsMailClient *c, gboolean encrypted)
 }
 
 void
+ms__mail_tls_tell_login(MsMail *m, MsMailClient *c, const MsMailServer *s, gboolean inside,
+                        const char *reads)
+{
+    ms__mail_tls_count_login(m, c, inside);
+    if (!m->pki)
+        return;
+    if (inside)
+        ms__mail_note(m, c->host, s->host, 0,
+                      "%s logs in to %s inside TLS: the password crosses the network encrypted",
+                      ms_net_host_name(m->net, c->host), s->hostname);
+    else
+        ms__mail_note(m, c->host, s->host, 0,
+                      "%s logs in to %s in the clear: anyone who sees the packets reads %s",
+                      ms_net_host_name(m->net, c->host), s->hostname, reads);
+}
+
+void
 ms_mail_client_logins(const MsMail *m, guint client, guint *inside_tls, guint *clear)
 {
     g_return_if_fail(m != NULL && client < m->clients->len);
