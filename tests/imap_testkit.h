@@ -1,7 +1,8 @@
 /* Shared by the IMAP server tests (tests/test_imap_server.c,
  * tests/test_imap_rev2.c): a real mail store with the IMAP glue over it
- * (sim/mail/mail_imap.c), and sessions run on a fresh server, whole and
- * octet by octet. Header-only (static inline) so each test program stays
+ * (sim/mail/mail_imap.c), sessions run on a fresh server, whole and
+ * octet by octet, and the steps of a session driven by hand (the login
+ * and SELECT most begin with, opening, sending). Header-only (static inline) so each test program stays
  * one file. */
 #pragma once
 
@@ -41,6 +42,10 @@ imap_box_free(ImapBox *b)
     g_free(b);
 }
 
+/* The commands most sessions begin with. */
+#define LOGIN  "a LOGIN alice pw\r\n"
+#define SELECT LOGIN "b SELECT INBOX\r\n"
+
 static inline void
 imap_drain(MsImapServer *srv, GString *out)
 {
@@ -53,6 +58,23 @@ imap_drain(MsImapServer *srv, GString *out)
     }
 }
 
+/* Starts srv and reads its greeting, leaving `out` empty. */
+static inline void
+imap_open(MsImapServer *srv, GString *out)
+{
+    ms_imap_server_start(srv);
+    imap_drain(srv, out);
+    g_string_truncate(out, 0);
+}
+
+/* Feeds `text` whole and appends what srv answers to `out`. */
+static inline void
+imap_send(MsImapServer *srv, GString *out, const char *text)
+{
+    ms_imap_server_feed(srv, (const guint8 *) text, strlen(text));
+    imap_drain(srv, out);
+}
+
 /* Runs `input` on a fresh server with `cfg` over `b`, fed in pieces of
  * `chunk` octets (0: whole); returns everything after the greeting, and
  * whether the server closed (when `closed` is not NULL). */
@@ -62,9 +84,7 @@ imap_run_on(ImapBox *b, const MsImapServerConfig *cfg, const char *input, gsize 
 {
     g_autoptr(MsImapServer) srv = ms_imap_server_new(cfg, ms_mail_imap_hooks(), b->imap);
     GString *out = g_string_new(NULL);
-    ms_imap_server_start(srv);
-    imap_drain(srv, out);
-    g_string_truncate(out, 0);
+    imap_open(srv, out);
     gsize len = strlen(input);
     if (chunk == 0)
         chunk = len ? len : 1;

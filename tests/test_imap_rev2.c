@@ -32,9 +32,6 @@ run(const char *input)
     return imap_run_both(texts, G_N_ELEMENTS(texts), &cfg, input);
 }
 
-#define LOGIN  "a LOGIN alice pw\r\n"
-#define SELECT LOGIN "b SELECT INBOX\r\n"
-
 /* RFC 4731 3.1 and its examples: MIN, MAX, COUNT, ALL in that order, MIN
  * MAX ALL left out when nothing matches, UID after the tag. */
 static void

@@ -69,8 +69,6 @@ run(const char *input)
     "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ENABLE IDLE NAMESPACE UNSELECT MOVE UIDPLUS ESEARCH "    \
     "SEARCHRES "                                                                                   \
     "LIST-EXTENDED LIST-STATUS SPECIAL-USE BINARY"
-#define LOGIN  "a LOGIN alice pw\r\n"
-#define SELECT LOGIN "b SELECT INBOX\r\n"
 
 /* ---- tests ------------------------------------------------------------ */
 
@@ -331,9 +329,7 @@ test_idle_and_noop_see_delivery(void)
     g_autoptr(MsImapServer) srv = server_new(b, TRUE);
     g_autoptr(GString) out = g_string_new(NULL);
     ms_imap_server_start(srv);
-    const char *in = SELECT "c IDLE\r\n";
-    ms_imap_server_feed(srv, (const guint8 *) in, strlen(in));
-    imap_drain(srv, out);
+    imap_send(srv, out, SELECT "c IDLE\r\n");
     CU_ASSERT(g_str_has_suffix(out->str, "b OK [READ-WRITE] SELECT completed.\r\n+ idling\r\n"));
     CU_ASSERT(ms_imap_server_is_idling(srv));
     guint64 stamp = ms_mail_imap_stamp(b->imap, "alice");
@@ -350,10 +346,8 @@ test_idle_and_noop_see_delivery(void)
     ms_imap_server_refresh(srv);
     imap_drain(srv, out);
     CU_ASSERT_STRING_EQUAL(out->str, "* 1 EXPUNGE\r\n* 3 EXISTS\r\n");
-    const char *in2 = "DONE\r\nd NOOP\r\ne IDLE\r\nnope\r\n";
     g_string_truncate(out, 0);
-    ms_imap_server_feed(srv, (const guint8 *) in2, strlen(in2));
-    imap_drain(srv, out);
+    imap_send(srv, out, "DONE\r\nd NOOP\r\ne IDLE\r\nnope\r\n");
     CU_ASSERT_STRING_EQUAL(out->str, "c OK Idle completed.\r\nd OK NOOP completed.\r\n"
                                      "+ idling\r\ne BAD Expected DONE.\r\n");
     /* Outside IDLE a refresh waits for NOOP. */
@@ -362,8 +356,7 @@ test_idle_and_noop_see_delivery(void)
     g_string_truncate(out, 0);
     imap_drain(srv, out);
     CU_ASSERT_STRING_EQUAL(out->str, "");
-    ms_imap_server_feed(srv, (const guint8 *) "f NOOP\r\n", 8);
-    imap_drain(srv, out);
+    imap_send(srv, out, "f NOOP\r\n");
     CU_ASSERT_STRING_EQUAL(out->str, "* 4 EXISTS\r\nf OK NOOP completed.\r\n");
     g_clear_pointer(&srv, ms_imap_server_free);
     imap_box_free(b);
@@ -508,9 +501,7 @@ test_starttls(void)
     Box *b = box_new();
     g_autoptr(MsImapServer) srv = server_new(b, FALSE);
     g_autoptr(GString) out = g_string_new(NULL);
-    ms_imap_server_start(srv);
-    imap_drain(srv, out);
-    g_string_truncate(out, 0);
+    imap_open(srv, out);
     const char *in = "a LOGIN alice pw\r\nb AUTHENTICATE PLAIN AGFsaWNlAHB3\r\n"
                      "c STARTTLS\r\nd LOGIN alice pw\r\n";
     ms_imap_server_feed(srv, (const guint8 *) in, strlen(in));
@@ -526,9 +517,7 @@ test_starttls(void)
     CU_ASSERT(ms_imap_server_is_tls(srv));
     g_string_truncate(out, 0);
     /* The injected d and e were dropped: nothing answers them. */
-    const char *in2 = "f CAPABILITY\r\ng STARTTLS\r\nh LOGIN alice pw\r\n";
-    ms_imap_server_feed(srv, (const guint8 *) in2, strlen(in2));
-    imap_drain(srv, out);
+    imap_send(srv, out, "f CAPABILITY\r\ng STARTTLS\r\nh LOGIN alice pw\r\n");
     CU_ASSERT_STRING_EQUAL(out->str, "* CAPABILITY " CAPS " AUTH=PLAIN\r\n"
                                      "f OK Capability completed.\r\n"
                                      "g BAD TLS is already active.\r\n"
@@ -538,8 +527,7 @@ test_starttls(void)
     /* A failed handshake closes the session. */
     srv = server_new(b, FALSE);
     ms_imap_server_start(srv);
-    ms_imap_server_feed(srv, (const guint8 *) "a STARTTLS\r\n", 12);
-    imap_drain(srv, out);
+    imap_send(srv, out, "a STARTTLS\r\n");
     ms_imap_server_tls_failed(srv);
     CU_ASSERT(ms_imap_server_is_closed(srv));
     g_clear_pointer(&srv, ms_imap_server_free);
@@ -560,9 +548,7 @@ test_split_invariance(void)
         Box *b = box_new();
         g_autoptr(MsImapServer) srv = server_new(b, TRUE);
         g_autoptr(GString) out = g_string_new(NULL);
-        ms_imap_server_start(srv);
-        imap_drain(srv, out);
-        g_string_truncate(out, 0);
+        imap_open(srv, out);
         gsize len = strlen(in);
         for (gsize i = 0; i < len;) {
             seed = seed * 6364136223846793005ull + 1442695040888963407ull;

@@ -249,15 +249,26 @@ void ms__mail_tls_set_verifier(MsMailTls *t, MsMailTlsVerifier fn, gpointer data
 MsMailTlsEvent ms__mail_tls_feed(MsMailTls *t, const guint8 *data, gsize len, GBytes **plain);
 /* Seals plain (consumed) and sends it (queued until the handshake ends). */
 void ms__mail_tls_send(MsMailTls *t, GBytes *plain);
-/* close_notify (RFC 8446 6.1) before the TCP close. */
+/* What a session's core wrote, onto its connection: sealed by t, or as it
+ * is when t is NULL (no TLS yet). out is consumed. Used by the sessions'
+ * pumps (mail_imapd.c, mail_imapc.c, mail_pop3.c, mail_mua.c, mail_mta.c). */
+void ms__mail_tls_out(MsMailTls *t, MsMail *mail, MsTcpConnId conn, GBytes *out);
+/* close_notify (RFC 8446 6.1) before the TCP close; nothing when t is NULL. */
 void ms__mail_tls_close(MsMailTls *t);
 const char *ms__mail_tls_error(const MsMailTls *t);
-/* The octets a mail client's core should read from `data` that arrived on
- * its connection: `data` itself when `t` is NULL (no TLS yet), else what the
- * channel opened (NULL for none). *established: the handshake finished with
- * these octets; *failed: it failed ("TLS with SERVER failed: why", caller
- * frees), and nothing is returned. Shared by the SMTP, POP3 and IMAP
- * clients (mail_mua.c, mail_pop3.c, mail_imapc.c). */
+/* The octets a session's core should read from `data` that arrived on its
+ * connection: `data` itself when `t` is NULL (no TLS yet), else what the
+ * channel opened (NULL for none; caller unrefs). *established: the
+ * handshake finished with these octets; *failed: it failed (or the peer
+ * closed it), and nothing is returned: the caller tells its core and ends
+ * the session. Used by the SMTP, POP3 and IMAP servers (mail_smtpd.c,
+ * mail_pop3.c, mail_imapd.c). */
+GBytes *ms__mail_tls_in(MsMailTls *t, const guint8 *data, gsize len, gboolean *established,
+                        gboolean *failed);
+/* The same for a client, whose core is told why: *failed is "TLS with
+ * SERVER failed: why" (caller frees) or NULL. Shared by the SMTP, POP3 and
+ * IMAP clients (mail_mua.c, mail_pop3.c, mail_imapc.c) and the MTA's
+ * attempts (mail_mta.c). */
 GBytes *ms__mail_tls_client_in(MsMailTls *t, const char *server_name, const guint8 *data,
                                gsize len, gboolean *established, char **failed);
 /* The connection under the channel ended with the peer's FIN: without a
@@ -271,6 +282,12 @@ gboolean ms__mail_tls_handshaking(const MsMailTls *t);
  * encrypted or clear, and a login likewise: the summary's figures. */
 void ms__mail_tls_count_hop(MsMail *mail, guint32 message, gboolean encrypted);
 void ms__mail_tls_count_login(MsMail *mail, MsMailClient *client, gboolean encrypted);
+/* A mail program's login to s has left: counted and, in a world that
+ * speaks TLS, told: inside TLS, or in the clear with what anyone on the
+ * path `reads` (the commands, password and all). The POP3 and IMAP checks
+ * (mail_pop3.c, mail_imapc.c); a submission tells its AUTH its own way. */
+void ms__mail_tls_tell_login(MsMail *mail, MsMailClient *client, const MsMailServer *s,
+                             gboolean inside, const char *reads);
 
 /* mail_record.c: message records and the Message-ID index */
 /* Sets up and frees the records, their texts and the index (ms_mail_new

@@ -412,6 +412,10 @@ checks_of(MsMail *m)
     return a->checks;
 }
 
+/* What reads the answer to a check's DNS question (on_answer calls it
+ * once the check is known to be still wanted). */
+typedef void (*AnswerFunc)(MsAuthCheck *c, MsResolveStatus st, GPtrArray *records);
+
 struct _MsAuthCheck {
     MsLive live;
     MsMail *mail;
@@ -426,6 +430,7 @@ struct _MsAuthCheck {
     char *helo, *mail_from;
     GBytes *data;
     gboolean in_flight; /* a resolver callback will come */
+    AnswerFunc answer;  /* what reads its answer */
     /* DNSBL */
     guint zone;
     char *listed; /* the zone that listed the client */
@@ -472,27 +477,34 @@ ms__auth_check_cancel(MsAuthCheck *c)
 
 static void advance(MsAuthCheck *c);
 
+/* Every answer lands here first: a check cancelled meanwhile is freed now,
+ * else the answer goes to the step that asked. */
 static void
-lookup(MsAuthCheck *c, const char *name, guint16 type, MsResolveFunc cb)
+on_answer(MsResolver *r, MsResolveStatus st, GPtrArray *records, GPtrArray *additional,
+          gboolean from_cache, gpointer ud)
 {
-    c->in_flight = TRUE;
-    if (!c->server->resolver) { /* nobody to ask: a temporary failure */
-        cb(NULL, MS_RESOLVE_SERVFAIL, NULL, NULL, FALSE, c);
+    MsAuthCheck *c = ud;
+    (void) r;
+    (void) additional;
+    (void) from_cache;
+    c->in_flight = FALSE;
+    if (!c->done) {
+        check_free(c);
         return;
     }
-    ms_resolver_lookup(c->server->resolver, name, type, c->message, cb, c);
+    c->answer(c, st, records);
 }
 
-/* A callback's first step: FALSE when the check was cancelled meanwhile
- * (and is now freed). */
-static gboolean
-landed(MsAuthCheck *c)
+static void
+lookup(MsAuthCheck *c, const char *name, guint16 type, AnswerFunc answer)
 {
-    c->in_flight = FALSE;
-    if (c->done)
-        return TRUE;
-    check_free(c);
-    return FALSE;
+    c->in_flight = TRUE;
+    c->answer = answer;
+    if (!c->server->resolver) { /* nobody to ask: a temporary failure */
+        on_answer(NULL, MS_RESOLVE_SERVFAIL, NULL, NULL, FALSE, c);
+        return;
+    }
+    ms_resolver_lookup(c->server->resolver, name, type, c->message, on_answer, c);
 }
 
 /* -- DNSBL (RFC 5782 2.1): "<d.c.b.a>.<zone>" A; any answer lists -- */
@@ -500,15 +512,8 @@ landed(MsAuthCheck *c)
 static void mark_listed(MsAuthCheck *c, const char *zone);
 
 static void
-on_dnsbl(MsResolver *r, MsResolveStatus st, GPtrArray *records, GPtrArray *additional,
-         gboolean from_cache, gpointer ud)
+on_dnsbl(MsAuthCheck *c, MsResolveStatus st, GPtrArray *records)
 {
-    MsAuthCheck *c = ud;
-    (void) r;
-    (void) additional;
-    (void) from_cache;
-    if (!landed(c))
-        return;
     MsMailAuthServer *as = ms__auth_server(c->mail, c->server);
     const char *zone = as->set.dnsbl[c->zone];
     MsMailAuth *a = c->mail->auth;
@@ -602,24 +607,22 @@ dnsbl_ask(MsAuthCheck *c)
 
 static void spf_ask(MsAuthCheck *c);
 
-static void
-on_spf(MsResolver *r, MsResolveStatus st, GPtrArray *records, GPtrArray *additional,
-       gboolean from_cache, gpointer ud)
+static guint16
+spf_dns_type(MsSpfQueryType type)
 {
-    MsAuthCheck *c = ud;
-    (void) r;
-    (void) additional;
-    (void) from_cache;
-    if (!landed(c))
-        return;
+    return type == MS_SPF_QUERY_TXT  ? MS_DNS_TYPE_TXT
+           : type == MS_SPF_QUERY_MX ? MS_DNS_TYPE_MX
+           : type == MS_SPF_QUERY_A  ? MS_DNS_TYPE_A
+                                     : 28; /* AAAA (RFC 3596) */
+}
+
+static void
+on_spf(MsAuthCheck *c, MsResolveStatus st, GPtrArray *records)
+{
     const char *name;
     MsSpfQueryType type;
     if (ms_spf_check_next_query(c->spf, &name, &type)) {
-        guint16 t = type == MS_SPF_QUERY_TXT  ? MS_DNS_TYPE_TXT
-                    : type == MS_SPF_QUERY_MX ? MS_DNS_TYPE_MX
-                    : type == MS_SPF_QUERY_A  ? MS_DNS_TYPE_A
-                                              : 28;
-        g_autoptr(GPtrArray) texts = answer_texts(records, t);
+        g_autoptr(GPtrArray) texts = answer_texts(records, spf_dns_type(type));
         ms_spf_check_answer(c->spf, answer_kind(st, texts->len - 1),
                             (const char *const *) texts->pdata, texts->len - 1);
     }
@@ -632,13 +635,9 @@ spf_ask(MsAuthCheck *c)
     const char *name;
     MsSpfQueryType type;
     if (ms_spf_check_next_query(c->spf, &name, &type)) {
-        guint16 t = type == MS_SPF_QUERY_TXT  ? MS_DNS_TYPE_TXT
-                    : type == MS_SPF_QUERY_MX ? MS_DNS_TYPE_MX
-                    : type == MS_SPF_QUERY_A  ? MS_DNS_TYPE_A
-                                              : 28; /* AAAA (RFC 3596) */
         g_free(c->spf_query);
         c->spf_query = g_strdup(name);
-        lookup(c, c->spf_query, t, on_spf);
+        lookup(c, c->spf_query, spf_dns_type(type), on_spf);
         return;
     }
     c->spf_result = ms_spf_check_result(c->spf);
@@ -680,15 +679,8 @@ key_cache_name(const MsAuthCheck *c, const char *q)
 }
 
 static void
-on_key(MsResolver *r, MsResolveStatus st, GPtrArray *records, GPtrArray *additional,
-       gboolean from_cache, gpointer ud)
+on_key(MsAuthCheck *c, MsResolveStatus st, GPtrArray *records)
 {
-    MsAuthCheck *c = ud;
-    (void) r;
-    (void) additional;
-    (void) from_cache;
-    if (!landed(c))
-        return;
     g_autoptr(GPtrArray) texts = answer_texts(records, MS_DNS_TYPE_TXT);
     guint i = c->dkim_next;
     if (st == MS_RESOLVE_OK && texts->len > 1) {
@@ -776,15 +768,8 @@ dkim_ask(MsAuthCheck *c)
 static void dmarc_ask(MsAuthCheck *c);
 
 static void
-on_dmarc(MsResolver *r, MsResolveStatus st, GPtrArray *records, GPtrArray *additional,
-         gboolean from_cache, gpointer ud)
+on_dmarc(MsAuthCheck *c, MsResolveStatus st, GPtrArray *records)
 {
-    MsAuthCheck *c = ud;
-    (void) r;
-    (void) additional;
-    (void) from_cache;
-    if (!landed(c))
-        return;
     g_autoptr(GPtrArray) texts = answer_texts(records, MS_DNS_TYPE_TXT);
     ms_dmarc_lookup_answer(c->dmarc, answer_kind(st, texts->len - 1),
                            (const char *const *) texts->pdata, texts->len - 1);
@@ -862,6 +847,17 @@ add_report_row(MsAuthCheck *c, const MsDmarcRecord *rec, const MsDmarcOutcome *o
     g_array_append_val(m->auth->report_rows, row);
 }
 
+/* Hands the verdict to whoever asked, then frees the check. */
+static void
+hand_over(MsAuthCheck *c, const MsAuthVerdict *v)
+{
+    MsAuthCheckDone done = c->done;
+    gpointer ud = c->done_data;
+    c->done = NULL;
+    done(c->mail, v, ud);
+    check_free(c);
+}
+
 static void
 finish(MsAuthCheck *c)
 {
@@ -873,11 +869,7 @@ finish(MsAuthCheck *c)
     v.action = MS_MAIL_AUTH_ACCEPT;
     if (!c->data) { /* a DNSBL check */
         v.listed = c->listed;
-        MsAuthCheckDone done = c->done;
-        gpointer ud = c->done_data;
-        c->done = NULL;
-        done(m, &v, ud);
-        check_free(c);
+        hand_over(c, &v);
         return;
     }
     MsMailAuthLedger *l = ms__auth_ledger_add(m, c->message);
@@ -958,13 +950,9 @@ finish(MsAuthCheck *c)
     l->action = v.action;
     g_autofree char *hdr = ms_auth_results_to_string(ar);
     v.header = g_strconcat(hdr, "\r\n", NULL);
-    MsAuthCheckDone done = c->done;
-    gpointer ud = c->done_data;
-    c->done = NULL;
-    done(m, &v, ud);
+    hand_over(c, &v);
     g_free(v.header);
     g_free(v.reply_text);
-    check_free(c);
 }
 
 static void

@@ -183,19 +183,9 @@ tell_login(Imapc *x)
     if (x->told_login || !ms_imap_client_login_sent(x->core, &inside))
         return;
     x->told_login = TRUE;
-    MsMail *m = x->mail;
-    ms__mail_tls_count_login(m, x->client, inside);
-    if (!m->pki)
-        return;
-    if (inside)
-        ms__mail_note(m, x->client->host, x->server->host, 0,
-                      "%s logs in to %s inside TLS: the password crosses the network encrypted",
-                      host_name(x), x->server->hostname);
-    else
-        ms__mail_note(m, x->client->host, x->server->host, 0,
-                      "%s logs in to %s in the clear: anyone who sees the packets reads \"LOGIN "
-                      "%s %s\"",
-                      host_name(x), x->server->hostname, x->client->user, x->client->password);
+    g_autofree char *reads =
+        g_strdup_printf("\"LOGIN %s %s\"", x->client->user, x->client->password);
+    ms__mail_tls_tell_login(x->mail, x->client, x->server, inside, reads);
 }
 
 static void
@@ -203,19 +193,14 @@ imapc_pump(Imapc *x)
 {
     GBytes *out;
     tell_login(x);
-    while ((out = ms_imap_client_take_output(x->core))) {
-        if (x->tls)
-            ms__mail_tls_send(x->tls, out);
-        else
-            ms__send_bytes(x->mail, x->conn, out);
-    }
+    while ((out = ms_imap_client_take_output(x->core)))
+        ms__mail_tls_out(x->tls, x->mail, x->conn, out);
     if (!x->tls && ms_imap_client_wants_tls(x->core))
         x->tls = ms__mail_tls_client_new(x->mail, x->conn, x->client->host, x->server->host,
                                          x->server->hostname, MS_IMAP_PORT, TRUE, TRUE,
                                          x->message);
     if (ms_imap_client_is_closed(x->core)) {
-        if (x->tls)
-            ms__mail_tls_close(x->tls);
+        ms__mail_tls_close(x->tls);
         ms_tcp_close(x->mail->tcp, x->conn);
         imapc_free(x);
     }

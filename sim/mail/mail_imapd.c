@@ -63,17 +63,12 @@ static gboolean
 imapd_pump(Imapd *x)
 {
     GBytes *out;
-    while ((out = ms_imap_server_take_output(x->core))) {
-        if (x->tls)
-            ms__mail_tls_send(x->tls, out);
-        else
-            ms__send_bytes(x->mail, x->conn, out);
-    }
+    while ((out = ms_imap_server_take_output(x->core)))
+        ms__mail_tls_out(x->tls, x->mail, x->conn, out);
     if (!x->tls && ms_imap_server_wants_tls(x->core)) /* its OK to STARTTLS has left */
         x->tls = ms__mail_tls_server_new(x->mail, x->conn, x->server, x->peer, 0);
     if (ms_imap_server_is_closed(x->core)) {
-        if (x->tls)
-            ms__mail_tls_close(x->tls);
+        ms__mail_tls_close(x->tls);
         ms_tcp_close(x->mail->tcp, x->conn);
         imapd_free(x);
         return FALSE;
@@ -127,22 +122,18 @@ imapd_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer
     (void) tcp;
     (void) conn;
     set_now(x);
-    if (x->tls) {
-        g_autoptr(GBytes) plain = NULL;
-        MsMailTlsEvent ev = ms__mail_tls_feed(x->tls, data, len, &plain);
-        if (ev == MS_MAIL_TLS_FAILED) {
-            ms_imap_server_tls_failed(x->core);
-            ms_tcp_close(x->mail->tcp, x->conn);
-            imapd_free(x);
-            return;
-        }
-        if (ev == MS_MAIL_TLS_ESTABLISHED && ms_imap_server_wants_tls(x->core))
-            ms_imap_server_tls_started(x->core);
-        if (plain)
-            ms_imap_server_feed(x->core, g_bytes_get_data(plain, NULL), g_bytes_get_size(plain));
-    } else {
-        ms_imap_server_feed(x->core, data, len);
+    gboolean established, failed;
+    g_autoptr(GBytes) in = ms__mail_tls_in(x->tls, data, len, &established, &failed);
+    if (failed) {
+        ms_imap_server_tls_failed(x->core);
+        ms_tcp_close(x->mail->tcp, x->conn);
+        imapd_free(x);
+        return;
     }
+    if (established && ms_imap_server_wants_tls(x->core))
+        ms_imap_server_tls_started(x->core);
+    if (in)
+        ms_imap_server_feed(x->core, g_bytes_get_data(in, NULL), g_bytes_get_size(in));
     imapd_pump(x);
 }
 

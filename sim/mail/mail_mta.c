@@ -840,10 +840,7 @@ attempt_pump(Attempt *a)
             ms_smtp_client_feed(a->core, g_bytes_get_data(forged, NULL), g_bytes_get_size(forged));
             continue;
         }
-        if (a->tls)
-            ms__mail_tls_send(a->tls, out);
-        else
-            ms__send_bytes(a->mail, a->conn, out);
+        ms__mail_tls_out(a->tls, a->mail, a->conn, out);
     }
     if (!a->tls && ms_smtp_client_wants_tls(a->core)) {
         MsMailServer *s = a->entry->server;
@@ -854,8 +851,7 @@ attempt_pump(Attempt *a)
         ms__tls_attempt_tls_started(a->pol, a->tls);
     }
     if (ms_smtp_client_is_closed(a->core)) {
-        if (a->tls)
-            ms__mail_tls_close(a->tls);
+        ms__mail_tls_close(a->tls);
         ms_tcp_close(a->mail->tcp, a->conn);
         attempt_finish(a, NULL);
         attempt_free(a);
@@ -906,23 +902,19 @@ attempt_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpoint
         attempt_pump(a);
         return;
     }
-    g_autoptr(GBytes) plain = NULL;
     g_autoptr(GBytes) bent = ms__tls_attempt_inbound_tls(a->pol, a->tls, data, len);
     if (bent)
         data = g_bytes_get_data(bent, &len);
-    MsMailTlsEvent ev = ms__mail_tls_feed(a->tls, data, len, &plain);
-    if (ev == MS_MAIL_TLS_FAILED) {
-        g_autofree char *why = g_strdup_printf(
-            "TLS with %s failed: %s",
-            a->peer != MS_NO_HOST_ID ? ms_net_host_name(a->mail->net, a->peer) : "?",
-            ms__mail_tls_error(a->tls));
-        ms_smtp_client_tls_failed(a->core, why);
-    } else {
-        if (ev == MS_MAIL_TLS_ESTABLISHED && ms_smtp_client_wants_tls(a->core))
-            ms_smtp_client_tls_started(a->core);
-        if (plain)
-            ms_smtp_client_feed(a->core, g_bytes_get_data(plain, NULL), g_bytes_get_size(plain));
-    }
+    const char *peer = a->peer != MS_NO_HOST_ID ? ms_net_host_name(a->mail->net, a->peer) : "?";
+    gboolean established;
+    g_autofree char *failed = NULL;
+    g_autoptr(GBytes) in = ms__mail_tls_client_in(a->tls, peer, data, len, &established, &failed);
+    if (failed)
+        ms_smtp_client_tls_failed(a->core, failed);
+    if (established && ms_smtp_client_wants_tls(a->core))
+        ms_smtp_client_tls_started(a->core);
+    if (in)
+        ms_smtp_client_feed(a->core, g_bytes_get_data(in, NULL), g_bytes_get_size(in));
     attempt_pump(a);
 }
 

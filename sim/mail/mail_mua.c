@@ -182,19 +182,14 @@ submit_pump(Submit *x)
 {
     GBytes *out;
     tell_login(x);
-    while ((out = ms_smtp_client_take_output(x->core))) {
-        if (x->tls)
-            ms__mail_tls_send(x->tls, out);
-        else
-            ms__send_bytes(x->mail, x->conn, out);
-    }
+    while ((out = ms_smtp_client_take_output(x->core)))
+        ms__mail_tls_out(x->tls, x->mail, x->conn, out);
     if (!x->tls && ms_smtp_client_wants_tls(x->core))
         x->tls = ms__mail_tls_client_new(x->mail, x->conn, x->client->host, x->server->host,
                                          x->server->hostname, MS_SUBMISSION_PORT, TRUE, TRUE,
                                          x->message);
     if (ms_smtp_client_is_closed(x->core)) {
-        if (x->tls)
-            ms__mail_tls_close(x->tls);
+        ms__mail_tls_close(x->tls);
         ms_tcp_close(x->mail->tcp, x->conn);
         submit_free(x);
     }

@@ -55,12 +55,8 @@ static void
 pop3d_pump(Pop3d *x)
 {
     GBytes *out;
-    while ((out = ms_pop3_server_take_output(x->core))) {
-        if (x->tls)
-            ms__mail_tls_send(x->tls, out);
-        else
-            ms__send_bytes(x->mail, x->conn, out);
-    }
+    while ((out = ms_pop3_server_take_output(x->core)))
+        ms__mail_tls_out(x->tls, x->mail, x->conn, out);
     if (!x->tls && ms_pop3_server_wants_tls(x->core)) /* "+OK" to STLS has left */
         x->tls = ms__mail_tls_server_new(x->mail, x->conn, x->server, x->peer, 0);
     guint64 delay = ms_pop3_server_take_delay_ms(x->core);
@@ -72,8 +68,7 @@ pop3d_pump(Pop3d *x)
         return;
     }
     if (ms_pop3_server_is_closed(x->core)) {
-        if (x->tls)
-            ms__mail_tls_close(x->tls);
+        ms__mail_tls_close(x->tls);
         ms_tcp_close(x->mail->tcp, x->conn);
         pop3d_free(x);
     }
@@ -272,22 +267,18 @@ pop3d_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer
     Pop3d *x = ud;
     (void) tcp;
     (void) conn;
-    if (x->tls) {
-        g_autoptr(GBytes) plain = NULL;
-        MsMailTlsEvent ev = ms__mail_tls_feed(x->tls, data, len, &plain);
-        if (ev == MS_MAIL_TLS_FAILED) {
-            ms_pop3_server_tls_failed(x->core);
-            ms_tcp_close(x->mail->tcp, x->conn);
-            pop3d_free(x);
-            return;
-        }
-        if (ev == MS_MAIL_TLS_ESTABLISHED && ms_pop3_server_wants_tls(x->core))
-            ms_pop3_server_tls_started(x->core);
-        if (plain)
-            ms_pop3_server_feed(x->core, g_bytes_get_data(plain, NULL), g_bytes_get_size(plain));
-    } else {
-        ms_pop3_server_feed(x->core, data, len);
+    gboolean established, failed;
+    g_autoptr(GBytes) in = ms__mail_tls_in(x->tls, data, len, &established, &failed);
+    if (failed) {
+        ms_pop3_server_tls_failed(x->core);
+        ms_tcp_close(x->mail->tcp, x->conn);
+        pop3d_free(x);
+        return;
     }
+    if (established && ms_pop3_server_wants_tls(x->core))
+        ms_pop3_server_tls_started(x->core);
+    if (in)
+        ms_pop3_server_feed(x->core, g_bytes_get_data(in, NULL), g_bytes_get_size(in));
     if (!x->resume)
         pop3d_pump(x);
 }
@@ -395,20 +386,9 @@ tell_login(Pop3c *x)
     if (x->told_login || !ms_pop3_client_login_sent(x->core, &inside))
         return;
     x->told_login = TRUE;
-    MsMail *m = x->mail;
-    ms__mail_tls_count_login(m, x->client, inside);
-    if (!m->pki)
-        return;
-    if (inside)
-        ms__mail_note(m, x->client->host, x->server->host, 0,
-                      "%s logs in to %s inside TLS: the password crosses the network encrypted",
-                      ms_net_host_name(m->net, x->client->host), x->server->hostname);
-    else
-        ms__mail_note(m, x->client->host, x->server->host, 0,
-                      "%s logs in to %s in the clear: anyone who sees the packets reads \"USER "
-                      "%s\" and \"PASS %s\"",
-                      ms_net_host_name(m->net, x->client->host), x->server->hostname,
-                      x->client->user, x->client->password);
+    g_autofree char *reads =
+        g_strdup_printf("\"USER %s\" and \"PASS %s\"", x->client->user, x->client->password);
+    ms__mail_tls_tell_login(x->mail, x->client, x->server, inside, reads);
 }
 
 static void
@@ -416,18 +396,13 @@ pop3c_pump(Pop3c *x)
 {
     GBytes *out;
     tell_login(x);
-    while ((out = ms_pop3_client_take_output(x->core))) {
-        if (x->tls)
-            ms__mail_tls_send(x->tls, out);
-        else
-            ms__send_bytes(x->mail, x->conn, out);
-    }
+    while ((out = ms_pop3_client_take_output(x->core)))
+        ms__mail_tls_out(x->tls, x->mail, x->conn, out);
     if (!x->tls && ms_pop3_client_wants_tls(x->core))
         x->tls = ms__mail_tls_client_new(x->mail, x->conn, x->client->host, x->server->host,
                                          x->server->hostname, MS_POP3_PORT, TRUE, TRUE, 0);
     if (ms_pop3_client_is_closed(x->core)) {
-        if (x->tls)
-            ms__mail_tls_close(x->tls);
+        ms__mail_tls_close(x->tls);
         ms_tcp_close(x->mail->tcp, x->conn);
         pop3c_free(x);
     }

@@ -122,8 +122,7 @@ pump(Session *x)
                                          x->mail->ev_smtpd_flush, ev);
     }
     if (ms_smtp_server_is_closed(x->core) && x->pending->len == 0) {
-        if (x->tls)
-            ms__mail_tls_close(x->tls);
+        ms__mail_tls_close(x->tls);
         ms_tcp_close(x->mail->tcp, x->conn);
         session_free(x);
         return FALSE;
@@ -560,24 +559,19 @@ session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpoint
         g_byte_array_append(x->early, data, (guint) len);
         return;
     }
-    if (!x->tls) {
-        ms_smtp_server_feed(x->core, data, len);
-        pump(x);
-        return;
-    }
-    g_autoptr(GBytes) plain = NULL;
-    MsMailTlsEvent ev = ms__mail_tls_feed(x->tls, data, len, &plain);
-    if (ev == MS_MAIL_TLS_FAILED) {
+    gboolean established, failed;
+    g_autoptr(GBytes) in = ms__mail_tls_in(x->tls, data, len, &established, &failed);
+    if (failed) {
         /* Nothing more can be said: the client's alert (or ours) ended it. */
         ms_smtp_server_tls_failed(x->core);
         ms_tcp_close(x->mail->tcp, x->conn);
         session_free(x);
         return;
     }
-    if (ev == MS_MAIL_TLS_ESTABLISHED && ms_smtp_server_wants_tls(x->core))
+    if (established && ms_smtp_server_wants_tls(x->core))
         ms_smtp_server_tls_started(x->core);
-    if (plain)
-        ms_smtp_server_feed(x->core, g_bytes_get_data(plain, NULL), g_bytes_get_size(plain));
+    if (in)
+        ms_smtp_server_feed(x->core, g_bytes_get_data(in, NULL), g_bytes_get_size(in));
     pump(x);
 }
 

@@ -2,11 +2,14 @@
  * channel that a session puts on its connection when STARTTLS or STLS
  * succeeds, or from the first octet on the implicit-TLS ports (465, 995).
  *
- * Role in the data flow: TCP octets from the peer go into the TLS endpoint
- * (sim/proto/tls*.c, sans-I/O) with ms__mail_tls_feed(); the records it answers
- * with go straight back onto the connection, and the plaintext it opens is
- * handed to the session, which feeds it to its SMTP or POP3 core. What the
- * core writes goes through ms__mail_tls_send() and leaves sealed. The wire (and
+ * Role in the data flow: every session of sim/mail (SMTP, POP3 and IMAP,
+ * servers and clients) routes its octets through here. TCP octets from the
+ * peer go into the TLS endpoint (sim/proto/tls*.c, sans-I/O) with
+ * ms__mail_tls_in() (ms__mail_tls_client_in() for a client, which says why a
+ * handshake failed); the records it answers with go straight back onto the
+ * connection, and the plaintext it opens is handed to the session, which
+ * feeds it to its core; before TLS the octets pass as they are. What the
+ * core writes goes through ms__mail_tls_out() and leaves sealed. The wire (and
  * so the capture, and the flow model's transfer times) carries real TLS
  * records: the handshake's round trips and octets cost what they cost at
  * both fidelities, with nothing charged by hand.
@@ -380,9 +383,18 @@ ms__mail_tls_send(MsMailTls *t, GBytes *plain)
 }
 
 void
+ms__mail_tls_out(MsMailTls *t, MsMail *m, MsTcpConnId conn, GBytes *out)
+{
+    if (t)
+        ms__mail_tls_send(t, out);
+    else
+        ms__send_bytes(m, conn, out);
+}
+
+void
 ms__mail_tls_close(MsMailTls *t)
 {
-    if (ms_tls_state(t->tls) == MS_TLS_ESTABLISHED) {
+    if (t && ms_tls_state(t->tls) == MS_TLS_ESTABLISHED) {
         ms_tls_close(t->tls);
         flush(t);
     }
@@ -419,20 +431,31 @@ ms__mail_tls_error(const MsMailTls *t)
 }
 
 GBytes *
-ms__mail_tls_client_in(MsMailTls *t, const char *server_name, const guint8 *data, gsize len,
-                       gboolean *established, char **failed)
+ms__mail_tls_in(MsMailTls *t, const guint8 *data, gsize len, gboolean *established,
+                gboolean *failed)
 {
     *established = FALSE;
-    *failed = NULL;
+    *failed = FALSE;
     if (!t)
         return g_bytes_new_static(data, len);
     GBytes *plain = NULL;
     MsMailTlsEvent ev = ms__mail_tls_feed(t, data, len, &plain);
     if (ev == MS_MAIL_TLS_FAILED) {
-        *failed = g_strdup_printf("TLS with %s failed: %s", server_name, ms__mail_tls_error(t));
+        *failed = TRUE;
         g_clear_pointer(&plain, g_bytes_unref);
     }
     *established = ev == MS_MAIL_TLS_ESTABLISHED;
+    return plain;
+}
+
+GBytes *
+ms__mail_tls_client_in(MsMailTls *t, const char *server_name, const guint8 *data, gsize len,
+                       gboolean *established, char **failed)
+{
+    gboolean bad;
+    GBytes *plain = ms__mail_tls_in(t, data, len, established, &bad);
+    *failed =
+        bad ? g_strdup_printf("TLS with %s failed: %s", server_name, ms__mail_tls_error(t)) : NULL;
     return plain;
 }
 
@@ -461,6 +484,23 @@ ms__mail_tls_count_login(MsMail *m, MsMailClient *c, gboolean encrypted)
         m->logins_clear++;
         c->logins_clear++;
     }
+}
+
+void
+ms__mail_tls_tell_login(MsMail *m, MsMailClient *c, const MsMailServer *s, gboolean inside,
+                        const char *reads)
+{
+    ms__mail_tls_count_login(m, c, inside);
+    if (!m->pki)
+        return;
+    if (inside)
+        ms__mail_note(m, c->host, s->host, 0,
+                      "%s logs in to %s inside TLS: the password crosses the network encrypted",
+                      ms_net_host_name(m->net, c->host), s->hostname);
+    else
+        ms__mail_note(m, c->host, s->host, 0,
+                      "%s logs in to %s in the clear: anyone who sees the packets reads %s",
+                      ms_net_host_name(m->net, c->host), s->hostname, reads);
 }
 
 void

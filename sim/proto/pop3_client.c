@@ -32,6 +32,7 @@
  * once and lent to the message hook. Costs: O(size) per message, one copy;
  * the unread input is compacted once per feed. No global state, no clock. */
 #include "mailsim/pop3_client.h"
+#include "line_reader-private.h"
 
 #include <string.h>
 
@@ -616,20 +617,16 @@ ms_pop3_client_feed(MsPop3Client *c, const guint8 *data, gsize len)
                              c->state == S_RETR_DATA || c->state == S_CAPA_DATA;
         gsize limit = data_line ? c->cfg.max_line : MS_POP3_CLIENT_STATUS_MAX;
         const char *p = (const char *) c->in->data + pos;
-        const char *lf = memchr(p, '\n', avail);
-        gsize total = lf ? (gsize) (lf - p) + 1 : avail;
-        /* Without an LF, `avail` octets already make the line too long
-         * when they reach the limit (the LF would be one more). */
-        if ((lf && total > limit) || (!lf && avail >= limit)) {
+        gsize used, n;
+        MsLineReaderCut cut =
+            ms__line_reader_cut((const guint8 *) p, avail, limit, NULL, &used, &n);
+        if (cut == MS__LINE_READER_TOO_LONG) {
             protocol_error(c, "line too long");
             break;
         }
-        if (!lf)
+        if (cut == MS__LINE_READER_WAIT)
             break;
-        pos += total;
-        gsize n = total - 1;
-        if (n > 0 && p[n - 1] == '\r')
-            n--;
+        pos += used;
         on_line(c, p, n);
     }
     if (c->state == S_CLOSED || c->state == S_TLS_WAIT)

@@ -42,6 +42,7 @@
  * other command is O(number of messages) at most. No global state, no clock;
  * one server per connection, used by one thread at a time. */
 #include "mailsim/pop3_server.h"
+#include "line_reader-private.h"
 
 #include <string.h>
 
@@ -761,27 +762,18 @@ process_input(MsPop3Server *srv)
         if (avail == 0)
             break;
         const guint8 *p = srv->in->data + srv->in_pos;
-        const guint8 *lf = memchr(p, '\n', avail);
-        if (!lf) {
-            /* A line that already has LINE_MAX octets and no LF is overlong. */
-            if (srv->discarding || avail >= MS_POP3_SERVER_LINE_MAX) {
-                srv->discarding = TRUE;
-                srv->in_pos = srv->in->len;
-            }
+        gsize used, n;
+        MsLineReaderCut cut =
+            ms__line_reader_cut(p, avail, MS_POP3_SERVER_LINE_MAX, &srv->discarding, &used, &n);
+        srv->in_pos += used;
+        if (cut == MS__LINE_READER_WAIT)
             break;
-        }
-        gsize total = (gsize) (lf - p) + 1;
-        srv->in_pos += total;
-        if (srv->discarding || total > MS_POP3_SERVER_LINE_MAX) {
-            srv->discarding = FALSE;
+        if (cut == MS__LINE_READER_TOO_LONG) {
             if (srv->hooks.trace)
                 srv->hooks.trace(srv->user_data, TRUE, "[overlong line]");
             reply(srv, "-ERR line too long");
             continue;
         }
-        gsize n = total - 1;
-        if (n > 0 && p[n - 1] == '\r')
-            n--;
         handle_line(srv, p, n);
         if (srv->wants_tls) {
             /* RFC 2595 4 and CVE-2011-0411: nothing sent in clear text

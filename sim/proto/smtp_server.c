@@ -70,6 +70,7 @@
  * unprocessed input (at most one line, 512 or 12288 octets, plus what the
  * caller fed in one go) and the message up to max_size. */
 #include "mailsim/smtp_server.h"
+#include "line_reader-private.h"
 
 #include <string.h>
 
@@ -1630,18 +1631,12 @@ drain(MsSmtpServer *srv)
             continue;
         }
         gsize limit = srv->mode == MODE_AUTH ? AUTH_LINE_MAX : CMD_LINE_MAX;
-        const guint8 *lf = memchr(p, '\n', avail);
-        if (!lf) {
-            if (srv->discarding || avail >= limit) {
-                srv->discarding = TRUE;
-                pos = srv->in->len;
-            }
-            break;
-        }
-        gsize n = (gsize) (lf - p) + 1;
+        gsize n; /* the line with its terminator: handle_line() wants to see a bare LF */
+        MsLineReaderCut cut = ms__line_reader_cut(p, avail, limit, &srv->discarding, &n, NULL);
         pos += n;
-        if (srv->discarding || n > limit) {
-            srv->discarding = FALSE;
+        if (cut == MS__LINE_READER_WAIT)
+            break;
+        if (cut == MS__LINE_READER_TOO_LONG) {
             if (srv->hooks.trace)
                 srv->hooks.trace(MS_SMTP_TRACE_IN, "<overlong line discarded>", srv->user_data);
             if (srv->mode == MODE_AUTH) {
