@@ -41,6 +41,12 @@ test_failed(const char *name)
 int
 ms_test_main(const char *suite, const MsTestCase *cases)
 {
+    return ms_test_main_full(suite, cases, NULL);
+}
+
+int
+ms_test_main_full(const char *suite, const MsTestCase *cases, void (*cleanup)(void))
+{
     /* Warnings and criticals from GLib are bugs in a test run. */
     g_log_set_always_fatal(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -51,6 +57,8 @@ ms_test_main(const char *suite, const MsTestCase *cases)
     CU_basic_set_mode(CU_BRM_VERBOSE);
     skipped_tests = g_ptr_array_new_with_free_func(g_free);
     CU_basic_run_tests();
+    if (cleanup)
+        cleanup();
     unsigned ran = CU_get_number_of_tests_run();
     unsigned failed = CU_get_number_of_tests_failed();
     unsigned skipped = 0;

@@ -17,6 +17,11 @@ typedef struct {
  * returns the process exit status (0 when every test passed). */
 int ms_test_main(const char *suite, const MsTestCase *cases);
 
+/* The same, then calls `cleanup` (when not NULL) after the last test: for
+ * a suite whose tests share something expensive made once (e.g. a world
+ * several tests read), which cleanup frees. */
+int ms_test_main_full(const char *suite, const MsTestCase *cases, void (*cleanup)(void));
+
 /* Marks the running test as skipped (it could not check what it is for,
  * e.g. a program it needs is missing) and prints "SKIPPED: why". The test
  * then counts as skipped, not passed, unless it also failed; a test may
