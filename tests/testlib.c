@@ -95,6 +95,29 @@ ms_test_field(const char *line, const char *name)
     return g_strndup(p, strcspn(p, " \n"));
 }
 
+void
+ms_test_bridge_script(const char *name)
+{
+    g_autofree char *py = g_find_program_in_path("python3");
+    if (!py) {
+        g_autofree char *why = g_strdup_printf("%s: no python3 on the PATH", name);
+        ms_test_skip(why);
+        return;
+    }
+    g_autofree char *script = g_build_filename("tests", "bridge", name, NULL);
+    const char *argv[] = { py, script, ms_test_mailsim_path(), NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = ms_test_spawn(argv, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "%s exited %d\n%s%s", name, rc, out ? out : "", err ? err : "");
+    CU_ASSERT_EQUAL(rc, 0);
+    /* A script that could not run part of its checks says "SKIPPED: why". */
+    g_auto(GStrv) lines = g_strsplit(out ? out : "", "\n", -1);
+    for (guint i = 0; lines[i]; i++)
+        if (g_str_has_prefix(lines[i], "SKIPPED: "))
+            ms_test_skip(lines[i] + strlen("SKIPPED: "));
+}
+
 int
 ms_test_spawn(const char *const *argv, char **out, char **err)
 {

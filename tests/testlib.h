@@ -37,6 +37,13 @@ const char *ms_test_mailsim_path(void);
  * when it could not be started. */
 int ms_test_spawn(const char *const *argv, char **out, char **err);
 
+/* Runs the bridge integration script tests/bridge/NAME with python3 and
+ * the mailsim under test (ms_test_mailsim_path()), from the repository
+ * root: the running test fails when the script exits non-zero (its output
+ * then goes to stderr), and is marked skipped for each "SKIPPED: why" line
+ * the script prints. */
+void ms_test_bridge_script(const char *name);
+
 /* The value of " name=" in a "key=value ..." line such as `mailsim bench`
  * prints (caller frees), or NULL when the line has no such field. */
 char *ms_test_field(const char *line, const char *name);
