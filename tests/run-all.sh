@@ -54,7 +54,7 @@ run_pool() { # $1 = list file, $2 = jobs
         esac >"$0/$1.out" 2>&1
         rc=$?
         times >"$0/$1.times"
-        cpu=$(awk "END { split(\$1 \" \" \$2, a, /[ms]/); print a[1] * 60 + a[2] + a[3] * 60 + a[4] }" "$0/$1.times")
+        cpu=$(awk "END { split(\$1 \" \" \$2, a, /[ms]/); printf \"%.1f\", a[1] * 60 + a[2] + a[3] * 60 + a[4] }" "$0/$1.times")
         echo $((($(date +%s%N) - t0) / 1000000)) "$cpu" >"$0/$1.ms"
         echo $rc >"$0/$1.rc.tmp" && mv "$0/$1.rc.tmp" "$0/$1.rc"' "$dir" <"$1"
 }
@@ -75,7 +75,7 @@ for t in "$@"; do
     tmp="$dir/$i.out"
     cat "$tmp"
     read -r ms cpu <"$dir/$i.ms" 2>/dev/null || ms=0
-    printf 'suite-time: %s %d.%01d s (cpu %.1f s)\n' "${t##*/}" $((ms / 1000)) $((ms % 1000 / 100)) "${cpu:-0}"
+    printf 'suite-time: %s %d.%01d s (cpu %s s)\n' "${t##*/}" $((ms / 1000)) $((ms % 1000 / 100)) "${cpu:-0}"
     line=$(grep '^suite-result:' "$tmp" | tail -1)
     if [ -z "$line" ]; then
         broken="$broken $t(rc=$rc)"
