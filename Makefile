@@ -134,7 +134,7 @@ $(BUILD)/tests/%.o: tests/%.c
 	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) -Itests -c $< -o $@
 
 # Kept (not deleted as intermediate), so that relinking does not recompile.
-.SECONDARY: $(TEST_BIN:=.o)
+.SECONDARY: $(TEST_BIN:=.o) $(TESTLIB_OBJ)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(LIBS)
 	$(say) "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(TEST_LIBS)
@@ -207,10 +207,13 @@ lint: $(BIN)
 # library, each run for FUZZ_SECONDS on a work corpus build-fuzz/corpus-NAME
 # seeded from the committed tests/fuzz/corpus/NAME/. A crash, a sanitizer
 # report or a leak fails the target; libFuzzer leaves the input that did it
-# in build-fuzz/ (crash-*, leak-*). CI runs FUZZ_SECONDS=5.
+# in build-fuzz/ (crash-*, leak-*). CI runs FUZZ_SECONDS=5. The targets run
+# as many at a time as make has jobs (-j2: two side by side, each still for
+# FUZZ_SECONDS); each one's lines come out together (--output-sync).
 FUZZ_SECONDS ?= 60
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_RUN = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=fuzz-run-%)
 FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 
 fuzz-build: deps
@@ -223,17 +226,19 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libmailsim.a
 	    $(shell pkg-config --cflags $(PKGS)) $(DEPFLAGS) -MF $@.d -MT $@ $< build-fuzz/libmailsim.a -o $@ $(LDLIBS)
 
 fuzz: fuzz-build
-	@for f in $(FUZZ_BIN); do \
-	    n=$${f#build-fuzz/fuzz_}; w=build-fuzz/corpus-$$n; \
-	    mkdir -p $$w && cp tests/fuzz/corpus/$$n/* $$w/ || exit 1; \
-	    echo "fuzz: $$n for $(FUZZ_SECONDS) s (seeds: tests/fuzz/corpus/$$n, $$(ls $$w | wc -l) inputs in $$w)"; \
-	    if (cd build-fuzz && ./fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
-	            -print_final_stats=1 corpus-$$n > fuzz-$$n.log 2>&1); then \
-	        grep -E '^(#[0-9]+[[:space:]]+DONE|Done )' build-fuzz/fuzz-$$n.log | tail -2; \
-	    else \
-	        tail -40 build-fuzz/fuzz-$$n.log; echo "fuzz: $$n FAILED (log: build-fuzz/fuzz-$$n.log)"; exit 1; \
-	    fi; \
-	done
+	@$(MAKE) --no-print-directory --output-sync=target $(FUZZ_RUN)
+
+# One target's run (after fuzz-build; `make fuzz` runs them all).
+fuzz-run-%: FORCE
+	@n=$*; w=build-fuzz/corpus-$$n; \
+	mkdir -p $$w && cp tests/fuzz/corpus/$$n/* $$w/ || exit 1; \
+	echo "fuzz: $$n for $(FUZZ_SECONDS) s (seeds: tests/fuzz/corpus/$$n, $$(ls $$w | wc -l) inputs in $$w)"; \
+	if (cd build-fuzz && ./fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+	        -print_final_stats=1 corpus-$$n > fuzz-$$n.log 2>&1); then \
+	    grep -E '^(#[0-9]+[[:space:]]+DONE|Done )' build-fuzz/fuzz-$$n.log | tail -2; \
+	else \
+	    tail -40 build-fuzz/fuzz-$$n.log; echo "fuzz: $$n FAILED (log: build-fuzz/fuzz-$$n.log)"; exit 1; \
+	fi
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/mailsim

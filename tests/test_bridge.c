@@ -1,11 +1,14 @@
 /* Tests of the bridge: the endpoint syntax and the pacing formula (both
  * sides of each boundary), the mail layer's injection and its accounting,
- * building a bridge in process (bad hosts, port 0), and the integration
- * scripts in tests/bridge/ that drive `mailsim bridge` with real clients
- * (smtplib, poplib, swaks, msmtp, fetchmail), hostile ones, a relay sink,
- * the spool, simulated mail leaving the world through --relay-out, and
- * TLS (STARTTLS, STLS, SMTPS, POP3S) with real clients and bad input, and
- * the durable spool and Maildirs under kill -9 with concurrent senders. */
+ * building a bridge in process (bad hosts, port 0), the Maildirs read
+ * back at start, and the integration scripts in tests/bridge/ that drive
+ * `mailsim bridge` with real clients (smtplib, poplib, swaks, msmtp,
+ * fetchmail), hostile ones, a relay sink, the spool, simulated mail
+ * leaving the world through --relay-out, and TLS (STARTTLS, STLS, SMTPS,
+ * POP3S) with real clients and bad input. The mailbox side (IMAP, the
+ * durable spool and Maildirs under kill -9, a full disk) is
+ * tests/test_bridge_mailbox.c: two programs, so that the runner can run
+ * them side by side (tests/run-all.sh). */
 #include "testlib.h"
 #include "mailsim/bridge.h"
 #include "mailsim/embedded.h"
@@ -531,94 +534,35 @@ test_outbound_api(void)
 }
 
 static void
-run_script(const char *name)
-{
-    g_autofree char *py = g_find_program_in_path("python3");
-    if (!py) {
-        g_autofree char *why = g_strdup_printf("%s: no python3 on the PATH", name);
-        ms_test_skip(why);
-        return;
-    }
-    g_autofree char *script = g_build_filename("tests", "bridge", name, NULL);
-    const char *argv[] = { py, script, ms_test_mailsim_path(), NULL };
-    g_autofree char *out = NULL, *err = NULL;
-    int rc = ms_test_spawn(argv, &out, &err);
-    if (rc != 0)
-        fprintf(stderr, "%s exited %d\n%s%s", name, rc, out ? out : "", err ? err : "");
-    CU_ASSERT_EQUAL(rc, 0);
-    /* A script that could not run part of its checks says "SKIPPED: why". */
-    g_auto(GStrv) lines = g_strsplit(out ? out : "", "\n", -1);
-    for (guint i = 0; lines[i]; i++)
-        if (g_str_has_prefix(lines[i], "SKIPPED: "))
-            ms_test_skip(lines[i] + strlen("SKIPPED: "));
-}
-
-static void
 test_clients(void)
 {
-    run_script("clients.py");
+    ms_test_bridge_script("clients.py");
 }
 static void
 test_hostile(void)
 {
-    run_script("hostile.py");
+    ms_test_bridge_script("hostile.py");
 }
 static void
 test_relay_spool(void)
 {
-    run_script("relay_spool.py");
+    ms_test_bridge_script("relay_spool.py");
 }
 static void
 test_outbound(void)
 {
-    run_script("outbound.py");
+    ms_test_bridge_script("outbound.py");
 }
 static void
 test_programs(void)
 {
-    run_script("programs.py");
+    ms_test_bridge_script("programs.py");
 }
 static void
 test_tls(void)
 {
-    run_script("tls.py");
+    ms_test_bridge_script("tls.py");
 }
-static void
-test_imap(void)
-{
-    run_script("imap.py");
-}
-/* IMAP UIDVALIDITY, UIDs and flags survive kill -9 and a restart on the
- * same --spool; UIDs are never given twice. */
-static void
-test_imap_restart(void)
-{
-    run_script("imap_restart.py");
-}
-
-static void
-test_crash(void)
-{
-    run_script("crash.py");
-}
-
-/* Bodies read from the Maildir on demand: listings read none, a changed
- * file is served as it is now, a vanished one gives NO / -ERR. */
-static void
-test_ondemand(void)
-{
-    run_script("ondemand.py");
-}
-
-/* A full spool disk (a small tmpfs in a private mount namespace, as root):
- * 452 4.3.1, never a 250 for mail not on disk, 250s in group commits, and
- * everything acknowledged delivered once after space comes back. */
-static void
-test_fulldisk(void)
-{
-    run_script("fulldisk.py");
-}
-
 int
 main(void)
 {
@@ -635,13 +579,8 @@ main(void)
         { "outbound", test_outbound },
         { "programs", test_programs },
         { "tls", test_tls },
-        { "imap", test_imap },
-        { "crash", test_crash },
-        { "imap_restart", test_imap_restart },
         { "maildir_reload", test_maildir_reload },
         { "maildir_junk", test_maildir_junk },
-        { "ondemand", test_ondemand },
-        { "fulldisk", test_fulldisk },
         { NULL, NULL },
     };
     return ms_test_main("bridge", cases);

@@ -63,13 +63,62 @@ run_world(const MsScenario *sc, gint fidelity, gint keep)
     return w;
 }
 
+/* Worlds that more than one test reads, each run once, by the first test
+ * that asks, and freed after the last test (ms_test_main_full): the
+ * generated world at packet level keeping bodies and at flow level, and
+ * lesson 2 at both levels. A run is deterministic, so a second run would
+ * be the same run again. State of the test process, not of the library. */
+typedef struct {
+    MsScenario *gen, *lesson2;
+    MsWorld *gen_packet, *gen_flow, *lesson2_packet, *lesson2_flow;
+} SharedRuns;
+
+static SharedRuns shared;
+
+static void
+shared_free(void)
+{
+    g_clear_pointer(&shared.gen_packet, ms_world_free);
+    g_clear_pointer(&shared.gen_flow, ms_world_free);
+    g_clear_pointer(&shared.lesson2_packet, ms_world_free);
+    g_clear_pointer(&shared.lesson2_flow, ms_world_free);
+    g_clear_pointer(&shared.gen, ms_scenario_free);
+    g_clear_pointer(&shared.lesson2, ms_scenario_free);
+}
+
+/* The generated world (gen_small) run to its end at `fidelity`: at packet
+ * level keeping bodies (as the scenario, which says nothing, would), at
+ * flow level as the scenario says. */
+static MsWorld *
+shared_gen(gint fidelity)
+{
+    if (!shared.gen)
+        shared.gen = load_memory(gen_small);
+    MsWorld **w = fidelity == MS_FIDELITY_PACKET ? &shared.gen_packet : &shared.gen_flow;
+    if (!*w)
+        *w = run_world(shared.gen, fidelity, fidelity == MS_FIDELITY_PACKET ? 1 : -1);
+    return *w;
+}
+
+/* Lesson 2 (a lossy line) run to its end at `fidelity`. */
+static MsWorld *
+shared_lesson2(gint fidelity)
+{
+    if (!shared.lesson2)
+        shared.lesson2 = load_file("scenarios/teaching/02-packets.xml");
+    MsWorld **w = fidelity == MS_FIDELITY_PACKET ? &shared.lesson2_packet : &shared.lesson2_flow;
+    if (!*w)
+        *w = run_world(shared.lesson2, fidelity, -1);
+    return *w;
+}
+
 /* --- lean worlds ------------------------------------------------------------ */
 
 static void
 test_lean_same_run(void)
 {
     g_autoptr(MsScenario) sc = load_memory(gen_small);
-    g_autoptr(MsWorld) full = run_world(sc, MS_FIDELITY_PACKET, 1);
+    MsWorld *full = shared_gen(MS_FIDELITY_PACKET); /* keeps bodies */
     g_autoptr(MsWorld) lean = run_world(sc, MS_FIDELITY_PACKET, 0);
     CU_ASSERT_EQUAL(ms_engine_fingerprint(ms_world_engine(full)),
                     ms_engine_fingerprint(ms_world_engine(lean)));
@@ -193,11 +242,10 @@ within(double a, double b, double rel)
     return fabs(a - b) <= rel * MAX(fabs(a), 1e-9);
 }
 
+/* pw and fw: one scenario run at packet and at flow level. */
 static void
-check_levels_agree(const char *name, const MsScenario *sc)
+check_worlds_agree(const char *name, MsWorld *pw, MsWorld *fw)
 {
-    g_autoptr(MsWorld) pw = run_world(sc, MS_FIDELITY_PACKET, -1);
-    g_autoptr(MsWorld) fw = run_world(sc, MS_FIDELITY_FLOW, -1);
     double p50, f50, p95, f95;
     guint diffs = compare_runs(name, pw, fw, &p50, &f50, &p95, &f95);
     CU_ASSERT_EQUAL(diffs, 0);
@@ -213,6 +261,14 @@ check_levels_agree(const char *name, const MsScenario *sc)
     ms_engine_get_stats(ms_world_engine(pw), &ps);
     ms_engine_get_stats(ms_world_engine(fw), &fs);
     CU_ASSERT(fs.processed < ps.processed);
+}
+
+static void
+check_levels_agree(const char *name, const MsScenario *sc)
+{
+    g_autoptr(MsWorld) pw = run_world(sc, MS_FIDELITY_PACKET, -1);
+    g_autoptr(MsWorld) fw = run_world(sc, MS_FIDELITY_FLOW, -1);
+    check_worlds_agree(name, pw, fw);
 }
 
 /* Lessons with lossy links (02, 10) are compared in test_fidelity_lossy. */
@@ -264,9 +320,7 @@ test_flow_link_counters_mid_run(void)
     MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
     o.fidelity = MS_FIDELITY_FLOW;
     g_autoptr(MsWorld) read = ms_world_new_full(sc, &o, &error);
-    g_autoptr(MsWorld) straight = ms_world_new_full(sc, &o, &error);
     CU_ASSERT_PTR_NOT_NULL_FATAL(read);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(straight);
     guint checked = 0;
     for (MsTime t = 7 * MS_TIME_MIN; t < 4 * MS_TIME_H; t += 17 * MS_TIME_MIN) {
         ms_world_run(read, t);
@@ -278,7 +332,7 @@ test_flow_link_counters_mid_run(void)
     }
     CU_ASSERT(checked > 0);
     ms_world_run(read, ms_world_default_until(read));
-    ms_world_run(straight, ms_world_default_until(straight));
+    MsWorld *straight = shared_gen(MS_FIDELITY_FLOW); /* run to its end in one go */
     CU_ASSERT_EQUAL(link_packets(read), link_packets(straight));
     CU_ASSERT_EQUAL(ms_engine_fingerprint(ms_world_engine(read)),
                     ms_engine_fingerprint(ms_world_engine(straight)));
@@ -287,8 +341,8 @@ test_flow_link_counters_mid_run(void)
 static void
 test_generated_levels_agree(void)
 {
-    g_autoptr(MsScenario) sc = load_memory(gen_small);
-    check_levels_agree("generated world", sc);
+    check_worlds_agree("generated world", shared_gen(MS_FIDELITY_PACKET),
+                       shared_gen(MS_FIDELITY_FLOW));
 }
 
 /* The benchmark world "small" (100,000 messages, ~40 s for both levels):
@@ -312,9 +366,11 @@ test_lossy_lessons_pass(void)
     const char *files[] = { "scenarios/teaching/02-packets.xml",
                             "scenarios/teaching/10-slow-link.xml" };
     for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
-        g_autoptr(MsScenario) sc = load_file(files[i]);
-        g_autoptr(MsWorld) pw = run_world(sc, MS_FIDELITY_PACKET, -1);
-        g_autoptr(MsWorld) fw = run_world(sc, MS_FIDELITY_FLOW, -1);
+        g_autoptr(MsScenario) sc = i == 0 ? NULL : load_file(files[i]);
+        g_autoptr(MsWorld) pw_own = i == 0 ? NULL : run_world(sc, MS_FIDELITY_PACKET, -1);
+        g_autoptr(MsWorld) fw_own = i == 0 ? NULL : run_world(sc, MS_FIDELITY_FLOW, -1);
+        MsWorld *pw = i == 0 ? shared_lesson2(MS_FIDELITY_PACKET) : pw_own;
+        MsWorld *fw = i == 0 ? shared_lesson2(MS_FIDELITY_FLOW) : fw_own;
         double p50, f50, p95, f95;
         guint diffs = compare_runs(files[i], pw, fw, &p50, &f50, &p95, &f95);
         if (g_getenv("MS_FIDELITY_VERBOSE"))
@@ -355,9 +411,8 @@ lossy_link_busy(MsWorld *w)
 static void
 test_flow_loss_like_sack(void)
 {
-    g_autoptr(MsScenario) sc = load_file("scenarios/teaching/02-packets.xml");
-    g_autoptr(MsWorld) pw = run_world(sc, MS_FIDELITY_PACKET, -1);
-    g_autoptr(MsWorld) fw = run_world(sc, MS_FIDELITY_FLOW, -1);
+    MsWorld *pw = shared_lesson2(MS_FIDELITY_PACKET);
+    MsWorld *fw = shared_lesson2(MS_FIDELITY_FLOW);
     MsTime pb = lossy_link_busy(pw), fb = lossy_link_busy(fw);
     double p50, f50, p95, f95;
     compare_runs("02-packets", pw, fw, &p50, &f50, &p95, &f95);
@@ -386,5 +441,5 @@ static const MsTestCase cases[] = {
 int
 main(void)
 {
-    return ms_test_main("fidelity", cases);
+    return ms_test_main_full("fidelity", cases, shared_free);
 }

@@ -4,8 +4,10 @@
  * same statistics (every figure byte for byte while the latencies stay
  * exact; the quantiles within the sketch's bound once they do not); what
  * stays in memory is what is in flight; bounces, DSNs and POP3 readers are
- * counted alike; a world folds only when nothing needs its records; and
- * `mailsim run` says when its quantiles come from the sketch. */
+ * counted alike; a world folds only when nothing needs its records.
+ * `mailsim run` folding and saying so is tests/test_mail_fold_cli.c (its
+ * two runs of 70,000 messages are most of this work: a program of their
+ * own, so that tests/run-all.sh can run them beside these). */
 #include "testlib.h"
 #include "mailsim/mail.h"
 #include "mailsim/sketch.h"
@@ -263,38 +265,6 @@ test_fold_only_when_unneeded(void)
     CU_ASSERT_FALSE(ms_mail_folds_records(ms_world_mail(w)));
 }
 
-/* `mailsim run` folds by default and says so when the quantiles come from
- * the sketch (past MS_MAIL_FOLD_EXACT_LIMIT latencies); --keep-records
- * gives the exact run; every other line of the two summaries is the same. */
-static void
-test_cli(void)
-{
-    g_autofree char *dir = g_dir_make_tmp("mailsim-fold-XXXXXX", NULL);
-    g_autofree char *file = g_build_filename(dir, "w.xml", NULL);
-    g_autofree char *xml = generated(12, 70000, "1h", 11);
-    CU_ASSERT_TRUE_FATAL(g_file_set_contents(file, xml, -1, NULL));
-    g_autofree char *stats = g_build_filename(dir, "s.json", NULL);
-    const char *fold_argv[] = { ms_test_mailsim_path(), "run", "-q", file, "--stats", stats, NULL };
-    const char *keep_argv[] = { ms_test_mailsim_path(), "run", "-q", file, "--keep-records", NULL };
-    g_autofree char *fo = NULL, *fe = NULL, *ko = NULL, *ke = NULL;
-    CU_ASSERT_EQUAL(ms_test_spawn(fold_argv, &fo, &fe), 0);
-    CU_ASSERT_EQUAL(ms_test_spawn(keep_argv, &ko, &ke), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fo, "(p50, p95, p99 from a sketch, within 0.0488 %)"));
-    CU_ASSERT_PTR_NULL(strstr(ko, "sketch"));
-    g_autofree char *json = NULL;
-    CU_ASSERT_TRUE(g_file_get_contents(stats, &json, NULL, NULL));
-    CU_ASSERT_PTR_NOT_NULL(json && strstr(json, "\"quantiles_relative_error\": 0.00048828125"));
-    g_auto(GStrv) a = g_strsplit(fo, "\n", -1);
-    g_auto(GStrv) b = g_strsplit(ko, "\n", -1);
-    CU_ASSERT_EQUAL_FATAL(g_strv_length(a), g_strv_length(b));
-    for (guint i = 0; a[i]; i++)
-        if (!strstr(a[i], "delivery latency"))
-            CU_ASSERT_STRING_EQUAL(a[i], b[i]);
-    g_unlink(stats);
-    g_unlink(file);
-    g_rmdir(dir);
-}
-
 int
 main(void)
 {
@@ -303,7 +273,6 @@ main(void)
         { "sketched quantiles within the bound, and said so", test_sketched_quantiles },
         { "bounces, DSNs and POP3 readers", test_bounces_and_readers },
         { "no folding when records are needed", test_fold_only_when_unneeded },
-        { "mailsim run folds and says so", test_cli },
         { NULL, NULL },
     };
     return ms_test_main("mail-fold", cases);

@@ -41,6 +41,12 @@ test_failed(const char *name)
 int
 ms_test_main(const char *suite, const MsTestCase *cases)
 {
+    return ms_test_main_full(suite, cases, NULL);
+}
+
+int
+ms_test_main_full(const char *suite, const MsTestCase *cases, void (*cleanup)(void))
+{
     /* Warnings and criticals from GLib are bugs in a test run. */
     g_log_set_always_fatal(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -51,6 +57,8 @@ ms_test_main(const char *suite, const MsTestCase *cases)
     CU_basic_set_mode(CU_BRM_VERBOSE);
     skipped_tests = g_ptr_array_new_with_free_func(g_free);
     CU_basic_run_tests();
+    if (cleanup)
+        cleanup();
     unsigned ran = CU_get_number_of_tests_run();
     unsigned failed = CU_get_number_of_tests_failed();
     unsigned skipped = 0;
@@ -85,6 +93,29 @@ ms_test_field(const char *line, const char *name)
         return NULL;
     p += strlen(key);
     return g_strndup(p, strcspn(p, " \n"));
+}
+
+void
+ms_test_bridge_script(const char *name)
+{
+    g_autofree char *py = g_find_program_in_path("python3");
+    if (!py) {
+        g_autofree char *why = g_strdup_printf("%s: no python3 on the PATH", name);
+        ms_test_skip(why);
+        return;
+    }
+    g_autofree char *script = g_build_filename("tests", "bridge", name, NULL);
+    const char *argv[] = { py, script, ms_test_mailsim_path(), NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = ms_test_spawn(argv, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "%s exited %d\n%s%s", name, rc, out ? out : "", err ? err : "");
+    CU_ASSERT_EQUAL(rc, 0);
+    /* A script that could not run part of its checks says "SKIPPED: why". */
+    g_auto(GStrv) lines = g_strsplit(out ? out : "", "\n", -1);
+    for (guint i = 0; lines[i]; i++)
+        if (g_str_has_prefix(lines[i], "SKIPPED: "))
+            ms_test_skip(lines[i] + strlen("SKIPPED: "));
 }
 
 int

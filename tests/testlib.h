@@ -17,6 +17,11 @@ typedef struct {
  * returns the process exit status (0 when every test passed). */
 int ms_test_main(const char *suite, const MsTestCase *cases);
 
+/* The same, then calls `cleanup` (when not NULL) after the last test: for
+ * a suite whose tests share something expensive made once (e.g. a world
+ * several tests read), which cleanup frees. */
+int ms_test_main_full(const char *suite, const MsTestCase *cases, void (*cleanup)(void));
+
 /* Marks the running test as skipped (it could not check what it is for,
  * e.g. a program it needs is missing) and prints "SKIPPED: why". The test
  * then counts as skipped, not passed, unless it also failed; a test may
@@ -31,6 +36,13 @@ const char *ms_test_mailsim_path(void);
  * its stdout and stderr (caller frees) and returns the exit status, or -1
  * when it could not be started. */
 int ms_test_spawn(const char *const *argv, char **out, char **err);
+
+/* Runs the bridge integration script tests/bridge/NAME with python3 and
+ * the mailsim under test (ms_test_mailsim_path()), from the repository
+ * root: the running test fails when the script exits non-zero (its output
+ * then goes to stderr), and is marked skipped for each "SKIPPED: why" line
+ * the script prints. */
+void ms_test_bridge_script(const char *name);
 
 /* The value of " name=" in a "key=value ..." line such as `mailsim bench`
  * prints (caller frees), or NULL when the line has no such field. */
