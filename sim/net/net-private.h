@@ -52,6 +52,14 @@ typedef struct {
     MsTime start, busy;
 } MsNetWindow;
 
+/* The closed windows a part of a partitioned run keeps for one link
+ * direction (net_peak.c): each as two varints, the windows since the last
+ * one kept and the busy nanoseconds. */
+typedef struct {
+    GByteArray *bytes; /* NULL until one is kept */
+    MsTime last;       /* the last one's start */
+} MsNetKept;
+
 typedef struct {
     MsNetReceiveFunc func;
     gpointer user_data;
@@ -121,7 +129,9 @@ struct _MsNet {
     MsNetLossFunc loss_hook; /* ms_net_set_loss_hook(); NULL in worlds */
     gpointer loss_hook_data;
     MsNetStats stats;
-    GArray *peak_windows; /* MsLinkWindow closed by a part (net_peak.c), or NULL */
+    /* Per link direction, the windows a part closed (net_peak.c), or NULL */
+    MsNetKept *peak_kept;
+    guint32 n_peak_kept;
 };
 
 /* Argument checks of the public entry points (g_return_val_if_fail). */
@@ -153,8 +163,9 @@ gboolean ms__net_udp_bound(MsNet *net, MsHostId host, guint16 port);
  * end a) in the windows of MS_NET_PEAK_WINDOW: the busiest-second peak of
  * MsLinkStats. */
 void ms__net_peak_account(MsNet *net, guint32 li, int dir, MsTime start, MsTime busy);
-/* Frees a link's open windows (ms_net_free()). */
+/* Frees a link's open windows, and a network's kept ones (ms_net_free()). */
 void ms__net_peak_clear(MsNetLink *link);
+void ms__net_peak_free_kept(MsNet *net);
 
 /* --- routing.c ------------------------------------------------------- */
 

@@ -85,8 +85,7 @@ ms_net_free(MsNet *n)
     g_array_free(n->slots, TRUE);
     g_array_free(n->hosts, TRUE);
     g_array_free(n->links, TRUE);
-    if (n->peak_windows)
-        g_array_free(n->peak_windows, TRUE);
+    ms__net_peak_free_kept(n);
     g_hash_table_destroy(n->by_name);
     g_hash_table_destroy(n->by_addr);
     g_free(n->addr_ids);
