@@ -176,11 +176,9 @@ comparable(const char *out)
     return g_string_free(s, FALSE);
 }
 
-/* The statistics file without its "run,events" row and, at flow level,
- * the links' busiest-second peaks (each rank's added there: see the
- * README, "Distributed runs"). */
+/* The statistics file without its "run,events" row. */
 static char *
-read_stats(const char *path, gboolean flow)
+read_stats(const char *path)
 {
     char *text = NULL;
     if (!g_file_get_contents(path, &text, NULL, NULL))
@@ -189,8 +187,7 @@ read_stats(const char *path, gboolean flow)
     g_free(text);
     GString *kept = g_string_new(NULL);
     for (guint i = 0; lines[i]; i++)
-        if (!g_str_has_prefix(lines[i], "run,events,") &&
-            !(flow && strstr(lines[i], ",peak_utilization_")))
+        if (!g_str_has_prefix(lines[i], "run,events,"))
             g_string_append_printf(kept, "%s\n", lines[i]);
     return g_string_free(kept, FALSE);
 }
@@ -258,14 +255,13 @@ test_mpi_world_matches_sequential(void)
     };
     for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
         const char *file = cases[c].file ? cases[c].file : gen;
-        gboolean flow = strcmp(cases[c].fidelity, "flow") == 0;
         g_autofree char *seq_stats = g_build_filename(dir, "seq.csv", NULL);
         const char *argv0[] = { ms_test_mailsim_path(), "run",     file,      "-q", "--fidelity",
                                 cases[c].fidelity,      "--stats", seq_stats, NULL };
         g_autofree char *out0 = NULL, *err0 = NULL;
         int rc0 = run(argv0, &out0, &err0);
         CU_ASSERT(rc0 == 0 || rc0 == 1);
-        g_autofree char *want = comparable(out0), *want_stats = read_stats(seq_stats, flow);
+        g_autofree char *want = comparable(out0), *want_stats = read_stats(seq_stats);
         for (guint k = 1; k <= 4; k *= 2) {
             g_autofree char *np = g_strdup_printf("%u", k);
             g_autofree char *par_stats = g_build_filename(dir, "par.csv", NULL);
@@ -289,8 +285,7 @@ test_mpi_world_matches_sequential(void)
             g_autofree char *out = NULL, *err = NULL;
             int rc = run(argv, &out, &err);
             CU_ASSERT_EQUAL(rc, rc0);
-            g_autofree char *got = comparable(out ? out : ""),
-                            *got_stats = read_stats(par_stats, flow);
+            g_autofree char *got = comparable(out ? out : ""), *got_stats = read_stats(par_stats);
             gboolean same = strcmp(got, want) == 0 && strcmp(got_stats, want_stats) == 0;
             if (!same)
                 fprintf(stderr, "%s, %u ranks (%s, %s):\n--- sequential\n%s--- partitioned\n%s%s\n",

@@ -94,24 +94,6 @@ stats_text(MsStatsTable *t)
     return text;
 }
 
-/* At flow level a transfer counts on every link of its path from its
- * sender's rank, so a link's busiest-second peak is each rank's peak
- * added (README, "Distributed runs"): those rows are left out there. */
-static char *
-flow_stats_text(MsStatsTable *t, gint fidelity)
-{
-    char *text = stats_text(t);
-    if (fidelity != MS_FIDELITY_FLOW)
-        return text;
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    g_free(text);
-    GString *kept = g_string_new(NULL);
-    for (guint i = 0; lines[i]; i++)
-        if (!strstr(lines[i], ",peak_utilization_") && lines[i][0])
-            g_string_append_printf(kept, "%s\n", lines[i]);
-    return g_string_free(kept, FALSE);
-}
-
 typedef struct {
     char *outcomes, *stats, *checks;
     gboolean checks_ok;
@@ -136,7 +118,7 @@ sequential(const MsScenario *sc, gint fidelity, Result *out)
     ms_world_run(w, ms_world_default_until(w));
     out->outcomes = outcomes(w);
     g_autoptr(MsStatsTable) t = ms_stats_collect(w);
-    out->stats = flow_stats_text(t, fidelity);
+    out->stats = stats_text(t);
     g_autoptr(GString) c = g_string_new(NULL);
     out->checks_ok = ms_world_check(w, c);
     out->checks = g_string_free(g_steal_pointer(&c), FALSE);
@@ -180,7 +162,7 @@ partitioned(const MsScenario *sc, const MsPartition *p, gint fidelity, Result *o
         g_autoptr(GBytes) v = ms_stats_table_part_values(ti);
         CU_ASSERT(ms_stats_table_add_part(t, v, NULL));
     }
-    out->stats = flow_stats_text(t, fidelity);
+    out->stats = stats_text(t);
     g_autoptr(GString) c = g_string_new(NULL);
     out->checks_ok = ms_world_check(w0, c);
     out->checks = g_string_free(g_steal_pointer(&c), FALSE);
@@ -643,6 +625,20 @@ test_refused_splits(void)
     }
 }
 
+/* Builds the two parts of `p` (for part 1: options `o`, which the caller
+ * set up) at o's fidelity and runs them to the scenario's end. */
+static void
+run_halves(const MsScenario *sc, MsWorldOptions *o, MsWorld **w0, MsWorld **w1)
+{
+    o->part = 0;
+    *w0 = ms_world_new_full(sc, o, NULL);
+    o->part = 1;
+    *w1 = ms_world_new_full(sc, o, NULL);
+    CU_ASSERT_FATAL(*w0 && *w1);
+    MsWorld *ws[] = { *w0, *w1 };
+    ms_world_run_parts(ws, 2, ms_world_default_until(*w0));
+}
+
 /* Hostile record exports: every truncation and corruption of a real one
  * is refused with an error or merged without harm, never a crash. */
 static void
@@ -652,12 +648,9 @@ test_merge_hostile(void)
     g_autoptr(MsPartition) p = ms_partition_new(sc->hosts->len, 2, MS_PARTITION_MODULO);
     MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
     o.partition = p;
-    g_autoptr(MsWorld) w0 = ms_world_new_full(sc, &o, NULL);
-    o.part = 1;
-    g_autoptr(MsWorld) w1 = ms_world_new_full(sc, &o, NULL);
-    CU_ASSERT_FATAL(w0 && w1);
-    MsWorld *ws[] = { w0, w1 };
-    ms_world_run_parts(ws, 2, ms_world_default_until(w0));
+    g_autoptr(MsWorld) w0 = NULL;
+    g_autoptr(MsWorld) w1 = NULL;
+    run_halves(sc, &o, &w0, &w1);
     g_autoptr(GBytes) good0 = ms_mail_export_records(ms_world_mail(w0));
     g_autoptr(GBytes) good1 = ms_mail_export_records(ms_world_mail(w1));
     gsize n;
@@ -732,6 +725,51 @@ test_folded_quantiles(void)
     }
 }
 
+/* A part's statistics cut short or with a byte more are refused, naming
+ * what they are; flipped bytes never crash the merge (flow level: the
+ * parts' windows of busy time travel with the counters). */
+static void
+test_stats_hostile(void)
+{
+    g_autoptr(MsScenario) sc = load("scenarios/teaching/05-server-down.xml");
+    g_autoptr(MsPartition) p = ms_partition_new(sc->hosts->len, 2, MS_PARTITION_MODULO);
+    MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+    o.partition = p;
+    o.fidelity = MS_FIDELITY_FLOW;
+    g_autoptr(MsWorld) w0 = NULL;
+    g_autoptr(MsWorld) w1 = NULL;
+    run_halves(sc, &o, &w0, &w1);
+    g_autoptr(MsStatsTable) t1 = ms_stats_collect(w1);
+    g_autoptr(GBytes) good = ms_stats_table_part_values(t1);
+    gsize n;
+    const guint8 *d = g_bytes_get_data(good, &n);
+    g_autofree guint8 *longer = g_malloc0(n + 1);
+    memcpy(longer, d, n);
+    g_autoptr(GArray) cuts = g_array_new(FALSE, FALSE, sizeof(gsize));
+    for (gsize cut = 0; cut < n; cut += 5)
+        g_array_append_val(cuts, cut);
+    gsize ends[] = { n - 1, n + 1 }; /* a byte short, a byte more */
+    g_array_append_vals(cuts, ends, 2);
+    for (guint i = 0; i < cuts->len; i++) {
+        gsize cut = g_array_index(cuts, gsize, i);
+        g_autoptr(GBytes) bad = g_bytes_new(longer, cut);
+        g_autoptr(MsStatsTable) t = ms_stats_collect(w0);
+        g_autoptr(GError) error = NULL;
+        CU_ASSERT(!ms_stats_table_add_part(t, bad, &error));
+        CU_ASSERT(error && strstr(error->message, "statistics of a part"));
+    }
+    g_autofree guint8 *flip = g_memdup2(d, n);
+    for (gsize i = 0; i < n; i += 11) {
+        flip[i] ^= 0xff;
+        g_autoptr(GBytes) bad = g_bytes_new(flip, n);
+        g_autoptr(MsStatsTable) t = ms_stats_collect(w0);
+        ms_stats_table_add_part(t, bad, NULL); /* either way, no crash */
+        flip[i] ^= 0xff;
+    }
+    g_autoptr(MsStatsTable) t = ms_stats_collect(w0);
+    CU_ASSERT(ms_stats_table_add_part(t, good, NULL));
+}
+
 int
 main(void)
 {
@@ -756,6 +794,7 @@ main(void)
         { "splits without lookahead: refused", test_refused_splits },
         { "hostile record exports: refused, no crash", test_merge_hostile },
         { "folded quantiles: a partitioned run states the same", test_folded_quantiles },
+        { "hostile statistics of a part: refused, no crash", test_stats_hostile },
         { NULL, NULL },
     };
     return ms_test_main("partition", cases);

@@ -231,7 +231,10 @@ typedef struct {
     guint64 drops_queue, drops_loss, drops_down;
     MsTime busy[2]; /* total serialisation time per direction */
     /* The most serialisation time in any one window of MS_NET_PEAK_WINDOW
-     * per direction: peak_busy / MS_NET_PEAK_WINDOW is the peak utilisation. */
+     * per direction, at most the window: peak_busy / MS_NET_PEAK_WINDOW is
+     * the peak utilisation. A window's time is what every packet or
+     * transfer was busy in it, added up (transfers that share a link at
+     * flow level overlap). */
     MsTime peak_busy[2];
 } MsLinkStats;
 
@@ -240,6 +243,25 @@ typedef struct {
  * slow link is not a peak of 100 %. */
 #define MS_NET_PEAK_WINDOW MS_TIME_S
 void ms_net_link_stats(const MsNet *net, guint32 link, MsLinkStats *stats);
+
+/* One window of a link direction as one part of a partitioned run counted
+ * it: the busy time this part's traffic put there, more than 0 and less
+ * than the window (a part whose own total fills a window has a peak of
+ * 100 % there already: see sim/net/net_peak.c). */
+typedef struct {
+    MsTime start; /* the window's, a multiple of MS_NET_PEAK_WINDOW */
+    guint32 ld;   /* link direction: 2 * link + (0 for a->b, 1 for b->a) */
+    guint32 busy; /* nanoseconds */
+} MsLinkWindow;
+
+/* Appends to `out` (GArray of MsLinkWindow) the windows whose totals the
+ * other parts of a partitioned run at flow level may add to, the only
+ * case where several parts count the same link direction: the sequential
+ * run's peak of a direction is then the largest of the parts' peaks and
+ * of the parts' windows added up per (ld, start), at most the window
+ * (sim/run/stats.c). Nothing for a network that is no such part. In no
+ * particular order. */
+void ms_net_peak_windows(const MsNet *net, GArray *out);
 
 /* Network totals. */
 typedef struct {

@@ -62,9 +62,15 @@ void ms_stats_table_free(MsStatsTable *table);
 /* The value of one figure (0, and a critical warning, when there is none). */
 double ms_stats_table_get(const MsStatsTable *table, const char *section, const char *name);
 /* The values of the figures each part counts for itself (all but the mail
- * and latency figures, which come from the merged records). */
+ * and latency figures, which come from the merged records), with each link
+ * direction's busy time and busiest second in nanoseconds and the windows
+ * of busy time other parts may add to (ms_net_peak_windows()). */
 GBytes *ms_stats_table_part_values(const MsStatsTable *table);
-/* Adds another part's values (from ms_stats_table_part_values()). */
+/* Adds another part's values (from ms_stats_table_part_values()): counters
+ * and busy times added, a link direction's busiest second the largest of
+ * the peaks and of the windows added up per second, so that the table
+ * holds the sequential run's figures once every part was added. FALSE,
+ * with the table unchanged, when `values` are not a part's of this world. */
 gboolean ms_stats_table_add_part(MsStatsTable *table, GBytes *values, GError **error);
 gboolean ms_stats_table_write(const MsStatsTable *table, const char *path, GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsStatsTable, ms_stats_table_free)

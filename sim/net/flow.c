@@ -88,8 +88,9 @@
  * ends lies at least the path's latency ahead, so at least one cut link's,
  * and the link crossings of the fair share go to every other rank one
  * lookahead ahead: the run needs no more lookahead than packet level. A
- * transfer's link counters are kept on its sender's rank (so a link's
- * busiest-second peak is each rank's added; the other counters add up).
+ * transfer's link counters are kept on its sender's rank: they add up
+ * over the ranks, and a link's busiest second is found once the ranks'
+ * busy time is added per second (sim/net/net_peak.c).
  *
  * Costs: about five engine events per connection plus one per send, against
  * one per segment per hop at packet level (the medium world: 20 M events

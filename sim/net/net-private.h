@@ -40,10 +40,25 @@ typedef struct {
     guint32 epoch;
     MsTime busy_until[2];
     MsLinkStats st;
-    /* Peak utilisation (net.c's peak_account()): per direction, the open
-     * window's start and busy time, and where the last busy interval ended. */
-    MsTime win_start[2], win_busy[2], win_cursor[2];
+    /* Peak utilisation (net_peak.c): per direction, the earliest window
+     * still open (its start and busy time so far; busy 0: none open) and
+     * the later open ones (MsNetWindow by start; NULL until needed). */
+    MsTime win_start[2], win_busy[2];
+    GArray *win_later[2];
 } MsNetLink;
+
+/* A window of a link direction still open (net_peak.c). */
+typedef struct {
+    MsTime start, busy;
+} MsNetWindow;
+
+/* The closed windows a part of a partitioned run keeps for one link
+ * direction (net_peak.c): each as two varints, the windows since the last
+ * one kept and the busy nanoseconds. */
+typedef struct {
+    GByteArray *bytes; /* NULL until one is kept */
+    MsTime last;       /* the last one's start */
+} MsNetKept;
 
 typedef struct {
     MsNetReceiveFunc func;
@@ -114,6 +129,9 @@ struct _MsNet {
     MsNetLossFunc loss_hook; /* ms_net_set_loss_hook(); NULL in worlds */
     gpointer loss_hook_data;
     MsNetStats stats;
+    /* Per link direction, the windows a part closed (net_peak.c), or NULL */
+    MsNetKept *peak_kept;
+    guint32 n_peak_kept;
 };
 
 /* Argument checks of the public entry points (g_return_val_if_fail). */
@@ -138,6 +156,16 @@ void ms__net_ports_free(MsNetPorts *ports);
 
 /* Is `port` bound by a UDP socket of `host`? */
 gboolean ms__net_udp_bound(MsNet *net, MsHostId host, guint16 port);
+
+/* --- net_peak.c ------------------------------------------------------ */
+
+/* Counts `busy` time from `start` on link li's direction dir (0: leaving
+ * end a) in the windows of MS_NET_PEAK_WINDOW: the busiest-second peak of
+ * MsLinkStats. */
+void ms__net_peak_account(MsNet *net, guint32 li, int dir, MsTime start, MsTime busy);
+/* Frees a link's open windows, and a network's kept ones (ms_net_free()). */
+void ms__net_peak_clear(MsNetLink *link);
+void ms__net_peak_free_kept(MsNet *net);
 
 /* --- routing.c ------------------------------------------------------- */
 

@@ -80,9 +80,12 @@ ms_net_free(MsNet *n)
         g_clear_pointer(&s->pkt.payload, g_bytes_unref);
     }
     ms__net_routing_clear(n);
+    for (guint i = 0; i < n->links->len; i++)
+        ms__net_peak_clear(link_at(n, i));
     g_array_free(n->slots, TRUE);
     g_array_free(n->hosts, TRUE);
     g_array_free(n->links, TRUE);
+    ms__net_peak_free_kept(n);
     g_hash_table_destroy(n->by_name);
     g_hash_table_destroy(n->by_addr);
     g_free(n->addr_ids);
@@ -323,40 +326,6 @@ ms_net_set_express(MsNet *n, gboolean express)
     n->express = express;
 }
 
-/* Peak utilisation: a direction's busy time is summed per window of
- * MS_NET_PEAK_WINDOW and the busiest window kept. At packet level busy
- * intervals come in the order they start (a direction serialises its
- * packets). The flow model counts a transfer's whole busy time when the
- * transfer starts, and transfers overlap in time where they share the link;
- * here an interval that starts before the last one ended is counted from
- * that end, as if queued behind it: the same total, and a peak that may
- * spread over a later window but is never above 100 %. O(1) per call, plus
- * one step per window an interval crosses. */
-static void
-peak_account(MsNetLink *l, int dir, MsTime start, MsTime busy)
-{
-    MsTime s = MAX(start, l->win_cursor[dir]);
-    MsLinkStats *st = &l->st;
-    while (busy > 0) {
-        MsTime w0 = s - s % MS_NET_PEAK_WINDOW;
-        if (w0 != l->win_start[dir]) {
-            l->win_start[dir] = w0;
-            l->win_busy[dir] = 0;
-        }
-        MsTime part = MIN(busy, w0 + MS_NET_PEAK_WINDOW - s);
-        l->win_busy[dir] += part;
-        st->peak_busy[dir] = MAX(st->peak_busy[dir], l->win_busy[dir]);
-        s += part;
-        busy -= part;
-        if (busy >= MS_NET_PEAK_WINDOW) { /* whole windows: each one full */
-            st->peak_busy[dir] = MS_NET_PEAK_WINDOW;
-            s += busy - busy % MS_NET_PEAK_WINDOW;
-            busy %= MS_NET_PEAK_WINDOW;
-        }
-    }
-    l->win_cursor[dir] = s;
-}
-
 void
 ms_net_link_account(MsNet *n, guint32 li, MsHostId from, MsTime start, guint64 packets,
                     guint64 bytes, MsTime busy)
@@ -366,7 +335,7 @@ ms_net_link_account(MsNet *n, guint32 li, MsHostId from, MsTime start, guint64 p
     l->st.packets[dir] += packets;
     l->st.bytes[dir] += bytes;
     l->st.busy[dir] += busy;
-    peak_account(l, dir, start, busy);
+    ms__net_peak_account(n, li, dir, start, busy);
 }
 
 void
@@ -458,14 +427,15 @@ drop(MsNet *n, guint32 s, MsHostId at, MsDropReason why)
  * to a nanosecond) from `start`, counted in the link's statistics for
  * direction dir. */
 static MsTime
-link_account(MsNetLink *l, int dir, const MsPacket *p, MsTime start)
+link_account(MsNet *n, guint32 li, int dir, const MsPacket *p, MsTime start)
 {
+    MsNetLink *l = link_at(n, li);
     MsTime tx = (MsTime) (((guint64) p->size * 8 * 1000000000ULL + l->p.bandwidth_bps - 1) /
                           l->p.bandwidth_bps);
     l->st.packets[dir]++;
     l->st.bytes[dir] += p->size;
     l->st.busy[dir] += tx;
-    peak_account(l, dir, start, tx);
+    ms__net_peak_account(n, li, dir, start, tx);
     return tx;
 }
 
@@ -582,7 +552,7 @@ transmit(MsNet *n, MsHostId from, guint32 s)
         drop(n, s, from, MS_DROP_QUEUE_FULL);
         return FALSE;
     }
-    MsTime tx = link_account(l, dir, p, start);
+    MsTime tx = link_account(n, li, dir, p, start);
     l->busy_until[dir] = start + tx;
     trace_send(n, start, from, to, p, li);
     if ((G_UNLIKELY(n->loss_hook != NULL) && n->loss_hook(n, li, from, p, n->loss_hook_data)) ||
@@ -640,7 +610,7 @@ express(MsNet *n, MsHostId from, guint32 s)
          * earlier for their own future times, says nothing about who is
          * ahead then (datagrams are small; a queue would be a guess). */
         MsTime start = t;
-        MsTime tx = link_account(l, dir, p, start);
+        MsTime tx = link_account(n, li, dir, p, start);
         if (hops == 0)
             trace_send(n, start, at, to, p, li);
         /* Drawn from the sender's stream: the hosts further on may run on

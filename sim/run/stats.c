@@ -71,8 +71,20 @@ typedef struct {
     gboolean per_part; /* a partitioned run adds the parts' values */
 } Row;
 
+/* A partitioned run's link figures are merged from integers, not from the
+ * rows' doubles: the busy time per link direction (2 * link + dir) is
+ * added over the parts, and the busiest second is the largest of the
+ * parts' peaks and of their windows added up per window (see
+ * sim/net/net_peak.c: a part's peak alone is not the run's when several
+ * parts count a direction, as at flow level); the rows are then written
+ * from the sums, as a sequential run writes them. */
 struct _MsStatsTable {
     GArray *rows; /* Row */
+    guint n_ld;   /* link directions */
+    MsTime *busy, *peak;
+    guint *util_row, *peak_row; /* per link direction: its rows' indices */
+    GArray *windows;            /* MsLinkWindow of the parts, to add up */
+    double run_ns;              /* what utilisation divides by */
 };
 
 static void
@@ -89,15 +101,27 @@ add(GArray *rows, const char *section, const char *name, double value, gboolean 
     /* Mail and latency figures come from the (merged) message records; the
      * rest are counters each part keeps for its own hosts and links. */
     gboolean per_part = strcmp(section, "mail") != 0 && strcmp(section, "latency") != 0 &&
-                        strcmp(section, "routing") != 0 && strcmp(name, "simulated_seconds") != 0;
+                        strcmp(section, "routing") != 0 && strcmp(name, "simulated_seconds") != 0 &&
+                        !(g_str_has_prefix(section, "link:") && strstr(name, "utilization_"));
     Row r = { g_strdup(section), g_strdup(name), value, integer, per_part };
     g_array_append_val(rows, r);
 }
 
-static GArray *
-collect(MsWorld *w)
+/* The link rows of `t` from its integers. */
+static void
+set_link_rows(MsStatsTable *t)
 {
-    GArray *rows = g_array_new(FALSE, TRUE, sizeof(Row));
+    for (guint ld = 0; ld < t->n_ld; ld++) {
+        g_array_index(t->rows, Row, t->util_row[ld]).value = (double) t->busy[ld] / t->run_ns;
+        g_array_index(t->rows, Row, t->peak_row[ld]).value =
+            (double) t->peak[ld] / MS_NET_PEAK_WINDOW;
+    }
+}
+
+static void
+collect(MsWorld *w, MsStatsTable *t)
+{
+    GArray *rows = t->rows = g_array_new(FALSE, TRUE, sizeof(Row));
     g_array_set_clear_func(rows, row_clear);
     MsMail *m = ms_world_mail(w);
     MsNet *net = ms_world_net(w);
@@ -220,6 +244,12 @@ collect(MsWorld *w)
         add(rows, sec, "dns_cache_hits", (double) ss.dns_cache_hits, TRUE);
         add(rows, sec, "dns_queries", (double) ss.dns_queries, TRUE);
     }
+    t->n_ld = 2 * ms_net_n_links(net);
+    t->busy = g_new0(MsTime, t->n_ld);
+    t->peak = g_new0(MsTime, t->n_ld);
+    t->util_row = g_new0(guint, t->n_ld);
+    t->peak_row = g_new0(guint, t->n_ld);
+    t->run_ns = now > 0 ? (double) now : 1;
     for (guint l = 0; l < ms_net_n_links(net); l++) {
         MsLinkStats st;
         ms_net_link_stats(net, l, &st);
@@ -227,18 +257,26 @@ collect(MsWorld *w)
         ms_net_link_ends(net, l, &a, &b);
         g_autofree char *sec =
             g_strdup_printf("link:%s~%s", ms_net_host_name(net, a), ms_net_host_name(net, b));
-        double t = now > 0 ? (double) now : 1;
-        add(rows, sec, "utilization_ab", (double) st.busy[0] / t, FALSE);
-        add(rows, sec, "utilization_ba", (double) st.busy[1] / t, FALSE);
-        add(rows, sec, "peak_utilization_ab", (double) st.peak_busy[0] / MS_NET_PEAK_WINDOW,
-            FALSE);
-        add(rows, sec, "peak_utilization_ba", (double) st.peak_busy[1] / MS_NET_PEAK_WINDOW,
-            FALSE);
+        for (guint d = 0; d < 2; d++) {
+            t->busy[2 * l + d] = st.busy[d];
+            t->peak[2 * l + d] = st.peak_busy[d];
+        }
+        /* utilisation and peak rows: values from set_link_rows() */
+        t->util_row[2 * l] = rows->len;
+        add(rows, sec, "utilization_ab", 0, FALSE);
+        t->util_row[2 * l + 1] = rows->len;
+        add(rows, sec, "utilization_ba", 0, FALSE);
+        t->peak_row[2 * l] = rows->len;
+        add(rows, sec, "peak_utilization_ab", 0, FALSE);
+        t->peak_row[2 * l + 1] = rows->len;
+        add(rows, sec, "peak_utilization_ba", 0, FALSE);
         add(rows, sec, "packets", (double) (st.packets[0] + st.packets[1]), TRUE);
         add(rows, sec, "bytes", (double) (st.bytes[0] + st.bytes[1]), TRUE);
         add(rows, sec, "drops", (double) (st.drops_queue + st.drops_loss + st.drops_down), TRUE);
     }
-    return rows;
+    t->windows = g_array_new(FALSE, FALSE, sizeof(MsLinkWindow));
+    ms_net_peak_windows(net, t->windows);
+    set_link_rows(t);
 }
 
 static void
@@ -256,7 +294,7 @@ MsStatsTable *
 ms_stats_collect(MsWorld *w)
 {
     MsStatsTable *t = g_new0(MsStatsTable, 1);
-    t->rows = collect(w);
+    collect(w, t);
     return t;
 }
 
@@ -266,6 +304,11 @@ ms_stats_table_free(MsStatsTable *t)
     if (!t)
         return;
     g_array_free(t->rows, TRUE);
+    g_free(t->busy);
+    g_free(t->peak);
+    g_free(t->util_row);
+    g_free(t->peak_row);
+    g_array_free(t->windows, TRUE);
     g_free(t);
 }
 
@@ -280,39 +323,129 @@ ms_stats_table_get(const MsStatsTable *t, const char *section, const char *name)
     g_return_val_if_reached(0);
 }
 
+/* A part's values: the per-part rows' doubles, then per link direction its
+ * busy time and peak, then its windows (each block after its length, as a
+ * guint64; raw, as the ranks of one run share a machine's byte order). */
 GBytes *
 ms_stats_table_part_values(const MsStatsTable *t)
 {
-    GArray *v = g_array_new(FALSE, FALSE, sizeof(double));
+    GByteArray *b = g_byte_array_new();
+    guint64 k = 0;
+    for (guint i = 0; i < t->rows->len; i++)
+        k += g_array_index(t->rows, Row, i).per_part;
+    g_byte_array_append(b, (const guint8 *) &k, sizeof k);
     for (guint i = 0; i < t->rows->len; i++) {
         const Row *r = &g_array_index(t->rows, Row, i);
         if (r->per_part)
-            g_array_append_val(v, r->value);
+            g_byte_array_append(b, (const guint8 *) &r->value, sizeof r->value);
     }
-    gsize n = v->len * sizeof(double);
-    return g_bytes_new_take(g_array_free(v, FALSE), n);
+    guint64 n = t->n_ld;
+    g_byte_array_append(b, (const guint8 *) &n, sizeof n);
+    g_byte_array_append(b, (const guint8 *) t->busy, (guint) (n * sizeof(MsTime)));
+    g_byte_array_append(b, (const guint8 *) t->peak, (guint) (n * sizeof(MsTime)));
+    guint64 nw = t->windows->len;
+    g_byte_array_append(b, (const guint8 *) &nw, sizeof nw);
+    g_byte_array_append(b, (const guint8 *) t->windows->data, (guint) (nw * sizeof(MsLinkWindow)));
+    return g_byte_array_free_to_bytes(b);
+}
+
+static gint
+window_cmp(gconstpointer a, gconstpointer b)
+{
+    const MsLinkWindow *x = a, *y = b;
+    if (x->ld != y->ld)
+        return x->ld < y->ld ? -1 : 1;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Adds up the windows of every part so far per (direction, start): a
+ * direction's peak is at least each total (at most the window). Totals
+ * that fill their window are dropped (the peak is 100 % and stays so);
+ * the others stay, one per window, for the parts still to come. */
+static void
+add_up_windows(MsStatsTable *t)
+{
+    GArray *w = t->windows;
+    g_array_sort(w, window_cmp);
+    guint out = 0;
+    for (guint i = 0; i < w->len;) {
+        MsLinkWindow sum = g_array_index(w, MsLinkWindow, i);
+        MsTime busy = sum.busy;
+        guint j = i + 1;
+        for (; j < w->len; j++) {
+            const MsLinkWindow *o = &g_array_index(w, MsLinkWindow, j);
+            if (o->ld != sum.ld || o->start != sum.start)
+                break;
+            busy += o->busy;
+        }
+        busy = MIN(busy, MS_NET_PEAK_WINDOW);
+        if (sum.ld < t->n_ld)
+            t->peak[sum.ld] = MAX(t->peak[sum.ld], busy);
+        if (busy < MS_NET_PEAK_WINDOW) {
+            sum.busy = (guint32) busy;
+            g_array_index(w, MsLinkWindow, out++) = sum;
+        }
+        i = j;
+    }
+    g_array_set_size(w, out);
+}
+
+/* Reads `n` bytes at *at of the `len` in `p`; FALSE when they are not there. */
+static gboolean
+take(const guint8 *p, gsize len, gsize *at, void *dst, gsize n)
+{
+    if (n > len - *at)
+        return FALSE;
+    memcpy(dst, p + *at, n);
+    *at += n;
+    return TRUE;
 }
 
 gboolean
 ms_stats_table_add_part(MsStatsTable *t, GBytes *values, GError **error)
 {
-    gsize n;
-    const double *v = g_bytes_get_data(values, &n);
-    gsize k = 0;
+    gsize len;
+    const guint8 *p = g_bytes_get_data(values, &len);
+    gsize at = 0;
+    guint64 k = 0, want = 0, n = 0, nw = 0;
     for (guint i = 0; i < t->rows->len; i++)
-        k += g_array_index(t->rows, Row, i).per_part;
-    if (n != k * sizeof(double)) {
+        want += g_array_index(t->rows, Row, i).per_part;
+    /* offsets of the blocks, checked before anything is read */
+    gboolean ok =
+        take(p, len, &at, &k, sizeof k) && k == want && len - at >= k * sizeof(double) + sizeof n;
+    gsize doubles = at;
+    at += ok ? k * sizeof(double) : 0;
+    ok = ok && take(p, len, &at, &n, sizeof n) && n == t->n_ld &&
+         len - at >= 2 * n * sizeof(MsTime) + sizeof nw;
+    gsize busy = at, peak = at + (ok ? n * sizeof(MsTime) : 0);
+    at += ok ? 2 * n * sizeof(MsTime) : 0;
+    ok = ok && take(p, len, &at, &nw, sizeof nw) && (len - at) / sizeof(MsLinkWindow) == nw &&
+         (len - at) % sizeof(MsLinkWindow) == 0;
+    if (!ok) {
         g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                    "statistics of a part: %" G_GSIZE_FORMAT " bytes where %" G_GSIZE_FORMAT
-                    " were expected",
-                    n, k * sizeof(double));
+                    "statistics of a part: %" G_GSIZE_FORMAT
+                    " bytes that do not hold %" G_GUINT64_FORMAT " figures and %u link directions",
+                    len, want, t->n_ld);
         return FALSE;
     }
     for (guint i = 0, j = 0; i < t->rows->len; i++) {
         Row *r = &g_array_index(t->rows, Row, i);
-        if (r->per_part)
-            r->value += v[j++];
+        if (r->per_part) {
+            double v;
+            memcpy(&v, p + doubles + sizeof v * j++, sizeof v);
+            r->value += v;
+        }
     }
+    for (guint ld = 0; ld < t->n_ld; ld++) {
+        MsTime b, pk;
+        memcpy(&b, p + busy + ld * sizeof b, sizeof b);
+        memcpy(&pk, p + peak + ld * sizeof pk, sizeof pk);
+        t->busy[ld] = (MsTime) ((guint64) t->busy[ld] + (guint64) b); /* wraps, never traps */
+        t->peak[ld] = MAX(t->peak[ld], pk);
+    }
+    g_array_append_vals(t->windows, p + at, (guint) nw);
+    add_up_windows(t);
+    set_link_rows(t);
     return TRUE;
 }
 
