@@ -125,15 +125,16 @@ result_clear(Result *r)
     g_free(r->checks);
 }
 
+/* A run to `until` (0: the scenario's end). */
 static void
-sequential(const MsScenario *sc, gint fidelity, Result *out)
+sequential(const MsScenario *sc, gint fidelity, MsTime until, Result *out)
 {
     g_autoptr(GError) error = NULL;
     MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
     o.fidelity = fidelity;
     g_autoptr(MsWorld) w = ms_world_new_full(sc, &o, &error);
     CU_ASSERT_PTR_NOT_NULL_FATAL(w);
-    ms_world_run(w, ms_world_default_until(w));
+    ms_world_run(w, until ? until : ms_world_default_until(w));
     out->outcomes = outcomes(w);
     g_autoptr(MsStatsTable) t = ms_stats_collect(w);
     out->stats = flow_stats_text(t, fidelity);
@@ -143,7 +144,7 @@ sequential(const MsScenario *sc, gint fidelity, Result *out)
 }
 
 static void
-partitioned(const MsScenario *sc, const MsPartition *p, gint fidelity, Result *out)
+partitioned(const MsScenario *sc, const MsPartition *p, gint fidelity, MsTime until, Result *out)
 {
     guint k = ms_partition_parts(p);
     g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func((GDestroyNotify) ms_world_free);
@@ -161,9 +162,9 @@ partitioned(const MsScenario *sc, const MsPartition *p, gint fidelity, Result *o
     }
     MsWorld *w0 = g_ptr_array_index(parts, 0);
     g_autoptr(GError) error = NULL;
-    gboolean ok =
-        ms_world_run_parts((MsWorld *const *) parts->pdata, k, ms_world_default_until(w0)) &&
-        ms_world_merge_parts((MsWorld *const *) parts->pdata, k, &error);
+    gboolean ok = ms_world_run_parts((MsWorld *const *) parts->pdata, k,
+                                     until ? until : ms_world_default_until(w0)) &&
+                  ms_world_merge_parts((MsWorld *const *) parts->pdata, k, &error);
     if (!ok)
         g_printerr("%s\n", error->message);
     CU_ASSERT_FATAL(ok);
@@ -202,13 +203,15 @@ report_diff(const char *what, const char *a, const char *b)
         }
 }
 
-/* At `fidelity` (-1: the scenario's). */
+/* At `fidelity` (-1: the scenario's), run to `until` (0: the scenario's
+ * end). The parts are freed after the comparison, part 0 (which holds the
+ * merged records) first. */
 static void
-check_identical_at(const char *source, gint fidelity)
+check_identical_until(const char *source, gint fidelity, MsTime until)
 {
     g_autoptr(MsScenario) sc = load(source);
     Result seq = { 0 };
-    sequential(sc, fidelity, &seq);
+    sequential(sc, fidelity, until, &seq);
     guint n = sc->hosts->len;
     for (guint k = 1; k <= 4; k++) {
         for (int scheme = 0; scheme < 3; scheme++) {
@@ -222,13 +225,15 @@ check_identical_at(const char *source, gint fidelity)
             if (!ms_world_partition_lookahead(sc, p, &la, NULL, NULL))
                 continue; /* a split cutting a zero-latency link: refused (tested below) */
             Result par = { 0 };
-            partitioned(sc, p, fidelity, &par);
+            partitioned(sc, p, fidelity, until, &par);
             gboolean same = strcmp(seq.outcomes, par.outcomes) == 0 &&
                             strcmp(seq.stats, par.stats) == 0 && seq.checks_ok == par.checks_ok;
             if (!same) {
-                g_printerr("%s: %u parts (%s)%s\n", source[0] == '<' ? "generated world" : source,
-                           k, ms_partition_scheme_to_string(ms_partition_scheme(p)),
-                           fidelity == MS_FIDELITY_FLOW ? ", flow level" : "");
+                g_printerr("%s: %u parts (%s)%s, run to %s\n",
+                           source[0] == '<' ? "generated world" : source, k,
+                           ms_partition_scheme_to_string(ms_partition_scheme(p)),
+                           fidelity == MS_FIDELITY_FLOW ? ", flow level" : "",
+                           until ? "--until" : "the end");
                 report_diff("outcomes", seq.outcomes, par.outcomes);
                 report_diff("statistics", seq.stats, par.stats);
                 report_diff("checks", seq.checks, par.checks);
@@ -237,8 +242,15 @@ check_identical_at(const char *source, gint fidelity)
             result_clear(&par);
         }
     }
-    CU_ASSERT(seq.checks_ok);
+    if (!until)
+        CU_ASSERT(seq.checks_ok);
     result_clear(&seq);
+}
+
+static void
+check_identical_at(const char *source, gint fidelity)
+{
+    check_identical_until(source, fidelity, 0);
 }
 
 static void
@@ -291,6 +303,21 @@ static void
 test_generated(void)
 {
     check_identical(gen_small);
+}
+
+/* A run that --until cuts short leaves mail in flight: queued at servers
+ * (lesson 05's outage, its retries) and in the middle of submissions and
+ * relays (the generated world). The merged records still equal the
+ * sequential run's at the same time, and freeing part 0, whose left-over
+ * queue entries and submissions let go of records the merge replaced,
+ * raises no GLib critical (testlib makes criticals fatal). */
+static void
+test_cut_short(void)
+{
+    check_identical_until("scenarios/teaching/05-server-down.xml", -1, 30 * MS_TIME_S);
+    check_identical_until("scenarios/teaching/05-server-down.xml", -1, 17 * 60 * MS_TIME_S);
+    check_identical_until(gen_small, -1, 40 * 60 * MS_TIME_S);
+    check_identical_until(gen_small, MS_FIDELITY_FLOW, 40 * 60 * MS_TIME_S);
 }
 
 /* The flow level's signalled shares give it lookahead (sim/net/flow.c):
@@ -700,6 +727,7 @@ main(void)
         { "generated world split: identical", test_generated },
         { "flow level: lessons split: identical", test_flow_lessons },
         { "flow level: generated world split: identical", test_flow_generated },
+        { "cut short by --until: identical, freed cleanly", test_cut_short },
         { "mailboxes only for a part's own servers", test_mailboxes_rank_local },
         { "merged per-part traces = the sequential trace", test_merged_trace_is_sequential },
         { "per-part captures merged = the sequential capture", test_merged_capture },

@@ -565,6 +565,13 @@ fold(MsMail *m, MsRecordBox *b)
 void
 ms__mail_release(MsMail *m, guint32 id)
 {
+    /* After ms_mail_merge() the records are every part's, numbered anew, and
+     * nothing holds them: the ids that this part's left-over work (queue
+     * entries and submissions that --until cut short) lets go of when it is
+     * freed are ids of the records the merge replaced, and may name another
+     * message now. */
+    if (m->merged)
+        return;
     MsRecordBox *b = box_of(m, id);
     if (!b)
         return;
