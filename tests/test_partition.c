@@ -47,7 +47,9 @@ load(const char *path_or_text)
     return sc;
 }
 
-/* Everything a run decided, as text: one line per message and recipient. */
+/* Everything a run decided, as text: one line per message and recipient,
+ * then per client what its device showed (when, and the delays the
+ * summary lists per reading device). */
 static char *
 outcomes(MsWorld *w)
 {
@@ -68,6 +70,22 @@ outcomes(MsWorld *w)
                 q->address, ms_rcpt_state_to_string(q->state), q->done_at, q->where, q->attempts,
                 q->deferrals, q->hops, q->received_headers, q->retrieved_at, q->retrieved_by,
                 q->status, q->detail ? q->detail : "");
+        }
+    }
+    for (guint c = 0; c < ms_mail_n_clients(m); c++) {
+        const char *how = ms_mail_client_reads(m, c);
+        guint n;
+        MsTime total, max;
+        ms_mail_client_seen_delays(m, c, &n, &total, &max);
+        g_string_append_printf(s,
+                               "client %u host=%u reads=%s showed=%u total=%" G_GINT64_FORMAT
+                               " max=%" G_GINT64_FORMAT "\n",
+                               c, ms_mail_client_host(m, c), how ? how : "-", n, total, max);
+        for (guint id = 1; id <= ms_mail_n_messages(m); id++) {
+            MsTime at = ms_mail_client_seen_at(m, c, id);
+            if (at)
+                g_string_append_printf(s, "  showed %s at %" G_GINT64_FORMAT "\n",
+                                       ms_mail_message(m, id)->label, at);
         }
     }
     return g_string_free(s, FALSE);
@@ -227,7 +245,8 @@ check_identical_until(const char *source, gint fidelity, MsTime until)
             Result par = { 0 };
             partitioned(sc, p, fidelity, until, &par);
             gboolean same = strcmp(seq.outcomes, par.outcomes) == 0 &&
-                            strcmp(seq.stats, par.stats) == 0 && seq.checks_ok == par.checks_ok;
+                            strcmp(seq.stats, par.stats) == 0 &&
+                            strcmp(seq.checks, par.checks) == 0;
             if (!same) {
                 g_printerr("%s: %u parts (%s)%s, run to %s\n",
                            source[0] == '<' ? "generated world" : source, k,
@@ -299,6 +318,70 @@ test_lesson_10(void)
 {
     check_identical("scenarios/teaching/10-slow-link.xml");
 }
+/* Logins inside TLS and in the clear, counted by each part's clients,
+ * add up in the merged checks and statistics. */
+static void
+test_lesson_11(void)
+{
+    check_identical("scenarios/teaching/11-password-on-the-wire.xml");
+}
+
+/* IMAP devices on several parts: a phone on push and a laptop polling
+ * (lesson 19), POP3 next to IMAP (lesson 18). What each device showed,
+ * and when, is merged from the part that runs it. */
+static void
+test_lesson_18(void)
+{
+    check_identical("scenarios/teaching/18-pop3-or-imap.xml");
+}
+
+static void
+test_lesson_19(void)
+{
+    check_identical("scenarios/teaching/19-push.xml");
+}
+
+/* Device lines of a summary ("    HOST (IMAP) showed N messages ..."). */
+static char *
+device_lines(const char *out)
+{
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; lines[i]; i++)
+        if (g_str_has_prefix(lines[i], "    ") && strstr(lines[i], ") showed "))
+            g_string_append_printf(s, "%s\n", lines[i]);
+    return g_string_free(s, FALSE);
+}
+
+/* The summary of `mailsim run` lists every reading device of a partitioned
+ * run, as the sequential run does, not only those of part 0. */
+static void
+test_device_listing(void)
+{
+    const char *lesson = "scenarios/teaching/19-push.xml";
+    const char *seq_argv[] = { ms_test_mailsim_path(), "run", lesson, "-q", NULL };
+    g_autofree char *seq_out = NULL, *seq_err = NULL;
+    CU_ASSERT_EQUAL_FATAL(ms_test_spawn(seq_argv, &seq_out, &seq_err), 0);
+    g_autofree char *want = device_lines(seq_out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(want, "phone.sales.diversicomcorp.com (IMAP IDLE) showed 2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(want, "laptop.sales.diversicomcorp.com (IMAP) showed 2"));
+    static const char *const schemes[] = { "auto", "mod", "block" };
+    for (guint k = 2; k <= 4; k++)
+        for (guint i = 0; i < G_N_ELEMENTS(schemes); i++) {
+            g_autofree char *parts = g_strdup_printf("--parts=%u", k);
+            g_autofree char *how = g_strdup_printf("--partition=%s", schemes[i]);
+            const char *argv[] = { ms_test_mailsim_path(), "run", lesson, "-q", how, parts, NULL };
+            g_autofree char *out = NULL, *err = NULL;
+            int rc = ms_test_spawn(argv, &out, &err);
+            g_autofree char *got = device_lines(out ? out : "");
+            if (rc != 0 || strcmp(want, got) != 0)
+                g_printerr("%s %s: exit %d, devices:\n%s(sequential:\n%s)%s\n", how, parts, rc, got,
+                           want, err ? err : "");
+            CU_ASSERT_EQUAL(rc, 0);
+            CU_ASSERT_STRING_EQUAL(got, want);
+        }
+}
+
 static void
 test_generated(void)
 {
@@ -328,7 +411,7 @@ test_flow_lessons(void)
 {
     static const char *const lessons[] = { "01-first-email", "02-packets",       "03-dns",
                                            "05-server-down", "07-checking-mail", "08-backup-mx",
-                                           "09-greylisting", "10-slow-link" };
+                                           "09-greylisting", "10-slow-link",     "19-push" };
     for (guint i = 0; i < G_N_ELEMENTS(lessons); i++) {
         g_autofree char *path = g_strdup_printf("scenarios/teaching/%s.xml", lessons[i]);
         check_identical_at(path, MS_FIDELITY_FLOW);
@@ -724,6 +807,10 @@ main(void)
         { "lesson 08 (backup MX) split: identical", test_lesson_08 },
         { "lesson 09 (greylisting) split: identical", test_lesson_09 },
         { "lesson 10 (slow link) split: identical", test_lesson_10 },
+        { "lesson 11 (logins, TLS) split: identical", test_lesson_11 },
+        { "lesson 18 (POP3 and IMAP) split: identical", test_lesson_18 },
+        { "lesson 19 (IMAP push, two devices) split: identical", test_lesson_19 },
+        { "summary lists every part's reading devices", test_device_listing },
         { "generated world split: identical", test_generated },
         { "flow level: lessons split: identical", test_flow_lessons },
         { "flow level: generated world split: identical", test_flow_generated },
