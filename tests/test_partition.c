@@ -222,10 +222,10 @@ report_diff(const char *what, const char *a, const char *b)
 }
 
 /* At `fidelity` (-1: the scenario's), run to `until` (0: the scenario's
- * end). The parts are freed after the comparison, part 0 (which holds the
- * merged records) first. */
+ * end); with_checks: the checks' text too. The parts are freed after the
+ * comparison, part 0 (which holds the merged records) first. */
 static void
-check_identical_until(const char *source, gint fidelity, MsTime until)
+check_identical_until(const char *source, gint fidelity, MsTime until, gboolean with_checks)
 {
     g_autoptr(MsScenario) sc = load(source);
     Result seq = { 0 };
@@ -246,7 +246,7 @@ check_identical_until(const char *source, gint fidelity, MsTime until)
             partitioned(sc, p, fidelity, until, &par);
             gboolean same = strcmp(seq.outcomes, par.outcomes) == 0 &&
                             strcmp(seq.stats, par.stats) == 0 &&
-                            strcmp(seq.checks, par.checks) == 0;
+                            (!with_checks || strcmp(seq.checks, par.checks) == 0);
             if (!same) {
                 g_printerr("%s: %u parts (%s)%s, run to %s\n",
                            source[0] == '<' ? "generated world" : source, k,
@@ -269,7 +269,7 @@ check_identical_until(const char *source, gint fidelity, MsTime until)
 static void
 check_identical_at(const char *source, gint fidelity)
 {
-    check_identical_until(source, fidelity, 0);
+    check_identical_until(source, fidelity, 0, TRUE);
 }
 
 static void
@@ -324,6 +324,17 @@ static void
 test_lesson_11(void)
 {
     check_identical("scenarios/teaching/11-password-on-the-wire.xml");
+}
+
+/* A forward and a list on one part send the message on to addresses the
+ * record of its creator's part never named (lesson 16): the records and
+ * statistics are the sequential run's. Not yet the checks: the receivers'
+ * SPF/DKIM/DMARC ledger stays with the part that checked (it names
+ * messages by this part's ids, like the devices' lists before). */
+static void
+test_lesson_16(void)
+{
+    check_identical_until("scenarios/teaching/16-forwarding-breaks-spf.xml", -1, 0, FALSE);
 }
 
 /* IMAP devices on several parts: a phone on push and a laptop polling
@@ -397,10 +408,10 @@ test_generated(void)
 static void
 test_cut_short(void)
 {
-    check_identical_until("scenarios/teaching/05-server-down.xml", -1, 30 * MS_TIME_S);
-    check_identical_until("scenarios/teaching/05-server-down.xml", -1, 17 * 60 * MS_TIME_S);
-    check_identical_until(gen_small, -1, 40 * 60 * MS_TIME_S);
-    check_identical_until(gen_small, MS_FIDELITY_FLOW, 40 * 60 * MS_TIME_S);
+    check_identical_until("scenarios/teaching/05-server-down.xml", -1, 30 * MS_TIME_S, TRUE);
+    check_identical_until("scenarios/teaching/05-server-down.xml", -1, 17 * 60 * MS_TIME_S, TRUE);
+    check_identical_until(gen_small, -1, 40 * 60 * MS_TIME_S, TRUE);
+    check_identical_until(gen_small, MS_FIDELITY_FLOW, 40 * 60 * MS_TIME_S, TRUE);
 }
 
 /* The flow level's signalled shares give it lookahead (sim/net/flow.c):
@@ -808,6 +819,7 @@ main(void)
         { "lesson 09 (greylisting) split: identical", test_lesson_09 },
         { "lesson 10 (slow link) split: identical", test_lesson_10 },
         { "lesson 11 (logins, TLS) split: identical", test_lesson_11 },
+        { "lesson 16 (forwarding, lists) split: identical", test_lesson_16 },
         { "lesson 18 (POP3 and IMAP) split: identical", test_lesson_18 },
         { "lesson 19 (IMAP push, two devices) split: identical", test_lesson_19 },
         { "summary lists every part's reading devices", test_device_listing },
