@@ -80,8 +80,8 @@ print_summary(MsWorld *w, const MsStatsTable *tab, const MsPcapSink *pcap, const
                     ms_stats_table_get(tab, "imap", "seen_mean_s"),
                     ms_stats_table_get(tab, "imap", "seen_max_s"), seen, seen == 1 ? "" : "s");
         fprintf(out, "\n");
-        /* Each reading device: the wait its user saw (this part's own
-         * clients, so a partitioned run lists those of the first part). */
+        /* Each reading device: the wait its user saw (a partitioned run's
+         * merge brought every part's devices' lists, sim/mail/mail_merge.c). */
         for (guint i = 0; i < ms_mail_n_clients(m); i++) {
             guint n;
             MsTime total, max;

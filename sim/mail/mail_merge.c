@@ -12,7 +12,8 @@
  * state, where, detail and done time of the latest change (updated_at; a
  * message moves between parts only over links with positive latency, so
  * changes on two parts never share a time), counters (attempts, deferrals,
- * hops) summed, the latest POP3 retrieval. Records are then numbered in the
+ * hops) summed, the first retrieval (POP3 or IMAP: a sequential run keeps
+ * the first device's). Records are then numbered in the
  * order a sequential run creates them: set-up records first, in their order,
  * then by the order key of the event that created them (time, scheduling
  * host, its counter) and the rank within that event.
@@ -23,8 +24,20 @@
  *
  * Session counters (SMTP, POP3) travel along and are added.
  *
+ * What each device showed its user (MsMailClient.seen: the summary's list
+ * of reading devices, the <expect seen> checks) names messages by id, so
+ * it travels too, by Message-ID: each part sends its own clients' lists
+ * and the merge gives every client of the merging part the list its part
+ * made, in the merged ids. A client runs on one part only, so no list is
+ * combined with another. The clients' password counts (inside TLS, in the
+ * clear: <expect login-encrypted/no-clear-password>) travel along too; the
+ * merged layer's totals are their sums.
+ *
  * Format: "MSR1", the session counters, the record count, then per record
- * its fields in a fixed order, numbers in the machine's byte order (every
+ * its fields in a fixed order, then the number of clients that logged in
+ * or whose device showed something and per such client its index, its
+ * logins inside TLS and in the clear, and the count and (Message-ID, time)
+ * pairs of what it showed; numbers in the machine's byte order (every
  * rank runs the same binary), strings as a 32-bit length and the bytes.
  * Reading checks every length against what is left (GVariant did this too,
  * at ten times the cost on a million records). Cost: O(records + recipients), plus a
@@ -163,6 +176,13 @@ held_set(MsMail *m)
     return set;
 }
 
+/* Whether client c has something to send along: logins or shown mail. */
+static gboolean
+client_active(const MsMailClient *c)
+{
+    return c->seen->len || c->logins_tls || c->logins_clear;
+}
+
 GBytes *
 ms_mail_export_records(MsMail *m)
 {
@@ -218,6 +238,25 @@ ms_mail_export_records(MsMail *m)
             put_u32(b, is_held ? 1 : 0);
         }
     }
+    guint32 active = 0;
+    for (guint c = 0; c < m->clients->len; c++)
+        active += client_active(g_ptr_array_index(m->clients, c));
+    put_u32(b, active);
+    for (guint c = 0; c < m->clients->len; c++) {
+        const MsMailClient *cl = g_ptr_array_index(m->clients, c);
+        if (!client_active(cl))
+            continue;
+        put_u32(b, c);
+        put_u32(b, cl->logins_tls);
+        put_u32(b, cl->logins_clear);
+        put_u32(b, cl->seen->len);
+        for (guint i = 0; i < cl->seen->len; i++) {
+            const MsMailSeen *sn = &g_array_index(cl->seen, MsMailSeen, i);
+            const MsMessageRecord *r = ms__mail_record(m, sn->message); /* a part never folds */
+            put_str(b, r ? r->message_id : "");
+            put_u64(b, (guint64) sn->at);
+        }
+    }
     return g_byte_array_free_to_bytes(b);
 }
 
@@ -267,6 +306,19 @@ merged_rcpt(Merged *x, Str address)
     return &g_array_index(x->rec.rcpts, MsRcptRecord, x->rec.rcpts->len - 1);
 }
 
+/* One message a part's device showed, as read. */
+typedef struct {
+    guint client;
+    char *mid;
+    gint64 at;
+} SeenIn;
+
+static void
+seen_in_clear(gpointer p)
+{
+    g_free(((SeenIn *) p)->mid);
+}
+
 /* One part's version of a recipient, as read. */
 typedef struct {
     Str address, detail, status;
@@ -302,7 +354,8 @@ merge_rcpt(MsRcptRecord *to, const RcptIn *v, gboolean base)
     to->attempts += v->attempts;
     to->deferrals += v->deferrals;
     to->hops += v->hops;
-    if (v->retrieved > to->retrieved_at) {
+    /* The first device to show it, as a sequential run keeps it (ms__mail_seen). */
+    if (v->retrieved > 0 && (!to->retrieved_at || v->retrieved < to->retrieved_at)) {
         to->retrieved_at = v->retrieved;
         to->retrieved_by = v->retrieved_by;
     }
@@ -345,9 +398,18 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
     g_autoptr(GHashTable) index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     guint64 smtp_sessions = 0, pop3_sessions = 0;
     g_autoptr(GArray) rcpts = g_array_new(FALSE, FALSE, sizeof(RcptIn));
+    g_autoptr(GArray) shown = g_array_new(FALSE, FALSE, sizeof(SeenIn));
+    g_array_set_clear_func(shown, seen_in_clear);
     /* The exports hold everything: this part's own records can go now,
      * which keeps the merge's peak memory near one copy of the records. */
     ms__mail_records_reset(m);
+    /* So can its clients' lists and counts: this part's are in its export. */
+    for (guint c = 0; c < m->clients->len; c++) {
+        MsMailClient *cl = g_ptr_array_index(m->clients, c);
+        g_array_set_size(cl->seen, 0);
+        cl->logins_tls = cl->logins_clear = 0;
+    }
+    m->logins_tls = m->logins_clear = 0;
     for (guint p = 0; p < n; p++) {
         gsize len;
         const guint8 *data = g_bytes_get_data(parts[p], &len);
@@ -436,6 +498,25 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
                 merge_rcpt(merged_rcpt(x, in->address), in, !shadow);
             }
         }
+        guint32 nc = get_u32(&rd);
+        for (guint32 c = 0; c < nc && !rd.bad; c++) {
+            guint32 client = get_u32(&rd), tls = get_u32(&rd), clear = get_u32(&rd),
+                    count = get_u32(&rd);
+            if (client >= m->clients->len) {
+                rd.bad = TRUE;
+                break;
+            }
+            MsMailClient *cl = g_ptr_array_index(m->clients, client);
+            cl->logins_tls += tls;
+            cl->logins_clear += clear;
+            m->logins_tls += tls;
+            m->logins_clear += clear;
+            for (guint32 i = 0; i < count && !rd.bad; i++) {
+                SeenIn in = { client, dup_str(get_str(&rd)), 0 };
+                in.at = (gint64) get_u64(&rd);
+                g_array_append_val(shown, in);
+            }
+        }
         if (rd.bad || rd.p != rd.end) {
             g_set_error(error, MS_MAIL_ERROR, 0,
                         "mail records of part %u are malformed (byte %" G_GSIZE_FORMAT ")", p,
@@ -479,6 +560,17 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
         const char *pm = g_array_index(all, Merged, i).parent_mid;
         if (pm && *pm)
             ms__mail_record(m, i + 1)->parent = ms__mail_lookup_mid(m, pm);
+    }
+    /* The devices' lists, in the merged ids. */
+    for (guint i = 0; i < shown->len; i++) {
+        const SeenIn *in = &g_array_index(shown, SeenIn, i);
+        MsMailSeen sn = { ms__mail_lookup_mid(m, in->mid), in->at };
+        if (!sn.message) {
+            g_set_error(error, MS_MAIL_ERROR, 0,
+                        "a device showed message %s, which no part's records hold", in->mid);
+            return FALSE;
+        }
+        g_array_append_val(((MsMailClient *) g_ptr_array_index(m->clients, in->client))->seen, sn);
     }
     m->merged = TRUE;
     m->smtp_sessions = smtp_sessions;

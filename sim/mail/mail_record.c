@@ -230,7 +230,10 @@ ms__mail_rcpt(MsMail *m, guint32 id, const char *address)
         if (g_ascii_strcasecmp(rr->address, address) == 0)
             return rr;
     }
-    if (!r->shadow)
+    /* A partitioned run: another part may have sent the message on to an
+     * address of its own (a forward or a list, mail_auth_send.c) that the
+     * record here never heard of; the merge joins the versions. */
+    if (!r->shadow && !m->partitioned)
         return NULL;
     MsRcptRecord rr = { 0 };
     rr.address = ms__mail_text(m, address);
@@ -565,6 +568,13 @@ fold(MsMail *m, MsRecordBox *b)
 void
 ms__mail_release(MsMail *m, guint32 id)
 {
+    /* After ms_mail_merge() the records are every part's, numbered anew, and
+     * nothing holds them: the ids that this part's left-over work (queue
+     * entries and submissions that --until cut short) lets go of when it is
+     * freed are ids of the records the merge replaced, and may name another
+     * message now. */
+    if (m->merged)
+        return;
     MsRecordBox *b = box_of(m, id);
     if (!b)
         return;

@@ -156,6 +156,9 @@ collect(MsWorld *w, MsStatsTable *t)
         add(rows, "tls", "hops_clear", (double) ms.hops_clear, TRUE);
         add(rows, "tls", "logins_encrypted", (double) ms.logins_tls, TRUE);
         add(rows, "tls", "logins_clear", (double) ms.logins_clear, TRUE);
+        /* the logins: a merged run's are every part's already (mail_merge.c) */
+        for (guint i = rows->len - 2; i < rows->len; i++)
+            g_array_index(rows, Row, i).per_part = FALSE;
     }
     if (ms_mail_uses_imap(m)) {
         /* Only in worlds where some client reads over IMAP. seen: the
@@ -166,6 +169,9 @@ collect(MsWorld *w, MsStatsTable *t)
         add(rows, "imap", "seen_mean_s",
             ms.seen ? ms_time_to_seconds(ms.seen_delay_total) / ms.seen : 0, FALSE);
         add(rows, "imap", "seen_max_s", ms_time_to_seconds(ms.seen_delay_max), FALSE);
+        /* seen and its delays come from the (merged) records: not added over the parts */
+        for (guint i = rows->len - 3; i < rows->len; i++)
+            g_array_index(rows, Row, i).per_part = FALSE;
     }
     if (ms_mail_auth_enabled(m)) {
         /* Sender authentication: results per mechanism, only in worlds
