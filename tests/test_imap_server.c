@@ -432,6 +432,17 @@ test_bad_input(void)
     g_string_free(lng, TRUE);
     CU_ASSERT_STRING_EQUAL(o2->str, "* BAD [TOOBIG] Line too long.\r\nb OK NOOP completed.\r\n");
 
+    /* A line of exactly the limit is no overlong line, whether its CR and
+     * LF arrive with it or one octet at a time (run() checks both). */
+    GString *edge = g_string_new("a NOOP");
+    while (edge->len < MS_IMAP_SERVER_LINE_MAX)
+        g_string_append_c(edge, ' ');
+    g_string_append(edge, "\r\nb NOOP\r\n");
+    g_autoptr(GString) o2b = run(edge->str);
+    g_string_free(edge, TRUE);
+    CU_ASSERT(!imap_has(o2b, "TOOBIG"));
+    CU_ASSERT(imap_has(o2b, "b OK NOOP completed.\r\n"));
+
     /* Sequence sets: past the end, zero, "*" in an empty box, garbage;
      * UIDs past the end are no error (RFC 9051 6.4.9). */
     g_autoptr(GString) o3 = run(SELECT "c FETCH 4 FLAGS\r\nd FETCH 0 FLAGS\r\ne FETCH 1:x FLAGS\r\n"

@@ -645,7 +645,10 @@ process_input(MsImapServer *srv)
         }
         const guint8 *lf = memchr(p, '\n', avail);
         if (!lf) {
-            if (srv->discarding || avail > MS_IMAP_SERVER_LINE_MAX) {
+            /* The fragment may still end in the CR of a line whose text is
+             * exactly the limit: the same bytes must get the same answer
+             * however they were cut. */
+            if (srv->discarding || avail > (gsize) MS_IMAP_SERVER_LINE_MAX + 1) {
                 srv->discarding = TRUE;
                 srv->in_pos = srv->in->len;
             }
