@@ -521,15 +521,19 @@ raw_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 
 static const MsTcpCallbacks raw_cb = { raw_connected, raw_data, raw_closed };
 
-/* RFC 8446 6.1: the server's session sees the FIN without close_notify
- * and tells it as a truncation; orderly sessions (every lesson) never do. */
-static void
-test_truncation(void)
+/* Runs `lesson` (TLS switched on when it says tls="false") with a raw TLS
+ * client at `from` that connects to `server`:`port`, reads the greeting and
+ * closes with a FIN but no close_notify; returns the narration. */
+static char *
+story_of_truncation(const char *lesson, const char *from, const char *server, guint16 port,
+                    gboolean *greeted)
 {
     g_autofree char *xml = NULL;
-    CU_ASSERT_FATAL(g_file_get_contents(LESSON1, &xml, NULL, NULL));
-    g_autoptr(MsScenario) sc =
-        ms_scenario_load_memory(xml, strlen(xml), "01-first-email.xml", NULL);
+    CU_ASSERT_FATAL(g_file_get_contents(lesson, &xml, NULL, NULL));
+    char *off = strstr(xml, " tls=\"false\"");
+    if (off)
+        memset(off, ' ', strlen(" tls=\"false\""));
+    g_autoptr(MsScenario) sc = ms_scenario_load_memory(xml, strlen(xml), lesson, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
     g_autoptr(MsWorld) w = ms_world_new(sc, 0, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(w);
@@ -540,30 +544,57 @@ test_truncation(void)
                       ms_narrator_new(net, f, MS_NARRATE_MAIL, FALSE), ms_narrator_free);
     RawClient c = { .tcp = ms_world_tcp(w) };
     ms_rng_init(&c.rng, 5, 5);
-    MsTlsConfig cfg = { .role = MS_TLS_CLIENT, .rng = &c.rng, .server_name = "smtp.isp-a.net" };
+    MsTlsConfig cfg = { .role = MS_TLS_CLIENT, .rng = &c.rng, .server_name = server };
     c.tls = ms_tls_new(&cfg);
-    MsHostId pc = ms_net_host_by_name(net, "pc.alice-home.example");
-    MsHostId isp = ms_net_host_by_name(net, "smtp.isp-a.net");
-    CU_ASSERT_FATAL(pc != G_MAXUINT32 && isp != G_MAXUINT32);
-    ms_tcp_connect(c.tcp, pc, ms_net_host_addr(net, isp), 465, &raw_cb, &c);
+    MsHostId pc = ms_net_host_by_name(net, from);
+    MsHostId srv = ms_net_host_by_name(net, server);
+    CU_ASSERT_FATAL(pc != G_MAXUINT32 && srv != G_MAXUINT32);
+    ms_tcp_connect(c.tcp, pc, ms_net_host_addr(net, srv), port, &raw_cb, &c);
     ms_world_run(w, ms_world_default_until(w));
-    CU_ASSERT_TRUE(c.greeted);
+    *greeted = c.greeted;
     fflush(f);
     rewind(f);
-    g_autoptr(GString) story = g_string_new(NULL);
+    GString *story = g_string_new(NULL);
     char line[1024];
     while (fgets(line, sizeof line, f))
         g_string_append(story, line);
     fclose(f);
+    ms_tls_free(c.tls);
+    return g_string_free(story, FALSE);
+}
+
+/* RFC 8446 6.1: the server's session sees the FIN without close_notify
+ * and tells it as a truncation, on SMTPS and on IMAPS alike; orderly
+ * sessions (every lesson) never do. */
+static void
+test_truncation(void)
+{
+    gboolean greeted = FALSE;
+    g_autofree char *story = story_of_truncation(LESSON1, "pc.alice-home.example",
+                                                 "smtp.isp-a.net", 465, &greeted);
+    CU_ASSERT_TRUE(greeted);
     const char *want = "smtp.isp-a.net: the TLS session with pc.alice-home.example ended with a "
                        "TCP FIN but no close_notify (connection closed without close_notify: "
                        "the data may have been truncated). RFC 8446 6.1 counts that as a "
                        "truncation";
-    CU_ASSERT_PTR_NOT_NULL(strstr(story->str, want));
+    CU_ASSERT_PTR_NOT_NULL(strstr(story, want));
     /* told once: Alice's own sessions close in order */
-    const char *first = strstr(story->str, "no close_notify");
+    const char *first = strstr(story, "no close_notify");
     CU_ASSERT_TRUE(first && !strstr(first + 1, "no close_notify"));
-    ms_tls_free(c.tls);
+
+    /* The IMAP server's sessions too (lesson 19's devices read over TLS). */
+    greeted = FALSE;
+    g_autofree char *imap = story_of_truncation("scenarios/teaching/19-push.xml",
+                                                "pc.alice-home.example", "mx.diversicomcorp.com",
+                                                993, &greeted);
+    CU_ASSERT_TRUE(greeted);
+    const char *first_imap = strstr(imap, "mx.diversicomcorp.com: the TLS session with "
+                                          "pc.alice-home.example ended with a TCP FIN but no "
+                                          "close_notify");
+    CU_ASSERT_PTR_NOT_NULL(first_imap);
+    /* told once: the devices' own sessions close in order */
+    const char *once = strstr(imap, "no close_notify");
+    CU_ASSERT_TRUE(once && !strstr(once + 1, "no close_notify"));
 }
 
 int

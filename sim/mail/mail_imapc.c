@@ -243,6 +243,8 @@ imapc_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
     Imapc *x = ud;
     (void) tcp;
     (void) conn;
+    if (x->tls && why == MS_TCP_CLOSE_NORMAL)
+        ms__mail_tls_eof(x->tls); /* told when it is a truncation (RFC 8446 6.1) */
     if (!x->done && why != MS_TCP_CLOSE_NORMAL) {
         x->done = TRUE;
         if (x->check)

@@ -140,10 +140,12 @@ imapd_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer
 static void
 imapd_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
 {
+    Imapd *x = ud;
     (void) tcp;
     (void) conn;
-    (void) why;
-    imapd_free(ud);
+    if (x->tls && why == MS_TCP_CLOSE_NORMAL)
+        ms__mail_tls_eof(x->tls); /* told when it is a truncation (RFC 8446 6.1) */
+    imapd_free(x);
 }
 
 void
