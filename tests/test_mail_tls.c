@@ -570,8 +570,8 @@ static void
 test_truncation(void)
 {
     gboolean greeted = FALSE;
-    g_autofree char *story = story_of_truncation(LESSON1, "pc.alice-home.example",
-                                                 "smtp.isp-a.net", 465, &greeted);
+    g_autofree char *story =
+        story_of_truncation(LESSON1, "pc.alice-home.example", "smtp.isp-a.net", 465, &greeted);
     CU_ASSERT_TRUE(greeted);
     const char *want = "smtp.isp-a.net: the TLS session with pc.alice-home.example ended with a "
                        "TCP FIN but no close_notify (connection closed without close_notify: "
@@ -584,9 +584,9 @@ test_truncation(void)
 
     /* The IMAP server's sessions too (lesson 19's devices read over TLS). */
     greeted = FALSE;
-    g_autofree char *imap = story_of_truncation("scenarios/teaching/19-push.xml",
-                                                "pc.alice-home.example", "mx.diversicomcorp.com",
-                                                993, &greeted);
+    g_autofree char *imap =
+        story_of_truncation("scenarios/teaching/19-push.xml", "pc.alice-home.example",
+                            "mx.diversicomcorp.com", 993, &greeted);
     CU_ASSERT_TRUE(greeted);
     const char *first_imap = strstr(imap, "mx.diversicomcorp.com: the TLS session with "
                                           "pc.alice-home.example ended with a TCP FIN but no "
