@@ -285,11 +285,14 @@ GQuark ms_mail_error_quark(void);
 /* Says this mail layer runs one part of a partitioned world: a message seen
  * for the first time (another part created it) gets a shadow record. */
 void ms_mail_set_partitioned(MsMail *mail, gboolean partitioned);
-/* This part's records, serialised (a length-checked byte format, sim/mail/mail_merge.c) for ms_mail_merge(). */
+/* This part's records, serialised (a length-checked byte format, sim/mail/mail_merge.c) for
+ * ms_mail_merge(), with its clients' lists and its servers' sender checks and TLS-policy
+ * counts, all naming messages by Message-ID. */
 GBytes *ms_mail_export_records(MsMail *mail);
 /* Replaces mail's records by the merge of every part's export (parts[0..n)):
  * one record per message, numbered as a sequential run numbers them, each
- * recipient's latest state with counters summed. FALSE with `error` set on
+ * recipient's latest state with counters summed; the clients' lists, the
+ * sender checks and the TLS-policy ledger in the merged ids. FALSE with `error` set on
  * malformed input. */
 gboolean ms_mail_merge(MsMail *mail, GBytes *const *parts, guint n, GError **error);
 

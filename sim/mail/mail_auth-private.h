@@ -51,6 +51,12 @@ MsMailAuthServer *ms__auth_server(MsMail *mail, const MsMailServer *s);
 /* A new ledger entry for a check of message id made now (where, results
  * and action for the caller to fill); valid until the next one. */
 MsMailAuthLedger *ms__auth_ledger_add(MsMail *mail, guint32 message);
+/* The ledger for the merge of a partitioned run (mail_merge.c): how many
+ * checks, the i-th in the order made (*message gets its message id), and
+ * forgetting them all (the merge puts back every part's, re-keyed). */
+guint ms__auth_ledger_len(const MsMail *mail);
+const MsMailAuthLedger *ms__auth_ledger_entry(const MsMail *mail, guint i, guint32 *message);
+void ms__auth_ledger_reset(MsMail *mail);
 
 /* mail_auth_send.c: called by ms__mail_accept for each local recipient
  * before its mailbox: TRUE when `local` is an alias of s (a forward or a

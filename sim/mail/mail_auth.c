@@ -67,6 +67,29 @@ ms__auth_ledger_add(MsMail *m, guint32 message)
     return &g_array_index(a->ledger, LedgerEntry, a->ledger->len - 1).l;
 }
 
+guint
+ms__auth_ledger_len(const MsMail *m)
+{
+    return m->auth ? m->auth->ledger->len : 0;
+}
+
+const MsMailAuthLedger *
+ms__auth_ledger_entry(const MsMail *m, guint i, guint32 *message)
+{
+    const LedgerEntry *e = &g_array_index(m->auth->ledger, LedgerEntry, i);
+    *message = e->message;
+    return &e->l;
+}
+
+void
+ms__auth_ledger_reset(MsMail *m)
+{
+    if (!m->auth)
+        return;
+    g_array_set_size(m->auth->ledger, 0);
+    g_hash_table_remove_all(m->auth->ledgers);
+}
+
 /* The entry index + 1 of message's latest check, 0 for none. */
 static guint32
 ledger_last(const MsMail *m, guint32 message)

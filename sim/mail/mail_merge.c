@@ -33,16 +33,31 @@
  * clear: <expect login-encrypted/no-clear-password>) travel along too; the
  * merged layer's totals are their sums.
  *
- * Format: "MSR1", the session counters, the record count, then per record
+ * Two more tables name messages by id and travel by Message-ID the same
+ * way: the sender checks (SPF, DKIM, DMARC, DNSBL: mail_auth.c's ledger,
+ * which <expect kind="auth"> and the journey pictures read) and the
+ * TLS-policy ledger (hops read by an attacker, sessions a TLS requirement
+ * ended: mail_tls_policy.c). A part exports what its own servers recorded;
+ * the merge puts every part's checks back in the order they were made (by
+ * time: one message's checks on two parts never share a time, for the same
+ * reason as above) and adds up the TLS counts.
+ *
+ * Format: "MSR2", the session counters, the record count, then per record
  * its fields in a fixed order, then the number of clients that logged in
  * or whose device showed something and per such client its index, its
  * logins inside TLS and in the clear, and the count and (Message-ID, time)
- * pairs of what it showed; numbers in the machine's byte order (every
+ * pairs of what it showed, then the number of sender checks and per check
+ * its Message-ID ("" for none), checked flag, the SPF, DKIM, DMARC and
+ * DNSBL words, action, checking host and time, then the number of
+ * non-zero TLS-ledger entries and per entry its Message-ID and four
+ * counts; numbers in the machine's byte order (every
  * rank runs the same binary), strings as a 32-bit length and the bytes.
  * Reading checks every length against what is left (GVariant did this too,
  * at ten times the cost on a million records). Cost: O(records + recipients), plus a
  * sort of the records. */
 #include "mail-private.h"
+#include "mail_auth-private.h"
+#include "mail_tls_policy-private.h"
 
 #include <string.h>
 
@@ -134,7 +149,7 @@ dup_str(Str s)
     return g_strndup(s.s, s.n);
 }
 
-#define MAGIC 0x3152534du /* "MSR1" */
+#define MAGIC 0x3252534du /* "MSR2" */
 
 static const char *
 tag_out(gpointer user_data, guint32 id)
@@ -181,6 +196,22 @@ static gboolean
 client_active(const MsMailClient *c)
 {
     return c->seen->len || c->logins_tls || c->logins_clear;
+}
+
+/* Message id's Message-ID ("" for none: id 0, or a record gone, which a
+ * part never folds away). */
+static void
+put_mid(GByteArray *b, MsMail *m, guint32 id)
+{
+    const MsMessageRecord *r = id ? ms__mail_record(m, id) : NULL;
+    put_str(b, r ? r->message_id : "");
+}
+
+/* Whether a TLS-ledger entry holds anything. */
+static gboolean
+tls_counted(const MsMailTlsLedger *l)
+{
+    return l->hops_tls || l->hops_clear || l->hops_read || l->tls_refusals;
 }
 
 GBytes *
@@ -252,10 +283,41 @@ ms_mail_export_records(MsMail *m)
         put_u32(b, cl->seen->len);
         for (guint i = 0; i < cl->seen->len; i++) {
             const MsMailSeen *sn = &g_array_index(cl->seen, MsMailSeen, i);
-            const MsMessageRecord *r = ms__mail_record(m, sn->message); /* a part never folds */
-            put_str(b, r ? r->message_id : "");
+            put_mid(b, m, sn->message);
             put_u64(b, (guint64) sn->at);
         }
+    }
+    /* The checks this part's servers made, in the order made. */
+    guint nl = ms__auth_ledger_len(m);
+    put_u32(b, nl);
+    for (guint i = 0; i < nl; i++) {
+        guint32 msg;
+        const MsMailAuthLedger *l = ms__auth_ledger_entry(m, i, &msg);
+        put_mid(b, m, msg);
+        put_u32(b, l->checked ? 1 : 0);
+        put_str(b, l->spf);
+        put_str(b, l->dkim);
+        put_str(b, l->dmarc);
+        put_str(b, l->dnsbl);
+        put_u32(b, l->action);
+        put_u32(b, l->where);
+        put_u64(b, (guint64) l->at);
+    }
+    /* The TLS-policy ledger: only the messages something was counted for. */
+    const GArray *tl = m->tls_policy ? m->tls_policy->ledger : NULL;
+    guint32 nt = 0;
+    for (guint i = 0; tl && i < tl->len; i++)
+        nt += tls_counted(&g_array_index(tl, MsMailTlsLedger, i));
+    put_u32(b, nt);
+    for (guint i = 0; tl && i < tl->len; i++) {
+        const MsMailTlsLedger *l = &g_array_index(tl, MsMailTlsLedger, i);
+        if (!tls_counted(l))
+            continue;
+        put_mid(b, m, i + 1);
+        put_u32(b, l->hops_tls);
+        put_u32(b, l->hops_clear);
+        put_u32(b, l->hops_read);
+        put_u32(b, l->tls_refusals);
     }
     return g_byte_array_free_to_bytes(b);
 }
@@ -317,6 +379,57 @@ static void
 seen_in_clear(gpointer p)
 {
     g_free(((SeenIn *) p)->mid);
+}
+
+/* One sender check a part's server made, as read; part and index keep
+ * one part's checks in their order. */
+typedef struct {
+    char *mid;
+    MsMailAuthLedger l;
+    guint part, index;
+} CheckIn;
+
+static void
+check_in_clear(gpointer p)
+{
+    g_free(((CheckIn *) p)->mid);
+}
+
+static gint
+check_order(gconstpointer a, gconstpointer b)
+{
+    const CheckIn *x = a, *y = b;
+    if (x->l.at != y->l.at)
+        return x->l.at < y->l.at ? -1 : 1;
+    if (x->part != y->part)
+        return x->part < y->part ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* One part's TLS-ledger counts for a message, as read. */
+typedef struct {
+    char *mid;
+    MsMailTlsLedger l;
+} TlsIn;
+
+static void
+tls_in_clear(gpointer p)
+{
+    g_free(((TlsIn *) p)->mid);
+}
+
+/* A result word of a check ("pass", "listed", "" for none) into its
+ * fixed field; longer is malformed. */
+static void
+get_word(Reader *r, char *to, gsize size)
+{
+    Str w = get_str(r);
+    memset(to, 0, size);
+    if (w.n >= size || memchr(w.s, 0, w.n)) {
+        r->bad = TRUE;
+        return;
+    }
+    memcpy(to, w.s, w.n);
 }
 
 /* One part's version of a recipient, as read. */
@@ -400,6 +513,11 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
     g_autoptr(GArray) rcpts = g_array_new(FALSE, FALSE, sizeof(RcptIn));
     g_autoptr(GArray) shown = g_array_new(FALSE, FALSE, sizeof(SeenIn));
     g_array_set_clear_func(shown, seen_in_clear);
+    g_autoptr(GArray) checks = g_array_new(FALSE, FALSE, sizeof(CheckIn));
+    g_array_set_clear_func(checks, check_in_clear);
+    g_autoptr(GArray) tls_rows = g_array_new(FALSE, FALSE, sizeof(TlsIn));
+    g_array_set_clear_func(tls_rows, tls_in_clear);
+    guint n_hosts = ms_net_n_hosts(m->net);
     /* The exports hold everything: this part's own records can go now,
      * which keeps the merge's peak memory near one copy of the records. */
     ms__mail_records_reset(m);
@@ -410,6 +528,10 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
         cl->logins_tls = cl->logins_clear = 0;
     }
     m->logins_tls = m->logins_clear = 0;
+    /* And its ledgers, keyed by its own ids. */
+    ms__auth_ledger_reset(m);
+    if (m->tls_policy)
+        g_array_set_size(m->tls_policy->ledger, 0);
     for (guint p = 0; p < n; p++) {
         gsize len;
         const guint8 *data = g_bytes_get_data(parts[p], &len);
@@ -517,6 +639,32 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
                 g_array_append_val(shown, in);
             }
         }
+        guint32 na = get_u32(&rd);
+        for (guint32 i = 0; i < na && !rd.bad; i++) {
+            CheckIn in = { dup_str(get_str(&rd)), { 0 }, p, i };
+            in.l.checked = get_u32(&rd) != 0;
+            get_word(&rd, in.l.spf, sizeof in.l.spf);
+            get_word(&rd, in.l.dkim, sizeof in.l.dkim);
+            get_word(&rd, in.l.dmarc, sizeof in.l.dmarc);
+            get_word(&rd, in.l.dnsbl, sizeof in.l.dnsbl);
+            guint32 action = get_u32(&rd), where = get_u32(&rd);
+            in.l.at = (MsTime) get_u64(&rd);
+            if (action > MS_MAIL_AUTH_REJECT ||
+                (where >= n_hosts && where != MS_NO_HOST_ID && where != MS_HOST_WORLD))
+                rd.bad = TRUE;
+            in.l.action = (MsMailAuthAction) action;
+            in.l.where = (MsHostId) where;
+            g_array_append_val(checks, in);
+        }
+        guint32 nt = get_u32(&rd);
+        for (guint32 i = 0; i < nt && !rd.bad; i++) {
+            TlsIn in = { dup_str(get_str(&rd)), { 0 } };
+            in.l.hops_tls = get_u32(&rd);
+            in.l.hops_clear = get_u32(&rd);
+            in.l.hops_read = get_u32(&rd);
+            in.l.tls_refusals = get_u32(&rd);
+            g_array_append_val(tls_rows, in);
+        }
         if (rd.bad || rd.p != rd.end) {
             g_set_error(error, MS_MAIL_ERROR, 0,
                         "mail records of part %u are malformed (byte %" G_GSIZE_FORMAT ")", p,
@@ -571,6 +719,34 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
             return FALSE;
         }
         g_array_append_val(((MsMailClient *) g_ptr_array_index(m->clients, in->client))->seen, sn);
+    }
+    /* The sender checks, in the merged ids and in the order made. */
+    g_array_sort(checks, check_order);
+    for (guint i = 0; i < checks->len; i++) {
+        const CheckIn *in = &g_array_index(checks, CheckIn, i);
+        guint32 id = *in->mid ? ms__mail_lookup_mid(m, in->mid) : 0;
+        if (*in->mid && !id) {
+            g_set_error(error, MS_MAIL_ERROR, 0,
+                        "part %u checked the sender of message %s, which no part's records hold",
+                        in->part, in->mid);
+            return FALSE;
+        }
+        *ms__auth_ledger_add(m, id) = in->l;
+    }
+    /* The TLS counts, added over the parts. */
+    for (guint i = 0; i < tls_rows->len; i++) {
+        const TlsIn *in = &g_array_index(tls_rows, TlsIn, i);
+        guint32 id = ms__mail_lookup_mid(m, in->mid);
+        if (!id) {
+            g_set_error(error, MS_MAIL_ERROR, 0,
+                        "the TLS ledger names message %s, which no part's records hold", in->mid);
+            return FALSE;
+        }
+        MsMailTlsLedger *l = ms__tls_policy_ledger(m, id);
+        l->hops_tls += in->l.hops_tls;
+        l->hops_clear += in->l.hops_clear;
+        l->hops_read += in->l.hops_read;
+        l->tls_refusals += in->l.tls_refusals;
     }
     m->merged = TRUE;
     m->smtp_sessions = smtp_sessions;
