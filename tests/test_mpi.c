@@ -491,6 +491,8 @@ test_partition_usage_errors(void)
         { { "--partition", "auto", "--parts", "2", "--dist-profile", "p.json" },
           "--dist-profile is for a run over MPI" },
         { { "--partition", "auto", "--parts", "2", "--pilot", "soon" }, "--pilot" },
+        { { "--partition", "mod", "--parts", "2", "--dmarc-reports", "r" },
+          "--dmarc-reports is for a run in one piece" },
     };
     for (guint i = 0; i < G_N_ELEMENTS(dist); i++) {
         const char *argv[12] = { ms_test_mailsim_path(), "run", lesson, "-q" };

@@ -827,6 +827,11 @@ ms_cmd_run(int argc, char **argv)
         return ms_cli_usage(cmd, "--tls-keylog is for a run in one piece (no --partition)");
     if (resumption_s && partition_s)
         return ms_cli_usage(cmd, "--tls-resumption is for a run in one piece (no --partition)");
+    /* Each part's report rows stay with the part that checked: refused
+     * rather than written short. */
+    if (dmarc_dir && partition_s)
+        return ms_cli_usage(cmd, "--dmarc-reports is for a run in one piece (no --partition): "
+                                 "a partitioned run does not merge its report rows yet");
     if (resumption_s && strcmp(resumption_s, "psk_dhe_ke") != 0 &&
         strcmp(resumption_s, "psk_ke") != 0 && strcmp(resumption_s, "off") != 0)
         return ms_cli_usage(cmd, "--tls-resumption: '%s' is not psk_dhe_ke, psk_ke or off",
