@@ -9,6 +9,7 @@
  * two runs of 70,000 messages are most of this work: a program of their
  * own, so that tests/run-all.sh can run them beside these). */
 #include "testlib.h"
+#include "fold_world.h"
 #include "mailsim/mail.h"
 #include "mailsim/sketch.h"
 #include "mailsim/stats.h"
@@ -29,16 +30,6 @@ run_clear(Run *r)
 {
     g_clear_pointer(&r->w, ms_world_free);
     g_clear_pointer(&r->sc, ms_scenario_free);
-}
-
-static char *
-generated(guint domains, guint messages, const char *duration, guint seed)
-{
-    return g_strdup_printf(
-        "<scenario version=\"1\" name=\"fold\" seed=\"%u\" fidelity=\"flow\">"
-        "<generate topology=\"transit-stub\" domains=\"%u\" routers=\"%u\" users=\"%u\" "
-        "messages=\"%u\" duration=\"%s\" seed=\"%u\"/></scenario>",
-        seed, domains, domains * 3, domains * 20, messages, duration, seed);
 }
 
 /* Builds and runs the world of xml with fold (keep_first and exact_limit
@@ -98,7 +89,7 @@ live_records(MsMail *m)
 static void
 test_same_statistics(void)
 {
-    g_autofree char *xml = generated(300, 12000, "2h", 5);
+    g_autofree char *xml = fold_world_xml(300, 12000, "2h", 5);
     Run keep = { 0 }, fold = { 0 };
     run_world(&keep, xml, FALSE, -1, -1);
     run_world(&fold, xml, TRUE, -1, -1);
@@ -142,7 +133,7 @@ test_same_statistics(void)
 static void
 test_sketched_quantiles(void)
 {
-    g_autofree char *xml = generated(30, 20000, "2h", 7);
+    g_autofree char *xml = fold_world_xml(30, 20000, "2h", 7);
     Run keep = { 0 }, fold = { 0 };
     run_world(&keep, xml, FALSE, -1, -1);
     run_world(&fold, xml, TRUE, -1, 0);
@@ -251,7 +242,7 @@ test_fold_only_when_unneeded(void)
     CU_ASSERT_TRUE(ms_world_check(r.w, out)); /* its expectations still pass */
     run_clear(&r);
 
-    g_autofree char *xml = generated(10, 200, "10min", 3);
+    g_autofree char *xml = fold_world_xml(10, 200, "10min", 3);
     g_autoptr(GError) error = NULL;
     g_autoptr(MsScenario) sc = ms_scenario_load_memory(xml, strlen(xml), "fold.xml", &error);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);

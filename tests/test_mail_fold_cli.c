@@ -5,19 +5,10 @@
  * a program of their own so that tests/run-all.sh can run them beside the
  * rest. */
 #include "testlib.h"
+#include "fold_world.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
-
-static char *
-generated(guint domains, guint messages, const char *duration, guint seed)
-{
-    return g_strdup_printf(
-        "<scenario version=\"1\" name=\"fold\" seed=\"%u\" fidelity=\"flow\">"
-        "<generate topology=\"transit-stub\" domains=\"%u\" routers=\"%u\" users=\"%u\" "
-        "messages=\"%u\" duration=\"%s\" seed=\"%u\"/></scenario>",
-        seed, domains, domains * 3, domains * 20, messages, duration, seed);
-}
 
 /* `mailsim run` folds by default and says so when the quantiles come from
  * the sketch (past MS_MAIL_FOLD_EXACT_LIMIT latencies); --keep-records
@@ -27,7 +18,7 @@ test_cli(void)
 {
     g_autofree char *dir = g_dir_make_tmp("mailsim-fold-XXXXXX", NULL);
     g_autofree char *file = g_build_filename(dir, "w.xml", NULL);
-    g_autofree char *xml = generated(12, 70000, "1h", 11);
+    g_autofree char *xml = fold_world_xml(12, 70000, "1h", 11);
     CU_ASSERT_TRUE_FATAL(g_file_set_contents(file, xml, -1, NULL));
     g_autofree char *stats = g_build_filename(dir, "s.json", NULL);
     const char *fold_argv[] = { ms_test_mailsim_path(), "run", "-q", file, "--stats", stats, NULL };
