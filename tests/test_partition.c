@@ -12,7 +12,9 @@
  * splits. Also: automatic splits balance and cut slow links; partition
  * files are read with errors naming the line; a zero-latency cut link is
  * refused with a clear message. The same at flow level (lessons and the
- * generated world).
+ * generated world). The parts run on two threads wherever there are two
+ * or more (ms_world_run_parts()), and `--threads` gives the same
+ * statistics on 1, 2 or 3 threads.
  * The MPI driver runs the same parts over ranks (tests/test_mpi.c). */
 #include "testlib.h"
 #include "mailsim/scenario.h"
@@ -162,7 +164,9 @@ partitioned(const MsScenario *sc, const MsPartition *p, gint fidelity, MsTime un
     }
     MsWorld *w0 = g_ptr_array_index(parts, 0);
     g_autoptr(GError) error = NULL;
-    gboolean ok = ms_world_run_parts((MsWorld *const *) parts->pdata, k,
+    /* Two threads whenever there are two parts or more: one part each, or
+     * several per thread (the same results as in one thread). */
+    gboolean ok = ms_world_run_parts((MsWorld *const *) parts->pdata, k, MIN(k, 2u),
                                      until ? until : ms_world_default_until(w0)) &&
                   ms_world_merge_parts((MsWorld *const *) parts->pdata, k, &error);
     if (!ok)
@@ -576,6 +580,42 @@ test_merged_trace_is_sequential(void)
     remove_outputs(dir, parts, seq, merged);
 }
 
+/* `--threads`: the parts of one run on 1, 2 or 3 threads write the same
+ * statistics (the summary says how many threads ran them); misuse is
+ * refused, naming the option. */
+static void
+test_threads_cli(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("mailsim-threads-XXXXXX", NULL);
+    const char *m = ms_test_mailsim_path();
+    const char *file = "scenarios/teaching/05-server-down.xml";
+    g_autofree char *first = NULL;
+    for (guint threads = 1; threads <= 3; threads++) {
+        g_autofree char *stats = g_strdup_printf("%s/t%u.csv", dir, threads);
+        g_autofree char *n = g_strdup_printf("%u", threads);
+        const char *a[] = { m,   "run",       file, "--partition", "mod", "--parts",
+                            "3", "--threads", n,    "--stats",     stats, NULL };
+        g_autofree char *out = NULL, *err = NULL, *got = NULL;
+        CU_ASSERT_EQUAL(ms_test_spawn(a, &out, &err), 0);
+        g_autofree char *said =
+            g_strdup_printf("in this process on %u thread%s", threads, threads == 1 ? "" : "s");
+        CU_ASSERT_PTR_NOT_NULL(out && strstr(out, said));
+        CU_ASSERT_FATAL(g_file_get_contents(stats, &got, NULL, NULL));
+        g_unlink(stats);
+        if (!first)
+            first = g_steal_pointer(&got);
+        else
+            CU_ASSERT_STRING_EQUAL(got, first);
+    }
+    CU_ASSERT(first && strstr(first, "mail,delivered,"));
+    g_rmdir(dir);
+    const char *bad1[] = { m, "run", file, "--partition", "mod", "--threads", "2", NULL };
+    const char *bad2[] = { m,         "run", file,        "--partition", "mod",
+                           "--parts", "2",   "--threads", "0",           NULL };
+    expect_refused(bad1, "--threads needs --parts");
+    expect_refused(bad2, "--threads: '0': expected 1 to 4096");
+}
+
 static int
 cmp_lines(const void *a, const void *b)
 {
@@ -805,7 +845,7 @@ run_halves(const MsScenario *sc, MsWorldOptions *o, MsWorld **w0, MsWorld **w1)
     *w1 = ms_world_new_full(sc, o, NULL);
     CU_ASSERT_FATAL(*w0 && *w1);
     MsWorld *ws[] = { *w0, *w1 };
-    ms_world_run_parts(ws, 2, ms_world_default_until(*w0));
+    ms_world_run_parts(ws, 2, 1, ms_world_default_until(*w0));
 }
 
 /* Hostile record exports: every truncation and corruption of a real one
@@ -891,7 +931,7 @@ test_folded_quantiles(void)
             CU_ASSERT_PTR_NOT_NULL_FATAL(parts[i]);
         }
         g_autoptr(GError) error = NULL;
-        CU_ASSERT_FATAL(ms_world_run_parts(parts, 2, ms_world_default_until(parts[0])) &&
+        CU_ASSERT_FATAL(ms_world_run_parts(parts, 2, 1, ms_world_default_until(parts[0])) &&
                         ms_world_merge_parts(parts, 2, &error));
         MsLatencyStats got;
         ms_stats_latency(parts[0], &got);
@@ -978,6 +1018,7 @@ main(void)
         { "cut short by --until: identical, freed cleanly", test_cut_short },
         { "mailboxes only for a part's own servers", test_mailboxes_rank_local },
         { "merged per-part traces = the sequential trace", test_merged_trace_is_sequential },
+        { "--threads: the same statistics on 1-3 threads; misuse refused", test_threads_cli },
         { "per-part captures merged = the sequential capture", test_merged_capture },
         { "automatic split: balanced, trees whole, long lookahead", test_auto_split },
         { "measured split: deterministic pilot, true plan, lookahead for balance",

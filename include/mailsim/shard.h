@@ -178,6 +178,10 @@ void ms_shard_get_stats(const MsShard *shard, MsShardStats *stats);
  * i of one partition) to `end` in this thread, window by window, moving
  * outboxes by copying; leaves every clock at `end` like ms_engine_run(). */
 void ms_shard_run_local(MsShard *const *shards, guint32 n_shards, MsTime end);
+/* The same on `threads` threads of this process (at most K; 1 is
+ * ms_shard_run_local()), this thread being one of them: the same events
+ * in every part, whatever the number of threads (sim/dist/shard_team.c). */
+void ms_shard_run_threads(MsShard *const *shards, guint32 n_shards, guint threads, MsTime end);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsShard, ms_shard_free)
 

@@ -169,9 +169,10 @@ MsTime *ms_world_partition_reach(const MsScenario *scenario, const MsPartition *
 /* This part's shard (NULL for a whole world). */
 MsShard *ms_world_shard(MsWorld *world);
 
-/* Runs the parts of one partitioned world (parts[i] built as part i) in
- * this thread, window by window, to `until`. */
-gboolean ms_world_run_parts(MsWorld *const *parts, guint n, MsTime until);
+/* Runs the parts of one partitioned world (parts[i] built as part i)
+ * window by window to `until`, on `threads` threads (this one among them;
+ * 1: all in this thread): the same results whatever the number. */
+gboolean ms_world_run_parts(MsWorld *const *parts, guint n, guint threads, MsTime until);
 /* Then merges every part's mail records into parts[0] (ms_mail_merge()).
  * Returns FALSE with `error` set if the merge fails. */
 gboolean ms_world_merge_parts(MsWorld *const *parts, guint n, GError **error);

@@ -13,6 +13,7 @@
 #include "mailsim/dist_profile.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -460,29 +461,68 @@ build_part(const MsScenario *sc, MsWorldOptions wo, const MsPartition *p, guint3
     return w;
 }
 
-/* `--partition` with `--parts K`: the K parts run in this process, one
- * window at a time (what MPI ranks do, without MPI). */
+/* Parts 1..K-1 built on threads (part 0 first, in the caller's thread:
+ * what is wrong with the options is said once, by part 0). */
+typedef struct {
+    const MsScenario *sc;
+    const MsWorldOptions *wo;
+    const MsPartition *p;
+    const Outputs *o;
+    MsWorld **worlds;
+    Sinks *sinks;
+    int *rcs;
+    atomic_uint next;
+} PartBuilds;
+
+static gpointer
+build_parts(gpointer data)
+{
+    PartBuilds *b = data;
+    for (;;) {
+        guint32 i = atomic_fetch_add(&b->next, 1);
+        if (i >= ms_partition_parts(b->p))
+            return NULL;
+        b->worlds[i] = build_part(b->sc, *b->wo, b->p, i, b->o, &b->sinks[i], &b->rcs[i]);
+    }
+}
+
+/* `--partition` with `--parts K`: the K parts run in this process, window
+ * by window (what MPI ranks do, without MPI), on `threads` threads. */
 static int
 run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition *p, guint cuts,
-               gboolean quiet, const Outputs *o, MsTime until, const char *stats_path)
+               guint threads, gboolean quiet, const Outputs *o, MsTime until,
+               const char *stats_path)
 {
     guint32 k = ms_partition_parts(p);
+    threads = MIN(threads, k);
     g_autoptr(GPtrArray) worlds = g_ptr_array_new_with_free_func((GDestroyNotify) ms_world_free);
+    g_ptr_array_set_size(worlds, k);
     g_autofree Sinks *sinks = g_new0(Sinks, k);
+    g_autofree int *rcs = g_new0(int, k);
     int rc = MS_EXIT_OK;
-    for (guint32 i = 0; i < k; i++) {
-        MsWorld *w = build_part(sc, *wo, p, i, o, &sinks[i], &rc);
-        if (!w)
-            return rc;
-        g_ptr_array_add(worlds, w);
+    PartBuilds b = { sc, wo, p, o, (MsWorld **) worlds->pdata, sinks, rcs, 1 };
+    worlds->pdata[0] = build_part(sc, *wo, p, 0, o, &sinks[0], &rcs[0]);
+    if (worlds->pdata[0]) {
+        g_autofree GThread **helpers = g_new0(GThread *, threads);
+        for (guint i = 1; i < threads; i++)
+            helpers[i] = g_thread_new("mailsim-build", build_parts, &b);
+        build_parts(&b);
+        for (guint i = 1; i < threads; i++)
+            g_thread_join(helpers[i]);
     }
+    for (guint32 i = 0; i < k; i++)
+        if (!worlds->pdata[i])
+            return rcs[i] != MS_EXIT_OK ? rcs[i] : MS_EXIT_FAILED;
     g_autoptr(GError) error = NULL;
     MsWorld *w0 = g_ptr_array_index(worlds, 0);
     /* The lookahead the parts run with, as the MPI path says it (at flow
      * level the connection ends', not the shortest cut link's). */
-    if (!quiet)
-        say_partition(sc, p, ms_shard_lookahead(ms_world_shard(w0)), cuts, "in this process");
-    ms_world_run_parts((MsWorld *const *) worlds->pdata, k,
+    if (!quiet) {
+        g_autofree char *how =
+            g_strdup_printf("in this process on %u thread%s", threads, threads == 1 ? "" : "s");
+        say_partition(sc, p, ms_shard_lookahead(ms_world_shard(w0)), cuts, how);
+    }
+    ms_world_run_parts((MsWorld *const *) worlds->pdata, k, threads,
                        until ? until : ms_world_default_until(w0));
     for (guint32 i = 0; i < k; i++) {
         if (sinks[i].json)
@@ -497,7 +537,7 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
     }
     g_autoptr(MsStatsTable) t = ms_stats_collect(w0);
     for (guint32 i = 1; i < k; i++) {
-        g_autoptr(MsStatsTable) ti = ms_stats_collect(g_ptr_array_index(worlds, i));
+        g_autoptr(MsStatsTable) ti = ms_stats_collect_part(g_ptr_array_index(worlds, i));
         g_autoptr(GBytes) v = ms_stats_table_part_values(ti);
         ms_stats_table_add_part(t, v, NULL);
     }
@@ -582,7 +622,7 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
     if (sinks.json)
         ms_json_sink_write_ids(sinks.json, ms_world_mail(w), rank, k);
     g_autoptr(GBytes) records = ms_mail_export_records(ms_world_mail(w));
-    g_autoptr(MsStatsTable) t = ms_stats_collect(w);
+    g_autoptr(MsStatsTable) t = ms_stats_collect_part(w);
     g_autoptr(GBytes) values = ms_stats_table_part_values(t);
     GBytes **all_records = ms_mpi_gather_bytes(mpi, records);
     GBytes **all_values = ms_mpi_gather_bytes(mpi, values);
@@ -673,7 +713,8 @@ ms_cmd_run(int argc, char **argv)
 {
     const char *cmd = "run";
     g_autofree char *seed_s = NULL, *until_s = NULL, *trace_path = NULL, *pcap_path = NULL,
-                    *level_s = NULL, *stats_path = NULL, *partition_s = NULL, *parts_s = NULL;
+                    *level_s = NULL, *stats_path = NULL, *partition_s = NULL, *parts_s = NULL,
+                    *threads_s = NULL;
     g_autofree char *pilot_s = NULL, *dist_profile = NULL;
     gboolean quiet = FALSE, no_colour = FALSE, keep_records = FALSE;
     g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL, *pcap_limit_s = NULL;
@@ -736,6 +777,10 @@ ms_cmd_run(int argc, char **argv)
           "HOW" },
         { "parts", 0, 0, G_OPTION_ARG_STRING, &parts_s,
           "with --partition: run K parts in this process instead of over MPI", "K" },
+        { "threads", 0, 0, G_OPTION_ARG_STRING, &threads_s,
+          "with --parts: run the parts on N threads (default: one per part, at most one per "
+          "processor; the results are the same for every N)",
+          "N" },
         { "pilot", 0, 0, G_OPTION_ARG_STRING, &pilot_s,
           "with --partition auto: measure each host's events in a pilot run this long first "
           "(default: a hundredth of the run; 0: guess from the hosts' roles)",
@@ -800,6 +845,14 @@ ms_cmd_run(int argc, char **argv)
                    : MS_EXIT_USAGE;
     if (parts_s && !partition_s)
         return ms_cli_usage(cmd, "--parts needs --partition");
+    guint64 threads = g_get_num_processors();
+    if (threads_s && (!ms_cli_arg_count(cmd, "--threads", threads_s, &threads) || threads == 0 ||
+                      threads > 4096))
+        return threads_s && threads == 0
+                   ? ms_cli_usage(cmd, "--threads: '%s': expected 1 to 4096", threads_s)
+                   : MS_EXIT_USAGE;
+    if (threads_s && !parts_s)
+        return ms_cli_usage(cmd, "--threads needs --parts");
     /* Outputs named in the file apply when the command line names none. */
     const MsScenarioOutput *so =
         sc->outputs->len ? &g_array_index(sc->outputs, MsScenarioOutput, 0) : NULL;
@@ -863,7 +916,7 @@ ms_cmd_run(int argc, char **argv)
         guint cuts;
         if (!p || !ms_world_partition_lookahead(sc, p, &lookahead, &cuts, &error))
             return ms_cli_usage(cmd, "--partition: %s", error->message);
-        return run_parts_here(sc, &wo, p, cuts, quiet, &o, until, stats_path);
+        return run_parts_here(sc, &wo, p, cuts, (guint) threads, quiet, &o, until, stats_path);
     }
     g_autoptr(MsWorld) w = ms_world_new_full(sc, &wo, &error);
     if (!w) {

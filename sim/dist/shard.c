@@ -63,7 +63,9 @@
  *   statistics (counters added, include/mailsim/stats.h), traces (by the
  *   emitting event's order key, `mailsim merge`).
  *
- * Threading: a shard belongs to one thread, like its engine. */
+ * Threading: a shard is used by one thread at a time, like its engine;
+ * the in-process driver (shard_team.c) hands parts from thread to thread
+ * only across its stage counter, which orders the memory between them. */
 #include "mailsim/shard.h"
 #include "mailsim/engine_remote.h"
 
@@ -507,43 +509,4 @@ void
 ms_shard_get_stats(const MsShard *s, MsShardStats *stats)
 {
     *stats = s->stats;
-}
-
-void
-ms_shard_run_local(MsShard *const *shards, guint32 n, MsTime end)
-{
-    g_return_if_fail(n >= 1 && ms_shard_parts(shards[0]) == n);
-    for (guint32 i = 0; i < n; i++)
-        g_return_if_fail(shards[i]->self == i && shards[i]->partition == shards[0]->partition);
-    g_autofree MsTime *next = g_new(MsTime, n);
-    g_autofree MsTime *reach = g_new(MsTime, n);
-    for (;;) {
-        for (guint32 i = 0; i < n; i++) {
-            reach[i] = MS_TIME_INFINITE;
-            for (guint32 from = 0; from < n; from++)
-                reach[i] = MIN(reach[i], ms_shard_outbox_reach(shards[from], i));
-        }
-        for (guint32 to = 0; to < n; to++)
-            for (guint32 from = 0; from < n; from++) {
-                gsize k = 0;
-                const guint8 *bytes = ms_shard_outbox(shards[from], to, &k);
-                if (!ms_shard_deliver(shards[to], bytes, k))
-                    g_error("shard %u: malformed outbox from part %u", to, from);
-            }
-        for (guint32 i = 0; i < n; i++)
-            ms_shard_clear_outboxes(shards[i]);
-        MsTime start = MS_TIME_INFINITE;
-        for (guint32 i = 0; i < n; i++) {
-            next[i] = ms_shard_next_time(shards[i]);
-            start = MIN(start, next[i]);
-            if (shards[i]->reach)
-                reach[i] = MIN(reach[i], ms_shard_next_reach(shards[i]));
-        }
-        if (start > end || start == MS_TIME_INFINITE)
-            break;
-        for (guint32 i = 0; i < n; i++)
-            ms_shard_run_until(shards[i], ms_shard_reach_bound(shards[i], next, reach), end);
-    }
-    for (guint32 i = 0; i < n; i++)
-        ms_engine_run(shards[i]->engine, end);
 }

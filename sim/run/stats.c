@@ -118,8 +118,12 @@ set_link_rows(MsStatsTable *t)
     }
 }
 
+/* part_only: the rows that come from the merged records (latency,
+ * routing) are left at zero, as a part's own table only gives
+ * ms_stats_table_part_values() its counters; the routing study alone is a
+ * Dijkstra search per destination. */
 static void
-collect(MsWorld *w, MsStatsTable *t)
+collect(MsWorld *w, MsStatsTable *t, gboolean part_only)
 {
     GArray *rows = t->rows = g_array_new(FALSE, TRUE, sizeof(Row));
     g_array_set_clear_func(rows, row_clear);
@@ -201,8 +205,9 @@ collect(MsWorld *w, MsStatsTable *t)
         add(rows, "auth", "dmarc_quarantined", (double) as.quarantined, TRUE);
         add(rows, "auth", "login_mismatch", (double) as.login_mismatch, TRUE);
     }
-    MsLatencyStats lat;
-    ms_stats_latency(w, &lat);
+    MsLatencyStats lat = { 0 };
+    if (!part_only)
+        ms_stats_latency(w, &lat);
     add(rows, "latency", "n", lat.n, TRUE);
     add(rows, "latency", "mean_s", lat.mean, FALSE);
     add(rows, "latency", "p50_s", lat.p50, FALSE);
@@ -213,8 +218,9 @@ collect(MsWorld *w, MsStatsTable *t)
      * records), so that exact runs write what they always wrote. */
     if (lat.quantile_error > 0)
         add(rows, "latency", "quantiles_relative_error", lat.quantile_error, FALSE);
-    MsRoutingStats rs;
-    ms_stats_routing(w, &rs);
+    MsRoutingStats rs = { 0 };
+    if (!part_only)
+        ms_stats_routing(w, &rs);
     add(rows, "routing", "paths", rs.paths, TRUE);
     add(rows, "routing", "unreachable", rs.unreachable, TRUE);
     add(rows, "routing", "destinations_left_out", rs.destinations_left_out, TRUE);
@@ -300,7 +306,15 @@ MsStatsTable *
 ms_stats_collect(MsWorld *w)
 {
     MsStatsTable *t = g_new0(MsStatsTable, 1);
-    collect(w, t);
+    collect(w, t, FALSE);
+    return t;
+}
+
+MsStatsTable *
+ms_stats_collect_part(MsWorld *w)
+{
+    MsStatsTable *t = g_new0(MsStatsTable, 1);
+    collect(w, t, TRUE);
     return t;
 }
 
