@@ -77,7 +77,7 @@ TESTLIB_OBJ = $(BUILD)/tests/testlib.o
 TEST_SCRIPTS = tests/test_lint.sh tests/test_sweep_resume.sh
 BIN      = $(if $(filter build,$(BUILD)),mailsim,$(BUILD)/mailsim)
 
-.PHONY: FORCE all deps demo check asan bench bench-plot bench-huge bench-bridge bench-tcp lint clean install tests run-tests fuzz fuzz-build check-browser
+.PHONY: FORCE all deps demo check asan tsan bench bench-plot bench-huge bench-bridge bench-tcp lint clean install tests run-tests fuzz fuzz-build check-browser
 
 all: $(BIN)
 
@@ -170,6 +170,15 @@ asan: deps
 	@LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
 	    $(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" run-tests
+
+# The parts of partitioned runs on threads (sim/dist/shard_team.c) under
+# ThreadSanitizer: the suite that runs every split on two threads. Minutes;
+# not part of make check.
+tsan: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
+	    build-tsan/tests/test_partition
+	@MAILSIM=$(abspath $(BIN)) TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/test_partition
 
 bench: deps
 	@$(MAKE) --no-print-directory all

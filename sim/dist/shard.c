@@ -36,7 +36,8 @@
  *
  * Costs: a local schedule costs one partition lookup more than
  * ms_engine_schedule(); a remote one appends 48 bytes (and its blob) to an
- * outbox. Memory: a counter per host of the world (8 bytes), per part.
+ * outbox. Memory: a counter and an owner flag per host of the world (9
+ * bytes), per part.
  *
  * Worlds (issue 9). Every part builds the whole world from the scenario
  * (hosts, links, routes, DNS data, servers) and runs the events of its own
@@ -87,6 +88,7 @@ struct _MsShard {
     const MsPartition *partition; /* borrowed */
     guint32 self;
     guint32 hosts;
+    guint8 *local; /* per host: 1 when this part owns it (a lookup per schedule) */
     MsTime lookahead;
     GByteArray **outbox; /* per part: MsShardEvent (+ blob) in scheduling order */
     guint64 *last_seq;   /* per host: last seq delivered from it + 1 */
@@ -159,6 +161,9 @@ ms_shard_new(MsEngine *engine, const MsPartition *partition, guint32 self, MsTim
     for (guint32 i = 0; i < k; i++)
         s->outbox[i] = g_byte_array_new();
     s->last_seq = g_new0(guint64, s->hosts);
+    s->local = g_new0(guint8, s->hosts);
+    for (guint32 h = 0; h < s->hosts; h++)
+        s->local[h] = ms_partition_owner(partition, h) == self;
     s->importers = g_array_new(FALSE, TRUE, sizeof(Importer));
     s->outbox_min = g_new(MsTime, k);
     for (guint32 i = 0; i < k; i++)
@@ -186,6 +191,7 @@ ms_shard_free(MsShard *s)
         g_byte_array_unref(s->outbox[i]);
     g_free(s->outbox);
     g_free(s->last_seq);
+    g_free(s->local);
     g_free(s->outbox_min);
     g_free(s->pair_la);
     g_free(s->chain);
@@ -308,7 +314,7 @@ ms_shard_reach_bound(const MsShard *s, const MsTime *next, const MsTime *reach)
 gboolean
 ms_shard_is_local(const MsShard *s, MsHostId host)
 {
-    return host < s->hosts && ms_partition_owner(s->partition, host) == s->self;
+    return host < s->hosts && s->local[host];
 }
 
 void
