@@ -25,6 +25,14 @@ typedef struct {
     GPtrArray *keys;        /* MsMailAuthKey*, in the order added */
 } MsMailAuthServer;
 
+/* The order key (sim/core/engine.h) of the event that ended a check: a
+ * partitioned run puts every part's report rows back in the order a
+ * sequential run adds them (time, then this key). */
+typedef struct {
+    MsHostId src;
+    guint64 seq;
+} MsAuthRowKey;
+
 typedef struct _MsMailAuth {
     GPtrArray *servers;  /* per server index: MsMailAuthServer* or NULL */
     GHashTable *ledgers; /* message id -> index + 1 in `ledger` of its latest check: looked
@@ -35,6 +43,7 @@ typedef struct _MsMailAuth {
     GPtrArray *pending; /* direct sends not yet made */
     guint alias_depth;  /* nested alias expansions (a forward to a forward) */
     GArray *report_rows; /* MsMailAuthReportRow, for DMARC aggregate reports */
+    GArray *report_keys; /* MsAuthRowKey per row: the order key of the event that added it */
     gpointer checks;     /* mail_auth.c's own state (caches), or NULL */
     GDestroyNotify checks_free;
 } MsMailAuth;
@@ -57,6 +66,12 @@ MsMailAuthLedger *ms__auth_ledger_add(MsMail *mail, guint32 message);
 guint ms__auth_ledger_len(const MsMail *mail);
 const MsMailAuthLedger *ms__auth_ledger_entry(const MsMail *mail, guint i, guint32 *message);
 void ms__auth_ledger_reset(MsMail *mail);
+/* The DMARC report rows for the same merge: the order key of row i, a
+ * row added with its key (its strings must live as long as the mail
+ * layer: ms__mail_text), and forgetting them all. */
+MsAuthRowKey ms__auth_report_key(const MsMail *mail, guint i);
+void ms__auth_report_add(MsMail *mail, const MsMailAuthReportRow *row, MsAuthRowKey key);
+void ms__auth_report_reset(MsMail *mail);
 
 /* mail_auth_send.c: called by ms__mail_accept for each local recipient
  * before its mailbox: TRUE when `local` is an alias of s (a forward or a
@@ -83,9 +98,11 @@ gboolean ms__auth_wants_checks(MsMail *mail, const MsMailServer *s);
 gboolean ms__auth_login_match(MsMail *mail, const MsMailServer *s);
 MsAuthCheck *ms__auth_dnsbl_start(MsMail *mail, MsMailServer *s, MsHostId peer, guint32 peer_addr,
                                   MsAuthCheckDone done, gpointer user_data);
+/* rcpt_to: the transaction's first RCPT (a DMARC report row's envelope_to). */
 MsAuthCheck *ms__auth_check_start(MsMail *mail, MsMailServer *s, guint32 message, MsHostId peer,
                                   guint32 peer_addr, const char *helo, const char *mail_from,
-                                  GBytes *data, MsAuthCheckDone done, gpointer user_data);
+                                  const char *rcpt_to, GBytes *data, MsAuthCheckDone done,
+                                  gpointer user_data);
 void ms__auth_check_cancel(MsAuthCheck *check);
 /* The message with s's DKIM-Signature on top when s holds a key for its
  * From: domain, else data itself (a new reference either way). */

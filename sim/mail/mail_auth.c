@@ -39,6 +39,7 @@ ms__auth_get(MsMail *m)
         a->ledgers = g_hash_table_new(g_direct_hash, g_direct_equal);
         a->ledger = g_array_new(FALSE, TRUE, sizeof(LedgerEntry));
         a->report_rows = g_array_new(FALSE, TRUE, sizeof(MsMailAuthReportRow));
+        a->report_keys = g_array_new(FALSE, TRUE, sizeof(MsAuthRowKey));
         a->pending = g_ptr_array_new_with_free_func(ms__auth_direct_free);
         m->auth = a;
     }
@@ -172,6 +173,29 @@ ms_mail_auth_report_row(const MsMail *m, guint i)
     return &g_array_index(m->auth->report_rows, MsMailAuthReportRow, i);
 }
 
+MsAuthRowKey
+ms__auth_report_key(const MsMail *m, guint i)
+{
+    return g_array_index(m->auth->report_keys, MsAuthRowKey, i);
+}
+
+void
+ms__auth_report_add(MsMail *m, const MsMailAuthReportRow *row, MsAuthRowKey key)
+{
+    MsMailAuth *a = ms__auth_get(m);
+    g_array_append_val(a->report_rows, *row);
+    g_array_append_val(a->report_keys, key);
+}
+
+void
+ms__auth_report_reset(MsMail *m)
+{
+    if (!m->auth)
+        return;
+    g_array_set_size(m->auth->report_rows, 0);
+    g_array_set_size(m->auth->report_keys, 0);
+}
+
 gboolean
 ms_mail_auth_enabled(const MsMail *m)
 {
@@ -222,6 +246,7 @@ ms__auth_free(MsMailAuth *a)
     g_hash_table_destroy(a->ledgers);
     g_array_free(a->ledger, TRUE);
     g_array_free(a->report_rows, TRUE);
+    g_array_free(a->report_keys, TRUE);
     g_ptr_array_unref(a->pending);
     if (a->checks && a->checks_free)
         a->checks_free(a->checks);
@@ -450,7 +475,7 @@ struct _MsAuthCheck {
     MsHostId peer;
     guint32 peer_addr;
     char ip[MS_IPV4_STRLEN];
-    char *helo, *mail_from;
+    char *helo, *mail_from, *rcpt_to;
     GBytes *data;
     gboolean in_flight; /* a resolver callback will come */
     AnswerFunc answer;  /* what reads its answer */
@@ -476,6 +501,7 @@ check_free(MsAuthCheck *c)
     ms__live_remove(c->mail, &c->live);
     g_free(c->helo);
     g_free(c->mail_from);
+    g_free(c->rcpt_to);
     if (c->data)
         g_bytes_unref(c->data);
     g_free(c->listed);
@@ -845,11 +871,10 @@ add_report_row(MsAuthCheck *c, const MsDmarcRecord *rec, const MsDmarcOutcome *o
     row.dkim_aligned = out->dkim_aligned;
     row.spf_aligned = out->spf_aligned;
     row.sampled_out = out->sampled_out;
-    const char *first = NULL;
-    const MsMessageRecord *r = ms__mail_record(m, c->message);
-    if (r && r->rcpts->len)
-        first = g_array_index(r->rcpts, MsRcptRecord, 0).address;
-    row.envelope_to = first ? ms__mail_text(m, ms__address_domain(first)) : NULL;
+    /* Appendix C: "the envelope recipient domain", the RCPT TO this
+     * receiver was given (a forwarded copy's is the forward's target, not
+     * the address the sender wrote), the first of the transaction's. */
+    row.envelope_to = c->rcpt_to ? ms__mail_text(m, ms__address_domain(c->rcpt_to)) : NULL;
     row.envelope_from =
         ms__mail_text(m, c->mail_from && *c->mail_from ? ms__address_domain(c->mail_from) : "");
     row.header_from = ms__mail_text(m, c->from_domain ? c->from_domain : "");
@@ -867,7 +892,9 @@ add_report_row(MsAuthCheck *c, const MsDmarcRecord *rec, const MsDmarcOutcome *o
             ms_dkim_result_to_string(ms_dkim_verifier_result(c->dkim, i, NULL));
         row.n_dkim++;
     }
-    g_array_append_val(m->auth->report_rows, row);
+    MsAuthRowKey key;
+    ms_engine_current_key(m->engine, &key.src, &key.seq);
+    ms__auth_report_add(m, &row, key);
 }
 
 /* Hands the verdict to whoever asked, then frees the check. */
@@ -1092,13 +1119,14 @@ ms__auth_dnsbl_start(MsMail *m, MsMailServer *s, MsHostId peer, guint32 peer_add
 
 MsAuthCheck *
 ms__auth_check_start(MsMail *m, MsMailServer *s, guint32 message, MsHostId peer, guint32 peer_addr,
-                     const char *helo, const char *mail_from, GBytes *data, MsAuthCheckDone done,
-                     gpointer ud)
+                     const char *helo, const char *mail_from, const char *rcpt_to, GBytes *data,
+                     MsAuthCheckDone done, gpointer ud)
 {
     MsAuthCheck *c = check_new(m, s, peer, peer_addr, done, ud);
     c->message = message;
     c->helo = g_strdup(helo);
     c->mail_from = g_strdup(mail_from);
+    c->rcpt_to = g_strdup(rcpt_to);
     c->data = g_bytes_ref(data);
     c->step = STEP_SPF;
     MsMailAuthServer *as = ms__auth_server(m, s);

@@ -42,7 +42,15 @@
  * time: one message's checks on two parts never share a time, for the same
  * reason as above) and adds up the TLS counts.
  *
- * Format: "MSR2", the session counters, the record count, then per record
+ * The DMARC report rows (mail_auth.c: what a receiver's aggregate report
+ * will say of each message it checked against a record with rua=) name no
+ * message: each holds only what the checking server saw (its envelope's
+ * first RCPT as envelope_to), so a part's rows are already the sequential
+ * run's. They travel with the order key of the event that added them, and
+ * the merge puts them back in the order a sequential run adds them (time,
+ * then that key), which is the order the report files follow.
+ *
+ * Format: "MSR3", the session counters, the record count, then per record
  * its fields in a fixed order, then the number of clients that logged in
  * or whose device showed something and per such client its index, its
  * logins inside TLS and in the clear, and the count and (Message-ID, time)
@@ -50,7 +58,10 @@
  * its Message-ID ("" for none), checked flag, the SPF, DKIM, DMARC and
  * DNSBL words, action, checking host and time, then the number of
  * non-zero TLS-ledger entries and per entry its Message-ID and four
- * counts; numbers in the machine's byte order (every
+ * counts, then the number of DMARC report rows and per row its time,
+ * event key, receiver, policy domain, record, source address,
+ * disposition, flags, envelope domains, SPF domain and result and its
+ * DKIM signatures ("MSR2" had no rows); numbers in the machine's byte order (every
  * rank runs the same binary), strings as a 32-bit length and the bytes.
  * Reading checks every length against what is left (GVariant did this too,
  * at ten times the cost on a million records). Cost: O(records + recipients), plus a
@@ -58,6 +69,8 @@
 #include "mail-private.h"
 #include "mail_auth-private.h"
 #include "mail_tls_policy-private.h"
+#include "mailsim/dmarc.h"
+#include "mailsim/spf.h"
 
 #include <string.h>
 
@@ -88,6 +101,14 @@ put_str(GByteArray *b, const char *s)
     gsize n = s ? strlen(s) : 0;
     put_u32(b, (guint32) n);
     put(b, s, n);
+}
+
+/* A string that may be NULL: a flag, then the string. */
+static void
+put_ostr(GByteArray *b, const char *s)
+{
+    put_u32(b, s != NULL);
+    put_str(b, s);
 }
 
 typedef struct {
@@ -149,7 +170,21 @@ dup_str(Str s)
     return g_strndup(s.s, s.n);
 }
 
-#define MAGIC 0x3252534du /* "MSR2" */
+/* A string that may be NULL (put_ostr), kept in m's texts (it lives as
+ * long as the mail layer, as a report row's strings must). */
+static const char *
+get_otext(Reader *r, MsMail *m)
+{
+    guint32 set = get_u32(r);
+    Str s = get_str(r);
+    if (set > 1)
+        r->bad = TRUE;
+    if (r->bad || !set)
+        return NULL;
+    return g_string_chunk_insert_len(m->texts, s.s, (gssize) s.n);
+}
+
+#define MAGIC 0x3352534du /* "MSR3" */
 
 static const char *
 tag_out(gpointer user_data, guint32 id)
@@ -319,6 +354,36 @@ ms_mail_export_records(MsMail *m)
         put_u32(b, l->hops_read);
         put_u32(b, l->tls_refusals);
     }
+    /* The DMARC report rows this part's servers added, in order, each with
+     * the order key of its event. A row names no message: everything in it
+     * is what the checking server saw. */
+    guint nr = ms_mail_auth_n_report_rows(m);
+    put_u32(b, nr);
+    for (guint i = 0; i < nr; i++) {
+        const MsMailAuthReportRow *r = ms_mail_auth_report_row(m, i);
+        MsAuthRowKey key = ms__auth_report_key(m, i);
+        put_u64(b, (guint64) r->at);
+        put_u32(b, key.src);
+        put_u64(b, key.seq);
+        put_u32(b, r->receiver);
+        put_str(b, r->policy_domain);
+        put_str(b, r->record);
+        put_str(b, r->source_ip);
+        put_u32(b, r->disposition);
+        put_u32(b, (guint32) (r->dkim_aligned ? 1 : 0) | (r->spf_aligned ? 2 : 0) |
+                       (r->sampled_out ? 4 : 0) | (r->spf_helo ? 8 : 0));
+        put_ostr(b, r->envelope_to);
+        put_str(b, r->envelope_from);
+        put_str(b, r->header_from);
+        put_ostr(b, r->spf_domain);
+        put_u32(b, r->spf_result);
+        put_u32(b, r->n_dkim);
+        for (guint d = 0; d < r->n_dkim; d++) {
+            put_ostr(b, r->dkim_domain[d]);
+            put_ostr(b, r->dkim_selector[d]);
+            put_ostr(b, r->dkim_result[d]);
+        }
+    }
     return g_byte_array_free_to_bytes(b);
 }
 
@@ -401,6 +466,32 @@ check_order(gconstpointer a, gconstpointer b)
     const CheckIn *x = a, *y = b;
     if (x->l.at != y->l.at)
         return x->l.at < y->l.at ? -1 : 1;
+    if (x->part != y->part)
+        return x->part < y->part ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* One DMARC report row a part's server added, as read (its strings in
+ * the mail layer's texts); part and index keep one part's rows in order. */
+typedef struct {
+    MsMailAuthReportRow row;
+    MsAuthRowKey key;
+    guint part, index;
+} RowIn;
+
+/* The order a sequential run adds rows in: by the (time, source, counter)
+ * of the event that ended the check (sim/core/engine.c runs events in that
+ * order); one event runs on one part, so equal keys are one part's rows. */
+static gint
+row_order(gconstpointer a, gconstpointer b)
+{
+    const RowIn *x = a, *y = b;
+    if (x->row.at != y->row.at)
+        return x->row.at < y->row.at ? -1 : 1;
+    if (x->key.src != y->key.src)
+        return x->key.src < y->key.src ? -1 : 1;
+    if (x->key.seq != y->key.seq)
+        return x->key.seq < y->key.seq ? -1 : 1;
     if (x->part != y->part)
         return x->part < y->part ? -1 : 1;
     return x->index < y->index ? -1 : x->index > y->index;
@@ -517,6 +608,7 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
     g_array_set_clear_func(checks, check_in_clear);
     g_autoptr(GArray) tls_rows = g_array_new(FALSE, FALSE, sizeof(TlsIn));
     g_array_set_clear_func(tls_rows, tls_in_clear);
+    g_autoptr(GArray) report_rows = g_array_new(FALSE, FALSE, sizeof(RowIn));
     guint n_hosts = ms_net_n_hosts(m->net);
     /* The exports hold everything: this part's own records can go now,
      * which keeps the merge's peak memory near one copy of the records. */
@@ -530,6 +622,7 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
     m->logins_tls = m->logins_clear = 0;
     /* And its ledgers, keyed by its own ids. */
     ms__auth_ledger_reset(m);
+    ms__auth_report_reset(m);
     if (m->tls_policy)
         g_array_set_size(m->tls_policy->ledger, 0);
     for (guint p = 0; p < n; p++) {
@@ -665,6 +758,43 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
             in.l.tls_refusals = get_u32(&rd);
             g_array_append_val(tls_rows, in);
         }
+        guint32 nrows = get_u32(&rd);
+        for (guint32 i = 0; i < nrows && !rd.bad; i++) {
+            RowIn in = { { 0 }, { 0 }, p, i };
+            MsMailAuthReportRow *r = &in.row;
+            r->at = (MsTime) get_u64(&rd);
+            in.key.src = get_u32(&rd);
+            in.key.seq = get_u64(&rd);
+            r->receiver = get_u32(&rd);
+            Str pd = get_str(&rd), rec = get_str(&rd);
+            get_word(&rd, r->source_ip, sizeof r->source_ip);
+            r->disposition = get_u32(&rd);
+            guint32 flags = get_u32(&rd);
+            r->dkim_aligned = (flags & 1) != 0;
+            r->spf_aligned = (flags & 2) != 0;
+            r->sampled_out = (flags & 4) != 0;
+            r->spf_helo = (flags & 8) != 0;
+            r->envelope_to = get_otext(&rd, m);
+            Str ef = get_str(&rd), hf = get_str(&rd);
+            r->spf_domain = get_otext(&rd, m);
+            r->spf_result = get_u32(&rd);
+            r->n_dkim = get_u32(&rd);
+            if (r->receiver >= n_hosts || r->disposition > MS_DMARC_POLICY_REJECT || flags > 15 ||
+                r->spf_result > MS_SPF_RESULT_PERMERROR || r->n_dkim > MS_MAIL_AUTH_REPORT_DKIM)
+                rd.bad = TRUE;
+            for (guint d = 0; d < r->n_dkim && !rd.bad; d++) {
+                r->dkim_domain[d] = get_otext(&rd, m);
+                r->dkim_selector[d] = get_otext(&rd, m);
+                r->dkim_result[d] = get_otext(&rd, m);
+            }
+            if (rd.bad)
+                break;
+            r->policy_domain = g_string_chunk_insert_len(m->texts, pd.s, (gssize) pd.n);
+            r->record = g_string_chunk_insert_len(m->texts, rec.s, (gssize) rec.n);
+            r->envelope_from = g_string_chunk_insert_len(m->texts, ef.s, (gssize) ef.n);
+            r->header_from = g_string_chunk_insert_len(m->texts, hf.s, (gssize) hf.n);
+            g_array_append_val(report_rows, in);
+        }
         if (rd.bad || rd.p != rd.end) {
             g_set_error(error, MS_MAIL_ERROR, 0,
                         "mail records of part %u are malformed (byte %" G_GSIZE_FORMAT ")", p,
@@ -747,6 +877,12 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
         l->hops_clear += in->l.hops_clear;
         l->hops_read += in->l.hops_read;
         l->tls_refusals += in->l.tls_refusals;
+    }
+    /* The DMARC report rows, in the order a sequential run adds them. */
+    g_array_sort(report_rows, row_order);
+    for (guint i = 0; i < report_rows->len; i++) {
+        const RowIn *in = &g_array_index(report_rows, RowIn, i);
+        ms__auth_report_add(m, &in->row, in->key);
     }
     m->merged = TRUE;
     m->smtp_sessions = smtp_sessions;

@@ -421,8 +421,9 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
             g_bytes_unref(x->held_data);
         x->held_data = g_bytes_ref(stamped);
         ms_smtp_server_defer(x->core);
-        x->check = ms__auth_check_start(m, s, id, x->peer, x->peer_addr, ss->helo, env->mail_from,
-                                        message, on_checked, x);
+        x->check =
+            ms__auth_check_start(m, s, id, x->peer, x->peer_addr, ss->helo, env->mail_from,
+                                 env->n_rcpts ? env->rcpts[0] : NULL, message, on_checked, x);
         return;
     }
     ms__mail_note(m, s->host, x->peer, id,
