@@ -33,6 +33,28 @@ typedef struct {
     guint64 seq;
 } MsAuthRowKey;
 
+/* A partitioned run's DNSBL bookkeeping (mail_auth.c, mail_merge.c). A
+ * listing marks the messages the client holds queued for the listing
+ * server's domains (mark_listed), which a part cannot see when the client
+ * runs on another part: the part that checked keeps the listing, every
+ * part keeps when each recipient for a listing server's domains was queued
+ * at a server (or left the queues by a bounce: host MS_NO_HOST_ID), and
+ * the merge finds what each listed client held at the moment of its
+ * listing. Keys: the event's time and order key, as for report rows. */
+typedef struct {
+    guint32 message;
+    const char *rcpt; /* the record's own text */
+    MsHostId host;
+    MsTime at;
+    MsAuthRowKey key;
+} MsAuthQueued;
+typedef struct {
+    MsHostId server, peer;
+    MsTime at;
+    MsAuthRowKey key;
+    guint ledger_len; /* the part's checks made before it */
+} MsAuthListing;
+
 typedef struct _MsMailAuth {
     GPtrArray *servers;  /* per server index: MsMailAuthServer* or NULL */
     GHashTable *ledgers; /* message id -> index + 1 in `ledger` of its latest check: looked
@@ -44,6 +66,8 @@ typedef struct _MsMailAuth {
     guint alias_depth;  /* nested alias expansions (a forward to a forward) */
     GArray *report_rows; /* MsMailAuthReportRow, for DMARC aggregate reports */
     GArray *report_keys; /* MsAuthRowKey per row: the order key of the event that added it */
+    GArray *queued;      /* MsAuthQueued (partitioned runs with a DNSBL only) */
+    GArray *listings;    /* MsAuthListing (partitioned runs only) */
     gpointer checks;     /* mail_auth.c's own state (caches), or NULL */
     GDestroyNotify checks_free;
 } MsMailAuth;
@@ -72,6 +96,18 @@ void ms__auth_ledger_reset(MsMail *mail);
 MsAuthRowKey ms__auth_report_key(const MsMail *mail, guint i);
 void ms__auth_report_add(MsMail *mail, const MsMailAuthReportRow *row, MsAuthRowKey key);
 void ms__auth_report_reset(MsMail *mail);
+/* mail_accept.c and mail_dsn.c, in a partitioned run: recipient rcpt of
+ * message was queued at host now (MS_NO_HOST_ID: bounced, out of every
+ * queue). Kept only for a domain of a server that consults a DNSBL. */
+void ms__auth_note_queued(MsMail *mail, guint32 message, const char *rcpt, MsHostId host);
+/* What the merge reads of them, and forgetting them. */
+guint ms__auth_queued_len(const MsMail *mail);
+const MsAuthQueued *ms__auth_queued_entry(const MsMail *mail, guint i);
+guint ms__auth_listings_len(const MsMail *mail);
+const MsAuthListing *ms__auth_listing(const MsMail *mail, guint i);
+void ms__auth_dnsbl_log_reset(MsMail *mail);
+/* Whether rcpt's domain is a domain of a server that consults a DNSBL. */
+gboolean ms__auth_dnsbl_domain(MsMail *mail, const char *rcpt);
 
 /* mail_auth_send.c: called by ms__mail_accept for each local recipient
  * before its mailbox: TRUE when `local` is an alias of s (a forward or a

@@ -40,6 +40,8 @@ ms__auth_get(MsMail *m)
         a->ledger = g_array_new(FALSE, TRUE, sizeof(LedgerEntry));
         a->report_rows = g_array_new(FALSE, TRUE, sizeof(MsMailAuthReportRow));
         a->report_keys = g_array_new(FALSE, TRUE, sizeof(MsAuthRowKey));
+        a->queued = g_array_new(FALSE, TRUE, sizeof(MsAuthQueued));
+        a->listings = g_array_new(FALSE, TRUE, sizeof(MsAuthListing));
         a->pending = g_ptr_array_new_with_free_func(ms__auth_direct_free);
         m->auth = a;
     }
@@ -196,6 +198,74 @@ ms__auth_report_reset(MsMail *m)
     g_array_set_size(m->auth->report_keys, 0);
 }
 
+/* The order key of the running event, with its time. */
+static MsAuthRowKey
+event_key(MsMail *m, MsTime *at)
+{
+    MsAuthRowKey key;
+    ms_engine_current_key(m->engine, &key.src, &key.seq);
+    *at = ms_engine_now(m->engine);
+    return key;
+}
+
+gboolean
+ms__auth_dnsbl_domain(MsMail *m, const char *rcpt)
+{
+    if (!m->auth)
+        return FALSE;
+    const char *domain = ms__address_domain(rcpt);
+    for (guint i = 0; i < m->servers->len; i++) {
+        const MsMailServer *s = g_ptr_array_index(m->servers, i);
+        if (ms__auth_wants_dnsbl(m, s) && ms__server_is_local(s, domain))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+void
+ms__auth_note_queued(MsMail *m, guint32 message, const char *rcpt, MsHostId host)
+{
+    if (!m->partitioned || !ms__auth_dnsbl_domain(m, rcpt))
+        return;
+    const MsRcptRecord *rr = ms__mail_rcpt(m, message, rcpt);
+    MsAuthQueued q = { message, rr ? rr->address : ms__mail_text(m, rcpt), host, 0, { 0 } };
+    q.key = event_key(m, &q.at);
+    g_array_append_val(m->auth->queued, q);
+}
+
+guint
+ms__auth_queued_len(const MsMail *m)
+{
+    return m->auth ? m->auth->queued->len : 0;
+}
+
+const MsAuthQueued *
+ms__auth_queued_entry(const MsMail *m, guint i)
+{
+    return &g_array_index(m->auth->queued, MsAuthQueued, i);
+}
+
+guint
+ms__auth_listings_len(const MsMail *m)
+{
+    return m->auth ? m->auth->listings->len : 0;
+}
+
+const MsAuthListing *
+ms__auth_listing(const MsMail *m, guint i)
+{
+    return &g_array_index(m->auth->listings, MsAuthListing, i);
+}
+
+void
+ms__auth_dnsbl_log_reset(MsMail *m)
+{
+    if (!m->auth)
+        return;
+    g_array_set_size(m->auth->queued, 0);
+    g_array_set_size(m->auth->listings, 0);
+}
+
 gboolean
 ms_mail_auth_enabled(const MsMail *m)
 {
@@ -247,6 +317,8 @@ ms__auth_free(MsMailAuth *a)
     g_array_free(a->ledger, TRUE);
     g_array_free(a->report_rows, TRUE);
     g_array_free(a->report_keys, TRUE);
+    g_array_free(a->queued, TRUE);
+    g_array_free(a->listings, TRUE);
     g_ptr_array_unref(a->pending);
     if (a->checks && a->checks_free)
         a->checks_free(a->checks);
@@ -592,7 +664,8 @@ on_dnsbl(MsAuthCheck *c, MsResolveStatus st, GPtrArray *records)
 
 /* The session knows no message before DATA: the ledger marks the messages
  * the listed client holds queued for this server's domains (what it came
- * to deliver). O(messages), once per refused client. */
+ * to deliver). O(messages), once per refused client. A partitioned run
+ * keeps the listing instead, for the merge (mail_merge.c). */
 /* Whether message r has a recipient queued at `peer` for a domain of
  * server s: what that client came to deliver. */
 static gboolean
@@ -615,6 +688,14 @@ mark_listed(MsAuthCheck *c, const char *zone)
     (void) zone;
     if (c->peer == MS_NO_HOST_ID)
         return;
+    if (m->partitioned) {
+        /* The client may run on another part, whose queue this part does
+         * not see: the merge marks what it held (mail_merge.c). */
+        MsAuthListing l = { c->server->host, c->peer, 0, { 0 }, ms__auth_ledger_len(m) };
+        l.key = event_key(m, &l.at);
+        g_array_append_val(m->auth->listings, l);
+        return;
+    }
     guint32 id = 0;
     for (const MsMessageRecord *r; (r = ms__mail_record_next(m, &id));) {
         if (!brought_by(m, r, c->peer, c->server))
