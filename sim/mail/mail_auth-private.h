@@ -68,6 +68,7 @@ typedef struct _MsMailAuth {
     GArray *report_keys; /* MsAuthRowKey per row: the order key of the event that added it */
     GArray *queued;      /* MsAuthQueued (partitioned runs with a DNSBL only) */
     GArray *listings;    /* MsAuthListing (partitioned runs only) */
+    GArray *dnsbl_servers; /* guint: the indices of servers that consult a DNSBL */
     gpointer checks;     /* mail_auth.c's own state (caches), or NULL */
     GDestroyNotify checks_free;
 } MsMailAuth;

@@ -42,6 +42,7 @@ ms__auth_get(MsMail *m)
         a->report_keys = g_array_new(FALSE, TRUE, sizeof(MsAuthRowKey));
         a->queued = g_array_new(FALSE, TRUE, sizeof(MsAuthQueued));
         a->listings = g_array_new(FALSE, TRUE, sizeof(MsAuthListing));
+        a->dnsbl_servers = g_array_new(FALSE, FALSE, sizeof(guint));
         a->pending = g_ptr_array_new_with_free_func(ms__auth_direct_free);
         m->auth = a;
     }
@@ -214,11 +215,10 @@ ms__auth_dnsbl_domain(MsMail *m, const char *rcpt)
     if (!m->auth)
         return FALSE;
     const char *domain = ms__address_domain(rcpt);
-    for (guint i = 0; i < m->servers->len; i++) {
-        const MsMailServer *s = g_ptr_array_index(m->servers, i);
-        if (ms__auth_wants_dnsbl(m, s) && ms__server_is_local(s, domain))
+    const GArray *d = m->auth->dnsbl_servers; /* few: O(1) per recipient in practice */
+    for (guint i = 0; i < d->len; i++)
+        if (ms__server_is_local(g_ptr_array_index(m->servers, g_array_index(d, guint, i)), domain))
             return TRUE;
-    }
     return FALSE;
 }
 
@@ -319,6 +319,7 @@ ms__auth_free(MsMailAuth *a)
     g_array_free(a->report_keys, TRUE);
     g_array_free(a->queued, TRUE);
     g_array_free(a->listings, TRUE);
+    g_array_free(a->dnsbl_servers, TRUE);
     g_ptr_array_unref(a->pending);
     if (a->checks && a->checks_free)
         a->checks_free(a->checks);
@@ -349,6 +350,12 @@ ms_mail_auth_configure(MsMail *m, guint server, const MsMailAuthSettings *set)
     as->set = *set;
     as->set.dnsbl =
         set->dnsbl && set->dnsbl[0] ? (const char *const *) g_strdupv((char **) set->dnsbl) : NULL;
+    GArray *d = m->auth->dnsbl_servers;
+    for (guint i = 0; i < d->len; i++)
+        if (g_array_index(d, guint, i) == server)
+            g_array_remove_index(d, i--);
+    if (as->set.dnsbl)
+        g_array_append_val(d, server);
 }
 
 /* ---- DKIM keys and signing ----------------------------------------------- */
