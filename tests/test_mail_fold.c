@@ -13,6 +13,7 @@
 #include "mailsim/mail.h"
 #include "mailsim/sketch.h"
 #include "mailsim/stats.h"
+#include "mailsim/tcp.h"
 #include "mailsim/world.h"
 
 #include <glib/gstdio.h>
@@ -227,6 +228,166 @@ test_bounces_and_readers(void)
     run_clear(&fold);
 }
 
+/* A plain SMTP client outside the scenario's clients (test_outside): it
+ * sends each command of `script` once the reply to the one before is
+ * complete (a line whose code is followed by a space) and keeps the codes. */
+typedef struct {
+    MsTcp *tcp;
+    const char *const *script;
+    guint next;
+    GString *in;
+    GString *codes; /* every final reply's code, space-separated */
+    gboolean hang_up; /* close right after the last command, without waiting */
+} OutsideClient;
+
+static void
+outside_connected(MsTcp *tcp, MsTcpConnId conn, gpointer ud)
+{
+    (void) tcp;
+    (void) conn;
+    (void) ud;
+}
+
+static void
+outside_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud)
+{
+    OutsideClient *c = ud;
+    g_string_append_len(c->in, (const char *) data, (gssize) len);
+    for (char *eol; (eol = strstr(c->in->str, "\r\n"));) {
+        gboolean last = eol - c->in->str >= 4 && c->in->str[3] == ' ';
+        if (last)
+            g_string_append_printf(c->codes, "%.3s ", c->in->str);
+        g_string_erase(c->in, 0, eol + 2 - c->in->str);
+        if (last && c->script[c->next]) {
+            const char *cmd = c->script[c->next++];
+            ms_tcp_send(tcp, conn, (const guint8 *) cmd, strlen(cmd));
+            if (c->hang_up && !c->script[c->next]) {
+                ms_tcp_close(tcp, conn);
+                return;
+            }
+        }
+    }
+}
+
+static void
+outside_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud)
+{
+    (void) tcp;
+    (void) conn;
+    (void) why;
+    (void) ud;
+}
+
+static const MsTcpCallbacks outside_cb = { outside_connected, outside_data, outside_closed };
+
+/* Messages from outside the scenario's clients (no Message-ID the world
+ * knows) get a record when they reach a server's DATA (mail_smtpd.c); the
+ * session holds it until the message is taken or refused. Lesson 15's
+ * world (no expectations about single messages, no bodies kept), a client
+ * on the phisher's host talks to mx.safe-corp.example, which checks SPF,
+ * DKIM and DMARC before it answers DATA: one message forged From: the
+ * boss (DMARC p=reject: 550), one honest (250, checked, stored), one with
+ * 100 Received: headers (554 loop, before any check); and on a second
+ * connection one whose client hangs up while the checks run. Folding on,
+ * all four records are counted and freed; kept, the three not taken stay
+ * with their sender (refused, with the reply's status, 4.4.2 for the
+ * connection that ended) and the honest one is delivered. Before the fix
+ * none of the four was ever let go of. */
+static void
+test_outside_messages(void)
+{
+    g_autofree char *lesson = lesson_without_expectations("scenarios/teaching/15-the-forged-boss.xml");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lesson);
+    g_autoptr(GString) xml = g_string_new(lesson);
+    const char *root = strstr(xml->str, "<scenario ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+    g_string_insert(xml, root - xml->str + (gssize) strlen("<scenario "), "keep-bodies=\"false\" ");
+    g_autoptr(GString) looped = g_string_new(NULL);
+    for (guint i = 0; i < 100; i++)
+        g_string_append_printf(looped, "Received: from hop%u.example by hop%u.example\r\n", i,
+                               i + 1);
+    g_string_append(looped, "From: <bounces@phisher.example>\r\nSubject: round\r\n\r\n"
+                            "and round\r\n.\r\n");
+    const char *const script[] = {
+        "EHLO mail.phisher.example\r\n",
+        "MAIL FROM:<bounces@phisher.example>\r\n",
+        "RCPT TO:<finance@safe-corp.example>\r\n",
+        "DATA\r\n",
+        "From: <boss@safe-corp.example>\r\nSubject: wire\r\n\r\nPay now.\r\n.\r\n",
+        "MAIL FROM:<bounces@phisher.example>\r\n",
+        "RCPT TO:<finance@safe-corp.example>\r\n",
+        "DATA\r\n",
+        "From: <bounces@phisher.example>\r\nSubject: hello\r\n\r\nHi.\r\n.\r\n",
+        "MAIL FROM:<bounces@phisher.example>\r\n",
+        "RCPT TO:<finance@safe-corp.example>\r\n",
+        "DATA\r\n",
+        looped->str,
+        "QUIT\r\n",
+        NULL,
+    };
+    const char *const hang_up[] = {
+        "EHLO mail.phisher.example\r\n",
+        "MAIL FROM:<bounces@phisher.example>\r\n",
+        "RCPT TO:<boss@safe-corp.example>\r\n",
+        "DATA\r\n",
+        "From: <bounces@phisher.example>\r\nSubject: bye\r\n\r\nBye.\r\n.\r\n",
+        NULL,
+    };
+    for (int fold = 0; fold < 2; fold++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsScenario) sc = ms_scenario_load_memory(xml->str, xml->len, "fold.xml", &error);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+        MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+        o.fold_records = fold;
+        o.fold_keep_first = 0;
+        g_autoptr(MsWorld) w = ms_world_new_full(sc, &o, &error);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+        MsMail *m = ms_world_mail(w);
+        CU_ASSERT_EQUAL(ms_mail_folds_records(m), fold);
+        MsNet *net = ms_world_net(w);
+        MsHostId from = ms_net_host_by_name(net, "mail.phisher.example");
+        MsHostId mx = ms_net_host_by_name(net, "mx.safe-corp.example");
+        CU_ASSERT_FATAL(from != G_MAXUINT32 && mx != G_MAXUINT32);
+        OutsideClient c = { ms_world_tcp(w), script,           0,
+                            g_string_new(NULL), g_string_new(NULL), FALSE };
+        OutsideClient h = { ms_world_tcp(w), hang_up,          0,
+                            g_string_new(NULL), g_string_new(NULL), TRUE };
+        ms_tcp_connect(c.tcp, from, ms_net_host_addr(net, mx), 25, &outside_cb, &c);
+        ms_tcp_connect(h.tcp, from, ms_net_host_addr(net, mx), 25, &outside_cb, &h);
+        ms_world_run(w, ms_world_default_until(w));
+        CU_ASSERT_STRING_EQUAL(c.codes->str,
+                               "220 250 250 250 354 550 250 250 354 250 250 250 354 554 221 ");
+        CU_ASSERT_STRING_EQUAL(h.codes->str, "220 250 250 250 354 ");
+        for (OutsideClient *x = &c; x; x = x == &c ? &h : NULL) {
+            g_string_free(x->in, TRUE);
+            g_string_free(x->codes, TRUE);
+        }
+        guint outside = 0, refused = 0, delivered = 0, ended = 0;
+        for (guint id = 1; id <= ms_mail_n_messages(m); id++) {
+            const MsMessageRecord *r = ms_mail_message(m, id);
+            if (!r || !g_str_has_prefix(r->label, "ext-"))
+                continue;
+            outside++;
+            const MsRcptRecord *q = &g_array_index(r->rcpts, MsRcptRecord, 0);
+            refused += q->state == MS_RCPT_REFUSED && (!strcmp(q->status, "5.7.1") ||
+                                                       !strcmp(q->status, "5.4.6"));
+            delivered += q->state == MS_RCPT_DELIVERED;
+            ended += q->state == MS_RCPT_REFUSED && !strcmp(q->status, "4.4.2");
+        }
+        if (fold) {
+            CU_ASSERT_EQUAL(outside, 0); /* all four folded */
+            CU_ASSERT_EQUAL(ms_mail_n_folded(m), ms_mail_n_messages(m) - live_records(m));
+        } else {
+            CU_ASSERT_EQUAL(outside, 4);
+            CU_ASSERT_EQUAL(refused, 2);
+            CU_ASSERT_EQUAL(delivered, 1);
+            CU_ASSERT_EQUAL(ended, 1);
+        }
+        g_autoptr(GString) checks = g_string_new(NULL);
+        CU_ASSERT_TRUE(ms_world_check(w, checks)); /* no-loss: nothing unaccounted for */
+    }
+}
+
 /* A world folds only when nothing reads records afterwards: not with
  * expectations about single messages, not when partitioned. */
 static void
@@ -264,6 +425,7 @@ main(void)
         { "sketched quantiles within the bound, and said so", test_sketched_quantiles },
         { "bounces, DSNs and POP3 readers", test_bounces_and_readers },
         { "no folding when records are needed", test_fold_only_when_unneeded },
+        { "outside messages: taken or refused, their records let go", test_outside_messages },
         { NULL, NULL },
     };
     return ms_test_main("mail-fold", cases);

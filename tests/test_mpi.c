@@ -491,8 +491,8 @@ test_partition_usage_errors(void)
         { { "--partition", "auto", "--parts", "2", "--dist-profile", "p.json" },
           "--dist-profile is for a run over MPI" },
         { { "--partition", "auto", "--parts", "2", "--pilot", "soon" }, "--pilot" },
-        { { "--partition", "mod", "--parts", "2", "--dmarc-reports", "r" },
-          "--dmarc-reports is for a run in one piece" },
+        { { "--partition", "mod", "--parts", "2", "--tls-keylog", "k" },
+          "--tls-keylog is for a run in one piece" },
     };
     for (guint i = 0; i < G_N_ELEMENTS(dist); i++) {
         const char *argv[12] = { ms_test_mailsim_path(), "run", lesson, "-q" };
@@ -510,6 +510,83 @@ test_partition_usage_errors(void)
     g_unlink(bad);
     g_unlink(dup);
     g_unlink(big);
+    g_rmdir(dir);
+}
+
+static gint
+by_name(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The files of folder dir as one text (name and bytes of each, by name),
+ * removing them and the folder. */
+static char *
+folder_text(const char *dir)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    for (const char *f; d && (f = g_dir_read_name(d));)
+        g_ptr_array_add(names, g_strdup(f));
+    g_ptr_array_sort(names, by_name);
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *path = g_build_filename(dir, names->pdata[i], NULL);
+        g_autofree char *bytes = NULL;
+        g_file_get_contents(path, &bytes, NULL, NULL);
+        g_string_append_printf(s, "== %s\n%s", (char *) names->pdata[i], bytes ? bytes : "");
+        g_unlink(path);
+    }
+    g_rmdir(dir);
+    return g_string_free(s, FALSE);
+}
+
+/* `mpirun -np 2 mailsim run FILE --partition block --dmarc-reports DIR`
+ * writes the sequential run's DMARC aggregate report byte for byte: lesson
+ * 16 with rua= added, whose receiver runs on rank 1 (its report rows travel
+ * to rank 0 with the records). */
+static void
+test_mpi_dmarc_reports(void)
+{
+    g_autofree char *mpirun = g_find_program_in_path("mpirun");
+    if (!ms_mpi_available() || !mpirun) {
+        ms_test_skip(mpirun ? "built without Open MPI" : "no mpirun on the PATH");
+        return;
+    }
+    g_autofree char *dir = g_dir_make_tmp("mailsim-mpi-dmarc-XXXXXX", NULL);
+    g_autofree char *lesson = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents("scenarios/teaching/16-forwarding-breaks-spf.xml", &lesson,
+                                        NULL, NULL));
+    g_auto(GStrv) pieces = g_strsplit(lesson, "<dmarc p=\"reject\"/>", -1);
+    CU_ASSERT_FATAL(g_strv_length(pieces) == 2);
+    g_autofree char *xml = g_strjoinv("<dmarc p=\"reject\" rua=\"dmarc@isp-a.net\"/>", pieces);
+    g_autofree char *file = g_build_filename(dir, "16-rua.xml", NULL);
+    CU_ASSERT_FATAL(g_file_set_contents(file, xml, -1, NULL));
+    g_autofree char *seq = g_build_filename(dir, "seq", NULL);
+    g_autofree char *par = g_build_filename(dir, "par", NULL);
+    const char *argv0[] = {
+        ms_test_mailsim_path(), "run", file, "-q", "--dmarc-reports", seq, NULL
+    };
+    g_autofree char *out0 = NULL, *err0 = NULL;
+    CU_ASSERT_EQUAL(run(argv0, &out0, &err0), 0);
+    g_autofree char *timeout = g_find_program_in_path("timeout");
+    const char *argv[24];
+    guint n = 0;
+    add_mpirun(argv, &n, timeout, mpirun, "2");
+    const char *rest[] = { ms_test_mailsim_path(), "run", file, "-q", "--partition", "block",
+                           "--dmarc-reports",      par,   NULL };
+    for (guint i = 0; rest[i]; i++)
+        argv[n++] = rest[i];
+    argv[n] = NULL;
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(run(argv, &out, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err ? err : "", "1 DMARC aggregate report written to"));
+    g_autofree char *want = folder_text(seq), *got = folder_text(par);
+    CU_ASSERT_PTR_NOT_NULL(strstr(want, "== isp-b.net!isp-a.net!"));
+    if (strcmp(want, got) != 0)
+        fprintf(stderr, "--- sequential\n%s--- 2 ranks\n%s%s\n", want, got, err ? err : "");
+    CU_ASSERT_STRING_EQUAL(got, want);
+    g_unlink(file);
     g_rmdir(dir);
 }
 
@@ -632,6 +709,7 @@ main(void)
         { "mailsim run --partition on 1, 2, 4 ranks = sequential",
           test_mpi_world_matches_sequential },
         { "--partition usage errors", test_partition_usage_errors },
+        { "--dmarc-reports over 2 ranks = the sequential files", test_mpi_dmarc_reports },
         { "--dist-profile: a consistent profile, results unchanged", test_mpi_dist_profile },
         { "mpirun -np 1, 2, 3 mailsim sweep --mpi = a local sweep, byte for byte",
           test_mpi_sweep_matches_local },

@@ -17,6 +17,7 @@
  * statistics on 1, 2 or 3 threads.
  * The MPI driver runs the same parts over ranks (tests/test_mpi.c). */
 #include "testlib.h"
+#include "mailsim/mail_auth.h"
 #include "mailsim/scenario.h"
 #include "mailsim/shard.h"
 #include "mailsim/stats.h"
@@ -73,6 +74,13 @@ outcomes(MsWorld *w)
                 q->deferrals, q->hops, q->received_headers, q->retrieved_at, q->retrieved_by,
                 q->status, q->detail ? q->detail : "");
         }
+        /* Every sender check made on it, in order (the ledger). */
+        MsMailAuthLedger l;
+        for (guint i = 0; ms_mail_auth_ledger_nth(m, id, i, &l); i++)
+            g_string_append_printf(s,
+                                   "  check at=%" G_GINT64_FORMAT " where=%u spf=%s dkim=%s "
+                                   "dmarc=%s dnsbl=%s action=%d\n",
+                                   l.at, l.where, l.spf, l.dkim, l.dmarc, l.dnsbl, (int) l.action);
     }
     for (guint c = 0; c < ms_mail_n_clients(m); c++) {
         const char *how = ms_mail_client_reads(m, c);
@@ -207,24 +215,11 @@ report_diff(const char *what, const char *a, const char *b)
         }
 }
 
-/* The part that runs host `id` of sc under p. */
-static guint32
-owner_of(const MsScenario *sc, const MsPartition *p, const char *id)
-{
-    for (guint i = 0; i < sc->hosts->len; i++)
-        if (!strcmp(g_array_index(sc->hosts, MsScenarioHost, i).id, id))
-            return ms_partition_owner(p, (MsHostId) i);
-    CU_FAIL_FATAL("no such host");
-    return 0;
-}
-
 /* At `fidelity` (-1: the scenario's), run to `until` (0: the scenario's
- * end), outcomes, statistics and checks. together: NULL, or two host ids
- * whose splits are left out when they put the two on different parts (a
- * known gap, said where it is used). The parts are freed after the
+ * end), outcomes, statistics and checks. The parts are freed after the
  * comparison, part 0 (which holds the merged records) first. */
 static void
-check_identical_split(const char *source, gint fidelity, MsTime until, const char *const *together)
+check_identical_until(const char *source, gint fidelity, MsTime until)
 {
     g_autoptr(MsScenario) sc = load(source);
     Result seq = { 0 };
@@ -238,8 +233,6 @@ check_identical_split(const char *source, gint fidelity, MsTime until, const cha
                 scheme == 2 ? ms_world_partition_auto(sc, k)
                             : ms_partition_new(
                                   n, k, scheme == 0 ? MS_PARTITION_MODULO : MS_PARTITION_BLOCKS);
-            if (together && owner_of(sc, p, together[0]) != owner_of(sc, p, together[1]))
-                continue;
             MsTime la;
             if (!ms_world_partition_lookahead(sc, p, &la, NULL, NULL))
                 continue; /* a split cutting a zero-latency link: refused (tested below) */
@@ -265,12 +258,6 @@ check_identical_split(const char *source, gint fidelity, MsTime until, const cha
     if (!until)
         CU_ASSERT(seq.checks_ok);
     result_clear(&seq);
-}
-
-static void
-check_identical_until(const char *source, gint fidelity, MsTime until)
-{
-    check_identical_split(source, fidelity, until, NULL);
 }
 
 static void
@@ -359,16 +346,132 @@ test_lesson_16(void)
     check_identical("scenarios/teaching/16-forwarding-breaks-spf.xml");
 }
 
-/* A blocklisted sender (lesson 17), split every way that keeps the
- * blocklisted host and the receiver on one part. Not yet the others (mod
- * 3 and 4 parts): the receiver marks a DNSBL listing on the messages its
- * part's records show queued at the client, and a client on another part
- * has no such record there. */
+/* A blocklisted sender (lesson 17), split every way, also those that put
+ * the blocklisted host and the receiver on different parts (mod 3 and 4):
+ * the listing marks what the client held queued at that moment, which the
+ * merge finds from every part's queue entries (mail_merge.c). */
 static void
 test_lesson_17(void)
 {
-    static const char *const together[] = { "zombie", "mx-b" };
-    check_identical_split("scenarios/teaching/17-a-blocklisted-sender.xml", -1, 0, together);
+    check_identical("scenarios/teaching/17-a-blocklisted-sender.xml");
+}
+
+/* Lesson `path` with rua= added to its p=reject DMARC record (no lesson
+ * asks for aggregate reports). Caller frees. */
+static char *
+with_rua(const char *path, const char *rua)
+{
+    g_autofree char *text = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents(path, &text, NULL, NULL));
+    g_autofree char *attr = g_strdup_printf("<dmarc p=\"reject\" rua=\"%s\"/>", rua);
+    g_auto(GStrv) pieces = g_strsplit(text, "<dmarc p=\"reject\"/>", -1);
+    CU_ASSERT_FATAL(g_strv_length(pieces) == 2);
+    return g_strjoinv(attr, pieces);
+}
+
+static gint
+by_name(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The DMARC aggregate reports of w (--dmarc-reports) as one text: each
+ * file's name and bytes, by name. */
+static char *
+dmarc_reports(MsWorld *w)
+{
+    g_autofree char *dir = g_dir_make_tmp("mailsim-test-dmarc-XXXXXX", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    g_autoptr(GError) error = NULL;
+    guint files = 0;
+    CU_ASSERT(ms_world_write_dmarc_reports(w, dir, &files, &error));
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    for (const char *f; d && (f = g_dir_read_name(d));)
+        g_ptr_array_add(names, g_strdup(f));
+    g_ptr_array_sort(names, by_name);
+    CU_ASSERT_EQUAL(names->len, files);
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *path = g_build_filename(dir, names->pdata[i], NULL);
+        g_autofree char *bytes = NULL;
+        CU_ASSERT(g_file_get_contents(path, &bytes, NULL, NULL));
+        g_string_append_printf(s, "== %s\n%s", (char *) names->pdata[i], bytes ? bytes : "");
+        g_unlink(path);
+    }
+    g_rmdir(dir);
+    /* The rows in the order added (the files group them per receiver). */
+    MsMail *m = ms_world_mail(w);
+    for (guint i = 0; i < ms_mail_auth_n_report_rows(m); i++) {
+        const MsMailAuthReportRow *r = ms_mail_auth_report_row(m, i);
+        g_string_append_printf(s, "row %" G_GINT64_FORMAT " %u %s %s\n", r->at, r->receiver,
+                               r->policy_domain, r->source_ip);
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* DMARC aggregate reports of a partitioned run (RFC 7489 7.2): the rows
+ * stay with the part whose server checked; the merge brings every part's
+ * back in the sequential order, so the report files are the sequential
+ * run's byte for byte, split 2 and 3 ways, every scheme. Lesson 15: two
+ * receivers, one report each; lesson 16: the forwarded and the list's
+ * copies, whose envelope_to is the RCPT the receiver was given
+ * (isp-b.net), not the address Alice wrote. */
+static void
+test_dmarc_reports(void)
+{
+    static const struct {
+        const char *path, *rua, *want;
+        guint files;
+    } lessons[] = {
+        { "scenarios/teaching/15-the-forged-boss.xml", "dmarc@safe-corp.example",
+          "<header_from>safe-corp.example</header_from>", 2 },
+        { "scenarios/teaching/16-forwarding-breaks-spf.xml", "dmarc@isp-a.net",
+          "<envelope_to>isp-b.net</envelope_to>", 1 },
+    };
+    for (guint l = 0; l < G_N_ELEMENTS(lessons); l++) {
+        g_autofree char *text = with_rua(lessons[l].path, lessons[l].rua);
+        g_autoptr(MsScenario) sc = load(text);
+        MsWorldOptions so = MS_WORLD_OPTIONS_INIT;
+        g_autoptr(MsWorld) seq = ms_world_new_full(sc, &so, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(seq);
+        ms_world_run(seq, ms_world_default_until(seq));
+        g_autofree char *want = dmarc_reports(seq);
+        CU_ASSERT_PTR_NOT_NULL(strstr(want, lessons[l].want));
+        CU_ASSERT_PTR_NULL(strstr(want, "<envelope_to>alumni.example</envelope_to>"));
+        guint files = 0;
+        for (const char *f = want; (f = strstr(f, "== ")); f++)
+            files++;
+        CU_ASSERT_EQUAL(files, lessons[l].files);
+        for (guint k = 2; k <= 3; k++)
+            for (int scheme = 0; scheme < 3; scheme++) {
+                g_autoptr(MsPartition) p =
+                    scheme == 2
+                        ? ms_world_partition_auto(sc, k)
+                        : ms_partition_new(sc->hosts->len, k,
+                                           scheme == 0 ? MS_PARTITION_MODULO : MS_PARTITION_BLOCKS);
+                MsWorld *parts[3];
+                for (guint i = 0; i < k; i++) {
+                    MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+                    o.partition = p;
+                    o.part = i;
+                    parts[i] = ms_world_new_full(sc, &o, NULL);
+                    CU_ASSERT_PTR_NOT_NULL_FATAL(parts[i]);
+                }
+                g_autoptr(GError) error = NULL;
+                CU_ASSERT_FATAL(ms_world_run_parts(parts, k, ms_world_default_until(parts[0])) &&
+                                ms_world_merge_parts(parts, k, &error));
+                g_autofree char *got = dmarc_reports(parts[0]);
+                if (strcmp(got, want) != 0)
+                    g_printerr("%s: %u parts (%s): reports differ:\n--- sequential\n%s\n--- "
+                               "partitioned\n%s\n",
+                               lessons[l].path, k,
+                               ms_partition_scheme_to_string(ms_partition_scheme(p)), want, got);
+                CU_ASSERT_STRING_EQUAL(got, want);
+                for (guint i = 0; i < k; i++)
+                    ms_world_free(parts[i]);
+            }
+    }
 }
 
 /* IMAP devices on several parts: a phone on push and a laptop polling
@@ -897,7 +1000,13 @@ test_merge_hostile(void)
     /* Split mod 2, part 0 runs the server that records (the sender in
      * 13, the receiver in 16): its export is the one made hostile. */
     merge_hostile("scenarios/teaching/13-downgrade.xml", 0);
-    merge_hostile("scenarios/teaching/16-forwarding-breaks-spf.xml", 0);
+    /* With rua=: the export carries DMARC report rows too. */
+    g_autofree char *l16 =
+        with_rua("scenarios/teaching/16-forwarding-breaks-spf.xml", "dmarc@isp-a.net");
+    merge_hostile(l16, 0);
+    /* Split mod 2, part 0 runs the receiver and the listed client: its
+     * export carries the listing and the queue entries. */
+    merge_hostile("scenarios/teaching/17-a-blocklisted-sender.xml", 0);
 }
 
 /* A run that folds its records sketches latencies beyond the exact limit;
@@ -1009,6 +1118,7 @@ main(void)
         { "lesson 15 (SPF, DKIM, DMARC) split: identical", test_lesson_15 },
         { "lesson 16 (forwarding, lists) split: identical", test_lesson_16 },
         { "lesson 17 (DNSBL) split: identical", test_lesson_17 },
+        { "DMARC aggregate reports split 2, 3 ways: the sequential files", test_dmarc_reports },
         { "lesson 18 (POP3 and IMAP) split: identical", test_lesson_18 },
         { "lesson 19 (IMAP push, two devices) split: identical", test_lesson_19 },
         { "summary lists every part's reading devices", test_device_listing },

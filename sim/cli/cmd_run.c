@@ -238,6 +238,7 @@ typedef struct {
     guint64 pcap_limit;
     gboolean narrate, colour;
     MsNarrateLevel level;
+    const char *dmarc_dir; /* --dmarc-reports, or NULL */
 } Outputs;
 
 /* "out/trace.jsonl" for part 2 -> "out/trace.part2.jsonl". */
@@ -347,6 +348,21 @@ report(MsWorld *w, const MsStatsTable *t, const MsPcapSink *pcap, const Outputs 
        const char *stats_path, int rc)
 {
     g_autoptr(GError) error = NULL;
+    if (o->dmarc_dir) {
+        /* The merged rows of a partitioned run are the sequential run's
+         * (sim/mail/mail_merge.c), so are the files. */
+        guint files = 0;
+        if (g_mkdir_with_parents(o->dmarc_dir, 0755) != 0 ||
+            !ms_world_write_dmarc_reports(w, o->dmarc_dir, &files, &error)) {
+            fprintf(stderr, "mailsim run: --dmarc-reports: %s\n",
+                    error ? error->message : g_strerror(errno));
+            rc = MAX(rc, MS_EXIT_FAILED);
+            g_clear_error(&error);
+        } else {
+            fprintf(stderr, "mailsim run: %u DMARC aggregate report%s written to %s\n", files,
+                    files == 1 ? "" : "s", o->dmarc_dir);
+        }
+    }
     if (stats_path && !ms_stats_table_write(t, stats_path, &error)) {
         fprintf(stderr, "mailsim run: --stats: %s\n", error->message);
         rc = MS_EXIT_FAILED;
@@ -873,18 +889,13 @@ ms_cmd_run(int argc, char **argv)
     wo.fold_records = !keep_records && !trace_path;
     Outputs o = { trace_path, pcap_path,  pcap_host, pcap_limit_s,
                   pcap_links, pcap_limit, !quiet,    !no_colour && isatty(STDOUT_FILENO),
-                  level };
+                  level,      dmarc_dir };
     if (!quiet && !(partition_s && !parts_s))
         print_title(sc, partition_s != NULL);
     if (keylog_path && partition_s)
         return ms_cli_usage(cmd, "--tls-keylog is for a run in one piece (no --partition)");
     if (resumption_s && partition_s)
         return ms_cli_usage(cmd, "--tls-resumption is for a run in one piece (no --partition)");
-    /* Each part's report rows stay with the part that checked: refused
-     * rather than written short. */
-    if (dmarc_dir && partition_s)
-        return ms_cli_usage(cmd, "--dmarc-reports is for a run in one piece (no --partition): "
-                                 "a partitioned run does not merge its report rows yet");
     if (resumption_s && strcmp(resumption_s, "psk_dhe_ke") != 0 &&
         strcmp(resumption_s, "psk_ke") != 0 && strcmp(resumption_s, "off") != 0)
         return ms_cli_usage(cmd, "--tls-resumption: '%s' is not psk_dhe_ke, psk_ke or off",
@@ -948,19 +959,6 @@ ms_cmd_run(int argc, char **argv)
     }
     int prc = close_pcap(sinks.pcap, &o); /* once: MAX() evaluates twice */
     rc = MAX(rc, prc);
-    if (dmarc_dir) {
-        g_autoptr(GError) derr = NULL;
-        guint files = 0;
-        if (g_mkdir_with_parents(dmarc_dir, 0755) != 0 ||
-            !ms_world_write_dmarc_reports(w, dmarc_dir, &files, &derr)) {
-            fprintf(stderr, "mailsim run: --dmarc-reports: %s\n",
-                    derr ? derr->message : g_strerror(errno));
-            rc = MAX(rc, MS_EXIT_FAILED);
-        } else {
-            fprintf(stderr, "mailsim run: %u DMARC aggregate report%s written to %s\n", files,
-                    files == 1 ? "" : "s", dmarc_dir);
-        }
-    }
     g_autoptr(MsStatsTable) t = ms_stats_collect(w);
     return report(w, t, sinks.pcap, &o, stats_path, rc);
 }

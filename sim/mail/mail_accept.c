@@ -76,6 +76,7 @@ ms__mail_accept_full(MsMail *m, MsMailServer *s, guint32 id, const char *from,
             rr->state = MS_RCPT_QUEUED;
             ms__rcpt_touch(m, rr);
             rr->where = s->host;
+            ms__auth_note_queued(m, id, rcpt, s->host); /* a partitioned run's DNSBL listings */
         }
         const char *dom = ms__address_domain(rcpt);
         if (ms__server_is_local(s, dom)) {

@@ -39,6 +39,10 @@ ms__auth_get(MsMail *m)
         a->ledgers = g_hash_table_new(g_direct_hash, g_direct_equal);
         a->ledger = g_array_new(FALSE, TRUE, sizeof(LedgerEntry));
         a->report_rows = g_array_new(FALSE, TRUE, sizeof(MsMailAuthReportRow));
+        a->report_keys = g_array_new(FALSE, TRUE, sizeof(MsAuthRowKey));
+        a->queued = g_array_new(FALSE, TRUE, sizeof(MsAuthQueued));
+        a->listings = g_array_new(FALSE, TRUE, sizeof(MsAuthListing));
+        a->dnsbl_servers = g_array_new(FALSE, FALSE, sizeof(guint));
         a->pending = g_ptr_array_new_with_free_func(ms__auth_direct_free);
         m->auth = a;
     }
@@ -172,6 +176,96 @@ ms_mail_auth_report_row(const MsMail *m, guint i)
     return &g_array_index(m->auth->report_rows, MsMailAuthReportRow, i);
 }
 
+MsAuthRowKey
+ms__auth_report_key(const MsMail *m, guint i)
+{
+    return g_array_index(m->auth->report_keys, MsAuthRowKey, i);
+}
+
+void
+ms__auth_report_add(MsMail *m, const MsMailAuthReportRow *row, MsAuthRowKey key)
+{
+    MsMailAuth *a = ms__auth_get(m);
+    g_array_append_val(a->report_rows, *row);
+    g_array_append_val(a->report_keys, key);
+}
+
+void
+ms__auth_report_reset(MsMail *m)
+{
+    if (!m->auth)
+        return;
+    g_array_set_size(m->auth->report_rows, 0);
+    g_array_set_size(m->auth->report_keys, 0);
+}
+
+/* The order key of the running event, with its time. */
+static MsAuthRowKey
+event_key(MsMail *m, MsTime *at)
+{
+    MsAuthRowKey key;
+    ms_engine_current_key(m->engine, &key.src, &key.seq);
+    *at = ms_engine_now(m->engine);
+    return key;
+}
+
+gboolean
+ms__auth_dnsbl_domain(MsMail *m, const char *rcpt)
+{
+    if (!m->auth)
+        return FALSE;
+    const char *domain = ms__address_domain(rcpt);
+    const GArray *d = m->auth->dnsbl_servers; /* few: O(1) per recipient in practice */
+    for (guint i = 0; i < d->len; i++)
+        if (ms__server_is_local(g_ptr_array_index(m->servers, g_array_index(d, guint, i)), domain))
+            return TRUE;
+    return FALSE;
+}
+
+void
+ms__auth_note_queued(MsMail *m, guint32 message, const char *rcpt, MsHostId host)
+{
+    if (!m->partitioned || !ms__auth_dnsbl_domain(m, rcpt))
+        return;
+    const MsRcptRecord *rr = ms__mail_rcpt(m, message, rcpt);
+    MsAuthQueued q = { message, rr ? rr->address : ms__mail_text(m, rcpt), host, 0, { 0 } };
+    q.key = event_key(m, &q.at);
+    g_array_append_val(m->auth->queued, q);
+}
+
+guint
+ms__auth_queued_len(const MsMail *m)
+{
+    return m->auth ? m->auth->queued->len : 0;
+}
+
+const MsAuthQueued *
+ms__auth_queued_entry(const MsMail *m, guint i)
+{
+    return &g_array_index(m->auth->queued, MsAuthQueued, i);
+}
+
+guint
+ms__auth_listings_len(const MsMail *m)
+{
+    return m->auth ? m->auth->listings->len : 0;
+}
+
+const MsAuthListing *
+ms__auth_listing(const MsMail *m, guint i)
+{
+    return &g_array_index(m->auth->listings, MsAuthListing, i);
+}
+
+void
+ms__auth_dnsbl_log_reset(MsMail *m)
+{
+    if (!m->auth)
+        return;
+    g_array_set_size(m->auth->queued, 0);
+    g_array_set_size(m->auth->listings, 0);
+}
+
 gboolean
 ms_mail_auth_enabled(const MsMail *m)
 {
@@ -222,6 +316,10 @@ ms__auth_free(MsMailAuth *a)
     g_hash_table_destroy(a->ledgers);
     g_array_free(a->ledger, TRUE);
     g_array_free(a->report_rows, TRUE);
+    g_array_free(a->report_keys, TRUE);
+    g_array_free(a->queued, TRUE);
+    g_array_free(a->listings, TRUE);
+    g_array_free(a->dnsbl_servers, TRUE);
     g_ptr_array_unref(a->pending);
     if (a->checks && a->checks_free)
         a->checks_free(a->checks);
@@ -252,6 +350,12 @@ ms_mail_auth_configure(MsMail *m, guint server, const MsMailAuthSettings *set)
     as->set = *set;
     as->set.dnsbl =
         set->dnsbl && set->dnsbl[0] ? (const char *const *) g_strdupv((char **) set->dnsbl) : NULL;
+    GArray *d = m->auth->dnsbl_servers;
+    for (guint i = 0; i < d->len; i++)
+        if (g_array_index(d, guint, i) == server)
+            g_array_remove_index(d, i--);
+    if (as->set.dnsbl)
+        g_array_append_val(d, server);
 }
 
 /* ---- DKIM keys and signing ----------------------------------------------- */
@@ -450,7 +554,7 @@ struct _MsAuthCheck {
     MsHostId peer;
     guint32 peer_addr;
     char ip[MS_IPV4_STRLEN];
-    char *helo, *mail_from;
+    char *helo, *mail_from, *rcpt_to;
     GBytes *data;
     gboolean in_flight; /* a resolver callback will come */
     AnswerFunc answer;  /* what reads its answer */
@@ -476,6 +580,7 @@ check_free(MsAuthCheck *c)
     ms__live_remove(c->mail, &c->live);
     g_free(c->helo);
     g_free(c->mail_from);
+    g_free(c->rcpt_to);
     if (c->data)
         g_bytes_unref(c->data);
     g_free(c->listed);
@@ -566,7 +671,8 @@ on_dnsbl(MsAuthCheck *c, MsResolveStatus st, GPtrArray *records)
 
 /* The session knows no message before DATA: the ledger marks the messages
  * the listed client holds queued for this server's domains (what it came
- * to deliver). O(messages), once per refused client. */
+ * to deliver). O(messages), once per refused client. A partitioned run
+ * keeps the listing instead, for the merge (mail_merge.c). */
 /* Whether message r has a recipient queued at `peer` for a domain of
  * server s: what that client came to deliver. */
 static gboolean
@@ -589,6 +695,14 @@ mark_listed(MsAuthCheck *c, const char *zone)
     (void) zone;
     if (c->peer == MS_NO_HOST_ID)
         return;
+    if (m->partitioned) {
+        /* The client may run on another part, whose queue this part does
+         * not see: the merge marks what it held (mail_merge.c). */
+        MsAuthListing l = { c->server->host, c->peer, 0, { 0 }, ms__auth_ledger_len(m) };
+        l.key = event_key(m, &l.at);
+        g_array_append_val(m->auth->listings, l);
+        return;
+    }
     guint32 id = 0;
     for (const MsMessageRecord *r; (r = ms__mail_record_next(m, &id));) {
         if (!brought_by(m, r, c->peer, c->server))
@@ -845,11 +959,10 @@ add_report_row(MsAuthCheck *c, const MsDmarcRecord *rec, const MsDmarcOutcome *o
     row.dkim_aligned = out->dkim_aligned;
     row.spf_aligned = out->spf_aligned;
     row.sampled_out = out->sampled_out;
-    const char *first = NULL;
-    const MsMessageRecord *r = ms__mail_record(m, c->message);
-    if (r && r->rcpts->len)
-        first = g_array_index(r->rcpts, MsRcptRecord, 0).address;
-    row.envelope_to = first ? ms__mail_text(m, ms__address_domain(first)) : NULL;
+    /* Appendix C: "the envelope recipient domain", the RCPT TO this
+     * receiver was given (a forwarded copy's is the forward's target, not
+     * the address the sender wrote), the first of the transaction's. */
+    row.envelope_to = c->rcpt_to ? ms__mail_text(m, ms__address_domain(c->rcpt_to)) : NULL;
     row.envelope_from =
         ms__mail_text(m, c->mail_from && *c->mail_from ? ms__address_domain(c->mail_from) : "");
     row.header_from = ms__mail_text(m, c->from_domain ? c->from_domain : "");
@@ -867,7 +980,9 @@ add_report_row(MsAuthCheck *c, const MsDmarcRecord *rec, const MsDmarcOutcome *o
             ms_dkim_result_to_string(ms_dkim_verifier_result(c->dkim, i, NULL));
         row.n_dkim++;
     }
-    g_array_append_val(m->auth->report_rows, row);
+    MsAuthRowKey key;
+    ms_engine_current_key(m->engine, &key.src, &key.seq);
+    ms__auth_report_add(m, &row, key);
 }
 
 /* Hands the verdict to whoever asked, then frees the check. */
@@ -1092,13 +1207,14 @@ ms__auth_dnsbl_start(MsMail *m, MsMailServer *s, MsHostId peer, guint32 peer_add
 
 MsAuthCheck *
 ms__auth_check_start(MsMail *m, MsMailServer *s, guint32 message, MsHostId peer, guint32 peer_addr,
-                     const char *helo, const char *mail_from, GBytes *data, MsAuthCheckDone done,
-                     gpointer ud)
+                     const char *helo, const char *mail_from, const char *rcpt_to, GBytes *data,
+                     MsAuthCheckDone done, gpointer ud)
 {
     MsAuthCheck *c = check_new(m, s, peer, peer_addr, done, ud);
     c->message = message;
     c->helo = g_strdup(helo);
     c->mail_from = g_strdup(mail_from);
+    c->rcpt_to = g_strdup(rcpt_to);
     c->data = g_bytes_ref(data);
     c->step = STEP_SPF;
     MsMailAuthServer *as = ms__auth_server(m, s);

@@ -37,6 +37,7 @@
  * Costs: O(size of the original's header section); bounces are rare, so the
  * text is printed with printf rather than concatenated. */
 #include "mail-private.h"
+#include "mail_auth-private.h"
 
 #include <string.h>
 
@@ -82,6 +83,7 @@ ms__mail_bounce(MsMail *m, MsMailServer *s, guint32 message, const char *from, c
         g_strlcpy(rr->status, status, sizeof rr->status);
         g_free(rr->detail);
         rr->detail = g_strdup(words);
+        ms__auth_note_queued(m, message, rcpt, MS_NO_HOST_ID); /* out of every queue */
     }
     /* The narration gives each code once: the status only when the words
      * do not already carry it ("550 5.1.1 ..." does). */

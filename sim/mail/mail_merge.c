@@ -42,7 +42,26 @@
  * time: one message's checks on two parts never share a time, for the same
  * reason as above) and adds up the TLS counts.
  *
- * Format: "MSR2", the session counters, the record count, then per record
+ * The DMARC report rows (mail_auth.c: what a receiver's aggregate report
+ * will say of each message it checked against a record with rua=) name no
+ * message: each holds only what the checking server saw (its envelope's
+ * first RCPT as envelope_to), so a part's rows are already the sequential
+ * run's. They travel with the order key of the event that added them, and
+ * the merge puts them back in the order a sequential run adds them (time,
+ * then that key), which is the order the report files follow.
+ *
+ * A DNSBL listing marks the messages the listed client holds queued for
+ * the listing server's domains at that moment (mail_auth.c's mark_listed);
+ * the client may run on another part, whose queues the listing part cannot
+ * see, and a part's records do not say what was queued where at a given
+ * moment. So in a partitioned run the listing part keeps the listing, and
+ * every part keeps when each recipient for a domain of a DNSBL-consulting
+ * server was queued at a server (or bounced), with the event's order key;
+ * the merge takes, for every listing, every message with such a recipient
+ * whose latest entry before the listing put it at the listed client, in
+ * id order, as the sequential run marks them.
+ *
+ * Format: "MSR3", the session counters, the record count, then per record
  * its fields in a fixed order, then the number of clients that logged in
  * or whose device showed something and per such client its index, its
  * logins inside TLS and in the clear, and the count and (Message-ID, time)
@@ -50,7 +69,14 @@
  * its Message-ID ("" for none), checked flag, the SPF, DKIM, DMARC and
  * DNSBL words, action, checking host and time, then the number of
  * non-zero TLS-ledger entries and per entry its Message-ID and four
- * counts; numbers in the machine's byte order (every
+ * counts, then the number of DMARC report rows and per row its time,
+ * event key, receiver, policy domain, record, source address,
+ * disposition, flags, envelope domains, SPF domain and result and its
+ * DKIM signatures, then the number of queue entries and per entry its
+ * Message-ID, recipient, host, time and event key, then the number of
+ * DNSBL listings and per listing its server, client, time, event key and
+ * the count of checks the part had made before it ("MSR2" had neither
+ * rows nor these); numbers in the machine's byte order (every
  * rank runs the same binary), strings as a 32-bit length and the bytes.
  * Reading checks every length against what is left (GVariant did this too,
  * at ten times the cost on a million records). Cost: O(records + recipients), plus a
@@ -58,6 +84,8 @@
 #include "mail-private.h"
 #include "mail_auth-private.h"
 #include "mail_tls_policy-private.h"
+#include "mailsim/dmarc.h"
+#include "mailsim/spf.h"
 
 #include <string.h>
 
@@ -88,6 +116,14 @@ put_str(GByteArray *b, const char *s)
     gsize n = s ? strlen(s) : 0;
     put_u32(b, (guint32) n);
     put(b, s, n);
+}
+
+/* A string that may be NULL: a flag, then the string. */
+static void
+put_ostr(GByteArray *b, const char *s)
+{
+    put_u32(b, s != NULL);
+    put_str(b, s);
 }
 
 typedef struct {
@@ -149,7 +185,21 @@ dup_str(Str s)
     return g_strndup(s.s, s.n);
 }
 
-#define MAGIC 0x3252534du /* "MSR2" */
+/* A string that may be NULL (put_ostr), kept in m's texts (it lives as
+ * long as the mail layer, as a report row's strings must). */
+static const char *
+get_otext(Reader *r, MsMail *m)
+{
+    guint32 set = get_u32(r);
+    Str s = get_str(r);
+    if (set > 1)
+        r->bad = TRUE;
+    if (r->bad || !set)
+        return NULL;
+    return g_string_chunk_insert_len(m->texts, s.s, (gssize) s.n);
+}
+
+#define MAGIC 0x3352534du /* "MSR3" */
 
 static const char *
 tag_out(gpointer user_data, guint32 id)
@@ -319,6 +369,60 @@ ms_mail_export_records(MsMail *m)
         put_u32(b, l->hops_read);
         put_u32(b, l->tls_refusals);
     }
+    /* The DMARC report rows this part's servers added, in order, each with
+     * the order key of its event. A row names no message: everything in it
+     * is what the checking server saw. */
+    guint nr = ms_mail_auth_n_report_rows(m);
+    put_u32(b, nr);
+    for (guint i = 0; i < nr; i++) {
+        const MsMailAuthReportRow *r = ms_mail_auth_report_row(m, i);
+        MsAuthRowKey key = ms__auth_report_key(m, i);
+        put_u64(b, (guint64) r->at);
+        put_u32(b, key.src);
+        put_u64(b, key.seq);
+        put_u32(b, r->receiver);
+        put_str(b, r->policy_domain);
+        put_str(b, r->record);
+        put_str(b, r->source_ip);
+        put_u32(b, r->disposition);
+        put_u32(b, (guint32) (r->dkim_aligned ? 1 : 0) | (r->spf_aligned ? 2 : 0) |
+                       (r->sampled_out ? 4 : 0) | (r->spf_helo ? 8 : 0));
+        put_ostr(b, r->envelope_to);
+        put_str(b, r->envelope_from);
+        put_str(b, r->header_from);
+        put_ostr(b, r->spf_domain);
+        put_u32(b, r->spf_result);
+        put_u32(b, r->n_dkim);
+        for (guint d = 0; d < r->n_dkim; d++) {
+            put_ostr(b, r->dkim_domain[d]);
+            put_ostr(b, r->dkim_selector[d]);
+            put_ostr(b, r->dkim_result[d]);
+        }
+    }
+    /* The DNSBL bookkeeping: when recipients were queued where, and the
+     * listings this part's servers made (mail_auth-private.h). */
+    guint nq = ms__auth_queued_len(m);
+    put_u32(b, nq);
+    for (guint i = 0; i < nq; i++) {
+        const MsAuthQueued *q = ms__auth_queued_entry(m, i);
+        put_mid(b, m, q->message);
+        put_str(b, q->rcpt);
+        put_u32(b, q->host);
+        put_u64(b, (guint64) q->at);
+        put_u32(b, q->key.src);
+        put_u64(b, q->key.seq);
+    }
+    guint nlst = ms__auth_listings_len(m);
+    put_u32(b, nlst);
+    for (guint i = 0; i < nlst; i++) {
+        const MsAuthListing *l = ms__auth_listing(m, i);
+        put_u32(b, l->server);
+        put_u32(b, l->peer);
+        put_u64(b, (guint64) l->at);
+        put_u32(b, l->key.src);
+        put_u64(b, l->key.seq);
+        put_u32(b, l->ledger_len);
+    }
     return g_byte_array_free_to_bytes(b);
 }
 
@@ -381,12 +485,14 @@ seen_in_clear(gpointer p)
     g_free(((SeenIn *) p)->mid);
 }
 
-/* One sender check a part's server made, as read; part and index keep
- * one part's checks in their order. */
+/* One sender check a part's server made, as read; part and order keep
+ * one part's checks in their order (check i: i << 32 | 0xffffffff; the
+ * k-th message a listing marks, made after check i - 1: i << 32 | k). */
 typedef struct {
     char *mid;
     MsMailAuthLedger l;
-    guint part, index;
+    guint part;
+    guint64 index;
 } CheckIn;
 
 static void
@@ -404,6 +510,164 @@ check_order(gconstpointer a, gconstpointer b)
     if (x->part != y->part)
         return x->part < y->part ? -1 : 1;
     return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* One DMARC report row a part's server added, as read (its strings in
+ * the mail layer's texts); part and index keep one part's rows in order. */
+typedef struct {
+    MsMailAuthReportRow row;
+    MsAuthRowKey key;
+    guint part, index;
+} RowIn;
+
+/* The order a sequential run adds rows in: by the (time, source, counter)
+ * of the event that ended the check (sim/core/engine.c runs events in that
+ * order); one event runs on one part, so equal keys are one part's rows. */
+static gint
+row_order(gconstpointer a, gconstpointer b)
+{
+    const RowIn *x = a, *y = b;
+    if (x->row.at != y->row.at)
+        return x->row.at < y->row.at ? -1 : 1;
+    if (x->key.src != y->key.src)
+        return x->key.src < y->key.src ? -1 : 1;
+    if (x->key.seq != y->key.seq)
+        return x->key.seq < y->key.seq ? -1 : 1;
+    if (x->part != y->part)
+        return x->part < y->part ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* A recipient queued at a host (or bounced) on a part, as read: the
+ * Message-ID and the address (lower case) name it. */
+typedef struct {
+    char *mid, *rcpt;
+    MsHostId host;
+    MsTime at;
+    MsAuthRowKey key;
+    guint part, index;
+} QueuedIn;
+
+static void
+queued_in_clear(gpointer p)
+{
+    QueuedIn *q = p;
+    g_free(q->mid);
+    g_free(q->rcpt);
+}
+
+/* Whether event (at, key) ran before (at2, key2). */
+static gboolean
+key_before(MsTime at, MsAuthRowKey key, MsTime at2, MsAuthRowKey key2)
+{
+    if (at != at2)
+        return at < at2;
+    if (key.src != key2.src)
+        return key.src < key2.src;
+    return key.seq < key2.seq;
+}
+
+/* One recipient's entries together, then in the order they were made. */
+static gint
+queued_order(gconstpointer a, gconstpointer b)
+{
+    const QueuedIn *x = a, *y = b;
+    int c = strcmp(x->mid, y->mid);
+    if (!c)
+        c = strcmp(x->rcpt, y->rcpt);
+    if (c)
+        return c;
+    if (key_before(x->at, x->key, y->at, y->key))
+        return -1;
+    if (key_before(y->at, y->key, x->at, x->key))
+        return 1;
+    if (x->part != y->part)
+        return x->part < y->part ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* A part's listing, as read. */
+typedef struct {
+    MsAuthListing l;
+    guint part, index;
+} ListingIn;
+
+static gint
+listing_order(gconstpointer a, gconstpointer b)
+{
+    const ListingIn *x = a, *y = b;
+    if (key_before(x->l.at, x->l.key, y->l.at, y->l.key))
+        return -1;
+    if (key_before(y->l.at, y->l.key, x->l.at, x->l.key))
+        return 1;
+    if (x->part != y->part)
+        return x->part < y->part ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The mail server of host h on m, or NULL. */
+static const MsMailServer *
+server_on(const MsMail *m, MsHostId h)
+{
+    guint v = h < m->server_of_host->len ? g_array_index(m->server_of_host, guint, h) : 0;
+    return v ? g_ptr_array_index(m->servers, v - 1) : NULL;
+}
+
+/* What each DNSBL listing marks, as a sequential run's mark_listed
+ * (mail_auth.c) does at the moment of the listing: every message, in id
+ * order, with a recipient for a domain of the listing server that was
+ * queued at the listed client then (its latest entry before the listing
+ * put it there). A recipient for a domain of the client's own server was
+ * stored there, never queued. Adds the checks to `checks`. Cost:
+ * O(listings x recipients x their entries), as the sequential run's
+ * O(listings x messages). */
+static void
+mark_listings(MsMail *m, GArray *queued, GArray *listings, GArray *checks)
+{
+    if (!listings->len)
+        return;
+    g_array_sort(queued, queued_order);
+    g_array_sort(listings, listing_order);
+    g_autoptr(GHashTable) first = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = queued->len; i-- > 0;) { /* looked up only: the first of each recipient */
+        const QueuedIn *q = &g_array_index(queued, QueuedIn, i);
+        g_hash_table_replace(first, g_strconcat(q->mid, "\n", q->rcpt, NULL),
+                             GUINT_TO_POINTER(i + 1));
+    }
+    for (guint li = 0; li < listings->len; li++) {
+        const ListingIn *l = &g_array_index(listings, ListingIn, li);
+        const MsMailServer *s = server_on(m, l->l.server), *own = server_on(m, l->l.peer);
+        guint32 marked = 0, id = 0;
+        for (const MsMessageRecord *r; (r = ms__mail_record_next(m, &id));) {
+            for (guint k = 0; k < r->rcpts->len; k++) {
+                const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
+                const char *dom = ms__address_domain(rr->address);
+                if (!ms__server_is_local(s, dom) || (own && ms__server_is_local(own, dom)))
+                    continue;
+                g_autofree char *low = g_ascii_strdown(rr->address, -1);
+                g_autofree char *key = g_strconcat(r->message_id, "\n", low, NULL);
+                guint at = GPOINTER_TO_UINT(g_hash_table_lookup(first, key));
+                const QueuedIn *last = NULL;
+                for (guint i = at; at && i <= queued->len; i++) {
+                    const QueuedIn *q = &g_array_index(queued, QueuedIn, i - 1);
+                    if (strcmp(q->mid, r->message_id) || strcmp(q->rcpt, low) ||
+                        !key_before(q->at, q->key, l->l.at, l->l.key))
+                        break;
+                    last = q;
+                }
+                if (!last || last->host != l->l.peer)
+                    continue;
+                CheckIn in = { g_strdup(r->message_id), { 0 }, l->part,
+                               (guint64) l->l.ledger_len << 32 | marked++ };
+                in.l.checked = TRUE;
+                in.l.where = l->l.server;
+                in.l.at = l->l.at;
+                g_strlcpy(in.l.dnsbl, "listed", sizeof in.l.dnsbl);
+                g_array_append_val(checks, in);
+                break;
+            }
+        }
+    }
 }
 
 /* One part's TLS-ledger counts for a message, as read. */
@@ -517,6 +781,10 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
     g_array_set_clear_func(checks, check_in_clear);
     g_autoptr(GArray) tls_rows = g_array_new(FALSE, FALSE, sizeof(TlsIn));
     g_array_set_clear_func(tls_rows, tls_in_clear);
+    g_autoptr(GArray) report_rows = g_array_new(FALSE, FALSE, sizeof(RowIn));
+    g_autoptr(GArray) queued = g_array_new(FALSE, FALSE, sizeof(QueuedIn));
+    g_array_set_clear_func(queued, queued_in_clear);
+    g_autoptr(GArray) listings = g_array_new(FALSE, FALSE, sizeof(ListingIn));
     guint n_hosts = ms_net_n_hosts(m->net);
     /* The exports hold everything: this part's own records can go now,
      * which keeps the merge's peak memory near one copy of the records. */
@@ -530,6 +798,8 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
     m->logins_tls = m->logins_clear = 0;
     /* And its ledgers, keyed by its own ids. */
     ms__auth_ledger_reset(m);
+    ms__auth_report_reset(m);
+    ms__auth_dnsbl_log_reset(m);
     if (m->tls_policy)
         g_array_set_size(m->tls_policy->ledger, 0);
     for (guint p = 0; p < n; p++) {
@@ -641,7 +911,7 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
         }
         guint32 na = get_u32(&rd);
         for (guint32 i = 0; i < na && !rd.bad; i++) {
-            CheckIn in = { dup_str(get_str(&rd)), { 0 }, p, i };
+            CheckIn in = { dup_str(get_str(&rd)), { 0 }, p, (guint64) i << 32 | 0xffffffffu };
             in.l.checked = get_u32(&rd) != 0;
             get_word(&rd, in.l.spf, sizeof in.l.spf);
             get_word(&rd, in.l.dkim, sizeof in.l.dkim);
@@ -664,6 +934,69 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
             in.l.hops_read = get_u32(&rd);
             in.l.tls_refusals = get_u32(&rd);
             g_array_append_val(tls_rows, in);
+        }
+        guint32 nrows = get_u32(&rd);
+        for (guint32 i = 0; i < nrows && !rd.bad; i++) {
+            RowIn in = { { 0 }, { 0 }, p, i };
+            MsMailAuthReportRow *r = &in.row;
+            r->at = (MsTime) get_u64(&rd);
+            in.key.src = get_u32(&rd);
+            in.key.seq = get_u64(&rd);
+            r->receiver = get_u32(&rd);
+            Str pd = get_str(&rd), rec = get_str(&rd);
+            get_word(&rd, r->source_ip, sizeof r->source_ip);
+            r->disposition = get_u32(&rd);
+            guint32 flags = get_u32(&rd);
+            r->dkim_aligned = (flags & 1) != 0;
+            r->spf_aligned = (flags & 2) != 0;
+            r->sampled_out = (flags & 4) != 0;
+            r->spf_helo = (flags & 8) != 0;
+            r->envelope_to = get_otext(&rd, m);
+            Str ef = get_str(&rd), hf = get_str(&rd);
+            r->spf_domain = get_otext(&rd, m);
+            r->spf_result = get_u32(&rd);
+            r->n_dkim = get_u32(&rd);
+            if (r->receiver >= n_hosts || r->disposition > MS_DMARC_POLICY_REJECT || flags > 15 ||
+                r->spf_result > MS_SPF_RESULT_PERMERROR || r->n_dkim > MS_MAIL_AUTH_REPORT_DKIM)
+                rd.bad = TRUE;
+            for (guint d = 0; d < r->n_dkim && !rd.bad; d++) {
+                r->dkim_domain[d] = get_otext(&rd, m);
+                r->dkim_selector[d] = get_otext(&rd, m);
+                r->dkim_result[d] = get_otext(&rd, m);
+            }
+            if (rd.bad)
+                break;
+            r->policy_domain = g_string_chunk_insert_len(m->texts, pd.s, (gssize) pd.n);
+            r->record = g_string_chunk_insert_len(m->texts, rec.s, (gssize) rec.n);
+            r->envelope_from = g_string_chunk_insert_len(m->texts, ef.s, (gssize) ef.n);
+            r->header_from = g_string_chunk_insert_len(m->texts, hf.s, (gssize) hf.n);
+            g_array_append_val(report_rows, in);
+        }
+        guint32 nq = get_u32(&rd);
+        for (guint32 i = 0; i < nq && !rd.bad; i++) {
+            Str mid = get_str(&rd), rcpt = get_str(&rd);
+            QueuedIn in = { dup_str(mid), NULL, get_u32(&rd), 0, { 0 }, p, i };
+            g_autofree char *addr = dup_str(rcpt);
+            in.rcpt = g_ascii_strdown(addr, -1);
+            in.at = (MsTime) get_u64(&rd);
+            in.key.src = get_u32(&rd);
+            in.key.seq = get_u64(&rd);
+            if (in.host >= n_hosts && in.host != MS_NO_HOST_ID)
+                rd.bad = TRUE;
+            g_array_append_val(queued, in);
+        }
+        guint32 nlst = get_u32(&rd);
+        for (guint32 i = 0; i < nlst && !rd.bad; i++) {
+            ListingIn in = { { 0 }, p, i };
+            in.l.server = get_u32(&rd);
+            in.l.peer = get_u32(&rd);
+            in.l.at = (MsTime) get_u64(&rd);
+            in.l.key.src = get_u32(&rd);
+            in.l.key.seq = get_u64(&rd);
+            in.l.ledger_len = get_u32(&rd);
+            if (in.l.server >= n_hosts || !server_on(m, in.l.server) || in.l.peer >= n_hosts)
+                rd.bad = TRUE;
+            g_array_append_val(listings, in);
         }
         if (rd.bad || rd.p != rd.end) {
             g_set_error(error, MS_MAIL_ERROR, 0,
@@ -720,7 +1053,9 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
         }
         g_array_append_val(((MsMailClient *) g_ptr_array_index(m->clients, in->client))->seen, sn);
     }
-    /* The sender checks, in the merged ids and in the order made. */
+    /* The sender checks, in the merged ids and in the order made, with
+     * what the DNSBL listings mark. */
+    mark_listings(m, queued, listings, checks);
     g_array_sort(checks, check_order);
     for (guint i = 0; i < checks->len; i++) {
         const CheckIn *in = &g_array_index(checks, CheckIn, i);
@@ -747,6 +1082,12 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
         l->hops_clear += in->l.hops_clear;
         l->hops_read += in->l.hops_read;
         l->tls_refusals += in->l.tls_refusals;
+    }
+    /* The DMARC report rows, in the order a sequential run adds them. */
+    g_array_sort(report_rows, row_order);
+    for (guint i = 0; i < report_rows->len; i++) {
+        const RowIn *in = &g_array_index(report_rows, RowIn, i);
+        ms__auth_report_add(m, &in->row, in->key);
     }
     m->merged = TRUE;
     m->smtp_sessions = smtp_sessions;

@@ -54,11 +54,36 @@ typedef struct {
     char *held_from;
     GPtrArray *held_rcpts;
     GBytes *held_data;
+    gboolean held_made; /* held_id is a record hook_data made: the session holds it */
 } Session;
 
 static void session_data(MsTcp *tcp, MsTcpConnId conn, const guint8 *data, gsize len, gpointer ud);
 static void session_closed(MsTcp *tcp, MsTcpConnId conn, MsTcpCloseReason why, gpointer ud);
 static const MsTcpCallbacks session_cb = { NULL, session_data, session_closed };
+
+/* The record hook_data made for a message from outside the scenario's
+ * clients (id), when no server took the message: it stays with its
+ * sender, as a refused submission stays in the outbox (MS_RCPT_REFUSED, a
+ * finished state), and the session lets go of it, so that with folding on
+ * it is counted and freed like any finished message. Not after a merge:
+ * the records are then every part's, numbered anew (mail_merge.c). */
+static void
+refuse_made(Session *x, guint32 id, const char *status, const char *why)
+{
+    MsMail *m = x->mail;
+    MsMessageRecord *r = m->merged ? NULL : ms__mail_record(m, id);
+    for (guint i = 0; r && i < r->rcpts->len; i++) {
+        MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, i);
+        if (rr->state != MS_RCPT_QUEUED || rr->where != x->peer)
+            continue;
+        rr->state = MS_RCPT_REFUSED;
+        ms__rcpt_touch(m, rr);
+        g_strlcpy(rr->status, status, sizeof rr->status);
+        g_free(rr->detail);
+        rr->detail = g_strdup_printf("%s did not take it: %s", x->server->hostname, why);
+    }
+    ms__mail_release(m, id);
+}
 
 static void
 session_free(Session *x)
@@ -73,6 +98,8 @@ session_free(Session *x)
     g_free(x->mail_from);
     ms__mail_tls_free(x->tls);
     ms__auth_check_cancel(x->check);
+    if (x->held_made) /* the session ended while the checks ran */
+        refuse_made(x, x->held_id, "4.4.2", "the connection ended before the end-of-DATA reply");
     g_free(x->listed);
     g_free(x->rcpt_held);
     if (x->early)
@@ -345,6 +372,15 @@ on_checked(MsMail *m, const MsAuthVerdict *v, gpointer ud)
         g_autofree char *text = ms_mta_profile_queued_text(s->policy.profile, x->held_qid);
         ms_smtp_reply_set(&reply, 250, "2.0.0", text);
     }
+    if (x->held_made) {
+        x->held_made = FALSE;
+        if (reply.code == 250) {
+            ms__mail_release(m, x->held_id); /* the record made by hook_data: handed on */
+        } else {
+            g_autofree char *why = g_strdup_printf("550 5.7.1 %s", v->reply_text);
+            refuse_made(x, x->held_id, "5.7.1", why);
+        }
+    }
     g_clear_pointer(&x->held_data, g_bytes_unref);
     ms_smtp_server_resume(x->core, &reply);
     ms_smtp_reply_clear(&reply);
@@ -373,6 +409,8 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
     x->message = id;
     if (ms__count_received(message) >= MS_MAIL_LOOP_LIMIT) {
         ms_smtp_reply_set(reply, 554, "5.4.6", "Too many hops: mail loop detected");
+        if (made)
+            refuse_made(x, id, "5.4.6", "554 5.4.6 Too many hops: mail loop detected");
         return;
     }
     if (ss->auth_user && ms__auth_login_match(m, s)) {
@@ -385,6 +423,10 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
                 "<%s>: From: header rejected: not owned by user %s", hfrom, ss->auth_user);
             ms_smtp_reply_set(reply, 553, "5.7.1", t);
             m->auth->stats.login_mismatch++;
+            if (made) {
+                g_autofree char *why = g_strdup_printf("553 5.7.1 %s", t);
+                refuse_made(x, id, "5.7.1", why);
+            }
             return;
         }
     }
@@ -420,9 +462,11 @@ hook_data(const MsSmtpSession *ss, const MsSmtpEnvelope *env, GBytes *message, M
         if (x->held_data)
             g_bytes_unref(x->held_data);
         x->held_data = g_bytes_ref(stamped);
+        x->held_made = made; /* released once the checks have decided */
         ms_smtp_server_defer(x->core);
-        x->check = ms__auth_check_start(m, s, id, x->peer, x->peer_addr, ss->helo, env->mail_from,
-                                        message, on_checked, x);
+        x->check =
+            ms__auth_check_start(m, s, id, x->peer, x->peer_addr, ss->helo, env->mail_from,
+                                 env->n_rcpts ? env->rcpts[0] : NULL, message, on_checked, x);
         return;
     }
     ms__mail_note(m, s->host, x->peer, id,
