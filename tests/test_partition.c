@@ -459,7 +459,7 @@ test_dmarc_reports(void)
                     CU_ASSERT_PTR_NOT_NULL_FATAL(parts[i]);
                 }
                 g_autoptr(GError) error = NULL;
-                CU_ASSERT_FATAL(ms_world_run_parts(parts, k, ms_world_default_until(parts[0])) &&
+                CU_ASSERT_FATAL(ms_world_run_parts(parts, k, 2, ms_world_default_until(parts[0])) &&
                                 ms_world_merge_parts(parts, k, &error));
                 g_autofree char *got = dmarc_reports(parts[0]);
                 if (strcmp(got, want) != 0)
