@@ -96,6 +96,10 @@ on_fault(MsEngine *e, const MsEvent *ev, gpointer user_data)
     case MS_FAULT_MAILBOX_FULL: {
         const MsScenarioMailserver *ms =
             &g_array_index(w->sc->mailservers, MsScenarioMailserver, f->mailserver);
+        /* Another part's mailbox: its part fills it (and this part's
+         * scenario may no longer hold the user, ms_world_partition_release()). */
+        if (w->shard && !ms_shard_is_local(w->shard, ms->host))
+            break;
         const MsScenarioUser *u = &g_array_index(ms->users, MsScenarioUser, f->user);
         MsMailStore *store =
             ms_mail_server_store(w->mail, g_array_index(w->server_of, guint, f->mailserver));
