@@ -153,8 +153,11 @@ sequential(const MsScenario *sc, gint fidelity, MsTime until, Result *out)
     out->checks = g_string_free(g_steal_pointer(&c), FALSE);
 }
 
+/* own: NULL, or one scenario per part, each part's own as an MPI rank's
+ * is, released once its part is built (ms_world_partition_release()). */
 static void
-partitioned(const MsScenario *sc, const MsPartition *p, gint fidelity, MsTime until, Result *out)
+partitioned_own(const MsScenario *sc, MsScenario *const *own, const MsPartition *p, gint fidelity,
+                MsTime until, Result *out)
 {
     guint k = ms_partition_parts(p);
     g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func((GDestroyNotify) ms_world_free);
@@ -164,11 +167,13 @@ partitioned(const MsScenario *sc, const MsPartition *p, gint fidelity, MsTime un
         o.partition = p;
         o.part = i;
         o.fidelity = fidelity;
-        MsWorld *w = ms_world_new_full(sc, &o, &error);
+        MsWorld *w = ms_world_new_full(own ? own[i] : sc, &o, &error);
         if (!w)
             g_printerr("%s\n", error->message);
         CU_ASSERT_PTR_NOT_NULL_FATAL(w);
         g_ptr_array_add(parts, w);
+        if (own)
+            ms_world_partition_release(own[i], p, i);
     }
     MsWorld *w0 = g_ptr_array_index(parts, 0);
     g_autoptr(GError) error = NULL;
@@ -197,6 +202,12 @@ partitioned(const MsScenario *sc, const MsPartition *p, gint fidelity, MsTime un
     g_autoptr(GString) c = g_string_new(NULL);
     out->checks_ok = ms_world_check(w0, c);
     out->checks = g_string_free(g_steal_pointer(&c), FALSE);
+}
+
+static void
+partitioned(const MsScenario *sc, const MsPartition *p, gint fidelity, MsTime until, Result *out)
+{
+    partitioned_own(sc, NULL, p, fidelity, until, out);
 }
 
 /* First differing line of two texts, for the failure message. */
@@ -601,6 +612,62 @@ test_mailboxes_rank_local(void)
     }
     /* The split put servers with users on both parts. */
     CU_ASSERT(local_seen > 0 && other_seen > 0);
+}
+
+/* An MPI rank frees the other parts' users from its own scenario once its
+ * part is built (ms_world_partition_release()): the runs stay the
+ * sequential run's, a mailbox-full fault on another part's mailbox
+ * included, and each part's scenario keeps exactly its own servers' users. */
+static void
+test_released_scenarios(void)
+{
+    g_autofree char *text = g_strdup(gen_small);
+    char *end = strstr(text, "</scenario>");
+    *end = '\0';
+    g_autofree char *source = g_strconcat(
+        text,
+        "  <fault kind=\"mailbox-full\" target=\"u1@d1.example\" at=\"0s\" duration=\"2h\"/>\n",
+        "  <fault kind=\"mailbox-full\" target=\"u2@d6.example\" at=\"0s\" duration=\"2h\"/>\n",
+        "</scenario>\n", NULL);
+    g_autoptr(MsScenario) sc = load(source);
+    Result seq = { 0 };
+    sequential(sc, -1, 0, &seq);
+    for (guint k = 2; k <= 3; k++) {
+        g_autoptr(MsPartition) p = ms_world_partition_auto(sc, k);
+        MsScenario *own[3] = { 0 };
+        guint own_users[3] = { 0 }, other_users[3] = { 0 };
+        for (guint i = 0; i < k; i++)
+            own[i] = load(source);
+        for (guint m = 0; m < sc->mailservers->len; m++) {
+            const MsScenarioMailserver *ms =
+                &g_array_index(sc->mailservers, MsScenarioMailserver, m);
+            for (guint i = 0; i < k; i++)
+                *(ms_partition_owner(p, ms->host) == i ? &own_users[i] : &other_users[i]) +=
+                    ms->users->len;
+        }
+        Result par = { 0 };
+        partitioned_own(sc, own, p, -1, 0, &par);
+        CU_ASSERT_STRING_EQUAL(seq.outcomes, par.outcomes);
+        CU_ASSERT_STRING_EQUAL(seq.stats, par.stats);
+        CU_ASSERT_STRING_EQUAL(seq.checks, par.checks);
+        for (guint i = 0; i < k; i++) {
+            guint kept = 0;
+            for (guint m = 0; m < own[i]->mailservers->len; m++) {
+                const MsScenarioMailserver *ms =
+                    &g_array_index(own[i]->mailservers, MsScenarioMailserver, m);
+                gboolean local = ms_partition_owner(p, ms->host) == i;
+                CU_ASSERT(local || ms->users->len == 0);
+                kept += ms->users->len;
+            }
+            /* Every part gave some back and kept its own. */
+            CU_ASSERT(other_users[i] > 0);
+            CU_ASSERT_EQUAL(kept, own_users[i]);
+            CU_ASSERT_EQUAL(ms_world_partition_release(own[i], p, i), 0);
+            ms_scenario_free(own[i]);
+        }
+        result_clear(&par);
+    }
+    result_clear(&seq);
 }
 
 /* Runs argv and checks it is refused as bad usage (exit 2) with `want` in
@@ -1127,6 +1194,7 @@ main(void)
         { "flow level: generated world split: identical", test_flow_generated },
         { "cut short by --until: identical, freed cleanly", test_cut_short },
         { "mailboxes only for a part's own servers", test_mailboxes_rank_local },
+        { "a part's own scenario gives back the other parts' users", test_released_scenarios },
         { "merged per-part traces = the sequential trace", test_merged_trace_is_sequential },
         { "--threads: the same statistics on 1-3 threads; misuse refused", test_threads_cli },
         { "per-part captures merged = the sequential capture", test_merged_capture },

@@ -129,7 +129,8 @@ MsMailStore *ms_mail_server_store(MsMail *mail, guint server);
  * store (which stays empty: no session of it runs here), the names of its
  * users, as ms_mail_store_users() would list them (lower case, sorted), for
  * the workloads here that draw recipients from them. Takes `names` (a
- * GPtrArray of owned strings). */
+ * GPtrArray whose free function, if any, frees its strings; the strings
+ * must outlive `mail` otherwise). */
 void ms_mail_set_user_names(MsMail *mail, guint server, GPtrArray *names);
 guint ms_mail_server_by_host(MsMail *mail, MsHostId host); /* G_MAXUINT if none */
 

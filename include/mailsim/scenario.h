@@ -433,6 +433,12 @@ MsScenario *ms_scenario_load_memory(const char *data, gsize len, const char *dis
 
 void ms_scenario_free(MsScenario *sc);
 
+/* Frees the users of mail server `mailserver` (index into sc->mailservers),
+ * leaving it none: for a scenario held by one part of a partitioned run,
+ * once the part's world is built (ms_world_partition_release()). Returns how
+ * many users were dropped. */
+guint ms_scenario_drop_users(MsScenario *sc, guint mailserver);
+
 /* Authoring warnings (sim/scenario/scenario_warn.c): places where a scenario
  * that loads will silently lose its point, e.g. a sender domain without DNS
  * records (its bounces cannot come back) or an <expect> that can never hold.

@@ -585,7 +585,7 @@ say_rank_rss(const RankTotals *rt, guint32 k)
 /* `mpirun -np K mailsim run FILE --partition ...`: this rank runs its part;
  * rank 0 gathers the records and counters and reports. */
 static int
-run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, const Outputs *o,
+run_part_mpi(MsScenario *sc, const MsWorldOptions *wo, const char *spec, const Outputs *o,
              MsTime until, const char *stats_path, DistOptions *d)
 {
     g_autoptr(GError) error = NULL;
@@ -613,6 +613,9 @@ run_part_mpi(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, c
         ms_mpi_free(mpi);
         return rc;
     }
+    /* This rank's scenario is its own: what only other parts read goes
+     * before the run grows (sim/run/world_partition.c). */
+    ms_world_partition_release(sc, p, rank);
     if (rank == 0 && o->narrate)
         print_title(sc, TRUE);
     if (rank == 0) /* the world's own: longer at flow level (include/mailsim/tcp.h) */

@@ -35,6 +35,7 @@ struct _MsWorld {
     MsWorkloads *workloads;
     MsFidelity fidelity;
     MsShard *shard; /* partitioned run: this part's, or NULL */
+    GStringChunk *names; /* other parts' users' names (user_names()), or NULL */
 };
 
 static MsHostRole
@@ -96,6 +97,10 @@ on_fault(MsEngine *e, const MsEvent *ev, gpointer user_data)
     case MS_FAULT_MAILBOX_FULL: {
         const MsScenarioMailserver *ms =
             &g_array_index(w->sc->mailservers, MsScenarioMailserver, f->mailserver);
+        /* Another part's mailbox: its part fills it (and this part's
+         * scenario may no longer hold the user, ms_world_partition_release()). */
+        if (w->shard && !ms_shard_is_local(w->shard, ms->host))
+            break;
         const MsScenarioUser *u = &g_array_index(ms->users, MsScenarioUser, f->user);
         MsMailStore *store =
             ms_mail_server_store(w->mail, g_array_index(w->server_of, guint, f->mailserver));
@@ -301,17 +306,21 @@ build_dns(MsWorld *w, GError **error)
 
 /* Another part's mail server keeps no mailboxes here, only the names of
  * its users, listed as its store would list them (a store made for the
- * listing gives the same case folding, duplicates and order). */
+ * listing gives the same case folding, duplicates and order). The strings
+ * live in the world's chunk (a few bytes each instead of a 32-byte block:
+ * a rank holds the names of every other part's users). */
 static GPtrArray *
-user_names(const GArray *users)
+user_names(MsWorld *w, const GArray *users)
 {
     MsMailStore *tmp = ms_mail_store_new();
     for (guint k = 0; k < users->len; k++)
         ms_mail_store_add_user(tmp, g_array_index(users, MsScenarioUser, k).name, NULL, 0);
     g_autoptr(GPtrArray) listed = ms_mail_store_users(tmp);
-    GPtrArray *names = g_ptr_array_new_full(listed->len, g_free);
+    GPtrArray *names = g_ptr_array_new_full(listed->len, NULL);
+    if (!w->names)
+        w->names = g_string_chunk_new(64 * 1024);
     for (guint k = 0; k < listed->len; k++)
-        g_ptr_array_add(names, g_strdup(g_ptr_array_index(listed, k)));
+        g_ptr_array_add(names, g_string_chunk_insert(w->names, g_ptr_array_index(listed, k)));
     ms_mail_store_free(tmp);
     return names;
 }
@@ -523,7 +532,7 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
                     ms_mail_auth_add_forward(w->mail, idx, u->name, u->forward);
             }
         } else {
-            ms_mail_set_user_names(w->mail, idx, user_names(ms->users));
+            ms_mail_set_user_names(w->mail, idx, user_names(w, ms->users));
         }
         for (guint k = 0; ms->lists && k < ms->lists->len; k++) {
             const MsScenarioList *l = &g_array_index(ms->lists, MsScenarioList, k);
@@ -663,6 +672,8 @@ ms_world_free(MsWorld *w)
         return;
     ms_workloads_free(w->workloads);
     ms_mail_free(w->mail);
+    if (w->names) /* after the mail servers that list them */
+        g_string_chunk_free(w->names);
     g_ptr_array_unref(w->dns);
     g_array_free(w->server_of, TRUE);
     g_free(w->msg_ids);

@@ -48,7 +48,8 @@ void ms__scenario_apply_overrides(MsScenarioDiag *d, xmlDoc *doc,
 /* Builds the scenario from a document that passed the schema (or not: the
  * reader never trusts the schema and checks each value it uses), adding
  * every meaning error to d. Returns the scenario (caller frees) even when
- * errors were added; the caller decides. */
+ * errors were added; the caller decides. Consumes the document: the
+ * elements it read are freed, so only xmlFreeDoc() is left to do. */
 MsScenario *ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc);
 
 /* Syntax checks (sim/scenario/scenario_syntax.c). Each returns TRUE when text is

@@ -663,6 +663,33 @@ free_strv_array(GPtrArray *a)
         g_ptr_array_unref(a);
 }
 
+static void
+free_users(GArray *users)
+{
+    for (guint j = 0; users && j < users->len; j++) {
+        MsScenarioUser *u = &g_array_index(users, MsScenarioUser, j);
+        g_free(u->name);
+        g_free(u->password);
+        g_free(u->forward);
+    }
+}
+
+/* A new empty array rather than a shrunk one: g_array_set_size() keeps the
+ * allocation, and the allocation is what a part wants back. */
+guint
+ms_scenario_drop_users(MsScenario *sc, guint mailserver)
+{
+    g_return_val_if_fail(sc != NULL && mailserver < sc->mailservers->len, 0);
+    MsScenarioMailserver *m = &g_array_index(sc->mailservers, MsScenarioMailserver, mailserver);
+    if (!m->users || m->users->len == 0)
+        return 0;
+    guint n = m->users->len;
+    free_users(m->users);
+    g_array_unref(m->users);
+    m->users = g_array_new(FALSE, TRUE, sizeof(MsScenarioUser));
+    return n;
+}
+
 void
 ms_scenario_free(MsScenario *sc)
 {
@@ -693,12 +720,7 @@ ms_scenario_free(MsScenario *sc)
         MsScenarioMailserver *m = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
         free_strv_array(m->domains);
         free_strv_array(m->backup_for);
-        for (guint j = 0; m->users && j < m->users->len; j++) {
-            MsScenarioUser *u = &g_array_index(m->users, MsScenarioUser, j);
-            g_free(u->name);
-            g_free(u->password);
-            g_free(u->forward);
-        }
+        free_users(m->users);
         for (guint j = 0; m->replies && j < m->replies->len; j++) {
             MsScenarioReply *r = &g_array_index(m->replies, MsScenarioReply, j);
             g_free(r->enhanced);
