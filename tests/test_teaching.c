@@ -74,7 +74,21 @@ count_lines_with_prefix(const char *text, const char *prefix)
 }
 
 /* Every file exits 0 with at least two PASS lines and no FAIL, and says
- * nothing on stderr (a sanitizer report would land there). */
+ * nothing on stderr (a sanitizer report would land there): `out` and `err`
+ * of a run that exited `rc`. */
+static void
+check_passes(const char *f, int rc, const char *out, const char *err)
+{
+    guint pass = count_lines_with_prefix(out, "PASS ");
+    guint fail = count_lines_with_prefix(out, "FAIL ");
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(pass >= 2);
+    CU_ASSERT_EQUAL(fail, 0);
+    CU_ASSERT_STRING_EQUAL(err, "");
+    if (rc != 0 || fail || pass < 2 || err[0])
+        fprintf(stderr, "\n%s: rc=%d\n%s%s", f, rc, out, err);
+}
+
 static void
 check_all_pass(GPtrArray *files)
 {
@@ -82,23 +96,69 @@ check_all_pass(GPtrArray *files)
         const char *f = files->pdata[i];
         g_autofree char *out = NULL, *err = NULL;
         int rc = run_mailsim(&out, &err, "run", f, "-q", NULL);
-        CU_ASSERT_EQUAL(rc, 0);
-        guint pass = count_lines_with_prefix(out, "PASS ");
-        guint fail = count_lines_with_prefix(out, "FAIL ");
-        CU_ASSERT(pass >= 2);
-        CU_ASSERT_EQUAL(fail, 0);
-        CU_ASSERT_STRING_EQUAL(err, "");
-        if (rc != 0 || fail || pass < 2 || err[0])
-            fprintf(stderr, "\n%s: rc=%d\n%s%s", f, rc, out, err);
+        check_passes(f, rc, out, err);
     }
+}
+
+/* Every lesson's full narration (`mailsim run LESSON --no-colour`), run
+ * twice: made on first use and shared by the tests of the lessons' checks,
+ * determinism and golden narrations, which each ran every lesson
+ * themselves before (four runs a lesson, now two; the checks' PASS and
+ * FAIL lines are in the narration as in -q's summary). Freed by
+ * free_lesson_runs() after the last test. */
+typedef struct {
+    char *file;
+    int rc[2];
+    char *out[2], *err[2];
+} LessonRun;
+
+static GPtrArray *lesson_runs; /* of LessonRun, in the order of the files */
+
+static void
+lesson_run_free(gpointer p)
+{
+    LessonRun *r = p;
+    g_free(r->file);
+    for (guint k = 0; k < 2; k++) {
+        g_free(r->out[k]);
+        g_free(r->err[k]);
+    }
+    g_free(r);
+}
+
+static GPtrArray *
+lesson_narrations(void)
+{
+    if (lesson_runs)
+        return lesson_runs;
+    g_autoptr(GPtrArray) files = scenarios_in(TEACHING_DIR);
+    lesson_runs = g_ptr_array_new_with_free_func(lesson_run_free);
+    for (guint i = 0; i < files->len; i++) {
+        LessonRun *r = g_new0(LessonRun, 1);
+        r->file = g_strdup(files->pdata[i]);
+        for (guint k = 0; k < 2; k++)
+            r->rc[k] = run_mailsim(&r->out[k], &r->err[k], "run", r->file, "--no-colour", NULL);
+        g_ptr_array_add(lesson_runs, r);
+    }
+    return lesson_runs;
+}
+
+static void
+free_lesson_runs(void)
+{
+    g_clear_pointer(&lesson_runs, g_ptr_array_unref);
 }
 
 static void
 test_lessons_pass(void)
 {
-    g_autoptr(GPtrArray) files = scenarios_in(TEACHING_DIR);
-    CU_ASSERT(files->len >= 8);
-    check_all_pass(files);
+    GPtrArray *runs = lesson_narrations();
+    CU_ASSERT(runs->len >= 8);
+    for (guint i = 0; i < runs->len; i++) {
+        const LessonRun *r = runs->pdata[i];
+        for (guint k = 0; k < 2; k++)
+            check_passes(r->file, r->rc[k], r->out[k], r->err[k]);
+    }
 }
 
 static void
@@ -114,28 +174,25 @@ test_regressions_pass(void)
 static void
 test_lessons_deterministic(void)
 {
-    g_autoptr(GPtrArray) files = scenarios_in(TEACHING_DIR);
-    for (guint i = 0; i < files->len; i++) {
-        const char *f = files->pdata[i];
-        g_autofree char *out1 = NULL, *err1 = NULL, *out2 = NULL, *err2 = NULL;
-        int rc1 = run_mailsim(&out1, &err1, "run", f, "--no-colour", NULL);
-        int rc2 = run_mailsim(&out2, &err2, "run", f, "--no-colour", NULL);
-        CU_ASSERT_EQUAL(rc1, rc2);
-        CU_ASSERT_STRING_EQUAL(out1, out2);
-        CU_ASSERT(strstr(out1, "run fingerprint: ") != NULL);
-        if (strcmp(out1, out2) != 0)
-            fprintf(stderr, "\n%s: two runs differ\n", f);
+    GPtrArray *runs = lesson_narrations();
+    for (guint i = 0; i < runs->len; i++) {
+        const LessonRun *r = runs->pdata[i];
+        CU_ASSERT_EQUAL(r->rc[0], r->rc[1]);
+        CU_ASSERT_STRING_EQUAL(r->out[0], r->out[1]);
+        CU_ASSERT(strstr(r->out[0], "run fingerprint: ") != NULL);
+        if (strcmp(r->out[0], r->out[1]) != 0)
+            fprintf(stderr, "\n%s: two runs differ\n", r->file);
     }
 }
 
+/* The lesson's narration (from r) against its golden file. */
 static void
-check_golden(const char *lesson)
+check_golden(const LessonRun *r, const char *lesson)
 {
-    g_autofree char *xml = g_strdup_printf(TEACHING_DIR "/%s.xml", lesson);
+    const char *xml = r->file;
     g_autofree char *golden = g_strdup_printf(GOLDEN_DIR "/%s.txt", lesson);
-    g_autofree char *out = NULL, *err = NULL;
-    int rc = run_mailsim(&out, &err, "run", xml, "--no-colour", NULL);
-    CU_ASSERT_EQUAL(rc, 0);
+    const char *out = r->out[0];
+    CU_ASSERT_EQUAL(r->rc[0], 0);
     if (g_getenv("UPDATE_GOLDEN")) {
         CU_ASSERT(g_file_set_contents(golden, out, -1, NULL));
         fprintf(stderr, "\nwrote %s\n", golden);
@@ -172,13 +229,14 @@ check_golden(const char *lesson)
 static void
 test_golden_narrations(void)
 {
-    g_autoptr(GPtrArray) files = scenarios_in(TEACHING_DIR);
-    CU_ASSERT(files->len >= 8);
+    GPtrArray *runs = lesson_narrations();
+    CU_ASSERT(runs->len >= 8);
     g_autoptr(GHashTable) lessons = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    for (guint i = 0; i < files->len; i++) {
-        g_autofree char *base = g_path_get_basename(files->pdata[i]);
+    for (guint i = 0; i < runs->len; i++) {
+        const LessonRun *r = runs->pdata[i];
+        g_autofree char *base = g_path_get_basename(r->file);
         char *lesson = g_strndup(base, strlen(base) - strlen(".xml"));
-        check_golden(lesson);
+        check_golden(r, lesson);
         g_hash_table_add(lessons, lesson);
     }
     g_autoptr(GDir) dir = g_dir_open(GOLDEN_DIR, 0, NULL);
@@ -199,6 +257,61 @@ typedef struct {
     const char *filter;
     gboolean want_some;
 } CaptureCase;
+
+/* How many frames of `pcap` each display filter of `cases` matches, from
+ * one tshark run: its io,stat tap with one column per filter (a single
+ * interval over the whole capture), instead of one `tshark -Y FILTER` per
+ * filter. The same dissection and filter engine decide; tshark's start-up
+ * (about a second of processor time, most of what this suite cost) is paid
+ * once per capture. The tap's argument separates filters with commas, so
+ * a filter may not hold one. Returns FALSE (after failing the test) when
+ * tshark did not run or its table could not be read. */
+static gboolean
+tshark_frame_counts(const char *pcap, const char *keyopt, const CaptureCase *cases, guint n,
+                    guint64 *frames)
+{
+    g_autoptr(GString) tap = g_string_new("io,stat,0");
+    for (guint i = 0; i < n; i++) {
+        CU_ASSERT_PTR_NULL_FATAL(strchr(cases[i].filter, ','));
+        g_string_append_printf(tap, ",%s", cases[i].filter);
+    }
+    const char *argv[] = { TSHARK,
+                           "-n",
+                           "-q",
+                           "-r",
+                           pcap,
+                           "-z",
+                           tap->str,
+                           "-o",
+                           "tcp.check_checksum:TRUE",
+                           "-o",
+                           "ip.check_checksum:TRUE",
+                           "-o",
+                           "udp.check_checksum:TRUE",
+                           keyopt ? "-o" : NULL,
+                           keyopt,
+                           NULL };
+    g_autofree char *tout = NULL, *terr = NULL;
+    int trc = ms_test_spawn(argv, &tout, &terr);
+    CU_ASSERT_EQUAL(trc, 0);
+    /* The one row of figures: "| 0.0 <> 59.0 | F1 | B1 | F2 | B2 | ... |". */
+    const char *row = NULL;
+    g_auto(GStrv) lines = g_strsplit(tout ? tout : "", "\n", -1);
+    for (guint i = 0; lines[i]; i++)
+        if (strstr(lines[i], " <> "))
+            row = lines[i];
+    g_auto(GStrv) cells = g_strsplit(row ? row : "", "|", -1);
+    gboolean ok = trc == 0 && row && g_strv_length(cells) >= 3 + 2 * n;
+    CU_ASSERT(ok);
+    if (!ok) {
+        fprintf(stderr, "\ntshark -z '%s' on %s: exit %d\n%s%s\n", tap->str, pcap, trc,
+                tout ? tout : "", terr ? terr : "");
+        return FALSE;
+    }
+    for (guint i = 0; i < n; i++)
+        frames[i] = g_ascii_strtoull(g_strstrip(cells[2 + 2 * i]), NULL, 10);
+    return TRUE;
+}
 
 /* Runs a lesson with --pcap (and, with `keylog`, --tls-keylog, handed to
  * tshark as tls.keylog_file so that it decrypts the TLS sessions) and
@@ -225,31 +338,16 @@ check_capture_keys(const char *lesson, const CaptureCase *cases, guint n, gboole
                                   keys, NULL)
                     : run_mailsim(&out, &err, "run", file, "-q", "--pcap", pcap, NULL);
     CU_ASSERT_EQUAL(rc, 0);
-    for (guint i = 0; i < n; i++) {
-        const char *argv[] = { TSHARK,
-                               "-n",
-                               "-r",
-                               pcap,
-                               "-Y",
-                               cases[i].filter,
-                               "-o",
-                               "tcp.check_checksum:TRUE",
-                               "-o",
-                               "ip.check_checksum:TRUE",
-                               "-o",
-                               "udp.check_checksum:TRUE",
-                               keylog ? "-o" : NULL,
-                               keyopt,
-                               NULL };
-        g_autofree char *tout = NULL, *terr = NULL;
-        int trc = ms_test_spawn(argv, &tout, &terr);
-        CU_ASSERT_EQUAL(trc, 0);
-        gboolean some = tout && tout[0] != '\0';
-        CU_ASSERT_EQUAL(some, cases[i].want_some);
-        if (some != cases[i].want_some)
-            fprintf(stderr, "\n%s: tshark -Y '%s': %s\n%.2000s%s\n", lesson, cases[i].filter,
-                    cases[i].want_some ? "no packets" : "unexpected packets", tout, terr);
-    }
+    g_autofree guint64 *frames = g_new0(guint64, n);
+    if (tshark_frame_counts(pcap, keylog ? keyopt : NULL, cases, n, frames))
+        for (guint i = 0; i < n; i++) {
+            gboolean some = frames[i] > 0;
+            CU_ASSERT_EQUAL(some, cases[i].want_some);
+            if (some != cases[i].want_some)
+                fprintf(stderr, "\n%s: tshark filter '%s': %s (%" G_GUINT64_FORMAT " frames)\n",
+                        lesson, cases[i].filter,
+                        cases[i].want_some ? "no packets" : "unexpected packets", frames[i]);
+        }
     g_unlink(pcap);
     g_unlink(keys);
     g_rmdir(dir);
@@ -549,5 +647,5 @@ main(void)
         { "broken files exit 2 with file:line", test_broken_files_exit_2 },
         { NULL, NULL },
     };
-    return ms_test_main("teaching", cases);
+    return ms_test_main_full("teaching", cases, free_lesson_runs);
 }
