@@ -510,7 +510,7 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
                const char *stats_path)
 {
     guint32 k = ms_partition_parts(p);
-    threads = async ? k : MIN(threads, k);
+    threads = MIN(threads, k);
     g_autoptr(GPtrArray) worlds = g_ptr_array_new_with_free_func((GDestroyNotify) ms_world_free);
     g_ptr_array_set_size(worlds, k);
     g_autofree Sinks *sinks = g_new0(Sinks, k);
@@ -541,7 +541,7 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
     }
     MsTime end = until ? until : ms_world_default_until(w0);
     if (async)
-        ms_world_run_parts_async((MsWorld *const *) worlds->pdata, k, end);
+        ms_world_run_parts_async((MsWorld *const *) worlds->pdata, k, threads, end);
     else
         ms_world_run_parts((MsWorld *const *) worlds->pdata, k, threads, end);
     for (guint32 i = 0; i < k; i++) {
@@ -880,8 +880,6 @@ ms_cmd_run(int argc, char **argv)
                    : MS_EXIT_USAGE;
     if ((threads_s || async) && !parts_s)
         return ms_cli_usage(cmd, "%s needs --parts", async ? "--async" : "--threads");
-    if (threads_s && async)
-        return ms_cli_usage(cmd, "--async runs one thread per part: no --threads");
     /* Outputs named in the file apply when the command line names none. */
     const MsScenarioOutput *so =
         sc->outputs->len ? &g_array_index(sc->outputs, MsScenarioOutput, 0) : NULL;
