@@ -153,6 +153,10 @@ sequential(const MsScenario *sc, gint fidelity, MsTime until, Result *out)
     out->checks = g_string_free(g_steal_pointer(&c), FALSE);
 }
 
+/* Set while a case runs its splits without windows
+ * (ms_world_run_parts_async()) instead: on this many threads. */
+static guint async_threads;
+
 /* own: NULL, or one scenario per part, each part's own as an MPI rank's
  * is, released once its part is built (ms_world_partition_release()). */
 static void
@@ -178,9 +182,13 @@ partitioned_own(const MsScenario *sc, MsScenario *const *own, const MsPartition 
     MsWorld *w0 = g_ptr_array_index(parts, 0);
     g_autoptr(GError) error = NULL;
     /* Two threads whenever there are two parts or more: one part each, or
-     * several per thread (the same results as in one thread). */
-    gboolean ok = ms_world_run_parts((MsWorld *const *) parts->pdata, k, MIN(k, 2u),
-                                     until ? until : ms_world_default_until(w0)) &&
+     * several per thread (the same results as in one thread); or
+     * without windows. */
+    MsTime end = until ? until : ms_world_default_until(w0);
+    gboolean ok = (async_threads ? ms_world_run_parts_async((MsWorld *const *) parts->pdata, k,
+                                                            MIN(k, async_threads), end)
+                             : ms_world_run_parts((MsWorld *const *) parts->pdata, k, MIN(k, 2u),
+                                                  end)) &&
                   ms_world_merge_parts((MsWorld *const *) parts->pdata, k, &error);
     if (!ok)
         g_printerr("%s\n", error->message);
@@ -548,6 +556,25 @@ test_generated(void)
     check_identical(gen_small);
 }
 
+/* The same splits without windows, on two threads: lessons with loss, an
+ * outage (two of three parts idle for 1,200 s: the jump) and sender
+ * checks, the generated world at both levels, and a run cut short; and
+ * on one thread, where every part waits for the others' promises in turn. */
+static void
+test_async(void)
+{
+    async_threads = 1;
+    check_identical("scenarios/teaching/05-server-down.xml");
+    async_threads = 2;
+    check_identical("scenarios/teaching/02-packets.xml");
+    check_identical("scenarios/teaching/05-server-down.xml");
+    check_identical("scenarios/teaching/15-the-forged-boss.xml");
+    check_identical(gen_small);
+    check_identical_at(gen_small, MS_FIDELITY_FLOW);
+    check_identical_until(gen_small, -1, 40 * 60 * MS_TIME_S);
+    async_threads = 0;
+}
+
 /* A run that --until cuts short leaves mail in flight: queued at servers
  * (lesson 05's outage, its retries) and in the middle of submissions and
  * relays (the generated world). The merged records still equal the
@@ -779,12 +806,23 @@ test_threads_cli(void)
             CU_ASSERT_STRING_EQUAL(got, first);
     }
     CU_ASSERT(first && strstr(first, "mail,delivered,"));
+    /* and one thread per part without windows */
+    g_autofree char *stats = g_strdup_printf("%s/async.csv", dir);
+    const char *a[] = { m,     "run", file,      "--partition", "mod", "--parts",
+                        "3",   "--async", "--threads", "3", "--stats",     stats, NULL };
+    g_autofree char *out = NULL, *err = NULL, *got = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(a, &out, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "on 3 threads without windows"));
+    CU_ASSERT(g_file_get_contents(stats, &got, NULL, NULL) && g_strcmp0(got, first) == 0);
+    g_unlink(stats);
     g_rmdir(dir);
     const char *bad1[] = { m, "run", file, "--partition", "mod", "--threads", "2", NULL };
     const char *bad2[] = { m,         "run", file,        "--partition", "mod",
                            "--parts", "2",   "--threads", "0",           NULL };
     expect_refused(bad1, "--threads needs --parts");
     expect_refused(bad2, "--threads: '0': expected 1 to 4096");
+    const char *bad3[] = { m, "run", file, "--partition", "mod", "--async", NULL };
+    expect_refused(bad3, "--async needs --parts");
 }
 
 static int
@@ -1191,6 +1229,7 @@ main(void)
         { "lesson 19 (IMAP push, two devices) split: identical", test_lesson_19 },
         { "summary lists every part's reading devices", test_device_listing },
         { "generated world split: identical", test_generated },
+        { "without windows (--async): identical", test_async },
         { "flow level: lessons split: identical", test_flow_lessons },
         { "flow level: generated world split: identical", test_flow_generated },
         { "cut short by --until: identical, freed cleanly", test_cut_short },

@@ -182,6 +182,11 @@ void ms_shard_run_local(MsShard *const *shards, guint32 n_shards, MsTime end);
  * ms_shard_run_local()), this thread being one of them: the same events
  * in every part, whatever the number of threads (sim/dist/shard_team.c). */
 void ms_shard_run_threads(MsShard *const *shards, guint32 n_shards, guint threads, MsTime end);
+/* The same without windows: each part runs as far as the others'
+ * promises allow and publishes its own as it goes, on `threads` threads
+ * (this one among them) that take whichever part can go on
+ * (sim/dist/shard_async.c). */
+void ms_shard_run_async(MsShard *const *shards, guint32 n_shards, guint threads, MsTime end);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsShard, ms_shard_free)
 

@@ -506,7 +506,7 @@ build_parts(gpointer data)
  * by window (what MPI ranks do, without MPI), on `threads` threads. */
 static int
 run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition *p, guint cuts,
-               guint threads, gboolean quiet, const Outputs *o, MsTime until,
+               guint threads, gboolean async, gboolean quiet, const Outputs *o, MsTime until,
                const char *stats_path)
 {
     guint32 k = ms_partition_parts(p);
@@ -535,11 +535,15 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
      * level the connection ends', not the shortest cut link's). */
     if (!quiet) {
         g_autofree char *how =
-            g_strdup_printf("in this process on %u thread%s", threads, threads == 1 ? "" : "s");
+            g_strdup_printf("in this process on %u thread%s%s", threads, threads == 1 ? "" : "s",
+                            async && k > 1 ? " without windows" : "");
         say_partition(sc, p, ms_shard_lookahead(ms_world_shard(w0)), cuts, how);
     }
-    ms_world_run_parts((MsWorld *const *) worlds->pdata, k, threads,
-                       until ? until : ms_world_default_until(w0));
+    MsTime end = until ? until : ms_world_default_until(w0);
+    if (async)
+        ms_world_run_parts_async((MsWorld *const *) worlds->pdata, k, threads, end);
+    else
+        ms_world_run_parts((MsWorld *const *) worlds->pdata, k, threads, end);
     for (guint32 i = 0; i < k; i++) {
         if (sinks[i].json)
             ms_json_sink_write_ids(sinks[i].json, ms_world_mail(g_ptr_array_index(worlds, i)), i,
@@ -735,7 +739,7 @@ ms_cmd_run(int argc, char **argv)
                     *level_s = NULL, *stats_path = NULL, *partition_s = NULL, *parts_s = NULL,
                     *threads_s = NULL;
     g_autofree char *pilot_s = NULL, *dist_profile = NULL;
-    gboolean quiet = FALSE, no_colour = FALSE, keep_records = FALSE;
+    gboolean quiet = FALSE, no_colour = FALSE, keep_records = FALSE, async = FALSE;
     g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL, *pcap_limit_s = NULL;
     g_autofree char *keylog_path = NULL;
     g_autofree char *resumption_s = NULL;
@@ -800,6 +804,10 @@ ms_cmd_run(int argc, char **argv)
           "with --parts: run the parts on N threads (default: one per part, at most one per "
           "processor; the results are the same for every N)",
           "N" },
+        { "async", 0, 0, G_OPTION_ARG_NONE, &async,
+          "with --parts: one thread per part, each running as far as the others' promises allow "
+          "instead of in windows (faster on cores of its own, much slower on a busy machine)",
+          NULL },
         { "pilot", 0, 0, G_OPTION_ARG_STRING, &pilot_s,
           "with --partition auto: measure each host's events in a pilot run this long first "
           "(default: a hundredth of the run; 0: guess from the hosts' roles)",
@@ -870,8 +878,8 @@ ms_cmd_run(int argc, char **argv)
         return threads_s && threads == 0
                    ? ms_cli_usage(cmd, "--threads: '%s': expected 1 to 4096", threads_s)
                    : MS_EXIT_USAGE;
-    if (threads_s && !parts_s)
-        return ms_cli_usage(cmd, "--threads needs --parts");
+    if ((threads_s || async) && !parts_s)
+        return ms_cli_usage(cmd, "%s needs --parts", async ? "--async" : "--threads");
     /* Outputs named in the file apply when the command line names none. */
     const MsScenarioOutput *so =
         sc->outputs->len ? &g_array_index(sc->outputs, MsScenarioOutput, 0) : NULL;
@@ -930,7 +938,8 @@ ms_cmd_run(int argc, char **argv)
         guint cuts;
         if (!p || !ms_world_partition_lookahead(sc, p, &lookahead, &cuts, &error))
             return ms_cli_usage(cmd, "--partition: %s", error->message);
-        return run_parts_here(sc, &wo, p, cuts, (guint) threads, quiet, &o, until, stats_path);
+        return run_parts_here(sc, &wo, p, cuts, (guint) threads, async, quiet, &o, until,
+                              stats_path);
     }
     g_autoptr(MsWorld) w = ms_world_new_full(sc, &wo, &error);
     if (!w) {

@@ -753,6 +753,18 @@ ms_world_run_parts(MsWorld *const *parts, guint n, guint threads, MsTime until)
 }
 
 gboolean
+ms_world_run_parts_async(MsWorld *const *parts, guint n, guint threads, MsTime until)
+{
+    g_autofree MsShard **shards = g_new(MsShard *, n);
+    for (guint i = 0; i < n; i++) {
+        g_return_val_if_fail(parts[i]->shard && ms_shard_self(parts[i]->shard) == i, FALSE);
+        shards[i] = parts[i]->shard;
+    }
+    ms_shard_run_async(shards, n, threads, until);
+    return TRUE;
+}
+
+gboolean
 ms_world_merge_parts(MsWorld *const *parts, guint n, GError **error)
 {
     g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
