@@ -302,7 +302,7 @@ $M import "$ZOO" --bench-routing 100 2>/dev/null
 
 # BENCH=mpi-world: a whole world run sequentially, over 2 MPI ranks and as
 # 2 parts on 2 threads of one process (mailsim run --partition auto, and
-# --parts 2; packet level), alternately, MPI_REPS times
+# --parts 2, with windows and with --async; packet level), alternately, MPI_REPS times
 # each (default 3: minutes per run on the medium world; MPI_WORLD picks the
 # world, MPI_UNTIL=TIME runs a slice). Prints the median walls and the
 # speed-up, the sequential run's CPU s, and from the 2-rank run with the
@@ -330,20 +330,23 @@ case " $BENCH " in
         timed seq $M run "$W" -q $U
         timed mpi $MPIRUN -np 2 $M run "$W" -q --partition auto $U
         timed thr $M run "$W" -q --partition auto --parts 2 --threads 2 $U
+        timed asy $M run "$W" -q --partition auto --parts 2 --threads 2 --async $U
     done
     # med TAG: the run with the median wall among TAG's.
     med() { grep "^$1 " "$D/runs" | sort -k2 -n | awk -v n="$R" 'NR == int((n + 1) / 2)'; }
-    sq=$(med seq); mp=$(med mpi); th=$(med thr)
+    sq=$(med seq); mp=$(med mpi); th=$(med thr); as=$(med asy)
     echo
     echo "== distributed world: $W${MPI_UNTIL:+ (until $MPI_UNTIL)} at packet level, sequential vs 2 ranks vs 2 threads, wall s, median of $R"
     grep -E '^(Partitioned run|Pilot|Distribution):' "$(echo "$mp" | cut -d' ' -f4)"
     echo "sequential $(echo "$sq" | cut -d' ' -f2) s (CPU $(echo "$sq" | cut -d' ' -f3) s), 2 ranks $(echo "$mp" | cut -d' ' -f2) s (CPU of both $(echo "$mp" | cut -d' ' -f3) s), speed-up $(awk -v a="$(echo "$sq" | cut -d' ' -f2)" -v b="$(echo "$mp" | cut -d' ' -f2)" 'BEGIN { printf "%.2f", a / b }') (issue 20 asks 1.5)"
     echo "2 parts on 2 threads $(echo "$th" | cut -d' ' -f2) s (CPU $(echo "$th" | cut -d' ' -f3) s), speed-up $(awk -v a="$(echo "$sq" | cut -d' ' -f2)" -v b="$(echo "$th" | cut -d' ' -f2)" 'BEGIN { printf "%.2f", a / b }')"
+    echo "the same without windows (--async) $(echo "$as" | cut -d' ' -f2) s (CPU $(echo "$as" | cut -d' ' -f3) s), speed-up $(awk -v a="$(echo "$sq" | cut -d' ' -f2)" -v b="$(echo "$as" | cut -d' ' -f2)" 'BEGIN { printf "%.2f", a / b }')"
     # The same results: the summary and checks without what differs by
     # design (the fingerprint and events lines are per part).
     same() { grep -vE '^(  run fingerprint:|  events:|Partitioned run:|Pilot:|Distribution:|$)' "$1"; }
     if [ "$(same "$(echo "$sq" | cut -d' ' -f4)")" = "$(same "$(echo "$mp" | cut -d' ' -f4)")" ] &&
-        [ "$(same "$(echo "$sq" | cut -d' ' -f4)")" = "$(same "$(echo "$th" | cut -d' ' -f4)")" ]; then
+        [ "$(same "$(echo "$sq" | cut -d' ' -f4)")" = "$(same "$(echo "$th" | cut -d' ' -f4)")" ] &&
+        [ "$(same "$(echo "$sq" | cut -d' ' -f4)")" = "$(same "$(echo "$as" | cut -d' ' -f4)")" ]; then
         echo "results: identical (summary, per-message outcomes and checks)"
     else
         echo "results: DIFFERENT from the sequential run"
