@@ -488,8 +488,6 @@ test_partition_usage_errors(void)
     } dist[] = {
         { { "--dist-profile", "p.json" }, "--dist-profile needs --partition" },
         { { "--pilot", "1s" }, "--pilot needs --partition" },
-        { { "--partition", "auto", "--parts", "2", "--dist-profile", "p.json" },
-          "--dist-profile is for a run over MPI" },
         { { "--partition", "auto", "--parts", "2", "--pilot", "soon" }, "--pilot" },
         { { "--partition", "mod", "--parts", "2", "--tls-keylog", "k" },
           "--tls-keylog is for a run in one piece" },
