@@ -222,9 +222,13 @@ def sync_cost(cal, k, transport, cores, threads, local, hop_us):
 
 
 def predict(cal, k, events, sim_s, host_ratio, cores, hop_us, gbps, local, transport=None,
-            threads=0):
+            threads=0, sharing=None):
     """Wall time with k parts; events and sim_s of the world predicted for,
-    host_ratio its size against the profiled world's."""
+    host_ratio its size against the profiled world's. sharing: (fa, fj), what
+    going from cal.k to k parts multiplies a part's fixed cost per window
+    and the jitter by, when one of them shares cores and the other does not
+    (from the other transport's runs); None: a stays, j grows as
+    sqrt(ln K)."""
     transport = transport or cal.transport
     c = cal.c if local else cal.c_cpu
     ratio = events / cal.events
@@ -238,6 +242,9 @@ def predict(cal, k, events, sim_s, host_ratio, cores, hop_us, gbps, local, trans
     share = min(max(share, 1.0 / k), 1.0)
     p = workers(transport, k, cores, threads) if local else k
     jit = cal.j * math.sqrt(math.log(k) / math.log(cal.k)) if cal.k > 1 else cal.j
+    fixed = cal.a
+    if sharing:
+        fixed, jit = cal.a * sharing[0], cal.j * sharing[1]
     compute = 0.0
     wsum = sum(x.windows for x in cal.buckets) or 1
     for x in cal.buckets:
@@ -246,8 +253,8 @@ def predict(cal, k, events, sim_s, host_ratio, cores, hop_us, gbps, local, trans
         wb = windows * x.windows / wsum  # this bucket's share of the windows
         lam = x.events * ratio / (k * wb) if wb else 0.0
         m = lam * k * share + x.psi * math.sqrt(2 * lam * math.log(k))
-        busiest = cal.a + c * m + jit
-        everyone = k * cal.a + c * lam * k
+        busiest = fixed + c * m + jit
+        everyone = k * fixed + c * lam * k
         compute += wb * max(busiest, everyone / p)
     sync = windows * sync_cost(cal, k, transport, cores, threads, local, hop_us)
     cross = cal.cross / cal.events * events * (s["cut_share"] / cal.cut0 if cal.cut0 else 1.0)
@@ -371,17 +378,28 @@ def main(argv):
         same = [c for c in cals if c.transport == t]
         others = [c for c in same if c.k != k] or same or cals
         preds = []
+        used = set(o.label() for o in others)
         for base in others:
             thr = base.threads if t == "threads" else 0
+            sharing = None
+            if (k > a.cores) != (base.k > a.cores):
+                # What sharing cores costs the computing: from the other
+                # transport's runs with base.k and k parts, when given.
+                lo = [c for c in cals if c.transport != t and c.k == base.k]
+                hi = [c for c in cals if c.transport != t and c.k == k and c.transport ==
+                      (lo[0].transport if lo else None)]
+                if lo and hi and lo[0].a > 0 and lo[0].j > 0:
+                    sharing = (hi[0].a / lo[0].a, hi[0].j / lo[0].j)
+                    used.update((lo[0].label(), hi[0].label()))
             preds.append(predict(base, k, base.events, base.sim_s, 1.0, a.cores, a.hop_us,
-                                 a.gbps, True, t, thr or k))
+                                 a.gbps, True, t, thr or k, sharing))
         n = len(preds)
         pw = sum(x["wall"] for x in preds) / n
         err = (pw - meas[(t, k)]) / meas[(t, k)] * 100
         w("  %-8s %-4d %-10s %-10s %+6.0f %%  %-9s %-8.0f %-10.4f %-10.4f %s" % (
             t, k, fmt_t(pw), fmt_t(meas[(t, k)]), err, "%.2f" % (seq / pw),
             sum(x["windows"] for x in preds) / n, sum(x["compute"] for x in preds) / n,
-            sum(x["sync"] for x in preds) / n, ", ".join(o.label() for o in others)))
+            sum(x["sync"] for x in preds) / n, ", ".join(sorted(used))))
 
     for title, ratio, local in (
             ("the profiled world on a cluster (one core per rank)", 1.0, False),
