@@ -38,7 +38,11 @@ much, and the fit uses the recorded busiest part itself); c from the
 sequential run's CPU per event (--seq-cpu) and a from what the parts
 computed beyond that; j from the recorded busiest part's computing, grown
 as sqrt(ln K); phi from the recorded windows; s(K0), the transport's cost
-of a window, is the loop's wall not explained by crit. Across K, s follows
+of a window, is the loop's wall not explained by crit. When one of K0 and K
+has more parts than cores and the other not, parts that share a core
+compute slower (each finds its caches cold after another part's window):
+a and j then change by what they changed by between the other transport's
+profiles of the same two K, when given. Across K, s follows
 the transport: threads, (K / P) tasks per thread and stage; MPI, log2 K
 (the collective's steps), plus, with more ranks than cores, the driver's
 spin before it sleeps (100 us) once per further round of ranks on the
