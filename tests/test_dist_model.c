@@ -86,8 +86,8 @@ column(const char *row, guint col)
 static void
 test_model_deterministic_and_sane(void)
 {
-    const char *args[] = { PROFILE, "--seq-wall", "1.72", "--seq-cpu", "1.64", "--seq-rss-mb", "81",
-                           NULL };
+    const char *args[] = { PROFILE, "--seq-wall",   "1.72", "--seq-cpu",
+                           "1.64",  "--seq-rss-mb", "81",   NULL };
     g_autofree char *out1 = NULL, *err1 = NULL, *out2 = NULL, *err2 = NULL;
     int rc = model(args, &out1, &err1);
     if (rc == -2)
@@ -146,8 +146,12 @@ test_model_deterministic_and_sane(void)
 static void
 test_model_two_profiles(void)
 {
-    const char *args[] = { DATA "mpi-k2.json",     DATA "mpi-k4.json", DATA "threads-k2.json",
-                           DATA "threads-k4.json", "--seq-cpu",        "1.64",
+    const char *args[] = { DATA "mpi-k2.json",
+                           DATA "mpi-k4.json",
+                           DATA "threads-k2.json",
+                           DATA "threads-k4.json",
+                           "--seq-cpu",
+                           "1.64",
                            NULL };
     g_autofree char *out = NULL, *err = NULL;
     int rc = model(args, &out, &err);
@@ -242,8 +246,8 @@ test_model_arithmetic(void)
     g_autofree char *dir = g_dir_make_tmp("mailsim-model-XXXXXX", NULL);
     g_autofree char *path = g_build_filename(dir, "made-up.json", NULL);
     CU_ASSERT_FATAL(g_file_set_contents(path, made_up, -1, NULL));
-    const char *args[] = { path,        "--seq-cpu",   "0.4", "--cores", "4", "--measured",
-                           "threads:4=1", NULL };
+    const char *args[] = { path, "--seq-cpu",  "0.4",         "--cores",
+                           "4",  "--measured", "threads:4=1", NULL };
     g_autofree char *out = NULL, *err = NULL;
     int rc = model(args, &out, &err);
     if (rc != -2) {
@@ -320,8 +324,19 @@ test_threads_profile(void)
     CU_ASSERT_FATAL(g_file_set_contents(gen, gen_xml, -1, NULL));
     g_autofree char *prof = g_build_filename(dir, "prof.json", NULL);
     const char *argv0[] = { ms_test_mailsim_path(), "run", gen, "-q", NULL };
-    const char *argv[] = { ms_test_mailsim_path(), "run", gen, "-q", "--partition", "auto",
-                           "--parts", "2", "--threads", "2", "--dist-profile", prof, NULL };
+    const char *argv[] = { ms_test_mailsim_path(),
+                           "run",
+                           gen,
+                           "-q",
+                           "--partition",
+                           "auto",
+                           "--parts",
+                           "2",
+                           "--threads",
+                           "2",
+                           "--dist-profile",
+                           prof,
+                           NULL };
     g_autofree char *out0 = NULL, *err0 = NULL, *out = NULL, *err = NULL;
     int rc0 = ms_test_spawn(argv0, &out0, &err0);
     CU_ASSERT_EQUAL(ms_test_spawn(argv, &out, &err), rc0);
@@ -437,7 +452,8 @@ int
 main(void)
 {
     static const MsTestCase cases[] = {
-        { "a recorded profile: the same text twice, sane tables", test_model_deterministic_and_sane },
+        { "a recorded profile: the same text twice, sane tables",
+          test_model_deterministic_and_sane },
         { "profiles of 2 and 4 parts: each predicted from the other", test_model_two_profiles },
         { "a made-up profile: the arithmetic of the formula", test_model_arithmetic },
         { "--parts 2 --dist-profile: a consistent profile, results unchanged",

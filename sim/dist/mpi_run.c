@@ -35,10 +35,21 @@
  * Without MAILSIM_HAVE_MPI (no Open MPI at build time) the functions report
  * the distributed mode as unavailable. */
 #include "mailsim/mpi_run.h"
+#include "mpi_run-private.h"
 
 G_DEFINE_QUARK(ms - mpi - error - quark, ms_mpi_error)
 
 #include <string.h>
+#include <time.h>
+
+double
+ms__dist_cpu_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
 
 MsMpiProfile *
 ms_mpi_profile_new(guint32 rank, guint32 ranks, MsTime end, guint32 n_buckets)
@@ -193,16 +204,6 @@ seconds_since(gint64 t0)
     return (double) (g_get_monotonic_time() - t0) / 1e6;
 }
 
-/* Process CPU time in seconds (MPI's own threads included). */
-static double
-cpu_seconds(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
-        return 0;
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 /* Waits for a non-blocking collective without holding a core: spins for
  * the first WAIT_SPIN_US (an idle machine answers well within that), then
  * sleeps an eighth of the time waited so far (at most 1 ms) between tests.
@@ -286,7 +287,7 @@ ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiP
 
     MPI_Barrier(MPI_COMM_WORLD);
     gint64 t_begin = g_get_monotonic_time();
-    double cpu0 = cpu_seconds();
+    double cpu0 = ms__dist_cpu_seconds();
     for (;;) {
         /* One collective decides the next window and, when they fit, moves
          * the events too: every rank's slot holds its next event time, the
@@ -450,7 +451,7 @@ ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiP
     ms_engine_get_stats(engine, &es);
     st->events = es.processed - events0;
     st->wall_s = seconds_since(t_begin);
-    st->cpu_s = cpu_seconds() - cpu0;
+    st->cpu_s = ms__dist_cpu_seconds() - cpu0;
     if (!ok) {
         g_set_error(error, MS_MPI_ERROR, MS_MPI_ERROR_TOO_LARGE,
                     "rank %d: more than %" G_GSIZE_FORMAT " bytes to send in one window", m->rank,

@@ -49,10 +49,10 @@
  * window in part 0's take-in. */
 #include "mailsim/mpi_run.h"
 #include "mailsim/shard.h"
+#include "mpi_run-private.h"
 
 #include <stdatomic.h>
 #include <string.h>
-#include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -270,16 +270,6 @@ member_run(gpointer data)
     }
 }
 
-/* Process CPU time in seconds (every thread's). */
-static double
-cpu_seconds(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
-        return 0;
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 static void
 run_team(MsShard *const *shards, guint32 n, guint threads, MsTime end, MsMpiStats *stats,
          MsMpiProfile *const *profiles)
@@ -321,7 +311,7 @@ run_team(MsShard *const *shards, guint32 n, guint threads, MsTime end, MsMpiStat
             memset(&stats[i], 0, sizeof stats[i]);
             stats[i].ranks = n;
         }
-        cpu0 = cpu_seconds();
+        cpu0 = ms__dist_cpu_seconds();
         t.booked_end = g_get_monotonic_time();
     }
     gint64 t_begin = t.booked_end;
@@ -344,7 +334,7 @@ run_team(MsShard *const *shards, guint32 n, guint threads, MsTime end, MsMpiStat
         ms_engine_run(ms_shard_engine(shards[i]), end);
     if (stats) {
         double wall = (double) (g_get_monotonic_time() - t_begin) / 1e6;
-        double cpu = cpu_seconds() - cpu0;
+        double cpu = ms__dist_cpu_seconds() - cpu0;
         for (guint32 i = 0; i < n; i++) {
             MsEngineStats es;
             ms_engine_get_stats(ms_shard_engine(shards[i]), &es);
