@@ -2,7 +2,8 @@
  * --dist-profile FILE`): what each rank did in its windows, what moved
  * between ranks, and a survey of how the world splits into more parts, as
  * JSON for tools/scaling_model.py (README, "Scaling beyond one machine").
- * Written on rank 0 from every rank's MsMpiProfile and MsMpiStats. */
+ * Written on rank 0 from every rank's MsMpiProfile and MsMpiStats, or, for
+ * the parts of one process on threads, by ms_dist_profile_run_parts(). */
 #pragma once
 
 #include <glib.h>

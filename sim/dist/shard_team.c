@@ -86,7 +86,6 @@ typedef struct {
     double *take_s[2];             /* its take-in, by window parity */
     guint64 *processed;            /* engine events before the window */
     gint64 booked_end;             /* the end of the last window booked */
-    guint64 windows;               /* windows run (part 0's take-in counts) */
 } Team;
 
 typedef struct {
