@@ -488,8 +488,6 @@ test_partition_usage_errors(void)
     } dist[] = {
         { { "--dist-profile", "p.json" }, "--dist-profile needs --partition" },
         { { "--pilot", "1s" }, "--pilot needs --partition" },
-        { { "--partition", "auto", "--parts", "2", "--dist-profile", "p.json" },
-          "--dist-profile is for a run over MPI" },
         { { "--partition", "auto", "--parts", "2", "--pilot", "soon" }, "--pilot" },
         { { "--partition", "mod", "--parts", "2", "--tls-keylog", "k" },
           "--tls-keylog is for a run in one piece" },
@@ -680,6 +678,13 @@ test_mpi_dist_profile(void)
     }
     CU_ASSERT(to[0] > 0 && to[1] > 0);
     CU_ASSERT_EQUAL(hosts, member_int(root, "hosts"));
+    /* The busiest rank's events per window, summed: at least the larger
+     * rank's events, less than all (both ranks ran in some window). */
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(root, "transport"), "mpi");
+    gint64 ev0 = member_int(json_array_get_object_element(ranks, 0), "events");
+    gint64 ev1 = member_int(json_array_get_object_element(ranks, 1), "events");
+    gint64 busiest = member_int(root, "busiest_events");
+    CU_ASSERT(busiest >= MAX(ev0, ev1) && busiest < ev0 + ev1);
     JsonArray *survey = json_object_get_array_member(root, "survey");
     CU_ASSERT_FATAL(survey && json_array_get_length(survey) >= 1);
     JsonObject *s2 = json_array_get_object_element(survey, 0);

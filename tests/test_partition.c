@@ -823,6 +823,9 @@ test_threads_cli(void)
     expect_refused(bad2, "--threads: '0': expected 1 to 4096");
     const char *bad3[] = { m, "run", file, "--partition", "mod", "--async", NULL };
     expect_refused(bad3, "--async needs --parts");
+    const char *bad4[] = { m,         "run", file, "--partition",    "mod", "--parts", "2",
+                           "--async", "--dist-profile", "p.json", NULL };
+    expect_refused(bad4, "--dist-profile records windows: not with --async");
 }
 
 static int

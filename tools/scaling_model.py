@@ -1,39 +1,61 @@
 #!/usr/bin/python3
-"""Scaling model of mailsim's distributed runs (issue 20, item 6).
+"""Scaling model of mailsim's partitioned runs (issue 20, item 6).
 
 Reads one or more profiles written by
     mpirun -np K mailsim run WORLD --partition auto --dist-profile P.json
-and predicts, for K = 1, 2, 4, ... 1024 ranks, the wall time, speed-up and
-memory per rank of the profiled world, of a world scaled up from it (the
-huge benchmark world by default), and how many machines an "Internet day"
-of mail needs at flow level. Deterministic: the same profiles and options
-give the same text, byte for byte (no clock, no randomness, fixed formats).
+    mailsim run WORLD --partition auto --parts K --dist-profile P.json
+(over MPI, "transport": "mpi", or K parts on threads of one process,
+"threads") and predicts, for K = 1, 2, 4, ... 1024, the wall time, speed-up
+and memory per rank of the profiled world, of a world scaled up from it
+(the huge benchmark world by default), and how many machines an "Internet
+day" of mail needs at flow level. Deterministic: the same profiles and
+options give the same text, byte for byte (no clock, no randomness, fixed
+formats).
 
-The model (README, "Scaling beyond one machine"):
-  A run of E events over T simulated seconds in W windows costs, on the
-  rank that holds the largest share m(K) of the events,
-      wall(K) = c * W * busiest(K)     computing (c: CPU per event; busiest:
-                                       the most events a rank runs in one
-                                       window, lam + sqrt(2 lam ln K) +
-                                       ln(K)/3 with lam = E m(K) / W)
-              + W(K) * s(K)            synchronising (s: cost of one window)
-              + X(K) * b / B           exchanging (X events of b bytes over B)
-  W(K) = W0 * L0 / L(K): windows follow the lookahead L (the shortest cut
-  link of the split into K parts, from the profile's survey);
-  m(K) and the cut share of the traffic come from the survey too (the
-  partitioner's measured split for each K); X(K) = X0 * cut(K) / cut(K0).
-  On this machine s is measured (the wait and exchange time per window not
-  explained by imbalance between ranks), and with fewer cores than ranks
-  the computing term is at least c * E / cores. On a cluster s(K) is
-  2 * hop latency * ceil(log2 K) (a dissemination barrier with the data).
-  Memory per rank: M(K) = S + D * m(K), with S the part every rank holds
-  whole (today each rank builds the whole world) and D what moves with the
-  traffic, from the sequential peak and the ranks' peaks; with rank-local
-  worlds (issue 20, item 2) S shrinks to S * h(K), h the share of hosts.
+The model (README, "Scaling beyond one machine"). Every part must finish a
+window before the next starts, so a run of W windows costs
+
+    wall(K) = sum over windows of crit + W(K) * s(K)
+    crit    = max(busiest, all / P)      P: cores the parts share (P = K on
+                                         a cluster); all: every part's work
+    busiest = a + c * M + j              a: a part's fixed cost per window,
+                                         c: CPU per event, j: the jitter of
+                                         the slowest of K parts
+    M       = lam * K * m(K) + psi * sqrt(2 lam ln K)
+                                         the busiest part's events in a
+                                         window: lam events per part per
+                                         window, m(K) the heaviest part's
+                                         share, psi the burstiness
+    W(K)    = T / max(L(K), phi * R(K))  windows end at the reach of the
+                                         pending events: R(K) the events'
+                                         mean reach (the survey), phi fitted
+
+All of it per bucket of simulated time (100 buckets). From a profile of K0
+parts: psi per bucket from the recorded busiest part's events (Poisson
+arrivals give psi = 1; bursts that land in one part, an SMTP transfer's
+packets, give more: the profile's spread of events per window says how
+much, and the fit uses the recorded busiest part itself); c from the
+sequential run's CPU per event (--seq-cpu) and a from what the parts
+computed beyond that; j from the recorded busiest part's computing, grown
+as sqrt(ln K); phi from the recorded windows; s(K0), the transport's cost
+of a window, is the loop's wall not explained by crit. When one of K0 and K
+has more parts than cores and the other not, parts that share a core
+compute slower (each finds its caches cold after another part's window):
+a and j then change by what they changed by between the other transport's
+profiles of the same two K, when given. Across K, s follows
+the transport: threads, (K / P) tasks per thread and stage; MPI, log2 K
+(the collective's steps), plus, with more ranks than cores, the driver's
+spin before it sleeps (100 us) once per further round of ranks on the
+cores (K - cores) / cores; on a cluster
+2 * hop * ceil(log2 K).
+Memory per rank: M(K) = S + D * m(K), with S the part every rank holds
+whole (today each rank builds the whole world) and D what moves with the
+traffic, from the sequential peak and the ranks' peaks; with rank-local
+worlds (issue 20, item 2) S shrinks to S * h(K), h the share of hosts.
 
 Usage:
-  scaling_model.py P2.json [P4.json ...] [--seq-wall S] [--seq-rss-mb M]
-                   [--cores N] [--measured K=WALL ...] [--hop-us U] [--gbps G]
+  scaling_model.py P.json [P.json ...] [--seq-cpu S] [--seq-rss-mb M]
+                   [--cores N] [--measured [T:]K=WALL ...] [--hop-us U] [--gbps G]
 """
 import argparse
 import json
@@ -41,6 +63,9 @@ import math
 import sys
 
 KS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+# sim/dist/mpi_run.c: WAIT_SPIN_US, how long a waiting rank spins before
+# it sleeps, holding its core.
+MPI_SPIN_S = 100e-6
 
 
 def load(path):
@@ -48,54 +73,126 @@ def load(path):
         p = json.load(f)
     if p.get("format") != "mailsim-dist-profile":
         raise SystemExit("%s: not a mailsim distribution profile" % path)
+    if p.get("version", 1) < 2:
+        raise SystemExit("%s: a version %s profile: the model needs version 2 (the busiest "
+                         "part per window); record it again" % (path, p.get("version", 1)))
     return p
+
+
+def workers(transport, k, cores, threads):
+    """Parts that run at once on this machine."""
+    if transport == "threads":
+        return max(1, min(k, cores, threads or k))
+    return max(1, min(k, cores))
+
+
+class Bucket:
+    __slots__ = ("windows", "events", "busiest", "busiest_s", "compute_s", "psi", "disp")
 
 
 class Calibration:
     """The figures one profile gives."""
 
-    def __init__(self, p):
+    def __init__(self, p, c_seq):
         ranks = p["per_rank"]
+        self.transport = p.get("transport", "mpi")
         self.k = p["ranks"]
+        self.threads = p.get("threads", 0)
+        self.cores = p.get("processors", 2)
         self.sim_s = p["sim_seconds"]
         self.hosts = p["hosts"]
         self.events = sum(r["events"] for r in ranks)
         self.windows = max(r["windows"] for r in ranks)
-        compute = sum(r["compute_s"] for r in ranks)
-        self.c = compute / self.events if self.events else 0.0
+        self.compute = sum(r["compute_s"] for r in ranks)
         self.wall = max(r["wall_s"] for r in ranks)
         self.cpu = [r["cpu_s"] for r in ranks]
-        # Imbalance: per bucket, the slowest rank's computing minus each
-        # rank's; what is left of waiting and exchanging is the windows' own.
+        self.share0 = max(r["events"] for r in ranks) / self.events if self.events else 1.0
+        self.busiest_events = p["busiest_events"]
+        self.busiest_s = p["busiest_compute_s"]
+        self.p0 = workers(self.transport, self.k, self.cores, self.threads)
+        # Per bucket: windows, events of all parts, the busiest part's.
+        self.buckets = []
         nb = len(ranks[0]["buckets"])
-        imb = 0.0
         for b in range(nb):
-            cs = [r["buckets"][b]["compute_s"] for r in ranks]
-            imb += sum(max(cs) - x for x in cs)
-        overhead = sum(r["wait_s"] + r["exchange_s"] for r in ranks)
-        self.s = max(overhead - imb, 0.0) / self.k / self.windows if self.windows else 0.0
-        self.wait_share = sum(r["wait_s"] for r in ranks) / max(sum(r["wall_s"] for r in ranks), 1e-12)
+            x = Bucket()
+            rows = [r["buckets"][b] for r in ranks]
+            x.windows = max(r["windows"] for r in rows)
+            x.events = sum(r["events"] for r in rows)
+            x.busiest = rows[0]["busiest_events"]
+            x.busiest_s = rows[0]["busiest_compute_s"]
+            x.compute_s = sum(r["compute_s"] for r in rows)
+            x.psi = 0.0
+            x.disp = 0.0
+            if x.windows and x.events:
+                lam = x.events / (self.k * x.windows)
+                excess = x.busiest / x.windows - lam * self.k * self.share0
+                x.psi = max(excess, 0.0) / math.sqrt(2 * lam * math.log(self.k)) \
+                    if self.k > 1 else 0.0
+                # Index of dispersion (variance / mean) of a part's events per
+                # window, for the text: Poisson 1, bursts of size b about b.
+                v = sum(r["events_sd"] ** 2 * r["windows"] for r in rows)
+                m = sum(r["events"] for r in rows)
+                x.disp = v / m if m else 0.0
+            self.buckets.append(x)
+        wsum = sum(x.windows for x in self.buckets) or 1
+        self.psi = sum(x.psi * x.windows for x in self.buckets) / wsum
+        self.disp = sum(x.disp * x.windows for x in self.buckets) / wsum
+        # CPU per event and per part-window: the sequential run's per event
+        # when given, the rest of what the parts computed per window.
+        self.c = c_seq if c_seq else self.compute / self.events
+        self.a = max(self.compute - self.c * self.events, 0.0) / (self.k * self.windows)
+        self.j = max(self.busiest_s - self.a * self.windows - self.c * self.busiest_events,
+                     0.0) / self.windows
+        # What the windows cost beyond their critical computing.
+        crit = sum(max(x.busiest_s, x.compute_s / self.p0) for x in self.buckets)
+        self.crit = crit
+        self.s = max(self.wall - crit, 0.0) / self.windows
+        self.s_base = max(self.s - oversubscribed(self.transport, self.k, self.cores), 0.0)
+        self.wait_share = sum(r["wait_s"] for r in ranks) / max(sum(r["wall_s"] for r in ranks),
+                                                                1e-12)
         self.cross = sum(sum(r["events_to"]) for r in ranks)
         sent_bytes = sum(sum(r["bytes_to"]) for r in ranks)
         self.bytes_per_event = sent_bytes / self.cross if self.cross else 48.0
-        self.rss_mb = [r["peak_rss_kb"] / 1024.0 for r in ranks]
+        if ranks[0].get("peak_rss_kb") is not None:
+            self.rss_mb = [r["peak_rss_kb"] / 1024.0 for r in ranks]
+            self.rss_per_rank = True
+        else:  # one process holds every part: an equal share each
+            self.rss_mb = [p["process_peak_rss_kb"] / 1024.0 / self.k] * self.k
+            self.rss_per_rank = False
         self.survey = {s["parts"]: s for s in p["survey"]}
         self.survey[1] = {"parts": 1, "lookahead_s": None, "cut_links": 0, "max_share": 1.0,
-                          "cut_share": 0.0}
+                          "cut_share": 0.0, "reach_mean_s": None}
         own = self.survey.get(self.k)
         self.la0 = own["lookahead_s"] if own and own["lookahead_s"] else min(
             x for row in p["pair_lookahead_s"] for x in row if x is not None)
         self.cut0 = own["cut_share"] if own else 0.0
-        self.share0 = max(r["events"] for r in ranks) / self.events if self.events else 1.0
-        self.hosts_share0 = max(r["hosts"] for r in ranks) / self.hosts
+        self.m_plan0 = own["max_share"] if own else self.share0
+        length = self.sim_s / self.windows if self.windows else self.la0
+        reach0 = own.get("reach_mean_s") if own else None
+        # Windows run past the lookahead to phi times the events' mean reach.
+        self.phi = length / reach0 if reach0 else None
+        self.length0 = length
+
+    def label(self):
+        return "%s K=%d" % (self.transport, self.k)
+
+
+def oversubscribed(transport, k, cores):
+    """MPI with more ranks than cores: every window, the ranks that ran
+    first spin (holding their cores) before they sleep and let the ranks
+    without a core run: one spin per window for each further round of
+    ranks."""
+    if transport != "mpi" or k <= cores:
+        return 0.0
+    return MPI_SPIN_S * (k - cores) / cores
 
 
 def survey_at(cal, k, host_ratio=1.0):
     """The split of a world host_ratio times the profiled one into k parts:
     that of k / host_ratio parts of the profiled world (a larger world of the
-    same generator keeps its lookahead up to proportionally more parts),
-    and at least 2; past the survey's end, the last entry with the share of
-    each part falling as 1/k."""
+    same generator keeps its lookahead and reach up to proportionally more
+    parts), and at least 2; past the survey's end, the last entry with the
+    share of each part falling as 1/k."""
     if k == 1:
         return cal.survey[1]
     keq = max(2, int(round(k / host_ratio)))
@@ -110,47 +207,62 @@ def survey_at(cal, k, host_ratio=1.0):
     return s
 
 
-def sync_local(cal_list, k, cores):
-    """Cost of one window on this machine with k ranks each on a core of its
-    own: a + b * log2(k) fitted to the profiles, whose costs with more ranks
-    than cores are first divided by ranks / cores (each rank waited for a
-    core that long); one profile: b = a / 2, a guess stated in the README."""
-    pts = sorted((c.k, c.s / max(1.0, c.k / cores)) for c in cal_list)
-    if len(pts) >= 2:
-        (k1, s1), (k2, s2) = pts[0], pts[-1]
-        b = (s2 - s1) / (math.log2(k2) - math.log2(k1)) if k2 != k1 else 0.0
-        a = s1 - b * math.log2(k1)
-    else:
-        k1, s1 = pts[0]
-        a = s1 / (1 + 0.5 * math.log2(k1))
-        b = a / 2
-    return max(a + b * math.log2(max(k, 1)), 0.0)
+def window_length(cal, s):
+    la = s["lookahead_s"] or cal.la0
+    if cal.phi and s.get("reach_mean_s"):
+        return max(la, cal.phi * s["reach_mean_s"])
+    return cal.length0 * la / cal.la0
 
 
-def predict(cal, cals, k, events, sim_s, host_ratio, cores, hop_us, gbps, local):
+def sync_cost(cal, k, transport, cores, threads, local, hop_us):
+    """One window's synchronisation with k parts."""
+    if not local:
+        return 2 * hop_us * 1e-6 * math.ceil(math.log2(k))
+    if transport == "threads":
+        per = (k / workers("threads", k, cores, threads)) / (cal.k / cal.p0)
+        return cal.s * per
+    base = cal.s_base * math.log2(k) / math.log2(cal.k) if cal.k > 1 else cal.s_base
+    return base + oversubscribed("mpi", k, cores)
+
+
+def predict(cal, k, events, sim_s, host_ratio, cores, hop_us, gbps, local, transport=None,
+            threads=0, sharing=None):
+    """Wall time with k parts; events and sim_s of the world predicted for,
+    host_ratio its size against the profiled world's. sharing: (fa, fj), what
+    going from cal.k to k parts multiplies a part's fixed cost per window
+    and the jitter by, when one of them shares cores and the other does not
+    (from the other transport's runs); None: a stays, j grows as
+    sqrt(ln K)."""
+    transport = transport or cal.transport
     c = cal.c if local else cal.c_cpu
+    ratio = events / cal.events
     if k == 1:
         return {"wall": c * events, "compute": c * events, "sync": 0.0, "exchange": 0.0,
                 "windows": 0, "la": None, "share": 1.0}
     s = survey_at(cal, k, host_ratio)
     la = s["lookahead_s"] or cal.la0
-    windows = cal.windows / cal.sim_s * sim_s * cal.la0 / la
-    share = s["max_share"]
-    # Windows end together: each costs its busiest rank's events, and with
-    # lam events per rank per window the busiest of k has about
-    # lam + sqrt(2 lam ln k) + ln(k) / 3 (Poisson arrivals, a Bernstein bound).
-    lam = events * share / windows if windows else 0.0
-    busiest = lam + math.sqrt(2 * lam * math.log(k)) + math.log(k) / 3 if lam > 0 else 0.0
-    compute = c * windows * busiest if windows else c * events * share
-    if local and cores < k:
-        compute = max(compute, c * events / cores)
-    if local:
-        per_window = sync_local(cals, k, cores) * (k / cores if cores < k else 1.0)
-    else:
-        per_window = 2 * hop_us * 1e-6 * math.ceil(math.log2(k))
-    sync = windows * per_window
+    windows = sim_s / window_length(cal, s)
+    share = s["max_share"] * (cal.share0 / cal.m_plan0 if cal.m_plan0 else 1.0)
+    share = min(max(share, 1.0 / k), 1.0)
+    p = workers(transport, k, cores, threads) if local else k
+    jit = cal.j * math.sqrt(math.log(k) / math.log(cal.k)) if cal.k > 1 else cal.j
+    fixed = cal.a
+    if sharing:
+        fixed, jit = cal.a * sharing[0], cal.j * sharing[1]
+    compute = 0.0
+    wsum = sum(x.windows for x in cal.buckets) or 1
+    for x in cal.buckets:
+        if not x.windows:
+            continue
+        wb = windows * x.windows / wsum  # this bucket's share of the windows
+        lam = x.events * ratio / (k * wb) if wb else 0.0
+        m = lam * k * share + x.psi * math.sqrt(2 * lam * math.log(k))
+        busiest = fixed + c * m + jit
+        everyone = k * fixed + c * lam * k
+        compute += wb * max(busiest, everyone / p)
+    sync = windows * sync_cost(cal, k, transport, cores, threads, local, hop_us)
     cross = cal.cross / cal.events * events * (s["cut_share"] / cal.cut0 if cal.cut0 else 1.0)
-    exchange = cross * cal.bytes_per_event / (gbps * 1e9) / k * 2  # each byte leaves and arrives
+    exchange = 0.0 if local else cross * cal.bytes_per_event / (gbps * 1e9) / k * 2
     return {"wall": compute + sync + exchange, "compute": compute, "sync": sync,
             "exchange": exchange, "windows": windows, "la": la, "share": share}
 
@@ -187,15 +299,17 @@ def fmt_t(s):
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("profiles", nargs="+")
-    ap.add_argument("--seq-wall", type=float, help="sequential run's wall (or CPU) s, same slice")
+    ap.add_argument("--seq-wall", type=float,
+                    help="sequential run's wall s, same slice: the speed-ups on this machine")
     ap.add_argument("--seq-cpu", type=float,
-                    help="sequential run's CPU s, same slice: the CPU per event of the cluster "
-                         "predictions (default: the profile's computing time per event, which on "
-                         "a loaded machine includes time spent waiting for a core)")
+                    help="sequential run's CPU s in its event loop, same slice: the CPU per "
+                         "event (default: the parts' computing per event, which then includes "
+                         "their fixed cost per window)")
     ap.add_argument("--seq-rss-mb", type=float, help="sequential run's peak RSS, MB")
     ap.add_argument("--cores", type=int, default=2, help="cores of this machine (default 2)")
-    ap.add_argument("--measured", action="append", default=[], metavar="K=WALL",
-                    help="a measured wall time with K ranks, to check the prediction against")
+    ap.add_argument("--measured", action="append", default=[], metavar="[T:]K=WALL",
+                    help="a measured wall time with K parts (T: mpi or threads, default mpi), "
+                         "to check the prediction against")
     ap.add_argument("--hop-us", type=float, default=5.0,
                     help="cluster: one message hop between machines, µs (default 5)")
     ap.add_argument("--gbps", type=float, default=10.0,
@@ -213,47 +327,83 @@ def main(argv):
     ap.add_argument("--machine-gb", type=float, default=24.0)
     a = ap.parse_args(argv)
 
-    cals = sorted((Calibration(load(p)) for p in a.profiles), key=lambda c: c.k)
-    cal = cals[0]
+    c_seq = None
+    cals = []
+    for path in a.profiles:
+        p = load(path)
+        events = sum(r["events"] for r in p["per_rank"])
+        c_seq = a.seq_cpu / events if a.seq_cpu else None
+        cals.append(Calibration(p, c_seq))
+    cals.sort(key=lambda c: (c.transport, c.k))
     for c in cals:
-        c.c_cpu = a.seq_cpu / c.events if a.seq_cpu else c.c
+        c.c_cpu = c.c
+    # The tables for other machines start from the smallest MPI profile
+    # (threads share one process: its memory is not a rank's), else the
+    # smallest profile.
+    mpi = [c for c in cals if c.transport == "mpi"]
+    cal = (mpi or cals)[0]
     out = []
     w = out.append
     w("Calibration (from %d profile%s of %d host%s, %s simulated):" % (
         len(cals), "" if len(cals) == 1 else "s", cal.hosts, "" if cal.hosts == 1 else "s",
         fmt_t(cal.sim_s)))
     for c in cals:
-        w("  K=%d: %d events, %.3f µs per event computing, %d windows (%.1f per simulated s), "
-          "lookahead %.3f ms, %.2f µs per window synchronising, waiting %.0f %%, "
-          "%.0f bytes per crossing event, CPU s per rank %s, peak MB per rank %s" % (
-              c.k, c.events, c.c * 1e6, c.windows, c.windows / c.sim_s, c.la0 * 1e3, c.s * 1e6,
-              100 * c.wait_share, c.bytes_per_event, " ".join("%.1f" % x for x in c.cpu),
+        w("  %s: %d events, %d windows (%.1f per simulated s, %.2f ms each: %.2f of the "
+          "events' mean reach), lookahead %.3f ms; busiest part %.1f %% of the events (even: "
+          "%.1f %%), burstiness psi %.2f (dispersion of a part's events per window %.1f); "
+          "%.3f µs per event and %.2f µs per part and window computing, jitter %.2f µs; "
+          "critical computing %.2f s of %.2f s wall; %.2f µs per window synchronising; waiting "
+          "%.0f %%; %.0f bytes per crossing event; peak MB per %s %s" % (
+              c.label(), c.events, c.windows, c.windows / c.sim_s, c.length0 * 1e3,
+              c.phi or 0.0, c.la0 * 1e3, 100.0 * c.busiest_events / c.events, 100.0 / c.k,
+              c.psi, c.disp, c.c * 1e6, c.a * 1e6, c.j * 1e6, c.crit, c.wall, c.s * 1e6,
+              100 * c.wait_share, c.bytes_per_event,
+              "rank" if c.rss_per_rank else "part (the process's / K)",
               " ".join("%.0f" % x for x in c.rss_mb)))
     seq = a.seq_wall if a.seq_wall else cal.c * cal.events
-    if a.seq_cpu:
-        w("  sequential: %.3f µs of CPU per event (the cluster's figure)" % (cal.c_cpu * 1e6))
 
     # Check against measurement on this machine: each profile predicted
-    # from the others (from itself when it is the only one).
+    # from the other profiles of its transport (from itself when there is
+    # none).
     meas = {}
     for m in a.measured:
-        k, _, v = m.partition("=")
-        meas[int(k)] = float(v)
+        key, _, v = m.partition("=")
+        t, _, k = key.rpartition(":")
+        meas[(t or "mpi", int(k))] = float(v)
     for c in cals:
-        meas.setdefault(c.k, c.wall)
+        meas.setdefault((c.transport, c.k), c.wall)
     w("")
-    w("This machine (%d cores), the profiled world: predicted against measured wall" % a.cores)
-    w("  %-4s %-10s %-10s %-8s %-9s %s" % ("K", "predicted", "measured", "error", "speed-up",
-                                            "calibrated on"))
-    for k in sorted(meas):
-        others = [c for c in cals if c.k != k] or cals
-        base = others[0]
-        pr = predict(base, others, k, base.events, base.sim_s, 1.0, a.cores, a.hop_us, a.gbps,
-                     True)
-        err = (pr["wall"] - meas[k]) / meas[k] * 100
-        w("  %-4d %-10s %-10s %+6.0f %%  %-9s K=%s" % (
-            k, fmt_t(pr["wall"]), fmt_t(meas[k]), err, "%.2f" % (seq / pr["wall"]),
-            ",".join(str(o.k) for o in others)))
+    w("This machine (%d cores), the profiled world: predicted against measured wall of the "
+      "windowed loop" % a.cores)
+    w("  %-8s %-4s %-10s %-10s %-8s %-9s %-8s %-10s %-10s %s" % (
+        "via", "K", "predicted", "measured", "error", "speed-up", "windows", "computing",
+        "sync", "calibrated on"))
+    for (t, k) in sorted(meas):
+        same = [c for c in cals if c.transport == t]
+        others = [c for c in same if c.k != k] or same or cals
+        preds = []
+        used = set(o.label() for o in others)
+        for base in others:
+            thr = base.threads if t == "threads" else 0
+            sharing = None
+            if (k > a.cores) != (base.k > a.cores):
+                # What sharing cores costs the computing: from the other
+                # transport's runs with base.k and k parts, when given.
+                lo = [c for c in cals if c.transport != t and c.k == base.k]
+                hi = [c for c in cals if c.transport != t and c.k == k and c.transport ==
+                      (lo[0].transport if lo else None)]
+                if lo and hi and lo[0].a > 0 and lo[0].j > 0:
+                    sharing = (hi[0].a / lo[0].a, hi[0].j / lo[0].j)
+                    used.update((lo[0].label(), hi[0].label()))
+            preds.append(predict(base, k, base.events, base.sim_s, 1.0, a.cores, a.hop_us,
+                                 a.gbps, True, t, thr or k, sharing))
+        n = len(preds)
+        pw = sum(x["wall"] for x in preds) / n
+        err = (pw - meas[(t, k)]) / meas[(t, k)] * 100
+        w("  %-8s %-4d %-10s %-10s %+6.0f %%  %-9s %-8.0f %-10.4f %-10.4f %s" % (
+            t, k, fmt_t(pw), fmt_t(meas[(t, k)]), err, "%.2f" % (seq / pw),
+            sum(x["windows"] for x in preds) / n, sum(x["compute"] for x in preds) / n,
+            sum(x["sync"] for x in preds) / n, ", ".join(sorted(used))))
 
     for title, ratio, local in (
             ("the profiled world on a cluster (one core per rank)", 1.0, False),
@@ -261,14 +411,15 @@ def main(argv):
              a.scale, False)):
         events = cal.events * ratio
         w("")
-        w("Predicted: %s, %s simulated" % (title, fmt_t(cal.sim_s)))
+        w("Predicted: %s, %s simulated, from the %s profile" % (title, fmt_t(cal.sim_s),
+                                                              cal.label()))
         w("  %-5s %-11s %-9s %-9s %-10s %-9s %-13s %-13s %s" % (
             "K", "lookahead", "windows", "share", "wall", "speed-up", "MB/rank now",
             "MB/rank local", "bottleneck"))
-        base_wall = predict(cal, cals, 1, events, cal.sim_s, ratio, a.cores, a.hop_us, a.gbps,
+        base_wall = predict(cal, 1, events, cal.sim_s, ratio, a.cores, a.hop_us, a.gbps,
                             local)["wall"]
         for k in KS:
-            pr = predict(cal, cals, k, events, cal.sim_s, ratio, a.cores, a.hop_us, a.gbps, local)
+            pr = predict(cal, k, events, cal.sim_s, ratio, a.cores, a.hop_us, a.gbps, local)
             if k == 1:
                 pr["wall"] = base_wall
             mem_now, mem_local = memory(cal, a.seq_rss_mb, k, pr["share"], 1.0 / k, ratio)
@@ -295,7 +446,7 @@ def main(argv):
     scale_c = (a.flow_us_per_message * 1e-6 / a.flow_events_per_message) / cal.c_cpu
 
     def day(k):
-        pr = predict(cal, cals, k, msgs * a.flow_events_per_message, 86400.0, users / 1e5,
+        pr = predict(cal, k, msgs * a.flow_events_per_message, 86400.0, users / 1e5,
                      a.cores, a.hop_us, a.gbps, False)
         # Flow level: CPU per event from the per-message figure.
         return pr["compute"] * scale_c, pr["sync"], pr["exchange"]

@@ -44,6 +44,12 @@ typedef struct {
     guint64 windows, events, max_events, sent_events, sent_bytes, collectives;
     double events_sq; /* sum of squared events per window: their spread */
     double compute_s, wait_s, exchange_s;
+    /* Over the windows, the busiest part's events and its computing time
+     * in each (every rank learns every rank's at the next boundary, so
+     * every rank's profile holds the same sums): what a window costs when
+     * all must finish it, measured rather than guessed from the mean. */
+    guint64 busiest_events;
+    double busiest_compute_s;
 } MsMpiBucket;
 
 #define MS_MPI_PROFILE_HIST 40 /* bin 0: no event; bin b: 2^(b-1) .. 2^b - 1 events */
@@ -67,6 +73,16 @@ void ms_mpi_profile_add(MsMpiProfile *profile, MsTime start, const MsMpiBucket *
 GBytes *ms_mpi_profile_to_bytes(const MsMpiProfile *profile);
 MsMpiProfile *ms_mpi_profile_from_bytes(GBytes *bytes);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMpiProfile, ms_mpi_profile_free)
+
+/* The in-process driver (ms_shard_run_threads(), sim/dist/shard_team.c)
+ * recording what ms_mpi_run_profiled() records, per part instead of per
+ * rank: stats[i] and, when `profiles` is not NULL, profiles[i] (made with
+ * rank i of n) for part i. A part's waiting is the part of each window's
+ * wall (from the end of one run stage to the end of the next) that it was
+ * neither computing nor taking in; collectives stay 0 (the window costs
+ * two shared counters); cpu_s is the process's CPU over the parts. */
+void ms_shard_run_threads_profiled(MsShard *const *shards, guint32 n, guint threads, MsTime end,
+                                   MsMpiStats *stats, MsMpiProfile *const *profiles);
 
 /* Whether this mailsim was built with Open MPI. */
 gboolean ms_mpi_available(void);

@@ -507,7 +507,7 @@ build_parts(gpointer data)
 static int
 run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition *p, guint cuts,
                guint threads, gboolean async, gboolean quiet, const Outputs *o, MsTime until,
-               const char *stats_path)
+               const char *stats_path, const DistOptions *d)
 {
     guint32 k = ms_partition_parts(p);
     threads = MIN(threads, k);
@@ -540,7 +540,18 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
         say_partition(sc, p, ms_shard_lookahead(ms_world_shard(w0)), cuts, how);
     }
     MsTime end = until ? until : ms_world_default_until(w0);
-    if (async)
+    if (d->profile_path) {
+        gboolean flow = ms_world_fidelity(w0) == MS_FIDELITY_FLOW;
+        MsDistProfileInput in = {
+            .scenario = sc, .partition = p, .rates = d->rates, .fidelity = flow ? "flow" : "packet"
+        };
+        if (!ms_dist_profile_run_parts((MsWorld *const *) worlds->pdata, k, threads, end, &in,
+                                       d->profile_path, &error)) {
+            fprintf(stderr, "mailsim run: --dist-profile: %s\n", error->message);
+            rc = MS_EXIT_FAILED;
+            g_clear_error(&error);
+        }
+    } else if (async)
         ms_world_run_parts_async((MsWorld *const *) worlds->pdata, k, threads, end);
     else
         ms_world_run_parts((MsWorld *const *) worlds->pdata, k, threads, end);
@@ -701,10 +712,17 @@ run_part_mpi(MsScenario *sc, const MsWorldOptions *wo, const char *spec, const O
                 printf(" %.1f", sts[i].cpu_s);
             printf("\n");
             if (d->profile_path) {
-                MsDistProfileInput in = { sc, p, d->rates,
-                                          ms_world_fidelity(w) == MS_FIDELITY_FLOW ? "flow"
-                                                                                    : "packet",
-                                          now, k, profs, sts, rss_kb };
+                gboolean flow = ms_world_fidelity(w) == MS_FIDELITY_FLOW;
+                MsDistProfileInput in = { .scenario = sc,
+                                          .partition = p,
+                                          .rates = d->rates,
+                                          .fidelity = flow ? "flow" : "packet",
+                                          .end = now,
+                                          .ranks = k,
+                                          .profiles = profs,
+                                          .stats = sts,
+                                          .peak_rss_kb = rss_kb,
+                                          .transport = "mpi" };
                 g_autoptr(GError) perr = NULL;
                 if (!have_prof || !ms_dist_profile_write(&in, d->profile_path, &perr)) {
                     fprintf(stderr, "mailsim run: --dist-profile: %s\n",
@@ -813,7 +831,7 @@ ms_cmd_run(int argc, char **argv)
           "(default: a hundredth of the run; 0: guess from the hosts' roles)",
           "TIME" },
         { "dist-profile", 0, 0, G_OPTION_ARG_FILENAME, &dist_profile,
-          "with --partition over MPI: write a profile of the run's windows and exchanges as JSON "
+          "with --partition (over MPI or --parts): write a profile of the run's windows as JSON "
           "(for tools/scaling_model.py)",
           "FILE" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
@@ -880,6 +898,8 @@ ms_cmd_run(int argc, char **argv)
                    : MS_EXIT_USAGE;
     if ((threads_s || async) && !parts_s)
         return ms_cli_usage(cmd, "%s needs --parts", async ? "--async" : "--threads");
+    if (async && dist_profile)
+        return ms_cli_usage(cmd, "--dist-profile records windows: not with --async");
     /* Outputs named in the file apply when the command line names none. */
     const MsScenarioOutput *so =
         sc->outputs->len ? &g_array_index(sc->outputs, MsScenarioOutput, 0) : NULL;
@@ -920,8 +940,6 @@ ms_cmd_run(int argc, char **argv)
     }
     if ((pilot_s || dist_profile) && !partition_s)
         return ms_cli_usage(cmd, "%s needs --partition", pilot_s ? "--pilot" : "--dist-profile");
-    if (dist_profile && parts_s)
-        return ms_cli_usage(cmd, "--dist-profile is for a run over MPI (no --parts)");
     if (partition_s && !parts_s) {
         int mrc = run_part_mpi(sc, &wo, partition_s, &o, until, stats_path, &dist);
         ms_world_rates_free(dist.rates);
@@ -939,7 +957,7 @@ ms_cmd_run(int argc, char **argv)
         if (!p || !ms_world_partition_lookahead(sc, p, &lookahead, &cuts, &error))
             return ms_cli_usage(cmd, "--partition: %s", error->message);
         return run_parts_here(sc, &wo, p, cuts, (guint) threads, async, quiet, &o, until,
-                              stats_path);
+                              stats_path, &dist);
     }
     g_autoptr(MsWorld) w = ms_world_new_full(sc, &wo, &error);
     if (!w) {

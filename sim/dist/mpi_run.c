@@ -35,10 +35,21 @@
  * Without MAILSIM_HAVE_MPI (no Open MPI at build time) the functions report
  * the distributed mode as unavailable. */
 #include "mailsim/mpi_run.h"
+#include "mpi_run-private.h"
 
 G_DEFINE_QUARK(ms - mpi - error - quark, ms_mpi_error)
 
 #include <string.h>
+#include <time.h>
+
+double
+ms__dist_cpu_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
 
 MsMpiProfile *
 ms_mpi_profile_new(guint32 rank, guint32 ranks, MsTime end, guint32 n_buckets)
@@ -81,6 +92,8 @@ ms_mpi_profile_add(MsMpiProfile *p, MsTime start, const MsMpiBucket *w)
     b->compute_s += w->compute_s;
     b->wait_s += w->wait_s;
     b->exchange_s += w->exchange_s;
+    b->busiest_events += w->busiest_events;
+    b->busiest_compute_s += w->busiest_compute_s;
     if (w->windows) {
         guint bin = 0;
         for (guint64 e = w->events; e > 0 && bin + 1 < MS_MPI_PROFILE_HIST; e >>= 1)
@@ -90,7 +103,7 @@ ms_mpi_profile_add(MsMpiProfile *p, MsTime start, const MsMpiBucket *w)
 }
 
 /* Layout: rank, ranks, n_buckets, end, hist[], events_to[], bytes_to[],
- * then the buckets (MsMpiBucket is ten 8-byte fields), host order. */
+ * then the buckets (MsMpiBucket is twelve 8-byte fields), host order. */
 GBytes *
 ms_mpi_profile_to_bytes(const MsMpiProfile *p)
 {
@@ -191,16 +204,6 @@ seconds_since(gint64 t0)
     return (double) (g_get_monotonic_time() - t0) / 1e6;
 }
 
-/* Process CPU time in seconds (MPI's own threads included). */
-static double
-cpu_seconds(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
-        return 0;
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 /* Waits for a non-blocking collective without holding a core: spins for
  * the first WAIT_SPIN_US (an idle machine answers well within that), then
  * sleeps an eighth of the time waited so far (at most 1 ms) between tests.
@@ -223,8 +226,11 @@ wait_for(MPI_Request *req)
     }
 }
 
-/* The words of a rank's slot before its inline events (int64 each). */
-enum { SLOT_NEXT, SLOT_REACH, SLOT_FAILED, SLOT_INLINE, SLOT_MIN };
+/* The words of a rank's slot before its inline events (int64 each);
+ * SLOT_EVENTS and SLOT_COMPUTE are the events and nanoseconds of computing
+ * of the rank's last window, from which every rank learns the busiest
+ * rank's (for the profile). */
+enum { SLOT_NEXT, SLOT_REACH, SLOT_FAILED, SLOT_INLINE, SLOT_EVENTS, SLOT_COMPUTE, SLOT_MIN };
 /* then min_to[k], len_to[k], reach_to[k] */
 #define SLOT_WORDS(k) (SLOT_MIN + 3 * (gsize) (k))
 /* A slot of at most SLOT_EAGER bytes crosses shared memory as one message:
@@ -276,10 +282,12 @@ ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiP
     MsEngineStats es;
     ms_engine_get_stats(engine, &es);
     guint64 events0 = es.processed;
+    guint64 last_events = 0; /* this rank's last window */
+    gint64 last_compute_ns = 0;
 
     MPI_Barrier(MPI_COMM_WORLD);
     gint64 t_begin = g_get_monotonic_time();
-    double cpu0 = cpu_seconds();
+    double cpu0 = ms__dist_cpu_seconds();
     for (;;) {
         /* One collective decides the next window and, when they fit, moves
          * the events too: every rank's slot holds its next event time, the
@@ -308,6 +316,8 @@ ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiP
         words[SLOT_REACH] = has_reach ? ms_shard_next_reach(shard) : MS_TIME_INFINITE;
         words[SLOT_FAILED] = ok ? 0 : 1;
         words[SLOT_INLINE] = fits ? 1 : 0;
+        words[SLOT_EVENTS] = (gint64) last_events;
+        words[SLOT_COMPUTE] = last_compute_ns;
         gsize at = head;
         for (int r = 0; r < k; r++) {
             gsize n = 0;
@@ -341,6 +351,10 @@ ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiP
             for (int q = 0; q < k; q++)
                 total += (gsize) w[SLOT_MIN + k + q];
             most = MAX(most, total);
+            /* The window just ended: counted in the bucket of the one
+             * that starts now (a bucket holds thousands of windows). */
+            win.busiest_events = MAX(win.busiest_events, (guint64) w[SLOT_EVENTS]);
+            win.busiest_compute_s = MAX(win.busiest_compute_s, (double) w[SLOT_COMPUTE] / 1e9);
             /* Rank r's next event once what is on its way has arrived. */
             next[r] = w[SLOT_NEXT];
             reach[r] = w[SLOT_REACH];
@@ -424,7 +438,10 @@ ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiP
         ms_engine_get_stats(engine, &es);
         win.events = es.processed - before;
         win.windows = 1;
-        win.compute_s = seconds_since(t3);
+        gint64 t4 = g_get_monotonic_time();
+        win.compute_s = (double) (t4 - t3) / 1e6;
+        last_events = win.events;
+        last_compute_ns = (t4 - t3) * 1000;
         st->compute_s += win.compute_s;
         st->windows++;
         if (prof)
@@ -434,7 +451,7 @@ ms_mpi_run_profiled(MsMpi *m, MsShard *shard, MsTime end, MsMpiStats *st, MsMpiP
     ms_engine_get_stats(engine, &es);
     st->events = es.processed - events0;
     st->wall_s = seconds_since(t_begin);
-    st->cpu_s = cpu_seconds() - cpu0;
+    st->cpu_s = ms__dist_cpu_seconds() - cpu0;
     if (!ok) {
         g_set_error(error, MS_MPI_ERROR, MS_MPI_ERROR_TOO_LARGE,
                     "rank %d: more than %" G_GSIZE_FORMAT " bytes to send in one window", m->rank,

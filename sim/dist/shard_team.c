@@ -33,12 +33,26 @@
  * its atomic operations are full memory barriers, so a stage sees every
  * write of the stages before it.
  *
+ * Profiled (ms_shard_run_threads_profiled(), `mailsim run --parts K
+ * --dist-profile`): each task times itself, the run task counts its part's
+ * events and what it sent, and part 0's take-in task of the next window
+ * (when every task of the window before is done and none of the next has
+ * run) books that window for every part: its wall (from the end of the
+ * last run stage to the end of this one), each part's computing, taking in
+ * and, the rest, waiting, and the busiest part's events and computing. The
+ * take-in times are kept for two windows (by parity), since the take-ins of
+ * the next window are written while part 0's task reads them.
+ *
  * Costs: per window two compare-and-swaps and two increments per part, and
  * the wait for the slowest task of each stage; outboxes are read where
- * they lie (no copy). */
+ * they lie (no copy). Profiled, two clock reads per task and O(K) work per
+ * window in part 0's take-in. */
+#include "mailsim/mpi_run.h"
 #include "mailsim/shard.h"
+#include "mpi_run-private.h"
 
 #include <stdatomic.h>
+#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -63,6 +77,15 @@ typedef struct {
     atomic_bool stop; /* set by the run tasks of the last window */
     GMutex lock;
     GCond wake;
+    /* Profiling (NULL stats: off), per part: */
+    MsMpiStats *stats;
+    MsMpiProfile *const *profiles; /* or NULL */
+    MsMpiBucket *win;              /* the last window run */
+    MsTime *start;                 /* its start */
+    gint64 *run_end;               /* when its run task ended, us */
+    double *take_s[2];             /* its take-in, by window parity */
+    guint64 *processed;            /* engine events before the window */
+    gint64 booked_end;             /* the end of the last window booked */
 } Team;
 
 typedef struct {
@@ -109,11 +132,52 @@ task_done(Team *t)
     }
 }
 
+/* Books the last window run for every part (profiling; in part 0's take-in
+ * task, or after the loop). `take` holds its take-in times. */
+static void
+book_window(Team *t, const double *take)
+{
+    gint64 end = t->booked_end;
+    guint64 busiest = 0;
+    double busiest_s = 0;
+    for (guint32 i = 0; i < t->n; i++) {
+        end = MAX(end, t->run_end[i]);
+        busiest = MAX(busiest, t->win[i].events);
+        busiest_s = MAX(busiest_s, t->win[i].compute_s);
+    }
+    double wall = (double) (end - t->booked_end) / 1e6;
+    t->booked_end = end;
+    for (guint32 i = 0; i < t->n; i++) {
+        MsMpiBucket *w = &t->win[i];
+        MsMpiStats *st = &t->stats[i];
+        w->exchange_s = take[i];
+        w->wait_s = MAX(0.0, wall - w->compute_s - w->exchange_s);
+        w->busiest_events = busiest;
+        w->busiest_compute_s = busiest_s;
+        st->windows += w->windows;
+        st->compute_s += w->compute_s;
+        st->exchange_s += w->exchange_s;
+        st->wait_s += w->wait_s;
+        st->bytes_sent += w->sent_bytes;
+        st->exchanges += w->sent_events > 0;
+        if (t->profiles)
+            ms_mpi_profile_add(t->profiles[i], t->start[i], w);
+        memset(w, 0, sizeof *w);
+    }
+}
+
 /* The take-in task of part i. */
 static void
-take_in(Team *t, guint32 i)
+take_in(Team *t, guint32 i, long long stage)
 {
     MsShard *s = t->shards[i];
+    gint64 t0 = 0;
+    if (t->stats) {
+        /* Window stage / 2 starts; part 0 books the one before. */
+        if (i == 0 && stage > 0)
+            book_window(t, t->take_s[(stage / 2 - 1) % 2]);
+        t0 = g_get_monotonic_time();
+    }
     MsTime reach = MS_TIME_INFINITE;
     for (guint32 from = 0; from < t->n; from++) {
         reach = MIN(reach, ms_shard_outbox_reach(t->shards[from], i));
@@ -126,6 +190,35 @@ take_in(Team *t, guint32 i)
     if (ms_shard_has_reach(s))
         reach = MIN(reach, ms_shard_next_reach(s));
     t->reach[i] = reach;
+    if (t->stats)
+        t->take_s[(stage / 2) % 2][i] = (double) (g_get_monotonic_time() - t0) / 1e6;
+}
+
+/* Profiling: what part i did in the window it just ran. */
+static void
+record_run(Team *t, guint32 i, MsTime start, gint64 t0)
+{
+    MsShard *s = t->shards[i];
+    MsEngineStats es;
+    ms_engine_get_stats(ms_shard_engine(s), &es);
+    MsMpiBucket *w = &t->win[i];
+    t->run_end[i] = g_get_monotonic_time();
+    t->start[i] = start;
+    w->windows = 1;
+    w->events = es.processed - t->processed[i];
+    w->compute_s = (double) (t->run_end[i] - t0) / 1e6;
+    t->processed[i] = es.processed;
+    for (guint32 q = 0; q < t->n; q++) {
+        gsize k = 0;
+        ms_shard_outbox(s, q, &k);
+        guint64 e = ms_shard_outbox_events(s, q);
+        w->sent_events += e;
+        w->sent_bytes += k;
+        if (t->profiles) {
+            t->profiles[i]->events_to[q] += e;
+            t->profiles[i]->bytes_to[q] += k;
+        }
+    }
 }
 
 /* The run task of part i, or the end: when no part has an event before
@@ -143,8 +236,11 @@ run_part(Team *t, guint32 i)
         return;
     }
     MsShard *s = t->shards[i];
+    gint64 t0 = t->stats ? g_get_monotonic_time() : 0;
     ms_shard_clear_outboxes(s);
     ms_shard_run_until(s, ms_shard_reach_bound(s, t->next, t->reach), t->end);
+    if (t->stats)
+        record_run(t, i, start, t0);
 }
 
 static gpointer
@@ -167,28 +263,57 @@ member_run(gpointer data)
             if (s % 2)
                 run_part(t, i);
             else
-                take_in(t, i);
+                take_in(t, i, s);
             task_done(t);
         }
     }
 }
 
-void
-ms_shard_run_threads(MsShard *const *shards, guint32 n, guint threads, MsTime end)
+static void
+run_team(MsShard *const *shards, guint32 n, guint threads, MsTime end, MsMpiStats *stats,
+         MsMpiProfile *const *profiles)
 {
     g_return_if_fail(n >= 1 && ms_shard_parts(shards[0]) == n);
     for (guint32 i = 0; i < n; i++)
         g_return_if_fail(ms_shard_self(shards[i]) == i &&
                          ms_shard_partition(shards[i]) == ms_shard_partition(shards[0]));
     threads = CLAMP(threads, 1u, n);
-    Team t = {
-        shards, n,     threads, end,  g_new(MsTime, n), g_new(MsTime, n), g_new(atomic_llong, n), 0,
-        0,      FALSE, { 0 },   { 0 }
-    };
+    Team t = { .shards = shards,
+               .n = n,
+               .threads = threads,
+               .end = end,
+               .next = g_new(MsTime, n),
+               .reach = g_new(MsTime, n),
+               .claimed = g_new(atomic_llong, n) };
+    atomic_init(&t.done, 0);
+    atomic_init(&t.sleepers, 0);
+    atomic_init(&t.stop, FALSE);
     for (guint32 i = 0; i < n; i++)
         atomic_init(&t.claimed[i], -1);
     g_mutex_init(&t.lock);
     g_cond_init(&t.wake);
+    g_autofree guint64 *events0 = g_new0(guint64, n);
+    double cpu0 = 0;
+    if (stats) {
+        t.stats = stats;
+        t.profiles = profiles;
+        t.win = g_new0(MsMpiBucket, n);
+        t.start = g_new0(MsTime, n);
+        t.run_end = g_new0(gint64, n);
+        t.take_s[0] = g_new0(double, n);
+        t.take_s[1] = g_new0(double, n);
+        t.processed = g_new0(guint64, n);
+        for (guint32 i = 0; i < n; i++) {
+            MsEngineStats es;
+            ms_engine_get_stats(ms_shard_engine(shards[i]), &es);
+            events0[i] = t.processed[i] = es.processed;
+            memset(&stats[i], 0, sizeof stats[i]);
+            stats[i].ranks = n;
+        }
+        cpu0 = ms__dist_cpu_seconds();
+        t.booked_end = g_get_monotonic_time();
+    }
+    gint64 t_begin = t.booked_end;
     g_autofree Member *members = g_new(Member, threads);
     g_autofree GThread **workers = g_new0(GThread *, threads);
     for (guint k = 0; k < threads; k++) {
@@ -199,13 +324,49 @@ ms_shard_run_threads(MsShard *const *shards, guint32 n, guint threads, MsTime en
     member_run(&members[0]);
     for (guint k = 1; k < threads; k++)
         g_thread_join(workers[k]);
+    if (stats) { /* the last take-in, window W, which found nothing more to run:
+                  * the tasks of its two stages ended the loop */
+        long long w = atomic_load(&t.done) / n / 2 - 1;
+        book_window(&t, t.take_s[w % 2]);
+    }
     for (guint32 i = 0; i < n; i++)
         ms_engine_run(ms_shard_engine(shards[i]), end);
+    if (stats) {
+        double wall = (double) (g_get_monotonic_time() - t_begin) / 1e6;
+        double cpu = ms__dist_cpu_seconds() - cpu0;
+        for (guint32 i = 0; i < n; i++) {
+            MsEngineStats es;
+            ms_engine_get_stats(ms_shard_engine(shards[i]), &es);
+            stats[i].events = es.processed - events0[i];
+            stats[i].wall_s = wall;
+            stats[i].cpu_s = cpu / n; /* threads share the process: each part an equal share */
+        }
+        g_free(t.win);
+        g_free(t.start);
+        g_free(t.run_end);
+        g_free(t.take_s[0]);
+        g_free(t.take_s[1]);
+        g_free(t.processed);
+    }
     g_mutex_clear(&t.lock);
     g_cond_clear(&t.wake);
     g_free(t.next);
     g_free(t.reach);
     g_free(t.claimed);
+}
+
+void
+ms_shard_run_threads(MsShard *const *shards, guint32 n, guint threads, MsTime end)
+{
+    run_team(shards, n, threads, end, NULL, NULL);
+}
+
+void
+ms_shard_run_threads_profiled(MsShard *const *shards, guint32 n, guint threads, MsTime end,
+                              MsMpiStats *stats, MsMpiProfile *const *profiles)
+{
+    g_return_if_fail(stats != NULL);
+    run_team(shards, n, threads, end, stats, profiles);
 }
 
 void

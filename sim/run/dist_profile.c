@@ -1,6 +1,9 @@
 /* The profile of a distributed run as JSON (include/mailsim/dist_profile.h).
  * Role: rank 0 of `mailsim run --partition ... --dist-profile FILE` hands it
- * every rank's window profile and totals after the run; the scaling model
+ * every rank's window profile and totals after the run; with `--parts K`
+ * (the parts on threads of one process) ms_dist_profile_run_parts() runs
+ * the parts profiled and writes the same schema, one entry per part, with
+ * "transport": "threads" instead of "mpi". The scaling model
  * (tools/scaling_model.py) reads the file.
  *
  * Design. Windows are far too many to list one by one (millions on the
@@ -8,21 +11,26 @@
  * the simulated time they start in (MsMpiProfile's buckets: counts, events
  * with their largest and their spread, seconds computing, waiting and
  * exchanging, events and bytes sent) and a histogram of events per
- * window; per pair of ranks, the events and bytes moved. The survey splits
+ * window; per bucket, the busiest part's events and computing summed over
+ * the windows (what a window costs when every part must finish it); per
+ * pair of ranks, the events and bytes moved. The survey splits
  * the same world, with the pilot's measured rates, into 2, 4, ... 1024
  * parts (ms_world_partition_auto_rates()) and records each split's
- * lookahead, cut links, heaviest share and cut traffic: what the model
+ * lookahead, cut links, heaviest share, cut traffic and the events' mean
+ * reach (how far past the lookahead windows run): what the model
  * needs to say how the run would go on more machines than this one.
  *
  * Costs: the survey is one measured split per K (each O((hosts + links) *
  * distinct core latencies)); the JSON is O(ranks * (buckets + ranks)). */
 #include "mailsim/dist_profile.h"
+#include "mailsim/engine.h"
 #include "mailsim/output_file.h"
 #include "mailsim/scenario.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void
 add_time(JsonBuilder *b, const char *key, MsTime t)
@@ -58,6 +66,24 @@ add_u64_array(JsonBuilder *b, const char *key, const guint64 *v, guint n)
     json_builder_end_array(b);
 }
 
+/* How far, on average over the events (the pilot's rates), an event is
+ * from any other part (ms_world_partition_reach(); hosts of parts with no
+ * cut link left out): windows that end at the reach of the pending events
+ * (ms_shard_reach_bound()) run past the lookahead by about this much. */
+static double
+mean_reach(const MsScenario *sc, const MsPartition *p, const MsWorldRates *rates)
+{
+    g_autofree MsTime *reach = ms_world_partition_reach(sc, p);
+    double sum = 0, weight = 0;
+    for (guint h = 0; h < sc->hosts->len; h++) {
+        if (reach[h] == MS_TIME_INFINITE)
+            continue;
+        sum += rates->host[h] * ms_time_to_seconds(reach[h]);
+        weight += rates->host[h];
+    }
+    return weight > 0 ? sum / weight : 0.0;
+}
+
 static void
 add_survey(JsonBuilder *b, const MsDistProfileInput *in)
 {
@@ -67,14 +93,15 @@ add_survey(JsonBuilder *b, const MsDistProfileInput *in)
     for (guint32 k = 2; in->rates && k <= MS_DIST_PROFILE_SURVEY_MAX && k <= sc->hosts->len / 2;
          k *= 2) {
         MsWorldPartitionPlan plan = { 0 };
-        /* Only the plan is reported; the split itself is not kept. */
-        ms_partition_free(ms_world_partition_auto_rates(sc, k, in->rates, &plan));
+        /* Only the plan and the reach are reported; the split is not kept. */
+        g_autoptr(MsPartition) p = ms_world_partition_auto_rates(sc, k, in->rates, &plan);
         json_builder_begin_object(b);
         add_int(b, "parts", k);
         add_time(b, "lookahead_s", plan.lookahead);
         add_int(b, "cut_links", plan.cut_links);
         add_double(b, "max_share", plan.max_share);
         add_double(b, "cut_share", plan.cut_share);
+        add_double(b, "reach_mean_s", mean_reach(sc, p, in->rates));
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -98,7 +125,11 @@ add_rank(JsonBuilder *b, const MsDistProfileInput *in, guint32 r)
     add_int(b, "collectives", st->collectives);
     add_int(b, "exchanges", st->exchanges);
     add_int(b, "bytes_sent", st->bytes_sent);
-    add_double(b, "peak_rss_kb", in->peak_rss_kb[r]);
+    json_builder_set_member_name(b, "peak_rss_kb");
+    if (in->peak_rss_kb)
+        json_builder_add_double_value(b, in->peak_rss_kb[r]);
+    else
+        json_builder_add_null_value(b);
     add_u64_array(b, "events_to", p->events_to, p->ranks);
     add_u64_array(b, "bytes_to", p->bytes_to, p->ranks);
     add_u64_array(b, "events_per_window_log2_hist", p->hist, MS_MPI_PROFILE_HIST);
@@ -119,6 +150,8 @@ add_rank(JsonBuilder *b, const MsDistProfileInput *in, guint32 r)
         add_int(b, "sent_events", k->sent_events);
         add_int(b, "sent_bytes", k->sent_bytes);
         add_int(b, "collectives", k->collectives);
+        add_int(b, "busiest_events", k->busiest_events);
+        add_double(b, "busiest_compute_s", k->busiest_compute_s);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -134,7 +167,16 @@ ms_dist_profile_to_json(const MsDistProfileInput *in)
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "format");
     json_builder_add_string_value(b, "mailsim-dist-profile");
-    add_int(b, "version", 1);
+    add_int(b, "version", 2);
+    json_builder_set_member_name(b, "transport");
+    json_builder_add_string_value(b, in->transport ? in->transport : "mpi");
+    add_int(b, "threads", in->threads);
+    add_int(b, "processors", g_get_num_processors());
+    json_builder_set_member_name(b, "process_peak_rss_kb");
+    if (in->peak_rss_kb)
+        json_builder_add_null_value(b);
+    else
+        json_builder_add_double_value(b, in->process_peak_rss_kb);
     json_builder_set_member_name(b, "scenario");
     json_builder_add_string_value(b, sc->name ? sc->name : "");
     json_builder_set_member_name(b, "fidelity");
@@ -166,6 +208,15 @@ ms_dist_profile_to_json(const MsDistProfileInput *in)
         json_builder_add_null_value(b);
     add_survey(b, in);
     add_time(b, "bucket_s", in->profiles[0]->end / in->profiles[0]->n_buckets);
+    /* Every part's buckets hold the same busiest sums: part 0's, in all. */
+    guint64 busiest = 0;
+    double busiest_s = 0;
+    for (guint i = 0; i < in->profiles[0]->n_buckets; i++) {
+        busiest += in->profiles[0]->buckets[i].busiest_events;
+        busiest_s += in->profiles[0]->buckets[i].busiest_compute_s;
+    }
+    add_int(b, "busiest_events", busiest);
+    add_double(b, "busiest_compute_s", busiest_s);
     json_builder_set_member_name(b, "per_rank");
     json_builder_begin_array(b);
     for (guint32 r = 0; r < k; r++)
@@ -187,4 +238,34 @@ ms_dist_profile_write(const MsDistProfileInput *in, const char *path, GError **e
 {
     g_autofree char *text = ms_dist_profile_to_json(in);
     return ms_output_file_write(path, text, strlen(text), error);
+}
+
+gboolean
+ms_dist_profile_run_parts(MsWorld *const *parts, guint n, guint threads, MsTime until,
+                          const MsDistProfileInput *in, const char *path, GError **error)
+{
+    g_autofree MsShard **shards = g_new(MsShard *, n);
+    g_autofree MsMpiStats *stats = g_new0(MsMpiStats, n);
+    g_autofree MsMpiProfile **profs = g_new0(MsMpiProfile *, n);
+    MsTime span = until == MS_TIME_INFINITE ? 86400 * MS_TIME_S : MAX(until, (MsTime) 1);
+    for (guint i = 0; i < n; i++) {
+        shards[i] = ms_world_shard(parts[i]);
+        profs[i] = ms_mpi_profile_new(i, n, span, 100);
+    }
+    ms_shard_run_threads_profiled(shards, n, threads, until, stats, profs);
+    struct rusage ru;
+    double rss_kb = getrusage(RUSAGE_SELF, &ru) == 0 ? (double) ru.ru_maxrss : 0.0;
+    MsDistProfileInput full = *in;
+    full.end = ms_engine_now(ms_world_engine(parts[0]));
+    full.ranks = n;
+    full.profiles = profs;
+    full.stats = stats;
+    full.peak_rss_kb = NULL;
+    full.transport = "threads";
+    full.threads = MIN(MAX(threads, 1u), n);
+    full.process_peak_rss_kb = rss_kb;
+    gboolean ok = ms_dist_profile_write(&full, path, error);
+    for (guint i = 0; i < n; i++)
+        ms_mpi_profile_free(profs[i]);
+    return ok;
 }
