@@ -186,7 +186,7 @@ partitioned_own(const MsScenario *sc, MsScenario *const *own, const MsPartition 
      * without windows. */
     MsTime end = until ? until : ms_world_default_until(w0);
     gboolean ok = (async_threads ? ms_world_run_parts_async((MsWorld *const *) parts->pdata, k,
-                                                            MIN(k, async_threads), end)
+                                                            MIN(k, async_threads), end, NULL)
                              : ms_world_run_parts((MsWorld *const *) parts->pdata, k, MIN(k, 2u),
                                                   end)) &&
                   ms_world_merge_parts((MsWorld *const *) parts->pdata, k, &error);
@@ -798,6 +798,12 @@ test_threads_cli(void)
         g_autofree char *said =
             g_strdup_printf("in this process on %u thread%s", threads, threads == 1 ? "" : "s");
         CU_ASSERT_PTR_NOT_NULL(out && strstr(out, said));
+        /* and how the windows went: lesson 05 has events in some 185 */
+        g_autofree char *dist = g_strdup_printf("Distribution: 3 parts on %u thread", threads);
+        const char *line = out ? strstr(out, dist) : NULL;
+        guint64 windows = 0;
+        CU_ASSERT(line && sscanf(strchr(line, ',') + 2, "%" G_GUINT64_FORMAT " windows", &windows) == 1 &&
+                  windows > 10 && strstr(line, "waiting at window ends"));
         CU_ASSERT_FATAL(g_file_get_contents(stats, &got, NULL, NULL));
         g_unlink(stats);
         if (!first)
@@ -813,6 +819,12 @@ test_threads_cli(void)
     g_autofree char *out = NULL, *err = NULL, *got = NULL;
     CU_ASSERT_EQUAL(ms_test_spawn(a, &out, &err), 0);
     CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "on 3 threads without windows"));
+    const char *line = out ? strstr(out, "Distribution: 3 parts on 3 threads without windows, ") : NULL;
+    guint64 steps = 0, jumps = 0;
+    CU_ASSERT(line && sscanf(line, "Distribution: 3 parts on 3 threads without windows, %" G_GUINT64_FORMAT
+                             " steps (%*[^)]), %" G_GUINT64_FORMAT " jumps",
+                             &steps, &jumps) == 2 &&
+              steps > 10 && jumps > 0);
     CU_ASSERT(g_file_get_contents(stats, &got, NULL, NULL) && g_strcmp0(got, first) == 0);
     g_unlink(stats);
     g_rmdir(dir);

@@ -182,11 +182,21 @@ void ms_shard_run_local(MsShard *const *shards, guint32 n_shards, MsTime end);
  * ms_shard_run_local()), this thread being one of them: the same events
  * in every part, whatever the number of threads (sim/dist/shard_team.c). */
 void ms_shard_run_threads(MsShard *const *shards, guint32 n_shards, guint threads, MsTime end);
+/* What a run without windows did (the Distribution: line of `mailsim run
+ * --parts K --async`): steps that ran events, jumps (every promise raised
+ * at once because no part could run), and over all threads the seconds
+ * spent running steps and waiting for a promise to move. */
+typedef struct {
+    guint64 steps, jumps;
+    double busy_s, wait_s;
+} MsShardAsyncStats;
+
 /* The same without windows: each part runs as far as the others'
  * promises allow and publishes its own as it goes, on `threads` threads
  * (this one among them) that take whichever part can go on
  * (sim/dist/shard_async.c). */
-void ms_shard_run_async(MsShard *const *shards, guint32 n_shards, guint threads, MsTime end);
+void ms_shard_run_async(MsShard *const *shards, guint32 n_shards, guint threads, MsTime end,
+                        MsShardAsyncStats *stats);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsShard, ms_shard_free)
 

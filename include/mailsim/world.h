@@ -181,8 +181,9 @@ MsShard *ms_world_shard(MsWorld *world);
  * window by window to `until`, on `threads` threads (this one among them;
  * 1: all in this thread): the same results whatever the number. */
 gboolean ms_world_run_parts(MsWorld *const *parts, guint n, guint threads, MsTime until);
-/* The same without windows (ms_shard_run_async()). */
-gboolean ms_world_run_parts_async(MsWorld *const *parts, guint n, guint threads, MsTime until);
+/* The same without windows (ms_shard_run_async(); `stats` may be NULL). */
+gboolean ms_world_run_parts_async(MsWorld *const *parts, guint n, guint threads, MsTime until,
+                                  MsShardAsyncStats *stats);
 /* Then merges every part's mail records into parts[0] (ms_mail_merge()).
  * Returns FALSE with `error` set if the merge fails. */
 gboolean ms_world_merge_parts(MsWorld *const *parts, guint n, GError **error);

@@ -502,6 +502,35 @@ build_parts(gpointer data)
     }
 }
 
+/* The Distribution: line of a run in this process: windows (or, without
+ * windows, steps and jumps) per simulated second and the share of the
+ * parts' (threads') time spent waiting. */
+static void
+say_parts_distribution(MsWorld *w0, guint32 k, guint threads, const MsShardAsyncStats *as,
+                       const MsMpiStats *sts)
+{
+    MsTime now = ms_engine_now(ms_world_engine(w0));
+    double sim_s = now > 0 ? ms_time_to_seconds(now) : 0.0;
+    printf("\nDistribution: %u parts on %u thread%s", k, threads, threads == 1 ? "" : "s");
+    if (as) {
+        double all = as->busy_s + as->wait_s;
+        printf(" without windows, %" G_GUINT64_FORMAT " steps (%.3g per simulated second), %"
+               G_GUINT64_FORMAT " jumps, threads waiting %.0f %% of their time\n",
+               as->steps, sim_s > 0 ? (double) as->steps / sim_s : 0.0, as->jumps,
+               all > 0 ? 100.0 * as->wait_s / all : 0.0);
+        return;
+    }
+    double wait = 0, all = 0;
+    for (guint32 i = 0; i < k; i++) {
+        wait += sts[i].wait_s;
+        all += sts[i].wait_s + sts[i].compute_s + sts[i].exchange_s;
+    }
+    guint64 windows = sts[0].windows;
+    printf(", %" G_GUINT64_FORMAT " windows (%.3g per simulated second), waiting at window ends "
+           "%.0f %% of part time\n",
+           windows, sim_s > 0 ? (double) windows / sim_s : 0.0, all > 0 ? 100.0 * wait / all : 0.0);
+}
+
 /* `--partition` with `--parts K`: the K parts run in this process, window
  * by window (what MPI ranks do, without MPI), on `threads` threads. */
 static int
@@ -540,6 +569,8 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
         say_partition(sc, p, ms_shard_lookahead(ms_world_shard(w0)), cuts, how);
     }
     MsTime end = until ? until : ms_world_default_until(w0);
+    g_autofree MsMpiStats *sts = g_new0(MsMpiStats, k);
+    MsShardAsyncStats as = { 0 };
     if (d->profile_path) {
         gboolean flow = ms_world_fidelity(w0) == MS_FIDELITY_FLOW;
         MsDistProfileInput in = {
@@ -551,10 +582,14 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
             rc = MS_EXIT_FAILED;
             g_clear_error(&error);
         }
-    } else if (async)
-        ms_world_run_parts_async((MsWorld *const *) worlds->pdata, k, threads, end);
-    else
-        ms_world_run_parts((MsWorld *const *) worlds->pdata, k, threads, end);
+    } else if (async) {
+        ms_world_run_parts_async((MsWorld *const *) worlds->pdata, k, threads, end, &as);
+    } else {
+        g_autofree MsShard **shards = g_new(MsShard *, k);
+        for (guint32 i = 0; i < k; i++)
+            shards[i] = ms_world_shard(g_ptr_array_index(worlds, i));
+        ms_shard_run_threads_profiled(shards, k, threads, end, sts, NULL);
+    }
     for (guint32 i = 0; i < k; i++) {
         if (sinks[i].json)
             ms_json_sink_write_ids(sinks[i].json, ms_world_mail(g_ptr_array_index(worlds, i)), i,
@@ -572,7 +607,10 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
         g_autoptr(GBytes) v = ms_stats_table_part_values(ti);
         ms_stats_table_add_part(t, v, NULL);
     }
-    return report(w0, t, NULL, o, stats_path, rc);
+    rc = report(w0, t, NULL, o, stats_path, rc);
+    if (!d->profile_path)
+        say_parts_distribution(w0, k, threads, async ? &as : NULL, sts);
+    return rc;
 }
 
 /* What each rank tells rank 0 after the run. */

@@ -41,6 +41,10 @@
  * the thread holding it, whose compare-and-swap and release are full
  * barriers.
  *
+ * Counted (MsShardAsyncStats, when asked): each thread keeps its own
+ * counts and clock readings (two per step and per wait) and adds them
+ * under the lock once, at its end.
+ *
  * Costs: per step, a lock per channel into the part and per channel with
  * something in it, and a few atomic operations; per jump, every part's
  * flag and every channel's lock. Memory: a channel per ordered pair. */
@@ -87,11 +91,13 @@ typedef struct {
     atomic_int sleepers;
     GMutex lock;
     GCond wake;
+    gboolean counting;
 } Async;
 
 typedef struct {
     Async *a;
     guint32 first; /* the part this thread tries first */
+    MsShardAsyncStats mine;
 } Runner;
 
 typedef enum { STEP_RAN, STEP_BLOCKED, STEP_DONE } Step;
@@ -271,6 +277,7 @@ runner(gpointer data)
 {
     Runner *r = data;
     Async *a = r->a;
+    MsShardAsyncStats *c = &r->mine;
     g_autoptr(GByteArray) scratch = g_byte_array_new();
     while (atomic_load(&a->finished) < a->n) {
         guint seen = atomic_load(&a->epoch);
@@ -279,19 +286,33 @@ runner(gpointer data)
             guint32 p = (r->first + j) % a->n;
             if (atomic_load(&a->part[p].done) || !take(a, p))
                 continue;
+            gint64 t0 = a->counting ? g_get_monotonic_time() : 0;
             Step st;
-            while (!atomic_load(&a->part[p].done) && (st = step(a, p, &scratch)) == STEP_RAN)
+            while (!atomic_load(&a->part[p].done) && (st = step(a, p, &scratch)) == STEP_RAN) {
                 ran = TRUE;
+                c->steps++;
+            }
+            if (a->counting)
+                c->busy_s += (double) (g_get_monotonic_time() - t0) / 1e6;
             let_go(a, p);
         }
-        if (!ran && atomic_load(&a->finished) < a->n && !jump(a))
-            wait_change(a, seen);
+        if (ran || atomic_load(&a->finished) == a->n)
+            continue;
+        if (jump(a)) {
+            c->jumps++;
+            continue;
+        }
+        gint64 t0 = a->counting ? g_get_monotonic_time() : 0;
+        wait_change(a, seen);
+        if (a->counting)
+            c->wait_s += (double) (g_get_monotonic_time() - t0) / 1e6;
     }
     return NULL;
 }
 
 void
-ms_shard_run_async(MsShard *const *shards, guint32 n, guint threads, MsTime end)
+ms_shard_run_async(MsShard *const *shards, guint32 n, guint threads, MsTime end,
+                   MsShardAsyncStats *stats)
 {
     g_return_if_fail(n >= 1 && ms_shard_parts(shards[0]) == n);
     for (guint32 i = 0; i < n; i++)
@@ -302,6 +323,7 @@ ms_shard_run_async(MsShard *const *shards, guint32 n, guint threads, MsTime end)
     a.shards = shards;
     a.n = n;
     a.end = end;
+    a.counting = stats != NULL;
     a.lookahead = MS_TIME_INFINITE;
     for (guint32 i = 0; i < n; i++)
         a.lookahead = MIN(a.lookahead, ms_shard_lookahead(shards[i]));
@@ -324,13 +346,22 @@ ms_shard_run_async(MsShard *const *shards, guint32 n, guint threads, MsTime end)
     g_autofree Runner *runners = g_new(Runner, threads);
     g_autofree GThread **workers = g_new0(GThread *, threads);
     for (guint k = 0; k < threads; k++) {
-        runners[k] = (Runner){ &a, k };
+        runners[k] = (Runner){ &a, k, { 0 } };
         if (k > 0)
             workers[k] = g_thread_new("mailsim-part", runner, &runners[k]);
     }
     runner(&runners[0]);
     for (guint k = 1; k < threads; k++)
         g_thread_join(workers[k]);
+    if (stats) {
+        *stats = (MsShardAsyncStats){ 0 };
+        for (guint k = 0; k < threads; k++) {
+            stats->steps += runners[k].mine.steps;
+            stats->jumps += runners[k].mine.jumps;
+            stats->busy_s += runners[k].mine.busy_s;
+            stats->wait_s += runners[k].mine.wait_s;
+        }
+    }
     /* Events after `end` still in the channels, as the windowed drivers
      * leave them: pending in their parts. */
     g_autoptr(GByteArray) scratch = g_byte_array_new();

@@ -753,14 +753,15 @@ ms_world_run_parts(MsWorld *const *parts, guint n, guint threads, MsTime until)
 }
 
 gboolean
-ms_world_run_parts_async(MsWorld *const *parts, guint n, guint threads, MsTime until)
+ms_world_run_parts_async(MsWorld *const *parts, guint n, guint threads, MsTime until,
+                         MsShardAsyncStats *stats)
 {
     g_autofree MsShard **shards = g_new(MsShard *, n);
     for (guint i = 0; i < n; i++) {
         g_return_val_if_fail(parts[i]->shard && ms_shard_self(parts[i]->shard) == i, FALSE);
         shards[i] = parts[i]->shard;
     }
-    ms_shard_run_async(shards, n, threads, until);
+    ms_shard_run_async(shards, n, threads, until, stats);
     return TRUE;
 }
 
