@@ -52,13 +52,10 @@ typedef struct {
     MsTime start, busy;
 } MsNetWindow;
 
-/* The closed windows a part of a partitioned run keeps for one link
- * direction (net_peak.c): each as two varints, the windows since the last
- * one kept and the busy nanoseconds. */
-typedef struct {
-    GByteArray *bytes; /* NULL until one is kept */
-    MsTime last;       /* the last one's start */
-} MsNetKept;
+/* A piece of the log of closed windows a part of a partitioned run keeps
+ * (net_peak.c): records of three varints, the link direction, the windows
+ * since the previous record's (zigzag) and the busy nanoseconds. */
+typedef struct _MsNetPeakChunk MsNetPeakChunk;
 
 typedef struct {
     MsNetReceiveFunc func;
@@ -129,9 +126,14 @@ struct _MsNet {
     MsNetLossFunc loss_hook; /* ms_net_set_loss_hook(); NULL in worlds */
     gpointer loss_hook_data;
     MsNetStats stats;
-    /* Per link direction, the windows a part closed (net_peak.c), or NULL */
-    MsNetKept *peak_kept;
-    guint32 n_peak_kept;
+    /* The windows a part closed, in closing order (net_peak.c): chunks
+     * (MsNetPeakChunk), NULL until one is kept; the last one's start */
+    GPtrArray *peak_log;
+    MsTime peak_log_last;
+    /* Per link, bit d set when other parts may count its direction d too
+     * (net_peak.c); covers the first n_peak_shared links, NULL until needed */
+    guint8 *peak_shared;
+    guint32 n_peak_shared;
 };
 
 /* Argument checks of the public entry points (g_return_val_if_fail). */
