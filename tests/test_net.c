@@ -795,7 +795,8 @@ test_flow_link_counters_while_open(void)
  * a time: for every pair of hosts of a meshed core with trees of depth up
  * to five hanging off it, a separate two-host component and a lone host
  * (no route), with the trees in use, with a core link down (generic
- * tables) and with a route pinned by hand. */
+ * tables) and with a route pinned by hand; and the shortest latencies
+ * ms_net_latency_distance() finds from the trees are the search's. */
 static void
 check_all_pairs(MsNet *n, guint nh)
 {
@@ -822,6 +823,25 @@ check_all_pairs(MsNet *n, guint nh)
             }
         }
     CU_ASSERT_EQUAL(mismatches, 0);
+}
+
+/* The shortest latencies pair by pair (through the trees and the core
+ * while the forest is in use) are the whole-graph search's. */
+static void
+check_distances(MsNet *n, guint nh)
+{
+    g_autoptr(MsNetDistances) d = ms_net_distances_new(n);
+    g_autofree gint64 *all = g_new(gint64, nh);
+    guint wrong = 0, unreachable = 0;
+    for (MsHostId to = 0; to < nh; to++) {
+        ms_net_latency_distances(n, to, all);
+        for (MsHostId from = 0; from < nh; from++) {
+            wrong += ms_net_latency_distance(d, from, to) != all[from];
+            unreachable += all[from] == G_MAXINT64;
+        }
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT(unreachable > 0); /* the pair apart and the lone host */
 }
 
 /* `core` hosts in a ring with two chords, and with `hub` host 0 linked to
@@ -890,12 +910,19 @@ route_links_case(guint core, gboolean hub)
     ms_net_set_link_up(n, pair_link, TRUE);
     ms_net_set_link_up(n, core_link, FALSE);
     check_all_pairs(n, nh);
+    check_distances(n, nh); /* the generic search */
     ms_net_set_link_up(n, core_link, TRUE);
     check_all_pairs(n, nh);
     ms_net_set_host_up(n, core + 5, FALSE); /* one link: the trees stay */
     check_all_pairs(n, nh);
     ms_net_pin_route(n, 1, 3, 0);
     check_all_pairs(n, nh);
+    ms_net_set_host_up(n, core + 5, TRUE);
+    check_all_pairs(n, nh);
+    check_distances(n, nh); /* through the trees and the core */
+    ms_net_set_host_up(n, core + tree, FALSE); /* the pair's root, one link: the trees stay */
+    check_all_pairs(n, nh);
+    check_distances(n, nh);
 }
 
 static void

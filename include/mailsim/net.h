@@ -112,6 +112,20 @@ char *ms_net_route_explain(MsNet *net, MsHostId from, MsHostId to);
  * (sim/run/stats_routing.c). O(E log V). */
 void ms_net_latency_distances(MsNet *net, MsHostId dst, gint64 *dist);
 
+/* The same figures one pair at a time, for a caller that needs few of
+ * them per destination: ms_net_latency_distance(d, from, to) is entry
+ * `from` of ms_net_latency_distances(net, to, ...), exactly. While tree
+ * routing is in use (sim/net/routing.c: every link and router up) it is
+ * the climbs through the trees of the two hosts plus the shortest latency
+ * between their trees' core roots, over the core only (a search of the
+ * core hosts per root asked, kept for the next pair with the same root);
+ * otherwise a search of the whole graph per destination, kept likewise.
+ * The network must not change while `d` is in use. */
+typedef struct _MsNetDistances MsNetDistances;
+MsNetDistances *ms_net_distances_new(MsNet *net);
+gint64 ms_net_latency_distance(MsNetDistances *d, MsHostId from, MsHostId to);
+void ms_net_distances_free(MsNetDistances *d);
+
 /* The bytes the routing tables built so far hold (per-destination tables,
  * tree routing's core tables, policy routing's AS graph), for benchmarks. */
 gsize ms_net_routing_bytes(const MsNet *net);
@@ -310,5 +324,6 @@ char *ms_ipv4_to_string(guint32 addr);
 gboolean ms_ipv4_parse(const char *text, guint32 *out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsNet, ms_net_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsNetDistances, ms_net_distances_free)
 
 G_END_DECLS

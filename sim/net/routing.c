@@ -879,3 +879,122 @@ ms__net_route_walk(MsNet *n, MsHostId from, MsHostId to, guint *len)
     tree_route_walk(n, from, to, len);
     return TRUE;
 }
+
+/* --- shortest latencies, pair by pair -------------------------------------- */
+
+/* Tree hosts climb to their root; between roots, a search of the core (see
+ * ms_net_latency_distance() in include/mailsim/net.h). Exact: a tree joins
+ * the rest of the graph at its root alone, so a path leaving it passes
+ * there, and the only path inside it is the tree's own; every host with two
+ * links or more is up while the forest is in use, and one with a single
+ * link is never inside a path, so the up/down states the whole-graph
+ * search honours change nothing. */
+struct _MsNetDistances {
+    MsNet *net;
+    gboolean tree; /* the forest is in use */
+    guint32 root;  /* the core index whose distances `core` holds, or NO_HOST */
+    gint64 *core;  /* per core index: the shortest latency to core host `root` */
+    MsHostId dst;  /* the destination whose distances `all` holds, or NO_HOST */
+    gint64 *all;   /* per host: ms_net_latency_distances() */
+};
+
+static inline gint64
+latency_weight(const MsNet *n, guint32 li)
+{
+    return MAX(link_at(n, li)->p.latency, 1);
+}
+
+MsNetDistances *
+ms_net_distances_new(MsNet *n)
+{
+    g_return_val_if_fail(n != NULL, NULL);
+    MsNetDistances *d = g_new0(MsNetDistances, 1);
+    d->net = n;
+    if (n->tree_state == 0 && n->hosts->len > 0)
+        build_tree(n);
+    d->tree = n->tree_state > 0;
+    d->root = NO_HOST;
+    d->dst = NO_HOST;
+    return d;
+}
+
+void
+ms_net_distances_free(MsNetDistances *d)
+{
+    if (!d)
+        return;
+    g_free(d->core);
+    g_free(d->all);
+    g_free(d);
+}
+
+/* d->core from core index `root`, by latency whatever the metric. */
+static void
+core_distances(MsNetDistances *d, guint32 root)
+{
+    MsNet *n = d->net;
+    guint nc = n->t_ncore;
+    if (!d->core)
+        d->core = g_new(gint64, MAX(nc, 1u));
+    gint64 *dist = d->core;
+    for (guint i = 0; i < nc; i++)
+        dist[i] = G_MAXINT64;
+    GArray *q = g_array_new(FALSE, FALSE, sizeof(QItem));
+    dist[root] = 0;
+    q_push(q, (QItem){ 0, root });
+    while (q->len > 0) {
+        QItem it = q_pop(q);
+        if (it.dist != dist[it.node])
+            continue;
+        for (guint32 k = n->t_adj_first[it.node]; k < n->t_adj_first[it.node + 1]; k++) {
+            const MsNetCoreEdge *ce = &n->t_adj[k];
+            gint64 w = it.dist + latency_weight(n, ce->link);
+            if (w < dist[ce->other]) {
+                dist[ce->other] = w;
+                q_push(q, (QItem){ w, ce->other });
+            }
+        }
+    }
+    g_array_free(q, TRUE);
+    d->root = root;
+}
+
+gint64
+ms_net_latency_distance(MsNetDistances *d, MsHostId from, MsHostId to)
+{
+    g_return_val_if_fail(d != NULL && HOST_OK(d->net, from) && HOST_OK(d->net, to), G_MAXINT64);
+    MsNet *n = d->net;
+    if (!d->tree) {
+        if (d->dst != to) {
+            if (!d->all)
+                d->all = g_new(gint64, n->hosts->len);
+            ms_net_latency_distances(n, to, d->all);
+            d->dst = to;
+        }
+        return d->all[from];
+    }
+    const MsNetTreeNode *t = n->tree;
+    const MsNetTreeNode *dt = &t[to];
+    gint64 sum = 0;
+    MsHostId x = from;
+    /* Up while `to` is not in x's subtree (x included). */
+    while (t[x].cidx == NO_HOST && !(t[x].tin <= dt->tin && dt->tout <= t[x].tout)) {
+        sum += latency_weight(n, t[x].parent_link);
+        x = t[x].parent;
+    }
+    if (t[x].cidx != NO_HOST && dt->attach != x) {
+        /* Across the core, from x to the root of `to`. */
+        guint32 rc = t[dt->attach].cidx;
+        if (d->root != rc)
+            core_distances(d, rc);
+        gint64 across = d->core[t[x].cidx];
+        if (across == G_MAXINT64)
+            return G_MAXINT64;
+        sum += across;
+        x = dt->attach;
+    }
+    /* Down: `to` lies in x's subtree. */
+    for (MsHostId y = to; y != x; y = t[y].parent)
+        sum += latency_weight(n, t[y].parent_link);
+    return sum;
+}
