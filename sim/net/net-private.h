@@ -108,7 +108,10 @@ struct _MsNet {
     guint t_hop_bits;     /* 4, 8 or 16: the width of a table entry */
     guint32 *t_adj_first; /* CSR of links between core hosts: per core index + 1 */
     MsNetCoreEdge *t_adj;
-    GArray *t_built; /* core indices whose table is built */
+    GArray *t_built; /* core indices whose table this network built and owns */
+    MsNetRouteShare *route_share; /* tables shared with other networks, or NULL (borrowed) */
+    gboolean t_shared; /* route_share holds this forest's tables */
+    guint32 t_shared_built; /* how many of them this network built */
     MsRouteMetric metric;
     MsNetPolicy *policy; /* ASes and relations (routing_policy.c), or NULL */
     GHashTable *pinned;  /* (host << 32 | dst) -> link + 1: routes set by hand */

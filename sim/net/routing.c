@@ -125,6 +125,8 @@ drop_tree(MsNet *n)
     g_clear_pointer(&n->t_adj_first, g_free);
     g_clear_pointer(&n->t_adj, g_free);
     n->t_built = NULL;
+    n->t_shared = FALSE;
+    n->t_shared_built = 0;
     n->tree_state = 0;
 }
 
@@ -378,6 +380,77 @@ shortest_routes(MsNet *n, MsHostId dst)
     return next;
 }
 
+/* --- tables shared between networks ------------------------------------ */
+
+/* The core tables of one forest (ms_net_route_share_new() in
+ * include/mailsim/net.h). `key` names the forest (a digest of the core
+ * hosts, their links and weights and the table width), set by the first
+ * network that attaches; rows[c] is published once, by compare-and-swap,
+ * and never changes after. */
+struct _MsNetRouteShare {
+    GMutex lock; /* guards key and rows' allocation */
+    guint64 key; /* 0: no forest yet */
+    guint32 n;
+    guint8 **rows;
+};
+
+MsNetRouteShare *
+ms_net_route_share_new(void)
+{
+    MsNetRouteShare *s = g_new0(MsNetRouteShare, 1);
+    g_mutex_init(&s->lock);
+    return s;
+}
+
+void
+ms_net_route_share_free(MsNetRouteShare *s)
+{
+    if (!s)
+        return;
+    for (guint32 i = 0; i < s->n; i++)
+        g_free(s->rows[i]);
+    g_free(s->rows);
+    g_mutex_clear(&s->lock);
+    g_free(s);
+}
+
+void
+ms_net_share_routes(MsNet *n, MsNetRouteShare *share)
+{
+    g_return_if_fail(n != NULL);
+    n->route_share = share;
+    ms__net_drop_routes(n); /* the forest attaches when next built */
+}
+
+static inline guint64
+mix(guint64 h, guint64 v)
+{
+    return (h ^ v) * 0x100000001b3ULL; /* FNV-1a, a word at a time */
+}
+
+/* Attaches the forest just built to n->route_share when it is the share's. */
+static void
+share_attach(MsNet *n)
+{
+    MsNetRouteShare *s = n->route_share;
+    guint64 h = mix(mix(mix(0xcbf29ce484222325ULL, n->hosts->len), n->t_ncore), n->t_hop_bits);
+    for (guint32 c = 0; c < n->t_ncore; c++)
+        h = mix(h, n->t_core[c]);
+    for (guint32 e = 0; e < n->t_adj_first[n->t_ncore]; e++) {
+        const MsNetCoreEdge *ce = &n->t_adj[e];
+        h = mix(mix(mix(h, ce->link), ce->other), (guint64) ce->weight);
+    }
+    h |= 1; /* never 0 */
+    g_mutex_lock(&s->lock);
+    if (s->key == 0) {
+        s->key = h;
+        s->n = n->t_ncore;
+        s->rows = g_new0(guint8 *, MAX(s->n, 1u));
+    }
+    n->t_shared = s->key == h && s->n == n->t_ncore;
+    g_mutex_unlock(&s->lock);
+}
+
 /* --- trees -------------------------------------------------------------- */
 
 /* Peels the graph into core and forest (see the design comment); sets
@@ -543,6 +616,8 @@ build_tree(MsNet *n)
     n->t_routes = g_new0(guint8 *, MAX(n->t_ncore, 1u));
     n->t_built = g_array_new(FALSE, FALSE, sizeof(guint32));
     n->tree_state = 1;
+    if (n->route_share)
+        share_attach(n);
 }
 
 /* Entry c of a packed core table: a link position, or `none` (all bits set). */
@@ -621,6 +696,34 @@ build_core_routes(MsNet *n, MsHostId dst)
     return row;
 }
 
+/* The core table towards core index rc, built on first use: this
+ * network's own, or the share's (built by whichever network needed it
+ * first; the share owns it, so it is not in t_built). */
+static const guint8 *
+core_row(MsNet *n, guint32 rc)
+{
+    if (G_LIKELY(n->t_routes[rc]))
+        return n->t_routes[rc];
+    if (n->t_shared) {
+        guint8 **slot = &n->route_share->rows[rc];
+        guint8 *row = g_atomic_pointer_get(slot);
+        if (!row) {
+            guint8 *mine = build_core_routes(n, n->t_core[rc]);
+            if (g_atomic_pointer_compare_and_exchange(slot, NULL, mine)) {
+                row = mine;
+                n->t_shared_built++;
+            } else {
+                g_free(mine); /* another network's, the same bytes */
+                row = g_atomic_pointer_get(slot);
+            }
+        }
+        return n->t_routes[rc] = row;
+    }
+    n->t_routes[rc] = build_core_routes(n, n->t_core[rc]);
+    g_array_append_val(n->t_built, rc);
+    return n->t_routes[rc];
+}
+
 /* The link from tree host or root `at` down towards `dst` below it. */
 static guint32
 link_down(MsNet *n, MsHostId at, MsHostId dst)
@@ -646,11 +749,7 @@ ms__net_tree_next_link(MsNet *n, MsHostId at, MsHostId dst)
     if (root == at)
         return link_down(n, at, dst);
     guint32 rc = n->tree[root].cidx;
-    if (G_UNLIKELY(!n->t_routes[rc])) {
-        n->t_routes[rc] = build_core_routes(n, root);
-        g_array_append_val(n->t_built, rc);
-    }
-    guint32 hop = core_hop(n, n->t_routes[rc], a->cidx);
+    guint32 hop = core_hop(n, core_row(n, rc), a->cidx);
     return hop == core_none(n) ? NO_LINK : n->t_adj[n->t_adj_first[a->cidx] + hop].link;
 }
 
@@ -692,11 +791,7 @@ tree_route_walk(MsNet *n, MsHostId from, MsHostId to, guint *len)
         /* Across the core to the destination's root. */
         MsHostId root = d->attach;
         guint32 rc = t[root].cidx;
-        if (G_UNLIKELY(!n->t_routes[rc])) {
-            n->t_routes[rc] = build_core_routes(n, root);
-            g_array_append_val(n->t_built, rc);
-        }
-        const guint8 *row = n->t_routes[rc];
+        const guint8 *row = core_row(n, rc);
         guint32 none = core_none(n);
         guint steps = 0;
         guint32 c = t[cur].cidx, first = n->t_adj_first[c];
@@ -824,7 +919,7 @@ ms_net_routing_bytes(const MsNet *n)
     if (n->t_built) {
         guint nc = n->t_ncore;
         gsize row = n->t_hop_bits == 16 ? (gsize) nc * 2 : n->t_hop_bits == 8 ? nc : (nc + 1) / 2;
-        bytes += (gsize) n->t_built->len * row;
+        bytes += (gsize) (n->t_built->len + n->t_shared_built) * row;
     }
     return bytes + ms__net_policy_bytes(n->policy);
 }
