@@ -42,12 +42,13 @@
  * In each part of a partitioned run at flow level, and never otherwise,
  * a byte per link (which directions other parts may count too) and, per
  * second in which this part's traffic kept a shared direction busy for
- * part of the second, three varints in the log: about 6 or 7 bytes (the
- * medium world's first 20 simulated minutes, 2 parts: 501,003 windows,
- * 1.7 % of its direction-seconds). The log is written where it ended: a
- * list per direction (as before) took about 3 bytes a window but a cold
- * cache line or two per window closed, and its growth, which made the
- * accounting ten times the sequential run's in a large world.
+ * part of the second, three varints in the log: about 5 bytes (the
+ * medium world's first 20 simulated minutes, 2 parts: 497,212 windows in
+ * 2.5 MB, 1.7 % of its direction-seconds). The log is written where it
+ * ended: a list per direction (as before) took 3 bytes a window (1.5 MB
+ * there) but a cold cache line or two per window closed, and its growth,
+ * which made the accounting ten times the sequential run's in the large
+ * world.
  * Threading: one network, one thread. */
 #include "net-private.h"
 
