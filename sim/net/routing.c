@@ -58,9 +58,18 @@
  * O(tables built), not O(hosts), so building a large world host by host
  * stays linear.
  *
+ * Sharing: a core table depends on the topology and the link weights
+ * alone (the forest is used only while everything that routes is up), so
+ * the parts of a partitioned run in one process, each with the whole
+ * topology, may share them (ms_net_share_routes()): each table is built
+ * once between the parts instead of once per part, and outlives a fault's
+ * drop of the forest in the share.
+ *
  * Ownership: the network owns every table (the fields of MsNet that
- * sim/net/net-private.h marks as routing's). Threading: one engine, one
- * thread. The name build_core_routes is read by tools/bench.sh (callgrind
+ * sim/net/net-private.h marks as routing's) but those of a share, which
+ * the share owns. Threading: one engine, one thread; a share's tables are
+ * published by compare-and-swap and never change after, so networks on
+ * different threads may use one share. The name build_core_routes is read by tools/bench.sh (callgrind
  * leaves the builds of the core tables out of its counts). */
 #include "net-private.h"
 
