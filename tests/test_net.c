@@ -795,7 +795,8 @@ test_flow_link_counters_while_open(void)
  * a time: for every pair of hosts of a meshed core with trees of depth up
  * to five hanging off it, a separate two-host component and a lone host
  * (no route), with the trees in use, with a core link down (generic
- * tables) and with a route pinned by hand. */
+ * tables) and with a route pinned by hand; and the shortest latencies
+ * ms_net_latency_distance() finds from the trees are the search's. */
 static void
 check_all_pairs(MsNet *n, guint nh)
 {
@@ -824,14 +825,35 @@ check_all_pairs(MsNet *n, guint nh)
     CU_ASSERT_EQUAL(mismatches, 0);
 }
 
-/* `core` hosts in a ring with two chords, and with `hub` host 0 linked to
- * every other core host, so that core tables need 4, 8 or 16 bits an entry. */
+/* The shortest latencies pair by pair (through the trees and the core
+ * while the forest is in use) are the whole-graph search's. */
 static void
-route_links_case(guint core, gboolean hub)
+check_distances(MsNet *n, guint nh)
 {
-    g_autoptr(MsEngine) e = ms_engine_new(1);
-    g_autoptr(MsNet) n = ms_net_new(e);
-    const guint tree = 70, nh = core + tree + 3;
+    g_autoptr(MsNetDistances) d = ms_net_distances_new(n);
+    g_autofree gint64 *all = g_new(gint64, nh);
+    guint wrong = 0, unreachable = 0;
+    for (MsHostId to = 0; to < nh; to++) {
+        ms_net_latency_distances(n, to, all);
+        for (MsHostId from = 0; from < nh; from++) {
+            wrong += ms_net_latency_distance(d, from, to) != all[from];
+            unreachable += all[from] == G_MAXINT64;
+        }
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT(unreachable > 0); /* the pair apart and the lone host */
+}
+
+enum { TREE_HOSTS = 70 };
+
+/* `core` hosts in a ring with two chords, and with `hub` host 0 linked to
+ * every other core host, so that core tables need 4, 8 or 16 bits an
+ * entry; TREE_HOSTS in trees off them, a pair apart and a lone host.
+ * Returns the last ring link and sets *pair_link. */
+static guint32
+tree_world(MsNet *n, guint core, gboolean hub, guint32 *pair_link)
+{
+    const guint tree = TREE_HOSTS, nh = core + tree + 3;
     guint32 lcg = 12345;
     for (guint i = 0; i < nh; i++) {
         g_autofree char *name = g_strdup_printf("h%u", i);
@@ -864,8 +886,19 @@ route_links_case(guint core, gboolean hub)
         lp.latency = (MsTime) (1 + (lcg >> 8) % 4) * MS_TIME_MS;
         ms_net_add_link(n, up, i, &lp, NULL);
     }
-    guint32 pair_link = ms_net_add_link(n, core + tree, core + tree + 1, &lp,
-                                        NULL); /* a pair apart; host nh - 1 alone */
+    *pair_link = ms_net_add_link(n, core + tree, core + tree + 1, &lp,
+                                 NULL); /* a pair apart; host nh - 1 alone */
+    return core_link;
+}
+
+static void
+route_links_case(guint core, gboolean hub)
+{
+    g_autoptr(MsEngine) e = ms_engine_new(1);
+    g_autoptr(MsNet) n = ms_net_new(e);
+    const guint tree = TREE_HOSTS, nh = core + tree + 3;
+    guint32 pair_link;
+    guint32 core_link = tree_world(n, core, hub, &pair_link);
     check_all_pairs(n, nh);
     /* The forest and core tables route as the generic tables do: taking the
      * pair's link down (no other route changes) makes every look-up use
@@ -890,12 +923,64 @@ route_links_case(guint core, gboolean hub)
     ms_net_set_link_up(n, pair_link, TRUE);
     ms_net_set_link_up(n, core_link, FALSE);
     check_all_pairs(n, nh);
+    check_distances(n, nh); /* the generic search */
     ms_net_set_link_up(n, core_link, TRUE);
     check_all_pairs(n, nh);
     ms_net_set_host_up(n, core + 5, FALSE); /* one link: the trees stay */
     check_all_pairs(n, nh);
     ms_net_pin_route(n, 1, 3, 0);
     check_all_pairs(n, nh);
+    ms_net_set_host_up(n, core + 5, TRUE);
+    check_all_pairs(n, nh);
+    check_distances(n, nh); /* through the trees and the core */
+    ms_net_set_host_up(n, core + tree, FALSE); /* the pair's root, one link: the trees stay */
+    check_all_pairs(n, nh);
+    check_distances(n, nh);
+}
+
+/* Networks of one topology sharing their core tables (the parts of a run
+ * in one process) build each table once between them and route as a
+ * network of their own does; one of another topology attached to the same
+ * share keeps tables of its own. */
+static void
+test_route_share(void)
+{
+    const guint core = 20, nh = core + TREE_HOSTS + 3;
+    g_autoptr(MsNetRouteShare) share = ms_net_route_share_new();
+    g_autoptr(MsEngine) e = ms_engine_new(1);
+    g_autoptr(MsNet) alone = ms_net_new(e);
+    g_autoptr(MsNet) a = ms_net_new(e);
+    g_autoptr(MsNet) b = ms_net_new(e);
+    g_autoptr(MsNet) other = ms_net_new(e);
+    guint32 pair;
+    tree_world(alone, core, TRUE, &pair);
+    tree_world(a, core, TRUE, &pair);
+    tree_world(b, core, TRUE, &pair);
+    tree_world(other, core, FALSE, &pair); /* no hub: another core */
+    ms_net_share_routes(a, share);
+    ms_net_share_routes(b, share);
+    ms_net_share_routes(other, share);
+    MsNet *nets[] = { a, b, other };
+    guint differ = 0;
+    for (guint k = 0; k < G_N_ELEMENTS(nets); k++) {
+        MsNet *ref = nets[k] == other ? NULL : alone;
+        for (MsHostId from = 0; from < nh; from++)
+            for (MsHostId to = 0; to < nh; to++) {
+                g_autoptr(GArray) got = ms_net_route_path(nets[k], from, to);
+                if (!ref)
+                    continue;
+                g_autoptr(GArray) want = ms_net_route_path(ref, from, to);
+                differ += got->len != want->len ||
+                          memcmp(got->data, want->data, got->len * sizeof(MsHostId)) != 0;
+            }
+    }
+    CU_ASSERT_EQUAL(differ, 0);
+    check_all_pairs(other, nh);
+    /* a built every table it used, b none (the share had them), and the
+     * other network built its own. */
+    CU_ASSERT(ms_net_routing_bytes(a) > 0);
+    CU_ASSERT_EQUAL(ms_net_routing_bytes(b), 0);
+    CU_ASSERT(ms_net_routing_bytes(other) > 0);
 }
 
 static void
@@ -938,6 +1023,7 @@ main(void)
         { "flow level: link counters while a connection is open",
           test_flow_link_counters_while_open },
         { "route links match hop-by-hop routes", test_route_links_match_hops },
+        { "core route tables shared between networks of one topology", test_route_share },
         { "route links match hop-by-hop routes: a hub (8-bit tables)",
           test_route_links_match_hops_hub },
         { "route links match hop-by-hop routes: a big hub (16-bit tables)",

@@ -164,6 +164,9 @@ partitioned_own(const MsScenario *sc, MsScenario *const *own, const MsPartition 
                 MsTime until, Result *out)
 {
     guint k = ms_partition_parts(p);
+    /* The parts share their core route tables, as the CLI's do (freed
+     * after the parts: declared before them). */
+    g_autoptr(MsNetRouteShare) routes = ms_net_route_share_new();
     g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func((GDestroyNotify) ms_world_free);
     for (guint i = 0; i < k; i++) {
         g_autoptr(GError) error = NULL;
@@ -171,6 +174,7 @@ partitioned_own(const MsScenario *sc, MsScenario *const *own, const MsPartition 
         o.partition = p;
         o.part = i;
         o.fidelity = fidelity;
+        o.route_share = routes;
         MsWorld *w = ms_world_new_full(own ? own[i] : sc, &o, &error);
         if (!w)
             g_printerr("%s\n", error->message);

@@ -112,8 +112,40 @@ char *ms_net_route_explain(MsNet *net, MsHostId from, MsHostId to);
  * (sim/run/stats_routing.c). O(E log V). */
 void ms_net_latency_distances(MsNet *net, MsHostId dst, gint64 *dist);
 
+/* The same figures one pair at a time, for a caller that needs few of
+ * them per destination: ms_net_latency_distance(d, from, to) is entry
+ * `from` of ms_net_latency_distances(net, to, ...), exactly. While tree
+ * routing is in use (sim/net/routing.c: every link and router up) it is
+ * the climbs through the trees of the two hosts plus the shortest latency
+ * between their trees' core roots, over the core only (a search of the
+ * core hosts per root asked, kept for the next pair with the same root);
+ * otherwise a search of the whole graph per destination, kept likewise.
+ * The network must not change while `d` is in use. */
+typedef struct _MsNetDistances MsNetDistances;
+MsNetDistances *ms_net_distances_new(MsNet *net);
+gint64 ms_net_latency_distance(MsNetDistances *d, MsHostId from, MsHostId to);
+void ms_net_distances_free(MsNetDistances *d);
+
+/* Tree routing's core tables shared by the networks of one world's
+ * parts run in one process (a partitioned run's `--parts K`): a table is a
+ * function of the topology and the link weights only (it is used while
+ * every link and router is up), so the parts need build each once between
+ * them rather than once each. A network uses the share while its forest
+ * is the one the share was first set up for (the same core, links and
+ * weights; any other keeps its own tables); the first network to need a
+ * table builds it and publishes it with a compare-and-swap, so the
+ * networks may run on different threads. The share owns the tables it
+ * holds: free it after every network that uses it. */
+typedef struct _MsNetRouteShare MsNetRouteShare;
+MsNetRouteShare *ms_net_route_share_new(void);
+void ms_net_route_share_free(MsNetRouteShare *share);
+/* Makes `net` use `share` (borrowed) for the tables it builds from now on. */
+void ms_net_share_routes(MsNet *net, MsNetRouteShare *share);
+
 /* The bytes the routing tables built so far hold (per-destination tables,
- * tree routing's core tables, policy routing's AS graph), for benchmarks. */
+ * tree routing's core tables, policy routing's AS graph), for benchmarks;
+ * of the tables in a share (ms_net_share_routes()), those this network
+ * built. */
 gsize ms_net_routing_bytes(const MsNet *net);
 
 /* Adds a host. Names and addresses must be unique; returns its id (ids are
@@ -310,5 +342,7 @@ char *ms_ipv4_to_string(guint32 addr);
 gboolean ms_ipv4_parse(const char *text, guint32 *out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsNet, ms_net_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsNetDistances, ms_net_distances_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsNetRouteShare, ms_net_route_share_free)
 
 G_END_DECLS

@@ -53,10 +53,14 @@ typedef struct {
     gint fold_exact_limit;
     /* Records never folded: 1..this; -1: MS_WORLD_SUMMARY_MESSAGES. */
     gint fold_keep_first;
+    /* Route tables shared with the other parts built in this process
+     * (ms_net_route_share_new(); borrowed, freed after every world using
+     * it), or NULL. */
+    MsNetRouteShare *route_share;
 } MsWorldOptions;
 #define MS_WORLD_OPTIONS_INIT                                                                      \
     {                                                                                              \
-        0, -1, -1, NULL, -1, NULL, 0, 0, -1, -1                                                    \
+        0, -1, -1, NULL, -1, NULL, 0, 0, -1, -1, NULL                                              \
     }
 /* Messages the run summary lists one by one; a world that folds records
  * keeps these. */

@@ -540,6 +540,12 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
 {
     guint32 k = ms_partition_parts(p);
     threads = MIN(threads, k);
+    /* The parts build each core route table once between them; freed
+     * after the worlds (declared before them). */
+    g_autoptr(MsNetRouteShare) routes = ms_net_route_share_new();
+    MsWorldOptions shared = *wo;
+    shared.route_share = routes;
+    wo = &shared;
     g_autoptr(GPtrArray) worlds = g_ptr_array_new_with_free_func((GDestroyNotify) ms_world_free);
     g_ptr_array_set_size(worlds, k);
     g_autofree Sinks *sinks = g_new0(Sinks, k);

@@ -52,13 +52,10 @@ typedef struct {
     MsTime start, busy;
 } MsNetWindow;
 
-/* The closed windows a part of a partitioned run keeps for one link
- * direction (net_peak.c): each as two varints, the windows since the last
- * one kept and the busy nanoseconds. */
-typedef struct {
-    GByteArray *bytes; /* NULL until one is kept */
-    MsTime last;       /* the last one's start */
-} MsNetKept;
+/* A piece of the log of closed windows a part of a partitioned run keeps
+ * (net_peak.c): records of three varints, the link direction, the windows
+ * since the previous record's (zigzag) and the busy nanoseconds. */
+typedef struct _MsNetPeakChunk MsNetPeakChunk;
 
 typedef struct {
     MsNetReceiveFunc func;
@@ -111,7 +108,10 @@ struct _MsNet {
     guint t_hop_bits;     /* 4, 8 or 16: the width of a table entry */
     guint32 *t_adj_first; /* CSR of links between core hosts: per core index + 1 */
     MsNetCoreEdge *t_adj;
-    GArray *t_built; /* core indices whose table is built */
+    GArray *t_built; /* core indices whose table this network built and owns */
+    MsNetRouteShare *route_share; /* tables shared with other networks, or NULL (borrowed) */
+    gboolean t_shared; /* route_share holds this forest's tables */
+    guint32 t_shared_built; /* how many of them this network built */
     MsRouteMetric metric;
     MsNetPolicy *policy; /* ASes and relations (routing_policy.c), or NULL */
     GHashTable *pinned;  /* (host << 32 | dst) -> link + 1: routes set by hand */
@@ -129,9 +129,14 @@ struct _MsNet {
     MsNetLossFunc loss_hook; /* ms_net_set_loss_hook(); NULL in worlds */
     gpointer loss_hook_data;
     MsNetStats stats;
-    /* Per link direction, the windows a part closed (net_peak.c), or NULL */
-    MsNetKept *peak_kept;
-    guint32 n_peak_kept;
+    /* The windows a part closed, in closing order (net_peak.c): chunks
+     * (MsNetPeakChunk), NULL until one is kept; the last one's start */
+    GPtrArray *peak_log;
+    MsTime peak_log_last;
+    /* Per link, bit d set when other parts may count its direction d too
+     * (net_peak.c); covers the first n_peak_shared links, NULL until needed */
+    guint8 *peak_shared;
+    guint32 n_peak_shared;
 };
 
 /* Argument checks of the public entry points (g_return_val_if_fail). */

@@ -27,8 +27,8 @@
  * more. An interval longer than a window fills the windows it covers
  * whole: they are not kept (the peak is 100 %). When a part of a
  * partitioned run at flow level closes a window neither empty nor full,
- * it keeps the window's total for the merge (peak_kept, per direction;
- * ms_net_peak_windows()). A full one needs no merge (its direction's peak
+ * it keeps the window's total for the merge (peak_log, one log for all
+ * directions in closing order; ms_net_peak_windows()). A full one needs no merge (its direction's peak
  * is 100 % whatever the others add); nor does a direction leaving a host
  * with one link (only that host's own traffic leaves by it), nor packet
  * level, where each direction is counted whole by the part of the host it
@@ -40,11 +40,15 @@
  * seconds at most). Memory: 48 bytes per link (per direction a window and
  * a list pointer, the list allocated only when an interval ran ahead).
  * In each part of a partitioned run at flow level, and never otherwise,
- * 16 bytes per link direction (and a byte array for each that keeps
- * any) and, per second in which this part's
- * traffic kept a shared direction busy for part of the second, two
- * varints: about 3 bytes (the medium world's first 20 simulated minutes,
- * 2 parts: 501,003 windows in 1.5 MB, 1.7 % of its direction-seconds).
+ * a byte per link (which directions other parts may count too) and, per
+ * second in which this part's traffic kept a shared direction busy for
+ * part of the second, three varints in the log: about 5 bytes (the
+ * medium world's first 20 simulated minutes, 2 parts: 497,212 windows in
+ * 2.5 MB, 1.7 % of its direction-seconds). The log is written where it
+ * ended: a list per direction (as before) took 3 bytes a window (1.5 MB
+ * there) but a cold cache line or two per window closed, and its growth,
+ * which made the accounting ten times the sequential run's in the large
+ * world.
  * Threading: one network, one thread. */
 #include "net-private.h"
 
@@ -66,14 +70,32 @@ keeps_windows(const MsNet *n)
     return n->shard != NULL && n->express;
 }
 
-/* Whether other parts may count direction dir of l too: not when it
- * leaves a host with one link, as no path passes through such a host (it
- * would leave by the link it came in on), so all that leaves it is its
+/* Whether other parts may count direction dir of link li too: not when
+ * it leaves a host with one link, as no path passes through such a host
+ * (it would leave by the link it came in on), so all that leaves it is its
  * own traffic, counted by its part. */
 static inline gboolean
-shared(const MsNet *n, const MsNetLink *l, int dir)
+shared_slow(const MsNet *n, guint32 li, int dir)
 {
+    const MsNetLink *l = link_at(n, li);
     return host_at(n, dir == 0 ? l->a : l->b)->links->len > 1;
+}
+
+/* The same from a byte per link, built once the links are all there (links
+ * are only ever added, and only they change a host's link count): a
+ * closing window reads one byte here rather than a host record and its
+ * link list, two cache misses in a large world. */
+static inline gboolean
+shared(MsNet *n, guint32 li, int dir)
+{
+    if (G_UNLIKELY(n->n_peak_shared != n->links->len)) {
+        g_free(n->peak_shared);
+        n->n_peak_shared = n->links->len;
+        n->peak_shared = g_new(guint8, MAX(n->n_peak_shared, 1u));
+        for (guint32 i = 0; i < n->n_peak_shared; i++)
+            n->peak_shared[i] = (guint8) (shared_slow(n, i, 0) | shared_slow(n, i, 1) << 1);
+    }
+    return (n->peak_shared[li] >> dir) & 1;
 }
 
 /* Appends a closed or still open window to `out` unless it is empty or
@@ -87,16 +109,24 @@ keep(GArray *out, guint32 li, int dir, MsTime start, MsTime busy)
     g_array_append_val(out, w);
 }
 
-static void
-put_varint(GByteArray *b, guint64 v)
+/* The log's pieces: fixed, so that a growing log is never copied. */
+#define CHUNK_BYTES (64 * 1024 - 64)
+#define RECORD_MAX 30 /* three varints of at most 10 bytes */
+
+struct _MsNetPeakChunk {
+    guint32 used;
+    guint8 data[CHUNK_BYTES];
+};
+
+static inline guint8 *
+put_varint(guint8 *p, guint64 v)
 {
-    guint8 buf[10];
-    guint n = 0;
-    do {
-        buf[n++] = (guint8) ((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+    while (v > 0x7f) {
+        *p++ = (guint8) (v | 0x80);
         v >>= 7;
-    } while (v);
-    g_byte_array_append(b, buf, n);
+    }
+    *p++ = (guint8) v;
+    return p;
 }
 
 static guint64
@@ -111,29 +141,35 @@ get_varint(const guint8 *p, gsize *at)
     }
 }
 
-/* Keeps a closed window of link direction ld, unless it is empty or full.
- * Windows close in time order, so the distance from the last one (in
- * windows, zigzag-coded in case a caller counted behind the clock) is
- * mostly one byte, and the busy time two or three. */
+/* Keeps a closed window of link direction ld, unless it is empty or full,
+ * at the end of the part's one log: a record is written where the last
+ * one ended (one cache line, hot), not in a list of the direction's own
+ * (one cold line per direction, and its growth). Windows close mostly in
+ * time order, so the distance from the previous record (in windows,
+ * zigzag-coded: a direction idle for a while closes its window late) is
+ * mostly one byte, the direction three and the busy time two or three. */
 static void
 keep_closed(MsNet *n, guint32 ld, MsTime start, MsTime busy)
 {
     if (busy <= 0 || busy >= MS_NET_PEAK_WINDOW)
         return;
-    if (ld >= n->n_peak_kept) {
-        guint32 m = MAX(ld + 1, 2 * n->links->len);
-        n->peak_kept = g_renew(MsNetKept, n->peak_kept, m);
-        memset(n->peak_kept + n->n_peak_kept, 0, (m - n->n_peak_kept) * sizeof *n->peak_kept);
-        n->n_peak_kept = m;
+    if (!n->peak_log)
+        n->peak_log = g_ptr_array_new_with_free_func(g_free);
+    MsNetPeakChunk *c =
+        n->peak_log->len ? g_ptr_array_index(n->peak_log, n->peak_log->len - 1) : NULL;
+    if (!c || c->used > CHUNK_BYTES - RECORD_MAX) {
+        c = g_new(MsNetPeakChunk, 1);
+        c->used = 0;
+        g_ptr_array_add(n->peak_log, c);
     }
-    MsNetKept *k = &n->peak_kept[ld];
-    if (!k->bytes)
-        k->bytes = g_byte_array_new();
-    gint64 d = (start - k->last) / MS_NET_PEAK_WINDOW;
+    gint64 d = (start - n->peak_log_last) / MS_NET_PEAK_WINDOW;
     guint64 back = (guint64) (-(d + 1)); /* d < 0: -1 codes as 0, and so on */
-    put_varint(k->bytes, d >= 0 ? (guint64) d << 1 : back << 1 | 1);
-    put_varint(k->bytes, (guint64) busy);
-    k->last = start;
+    guint8 *p = c->data + c->used;
+    p = put_varint(p, ld);
+    p = put_varint(p, d >= 0 ? (guint64) d << 1 : back << 1 | 1);
+    p = put_varint(p, (guint64) busy);
+    c->used = (guint32) (p - c->data);
+    n->peak_log_last = start;
 }
 
 /* Closes the open windows of li's direction dir that start before `limit`
@@ -143,7 +179,7 @@ close_before(MsNet *n, guint32 li, int dir, MsTime limit)
 {
     MsNetLink *l = link_at(n, li);
     while (l->win_busy[dir] > 0 && l->win_start[dir] < limit) {
-        if (keeps_windows(n) && shared(n, l, dir))
+        if (keeps_windows(n) && shared(n, li, dir))
             keep_closed(n, 2 * li + (guint32) dir, l->win_start[dir], l->win_busy[dir]);
         GArray *later = l->win_later[dir];
         if (later && later->len > 0) {
@@ -231,11 +267,9 @@ ms__net_peak_clear(MsNetLink *l)
 void
 ms__net_peak_free_kept(MsNet *n)
 {
-    for (guint32 ld = 0; ld < n->n_peak_kept; ld++)
-        if (n->peak_kept[ld].bytes)
-            g_byte_array_unref(n->peak_kept[ld].bytes);
-    g_clear_pointer(&n->peak_kept, g_free);
-    n->n_peak_kept = 0;
+    g_clear_pointer(&n->peak_log, g_ptr_array_unref);
+    g_clear_pointer(&n->peak_shared, g_free);
+    n->n_peak_shared = 0;
 }
 
 void
@@ -244,14 +278,15 @@ ms_net_peak_windows(const MsNet *n, GArray *out)
     g_return_if_fail(n != NULL && out != NULL);
     if (!keeps_windows(n))
         return;
-    for (guint32 ld = 0; ld < n->n_peak_kept; ld++) {
-        const GByteArray *b = n->peak_kept[ld].bytes;
-        MsTime start = 0;
-        for (gsize at = 0; b && at < b->len;) {
-            guint64 z = get_varint(b->data, &at);
+    MsTime start = 0;
+    for (guint i = 0; n->peak_log && i < n->peak_log->len; i++) {
+        const MsNetPeakChunk *c = g_ptr_array_index(n->peak_log, i);
+        for (gsize at = 0; at < c->used;) {
+            guint32 ld = (guint32) get_varint(c->data, &at);
+            guint64 z = get_varint(c->data, &at);
             gint64 d = (z & 1) ? -(gint64) (z >> 1) - 1 : (gint64) (z >> 1);
             start += d * MS_NET_PEAK_WINDOW;
-            MsLinkWindow w = { start, ld, (guint32) get_varint(b->data, &at) };
+            MsLinkWindow w = { start, ld, (guint32) get_varint(c->data, &at) };
             g_array_append_val(out, w);
         }
     }
@@ -259,7 +294,7 @@ ms_net_peak_windows(const MsNet *n, GArray *out)
     for (guint32 li = 0; li < n->links->len; li++) {
         const MsNetLink *l = link_at(n, li);
         for (int d = 0; d < 2; d++) {
-            if (l->win_busy[d] == 0 || !shared(n, l, d))
+            if (l->win_busy[d] == 0 || !shared_slow(n, li, d))
                 continue;
             keep(out, li, d, l->win_start[d], l->win_busy[d]);
             const GArray *later = l->win_later[d];

@@ -58,9 +58,18 @@
  * O(tables built), not O(hosts), so building a large world host by host
  * stays linear.
  *
+ * Sharing: a core table depends on the topology and the link weights
+ * alone (the forest is used only while everything that routes is up), so
+ * the parts of a partitioned run in one process, each with the whole
+ * topology, may share them (ms_net_share_routes()): each table is built
+ * once between the parts instead of once per part, and outlives a fault's
+ * drop of the forest in the share.
+ *
  * Ownership: the network owns every table (the fields of MsNet that
- * sim/net/net-private.h marks as routing's). Threading: one engine, one
- * thread. The name build_core_routes is read by tools/bench.sh (callgrind
+ * sim/net/net-private.h marks as routing's) but those of a share, which
+ * the share owns. Threading: one engine, one thread; a share's tables are
+ * published by compare-and-swap and never change after, so networks on
+ * different threads may use one share. The name build_core_routes is read by tools/bench.sh (callgrind
  * leaves the builds of the core tables out of its counts). */
 #include "net-private.h"
 
@@ -125,6 +134,8 @@ drop_tree(MsNet *n)
     g_clear_pointer(&n->t_adj_first, g_free);
     g_clear_pointer(&n->t_adj, g_free);
     n->t_built = NULL;
+    n->t_shared = FALSE;
+    n->t_shared_built = 0;
     n->tree_state = 0;
 }
 
@@ -378,6 +389,77 @@ shortest_routes(MsNet *n, MsHostId dst)
     return next;
 }
 
+/* --- tables shared between networks ------------------------------------ */
+
+/* The core tables of one forest (ms_net_route_share_new() in
+ * include/mailsim/net.h). `key` names the forest (a digest of the core
+ * hosts, their links and weights and the table width), set by the first
+ * network that attaches; rows[c] is published once, by compare-and-swap,
+ * and never changes after. */
+struct _MsNetRouteShare {
+    GMutex lock; /* guards key and rows' allocation */
+    guint64 key; /* 0: no forest yet */
+    guint32 n;
+    guint8 **rows;
+};
+
+MsNetRouteShare *
+ms_net_route_share_new(void)
+{
+    MsNetRouteShare *s = g_new0(MsNetRouteShare, 1);
+    g_mutex_init(&s->lock);
+    return s;
+}
+
+void
+ms_net_route_share_free(MsNetRouteShare *s)
+{
+    if (!s)
+        return;
+    for (guint32 i = 0; i < s->n; i++)
+        g_free(s->rows[i]);
+    g_free(s->rows);
+    g_mutex_clear(&s->lock);
+    g_free(s);
+}
+
+void
+ms_net_share_routes(MsNet *n, MsNetRouteShare *share)
+{
+    g_return_if_fail(n != NULL);
+    n->route_share = share;
+    ms__net_drop_routes(n); /* the forest attaches when next built */
+}
+
+static inline guint64
+mix(guint64 h, guint64 v)
+{
+    return (h ^ v) * 0x100000001b3ULL; /* FNV-1a, a word at a time */
+}
+
+/* Attaches the forest just built to n->route_share when it is the share's. */
+static void
+share_attach(MsNet *n)
+{
+    MsNetRouteShare *s = n->route_share;
+    guint64 h = mix(mix(mix(0xcbf29ce484222325ULL, n->hosts->len), n->t_ncore), n->t_hop_bits);
+    for (guint32 c = 0; c < n->t_ncore; c++)
+        h = mix(h, n->t_core[c]);
+    for (guint32 e = 0; e < n->t_adj_first[n->t_ncore]; e++) {
+        const MsNetCoreEdge *ce = &n->t_adj[e];
+        h = mix(mix(mix(h, ce->link), ce->other), (guint64) ce->weight);
+    }
+    h |= 1; /* never 0 */
+    g_mutex_lock(&s->lock);
+    if (s->key == 0) {
+        s->key = h;
+        s->n = n->t_ncore;
+        s->rows = g_new0(guint8 *, MAX(s->n, 1u));
+    }
+    n->t_shared = s->key == h && s->n == n->t_ncore;
+    g_mutex_unlock(&s->lock);
+}
+
 /* --- trees -------------------------------------------------------------- */
 
 /* Peels the graph into core and forest (see the design comment); sets
@@ -543,6 +625,8 @@ build_tree(MsNet *n)
     n->t_routes = g_new0(guint8 *, MAX(n->t_ncore, 1u));
     n->t_built = g_array_new(FALSE, FALSE, sizeof(guint32));
     n->tree_state = 1;
+    if (n->route_share)
+        share_attach(n);
 }
 
 /* Entry c of a packed core table: a link position, or `none` (all bits set). */
@@ -621,6 +705,34 @@ build_core_routes(MsNet *n, MsHostId dst)
     return row;
 }
 
+/* The core table towards core index rc, built on first use: this
+ * network's own, or the share's (built by whichever network needed it
+ * first; the share owns it, so it is not in t_built). */
+static const guint8 *
+core_row(MsNet *n, guint32 rc)
+{
+    if (G_LIKELY(n->t_routes[rc]))
+        return n->t_routes[rc];
+    if (n->t_shared) {
+        guint8 **slot = &n->route_share->rows[rc];
+        guint8 *row = g_atomic_pointer_get(slot);
+        if (!row) {
+            guint8 *mine = build_core_routes(n, n->t_core[rc]);
+            if (g_atomic_pointer_compare_and_exchange(slot, NULL, mine)) {
+                row = mine;
+                n->t_shared_built++;
+            } else {
+                g_free(mine); /* another network's, the same bytes */
+                row = g_atomic_pointer_get(slot);
+            }
+        }
+        return n->t_routes[rc] = row;
+    }
+    n->t_routes[rc] = build_core_routes(n, n->t_core[rc]);
+    g_array_append_val(n->t_built, rc);
+    return n->t_routes[rc];
+}
+
 /* The link from tree host or root `at` down towards `dst` below it. */
 static guint32
 link_down(MsNet *n, MsHostId at, MsHostId dst)
@@ -646,11 +758,7 @@ ms__net_tree_next_link(MsNet *n, MsHostId at, MsHostId dst)
     if (root == at)
         return link_down(n, at, dst);
     guint32 rc = n->tree[root].cidx;
-    if (G_UNLIKELY(!n->t_routes[rc])) {
-        n->t_routes[rc] = build_core_routes(n, root);
-        g_array_append_val(n->t_built, rc);
-    }
-    guint32 hop = core_hop(n, n->t_routes[rc], a->cidx);
+    guint32 hop = core_hop(n, core_row(n, rc), a->cidx);
     return hop == core_none(n) ? NO_LINK : n->t_adj[n->t_adj_first[a->cidx] + hop].link;
 }
 
@@ -692,11 +800,7 @@ tree_route_walk(MsNet *n, MsHostId from, MsHostId to, guint *len)
         /* Across the core to the destination's root. */
         MsHostId root = d->attach;
         guint32 rc = t[root].cidx;
-        if (G_UNLIKELY(!n->t_routes[rc])) {
-            n->t_routes[rc] = build_core_routes(n, root);
-            g_array_append_val(n->t_built, rc);
-        }
-        const guint8 *row = n->t_routes[rc];
+        const guint8 *row = core_row(n, rc);
         guint32 none = core_none(n);
         guint steps = 0;
         guint32 c = t[cur].cidx, first = n->t_adj_first[c];
@@ -824,7 +928,7 @@ ms_net_routing_bytes(const MsNet *n)
     if (n->t_built) {
         guint nc = n->t_ncore;
         gsize row = n->t_hop_bits == 16 ? (gsize) nc * 2 : n->t_hop_bits == 8 ? nc : (nc + 1) / 2;
-        bytes += (gsize) n->t_built->len * row;
+        bytes += (gsize) (n->t_built->len + n->t_shared_built) * row;
     }
     return bytes + ms__net_policy_bytes(n->policy);
 }
@@ -878,4 +982,123 @@ ms__net_route_walk(MsNet *n, MsHostId from, MsHostId to, guint *len)
         return FALSE;
     tree_route_walk(n, from, to, len);
     return TRUE;
+}
+
+/* --- shortest latencies, pair by pair -------------------------------------- */
+
+/* Tree hosts climb to their root; between roots, a search of the core (see
+ * ms_net_latency_distance() in include/mailsim/net.h). Exact: a tree joins
+ * the rest of the graph at its root alone, so a path leaving it passes
+ * there, and the only path inside it is the tree's own; every host with two
+ * links or more is up while the forest is in use, and one with a single
+ * link is never inside a path, so the up/down states the whole-graph
+ * search honours change nothing. */
+struct _MsNetDistances {
+    MsNet *net;
+    gboolean tree; /* the forest is in use */
+    guint32 root;  /* the core index whose distances `core` holds, or NO_HOST */
+    gint64 *core;  /* per core index: the shortest latency to core host `root` */
+    MsHostId dst;  /* the destination whose distances `all` holds, or NO_HOST */
+    gint64 *all;   /* per host: ms_net_latency_distances() */
+};
+
+static inline gint64
+latency_weight(const MsNet *n, guint32 li)
+{
+    return MAX(link_at(n, li)->p.latency, 1);
+}
+
+MsNetDistances *
+ms_net_distances_new(MsNet *n)
+{
+    g_return_val_if_fail(n != NULL, NULL);
+    MsNetDistances *d = g_new0(MsNetDistances, 1);
+    d->net = n;
+    if (n->tree_state == 0 && n->hosts->len > 0)
+        build_tree(n);
+    d->tree = n->tree_state > 0;
+    d->root = NO_HOST;
+    d->dst = NO_HOST;
+    return d;
+}
+
+void
+ms_net_distances_free(MsNetDistances *d)
+{
+    if (!d)
+        return;
+    g_free(d->core);
+    g_free(d->all);
+    g_free(d);
+}
+
+/* d->core from core index `root`, by latency whatever the metric. */
+static void
+core_distances(MsNetDistances *d, guint32 root)
+{
+    MsNet *n = d->net;
+    guint nc = n->t_ncore;
+    if (!d->core)
+        d->core = g_new(gint64, MAX(nc, 1u));
+    gint64 *dist = d->core;
+    for (guint i = 0; i < nc; i++)
+        dist[i] = G_MAXINT64;
+    GArray *q = g_array_new(FALSE, FALSE, sizeof(QItem));
+    dist[root] = 0;
+    q_push(q, (QItem){ 0, root });
+    while (q->len > 0) {
+        QItem it = q_pop(q);
+        if (it.dist != dist[it.node])
+            continue;
+        for (guint32 k = n->t_adj_first[it.node]; k < n->t_adj_first[it.node + 1]; k++) {
+            const MsNetCoreEdge *ce = &n->t_adj[k];
+            gint64 w = it.dist + latency_weight(n, ce->link);
+            if (w < dist[ce->other]) {
+                dist[ce->other] = w;
+                q_push(q, (QItem){ w, ce->other });
+            }
+        }
+    }
+    g_array_free(q, TRUE);
+    d->root = root;
+}
+
+gint64
+ms_net_latency_distance(MsNetDistances *d, MsHostId from, MsHostId to)
+{
+    g_return_val_if_fail(d != NULL && HOST_OK(d->net, from) && HOST_OK(d->net, to), G_MAXINT64);
+    MsNet *n = d->net;
+    if (!d->tree) {
+        if (d->dst != to) {
+            if (!d->all)
+                d->all = g_new(gint64, n->hosts->len);
+            ms_net_latency_distances(n, to, d->all);
+            d->dst = to;
+        }
+        return d->all[from];
+    }
+    const MsNetTreeNode *t = n->tree;
+    const MsNetTreeNode *dt = &t[to];
+    gint64 sum = 0;
+    MsHostId x = from;
+    /* Up while `to` is not in x's subtree (x included). */
+    while (t[x].cidx == NO_HOST && !(t[x].tin <= dt->tin && dt->tout <= t[x].tout)) {
+        sum += latency_weight(n, t[x].parent_link);
+        x = t[x].parent;
+    }
+    if (t[x].cidx != NO_HOST && dt->attach != x) {
+        /* Across the core, from x to the root of `to`. */
+        guint32 rc = t[dt->attach].cidx;
+        if (d->root != rc)
+            core_distances(d, rc);
+        gint64 across = d->core[t[x].cidx];
+        if (across == G_MAXINT64)
+            return G_MAXINT64;
+        sum += across;
+        x = dt->attach;
+    }
+    /* Down: `to` lies in x's subtree. */
+    for (MsHostId y = to; y != x; y = t[y].parent)
+        sum += latency_weight(n, t[y].parent_link);
+    return sum;
 }

@@ -11,11 +11,13 @@
  * that route or near it, so this is the end-to-end view a researcher
  * compares routings by). Its hop count and latency (the sum of its links'
  * latencies) come from the run's own tables; the shortest possible latency
- * from a Dijkstra search over the links that are up, run once per
- * destination server; the stretch is their ratio (1 when the metric is
+ * over the links that are up from ms_net_latency_distance() (a search of
+ * the core per destination's root while tree routing is in use, of the
+ * whole graph per destination otherwise); the stretch is their ratio (1 when the metric is
  * latency, above 1 where policy or hop count cost latency).
  *
- * Costs: one search per distinct destination, O(E log V) each, for at most
+ * Costs: one search per distinct destination (of the core hosts only in
+ * a world of trees, else O(E log V) each), for at most
  * MS_STATS_ROUTING_MAX_DESTINATIONS destinations (the lowest host ids; the
  * figure `destinations_left_out` says how many were not measured), plus
  * one route walk per distinct (origin, destination) path. Deterministic:
@@ -111,8 +113,7 @@ ms_stats_routing_paths(MsWorld *w, MsRoutingStats *out, GArray *stretch_out, GAr
         else
             out->destinations_left_out++;
     }
-    guint nh = ms_net_n_hosts(net);
-    g_autofree gint64 *dist = g_new(gint64, MAX(nh, 1u));
+    g_autoptr(MsNetDistances) dist = ms_net_distances_new(net);
     g_autoptr(GArray) stretch = g_array_new(FALSE, FALSE, sizeof(double));
     g_autoptr(GArray) hops = g_array_new(FALSE, FALSE, sizeof(double));
     g_autoptr(GArray) lat = g_array_new(FALSE, FALSE, sizeof(double));
@@ -126,18 +127,17 @@ ms_stats_routing_paths(MsWorld *w, MsRoutingStats *out, GArray *stretch_out, GAr
         guint j = i;
         for (; j < paths->len && pair_cmp(p, &g_array_index(paths, MsMailPathCount, j)) == 0; j++)
             n += g_array_index(paths, MsMailPathCount, j).count;
-        if (i == 0 || p->where != g_array_index(paths, MsMailPathCount, i - 1).where)
-            ms_net_latency_distances(net, p->where, dist);
+        gint64 shortest = ms_net_latency_distance(dist, p->origin, p->where);
         i = j;
         if (!ms_net_route_links(net, p->origin, p->where, links) || links->len == 0 ||
-            dist[p->origin] == G_MAXINT64) {
+            shortest == G_MAXINT64) {
             out->unreachable += n;
             continue;
         }
         gint64 sum = 0;
         for (guint k = 0; k < links->len; k++)
             sum += MAX(ms_net_link_params(net, g_array_index(links, guint32, k))->latency, 1);
-        double s = dist[p->origin] > 0 ? (double) sum / (double) dist[p->origin] : 1.0;
+        double s = shortest > 0 ? (double) sum / (double) shortest : 1.0;
         append_n(stretch, s, n);
         append_n(hops, links->len, n);
         append_n(lat, ms_time_to_seconds(sum), n);
