@@ -169,9 +169,11 @@ MsTime *ms_world_partition_reach(const MsScenario *scenario, const MsPartition *
 /* Frees what part `part` never reads of its scenario once its world is
  * built: the users (names, passwords, quotas, forwards) of the other parts'
  * mail servers, whose mailboxes live there (the part keeps their names in
- * its world, for the workloads). Only for a scenario this part holds alone,
- * as an MPI rank does; parts run in one process share theirs. Returns how
- * many users were dropped. */
+ * its world, for the workloads), and those of its own servers, whose
+ * mailboxes its world holds now, except on servers a mailbox-full fault
+ * names (the fault reads the user's name and quota when it fires). Only for
+ * a scenario this part holds alone, as an MPI rank does; parts run in one
+ * process share theirs. Returns how many users were dropped. */
 guint ms_world_partition_release(MsScenario *scenario, const MsPartition *partition, guint32 part);
 
 /* This part's shard (NULL for a whole world). */
