@@ -8,6 +8,7 @@
 #include "mailsim/scenario.h"
 #include "mailsim/partition.h"
 #include "mailsim/shard.h"
+#include "mailsim/mpi_run.h"
 #include "mailsim/engine.h"
 #include "mailsim/net.h"
 #include "mailsim/tcp.h"
@@ -125,6 +126,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsWorldRates, ms_world_rates_free)
  * rates). Returns new rates (caller frees) or NULL with `error` set. */
 MsWorldRates *ms_world_pilot(const MsScenario *scenario, const MsWorldOptions *options,
                              MsTime slice, GError **error);
+
+/* The same measure for a rank of an MPI run, without the whole world in
+ * any rank: every rank builds its part of the roles' split
+ * (ms_world_partition_auto()) and runs it to `slice` with the others; the
+ * links' packets and the events are added over the ranks (in rank order,
+ * as integers), so every rank gets the same rates. A collective: every
+ * rank calls it. The links' counts are the whole world's, as
+ * ms_world_pilot() measures them; the events also count what the parts do
+ * twice, which scales every host's rate alike. Returns new rates or NULL
+ * with `error` set. */
+MsWorldRates *ms_world_pilot_mpi(const MsScenario *scenario, const MsWorldOptions *options,
+                                 MsMpi *mpi, MsTime slice, GError **error);
 
 /* What the measured split expects: its shortest cut link, cut links, the
  * heaviest part's share of the events, the share of link traffic that
