@@ -23,8 +23,8 @@
  * once no later phase refers to them (drop_read()), so that the tree and the
  * scenario built from it never coexist whole. On the generated medium world
  * the tree would be about 30 MB and the scenario is 22 MB; streaming keeps
- * the tree out of every process (loading peaks at 32 MB resident instead of
- * 55 MB).
+ * the tree out of every process (loading peaks at 31 MiB resident instead of
+ * 54 MiB).
  * Costs: linear in the file, with hash tables (load time only, never
  * iterated) for host ids, addresses, domains and message ids. */
 #include "scenario-private.h"
