@@ -6,7 +6,9 @@
  * repository root. */
 #include "testlib.h"
 #include "mailsim/embedded.h"
+#include "mailsim/generate.h"
 #include "mailsim/scenario.h"
+#include "mailsim/scenario_override.h"
 #include "mailsim/units.h"
 
 #include <stdio.h>
@@ -769,6 +771,147 @@ test_warnings_quiet(void)
         fprintf(stderr, "generated: %s\n", (char *) wb->pdata[i]);
 }
 
+/* ---- generated worlds, streamed -------------------------------------------- */
+
+/* One line per item of what a scenario holds, for comparing two loads. */
+static char *
+scenario_dump(const MsScenario *sc)
+{
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < sc->hosts->len; i++) {
+        const MsScenarioHost *h = &g_array_index(sc->hosts, MsScenarioHost, i);
+        g_string_append_printf(s, "host %u %s %s %d %08x %u %d %d\n", h->line, h->id, h->name,
+                               h->role, h->address, h->asn, h->mailserver, h->client);
+    }
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        g_string_append_printf(s, "link %u %u %u %" G_GINT64_FORMAT " %" G_GUINT64_FORMAT "\n",
+                               l->line, l->a, l->b, l->latency, l->bandwidth_bps);
+    }
+    g_string_append_printf(s, "dns %d %d\n", sc->dns_mode, sc->dns_server);
+    for (guint i = 0; i < sc->zones->len; i++) {
+        const MsScenarioZone *z = &g_array_index(sc->zones, MsScenarioZone, i);
+        g_string_append_printf(s, "zone %u %s %u\n", z->line, z->name, z->server);
+        for (guint j = 0; j < z->records->len; j++) {
+            const MsScenarioRecord *r = &g_array_index(z->records, MsScenarioRecord, j);
+            g_string_append_printf(s, " rr %d %s %s %u %08x %d\n", r->type, r->name,
+                                   r->target ? r->target : "-", r->preference, r->address, r->host);
+        }
+    }
+    for (guint i = 0; i < sc->mailservers->len; i++) {
+        const MsScenarioMailserver *m = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
+        g_string_append_printf(s, "server %u %u %u %u %d users %u dkim %u auth %d%d%d\n", m->line,
+                               m->host, m->domains->len, m->backup_for->len, m->smarthost,
+                               m->users->len, m->dkim ? m->dkim->len : 0, m->auth.spf, m->auth.dkim,
+                               m->auth.dmarc);
+        for (guint j = 0; j < m->domains->len; j++)
+            g_string_append_printf(s, " domain %s\n", (char *) m->domains->pdata[j]);
+        for (guint j = 0; j < m->users->len; j += 7)
+            g_string_append_printf(s, " user %s\n",
+                                   g_array_index(m->users, MsScenarioUser, j).name);
+    }
+    for (guint i = 0; i < sc->workloads->len; i++) {
+        const MsWorkloadSpec *w = &g_array_index(sc->workloads, MsWorkloadSpec, i);
+        g_string_append_printf(s, "workload %u %s %s %d %d %.17g %.17g\n", w->line, w->from, w->to,
+                               w->from_server, w->to_server, w->rate_per_s, w->size_a);
+    }
+    for (guint i = 0; i < sc->faults->len; i++) {
+        const MsScenarioFault *f = &g_array_index(sc->faults, MsScenarioFault, i);
+        g_string_append_printf(s, "fault %u %d %s %d %" G_GINT64_FORMAT "\n", f->line, f->kind,
+                               f->target, f->host, f->at);
+    }
+    g_string_append_printf(s, "expects %u clients %u messages %u\n", sc->expects->len,
+                           sc->clients->len, sc->messages->len);
+    return g_string_free(s, FALSE);
+}
+
+/* A generated world's elements are streamed into the reader (never copied
+ * into the document, sim/scenario/scenario_stream.c): the scenario is the
+ * one the copied elements give (an override that selects a generated
+ * element makes the loader copy them), with written elements before and
+ * after <generate> referring to generated ones and the other way round. */
+static void
+test_generate_streamed(void)
+{
+    const char *xml =
+        "<scenario version=\"1\" name=\"g\" until=\"1h\">\n"
+        "<host id=\"edge\" role=\"router\" address=\"192.0.2.1\"/>\n"
+        "<link a=\"edge\" b=\"r7\" latency=\"3ms\"/>\n"
+        "<generate domains=\"12\" routers=\"60\" users=\"48\" messages=\"40\" duration=\"50min\" "
+        "seed=\"5\" auth=\"rsa\"/>\n"
+        "<host id=\"mxw\" name=\"mx.w.example\" role=\"mailserver\" address=\"192.0.2.2\"/>\n"
+        "<link a=\"mxw\" b=\"edge\"/>\n"
+        "<zone name=\"w.example\" server=\"dns\"><mx preference=\"10\" exchange=\"mx.w.example\"/>"
+        "<a name=\"mx.w.example\" host=\"mxw\"/></zone>\n"
+        "<mailserver host=\"mxw\" domains=\"w.example\" smarthost=\"relay0\">"
+        "<user name=\"ann\"/></mailserver>\n"
+        "<workload from=\"w.example\" to=\"d3.example\" start=\"0s\" end=\"10min\" rate=\"6/h\"/>\n"
+        "<fault kind=\"host-down\" target=\"mx2\" at=\"100s\" duration=\"1min\"/>\n"
+        "</scenario>\n";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsScenario) streamed = load_string(xml, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(streamed);
+    MsScenarioOverride same = { "//host[@id='r0']/@name", "r0" };
+    g_autoptr(MsScenario) copied =
+        ms_scenario_load_memory_with(xml, strlen(xml), "mem.xml", &same, 1, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copied);
+    g_autofree char *a = scenario_dump(streamed);
+    g_autofree char *b = scenario_dump(copied);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    CU_ASSERT(strstr(a, "host 2 edge") != NULL);
+    CU_ASSERT(strstr(a, "host 4 r0 r0") != NULL);            /* generated: the <generate> line */
+    CU_ASSERT(strstr(a, "host 5 mxw mx.w.example") != NULL); /* written after: after them */
+    CU_ASSERT(strstr(a, "workload 9 w.example d3.example") != NULL);
+    gint mxw = ms_scenario_find_host(streamed, "mxw");
+    gint relay0 = ms_scenario_find_host(streamed, "relay0");
+    CU_ASSERT_FATAL(mxw >= 0 && relay0 >= 0);
+    gint ms = g_array_index(streamed->hosts, MsScenarioHost, mxw).mailserver;
+    CU_ASSERT_EQUAL(g_array_index(streamed->mailservers, MsScenarioMailserver, ms).smarthost,
+                    relay0);
+    CU_ASSERT_EQUAL(streamed->mailservers->len, copied->mailservers->len);
+    CU_ASSERT(streamed->workloads->len == 13 && streamed->zones->len == 13);
+
+    /* Errors in generated elements name the <generate> line, as before. */
+    const char *dup = "<scenario version=\"1\" name=\"g\">\n"
+                      "<host id=\"r3\" role=\"router\" address=\"192.0.2.1\"/>\n"
+                      "<generate domains=\"2\" routers=\"10\" users=\"4\" messages=\"4\"/>\n"
+                      "</scenario>\n";
+    g_autoptr(MsScenario) bad = load_string(dup, &error);
+    CU_ASSERT_PTR_NULL(bad);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(error);
+    CU_ASSERT(strstr(error->message, "mem.xml:3: host 'r3' attribute 'id': duplicate id 'r3'") !=
+              NULL);
+    g_clear_error(&error);
+    g_autoptr(MsScenario) bad2 =
+        ms_scenario_load_memory_with(dup, strlen(dup), "mem.xml", &same, 1, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(error);
+    CU_ASSERT(strstr(error->message, "mem.xml:3: host 'r3' attribute 'id': duplicate id 'r3'") !=
+              NULL);
+}
+
+/* The streamed elements are not checked by the schema (the reader checks
+ * every value it uses): what the generator writes must pass the schema as a
+ * written file, for both topologies and every auth. */
+static void
+test_generate_output_valid(void)
+{
+    for (int i = 0; i < 3; i++) {
+        MsGenParams p = { .domains = 6,
+                          .routers = 40,
+                          .users = 24,
+                          .messages = 30,
+                          .seed = 9,
+                          .auth = i,
+                          .topology = i == 1 ? MS_GEN_SCALE_FREE : MS_GEN_TRANSIT_STUB };
+        g_autofree char *xml = ms_generate_scenario(&p, "v");
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MsScenario) sc = load_string(xml, &error);
+        if (error)
+            fprintf(stderr, "%s\n", error->message);
+        CU_ASSERT_PTR_NOT_NULL(sc);
+    }
+}
+
 /* ---- the README documents the whole schema -------------------------------- */
 
 /* The README's section of element `element`: from its "#### " heading that
@@ -935,6 +1078,8 @@ main(void)
         { "unknown names: did you mean", test_did_you_mean },
         { "warning corpus: line, text, proven by a run", test_warning_corpus },
         { "no warnings where nothing is lost", test_warnings_quiet },
+        { "generated worlds are streamed, same scenario", test_generate_streamed },
+        { "the generator's output passes the schema", test_generate_output_valid },
         { "README documents every element and attribute", test_readme_documents_schema },
         { "mailsim validate", test_validate_command },
         { NULL, NULL },

@@ -8,6 +8,7 @@
 #include "mailsim/scenario.h"
 #include "mailsim/partition.h"
 #include "mailsim/shard.h"
+#include "mailsim/mpi_run.h"
 #include "mailsim/engine.h"
 #include "mailsim/net.h"
 #include "mailsim/tcp.h"
@@ -130,6 +131,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsWorldRates, ms_world_rates_free)
 MsWorldRates *ms_world_pilot(const MsScenario *scenario, const MsWorldOptions *options,
                              MsTime slice, GError **error);
 
+/* The same measure for a rank of an MPI run, without the whole world in
+ * any rank: every rank builds its part of the roles' split
+ * (ms_world_partition_auto()) and runs it to `slice` with the others; the
+ * links' packets and the events are added over the ranks (in rank order,
+ * as integers), so every rank gets the same rates. A collective: every
+ * rank calls it. The links' counts are the whole world's, as
+ * ms_world_pilot() measures them; the events also count what the parts do
+ * twice, which scales every host's rate alike. Returns new rates or NULL
+ * with `error` set. */
+MsWorldRates *ms_world_pilot_mpi(const MsScenario *scenario, const MsWorldOptions *options,
+                                 MsMpi *mpi, MsTime slice, GError **error);
+
 /* What the measured split expects: its shortest cut link, cut links, the
  * heaviest part's share of the events, the share of link traffic that
  * crosses parts, and its cost per simulated second in events of the
@@ -173,9 +186,11 @@ MsTime *ms_world_partition_reach(const MsScenario *scenario, const MsPartition *
 /* Frees what part `part` never reads of its scenario once its world is
  * built: the users (names, passwords, quotas, forwards) of the other parts'
  * mail servers, whose mailboxes live there (the part keeps their names in
- * its world, for the workloads). Only for a scenario this part holds alone,
- * as an MPI rank does; parts run in one process share theirs. Returns how
- * many users were dropped. */
+ * its world, for the workloads), and those of its own servers, whose
+ * mailboxes its world holds now, except on servers a mailbox-full fault
+ * names (the fault reads the user's name and quota when it fires). Only for
+ * a scenario this part holds alone, as an MPI rank does; parts run in one
+ * process share theirs. Returns how many users were dropped. */
 guint ms_world_partition_release(MsScenario *scenario, const MsPartition *partition, guint32 part);
 
 /* This part's shard (NULL for a whole world). */

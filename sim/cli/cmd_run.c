@@ -413,17 +413,20 @@ pilot_slice(const MsScenario *sc, const DistOptions *d, MsTime until)
     return MAX(end / 100, (MsTime) 1);
 }
 
-/* Runs the pilot when --partition auto or --dist-profile wants its rates. */
+/* Runs the pilot when --partition auto or --dist-profile wants its rates:
+ * over MPI (mpi given) each rank runs its part of a first split, so that no
+ * rank builds the whole world (sim/run/world_partition.c). */
 static gboolean
 measure(const MsScenario *sc, const MsWorldOptions *wo, const char *spec, DistOptions *d,
-        MsTime until, GError **error)
+        MsTime until, MsMpi *mpi, GError **error)
 {
     if (strcmp(spec, "auto") != 0 && !d->profile_path)
         return TRUE;
     MsTime slice = pilot_slice(sc, d, until);
     if (slice <= 0)
         return TRUE;
-    d->rates = ms_world_pilot(sc, wo, slice, error);
+    d->rates =
+        mpi ? ms_world_pilot_mpi(sc, wo, mpi, slice, error) : ms_world_pilot(sc, wo, slice, error);
     return d->rates != NULL;
 }
 
@@ -655,8 +658,9 @@ run_part_mpi(MsScenario *sc, const MsWorldOptions *wo, const char *spec, const O
     int rc = MS_EXIT_OK;
     /* Every rank measures alike (the pilot is deterministic) and so splits
      * alike, without a word between them. */
-    g_autoptr(MsPartition) p =
-        measure(sc, wo, spec, d, until, &error) ? make_partition(sc, spec, k, d, &error) : NULL;
+    g_autoptr(MsPartition) p = measure(sc, wo, spec, d, until, mpi, &error)
+                                   ? make_partition(sc, spec, k, d, &error)
+                                   : NULL;
     MsTime lookahead = 0;
     guint cuts = 0;
     if (!p || !ms_world_partition_lookahead(sc, p, &lookahead, &cuts, &error)) {
@@ -991,7 +995,7 @@ ms_cmd_run(int argc, char **argv)
     }
     if (partition_s) {
         g_autoptr(MsWorldRates) rates = NULL;
-        if (!measure(sc, &wo, partition_s, &dist, until, &error))
+        if (!measure(sc, &wo, partition_s, &dist, until, NULL, &error))
             return ms_cli_usage(cmd, "--pilot: %s", error->message);
         rates = dist.rates;
         g_autoptr(MsPartition) p =

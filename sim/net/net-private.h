@@ -30,7 +30,7 @@ typedef struct {
     guint16 ip_id;
     MsNetPorts *ports; /* ports.c; NULL until the host first picks a port */
     GArray *links; /* guint32 link indices */
-    GArray *udp;   /* MsNetUdpBinding (net.c); few per host, scanned */
+    GArray *udp;   /* MsNetUdpBinding (net.c); few per host, scanned; NULL until a bind */
 } MsNetHost;
 
 typedef struct {

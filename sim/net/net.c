@@ -53,7 +53,9 @@ ms_net_new(MsEngine *engine)
     n->trace = ms_trace_new();
     n->hosts = g_array_new(FALSE, TRUE, sizeof(MsNetHost));
     n->links = g_array_new(FALSE, TRUE, sizeof(MsNetLink));
-    n->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    /* Keyed by the hosts' own names (MsNetHost.name, never renamed nor
+     * freed before the table): no second copy of every name. */
+    n->by_name = g_hash_table_new(g_str_hash, g_str_equal);
     n->by_addr = g_hash_table_new(g_direct_hash, g_direct_equal);
     n->slots = g_array_new(FALSE, TRUE, sizeof(MsNetSlot));
     n->free_slot = G_MAXUINT32;
@@ -72,7 +74,8 @@ ms_net_free(MsNet *n)
         MsNetHost *h = &g_array_index(n->hosts, MsNetHost, i);
         g_free(h->name);
         g_array_free(h->links, TRUE);
-        g_array_free(h->udp, TRUE);
+        if (h->udp)
+            g_array_free(h->udp, TRUE);
         ms__net_ports_free(h->ports);
     }
     for (guint i = 0; i < n->slots->len; i++) {
@@ -266,17 +269,12 @@ ms_net_add_host(MsNet *n, const char *name, guint32 addr, MsHostRole role, GErro
                     a, addr ? "already in use" : "not valid");
         return NO_HOST;
     }
-    MsNetHost h = { g_strdup(name),
-                    addr,
-                    role,
-                    TRUE,
-                    1,
-                    NULL,
-                    g_array_new(FALSE, FALSE, sizeof(guint32)),
-                    g_array_new(FALSE, FALSE, sizeof(MsNetUdpBinding)) };
+    MsNetHost h = {
+        g_strdup(name), addr, role, TRUE, 1, NULL, g_array_new(FALSE, FALSE, sizeof(guint32)), NULL
+    };
     g_array_append_val(n->hosts, h);
     MsHostId id = n->hosts->len - 1;
-    g_hash_table_insert(n->by_name, g_strdup(name), GUINT_TO_POINTER(id + 1));
+    g_hash_table_insert(n->by_name, host_at(n, id)->name, GUINT_TO_POINTER(id + 1));
     g_hash_table_insert(n->by_addr, GUINT_TO_POINTER(addr), GUINT_TO_POINTER(id + 1));
     index_addr(n, id, addr);
     ms__net_topology_changed(n);
@@ -740,7 +738,7 @@ gboolean
 ms__net_udp_bound(MsNet *n, MsHostId host, guint16 port)
 {
     MsNetHost *h = host_at(n, host);
-    for (guint i = 0; i < h->udp->len; i++)
+    for (guint i = 0; h->udp && i < h->udp->len; i++)
         if (g_array_index(h->udp, MsNetUdpBinding, i).port == port)
             return TRUE;
     return FALSE;
@@ -754,6 +752,8 @@ ms_udp_bind(MsNet *n, MsHostId host, guint16 port, MsUdpReceiveFunc func, gpoint
         return FALSE;
     MsNetHost *h = host_at(n, host);
     MsNetUdpBinding b = { port, func, user_data };
+    if (!h->udp)
+        h->udp = g_array_new(FALSE, FALSE, sizeof(MsNetUdpBinding));
     g_array_append_val(h->udp, b);
     return TRUE;
 }
@@ -763,7 +763,7 @@ ms_udp_unbind(MsNet *n, MsHostId host, guint16 port)
 {
     g_return_if_fail(HOST_OK(n, host));
     MsNetHost *h = host_at(n, host);
-    for (guint i = 0; i < h->udp->len; i++)
+    for (guint i = 0; h->udp && i < h->udp->len; i++)
         if (g_array_index(h->udp, MsNetUdpBinding, i).port == port) {
             g_array_remove_index_fast(h->udp, i);
             return;
@@ -788,7 +788,7 @@ udp_receive(MsNet *n, MsHostId host, const MsPacket *p, gpointer user_data)
 {
     (void) user_data;
     MsNetHost *h = host_at(n, host);
-    for (guint i = 0; i < h->udp->len; i++) {
+    for (guint i = 0; h->udp && i < h->udp->len; i++) {
         MsNetUdpBinding *b = &g_array_index(h->udp, MsNetUdpBinding, i);
         if (b->port == p->dport) {
             /* Copy what we need: the callback may bind or unbind ports. */

@@ -22,10 +22,16 @@
  * when no x works does the depth-first split above decide. Cost: one
  * union-find pass per distinct core latency, O((hosts + links) * distinct).
  *
+ * Pilots (--partition auto). ms_world_pilot() runs the whole world for a
+ * slice and counts each link's packets and the events; ms_world_pilot_mpi()
+ * gets the same link counts without the whole world in any rank: each rank
+ * runs its part of the roles' split and the counts are added over the ranks.
+ *
  * Partition files: one "HOST PART" pair per line (HOST the scenario's host
  * id or hostname, PART from 0), '#' starts a comment; every host exactly once.
  * Costs: O(hosts + links) time and memory. */
 #include "mailsim/world.h"
+#include "mailsim/mpi_run.h"
 #include "mailsim/partition.h"
 #include "mailsim/net.h"
 
@@ -411,6 +417,55 @@ ms_world_rates_free(MsWorldRates *r)
     g_free(r);
 }
 
+/* The rates of a pilot of `slice` from what it counted: each link's packets
+ * per direction (packets[2 * link + dir]) and the events processed. */
+static MsWorldRates *
+rates_from_counts(const MsScenario *sc, const guint64 *packets, guint64 processed, MsTime slice)
+{
+    guint n = sc->hosts->len;
+    MsWorldRates *r = g_new0(MsWorldRates, 1);
+    r->host = g_new0(double, n);
+    r->link = g_new0(double, MAX(sc->links->len, 1u));
+    /* A host's events follow the packets it receives (each arrival, and
+     * what the protocols do about it); spread the run's events over the
+     * hosts in proportion, with one for every host so that an idle one
+     * still weighs something. */
+    double in_total = 0;
+    for (guint i = 0; i < sc->links->len; i++) {
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
+        r->host[l->b] += (double) packets[2 * i];
+        r->host[l->a] += (double) packets[2 * i + 1];
+        r->link[i] = (double) (packets[2 * i] + packets[2 * i + 1]);
+        in_total += r->link[i];
+    }
+    double secs = ms_time_to_seconds(slice);
+    double per_packet = in_total > 0 ? (double) processed / (in_total + n) : 0;
+    for (guint h = 0; h < n; h++)
+        r->host[h] = (r->host[h] + 1.0) * per_packet / secs;
+    for (guint i = 0; i < sc->links->len; i++)
+        r->link[i] /= secs;
+    r->events_per_s = (double) processed / secs;
+    return r;
+}
+
+/* What a pilot world counted: its links' packets, then its events. */
+static guint64 *
+pilot_counts(const MsScenario *sc, MsWorld *w)
+{
+    guint nl = sc->links->len;
+    guint64 *c = g_new0(guint64, 2 * (gsize) nl + 1);
+    for (guint i = 0; i < nl; i++) {
+        MsLinkStats ls;
+        ms_net_link_stats(ms_world_net(w), i, &ls);
+        c[2 * i] = ls.packets[0];
+        c[2 * i + 1] = ls.packets[1];
+    }
+    MsEngineStats es;
+    ms_engine_get_stats(ms_world_engine(w), &es);
+    c[2 * nl] = es.processed;
+    return c;
+}
+
 MsWorldRates *
 ms_world_pilot(const MsScenario *sc, const MsWorldOptions *opts, MsTime slice, GError **error)
 {
@@ -425,34 +480,61 @@ ms_world_pilot(const MsScenario *sc, const MsWorldOptions *opts, MsTime slice, G
     if (!w)
         return NULL;
     ms_world_run(w, slice);
-    MsEngineStats es;
-    ms_engine_get_stats(ms_world_engine(w), &es);
-    guint n = sc->hosts->len;
-    MsWorldRates *r = g_new0(MsWorldRates, 1);
-    r->host = g_new0(double, n);
-    r->link = g_new0(double, MAX(sc->links->len, 1u));
-    /* A host's events follow the packets it receives (each arrival, and
-     * what the protocols do about it); spread the run's events over the
-     * hosts in proportion, with one for every host so that an idle one
-     * still weighs something. */
-    double in_total = 0;
-    for (guint i = 0; i < sc->links->len; i++) {
-        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
-        MsLinkStats ls;
-        ms_net_link_stats(ms_world_net(w), i, &ls);
-        r->host[l->b] += (double) ls.packets[0];
-        r->host[l->a] += (double) ls.packets[1];
-        r->link[i] = (double) (ls.packets[0] + ls.packets[1]);
-        in_total += (double) (ls.packets[0] + ls.packets[1]);
+    g_autofree guint64 *c = pilot_counts(sc, w);
+    return rates_from_counts(sc, c, c[2 * sc->links->len], slice);
+}
+
+/* Each rank runs its part of the roles' split; rank 0 adds the counts up
+ * in rank order (integers: no rounding) and every rank gets the sum. A
+ * link direction's packets are counted once, by the rank that sends them,
+ * so the links' sums are the whole world's counts; the events include what
+ * the parts do twice (the imported packets' arrivals, the faults), which
+ * only scales every host's rate alike. */
+MsWorldRates *
+ms_world_pilot_mpi(const MsScenario *sc, const MsWorldOptions *opts, MsMpi *mpi, MsTime slice,
+                   GError **error)
+{
+    g_return_val_if_fail(slice > 0 && mpi != NULL, NULL);
+    guint32 rank = ms_mpi_rank(mpi), k = ms_mpi_size(mpi);
+    g_autoptr(MsPartition) first = ms_world_partition_auto(sc, k);
+    MsWorldOptions wo = MS_WORLD_OPTIONS_INIT;
+    if (opts)
+        wo = *opts;
+    wo.partition = first;
+    wo.part = rank;
+    wo.fold_records = 1;
+    g_autoptr(MsWorld) w = ms_world_new_full(sc, &wo, error);
+    if (!w) /* every rank builds the same world: all fail alike */
+        return NULL;
+    MsMpiStats st;
+    if (!ms_mpi_run(mpi, ms_world_shard(w), slice, &st, error))
+        return NULL;
+    gsize words = 2 * (gsize) sc->links->len + 1;
+    g_autofree guint64 *mine = pilot_counts(sc, w);
+    g_clear_pointer(&w, ms_world_free); /* before the run's own part is built */
+    g_autoptr(GBytes) mine_b = g_bytes_new(mine, words * sizeof(guint64));
+    GBytes **all = ms_mpi_gather_bytes(mpi, mine_b);
+    g_autoptr(GBytes) sum_b = NULL;
+    if (all) {
+        guint64 *sum = g_new0(guint64, words);
+        for (guint32 i = 0; i < k && all[i]; i++) {
+            gsize len = 0;
+            const guint64 *c = g_bytes_get_data(all[i], &len);
+            for (gsize j = 0; j < words && j < len / sizeof(guint64); j++)
+                sum[j] += c[j];
+            g_bytes_unref(all[i]);
+        }
+        g_free(all);
+        sum_b = g_bytes_new_take(sum, words * sizeof(guint64));
     }
-    double secs = ms_time_to_seconds(slice);
-    double per_packet = in_total > 0 ? (double) es.processed / (in_total + n) : 0;
-    for (guint h = 0; h < n; h++)
-        r->host[h] = (r->host[h] + 1.0) * per_packet / secs;
-    for (guint i = 0; i < sc->links->len; i++)
-        r->link[i] /= secs;
-    r->events_per_s = (double) es.processed / secs;
-    return r;
+    g_autoptr(GBytes) got = ms_mpi_bcast_bytes(mpi, sum_b);
+    gsize len = 0;
+    const guint64 *c = g_bytes_get_data(got, &len);
+    if (len != words * sizeof(guint64)) {
+        g_set_error(error, MS_WORLD_ERROR, 0, "the pilot's counts did not reach every rank");
+        return NULL;
+    }
+    return rates_from_counts(sc, c, c[words - 1], slice);
 }
 
 MsPartition *
@@ -603,15 +685,23 @@ ms_world_partition_reach(const MsScenario *sc, const MsPartition *p)
 
 /* A generated world's users are most of its scenario (the medium world's
  * 100,000 users are about 10 MB of its 15), and every rank loads the whole
- * scenario: this gives back the other parts' share before the run. */
+ * scenario: this gives back the other parts' share before the run, and its
+ * own part's too (copied into its mail stores by now), but for the servers
+ * whose users a mailbox-full fault reads (on_fault() in world.c). */
 guint
 ms_world_partition_release(MsScenario *sc, const MsPartition *p, guint32 part)
 {
     g_return_val_if_fail(sc != NULL && p != NULL, 0);
+    g_autofree gboolean *faulted = g_new0(gboolean, MAX(sc->mailservers->len, 1u));
+    for (guint i = 0; i < sc->faults->len; i++) {
+        const MsScenarioFault *f = &g_array_index(sc->faults, MsScenarioFault, i);
+        if (f->kind == MS_FAULT_MAILBOX_FULL && f->mailserver >= 0)
+            faulted[f->mailserver] = TRUE;
+    }
     guint dropped = 0;
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
-        if (ms_partition_owner(p, ms->host) != part)
+        if (ms_partition_owner(p, ms->host) != part || !faulted[i])
             dropped += ms_scenario_drop_users(sc, i);
     }
     return dropped;

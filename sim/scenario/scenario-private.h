@@ -49,8 +49,10 @@ void ms__scenario_apply_overrides(MsScenarioDiag *d, xmlDoc *doc,
  * reader never trusts the schema and checks each value it uses), adding
  * every meaning error to d. Returns the scenario (caller frees) even when
  * errors were added; the caller decides. Consumes the document: the
- * elements it read are freed, so only xmlFreeDoc() is left to do. */
-MsScenario *ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc);
+ * elements it read are freed, so only xmlFreeDoc() is left to do.
+ * `generated` (of MsScenarioGenerated*, may be NULL) holds the texts of the
+ * document's <generate/> placeholders, in document order. */
+MsScenario *ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc, GPtrArray *generated);
 
 /* Syntax checks (sim/scenario/scenario_syntax.c). Each returns TRUE when text is
  * valid; on FALSE *why (static string) says what was expected. */
@@ -118,7 +120,48 @@ typedef struct {
     GHashTable *host_ids;    /* id -> index + 1 */
     GHashTable *domains;     /* domain -> mailserver index + 1 */
     GHashTable *message_ids; /* id -> index + 1 */
+    GPtrArray *generated;    /* of MsScenarioGenerated*: the <generate> placeholders' texts */
 } MsScenarioReader;
+
+/* ---- the reader's walk over the root (sim/scenario/scenario_stream.c) ------
+ * A generated world is not copied into the document: its elements stay text
+ * (MsScenarioGenerated), and an empty <generate/> stands where they would
+ * have been appended. Each phase walks the root's children with an
+ * MsScenarioWalk, which streams a placeholder's text one element at a time
+ * (libxml2's xmlTextReader), so the tree of the whole generated world never
+ * exists; the elements come in the order the copies had. */
+typedef struct {
+    GString *text; /* "<scenario>...</scenario>" of the generator */
+    guint line;    /* of the <generate> element: errors in its elements name it */
+    guint kinds;   /* bit i: names[i] of a walk occurs (filled by the first full walk) */
+    gboolean kinds_known;
+} MsScenarioGenerated;
+
+void ms__scenario_generated_free(gpointer p);
+
+typedef struct {
+    MsScenarioReader *R;
+    const char *const *names; /* the element names wanted, NULL-terminated */
+    xmlNode *next;            /* the next written child of the root */
+    void *stream;             /* xmlTextReaderPtr while a placeholder is streamed */
+    MsScenarioGenerated *gen; /* the placeholder being streamed */
+    guint n_generate;         /* placeholders met so far */
+    guint temps_mark;         /* R->temps' length when the walk began */
+    guint seen;               /* kinds seen in the streamed text so far */
+} MsScenarioWalk;
+
+/* Starts a walk over the root's elements named in `names` (borrowed,
+ * NULL-terminated; at most 32). */
+void ms__scenario_walk_init(MsScenarioWalk *w, MsScenarioReader *R, xmlNode *root,
+                            const char *const *names);
+
+/* The next wanted element, or NULL at the end. A streamed element lives only
+ * until the next call, and so do the attribute values read from any element
+ * since the previous call (R->temps above the walk's start). */
+xmlNode *ms__scenario_walk_next(MsScenarioWalk *w);
+
+/* Ends a walk early (a walk that returned NULL has ended already). */
+void ms__scenario_walk_end(MsScenarioWalk *w);
 
 gboolean ms__reader_is(const xmlNode *n, const char *name);
 

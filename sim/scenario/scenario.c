@@ -338,12 +338,20 @@ set_lines(xmlNode *n, guint line)
 /* Replaces each <generate> child of the root by the elements it stands for
  * (include/mailsim/generate.h), before the schema sees the document, so a
  * generated world is checked like a written one. Bad attributes are errors
- * with the element's line. */
+ * with the element's line. With `generated` (the usual case), the elements
+ * stay text: each is added there, and an empty <generate/> at the end of the
+ * root stands for them; the reader streams them in its place
+ * (sim/scenario/scenario_stream.c). The generator's elements are valid by
+ * construction (tests/test_scenario.c validates its output as a written
+ * file), and the reader checks every value it uses again. Without
+ * `generated` (overrides that select generated elements need them in the
+ * document), they are copied into the document. */
 static void
-expand_generate(MsScenarioDiag *d, xmlDoc *doc)
+expand_generate(MsScenarioDiag *d, xmlDoc *doc, GPtrArray *generated)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
     xmlNode *next = NULL;
+    g_autoptr(GPtrArray) placeholders = g_ptr_array_new();
     for (xmlNode *n = root ? root->children : NULL; n; n = next) {
         next = n->next;
         if (n->type != XML_ELEMENT_NODE || xmlStrcmp(n->name, BAD_CAST "generate") != 0)
@@ -419,6 +427,14 @@ expand_generate(MsScenarioDiag *d, xmlDoc *doc)
         GString *s = g_string_new("<scenario>\n");
         ms_generate_elements(&p, s);
         g_string_append(s, "</scenario>\n");
+        if (generated) {
+            MsScenarioGenerated *g = g_new0(MsScenarioGenerated, 1);
+            g->text = s;
+            g->line = line;
+            g_ptr_array_add(generated, g);
+            g_ptr_array_add(placeholders, xmlNewDocNode(doc, NULL, BAD_CAST "generate", NULL));
+            continue;
+        }
         /* Our own text: no entities, so the plain parser is safe; HUGE lifts
          * libxml2's size limits for large worlds. */
         xmlDoc *gen = xmlReadMemory(s->str, (int) s->len, "generated", NULL,
@@ -446,6 +462,8 @@ expand_generate(MsScenarioDiag *d, xmlDoc *doc)
         }
         xmlFreeDoc(gen);
     }
+    for (guint i = 0; root && i < placeholders->len; i++)
+        xmlAddChild(root, placeholders->pdata[i]);
 }
 
 /* ---- schema ------------------------------------------------------------- */
@@ -626,11 +644,17 @@ ms_scenario_load_memory_with(const char *data, gsize len, const char *display_na
     }
     g_autofree gboolean *applied = g_new0(gboolean, MAX(n_overrides, 1));
     ms__scenario_apply_overrides(&d, doc, overrides, n_overrides, applied, FALSE);
-    expand_generate(&d, doc);
+    /* Overrides still selecting nothing may select generated elements: only
+     * then are those copied into the document. */
+    gboolean copy = FALSE;
+    for (guint i = 0; i < n_overrides; i++)
+        copy |= !applied[i];
+    g_autoptr(GPtrArray) generated = g_ptr_array_new_with_free_func(ms__scenario_generated_free);
+    expand_generate(&d, doc, copy ? NULL : generated);
     ms__scenario_apply_overrides(&d, doc, overrides, n_overrides, applied, TRUE);
     ms__scenario_expand_topology(&d, doc);
     validate_schema(&d, doc);
-    g_autoptr(MsScenario) sc = ms__scenario_read(&d, doc);
+    g_autoptr(MsScenario) sc = ms__scenario_read(&d, doc, generated);
     xmlFreeDoc(doc);
     if (ms__scenario_diag_count(&d) > 0) {
         diag_to_gerror(&d, error);

@@ -12,13 +12,19 @@
  * reference is resolved to an array index during its phase, so the result
  * holds no names to look up.
  *
+ * Each phase walks the root with an MsScenarioWalk (scenario_stream.c), which
+ * streams a generated world's elements from the generator's text in place
+ * of its <generate/> placeholder, one element at a time.
+ *
  * Ownership: the reader allocates the MsScenario and every string in it;
- * attribute strings fetched from libxml2 live in Reader.temps until the end.
+ * attribute strings fetched from libxml2 live in Reader.temps until the
+ * walk moves to the next element (until the end for the root's own).
  * The reader consumes the tree: each phase frees the elements it has read
  * once no later phase refers to them (drop_read()), so that the tree and the
  * scenario built from it never coexist whole. On the generated medium world
- * the tree is about 30 MB and the scenario 22 MB; every rank of a
- * partitioned run loads the scenario, and this was each one's peak.
+ * the tree would be about 30 MB and the scenario is 22 MB; streaming keeps
+ * the tree out of every process (loading peaks at 31 MiB resident instead of
+ * 54 MiB).
  * Costs: linear in the file, with hash tables (load time only, never
  * iterated) for host ids, addresses, domains and message ids. */
 #include "scenario-private.h"
@@ -672,14 +678,17 @@ read_mailserver(MsScenarioReader *R, xmlNode *n)
 
 /* Smarthosts point to other mail servers, possibly later in the file. */
 static void
-resolve_smarthosts(MsScenarioReader *R, GPtrArray *nodes)
+resolve_smarthosts(MsScenarioReader *R, xmlNode *root)
 {
-    for (guint i = 0; i < nodes->len; i++) {
-        xmlNode *n = nodes->pdata[i];
+    static const char *const k_server[] = { "mailserver", NULL };
+    MsScenarioWalk w;
+    ms__scenario_walk_init(&w, R, root, k_server);
+    gint i = 0;
+    for (xmlNode *n; (n = ms__scenario_walk_next(&w)); i++) {
         gint h = ms__reader_get_host(R, n, "smarthost", FALSE);
         if (h < 0)
             continue;
-        MsScenarioMailserver *m = ms__reader_server_at(R, (gint) i);
+        MsScenarioMailserver *m = ms__reader_server_at(R, i);
         if (ms__reader_host_at(R, h)->mailserver < 0)
             ms__reader_err(R, n, "smarthost",
                            "host '%s' has no <mailserver>: expected a mail server or relay",
@@ -803,26 +812,36 @@ read_client(MsScenarioReader *R, xmlNode *n)
  * every link between two ASes needs relation= and no link inside one AS
  * may have one. */
 static void
-inherit_as(MsScenarioReader *R, GPtrArray *link_nodes)
+inherit_as(MsScenarioReader *R, xmlNode *root, GArray *link_added)
 {
     MsScenario *sc = R->sc;
     g_autofree guint32 *degree = g_new0(guint32, MAX(sc->hosts->len, 1u));
     g_autofree gint32 *neighbour = g_new(gint32, MAX(sc->hosts->len, 1u));
+    gboolean checks = sc->routing == MS_ROUTING_POLICY;
     for (guint i = 0; i < sc->links->len; i++) {
         const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
         degree[l->a]++;
         degree[l->b]++;
         neighbour[l->a] = (gint32) l->b;
         neighbour[l->b] = (gint32) l->a;
+        checks |= l->relation != MS_RELATION_NONE;
     }
     for (guint i = 0; i < sc->hosts->len; i++) {
         MsScenarioHost *h = &g_array_index(sc->hosts, MsScenarioHost, i);
         if (h->asn == 0 && degree[i] == 1)
             h->asn = g_array_index(sc->hosts, MsScenarioHost, neighbour[i]).asn;
     }
-    for (guint i = 0; i < sc->links->len && i < link_nodes->len; i++) {
-        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
-        xmlNode *n = link_nodes->pdata[i];
+    if (!checks) /* nothing below can fail: spare a walk over the links */
+        return;
+    /* The links' elements again, for errors that name them. */
+    static const char *const k_link[] = { "link", NULL };
+    MsScenarioWalk w;
+    ms__scenario_walk_init(&w, R, root, k_link);
+    guint i = 0, e = 0;
+    for (xmlNode *n; (n = ms__scenario_walk_next(&w)); e++) {
+        if (e >= link_added->len || !g_array_index(link_added, gboolean, e) || i >= sc->links->len)
+            continue;
+        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i++);
         guint32 x = g_array_index(sc->hosts, MsScenarioHost, l->a).asn;
         guint32 y = g_array_index(sc->hosts, MsScenarioHost, l->b).asn;
         if (l->relation != MS_RELATION_NONE && x == y)
@@ -876,7 +895,7 @@ drop_read(xmlNode *root, const char *name)
 }
 
 MsScenario *
-ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc)
+ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc, GPtrArray *generated)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
     g_return_val_if_fail(root != NULL, NULL);
@@ -888,23 +907,33 @@ ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc)
     g_autoptr(GHashTable) names = g_hash_table_new(g_str_hash, g_str_equal);
     g_autoptr(GHashTable) pairs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     g_autoptr(GHashTable) zone_names = g_hash_table_new(g_str_hash, g_str_equal);
-    g_autoptr(GPtrArray) server_nodes = g_ptr_array_new();
-    g_autoptr(GPtrArray) link_nodes = g_ptr_array_new(); /* the element of each link */
-    MsScenarioReader R = { d, scenario_new(), temps, host_ids, domains, message_ids };
+    g_autoptr(GArray) link_added = g_array_new(FALSE, FALSE, sizeof(gboolean));
+    MsScenarioReader R = { d, scenario_new(), temps, host_ids, domains, message_ids, generated };
+    static const char *const k_host[] = { "host", NULL };
+    static const char *const k_link[] = { "link", "routing", "dns", NULL };
+    static const char *const k_zone[] = { "zone", NULL };
+    static const char *const k_server[] = { "mailserver", NULL };
+    static const char *const k_client[] = { "client", NULL };
+    static const char *const k_message[] = { "message", NULL };
+    static const char *const k_events[] = {
+        "check", "workload", "fault", "expect", "output", NULL
+    };
+    MsScenarioWalk w;
 
     read_root(&R, root);
-    for (xmlNode *n = root->children; n; n = n->next)
-        if (ms__reader_is(n, "host"))
-            read_host(&R, n, addresses, names);
+    ms__scenario_walk_init(&w, &R, root, k_host);
+    for (xmlNode *n; (n = ms__scenario_walk_next(&w));)
+        read_host(&R, n, addresses, names);
     drop_read(root, "host");
     guint nrouting = 0, ndns = 0;
-    for (xmlNode *n = root->children; n; n = n->next) {
+    ms__scenario_walk_init(&w, &R, root, k_link);
+    for (xmlNode *n; (n = ms__scenario_walk_next(&w));) {
         if (ms__reader_is(n, "link")) {
             guint before = R.sc->links->len;
             read_link(&R, n, pairs);
-            if (R.sc->links->len > before)
-                g_ptr_array_add(link_nodes, n);
-        } else if (ms__reader_is(n, "routing") || ms__reader_is(n, "dns")) {
+            gboolean added = R.sc->links->len > before;
+            g_array_append_val(link_added, added);
+        } else {
             gboolean routing = ms__reader_is(n, "routing");
             if ((routing ? nrouting++ : ndns++) > 0) {
                 ms__reader_err(&R, n, NULL, "given twice: expected at most one <%s>",
@@ -922,34 +951,35 @@ ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc)
             }
         }
     }
-    inherit_as(&R, link_nodes);
-    g_ptr_array_set_size(link_nodes, 0);
+    inherit_as(&R, root, link_added);
     drop_read(root, "link");
-    for (xmlNode *n = root->children; n; n = n->next)
-        if (ms__reader_is(n, "zone"))
-            read_zone(&R, n, zone_names);
+    ms__scenario_walk_init(&w, &R, root, k_zone);
+    for (xmlNode *n; (n = ms__scenario_walk_next(&w));)
+        read_zone(&R, n, zone_names);
     drop_read(root, "zone");
     if (R.sc->zones->len > 0 && R.sc->dns_mode == MS_DNS_NONE)
         ms__reader_err(&R, root, NULL,
                        "zones are given but no <dns>: expected <dns mode=\"flat\" server=...> "
                        "or <dns mode=\"hierarchy\" root=...>");
-    for (xmlNode *n = root->children; n; n = n->next)
-        if (ms__reader_is(n, "mailserver")) {
-            read_mailserver(&R, n);
-            g_ptr_array_add(server_nodes, n);
-        }
-    resolve_smarthosts(&R, server_nodes);
-    g_ptr_array_set_size(server_nodes, 0);
+    gboolean smarthosts = FALSE;
+    ms__scenario_walk_init(&w, &R, root, k_server);
+    for (xmlNode *n; (n = ms__scenario_walk_next(&w));) {
+        read_mailserver(&R, n);
+        smarthosts |= ms__reader_attr(&R, n, "smarthost") != NULL;
+    }
+    if (smarthosts)
+        resolve_smarthosts(&R, root);
     drop_read(root, "mailserver");
-    for (xmlNode *n = root->children; n; n = n->next)
-        if (ms__reader_is(n, "client"))
-            read_client(&R, n);
+    ms__scenario_walk_init(&w, &R, root, k_client);
+    for (xmlNode *n; (n = ms__scenario_walk_next(&w));)
+        read_client(&R, n);
     drop_read(root, "client");
-    for (xmlNode *n = root->children; n; n = n->next)
-        if (ms__reader_is(n, "message"))
-            ms__reader_read_message(&R, n);
+    ms__scenario_walk_init(&w, &R, root, k_message);
+    for (xmlNode *n; (n = ms__scenario_walk_next(&w));)
+        ms__reader_read_message(&R, n);
     drop_read(root, "message");
-    for (xmlNode *n = root->children; n; n = n->next) {
+    ms__scenario_walk_init(&w, &R, root, k_events);
+    for (xmlNode *n; (n = ms__scenario_walk_next(&w));) {
         if (ms__reader_is(n, "check"))
             ms__reader_read_check(&R, n);
         else if (ms__reader_is(n, "workload"))
@@ -958,7 +988,7 @@ ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc)
             ms__reader_read_fault(&R, n);
         else if (ms__reader_is(n, "expect"))
             ms__reader_read_expect(&R, n);
-        else if (ms__reader_is(n, "output"))
+        else
             ms__reader_read_output(&R, n);
     }
     return R.sc;
