@@ -32,8 +32,8 @@
  * and tries the next (thread t tries part t first, so with T = K each part
  * mostly stays on one thread). A thread the machine does not schedule
  * holds up only the part it holds, and only while it holds it. A thread
- * with nothing to take waits for a publication: it spins SPIN_NS, then
- * sleeps on a condition (at most a millisecond; publishing wakes it).
+ * with nothing to take waits for a publication: it spins, then sleeps
+ * (shard_signal.c; at most a millisecond, publishing wakes it).
  *
  * Memory order. Channels are under a lock per (from, to) pair; a promise is
  * stored (sequentially consistent) after the channels were filled and
@@ -49,18 +49,10 @@
  * something in it, and a few atomic operations; per jump, every part's
  * flag and every channel's lock. Memory: a channel per ordered pair. */
 #include "mailsim/shard.h"
+#include "shard_signal-private.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define CPU_RELAX() _mm_pause()
-#else
-#define CPU_RELAX() ((void) 0)
-#endif
-
-#define SPIN_NS (50 * G_TIME_SPAN_MILLISECOND / 1000)
 
 /* A POSIX mutex rather than a GMutex: GLib builds GMutex on futexes of
  * its own, whose ordering ThreadSanitizer (make tsan) cannot see. */
@@ -86,11 +78,8 @@ typedef struct {
     Channel *ch;           /* n x n: ch[from * n + to] */
     atomic_llong *promise; /* per part */
     Part *part;
-    atomic_uint epoch;    /* moves at every publication and jump */
+    MsShardSignal epoch;  /* counts publications and jumps */
     atomic_uint finished; /* parts done */
-    atomic_int sleepers;
-    GMutex lock;
-    GCond wake;
     gboolean counting;
 } Async;
 
@@ -115,17 +104,6 @@ let_go(Async *a, guint32 p)
     atomic_store(&a->part[p].taken, 0);
 }
 
-static void
-announce(Async *a)
-{
-    atomic_fetch_add(&a->epoch, 1);
-    if (atomic_load(&a->sleepers) > 0) {
-        g_mutex_lock(&a->lock);
-        g_cond_broadcast(&a->wake);
-        g_mutex_unlock(&a->lock);
-    }
-}
-
 /* Moves part p's outboxes into the channels, then publishes `promise`. */
 static void
 publish(Async *a, guint32 p, MsTime promise)
@@ -147,7 +125,7 @@ publish(Async *a, guint32 p, MsTime promise)
     if (promise > (MsTime) atomic_load(&a->promise[p]))
         atomic_store(&a->promise[p], promise);
     a->part[p].published = MAX(promise, a->part[p].published);
-    announce(a);
+    ms__shard_signal_bump(&a->epoch);
 }
 
 /* Delivers what the channels into part p hold; *scratch is swapped in
@@ -240,36 +218,8 @@ jump(Async *a)
     while (held > 0)
         let_go(a, --held);
     if (raised)
-        announce(a);
+        ms__shard_signal_bump(&a->epoch);
     return raised;
-}
-
-/* Waits until the epoch is no longer `seen` (or a millisecond passed
- * asleep: a safety net, never the means of progress). */
-static void
-wait_change(Async *a, guint seen)
-{
-    gint64 since = 0;
-    for (guint spin = 0;; spin++) {
-        if (atomic_load(&a->epoch) != seen)
-            return;
-        CPU_RELAX();
-        if ((spin & 255) == 255) {
-            gint64 now = g_get_monotonic_time();
-            if (!since)
-                since = now;
-            else if (now - since > SPIN_NS)
-                break;
-        }
-    }
-    g_mutex_lock(&a->lock);
-    atomic_fetch_add(&a->sleepers, 1);
-    gint64 until = g_get_monotonic_time() + G_TIME_SPAN_MILLISECOND;
-    while (atomic_load(&a->epoch) == seen)
-        if (!g_cond_wait_until(&a->wake, &a->lock, until))
-            break;
-    atomic_fetch_sub(&a->sleepers, 1);
-    g_mutex_unlock(&a->lock);
 }
 
 static gpointer
@@ -280,7 +230,7 @@ runner(gpointer data)
     MsShardAsyncStats *c = &r->mine;
     g_autoptr(GByteArray) scratch = g_byte_array_new();
     while (atomic_load(&a->finished) < a->n) {
-        guint seen = atomic_load(&a->epoch);
+        long long seen = atomic_load(&a->epoch.count);
         gboolean ran = FALSE;
         for (guint32 j = 0; j < a->n; j++) {
             guint32 p = (r->first + j) % a->n;
@@ -303,7 +253,9 @@ runner(gpointer data)
             continue;
         }
         gint64 t0 = a->counting ? g_get_monotonic_time() : 0;
-        wait_change(a, seen);
+        /* for a publication or a jump (at most a millisecond asleep: a
+         * safety net, never the means of progress) */
+        ms__shard_signal_wait(&a->epoch, seen + 1, G_TIME_SPAN_MILLISECOND);
         if (a->counting)
             c->wait_s += (double) (g_get_monotonic_time() - t0) / 1e6;
     }
@@ -341,8 +293,7 @@ ms_shard_run_async(MsShard *const *shards, guint32 n, guint threads, MsTime end,
         atomic_init(&a.part[i].done, 0);
         a.part[i].next = 0; /* unknown until its first step: the least bound */
     }
-    g_mutex_init(&a.lock);
-    g_cond_init(&a.wake);
+    ms__shard_signal_init(&a.epoch);
     g_autofree Runner *runners = g_new(Runner, threads);
     g_autofree GThread **workers = g_new0(GThread *, threads);
     for (guint k = 0; k < threads; k++) {
@@ -376,6 +327,5 @@ ms_shard_run_async(MsShard *const *shards, guint32 n, guint threads, MsTime end,
     g_free(a.ch);
     g_free(a.promise);
     g_free(a.part);
-    g_mutex_clear(&a.lock);
-    g_cond_clear(&a.wake);
+    ms__shard_signal_clear(&a.epoch);
 }

@@ -26,12 +26,10 @@
  * machine, where one window of the medium world is about 10 us of work per
  * part and a descheduled thread is gone for milliseconds.
  *
- * Waiting for a stage spins a while before it sleeps: two threads on two
- * idle cores meet without a system call, and a thread that waited longer
- * than SPIN_NS sleeps on a condition, leaving the core to the thread it
- * waits for. The counter of finished tasks is the only synchronisation;
- * its atomic operations are full memory barriers, so a stage sees every
- * write of the stages before it.
+ * Waiting for a stage spins a while before it sleeps (shard_signal.c). The
+ * counter of finished tasks is the only synchronisation; its atomic
+ * operations are full memory barriers, so a stage sees every write of the
+ * stages before it.
  *
  * Profiled (ms_shard_run_threads_profiled(), `mailsim run --parts K
  * --dist-profile`): each task times itself, the run task counts its part's
@@ -50,19 +48,10 @@
 #include "mailsim/mpi_run.h"
 #include "mailsim/shard.h"
 #include "mpi_run-private.h"
+#include "shard_signal-private.h"
 
 #include <stdatomic.h>
 #include <string.h>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define CPU_RELAX() _mm_pause()
-#else
-#define CPU_RELAX() ((void) 0)
-#endif
-
-/* How long a thread spins for a stage before it sleeps. */
-#define SPIN_NS (50 * G_TIME_SPAN_MILLISECOND / 1000)
 
 typedef struct {
     MsShard *const *shards;
@@ -72,11 +61,8 @@ typedef struct {
     MsTime *next;          /* per part */
     MsTime *reach;         /* per part */
     atomic_llong *claimed; /* per part: the last stage whose task for it was taken */
-    atomic_llong done;     /* tasks finished, over all stages */
-    atomic_int sleepers;
-    atomic_bool stop; /* set by the run tasks of the last window */
-    GMutex lock;
-    GCond wake;
+    MsShardSignal done;    /* counts tasks finished, over all stages */
+    atomic_bool stop;      /* set by the run tasks of the last window */
     /* Profiling (NULL stats: off), per part: */
     MsMpiStats *stats;
     MsMpiProfile *const *profiles; /* or NULL */
@@ -92,45 +78,6 @@ typedef struct {
     Team *team;
     guint index;
 } Member;
-
-/* Waits until `target` tasks are done. */
-static void
-wait_done(Team *t, long long target)
-{
-    gint64 since = 0;
-    for (guint spin = 0;; spin++) {
-        if (atomic_load(&t->done) >= target)
-            return;
-        CPU_RELAX();
-        if ((spin & 255) == 255) {
-            gint64 now = g_get_monotonic_time();
-            if (!since)
-                since = now;
-            else if (now - since > SPIN_NS)
-                break;
-        }
-    }
-    /* Counted as a sleeper before the last look at the count: either the
-     * finisher sees the sleeper and broadcasts under the lock, or this
-     * thread sees the count. */
-    g_mutex_lock(&t->lock);
-    atomic_fetch_add(&t->sleepers, 1);
-    while (atomic_load(&t->done) < target)
-        g_cond_wait(&t->wake, &t->lock);
-    atomic_fetch_sub(&t->sleepers, 1);
-    g_mutex_unlock(&t->lock);
-}
-
-static void
-task_done(Team *t)
-{
-    atomic_fetch_add(&t->done, 1);
-    if (atomic_load(&t->sleepers) > 0) {
-        g_mutex_lock(&t->lock);
-        g_cond_broadcast(&t->wake);
-        g_mutex_unlock(&t->lock);
-    }
-}
 
 /* Books the last window run for every part (profiling; in part 0's take-in
  * task, or after the loop). `take` holds its take-in times. */
@@ -251,7 +198,7 @@ member_run(gpointer data)
     long long n = t->n;
     /* Stage s: take-in when even, run when odd. */
     for (long long s = 0;; s++) {
-        wait_done(t, s * n);
+        ms__shard_signal_wait(&t->done, s * n, 0);
         /* Set before the last window's tasks were counted done. */
         if (atomic_load(&t->stop))
             return NULL;
@@ -264,7 +211,7 @@ member_run(gpointer data)
                 run_part(t, i);
             else
                 take_in(t, i, s);
-            task_done(t);
+            ms__shard_signal_bump(&t->done);
         }
     }
 }
@@ -285,13 +232,10 @@ run_team(MsShard *const *shards, guint32 n, guint threads, MsTime end, MsMpiStat
                .next = g_new(MsTime, n),
                .reach = g_new(MsTime, n),
                .claimed = g_new(atomic_llong, n) };
-    atomic_init(&t.done, 0);
-    atomic_init(&t.sleepers, 0);
+    ms__shard_signal_init(&t.done);
     atomic_init(&t.stop, FALSE);
     for (guint32 i = 0; i < n; i++)
         atomic_init(&t.claimed[i], -1);
-    g_mutex_init(&t.lock);
-    g_cond_init(&t.wake);
     g_autofree guint64 *events0 = g_new0(guint64, n);
     double cpu0 = 0;
     if (stats) {
@@ -326,7 +270,7 @@ run_team(MsShard *const *shards, guint32 n, guint threads, MsTime end, MsMpiStat
         g_thread_join(workers[k]);
     if (stats) { /* the last take-in, window W, which found nothing more to run:
                   * the tasks of its two stages ended the loop */
-        long long w = atomic_load(&t.done) / n / 2 - 1;
+        long long w = atomic_load(&t.done.count) / n / 2 - 1;
         book_window(&t, t.take_s[w % 2]);
     }
     for (guint32 i = 0; i < n; i++)
@@ -348,8 +292,7 @@ run_team(MsShard *const *shards, guint32 n, guint threads, MsTime end, MsMpiStat
         g_free(t.take_s[1]);
         g_free(t.processed);
     }
-    g_mutex_clear(&t.lock);
-    g_cond_clear(&t.wake);
+    ms__shard_signal_clear(&t.done);
     g_free(t.next);
     g_free(t.reach);
     g_free(t.claimed);
