@@ -315,13 +315,7 @@ static void
 test_threads_profile(void)
 {
     g_autofree char *dir = g_dir_make_tmp("mailsim-thr-prof-XXXXXX", NULL);
-    g_autofree char *gen = g_build_filename(dir, "gen.xml", NULL);
-    static const char gen_xml[] = "<?xml version=\"1.0\"?>\n<scenario version=\"1\" "
-                                  "name=\"gen-prof\" seed=\"5\" until=\"2h\">\n"
-                                  "  <generate topology=\"transit-stub\" domains=\"8\" "
-                                  "routers=\"60\" users=\"80\" messages=\"200\" "
-                                  "duration=\"1h\" seed=\"5\"/>\n</scenario>\n";
-    CU_ASSERT_FATAL(g_file_set_contents(gen, gen_xml, -1, NULL));
+    g_autofree char *gen = ms_test_write_profile_world(dir);
     g_autofree char *prof = g_build_filename(dir, "prof.json", NULL);
     const char *argv0[] = { ms_test_mailsim_path(), "run", gen, "-q", NULL };
     const char *argv[] = { ms_test_mailsim_path(),

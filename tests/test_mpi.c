@@ -653,13 +653,7 @@ test_mpi_dist_profile(void)
         return;
     }
     g_autofree char *dir = g_dir_make_tmp("mailsim-mpi-prof-XXXXXX", NULL);
-    g_autofree char *gen = g_build_filename(dir, "gen.xml", NULL);
-    static const char gen_xml[] = "<?xml version=\"1.0\"?>\n<scenario version=\"1\" "
-                                  "name=\"gen-prof\" seed=\"5\" until=\"2h\">\n"
-                                  "  <generate topology=\"transit-stub\" domains=\"8\" "
-                                  "routers=\"60\" users=\"80\" messages=\"200\" "
-                                  "duration=\"1h\" seed=\"5\"/>\n</scenario>\n";
-    CU_ASSERT_FATAL(g_file_set_contents(gen, gen_xml, -1, NULL));
+    g_autofree char *gen = ms_test_write_profile_world(dir);
     g_autofree char *prof = g_build_filename(dir, "prof.json", NULL);
     g_autofree char *timeout = g_find_program_in_path("timeout");
     const char *argv0[] = { ms_test_mailsim_path(), "run", gen, "-q", NULL };

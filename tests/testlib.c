@@ -85,6 +85,19 @@ ms_test_mailsim_path(void)
 }
 
 char *
+ms_test_write_profile_world(const char *dir)
+{
+    static const char xml[] = "<?xml version=\"1.0\"?>\n<scenario version=\"1\" "
+                              "name=\"gen-prof\" seed=\"5\" until=\"2h\">\n"
+                              "  <generate topology=\"transit-stub\" domains=\"8\" "
+                              "routers=\"60\" users=\"80\" messages=\"200\" "
+                              "duration=\"1h\" seed=\"5\"/>\n</scenario>\n";
+    char *path = g_build_filename(dir, "gen.xml", NULL);
+    CU_ASSERT_FATAL(g_file_set_contents(path, xml, -1, NULL));
+    return path;
+}
+
+char *
 ms_test_field(const char *line, const char *name)
 {
     g_autofree char *key = g_strdup_printf(" %s=", name);

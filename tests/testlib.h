@@ -44,6 +44,11 @@ int ms_test_spawn(const char *const *argv, char **out, char **err);
  * the script prints. */
 void ms_test_bridge_script(const char *name);
 
+/* Writes DIR/gen.xml, a small generated transit-stub world (8 domains,
+ * 200 messages in an hour) the distributed-profile tests split, and
+ * returns its path (caller frees); the running test stops if it cannot. */
+char *ms_test_write_profile_world(const char *dir);
+
 /* The value of " name=" in a "key=value ..." line such as `mailsim bench`
  * prints (caller frees), or NULL when the line has no such field. */
 char *ms_test_field(const char *line, const char *name);

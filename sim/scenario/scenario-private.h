@@ -30,6 +30,10 @@ typedef struct {
  * its file (and the mail it asks for), before the schema sees the document
  * (sim/scenario/scenario_topology.c). */
 void ms__scenario_expand_topology(MsScenarioDiag *d, xmlDoc *doc);
+/* Gives node n, its siblings after it and all their descendants source
+ * line `line` (at most 65,535): errors in elements a <generate> or
+ * <topology> element stands for name that element's line. */
+void ms__scenario_set_lines(xmlNode *n, guint line);
 
 /* Records one error at `line` (0 = no line known); fmt is the text after
  * "FILE:LINE: ". */

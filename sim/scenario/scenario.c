@@ -324,14 +324,13 @@ parse_guarded(MsScenarioDiag *d, const char *data, gsize len)
 
 /* ---- generated worlds ----------------------------------------------------- */
 
-/* Errors in generated elements name the <generate> line. */
-static void
-set_lines(xmlNode *n, guint line)
+void
+ms__scenario_set_lines(xmlNode *n, guint line)
 {
     for (; n; n = n->next) {
         n->line = (unsigned short) MIN(line, 65535u);
         if (n->children)
-            set_lines(n->children, line);
+            ms__scenario_set_lines(n->children, line);
     }
 }
 
@@ -453,7 +452,7 @@ expand_generate(MsScenarioDiag *d, xmlDoc *doc, GPtrArray *generated)
             xmlNode *cn = c->next;
             if (c->type == XML_ELEMENT_NODE) {
                 xmlNode *copy = xmlDocCopyNode(c, doc, 1);
-                set_lines(copy, line);
+                ms__scenario_set_lines(copy, line);
                 xmlAddChild(root, copy);
             }
             xmlUnlinkNode(c);

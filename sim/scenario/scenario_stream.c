@@ -84,16 +84,6 @@ ms__scenario_walk_end(MsScenarioWalk *w)
         g_ptr_array_set_size(w->R->temps, w->temps_mark);
 }
 
-/* Errors in generated elements name the <generate> line. */
-static void
-set_lines(xmlNode *n, guint line)
-{
-    for (; n; n = n->next) {
-        n->line = (unsigned short) MIN(line, 65535u);
-        if (n->children)
-            set_lines(n->children, line);
-    }
-}
 
 static void
 stream_stop(MsScenarioWalk *w, gboolean complete)
@@ -128,7 +118,7 @@ stream_next(MsScenarioWalk *w, int rc)
         if (!n)
             break;
         n->line = (unsigned short) MIN(w->gen->line, 65535u);
-        set_lines(n->children, w->gen->line);
+        ms__scenario_set_lines(n->children, w->gen->line);
         return n;
     }
     if (rc != 0)

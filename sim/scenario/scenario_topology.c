@@ -29,16 +29,6 @@
 
 #include <libxml/parser.h>
 
-static void
-set_lines(xmlNode *n, guint line)
-{
-    for (; n; n = n->next) {
-        n->line = (unsigned short) MIN(line, 65535u);
-        if (n->children)
-            set_lines(n->children, line);
-    }
-}
-
 typedef struct {
     guint idx;
     double w;
@@ -267,7 +257,7 @@ ms__scenario_expand_topology(MsScenarioDiag *d, xmlDoc *doc)
             if (c->type != XML_ELEMENT_NODE)
                 continue;
             xmlNode *copy = xmlDocCopyNode(c, doc, 1);
-            set_lines(copy, line);
+            ms__scenario_set_lines(copy, line);
             xmlAddPrevSibling(n, copy);
         }
         xmlFreeDoc(gen);
