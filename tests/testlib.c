@@ -1,6 +1,9 @@
 /* Test runner shared by every CUnit program (see testlib.h). */
 #include "testlib.h"
 
+#include "mailsim/stats.h"
+
+#include <glib/gstdio.h>
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
@@ -8,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Names and reasons of the tests that called ms_test_skip() in this run,
  * in order, one entry per test. State of the test process, not of the
@@ -82,6 +86,26 @@ ms_test_mailsim_path(void)
 {
     const char *p = g_getenv("MAILSIM");
     return p ? p : "./mailsim";
+}
+
+char *
+ms_test_stats_text(gconstpointer table)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = NULL;
+    int fd = g_file_open_tmp("mailsim-test-stats-XXXXXX.csv", &path, &error);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    CU_ASSERT_FATAL(ms_stats_table_write(table, path, &error));
+    char *text = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents(path, &text, NULL, NULL));
+    g_unlink(path);
+    char *ev = strstr(text, "run,events,");
+    if (ev) {
+        char *nl = strchr(ev, '\n');
+        memmove(ev, nl + 1, strlen(nl + 1) + 1);
+    }
+    return text;
 }
 
 char *

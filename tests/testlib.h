@@ -49,6 +49,11 @@ void ms_test_bridge_script(const char *name);
  * returns its path (caller frees); the running test stops if it cannot. */
 char *ms_test_write_profile_world(const char *dir);
 
+/* A statistics table (an MsStatsTable *) as its CSV file, without the
+ * "run,events" row (fault events run once per part of a split run), for
+ * comparing runs; caller frees. */
+char *ms_test_stats_text(gconstpointer table);
+
 /* The value of " name=" in a "key=value ..." line such as `mailsim bench`
  * prints (caller frees), or NULL when the line has no such field. */
 char *ms_test_field(const char *line, const char *name);

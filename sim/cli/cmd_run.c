@@ -400,6 +400,7 @@ typedef struct {
     MsWorldRates *rates; /* measured, or NULL */
     MsWorldPartitionPlan plan;
     const char *profile_path; /* --dist-profile */
+    gboolean critical;        /* --critical-path */
 } DistOptions;
 
 static MsTime
@@ -534,6 +535,25 @@ say_parts_distribution(MsWorld *w0, guint32 k, guint threads, const MsShardAsync
            windows, sim_s > 0 ? (double) windows / sim_s : 0.0, all > 0 ? 100.0 * wait / all : 0.0);
 }
 
+/* The Critical path: lines of `--critical-path` (sim/dist/shard_critical.c):
+ * what the split could gain at best, measured and counting events alike. */
+static void
+say_critical_path(guint32 k, const MsShardCriticalStats *c)
+{
+    printf("Critical path: %" G_GUINT64_FORMAT " events (%" G_GUINT64_FORMAT
+           " sent between parts), %.3g s of CPU in all, the busiest part %.3g s\n",
+           c->events, c->crossings, c->work_s, c->busiest_s);
+    printf("  at best, on %u processors with free synchronisation, against one processor "
+           "running the same events: balance alone %.2fx, an oracle %.2fx, waiting for the "
+           "lookahead %.2fx (counting events alike: %.2fx, %.2fx, %.2fx)\n",
+           k, c->busiest_s > 0 ? c->work_s / c->busiest_s : 1.0,
+           c->oracle_s > 0 ? c->work_s / c->oracle_s : 1.0,
+           c->lookahead_s > 0 ? c->work_s / c->lookahead_s : 1.0,
+           c->busiest_events ? (double) c->events / (double) c->busiest_events : 1.0,
+           c->oracle_events ? (double) c->events / (double) c->oracle_events : 1.0,
+           c->lookahead_events ? (double) c->events / (double) c->lookahead_events : 1.0);
+}
+
 /* `--partition` with `--parts K`: the K parts run in this process, window
  * by window (what MPI ranks do, without MPI), on `threads` threads. */
 static int
@@ -580,6 +600,7 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
     MsTime end = until ? until : ms_world_default_until(w0);
     g_autofree MsMpiStats *sts = g_new0(MsMpiStats, k);
     MsShardAsyncStats as = { 0 };
+    MsShardCriticalStats cs = { 0 };
     if (d->profile_path) {
         gboolean flow = ms_world_fidelity(w0) == MS_FIDELITY_FLOW;
         MsDistProfileInput in = {
@@ -593,6 +614,11 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
         }
     } else if (async) {
         ms_world_run_parts_async((MsWorld *const *) worlds->pdata, k, threads, end, &as);
+    } else if (d->critical) {
+        g_autofree MsShard **shards = g_new(MsShard *, k);
+        for (guint32 i = 0; i < k; i++)
+            shards[i] = ms_world_shard(g_ptr_array_index(worlds, i));
+        ms_shard_run_critical(shards, k, end, &cs);
     } else {
         g_autofree MsShard **shards = g_new(MsShard *, k);
         for (guint32 i = 0; i < k; i++)
@@ -617,7 +643,9 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
         ms_stats_table_add_part(t, v, NULL);
     }
     rc = report(w0, t, NULL, o, stats_path, rc);
-    if (!d->profile_path)
+    if (d->critical)
+        say_critical_path(k, &cs);
+    else if (!d->profile_path)
         say_parts_distribution(w0, k, threads, async ? &as : NULL, sts);
     return rc;
 }
@@ -806,6 +834,7 @@ ms_cmd_run(int argc, char **argv)
                     *threads_s = NULL;
     g_autofree char *pilot_s = NULL, *dist_profile = NULL;
     gboolean quiet = FALSE, no_colour = FALSE, keep_records = FALSE, async = FALSE;
+    gboolean critical = FALSE;
     g_autofree char *pcap_host = NULL, *fidelity_s = NULL, *keep_s = NULL, *pcap_limit_s = NULL;
     g_autofree char *keylog_path = NULL;
     g_autofree char *resumption_s = NULL;
@@ -873,6 +902,11 @@ ms_cmd_run(int argc, char **argv)
         { "async", 0, 0, G_OPTION_ARG_NONE, &async,
           "with --parts: one thread per part, each running as far as the others' promises allow "
           "instead of in windows (faster on cores of its own, much slower on a busy machine)",
+          NULL },
+        { "critical-path", 0, 0, G_OPTION_ARG_NONE, &critical,
+          "with --parts: run the parts one event at a time in one thread, timing each, and say "
+          "how much faster than one processor the split could run at best (one processor per "
+          "part, free synchronisation)",
           NULL },
         { "pilot", 0, 0, G_OPTION_ARG_STRING, &pilot_s,
           "with --partition auto: measure each host's events in a pilot run this long first "
@@ -948,6 +982,11 @@ ms_cmd_run(int argc, char **argv)
         return ms_cli_usage(cmd, "%s needs --parts", async ? "--async" : "--threads");
     if (async && dist_profile)
         return ms_cli_usage(cmd, "--dist-profile records windows: not with --async");
+    if (critical && !parts_s)
+        return ms_cli_usage(cmd, "--critical-path needs --parts");
+    if (critical && (async || dist_profile))
+        return ms_cli_usage(cmd, "--critical-path runs the parts its own way: not with %s",
+                            async ? "--async" : "--dist-profile");
     /* Outputs named in the file apply when the command line names none. */
     const MsScenarioOutput *so =
         sc->outputs->len ? &g_array_index(sc->outputs, MsScenarioOutput, 0) : NULL;
@@ -981,6 +1020,7 @@ ms_cmd_run(int argc, char **argv)
                             resumption_s);
     DistOptions dist = { 0 };
     dist.profile_path = dist_profile;
+    dist.critical = critical;
     if (pilot_s) {
         if (!ms_cli_arg_time(cmd, "--pilot", pilot_s, &dist.pilot))
             return MS_EXIT_USAGE;
