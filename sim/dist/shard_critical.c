@@ -27,10 +27,12 @@
  * The ratio of the events' summed cost to the replay's length is the
  * speed-up each allows over one processor running the same events (whose
  * cost includes the parts' own work: exporting and importing crossings).
- * Two costs: measured (CLOCK_THREAD_CPUTIME_ID around each event, so time
- * the thread was descheduled does not count; the clock's own cost, about a
- * tenth of a microsecond here, lands partly in each event) and unit (each
- * event costs one: deterministic, what the tests check).
+ * Two costs: measured (the thread's CPU clock around each event, so time
+ * the thread was descheduled does not count, less what two readings
+ * around nothing take: a reading costs about 0.8 us here, more than most
+ * events, and the wall clock's 70 ns would count every preemption on a
+ * shared machine) and unit (each event costs one: deterministic, what the
+ * tests check).
  *
  * Costs: two clock readings per event; memory 24 bytes per event run
  * plus 8 per crossing (the record), and 9 per event in the replays: a
@@ -38,6 +40,7 @@
  * events, takes about 400 MB). */
 #include "mailsim/shard.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -64,11 +67,32 @@ typedef struct {
 } Record;
 
 static double
-thread_seconds(void)
+seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
+static int
+cmp_double(gconstpointer a, gconstpointer b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+/* What two clock readings around nothing measure: the median of 1,001
+ * tries, taken off every event's reading. */
+static double
+clock_cost(void)
+{
+    double d[1001];
+    for (guint i = 0; i < G_N_ELEMENTS(d); i++) {
+        double t0 = seconds();
+        d[i] = seconds() - t0;
+    }
+    qsort(d, G_N_ELEMENTS(d), sizeof d[0], cmp_double);
+    return d[G_N_ELEMENTS(d) / 2];
 }
 
 static void
@@ -140,6 +164,7 @@ deliver_sent(MsShard *const *shards, guint32 k, guint32 from, guint64 sender, Re
 static void
 record_run(MsShard *const *shards, guint32 k, MsTime end, Record *rec)
 {
+    double overhead = clock_cost();
     for (;;) {
         guint32 p = 0;
         MsTime t = MS_TIME_INFINITE;
@@ -156,9 +181,10 @@ record_run(MsShard *const *shards, guint32 k, MsTime end, Record *rec)
             guint64 from = due_pop(rec->due[p]).from;
             g_array_append_val(rec->waits, from);
         }
-        double t0 = thread_seconds();
+        double t0 = seconds();
         ms_engine_step(ms_shard_engine(shards[p]));
-        Ran r = { t, (float) (thread_seconds() - t0), p, rec->waits->len };
+        double cost = MAX(seconds() - t0 - overhead, 0.0);
+        Ran r = { t, (float) cost, p, rec->waits->len };
         g_array_append_val(rec->ran, r);
         deliver_sent(shards, k, p, rec->ran->len - 1, rec);
     }
