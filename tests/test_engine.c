@@ -1,5 +1,5 @@
 /* Tests of the event engine: order, ties, cancel, run-until boundaries,
- * counters, the run fingerprint and two engines in two threads. */
+ * counters (per host too), the run fingerprint and two engines in two threads. */
 #include "testlib.h"
 #include "mailsim/engine.h"
 #include "mailsim/engine_remote.h"
@@ -72,6 +72,36 @@ test_ties_by_host_then_counter(void)
     CU_ASSERT_EQUAL_FATAL(r.log->len, G_N_ELEMENTS(expect));
     for (guint i = 0; i < G_N_ELEMENTS(expect); i++)
         CU_ASSERT_EQUAL(tag_at(&r, i), expect[i]);
+    g_array_free(r.log, TRUE);
+}
+
+/* Events counted per host where they run (the pilot's weights): hosts
+ * beyond the array and MS_HOST_WORLD are not counted, a cancelled event
+ * is not, and NULL stops the counting. */
+static void
+test_count_host_events(void)
+{
+    g_autoptr(MsEngine) e = ms_engine_new(1);
+    Recorder r = { g_array_new(FALSE, FALSE, sizeof(guint64)), 0, 0, FALSE };
+    r.type = ms_engine_register(e, "rec", on_record, &r);
+    guint64 counts[3] = { 0, 0, 0 };
+    ms_engine_count_host_events(e, counts, 3);
+    ms_engine_schedule(e, 10, 0, r.type, tag(0));
+    ms_engine_schedule(e, 20, 2, r.type, tag(1));
+    ms_engine_schedule(e, 30, 2, r.type, tag(2));
+    ms_engine_schedule(e, 40, 5, r.type, tag(3));
+    ms_engine_schedule(e, 50, MS_HOST_WORLD, r.type, tag(4));
+    MsEventId gone = ms_engine_schedule(e, 60, 1, r.type, tag(5));
+    CU_ASSERT(ms_engine_cancel(e, gone));
+    ms_engine_run(e, 100);
+    CU_ASSERT_EQUAL(counts[0], 1);
+    CU_ASSERT_EQUAL(counts[1], 0);
+    CU_ASSERT_EQUAL(counts[2], 2);
+    ms_engine_count_host_events(e, NULL, 0);
+    ms_engine_schedule(e, 200, 0, r.type, tag(6));
+    ms_engine_run(e, MS_TIME_INFINITE);
+    CU_ASSERT_EQUAL(counts[0], 1);
+    CU_ASSERT_EQUAL(r.log->len, 6);
     g_array_free(r.log, TRUE);
 }
 
@@ -970,6 +1000,7 @@ main(void)
         { "order by time", test_order_by_time },
         { "ties by host then counter", test_ties_by_host_then_counter },
         { "cancel", test_cancel },
+        { "events counted per host", test_count_host_events },
         { "cancel the running event", test_cancel_running_event },
         { "run until boundary", test_run_until_boundary },
         { "time overflow saturates", test_time_overflow_saturates },

@@ -88,6 +88,12 @@ MsTime ms_engine_now(const MsEngine *engine);
 /* The host whose event is running (MS_HOST_WORLD outside handlers). */
 MsHostId ms_engine_current_host(const MsEngine *engine);
 
+/* From now on, adds one to counts[h] for every event run at host h < n
+ * (MS_HOST_WORLD's and higher hosts' are not counted); counts stays the
+ * caller's, NULL stops. What `--partition auto`'s pilot weighs hosts by.
+ * Costs a test per event while off. */
+void ms_engine_count_host_events(MsEngine *engine, guint64 *counts, guint32 n);
+
 /* Schedules an event of `type` for `host` at absolute time `at` (>= now),
  * as scheduled by the current host. Returns its handle. */
 MsEventId ms_engine_schedule(MsEngine *engine, MsTime at, MsHostId host, guint16 type,

@@ -125,8 +125,8 @@ void ms_world_rates_free(MsWorldRates *rates);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsWorldRates, ms_world_rates_free)
 
 /* Runs the whole world (options as for the run, partition ignored) to
- * `slice` and measures its rates: a host's share of the events follows
- * the packets it receives. Deterministic (the same seed gives the same
+ * `slice` and measures its rates: the events run at each host (counted
+ * by the engine) and each link's packets. Deterministic (the same seed gives the same
  * rates). Returns new rates (caller frees) or NULL with `error` set. */
 MsWorldRates *ms_world_pilot(const MsScenario *scenario, const MsWorldOptions *options,
                              MsTime slice, GError **error);

@@ -195,6 +195,8 @@ struct _MsEngine {
     guint64 transfers;     /* non-empty buckets moved since the check */
     guint32 delay_log[65]; /* schedules by bit length of (at - now), since the rebuild */
 
+    guint64 *host_events; /* or NULL: events run per host (ms_engine_count_host_events()) */
+    guint32 n_host_events;
     guint64 *host_seq; /* per-host scheduling counters */
     guint32 n_host_seq;
     guint64 world_seq;
@@ -799,6 +801,14 @@ ms_engine_current_host(const MsEngine *e)
 {
     return e->current;
 }
+void
+ms_engine_count_host_events(MsEngine *e, guint64 *counts, guint32 n)
+{
+    g_return_if_fail(e != NULL && (counts != NULL || n == 0));
+    e->host_events = counts;
+    e->n_host_events = counts ? n : 0;
+}
+
 guint64
 ms_engine_fingerprint(const MsEngine *e)
 {
@@ -1126,6 +1136,8 @@ run_head(MsEngine *e, const HeapKey *top)
     e->now = ev.at;
     e->stats.pending--;
     e->stats.processed++;
+    if (G_UNLIKELY(e->host_events != NULL) && ev.host < e->n_host_events)
+        e->host_events[ev.host]++;
     if (G_UNLIKELY(e->stats.scheduled + e->stats.processed >= e->next_check))
         fes_check(e);
     fingerprint_mix(e, (guint64) ev.at);

@@ -23,8 +23,9 @@
  * union-find pass per distinct core latency, O((hosts + links) * distinct).
  *
  * Pilots (--partition auto). ms_world_pilot() runs the whole world for a
- * slice and counts each link's packets and the events; ms_world_pilot_mpi()
- * gets the same link counts without the whole world in any rank: each rank
+ * slice and counts each link's packets and the events run at each host
+ * (the engine counts them: ms_engine_count_host_events()); ms_world_pilot_mpi()
+ * gets the same counts without the whole world in any rank: each rank
  * runs its part of the roles' split and the counts are added over the ranks.
  *
  * Partition files: one "HOST PART" pair per line (HOST the scenario's host
@@ -417,43 +418,48 @@ ms_world_rates_free(MsWorldRates *r)
     g_free(r);
 }
 
-/* The rates of a pilot of `slice` from what it counted: each link's packets
- * per direction (packets[2 * link + dir]) and the events processed. */
-static MsWorldRates *
-rates_from_counts(const MsScenario *sc, const guint64 *packets, guint64 processed, MsTime slice)
+/* What a pilot counts: each link's packets per direction (packets[2 *
+ * link + dir]), then each host's events, then all events processed. */
+static gsize
+pilot_words(const MsScenario *sc)
 {
-    guint n = sc->hosts->len;
+    return 2 * (gsize) sc->links->len + sc->hosts->len + 1;
+}
+
+/* The rates of a pilot of `slice` from what it counted (pilot_words()).
+ * A host weighs the events run at it, plus one so that an idle host still
+ * weighs something. */
+static MsWorldRates *
+rates_from_counts(const MsScenario *sc, const guint64 *c, MsTime slice)
+{
+    guint n = sc->hosts->len, nl = sc->links->len;
     MsWorldRates *r = g_new0(MsWorldRates, 1);
     r->host = g_new0(double, n);
-    r->link = g_new0(double, MAX(sc->links->len, 1u));
-    /* A host's events follow the packets it receives (each arrival, and
-     * what the protocols do about it); spread the run's events over the
-     * hosts in proportion, with one for every host so that an idle one
-     * still weighs something. */
-    double in_total = 0;
-    for (guint i = 0; i < sc->links->len; i++) {
-        const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
-        r->host[l->b] += (double) packets[2 * i];
-        r->host[l->a] += (double) packets[2 * i + 1];
-        r->link[i] = (double) (packets[2 * i] + packets[2 * i + 1]);
-        in_total += r->link[i];
-    }
+    r->link = g_new0(double, MAX(nl, 1u));
     double secs = ms_time_to_seconds(slice);
-    double per_packet = in_total > 0 ? (double) processed / (in_total + n) : 0;
+    for (guint i = 0; i < nl; i++)
+        r->link[i] = (double) (c[2 * i] + c[2 * i + 1]) / secs;
     for (guint h = 0; h < n; h++)
-        r->host[h] = (r->host[h] + 1.0) * per_packet / secs;
-    for (guint i = 0; i < sc->links->len; i++)
-        r->link[i] /= secs;
-    r->events_per_s = (double) processed / secs;
+        r->host[h] = ((double) c[2 * nl + h] + 1.0) / secs;
+    r->events_per_s = (double) c[2 * nl + n] / secs;
     return r;
 }
 
-/* What a pilot world counted: its links' packets, then its events. */
-static guint64 *
-pilot_counts(const MsScenario *sc, MsWorld *w)
+/* Starts counting a pilot world's events per host into the host part of
+ * c (pilot_words() zeroed words). */
+static void
+pilot_start(const MsScenario *sc, MsWorld *w, guint64 *c)
+{
+    ms_engine_count_host_events(ms_world_engine(w), c + 2 * (gsize) sc->links->len,
+                                sc->hosts->len);
+}
+
+/* Fills in what a pilot world counted besides its hosts' events: its
+ * links' packets and all events processed; stops the counting. */
+static void
+pilot_finish(const MsScenario *sc, MsWorld *w, guint64 *c)
 {
     guint nl = sc->links->len;
-    guint64 *c = g_new0(guint64, 2 * (gsize) nl + 1);
     for (guint i = 0; i < nl; i++) {
         MsLinkStats ls;
         ms_net_link_stats(ms_world_net(w), i, &ls);
@@ -462,8 +468,8 @@ pilot_counts(const MsScenario *sc, MsWorld *w)
     }
     MsEngineStats es;
     ms_engine_get_stats(ms_world_engine(w), &es);
-    c[2 * nl] = es.processed;
-    return c;
+    c[2 * nl + sc->hosts->len] = es.processed;
+    ms_engine_count_host_events(ms_world_engine(w), NULL, 0);
 }
 
 MsWorldRates *
@@ -479,17 +485,19 @@ ms_world_pilot(const MsScenario *sc, const MsWorldOptions *opts, MsTime slice, G
     g_autoptr(MsWorld) w = ms_world_new_full(sc, &wo, error);
     if (!w)
         return NULL;
+    g_autofree guint64 *c = g_new0(guint64, pilot_words(sc));
+    pilot_start(sc, w, c);
     ms_world_run(w, slice);
-    g_autofree guint64 *c = pilot_counts(sc, w);
-    return rates_from_counts(sc, c, c[2 * sc->links->len], slice);
+    pilot_finish(sc, w, c);
+    return rates_from_counts(sc, c, slice);
 }
 
 /* Each rank runs its part of the roles' split; rank 0 adds the counts up
  * in rank order (integers: no rounding) and every rank gets the sum. A
  * link direction's packets are counted once, by the rank that sends them,
- * so the links' sums are the whole world's counts; the events include what
- * the parts do twice (the imported packets' arrivals, the faults), which
- * only scales every host's rate alike. */
+ * and a host's events by the rank that runs it, so the sums are the whole
+ * world's counts (the events processed include what the parts do twice:
+ * the faults, and sent events' imports). */
 MsWorldRates *
 ms_world_pilot_mpi(const MsScenario *sc, const MsWorldOptions *opts, MsMpi *mpi, MsTime slice,
                    GError **error)
@@ -506,11 +514,13 @@ ms_world_pilot_mpi(const MsScenario *sc, const MsWorldOptions *opts, MsMpi *mpi,
     g_autoptr(MsWorld) w = ms_world_new_full(sc, &wo, error);
     if (!w) /* every rank builds the same world: all fail alike */
         return NULL;
+    gsize words = pilot_words(sc);
+    g_autofree guint64 *mine = g_new0(guint64, words);
+    pilot_start(sc, w, mine);
     MsMpiStats st;
     if (!ms_mpi_run(mpi, ms_world_shard(w), slice, &st, error))
         return NULL;
-    gsize words = 2 * (gsize) sc->links->len + 1;
-    g_autofree guint64 *mine = pilot_counts(sc, w);
+    pilot_finish(sc, w, mine);
     g_clear_pointer(&w, ms_world_free); /* before the run's own part is built */
     g_autoptr(GBytes) mine_b = g_bytes_new(mine, words * sizeof(guint64));
     GBytes **all = ms_mpi_gather_bytes(mpi, mine_b);
@@ -534,7 +544,7 @@ ms_world_pilot_mpi(const MsScenario *sc, const MsWorldOptions *opts, MsMpi *mpi,
         g_set_error(error, MS_WORLD_ERROR, 0, "the pilot's counts did not reach every rank");
         return NULL;
     }
-    return rates_from_counts(sc, c, c[words - 1], slice);
+    return rates_from_counts(sc, c, slice);
 }
 
 MsPartition *
