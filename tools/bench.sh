@@ -308,7 +308,8 @@ $M import "$ZOO" --bench-routing 100 2>/dev/null
 # speed-up, the sequential run's CPU s, and from the 2-rank run with the
 # median wall its Distribution: line (windows, collectives per window, wait
 # share, CPU s per rank): on a shared 2-core machine the CPU per rank and
-# the wait share say more than the wall.
+# the wait share say more than the wall. Then the split's ceiling: one
+# `--critical-path` run (README, "The ceiling").
 case " $BENCH " in
 *mpi-world*)
     W=${MPI_WORLD:-scenarios/bench/medium.xml}
@@ -351,6 +352,10 @@ case " $BENCH " in
     else
         echo "results: DIFFERENT from the sequential run"
     fi
+    # The ceiling: what any conservative driver could get on this split
+    # with free synchronisation (one run: the counts are deterministic).
+    echo "ceiling of the same split (--critical-path, one run):"
+    $M run "$W" -q --partition auto --parts 2 --critical-path $U | grep -A1 '^Critical path:'
     rm -rf "$D"
     ;;
 esac
