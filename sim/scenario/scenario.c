@@ -338,13 +338,16 @@ ms__scenario_set_lines(xmlNode *n, guint line)
  * (include/mailsim/generate.h), before the schema sees the document, so a
  * generated world is checked like a written one. Bad attributes are errors
  * with the element's line. With `generated` (the usual case), the elements
- * stay text: each is added there, and an empty <generate/> at the end of the
- * root stands for them; the reader streams them in its place
- * (sim/scenario/scenario_stream.c). The generator's elements are valid by
- * construction (tests/test_scenario.c validates its output as a written
- * file), and the reader checks every value it uses again. Without
- * `generated` (overrides that select generated elements need them in the
- * document), they are copied into the document. */
+ * stay the generator's records (sim/scenario/generate-private.h): each
+ * world is added there, and an empty <generate/> at the end of the root
+ * stands for it; the reader makes the records into elements one at a time
+ * in its place (sim/scenario/scenario_stream.c). The schema never sees
+ * them: they are valid by construction (tests/test_scenario.c validates
+ * the generator's XML as a written file and loads it to the same scenario),
+ * and the reader checks every value it uses again. Without `generated`
+ * (overrides that select generated elements need them in the document),
+ * they are made into elements of the document. No XML text is written or
+ * parsed either way. */
 static void
 expand_generate(MsScenarioDiag *d, xmlDoc *doc, GPtrArray *generated)
 {
@@ -423,43 +426,21 @@ expand_generate(MsScenarioDiag *d, xmlDoc *doc, GPtrArray *generated)
         xmlFreeNode(n);
         if (!ok)
             continue;
-        GString *s = g_string_new("<scenario>\n");
-        ms_generate_elements(&p, s);
-        g_string_append(s, "</scenario>\n");
+        MsGenWorld *world = ms__gen_world_new(&p);
         if (generated) {
-            MsScenarioGenerated *g = g_new0(MsScenarioGenerated, 1);
-            g->text = s;
-            g->line = line;
-            g_ptr_array_add(generated, g);
+            g_ptr_array_add(generated, ms__scenario_generated_new(world, line));
             g_ptr_array_add(placeholders, xmlNewDocNode(doc, NULL, BAD_CAST "generate", NULL));
             continue;
         }
-        /* Our own text: no entities, so the plain parser is safe; HUGE lifts
-         * libxml2's size limits for large worlds. */
-        xmlDoc *gen = xmlReadMemory(s->str, (int) s->len, "generated", NULL,
-                                    XML_PARSE_NONET | XML_PARSE_HUGE);
-        g_string_free(s, TRUE);
-        if (!gen) {
-            ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line,
-                                  "element 'generate': internal error");
-            continue;
+        /* Each record becomes an element of the document (no text to parse);
+         * the records are small beside the elements made of them. */
+        for (guint i = 0; i < world->elements->len; i++) {
+            xmlNode *copy =
+                ms__gen_element_node(doc, &g_array_index(world->elements, MsGenElement, i));
+            ms__scenario_set_lines(copy, line);
+            xmlAddChild(root, copy);
         }
-        /* Each element is copied, then freed at once: the generated tree
-         * and its copy never coexist whole (on the medium world, 30 MB of
-         * peak heap less, in every rank of a partitioned run too). */
-        xmlNode *groot = xmlDocGetRootElement(gen);
-        for (xmlNode *c = groot->children; c;) {
-            xmlNode *cn = c->next;
-            if (c->type == XML_ELEMENT_NODE) {
-                xmlNode *copy = xmlDocCopyNode(c, doc, 1);
-                ms__scenario_set_lines(copy, line);
-                xmlAddChild(root, copy);
-            }
-            xmlUnlinkNode(c);
-            xmlFreeNode(c);
-            c = cn;
-        }
-        xmlFreeDoc(gen);
+        ms__gen_world_free(world);
     }
     for (guint i = 0; root && i < placeholders->len; i++)
         xmlAddChild(root, placeholders->pdata[i]);
