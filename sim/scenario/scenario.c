@@ -667,15 +667,19 @@ free_strv_array(GPtrArray *a)
         g_ptr_array_unref(a);
 }
 
+/* Written users own their strings; generated ones point into one block. */
 static void
-free_users(GArray *users)
+free_users(MsScenarioMailserver *m)
 {
-    for (guint j = 0; users && j < users->len; j++) {
-        MsScenarioUser *u = &g_array_index(users, MsScenarioUser, j);
+    guint written = m->generated_names ? m->generated_from : (m->users ? m->users->len : 0);
+    for (guint j = 0; j < written; j++) {
+        MsScenarioUser *u = &g_array_index(m->users, MsScenarioUser, j);
         g_free(u->name);
         g_free(u->password);
         g_free(u->forward);
     }
+    g_clear_pointer(&m->generated_names, g_free);
+    m->generated_from = 0;
 }
 
 /* A new empty array rather than a shrunk one: g_array_set_size() keeps the
@@ -688,7 +692,7 @@ ms_scenario_drop_users(MsScenario *sc, guint mailserver)
     if (!m->users || m->users->len == 0)
         return 0;
     guint n = m->users->len;
-    free_users(m->users);
+    free_users(m);
     g_array_unref(m->users);
     m->users = g_array_new(FALSE, TRUE, sizeof(MsScenarioUser));
     return n;
@@ -724,7 +728,7 @@ ms_scenario_free(MsScenario *sc)
         MsScenarioMailserver *m = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
         free_strv_array(m->domains);
         free_strv_array(m->backup_for);
-        free_users(m->users);
+        free_users(m);
         for (guint j = 0; m->replies && j < m->replies->len; j++) {
             MsScenarioReply *r = &g_array_index(m->replies, MsScenarioReply, j);
             g_free(r->enhanced);

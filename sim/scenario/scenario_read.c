@@ -521,6 +521,35 @@ read_reply(MsScenarioReader *R, xmlNode *n, GArray *replies)
     g_array_append_val(replies, r);
 }
 
+/* Appends users u1..u<count> with password "pw" to m, their strings in one
+ * block (m->generated_names: "pw", then each name, NUL-terminated): about
+ * 7 bytes a user instead of two allocations of 32 (the medium world's
+ * 100,000 users: 0.7 MB instead of 6.4 MB). */
+static void
+add_generated_users(MsScenarioMailserver *m, guint count, guint line)
+{
+    gsize size = 3; /* "pw" */
+    for (guint64 k = 1, digits = 1, next = 10; k <= count; k++) {
+        if (k == next) {
+            digits++;
+            next *= 10;
+        }
+        size += 2 + digits; /* "u", the digits, NUL */
+    }
+    char *block = g_malloc(size), *p = block;
+    memcpy(p, "pw", 3);
+    p += 3;
+    m->generated_from = m->users->len;
+    m->generated_names = block;
+    g_array_set_size(m->users, m->users->len + count);
+    for (guint k = 1; k <= count; k++) {
+        MsScenarioUser *u = &g_array_index(m->users, MsScenarioUser, m->generated_from + k - 1);
+        *u = (MsScenarioUser){ .line = line, .name = p, .password = block };
+        p += g_snprintf(p, (gulong) (size - (gsize) (p - block)), "u%u", k) + 1;
+    }
+    g_assert((gsize) (p - block) == size);
+}
+
 static void
 read_mailserver(MsScenarioReader *R, xmlNode *n)
 {
@@ -659,13 +688,8 @@ read_mailserver(MsScenarioReader *R, xmlNode *n)
         if (!ms_units_parse_count(gen, &count, NULL) || count > 10000000)
             ms__reader_err(R, n, "generated-users",
                            "'%s' is not a user count: expected 0 to 10000000", gen);
-        else
-            for (guint64 k = 1; k <= count; k++) {
-                MsScenarioUser gu = { .line = ms__reader_line_of(n) };
-                gu.name = g_strdup_printf("u%" G_GUINT64_FORMAT, k);
-                gu.password = g_strdup("pw");
-                g_array_append_val(m.users, gu);
-            }
+        else if (count > 0)
+            add_generated_users(&m, (guint) count, ms__reader_line_of(n));
     }
     if (m.users->len > 0 && m.domains->len == 0)
         ms__reader_err(R, n, NULL,
