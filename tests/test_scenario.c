@@ -771,7 +771,7 @@ test_warnings_quiet(void)
         fprintf(stderr, "generated: %s\n", (char *) wb->pdata[i]);
 }
 
-/* ---- generated worlds, streamed -------------------------------------------- */
+/* ---- generated worlds, made from the generator's records ------------------- */
 
 /* One line per item of what a scenario holds, for comparing two loads:
  * every field of the kinds a generated world has; line numbers only with
@@ -928,13 +928,13 @@ test_generate_same_as_written(void)
     }
 }
 
-/* A generated world's elements are streamed into the reader (never copied
- * into the document, sim/scenario/scenario_stream.c): the scenario is the
+/* A generated world's elements are made from the generator's records as the
+ * reader walks (never copied into the document, sim/scenario/scenario_stream.c): the scenario is the
  * one the copied elements give (an override that selects a generated
  * element makes the loader copy them), with written elements before and
  * after <generate> referring to generated ones and the other way round. */
 static void
-test_generate_streamed(void)
+test_generate_walked(void)
 {
     const char *xml =
         "<scenario version=\"1\" name=\"g\" until=\"1h\">\n"
@@ -985,6 +985,18 @@ test_generate_streamed(void)
     CU_ASSERT(strstr(error->message, "mem.xml:3: host 'r3' attribute 'id': duplicate id 'r3'") !=
               NULL);
     g_clear_error(&error);
+    /* A generated link (taken from its record) that clashes with a written
+     * one is read as an element, for the reader's error. */
+    const char *twice = "<scenario version=\"1\" name=\"g\">\n"
+                        "<generate domains=\"2\" routers=\"10\" users=\"4\" messages=\"4\"/>\n"
+                        "<link a=\"r1\" b=\"r0\"/>\n"
+                        "</scenario>\n";
+    g_autoptr(MsScenario) bad3 = load_string(twice, &error);
+    CU_ASSERT_PTR_NULL(bad3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(error);
+    CU_ASSERT(strstr(error->message, "mem.xml:2: link 'r0'~'r1': a second link between 'r0' and "
+                                     "'r1': the first is on line 3") != NULL);
+    g_clear_error(&error);
     g_autoptr(MsScenario) bad2 =
         ms_scenario_load_memory_with(dup, strlen(dup), "mem.xml", &same, 1, &error);
     CU_ASSERT_PTR_NOT_NULL_FATAL(error);
@@ -992,7 +1004,7 @@ test_generate_streamed(void)
               NULL);
 }
 
-/* The streamed elements are not checked by the schema (the reader checks
+/* The generated elements are not checked by the schema (the reader checks
  * every value it uses): what the generator writes must pass the schema as a
  * written file, for both topologies and every auth. */
 static void
@@ -1181,7 +1193,7 @@ main(void)
         { "unknown names: did you mean", test_did_you_mean },
         { "warning corpus: line, text, proven by a run", test_warning_corpus },
         { "no warnings where nothing is lost", test_warnings_quiet },
-        { "generated worlds are streamed, same scenario", test_generate_streamed },
+        { "generated worlds are walked from records, same scenario", test_generate_walked },
         { "the generator's output passes the schema", test_generate_output_valid },
         { "a generated world loads as mailsim gen's file does", test_generate_same_as_written },
         { "README documents every element and attribute", test_readme_documents_schema },

@@ -160,6 +160,8 @@ typedef struct {
     MsScenarioGenerated *gen; /* the placeholder being walked, or NULL */
     guint gen_at;             /* the next of its records */
     xmlNode *made;            /* the element made of the record handed out last */
+    const MsGenElement *record; /* the record handed out last */
+    guint direct; /* kind bits whose records come as records (ms__scenario_walk_step) */
     guint n_generate;         /* placeholders met so far */
     guint temps_mark;         /* R->temps' length when the walk began */
 } MsScenarioWalk;
@@ -169,13 +171,28 @@ typedef struct {
 void ms__scenario_walk_init(MsScenarioWalk *w, MsScenarioReader *R, xmlNode *root,
                             const char *const *names);
 
-/* The next wanted element, or NULL at the end. A streamed element lives only
+/* The next wanted element, or NULL at the end. A generated element lives only
  * until the next call, and so do the attribute values read from any element
  * since the previous call (R->temps above the walk's start). */
 xmlNode *ms__scenario_walk_next(MsScenarioWalk *w);
 
+/* The next wanted item, FALSE at the end: a written or generated element
+ * (*node), or, for a generated record of a kind in w->direct (set after
+ * ms__scenario_walk_init() to MS__WALK_* bits), the record
+ * itself (*record; *node NULL), whose element ms__scenario_walk_make()
+ * makes when the phase wants it after all. Both live until the next step. */
+#define MS__WALK_HOST (1u << 0)
+#define MS__WALK_LINK (1u << 1)
+gboolean ms__scenario_walk_step(MsScenarioWalk *w, xmlNode **node, const MsGenElement **record);
+xmlNode *ms__scenario_walk_make(MsScenarioWalk *w);
+
 /* Ends a walk early (a walk that returned NULL has ended already). */
 void ms__scenario_walk_end(MsScenarioWalk *w);
+
+/* Writes v in decimal and a NUL at p (room for 21 bytes); returns the
+ * address of the NUL. printf's cost without printf: for the 100,000
+ * generated user names and the generated elements' numbers. */
+char *ms__scenario_put_uint(char *p, guint64 v);
 
 gboolean ms__reader_is(const xmlNode *n, const char *name);
 

@@ -8,12 +8,16 @@
  * text would have, no text in between), handed to the phase, and freed as
  * the walk moves on, so at most one generated element exists as a tree at
  * once and the reader checks a generated element exactly as it checks the
- * same element written in a file.
+ * same element written in a file. The phases of the two numerous kinds,
+ * hosts and links, take the records themselves (MsScenarioWalk.direct) and
+ * make an element only for a record that clashes with a written element,
+ * whose errors then read as before.
  *
- * Costs: a phase looks at every record once (a switch on its kind) and
- * builds the elements of its kinds: on the medium world, 25,000 records
- * and a few allocations per element, instead of libxml2 parsing 1.9 MB of
- * text once per phase (about 1.1 G instructions before). The attribute
+ * Costs: a phase looks at every record once (a test of its kind) and
+ * builds the elements of its kinds (a dozen allocations each, about 5,000
+ * instructions with their freeing), except for hosts and links: on the
+ * medium world, 26,000 records, instead of libxml2 parsing 1.9 MB of text
+ * once per phase (about 1.1 G instructions before). The attribute
  * values the phases read (R->temps) are freed element by element during a
  * walk instead of at the end of the load. */
 #include "generate-private.h"
@@ -77,21 +81,24 @@ xmlNode *
 ms__gen_element_node(xmlDoc *doc, const MsGenElement *e)
 {
     const char *const *s = e->s;
-    char buf[64];
+    char buf[64], *p = buf;
     xmlNode *n = xmlNewDocNode(doc, NULL, BAD_CAST ms__gen_kind_name(e->kind), NULL);
     switch (e->kind) {
     case MS__GEN_HOST:
         attr(n, "id", s[0]);
         attr(n, "name", s[1]);
         attr(n, "role", s[2]);
-        g_snprintf(buf, sizeof buf, "%u.%u.%u.%u", e->num >> 24, (e->num >> 16) & 255,
-                   (e->num >> 8) & 255, e->num & 255);
+        for (guint i = 0, shift = 24; i < 4; i++, shift -= 8) {
+            char *end = ms__scenario_put_uint(p, (e->num >> shift) & 255);
+            *end = i < 3 ? '.' : '\0';
+            p = end + 1;
+        }
         attr(n, "address", buf);
         break;
     case MS__GEN_LINK:
         attr(n, "a", s[0]);
         attr(n, "b", s[1]);
-        g_snprintf(buf, sizeof buf, "%ums", e->num);
+        strcpy(ms__scenario_put_uint(buf, e->num), "ms");
         attr(n, "latency", buf);
         attr(n, "bandwidth", s[2]);
         break;
@@ -127,7 +134,7 @@ ms__gen_element_node(xmlDoc *doc, const MsGenElement *e)
             attr(n, "domains", s[1]);
             if (s[2])
                 attr(n, "smarthost", s[2]);
-            g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, e->count);
+            ms__scenario_put_uint(buf, e->count);
             attr(n, "generated-users", buf);
         }
         if (s[3])
@@ -154,7 +161,7 @@ ms__gen_element_node(xmlDoc *doc, const MsGenElement *e)
     case MS__GEN_FAULT:
         attr(n, "kind", "host-down");
         attr(n, "target", s[0]);
-        g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT "s", e->count);
+        strcpy(ms__scenario_put_uint(buf, e->count), "s");
         attr(n, "at", buf);
         attr(n, "duration", "30min");
         break;
@@ -182,6 +189,7 @@ ms__scenario_walk_init(MsScenarioWalk *w, MsScenarioReader *R, xmlNode *root,
 {
     *w = (MsScenarioWalk){ .R = R, .names = names, .next = root ? root->children : NULL };
     w->temps_mark = R->temps->len;
+    g_assert(kind_bit("host") == MS__WALK_HOST && kind_bit("link") == MS__WALK_LINK);
     for (const char *const *n = names; *n; n++)
         w->kinds |= kind_bit(*n);
 }
@@ -200,46 +208,67 @@ ms__scenario_walk_end(MsScenarioWalk *w)
 {
     drop_made(w);
     w->gen = NULL;
+    w->record = NULL;
     w->next = NULL;
     if (w->R->temps->len > w->temps_mark)
         g_ptr_array_set_size(w->R->temps, w->temps_mark);
 }
 
-/* The next wanted record of the placeholder being walked, as an element, or
- * NULL at its end. */
-static xmlNode *
+/* The next wanted record of the placeholder being walked, or NULL at its
+ * end; made into an element (w->made) unless its kind is in w->direct. */
+static const MsGenElement *
 gen_next(MsScenarioWalk *w)
 {
     const MsScenarioGenerated *g = w->gen;
     GArray *elements = g->world->elements;
     while (w->gen_at < elements->len) {
         const MsGenElement *e = &g_array_index(elements, MsGenElement, w->gen_at++);
-        if (!(g->kind_bits[e->kind] & w->kinds))
+        guint bit = g->kind_bits[e->kind];
+        if (!(bit & w->kinds))
             continue;
-        w->made = ms__gen_element_node(NULL, e);
-        ms__scenario_set_lines(w->made, g->line);
-        return w->made;
+        w->record = e;
+        if (!(bit & w->direct))
+            ms__scenario_walk_make(w);
+        return e;
     }
     w->gen = NULL;
     return NULL;
 }
 
 xmlNode *
-ms__scenario_walk_next(MsScenarioWalk *w)
+ms__scenario_walk_make(MsScenarioWalk *w)
+{
+    g_return_val_if_fail(w->gen && w->record, NULL);
+    if (!w->made) {
+        w->made = ms__gen_element_node(NULL, w->record);
+        ms__scenario_set_lines(w->made, w->gen->line);
+    }
+    return w->made;
+}
+
+gboolean
+ms__scenario_walk_step(MsScenarioWalk *w, xmlNode **node, const MsGenElement **record)
 {
     if (w->R->temps->len > w->temps_mark)
         g_ptr_array_set_size(w->R->temps, w->temps_mark);
     drop_made(w);
+    w->record = NULL;
+    *node = NULL;
+    *record = NULL;
     for (;;) {
         if (w->gen) {
-            xmlNode *n = gen_next(w);
-            if (n)
-                return n;
-            continue;
+            const MsGenElement *e = gen_next(w);
+            if (!e)
+                continue;
+            if (w->made)
+                *node = w->made;
+            else
+                *record = e;
+            return TRUE;
         }
         xmlNode *n = w->next;
         if (!n)
-            return NULL;
+            return FALSE;
         w->next = n->next;
         if (ms__reader_is(n, "generate")) {
             guint k = w->n_generate++;
@@ -253,7 +282,18 @@ ms__scenario_walk_next(MsScenarioWalk *w)
             w->gen_at = 0;
             continue;
         }
-        if (n->type == XML_ELEMENT_NODE && wanted(w, (const char *) n->name))
-            return n;
+        if (n->type == XML_ELEMENT_NODE && wanted(w, (const char *) n->name)) {
+            *node = n;
+            return TRUE;
+        }
     }
+}
+
+xmlNode *
+ms__scenario_walk_next(MsScenarioWalk *w)
+{
+    g_return_val_if_fail(w->direct == 0, NULL);
+    xmlNode *n;
+    const MsGenElement *record;
+    return ms__scenario_walk_step(w, &n, &record) ? n : NULL;
 }
