@@ -11,6 +11,7 @@
 #include "mailsim/scenario_override.h"
 #include "mailsim/units.h"
 
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -1004,6 +1005,76 @@ test_generate_walked(void)
               NULL);
 }
 
+/* The same, run: `mailsim gen`'s file and a file holding the <generate>
+ * element (same root and title) give the same statistics file at both
+ * fidelities, and the same summary but for the file:line of the no-loss
+ * expectation. */
+static void
+test_generate_runs_as_written(void)
+{
+    const char *bin = ms_test_mailsim_path();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("mailsim-gen-XXXXXX", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    g_autofree char *written = g_build_filename(dir, "w.xml", NULL);
+    g_autofree char *element = g_build_filename(dir, "g.xml", NULL);
+    const char *gen[] = { bin,          "gen",       "--domains", "20",     "--routers", "200",
+                          "--users",    "400",       "--messages", "4000",  "--duration", "2h",
+                          "--seed",     "3",         "-o",        written, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL_FATAL(ms_test_spawn(gen, &out, &err), 0);
+    const char *doc =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<scenario version=\"1\" name=\"generated\" seed=\"3\" until=\"14400s\">\n"
+        "  <title>Generated transit-stub world: 20 domains, 200 routers</title>\n"
+        "  <generate domains=\"20\" routers=\"200\" users=\"400\" messages=\"4000\" "
+        "duration=\"2h\" seed=\"3\"/>\n"
+        "</scenario>\n";
+    CU_ASSERT_FATAL(g_file_set_contents(element, doc, -1, &error));
+    g_autofree char *text = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents(written, &text, NULL, NULL));
+    const char *expect_at = strstr(text, "<expect kind=\"no-loss\"");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(expect_at);
+    guint expect_line = 1;
+    for (const char *c = text; c < expect_at; c++)
+        expect_line += *c == '\n';
+    static const char *const fidelities[] = { "flow", "packet" };
+    for (gsize f = 0; f < G_N_ELEMENTS(fidelities); f++) {
+        char *stats[2] = { NULL, NULL }, *summary[2] = { NULL, NULL };
+        const char *files[2] = { written, element };
+        for (int k = 0; k < 2; k++) {
+            g_autofree char *path = g_strdup_printf("%s/stats-%d.json", dir, k);
+            const char *run[] = { bin,     "run",      "-q",          files[k], "--until",
+                                  "30min", "--stats",  path,          "--fidelity",
+                                  fidelities[f],       NULL };
+            g_autofree char *rerr = NULL;
+            CU_ASSERT_EQUAL(ms_test_spawn(run, &summary[k], &rerr), 0);
+            CU_ASSERT(g_file_get_contents(path, &stats[k], NULL, NULL));
+            g_unlink(path);
+        }
+        CU_ASSERT(stats[0] && stats[1] && strlen(stats[0]) > 1000 &&
+                  strcmp(stats[0], stats[1]) == 0);
+        g_autofree char *expect_w =
+            g_strdup_printf("%s:%u: no message is lost", written, expect_line);
+        g_autofree char *expect_g = g_strdup_printf("%s:4: no message is lost", element);
+        CU_ASSERT(summary[0] && strstr(summary[0], expect_w) && summary[1] &&
+                  strstr(summary[1], expect_g));
+        if (summary[0] && summary[1]) {
+            g_autoptr(GString) a = g_string_new(summary[0]), b = g_string_new(summary[1]);
+            g_string_replace(a, expect_w, "X", 1);
+            g_string_replace(b, expect_g, "X", 1);
+            CU_ASSERT_STRING_EQUAL(a->str, b->str);
+        }
+        for (int k = 0; k < 2; k++) {
+            g_free(stats[k]);
+            g_free(summary[k]);
+        }
+    }
+    g_unlink(written);
+    g_unlink(element);
+    g_rmdir(dir);
+}
+
 /* The generated elements are not checked by the schema (the reader checks
  * every value it uses): what the generator writes must pass the schema as a
  * written file, for both topologies and every auth. */
@@ -1196,6 +1267,7 @@ main(void)
         { "generated worlds are walked from records, same scenario", test_generate_walked },
         { "the generator's output passes the schema", test_generate_output_valid },
         { "a generated world loads as mailsim gen's file does", test_generate_same_as_written },
+        { "a generated world runs as mailsim gen's file does", test_generate_runs_as_written },
         { "README documents every element and attribute", test_readme_documents_schema },
         { "mailsim validate", test_validate_command },
         { NULL, NULL },
