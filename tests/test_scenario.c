@@ -787,9 +787,9 @@ scenario_dump_full(const MsScenario *sc, gboolean lines)
                            sc->routing);
     for (guint i = 0; i < sc->hosts->len; i++) {
         const MsScenarioHost *h = &g_array_index(sc->hosts, MsScenarioHost, i);
-        g_string_append_printf(s, "host %u %s %s %d %08x %u %d %d %d %s %d\n", LINE(h->line),
-                               h->id, h->name, h->role, h->address, h->asn, h->mailserver,
-                               h->client, h->has_position, h->label ? h->label : "-", h->has_geo);
+        g_string_append_printf(s, "host %u %s %s %d %08x %u %d %d %d %s %d\n", LINE(h->line), h->id,
+                               h->name, h->role, h->address, h->asn, h->mailserver, h->client,
+                               h->has_position, h->label ? h->label : "-", h->has_geo);
     }
     for (guint i = 0; i < sc->links->len; i++) {
         const MsScenarioLink *l = &g_array_index(sc->links, MsScenarioLink, i);
@@ -803,8 +803,7 @@ scenario_dump_full(const MsScenario *sc, gboolean lines)
     for (guint i = 0; i < sc->zones->len; i++) {
         const MsScenarioZone *z = &g_array_index(sc->zones, MsScenarioZone, i);
         g_string_append_printf(s, "zone %u %s %u %" G_GINT64_FORMAT " %d %s\n", LINE(z->line),
-                               z->name, z->server, z->ttl, z->dnssec,
-                               z->sts_id ? z->sts_id : "-");
+                               z->name, z->server, z->ttl, z->dnssec, z->sts_id ? z->sts_id : "-");
         for (guint j = 0; j < z->records->len; j++) {
             const MsScenarioRecord *r = &g_array_index(z->records, MsScenarioRecord, j);
             g_string_append_printf(s, " rr %u %d %s %s %u %08x %d %" G_GINT64_FORMAT "\n",
@@ -814,24 +813,22 @@ scenario_dump_full(const MsScenario *sc, gboolean lines)
     }
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *m = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
-        g_string_append_printf(s,
-                               "server %u %u %u %u %d %d %d users %u dkim %u lists %u auth "
-                               "%d%d%d %u %u tls %d %d %d\n",
-                               LINE(m->line), m->host, m->domains->len, m->backup_for->len,
-                               m->smarthost, m->resolver, m->profile, m->users->len,
-                               m->dkim ? m->dkim->len : 0, m->lists ? m->lists->len : 0,
-                               m->auth.spf, m->auth.dkim, m->auth.dmarc,
-                               m->auth.dnsbl ? m->auth.dnsbl->len : 0, m->policy.set,
-                               m->tls.smtpd_level, m->tls.smtp_level, m->tls.certificate);
+        g_string_append_printf(
+            s,
+            "server %u %u %u %u %d %d %d users %u dkim %u lists %u auth "
+            "%d%d%d %u %u tls %d %d %d\n",
+            LINE(m->line), m->host, m->domains->len, m->backup_for->len, m->smarthost, m->resolver,
+            m->profile, m->users->len, m->dkim ? m->dkim->len : 0, m->lists ? m->lists->len : 0,
+            m->auth.spf, m->auth.dkim, m->auth.dmarc, m->auth.dnsbl ? m->auth.dnsbl->len : 0,
+            m->policy.set, m->tls.smtpd_level, m->tls.smtp_level, m->tls.certificate);
         for (guint j = 0; j < m->domains->len; j++)
             g_string_append_printf(s, " domain %s\n", (char *) m->domains->pdata[j]);
         for (guint j = 0; j < m->backup_for->len; j++)
             g_string_append_printf(s, " backup-for %s\n", (char *) m->backup_for->pdata[j]);
         for (guint j = 0; j < m->users->len; j++) {
             const MsScenarioUser *u = &g_array_index(m->users, MsScenarioUser, j);
-            g_string_append_printf(s, " user %u %s %s %" G_GUINT64_FORMAT " %s\n",
-                                   LINE(u->line), u->name, u->password, u->quota,
-                                   u->forward ? u->forward : "-");
+            g_string_append_printf(s, " user %u %s %s %" G_GUINT64_FORMAT " %s\n", LINE(u->line),
+                                   u->name, u->password, u->quota, u->forward ? u->forward : "-");
         }
         for (guint j = 0; m->dkim && j < m->dkim->len; j++) {
             const MsScenarioDkim *k = &g_array_index(m->dkim, MsScenarioDkim, j);
@@ -845,21 +842,18 @@ scenario_dump_full(const MsScenario *sc, gboolean lines)
                                "workload %u %s %s %d %d %" G_GINT64_FORMAT " %" G_GINT64_FORMAT
                                " %.17g %d %.17g %.17g\n",
                                LINE(w->line), w->from, w->to, w->from_server, w->to_server,
-                               w->start, w->end, w->rate_per_s, w->size_dist, w->size_a,
-                               w->size_b);
+                               w->start, w->end, w->rate_per_s, w->size_dist, w->size_a, w->size_b);
     }
     for (guint i = 0; i < sc->faults->len; i++) {
         const MsScenarioFault *f = &g_array_index(sc->faults, MsScenarioFault, i);
-        g_string_append_printf(s,
-                               "fault %u %d %s %d %d %" G_GINT64_FORMAT " %" G_GINT64_FORMAT
-                               "\n",
-                               LINE(f->line), f->kind, f->target, f->host, f->link, f->at,
-                               f->duration);
+        g_string_append_printf(
+            s, "fault %u %d %s %d %d %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n", LINE(f->line),
+            f->kind, f->target, f->host, f->link, f->at, f->duration);
     }
     for (guint i = 0; i < sc->expects->len; i++) {
         const MsScenarioExpect *e = &g_array_index(sc->expects, MsScenarioExpect, i);
-        g_string_append_printf(s, "expect %u %d %d %" G_GINT64_FORMAT "\n", LINE(e->line),
-                               e->kind, e->message, e->count);
+        g_string_append_printf(s, "expect %u %d %d %" G_GINT64_FORMAT "\n", LINE(e->line), e->kind,
+                               e->message, e->count);
     }
     g_string_append_printf(s, "clients %u messages %u checks %u outputs %u\n", sc->clients->len,
                            sc->messages->len, sc->checks->len, sc->outputs->len);
@@ -1018,18 +1012,17 @@ test_generate_runs_as_written(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     g_autofree char *written = g_build_filename(dir, "w.xml", NULL);
     g_autofree char *element = g_build_filename(dir, "g.xml", NULL);
-    const char *gen[] = { bin,          "gen",       "--domains", "20",     "--routers", "200",
-                          "--users",    "400",       "--messages", "4000",  "--duration", "2h",
-                          "--seed",     "3",         "-o",        written, NULL };
+    const char *gen[] = { bin,       "gen", "--domains",  "20",    "--routers",  "200",
+                          "--users", "400", "--messages", "4000",  "--duration", "2h",
+                          "--seed",  "3",   "-o",         written, NULL };
     g_autofree char *out = NULL, *err = NULL;
     CU_ASSERT_EQUAL_FATAL(ms_test_spawn(gen, &out, &err), 0);
-    const char *doc =
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        "<scenario version=\"1\" name=\"generated\" seed=\"3\" until=\"14400s\">\n"
-        "  <title>Generated transit-stub world: 20 domains, 200 routers</title>\n"
-        "  <generate domains=\"20\" routers=\"200\" users=\"400\" messages=\"4000\" "
-        "duration=\"2h\" seed=\"3\"/>\n"
-        "</scenario>\n";
+    const char *doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                      "<scenario version=\"1\" name=\"generated\" seed=\"3\" until=\"14400s\">\n"
+                      "  <title>Generated transit-stub world: 20 domains, 200 routers</title>\n"
+                      "  <generate domains=\"20\" routers=\"200\" users=\"400\" messages=\"4000\" "
+                      "duration=\"2h\" seed=\"3\"/>\n"
+                      "</scenario>\n";
     CU_ASSERT_FATAL(g_file_set_contents(element, doc, -1, &error));
     g_autofree char *text = NULL;
     CU_ASSERT_FATAL(g_file_get_contents(written, &text, NULL, NULL));
@@ -1044,9 +1037,8 @@ test_generate_runs_as_written(void)
         const char *files[2] = { written, element };
         for (int k = 0; k < 2; k++) {
             g_autofree char *path = g_strdup_printf("%s/stats-%d.json", dir, k);
-            const char *run[] = { bin,     "run",      "-q",          files[k], "--until",
-                                  "30min", "--stats",  path,          "--fidelity",
-                                  fidelities[f],       NULL };
+            const char *run[] = { bin,       "run", "-q",         files[k],      "--until", "30min",
+                                  "--stats", path,  "--fidelity", fidelities[f], NULL };
             g_autofree char *rerr = NULL;
             CU_ASSERT_EQUAL(ms_test_spawn(run, &summary[k], &rerr), 0);
             CU_ASSERT(g_file_get_contents(path, &stats[k], NULL, NULL));

@@ -340,7 +340,9 @@ ms__gen_world_new(const MsGenParams *in)
     ms_gen_params_defaults(&p);
     p.routers = MAX(p.routers, 4u);
     p.domains = MAX(p.domains, 1u);
-    Gen g = { world_new(), { { 0 } }, 0x0A000001u,
+    Gen g = { world_new(),
+              { { 0 } },
+              0x0A000001u,
               g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL) };
     ms_rng_init_named(&g.rng, p.seed, "generate");
 

@@ -154,16 +154,16 @@ xmlNode *ms__gen_element_node(xmlDoc *doc, const MsGenElement *e);
 
 typedef struct {
     MsScenarioReader *R;
-    const char *const *names; /* the element names wanted, NULL-terminated */
-    guint kinds;              /* their kind bits */
-    xmlNode *next;            /* the next written child of the root */
-    MsScenarioGenerated *gen; /* the placeholder being walked, or NULL */
-    guint gen_at;             /* the next of its records */
-    xmlNode *made;            /* the element made of the record handed out last */
+    const char *const *names;   /* the element names wanted, NULL-terminated */
+    guint kinds;                /* their kind bits */
+    xmlNode *next;              /* the next written child of the root */
+    MsScenarioGenerated *gen;   /* the placeholder being walked, or NULL */
+    guint gen_at;               /* the next of its records */
+    xmlNode *made;              /* the element made of the record handed out last */
     const MsGenElement *record; /* the record handed out last */
-    guint direct; /* kind bits whose records come as records (ms__scenario_walk_step) */
-    guint n_generate;         /* placeholders met so far */
-    guint temps_mark;         /* R->temps' length when the walk began */
+    guint direct;     /* kind bits whose records come as records (ms__scenario_walk_step) */
+    guint n_generate; /* placeholders met so far */
+    guint temps_mark; /* R->temps' length when the walk began */
 } MsScenarioWalk;
 
 /* Starts a walk over the root's elements named in `names` (borrowed,
