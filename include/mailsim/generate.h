@@ -2,9 +2,11 @@
  * scale-free), D mail domains each with its MX (a share with a backup MX, a
  * share relaying through smarthosts), users, Poisson traffic from every
  * domain to random others with heavy-tailed sizes, and a few MX outages.
- * The result is scenario XML (so `mailsim gen` can write it out and a
- * `<generate>` element can stand for it inside a file); the same parameters
- * and seed always give the same bytes. */
+ * The generator makes records of scenario elements (sim/scenario/
+ * generate-private.h): the functions below write them out as scenario XML
+ * (`mailsim gen`), and the loader makes a `<generate>` element's records
+ * into the scenario without any text; the same parameters and seed always
+ * give the same records, and the same bytes. */
 #pragma once
 
 #include <glib.h>

@@ -270,6 +270,11 @@ typedef struct {
     gint resolver;  /* host index of a dns host, or -1 (builder's default) */
     gint smarthost; /* host index of a host that has a <mailserver>, or -1 */
     GArray *users;  /* of MsScenarioUser */
+    /* generated-users=: users [generated_from, users->len) are u1..uN with
+     * password "pw", and their strings live in this one block (owned here,
+     * NULL when there are none) instead of two allocations a user */
+    char *generated_names;
+    guint generated_from;
     MsScenarioPolicy policy;
     GArray *replies; /* of MsScenarioReply */
     MsScenarioTls tls;

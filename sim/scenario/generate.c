@@ -13,7 +13,7 @@
  * registry, which keeps a 10,000-domain world to one name server (the
  * hierarchy costs three lookups per new domain and is what lessons show).
  * Addresses are 10.0.0.1 upwards in order of creation. */
-#include "mailsim/generate.h"
+#include "generate-private.h"
 #include "mailsim/rng.h"
 
 #include <string.h>
@@ -46,38 +46,64 @@ ms_gen_topology_to_string(MsGenTopology t)
 }
 
 typedef struct {
-    GString *out;
+    MsGenWorld *w;
     MsRng rng;
     guint32 next_addr;
     GHashTable *edges; /* router pairs already linked (lo << 32 | hi) */
 } Gen;
 
-/* Links routers a and b unless they are linked already. */
-static void
-router_link(Gen *g, guint32 x, guint32 y, guint ms, const char *bw)
+static const char *str(Gen *g, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* A formatted string kept in the world's chunk. */
+static const char *
+str(Gen *g, const char *fmt, ...)
 {
-    guint64 key = (guint64) MIN(x, y) << 32 | MAX(x, y);
-    if (x == y || g_hash_table_contains(g->edges, &key))
-        return;
-    g_hash_table_add(g->edges, g_memdup2(&key, sizeof key));
-    g_string_append_printf(
-        g->out, "  <link a=\"r%u\" b=\"r%u\" latency=\"%ums\" bandwidth=\"%s\"/>\n", x, y, ms, bw);
+    char buf[128];
+    va_list ap;
+    va_start(ap, fmt);
+    g_vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return g_string_chunk_insert(g->w->strings, buf);
 }
 
-static void
-host(Gen *g, const char *id, const char *name, const char *role)
+static MsGenElement *
+add(Gen *g, MsGenElementKind kind)
 {
-    guint32 a = g->next_addr++;
-    g_string_append_printf(g->out,
-                           "  <host id=\"%s\" name=\"%s\" role=\"%s\" address=\"%u.%u.%u.%u\"/>\n",
-                           id, name, role, a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+    MsGenElement e = { .kind = kind };
+    g_array_append_val(g->w->elements, e);
+    return &g_array_index(g->w->elements, MsGenElement, g->w->elements->len - 1);
 }
 
 static void
 link_ms(Gen *g, const char *a, const char *b, guint ms, const char *bw)
 {
-    g_string_append_printf(
-        g->out, "  <link a=\"%s\" b=\"%s\" latency=\"%ums\" bandwidth=\"%s\"/>\n", a, b, ms, bw);
+    MsGenElement *e = add(g, MS__GEN_LINK);
+    e->s[0] = a;
+    e->s[1] = b;
+    e->s[2] = bw;
+    e->num = ms;
+}
+
+/* Links routers x and y (ids[] their host ids) unless they are linked
+ * already. */
+static void
+router_link(Gen *g, const char *const *ids, guint32 x, guint32 y, guint ms, const char *bw)
+{
+    guint64 key = (guint64) MIN(x, y) << 32 | MAX(x, y);
+    if (x == y || g_hash_table_contains(g->edges, &key))
+        return;
+    g_hash_table_add(g->edges, g_memdup2(&key, sizeof key));
+    link_ms(g, ids[x], ids[y], ms, bw);
+}
+
+static void
+host(Gen *g, const char *id, const char *name, const char *role)
+{
+    MsGenElement *e = add(g, MS__GEN_HOST);
+    e->s[0] = id;
+    e->s[1] = name;
+    e->s[2] = role;
+    e->num = g->next_addr++;
 }
 
 /* The site at position i of a list of router ids. */
@@ -109,135 +135,231 @@ site_attach(Gen *g, const MsGenSites *sites)
 }
 
 /* Mail on a router graph: the DNS registry, relays, domains with their MX
- * (and backup MX), users, traffic, outages and the no-loss expectation. */
+ * (and backup MX), users, traffic, outages and the no-loss expectation.
+ * The site ids must outlive the world's records. */
 static void
-place_mail(Gen *g, const MsGenParams *p, const MsGenSites *sites, GString *out)
+place_mail(Gen *g, const MsGenParams *p, const MsGenSites *sites)
 {
-    char a[32];
     /* DNS: one flat registry on the core. */
     host(g, "dns", "registry.example", "dns");
     link_ms(g, "dns", site_core(sites, 0), 1, "10Gbps");
-    g_string_append(out, "  <dns mode=\"flat\" server=\"dns\"/>\n");
+    add(g, MS__GEN_DNS)->s[0] = "dns";
 
     /* Relays. */
     guint32 n_relays = (guint32) MAX(1.0, p->domains * p->relays / 10.0);
     g_autoptr(GString) relays = g_string_new(NULL); /* their addresses, for SPF */
+    const char **relay_ids = g_new(const char *, n_relays);
     for (guint32 k = 0; k < n_relays; k++) {
-        g_snprintf(a, sizeof a, "relay%u", k);
-        g_autofree char *name = g_strdup_printf("relay%u.transit.example", k);
+        const char *a = relay_ids[k] = str(g, "relay%u", k);
         guint32 ra = g->next_addr;
         g_string_append_printf(relays, "%s%u.%u.%u.%u", k ? " " : "", ra >> 24, (ra >> 16) & 255,
                                (ra >> 8) & 255, ra & 255);
-        host(g, a, name, "relay");
+        host(g, a, str(g, "relay%u.transit.example", k), "relay");
         link_ms(g, a, site_core(sites, ms_rng_below(&g->rng, sites->core->len)), 1, "10Gbps");
-        g_string_append_printf(out, "  <mailserver host=\"%s\"/>\n", a);
+        add(g, MS__GEN_MAILSERVER)->s[0] = a;
     }
+    /* relays send for the domains too: they are in the SPF record */
+    const char *spf = p->auth ? g_string_chunk_insert(g->w->strings, relays->str) : NULL;
 
     /* Domains: MX host (and backup), zone, mail server with users. */
     guint64 users_per = MAX((guint64) 1, p->users / p->domains);
+    const char **domains = g_new(const char *, p->domains);
     for (guint32 d = 0; d < p->domains; d++) {
-        g_autofree char *dom = g_strdup_printf("d%u.example", d);
-        g_autofree char *mx = g_strdup_printf("mx.%s", dom);
-        g_snprintf(a, sizeof a, "mx%u", d);
-        host(g, a, mx, "mailserver");
-        link_ms(g, a, site_attach(g, sites), 1, "1Gbps");
+        const char *dom = domains[d] = str(g, "d%u.example", d);
+        const char *mx = str(g, "mx.%s", dom), *mx_id = str(g, "mx%u", d);
+        host(g, mx_id, mx, "mailserver");
+        link_ms(g, mx_id, site_attach(g, sites), 1, "1Gbps");
         gboolean backup = ms_rng_uniform(&g->rng) < p->backup_mx;
-        g_autofree char *mx2 = g_strdup_printf("mx2.%s", dom);
+        const char *mx2 = NULL, *mxb_id = NULL;
         if (backup) {
-            g_snprintf(a, sizeof a, "mxb%u", d);
-            host(g, a, mx2, "mailserver");
-            link_ms(g, a, site_attach(g, sites), 1, "1Gbps");
+            mx2 = str(g, "mx2.%s", dom);
+            mxb_id = str(g, "mxb%u", d);
+            host(g, mxb_id, mx2, "mailserver");
+            link_ms(g, mxb_id, site_attach(g, sites), 1, "1Gbps");
         }
-        g_string_append_printf(out,
-                               "  <zone name=\"%s\" server=\"dns\" ttl=\"1h\">\n"
-                               "    <mx preference=\"10\" exchange=\"%s\"/>\n"
-                               "    <a name=\"%s\" host=\"mx%u\"/>\n",
-                               dom, mx, mx, d);
-        if (backup)
-            g_string_append_printf(out,
-                                   "    <mx preference=\"20\" exchange=\"%s\"/>\n"
-                                   "    <a name=\"%s\" host=\"mxb%u\"/>\n",
-                                   mx2, mx2, d);
-        if (p->auth) /* relays send for their domains too: they are in the SPF record */
-            g_string_append_printf(out,
-                                   "    <spf mx=\"yes\" ip4=\"%s\"/>\n"
-                                   "    <dmarc p=\"reject\"/>\n",
-                                   relays->str);
-        g_string_append(out, "  </zone>\n");
+        MsGenElement *z = add(g, MS__GEN_ZONE);
+        z->s[0] = dom;
+        z->s[1] = mx;
+        z->s[2] = mx_id;
+        z->s[3] = mx2;
+        z->s[4] = mxb_id;
+        z->s[5] = spf;
         gboolean relayed = ms_rng_uniform(&g->rng) < p->relays;
-        g_autofree char *smart = relayed ? g_strdup_printf(" smarthost=\"relay%u\"",
-                                                           (guint) ms_rng_below(&g->rng, n_relays))
-                                         : g_strdup("");
-        if (p->auth)
-            g_string_append_printf(
-                out,
-                "  <mailserver host=\"mx%u\" domains=\"%s\"%s generated-users=\"%" G_GUINT64_FORMAT
-                "\">\n    <dkim selector=\"s1\" key=\"%s\"/>\n"
-                "    <auth spf=\"on\" dkim=\"on\" dmarc=\"on\"/>\n  </mailserver>\n",
-                d, dom, smart, users_per, p->auth == 2 ? "ed25519" : "rsa");
-        else
-            g_string_append_printf(
-                out,
-                "  <mailserver host=\"mx%u\" domains=\"%s\"%s generated-users=\"%" G_GUINT64_FORMAT
-                "\"/>\n",
-                d, dom, smart, users_per);
-        if (backup)
-            g_string_append_printf(out, "  <mailserver host=\"mxb%u\" backup-for=\"%s\"/>\n", d,
-                                   dom);
+        MsGenElement *m = add(g, MS__GEN_MAILSERVER);
+        m->s[0] = mx_id;
+        m->s[1] = dom;
+        m->s[2] = relayed ? relay_ids[ms_rng_below(&g->rng, n_relays)] : NULL;
+        m->s[4] = p->auth == 2 ? "ed25519" : p->auth ? "rsa" : NULL;
+        m->count = users_per;
+        if (backup) {
+            MsGenElement *b = add(g, MS__GEN_MAILSERVER);
+            b->s[0] = mxb_id;
+            b->s[3] = dom;
+        }
     }
 
     /* Traffic: Poisson from every domain to random domains. */
-    g_autofree char *dur = g_strdup_printf("%" G_GINT64_FORMAT "s", p->duration / MS_TIME_S);
+    const char *dur = str(g, "%" G_GINT64_FORMAT "s", p->duration / MS_TIME_S);
     double per_domain_per_h =
         (double) p->messages / p->domains / (ms_time_to_seconds(p->duration) / 3600.0);
     char rate[G_ASCII_DTOSTR_BUF_SIZE];
     g_ascii_formatd(rate, sizeof rate, "%.6g", per_domain_per_h);
-    for (guint32 d = 0; d < p->domains; d++)
-        g_string_append_printf(
-            out,
-            "  <workload from=\"d%u.example\" to=\"*\" start=\"0s\" end=\"%s\" rate=\"%s/h\" "
-            "size=\"lognormal:mu=8.5,sigma=1.2\"/>\n",
-            d, dur, rate);
+    const char *rate_s = g_string_chunk_insert(g->w->strings, rate);
+    for (guint32 d = 0; d < p->domains; d++) {
+        MsGenElement *w = add(g, MS__GEN_WORKLOAD);
+        w->s[0] = domains[d];
+        w->s[1] = dur;
+        w->s[2] = rate_s;
+    }
 
     /* Faults: MX outages of 30 minutes. */
     for (guint32 k = 0; k < p->outages; k++) {
         guint32 d = (guint32) ms_rng_below(&g->rng, p->domains);
         guint64 at = ms_rng_below(&g->rng, (guint64) MAX(1, p->duration / MS_TIME_S));
-        g_string_append_printf(out,
-                               "  <fault kind=\"host-down\" target=\"mx%u\" at=\"%" G_GUINT64_FORMAT
-                               "s\" duration=\"30min\"/>\n",
-                               d, at);
+        MsGenElement *f = add(g, MS__GEN_FAULT);
+        f->s[0] = str(g, "mx%u", d);
+        f->count = at;
     }
-    g_string_append(out, "  <expect kind=\"no-loss\"/>\n");
+    add(g, MS__GEN_EXPECT);
+    g_free(relay_ids);
+    g_free(domains);
+}
+
+static MsGenWorld *
+world_new(void)
+{
+    MsGenWorld *w = g_new0(MsGenWorld, 1);
+    w->elements = g_array_new(FALSE, FALSE, sizeof(MsGenElement));
+    w->strings = g_string_chunk_new(64 * 1024);
+    return w;
 }
 
 void
-ms_generate_elements(const MsGenParams *in, GString *out)
+ms__gen_world_free(MsGenWorld *w)
+{
+    if (!w)
+        return;
+    g_array_unref(w->elements);
+    g_string_chunk_free(w->strings);
+    g_free(w);
+}
+
+const char *
+ms__gen_kind_name(MsGenElementKind kind)
+{
+    static const char *const names[] = { "host",       "link",     "dns",   "zone",
+                                         "mailserver", "workload", "fault", "expect" };
+    return (guint) kind < G_N_ELEMENTS(names) ? names[kind] : "?";
+}
+
+static void
+write_element(const MsGenElement *e, GString *out)
+{
+    const char *const *s = e->s;
+    switch (e->kind) {
+    case MS__GEN_HOST:
+        g_string_append_printf(
+            out, "  <host id=\"%s\" name=\"%s\" role=\"%s\" address=\"%u.%u.%u.%u\"/>\n", s[0],
+            s[1], s[2], e->num >> 24, (e->num >> 16) & 255, (e->num >> 8) & 255, e->num & 255);
+        break;
+    case MS__GEN_LINK:
+        g_string_append_printf(out,
+                               "  <link a=\"%s\" b=\"%s\" latency=\"%ums\" bandwidth=\"%s\"/>\n",
+                               s[0], s[1], e->num, s[2]);
+        break;
+    case MS__GEN_DNS:
+        g_string_append_printf(out, "  <dns mode=\"flat\" server=\"%s\"/>\n", s[0]);
+        break;
+    case MS__GEN_ZONE:
+        g_string_append_printf(out,
+                               "  <zone name=\"%s\" server=\"dns\" ttl=\"1h\">\n"
+                               "    <mx preference=\"10\" exchange=\"%s\"/>\n"
+                               "    <a name=\"%s\" host=\"%s\"/>\n",
+                               s[0], s[1], s[1], s[2]);
+        if (s[3])
+            g_string_append_printf(out,
+                                   "    <mx preference=\"20\" exchange=\"%s\"/>\n"
+                                   "    <a name=\"%s\" host=\"%s\"/>\n",
+                                   s[3], s[3], s[4]);
+        if (s[5])
+            g_string_append_printf(out,
+                                   "    <spf mx=\"yes\" ip4=\"%s\"/>\n"
+                                   "    <dmarc p=\"reject\"/>\n",
+                                   s[5]);
+        g_string_append(out, "  </zone>\n");
+        break;
+    case MS__GEN_MAILSERVER:
+        g_string_append_printf(out, "  <mailserver host=\"%s\"", s[0]);
+        if (s[1]) {
+            g_string_append_printf(out, " domains=\"%s\"", s[1]);
+            if (s[2])
+                g_string_append_printf(out, " smarthost=\"%s\"", s[2]);
+            g_string_append_printf(out, " generated-users=\"%" G_GUINT64_FORMAT "\"", e->count);
+        }
+        if (s[3])
+            g_string_append_printf(out, " backup-for=\"%s\"", s[3]);
+        if (s[4])
+            g_string_append_printf(out,
+                                   ">\n    <dkim selector=\"s1\" key=\"%s\"/>\n"
+                                   "    <auth spf=\"on\" dkim=\"on\" dmarc=\"on\"/>\n"
+                                   "  </mailserver>\n",
+                                   s[4]);
+        else
+            g_string_append(out, "/>\n");
+        break;
+    case MS__GEN_WORKLOAD:
+        g_string_append_printf(
+            out,
+            "  <workload from=\"%s\" to=\"*\" start=\"0s\" end=\"%s\" rate=\"%s/h\" "
+            "size=\"lognormal:mu=8.5,sigma=1.2\"/>\n",
+            s[0], s[1], s[2]);
+        break;
+    case MS__GEN_FAULT:
+        g_string_append_printf(out,
+                               "  <fault kind=\"host-down\" target=\"%s\" at=\"%" G_GUINT64_FORMAT
+                               "s\" duration=\"30min\"/>\n",
+                               s[0], e->count);
+        break;
+    case MS__GEN_EXPECT:
+        g_string_append(out, "  <expect kind=\"no-loss\"/>\n");
+        break;
+    }
+}
+
+void
+ms__gen_world_write(const MsGenWorld *w, GString *out)
+{
+    for (guint i = 0; i < w->elements->len; i++)
+        write_element(&g_array_index(w->elements, MsGenElement, i), out);
+}
+
+MsGenWorld *
+ms__gen_world_new(const MsGenParams *in)
 {
     MsGenParams p = *in;
     ms_gen_params_defaults(&p);
     p.routers = MAX(p.routers, 4u);
     p.domains = MAX(p.domains, 1u);
-    Gen g = { out,
+    Gen g = { world_new(),
               { { 0 } },
               0x0A000001u,
               g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL) };
     ms_rng_init_named(&g.rng, p.seed, "generate");
-    char a[32];
 
     /* Routers and the graph. attach[] lists routers mail hosts may hang off;
      * core[] those relays and the registry hang off. */
+    const char **ids = g_new(const char *, p.routers);
     GArray *attach = g_array_new(FALSE, FALSE, sizeof(guint32));
     GArray *core = g_array_new(FALSE, FALSE, sizeof(guint32));
     for (guint32 i = 0; i < p.routers; i++) {
-        g_snprintf(a, sizeof a, "r%u", i);
-        host(&g, a, a, "router");
+        ids[i] = str(&g, "r%u", i);
+        host(&g, ids[i], ids[i], "router");
     }
     if (p.topology == MS_GEN_SCALE_FREE) {
         GArray *ends = g_array_new(FALSE, FALSE, sizeof(guint32)); /* one entry per link end */
         for (guint32 i = 0; i < 3; i++) {
             guint32 j = (i + 1) % 3;
-            router_link(&g, i, j, 1 + (guint) ms_rng_below(&g.rng, 20), "1Gbps");
+            router_link(&g, ids, i, j, 1 + (guint) ms_rng_below(&g.rng, 20), "1Gbps");
             g_array_append_val(ends, i);
             g_array_append_val(ends, j);
         }
@@ -248,7 +370,7 @@ ms_generate_elements(const MsGenParams *in, GString *out)
             while (t2 == t1);
             guint32 ts[2] = { t1, t2 };
             for (int k = 0; k < 2; k++) {
-                router_link(&g, i, ts[k], 1 + (guint) ms_rng_below(&g.rng, 20), "1Gbps");
+                router_link(&g, ids, i, ts[k], 1 + (guint) ms_rng_below(&g.rng, 20), "1Gbps");
                 g_array_append_val(ends, i);
                 g_array_append_val(ends, ts[k]);
             }
@@ -259,14 +381,12 @@ ms_generate_elements(const MsGenParams *in, GString *out)
     } else {
         guint32 t = MAX(4u, MIN(p.routers, p.routers / 20));
         for (guint32 i = 0; i < t; i++) {
-            router_link(&g, i, (i + 1) % t, 5 + (guint) ms_rng_below(&g.rng, 26), "10Gbps");
+            router_link(&g, ids, i, (i + 1) % t, 5 + (guint) ms_rng_below(&g.rng, 26), "10Gbps");
             for (int k = 0; k < 2 && t > 4; k++)
-                router_link(&g, i, (guint32) ms_rng_below(&g.rng, t),
+                router_link(&g, ids, i, (guint32) ms_rng_below(&g.rng, t),
                             5 + (guint) ms_rng_below(&g.rng, 26), "10Gbps");
             g_array_append_val(core, i);
         }
-        /* owner[i]: the transit router a stub router's tree hangs off */
-        guint32 *owner = g_new0(guint32, p.routers);
         GPtrArray *trees = g_ptr_array_new_with_free_func((GDestroyNotify) g_array_unref);
         for (guint32 i = 0; i < t; i++)
             g_ptr_array_add(trees, g_array_new(FALSE, FALSE, sizeof(guint32)));
@@ -276,30 +396,37 @@ ms_generate_elements(const MsGenParams *in, GString *out)
             guint32 parent = tr;
             if (tree->len > 0 && ms_rng_uniform(&g.rng) < 0.6)
                 parent = g_array_index(tree, guint32, ms_rng_below(&g.rng, tree->len));
-            router_link(&g, i, parent, 1 + (guint) ms_rng_below(&g.rng, 5), "1Gbps");
+            router_link(&g, ids, i, parent, 1 + (guint) ms_rng_below(&g.rng, 5), "1Gbps");
             g_array_append_val(tree, i);
-            owner[i] = tr;
             g_array_append_val(attach, i);
         }
         g_ptr_array_unref(trees);
-        g_free(owner);
     }
     if (attach->len == 0)
         g_array_append_vals(attach, core->data, core->len);
 
-    GPtrArray *attach_ids = g_ptr_array_new_with_free_func(g_free);
-    GPtrArray *core_ids = g_ptr_array_new_with_free_func(g_free);
+    GPtrArray *attach_ids = g_ptr_array_sized_new(attach->len);
+    GPtrArray *core_ids = g_ptr_array_sized_new(core->len);
     for (guint i = 0; i < attach->len; i++)
-        g_ptr_array_add(attach_ids, g_strdup_printf("r%u", g_array_index(attach, guint32, i)));
+        g_ptr_array_add(attach_ids, (char *) ids[g_array_index(attach, guint32, i)]);
     for (guint i = 0; i < core->len; i++)
-        g_ptr_array_add(core_ids, g_strdup_printf("r%u", g_array_index(core, guint32, i)));
+        g_ptr_array_add(core_ids, (char *) ids[g_array_index(core, guint32, i)]);
     MsGenSites sites = { attach_ids, NULL, core_ids };
-    place_mail(&g, &p, &sites, out);
+    place_mail(&g, &p, &sites);
     g_ptr_array_unref(attach_ids);
     g_ptr_array_unref(core_ids);
     g_array_free(attach, TRUE);
     g_array_free(core, TRUE);
+    g_free(ids);
     g_hash_table_destroy(g.edges);
+    return g.w;
+}
+
+void
+ms_generate_elements(const MsGenParams *params, GString *out)
+{
+    g_autoptr(MsGenWorld) w = ms__gen_world_new(params);
+    ms__gen_world_write(w, out);
 }
 
 guint32
@@ -310,9 +437,11 @@ ms_generate_mail_elements(const MsGenParams *in, const MsGenSites *sites, guint3
     MsGenParams p = *in;
     ms_gen_params_defaults(&p);
     p.domains = MAX(p.domains, 1u);
-    Gen g = { out, { { 0 } }, next_addr, NULL };
+    Gen g = { world_new(), { { 0 } }, next_addr, NULL };
     ms_rng_init_named(&g.rng, p.seed, "place-mail");
-    place_mail(&g, &p, sites, out);
+    place_mail(&g, &p, sites);
+    ms__gen_world_write(g.w, out);
+    ms__gen_world_free(g.w);
     return g.next_addr;
 }
 

@@ -6,6 +6,7 @@
 #include <libxml/tree.h>
 #include "mailsim/scenario.h"
 #include "mailsim/scenario_override.h"
+#include "generate-private.h"
 
 G_BEGIN_DECLS
 
@@ -54,8 +55,8 @@ void ms__scenario_apply_overrides(MsScenarioDiag *d, xmlDoc *doc,
  * every meaning error to d. Returns the scenario (caller frees) even when
  * errors were added; the caller decides. Consumes the document: the
  * elements it read are freed, so only xmlFreeDoc() is left to do.
- * `generated` (of MsScenarioGenerated*, may be NULL) holds the texts of the
- * document's <generate/> placeholders, in document order. */
+ * `generated` (of MsScenarioGenerated*, may be NULL) holds the records of
+ * the document's <generate/> placeholders, in document order. */
 MsScenario *ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc, GPtrArray *generated);
 
 /* Syntax checks (sim/scenario/scenario_syntax.c). Each returns TRUE when text is
@@ -124,34 +125,45 @@ typedef struct {
     GHashTable *host_ids;    /* id -> index + 1 */
     GHashTable *domains;     /* domain -> mailserver index + 1 */
     GHashTable *message_ids; /* id -> index + 1 */
-    GPtrArray *generated;    /* of MsScenarioGenerated*: the <generate> placeholders' texts */
+    GPtrArray *generated;    /* of MsScenarioGenerated*: the <generate> placeholders' records */
 } MsScenarioReader;
 
 /* ---- the reader's walk over the root (sim/scenario/scenario_stream.c) ------
- * A generated world is not copied into the document: its elements stay text
- * (MsScenarioGenerated), and an empty <generate/> stands where they would
- * have been appended. Each phase walks the root's children with an
- * MsScenarioWalk, which streams a placeholder's text one element at a time
- * (libxml2's xmlTextReader), so the tree of the whole generated world never
- * exists; the elements come in the order the copies had. */
+ * A generated world is not copied into the document: its elements stay
+ * records (MsGenWorld, generate-private.h), and an empty <generate/> stands
+ * where they would have been appended. Each phase walks the root's children
+ * with an MsScenarioWalk, which makes each record of a wanted kind into an
+ * element of its own when the walk reaches it (no XML text is written or
+ * parsed), so the tree of the whole generated world never exists; the
+ * elements come in the order the copies had. */
 typedef struct {
-    GString *text; /* "<scenario>...</scenario>" of the generator */
-    guint line;    /* of the <generate> element: errors in its elements name it */
-    guint kinds;   /* bit i: names[i] of a walk occurs (filled by the first full walk) */
-    gboolean kinds_known;
+    MsGenWorld *world; /* owned */
+    guint line;        /* of the <generate> element: errors in its elements name it */
+    guint kinds;       /* bit i: kind_names[i] of scenario_stream.c occurs */
+    guint kind_bits[MS__GEN_EXPECT + 1]; /* each record kind's bit */
 } MsScenarioGenerated;
 
+/* Takes world. */
+MsScenarioGenerated *ms__scenario_generated_new(MsGenWorld *world, guint line);
 void ms__scenario_generated_free(gpointer p);
+
+/* A new element (in doc, which may be NULL) with the attributes and
+ * children the XML of record e has (ms__gen_world_write); lines are 0.
+ * The caller frees it (xmlFreeNode) or adds it to a tree. */
+xmlNode *ms__gen_element_node(xmlDoc *doc, const MsGenElement *e);
 
 typedef struct {
     MsScenarioReader *R;
-    const char *const *names; /* the element names wanted, NULL-terminated */
-    xmlNode *next;            /* the next written child of the root */
-    void *stream;             /* xmlTextReaderPtr while a placeholder is streamed */
-    MsScenarioGenerated *gen; /* the placeholder being streamed */
-    guint n_generate;         /* placeholders met so far */
-    guint temps_mark;         /* R->temps' length when the walk began */
-    guint seen;               /* kinds seen in the streamed text so far */
+    const char *const *names;   /* the element names wanted, NULL-terminated */
+    guint kinds;                /* their kind bits */
+    xmlNode *next;              /* the next written child of the root */
+    MsScenarioGenerated *gen;   /* the placeholder being walked, or NULL */
+    guint gen_at;               /* the next of its records */
+    xmlNode *made;              /* the element made of the record handed out last */
+    const MsGenElement *record; /* the record handed out last */
+    guint direct;     /* kind bits whose records come as records (ms__scenario_walk_step) */
+    guint n_generate; /* placeholders met so far */
+    guint temps_mark; /* R->temps' length when the walk began */
 } MsScenarioWalk;
 
 /* Starts a walk over the root's elements named in `names` (borrowed,
@@ -159,13 +171,28 @@ typedef struct {
 void ms__scenario_walk_init(MsScenarioWalk *w, MsScenarioReader *R, xmlNode *root,
                             const char *const *names);
 
-/* The next wanted element, or NULL at the end. A streamed element lives only
+/* The next wanted element, or NULL at the end. A generated element lives only
  * until the next call, and so do the attribute values read from any element
  * since the previous call (R->temps above the walk's start). */
 xmlNode *ms__scenario_walk_next(MsScenarioWalk *w);
 
+/* The next wanted item, FALSE at the end: a written or generated element
+ * (*node), or, for a generated record of a kind in w->direct (set after
+ * ms__scenario_walk_init() to MS__WALK_* bits), the record
+ * itself (*record; *node NULL), whose element ms__scenario_walk_make()
+ * makes when the phase wants it after all. Both live until the next step. */
+#define MS__WALK_HOST (1u << 0)
+#define MS__WALK_LINK (1u << 1)
+gboolean ms__scenario_walk_step(MsScenarioWalk *w, xmlNode **node, const MsGenElement **record);
+xmlNode *ms__scenario_walk_make(MsScenarioWalk *w);
+
 /* Ends a walk early (a walk that returned NULL has ended already). */
 void ms__scenario_walk_end(MsScenarioWalk *w);
+
+/* Writes v in decimal and a NUL at p (room for 21 bytes); returns the
+ * address of the NUL. printf's cost without printf: for the 100,000
+ * generated user names and the generated elements' numbers. */
+char *ms__scenario_put_uint(char *p, guint64 v);
 
 gboolean ms__reader_is(const xmlNode *n, const char *name);
 

@@ -338,13 +338,16 @@ ms__scenario_set_lines(xmlNode *n, guint line)
  * (include/mailsim/generate.h), before the schema sees the document, so a
  * generated world is checked like a written one. Bad attributes are errors
  * with the element's line. With `generated` (the usual case), the elements
- * stay text: each is added there, and an empty <generate/> at the end of the
- * root stands for them; the reader streams them in its place
- * (sim/scenario/scenario_stream.c). The generator's elements are valid by
- * construction (tests/test_scenario.c validates its output as a written
- * file), and the reader checks every value it uses again. Without
- * `generated` (overrides that select generated elements need them in the
- * document), they are copied into the document. */
+ * stay the generator's records (sim/scenario/generate-private.h): each
+ * world is added there, and an empty <generate/> at the end of the root
+ * stands for it; the reader makes the records into elements one at a time
+ * in its place (sim/scenario/scenario_stream.c). The schema never sees
+ * them: they are valid by construction (tests/test_scenario.c validates
+ * the generator's XML as a written file and loads it to the same scenario),
+ * and the reader checks every value it uses again. Without `generated`
+ * (overrides that select generated elements need them in the document),
+ * they are made into elements of the document. No XML text is written or
+ * parsed either way. */
 static void
 expand_generate(MsScenarioDiag *d, xmlDoc *doc, GPtrArray *generated)
 {
@@ -423,43 +426,21 @@ expand_generate(MsScenarioDiag *d, xmlDoc *doc, GPtrArray *generated)
         xmlFreeNode(n);
         if (!ok)
             continue;
-        GString *s = g_string_new("<scenario>\n");
-        ms_generate_elements(&p, s);
-        g_string_append(s, "</scenario>\n");
+        MsGenWorld *world = ms__gen_world_new(&p);
         if (generated) {
-            MsScenarioGenerated *g = g_new0(MsScenarioGenerated, 1);
-            g->text = s;
-            g->line = line;
-            g_ptr_array_add(generated, g);
+            g_ptr_array_add(generated, ms__scenario_generated_new(world, line));
             g_ptr_array_add(placeholders, xmlNewDocNode(doc, NULL, BAD_CAST "generate", NULL));
             continue;
         }
-        /* Our own text: no entities, so the plain parser is safe; HUGE lifts
-         * libxml2's size limits for large worlds. */
-        xmlDoc *gen = xmlReadMemory(s->str, (int) s->len, "generated", NULL,
-                                    XML_PARSE_NONET | XML_PARSE_HUGE);
-        g_string_free(s, TRUE);
-        if (!gen) {
-            ms__scenario_diag_add(d, MS__SCENARIO_FROM_MEANING, line,
-                                  "element 'generate': internal error");
-            continue;
+        /* Each record becomes an element of the document (no text to parse);
+         * the records are small beside the elements made of them. */
+        for (guint i = 0; i < world->elements->len; i++) {
+            xmlNode *copy =
+                ms__gen_element_node(doc, &g_array_index(world->elements, MsGenElement, i));
+            ms__scenario_set_lines(copy, line);
+            xmlAddChild(root, copy);
         }
-        /* Each element is copied, then freed at once: the generated tree
-         * and its copy never coexist whole (on the medium world, 30 MB of
-         * peak heap less, in every rank of a partitioned run too). */
-        xmlNode *groot = xmlDocGetRootElement(gen);
-        for (xmlNode *c = groot->children; c;) {
-            xmlNode *cn = c->next;
-            if (c->type == XML_ELEMENT_NODE) {
-                xmlNode *copy = xmlDocCopyNode(c, doc, 1);
-                ms__scenario_set_lines(copy, line);
-                xmlAddChild(root, copy);
-            }
-            xmlUnlinkNode(c);
-            xmlFreeNode(c);
-            c = cn;
-        }
-        xmlFreeDoc(gen);
+        ms__gen_world_free(world);
     }
     for (guint i = 0; root && i < placeholders->len; i++)
         xmlAddChild(root, placeholders->pdata[i]);
@@ -686,15 +667,19 @@ free_strv_array(GPtrArray *a)
         g_ptr_array_unref(a);
 }
 
+/* Written users own their strings; generated ones point into one block. */
 static void
-free_users(GArray *users)
+free_users(MsScenarioMailserver *m)
 {
-    for (guint j = 0; users && j < users->len; j++) {
-        MsScenarioUser *u = &g_array_index(users, MsScenarioUser, j);
+    guint written = m->generated_names ? m->generated_from : (m->users ? m->users->len : 0);
+    for (guint j = 0; j < written; j++) {
+        MsScenarioUser *u = &g_array_index(m->users, MsScenarioUser, j);
         g_free(u->name);
         g_free(u->password);
         g_free(u->forward);
     }
+    g_clear_pointer(&m->generated_names, g_free);
+    m->generated_from = 0;
 }
 
 /* A new empty array rather than a shrunk one: g_array_set_size() keeps the
@@ -707,7 +692,7 @@ ms_scenario_drop_users(MsScenario *sc, guint mailserver)
     if (!m->users || m->users->len == 0)
         return 0;
     guint n = m->users->len;
-    free_users(m->users);
+    free_users(m);
     g_array_unref(m->users);
     m->users = g_array_new(FALSE, TRUE, sizeof(MsScenarioUser));
     return n;
@@ -743,7 +728,7 @@ ms_scenario_free(MsScenario *sc)
         MsScenarioMailserver *m = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
         free_strv_array(m->domains);
         free_strv_array(m->backup_for);
-        free_users(m->users);
+        free_users(m);
         for (guint j = 0; m->replies && j < m->replies->len; j++) {
             MsScenarioReply *r = &g_array_index(m->replies, MsScenarioReply, j);
             g_free(r->enhanced);

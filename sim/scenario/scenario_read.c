@@ -13,7 +13,7 @@
  * holds no names to look up.
  *
  * Each phase walks the root with an MsScenarioWalk (scenario_stream.c), which
- * streams a generated world's elements from the generator's text in place
+ * makes a generated world's elements from the generator's records in place
  * of its <generate/> placeholder, one element at a time.
  *
  * Ownership: the reader allocates the MsScenario and every string in it;
@@ -160,6 +160,68 @@ read_host(MsScenarioReader *R, xmlNode *n, GHashTable *addresses, GHashTable *na
         g_hash_table_insert(names, h.name, GINT_TO_POINTER(idx));
     if (h.address && !g_hash_table_contains(addresses, GUINT_TO_POINTER(h.address)))
         g_hash_table_insert(addresses, GUINT_TO_POINTER(h.address), GINT_TO_POINTER(idx));
+}
+
+/* A generated host record straight into the scenario: what read_host()
+ * makes of its element, when no check there could fail; FALSE (nothing
+ * done) otherwise, and the caller reads the record's element instead, for
+ * read_host()'s errors. Generated names are lower case already. */
+static gboolean
+read_gen_host(MsScenarioReader *R, const MsGenElement *e, guint line, GHashTable *addresses,
+              GHashTable *names)
+{
+    const char *id = e->s[0], *name = e->s[1], *why;
+    gint role = -1;
+    for (gint i = 0; role_names[i]; i++)
+        if (strcmp(role_names[i], e->s[2]) == 0)
+            role = i;
+    if (role < 0 || e->num == 0 || !ms__scenario_check_id(id, &why) ||
+        !ms__scenario_check_hostname(name, &why) || ms__reader_find_host(R, id) >= 0 ||
+        g_hash_table_contains(addresses, GUINT_TO_POINTER(e->num)))
+        return FALSE;
+    for (const char *c = name; *c; c++)
+        if (g_ascii_isupper(*c))
+            return FALSE;
+    if (g_hash_table_contains(names, name))
+        return FALSE;
+    MsScenarioHost h = { .line = line,
+                         .id = g_strdup(id),
+                         .name = g_strdup(name),
+                         .role = (MsScenarioRole) role,
+                         .address = e->num,
+                         .mailserver = -1,
+                         .client = -1 };
+    g_array_append_val(R->sc->hosts, h);
+    gint idx = (gint) R->sc->hosts->len;
+    g_hash_table_insert(R->host_ids, h.id, GINT_TO_POINTER(idx));
+    g_hash_table_insert(names, h.name, GINT_TO_POINTER(idx));
+    g_hash_table_insert(addresses, GUINT_TO_POINTER(h.address), GINT_TO_POINTER(idx));
+    return TRUE;
+}
+
+/* A generated link record straight into the scenario, as read_gen_host()
+ * does for hosts (read_link()'s defaults for what the record leaves out). */
+static gboolean
+read_gen_link(MsScenarioReader *R, const MsGenElement *e, guint line, GHashTable *pairs)
+{
+    gint a = ms__reader_find_host(R, e->s[0]), b = ms__reader_find_host(R, e->s[1]);
+    MsScenarioLink l = { .line = line,
+                         .latency = (MsTime) e->num * MS_TIME_MS,
+                         .mtu = 1500,
+                         .queue_bytes = 64 * 1024,
+                         .relation = MS_RELATION_NONE };
+    if (a < 0 || b < 0 || a == b || e->num == 0 ||
+        !ms_units_parse_rate(e->s[2], &l.bandwidth_bps, NULL))
+        return FALSE;
+    guint64 key = ((guint64) MIN(a, b) << 32) | (guint64) MAX(a, b);
+    if (g_hash_table_contains(pairs, &key))
+        return FALSE;
+    l.a = (guint) a;
+    l.b = (guint) b;
+    g_array_append_val(R->sc->links, l);
+    g_hash_table_insert(pairs, g_memdup2(&key, sizeof key),
+                        GINT_TO_POINTER((gint) R->sc->links->len));
+    return TRUE;
 }
 
 static void
@@ -521,6 +583,36 @@ read_reply(MsScenarioReader *R, xmlNode *n, GArray *replies)
     g_array_append_val(replies, r);
 }
 
+/* Appends users u1..u<count> with password "pw" to m, their strings in one
+ * block (m->generated_names: "pw", then each name, NUL-terminated): about
+ * 7 bytes a user instead of two allocations of 32 (the medium world's
+ * 100,000 users: 0.7 MB instead of 6.4 MB). */
+static void
+add_generated_users(MsScenarioMailserver *m, guint count, guint line)
+{
+    gsize size = 3; /* "pw" */
+    for (guint64 k = 1, digits = 1, next = 10; k <= count; k++) {
+        if (k == next) {
+            digits++;
+            next *= 10;
+        }
+        size += 2 + digits; /* "u", the digits, NUL */
+    }
+    char *block = g_malloc(size), *p = block;
+    memcpy(p, "pw", 3);
+    p += 3;
+    m->generated_from = m->users->len;
+    m->generated_names = block;
+    g_array_set_size(m->users, m->users->len + count);
+    for (guint k = 1; k <= count; k++) {
+        MsScenarioUser *u = &g_array_index(m->users, MsScenarioUser, m->generated_from + k - 1);
+        *u = (MsScenarioUser){ .line = line, .name = p, .password = block };
+        *p = 'u';
+        p = ms__scenario_put_uint(p + 1, k) + 1;
+    }
+    g_assert((gsize) (p - block) == size);
+}
+
 static void
 read_mailserver(MsScenarioReader *R, xmlNode *n)
 {
@@ -659,13 +751,8 @@ read_mailserver(MsScenarioReader *R, xmlNode *n)
         if (!ms_units_parse_count(gen, &count, NULL) || count > 10000000)
             ms__reader_err(R, n, "generated-users",
                            "'%s' is not a user count: expected 0 to 10000000", gen);
-        else
-            for (guint64 k = 1; k <= count; k++) {
-                MsScenarioUser gu = { .line = ms__reader_line_of(n) };
-                gu.name = g_strdup_printf("u%" G_GUINT64_FORMAT, k);
-                gu.password = g_strdup("pw");
-                g_array_append_val(m.users, gu);
-            }
+        else if (count > 0)
+            add_generated_users(&m, (guint) count, ms__reader_line_of(n));
     }
     if (m.users->len > 0 && m.domains->len == 0)
         ms__reader_err(R, n, NULL,
@@ -922,12 +1009,25 @@ ms__scenario_read(MsScenarioDiag *d, xmlDoc *doc, GPtrArray *generated)
 
     read_root(&R, root);
     ms__scenario_walk_init(&w, &R, root, k_host);
-    for (xmlNode *n; (n = ms__scenario_walk_next(&w));)
-        read_host(&R, n, addresses, names);
+    w.direct = MS__WALK_HOST;
+    xmlNode *el;
+    const MsGenElement *rec;
+    while (ms__scenario_walk_step(&w, &el, &rec)) {
+        if (rec && read_gen_host(&R, rec, w.gen->line, addresses, names))
+            continue;
+        read_host(&R, el ? el : ms__scenario_walk_make(&w), addresses, names);
+    }
     drop_read(root, "host");
     guint nrouting = 0, ndns = 0;
     ms__scenario_walk_init(&w, &R, root, k_link);
-    for (xmlNode *n; (n = ms__scenario_walk_next(&w));) {
+    w.direct = MS__WALK_LINK;
+    while (ms__scenario_walk_step(&w, &el, &rec)) {
+        if (rec && read_gen_link(&R, rec, w.gen->line, pairs)) {
+            gboolean added = TRUE;
+            g_array_append_val(link_added, added);
+            continue;
+        }
+        xmlNode *n = el ? el : ms__scenario_walk_make(&w);
         if (ms__reader_is(n, "link")) {
             guint before = R.sc->links->len;
             read_link(&R, n, pairs);

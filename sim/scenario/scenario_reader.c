@@ -365,3 +365,17 @@ ms__reader_check_time_in_run(MsScenarioReader *R, xmlNode *n, const char *name, 
                        ts, us);
     }
 }
+
+char *
+ms__scenario_put_uint(char *p, guint64 v)
+{
+    char digits[20];
+    guint n = 0;
+    do
+        digits[n++] = (char) ('0' + v % 10);
+    while ((v /= 10) > 0);
+    while (n > 0)
+        *p++ = digits[--n];
+    *p = '\0';
+    return p;
+}
