@@ -29,8 +29,12 @@ typedef struct {
     gboolean up;
     guint16 ip_id;
     MsNetPorts *ports; /* ports.c; NULL until the host first picks a port */
-    GArray *links; /* guint32 link indices */
-    GArray *udp;   /* MsNetUdpBinding (net.c); few per host, scanned; NULL until a bind */
+    /* How many links have an end here; which ones, in index order, is
+     * routing.c's adjacency (ms__net_adjacency()): a list per host cost two
+     * allocations, about 130 bytes a host (1.4 MB of the medium world, in
+     * every rank). */
+    guint32 degree;
+    GArray *udp; /* MsNetUdpBinding (net.c); few per host, scanned; NULL until a bind */
 } MsNetHost;
 
 typedef struct {

@@ -73,7 +73,6 @@ ms_net_free(MsNet *n)
     for (guint i = 0; i < n->hosts->len; i++) {
         MsNetHost *h = &g_array_index(n->hosts, MsNetHost, i);
         g_free(h->name);
-        g_array_free(h->links, TRUE);
         if (h->udp)
             g_array_free(h->udp, TRUE);
         ms__net_ports_free(h->ports);
@@ -270,7 +269,7 @@ ms_net_add_host(MsNet *n, const char *name, guint32 addr, MsHostRole role, GErro
         return NO_HOST;
     }
     MsNetHost h = {
-        g_strdup(name), addr, role, TRUE, 1, NULL, g_array_new(FALSE, FALSE, sizeof(guint32)), NULL
+        g_strdup(name), addr, role, TRUE, 1, NULL, 0, NULL
     };
     g_array_append_val(n->hosts, h);
     MsHostId id = n->hosts->len - 1;
@@ -312,8 +311,8 @@ ms_net_add_link(MsNet *n, MsHostId a, MsHostId b, const MsLinkParams *p, GError 
     l.up = TRUE;
     g_array_append_val(n->links, l);
     guint32 id = n->links->len - 1;
-    g_array_append_val(host_at(n, a)->links, id);
-    g_array_append_val(host_at(n, b)->links, id);
+    host_at(n, a)->degree++;
+    host_at(n, b)->degree++;
     ms__net_topology_changed(n);
     return id;
 }
@@ -345,7 +344,7 @@ ms_net_set_host_up(MsNet *n, MsHostId h, gboolean up)
     host_at(n, h)->up = up;
     /* A host with one link is never on anyone else's path (routing.c's
      * searches relax through it only as a destination): no table changes. */
-    if (host_at(n, h)->links->len > 1)
+    if (host_at(n, h)->degree > 1)
         ms__net_drop_routes(n);
     else
         n->route_epoch++;

@@ -78,7 +78,7 @@ static inline gboolean
 shared_slow(const MsNet *n, guint32 li, int dir)
 {
     const MsNetLink *l = link_at(n, li);
-    return host_at(n, dir == 0 ? l->a : l->b)->links->len > 1;
+    return host_at(n, dir == 0 ? l->a : l->b)->degree > 1;
 }
 
 /* The same from a byte per link, built once the links are all there (links
