@@ -10,6 +10,10 @@
  * so a drop-tail queue needs no list and no departure events. A link going
  * down bumps its epoch: arrivals stamped with an older epoch are lost. Host
  * addresses map to ids through a direct-indexed table while they are dense.
+ * A link's record holds what routing reads (64 bytes); its queue ends,
+ * counters and peak windows (MsNetLinkState, 152 bytes) are made on its
+ * first use, in blocks, so a part of a partitioned run, which holds every
+ * link of the world for routing, pays for them only where it sends.
  *
  * Express mode (flow level, ms_net_set_express): a packet crosses its whole
  * path in one event, store-and-forward without queueing, its path read in
