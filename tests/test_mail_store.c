@@ -253,6 +253,45 @@ test_bodies_elsewhere(void)
     CU_ASSERT_PTR_NOT_NULL(err2);
 }
 
+/* A box is one block (name, then password) with its message arrays made
+ * on the first message: both sides of that, and names of every length the
+ * block packs (empty password, none at all, upper case folded). */
+static void
+test_box_layout(void)
+{
+    g_autoptr(MsMailStore) s = ms_mail_store_new();
+    CU_ASSERT_TRUE(ms_mail_store_add_user(s, "Alice.Long-Name", "Secret pass", 5));
+    CU_ASSERT_TRUE(ms_mail_store_add_user(s, "b", "", 0));
+    CU_ASSERT_TRUE(ms_mail_store_add_user(s, "c", NULL, 0));
+    CU_ASSERT_STRING_EQUAL(ms_mail_store_password(s, "ALICE.long-name"), "Secret pass");
+    CU_ASSERT_STRING_EQUAL(ms_mail_store_password(s, "b"), "");
+    CU_ASSERT_STRING_EQUAL(ms_mail_store_password(s, "c"), "");
+    CU_ASSERT_TRUE(ms_mail_store_check_password(s, "c", ""));
+    CU_ASSERT_FALSE(ms_mail_store_check_password(s, "alice.long-name", "secret pass"));
+    g_autoptr(GPtrArray) users = ms_mail_store_users(s);
+    CU_ASSERT_EQUAL(users->len, 3);
+    CU_ASSERT_STRING_EQUAL(g_ptr_array_index(users, 0), "alice.long-name");
+    CU_ASSERT_STRING_EQUAL(g_ptr_array_index(users, 2), "c");
+    /* no message yet: version 1, an empty view; 0 for nobody */
+    CU_ASSERT_EQUAL(ms_mail_store_version(s, "b"), 1);
+    CU_ASSERT_EQUAL(ms_mail_store_version(s, "nobody"), 0);
+    CU_ASSERT_EQUAL(ms_mail_store_messages(s, "b")->len, 0);
+    CU_ASSERT_EQUAL(ms_mail_store_messages(s, "c")->len, 0);
+    g_autoptr(GBytes) m = msg(5);
+    CU_ASSERT_EQUAL(ms_mail_store_deliver(s, "B", m, 1, 0), MS_STORE_OK);
+    CU_ASSERT_EQUAL(ms_mail_store_version(s, "b"), 2);
+    GPtrArray *live = ms_mail_store_messages(s, "b");
+    CU_ASSERT_EQUAL(live->len, 1);
+    CU_ASSERT_STRING_EQUAL(((MsStoredMessage *) live->pdata[0])->uid, "b.1");
+    CU_ASSERT_EQUAL(ms_mail_store_messages(s, "c")->len, 0); /* the shared empty view stays empty */
+    /* the quota sits beside the name: exactly full, then one byte over */
+    CU_ASSERT_EQUAL(ms_mail_store_can_accept(s, "alice.long-name", 5), MS_STORE_OK);
+    CU_ASSERT_EQUAL(ms_mail_store_can_accept(s, "alice.long-name", 6), MS_STORE_OVER_QUOTA);
+    CU_ASSERT_TRUE(ms_mail_store_delete(s, "b", "b.1"));
+    CU_ASSERT_EQUAL(ms_mail_store_version(s, "b"), 3);
+    CU_ASSERT_EQUAL(ms_mail_store_messages(s, "b")->len, 0);
+}
+
 int
 main(void)
 {
@@ -264,6 +303,7 @@ main(void)
         { "restore and uid numbers", test_restore },
         { "next uid number, reserved numbers", test_uid_next },
         { "bodies kept elsewhere", test_bodies_elsewhere },
+        { "a box in one block, its messages on first use", test_box_layout },
         { NULL, NULL },
     };
     return ms_test_main("mailbox", cases);

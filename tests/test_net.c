@@ -1,6 +1,6 @@
 /* Tests of the network layer and TCP-lite: delay arithmetic, drop-tail
  * queues, seeded loss, routing (around a downed link, TTL on a loop made on
- * purpose), segmentation by MTU, a 5 MB stream over a lossy 5-hop path,
+ * purpose), link state made on first use, segmentation by MTU, a 5 MB stream over a lossy 5-hop path,
  * connection refused, timeouts and unreachable destinations. */
 #include "testlib.h"
 #include "mailsim/net.h"
@@ -306,6 +306,56 @@ test_packets_in_flight_lost_when_link_goes_down(void)
     g_array_free(log.times, TRUE);
     g_array_free(log.ids, TRUE);
     world_free(&w);
+}
+
+/* A link's queue ends and counters are made on its first use (net.c,
+ * link_state()), in blocks of 256: a star of 300 leaves crosses a block
+ * boundary. A link never used reads as zeros; one that went down and up
+ * before any use sends at once; no two links share counters. */
+static void
+test_link_state_on_first_use(void)
+{
+    enum { LEAVES = 300 };
+    MsEngine *e = ms_engine_new(1);
+    MsNet *net = ms_net_new(e);
+    MsHostId hub = ms_net_add_host(net, "hub", addr_of(0), MS_ROLE_ROUTER, NULL);
+    guint32 links[LEAVES + 1];
+    for (int i = 1; i <= LEAVES; i++) {
+        g_autofree char *name = g_strdup_printf("leaf%d", i);
+        MsHostId h = ms_net_add_host(net, name, addr_of(i), MS_ROLE_CLIENT, NULL);
+        links[i] = ms_net_add_link(net, hub, h, &base_link, NULL);
+    }
+    ms_net_set_link_up(net, links[2], FALSE); /* before it was ever used */
+    ms_net_set_link_up(net, links[2], TRUE);
+    UdpLog log = { g_array_new(FALSE, FALSE, sizeof(MsTime)),
+                   g_array_new(FALSE, FALSE, sizeof(guint32)) };
+    for (int j = 2; j < LEAVES; j++) { /* leaf 300 hears nothing */
+        ms_udp_bind(net, (MsHostId) j, 9, on_udp, &log);
+        g_autoptr(GBytes) b = payload_with_id((guint32) j, 10);
+        ms_udp_send(net, 1, 1000, addr_of(j), 9, b);
+    }
+    ms_engine_run(e, MS_TIME_INFINITE);
+    CU_ASSERT_EQUAL_FATAL(log.times->len, LEAVES - 2);
+    /* 38 wire bytes, 38 us per link at 8 Mbit/s: the first datagram
+     * waits for nobody, on either link. */
+    CU_ASSERT_EQUAL(g_array_index(log.times, MsTime, 0), 2 * (MS_TIME_MS + 38 * MS_TIME_US));
+    MsLinkStats st, zero;
+    memset(&zero, 0, sizeof zero);
+    ms_net_link_stats(net, links[1], &st);
+    CU_ASSERT_EQUAL(st.packets[1], LEAVES - 2); /* leaf 1 -> hub */
+    CU_ASSERT_EQUAL(st.packets[0], 0);
+    for (int j = 2; j < LEAVES; j++) {
+        ms_net_link_stats(net, links[j], &st);
+        CU_ASSERT_EQUAL(st.packets[0], 1);
+        CU_ASSERT_EQUAL(st.packets[1], 0);
+        CU_ASSERT_EQUAL(st.bytes[0], 38);
+    }
+    ms_net_link_stats(net, links[LEAVES], &st);
+    CU_ASSERT_EQUAL(memcmp(&st, &zero, sizeof st), 0);
+    g_array_free(log.times, TRUE);
+    g_array_free(log.ids, TRUE);
+    ms_net_free(net);
+    ms_engine_free(e);
 }
 
 static void
@@ -1011,6 +1061,7 @@ main(void)
         { "seeded loss", test_seeded_loss },
         { "route around a down link", test_route_around_down_link },
         { "in-flight packets lost on link down", test_packets_in_flight_lost_when_link_goes_down },
+        { "link state on first use: zeros, no sharing across blocks", test_link_state_on_first_use },
         { "TTL on a routing loop", test_ttl_on_routing_loop },
         { "segmentation by MTU", test_segmentation_by_mtu },
         { "5 MB over a lossy 5-hop path", test_5mb_over_lossy_5_hops },

@@ -15,7 +15,7 @@
  * through ms_mail_store_body() from the loader, per request. Worlds where nobody reads a store use ms_mail_store_count() instead,
  * which keeps nothing per message (see ms_mail_set_keep_bodies()). A box
  * that never held a message has no message arrays (a large world has a
- * million boxes: about 100 bytes each saved).
+ * million boxes), and a box is one allocation (see Box).
  *
  * An optional observer (the bridge's Maildir, sim/bridge/bridge_maildir.c)
  * hears of each stored or deleted message and each change of flags, after
@@ -23,29 +23,44 @@
  * same with or without this hook. */
 #include "mailsim/mail_store.h"
 
+#include <stddef.h>
 #include <string.h>
 
+/* A box's messages, made with its first one (most boxes of a large world
+ * never hold one). */
 typedef struct {
-    char *password;
+    GPtrArray *all;       /* MsStoredMessage*, deleted ones included */
+    GPtrArray *live;      /* view handed out by ms_mail_store_messages; NULL until asked */
+    GHashTable *by_uid;   /* uid -> MsStoredMessage* in `all`, live ones only */
+    guint64 version;      /* bumped whenever the live set changes */
+    guint64 live_version; /* the version `live` was built for */
+} BoxMessages;
+
+/* One user: a single allocation, the lower-cased name and the password
+ * following the fixed fields in `text` ("name\0password\0"). The store's
+ * hash holds `text` itself as both key and value (a set: GLib then keeps no
+ * array of values), and box_of() finds the box from it. About 40 bytes
+ * and the name and password per user, where a box with its own key and
+ * password strings took about 170 (malloc's headers included): the medium
+ * world's 100,000 users are most of its mail servers' memory. */
+typedef struct {
     guint64 quota; /* 0: unlimited */
     guint64 bytes; /* live bytes */
     guint next_uid;
-    gboolean locked;
-    gboolean full;   /* the "mailbox full" fault: takes nothing */
-    GPtrArray *all;  /* MsStoredMessage*, deleted ones included; NULL until the first */
-    GPtrArray *live; /* view handed out by ms_mail_store_messages; NULL until asked */
-    GHashTable *by_uid;   /* uid -> MsStoredMessage* in `all`, live ones only; NULL with all */
-    guint64 version;      /* bumped whenever the live set changes */
-    guint64 live_version; /* the version `live` was built for */
+    guint8 locked;
+    guint8 full;         /* the "mailbox full" fault: takes nothing */
+    BoxMessages *msgs;   /* NULL until the first message */
+    char text[];
 } Box;
 
 struct _MsMailStore {
-    GHashTable *boxes; /* lower-cased user -> Box* */
+    GHashTable *boxes; /* a set of Box text (the lower-cased user) */
     guint stored, deleted;
     const MsMailStoreObserver *obs; /* borrowed, or NULL */
     gpointer obs_data;
     MsMailStoreLoader load; /* reads bodies kept elsewhere, or NULL */
     gpointer load_data;
+    GPtrArray *empty; /* the view of every box that never held a message; NULL until asked */
 };
 
 static void
@@ -63,25 +78,37 @@ static guint ci_hash(gconstpointer p);
 
 static gboolean ci_equal(gconstpointer a, gconstpointer b);
 
-static void
-box_free(gpointer p)
+static Box *
+box_of(gpointer text)
 {
-    Box *b = p;
-    g_free(b->password);
-    if (b->all) {
-        g_hash_table_destroy(b->by_uid);
-        g_ptr_array_unref(b->all);
+    return (Box *) (void *) ((char *) text - offsetof(Box, text));
+}
+
+static void
+box_free(gpointer text)
+{
+    Box *b = box_of(text);
+    if (b->msgs) {
+        g_hash_table_destroy(b->msgs->by_uid);
+        g_ptr_array_unref(b->msgs->all);
+        if (b->msgs->live)
+            g_ptr_array_unref(b->msgs->live);
+        g_free(b->msgs);
     }
-    if (b->live)
-        g_ptr_array_unref(b->live);
     g_free(b);
+}
+
+static const char *
+box_password(const Box *b)
+{
+    return b->text + strlen(b->text) + 1;
 }
 
 MsMailStore *
 ms_mail_store_new(void)
 {
     MsMailStore *s = g_new0(MsMailStore, 1);
-    s->boxes = g_hash_table_new_full(ci_hash, ci_equal, g_free, box_free);
+    s->boxes = g_hash_table_new_full(ci_hash, ci_equal, box_free, NULL);
     return s;
 }
 
@@ -91,13 +118,17 @@ ms_mail_store_free(MsMailStore *s)
     if (!s)
         return;
     g_hash_table_destroy(s->boxes);
+    if (s->empty)
+        g_ptr_array_unref(s->empty);
     g_free(s);
 }
 
 static Box *
 box(const MsMailStore *s, const char *user)
 {
-    return g_hash_table_lookup(s->boxes, user); /* case-insensitive hash: no copy per look-up */
+    /* case-insensitive hash: no copy per look-up */
+    gpointer text = g_hash_table_lookup(s->boxes, user);
+    return text ? box_of(text) : NULL;
 }
 
 /* The keys are stored lower case; look-ups may come in any case. */
@@ -150,7 +181,7 @@ ms_mail_store_set_location(MsMailStore *s, const char *user, const char *uid, co
 {
     g_return_val_if_fail(s != NULL && user != NULL && uid != NULL && location != NULL, FALSE);
     Box *b = box(s, user);
-    MsStoredMessage *m = b && b->by_uid ? g_hash_table_lookup(b->by_uid, uid) : NULL;
+    MsStoredMessage *m = b && b->msgs ? g_hash_table_lookup(b->msgs->by_uid, uid) : NULL;
     if (!m)
         return FALSE;
     g_free(m->location);
@@ -166,11 +197,15 @@ ms_mail_store_add_user(MsMailStore *s, const char *user, const char *password, g
     g_return_val_if_fail(s != NULL && user != NULL, FALSE);
     if (box(s, user))
         return FALSE;
-    Box *b = g_new0(Box, 1);
-    b->password = g_strdup(password ? password : "");
+    if (!password)
+        password = "";
+    gsize nl = strlen(user) + 1, pl = strlen(password) + 1;
+    Box *b = g_malloc0(sizeof(Box) + nl + pl);
+    for (gsize i = 0; i < nl; i++)
+        b->text[i] = g_ascii_tolower(user[i]);
+    memcpy(b->text + nl, password, pl);
     b->quota = quota;
-    b->version = 1;
-    g_hash_table_insert(s->boxes, g_ascii_strdown(user, -1), b);
+    g_hash_table_add(s->boxes, b->text);
     return TRUE;
 }
 
@@ -186,7 +221,7 @@ ms_mail_store_check_password(const MsMailStore *s, const char *user, const char 
 {
     g_return_val_if_fail(s != NULL && user != NULL, FALSE);
     Box *b = box(s, user);
-    return b && password && g_strcmp0(b->password, password) == 0;
+    return b && password && strcmp(box_password(b), password) == 0;
 }
 
 const char *
@@ -194,7 +229,7 @@ ms_mail_store_password(const MsMailStore *s, const char *user)
 {
     g_return_val_if_fail(s != NULL && user != NULL, NULL);
     Box *b = box(s, user);
-    return b ? b->password : NULL;
+    return b ? box_password(b) : NULL;
 }
 
 MsStoreResult
@@ -210,19 +245,20 @@ ms_mail_store_can_accept(const MsMailStore *s, const char *user, guint64 size)
 }
 
 /* Files m (taken) as a new live message at the end of b; a box's arrays
- * and hash are made with its first message (most boxes of a large world
- * never hold one). */
+ * and hash are made with its first message. */
 static void
 box_add(Box *b, MsStoredMessage *m)
 {
-    if (!b->all) {
-        b->all = g_ptr_array_new_with_free_func(stored_free);
-        b->by_uid = g_hash_table_new(g_str_hash, g_str_equal);
+    if (!b->msgs) {
+        b->msgs = g_new0(BoxMessages, 1);
+        b->msgs->all = g_ptr_array_new_with_free_func(stored_free);
+        b->msgs->by_uid = g_hash_table_new(g_str_hash, g_str_equal);
+        b->msgs->version = 1; /* what ms_mail_store_version() said before */
     }
-    g_ptr_array_add(b->all, m);
-    g_hash_table_replace(b->by_uid, m->uid, m);
+    g_ptr_array_add(b->msgs->all, m);
+    g_hash_table_replace(b->msgs->by_uid, m->uid, m);
     b->bytes += m->size;
-    b->version++;
+    b->msgs->version++;
 }
 
 MsStoreResult
@@ -236,8 +272,7 @@ ms_mail_store_deliver(MsMailStore *s, const char *user, GBytes *data, guint32 me
     MsStoredMessage *m = g_new0(MsStoredMessage, 1);
     m->data = g_bytes_ref(data);
     m->size = g_bytes_get_size(data);
-    g_autofree char *lower = g_ascii_strdown(user, -1);
-    m->uid = g_strdup_printf("%s.%u", lower, ++b->next_uid);
+    m->uid = g_strdup_printf("%s.%u", b->text, ++b->next_uid);
     m->message = message;
     m->stored_at = at;
     box_add(b, m);
@@ -260,10 +295,9 @@ restore(MsMailStore *s, const char *user, GBytes *data, guint64 size, const char
     m->data = data ? g_bytes_ref(data) : NULL;
     m->size = size;
     m->location = g_strdup(location);
-    g_autofree char *lower = g_ascii_strdown(user, -1);
     if (uid_n == 0)
         uid_n = b->next_uid + 1;
-    m->uid = g_strdup_printf("%s.%u", lower, uid_n);
+    m->uid = g_strdup_printf("%s.%u", b->text, uid_n);
     b->next_uid = MAX(b->next_uid, uid_n);
     m->stored_at = at;
     m->flags = flags;
@@ -381,18 +415,25 @@ ms_mail_store_messages(MsMailStore *s, const char *user)
     Box *b = box(s, user);
     if (!b)
         return NULL;
-    if (b->live && b->live_version == b->version)
-        return b->live;
-    if (!b->live)
-        b->live = g_ptr_array_new();
-    g_ptr_array_set_size(b->live, 0);
-    for (guint i = 0; b->all && i < b->all->len; i++) {
-        MsStoredMessage *m = g_ptr_array_index(b->all, i);
-        if (!m->deleted)
-            g_ptr_array_add(b->live, m);
+    BoxMessages *x = b->msgs;
+    if (!x) {
+        /* no message ever: an empty view, made once per store */
+        if (!s->empty)
+            s->empty = g_ptr_array_new();
+        return s->empty;
     }
-    b->live_version = b->version;
-    return b->live;
+    if (x->live && x->live_version == x->version)
+        return x->live;
+    if (!x->live)
+        x->live = g_ptr_array_new();
+    g_ptr_array_set_size(x->live, 0);
+    for (guint i = 0; i < x->all->len; i++) {
+        MsStoredMessage *m = g_ptr_array_index(x->all, i);
+        if (!m->deleted)
+            g_ptr_array_add(x->live, m);
+    }
+    x->live_version = x->version;
+    return x->live;
 }
 
 guint64
@@ -400,7 +441,7 @@ ms_mail_store_version(const MsMailStore *s, const char *user)
 {
     g_return_val_if_fail(s != NULL && user != NULL, 0);
     Box *b = box(s, user);
-    return b ? b->version : 0;
+    return !b ? 0 : b->msgs ? b->msgs->version : 1;
 }
 
 gboolean
@@ -408,19 +449,19 @@ ms_mail_store_delete(MsMailStore *s, const char *user, const char *uid)
 {
     g_return_val_if_fail(s != NULL && user != NULL && uid != NULL, FALSE);
     Box *b = box(s, user);
-    MsStoredMessage *m = b && b->by_uid ? g_hash_table_lookup(b->by_uid, uid) : NULL;
+    MsStoredMessage *m = b && b->msgs ? g_hash_table_lookup(b->msgs->by_uid, uid) : NULL;
     if (!m)
         return FALSE;
     m->deleted = TRUE;
     b->bytes -= m->size;
-    b->version++;
+    b->msgs->version++;
     s->deleted++;
     /* The observer may still find it by uid (the bridge moves a copy written
      * in this tick into place, ms_mail_store_set_location, before removing
      * its file); only then is it gone. */
     if (s->obs && s->obs->deleted)
         s->obs->deleted(user, m, s->obs_data);
-    g_hash_table_remove(b->by_uid, uid);
+    g_hash_table_remove(b->msgs->by_uid, uid);
     return TRUE;
 }
 
@@ -429,7 +470,7 @@ ms_mail_store_set_flags(MsMailStore *s, const char *user, const char *uid, guint
 {
     g_return_val_if_fail(s != NULL && user != NULL && uid != NULL, FALSE);
     Box *b = box(s, user);
-    MsStoredMessage *m = b && b->by_uid ? g_hash_table_lookup(b->by_uid, uid) : NULL;
+    MsStoredMessage *m = b && b->msgs ? g_hash_table_lookup(b->msgs->by_uid, uid) : NULL;
     if (!m)
         return FALSE;
     guint old = m->flags;
@@ -465,10 +506,10 @@ ms_mail_store_totals(const MsMailStore *s, guint *stored, guint *deleted, guint6
     g_return_if_fail(s != NULL);
     guint64 total = 0;
     GHashTableIter it;
-    gpointer v;
+    gpointer k;
     g_hash_table_iter_init(&it, s->boxes);
-    while (g_hash_table_iter_next(&it, NULL, &v))
-        total += ((Box *) v)->bytes; /* a sum: iteration order does not matter */
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        total += box_of(k)->bytes; /* a sum: iteration order does not matter */
     if (stored)
         *stored = s->stored;
     if (deleted)

@@ -29,15 +29,21 @@ typedef struct {
     gboolean up;
     guint16 ip_id;
     MsNetPorts *ports; /* ports.c; NULL until the host first picks a port */
-    GArray *links; /* guint32 link indices */
-    GArray *udp;   /* MsNetUdpBinding (net.c); few per host, scanned; NULL until a bind */
+    /* How many links have an end here; which ones, in index order, is
+     * routing.c's adjacency (ms__net_adjacency()): a list per host cost two
+     * allocations, about 130 bytes a host (1.4 MB of the medium world, in
+     * every rank). */
+    guint32 degree;
+    GArray *udp; /* MsNetUdpBinding (net.c); few per host, scanned; NULL until a bind */
 } MsNetHost;
 
+/* What a link carries: when each direction is next free, its counters
+ * and its open peak windows. Made on the link's first use (link_state()):
+ * a part of a partitioned run holds every link of the world for routing
+ * but sends on few of them, and this is three quarters of a link's bytes
+ * (152 of 208: the medium world's 12,196 links, in every rank). Zero is the
+ * state of a link never used. */
 typedef struct {
-    MsHostId a, b;
-    MsLinkParams p;
-    gboolean up;
-    guint32 epoch;
     MsTime busy_until[2];
     MsLinkStats st;
     /* Peak utilisation (net_peak.c): per direction, the earliest window
@@ -45,6 +51,14 @@ typedef struct {
      * the later open ones (MsNetWindow by start; NULL until needed). */
     MsTime win_start[2], win_busy[2];
     GArray *win_later[2];
+} MsNetLinkState;
+
+typedef struct {
+    MsHostId a, b;
+    MsLinkParams p;
+    gboolean up;
+    guint32 epoch;
+    MsNetLinkState *s; /* NULL until first used; in the network's state blocks */
 } MsNetLink;
 
 /* A window of a link direction still open (net_peak.c). */
@@ -137,6 +151,10 @@ struct _MsNet {
      * (net_peak.c); covers the first n_peak_shared links, NULL until needed */
     guint8 *peak_shared;
     guint32 n_peak_shared;
+    /* The links' states (MsNetLinkState), in blocks of STATE_BLOCK that
+     * never move; n_states of them handed out. */
+    GPtrArray *state_blocks;
+    guint32 n_states;
 };
 
 /* Argument checks of the public entry points (g_return_val_if_fail). */
@@ -155,6 +173,16 @@ link_at(const MsNet *n, guint32 id)
     return &g_array_index(n->links, MsNetLink, id);
 }
 
+/* Gives link l a zeroed state (net.c). */
+MsNetLinkState *ms__net_link_state_new(MsNet *net, MsNetLink *l);
+
+/* Link l's state, made on first use. */
+static inline MsNetLinkState *
+link_state(MsNet *n, MsNetLink *l)
+{
+    return G_LIKELY(l->s != NULL) ? l->s : ms__net_link_state_new(n, l);
+}
+
 /* --- ports.c and the UDP part of net.c -------------------------------- */
 
 void ms__net_ports_free(MsNetPorts *ports);
@@ -169,7 +197,7 @@ gboolean ms__net_udp_bound(MsNet *net, MsHostId host, guint16 port);
  * MsLinkStats. */
 void ms__net_peak_account(MsNet *net, guint32 li, int dir, MsTime start, MsTime busy);
 /* Frees a link's open windows, and a network's kept ones (ms_net_free()). */
-void ms__net_peak_clear(MsNetLink *link);
+void ms__net_peak_clear(MsNetLinkState *state);
 void ms__net_peak_free_kept(MsNet *net);
 
 /* --- routing.c ------------------------------------------------------- */

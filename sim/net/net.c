@@ -10,6 +10,10 @@
  * so a drop-tail queue needs no list and no departure events. A link going
  * down bumps its epoch: arrivals stamped with an older epoch are lost. Host
  * addresses map to ids through a direct-indexed table while they are dense.
+ * A link's record holds what routing reads (64 bytes); its queue ends,
+ * counters and peak windows (MsNetLinkState, 152 bytes) are made on its
+ * first use, in blocks, so a part of a partitioned run, which holds every
+ * link of the world for routing, pays for them only where it sends.
  *
  * Express mode (flow level, ms_net_set_express): a packet crosses its whole
  * path in one event, store-and-forward without queueing, its path read in
@@ -73,7 +77,6 @@ ms_net_free(MsNet *n)
     for (guint i = 0; i < n->hosts->len; i++) {
         MsNetHost *h = &g_array_index(n->hosts, MsNetHost, i);
         g_free(h->name);
-        g_array_free(h->links, TRUE);
         if (h->udp)
             g_array_free(h->udp, TRUE);
         ms__net_ports_free(h->ports);
@@ -84,7 +87,10 @@ ms_net_free(MsNet *n)
     }
     ms__net_routing_clear(n);
     for (guint i = 0; i < n->links->len; i++)
-        ms__net_peak_clear(link_at(n, i));
+        if (link_at(n, i)->s)
+            ms__net_peak_clear(link_at(n, i)->s);
+    if (n->state_blocks)
+        g_ptr_array_unref(n->state_blocks);
     g_array_free(n->slots, TRUE);
     g_array_free(n->hosts, TRUE);
     g_array_free(n->links, TRUE);
@@ -187,7 +193,25 @@ ms_net_link_stats(const MsNet *n, guint32 l, MsLinkStats *st)
 {
     memset(st, 0, sizeof *st);
     g_return_if_fail(LINK_OK(n, l));
-    *st = link_at(n, l)->st;
+    if (link_at(n, l)->s) /* else never used: zeros */
+        *st = link_at(n, l)->s->st;
+}
+
+/* States come 256 to a block: one allocation per block, and a pointer to
+ * a state stays valid as links are added. */
+#define STATE_BLOCK 256
+
+MsNetLinkState *
+ms__net_link_state_new(MsNet *n, MsNetLink *l)
+{
+    g_assert(l->s == NULL);
+    if (!n->state_blocks)
+        n->state_blocks = g_ptr_array_new_with_free_func(g_free);
+    if (n->n_states % STATE_BLOCK == 0)
+        g_ptr_array_add(n->state_blocks, g_new0(MsNetLinkState, STATE_BLOCK));
+    MsNetLinkState *block = g_ptr_array_index(n->state_blocks, n->state_blocks->len - 1);
+    l->s = &block[n->n_states++ % STATE_BLOCK];
+    return l->s;
 }
 
 void
@@ -270,7 +294,7 @@ ms_net_add_host(MsNet *n, const char *name, guint32 addr, MsHostRole role, GErro
         return NO_HOST;
     }
     MsNetHost h = {
-        g_strdup(name), addr, role, TRUE, 1, NULL, g_array_new(FALSE, FALSE, sizeof(guint32)), NULL
+        g_strdup(name), addr, role, TRUE, 1, NULL, 0, NULL
     };
     g_array_append_val(n->hosts, h);
     MsHostId id = n->hosts->len - 1;
@@ -312,8 +336,8 @@ ms_net_add_link(MsNet *n, MsHostId a, MsHostId b, const MsLinkParams *p, GError 
     l.up = TRUE;
     g_array_append_val(n->links, l);
     guint32 id = n->links->len - 1;
-    g_array_append_val(host_at(n, a)->links, id);
-    g_array_append_val(host_at(n, b)->links, id);
+    host_at(n, a)->degree++;
+    host_at(n, b)->degree++;
     ms__net_topology_changed(n);
     return id;
 }
@@ -329,10 +353,11 @@ ms_net_link_account(MsNet *n, guint32 li, MsHostId from, MsTime start, guint64 p
                     guint64 bytes, MsTime busy)
 {
     MsNetLink *l = link_at(n, li);
+    MsNetLinkState *s = link_state(n, l);
     int dir = l->a == from ? 0 : 1;
-    l->st.packets[dir] += packets;
-    l->st.bytes[dir] += bytes;
-    l->st.busy[dir] += busy;
+    s->st.packets[dir] += packets;
+    s->st.bytes[dir] += bytes;
+    s->st.busy[dir] += busy;
     ms__net_peak_account(n, li, dir, start, busy);
 }
 
@@ -345,7 +370,7 @@ ms_net_set_host_up(MsNet *n, MsHostId h, gboolean up)
     host_at(n, h)->up = up;
     /* A host with one link is never on anyone else's path (routing.c's
      * searches relax through it only as a destination): no table changes. */
-    if (host_at(n, h)->links->len > 1)
+    if (host_at(n, h)->degree > 1)
         ms__net_drop_routes(n);
     else
         n->route_epoch++;
@@ -365,8 +390,10 @@ ms_net_set_link_up(MsNet *n, guint32 li, gboolean up)
     if (!up) {
         l->epoch++;
         MsTime now = ms_engine_now(n->engine);
-        l->busy_until[0] = MIN(l->busy_until[0], now);
-        l->busy_until[1] = MIN(l->busy_until[1], now);
+        if (l->s) { /* a link never used is free already */
+            l->s->busy_until[0] = MIN(l->s->busy_until[0], now);
+            l->s->busy_until[1] = MIN(l->s->busy_until[1], now);
+        }
     }
     ms__net_drop_routes(n);
     if (ms_net_is_local(n, l->a))
@@ -428,11 +455,12 @@ static MsTime
 link_account(MsNet *n, guint32 li, int dir, const MsPacket *p, MsTime start)
 {
     MsNetLink *l = link_at(n, li);
+    MsNetLinkState *ls = link_state(n, l);
     MsTime tx = (MsTime) (((guint64) p->size * 8 * 1000000000ULL + l->p.bandwidth_bps - 1) /
                           l->p.bandwidth_bps);
-    l->st.packets[dir]++;
-    l->st.bytes[dir] += p->size;
-    l->st.busy[dir] += tx;
+    ls->st.packets[dir]++;
+    ls->st.bytes[dir] += p->size;
+    ls->st.busy[dir] += tx;
     ms__net_peak_account(n, li, dir, start, tx);
     return tx;
 }
@@ -539,23 +567,24 @@ transmit(MsNet *n, MsHostId from, guint32 s)
         return FALSE;
     }
     MsNetLink *l = link_at(n, li);
+    MsNetLinkState *ls = link_state(n, l);
     int dir = l->a == from ? 0 : 1;
     MsHostId to = dir == 0 ? l->b : l->a;
     MsTime now = ms_engine_now(n->engine);
-    MsTime start = MAX(now, l->busy_until[dir]);
+    MsTime start = MAX(now, ls->busy_until[dir]);
     /* Bytes waiting ahead of this packet, from the time the link stays busy. */
     guint64 waiting = (guint64) ((double) (start - now) * (double) l->p.bandwidth_bps / 8e9);
     if (waiting + p->size > l->p.queue_bytes && start > now) {
-        l->st.drops_queue++;
+        ls->st.drops_queue++;
         drop(n, s, from, MS_DROP_QUEUE_FULL);
         return FALSE;
     }
     MsTime tx = link_account(n, li, dir, p, start);
-    l->busy_until[dir] = start + tx;
+    ls->busy_until[dir] = start + tx;
     trace_send(n, start, from, to, p, li);
     if ((G_UNLIKELY(n->loss_hook != NULL) && n->loss_hook(n, li, from, p, n->loss_hook_data)) ||
         (l->p.loss > 0 && ms_rng_bernoulli(ms_engine_host_rng(n->engine, from), l->p.loss))) {
-        l->st.drops_loss++;
+        ls->st.drops_loss++;
         drop(n, s, from, MS_DROP_LOSS);
         return TRUE; /* it left the host; the link lost it */
     }
@@ -564,10 +593,10 @@ transmit(MsNet *n, MsHostId from, guint32 s)
     d.u32[1] = li;
     d.u32[2] = l->epoch;
     if (G_UNLIKELY(n->shard != NULL) && !ms_shard_is_local(n->shard, to)) {
-        export_packet(n, s, l->busy_until[dir] + l->p.latency, to, d);
+        export_packet(n, s, ls->busy_until[dir] + l->p.latency, to, d);
         return TRUE;
     }
-    ms_engine_schedule(n->engine, l->busy_until[dir] + l->p.latency, to, n->ev_arrive, d);
+    ms_engine_schedule(n->engine, ls->busy_until[dir] + l->p.latency, to, n->ev_arrive, d);
     return TRUE;
 }
 
@@ -614,7 +643,7 @@ express(MsNet *n, MsHostId from, guint32 s)
         /* Drawn from the sender's stream: the hosts further on may run on
          * other ranks of a distributed run. */
         if (l->p.loss > 0 && ms_rng_bernoulli(ms_engine_host_rng(n->engine, from), l->p.loss)) {
-            l->st.drops_loss++;
+            link_state(n, l)->st.drops_loss++; /* made by link_account() */
             drop(n, s, at, MS_DROP_LOSS);
             return TRUE;
         }
@@ -643,7 +672,7 @@ on_arrive(MsEngine *engine, const MsEvent *ev, gpointer user_data)
     MsNetLink *l = link_at(n, ev->data.u32[1]);
     MsHostId at = ev->host;
     if (l->epoch != ev->data.u32[2]) {
-        l->st.drops_down++;
+        link_state(n, l)->st.drops_down++;
         drop(n, s, at, MS_DROP_LINK_DOWN);
         return;
     }

@@ -78,7 +78,7 @@ static inline gboolean
 shared_slow(const MsNet *n, guint32 li, int dir)
 {
     const MsNetLink *l = link_at(n, li);
-    return host_at(n, dir == 0 ? l->a : l->b)->links->len > 1;
+    return host_at(n, dir == 0 ? l->a : l->b)->degree > 1;
 }
 
 /* The same from a byte per link, built once the links are all there (links
@@ -177,7 +177,7 @@ keep_closed(MsNet *n, guint32 ld, MsTime start, MsTime busy)
 static void
 close_before(MsNet *n, guint32 li, int dir, MsTime limit)
 {
-    MsNetLink *l = link_at(n, li);
+    MsNetLinkState *l = link_state(n, link_at(n, li));
     while (l->win_busy[dir] > 0 && l->win_start[dir] < limit) {
         if (keeps_windows(n) && shared(n, li, dir))
             keep_closed(n, 2 * li + (guint32) dir, l->win_start[dir], l->win_busy[dir]);
@@ -196,7 +196,7 @@ close_before(MsNet *n, guint32 li, int dir, MsTime limit)
 /* Adds `part` to the window starting at w0; returns its total (at most
  * the window: a full window stays full). */
 static MsTime
-window_add(MsNetLink *l, int dir, MsTime w0, MsTime part)
+window_add(MsNetLinkState *l, int dir, MsTime w0, MsTime part)
 {
     if (l->win_busy[dir] == 0) {
         l->win_start[dir] = w0;
@@ -238,7 +238,7 @@ ms__net_peak_account(MsNet *n, guint32 li, int dir, MsTime start, MsTime busy)
     /* Nothing starts before the clock's window any more (a caller counting
      * behind the clock keeps its own windows open). */
     close_before(n, li, dir, window_of(MIN(start, ms_engine_now(n->engine))));
-    MsNetLink *l = link_at(n, li);
+    MsNetLinkState *l = link_state(n, link_at(n, li));
     MsTime *peak = &l->st.peak_busy[dir];
     MsTime s = start;
     while (busy > 0) {
@@ -257,7 +257,7 @@ ms__net_peak_account(MsNet *n, guint32 li, int dir, MsTime start, MsTime busy)
 }
 
 void
-ms__net_peak_clear(MsNetLink *l)
+ms__net_peak_clear(MsNetLinkState *l)
 {
     for (int d = 0; d < 2; d++)
         if (l->win_later[d])
@@ -292,8 +292,8 @@ ms_net_peak_windows(const MsNet *n, GArray *out)
     }
     /* and the windows still open */
     for (guint32 li = 0; li < n->links->len; li++) {
-        const MsNetLink *l = link_at(n, li);
-        for (int d = 0; d < 2; d++) {
+        const MsNetLinkState *l = link_at(n, li)->s;
+        for (int d = 0; l && d < 2; d++) {
             if (l->win_busy[d] == 0 || !shared_slow(n, li, d))
                 continue;
             keep(out, li, d, l->win_start[d], l->win_busy[d]);

@@ -479,16 +479,17 @@ build_tree(MsNet *n)
             return;
         }
     for (guint i = 0; i < nh; i++)
-        if (!host_at(n, i)->up && host_at(n, i)->links->len > 1) {
+        if (!host_at(n, i)->up && host_at(n, i)->degree > 1) {
             n->tree_state = -1;
             return;
         }
+    ms__net_adjacency(n); /* each host's links, in index order */
     guint32 *deg = g_new(guint32, nh);
     gboolean *gone = g_new0(gboolean, nh);
     MsNetTreeNode *t = n->tree = g_new(MsNetTreeNode, MAX(nh, 1u));
     GArray *queue = g_array_new(FALSE, FALSE, sizeof(MsHostId));
     for (guint i = 0; i < nh; i++) {
-        deg[i] = host_at(n, i)->links->len;
+        deg[i] = host_at(n, i)->degree;
         t[i].parent_link = NO_LINK;
         t[i].parent = NO_HOST;
         if (deg[i] <= 1)
@@ -497,13 +498,11 @@ build_tree(MsNet *n)
     guint peeled = 0;
     for (guint q = 0; q < queue->len; q++) {
         MsHostId v = g_array_index(queue, MsHostId, q);
-        MsNetHost *h = host_at(n, v);
         guint32 up_link = NO_LINK;
         MsHostId up = NO_HOST;
-        for (guint k = 0; k < h->links->len; k++) {
-            guint32 li = g_array_index(h->links, guint32, k);
-            MsNetLink *l = link_at(n, li);
-            MsHostId o = l->a == v ? l->b : l->a;
+        for (guint32 k = n->adj_off[v]; k < n->adj_off[v + 1]; k++) {
+            guint32 li = n->adj[k].link;
+            MsHostId o = n->adj[k].other;
             if (!gone[o]) {
                 up_link = li;
                 up = o;
@@ -582,11 +581,10 @@ build_tree(MsNet *n)
     GArray *adj = g_array_new(FALSE, FALSE, sizeof(MsNetCoreEdge));
     for (guint c = 0; c < n->t_ncore; c++) {
         MsHostId v = n->t_core[c];
-        MsNetHost *h = host_at(n, v);
-        for (guint k = 0; k < h->links->len; k++) {
-            guint32 li = g_array_index(h->links, guint32, k);
-            MsNetLink *l = link_at(n, li);
-            MsHostId o = l->a == v ? l->b : l->a;
+        for (guint32 k = n->adj_off[v]; k < n->adj_off[v + 1]; k++) {
+            guint32 li = n->adj[k].link;
+            const MsNetLink *l = link_at(n, li);
+            MsHostId o = n->adj[k].other;
             if (t[o].cidx == NO_HOST)
                 continue;
             MsNetCoreEdge ce = { li, t[o].cidx, 0, 0,
