@@ -95,12 +95,14 @@ struct _MsShard {
     GArray *importers;   /* Importer, by event type */
     MsTime *outbox_min;  /* per part: earliest event in its outbox */
     guint64 *outbox_n;   /* per part: events in its outbox */
+    guint64 *outbox_wire; /* per part: its outbox's size as bytes would be */
     MsTime *pair_la;     /* K x K: lookahead from part p to part q */
     MsTime *chain;       /* per part p: the shortest chain p -> ... -> self (see safe_bound) */
     MsTime *reach;       /* per host, or NULL: how soon an event there can reach another part */
     MsTime reach_world;  /* the same for MS_HOST_WORLD's events on this part */
     MsTime *outbox_reach; /* per part: least (time + reach of its host) in its outbox */
     MsTime back;          /* the least pair lookahead into self */
+    gboolean in_process;  /* blobs may hold pointers (ms_shard_set_in_process) */
     MsShardStats stats;
 };
 
@@ -169,6 +171,7 @@ ms_shard_new(MsEngine *engine, const MsPartition *partition, guint32 self, MsTim
     for (guint32 i = 0; i < k; i++)
         s->outbox_min[i] = MS_TIME_INFINITE;
     s->outbox_n = g_new0(guint64, k);
+    s->outbox_wire = g_new0(guint64, k);
     s->pair_la = g_new(MsTime, (gsize) k * k);
     for (guint32 i = 0; i < k * k; i++)
         s->pair_la[i] = lookahead;
@@ -198,6 +201,7 @@ ms_shard_free(MsShard *s)
     g_free(s->reach);
     g_free(s->outbox_reach);
     g_free(s->outbox_n);
+    g_free(s->outbox_wire);
     g_array_free(s->importers, TRUE);
     g_free(s);
 }
@@ -318,6 +322,23 @@ ms_shard_is_local(const MsShard *s, MsHostId host)
 }
 
 void
+ms_shard_set_in_process(MsShard *s, gboolean in_process)
+{
+    in_process = !!in_process;
+    if (in_process == s->in_process)
+        return;
+    for (guint32 i = 0; i < ms_partition_parts(s->partition); i++)
+        g_return_if_fail(s->outbox[i]->len == 0);
+    s->in_process = in_process;
+}
+
+gboolean
+ms_shard_in_process(const MsShard *s)
+{
+    return s->in_process;
+}
+
+void
 ms_shard_set_import(MsShard *s, guint16 type, MsShardImportFunc func, gpointer user_data)
 {
     if (type >= s->importers->len)
@@ -329,7 +350,7 @@ ms_shard_set_import(MsShard *s, guint16 type, MsShardImportFunc func, gpointer u
  * it (zero padding included); returns the room, to be filled by the caller
  * before the next post on this shard. */
 static guint8 *
-post(MsShard *s, guint32 owner, MsShardEvent *ev, gsize len)
+post(MsShard *s, guint32 owner, MsShardEvent *ev, gsize len, gsize wire_len)
 {
     MsTime now = ms_engine_now(s->engine);
     guint32 k = ms_partition_parts(s->partition);
@@ -354,7 +375,8 @@ post(MsShard *s, guint32 owner, MsShardEvent *ev, gsize len)
     guint8 *room = box->data + at + sizeof *ev;
     memset(room + len, 0, BLOB_ALIGN(len) - len);
     s->stats.sent++;
-    s->stats.bytes_sent += sizeof *ev + BLOB_ALIGN(len);
+    s->stats.bytes_sent += sizeof *ev + BLOB_ALIGN(wire_len);
+    s->outbox_wire[owner] += sizeof *ev + BLOB_ALIGN(wire_len);
     return room;
 }
 
@@ -372,7 +394,7 @@ ms_shard_schedule_from(MsShard *s, MsHostId src, MsTime at, MsHostId host, guint
         return;
     }
     MsShardEvent ev = { at, seq, data, src, host, type, 0, 0 };
-    post(s, owner, &ev, 0);
+    post(s, owner, &ev, 0, 0);
 }
 
 void
@@ -382,13 +404,20 @@ ms_shard_schedule(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventDat
 }
 
 guint8 *
-ms_shard_send(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len)
+ms_shard_send_ref(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len,
+                  gsize wire_len)
 {
     MsHostId src = ms_engine_current_host(s->engine);
     g_return_val_if_fail(host < s->hosts && !ms_shard_is_local(s, host), NULL);
     g_return_val_if_fail(src != MS_HOST_WORLD && ms_shard_is_local(s, src), NULL);
     MsShardEvent ev = { at, ms_engine_take_seq(s->engine, src), data, src, host, type, 0, 0 };
-    return post(s, ms_partition_owner(s->partition, host), &ev, len);
+    return post(s, ms_partition_owner(s->partition, host), &ev, len, wire_len);
+}
+
+guint8 *
+ms_shard_send(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len)
+{
+    return ms_shard_send_ref(s, at, host, type, data, len, len);
 }
 
 MsTime
@@ -443,7 +472,15 @@ ms_shard_clear_outboxes(MsShard *s)
         s->outbox_min[i] = MS_TIME_INFINITE;
         s->outbox_reach[i] = MS_TIME_INFINITE;
         s->outbox_n[i] = 0;
+        s->outbox_wire[i] = 0;
     }
+}
+
+guint64
+ms_shard_outbox_wire_bytes(const MsShard *s, guint32 to)
+{
+    g_return_val_if_fail(to < ms_partition_parts(s->partition), 0);
+    return s->outbox_wire[to];
 }
 
 guint64
