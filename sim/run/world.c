@@ -305,23 +305,35 @@ build_dns(MsWorld *w, GError **error)
 }
 
 /* Another part's mail server keeps no mailboxes here, only the names of
- * its users, listed as its store would list them (a store made for the
- * listing gives the same case folding, duplicates and order). The strings
- * live in the world's chunk (a few bytes each instead of a 32-byte block:
- * a rank holds the names of every other part's users). */
+ * its users, listed as its store would list them: lower case (ASCII),
+ * each once, in strcmp() order (ms_mail_store_users()). Made here without
+ * a store (no table entry, mailbox and copies per user: a part lists every
+ * other part's users). The strings live in the world's chunk (a few bytes
+ * each instead of a 32-byte block). */
+static gint
+cmp_name(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
 static GPtrArray *
 user_names(MsWorld *w, const GArray *users)
 {
-    MsMailStore *tmp = ms_mail_store_new();
-    for (guint k = 0; k < users->len; k++)
-        ms_mail_store_add_user(tmp, g_array_index(users, MsScenarioUser, k).name, NULL, 0);
-    g_autoptr(GPtrArray) listed = ms_mail_store_users(tmp);
-    GPtrArray *names = g_ptr_array_new_full(listed->len, NULL);
+    GPtrArray *names = g_ptr_array_new_full(users->len, NULL);
     if (!w->names)
         w->names = g_string_chunk_new(64 * 1024);
-    for (guint k = 0; k < listed->len; k++)
-        g_ptr_array_add(names, g_string_chunk_insert(w->names, g_ptr_array_index(listed, k)));
-    ms_mail_store_free(tmp);
+    for (guint k = 0; k < users->len; k++) {
+        char *name = g_string_chunk_insert(w->names, g_array_index(users, MsScenarioUser, k).name);
+        for (char *c = name; *c; c++)
+            *c = g_ascii_tolower(*c);
+        g_ptr_array_add(names, name);
+    }
+    g_ptr_array_sort(names, cmp_name);
+    guint kept = 0;
+    for (guint k = 0; k < names->len; k++)
+        if (kept == 0 || strcmp(names->pdata[k], names->pdata[kept - 1]) != 0)
+            names->pdata[kept++] = names->pdata[k];
+    g_ptr_array_set_size(names, (gint) kept);
     return names;
 }
 
