@@ -444,9 +444,10 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         }
         ms_net_attach_shard(w->net, w->shard);
         ms_tcp_attach_shard(w->tcp, w->shard);
-        if (opts->route_share)
-            ms_net_share_routes(w->net, opts->route_share);
     }
+    /* The parts of one process, and the pilot run before them. */
+    if (opts->route_share)
+        ms_net_share_routes(w->net, opts->route_share);
     if (!build_dns(w, error)) {
         ms_world_free(w);
         return NULL;
