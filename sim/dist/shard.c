@@ -36,7 +36,9 @@
  *
  * Costs: a local schedule costs one partition lookup more than
  * ms_engine_schedule(); a remote one appends 48 bytes (and its blob) to an
- * outbox. Memory: a counter and an owner flag per host of the world (9
+ * outbox. In one process (ms_shard_set_in_process(), set by both
+ * in-process drivers) blobs may hold pointers whose ownership moves with
+ * the event: every outbox is then delivered exactly once. Memory: a counter and an owner flag per host of the world (9
  * bytes), per part.
  *
  * Worlds (issue 9). Every part builds the whole world from the scenario
@@ -52,9 +54,11 @@
  *   Per link direction: busy_until and statistics, owned by the sending
  *   side (b only ever sees arrivals of a->b).
  *   Crossing parts: a packet whose next hop is another part's leaves as an
- *   event with a blob (header, the Message-ID of its tag, payload) through
- *   ms_shard_send(); the receiver imports it into a packet slot of its own
- *   (sim/net/net.c). Nothing else crosses. The lookahead of a pair of parts
+ *   event with a blob (header; the Message-ID of its tag the first time
+ *   that tag goes to that part, the sender's tag after; the payload's
+ *   bytes over MPI, its GBytes itself in one process) through
+ *   ms_shard_send_ref(); the receiver imports it into a packet slot of its
+ *   own (sim/net/net.c). Nothing else crosses. The lookahead of a pair of parts
  *   is the smallest latency of a cut link between them, the shard's scalar
  *   lookahead the smallest over all pairs (sim/run/world_partition.c).
  *   Everywhere: faults are events of the world itself (MS_HOST_WORLD), run
@@ -140,10 +144,12 @@ compute_chains(MsShard *s)
             s->back = MIN(s->back, s->pair_la[p * k + s->self]);
 }
 
+/* The engine asks at every schedule: the table read inline. */
 static gboolean
 is_local_cb(gconstpointer user_data, MsHostId host)
 {
-    return ms_shard_is_local(user_data, host);
+    const MsShard *s = user_data;
+    return host < s->hosts && s->local[host];
 }
 
 MsShard *
