@@ -144,12 +144,10 @@ compute_chains(MsShard *s)
             s->back = MIN(s->back, s->pair_la[p * k + s->self]);
 }
 
-/* The engine asks at every schedule: the table read inline. */
 static gboolean
 is_local_cb(gconstpointer user_data, MsHostId host)
 {
-    const MsShard *s = user_data;
-    return host < s->hosts && s->local[host];
+    return ms_shard_is_local(user_data, host);
 }
 
 MsShard *
