@@ -617,7 +617,7 @@ cross_send(MsEngine *e, const MsEvent *ev, gpointer data)
 }
 
 static void
-cross_init(Cross *c, gboolean in_process)
+cross_init2(Cross *c, gboolean in_process0, gboolean in_process1)
 {
     memset(c, 0, sizeof *c);
     static const guint32 owners[2] = { 0, 1 };
@@ -630,12 +630,18 @@ cross_init(Cross *c, gboolean in_process)
         ms_net_add_host(c->net[k], "h1", 0x0a000002, MS_ROLE_CLIENT, NULL);
         ms_net_add_link(c->net[k], 0, 1, &lp, NULL);
         c->shard[k] = ms_shard_new(c->e[k], c->p, k, MS_TIME_MS);
-        ms_shard_set_in_process(c->shard[k], in_process);
+        ms_shard_set_in_process(c->shard[k], k == 0 ? in_process0 : in_process1);
         ms_net_attach_shard(c->net[k], c->shard[k]);
         ms_net_set_tag_codec(c->net[k], cross_tag_out, cross_tag_in, c);
         ms_net_set_receiver(c->net[k], MS_IPPROTO_UDP, cross_receive, c);
     }
     c->ev_send = ms_engine_register(c->e[0], "send", cross_send, c);
+}
+
+static void
+cross_init(Cross *c, gboolean in_process)
+{
+    cross_init2(c, in_process, in_process);
 }
 
 static void
@@ -699,6 +705,23 @@ test_packets_cross(void)
     CU_ASSERT(box[0] >= box[1] + 3 * (strlen("datagram 0") - 7)); /* less padding */
     CU_ASSERT_EQUAL(wire[0], box[0]);
     CU_ASSERT_EQUAL(wire[1], wire[0]);
+    /* References never reach a shard that is not in process (as an MPI
+     * rank's is not): refused, and taken once it is. */
+    Cross r;
+    cross_init2(&r, TRUE, FALSE);
+    ms_engine_schedule(r.e[0], 0, 0, r.ev_send, (MsEventData){ { 0 } });
+    ms_shard_run_until(r.shard[0], MS_TIME_MS, 10 * MS_TIME_MS);
+    gsize n = 0;
+    const guint8 *bytes = ms_shard_outbox(r.shard[0], 1, &n);
+    g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*in_process*");
+    CU_ASSERT(!ms_shard_deliver(r.shard[1], bytes, n));
+    g_test_assert_expected_messages();
+    ms_shard_set_in_process(r.shard[1], TRUE);
+    CU_ASSERT(ms_shard_deliver(r.shard[1], bytes, n));
+    ms_engine_run(r.e[1], 10 * MS_TIME_MS);
+    CU_ASSERT_EQUAL(r.got, 3);
+    CU_ASSERT(r.got_payload[0] == r.sent[0]);
+    cross_clear(&r);
     /* The mode changes only with empty outboxes. */
     Cross c;
     cross_init(&c, FALSE);

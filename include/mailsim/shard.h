@@ -38,9 +38,13 @@ typedef struct {
     MsHostId src;
     MsHostId host;
     guint16 type;
-    guint16 pad;
+    guint16 flags;    /* MS_SHARD_EVENT_REF, else 0 */
     guint32 blob_len; /* bytes that follow the event in an outbox (padded to 8) */
 } MsShardEvent;
+
+/* The blob holds references whose ownership moves with the event
+ * (ms_shard_send_ref()): only ever delivered within one process. */
+#define MS_SHARD_EVENT_REF 1u
 
 typedef struct {
     guint64 windows;    /* windows run */
@@ -94,9 +98,11 @@ void ms_shard_set_import(MsShard *shard, guint16 type, MsShardImportFunc func, g
  * or scheduled through this shard. */
 guint8 *ms_shard_send(MsShard *shard, MsTime at, MsHostId host, guint16 type, MsEventData data,
                       gsize len);
-/* The same for an in-process shard's blob that holds pointers: `wire_len`
- * is the blob's size as bytes would be (the payload's bytes included),
- * what the statistics and profiles count as sent, as over MPI. */
+/* The same for a blob that holds references (the event carries
+ * MS_SHARD_EVENT_REF, for its importer to see), on an in-process shard
+ * only: `wire_len` is the blob's size as bytes would be (the payload's
+ * bytes included), what the statistics and profiles count as sent, as
+ * over MPI. */
 guint8 *ms_shard_send_ref(MsShard *shard, MsTime at, MsHostId host, guint16 type,
                           MsEventData data, gsize len, gsize wire_len);
 
@@ -185,7 +191,8 @@ MsTime ms_shard_outbox_min_time(const MsShard *shard, guint32 to);
 
 /* Inserts the events of an outbox another part sent (each for a local
  * host, no earlier than now), in the given order, importing blobs. FALSE
- * when the bytes are not a well-formed outbox. */
+ * when the bytes are not a well-formed outbox, or carry references
+ * (MS_SHARD_EVENT_REF) into a shard not in process. */
 gboolean ms_shard_deliver(MsShard *shard, const guint8 *bytes, gsize n_bytes);
 
 /* Time of this part's next event, or MS_TIME_INFINITE. */

@@ -407,21 +407,29 @@ ms_shard_schedule(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventDat
     ms_shard_schedule_from(s, ms_engine_current_host(s->engine), at, host, type, data);
 }
 
-guint8 *
-ms_shard_send_ref(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len,
-                  gsize wire_len)
+static guint8 *
+send_blob(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len,
+          gsize wire_len, guint16 flags)
 {
     MsHostId src = ms_engine_current_host(s->engine);
     g_return_val_if_fail(host < s->hosts && !ms_shard_is_local(s, host), NULL);
     g_return_val_if_fail(src != MS_HOST_WORLD && ms_shard_is_local(s, src), NULL);
-    MsShardEvent ev = { at, ms_engine_take_seq(s->engine, src), data, src, host, type, 0, 0 };
+    MsShardEvent ev = { at, ms_engine_take_seq(s->engine, src), data, src, host, type, flags, 0 };
     return post(s, ms_partition_owner(s->partition, host), &ev, len, wire_len);
+}
+
+guint8 *
+ms_shard_send_ref(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len,
+                  gsize wire_len)
+{
+    g_return_val_if_fail(s->in_process, NULL);
+    return send_blob(s, at, host, type, data, len, wire_len, MS_SHARD_EVENT_REF);
 }
 
 guint8 *
 ms_shard_send(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len)
 {
-    return ms_shard_send_ref(s, at, host, type, data, len, len);
+    return send_blob(s, at, host, type, data, len, len, 0);
 }
 
 MsTime
@@ -531,6 +539,8 @@ ms_shard_deliver(MsShard *s, const guint8 *bytes, gsize n_bytes)
         const guint8 *blob = bytes + off;
         off += BLOB_ALIGN((gsize) ev.blob_len);
         g_return_val_if_fail(ms_shard_is_local(s, ev.host), FALSE);
+        /* References are for the parts of one process only. */
+        g_return_val_if_fail(!(ev.flags & MS_SHARD_EVENT_REF) || s->in_process, FALSE);
         g_return_val_if_fail(ev.src < s->hosts && !ms_shard_is_local(s, ev.src), FALSE);
         /* One src's events arrive in its scheduling order (see the top). */
         g_return_val_if_fail(ev.seq + 1 > s->last_seq[ev.src], FALSE);

@@ -520,7 +520,8 @@ export_packet(MsNet *n, guint32 s, MsTime at, MsHostId to, MsEventData d)
     d.u32[0] = G_MAXUINT32;
     /* Written straight into the outbox. */
     gsize blob = sizeof hdr + sizeof tag_len + tag_len;
-    guint8 *w = ms_shard_send_ref(n->shard, at, to, n->ev_arrive, d, blob + len, blob + bytes);
+    guint8 *w = by_ref ? ms_shard_send_ref(n->shard, at, to, n->ev_arrive, d, blob, blob + bytes)
+                       : ms_shard_send(n->shard, at, to, n->ev_arrive, d, blob + len);
     if (w) {
         memcpy(w, &hdr, sizeof hdr);
         w += sizeof hdr;
@@ -550,8 +551,9 @@ import_packet(gpointer user_data, MsShardEvent *ev, const guint8 *blob, gsize le
     memcpy(&tag_len, blob + sizeof p, sizeof tag_len);
     gsize off = sizeof p + sizeof tag_len + tag_len;
     g_return_if_fail(len >= off);
-    /* In process the reference came along; else the bytes did. */
-    if (!ms_shard_in_process(n->shard))
+    /* By reference (in process) the payload's GBytes came along; else its
+     * bytes did. */
+    if (!(ev->flags & MS_SHARD_EVENT_REF))
         p.payload = p.payload ? g_bytes_new(blob + off, len - off) : NULL;
     guint32 theirs = p.message;
     p.message = 0;
