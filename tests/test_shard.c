@@ -7,6 +7,7 @@
 #include "testlib.h"
 #include "mailsim/partition.h"
 #include "mailsim/shard.h"
+#include "mailsim/net.h"
 #include "mailsim/phold.h"
 #include "mailsim/rng.h"
 
@@ -549,6 +550,189 @@ test_reach_bound(void)
     CU_ASSERT_EQUAL(ms_shard_outbox_reach(s0, 1), MS_TIME_INFINITE);
 }
 
+/* --- packets crossing parts (sim/net/net.c) ------------------------------- */
+
+/* Two hosts on one link, each its own part: an engine, a network and a
+ * shard per part, the outbox moved by hand. */
+typedef struct {
+    MsEngine *e[2];
+    MsNet *net[2];
+    MsShard *shard[2];
+    MsPartition *p;
+    guint16 ev_send;
+    guint named;               /* names the receiver turned into tags */
+    GBytes *sent[3];           /* payloads sent, as the sender had them */
+    const GBytes *got_payload[3]; /* as the receiver saw them */
+    GBytes *got_copy[3];
+    guint32 got_tag[3];
+    guint got;
+} Cross;
+
+static const char *
+cross_tag_out(gpointer data, guint32 tag)
+{
+    (void) data;
+    return tag == 7 ? "<m.1@h0>" : tag == 9 ? "<m.2@h0>" : NULL;
+}
+
+static guint32
+cross_tag_in(gpointer data, const char *name)
+{
+    Cross *c = data;
+    c->named++;
+    return strcmp(name, "<m.1@h0>") == 0 ? 70 : strcmp(name, "<m.2@h0>") == 0 ? 90 : 0;
+}
+
+static void
+cross_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer data)
+{
+    Cross *c = data;
+    (void) net;
+    CU_ASSERT_EQUAL(host, 1);
+    if (c->got < G_N_ELEMENTS(c->got_tag)) {
+        c->got_payload[c->got] = p->payload;
+        c->got_copy[c->got] = p->payload ? g_bytes_ref(p->payload) : NULL;
+        c->got_tag[c->got++] = p->message;
+    }
+}
+
+/* Host 0 sends three datagrams to host 1: tags 7, 7 and 9. */
+static void
+cross_send(MsEngine *e, const MsEvent *ev, gpointer data)
+{
+    Cross *c = data;
+    (void) e;
+    (void) ev;
+    static const guint32 tags[3] = { 7, 7, 9 };
+    for (guint i = 0; i < 3; i++) {
+        MsPacket p = { 0 };
+        p.dst_addr = ms_net_host_addr(c->net[0], 1);
+        p.proto = MS_IPPROTO_UDP;
+        g_autofree char *text = g_strdup_printf("datagram %u", i);
+        p.payload = g_bytes_new(text, strlen(text));
+        c->sent[i] = g_bytes_ref(p.payload);
+        p.message = tags[i];
+        ms_net_send(c->net[0], 0, &p);
+    }
+}
+
+static void
+cross_init2(Cross *c, gboolean in_process0, gboolean in_process1)
+{
+    memset(c, 0, sizeof *c);
+    static const guint32 owners[2] = { 0, 1 };
+    c->p = ms_partition_new_map(2, 2, owners);
+    static const MsLinkParams lp = { MS_TIME_MS, 8000000, 1500, 0.0, 65536 };
+    for (guint k = 0; k < 2; k++) {
+        c->e[k] = ms_engine_new(1);
+        c->net[k] = ms_net_new(c->e[k]);
+        ms_net_add_host(c->net[k], "h0", 0x0a000001, MS_ROLE_CLIENT, NULL);
+        ms_net_add_host(c->net[k], "h1", 0x0a000002, MS_ROLE_CLIENT, NULL);
+        ms_net_add_link(c->net[k], 0, 1, &lp, NULL);
+        c->shard[k] = ms_shard_new(c->e[k], c->p, k, MS_TIME_MS);
+        ms_shard_set_in_process(c->shard[k], k == 0 ? in_process0 : in_process1);
+        ms_net_attach_shard(c->net[k], c->shard[k]);
+        ms_net_set_tag_codec(c->net[k], cross_tag_out, cross_tag_in, c);
+        ms_net_set_receiver(c->net[k], MS_IPPROTO_UDP, cross_receive, c);
+    }
+    c->ev_send = ms_engine_register(c->e[0], "send", cross_send, c);
+}
+
+static void
+cross_init(Cross *c, gboolean in_process)
+{
+    cross_init2(c, in_process, in_process);
+}
+
+static void
+cross_clear(Cross *c)
+{
+    for (guint i = 0; i < 3; i++) {
+        g_clear_pointer(&c->sent[i], g_bytes_unref);
+        g_clear_pointer(&c->got_copy[i], g_bytes_unref);
+    }
+    for (guint k = 0; k < 2; k++) {
+        ms_net_free(c->net[k]);
+        ms_shard_free(c->shard[k]);
+        ms_engine_free(c->e[k]);
+    }
+    ms_partition_free(c->p);
+}
+
+/* Runs part 0 (it sends), moves its outbox to part 1, runs part 1. */
+static void
+cross_run(Cross *c, gsize *outbox_bytes, guint64 *wire_bytes)
+{
+    ms_engine_schedule(c->e[0], 0, 0, c->ev_send, (MsEventData){ { 0 } });
+    ms_shard_run_until(c->shard[0], MS_TIME_MS, 10 * MS_TIME_MS);
+    gsize n = 0;
+    const guint8 *bytes = ms_shard_outbox(c->shard[0], 1, &n);
+    *outbox_bytes = n;
+    *wire_bytes = ms_shard_outbox_wire_bytes(c->shard[0], 1);
+    CU_ASSERT_EQUAL(ms_shard_outbox_events(c->shard[0], 1), 3);
+    CU_ASSERT(ms_shard_deliver(c->shard[1], bytes, n));
+    ms_shard_clear_outboxes(c->shard[0]);
+    ms_engine_run(c->e[1], 10 * MS_TIME_MS);
+    CU_ASSERT_EQUAL(c->got, 3);
+}
+
+/* The same datagrams arrive, with the receiver's tags, whether the
+ * payload travels as bytes (MPI) or by reference (one process); each
+ * name is sent and looked up once per pair of parts. */
+static void
+test_packets_cross(void)
+{
+    gsize box[2];
+    guint64 wire[2];
+    for (int by_ref = 0; by_ref < 2; by_ref++) {
+        Cross c;
+        cross_init(&c, by_ref);
+        cross_run(&c, &box[by_ref], &wire[by_ref]);
+        for (guint i = 0; i < 3; i++) {
+            CU_ASSERT_PTR_NOT_NULL_FATAL(c.got_copy[i]);
+            CU_ASSERT(g_bytes_equal(c.got_copy[i], c.sent[i]));
+            /* By reference the receiver holds the very GBytes sent. */
+            CU_ASSERT_EQUAL(c.got_payload[i] == c.sent[i], by_ref);
+        }
+        CU_ASSERT_EQUAL(c.got_tag[0], 70);
+        CU_ASSERT_EQUAL(c.got_tag[1], 70);
+        CU_ASSERT_EQUAL(c.got_tag[2], 90);
+        CU_ASSERT_EQUAL(c.named, 2); /* tag 7's name went once */
+        cross_clear(&c);
+    }
+    /* Three events, names for two: by bytes the payloads are in the
+     * outbox; by reference they are not, but counted as if they were. */
+    CU_ASSERT(box[0] >= box[1] + 3 * (strlen("datagram 0") - 7)); /* less padding */
+    CU_ASSERT_EQUAL(wire[0], box[0]);
+    CU_ASSERT_EQUAL(wire[1], wire[0]);
+    /* References never reach a shard that is not in process (as an MPI
+     * rank's is not): refused, and taken once it is. */
+    Cross r;
+    cross_init2(&r, TRUE, FALSE);
+    ms_engine_schedule(r.e[0], 0, 0, r.ev_send, (MsEventData){ { 0 } });
+    ms_shard_run_until(r.shard[0], MS_TIME_MS, 10 * MS_TIME_MS);
+    gsize n = 0;
+    const guint8 *bytes = ms_shard_outbox(r.shard[0], 1, &n);
+    g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*in_process*");
+    CU_ASSERT(!ms_shard_deliver(r.shard[1], bytes, n));
+    g_test_assert_expected_messages();
+    ms_shard_set_in_process(r.shard[1], TRUE);
+    CU_ASSERT(ms_shard_deliver(r.shard[1], bytes, n));
+    ms_engine_run(r.e[1], 10 * MS_TIME_MS);
+    CU_ASSERT_EQUAL(r.got, 3);
+    CU_ASSERT(r.got_payload[0] == r.sent[0]);
+    cross_clear(&r);
+    /* The mode changes only with empty outboxes. */
+    Cross c;
+    cross_init(&c, FALSE);
+    ms_shard_schedule_from(c.shard[0], 0, MS_TIME_MS, 1, c.ev_send, (MsEventData){ { 0 } });
+    g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*len == 0*");
+    ms_shard_set_in_process(c.shard[0], TRUE);
+    g_test_assert_expected_messages();
+    CU_ASSERT(!ms_shard_in_process(c.shard[0]));
+    cross_clear(&c);
+}
+
 int
 main(void)
 {
@@ -563,6 +747,7 @@ main(void)
         { "window bounds", test_window_bounds },
         { "lookahead per pair: the bound of each part", test_pair_lookahead_bound },
         { "reach: windows end where the pending events are", test_reach_bound },
+        { "packets cross parts: by bytes or by reference, names once", test_packets_cross },
         { NULL, NULL },
     };
     return ms_test_main("shard", cases);

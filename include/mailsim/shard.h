@@ -38,9 +38,13 @@ typedef struct {
     MsHostId src;
     MsHostId host;
     guint16 type;
-    guint16 pad;
+    guint16 flags;    /* MS_SHARD_EVENT_REF, else 0 */
     guint32 blob_len; /* bytes that follow the event in an outbox (padded to 8) */
 } MsShardEvent;
+
+/* The blob holds references whose ownership moves with the event
+ * (ms_shard_send_ref()): only ever delivered within one process. */
+#define MS_SHARD_EVENT_REF 1u
 
 typedef struct {
     guint64 windows;    /* windows run */
@@ -73,6 +77,17 @@ MsTime ms_shard_lookahead(const MsShard *shard);
 gboolean ms_shard_is_local(const MsShard *shard, MsHostId host);
 const MsPartition *ms_shard_partition(const MsShard *shard);
 
+/* In-process hand-over. A shard whose outboxes only ever reach parts of
+ * this process (the drivers ms_shard_run_threads() and
+ * ms_shard_run_async() set it; MPI never does) may carry pointers in
+ * blobs, their ownership moving with the event: a packet's payload
+ * travels as its GBytes, not as bytes copied out and back
+ * (sim/net/net.c). Such an outbox must be delivered exactly once (both
+ * drivers deliver every outbox before they return). Changing the mode
+ * needs empty outboxes. */
+void ms_shard_set_in_process(MsShard *shard, gboolean in_process);
+gboolean ms_shard_in_process(const MsShard *shard);
+
 /* Says how events of `type` that come with a blob are imported. */
 void ms_shard_set_import(MsShard *shard, guint16 type, MsShardImportFunc func, gpointer user_data);
 
@@ -83,6 +98,13 @@ void ms_shard_set_import(MsShard *shard, guint16 type, MsShardImportFunc func, g
  * or scheduled through this shard. */
 guint8 *ms_shard_send(MsShard *shard, MsTime at, MsHostId host, guint16 type, MsEventData data,
                       gsize len);
+/* The same for a blob that holds references (the event carries
+ * MS_SHARD_EVENT_REF, for its importer to see), on an in-process shard
+ * only: `wire_len` is the blob's size as bytes would be (the payload's
+ * bytes included), what the statistics and profiles count as sent, as
+ * over MPI. */
+guint8 *ms_shard_send_ref(MsShard *shard, MsTime at, MsHostId host, guint16 type,
+                          MsEventData data, gsize len, gsize wire_len);
 
 /* Schedules an event for `host` at `at`, as scheduled by `src` (which must
  * be local, or MS_HOST_WORLD for a local target): into the engine when host
@@ -155,6 +177,9 @@ MsTime ms_shard_reach_bound(const MsShard *shard, const MsTime *next, const MsTi
  * bytes (MsShardEvent records, each followed by its blob padded to 8
  * bytes); valid until the next ms_shard_clear_outboxes() or schedule. */
 const guint8 *ms_shard_outbox(const MsShard *shard, guint32 to, gsize *n_bytes);
+/* The bytes the outbox for part `to` would take as bytes (its own size
+ * but for in-process blobs, counted at their ms_shard_send_ref() wire_len). */
+guint64 ms_shard_outbox_wire_bytes(const MsShard *shard, guint32 to);
 void ms_shard_clear_outboxes(MsShard *shard);
 /* How many events wait in the outbox for part `to`. */
 guint64 ms_shard_outbox_events(const MsShard *shard, guint32 to);
@@ -166,7 +191,8 @@ MsTime ms_shard_outbox_min_time(const MsShard *shard, guint32 to);
 
 /* Inserts the events of an outbox another part sent (each for a local
  * host, no earlier than now), in the given order, importing blobs. FALSE
- * when the bytes are not a well-formed outbox. */
+ * when the bytes are not a well-formed outbox, or carry references
+ * (MS_SHARD_EVENT_REF) into a shard not in process. */
 gboolean ms_shard_deliver(MsShard *shard, const guint8 *bytes, gsize n_bytes);
 
 /* Time of this part's next event, or MS_TIME_INFINITE. */

@@ -54,8 +54,9 @@ typedef struct {
     gint fold_exact_limit;
     /* Records never folded: 1..this; -1: MS_WORLD_SUMMARY_MESSAGES. */
     gint fold_keep_first;
-    /* Route tables shared with the other parts built in this process
-     * (ms_net_route_share_new(); borrowed, freed after every world using
+    /* Route tables shared with the other worlds of one topology built in
+     * this process (the parts, and the pilot before them;
+     * ms_net_route_share_new(); borrowed, freed after every world using
      * it), or NULL. */
     MsNetRouteShare *route_share;
 } MsWorldOptions;

@@ -563,11 +563,13 @@ run_parts_here(const MsScenario *sc, const MsWorldOptions *wo, const MsPartition
 {
     guint32 k = ms_partition_parts(p);
     threads = MIN(threads, k);
-    /* The parts build each core route table once between them; freed
-     * after the worlds (declared before them). */
-    g_autoptr(MsNetRouteShare) routes = ms_net_route_share_new();
+    /* The parts build each core route table once between them (the
+     * caller's share, which outlives the worlds, or one of their own,
+     * declared before them). */
+    g_autoptr(MsNetRouteShare) routes = wo->route_share ? NULL : ms_net_route_share_new();
     MsWorldOptions shared = *wo;
-    shared.route_share = routes;
+    if (routes)
+        shared.route_share = routes;
     wo = &shared;
     g_autoptr(GPtrArray) worlds = g_ptr_array_new_with_free_func((GDestroyNotify) ms_world_free);
     g_ptr_array_set_size(worlds, k);
@@ -1034,6 +1036,11 @@ ms_cmd_run(int argc, char **argv)
         return mrc;
     }
     if (partition_s) {
+        /* The pilot's world and the parts build each core route table once
+         * between them (a table depends on the topology alone); freed
+         * after every world (declared before them). */
+        g_autoptr(MsNetRouteShare) routes = ms_net_route_share_new();
+        wo.route_share = routes;
         g_autoptr(MsWorldRates) rates = NULL;
         if (!measure(sc, &wo, partition_s, &dist, until, NULL, &error))
             return ms_cli_usage(cmd, "--pilot: %s", error->message);

@@ -36,7 +36,9 @@
  *
  * Costs: a local schedule costs one partition lookup more than
  * ms_engine_schedule(); a remote one appends 48 bytes (and its blob) to an
- * outbox. Memory: a counter and an owner flag per host of the world (9
+ * outbox. In one process (ms_shard_set_in_process(), set by both
+ * in-process drivers) blobs may hold pointers whose ownership moves with
+ * the event: every outbox is then delivered exactly once. Memory: a counter and an owner flag per host of the world (9
  * bytes), per part.
  *
  * Worlds (issue 9). Every part builds the whole world from the scenario
@@ -52,9 +54,11 @@
  *   Per link direction: busy_until and statistics, owned by the sending
  *   side (b only ever sees arrivals of a->b).
  *   Crossing parts: a packet whose next hop is another part's leaves as an
- *   event with a blob (header, the Message-ID of its tag, payload) through
- *   ms_shard_send(); the receiver imports it into a packet slot of its own
- *   (sim/net/net.c). Nothing else crosses. The lookahead of a pair of parts
+ *   event with a blob (header; the Message-ID of its tag the first time
+ *   that tag goes to that part, the sender's tag after; the payload's
+ *   bytes over MPI, its GBytes itself in one process) through
+ *   ms_shard_send_ref(); the receiver imports it into a packet slot of its
+ *   own (sim/net/net.c). Nothing else crosses. The lookahead of a pair of parts
  *   is the smallest latency of a cut link between them, the shard's scalar
  *   lookahead the smallest over all pairs (sim/run/world_partition.c).
  *   Everywhere: faults are events of the world itself (MS_HOST_WORLD), run
@@ -95,12 +99,14 @@ struct _MsShard {
     GArray *importers;   /* Importer, by event type */
     MsTime *outbox_min;  /* per part: earliest event in its outbox */
     guint64 *outbox_n;   /* per part: events in its outbox */
+    guint64 *outbox_wire; /* per part: its outbox's size as bytes would be */
     MsTime *pair_la;     /* K x K: lookahead from part p to part q */
     MsTime *chain;       /* per part p: the shortest chain p -> ... -> self (see safe_bound) */
     MsTime *reach;       /* per host, or NULL: how soon an event there can reach another part */
     MsTime reach_world;  /* the same for MS_HOST_WORLD's events on this part */
     MsTime *outbox_reach; /* per part: least (time + reach of its host) in its outbox */
     MsTime back;          /* the least pair lookahead into self */
+    gboolean in_process;  /* blobs may hold pointers (ms_shard_set_in_process) */
     MsShardStats stats;
 };
 
@@ -169,6 +175,7 @@ ms_shard_new(MsEngine *engine, const MsPartition *partition, guint32 self, MsTim
     for (guint32 i = 0; i < k; i++)
         s->outbox_min[i] = MS_TIME_INFINITE;
     s->outbox_n = g_new0(guint64, k);
+    s->outbox_wire = g_new0(guint64, k);
     s->pair_la = g_new(MsTime, (gsize) k * k);
     for (guint32 i = 0; i < k * k; i++)
         s->pair_la[i] = lookahead;
@@ -198,6 +205,7 @@ ms_shard_free(MsShard *s)
     g_free(s->reach);
     g_free(s->outbox_reach);
     g_free(s->outbox_n);
+    g_free(s->outbox_wire);
     g_array_free(s->importers, TRUE);
     g_free(s);
 }
@@ -318,6 +326,23 @@ ms_shard_is_local(const MsShard *s, MsHostId host)
 }
 
 void
+ms_shard_set_in_process(MsShard *s, gboolean in_process)
+{
+    in_process = !!in_process;
+    if (in_process == s->in_process)
+        return;
+    for (guint32 i = 0; i < ms_partition_parts(s->partition); i++)
+        g_return_if_fail(s->outbox[i]->len == 0);
+    s->in_process = in_process;
+}
+
+gboolean
+ms_shard_in_process(const MsShard *s)
+{
+    return s->in_process;
+}
+
+void
 ms_shard_set_import(MsShard *s, guint16 type, MsShardImportFunc func, gpointer user_data)
 {
     if (type >= s->importers->len)
@@ -329,7 +354,7 @@ ms_shard_set_import(MsShard *s, guint16 type, MsShardImportFunc func, gpointer u
  * it (zero padding included); returns the room, to be filled by the caller
  * before the next post on this shard. */
 static guint8 *
-post(MsShard *s, guint32 owner, MsShardEvent *ev, gsize len)
+post(MsShard *s, guint32 owner, MsShardEvent *ev, gsize len, gsize wire_len)
 {
     MsTime now = ms_engine_now(s->engine);
     guint32 k = ms_partition_parts(s->partition);
@@ -354,7 +379,8 @@ post(MsShard *s, guint32 owner, MsShardEvent *ev, gsize len)
     guint8 *room = box->data + at + sizeof *ev;
     memset(room + len, 0, BLOB_ALIGN(len) - len);
     s->stats.sent++;
-    s->stats.bytes_sent += sizeof *ev + BLOB_ALIGN(len);
+    s->stats.bytes_sent += sizeof *ev + BLOB_ALIGN(wire_len);
+    s->outbox_wire[owner] += sizeof *ev + BLOB_ALIGN(wire_len);
     return room;
 }
 
@@ -372,7 +398,7 @@ ms_shard_schedule_from(MsShard *s, MsHostId src, MsTime at, MsHostId host, guint
         return;
     }
     MsShardEvent ev = { at, seq, data, src, host, type, 0, 0 };
-    post(s, owner, &ev, 0);
+    post(s, owner, &ev, 0, 0);
 }
 
 void
@@ -381,14 +407,29 @@ ms_shard_schedule(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventDat
     ms_shard_schedule_from(s, ms_engine_current_host(s->engine), at, host, type, data);
 }
 
-guint8 *
-ms_shard_send(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len)
+static guint8 *
+send_blob(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len,
+          gsize wire_len, guint16 flags)
 {
     MsHostId src = ms_engine_current_host(s->engine);
     g_return_val_if_fail(host < s->hosts && !ms_shard_is_local(s, host), NULL);
     g_return_val_if_fail(src != MS_HOST_WORLD && ms_shard_is_local(s, src), NULL);
-    MsShardEvent ev = { at, ms_engine_take_seq(s->engine, src), data, src, host, type, 0, 0 };
-    return post(s, ms_partition_owner(s->partition, host), &ev, len);
+    MsShardEvent ev = { at, ms_engine_take_seq(s->engine, src), data, src, host, type, flags, 0 };
+    return post(s, ms_partition_owner(s->partition, host), &ev, len, wire_len);
+}
+
+guint8 *
+ms_shard_send_ref(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len,
+                  gsize wire_len)
+{
+    g_return_val_if_fail(s->in_process, NULL);
+    return send_blob(s, at, host, type, data, len, wire_len, MS_SHARD_EVENT_REF);
+}
+
+guint8 *
+ms_shard_send(MsShard *s, MsTime at, MsHostId host, guint16 type, MsEventData data, gsize len)
+{
+    return send_blob(s, at, host, type, data, len, len, 0);
 }
 
 MsTime
@@ -443,7 +484,15 @@ ms_shard_clear_outboxes(MsShard *s)
         s->outbox_min[i] = MS_TIME_INFINITE;
         s->outbox_reach[i] = MS_TIME_INFINITE;
         s->outbox_n[i] = 0;
+        s->outbox_wire[i] = 0;
     }
+}
+
+guint64
+ms_shard_outbox_wire_bytes(const MsShard *s, guint32 to)
+{
+    g_return_val_if_fail(to < ms_partition_parts(s->partition), 0);
+    return s->outbox_wire[to];
 }
 
 guint64
@@ -490,6 +539,8 @@ ms_shard_deliver(MsShard *s, const guint8 *bytes, gsize n_bytes)
         const guint8 *blob = bytes + off;
         off += BLOB_ALIGN((gsize) ev.blob_len);
         g_return_val_if_fail(ms_shard_is_local(s, ev.host), FALSE);
+        /* References are for the parts of one process only. */
+        g_return_val_if_fail(!(ev.flags & MS_SHARD_EVENT_REF) || s->in_process, FALSE);
         g_return_val_if_fail(ev.src < s->hosts && !ms_shard_is_local(s, ev.src), FALSE);
         /* One src's events arrive in its scheduling order (see the top). */
         g_return_val_if_fail(ev.seq + 1 > s->last_seq[ev.src], FALSE);

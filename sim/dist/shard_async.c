@@ -271,6 +271,9 @@ ms_shard_run_async(MsShard *const *shards, guint32 n, guint threads, MsTime end,
         g_return_if_fail(ms_shard_self(shards[i]) == i &&
                          ms_shard_partition(shards[i]) == ms_shard_partition(shards[0]));
     threads = CLAMP(threads, 1u, n);
+    /* Every channel is drained here: packets cross by reference. */
+    for (guint32 i = 0; i < n; i++)
+        ms_shard_set_in_process(shards[i], TRUE);
     Async a = { 0 };
     a.shards = shards;
     a.n = n;

@@ -156,8 +156,7 @@ record_run(Team *t, guint32 i, MsTime start, gint64 t0)
     w->compute_s = (double) (t->run_end[i] - t0) / 1e6;
     t->processed[i] = es.processed;
     for (guint32 q = 0; q < t->n; q++) {
-        gsize k = 0;
-        ms_shard_outbox(s, q, &k);
+        guint64 k = ms_shard_outbox_wire_bytes(s, q); /* as over MPI */
         guint64 e = ms_shard_outbox_events(s, q);
         w->sent_events += e;
         w->sent_bytes += k;
@@ -225,6 +224,9 @@ run_team(MsShard *const *shards, guint32 n, guint threads, MsTime end, MsMpiStat
         g_return_if_fail(ms_shard_self(shards[i]) == i &&
                          ms_shard_partition(shards[i]) == ms_shard_partition(shards[0]));
     threads = CLAMP(threads, 1u, n);
+    /* Every outbox reaches its part here: packets cross by reference. */
+    for (guint32 i = 0; i < n; i++)
+        ms_shard_set_in_process(shards[i], TRUE);
     Team t = { .shards = shards,
                .n = n,
                .threads = threads,
@@ -273,8 +275,12 @@ run_team(MsShard *const *shards, guint32 n, guint threads, MsTime end, MsMpiStat
         long long w = atomic_load(&t.done.count) / n / 2 - 1;
         book_window(&t, t.take_s[w % 2]);
     }
-    for (guint32 i = 0; i < n; i++)
+    /* The last window's outboxes were taken in; what they hold is no
+     * one's any more (in process, references that moved on). */
+    for (guint32 i = 0; i < n; i++) {
+        ms_shard_clear_outboxes(shards[i]);
         ms_engine_run(ms_shard_engine(shards[i]), end);
+    }
     if (stats) {
         double wall = (double) (g_get_monotonic_time() - t_begin) / 1e6;
         double cpu = ms__dist_cpu_seconds() - cpu0;

@@ -139,6 +139,11 @@ struct _MsNet {
     MsNetTagOutFunc tag_out; /* message tags across parts (the mail layer's) */
     MsNetTagInFunc tag_in;
     gpointer tag_data;
+    /* Tags cross by name once per pair of parts, then by the sender's tag
+     * (export_packet()); per part: */
+    guint32 tag_parts;
+    GByteArray **tag_named; /* a bit per own tag whose name it was sent */
+    GArray **tag_from;      /* by its tag: this part's (guint32, + 1; 0: not named yet) */
     MsNetReceiver recv_tcp, recv_udp;
     MsNetLossFunc loss_hook; /* ms_net_set_loss_hook(); NULL in worlds */
     gpointer loss_hook_data;

@@ -48,6 +48,7 @@ typedef struct {
 
 static void on_arrive(MsEngine *engine, const MsEvent *ev, gpointer user_data);
 static void udp_receive(MsNet *net, MsHostId host, const MsPacket *p, gpointer user_data);
+static void tag_tables_free(MsNet *n);
 
 MsNet *
 ms_net_new(MsEngine *engine)
@@ -99,6 +100,7 @@ ms_net_free(MsNet *n)
     g_hash_table_destroy(n->by_addr);
     g_free(n->addr_ids);
     ms_trace_free(n->trace);
+    tag_tables_free(n);
     g_free(n);
 }
 
@@ -483,24 +485,71 @@ trace_send(MsNet *n, MsTime at, MsHostId from, MsHostId to, const MsPacket *p, g
 
 /* --- partitioned runs ---------------------------------------------------- */
 
-/* A packet crossing a cut link leaves this part as a blob: its header (the
- * payload pointer cleared), the tag's name (message ids are per part, so
- * the mail message a packet belongs to travels as its Message-ID: 16-bit
- * length, then the bytes), then the payload bytes. */
+/* A packet crossing a cut link leaves this part as a blob: its header,
+ * the tag's name, then the payload.
+ *
+ * Tags. Message ids are per part, so the mail message a packet belongs to
+ * is named by the mail layer's codec (its Message-ID). The name goes to a
+ * part once: the header carries the sender's own tag, and with it, the
+ * first time that tag goes to that part, the name (16-bit length, then the
+ * bytes); the receiver turns the name into its own tag once and remembers
+ * it by the sender's tag (outboxes arrive in the order they were filled,
+ * so the name always comes first). A later crossing costs two array reads
+ * instead of a name written, copied, parsed and looked up. This holds as
+ * long as the codec turns one name into one tag for the whole run (the
+ * mail layer's does: parts keep every record). Memory: per other part a
+ * bit per own tag and 4 bytes per tag of its that crossed.
+ *
+ * Payload. Over MPI the payload's bytes follow (the header's payload
+ * pointer only says NULL or not: NULL and empty differ); between parts of
+ * one process (ms_shard_in_process()) the header keeps the payload's
+ * GBytes and its reference moves to the receiving part, which saves a copy
+ * out, an allocation and a copy in per packet. */
+static gboolean
+tag_named(const MsNet *n, guint32 part, guint32 tag)
+{
+    const GByteArray *b = n->tag_named[part];
+    return tag / 8 < b->len && (b->data[tag / 8] >> (tag % 8) & 1);
+}
+
+static void
+tag_set_named(MsNet *n, guint32 part, guint32 tag)
+{
+    GByteArray *b = n->tag_named[part];
+    if (tag / 8 >= b->len) {
+        guint old = b->len;
+        g_byte_array_set_size(b, MAX(tag / 8 + 1, 2 * old));
+        memset(b->data + old, 0, b->len - old);
+    }
+    b->data[tag / 8] |= (guint8) (1u << (tag % 8));
+}
+
 static void
 export_packet(MsNet *n, guint32 s, MsTime at, MsHostId to, MsEventData d)
 {
-    MsPacket hdr = g_array_index(n->slots, MsNetSlot, s).pkt;
-    gsize len = hdr.payload ? g_bytes_get_size(hdr.payload) : 0;
-    const char *tag = hdr.message && n->tag_out ? n->tag_out(n->tag_data, hdr.message) : NULL;
+    MsPacket *sp = &g_array_index(n->slots, MsNetSlot, s).pkt;
+    MsPacket hdr = *sp;
+    gboolean by_ref = ms_shard_in_process(n->shard);
+    gsize bytes = hdr.payload ? g_bytes_get_size(hdr.payload) : 0;
+    gsize len = by_ref ? 0 : bytes; /* payload bytes in the blob */
+    guint32 part = ms_partition_owner(ms_shard_partition(n->shard), to);
+    const char *tag = NULL; /* the name, the first time to this part */
+    if (!hdr.message || !n->tag_out)
+        hdr.message = 0;
+    else if (!tag_named(n, part, hdr.message)) {
+        tag = n->tag_out(n->tag_data, hdr.message);
+        if (!tag)
+            hdr.message = 0;
+    }
     guint16 tag_len = tag ? (guint16) MIN(strlen(tag), G_MAXUINT16) : 0;
-    const void *payload = hdr.payload ? g_bytes_get_data(hdr.payload, NULL) : NULL;
-    hdr.payload = hdr.payload ? GUINT_TO_POINTER(1) : NULL; /* NULL and empty differ */
-    hdr.message = 0;
+    const void *payload = len ? g_bytes_get_data(hdr.payload, NULL) : NULL;
+    if (!by_ref)
+        hdr.payload = hdr.payload ? GUINT_TO_POINTER(1) : NULL;
     d.u32[0] = G_MAXUINT32;
     /* Written straight into the outbox. */
-    guint8 *w = ms_shard_send(n->shard, at, to, n->ev_arrive, d,
-                              sizeof hdr + sizeof tag_len + tag_len + len);
+    gsize blob = sizeof hdr + sizeof tag_len + tag_len;
+    guint8 *w = by_ref ? ms_shard_send_ref(n->shard, at, to, n->ev_arrive, d, blob, blob + bytes)
+                       : ms_shard_send(n->shard, at, to, n->ev_arrive, d, blob + len);
     if (w) {
         memcpy(w, &hdr, sizeof hdr);
         w += sizeof hdr;
@@ -511,6 +560,10 @@ export_packet(MsNet *n, guint32 s, MsTime at, MsHostId to, MsEventData d)
         w += tag_len;
         if (len)
             memcpy(w, payload, len);
+        if (by_ref)
+            sp->payload = NULL; /* the receiving part's now */
+        if (tag)
+            tag_set_named(n, part, hdr.message);
     }
     slot_free(n, s);
 }
@@ -526,11 +579,27 @@ import_packet(gpointer user_data, MsShardEvent *ev, const guint8 *blob, gsize le
     memcpy(&tag_len, blob + sizeof p, sizeof tag_len);
     gsize off = sizeof p + sizeof tag_len + tag_len;
     g_return_if_fail(len >= off);
-    if (tag_len && n->tag_in) {
-        g_autofree char *tag = g_strndup((const char *) blob + sizeof p + sizeof tag_len, tag_len);
-        p.message = n->tag_in(n->tag_data, tag);
+    /* By reference (in process) the payload's GBytes came along; else its
+     * bytes did. */
+    if (!(ev->flags & MS_SHARD_EVENT_REF))
+        p.payload = p.payload ? g_bytes_new(blob + off, len - off) : NULL;
+    guint32 theirs = p.message;
+    p.message = 0;
+    if (theirs && n->tag_in) {
+        GArray *map = n->tag_from[ms_partition_owner(ms_shard_partition(n->shard), ev->src)];
+        if (tag_len) {
+            g_autofree char *tag =
+                g_strndup((const char *) blob + sizeof p + sizeof tag_len, tag_len);
+            p.message = n->tag_in(n->tag_data, tag);
+            if (theirs >= map->len)
+                g_array_set_size(map, MAX(theirs + 1, 2 * map->len));
+            g_array_index(map, guint32, theirs) = p.message + 1;
+        } else if (theirs < map->len && g_array_index(map, guint32, theirs)) {
+            p.message = g_array_index(map, guint32, theirs) - 1;
+        } else {
+            g_critical("net: a packet's tag %u from another part was never named", theirs);
+        }
     }
-    p.payload = p.payload ? g_bytes_new(blob + off, len - off) : NULL;
     ev->data.u32[0] = slot_alloc(n, &p);
 }
 
@@ -542,11 +611,31 @@ ms_net_set_tag_codec(MsNet *n, MsNetTagOutFunc out, MsNetTagInFunc in, gpointer 
     n->tag_data = user_data;
 }
 
+static void
+tag_tables_free(MsNet *n)
+{
+    for (guint32 i = 0; i < n->tag_parts; i++) {
+        g_byte_array_unref(n->tag_named[i]);
+        g_array_unref(n->tag_from[i]);
+    }
+    g_clear_pointer(&n->tag_named, g_free);
+    g_clear_pointer(&n->tag_from, g_free);
+    n->tag_parts = 0;
+}
+
 void
 ms_net_attach_shard(MsNet *n, MsShard *shard)
 {
+    tag_tables_free(n);
     n->shard = shard;
     ms_shard_set_import(shard, n->ev_arrive, import_packet, n);
+    n->tag_parts = ms_shard_parts(shard);
+    n->tag_named = g_new(GByteArray *, n->tag_parts);
+    n->tag_from = g_new(GArray *, n->tag_parts);
+    for (guint32 i = 0; i < n->tag_parts; i++) {
+        n->tag_named[i] = g_byte_array_new();
+        n->tag_from[i] = g_array_new(FALSE, TRUE, sizeof(guint32));
+    }
 }
 
 gboolean

@@ -306,39 +306,50 @@ build_dns(MsWorld *w, GError **error)
 }
 
 /* Another part's mail server keeps no mailboxes here, only the names of
- * its users, listed as its store would list them (a store made for the
- * listing gives the same case folding, duplicates and order). A rank holds
- * the names of every other part's users, so each name is kept once in the
- * world's chunk, and servers whose listings are equal share one array
- * (read-only): generated worlds name users alike in every domain ("u0",
- * "u1", ...), and the medium world's 75,000 other parts' users in a rank of
- * four took 1.0 MB as a list per server and a string per user. */
+ * its users, listed as its store would list them: lower case (ASCII),
+ * each once, in strcmp() order (ms_mail_store_users()), made without a
+ * store (no table entry, mailbox and copies per user: a part lists every
+ * other part's users). A rank holds the names of every other part's
+ * users, so each name is kept once in the world's chunk, and servers whose
+ * listings are equal share one array (read-only): generated worlds name
+ * users alike in every domain ("u0", "u1", ...), and the medium world's
+ * 75,000 other parts' users in a rank of four took 1.0 MB as a list per
+ * server and a string per user. */
+static gint
+cmp_name(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
 static GPtrArray *
 user_names(MsWorld *w, const GArray *users)
 {
-    MsMailStore *tmp = ms_mail_store_new();
+    g_autoptr(GPtrArray) lower = g_ptr_array_new_full(users->len, g_free);
     for (guint k = 0; k < users->len; k++)
-        ms_mail_store_add_user(tmp, g_array_index(users, MsScenarioUser, k).name, NULL, 0);
-    g_autoptr(GPtrArray) listed = ms_mail_store_users(tmp);
-    g_ptr_array_add(listed, NULL);
-    char *key = g_strjoinv("\n", (char **) listed->pdata);
-    g_ptr_array_set_size(listed, listed->len - 1);
+        g_ptr_array_add(lower, g_ascii_strdown(g_array_index(users, MsScenarioUser, k).name, -1));
+    g_ptr_array_sort(lower, cmp_name);
+    g_autoptr(GPtrArray) listed = g_ptr_array_new_full(lower->len, NULL); /* borrowed */
+    GString *key = g_string_new(NULL);
+    for (guint k = 0; k < lower->len; k++)
+        if (listed->len == 0 || strcmp(lower->pdata[k], g_ptr_array_index(listed, listed->len - 1)) != 0) {
+            g_ptr_array_add(listed, lower->pdata[k]);
+            g_string_append(key, lower->pdata[k]);
+            g_string_append_c(key, '\n');
+        }
     if (!w->name_lists)
         w->name_lists = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                               (GDestroyNotify) g_ptr_array_unref);
-    GPtrArray *names = g_hash_table_lookup(w->name_lists, key);
+    GPtrArray *names = g_hash_table_lookup(w->name_lists, key->str);
     if (names) {
-        g_free(key);
-        ms_mail_store_free(tmp);
+        g_string_free(key, TRUE);
         return g_ptr_array_ref(names);
     }
     names = g_ptr_array_new_full(listed->len, NULL);
     if (!w->names)
-        w->names = g_string_chunk_new(4 * 1024);
+        w->names = g_string_chunk_new(16 * 1024);
     for (guint k = 0; k < listed->len; k++)
         g_ptr_array_add(names, g_string_chunk_insert_const(w->names, g_ptr_array_index(listed, k)));
-    ms_mail_store_free(tmp);
-    g_hash_table_insert(w->name_lists, key, g_ptr_array_ref(names));
+    g_hash_table_insert(w->name_lists, g_string_free(key, FALSE), g_ptr_array_ref(names));
     return names;
 }
 
@@ -449,9 +460,10 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         }
         ms_net_attach_shard(w->net, w->shard);
         ms_tcp_attach_shard(w->tcp, w->shard);
-        if (opts->route_share)
-            ms_net_share_routes(w->net, opts->route_share);
     }
+    /* The parts of one process, and the pilot run before them. */
+    if (opts->route_share)
+        ms_net_share_routes(w->net, opts->route_share);
     if (!build_dns(w, error)) {
         ms_world_free(w);
         return NULL;
