@@ -14,17 +14,6 @@
 
 #include <string.h>
 
-static MsScenario *
-load(const char *path)
-{
-    g_autoptr(GError) error = NULL;
-    MsScenario *sc = ms_scenario_load_file(path, &error);
-    if (!sc)
-        g_printerr("%s\n", error->message);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    return sc;
-}
-
 static char *
 stats_of(MsWorld *w0, MsWorld *const *rest, guint n_rest)
 {
@@ -95,7 +84,7 @@ unit_speedup(const MsShardCriticalStats *st)
 static void
 test_one_part(void)
 {
-    g_autoptr(MsScenario) sc = load("scenarios/teaching/05-server-down.xml");
+    g_autoptr(MsScenario) sc = ms_test_load_scenario("scenarios/teaching/05-server-down.xml");
     g_autoptr(MsPartition) p = ms_partition_new(sc->hosts->len, 1, MS_PARTITION_MODULO);
     MsShardCriticalStats st;
     critical_run(sc, p, &st);
@@ -110,7 +99,7 @@ test_one_part(void)
 static void
 test_causal_chain(void)
 {
-    g_autoptr(MsScenario) sc = load("scenarios/teaching/01-first-email.xml");
+    g_autoptr(MsScenario) sc = ms_test_load_scenario("scenarios/teaching/01-first-email.xml");
     for (guint k = 2; k <= 3; k++) {
         g_autoptr(MsPartition) p = ms_partition_new(sc->hosts->len, k, MS_PARTITION_MODULO);
         MsShardCriticalStats st;

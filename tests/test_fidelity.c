@@ -39,17 +39,6 @@ load_memory(const char *text)
     return sc;
 }
 
-static MsScenario *
-load_file(const char *path)
-{
-    g_autoptr(GError) error = NULL;
-    MsScenario *sc = ms_scenario_load_file(path, &error);
-    if (!sc)
-        g_printerr("%s\n", error->message);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    return sc;
-}
-
 static MsWorld *
 run_world(const MsScenario *sc, gint fidelity, gint keep)
 {
@@ -105,7 +94,7 @@ static MsWorld *
 shared_lesson2(gint fidelity)
 {
     if (!shared.lesson2)
-        shared.lesson2 = load_file("scenarios/teaching/02-packets.xml");
+        shared.lesson2 = ms_test_load_scenario("scenarios/teaching/02-packets.xml");
     MsWorld **w = fidelity == MS_FIDELITY_PACKET ? &shared.lesson2_packet : &shared.lesson2_flow;
     if (!*w)
         *w = run_world(shared.lesson2, fidelity, -1);
@@ -157,7 +146,7 @@ test_lean_same_run(void)
 static void
 test_lean_keeps_what_clients_read(void)
 {
-    g_autoptr(MsScenario) sc = load_file("scenarios/teaching/07-checking-mail.xml");
+    g_autoptr(MsScenario) sc = ms_test_load_scenario("scenarios/teaching/07-checking-mail.xml");
     g_autoptr(MsWorld) w = run_world(sc, MS_FIDELITY_PACKET, 0);
     g_autoptr(GString) out = g_string_new(NULL);
     gboolean ok = ms_world_check(w, out);
@@ -289,7 +278,7 @@ test_teaching_levels_agree(void)
             g_ptr_array_add(files, g_build_filename("scenarios/teaching", n, NULL));
     CU_ASSERT(files->len >= 8);
     for (guint i = 0; i < files->len; i++) {
-        g_autoptr(MsScenario) sc = load_file(g_ptr_array_index(files, i));
+        g_autoptr(MsScenario) sc = ms_test_load_scenario(g_ptr_array_index(files, i));
         check_levels_agree(g_ptr_array_index(files, i), sc);
     }
 }
@@ -352,7 +341,7 @@ test_bench_small_levels_agree(void)
 {
     if (!g_getenv("MS_FIDELITY_SMALL"))
         return;
-    g_autoptr(MsScenario) sc = load_file("scenarios/bench/small.xml");
+    g_autoptr(MsScenario) sc = ms_test_load_scenario("scenarios/bench/small.xml");
     check_levels_agree("scenarios/bench/small.xml", sc);
 }
 
@@ -366,7 +355,7 @@ test_lossy_lessons_pass(void)
     const char *files[] = { "scenarios/teaching/02-packets.xml",
                             "scenarios/teaching/10-slow-link.xml" };
     for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
-        g_autoptr(MsScenario) sc = i == 0 ? NULL : load_file(files[i]);
+        g_autoptr(MsScenario) sc = i == 0 ? NULL : ms_test_load_scenario(files[i]);
         g_autoptr(MsWorld) pw_own = i == 0 ? NULL : run_world(sc, MS_FIDELITY_PACKET, -1);
         g_autoptr(MsWorld) fw_own = i == 0 ? NULL : run_world(sc, MS_FIDELITY_FLOW, -1);
         MsWorld *pw = i == 0 ? shared_lesson2(MS_FIDELITY_PACKET) : pw_own;

@@ -101,26 +101,6 @@ outcomes(MsWorld *w)
     return g_string_free(s, FALSE);
 }
 
-/* The statistics file without its "run,events" row. */
-static char *
-stats_text(MsStatsTable *t)
-{
-    g_autoptr(GError) error = NULL;
-    g_autofree char *path = NULL;
-    int fd = g_file_open_tmp("mailsim-test-partition-XXXXXX.csv", &path, &error);
-    CU_ASSERT_FATAL(fd >= 0);
-    close(fd);
-    CU_ASSERT_FATAL(ms_stats_table_write(t, path, &error));
-    char *text = NULL;
-    g_file_get_contents(path, &text, NULL, NULL);
-    g_unlink(path);
-    char *ev = strstr(text, "run,events,");
-    if (ev) {
-        char *nl = strchr(ev, '\n');
-        memmove(ev, nl + 1, strlen(nl + 1) + 1);
-    }
-    return text;
-}
 
 typedef struct {
     char *outcomes, *stats, *checks;
@@ -147,7 +127,7 @@ sequential(const MsScenario *sc, gint fidelity, MsTime until, Result *out)
     ms_world_run(w, until ? until : ms_world_default_until(w));
     out->outcomes = outcomes(w);
     g_autoptr(MsStatsTable) t = ms_stats_collect(w);
-    out->stats = stats_text(t);
+    out->stats = ms_test_stats_text(t);
     g_autoptr(GString) c = g_string_new(NULL);
     out->checks_ok = ms_world_check(w, c);
     out->checks = g_string_free(g_steal_pointer(&c), FALSE);
@@ -211,7 +191,7 @@ partitioned_own(const MsScenario *sc, MsScenario *const *own, const MsPartition 
         g_autoptr(GBytes) v = ms_stats_table_part_values(ti);
         CU_ASSERT(ms_stats_table_add_part(t, v, NULL));
     }
-    out->stats = stats_text(t);
+    out->stats = ms_test_stats_text(t);
     g_autoptr(GString) c = g_string_new(NULL);
     out->checks_ok = ms_world_check(w0, c);
     out->checks = g_string_free(g_steal_pointer(&c), FALSE);

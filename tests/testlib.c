@@ -1,6 +1,7 @@
 /* Test runner shared by every CUnit program (see testlib.h). */
 #include "testlib.h"
 
+#include "mailsim/scenario.h"
 #include "mailsim/stats.h"
 
 #include <glib/gstdio.h>
@@ -86,6 +87,17 @@ ms_test_mailsim_path(void)
 {
     const char *p = g_getenv("MAILSIM");
     return p ? p : "./mailsim";
+}
+
+gpointer
+ms_test_load_scenario(const char *path)
+{
+    g_autoptr(GError) error = NULL;
+    MsScenario *sc = ms_scenario_load_file(path, &error);
+    if (!sc)
+        g_printerr("%s\n", error->message);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    return sc;
 }
 
 char *

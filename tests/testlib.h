@@ -54,6 +54,10 @@ char *ms_test_write_profile_world(const char *dir);
  * comparing runs; caller frees. */
 char *ms_test_stats_text(gconstpointer table);
 
+/* The scenario file at `path` (an MsScenario *, caller frees); the running
+ * test stops, printing the error, if it does not load. */
+gpointer ms_test_load_scenario(const char *path);
+
 /* The value of " name=" in a "key=value ..." line such as `mailsim bench`
  * prints (caller frees), or NULL when the line has no such field. */
 char *ms_test_field(const char *line, const char *name);
