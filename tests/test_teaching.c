@@ -625,6 +625,12 @@ test_broken_files_exit_2(void)
     CU_ASSERT_EQUAL(run_mailsim(&out, &err, "run", missing, "-q", NULL), 2);
     CU_ASSERT(strstr(err, "no-such-file.xml") != NULL);
     g_rmdir(dir);
+    /* --until 0 would run the whole scenario (0 is "its end" inside):
+     * refused, naming the option and what does check a file. */
+    g_autofree char *out0 = NULL, *err0 = NULL;
+    CU_ASSERT_EQUAL(run_mailsim(&out0, &err0, "run", "-q", "--until", "0", NULL), 2);
+    CU_ASSERT(err0 && strstr(err0, "--until: '0': expected a time above 0") != NULL);
+    CU_ASSERT(out0 && count_lines_with_prefix(out0, "PASS ") == 0);
 }
 
 int

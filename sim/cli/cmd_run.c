@@ -939,6 +939,13 @@ ms_cmd_run(int argc, char **argv)
     MsTime until = 0;
     if (until_s && !ms_cli_arg_time(cmd, "--until", until_s, &until))
         return MS_EXIT_USAGE;
+    /* 0 means "the scenario's end" inside; said on the command line it
+     * would run the whole scenario, the opposite of what it says. */
+    if (until_s && until == 0)
+        return ms_cli_usage(cmd,
+                            "--until: '%s': expected a time above 0 (`mailsim validate FILE` "
+                            "checks a scenario without running it)",
+                            until_s);
     guint64 pcap_limit = 0;
     if (pcap_limit_s && !ms_cli_arg_size(cmd, "--pcap-limit", pcap_limit_s, &pcap_limit))
         return MS_EXIT_USAGE;
