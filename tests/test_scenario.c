@@ -1067,6 +1067,36 @@ test_generate_runs_as_written(void)
     g_rmdir(dir);
 }
 
+/* `mailsim gen --auth KIND` writes what the generator writes with that
+ * auth (byte for byte), and an unknown kind is refused naming it. */
+static void
+test_gen_auth_option(void)
+{
+    const char *bin = ms_test_mailsim_path();
+    static const char *const kinds[] = { "none", "rsa", "ed25519" };
+    for (guint i = 0; i < G_N_ELEMENTS(kinds); i++) {
+        const char *gen[] = { bin,         "gen", "--domains", "5",   "--routers", "30",
+                              "--users",   "10",  "--messages", "20", "--duration", "2h",
+                              "--seed",    "4",   "--auth",    kinds[i], NULL };
+        g_autofree char *out = NULL, *err = NULL;
+        CU_ASSERT_EQUAL_FATAL(ms_test_spawn(gen, &out, &err), 0);
+        MsGenParams p = { .domains = 5,
+                          .routers = 30,
+                          .users = 10,
+                          .messages = 20,
+                          .duration = 2 * 3600 * MS_TIME_S,
+                          .seed = 4,
+                          .auth = i };
+        g_autofree char *want = ms_generate_scenario(&p, "generated");
+        CU_ASSERT_STRING_EQUAL(out, want);
+        CU_ASSERT((strstr(out, "DKIM") != NULL || strstr(out, "dkim") != NULL) == (i > 0));
+    }
+    const char *bad[] = { bin, "gen", "--auth", "dsa", NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(ms_test_spawn(bad, &out, &err), 2);
+    CU_ASSERT(err && strstr(err, "--auth: 'dsa': expected none, rsa or ed25519"));
+}
+
 /* The generated elements are not checked by the schema (the reader checks
  * every value it uses): what the generator writes must pass the schema as a
  * written file, for both topologies and every auth. */
@@ -1260,6 +1290,7 @@ main(void)
         { "the generator's output passes the schema", test_generate_output_valid },
         { "a generated world loads as mailsim gen's file does", test_generate_same_as_written },
         { "a generated world runs as mailsim gen's file does", test_generate_runs_as_written },
+        { "mailsim gen --auth: the generator's output; unknown kinds refused", test_gen_auth_option },
         { "README documents every element and attribute", test_readme_documents_schema },
         { "mailsim validate", test_validate_command },
         { NULL, NULL },

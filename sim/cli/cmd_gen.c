@@ -13,9 +13,14 @@ int
 ms_cmd_gen(int argc, char **argv)
 {
     const char *cmd = "gen";
+    g_autofree char *auth = NULL;
     g_autofree char *topo = NULL, *domains = NULL, *routers = NULL, *users = NULL, *messages = NULL,
                     *duration = NULL, *seed = NULL, *out = NULL, *name = NULL;
     GOptionEntry entries[] = {
+        { "auth", 0, 0, G_OPTION_ARG_STRING, &auth,
+          "sender authentication on every domain: none (default), rsa or ed25519 (DKIM keys of "
+          "that kind; SPF, DMARC p=reject; as <generate auth=...>)",
+          "KIND" },
         { "topology", 0, 0, G_OPTION_ARG_STRING, &topo, "transit-stub (default) or scale-free",
           "KIND" },
         { "domains", 0, 0, G_OPTION_ARG_STRING, &domains, "mail domains (default 100)", "D" },
@@ -49,6 +54,14 @@ ms_cmd_gen(int argc, char **argv)
             return ms_cli_usage(
                 cmd, "--topology: '%s' is not a topology: expected transit-stub or scale-free",
                 topo);
+    }
+    if (auth) {
+        if (strcmp(auth, "rsa") == 0)
+            p.auth = 1;
+        else if (strcmp(auth, "ed25519") == 0)
+            p.auth = 2;
+        else if (strcmp(auth, "none") != 0)
+            return ms_cli_usage(cmd, "--auth: '%s': expected none, rsa or ed25519", auth);
     }
     struct {
         const char *opt, *val;
