@@ -111,6 +111,23 @@ on_arrival(MsEngine *e, const MsEvent *ev, gpointer user_data)
     schedule_next(ws, ev->data.u32[0], ev->at);
 }
 
+static void
+unref_listed(gpointer users)
+{
+    if (users) /* servers without a domain list no users */
+        g_ptr_array_unref(users);
+}
+
+/* Server i's users from `listed`, listing them there first if need be;
+ * a new reference. */
+static GPtrArray *
+users_of(GPtrArray *listed, MsMailServer *s, guint i)
+{
+    if (!listed->pdata[i])
+        listed->pdata[i] = ms__mail_server_users(s);
+    return g_ptr_array_ref(listed->pdata[i]);
+}
+
 MsWorkloads *
 ms_workloads_start(MsMail *m, const GArray *specs, const guint *server_of, guint64 seed)
 {
@@ -122,12 +139,17 @@ ms_workloads_start(MsMail *m, const GArray *specs, const guint *server_of, guint
     ws->ev = ms_engine_register(m->engine, "workload-arrival", on_arrival, ws);
     ws->any_servers = g_ptr_array_new();
     ws->any_users = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
+    /* Each server's users listed once (a store lists them anew, sorted, at
+     * every call), lent to the generators. */
+    g_autoptr(GPtrArray) listed = g_ptr_array_new_full(m->servers->len, unref_listed);
+    g_ptr_array_set_size(listed, (gint) m->servers->len);
     for (guint i = 0; i < m->servers->len; i++) {
         MsMailServer *s = g_ptr_array_index(m->servers, i);
         if (s->domains->len == 0)
             continue;
+        listed->pdata[i] = ms__mail_server_users(s);
         g_ptr_array_add(ws->any_servers, s);
-        g_ptr_array_add(ws->any_users, ms__mail_server_users(s));
+        g_ptr_array_add(ws->any_users, g_ptr_array_ref(listed->pdata[i]));
     }
     for (guint i = 0; i < specs->len; i++) {
         const MsWorkloadSpec *w = &g_array_index(specs, MsWorkloadSpec, i);
@@ -139,8 +161,8 @@ ms_workloads_start(MsMail *m, const GArray *specs, const guint *server_of, guint
         g.from = g_ptr_array_index(m->servers, server_of[w->from_server]);
         g.to = w->to_server >= 0 ? g_ptr_array_index(m->servers, server_of[w->to_server]) : NULL;
         g.to_any = g_strcmp0(w->to, "*") == 0;
-        g.senders = ms__mail_server_users(g.from);
-        g.rcpts = g.to ? ms__mail_server_users(g.to) : NULL;
+        g.senders = users_of(listed, g.from, server_of[w->from_server]);
+        g.rcpts = g.to ? users_of(listed, g.to, server_of[w->to_server]) : NULL;
         g_autofree char *purpose = g_strdup_printf("workload-%u", i);
         ms_rng_init_named(&g.rng, seed, purpose);
         g_array_append_val(ws->gens, g);
