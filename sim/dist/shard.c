@@ -73,6 +73,7 @@
  * only across its stage counter, which orders the memory between them. */
 #include "mailsim/shard.h"
 #include "mailsim/engine_remote.h"
+#include "shard_drivers-private.h"
 
 #include <string.h>
 
@@ -334,6 +335,19 @@ ms_shard_set_in_process(MsShard *s, gboolean in_process)
     for (guint32 i = 0; i < ms_partition_parts(s->partition); i++)
         g_return_if_fail(s->outbox[i]->len == 0);
     s->in_process = in_process;
+}
+
+guint
+ms__shard_drivers_begin(MsShard *const *shards, guint32 n, guint threads)
+{
+    g_return_val_if_fail(shards != NULL && n >= 1 && ms_shard_parts(shards[0]) == n, 0);
+    for (guint32 i = 0; i < n; i++)
+        g_return_val_if_fail(ms_shard_self(shards[i]) == i &&
+                                 ms_shard_partition(shards[i]) == ms_shard_partition(shards[0]),
+                             0);
+    for (guint32 i = 0; i < n; i++)
+        ms_shard_set_in_process(shards[i], TRUE);
+    return CLAMP(threads, 1u, n);
 }
 
 gboolean

@@ -49,6 +49,7 @@
  * something in it, and a few atomic operations; per jump, every part's
  * flag and every channel's lock. Memory: a channel per ordered pair. */
 #include "mailsim/shard.h"
+#include "shard_drivers-private.h"
 #include "shard_signal-private.h"
 
 #include <pthread.h>
@@ -266,14 +267,10 @@ void
 ms_shard_run_async(MsShard *const *shards, guint32 n, guint threads, MsTime end,
                    MsShardAsyncStats *stats)
 {
-    g_return_if_fail(n >= 1 && ms_shard_parts(shards[0]) == n);
-    for (guint32 i = 0; i < n; i++)
-        g_return_if_fail(ms_shard_self(shards[i]) == i &&
-                         ms_shard_partition(shards[i]) == ms_shard_partition(shards[0]));
-    threads = CLAMP(threads, 1u, n);
     /* Every channel is drained here: packets cross by reference. */
-    for (guint32 i = 0; i < n; i++)
-        ms_shard_set_in_process(shards[i], TRUE);
+    threads = ms__shard_drivers_begin(shards, n, threads);
+    if (threads == 0)
+        return;
     Async a = { 0 };
     a.shards = shards;
     a.n = n;

@@ -48,6 +48,7 @@
 #include "mailsim/mpi_run.h"
 #include "mailsim/shard.h"
 #include "mpi_run-private.h"
+#include "shard_drivers-private.h"
 #include "shard_signal-private.h"
 
 #include <stdatomic.h>
@@ -219,14 +220,10 @@ static void
 run_team(MsShard *const *shards, guint32 n, guint threads, MsTime end, MsMpiStats *stats,
          MsMpiProfile *const *profiles)
 {
-    g_return_if_fail(n >= 1 && ms_shard_parts(shards[0]) == n);
-    for (guint32 i = 0; i < n; i++)
-        g_return_if_fail(ms_shard_self(shards[i]) == i &&
-                         ms_shard_partition(shards[i]) == ms_shard_partition(shards[0]));
-    threads = CLAMP(threads, 1u, n);
     /* Every outbox reaches its part here: packets cross by reference. */
-    for (guint32 i = 0; i < n; i++)
-        ms_shard_set_in_process(shards[i], TRUE);
+    threads = ms__shard_drivers_begin(shards, n, threads);
+    if (threads == 0)
+        return;
     Team t = { .shards = shards,
                .n = n,
                .threads = threads,
