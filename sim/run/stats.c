@@ -65,11 +65,19 @@ ms_stats_latency(MsWorld *w, MsLatencyStats *out)
 }
 
 typedef struct {
-    char *section, *name;
+    const char *section, *name; /* in the table's string chunk */
     double value;
     gboolean integer;
     gboolean per_part; /* a partitioned run adds the parts' values */
 } Row;
+
+/* A link's figures: its section name, and what each part counts of it
+ * (added over the parts). Its utilisation rows come from the busy and
+ * peak times below; the seven rows are made as they are written. */
+typedef struct {
+    const char *section; /* "link:a~b", in the string chunk */
+    double packets, bytes, drops;
+} LinkFigures;
 
 /* A partitioned run's link figures are merged from integers, not from the
  * rows' doubles: the busy time per link direction (2 * link + dir) is
@@ -77,45 +85,53 @@ typedef struct {
  * parts' peaks and of their windows added up per window (see
  * sim/net/net_peak.c: a part's peak alone is not the run's when several
  * parts count a direction, as at flow level); the rows are then written
- * from the sums, as a sequential run writes them. */
+ * from the sums, as a sequential run writes them.
+ *
+ * Memory: a world's links are most of its figures (seven each), so they
+ * are kept as numbers, about 56 bytes a link, and turned into rows only
+ * when written; the strings of the other rows are kept once each. (Seven
+ * rows a link with their own strings took about 7.5 MB of the medium
+ * world's peak, in every part of a partitioned run.) */
 struct _MsStatsTable {
-    GArray *rows; /* Row */
-    guint n_ld;   /* link directions */
+    GArray *rows;         /* Row: every figure but the links' */
+    GArray *links;        /* LinkFigures, by link id */
+    GStringChunk *strings;
+    guint n_ld;           /* link directions */
     MsTime *busy, *peak;
-    guint *util_row, *peak_row; /* per link direction: its rows' indices */
-    GArray *windows;            /* MsLinkWindow of the parts, to add up */
-    double run_ns;              /* what utilisation divides by */
+    GArray *windows;      /* MsLinkWindow of the parts, to add up */
+    double run_ns;        /* what utilisation divides by */
 };
 
 static void
-row_clear(gpointer p)
-{
-    Row *r = p;
-    g_free(r->section);
-    g_free(r->name);
-}
-
-static void
-add(GArray *rows, const char *section, const char *name, double value, gboolean integer)
+add(MsStatsTable *t, const char *section, const char *name, double value, gboolean integer)
 {
     /* Mail and latency figures come from the (merged) message records; the
      * rest are counters each part keeps for its own hosts and links. */
     gboolean per_part = strcmp(section, "mail") != 0 && strcmp(section, "latency") != 0 &&
-                        strcmp(section, "routing") != 0 && strcmp(name, "simulated_seconds") != 0 &&
-                        !(g_str_has_prefix(section, "link:") && strstr(name, "utilization_"));
-    Row r = { g_strdup(section), g_strdup(name), value, integer, per_part };
-    g_array_append_val(rows, r);
+                        strcmp(section, "routing") != 0 && strcmp(name, "simulated_seconds") != 0;
+    Row r = { g_string_chunk_insert_const(t->strings, section),
+              g_string_chunk_insert_const(t->strings, name), value, integer, per_part };
+    g_array_append_val(t->rows, r);
 }
 
-/* The link rows of `t` from its integers. */
+/* The rows of link `l` of `t`, in the order they are written. */
 static void
-set_link_rows(MsStatsTable *t)
+link_rows(const MsStatsTable *t, guint l, Row out[7])
 {
-    for (guint ld = 0; ld < t->n_ld; ld++) {
-        g_array_index(t->rows, Row, t->util_row[ld]).value = (double) t->busy[ld] / t->run_ns;
-        g_array_index(t->rows, Row, t->peak_row[ld]).value =
-            (double) t->peak[ld] / MS_NET_PEAK_WINDOW;
-    }
+    const LinkFigures *f = &g_array_index(t->links, LinkFigures, l);
+    static const char *const names[] = { "utilization_ab",      "utilization_ba",
+                                         "peak_utilization_ab", "peak_utilization_ba",
+                                         "packets",             "bytes",
+                                         "drops" };
+    double values[] = { (double) t->busy[2 * l] / t->run_ns,
+                        (double) t->busy[2 * l + 1] / t->run_ns,
+                        (double) t->peak[2 * l] / MS_NET_PEAK_WINDOW,
+                        (double) t->peak[2 * l + 1] / MS_NET_PEAK_WINDOW,
+                        f->packets,
+                        f->bytes,
+                        f->drops };
+    for (guint i = 0; i < 7; i++)
+        out[i] = (Row) { f->section, names[i], values[i], i >= 4, i >= 4 };
 }
 
 /* part_only: the rows that come from the merged records (latency,
@@ -126,40 +142,40 @@ static void
 collect(MsWorld *w, MsStatsTable *t, gboolean part_only)
 {
     GArray *rows = t->rows = g_array_new(FALSE, TRUE, sizeof(Row));
-    g_array_set_clear_func(rows, row_clear);
+    t->strings = g_string_chunk_new(4096);
     MsMail *m = ms_world_mail(w);
     MsNet *net = ms_world_net(w);
     MsMailStats ms;
     ms_mail_get_stats(m, &ms);
     MsTime now = ms_engine_now(ms_world_engine(w));
-    add(rows, "run", "simulated_seconds", ms_time_to_seconds(now), FALSE);
+    add(t, "run", "simulated_seconds", ms_time_to_seconds(now), FALSE);
     MsEngineStats es;
     ms_engine_get_stats(ms_world_engine(w), &es);
-    add(rows, "run", "events", (double) es.processed, TRUE);
-    add(rows, "mail", "messages", ms.messages, TRUE);
-    add(rows, "mail", "dsns", ms.dsns, TRUE);
-    add(rows, "mail", "delivered", ms.delivered, TRUE);
-    add(rows, "mail", "bounced", ms.bounced, TRUE);
-    add(rows, "mail", "queued", ms.queued, TRUE);
-    add(rows, "mail", "refused", ms.refused, TRUE);
+    add(t, "run", "events", (double) es.processed, TRUE);
+    add(t, "mail", "messages", ms.messages, TRUE);
+    add(t, "mail", "dsns", ms.dsns, TRUE);
+    add(t, "mail", "delivered", ms.delivered, TRUE);
+    add(t, "mail", "bounced", ms.bounced, TRUE);
+    add(t, "mail", "queued", ms.queued, TRUE);
+    add(t, "mail", "refused", ms.refused, TRUE);
     /* Of the recipients above, the DSNs' own (the summary tells them apart
      * from the messages' recipients). */
-    add(rows, "mail", "dsn_delivered", ms.dsn_delivered, TRUE);
-    add(rows, "mail", "dsn_bounced", ms.dsn_bounced, TRUE);
-    add(rows, "mail", "dsn_queued", ms.dsn_queued, TRUE);
-    add(rows, "mail", "retrieved", ms.retrieved, TRUE);
-    add(rows, "mail", "attempts", ms.attempts, TRUE);
-    add(rows, "mail", "deferrals", ms.deferrals, TRUE);
+    add(t, "mail", "dsn_delivered", ms.dsn_delivered, TRUE);
+    add(t, "mail", "dsn_bounced", ms.dsn_bounced, TRUE);
+    add(t, "mail", "dsn_queued", ms.dsn_queued, TRUE);
+    add(t, "mail", "retrieved", ms.retrieved, TRUE);
+    add(t, "mail", "attempts", ms.attempts, TRUE);
+    add(t, "mail", "deferrals", ms.deferrals, TRUE);
     if (ms_mail_tls_enabled(m)) {
         /* Counted by each part's own clients: summed over parts. Only in
          * worlds that speak TLS, so other runs' statistics stay as they were. */
-        add(rows, "tls", "handshakes", (double) ms.tls_handshakes, TRUE);
-        add(rows, "tls", "failures", (double) ms.tls_failures, TRUE);
-        add(rows, "tls", "resumed", (double) ms.tls_resumed, TRUE);
-        add(rows, "tls", "hops_encrypted", (double) ms.hops_tls, TRUE);
-        add(rows, "tls", "hops_clear", (double) ms.hops_clear, TRUE);
-        add(rows, "tls", "logins_encrypted", (double) ms.logins_tls, TRUE);
-        add(rows, "tls", "logins_clear", (double) ms.logins_clear, TRUE);
+        add(t, "tls", "handshakes", (double) ms.tls_handshakes, TRUE);
+        add(t, "tls", "failures", (double) ms.tls_failures, TRUE);
+        add(t, "tls", "resumed", (double) ms.tls_resumed, TRUE);
+        add(t, "tls", "hops_encrypted", (double) ms.hops_tls, TRUE);
+        add(t, "tls", "hops_clear", (double) ms.hops_clear, TRUE);
+        add(t, "tls", "logins_encrypted", (double) ms.logins_tls, TRUE);
+        add(t, "tls", "logins_clear", (double) ms.logins_clear, TRUE);
         /* the logins: a merged run's are every part's already (mail_merge.c) */
         for (guint i = rows->len - 2; i < rows->len; i++)
             g_array_index(rows, Row, i).per_part = FALSE;
@@ -168,11 +184,11 @@ collect(MsWorld *w, MsStatsTable *t, gboolean part_only)
         /* Only in worlds where some client reads over IMAP. seen: the
          * recipients some device showed; the delay is from delivery to
          * the first device that showed it (push or poll). */
-        add(rows, "imap", "sessions", (double) ms.imap_sessions, TRUE);
-        add(rows, "imap", "seen", ms.seen, TRUE);
-        add(rows, "imap", "seen_mean_s",
+        add(t, "imap", "sessions", (double) ms.imap_sessions, TRUE);
+        add(t, "imap", "seen", ms.seen, TRUE);
+        add(t, "imap", "seen_mean_s",
             ms.seen ? ms_time_to_seconds(ms.seen_delay_total) / ms.seen : 0, FALSE);
-        add(rows, "imap", "seen_max_s", ms_time_to_seconds(ms.seen_delay_max), FALSE);
+        add(t, "imap", "seen_max_s", ms_time_to_seconds(ms.seen_delay_max), FALSE);
         /* seen and its delays come from the (merged) records: not added over the parts */
         for (guint i = rows->len - 3; i < rows->len; i++)
             g_array_index(rows, Row, i).per_part = FALSE;
@@ -184,85 +200,85 @@ collect(MsWorld *w, MsStatsTable *t, gboolean part_only)
         ms_mail_auth_get_stats(m, &as);
         for (guint i = 0; i < G_N_ELEMENTS(as.spf); i++) {
             g_autofree char *n = g_strdup_printf("spf_%s", ms_mail_auth_result_name(i));
-            add(rows, "auth", n, (double) as.spf[i], TRUE);
+            add(t, "auth", n, (double) as.spf[i], TRUE);
         }
         for (guint i = 0; i < G_N_ELEMENTS(as.dkim); i++) {
             if (i == 3) /* softfail: not a DKIM result */
                 continue;
             g_autofree char *n = g_strdup_printf("dkim_%s", ms_mail_auth_result_name(i));
-            add(rows, "auth", n, (double) as.dkim[i], TRUE);
+            add(t, "auth", n, (double) as.dkim[i], TRUE);
         }
         for (guint i = 0; i < G_N_ELEMENTS(as.dmarc); i++) {
             if (i == 3 || i == 4) /* softfail, neutral: not DMARC results */
                 continue;
             g_autofree char *n = g_strdup_printf("dmarc_%s", ms_mail_auth_result_name(i));
-            add(rows, "auth", n, (double) as.dmarc[i], TRUE);
+            add(t, "auth", n, (double) as.dmarc[i], TRUE);
         }
-        add(rows, "auth", "dnsbl_listed", (double) as.dnsbl_listed, TRUE);
-        add(rows, "auth", "dnsbl_clean", (double) as.dnsbl_clean, TRUE);
-        add(rows, "auth", "dkim_signed", (double) as.signed_messages, TRUE);
-        add(rows, "auth", "dmarc_rejected", (double) as.rejected, TRUE);
-        add(rows, "auth", "dmarc_quarantined", (double) as.quarantined, TRUE);
-        add(rows, "auth", "login_mismatch", (double) as.login_mismatch, TRUE);
+        add(t, "auth", "dnsbl_listed", (double) as.dnsbl_listed, TRUE);
+        add(t, "auth", "dnsbl_clean", (double) as.dnsbl_clean, TRUE);
+        add(t, "auth", "dkim_signed", (double) as.signed_messages, TRUE);
+        add(t, "auth", "dmarc_rejected", (double) as.rejected, TRUE);
+        add(t, "auth", "dmarc_quarantined", (double) as.quarantined, TRUE);
+        add(t, "auth", "login_mismatch", (double) as.login_mismatch, TRUE);
     }
     MsLatencyStats lat = { 0 };
     if (!part_only)
         ms_stats_latency(w, &lat);
-    add(rows, "latency", "n", lat.n, TRUE);
-    add(rows, "latency", "mean_s", lat.mean, FALSE);
-    add(rows, "latency", "p50_s", lat.p50, FALSE);
-    add(rows, "latency", "p95_s", lat.p95, FALSE);
-    add(rows, "latency", "p99_s", lat.p99, FALSE);
-    add(rows, "latency", "max_s", lat.max, FALSE);
+    add(t, "latency", "n", lat.n, TRUE);
+    add(t, "latency", "mean_s", lat.mean, FALSE);
+    add(t, "latency", "p50_s", lat.p50, FALSE);
+    add(t, "latency", "p95_s", lat.p95, FALSE);
+    add(t, "latency", "p99_s", lat.p99, FALSE);
+    add(t, "latency", "max_s", lat.max, FALSE);
     /* Only when the quantiles come from a sketch (a run that folded its
      * records), so that exact runs write what they always wrote. */
     if (lat.quantile_error > 0)
-        add(rows, "latency", "quantiles_relative_error", lat.quantile_error, FALSE);
+        add(t, "latency", "quantiles_relative_error", lat.quantile_error, FALSE);
     MsRoutingStats rs = { 0 };
     if (!part_only)
         ms_stats_routing(w, &rs);
-    add(rows, "routing", "paths", rs.paths, TRUE);
-    add(rows, "routing", "unreachable", rs.unreachable, TRUE);
-    add(rows, "routing", "destinations_left_out", rs.destinations_left_out, TRUE);
-    add(rows, "routing", "stretch_mean", rs.stretch_mean, FALSE);
-    add(rows, "routing", "stretch_p95", rs.stretch_p95, FALSE);
-    add(rows, "routing", "stretch_max", rs.stretch_max, FALSE);
-    add(rows, "routing", "hops_mean", rs.hops_mean, FALSE);
-    add(rows, "routing", "hops_p50", rs.hops_p50, TRUE);
-    add(rows, "routing", "hops_p95", rs.hops_p95, TRUE);
-    add(rows, "routing", "hops_max", rs.hops_max, TRUE);
-    add(rows, "routing", "path_latency_mean_s", rs.latency_mean, FALSE);
-    add(rows, "routing", "path_latency_p50_s", rs.latency_p50, FALSE);
-    add(rows, "routing", "path_latency_p95_s", rs.latency_p95, FALSE);
-    add(rows, "routing", "path_latency_max_s", rs.latency_max, FALSE);
+    add(t, "routing", "paths", rs.paths, TRUE);
+    add(t, "routing", "unreachable", rs.unreachable, TRUE);
+    add(t, "routing", "destinations_left_out", rs.destinations_left_out, TRUE);
+    add(t, "routing", "stretch_mean", rs.stretch_mean, FALSE);
+    add(t, "routing", "stretch_p95", rs.stretch_p95, FALSE);
+    add(t, "routing", "stretch_max", rs.stretch_max, FALSE);
+    add(t, "routing", "hops_mean", rs.hops_mean, FALSE);
+    add(t, "routing", "hops_p50", rs.hops_p50, TRUE);
+    add(t, "routing", "hops_p95", rs.hops_p95, TRUE);
+    add(t, "routing", "hops_max", rs.hops_max, TRUE);
+    add(t, "routing", "path_latency_mean_s", rs.latency_mean, FALSE);
+    add(t, "routing", "path_latency_p50_s", rs.latency_p50, FALSE);
+    add(t, "routing", "path_latency_p95_s", rs.latency_p95, FALSE);
+    add(t, "routing", "path_latency_max_s", rs.latency_max, FALSE);
     MsTcpStats ts;
     ms_tcp_get_stats(ms_world_tcp(w), &ts);
-    add(rows, "tcp", "connections", (double) ts.connections, TRUE);
-    add(rows, "tcp", "segments", (double) ts.segments, TRUE);
-    add(rows, "tcp", "retransmits", (double) ts.retransmits, TRUE);
+    add(t, "tcp", "connections", (double) ts.connections, TRUE);
+    add(t, "tcp", "segments", (double) ts.segments, TRUE);
+    add(t, "tcp", "retransmits", (double) ts.retransmits, TRUE);
     MsNetStats ns;
     ms_net_get_stats(net, &ns);
-    add(rows, "net", "packets_sent", (double) ns.sent, TRUE);
-    add(rows, "net", "packets_forwarded", (double) ns.forwarded, TRUE);
-    add(rows, "net", "packets_delivered", (double) ns.delivered, TRUE);
-    add(rows, "net", "packets_dropped", (double) ns.dropped, TRUE);
+    add(t, "net", "packets_sent", (double) ns.sent, TRUE);
+    add(t, "net", "packets_forwarded", (double) ns.forwarded, TRUE);
+    add(t, "net", "packets_delivered", (double) ns.delivered, TRUE);
+    add(t, "net", "packets_dropped", (double) ns.dropped, TRUE);
     for (guint i = 0; i < ms_mail_n_servers(m); i++) {
         MsMailServerStats ss;
         ms_mail_server_stats(m, i, &ss);
         g_autofree char *sec = g_strdup_printf("mta:%s", ms_net_host_name(net, ss.host));
-        add(rows, sec, "queue_peak", ss.peak_queue, TRUE);
-        add(rows, sec, "queue_now", ss.queue_len, TRUE);
-        add(rows, sec, "dns_lookups", (double) ss.dns_lookups, TRUE);
-        add(rows, sec, "dns_cache_hits", (double) ss.dns_cache_hits, TRUE);
-        add(rows, sec, "dns_queries", (double) ss.dns_queries, TRUE);
+        add(t, sec, "queue_peak", ss.peak_queue, TRUE);
+        add(t, sec, "queue_now", ss.queue_len, TRUE);
+        add(t, sec, "dns_lookups", (double) ss.dns_lookups, TRUE);
+        add(t, sec, "dns_cache_hits", (double) ss.dns_cache_hits, TRUE);
+        add(t, sec, "dns_queries", (double) ss.dns_queries, TRUE);
     }
-    t->n_ld = 2 * ms_net_n_links(net);
+    guint n_links = ms_net_n_links(net);
+    t->n_ld = 2 * n_links;
     t->busy = g_new0(MsTime, t->n_ld);
     t->peak = g_new0(MsTime, t->n_ld);
-    t->util_row = g_new0(guint, t->n_ld);
-    t->peak_row = g_new0(guint, t->n_ld);
     t->run_ns = now > 0 ? (double) now : 1;
-    for (guint l = 0; l < ms_net_n_links(net); l++) {
+    t->links = g_array_sized_new(FALSE, TRUE, sizeof(LinkFigures), n_links);
+    for (guint l = 0; l < n_links; l++) {
         MsLinkStats st;
         ms_net_link_stats(net, l, &st);
         MsHostId a, b;
@@ -273,22 +289,14 @@ collect(MsWorld *w, MsStatsTable *t, gboolean part_only)
             t->busy[2 * l + d] = st.busy[d];
             t->peak[2 * l + d] = st.peak_busy[d];
         }
-        /* utilisation and peak rows: values from set_link_rows() */
-        t->util_row[2 * l] = rows->len;
-        add(rows, sec, "utilization_ab", 0, FALSE);
-        t->util_row[2 * l + 1] = rows->len;
-        add(rows, sec, "utilization_ba", 0, FALSE);
-        t->peak_row[2 * l] = rows->len;
-        add(rows, sec, "peak_utilization_ab", 0, FALSE);
-        t->peak_row[2 * l + 1] = rows->len;
-        add(rows, sec, "peak_utilization_ba", 0, FALSE);
-        add(rows, sec, "packets", (double) (st.packets[0] + st.packets[1]), TRUE);
-        add(rows, sec, "bytes", (double) (st.bytes[0] + st.bytes[1]), TRUE);
-        add(rows, sec, "drops", (double) (st.drops_queue + st.drops_loss + st.drops_down), TRUE);
+        LinkFigures f = { g_string_chunk_insert(t->strings, sec),
+                          (double) (st.packets[0] + st.packets[1]),
+                          (double) (st.bytes[0] + st.bytes[1]),
+                          (double) (st.drops_queue + st.drops_loss + st.drops_down) };
+        g_array_append_val(t->links, f);
     }
     t->windows = g_array_new(FALSE, FALSE, sizeof(MsLinkWindow));
     ms_net_peak_windows(net, t->windows);
-    set_link_rows(t);
 }
 
 static void
@@ -326,8 +334,10 @@ ms_stats_table_free(MsStatsTable *t)
     g_array_free(t->rows, TRUE);
     g_free(t->busy);
     g_free(t->peak);
-    g_free(t->util_row);
-    g_free(t->peak_row);
+    if (t->links)
+        g_array_free(t->links, TRUE);
+    if (t->strings)
+        g_string_chunk_free(t->strings);
     g_array_free(t->windows, TRUE);
     g_free(t);
 }
@@ -340,24 +350,47 @@ ms_stats_table_get(const MsStatsTable *t, const char *section, const char *name)
         if (strcmp(r->section, section) == 0 && strcmp(r->name, name) == 0)
             return r->value;
     }
+    for (guint l = 0; l < t->links->len; l++) {
+        if (strcmp(g_array_index(t->links, LinkFigures, l).section, section) != 0)
+            continue;
+        Row rows[7];
+        link_rows(t, l, rows);
+        for (guint i = 0; i < 7; i++)
+            if (strcmp(rows[i].name, name) == 0)
+                return rows[i].value;
+    }
     g_return_val_if_reached(0);
 }
 
-/* A part's values: the per-part rows' doubles, then per link direction its
+/* How many doubles a part sends: its per-part rows' and three per link. */
+static guint64
+part_doubles(const MsStatsTable *t)
+{
+    guint64 k = 3 * (guint64) t->links->len;
+    for (guint i = 0; i < t->rows->len; i++)
+        k += g_array_index(t->rows, Row, i).per_part;
+    return k;
+}
+
+/* A part's values: the per-part rows' doubles and each link's packets,
+ * bytes and drops, then per link direction its
  * busy time and peak, then its windows (each block after its length, as a
  * guint64; raw, as the ranks of one run share a machine's byte order). */
 GBytes *
 ms_stats_table_part_values(const MsStatsTable *t)
 {
     GByteArray *b = g_byte_array_new();
-    guint64 k = 0;
-    for (guint i = 0; i < t->rows->len; i++)
-        k += g_array_index(t->rows, Row, i).per_part;
+    guint64 k = part_doubles(t);
     g_byte_array_append(b, (const guint8 *) &k, sizeof k);
     for (guint i = 0; i < t->rows->len; i++) {
         const Row *r = &g_array_index(t->rows, Row, i);
         if (r->per_part)
             g_byte_array_append(b, (const guint8 *) &r->value, sizeof r->value);
+    }
+    for (guint l = 0; l < t->links->len; l++) {
+        const LinkFigures *f = &g_array_index(t->links, LinkFigures, l);
+        double v[] = { f->packets, f->bytes, f->drops };
+        g_byte_array_append(b, (const guint8 *) v, sizeof v);
     }
     guint64 n = t->n_ld;
     g_byte_array_append(b, (const guint8 *) &n, sizeof n);
@@ -427,9 +460,7 @@ ms_stats_table_add_part(MsStatsTable *t, GBytes *values, GError **error)
     gsize len;
     const guint8 *p = g_bytes_get_data(values, &len);
     gsize at = 0;
-    guint64 k = 0, want = 0, n = 0, nw = 0;
-    for (guint i = 0; i < t->rows->len; i++)
-        want += g_array_index(t->rows, Row, i).per_part;
+    guint64 k = 0, want = part_doubles(t), n = 0, nw = 0;
     /* offsets of the blocks, checked before anything is read */
     gboolean ok =
         take(p, len, &at, &k, sizeof k) && k == want && len - at >= k * sizeof(double) + sizeof n;
@@ -448,13 +479,23 @@ ms_stats_table_add_part(MsStatsTable *t, GBytes *values, GError **error)
                     len, want, t->n_ld);
         return FALSE;
     }
-    for (guint i = 0, j = 0; i < t->rows->len; i++) {
+    guint j = 0;
+    for (guint i = 0; i < t->rows->len; i++) {
         Row *r = &g_array_index(t->rows, Row, i);
         if (r->per_part) {
             double v;
             memcpy(&v, p + doubles + sizeof v * j++, sizeof v);
             r->value += v;
         }
+    }
+    for (guint l = 0; l < t->links->len; l++) {
+        LinkFigures *f = &g_array_index(t->links, LinkFigures, l);
+        double v[3];
+        memcpy(v, p + doubles + sizeof(double) * j, sizeof v);
+        j += 3;
+        f->packets += v[0];
+        f->bytes += v[1];
+        f->drops += v[2];
     }
     for (guint ld = 0; ld < t->n_ld; ld++) {
         MsTime b, pk;
@@ -465,7 +506,6 @@ ms_stats_table_add_part(MsStatsTable *t, GBytes *values, GError **error)
     }
     g_array_append_vals(t->windows, p + at, (guint) nw);
     add_up_windows(t);
-    set_link_rows(t);
     return TRUE;
 }
 
@@ -476,79 +516,74 @@ ms_stats_write(MsWorld *w, const char *path, GError **error)
     return ms_stats_table_write(t, path, error);
 }
 
+/* Links by bytes carried, most first, then by section name. */
 static gint
 busiest_cmp(gconstpointer a, gconstpointer b)
 {
-    const Row *x = *(const Row *const *) a, *y = *(const Row *const *) b;
-    if (x->value != y->value)
-        return x->value > y->value ? -1 : 1;
+    const LinkFigures *x = *(const LinkFigures *const *) a, *y = *(const LinkFigures *const *) b;
+    if (x->bytes != y->bytes)
+        return x->bytes > y->bytes ? -1 : 1;
     return strcmp(x->section, y->section);
 }
 
-/* The rows to write: the table's, then "busiest-link:1" ... ":10", the
- * links that carried the most bytes, ranked from the link rows as written
- * (so after a partitioned run's parts were added up). `extra` owns the
- * ranked rows. */
-static GPtrArray *
-rows_to_write(const GArray *rows, GArray *extra)
+/* Appends one row as JSON (opening its section's object when it starts
+ * one: `open` holds the section written last, "" before the first) or as a
+ * CSV line. */
+static void
+append_row(GString *s, const Row *r, gboolean json, GString *open)
 {
-    GPtrArray *out = g_ptr_array_new();
-    g_autoptr(GPtrArray) links = g_ptr_array_new();
-    for (guint i = 0; i < rows->len; i++) {
-        const Row *r = &g_array_index(rows, Row, i);
-        g_ptr_array_add(out, (gpointer) r);
-        if (g_str_has_prefix(r->section, "link:") && strcmp(r->name, "bytes") == 0 && r->value > 0)
-            g_ptr_array_add(links, (gpointer) r);
+    if (json) {
+        if (open->len == 0 || strcmp(open->str, r->section) != 0) {
+            g_string_append_printf(s, "%s\n  \"%s\": {", open->len ? "\n  }," : "", r->section);
+            g_string_assign(open, r->section);
+        } else {
+            g_string_append_c(s, ',');
+        }
+        g_string_append_printf(s, "\n    \"%s\": ", r->name);
+        append_value(s, r);
+    } else {
+        g_string_append_printf(s, "%s,%s,", r->section, r->name);
+        append_value(s, r);
+        g_string_append_c(s, '\n');
     }
-    g_ptr_array_sort(links, busiest_cmp);
-    for (guint i = 0; i < MIN(links->len, 10u); i++) {
-        const Row *l = links->pdata[i];
-        Row r = { g_strdup_printf("busiest-link:%u", i + 1),
-                  g_strdup_printf("%s_bytes", l->section + strlen("link:")), l->value, TRUE,
-                  FALSE };
-        g_array_append_val(extra, r);
-    }
-    for (guint i = 0; i < extra->len; i++)
-        g_ptr_array_add(out, &g_array_index(extra, Row, i));
-    return out;
 }
 
+/* Writes the table's rows, its links' rows, then "busiest-link:1" ...
+ * ":10", the links that carried the most bytes (after a partitioned run's
+ * parts were added up). */
 gboolean
 ms_stats_table_write(const MsStatsTable *t, const char *path, GError **error)
 {
-    g_autoptr(GArray) extra = g_array_new(FALSE, TRUE, sizeof(Row));
-    g_array_set_clear_func(extra, row_clear);
-    g_autoptr(GPtrArray) rows = rows_to_write(t->rows, extra);
-    GString *s = g_string_new(NULL);
-    if (g_str_has_suffix(path, ".json")) {
-        g_string_append(s, "{");
-        const char *open = NULL;
-        for (guint i = 0; i < rows->len; i++) {
-            const Row *r = rows->pdata[i];
-            if (!open || strcmp(open, r->section) != 0) {
-                g_string_append_printf(s, "%s\n  \"%s\": {", open ? "\n  }," : "", r->section);
-                open = r->section;
-            } else {
-                g_string_append_c(s, ',');
-            }
-            g_string_append_printf(s, "\n    \"%s\": ", r->name);
-            append_value(s, r);
-        }
-        g_string_append(s, open ? "\n  }\n}\n" : "}\n");
-    } else if (g_str_has_suffix(path, ".csv")) {
-        g_string_append(s, "section,name,value\n");
-        for (guint i = 0; i < rows->len; i++) {
-            const Row *r = rows->pdata[i];
-            g_string_append_printf(s, "%s,%s,", r->section, r->name);
-            append_value(s, r);
-            g_string_append_c(s, '\n');
-        }
-    } else {
-        g_string_free(s, TRUE);
+    gboolean json = g_str_has_suffix(path, ".json");
+    if (!json && !g_str_has_suffix(path, ".csv")) {
         g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
                     "%s: expected a .json or .csv file name", path);
         return FALSE;
     }
+    GString *s = g_string_new(json ? "{" : "section,name,value\n");
+    g_autoptr(GString) open = g_string_new(NULL);
+    for (guint i = 0; i < t->rows->len; i++)
+        append_row(s, &g_array_index(t->rows, Row, i), json, open);
+    g_autoptr(GPtrArray) busiest = g_ptr_array_new();
+    for (guint l = 0; l < t->links->len; l++) {
+        Row rows[7];
+        link_rows(t, l, rows);
+        for (guint i = 0; i < 7; i++)
+            append_row(s, &rows[i], json, open);
+        LinkFigures *f = &g_array_index(t->links, LinkFigures, l);
+        if (f->bytes > 0)
+            g_ptr_array_add(busiest, f);
+    }
+    g_ptr_array_sort(busiest, busiest_cmp);
+    for (guint i = 0; i < MIN(busiest->len, 10u); i++) {
+        const LinkFigures *f = busiest->pdata[i];
+        g_autofree char *sec = g_strdup_printf("busiest-link:%u", i + 1);
+        g_autofree char *name = g_strdup_printf("%s_bytes", f->section + strlen("link:"));
+        Row r = { sec, name, f->bytes, TRUE, FALSE };
+        append_row(s, &r, json, open);
+    }
+    if (json)
+        g_string_append(s, open->len ? "\n  }\n}\n" : "}\n");
     gboolean ok = ms_output_file_write(path, s->str, s->len, error);
     g_string_free(s, TRUE);
     return ok;
