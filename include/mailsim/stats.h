@@ -59,8 +59,10 @@ gboolean ms_stats_write(MsWorld *world, const char *path, GError **error);
 typedef struct _MsStatsTable MsStatsTable;
 MsStatsTable *ms_stats_collect(MsWorld *world);
 /* Only what ms_stats_table_part_values() takes (the figures from the mail
- * records read 0): for the parts whose records go to another part's merge,
- * without the latency and routing studies' cost. */
+ * records read 0, and of the links only those the part counted anything
+ * on): for the parts whose records go to another part's merge, without the
+ * latency and routing studies' cost, nor a row per link of the world. Not
+ * for writing, nor for adding parts to. */
 MsStatsTable *ms_stats_collect_part(MsWorld *world);
 void ms_stats_table_free(MsStatsTable *table);
 /* The value of one figure (0, and a critical warning, when there is none). */
@@ -70,7 +72,8 @@ double ms_stats_table_get(const MsStatsTable *table, const char *section, const 
  * direction's busy time and busiest second in nanoseconds and the windows
  * of busy time other parts may add to (ms_net_peak_windows()). */
 GBytes *ms_stats_table_part_values(const MsStatsTable *table);
-/* Adds another part's values (from ms_stats_table_part_values()): counters
+/* Adds another part's values (from ms_stats_table_part_values()) to a
+ * whole run's table (ms_stats_collect()): counters
  * and busy times added, a link direction's busiest second the largest of
  * the peaks and of the windows added up per second, so that the table
  * holds the sequential run's figures once every part was added. FALSE,

@@ -19,8 +19,12 @@
  * Costs: O(log n) per count, n being the transfers of the last
  * MS__FLOW_SIGNAL_MAX on that link direction; an addition is O(1) when
  * times come in order (they nearly do), else a shift. Memory: 16 bytes per
- * interval held, one record per link direction ever used. Threading: owned
- * by one flow, one thread. */
+ * interval held, and a record of 64 bytes per link direction, made on first
+ * use in blocks of VIEW_BLOCK neighbours (a part of a distributed run never
+ * holds the views of the links only other parts use; a dense array up to
+ * the highest direction used, doubled as it grew, took 31 MB of the large
+ * world's first simulated second in every process). Threading: owned by
+ * one flow, one thread. */
 #include "flow-private.h"
 
 #include <string.h>
@@ -37,9 +41,11 @@ typedef struct {
     gint64 base;
 } LinkView;
 
+#define VIEW_BLOCK 256u
+
 struct _MsFlowShare {
-    LinkView *views; /* per link direction */
-    guint n;
+    LinkView **blocks; /* per VIEW_BLOCK link directions, NULL until used */
+    guint n_blocks;
 };
 
 MsFlowShare *
@@ -53,26 +59,42 @@ ms__flow_share_free(MsFlowShare *s)
 {
     if (!s)
         return;
-    for (guint i = 0; i < s->n; i++) {
-        g_free(s->views[i].joins.v);
-        g_free(s->views[i].ends.v);
+    for (guint b = 0; b < s->n_blocks; b++) {
+        for (guint i = 0; s->blocks[b] && i < VIEW_BLOCK; i++) {
+            g_free(s->blocks[b][i].joins.v);
+            g_free(s->blocks[b][i].ends.v);
+        }
+        g_free(s->blocks[b]);
     }
-    g_free(s->views);
+    g_free(s->blocks);
     g_free(s);
 }
 
+/* The view of `ld`, or NULL when it was never made. */
+static LinkView *
+view_find(const MsFlowShare *s, guint ld)
+{
+    guint b = ld / VIEW_BLOCK;
+    return b < s->n_blocks && s->blocks[b] ? &s->blocks[b][ld % VIEW_BLOCK] : NULL;
+}
+
+/* The view of `ld`, made (with its block) when it was not. */
 static LinkView *
 view_at(MsFlowShare *s, guint ld)
 {
-    if (ld >= s->n) {
-        guint n = MAX(ld + 1, 2 * s->n);
-        s->views = g_renew(LinkView, s->views, n);
-        memset(s->views + s->n, 0, (n - s->n) * sizeof *s->views);
-        for (guint i = s->n; i < n; i++)
-            s->views[i].horizon = G_MININT64;
-        s->n = n;
+    guint b = ld / VIEW_BLOCK;
+    if (b >= s->n_blocks) {
+        guint n = MAX(b + 1, 2 * s->n_blocks);
+        s->blocks = g_renew(LinkView *, s->blocks, n);
+        memset(s->blocks + s->n_blocks, 0, (n - s->n_blocks) * sizeof *s->blocks);
+        s->n_blocks = n;
     }
-    return &s->views[ld];
+    if (!s->blocks[b]) {
+        s->blocks[b] = g_new0(LinkView, VIEW_BLOCK);
+        for (guint i = 0; i < VIEW_BLOCK; i++)
+            s->blocks[b][i].horizon = G_MININT64;
+    }
+    return &s->blocks[b][ld % VIEW_BLOCK];
 }
 
 static void
@@ -144,9 +166,9 @@ ms__flow_share_add(MsFlowShare *s, guint ld, MsTime join, MsTime end)
 guint
 ms__flow_share_count(MsFlowShare *s, guint ld, MsTime at, MsTime now)
 {
-    if (ld >= s->n)
+    LinkView *v = view_find(s, ld);
+    if (!v)
         return 0;
-    LinkView *v = &s->views[ld];
     MsTime h = now - MS__FLOW_SIGNAL_MAX;
     if (h > v->horizon) {
         v->base += list_prune(&v->joins, h);
@@ -163,8 +185,9 @@ guint64
 ms__flow_share_held(const MsFlowShare *s)
 {
     guint64 n = 0;
-    for (guint i = 0; i < s->n; i++)
-        n += (s->views[i].joins.len - s->views[i].joins.head) +
-             (s->views[i].ends.len - s->views[i].ends.head);
+    for (guint b = 0; b < s->n_blocks; b++)
+        for (guint i = 0; s->blocks[b] && i < VIEW_BLOCK; i++)
+            n += (s->blocks[b][i].joins.len - s->blocks[b][i].joins.head) +
+                 (s->blocks[b][i].ends.len - s->blocks[b][i].ends.head);
     return n;
 }

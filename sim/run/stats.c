@@ -94,13 +94,23 @@ typedef struct {
  * world's peak, in every part of a partitioned run.) */
 struct _MsStatsTable {
     GArray *rows;         /* Row: every figure but the links' */
-    GArray *links;        /* LinkFigures, by link id */
+    GArray *links;        /* LinkFigures, by link id (a part's table: none) */
     GStringChunk *strings;
-    guint n_ld;           /* link directions */
+    guint n_links;        /* the world's */
+    guint n_ld;           /* link directions: 2 * n_links, or 0 in a part's table */
     MsTime *busy, *peak;
+    GArray *counted;      /* a part's table: LinkPart of its links that counted anything */
     GArray *windows;      /* MsLinkWindow of the parts, to add up */
     double run_ns;        /* what utilisation divides by */
 };
+
+/* What a part sends of one link: only links it counted something on are
+ * sent (a part of a distributed run sends its own links, not the world's). */
+typedef struct {
+    guint64 link;
+    double packets, bytes, drops;
+    MsTime busy[2], peak[2];
+} LinkPart;
 
 static void
 add(MsStatsTable *t, const char *section, const char *name, double value, gboolean integer)
@@ -272,28 +282,45 @@ collect(MsWorld *w, MsStatsTable *t, gboolean part_only)
         add(t, sec, "dns_cache_hits", (double) ss.dns_cache_hits, TRUE);
         add(t, sec, "dns_queries", (double) ss.dns_queries, TRUE);
     }
-    guint n_links = ms_net_n_links(net);
-    t->n_ld = 2 * n_links;
-    t->busy = g_new0(MsTime, t->n_ld);
-    t->peak = g_new0(MsTime, t->n_ld);
+    guint n_links = t->n_links = ms_net_n_links(net);
     t->run_ns = now > 0 ? (double) now : 1;
-    t->links = g_array_sized_new(FALSE, TRUE, sizeof(LinkFigures), n_links);
-    for (guint l = 0; l < n_links; l++) {
-        MsLinkStats st;
-        ms_net_link_stats(net, l, &st);
-        MsHostId a, b;
-        ms_net_link_ends(net, l, &a, &b);
-        g_autofree char *sec =
-            g_strdup_printf("link:%s~%s", ms_net_host_name(net, a), ms_net_host_name(net, b));
-        for (guint d = 0; d < 2; d++) {
-            t->busy[2 * l + d] = st.busy[d];
-            t->peak[2 * l + d] = st.peak_busy[d];
+    if (part_only) {
+        t->counted = g_array_new(FALSE, FALSE, sizeof(LinkPart));
+        for (guint l = 0; l < n_links; l++) {
+            MsLinkStats st;
+            ms_net_link_stats(net, l, &st);
+            LinkPart f = { l,
+                           (double) (st.packets[0] + st.packets[1]),
+                           (double) (st.bytes[0] + st.bytes[1]),
+                           (double) (st.drops_queue + st.drops_loss + st.drops_down),
+                           { st.busy[0], st.busy[1] },
+                           { st.peak_busy[0], st.peak_busy[1] } };
+            if (f.packets || f.bytes || f.drops || f.busy[0] || f.busy[1] || f.peak[0] ||
+                f.peak[1])
+                g_array_append_val(t->counted, f);
         }
-        LinkFigures f = { g_string_chunk_insert(t->strings, sec),
-                          (double) (st.packets[0] + st.packets[1]),
-                          (double) (st.bytes[0] + st.bytes[1]),
-                          (double) (st.drops_queue + st.drops_loss + st.drops_down) };
-        g_array_append_val(t->links, f);
+    } else {
+        t->n_ld = 2 * n_links;
+        t->busy = g_new0(MsTime, t->n_ld);
+        t->peak = g_new0(MsTime, t->n_ld);
+        t->links = g_array_sized_new(FALSE, TRUE, sizeof(LinkFigures), n_links);
+        for (guint l = 0; l < n_links; l++) {
+            MsLinkStats st;
+            ms_net_link_stats(net, l, &st);
+            MsHostId a, b;
+            ms_net_link_ends(net, l, &a, &b);
+            g_autofree char *sec =
+                g_strdup_printf("link:%s~%s", ms_net_host_name(net, a), ms_net_host_name(net, b));
+            for (guint d = 0; d < 2; d++) {
+                t->busy[2 * l + d] = st.busy[d];
+                t->peak[2 * l + d] = st.peak_busy[d];
+            }
+            LinkFigures f = { g_string_chunk_insert(t->strings, sec),
+                              (double) (st.packets[0] + st.packets[1]),
+                              (double) (st.bytes[0] + st.bytes[1]),
+                              (double) (st.drops_queue + st.drops_loss + st.drops_down) };
+            g_array_append_val(t->links, f);
+        }
     }
     t->windows = g_array_new(FALSE, FALSE, sizeof(MsLinkWindow));
     ms_net_peak_windows(net, t->windows);
@@ -336,6 +363,8 @@ ms_stats_table_free(MsStatsTable *t)
     g_free(t->peak);
     if (t->links)
         g_array_free(t->links, TRUE);
+    if (t->counted)
+        g_array_free(t->counted, TRUE);
     if (t->strings)
         g_string_chunk_free(t->strings);
     g_array_free(t->windows, TRUE);
@@ -350,7 +379,7 @@ ms_stats_table_get(const MsStatsTable *t, const char *section, const char *name)
         if (strcmp(r->section, section) == 0 && strcmp(r->name, name) == 0)
             return r->value;
     }
-    for (guint l = 0; l < t->links->len; l++) {
+    for (guint l = 0; t->links && l < t->links->len; l++) {
         if (strcmp(g_array_index(t->links, LinkFigures, l).section, section) != 0)
             continue;
         Row rows[7];
@@ -362,20 +391,22 @@ ms_stats_table_get(const MsStatsTable *t, const char *section, const char *name)
     g_return_val_if_reached(0);
 }
 
-/* How many doubles a part sends: its per-part rows' and three per link. */
+/* How many doubles a part sends: its per-part rows'. */
 static guint64
 part_doubles(const MsStatsTable *t)
 {
-    guint64 k = 3 * (guint64) t->links->len;
+    guint64 k = 0;
     for (guint i = 0; i < t->rows->len; i++)
         k += g_array_index(t->rows, Row, i).per_part;
     return k;
 }
 
-/* A part's values: the per-part rows' doubles and each link's packets,
- * bytes and drops, then per link direction its
- * busy time and peak, then its windows (each block after its length, as a
- * guint64; raw, as the ranks of one run share a machine's byte order). */
+/* A part's values: the per-part rows' doubles, the world's link count and
+ * the links the part counted anything on (LinkPart: packets, bytes, drops,
+ * each direction's busy time and busiest second in nanoseconds), then its
+ * windows (each block after its length, as a guint64; raw, as the ranks of
+ * one run share a machine's byte order). A whole run's table sends its
+ * links that counted anything, as a part's does. */
 GBytes *
 ms_stats_table_part_values(const MsStatsTable *t)
 {
@@ -387,15 +418,29 @@ ms_stats_table_part_values(const MsStatsTable *t)
         if (r->per_part)
             g_byte_array_append(b, (const guint8 *) &r->value, sizeof r->value);
     }
-    for (guint l = 0; l < t->links->len; l++) {
-        const LinkFigures *f = &g_array_index(t->links, LinkFigures, l);
-        double v[] = { f->packets, f->bytes, f->drops };
-        g_byte_array_append(b, (const guint8 *) v, sizeof v);
-    }
-    guint64 n = t->n_ld;
+    guint64 n = t->n_links;
     g_byte_array_append(b, (const guint8 *) &n, sizeof n);
-    g_byte_array_append(b, (const guint8 *) t->busy, (guint) (n * sizeof(MsTime)));
-    g_byte_array_append(b, (const guint8 *) t->peak, (guint) (n * sizeof(MsTime)));
+    g_autoptr(GArray) from_whole = NULL;
+    const GArray *counted = t->counted;
+    if (!counted) {
+        from_whole = g_array_new(FALSE, FALSE, sizeof(LinkPart));
+        for (guint l = 0; l < t->n_links; l++) {
+            const LinkFigures *f = &g_array_index(t->links, LinkFigures, l);
+            LinkPart c = { l,
+                           f->packets,
+                           f->bytes,
+                           f->drops,
+                           { t->busy[2 * l], t->busy[2 * l + 1] },
+                           { t->peak[2 * l], t->peak[2 * l + 1] } };
+            if (c.packets || c.bytes || c.drops || c.busy[0] || c.busy[1] || c.peak[0] ||
+                c.peak[1])
+                g_array_append_val(from_whole, c);
+        }
+        counted = from_whole;
+    }
+    guint64 m = counted->len;
+    g_byte_array_append(b, (const guint8 *) &m, sizeof m);
+    g_byte_array_append(b, (const guint8 *) counted->data, (guint) (m * sizeof(LinkPart)));
     guint64 nw = t->windows->len;
     g_byte_array_append(b, (const guint8 *) &nw, sizeof nw);
     g_byte_array_append(b, (const guint8 *) t->windows->data, (guint) (nw * sizeof(MsLinkWindow)));
@@ -457,26 +502,33 @@ take(const guint8 *p, gsize len, gsize *at, void *dst, gsize n)
 gboolean
 ms_stats_table_add_part(MsStatsTable *t, GBytes *values, GError **error)
 {
+    g_return_val_if_fail(t->links != NULL, FALSE); /* a whole run's table */
     gsize len;
     const guint8 *p = g_bytes_get_data(values, &len);
     gsize at = 0;
-    guint64 k = 0, want = part_doubles(t), n = 0, nw = 0;
-    /* offsets of the blocks, checked before anything is read */
+    guint64 k = 0, want = part_doubles(t), n = 0, m = 0, nw = 0;
+    /* offsets of the blocks, and every link id, checked before anything is read */
     gboolean ok =
         take(p, len, &at, &k, sizeof k) && k == want && len - at >= k * sizeof(double) + sizeof n;
     gsize doubles = at;
     at += ok ? k * sizeof(double) : 0;
-    ok = ok && take(p, len, &at, &n, sizeof n) && n == t->n_ld &&
-         len - at >= 2 * n * sizeof(MsTime) + sizeof nw;
-    gsize busy = at, peak = at + (ok ? n * sizeof(MsTime) : 0);
-    at += ok ? 2 * n * sizeof(MsTime) : 0;
+    ok = ok && take(p, len, &at, &n, sizeof n) && n == t->n_links &&
+         take(p, len, &at, &m, sizeof m) && m <= n &&
+         len - at >= m * sizeof(LinkPart) + sizeof nw;
+    gsize counted = at;
+    for (guint64 i = 0; ok && i < m; i++) {
+        LinkPart c;
+        memcpy(&c, p + counted + i * sizeof c, sizeof c);
+        ok = c.link < n;
+    }
+    at += ok ? m * sizeof(LinkPart) : 0;
     ok = ok && take(p, len, &at, &nw, sizeof nw) && (len - at) / sizeof(MsLinkWindow) == nw &&
          (len - at) % sizeof(MsLinkWindow) == 0;
     if (!ok) {
         g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
                     "statistics of a part: %" G_GSIZE_FORMAT
-                    " bytes that do not hold %" G_GUINT64_FORMAT " figures and %u link directions",
-                    len, want, t->n_ld);
+                    " bytes that do not hold %" G_GUINT64_FORMAT " figures and %u links",
+                    len, want, t->n_links);
         return FALSE;
     }
     guint j = 0;
@@ -488,21 +540,18 @@ ms_stats_table_add_part(MsStatsTable *t, GBytes *values, GError **error)
             r->value += v;
         }
     }
-    for (guint l = 0; l < t->links->len; l++) {
-        LinkFigures *f = &g_array_index(t->links, LinkFigures, l);
-        double v[3];
-        memcpy(v, p + doubles + sizeof(double) * j, sizeof v);
-        j += 3;
-        f->packets += v[0];
-        f->bytes += v[1];
-        f->drops += v[2];
-    }
-    for (guint ld = 0; ld < t->n_ld; ld++) {
-        MsTime b, pk;
-        memcpy(&b, p + busy + ld * sizeof b, sizeof b);
-        memcpy(&pk, p + peak + ld * sizeof pk, sizeof pk);
-        t->busy[ld] = (MsTime) ((guint64) t->busy[ld] + (guint64) b); /* wraps, never traps */
-        t->peak[ld] = MAX(t->peak[ld], pk);
+    for (guint64 i = 0; i < m; i++) {
+        LinkPart c;
+        memcpy(&c, p + counted + i * sizeof c, sizeof c);
+        LinkFigures *f = &g_array_index(t->links, LinkFigures, c.link);
+        f->packets += c.packets;
+        f->bytes += c.bytes;
+        f->drops += c.drops;
+        for (guint d = 0; d < 2; d++) {
+            guint ld = 2 * (guint) c.link + d;
+            t->busy[ld] = (MsTime) ((guint64) t->busy[ld] + (guint64) c.busy[d]); /* wraps */
+            t->peak[ld] = MAX(t->peak[ld], c.peak[d]);
+        }
     }
     g_array_append_vals(t->windows, p + at, (guint) nw);
     add_up_windows(t);
