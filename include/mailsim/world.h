@@ -191,7 +191,9 @@ MsTime *ms_world_partition_reach(const MsScenario *scenario, const MsPartition *
  * mailboxes its world holds now, except on servers a mailbox-full fault
  * names (the fault reads the user's name and quota when it fires). Only for
  * a scenario this part holds alone, as an MPI rank does; parts run in one
- * process share theirs. Returns how many users were dropped. */
+ * process share theirs. `partition` NULL: the whole world is the part (a
+ * sequential run whose scenario serves one world; not a bridge's, which
+ * looks for a server with users). Returns how many users were dropped. */
 guint ms_world_partition_release(MsScenario *scenario, const MsPartition *partition, guint32 part);
 
 /* This part's shard (NULL for a whole world). */

@@ -1066,6 +1066,8 @@ ms_cmd_run(int argc, char **argv)
         fprintf(stderr, "%s\n", error->message);
         return MS_EXIT_USAGE;
     }
+    /* The users are in the mail stores now: the scenario's copy goes. */
+    ms_world_partition_release(sc, NULL, 0);
     Sinks sinks;
     int rc = attach_outputs(w, sc, &o, -1, &sinks);
     if (rc != MS_EXIT_OK)
