@@ -138,7 +138,7 @@ sequential(const MsScenario *sc, gint fidelity, MsTime until, Result *out)
 static guint async_threads;
 
 /* own: NULL, or one scenario per part, each part's own as an MPI rank's
- * is, released once its part is built (ms_world_partition_release()). */
+ * is, its users released as its part is built (MsWorldOptions.release_users). */
 static void
 partitioned_own(const MsScenario *sc, MsScenario *const *own, const MsPartition *p, gint fidelity,
                 MsTime until, Result *out)
@@ -155,13 +155,12 @@ partitioned_own(const MsScenario *sc, MsScenario *const *own, const MsPartition 
         o.part = i;
         o.fidelity = fidelity;
         o.route_share = routes;
+        o.release_users = own ? own[i] : NULL;
         MsWorld *w = ms_world_new_full(own ? own[i] : sc, &o, &error);
         if (!w)
             g_printerr("%s\n", error->message);
         CU_ASSERT_PTR_NOT_NULL_FATAL(w);
         g_ptr_array_add(parts, w);
-        if (own)
-            ms_world_partition_release(own[i], p, i);
     }
     MsWorld *w0 = g_ptr_array_index(parts, 0);
     g_autoptr(GError) error = NULL;
@@ -626,8 +625,9 @@ test_mailboxes_rank_local(void)
     CU_ASSERT(local_seen > 0 && other_seen > 0);
 }
 
-/* An MPI rank frees the users from its own scenario once its part is
- * built (ms_world_partition_release()): the runs stay the sequential run's,
+/* An MPI rank frees the users from its own scenario as its part is built
+ * (MsWorldOptions.release_users; ms_world_partition_release() after the
+ * build then finds nothing more to free): the runs stay the sequential run's,
  * a mailbox-full fault on another part's mailbox included, and each part's
  * scenario keeps exactly the users of its own servers that a mailbox-full
  * fault names. */
@@ -645,6 +645,32 @@ test_released_scenarios(void)
     g_autoptr(MsScenario) sc = load(source);
     Result seq = { 0 };
     sequential(sc, -1, 0, &seq);
+    /* A sequential run that is its scenario's only reader (mailsim run):
+     * the same run, and only the faulted servers keep their users. */
+    {
+        g_autoptr(MsScenario) alone = load(source);
+        MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
+        o.release_users = alone;
+        g_autoptr(MsWorld) w = ms_world_new_full(alone, &o, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+        ms_world_run(w, ms_world_default_until(w));
+        g_autofree char *got = outcomes(w);
+        CU_ASSERT_STRING_EQUAL(got, seq.outcomes);
+        g_autoptr(MsStatsTable) t = ms_stats_collect(w);
+        g_autofree char *stats = ms_test_stats_text(t);
+        CU_ASSERT_STRING_EQUAL(stats, seq.stats);
+        g_autoptr(GString) c = g_string_new(NULL);
+        ms_world_check(w, c);
+        CU_ASSERT_STRING_EQUAL(c->str, seq.checks);
+        guint kept = 0, servers = 0;
+        for (guint m = 0; m < alone->mailservers->len; m++) {
+            guint n = g_array_index(alone->mailservers, MsScenarioMailserver, m).users->len;
+            kept += n;
+            servers += n > 0;
+        }
+        CU_ASSERT_EQUAL(servers, 2); /* the two the faults name */
+        CU_ASSERT(kept > 0);
+    }
     for (guint k = 2; k <= 3; k++) {
         g_autoptr(MsPartition) p = ms_world_partition_auto(sc, k);
         MsScenario *own[3] = { 0 };

@@ -444,6 +444,11 @@ void ms_scenario_free(MsScenario *sc);
  * many users were dropped. */
 guint ms_scenario_drop_users(MsScenario *sc, guint mailserver);
 
+/* Per mail server (index into sc->mailservers), whether a mailbox-full
+ * fault names one of its users: the fault reads the user's name when it
+ * fires, so those servers keep their users. Caller frees. */
+gboolean *ms_scenario_mailbox_fault_servers(const MsScenario *sc);
+
 /* Authoring warnings (sim/scenario/scenario_warn.c): places where a scenario
  * that loads will silently lose its point, e.g. a sender domain without DNS
  * records (its bounces cannot come back) or an <expect> that can never hold.

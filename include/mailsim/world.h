@@ -59,10 +59,18 @@ typedef struct {
      * ms_net_route_share_new(); borrowed, freed after every world using
      * it), or NULL. */
     MsNetRouteShare *route_share;
+    /* The scenario being built (the same one, writable) when this world is
+     * its only reader, as in a sequential run or an MPI rank: the build
+     * then frees each mail server's users once its mail store has them,
+     * as ms_world_partition_release() would after the build, so that the
+     * two copies never live at once (the large world's million users: 53 MB
+     * of its scenario). NULL: the scenario is left as it is (sweeps, parts
+     * run in one process, the bridge, which reads the users). */
+    MsScenario *release_users;
 } MsWorldOptions;
 #define MS_WORLD_OPTIONS_INIT                                                                      \
     {                                                                                              \
-        0, -1, -1, NULL, -1, NULL, 0, 0, -1, -1, NULL                                              \
+        0, -1, -1, NULL, -1, NULL, 0, 0, -1, -1, NULL, NULL                                        \
     }
 /* Messages the run summary lists one by one; a world that folds records
  * keeps these. */
@@ -191,9 +199,7 @@ MsTime *ms_world_partition_reach(const MsScenario *scenario, const MsPartition *
  * mailboxes its world holds now, except on servers a mailbox-full fault
  * names (the fault reads the user's name and quota when it fires). Only for
  * a scenario this part holds alone, as an MPI rank does; parts run in one
- * process share theirs. `partition` NULL: the whole world is the part (a
- * sequential run whose scenario serves one world; not a bridge's, which
- * looks for a server with users). Returns how many users were dropped. */
+ * process share theirs. Returns how many users were dropped. */
 guint ms_world_partition_release(MsScenario *scenario, const MsPartition *partition, guint32 part);
 
 /* This part's shard (NULL for a whole world). */

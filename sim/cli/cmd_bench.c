@@ -414,12 +414,12 @@ bench_world(int argc, char **argv)
         fprintf(stderr, "%s\n", error->message);
         return MS_EXIT_USAGE;
     }
+    o.release_users = sc; /* the bench's world is the scenario's only reader */
     g_autoptr(MsWorld) w = ms_world_new_full(sc, &o, &error);
     if (!w) {
         fprintf(stderr, "%s\n", error->message);
         return MS_EXIT_USAGE;
     }
-    ms_world_partition_release(sc, NULL, 0); /* the users are in the mail stores now */
     double build_s = (double) (g_get_monotonic_time() - t0) / 1e6;
     long base_kb = rss_now_kb();
     gint64 t1 = g_get_monotonic_time();

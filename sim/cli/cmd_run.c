@@ -700,15 +700,17 @@ run_part_mpi(MsScenario *sc, const MsWorldOptions *wo, const char *spec, const O
         return MS_EXIT_USAGE;
     }
     Sinks sinks;
-    MsWorld *w = build_part(sc, *wo, p, rank, o, &sinks, &rc);
+    /* This rank's scenario is its own: the build frees the users once its
+     * mail stores (or, for the other parts' servers, the lists of names)
+     * have them (sim/run/world_partition.c). */
+    MsWorldOptions own = *wo;
+    own.release_users = sc;
+    MsWorld *w = build_part(sc, own, p, rank, o, &sinks, &rc);
     if (!w) {
         /* Every rank builds the same world from the same file: all fail alike. */
         ms_mpi_free(mpi);
         return rc;
     }
-    /* This rank's scenario is its own: what only other parts read goes
-     * before the run grows (sim/run/world_partition.c). */
-    ms_world_partition_release(sc, p, rank);
     if (rank == 0 && o->narrate)
         print_title(sc, TRUE);
     if (rank == 0) /* the world's own: longer at flow level (include/mailsim/tcp.h) */
@@ -1061,13 +1063,12 @@ ms_cmd_run(int argc, char **argv)
         return run_parts_here(sc, &wo, p, cuts, (guint) threads, async, quiet, &o, until,
                               stats_path, &dist);
     }
+    wo.release_users = sc; /* this run is the scenario's only reader */
     g_autoptr(MsWorld) w = ms_world_new_full(sc, &wo, &error);
     if (!w) {
         fprintf(stderr, "%s\n", error->message);
         return MS_EXIT_USAGE;
     }
-    /* The users are in the mail stores now: the scenario's copy goes. */
-    ms_world_partition_release(sc, NULL, 0);
     Sinks sinks;
     int rc = attach_outputs(w, sc, &o, -1, &sinks);
     if (rc != MS_EXIT_OK)

@@ -489,6 +489,9 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
     ms_mail_set_keep_bodies(w->mail, opts->keep_bodies >= 0 ? opts->keep_bodies != 0
                                      : fold                 ? FALSE
                                                             : sc->keep_bodies);
+    MsScenario *release = opts->release_users;
+    g_return_val_if_fail(release == NULL || release == sc, NULL);
+    g_autofree gboolean *faulted = release ? ms_scenario_mailbox_fault_servers(sc) : NULL;
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
         MsMtaPolicy pol;
@@ -565,6 +568,10 @@ ms_world_new_full(const MsScenario *sc, const MsWorldOptions *opts, GError **err
         } else {
             ms_mail_set_user_names(w->mail, idx, user_names(w, ms->users));
         }
+        /* In the mail store now (or its names, for another part's server,
+         * whose part runs its faults). */
+        if (release && (!faulted[i] || (w->shard && !ms_shard_is_local(w->shard, ms->host))))
+            ms_scenario_drop_users(release, i);
         for (guint k = 0; ms->lists && k < ms->lists->len; k++) {
             const MsScenarioList *l = &g_array_index(ms->lists, MsScenarioList, k);
             g_autoptr(GPtrArray) mem = g_ptr_array_new();

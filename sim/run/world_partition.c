@@ -694,25 +694,19 @@ ms_world_partition_reach(const MsScenario *sc, const MsPartition *p)
 }
 
 /* A generated world's users are most of its scenario (the medium world's
- * 100,000 users are about 10 MB of its 15, the large world's million 41 MB),
- * and every rank loads the whole scenario: this gives back the other parts'
- * share before the run, and its own part's too (a sequential run's: all) (copied into its mail stores by now), but for the servers
+ * 100,000 users are about 10 MB of its 15), and every rank loads the whole
+ * scenario: this gives back the other parts' share before the run, and its
+ * own part's too (copied into its mail stores by now), but for the servers
  * whose users a mailbox-full fault reads (on_fault() in world.c). */
 guint
 ms_world_partition_release(MsScenario *sc, const MsPartition *p, guint32 part)
 {
-    g_return_val_if_fail(sc != NULL, 0);
-    g_autofree gboolean *faulted = g_new0(gboolean, MAX(sc->mailservers->len, 1u));
-    for (guint i = 0; i < sc->faults->len; i++) {
-        const MsScenarioFault *f = &g_array_index(sc->faults, MsScenarioFault, i);
-        if (f->kind == MS_FAULT_MAILBOX_FULL && f->mailserver >= 0)
-            faulted[f->mailserver] = TRUE;
-    }
+    g_return_val_if_fail(sc != NULL && p != NULL, 0);
+    g_autofree gboolean *faulted = ms_scenario_mailbox_fault_servers(sc);
     guint dropped = 0;
     for (guint i = 0; i < sc->mailservers->len; i++) {
         const MsScenarioMailserver *ms = &g_array_index(sc->mailservers, MsScenarioMailserver, i);
-        gboolean own = !p || ms_partition_owner(p, ms->host) == part;
-        if (!own || !faulted[i])
+        if (ms_partition_owner(p, ms->host) != part || !faulted[i])
             dropped += ms_scenario_drop_users(sc, i);
     }
     return dropped;

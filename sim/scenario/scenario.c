@@ -698,6 +698,18 @@ ms_scenario_drop_users(MsScenario *sc, guint mailserver)
     return n;
 }
 
+gboolean *
+ms_scenario_mailbox_fault_servers(const MsScenario *sc)
+{
+    gboolean *faulted = g_new0(gboolean, MAX(sc->mailservers->len, 1u));
+    for (guint i = 0; i < sc->faults->len; i++) {
+        const MsScenarioFault *f = &g_array_index(sc->faults, MsScenarioFault, i);
+        if (f->kind == MS_FAULT_MAILBOX_FULL && f->mailserver >= 0)
+            faulted[f->mailserver] = TRUE;
+    }
+    return faulted;
+}
+
 void
 ms_scenario_free(MsScenario *sc)
 {
