@@ -57,21 +57,23 @@ typedef enum {
     MS_HOST_ROUTER,
 } MsScenarioRole;
 
+/* (Fields in an order without padding: 88 bytes, held per host by every
+ * process for the whole run.) */
 typedef struct {
     guint line;
+    MsScenarioRole role;
     char *id;   /* unique in the file */
     char *name; /* host name (FQDN); defaults to id */
-    MsScenarioRole role;
+    char *label; /* a name for people (label=), or NULL */
     guint32 address; /* IPv4, host byte order; unique */
     gboolean has_position;
     double x, y;     /* diagram position, when has_position */
     gint mailserver; /* index into mailservers of this host's <mailserver>, or -1 */
     gint client;     /* index into clients of this host's <client>, or -1 */
-    char *label;     /* a name for people (label=), or NULL */
     gboolean has_geo;
-    double lat, lon; /* degrees (lat=, lon=), when has_geo */
     guint32 asn;     /* the AS it belongs to (as=); 0 = none. A host with one link and no
                       * as= takes its neighbour's */
+    double lat, lon; /* degrees (lat=, lon=), when has_geo */
 } MsScenarioHost;
 
 /* How the ASes at the two ends of a link relate (for policy routing). */
