@@ -155,7 +155,7 @@ class Calibration:
         self.load = p.get("load_average")
         self.rounds0 = rounds(self.transport, self.k, self.cores)
         # A window's synchronisation over MPI, split (mpi_sync()): ell with a
-        # core per rank, sigma per further round of ranks on a core. Set by
+        # core per rank, sigma per further rank per core. Set by
         # the caller from the profiles it predicts from; by default from
         # this profile alone.
         self.ell, self.sigma, self.sync_note = mpi_sync([self]) if self.transport == "mpi" \
@@ -196,16 +196,18 @@ class Calibration:
 
 
 def rounds(transport, k, cores):
-    """MPI with more ranks than cores: the rounds of ranks beyond the first
-    on the busiest core, ceil(k / cores) - 1. Every window, a rank that has
-    sent its slot spins (holding its core) for the driver's WAIT_SPIN_US
-    before it sleeps; a rank without a core runs only then. With 3 ranks on
-    2 cores the third waits for one of the two spins as 4 ranks do (the
-    ranks are not pinned and all want a core at each window's start), so
-    3 and 4 ranks cost one round, 5 and 6 two."""
+    """MPI with more ranks than cores: the further ranks per core, (k -
+    cores) / cores. Every window, a rank that has sent its slot spins
+    (holding its core) for the driver's WAIT_SPIN_US before it sleeps; a
+    rank without a core runs only then, so each further rank on a core
+    costs a window about one spin. With 3 ranks on 2 cores (Open MPI pins
+    none of them here) one core holds the third rank in some windows and
+    none in others (a rank asleep from its last wait frees its core): the
+    measured windows of 3 ranks cost between those of 2 and of 4, a half
+    round on average (README, "Scaling beyond one machine")."""
     if transport != "mpi" or k <= cores:
-        return 0
-    return -(-k // cores) - 1
+        return 0.0
+    return (k - cores) / cores
 
 
 def mpi_sync(cals):
@@ -214,8 +216,8 @@ def mpi_sync(cals):
     beyond computing when every rank has a core (the collective, the
     exchange, waking, the machine's other load), is observable only in a
     profile with no more ranks than cores: there the spin never keeps a
-    rank from its core. sigma, what each further round of ranks on a core
-    costs, is observable where such a profile and one with more ranks than
+    rank from its core. sigma, what each further rank per core costs, is
+    observable where such a profile and one with more ranks than
     cores are both given: sigma = (s(K1) - ell) / rounds(K1). Without the
     latter, sigma is the driver's spin (WAIT_SPIN_US, the least a waiting
     rank holds its core for). Without the former, ell is what the
@@ -429,8 +431,8 @@ def main(argv):
               "rank" if c.rss_per_rank else "part (the process's / K)",
               " ".join("%.0f" % x for x in c.rss_mb), c.cores,
               "" if c.cpus_allowed is None else " (the writer allowed %d)" % c.cpus_allowed,
-              "a core per part" if c.rounds0 == 0 else "%d further round%s of ranks on a core" % (
-                  c.rounds0, "" if c.rounds0 == 1 else "s"),
+              ("a core per part" if c.transport == "mpi" else "on %d threads" % c.threads)
+              if c.rounds0 == 0 else "%.2f further ranks per core" % c.rounds0,
               "unknown" if not c.load else "%.2f" % c.load[0]))
     seq = a.seq_wall if a.seq_wall else cal.c * cal.events
 
@@ -486,7 +488,7 @@ def main(argv):
             t, k, fmt_t(pw), fmt_t(meas[(t, k)]), err, "%.2f" % (seq / pw),
             sum(x["windows"] for x in preds) / n, sum(x["compute"] for x in preds) / n,
             sum(x["sync"] for x in preds) / n, ", ".join(sorted(used))
-            + ("; ell %.1f µs, sigma %.1f µs per round%s" % (ell * 1e6, sigma * 1e6,
+            + ("; ell %.1f µs, sigma %.1f µs per further rank per core%s" % (ell * 1e6, sigma * 1e6,
                                                           "; " + note if note else "")
                if t == "mpi" else "")))
 
