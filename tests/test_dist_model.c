@@ -2,17 +2,21 @@
  * Recorded profiles of real partitioned runs (tests/data/dist/: the
  * medium world's first 20 simulated minutes, `mpirun -np K mailsim run
  * scenarios/bench/medium.xml -q --until 20min --partition auto
- * --dist-profile ...` and `mailsim run ... --parts K --dist-profile ...`
- * for K = 2 and 4 on the shared 2-core machine, the runs whose windowed
- * loop took the median wall of three, stored without indentation; README,
+ * --dist-profile ...` and `mailsim run ... --parts K --threads 2
+ * --dist-profile ...` for K = 2, 3 and 4 on the shared 2-core machine, the
+ * runs whose windowed loop took the median wall of five (calibration set
+ * D), stored without indentation; README,
  * "Scaling beyond one machine"): the model's text is the same byte for byte
  * on every run, every table covers K = 1 ... 1024 with positive, finite
  * figures, memory per rank with rank-local worlds falls as ranks are added,
  * an Internet day needs more machines the sooner it must finish, each K is
- * predicted from the other profiles of its transport. A made-up profile
+ * predicted from the other profiles of its transport (within 20 % where
+ * the data allow it). A made-up profile
  * whose figures are round checks the model's arithmetic against the
- * formula worked out here. A run with --parts writes a consistent profile
- * of its threads and keeps the sequential results; files that are not
+ * formula worked out here, and made-up MPI profiles a window's
+ * synchronisation on either side of the cores. A run with --parts writes a
+ * consistent profile of its threads (the machine's processors, affinity and
+ * load among it) and keeps the sequential results; files that are not
  * profiles, or profiles too old, are refused with a clear message. */
 #include "testlib.h"
 
@@ -86,8 +90,8 @@ column(const char *row, guint col)
 static void
 test_model_deterministic_and_sane(void)
 {
-    const char *args[] = { PROFILE, "--seq-wall",   "1.72", "--seq-cpu",
-                           "1.64",  "--seq-rss-mb", "81",   NULL };
+    const char *args[] = { PROFILE, "--seq-wall",   "2.57", "--seq-cpu",
+                           "2.56",  "--seq-rss-mb", "57",   NULL };
     g_autofree char *out1 = NULL, *err1 = NULL, *out2 = NULL, *err2 = NULL;
     int rc = model(args, &out1, &err1);
     if (rc == -2)
@@ -235,6 +239,54 @@ check_row(const char *out, const char *prefix, double *windows, double *compute,
     *compute = column(row, 10);
     *sync = column(row, 11);
     return TRUE;
+}
+
+/* The calibration set of the README ("Scaling beyond one machine"): 2, 3
+ * and 4 parts over MPI and on threads, each K predicted from the other two
+ * of its transport. The model stays within the issue's 20 % of the
+ * recorded walls where the data allow it: every threads row, and 3 and 4
+ * ranks over MPI from the 2-rank profile (where a rank had a core: ell)
+ * with the other (sigma). 2 ranks from the 3- and 4-rank profiles alone
+ * cannot be (ell is not observable with more ranks than cores), and the
+ * row says so instead. */
+static void
+test_model_three_profiles(void)
+{
+    const char *args[] = { DATA "mpi-k2.json",     DATA "mpi-k3.json",     DATA "mpi-k4.json",
+                           DATA "threads-k2.json", DATA "threads-k3.json", DATA "threads-k4.json",
+                           "--seq-wall",           "2.57",             "--seq-cpu",
+                           "2.56",                 NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = model(args, &out, &err);
+    if (rc == -2)
+        return;
+    if (rc != 0)
+        fprintf(stderr, "%s%s", out ? out : "", err ? err : "");
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    static const struct {
+        const char *prefix, *from, *not_from;
+        gboolean within;
+    } want[] = {
+        { "  mpi      2 ", "mpi K=3, mpi K=4", "mpi K=2", FALSE },
+        { "  mpi      3 ", "mpi K=2, mpi K=4", "mpi K=3", TRUE },
+        { "  mpi      4 ", "mpi K=2, mpi K=3", "mpi K=4", TRUE },
+        { "  threads  2 ", "threads K=3, threads K=4", "threads K=2", TRUE },
+        { "  threads  3 ", "threads K=2, threads K=4", "threads K=3", TRUE },
+        { "  threads  4 ", "threads K=2, threads K=3", "threads K=4", TRUE },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        double w, comp, sync, e;
+        CU_ASSERT_FATAL(check_row(out, want[i].prefix, &w, &comp, &sync, &e));
+        g_autofree char *row = NULL;
+        const char *at = strstr(out, want[i].prefix);
+        row = g_strndup(at, strcspn(at, "\n"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(row, want[i].from));
+        CU_ASSERT_PTR_NULL(strstr(row, want[i].not_from));
+        if (want[i].within)
+            CU_ASSERT(fabs(e) <= 20);
+        CU_ASSERT((strstr(row, "ell not observable") != NULL) == !want[i].within);
+        CU_ASSERT(w > 80000 && w < 100000); /* 80,411 to 96,173 measured */
+    }
 }
 
 /* The model's arithmetic on the made-up profile (README, "Scaling beyond
@@ -631,6 +683,7 @@ main(void)
         { "a recorded profile: the same text twice, sane tables",
           test_model_deterministic_and_sane },
         { "profiles of 2 and 4 parts: each predicted from the other", test_model_two_profiles },
+        { "profiles of 2, 3 and 4 parts: within 20 % where observable", test_model_three_profiles },
         { "a made-up profile: the arithmetic of the formula", test_model_arithmetic },
         { "made-up MPI profiles: a window's synchronisation either side of the cores",
           test_model_mpi_cores },

@@ -42,16 +42,21 @@ of a window, is the loop's wall not explained by crit. When one of K0 and K
 has more parts than cores and the other not, parts that share a core
 compute slower (each finds its caches cold after another part's window):
 a and j then change by what they changed by between the other transport's
-profiles of the same two K, when given. Across K, s follows
-the transport: threads, (K / P) tasks per thread and stage; MPI, log2 K
-(the collective's steps), plus, with more ranks than cores, the driver's
-spin before it sleeps (100 us) once per further round of ranks on the
-cores (K - cores) / cores; on a cluster
+profiles of the same two K, when given. Across K, s follows the transport:
+threads, (K / P) tasks per thread and stage; MPI, s(K) = ell + sigma * r(K)
+with r(K) = (K - cores) / cores the further ranks per core (0 with a core
+per rank; cores: the profile's "processors" for the profile, --cores for
+the prediction): ell what a window costs with a core per rank, observable
+only in a profile with no more ranks than cores, sigma what each further
+rank per core adds (the driver's spin: a waiting rank holds its core for
+WAIT_SPIN_US before it sleeps), observed where profiles on both sides are
+given, else the driver's 100 us (mpi_sync()); on a cluster
 2 * hop * ceil(log2 K).
-Memory per rank: M(K) = S + D * m(K), with S the part every rank holds
-whole (today each rank builds the whole world) and D what moves with the
-traffic, from the sequential peak and the ranks' peaks; with rank-local
-worlds (issue 20, item 2) S shrinks to S * h(K), h the share of hosts.
+Memory per rank: M(K) = S + D * m(K), S the part every rank holds whole
+(today each rank builds the whole world) and D what moves with the rank's
+share of the events, fitted over the peaks the profiles record per rank
+and the sequential run's (--seq-rss-mb); with rank-local worlds (issue 20,
+item 2) S shrinks to S * h(K), h the share of hosts.
 
 Usage:
   scaling_model.py P.json [P.json ...] [--seq-cpu S] [--seq-rss-mb M]
