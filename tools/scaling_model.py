@@ -158,11 +158,10 @@ class Calibration:
         # and the load average when the run ended.
         self.cpus_allowed = p.get("cpus_allowed")
         self.load = p.get("load_average")
-        self.rounds0 = rounds(self.transport, self.k, self.cores)
+        self.r0 = further_ranks(self.transport, self.k, self.cores)
         # A window's synchronisation over MPI, split (mpi_sync()): ell with a
-        # core per rank, sigma per further rank per core. Set by
-        # the caller from the profiles it predicts from; by default from
-        # this profile alone.
+        # core per rank, sigma per further rank per core, from this profile
+        # alone (predict() takes them from several profiles when given).
         self.ell, self.sigma, self.sync_note = mpi_sync([self]) if self.transport == "mpi" \
             else (self.s, 0.0, "")
         self.wait_share = sum(r["wait_s"] for r in ranks) / max(sum(r["wall_s"] for r in ranks),
@@ -200,7 +199,7 @@ class Calibration:
         return "%s K=%d" % (self.transport, self.k)
 
 
-def rounds(transport, k, cores):
+def further_ranks(transport, k, cores):
     """MPI with more ranks than cores: the further ranks per core, (k -
     cores) / cores. Every window, a rank that has sent its slot spins
     (holding its core) for the driver's WAIT_SPIN_US before it sleeps; a
@@ -208,8 +207,9 @@ def rounds(transport, k, cores):
     costs a window about one spin. With 3 ranks on 2 cores (Open MPI pins
     none of them here) one core holds the third rank in some windows and
     none in others (a rank asleep from its last wait frees its core): the
-    measured windows of 3 ranks cost between those of 2 and of 4, a half
-    round on average (README, "Scaling beyond one machine")."""
+    measured windows of 3 ranks cost between those of 2 and of 4, half a
+    further rank per core on average (README, "Scaling beyond one
+    machine")."""
     if transport != "mpi" or k <= cores:
         return 0.0
     return (k - cores) / cores
@@ -217,28 +217,29 @@ def rounds(transport, k, cores):
 
 def mpi_sync(cals):
     """A window's synchronisation over MPI, from the profiles `cals` (one
-    transport): s(K) = ell + sigma * rounds(K). ell, what a window costs
+    transport): s(K) = ell + sigma * r(K), r = further_ranks(). ell, what a
+    window costs
     beyond computing when every rank has a core (the collective, the
     exchange, waking, the machine's other load), is observable only in a
     profile with no more ranks than cores: there the spin never keeps a
     rank from its core. sigma, what each further rank per core costs, is
     observable where such a profile and one with more ranks than
-    cores are both given: sigma = (s(K1) - ell) / rounds(K1). Without the
+    cores are both given: sigma = (s(K1) - ell) / r(K1). Without the
     latter, sigma is the driver's spin (WAIT_SPIN_US, the least a waiting
     rank holds its core for). Without the former, ell is what the
-    profile's windows cost less the driver's spin per round, a difference
+    profile's windows cost less the driver's spin times r, a difference
     of two nearly equal figures when the spin dominates (4 ranks on 2
     cores): the note says so. Returns (ell, sigma, note)."""
-    own = [c for c in cals if c.rounds0 == 0]
-    shared = [c for c in cals if c.rounds0 > 0]
+    own = [c for c in cals if c.r0 == 0]
+    shared = [c for c in cals if c.r0 > 0]
     if own:
         ell = sum(c.s for c in own) / len(own)
         if shared:
-            sigma = max(sum((c.s - ell) / c.rounds0 for c in shared) / len(shared), 0.0)
+            sigma = max(sum((c.s - ell) / c.r0 for c in shared) / len(shared), 0.0)
             return ell, sigma, ""
         return ell, MPI_SPIN_S, "sigma: the driver's spin"
     sigma = MPI_SPIN_S
-    ell = sum(max(c.s - sigma * c.rounds0, 0.0) for c in shared) / len(shared)
+    ell = sum(max(c.s - sigma * c.r0, 0.0) for c in shared) / len(shared)
     return ell, sigma, "ell not observable: every profile had more ranks than cores"
 
 
@@ -271,18 +272,20 @@ def window_length(cal, s):
     return cal.length0 * la / cal.la0
 
 
-def sync_cost(cal, k, transport, cores, threads, local, hop_us):
-    """One window's synchronisation with k parts."""
+def sync_cost(cal, k, transport, cores, threads, local, hop_us, ell_sigma=None):
+    """One window's synchronisation with k parts; ell_sigma: MPI's (ell,
+    sigma) when not the profile's own."""
     if not local:
         return 2 * hop_us * 1e-6 * math.ceil(math.log2(k))
     if transport == "threads":
         per = (k / workers("threads", k, cores, threads)) / (cal.k / cal.p0)
         return cal.s * per
-    return cal.ell + cal.sigma * rounds("mpi", k, cores)
+    ell, sigma = ell_sigma or (cal.ell, cal.sigma)
+    return ell + sigma * further_ranks("mpi", k, cores)
 
 
 def predict(cal, k, events, sim_s, host_ratio, cores, hop_us, gbps, local, transport=None,
-            threads=0, sharing=None):
+            threads=0, sharing=None, ell_sigma=None):
     """Wall time with k parts; events and sim_s of the world predicted for,
     host_ratio its size against the profiled world's. sharing: (fa, fj), what
     going from cal.k to k parts multiplies a part's fixed cost per window
@@ -316,7 +319,7 @@ def predict(cal, k, events, sim_s, host_ratio, cores, hop_us, gbps, local, trans
         busiest = fixed + c * m + jit
         everyone = k * fixed + c * lam * k
         compute += wb * max(busiest, everyone / p)
-    sync = windows * sync_cost(cal, k, transport, cores, threads, local, hop_us)
+    sync = windows * sync_cost(cal, k, transport, cores, threads, local, hop_us, ell_sigma)
     cross = cal.cross / cal.events * events * (s["cut_share"] / cal.cut0 if cal.cut0 else 1.0)
     exchange = 0.0 if local else cross * cal.bytes_per_event / (gbps * 1e9) / k * 2
     return {"wall": compute + sync + exchange, "compute": compute, "sync": sync,
@@ -437,7 +440,7 @@ def main(argv):
               " ".join("%.0f" % x for x in c.rss_mb), c.cores,
               "" if c.cpus_allowed is None else " (the writer allowed %d)" % c.cpus_allowed,
               ("a core per part" if c.transport == "mpi" else "on %d threads" % c.threads)
-              if c.rounds0 == 0 else "%.2f further ranks per core" % c.rounds0,
+              if c.r0 == 0 else "%.2f further ranks per core" % c.r0,
               "unknown" if not c.load else "%.2f" % c.load[0]))
     seq = a.seq_wall if a.seq_wall else cal.c * cal.events
 
@@ -462,15 +465,13 @@ def main(argv):
         others = [c for c in same if c.k != k] or same or cals
         preds = []
         used = set(o.label() for o in others)
+        ell = sigma = None
         note = ""
         if t == "mpi":
             # The window's synchronisation from all the other profiles
             # together: ell where a rank had a core, sigma where not.
             ell, sigma, note = mpi_sync(others)
         for base in others:
-            if t == "mpi":
-                saved = (base.ell, base.sigma, base.sync_note)
-                base.ell, base.sigma, base.sync_note = ell, sigma, note
             thr = base.threads if t == "threads" else 0
             sharing = None
             if (k > a.cores) != (base.k > a.cores):
@@ -483,9 +484,8 @@ def main(argv):
                     sharing = (hi[0].a / lo[0].a, hi[0].j / lo[0].j)
                     used.update((lo[0].label(), hi[0].label()))
             preds.append(predict(base, k, base.events, base.sim_s, 1.0, a.cores, a.hop_us,
-                                 a.gbps, True, t, thr or k, sharing))
-            if t == "mpi":
-                base.ell, base.sigma, base.sync_note = saved
+                                 a.gbps, True, t, thr or k, sharing,
+                                 (ell, sigma) if t == "mpi" else None))
         n = len(preds)
         pw = sum(x["wall"] for x in preds) / n
         err = (pw - meas[(t, k)]) / meas[(t, k)] * 100
