@@ -55,6 +55,24 @@ model(const char *const *args, char **out, char **err)
     return ms_test_spawn(argv, out, err);
 }
 
+/* The model's output for `args` when it ran and succeeded (the failure
+ * asserted, with its output on stderr); NULL when it did not run (no
+ * python3: skipped) or failed. */
+static char *
+model_ok(const char *const *args)
+{
+    char *out = NULL;
+    g_autofree char *err = NULL;
+    int rc = model(args, &out, &err);
+    if (rc != 0 && rc != -2)
+        fprintf(stderr, "%s%s", out ? out : "", err ? err : "");
+    if (rc != -2)
+        CU_ASSERT_EQUAL(rc, 0);
+    if (rc != 0)
+        g_clear_pointer(&out, g_free);
+    return out;
+}
+
 /* The rows of the table that follows the line starting with `title`:
  * lines starting with two spaces and a number, up to the next blank line. */
 static GPtrArray *
@@ -157,13 +175,9 @@ test_model_two_profiles(void)
                            "--seq-cpu",
                            "1.64",
                            NULL };
-    g_autofree char *out = NULL, *err = NULL;
-    int rc = model(args, &out, &err);
-    if (rc == -2)
+    g_autofree char *out = model_ok(args);
+    if (!out)
         return;
-    if (rc != 0)
-        fprintf(stderr, "%s%s", out ? out : "", err ? err : "");
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "Calibration (from 4 profiles"));
     g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func(g_free);
     const char *at = strstr(out, "This machine (2 cores)");
@@ -256,13 +270,9 @@ test_model_three_profiles(void)
                            DATA "threads-k2.json", DATA "threads-k3.json", DATA "threads-k4.json",
                            "--seq-wall",           "2.57",             "--seq-cpu",
                            "2.56",                 NULL };
-    g_autofree char *out = NULL, *err = NULL;
-    int rc = model(args, &out, &err);
-    if (rc == -2)
+    g_autofree char *out = model_ok(args);
+    if (!out)
         return;
-    if (rc != 0)
-        fprintf(stderr, "%s%s", out ? out : "", err ? err : "");
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
     static const struct {
         const char *prefix, *from, *not_from;
         gboolean within;
@@ -397,7 +407,7 @@ made_up_mpi(guint k, double wall_s)
 }
 
 /* Runs the model on made-up MPI profiles (k ranks, loop wall) written to
- * `dir`, with `extra` arguments; returns its output or NULL (skipped). */
+ * `dir`, with `extra` arguments; returns its output or NULL (model_ok()). */
 static char *
 model_made_up(const char *dir, const guint *ks, const double *walls, guint n,
               const char *const *extra)
@@ -415,18 +425,9 @@ model_made_up(const char *dir, const guint *ks, const double *walls, guint n,
     for (guint i = 0; extra[i] && a < G_N_ELEMENTS(args) - 1; i++)
         args[a++] = extra[i];
     args[a] = NULL;
-    char *out = NULL;
-    g_autofree char *err = NULL;
-    int rc = model(args, &out, &err);
+    char *out = model_ok(args);
     for (guint i = 0; i < paths->len; i++)
         g_unlink(paths->pdata[i]);
-    if (rc == -2) {
-        g_free(out);
-        return NULL;
-    }
-    if (rc != 0)
-        fprintf(stderr, "%s%s", out ? out : "", err ? err : "");
-    CU_ASSERT_EQUAL(rc, 0);
     return out;
 }
 
