@@ -2,17 +2,21 @@
  * Recorded profiles of real partitioned runs (tests/data/dist/: the
  * medium world's first 20 simulated minutes, `mpirun -np K mailsim run
  * scenarios/bench/medium.xml -q --until 20min --partition auto
- * --dist-profile ...` and `mailsim run ... --parts K --dist-profile ...`
- * for K = 2 and 4 on the shared 2-core machine, the runs whose windowed
- * loop took the median wall of three, stored without indentation; README,
+ * --dist-profile ...` and `mailsim run ... --parts K --threads 2
+ * --dist-profile ...` for K = 2, 3 and 4 on the shared 2-core machine, the
+ * runs whose windowed loop took the median wall of five (calibration set
+ * D), stored without indentation; README,
  * "Scaling beyond one machine"): the model's text is the same byte for byte
  * on every run, every table covers K = 1 ... 1024 with positive, finite
  * figures, memory per rank with rank-local worlds falls as ranks are added,
  * an Internet day needs more machines the sooner it must finish, each K is
- * predicted from the other profiles of its transport. A made-up profile
+ * predicted from the other profiles of its transport (within 20 % where
+ * the data allow it). A made-up profile
  * whose figures are round checks the model's arithmetic against the
- * formula worked out here. A run with --parts writes a consistent profile
- * of its threads and keeps the sequential results; files that are not
+ * formula worked out here, and made-up MPI profiles a window's
+ * synchronisation on either side of the cores. A run with --parts writes a
+ * consistent profile of its threads (the machine's processors, affinity and
+ * load among it) and keeps the sequential results; files that are not
  * profiles, or profiles too old, are refused with a clear message. */
 #include "testlib.h"
 
@@ -51,6 +55,24 @@ model(const char *const *args, char **out, char **err)
     return ms_test_spawn(argv, out, err);
 }
 
+/* The model's output for `args` when it ran and succeeded (the failure
+ * asserted, with its output on stderr); NULL when it did not run (no
+ * python3: skipped) or failed. */
+static char *
+model_ok(const char *const *args)
+{
+    char *out = NULL;
+    g_autofree char *err = NULL;
+    int rc = model(args, &out, &err);
+    if (rc != 0 && rc != -2)
+        fprintf(stderr, "%s%s", out ? out : "", err ? err : "");
+    if (rc != -2)
+        CU_ASSERT_EQUAL(rc, 0);
+    if (rc != 0)
+        g_clear_pointer(&out, g_free);
+    return out;
+}
+
 /* The rows of the table that follows the line starting with `title`:
  * lines starting with two spaces and a number, up to the next blank line. */
 static GPtrArray *
@@ -86,8 +108,8 @@ column(const char *row, guint col)
 static void
 test_model_deterministic_and_sane(void)
 {
-    const char *args[] = { PROFILE, "--seq-wall",   "1.72", "--seq-cpu",
-                           "1.64",  "--seq-rss-mb", "81",   NULL };
+    const char *args[] = { PROFILE, "--seq-wall",   "2.57", "--seq-cpu",
+                           "2.56",  "--seq-rss-mb", "57",   NULL };
     g_autofree char *out1 = NULL, *err1 = NULL, *out2 = NULL, *err2 = NULL;
     int rc = model(args, &out1, &err1);
     if (rc == -2)
@@ -153,13 +175,9 @@ test_model_two_profiles(void)
                            "--seq-cpu",
                            "1.64",
                            NULL };
-    g_autofree char *out = NULL, *err = NULL;
-    int rc = model(args, &out, &err);
-    if (rc == -2)
+    g_autofree char *out = model_ok(args);
+    if (!out)
         return;
-    if (rc != 0)
-        fprintf(stderr, "%s%s", out ? out : "", err ? err : "");
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "Calibration (from 4 profiles"));
     g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func(g_free);
     const char *at = strstr(out, "This machine (2 cores)");
@@ -237,6 +255,50 @@ check_row(const char *out, const char *prefix, double *windows, double *compute,
     return TRUE;
 }
 
+/* The calibration set of the README ("Scaling beyond one machine"): 2, 3
+ * and 4 parts over MPI and on threads, each K predicted from the other two
+ * of its transport. The model stays within the issue's 20 % of the
+ * recorded walls where the data allow it: every threads row, and 3 and 4
+ * ranks over MPI from the 2-rank profile (where a rank had a core: ell)
+ * with the other (sigma). 2 ranks from the 3- and 4-rank profiles alone
+ * cannot be (ell is not observable with more ranks than cores), and the
+ * row says so instead. */
+static void
+test_model_three_profiles(void)
+{
+    const char *args[] = { DATA "mpi-k2.json",     DATA "mpi-k3.json",     DATA "mpi-k4.json",
+                           DATA "threads-k2.json", DATA "threads-k3.json", DATA "threads-k4.json",
+                           "--seq-wall",           "2.57",             "--seq-cpu",
+                           "2.56",                 NULL };
+    g_autofree char *out = model_ok(args);
+    if (!out)
+        return;
+    static const struct {
+        const char *prefix, *from, *not_from;
+        gboolean within;
+    } want[] = {
+        { "  mpi      2 ", "mpi K=3, mpi K=4", "mpi K=2", FALSE },
+        { "  mpi      3 ", "mpi K=2, mpi K=4", "mpi K=3", TRUE },
+        { "  mpi      4 ", "mpi K=2, mpi K=3", "mpi K=4", TRUE },
+        { "  threads  2 ", "threads K=3, threads K=4", "threads K=2", TRUE },
+        { "  threads  3 ", "threads K=2, threads K=4", "threads K=3", TRUE },
+        { "  threads  4 ", "threads K=2, threads K=3", "threads K=4", TRUE },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        double w, comp, sync, e;
+        CU_ASSERT_FATAL(check_row(out, want[i].prefix, &w, &comp, &sync, &e));
+        g_autofree char *row = NULL;
+        const char *at = strstr(out, want[i].prefix);
+        row = g_strndup(at, strcspn(at, "\n"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(row, want[i].from));
+        CU_ASSERT_PTR_NULL(strstr(row, want[i].not_from));
+        if (want[i].within)
+            CU_ASSERT(fabs(e) <= 20);
+        CU_ASSERT((strstr(row, "ell not observable") != NULL) == !want[i].within);
+        CU_ASSERT(w > 80000 && w < 100000); /* 80,411 to 96,173 measured */
+    }
+}
+
 /* The model's arithmetic on the made-up profile (README, "Scaling beyond
  * one machine"), worked out here from the formula: predicting the profile's
  * own K gives back its wall; 4 parts on 4 threads follow the formula. */
@@ -280,6 +342,154 @@ test_model_arithmetic(void)
         CU_ASSERT_DOUBLE_EQUAL(sync, windows * s, 1e-4);
     }
     g_unlink(path);
+    g_rmdir(dir);
+}
+
+/* A made-up MPI profile of k ranks on a machine of 2 processors whose
+ * figures are round: 100 simulated s in 10,000 windows, 1,000,000 events
+ * in all, the busiest rank's 300,000 events and 0.3 s of computing over
+ * the windows, 0.44 s computing in all; the survey's splits into 2, 3 and
+ * 4 parts all have an 8 ms lookahead and a 12.5 ms mean reach, so every
+ * K runs 10,000 windows. The loop's wall is `wall_s`: a window's
+ * synchronisation costs (wall_s - 0.3 s) / 10,000 (the busiest rank's 0.3
+ * s beats 0.44 s over 2 cores). */
+static char *
+made_up_mpi(guint k, double wall_s)
+{
+    GString *j = g_string_new(NULL);
+    g_string_append_printf(
+        j,
+        "{\"format\": \"mailsim-dist-profile\", \"version\": 2, \"transport\": \"mpi\", "
+        "\"threads\": 0, \"processors\": 2, \"processors_online\": 2, \"cpus_allowed\": %u, "
+        "\"ranks_per_core\": %g, \"load_average\": [0.5, 0.5, 0.5], "
+        "\"process_peak_rss_kb\": null, \"scenario\": \"x\", \"fidelity\": \"packet\", "
+        "\"hosts\": 100, \"links\": 120, \"sim_seconds\": 100, \"ranks\": %u, "
+        "\"partition\": \"map\", \"pair_lookahead_s\": [",
+        k <= 2 ? 1u : 2u, k / 2.0, k);
+    for (guint p = 0; p < k; p++) {
+        g_string_append(j, p ? ", [" : "[");
+        for (guint q = 0; q < k; q++)
+            g_string_append_printf(j, "%s%s", q ? ", " : "", p == q ? "null" : "0.008");
+        g_string_append(j, "]");
+    }
+    g_string_append(j, "], \"pilot_events_per_s\": 10000, \"survey\": [");
+    for (guint n = 2; n <= 4; n++)
+        g_string_append_printf(j,
+                               "%s{\"parts\": %u, \"lookahead_s\": 0.008, \"cut_links\": %u, "
+                               "\"max_share\": %g, \"cut_share\": 0.1, \"reach_mean_s\": 0.0125}",
+                               n > 2 ? ", " : "", n, 2 * n, 1.0 / n);
+    g_string_append(j, "], \"bucket_s\": 100, \"busiest_events\": 300000, "
+                       "\"busiest_compute_s\": 0.3, \"per_rank\": [");
+    for (guint r = 0; r < k; r++) {
+        g_string_append_printf(
+            j,
+            "%s{\"rank\": %u, \"hosts\": %u, \"windows\": 10000, \"events\": %g, "
+            "\"compute_s\": %g, \"wait_s\": 0.1, \"exchange_s\": 0.01, \"wall_s\": %g, "
+            "\"cpu_s\": 0.5, \"collectives\": 10000, \"exchanges\": 1000, \"bytes_sent\": 48000, "
+            "\"peak_rss_kb\": 51200, \"events_to\": [",
+            r ? ", " : "", r, 100 / k, 1e6 / k, 0.44 / k, wall_s);
+        for (guint q = 0; q < k; q++)
+            g_string_append_printf(j, "%s%u", q ? ", " : "", q == r ? 0 : 1000);
+        g_string_append(j, "], \"bytes_to\": [");
+        for (guint q = 0; q < k; q++)
+            g_string_append_printf(j, "%s%u", q ? ", " : "", q == r ? 0 : 48000);
+        g_string_append_printf(
+            j,
+            "], \"events_per_window_log2_hist\": [0, 0, 0, 0, 0, 10000], \"buckets\": "
+            "[{\"windows\": 10000, \"events\": %g, \"max_events\": 90, \"events_sd\": 10, "
+            "\"compute_s\": %g, \"wait_s\": 0.1, \"exchange_s\": 0.01, \"sent_events\": 1000, "
+            "\"sent_bytes\": 48000, \"collectives\": 10000, \"busiest_events\": 300000, "
+            "\"busiest_compute_s\": 0.3}]}",
+            1e6 / k, 0.44 / k);
+    }
+    g_string_append(j, "]}\n");
+    return g_string_free(j, FALSE);
+}
+
+/* Runs the model on made-up MPI profiles (k ranks, loop wall) written to
+ * `dir`, with `extra` arguments; returns its output or NULL (model_ok()). */
+static char *
+model_made_up(const char *dir, const guint *ks, const double *walls, guint n,
+              const char *const *extra)
+{
+    const char *args[20];
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+    guint a = 0;
+    for (guint i = 0; i < n; i++) {
+        char *path = g_strdup_printf("%s/mpi-k%u.json", dir, ks[i]);
+        g_autofree char *text = made_up_mpi(ks[i], walls[i]);
+        CU_ASSERT_FATAL(g_file_set_contents(path, text, -1, NULL));
+        g_ptr_array_add(paths, path);
+        args[a++] = path;
+    }
+    for (guint i = 0; extra[i] && a < G_N_ELEMENTS(args) - 1; i++)
+        args[a++] = extra[i];
+    args[a] = NULL;
+    char *out = model_ok(args);
+    for (guint i = 0; i < paths->len; i++)
+        g_unlink(paths->pdata[i]);
+    return out;
+}
+
+/* A window's synchronisation over MPI on either side of the cores (README,
+ * "Scaling beyond one machine"): s(K) = ell + sigma x r(K), r the further
+ * ranks per core ((K - cores) / cores, 0 with a core per rank). From a
+ * 2-rank profile on 2 cores (a core per rank: s = ell = 20 µs) the model
+ * predicts 3 and 4 ranks on 2 cores at ell plus half and one of the
+ * driver's spin (100 µs), and 4 ranks on 4 cores at ell alone; with a
+ * 4-rank profile as well (170 µs), sigma is observed (150 µs) and 3 ranks
+ * follow from it; from the 4-rank profile alone, ell is not observable, and
+ * the row says so. The model before this one scaled what a window cost
+ * less the spin by log2 K: 140 µs for 4 ranks and 82 µs for 3 from the
+ * 2-rank profile, 35 µs (not 70) for 2 from the 4-rank one. */
+static void
+test_model_mpi_cores(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("mailsim-model-XXXXXX", NULL);
+    double w, comp, sync, e;
+    const guint k2[] = { 2 };
+    const double wall2[] = { 0.5 };
+    const char *const on2[] = { "--cores", "2", "--measured", "mpi:3=2", "--measured", "mpi:4=2",
+                                NULL };
+    g_autofree char *out = model_made_up(dir, k2, wall2, 1, on2);
+    if (out) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "mpi K=2: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "2 processors (the writer allowed 1), a core per part"));
+        CU_ASSERT_FATAL(check_row(out, "  mpi      2 ", &w, &comp, &sync, &e));
+        CU_ASSERT_DOUBLE_EQUAL(w, 10000, 0.5);
+        CU_ASSERT_DOUBLE_EQUAL(sync, 0.2, 1e-4); /* its own: 20 µs a window */
+        CU_ASSERT_FATAL(check_row(out, "  mpi      3 ", &w, &comp, &sync, &e));
+        CU_ASSERT_DOUBLE_EQUAL(w, 10000, 0.5);
+        CU_ASSERT_DOUBLE_EQUAL(sync, 10000 * (20e-6 + 0.5 * 100e-6), 1e-4);
+        CU_ASSERT_FATAL(check_row(out, "  mpi      4 ", &w, &comp, &sync, &e));
+        CU_ASSERT_DOUBLE_EQUAL(sync, 10000 * (20e-6 + 100e-6), 1e-4);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "sigma: the driver's spin"));
+    }
+    const char *const on4[] = { "--cores", "4", "--measured", "mpi:4=1", NULL };
+    g_autofree char *out4 = model_made_up(dir, k2, wall2, 1, on4);
+    if (out4) {
+        CU_ASSERT_FATAL(check_row(out4, "  mpi      4 ", &w, &comp, &sync, &e));
+        CU_ASSERT_DOUBLE_EQUAL(sync, 10000 * 20e-6, 1e-4); /* a core per rank */
+    }
+    const guint k24[] = { 2, 4 };
+    const double wall24[] = { 0.5, 0.3 + 10000 * 170e-6 };
+    const char *const three[] = { "--cores", "2", "--measured", "mpi:3=2", NULL };
+    g_autofree char *out24 = model_made_up(dir, k24, wall24, 2, three);
+    if (out24) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(out24, "mpi K=4: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out24, "1.00 further ranks per core"));
+        CU_ASSERT_FATAL(check_row(out24, "  mpi      3 ", &w, &comp, &sync, &e));
+        CU_ASSERT_DOUBLE_EQUAL(sync, 10000 * (20e-6 + 0.5 * 150e-6), 1e-4);
+        const char *row = strstr(out24, "  mpi      3 ");
+        CU_ASSERT_PTR_NOT_NULL(strstr(row, "ell 20.0 µs, sigma 150.0 µs per further rank per core"));
+        /* 2 from 4 alone, and 4 from 2 alone: the leave-one-out rows. */
+        CU_ASSERT_FATAL(check_row(out24, "  mpi      2 ", &w, &comp, &sync, &e));
+        CU_ASSERT_DOUBLE_EQUAL(sync, 10000 * (170e-6 - 100e-6), 1e-4);
+        row = strstr(out24, "  mpi      2 ");
+        CU_ASSERT_PTR_NOT_NULL(strstr(row, "ell not observable"));
+        CU_ASSERT_FATAL(check_row(out24, "  mpi      4 ", &w, &comp, &sync, &e));
+        CU_ASSERT_DOUBLE_EQUAL(sync, 10000 * (20e-6 + 100e-6), 1e-4);
+    }
     g_rmdir(dir);
 }
 
@@ -395,8 +605,33 @@ test_threads_profile(void)
     gint64 busiest = member_int(root, "busiest_events");
     CU_ASSERT_EQUAL(busiest, busiest0);
     CU_ASSERT(busiest >= most && busiest < events); /* both parts ran in some window */
+    /* The machine: processors, the writer's affinity, ranks per core, the
+     * load average (null only where /proc/loadavg cannot be read). */
+    gint64 procs = member_int(root, "processors");
+    CU_ASSERT(procs >= 1);
+    gint64 online = member_int(root, "processors_online");
+    CU_ASSERT(online >= 1);
+    gint64 allowed = member_int(root, "cpus_allowed");
+    CU_ASSERT(allowed >= 0 && allowed <= online);
+    CU_ASSERT_DOUBLE_EQUAL(json_object_get_double_member(root, "ranks_per_core"),
+                           2.0 / (double) procs, 1e-9);
+    JsonNode *load = json_object_get_member(root, "load_average");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(load);
+    if (g_file_test("/proc/loadavg", G_FILE_TEST_EXISTS)) {
+        CU_ASSERT_FATAL(JSON_NODE_HOLDS_ARRAY(load));
+        JsonArray *l = json_node_get_array(load);
+        CU_ASSERT_EQUAL(json_array_get_length(l), 3);
+        for (guint i = 0; i < json_array_get_length(l); i++)
+            CU_ASSERT(json_array_get_double_element(l, i) >= 0);
+    }
     JsonArray *survey = json_object_get_array_member(root, "survey");
     CU_ASSERT_FATAL(survey && json_array_get_length(survey) >= 1);
+    /* 2, 3, 4, 8, ...: 3 parts as well, while the world has the hosts. */
+    for (guint i = 0; i < json_array_get_length(survey); i++) {
+        static const gint64 counts[] = { 2, 3, 4, 8, 16, 32, 64, 128, 256, 512, 1024 };
+        JsonObject *e = json_array_get_object_element(survey, i);
+        CU_ASSERT(i < G_N_ELEMENTS(counts) && member_int(e, "parts") == counts[i]);
+    }
     JsonObject *s2 = json_array_get_object_element(survey, 0);
     CU_ASSERT(json_object_get_double_member(s2, "reach_mean_s") >=
               json_object_get_double_member(s2, "lookahead_s"));
@@ -449,7 +684,10 @@ main(void)
         { "a recorded profile: the same text twice, sane tables",
           test_model_deterministic_and_sane },
         { "profiles of 2 and 4 parts: each predicted from the other", test_model_two_profiles },
+        { "profiles of 2, 3 and 4 parts: within 20 % where observable", test_model_three_profiles },
         { "a made-up profile: the arithmetic of the formula", test_model_arithmetic },
+        { "made-up MPI profiles: a window's synchronisation either side of the cores",
+          test_model_mpi_cores },
         { "--parts 2 --dist-profile: a consistent profile, results unchanged",
           test_threads_profile },
         { "a file that is not a profile, or too old: refused", test_model_refuses_other_files },

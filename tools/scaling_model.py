@@ -42,16 +42,21 @@ of a window, is the loop's wall not explained by crit. When one of K0 and K
 has more parts than cores and the other not, parts that share a core
 compute slower (each finds its caches cold after another part's window):
 a and j then change by what they changed by between the other transport's
-profiles of the same two K, when given. Across K, s follows
-the transport: threads, (K / P) tasks per thread and stage; MPI, log2 K
-(the collective's steps), plus, with more ranks than cores, the driver's
-spin before it sleeps (100 us) once per further round of ranks on the
-cores (K - cores) / cores; on a cluster
+profiles of the same two K, when given. Across K, s follows the transport:
+threads, (K / P) tasks per thread and stage; MPI, s(K) = ell + sigma * r(K)
+with r(K) = (K - cores) / cores the further ranks per core (0 with a core
+per rank; cores: the profile's "processors" for the profile, --cores for
+the prediction): ell what a window costs with a core per rank, observable
+only in a profile with no more ranks than cores, sigma what each further
+rank per core adds (the driver's spin: a waiting rank holds its core for
+WAIT_SPIN_US before it sleeps), observed where profiles on both sides are
+given, else the driver's 100 us (mpi_sync()); on a cluster
 2 * hop * ceil(log2 K).
-Memory per rank: M(K) = S + D * m(K), with S the part every rank holds
-whole (today each rank builds the whole world) and D what moves with the
-traffic, from the sequential peak and the ranks' peaks; with rank-local
-worlds (issue 20, item 2) S shrinks to S * h(K), h the share of hosts.
+Memory per rank: M(K) = S + D * m(K), S the part every rank holds whole
+(today each rank builds the whole world) and D what moves with the rank's
+share of the events, fitted over the peaks the profiles record per rank
+and the sequential run's (--seq-rss-mb); with rank-local worlds (issue 20,
+item 2) S shrinks to S * h(K), h the share of hosts.
 
 Usage:
   scaling_model.py P.json [P.json ...] [--seq-cpu S] [--seq-rss-mb M]
@@ -147,7 +152,18 @@ class Calibration:
         crit = sum(max(x.busiest_s, x.compute_s / self.p0) for x in self.buckets)
         self.crit = crit
         self.s = max(self.wall - crit, 0.0) / self.windows
-        self.s_base = max(self.s - oversubscribed(self.transport, self.k, self.cores), 0.0)
+        # The machine the profile ran on (members of later version 2
+        # profiles; None in earlier ones): the processors the writer was
+        # allowed (Open MPI pins each of 2 ranks to a core of its own here)
+        # and the load average when the run ended.
+        self.cpus_allowed = p.get("cpus_allowed")
+        self.load = p.get("load_average")
+        self.r0 = further_ranks(self.transport, self.k, self.cores)
+        # A window's synchronisation over MPI, split (mpi_sync()): ell with a
+        # core per rank, sigma per further rank per core, from this profile
+        # alone (predict() takes them from several profiles when given).
+        self.ell, self.sigma, self.sync_note = mpi_sync([self]) if self.transport == "mpi" \
+            else (self.s, 0.0, "")
         self.wait_share = sum(r["wait_s"] for r in ranks) / max(sum(r["wall_s"] for r in ranks),
                                                                 1e-12)
         self.cross = sum(sum(r["events_to"]) for r in ranks)
@@ -156,13 +172,19 @@ class Calibration:
         if ranks[0].get("peak_rss_kb") is not None:
             self.rss_mb = [r["peak_rss_kb"] / 1024.0 for r in ranks]
             self.rss_per_rank = True
+            # Each rank's share of the events, against which its peak is fitted.
+            self.rss_share = [r["events"] / self.events if self.events else 1.0 / self.k
+                              for r in ranks]
         else:  # one process holds every part: an equal share each
             self.rss_mb = [p["process_peak_rss_kb"] / 1024.0 / self.k] * self.k
             self.rss_per_rank = False
+            self.rss_share = []
         self.survey = {s["parts"]: s for s in p["survey"]}
         self.survey[1] = {"parts": 1, "lookahead_s": None, "cut_links": 0, "max_share": 1.0,
                           "cut_share": 0.0, "reach_mean_s": None}
         own = self.survey.get(self.k)
+        if own is None and self.k > 1 and len(self.survey) > 1:
+            own = survey_at(self, self.k)  # a split the survey lacks: the nearest
         self.la0 = own["lookahead_s"] if own and own["lookahead_s"] else min(
             x for row in p["pair_lookahead_s"] for x in row if x is not None)
         self.cut0 = own["cut_share"] if own else 0.0
@@ -177,30 +199,66 @@ class Calibration:
         return "%s K=%d" % (self.transport, self.k)
 
 
-def oversubscribed(transport, k, cores):
-    """MPI with more ranks than cores: every window, the ranks that ran
-    first spin (holding their cores) before they sleep and let the ranks
-    without a core run: one spin per window for each further round of
-    ranks."""
+def further_ranks(transport, k, cores):
+    """MPI with more ranks than cores: the further ranks per core, (k -
+    cores) / cores. Every window, a rank that has sent its slot spins
+    (holding its core) for the driver's WAIT_SPIN_US before it sleeps; a
+    rank without a core runs only then, so each further rank on a core
+    costs a window about one spin. With 3 ranks on 2 cores (Open MPI pins
+    none of them here) one core holds the third rank in some windows and
+    none in others (a rank asleep from its last wait frees its core): the
+    measured windows of 3 ranks cost between those of 2 and of 4, half a
+    further rank per core on average (README, "Scaling beyond one
+    machine")."""
     if transport != "mpi" or k <= cores:
         return 0.0
-    return MPI_SPIN_S * (k - cores) / cores
+    return (k - cores) / cores
+
+
+def mpi_sync(cals):
+    """A window's synchronisation over MPI, from the profiles `cals` (one
+    transport): s(K) = ell + sigma * r(K), r = further_ranks(). ell, what a
+    window costs
+    beyond computing when every rank has a core (the collective, the
+    exchange, waking, the machine's other load), is observable only in a
+    profile with no more ranks than cores: there the spin never keeps a
+    rank from its core. sigma, what each further rank per core costs, is
+    observable where such a profile and one with more ranks than
+    cores are both given: sigma = (s(K1) - ell) / r(K1). Without the
+    latter, sigma is the driver's spin (WAIT_SPIN_US, the least a waiting
+    rank holds its core for). Without the former, ell is what the
+    profile's windows cost less the driver's spin times r, a difference
+    of two nearly equal figures when the spin dominates (4 ranks on 2
+    cores): the note says so. Returns (ell, sigma, note)."""
+    own = [c for c in cals if c.r0 == 0]
+    shared = [c for c in cals if c.r0 > 0]
+    if own:
+        ell = sum(c.s for c in own) / len(own)
+        if shared:
+            sigma = max(sum((c.s - ell) / c.r0 for c in shared) / len(shared), 0.0)
+            return ell, sigma, ""
+        return ell, MPI_SPIN_S, "sigma: the driver's spin"
+    sigma = MPI_SPIN_S
+    ell = sum(max(c.s - sigma * c.r0, 0.0) for c in shared) / len(shared)
+    return ell, sigma, "ell not observable: every profile had more ranks than cores"
 
 
 def survey_at(cal, k, host_ratio=1.0):
     """The split of a world host_ratio times the profiled one into k parts:
     that of k / host_ratio parts of the profiled world (a larger world of the
     same generator keeps its lookahead and reach up to proportionally more
-    parts), and at least 2; past the survey's end, the last entry with the
-    share of each part falling as 1/k."""
+    parts), and at least 2. A count the survey lacks (3 in profiles written
+    before it had 3; past the survey's end) takes the nearest entry (in log
+    K, the larger on a tie; past the end, the last) with the share of each
+    part scaled as 1/k and the cut share as sqrt(k)."""
     if k == 1:
         return cal.survey[1]
     keq = max(2, int(round(k / host_ratio)))
     avail = sorted(x for x in cal.survey if x >= 2)
-    kk = max([x for x in avail if x <= keq] or [avail[0]])
+    kk = min(avail, key=lambda x: (abs(math.log(x / keq)), -x))
     s = dict(cal.survey[kk])
-    if keq > kk:  # beyond the survey: balance and cut as the last split, scaled
-        s["max_share"] = s["max_share"] * kk / keq
+    if keq != kk:
+        s["max_share"] = min(1.0, s["max_share"] * kk / keq)
         s["cut_share"] = min(1.0, s["cut_share"] * math.sqrt(keq / kk))
     if host_ratio > 1:
         s["max_share"] = max(1.0 / k, s["max_share"] * keq / k) if keq >= 2 else 1.0 / k
@@ -214,19 +272,20 @@ def window_length(cal, s):
     return cal.length0 * la / cal.la0
 
 
-def sync_cost(cal, k, transport, cores, threads, local, hop_us):
-    """One window's synchronisation with k parts."""
+def sync_cost(cal, k, transport, cores, threads, local, hop_us, ell_sigma=None):
+    """One window's synchronisation with k parts; ell_sigma: MPI's (ell,
+    sigma) when not the profile's own."""
     if not local:
         return 2 * hop_us * 1e-6 * math.ceil(math.log2(k))
     if transport == "threads":
         per = (k / workers("threads", k, cores, threads)) / (cal.k / cal.p0)
         return cal.s * per
-    base = cal.s_base * math.log2(k) / math.log2(cal.k) if cal.k > 1 else cal.s_base
-    return base + oversubscribed("mpi", k, cores)
+    ell, sigma = ell_sigma or (cal.ell, cal.sigma)
+    return ell + sigma * further_ranks("mpi", k, cores)
 
 
 def predict(cal, k, events, sim_s, host_ratio, cores, hop_us, gbps, local, transport=None,
-            threads=0, sharing=None):
+            threads=0, sharing=None, ell_sigma=None):
     """Wall time with k parts; events and sim_s of the world predicted for,
     host_ratio its size against the profiled world's. sharing: (fa, fj), what
     going from cal.k to k parts multiplies a part's fixed cost per window
@@ -260,22 +319,40 @@ def predict(cal, k, events, sim_s, host_ratio, cores, hop_us, gbps, local, trans
         busiest = fixed + c * m + jit
         everyone = k * fixed + c * lam * k
         compute += wb * max(busiest, everyone / p)
-    sync = windows * sync_cost(cal, k, transport, cores, threads, local, hop_us)
+    sync = windows * sync_cost(cal, k, transport, cores, threads, local, hop_us, ell_sigma)
     cross = cal.cross / cal.events * events * (s["cut_share"] / cal.cut0 if cal.cut0 else 1.0)
     exchange = 0.0 if local else cross * cal.bytes_per_event / (gbps * 1e9) / k * 2
     return {"wall": compute + sync + exchange, "compute": compute, "sync": sync,
             "exchange": exchange, "windows": windows, "la": la, "share": share}
 
 
-def memory(cal, seq_rss_mb, k, share, host_share, scale=1.0):
-    """(today, rank-local) peak MB per rank."""
-    m0 = max(cal.rss_mb)
-    if seq_rss_mb and seq_rss_mb > m0 and cal.share0 < 1:
-        d = (seq_rss_mb - m0) / (1 - cal.share0)
-        st = seq_rss_mb - d
-    else:
-        st, d = m0, 0.0
-    st, d = st * scale, d * scale
+def memory_fit(cals, seq_rss_mb):
+    """Peak memory of a rank, S + D * share: S what every rank holds whole
+    (today each builds the whole world), D what moves with its share of
+    the events. Least squares over every rank of every profile that records
+    a peak per rank (MPI: the `Distribution:` line's "while running"), and
+    the sequential run's peak at share 1 when given (--seq-rss-mb). With one
+    share only (one rank count, no sequential peak), S is the largest peak
+    and D 0. Returns (S, D, points)."""
+    pts = [(x, y) for c in cals if c.rss_per_rank for x, y in zip(c.rss_share, c.rss_mb)]
+    if not pts:  # threads: the process's peak, an equal share per part
+        pts = [(1.0 / c.k, y) for c in cals for y in c.rss_mb]
+    if seq_rss_mb:
+        pts.append((1.0, seq_rss_mb))
+    n = len(pts)
+    mx = sum(x for x, _ in pts) / n
+    my = sum(y for _, y in pts) / n
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    if sxx < 1e-12:
+        return max(y for _, y in pts), 0.0, n
+    d = max(sum((x - mx) * (y - my) for x, y in pts) / sxx, 0.0)
+    return max(my - d * mx, 0.0), d, n
+
+
+def memory(fit, k, share, host_share, scale=1.0):
+    """(today, rank-local) peak MB per rank: S + D * share, and with
+    rank-local worlds (issue 20, item 2) S * host_share + D * share."""
+    st, d = fit[0] * scale, fit[1] * scale
     return st + d * share, st * host_share + d * share
 
 
@@ -353,13 +430,18 @@ def main(argv):
           "%.1f %%), burstiness psi %.2f (dispersion of a part's events per window %.1f); "
           "%.3f µs per event and %.2f µs per part and window computing, jitter %.2f µs; "
           "critical computing %.2f s of %.2f s wall; %.2f µs per window synchronising; waiting "
-          "%.0f %%; %.0f bytes per crossing event; peak MB per %s %s" % (
+          "%.0f %%; %.0f bytes per crossing event; peak MB per %s %s; %d processors%s, "
+          "%s; load average %s" % (
               c.label(), c.events, c.windows, c.windows / c.sim_s, c.length0 * 1e3,
               c.phi or 0.0, c.la0 * 1e3, 100.0 * c.busiest_events / c.events, 100.0 / c.k,
               c.psi, c.disp, c.c * 1e6, c.a * 1e6, c.j * 1e6, c.crit, c.wall, c.s * 1e6,
               100 * c.wait_share, c.bytes_per_event,
               "rank" if c.rss_per_rank else "part (the process's / K)",
-              " ".join("%.0f" % x for x in c.rss_mb)))
+              " ".join("%.0f" % x for x in c.rss_mb), c.cores,
+              "" if c.cpus_allowed is None else " (the writer allowed %d)" % c.cpus_allowed,
+              ("a core per part" if c.transport == "mpi" else "on %d threads" % c.threads)
+              if c.r0 == 0 else "%.2f further ranks per core" % c.r0,
+              "unknown" if not c.load else "%.2f" % c.load[0]))
     seq = a.seq_wall if a.seq_wall else cal.c * cal.events
 
     # Check against measurement on this machine: each profile predicted
@@ -383,6 +465,12 @@ def main(argv):
         others = [c for c in same if c.k != k] or same or cals
         preds = []
         used = set(o.label() for o in others)
+        ell = sigma = None
+        note = ""
+        if t == "mpi":
+            # The window's synchronisation from all the other profiles
+            # together: ell where a rank had a core, sigma where not.
+            ell, sigma, note = mpi_sync(others)
         for base in others:
             thr = base.threads if t == "threads" else 0
             sharing = None
@@ -396,15 +484,24 @@ def main(argv):
                     sharing = (hi[0].a / lo[0].a, hi[0].j / lo[0].j)
                     used.update((lo[0].label(), hi[0].label()))
             preds.append(predict(base, k, base.events, base.sim_s, 1.0, a.cores, a.hop_us,
-                                 a.gbps, True, t, thr or k, sharing))
+                                 a.gbps, True, t, thr or k, sharing,
+                                 (ell, sigma) if t == "mpi" else None))
         n = len(preds)
         pw = sum(x["wall"] for x in preds) / n
         err = (pw - meas[(t, k)]) / meas[(t, k)] * 100
         w("  %-8s %-4d %-10s %-10s %+6.0f %%  %-9s %-8.0f %-10.4f %-10.4f %s" % (
             t, k, fmt_t(pw), fmt_t(meas[(t, k)]), err, "%.2f" % (seq / pw),
             sum(x["windows"] for x in preds) / n, sum(x["compute"] for x in preds) / n,
-            sum(x["sync"] for x in preds) / n, ", ".join(sorted(used))))
+            sum(x["sync"] for x in preds) / n, ", ".join(sorted(used))
+            + ("; ell %.1f µs, sigma %.1f µs per further rank per core%s" % (ell * 1e6, sigma * 1e6,
+                                                          "; " + note if note else "")
+               if t == "mpi" else "")))
 
+    mem = memory_fit(mpi or cals, a.seq_rss_mb)
+    w("")
+    w("Memory per rank: %.1f MB held whole + %.1f MB times the rank's share of the events "
+      "(least squares over %d recorded peaks%s)" % (
+          mem[0], mem[1], mem[2], ", the sequential run's among them" if a.seq_rss_mb else ""))
     for title, ratio, local in (
             ("the profiled world on a cluster (one core per rank)", 1.0, False),
             ("a world %g times larger (the huge world from medium) on a cluster" % a.scale,
@@ -422,7 +519,7 @@ def main(argv):
             pr = predict(cal, k, events, cal.sim_s, ratio, a.cores, a.hop_us, a.gbps, local)
             if k == 1:
                 pr["wall"] = base_wall
-            mem_now, mem_local = memory(cal, a.seq_rss_mb, k, pr["share"], 1.0 / k, ratio)
+            mem_now, mem_local = memory(mem, k, pr["share"], 1.0 / k, ratio)
             bn = "compute" if k == 1 else bottleneck(pr)
             if mem_now > a.machine_gb * 1024:
                 bn += ", memory (whole world per rank)"

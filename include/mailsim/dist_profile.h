@@ -27,12 +27,13 @@ typedef struct {
     double process_peak_rss_kb;    /* threads: the process's peak while running */
 } MsDistProfileInput;
 
-/* Parts the survey splits the world into: 2, 4, ... up to this (or the
+/* Parts the survey splits the world into: 2, 3, 4, 8, ... up to this (or the
  * number of hosts / 2). */
 #define MS_DIST_PROFILE_SURVEY_MAX 1024
 
 /* The profile as JSON text (caller frees). Deterministic for the same
- * figures: keys in a fixed order, parts and ranks in number order. */
+ * figures (the machine's load average and the writer's affinity among them):
+ * keys in a fixed order, parts and ranks in number order. */
 char *ms_dist_profile_to_json(const MsDistProfileInput *in);
 /* Writes it to `path` (ms_output_file_write: "-" is standard output). */
 gboolean ms_dist_profile_write(const MsDistProfileInput *in, const char *path, GError **error);

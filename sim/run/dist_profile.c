@@ -14,14 +14,24 @@
  * window; per bucket, the busiest part's events and computing summed over
  * the windows (what a window costs when every part must finish it); per
  * pair of ranks, the events and bytes moved. The survey splits
- * the same world, with the pilot's measured rates, into 2, 4, ... 1024
- * parts (ms_world_partition_auto_rates()) and records each split's
+ * the same world, with the pilot's measured rates, into 2, 3, 4, 8, ...
+ * 1024 parts (ms_world_partition_auto_rates()) and records each split's
  * lookahead, cut links, heaviest share, cut traffic and the events' mean
  * reach (how far past the lookahead windows run): what the model
  * needs to say how the run would go on more machines than this one.
  *
+ * The machine the run had: its processors, the processors the writing
+ * process (rank 0, or the one process of --parts) was allowed to run on
+ * (Open MPI pins each of 2 ranks to a core of its own, and 3 or more
+ * ranks to none, on this 2-core machine) and the load average when the
+ * run ended. The model needs them to tell a window's synchronisation with
+ * a core per rank from the same with ranks that wait for a core (more
+ * ranks than cores, or other people's processes on the cores). Members
+ * added to version 2 (a reader takes their absence as unknown).
+ *
  * Costs: the survey is one measured split per K (each O((hosts + links) *
  * distinct core latencies)); the JSON is O(ranks * (buckets + ranks)). */
+#define _GNU_SOURCE /* sched_getaffinity(), CPU_COUNT() */
 #include "mailsim/dist_profile.h"
 #include "mailsim/engine.h"
 #include "mailsim/output_file.h"
@@ -29,8 +39,11 @@
 
 #include <json-glib/json-glib.h>
 #include <math.h>
+#include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 static void
 add_time(JsonBuilder *b, const char *key, MsTime t)
@@ -84,14 +97,56 @@ mean_reach(const MsScenario *sc, const MsPartition *p, const MsWorldRates *rates
     return weight > 0 ? sum / weight : 0.0;
 }
 
+/* The processors this process may run on (its affinity mask), 0 when
+ * the system does not say. */
+static int
+cpus_allowed(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 0;
+    return CPU_COUNT(&set);
+}
+
+/* The machine: processors online, the writer's affinity, ranks per core,
+ * the load average over 1, 5 and 15 minutes when the run ended (null
+ * where /proc/loadavg cannot be read). */
+static void
+add_machine(JsonBuilder *b, guint32 ranks)
+{
+    guint processors = g_get_num_processors();
+    add_int(b, "processors", processors);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    add_int(b, "processors_online", online > 0 ? (guint64) online : processors);
+    add_int(b, "cpus_allowed", (guint64) cpus_allowed());
+    add_double(b, "ranks_per_core", (double) ranks / (double) MAX(processors, 1u));
+    json_builder_set_member_name(b, "load_average");
+    double l[3];
+    FILE *f = fopen("/proc/loadavg", "r");
+    gboolean ok = f && fscanf(f, "%lf %lf %lf", &l[0], &l[1], &l[2]) == 3;
+    if (f)
+        fclose(f);
+    if (!ok) {
+        json_builder_add_null_value(b);
+        return;
+    }
+    json_builder_begin_array(b);
+    for (guint i = 0; i < 3; i++)
+        json_builder_add_double_value(b, l[i]);
+    json_builder_end_array(b);
+}
+
 static void
 add_survey(JsonBuilder *b, const MsDistProfileInput *in)
 {
     const MsScenario *sc = in->scenario;
     json_builder_set_member_name(b, "survey");
     json_builder_begin_array(b);
+    /* 2, 3, 4, 8, ... 1024: 3 as well, the one count between 2 and 4 ranks
+     * this machine runs, so that a profile of 3 ranks finds its own split. */
     for (guint32 k = 2; in->rates && k <= MS_DIST_PROFILE_SURVEY_MAX && k <= sc->hosts->len / 2;
-         k *= 2) {
+         k = k < 4 ? k + 1 : k * 2) {
         MsWorldPartitionPlan plan = { 0 };
         /* Only the plan and the reach are reported; the split is not kept. */
         g_autoptr(MsPartition) p = ms_world_partition_auto_rates(sc, k, in->rates, &plan);
@@ -171,7 +226,7 @@ ms_dist_profile_to_json(const MsDistProfileInput *in)
     json_builder_set_member_name(b, "transport");
     json_builder_add_string_value(b, in->transport ? in->transport : "mpi");
     add_int(b, "threads", in->threads);
-    add_int(b, "processors", g_get_num_processors());
+    add_machine(b, k);
     json_builder_set_member_name(b, "process_peak_rss_kb");
     if (in->peak_rss_kb)
         json_builder_add_null_value(b);
