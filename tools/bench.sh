@@ -359,3 +359,32 @@ case " $BENCH " in
     rm -rf "$D"
     ;;
 esac
+
+# BENCH=rank-memory: what a rank holds against the sequential run (issue
+# 20, item 2; README, "Memory per rank"): each world's peak resident memory
+# sequentially and the largest rank's over 2 and 4 MPI ranks (while running
+# and over the whole run, from the Distribution: line), with the ratios.
+# Memory, not time: one run each. RANK_WORLDS: "FILE:FIDELITY:UNTIL ...";
+# by default the medium world's 20 packet-level minutes and the large
+# world's first flow-level second (about a minute in all).
+case " $BENCH " in
+*rank-memory*)
+    MPIRUN="mpirun --allow-run-as-root --oversubscribe"
+    echo
+    echo "== memory per rank (MiB; MAILSIM_HUGE_PAGES=0; the largest rank, ratio to the sequential peak)"
+    for spec in ${RANK_WORLDS:-scenarios/bench/medium.xml:packet:20min scenarios/bench/large.xml:flow:1s}; do
+        w=${spec%%:*}; rest=${spec#*:}; fid=${rest%%:*}; until=${rest#*:}
+        seq_kb=$(MAILSIM_HUGE_PAGES=0 /usr/bin/time -f %M $M run -q "$w" --fidelity "$fid" --until "$until" 2>&1 >/dev/null | tail -1)
+        line="$w ($fid, $until): sequential $(awk -v k="$seq_kb" 'BEGIN { printf "%.1f", k / 1024 }')"
+        for k in 2 4; do
+            d=$(MAILSIM_HUGE_PAGES=0 $MPIRUN -np $k $M run -q "$w" --fidelity "$fid" --until "$until" \
+                --partition auto --pilot 0 2>/dev/null | grep '^Distribution:')
+            run=$(echo "$d" | sed -n 's/.*peak memory of a rank while running \([0-9]*\) MB.*/\1/p')
+            whole=$(echo "$d" | sed -n 's/.*over the whole run: \([0-9, ]*\) MB.*/\1/p' | tr ',' '\n' | sort -n | tail -1 | tr -d ' ')
+            line="$line; $k ranks $run ($(awk -v a="$run" -v k="$seq_kb" 'BEGIN { printf "%.2f", a * 1024 / k }')x) while running, $whole ($(awk -v a="$whole" -v k="$seq_kb" 'BEGIN { printf "%.2f", a * 1024 / k }')x) whole run"
+        done
+        echo "$line"
+    done
+    echo "(issue 20 asks at most 0.6x with 2 ranks and 0.35x with 4 on the medium world)"
+    ;;
+esac
