@@ -674,8 +674,6 @@ say_rank_rss(const RankTotals *rt, guint32 k)
     printf(" (per rank, rank 0 first: %s MB; over the whole run: %s MB)", run->str, whole->str);
 }
 
-/* `mpirun -np K mailsim run FILE --partition ...`: this rank runs its part;
- * rank 0 gathers the records and counters and reports. */
 /* ms_mpi_gather_stream()'s ends for the mail records: a rank's export
  * chunks, and rank 0's merge of each. */
 static GBytes *
@@ -690,6 +688,8 @@ take_chunk(guint32 rank, GBytes *chunk, gpointer merge, GError **error)
     return ms_mail_merge_add(merge, rank, chunk, error);
 }
 
+/* `mpirun -np K mailsim run FILE --partition ...`: this rank runs its part;
+ * rank 0 gathers the records and counters and reports. */
 static int
 run_part_mpi(MsScenario *sc, const MsWorldOptions *wo, const char *spec, const Outputs *o,
              MsTime until, const char *stats_path, DistOptions *d)

@@ -346,18 +346,20 @@ put_frame(MsMailExport *x, GByteArray *b)
         put_u64(b, m->pop3_sessions);
         n = 1;
     } else if (x->section == MS__EXPORT_RECORDS) {
+        /* At least one item a frame, however small the chunk. */
         guint32 id = x->cursor;
-        for (const MsMessageRecord *r; b->len < x->chunk && (r = ms__mail_record_next(m, &id));) {
+        const MsMessageRecord *r = NULL;
+        while ((!n || b->len < x->chunk) && (r = ms__mail_record_next(m, &id))) {
             put_record(b, m, x->held, r);
             n++;
             x->cursor = id;
         }
-        ended = b->len < x->chunk;
+        ended = r == NULL;
     } else if (x->section == MS__EXPORT_END) {
         x->done = TRUE;
     } else {
         guint len = section_len(m, x->section);
-        for (; x->cursor < len && b->len < x->chunk; x->cursor++)
+        for (; x->cursor < len && (!n || b->len < x->chunk); x->cursor++)
             n += put_entry(b, m, x->section, x->cursor);
         ended = x->cursor == len;
     }
