@@ -299,8 +299,10 @@ void ms_mail_set_partitioned(MsMail *mail, gboolean partitioned);
 typedef struct _MsMailExport MsMailExport;
 /* The chunk size partitioned runs use: small next to a part's records
  * (about 300 bytes per record and recipient), large enough that the
- * per-chunk costs (a frame header, a message) do not count. */
-#define MS_MAIL_EXPORT_CHUNK (256 * 1024)
+ * per-chunk costs (a frame header, an MPI message) do not count; its
+ * buffer (64 KiB) stays under glibc's threshold for mapping memory apart
+ * (128 KiB), so chunks come and go in the heap. */
+#define MS_MAIL_EXPORT_CHUNK (60 * 1024)
 MsMailExport *ms_mail_export_new(MsMail *mail, gsize chunk_bytes, gboolean release);
 /* The next chunk (caller frees), or NULL after the last. */
 GBytes *ms_mail_export_next(MsMailExport *export);

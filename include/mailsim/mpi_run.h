@@ -122,7 +122,8 @@ GBytes **ms_mpi_gather_bytes(MsMpi *mpi, GBytes *mine);
  * every rank calls it). Each rank pulls its chunks from next(next_data)
  * until it returns NULL (an empty chunk is skipped); rank 0 hands each to
  * take(rank, chunk, take_data, error), its own first, then rank 1's in
- * order, and so on, freeing each chunk after. Once take fails, rank 0 keeps
+ * order, and so on; a chunk is valid only during its take (a received
+ * one's bytes are reused for the next). Once take fails, rank 0 keeps
  * receiving (and dropping) what the other ranks send, so that none is
  * left waiting. TRUE on the other ranks; on rank 0, FALSE with `error`
  * set (by take) when a take failed. Each chunk must stay under 2 GiB. */

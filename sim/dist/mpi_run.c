@@ -522,17 +522,21 @@ ms_mpi_gather_stream(MsMpi *m, MsMpiChunkNext next, gpointer next_data, MsMpiChu
             ok = take(0, c, take_data, error);
         g_bytes_unref(c);
     }
+    /* One buffer for every chunk received, grown as needed: chunks of
+     * about one size, taken and dropped one after the other, would
+     * otherwise leave the heap a hole each to fill. */
+    g_autoptr(GByteArray) buf = g_byte_array_new();
     for (int r = 1; r < m->size; r++)
         for (;;) {
             MPI_Status st;
             int len = 0;
             MPI_Probe(r, STREAM_TAG, MPI_COMM_WORLD, &st);
             MPI_Get_count(&st, MPI_BYTE, &len);
-            guint8 *buf = g_malloc(MAX(len, 1));
-            MPI_Recv(buf, len, MPI_BYTE, r, STREAM_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            g_autoptr(GBytes) c = g_bytes_new_take(buf, (gsize) len);
+            g_byte_array_set_size(buf, (guint) MAX(len, 1));
+            MPI_Recv(buf->data, len, MPI_BYTE, r, STREAM_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             if (!len)
                 break;
+            g_autoptr(GBytes) c = g_bytes_new_static(buf->data, (gsize) len);
             if (ok)
                 ok = take((guint32) r, c, take_data, error);
         }

@@ -389,6 +389,8 @@ ms_mail_export_next(MsMailExport *x)
     g_return_val_if_fail(x != NULL, NULL);
     if (x->done)
         return NULL;
+    /* Room for the chunk and its last item (GLib rounds room up to a
+     * power of two: 64 KiB for MS_MAIL_EXPORT_CHUNK). */
     GByteArray *b = g_byte_array_sized_new((guint) MIN(x->chunk, (gsize) 1 << 20) + 4096);
     while (!x->done && b->len < x->chunk)
         put_frame(x, b);
