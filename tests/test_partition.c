@@ -1094,8 +1094,14 @@ run_halves(const MsScenario *sc, MsWorldOptions *o, MsWorld **w0, MsWorld **w1)
  * (bad_part's, split mod 2) is refused with an error or merged without
  * harm, never a crash. On an outage (lesson 05), a downgrade (13: the TLS
  * ledger) and forwarding (16: sender checks). */
+typedef void (*HalvesCheck)(const MsScenario *sc, MsWorldOptions *o, MsWorld *w0, MsWorld *w1,
+                            guint arg);
+
+/* Runs `source` split mod 2, both halves to the scenario's end, and hands
+ * the scenario, the options (for fresh worlds of the same split) and the
+ * halves to `check`. */
 static void
-merge_hostile(const char *source, guint bad_part)
+with_halves(const char *source, HalvesCheck check, guint arg)
 {
     g_autoptr(MsScenario) sc = load(source);
     g_autoptr(MsPartition) p = ms_partition_new(sc->hosts->len, 2, MS_PARTITION_MODULO);
@@ -1104,6 +1110,14 @@ merge_hostile(const char *source, guint bad_part)
     g_autoptr(MsWorld) w0 = NULL;
     g_autoptr(MsWorld) w1 = NULL;
     run_halves(sc, &o, &w0, &w1);
+    check(sc, &o, w0, w1, arg);
+}
+
+static void
+merge_hostile_check(const MsScenario *sc, MsWorldOptions *op, MsWorld *w0, MsWorld *w1,
+                    guint bad_part)
+{
+    MsWorldOptions o = *op;
     g_autoptr(GBytes) good0 = ms_mail_export_records(ms_world_mail(w0));
     g_autoptr(GBytes) good1 = ms_mail_export_records(ms_world_mail(w1));
     g_autofree char *named = g_strdup_printf("part %u", bad_part);
@@ -1130,6 +1144,12 @@ merge_hostile(const char *source, guint bad_part)
         ms_mail_merge(ms_world_mail(fresh), parts, 2, &error); /* either way, no crash */
         flip[i] ^= 0xff;
     }
+}
+
+static void
+merge_hostile(const char *source, guint bad_part)
+{
+    with_halves(source, merge_hostile_check, bad_part);
 }
 
 static void
@@ -1175,15 +1195,11 @@ merged_bytes(MsWorld *w)
  * chunk boundary, a part left out and bytes after a part's end are
  * refused, naming the part. */
 static void
-merge_streamed(const char *source)
+merge_streamed_check(const MsScenario *sc, MsWorldOptions *op, MsWorld *w0, MsWorld *w1,
+                     guint unused)
 {
-    g_autoptr(MsScenario) sc = load(source);
-    g_autoptr(MsPartition) p = ms_partition_new(sc->hosts->len, 2, MS_PARTITION_MODULO);
-    MsWorldOptions o = MS_WORLD_OPTIONS_INIT;
-    o.partition = p;
-    g_autoptr(MsWorld) w0 = NULL;
-    g_autoptr(MsWorld) w1 = NULL;
-    run_halves(sc, &o, &w0, &w1);
+    (void) unused;
+    MsWorldOptions o = *op;
     g_autoptr(GBytes) whole0 = ms_mail_export_records(ms_world_mail(w0));
     g_autoptr(GBytes) whole1 = ms_mail_export_records(ms_world_mail(w1));
     GBytes *parts[] = { whole0, whole1 };
@@ -1237,11 +1253,11 @@ merge_streamed(const char *source)
         gboolean cut0;       /* part 0 without its last chunk (its END) */
         const char *named;
     } bad[] = {
-        { 1, G_MAXUINT, FALSE, "part 1" },  /* out of order */
-        { 0, G_MAXUINT, FALSE, "part 1" },  /* part 1 left out */
-        { 0, 1, TRUE, "part 0" },           /* part 0 cut at a chunk boundary */
-        { 0, 0, FALSE, "part 0" },          /* part 0's bytes after its end */
-        { 0, 2, FALSE, "part 2" },          /* no such part */
+        { 1, G_MAXUINT, FALSE, "part 1" }, /* out of order */
+        { 0, G_MAXUINT, FALSE, "part 1" }, /* part 1 left out */
+        { 0, 1, TRUE, "part 0" },          /* part 0 cut at a chunk boundary */
+        { 0, 0, FALSE, "part 0" },         /* part 0's bytes after its end */
+        { 0, 2, FALSE, "part 2" },         /* no such part */
     };
     for (guint b = 0; b < G_N_ELEMENTS(bad); b++) {
         g_autoptr(GError) e = NULL;
@@ -1260,6 +1276,12 @@ merge_streamed(const char *source)
             ok = ms_mail_merge_finish(g, &e);
         CU_ASSERT(!ok && e && strstr(e->message, bad[b].named));
     }
+}
+
+static void
+merge_streamed(const char *source)
+{
+    with_halves(source, merge_streamed_check, 0);
 }
 
 static void

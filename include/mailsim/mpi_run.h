@@ -128,8 +128,7 @@ GBytes **ms_mpi_gather_bytes(MsMpi *mpi, GBytes *mine);
  * left waiting. TRUE on the other ranks; on rank 0, FALSE with `error`
  * set (by take) when a take failed. Each chunk must stay under 2 GiB. */
 typedef GBytes *(*MsMpiChunkNext)(gpointer next_data);
-typedef gboolean (*MsMpiChunkTake)(guint32 rank, GBytes *chunk, gpointer take_data,
-                                   GError **error);
+typedef gboolean (*MsMpiChunkTake)(guint32 rank, GBytes *chunk, gpointer take_data, GError **error);
 gboolean ms_mpi_gather_stream(MsMpi *mpi, MsMpiChunkNext next, gpointer next_data,
                               MsMpiChunkTake take, gpointer take_data, GError **error);
 

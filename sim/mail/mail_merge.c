@@ -542,10 +542,10 @@ struct _MsMailMerge {
     MsExportSection at; /* its last section read */
     /* its entries read so far, per indexed section (the order keys) */
     guint32 n_checks, n_rows, n_queued, n_listings;
-    GPtrArray *all;     /* Merged, in the order first read */
-    GHashTable *index;  /* Message-ID (one of m's texts) -> Merged */
-    GString *key;       /* a Message-ID read, terminated for the look-up */
-    GArray *rcpts;      /* RcptIn of the record being read */
+    GPtrArray *all;    /* Merged, in the order first read */
+    GHashTable *index; /* Message-ID (one of m's texts) -> Merged */
+    GString *key;      /* a Message-ID read, terminated for the look-up */
+    GArray *rcpts;     /* RcptIn of the record being read */
     guint64 smtp_sessions, pop3_sessions;
     guint *logins_tls, *logins_clear; /* per client of m */
     GArray *shown, *checks, *tls_rows, *report_rows, *queued, *listings;
@@ -820,6 +820,21 @@ read_listing(MsMailMerge *g, Reader *rd)
     g_array_append_val(g->listings, in);
 }
 
+static void
+read_sessions(MsMailMerge *g, Reader *rd)
+{
+    g->smtp_sessions += get_u64(rd);
+    g->pop3_sessions += get_u64(rd);
+}
+
+/* The reader of one item, per section (END has none). */
+static void (*const item_readers[MS__EXPORT_END])(MsMailMerge *g, Reader *rd) = {
+    [MS__EXPORT_SESSIONS] = read_sessions, [MS__EXPORT_RECORDS] = read_record,
+    [MS__EXPORT_CLIENTS] = read_client,    [MS__EXPORT_CHECKS] = read_check,
+    [MS__EXPORT_TLS] = read_tls,           [MS__EXPORT_ROWS] = read_row,
+    [MS__EXPORT_QUEUED] = read_queued,     [MS__EXPORT_LISTINGS] = read_listing,
+};
+
 /* Whether part `part` may come now: the part being read, or the next one
  * once the part before has ended (parts come in order, none left out). */
 static gboolean
@@ -877,37 +892,10 @@ ms_mail_merge_add(MsMailMerge *g, guint part, GBytes *chunk, GError **error)
             break;
         }
         g->at = section;
-        for (guint32 i = 0; i < count && !rd.bad; i++) {
-            switch (section) {
-            case MS__EXPORT_SESSIONS:
-                g->smtp_sessions += get_u64(&rd);
-                g->pop3_sessions += get_u64(&rd);
-                break;
-            case MS__EXPORT_RECORDS:
-                read_record(g, &rd);
-                break;
-            case MS__EXPORT_CLIENTS:
-                read_client(g, &rd);
-                break;
-            case MS__EXPORT_CHECKS:
-                read_check(g, &rd);
-                break;
-            case MS__EXPORT_TLS:
-                read_tls(g, &rd);
-                break;
-            case MS__EXPORT_ROWS:
-                read_row(g, &rd);
-                break;
-            case MS__EXPORT_QUEUED:
-                read_queued(g, &rd);
-                break;
-            case MS__EXPORT_LISTINGS:
-                read_listing(g, &rd);
-                break;
-            default: /* END holds nothing */
-                rd.bad = TRUE;
-            }
-        }
+        if (section == MS__EXPORT_END && count)
+            rd.bad = TRUE; /* END holds nothing */
+        for (guint32 i = 0; i < count && !rd.bad; i++)
+            item_readers[section](g, &rd);
         g->ended = section == MS__EXPORT_END;
     }
     if (what || rd.bad) {
@@ -937,6 +925,15 @@ ms_mail_merge_finish(MsMailMerge *g, GError **error)
         if (!x->have_base) {
             g_set_error(error, MS_MAIL_ERROR, 0, "message %s was seen but no part created it",
                         x->rec.message_id);
+            return FALSE;
+        }
+        /* Message N of its origin: the origin's messages 1..N are all
+         * here (a part keeps every record it made); the index sizes an
+         * array by N, so a malformed N must not reach it. */
+        if (x->rec.origin_n > g->all->len) {
+            g_set_error(error, MS_MAIL_ERROR, 0,
+                        "message %s is number %u of its origin, of %u messages merged",
+                        x->rec.message_id, x->rec.origin_n, g->all->len);
             return FALSE;
         }
     }

@@ -814,7 +814,8 @@ ms_world_merge_parts(MsWorld *const *parts, guint n, GError **error)
     g_return_val_if_fail(n > 0, FALSE);
     g_autoptr(MsMailMerge) merge = ms_mail_merge_new(parts[0]->mail, n);
     for (guint i = 0; i < n; i++) {
-        g_autoptr(MsMailExport) x = ms_mail_export_new(parts[i]->mail, MS_MAIL_EXPORT_CHUNK, i == 0);
+        g_autoptr(MsMailExport) x =
+            ms_mail_export_new(parts[i]->mail, MS_MAIL_EXPORT_CHUNK, i == 0);
         for (GBytes *c; (c = ms_mail_export_next(x));) {
             gboolean ok = ms_mail_merge_add(merge, i, c, error);
             g_bytes_unref(c);
