@@ -1094,8 +1094,14 @@ run_halves(const MsScenario *sc, MsWorldOptions *o, MsWorld **w0, MsWorld **w1)
  * (bad_part's, split mod 2) is refused with an error or merged without
  * harm, never a crash. On an outage (lesson 05), a downgrade (13: the TLS
  * ledger) and forwarding (16: sender checks). */
+typedef void (*HalvesCheck)(const MsScenario *sc, MsWorldOptions *o, MsWorld *w0, MsWorld *w1,
+                            guint arg);
+
+/* Runs `source` split mod 2, both halves to the scenario's end, and hands
+ * the scenario, the options (for fresh worlds of the same split) and the
+ * halves to `check`. */
 static void
-merge_hostile(const char *source, guint bad_part)
+with_halves(const char *source, HalvesCheck check, guint arg)
 {
     g_autoptr(MsScenario) sc = load(source);
     g_autoptr(MsPartition) p = ms_partition_new(sc->hosts->len, 2, MS_PARTITION_MODULO);
@@ -1104,6 +1110,14 @@ merge_hostile(const char *source, guint bad_part)
     g_autoptr(MsWorld) w0 = NULL;
     g_autoptr(MsWorld) w1 = NULL;
     run_halves(sc, &o, &w0, &w1);
+    check(sc, &o, w0, w1, arg);
+}
+
+static void
+merge_hostile_check(const MsScenario *sc, MsWorldOptions *op, MsWorld *w0, MsWorld *w1,
+                    guint bad_part)
+{
+    MsWorldOptions o = *op;
     g_autoptr(GBytes) good0 = ms_mail_export_records(ms_world_mail(w0));
     g_autoptr(GBytes) good1 = ms_mail_export_records(ms_world_mail(w1));
     g_autofree char *named = g_strdup_printf("part %u", bad_part);
@@ -1133,6 +1147,12 @@ merge_hostile(const char *source, guint bad_part)
 }
 
 static void
+merge_hostile(const char *source, guint bad_part)
+{
+    with_halves(source, merge_hostile_check, bad_part);
+}
+
+static void
 test_merge_hostile(void)
 {
     merge_hostile("scenarios/teaching/05-server-down.xml", 1);
@@ -1146,6 +1166,133 @@ test_merge_hostile(void)
     /* Split mod 2, part 0 runs the receiver and the listed client: its
      * export carries the listing and the queue entries. */
     merge_hostile("scenarios/teaching/17-a-blocklisted-sender.xml", 0);
+}
+
+/* Part `part`'s export in chunks of about `size` bytes (release: the
+ * exporter frees what it exported, after the last). */
+static GPtrArray *
+export_chunks(MsWorld *w, gsize size, gboolean release)
+{
+    GPtrArray *chunks = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
+    g_autoptr(MsMailExport) x = ms_mail_export_new(ms_world_mail(w), size, release);
+    for (GBytes *c; (c = ms_mail_export_next(x));)
+        g_ptr_array_add(chunks, c);
+    CU_ASSERT_PTR_NULL(ms_mail_export_next(x)); /* and stays done */
+    return chunks;
+}
+
+/* What a merged mail layer holds, as bytes (its own export). */
+static GBytes *
+merged_bytes(MsWorld *w)
+{
+    return ms_mail_export_records(ms_world_mail(w));
+}
+
+/* The merge read a chunk at a time gives what the merge of whole exports
+ * gives, for chunks of one item (size 1) up to the whole: records, the
+ * devices' lists (07), the TLS ledger (13), DMARC report rows (16 with
+ * rua=), DNSBL listings (17). Parts out of order, a part cut short at a
+ * chunk boundary, a part left out and bytes after a part's end are
+ * refused, naming the part. */
+static void
+merge_streamed_check(const MsScenario *sc, MsWorldOptions *op, MsWorld *w0, MsWorld *w1,
+                     guint unused)
+{
+    (void) unused;
+    MsWorldOptions o = *op;
+    g_autoptr(GBytes) whole0 = ms_mail_export_records(ms_world_mail(w0));
+    g_autoptr(GBytes) whole1 = ms_mail_export_records(ms_world_mail(w1));
+    GBytes *parts[] = { whole0, whole1 };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MsWorld) want_w = ms_world_new_full(sc, &o, NULL);
+    CU_ASSERT_FATAL(ms_mail_merge(ms_world_mail(want_w), parts, 2, &error));
+    g_autoptr(GBytes) want = merged_bytes(want_w);
+    CU_ASSERT(ms_mail_n_messages(ms_world_mail(want_w)) > 0);
+    static const gsize sizes[] = { 1, 100, 4096, MS_MAIL_EXPORT_CHUNK };
+    for (guint s = 0; s < G_N_ELEMENTS(sizes); s++) {
+        g_autoptr(GPtrArray) c0 = export_chunks(w0, sizes[s], FALSE);
+        g_autoptr(GPtrArray) c1 = export_chunks(w1, sizes[s], FALSE);
+        if (sizes[s] == 1) /* a chunk per item: many */
+            CU_ASSERT(c0->len > 10 && c1->len > 10);
+        g_autoptr(MsWorld) fresh = ms_world_new_full(sc, &o, NULL);
+        g_autoptr(MsMailMerge) g = ms_mail_merge_new(ms_world_mail(fresh), 2);
+        gboolean ok = TRUE;
+        for (guint i = 0; ok && i < c0->len; i++)
+            ok = ms_mail_merge_add(g, 0, g_ptr_array_index(c0, i), &error);
+        for (guint i = 0; ok && i < c1->len; i++)
+            ok = ms_mail_merge_add(g, 1, g_ptr_array_index(c1, i), &error);
+        CU_ASSERT(ok && ms_mail_merge_finish(g, &error));
+        g_autoptr(GBytes) got = merged_bytes(fresh);
+        CU_ASSERT(g_bytes_equal(got, want));
+    }
+    /* A part's own export with release: what it exported goes after the
+     * last chunk, and merging into it gives the same. */
+    {
+        g_autoptr(MsWorld) a0 = NULL;
+        g_autoptr(MsWorld) a1 = NULL;
+        run_halves(sc, &o, &a0, &a1);
+        g_autoptr(MsMailMerge) g = ms_mail_merge_new(ms_world_mail(a0), 2);
+        g_autoptr(MsMailExport) x = ms_mail_export_new(ms_world_mail(a0), 100, TRUE);
+        gboolean ok = TRUE;
+        for (GBytes *c; ok && (c = ms_mail_export_next(x));) {
+            ok = ms_mail_merge_add(g, 0, c, &error);
+            g_bytes_unref(c);
+        }
+        CU_ASSERT(ok && ms_mail_n_messages(ms_world_mail(a0)) == 0);
+        g_autoptr(GPtrArray) c1 = export_chunks(a1, 100, FALSE);
+        for (guint i = 0; ok && i < c1->len; i++)
+            ok = ms_mail_merge_add(g, 1, g_ptr_array_index(c1, i), &error);
+        CU_ASSERT(ok && ms_mail_merge_finish(g, &error));
+        g_autoptr(GBytes) got = merged_bytes(a0);
+        CU_ASSERT(g_bytes_equal(got, want));
+    }
+    /* Refusals, each naming the part. */
+    g_autoptr(GPtrArray) c0 = export_chunks(w0, 100, FALSE);
+    struct {
+        guint first, second; /* parts added: whole, then whole (G_MAXUINT: none) */
+        gboolean cut0;       /* part 0 without its last chunk (its END) */
+        const char *named;
+    } bad[] = {
+        { 1, G_MAXUINT, FALSE, "part 1" }, /* out of order */
+        { 0, G_MAXUINT, FALSE, "part 1" }, /* part 1 left out */
+        { 0, 1, TRUE, "part 0" },          /* part 0 cut at a chunk boundary */
+        { 0, 0, FALSE, "part 0" },         /* part 0's bytes after its end */
+        { 0, 2, FALSE, "part 2" },         /* no such part */
+    };
+    for (guint b = 0; b < G_N_ELEMENTS(bad); b++) {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(MsWorld) fresh = ms_world_new_full(sc, &o, NULL);
+        g_autoptr(MsMailMerge) g = ms_mail_merge_new(ms_world_mail(fresh), 2);
+        gboolean ok = TRUE;
+        if (bad[b].cut0) {
+            for (guint i = 0; ok && i + 1 < c0->len; i++)
+                ok = ms_mail_merge_add(g, 0, g_ptr_array_index(c0, i), &e);
+        } else {
+            ok = ms_mail_merge_add(g, bad[b].first, parts[bad[b].first], &e);
+        }
+        if (ok && bad[b].second != G_MAXUINT)
+            ok = ms_mail_merge_add(g, bad[b].second, parts[MIN(bad[b].second, 1)], &e);
+        if (ok)
+            ok = ms_mail_merge_finish(g, &e);
+        CU_ASSERT(!ok && e && strstr(e->message, bad[b].named));
+    }
+}
+
+static void
+merge_streamed(const char *source)
+{
+    with_halves(source, merge_streamed_check, 0);
+}
+
+static void
+test_merge_streamed(void)
+{
+    merge_streamed("scenarios/teaching/07-checking-mail.xml");
+    merge_streamed("scenarios/teaching/13-downgrade.xml");
+    g_autofree char *l16 =
+        with_rua("scenarios/teaching/16-forwarding-breaks-spf.xml", "dmarc@isp-a.net");
+    merge_streamed(l16);
+    merge_streamed("scenarios/teaching/17-a-blocklisted-sender.xml");
 }
 
 /* A run that folds its records sketches latencies beyond the exact limit;
@@ -1276,6 +1423,7 @@ main(void)
           test_measured_split },
         { "splits without lookahead: refused", test_refused_splits },
         { "hostile record exports: refused, no crash", test_merge_hostile },
+        { "merge a chunk at a time = merge of whole exports", test_merge_streamed },
         { "folded quantiles: a partitioned run states the same", test_folded_quantiles },
         { "hostile statistics of a part: refused, no crash", test_stats_hostile },
         { NULL, NULL },

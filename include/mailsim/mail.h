@@ -286,15 +286,47 @@ GQuark ms_mail_error_quark(void);
 /* Says this mail layer runs one part of a partitioned world: a message seen
  * for the first time (another part created it) gets a shadow record. */
 void ms_mail_set_partitioned(MsMail *mail, gboolean partitioned);
-/* This part's records, serialised (a length-checked byte format, sim/mail/mail_merge.c) for
- * ms_mail_merge(), with its clients' lists and its servers' sender checks and TLS-policy
- * counts, all naming messages by Message-ID. */
+/* Exporting a part's records for the merge, in chunks (a length-checked
+ * byte format of frames, sim/mail/mail_export.c): its records, its clients'
+ * lists and its servers' sender checks, TLS-policy counts, DMARC report rows
+ * and DNSBL bookkeeping, all naming messages by Message-ID. Each chunk holds
+ * whole frames and closes once it reaches about chunk_bytes, so that a
+ * chunk can be merged (or sent) and freed before the next is written. With
+ * `release`, after the last chunk the exporter frees what it exported (what
+ * a merge into this mail layer replaces: use it for the merging part's own
+ * export only). mail must not change while an exporter reads it; the
+ * exporter does not own it. */
+typedef struct _MsMailExport MsMailExport;
+/* The chunk size partitioned runs use: small next to a part's records
+ * (about 300 bytes per record and recipient), large enough that the
+ * per-chunk costs (a frame header, an MPI message) do not count; its
+ * buffer (64 KiB) stays under glibc's threshold for mapping memory apart
+ * (128 KiB), so chunks come and go in the heap. */
+#define MS_MAIL_EXPORT_CHUNK (60 * 1024)
+MsMailExport *ms_mail_export_new(MsMail *mail, gsize chunk_bytes, gboolean release);
+/* The next chunk (caller frees), or NULL after the last. */
+GBytes *ms_mail_export_next(MsMailExport *export);
+void ms_mail_export_free(MsMailExport *export);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMailExport, ms_mail_export_free)
+/* This part's whole export in one GBytes (caller frees). */
 GBytes *ms_mail_export_records(MsMail *mail);
-/* Replaces mail's records by the merge of every part's export (parts[0..n)):
- * one record per message, numbered as a sequential run numbers them, each
- * recipient's latest state with counters summed; the clients' lists, the
- * sender checks and the TLS-policy ledger in the merged ids. FALSE with `error` set on
- * malformed input. */
+
+/* A merge that reads the parts' exports one chunk at a time: each part's
+ * chunks in order, the parts in order 0 .. n_parts - 1, then finish, which
+ * replaces mail's records by the merge: one record per message, numbered as
+ * a sequential run numbers them, each recipient's latest state with counters
+ * summed; the clients' lists, the sender checks and the TLS-policy ledger in
+ * the merged ids. A chunk is read at once (the caller may free it on
+ * return). FALSE with `error` set on malformed input, a part cut short or
+ * parts out of order; after a FALSE only ms_mail_merge_free() is left. The
+ * merge keeps a pointer to mail, which must outlive it. */
+typedef struct _MsMailMerge MsMailMerge;
+MsMailMerge *ms_mail_merge_new(MsMail *mail, guint n_parts);
+gboolean ms_mail_merge_add(MsMailMerge *merge, guint part, GBytes *chunk, GError **error);
+gboolean ms_mail_merge_finish(MsMailMerge *merge, GError **error);
+void ms_mail_merge_free(MsMailMerge *merge);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMailMerge, ms_mail_merge_free)
+/* The same in one call, from every part's whole export (parts[0..n)). */
 gboolean ms_mail_merge(MsMail *mail, GBytes *const *parts, guint n, GError **error);
 
 /* Checks that every accepted recipient is delivered, bounced or queued;

@@ -117,6 +117,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MsMpi, ms_mpi_free)
  * rank's bytes, and their sum, must stay under 2 GiB. */
 GBytes **ms_mpi_gather_bytes(MsMpi *mpi, GBytes *mine);
 
+/* Gathers every rank's stream of chunks on rank 0, one chunk at a time, so
+ * that no rank holds more than one chunk of it (a collective in effect:
+ * every rank calls it). Each rank pulls its chunks from next(next_data)
+ * until it returns NULL (an empty chunk is skipped); rank 0 hands each to
+ * take(rank, chunk, take_data, error), its own first, then rank 1's in
+ * order, and so on; a chunk is valid only during its take (a received
+ * one's bytes are reused for the next). Once take fails, rank 0 keeps
+ * receiving (and dropping) what the other ranks send, so that none is
+ * left waiting. TRUE on the other ranks; on rank 0, FALSE with `error`
+ * set (by take) when a take failed. Each chunk must stay under 2 GiB. */
+typedef GBytes *(*MsMpiChunkNext)(gpointer next_data);
+typedef gboolean (*MsMpiChunkTake)(guint32 rank, GBytes *chunk, gpointer take_data, GError **error);
+gboolean ms_mpi_gather_stream(MsMpi *mpi, MsMpiChunkNext next, gpointer next_data,
+                              MsMpiChunkTake take, gpointer take_data, GError **error);
+
 /* Sends rank 0's bytes to every rank (a collective: every rank calls it;
  * `mine` is read on rank 0 only and may be NULL elsewhere). Returns the
  * bytes on every rank (caller frees). Under 2 GiB. */

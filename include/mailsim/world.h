@@ -212,7 +212,8 @@ gboolean ms_world_run_parts(MsWorld *const *parts, guint n, guint threads, MsTim
 /* The same without windows (ms_shard_run_async(); `stats` may be NULL). */
 gboolean ms_world_run_parts_async(MsWorld *const *parts, guint n, guint threads, MsTime until,
                                   MsShardAsyncStats *stats);
-/* Then merges every part's mail records into parts[0] (ms_mail_merge()).
+/* Then merges every part's mail records into parts[0], a chunk of one
+ * part's export at a time (ms_mail_merge_add()).
  * Returns FALSE with `error` set if the merge fails. */
 gboolean ms_world_merge_parts(MsWorld *const *parts, guint n, GError **error);
 

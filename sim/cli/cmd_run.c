@@ -674,6 +674,20 @@ say_rank_rss(const RankTotals *rt, guint32 k)
     printf(" (per rank, rank 0 first: %s MB; over the whole run: %s MB)", run->str, whole->str);
 }
 
+/* ms_mpi_gather_stream()'s ends for the mail records: a rank's export
+ * chunks, and rank 0's merge of each. */
+static GBytes *
+next_chunk(gpointer export)
+{
+    return ms_mail_export_next(export);
+}
+
+static gboolean
+take_chunk(guint32 rank, GBytes *chunk, gpointer merge, GError **error)
+{
+    return ms_mail_merge_add(merge, rank, chunk, error);
+}
+
 /* `mpirun -np K mailsim run FILE --partition ...`: this rank runs its part;
  * rank 0 gathers the records and counters and reports. */
 static int
@@ -735,10 +749,27 @@ run_part_mpi(MsScenario *sc, const MsWorldOptions *wo, const char *spec, const O
     rc = MAX(rc, prc);
     if (sinks.json)
         ms_json_sink_write_ids(sinks.json, ms_world_mail(w), rank, k);
-    g_autoptr(GBytes) records = ms_mail_export_records(ms_world_mail(w));
-    g_autoptr(MsStatsTable) t = ms_stats_collect_part(w);
-    g_autoptr(GBytes) values = ms_stats_table_part_values(t);
-    GBytes **all_records = ms_mpi_gather_bytes(mpi, records);
+    /* The records to rank 0 a chunk at a time, merged as they come: rank 0
+     * its own first (freed once exported: the merge replaces them), then
+     * each rank's in turn, so that no rank holds a whole export, nor rank 0
+     * every rank's (README "Memory per rank"). */
+    g_autoptr(GError) merge_error = NULL;
+    g_autoptr(MsMailMerge) merge = rank == 0 ? ms_mail_merge_new(ms_world_mail(w), k) : NULL;
+    g_autoptr(MsMailExport) export =
+        ms_mail_export_new(ms_world_mail(w), MS_MAIL_EXPORT_CHUNK, rank == 0);
+    gboolean records_merged =
+        ms_mpi_gather_stream(mpi, next_chunk, export, take_chunk, merge, &merge_error) &&
+        (rank != 0 || ms_mail_merge_finish(merge, &merge_error));
+    g_clear_pointer(&export, ms_mail_export_free);
+    g_clear_pointer(&merge, ms_mail_merge_free);
+    /* The other ranks' counters, for rank 0's merged statistics. */
+    g_autoptr(GBytes) values = NULL;
+    if (rank == 0) {
+        values = g_bytes_new(NULL, 0);
+    } else {
+        g_autoptr(MsStatsTable) t = ms_stats_collect_part(w);
+        values = ms_stats_table_part_values(t);
+    }
     GBytes **all_values = ms_mpi_gather_bytes(mpi, values);
     double wait = ms_mpi_sum_double(mpi, ms.wait_s), wall = ms_mpi_sum_double(mpi, ms.wall_s);
     double rss = ms_mpi_max_double(mpi, (double) rss_run);
@@ -752,8 +783,8 @@ run_part_mpi(MsScenario *sc, const MsWorldOptions *wo, const char *spec, const O
     g_autoptr(GBytes) prof_b = prof ? ms_mpi_profile_to_bytes(prof) : g_bytes_new(NULL, 0);
     GBytes **all_prof = ms_mpi_gather_bytes(mpi, prof_b);
     if (rank == 0) {
-        if (!ms_mail_merge(ms_world_mail(w), all_records, k, &error)) {
-            fprintf(stderr, "mailsim run: %s\n", error->message);
+        if (!records_merged) {
+            fprintf(stderr, "mailsim run: %s\n", merge_error->message);
             rc = MS_EXIT_FAILED;
         } else {
             g_autoptr(MsStatsTable) merged = ms_stats_collect(w);
@@ -814,13 +845,11 @@ run_part_mpi(MsScenario *sc, const MsWorldOptions *wo, const char *spec, const O
                 ms_mpi_profile_free(profs[i]);
         }
         for (guint32 i = 0; i < k; i++) {
-            g_bytes_unref(all_records[i]);
             g_bytes_unref(all_values[i]);
             g_bytes_unref(all_stats[i]);
             g_bytes_unref(all_prof[i]);
         }
     }
-    g_free(all_records);
     g_free(all_values);
     g_free(all_stats);
     g_free(all_prof);

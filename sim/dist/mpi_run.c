@@ -29,6 +29,11 @@
  * boundary), which suits the few ranks of one machine; for many ranks an
  * exchange with the neighbours only would be the next step.
  *
+ * After the run, the ranks' results travel to rank 0: the small ones by
+ * gathers, the mail records as a stream of chunks sent point to point, one
+ * rank after the other (ms_mpi_gather_stream()), so that rank 0 holds one
+ * chunk at a time rather than every rank's export at once.
+ *
  * Limits: MPI counts are int, so one rank may send at most 2 GiB / K per
  * window (about 22 million events with K = 2); more gives
  * MS_MPI_ERROR_TOO_LARGE (all ranks stop at that boundary).
@@ -487,6 +492,57 @@ ms_mpi_gather_bytes(MsMpi *m, GBytes *mine)
     return out;
 }
 
+/* The tag of ms_mpi_gather_stream()'s messages (nothing else here sends
+ * point to point; collectives never match a receive). */
+#define STREAM_TAG 0x4d53
+
+gboolean
+ms_mpi_gather_stream(MsMpi *m, MsMpiChunkNext next, gpointer next_data, MsMpiChunkTake take,
+                     gpointer take_data, GError **error)
+{
+    g_return_val_if_fail(m != NULL && next != NULL && take != NULL, FALSE);
+    if (m->rank != 0) {
+        /* Blocking sends, a chunk at a time: rank 0 takes the ranks in
+         * order, so a rank waits here until its turn comes; an empty
+         * message ends its stream. */
+        for (GBytes *c; (c = next(next_data));) {
+            gsize n = 0;
+            const void *data = g_bytes_get_data(c, &n);
+            g_assert(n <= G_MAXINT);
+            if (n)
+                MPI_Send(data, (int) n, MPI_BYTE, 0, STREAM_TAG, MPI_COMM_WORLD);
+            g_bytes_unref(c);
+        }
+        MPI_Send(NULL, 0, MPI_BYTE, 0, STREAM_TAG, MPI_COMM_WORLD);
+        return TRUE;
+    }
+    gboolean ok = TRUE;
+    for (GBytes *c; (c = next(next_data));) {
+        if (ok && g_bytes_get_size(c))
+            ok = take(0, c, take_data, error);
+        g_bytes_unref(c);
+    }
+    /* One buffer for every chunk received, grown as needed: chunks of
+     * about one size, taken and dropped one after the other, would
+     * otherwise leave the heap a hole each to fill. */
+    g_autoptr(GByteArray) buf = g_byte_array_new();
+    for (int r = 1; r < m->size; r++)
+        for (;;) {
+            MPI_Status st;
+            int len = 0;
+            MPI_Probe(r, STREAM_TAG, MPI_COMM_WORLD, &st);
+            MPI_Get_count(&st, MPI_BYTE, &len);
+            g_byte_array_set_size(buf, (guint) MAX(len, 1));
+            MPI_Recv(buf->data, len, MPI_BYTE, r, STREAM_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            if (!len)
+                break;
+            g_autoptr(GBytes) c = g_bytes_new_static(buf->data, (gsize) len);
+            if (ok)
+                ok = take((guint32) r, c, take_data, error);
+        }
+    return ok;
+}
+
 GBytes *
 ms_mpi_bcast_bytes(MsMpi *m, GBytes *mine)
 {
@@ -598,6 +654,20 @@ ms_mpi_gather_bytes(MsMpi *m, GBytes *mine)
     GBytes **out = g_new0(GBytes *, 2);
     out[0] = g_bytes_ref(mine);
     return out;
+}
+
+gboolean
+ms_mpi_gather_stream(MsMpi *m, MsMpiChunkNext next, gpointer next_data, MsMpiChunkTake take,
+                     gpointer take_data, GError **error)
+{
+    (void) m;
+    gboolean ok = TRUE;
+    for (GBytes *c; (c = next(next_data));) {
+        if (ok && g_bytes_get_size(c))
+            ok = take(0, c, take_data, error);
+        g_bytes_unref(c);
+    }
+    return ok;
 }
 
 GBytes *

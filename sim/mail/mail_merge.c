@@ -61,28 +61,20 @@
  * whose latest entry before the listing put it at the listed client, in
  * id order, as the sequential run marks them.
  *
- * Format: "MSR3", the session counters, the record count, then per record
- * its fields in a fixed order, then the number of clients that logged in
- * or whose device showed something and per such client its index, its
- * logins inside TLS and in the clear, and the count and (Message-ID, time)
- * pairs of what it showed, then the number of sender checks and per check
- * its Message-ID ("" for none), checked flag, the SPF, DKIM, DMARC and
- * DNSBL words, action, checking host and time, then the number of
- * non-zero TLS-ledger entries and per entry its Message-ID and four
- * counts, then the number of DMARC report rows and per row its time,
- * event key, receiver, policy domain, record, source address,
- * disposition, flags, envelope domains, SPF domain and result and its
- * DKIM signatures, then the number of queue entries and per entry its
- * Message-ID, recipient, host, time and event key, then the number of
- * DNSBL listings and per listing its server, client, time, event key and
- * the count of checks the part had made before it ("MSR2" had neither
- * rows nor these); numbers in the machine's byte order (every
- * rank runs the same binary), strings as a 32-bit length and the bytes.
- * Reading checks every length against what is left (GVariant did this too,
- * at ten times the cost on a million records). Cost: O(records + recipients), plus a
- * sort of the records. */
+ * The exports travel as frames (mail_export.c) and the merge reads them
+ * one chunk at a time (ms_mail_merge_add), each part's in order, then the
+ * next part's: what it keeps between chunks is the merged messages (their
+ * strings already in the mail layer's texts, where the installed records
+ * keep them) and the small tables above, never a whole export, so that
+ * rank 0 of an MPI run holds one part's chunk at a time, not every part's
+ * export (README "Memory per rank"). Reading checks every length against
+ * what is left. Costs: O(records + recipients), a hash look-up per
+ * record, plus a sort of the records; memory about one merged record per
+ * message (the installed record takes its place: each merged message is
+ * freed as it is installed). */
 #include "mail-private.h"
 #include "mail_auth-private.h"
+#include "mail_merge-private.h"
 #include "mail_tls_policy-private.h"
 #include "mailsim/dmarc.h"
 #include "mailsim/spf.h"
@@ -91,40 +83,7 @@
 
 G_DEFINE_QUARK(ms - mail - error - quark, ms_mail_error)
 
-/* --- the byte format ------------------------------------------------------ */
-
-static void
-put(GByteArray *b, const void *v, gsize n)
-{
-    g_byte_array_append(b, v, (guint) n);
-}
-
-static void
-put_u32(GByteArray *b, guint32 v)
-{
-    put(b, &v, sizeof v);
-}
-static void
-put_u64(GByteArray *b, guint64 v)
-{
-    put(b, &v, sizeof v);
-}
-
-static void
-put_str(GByteArray *b, const char *s)
-{
-    gsize n = s ? strlen(s) : 0;
-    put_u32(b, (guint32) n);
-    put(b, s, n);
-}
-
-/* A string that may be NULL: a flag, then the string. */
-static void
-put_ostr(GByteArray *b, const char *s)
-{
-    put_u32(b, s != NULL);
-    put_str(b, s);
-}
+/* --- reading the byte format (written by mail_export.c) ------------------ */
 
 typedef struct {
     const guint8 *p, *end;
@@ -199,8 +158,6 @@ get_otext(Reader *r, MsMail *m)
     return g_string_chunk_insert_len(m->texts, s.s, (gssize) s.n);
 }
 
-#define MAGIC 0x3352534du /* "MSR3" */
-
 static const char *
 tag_out(gpointer user_data, guint32 id)
 {
@@ -223,240 +180,52 @@ ms_mail_set_partitioned(MsMail *m, gboolean partitioned)
         ms_net_set_tag_codec(m->net, tag_out, tag_in, m);
 }
 
-/* "id\naddress" of every recipient some local queue holds. */
-static GHashTable *
-held_set(MsMail *m)
-{
-    GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    for (guint s = 0; s < m->servers->len; s++) {
-        const MsMailServer *sv = g_ptr_array_index(m->servers, s);
-        for (guint q = 0; q < sv->queue->len; q++) {
-            const MsMailQueueEntry *e = g_ptr_array_index(sv->queue, q);
-            for (guint x = 0; x < e->rcpts->len; x++)
-                g_hash_table_add(set,
-                                 g_strdup_printf("%u\n%s", e->message,
-                                                 (const char *) g_ptr_array_index(e->rcpts, x)));
-        }
-    }
-    return set;
-}
-
-/* Whether client c has something to send along: logins or shown mail. */
-static gboolean
-client_active(const MsMailClient *c)
-{
-    return c->seen->len || c->logins_tls || c->logins_clear;
-}
-
-/* Message id's Message-ID ("" for none: id 0, or a record gone, which a
- * part never folds away). */
-static void
-put_mid(GByteArray *b, MsMail *m, guint32 id)
-{
-    const MsMessageRecord *r = id ? ms__mail_record(m, id) : NULL;
-    put_str(b, r ? r->message_id : "");
-}
-
-/* Whether a TLS-ledger entry holds anything. */
-static gboolean
-tls_counted(const MsMailTlsLedger *l)
-{
-    return l->hops_tls || l->hops_clear || l->hops_read || l->tls_refusals;
-}
-
-GBytes *
-ms_mail_export_records(MsMail *m)
-{
-    g_return_val_if_fail(m != NULL, NULL);
-    g_autoptr(GHashTable) held = held_set(m);
-    guint32 n = 0, id = 0;
-    while (ms__mail_record_next(m, &id))
-        n++; /* a part never folds: n is every id, but count what is there */
-    GByteArray *b = g_byte_array_sized_new(64 * n + 64);
-    put_u32(b, MAGIC);
-    put_u64(b, m->smtp_sessions);
-    put_u64(b, m->pop3_sessions);
-    put_u32(b, n);
-    id = 0;
-    for (const MsMessageRecord *r; (r = ms__mail_record_next(m, &id));) {
-        const MsMessageRecord *parent = r->parent ? ms__mail_record(m, r->parent) : NULL;
-        put_str(b, r->message_id);
-        put_str(b, r->label);
-        put_str(b, r->from);
-        put_str(b, r->subject);
-        put_str(b, parent ? parent->message_id : "");
-        put_u64(b, (guint64) r->created_at);
-        put_u32(b, r->is_dsn ? 1 : 0);
-        put_u32(b, r->shadow ? 1 : 0);
-        put_u32(b, r->origin);
-        put_u32(b, r->origin_n);
-        put_u64(b, (guint64) r->create_t);
-        put_u32(b, r->create_src);
-        put_u64(b, r->create_seq);
-        put_u32(b, r->create_idx);
-        put_u32(b, (guint32) r->hops_tls << 16 | r->hops_clear); /* this part's TLS hops */
-        put_u32(b, r->rcpts->len);
-        for (guint k = 0; k < r->rcpts->len; k++) {
-            const MsRcptRecord *rr = &g_array_index(r->rcpts, MsRcptRecord, k);
-            gboolean is_held = FALSE;
-            if (rr->state == MS_RCPT_QUEUED) {
-                g_autofree char *key = g_strdup_printf("%u\n%s", r->id, rr->address);
-                is_held = g_hash_table_contains(held, key);
-            }
-            put_str(b, rr->address);
-            put_u32(b, rr->state);
-            put_u64(b, (guint64) rr->updated_at);
-            put_u64(b, (guint64) rr->done_at);
-            put_str(b, rr->detail);
-            put_str(b, rr->status);
-            put_u32(b, rr->where);
-            put_u32(b, rr->attempts);
-            put_u32(b, rr->deferrals);
-            put_u32(b, rr->received_headers);
-            put_u32(b, rr->hops);
-            put_u64(b, (guint64) rr->retrieved_at);
-            put_u32(b, rr->retrieved_by);
-            put_u32(b, is_held ? 1 : 0);
-        }
-    }
-    guint32 active = 0;
-    for (guint c = 0; c < m->clients->len; c++)
-        active += client_active(g_ptr_array_index(m->clients, c));
-    put_u32(b, active);
-    for (guint c = 0; c < m->clients->len; c++) {
-        const MsMailClient *cl = g_ptr_array_index(m->clients, c);
-        if (!client_active(cl))
-            continue;
-        put_u32(b, c);
-        put_u32(b, cl->logins_tls);
-        put_u32(b, cl->logins_clear);
-        put_u32(b, cl->seen->len);
-        for (guint i = 0; i < cl->seen->len; i++) {
-            const MsMailSeen *sn = &g_array_index(cl->seen, MsMailSeen, i);
-            put_mid(b, m, sn->message);
-            put_u64(b, (guint64) sn->at);
-        }
-    }
-    /* The checks this part's servers made, in the order made. */
-    guint nl = ms__auth_ledger_len(m);
-    put_u32(b, nl);
-    for (guint i = 0; i < nl; i++) {
-        guint32 msg;
-        const MsMailAuthLedger *l = ms__auth_ledger_entry(m, i, &msg);
-        put_mid(b, m, msg);
-        put_u32(b, l->checked ? 1 : 0);
-        put_str(b, l->spf);
-        put_str(b, l->dkim);
-        put_str(b, l->dmarc);
-        put_str(b, l->dnsbl);
-        put_u32(b, l->action);
-        put_u32(b, l->where);
-        put_u64(b, (guint64) l->at);
-    }
-    /* The TLS-policy ledger: only the messages something was counted for. */
-    const GArray *tl = m->tls_policy ? m->tls_policy->ledger : NULL;
-    guint32 nt = 0;
-    for (guint i = 0; tl && i < tl->len; i++)
-        nt += tls_counted(&g_array_index(tl, MsMailTlsLedger, i));
-    put_u32(b, nt);
-    for (guint i = 0; tl && i < tl->len; i++) {
-        const MsMailTlsLedger *l = &g_array_index(tl, MsMailTlsLedger, i);
-        if (!tls_counted(l))
-            continue;
-        put_mid(b, m, i + 1);
-        put_u32(b, l->hops_tls);
-        put_u32(b, l->hops_clear);
-        put_u32(b, l->hops_read);
-        put_u32(b, l->tls_refusals);
-    }
-    /* The DMARC report rows this part's servers added, in order, each with
-     * the order key of its event. A row names no message: everything in it
-     * is what the checking server saw. */
-    guint nr = ms_mail_auth_n_report_rows(m);
-    put_u32(b, nr);
-    for (guint i = 0; i < nr; i++) {
-        const MsMailAuthReportRow *r = ms_mail_auth_report_row(m, i);
-        MsAuthRowKey key = ms__auth_report_key(m, i);
-        put_u64(b, (guint64) r->at);
-        put_u32(b, key.src);
-        put_u64(b, key.seq);
-        put_u32(b, r->receiver);
-        put_str(b, r->policy_domain);
-        put_str(b, r->record);
-        put_str(b, r->source_ip);
-        put_u32(b, r->disposition);
-        put_u32(b, (guint32) (r->dkim_aligned ? 1 : 0) | (r->spf_aligned ? 2 : 0) |
-                       (r->sampled_out ? 4 : 0) | (r->spf_helo ? 8 : 0));
-        put_ostr(b, r->envelope_to);
-        put_str(b, r->envelope_from);
-        put_str(b, r->header_from);
-        put_ostr(b, r->spf_domain);
-        put_u32(b, r->spf_result);
-        put_u32(b, r->n_dkim);
-        for (guint d = 0; d < r->n_dkim; d++) {
-            put_ostr(b, r->dkim_domain[d]);
-            put_ostr(b, r->dkim_selector[d]);
-            put_ostr(b, r->dkim_result[d]);
-        }
-    }
-    /* The DNSBL bookkeeping: when recipients were queued where, and the
-     * listings this part's servers made (mail_auth-private.h). */
-    guint nq = ms__auth_queued_len(m);
-    put_u32(b, nq);
-    for (guint i = 0; i < nq; i++) {
-        const MsAuthQueued *q = ms__auth_queued_entry(m, i);
-        put_mid(b, m, q->message);
-        put_str(b, q->rcpt);
-        put_u32(b, q->host);
-        put_u64(b, (guint64) q->at);
-        put_u32(b, q->key.src);
-        put_u64(b, q->key.seq);
-    }
-    guint nlst = ms__auth_listings_len(m);
-    put_u32(b, nlst);
-    for (guint i = 0; i < nlst; i++) {
-        const MsAuthListing *l = ms__auth_listing(m, i);
-        put_u32(b, l->server);
-        put_u32(b, l->peer);
-        put_u64(b, (guint64) l->at);
-        put_u32(b, l->key.src);
-        put_u64(b, l->key.seq);
-        put_u32(b, l->ledger_len);
-    }
-    return g_byte_array_free_to_bytes(b);
-}
-
+/* A message as merged so far: its strings (and its recipients'
+ * addresses) are in the mail layer's texts already, where its installed
+ * record keeps them; the recipients' details are their own. One
+ * allocation per message, freed as the message is installed. */
 typedef struct {
     MsMessageRecord rec;
-    char *parent_mid;
-    gboolean have_base; /* rec's own fields come from a non-shadow */
+    const char *parent_mid; /* set with the fields of the creator's version */
+    gboolean have_base;     /* rec's own fields come from a non-shadow */
 } Merged;
 
-/* Merged recipients own their strings until the install moves them into
- * the mail layer's texts. */
 static void
-merged_rcpt_clear(gpointer p)
-{
-    MsRcptRecord *r = p;
-    g_free(r->address);
-    g_free(r->detail);
-}
-
-static void
-merged_clear(gpointer p)
+merged_free(gpointer p)
 {
     Merged *x = p;
-    g_free(x->rec.label);
-    g_free(x->rec.from);
-    g_free(x->rec.subject);
-    g_free(x->rec.message_id);
-    g_free(x->parent_mid);
+    if (!x)
+        return;
     if (x->rec.rcpts)
         g_array_free(x->rec.rcpts, TRUE);
+    g_free(x);
 }
 
+static GArray *
+rcpt_array(void)
+{
+    GArray *a = g_array_new(FALSE, TRUE, sizeof(MsRcptRecord));
+    g_array_set_clear_func(a, ms__rcpt_clear);
+    return a;
+}
+
+/* s as one of m's texts: reused from `old`'s addresses when one is the
+ * same string (a recipient read before from a shadow), else copied. */
+static char *
+text_of(MsMail *m, Str s, const GArray *old)
+{
+    for (guint i = 0; old && i < old->len; i++) {
+        char *a = g_array_index(old, MsRcptRecord, i).address;
+        if (strlen(a) == s.n && memcmp(a, s.s, s.n) == 0)
+            return a;
+    }
+    return g_string_chunk_insert_len(m->texts, s.s, (gssize) s.n);
+}
+
+/* x's recipient `address` (compared without case), made (with the
+ * address from `old` or copied) when x has none. */
 static MsRcptRecord *
-merged_rcpt(Merged *x, Str address)
+merged_rcpt(MsMail *m, Merged *x, Str address, const GArray *old)
 {
     for (guint i = 0; i < x->rec.rcpts->len; i++) {
         MsRcptRecord *rr = &g_array_index(x->rec.rcpts, MsRcptRecord, i);
@@ -465,7 +234,7 @@ merged_rcpt(Merged *x, Str address)
             return rr;
     }
     MsRcptRecord rr = { 0 };
-    rr.address = dup_str(address);
+    rr.address = text_of(m, address, old);
     rr.state = MS_RCPT_WITH_CLIENT;
     rr.updated_at = G_MININT64;
     g_array_append_val(x->rec.rcpts, rr);
@@ -755,7 +524,7 @@ merge_rcpt(MsRcptRecord *to, const RcptIn *v, gboolean base)
 static gint
 by_creation(gconstpointer a, gconstpointer b)
 {
-    const MsMessageRecord *x = &((const Merged *) a)->rec, *y = &((const Merged *) b)->rec;
+    const MsMessageRecord *x = &(*(Merged *const *) a)->rec, *y = &(*(Merged *const *) b)->rec;
     if (x->create_t != y->create_t)
         return x->create_t < y->create_t ? -1 : 1;
     if (x->create_src != y->create_src)
@@ -765,286 +534,448 @@ by_creation(gconstpointer a, gconstpointer b)
     return x->create_idx < y->create_idx ? -1 : x->create_idx > y->create_idx;
 }
 
-gboolean
-ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
+struct _MsMailMerge {
+    MsMail *m;
+    guint n_parts, n_hosts;
+    guint part;         /* the part being read (n_parts: none yet) */
+    gboolean ended;     /* its END frame was read */
+    MsExportSection at; /* its last section read */
+    /* its entries read so far, per indexed section (the order keys) */
+    guint32 n_checks, n_rows, n_queued, n_listings;
+    GPtrArray *all;    /* Merged, in the order first read */
+    GHashTable *index; /* Message-ID (one of m's texts) -> Merged */
+    GString *key;      /* a Message-ID read, terminated for the look-up */
+    GArray *rcpts;     /* RcptIn of the record being read */
+    guint64 smtp_sessions, pop3_sessions;
+    guint *logins_tls, *logins_clear; /* per client of m */
+    GArray *shown, *checks, *tls_rows, *report_rows, *queued, *listings;
+};
+
+MsMailMerge *
+ms_mail_merge_new(MsMail *m, guint n_parts)
 {
-    g_return_val_if_fail(m != NULL && (parts != NULL || n == 0), FALSE);
-    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-    g_autoptr(GArray) all = g_array_new(FALSE, TRUE, sizeof(Merged));
-    g_array_set_clear_func(all, merged_clear);
-    g_autoptr(GHashTable) index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    guint64 smtp_sessions = 0, pop3_sessions = 0;
-    g_autoptr(GArray) rcpts = g_array_new(FALSE, FALSE, sizeof(RcptIn));
-    g_autoptr(GArray) shown = g_array_new(FALSE, FALSE, sizeof(SeenIn));
-    g_array_set_clear_func(shown, seen_in_clear);
-    g_autoptr(GArray) checks = g_array_new(FALSE, FALSE, sizeof(CheckIn));
-    g_array_set_clear_func(checks, check_in_clear);
-    g_autoptr(GArray) tls_rows = g_array_new(FALSE, FALSE, sizeof(TlsIn));
-    g_array_set_clear_func(tls_rows, tls_in_clear);
-    g_autoptr(GArray) report_rows = g_array_new(FALSE, FALSE, sizeof(RowIn));
-    g_autoptr(GArray) queued = g_array_new(FALSE, FALSE, sizeof(QueuedIn));
-    g_array_set_clear_func(queued, queued_in_clear);
-    g_autoptr(GArray) listings = g_array_new(FALSE, FALSE, sizeof(ListingIn));
-    guint n_hosts = ms_net_n_hosts(m->net);
-    /* The exports hold everything: this part's own records can go now,
-     * which keeps the merge's peak memory near one copy of the records. */
+    g_return_val_if_fail(m != NULL, NULL);
+    MsMailMerge *g = g_new0(MsMailMerge, 1);
+    g->m = m;
+    g->n_parts = n_parts;
+    g->n_hosts = ms_net_n_hosts(m->net);
+    g->part = n_parts;
+    g->all = g_ptr_array_new_with_free_func(merged_free);
+    g->index = g_hash_table_new(g_str_hash, g_str_equal);
+    g->key = g_string_new(NULL);
+    g->rcpts = g_array_new(FALSE, FALSE, sizeof(RcptIn));
+    g->logins_tls = g_new0(guint, m->clients->len);
+    g->logins_clear = g_new0(guint, m->clients->len);
+    g->shown = g_array_new(FALSE, FALSE, sizeof(SeenIn));
+    g_array_set_clear_func(g->shown, seen_in_clear);
+    g->checks = g_array_new(FALSE, FALSE, sizeof(CheckIn));
+    g_array_set_clear_func(g->checks, check_in_clear);
+    g->tls_rows = g_array_new(FALSE, FALSE, sizeof(TlsIn));
+    g_array_set_clear_func(g->tls_rows, tls_in_clear);
+    g->report_rows = g_array_new(FALSE, FALSE, sizeof(RowIn));
+    g->queued = g_array_new(FALSE, FALSE, sizeof(QueuedIn));
+    g_array_set_clear_func(g->queued, queued_in_clear);
+    g->listings = g_array_new(FALSE, FALSE, sizeof(ListingIn));
+    return g;
+}
+
+void
+ms_mail_merge_free(MsMailMerge *g)
+{
+    if (!g)
+        return;
+    g_hash_table_destroy(g->index);
+    g_ptr_array_unref(g->all);
+    g_string_free(g->key, TRUE);
+    g_array_free(g->rcpts, TRUE);
+    g_free(g->logins_tls);
+    g_free(g->logins_clear);
+    g_array_free(g->shown, TRUE);
+    g_array_free(g->checks, TRUE);
+    g_array_free(g->tls_rows, TRUE);
+    g_array_free(g->report_rows, TRUE);
+    g_array_free(g->queued, TRUE);
+    g_array_free(g->listings, TRUE);
+    g_free(g);
+}
+
+void
+ms__mail_merge_release(MsMail *m)
+{
     ms__mail_records_reset(m);
-    /* So can its clients' lists and counts: this part's are in its export. */
     for (guint c = 0; c < m->clients->len; c++) {
         MsMailClient *cl = g_ptr_array_index(m->clients, c);
         g_array_set_size(cl->seen, 0);
         cl->logins_tls = cl->logins_clear = 0;
     }
     m->logins_tls = m->logins_clear = 0;
-    /* And its ledgers, keyed by its own ids. */
     ms__auth_ledger_reset(m);
     ms__auth_report_reset(m);
     ms__auth_dnsbl_log_reset(m);
     if (m->tls_policy)
         g_array_set_size(m->tls_policy->ledger, 0);
-    for (guint p = 0; p < n; p++) {
-        gsize len;
-        const guint8 *data = g_bytes_get_data(parts[p], &len);
-        Reader rd = { data, data + len, FALSE };
-        if (get_u32(&rd) != MAGIC) {
-            g_set_error(error, MS_MAIL_ERROR, 0, "mail records of part %u: not a record export", p);
+}
+
+/* The merged message with Message-ID mid, made when new. */
+static Merged *
+merged_of(MsMailMerge *g, Str mid)
+{
+    g_string_truncate(g->key, 0);
+    g_string_append_len(g->key, mid.s, (gssize) mid.n);
+    Merged *x = g_hash_table_lookup(g->index, g->key->str);
+    if (x)
+        return x;
+    x = g_new0(Merged, 1);
+    x->rec.message_id = g_string_chunk_insert_len(g->m->texts, mid.s, (gssize) mid.n);
+    x->rec.rcpts = rcpt_array();
+    g_ptr_array_add(g->all, x);
+    g_hash_table_insert(g->index, x->rec.message_id, x);
+    return x;
+}
+
+/* One record of a part, read and merged. */
+static void
+read_record(MsMailMerge *g, Reader *rd)
+{
+    MsMail *m = g->m;
+    Str mid = get_str(rd), label = get_str(rd), from = get_str(rd), subject = get_str(rd),
+        parent_mid = get_str(rd);
+    gint64 created = (gint64) get_u64(rd);
+    gboolean is_dsn = get_u32(rd) != 0, shadow = get_u32(rd) != 0;
+    guint32 origin = get_u32(rd), origin_n = get_u32(rd);
+    gint64 create_t = (gint64) get_u64(rd);
+    guint32 create_src = get_u32(rd);
+    guint64 create_seq = get_u64(rd);
+    guint32 create_idx = get_u32(rd), tls_hops = get_u32(rd), nk = get_u32(rd);
+    g_array_set_size(g->rcpts, 0);
+    for (guint32 k = 0; k < nk && !rd->bad; k++) {
+        RcptIn in;
+        read_rcpt(rd, &in);
+        g_array_append_val(g->rcpts, in);
+    }
+    if (rd->bad)
+        return;
+    Merged *x = merged_of(g, mid);
+    /* Each part counted the hops its own servers made. */
+    x->rec.hops_tls += (guint16) (tls_hops >> 16);
+    x->rec.hops_clear += (guint16) (tls_hops & 0xffff);
+    /* The creator's version gives the record's own fields (a set-up
+     * message is every part's own: the first part's); a shadow's are
+     * never read, as a merge where no part created a message fails. */
+    if (!shadow && !x->have_base) {
+        MsMessageRecord *r = &x->rec;
+        r->label = g_string_chunk_insert_len(m->texts, label.s, (gssize) label.n);
+        r->from = g_string_chunk_insert_len(m->texts, from.s, (gssize) from.n);
+        r->subject = g_string_chunk_insert_len(m->texts, subject.s, (gssize) subject.n);
+        x->parent_mid =
+            parent_mid.n ? g_string_chunk_insert_len(m->texts, parent_mid.s, (gssize) parent_mid.n)
+                         : NULL;
+        r->created_at = created;
+        r->is_dsn = is_dsn;
+        r->origin = origin;
+        r->origin_n = origin_n;
+        r->create_t = create_t;
+        r->create_src = create_src;
+        r->create_seq = create_seq;
+        r->create_idx = create_idx;
+        x->have_base = TRUE;
+        /* The creator's recipient order is the record's. */
+        g_autoptr(GArray) old = x->rec.rcpts;
+        x->rec.rcpts = rcpt_array();
+        for (guint k = 0; k < g->rcpts->len; k++)
+            merged_rcpt(m, x, g_array_index(g->rcpts, RcptIn, k).address, old);
+        for (guint k = 0; k < old->len; k++) {
+            MsRcptRecord *o = &g_array_index(old, MsRcptRecord, k);
+            Str a = { o->address, strlen(o->address) };
+            MsRcptRecord *t = merged_rcpt(m, x, a, old);
+            g_free(t->detail);
+            char *keep = t->address;
+            *t = *o;
+            t->address = keep;
+            o->detail = NULL;
+        }
+    }
+    for (guint k = 0; k < g->rcpts->len; k++) {
+        const RcptIn *in = &g_array_index(g->rcpts, RcptIn, k);
+        merge_rcpt(merged_rcpt(m, x, in->address, NULL), in, !shadow);
+    }
+}
+
+/* One client's logins and what its device showed, as a part saw them. */
+static void
+read_client(MsMailMerge *g, Reader *rd)
+{
+    guint32 client = get_u32(rd), tls = get_u32(rd), clear = get_u32(rd), count = get_u32(rd);
+    if (client >= g->m->clients->len) {
+        rd->bad = TRUE;
+        return;
+    }
+    g->logins_tls[client] += tls;
+    g->logins_clear[client] += clear;
+    for (guint32 i = 0; i < count && !rd->bad; i++) {
+        SeenIn in = { client, dup_str(get_str(rd)), 0 };
+        in.at = (gint64) get_u64(rd);
+        g_array_append_val(g->shown, in);
+    }
+}
+
+static void
+read_check(MsMailMerge *g, Reader *rd)
+{
+    guint64 i = g->n_checks++;
+    CheckIn in = { dup_str(get_str(rd)), { 0 }, g->part, i << 32 | 0xffffffffu };
+    in.l.checked = get_u32(rd) != 0;
+    get_word(rd, in.l.spf, sizeof in.l.spf);
+    get_word(rd, in.l.dkim, sizeof in.l.dkim);
+    get_word(rd, in.l.dmarc, sizeof in.l.dmarc);
+    get_word(rd, in.l.dnsbl, sizeof in.l.dnsbl);
+    guint32 action = get_u32(rd), where = get_u32(rd);
+    in.l.at = (MsTime) get_u64(rd);
+    if (action > MS_MAIL_AUTH_REJECT ||
+        (where >= g->n_hosts && where != MS_NO_HOST_ID && where != MS_HOST_WORLD))
+        rd->bad = TRUE;
+    in.l.action = (MsMailAuthAction) action;
+    in.l.where = (MsHostId) where;
+    g_array_append_val(g->checks, in);
+}
+
+static void
+read_tls(MsMailMerge *g, Reader *rd)
+{
+    TlsIn in = { dup_str(get_str(rd)), { 0 } };
+    in.l.hops_tls = get_u32(rd);
+    in.l.hops_clear = get_u32(rd);
+    in.l.hops_read = get_u32(rd);
+    in.l.tls_refusals = get_u32(rd);
+    g_array_append_val(g->tls_rows, in);
+}
+
+static void
+read_row(MsMailMerge *g, Reader *rd)
+{
+    MsMail *m = g->m;
+    RowIn in = { { 0 }, { 0 }, g->part, g->n_rows++ };
+    MsMailAuthReportRow *r = &in.row;
+    r->at = (MsTime) get_u64(rd);
+    in.key.src = get_u32(rd);
+    in.key.seq = get_u64(rd);
+    r->receiver = get_u32(rd);
+    Str pd = get_str(rd), rec = get_str(rd);
+    get_word(rd, r->source_ip, sizeof r->source_ip);
+    r->disposition = get_u32(rd);
+    guint32 flags = get_u32(rd);
+    r->dkim_aligned = (flags & 1) != 0;
+    r->spf_aligned = (flags & 2) != 0;
+    r->sampled_out = (flags & 4) != 0;
+    r->spf_helo = (flags & 8) != 0;
+    r->envelope_to = get_otext(rd, m);
+    Str ef = get_str(rd), hf = get_str(rd);
+    r->spf_domain = get_otext(rd, m);
+    r->spf_result = get_u32(rd);
+    r->n_dkim = get_u32(rd);
+    if (r->receiver >= g->n_hosts || r->disposition > MS_DMARC_POLICY_REJECT || flags > 15 ||
+        r->spf_result > MS_SPF_RESULT_PERMERROR || r->n_dkim > MS_MAIL_AUTH_REPORT_DKIM)
+        rd->bad = TRUE;
+    for (guint d = 0; d < r->n_dkim && !rd->bad; d++) {
+        r->dkim_domain[d] = get_otext(rd, m);
+        r->dkim_selector[d] = get_otext(rd, m);
+        r->dkim_result[d] = get_otext(rd, m);
+    }
+    if (rd->bad)
+        return;
+    r->policy_domain = g_string_chunk_insert_len(m->texts, pd.s, (gssize) pd.n);
+    r->record = g_string_chunk_insert_len(m->texts, rec.s, (gssize) rec.n);
+    r->envelope_from = g_string_chunk_insert_len(m->texts, ef.s, (gssize) ef.n);
+    r->header_from = g_string_chunk_insert_len(m->texts, hf.s, (gssize) hf.n);
+    g_array_append_val(g->report_rows, in);
+}
+
+static void
+read_queued(MsMailMerge *g, Reader *rd)
+{
+    Str mid = get_str(rd), rcpt = get_str(rd);
+    QueuedIn in = { dup_str(mid), NULL, get_u32(rd), 0, { 0 }, g->part, g->n_queued++ };
+    g_autofree char *addr = dup_str(rcpt);
+    in.rcpt = g_ascii_strdown(addr, -1);
+    in.at = (MsTime) get_u64(rd);
+    in.key.src = get_u32(rd);
+    in.key.seq = get_u64(rd);
+    if (in.host >= g->n_hosts && in.host != MS_NO_HOST_ID)
+        rd->bad = TRUE;
+    g_array_append_val(g->queued, in);
+}
+
+static void
+read_listing(MsMailMerge *g, Reader *rd)
+{
+    ListingIn in = { { 0 }, g->part, g->n_listings++ };
+    in.l.server = get_u32(rd);
+    in.l.peer = get_u32(rd);
+    in.l.at = (MsTime) get_u64(rd);
+    in.l.key.src = get_u32(rd);
+    in.l.key.seq = get_u64(rd);
+    in.l.ledger_len = get_u32(rd);
+    if (in.l.server >= g->n_hosts || !server_on(g->m, in.l.server) || in.l.peer >= g->n_hosts)
+        rd->bad = TRUE;
+    g_array_append_val(g->listings, in);
+}
+
+static void
+read_sessions(MsMailMerge *g, Reader *rd)
+{
+    g->smtp_sessions += get_u64(rd);
+    g->pop3_sessions += get_u64(rd);
+}
+
+/* The reader of one item, per section (END has none). */
+static void (*const item_readers[MS__EXPORT_END])(MsMailMerge *g, Reader *rd) = {
+    [MS__EXPORT_SESSIONS] = read_sessions, [MS__EXPORT_RECORDS] = read_record,
+    [MS__EXPORT_CLIENTS] = read_client,    [MS__EXPORT_CHECKS] = read_check,
+    [MS__EXPORT_TLS] = read_tls,           [MS__EXPORT_ROWS] = read_row,
+    [MS__EXPORT_QUEUED] = read_queued,     [MS__EXPORT_LISTINGS] = read_listing,
+};
+
+/* Whether part `part` may come now: the part being read, or the next one
+ * once the part before has ended (parts come in order, none left out). */
+static gboolean
+part_in_order(MsMailMerge *g, guint part, GError **error)
+{
+    if (part >= g->n_parts) {
+        g_set_error(error, MS_MAIL_ERROR, 0, "mail records of part %u: only %u parts", part,
+                    g->n_parts);
+        return FALSE;
+    }
+    if (part == g->part && !g->ended)
+        return TRUE;
+    guint next = g->part == g->n_parts ? 0 : g->part + 1;
+    if (g->part != g->n_parts && !g->ended) {
+        g_set_error(error, MS_MAIL_ERROR, 0, "mail records of part %u end too early", g->part);
+        return FALSE;
+    }
+    if (part != next) {
+        g_set_error(error, MS_MAIL_ERROR, 0,
+                    "mail records of part %u: out of order (part %u expected)", part, next);
+        return FALSE;
+    }
+    g->part = part;
+    g->ended = FALSE;
+    g->at = MS__EXPORT_SESSIONS;
+    g->n_checks = g->n_rows = g->n_queued = g->n_listings = 0;
+    return TRUE;
+}
+
+gboolean
+ms_mail_merge_add(MsMailMerge *g, guint part, GBytes *chunk, GError **error)
+{
+    g_return_val_if_fail(g != NULL && chunk != NULL, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+    if (!part_in_order(g, part, error))
+        return FALSE;
+    gsize len;
+    const guint8 *data = g_bytes_get_data(chunk, &len);
+    Reader rd = { data, data + len, FALSE };
+    const char *what = NULL;
+    while (rd.p < rd.end && !rd.bad && !what) {
+        if (g->ended) {
+            what = "bytes after the end";
+            break;
+        }
+        guint32 magic = get_u32(&rd), section = get_u32(&rd), count = get_u32(&rd);
+        if (rd.bad)
+            break;
+        if (magic != MS__EXPORT_MAGIC) {
+            what = "not a record export";
+            break;
+        }
+        if (section > MS__EXPORT_END || section < g->at) {
+            what = "sections out of order";
+            break;
+        }
+        g->at = section;
+        if (section == MS__EXPORT_END && count)
+            rd.bad = TRUE; /* END holds nothing */
+        for (guint32 i = 0; i < count && !rd.bad; i++)
+            item_readers[section](g, &rd);
+        g->ended = section == MS__EXPORT_END;
+    }
+    if (what || rd.bad) {
+        g_set_error(error, MS_MAIL_ERROR, 0,
+                    "mail records of part %u are malformed (%s at byte %" G_GSIZE_FORMAT
+                    " of a chunk)",
+                    part, what ? what : "a length past the end or a value out of range",
+                    (gsize) (rd.p - data));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
+ms_mail_merge_finish(MsMailMerge *g, GError **error)
+{
+    g_return_val_if_fail(g != NULL, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+    MsMail *m = g->m;
+    if (g->n_parts && (g->part != g->n_parts - 1 || !g->ended)) {
+        guint short_part = g->part == g->n_parts ? 0 : g->ended ? g->part + 1 : g->part;
+        g_set_error(error, MS_MAIL_ERROR, 0, "mail records of part %u end too early", short_part);
+        return FALSE;
+    }
+    for (guint i = 0; i < g->all->len; i++) {
+        const Merged *x = g_ptr_array_index(g->all, i);
+        if (!x->have_base) {
+            g_set_error(error, MS_MAIL_ERROR, 0, "message %s was seen but no part created it",
+                        x->rec.message_id);
             return FALSE;
         }
-        smtp_sessions += get_u64(&rd);
-        pop3_sessions += get_u64(&rd);
-        guint32 nr = get_u32(&rd);
-        for (guint32 i = 0; i < nr && !rd.bad; i++) {
-            Str mid = get_str(&rd), label = get_str(&rd), from = get_str(&rd),
-                subject = get_str(&rd), parent_mid = get_str(&rd);
-            gint64 created = (gint64) get_u64(&rd);
-            gboolean is_dsn = get_u32(&rd) != 0, shadow = get_u32(&rd) != 0;
-            guint32 origin = get_u32(&rd), origin_n = get_u32(&rd);
-            gint64 create_t = (gint64) get_u64(&rd);
-            guint32 create_src = get_u32(&rd);
-            guint64 create_seq = get_u64(&rd);
-            guint32 create_idx = get_u32(&rd), tls_hops = get_u32(&rd), nk = get_u32(&rd);
-            g_array_set_size(rcpts, 0);
-            for (guint32 k = 0; k < nk && !rd.bad; k++) {
-                RcptIn in;
-                read_rcpt(&rd, &in);
-                g_array_append_val(rcpts, in);
-            }
-            if (rd.bad)
-                break;
-            g_autofree char *key = dup_str(mid);
-            gpointer at = g_hash_table_lookup(index, key);
-            if (!at) {
-                Merged fresh = { 0 };
-                fresh.rec.message_id = g_strdup(key);
-                fresh.rec.rcpts = g_array_new(FALSE, TRUE, sizeof(MsRcptRecord));
-                g_array_set_clear_func(fresh.rec.rcpts, merged_rcpt_clear);
-                g_array_append_val(all, fresh);
-                at = GUINT_TO_POINTER(all->len);
-                g_hash_table_insert(index, g_steal_pointer(&key), at);
-            }
-            Merged *x = &g_array_index(all, Merged, GPOINTER_TO_UINT(at) - 1);
-            /* Each part counted the hops its own servers made. */
-            x->rec.hops_tls += (guint16) (tls_hops >> 16);
-            x->rec.hops_clear += (guint16) (tls_hops & 0xffff);
-            gboolean base = !shadow && !x->have_base;
-            if (base || (!x->have_base && !x->rec.label)) {
-                MsMessageRecord *r = &x->rec;
-                g_free(r->label);
-                g_free(r->from);
-                g_free(r->subject);
-                g_free(x->parent_mid);
-                r->label = dup_str(label);
-                r->from = dup_str(from);
-                r->subject = dup_str(subject);
-                x->parent_mid = dup_str(parent_mid);
-                r->created_at = created;
-                r->is_dsn = is_dsn;
-                r->origin = origin;
-                r->origin_n = origin_n;
-                r->create_t = create_t;
-                r->create_src = create_src;
-                r->create_seq = create_seq;
-                r->create_idx = create_idx;
-                x->have_base = !shadow;
-                if (base) {
-                    /* The creator's recipient order is the record's. */
-                    g_autoptr(GArray) old = x->rec.rcpts;
-                    x->rec.rcpts = g_array_new(FALSE, TRUE, sizeof(MsRcptRecord));
-                    g_array_set_clear_func(x->rec.rcpts, merged_rcpt_clear);
-                    for (guint k = 0; k < rcpts->len; k++)
-                        merged_rcpt(x, g_array_index(rcpts, RcptIn, k).address);
-                    for (guint k = 0; k < old->len; k++) {
-                        MsRcptRecord *o = &g_array_index(old, MsRcptRecord, k);
-                        Str a = { o->address, strlen(o->address) };
-                        MsRcptRecord *t = merged_rcpt(x, a);
-                        g_free(t->detail);
-                        char *keep = t->address;
-                        *t = *o;
-                        t->address = keep;
-                        o->detail = NULL;
-                    }
-                }
-            }
-            for (guint k = 0; k < rcpts->len; k++) {
-                const RcptIn *in = &g_array_index(rcpts, RcptIn, k);
-                merge_rcpt(merged_rcpt(x, in->address), in, !shadow);
-            }
-        }
-        guint32 nc = get_u32(&rd);
-        for (guint32 c = 0; c < nc && !rd.bad; c++) {
-            guint32 client = get_u32(&rd), tls = get_u32(&rd), clear = get_u32(&rd),
-                    count = get_u32(&rd);
-            if (client >= m->clients->len) {
-                rd.bad = TRUE;
-                break;
-            }
-            MsMailClient *cl = g_ptr_array_index(m->clients, client);
-            cl->logins_tls += tls;
-            cl->logins_clear += clear;
-            m->logins_tls += tls;
-            m->logins_clear += clear;
-            for (guint32 i = 0; i < count && !rd.bad; i++) {
-                SeenIn in = { client, dup_str(get_str(&rd)), 0 };
-                in.at = (gint64) get_u64(&rd);
-                g_array_append_val(shown, in);
-            }
-        }
-        guint32 na = get_u32(&rd);
-        for (guint32 i = 0; i < na && !rd.bad; i++) {
-            CheckIn in = { dup_str(get_str(&rd)), { 0 }, p, (guint64) i << 32 | 0xffffffffu };
-            in.l.checked = get_u32(&rd) != 0;
-            get_word(&rd, in.l.spf, sizeof in.l.spf);
-            get_word(&rd, in.l.dkim, sizeof in.l.dkim);
-            get_word(&rd, in.l.dmarc, sizeof in.l.dmarc);
-            get_word(&rd, in.l.dnsbl, sizeof in.l.dnsbl);
-            guint32 action = get_u32(&rd), where = get_u32(&rd);
-            in.l.at = (MsTime) get_u64(&rd);
-            if (action > MS_MAIL_AUTH_REJECT ||
-                (where >= n_hosts && where != MS_NO_HOST_ID && where != MS_HOST_WORLD))
-                rd.bad = TRUE;
-            in.l.action = (MsMailAuthAction) action;
-            in.l.where = (MsHostId) where;
-            g_array_append_val(checks, in);
-        }
-        guint32 nt = get_u32(&rd);
-        for (guint32 i = 0; i < nt && !rd.bad; i++) {
-            TlsIn in = { dup_str(get_str(&rd)), { 0 } };
-            in.l.hops_tls = get_u32(&rd);
-            in.l.hops_clear = get_u32(&rd);
-            in.l.hops_read = get_u32(&rd);
-            in.l.tls_refusals = get_u32(&rd);
-            g_array_append_val(tls_rows, in);
-        }
-        guint32 nrows = get_u32(&rd);
-        for (guint32 i = 0; i < nrows && !rd.bad; i++) {
-            RowIn in = { { 0 }, { 0 }, p, i };
-            MsMailAuthReportRow *r = &in.row;
-            r->at = (MsTime) get_u64(&rd);
-            in.key.src = get_u32(&rd);
-            in.key.seq = get_u64(&rd);
-            r->receiver = get_u32(&rd);
-            Str pd = get_str(&rd), rec = get_str(&rd);
-            get_word(&rd, r->source_ip, sizeof r->source_ip);
-            r->disposition = get_u32(&rd);
-            guint32 flags = get_u32(&rd);
-            r->dkim_aligned = (flags & 1) != 0;
-            r->spf_aligned = (flags & 2) != 0;
-            r->sampled_out = (flags & 4) != 0;
-            r->spf_helo = (flags & 8) != 0;
-            r->envelope_to = get_otext(&rd, m);
-            Str ef = get_str(&rd), hf = get_str(&rd);
-            r->spf_domain = get_otext(&rd, m);
-            r->spf_result = get_u32(&rd);
-            r->n_dkim = get_u32(&rd);
-            if (r->receiver >= n_hosts || r->disposition > MS_DMARC_POLICY_REJECT || flags > 15 ||
-                r->spf_result > MS_SPF_RESULT_PERMERROR || r->n_dkim > MS_MAIL_AUTH_REPORT_DKIM)
-                rd.bad = TRUE;
-            for (guint d = 0; d < r->n_dkim && !rd.bad; d++) {
-                r->dkim_domain[d] = get_otext(&rd, m);
-                r->dkim_selector[d] = get_otext(&rd, m);
-                r->dkim_result[d] = get_otext(&rd, m);
-            }
-            if (rd.bad)
-                break;
-            r->policy_domain = g_string_chunk_insert_len(m->texts, pd.s, (gssize) pd.n);
-            r->record = g_string_chunk_insert_len(m->texts, rec.s, (gssize) rec.n);
-            r->envelope_from = g_string_chunk_insert_len(m->texts, ef.s, (gssize) ef.n);
-            r->header_from = g_string_chunk_insert_len(m->texts, hf.s, (gssize) hf.n);
-            g_array_append_val(report_rows, in);
-        }
-        guint32 nq = get_u32(&rd);
-        for (guint32 i = 0; i < nq && !rd.bad; i++) {
-            Str mid = get_str(&rd), rcpt = get_str(&rd);
-            QueuedIn in = { dup_str(mid), NULL, get_u32(&rd), 0, { 0 }, p, i };
-            g_autofree char *addr = dup_str(rcpt);
-            in.rcpt = g_ascii_strdown(addr, -1);
-            in.at = (MsTime) get_u64(&rd);
-            in.key.src = get_u32(&rd);
-            in.key.seq = get_u64(&rd);
-            if (in.host >= n_hosts && in.host != MS_NO_HOST_ID)
-                rd.bad = TRUE;
-            g_array_append_val(queued, in);
-        }
-        guint32 nlst = get_u32(&rd);
-        for (guint32 i = 0; i < nlst && !rd.bad; i++) {
-            ListingIn in = { { 0 }, p, i };
-            in.l.server = get_u32(&rd);
-            in.l.peer = get_u32(&rd);
-            in.l.at = (MsTime) get_u64(&rd);
-            in.l.key.src = get_u32(&rd);
-            in.l.key.seq = get_u64(&rd);
-            in.l.ledger_len = get_u32(&rd);
-            if (in.l.server >= n_hosts || !server_on(m, in.l.server) || in.l.peer >= n_hosts)
-                rd.bad = TRUE;
-            g_array_append_val(listings, in);
-        }
-        if (rd.bad || rd.p != rd.end) {
+        /* Message N of its origin: the origin's messages 1..N are all
+         * here (a part keeps every record it made); the index sizes an
+         * array by N, so a malformed N must not reach it. */
+        if (x->rec.origin_n > g->all->len) {
             g_set_error(error, MS_MAIL_ERROR, 0,
-                        "mail records of part %u are malformed (byte %" G_GSIZE_FORMAT ")", p,
-                        (gsize) (rd.p - data));
+                        "message %s is number %u of its origin, of %u messages merged",
+                        x->rec.message_id, x->rec.origin_n, g->all->len);
             return FALSE;
         }
     }
-    for (guint i = 0; i < all->len; i++)
-        if (!g_array_index(all, Merged, i).have_base) {
-            g_set_error(error, MS_MAIL_ERROR, 0, "message %s was seen but no part created it",
-                        g_array_index(all, Merged, i).rec.message_id);
-            return FALSE;
-        }
-    g_array_sort(all, by_creation);
-    /* Install: numbered 1.. in creation order, parents resolved. */
-    for (guint i = 0; i < all->len; i++) {
-        Merged *x = &g_array_index(all, Merged, i);
+    /* What the merge replaces goes (a part's own export may have freed it
+     * already: ms_mail_export_new's release). */
+    ms__mail_merge_release(m);
+    for (guint c = 0; c < m->clients->len; c++) {
+        MsMailClient *cl = g_ptr_array_index(m->clients, c);
+        cl->logins_tls = g->logins_tls[c];
+        cl->logins_clear = g->logins_clear[c];
+        m->logins_tls += cl->logins_tls;
+        m->logins_clear += cl->logins_clear;
+    }
+    g_hash_table_remove_all(g->index); /* its keys become the records' */
+    g_ptr_array_sort(g->all, by_creation);
+    /* Install: numbered 1.. in creation order, each merged message freed
+     * as its record takes its place, parents resolved after. */
+    guint n = g->all->len;
+    g_autofree const char **parents = g_new0(const char *, MAX(n, 1));
+    for (guint i = 0; i < n; i++) {
+        Merged *x = g_ptr_array_index(g->all, i);
         MsMessageRecord r = x->rec;
-        r.label = ms__mail_text(m, x->rec.label);
-        r.from = ms__mail_text(m, x->rec.from);
-        r.subject = ms__mail_text(m, x->rec.subject);
-        r.message_id = ms__mail_text(m, x->rec.message_id);
-        g_free(x->rec.label);
-        g_free(x->rec.from);
-        g_free(x->rec.subject);
-        g_free(x->rec.message_id);
-        memset(&x->rec, 0, sizeof x->rec); /* the recipients move to r, their addresses below */
+        parents[i] = x->parent_mid;
         r.id = i + 1;
         r.shadow = FALSE;
         for (guint k = 0; k < r.rcpts->len; k++) {
             MsRcptRecord *rr = &g_array_index(r.rcpts, MsRcptRecord, k);
-            g_autofree char *owned = rr->address;
-            rr->address = ms__mail_text(m, owned);
             if (rr->updated_at == G_MININT64)
                 rr->updated_at = -1;
         }
-        g_array_set_clear_func(r.rcpts, ms__rcpt_clear);
+        x->rec.rcpts = NULL; /* the record's now */
         ms__mail_record_install(m, &r);
+        merged_free(x);
+        g_ptr_array_index(g->all, i) = NULL;
     }
-    for (guint i = 0; i < all->len; i++) {
-        const char *pm = g_array_index(all, Merged, i).parent_mid;
-        if (pm && *pm)
-            ms__mail_record(m, i + 1)->parent = ms__mail_lookup_mid(m, pm);
-    }
+    g_ptr_array_set_size(g->all, 0);
+    for (guint i = 0; i < n; i++)
+        if (parents[i])
+            ms__mail_record(m, i + 1)->parent = ms__mail_lookup_mid(m, parents[i]);
     /* The devices' lists, in the merged ids. */
-    for (guint i = 0; i < shown->len; i++) {
-        const SeenIn *in = &g_array_index(shown, SeenIn, i);
+    for (guint i = 0; i < g->shown->len; i++) {
+        const SeenIn *in = &g_array_index(g->shown, SeenIn, i);
         MsMailSeen sn = { ms__mail_lookup_mid(m, in->mid), in->at };
         if (!sn.message) {
             g_set_error(error, MS_MAIL_ERROR, 0,
@@ -1055,10 +986,10 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
     }
     /* The sender checks, in the merged ids and in the order made, with
      * what the DNSBL listings mark. */
-    mark_listings(m, queued, listings, checks);
-    g_array_sort(checks, check_order);
-    for (guint i = 0; i < checks->len; i++) {
-        const CheckIn *in = &g_array_index(checks, CheckIn, i);
+    mark_listings(m, g->queued, g->listings, g->checks);
+    g_array_sort(g->checks, check_order);
+    for (guint i = 0; i < g->checks->len; i++) {
+        const CheckIn *in = &g_array_index(g->checks, CheckIn, i);
         guint32 id = *in->mid ? ms__mail_lookup_mid(m, in->mid) : 0;
         if (*in->mid && !id) {
             g_set_error(error, MS_MAIL_ERROR, 0,
@@ -1069,8 +1000,8 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
         *ms__auth_ledger_add(m, id) = in->l;
     }
     /* The TLS counts, added over the parts. */
-    for (guint i = 0; i < tls_rows->len; i++) {
-        const TlsIn *in = &g_array_index(tls_rows, TlsIn, i);
+    for (guint i = 0; i < g->tls_rows->len; i++) {
+        const TlsIn *in = &g_array_index(g->tls_rows, TlsIn, i);
         guint32 id = ms__mail_lookup_mid(m, in->mid);
         if (!id) {
             g_set_error(error, MS_MAIL_ERROR, 0,
@@ -1084,13 +1015,28 @@ ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
         l->tls_refusals += in->l.tls_refusals;
     }
     /* The DMARC report rows, in the order a sequential run adds them. */
-    g_array_sort(report_rows, row_order);
-    for (guint i = 0; i < report_rows->len; i++) {
-        const RowIn *in = &g_array_index(report_rows, RowIn, i);
+    g_array_sort(g->report_rows, row_order);
+    for (guint i = 0; i < g->report_rows->len; i++) {
+        const RowIn *in = &g_array_index(g->report_rows, RowIn, i);
         ms__auth_report_add(m, &in->row, in->key);
     }
     m->merged = TRUE;
-    m->smtp_sessions = smtp_sessions;
-    m->pop3_sessions = pop3_sessions;
+    m->smtp_sessions = g->smtp_sessions;
+    m->pop3_sessions = g->pop3_sessions;
     return TRUE;
+}
+
+gboolean
+ms_mail_merge(MsMail *m, GBytes *const *parts, guint n, GError **error)
+{
+    g_return_val_if_fail(m != NULL && (parts != NULL || n == 0), FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+    /* The exports hold everything: this part's own records can go now,
+     * which keeps the merge's peak memory near one copy of the records. */
+    ms__mail_merge_release(m);
+    g_autoptr(MsMailMerge) g = ms_mail_merge_new(m, n);
+    for (guint p = 0; p < n; p++)
+        if (!ms_mail_merge_add(g, p, parts[p], error))
+            return FALSE;
+    return ms_mail_merge_finish(g, error);
 }

@@ -809,10 +809,21 @@ ms_world_run_parts_async(MsWorld *const *parts, guint n, guint threads, MsTime u
 gboolean
 ms_world_merge_parts(MsWorld *const *parts, guint n, GError **error)
 {
-    g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func((GDestroyNotify) g_bytes_unref);
-    for (guint i = 0; i < n; i++)
-        g_ptr_array_add(records, ms_mail_export_records(parts[i]->mail));
-    return ms_mail_merge(parts[0]->mail, (GBytes *const *) records->pdata, n, error);
+    /* A chunk of one part's export at a time (part 0's own records go once
+     * exported: the merge replaces them), never every part's whole. */
+    g_return_val_if_fail(n > 0, FALSE);
+    g_autoptr(MsMailMerge) merge = ms_mail_merge_new(parts[0]->mail, n);
+    for (guint i = 0; i < n; i++) {
+        g_autoptr(MsMailExport) x =
+            ms_mail_export_new(parts[i]->mail, MS_MAIL_EXPORT_CHUNK, i == 0);
+        for (GBytes *c; (c = ms_mail_export_next(x));) {
+            gboolean ok = ms_mail_merge_add(merge, i, c, error);
+            g_bytes_unref(c);
+            if (!ok)
+                return FALSE;
+        }
+    }
+    return ms_mail_merge_finish(merge, error);
 }
 
 /* --- expectations --------------------------------------------------------- */
